@@ -1,0 +1,149 @@
+//! Named tensors from a `model.safetensors` buffer (or seeded random ones), as f32.
+//!
+//! Model files ask for tensors by their Hugging Face name *without* the task prefix
+//! (`h.0.attn.c_attn.weight`, `encoder.layer.0.attention.self.query.weight`); the prefixes a
+//! family's checkpoints may carry (`transformer.`, `bert.`, `model.`) are tried in order. Every
+//! tensor is checked against the shape the config implies before a single value is used.
+
+use crate::error::{Error, Result};
+use safetensors::{Dtype, SafeTensors};
+
+const FILE: &str = "model.safetensors";
+
+/// Where weights come from.
+pub enum Weights<'a> {
+    /// A parsed safetensors buffer.
+    File { tensors: SafeTensors<'a>, prefixes: Vec<String> },
+    /// Seeded random weights for the "untrained twin" of an architecture: no file needed.
+    Random { seed: u64, std: f32 },
+}
+
+impl<'a> Weights<'a> {
+    /// Parse a safetensors buffer. Fails with a message naming the problem if the file is
+    /// empty, truncated or its header lies about offsets.
+    pub fn from_safetensors(bytes: &'a [u8]) -> Result<Self> {
+        if bytes.is_empty() {
+            return Err(Error::file(FILE, "the file is empty", "Export the model again with `model.save_pretrained(dir)`"));
+        }
+        if bytes.len() < 8 {
+            return Err(Error::file(FILE, format!("the file is only {} bytes, too short for a safetensors header", bytes.len()), "The download was probably cut short; fetch the file again"));
+        }
+        let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
+            Error::file(FILE, format!("not a valid safetensors file ({e})"), "The file may be truncated or corrupt; fetch it again, or re-save with `save_pretrained(dir, safe_serialization=True)`")
+        })?;
+        Ok(Weights::File { tensors, prefixes: vec![String::new()] })
+    }
+
+    pub fn random(seed: u64) -> Self {
+        Weights::Random { seed, std: 0.02 }
+    }
+
+    /// Names may also appear with any of these prefixes (tried after the bare name).
+    pub fn with_prefixes(mut self, extra: &[&str]) -> Self {
+        if let Weights::File { prefixes, .. } = &mut self {
+            prefixes.extend(extra.iter().map(|p| p.to_string()));
+        }
+        self
+    }
+
+    /// The stored name under which `name` is found, if any.
+    fn resolve(&self, name: &str) -> Option<String> {
+        match self {
+            Weights::File { tensors, prefixes } => prefixes
+                .iter()
+                .map(|p| format!("{p}{name}"))
+                .find(|full| tensors.tensor(full).is_ok()),
+            Weights::Random { .. } => Some(name.to_string()),
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        match self {
+            Weights::File { .. } => self.resolve(name).is_some(),
+            Weights::Random { .. } => false,
+        }
+    }
+
+    /// All stored tensor names (for error messages and diagnostics).
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Weights::File { tensors, .. } => {
+                let mut v: Vec<String> = tensors.names().into_iter().map(String::from).collect();
+                v.sort();
+                v
+            }
+            Weights::Random { .. } => Vec::new(),
+        }
+    }
+
+    /// A required tensor of exactly `shape`, converted to f32.
+    pub fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        match self.get_opt(name, shape)? {
+            Some(v) => Ok(v),
+            None => Err(Error::tensor(
+                name,
+                "missing from the checkpoint",
+                "Check that config.json belongs to these weights (model_type, number of layers) and that the file is complete",
+            )),
+        }
+    }
+
+    /// An optional tensor (`None` when absent; still an error if present with the wrong shape).
+    pub fn get_opt(&self, name: &str, shape: &[usize]) -> Result<Option<Vec<f32>>> {
+        match self {
+            Weights::Random { seed, std } => Ok(Some(random_tensor(name, shape, *seed, *std))),
+            Weights::File { tensors, .. } => {
+                let Some(full) = self.resolve(name) else { return Ok(None) };
+                let view = tensors.tensor(&full).map_err(|e| Error::tensor(&full, e.to_string(), "Fetch the file again"))?;
+                if view.shape() != shape {
+                    return Err(Error::tensor(
+                        &full,
+                        format!("has shape {:?} but config.json implies {:?}", view.shape(), shape),
+                        "Use the config.json that was saved with these weights",
+                    ));
+                }
+                to_f32(&full, view.dtype(), view.data()).map(Some)
+            }
+        }
+    }
+}
+
+fn to_f32(name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
+    let out = match dtype {
+        Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Dtype::F16 => data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        Dtype::BF16 => data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        Dtype::F64 => data
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
+            .collect(),
+        other => {
+            return Err(Error::tensor(
+                name,
+                format!("has dtype {other:?}; only f32, f16, bf16 and f64 weights can be used"),
+                "Convert the checkpoint to a floating-point dtype (e.g. `model.half().save_pretrained(dir)`)",
+            ))
+        }
+    };
+    Ok(out)
+}
+
+/// Deterministic random init that gives an architecture sensible untrained behaviour:
+/// norm scales 1, biases 0, everything else N(0, std) from a per-tensor seeded stream.
+fn random_tensor(name: &str, shape: &[usize], seed: u64, std: f32) -> Vec<f32> {
+    let n: usize = shape.iter().product();
+    let lname = name.to_ascii_lowercase();
+    let is_norm = ["ln", "norm", "layer_norm", "layernorm"].iter().any(|k| lname.split('.').any(|part| part.contains(k)));
+    if name.ends_with("bias") {
+        return vec![0.0; n];
+    }
+    if is_norm && shape.len() == 1 {
+        return vec![1.0; n];
+    }
+    let mut h = seed ^ 0x9E37_79B9_7F4A_7C15;
+    for b in name.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01B3);
+    }
+    let mut rng = crate::models::generation::Rng::new(h);
+    (0..n).map(|_| rng.normal() * std).collect()
+}

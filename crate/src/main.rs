@@ -1,0 +1,287 @@
+//! `glassbox`: the command-line face of the core, for tests and for precomputing figures.
+//! Prints JSON on stdout; on failure prints one line on stderr and exits with code 1.
+
+use glassbox::error::{Error, Result};
+use glassbox::loader::ModelFiles;
+use glassbox::models::bert::sentence_embedding;
+use glassbox::models::generation::{GenerateOptions, Sampling};
+use glassbox::models::{AttentionMaps, Capture, Kind};
+use glassbox::session::Session;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const USAGE: &str = "\
+glassbox: look inside transformer models
+
+USAGE:
+  glassbox tokenize DIR --text T [--text T2 ...]
+  glassbox inspect  DIR --text T [--text T2 ...] [--decoder-ids 0,5,9] [--generate N] [--scores]
+  glassbox generate DIR --text T [--max-new-tokens N] [--temperature F] [--top-k K] [--top-p P] [--seed S]
+  glassbox info     DIR
+
+DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json
+(tokenizer_config.json and special_tokens_map.json are read when present).
+Add --random-weights SEED to any command to use seeded random weights instead of the file.";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Err(message) = run(&args) {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
+
+/// Parsed command line.
+#[derive(Default)]
+struct Args {
+    command: String,
+    dir: PathBuf,
+    texts: Vec<String>,
+    decoder_ids: Option<Vec<u32>>,
+    generate: Option<usize>,
+    scores: bool,
+    max_new_tokens: usize,
+    temperature: f32,
+    top_k: usize,
+    top_p: f32,
+    seed: u64,
+    random_weights: Option<u64>,
+}
+
+fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
+    let mut it = raw.iter();
+    let command = it.next().ok_or_else(|| USAGE.to_string())?.clone();
+    if command == "--help" || command == "-h" || command == "help" {
+        return Err(USAGE.to_string());
+    }
+    if !["tokenize", "inspect", "generate", "info"].contains(&command.as_str()) {
+        return Err(format!("unknown command `{command}`. Use tokenize, inspect, generate or info (see --help)"));
+    }
+    let mut a = Args { command, max_new_tokens: 20, temperature: 0.0, top_k: 0, top_p: 1.0, seed: 0, ..Default::default() };
+    let mut dir = None;
+    while let Some(arg) = it.next() {
+        let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
+        match arg.as_str() {
+            "--text" => a.texts.push(value("--text")?),
+            "--decoder-ids" => {
+                let v = value("--decoder-ids")?;
+                let ids = v
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| s.trim().parse::<u32>().map_err(|_| format!("--decoder-ids: `{s}` is not a token id; give comma-separated ids like 0,5,9")))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                a.decoder_ids = Some(ids);
+            }
+            "--generate" => a.generate = Some(number(&value("--generate")?, "--generate")?),
+            "--scores" => a.scores = true,
+            "--max-new-tokens" => a.max_new_tokens = number(&value("--max-new-tokens")?, "--max-new-tokens")?,
+            "--temperature" => a.temperature = number(&value("--temperature")?, "--temperature")?,
+            "--top-k" => a.top_k = number(&value("--top-k")?, "--top-k")?,
+            "--top-p" => a.top_p = number(&value("--top-p")?, "--top-p")?,
+            "--seed" => a.seed = number(&value("--seed")?, "--seed")?,
+            "--random-weights" => a.random_weights = Some(number(&value("--random-weights")?, "--random-weights")?),
+            "--help" | "-h" => return Err(USAGE.to_string()),
+            flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` (see --help)")),
+            path if dir.is_none() => dir = Some(PathBuf::from(path)),
+            extra => return Err(format!("unexpected argument `{extra}`; put text after --text")),
+        }
+    }
+    a.dir = dir.ok_or("missing the model folder: glassbox COMMAND DIR ...")?;
+    if a.texts.is_empty() && a.command != "info" {
+        return Err("no text given: add --text \"your sentence\"".into());
+    }
+    Ok(a)
+}
+
+fn number<T: std::str::FromStr>(s: &str, flag: &str) -> std::result::Result<T, String> {
+    s.parse().map_err(|_| format!("{flag}: `{s}` is not a valid number"))
+}
+
+/// The files of a model folder, read from disk.
+struct FolderBytes {
+    config: Vec<u8>,
+    weights: Option<Vec<u8>>,
+    tokenizer: Vec<u8>,
+    tokenizer_config: Option<Vec<u8>>,
+    special_tokens_map: Option<Vec<u8>>,
+}
+
+impl FolderBytes {
+    fn read(dir: &Path, need_weights: bool) -> Result<Self> {
+        let required = |name: &str| {
+            std::fs::read(dir.join(name)).map_err(|e| {
+                Error::file(dir.join(name).display().to_string(), format!("cannot be read ({e})"), "Pass a folder holding config.json, model.safetensors and tokenizer.json")
+            })
+        };
+        let optional = |name: &str| std::fs::read(dir.join(name)).ok();
+        Ok(FolderBytes {
+            config: required("config.json")?,
+            weights: if need_weights { Some(required("model.safetensors")?) } else { None },
+            tokenizer: required("tokenizer.json")?,
+            tokenizer_config: optional("tokenizer_config.json"),
+            special_tokens_map: optional("special_tokens_map.json"),
+        })
+    }
+    fn files(&self) -> ModelFiles<'_> {
+        ModelFiles {
+            config: &self.config,
+            weights: self.weights.as_deref(),
+            tokenizer: &self.tokenizer,
+            tokenizer_config: self.tokenizer_config.as_deref(),
+            special_tokens_map: self.special_tokens_map.as_deref(),
+        }
+    }
+}
+
+fn run(raw: &[String]) -> std::result::Result<(), String> {
+    let args = parse_args(raw)?;
+    let out = match args.command.as_str() {
+        "tokenize" => tokenize(&args),
+        "inspect" => inspect(&args),
+        "generate" => return generate_cmd(&args).map_err(|e| e.to_string()),
+        "info" => info(&args),
+        _ => unreachable!("checked in parse_args"),
+    }
+    .map_err(|e| e.to_string())?;
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer(&mut stdout, &out).map_err(|e| e.to_string())?;
+    writeln!(stdout).map_err(|e| e.to_string())
+}
+
+fn tokenize(args: &Args) -> Result<Value> {
+    let bytes = FolderBytes::read(&args.dir, false)?;
+    let tok = glassbox::tokenizer::Tokenizer::from_bytes(&bytes.tokenizer, bytes.tokenizer_config.as_deref(), bytes.special_tokens_map.as_deref())?;
+    let mut cases = Vec::new();
+    for text in &args.texts {
+        let enc = tok.encode(text, true)?;
+        cases.push(json!({ "text": text, "ids": enc.ids, "tokens": enc.tokens, "offsets": enc.offsets }));
+    }
+    Ok(json!({ "cases": cases }))
+}
+
+fn load(args: &Args) -> Result<(FolderBytes, Session)> {
+    let bytes = FolderBytes::read(&args.dir, args.random_weights.is_none())?;
+    let session = Session::load(&bytes.files(), args.random_weights)?;
+    Ok((bytes, session))
+}
+
+fn maps(m: &Option<AttentionMaps>) -> Value {
+    match m {
+        None => Value::Null,
+        Some(m) => Value::Array(
+            m.data
+                .chunks(m.q_len * m.k_len)
+                .collect::<Vec<_>>()
+                .chunks(m.n_heads)
+                .map(|heads| Value::Array(heads.iter().map(|h| matrix(h, m.k_len)).collect()))
+                .collect(),
+        ),
+    }
+}
+
+/// A row-major buffer as a JSON `[rows][cols]` array (non-finite values become null).
+fn matrix(data: &[f32], cols: usize) -> Value {
+    if cols == 0 {
+        return Value::Array(Vec::new());
+    }
+    Value::Array(data.chunks(cols).map(|r| Value::Array(r.iter().map(|&x| float(x)).collect())).collect())
+}
+
+fn float(x: f32) -> Value {
+    serde_json::Number::from_f64(x as f64).map(Value::Number).unwrap_or(Value::Null)
+}
+
+fn inspect(args: &Args) -> Result<Value> {
+    let (_bytes, session) = load(args)?;
+    let info = session.info().clone();
+    let capture = Capture { probs: true, scores: args.scores };
+    let mut cases = Vec::new();
+    for text in &args.texts {
+        let ins = session.inspect(text, args.decoder_ids.as_deref(), capture)?;
+        let o = &ins.outputs;
+        let tokens: Vec<Option<&str>> = ins.encoding.ids.iter().map(|&id| session.tokenizer.id_to_token(id)).collect();
+        let mut case = json!({
+            "text": text,
+            "ids": ins.encoding.ids,
+            "tokens": tokens,
+            "decoder_ids": ins.decoder_ids,
+            "attentions": { "encoder": maps(&o.encoder_attentions), "decoder": maps(&o.decoder_attentions), "cross": maps(&o.cross_attentions) },
+            "last_hidden_state": matrix(&o.last_hidden_state, info.d_model),
+            "encoder_last_hidden_state": o.encoder_last_hidden_state.as_ref().map_or(Value::Null, |h| matrix(h, info.d_model)),
+            "logits": o.logits.as_ref().map_or(Value::Null, |l| matrix(l, info.vocab_size)),
+            "generated_ids": Value::Null,
+            "generated_text": Value::Null,
+        });
+        if args.scores {
+            case["scores"] = json!({ "encoder": maps(&o.encoder_scores), "decoder": maps(&o.decoder_scores), "cross": maps(&o.cross_scores) });
+        }
+        if info.kind == Kind::EncoderOnly {
+            case["sentence_embedding"] = json!(sentence_embedding(&o.last_hidden_state, info.d_model).iter().map(|&x| float(x)).collect::<Vec<_>>());
+        }
+        if let Some(n) = args.generate {
+            if info.kind != Kind::EncoderOnly {
+                let opts = GenerateOptions { max_new_tokens: n, sampling: Sampling::Greedy, eos_token_id: None, n_candidates: 0, capture: Capture::NONE };
+                let gen = session.generate(text, &opts, &mut |_| true)?;
+                let ids = gen.ids();
+                case["generated_text"] = json!(session.tokenizer.decode(&ids, true)?);
+                case["generated_ids"] = json!(ids);
+            }
+        }
+        cases.push(case);
+    }
+    Ok(json!({ "model": info.model_type, "kind": info.kind.as_str(), "cases": cases }))
+}
+
+fn info(args: &Args) -> Result<Value> {
+    let (_bytes, session) = load(args)?;
+    let i = session.info();
+    Ok(json!({
+        "model": i.model_type, "kind": i.kind.as_str(), "positions": format!("{:?}", i.positions).to_lowercase(),
+        "n_layers": i.n_layers, "n_decoder_layers": i.n_decoder_layers, "n_heads": i.n_heads, "d_model": i.d_model,
+        "d_ff": i.d_ff, "vocab_size": i.vocab_size, "max_positions": i.max_positions, "n_params": i.n_params,
+        "has_lm_head": i.has_lm_head, "tokenizer": session.tokenizer.model_kind(),
+    }))
+}
+
+/// Streams text to stdout as it is produced (the decoded suffix of all tokens so far, so
+/// multi-byte characters split across tokens print whole).
+fn generate_cmd(args: &Args) -> Result<()> {
+    let (_bytes, session) = load(args)?;
+    let sampling = Sampling::new(args.temperature, args.top_k, args.top_p, args.seed)?;
+    let opts = GenerateOptions { max_new_tokens: args.max_new_tokens, sampling, eos_token_id: None, n_candidates: 0, capture: Capture::NONE };
+    let mut stdout = std::io::stdout().lock();
+    let is_decoder_only = session.info().kind == Kind::DecoderOnly;
+    if is_decoder_only {
+        let _ = write!(stdout, "{}", args.texts[0]);
+    }
+    let mut ids = Vec::new();
+    let mut printed = String::new();
+    let mut failure = None;
+    session.generate(&args.texts[0], &opts, &mut |tok| {
+        ids.push(tok.id);
+        match session.tokenizer.decode(&ids, true) {
+            Ok(text) => {
+                if text.starts_with(&printed) && !text.ends_with('\u{FFFD}') {
+                    let _ = write!(stdout, "{}", &text[printed.len()..]);
+                    let _ = stdout.flush();
+                    printed = text;
+                }
+                true
+            }
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let final_text = session.tokenizer.decode(&ids, true)?;
+    if final_text.starts_with(&printed) {
+        let _ = write!(stdout, "{}", &final_text[printed.len()..]);
+    }
+    let _ = writeln!(stdout);
+    Ok(())
+}

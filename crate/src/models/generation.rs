@@ -1,0 +1,209 @@
+//! Choosing the next token, and the generation loop shared by every decoder.
+//!
+//! Sampling follows Hugging Face's warper order: temperature, then top-k, then top-p.
+//! The random generator is our own (SplitMix64) so the same seed gives the same tokens on
+//! every platform, natively and in the browser.
+
+use super::{Capture, StepDecoder};
+use crate::error::{Error, Result};
+use crate::models::AttentionMaps;
+
+/// SplitMix64: tiny, fast, and identical everywhere.
+#[derive(Debug, Clone)]
+pub struct Rng {
+    state: u64,
+}
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng { state: seed }
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1) with 53 bits.
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+    /// Standard normal (Box–Muller).
+    pub fn normal(&mut self) -> f32 {
+        let u1 = self.uniform().max(f64::MIN_POSITIVE);
+        let u2 = self.uniform();
+        ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+    }
+}
+
+/// How to pick each next token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sampling {
+    /// Always the most likely token.
+    Greedy,
+    /// Draw from the tempered, truncated distribution.
+    Sample { temperature: f32, top_k: usize, top_p: f32, seed: u64 },
+}
+
+impl Sampling {
+    /// Validate user-supplied settings. `top_k = 0` and `top_p = 1` switch those filters off;
+    /// temperature 0 means greedy.
+    pub fn new(temperature: f32, top_k: usize, top_p: f32, seed: u64) -> Result<Sampling> {
+        if !temperature.is_finite() || temperature < 0.0 {
+            return Err(Error::input(format!("temperature {temperature} is not allowed"), "Use a temperature of 0 (greedy) or more, e.g. 0.8"));
+        }
+        if !(top_p > 0.0 && top_p <= 1.0) {
+            return Err(Error::input(format!("top-p {top_p} is outside (0, 1]"), "Use a top-p between 0 and 1, e.g. 0.9 (1 switches it off)"));
+        }
+        if temperature == 0.0 {
+            return Ok(Sampling::Greedy);
+        }
+        Ok(Sampling::Sample { temperature, top_k, top_p, seed })
+    }
+}
+
+/// The `n` most likely tokens under plain softmax of `logits`, most likely first: `(id, probability)`.
+pub fn top_candidates(logits: &[f32], n: usize) -> Vec<(u32, f32)> {
+    let probs = softmax_f64(logits, 1.0);
+    let mut idx: Vec<usize> = (0..logits.len()).collect();
+    let n = n.min(idx.len());
+    if n == 0 {
+        return Vec::new();
+    }
+    idx.select_nth_unstable_by(n - 1, |&a, &b| cmp_desc(logits[a], logits[b], a, b));
+    idx.truncate(n);
+    idx.sort_by(|&a, &b| cmp_desc(logits[a], logits[b], a, b));
+    idx.into_iter().map(|i| (i as u32, probs[i] as f32)).collect()
+}
+
+/// Larger logit first; ties broken by the smaller id (as `argmax` does).
+fn cmp_desc(la: f32, lb: f32, a: usize, b: usize) -> std::cmp::Ordering {
+    lb.partial_cmp(&la).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
+}
+
+fn softmax_f64(logits: &[f32], temperature: f64) -> Vec<f64> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let mut p: Vec<f64> = logits.iter().map(|&l| ((l as f64 - max) / temperature).exp()).collect();
+    let sum: f64 = p.iter().sum();
+    p.iter_mut().for_each(|v| *v /= sum);
+    p
+}
+
+/// Index of the largest logit (first one on ties, like `torch.argmax`).
+pub fn argmax(logits: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &l) in logits.iter().enumerate() {
+        if l > logits[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// Pick the next token from `logits: [V]`.
+pub fn choose(logits: &[f32], sampling: Sampling, rng: &mut Rng) -> u32 {
+    let Sampling::Sample { temperature, top_k, top_p, .. } = sampling else {
+        return argmax(logits);
+    };
+    // Candidates sorted by logit, most likely first.
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| cmp_desc(logits[a], logits[b], a, b));
+    if top_k > 0 && top_k < order.len() {
+        order.truncate(top_k);
+    }
+    let kept: Vec<f32> = order.iter().map(|&i| logits[i]).collect();
+    let probs = softmax_f64(&kept, temperature as f64);
+    // top-p: keep the smallest prefix whose mass reaches top_p (always at least one token).
+    let mut keep = probs.len();
+    if top_p < 1.0 {
+        let mut cum = 0.0;
+        for (n, p) in probs.iter().enumerate() {
+            cum += p;
+            if cum >= top_p as f64 {
+                keep = n + 1;
+                break;
+            }
+        }
+    }
+    let mass: f64 = probs[..keep].iter().sum();
+    let mut r = rng.uniform() * mass;
+    for (n, p) in probs[..keep].iter().enumerate() {
+        r -= p;
+        if r < 0.0 {
+            return order[n] as u32;
+        }
+    }
+    order[keep - 1] as u32
+}
+
+/// One produced token, with what the page shows beside it.
+#[derive(Debug, Clone)]
+pub struct GeneratedToken {
+    pub id: u32,
+    /// Probability of `id` under the plain (untempered) softmax.
+    pub prob: f32,
+    /// The most likely candidates at this step: `(id, probability)`.
+    pub candidates: Vec<(u32, f32)>,
+    /// Attention of the step that chose this token (the query is the last fed position).
+    pub self_attentions: Option<AttentionMaps>,
+    pub cross_attentions: Option<AttentionMaps>,
+}
+
+/// Settings of one generation run.
+#[derive(Debug, Clone, Copy)]
+pub struct GenerateOptions {
+    pub max_new_tokens: usize,
+    pub sampling: Sampling,
+    pub eos_token_id: Option<u32>,
+    /// How many candidates to report per step (0: none).
+    pub n_candidates: usize,
+    pub capture: Capture,
+}
+
+/// Run the decoder: feed `prefix` (the prompt, or the decoder start token), then one chosen
+/// token per step until `eos_token_id` or `max_new_tokens`. `on_token` sees each token as it is
+/// made and returns `false` to stop early (the page's Stop button).
+pub fn generate(
+    decoder: &mut dyn StepDecoder,
+    prefix: &[u32],
+    opts: &GenerateOptions,
+    on_token: &mut dyn FnMut(&GeneratedToken) -> bool,
+) -> Result<Vec<GeneratedToken>> {
+    if prefix.is_empty() {
+        return Err(Error::input("nothing to continue from", "Type a prompt"));
+    }
+    let seed = match opts.sampling {
+        Sampling::Sample { seed, .. } => seed,
+        Sampling::Greedy => 0,
+    };
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::new();
+    let mut step = decoder.feed(prefix, opts.capture)?;
+    for _ in 0..opts.max_new_tokens {
+        let id = choose(&step.logits, opts.sampling, &mut rng);
+        let candidates = top_candidates(&step.logits, opts.n_candidates.max(1));
+        let prob = if candidates.first().map(|c| c.0) == Some(id) {
+            candidates[0].1
+        } else {
+            softmax_f64(&step.logits, 1.0)[id as usize] as f32
+        };
+        let token = GeneratedToken {
+            id,
+            prob,
+            candidates: if opts.n_candidates == 0 { Vec::new() } else { candidates },
+            self_attentions: step.self_attentions.take(),
+            cross_attentions: step.cross_attentions.take(),
+        };
+        let go_on = on_token(&token);
+        out.push(token);
+        if !go_on || Some(id) == opts.eos_token_id {
+            break;
+        }
+        if out.len() == opts.max_new_tokens {
+            break;
+        }
+        step = decoder.feed(&[id], opts.capture)?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,253 @@
+//! GPT-2 (`GPT2LMHeadModel`): decoder-only, learned positions, pre-LayerNorm blocks,
+//! tanh GELU, Conv1D weight layout, LM head tied to the token embeddings.
+//!
+//! Reference semantics: Hugging Face `transformers/models/gpt2/modeling_gpt2.py`.
+//!
+//! ```text
+//! x = wte[ids] + wpe[positions]                      # [T][C]
+//! for each block:  x = x + attn(ln_1(x));  x = x + mlp(ln_2(x))
+//! h = ln_f(x);  logits = h · wteᵀ                    # [T][V]
+//! ```
+//!
+//! Checkpoint name map (optionally prefixed `transformer.`), shapes from config.json:
+//!
+//! | name                        | shape      | field        |
+//! |-----------------------------|------------|--------------|
+//! | `wte.weight`                | [V][C]     | `wte`        |
+//! | `wpe.weight`                | [P][C]     | `wpe`        |
+//! | `h.{l}.ln_1.{weight,bias}`  | [C]        | `ln_1`       |
+//! | `h.{l}.attn.c_attn.*`       | [C][3C], [3C] | `c_attn` (Conv1D: in × out) |
+//! | `h.{l}.attn.c_proj.*`       | [C][C], [C] | `c_proj`    |
+//! | `h.{l}.ln_2.{weight,bias}`  | [C]        | `ln_2`       |
+//! | `h.{l}.mlp.c_fc.*`          | [C][F], [F] | `c_fc`      |
+//! | `h.{l}.mlp.c_proj.*`        | [F][C], [C] | `mlp_proj`  |
+//! | `ln_f.{weight,bias}`        | [C]        | `ln_f`       |
+//! | `lm_head.weight` (optional) | [V][C]     | tied to `wte` when absent |
+
+use super::attention::{attend, KvCache, Mask, Recorder};
+use super::layers::{add_in_place, gather_rows, Activation, LayerNorm};
+use super::{Capture, Kind, ModelInfo, Outputs, Positions, StepDecoder, StepOutput};
+use crate::error::{Error, Result};
+use crate::kernels::{self, Linear};
+use crate::loader::{parse_json, Weights};
+use serde::Deserialize;
+
+/// The fields of GPT-2's config.json that change the computation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Gpt2Config {
+    pub vocab_size: usize,
+    #[serde(alias = "n_ctx")]
+    pub n_positions: usize,
+    pub n_embd: usize,
+    pub n_layer: usize,
+    pub n_head: usize,
+    #[serde(default)]
+    pub n_inner: Option<usize>,
+    #[serde(default = "default_activation")]
+    pub activation_function: String,
+    #[serde(default = "default_eps")]
+    pub layer_norm_epsilon: f32,
+    #[serde(default = "yes")]
+    pub scale_attn_weights: bool,
+    #[serde(default)]
+    pub scale_attn_by_inverse_layer_idx: bool,
+    #[serde(default)]
+    pub bos_token_id: Option<u32>,
+    #[serde(default)]
+    pub eos_token_id: Option<u32>,
+    #[serde(default)]
+    pub pad_token_id: Option<u32>,
+}
+
+fn default_activation() -> String {
+    "gelu_new".into()
+}
+fn default_eps() -> f32 {
+    1e-5
+}
+fn yes() -> bool {
+    true
+}
+
+struct Block {
+    ln_1: LayerNorm,
+    c_attn: Linear, // C -> 3C (q | k | v)
+    c_proj: Linear, // C -> C
+    ln_2: LayerNorm,
+    c_fc: Linear,     // C -> F
+    mlp_proj: Linear, // F -> C
+}
+
+pub struct Gpt2 {
+    pub config: Gpt2Config,
+    pub info: ModelInfo,
+    wte: Vec<f32>, // [V][C]
+    wpe: Vec<f32>, // [P][C]
+    blocks: Vec<Block>,
+    ln_f: LayerNorm,
+    lm_head: Option<Vec<f32>>, // [V][C], only when stored untied
+    activation: Activation,
+}
+
+impl Gpt2 {
+    pub fn load(config_json: &[u8], weights: Weights) -> Result<Self> {
+        let cfg: Gpt2Config = parse_json("config.json", config_json)?;
+        let (v, p, c, l, h) = (cfg.vocab_size, cfg.n_positions, cfg.n_embd, cfg.n_layer, cfg.n_head);
+        if h == 0 || c % h != 0 {
+            return Err(Error::config("n_head", format!("n_embd {c} is not divisible by n_head {h}"), "Use the config.json saved with the weights"));
+        }
+        let f = cfg.n_inner.unwrap_or(4 * c);
+        let activation = Activation::from_config("activation_function", &cfg.activation_function)?;
+        let w = weights.with_prefixes(&["transformer."]);
+        let eps = cfg.layer_norm_epsilon;
+        let conv1d = |name: &str, d_in: usize, d_out: usize| -> Result<Linear> {
+            let weight = w.get(&format!("{name}.weight"), &[d_in, d_out])?;
+            let bias = w.get(&format!("{name}.bias"), &[d_out])?;
+            Ok(Linear::from_in_out(weight, d_in, d_out, Some(bias)))
+        };
+        let mut blocks = Vec::with_capacity(l);
+        for i in 0..l {
+            blocks.push(Block {
+                ln_1: LayerNorm::load(&w, &format!("h.{i}.ln_1"), c, eps)?,
+                c_attn: conv1d(&format!("h.{i}.attn.c_attn"), c, 3 * c)?,
+                c_proj: conv1d(&format!("h.{i}.attn.c_proj"), c, c)?,
+                ln_2: LayerNorm::load(&w, &format!("h.{i}.ln_2"), c, eps)?,
+                c_fc: conv1d(&format!("h.{i}.mlp.c_fc"), c, f)?,
+                mlp_proj: conv1d(&format!("h.{i}.mlp.c_proj"), f, c)?,
+            });
+        }
+        let wte = w.get("wte.weight", &[v, c])?;
+        let wpe = w.get("wpe.weight", &[p, c])?;
+        let ln_f = LayerNorm::load(&w, "ln_f", c, eps)?;
+        // A stored lm_head identical to wte is the usual tied case; keep a copy only if it differs.
+        let lm_head = match w.get_opt("lm_head.weight", &[v, c])? {
+            Some(head) if head != wte => Some(head),
+            _ => None,
+        };
+        let n_params = v * c + p * c + 2 * c + l * (4 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * f + f) + (f * c + c));
+        let info = ModelInfo {
+            model_type: "gpt2".into(),
+            kind: Kind::DecoderOnly,
+            positions: Positions::Learned,
+            n_layers: l,
+            n_decoder_layers: l,
+            n_heads: h,
+            d_model: c,
+            d_ff: f,
+            vocab_size: v,
+            max_positions: Some(p),
+            n_params,
+            has_lm_head: true,
+            bos_token_id: cfg.bos_token_id,
+            eos_token_id: cfg.eos_token_id,
+            pad_token_id: cfg.pad_token_id,
+            decoder_start_token_id: None,
+        };
+        Ok(Gpt2 { config: cfg, info, wte, wpe, blocks, ln_f, lm_head, activation })
+    }
+
+    fn d_head(&self) -> usize {
+        self.config.n_embd / self.config.n_head
+    }
+
+    /// Run `ids` at positions `past..past+T` through every block, reading and extending `caches`.
+    /// Returns the final hidden state after `ln_f`: `[T][C]`.
+    fn run(&self, ids: &[u32], caches: &mut [KvCache], recorder: &mut Recorder) -> Result<Vec<f32>> {
+        let (c, h, dh) = (self.config.n_embd, self.config.n_head, self.d_head());
+        let t = ids.len();
+        let past = caches.first().map_or(0, |kv| kv.len(c));
+        if past + t > self.config.n_positions {
+            return Err(Error::input(
+                format!("the sequence would be {} tokens long but GPT-2 here has positions for only {}", past + t, self.config.n_positions),
+                "Shorten the prompt or generate fewer tokens",
+            ));
+        }
+        // x = wte[ids] + wpe[past..past+T]                                   [T][C]
+        let mut x = gather_rows(&self.wte, c, ids);
+        add_in_place(&mut x, &self.wpe[past * c..(past + t) * c]);
+        for (l, (block, kv)) in self.blocks.iter().zip(caches.iter_mut()).enumerate() {
+            // x = x + attn(ln_1(x))
+            let mut a = x.clone();
+            block.ln_1.apply(&mut a);
+            let qkv = block.c_attn.forward(&a, t); // [T][3C]
+            let (mut q, mut k, mut v) = (Vec::with_capacity(t * c), Vec::with_capacity(t * c), Vec::with_capacity(t * c));
+            for row in qkv.chunks_exact(3 * c) {
+                q.extend_from_slice(&row[..c]);
+                k.extend_from_slice(&row[c..2 * c]);
+                v.extend_from_slice(&row[2 * c..]);
+            }
+            kv.append(&k, &v);
+            let mut scale = if self.config.scale_attn_weights { 1.0 / (dh as f32).sqrt() } else { 1.0 };
+            if self.config.scale_attn_by_inverse_layer_idx {
+                scale /= (l + 1) as f32;
+            }
+            let k_len = past + t;
+            let ctx = attend(&q, &kv.k, &kv.v, t, k_len, h, dh, scale, Mask::Causal { past }, None, recorder.layer(l));
+            add_in_place(&mut x, &block.c_proj.forward(&ctx, t));
+            // x = x + mlp(ln_2(x))
+            let mut m = x.clone();
+            block.ln_2.apply(&mut m);
+            let mut hidden = block.c_fc.forward(&m, t); // [T][F]
+            self.activation.apply(&mut hidden);
+            add_in_place(&mut x, &block.mlp_proj.forward(&hidden, t));
+        }
+        self.ln_f.apply(&mut x);
+        Ok(x)
+    }
+
+    /// `h: [T][C]` -> logits `[T][V]` through the (tied) LM head.
+    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
+        let (c, v) = (self.config.n_embd, self.config.vocab_size);
+        let mut logits = vec![0.0; t * v];
+        kernels::matmul_nk(h, t, c, self.lm_head.as_deref().unwrap_or(&self.wte), v, &mut logits);
+        logits
+    }
+
+    pub fn forward(&self, ids: &[u32], capture: Capture) -> Result<Outputs> {
+        let t = ids.len();
+        let mut caches = vec![KvCache::default(); self.config.n_layer];
+        let mut rec = Recorder::new(capture, self.config.n_layer, self.config.n_head, t, t);
+        let hidden = self.run(ids, &mut caches, &mut rec)?;
+        let logits = self.lm_logits(&hidden, t);
+        Ok(Outputs {
+            decoder_attentions: rec.probs,
+            decoder_scores: rec.scores,
+            last_hidden_state: hidden,
+            logits: Some(logits),
+            ..Default::default()
+        })
+    }
+
+    /// A KV-cached decoder for generation.
+    pub fn decoder(&self) -> Gpt2Decoder<'_> {
+        Gpt2Decoder { model: self, caches: vec![KvCache::default(); self.config.n_layer] }
+    }
+}
+
+/// GPT-2 with its per-layer KV cache.
+#[derive(Clone)]
+pub struct Gpt2Decoder<'m> {
+    model: &'m Gpt2,
+    caches: Vec<KvCache>, // [L] × ([P][C] keys, [P][C] values)
+}
+
+impl StepDecoder for Gpt2Decoder<'_> {
+    fn feed(&mut self, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
+        let m = self.model;
+        super::check_ids("token ids", tokens, &m.info)?;
+        let t = tokens.len();
+        let past = self.len();
+        let mut rec = Recorder::new(capture, m.config.n_layer, m.config.n_head, t, past + t);
+        let hidden = m.run(tokens, &mut self.caches, &mut rec)?;
+        let c = m.config.n_embd;
+        let logits = m.lm_logits(&hidden[(t - 1) * c..], 1);
+        Ok(StepOutput { logits, self_attentions: rec.probs, cross_attentions: None })
+    }
+    fn len(&self) -> usize {
+        self.caches.first().map_or(0, |kv| kv.len(self.model.config.n_embd))
+    }
+    fn fork(&self) -> Box<dyn StepDecoder + '_> {
+        Box::new(self.clone())
+    }
+}
+

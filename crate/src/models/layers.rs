@@ -1,0 +1,109 @@
+//! Building blocks shared by the model files: norms, embeddings, activations, and loaders
+//! that read them from checkpoint names with a shape check.
+
+use crate::error::{Error, Result};
+use crate::kernels::{self, Linear};
+use crate::loader::Weights;
+
+/// `nn.Linear` named `{name}.weight` `[N][K]` (+ `{name}.bias` `[N]`).
+pub fn linear(w: &Weights, name: &str, d_in: usize, d_out: usize, bias: bool) -> Result<Linear> {
+    let weight = w.get(&format!("{name}.weight"), &[d_out, d_in])?;
+    let b = if bias { Some(w.get(&format!("{name}.bias"), &[d_out])?) } else { None };
+    Ok(Linear::from_out_in(&weight, d_out, d_in, b))
+}
+
+/// `nn.Linear` whose bias may or may not be stored.
+pub fn linear_opt_bias(w: &Weights, name: &str, d_in: usize, d_out: usize) -> Result<Linear> {
+    let weight = w.get(&format!("{name}.weight"), &[d_out, d_in])?;
+    let b = w.get_opt(&format!("{name}.bias"), &[d_out])?;
+    Ok(Linear::from_out_in(&weight, d_out, d_in, b))
+}
+
+/// LayerNorm with learned scale and shift, `[C]` each.
+#[derive(Debug, Clone)]
+pub struct LayerNorm {
+    pub gamma: Vec<f32>, // [C]
+    pub beta: Vec<f32>,  // [C]
+    pub eps: f32,
+}
+
+impl LayerNorm {
+    /// Reads `{name}.weight` / `{name}.bias`, or the older `{name}.gamma` / `{name}.beta`.
+    pub fn load(w: &Weights, name: &str, c: usize, eps: f32) -> Result<Self> {
+        let gamma = match w.get_opt(&format!("{name}.weight"), &[c])? {
+            Some(g) => g,
+            None => w.get(&format!("{name}.gamma"), &[c]).map_err(|_| missing(&format!("{name}.weight")))?,
+        };
+        let beta = match w.get_opt(&format!("{name}.bias"), &[c])? {
+            Some(b) => b,
+            None => w.get(&format!("{name}.beta"), &[c]).map_err(|_| missing(&format!("{name}.bias")))?,
+        };
+        Ok(LayerNorm { gamma, beta, eps })
+    }
+    /// Normalise every row of `x: [T][C]`, in place.
+    pub fn apply(&self, x: &mut [f32]) {
+        kernels::layer_norm(x, &self.gamma, &self.beta, self.eps)
+    }
+    pub fn n_params(&self) -> usize {
+        self.gamma.len() + self.beta.len()
+    }
+}
+
+fn missing(name: &str) -> Error {
+    Error::tensor(name, "missing from the checkpoint", "Check that config.json belongs to these weights and that the file is complete")
+}
+
+/// Rows of a `[rows][C]` table gathered by id: `[T][C]`.
+pub fn gather_rows(table: &[f32], c: usize, ids: &[u32]) -> Vec<f32> {
+    let mut x = Vec::with_capacity(ids.len() * c);
+    for &id in ids {
+        let id = id as usize;
+        x.extend_from_slice(&table[id * c..(id + 1) * c]);
+    }
+    x
+}
+
+/// `x += y`, element-wise (residual connections).
+pub fn add_in_place(x: &mut [f32], y: &[f32]) {
+    for (a, b) in x.iter_mut().zip(y) {
+        *a += b;
+    }
+}
+
+/// The non-linearity between the two feed-forward matrices, by its config.json name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    GeluErf,  // "gelu"
+    GeluTanh, // "gelu_new", "gelu_pytorch_tanh", "gelu_fast"
+    Relu,     // "relu"
+    Silu,     // "silu", "swish"
+}
+
+impl Activation {
+    pub fn from_config(field: &str, name: &str) -> Result<Self> {
+        match name {
+            "gelu" => Ok(Activation::GeluErf),
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Ok(Activation::GeluTanh),
+            "relu" => Ok(Activation::Relu),
+            "silu" | "swish" => Ok(Activation::Silu),
+            other => Err(Error::config(
+                field,
+                format!("activation \"{other}\" is not supported"),
+                "Use one of gelu, gelu_new, gelu_pytorch_tanh, relu, silu",
+            )),
+        }
+    }
+    pub fn apply(self, x: &mut [f32]) {
+        match self {
+            Activation::GeluErf => kernels::gelu_erf(x),
+            Activation::GeluTanh => kernels::gelu_tanh(x),
+            Activation::Relu => kernels::relu(x),
+            Activation::Silu => kernels::silu(x),
+        }
+    }
+}
+
+/// Count of parameters a Linear holds (weights + bias).
+pub fn linear_params(l: &Linear, bias: bool) -> usize {
+    l.d_in * l.d_out + if bias { l.d_out } else { 0 }
+}

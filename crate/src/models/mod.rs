@@ -1,0 +1,230 @@
+//! The transformer families, one file each, and what they share.
+//!
+//! Vocabulary used in every model file (translated from checkpoint names once, at load):
+//! `d_model (C)`, `n_heads (H)`, `d_head (D)`, `n_layers (L)`, `d_ff (F)`, `vocab_size (V)`,
+//! `seq_len (T)`, `src_len (S)`, `past_len (P)`. In a forward pass: `x`, `q k v`, `scores`
+//! (pre-softmax), `probs` (post-softmax, what the page plots), `ctx`, `logits`.
+
+pub mod attention;
+pub mod bart;
+pub mod bert;
+pub mod generation;
+pub mod gpt2;
+pub mod layers;
+pub mod t5;
+
+use crate::error::{Error, Result};
+use crate::loader::{self, ModelFiles, Weights};
+pub use attention::{AttentionMaps, Capture};
+
+/// The three ways a transformer is put together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    EncoderOnly,
+    DecoderOnly,
+    EncoderDecoder,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::EncoderOnly => "encoder-only",
+            Kind::DecoderOnly => "decoder-only",
+            Kind::EncoderDecoder => "encoder-decoder",
+        }
+    }
+}
+
+/// How a model knows where each token sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Positions {
+    Learned,    // GPT-2, BERT, BART: a trained table of position vectors
+    Sinusoidal, // Marian: fixed sines and cosines, as in the original transformer
+    Relative,   // T5: a learned bias per (head, bucketed distance) added to the scores
+}
+
+/// Facts about a loaded model, for the page's model card and for validation.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    pub model_type: String,
+    pub kind: Kind,
+    pub positions: Positions,
+    pub n_layers: usize,         // encoder layers (or decoder layers for decoder-only)
+    pub n_decoder_layers: usize, // 0 for encoder-only
+    pub n_heads: usize,
+    pub d_model: usize,
+    pub d_ff: usize,
+    pub vocab_size: usize,
+    /// Longest input the position scheme allows (`None`: no hard limit, e.g. T5).
+    pub max_positions: Option<usize>,
+    pub n_params: usize,
+    pub has_lm_head: bool,
+    pub bos_token_id: Option<u32>,
+    pub eos_token_id: Option<u32>,
+    pub pad_token_id: Option<u32>,
+    pub decoder_start_token_id: Option<u32>,
+}
+
+/// What one forward pass is given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inputs<'a> {
+    pub ids: &'a [u32],                  // [T] (the source for encoder-decoder models)
+    pub type_ids: Option<&'a [u32]>,     // [T] BERT token types; zeros when absent
+    pub decoder_ids: Option<&'a [u32]>,  // [T_dec] encoder-decoder only
+}
+
+/// Everything a forward pass can report. Matrices are row-major with their shape beside them.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    pub encoder_attentions: Option<AttentionMaps>, // [L][H][S][S]
+    pub decoder_attentions: Option<AttentionMaps>, // [L][H][T][T], causal
+    pub cross_attentions: Option<AttentionMaps>,   // [L][H][T][S]
+    pub encoder_scores: Option<AttentionMaps>,     // pre-softmax, masked entries -inf
+    pub decoder_scores: Option<AttentionMaps>,
+    pub cross_scores: Option<AttentionMaps>,
+    /// The final state that feeds the LM head: [T][C] (decoder side for encoder-decoder models).
+    pub last_hidden_state: Vec<f32>,
+    pub encoder_last_hidden_state: Option<Vec<f32>>, // [S][C]
+    pub logits: Option<Vec<f32>>,                    // [T][V]
+    /// BERT pooler output (tanh(W h_[CLS] + b)) when the checkpoint has a pooler: [C].
+    pub pooled: Option<Vec<f32>>,
+}
+
+/// One step of incremental decoding: the logits of the last fed position and, if asked,
+/// the attention that position used.
+#[derive(Debug, Clone, Default)]
+pub struct StepOutput {
+    pub logits: Vec<f32>,                      // [V]
+    pub self_attentions: Option<AttentionMaps>, // [L][H][t_new][P + t_new]
+    pub cross_attentions: Option<AttentionMaps>, // [L][H][t_new][S]
+}
+
+/// A decoder with its KV cache (and, for encoder-decoder models, the encoded source).
+/// Feed the prompt (or decoder start) first, then one token per step.
+pub trait StepDecoder {
+    fn feed(&mut self, tokens: &[u32], capture: Capture) -> Result<StepOutput>;
+    /// Tokens fed so far.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// An independent copy (for beam search).
+    fn fork(&self) -> Box<dyn StepDecoder + '_>;
+}
+
+/// A loaded model of any supported family.
+pub enum Model {
+    Gpt2(gpt2::Gpt2),
+    Bert(bert::Bert),
+    T5(t5::T5),
+    Bart(bart::Bart), // BART and Marian share one implementation
+}
+
+/// `model_type` values we accept, for error messages.
+pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, t5, bart, marian";
+
+impl Model {
+    /// Build a model from config.json and model.safetensors bytes (or seeded random weights
+    /// when `files.weights` is `None` and a seed is given).
+    pub fn load(files: &ModelFiles, random_seed: Option<u64>) -> Result<Model> {
+        let model_type = loader::model_type(files.config)?;
+        let weights = match (files.weights, random_seed) {
+            (Some(bytes), _) => Weights::from_safetensors(bytes)?,
+            (None, Some(seed)) => Weights::random(seed),
+            (None, None) => {
+                return Err(Error::file("model.safetensors", "was not provided", "Add model.safetensors to the model folder"))
+            }
+        };
+        match model_type.as_str() {
+            "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
+            "bert" => Ok(Model::Bert(bert::Bert::load(files.config, weights)?)),
+            "t5" | "mt5" => Ok(Model::T5(t5::T5::load(files.config, weights)?)),
+            "bart" | "marian" => Ok(Model::Bart(bart::Bart::load(files.config, weights)?)),
+            other => Err(Error::config(
+                "model_type",
+                format!("\"{other}\" is not supported"),
+                format!("Glassbox runs these families: {SUPPORTED_MODEL_TYPES}"),
+            )),
+        }
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        match self {
+            Model::Gpt2(m) => &m.info,
+            Model::Bert(m) => &m.info,
+            Model::T5(m) => &m.info,
+            Model::Bart(m) => &m.info,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.info().kind
+    }
+
+    /// One full forward pass. Checks ids against the vocabulary and the position limit.
+    pub fn forward(&self, inputs: &Inputs, capture: Capture) -> Result<Outputs> {
+        let info = self.info();
+        check_ids("input ids", inputs.ids, info)?;
+        if let Some(dec) = inputs.decoder_ids {
+            check_ids("decoder ids", dec, info)?;
+        }
+        match self {
+            Model::Gpt2(m) => m.forward(inputs.ids, capture),
+            Model::Bert(m) => m.forward(inputs.ids, inputs.type_ids, capture),
+            Model::T5(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), capture),
+            Model::Bart(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), capture),
+        }
+    }
+
+    /// A decoder ready to generate. Decoder-only: nothing fed yet (feed the prompt).
+    /// Encoder-decoder: `source` is encoded once here; feed the decoder start token first.
+    pub fn start_decoding(&self, source: &[u32]) -> Result<Box<dyn StepDecoder + '_>> {
+        let info = self.info();
+        match self {
+            Model::Gpt2(m) => Ok(Box::new(m.decoder())),
+            Model::Bert(_) => Err(Error::input(
+                "this is an encoder-only model; it reads text but does not generate it",
+                "Pick a decoder-only (GPT-2) or encoder-decoder (T5, BART, Marian) model to generate",
+            )),
+            Model::T5(m) => {
+                check_ids("input ids", source, info)?;
+                Ok(Box::new(m.decoder(source)?))
+            }
+            Model::Bart(m) => {
+                check_ids("input ids", source, info)?;
+                Ok(Box::new(m.decoder(source)?))
+            }
+        }
+    }
+}
+
+fn decoder_ids_or_start(inputs: &Inputs, info: &ModelInfo) -> Result<Vec<u32>> {
+    match inputs.decoder_ids {
+        Some(ids) if !ids.is_empty() => Ok(ids.to_vec()),
+        _ => info.decoder_start_token_id.map(|s| vec![s]).ok_or_else(|| {
+            Error::config("decoder_start_token_id", "is missing and no decoder ids were given", "Add decoder_start_token_id to config.json or pass --decoder-ids")
+        }),
+    }
+}
+
+/// Every id must index the embedding table and the sequence must fit the position table.
+pub fn check_ids(what: &str, ids: &[u32], info: &ModelInfo) -> Result<()> {
+    if ids.is_empty() {
+        return Err(Error::input(format!("the {what} are empty"), "Type some text (or give at least one id)"));
+    }
+    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= info.vocab_size) {
+        return Err(Error::input(
+            format!("{what} contain {bad}, outside the vocabulary (0..{})", info.vocab_size),
+            "Use ids below vocab_size from config.json",
+        ));
+    }
+    if let Some(max) = info.max_positions {
+        if ids.len() > max {
+            return Err(Error::input(
+                format!("the {what} are {} tokens long but this model has positions for only {max}", ids.len()),
+                "Shorten the text",
+            ));
+        }
+    }
+    Ok(())
+}

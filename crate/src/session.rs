@@ -1,0 +1,128 @@
+//! A model and its tokenizer, loaded together: the API that the CLI and the wasm boundary share.
+
+use crate::error::{Error, Result};
+use crate::loader::ModelFiles;
+use crate::models::generation::{generate, GenerateOptions, GeneratedToken};
+use crate::models::{Capture, Inputs, Kind, Model, ModelInfo, Outputs};
+use crate::tokenizer::{Encoding, Tokenizer};
+
+pub struct Session {
+    pub model: Model,
+    pub tokenizer: Tokenizer,
+}
+
+/// One text through the model: what the CLI's `inspect` prints and the page plots.
+pub struct Inspection {
+    pub encoding: Encoding,
+    /// The decoder's input (encoder-decoder models only).
+    pub decoder_ids: Option<Vec<u32>>,
+    pub outputs: Outputs,
+}
+
+/// A finished (or stopped) generation.
+pub struct Generation {
+    /// What was fed before the first new token: the prompt (decoder-only) or the decoder start.
+    pub prefix_ids: Vec<u32>,
+    /// The encoded source (encoder-decoder) or the prompt (decoder-only).
+    pub input: Encoding,
+    pub tokens: Vec<GeneratedToken>,
+}
+
+impl Generation {
+    pub fn ids(&self) -> Vec<u32> {
+        self.tokens.iter().map(|t| t.id).collect()
+    }
+}
+
+impl Session {
+    /// Load from the bytes of a model folder. With `random_seed` and no weights, the
+    /// architecture is built with seeded random weights (the "untrained twin").
+    pub fn load(files: &ModelFiles, random_seed: Option<u64>) -> Result<Self> {
+        let tokenizer = Tokenizer::from_bytes(files.tokenizer, files.tokenizer_config, files.special_tokens_map)?;
+        let model = Model::load(files, random_seed)?;
+        let (tv, mv) = (tokenizer.vocab_size(), model.info().vocab_size);
+        if tv > mv {
+            return Err(Error::config(
+                "vocab_size",
+                format!("is {mv} but tokenizer.json can produce ids up to {}", tv - 1),
+                "Use the tokenizer.json that belongs to this model",
+            ));
+        }
+        Ok(Session { model, tokenizer })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        self.model.info()
+    }
+
+    /// Tokenize with the special tokens the model expects (as HF's `tokenizer(text)` does).
+    pub fn encode(&self, text: &str) -> Result<Encoding> {
+        self.tokenizer.encode(text, true)
+    }
+
+    /// Tokenize and run one forward pass.
+    pub fn inspect(&self, text: &str, decoder_ids: Option<&[u32]>, capture: Capture) -> Result<Inspection> {
+        let encoding = self.encode(text)?;
+        if encoding.ids.is_empty() {
+            return Err(Error::input("the text gives no tokens", "Type some text"));
+        }
+        let info = self.info();
+        let decoder_ids = match info.kind {
+            Kind::EncoderDecoder => Some(match decoder_ids {
+                Some(ids) if !ids.is_empty() => ids.to_vec(),
+                _ => vec![info.decoder_start_token_id.ok_or_else(|| {
+                    Error::config("decoder_start_token_id", "is missing", "Add decoder_start_token_id to config.json or pass decoder ids")
+                })?],
+            }),
+            _ => None,
+        };
+        let type_ids = (info.kind == Kind::EncoderOnly).then_some(encoding.type_ids.as_slice());
+        let outputs = self.model.forward(&Inputs { ids: &encoding.ids, type_ids, decoder_ids: decoder_ids.as_deref() }, capture)?;
+        Ok(Inspection { encoding, decoder_ids, outputs })
+    }
+
+    /// Generate from a prompt (decoder-only) or translate/transform a source (encoder-decoder).
+    pub fn generate(&self, text: &str, opts: &GenerateOptions, on_token: &mut dyn FnMut(&GeneratedToken) -> bool) -> Result<Generation> {
+        let info = self.info().clone();
+        let input = self.encode(text)?;
+        let (mut decoder, prefix_ids) = match info.kind {
+            Kind::EncoderOnly => {
+                return Err(Error::input(
+                    "this is an encoder-only model; it reads text but does not write it",
+                    "Pick a decoder-only or encoder-decoder model to generate",
+                ))
+            }
+            Kind::DecoderOnly => {
+                let mut prompt = input.ids.clone();
+                if prompt.is_empty() {
+                    // Nothing typed: start from the beginning-of-text token, as GPT-2 was trained.
+                    prompt.extend(info.bos_token_id.or(info.eos_token_id));
+                }
+                if prompt.is_empty() {
+                    return Err(Error::input("the prompt is empty", "Type a prompt"));
+                }
+                (self.model.start_decoding(&[])?, prompt)
+            }
+            Kind::EncoderDecoder => {
+                if input.ids.is_empty() {
+                    return Err(Error::input("the source text is empty", "Type a sentence to transform"));
+                }
+                let start = info.decoder_start_token_id.ok_or_else(|| {
+                    Error::config("decoder_start_token_id", "is missing", "Add decoder_start_token_id to config.json")
+                })?;
+                (self.model.start_decoding(&input.ids)?, vec![start])
+            }
+        };
+        let mut opts = *opts;
+        if opts.eos_token_id.is_none() {
+            opts.eos_token_id = info.eos_token_id;
+        }
+        if let Some(max) = info.max_positions {
+            // Decoder-only: prompt + new tokens share the position table.
+            let room = max.saturating_sub(if info.kind == Kind::DecoderOnly { prefix_ids.len() } else { 1 });
+            opts.max_new_tokens = opts.max_new_tokens.min(room);
+        }
+        let tokens = generate(decoder.as_mut(), &prefix_ids, &opts, on_token)?;
+        Ok(Generation { prefix_ids, input, tokens })
+    }
+}
