@@ -2,8 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::loader::ModelFiles;
-use crate::models::generation::{generate, GenerateOptions, GeneratedToken};
-use crate::models::{Capture, Inputs, Kind, Model, ModelInfo, Outputs};
+use crate::models::generation::{generate, GenerateOptions, GeneratedToken, Generator};
+use crate::models::{Capture, DecoderState, Inputs, Kind, Model, ModelInfo, Outputs};
 use crate::tokenizer::{Encoding, Tokenizer};
 
 pub struct Session {
@@ -85,7 +85,39 @@ impl Session {
     pub fn generate(&self, text: &str, opts: &GenerateOptions, on_token: &mut dyn FnMut(&GeneratedToken) -> bool) -> Result<Generation> {
         let info = self.info().clone();
         let input = self.encode(text)?;
-        let (mut decoder, prefix_ids) = match info.kind {
+        let (state, prefix_ids) = self.prepare_generation(&info, &input)?;
+        let mut opts = *opts;
+        self.fit_options(&info, &prefix_ids, &mut opts);
+        let tokens = generate(&self.model, state, &prefix_ids, &opts, on_token)?;
+        Ok(Generation { prefix_ids, input, tokens })
+    }
+
+    /// A stepwise generator for `text` (the wasm boundary drives it one token per call).
+    pub fn generator(&self, text: &str, opts: &GenerateOptions) -> Result<(Encoding, Vec<u32>, Generator)> {
+        let info = self.info().clone();
+        let input = self.encode(text)?;
+        let (state, prefix_ids) = self.prepare_generation(&info, &input)?;
+        let mut opts = *opts;
+        self.fit_options(&info, &prefix_ids, &mut opts);
+        let generator = Generator::new(state, &prefix_ids, opts)?;
+        Ok((input, prefix_ids, generator))
+    }
+
+    /// Fill eos from the config and keep the run inside the position table.
+    fn fit_options(&self, info: &ModelInfo, prefix_ids: &[u32], opts: &mut GenerateOptions) {
+        if opts.eos_token_id.is_none() {
+            opts.eos_token_id = info.eos_token_id;
+        }
+        if let Some(max) = info.max_positions {
+            // Decoder-only: prompt and new tokens share the position table.
+            let used = if info.kind == Kind::DecoderOnly { prefix_ids.len() } else { 1 };
+            opts.max_new_tokens = opts.max_new_tokens.min(max.saturating_sub(used));
+        }
+    }
+
+    /// The decoder state and the ids to feed first.
+    fn prepare_generation(&self, info: &ModelInfo, input: &Encoding) -> Result<(DecoderState, Vec<u32>)> {
+        Ok(match info.kind {
             Kind::EncoderOnly => {
                 return Err(Error::input(
                     "this is an encoder-only model; it reads text but does not write it",
@@ -112,17 +144,6 @@ impl Session {
                 })?;
                 (self.model.start_decoding(&input.ids)?, vec![start])
             }
-        };
-        let mut opts = *opts;
-        if opts.eos_token_id.is_none() {
-            opts.eos_token_id = info.eos_token_id;
-        }
-        if let Some(max) = info.max_positions {
-            // Decoder-only: prompt + new tokens share the position table.
-            let room = max.saturating_sub(if info.kind == Kind::DecoderOnly { prefix_ids.len() } else { 1 });
-            opts.max_new_tokens = opts.max_new_tokens.min(room);
-        }
-        let tokens = generate(decoder.as_mut(), &prefix_ids, &opts, on_token)?;
-        Ok(Generation { prefix_ids, input, tokens })
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! Bart: encoder-decoder. (Being written: see issue 3.)
 
-use super::{Capture, ModelInfo, Outputs, StepDecoder, StepOutput};
+use super::{Capture, DecoderState, ModelInfo, Outputs, StepOutput};
 use crate::error::{Error, Result};
 use crate::loader::Weights;
 
@@ -13,26 +13,13 @@ impl Bart {
         Err(Error::config("model_type", "this family is not implemented yet", "Use a GPT-2 or BERT model"))
     }
     pub fn forward(&self, _ids: &[u32], _decoder_ids: &[u32], _capture: Capture) -> Result<Outputs> {
-        unreachable!("cannot be loaded")
+        Err(Error::input("not implemented", ""))
     }
-    pub fn decoder(&self, _source: &[u32]) -> Result<BartDecoder<'_>> {
-        unreachable!("cannot be loaded")
+    /// Encode `source` once and prepare the decoder's caches.
+    pub fn start(&self, _source: &[u32]) -> Result<DecoderState> {
+        Err(Error::input("not implemented", ""))
     }
-}
-
-#[derive(Clone)]
-pub struct BartDecoder<'m> {
-    _model: &'m Bart,
-}
-
-impl StepDecoder for BartDecoder<'_> {
-    fn feed(&mut self, _tokens: &[u32], _capture: Capture) -> Result<StepOutput> {
-        unreachable!("cannot be loaded")
-    }
-    fn len(&self) -> usize {
-        0
-    }
-    fn fork(&self) -> Box<dyn StepDecoder + '_> {
-        Box::new(self.clone())
+    pub fn feed(&self, _state: &mut DecoderState, _tokens: &[u32], _capture: Capture) -> Result<StepOutput> {
+        Err(Error::input("not implemented", ""))
     }
 }

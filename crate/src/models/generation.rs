@@ -4,7 +4,7 @@
 //! The random generator is our own (SplitMix64) so the same seed gives the same tokens on
 //! every platform, natively and in the browser.
 
-use super::{Capture, StepDecoder};
+use super::{Capture, DecoderState, Model};
 use crate::error::{Error, Result};
 use crate::models::AttentionMaps;
 
@@ -161,49 +161,83 @@ pub struct GenerateOptions {
     pub capture: Capture,
 }
 
-/// Run the decoder: feed `prefix` (the prompt, or the decoder start token), then one chosen
-/// token per step until `eos_token_id` or `max_new_tokens`. `on_token` sees each token as it is
-/// made and returns `false` to stop early (the page's Stop button).
+/// Generation one token at a time. Owns everything it carries between steps, so a caller (the
+/// wasm boundary, a Web Worker) can hold it across calls and stop whenever it likes.
+#[derive(Debug, Clone)]
+pub struct Generator {
+    state: DecoderState,
+    opts: GenerateOptions,
+    rng: Rng,
+    /// What to feed next: the whole prefix at first, then the last chosen token.
+    pending: Vec<u32>,
+    produced: Vec<u32>,
+    finished: bool,
+}
+
+impl Generator {
+    /// `prefix`: the prompt (decoder-only) or the decoder start token (encoder-decoder).
+    pub fn new(state: DecoderState, prefix: &[u32], opts: GenerateOptions) -> Result<Self> {
+        if prefix.is_empty() {
+            return Err(Error::input("nothing to continue from", "Type a prompt"));
+        }
+        let seed = match opts.sampling {
+            Sampling::Sample { seed, .. } => seed,
+            Sampling::Greedy => 0,
+        };
+        Ok(Generator { state, opts, rng: Rng::new(seed), pending: prefix.to_vec(), produced: Vec::new(), finished: opts.max_new_tokens == 0 })
+    }
+
+    /// The ids produced so far (new tokens only).
+    pub fn produced(&self) -> &[u32] {
+        &self.produced
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Produce the next token, or `None` once eos or the token limit was reached.
+    pub fn next_token(&mut self, model: &Model) -> Result<Option<GeneratedToken>> {
+        if self.finished {
+            return Ok(None);
+        }
+        let mut step = model.feed(&mut self.state, &self.pending, self.opts.capture)?;
+        let id = choose(&step.logits, self.opts.sampling, &mut self.rng);
+        let candidates = top_candidates(&step.logits, self.opts.n_candidates.max(1));
+        let prob = match candidates.first() {
+            Some(&(best, p)) if best == id => p,
+            _ => softmax_f64(&step.logits, 1.0)[id as usize] as f32,
+        };
+        self.produced.push(id);
+        self.pending = vec![id];
+        self.finished = Some(id) == self.opts.eos_token_id || self.produced.len() >= self.opts.max_new_tokens;
+        Ok(Some(GeneratedToken {
+            id,
+            prob,
+            candidates: if self.opts.n_candidates == 0 { Vec::new() } else { candidates },
+            self_attentions: step.self_attentions.take(),
+            cross_attentions: step.cross_attentions.take(),
+        }))
+    }
+}
+
+/// Run a [`Generator`] to the end. `on_token` sees each token as it is made and returns
+/// `false` to stop early.
 pub fn generate(
-    decoder: &mut dyn StepDecoder,
+    model: &Model,
+    state: DecoderState,
     prefix: &[u32],
     opts: &GenerateOptions,
     on_token: &mut dyn FnMut(&GeneratedToken) -> bool,
 ) -> Result<Vec<GeneratedToken>> {
-    if prefix.is_empty() {
-        return Err(Error::input("nothing to continue from", "Type a prompt"));
-    }
-    let seed = match opts.sampling {
-        Sampling::Sample { seed, .. } => seed,
-        Sampling::Greedy => 0,
-    };
-    let mut rng = Rng::new(seed);
+    let mut generator = Generator::new(state, prefix, *opts)?;
     let mut out = Vec::new();
-    let mut step = decoder.feed(prefix, opts.capture)?;
-    for _ in 0..opts.max_new_tokens {
-        let id = choose(&step.logits, opts.sampling, &mut rng);
-        let candidates = top_candidates(&step.logits, opts.n_candidates.max(1));
-        let prob = if candidates.first().map(|c| c.0) == Some(id) {
-            candidates[0].1
-        } else {
-            softmax_f64(&step.logits, 1.0)[id as usize] as f32
-        };
-        let token = GeneratedToken {
-            id,
-            prob,
-            candidates: if opts.n_candidates == 0 { Vec::new() } else { candidates },
-            self_attentions: step.self_attentions.take(),
-            cross_attentions: step.cross_attentions.take(),
-        };
+    while let Some(token) = generator.next_token(model)? {
         let go_on = on_token(&token);
         out.push(token);
-        if !go_on || Some(id) == opts.eos_token_id {
+        if !go_on {
             break;
         }
-        if out.len() == opts.max_new_tokens {
-            break;
-        }
-        step = decoder.feed(&[id], opts.capture)?;
     }
     Ok(out)
 }

@@ -26,7 +26,7 @@
 
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::layers::{add_in_place, gather_rows, Activation, LayerNorm};
-use super::{Capture, Kind, ModelInfo, Outputs, Positions, StepDecoder, StepOutput};
+use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, StepOutput};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
@@ -218,36 +218,20 @@ impl Gpt2 {
         })
     }
 
-    /// A KV-cached decoder for generation.
-    pub fn decoder(&self) -> Gpt2Decoder<'_> {
-        Gpt2Decoder { model: self, caches: vec![KvCache::default(); self.config.n_layer] }
+    /// A fresh decoder state (empty KV caches) for generation.
+    pub fn start(&self) -> DecoderState {
+        DecoderState { self_kv: vec![KvCache::default(); self.config.n_layer], ..Default::default() }
     }
-}
 
-/// GPT-2 with its per-layer KV cache.
-#[derive(Clone)]
-pub struct Gpt2Decoder<'m> {
-    model: &'m Gpt2,
-    caches: Vec<KvCache>, // [L] × ([P][C] keys, [P][C] values)
-}
-
-impl StepDecoder for Gpt2Decoder<'_> {
-    fn feed(&mut self, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
-        let m = self.model;
-        super::check_ids("token ids", tokens, &m.info)?;
+    /// Feed tokens at the next positions, extending the KV cache; logits of the last one.
+    pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
         let t = tokens.len();
-        let past = self.len();
-        let mut rec = Recorder::new(capture, m.config.n_layer, m.config.n_head, t, past + t);
-        let hidden = m.run(tokens, &mut self.caches, &mut rec)?;
-        let c = m.config.n_embd;
-        let logits = m.lm_logits(&hidden[(t - 1) * c..], 1);
+        let past = state.fed;
+        let mut rec = Recorder::new(capture, self.config.n_layer, self.config.n_head, t, past + t);
+        let hidden = self.run(tokens, &mut state.self_kv, &mut rec)?;
+        state.fed += t;
+        let c = self.config.n_embd;
+        let logits = self.lm_logits(&hidden[(t - 1) * c..], 1);
         Ok(StepOutput { logits, self_attentions: rec.probs, cross_attentions: None })
     }
-    fn len(&self) -> usize {
-        self.caches.first().map_or(0, |kv| kv.len(self.model.config.n_embd))
-    }
-    fn fork(&self) -> Box<dyn StepDecoder + '_> {
-        Box::new(self.clone())
-    }
 }
-

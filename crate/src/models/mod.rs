@@ -99,17 +99,18 @@ pub struct StepOutput {
     pub cross_attentions: Option<AttentionMaps>, // [L][H][t_new][S]
 }
 
-/// A decoder with its KV cache (and, for encoder-decoder models, the encoded source).
-/// Feed the prompt (or decoder start) first, then one token per step.
-pub trait StepDecoder {
-    fn feed(&mut self, tokens: &[u32], capture: Capture) -> Result<StepOutput>;
-    /// Tokens fed so far.
-    fn len(&self) -> usize;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// An independent copy (for beam search).
-    fn fork(&self) -> Box<dyn StepDecoder + '_>;
+/// Everything a decoder carries from one step to the next: the KV cache of every self-attention
+/// layer and, for encoder-decoder models, the encoded source and its cross-attention keys/values
+/// (computed once per source). Owned and cloneable, so a page can keep it between calls and beam
+/// search can fork it.
+#[derive(Debug, Clone, Default)]
+pub struct DecoderState {
+    pub self_kv: Vec<attention::KvCache>,  // [L] x ([P][H*D] keys, values)
+    pub cross_kv: Vec<attention::KvCache>, // [L] x ([S][H*D] keys, values), encoder-decoder only
+    pub encoder_hidden: Option<Vec<f32>>,  // [S][C], encoder-decoder only
+    pub src_len: usize,                    // S
+    /// Tokens fed so far (P).
+    pub fed: usize,
 }
 
 /// A loaded model of any supported family.
@@ -178,22 +179,36 @@ impl Model {
 
     /// A decoder ready to generate. Decoder-only: nothing fed yet (feed the prompt).
     /// Encoder-decoder: `source` is encoded once here; feed the decoder start token first.
-    pub fn start_decoding(&self, source: &[u32]) -> Result<Box<dyn StepDecoder + '_>> {
+    pub fn start_decoding(&self, source: &[u32]) -> Result<DecoderState> {
         let info = self.info();
         match self {
-            Model::Gpt2(m) => Ok(Box::new(m.decoder())),
+            Model::Gpt2(m) => Ok(m.start()),
             Model::Bert(_) => Err(Error::input(
                 "this is an encoder-only model; it reads text but does not generate it",
                 "Pick a decoder-only (GPT-2) or encoder-decoder (T5, BART, Marian) model to generate",
             )),
             Model::T5(m) => {
                 check_ids("input ids", source, info)?;
-                Ok(Box::new(m.decoder(source)?))
+                m.start(source)
             }
             Model::Bart(m) => {
                 check_ids("input ids", source, info)?;
-                Ok(Box::new(m.decoder(source)?))
+                m.start(source)
             }
+        }
+    }
+}
+
+impl Model {
+    /// Feed `tokens` (the prompt or decoder start first, then one token per step) and get the
+    /// logits of the last one, plus the attention it used if `capture` asks.
+    pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
+        check_ids("token ids", tokens, self.info())?;
+        match self {
+            Model::Gpt2(m) => m.feed(state, tokens, capture),
+            Model::Bert(_) => Err(Error::input("an encoder-only model cannot decode", "Pick a decoder-only or encoder-decoder model")),
+            Model::T5(m) => m.feed(state, tokens, capture),
+            Model::Bart(m) => m.feed(state, tokens, capture),
         }
     }
 }
