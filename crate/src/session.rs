@@ -38,8 +38,8 @@ impl Session {
     /// Load from the bytes of a model folder. With `random_seed` and no weights, the
     /// architecture is built with seeded random weights (the "untrained twin").
     pub fn load(files: &ModelFiles, random_seed: Option<u64>) -> Result<Self> {
-        let tokenizer = Tokenizer::from_bytes(files.tokenizer, files.tokenizer_config, files.special_tokens_map)?;
         let model = Model::load(files, random_seed)?;
+        let tokenizer = Tokenizer::from_bytes(files.tokenizer, files.tokenizer_config, files.special_tokens_map)?;
         let (tv, mv) = (tokenizer.vocab_size(), model.info().vocab_size);
         if tv > mv {
             return Err(Error::config(
@@ -67,6 +67,12 @@ impl Session {
             return Err(Error::input("the text gives no tokens", "Type some text"));
         }
         let info = self.info();
+        if info.kind != Kind::EncoderDecoder && decoder_ids.is_some_and(|ids| !ids.is_empty()) {
+            return Err(Error::input(
+                format!("decoder ids were given but this is an {} model; only encoder-decoder models read them", info.kind.as_str()),
+                "Leave out the decoder ids (--decoder-ids) for this model",
+            ));
+        }
         let decoder_ids = match info.kind {
             Kind::EncoderDecoder => Some(match decoder_ids {
                 Some(ids) if !ids.is_empty() => ids.to_vec(),

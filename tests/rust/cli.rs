@@ -1,1 +1,208 @@
-//! (placeholder; filled by its owner)
+//! The `glassbox` binary, run as a user would: JSON on stdout with the fields issue 2 lists,
+//! values equal to the Hugging Face reference, and one-line errors with exit code 1.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::{assert_close, fixture_dir, flat, ids, pick_rows, reference};
+
+fn glassbox(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_glassbox")).args(args).output().expect("run glassbox")
+}
+
+/// Run, expect success, parse stdout as JSON.
+fn json(args: &[&str]) -> Value {
+    let out = glassbox(args);
+    assert!(out.status.success(), "glassbox {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("glassbox {args:?}: stdout is not JSON ({e})"))
+}
+
+/// Run, expect failure: exit code 1 and exactly one line on stderr, which is returned.
+fn failure(args: &[&str]) -> String {
+    let out = glassbox(args);
+    assert_eq!(out.status.code(), Some(1), "glassbox {args:?} should exit with 1; stdout: {}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "glassbox {args:?}: stderr should be one line: {err:?}");
+    err
+}
+
+fn dir(name: &str) -> String {
+    fixture_dir(name).display().to_string()
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+    k.sort();
+    k
+}
+
+fn sorted(names: &[&str]) -> Vec<String> {
+    let mut k: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    k.sort();
+    k
+}
+
+/// Single-text reference cases short enough for the CLI tests.
+fn short_cases(name: &str) -> Vec<Value> {
+    reference(name)["cases"].as_array().unwrap().iter().filter(|c| c["pair"].is_null()).take(3).cloned().collect()
+}
+
+#[test]
+fn tokenize_prints_ids_tokens_and_offsets() {
+    for name in ["gpt2", "bert"] {
+        let cases = short_cases(name);
+        let mut args = vec!["tokenize".to_string(), dir(name)];
+        for c in &cases {
+            args.extend(["--text".to_string(), c["text"].as_str().unwrap().to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = json(&args);
+        assert_eq!(keys(&out), sorted(&["cases"]));
+        let got = out["cases"].as_array().unwrap();
+        assert_eq!(got.len(), cases.len());
+        for (g, want) in got.iter().zip(&cases) {
+            assert_eq!(keys(g), sorted(&["text", "ids", "tokens", "offsets"]), "{name}");
+            assert_eq!(g["text"], want["text"]);
+            assert_eq!(g["ids"], want["input_ids"], "{name} {:?}", want["text"]);
+            assert_eq!(g["tokens"], want["tokens"], "{name} {:?}", want["text"]);
+            assert_eq!(g["offsets"], want["offsets"], "{name} {:?}", want["text"]);
+        }
+    }
+}
+
+const INSPECT_FIELDS: [&str; 10] = [
+    "text",
+    "ids",
+    "tokens",
+    "decoder_ids",
+    "attentions",
+    "last_hidden_state",
+    "encoder_last_hidden_state",
+    "logits",
+    "generated_ids",
+    "generated_text",
+];
+
+#[test]
+fn inspect_gpt2_matches_the_reference() {
+    let case = &short_cases("gpt2")[0];
+    let want_gen = ids(&case["generated_ids"]);
+    let n = want_gen.len().to_string();
+    let out = json(&["inspect", &dir("gpt2"), "--text", case["text"].as_str().unwrap(), "--generate", &n]);
+    assert_eq!(keys(&out), sorted(&["model", "kind", "cases"]));
+    assert_eq!(out["model"], "gpt2");
+    assert_eq!(out["kind"], "decoder-only");
+    let got = &out["cases"][0];
+    assert_eq!(keys(got), sorted(&INSPECT_FIELDS));
+    assert_eq!(got["ids"], case["input_ids"]);
+    assert_eq!(got["tokens"], case["tokens"]);
+    assert!(got["decoder_ids"].is_null() && got["encoder_last_hidden_state"].is_null());
+    assert_eq!(keys(&got["attentions"]), sorted(&["encoder", "decoder", "cross"]));
+    assert!(got["attentions"]["encoder"].is_null() && got["attentions"]["cross"].is_null());
+    assert_close("attentions.decoder", &to_f32(&got["attentions"]["decoder"]), &flat(&case["attentions"]), 1e-4);
+    assert_close("last_hidden_state", &to_f32(&got["last_hidden_state"]), &flat(&case["last_hidden_state"]), 1e-3);
+    let v = got["logits"][0].as_array().unwrap().len();
+    let rows = ids(&case["logit_rows"]);
+    assert_close("logits", &pick_rows(&to_f32(&got["logits"]), v, &rows), &flat(&case["logits"]), 1e-3);
+    assert_eq!(ids(&got["generated_ids"]), want_gen);
+    assert_eq!(got["generated_text"], case["generated_text"]);
+}
+
+#[test]
+fn inspect_bert_family_matches_the_reference() {
+    for name in ["bert", "minilm_style"] {
+        let case = &short_cases(name)[1];
+        let out = json(&["inspect", &dir(name), "--text", case["text"].as_str().unwrap()]);
+        assert_eq!(out["model"], "bert");
+        assert_eq!(out["kind"], "encoder-only");
+        let got = &out["cases"][0];
+        let mut fields = INSPECT_FIELDS.to_vec();
+        fields.push("sentence_embedding");
+        assert_eq!(keys(got), sorted(&fields), "{name}");
+        assert_eq!(got["ids"], case["input_ids"], "{name}");
+        assert!(got["attentions"]["decoder"].is_null() && got["attentions"]["cross"].is_null());
+        assert_close(&format!("{name} attentions.encoder"), &to_f32(&got["attentions"]["encoder"]), &flat(&case["attentions"]), 1e-4);
+        assert_close(&format!("{name} last_hidden_state"), &to_f32(&got["last_hidden_state"]), &flat(&case["last_hidden_state"]), 1e-3);
+        assert_close(&format!("{name} sentence_embedding"), &to_f32(&got["sentence_embedding"]), &flat(&case["sentence_embedding"]), 1e-3);
+        assert!(got["generated_ids"].is_null() && got["generated_text"].is_null());
+        if case["logits"].is_null() {
+            assert!(got["logits"].is_null(), "{name}: no LM head, logits must be null");
+        } else {
+            let v = got["logits"][0].as_array().unwrap().len();
+            let rows = ids(&case["logit_rows"]);
+            assert_close(&format!("{name} logits"), &pick_rows(&to_f32(&got["logits"]), v, &rows), &flat(&case["logits"]), 1e-3);
+        }
+    }
+}
+
+fn to_f32(v: &Value) -> Vec<f32> {
+    flat(v).into_iter().map(|x| x as f32).collect()
+}
+
+#[test]
+fn generate_prints_the_prompt_and_its_greedy_continuation() {
+    let case = &short_cases("gpt2")[0];
+    let text = case["text"].as_str().unwrap();
+    let n = ids(&case["generated_ids"]).len().to_string();
+    let out = glassbox(&["generate", &dir("gpt2"), "--text", text, "--max-new-tokens", &n]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed, format!("{text}{}\n", case["generated_text"].as_str().unwrap()));
+    // Sampling with a seed prints the same text twice.
+    let sample = |seed: &str| glassbox(&["generate", &dir("gpt2"), "--text", text, "--max-new-tokens", "8", "--temperature", "1.0", "--top-k", "20", "--seed", seed]).stdout;
+    assert_eq!(sample("4"), sample("4"));
+}
+
+/// A copy of a fixture folder in a fresh temporary directory, with `edit` applied to config.json.
+fn broken_copy(name: &str, tag: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let to = std::env::temp_dir().join(format!("glassbox-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&to);
+    std::fs::create_dir_all(&to).unwrap();
+    for entry in std::fs::read_dir(fixture_dir(name)).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+    }
+    let config = std::fs::read_to_string(to.join("config.json")).unwrap();
+    std::fs::write(to.join("config.json"), edit(config)).unwrap();
+    to
+}
+
+#[test]
+fn errors_exit_1_with_one_line_naming_the_problem() {
+    let missing = Path::new(env!("CARGO_MANIFEST_DIR")).join("no-such-model").display().to_string();
+    let err = failure(&["inspect", &missing, "--text", "hi"]);
+    assert!(err.contains("config.json") && err.contains("no-such-model"), "{err}");
+
+    let err = failure(&["explode", &dir("gpt2")]);
+    assert!(err.contains("explode"), "{err}");
+    let err = failure(&["inspect", &dir("gpt2")]);
+    assert!(err.contains("--text"), "{err}");
+    let err = failure(&["generate", &dir("gpt2"), "--text", "hi", "--top-p", "lots"]);
+    assert!(err.contains("--top-p"), "{err}");
+
+    let llama = broken_copy("gpt2", "llama", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"llama\""));
+    let err = failure(&["inspect", llama.to_str().unwrap(), "--text", "hi"]);
+    assert!(err.contains("model_type") && err.contains("llama"), "{err}");
+    let _ = std::fs::remove_dir_all(llama);
+
+    let wide = broken_copy("gpt2", "wide", |c| c.replace("\"n_embd\": 64", "\"n_embd\": 128"));
+    let err = failure(&["inspect", wide.to_str().unwrap(), "--text", "hi"]);
+    assert!(err.contains("model.safetensors") && err.contains("[128"), "{err}");
+    let _ = std::fs::remove_dir_all(wide);
+}
+
+#[test]
+fn input_errors_exit_1_with_one_line() {
+    let long = "the quick brown fox jumps over the lazy dog ".repeat(20);
+    let err = failure(&["inspect", &dir("gpt2"), "--text", &long]);
+    assert!(err.contains("positions"), "{err}");
+    let err = failure(&["inspect", &dir("gpt2"), "--text", "hi", "--decoder-ids", "1,x"]);
+    assert!(err.contains("--decoder-ids"), "{err}");
+    let err = failure(&["generate", &dir("gpt2"), "--text", "hi", "--temperature", "-2"]);
+    assert!(err.contains("temperature"), "{err}");
+    let err = failure(&["generate", &dir("bert"), "--text", "hi"]);
+    assert!(err.contains("encoder-only"), "{err}");
+}

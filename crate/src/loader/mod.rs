@@ -26,8 +26,25 @@ pub fn parse_json<T: DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T> {
     }
     serde_json::from_slice(bytes).map_err(|e| {
         let fix = if e.is_eof() { "The file looks truncated; fetch it again" } else { "Check that this is the file saved by `save_pretrained`" };
-        Error::file(file, format!("not valid JSON or missing a required field ({e})"), fix)
+        // serde names a missing field itself, but a wrong value only by line and column.
+        let near = match key_before(bytes, e.line(), e.column()) {
+            Some(key) if e.is_data() && !e.to_string().contains("missing field") => format!(" in field `{key}`"),
+            _ => String::new(),
+        };
+        Error::file(file, format!("not valid JSON or missing a required field{near} ({e})"), fix)
     })
+}
+
+/// The JSON object key closest before `line:column` (both 1-based), e.g. `n_layer` for the
+/// error position inside `"n_layer": "two"`.
+fn key_before(bytes: &[u8], line: usize, column: usize) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let end = (line_start + column).min(text.len());
+    let before = text.get(..end)?;
+    let colon = before.rfind("\":")?;
+    let key_start = before[..colon].rfind('"')?;
+    Some(before[key_start + 1..colon].to_string())
 }
 
 /// `model_type` from config.json, lower-cased.
