@@ -1,0 +1,92 @@
+//! Shared by the integration tests: reading fixture folders and comparing numbers with a
+//! message that says where they differ.
+#![allow(dead_code)]
+
+use glassbox::loader::ModelFiles;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// `tests/fixtures/models/<name>` (written by `scripts/fixtures/models.py`).
+pub fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models").join(name)
+}
+
+/// The bytes of a Hugging Face model folder.
+#[derive(Clone)]
+pub struct Folder {
+    pub config: Vec<u8>,
+    pub weights: Option<Vec<u8>>,
+    pub tokenizer: Vec<u8>,
+    pub tokenizer_config: Option<Vec<u8>>,
+    pub special_tokens_map: Option<Vec<u8>>,
+}
+
+impl Folder {
+    pub fn read(dir: &Path) -> Folder {
+        let required = |f: &str| std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(f).display()));
+        let optional = |f: &str| std::fs::read(dir.join(f)).ok();
+        Folder {
+            config: required("config.json"),
+            weights: optional("model.safetensors"),
+            tokenizer: required("tokenizer.json"),
+            tokenizer_config: optional("tokenizer_config.json"),
+            special_tokens_map: optional("special_tokens_map.json"),
+        }
+    }
+    pub fn fixture(name: &str) -> Folder {
+        Folder::read(&fixture_dir(name))
+    }
+    pub fn files(&self) -> ModelFiles<'_> {
+        ModelFiles {
+            config: &self.config,
+            weights: self.weights.as_deref(),
+            tokenizer: &self.tokenizer,
+            tokenizer_config: self.tokenizer_config.as_deref(),
+            special_tokens_map: self.special_tokens_map.as_deref(),
+        }
+    }
+}
+
+/// `reference.json` of a fixture: `{"meta": .., "cases": [..]}`.
+pub fn reference(name: &str) -> Value {
+    let path = fixture_dir(name).join("reference.json");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every number of a nested JSON array, row-major.
+pub fn flat(v: &Value) -> Vec<f64> {
+    let mut out = Vec::new();
+    fn walk(v: &Value, out: &mut Vec<f64>) {
+        match v {
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Number(n) => out.push(n.as_f64().expect("number")),
+            other => panic!("expected numbers, found {other}"),
+        }
+    }
+    walk(v, &mut out);
+    out
+}
+
+pub fn ids(v: &Value) -> Vec<u32> {
+    v.as_array().expect("an array of ids").iter().map(|x| x.as_u64().expect("an id") as u32).collect()
+}
+
+/// Largest absolute difference and where it is; panics with `what` if above `tol` or lengths differ.
+pub fn assert_close(what: &str, got: &[f32], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: {} values computed, {} in the reference", got.len(), want.len());
+    let mut worst = (0.0f64, 0usize);
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let d = (g as f64 - w).abs();
+        if !(d <= worst.0) {
+            worst = (d, i);
+        }
+    }
+    let (d, i) = worst;
+    assert!(d <= tol, "{what}: max |diff| {d:.3e} > {tol:e} at flat index {i} (got {}, want {})", got[i], want[i]);
+}
+
+/// Rows `rows` of a `[T][cols]` buffer, concatenated.
+pub fn pick_rows(data: &[f32], cols: usize, rows: &[u32]) -> Vec<f32> {
+    rows.iter().flat_map(|&r| data[r as usize * cols..(r as usize + 1) * cols].iter().copied()).collect()
+}
