@@ -49,7 +49,13 @@ const state = {
   decoderIds: null, decoderIdsFor: null,   // the last generated output, fed back as decoder input
   gen: null,              // {handle, steps, selected, running, prompt, promptTokens, sourceTokens, status}
   stepKind: 'self', stepLayer: '0',
+  events: [],             // what happened, for the test hook: loads, runs, tokens as they were drawn
 };
+
+function logEvent(type, detail = {}) {
+  state.events.push({ type, at: performance.now(), ...detail });
+  if (state.events.length > 2000) state.events.splice(0, 1000);
+}
 
 // ---- small helpers -------------------------------------------------------------------------------
 
@@ -141,8 +147,10 @@ async function loadModel(source, name) {
     state.modelName = name;
     old?.free().catch(() => {});
     onModelChanged();
+    logEvent('loaded', { name });
   } catch (e) {
     if (seq === state.loadSeq) showError(ui.modelError, e);
+    logEvent('load-error', { name, message: e?.message });
   } finally {
     if (seq === state.loadSeq) {
       state.loading = false;
@@ -272,8 +280,10 @@ async function run() {
     if (result.decoderIds?.length && !opts.decoderIds) state.decoderStartId = result.decoderIds[0];
     showTokens(result.tokens, text);
     renderAttention();
+    logEvent('run', { text });
   } catch (e) {
     showError(ui.runError, e);
+    logEvent('run-error', { message: e?.message });
   } finally {
     state.running = false;
     setStatus();
@@ -435,10 +445,12 @@ async function generate() {
       gen.steps.push(t);
       if (gen.follow) gen.selected = gen.steps.length - 1;
       renderGeneration();
+      logEvent('token', { step: t.step, id: t.id, shown: ui.generated.querySelectorAll('.gen-token').length });
     },
   });
   try {
     const res = await gen.handle.done;
+    logEvent('done', { stoppedBy: res.stoppedBy, ids: [...res.ids] });
     gen.status = { eos: 'Stopped at the end-of-text token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
       cancel: 'Stopped.' }[res.stoppedBy] ?? '';
     if (state.gen === gen && info.kind === 'encoder-decoder' && res.ids.length) {
@@ -629,6 +641,7 @@ function exposeTestHook() {
       return { kind: state.kind, layer: Number(state.layer), head: state.head, nRows: v.nRows, nCols: v.nCols,
         rowLabels: v.rowLabels, colLabels: v.colLabels, values: Array.from(v.values) };
     },
+    events: () => state.events,
     generation: () => state.gen && { running: state.gen.running, status: state.gen.status, selected: state.gen.selected,
       steps: state.gen.steps.map((t) => ({ step: t.step, id: t.id, token: t.token, prob: t.prob, nCandidates: t.candidates.length })) },
   };
