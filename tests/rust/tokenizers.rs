@@ -114,6 +114,26 @@ fn llama_bpe_with_byte_fallback_matches_hf() {
 }
 
 #[test]
+fn split_regex_then_byte_level_bpe_matches_hf() {
+    check_against_reference("split_regex_bpe");
+}
+
+#[test]
+fn suffix_bpe_with_whitespace_digits_punctuation_matches_hf() {
+    check_against_reference("suffix_bpe");
+}
+
+#[test]
+fn word_level_with_added_words_matches_hf() {
+    check_against_reference("word_level");
+}
+
+#[test]
+fn unigram_behind_metaspace_first_matches_hf() {
+    check_against_reference("metaspace_first");
+}
+
+#[test]
 fn special_tokens_are_named() {
     let gpt2 = load("gpt2");
     assert_eq!(gpt2.special_tokens().eos, Some(50256));
