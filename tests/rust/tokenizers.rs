@@ -220,6 +220,35 @@ fn edit(name: &str, f: impl FnOnce(&mut Value)) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap()
 }
 
+/// Older tokenizer.json files write merges as "a b" strings and Metaspace with
+/// `add_prefix_space`; both must behave like the current forms.
+#[test]
+fn legacy_formats_load_the_same() {
+    let texts = ["Hello world, I'm here!", "  spaces  and\ttabs", "Café 😀 中文"];
+    let same = |name: &str, edited: Vec<u8>| {
+        let new = load(name);
+        let old = Tokenizer::from_bytes(&edited, None, None).unwrap();
+        for t in texts {
+            assert_eq!(old.encode(t, true).unwrap().ids, new.encode(t, true).unwrap().ids, "{name}: {t:?}");
+        }
+    };
+    same(
+        "roberta_bpe",
+        edit("roberta_bpe", |v| {
+            let pairs = v["model"]["merges"].as_array().unwrap().clone();
+            let lines: Vec<Value> = pairs.iter().map(|p| Value::from(format!("{} {}", p[0].as_str().unwrap(), p[1].as_str().unwrap()))).collect();
+            v["model"]["merges"] = Value::from(lines);
+        }),
+    );
+    same(
+        "t5_unigram",
+        edit("t5_unigram", |v| {
+            v["pre_tokenizer"] = serde_json::json!({"type": "Metaspace", "replacement": "\u{2581}", "add_prefix_space": true, "str_rep": "\u{2581}"});
+            v["decoder"] = serde_json::json!({"type": "Metaspace", "replacement": "\u{2581}", "add_prefix_space": true});
+        }),
+    );
+}
+
 fn error_of(bytes: &[u8]) -> Error {
     match Tokenizer::from_bytes(bytes, None, None) {
         Ok(_) => panic!("expected an error"),
