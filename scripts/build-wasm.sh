@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Build the wasm package the page and the Node tests load: pkg/glassbox.js + pkg/glassbox_bg.wasm.
+#
+#   scripts/build-wasm.sh            release build, wasm-bindgen (web target), wasm-opt -O3
+#   GLASSBOX_NO_OPT=1 scripts/...    skip wasm-opt (faster edit loop; same SIMD code)
+#
+# Safe to run twice. Installs nothing: a missing tool is an error that says what to install
+# (scripts that set up a machine do the installing).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+die() { echo "build-wasm: $*" >&2; exit 1; }
+
+need() {
+    command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed. $2"
+}
+need cargo "Install Rust from https://rustup.rs, then: rustup target add wasm32-unknown-unknown"
+need wasm-bindgen "Install it with: cargo install wasm-bindgen-cli --version 0.2.130 --locked"
+need wasm-opt "Install binaryen (Debian/Ubuntu: apt-get install binaryen)"
+need wasm-dis "Install binaryen (Debian/Ubuntu: apt-get install binaryen)"
+need gzip "Install gzip"
+
+if command -v rustup >/dev/null 2>&1; then
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+        || die "the Rust target wasm32-unknown-unknown is missing. Add it with: rustup target add wasm32-unknown-unknown"
+fi
+
+# The JS glue and the wasm-bindgen crate must agree exactly; the crate is pinned in crate/Cargo.toml.
+want_wb="0.2.130"
+have_wb="$(wasm-bindgen --version | awk '{print $2}')"
+[ "$have_wb" = "$want_wb" ] \
+    || die "wasm-bindgen CLI is $have_wb but the crate is pinned to $want_wb. Run: cargo install wasm-bindgen-cli --version $want_wb --locked"
+
+# A RUSTFLAGS variable would replace the `+simd128` flag from .cargo/config.toml and silently build scalar kernels.
+unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+
+echo "build-wasm: cargo build (wasm32, release, +simd128)"
+cargo build --release --target wasm32-unknown-unknown --lib -p glassbox
+
+target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+[ -n "$target_dir" ] || target_dir="$root/target"
+raw="$target_dir/wasm32-unknown-unknown/release/glassbox.wasm"
+[ -f "$raw" ] || die "cargo did not produce $raw"
+
+echo "build-wasm: wasm-bindgen --target web -> pkg/"
+mkdir -p pkg
+wasm-bindgen --target web --out-dir pkg "$raw"
+
+wasm="pkg/glassbox_bg.wasm"
+if [ "${GLASSBOX_NO_OPT:-0}" != "1" ]; then
+    echo "build-wasm: wasm-opt -O3"
+    # Rust's wasm32 target emits these post-MVP features; wasm-opt must be told it may keep them.
+    wasm-opt -O3 \
+        --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+        --enable-sign-ext --enable-mutable-globals --enable-multivalue --enable-reference-types \
+        "$wasm" -o "$wasm.opt"
+    mv "$wasm.opt" "$wasm"
+fi
+
+# Prove the SIMD is in the binary rather than trusting the flags.
+text="$(wasm-dis --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-multivalue --enable-reference-types "$wasm")"
+count() { { grep -oE "\(($1)[.a-z0-9_]*" <<<"$text" || true; } | wc -l; }
+simd_total="$(count 'v128|f32x4|i32x4|i64x2|f64x2|i16x8|i8x16')"
+simd_f32="$(count 'f32x4')"
+simd_mem="$(count 'v128\.load|v128\.store')"
+bytes="$(wc -c <"$wasm")"
+gz="$(gzip -9 -c "$wasm" | wc -c)"
+
+echo "build-wasm: $wasm"
+printf '  size:          %d bytes (%d KiB), gzip -9: %d bytes (%d KiB)\n' "$bytes" $((bytes / 1024)) "$gz" $((gz / 1024))
+printf '  SIMD opcodes:  %d total, %d f32x4.*, %d v128 loads/stores\n' "$simd_total" "$simd_f32" "$simd_mem"
+[ "$simd_total" -gt 0 ] || die "the binary has no SIMD instructions: was +simd128 dropped (RUSTFLAGS? .cargo/config.toml?)"

@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// A dependency-free static server for the Glassbox page, bound to 127.0.0.1.
+//
+//   node scripts/serve.mjs            # http://127.0.0.1:8080/
+//   PORT=9000 node scripts/serve.mjs
+//
+// URL layout:   /          -> www/
+//               /pkg/      -> pkg/      (the wasm build)
+//               /models/   -> models/   (bundled models; models/extra/ too when present)
+//               /models/index.json      (generated: the model folders found, for the page's picker)
+// MODELS_DIR replaces models/ (tests point it at a temporary folder).
+
+import { createServer } from 'node:http';
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.ts': 'text/plain; charset=utf-8',
+  '.md': 'text/markdown; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.ico': 'image/x-icon',
+  '.webp': 'image/webp',
+  '.woff2': 'font/woff2',
+  '.webmanifest': 'application/manifest+json',
+  '.safetensors': 'application/octet-stream',
+  '.model': 'application/octet-stream',
+  '.bin': 'application/octet-stream',
+};
+
+/// Which architecture family a config.json describes.
+const KIND_OF = {
+  gpt2: 'decoder-only', bert: 'encoder-only', t5: 'encoder-decoder', mt5: 'encoder-decoder', bart: 'encoder-decoder', marian: 'encoder-decoder',
+};
+
+function kindOf(config) {
+  if (config.is_encoder_decoder === true) return 'encoder-decoder';
+  return KIND_OF[String(config.model_type ?? '').toLowerCase()] ?? 'unknown';
+}
+
+/// The first Markdown heading of a README (after any YAML front matter), or null.
+function readmeTitle(text) {
+  const body = text.startsWith('---') ? text.slice(text.indexOf('\n---', 3) + 4) : text;
+  const heading = body.split('\n').find((line) => /^#\s+\S/.test(line));
+  return heading ? heading.replace(/^#\s+/, '').trim() : null;
+}
+
+/**
+ * The model folders under `modelsDir` (and `modelsDir/extra`): those holding a config.json.
+ * `path` is relative to the page (`models/<name>/`), ready for `loadModel({ baseUrl: path })`.
+ * Exported so the offline bundle (issue 6) can write the same index as a static file.
+ */
+export async function listModels(modelsDir, urlPrefix = 'models/') {
+  const found = [];
+  for (const [sub, extra] of [['', false], ['extra', true]]) {
+    let entries;
+    try {
+      entries = await readdir(join(modelsDir, sub), { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (!entry.isDirectory() && !entry.isSymbolicLink()) continue;
+      if (!extra && entry.name === 'extra') continue;
+      const folder = join(modelsDir, sub, entry.name);
+      let config;
+      try {
+        config = JSON.parse(await readFile(join(folder, 'config.json'), 'utf8'));
+      } catch {
+        continue;
+      }
+      let title = null;
+      try {
+        title = readmeTitle(await readFile(join(folder, 'README.md'), 'utf8'));
+      } catch { /* no README */ }
+      const rel = sub ? `${sub}/${entry.name}` : entry.name;
+      found.push({
+        name: entry.name,
+        path: `${urlPrefix}${rel.split('/').map(encodeURIComponent).join('/')}/`,
+        kind: kindOf(config),
+        modelType: config.model_type ?? null,
+        title,
+        extra,
+      });
+    }
+  }
+  return found;
+}
+
+/// Map a URL path onto a file under one of the served folders, or null if it escapes them.
+function locate(urlPath, modelsDir) {
+  let path;
+  try {
+    path = decodeURIComponent(urlPath);
+  } catch {
+    return null;
+  }
+  if (path.includes('\0') || path.includes('\\')) return null;
+  const segments = path.split('/').filter((s) => s !== '' && s !== '.');
+  if (segments.includes('..')) return null;
+  let base = join(ROOT, 'www');
+  if (segments[0] === 'pkg') {
+    base = join(ROOT, 'pkg');
+    segments.shift();
+  } else if (segments[0] === 'models') {
+    base = modelsDir;
+    segments.shift();
+  }
+  const file = resolve(base, ...segments);
+  if (file !== base && !file.startsWith(base + sep)) return null;
+  return file;
+}
+
+export function createGlassboxServer({ modelsDir = join(ROOT, 'models') } = {}) {
+  return createServer(async (req, res) => {
+    const send = (status, body, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Only GET and HEAD are served\n');
+    const url = new URL(req.url, 'http://127.0.0.1');
+    if (url.pathname === '/models/index.json') {
+      const body = JSON.stringify({ models: await listModels(modelsDir) }, null, 2);
+      return send(200, body, MIME['.json']);
+    }
+    let file = locate(url.pathname, modelsDir);
+    if (!file) return send(403, 'Forbidden\n');
+    let info;
+    try {
+      info = await stat(file);
+      if (info.isDirectory()) {
+        if (!url.pathname.endsWith('/')) {
+          res.writeHead(301, { Location: `${url.pathname}/${url.search}` });
+          return res.end();
+        }
+        file = join(file, 'index.html');
+        info = await stat(file);
+      }
+    } catch {
+      return send(404, `Not found: ${url.pathname}\n`);
+    }
+    res.writeHead(200, {
+      'Content-Type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Length': info.size,
+      'Cache-Control': 'no-cache',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const port = Number(process.env.PORT ?? 8080);
+  const modelsDir = process.env.MODELS_DIR ? resolve(process.env.MODELS_DIR) : join(ROOT, 'models');
+  const server = createGlassboxServer({ modelsDir });
+  server.on('error', (err) => {
+    console.error(`error: cannot serve on 127.0.0.1:${port} (${err.message}). Set PORT to a free port, e.g. PORT=8081`);
+    process.exit(1);
+  });
+  server.listen(port, '127.0.0.1', () => {
+    console.log(`Glassbox at http://127.0.0.1:${server.address().port}/  (Ctrl-C to stop)`);
+  });
+}

@@ -1,0 +1,198 @@
+// Shared by the browser tests: the server, the browser, the models under test and the native CLI.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
+export const CLI = path.join(ROOT, 'target/debug/glassbox');
+const FIXTURE_MODELS = path.join(ROOT, 'tests/fixtures/models');
+const BUNDLED_INDEX = path.join(ROOT, 'models/index.json');
+// One model of each type, used when the bundled models are absent.
+const FIXTURE_PICKS = [
+  { name: 'gpt2', kind: 'decoder-only' },
+  { name: 'bert', kind: 'encoder-only' },
+  { name: 't5_tiny', kind: 'encoder-decoder' },
+];
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The models the tests walk through: the bundled ones (models/index.json) when present, otherwise one fixture
+ * model of each type copied into a temporary models folder with its own index.json.
+ * Each: { name, kind, dir (on disk), path (as in index.json) }.
+ */
+export function modelsUnderTest() {
+  if (fs.existsSync(BUNDLED_INDEX)) {
+    const body = JSON.parse(fs.readFileSync(BUNDLED_INDEX, 'utf8'));
+    const list = Array.isArray(body) ? body : body.models;
+    const modelsRoot = path.dirname(BUNDLED_INDEX);
+    return {
+      root: modelsRoot,
+      bundled: true,
+      models: list.map((m) => ({ ...m, dir: diskDir(modelsRoot, m.path ?? m.name) })),
+    };
+  }
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-models-'));
+  const models = FIXTURE_PICKS.map(({ name, kind }) => {
+    const dir = path.join(root, name);
+    fs.cpSync(path.join(FIXTURE_MODELS, name), dir, { recursive: true });
+    return { name, kind, path: `${name}/`, dir };
+  });
+  fs.writeFileSync(path.join(root, 'index.json'), JSON.stringify({ models: models.map(({ name, kind, path: p }) => ({ name, kind, path: p })) }));
+  return { root, bundled: false, models };
+}
+
+function diskDir(modelsRoot, p) {
+  const clean = p.replace(/^\/+/, '').replace(/\/+$/, '');
+  const candidates = [path.join(modelsRoot, clean), path.join(modelsRoot, clean.replace(/^models\//, '')),
+    path.join(ROOT, clean)];
+  return candidates.find((d) => fs.existsSync(path.join(d, 'config.json'))) ?? candidates[0];
+}
+
+/**
+ * Start scripts/serve.mjs on a free port (bound to 127.0.0.1) with `modelsRoot` as its model folder.
+ * GLASSBOX_TEST_URL points the tests at a server that is already running instead.
+ */
+export async function startServer(modelsRoot) {
+  if (process.env.GLASSBOX_TEST_URL) return { url: process.env.GLASSBOX_TEST_URL, stop: async () => {} };
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/serve.mjs'), '--port', String(port), '--host', '127.0.0.1'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', GLASSBOX_MODELS_DIR: modelsRoot },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const url = `http://127.0.0.1:${port}/`;
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`scripts/serve.mjs exited (${child.exitCode}):\n${log}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new Error(`scripts/serve.mjs did not answer on ${url} within 15 s:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    log: () => log,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', resolve);
+      child.kill();
+    }),
+  };
+}
+
+/** Debian Chromium through playwright-core. `launch` gives every browser a fresh temporary profile
+ * (playwright creates and removes the user-data-dir), so no state leaks between runs. */
+export async function launchBrowser() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  return { browser, close: () => browser.close() };
+}
+
+/**
+ * A new page that records every request and every console error / uncaught exception.
+ * `watch.requests` are URLs; `watch.errors` are messages.
+ */
+export async function newWatchedPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, deviceScaleFactor: 1, ...options });
+  const watch = { requests: [], errors: [] };
+  context.on('request', (req) => watch.requests.push(req.url()));
+  const page = await context.newPage();
+  page.on('console', (msg) => { if (msg.type() === 'error') watch.errors.push(`console: ${msg.text()}`); });
+  page.on('pageerror', (err) => watch.errors.push(`pageerror: ${err.message}`));
+  page.on('worker', (worker) => {
+    worker.on('console', (msg) => { if (msg.type() === 'error') watch.errors.push(`worker console: ${msg.text()}`); });
+  });
+  return { context, page, watch };
+}
+
+/** Requests that went anywhere but the local server (data: and blob: URLs stay in the page). */
+export function foreignRequests(urls) {
+  return urls.filter((u) => {
+    if (u.startsWith('data:') || u.startsWith('blob:')) return false;
+    try {
+      return new URL(u).hostname !== '127.0.0.1';
+    } catch {
+      return true;
+    }
+  });
+}
+
+export function ensureArtifacts() {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  return ARTIFACTS;
+}
+
+/** The native CLI's `inspect` output for one text (one case). */
+export function cliInspect(dir, text, extra = []) {
+  const out = spawnSync(CLI, ['inspect', dir, '--text', text, ...extra], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (out.status !== 0) throw new Error(`glassbox inspect failed (${out.status}): ${out.stderr}`);
+  return JSON.parse(out.stdout).cases[0];
+}
+
+/** Largest absolute difference between two equal-length number arrays (Infinity if lengths differ). */
+export function maxAbsDiff(a, b) {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? NaN) - (b[i] ?? NaN)) || (a[i] === b[i] ? 0 : Infinity));
+  return m;
+}
+
+/** Wait until the page is idle (no load, run or generation in flight). */
+export async function waitIdle(page, timeout = 60000) {
+  await page.waitForFunction(() => document.body.dataset.status === 'idle', null, { timeout });
+}
+
+/** Pick bundled model `index` in the picker and wait for it to load. */
+export async function pickModel(page, index, name) {
+  const current = await page.$eval('#model-select', (s) => s.value);
+  if (current !== String(index)) await page.selectOption('#model-select', String(index));
+  await waitIdle(page);
+  await page.waitForFunction((n) => document.querySelector('#model-facts')?.textContent.includes(n), name);
+}
+
+/** How much a canvas has drawn: pixels with any alpha, and (up to 1000) distinct colours. */
+export async function canvasInk(page, selector) {
+  return page.$eval(selector, (canvas) => {
+    const ctx = canvas.getContext('2d');
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    let inked = 0;
+    const colours = new Set();
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3] > 0) {
+        inked++;
+        if (colours.size < 1000) colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+      }
+    }
+    return { inked, colours: colours.size, total: data.length / 4 };
+  });
+}

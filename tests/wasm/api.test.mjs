@@ -1,0 +1,527 @@
+// The wasm boundary and the JS API, run in Node against the native CLI.
+//
+//   scripts/build-wasm.sh && node --test tests/wasm/
+//
+// 1. The wasm module directly (pkg/glassbox.js): on the reference fixtures and on random-weight
+//    twins, tokenize / run / generate give the native CLI's outputs (ids, offsets, attentions,
+//    scores, hidden states, logits within 1e-5; generated ids exactly, seeded sampling included);
+//    bad input rejects with the CLI's message and the loaded model keeps working.
+// 2. The message protocol (www/glassbox.js <-> www/worker.js in a Node worker thread, models
+//    served by scripts/serve.mjs): progress, results, errors, token streaming, cancel, free.
+//
+// The CLI is `target/debug/glassbox` (built here with cargo unless GLASSBOX_BIN names one).
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const FIXTURES = join(ROOT, 'tests', 'fixtures', 'models');
+const PKG = join(ROOT, 'pkg', 'glassbox.js');
+const TOLERANCE = 1e-5;
+
+// ---------------------------------------------------------------------------------------------
+// The native CLI
+
+let cliBin = process.env.GLASSBOX_BIN;
+
+function buildCli() {
+  if (cliBin) return;
+  const built = spawnSync('cargo', ['build', '-q', '--bin', 'glassbox'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
+  assert.equal(built.status, 0, 'cargo build --bin glassbox failed');
+  cliBin = join(ROOT, 'target', 'debug', 'glassbox');
+}
+
+/// `{ ok, json?, stdout, error? }`: error is the CLI's one-line message without "error: ".
+function cli(args) {
+  const r = spawnSync(cliBin, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status === 0) return { ok: true, stdout: r.stdout, json: args[0] === 'generate' ? null : JSON.parse(r.stdout) };
+  if (r.status === 1) return { ok: false, stdout: r.stdout, error: r.stderr.trim().replace(/^error: /, '') };
+  return { ok: false, crashed: true, error: `${r.stderr.trim().split('\n').slice(-3).join(' / ')} (exit ${r.status ?? r.signal})` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparing numbers
+
+/// Flatten the CLI's nested JSON arrays; null stands for -inf (masked scores).
+function flat(nested) {
+  return Float64Array.from(nested.flat(Infinity), (v) => (v === null ? -Infinity : v));
+}
+
+function assertClose(actual, expected, what) {
+  assert.equal(actual.length, expected.length, `${what}: ${actual.length} values, expected ${expected.length}`);
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (a === e) continue; // also equal infinities
+    const err = Math.abs(a - e) / Math.max(1, Math.abs(e));
+    if (!(err <= worst)) {
+      worst = err;
+      at = i;
+    }
+  }
+  assert.ok(worst <= TOLERANCE, `${what}: differs by ${worst} at ${at} (${actual[at]} vs ${expected[at]})`);
+}
+
+function assertShape(tensor, shape, what) {
+  assert.deepEqual(Array.from(tensor.shape), shape, `${what}: shape`);
+}
+
+/// `[L][H][Tq][Tk]` nested (CLI) against `{ data, shape }` (wasm).
+function assertMaps(actual, expected, what) {
+  if (expected === null || expected === undefined) {
+    assert.equal(actual, undefined, `${what}: present in wasm, absent natively`);
+    return;
+  }
+  assert.ok(actual, `${what}: missing`);
+  const shape = [expected.length, expected[0].length, expected[0][0].length, expected[0][0][0]?.length ?? 0];
+  assertShape(actual, shape, what);
+  assertClose(actual.data, flat(expected), what);
+}
+
+/// The CLI's char offsets converted to UTF-16 code units of `text`, flattened.
+function utf16Offsets(text, charOffsets) {
+  const table = [0];
+  for (const ch of text) table.push(table[table.length - 1] + ch.length);
+  return charOffsets.flatMap(([s, e]) => [table[s], table[e]]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The models under test
+
+const FOLDER_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+function readFolder(dir) {
+  const read = (name) => (existsSync(join(dir, name)) ? new Uint8Array(readFileSync(join(dir, name))) : null);
+  return Object.fromEntries(FOLDER_FILES.map((n) => [n, read(n)]));
+}
+
+const TEXTS = {
+  'decoder-only': ['The cat sat on the mat.', 'Hello, wörld 🙂 naïve café'],
+  'encoder-only': ['The quick brown fox jumps.', 'Un été très chaud 🙂!'],
+  'encoder-decoder': ['the cat sat on the mat', 'Hello world'],
+};
+
+const FIXTURE_NAMES = ['gpt2', 'bert', 't5_tiny', 'bart_tiny', 'marian_tiny'].filter((n) => existsSync(join(FIXTURES, n, 'config.json')));
+
+let wasm; // the wasm-bindgen module
+let tmp;
+
+before(async () => {
+  assert.ok(existsSync(PKG), `pkg/glassbox.js is missing. Build the wasm first: scripts/build-wasm.sh`);
+  buildCli();
+  wasm = await import(pathToFileURL(PKG).href);
+  await wasm.default({ module_or_path: readFileSync(join(ROOT, 'pkg', 'glassbox_bg.wasm')) });
+  wasm.installPanicHook();
+  tmp = mkdtempSync(join(tmpdir(), 'glassbox-wasm-'));
+});
+
+after(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+/// Load a folder into wasm the way the worker does.
+function loadWasm(files, randomSeed) {
+  return wasm.WasmModel.load(
+    files['config.json'], randomSeed === undefined ? files['model.safetensors'] : null, files['tokenizer.json'],
+    files['tokenizer_config.json'], files['special_tokens_map.json'], randomSeed,
+  );
+}
+
+function wasmError(fn) {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(!(err instanceof WebAssembly.RuntimeError), `the wasm trapped: ${err.message} (${wasm.lastPanic()})`);
+    return err.message;
+  }
+  assert.fail('expected the call to throw');
+}
+
+/// A copy of a fixture folder with some files replaced, for bad-input cases.
+function variant(name, from, replace) {
+  const dir = join(tmp, name);
+  mkdirSync(dir, { recursive: true });
+  for (const f of FOLDER_FILES) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(dir, f));
+  for (const [f, bytes] of Object.entries(replace)) writeFileSync(join(dir, f), bytes);
+  return dir;
+}
+
+/// One model's wasm run against the CLI's `inspect --scores`.
+function compareInspect(model, dir, text, extraArgs = [], decoderIds) {
+  const native = cli(['inspect', dir, '--text', text, '--scores', ...extraArgs]);
+  if (!native.ok) {
+    assert.equal(wasmError(() => model.run(text, decoderIds, true, 5, true)), native.error, 'wasm fails as the CLI does');
+    return null;
+  }
+  const want = native.json.cases[0];
+  const got = model.run(text, decoderIds, true, 5, true);
+  assert.deepEqual(Array.from(got.tokens.ids), want.ids, 'ids');
+  assert.deepEqual(got.tokens.tokens.filter((_, i) => want.tokens[i] !== null), want.tokens.filter((t) => t !== null), 'tokens');
+  if (want.decoder_ids) assert.deepEqual(Array.from(got.decoderIds), want.decoder_ids, 'decoder ids');
+  for (const kind of ['encoder', 'decoder', 'cross']) {
+    assertMaps(got.attentions[kind], want.attentions[kind], `${kind} attention`);
+    assertMaps(got.scores[kind], want.scores[kind], `${kind} scores`);
+  }
+  const c = model.info().dModel;
+  assertShape(got.lastHiddenState, [want.last_hidden_state.length, c], 'last hidden state');
+  assertClose(got.lastHiddenState.data, flat(want.last_hidden_state), 'last hidden state');
+  if (want.logits) {
+    assertShape(got.logits, [want.logits.length, model.info().vocabSize], 'logits');
+    assertClose(got.logits.data, flat(want.logits), 'logits');
+    // top-k is the softmax of those logits, most likely first
+    const row = want.logits[want.logits.length - 1];
+    const best = row.indexOf(Math.max(...row));
+    const last = got.topK.ids.length - got.topK.k;
+    assert.equal(got.topK.ids[last], best, 'top-1 of the last position');
+  } else {
+    assert.equal(got.logits, undefined, 'no logits without an LM head');
+  }
+  if (want.sentence_embedding) assertClose(got.sentenceEmbedding, Float64Array.from(want.sentence_embedding), 'sentence embedding');
+  return got;
+}
+
+/// Drive a WasmGenerator to the end.
+function generateAll(model, text, o) {
+  const gen = wasm.WasmGenerator.create(model, text, o.maxNewTokens ?? 8, o.temperature ?? 0, o.topK ?? 0, o.topP ?? 1, o.seed ?? 0, o.numCandidates ?? 5, o.capture ?? true);
+  const start = gen.start(model);
+  const tokens = [];
+  for (let t = gen.nextToken(model); t !== undefined; t = gen.nextToken(model)) tokens.push(t);
+  const result = { start, tokens, ids: Array.from(gen.ids()), stoppedBy: gen.stoppedBy() };
+  gen.free();
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. The wasm module against the native CLI
+
+describe('wasm module vs native CLI', () => {
+  for (const name of FIXTURE_NAMES) {
+    test(`${name}: tokenize, run, generate`, (t) => {
+      const dir = join(FIXTURES, name);
+      const files = readFolder(dir);
+      const nativeInfo = cli(['info', dir]);
+      if (nativeInfo.crashed) return t.skip(`the native core crashed on ${name}: ${nativeInfo.error}`);
+      if (!nativeInfo.ok) {
+        assert.equal(wasmError(() => loadWasm(files)), nativeInfo.error, 'wasm load fails as the CLI does');
+        return t.skip(`the core does not run ${name} yet: ${nativeInfo.error}`);
+      }
+      const model = loadWasm(files);
+      try {
+        const info = model.info();
+        const n = nativeInfo.json;
+        assert.equal(info.kind, n.kind);
+        assert.equal(info.modelType, n.model);
+        assert.equal(info.positions, n.positions);
+        for (const [js, rs] of [['nLayers', 'n_layers'], ['nDecoderLayers', 'n_decoder_layers'], ['nHeads', 'n_heads'], ['dModel', 'd_model'],
+          ['dFF', 'd_ff'], ['vocabSize', 'vocab_size'], ['maxPositions', 'max_positions'], ['nParams', 'n_params'],
+          ['hasLmHead', 'has_lm_head'], ['tokenizer', 'tokenizer']]) {
+          assert.equal(info[js], n[rs], `info.${js}`);
+        }
+        assert.equal(info.sizeBytes, files['model.safetensors'].length);
+
+        const texts = TEXTS[info.kind];
+        // Tokenize: ids, tokens and offsets (UTF-16 here, characters in the CLI).
+        const nativeTok = cli(['tokenize', dir, ...texts.flatMap((x) => ['--text', x])]).json.cases;
+        texts.forEach((text, i) => {
+          const tok = model.tokenize(text, true, false);
+          assert.deepEqual(Array.from(tok.ids), nativeTok[i].ids, `ids of ${JSON.stringify(text)}`);
+          assert.deepEqual(tok.tokens, nativeTok[i].tokens, 'tokens');
+          assert.deepEqual(Array.from(tok.offsets), utf16Offsets(text, nativeTok[i].offsets), 'offsets (UTF-16)');
+          assert.equal(tok.special.length, tok.ids.length);
+          const traced = model.tokenize(text, true, true);
+          assert.deepEqual(Array.from(traced.ids), nativeTok[i].ids, 'traced ids');
+          assert.equal(typeof traced.trace, 'object');
+          for (let j = 0; j < tok.ids.length; j++) {
+            const [s, e] = [tok.offsets[2 * j], tok.offsets[2 * j + 1]];
+            assert.ok(s <= e && e <= text.length, 'offsets index the JS string');
+          }
+        });
+
+        for (const text of texts) compareInspect(model, dir, text);
+        if (info.kind === 'encoder-decoder' && info.decoderStartTokenId !== null) {
+          const ids = [info.decoderStartTokenId, 5, 9];
+          compareInspect(model, dir, texts[0], ['--decoder-ids', ids.join(',')], Uint32Array.from(ids));
+        }
+
+        if (info.kind !== 'encoder-only') {
+          // Greedy: the CLI's `inspect --generate` ids.
+          const greedyNative = cli(['inspect', dir, '--text', texts[0], '--generate', '8']).json.cases[0];
+          const greedy = generateAll(model, texts[0], { maxNewTokens: 8 });
+          assert.deepEqual(greedy.ids, greedyNative.generated_ids, 'greedy ids');
+          assert.equal(greedy.tokens.at(-1)?.text ?? '', greedyNative.generated_text, 'greedy text');
+          assert.ok(['eos', 'max'].includes(greedy.stoppedBy));
+          greedy.tokens.forEach((tk, step) => {
+            assert.equal(tk.step, step);
+            assert.equal(tk.id, greedy.ids[step]);
+            assert.equal(tk.candidates.ids[0], tk.id, 'greedy picks the top candidate');
+            assert.ok(Math.abs(tk.candidates.probs[0] - tk.prob) < 1e-6);
+            const self = tk.attentions.self;
+            const [L, H, q, P] = self.shape;
+            assert.equal(q, 1);
+            assert.equal(L, info.kind === 'decoder-only' ? info.nLayers : info.nDecoderLayers);
+            assert.equal(H, info.nHeads);
+            assert.equal(P, greedy.start.prefixIds.length + step, 'keys: the prefix and the tokens before');
+            if (info.kind === 'encoder-decoder') assertShape(tk.attentions.cross, [L, H, 1, greedy.start.input.ids.length], 'cross');
+          });
+
+          // Seeded sampling: reproducible, and the CLI's text.
+          const sampling = { maxNewTokens: 10, temperature: 0.9, topK: 40, topP: 0.95, seed: 1234 };
+          const a = generateAll(model, texts[1], sampling);
+          const b = generateAll(model, texts[1], sampling);
+          assert.deepEqual(a.ids, b.ids, 'same seed, same tokens');
+          const nativeGen = cli(['generate', dir, '--text', texts[1], '--max-new-tokens', '10', '--temperature', '0.9', '--top-k', '40', '--top-p', '0.95', '--seed', '1234']);
+          assert.ok(nativeGen.ok, nativeGen.error);
+          const prompt = info.kind === 'decoder-only' ? texts[1] : '';
+          assert.equal(nativeGen.stdout, `${prompt}${a.tokens.at(-1)?.text ?? ''}\n`, 'the CLI printed the same text');
+        } else {
+          assert.match(wasmError(() => wasm.WasmGenerator.create(model, 'hi', 5, 0, 0, 1, 0, 5, true)), /encoder-only/);
+        }
+      } finally {
+        model.free();
+      }
+    });
+  }
+
+  test('random-weight twins equal the CLI with --random-weights', (t) => {
+    const names = FIXTURE_NAMES.filter((n) => cli(['info', join(FIXTURES, n), '--random-weights', '3']).ok);
+    if (names.length === 0) return t.skip('no fixture family runs natively yet');
+    for (const name of names) {
+      const dir = join(FIXTURES, name);
+      const model = loadWasm(readFolder(dir), 3);
+      try {
+        const text = TEXTS[model.info().kind][0];
+        compareInspect(model, dir, text, ['--random-weights', '3']);
+        if (model.info().kind !== 'encoder-only') {
+          const native = cli(['inspect', dir, '--text', text, '--generate', '6', '--random-weights', '3']).json.cases[0];
+          assert.deepEqual(generateAll(model, text, { maxNewTokens: 6 }).ids, native.generated_ids, `${name}: greedy ids of the twin`);
+        }
+      } finally {
+        model.free();
+      }
+    }
+  });
+
+  test('bad input rejects with the core message and the model keeps working', (t) => {
+    const name = FIXTURE_NAMES.find((n) => cli(['info', join(FIXTURES, n)]).ok);
+    if (!name) return t.skip('no fixture runs natively yet');
+    const dir = join(FIXTURES, name);
+    const files = readFolder(dir);
+    const model = loadWasm(files);
+    const text = TEXTS[model.info().kind][0];
+    const before = model.run(text, undefined, false, 3, false);
+
+    const cases = {
+      'truncated safetensors': { 'model.safetensors': files['model.safetensors'].subarray(0, 1000) },
+      'safetensors header cut': { 'model.safetensors': files['model.safetensors'].subarray(0, 5) },
+      'unknown model_type': { 'config.json': Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(files['config.json'])), model_type: 'llama' })) },
+      'config not JSON': { 'config.json': Buffer.from('{"model_type": "gpt2", ') },
+      'empty tokenizer': { 'tokenizer.json': Buffer.from('') },
+    };
+    for (const [label, replace] of Object.entries(cases)) {
+      const bad = variant(label.replace(/\W+/g, '-'), dir, replace);
+      const native = cli(['info', bad]);
+      assert.ok(!native.ok && !native.crashed, `${label}: the CLI should reject it (${native.error ?? 'it accepted'})`);
+      const message = wasmError(() => loadWasm(readFolder(bad)));
+      assert.equal(message, native.error, label);
+    }
+    // Input errors on the live model.
+    const empty = cli(['inspect', dir, '--text', '']);
+    assert.equal(wasmError(() => model.run('', undefined, false, 3, false)), empty.error, 'empty text');
+    const long = 'word '.repeat(600);
+    const tooLong = cli(['inspect', dir, '--text', long]);
+    if (!tooLong.ok) assert.equal(wasmError(() => model.run(long, undefined, false, 3, false)), tooLong.error, 'text longer than the positions');
+    assert.match(wasmError(() => wasm.WasmGenerator.create(model, text, 5, -1, 0, 1, 0, 5, true)), /temperature/);
+    assert.match(wasmError(() => wasm.WasmGenerator.create(model, text, 5, 1, 0, 1, 0.5, 5, true)), /seed/);
+    assert.match(wasmError(() => loadWasm({ ...files, 'model.safetensors': null })), /model\.safetensors/);
+    assert.equal(wasm.lastPanic(), undefined, 'nothing panicked');
+
+    const again = model.run(text, undefined, false, 3, false);
+    assert.deepEqual(Array.from(again.tokens.ids), Array.from(before.tokens.ids));
+    assertClose(again.lastHiddenState.data, before.lastHiddenState.data, 'the model still works');
+    model.free();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 2. The message protocol: glassbox.js <-> worker.js, models served over HTTP
+
+/// A Node worker thread dressed as a Web Worker for glassbox.js.
+class NodeWorker {
+  constructor() {
+    this.thread = new Worker(new URL('./worker-shim.mjs', import.meta.url), {
+      workerData: { workerUrl: pathToFileURL(join(ROOT, 'www', 'worker.js')).href },
+    });
+  }
+  postMessage(message, transfer) {
+    this.thread.postMessage(message, transfer);
+  }
+  addEventListener(type, listener) {
+    if (type === 'message') this.thread.on('message', (data) => listener({ data }));
+    if (type === 'error') this.thread.on('error', (err) => listener({ message: err.message }));
+    if (type === 'messageerror') this.thread.on('messageerror', (err) => listener({ message: String(err) }));
+  }
+  terminate() {
+    this.thread.terminate();
+  }
+}
+
+describe('JS API through the worker', () => {
+  let server;
+  let baseUrl;
+  let gb;
+  let Glassbox;
+  let name;
+
+  before(async () => {
+    name = FIXTURE_NAMES.find((n) => cli(['info', join(FIXTURES, n)]).ok && JSON.parse(readFileSync(join(FIXTURES, n, 'config.json'))).model_type === 'gpt2');
+    if (!name) return;
+    const { createGlassboxServer } = await import(pathToFileURL(join(ROOT, 'scripts', 'serve.mjs')).href);
+    server = createGlassboxServer({ modelsDir: FIXTURES });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${server.address().port}`;
+    ({ Glassbox } = await import(pathToFileURL(join(ROOT, 'www', 'glassbox.js')).href));
+    gb = await Glassbox.create({ worker: new NodeWorker() });
+  });
+
+  after(() => {
+    gb?.terminate();
+    server?.close();
+  });
+
+  test('the server lists the models and serves wasm with its MIME type', async (t) => {
+    if (!server) return t.skip('no GPT-2 fixture runs natively yet');
+    const index = await (await fetch(`${baseUrl}/models/index.json`)).json();
+    const entry = index.models.find((m) => m.name === name);
+    assert.equal(entry.path, `models/${name}/`);
+    assert.equal(entry.kind, 'decoder-only');
+    const wasmResponse = await fetch(`${baseUrl}/pkg/glassbox_bg.wasm`);
+    assert.equal(wasmResponse.headers.get('content-type'), 'application/wasm');
+    const escape = await fetch(`${baseUrl}/models/..%2F..%2FCargo.toml`);
+    assert.ok(escape.status === 403 || escape.status === 404, 'no directory escape');
+  });
+
+  test('load from a URL with progress, run, generate, cancel, free', async (t) => {
+    if (!gb) return t.skip('no GPT-2 fixture runs natively yet');
+    assert.equal(typeof gb.build.version, 'string');
+    const progress = [];
+    const model = await gb.loadModel({ baseUrl: `${baseUrl}/models/${name}` }, { onProgress: (p) => progress.push(p) });
+    const weights = progress.filter((p) => p.file === 'model.safetensors');
+    const size = readFileSync(join(FIXTURES, name, 'model.safetensors')).length;
+    assert.ok(weights.length >= 2, 'progress while the weights arrive');
+    assert.deepEqual(weights.at(-1), { loaded: size, total: size, file: 'model.safetensors' });
+    assert.equal(model.info.kind, 'decoder-only');
+    assert.equal(model.info.sizeBytes, size);
+
+    // Results equal the direct wasm call; typed arrays arrive as typed arrays.
+    const text = TEXTS['decoder-only'][1];
+    const direct = loadWasm(readFolder(join(FIXTURES, name)));
+    const want = direct.run(text, undefined, true, 4, false);
+    const got = await model.run(text, { scores: true, topK: 4 });
+    assert.ok(got.tokens.ids instanceof Uint32Array);
+    assert.ok(got.attentions.decoder.data instanceof Float32Array);
+    assert.deepEqual(got.attentions.decoder.data, want.attentions.decoder.data);
+    assert.deepEqual(got.scores.decoder.data, want.scores.decoder.data);
+    assert.deepEqual(got.lastHiddenState.data, want.lastHiddenState.data);
+    assert.equal(got.topK.length, got.tokens.ids.length);
+    assert.equal(got.topK[0].length, 4);
+    assert.equal(got.topK[0][0].id, want.topK.ids[0]);
+    assert.equal(typeof got.topK[0][0].token, 'string');
+    const tokens = await model.tokenize(text, { trace: true });
+    assert.deepEqual(tokens.offsets.map(([s, e]) => text.slice(s, e)).join(''), got.tokens.offsets.map(([s, e]) => text.slice(s, e)).join(''));
+    assert.equal(tokens.special.every((s) => typeof s === 'boolean'), true);
+    assert.ok(tokens.trace !== undefined);
+
+    // Generation streams tokens and matches the direct generator.
+    const opts = { maxNewTokens: 6, temperature: 0.8, topK: 20, seed: 99 };
+    const streamed = [];
+    const handle = model.generate(text, { ...opts, onToken: (tk) => streamed.push(tk) });
+    const started = await handle.started;
+    assert.deepEqual(Array.from(started.input.ids), Array.from(got.tokens.ids));
+    const done = await handle.done;
+    const directGen = generateAll(direct, text, opts);
+    assert.deepEqual(done.ids, directGen.ids);
+    assert.deepEqual(streamed.map((tk) => tk.id), done.ids);
+    assert.equal(done.text, streamed.at(-1).text);
+    assert.ok(['eos', 'max'].includes(done.stoppedBy));
+    assert.ok(streamed[0].attentions.self.data instanceof Float32Array);
+    assert.equal(streamed[0].candidates.length, 10);
+    direct.free();
+
+    // Cancel before the first step, and cancel midway.
+    const early = model.generate(text, { maxNewTokens: 40 });
+    early.cancel();
+    assert.deepEqual(await early.done, { ids: [], text: '', stoppedBy: 'cancel' });
+    let midway;
+    const seen = [];
+    midway = model.generate(text, {
+      maxNewTokens: 40,
+      onToken: (tk) => {
+        seen.push(tk);
+        if (tk.step === 1) midway.cancel();
+      },
+    });
+    const stopped = await midway.done;
+    assert.equal(stopped.stoppedBy, 'cancel');
+    assert.ok(stopped.ids.length >= 2 && stopped.ids.length < 40, `stopped after ${stopped.ids.length} tokens`);
+
+    // The handle survives errors; free ends it.
+    await assert.rejects(model.run(''), (err) => err.message === cli(['inspect', join(FIXTURES, name), '--text', '']).error);
+    await assert.rejects(model.generate(text, { temperature: -1 }).done, /temperature/);
+    await assert.rejects(model.generate(text, { maxNewTokens: -3 }).done, /maxNewTokens/);
+    await assert.rejects(model.run(text, { decoderIds: [1.5] }), /decoderIds/);
+    assert.equal((await model.run(text, { topK: 0 })).topK, undefined);
+    await model.free();
+    await assert.rejects(model.run(text), /freed/);
+  });
+
+  test('load from files (Blob and ArrayBuffer), bad files reject, other models unaffected', async (t) => {
+    if (!gb) return t.skip('no GPT-2 fixture runs natively yet');
+    const dir = join(FIXTURES, name);
+    const bytes = readFolder(dir);
+    const asBuffer = (u8) => u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength);
+    const weights = asBuffer(bytes['model.safetensors']);
+    const files = {
+      'some/folder/config.json': new Blob([bytes['config.json']]),
+      'tokenizer.json': new Blob([bytes['tokenizer.json']]),
+      'model.safetensors': weights,
+    };
+    if (bytes['tokenizer_config.json']) files['tokenizer_config.json'] = new Blob([bytes['tokenizer_config.json']]);
+    const model = await gb.loadModel({ files });
+    assert.equal(weights.byteLength, 0, 'the ArrayBuffer was transferred');
+    const text = TEXTS['decoder-only'][0];
+    const first = await model.run(text);
+
+    const truncated = { 'config.json': new Blob([bytes['config.json']]), 'tokenizer.json': new Blob([bytes['tokenizer.json']]), 'model.safetensors': new Blob([bytes['model.safetensors'].subarray(0, 999)]) };
+    const bad = variant('protocol-truncated', dir, { 'model.safetensors': bytes['model.safetensors'].subarray(0, 999) });
+    await assert.rejects(gb.loadModel({ files: truncated }), (err) => err.message === cli(['info', bad]).error);
+    await assert.rejects(gb.loadModel({ files: { 'config.json': new Blob(['{}']) } }), /tokenizer\.json: is missing/);
+    await assert.rejects(gb.loadModel({ baseUrl: `${baseUrl}/models/no-such-model/` }), /config\.json: the server answered 404/);
+    await assert.rejects(gb.loadModel({ nothing: true }), /baseUrl/);
+
+    // Two models at once: a random twin beside the trained one.
+    const twin = await gb.loadModel({ baseUrl: `${baseUrl}/models/${name}/` }, { randomSeed: 5 });
+    const twinRun = await twin.run(text);
+    assert.notDeepEqual(twinRun.lastHiddenState.data, first.lastHiddenState.data);
+    const second = await model.run(text);
+    assert.deepEqual(second.lastHiddenState.data, first.lastHiddenState.data, 'the first model still works');
+    await twin.free();
+    await model.free();
+  });
+
+  test('terminate rejects what is pending', async (t) => {
+    if (!gb) return t.skip('no GPT-2 fixture runs natively yet');
+    const own = await Glassbox.create({ worker: new NodeWorker() });
+    const pending = own.loadModel({ baseUrl: `${baseUrl}/models/${name}/` });
+    own.terminate();
+    await assert.rejects(pending, /terminated/);
+    await assert.rejects(own.loadModel({ baseUrl: `${baseUrl}/models/${name}/` }), /terminated/);
+  });
+});

@@ -1,0 +1,669 @@
+// The Glassbox page: wires the controls to the JS API (glassbox.js, which talks to the worker) and hands
+// data to the views in ./views/. The main thread only owns the DOM; every model call is a promise.
+
+import { Glassbox } from './glassbox.js';
+import { renderModelFacts } from './views/model-facts.js';
+import { renderTokens, renderTextHighlight } from './views/tokens.js';
+import { renderHeatmap, heatmapData } from './views/heatmap.js';
+import { renderGenerated, renderCandidates } from './views/generation.js';
+import { renderSegmented, renderSelect } from './views/controls.js';
+import { ATTENTION_KINDS, CAUSAL_NOTE, modelExplanation } from './views/explain.js';
+import { tokenLabel } from './views/token-text.js';
+
+const TOKENIZE_DELAY_MS = 150;   // re-tokenize this long after the last keystroke
+const N_CANDIDATES = 10;         // bars in the next-token chart
+const MODEL_INDEX_URL = 'models/index.json';
+const REQUIRED_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
+const MODEL_FILES = [...REQUIRED_FILES, 'tokenizer_config.json', 'special_tokens_map.json'];
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  modelSelect: $('model-select'), folderInput: $('folder-input'), filesInput: $('files-input'),
+  dropZone: $('drop-zone'), urlForm: $('url-form'), urlInput: $('url-input'),
+  progress: $('load-progress'), progressBar: $('load-bar'), progressStatus: $('load-status'),
+  modelError: $('model-error'), facts: $('model-facts'), modelExplain: $('model-explain'),
+  text: $('text-input'), backdrop: $('text-backdrop'), runButton: $('run-button'), tokenCount: $('token-count'),
+  runError: $('run-error'), tokens: $('tokens'),
+  kindSwitch: $('kind-switch'), layerSelect: $('layer-select'), headSelect: $('head-select'),
+  attentionPlaceholder: $('attention-placeholder'), heatmap: $('heatmap'), kindExplain: $('kind-explain'),
+  generateUnavailable: $('generate-unavailable'), generateBody: $('generate-body'), samplingForm: $('sampling-form'),
+  temperature: $('temperature'), topK: $('top-k'), topP: $('top-p'), seed: $('seed'), maxTokens: $('max-tokens'),
+  generateButton: $('generate-button'), stopButton: $('stop-button'), generateError: $('generate-error'),
+  generated: $('generated'), candidates: $('candidates'),
+  stepControls: $('step-controls'), stepKindSwitch: $('step-kind-switch'), stepLayerSelect: $('step-layer-select'),
+  stepHeatmap: $('step-heatmap'), stepPlaceholder: $('step-placeholder'),
+};
+
+const state = {
+  gb: null,
+  bundled: [],            // [{name, path, kind, url}]
+  model: null,            // Model from the JS API
+  modelName: '',
+  loadSeq: 0,             // the newest load wins; older ones are freed when they finish
+  loading: false,
+  running: false,
+  tokens: null, tokensText: null, tokenizeSeq: 0, tokenizeTimer: 0,
+  result: null, resultText: null,
+  kind: 'encoder', layer: '0', head: 'mean',
+  decoderStartId: null,   // learned from the first encoder-decoder run
+  decoderIds: null, decoderIdsFor: null,   // the last generated output, fed back as decoder input
+  gen: null,              // {handle, steps, selected, running, prompt, promptTokens, sourceTokens, status}
+  stepKind: 'self', stepLayer: '0',
+  events: [],             // what happened, for the test hook: loads, runs, tokens as they were drawn
+};
+
+function logEvent(type, detail = {}) {
+  state.events.push({ type, at: performance.now(), ...detail });
+  if (state.events.length > 2000) state.events.splice(0, 1000);
+}
+
+// ---- small helpers -------------------------------------------------------------------------------
+
+function showError(el, err) {
+  const message = err instanceof Error ? err.message : String(err);
+  el.textContent = message || 'Something went wrong (no message was given).';
+  el.hidden = false;
+}
+
+function clearError(el) {
+  el.hidden = true;
+  el.textContent = '';
+}
+
+function range(n) {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function setStatus() {
+  const s = state.loading ? 'loading' : state.gen?.running ? 'generating' : state.running ? 'running' : 'idle';
+  document.body.dataset.status = s;
+  const info = state.model?.info;
+  const canGenerate = Boolean(info && info.kind !== 'encoder-only' && info.hasLmHead);
+  ui.runButton.disabled = !state.model || state.running || Boolean(state.gen?.running);
+  ui.generateButton.disabled = !canGenerate || state.running || Boolean(state.gen?.running);
+  ui.stopButton.disabled = !state.gen?.running;
+  ui.modelSelect.disabled = state.bundled.length === 0;
+}
+
+function looksSpecial(token) {
+  return /^(<[^<>]+>|\[[A-Z]+\])$/.test(token ?? '');
+}
+
+// ---- models --------------------------------------------------------------------------------------
+
+async function loadIndex() {
+  try {
+    const res = await fetch(MODEL_INDEX_URL);
+    if (!res.ok) throw new Error(`${MODEL_INDEX_URL} answered ${res.status}`);
+    const body = await res.json();
+    const list = Array.isArray(body) ? body : body.models ?? [];
+    const indexUrl = new URL(MODEL_INDEX_URL, document.baseURI);
+    state.bundled = list.map((m) => ({ ...m, url: modelUrl(m.path ?? m.name, indexUrl) }));
+  } catch (e) {
+    state.bundled = [];
+    showError(ui.modelError, `No bundled models were found (${e.message}). Open a model folder instead.`);
+  }
+  const options = state.bundled.map((m, i) => ({ value: String(i), label: `${m.name} (${m.kind})` }));
+  if (!options.length) options.push({ value: '', label: 'No bundled models' });
+  renderSelect(ui.modelSelect, options, '0');
+  setStatus();
+}
+
+/** A model's folder URL. Paths starting with "models/" or "/" are relative to the page, others to the index. */
+function modelUrl(path, indexUrl) {
+  const base = path.startsWith('models/') ? document.baseURI : indexUrl;
+  const url = new URL(path, base).href;
+  return url.endsWith('/') ? url : url + '/';
+}
+
+async function loadModel(source, name) {
+  const seq = ++state.loadSeq;
+  stopGeneration();
+  state.loading = true;
+  setStatus();
+  clearError(ui.modelError);
+  ui.progress.hidden = false;
+  ui.progressBar.removeAttribute('value');
+  ui.progressStatus.textContent = `Loading ${name}…`;
+  try {
+    const model = await state.gb.loadModel(source, {
+      onProgress: ({ loaded, total, file }) => {
+        if (seq !== state.loadSeq) return;
+        if (total) {
+          ui.progressBar.max = total;
+          ui.progressBar.value = loaded;
+        } else {
+          ui.progressBar.removeAttribute('value');
+        }
+        ui.progressStatus.textContent = `${file}: ${mb(loaded)}${total ? ` of ${mb(total)}` : ''}`;
+      },
+    });
+    if (seq !== state.loadSeq) {
+      model.free();
+      return;
+    }
+    const old = state.model;
+    state.model = model;
+    state.modelName = name;
+    old?.free().catch(() => {});
+    onModelChanged();
+    logEvent('loaded', { name });
+  } catch (e) {
+    if (seq === state.loadSeq) showError(ui.modelError, e);
+    logEvent('load-error', { name, message: e?.message });
+  } finally {
+    if (seq === state.loadSeq) {
+      state.loading = false;
+      ui.progress.hidden = true;
+      setStatus();
+    }
+  }
+}
+
+function mb(n) {
+  return `${(n / (1 << 20)).toFixed(1)} MB`;
+}
+
+function onModelChanged() {
+  const info = state.model.info;
+  renderModelFacts(ui.facts, info, state.modelName);
+  ui.modelExplain.textContent = modelExplanation(info);
+  state.result = null;
+  state.resultText = null;
+  state.decoderStartId = null;
+  state.decoderIds = null;
+  state.gen = null;
+  state.kind = info.kind === 'decoder-only' ? 'decoder' : 'encoder';
+  state.layer = '0';
+  state.head = 'mean';
+  renderAttention();
+  renderGeneration();
+  const canGenerate = info.kind !== 'encoder-only' && info.hasLmHead;
+  ui.generateUnavailable.hidden = canGenerate;
+  ui.generateUnavailable.textContent = canGenerate ? '' : info.kind === 'encoder-only'
+    ? 'This is an encoder-only model: it turns text into vectors but does not write text. Pick a decoder-only or ' +
+      'encoder-decoder model to generate.'
+    : 'This model has no language-model head, so it cannot pick a next token.';
+  ui.generateBody.hidden = !canGenerate;
+  setStatus();
+  tokenizeNow();
+}
+
+function filesToSource(files) {
+  const record = {};
+  let folder = '';
+  for (const f of files) {
+    if (MODEL_FILES.includes(f.name)) record[f.name] = f;
+    if (!folder && f.webkitRelativePath) folder = f.webkitRelativePath.split('/')[0];
+  }
+  const missing = REQUIRED_FILES.filter((n) => !record[n]);
+  if (missing.length) {
+    throw new Error(`Missing ${missing.join(', ')}. A model folder needs config.json, model.safetensors and ` +
+      'tokenizer.json (tokenizer_config.json and special_tokens_map.json are optional).');
+  }
+  return { source: { files: record }, name: folder || 'your files' };
+}
+
+function loadFiles(files) {
+  try {
+    const { source, name } = filesToSource(files);
+    loadModel(source, name);
+  } catch (e) {
+    showError(ui.modelError, e);
+  }
+}
+
+/** Files dropped on the page: loose files, or a folder (read one level deep). */
+async function droppedFiles(dataTransfer) {
+  const entries = Array.from(dataTransfer.items ?? []).map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+  const dir = entries.find((e) => e.isDirectory);
+  if (!dir) return Array.from(dataTransfer.files);
+  const children = await new Promise((resolve, reject) => dir.createReader().readEntries(resolve, reject));
+  return Promise.all(children.filter((e) => e.isFile).map((e) => new Promise((resolve, reject) => e.file(resolve, reject))));
+}
+
+// ---- text and tokens -----------------------------------------------------------------------------
+
+function scheduleTokenize() {
+  clearTimeout(state.tokenizeTimer);
+  state.tokenizeTimer = setTimeout(tokenizeNow, TOKENIZE_DELAY_MS);
+}
+
+async function tokenizeNow() {
+  const model = state.model;
+  if (!model) return;
+  const text = ui.text.value;
+  const seq = ++state.tokenizeSeq;
+  try {
+    const tokens = await model.tokenize(text);
+    if (seq !== state.tokenizeSeq || model !== state.model) return;
+    showTokens(tokens, text);
+    clearError(ui.runError);
+  } catch (e) {
+    if (seq === state.tokenizeSeq) showError(ui.runError, e);
+  }
+  updateStaleNote();
+}
+
+function showTokens(tokens, text) {
+  state.tokens = tokens;
+  state.tokensText = text;
+  renderTokens(ui.tokens, tokens, { tokenizer: state.model.info.tokenizer, onHighlight: highlightSpan });
+  const n = tokens.ids.length;
+  ui.tokenCount.textContent = `${n} token${n === 1 ? '' : 's'}`;
+}
+
+function highlightSpan(span) {
+  const text = ui.text.value;
+  renderTextHighlight(ui.backdrop, text, state.tokensText === text ? span : null);
+  ui.backdrop.scrollTop = ui.text.scrollTop;
+}
+
+// ---- run and attention ---------------------------------------------------------------------------
+
+async function run() {
+  const model = state.model;
+  if (!model || state.running) return;
+  const text = ui.text.value;
+  state.running = true;
+  setStatus();
+  clearError(ui.runError);
+  try {
+    const opts = { topK: N_CANDIDATES };
+    if (model.info.kind === 'encoder-decoder' && state.decoderIdsFor === text && state.decoderIds) {
+      opts.decoderIds = state.decoderIds;
+    }
+    const result = await model.run(text, opts);
+    if (model !== state.model) return;
+    state.result = result;
+    state.resultText = text;
+    if (result.decoderIds?.length && !opts.decoderIds) state.decoderStartId = result.decoderIds[0];
+    showTokens(result.tokens, text);
+    renderAttention();
+    logEvent('run', { text });
+  } catch (e) {
+    showError(ui.runError, e);
+    logEvent('run-error', { message: e?.message });
+  } finally {
+    state.running = false;
+    setStatus();
+  }
+}
+
+function updateStaleNote() {
+  const stale = state.result && state.resultText !== ui.text.value;
+  if (!state.result) {
+    ui.attentionPlaceholder.textContent = 'Run the model to see where each token looks.';
+    ui.attentionPlaceholder.hidden = false;
+  } else {
+    ui.attentionPlaceholder.textContent = 'The text has changed: run the model again to update the map.';
+    ui.attentionPlaceholder.hidden = !stale;
+  }
+}
+
+/** One head's [Tq][Tk] matrix, or the mean over heads, out of a [L][H][Tq][Tk] tensor. */
+function headMatrix(tensor, layer, head) {
+  const [, H, Tq, Tk] = tensor.shape;
+  const size = Tq * Tk;
+  if (head !== 'mean') {
+    const start = (layer * H + Number(head)) * size;
+    return tensor.data.subarray(start, start + size);
+  }
+  const out = new Float32Array(size);
+  for (let h = 0; h < H; h++) {
+    const start = (layer * H + h) * size;
+    for (let i = 0; i < size; i++) out[i] += tensor.data[start + i];
+  }
+  for (let i = 0; i < size; i++) out[i] /= H;
+  return out;
+}
+
+function inputLabels() {
+  const t = state.result.tokens;
+  const tokenizer = state.model.info.tokenizer;
+  return {
+    labels: t.tokens.map((tok, i) => tokenLabel(tok, tokenizer, t.special[i])),
+    special: Array.from(t.special, Boolean),
+  };
+}
+
+function decoderLabels() {
+  const tokens = state.result.decoderTokens ?? [];
+  const tokenizer = state.model.info.tokenizer;
+  return {
+    labels: tokens.map((tok) => tokenLabel(tok, tokenizer, looksSpecial(tok))),
+    special: tokens.map(looksSpecial),
+  };
+}
+
+function renderAttention() {
+  const r = state.result;
+  updateStaleNote();
+  if (!r || !state.model) {
+    ui.heatmap.hidden = true;
+    ui.kindSwitch.hidden = true;
+    renderSelect(ui.layerSelect, [], '');
+    renderSelect(ui.headSelect, [], '');
+    ui.layerSelect.disabled = ui.headSelect.disabled = true;
+    ui.kindExplain.textContent = '';
+    return;
+  }
+  const kinds = ['encoder', 'decoder', 'cross'].filter((k) => r.attentions[k]);
+  if (!kinds.includes(state.kind)) state.kind = kinds[0];
+  renderSegmented(ui.kindSwitch, 'attention-kind', kinds.map((k) => ({ value: k, label: ATTENTION_KINDS[k].label })),
+    state.kind, (v) => { state.kind = v; renderAttention(); });
+  const tensor = r.attentions[state.kind];
+  const [L, H, Tq, Tk] = tensor.shape;
+  ui.layerSelect.disabled = ui.headSelect.disabled = false;
+  state.layer = renderSelect(ui.layerSelect, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), state.layer);
+  state.head = renderSelect(ui.headSelect, [{ value: 'mean', label: 'mean of heads' },
+    ...range(H).map((h) => ({ value: String(h), label: `${h + 1} of ${H}` }))], state.head);
+  const layer = Number(state.layer);
+  const encDec = state.model.info.kind === 'encoder-decoder';
+  const input = inputLabels();
+  const dec = encDec ? decoderLabels() : input;
+  const rows = state.kind === 'encoder' ? input : dec;
+  const cols = state.kind === 'cross' || state.kind === 'encoder' ? input : dec;
+  const causal = state.kind === 'decoder';
+  const headName = state.head === 'mean' ? 'mean of heads' : `head ${Number(state.head) + 1}`;
+  ui.heatmap.hidden = false;
+  renderHeatmap(ui.heatmap, {
+    values: headMatrix(tensor, layer, state.head),
+    nRows: Tq, nCols: Tk,
+    rowLabels: rows.labels.length === Tq ? rows.labels : range(Tq).map(String),
+    colLabels: cols.labels.length === Tk ? cols.labels : range(Tk).map(String),
+    rowSpecial: rows.special, colSpecial: cols.special,
+    isMasked: causal ? (q, k) => k > q + (Tk - Tq) : null,
+    maskNote: causal ? CAUSAL_NOTE : '',
+    title: `${ATTENTION_KINDS[state.kind].title}, layer ${layer + 1}, ${headName}`,
+  });
+  ui.heatmap.dataset.kind = state.kind;
+  ui.heatmap.dataset.layer = String(layer);
+  ui.heatmap.dataset.head = state.head;
+  let explain = ATTENTION_KINDS[state.kind].explain;
+  if (encDec && state.kind !== 'encoder') {
+    explain += Tq > 1
+      ? ' The decoder input here is the start token followed by the generated output.'
+      : ' The decoder has only its start token so far: generate below to see it attend over its own output.';
+  }
+  ui.kindExplain.textContent = explain;
+}
+
+// ---- generation ----------------------------------------------------------------------------------
+
+function readSampling() {
+  const num = (input, name, { min, max, integer }) => {
+    const v = Number(input.value);
+    if (input.value.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || (max !== undefined && v > max)) {
+      input.focus();
+      throw new Error(`${name} must be ${integer ? 'a whole number' : 'a number'} ${max !== undefined ? `from ${min} to ${max}` : `of at least ${min}`}.`);
+    }
+    return v;
+  };
+  return {
+    temperature: num(ui.temperature, 'Temperature', { min: 0, max: 100 }),
+    topK: num(ui.topK, 'Top-k', { min: 0, integer: true }),
+    topP: num(ui.topP, 'Top-p', { min: 0, max: 1 }),
+    seed: num(ui.seed, 'Seed', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
+    maxNewTokens: num(ui.maxTokens, 'Max tokens', { min: 1, max: 1000, integer: true }),
+  };
+}
+
+async function generate() {
+  const model = state.model;
+  if (!model || state.gen?.running) return;
+  clearError(ui.generateError);
+  let sampling;
+  try {
+    sampling = readSampling();
+  } catch (e) {
+    showError(ui.generateError, e);
+    return;
+  }
+  const text = ui.text.value;
+  const info = model.info;
+  const gen = { handle: null, steps: [], selected: null, follow: true, running: true, status: 'Generating…',
+    text, prompt: info.kind === 'decoder-only' ? text : '', promptTokens: null };
+  state.gen = gen;
+  setStatus();
+  renderGeneration();
+  try {
+    // The labels of the keys each step attends to: the prompt (decoder-only) or the source (cross).
+    gen.promptTokens = await model.tokenize(text);
+  } catch (e) {
+    gen.running = false;
+    gen.status = '';
+    showError(ui.generateError, e);
+    setStatus();
+    renderGeneration();
+    return;
+  }
+  gen.handle = model.generate(text, {
+    ...sampling, numCandidates: N_CANDIDATES, captureAttention: true,
+    onToken: (t) => {
+      if (state.gen !== gen) return;
+      gen.steps.push(t);
+      if (gen.follow) gen.selected = gen.steps.length - 1;
+      renderGeneration();
+      logEvent('token', { step: t.step, id: t.id, shown: ui.generated.querySelectorAll('.gen-token').length });
+    },
+  });
+  try {
+    const res = await gen.handle.done;
+    logEvent('done', { stoppedBy: res.stoppedBy, ids: [...res.ids] });
+    gen.status = { eos: 'Stopped at the end-of-text token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
+      cancel: 'Stopped.' }[res.stoppedBy] ?? '';
+    if (state.gen === gen && info.kind === 'encoder-decoder' && res.ids.length) {
+      await feedBackTranslation(model, text, res.ids);
+    }
+  } catch (e) {
+    gen.status = '';
+    if (state.gen === gen) showError(ui.generateError, e);
+  } finally {
+    gen.running = false;
+    setStatus();
+    if (state.gen === gen) renderGeneration();
+  }
+}
+
+/** After an encoder-decoder generates, show the attention over the whole output in the main map. */
+async function feedBackTranslation(model, text, ids) {
+  if (state.decoderStartId === null) {
+    const first = await model.run(text, { topK: 0 });
+    state.decoderStartId = first.decoderIds?.[0] ?? null;
+    if (state.decoderStartId === null) return;
+  }
+  state.decoderIds = [state.decoderStartId, ...ids];
+  state.decoderIdsFor = text;
+  if (state.model === model && ui.text.value === text) await run();
+}
+
+function stopGeneration() {
+  if (state.gen?.running) {
+    state.gen.handle?.cancel();
+    state.gen.status = 'Stopping…';
+  }
+}
+
+function selectStep(i) {
+  const gen = state.gen;
+  if (!gen || !gen.steps[i]) return;
+  gen.selected = i;
+  gen.follow = i === gen.steps.length - 1 && gen.running;
+  renderGeneration();
+}
+
+function renderGeneration() {
+  const gen = state.gen;
+  const tokenizer = state.model?.info.tokenizer;
+  if (!gen) {
+    ui.generated.replaceChildren();
+    ui.candidates.replaceChildren();
+    ui.stepHeatmap.hidden = true;
+    ui.stepControls.hidden = true;
+    ui.stepPlaceholder.hidden = false;
+    renderSelect(ui.stepLayerSelect, [], '');
+    ui.stepLayerSelect.disabled = true;
+    return;
+  }
+  renderGenerated(ui.generated, { prompt: gen.prompt, steps: gen.steps, selected: gen.selected, tokenizer,
+    status: gen.status, onSelect: selectStep });
+  const step = gen.steps[gen.selected];
+  renderCandidates(ui.candidates, step?.candidates ?? [], step?.id ?? null, tokenizer);
+  renderStepAttention(step, gen.selected);
+}
+
+/** The attention a generated token was produced with: one row per head (and their mean), for one layer. */
+function renderStepAttention(step, s) {
+  const att = step?.attentions;
+  if (!att) {
+    ui.stepHeatmap.hidden = true;
+    ui.stepControls.hidden = true;
+    ui.stepPlaceholder.hidden = false;
+    ui.stepPlaceholder.textContent = step ? 'No attention was captured for this step.' : 'Select a generated token.';
+    ui.stepLayerSelect.disabled = true;
+    return;
+  }
+  const kinds = att.cross ? ['self', 'cross'] : ['self'];
+  if (!kinds.includes(state.stepKind)) state.stepKind = 'self';
+  renderSegmented(ui.stepKindSwitch, 'step-kind', kinds.map((k) => ({ value: k, label: k === 'self' ? 'Self' : 'Cross' })),
+    state.stepKind, (v) => { state.stepKind = v; renderGeneration(); });
+  const tensor = att[state.stepKind];
+  const [L, H, , P] = tensor.shape;
+  ui.stepLayerSelect.disabled = false;
+  state.stepLayer = renderSelect(ui.stepLayerSelect, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), state.stepLayer);
+  const layer = Number(state.stepLayer);
+  const values = new Float32Array((H + 1) * P);
+  for (let h = 0; h < H; h++) {
+    const row = tensor.data.subarray((layer * H + h) * P, (layer * H + h + 1) * P);
+    values.set(row, h * P);
+    for (let k = 0; k < P; k++) values[H * P + k] += row[k] / H;
+  }
+  const info = state.model.info;
+  const tokenizer = info.tokenizer;
+  const gen = state.gen;
+  const prompt = gen.promptTokens;
+  let colLabels, colSpecial;
+  if (state.stepKind === 'cross' || info.kind === 'decoder-only') {
+    // Cross: the encoded source. Self (decoder-only): the prompt, then the tokens generated before this one.
+    colLabels = prompt ? prompt.tokens.map((t, i) => tokenLabel(t, tokenizer, prompt.special[i])) : [];
+    colSpecial = prompt ? Array.from(prompt.special, Boolean) : [];
+  } else {
+    colLabels = range(Math.max(0, P - s)).map(() => '‹start›');
+    colSpecial = colLabels.map(() => true);
+  }
+  if (state.stepKind === 'self') {
+    for (let i = 0; i < s; i++) {
+      colLabels.push(tokenLabel(gen.steps[i].token, tokenizer));
+      colSpecial.push(looksSpecial(gen.steps[i].token));
+    }
+  }
+  if (colLabels.length !== P) colLabels = range(P).map((k) => `#${k}`);
+  const kindName = state.stepKind === 'self' ? 'self-attention' : 'cross-attention';
+  ui.stepPlaceholder.hidden = true;
+  ui.stepControls.hidden = false;
+  ui.stepHeatmap.hidden = false;
+  renderHeatmap(ui.stepHeatmap, {
+    values, nRows: H + 1, nCols: P,
+    rowLabels: [...range(H).map((h) => `head ${h + 1}`), 'mean'],
+    colLabels, colSpecial,
+    title: `Step ${s + 1}, ${kindName}, layer ${layer + 1}: one row per head`,
+    rowAxis: 'row', colAxis: 'key',
+  });
+}
+
+// ---- wiring --------------------------------------------------------------------------------------
+
+function wire() {
+  ui.modelSelect.addEventListener('change', () => {
+    const m = state.bundled[Number(ui.modelSelect.value)];
+    if (m) loadModel({ baseUrl: m.url }, m.name);
+  });
+  ui.folderInput.addEventListener('change', () => { loadFiles(ui.folderInput.files); ui.folderInput.value = ''; });
+  ui.filesInput.addEventListener('change', () => { loadFiles(ui.filesInput.files); ui.filesInput.value = ''; });
+  ui.urlForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const raw = ui.urlInput.value.trim();
+    if (!raw) {
+      showError(ui.modelError, 'Type the address of a folder holding config.json, model.safetensors and tokenizer.json.');
+      return;
+    }
+    let url;
+    try {
+      url = new URL(raw, document.baseURI).href;
+    } catch {
+      showError(ui.modelError, `"${raw}" is not an address. Type something like https://example.org/my-model/.`);
+      return;
+    }
+    loadModel({ baseUrl: url.endsWith('/') ? url : url + '/' }, raw);
+  });
+  // Drops anywhere on the page load the model; the drop zone shows where.
+  const prevent = (e) => { e.preventDefault(); };
+  document.addEventListener('dragover', (e) => { prevent(e); ui.dropZone.classList.add('dragging'); });
+  document.addEventListener('dragleave', (e) => { if (!e.relatedTarget) ui.dropZone.classList.remove('dragging'); });
+  document.addEventListener('drop', async (e) => {
+    prevent(e);
+    ui.dropZone.classList.remove('dragging');
+    try {
+      loadFiles(await droppedFiles(e.dataTransfer));
+    } catch (err) {
+      showError(ui.modelError, err);
+    }
+  });
+
+  ui.text.addEventListener('input', () => {
+    highlightSpan(null);
+    scheduleTokenize();
+    updateStaleNote();
+  });
+  ui.text.addEventListener('scroll', () => { ui.backdrop.scrollTop = ui.text.scrollTop; });
+  ui.text.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); }
+  });
+  ui.runButton.addEventListener('click', run);
+  ui.layerSelect.addEventListener('change', () => { state.layer = ui.layerSelect.value; renderAttention(); });
+  ui.headSelect.addEventListener('change', () => { state.head = ui.headSelect.value; renderAttention(); });
+
+  ui.samplingForm.addEventListener('submit', (e) => { e.preventDefault(); generate(); });
+  ui.stopButton.addEventListener('click', stopGeneration);
+  ui.stepLayerSelect.addEventListener('change', () => { state.stepLayer = ui.stepLayerSelect.value; renderGeneration(); });
+}
+
+/** A read-only window for the browser tests: what the page shows, as numbers. */
+function exposeTestHook() {
+  window.__glassbox = {
+    get status() { return document.body.dataset.status; },
+    info: () => state.model?.info ?? null,
+    tokens: () => state.tokens && { ids: Array.from(state.tokens.ids), tokens: [...state.tokens.tokens] },
+    heatmap: (which = 'main') => {
+      const v = heatmapData(which === 'step' ? ui.stepHeatmap : ui.heatmap);
+      if (!v) return null;
+      return { kind: state.kind, layer: Number(state.layer), head: state.head, nRows: v.nRows, nCols: v.nCols,
+        rowLabels: v.rowLabels, colLabels: v.colLabels, values: Array.from(v.values) };
+    },
+    events: () => state.events,
+    generation: () => state.gen && { running: state.gen.running, status: state.gen.status, selected: state.gen.selected,
+      steps: state.gen.steps.map((t) => ({ step: t.step, id: t.id, token: t.token, prob: t.prob, nCandidates: t.candidates.length })) },
+  };
+}
+
+async function main() {
+  wire();
+  exposeTestHook();
+  renderTextHighlight(ui.backdrop, ui.text.value, null);
+  renderAttention();
+  renderGeneration();
+  setStatus();
+  try {
+    state.gb = await Glassbox.create();
+  } catch (e) {
+    showError(ui.modelError, e);
+    return;
+  }
+  await loadIndex();
+  const first = state.bundled[0];
+  if (first) await loadModel({ baseUrl: first.url }, first.name);
+  document.body.dataset.ready = 'true';
+}
+
+main();

@@ -1,0 +1,180 @@
+// Types of www/glassbox.js, the main-thread API of Glassbox. Guide: docs/js-api.md.
+// Shape legend: L layers, H heads, T tokens (queries), S source tokens, P tokens seen so far, C d_model, V vocab.
+
+export interface CreateOptions {
+  /** URL of worker.js (default: beside glassbox.js). */
+  workerUrl?: string | URL;
+  /** URL of wasm-bindgen's pkg/glassbox.js, resolved against the page (default: ../pkg/glassbox.js beside the worker). */
+  pkgUrl?: string | URL;
+  /** glassbox_bg.wasm as a URL, bytes or a compiled module (default: beside pkgUrl). */
+  wasm?: string | URL | ArrayBuffer | Uint8Array | WebAssembly.Module;
+  /** An already created Worker-like object (e.g. a Node worker_threads adapter in tests). */
+  worker?: WorkerLike;
+}
+
+export interface WorkerLike {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  addEventListener(type: 'message' | 'error' | 'messageerror', listener: (event: any) => void): void;
+  terminate(): void;
+}
+
+export declare class Glassbox {
+  /** One worker, shared by every model loaded through this instance. Rejects if the wasm cannot start. */
+  static create(opts?: CreateOptions): Promise<Glassbox>;
+  /** The wasm build: crate version and whether its kernels use SIMD128. */
+  readonly build: { version: string; simd128: boolean };
+  loadModel(source: ModelSource, opts?: LoadOptions): Promise<Model>;
+  /** Stops the worker: pending promises reject, every model is gone. */
+  terminate(): void;
+}
+
+export interface LoadOptions {
+  /** Called as each file arrives; `total` is null when the server does not say. */
+  onProgress?: (p: Progress) => void;
+  /** Build the architecture with seeded random weights (an untrained twin); model.safetensors is not fetched. */
+  randomSeed?: number;
+}
+
+export interface Progress { loaded: number; total: number | null; file: string }
+
+export type ModelSource =
+  /** A folder URL (resolved against the page) holding config.json, model.safetensors, tokenizer.json
+   *  and optionally tokenizer_config.json, special_tokens_map.json. */
+  | { baseUrl: string }
+  /** Files keyed by name (a path's last part counts, e.g. from a dropped folder). ArrayBuffers are transferred. */
+  | { files: Record<string, Blob | ArrayBuffer | ArrayBufferView> };
+
+export declare class Model {
+  readonly info: ModelInfo;
+  tokenize(text: string, opts?: { addSpecialTokens?: boolean /* true */; trace?: boolean /* false */ }): Promise<Tokens>;
+  run(text: string, opts?: RunOptions): Promise<RunResult>;
+  generate(text: string, opts?: GenerateOptions): GenerationHandle;
+  /** Releases the model in the worker (cancelling its generations); later calls reject. */
+  free(): Promise<void>;
+}
+
+export interface ModelInfo {
+  modelType: string;
+  kind: 'encoder-only' | 'decoder-only' | 'encoder-decoder';
+  positions: 'learned' | 'sinusoidal' | 'relative';
+  /** Encoder layers (decoder layers for decoder-only models). */
+  nLayers: number;
+  /** 0 for encoder-only. */
+  nDecoderLayers: number;
+  nHeads: number;
+  dModel: number;
+  dFF: number;
+  vocabSize: number;
+  /** Longest input the positions allow; null when there is no hard limit (T5). */
+  maxPositions: number | null;
+  nParams: number;
+  /** Bytes of model.safetensors (f32 size for a random-weight twin). */
+  sizeBytes: number;
+  tokenizer: 'BPE' | 'WordPiece' | 'Unigram';
+  hasLmHead: boolean;
+  /** The mask token's text, for masked-LM models (e.g. "[MASK]"). */
+  maskToken?: string;
+  // Extensions beyond the JS_API contract:
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+  padTokenId: number | null;
+  decoderStartTokenId: number | null;
+}
+
+export interface Tokens {
+  ids: Uint32Array;
+  /** Vocabulary strings (e.g. "Ġthe", "##ing", "▁la"). */
+  tokens: string[];
+  /** UTF-16 code-unit offsets into the JS string (use with text.slice); [0, 0] for added specials. */
+  offsets: Array<[number, number]>;
+  special: boolean[];
+  /** The tokenizer's steps as the Rust `Trace` serializes them (normalized text, pre-tokens, merges / WordPiece / Unigram path).
+   *  Offsets inside the trace count Unicode characters, not UTF-16 units. */
+  trace?: unknown;
+}
+
+/** Row-major `[layer][head][query][key]`. */
+export interface AttentionTensor { data: Float32Array; shape: [number, number, number, number] }
+
+export interface AttentionKinds {
+  /** [L][H][S][S] (encoder-only and encoder-decoder). */
+  encoder?: AttentionTensor;
+  /** [L][H][T][T], causal (decoder-only and encoder-decoder). */
+  decoder?: AttentionTensor;
+  /** [L][H][T][S]: decoder queries over encoder keys. */
+  cross?: AttentionTensor;
+}
+
+export interface RunOptions {
+  /** Encoder-decoder only: the decoder's input (default: the decoder start token). */
+  decoderIds?: ArrayLike<number>;
+  /** Also return pre-softmax scores (masked entries are -Infinity). */
+  scores?: boolean;
+  /** Candidates per position from the LM head; 0 leaves topK out. Default 10. */
+  topK?: number;
+  /** Extension: also return the full logits [T][V] (large: T × V floats). */
+  logits?: boolean;
+}
+
+export interface Candidate { id: number; token: string; prob: number }
+
+export interface RunResult {
+  /** The encoder (or decoder-only) input. */
+  tokens: Tokens;
+  decoderIds?: Uint32Array;
+  decoderTokens?: string[];
+  /** Post-softmax. */
+  attentions: AttentionKinds;
+  /** Pre-softmax, when asked for. */
+  scores?: AttentionKinds;
+  /** [T][C]: the decoder side for encoder-decoder models. */
+  lastHiddenState: { data: Float32Array; shape: [number, number] };
+  /** Per position of the LM-head output (absent when the model has no LM head or topK is 0). */
+  topK?: Candidate[][];
+  /** Extension, with `logits: true`: [T][V]. */
+  logits?: { data: Float32Array; shape: [number, number] };
+  /** Encoder-only: mean-pooled over all tokens, L2-normalised, [C]. */
+  sentenceEmbedding?: Float32Array;
+}
+
+export interface GenerateOptions {
+  maxNewTokens?: number; // 20 (also capped by the position table)
+  temperature?: number;  // 0 = greedy
+  topK?: number;         // 0 = off
+  topP?: number;         // 1 = off
+  seed?: number;         // 0; a whole number up to 2^53; same seed, same tokens, here and in the CLI
+  numCandidates?: number; // 10
+  captureAttention?: boolean; // true
+  onToken?: (t: GeneratedToken) => void;
+}
+
+export interface GeneratedToken {
+  /** 0 for the first new token. */
+  step: number;
+  id: number;
+  token: string;
+  /** The decoded new text so far (the prompt is not included). */
+  text: string;
+  /** Probability of this token under the plain softmax (temperature 1, no filtering). */
+  prob: number;
+  /** The most likely tokens at this step, most likely first. */
+  candidates: Candidate[];
+  /** The attention of the position that chose this token. */
+  attentions?: { self: AttentionTensor /* [L][H][1][P] */; cross?: AttentionTensor /* [L][H][1][S] */ };
+}
+
+export interface GenerationStart {
+  /** The tokenized prompt (decoder-only) or source (encoder-decoder). */
+  input: Tokens;
+  /** What the decoder was fed before step 0: the prompt, or the decoder start token. */
+  prefixIds: Uint32Array;
+  prefixTokens: string[];
+}
+
+export interface GenerationHandle {
+  done: Promise<{ ids: number[]; text: string; stoppedBy: 'eos' | 'max' | 'cancel' }>;
+  /** Extension: resolves before the first token with what the keys of `attentions.self` / `.cross` are. */
+  started: Promise<GenerationStart>;
+  /** Stop at the next step; `done` then resolves with stoppedBy 'cancel'. */
+  cancel(): void;
+}

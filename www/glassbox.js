@@ -1,0 +1,253 @@
+// Glassbox's JavaScript API for the main thread. The wasm runs in a module Web Worker
+// (worker.js); this module only sends requests and shapes the replies, so the page never blocks.
+// Types: glassbox.d.ts. Guide: docs/js-api.md.
+//
+//   const gb = await Glassbox.create();
+//   const model = await gb.loadModel({ baseUrl: 'models/gpt2-tiny/' }, { onProgress: console.log });
+//   const run = await model.run('The cat sat');
+//   run.attentions.decoder.shape; // [L, H, T, T]
+
+const here = import.meta.url;
+
+/// Resolve a URL against the page (or this module where there is no page, e.g. Node).
+function resolveUrl(url) {
+  return new URL(url, globalThis.location?.href ?? here).href;
+}
+
+export class Glassbox {
+  /**
+   * Start the worker and the wasm. Options: `workerUrl` (default: worker.js beside this module),
+   * `pkgUrl` (wasm-bindgen's glassbox.js; default: ../pkg/glassbox.js beside the worker),
+   * `wasm` (URL, bytes or WebAssembly.Module of glassbox_bg.wasm; default: beside pkgUrl),
+   * `worker` (an already created Worker-like object; mainly for tests).
+   */
+  static async create(opts = {}) {
+    const worker = opts.worker ?? new Worker(opts.workerUrl ? resolveUrl(opts.workerUrl) : new URL('./worker.js', here), { type: 'module' });
+    const gb = new Glassbox(worker);
+    const wasm = typeof opts.wasm === 'string' || opts.wasm instanceof URL ? resolveUrl(opts.wasm) : opts.wasm;
+    try {
+      gb.build = await gb._request({ type: 'init', pkgUrl: opts.pkgUrl ? resolveUrl(opts.pkgUrl) : undefined, wasm });
+    } catch (err) {
+      gb.terminate();
+      throw err;
+    }
+    return gb;
+  }
+
+  constructor(worker) {
+    this._worker = worker;
+    this._nextId = 1;
+    this._pending = new Map(); // id -> { resolve, reject, onProgress?, onStarted?, onToken? }
+    this._closed = null;
+    /** `{ version, simd128 }` of the wasm build, set by `create`. */
+    this.build = null;
+    worker.addEventListener('message', (event) => this._receive(event.data));
+    worker.addEventListener('error', (event) => {
+      event.preventDefault?.();
+      this._failAll(`the Glassbox worker stopped (${event.message ?? 'it could not be started'}). Reload the page`);
+    });
+    worker.addEventListener('messageerror', () => this._failAll('a reply from the Glassbox worker could not be read. Reload the page'));
+  }
+
+  /**
+   * Load a model from a folder URL (`{ baseUrl }`) or from files (`{ files: { 'config.json': Blob, ... } }`).
+   * ArrayBuffers in `files` are transferred to the worker (they become detached here).
+   * `randomSeed` builds the architecture with seeded random weights and skips model.safetensors.
+   */
+  async loadModel(source, opts = {}) {
+    let message;
+    const transfer = [];
+    if (source && typeof source.baseUrl === 'string') {
+      message = { baseUrl: resolveUrl(source.baseUrl) };
+    } else if (source && source.files && typeof source.files === 'object') {
+      for (const value of Object.values(source.files)) if (value instanceof ArrayBuffer) transfer.push(value);
+      message = { files: source.files };
+    } else {
+      throw new Error('the model source must be { baseUrl: "models/name/" } or { files: { "config.json": file, ... } }. '
+        + 'Pass a folder URL or the chosen files');
+    }
+    const loaded = await this._request({ type: 'load', source: message, randomSeed: opts.randomSeed }, { onProgress: opts.onProgress }, transfer);
+    return new Model(this, loaded.handle, loaded.info);
+  }
+
+  /** Stop the worker; pending requests reject and every model is gone. */
+  terminate() {
+    this._worker.terminate();
+    this._failAll('Glassbox was terminated. Create a new one with Glassbox.create()');
+  }
+
+  // -- the message protocol --------------------------------------------------------------------
+
+  _request(message, handlers = {}, transfer = []) {
+    if (this._closed) return Promise.reject(new Error(this._closed));
+    const id = this._nextId++;
+    return new Promise((resolve, reject) => {
+      this._pending.set(id, { resolve, reject, ...handlers });
+      try {
+        this._worker.postMessage({ ...message, id }, transfer);
+      } catch (err) {
+        this._pending.delete(id);
+        reject(new Error(`the request could not be sent to the worker (${err.message}). Pass strings, numbers, Blobs or ArrayBuffers`));
+      }
+      handlers.onId?.(id);
+    });
+  }
+
+  _post(message) {
+    if (!this._closed) this._worker.postMessage(message);
+  }
+
+  _receive(msg) {
+    const pending = msg && this._pending.get(msg.id);
+    if (!pending) return;
+    switch (msg.type) {
+      case 'progress':
+        callBack(pending.onProgress, { loaded: msg.loaded, total: msg.total, file: msg.file });
+        break;
+      case 'started':
+        pending.onStarted?.(msg.value);
+        break;
+      case 'token':
+        pending.onToken?.(msg.value);
+        break;
+      case 'result':
+        this._pending.delete(msg.id);
+        pending.resolve(msg.value);
+        break;
+      case 'error':
+        this._pending.delete(msg.id);
+        pending.reject(new Error(msg.message));
+        break;
+      default:
+        break;
+    }
+  }
+
+  _failAll(message) {
+    this._closed = message;
+    for (const pending of this._pending.values()) pending.reject(new Error(message));
+    this._pending.clear();
+  }
+}
+
+/// A user callback must not break the protocol: its exceptions are reported, not propagated.
+function callBack(fn, value) {
+  if (!fn) return;
+  try {
+    fn(value);
+  } catch (err) {
+    setTimeout(() => { throw err; });
+  }
+}
+
+/** A model loaded in the worker. Create with `Glassbox.loadModel`. */
+export class Model {
+  constructor(glassbox, handle, info) {
+    this._gb = glassbox;
+    this._handle = handle;
+    this._freed = false;
+    /** The model card (see ModelInfo in glassbox.d.ts). */
+    this.info = info;
+  }
+
+  /** Tokenize: ids, vocabulary strings, UTF-16 offsets into `text`, special flags, optional trace. */
+  async tokenize(text, opts = {}) {
+    const raw = await this._request({ type: 'tokenize', text, addSpecialTokens: opts.addSpecialTokens ?? true, trace: !!opts.trace });
+    return toTokens(raw);
+  }
+
+  /** One forward pass: attention of every kind, last hidden state, top-k, sentence embedding. */
+  async run(text, opts = {}) {
+    const raw = await this._request({
+      type: 'run', text, decoderIds: opts.decoderIds, scores: !!opts.scores, topK: opts.topK ?? 10, logits: !!opts.logits,
+    });
+    return toRunResult(raw);
+  }
+
+  /** Generate token by token. `onToken` sees each token as it arrives; `cancel()` stops at the next step. */
+  generate(text, opts = {}) {
+    const { onToken, ...options } = opts;
+    let id = null;
+    let cancelled = false;
+    let resolveStarted;
+    let rejectStarted;
+    const started = new Promise((resolve, reject) => { resolveStarted = resolve; rejectStarted = reject; });
+    started.catch(() => {});
+    const done = this._request({ type: 'generate', text, options }, {
+      onId: (requestId) => { id = requestId; },
+      onStarted: (value) => resolveStarted({ input: toTokens(value.input), prefixIds: value.prefixIds, prefixTokens: value.prefixTokens }),
+      onToken: (value) => callBack(onToken, toGeneratedToken(value)),
+    });
+    done.then(() => rejectStarted(new Error('the generation ended before it started')), (err) => rejectStarted(err));
+    return {
+      done,
+      started,
+      cancel: () => {
+        if (cancelled || id === null) return;
+        cancelled = true;
+        this._gb._post({ type: 'cancel', target: id });
+      },
+    };
+  }
+
+  /** Release the model's memory in the worker. Later calls reject. */
+  async free() {
+    if (this._freed) return;
+    this._freed = true;
+    await this._gb._request({ type: 'free', handle: this._handle });
+  }
+
+  _request(message) {
+    if (this._freed) return Promise.reject(new Error('this model was freed. Load it again with loadModel'));
+    return this._gb._request({ ...message, handle: this._handle });
+  }
+}
+
+// -- shaping replies: flat typed arrays from the worker into the documented types --------------
+
+function toTokens(raw) {
+  const offsets = new Array(raw.ids.length);
+  for (let i = 0; i < offsets.length; i++) offsets[i] = [raw.offsets[2 * i], raw.offsets[2 * i + 1]];
+  const tokens = { ids: raw.ids, tokens: raw.tokens, offsets, special: Array.from(raw.special, Boolean) };
+  if (raw.trace !== undefined) tokens.trace = raw.trace;
+  return tokens;
+}
+
+/// `{ k, ids, probs, tokens }` flat over positions -> one array of candidates per position.
+function toCandidateRows(flat) {
+  const rows = [];
+  const k = flat.k;
+  for (let at = 0; at < flat.ids.length; at += k) {
+    const row = [];
+    for (let j = at; j < at + k; j++) row.push({ id: flat.ids[j], token: flat.tokens[j], prob: flat.probs[j] });
+    rows.push(row);
+  }
+  return rows;
+}
+
+function toRunResult(raw) {
+  const result = { tokens: toTokens(raw.tokens), attentions: raw.attentions, lastHiddenState: raw.lastHiddenState };
+  if (raw.decoderIds) {
+    result.decoderIds = raw.decoderIds;
+    result.decoderTokens = raw.decoderTokens;
+  }
+  if (raw.scores) result.scores = raw.scores;
+  if (raw.topK) result.topK = toCandidateRows(raw.topK);
+  if (raw.logits) result.logits = raw.logits;
+  if (raw.sentenceEmbedding) result.sentenceEmbedding = raw.sentenceEmbedding;
+  return result;
+}
+
+function toGeneratedToken(raw) {
+  const c = raw.candidates;
+  const token = {
+    step: raw.step,
+    id: raw.id,
+    token: raw.token,
+    text: raw.text,
+    prob: raw.prob,
+    candidates: Array.from(c.ids, (id, j) => ({ id, token: c.tokens[j], prob: c.probs[j] })),
+  };
+  if (raw.attentions) token.attentions = raw.attentions;
+  return token;
+}

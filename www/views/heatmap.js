@@ -1,0 +1,373 @@
+// The attention heatmap: one matrix of probabilities drawn on a canvas at the screen's real pixel
+// density, rows = queries, columns = keys, a 0..1 colour scale with its legend, masked cells hatched,
+// and a read-out of the exact value under the pointer or the keyboard cursor.
+
+// Layout, in CSS pixels.
+const CELL_MAX = 34;          // cells never grow past this, however few tokens
+const CELL_MIN = 16;          // below this the map scrolls sideways instead of shrinking
+const FONT_PX = 12;
+const LABEL_GAP = 6;          // between a label and the grid
+const LABEL_MAX_CHARS = 14;   // longer token labels are cut with an ellipsis
+const EDGE_PAD = 4;           // around the whole drawing
+const HATCH_STEP = 5;         // spacing of the masked-cell hatching
+const LEGEND_WIDTH = 180;
+const LEGEND_HEIGHT = 10;
+const LEGEND_TICKS = [0, 0.25, 0.5, 0.75, 1];
+const FONT = `${FONT_PX}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+const FONT_BOLD = `600 ${FONT}`;
+
+/** Per-root interaction state (cursor, the last matrix drawn, its layout). */
+const states = new WeakMap();
+
+/**
+ * Draw `view` into `root` (a container; the canvas, read-out and legend are created on first use).
+ *
+ * @param {HTMLElement} root
+ * @param {object} view
+ * @param {Float32Array|number[]} view.values  row-major [nRows][nCols], each row a probability distribution
+ * @param {number} view.nRows
+ * @param {number} view.nCols
+ * @param {string[]} view.rowLabels
+ * @param {string[]} view.colLabels
+ * @param {boolean[]} [view.rowSpecial]        special tokens get muted labels
+ * @param {boolean[]} [view.colSpecial]
+ * @param {(r: number, c: number) => boolean} [view.isMasked]  cells the model may not look at
+ * @param {string} [view.maskNote]             one line explaining the mask (shown with the legend)
+ * @param {string} view.title                  accessible name, e.g. "Decoder self-attention, layer 1, head 2"
+ * @param {string} [view.rowAxis]              word for a row ("query", "head")
+ * @param {string} [view.colAxis]              word for a column ("key")
+ */
+export function renderHeatmap(root, view) {
+  const st = setup(root);
+  st.view = view;
+  if (st.cursor && (st.cursor.r >= view.nRows || st.cursor.c >= view.nCols)) st.cursor = null;
+  root.dataset.rows = String(view.nRows);
+  root.dataset.cols = String(view.nCols);
+  st.canvas.setAttribute('aria-label', `${view.title}. ${view.nRows} rows by ${view.nCols} columns. ` +
+    'Use the arrow keys to read single values.');
+  st.maskNote.textContent = view.maskNote ?? '';
+  st.maskNote.hidden = !view.maskNote;
+  st.legendMasked.hidden = !view.isMasked;
+  draw(root);
+  drawLegend(root);
+  updateReadout(root);
+}
+
+/** The matrix currently drawn in `root` (for the page's test hook and for copying). */
+export function heatmapData(root) {
+  const st = states.get(root);
+  return st?.view ?? null;
+}
+
+function setup(root) {
+  let st = states.get(root);
+  if (st) return st;
+  root.replaceChildren();
+  const scroller = el('div', 'heatmap-scroll');
+  const canvas = el('canvas', 'heatmap-canvas');
+  canvas.tabIndex = 0;
+  canvas.setAttribute('role', 'application');
+  canvas.setAttribute('aria-roledescription', 'heatmap');
+  const readout = el('p', 'readout');
+  readout.setAttribute('aria-live', 'polite');
+  readout.id = `${root.id || 'heatmap'}-readout`;
+  canvas.setAttribute('aria-describedby', readout.id);
+  scroller.append(canvas);
+
+  const legend = el('div', 'legend');
+  const scale = el('div', 'legend-scale');
+  const legendTitle = el('span', 'legend-title');
+  legendTitle.textContent = 'attention weight';
+  const legendCanvas = el('canvas', 'legend-canvas');
+  legendCanvas.setAttribute('aria-hidden', 'true');
+  const ticks = el('div', 'legend-ticks');
+  ticks.style.width = `${LEGEND_WIDTH}px`;
+  for (const t of LEGEND_TICKS) {
+    const tick = el('span');
+    tick.textContent = String(t);
+    tick.style.left = `${t * 100}%`;
+    ticks.append(tick);
+  }
+  const bar = el('div', 'legend-bar');
+  bar.append(legendCanvas, ticks);
+  scale.append(legendTitle, bar);
+  const legendMasked = el('span', 'legend-masked');
+  const swatch = el('span', 'swatch-masked');
+  swatch.setAttribute('aria-hidden', 'true');
+  legendMasked.append(swatch, ' masked');
+  legend.append(scale, legendMasked);
+  const maskNote = el('p', 'mask-note');
+
+  root.append(scroller, readout, legend, maskNote);
+  st = { canvas, scroller, readout, legendCanvas, legendMasked, maskNote, view: null, cursor: null, layout: null };
+  states.set(root, st);
+
+  canvas.addEventListener('pointermove', (e) => {
+    const cell = cellAt(st, e);
+    if (!cell) return;
+    if (!st.cursor || st.cursor.r !== cell.r || st.cursor.c !== cell.c) {
+      st.cursor = cell;
+      draw(root);
+      updateReadout(root);
+    }
+  });
+  canvas.addEventListener('pointerleave', () => {
+    if (document.activeElement === canvas) return;
+    st.cursor = null;
+    draw(root);
+    updateReadout(root);
+  });
+  canvas.addEventListener('pointerdown', (e) => {
+    const cell = cellAt(st, e);
+    if (cell) st.cursor = cell;
+  });
+  canvas.addEventListener('focus', () => {
+    if (!st.cursor && st.view) st.cursor = { r: 0, c: 0 };
+    draw(root);
+    updateReadout(root);
+  });
+  canvas.addEventListener('blur', () => draw(root));
+  canvas.addEventListener('keydown', (e) => {
+    if (!st.view) return;
+    const { nRows, nCols } = st.view;
+    const cur = st.cursor ?? { r: 0, c: 0 };
+    let { r, c } = cur;
+    switch (e.key) {
+      case 'ArrowUp': r = Math.max(0, r - 1); break;
+      case 'ArrowDown': r = Math.min(nRows - 1, r + 1); break;
+      case 'ArrowLeft': c = Math.max(0, c - 1); break;
+      case 'ArrowRight': c = Math.min(nCols - 1, c + 1); break;
+      case 'Home': c = 0; break;
+      case 'End': c = nCols - 1; break;
+      case 'PageUp': r = 0; break;
+      case 'PageDown': r = nRows - 1; break;
+      case 'Escape': st.cursor = null; draw(root); updateReadout(root); return;
+      default: return;
+    }
+    e.preventDefault();
+    st.cursor = { r, c };
+    draw(root);
+    updateReadout(root);
+    scrollCellIntoView(st);
+  });
+  // Redraw on resize (the cell size follows the width) and when the colour scheme flips.
+  new ResizeObserver(() => { if (st.view) draw(root); }).observe(root);
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+    if (st.view) { draw(root); drawLegend(root); }
+  });
+  return st;
+}
+
+function el(tag, className) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  return e;
+}
+
+/** Colours come from CSS custom properties so the page (and later the widgets) can theme them. */
+function palette(root) {
+  const cs = getComputedStyle(root);
+  const get = (name, fallback) => cs.getPropertyValue(name).trim() || fallback;
+  return {
+    stops: [0, 1, 2, 3, 4].map((i) => parseColor(get(`--gb-heat-${i}`, ['#f7fbff', '#c6dbef', '#6baed6', '#2171b5', '#08306b'][i]))),
+    masked: get('--gb-masked', '#e6e6e6'),
+    hatch: get('--gb-hatch', '#bdbdbd'),
+    text: get('--gb-text', '#222'),
+    muted: get('--gb-muted', '#777'),
+    cursor: get('--gb-cursor', '#d6336c'),
+    grid: get('--gb-bg', '#fff'),
+  };
+}
+
+function parseColor(hex) {
+  const h = hex.replace('#', '');
+  const full = h.length === 3 ? [...h].map((x) => x + x).join('') : h;
+  return [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16));
+}
+
+/** Colour of a probability p in [0, 1] on the sequential scale (clamped: a probability is never below 0). */
+export function heatColor(stops, p) {
+  const x = Math.min(1, Math.max(0, Number.isFinite(p) ? p : 0)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  const t = x - i;
+  const [a, b] = [stops[i], stops[i + 1]];
+  return `rgb(${a.map((v, k) => Math.round(v + (b[k] - v) * t)).join(',')})`;
+}
+
+function measureLabels(ctx, labels) {
+  ctx.font = FONT_BOLD;
+  let w = 0;
+  for (const l of labels) w = Math.max(w, ctx.measureText(l).width);
+  return Math.ceil(w);
+}
+
+function cut(label) {
+  const chars = Array.from(label);
+  return chars.length <= LABEL_MAX_CHARS ? label : chars.slice(0, LABEL_MAX_CHARS - 1).join('') + '…';
+}
+
+function computeLayout(st, ctx) {
+  const { view } = st;
+  const rowLabels = view.rowLabels.map(cut);
+  const colLabels = view.colLabels.map(cut);
+  const rowLabelW = measureLabels(ctx, rowLabels) + LABEL_GAP;
+  const colLabelH = measureLabels(ctx, colLabels) + LABEL_GAP;
+  const available = Math.max(0, st.scroller.clientWidth - rowLabelW - 2 * EDGE_PAD);
+  const cell = Math.max(CELL_MIN, Math.min(CELL_MAX, Math.floor(available / Math.max(1, view.nCols))));
+  const x0 = EDGE_PAD + rowLabelW;
+  const y0 = EDGE_PAD + colLabelH;
+  return {
+    rowLabels, colLabels, cell, x0, y0,
+    width: x0 + cell * view.nCols + EDGE_PAD,
+    height: y0 + cell * view.nRows + EDGE_PAD,
+  };
+}
+
+function draw(root) {
+  const st = states.get(root);
+  const { canvas, view } = st;
+  if (!view) return;
+  const ctx = canvas.getContext('2d');
+  const layout = computeLayout(st, ctx);
+  st.layout = layout;
+  const dpr = window.devicePixelRatio || 1;
+  canvas.style.width = `${layout.width}px`;
+  canvas.style.height = `${layout.height}px`;
+  canvas.width = Math.round(layout.width * dpr);
+  canvas.height = Math.round(layout.height * dpr);
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, layout.width, layout.height);
+
+  const colors = palette(root);
+  const { cell, x0, y0 } = layout;
+  const { nRows, nCols, values } = view;
+  const hatch = hatchPattern(ctx, colors, dpr);
+  for (let r = 0; r < nRows; r++) {
+    for (let c = 0; c < nCols; c++) {
+      const x = x0 + c * cell, y = y0 + r * cell;
+      if (view.isMasked?.(r, c)) {
+        ctx.fillStyle = hatch;
+      } else {
+        ctx.fillStyle = heatColor(colors.stops, values[r * nCols + c]);
+      }
+      ctx.fillRect(x, y, cell, cell);
+    }
+  }
+  // Thin gaps between cells in the background colour keep single cells readable.
+  if (cell >= 12) {
+    ctx.strokeStyle = colors.grid;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (let r = 0; r <= nRows; r++) { ctx.moveTo(x0, y0 + r * cell + 0.5); ctx.lineTo(x0 + nCols * cell, y0 + r * cell + 0.5); }
+    for (let c = 0; c <= nCols; c++) { ctx.moveTo(x0 + c * cell + 0.5, y0); ctx.lineTo(x0 + c * cell + 0.5, y0 + nRows * cell); }
+    ctx.stroke();
+  }
+
+  const cur = st.cursor;
+  ctx.textBaseline = 'middle';
+  // Row labels (queries), right-aligned against the grid.
+  ctx.textAlign = 'right';
+  for (let r = 0; r < nRows; r++) {
+    const active = cur && cur.r === r;
+    ctx.font = active ? FONT_BOLD : FONT;
+    ctx.fillStyle = active ? colors.cursor : view.rowSpecial?.[r] ? colors.muted : colors.text;
+    ctx.fillText(layout.rowLabels[r], x0 - LABEL_GAP, y0 + r * cell + cell / 2);
+  }
+  // Column labels (keys), written upwards above the grid.
+  ctx.textAlign = 'left';
+  for (let c = 0; c < nCols; c++) {
+    const active = cur && cur.c === c;
+    ctx.save();
+    ctx.translate(x0 + c * cell + cell / 2, y0 - LABEL_GAP);
+    ctx.rotate(-Math.PI / 2);
+    ctx.font = active ? FONT_BOLD : FONT;
+    ctx.fillStyle = active ? colors.cursor : view.colSpecial?.[c] ? colors.muted : colors.text;
+    ctx.fillText(layout.colLabels[c], 0, 0);
+    ctx.restore();
+  }
+  if (cur) {
+    ctx.strokeStyle = colors.cursor;
+    ctx.lineWidth = 2;
+    ctx.strokeRect(x0 + cur.c * cell + 1, y0 + cur.r * cell + 1, cell - 2, cell - 2);
+  }
+}
+
+function hatchPattern(ctx, colors, dpr) {
+  const size = Math.round(HATCH_STEP * 2 * dpr);
+  const tile = document.createElement('canvas');
+  tile.width = tile.height = size;
+  const t = tile.getContext('2d');
+  t.fillStyle = colors.masked;
+  t.fillRect(0, 0, size, size);
+  t.strokeStyle = colors.hatch;
+  t.lineWidth = Math.max(1, dpr);
+  t.beginPath();
+  t.moveTo(0, size); t.lineTo(size, 0);
+  t.moveTo(-size / 2, size / 2); t.lineTo(size / 2, -size / 2);
+  t.moveTo(size / 2, size * 1.5); t.lineTo(size * 1.5, size / 2);
+  t.stroke();
+  const pattern = ctx.createPattern(tile, 'repeat');
+  pattern.setTransform(new DOMMatrix().scale(1 / dpr));
+  return pattern;
+}
+
+function drawLegend(root) {
+  const st = states.get(root);
+  const c = st.legendCanvas;
+  const dpr = window.devicePixelRatio || 1;
+  c.style.width = `${LEGEND_WIDTH}px`;
+  c.style.height = `${LEGEND_HEIGHT}px`;
+  c.width = Math.round(LEGEND_WIDTH * dpr);
+  c.height = Math.round(LEGEND_HEIGHT * dpr);
+  const ctx = c.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const { stops } = palette(root);
+  for (let x = 0; x < LEGEND_WIDTH; x++) {
+    ctx.fillStyle = heatColor(stops, x / (LEGEND_WIDTH - 1));
+    ctx.fillRect(x, 0, 1, LEGEND_HEIGHT);
+  }
+}
+
+function cellAt(st, e) {
+  const { layout, view } = st;
+  if (!layout || !view) return null;
+  const rect = st.canvas.getBoundingClientRect();
+  const x = e.clientX - rect.left - layout.x0, y = e.clientY - rect.top - layout.y0;
+  const c = Math.floor(x / layout.cell), r = Math.floor(y / layout.cell);
+  if (r < 0 || c < 0 || r >= view.nRows || c >= view.nCols) return null;
+  return { r, c };
+}
+
+function scrollCellIntoView(st) {
+  const { layout, cursor, scroller } = st;
+  if (!layout || !cursor) return;
+  const left = layout.x0 + cursor.c * layout.cell;
+  if (left < scroller.scrollLeft + layout.x0) scroller.scrollLeft = Math.max(0, left - layout.x0);
+  else if (left + layout.cell > scroller.scrollLeft + scroller.clientWidth) scroller.scrollLeft = left + layout.cell - scroller.clientWidth;
+}
+
+function updateReadout(root) {
+  const st = states.get(root);
+  const { view, cursor, readout } = st;
+  if (!view || !cursor) {
+    readout.textContent = 'Point at a cell (or focus the map and use the arrow keys) to read its value.';
+    readout.classList.add('hint');
+    delete readout.dataset.value;
+    return;
+  }
+  readout.classList.remove('hint');
+  const { r, c } = cursor;
+  const rowWord = view.rowAxis ?? 'query', colWord = view.colAxis ?? 'key';
+  const row = `${rowWord} ${JSON.stringify(view.rowLabels[r])}`;
+  const col = `${colWord} ${JSON.stringify(view.colLabels[c])}`;
+  if (view.isMasked?.(r, c)) {
+    readout.textContent = `${row} → ${col}: masked (a later token, not visible when this one is processed)`;
+    readout.dataset.value = 'masked';
+  } else {
+    const v = view.values[r * view.nCols + c];
+    readout.textContent = `${row} → ${col}: ${v.toFixed(4)}`;
+    readout.dataset.value = String(v);
+  }
+  readout.dataset.row = String(r);
+  readout.dataset.col = String(c);
+}

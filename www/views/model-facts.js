@@ -1,0 +1,53 @@
+// The model's facts, read from ModelInfo: what kind of transformer it is and how big.
+
+const KIND_NAMES = { 'encoder-only': 'encoder-only', 'decoder-only': 'decoder-only', 'encoder-decoder': 'encoder-decoder' };
+const POSITION_NAMES = { learned: 'learned table', sinusoidal: 'sinusoidal (fixed)', relative: 'relative buckets' };
+
+export function formatCount(n) {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return String(n);
+}
+
+export function formatBytes(n) {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(0)} kB`;
+  return `${n} B`;
+}
+
+/**
+ * @param {HTMLDListElement} dl
+ * @param {object|null} info  ModelInfo
+ * @param {string} name       what the user picked (bundled name, folder or URL)
+ */
+export function renderModelFacts(dl, info, name) {
+  dl.replaceChildren();
+  if (!info) return;
+  const layers = info.kind === 'encoder-decoder'
+    ? `${info.nLayers} encoder + ${info.nDecoderLayers} decoder`
+    : String(info.nLayers);
+  const rows = [
+    ['Model', name],
+    ['Type', `${info.modelType} · ${KIND_NAMES[info.kind] ?? info.kind}`],
+    ['Layers', layers],
+    ['Heads per layer', String(info.nHeads)],
+    ['Width (d_model)', String(info.dModel)],
+    ['Feed-forward (d_ff)', String(info.dFF)],
+    ['Parameters', formatCount(info.nParams)],
+    ['Size', formatBytes(info.sizeBytes)],
+    ['Positions', POSITION_NAMES[info.positions] ?? info.positions],
+    ['Tokenizer', `${info.tokenizer}, ${formatCount(info.vocabSize)} tokens`],
+    ['Longest input', info.maxPositions ? `${info.maxPositions} tokens` : 'no fixed limit'],
+  ];
+  for (const [k, v] of rows) {
+    const div = document.createElement('div');
+    const dt = document.createElement('dt');
+    const dd = document.createElement('dd');
+    dt.textContent = k;
+    dd.textContent = v;
+    div.append(dt, dd);
+    dl.append(div);
+  }
+}

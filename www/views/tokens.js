@@ -1,0 +1,73 @@
+// The tokens view: one chip per token (text above, id below), and the span a chip came from
+// highlighted in the text box behind the textarea. Offsets are UTF-16 code units, as JS strings index.
+
+import { tokenLabel, tokenText } from './token-text.js';
+import { installRoving, focusItem } from './roving.js';
+
+/**
+ * @param {HTMLElement} root        the chip container (role=listbox)
+ * @param {object} tokens           Tokens from the JS API: ids, tokens, offsets, special
+ * @param {object} opts
+ * @param {string} opts.tokenizer   ModelInfo.tokenizer
+ * @param {(span: [number, number] | null) => void} opts.onHighlight  called with the hovered/focused chip's span
+ */
+export function renderTokens(root, tokens, { tokenizer, onHighlight }) {
+  installRoving(root, { onFocusItem: (i) => onHighlight(i === null ? null : spanOf(root, i)) });
+  if (!root.dataset.hoverInstalled) {
+    root.dataset.hoverInstalled = '1';
+    root.addEventListener('pointerover', (e) => {
+      const chip = e.target.closest('[data-index]');
+      if (chip) onHighlight(spanOf(root, Number(chip.dataset.index)));
+    });
+    root.addEventListener('pointerleave', () => onHighlight(null));
+  }
+  root.replaceChildren();
+  const n = tokens ? tokens.ids.length : 0;
+  for (let i = 0; i < n; i++) {
+    const special = Boolean(tokens.special[i]);
+    const [start, end] = tokens.offsets[i] ?? [0, 0];
+    const chip = document.createElement('span');
+    chip.className = special ? 'chip special' : 'chip';
+    chip.setAttribute('role', 'option');
+    chip.dataset.index = String(i);
+    chip.dataset.start = String(start);
+    chip.dataset.end = String(end);
+    chip.tabIndex = i === 0 ? 0 : -1;
+    const text = tokenText(tokens.tokens[i], tokenizer, special);
+    chip.title = `${JSON.stringify(tokens.tokens[i])} · id ${tokens.ids[i]}` +
+      (special ? ' · special token' : ` · characters ${start}–${end}`);
+    chip.setAttribute('aria-label', `${special ? 'special token ' : ''}${JSON.stringify(text)}, id ${tokens.ids[i]}`);
+    const piece = document.createElement('span');
+    piece.className = 'piece';
+    piece.textContent = tokenLabel(tokens.tokens[i], tokenizer, special);
+    const id = document.createElement('span');
+    id.className = 'id';
+    id.textContent = String(tokens.ids[i]);
+    chip.append(piece, id);
+    root.append(chip);
+  }
+  focusItem(root, 0, false);
+}
+
+function spanOf(root, index) {
+  const chip = root.querySelector(`[data-index="${index}"]`);
+  if (!chip) return null;
+  const start = Number(chip.dataset.start), end = Number(chip.dataset.end);
+  return end > start ? [start, end] : null;
+}
+
+/**
+ * The backdrop behind the textarea: the same text, transparent, with the highlighted span marked.
+ * It must wrap exactly like the textarea (same font, padding, width; see .text-backdrop in style.css).
+ */
+export function renderTextHighlight(backdrop, text, span) {
+  backdrop.replaceChildren();
+  if (!span) {
+    backdrop.append(text + '\n');
+    return;
+  }
+  const [start, end] = span;
+  const mark = document.createElement('mark');
+  mark.textContent = text.slice(start, end);
+  backdrop.append(text.slice(0, start), mark, text.slice(end) + '\n');
+}

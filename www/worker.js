@@ -1,0 +1,379 @@
+// The Glassbox Web Worker: owns the wasm module and every loaded model.
+//
+// Protocol (see docs/js-api.md): requests are `{ id, type, ... }`; replies carry the same id and
+// one of `type: 'progress' | 'started' | 'token' | 'result' | 'error'`. Every typed array in a
+// reply is transferred, never copied. A request never kills the worker: failures become
+// `error` replies with the core's message.
+//
+// Requests:
+//   init      { pkgUrl?, wasm? }                      -> result { version, simd128 }
+//   load      { source: { baseUrl } | { files }, randomSeed? }
+//                                                     -> progress*, result { handle, info }
+//   tokenize  { handle, text, addSpecialTokens, trace } -> result (raw tokens, see glassbox.js)
+//   run       { handle, text, decoderIds?, scores, topK, logits } -> result (raw run result)
+//   generate  { handle, text, options }               -> started, token*, result { ids, text, stoppedBy }
+//   cancel    { target }                              (no reply; the generation `target` ends with 'cancel')
+//   free      { handle }                              -> result null
+
+const REQUIRED = ['config.json', 'tokenizer.json'];
+const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json'];
+const WEIGHTS = 'model.safetensors';
+const PROGRESS_INTERVAL_MS = 100;
+
+let pkgSpec = { pkgUrl: new URL('../pkg/glassbox.js', import.meta.url).href, wasm: undefined };
+let engine = null; // Promise of the imported wasm-bindgen module, initialised
+let engineCount = 0; // bumped after a crash so the next import is a fresh instance
+const models = new Map(); // handle -> { model: WasmModel, engine }
+const generations = new Map(); // request id -> { handle, cancelled }
+let nextHandle = 1;
+
+self.addEventListener('message', (event) => {
+  const msg = event.data;
+  if (!msg || typeof msg !== 'object') return;
+  if (msg.type === 'cancel') {
+    const job = generations.get(msg.target);
+    if (job) job.cancelled = true;
+    return;
+  }
+  handle(msg);
+});
+
+async function handle(msg) {
+  const { id } = msg;
+  try {
+    const value = await dispatch(msg);
+    post({ id, type: 'result', value });
+  } catch (err) {
+    post({ id, type: 'error', message: await describe(err) });
+  }
+}
+
+function dispatch(msg) {
+  switch (msg.type) {
+    case 'init': return init(msg);
+    case 'load': return load(msg);
+    case 'tokenize': {
+      const { model } = modelFor(msg.handle);
+      return model.tokenize(text(msg.text), msg.addSpecialTokens !== false, !!msg.trace);
+    }
+    case 'run': {
+      const { model } = modelFor(msg.handle);
+      const decoderIds = msg.decoderIds == null ? undefined : tokenIds(msg.decoderIds);
+      const topK = wholeNumber(msg.topK ?? 10, 'topK', 'Use a topK like 10 (0 leaves it out)');
+      return model.run(text(msg.text), decoderIds, !!msg.scores, topK, !!msg.logits);
+    }
+    case 'generate': return generate(msg);
+    case 'free': return free(msg.handle);
+    default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, generate, cancel or free`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replies
+
+function post(reply) {
+  self.postMessage(reply, transferables(reply));
+}
+
+/// Buffers of typed arrays that own their whole buffer (ours are fresh copies out of wasm memory).
+function transferables(value, out = [], depth = 0) {
+  if (value == null || typeof value !== 'object' || depth > 6) return out;
+  if (ArrayBuffer.isView(value)) {
+    const { buffer } = value;
+    if (value.byteOffset === 0 && value.byteLength === buffer.byteLength && !out.includes(buffer)) out.push(buffer);
+    return out;
+  }
+  for (const v of Array.isArray(value) ? value : Object.values(value)) {
+    if (v !== null && typeof v === 'object') transferables(v, out, depth + 1);
+  }
+  return out;
+}
+
+/// The message for an error reply. A wasm trap means a bug (the core returns errors for bad
+/// input): report the panic, drop the broken instance and every model in it.
+async function describe(err) {
+  if (err instanceof WebAssembly.RuntimeError) {
+    let panic = null;
+    try {
+      const api = await engine;
+      panic = api?.lastPanic?.();
+    } catch { /* the instance is broken; the trap itself is the message */ }
+    restartEngine();
+    return `Glassbox hit an internal error (${panic ?? err.message}). This is a bug; please report it. `
+      + 'The engine was restarted and loaded models were unloaded: load the model again';
+  }
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+function restartEngine() {
+  engine = null;
+  engineCount += 1;
+  models.clear();
+  for (const job of generations.values()) job.cancelled = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wasm module
+
+function init(msg) {
+  if (msg.pkgUrl) pkgSpec = { ...pkgSpec, pkgUrl: String(msg.pkgUrl) };
+  if (msg.wasm !== undefined) pkgSpec = { ...pkgSpec, wasm: msg.wasm };
+  return getEngine().then((api) => api.buildInfo());
+}
+
+function getEngine() {
+  if (!engine) {
+    // A fragment makes a fresh module instance after a crash (the module map is keyed by URL).
+    const url = engineCount === 0 ? pkgSpec.pkgUrl : `${pkgSpec.pkgUrl}#restart-${engineCount}`;
+    engine = (async () => {
+      let api;
+      try {
+        api = await import(url);
+      } catch (err) {
+        throw new Error(`the wasm module could not be loaded from ${pkgSpec.pkgUrl} (${err.message}). `
+          + 'Build it with scripts/build-wasm.sh, or pass pkgUrl to Glassbox.create');
+      }
+      try {
+        await api.default(pkgSpec.wasm === undefined ? undefined : { module_or_path: pkgSpec.wasm });
+      } catch (err) {
+        throw new Error(`the wasm binary next to ${pkgSpec.pkgUrl} could not be started (${err.message}). `
+          + 'Rebuild it with scripts/build-wasm.sh; the browser needs WebAssembly SIMD (any browser since 2021)');
+      }
+      api.installPanicHook();
+      return api;
+    })();
+    engine.catch(() => { engine = null; });
+  }
+  return engine;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+async function load(msg) {
+  const { source } = msg;
+  const randomSeed = msg.randomSeed == null ? undefined : msg.randomSeed;
+  const needWeights = randomSeed === undefined;
+  const progress = (p) => post({ id: msg.id, type: 'progress', ...p });
+  let bytes;
+  if (source && typeof source.baseUrl === 'string') {
+    bytes = await fetchFolder(source.baseUrl, needWeights, progress);
+  } else if (source && source.files && typeof source.files === 'object') {
+    bytes = await readFiles(source.files, needWeights, progress);
+  } else {
+    throw new Error('the model source is neither { baseUrl } nor { files }. '
+      + 'Pass the URL of a model folder, or the files config.json, model.safetensors and tokenizer.json');
+  }
+  const api = await getEngine();
+  const model = api.WasmModel.load(
+    bytes['config.json'],
+    needWeights ? bytes[WEIGHTS] : null,
+    bytes['tokenizer.json'],
+    bytes['tokenizer_config.json'] ?? null,
+    bytes['special_tokens_map.json'] ?? null,
+    randomSeed,
+  );
+  const handle = nextHandle++;
+  models.set(handle, { model, engine: api });
+  return { handle, info: model.info() };
+}
+
+async function fetchFolder(baseUrl, needWeights, progress) {
+  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  const get = async (name, required) => {
+    const url = new URL(name, base).href;
+    let response;
+    try {
+      response = await fetch(url);
+    } catch (err) {
+      if (!required) return null;
+      throw new Error(`${name}: could not be downloaded from ${url} (${err.message}). `
+        + 'Check the address, that the server is running, and that it allows this page to read it (CORS)');
+    }
+    if (!response.ok) {
+      if (!required) return null;
+      throw new Error(`${name}: the server answered ${response.status} ${response.statusText} for ${url}. `
+        + 'Check the model folder URL: it must hold config.json, model.safetensors and tokenizer.json');
+    }
+    const length = Number(response.headers.get('content-length'));
+    const total = Number.isFinite(length) && length > 0 ? length : null;
+    if (!response.body) return new Uint8Array(await response.arrayBuffer());
+    return readStream(response.body, total, name, progress);
+  };
+  // The small files first, so a bad config fails before a large download.
+  const small = await Promise.all([...REQUIRED.map((n) => get(n, true)), ...OPTIONAL.map((n) => get(n, false))]);
+  const bytes = Object.fromEntries([...REQUIRED, ...OPTIONAL].map((n, i) => [n, small[i]]));
+  checkJson(bytes);
+  if (needWeights) bytes[WEIGHTS] = await get(WEIGHTS, true);
+  return bytes;
+}
+
+async function readFiles(files, needWeights, progress) {
+  // Keys may be paths (a dropped folder, `webkitRelativePath`): match on the file name.
+  const byName = new Map();
+  for (const [key, value] of Object.entries(files)) byName.set(key.split(/[\\/]/).pop(), value);
+  const read = async (name, required) => {
+    const value = byName.get(name);
+    if (value == null) {
+      if (!required) return null;
+      throw new Error(`${name}: is missing from the chosen files. `
+        + 'Pick the whole model folder: config.json, model.safetensors and tokenizer.json');
+    }
+    if (value instanceof ArrayBuffer) return new Uint8Array(value);
+    if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    if (typeof Blob !== 'undefined' && value instanceof Blob) {
+      return typeof value.stream === 'function'
+        ? readStream(value.stream(), value.size, name, progress)
+        : new Uint8Array(await value.arrayBuffer());
+    }
+    throw new Error(`${name}: is neither a Blob nor an ArrayBuffer. Pass the File from the file picker or its bytes`);
+  };
+  const bytes = {};
+  for (const name of [...REQUIRED, ...OPTIONAL]) bytes[name] = await read(name, REQUIRED.includes(name));
+  checkJson(bytes);
+  if (needWeights) bytes[WEIGHTS] = await read(WEIGHTS, true);
+  return bytes;
+}
+
+/// A cheap early look at config.json: an HTML error page served with status 200 (a wrong URL on
+/// some hosts) otherwise costs a full weights download before the core reports it.
+function checkJson(bytes) {
+  const head = bytes['config.json'].subarray(0, 64);
+  const first = String.fromCharCode(...head).trimStart()[0];
+  if (first === '<') {
+    throw new Error('config.json: the server sent a web page instead of the JSON file. '
+      + 'Check the model folder URL (it must point at the folder holding config.json)');
+  }
+}
+
+/// Read a byte stream whole, reporting progress; `total` may be null or wrong (compressed transfer).
+async function readStream(stream, total, file, progress) {
+  const reader = stream.getReader();
+  let buffer = total ? new Uint8Array(total) : null;
+  const chunks = [];
+  let loaded = 0;
+  let lastReport = 0;
+  const report = (force) => {
+    const now = Date.now();
+    if (!force && now - lastReport < PROGRESS_INTERVAL_MS) return;
+    lastReport = now;
+    progress({ loaded, total: total !== null && loaded <= total ? total : null, file });
+  };
+  report(true);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (buffer && loaded + value.length <= buffer.length) {
+      buffer.set(value, loaded);
+    } else {
+      if (buffer) {
+        chunks.push(buffer.subarray(0, loaded));
+        buffer = null;
+      }
+      chunks.push(value);
+    }
+    loaded += value.length;
+    report(false);
+  }
+  report(true);
+  if (buffer) return loaded === buffer.length ? buffer : buffer.subarray(0, loaded);
+  const whole = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    whole.set(c, at);
+    at += c.length;
+  }
+  return whole;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Using a model
+
+function modelFor(handle) {
+  const entry = models.get(handle);
+  if (!entry) throw new Error(`no model with handle ${handle}: it was freed or never loaded. Load the model again`);
+  return entry;
+}
+
+function text(value) {
+  if (typeof value !== 'string') throw new Error(`the text must be a string, not ${value === null ? 'null' : typeof value}. Pass the text to read`);
+  return value;
+}
+
+function wholeNumber(value, name, fix) {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new Error(`${name} ${value} is not a whole number from 0 to 4294967295. ${fix}`);
+  }
+  return value;
+}
+
+function tokenIds(value) {
+  const ids = Array.from(value ?? [], Number);
+  if (!ids.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) {
+    throw new Error(`decoderIds must be token ids (whole numbers from 0), not [${Array.from(value).slice(0, 8).join(', ')}]. `
+      + 'Pass ids from the model\'s vocabulary');
+  }
+  return Uint32Array.from(ids);
+}
+
+function free(handle) {
+  const entry = models.get(handle);
+  if (!entry) return null;
+  models.delete(handle);
+  for (const job of generations.values()) if (job.handle === handle) job.cancelled = true;
+  entry.model.free();
+  return null;
+}
+
+// A macrotask boundary between generation steps, so a `cancel` (or any other request) that
+// arrived meanwhile is handled. A MessageChannel round trip avoids setTimeout's 4 ms clamp.
+const tick = new MessageChannel();
+const ticking = [];
+tick.port1.onmessage = () => ticking.shift()?.();
+function yieldToEventLoop() {
+  return new Promise((resolve) => {
+    ticking.push(resolve);
+    tick.port2.postMessage(null);
+  });
+}
+
+async function generate(msg) {
+  const entry = modelFor(msg.handle);
+  const o = msg.options ?? {};
+  const number = (v, fallback) => (v === undefined || v === null ? fallback : v);
+  const maxNewTokens = wholeNumber(number(o.maxNewTokens, 20), 'maxNewTokens', 'Use e.g. 20');
+  const topK = wholeNumber(number(o.topK, 0), 'topK', 'Use e.g. 40 (0 switches it off)');
+  const numCandidates = wholeNumber(number(o.numCandidates, 10), 'numCandidates', 'Use e.g. 10');
+  const temperature = Number(number(o.temperature, 0));
+  const topP = Number(number(o.topP, 1));
+  const seed = Number(number(o.seed, 0));
+  const generator = entry.engine.WasmGenerator.create(
+    entry.model, text(msg.text), maxNewTokens, temperature, topK, topP, seed, numCandidates, o.captureAttention !== false,
+  );
+  const job = { handle: msg.handle, cancelled: false };
+  generations.set(msg.id, job);
+  try {
+    post({ id: msg.id, type: 'started', value: generator.start(entry.model) });
+    let textSoFar = '';
+    let stoppedBy;
+    for (;;) {
+      await yieldToEventLoop();
+      if (job.cancelled || models.get(msg.handle) !== entry) {
+        stoppedBy = 'cancel';
+        break;
+      }
+      const token = generator.nextToken(entry.model);
+      if (token === undefined) {
+        stoppedBy = generator.stoppedBy() || 'max';
+        break;
+      }
+      textSoFar = token.text;
+      post({ id: msg.id, type: 'token', value: token });
+    }
+    return { ids: Array.from(generator.ids()), text: textSoFar, stoppedBy };
+  } finally {
+    generations.delete(msg.id);
+    try { generator.free(); } catch { /* its engine crashed and was replaced */ }
+  }
+}
