@@ -7,6 +7,7 @@
 
 pub mod attention;
 pub mod bart;
+pub mod beam;
 pub mod bert;
 pub mod generation;
 pub mod gpt2;
