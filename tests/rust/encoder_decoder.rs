@@ -393,3 +393,42 @@ fn t5_relative_buckets() {
     assert_eq!(relative_bucket(-15, false, 32, 128), 15);
     assert_eq!(relative_bucket(-1000, false, 32, 128), 31);
 }
+
+/// Greedy and beam output with the generation settings of real BART / Marian configs
+/// (forced bos/eos, no_repeat_ngram_size, bad_words_ids, min_length) equal HF's `generate`.
+fn rules_match(name: &str) {
+    let rules_ref: Value = serde_json::from_slice(&std::fs::read(support::fixture_dir(name).join("rules_reference.json")).unwrap()).unwrap();
+    let folder = with_config(name, |c| {
+        for (k, v) in rules_ref["rules"].as_object().unwrap() {
+            c.insert(k.clone(), v.clone());
+        }
+    });
+    let model = Model::load(&folder.files(), None).unwrap();
+    let info = model.info().clone();
+    let n = rules_ref["max_new_tokens"].as_u64().unwrap() as usize;
+    let num_beams = rules_ref["num_beams"].as_u64().unwrap() as usize;
+    for (i, case) in rules_ref["cases"].as_array().unwrap().iter().enumerate() {
+        let src = ids(&case["ids"]);
+        assert_eq!(greedy(&model, &src, n), ids(&case["greedy"]), "[rules] {name} case {i}: greedy");
+        let opts = BeamOptions {
+            length_penalty: rules_ref["length_penalty"].as_f64().unwrap(),
+            eos_token_id: info.eos_token_id,
+            num_return_sequences: num_beams,
+            ..BeamOptions::new(num_beams, n)
+        };
+        let hyps = beam_search(&model, model.start_decoding(&src).unwrap(), &[info.decoder_start_token_id.unwrap()], &opts).unwrap();
+        let want: Vec<Vec<u32>> = case["beam"].as_array().unwrap().iter().map(ids).collect();
+        assert_eq!(hyps.iter().map(|h| h.ids.clone()).collect::<Vec<_>>(), want, "[rules] {name} case {i}: beam");
+        let scores: Vec<f32> = hyps.iter().map(|h| h.score).collect();
+        assert_close(&format!("[rules] {name} case {i}: beam scores"), &scores, &flat(&case["beam_scores"]), ATTENTION_TOL);
+    }
+}
+
+#[test]
+fn rules_bart() {
+    rules_match("bart_tiny");
+}
+#[test]
+fn rules_marian() {
+    rules_match("marian_tiny");
+}

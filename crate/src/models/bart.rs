@@ -51,7 +51,8 @@
 
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::layers::{add_in_place, gather_rows, linear, Activation, LayerNorm};
-use super::t5::{check_state, one_id};
+use super::t5::{check_state, one_id, rules_from};
+use super::beam::GenerationRules;
 use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, StepOutput};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
@@ -87,6 +88,17 @@ pub struct BartConfig {
     pub eos_token_id: Option<u32>,
     #[serde(default, deserialize_with = "one_id")]
     pub decoder_start_token_id: Option<u32>,
+    /// Generation settings HF's `generate` reads from config.json (see [`GenerationRules`]).
+    #[serde(default, deserialize_with = "one_id")]
+    pub forced_bos_token_id: Option<u32>,
+    #[serde(default, deserialize_with = "one_id")]
+    pub forced_eos_token_id: Option<u32>,
+    #[serde(default)]
+    pub no_repeat_ngram_size: Option<usize>,
+    #[serde(default)]
+    pub bad_words_ids: Option<Vec<Vec<u32>>>,
+    #[serde(default)]
+    pub min_length: Option<usize>,
 }
 
 fn default_activation() -> String {
@@ -147,6 +159,7 @@ pub struct Bart {
     embed_scale: f32,
     activation: Activation,
     dec_vocab: usize, // V_dec
+    pub rules: GenerationRules,
 }
 
 impl Bart {
@@ -260,7 +273,8 @@ impl Bart {
             decoder_start_token_id,
         };
         let embed_scale = if cfg.scale_embedding { (c as f32).sqrt() } else { 1.0 };
-        Ok(Bart { config: cfg, info, enc_embed, dec_embed, positions, encoder, decoder, lm_head, final_logits_bias, embed_scale, activation, dec_vocab: v_dec })
+        let rules = rules_from(&cfg.forced_bos_token_id, &cfg.forced_eos_token_id, cfg.no_repeat_ngram_size, &cfg.bad_words_ids, cfg.min_length, cfg.eos_token_id);
+        Ok(Bart { rules, config: cfg, info, enc_embed, dec_embed, positions, encoder, decoder, lm_head, final_logits_bias, embed_scale, activation, dec_vocab: v_dec })
     }
 
     fn d_head_enc(&self) -> usize {

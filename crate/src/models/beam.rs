@@ -17,7 +17,8 @@
 //!    `Heuristic` but scoring the running beam at `max_new_tokens` when `length_penalty > 0`.
 //!    Also stop when no continuation can go on (all hit the length limit).
 //!
-//! Scores are f32 like HF's; each beam owns its [`DecoderState`] (forked by cloning), so beams
+//! The scores pass through the [`GenerationRules`] of the model's config.json after the
+//! log-softmax, as HF's logits processors do. Scores are f32 like HF's; each beam owns its [`DecoderState`] (forked by cloning), so beams
 //! that share a parent share nothing afterwards.
 
 use super::{Capture, DecoderState, Model};
@@ -121,6 +122,8 @@ pub fn beam_search(model: &Model, state: DecoderState, prefix: &[u32], opts: &Be
     let keep = 2 * k; // HF: max(2, 1 + number of eos ids) * num_beams, with one eos id
     let lp = opts.length_penalty;
     let normalise = |score: f32, len: usize| score / ((len as f64).powf(lp) as f32);
+    let rules = model.generation_rules();
+    let max_length = prefix.len() + opts.max_new_tokens;
 
     // At the start HF has K copies of the prefix with all but the first at -1e9; one beam is the same.
     let mut running = vec![Beam { ids: Vec::new(), score: 0.0, state, pending: prefix.to_vec() }];
@@ -132,7 +135,12 @@ pub fn beam_search(model: &Model, state: DecoderState, prefix: &[u32], opts: &Be
         let mut candidates: Vec<Candidate> = Vec::new();
         for (b, beam) in running.iter_mut().enumerate() {
             let out = model.feed(&mut beam.state, &beam.pending, Capture::NONE)?;
-            for (token, lp) in log_softmax(&out.logits).into_iter().enumerate() {
+            let mut log_probs = log_softmax(&out.logits);
+            if !rules.is_empty() {
+                let history: Vec<u32> = prefix.iter().chain(&beam.ids).copied().collect();
+                rules.apply(&mut log_probs, &history, max_length);
+            }
+            for (token, lp) in log_probs.into_iter().enumerate() {
                 candidates.push(Candidate { parent: b, token: token as u32, score: beam.score + lp });
             }
         }
@@ -200,4 +208,76 @@ fn log_softmax(logits: &[f32]) -> Vec<f32> {
     let sum: f64 = logits.iter().map(|&l| ((l - max) as f64).exp()).sum();
     let log_z = max as f64 + sum.ln();
     logits.iter().map(|&l| (l as f64 - log_z) as f32).collect()
+}
+
+/// What Hugging Face's `generate` applies to every step's scores because config.json says so
+/// (`GenerationConfig.from_model_config`): real BART / Marian checkpoints carry these, and greedy or
+/// beam output only matches HF's with them. Shared by greedy/sampled generation and beam search.
+///
+/// Applied in HF's order: bans first (`no_repeat_ngram_size`, `bad_words_ids`, `min_length`),
+/// then forcing (`forced_bos_token_id` at the first new token, `forced_eos_token_id` at the last
+/// allowed one), which leaves the forced token at 0 and every other at -inf.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GenerationRules {
+    pub forced_bos_token_id: Option<u32>,
+    pub forced_eos_token_id: Option<u32>,
+    pub no_repeat_ngram_size: usize,
+    /// Each entry: a token sequence that must never be produced.
+    pub bad_words_ids: Vec<Vec<u32>>,
+    /// eos is banned while the sequence (prefix included) is shorter than this.
+    pub min_length: usize,
+    pub eos_token_id: Option<u32>,
+}
+
+impl GenerationRules {
+    pub const NONE: GenerationRules =
+        GenerationRules { forced_bos_token_id: None, forced_eos_token_id: None, no_repeat_ngram_size: 0, bad_words_ids: Vec::new(), min_length: 0, eos_token_id: None };
+
+    pub fn is_empty(&self) -> bool {
+        self.forced_bos_token_id.is_none() && self.forced_eos_token_id.is_none() && self.no_repeat_ngram_size == 0 && self.bad_words_ids.is_empty() && self.min_length == 0
+    }
+
+    /// Adjust `scores: [V]` for the next token after `history` (prefix + tokens so far), in a run
+    /// whose whole length (prefix + new tokens) may reach `max_length`.
+    pub fn apply(&self, scores: &mut [f32], history: &[u32], max_length: usize) {
+        let cur_len = history.len();
+        let mut ban = |id: u32| {
+            if let Some(s) = scores.get_mut(id as usize) {
+                *s = f32::NEG_INFINITY;
+            }
+        };
+        let n = self.no_repeat_ngram_size;
+        if n > 0 && cur_len + 1 >= n {
+            // Any earlier n-gram whose first n-1 tokens equal the last n-1 tokens bans its last token.
+            let tail = &history[cur_len + 1 - n..];
+            for start in 0..(cur_len + 1).saturating_sub(n) {
+                if &history[start..start + n - 1] == tail {
+                    ban(history[start + n - 1]);
+                }
+            }
+        }
+        for word in &self.bad_words_ids {
+            if let Some((&last, head)) = word.split_last() {
+                if history.ends_with(head) {
+                    ban(last);
+                }
+            }
+        }
+        if let Some(eos) = self.eos_token_id {
+            if cur_len < self.min_length {
+                ban(eos);
+            }
+        }
+        let forced = match (self.forced_bos_token_id, self.forced_eos_token_id) {
+            (Some(bos), _) if cur_len == 1 => Some(bos),
+            (_, Some(eos)) if cur_len + 1 == max_length => Some(eos),
+            _ => None,
+        };
+        if let Some(id) = forced {
+            if (id as usize) < scores.len() {
+                scores.fill(f32::NEG_INFINITY);
+                scores[id as usize] = 0.0;
+            }
+        }
+    }
 }

@@ -214,6 +214,18 @@ impl Model {
     }
 }
 
+impl Model {
+    /// What Hugging Face's `generate` would apply to each step because config.json says so.
+    pub fn generation_rules(&self) -> &beam::GenerationRules {
+        static NONE: beam::GenerationRules = beam::GenerationRules::NONE;
+        match self {
+            Model::T5(m) => &m.rules,
+            Model::Bart(m) => &m.rules,
+            Model::Gpt2(_) | Model::Bert(_) => &NONE,
+        }
+    }
+}
+
 fn decoder_ids_or_start(inputs: &Inputs, info: &ModelInfo) -> Result<Vec<u32>> {
     match inputs.decoder_ids {
         Some(ids) if !ids.is_empty() => Ok(ids.to_vec()),

@@ -49,6 +49,7 @@
 
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::layers::{add_in_place, gather_rows, Activation};
+use super::beam::GenerationRules;
 use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, StepOutput};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
@@ -82,6 +83,17 @@ pub struct T5Config {
     pub eos_token_id: Option<u32>,
     #[serde(default, deserialize_with = "one_id")]
     pub decoder_start_token_id: Option<u32>,
+    /// Generation settings HF's `generate` reads from config.json (see [`GenerationRules`]).
+    #[serde(default, deserialize_with = "one_id")]
+    pub forced_bos_token_id: Option<u32>,
+    #[serde(default, deserialize_with = "one_id")]
+    pub forced_eos_token_id: Option<u32>,
+    #[serde(default)]
+    pub no_repeat_ngram_size: Option<usize>,
+    #[serde(default)]
+    pub bad_words_ids: Option<Vec<Vec<u32>>>,
+    #[serde(default)]
+    pub min_length: Option<usize>,
 }
 
 fn default_buckets() -> usize {
@@ -166,6 +178,7 @@ pub struct T5 {
     lm_head: Option<Vec<f32>>, // [V][C], only when stored untied
     /// v1.0 multiplies the decoder output by d_model^-0.5 before the tied head.
     scale_output: bool,
+    pub rules: GenerationRules,
 }
 
 impl T5 {
@@ -283,7 +296,8 @@ impl T5 {
             // HF: "In T5 it is usually set to the pad_token_id".
             decoder_start_token_id: cfg.decoder_start_token_id.or(cfg.pad_token_id),
         };
-        Ok(T5 { scale_output: tied_by_config, config: cfg, info, shared, enc_bias, encoder, enc_final, dec_bias, decoder, dec_final, lm_head })
+        let rules = rules_from(&cfg.forced_bos_token_id, &cfg.forced_eos_token_id, cfg.no_repeat_ngram_size, &cfg.bad_words_ids, cfg.min_length, cfg.eos_token_id);
+        Ok(T5 { rules, scale_output: tied_by_config, config: cfg, info, shared, enc_bias, encoder, enc_final, dec_bias, decoder, dec_final, lm_head })
     }
 
     fn n_heads(&self) -> usize {
@@ -440,6 +454,25 @@ impl FeedForward {
             }
         }
         self.wo.forward(&hidden, rows)
+    }
+}
+
+/// The config's generation settings, gathered.
+pub(crate) fn rules_from(
+    forced_bos: &Option<u32>,
+    forced_eos: &Option<u32>,
+    no_repeat_ngram_size: Option<usize>,
+    bad_words_ids: &Option<Vec<Vec<u32>>>,
+    min_length: Option<usize>,
+    eos: Option<u32>,
+) -> GenerationRules {
+    GenerationRules {
+        forced_bos_token_id: *forced_bos,
+        forced_eos_token_id: *forced_eos,
+        no_repeat_ngram_size: no_repeat_ngram_size.unwrap_or(0),
+        bad_words_ids: bad_words_ids.clone().unwrap_or_default().into_iter().filter(|w| !w.is_empty()).collect(),
+        min_length: min_length.unwrap_or(0),
+        eos_token_id: eos,
     }
 }
 
