@@ -75,20 +75,21 @@ pub fn matmul_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Optio
     }
 }
 
-/// `out[M][N] = x[M][K] · w[N][K]^T`: each output is a [`dot`] of a row of `x` and a row of `w`.
+/// `out[M][N] = x[M][K] · w[N][K]^T`: each output is a [`dot`] of a row of `x` and a row of `w`
+/// when M = 1 (decoding), a [`dot4`] when M > 1 (the SIMD prefill tiles keep 4 lane sums per output).
 pub fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
     assert!(x.len() >= m * k && w.len() >= n * k && out.len() >= m * n);
+    let dot_row = if m == 1 { dot } else { dot4 };
     for i in 0..m {
         let xi = &x[i * k..(i + 1) * k];
         for j in 0..n {
-            out[i * n + j] = dot(xi, &w[j * k..(j + 1) * k]);
+            out[i * n + j] = dot_row(xi, &w[j * k..(j + 1) * k]);
         }
     }
 }
 
-/// Lane `l` sums the products at `k ≡ l (mod 4)`, the lanes are folded by [`fold4`], then the
-/// tail (`K mod 4` products) is added in order.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// Four partial sums: lane `l` sums the products at `k ≡ l (mod 4)`, [`fold4`], then the tail.
+pub fn dot4(a: &[f32], b: &[f32]) -> f32 {
     let len = a.len().min(b.len());
     let (a, b) = (&a[..len], &b[..len]);
     let whole = len / 4 * 4;
@@ -99,6 +100,26 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     let mut sum = fold4(lanes);
+    for i in whole..len {
+        sum += a[i] * b[i];
+    }
+    sum
+}
+
+/// Sixteen partial sums, as the SIMD kernel's four accumulators of four lanes: `lanes[j]` sums the
+/// products at `k ≡ j (mod 16)`; lane-wise `(a0 + a1) + (a2 + a3)` folds them to four, [`fold4`] to
+/// one, then the tail (`K mod 16` products) is added in order.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let whole = len / 16 * 16;
+    let mut lanes = [0.0f32; 16];
+    for (ca, cb) in a[..whole].chunks_exact(16).zip(b[..whole].chunks_exact(16)) {
+        for j in 0..16 {
+            lanes[j] += ca[j] * cb[j];
+        }
+    }
+    let mut sum = fold4(std::array::from_fn(|l| (lanes[l] + lanes[4 + l]) + (lanes[8 + l] + lanes[12 + l])));
     for i in whole..len {
         sum += a[i] * b[i];
     }

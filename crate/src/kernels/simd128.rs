@@ -39,13 +39,6 @@ fn madd(acc: v128, a: v128, b: v128) -> v128 {
     f32x4_add(acc, f32x4_mul(a, b))
 }
 
-/// `(l0 + l2) + (l1 + l3)`: the same fold as [`scalar::fold4`].
-#[inline(always)]
-fn hsum(v: v128) -> f32 {
-    let s = f32x4_add(v, i32x4_shuffle::<2, 3, 0, 1>(v, v));
-    f32x4_extract_lane::<0>(s) + f32x4_extract_lane::<1>(s)
-}
-
 /// Folds four accumulators at once: lane `c` of the result is `hsum(a[c])`.
 #[inline(always)]
 fn hsum4(a0: v128, a1: v128, a2: v128, a3: v128) -> v128 {
@@ -54,12 +47,23 @@ fn hsum4(a0: v128, a1: v128, a2: v128, a3: v128) -> v128 {
     f32x4_add(i32x4_shuffle::<0, 1, 4, 5>(u, v), i32x4_shuffle::<2, 3, 6, 7>(u, v))
 }
 
+/// `(l0 + l2) + (l1 + l3)`: the same fold as [`scalar::fold4`].
+#[inline(always)]
+fn hsum(v: v128) -> f32 {
+    let s = f32x4_add(v, i32x4_shuffle::<2, 3, 0, 1>(v, v));
+    f32x4_extract_lane::<0>(s) + f32x4_extract_lane::<1>(s)
+}
+
+
 // ---------------------------------------------------------------------------------------------
 // GEMM / GEMV on packed panels
 
 /// K-block for prefill: one block of a panel (256 x 8 floats = 8 KiB) stays in L1 while every
 /// row tile of `x` passes over it.
 const KC: usize = 256;
+/// Rows of `x` per prefill tile: 6 x 8 outputs = 12 accumulators + 2 weight vectors + 1 broadcast,
+/// which fits the 16 vector registers V8 allocates on x86-64 without spilling.
+const MR: usize = 6;
 
 /// `out[M][N] = x[M][K] · W + bias` with `W` in panels `[N/NR][K][NR]` (see [`super::pack_panels`]).
 ///
@@ -91,13 +95,17 @@ pub fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias
             }
             while p < n_panels {
                 let mut i = 0;
-                while i + 4 <= m {
-                    g.tile::<4, 1>(i, p);
-                    i += 4;
+                while i + MR <= m {
+                    g.tile::<MR, 1>(i, p);
+                    i += MR;
                 }
-                while i < m {
-                    g.tile::<1, 1>(i, p);
-                    i += 1;
+                match m - i {
+                    5 => g.tile::<5, 1>(i, p),
+                    4 => g.tile::<4, 1>(i, p),
+                    3 => g.tile::<3, 1>(i, p),
+                    2 => g.tile::<2, 1>(i, p),
+                    1 => g.tile::<1, 1>(i, p),
+                    _ => {}
                 }
                 p += 1;
             }
@@ -223,37 +231,40 @@ pub fn matmul_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Optio
 
 /// `out[M][N] = x[M][K] · w[N][K]^T` (tied LM heads, attention scores).
 ///
-/// Each output is a [`dot`]: 4 lane sums over `k ≡ l (mod 4)`, folded, then the tail. Tiles keep
-/// 8 accumulators busy: 8 rows of `w` against one row of `x` when M = 1 (the decoding LM head
-/// streams `w` once), 4 rows of `w` against 2 rows of `x` otherwise (the 4 rows of `w` stay in L1
-/// while every row of `x` passes).
+/// Decoding (M = 1: the LM head, attention scores) reads `w` row after row, one sequential stream
+/// with the 4 accumulators of [`dot`]: interleaving rows of `w` measured slower, the hardware
+/// prefetcher follows one stream best. Prefill (M > 1) tiles 2 rows of `x` against 4 rows of `w`
+/// (those stay in L1 while every row of `x` passes), 8 accumulators of 4 lane sums each, so each
+/// output sums `k ≡ l (mod 4)` in lane `l` ([`dot4`]'s order): the same numbers as a lone row up to
+/// rounding, not bit for bit.
 pub fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
     assert!(x.len() >= m * k && w.len() >= n * k && out.len() >= m * n);
+    if m == 1 {
+        for (j, o) in out[..n].iter_mut().enumerate() {
+            // SAFETY: rows `j < n` of `w` and the row of `x` hold `k` floats each.
+            *o = unsafe { dot_raw(x.as_ptr(), w.as_ptr().add(j * k), k) };
+        }
+        return;
+    }
     let t = Nk { x: x.as_ptr(), w: w.as_ptr(), out: out.as_mut_ptr(), k, n };
     let mut j = 0;
     // SAFETY: the asserts above bound every row of x (< m), row of w (< n) and k (< K).
     unsafe {
-        if m == 1 {
-            while j + 8 <= n {
-                t.tile::<1, 2>(0, j);
-                j += 8;
-            }
-        }
         while j + 4 <= n {
             let mut i = 0;
             while i + 2 <= m {
-                t.tile::<2, 1>(i, j);
+                t.tile::<2>(i, j);
                 i += 2;
             }
             if i < m {
-                t.tile::<1, 1>(i, j);
+                t.tile::<1>(i, j);
             }
             j += 4;
         }
     }
     for j in j..n {
         for i in 0..m {
-            out[i * n + j] = dot(&x[i * k..(i + 1) * k], &w[j * k..(j + 1) * k]);
+            out[i * n + j] = dot4(&x[i * k..(i + 1) * k], &w[j * k..(j + 1) * k]);
         }
     }
 }
@@ -267,13 +278,13 @@ struct Nk {
 }
 
 impl Nk {
-    /// Rows `i..i+R` of `x` against rows `j..j+4G` of `w`: `R x 4G` accumulators.
+    /// Rows `i..i+R` of `x` against rows `j..j+4` of `w`: `R x 4` accumulators, each a [`dot4`].
     #[inline(always)]
-    unsafe fn tile<const R: usize, const G: usize>(&self, i: usize, j: usize) {
+    unsafe fn tile<const R: usize>(&self, i: usize, j: usize) {
         let k = self.k;
         let whole = k / 4 * 4;
         let zero = f32x4_splat(0.0);
-        let mut acc = [[[zero; 4]; G]; R];
+        let mut acc = [[zero; 4]; R];
         let x = self.x.add(i * k);
         let w = self.w.add(j * k);
         let mut kk = 0;
@@ -282,33 +293,28 @@ impl Nk {
             for (r, xr) in xv.iter_mut().enumerate() {
                 *xr = load(x.add(r * k + kk));
             }
-            for g in 0..G {
-                for c in 0..4 {
-                    let wv = load(w.add((4 * g + c) * k + kk));
-                    for r in 0..R {
-                        acc[r][g][c] = madd(acc[r][g][c], xv[r], wv);
-                    }
+            for c in 0..4 {
+                let wv = load(w.add(c * k + kk));
+                for r in 0..R {
+                    acc[r][c] = madd(acc[r][c], xv[r], wv);
                 }
             }
             kk += 4;
         }
-        for r in 0..R {
-            for g in 0..G {
-                let [a0, a1, a2, a3] = acc[r][g];
-                let mut s = hsum4(a0, a1, a2, a3);
-                for kk in whole..k {
-                    let wk = |c: usize| *w.add((4 * g + c) * k + kk);
-                    let wv = f32x4(wk(0), wk(1), wk(2), wk(3));
-                    s = madd(s, load_splat(x.add(r * k + kk)), wv);
-                }
-                store(self.out.add((i + r) * self.n + j + 4 * g), s);
+        for (r, [a0, a1, a2, a3]) in acc.into_iter().enumerate() {
+            let mut s = hsum4(a0, a1, a2, a3);
+            for kk in whole..k {
+                let wk = |c: usize| *w.add(c * k + kk);
+                s = madd(s, load_splat(x.add(r * k + kk)), f32x4(wk(0), wk(1), wk(2), wk(3)));
             }
+            store(self.out.add((i + r) * self.n + j), s);
         }
     }
 }
 
-/// Lane `l` sums the products at `k ≡ l (mod 4)`, folded by `hsum`, then the tail in order.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// A dot product with 4 lane sums (`k ≡ l (mod 4)`), folded, then the tail in order: the
+/// per-output order of the prefill tiles of [`matmul_nk`].
+pub fn dot4(a: &[f32], b: &[f32]) -> f32 {
     let len = a.len().min(b.len());
     let whole = len / 4 * 4;
     let mut acc = f32x4_splat(0.0);
@@ -325,6 +331,39 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         sum += a[i] * b[i];
     }
     sum
+}
+
+/// The fold of the 4 accumulators of a dot: lane-wise `(a0 + a1) + (a2 + a3)`, then `hsum`.
+#[inline(always)]
+fn fold16(a: [v128; 4]) -> f32 {
+    hsum(f32x4_add(f32x4_add(a[0], a[1]), f32x4_add(a[2], a[3])))
+}
+
+/// See [`dot`]. SAFETY: `a` and `b` point at `len` readable floats.
+#[inline(always)]
+unsafe fn dot_raw(a: *const f32, b: *const f32, len: usize) -> f32 {
+    let whole = len / 16 * 16;
+    let mut acc = [f32x4_splat(0.0); 4];
+    let mut i = 0;
+    while i < whole {
+        for (q, acc_q) in acc.iter_mut().enumerate() {
+            *acc_q = madd(*acc_q, load(a.add(i + 4 * q)), load(b.add(i + 4 * q)));
+        }
+        i += 16;
+    }
+    let mut sum = fold16(acc);
+    for i in whole..len {
+        sum += *a.add(i) * *b.add(i);
+    }
+    sum
+}
+
+/// Four accumulators: lane `l` of accumulator `q` sums the products at `k ≡ 4q + l (mod 16)`;
+/// they are folded by `fold16`, then the tail (`K mod 16` products) is added in order.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let len = a.len().min(b.len());
+    // SAFETY: both slices hold at least `len` floats.
+    unsafe { dot_raw(a.as_ptr(), b.as_ptr(), len) }
 }
 
 /// `y += alpha * x`
