@@ -327,11 +327,20 @@ function free(handle) {
 }
 
 // A macrotask boundary between generation steps, so a `cancel` (or any other request) that
-// arrived meanwhile is handled. A MessageChannel round trip avoids setTimeout's 4 ms clamp.
+// arrived meanwhile is handled. A MessageChannel round trip is fast (setTimeout is clamped to 4 ms
+// when nested), but some hosts drain one port before another (Node's worker threads starve the
+// parent's port), so at least every few milliseconds the turn goes through a timer instead.
+const TIMER_TURN_MS = 8;
 const tick = new MessageChannel();
 const ticking = [];
+let lastTimerTurn = 0;
 tick.port1.onmessage = () => ticking.shift()?.();
 function yieldToEventLoop() {
+  const now = Date.now();
+  if (now - lastTimerTurn >= TIMER_TURN_MS) {
+    lastTimerTurn = now;
+    return new Promise((resolve) => setTimeout(resolve, 0));
+  }
   return new Promise((resolve) => {
     ticking.push(resolve);
     tick.port2.postMessage(null);

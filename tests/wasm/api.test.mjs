@@ -459,18 +459,23 @@ describe('JS API through the worker', () => {
     const early = model.generate(text, { maxNewTokens: 40 });
     early.cancel();
     assert.deepEqual(await early.done, { ids: [], text: '', stoppedBy: 'cancel' });
+    // Midway needs steps slower than a message round trip: a wider random twin without eos.
+    const fixtureConfig = JSON.parse(readFileSync(join(FIXTURES, name, 'config.json')));
+    const wide = { ...fixtureConfig, n_embd: 256, n_layer: 4, n_positions: 1024, eos_token_id: null, bos_token_id: null };
+    const slow = await gb.loadModel({
+      files: { 'config.json': new Blob([JSON.stringify(wide)]), 'tokenizer.json': new Blob([readFileSync(join(FIXTURES, name, 'tokenizer.json'))]) },
+    }, { randomSeed: 11 });
     let midway;
-    const seen = [];
-    midway = model.generate(text, {
-      maxNewTokens: 40,
+    midway = slow.generate(text, {
+      maxNewTokens: 500,
       onToken: (tk) => {
-        seen.push(tk);
         if (tk.step === 1) midway.cancel();
       },
     });
     const stopped = await midway.done;
     assert.equal(stopped.stoppedBy, 'cancel');
-    assert.ok(stopped.ids.length >= 2 && stopped.ids.length < 40, `stopped after ${stopped.ids.length} tokens`);
+    assert.ok(stopped.ids.length >= 2 && stopped.ids.length < 500, `stopped after ${stopped.ids.length} tokens`);
+    await slow.free();
 
     // The handle survives errors; free ends it.
     await assert.rejects(model.run(''), (err) => err.message === cli(['inspect', join(FIXTURES, name), '--text', '']).error);
