@@ -412,7 +412,13 @@ describe('JS API through the worker', () => {
     if (!gb) return t.skip('no GPT-2 fixture runs natively yet');
     assert.equal(typeof gb.build.version, 'string');
     const progress = [];
-    const model = await gb.loadModel({ baseUrl: `${baseUrl}/models/${name}` }, { onProgress: (p) => progress.push(p) });
+    const notFound = [];
+    const record = (req, res) => res.on('finish', () => res.statusCode === 404 && notFound.push(req.url));
+    server.on('request', record);
+    const entry = (await (await fetch(`${baseUrl}/models/index.json`)).json()).models.find((m) => m.name === name);
+    const model = await gb.loadModel({ baseUrl: `${baseUrl}/${entry.path}`, files: entry.files }, { onProgress: (p) => progress.push(p) });
+    server.off('request', record);
+    assert.deepEqual(notFound, [], 'the index lets the worker skip absent optional files');
     const weights = progress.filter((p) => p.file === 'model.safetensors');
     const size = readFileSync(join(FIXTURES, name, 'model.safetensors')).length;
     assert.ok(weights.length >= 2, 'progress while the weights arrive');
