@@ -217,7 +217,7 @@ pub(super) const LN2_HI: f32 = 0.693_359_4; // ln 2 split in two so that n · LN
 pub(super) const LN2_LO: f32 = -2.121_944_4e-4;
 // e^r ≈ 1 + r + r²·(C2 + C3 r + C4 r² + C5 r³) on |r| <= ln2/2: our own minimax-in-relative-error
 // fit (max relative error 1.1e-7 in exact arithmetic, 2e-7 evaluated in f32).
-pub(super) const EXP_C2: f32 = 0.499_992_31;
+pub(super) const EXP_C2: f32 = 0.499_992_3;
 pub(super) const EXP_C3: f32 = 0.166_671_14;
 pub(super) const EXP_C4: f32 = 0.041_890_096;
 pub(super) const EXP_C5: f32 = 0.008_312_506;
