@@ -10,6 +10,7 @@ const LABEL_GAP = 6;          // between a label and the grid
 const LABEL_MAX_CHARS = 14;   // longer token labels are cut with an ellipsis
 const EDGE_PAD = 4;           // around the whole drawing
 const HATCH_STEP = 5;         // spacing of the masked-cell hatching
+const MAX_BACKING_PIXELS = 16e6; // long inputs draw at a lower density rather than exhaust a phone's memory
 const LEGEND_WIDTH = 180;
 const LEGEND_HEIGHT = 10;
 const LEGEND_TICKS = [0, 0.25, 0.5, 0.75, 1];
@@ -34,7 +35,7 @@ const states = new WeakMap();
  * @param {(r: number, c: number) => boolean} [view.isMasked]  cells the model may not look at
  * @param {string} [view.maskNote]             one line explaining the mask (shown with the legend)
  * @param {string} view.title                  accessible name, e.g. "Decoder self-attention, layer 1, head 2"
- * @param {string} [view.rowAxis]              word for a row ("query", "head")
+ * @param {string} [view.rowAxis]              word for a row (default "query"; '' when the labels name themselves)
  * @param {string} [view.colAxis]              word for a column ("key")
  */
 export function renderHeatmap(root, view) {
@@ -230,7 +231,7 @@ function draw(root) {
   const ctx = canvas.getContext('2d');
   const layout = computeLayout(st, ctx);
   st.layout = layout;
-  const dpr = window.devicePixelRatio || 1;
+  const dpr = Math.min(window.devicePixelRatio || 1, Math.sqrt(MAX_BACKING_PIXELS / (layout.width * layout.height)));
   canvas.style.width = `${layout.width}px`;
   canvas.style.height = `${layout.height}px`;
   canvas.width = Math.round(layout.width * dpr);
@@ -357,8 +358,10 @@ function updateReadout(root) {
   }
   readout.classList.remove('hint');
   const { r, c } = cursor;
-  const rowWord = view.rowAxis ?? 'query', colWord = view.colAxis ?? 'key';
-  const row = `${rowWord} ${JSON.stringify(view.rowLabels[r])}`;
+  const rowWord = view.rowAxis ?? 'query';
+  const colWord = view.colAxis ?? 'key';
+  // An empty rowAxis means the row labels name themselves ("head 3").
+  const row = rowWord ? `${rowWord} ${JSON.stringify(view.rowLabels[r])}` : view.rowLabels[r];
   const col = `${colWord} ${JSON.stringify(view.colLabels[c])}`;
   if (view.isMasked?.(r, c)) {
     readout.textContent = `${row} → ${col}: masked (a later token, not visible when this one is processed)`;
