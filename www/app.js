@@ -117,6 +117,11 @@ function modelUrl(path, indexUrl) {
   return url.endsWith('/') ? url : url + '/';
 }
 
+/** The index lists each folder's files, so absent optional files are never requested (no 404s). */
+function bundledSource(m) {
+  return Array.isArray(m.files) ? { baseUrl: m.url, files: m.files } : { baseUrl: m.url };
+}
+
 async function loadModel(source, name) {
   const seq = ++state.loadSeq;
   stopGeneration();
@@ -428,33 +433,22 @@ async function generate() {
   state.gen = gen;
   setStatus();
   renderGeneration();
-  try {
-    // The labels of the keys each step attends to: the prompt (decoder-only) or the source (cross).
-    gen.promptTokens = await model.tokenize(text);
-  } catch (e) {
-    gen.running = false;
-    gen.status = '';
-    showError(ui.generateError, e);
-    setStatus();
-    renderGeneration();
-    return;
-  }
   gen.handle = model.generate(text, {
     ...sampling, numCandidates: N_CANDIDATES, captureAttention: true,
     onToken: (t) => {
       if (state.gen !== gen) return;
       gen.steps.push(t);
       if (gen.follow) gen.selected = gen.steps.length - 1;
-      renderGeneration();
-      logEvent('token', { step: t.step, id: t.id, shown: ui.generated.querySelectorAll('.gen-token').length });
+      logEvent('token', { step: t.step, id: t.id });
+      scheduleGenerationRender(gen);
     },
   });
-  // Where the API reports what was fed before the first new token, label the keys with it.
-  gen.handle.started?.then((s) => {
-    gen.prefixTokens = s.prefixTokens ?? null;
-    if (s.input) gen.promptTokens = s.input;
-    if (state.gen === gen) renderGeneration();
-  }, () => {});
+  // The keys each step attends to are labelled with what the decoder was fed first (the prompt or the
+  // start token) and the encoded input; an API without `started` gets the input from the tokenizer.
+  const labels = gen.handle.started
+    ? gen.handle.started.then((s) => { gen.prefixTokens = s.prefixTokens ?? null; gen.promptTokens = s.input ?? null; })
+    : model.tokenize(text).then((t) => { gen.promptTokens = t; });
+  labels.then(() => { if (state.gen === gen) renderGeneration(); }, () => {});
   try {
     const res = await gen.handle.done;
     logEvent('done', { stoppedBy: res.stoppedBy, ids: [...res.ids] });
@@ -483,6 +477,18 @@ async function feedBackTranslation(model, text, ids) {
   state.decoderIds = [state.decoderStartId, ...ids];
   state.decoderIdsFor = text;
   if (state.model === model && ui.text.value === text) await run();
+}
+
+/** Tokens can arrive faster than the screen refreshes: draw at most once per frame. */
+function scheduleGenerationRender(gen) {
+  if (gen.renderPending) return;
+  gen.renderPending = true;
+  requestAnimationFrame(() => {
+    gen.renderPending = false;
+    if (state.gen !== gen) return;
+    renderGeneration();
+    logEvent('render', { shown: ui.generated.querySelectorAll('.gen-token').length });
+  });
 }
 
 function stopGeneration() {
@@ -587,7 +593,7 @@ function renderStepAttention(step, s) {
 function wire() {
   ui.modelSelect.addEventListener('change', () => {
     const m = state.bundled[Number(ui.modelSelect.value)];
-    if (m) loadModel({ baseUrl: m.url }, m.name);
+    if (m) loadModel(bundledSource(m), m.name);
   });
   ui.folderInput.addEventListener('change', () => { loadFiles(ui.folderInput.files); ui.folderInput.value = ''; });
   ui.filesInput.addEventListener('change', () => { loadFiles(ui.filesInput.files); ui.filesInput.value = ''; });
@@ -645,6 +651,7 @@ function exposeTestHook() {
   window.__glassbox = {
     get status() { return document.body.dataset.status; },
     info: () => state.model?.info ?? null,
+    bundled: () => state.bundled.map((m) => m.name),
     tokens: () => state.tokens && { ids: Array.from(state.tokens.ids), tokens: [...state.tokens.tokens] },
     heatmap: (which = 'main') => {
       const v = heatmapData(which === 'step' ? ui.stepHeatmap : ui.heatmap);
@@ -678,7 +685,7 @@ async function main() {
   }
   await loadIndex();
   const first = state.bundled[0];
-  if (first) await loadModel({ baseUrl: first.url }, first.name);
+  if (first) await loadModel(bundledSource(first), first.name);
   document.body.dataset.ready = 'true';
 }
 

@@ -126,6 +126,8 @@ export async function newWatchedPage(browser, options = {}) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, deviceScaleFactor: 1, ...options });
   const watch = { requests: [], errors: [] };
   context.on('request', (req) => watch.requests.push(req.url()));
+  // A failed load is a console error in the browser; count it even where the console event is not reported.
+  context.on('response', (res) => { if (res.status() >= 400) watch.errors.push(`HTTP ${res.status()} ${res.url()}`); });
   const page = await context.newPage();
   page.on('console', (msg) => { if (msg.type() === 'error') watch.errors.push(`console: ${msg.text()}`); });
   page.on('pageerror', (err) => watch.errors.push(`pageerror: ${err.message}`));
@@ -172,12 +174,14 @@ export async function waitIdle(page, timeout = 60000) {
   await page.waitForFunction(() => document.body.dataset.status === 'idle', null, { timeout });
 }
 
-/** Pick bundled model `index` in the picker and wait for it to load. */
-export async function pickModel(page, index, name) {
+/** Pick the bundled model called `name` in the picker and wait for it to load. */
+export async function pickModel(page, name) {
+  const index = await page.evaluate((n) => window.__glassbox.bundled().indexOf(n), name);
+  if (index < 0) throw new Error(`the picker does not offer ${name}`);
   const current = await page.$eval('#model-select', (s) => s.value);
   if (current !== String(index)) await page.selectOption('#model-select', String(index));
   await waitIdle(page);
-  await page.waitForFunction((n) => document.querySelector('#model-facts')?.textContent.includes(n), name);
+  await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'loaded').at(-1)?.name === n, name);
 }
 
 /** How much a canvas has drawn: pixels with any alpha, and (up to 1000) distinct colours. */
