@@ -25,7 +25,7 @@ const ui = {
   modelError: $('model-error'), facts: $('model-facts'), modelExplain: $('model-explain'),
   text: $('text-input'), backdrop: $('text-backdrop'), runButton: $('run-button'), tokenCount: $('token-count'),
   runError: $('run-error'), tokens: $('tokens'),
-  kindSwitch: $('kind-switch'), layerSelect: $('layer-select'), headSelect: $('head-select'),
+  attentionControls: $('attention-controls'), kindSwitch: $('kind-switch'), layerSelect: $('layer-select'), headSelect: $('head-select'),
   attentionPlaceholder: $('attention-placeholder'), heatmap: $('heatmap'), kindExplain: $('kind-explain'),
   generateUnavailable: $('generate-unavailable'), generateBody: $('generate-body'), samplingForm: $('sampling-form'),
   temperature: $('temperature'), topK: $('top-k'), topP: $('top-p'), seed: $('seed'), maxTokens: $('max-tokens'),
@@ -254,6 +254,7 @@ async function tokenizeNow() {
 function showTokens(tokens, text) {
   state.tokens = tokens;
   state.tokensText = text;
+  ui.tokens.classList.toggle('stale', text !== ui.text.value);
   renderTokens(ui.tokens, tokens, { tokenizer: state.model.info.tokenizer, onHighlight: highlightSpan });
   const n = tokens.ids.length;
   ui.tokenCount.textContent = `${n} token${n === 1 ? '' : 's'}`;
@@ -351,6 +352,7 @@ function renderAttention() {
     renderSelect(ui.layerSelect, [], '');
     renderSelect(ui.headSelect, [], '');
     ui.layerSelect.disabled = ui.headSelect.disabled = true;
+    ui.attentionControls.hidden = true;
     ui.kindExplain.textContent = '';
     return;
   }
@@ -361,6 +363,7 @@ function renderAttention() {
   const tensor = r.attentions[state.kind];
   const [L, H, Tq, Tk] = tensor.shape;
   ui.layerSelect.disabled = ui.headSelect.disabled = false;
+  ui.attentionControls.hidden = false;
   state.layer = renderSelect(ui.layerSelect, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), state.layer);
   state.head = renderSelect(ui.headSelect, [{ value: 'mean', label: 'mean of heads' },
     ...range(H).map((h) => ({ value: String(h), label: `${h + 1} of ${H}` }))], state.head);
@@ -628,6 +631,7 @@ function wire() {
   });
 
   ui.text.addEventListener('input', () => {
+    ui.tokens.classList.add('stale');
     try { sessionStorage.setItem(TEXT_KEY, ui.text.value); } catch { /* storage may be off; the text stays in the box */ }
     highlightSpan(null);
     scheduleTokenize();

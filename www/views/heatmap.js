@@ -112,15 +112,19 @@ function setup(root) {
       updateReadout(root);
     }
   });
-  canvas.addEventListener('pointerleave', () => {
-    if (document.activeElement === canvas) return;
+  canvas.addEventListener('pointerleave', (e) => {
+    // A tap on a touch screen ends with a leave; keep its read-out until the next tap.
+    if (document.activeElement === canvas || e.pointerType !== 'mouse') return;
     st.cursor = null;
     draw(root);
     updateReadout(root);
   });
   canvas.addEventListener('pointerdown', (e) => {
     const cell = cellAt(st, e);
-    if (cell) st.cursor = cell;
+    if (!cell) return;
+    st.cursor = cell;
+    draw(root);
+    updateReadout(root);
   });
   canvas.addEventListener('focus', () => {
     if (!st.cursor && st.view) st.cursor = { r: 0, c: 0 };
