@@ -40,6 +40,7 @@ const state = {
   bundled: [],            // [{name, path, kind, url}]
   model: null,            // Model from the JS API
   modelName: '',
+  loadedIndex: null,      // the bundled entry that is loaded (null: the user's own folder, files or URL)
   loadSeq: 0,             // the newest load wins; older ones are freed when they finish
   loading: false,
   running: false,
@@ -83,7 +84,7 @@ function setStatus() {
   ui.runButton.disabled = !state.model || state.running || Boolean(state.gen?.running);
   ui.generateButton.disabled = !canGenerate || state.running || Boolean(state.gen?.running);
   ui.stopButton.disabled = !state.gen?.running;
-  ui.modelSelect.disabled = state.bundled.length === 0;
+  ui.modelSelect.disabled = state.bundled.length === 0 && !state.model;
 }
 
 function looksSpecial(token) {
@@ -104,9 +105,7 @@ async function loadIndex() {
     state.bundled = [];
     showError(ui.modelError, `No bundled models were found (${e.message}). Open a model folder instead.`);
   }
-  const options = state.bundled.map((m, i) => ({ value: String(i), label: `${m.title ?? m.name} (${m.kind})` }));
-  if (!options.length) options.push({ value: '', label: 'No bundled models' });
-  renderSelect(ui.modelSelect, options, '0');
+  renderPicker();
   setStatus();
 }
 
@@ -122,7 +121,15 @@ function bundledSource(m) {
   return Array.isArray(m.files) ? { baseUrl: m.url, files: m.files } : { baseUrl: m.url };
 }
 
-async function loadModel(source, name) {
+/** The picker shows the model that is loaded, also after a failed load or one of the user's own. */
+function renderPicker() {
+  const options = state.bundled.map((m, i) => ({ value: String(i), label: `${m.title ?? m.name} (${m.kind})` }));
+  if (state.model && state.loadedIndex === null) options.push({ value: 'own', label: `${state.modelName} (your model)` });
+  if (!options.length) options.push({ value: '', label: 'No bundled models' });
+  renderSelect(ui.modelSelect, options, state.model ? String(state.loadedIndex ?? 'own') : '0');
+}
+
+async function loadModel(source, name, bundledIndex = null) {
   const seq = ++state.loadSeq;
   stopGeneration();
   state.loading = true;
@@ -151,6 +158,7 @@ async function loadModel(source, name) {
     const old = state.model;
     state.model = model;
     state.modelName = name;
+    state.loadedIndex = bundledIndex;
     old?.free().catch(() => {});
     onModelChanged();
     logEvent('loaded', { name });
@@ -161,6 +169,7 @@ async function loadModel(source, name) {
     if (seq === state.loadSeq) {
       state.loading = false;
       ui.progress.hidden = true;
+      renderPicker();
       setStatus();
     }
   }
@@ -595,8 +604,9 @@ function renderStepAttention(step, s) {
 
 function wire() {
   ui.modelSelect.addEventListener('change', () => {
-    const m = state.bundled[Number(ui.modelSelect.value)];
-    if (m) loadModel(bundledSource(m), m.name);
+    const i = Number(ui.modelSelect.value);
+    const m = state.bundled[i];
+    if (m) loadModel(bundledSource(m), m.name, i);
   });
   ui.folderInput.addEventListener('change', () => { loadFiles(ui.folderInput.files); ui.folderInput.value = ''; });
   ui.filesInput.addEventListener('change', () => { loadFiles(ui.filesInput.files); ui.filesInput.value = ''; });
@@ -689,7 +699,7 @@ async function main() {
   }
   await loadIndex();
   const first = state.bundled[0];
-  if (first) await loadModel(bundledSource(first), first.name);
+  if (first) await loadModel(bundledSource(first), first.name, 0);
   document.body.dataset.ready = 'true';
 }
 

@@ -213,8 +213,10 @@ describe('bringing your own model', () => {
     const message = await page.$eval('#model-error', (e) => e.textContent);
     assert.match(message, /safetensors|truncat|short|bytes/i, `the error names the problem: ${message}`);
     await shot(page, 'broken-model-error');
-    // Still usable: the text is kept, the previous model still runs.
+    // Still usable: the text is kept, the picker names the model still loaded, and it still runs.
     assert.equal(await page.inputValue('#text-input'), text);
+    const shownIndex = await page.$eval('#model-select', (s) => s.value);
+    assert.equal(shownIndex, String(await page.evaluate((n) => window.__glassbox.bundled().indexOf(n), model.name)));
     await typeAndRun(page, 'Still working after the error.');
     const ink = await canvasInk(page, '#heatmap canvas');
     assert.ok(ink.inked > 0);
@@ -241,6 +243,7 @@ describe('bringing your own model', () => {
     const last = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type.startsWith('load')).at(-1));
     assert.equal(last.type, 'loaded', JSON.stringify(last));
     assert.match(await page.$eval('#model-facts', (e) => e.textContent), /your files/);
+    assert.equal(await page.$eval('#model-select', (s) => s.value), 'own');
     await typeAndRun(page, SENTENCES['decoder-only']);
     const cli = cliInspect(model.dir, SENTENCES['decoder-only']);
     const chipIds = await page.$$eval('#tokens .chip .id', (els) => els.map((e) => Number(e.textContent)));
