@@ -31,7 +31,8 @@ export const ATTENTION_KINDS = {
     label: 'Decoder',
     title: 'Decoder self-attention',
     explain: 'Decoder self-attention: a row is one token choosing what to look at among itself and the tokens before ' +
-      'it. The hatched cells above the diagonal are masked (the causal mask), not merely small.',
+      'it. A decoder learns to predict the next token, so it must never peek at it: the causal mask removes every ' +
+      'later token before the softmax, which is why the upper triangle holds no weights at all.',
   },
   cross: {
     label: 'Cross',
