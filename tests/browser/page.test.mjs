@@ -274,6 +274,7 @@ describe('phones, keyboards and the network', () => {
       assert.ok(Math.abs(dpr - 2) < 0.05, `canvas backing store at devicePixelRatio 2 (got ${dpr})`);
       await shot(page, 'phone-390');
       assert.deepEqual(watch.errors, []);
+      assert.deepEqual(foreignRequests(watch.requests), []);
     } finally {
       await context.close();
     }
@@ -316,6 +317,7 @@ describe('phones, keyboards and the network', () => {
       assert.ok(readout.value === 'masked' || Math.abs(Number(readout.value) - v) < 1e-7);
       await shot(page, 'keyboard-dark');
       assert.deepEqual(watch.errors, []);
+      assert.deepEqual(foreignRequests(watch.requests), []);
     } finally {
       await context.close();
     }
