@@ -44,7 +44,10 @@ export const ATTENTION_KINDS = {
 
 export const CAUSAL_NOTE = 'Hatched = masked: a decoder cannot see tokens that come after the one it is reading.';
 
+const LAYER = 'Each layer is attention followed by a small feed-forward network that works on every token by itself; ' +
+  'layer normalisation keeps the numbers in a steady range between the two.';
+
 export function modelExplanation(info) {
   if (!info) return '';
-  return `${KIND[info.kind] ?? ''} ${POSITIONS[info.positions] ?? ''}`.trim();
+  return [KIND[info.kind], POSITIONS[info.positions], LAYER].filter(Boolean).join(' ');
 }
