@@ -250,6 +250,34 @@ describe('bringing your own model', () => {
     assert.deepEqual(chipIds, cli.ids);
   });
 
+  it('loads a model folder from a URL', async () => {
+    const { page, context, watch } = await newWatchedPage(setup.browser.browser);
+    try {
+      await page.goto(setup.server.url);
+      await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+      await waitIdle(page);
+      const model = setup.models.models.find((m) => m.kind === 'encoder-decoder');
+      const url = new URL(model.path.startsWith('models/') ? model.path : `models/${model.path}`, setup.server.url).href;
+      await page.fill('#url-input', url);
+      await page.click('#url-form button[type="submit"]');
+      await page.waitForFunction(() => window.__glassbox.events().filter((e) => e.type.startsWith('load')).length >= 2, null, { timeout: 60000 });
+      await waitIdle(page);
+      const last = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type.startsWith('load')).at(-1));
+      assert.equal(last.type, 'loaded', JSON.stringify(last));
+      assert.equal(await page.evaluate(() => window.__glassbox.info().kind), 'encoder-decoder');
+      await typeAndRun(page, SENTENCES['encoder-decoder']);
+      // A bare URL cannot list the folder, so optional files it lacks are asked for and answered 404.
+      const optional = /\/(tokenizer_config|special_tokens_map)\.json$/;
+      const missing = watch.errors.filter((e) => e.startsWith('HTTP '));
+      assert.ok(missing.every((e) => e.startsWith('HTTP 404') && optional.test(e)), missing.join('\n'));
+      const others = watch.errors.filter((e) => !e.startsWith('HTTP ') && !/Failed to load resource.* 404/.test(e));
+      assert.deepEqual(others, []);
+      assert.deepEqual(foreignRequests(watch.requests), []);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('says plainly when required files are missing', async () => {
     const { page } = setup;
     await page.setInputFiles('#files-input', [{ name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{}') }]);
