@@ -3,9 +3,11 @@
 
 import { Glassbox } from './glassbox.js';
 import { renderModelFacts } from './views/model-facts.js';
-import { renderTokens, renderTextHighlight } from './views/tokens.js';
+import { renderTokens } from './views/tokens.js';
+import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap, heatmapData } from './views/heatmap.js';
-import { renderGenerated, renderCandidates } from './views/generation.js';
+import { renderGenerated } from './views/generated.js';
+import { renderCandidates } from './views/candidates.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, CAUSAL_NOTE, modelExplanation } from './views/explain.js';
 import { tokenLabel } from './views/token-text.js';

@@ -2,6 +2,8 @@
 // density, rows = queries, columns = keys, a 0..1 colour scale with its legend, masked cells hatched,
 // and a read-out of the exact value under the pointer or the keyboard cursor.
 
+import { truncate } from './token-text.js';
+
 // Layout, in CSS pixels.
 const CELL_MAX = 34;          // cells never grow past this, however few tokens
 const CELL_MIN = 16;          // below this the map scrolls sideways instead of shrinking
@@ -215,15 +217,10 @@ function measureLabels(ctx, labels) {
   return Math.ceil(w);
 }
 
-function cut(label) {
-  const chars = Array.from(label);
-  return chars.length <= LABEL_MAX_CHARS ? label : chars.slice(0, LABEL_MAX_CHARS - 1).join('') + '…';
-}
-
 function computeLayout(st, ctx) {
   const { view } = st;
-  const rowLabels = view.rowLabels.map(cut);
-  const colLabels = view.colLabels.map(cut);
+  const rowLabels = view.rowLabels.map((l) => truncate(l, LABEL_MAX_CHARS));
+  const colLabels = view.colLabels.map((l) => truncate(l, LABEL_MAX_CHARS));
   const rowLabelW = measureLabels(ctx, rowLabels) + LABEL_GAP;
   const colLabelH = measureLabels(ctx, colLabels) + LABEL_GAP;
   const available = Math.max(0, st.scroller.clientWidth - rowLabelW - 2 * EDGE_PAD);

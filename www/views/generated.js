@@ -1,12 +1,7 @@
-// The generation views: the stream of generated tokens (selectable), and the bar chart of the
-// next-token candidates at the selected step.
+// The stream of generated tokens: the prompt, then one selectable chip per token as it arrives.
 
 import { tokenLabel } from './token-text.js';
 import { installRoving, focusItem } from './roving.js';
-
-// Layout.
-const CANDIDATE_LABEL_CHARS = 16;
-const PERCENT_DIGITS = 1;
 
 /**
  * @param {HTMLElement} root
@@ -65,41 +60,4 @@ export function renderGenerated(root, view) {
   const stop = view.selected ?? Math.max(0, view.steps.length - 1);
   focusItem(list, Number.isInteger(focusedIndex) ? focusedIndex : stop, Number.isInteger(focusedIndex));
   status.textContent = view.status ?? '';
-}
-
-/**
- * @param {HTMLElement} root
- * @param {Array<{id: number, token: string, prob: number}>} candidates  best first
- * @param {number|null} chosenId  the token that was picked at this step
- * @param {string} tokenizer
- */
-export function renderCandidates(root, candidates, chosenId, tokenizer) {
-  root.replaceChildren();
-  if (!candidates?.length) return;
-  const list = document.createElement('ol');
-  list.className = 'candidate-list';
-  for (const c of candidates) {
-    const li = document.createElement('li');
-    li.className = 'candidate' + (c.id === chosenId ? ' chosen' : '');
-    const label = document.createElement('span');
-    label.className = 'cand-token';
-    const text = tokenLabel(c.token, tokenizer);
-    label.textContent = Array.from(text).length > CANDIDATE_LABEL_CHARS
-      ? Array.from(text).slice(0, CANDIDATE_LABEL_CHARS - 1).join('') + '…' : text;
-    label.title = `${JSON.stringify(c.token)} · id ${c.id}`;
-    const track = document.createElement('span');
-    track.className = 'cand-track';
-    const bar = document.createElement('span');
-    bar.className = 'cand-bar';
-    bar.style.width = `${Math.max(0, Math.min(1, c.prob)) * 100}%`;
-    track.append(bar);
-    const value = document.createElement('span');
-    value.className = 'cand-prob';
-    value.textContent = `${(c.prob * 100).toFixed(PERCENT_DIGITS)}%`;
-    li.append(label, track, value);
-    li.setAttribute('aria-label', `${JSON.stringify(text)}: ${(c.prob * 100).toFixed(PERCENT_DIGITS)} percent` +
-      (c.id === chosenId ? ' (chosen)' : ''));
-    list.append(li);
-  }
-  root.append(list);
 }
