@@ -514,7 +514,7 @@ function stopGeneration() {
 
 function selectStep(i) {
   const gen = state.gen;
-  if (!gen || !gen.steps[i]) return;
+  if (!gen || !gen.steps[i] || gen.selected === i) return;
   gen.selected = i;
   gen.follow = i === gen.steps.length - 1 && gen.running;
   renderGeneration();

@@ -164,6 +164,12 @@ describe('each model, as a user walks through it', () => {
         const expected = full[layer].flatMap((h) => h[h.length - 1]);
         const diff = maxAbsDiff(step.values.slice(0, H * step.nCols), expected);
         assert.ok(diff <= TOLERANCE, `${model.name}: step 1 attention vs CLI: max |diff| ${diff}`);
+        // The arrow keys walk through the generated tokens; each later step attends over one more key.
+        await page.focus('#generated .gen-token[data-index="0"]');
+        await page.keyboard.press('ArrowRight');
+        assert.equal(await page.evaluate(() => window.__glassbox.generation().selected), 1);
+        const next = await page.evaluate(() => window.__glassbox.heatmap('step'));
+        assert.equal(next.nCols, step.nCols + 1, `${model.name}: step 2 sees one more token`);
       } else {
         await page.click('#step-kind-switch label:has(input[value="cross"])');
         const cross = await page.evaluate(() => window.__glassbox.heatmap('step'));

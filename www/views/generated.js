@@ -32,7 +32,8 @@ export function renderGenerated(root, view) {
     status.className = 'gen-status muted';
     status.setAttribute('role', 'status');
     root.append(stream, status);
-    installRoving(list, { onActivate: (i) => root._onSelect?.(i) });
+    // Selection follows focus, as in a listbox: arrowing through the tokens shows each one's step.
+    installRoving(list, { onActivate: (i) => root._onSelect?.(i), onFocusItem: (i) => { if (i !== null) root._onSelect?.(i); } });
     list.addEventListener('click', (e) => {
       const item = e.target.closest('[data-index]');
       if (item) root._onSelect?.(Number(item.dataset.index));
