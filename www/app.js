@@ -46,7 +46,7 @@ const state = {
   loadSeq: 0,             // the newest load wins; older ones are freed when they finish
   loading: false,
   running: false,
-  tokens: null, tokensText: null, tokenizeSeq: 0, tokenizeTimer: 0,
+  tokens: null, tokensText: null, tokenizeSeq: 0, tokenizeTimer: 0, tokenizeFailed: false,
   result: null, resultText: null,
   kind: 'encoder', layer: '0', head: 'mean',
   decoderStartId: null,   // learned from the first encoder-decoder run
@@ -255,9 +255,14 @@ async function tokenizeNow() {
     const tokens = await model.tokenize(text);
     if (seq !== state.tokenizeSeq || model !== state.model) return;
     showTokens(tokens, text);
-    clearError(ui.runError);
+    // Clear only a tokenizer error; a failed run's message stays until the next run.
+    if (state.tokenizeFailed) clearError(ui.runError);
+    state.tokenizeFailed = false;
   } catch (e) {
-    if (seq === state.tokenizeSeq) showError(ui.runError, e);
+    if (seq === state.tokenizeSeq) {
+      showError(ui.runError, e);
+      state.tokenizeFailed = true;
+    }
   }
   updateStaleNote();
 }
@@ -286,6 +291,7 @@ async function run() {
   state.running = true;
   setStatus();
   clearError(ui.runError);
+  state.tokenizeFailed = false;
   try {
     const opts = { topK: N_CANDIDATES };
     if (model.info.kind === 'encoder-decoder' && state.decoderIdsFor === text && state.decoderIds) {

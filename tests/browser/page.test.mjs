@@ -200,6 +200,24 @@ describe('each model, as a user walks through it', () => {
   });
 });
 
+describe('errors while running', () => {
+  it('shows the core\'s message for an over-long text and runs the next one', async () => {
+    const { page } = setup;
+    const model = setup.models.models.find((m) => m.kind === 'encoder-only');
+    await pickModel(page, model.name);
+    const long = Array.from({ length: 4000 }, (_, i) => `word${i}`).join(' ');
+    await page.fill('#text-input', long);
+    await page.click('#run-button');
+    await page.waitForFunction(() => window.__glassbox.events().at(-1)?.type?.startsWith('run'), null, { timeout: 60000 });
+    await waitIdle(page);
+    const message = await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent));
+    assert.match(message, /\d/, `an error naming the limit is shown: ${message}`);
+    assert.equal(await page.inputValue('#text-input'), long, 'the text is kept');
+    await typeAndRun(page, SENTENCES['encoder-only']);
+    assert.equal(await page.$eval('#run-error', (e) => e.hidden), true, 'the error goes away after a good run');
+  });
+});
+
 describe('bringing your own model', () => {
   it('shows the error of a truncated model.safetensors and keeps working', async () => {
     const { page } = setup;

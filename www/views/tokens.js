@@ -4,6 +4,9 @@
 import { tokenLabel, tokenText } from './token-text.js';
 import { installRoving, focusItem } from './roving.js';
 
+// Layout.
+const MAX_CHIPS = 1000;   // a very long text shows its first chips and a count of the rest
+
 /**
  * @param {HTMLElement} root        the chip container (role=listbox)
  * @param {object} tokens           Tokens from the JS API: ids, tokens, offsets, special
@@ -22,7 +25,8 @@ export function renderTokens(root, tokens, { tokenizer, onHighlight }) {
     root.addEventListener('pointerleave', () => onHighlight(null));
   }
   root.replaceChildren();
-  const n = tokens ? tokens.ids.length : 0;
+  const total = tokens ? tokens.ids.length : 0;
+  const n = Math.min(total, MAX_CHIPS);
   for (let i = 0; i < n; i++) {
     const special = Boolean(tokens.special[i]);
     const [start, end] = tokens.offsets[i] ?? [0, 0];
@@ -45,6 +49,12 @@ export function renderTokens(root, tokens, { tokenizer, onHighlight }) {
     id.textContent = String(tokens.ids[i]);
     chip.append(piece, id);
     root.append(chip);
+  }
+  if (total > n) {
+    const more = document.createElement('span');
+    more.className = 'more muted';
+    more.textContent = `… and ${total - n} more tokens`;
+    root.append(more);
   }
   focusItem(root, 0, false);
 }
