@@ -22,7 +22,7 @@ const setup = {};
 
 before(async () => {
   assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
-  setup.models = modelsUnderTest();
+  setup.models = await modelsUnderTest();
   setup.server = await startServer(setup.models.root);
   setup.browser = await launchBrowser();
   setup.artifacts = ensureArtifacts();
