@@ -449,7 +449,8 @@ async function generate() {
   const text = ui.text.value;
   const info = model.info;
   const gen = { handle: null, steps: [], selected: null, follow: true, running: true, status: 'Generating…',
-    text, prompt: info.kind === 'decoder-only' ? text : '', promptTokens: null };
+    // A decoder continues the prompt; an encoder-decoder writes a new text from the source.
+    text, prompt: info.kind === 'decoder-only' ? text : `${text} →`, promptTokens: null };
   state.gen = gen;
   setStatus();
   renderGeneration();

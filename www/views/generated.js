@@ -6,7 +6,7 @@ import { installRoving, focusItem } from './roving.js';
 /**
  * @param {HTMLElement} root
  * @param {object} view
- * @param {string} view.prompt       shown before the generated tokens (decoder-only), or '' for encoder-decoder
+ * @param {string} view.prompt       shown before the generated tokens: the prompt, or the source and an arrow
  * @param {Array<{token: string, id: number, text: string}>} view.steps  one per generated token (GeneratedToken)
  * @param {number|null} view.selected
  * @param {string} view.tokenizer    ModelInfo.tokenizer
