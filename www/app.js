@@ -103,7 +103,7 @@ async function loadIndex() {
     state.bundled = [];
     showError(ui.modelError, `No bundled models were found (${e.message}). Open a model folder instead.`);
   }
-  const options = state.bundled.map((m, i) => ({ value: String(i), label: `${m.name} (${m.kind})` }));
+  const options = state.bundled.map((m, i) => ({ value: String(i), label: `${m.title ?? m.name} (${m.kind})` }));
   if (!options.length) options.push({ value: '', label: 'No bundled models' });
   renderSelect(ui.modelSelect, options, '0');
   setStatus();
@@ -448,6 +448,12 @@ async function generate() {
       logEvent('token', { step: t.step, id: t.id, shown: ui.generated.querySelectorAll('.gen-token').length });
     },
   });
+  // Where the API reports what was fed before the first new token, label the keys with it.
+  gen.handle.started?.then((s) => {
+    gen.prefixTokens = s.prefixTokens ?? null;
+    if (s.input) gen.promptTokens = s.input;
+    if (state.gen === gen) renderGeneration();
+  }, () => {});
   try {
     const res = await gen.handle.done;
     logEvent('done', { stoppedBy: res.stoppedBy, ids: [...res.ids] });
@@ -544,7 +550,10 @@ function renderStepAttention(step, s) {
   const gen = state.gen;
   const prompt = gen.promptTokens;
   let colLabels, colSpecial;
-  if (state.stepKind === 'cross' || info.kind === 'decoder-only') {
+  if (state.stepKind === 'self' && gen.prefixTokens) {
+    colLabels = gen.prefixTokens.map((t) => tokenLabel(t, tokenizer, looksSpecial(t)));
+    colSpecial = gen.prefixTokens.map(looksSpecial);
+  } else if (state.stepKind === 'cross' || info.kind === 'decoder-only') {
     // Cross: the encoded source. Self (decoder-only): the prompt, then the tokens generated before this one.
     colLabels = prompt ? prompt.tokens.map((t, i) => tokenLabel(t, tokenizer, prompt.special[i])) : [];
     colSpecial = prompt ? Array.from(prompt.special, Boolean) : [];
@@ -568,7 +577,7 @@ function renderStepAttention(step, s) {
     rowLabels: [...range(H).map((h) => `head ${h + 1}`), 'mean'],
     colLabels, colSpecial,
     title: `Step ${s + 1}, ${kindName}, layer ${layer + 1}: one row per head`,
-    rowAxis: 'row', colAxis: 'key',
+    rowAxis: '', colAxis: 'key',
   });
 }
 
@@ -651,6 +660,7 @@ async function main() {
   wire();
   exposeTestHook();
   renderTextHighlight(ui.backdrop, ui.text.value, null);
+  renderModelFacts(ui.facts, null, '');
   renderAttention();
   renderGeneration();
   setStatus();

@@ -68,15 +68,15 @@ function diskDir(modelsRoot, p) {
 }
 
 /**
- * Start scripts/serve.mjs on a free port (bound to 127.0.0.1) with `modelsRoot` as its model folder.
+ * Start scripts/serve.mjs on a free port (it binds 127.0.0.1) with `modelsRoot` as its model folder (MODELS_DIR).
  * GLASSBOX_TEST_URL points the tests at a server that is already running instead.
  */
 export async function startServer(modelsRoot) {
   if (process.env.GLASSBOX_TEST_URL) return { url: process.env.GLASSBOX_TEST_URL, stop: async () => {} };
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/serve.mjs'), '--port', String(port), '--host', '127.0.0.1'], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/serve.mjs')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', GLASSBOX_MODELS_DIR: modelsRoot },
+    env: { ...process.env, PORT: String(port), MODELS_DIR: modelsRoot },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

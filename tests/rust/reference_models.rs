@@ -200,3 +200,29 @@ fn fixtures_cover_the_layouts_they_claim() {
         assert_eq!(reference(name)["meta"]["dtype"], dtype, "{name}");
     }
 }
+
+/// Configs as the Hub has them, with legacy and extra fields, must still load and compute the same.
+#[test]
+fn real_world_config_quirks_load() {
+    let edit = |name: &str, from: &str, to: &str| {
+        let mut folder = Folder::fixture(name);
+        let config = String::from_utf8(folder.config.clone()).unwrap();
+        assert!(config.contains(from), "{name}: {from:?} not in config.json");
+        folder.config = config.replacen(from, to, 1).into_bytes();
+        folder
+    };
+    let run = |folder: &Folder| {
+        let model = Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}"));
+        model.forward(&Inputs { ids: &[1, 2, 3], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().last_hidden_state
+    };
+    let plain = run(&Folder::fixture("gpt2"));
+    // The original GPT-2 configs carry both `n_ctx` and `n_positions` (HF uses n_positions).
+    assert_eq!(run(&edit("gpt2", "\"n_positions\": 64", "\"n_ctx\": 1024, \"n_positions\": 64")), plain);
+    // Very old ones only `n_ctx`.
+    assert_eq!(run(&edit("gpt2", "\"n_positions\": 64", "\"n_ctx\": 64")), plain);
+    // `n_inner: null` means 4 * n_embd; eos may be absent.
+    assert_eq!(run(&edit("gpt2", "\"eos_token_id\": 0,", "")), plain);
+    let plain = run(&Folder::fixture("bert"));
+    // transformers 4.x BERT configs spell out the position type and carry extra fields.
+    assert_eq!(run(&edit("bert", "\"model_type\": \"bert\",", "\"model_type\": \"bert\", \"position_embedding_type\": \"absolute\", \"gradient_checkpointing\": false, \"classifier_dropout\": null,")), plain);
+}

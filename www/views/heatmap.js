@@ -34,7 +34,7 @@ const states = new WeakMap();
  * @param {(r: number, c: number) => boolean} [view.isMasked]  cells the model may not look at
  * @param {string} [view.maskNote]             one line explaining the mask (shown with the legend)
  * @param {string} view.title                  accessible name, e.g. "Decoder self-attention, layer 1, head 2"
- * @param {string} [view.rowAxis]              word for a row ("query", "head")
+ * @param {string} [view.rowAxis]              word for a row (default "query"; '' when the labels name themselves)
  * @param {string} [view.colAxis]              word for a column ("key")
  */
 export function renderHeatmap(root, view) {
@@ -357,8 +357,10 @@ function updateReadout(root) {
   }
   readout.classList.remove('hint');
   const { r, c } = cursor;
-  const rowWord = view.rowAxis ?? 'query', colWord = view.colAxis ?? 'key';
-  const row = `${rowWord} ${JSON.stringify(view.rowLabels[r])}`;
+  const rowWord = view.rowAxis ?? 'query';
+  const colWord = view.colAxis ?? 'key';
+  // An empty rowAxis means the row labels name themselves ("head 3").
+  const row = rowWord ? `${rowWord} ${JSON.stringify(view.rowLabels[r])}` : view.rowLabels[r];
   const col = `${colWord} ${JSON.stringify(view.colLabels[c])}`;
   if (view.isMasked?.(r, c)) {
     readout.textContent = `${row} → ${col}: masked (a later token, not visible when this one is processed)`;

@@ -24,7 +24,13 @@ export function formatBytes(n) {
  */
 export function renderModelFacts(dl, info, name) {
   dl.replaceChildren();
-  if (!info) return;
+  if (!info) {
+    const none = document.createElement('p');
+    none.className = 'placeholder';
+    none.textContent = 'No model loaded yet.';
+    dl.append(none);
+    return;
+  }
   const layers = info.kind === 'encoder-decoder'
     ? `${info.nLayers} encoder + ${info.nDecoderLayers} decoder`
     : String(info.nLayers);

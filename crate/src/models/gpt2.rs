@@ -36,8 +36,13 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 pub struct Gpt2Config {
     pub vocab_size: usize,
-    #[serde(alias = "n_ctx")]
+    /// Filled from `n_ctx` when absent. Not a serde alias: the original GPT-2 configs carry both
+    /// keys, and an alias would reject them as a duplicate field. HF's GPT2Config reads
+    /// `n_positions` and ignores `n_ctx`.
+    #[serde(default)]
     pub n_positions: usize,
+    #[serde(default)]
+    n_ctx: Option<usize>,
     pub n_embd: usize,
     pub n_layer: usize,
     pub n_head: usize,
@@ -91,7 +96,10 @@ pub struct Gpt2 {
 
 impl Gpt2 {
     pub fn load(config_json: &[u8], weights: Weights) -> Result<Self> {
-        let cfg: Gpt2Config = parse_json("config.json", config_json)?;
+        let mut cfg: Gpt2Config = parse_json("config.json", config_json)?;
+        if cfg.n_positions == 0 {
+            cfg.n_positions = cfg.n_ctx.ok_or_else(|| Error::config("n_positions", "is missing", "Add \"n_positions\" (the length of the position table, e.g. 1024)"))?;
+        }
         let (v, p, c, l, h) = (cfg.vocab_size, cfg.n_positions, cfg.n_embd, cfg.n_layer, cfg.n_head);
         if h == 0 || c % h != 0 {
             return Err(Error::config("n_head", format!("n_embd {c} is not divisible by n_head {h}"), "Use the config.json saved with the weights"));
