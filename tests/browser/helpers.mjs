@@ -141,8 +141,10 @@ export function foreignRequests(urls) {
   });
 }
 
+/** tests/artifacts/, emptied of the previous run's screenshots. */
 export function ensureArtifacts() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
+  for (const f of fs.readdirSync(ARTIFACTS)) if (f.endsWith('.png')) fs.rmSync(path.join(ARTIFACTS, f));
   return ARTIFACTS;
 }
 

@@ -23,6 +23,7 @@ const setup = {};
 before(async () => {
   assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
   setup.models = await modelsUnderTest();
+  console.log(`# models: ${setup.models.models.map((m) => `${m.name} (${m.kind}, ${m.bundled ? 'bundled' : 'fixture'})`).join(', ')}`);
   setup.server = await startServer(setup.models.root);
   setup.browser = await launchBrowser();
   setup.artifacts = ensureArtifacts();
