@@ -1,6 +1,6 @@
 //! Tokenizer equality with Hugging Face on tricky strings, plus errors, traces and robustness.
 //!
-//! References come from `scripts/fixtures/tokenizers.py` (run by hand): for every folder under
+//! References come from `scripts/fixtures/tokenizer_refs.py` (run by hand): for every folder under
 //! tests/fixtures/tokenizers, `reference.json` holds what transformers gives for each text.
 
 use glassbox::error::Error;
