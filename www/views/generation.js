@@ -39,7 +39,8 @@ export function renderGenerated(root, view) {
       if (item) root._onSelect?.(Number(item.dataset.index));
     });
   }
-  const focusedIndex = stream.contains(document.activeElement) ? Number(document.activeElement.dataset?.index) : null;
+  const active = stream.getRootNode().activeElement;  // the document, or a widget's shadow root
+  const focusedIndex = stream.contains(active) ? Number(active.dataset?.index) : null;
   stream.replaceChildren();
   if (view.prompt) {
     const p = document.createElement('span');

@@ -112,7 +112,7 @@ function setup(root) {
     }
   });
   canvas.addEventListener('pointerleave', () => {
-    if (document.activeElement === canvas) return;
+    if (canvas.getRootNode().activeElement === canvas) return;  // the root may be a widget's shadow root
     st.cursor = null;
     draw(root);
     updateReadout(root);

@@ -9,7 +9,8 @@ export function installRoving(container, { onFocusItem, onActivate } = {}) {
   const items = () => Array.from(container.querySelectorAll('[data-index]'));
   container.addEventListener('keydown', (e) => {
     const list = items();
-    const at = list.indexOf(document.activeElement) >= 0 ? list.indexOf(document.activeElement)
+    const active = container.getRootNode().activeElement;  // the document, or a widget's shadow root
+    const at = list.indexOf(active) >= 0 ? list.indexOf(active)
       : list.indexOf(e.target.closest?.('[data-index]'));
     if (at < 0) return;
     let next = at;
