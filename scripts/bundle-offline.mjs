@@ -2,7 +2,7 @@
 // Glassbox for a classroom without network: writes
 //   1. a self-contained static folder (page, tutorial, widgets, embed page, worker, wasm, bundled models,
 //      service worker) that runs from any static file server, under any path, with no network at all;
-//   2. one HTML file holding the page, the wasm and the bundled models (base64), which runs when opened
+//   2. one HTML file holding the page, the worker, the wasm and the bundled models (base64), which runs when opened
 //      straight from disk (file://), e.g. from a USB stick.
 //
 //   node scripts/bundle-offline.mjs                       # dist/glassbox/ and dist/glassbox.html
@@ -171,13 +171,14 @@ function moduleVar(file) {
   return `__gb_${file.replace(/[^A-Za-z0-9]/g, '_')}`;
 }
 
-/** Runs right after glassbox.js: the worker, the wasm and the models come from the inlined data. */
+/** Runs right after glassbox.js: the worker, the wasm glue, the wasm and the models come from the inlined data. */
 const SINGLE_FILE_BOOT = `
-// ---- single-file boot: the worker from a Blob, the wasm and the models from inlined base64 ----
+// ---- single-file boot: the worker and the wasm glue from data: URLs, the wasm and the models from inlined base64 ----
 const __gb_data = JSON.parse(document.getElementById('glassbox-data').textContent);
 const __gb_bytes = (b64) => { const s = atob(b64); const out = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i); return out; };
 const __gb_wasm = __gb_bytes(__gb_data.wasm);
-const __gb_workerUrl = URL.createObjectURL(new Blob([__gb_data.worker], { type: 'text/javascript' }));
+// A module worker from a data: URL: Chromium refuses module workers from blob: URLs on file:// pages.
+const __gb_workerUrl = 'data:text/javascript;base64,' + __gb_data.workerBase64;
 // A data: URL imports in any worker, whatever the page's origin (a file:// page has an opaque one).
 const __gb_glueUrl = 'data:text/javascript;base64,' + __gb_data.glueBase64;
 /** The inlined files of the model whose folder URL is \`url\` (…/models/<name>/), or null. */
@@ -224,7 +225,9 @@ function writeSingleFile(file, models) {
   const data = {
     wasm: fs.readFileSync(path.join(PKG, 'glassbox_bg.wasm')).toString('base64'),
     glueBase64: glue.toString('base64'),
-    worker: fs.readFileSync(path.join(WWW, 'worker.js'), 'utf8'),
+    // A data: URL is no base for relative URLs: the default glue address goes (init passes the real one).
+    workerBase64: Buffer.from(replaceOnce(fs.readFileSync(path.join(WWW, 'worker.js'), 'utf8'),
+      "new URL('../pkg/glassbox.js', import.meta.url).href", "'inlined'", 'www/worker.js')).toString('base64'),
     index: models.map(({ name, kind, modelType, title }) => ({ name, path: `models/${name}/`, kind, modelType, title })),
     models: Object.fromEntries(models.map((m) => [m.name,
       Object.fromEntries(m.files.map((f) => [f, fs.readFileSync(path.join(m.dir, f)).toString('base64')]))])),

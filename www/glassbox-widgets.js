@@ -589,6 +589,7 @@ class GlassboxAttention extends GlassboxElement {
     if (!kinds.includes(kind)) kind = kinds[0];
     renderSegmented(this.ui.kind, `${this._uid}-kind`, kinds.map((k) => ({ value: k, label: ATTENTION_KINDS[k].label })),
       kind, (v) => { this._choice.kind = v; this._redraw(); });
+    this.ui.kind.dataset.unavailable = String(kinds.length < 2);
     const tensor = r.attentions[kind];
     const [L, H, Tq, Tk] = tensor.shape;
     const layer = Math.min(L - 1, this.layer);

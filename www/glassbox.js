@@ -197,9 +197,9 @@ export class Model {
     await this._gb._request({ type: 'free', handle: this._handle });
   }
 
-  _request(message) {
+  _request(message, handlers) {
     if (this._freed) return Promise.reject(new Error('this model was freed. Load it again with loadModel'));
-    return this._gb._request({ ...message, handle: this._handle });
+    return this._gb._request({ ...message, handle: this._handle }, handlers);
   }
 }
 

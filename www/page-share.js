@@ -42,6 +42,7 @@ function sleep(ms) {
 async function waitFor(predicate, what) {
   const deadline = Date.now() + WAIT_TIMEOUT_MS;
   while (!predicate()) {
+    if (!$('#model-error')?.hidden && document.body.dataset.ready !== 'true') throw new Error($('#model-error').textContent);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(30);
   }
@@ -156,10 +157,14 @@ async function applyState(state) {
     }
     const section = $(SECTION_OF_VIEW[state.view]);
     if (section && state.view !== 'attention' && !state.embed) section.scrollIntoView({ block: 'start' });
+  } catch (err) {
+    // The page could not start (its own error is on screen): leave the link as it was.
+    share.failed = true;
+    showNote(`This link could not be replayed (${err.message}).`);
   } finally {
     share.applying = false;
     document.documentElement.dataset.stateApplied = 'true';
-    writeHash();
+    if (!share.failed) writeHash();
   }
 }
 
