@@ -84,8 +84,9 @@ export function bundledModels() {
 }
 
 /**
- * Where a `model` attribute points: a bundled model's name ("gpt2") or a folder URL ("./my-model/",
- * "https://…/bert/"; anything with a slash), resolved against the host page.
+ * Where a `model` attribute points: a bundled model's name ("gpt2"), the first bundled model of a type or
+ * kind ("@gpt2", "@marian", "@decoder-only"), or a folder URL ("./my-model/", "https://…/bert/"; anything
+ * with a slash), resolved against the host page.
  */
 async function modelFolder(spec) {
   if (!spec) throw new Error('this widget has no model. Add model="…" (a bundled model\'s name or a folder URL)');
@@ -96,32 +97,36 @@ async function modelFolder(spec) {
   let list;
   try {
     list = await bundledModels();
-  } catch {
+  } catch (err) {
+    if (spec.startsWith('@')) throw err;
     list = null;
   }
-  const hit = list?.find((m) => m.name === spec);
+  const wanted = spec.replace(/^@/, '');
+  const hit = spec.startsWith('@')
+    ? list.find((m) => m.modelType === wanted) ?? list.find((m) => m.kind === wanted)
+    : list?.find((m) => m.name === spec);
   if (list && !hit) {
-    throw new Error(`there is no bundled model called "${spec}". Use one of: ${list.map((m) => m.name).join(', ') || '(none)'}, `
-      + 'or a folder URL');
+    throw new Error(`there is no bundled model ${spec.startsWith('@') ? `of type "${wanted}"` : `called "${spec}"`}. `
+      + `Use one of: ${list.map((m) => m.name).join(', ') || '(none)'}, "@" and a model type or kind, or a folder URL`);
   }
   const path = hit?.path ?? `${encodeURIComponent(spec)}/`;
   // index.json paths start with "models/" (relative to the page that serves them); keep only the folder part.
   const rel = path.replace(/^models\//, '');
-  return { url: new URL(rel.endsWith('/') ? rel : `${rel}/`, config.modelsBase).href, name: hit?.title ?? spec };
+  return { url: new URL(rel.endsWith('/') ? rel : `${rel}/`, config.modelsBase).href, name: hit?.title ?? hit?.name ?? spec };
 }
 
 /**
- * The model a widget shows, loaded once per page. `randomSeed` gives the untrained twin (same architecture,
- * seeded random weights), which is a separate model.
+ * The model a widget shows, loaded once per page (keyed by its folder, so "gpt2" and "@gpt2" share a load).
+ * `randomSeed` gives the untrained twin (same architecture, seeded random weights): a separate model.
  */
-export function sharedModel(spec, randomSeed = null) {
-  const key = `${spec}\u0000${randomSeed ?? ''}`;
+export async function sharedModel(spec, randomSeed = null) {
+  const folder = await modelFolder(spec);
+  const key = `${folder.url}\u0000${randomSeed ?? ''}`;
   let entry = models.get(key);
   if (!entry) {
     entry = (async () => {
       const gb = await sharedGlassbox();
-      const folder = await modelFolder(spec);
-      stats.loads.push({ model: spec, randomSeed });
+      stats.loads.push({ model: spec, url: folder.url, randomSeed });
       const opts = randomSeed === null ? {} : { randomSeed };
       const model = await gb.loadModel({ baseUrl: folder.url }, opts);
       return { model, name: folder.name, key };
