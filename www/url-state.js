@@ -9,7 +9,7 @@
 // head=mean is the mean of the heads. `generate=1` runs the generation when the link is opened: with a
 // seed, the same text comes out.
 
-/** Settings and their defaults; a default is left out of the link to keep it short. */
+/** Settings and their defaults; a default is left out of the link to keep it short (model, text and view never are). */
 export const DEFAULTS = Object.freeze({
   model: '', text: '', view: 'attention', kind: '', layer: 1, head: 'mean',
   temperature: 0, topK: 0, topP: 1, seed: 42, maxTokens: 20, generate: false, embed: false,
@@ -67,7 +67,7 @@ export function encodeState(state) {
   for (const [field, key] of Object.entries(KEYS)) {
     const v = state[field];
     if (v === undefined || v === null) continue;
-    if (field === 'model' || field === 'text') {
+    if (field === 'model' || field === 'text' || field === 'view') {
       params.set(key, String(v));
     } else if (field === 'generate' || field === 'embed') {
       if (v) params.set(key, '1');
