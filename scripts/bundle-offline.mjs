@@ -27,9 +27,9 @@ const SKIP = new Set(['glassbox.d.ts']);
 // The page's entry modules, in the order the single file runs them.
 const SINGLE_FILE_ENTRIES = ['app.js', 'page-share.js'];
 
+/** Stop with a message that says what to do (the command prints it; a caller gets the Error). */
 function die(message) {
-  console.error(`bundle-offline: ${message}`);
-  process.exit(1);
+  throw new Error(`bundle-offline: ${message}`);
 }
 
 function parseArgs(argv) {
@@ -264,8 +264,13 @@ export async function bundleOffline(opts) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const opts = parseArgs(process.argv.slice(2));
-  const r = await bundleOffline(opts);
+  let r;
+  try {
+    r = await bundleOffline(parseArgs(process.argv.slice(2)));
+  } catch (err) {
+    console.error(err.message);
+    process.exit(1);
+  }
   console.log(`bundle-offline: models: ${r.models.join(', ')}`);
   if (r.folder) {
     console.log(`bundle-offline: folder ${path.relative(process.cwd(), r.folder.path) || '.'} (${r.folder.files} files, cache version ${r.folder.version})`);
