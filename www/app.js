@@ -16,6 +16,7 @@ const N_CANDIDATES = 10;         // bars in the next-token chart
 const MODEL_INDEX_URL = 'models/index.json';
 const REQUIRED_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
 const MODEL_FILES = [...REQUIRED_FILES, 'tokenizer_config.json', 'special_tokens_map.json'];
+const TEXT_KEY = 'glassbox:text';  // the user's text survives a reload of the tab
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -622,6 +623,7 @@ function wire() {
   });
 
   ui.text.addEventListener('input', () => {
+    try { sessionStorage.setItem(TEXT_KEY, ui.text.value); } catch { /* storage may be off; the text stays in the box */ }
     highlightSpan(null);
     scheduleTokenize();
     updateStaleNote();
@@ -660,6 +662,10 @@ function exposeTestHook() {
 async function main() {
   wire();
   exposeTestHook();
+  try {
+    const saved = sessionStorage.getItem(TEXT_KEY);
+    if (saved !== null) ui.text.value = saved;
+  } catch { /* no storage: keep the example sentence */ }
   renderTextHighlight(ui.backdrop, ui.text.value, null);
   renderModelFacts(ui.facts, null, '');
   renderAttention();

@@ -4,6 +4,7 @@
 use glassbox::error::{Error, Result};
 use glassbox::loader::ModelFiles;
 use glassbox::models::bert::sentence_embedding;
+use glassbox::models::beam::BeamOptions;
 use glassbox::models::generation::{GenerateOptions, Sampling};
 use glassbox::models::{AttentionMaps, Capture, Kind};
 use glassbox::session::Session;
@@ -18,11 +19,16 @@ USAGE:
   glassbox tokenize DIR --text T [--text T2 ...]
   glassbox inspect  DIR --text T [--text T2 ...] [--decoder-ids 0,5,9] [--generate N] [--scores]
   glassbox generate DIR --text T [--max-new-tokens N] [--temperature F] [--top-k K] [--top-p P] [--seed S]
+                                 [--num-beams B] [--length-penalty F]
   glassbox info     DIR
 
 DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json
 (tokenizer_config.json and special_tokens_map.json are read when present).
-Add --random-weights SEED to any command to use seeded random weights instead of the file.";
+Add --random-weights SEED to any command to use seeded random weights instead of the file.
+Encoder-decoder models: --decoder-ids defaults to the decoder start token; ids that do not start
+with it are allowed (the model sees exactly what you give). --num-beams B > 1 runs beam search
+(Hugging Face's definition; the length penalty divides the summed log-probability by
+new_tokens^F) and prints the best sequence once it is done.";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,6 +52,8 @@ struct Args {
     top_k: usize,
     top_p: f32,
     seed: u64,
+    num_beams: usize,
+    length_penalty: f64,
     random_weights: Option<u64>,
 }
 
@@ -58,7 +66,7 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     if !["tokenize", "inspect", "generate", "info"].contains(&command.as_str()) {
         return Err(format!("unknown command `{command}`. Use tokenize, inspect, generate or info (see --help)"));
     }
-    let mut a = Args { command, max_new_tokens: 20, temperature: 0.0, top_k: 0, top_p: 1.0, seed: 0, ..Default::default() };
+    let mut a = Args { command, max_new_tokens: 20, temperature: 0.0, top_k: 0, top_p: 1.0, seed: 0, num_beams: 1, length_penalty: 1.0, ..Default::default() };
     let mut dir = None;
     while let Some(arg) = it.next() {
         let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
@@ -80,6 +88,8 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             "--top-k" => a.top_k = number(&value("--top-k")?, "--top-k")?,
             "--top-p" => a.top_p = number(&value("--top-p")?, "--top-p")?,
             "--seed" => a.seed = number(&value("--seed")?, "--seed")?,
+            "--num-beams" => a.num_beams = number(&value("--num-beams")?, "--num-beams")?,
+            "--length-penalty" => a.length_penalty = number(&value("--length-penalty")?, "--length-penalty")?,
             "--random-weights" => a.random_weights = Some(number(&value("--random-weights")?, "--random-weights")?),
             "--help" | "-h" => return Err(USAGE.to_string()),
             flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` (see --help)")),
@@ -249,6 +259,9 @@ fn info(args: &Args) -> Result<Value> {
 fn generate_cmd(args: &Args) -> Result<()> {
     let (_bytes, session) = load(args)?;
     let sampling = Sampling::new(args.temperature, args.top_k, args.top_p, args.seed)?;
+    if args.num_beams != 1 {
+        return beam_cmd(args, &session, sampling);
+    }
     let opts = GenerateOptions { max_new_tokens: args.max_new_tokens, sampling, eos_token_id: None, n_candidates: 0, capture: Capture::NONE };
     let mut stdout = std::io::stdout().lock();
     let is_decoder_only = session.info().kind == Kind::DecoderOnly;
@@ -283,5 +296,23 @@ fn generate_cmd(args: &Args) -> Result<()> {
         let _ = write!(stdout, "{}", &final_text[printed.len()..]);
     }
     let _ = writeln!(stdout);
+    Ok(())
+}
+
+/// `generate --num-beams B`: beam search, then the best sequence (beams cannot be streamed: the
+/// leader changes until the end).
+fn beam_cmd(args: &Args, session: &Session, sampling: Sampling) -> Result<()> {
+    if sampling != Sampling::Greedy {
+        return Err(Error::input("beam search does not sample", "Drop --temperature/--top-k/--top-p, or use --num-beams 1 to sample"));
+    }
+    let opts = BeamOptions { length_penalty: args.length_penalty, ..BeamOptions::new(args.num_beams, args.max_new_tokens) };
+    let gen = session.beam_search(&args.texts[0], &opts)?;
+    let best = gen.hypotheses.first().map(|h| h.ids.clone()).unwrap_or_default();
+    let text = session.tokenizer.decode(&best, true)?;
+    let mut stdout = std::io::stdout().lock();
+    if session.info().kind == Kind::DecoderOnly {
+        let _ = write!(stdout, "{}", args.texts[0]);
+    }
+    let _ = writeln!(stdout, "{text}");
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::loader::ModelFiles;
+use crate::models::beam::{beam_search, BeamOptions, Hypothesis};
 use crate::models::generation::{generate, GenerateOptions, GeneratedToken, Generator};
 use crate::models::{Capture, DecoderState, Inputs, Kind, Model, ModelInfo, Outputs};
 use crate::tokenizer::{Encoding, Tokenizer};
@@ -26,6 +27,14 @@ pub struct Generation {
     /// The encoded source (encoder-decoder) or the prompt (decoder-only).
     pub input: Encoding,
     pub tokens: Vec<GeneratedToken>,
+}
+
+/// A finished beam search.
+pub struct BeamGeneration {
+    pub prefix_ids: Vec<u32>,
+    pub input: Encoding,
+    /// Best first; ids are the new tokens (eos included when a hypothesis ended there).
+    pub hypotheses: Vec<Hypothesis>,
 }
 
 impl Generation {
@@ -96,6 +105,27 @@ impl Session {
         self.fit_options(&info, &prefix_ids, &mut opts);
         let tokens = generate(&self.model, state, &prefix_ids, &opts, on_token)?;
         Ok(Generation { prefix_ids, input, tokens })
+    }
+
+    /// Beam search from `text` (HF's `generate(num_beams=..)`): the best hypotheses, best first.
+    /// eos comes from the config when `opts` has none; the length stays inside the position table.
+    pub fn beam_search(&self, text: &str, opts: &BeamOptions) -> Result<BeamGeneration> {
+        let info = self.info().clone();
+        let input = self.encode(text)?;
+        let (state, prefix_ids) = self.prepare_generation(&info, &input)?;
+        let mut opts = *opts;
+        let mut fit = GenerateOptions {
+            max_new_tokens: opts.max_new_tokens,
+            sampling: crate::models::generation::Sampling::Greedy,
+            eos_token_id: opts.eos_token_id,
+            n_candidates: 0,
+            capture: Capture::NONE,
+        };
+        self.fit_options(&info, &prefix_ids, &mut fit);
+        opts.max_new_tokens = fit.max_new_tokens;
+        opts.eos_token_id = fit.eos_token_id;
+        let hypotheses = beam_search(&self.model, state, &prefix_ids, &opts)?;
+        Ok(BeamGeneration { prefix_ids, input, hypotheses })
     }
 
     /// A stepwise generator for `text` (the wasm boundary drives it one token per call).

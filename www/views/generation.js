@@ -21,33 +21,36 @@ const PERCENT_DIGITS = 1;
 export function renderGenerated(root, view) {
   let stream = root.querySelector('.stream');
   let status = root.querySelector('.gen-status');
+  let prompt, list;
   if (!stream) {
+    // The prompt sits beside the list of generated tokens, outside it: only tokens are options.
     stream = document.createElement('div');
     stream.className = 'stream';
-    stream.setAttribute('role', 'listbox');
-    stream.setAttribute('aria-label', 'Generated tokens');
+    prompt = document.createElement('span');
+    prompt.className = 'prompt';
+    list = document.createElement('span');
+    list.className = 'gen-list';
+    list.setAttribute('role', 'listbox');
+    list.setAttribute('aria-label', 'Generated tokens');
+    stream.append(prompt, list);
     status = document.createElement('p');
     status.className = 'gen-status muted';
+    status.setAttribute('role', 'status');
     root.append(stream, status);
-  }
-  root._onSelect = view.onSelect;
-  installRoving(stream, { onActivate: (i) => root._onSelect?.(i) });
-  if (!stream.dataset.clickInstalled) {
-    stream.dataset.clickInstalled = '1';
-    stream.addEventListener('click', (e) => {
+    installRoving(list, { onActivate: (i) => root._onSelect?.(i) });
+    list.addEventListener('click', (e) => {
       const item = e.target.closest('[data-index]');
       if (item) root._onSelect?.(Number(item.dataset.index));
     });
   }
-  const active = stream.getRootNode().activeElement;  // the document, or a widget's shadow root
-  const focusedIndex = stream.contains(active) ? Number(active.dataset?.index) : null;
-  stream.replaceChildren();
-  if (view.prompt) {
-    const p = document.createElement('span');
-    p.className = 'prompt';
-    p.textContent = view.prompt;
-    stream.append(p);
-  }
+  prompt = stream.querySelector('.prompt');
+  list = stream.querySelector('.gen-list');
+  root._onSelect = view.onSelect;
+  const active = list.getRootNode().activeElement;  // the document, or a widget's shadow root
+  const focusedIndex = list.contains(active) ? Number(active.dataset?.index) : null;
+  prompt.textContent = view.prompt ?? '';
+  prompt.hidden = !view.prompt;
+  list.replaceChildren();
   view.steps.forEach((step, i) => {
     const b = document.createElement('span');
     b.className = 'gen-token' + (i === view.selected ? ' selected' : '');
@@ -58,10 +61,10 @@ export function renderGenerated(root, view) {
     b.textContent = tokenLabel(step.token, view.tokenizer);
     b.title = `step ${i + 1} · id ${step.id} · p = ${step.prob.toFixed(4)}`;
     b.setAttribute('aria-label', `step ${i + 1}: ${JSON.stringify(step.token)}, probability ${step.prob.toFixed(3)}`);
-    stream.append(b);
+    list.append(b);
   });
   const stop = view.selected ?? Math.max(0, view.steps.length - 1);
-  focusItem(stream, Number.isInteger(focusedIndex) ? focusedIndex : stop, Number.isInteger(focusedIndex));
+  focusItem(list, Number.isInteger(focusedIndex) ? focusedIndex : stop, Number.isInteger(focusedIndex));
   status.textContent = view.status ?? '';
 }
 

@@ -10,6 +10,7 @@ const LABEL_GAP = 6;          // between a label and the grid
 const LABEL_MAX_CHARS = 14;   // longer token labels are cut with an ellipsis
 const EDGE_PAD = 4;           // around the whole drawing
 const HATCH_STEP = 5;         // spacing of the masked-cell hatching
+const MAX_BACKING_PIXELS = 16e6; // long inputs draw at a lower density rather than exhaust a phone's memory
 const LEGEND_WIDTH = 180;
 const LEGEND_HEIGHT = 10;
 const LEGEND_TICKS = [0, 0.25, 0.5, 0.75, 1];
@@ -230,7 +231,7 @@ function draw(root) {
   const ctx = canvas.getContext('2d');
   const layout = computeLayout(st, ctx);
   st.layout = layout;
-  const dpr = window.devicePixelRatio || 1;
+  const dpr = Math.min(window.devicePixelRatio || 1, Math.sqrt(MAX_BACKING_PIXELS / (layout.width * layout.height)));
   canvas.style.width = `${layout.width}px`;
   canvas.style.height = `${layout.height}px`;
   canvas.width = Math.round(layout.width * dpr);

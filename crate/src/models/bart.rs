@@ -1,25 +1,457 @@
-//! Bart: encoder-decoder. (Being written: see issue 3.)
+//! BART (`BartForConditionalGeneration`) and Marian (`MarianMTModel`): the original
+//! encoder-decoder transformer with post-LayerNorm blocks, biased projections and q scaled by
+//! D^-0.5. They differ only in how positions enter and in one norm:
+//!
+//! | model_type | positions                                        | after the embeddings |
+//! |------------|--------------------------------------------------|----------------------|
+//! | `bart`     | learned table, row = position + 2 (HF's offset)  | `layernorm_embedding` |
+//! | `marian`   | sinusoids computed here, never loaded: `sin` in the first half of the vector, `cos` in the second | nothing |
+//!
+//! Reference semantics: Hugging Face `transformers/models/bart/modeling_bart.py` and
+//! `transformers/models/marian/modeling_marian.py` (`MarianSinusoidalPositionalEmbedding`).
+//!
+//! ```text
+//! encoder:  x = embed[src]·scale + pos[0..S]   (BART: x = LN_emb(x))         # [S][C]
+//!           for each layer:  x = LN(x + attn(x));  x = LN(x + fc2(act(fc1(x))))
+//! decoder:  y = embed[tgt]·scale + pos[P..P+T] (BART: y = LN_emb(y))         # [T][C]
+//!           for each layer:  y = LN(y + self_attn(y))       (causal, KV cache)
+//!                            y = LN(y + cross_attn(y, enc))
+//!                            y = LN(y + fc2(act(fc1(y))))
+//!           logits = y · headᵀ + final_logits_bias                           # [T][V]
+//! ```
+//!
+//! `scale` is sqrt(d_model) when `scale_embedding` is true, else 1. HF's Marian ignores the
+//! `normalize_before` / `normalize_embedding` keys some converted configs carry (every Marian
+//! checkpoint is post-LN without an embedding norm), and so do we. With
+//! `share_encoder_decoder_embeddings: false` Marian's decoder has its own table of
+//! `decoder_vocab_size` rows, which the head shares.
+//!
+//! Decoder start: `decoder_start_token_id` from config.json; when absent, Marian uses its pad id
+//! (what Marian was trained with) and BART its bos id (what HF's `generate` falls back to).
+//!
+//! Checkpoint name map (optionally prefixed `model.`; `{s}` is `encoder` or `decoder`):
+//!
+//! | name                                              | shape        |
+//! |---------------------------------------------------|--------------|
+//! | `shared.weight` (or `encoder.embed_tokens.weight`) | [V][C]      |
+//! | `decoder.embed_tokens.weight` (defaults to shared) | [V_dec][C]  |
+//! | `{s}.embed_positions.weight` (BART only)           | [P+2][C]    |
+//! | `{s}.layernorm_embedding.{weight,bias}` (BART only) | [C]        |
+//! | `{s}.layers.{l}.self_attn.{q,k,v,out}_proj.{weight,bias}` | [C][C], [C] |
+//! | `{s}.layers.{l}.self_attn_layer_norm.*`            | [C]         |
+//! | `decoder.layers.{l}.encoder_attn.{q,k,v,out}_proj.*` | [C][C], [C] |
+//! | `decoder.layers.{l}.encoder_attn_layer_norm.*`     | [C]         |
+//! | `{s}.layers.{l}.fc1.*`                             | [F][C], [F] |
+//! | `{s}.layers.{l}.fc2.*`                             | [C][F], [C] |
+//! | `{s}.layers.{l}.final_layer_norm.*`                | [C]         |
+//! | `lm_head.weight` (optional; tied to the decoder embeddings) | [V_dec][C] |
+//! | `final_logits_bias` (optional; zeros)              | [1][V_dec]  |
+//!
+//! Marian checkpoints may also store `{s}.embed_positions.weight`; it is ignored (recomputed).
 
-use super::{Capture, DecoderState, ModelInfo, Outputs, StepOutput};
+use super::attention::{attend, KvCache, Mask, Recorder};
+use super::layers::{add_in_place, gather_rows, linear, Activation, LayerNorm};
+use super::t5::{check_state, one_id, rules_from};
+use super::beam::GenerationRules;
+use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, StepOutput};
 use crate::error::{Error, Result};
-use crate::loader::Weights;
+use crate::kernels::{self, Linear};
+use crate::loader::{parse_json, Weights};
+use serde::Deserialize;
+
+/// The fields of BART's / Marian's config.json that change the computation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BartConfig {
+    pub model_type: String,
+    pub vocab_size: usize,
+    #[serde(default)]
+    pub decoder_vocab_size: Option<usize>,
+    pub d_model: usize,
+    pub encoder_layers: usize,
+    pub decoder_layers: usize,
+    pub encoder_attention_heads: usize,
+    pub decoder_attention_heads: usize,
+    pub encoder_ffn_dim: usize,
+    pub decoder_ffn_dim: usize,
+    #[serde(default = "default_activation")]
+    pub activation_function: String,
+    pub max_position_embeddings: usize,
+    #[serde(default)]
+    pub scale_embedding: bool,
+    #[serde(default = "yes")]
+    pub share_encoder_decoder_embeddings: bool,
+    #[serde(default, deserialize_with = "one_id")]
+    pub pad_token_id: Option<u32>,
+    #[serde(default, deserialize_with = "one_id")]
+    pub bos_token_id: Option<u32>,
+    #[serde(default, deserialize_with = "one_id")]
+    pub eos_token_id: Option<u32>,
+    #[serde(default, deserialize_with = "one_id")]
+    pub decoder_start_token_id: Option<u32>,
+    /// Generation settings HF's `generate` reads from config.json (see [`GenerationRules`]).
+    #[serde(default, deserialize_with = "one_id")]
+    pub forced_bos_token_id: Option<u32>,
+    #[serde(default, deserialize_with = "one_id")]
+    pub forced_eos_token_id: Option<u32>,
+    #[serde(default)]
+    pub no_repeat_ngram_size: Option<usize>,
+    #[serde(default)]
+    pub bad_words_ids: Option<Vec<Vec<u32>>>,
+    #[serde(default)]
+    pub min_length: Option<usize>,
+}
+
+fn default_activation() -> String {
+    "gelu".into()
+}
+fn yes() -> bool {
+    true
+}
+
+/// LayerNorm epsilon of `nn.LayerNorm`'s default, which both families use.
+const LN_EPS: f32 = 1e-5;
+/// BART's learned position table starts two rows in (a fairseq leftover kept by HF).
+const BART_POSITION_OFFSET: usize = 2;
+
+struct Attention {
+    q: Linear, // C -> C
+    k: Linear,
+    v: Linear,
+    out: Linear,
+}
+
+struct EncoderLayer {
+    attn: Attention,
+    attn_ln: LayerNorm,
+    fc1: Linear, // C -> F
+    fc2: Linear, // F -> C
+    ffn_ln: LayerNorm,
+}
+
+struct DecoderLayer {
+    self_attn: Attention,
+    self_ln: LayerNorm,
+    cross: Attention,
+    cross_ln: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+    ffn_ln: LayerNorm,
+}
+
+/// Where position vectors come from.
+enum PositionTable {
+    /// BART: `[P+2][C]` learned rows per stack, read at position + 2, then `layernorm_embedding`.
+    Learned { enc: Vec<f32>, dec: Vec<f32>, enc_ln: LayerNorm, dec_ln: LayerNorm },
+    /// Marian: one `[P][C]` sinusoid table shared by both stacks.
+    Sinusoidal(Vec<f32>),
+}
 
 pub struct Bart {
+    pub config: BartConfig,
     pub info: ModelInfo,
+    enc_embed: Vec<f32>, // [V][C]
+    dec_embed: Option<Vec<f32>>, // [V_dec][C], only when not the same table as enc_embed
+    positions: PositionTable,
+    encoder: Vec<EncoderLayer>,
+    decoder: Vec<DecoderLayer>,
+    lm_head: Option<Vec<f32>>, // [V_dec][C], only when stored untied
+    final_logits_bias: Vec<f32>, // [V_dec]
+    embed_scale: f32,
+    activation: Activation,
+    dec_vocab: usize, // V_dec
+    pub rules: GenerationRules,
 }
 
 impl Bart {
-    pub fn load(_config_json: &[u8], _weights: Weights) -> Result<Self> {
-        Err(Error::config("model_type", "this family is not implemented yet", "Use a GPT-2 or BERT model"))
+    pub fn load(config_json: &[u8], weights: Weights) -> Result<Self> {
+        let cfg: BartConfig = parse_json("config.json", config_json)?;
+        let marian = cfg.model_type == "marian";
+        let (v, c, p) = (cfg.vocab_size, cfg.d_model, cfg.max_position_embeddings);
+        let v_dec = if marian && !cfg.share_encoder_decoder_embeddings { cfg.decoder_vocab_size.unwrap_or(v) } else { v };
+        for (field, heads) in [("encoder_attention_heads", cfg.encoder_attention_heads), ("decoder_attention_heads", cfg.decoder_attention_heads)] {
+            if heads == 0 || c % heads != 0 {
+                return Err(Error::config(field, format!("d_model {c} is not divisible by {heads} heads"), "Use the config.json saved with the weights"));
+            }
+        }
+        let activation = Activation::from_config("activation_function", &cfg.activation_function)?;
+        let w = weights.with_prefixes(&["model."]);
+        let attention = |prefix: &str| -> Result<Attention> {
+            Ok(Attention {
+                q: linear(&w, &format!("{prefix}.q_proj"), c, c, true)?,
+                k: linear(&w, &format!("{prefix}.k_proj"), c, c, true)?,
+                v: linear(&w, &format!("{prefix}.v_proj"), c, c, true)?,
+                out: linear(&w, &format!("{prefix}.out_proj"), c, c, true)?,
+            })
+        };
+        let ln = |name: &str| LayerNorm::load(&w, name, c, LN_EPS);
+        let (f_enc, f_dec) = (cfg.encoder_ffn_dim, cfg.decoder_ffn_dim);
+        let mut encoder = Vec::with_capacity(cfg.encoder_layers);
+        for l in 0..cfg.encoder_layers {
+            let p = format!("encoder.layers.{l}");
+            encoder.push(EncoderLayer {
+                attn: attention(&format!("{p}.self_attn"))?,
+                attn_ln: ln(&format!("{p}.self_attn_layer_norm"))?,
+                fc1: linear(&w, &format!("{p}.fc1"), c, f_enc, true)?,
+                fc2: linear(&w, &format!("{p}.fc2"), f_enc, c, true)?,
+                ffn_ln: ln(&format!("{p}.final_layer_norm"))?,
+            });
+        }
+        let mut decoder = Vec::with_capacity(cfg.decoder_layers);
+        for l in 0..cfg.decoder_layers {
+            let p = format!("decoder.layers.{l}");
+            decoder.push(DecoderLayer {
+                self_attn: attention(&format!("{p}.self_attn"))?,
+                self_ln: ln(&format!("{p}.self_attn_layer_norm"))?,
+                cross: attention(&format!("{p}.encoder_attn"))?,
+                cross_ln: ln(&format!("{p}.encoder_attn_layer_norm"))?,
+                fc1: linear(&w, &format!("{p}.fc1"), c, f_dec, true)?,
+                fc2: linear(&w, &format!("{p}.fc2"), f_dec, c, true)?,
+                ffn_ln: ln(&format!("{p}.final_layer_norm"))?,
+            });
+        }
+        let enc_embed = match w.get_opt("shared.weight", &[v, c])? {
+            Some(t) => t,
+            None => w.get("encoder.embed_tokens.weight", &[v, c]).map_err(|_| {
+                Error::tensor("shared.weight", "missing from the checkpoint (nor is encoder.embed_tokens.weight there)", "Check that the file is a complete checkpoint")
+            })?,
+        };
+        // The decoder's table is its own only when stored and different (Marian without shared embeddings).
+        let dec_embed = if w.contains("decoder.embed_tokens.weight") || v_dec != v {
+            w.get_opt("decoder.embed_tokens.weight", &[v_dec, c])?.filter(|t| *t != enc_embed)
+        } else {
+            None
+        };
+        if v_dec != v && dec_embed.is_none() {
+            return Err(Error::tensor(
+                "decoder.embed_tokens.weight",
+                format!("is needed because decoder_vocab_size {v_dec} differs from vocab_size {v}"),
+                "Check that config.json belongs to these weights",
+            ));
+        }
+        let head_table = dec_embed.as_ref().unwrap_or(&enc_embed);
+        let lm_head = if w.contains("lm_head.weight") { w.get_opt("lm_head.weight", &[v_dec, c])?.filter(|t| t != head_table) } else { None };
+        let final_logits_bias = match w.get_opt("final_logits_bias", &[1, v_dec])? {
+            Some(b) if w.contains("final_logits_bias") => b,
+            _ => vec![0.0; v_dec],
+        };
+        let positions = if marian {
+            PositionTable::Sinusoidal(sinusoids(p, c))
+        } else {
+            let rows = p + BART_POSITION_OFFSET;
+            PositionTable::Learned {
+                enc: w.get("encoder.embed_positions.weight", &[rows, c])?,
+                dec: w.get("decoder.embed_positions.weight", &[rows, c])?,
+                enc_ln: ln("encoder.layernorm_embedding")?,
+                dec_ln: ln("decoder.layernorm_embedding")?,
+            }
+        };
+        let attn_params = 4 * (c * c + c);
+        let n_params = v * c
+            + dec_embed.as_ref().map_or(0, |t| t.len())
+            + lm_head.as_ref().map_or(0, |t| t.len())
+            + v_dec
+            + if marian { 0 } else { 2 * (p + BART_POSITION_OFFSET) * c + 4 * c }
+            + cfg.encoder_layers * (attn_params + 2 * c * f_enc + f_enc + c + 4 * c)
+            + cfg.decoder_layers * (2 * attn_params + 2 * c * f_dec + f_dec + c + 6 * c);
+        let decoder_start_token_id = cfg.decoder_start_token_id.or(if marian { cfg.pad_token_id } else { cfg.bos_token_id });
+        let info = ModelInfo {
+            model_type: cfg.model_type.clone(),
+            kind: Kind::EncoderDecoder,
+            positions: if marian { Positions::Sinusoidal } else { Positions::Learned },
+            n_layers: cfg.encoder_layers,
+            n_decoder_layers: cfg.decoder_layers,
+            n_heads: cfg.encoder_attention_heads,
+            d_model: c,
+            d_ff: f_enc,
+            vocab_size: v,
+            max_positions: Some(p),
+            n_params,
+            has_lm_head: true,
+            bos_token_id: cfg.bos_token_id,
+            eos_token_id: cfg.eos_token_id,
+            pad_token_id: cfg.pad_token_id,
+            decoder_start_token_id,
+        };
+        let embed_scale = if cfg.scale_embedding { (c as f32).sqrt() } else { 1.0 };
+        let rules = rules_from(&cfg.forced_bos_token_id, &cfg.forced_eos_token_id, cfg.no_repeat_ngram_size, &cfg.bad_words_ids, cfg.min_length, cfg.eos_token_id);
+        Ok(Bart { rules, config: cfg, info, enc_embed, dec_embed, positions, encoder, decoder, lm_head, final_logits_bias, embed_scale, activation, dec_vocab: v_dec })
     }
-    pub fn forward(&self, _ids: &[u32], _decoder_ids: &[u32], _capture: Capture) -> Result<Outputs> {
-        Err(Error::input("not implemented", ""))
+
+    fn d_head_enc(&self) -> usize {
+        self.config.d_model / self.config.encoder_attention_heads
     }
+    fn d_head_dec(&self) -> usize {
+        self.config.d_model / self.config.decoder_attention_heads
+    }
+
+    /// `embed[ids]·scale + pos[past..past+T]` (then BART's `layernorm_embedding`): `[T][C]`.
+    fn embed(&self, table: &[f32], ids: &[u32], past: usize, decoder: bool) -> Result<Vec<f32>> {
+        let (c, t, p) = (self.config.d_model, ids.len(), self.config.max_position_embeddings);
+        if past + t > p {
+            let side = if decoder { "decoder" } else { "source" };
+            return Err(Error::input(
+                format!("the {side} would be {} tokens long but this model has positions for only {p}", past + t),
+                if decoder { "Generate fewer tokens or give fewer decoder ids" } else { "Shorten the text" },
+            ));
+        }
+        let mut x = gather_rows(table, c, ids);
+        if self.embed_scale != 1.0 {
+            x.iter_mut().for_each(|v| *v *= self.embed_scale);
+        }
+        match &self.positions {
+            PositionTable::Sinusoidal(pos) => add_in_place(&mut x, &pos[past * c..(past + t) * c]),
+            PositionTable::Learned { enc, dec, enc_ln, dec_ln } => {
+                let (rows, norm) = if decoder { (dec, dec_ln) } else { (enc, enc_ln) };
+                let at = past + BART_POSITION_OFFSET;
+                add_in_place(&mut x, &rows[at * c..(at + t) * c]);
+                norm.apply(&mut x);
+            }
+        }
+        Ok(x)
+    }
+
+    fn ffn(&self, fc1: &Linear, fc2: &Linear, x: &[f32], rows: usize) -> Vec<f32> {
+        let mut hidden = fc1.forward(x, rows); // [T][F]
+        self.activation.apply(&mut hidden);
+        fc2.forward(&hidden, rows)
+    }
+
+    /// The encoder: `src: [S]` -> `[S][C]`.
+    fn encode(&self, src: &[u32], rec: &mut Recorder) -> Result<Vec<f32>> {
+        let (h, d, s) = (self.config.encoder_attention_heads, self.d_head_enc(), src.len());
+        let scale = (d as f32).powf(-0.5);
+        let mut x = self.embed(&self.enc_embed, src, 0, false)?;
+        for (l, layer) in self.encoder.iter().enumerate() {
+            // x = LN(x + attn(x))
+            let (q, k, v) = (layer.attn.q.forward(&x, s), layer.attn.k.forward(&x, s), layer.attn.v.forward(&x, s));
+            let ctx = attend(&q, &k, &v, s, s, h, d, scale, Mask::Full, None, rec.layer(l));
+            add_in_place(&mut x, &layer.attn.out.forward(&ctx, s));
+            layer.attn_ln.apply(&mut x);
+            // x = LN(x + ffn(x))
+            let m = self.ffn(&layer.fc1, &layer.fc2, &x, s);
+            add_in_place(&mut x, &m);
+            layer.ffn_ln.apply(&mut x);
+        }
+        Ok(x)
+    }
+
+    fn state_for(&self, enc: Vec<f32>, s: usize) -> DecoderState {
+        let cross_kv = self.decoder.iter().map(|l| KvCache { k: l.cross.k.forward(&enc, s), v: l.cross.v.forward(&enc, s) }).collect();
+        DecoderState { self_kv: vec![KvCache::default(); self.decoder.len()], cross_kv, encoder_hidden: Some(enc), src_len: s, fed: 0 }
+    }
+
+    /// The decoder: `tokens: [T]` at positions `fed..fed+T`, extending the caches. Returns `[T][C]`.
+    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
+        check_state(state, self.decoder.len())?;
+        if let Some(&bad) = tokens.iter().find(|&&id| id as usize >= self.dec_vocab) {
+            return Err(Error::input(
+                format!("decoder id {bad} is outside the decoder's vocabulary (0..{})", self.dec_vocab),
+                "Use ids below decoder_vocab_size from config.json",
+            ));
+        }
+        let (h, d, t) = (self.config.decoder_attention_heads, self.d_head_dec(), tokens.len());
+        let (past, s) = (state.fed, state.src_len);
+        let scale = (d as f32).powf(-0.5);
+        let mut y = self.embed(self.dec_embed.as_deref().unwrap_or(&self.enc_embed), tokens, past, true)?;
+        for (l, layer) in self.decoder.iter().enumerate() {
+            // y = LN(y + self_attn(y)), causal over the cache
+            let (q, k, v) = (layer.self_attn.q.forward(&y, t), layer.self_attn.k.forward(&y, t), layer.self_attn.v.forward(&y, t));
+            let kv = &mut state.self_kv[l];
+            kv.append(&k, &v);
+            let ctx = attend(&q, &kv.k, &kv.v, t, past + t, h, d, scale, Mask::Causal { past }, None, self_rec.layer(l));
+            add_in_place(&mut y, &layer.self_attn.out.forward(&ctx, t));
+            layer.self_ln.apply(&mut y);
+            // y = LN(y + cross_attn(y, enc))
+            let q = layer.cross.q.forward(&y, t);
+            let kv = &state.cross_kv[l];
+            let ctx = attend(&q, &kv.k, &kv.v, t, s, h, d, scale, Mask::Full, None, cross_rec.layer(l));
+            add_in_place(&mut y, &layer.cross.out.forward(&ctx, t));
+            layer.cross_ln.apply(&mut y);
+            // y = LN(y + ffn(y))
+            let m = self.ffn(&layer.fc1, &layer.fc2, &y, t);
+            add_in_place(&mut y, &m);
+            layer.ffn_ln.apply(&mut y);
+        }
+        state.fed += t;
+        Ok(y)
+    }
+
+    /// `h: [T][C]` -> logits `[T][V_dec]` (head + `final_logits_bias`).
+    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
+        let (c, v) = (self.config.d_model, self.dec_vocab);
+        let head = self.lm_head.as_deref().or(self.dec_embed.as_deref()).unwrap_or(&self.enc_embed);
+        let mut logits = vec![0.0; t * v];
+        kernels::matmul_nk(h, t, c, head, v, &mut logits);
+        for row in logits.chunks_exact_mut(v) {
+            add_in_place(row, &self.final_logits_bias);
+        }
+        logits
+    }
+
+    /// Encode `ids` and run the decoder over all of `decoder_ids` at once.
+    pub fn forward(&self, ids: &[u32], decoder_ids: &[u32], capture: Capture) -> Result<Outputs> {
+        let (s, t) = (ids.len(), decoder_ids.len());
+        let mut enc_rec = Recorder::new(capture, self.encoder.len(), self.config.encoder_attention_heads, s, s);
+        let enc = self.encode(ids, &mut enc_rec)?;
+        let mut state = self.state_for(enc, s);
+        let (l_dec, h_dec) = (self.decoder.len(), self.config.decoder_attention_heads);
+        let mut self_rec = Recorder::new(capture, l_dec, h_dec, t, t);
+        let mut cross_rec = Recorder::new(capture, l_dec, h_dec, t, s);
+        let hidden = self.decode(&mut state, decoder_ids, &mut self_rec, &mut cross_rec)?;
+        let logits = self.lm_logits(&hidden, t);
+        Ok(Outputs {
+            encoder_attentions: enc_rec.probs,
+            decoder_attentions: self_rec.probs,
+            cross_attentions: cross_rec.probs,
+            encoder_scores: enc_rec.scores,
+            decoder_scores: self_rec.scores,
+            cross_scores: cross_rec.scores,
+            last_hidden_state: hidden,
+            encoder_last_hidden_state: state.encoder_hidden.take(),
+            logits: Some(logits),
+            pooled: None,
+        })
+    }
+
     /// Encode `source` once and prepare the decoder's caches.
-    pub fn start(&self, _source: &[u32]) -> Result<DecoderState> {
-        Err(Error::input("not implemented", ""))
+    pub fn start(&self, source: &[u32]) -> Result<DecoderState> {
+        let mut rec = Recorder::new(Capture::NONE, 0, 0, 0, 0);
+        let enc = self.encode(source, &mut rec)?;
+        Ok(self.state_for(enc, source.len()))
     }
-    pub fn feed(&self, _state: &mut DecoderState, _tokens: &[u32], _capture: Capture) -> Result<StepOutput> {
-        Err(Error::input("not implemented", ""))
+
+    /// Feed decoder tokens at the next positions; logits of the last one.
+    pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
+        let (t, past) = (tokens.len(), state.fed);
+        let (l_dec, h_dec) = (self.decoder.len(), self.config.decoder_attention_heads);
+        let mut self_rec = Recorder::new(capture, l_dec, h_dec, t, past + t);
+        let mut cross_rec = Recorder::new(capture, l_dec, h_dec, t, state.src_len);
+        let hidden = self.decode(state, tokens, &mut self_rec, &mut cross_rec)?;
+        let c = self.config.d_model;
+        let logits = self.lm_logits(&hidden[(t - 1) * c..], 1);
+        Ok(StepOutput { logits, self_attentions: self_rec.probs, cross_attentions: cross_rec.probs })
     }
+}
+
+/// Marian's position table `[P][C]`: for position `p` and `k < C/2` (rounded up),
+/// `row[k] = sin(p / 10000^(2k/C))` and `row[C/2 + k] = cos(p / 10000^(2k/C))`: the sines fill
+/// the first half, the cosines the second (not interleaved as in the paper). Computed in f64 as HF
+/// does with numpy, then rounded to f32.
+pub fn sinusoids(n_positions: usize, c: usize) -> Vec<f32> {
+    let half = c.div_ceil(2);
+    let mut table = vec![0.0f32; n_positions * c];
+    for pos in 0..n_positions {
+        let row = &mut table[pos * c..(pos + 1) * c];
+        for k in 0..half {
+            // Column 2k of the interleaved layout: its sine goes to slot k.
+            let angle = pos as f64 / 10000f64.powf((2 * k) as f64 / c as f64);
+            row[k] = angle.sin() as f32;
+        }
+        for k in 0..c - half {
+            // Column 2k+1 shares the frequency of column 2k: its cosine goes to slot half + k.
+            let angle = pos as f64 / 10000f64.powf((2 * k) as f64 / c as f64);
+            row[half + k] = angle.cos() as f32;
+        }
+    }
+    table
 }

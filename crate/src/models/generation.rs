@@ -170,6 +170,8 @@ pub struct Generator {
     rng: Rng,
     /// What to feed next: the whole prefix at first, then the last chosen token.
     pending: Vec<u32>,
+    /// The prompt or decoder start, for config rules that look at the whole sequence.
+    prefix: Vec<u32>,
     produced: Vec<u32>,
     finished: bool,
 }
@@ -184,7 +186,7 @@ impl Generator {
             Sampling::Sample { seed, .. } => seed,
             Sampling::Greedy => 0,
         };
-        Ok(Generator { state, opts, rng: Rng::new(seed), pending: prefix.to_vec(), produced: Vec::new(), finished: opts.max_new_tokens == 0 })
+        Ok(Generator { state, opts, rng: Rng::new(seed), pending: prefix.to_vec(), prefix: prefix.to_vec(), produced: Vec::new(), finished: opts.max_new_tokens == 0 })
     }
 
     /// The ids produced so far (new tokens only).
@@ -202,6 +204,11 @@ impl Generator {
             return Ok(None);
         }
         let mut step = model.feed(&mut self.state, &self.pending, self.opts.capture)?;
+        let rules = model.generation_rules();
+        if !rules.is_empty() {
+            let history: Vec<u32> = self.prefix.iter().chain(&self.produced).copied().collect();
+            rules.apply(&mut step.logits, &history, self.prefix.len() + self.opts.max_new_tokens);
+        }
         let id = choose(&step.logits, self.opts.sampling, &mut self.rng);
         let candidates = top_candidates(&step.logits, self.opts.n_candidates.max(1));
         let prob = match candidates.first() {

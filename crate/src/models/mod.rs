@@ -7,6 +7,7 @@
 
 pub mod attention;
 pub mod bart;
+pub mod beam;
 pub mod bert;
 pub mod generation;
 pub mod gpt2;
@@ -209,6 +210,18 @@ impl Model {
             Model::Bert(_) => Err(Error::input("an encoder-only model cannot decode", "Pick a decoder-only or encoder-decoder model")),
             Model::T5(m) => m.feed(state, tokens, capture),
             Model::Bart(m) => m.feed(state, tokens, capture),
+        }
+    }
+}
+
+impl Model {
+    /// What Hugging Face's `generate` would apply to each step because config.json says so.
+    pub fn generation_rules(&self) -> &beam::GenerationRules {
+        static NONE: beam::GenerationRules = beam::GenerationRules::NONE;
+        match self {
+            Model::T5(m) => &m.rules,
+            Model::Bart(m) => &m.rules,
+            Model::Gpt2(_) | Model::Bert(_) => &NONE,
         }
     }
 }

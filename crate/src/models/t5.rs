@@ -1,25 +1,512 @@
-//! T5: encoder-decoder. (Being written: see issue 3.)
+//! T5 (`T5ForConditionalGeneration`): encoder-decoder with RMSNorm, pre-norm blocks, unscaled
+//! attention and relative position buckets. One file serves v1.0 (ReLU FFN, LM head tied to
+//! `shared`, decoder output scaled by d_model^-0.5) and v1.1 / flan-T5 (`gated-gelu` FFN, untied
+//! `lm_head`, no scaling); config.json alone decides which.
+//!
+//! Reference semantics: Hugging Face `transformers/models/t5/modeling_t5.py` (`T5Attention`,
+//! `T5LayerNorm`, `T5DenseGatedActDense`, `T5ForConditionalGeneration.forward`).
+//!
+//! ```text
+//! encoder:  x = shared[src]                                               # [S][C]
+//!           for each block:  x = x + attn(rms_1(x), bias_bi);  x = x + ffn(rms_2(x))
+//!           enc = rms_final(x)
+//! decoder:  y = shared[tgt]                                               # [T][C]
+//!           for each block:  y = y + self_attn(rms_1(y), bias_causal)   (causal, KV cache)
+//!                            y = y + cross_attn(rms_2(y), enc)           (no position bias)
+//!                            y = y + ffn(rms_3(y))
+//!           h = rms_final(y)                          # last_hidden_state
+//!           logits = (tied ? h·C^-0.5 : h) · headᵀ   # [T][V]
+//! ```
+//!
+//! Attention is `softmax(q·kᵀ + bias)` with no 1/sqrt(D) factor (T5 folds it into the
+//! initialisation). `bias[h][i][j] = table[bucket(j - i)][h]`, where `table` is the
+//! `relative_attention_bias` of the *first* block of each stack, reused by every block. The
+//! encoder's buckets are bidirectional; the decoder's are causal and use the absolute position
+//! of the query, so a cached step at position P uses row P of the bias.
+//!
+//! Config: `tie_word_embeddings` (default true) decides the d_model^-0.5 scaling, as in HF.
+//! The head is the stored `lm_head.weight` when it differs from `shared`, else `shared`.
+//! `feed_forward_proj` is `act` or `gated-act` (`gated-gelu` means tanh GELU, for history's sake).
+//! A config without `decoder_start_token_id` starts the decoder with the pad id (0 by default),
+//! which is what T5 was trained with.
+//!
+//! Checkpoint name map (`{s}` is `encoder` or `decoder`; `A` = H·D = `num_heads · d_kv`):
+//!
+//! | name                                                        | shape        |
+//! |-------------------------------------------------------------|--------------|
+//! | `shared.weight` (or `encoder.embed_tokens.weight`)          | [V][C]       |
+//! | `{s}.block.0.layer.0.SelfAttention.relative_attention_bias.weight` | [buckets][H] |
+//! | `{s}.block.{l}.layer.0.SelfAttention.{q,k,v}.weight`        | [A][C]       |
+//! | `{s}.block.{l}.layer.0.SelfAttention.o.weight`              | [C][A]       |
+//! | `{s}.block.{l}.layer.0.layer_norm.weight`                   | [C]          |
+//! | `decoder.block.{l}.layer.1.EncDecAttention.{q,k,v,o}.weight`| as above     |
+//! | `decoder.block.{l}.layer.1.layer_norm.weight`               | [C]          |
+//! | `{s}.block.{l}.layer.{1 enc, 2 dec}.DenseReluDense.wi.weight` (or `wi_0`, `wi_1`) | [F][C] |
+//! | `{s}.block.{l}.layer.{1,2}.DenseReluDense.wo.weight`        | [C][F]       |
+//! | `{s}.block.{l}.layer.{1,2}.layer_norm.weight`               | [C]          |
+//! | `{s}.final_layer_norm.weight`                               | [C]          |
+//! | `lm_head.weight` (optional)                                 | [V][C]       |
 
-use super::{Capture, DecoderState, ModelInfo, Outputs, StepOutput};
+use super::attention::{attend, KvCache, Mask, Recorder};
+use super::layers::{add_in_place, gather_rows, Activation};
+use super::beam::GenerationRules;
+use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, StepOutput};
 use crate::error::{Error, Result};
-use crate::loader::Weights;
+use crate::kernels::{self, Linear};
+use crate::loader::{parse_json, Weights};
+use serde::{Deserialize, Deserializer};
+
+/// The fields of T5's config.json that change the computation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct T5Config {
+    pub vocab_size: usize,
+    pub d_model: usize,
+    pub d_kv: usize,
+    pub d_ff: usize,
+    pub num_layers: usize,
+    #[serde(default)]
+    pub num_decoder_layers: Option<usize>,
+    pub num_heads: usize,
+    #[serde(default = "default_buckets")]
+    pub relative_attention_num_buckets: usize,
+    #[serde(default = "default_max_distance")]
+    pub relative_attention_max_distance: usize,
+    #[serde(default = "default_eps")]
+    pub layer_norm_epsilon: f32,
+    #[serde(default = "default_ffn")]
+    pub feed_forward_proj: String,
+    #[serde(default)]
+    pub tie_word_embeddings: Option<bool>,
+    #[serde(default = "default_pad", deserialize_with = "one_id")]
+    pub pad_token_id: Option<u32>,
+    #[serde(default = "default_eos", deserialize_with = "one_id")]
+    pub eos_token_id: Option<u32>,
+    #[serde(default, deserialize_with = "one_id")]
+    pub decoder_start_token_id: Option<u32>,
+    /// Generation settings HF's `generate` reads from config.json (see [`GenerationRules`]).
+    #[serde(default, deserialize_with = "one_id")]
+    pub forced_bos_token_id: Option<u32>,
+    #[serde(default, deserialize_with = "one_id")]
+    pub forced_eos_token_id: Option<u32>,
+    #[serde(default)]
+    pub no_repeat_ngram_size: Option<usize>,
+    #[serde(default)]
+    pub bad_words_ids: Option<Vec<Vec<u32>>>,
+    #[serde(default)]
+    pub min_length: Option<usize>,
+}
+
+fn default_buckets() -> usize {
+    32
+}
+fn default_max_distance() -> usize {
+    128
+}
+fn default_eps() -> f32 {
+    1e-6
+}
+fn default_ffn() -> String {
+    "relu".into()
+}
+fn default_pad() -> Option<u32> {
+    Some(0)
+}
+fn default_eos() -> Option<u32> {
+    Some(1)
+}
+
+/// A token id field that configs write as a number, `null`, or a list (the first one counts).
+pub(crate) fn one_id<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u32>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    let first = match &v {
+        serde_json::Value::Array(items) => items.first().cloned().unwrap_or(serde_json::Value::Null),
+        other => other.clone(),
+    };
+    match first {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("token id {n} is not a non-negative integer"))),
+        other => Err(serde::de::Error::custom(format!("expected a token id, found {other}"))),
+    }
+}
+
+/// Multi-head attention without biases: `C -> A` projections, `A -> C` output.
+struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+}
+
+/// The feed-forward block: `wo(act(wi x))` or, gated, `wo(act(wi_0 x) * wi_1 x)`.
+struct FeedForward {
+    wi: Linear,           // C -> F (wi_0 when gated)
+    wi_1: Option<Linear>, // C -> F, gated variants only
+    wo: Linear,           // F -> C
+    act: Activation,
+}
+
+struct EncoderBlock {
+    ln_attn: Vec<f32>, // [C]
+    attn: Attention,
+    ln_ff: Vec<f32>, // [C]
+    ff: FeedForward,
+}
+
+struct DecoderBlock {
+    ln_self: Vec<f32>, // [C]
+    self_attn: Attention,
+    ln_cross: Vec<f32>, // [C]
+    cross: Attention,
+    ln_ff: Vec<f32>, // [C]
+    ff: FeedForward,
+}
 
 pub struct T5 {
+    pub config: T5Config,
     pub info: ModelInfo,
+    shared: Vec<f32>, // [V][C]
+    enc_bias: Vec<f32>, // [buckets][H]
+    encoder: Vec<EncoderBlock>,
+    enc_final: Vec<f32>, // [C]
+    dec_bias: Vec<f32>, // [buckets][H]
+    decoder: Vec<DecoderBlock>,
+    dec_final: Vec<f32>, // [C]
+    lm_head: Option<Vec<f32>>, // [V][C], only when stored untied
+    /// v1.0 multiplies the decoder output by d_model^-0.5 before the tied head.
+    scale_output: bool,
+    pub rules: GenerationRules,
 }
 
 impl T5 {
-    pub fn load(_config_json: &[u8], _weights: Weights) -> Result<Self> {
-        Err(Error::config("model_type", "this family is not implemented yet", "Use a GPT-2 or BERT model"))
+    pub fn load(config_json: &[u8], w: Weights) -> Result<Self> {
+        let cfg: T5Config = parse_json("config.json", config_json)?;
+        let (v, c, h, dk, f) = (cfg.vocab_size, cfg.d_model, cfg.num_heads, cfg.d_kv, cfg.d_ff);
+        let (l_enc, l_dec) = (cfg.num_layers, cfg.num_decoder_layers.unwrap_or(cfg.num_layers));
+        let buckets = cfg.relative_attention_num_buckets;
+        if h == 0 || dk == 0 || c == 0 {
+            return Err(Error::config("num_heads", "num_heads, d_kv and d_model must all be positive", "Use the config.json saved with the weights"));
+        }
+        if buckets < 4 {
+            return Err(Error::config(
+                "relative_attention_num_buckets",
+                format!("is {buckets}; T5 needs at least 4 buckets (two directions, exact and logarithmic)"),
+                "Use the config.json saved with the weights",
+            ));
+        }
+        let (gated, act_name) = match cfg.feed_forward_proj.split_once('-') {
+            Some(("gated", act)) => (true, if act == "gelu" { "gelu_new" } else { act }),
+            Some(_) => {
+                return Err(Error::config(
+                    "feed_forward_proj",
+                    format!("\"{}\" is not of the form ACT or gated-ACT", cfg.feed_forward_proj),
+                    "Use e.g. \"relu\" (T5 v1.0) or \"gated-gelu\" (T5 v1.1, flan-T5)",
+                ))
+            }
+            None => (false, cfg.feed_forward_proj.as_str()),
+        };
+        let act = Activation::from_config("feed_forward_proj", act_name)?;
+        let a = h * dk;
+        let lin = |name: &str, d_in: usize, d_out: usize| -> Result<Linear> {
+            let weight = w.get(&format!("{name}.weight"), &[d_out, d_in])?;
+            Ok(Linear::from_out_in(&weight, d_out, d_in, None))
+        };
+        let attention = |prefix: &str| -> Result<Attention> {
+            Ok(Attention { q: lin(&format!("{prefix}.q"), c, a)?, k: lin(&format!("{prefix}.k"), c, a)?, v: lin(&format!("{prefix}.v"), c, a)?, o: lin(&format!("{prefix}.o"), a, c)? })
+        };
+        let feed_forward = |prefix: &str| -> Result<FeedForward> {
+            let (wi, wi_1) = if gated {
+                (lin(&format!("{prefix}.wi_0"), c, f)?, Some(lin(&format!("{prefix}.wi_1"), c, f)?))
+            } else {
+                (lin(&format!("{prefix}.wi"), c, f)?, None)
+            };
+            Ok(FeedForward { wi, wi_1, wo: lin(&format!("{prefix}.wo"), f, c)?, act })
+        };
+        let norm = |name: &str| w.get(&format!("{name}.weight"), &[c]);
+
+        let mut encoder = Vec::with_capacity(l_enc);
+        for l in 0..l_enc {
+            let p = format!("encoder.block.{l}.layer");
+            encoder.push(EncoderBlock {
+                ln_attn: norm(&format!("{p}.0.layer_norm"))?,
+                attn: attention(&format!("{p}.0.SelfAttention"))?,
+                ln_ff: norm(&format!("{p}.1.layer_norm"))?,
+                ff: feed_forward(&format!("{p}.1.DenseReluDense"))?,
+            });
+        }
+        let mut decoder = Vec::with_capacity(l_dec);
+        for l in 0..l_dec {
+            let p = format!("decoder.block.{l}.layer");
+            decoder.push(DecoderBlock {
+                ln_self: norm(&format!("{p}.0.layer_norm"))?,
+                self_attn: attention(&format!("{p}.0.SelfAttention"))?,
+                ln_cross: norm(&format!("{p}.1.layer_norm"))?,
+                cross: attention(&format!("{p}.1.EncDecAttention"))?,
+                ln_ff: norm(&format!("{p}.2.layer_norm"))?,
+                ff: feed_forward(&format!("{p}.2.DenseReluDense"))?,
+            });
+        }
+        let rel = "layer.0.SelfAttention.relative_attention_bias.weight";
+        let enc_bias = w.get(&format!("encoder.block.0.{rel}"), &[buckets, h])?;
+        let dec_bias = w.get(&format!("decoder.block.0.{rel}"), &[buckets, h])?;
+        let shared = match w.get_opt("shared.weight", &[v, c])? {
+            Some(t) => t,
+            None => w.get("encoder.embed_tokens.weight", &[v, c]).map_err(|_| {
+                Error::tensor("shared.weight", "missing from the checkpoint (nor is encoder.embed_tokens.weight there)", "Check that the file is a complete T5 checkpoint")
+            })?,
+        };
+        let tied_by_config = cfg.tie_word_embeddings != Some(false);
+        // A stored head equal to `shared` is the tied case; random weights follow the config.
+        let stored_head = if w.contains("lm_head.weight") || (matches!(w, Weights::Random { .. }) && !tied_by_config) {
+            w.get_opt("lm_head.weight", &[v, c])?
+        } else {
+            None
+        };
+        let lm_head = stored_head.filter(|head| *head != shared);
+        let enc_final = norm("encoder.final_layer_norm")?;
+        let dec_final = norm("decoder.final_layer_norm")?;
+
+        let attn_params = 4 * c * a;
+        let ff_params = c * f * if gated { 3 } else { 2 };
+        let n_params = v * c
+            + 2 * buckets * h
+            + l_enc * (attn_params + ff_params + 2 * c)
+            + l_dec * (2 * attn_params + ff_params + 3 * c)
+            + 2 * c
+            + lm_head.as_ref().map_or(0, |x| x.len());
+        let info = ModelInfo {
+            model_type: "t5".into(),
+            kind: Kind::EncoderDecoder,
+            positions: Positions::Relative,
+            n_layers: l_enc,
+            n_decoder_layers: l_dec,
+            n_heads: h,
+            d_model: c,
+            d_ff: f,
+            vocab_size: v,
+            max_positions: None,
+            n_params,
+            has_lm_head: true,
+            bos_token_id: None,
+            eos_token_id: cfg.eos_token_id,
+            pad_token_id: cfg.pad_token_id,
+            // HF: "In T5 it is usually set to the pad_token_id".
+            decoder_start_token_id: cfg.decoder_start_token_id.or(cfg.pad_token_id),
+        };
+        let rules = rules_from(&cfg.forced_bos_token_id, &cfg.forced_eos_token_id, cfg.no_repeat_ngram_size, &cfg.bad_words_ids, cfg.min_length, cfg.eos_token_id);
+        Ok(T5 { rules, scale_output: tied_by_config, config: cfg, info, shared, enc_bias, encoder, enc_final, dec_bias, decoder, dec_final, lm_head })
     }
-    pub fn forward(&self, _ids: &[u32], _decoder_ids: &[u32], _capture: Capture) -> Result<Outputs> {
-        Err(Error::input("not implemented", ""))
+
+    fn n_heads(&self) -> usize {
+        self.config.num_heads
     }
+
+    fn rms(&self, x: &[f32], gamma: &[f32]) -> Vec<f32> {
+        let mut y = x.to_vec();
+        kernels::rms_norm(&mut y, gamma, self.config.layer_norm_epsilon);
+        y
+    }
+
+    /// `bias: [H][Tq][Tk]` for queries at absolute positions `past..past+Tq` and keys `0..Tk`.
+    fn position_bias(&self, table: &[f32], q_len: usize, k_len: usize, past: usize, bidirectional: bool) -> Vec<f32> {
+        let h = self.n_heads();
+        let (buckets, max_distance) = (self.config.relative_attention_num_buckets, self.config.relative_attention_max_distance);
+        let mut bias = vec![0.0; h * q_len * k_len];
+        for i in 0..q_len {
+            for j in 0..k_len {
+                let b = relative_bucket(j as i64 - (past + i) as i64, bidirectional, buckets, max_distance);
+                for head in 0..h {
+                    bias[(head * q_len + i) * k_len + j] = table[b * h + head];
+                }
+            }
+        }
+        bias
+    }
+
+    /// The encoder: `src: [S]` ids -> `[S][C]` after the final norm.
+    fn encode(&self, src: &[u32], rec: &mut Recorder) -> Vec<f32> {
+        let (c, h, dk, s) = (self.config.d_model, self.n_heads(), self.config.d_kv, src.len());
+        let bias = self.position_bias(&self.enc_bias, s, s, 0, true);
+        let mut x = gather_rows(&self.shared, c, src);
+        for (l, b) in self.encoder.iter().enumerate() {
+            // x = x + attn(rms_1(x))
+            let a = self.rms(&x, &b.ln_attn);
+            let (q, k, v) = (b.attn.q.forward(&a, s), b.attn.k.forward(&a, s), b.attn.v.forward(&a, s));
+            let ctx = attend(&q, &k, &v, s, s, h, dk, 1.0, Mask::Full, Some(&bias), rec.layer(l));
+            add_in_place(&mut x, &b.attn.o.forward(&ctx, s));
+            // x = x + ffn(rms_2(x))
+            let m = self.rms(&x, &b.ln_ff);
+            add_in_place(&mut x, &b.ff.forward(&m, s));
+        }
+        kernels::rms_norm(&mut x, &self.enc_final, self.config.layer_norm_epsilon);
+        x
+    }
+
+    /// Decoder state over an encoded source: cross-attention keys and values computed once per layer.
+    fn state_for(&self, enc: Vec<f32>, s: usize) -> DecoderState {
+        let cross_kv = self.decoder.iter().map(|b| KvCache { k: b.cross.k.forward(&enc, s), v: b.cross.v.forward(&enc, s) }).collect();
+        DecoderState { self_kv: vec![KvCache::default(); self.decoder.len()], cross_kv, encoder_hidden: Some(enc), src_len: s, fed: 0 }
+    }
+
+    /// The decoder: `tokens: [T]` at positions `fed..fed+T`, extending the caches. Returns `[T][C]`
+    /// after the final norm (before any output scaling).
+    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
+        let (c, h, dk, t) = (self.config.d_model, self.n_heads(), self.config.d_kv, tokens.len());
+        check_state(state, self.decoder.len())?;
+        let (past, s) = (state.fed, state.src_len);
+        let bias = self.position_bias(&self.dec_bias, t, past + t, past, false);
+        let mut y = gather_rows(&self.shared, c, tokens);
+        for (l, b) in self.decoder.iter().enumerate() {
+            // y = y + self_attn(rms_1(y)), causal over the cache
+            let a = self.rms(&y, &b.ln_self);
+            let (q, k, v) = (b.self_attn.q.forward(&a, t), b.self_attn.k.forward(&a, t), b.self_attn.v.forward(&a, t));
+            let kv = &mut state.self_kv[l];
+            kv.append(&k, &v);
+            let ctx = attend(&q, &kv.k, &kv.v, t, past + t, h, dk, 1.0, Mask::Causal { past }, Some(&bias), self_rec.layer(l));
+            add_in_place(&mut y, &b.self_attn.o.forward(&ctx, t));
+            // y = y + cross_attn(rms_2(y), enc): no position bias
+            let a = self.rms(&y, &b.ln_cross);
+            let q = b.cross.q.forward(&a, t);
+            let kv = &state.cross_kv[l];
+            let ctx = attend(&q, &kv.k, &kv.v, t, s, h, dk, 1.0, Mask::Full, None, cross_rec.layer(l));
+            add_in_place(&mut y, &b.cross.o.forward(&ctx, t));
+            // y = y + ffn(rms_3(y))
+            let m = self.rms(&y, &b.ln_ff);
+            add_in_place(&mut y, &b.ff.forward(&m, t));
+        }
+        kernels::rms_norm(&mut y, &self.dec_final, self.config.layer_norm_epsilon);
+        state.fed += t;
+        debug_assert_eq!(y.len(), t * c);
+        Ok(y)
+    }
+
+    /// `h: [T][C]` -> logits `[T][V]`.
+    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
+        let (c, v) = (self.config.d_model, self.config.vocab_size);
+        let scaled;
+        let h = if self.scale_output {
+            let k = (c as f32).powf(-0.5);
+            scaled = h.iter().map(|x| x * k).collect::<Vec<_>>();
+            &scaled[..]
+        } else {
+            h
+        };
+        let mut logits = vec![0.0; t * v];
+        kernels::matmul_nk(h, t, c, self.lm_head.as_deref().unwrap_or(&self.shared), v, &mut logits);
+        logits
+    }
+
+    /// Encode `ids` and run the decoder over all of `decoder_ids` at once.
+    pub fn forward(&self, ids: &[u32], decoder_ids: &[u32], capture: Capture) -> Result<Outputs> {
+        let (h, s, t) = (self.n_heads(), ids.len(), decoder_ids.len());
+        let l_dec = self.decoder.len();
+        let mut enc_rec = Recorder::new(capture, self.encoder.len(), h, s, s);
+        let enc = self.encode(ids, &mut enc_rec);
+        let mut state = self.state_for(enc, s);
+        let mut self_rec = Recorder::new(capture, l_dec, h, t, t);
+        let mut cross_rec = Recorder::new(capture, l_dec, h, t, s);
+        let hidden = self.decode(&mut state, decoder_ids, &mut self_rec, &mut cross_rec)?;
+        let logits = self.lm_logits(&hidden, t);
+        Ok(Outputs {
+            encoder_attentions: enc_rec.probs,
+            decoder_attentions: self_rec.probs,
+            cross_attentions: cross_rec.probs,
+            encoder_scores: enc_rec.scores,
+            decoder_scores: self_rec.scores,
+            cross_scores: cross_rec.scores,
+            last_hidden_state: hidden,
+            encoder_last_hidden_state: state.encoder_hidden.take(),
+            logits: Some(logits),
+            pooled: None,
+        })
+    }
+
     /// Encode `source` once and prepare the decoder's caches.
-    pub fn start(&self, _source: &[u32]) -> Result<DecoderState> {
-        Err(Error::input("not implemented", ""))
+    pub fn start(&self, source: &[u32]) -> Result<DecoderState> {
+        let mut rec = Recorder::new(Capture::NONE, 0, 0, 0, 0);
+        let enc = self.encode(source, &mut rec);
+        Ok(self.state_for(enc, source.len()))
     }
-    pub fn feed(&self, _state: &mut DecoderState, _tokens: &[u32], _capture: Capture) -> Result<StepOutput> {
-        Err(Error::input("not implemented", ""))
+
+    /// Feed decoder tokens at the next positions; logits of the last one.
+    pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
+        let (h, t, past) = (self.n_heads(), tokens.len(), state.fed);
+        let l_dec = self.decoder.len();
+        let mut self_rec = Recorder::new(capture, l_dec, h, t, past + t);
+        let mut cross_rec = Recorder::new(capture, l_dec, h, t, state.src_len);
+        let hidden = self.decode(state, tokens, &mut self_rec, &mut cross_rec)?;
+        let c = self.config.d_model;
+        let logits = self.lm_logits(&hidden[(t - 1) * c..], 1);
+        Ok(StepOutput { logits, self_attentions: self_rec.probs, cross_attentions: cross_rec.probs })
     }
+}
+
+impl FeedForward {
+    fn forward(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        let mut hidden = self.wi.forward(x, rows); // [T][F]
+        self.act.apply(&mut hidden);
+        if let Some(wi_1) = &self.wi_1 {
+            for (a, b) in hidden.iter_mut().zip(wi_1.forward(x, rows)) {
+                *a *= b;
+            }
+        }
+        self.wo.forward(&hidden, rows)
+    }
+}
+
+/// The config's generation settings, gathered.
+pub(crate) fn rules_from(
+    forced_bos: &Option<u32>,
+    forced_eos: &Option<u32>,
+    no_repeat_ngram_size: Option<usize>,
+    bad_words_ids: &Option<Vec<Vec<u32>>>,
+    min_length: Option<usize>,
+    eos: Option<u32>,
+) -> GenerationRules {
+    GenerationRules {
+        forced_bos_token_id: *forced_bos,
+        forced_eos_token_id: *forced_eos,
+        no_repeat_ngram_size: no_repeat_ngram_size.unwrap_or(0),
+        bad_words_ids: bad_words_ids.clone().unwrap_or_default().into_iter().filter(|w| !w.is_empty()).collect(),
+        min_length: min_length.unwrap_or(0),
+        eos_token_id: eos,
+    }
+}
+
+/// A decoder state must come from `start` of a model with this many decoder layers.
+pub(crate) fn check_state(state: &DecoderState, n_layers: usize) -> Result<()> {
+    if state.encoder_hidden.is_none() || state.cross_kv.len() != n_layers || state.self_kv.len() != n_layers {
+        return Err(Error::input(
+            "this decoder state was not made by this encoder-decoder model",
+            "Start decoding with the model's start(source) (Model::start_decoding) before feeding tokens",
+        ));
+    }
+    Ok(())
+}
+
+/// T5's bucket for `rel = key position - query position` (Mesh TensorFlow's scheme): half the
+/// buckets hold exact small distances, the rest grow logarithmically up to `max_distance`, and
+/// a bidirectional table spends one half on each direction. Computed in f32 like HF.
+pub fn relative_bucket(rel: i64, bidirectional: bool, num_buckets: usize, max_distance: usize) -> usize {
+    let mut n_buckets = num_buckets as i64;
+    let mut bucket = 0i64;
+    let n = if bidirectional {
+        n_buckets /= 2;
+        if rel > 0 {
+            bucket += n_buckets;
+        }
+        rel.abs()
+    } else {
+        (-rel).max(0)
+    };
+    let max_exact = n_buckets / 2;
+    if n < max_exact {
+        return (bucket + n) as usize;
+    }
+    let log_ratio = ((n as f32) / (max_exact as f32)).ln() / ((max_distance as f64 / max_exact as f64).ln() as f32);
+    let large = max_exact + (log_ratio * (n_buckets - max_exact) as f32) as i64;
+    (bucket + large.min(n_buckets - 1)) as usize
 }

@@ -1,0 +1,283 @@
+//! Beam search over [`Model::feed`], with Hugging Face's definitions so the same settings pick
+//! the same sequences as `model.generate(num_beams=.., length_penalty=..)`.
+//!
+//! Reference semantics: `transformers/generation/utils.py` (`_beam_search` and its helpers,
+//! transformers 5.x). One step, with `K = num_beams`:
+//!
+//! 1. Every running beam is fed its last token; `score(beam + v) = score(beam) + log_softmax(logits)[v]`.
+//! 2. The best `2K` continuations over all beams are kept (2K so that K survive even if K end here).
+//! 3. A continuation *ends* if it is eos or reaches `max_new_tokens`. Of the best K continuations,
+//!    those that end become finished hypotheses with score `sum_logprobs / len^length_penalty`,
+//!    where `len` counts the new tokens, eos included (the decoder start / prompt is not counted).
+//!    The K best finished hypotheses are kept.
+//! 4. The K best continuations that did not end are the next running beams.
+//! 5. Stop when every one of the K finished slots is filled and (`early_stopping`):
+//!    `Heuristic` (HF's `False`, the default): the best running beam, scored at its current length,
+//!    can no longer beat the worst finished one; `Always` (`True`): at once; `Never`: as
+//!    `Heuristic` but scoring the running beam at `max_new_tokens` when `length_penalty > 0`.
+//!    Also stop when no continuation can go on (all hit the length limit).
+//!
+//! The scores pass through the [`GenerationRules`] of the model's config.json after the
+//! log-softmax, as HF's logits processors do. Scores are f32 like HF's; each beam owns its [`DecoderState`] (forked by cloning), so beams
+//! that share a parent share nothing afterwards.
+
+use super::{Capture, DecoderState, Model};
+use crate::error::{Error, Result};
+
+/// HF's "this can never be chosen" score.
+const NEVER: f32 = -1.0e9;
+
+/// When beam search may stop before `max_new_tokens` (HF's `early_stopping`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EarlyStopping {
+    /// `early_stopping=False` (HF's default): stop when the best running beam cannot improve on
+    /// the finished ones at its current length.
+    #[default]
+    Heuristic,
+    /// `early_stopping=True`: stop as soon as `num_beams` hypotheses are finished.
+    Always,
+    /// `early_stopping="never"`: the canonical criterion (best possible score at the maximum length).
+    Never,
+}
+
+/// Settings of one beam search.
+#[derive(Debug, Clone, Copy)]
+pub struct BeamOptions {
+    pub num_beams: usize,
+    /// Exponent of the length normalisation: > 0 favours longer sequences, < 0 shorter ones.
+    /// f64 because HF computes `len ** length_penalty` in Python floats.
+    pub length_penalty: f64,
+    pub early_stopping: EarlyStopping,
+    pub max_new_tokens: usize,
+    pub eos_token_id: Option<u32>,
+    /// How many hypotheses to return, best first (at most `num_beams`).
+    pub num_return_sequences: usize,
+}
+
+impl BeamOptions {
+    /// HF's defaults for everything but the width and the length.
+    pub fn new(num_beams: usize, max_new_tokens: usize) -> Self {
+        BeamOptions { num_beams, length_penalty: 1.0, early_stopping: EarlyStopping::Heuristic, max_new_tokens, eos_token_id: None, num_return_sequences: 1 }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.num_beams == 0 {
+            return Err(Error::input("the number of beams is 0", "Use at least 1 beam (1 is greedy search), e.g. --num-beams 4"));
+        }
+        if !self.length_penalty.is_finite() {
+            return Err(Error::input(format!("length penalty {} is not a number", self.length_penalty), "Use a finite length penalty, e.g. 1.0"));
+        }
+        if self.num_return_sequences == 0 || self.num_return_sequences > self.num_beams {
+            return Err(Error::input(
+                format!("{} sequences were asked for from {} beams", self.num_return_sequences, self.num_beams),
+                "Ask for between 1 and num_beams sequences",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One finished sequence: the new tokens (eos included when it ended there) and its
+/// length-normalised log-probability.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hypothesis {
+    pub ids: Vec<u32>,
+    pub score: f32,
+}
+
+struct Beam {
+    ids: Vec<u32>, // new tokens so far
+    score: f32,    // summed log-probabilities
+    state: DecoderState,
+    pending: Vec<u32>, // what to feed next
+}
+
+/// A candidate continuation: parent beam, token, summed log-probability.
+#[derive(Clone, Copy)]
+struct Candidate {
+    parent: usize,
+    token: u32,
+    score: f32,
+}
+
+/// A slot of the finished list (HF keeps exactly `num_beams`, empty ones at -1e9).
+#[derive(Clone)]
+struct Slot {
+    ids: Vec<u32>,
+    score: f32,
+    finished: bool,
+}
+
+/// Beam search from `state` (fresh from [`Model::start_decoding`]) and `prefix` (the decoder start
+/// token, or a decoder-only prompt). Returns up to `num_return_sequences` hypotheses, best first.
+pub fn beam_search(model: &Model, state: DecoderState, prefix: &[u32], opts: &BeamOptions) -> Result<Vec<Hypothesis>> {
+    opts.validate()?;
+    if prefix.is_empty() {
+        return Err(Error::input("nothing to continue from", "Give a prompt or the decoder start token"));
+    }
+    let k = opts.num_beams;
+    if opts.max_new_tokens == 0 {
+        return Ok(vec![Hypothesis { ids: Vec::new(), score: 0.0 }]);
+    }
+    let keep = 2 * k; // HF: max(2, 1 + number of eos ids) * num_beams, with one eos id
+    let lp = opts.length_penalty;
+    let normalise = |score: f32, len: usize| score / ((len as f64).powf(lp) as f32);
+    let rules = model.generation_rules();
+    let max_length = prefix.len() + opts.max_new_tokens;
+
+    // At the start HF has K copies of the prefix with all but the first at -1e9; one beam is the same.
+    let mut running = vec![Beam { ids: Vec::new(), score: 0.0, state, pending: prefix.to_vec() }];
+    let mut slots = vec![Slot { ids: Vec::new(), score: NEVER, finished: false }; k];
+    let mut improvable = true;
+
+    for step in 0..opts.max_new_tokens {
+        // 1. Score every continuation of every running beam.
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for (b, beam) in running.iter_mut().enumerate() {
+            let out = model.feed(&mut beam.state, &beam.pending, Capture::NONE)?;
+            let mut log_probs = log_softmax(&out.logits);
+            if !rules.is_empty() {
+                let history: Vec<u32> = prefix.iter().chain(&beam.ids).copied().collect();
+                rules.apply(&mut log_probs, &history, max_length);
+            }
+            for (token, lp) in log_probs.into_iter().enumerate() {
+                candidates.push(Candidate { parent: b, token: token as u32, score: beam.score + lp });
+            }
+        }
+        // 2. The best 2K, best first (ties: the earlier beam and smaller id, as a stable top-k).
+        candidates.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
+        candidates.truncate(keep);
+        let generated = step + 1; // new tokens in each candidate
+        let ends: Vec<bool> = candidates.iter().map(|c| Some(c.token) == opts.eos_token_id || generated >= opts.max_new_tokens).collect();
+
+        // 3. Finished hypotheses: the top K candidates that end, merged with the slots.
+        let all_full = slots.iter().all(|s| s.finished) && opts.early_stopping == EarlyStopping::Always;
+        let mut merged: Vec<Slot> = slots.clone();
+        for (i, c) in candidates.iter().enumerate() {
+            let mut score = normalise(c.score, generated);
+            let counts = i < k && ends[i];
+            if all_full {
+                score += NEVER;
+            }
+            if !improvable {
+                score += NEVER;
+            }
+            if !counts {
+                score += NEVER;
+            }
+            let mut ids = running[c.parent].ids.clone();
+            ids.push(c.token);
+            merged.push(Slot { ids, score, finished: counts });
+        }
+        merged.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
+        merged.truncate(k);
+        slots = merged;
+
+        // 4. The next running beams: the best K continuations, those that ended pushed to the back.
+        let mut order: Vec<(f32, usize)> = candidates.iter().zip(&ends).enumerate().map(|(i, (c, &e))| (c.score + if e { NEVER } else { 0.0 }, i)).collect();
+        order.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+        order.truncate(k);
+        let mut next = Vec::with_capacity(order.len());
+        for &(score, i) in &order {
+            let c = candidates[i];
+            let parent = &running[c.parent];
+            let mut ids = parent.ids.clone();
+            ids.push(c.token);
+            next.push(Beam { ids, score, state: parent.state.clone(), pending: vec![c.token] });
+        }
+        running = next;
+
+        // 5. Can anything still change?
+        let best_len = if opts.early_stopping == EarlyStopping::Never && lp > 0.0 { opts.max_new_tokens } else { generated };
+        let best_running = running.first().map_or(NEVER, |b| normalise(b.score, best_len));
+        let all_finished = slots.iter().all(|s| s.finished);
+        let worst_finished = slots.iter().map(|s| s.score).fold(f32::INFINITY, f32::min);
+        improvable = improvable && best_running > if all_finished { worst_finished } else { NEVER };
+        let exists_open = !(all_finished && opts.early_stopping == EarlyStopping::Always);
+        let can_continue = !ends.iter().all(|&e| e);
+        if !(improvable && exists_open && can_continue) {
+            break;
+        }
+    }
+    Ok(slots.into_iter().filter(|s| s.finished).take(opts.num_return_sequences).map(|s| Hypothesis { ids: s.ids, score: s.score }).collect())
+}
+
+/// `log_softmax(logits)` with the normaliser summed in f64.
+fn log_softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|&l| ((l - max) as f64).exp()).sum();
+    let log_z = max as f64 + sum.ln();
+    logits.iter().map(|&l| (l as f64 - log_z) as f32).collect()
+}
+
+/// What Hugging Face's `generate` applies to every step's scores because config.json says so
+/// (`GenerationConfig.from_model_config`): real BART / Marian checkpoints carry these, and greedy or
+/// beam output only matches HF's with them. Shared by greedy/sampled generation and beam search.
+///
+/// Applied in HF's order: bans first (`no_repeat_ngram_size`, `bad_words_ids`, `min_length`),
+/// then forcing (`forced_bos_token_id` at the first new token, `forced_eos_token_id` at the last
+/// allowed one), which leaves the forced token at 0 and every other at -inf.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GenerationRules {
+    pub forced_bos_token_id: Option<u32>,
+    pub forced_eos_token_id: Option<u32>,
+    pub no_repeat_ngram_size: usize,
+    /// Each entry: a token sequence that must never be produced.
+    pub bad_words_ids: Vec<Vec<u32>>,
+    /// eos is banned while the sequence (prefix included) is shorter than this.
+    pub min_length: usize,
+    pub eos_token_id: Option<u32>,
+}
+
+impl GenerationRules {
+    pub const NONE: GenerationRules =
+        GenerationRules { forced_bos_token_id: None, forced_eos_token_id: None, no_repeat_ngram_size: 0, bad_words_ids: Vec::new(), min_length: 0, eos_token_id: None };
+
+    pub fn is_empty(&self) -> bool {
+        self.forced_bos_token_id.is_none() && self.forced_eos_token_id.is_none() && self.no_repeat_ngram_size == 0 && self.bad_words_ids.is_empty() && self.min_length == 0
+    }
+
+    /// Adjust `scores: [V]` for the next token after `history` (prefix + tokens so far), in a run
+    /// whose whole length (prefix + new tokens) may reach `max_length`.
+    pub fn apply(&self, scores: &mut [f32], history: &[u32], max_length: usize) {
+        let cur_len = history.len();
+        let mut ban = |id: u32| {
+            if let Some(s) = scores.get_mut(id as usize) {
+                *s = f32::NEG_INFINITY;
+            }
+        };
+        let n = self.no_repeat_ngram_size;
+        if n > 0 && cur_len + 1 >= n {
+            // Any earlier n-gram whose first n-1 tokens equal the last n-1 tokens bans its last token.
+            let tail = &history[cur_len + 1 - n..];
+            for start in 0..(cur_len + 1).saturating_sub(n) {
+                if &history[start..start + n - 1] == tail {
+                    ban(history[start + n - 1]);
+                }
+            }
+        }
+        for word in &self.bad_words_ids {
+            if let Some((&last, head)) = word.split_last() {
+                if history.ends_with(head) {
+                    ban(last);
+                }
+            }
+        }
+        if let Some(eos) = self.eos_token_id {
+            if cur_len < self.min_length {
+                ban(eos);
+            }
+        }
+        let forced = match (self.forced_bos_token_id, self.forced_eos_token_id) {
+            (Some(bos), _) if cur_len == 1 => Some(bos),
+            (_, Some(eos)) if cur_len + 1 == max_length => Some(eos),
+            _ => None,
+        };
+        if let Some(id) = forced {
+            if (id as usize) < scores.len() {
+                scores.fill(f32::NEG_INFINITY);
+                scores[id as usize] = 0.0;
+            }
+        }
+    }
+}
