@@ -64,10 +64,22 @@ const runs = new Map();   // key + text -> Promise<RunResult>
 export function sharedGlassbox() {
   if (!glassbox) {
     stats.glassboxes += 1;
-    glassbox = Glassbox.create(config.createOptions);
+    glassbox = Glassbox.create({ ...crossOriginWorker(), ...config.createOptions });
     glassbox.catch(() => { glassbox = null; });
   }
   return glassbox;
+}
+
+/**
+ * Browsers start workers only from the page's own origin. When the widgets are loaded from another site (a blog
+ * using the Glassbox server's script), the worker is a same-origin blob that imports the real worker module, which
+ * then finds the wasm and the models on the Glassbox server (that server must send CORS headers).
+ */
+function crossOriginWorker() {
+  const url = new URL('worker.js', HERE);
+  if (url.origin === location.origin || config.createOptions.worker || config.createOptions.workerUrl) return {};
+  const shim = new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' });
+  return { worker: new Worker(URL.createObjectURL(shim), { type: 'module' }) };
 }
 
 /** The bundled models' index (models/index.json beside the widgets, or configure({ modelsBase })). */

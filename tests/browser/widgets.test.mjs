@@ -120,6 +120,25 @@ describe('widgets on a host page', () => {
   });
 });
 
+describe('widgets on another site', () => {
+  it('start their worker from a same-origin shim when the script comes from the Glassbox server', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    // The Glassbox server with CORS headers (what a deployment serving other sites would send).
+    await context.route(`${setup.server.url}**`, async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, headers: { ...response.headers(), 'access-control-allow-origin': '*' } });
+    });
+    await context.route('http://blog.test/**', (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html>
+<script type="module" src="${setup.server.url}glassbox-widgets.js"></script>
+<glassbox-attention id="x" model="@decoder-only" text="A post on another site"></glassbox-attention>` }));
+    await page.goto('http://blog.test/post.html');
+    await waitWidgets(page, '#x');
+    assert.ok((await page.$eval('#x', (e) => e.shown.nCols)) >= 3);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+
 describe('the page state in the URL', () => {
   const state = (page) => page.evaluate(() => ({
     hash: location.hash,
