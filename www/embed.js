@@ -117,5 +117,8 @@ widget.addEventListener('glassbox-ready', () => {
   document.body.dataset.ready = 'true';
   if (window.parent !== window) window.parent.postMessage({ type: 'glassbox:ready', state: snapshot() }, '*');
 });
+widget.addEventListener('glassbox-error', (e) => {
+  if (!ready && window.parent !== window) window.parent.postMessage({ type: 'glassbox:error', message: e.detail.message }, '*');
+});
 // A new state in the hash is a new embed.
 window.addEventListener('hashchange', () => location.reload());
