@@ -9,7 +9,7 @@ import { renderGenerated, renderCandidates } from './views/generation.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, CAUSAL_NOTE, modelExplanation } from './views/explain.js';
 import { tokenLabel } from './views/token-text.js';
-import { decodeState } from './url-state.js';
+import { decodeState, findModel } from './url-state.js';
 
 const TOKENIZE_DELAY_MS = 150;   // re-tokenize this long after the last keystroke
 const N_CANDIDATES = 10;         // bars in the next-token chart
@@ -680,7 +680,7 @@ async function main() {
   await loadIndex();
   // A shared link (url-state.js) names its model: load that one first rather than loading two.
   const linked = decodeState(location.hash).model;
-  const first = state.bundled.find((m) => m.name === linked) ?? state.bundled[0];
+  const first = findModel(state.bundled, linked) ?? state.bundled[0];
   if (first) ui.modelSelect.value = String(state.bundled.indexOf(first));
   if (first) await loadModel({ baseUrl: first.url }, first.name);
   document.body.dataset.ready = 'true';

@@ -18,7 +18,7 @@ import { renderGenerated, renderCandidates } from './views/generation.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, CAUSAL_NOTE } from './views/explain.js';
 import { tokenLabel } from './views/token-text.js';
-import { pageLink } from './url-state.js';
+import { pageLink, findModel } from './url-state.js';
 
 const HERE = new URL('./', import.meta.url);
 const LAZY_MARGIN = '300px';       // start loading a little before the widget is on screen
@@ -113,12 +113,9 @@ async function modelFolder(spec) {
     if (spec.startsWith('@')) throw err;
     list = null;
   }
-  const wanted = spec.replace(/^@/, '');
-  const hit = spec.startsWith('@')
-    ? list.find((m) => m.modelType === wanted) ?? list.find((m) => m.kind === wanted)
-    : list?.find((m) => m.name === spec);
+  const hit = list ? findModel(list, spec) : undefined;
   if (list && !hit) {
-    throw new Error(`there is no bundled model ${spec.startsWith('@') ? `of type "${wanted}"` : `called "${spec}"`}. `
+    throw new Error(`there is no bundled model ${spec.startsWith('@') ? `of type "${spec.slice(1)}"` : `called "${spec}"`}. `
       + `Use one of: ${list.map((m) => m.name).join(', ') || '(none)'}, "@" and a model type or kind, or a folder URL`);
   }
   const path = hit?.path ?? `${encodeURIComponent(spec)}/`;

@@ -4,7 +4,7 @@
 // unaware of it: opening a link replays the settings onto the page; any change the reader makes is written
 // back into the hash (history.replaceState, so the back button is not flooded). Formats: url-state.js.
 
-import { decodeState, encodeState, pageLink, widgetEmbedCode, iframeEmbedCode, DEFAULTS } from './url-state.js';
+import { decodeState, encodeState, pageLink, widgetEmbedCode, iframeEmbedCode, findModel, DEFAULTS } from './url-state.js';
 
 const WRITE_DELAY_MS = 250;
 const WAIT_TIMEOUT_MS = 120000;
@@ -125,7 +125,7 @@ async function applyState(state) {
   try {
     applyChrome(state);
     await waitFor(() => document.body.dataset.ready === 'true', 'the page to load');
-    const index = share.index.findIndex((m) => m.name === state.model);
+    const index = share.index.indexOf(findModel(share.index, state.model));
     if (state.model && index < 0) {
       showNote(`The link names a model "${state.model}" that this copy of Glassbox does not have; showing another.`);
     }

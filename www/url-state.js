@@ -79,6 +79,17 @@ export function encodeState(state) {
   return params.toString();
 }
 
+/**
+ * The entry of a models/index.json list that `spec` names: a model's name, or "@" and a model type or kind
+ * ("@gpt2", "@encoder-decoder") for the first such model. Undefined when there is none.
+ */
+export function findModel(list, spec) {
+  if (!spec) return undefined;
+  if (!spec.startsWith('@')) return list.find((m) => m.name === spec);
+  const wanted = spec.slice(1);
+  return list.find((m) => m.modelType === wanted) ?? list.find((m) => m.kind === wanted);
+}
+
 /** A link to the page (`pageUrl`, e.g. ".../index.html") showing `state`. */
 export function pageLink(pageUrl, state) {
   return `${String(pageUrl).split('#')[0]}#${encodeState(state)}`;

@@ -197,7 +197,9 @@ describe('the page state in the URL', () => {
   });
 
   it('hides controls and the page chrome in embed mode', async () => {
-    const { context, page } = await open(`#model=${setup.decoder.name}&text=Hi&view=generate&embed=1&sampling_hide=1&run_hide=1`);
+    // "@decoder-only" names a model by kind, as the widgets' "Open in Glassbox" links may.
+    const { context, page } = await open('#model=@decoder-only&text=Hi&view=generate&embed=1&sampling_hide=1&run_hide=1');
+    assert.equal(await page.evaluate(() => window.__glassbox.info().kind), 'decoder-only');
     const visible = await page.evaluate(() => Object.fromEntries(['.page-header', '.page-footer', '#model-section',
       '#attention-section', '#generate-section', '#text-section', '.field:has(> #seed)', '#run-button', '#generate-button']
       .map((s) => [s, getComputedStyle(document.querySelector(s)).display !== 'none'])));
