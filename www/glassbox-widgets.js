@@ -12,9 +12,11 @@
 // (./views/*.js), so a widget shows exactly what the page shows. Guide: docs/widgets.md.
 
 import { Glassbox } from './glassbox.js';
-import { renderTokens, renderTextHighlight } from './views/tokens.js';
+import { renderTokens } from './views/tokens.js';
+import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap } from './views/heatmap.js';
-import { renderGenerated, renderCandidates } from './views/generation.js';
+import { renderGenerated } from './views/generated.js';
+import { renderCandidates } from './views/candidates.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, CAUSAL_NOTE } from './views/explain.js';
 import { tokenLabel } from './views/token-text.js';
@@ -121,7 +123,11 @@ async function modelFolder(spec) {
   const path = hit?.path ?? `${encodeURIComponent(spec)}/`;
   // index.json paths start with "models/" (relative to the page that serves them); keep only the folder part.
   const rel = path.replace(/^models\//, '');
-  return { url: new URL(rel.endsWith('/') ? rel : `${rel}/`, config.modelsBase).href, name: hit?.title ?? hit?.name ?? spec };
+  return {
+    url: new URL(rel.endsWith('/') ? rel : `${rel}/`, config.modelsBase).href,
+    name: hit?.title ?? hit?.name ?? spec,
+    files: Array.isArray(hit?.files) ? hit.files : null,   // the index lists them: no requests for absent optional files
+  };
 }
 
 /**
@@ -137,7 +143,8 @@ export async function sharedModel(spec, randomSeed = null) {
       const gb = await sharedGlassbox();
       stats.loads.push({ model: spec, url: folder.url, randomSeed });
       const opts = randomSeed === null ? {} : { randomSeed };
-      const model = await gb.loadModel({ baseUrl: folder.url }, opts);
+      const source = folder.files ? { baseUrl: folder.url, files: folder.files } : { baseUrl: folder.url };
+      const model = await gb.loadModel(source, opts);
       return { model, name: folder.name, key };
     })();
     entry.catch(() => models.delete(key));

@@ -16,8 +16,8 @@ const NETWORK_TIMEOUT_MS = 4000;   // a network that hangs counts as gone
 const SHELL = [
   './', 'index.html', 'style.css', 'app.js', 'glassbox.js', 'worker.js', 'glassbox-widgets.js', 'url-state.js',
   'page-share.js', 'offline.js', 'embed.html', 'embed.js', 'tutorial.html', 'tutorial.js', 'tutorial.css',
-  'views/controls.js', 'views/explain.js', 'views/generation.js', 'views/heatmap.js', 'views/model-facts.js',
-  'views/roving.js', 'views/token-text.js', 'views/tokens.js',
+  'views/candidates.js', 'views/controls.js', 'views/explain.js', 'views/generated.js', 'views/heatmap.js',
+  'views/model-facts.js', 'views/roving.js', 'views/text-highlight.js', 'views/token-text.js', 'views/tokens.js',
   '../pkg/glassbox.js', '../pkg/glassbox_bg.wasm',
 ].map((p) => new URL(p, self.location.href).href);
 
