@@ -105,7 +105,8 @@ function writeFolder(out, models) {
     fs.mkdirSync(path.join(out, 'models', m.name), { recursive: true });
     for (const f of m.files) fs.copyFileSync(path.join(m.dir, f), path.join(out, 'models', m.name, f));
   }
-  const index = models.map(({ name, path: p, kind, modelType, title }) => ({ name, path: p, kind, modelType, title }));
+  // As scripts/serve.mjs lists them; `files` lets the page request only the files that exist.
+  const index = models.map(({ name, kind, modelType, title, files }) => ({ name, path: `models/${name}/`, kind, modelType, title, extra: false, files }));
   fs.writeFileSync(path.join(out, 'models/index.json'), `${JSON.stringify({ models: index }, null, 2)}\n`);
 
   // The service worker: the exact file list, and a version that changes whenever any file does.
@@ -228,7 +229,7 @@ function writeSingleFile(file, models) {
     // A data: URL is no base for relative URLs: the default glue address goes (init passes the real one).
     workerBase64: Buffer.from(replaceOnce(fs.readFileSync(path.join(WWW, 'worker.js'), 'utf8'),
       "new URL('../pkg/glassbox.js', import.meta.url).href", "'inlined'", 'www/worker.js')).toString('base64'),
-    index: models.map(({ name, kind, modelType, title }) => ({ name, path: `models/${name}/`, kind, modelType, title })),
+    index: models.map(({ name, kind, modelType, title, files }) => ({ name, path: `models/${name}/`, kind, modelType, title, files })),
     models: Object.fromEntries(models.map((m) => [m.name,
       Object.fromEntries(m.files.map((f) => [f, fs.readFileSync(path.join(m.dir, f)).toString('base64')]))])),
   };

@@ -50,7 +50,9 @@ async function cacheModels(cache) {
   for (const m of list) {
     if (m.extra) continue;
     const folder = new URL(m.path ?? `models/${m.name}/`, self.location.href).href;
-    for (const file of MODEL_FILES) jobs.push(cache.add(new URL(file, folder.endsWith('/') ? folder : `${folder}/`).href).catch(() => {}));
+    // The index lists each folder's files; without a list, try the usual ones.
+    const files = Array.isArray(m.files) ? m.files.filter((f) => MODEL_FILES.includes(f)) : MODEL_FILES;
+    for (const file of files) jobs.push(cache.add(new URL(file, folder.endsWith('/') ? folder : `${folder}/`).href).catch(() => {}));
   }
   await Promise.all(jobs);
 }

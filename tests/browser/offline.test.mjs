@@ -44,7 +44,7 @@ function staticServer(dir) {
 }
 
 before(async () => {
-  setup.models = modelsUnderTest();
+  setup.models = await modelsUnderTest();
   setup.decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
   setup.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-offline-'));
   setup.folder = path.join(setup.tmp, 'glassbox');
@@ -75,6 +75,7 @@ async function blockNetwork(context, allowed) {
 
 /** Open the page, wait for its link to be replayed, and return what it shows. */
 async function openPage(page, url) {
+  await page.goto('about:blank');   // a real navigation even when only the hash differs
   await page.goto(url);
   await page.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
   return page.evaluate(() => ({

@@ -13,7 +13,7 @@ const WAIT = { timeout: 120000 };
 const setup = {};
 
 before(async () => {
-  setup.models = modelsUnderTest();
+  setup.models = await modelsUnderTest();
   setup.decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
   setup.encoder = setup.models.models.find((m) => m.kind === 'encoder-only');
   assert.ok(setup.decoder && setup.encoder, 'a decoder-only and an encoder-only model are needed');
