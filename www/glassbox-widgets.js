@@ -669,8 +669,19 @@ class GlassboxGeneration extends GlassboxElement {
     this.ui.controls.append(h('div', { class: 'button-row', dataset: { control: 'buttons' } }, this.ui.generate, this.ui.stop));
     this.ui.generated = h('div', { class: 'generated' });
     this.ui.candidates = h('div', { class: 'candidates' });
-    this.ui.body.append(this.ui.generated, h('div', { class: 'generation-views', dataset: { control: 'candidates' } },
-      h('div', {}, h('h3', {}, 'Next-token candidates'), this.ui.candidates)));
+    // The attention the selected token was produced with: one row per head (and their mean), for one layer.
+    this.ui.stepKind = h('fieldset', { class: 'segmented' }, h('legend', { class: 'visually-hidden' }, 'Which attention of this step'));
+    this.ui.stepLayer = h('select', { id: `${this._uid}-step-layer` });
+    this.ui.stepHeatmap = h('div', { class: 'heatmap', id: `${this._uid}-step-heatmap` });
+    this.ui.stepPlaceholder = h('p', { class: 'placeholder' }, 'Select a generated token.');
+    this.ui.stepControls = h('div', { class: 'attention-controls' }, this.ui.stepKind,
+      h('div', { class: 'field compact' }, h('label', { for: this.ui.stepLayer.id }, 'Layer'), this.ui.stepLayer));
+    this.ui.body.append(this.ui.generated, h('div', { class: 'generation-views' },
+      h('div', { dataset: { control: 'candidates' } }, h('h3', {}, 'Next-token candidates'), this.ui.candidates),
+      h('div', { dataset: { control: 'step-attention' } }, h('h3', {}, 'Attention that produced it'),
+        this.ui.stepControls, this.ui.stepHeatmap, this.ui.stepPlaceholder)));
+    this._step = { kind: 'self', layer: 0 };
+    this.ui.stepLayer.addEventListener('change', () => { this._step.layer = Number(this.ui.stepLayer.value); this._render(); });
     this.ui.generate.addEventListener('click', () => this._generate());
     this.ui.stop.addEventListener('click', () => this._gen?.handle?.cancel());
     this.ui.stop.dataset.busy = 'true';
@@ -733,13 +744,13 @@ class GlassboxGeneration extends GlassboxElement {
     const text = this.text;
     const { info } = entry.model;
     const gen = { steps: [], selected: null, running: true, status: 'Generating…',
-      prompt: info.kind === 'decoder-only' ? text : '', handle: null };
+      prompt: info.kind === 'decoder-only' ? text : '', handle: null, input: null, prefixTokens: null };
     this._gen = gen;
     this._busy(true);
     this._render();
     stats.generations += 1;
     gen.handle = entry.model.generate(text, {
-      ...this.sampling(), numCandidates: N_CANDIDATES, captureAttention: false,
+      ...this.sampling(), numCandidates: N_CANDIDATES, captureAttention: !this._hidden('step-attention'),
       onToken: (t) => {
         if (this._gen !== gen) return;
         gen.steps.push(t);
@@ -747,6 +758,12 @@ class GlassboxGeneration extends GlassboxElement {
         this._render();
       },
     });
+    // What was fed before the first new token: the keys' labels in the step maps.
+    gen.handle.started?.then((s) => {
+      gen.input = s.input ?? null;
+      gen.prefixTokens = s.prefixTokens ?? null;
+      if (this._gen === gen) this._render();
+    }, () => {});
     try {
       const res = await gen.handle.done;
       gen.status = { eos: 'Stopped at the end-of-text token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
@@ -784,6 +801,61 @@ class GlassboxGeneration extends GlassboxElement {
     });
     const step = gen ? steps[gen.selected] : null;
     renderCandidates(this.ui.candidates, step?.candidates ?? [], step?.id ?? null, tokenizer);
+    this._renderStep(step, gen?.selected ?? 0);
+  }
+
+  /** As on the page: for the selected step, one row per head (and the mean) over the keys it could see. */
+  _renderStep(step, s) {
+    const att = step?.attentions;
+    const show = Boolean(att);
+    this.ui.stepControls.hidden = !show;
+    this.ui.stepHeatmap.hidden = !show;
+    this.ui.stepPlaceholder.hidden = show;
+    if (!show) return;
+    const kinds = att.cross ? ['self', 'cross'] : ['self'];
+    if (!kinds.includes(this._step.kind)) this._step.kind = 'self';
+    renderSegmented(this.ui.stepKind, `${this._uid}-step-kind`, kinds.map((k) => ({ value: k, label: k === 'self' ? 'Self' : 'Cross' })),
+      this._step.kind, (v) => { this._step.kind = v; this._render(); });
+    const tensor = att[this._step.kind];
+    const [L, H, , P] = tensor.shape;
+    const layer = Math.min(L - 1, this._step.layer);
+    renderSelect(this.ui.stepLayer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), String(layer));
+    const values = new Float32Array((H + 1) * P);
+    for (let hd = 0; hd < H; hd++) {
+      const row = tensor.data.subarray((layer * H + hd) * P, (layer * H + hd + 1) * P);
+      values.set(row, hd * P);
+      for (let k = 0; k < P; k++) values[H * P + k] += row[k] / H;
+    }
+    const { info } = this._entry.model;
+    const { tokenizer } = info;
+    const gen = this._gen;
+    const input = gen.input;
+    let labels;
+    let special;
+    if (this._step.kind === 'self' && gen.prefixTokens) {
+      labels = gen.prefixTokens.map((t) => tokenLabel(t, tokenizer, looksSpecial(t)));
+      special = gen.prefixTokens.map(looksSpecial);
+    } else if (this._step.kind === 'cross' || info.kind === 'decoder-only') {
+      labels = input ? input.tokens.map((t, i) => tokenLabel(t, tokenizer, input.special[i])) : [];
+      special = input ? Array.from(input.special, Boolean) : [];
+    } else {
+      labels = range(Math.max(0, P - s)).map(() => '‹start›');
+      special = labels.map(() => true);
+    }
+    if (this._step.kind === 'self') {
+      for (let i = 0; i < s; i++) {
+        labels.push(tokenLabel(gen.steps[i].token, tokenizer));
+        special.push(looksSpecial(gen.steps[i].token));
+      }
+    }
+    if (labels.length !== P) labels = range(P).map((k) => `#${k}`);
+    renderHeatmap(this.ui.stepHeatmap, {
+      values, nRows: H + 1, nCols: P,
+      rowLabels: [...range(H).map((hd) => `head ${hd + 1}`), 'mean'],
+      colLabels: labels, colSpecial: special,
+      title: `Step ${s + 1}, ${this._step.kind === 'self' ? 'self-attention' : 'cross-attention'}, layer ${layer + 1}: one row per head`,
+      rowAxis: '', colAxis: 'key',
+    });
   }
 }
 

@@ -94,6 +94,9 @@ describe('widgets on a host page', () => {
     const nChips = await page.$eval('#themed', (e) => e.shadowRoot.querySelectorAll('.chip').length);
     assert.ok(nChips >= 4, 'token chips are shown');
     assert.ok((await page.$eval('#g1', (e) => e.shadowRoot.querySelectorAll('.gen-token').length)) === 6, 'six generated tokens');
+    const stepInk = await canvasInk(page, '#g1 canvas.heatmap-canvas');
+    assert.ok(stepInk.colours > 3, 'the attention of the selected step is drawn');
+    assert.equal(await page.$eval('#g1', (e) => e.shadowRoot.querySelectorAll('.candidate').length), 10, 'ten candidates');
     assert.deepEqual(await page.$eval('#g1', (e) => ['top-k', 'top-p', 'seed'].map((c) => e.shadowRoot.querySelector(`[data-control="${c}"]`).hidden)),
       [true, true, false], 'hide="top-k,top-p" hides exactly those controls');
     assert.equal(await page.$eval('#enc', (e) => e.shadowRoot.querySelector('textarea').readOnly), true, 'readonly');
