@@ -121,6 +121,8 @@ export async function newWatchedPage(browser, options = {}) {
   // A failed load is a console error in the browser; count it even where the console event is not reported.
   context.on('response', (res) => { if (res.status() >= 400) watch.errors.push(`HTTP ${res.status()} ${res.url()}`); });
   const page = await context.newPage();
+  // A CI machine shared with other jobs can be slow to compile the wasm; wait longer than playwright's 30 s.
+  page.setDefaultTimeout(90000);
   page.on('console', (msg) => { if (msg.type() === 'error') watch.errors.push(`console: ${msg.text()}`); });
   page.on('pageerror', (err) => watch.errors.push(`pageerror: ${err.message}`));
   page.on('worker', (worker) => {

@@ -3,6 +3,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -178,6 +179,30 @@ describe('each model, as a user walks through it', () => {
       }
       await shot(page, `${model.name}-generation`);
     }
+  });
+
+  it('highlights the span of each token in the text (UTF-16 offsets, emoji and accents included)', async () => {
+    const { page } = setup;
+    const model = setup.models.models.find((m) => m.kind === 'decoder-only');
+    await pickModel(page, model.name);
+    const text = 'Naïve café — 😀 ok';
+    await typeAndRun(page, text);
+    const out = spawnSync(CLI, ['tokenize', model.dir, '--text', text], { encoding: 'utf8' });
+    const cli = JSON.parse(out.stdout).cases[0];
+    const chars = Array.from(text);
+    const chips = await page.$$('#tokens .chip');
+    assert.equal(chips.length, cli.ids.length);
+    for (const [i, [a, b]] of cli.offsets.entries()) {
+      if (b <= a) continue;
+      await chips[i].hover();
+      const marked = await page.$eval('#text-backdrop', (e) => e.querySelector('mark')?.textContent ?? null);
+      assert.equal(marked, chars.slice(a, b).join(''), `chip ${i} (${cli.tokens[i]})`);
+    }
+    await chips[0].focus();
+    await page.keyboard.press('ArrowRight');
+    const focused = await page.$eval('#text-backdrop', (e) => e.querySelector('mark')?.textContent ?? null);
+    assert.equal(focused, chars.slice(...cli.offsets[1]).join(''), 'focusing a chip highlights it too');
+    await shot(page, 'tokens-highlight');
   });
 
   it('stops a generation with the Stop button', async () => {

@@ -1,7 +1,10 @@
 // The stream of generated tokens: the prompt, then one selectable chip per token as it arrives.
 
 import { tokenLabel } from './token-text.js';
-import { installRoving, focusItem } from './roving.js';
+import { installRoving, focusItem, activeIn } from './roving.js';
+
+/** The newest onSelect of each root (the listeners are installed once, the callback changes). */
+const onSelectOf = new WeakMap();
 
 /**
  * @param {HTMLElement} root
@@ -33,17 +36,17 @@ export function renderGenerated(root, view) {
     status.setAttribute('role', 'status');
     root.append(stream, status);
     // Selection follows focus, as in a listbox: arrowing through the tokens shows each one's step.
-    installRoving(list, { onActivate: (i) => root._onSelect?.(i), onFocusItem: (i) => { if (i !== null) root._onSelect?.(i); } });
+    installRoving(list, { onActivate: (i) => onSelectOf.get(root)?.(i), onFocusItem: (i) => { if (i !== null) onSelectOf.get(root)?.(i); } });
     list.addEventListener('click', (e) => {
       const item = e.target.closest('[data-index]');
-      if (item) root._onSelect?.(Number(item.dataset.index));
+      if (item) onSelectOf.get(root)?.(Number(item.dataset.index));
     });
   }
   prompt = stream.querySelector('.prompt');
   list = stream.querySelector('.gen-list');
-  root._onSelect = view.onSelect;
-  const active = list.getRootNode().activeElement;  // the document, or a widget's shadow root
-  const focusedIndex = list.contains(active) ? Number(active.dataset?.index) : null;
+  onSelectOf.set(root, view.onSelect);
+  const active = activeIn(list);
+  const focusedIndex = active && list.contains(active) ? Number(active.dataset?.index) : null;
   prompt.textContent = view.prompt ?? '';
   prompt.hidden = !view.prompt;
   list.replaceChildren();

@@ -3,6 +3,7 @@
 // and a read-out of the exact value under the pointer or the keyboard cursor.
 
 import { truncate } from './token-text.js';
+import { activeIn } from './roving.js';
 
 // Layout, in CSS pixels.
 const CELL_MAX = 34;          // cells never grow past this, however few tokens
@@ -118,8 +119,7 @@ function setup(root) {
   });
   canvas.addEventListener('pointerleave', (e) => {
     // A tap on a touch screen ends with a leave; keep its read-out until the next tap.
-    // getRootNode(): the root may be a widget's shadow root, where document.activeElement is the widget.
-    if (canvas.getRootNode().activeElement === canvas || e.pointerType !== 'mouse') return;
+    if (activeIn(canvas) === canvas || e.pointerType !== 'mouse') return;
     st.cursor = null;
     draw(root);
     updateReadout(root);

@@ -4,6 +4,9 @@
 import { tokenLabel, tokenText } from './token-text.js';
 import { installRoving, focusItem } from './roving.js';
 
+/** The newest onHighlight of each root (the listeners are installed once, the callback changes). */
+const onHighlightOf = new WeakMap();
+
 // Layout.
 const MAX_CHIPS = 1000;   // a very long text shows its first chips and a count of the rest
 
@@ -15,14 +18,16 @@ const MAX_CHIPS = 1000;   // a very long text shows its first chips and a count 
  * @param {(span: [number, number] | null) => void} opts.onHighlight  called with the hovered/focused chip's span
  */
 export function renderTokens(root, tokens, { tokenizer, onHighlight }) {
-  installRoving(root, { onFocusItem: (i) => onHighlight(i === null ? null : spanOf(root, i)) });
-  if (!root.dataset.hoverInstalled) {
-    root.dataset.hoverInstalled = '1';
+  const first = !onHighlightOf.has(root);
+  onHighlightOf.set(root, onHighlight);
+  if (first) {
+    const report = (span) => onHighlightOf.get(root)?.(span);
+    installRoving(root, { onFocusItem: (i) => report(i === null ? null : spanOf(root, i)) });
     root.addEventListener('pointerover', (e) => {
       const chip = e.target.closest('[data-index]');
-      if (chip) onHighlight(spanOf(root, Number(chip.dataset.index)));
+      if (chip) report(spanOf(root, Number(chip.dataset.index)));
     });
-    root.addEventListener('pointerleave', () => onHighlight(null));
+    root.addEventListener('pointerleave', () => report(null));
   }
   root.replaceChildren();
   const total = tokens ? tokens.ids.length : 0;
