@@ -123,6 +123,31 @@ describe('widgets on a host page', () => {
   });
 });
 
+describe('the tutorial', () => {
+  it('draws every widget as the reader scrolls, one load per model (and one for the random twin)', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    await page.goto(`${setup.server.url}tutorial.html`);
+    const n = await page.$$eval(allWidgets, (els) => els.length);
+    assert.ok(n >= 12, `${n} widgets`);
+    assert.equal(await page.$$eval(allWidgets, (els) => els.filter((e) => e.dataset.status === 'waiting').length) > n / 2, true,
+      'most widgets wait below the fold');
+    for (let i = 0; i < n; i++) {
+      await page.$$eval(allWidgets, (els, k) => els[k].scrollIntoView({ block: 'center' }), i);
+      await page.waitForFunction((k) => ['ready', 'error'].includes(document.querySelectorAll('glassbox-tokens, glassbox-attention, glassbox-generation')[k].dataset.status), i, WAIT);
+    }
+    await waitWidgets(page, allWidgets);
+    const stats = await page.evaluate(async () => JSON.parse(JSON.stringify((await import('/glassbox-widgets.js')).stats)));
+    const keys = stats.loads.map((l) => `${l.url} ${l.randomSeed}`);
+    assert.equal(new Set(keys).size, keys.length, 'no model loaded twice');
+    assert.ok(stats.loads.some((l) => l.randomSeed !== null), 'the random-weights twin was built');
+    assert.match(await page.$eval('#position-facts', (e) => e.textContent), /sinusoidal|sine/);
+    await page.screenshot({ path: path.join(setup.artifacts, 'tutorial.png'), fullPage: true });
+    assert.deepEqual(foreignRequests(watch.requests), []);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+
 describe('widgets on another site', () => {
   it('start their worker from a same-origin shim when the script comes from the Glassbox server', async () => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
