@@ -72,7 +72,7 @@ function replaceOnce(text, from, to, file) {
 
 async function collectModels(modelsDir) {
   if (!fs.existsSync(modelsDir)) {
-    die(`no models folder at ${modelsDir}. Put the bundled models there (see models/README), or pass --models DIR`);
+    die(`no models folder at ${modelsDir}. Put the bundled models there, or pass --models DIR`);
   }
   const list = (await listModels(modelsDir)).filter((m) => !m.extra);
   if (!list.length) die(`no model folders (with a config.json) under ${modelsDir}`);

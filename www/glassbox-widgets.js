@@ -425,6 +425,8 @@ class GlassboxElement extends HTMLElement {
       else if (!input.dataset.busy) input.removeAttribute('disabled');
     }
     this.ui.open.href = pageLink(config.pageUrl, this.linkState());
+    // The page has no random-weights twins: a link would show the trained model instead.
+    this.ui.open.hidden = this._hidden('open') || this.hasAttribute('random-seed');
   }
 
   _wake() {
