@@ -11,6 +11,7 @@ import { renderCandidates } from './views/candidates.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, CAUSAL_NOTE, modelExplanation } from './views/explain.js';
 import { tokenLabel } from './views/token-text.js';
+import { decodeState, findModel } from './url-state.js';
 
 const TOKENIZE_DELAY_MS = 150;   // re-tokenize this long after the last keystroke
 const N_CANDIDATES = 10;         // bars in the next-token chart
@@ -707,8 +708,9 @@ async function main() {
     return;
   }
   await loadIndex();
-  const first = state.bundled[0];
-  if (first) await loadModel(bundledSource(first), first.name, 0);
+  // A shared link (url-state.js) names its model: load that one first rather than loading two.
+  const first = findModel(state.bundled, decodeState(location.hash).model) ?? state.bundled[0];
+  if (first) await loadModel(bundledSource(first), first.name, state.bundled.indexOf(first));
   document.body.dataset.ready = 'true';
 }
 
