@@ -6,7 +6,8 @@
 //! So are the teaching extras a [`Recorder`] may carry: a step-by-step [`QkvTrace`] of one layer,
 //! the stack's hidden states, and a head mask (HF's `head_mask`: multiplies a head's probs).
 
-use super::probe::Probe;
+use super::layers::add_in_place;
+use super::probe::{HiddenStates, Probe};
 use crate::kernels;
 
 /// Which attention maps a forward pass should hand back.
@@ -205,10 +206,10 @@ impl Recorder {
         }
     }
     /// The hidden states kept so far, `[L+1][T][C]` when the stack has run.
-    pub fn take_hidden_states(&mut self, d_model: usize) -> Option<super::probe::HiddenStates> {
+    pub fn take_hidden_states(&mut self, d_model: usize) -> Option<HiddenStates> {
         let data = self.hidden.take()?;
         let n_states = data.len() / self.hidden_len.max(1);
-        Some(super::probe::HiddenStates { n_states, seq_len: self.hidden_len / d_model.max(1), d_model, data })
+        Some(HiddenStates { n_states, seq_len: self.hidden_len / d_model.max(1), d_model, data })
     }
 }
 
@@ -295,9 +296,9 @@ pub fn attend(
                 if let Some(b) = bias {
                     *s += b[(h * q_len + i) * k_len + j];
                 }
-                if let Mask::Keys(additive) = mask {
-                    *s += additive[j];
-                }
+            }
+            if let Mask::Keys(additive) = mask {
+                add_in_place(&mut row, additive);
             }
             row[visible..].fill(f32::NEG_INFINITY);
             let at = (h * q_len + i) * k_len;
