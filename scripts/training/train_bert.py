@@ -27,8 +27,8 @@ MAX_LEN = 64
 BATCH = 64
 LR = 2e-3
 WARMUP = 150
-MAX_STEPS = 1500  # the learning rate decays linearly to this step
-MAX_MINUTES = 22
+MAX_STEPS = 900  # the learning rate decays linearly to this step
+MAX_MINUTES = 20
 N_HELDOUT = 400
 FILL_MASK = [
     "The dog chased the [MASK].", "I went to the [MASK] yesterday.", "The [MASK] is on the table.",

@@ -1,6 +1,6 @@
 //! Tokenizer equality with Hugging Face on tricky strings, plus errors, traces and robustness.
 //!
-//! References come from `scripts/fixtures/tokenizers.py` (run by hand): for every folder under
+//! References come from `scripts/fixtures/tokenizer_refs.py` (run by hand): for every folder under
 //! tests/fixtures/tokenizers, `reference.json` holds what transformers gives for each text.
 
 use glassbox::error::Error;
@@ -114,6 +114,26 @@ fn llama_bpe_with_byte_fallback_matches_hf() {
 }
 
 #[test]
+fn split_regex_then_byte_level_bpe_matches_hf() {
+    check_against_reference("split_regex_bpe");
+}
+
+#[test]
+fn suffix_bpe_with_whitespace_digits_punctuation_matches_hf() {
+    check_against_reference("suffix_bpe");
+}
+
+#[test]
+fn word_level_with_added_words_matches_hf() {
+    check_against_reference("word_level");
+}
+
+#[test]
+fn unigram_behind_metaspace_first_matches_hf() {
+    check_against_reference("metaspace_first");
+}
+
+#[test]
 fn special_tokens_are_named() {
     let gpt2 = load("gpt2");
     assert_eq!(gpt2.special_tokens().eos, Some(50256));
@@ -198,6 +218,35 @@ fn edit(name: &str, f: impl FnOnce(&mut Value)) -> Vec<u8> {
     let mut v: Value = serde_json::from_slice(&std::fs::read(fixtures().join(name).join("tokenizer.json")).unwrap()).unwrap();
     f(&mut v);
     serde_json::to_vec(&v).unwrap()
+}
+
+/// Older tokenizer.json files write merges as "a b" strings and Metaspace with
+/// `add_prefix_space`; both must behave like the current forms.
+#[test]
+fn legacy_formats_load_the_same() {
+    let texts = ["Hello world, I'm here!", "  spaces  and\ttabs", "Café 😀 中文"];
+    let same = |name: &str, edited: Vec<u8>| {
+        let new = load(name);
+        let old = Tokenizer::from_bytes(&edited, None, None).unwrap();
+        for t in texts {
+            assert_eq!(old.encode(t, true).unwrap().ids, new.encode(t, true).unwrap().ids, "{name}: {t:?}");
+        }
+    };
+    same(
+        "roberta_bpe",
+        edit("roberta_bpe", |v| {
+            let pairs = v["model"]["merges"].as_array().unwrap().clone();
+            let lines: Vec<Value> = pairs.iter().map(|p| Value::from(format!("{} {}", p[0].as_str().unwrap(), p[1].as_str().unwrap()))).collect();
+            v["model"]["merges"] = Value::from(lines);
+        }),
+    );
+    same(
+        "t5_unigram",
+        edit("t5_unigram", |v| {
+            v["pre_tokenizer"] = serde_json::json!({"type": "Metaspace", "replacement": "\u{2581}", "add_prefix_space": true, "str_rep": "\u{2581}"});
+            v["decoder"] = serde_json::json!({"type": "Metaspace", "replacement": "\u{2581}", "add_prefix_space": true});
+        }),
+    );
 }
 
 fn error_of(bytes: &[u8]) -> Error {

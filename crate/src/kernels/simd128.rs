@@ -9,6 +9,8 @@
 //! Raw pointers are used inside the loops to keep bounds checks out of the hot code; every public
 //! function checks the slice lengths it relies on before it touches memory.
 
+#![allow(clippy::needless_range_loop)] // the tiles index several small arrays in lockstep
+
 use core::arch::wasm32::*;
 
 use super::scalar::{

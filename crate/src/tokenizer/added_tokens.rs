@@ -46,7 +46,7 @@ impl Matcher {
         if let Some(&b) = pattern.as_bytes().first() {
             let list = self.by_first_byte.entry(b).or_default();
             list.push((pattern.to_string(), id));
-            list.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            list.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         }
     }
 

@@ -78,8 +78,8 @@ struct Symbol {
 }
 
 impl Bpe {
-    pub fn from_json(v: &Value) -> Result<Self> {
-        let j: BpeJson = json::fields(v, "model", "BPE")?;
+    pub fn from_json(v: Value) -> Result<Self> {
+        let j: BpeJson = json::fields_owned(v, "model", "BPE")?;
         if j.dropout.is_some_and(|d| d > 0.0) {
             return Err(Error::tokenizer("BPE dropout is random and would not give repeatable ids", "Set `dropout` to null in tokenizer.json"));
         }
@@ -106,13 +106,16 @@ impl Bpe {
         let prefix_len = j.continuing_subword_prefix.as_ref().map_or(0, String::len);
         let missing = |t: &str| Error::tokenizer(format!("BPE merge uses `{t}`, which is not in the vocabulary"), "Use a tokenizer.json whose merges and vocab belong together");
         let mut merges = HashMap::with_capacity(pairs.len());
+        let mut merged = String::new();
         for (rank, (a, b)) in pairs.iter().enumerate() {
             let a_id = *j.vocab.get(a).ok_or_else(|| missing(a))?;
             let b_id = *j.vocab.get(b).ok_or_else(|| missing(b))?;
             // The merged token drops the right part's continuing-subword prefix.
             let tail = b.get(prefix_len..).ok_or_else(|| missing(b))?;
-            let merged = format!("{a}{tail}");
-            let new_id = *j.vocab.get(&merged).ok_or_else(|| missing(&merged))?;
+            merged.clear();
+            merged.push_str(a);
+            merged.push_str(tail);
+            let new_id = *j.vocab.get(merged.as_str()).ok_or_else(|| missing(&merged))?;
             merges.insert((a_id, b_id), (rank as u32, new_id));
         }
         let vocab_r = j.vocab.iter().map(|(k, &v)| (v, k.clone())).collect();

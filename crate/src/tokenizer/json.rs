@@ -70,6 +70,13 @@ pub fn fields<T: serde::de::DeserializeOwned>(v: &Value, section: &str, kind: &s
     })
 }
 
+/// Like [`fields`], but consuming the value so large vocabularies are moved rather than copied.
+pub fn fields_owned<T: serde::de::DeserializeOwned>(v: Value, section: &str, kind: &str) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| {
+        Error::tokenizer(format!("{section} `{kind}` has unexpected fields ({e})"), "Re-save the tokenizer with a recent `tokenizers` release")
+    })
+}
+
 pub fn unsupported(section: &str, kind: &str, supported: &str) -> Error {
     Error::tokenizer(
         format!("{section} type `{kind}` is not supported"),

@@ -168,16 +168,16 @@ enum Model {
 }
 
 impl Model {
-    fn from_json(v: &Value) -> Result<Self> {
+    fn from_json(v: Value) -> Result<Self> {
         // Old files leave out the model's `type`; tell the kinds apart by their fields.
         let kind = match v.get("type").and_then(Value::as_str) {
-            Some(k) => k,
-            None if v.get("merges").is_some() => "BPE",
-            None if v.get("continuing_subword_prefix").is_some() || v.get("max_input_chars_per_word").is_some() => "WordPiece",
-            None if v.get("vocab").is_some_and(Value::is_array) => "Unigram",
-            None => "WordLevel",
+            Some(k) => k.to_string(),
+            None if v.get("merges").is_some() => "BPE".into(),
+            None if v.get("continuing_subword_prefix").is_some() || v.get("max_input_chars_per_word").is_some() => "WordPiece".into(),
+            None if v.get("vocab").is_some_and(Value::is_array) => "Unigram".into(),
+            None => "WordLevel".into(),
         };
-        Ok(match kind {
+        Ok(match kind.as_str() {
             "BPE" => Model::Bpe(bpe::Bpe::from_json(v)?),
             "WordPiece" => Model::WordPiece(wordpiece::WordPiece::from_json(v)?),
             "Unigram" => Model::Unigram(unigram::Unigram::from_json(v)?),
@@ -188,7 +188,7 @@ impl Model {
                     #[serde(default)]
                     unk_token: String,
                 }
-                let w: W = json::fields(v, "model", kind)?;
+                let w: W = json::fields_owned(v, "model", "WordLevel")?;
                 let vocab_r = w.vocab.iter().map(|(k, &v)| (v, k.clone())).collect();
                 Model::WordLevel { vocab: w.vocab, vocab_r, unk_token: w.unk_token }
             }
@@ -303,7 +303,7 @@ pub struct Tokenizer {
 impl Tokenizer {
     pub fn from_bytes(tokenizer_json: &[u8], tokenizer_config: Option<&[u8]>, special_tokens_map: Option<&[u8]>) -> Result<Self> {
         let j = json::parse(tokenizer_json)?;
-        let model = Model::from_json(&j.model)?;
+        let model = Model::from_json(j.model)?;
         let normalizer = component(j.normalizer.as_ref()).map(Normalizer::from_json).transpose()?;
         let pre_tokenizer = component(j.pre_tokenizer.as_ref()).map(PreTokenizer::from_json).transpose()?;
         let post_processor = component(j.post_processor.as_ref()).map(PostProcessor::from_json).transpose()?;

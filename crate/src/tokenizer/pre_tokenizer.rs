@@ -303,9 +303,9 @@ pub fn gpt2_matches(text: &str) -> Matches {
     while i < n {
         let rest = &text[chars[i].0..];
         let mut end = None;
-        if rest.starts_with('\'') {
+        if let Some(after) = rest.strip_prefix('\'') {
             for suffix in ["s", "t", "re", "ve", "m", "ll", "d"] {
-                if rest[1..].starts_with(suffix) {
+                if after.starts_with(suffix) {
                     end = Some(i + 1 + suffix.len());
                     break;
                 }

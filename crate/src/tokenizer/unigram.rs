@@ -50,8 +50,8 @@ struct UnigramJson {
 }
 
 impl Unigram {
-    pub fn from_json(v: &Value) -> Result<Self> {
-        let j: UnigramJson = json::fields(v, "model", "Unigram")?;
+    pub fn from_json(v: Value) -> Result<Self> {
+        let j: UnigramJson = json::fields_owned(v, "model", "Unigram")?;
         if let Some(u) = j.unk_id {
             if u >= j.vocab.len() {
                 return Err(Error::tokenizer(format!("Unigram unk_id {u} is outside the vocabulary of {} pieces", j.vocab.len()), "Fix `unk_id` in tokenizer.json"));
