@@ -166,6 +166,44 @@ export class Model {
     return toRunResult(raw);
   }
 
+  /**
+   * `run` for the teaching views. Options as `run` (`decoderIds`, `scores`, `topK`) plus
+   * `qkv: { kind: 'encoder'|'decoder'|'cross', layer }` (one layer's Q/K/V arithmetic, every head),
+   * `logitLens: k` (the k likeliest tokens at every hidden state and position),
+   * `headMask: { encoder?, decoder?, cross? }` (`[L][H]` flat, 1 keeps a head, 0 ablates it) and
+   * `tokenMask` (one 1/0 per source token, specials included: 0 hides it from every query).
+   */
+  async inspect(text, opts = {}) {
+    const raw = await this._request({
+      type: 'inspect', text, decoderIds: opts.decoderIds, scores: !!opts.scores, topK: opts.topK ?? 10,
+      qkv: opts.qkv ?? undefined, lensK: opts.logitLens ?? 0, headMask: opts.headMask ?? undefined, tokenMask: opts.tokenMask ?? undefined,
+    });
+    const result = toRunResult(raw);
+    if (raw.qkv) result.qkv = raw.qkv;
+    if (raw.lens) result.logitLens = toLens(raw.lens);
+    return result;
+  }
+
+  /** `[L, H]` of an attention kind ('encoder' | 'decoder' | 'cross'), or null when the model has none. */
+  attentionDims(kind) {
+    return this._request({ type: 'attentionDims', kind });
+  }
+
+  /** What the model adds to token embeddings at positions 0..n-1 of a stack: `{ data, shape: [N, C] }` (T5: an error). */
+  positionVectors(stack, n) {
+    return this._request({ type: 'positionVectors', stack, n });
+  }
+
+  /** T5's relative position buckets and per-head bias for n tokens of a stack. */
+  relativePositions(stack, n) {
+    return this._request({ type: 'relativePositions', stack, n });
+  }
+
+  /** Rows of a stack's token table: `{ rows: { data, shape: [T, C] }, scale }`. */
+  tokenEmbeddings(stack, ids) {
+    return this._request({ type: 'tokenEmbeddings', stack, ids: Array.from(ids) });
+  }
+
   /** Generate token by token. `onToken` sees each token as it arrives; `cancel()` stops at the next step. */
   generate(text, opts = {}) {
     const { onToken, ...options } = opts;
@@ -238,6 +276,14 @@ function toRunResult(raw) {
   if (raw.logits) result.logits = raw.logits;
   if (raw.sentenceEmbedding) result.sentenceEmbedding = raw.sentenceEmbedding;
   return result;
+}
+
+/// `{ k, nStates, seqLen, ids, probs, tokens }` flat -> `{ nStates, seqLen, k, top[state][pos] }`.
+function toLens(raw) {
+  const rows = toCandidateRows(raw);
+  const top = [];
+  for (let s = 0; s < raw.nStates; s++) top.push(rows.slice(s * raw.seqLen, (s + 1) * raw.seqLen));
+  return { nStates: raw.nStates, seqLen: raw.seqLen, k: raw.k, top };
 }
 
 function toGeneratedToken(raw) {

@@ -11,6 +11,12 @@
 //                                                     -> progress*, result { handle, info }
 //   tokenize  { handle, text, addSpecialTokens, trace } -> result (raw tokens, see glassbox.js)
 //   run       { handle, text, decoderIds?, scores, topK, logits } -> result (raw run result)
+//   inspect   { handle, text, decoderIds?, scores, topK, qkv?: { kind, layer }, lensK, headMask?: { encoder?, decoder?, cross? },
+//               tokenMask? }                           -> result (raw run result + qkv? + lens?)
+//   attentionDims     { handle, kind }                 -> result [L, H] | null
+//   positionVectors   { handle, stack, n }             -> result { data, shape: [N, C] }
+//   relativePositions { handle, stack, n }             -> result (T5 buckets and bias)
+//   tokenEmbeddings   { handle, stack, ids }           -> result { rows: { data, shape }, scale }
 //   generate  { handle, text, options }               -> started, token*, result { ids, text, stoppedBy }
 //   cancel    { target }                              (no reply; the generation `target` ends with 'cancel')
 //   free      { handle }                              -> result null
@@ -62,9 +68,15 @@ function dispatch(msg) {
       const topK = wholeNumber(msg.topK ?? 10, 'topK', 'Use a topK like 10 (0 leaves it out)');
       return model.run(text(msg.text), decoderIds, !!msg.scores, topK, !!msg.logits);
     }
+    case 'inspect': return inspect(msg);
+    case 'attentionDims': return modelFor(msg.handle).model.attentionDims(String(msg.kind));
+    case 'positionVectors': return modelFor(msg.handle).model.positionVectors(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
+    case 'relativePositions': return modelFor(msg.handle).model.relativePositions(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
+    case 'tokenEmbeddings': return modelFor(msg.handle).model.tokenEmbeddings(String(msg.stack), tokenIds(msg.ids, 'ids'));
     case 'generate': return generate(msg);
     case 'free': return free(msg.handle);
-    default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, generate, cancel or free`);
+    default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, inspect, attentionDims, `
+      + 'positionVectors, relativePositions, tokenEmbeddings, generate, cancel or free');
   }
 }
 
@@ -311,13 +323,46 @@ function wholeNumber(value, name, fix) {
   return value;
 }
 
-function tokenIds(value) {
+function tokenIds(value, name = 'decoderIds') {
   const ids = Array.from(value ?? [], Number);
   if (!ids.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) {
-    throw new Error(`decoderIds must be token ids (whole numbers from 0), not [${Array.from(value).slice(0, 8).join(', ')}]. `
+    throw new Error(`${name} must be token ids (whole numbers from 0), not [${Array.from(value).slice(0, 8).join(', ')}]. `
       + 'Pass ids from the model\'s vocabulary');
   }
   return Uint32Array.from(ids);
+}
+
+/// A head mask `{ encoder?, decoder?, cross? }` (each `[L][H]`, numbers 0..1) as Float32Arrays;
+/// the core checks the lengths against the model.
+function headMasks(value) {
+  const out = {};
+  for (const kind of ['encoder', 'decoder', 'cross']) {
+    const m = value?.[kind];
+    if (m == null) continue;
+    const f = Float32Array.from(m, Number);
+    if (!f.every((x) => Number.isFinite(x))) throw new Error(`headMask.${kind} must hold numbers (1 keeps a head, 0 ablates it). Pass an array of L*H numbers`);
+    out[kind] = f;
+  }
+  return out;
+}
+
+function tokenMask(value) {
+  if (value == null) return undefined;
+  const m = Array.from(value, Number);
+  if (!m.every((x) => x === 0 || x === 1)) throw new Error('tokenMask must hold 1 (visible) or 0 (hidden) per source token. Pass one 0/1 per token');
+  return Uint8Array.from(m);
+}
+
+function inspect(msg) {
+  const { model } = modelFor(msg.handle);
+  const decoderIds = msg.decoderIds == null ? undefined : tokenIds(msg.decoderIds);
+  const topK = wholeNumber(msg.topK ?? 10, 'topK', 'Use a topK like 10 (0 leaves it out)');
+  const lensK = wholeNumber(msg.lensK ?? 0, 'lensK', 'Use e.g. 3 (0 leaves the logit lens out)');
+  const qkv = msg.qkv ?? null;
+  const layer = qkv ? wholeNumber(qkv.layer ?? 0, 'qkv.layer', 'Use a layer number from 0') : 0;
+  const masks = headMasks(msg.headMask);
+  return model.inspect(text(msg.text), decoderIds, !!msg.scores, topK, qkv ? String(qkv.kind) : undefined, layer, lensK,
+    masks.encoder, masks.decoder, masks.cross, tokenMask(msg.tokenMask));
 }
 
 function free(handle) {
@@ -360,8 +405,10 @@ async function generate(msg) {
   const temperature = Number(number(o.temperature, 0));
   const topP = Number(number(o.topP, 1));
   const seed = Number(number(o.seed, 0));
+  const masks = headMasks(o.headMask);
   const generator = entry.engine.WasmGenerator.create(
     entry.model, text(msg.text), maxNewTokens, temperature, topK, topP, seed, numCandidates, o.captureAttention !== false,
+    masks.encoder, masks.decoder, masks.cross, tokenMask(o.tokenMask),
   );
   const job = { handle: msg.handle, cancelled: false };
   generations.set(msg.id, job);

@@ -15,8 +15,8 @@ use crate::error::Error;
 use crate::loader::ModelFiles;
 use crate::models::bert::sentence_embedding;
 use crate::models::generation::{top_candidates, GenerateOptions, Generator, Sampling};
-use crate::models::{AttentionMaps, Capture, Kind, Positions};
-use crate::session::Session;
+use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, Kind, Positions, QkvRequest, QkvTrace, Stack};
+use crate::session::{InspectOptions, Inspection, Session};
 use crate::tokenizer::Encoding;
 use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array, Uint8Array};
 use std::cell::RefCell;
@@ -272,6 +272,103 @@ impl WasmModel {
     pub fn run(&self, text: &str, decoder_ids: Option<Vec<u32>>, scores: bool, top_k: u32, logits: bool) -> Result<JsValue, JsError> {
         let capture = Capture { probs: true, scores };
         let ins = self.session.inspect(text, decoder_ids.as_deref(), capture).map_err(js_error)?;
+        Ok(self.run_object(text, &ins, scores, top_k, logits).into())
+    }
+
+    /// `run` for the teaching views: also one layer's Q/K/V arithmetic (`qkv_kind` "encoder",
+    /// "decoder" or "cross", at `qkv_layer`), the logit lens (`lens_k` > 0: the `lens_k` likeliest
+    /// tokens per hidden state and position), ablated heads (`head_mask_*`: `[L][H]`, 1 keeps,
+    /// 0 ablates) and hidden source tokens (`token_mask`: `[S]`, 1 visible, 0 hidden). Returns the
+    /// `run` object plus `qkv?` (see `qkv_object`) and `lens? { k, nStates, seqLen, ids, probs, tokens }`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn inspect(
+        &self,
+        text: &str,
+        decoder_ids: Option<Vec<u32>>,
+        scores: bool,
+        top_k: u32,
+        qkv_kind: Option<String>,
+        qkv_layer: u32,
+        lens_k: u32,
+        head_mask_encoder: Option<Vec<f32>>,
+        head_mask_decoder: Option<Vec<f32>>,
+        head_mask_cross: Option<Vec<f32>>,
+        token_mask: Option<Vec<u8>>,
+    ) -> Result<JsValue, JsError> {
+        let qkv = qkv_kind.map(|k| attention_kind(&k).map(|kind| QkvRequest { kind, layer: qkv_layer as usize })).transpose()?;
+        let opts = InspectOptions {
+            decoder_ids,
+            capture: Capture { probs: true, scores },
+            hidden_states: lens_k > 0,
+            qkv,
+            head_mask: HeadMasks { encoder: head_mask_encoder, decoder: head_mask_decoder, cross: head_mask_cross },
+            token_mask,
+        };
+        let ins = self.session.inspect_with(text, &opts).map_err(js_error)?;
+        let o = self.run_object(text, &ins, scores, top_k, false);
+        if let Some(trace) = &ins.outputs.qkv {
+            set(&o, "qkv", qkv_object(trace));
+        }
+        if lens_k > 0 {
+            let lens = self.session.logit_lens_top(&ins, lens_k as usize).map_err(js_error)?;
+            let l = Object::new();
+            set(&l, "k", lens.k as f64);
+            set(&l, "nStates", lens.n_states as f64);
+            set(&l, "seqLen", lens.seq_len as f64);
+            set(&l, "ids", Uint32Array::from(&lens.ids[..]));
+            set(&l, "probs", Float32Array::from(&lens.probs[..]));
+            set(&l, "tokens", string_array(lens.ids.iter().map(|&id| token_string(&self.session, id))));
+            set(&o, "lens", l);
+        }
+        Ok(o.into())
+    }
+
+    /// `[L, H]` of attention `kind` ("encoder", "decoder", "cross"), or `null` when the model has none.
+    #[wasm_bindgen(js_name = attentionDims)]
+    pub fn attention_dims(&self, kind: &str) -> Result<JsValue, JsError> {
+        let kind = attention_kind(kind)?;
+        Ok(self.session.model.attention_dims(kind).map_or(JsValue::NULL, |(l, h)| shape_array(&[l, h]).into()))
+    }
+
+    /// What the model adds to the token embeddings at positions `0..n` of `stack`: `{ data, shape: [N, C] }`.
+    #[wasm_bindgen(js_name = positionVectors)]
+    pub fn position_vectors(&self, stack: &str, n: u32) -> Result<JsValue, JsError> {
+        let rows = self.session.position_vectors(stack_named(stack)?, n as usize).map_err(js_error)?;
+        let c = self.session.info().d_model;
+        Ok(tensor(&rows, &[rows.len().checked_div(c).unwrap_or(0), c]).into())
+    }
+
+    /// T5's relative positions over `n` tokens of `stack`:
+    /// `{ numBuckets, maxDistance, bidirectional, nHeads, distances: Int32Array [2N-1], buckets: Uint32Array [2N-1], bias: { data, shape: [H, buckets] } }`.
+    #[wasm_bindgen(js_name = relativePositions)]
+    pub fn relative_positions(&self, stack: &str, n: u32) -> Result<JsValue, JsError> {
+        let r = self.session.relative_positions(stack_named(stack)?, n as usize).map_err(js_error)?;
+        let o = Object::new();
+        set(&o, "numBuckets", r.num_buckets as f64);
+        set(&o, "maxDistance", r.max_distance as f64);
+        set(&o, "bidirectional", r.bidirectional);
+        set(&o, "nHeads", r.n_heads as f64);
+        let distances: Vec<i32> = r.distances.iter().map(|&d| d as i32).collect();
+        set(&o, "distances", js_sys::Int32Array::from(&distances[..]));
+        set(&o, "buckets", Uint32Array::from(&r.buckets[..]));
+        set(&o, "bias", tensor(&r.bias, &[r.n_heads, r.num_buckets]));
+        Ok(o.into())
+    }
+
+    /// Rows of `stack`'s token table for `ids`: `{ rows: { data, shape: [T, C] }, scale }`.
+    #[wasm_bindgen(js_name = tokenEmbeddings)]
+    pub fn token_embeddings(&self, stack: &str, ids: Vec<u32>) -> Result<JsValue, JsError> {
+        let e = self.session.token_embeddings(stack_named(stack)?, &ids).map_err(js_error)?;
+        let o = Object::new();
+        set(&o, "rows", tensor(&e.rows, &[e.rows.len().checked_div(e.d_model).unwrap_or(0), e.d_model]));
+        set(&o, "scale", e.scale as f64);
+        Ok(o.into())
+    }
+}
+
+impl WasmModel {
+    /// The `run` result object of an inspection.
+    fn run_object(&self, text: &str, ins: &Inspection, scores: bool, top_k: u32, logits: bool) -> Object {
         let info = self.session.info();
         let out = &ins.outputs;
         let o = Object::new();
@@ -299,8 +396,46 @@ impl WasmModel {
         if info.kind == Kind::EncoderOnly {
             set(&o, "sentenceEmbedding", Float32Array::from(&sentence_embedding(&out.last_hidden_state, c)[..]));
         }
-        Ok(o.into())
+        o
     }
+}
+
+fn attention_kind(name: &str) -> Result<AttentionKind, JsError> {
+    match name {
+        "encoder" => Ok(AttentionKind::Encoder),
+        "decoder" => Ok(AttentionKind::Decoder),
+        "cross" => Ok(AttentionKind::Cross),
+        other => Err(js_error(Error::input(format!("\"{other}\" is not an attention kind"), "Use \"encoder\", \"decoder\" or \"cross\""))),
+    }
+}
+
+fn stack_named(name: &str) -> Result<Stack, JsError> {
+    match name {
+        "encoder" => Ok(Stack::Encoder),
+        "decoder" => Ok(Stack::Decoder),
+        other => Err(js_error(Error::input(format!("\"{other}\" is not a stack"), "Use \"encoder\" or \"decoder\""))),
+    }
+}
+
+/// `{ kind, layer, nHeads, qLen, kLen, dHead, dModel, scale, input, q, k, v, bias?, scores, probs, ctx, out }`,
+/// every array a flat `Float32Array` in the shapes of [`QkvTrace`] (`-inf` and `f32::MIN` survive).
+fn qkv_object(t: &QkvTrace) -> Object {
+    let o = Object::new();
+    set(&o, "kind", t.kind.as_str());
+    set(&o, "layer", t.layer as f64);
+    set(&o, "nHeads", t.n_heads as f64);
+    set(&o, "qLen", t.q_len as f64);
+    set(&o, "kLen", t.k_len as f64);
+    set(&o, "dHead", t.d_head as f64);
+    set(&o, "dModel", t.d_model as f64);
+    set(&o, "scale", t.scale as f64);
+    for (key, data) in [("input", &t.input), ("q", &t.q), ("k", &t.k), ("v", &t.v), ("scores", &t.scores), ("probs", &t.probs), ("ctx", &t.ctx), ("out", &t.out)] {
+        set(&o, key, Float32Array::from(&data[..]));
+    }
+    if let Some(bias) = &t.bias {
+        set(&o, "bias", Float32Array::from(&bias[..]));
+    }
+    o
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,7 +457,9 @@ pub struct WasmGenerator {
 #[wasm_bindgen]
 impl WasmGenerator {
     /// Start generating from `text`. `temperature = 0` is greedy; `top_k = 0` and `top_p = 1`
-    /// switch those filters off; `n_candidates` top tokens are reported per step.
+    /// switch those filters off; `n_candidates` top tokens are reported per step. `head_mask_*`
+    /// (`[L][H]`) and `token_mask` (`[S]`, encoder-decoder) ablate heads and hide source tokens
+    /// for every step, as in `WasmModel::inspect`.
     #[allow(clippy::too_many_arguments)]
     pub fn create(
         model: &WasmModel,
@@ -334,12 +471,20 @@ impl WasmGenerator {
         seed: f64,
         n_candidates: u32,
         capture_attention: bool,
+        head_mask_encoder: Option<Vec<f32>>,
+        head_mask_decoder: Option<Vec<f32>>,
+        head_mask_cross: Option<Vec<f32>>,
+        token_mask: Option<Vec<u8>>,
     ) -> Result<WasmGenerator, JsError> {
         let seed = whole_number(seed, "seed")?;
         let sampling = Sampling::new(temperature, top_k as usize, top_p, seed).map_err(js_error)?;
         let capture = if capture_attention { Capture::PROBS } else { Capture::NONE };
         let opts = GenerateOptions { max_new_tokens: max_new_tokens as usize, sampling, eos_token_id: None, n_candidates: n_candidates as usize, capture };
-        let (input, prefix_ids, generator) = model.session.generator(text, &opts).map_err(js_error)?;
+        let interventions = Interventions {
+            head_mask: HeadMasks { encoder: head_mask_encoder, decoder: head_mask_decoder, cross: head_mask_cross },
+            token_mask,
+        };
+        let (input, prefix_ids, generator) = model.session.generator_with(text, &opts, &interventions).map_err(js_error)?;
         Ok(WasmGenerator { generator, input, input_text: text.to_owned(), prefix_ids, eos_token_id: model.session.info().eos_token_id })
     }
 

@@ -1,0 +1,218 @@
+// Positions: how the model knows word order. Learned tables (GPT-2, BERT, BART) and Marian's
+// sinusoids are drawn as a heat image (positions × dimensions) plus a few dimensions as curves;
+// T5's relative positions as the bucket of every distance and what each head adds per bucket.
+// Data: model.positionVectors(stack, n) -> { data, shape: [N, C] } and
+// model.relativePositions(stack, n).
+
+import { divergingColour, maxAbsOf, fmt } from './vector-strip.js';
+
+// Layout, in CSS pixels.
+const IMAGE_MAX_WIDTH = 340;
+const ROW_PX = 4;                 // height of one position in the heat image
+const CURVE_HEIGHT = 110;
+const CURVE_PAD = 4;
+const CURVE_COLOURS = ['#2c66ad', '#d6336c', '#2f9e44', '#e8890c'];
+const BUCKET_CELL = 18;
+
+export const POSITION_EXPLANATIONS = {
+  learned: 'Learned positions: the model has a table with one trained vector per position and adds row p to the token at position p. ' +
+    'Nothing forces a pattern; whatever structure you see was learned from data.',
+  sinusoidal: 'Sinusoidal positions: no table is trained. Each dimension is a sine or cosine of the position at its own wavelength, ' +
+    'fast in the first dimensions and slow in the later ones, so every position gets a unique, smoothly changing pattern.',
+  relative: 'Relative positions: nothing is added to the tokens. Instead each attention score gets a learned bonus that depends only on ' +
+    'how far the key is from the query (grouped into buckets: exact for near words, coarser for far ones).',
+};
+
+/** Dimensions worth plotting as curves: for sinusoids a fast, a medium and a slow sine plus the first cosine. */
+export function curveDims(positions, C) {
+  if (positions === 'sinusoidal') return [0, Math.floor(C / 8), Math.floor(C / 4), Math.floor(C / 2)];
+  return [0, 1, 2, 3].filter((d) => d < C);
+}
+
+/**
+ * @param {HTMLElement} root
+ * @param {object} view
+ * @param {'learned'|'sinusoidal'|'relative'} view.positions
+ * @param {{data: Float32Array, shape: [number, number]}} [view.table]    learned / sinusoidal
+ * @param {object} [view.relative]                                        T5
+ */
+export function renderPositions(root, view) {
+  root.replaceChildren();
+  root.append(el('p', 'explain', POSITION_EXPLANATIONS[view.positions]));
+  const readout = el('p', 'readout', 'Hover the picture to read a value.');
+  readout.setAttribute('aria-live', 'polite');
+  if (view.table) {
+    const [N, C] = view.table.shape;
+    root.append(heatImage(view.table.data, N, C, readout), readout);
+    const dims = curveDims(view.positions, C);
+    root.append(curves(view.table.data, N, C, dims));
+    const key = el('p', 'muted curve-key');
+    dims.forEach((d, i) => {
+      const sw = el('span', 'curve-swatch');
+      sw.style.background = CURVE_COLOURS[i];
+      key.append(sw, ` dim ${d}${view.positions === 'sinusoidal' ? (d < C / 2 ? ' (sin)' : ' (cos)') : ''}  `);
+    });
+    root.append(key);
+  } else if (view.relative) {
+    root.append(bucketStrip(view.relative, readout), readout, biasImage(view.relative, readout));
+  }
+}
+
+function heatImage(data, N, C, readout) {
+  const cell = Math.max(1, Math.floor(IMAGE_MAX_WIDTH / C));
+  const width = cell * C;
+  const height = ROW_PX * N;
+  const canvas = sized(width, height);
+  canvas.classList.add('position-image');
+  canvas.setAttribute('aria-label', `Position vectors: ${N} positions (rows, top = 0) by ${C} dimensions (columns)`);
+  const ctx = canvas.getContext('2d');
+  const maxAbs = maxAbsOf(data);
+  for (let p = 0; p < N; p++) {
+    for (let d = 0; d < C; d++) {
+      ctx.fillStyle = divergingColour(data[p * C + d], maxAbs);
+      ctx.fillRect(d * cell, p * ROW_PX, cell, ROW_PX);
+    }
+  }
+  canvas.addEventListener('pointermove', (e) => {
+    const d = Math.floor(e.offsetX / cell);
+    const p = Math.floor(e.offsetY / ROW_PX);
+    if (d >= 0 && d < C && p >= 0 && p < N) readout.textContent = `position ${p}, dim ${d}: ${fmt(data[p * C + d], 6)}`;
+  });
+  const wrap = el('figure', 'position-figure');
+  wrap.append(canvas, el('figcaption', 'muted', `rows: positions 0–${N - 1} (top to bottom) · columns: the ${C} dimensions · blue > 0 > orange`));
+  return wrap;
+}
+
+function curves(data, N, C, dims) {
+  const width = IMAGE_MAX_WIDTH;
+  const canvas = sized(width, CURVE_HEIGHT);
+  canvas.classList.add('position-curves');
+  canvas.setAttribute('aria-label', `Values of dimensions ${dims.join(', ')} against position`);
+  const ctx = canvas.getContext('2d');
+  let max = 0;
+  for (const d of dims) for (let p = 0; p < N; p++) max = Math.max(max, Math.abs(data[p * C + d]));
+  max = max || 1;
+  const x = (p) => CURVE_PAD + (p / Math.max(1, N - 1)) * (width - 2 * CURVE_PAD);
+  const y = (v) => CURVE_HEIGHT / 2 - (v / max) * (CURVE_HEIGHT / 2 - CURVE_PAD);
+  ctx.strokeStyle = '#c5cad3';
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(0, y(0));
+  ctx.lineTo(width, y(0));
+  ctx.stroke();
+  dims.forEach((d, i) => {
+    ctx.strokeStyle = CURVE_COLOURS[i];
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    for (let p = 0; p < N; p++) {
+      const v = data[p * C + d];
+      if (p === 0) ctx.moveTo(x(p), y(v));
+      else ctx.lineTo(x(p), y(v));
+    }
+    ctx.stroke();
+  });
+  return canvas;
+}
+
+function bucketStrip(rel, readout) {
+  const n = rel.distances.length;
+  const wrap = el('div', 'bucket-strip');
+  wrap.append(el('h4', '', `Distance (key − query) → bucket (${rel.numBuckets} buckets${rel.bidirectional ? ', half per direction' : ', looking back only'})`));
+  const canvas = sized(n * BUCKET_CELL, BUCKET_CELL * 2);
+  canvas.setAttribute('aria-label', `Buckets of distances ${rel.distances[0]} to ${rel.distances[n - 1]}`);
+  const ctx = canvas.getContext('2d');
+  ctx.font = '10px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  for (let i = 0; i < n; i++) {
+    const b = rel.buckets[i];
+    const t = b / Math.max(1, rel.numBuckets - 1);
+    ctx.fillStyle = `hsl(${210 - 180 * t}, 55%, 80%)`;
+    ctx.fillRect(i * BUCKET_CELL, 0, BUCKET_CELL - 1, BUCKET_CELL * 2);
+    ctx.fillStyle = '#1d2330';
+    ctx.fillText(String(rel.distances[i]), i * BUCKET_CELL + BUCKET_CELL / 2, BUCKET_CELL / 2);
+    ctx.fillText(String(b), i * BUCKET_CELL + BUCKET_CELL / 2, BUCKET_CELL * 1.5);
+  }
+  canvas.addEventListener('pointermove', (e) => {
+    const i = Math.floor(e.offsetX / BUCKET_CELL);
+    if (i >= 0 && i < n) readout.textContent = `distance ${rel.distances[i]} → bucket ${rel.buckets[i]}`;
+  });
+  const scroller = el('div', 'heatmap-scroll');
+  scroller.append(canvas);
+  wrap.append(scroller, el('p', 'muted', 'top: distance · bottom: bucket'));
+  return wrap;
+}
+
+function biasImage(rel, readout) {
+  const [H, B] = rel.bias.shape;
+  const cell = Math.max(4, Math.floor(IMAGE_MAX_WIDTH / B));
+  const rowPx = 14;
+  const canvas = sized(cell * B, rowPx * H);
+  canvas.setAttribute('aria-label', `What each of the ${H} heads adds to a score, per bucket`);
+  const ctx = canvas.getContext('2d');
+  const maxAbs = maxAbsOf(rel.bias.data);
+  for (let h = 0; h < H; h++) {
+    for (let b = 0; b < B; b++) {
+      ctx.fillStyle = divergingColour(rel.bias.data[h * B + b], maxAbs);
+      ctx.fillRect(b * cell, h * rowPx, cell, rowPx - 1);
+    }
+  }
+  canvas.addEventListener('pointermove', (e) => {
+    const b = Math.floor(e.offsetX / cell);
+    const h = Math.floor(e.offsetY / rowPx);
+    if (b >= 0 && b < B && h >= 0 && h < H) readout.textContent = `head ${h + 1}, bucket ${b}: adds ${fmt(rel.bias.data[h * B + b], 6)}`;
+  });
+  const wrap = el('figure', 'position-figure');
+  wrap.append(canvas, el('figcaption', 'muted', `rows: heads 1–${H} · columns: buckets 0–${B - 1} · the bonus each head adds to a score`));
+  return wrap;
+}
+
+/**
+ * "The dog chased the cat" vs "The cat chased the dog": the same tokens (same embedding rows) at
+ * different positions.
+ * @param {HTMLElement} root
+ * @param {Array<{text: string, labels: string[], ids: number[]}>} sentences   two tokenized sentences
+ * @param {'learned'|'sinusoidal'|'relative'} positions
+ */
+export function renderOrderDemo(root, sentences, positions) {
+  root.replaceChildren();
+  const [a, b] = sentences;
+  const same = [...a.ids].sort((x, y) => x - y).join() === [...b.ids].sort((x, y) => x - y).join();
+  for (const s of sentences) {
+    const row = el('div', 'order-row');
+    row.append(el('span', 'order-text', s.text));
+    const chips = el('span', 'tokens order-chips');
+    s.labels.forEach((label, i) => {
+      const c = el('span', 'chip order-chip');
+      c.append(label, el('sub', '', String(i)));
+      chips.append(c);
+    });
+    row.append(chips);
+    root.append(row);
+  }
+  const how = positions === 'relative'
+    ? 'the attention scores get different distance bonuses'
+    : 'a different position vector is added to each word';
+  root.append(el('p', 'explain', same
+    ? `Both sentences have exactly the same tokens, so the same embedding rows. Without positions the model would see the same bag of vectors; the only difference is where each token sits, so ${how}.`
+    : `The two sentences tokenize differently here; still, words that appear in both differ only in their position, so ${how}.`));
+}
+
+function sized(width, height) {
+  const canvas = document.createElement('canvas');
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.max(1, Math.round(width * dpr));
+  canvas.height = Math.max(1, Math.round(height * dpr));
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  canvas.setAttribute('role', 'img');
+  canvas.getContext('2d').scale(dpr, dpr);
+  return canvas;
+}
+
+function el(tag, className = '', text = '') {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text) e.textContent = text;
+  return e;
+}

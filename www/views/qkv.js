@@ -1,0 +1,152 @@
+// The Q/K/V step-through of one head in one layer, for one query token, with the model's own
+// numbers: the query vector, every key vector, their dot products, the scale (and T5's position
+// bias), the scores, the softmax weights, the value vectors and their weighted sum.
+//
+// Data: the `qkv` trace of `model.inspect(text, { qkv: { kind, layer } })` (flat Float32Arrays:
+// q [H][Tq][D], k and v [H][Tk][D], scores/probs/bias [H][Tq][Tk], ctx [H][Tq][D]).
+
+import { vectorStrip, maxAbsOf, fmt } from './vector-strip.js';
+import { truncate } from './token-text.js';
+
+const LABEL_CHARS = 12;
+const HIDDEN_SCORE = -1e30;   // scores below this are a hidden key (HF's finfo.min), not a real score
+
+/** The numbers of one head and query row, out of a trace. */
+export function qkvRow(trace, head, query) {
+  const { qLen: Tq, kLen: Tk, dHead: D } = trace;
+  const qAt = (head * Tq + query) * D;
+  const q = trace.q.subarray(qAt, qAt + D);
+  const rowAt = (head * Tq + query) * Tk;
+  const keys = [];
+  for (let j = 0; j < Tk; j++) {
+    const kAt = (head * Tk + j) * D;
+    const k = trace.k.subarray(kAt, kAt + D);
+    const v = trace.v.subarray(kAt, kAt + D);
+    let dot = 0;
+    for (let d = 0; d < D; d++) dot += q[d] * k[d];
+    const score = trace.scores[rowAt + j];
+    keys.push({
+      k, v, dot,
+      bias: trace.bias ? trace.bias[rowAt + j] : 0,
+      score,
+      weight: trace.probs[rowAt + j],
+      blocked: score === -Infinity ? 'future' : score < HIDDEN_SCORE ? 'hidden' : null,
+    });
+  }
+  const ctx = trace.ctx.subarray(qAt, qAt + D);
+  return { q, keys, ctx };
+}
+
+/**
+ * @param {HTMLElement} root
+ * @param {object} view
+ * @param {object} view.trace         the qkv trace
+ * @param {number} view.head
+ * @param {number} view.query
+ * @param {string[]} view.queryLabels  one per query row
+ * @param {string[]} view.keyLabels    one per key
+ * @param {(q: number) => void} view.onQuery
+ */
+export function renderQkv(root, view) {
+  const { trace, head, query, queryLabels, keyLabels } = view;
+  root.replaceChildren();
+  const row = qkvRow(trace, head, query);
+  const D = trace.dHead;
+
+  const readout = el('p', 'readout qkv-readout', 'Hover a strip to read its numbers.');
+  readout.setAttribute('aria-live', 'polite');
+  const hover = (what) => (i, v) => {
+    readout.textContent = i < 0 ? 'Hover a strip to read its numbers.' : `${what}[${i}] = ${fmt(v, 6)}`;
+  };
+
+  // The query picker: one button per query token; arrows move between them.
+  const picker = el('div', 'qkv-queries');
+  picker.setAttribute('role', 'radiogroup');
+  picker.setAttribute('aria-label', 'Query token');
+  queryLabels.forEach((label, i) => {
+    const b = el('button', 'chip qkv-query', truncate(label, LABEL_CHARS));
+    b.type = 'button';
+    b.setAttribute('role', 'radio');
+    b.setAttribute('aria-checked', String(i === query));
+    b.tabIndex = i === query ? 0 : -1;
+    b.dataset.index = String(i);
+    b.title = label;
+    b.addEventListener('click', () => view.onQuery(i));
+    b.addEventListener('keydown', (e) => {
+      const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+      if (!step) return;
+      e.preventDefault();
+      const next = (i + step + queryLabels.length) % queryLabels.length;
+      view.onQuery(next);
+      root.querySelector(`.qkv-query[data-index="${next}"]`)?.focus();
+    });
+    picker.append(b);
+  });
+
+  const qScale = maxAbsOf(row.q);
+  const kScale = maxAbsOf(...row.keys.map((k) => k.k));
+  const vScale = maxAbsOf(...row.keys.map((k) => k.v), row.ctx);
+  const qLabel = queryLabels[query];
+  const qLine = el('div', 'qkv-vector');
+  qLine.append(el('span', 'qkv-name', `q of “${truncate(qLabel, LABEL_CHARS)}”`),
+    vectorStrip(row.q, { maxAbs: qScale, label: `query vector of ${qLabel}`, onHover: hover(`q of “${qLabel}”`) }));
+
+  const scaleText = `score = q·k × ${fmt(trace.scale)}${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
+  const formula = el('p', 'qkv-formula',
+    `${scaleText}${trace.scale !== 1 ? ` (the scale is 1/√${D}, so long vectors do not make the softmax too sharp)` : ' (this model does not scale)'}; ` +
+    'weight = softmax(scores) over the keys; output = Σ weight × v.');
+
+  const table = el('table', 'qkv-table');
+  const caption = el('caption', 'visually-hidden', `Keys for the query ${qLabel}, head ${head + 1}`);
+  const thead = el('thead');
+  const hr = el('tr');
+  const cols = ['key', 'k', 'q·k', ...(trace.bias ? ['bias'] : []), 'score', 'weight', 'v'];
+  for (const c of cols) hr.append(el('th', '', c));
+  thead.append(hr);
+  const tbody = el('tbody');
+  row.keys.forEach((key, j) => {
+    const tr = el('tr', key.blocked ? 'blocked' : '');
+    tr.dataset.key = String(j);
+    const label = keyLabels[j] ?? String(j);
+    tr.append(el('th', 'qkv-key', truncate(label, LABEL_CHARS)));
+    const kCell = el('td');
+    kCell.append(vectorStrip(key.k, { maxAbs: kScale, label: `key vector of ${label}`, onHover: hover(`k of “${label}”`) }));
+    tr.append(kCell, el('td', 'num', fmt(key.dot)));
+    if (trace.bias) tr.append(el('td', 'num', key.blocked ? '' : fmt(key.bias)));
+    tr.append(el('td', 'num', key.blocked === 'future' ? 'masked' : key.blocked === 'hidden' ? 'hidden' : fmt(key.score)));
+    const wCell = el('td', 'qkv-weight');
+    const bar = el('span', 'qkv-bar');
+    bar.style.width = `${Math.max(0, Math.min(1, key.weight)) * 100}%`;
+    const track = el('span', 'qkv-track');
+    track.append(bar);
+    wCell.append(track, el('span', 'num', `${(key.weight * 100).toFixed(1)}%`));
+    wCell.title = `weight ${fmt(key.weight, 6)}`;
+    const vCell = el('td');
+    vCell.append(vectorStrip(key.v, { maxAbs: vScale, label: `value vector of ${label}`, onHover: hover(`v of “${label}”`) }));
+    tr.append(wCell, vCell);
+    tbody.append(tr);
+  });
+  table.append(caption, thead, tbody);
+  const scroller = el('div', 'qkv-scroll');
+  scroller.append(table);
+
+  const ctxLine = el('div', 'qkv-vector');
+  ctxLine.append(el('span', 'qkv-name', 'output = Σ weight × v'),
+    vectorStrip(row.ctx, { maxAbs: vScale, label: `weighted sum of the values for ${qLabel}`, onHover: hover('output') }));
+  const blockedNote = row.keys.some((k) => k.blocked === 'future')
+    ? el('p', 'muted', '“masked”: a decoder may not look at later tokens, so those scores are −∞ and their weight is exactly 0.')
+    : row.keys.some((k) => k.blocked === 'hidden')
+      ? el('p', 'muted', '“hidden”: you hid this token; its score gets a huge negative number added, so its weight is 0.')
+      : null;
+  root.append(picker, qLine, formula, scroller, ctxLine, readout);
+  if (blockedNote) root.append(blockedNote);
+  root.dataset.head = String(head);
+  root.dataset.query = String(query);
+}
+
+function el(tag, className = '', text = '') {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text) e.textContent = text;
+  return e;
+}

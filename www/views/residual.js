@@ -1,0 +1,57 @@
+// The residual stream through the logit lens: after every layer, what the model would predict
+// at each position if it stopped there (the final norm and the LM head applied early). A table,
+// rows = hidden states (embeddings first, last layer last), columns = positions; each cell the
+// top token, shaded by its probability.
+// Data: `logitLens` of model.inspect(text, { logitLens: k }) -> { nStates, seqLen, k, top[state][pos] }.
+
+import { tokenLabel, truncate } from './token-text.js';
+
+const LABEL_CHARS = 10;
+
+/**
+ * @param {HTMLElement} root
+ * @param {object} view
+ * @param {object} view.lens            { nStates, seqLen, top }
+ * @param {string[]} view.columnLabels  the tokens at each position
+ * @param {string} view.scheme
+ * @param {string} view.note            what a cell predicts (next token / the word here)
+ */
+export function renderLogitLens(root, view) {
+  const { lens, columnLabels, scheme } = view;
+  root.replaceChildren();
+  root.append(el('p', 'explain', view.note));
+  const table = el('table', 'lens-table');
+  table.append(el('caption', 'visually-hidden', 'Top prediction after each layer (rows) at each position (columns)'));
+  const head = el('tr');
+  head.append(el('th', '', ''));
+  columnLabels.forEach((l) => head.append(el('th', 'lens-col', truncate(l, LABEL_CHARS))));
+  const thead = el('thead');
+  thead.append(head);
+  const body = el('tbody');
+  for (let s = lens.nStates - 1; s >= 0; s--) {
+    const tr = el('tr');
+    tr.dataset.state = String(s);
+    tr.append(el('th', 'lens-row', s === 0 ? 'embeddings' : `after layer ${s}`));
+    for (let t = 0; t < lens.seqLen; t++) {
+      const best = lens.top[s][t][0];
+      const text = tokenLabel(best.token, scheme);
+      const td = el('td', 'lens-cell', truncate(text, LABEL_CHARS));
+      td.style.setProperty('--p', String(best.prob));
+      td.title = lens.top[s][t].map((c) => `${tokenLabel(c.token, scheme)} ${(c.prob * 100).toFixed(1)}%`).join(' · ');
+      td.dataset.id = String(best.id);
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  table.append(thead, body);
+  const scroller = el('div', 'qkv-scroll');
+  scroller.append(table);
+  root.append(scroller, el('p', 'muted', 'Darker cells are more confident. Hover a cell for its runners-up. The top row is the model’s real output.'));
+}
+
+function el(tag, className = '', text = '') {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text) e.textContent = text;
+  return e;
+}

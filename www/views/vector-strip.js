@@ -1,0 +1,74 @@
+// A vector drawn as one strip of cells (a heat strip) on a canvas at the screen's real pixel
+// density: blue for positive entries, orange for negative, white-ish for zero, all on one
+// symmetric scale so strips drawn with the same `maxAbs` compare. Hovering a cell reports its
+// index and exact value through `onHover`.
+
+// Layout, in CSS pixels.
+const CELL_MAX = 8;        // widest cell
+const CELL_MIN = 2;        // narrowest cell (long vectors)
+const STRIP_MAX_WIDTH = 160;
+const STRIP_HEIGHT = 14;
+const POSITIVE = [44, 102, 173];   // rgb at +maxAbs
+const NEGATIVE = [214, 110, 30];   // rgb at -maxAbs
+const ZERO = [246, 247, 249];
+
+/** The colour of `value` on a symmetric scale -maxAbs..maxAbs. */
+export function divergingColour(value, maxAbs) {
+  const t = maxAbs > 0 ? Math.max(-1, Math.min(1, value / maxAbs)) : 0;
+  const end = t >= 0 ? POSITIVE : NEGATIVE;
+  const a = Math.abs(t);
+  const mix = (i) => Math.round(ZERO[i] + (end[i] - ZERO[i]) * a);
+  return `rgb(${mix(0)},${mix(1)},${mix(2)})`;
+}
+
+/** The largest |x| in any of the arrays (1 when all are zero, so the scale stays defined). */
+export function maxAbsOf(...arrays) {
+  let m = 0;
+  for (const a of arrays) for (const x of a) if (Number.isFinite(x) && Math.abs(x) > m) m = Math.abs(x);
+  return m || 1;
+}
+
+/**
+ * A canvas showing `values` as a heat strip.
+ * @param {ArrayLike<number>} values
+ * @param {object} opts
+ * @param {number} opts.maxAbs              the value drawn at full colour
+ * @param {string} opts.label               accessible name, e.g. "key vector of 'dog'"
+ * @param {(i: number, v: number) => void} [opts.onHover]   a cell under the pointer (i = -1: left)
+ */
+export function vectorStrip(values, { maxAbs, label, onHover }) {
+  const n = values.length;
+  const cell = Math.max(CELL_MIN, Math.min(CELL_MAX, Math.floor(STRIP_MAX_WIDTH / Math.max(1, n))));
+  const width = cell * n;
+  const canvas = document.createElement('canvas');
+  canvas.className = 'vector-strip';
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.max(1, Math.round(width * dpr));
+  canvas.height = Math.round(STRIP_HEIGHT * dpr);
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${STRIP_HEIGHT}px`;
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', `${label}: ${n} numbers`);
+  const ctx = canvas.getContext('2d');
+  ctx.scale(dpr, dpr);
+  for (let i = 0; i < n; i++) {
+    ctx.fillStyle = divergingColour(values[i], maxAbs);
+    ctx.fillRect(i * cell, 0, cell, STRIP_HEIGHT);
+  }
+  if (onHover) {
+    canvas.addEventListener('pointermove', (e) => {
+      const i = Math.floor(e.offsetX / cell);
+      if (i >= 0 && i < n) onHover(i, values[i]);
+    });
+    canvas.addEventListener('pointerleave', () => onHover(-1, NaN));
+  }
+  return canvas;
+}
+
+/** Format a number for the read-outs: 4 significant digits, with a sign when asked. */
+export function fmt(x, digits = 4) {
+  if (x === -Infinity) return '−∞';
+  if (!Number.isFinite(x)) return String(x);
+  if (x !== 0 && Math.abs(x) < 1e-3) return x.toExponential(2).replace('-', '−');
+  return Number(x.toPrecision(digits)).toString().replace('-', '−');
+}
