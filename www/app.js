@@ -12,6 +12,7 @@ import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, CAUSAL_NOTE, modelExplanation } from './views/explain.js';
 import { tokenLabel, vocabScheme } from './views/token-text.js';
 import { decodeState, findModel } from './url-state.js';
+import { mountTeaching } from './views/teaching.js';
 
 const TOKENIZE_DELAY_MS = 150;   // re-tokenize this long after the last keystroke
 const N_CANDIDATES = 10;         // bars in the next-token chart
@@ -36,6 +37,7 @@ const ui = {
   generated: $('generated'), candidates: $('candidates'),
   stepControls: $('step-controls'), stepKindSwitch: $('step-kind-switch'), stepLayerSelect: $('step-layer-select'),
   stepHeatmap: $('step-heatmap'), stepPlaceholder: $('step-placeholder'),
+  teaching: $('teaching'),
 };
 
 const state = {
@@ -203,6 +205,7 @@ function onModelChanged() {
   state.head = 'mean';
   renderAttention();
   renderGeneration();
+  teaching?.setModel(state.model, state.scheme);
   const canGenerate = info.kind !== 'encoder-only' && info.hasLmHead;
   ui.generateUnavailable.hidden = canGenerate;
   ui.generateUnavailable.textContent = canGenerate ? '' : info.kind === 'encoder-only'
@@ -315,6 +318,7 @@ async function run() {
     if (result.decoderIds?.length && !opts.decoderIds) state.decoderStartId = result.decoderIds[0];
     showTokens(result.tokens, text);
     renderAttention();
+    teaching?.update(text);
     logEvent('run', { text });
   } catch (e) {
     showError(ui.runError, e);
@@ -699,6 +703,11 @@ function exposeTestHook() {
       steps: state.gen.steps.map((t) => ({ step: t.step, id: t.id, token: t.token, prob: t.prob, nCandidates: t.candidates.length })) },
   };
 }
+
+// The teaching sections (predictions, interventions, Q/K/V, positions, logit lens, tokenizer steps).
+const teaching = ui.teaching
+  ? mountTeaching(ui.teaching, { glassbox: () => state.gb, bundled: () => state.bundled, modelName: () => state.modelName })
+  : null;
 
 async function main() {
   wire();

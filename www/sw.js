@@ -18,6 +18,8 @@ const SHELL = [
   'page-share.js', 'offline.js', 'embed.html', 'embed.js', 'tutorial.html', 'tutorial.js', 'tutorial.css',
   'views/candidates.js', 'views/controls.js', 'views/explain.js', 'views/generated.js', 'views/heatmap.js',
   'views/model-facts.js', 'views/roving.js', 'views/text-highlight.js', 'views/token-text.js', 'views/tokens.js',
+  'views/teaching.js', 'views/fill-mask.js', 'views/interventions.js', 'views/qkv.js', 'views/positions.js',
+  'views/residual.js', 'views/tokenizer-steps.js', 'views/vector-strip.js',
   '../pkg/glassbox.js', '../pkg/glassbox_bg.wasm',
 ].map((p) => new URL(p, self.location.href).href);
 

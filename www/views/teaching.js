@@ -3,7 +3,8 @@
 // and the tokenizer's steps. One coordinator owns their state and makes one `model.inspect` call
 // per change; the views in this folder only draw.
 //
-//   const teaching = mountTeaching(document.getElementById('teaching'));
+//   const teaching = mountTeaching(document.getElementById('teaching'),
+//     { glassbox: () => gb, bundled: () => bundledEntries, modelName: () => name });
 //   teaching.setModel(model, scheme);     // after a load
 //   teaching.update(text);                // after a run
 
@@ -97,8 +98,28 @@ export function mountTeaching(root, opts = {}) {
     dims: {}, headMask: {}, tokenMask: null,
     kind: 'encoder', layer: 0, head: 0, query: 0,
     result: null, baseline: null, baselineFor: null, output: null, outputBaseline: null,
-    others: opts.otherTokenizers ?? (() => []),
   };
+  const otherModels = new Map();   // bundled model name -> Promise<Model> (random-weight twins: only the tokenizer is used)
+
+  /** The other bundled models' tokenizers, loaded once as random-weight twins (no weights are downloaded). */
+  async function otherTokenizers() {
+    const gb = opts.glassbox?.();
+    const current = opts.modelName?.();
+    const list = (opts.bundled?.() ?? []).filter((m) => m.name !== current);
+    const out = [];
+    for (const m of list) {
+      if (!otherModels.has(m.name)) {
+        const source = Array.isArray(m.files) ? { baseUrl: m.url, files: m.files } : { baseUrl: m.url };
+        otherModels.set(m.name, gb.loadModel(source, { randomSeed: 1 }));
+      }
+      try {
+        out.push({ name: m.name, model: await otherModels.get(m.name) });
+      } catch {
+        otherModels.delete(m.name);
+      }
+    }
+    return out;
+  }
 
   const placeholder = (box, text) => box.replaceChildren(el('p', 'placeholder', text));
 
@@ -293,7 +314,7 @@ export function mountTeaching(root, opts = {}) {
 
   async function renderTokenizer(seq) {
     try {
-      const others = await st.others();
+      const others = await otherTokenizers();
       const traced = await st.model.tokenize(st.text, { trace: true });
       const side = [];
       for (const o of others) {
