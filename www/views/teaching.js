@@ -94,7 +94,7 @@ export function mountTeaching(root, opts = {}) {
   sec.tokenizer.body.append(ui.tokenizerView);
 
   const st = {
-    model: null, scheme: 'plain', text: null, seq: 0,
+    model: null, scheme: 'plain', text: null, seq: 0, modelSeq: 0, ready: Promise.resolve(),
     dims: {}, headMask: {}, tokenMask: null,
     kind: 'encoder', layer: 0, head: 0, query: 0,
     result: null, baseline: null, baselineFor: null, output: null, outputBaseline: null,
@@ -130,30 +130,36 @@ export function mountTeaching(root, opts = {}) {
     e.hidden = false;
   }
 
-  async function setModel(model, scheme) {
+  function setModel(model, scheme) {
     st.model = model;
     st.scheme = scheme;
     st.text = null;
     st.result = st.baseline = st.output = st.outputBaseline = null;
     st.baselineFor = null;
     st.tokenMask = null;
-    const seq = ++st.seq;
+    st.dims = {};
+    st.headMask = {};
+    const modelSeq = ++st.modelSeq;
+    ++st.seq;
     for (const id of SECTIONS.map((s) => s.id)) showError(id, null);
     for (const box of [ui.predictions, ui.interventions, ui.qkv, ui.lensView, ui.tokenizerView]) placeholder(box, 'Run the model to see this.');
-    const dims = {};
-    for (const kind of ['encoder', 'decoder', 'cross']) {
-      const d = await model.attentionDims(kind).catch(() => null);
-      if (d) dims[kind] = d;
-    }
-    if (seq !== st.seq) return;
-    st.dims = dims;
-    st.headMask = Object.fromEntries(Object.entries(dims).map(([k, [L, H]]) => [k, new Array(L * H).fill(1)]));
-    st.kind = Object.keys(dims)[0] ?? 'encoder';
-    st.layer = 0;
-    st.head = 0;
-    st.query = 0;
     sec.lens.section.hidden = !model.info.hasLmHead;
-    renderPositionsSection(seq);
+    // Runs wait for the model's attention shapes (refresh awaits st.ready).
+    st.ready = (async () => {
+      const dims = {};
+      for (const kind of ['encoder', 'decoder', 'cross']) {
+        const d = await model.attentionDims(kind).catch(() => null);
+        if (d) dims[kind] = d;
+      }
+      if (modelSeq !== st.modelSeq) return;
+      st.dims = dims;
+      st.headMask = Object.fromEntries(Object.entries(dims).map(([k, [L, H]]) => [k, new Array(L * H).fill(1)]));
+      st.kind = Object.keys(dims)[0] ?? 'encoder';
+      st.layer = 0;
+      st.head = 0;
+      st.query = 0;
+    })();
+    renderPositionsSection(modelSeq);
   }
 
   async function renderPositionsSection(seq) {
@@ -173,12 +179,12 @@ export function mountTeaching(root, opts = {}) {
         const t = await model.tokenize(text, { addSpecialTokens: false });
         sentences.push({ text, ids: Array.from(t.ids), labels: t.tokens.map((tok, i) => tokenLabel(tok, st.scheme, t.special[i])) });
       }
-      if (seq !== st.seq) return;
+      if (seq !== st.modelSeq) return;
       renderPositions(ui.positionsView, view);
       renderOrderDemo(ui.order, sentences, info.positions);
       showError('positions', null);
     } catch (e) {
-      if (seq === st.seq) showError('positions', e);
+      if (seq === st.modelSeq) showError('positions', e);
     }
   }
 
@@ -207,6 +213,8 @@ export function mountTeaching(root, opts = {}) {
     const text = st.text;
     if (!model || text === null) return;
     const seq = ++st.seq;
+    await st.ready;
+    if (seq !== st.seq) return;
     const info = model.info;
     const masks = activeMasks();
     const pristine = !masks.headMask && !masks.tokenMask;
@@ -244,6 +252,7 @@ export function mountTeaching(root, opts = {}) {
       showError('qkv', null);
       showError('lens', null);
       renderAll(baseline);
+      window.__glassboxTeaching.renders = (window.__glassboxTeaching.renders ?? 0) + 1;
     } catch (e) {
       if (seq === st.seq) {
         showError('predict', e);

@@ -1,0 +1,228 @@
+// The teaching sections of the page, used as a person uses them, in headless Chromium: fill-mask and
+// next-token predictions (checked against the native CLI), the Q/K/V step-through (its weights are the
+// attention map's row), interventions by mouse and keyboard (an ablated head's map is zero, a hidden
+// token gets no attention, Reset restores the run), positions, the logit lens, the tokenizer's steps,
+// and a phone-width layout. Screenshots: tests/artifacts/teaching-*.png.
+//
+//   node tests/browser/run.mjs            (or, with pkg/ and target/debug/glassbox built:)
+//   node --test tests/browser/teaching.test.mjs
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  startServer, launchBrowser, newWatchedPage, modelsUnderTest, cliInspect, maxAbsDiff, waitIdle, pickModel,
+  canvasInk, CLI, ARTIFACTS,
+} from './helpers.mjs';
+
+const TOLERANCE = 1e-5;
+const setup = {};
+
+before(async () => {
+  assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
+  setup.models = await modelsUnderTest();
+  setup.server = await startServer(setup.models.root);
+  setup.browser = await launchBrowser();
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+  Object.assign(setup, { context, page, watch });
+  await page.goto(setup.server.url);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+});
+
+after(async () => {
+  await setup.context?.close();
+  await setup.browser?.close();
+  await setup.server?.stop();
+});
+
+const byKind = (kind) => setup.models.models.find((m) => m.kind === kind);
+const T = () => setup.page.evaluate(() => window.__glassboxTeaching.state());
+
+async function shot(name, selector) {
+  const target = selector ? await setup.page.$(selector) : setup.page;
+  await target.screenshot({ path: path.join(ARTIFACTS, `teaching-${name}.png`), ...(selector ? {} : { fullPage: true }) });
+}
+
+/** Wait for the teaching views to finish the work started by `action`. */
+async function settled(page, action) {
+  const before = await page.evaluate(() => window.__glassboxTeaching.renders ?? 0);
+  await action();
+  await page.waitForFunction((n) => (window.__glassboxTeaching.renders ?? 0) > n && document.body.dataset.teaching === 'idle', before, { timeout: 60000 });
+}
+
+async function typeAndRun(page, text) {
+  await page.fill('#text-input', text);
+  await settled(page, () => page.click('#run-button'));
+  await waitIdle(page);
+  for (const id of ['#run-error', '#predict-section .error', '#qkv-section .error']) {
+    const err = await page.$eval(id, (e) => (e.hidden ? '' : e.textContent));
+    assert.equal(err, '', `${id} after running "${text}"`);
+  }
+}
+
+const argmax = (row) => row.indexOf(Math.max(...row));
+
+describe('teaching views', () => {
+  it('fill-mask: the top guess at [MASK] is the CLI argmax; Q/K/V weights are the attention row', async () => {
+    const { page } = setup;
+    const bert = byKind('encoder-only');
+    await pickModel(page, bert.name);
+    const text = 'The dog chased the [MASK].';
+    await typeAndRun(page, text);
+    const cli = cliInspect(bert.dir, text);
+    const at = cli.tokens.indexOf('[MASK]');
+    assert.ok(at > 0, 'the CLI keeps [MASK] whole');
+    const shown = await page.$$eval('#predictions .prediction', (boxes) => boxes.map((b) => ({
+      position: Number(b.dataset.position), ids: [...b.querySelectorAll('.candidate')].map((c) => Number(c.dataset.id)) })));
+    assert.equal(shown.length, 1);
+    assert.equal(shown[0].position, at);
+    assert.equal(shown[0].ids[0], argmax(cli.logits[at]), 'top-1 = CLI argmax');
+
+    // Q/K/V: layer 2 (if any), head 2, query = the mask, chosen with the controls and the keyboard.
+    const layers = await page.$$eval('#qkv-layer option', (o) => o.length);
+    await settled(page, () => page.selectOption('#qkv-layer', String(layers - 1)));
+    await page.selectOption('#qkv-head', '1');
+    await page.click('#qkv .qkv-query[data-index="0"]');
+    await page.focus('#qkv .qkv-query[data-index="0"]');
+    for (let i = 0; i < at; i++) await page.keyboard.press('ArrowRight');
+    const st = await T();
+    assert.deepEqual([st.layer, st.head, st.query], [layers - 1, 1, at]);
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.index), String(at), 'focus follows the arrow keys');
+    const row = await page.evaluate(() => window.__glassboxTeaching.qkvRow());
+    const mapRow = await page.evaluate(([l, q]) => window.__glassboxTeaching.attentionRow('encoder', l, 1, q), [layers - 1, at]);
+    assert.ok(maxAbsDiff(row.weights, mapRow) < TOLERANCE, 'step-through weights = attention map row');
+    assert.ok(maxAbsDiff(row.weights, cli.attentions.encoder[layers - 1][1][at]) < 1e-4, 'and the CLI row');
+    row.dots.forEach((d, j) => assert.ok(Math.abs(d * row.scale - row.scores[j]) < 1e-4 * Math.max(1, Math.abs(row.scores[j])), `score ${j}`));
+    const percents = await page.$$eval('#qkv .qkv-table tbody tr .qkv-weight .num', (c) => c.map((e) => parseFloat(e.textContent)));
+    percents.forEach((p, j) => assert.ok(Math.abs(p - row.weights[j] * 100) < 0.051, `shown weight ${j}`));
+    // The main heatmap shows the same row when set to the same layer/head.
+    await page.selectOption('#layer-select', String(layers - 1));
+    await page.selectOption('#head-select', '1');
+    const heat = await page.evaluate(() => window.__glassbox.heatmap());
+    assert.ok(maxAbsDiff(heat.values.slice(at * heat.nCols, (at + 1) * heat.nCols), row.weights) < TOLERANCE, 'heatmap row');
+    assert.ok((await canvasInk(page, '#qkv .vector-strip')).colours > 3, 'the query strip is drawn');
+    await shot('qkv-bert', '#qkv-section');
+  });
+
+  it('interventions: ablate a head by mouse, hide a token by keyboard, reset', async () => {
+    const { page } = setup;
+    const before = await page.evaluate(() => window.__glassboxTeaching.topK());
+    await settled(page, () => page.click('#interventions .head-toggle[data-kind="encoder"][data-layer="0"][data-head="0"]'));
+    assert.equal(await page.$eval('#interventions .head-toggle[data-layer="0"][data-head="0"]', (b) => b.getAttribute('aria-pressed')), 'true');
+    const zero = await page.evaluate(() => window.__glassboxTeaching.attentionRow('encoder', 0, 0, 1));
+    assert.ok(zero.every((x) => x === 0), 'the ablated head attends nowhere');
+    const after = await page.evaluate(() => window.__glassboxTeaching.topK());
+    assert.notDeepEqual(after.map((r) => r[0].prob), before.map((r) => r[0].prob), 'the predictions changed');
+    // Hide token 2 with the keyboard.
+    await page.focus('#interventions .hide-toggle[data-index="2"]');
+    await settled(page, () => page.keyboard.press('Enter'));
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.index), '2', 'focus stays on the toggled chip');
+    const st = await T();
+    assert.equal(st.tokenMask[2], 0);
+    const n = st.tokenMask.length;
+    for (let q = 0; q < n; q++) {
+      const r = await page.evaluate((qq) => window.__glassboxTeaching.attentionRow('encoder', 1, 2, qq), q);
+      assert.ok(r[2] < 1e-9, `query ${q} ignores the hidden token`);
+    }
+    assert.ok(await page.$eval('#predictions', (e) => /Without your changes|moved/.test(e.textContent)), 'the change is explained');
+    await shot('interventions-bert', '#predict-section');
+    await page.focus('#interventions .intervention-reset');
+    await settled(page, () => page.keyboard.press('Enter'));
+    const reset = await page.evaluate(() => window.__glassboxTeaching.topK());
+    assert.deepEqual(reset, before, 'Reset restores the original predictions');
+    assert.equal(await page.$eval('#interventions .intervention-reset', (b) => b.disabled), true);
+  });
+
+  it('decoder-only: next token = CLI argmax; logit lens rows; learned positions; BPE merges', async () => {
+    const { page } = setup;
+    const gpt2 = byKind('decoder-only');
+    await pickModel(page, gpt2.name);
+    const text = 'The dog chased the cat';
+    await typeAndRun(page, text);
+    const cli = cliInspect(gpt2.dir, text);
+    const last = cli.tokens.length - 1;
+    const top = await page.$eval('#predictions .prediction .candidate', (c) => Number(c.dataset.id));
+    assert.equal(top, argmax(cli.logits[last]));
+    const lens = await page.evaluate(() => window.__glassboxTeaching.lens());
+    const info = await page.evaluate(() => window.__glassbox.info());
+    assert.equal(lens.length, info.nLayers + 1);
+    assert.deepEqual(lens.at(-1), cli.logits.map(argmax), 'the last lens row is the model output');
+    assert.equal(await page.$$eval('#logit-lens tbody tr', (r) => r.length), info.nLayers + 1);
+    await page.waitForSelector('#positions .position-image');
+    assert.ok((await canvasInk(page, '#positions .position-image')).colours > 10, 'the position table is drawn');
+    assert.match(await page.$eval('#positions', (e) => e.textContent), /Learned positions/);
+    assert.equal(await page.$$eval('#order-demo .order-row', (r) => r.length), 2);
+    // Causal masking in the step-through: the first query sees only itself.
+    await page.click('#qkv .qkv-query[data-index="0"]');
+    const row = await page.evaluate(() => window.__glassboxTeaching.qkvRow());
+    assert.equal(row.weights[0], 1);
+    assert.ok(row.blocked.slice(1).every((b) => b === 'future'));
+    // Tokenizer steps: pick "chased" and see BPE merges; the other tokenizers side by side.
+    await page.waitForSelector('#tokenizer-steps .word-choice');
+    const words = await page.$$eval('#tokenizer-steps .word-choice', (b) => b.map((x) => x.textContent));
+    const chased = words.findIndex((w) => w.includes('chased'));
+    assert.ok(chased >= 0, `a word "chased" among ${words}`);
+    await page.click(`#tokenizer-steps .word-choice[data-index="${chased}"]`);
+    assert.equal(await page.$eval('#tokenizer-steps .word-steps', (e) => e.dataset.algorithm), 'Bpe');
+    assert.ok(await page.$$eval('#tokenizer-steps .bpe-step', (r) => r.length) >= 2, 'at least one merge');
+    await page.waitForFunction(() => document.querySelectorAll('#tokenizer-steps .tokenizer-column').length >= 3);
+    const kinds = await page.$$eval('#tokenizer-steps .tokenizer-column .muted', (e) => e.map((x) => x.textContent.split(',')[0].trim()));
+    for (const k of ['BPE', 'WordPiece', 'Unigram']) assert.ok(kinds.includes(k), `${k} among ${kinds}`);
+    await shot('positions-gpt2', '#positions-section');
+    await shot('lens-gpt2', '#lens-section');
+    await shot('tokenizer-gpt2', '#tokenizer-section');
+  });
+
+  it('encoder-decoder: the greedy output is the CLI\'s; ablating every cross head changes it; sinusoids or buckets', async () => {
+    const { page } = setup;
+    const t = byKind('encoder-decoder');
+    await pickModel(page, t.name);
+    const text = 'the small dog sees the red car';
+    await typeAndRun(page, text);
+    const cli = spawnSync(CLI, ['generate', t.dir, '--text', text, '--max-new-tokens', '30'], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const output = await page.evaluate(() => window.__glassboxTeaching.output());
+    assert.equal(output, cli.stdout.trim());
+    // Cross-attention step-through: keys are the source tokens.
+    await settled(page, () => page.selectOption('#qkv-kind', 'cross'));
+    const row = await page.evaluate(() => window.__glassboxTeaching.qkvRow());
+    const st = await T();
+    const mapRow = await page.evaluate((s) => window.__glassboxTeaching.attentionRow('cross', s.layer, s.head, s.query), st);
+    assert.ok(maxAbsDiff(row.weights, mapRow) < TOLERANCE);
+    const nCross = await page.$$eval('#interventions .head-toggle[data-kind="cross"]', (b) => b.length);
+    for (let i = 0; i < nCross; i++) {
+      await settled(page, () => page.locator('#interventions .head-toggle[data-kind="cross"]').nth(i).click());
+    }
+    const ablated = await page.evaluate(() => window.__glassboxTeaching.output());
+    assert.notEqual(ablated, output, 'without cross-attention the decoder cannot see the source');
+    assert.ok(await page.$eval('#predictions', (e) => e.textContent.includes('Without your changes')));
+    await shot('interventions-translator', '#predict-section');
+    await settled(page, () => page.click('#interventions .intervention-reset'));
+    assert.equal(await page.evaluate(() => window.__glassboxTeaching.output()), output);
+    const info = await page.evaluate(() => window.__glassbox.info());
+    await page.waitForSelector(info.positions === 'relative' ? '#positions .bucket-strip canvas' : '#positions .position-image');
+    assert.match(await page.$eval('#positions', (e) => e.textContent),
+      info.positions === 'relative' ? /Relative positions/ : info.positions === 'sinusoidal' ? /Sinusoidal positions/ : /Learned/);
+    await shot('positions-translator', '#positions-section');
+    await shot('qkv-translator-cross', '#qkv-section');
+  });
+
+  it('fits a 390 px phone screen without sideways scrolling of the page', async () => {
+    const { page } = setup;
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(200);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+    await shot('phone-predict', '#predict-section');
+    await shot('phone-qkv', '#qkv-section');
+    await shot('phone-positions', '#positions-section');
+    await page.setViewportSize({ width: 1200, height: 900 });
+  });
+
+  it('left no console errors', () => {
+    assert.deepEqual(setup.watch.errors.filter((e) => !e.includes('favicon')), []);
+  });
+});
