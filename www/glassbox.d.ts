@@ -50,6 +50,16 @@ export declare class Model {
   tokenize(text: string, opts?: { addSpecialTokens?: boolean /* true */; trace?: boolean /* false */ }): Promise<Tokens>;
   run(text: string, opts?: RunOptions): Promise<RunResult>;
   generate(text: string, opts?: GenerateOptions): GenerationHandle;
+  /** `run` plus the teaching extras: one layer's Q/K/V arithmetic, the logit lens, ablated heads, hidden tokens. */
+  inspect(text: string, opts?: InspectOptions): Promise<InspectResult>;
+  /** `[L, H]` of an attention kind, or null when the model has none. */
+  attentionDims(kind: AttentionKind): Promise<[number, number] | null>;
+  /** What the model adds to the token embeddings at positions 0..n-1: learned rows or Marian's sinusoids. T5 rejects (use relativePositions). */
+  positionVectors(stack: Stack, n: number): Promise<{ data: Float32Array; shape: [number, number] }>;
+  /** T5 only: the bucket of every distance -(n-1)..n-1 and what each head adds per bucket. */
+  relativePositions(stack: Stack, n: number): Promise<RelativePositions>;
+  /** Rows of the stack's token table for `ids` and the factor the model multiplies them by (√C for Marian/BART with scale_embedding). */
+  tokenEmbeddings(stack: Stack, ids: ArrayLike<number>): Promise<{ rows: { data: Float32Array; shape: [number, number] }; scale: number }>;
   /** Releases the model in the worker (cancelling its generations); later calls reject. */
   free(): Promise<void>;
 }
@@ -146,7 +156,59 @@ export interface GenerateOptions {
   seed?: number;         // 0; a whole number up to 2^53; same seed, same tokens, here and in the CLI
   numCandidates?: number; // 10
   captureAttention?: boolean; // true
+  /** Ablate heads for every step (see InspectOptions.headMask). */
+  headMask?: HeadMask;
+  /** Encoder-decoder: hide source tokens for the whole generation (see InspectOptions.tokenMask). */
+  tokenMask?: ArrayLike<number>;
   onToken?: (t: GeneratedToken) => void;
+}
+
+export type AttentionKind = 'encoder' | 'decoder' | 'cross';
+export type Stack = 'encoder' | 'decoder';
+/** Per attention kind, `[L][H]` flat: 1 keeps a head, 0 ablates it (its attention weights are multiplied by the value). */
+export interface HeadMask { encoder?: ArrayLike<number>; decoder?: ArrayLike<number>; cross?: ArrayLike<number> }
+
+export interface InspectOptions extends RunOptions {
+  /** One layer's step-through, every head. */
+  qkv?: { kind: AttentionKind; layer: number };
+  /** The k likeliest tokens at every hidden state and position (models with an LM head). */
+  logitLens?: number;
+  headMask?: HeadMask;
+  /** One 1 (visible) or 0 (hidden) per source token, specials included (encoders only; GPT-2 rejects it). */
+  tokenMask?: ArrayLike<number>;
+}
+
+/** One attention layer's arithmetic. Arrays are flat and row-major. */
+export interface QkvTrace {
+  kind: AttentionKind; layer: number;
+  nHeads: number; qLen: number; kLen: number; dHead: number; dModel: number;
+  /** 1/√D (GPT-2 may also divide by layer+1); 1 for T5. */
+  scale: number;
+  input: Float32Array;   // [Tq][C] what the query projection reads
+  q: Float32Array;       // [H][Tq][D]
+  k: Float32Array;       // [H][Tk][D]
+  v: Float32Array;       // [H][Tk][D]
+  bias?: Float32Array;   // [H][Tq][Tk] T5's relative position bias (self-attention)
+  scores: Float32Array;  // [H][Tq][Tk] scale·q·kᵀ + bias + key mask; causal -Infinity, hidden ≈ -3.4e38
+  probs: Float32Array;   // [H][Tq][Tk] softmax(scores) × head mask
+  ctx: Float32Array;     // [H][Tq][D] probs · v
+  out: Float32Array;     // [Tq][C] the output projection: what is added to the residual stream
+}
+
+export interface InspectResult extends RunResult {
+  qkv?: QkvTrace;
+  /** `top[state][position]`: state 0 = embeddings, last = the model's output (equals topK). */
+  logitLens?: { nStates: number; seqLen: number; k: number; top: Array<Array<Array<{ id: number; token: string; prob: number }>>> };
+}
+
+export interface RelativePositions {
+  numBuckets: number; maxDistance: number;
+  /** Encoder: half the buckets per direction; decoder: only looks back. */
+  bidirectional: boolean;
+  nHeads: number;
+  distances: Int32Array;   // [2N-1] key − query
+  buckets: Uint32Array;    // [2N-1]
+  bias: { data: Float32Array; shape: [number, number] };   // [H][buckets]
 }
 
 export interface GeneratedToken {
