@@ -10,7 +10,7 @@ import { renderGenerated } from './views/generated.js';
 import { renderCandidates } from './views/candidates.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, CAUSAL_NOTE, modelExplanation } from './views/explain.js';
-import { tokenLabel } from './views/token-text.js';
+import { tokenLabel, vocabScheme } from './views/token-text.js';
 import { decodeState, findModel } from './url-state.js';
 
 const TOKENIZE_DELAY_MS = 150;   // re-tokenize this long after the last keystroke
@@ -43,6 +43,7 @@ const state = {
   bundled: [],            // [{name, path, kind, url}]
   model: null,            // Model from the JS API
   modelName: '',
+  scheme: 'plain',        // how the vocabulary writes text: 'byte-level' or 'plain' (see views/token-text.js)
   loadedIndex: null,      // the bundled entry that is loaded (null: the user's own folder, files or URL)
   loadSeq: 0,             // the newest load wins; older ones are freed when they finish
   loading: false,
@@ -158,8 +159,14 @@ async function loadModel(source, name, bundledIndex = null) {
       model.free();
       return;
     }
+    const scheme = vocabScheme((await model.tokenize(' ', { addSpecialTokens: false }).catch(() => ({ tokens: [] }))).tokens);
+    if (seq !== state.loadSeq) {
+      model.free();
+      return;
+    }
     const old = state.model;
     state.model = model;
+    state.scheme = scheme;
     state.modelName = name;
     state.loadedIndex = bundledIndex;
     old?.free().catch(() => {});
@@ -272,7 +279,7 @@ function showTokens(tokens, text) {
   state.tokens = tokens;
   state.tokensText = text;
   ui.tokens.classList.toggle('stale', text !== ui.text.value);
-  renderTokens(ui.tokens, tokens, { tokenizer: state.model.info.tokenizer, onHighlight: highlightSpan });
+  renderTokens(ui.tokens, tokens, { scheme: state.scheme, onHighlight: highlightSpan });
   const n = tokens.ids.length;
   ui.tokenCount.textContent = `${n} token${n === 1 ? '' : 's'}`;
 }
@@ -293,6 +300,9 @@ async function run() {
   setStatus();
   clearError(ui.runError);
   state.tokenizeFailed = false;
+  // The run brings its own tokens: a pending or in-flight tokenization would only draw them again.
+  clearTimeout(state.tokenizeTimer);
+  state.tokenizeSeq++;
   try {
     const opts = { topK: N_CANDIDATES };
     if (model.info.kind === 'encoder-decoder' && state.decoderIdsFor === text && state.decoderIds) {
@@ -309,6 +319,7 @@ async function run() {
   } catch (e) {
     showError(ui.runError, e);
     logEvent('run-error', { message: e?.message });
+    tokenizeNow();   // the tokens of the text are still worth showing (e.g. to see why it is too long)
   } finally {
     state.running = false;
     setStatus();
@@ -345,18 +356,18 @@ function headMatrix(tensor, layer, head) {
 
 function inputLabels() {
   const t = state.result.tokens;
-  const tokenizer = state.model.info.tokenizer;
+  const scheme = state.scheme;
   return {
-    labels: t.tokens.map((tok, i) => tokenLabel(tok, tokenizer, t.special[i])),
+    labels: t.tokens.map((tok, i) => tokenLabel(tok, scheme, t.special[i])),
     special: Array.from(t.special, Boolean),
   };
 }
 
 function decoderLabels() {
   const tokens = state.result.decoderTokens ?? [];
-  const tokenizer = state.model.info.tokenizer;
+  const scheme = state.scheme;
   return {
-    labels: tokens.map((tok) => tokenLabel(tok, tokenizer, looksSpecial(tok))),
+    labels: tokens.map((tok) => tokenLabel(tok, scheme, looksSpecial(tok))),
     special: tokens.map(looksSpecial),
   };
 }
@@ -530,7 +541,7 @@ function selectStep(i) {
 
 function renderGeneration() {
   const gen = state.gen;
-  const tokenizer = state.model?.info.tokenizer;
+  const scheme = state.scheme;
   if (!gen) {
     ui.generated.replaceChildren();
     ui.candidates.replaceChildren();
@@ -541,10 +552,10 @@ function renderGeneration() {
     ui.stepLayerSelect.disabled = true;
     return;
   }
-  renderGenerated(ui.generated, { prompt: gen.prompt, steps: gen.steps, selected: gen.selected, tokenizer,
+  renderGenerated(ui.generated, { prompt: gen.prompt, steps: gen.steps, selected: gen.selected, scheme,
     status: gen.status, onSelect: selectStep });
   const step = gen.steps[gen.selected];
-  renderCandidates(ui.candidates, step?.candidates ?? [], step?.id ?? null, tokenizer);
+  renderCandidates(ui.candidates, step?.candidates ?? [], step?.id ?? null, scheme);
   renderStepAttention(step, gen.selected);
 }
 
@@ -575,16 +586,16 @@ function renderStepAttention(step, s) {
     for (let k = 0; k < P; k++) values[H * P + k] += row[k] / H;
   }
   const info = state.model.info;
-  const tokenizer = info.tokenizer;
+  const scheme = state.scheme;
   const gen = state.gen;
   const prompt = gen.promptTokens;
   let colLabels, colSpecial;
   if (state.stepKind === 'self' && gen.prefixTokens) {
-    colLabels = gen.prefixTokens.map((t) => tokenLabel(t, tokenizer, looksSpecial(t)));
+    colLabels = gen.prefixTokens.map((t) => tokenLabel(t, scheme, looksSpecial(t)));
     colSpecial = gen.prefixTokens.map(looksSpecial);
   } else if (state.stepKind === 'cross' || info.kind === 'decoder-only') {
     // Cross: the encoded source. Self (decoder-only): the prompt, then the tokens generated before this one.
-    colLabels = prompt ? prompt.tokens.map((t, i) => tokenLabel(t, tokenizer, prompt.special[i])) : [];
+    colLabels = prompt ? prompt.tokens.map((t, i) => tokenLabel(t, scheme, prompt.special[i])) : [];
     colSpecial = prompt ? Array.from(prompt.special, Boolean) : [];
   } else {
     colLabels = range(Math.max(0, P - s)).map(() => '‹start›');
@@ -592,7 +603,7 @@ function renderStepAttention(step, s) {
   }
   if (state.stepKind === 'self') {
     for (let i = 0; i < s; i++) {
-      colLabels.push(tokenLabel(gen.steps[i].token, tokenizer));
+      colLabels.push(tokenLabel(gen.steps[i].token, scheme));
       colSpecial.push(looksSpecial(gen.steps[i].token));
     }
   }

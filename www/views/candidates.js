@@ -10,9 +10,9 @@ const PERCENT_DIGITS = 1;
  * @param {HTMLElement} root
  * @param {Array<{id: number, token: string, prob: number}>} candidates  best first
  * @param {number|null} chosenId  the token that was picked at this step
- * @param {string} tokenizer
+ * @param {string} scheme  how the vocabulary writes text (vocabScheme in token-text.js)
  */
-export function renderCandidates(root, candidates, chosenId, tokenizer) {
+export function renderCandidates(root, candidates, chosenId, scheme) {
   root.replaceChildren();
   if (!candidates?.length) return;
   const list = document.createElement('ol');
@@ -22,7 +22,7 @@ export function renderCandidates(root, candidates, chosenId, tokenizer) {
     li.className = 'candidate' + (c.id === chosenId ? ' chosen' : '');
     const label = document.createElement('span');
     label.className = 'cand-token';
-    const text = tokenLabel(c.token, tokenizer);
+    const text = tokenLabel(c.token, scheme);
     label.textContent = truncate(text, CANDIDATE_LABEL_CHARS);
     label.title = `${JSON.stringify(c.token)} · id ${c.id}`;
     const track = document.createElement('span');

@@ -12,7 +12,7 @@ const onSelectOf = new WeakMap();
  * @param {string} view.prompt       shown before the generated tokens: the prompt, or the source and an arrow
  * @param {Array<{token: string, id: number, text: string}>} view.steps  one per generated token (GeneratedToken)
  * @param {number|null} view.selected
- * @param {string} view.tokenizer    ModelInfo.tokenizer
+ * @param {string} view.scheme       how the vocabulary writes text (vocabScheme in token-text.js)
  * @param {string} view.status       a short line under the stream ("Generating…", "Stopped: end of text")
  * @param {(step: number) => void} view.onSelect
  */
@@ -57,7 +57,7 @@ export function renderGenerated(root, view) {
     b.setAttribute('aria-selected', String(i === view.selected));
     b.dataset.index = String(i);
     b.dataset.id = String(step.id);
-    b.textContent = tokenLabel(step.token, view.tokenizer);
+    b.textContent = tokenLabel(step.token, view.scheme);
     b.title = `step ${i + 1} · id ${step.id} · p = ${step.prob.toFixed(4)}`;
     b.setAttribute('aria-label', `step ${i + 1}: ${JSON.stringify(step.token)}, probability ${step.prob.toFixed(3)}`);
     list.append(b);

@@ -40,22 +40,28 @@ function decodeByteLevel(token) {
   try {
     return UTF8.decode(Uint8Array.from(bytes));
   } catch {
-    // Not whole UTF-8. With a shifted character (code >= 256) it is surely byte-level: part of a multi-byte
-    // character whose rest is in the next token, so show the raw bytes. Otherwise it is plain text.
-    if (!Array.from(token).some((ch) => ch.codePointAt(0) >= 256)) return null;
+    // Part of a multi-byte character whose rest is in the next token: show the raw bytes.
     return bytes.map((b) => (b < 0x80 ? String.fromCharCode(b) : hexByte(b))).join('');
   }
 }
 
 /**
- * The text a vocabulary entry stands for. `tokenizer` is ModelInfo.tokenizer ('BPE' | 'WordPiece' | 'Unigram').
+ * How a model's vocabulary writes text: 'byte-level' (GPT-2, BART: every byte a printable character) or
+ * 'plain' (WordPiece, SentencePiece: the characters themselves). Found by how the tokenizer writes a space.
+ */
+export function vocabScheme(spaceTokens) {
+  return spaceTokens.some((t) => t.includes('Ġ')) ? 'byte-level' : 'plain';
+}
+
+/**
+ * The text a vocabulary entry stands for, under `scheme` (see vocabScheme).
  * Special tokens ("[CLS]", "</s>") are returned unchanged.
  */
-export function tokenText(token, tokenizer, special = false) {
+export function tokenText(token, scheme, special = false) {
   if (token == null) return '';
   if (special) return token;
   if (token.includes('▁')) return token.replace(/▁/g, ' ');
-  if (tokenizer === 'BPE') {
+  if (scheme === 'byte-level') {
     const decoded = decodeByteLevel(token);
     if (decoded !== null) return decoded;
   }
@@ -63,8 +69,8 @@ export function tokenText(token, tokenizer, special = false) {
 }
 
 /** Short label for a chip or an axis: decoded text with visible whitespace. */
-export function tokenLabel(token, tokenizer, special = false) {
-  const text = tokenText(token, tokenizer, special);
+export function tokenLabel(token, scheme, special = false) {
+  const text = tokenText(token, scheme, special);
   return special ? text : showControls(visibleWhitespace(text)) || '∅';
 }
 

@@ -14,10 +14,10 @@ const MAX_CHIPS = 1000;   // a very long text shows its first chips and a count 
  * @param {HTMLElement} root        the chip container (role=listbox)
  * @param {object} tokens           Tokens from the JS API: ids, tokens, offsets, special
  * @param {object} opts
- * @param {string} opts.tokenizer   ModelInfo.tokenizer
+ * @param {string} opts.scheme      how the vocabulary writes text (vocabScheme in token-text.js)
  * @param {(span: [number, number] | null) => void} opts.onHighlight  called with the hovered/focused chip's span
  */
-export function renderTokens(root, tokens, { tokenizer, onHighlight }) {
+export function renderTokens(root, tokens, { scheme, onHighlight }) {
   const first = !onHighlightOf.has(root);
   onHighlightOf.set(root, onHighlight);
   if (first) {
@@ -42,13 +42,13 @@ export function renderTokens(root, tokens, { tokenizer, onHighlight }) {
     chip.dataset.start = String(start);
     chip.dataset.end = String(end);
     chip.tabIndex = i === 0 ? 0 : -1;
-    const text = tokenText(tokens.tokens[i], tokenizer, special);
+    const text = tokenText(tokens.tokens[i], scheme, special);
     chip.title = `${JSON.stringify(tokens.tokens[i])} · id ${tokens.ids[i]}` +
       (special ? ' · special token' : ` · characters ${start}–${end}`);
     chip.setAttribute('aria-label', `${special ? 'special token ' : ''}${JSON.stringify(text)}, id ${tokens.ids[i]}`);
     const piece = document.createElement('span');
     piece.className = 'piece';
-    piece.textContent = tokenLabel(tokens.tokens[i], tokenizer, special);
+    piece.textContent = tokenLabel(tokens.tokens[i], scheme, special);
     const id = document.createElement('span');
     id.className = 'id';
     id.textContent = String(tokens.ids[i]);
