@@ -6,8 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --browser --minilm
 
-echo "== native tests (cargo test)"
+echo "== native tests (cargo test --release)"
 cargo test --release --workspace 2>&1
+
+# The wasm and browser tests compare against this CLI build.
+cargo build --release --bin glassbox 2>&1
+export GLASSBOX_BIN="$PWD/target/release/glassbox"
 
 echo "== wasm build"
 scripts/build-wasm.sh
@@ -16,5 +20,4 @@ echo "== wasm in Node"
 node --test tests/wasm/ 2>&1
 
 echo "== browser tests (headless Chromium)"
-cargo build --release --bin glassbox 2>&1
-node --test tests/browser/ 2>&1
+node tests/browser/run.mjs --no-build 2>&1
