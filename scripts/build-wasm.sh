@@ -44,24 +44,27 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_
 raw="$target_dir/wasm32-unknown-unknown/release/glassbox.wasm"
 [ -f "$raw" ] || die "cargo did not produce $raw"
 
-echo "build-wasm: wasm-bindgen --target web -> pkg/"
-mkdir -p pkg
-wasm-bindgen --target web --out-dir pkg "$raw"
-
-wasm="pkg/glassbox_bg.wasm"
+# wasm-opt runs on cargo's output, before wasm-bindgen: binaryen 108 (Debian's) re-encodes the
+# externref table that wasm-bindgen adds as `anyref`, which V8 then rejects at instantiation.
+# wasm-bindgen only adds thin adapters around the optimised code.
+features=(--enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+    --enable-mutable-globals --enable-multivalue --enable-reference-types)
+input="$raw"
 if [ "${GLASSBOX_NO_OPT:-0}" != "1" ]; then
     echo "build-wasm: wasm-opt -O3"
-    # Rust's wasm32 target emits these post-MVP features; wasm-opt must be told it may keep them.
-    wasm-opt -O3 \
-        --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-        --enable-sign-ext --enable-mutable-globals --enable-multivalue --enable-reference-types \
-        "$wasm" -o "$wasm.opt"
-    mv "$wasm.opt" "$wasm"
+    opt_dir="$target_dir/wasm-opt"
+    mkdir -p "$opt_dir"
+    wasm-opt -O3 "${features[@]}" "$raw" -o "$opt_dir/glassbox.wasm"
+    input="$opt_dir/glassbox.wasm"
 fi
 
+echo "build-wasm: wasm-bindgen --target web -> pkg/"
+mkdir -p pkg
+wasm-bindgen --target web --out-dir pkg "$input"
+wasm="pkg/glassbox_bg.wasm"
+
 # Prove the SIMD is in the binary rather than trusting the flags.
-text="$(wasm-dis --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-multivalue --enable-reference-types "$wasm")"
+text="$(wasm-dis "${features[@]}" "$wasm")"
 count() { { grep -oE "\(($1)[.a-z0-9_]*" <<<"$text" || true; } | wc -l; }
 simd_total="$(count 'v128|f32x4|i32x4|i64x2|f64x2|i16x8|i8x16')"
 simd_f32="$(count 'f32x4')"

@@ -62,7 +62,8 @@ function readmeTitle(text) {
 
 /**
  * The model folders under `modelsDir` (and `modelsDir/extra`): those holding a config.json.
- * `path` is relative to the page (`models/<name>/`), ready for `loadModel({ baseUrl: path })`.
+ * `path` is relative to the page (`models/<name>/`); `files` lists the names in the folder:
+ * `loadModel({ baseUrl: path, files })` then requests only files that exist.
  * Exported so the offline bundle (issue 6) can write the same index as a static file.
  */
 export async function listModels(modelsDir, urlPrefix = 'models/') {
@@ -88,6 +89,7 @@ export async function listModels(modelsDir, urlPrefix = 'models/') {
       try {
         title = readmeTitle(await readFile(join(folder, 'README.md'), 'utf8'));
       } catch { /* no README */ }
+      const files = (await readdir(folder)).filter((f) => !f.startsWith('.')).sort();
       const rel = sub ? `${sub}/${entry.name}` : entry.name;
       found.push({
         name: entry.name,
@@ -96,6 +98,7 @@ export async function listModels(modelsDir, urlPrefix = 'models/') {
         modelType: config.model_type ?? null,
         title,
         extra,
+        files,
       });
     }
   }

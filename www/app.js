@@ -3,18 +3,22 @@
 
 import { Glassbox } from './glassbox.js';
 import { renderModelFacts } from './views/model-facts.js';
-import { renderTokens, renderTextHighlight } from './views/tokens.js';
+import { renderTokens } from './views/tokens.js';
+import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap, heatmapData } from './views/heatmap.js';
-import { renderGenerated, renderCandidates } from './views/generation.js';
+import { renderGenerated } from './views/generated.js';
+import { renderCandidates } from './views/candidates.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, CAUSAL_NOTE, modelExplanation } from './views/explain.js';
 import { tokenLabel } from './views/token-text.js';
+import { decodeState, findModel } from './url-state.js';
 
 const TOKENIZE_DELAY_MS = 150;   // re-tokenize this long after the last keystroke
 const N_CANDIDATES = 10;         // bars in the next-token chart
 const MODEL_INDEX_URL = 'models/index.json';
 const REQUIRED_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
 const MODEL_FILES = [...REQUIRED_FILES, 'tokenizer_config.json', 'special_tokens_map.json'];
+const TEXT_KEY = 'glassbox:text';  // the user's text survives a reload of the tab
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -24,7 +28,7 @@ const ui = {
   modelError: $('model-error'), facts: $('model-facts'), modelExplain: $('model-explain'),
   text: $('text-input'), backdrop: $('text-backdrop'), runButton: $('run-button'), tokenCount: $('token-count'),
   runError: $('run-error'), tokens: $('tokens'),
-  kindSwitch: $('kind-switch'), layerSelect: $('layer-select'), headSelect: $('head-select'),
+  attentionControls: $('attention-controls'), kindSwitch: $('kind-switch'), layerSelect: $('layer-select'), headSelect: $('head-select'),
   attentionPlaceholder: $('attention-placeholder'), heatmap: $('heatmap'), kindExplain: $('kind-explain'),
   generateUnavailable: $('generate-unavailable'), generateBody: $('generate-body'), samplingForm: $('sampling-form'),
   temperature: $('temperature'), topK: $('top-k'), topP: $('top-p'), seed: $('seed'), maxTokens: $('max-tokens'),
@@ -39,10 +43,11 @@ const state = {
   bundled: [],            // [{name, path, kind, url}]
   model: null,            // Model from the JS API
   modelName: '',
+  loadedIndex: null,      // the bundled entry that is loaded (null: the user's own folder, files or URL)
   loadSeq: 0,             // the newest load wins; older ones are freed when they finish
   loading: false,
   running: false,
-  tokens: null, tokensText: null, tokenizeSeq: 0, tokenizeTimer: 0,
+  tokens: null, tokensText: null, tokenizeSeq: 0, tokenizeTimer: 0, tokenizeFailed: false,
   result: null, resultText: null,
   kind: 'encoder', layer: '0', head: 'mean',
   decoderStartId: null,   // learned from the first encoder-decoder run
@@ -82,7 +87,7 @@ function setStatus() {
   ui.runButton.disabled = !state.model || state.running || Boolean(state.gen?.running);
   ui.generateButton.disabled = !canGenerate || state.running || Boolean(state.gen?.running);
   ui.stopButton.disabled = !state.gen?.running;
-  ui.modelSelect.disabled = state.bundled.length === 0;
+  ui.modelSelect.disabled = state.bundled.length === 0 && !state.model;
 }
 
 function looksSpecial(token) {
@@ -103,9 +108,7 @@ async function loadIndex() {
     state.bundled = [];
     showError(ui.modelError, `No bundled models were found (${e.message}). Open a model folder instead.`);
   }
-  const options = state.bundled.map((m, i) => ({ value: String(i), label: `${m.title ?? m.name} (${m.kind})` }));
-  if (!options.length) options.push({ value: '', label: 'No bundled models' });
-  renderSelect(ui.modelSelect, options, '0');
+  renderPicker();
   setStatus();
 }
 
@@ -116,7 +119,20 @@ function modelUrl(path, indexUrl) {
   return url.endsWith('/') ? url : url + '/';
 }
 
-async function loadModel(source, name) {
+/** The index lists each folder's files, so absent optional files are never requested (no 404s). */
+function bundledSource(m) {
+  return Array.isArray(m.files) ? { baseUrl: m.url, files: m.files } : { baseUrl: m.url };
+}
+
+/** The picker shows the model that is loaded, also after a failed load or one of the user's own. */
+function renderPicker() {
+  const options = state.bundled.map((m, i) => ({ value: String(i), label: `${m.title ?? m.name} (${m.kind})` }));
+  if (state.model && state.loadedIndex === null) options.push({ value: 'own', label: `${state.modelName} (your model)` });
+  if (!options.length) options.push({ value: '', label: 'No bundled models' });
+  renderSelect(ui.modelSelect, options, state.model ? String(state.loadedIndex ?? 'own') : '0');
+}
+
+async function loadModel(source, name, bundledIndex = null) {
   const seq = ++state.loadSeq;
   stopGeneration();
   state.loading = true;
@@ -145,6 +161,7 @@ async function loadModel(source, name) {
     const old = state.model;
     state.model = model;
     state.modelName = name;
+    state.loadedIndex = bundledIndex;
     old?.free().catch(() => {});
     onModelChanged();
     logEvent('loaded', { name });
@@ -155,6 +172,7 @@ async function loadModel(source, name) {
     if (seq === state.loadSeq) {
       state.loading = false;
       ui.progress.hidden = true;
+      renderPicker();
       setStatus();
     }
   }
@@ -238,9 +256,14 @@ async function tokenizeNow() {
     const tokens = await model.tokenize(text);
     if (seq !== state.tokenizeSeq || model !== state.model) return;
     showTokens(tokens, text);
-    clearError(ui.runError);
+    // Clear only a tokenizer error; a failed run's message stays until the next run.
+    if (state.tokenizeFailed) clearError(ui.runError);
+    state.tokenizeFailed = false;
   } catch (e) {
-    if (seq === state.tokenizeSeq) showError(ui.runError, e);
+    if (seq === state.tokenizeSeq) {
+      showError(ui.runError, e);
+      state.tokenizeFailed = true;
+    }
   }
   updateStaleNote();
 }
@@ -248,6 +271,7 @@ async function tokenizeNow() {
 function showTokens(tokens, text) {
   state.tokens = tokens;
   state.tokensText = text;
+  ui.tokens.classList.toggle('stale', text !== ui.text.value);
   renderTokens(ui.tokens, tokens, { tokenizer: state.model.info.tokenizer, onHighlight: highlightSpan });
   const n = tokens.ids.length;
   ui.tokenCount.textContent = `${n} token${n === 1 ? '' : 's'}`;
@@ -268,6 +292,7 @@ async function run() {
   state.running = true;
   setStatus();
   clearError(ui.runError);
+  state.tokenizeFailed = false;
   try {
     const opts = { topK: N_CANDIDATES };
     if (model.info.kind === 'encoder-decoder' && state.decoderIdsFor === text && state.decoderIds) {
@@ -345,6 +370,7 @@ function renderAttention() {
     renderSelect(ui.layerSelect, [], '');
     renderSelect(ui.headSelect, [], '');
     ui.layerSelect.disabled = ui.headSelect.disabled = true;
+    ui.attentionControls.hidden = true;
     ui.kindExplain.textContent = '';
     return;
   }
@@ -355,6 +381,7 @@ function renderAttention() {
   const tensor = r.attentions[state.kind];
   const [L, H, Tq, Tk] = tensor.shape;
   ui.layerSelect.disabled = ui.headSelect.disabled = false;
+  ui.attentionControls.hidden = false;
   state.layer = renderSelect(ui.layerSelect, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), state.layer);
   state.head = renderSelect(ui.headSelect, [{ value: 'mean', label: 'mean of heads' },
     ...range(H).map((h) => ({ value: String(h), label: `${h + 1} of ${H}` }))], state.head);
@@ -423,37 +450,27 @@ async function generate() {
   const text = ui.text.value;
   const info = model.info;
   const gen = { handle: null, steps: [], selected: null, follow: true, running: true, status: 'Generating…',
-    text, prompt: info.kind === 'decoder-only' ? text : '', promptTokens: null };
+    // A decoder continues the prompt; an encoder-decoder writes a new text from the source.
+    text, prompt: info.kind === 'decoder-only' ? text : `${text} →`, promptTokens: null };
   state.gen = gen;
   setStatus();
   renderGeneration();
-  try {
-    // The labels of the keys each step attends to: the prompt (decoder-only) or the source (cross).
-    gen.promptTokens = await model.tokenize(text);
-  } catch (e) {
-    gen.running = false;
-    gen.status = '';
-    showError(ui.generateError, e);
-    setStatus();
-    renderGeneration();
-    return;
-  }
   gen.handle = model.generate(text, {
     ...sampling, numCandidates: N_CANDIDATES, captureAttention: true,
     onToken: (t) => {
       if (state.gen !== gen) return;
       gen.steps.push(t);
       if (gen.follow) gen.selected = gen.steps.length - 1;
-      renderGeneration();
-      logEvent('token', { step: t.step, id: t.id, shown: ui.generated.querySelectorAll('.gen-token').length });
+      logEvent('token', { step: t.step, id: t.id });
+      scheduleGenerationRender(gen);
     },
   });
-  // Where the API reports what was fed before the first new token, label the keys with it.
-  gen.handle.started?.then((s) => {
-    gen.prefixTokens = s.prefixTokens ?? null;
-    if (s.input) gen.promptTokens = s.input;
-    if (state.gen === gen) renderGeneration();
-  }, () => {});
+  // The keys each step attends to are labelled with what the decoder was fed first (the prompt or the
+  // start token) and the encoded input; an API without `started` gets the input from the tokenizer.
+  const labels = gen.handle.started
+    ? gen.handle.started.then((s) => { gen.prefixTokens = s.prefixTokens ?? null; gen.promptTokens = s.input ?? null; })
+    : model.tokenize(text).then((t) => { gen.promptTokens = t; });
+  labels.then(() => { if (state.gen === gen) renderGeneration(); }, () => {});
   try {
     const res = await gen.handle.done;
     logEvent('done', { stoppedBy: res.stoppedBy, ids: [...res.ids] });
@@ -484,6 +501,18 @@ async function feedBackTranslation(model, text, ids) {
   if (state.model === model && ui.text.value === text) await run();
 }
 
+/** Tokens can arrive faster than the screen refreshes: draw at most once per frame. */
+function scheduleGenerationRender(gen) {
+  if (gen.renderPending) return;
+  gen.renderPending = true;
+  requestAnimationFrame(() => {
+    gen.renderPending = false;
+    if (state.gen !== gen) return;
+    renderGeneration();
+    logEvent('render', { shown: ui.generated.querySelectorAll('.gen-token').length });
+  });
+}
+
 function stopGeneration() {
   if (state.gen?.running) {
     state.gen.handle?.cancel();
@@ -493,7 +522,7 @@ function stopGeneration() {
 
 function selectStep(i) {
   const gen = state.gen;
-  if (!gen || !gen.steps[i]) return;
+  if (!gen || !gen.steps[i] || gen.selected === i) return;
   gen.selected = i;
   gen.follow = i === gen.steps.length - 1 && gen.running;
   renderGeneration();
@@ -585,8 +614,9 @@ function renderStepAttention(step, s) {
 
 function wire() {
   ui.modelSelect.addEventListener('change', () => {
-    const m = state.bundled[Number(ui.modelSelect.value)];
-    if (m) loadModel({ baseUrl: m.url }, m.name);
+    const i = Number(ui.modelSelect.value);
+    const m = state.bundled[i];
+    if (m) loadModel(bundledSource(m), m.name, i);
   });
   ui.folderInput.addEventListener('change', () => { loadFiles(ui.folderInput.files); ui.folderInput.value = ''; });
   ui.filesInput.addEventListener('change', () => { loadFiles(ui.filesInput.files); ui.filesInput.value = ''; });
@@ -621,6 +651,8 @@ function wire() {
   });
 
   ui.text.addEventListener('input', () => {
+    ui.tokens.classList.add('stale');
+    try { sessionStorage.setItem(TEXT_KEY, ui.text.value); } catch { /* storage may be off; the text stays in the box */ }
     highlightSpan(null);
     scheduleTokenize();
     updateStaleNote();
@@ -643,6 +675,7 @@ function exposeTestHook() {
   window.__glassbox = {
     get status() { return document.body.dataset.status; },
     info: () => state.model?.info ?? null,
+    bundled: () => state.bundled.map((m) => m.name),
     tokens: () => state.tokens && { ids: Array.from(state.tokens.ids), tokens: [...state.tokens.tokens] },
     heatmap: (which = 'main') => {
       const v = heatmapData(which === 'step' ? ui.stepHeatmap : ui.heatmap);
@@ -659,6 +692,10 @@ function exposeTestHook() {
 async function main() {
   wire();
   exposeTestHook();
+  try {
+    const saved = sessionStorage.getItem(TEXT_KEY);
+    if (saved !== null) ui.text.value = saved;
+  } catch { /* no storage: keep the example sentence */ }
   renderTextHighlight(ui.backdrop, ui.text.value, null);
   renderModelFacts(ui.facts, null, '');
   renderAttention();
@@ -671,8 +708,9 @@ async function main() {
     return;
   }
   await loadIndex();
-  const first = state.bundled[0];
-  if (first) await loadModel({ baseUrl: first.url }, first.name);
+  // A shared link (url-state.js) names its model: load that one first rather than loading two.
+  const first = findModel(state.bundled, decodeState(location.hash).model) ?? state.bundled[0];
+  if (first) await loadModel(bundledSource(first), first.name, state.bundled.indexOf(first));
   document.body.dataset.ready = 'true';
 }
 

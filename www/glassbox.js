@@ -50,7 +50,9 @@ export class Glassbox {
   }
 
   /**
-   * Load a model from a folder URL (`{ baseUrl }`) or from files (`{ files: { 'config.json': Blob, ... } }`).
+   * Load a model from a folder URL (`{ baseUrl, files? }`; `files` lists the names present, as
+   * /models/index.json gives them, so absent optional files are not requested) or from files
+   * (`{ files: { 'config.json': Blob, ... } }`).
    * ArrayBuffers in `files` are transferred to the worker (they become detached here).
    * `randomSeed` builds the architecture with seeded random weights and skips model.safetensors.
    */
@@ -58,8 +60,8 @@ export class Glassbox {
     let message;
     const transfer = [];
     if (source && typeof source.baseUrl === 'string') {
-      message = { baseUrl: resolveUrl(source.baseUrl) };
-    } else if (source && source.files && typeof source.files === 'object') {
+      message = { baseUrl: resolveUrl(source.baseUrl), present: Array.isArray(source.files) ? source.files.map(String) : undefined };
+    } else if (source && source.files && typeof source.files === 'object' && !Array.isArray(source.files)) {
       for (const value of Object.values(source.files)) if (value instanceof ArrayBuffer) transfer.push(value);
       message = { files: source.files };
     } else {
@@ -197,9 +199,9 @@ export class Model {
     await this._gb._request({ type: 'free', handle: this._handle });
   }
 
-  _request(message) {
+  _request(message, handlers) {
     if (this._freed) return Promise.reject(new Error('this model was freed. Load it again with loadModel'));
-    return this._gb._request({ ...message, handle: this._handle });
+    return this._gb._request({ ...message, handle: this._handle }, handlers);
   }
 }
 

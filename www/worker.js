@@ -7,7 +7,7 @@
 //
 // Requests:
 //   init      { pkgUrl?, wasm? }                      -> result { version, simd128 }
-//   load      { source: { baseUrl } | { files }, randomSeed? }
+//   load      { source: { baseUrl, present? } | { files }, randomSeed? }
 //                                                     -> progress*, result { handle, info }
 //   tokenize  { handle, text, addSpecialTokens, trace } -> result (raw tokens, see glassbox.js)
 //   run       { handle, text, decoderIds?, scores, topK, logits } -> result (raw run result)
@@ -158,7 +158,7 @@ async function load(msg) {
   const progress = (p) => post({ id: msg.id, type: 'progress', ...p });
   let bytes;
   if (source && typeof source.baseUrl === 'string') {
-    bytes = await fetchFolder(source.baseUrl, needWeights, progress);
+    bytes = await fetchFolder(source.baseUrl, source.present, needWeights, progress);
   } else if (source && source.files && typeof source.files === 'object') {
     bytes = await readFiles(source.files, needWeights, progress);
   } else {
@@ -179,9 +179,12 @@ async function load(msg) {
   return { handle, info: model.info() };
 }
 
-async function fetchFolder(baseUrl, needWeights, progress) {
+/// `present`: the folder's file names when known (from /models/index.json), so absent optional
+/// files are not requested (each 404 is a console error in browsers).
+async function fetchFolder(baseUrl, present, needWeights, progress) {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   const get = async (name, required) => {
+    if (!required && Array.isArray(present) && !present.includes(name)) return null;
     const url = new URL(name, base).href;
     let response;
     try {
@@ -327,11 +330,20 @@ function free(handle) {
 }
 
 // A macrotask boundary between generation steps, so a `cancel` (or any other request) that
-// arrived meanwhile is handled. A MessageChannel round trip avoids setTimeout's 4 ms clamp.
+// arrived meanwhile is handled. A MessageChannel round trip is fast (setTimeout is clamped to 4 ms
+// when nested), but some hosts drain one port before another (Node's worker threads starve the
+// parent's port), so at least every few milliseconds the turn goes through a timer instead.
+const TIMER_TURN_MS = 8;
 const tick = new MessageChannel();
 const ticking = [];
+let lastTimerTurn = 0;
 tick.port1.onmessage = () => ticking.shift()?.();
 function yieldToEventLoop() {
+  const now = Date.now();
+  if (now - lastTimerTurn >= TIMER_TURN_MS) {
+    lastTimerTurn = now;
+    return new Promise((resolve) => setTimeout(resolve, 0));
+  }
   return new Promise((resolve) => {
     ticking.push(resolve);
     tick.port2.postMessage(null);

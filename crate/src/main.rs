@@ -118,7 +118,12 @@ struct FolderBytes {
 }
 
 impl FolderBytes {
+    /// Read a model folder. `tokenizer_only` reads just the tokenizer files (config.json optional).
     fn read(dir: &Path, need_weights: bool) -> Result<Self> {
+        Self::read_parts(dir, need_weights, false)
+    }
+
+    fn read_parts(dir: &Path, need_weights: bool, tokenizer_only: bool) -> Result<Self> {
         let required = |name: &str| {
             std::fs::read(dir.join(name)).map_err(|e| {
                 Error::file(dir.join(name).display().to_string(), format!("cannot be read ({e})"), "Pass a folder holding config.json, model.safetensors and tokenizer.json")
@@ -126,7 +131,7 @@ impl FolderBytes {
         };
         let optional = |name: &str| std::fs::read(dir.join(name)).ok();
         Ok(FolderBytes {
-            config: required("config.json")?,
+            config: if tokenizer_only { optional("config.json").unwrap_or_default() } else { required("config.json")? },
             weights: if need_weights { Some(required("model.safetensors")?) } else { None },
             tokenizer: required("tokenizer.json")?,
             tokenizer_config: optional("tokenizer_config.json"),
@@ -160,7 +165,19 @@ fn run(raw: &[String]) -> std::result::Result<(), String> {
 }
 
 fn tokenize(args: &Args) -> Result<Value> {
-    let bytes = FolderBytes::read(&args.dir, false)?;
+    // A folder, or a tokenizer.json file itself (its siblings' tokenizer configs are read too).
+    let bytes = if args.dir.is_file() {
+        let beside = |name: &str| std::fs::read(args.dir.with_file_name(name)).ok();
+        FolderBytes {
+            config: Vec::new(),
+            weights: None,
+            tokenizer: std::fs::read(&args.dir).map_err(|e| Error::file(args.dir.display().to_string(), format!("cannot be read ({e})"), "Pass a tokenizer.json file or a model folder"))?,
+            tokenizer_config: beside("tokenizer_config.json"),
+            special_tokens_map: beside("special_tokens_map.json"),
+        }
+    } else {
+        FolderBytes::read_parts(&args.dir, false, true)?
+    };
     let tok = glassbox::tokenizer::Tokenizer::from_bytes(&bytes.tokenizer, bytes.tokenizer_config.as_deref(), bytes.special_tokens_map.as_deref())?;
     let mut cases = Vec::new();
     for text in &args.texts {

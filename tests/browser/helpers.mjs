@@ -5,14 +5,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
 export const CLI = path.join(ROOT, 'target/debug/glassbox');
 const FIXTURE_MODELS = path.join(ROOT, 'tests/fixtures/models');
-const BUNDLED_INDEX = path.join(ROOT, 'models/index.json');
 // One model of each type, used when the bundled models are absent.
 const FIXTURE_PICKS = [
   { name: 'gpt2', kind: 'decoder-only' },
@@ -35,36 +34,29 @@ export function freePort() {
 }
 
 /**
- * The models the tests walk through: the bundled ones (models/index.json) when present, otherwise one fixture
- * model of each type copied into a temporary models folder with its own index.json.
- * Each: { name, kind, dir (on disk), path (as in index.json) }.
+ * The models the tests walk through: the bundled ones (the folders under models/, listed the way
+ * scripts/serve.mjs lists them for the page), and for each model type they lack (all, before the bundled
+ * models exist) one fixture model. GLASSBOX_TEST_MODELS names another models folder to use.
+ * Each: { name, kind, dir (on disk), path (as in index.json), bundled }.
  */
-export function modelsUnderTest() {
-  if (fs.existsSync(BUNDLED_INDEX)) {
-    const body = JSON.parse(fs.readFileSync(BUNDLED_INDEX, 'utf8'));
-    const list = Array.isArray(body) ? body : body.models;
-    const modelsRoot = path.dirname(BUNDLED_INDEX);
-    return {
-      root: modelsRoot,
-      bundled: true,
-      models: list.map((m) => ({ ...m, dir: diskDir(modelsRoot, m.path ?? m.name) })),
-    };
-  }
+export async function modelsUnderTest() {
+  const { listModels } = await import(pathToFileURL(path.join(ROOT, 'scripts/serve.mjs')).href);
+  const bundledRoot = path.resolve(process.env.GLASSBOX_TEST_MODELS ?? path.join(ROOT, 'models'));
+  const bundled = (await listModels(bundledRoot)).filter((m) => !m.extra && m.kind !== 'unknown');
+  // The served folder: links to the bundled models, plus a fixture model for each type they lack.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-models-'));
-  const models = FIXTURE_PICKS.map(({ name, kind }) => {
+  const models = bundled.map((m) => {
+    const dir = path.join(bundledRoot, m.name);
+    fs.symlinkSync(dir, path.join(root, m.name), 'dir');
+    return { name: m.name, kind: m.kind, path: m.path, dir, bundled: true };
+  });
+  for (const { name, kind } of FIXTURE_PICKS) {
+    if (models.some((m) => m.kind === kind)) continue;
     const dir = path.join(root, name);
     fs.cpSync(path.join(FIXTURE_MODELS, name), dir, { recursive: true });
-    return { name, kind, path: `${name}/`, dir };
-  });
-  fs.writeFileSync(path.join(root, 'index.json'), JSON.stringify({ models: models.map(({ name, kind, path: p }) => ({ name, kind, path: p })) }));
-  return { root, bundled: false, models };
-}
-
-function diskDir(modelsRoot, p) {
-  const clean = p.replace(/^\/+/, '').replace(/\/+$/, '');
-  const candidates = [path.join(modelsRoot, clean), path.join(modelsRoot, clean.replace(/^models\//, '')),
-    path.join(ROOT, clean)];
-  return candidates.find((d) => fs.existsSync(path.join(d, 'config.json'))) ?? candidates[0];
+    models.push({ name, kind, path: `models/${name}/`, dir, bundled: false });
+  }
+  return { root, models };
 }
 
 /**
@@ -126,7 +118,11 @@ export async function newWatchedPage(browser, options = {}) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, deviceScaleFactor: 1, ...options });
   const watch = { requests: [], errors: [] };
   context.on('request', (req) => watch.requests.push(req.url()));
+  // A failed load is a console error in the browser; count it even where the console event is not reported.
+  context.on('response', (res) => { if (res.status() >= 400) watch.errors.push(`HTTP ${res.status()} ${res.url()}`); });
   const page = await context.newPage();
+  // A CI machine shared with other jobs can be slow to compile the wasm; wait longer than playwright's 30 s.
+  page.setDefaultTimeout(90000);
   page.on('console', (msg) => { if (msg.type() === 'error') watch.errors.push(`console: ${msg.text()}`); });
   page.on('pageerror', (err) => watch.errors.push(`pageerror: ${err.message}`));
   page.on('worker', (worker) => {
@@ -147,8 +143,10 @@ export function foreignRequests(urls) {
   });
 }
 
+/** tests/artifacts/, emptied of the previous run's screenshots. */
 export function ensureArtifacts() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
+  for (const f of fs.readdirSync(ARTIFACTS)) if (f.endsWith('.png')) fs.rmSync(path.join(ARTIFACTS, f));
   return ARTIFACTS;
 }
 
@@ -172,12 +170,14 @@ export async function waitIdle(page, timeout = 60000) {
   await page.waitForFunction(() => document.body.dataset.status === 'idle', null, { timeout });
 }
 
-/** Pick bundled model `index` in the picker and wait for it to load. */
-export async function pickModel(page, index, name) {
+/** Pick the bundled model called `name` in the picker and wait for it to load. */
+export async function pickModel(page, name) {
+  const index = await page.evaluate((n) => window.__glassbox.bundled().indexOf(n), name);
+  if (index < 0) throw new Error(`the picker does not offer ${name}`);
   const current = await page.$eval('#model-select', (s) => s.value);
   if (current !== String(index)) await page.selectOption('#model-select', String(index));
   await waitIdle(page);
-  await page.waitForFunction((n) => document.querySelector('#model-facts')?.textContent.includes(n), name);
+  await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'loaded').at(-1)?.name === n, name);
 }
 
 /** How much a canvas has drawn: pixels with any alpha, and (up to 1000) distinct colours. */

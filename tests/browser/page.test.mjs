@@ -3,6 +3,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -22,7 +23,8 @@ const setup = {};
 
 before(async () => {
   assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
-  setup.models = modelsUnderTest();
+  setup.models = await modelsUnderTest();
+  console.log(`# models: ${setup.models.models.map((m) => `${m.name} (${m.kind}, ${m.bundled ? 'bundled' : 'fixture'})`).join(', ')}`);
   setup.server = await startServer(setup.models.root);
   setup.browser = await launchBrowser();
   setup.artifacts = ensureArtifacts();
@@ -74,8 +76,8 @@ describe('each model, as a user walks through it', () => {
     const { models } = setup.models;
     const kinds = new Set(models.map((m) => m.kind));
     for (const k of ['encoder-only', 'decoder-only', 'encoder-decoder']) assert.ok(kinds.has(k), `no ${k} model to test`);
-    for (const [index, model] of models.entries()) {
-      await pickModel(page, index, model.name);
+    for (const model of models) {
+      await pickModel(page, model.name);
       const text = SENTENCES[model.kind] ?? SENTENCES['encoder-only'];
       await typeAndRun(page, text);
       const cli = cliInspect(model.dir, text);
@@ -126,9 +128,9 @@ describe('each model, as a user walks through it', () => {
 
   it('streams generated tokens and matches greedy decoding of the CLI', async () => {
     const { page } = setup;
-    for (const [index, model] of setup.models.models.entries()) {
+    for (const model of setup.models.models) {
       if (model.kind === 'encoder-only') continue;
-      await pickModel(page, index, model.name);
+      await pickModel(page, model.name);
       const text = SENTENCES[model.kind];
       await page.fill('#text-input', text);
       await page.fill('#temperature', '0');
@@ -142,7 +144,10 @@ describe('each model, as a user walks through it', () => {
       const done = events.find((e) => e.type === 'done');
       assert.ok(tokens.length >= 2, `${model.name}: ${tokens.length} token events`);
       assert.ok(tokens.every((t) => t.at <= done.at), `${model.name}: tokens arrived before done`);
-      tokens.forEach((t, i) => assert.equal(t.shown, i + 1, `${model.name}: token ${i} drawn as it arrived`));
+      // Drawn while streaming: the first render shows part of the output, later ones more.
+      const renders = events.filter((e) => e.type === 'render');
+      assert.ok(renders.length >= 1 && renders[0].shown >= 1, `${model.name}: tokens drawn while streaming`);
+      assert.equal(await page.$$eval('#generated .gen-token', (els) => els.length), done.ids.length, `${model.name}: every token shown`);
       const cli = cliInspect(model.dir, text, ['--generate', String(GENERATE_TOKENS)]);
       assert.deepEqual(done.ids, cli.generated_ids, `${model.name}: greedy ids equal the CLI's`);
 
@@ -161,6 +166,12 @@ describe('each model, as a user walks through it', () => {
         const expected = full[layer].flatMap((h) => h[h.length - 1]);
         const diff = maxAbsDiff(step.values.slice(0, H * step.nCols), expected);
         assert.ok(diff <= TOLERANCE, `${model.name}: step 1 attention vs CLI: max |diff| ${diff}`);
+        // The arrow keys walk through the generated tokens; each later step attends over one more key.
+        await page.focus('#generated .gen-token[data-index="0"]');
+        await page.keyboard.press('ArrowRight');
+        assert.equal(await page.evaluate(() => window.__glassbox.generation().selected), 1);
+        const next = await page.evaluate(() => window.__glassbox.heatmap('step'));
+        assert.equal(next.nCols, step.nCols + 1, `${model.name}: step 2 sees one more token`);
       } else {
         await page.click('#step-kind-switch label:has(input[value="cross"])');
         const cross = await page.evaluate(() => window.__glassbox.heatmap('step'));
@@ -170,21 +181,66 @@ describe('each model, as a user walks through it', () => {
     }
   });
 
+  it('highlights the span of each token in the text (UTF-16 offsets, emoji and accents included)', async () => {
+    const { page } = setup;
+    const model = setup.models.models.find((m) => m.kind === 'decoder-only');
+    await pickModel(page, model.name);
+    const text = 'Naïve café — 😀 ok';
+    await typeAndRun(page, text);
+    const out = spawnSync(CLI, ['tokenize', model.dir, '--text', text], { encoding: 'utf8' });
+    const cli = JSON.parse(out.stdout).cases[0];
+    const chars = Array.from(text);
+    const chips = await page.$$('#tokens .chip');
+    assert.equal(chips.length, cli.ids.length);
+    for (const [i, [a, b]] of cli.offsets.entries()) {
+      if (b <= a) continue;
+      await chips[i].hover();
+      const marked = await page.$eval('#text-backdrop', (e) => e.querySelector('mark')?.textContent ?? null);
+      assert.equal(marked, chars.slice(a, b).join(''), `chip ${i} (${cli.tokens[i]})`);
+    }
+    await chips[0].focus();
+    await page.keyboard.press('ArrowRight');
+    const focused = await page.$eval('#text-backdrop', (e) => e.querySelector('mark')?.textContent ?? null);
+    assert.equal(focused, chars.slice(...cli.offsets[1]).join(''), 'focusing a chip highlights it too');
+    await shot(page, 'tokens-highlight');
+  });
+
   it('stops a generation with the Stop button', async () => {
     const { page } = setup;
-    const index = setup.models.models.findIndex((m) => m.kind === 'decoder-only');
-    await pickModel(page, index, setup.models.models[index].name);
+    await pickModel(page, setup.models.models.find((m) => m.kind === 'decoder-only').name);
     await page.fill('#temperature', '1');
     await page.fill('#max-tokens', '200');
     const before = await page.evaluate(() => window.__glassbox.events().length);
-    await page.click('#generate-button');
-    await page.waitForFunction((n) => window.__glassbox.events().slice(n).some((e) => e.type === 'token' || e.type === 'done'), before);
-    await page.click('#stop-button').catch(() => {});
+    // Generate, then Stop at once: a tiny model writes its whole output faster than a test can press a button.
+    await page.evaluate(() => {
+      document.querySelector('#generate-button').click();
+      document.querySelector('#stop-button').click();
+    });
     await page.waitForFunction((n) => window.__glassbox.events().slice(n).some((e) => e.type === 'done'), before, { timeout: 60000 });
     const done = (await page.evaluate(() => window.__glassbox.events())).slice(before).find((e) => e.type === 'done');
-    assert.ok(done.stoppedBy === 'cancel' || done.stoppedBy === 'eos' || done.ids.length < 200, `stopped by ${done.stoppedBy}`);
+    assert.equal(done.stoppedBy, 'cancel', `stopped by ${done.stoppedBy} after ${done.ids.length} tokens`);
+    assert.ok(done.ids.length < 200);
+    assert.match(await page.$eval('#generated .gen-status', (e) => e.textContent), /Stopped/);
     await waitIdle(page);
     assert.equal(await page.isEnabled('#generate-button'), true);
+  });
+});
+
+describe('errors while running', () => {
+  it('shows the core\'s message for an over-long text and runs the next one', async () => {
+    const { page } = setup;
+    const model = setup.models.models.find((m) => m.kind === 'encoder-only');
+    await pickModel(page, model.name);
+    const long = Array.from({ length: 4000 }, (_, i) => `word${i}`).join(' ');
+    await page.fill('#text-input', long);
+    await page.click('#run-button');
+    await page.waitForFunction(() => window.__glassbox.events().at(-1)?.type?.startsWith('run'), null, { timeout: 60000 });
+    await waitIdle(page);
+    const message = await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent));
+    assert.match(message, /\d/, `an error naming the limit is shown: ${message}`);
+    assert.equal(await page.inputValue('#text-input'), long, 'the text is kept');
+    await typeAndRun(page, SENTENCES['encoder-only']);
+    assert.equal(await page.$eval('#run-error', (e) => e.hidden), true, 'the error goes away after a good run');
   });
 });
 
@@ -193,7 +249,7 @@ describe('bringing your own model', () => {
     const { page } = setup;
     const model = setup.models.models.find((m) => m.kind === 'encoder-only') ?? setup.models.models[0];
     const index = setup.models.models.indexOf(model);
-    await pickModel(page, index, model.name);
+    await pickModel(page, model.name);
     const text = 'My own words stay here.';
     await page.fill('#text-input', text);
     const weights = fs.readFileSync(path.join(model.dir, 'model.safetensors'));
@@ -207,8 +263,10 @@ describe('bringing your own model', () => {
     const message = await page.$eval('#model-error', (e) => e.textContent);
     assert.match(message, /safetensors|truncat|short|bytes/i, `the error names the problem: ${message}`);
     await shot(page, 'broken-model-error');
-    // Still usable: the text is kept, the previous model still runs.
+    // Still usable: the text is kept, the picker names the model still loaded, and it still runs.
     assert.equal(await page.inputValue('#text-input'), text);
+    const shownIndex = await page.$eval('#model-select', (s) => s.value);
+    assert.equal(shownIndex, String(await page.evaluate((n) => window.__glassbox.bundled().indexOf(n), model.name)));
     await typeAndRun(page, 'Still working after the error.');
     const ink = await canvasInk(page, '#heatmap canvas');
     assert.ok(ink.inked > 0);
@@ -235,10 +293,39 @@ describe('bringing your own model', () => {
     const last = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type.startsWith('load')).at(-1));
     assert.equal(last.type, 'loaded', JSON.stringify(last));
     assert.match(await page.$eval('#model-facts', (e) => e.textContent), /your files/);
+    assert.equal(await page.$eval('#model-select', (s) => s.value), 'own');
     await typeAndRun(page, SENTENCES['decoder-only']);
     const cli = cliInspect(model.dir, SENTENCES['decoder-only']);
     const chipIds = await page.$$eval('#tokens .chip .id', (els) => els.map((e) => Number(e.textContent)));
     assert.deepEqual(chipIds, cli.ids);
+  });
+
+  it('loads a model folder from a URL', async () => {
+    const { page, context, watch } = await newWatchedPage(setup.browser.browser);
+    try {
+      await page.goto(setup.server.url);
+      await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+      await waitIdle(page);
+      const model = setup.models.models.find((m) => m.kind === 'encoder-decoder');
+      const url = new URL(model.path.startsWith('models/') ? model.path : `models/${model.path}`, setup.server.url).href;
+      await page.fill('#url-input', url);
+      await page.click('#url-form button[type="submit"]');
+      await page.waitForFunction(() => window.__glassbox.events().filter((e) => e.type.startsWith('load')).length >= 2, null, { timeout: 60000 });
+      await waitIdle(page);
+      const last = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type.startsWith('load')).at(-1));
+      assert.equal(last.type, 'loaded', JSON.stringify(last));
+      assert.equal(await page.evaluate(() => window.__glassbox.info().kind), 'encoder-decoder');
+      await typeAndRun(page, SENTENCES['encoder-decoder']);
+      // A bare URL cannot list the folder, so optional files it lacks are asked for and answered 404.
+      const optional = /\/(tokenizer_config|special_tokens_map)\.json$/;
+      const missing = watch.errors.filter((e) => e.startsWith('HTTP '));
+      assert.ok(missing.every((e) => e.startsWith('HTTP 404') && optional.test(e)), missing.join('\n'));
+      const others = watch.errors.filter((e) => !e.startsWith('HTTP ') && !/Failed to load resource.* 404/.test(e));
+      assert.deepEqual(others, []);
+      assert.deepEqual(foreignRequests(watch.requests), []);
+    } finally {
+      await context.close();
+    }
   });
 
   it('says plainly when required files are missing', async () => {
@@ -265,6 +352,7 @@ describe('phones, keyboards and the network', () => {
       assert.ok(Math.abs(dpr - 2) < 0.05, `canvas backing store at devicePixelRatio 2 (got ${dpr})`);
       await shot(page, 'phone-390');
       assert.deepEqual(watch.errors, []);
+      assert.deepEqual(foreignRequests(watch.requests), []);
     } finally {
       await context.close();
     }
@@ -307,6 +395,7 @@ describe('phones, keyboards and the network', () => {
       assert.ok(readout.value === 'masked' || Math.abs(Number(readout.value) - v) < 1e-7);
       await shot(page, 'keyboard-dark');
       assert.deepEqual(watch.errors, []);
+      assert.deepEqual(foreignRequests(watch.requests), []);
     } finally {
       await context.close();
     }

@@ -22,8 +22,20 @@ function step(what, cmd, args, opts = {}) {
 }
 
 if (!fs.existsSync(path.join(ROOT, 'node_modules/playwright-core'))) step('npm packages', 'npm', ['ci', '--no-audit', '--no-fund']);
+/** Newest modification time of the files under `dir` (0 when it does not exist). */
+function newest(dir) {
+  let t = 0;
+  if (!fs.existsSync(dir)) return t;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) t = Math.max(t, fs.statSync(path.join(e.parentPath ?? e.path, e.name)).mtimeMs);
+  }
+  return t;
+}
+
 if (build) {
-  if (!fs.existsSync(path.join(ROOT, 'pkg/glassbox_bg.wasm'))) step('wasm build', 'bash', ['scripts/build-wasm.sh']);
+  const wasm = path.join(ROOT, 'pkg/glassbox_bg.wasm');
+  const sources = Math.max(newest(path.join(ROOT, 'crate/src')), fs.statSync(path.join(ROOT, 'crate/Cargo.toml')).mtimeMs);
+  if (!fs.existsSync(wasm) || fs.statSync(wasm).mtimeMs < sources) step('wasm build', 'bash', ['scripts/build-wasm.sh']);
   step('native CLI', 'cargo', ['build', '--quiet', '--bin', 'glassbox']);
 }
 if (!fs.existsSync('/usr/bin/chromium') && !process.env.CHROMIUM) {

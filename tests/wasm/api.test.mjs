@@ -14,7 +14,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,6 +24,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = join(ROOT, 'tests', 'fixtures', 'models');
 const PKG = join(ROOT, 'pkg', 'glassbox.js');
 const TOLERANCE = 1e-5;
+// Pre-softmax scores are raw dot products (T5 does not even scale them), so the rounding of a
+// different summation order (SIMD lanes vs the native scalar loop) grows with |q||k|: compared
+// at 1e-4 relative. Their softmax, the attention the page plots, is held to TOLERANCE.
+const SCORES_TOLERANCE = 1e-4;
 
 // ---------------------------------------------------------------------------------------------
 // The native CLI
@@ -53,7 +57,7 @@ function flat(nested) {
   return Float64Array.from(nested.flat(Infinity), (v) => (v === null ? -Infinity : v));
 }
 
-function assertClose(actual, expected, what) {
+function assertClose(actual, expected, what, tolerance = TOLERANCE) {
   assert.equal(actual.length, expected.length, `${what}: ${actual.length} values, expected ${expected.length}`);
   let worst = 0;
   let at = -1;
@@ -67,7 +71,7 @@ function assertClose(actual, expected, what) {
       at = i;
     }
   }
-  assert.ok(worst <= TOLERANCE, `${what}: differs by ${worst} at ${at} (${actual[at]} vs ${expected[at]})`);
+  assert.ok(worst <= tolerance, `${what}: differs by ${worst} at ${at} (${actual[at]} vs ${expected[at]})`);
 }
 
 function assertShape(tensor, shape, what) {
@@ -75,7 +79,7 @@ function assertShape(tensor, shape, what) {
 }
 
 /// `[L][H][Tq][Tk]` nested (CLI) against `{ data, shape }` (wasm).
-function assertMaps(actual, expected, what) {
+function assertMaps(actual, expected, what, tolerance = TOLERANCE) {
   if (expected === null || expected === undefined) {
     assert.equal(actual, undefined, `${what}: present in wasm, absent natively`);
     return;
@@ -83,7 +87,7 @@ function assertMaps(actual, expected, what) {
   assert.ok(actual, `${what}: missing`);
   const shape = [expected.length, expected[0].length, expected[0][0].length, expected[0][0][0]?.length ?? 0];
   assertShape(actual, shape, what);
-  assertClose(actual.data, flat(expected), what);
+  assertClose(actual.data, flat(expected), what, tolerance);
 }
 
 /// The CLI's char offsets converted to UTF-16 code units of `text`, flattened.
@@ -109,7 +113,8 @@ const TEXTS = {
   'encoder-decoder': ['the cat sat on the mat', 'Hello world'],
 };
 
-const FIXTURE_NAMES = ['gpt2', 'bert', 't5_tiny', 'bart_tiny', 'marian_tiny'].filter((n) => existsSync(join(FIXTURES, n, 'config.json')));
+// Every reference fixture folder (tiny GPT-2 and BERT variants, T5, flan-T5, BART, Marian).
+const FIXTURE_NAMES = (existsSync(FIXTURES) ? readdirSync(FIXTURES) : []).filter((n) => existsSync(join(FIXTURES, n, 'config.json'))).sort();
 
 let wasm; // the wasm-bindgen module
 let tmp;
@@ -168,7 +173,7 @@ function compareInspect(model, dir, text, extraArgs = [], decoderIds) {
   if (want.decoder_ids) assert.deepEqual(Array.from(got.decoderIds), want.decoder_ids, 'decoder ids');
   for (const kind of ['encoder', 'decoder', 'cross']) {
     assertMaps(got.attentions[kind], want.attentions[kind], `${kind} attention`);
-    assertMaps(got.scores[kind], want.scores[kind], `${kind} scores`);
+    assertMaps(got.scores[kind], want.scores[kind], `${kind} scores`, SCORES_TOLERANCE);
   }
   const c = model.info().dModel;
   assertShape(got.lastHiddenState, [want.last_hidden_state.length, c], 'last hidden state');
@@ -310,7 +315,8 @@ describe('wasm module vs native CLI', () => {
   });
 
   test('bad input rejects with the core message and the model keeps working', (t) => {
-    const name = FIXTURE_NAMES.find((n) => cli(['info', join(FIXTURES, n)]).ok);
+    // GPT-2 first: its tokenizer adds no specials, so empty text is an error there.
+    const name = [...FIXTURE_NAMES].sort((a, b) => (b === 'gpt2') - (a === 'gpt2')).find((n) => cli(['info', join(FIXTURES, n)]).ok);
     if (!name) return t.skip('no fixture runs natively yet');
     const dir = join(FIXTURES, name);
     const files = readFolder(dir);
@@ -333,11 +339,11 @@ describe('wasm module vs native CLI', () => {
       assert.equal(message, native.error, label);
     }
     // Input errors on the live model.
-    const empty = cli(['inspect', dir, '--text', '']);
-    assert.equal(wasmError(() => model.run('', undefined, false, 3, false)), empty.error, 'empty text');
-    const long = 'word '.repeat(600);
-    const tooLong = cli(['inspect', dir, '--text', long]);
-    if (!tooLong.ok) assert.equal(wasmError(() => model.run(long, undefined, false, 3, false)), tooLong.error, 'text longer than the positions');
+    for (const [label, input] of [['empty text', ''], ['text longer than the positions', 'word '.repeat(600)]]) {
+      const native = cli(['inspect', dir, '--text', input]);
+      if (native.ok) model.run(input, undefined, false, 3, false);
+      else assert.equal(wasmError(() => model.run(input, undefined, false, 3, false)), native.error, label);
+    }
     assert.match(wasmError(() => wasm.WasmGenerator.create(model, text, 5, -1, 0, 1, 0, 5, true)), /temperature/);
     assert.match(wasmError(() => wasm.WasmGenerator.create(model, text, 5, 1, 0, 1, 0.5, 5, true)), /seed/);
     assert.match(wasmError(() => loadWasm({ ...files, 'model.safetensors': null })), /model\.safetensors/);
@@ -412,7 +418,13 @@ describe('JS API through the worker', () => {
     if (!gb) return t.skip('no GPT-2 fixture runs natively yet');
     assert.equal(typeof gb.build.version, 'string');
     const progress = [];
-    const model = await gb.loadModel({ baseUrl: `${baseUrl}/models/${name}` }, { onProgress: (p) => progress.push(p) });
+    const notFound = [];
+    const record = (req, res) => res.on('finish', () => res.statusCode === 404 && notFound.push(req.url));
+    server.on('request', record);
+    const entry = (await (await fetch(`${baseUrl}/models/index.json`)).json()).models.find((m) => m.name === name);
+    const model = await gb.loadModel({ baseUrl: `${baseUrl}/${entry.path}`, files: entry.files }, { onProgress: (p) => progress.push(p) });
+    server.off('request', record);
+    assert.deepEqual(notFound, [], 'the index lets the worker skip absent optional files');
     const weights = progress.filter((p) => p.file === 'model.safetensors');
     const size = readFileSync(join(FIXTURES, name, 'model.safetensors')).length;
     assert.ok(weights.length >= 2, 'progress while the weights arrive');
@@ -459,18 +471,23 @@ describe('JS API through the worker', () => {
     const early = model.generate(text, { maxNewTokens: 40 });
     early.cancel();
     assert.deepEqual(await early.done, { ids: [], text: '', stoppedBy: 'cancel' });
+    // Midway needs steps slower than a message round trip: a wider random twin without eos.
+    const fixtureConfig = JSON.parse(readFileSync(join(FIXTURES, name, 'config.json')));
+    const wide = { ...fixtureConfig, n_embd: 256, n_layer: 4, n_positions: 1024, eos_token_id: null, bos_token_id: null };
+    const slow = await gb.loadModel({
+      files: { 'config.json': new Blob([JSON.stringify(wide)]), 'tokenizer.json': new Blob([readFileSync(join(FIXTURES, name, 'tokenizer.json'))]) },
+    }, { randomSeed: 11 });
     let midway;
-    const seen = [];
-    midway = model.generate(text, {
-      maxNewTokens: 40,
+    midway = slow.generate(text, {
+      maxNewTokens: 500,
       onToken: (tk) => {
-        seen.push(tk);
         if (tk.step === 1) midway.cancel();
       },
     });
     const stopped = await midway.done;
     assert.equal(stopped.stoppedBy, 'cancel');
-    assert.ok(stopped.ids.length >= 2 && stopped.ids.length < 40, `stopped after ${stopped.ids.length} tokens`);
+    assert.ok(stopped.ids.length >= 2 && stopped.ids.length < 500, `stopped after ${stopped.ids.length} tokens`);
+    await slow.free();
 
     // The handle survives errors; free ends it.
     await assert.rejects(model.run(''), (err) => err.message === cli(['inspect', join(FIXTURES, name), '--text', '']).error);

@@ -31,7 +31,8 @@ export const ATTENTION_KINDS = {
     label: 'Decoder',
     title: 'Decoder self-attention',
     explain: 'Decoder self-attention: a row is one token choosing what to look at among itself and the tokens before ' +
-      'it. The hatched cells above the diagonal are masked (the causal mask), not merely small.',
+      'it. A decoder learns to predict the next token, so it must never peek at it: the causal mask removes every ' +
+      'later token before the softmax, which is why the upper triangle holds no weights at all.',
   },
   cross: {
     label: 'Cross',
@@ -43,7 +44,10 @@ export const ATTENTION_KINDS = {
 
 export const CAUSAL_NOTE = 'Hatched = masked: a decoder cannot see tokens that come after the one it is reading.';
 
+const LAYER = 'Each layer is attention followed by a small feed-forward network that works on every token by itself; ' +
+  'layer normalisation keeps the numbers in a steady range between the two.';
+
 export function modelExplanation(info) {
   if (!info) return '';
-  return `${KIND[info.kind] ?? ''} ${POSITIONS[info.positions] ?? ''}`.trim();
+  return [KIND[info.kind], POSITIONS[info.positions], LAYER].filter(Boolean).join(' ');
 }

@@ -2,6 +2,9 @@
 // density, rows = queries, columns = keys, a 0..1 colour scale with its legend, masked cells hatched,
 // and a read-out of the exact value under the pointer or the keyboard cursor.
 
+import { truncate } from './token-text.js';
+import { activeIn } from './roving.js';
+
 // Layout, in CSS pixels.
 const CELL_MAX = 34;          // cells never grow past this, however few tokens
 const CELL_MIN = 16;          // below this the map scrolls sideways instead of shrinking
@@ -10,6 +13,7 @@ const LABEL_GAP = 6;          // between a label and the grid
 const LABEL_MAX_CHARS = 14;   // longer token labels are cut with an ellipsis
 const EDGE_PAD = 4;           // around the whole drawing
 const HATCH_STEP = 5;         // spacing of the masked-cell hatching
+const MAX_BACKING_PIXELS = 16e6; // long inputs draw at a lower density rather than exhaust a phone's memory
 const LEGEND_WIDTH = 180;
 const LEGEND_HEIGHT = 10;
 const LEGEND_TICKS = [0, 0.25, 0.5, 0.75, 1];
@@ -48,6 +52,7 @@ export function renderHeatmap(root, view) {
   st.maskNote.textContent = view.maskNote ?? '';
   st.maskNote.hidden = !view.maskNote;
   st.legendMasked.hidden = !view.isMasked;
+  drawBase(root);
   draw(root);
   drawLegend(root);
   updateReadout(root);
@@ -99,7 +104,8 @@ function setup(root) {
   const maskNote = el('p', 'mask-note');
 
   root.append(scroller, readout, legend, maskNote);
-  st = { canvas, scroller, readout, legendCanvas, legendMasked, maskNote, view: null, cursor: null, layout: null };
+  st = { canvas, scroller, readout, legendCanvas, legendMasked, maskNote, view: null, cursor: null, layout: null,
+    base: null, dpr: 1, colors: null };
   states.set(root, st);
 
   canvas.addEventListener('pointermove', (e) => {
@@ -111,15 +117,19 @@ function setup(root) {
       updateReadout(root);
     }
   });
-  canvas.addEventListener('pointerleave', () => {
-    if (document.activeElement === canvas) return;
+  canvas.addEventListener('pointerleave', (e) => {
+    // A tap on a touch screen ends with a leave; keep its read-out until the next tap.
+    if (activeIn(canvas) === canvas || e.pointerType !== 'mouse') return;
     st.cursor = null;
     draw(root);
     updateReadout(root);
   });
   canvas.addEventListener('pointerdown', (e) => {
     const cell = cellAt(st, e);
-    if (cell) st.cursor = cell;
+    if (!cell) return;
+    st.cursor = cell;
+    draw(root);
+    updateReadout(root);
   });
   canvas.addEventListener('focus', () => {
     if (!st.cursor && st.view) st.cursor = { r: 0, c: 0 };
@@ -150,10 +160,17 @@ function setup(root) {
     updateReadout(root);
     scrollCellIntoView(st);
   });
-  // Redraw on resize (the cell size follows the width) and when the colour scheme flips.
-  new ResizeObserver(() => { if (st.view) draw(root); }).observe(root);
+  // Redraw on resize and when the colour scheme flips.
+  // The cell size follows the width; a change of height is the canvas itself growing.
+  let lastWidth = 0;
+  new ResizeObserver(([entry]) => {
+    const width = Math.round(entry.contentRect.width);
+    if (width === lastWidth) return;
+    lastWidth = width;
+    if (st.view) { drawBase(root); draw(root); }
+  }).observe(root);
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
-    if (st.view) { draw(root); drawLegend(root); }
+    if (st.view) { drawBase(root); draw(root); drawLegend(root); }
   });
   return st;
 }
@@ -201,15 +218,10 @@ function measureLabels(ctx, labels) {
   return Math.ceil(w);
 }
 
-function cut(label) {
-  const chars = Array.from(label);
-  return chars.length <= LABEL_MAX_CHARS ? label : chars.slice(0, LABEL_MAX_CHARS - 1).join('') + '…';
-}
-
 function computeLayout(st, ctx) {
   const { view } = st;
-  const rowLabels = view.rowLabels.map(cut);
-  const colLabels = view.colLabels.map(cut);
+  const rowLabels = view.rowLabels.map((l) => truncate(l, LABEL_MAX_CHARS));
+  const colLabels = view.colLabels.map((l) => truncate(l, LABEL_MAX_CHARS));
   const rowLabelW = measureLabels(ctx, rowLabels) + LABEL_GAP;
   const colLabelH = measureLabels(ctx, colLabels) + LABEL_GAP;
   const available = Math.max(0, st.scroller.clientWidth - rowLabelW - 2 * EDGE_PAD);
@@ -223,73 +235,100 @@ function computeLayout(st, ctx) {
   };
 }
 
-function draw(root) {
+/**
+ * Draw the cells and the labels once into an offscreen canvas (the base); pointer and keyboard moves
+ * then only copy it and draw the cursor, so long inputs stay smooth.
+ */
+function drawBase(root) {
   const st = states.get(root);
   const { canvas, view } = st;
   if (!view) return;
   const ctx = canvas.getContext('2d');
   const layout = computeLayout(st, ctx);
   st.layout = layout;
-  const dpr = window.devicePixelRatio || 1;
+  const dpr = Math.min(window.devicePixelRatio || 1, Math.sqrt(MAX_BACKING_PIXELS / (layout.width * layout.height)));
+  st.dpr = dpr;
   canvas.style.width = `${layout.width}px`;
   canvas.style.height = `${layout.height}px`;
   canvas.width = Math.round(layout.width * dpr);
   canvas.height = Math.round(layout.height * dpr);
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, layout.width, layout.height);
+  const base = st.base ?? document.createElement('canvas');
+  st.base = base;
+  base.width = canvas.width;
+  base.height = canvas.height;
+  const b = base.getContext('2d');
+  b.setTransform(dpr, 0, 0, dpr, 0, 0);
+  b.clearRect(0, 0, layout.width, layout.height);
 
   const colors = palette(root);
+  st.colors = colors;
   const { cell, x0, y0 } = layout;
   const { nRows, nCols, values } = view;
-  const hatch = hatchPattern(ctx, colors, dpr);
+  const hatch = hatchPattern(b, colors, dpr);
   for (let r = 0; r < nRows; r++) {
     for (let c = 0; c < nCols; c++) {
-      const x = x0 + c * cell, y = y0 + r * cell;
-      if (view.isMasked?.(r, c)) {
-        ctx.fillStyle = hatch;
-      } else {
-        ctx.fillStyle = heatColor(colors.stops, values[r * nCols + c]);
-      }
-      ctx.fillRect(x, y, cell, cell);
+      b.fillStyle = view.isMasked?.(r, c) ? hatch : heatColor(colors.stops, values[r * nCols + c]);
+      b.fillRect(x0 + c * cell, y0 + r * cell, cell, cell);
     }
   }
   // Thin gaps between cells in the background colour keep single cells readable.
   if (cell >= 12) {
-    ctx.strokeStyle = colors.grid;
-    ctx.lineWidth = 1;
-    ctx.beginPath();
-    for (let r = 0; r <= nRows; r++) { ctx.moveTo(x0, y0 + r * cell + 0.5); ctx.lineTo(x0 + nCols * cell, y0 + r * cell + 0.5); }
-    for (let c = 0; c <= nCols; c++) { ctx.moveTo(x0 + c * cell + 0.5, y0); ctx.lineTo(x0 + c * cell + 0.5, y0 + nRows * cell); }
-    ctx.stroke();
+    b.strokeStyle = colors.grid;
+    b.lineWidth = 1;
+    b.beginPath();
+    for (let r = 0; r <= nRows; r++) { b.moveTo(x0, y0 + r * cell + 0.5); b.lineTo(x0 + nCols * cell, y0 + r * cell + 0.5); }
+    for (let c = 0; c <= nCols; c++) { b.moveTo(x0 + c * cell + 0.5, y0); b.lineTo(x0 + c * cell + 0.5, y0 + nRows * cell); }
+    b.stroke();
   }
+  for (let r = 0; r < nRows; r++) rowLabel(b, st, r, false);
+  for (let c = 0; c < nCols; c++) colLabel(b, st, c, false);
+}
 
-  const cur = st.cursor;
+/** Row labels (queries), right-aligned against the grid. */
+function rowLabel(ctx, st, r, active) {
+  const { layout, view, colors } = st;
   ctx.textBaseline = 'middle';
-  // Row labels (queries), right-aligned against the grid.
   ctx.textAlign = 'right';
-  for (let r = 0; r < nRows; r++) {
-    const active = cur && cur.r === r;
-    ctx.font = active ? FONT_BOLD : FONT;
-    ctx.fillStyle = active ? colors.cursor : view.rowSpecial?.[r] ? colors.muted : colors.text;
-    ctx.fillText(layout.rowLabels[r], x0 - LABEL_GAP, y0 + r * cell + cell / 2);
-  }
-  // Column labels (keys), written upwards above the grid.
+  ctx.font = active ? FONT_BOLD : FONT;
+  ctx.fillStyle = active ? colors.cursor : view.rowSpecial?.[r] ? colors.muted : colors.text;
+  ctx.fillText(layout.rowLabels[r], layout.x0 - LABEL_GAP, layout.y0 + r * layout.cell + layout.cell / 2);
+}
+
+/** Column labels (keys), written upwards above the grid. */
+function colLabel(ctx, st, c, active) {
+  const { layout, view, colors } = st;
+  ctx.save();
+  ctx.translate(layout.x0 + c * layout.cell + layout.cell / 2, layout.y0 - LABEL_GAP);
+  ctx.rotate(-Math.PI / 2);
+  ctx.textBaseline = 'middle';
   ctx.textAlign = 'left';
-  for (let c = 0; c < nCols; c++) {
-    const active = cur && cur.c === c;
-    ctx.save();
-    ctx.translate(x0 + c * cell + cell / 2, y0 - LABEL_GAP);
-    ctx.rotate(-Math.PI / 2);
-    ctx.font = active ? FONT_BOLD : FONT;
-    ctx.fillStyle = active ? colors.cursor : view.colSpecial?.[c] ? colors.muted : colors.text;
-    ctx.fillText(layout.colLabels[c], 0, 0);
-    ctx.restore();
-  }
-  if (cur) {
-    ctx.strokeStyle = colors.cursor;
-    ctx.lineWidth = 2;
-    ctx.strokeRect(x0 + cur.c * cell + 1, y0 + cur.r * cell + 1, cell - 2, cell - 2);
-  }
+  ctx.font = active ? FONT_BOLD : FONT;
+  ctx.fillStyle = active ? colors.cursor : view.colSpecial?.[c] ? colors.muted : colors.text;
+  ctx.fillText(layout.colLabels[c], 0, 0);
+  ctx.restore();
+}
+
+/** The base, plus the cursor: its cell outlined, its row and column labels highlighted. */
+function draw(root) {
+  const st = states.get(root);
+  if (!st.view) return;
+  if (!st.base) drawBase(root);
+  const { canvas, layout, dpr, cursor } = st;
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(st.base, 0, 0);
+  if (!cursor) return;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const { cell, x0, y0 } = layout;
+  // Clear the two labels before writing them again in the cursor colour.
+  ctx.clearRect(0, y0 + cursor.r * cell, x0 - 1, cell);
+  ctx.clearRect(x0 + cursor.c * cell, 0, cell, y0 - 1);
+  rowLabel(ctx, st, cursor.r, true);
+  colLabel(ctx, st, cursor.c, true);
+  ctx.strokeStyle = st.colors.cursor;
+  ctx.lineWidth = 2;
+  ctx.strokeRect(x0 + cursor.c * cell + 1, y0 + cursor.r * cell + 1, cell - 2, cell - 2);
 }
 
 function hatchPattern(ctx, colors, dpr) {

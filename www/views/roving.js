@@ -3,14 +3,18 @@
 
 const installed = new WeakSet();
 
+/** The focused element as seen from `el`'s tree (the page, or a widget's shadow root). */
+export function activeIn(el) {
+  return el.getRootNode().activeElement ?? null;
+}
+
 export function installRoving(container, { onFocusItem, onActivate } = {}) {
   if (installed.has(container)) return;
   installed.add(container);
   const items = () => Array.from(container.querySelectorAll('[data-index]'));
   container.addEventListener('keydown', (e) => {
     const list = items();
-    const at = list.indexOf(document.activeElement) >= 0 ? list.indexOf(document.activeElement)
-      : list.indexOf(e.target.closest?.('[data-index]'));
+    const at = list.indexOf(e.target.closest?.('[data-index]'));
     if (at < 0) return;
     let next = at;
     if (e.key === 'ArrowRight' || e.key === 'ArrowDown') next = Math.min(list.length - 1, at + 1);

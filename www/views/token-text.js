@@ -15,7 +15,15 @@ const BYTE_OF_CHAR = (() => {
   return map;
 })();
 
-const UTF8 = new TextDecoder('utf-8', { fatal: false });
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A byte that is not text on its own, written as ⟨E2⟩. */
+const hexByte = (b) => `⟨${b.toString(16).toUpperCase().padStart(2, '0')}⟩`;
+
+/** Control characters (other than the whitespace drawn by visibleWhitespace) as hex, so they are never invisible. */
+function showControls(s) {
+  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, (c) => hexByte(c.charCodeAt(0)));
+}
 
 /** Whitespace drawn as visible marks, so " the" and "the" look different. */
 export function visibleWhitespace(s) {
@@ -29,7 +37,14 @@ function decodeByteLevel(token) {
     if (b === undefined) return null;
     bytes.push(b);
   }
-  return UTF8.decode(Uint8Array.from(bytes));
+  try {
+    return UTF8.decode(Uint8Array.from(bytes));
+  } catch {
+    // Not whole UTF-8. With a shifted character (code >= 256) it is surely byte-level: part of a multi-byte
+    // character whose rest is in the next token, so show the raw bytes. Otherwise it is plain text.
+    if (!Array.from(token).some((ch) => ch.codePointAt(0) >= 256)) return null;
+    return bytes.map((b) => (b < 0x80 ? String.fromCharCode(b) : hexByte(b))).join('');
+  }
 }
 
 /**
@@ -50,7 +65,7 @@ export function tokenText(token, tokenizer, special = false) {
 /** Short label for a chip or an axis: decoded text with visible whitespace. */
 export function tokenLabel(token, tokenizer, special = false) {
   const text = tokenText(token, tokenizer, special);
-  return special ? text : visibleWhitespace(text) || '∅';
+  return special ? text : showControls(visibleWhitespace(text)) || '∅';
 }
 
 /** A label cut to `max` characters with an ellipsis. */

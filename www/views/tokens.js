@@ -1,8 +1,14 @@
-// The tokens view: one chip per token (text above, id below), and the span a chip came from
-// highlighted in the text box behind the textarea. Offsets are UTF-16 code units, as JS strings index.
+// The tokens view: one chip per token (its text above, its id below). Hovering or focusing a chip reports
+// the chip's span of the text (UTF-16 offsets) so the text view can highlight it.
 
 import { tokenLabel, tokenText } from './token-text.js';
 import { installRoving, focusItem } from './roving.js';
+
+/** The newest onHighlight of each root (the listeners are installed once, the callback changes). */
+const onHighlightOf = new WeakMap();
+
+// Layout.
+const MAX_CHIPS = 1000;   // a very long text shows its first chips and a count of the rest
 
 /**
  * @param {HTMLElement} root        the chip container (role=listbox)
@@ -12,17 +18,20 @@ import { installRoving, focusItem } from './roving.js';
  * @param {(span: [number, number] | null) => void} opts.onHighlight  called with the hovered/focused chip's span
  */
 export function renderTokens(root, tokens, { tokenizer, onHighlight }) {
-  installRoving(root, { onFocusItem: (i) => onHighlight(i === null ? null : spanOf(root, i)) });
-  if (!root.dataset.hoverInstalled) {
-    root.dataset.hoverInstalled = '1';
+  const first = !onHighlightOf.has(root);
+  onHighlightOf.set(root, onHighlight);
+  if (first) {
+    const report = (span) => onHighlightOf.get(root)?.(span);
+    installRoving(root, { onFocusItem: (i) => report(i === null ? null : spanOf(root, i)) });
     root.addEventListener('pointerover', (e) => {
       const chip = e.target.closest('[data-index]');
-      if (chip) onHighlight(spanOf(root, Number(chip.dataset.index)));
+      if (chip) report(spanOf(root, Number(chip.dataset.index)));
     });
-    root.addEventListener('pointerleave', () => onHighlight(null));
+    root.addEventListener('pointerleave', () => report(null));
   }
   root.replaceChildren();
-  const n = tokens ? tokens.ids.length : 0;
+  const total = tokens ? tokens.ids.length : 0;
+  const n = Math.min(total, MAX_CHIPS);
   for (let i = 0; i < n; i++) {
     const special = Boolean(tokens.special[i]);
     const [start, end] = tokens.offsets[i] ?? [0, 0];
@@ -46,6 +55,12 @@ export function renderTokens(root, tokens, { tokenizer, onHighlight }) {
     chip.append(piece, id);
     root.append(chip);
   }
+  if (total > n) {
+    const more = document.createElement('span');
+    more.className = 'more muted';
+    more.textContent = `… and ${total - n} more tokens`;
+    root.append(more);
+  }
   focusItem(root, 0, false);
 }
 
@@ -54,20 +69,4 @@ function spanOf(root, index) {
   if (!chip) return null;
   const start = Number(chip.dataset.start), end = Number(chip.dataset.end);
   return end > start ? [start, end] : null;
-}
-
-/**
- * The backdrop behind the textarea: the same text, transparent, with the highlighted span marked.
- * It must wrap exactly like the textarea (same font, padding, width; see .text-backdrop in style.css).
- */
-export function renderTextHighlight(backdrop, text, span) {
-  backdrop.replaceChildren();
-  if (!span) {
-    backdrop.append(text + '\n');
-    return;
-  }
-  const [start, end] = span;
-  const mark = document.createElement('mark');
-  mark.textContent = text.slice(start, end);
-  backdrop.append(text.slice(0, start), mark, text.slice(end) + '\n');
 }

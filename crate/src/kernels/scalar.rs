@@ -1,53 +1,284 @@
-//! Scalar reference kernels: the plain loops every faster kernel is tested against.
+//! Scalar twins: the reference every SIMD128 kernel is tested against, and the native path.
+//!
+//! Each function does, per output value, the same f32 operations in the same order as its twin
+//! in `simd128.rs`, so the two agree bit for bit (wasm reproduces the native CLI). Where the SIMD
+//! kernel keeps 4 partial sums in the lanes of a vector, the twin keeps them in a `[f32; 4]` and
+//! folds them the same way ([`fold4`]); leftovers past the last whole chunk are explicit tail loops.
+//! The loops are written in fixed-width chunks with independent accumulators so that the native
+//! compiler can vectorise them too.
 
-/// `out[M][N] = x[M][K] · w[K][N] (+ bias[N])`
+use super::NR;
+
+/// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
+/// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
+#[inline(always)]
+pub fn fold4(l: [f32; 4]) -> f32 {
+    (l[0] + l[2]) + (l[1] + l[3])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrix products
+
+/// `out[M][N] = x[M][K] · W (+ bias)` with `W` packed in panels of [`NR`] columns (see
+/// [`super::pack_panels`]) and `bias: [N rounded up to NR]` (zeros when the layer has none).
+///
+/// Every output is `bias + x[0]·w[0] + x[1]·w[1] + ...` accumulated in k order, whatever the tiling,
+/// so M = 1 (decoding) and M > 1 (prefill) give the same numbers for the same row.
+pub fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32]) {
+    let n_panels = n.div_ceil(NR);
+    assert!(x.len() >= m * k && panels.len() >= n_panels * NR * k && bias.len() >= n_panels * NR && out.len() >= m * n);
+    let mut p = 0;
+    if m < 4 {
+        // Decoding: 4 panels per pass, 32 independent sums per activation (as the SIMD kernel).
+        while p + 4 <= n_panels {
+            for i in 0..m {
+                tile_panels::<4>(&x[i * k..(i + 1) * k], k, &panels[p * NR * k..], &bias[p * NR..], &mut out[i * n..(i + 1) * n], p);
+            }
+            p += 4;
+        }
+    }
+    for p in p..n_panels {
+        let panel = &panels[p * NR * k..(p + 1) * NR * k]; // [K][NR]
+        let b: &[f32; NR] = bias[p * NR..(p + 1) * NR].try_into().unwrap_or(&[0.0; NR]);
+        let cols = NR.min(n - p * NR);
+        let mut i = 0;
+        while i + 4 <= m {
+            tile_packed::<4>(&x[i * k..(i + 4) * k], k, panel, b, &mut out[i * n + p * NR..], n, cols);
+            i += 4;
+        }
+        while i < m {
+            tile_packed::<1>(&x[i * k..(i + 1) * k], k, panel, b, &mut out[i * n + p * NR..], n, cols);
+            i += 1;
+        }
+    }
+}
+
+/// One row of `x` times panels `p0..p0+P` (`panels` and `bias` start at `p0`; `out` is the row).
+#[inline(always)]
+fn tile_panels<const P: usize>(x: &[f32], k: usize, panels: &[f32], bias: &[f32], out: &mut [f32], p0: usize) {
+    let mut acc = [[0.0f32; NR]; P];
+    for (q, acc_q) in acc.iter_mut().enumerate() {
+        acc_q.copy_from_slice(&bias[q * NR..(q + 1) * NR]);
+    }
+    let panel: [&[f32]; P] = std::array::from_fn(|q| &panels[q * NR * k..(q + 1) * NR * k]);
+    for (kk, &a) in x[..k].iter().enumerate() {
+        for q in 0..P {
+            let w = &panel[q][kk * NR..(kk + 1) * NR];
+            for c in 0..NR {
+                acc[q][c] += a * w[c];
+            }
+        }
+    }
+    let n = out.len();
+    for (q, acc_q) in acc.iter().enumerate() {
+        let col = (p0 + q) * NR;
+        let cols = NR.min(n - col);
+        out[col..col + cols].copy_from_slice(&acc_q[..cols]);
+    }
+}
+
+/// `R` rows of `x` times one panel: `R x NR` accumulators.
+#[inline(always)]
+fn tile_packed<const R: usize>(x: &[f32], k: usize, panel: &[f32], bias: &[f32; NR], out: &mut [f32], ld_out: usize, cols: usize) {
+    let mut acc = [*bias; R];
+    for (kk, w) in panel.chunks_exact(NR).enumerate() {
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let a = x[r * k + kk];
+            for (c, &wc) in w.iter().enumerate() {
+                acc_r[c] += a * wc;
+            }
+        }
+    }
+    for (r, acc_r) in acc.iter().enumerate() {
+        out[r * ld_out..r * ld_out + cols].copy_from_slice(&acc_r[..cols]);
+    }
+}
+
+/// `out[M][N] = x[M][K] · w[K][N] (+ bias[N])`, `w` unpacked, k-major.
 pub fn matmul_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Option<&[f32]>, out: &mut [f32]) {
+    assert!(x.len() >= m * k && w.len() >= k * n && out.len() >= m * n && bias.is_none_or(|b| b.len() >= n));
     for i in 0..m {
         let row = &mut out[i * n..(i + 1) * n];
         match bias {
-            Some(b) => row.copy_from_slice(b),
+            Some(b) => row.copy_from_slice(&b[..n]),
             None => row.fill(0.0),
         }
-        let xi = &x[i * k..(i + 1) * k];
-        for (kk, &a) in xi.iter().enumerate() {
-            if a == 0.0 {
-                continue;
-            }
+        for (kk, &a) in x[i * k..(i + 1) * k].iter().enumerate() {
             axpy(a, &w[kk * n..(kk + 1) * n], row);
         }
     }
 }
 
-/// `out[M][N] = x[M][K] · w[N][K]^T`
+/// `out[M][N] = x[M][K] · w[N][K]^T`: each output is a [`dot`] of a row of `x` and a row of `w`
+/// when M = 1 (decoding), a [`dot4`] when M > 1 (the SIMD prefill tiles keep 4 lane sums per output).
 pub fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
-    for i in 0..m {
-        let xi = &x[i * k..(i + 1) * k];
-        for j in 0..n {
-            out[i * n + j] = dot(xi, &w[j * k..(j + 1) * k]);
+    assert!(x.len() >= m * k && w.len() >= n * k && out.len() >= m * n);
+    if m == 1 {
+        for (j, o) in out[..n].iter_mut().enumerate() {
+            *o = dot(&x[..k], &w[j * k..(j + 1) * k]);
+        }
+        return;
+    }
+    // Prefill: 4 rows of `w` (kept in cache) against each row of `x`; the same `dot4` per output,
+    // computed 16 lane sums at a time so the compiler can vectorise it.
+    let whole = k / 4 * 4;
+    let mut j = 0;
+    while j + 4 <= n {
+        let wj: [&[f32]; 4] = std::array::from_fn(|c| &w[(j + c) * k..(j + c + 1) * k]);
+        for i in 0..m {
+            let xi = &x[i * k..(i + 1) * k];
+            let mut lanes = [[0.0f32; 4]; 4];
+            for kk in (0..whole).step_by(4) {
+                let xc = lane4(xi, kk);
+                for (c, lanes_c) in lanes.iter_mut().enumerate() {
+                    let wc = lane4(wj[c], kk);
+                    for l in 0..4 {
+                        lanes_c[l] += xc[l] * wc[l];
+                    }
+                }
+            }
+            for (c, lanes_c) in lanes.iter().enumerate() {
+                let mut sum = fold4(*lanes_c);
+                for kk in whole..k {
+                    sum += xi[kk] * wj[c][kk];
+                }
+                out[i * n + j + c] = sum;
+            }
+        }
+        j += 4;
+    }
+    for j in j..n {
+        for i in 0..m {
+            out[i * n + j] = dot4(&x[i * k..(i + 1) * k], &w[j * k..(j + 1) * k]);
         }
     }
 }
 
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+/// `v[at..at + 4]` as an array (one bounds check instead of four).
+#[inline(always)]
+fn lane4(v: &[f32], at: usize) -> [f32; 4] {
+    let c = &v[at..at + 4];
+    [c[0], c[1], c[2], c[3]]
 }
 
+/// Four partial sums: lane `l` sums the products at `k ≡ l (mod 4)`, [`fold4`], then the tail.
+pub fn dot4(a: &[f32], b: &[f32]) -> f32 {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let whole = len / 4 * 4;
+    let mut lanes = [0.0f32; 4];
+    for (ca, cb) in a[..whole].chunks_exact(4).zip(b[..whole].chunks_exact(4)) {
+        for l in 0..4 {
+            lanes[l] += ca[l] * cb[l];
+        }
+    }
+    let mut sum = fold4(lanes);
+    for i in whole..len {
+        sum += a[i] * b[i];
+    }
+    sum
+}
+
+/// Sixteen partial sums, as the SIMD kernel's four accumulators of four lanes: `lanes[j]` sums the
+/// products at `k ≡ j (mod 16)`; lane-wise `(a0 + a1) + (a2 + a3)` folds them to four, [`fold4`] to
+/// one, then the tail (`K mod 16` products) is added in order.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let whole = len / 16 * 16;
+    let mut lanes = [0.0f32; 16];
+    for (ca, cb) in a[..whole].chunks_exact(16).zip(b[..whole].chunks_exact(16)) {
+        for j in 0..16 {
+            lanes[j] += ca[j] * cb[j];
+        }
+    }
+    let mut sum = fold4(std::array::from_fn(|l| (lanes[l] + lanes[4 + l]) + (lanes[8 + l] + lanes[12 + l])));
+    for i in whole..len {
+        sum += a[i] * b[i];
+    }
+    sum
+}
+
+/// `y += alpha * x`
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += alpha * xi;
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// exp, and the row kernels built on it
+
+pub(super) const EXP_LO: f32 = -87.3; // below: exp is 0 (keeps 2^n normal: n >= -126), and -inf masks become exactly 0
+pub(super) const EXP_HI: f32 = 88.37; // above: +inf (up to here n <= 127, so 2^n · e^r stays finite)
+pub(super) const LOG2_E: f32 = std::f32::consts::LOG2_E;
+pub(super) const ROUND_MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer (ties to even)
+pub(super) const LN2_HI: f32 = 0.693_359_4; // ln 2 split in two so that n · LN2_HI is exact for |n| <= 128
+pub(super) const LN2_LO: f32 = -2.121_944_4e-4;
+// e^r ≈ 1 + r + r²·(C2 + C3 r + C4 r² + C5 r³) on |r| <= ln2/2: our own minimax-in-relative-error
+// fit (max relative error 1.1e-7 in exact arithmetic, 2e-7 evaluated in f32).
+pub(super) const EXP_C2: f32 = 0.499_992_3;
+pub(super) const EXP_C3: f32 = 0.166_671_14;
+pub(super) const EXP_C4: f32 = 0.041_890_096;
+pub(super) const EXP_C5: f32 = 0.008_312_506;
+
+/// `e^x` to ~2e-7 relative, exactly 0 below -87.3 (so `-inf` gives 0), `+inf` above 88.37 (the
+/// last 0.35 before f32 overflows is given up so that `2^n` always fits the exponent bits).
+/// Range reduction `x = n ln2 + r`, a degree-5 polynomial for `e^r`, and `2^n` built in the exponent bits.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    let xc = if x < EXP_LO { EXP_LO } else { x };
+    let xc = if EXP_HI < xc { EXP_HI } else { xc };
+    let t = xc * LOG2_E + ROUND_MAGIC;
+    let n = t - ROUND_MAGIC;
+    let n_int = (t.to_bits() as i32).wrapping_sub(ROUND_MAGIC.to_bits() as i32);
+    let r = (xc - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0 + r + r * r * (((EXP_C5 * r + EXP_C4) * r + EXP_C3) * r + EXP_C2);
+    let scale = f32::from_bits((n_int.wrapping_add(127) << 23) as u32);
+    let e = p * scale;
+    if x < EXP_LO {
+        0.0
+    } else if EXP_HI < x {
+        f32::INFINITY
+    } else {
+        e
+    }
+}
+
+pub fn exp_in_place(x: &mut [f32]) {
+    for v in x {
+        *v = exp(*v);
+    }
+}
+
+/// Numerically stable softmax of one row, in place. `-inf` entries become exactly 0; a row with
+/// nothing visible (all `-inf`) becomes all zeros rather than NaN.
 pub fn softmax(row: &mut [f32]) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let whole = row.len() / 4 * 4;
+    let mut lanes = [f32::NEG_INFINITY; 4];
+    for c in row[..whole].chunks_exact(4) {
+        for l in 0..4 {
+            lanes[l] = if lanes[l] < c[l] { c[l] } else { lanes[l] };
+        }
+    }
+    let mut max = lanes.into_iter().fold(f32::NEG_INFINITY, |m, v| if m < v { v } else { m });
+    for &v in &row[whole..] {
+        max = if max < v { v } else { max };
+    }
     if max == f32::NEG_INFINITY {
-        // Every key is masked: nothing to attend to. Emit zeros rather than NaN.
         row.fill(0.0);
         return;
     }
-    let mut sum = 0.0;
-    for v in row.iter_mut() {
-        *v = (*v - max).exp();
+    let mut lanes = [0.0f32; 4];
+    for c in row[..whole].chunks_exact_mut(4) {
+        for l in 0..4 {
+            c[l] = exp(c[l] - max);
+            lanes[l] += c[l];
+        }
+    }
+    let mut sum = fold4(lanes);
+    for v in &mut row[whole..] {
+        *v = exp(*v - max);
         sum += *v;
     }
     let inv = 1.0 / sum;
@@ -56,11 +287,34 @@ pub fn softmax(row: &mut [f32]) {
     }
 }
 
+/// Sum of a row, 4 lanes folded by [`fold4`], then the tail.
+#[inline(always)]
+fn sum_row(row: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let whole = row.len() / 4 * 4;
+    let mut lanes = [0.0f32; 4];
+    for c in row[..whole].chunks_exact(4) {
+        for l in 0..4 {
+            lanes[l] += f(c[l]);
+        }
+    }
+    let mut sum = fold4(lanes);
+    for &v in &row[whole..] {
+        sum += f(v);
+    }
+    sum
+}
+
+/// Two-pass LayerNorm over each row of `x: [M][C]`, in place: mean, then the variance of the
+/// deviations (no `E[x²] - E[x]²` cancellation), then `(x - mean) · inv · gamma + beta`.
 pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
     let c = gamma.len();
+    if c == 0 {
+        return;
+    }
+    assert!(beta.len() == c);
     for row in x.chunks_exact_mut(c) {
-        let mean = row.iter().sum::<f32>() / c as f32;
-        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / c as f32;
+        let mean = sum_row(row, |v| v) / c as f32;
+        let var = sum_row(row, |v| (v - mean) * (v - mean)) / c as f32;
         let inv = 1.0 / (var + eps).sqrt();
         for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
             *v = (*v - mean) * inv * g + b;
@@ -68,10 +322,14 @@ pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
     }
 }
 
+/// RMSNorm (T5) over each row of `x: [M][C]`, in place: `x · inv · gamma`, `inv = 1/sqrt(mean(x²) + eps)`.
 pub fn rms_norm(x: &mut [f32], gamma: &[f32], eps: f32) {
     let c = gamma.len();
+    if c == 0 {
+        return;
+    }
     for row in x.chunks_exact_mut(c) {
-        let ms = row.iter().map(|v| v * v).sum::<f32>() / c as f32;
+        let ms = sum_row(row, |v| v * v) / c as f32;
         let inv = 1.0 / (ms + eps).sqrt();
         for (v, g) in row.iter_mut().zip(gamma) {
             *v = *v * inv * g;
@@ -79,26 +337,59 @@ pub fn rms_norm(x: &mut [f32], gamma: &[f32], eps: f32) {
     }
 }
 
+// erfc(a) ≈ t·(A1 + t·(A2 + ... t·A5))·e^{-a²}, t = 1/(1 + P·a), a >= 0 (Abramowitz & Stegun 7.1.26,
+// absolute error <= 1.5e-7).
+pub(super) const ERF_P: f32 = 0.327_591_1;
+pub(super) const ERF_A1: f32 = 0.254_829_6;
+pub(super) const ERF_A2: f32 = -0.284_496_74;
+pub(super) const ERF_A3: f32 = 1.421_413_7;
+pub(super) const ERF_A4: f32 = -1.453_152_1;
+pub(super) const ERF_A5: f32 = 1.061_405_4;
+
+/// GELU, erf form: `0.5 v (1 + erf(v/√2))`. Written with `q = erfc(|v|/√2)` so negative inputs
+/// compute `0.5 v q` directly instead of `1 - (1 - q)`, which would cancel.
+#[inline(always)]
+pub fn gelu_erf_one(v: f32) -> f32 {
+    let a = v.abs() * std::f32::consts::FRAC_1_SQRT_2;
+    let t = 1.0 / (1.0 + ERF_P * a);
+    let poly = t * (ERF_A1 + t * (ERF_A2 + t * (ERF_A3 + t * (ERF_A4 + t * ERF_A5))));
+    let q = poly * exp(-(a * a));
+    let half = 0.5 * v;
+    if v >= 0.0 { half * (2.0 - q) } else { half * q }
+}
+
 pub fn gelu_erf(x: &mut [f32]) {
     for v in x {
-        *v = 0.5 * *v * (1.0 + erf(*v / std::f32::consts::SQRT_2));
+        *v = gelu_erf_one(*v);
     }
+}
+
+pub(super) const GELU_C: f32 = 0.797_884_6; // sqrt(2/pi)
+pub(super) const GELU_A: f32 = 0.044_715;
+
+/// GELU, tanh form: `0.5 u (1 + tanh(z))`, `z = √(2/π)(u + 0.044715 u³)`, computed as the
+/// identical `u / (1 + e^{-2z})` (one exp, no tanh).
+#[inline(always)]
+pub fn gelu_tanh_one(u: f32) -> f32 {
+    let z = GELU_C * (u + GELU_A * u * u * u);
+    u / (1.0 + exp(-2.0 * z))
 }
 
 pub fn gelu_tanh(x: &mut [f32]) {
-    const C: f32 = 0.797_884_6; // sqrt(2/pi)
     for v in x {
-        let u = *v;
-        *v = 0.5 * u * (1.0 + (C * (u + 0.044715 * u * u * u)).tanh());
+        *v = gelu_tanh_one(*v);
     }
 }
 
-/// erf to ~1e-7 absolute: Abramowitz & Stegun 7.1.26 evaluated in f64.
-pub fn erf(x: f32) -> f32 {
-    let x = x as f64;
-    let sign = if x < 0.0 { -1.0 } else { 1.0 };
-    let a = x.abs();
-    let t = 1.0 / (1.0 + 0.327_591_1 * a);
-    let poly = t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    (sign * (1.0 - poly * (-a * a).exp())) as f32
+pub fn relu(x: &mut [f32]) {
+    for v in x {
+        *v = if 0.0 < *v { *v } else { 0.0 };
+    }
+}
+
+/// SiLU / swish: `x · sigmoid(x) = x / (1 + e^{-x})`.
+pub fn silu(x: &mut [f32]) {
+    for v in x {
+        *v /= 1.0 + exp(-*v);
+    }
 }

@@ -1,3 +1,630 @@
-//! SIMD128 kernels (wasm32 with `+simd128`). Being written; anything not defined here falls back to scalar.
+//! SIMD128 kernels for wasm32 built with `+simd128` (selected at compile time in `mod.rs`).
+//!
+//! Every function has a scalar twin of the same name and signature in `scalar.rs` that does, per
+//! output, the same f32 operations in the same order, so the two agree bit for bit; the leftovers
+//! past the last whole vector are handled by explicit tail loops that call the scalar code.
+//! Baseline SIMD128 has no fused multiply-add, so `acc + a·b` is a multiply then an add, exactly
+//! as the scalar code rounds it.
+//!
+//! Raw pointers are used inside the loops to keep bounds checks out of the hot code; every public
+//! function checks the slice lengths it relies on before it touches memory.
 
-pub use super::scalar::*;
+#![allow(clippy::needless_range_loop)] // the tiles index several small arrays in lockstep
+
+use core::arch::wasm32::*;
+
+use super::scalar::{
+    self, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5, ERF_P, EXP_C2, EXP_C3, EXP_C4, EXP_C5, EXP_HI, EXP_LO, GELU_A, GELU_C, LN2_HI,
+    LN2_LO, LOG2_E, ROUND_MAGIC,
+};
+use super::NR;
+
+#[inline(always)]
+unsafe fn load(p: *const f32) -> v128 {
+    v128_load(p as *const v128)
+}
+
+#[inline(always)]
+unsafe fn store(p: *mut f32, v: v128) {
+    v128_store(p as *mut v128, v)
+}
+
+/// One f32 from memory broadcast to the four lanes.
+#[inline(always)]
+unsafe fn load_splat(p: *const f32) -> v128 {
+    v128_load32_splat(p as *const u32)
+}
+
+/// `acc + a·b`, rounded twice like the scalar `acc += a * b`.
+#[inline(always)]
+fn madd(acc: v128, a: v128, b: v128) -> v128 {
+    f32x4_add(acc, f32x4_mul(a, b))
+}
+
+/// Folds four accumulators at once: lane `c` of the result is `hsum(a[c])`.
+#[inline(always)]
+fn hsum4(a0: v128, a1: v128, a2: v128, a3: v128) -> v128 {
+    let u = f32x4_add(i32x4_shuffle::<0, 4, 1, 5>(a0, a1), i32x4_shuffle::<2, 6, 3, 7>(a0, a1));
+    let v = f32x4_add(i32x4_shuffle::<0, 4, 1, 5>(a2, a3), i32x4_shuffle::<2, 6, 3, 7>(a2, a3));
+    f32x4_add(i32x4_shuffle::<0, 1, 4, 5>(u, v), i32x4_shuffle::<2, 3, 6, 7>(u, v))
+}
+
+/// `(l0 + l2) + (l1 + l3)`: the same fold as [`scalar::fold4`].
+#[inline(always)]
+fn hsum(v: v128) -> f32 {
+    let s = f32x4_add(v, i32x4_shuffle::<2, 3, 0, 1>(v, v));
+    f32x4_extract_lane::<0>(s) + f32x4_extract_lane::<1>(s)
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// GEMM / GEMV on packed panels
+
+/// K-block for prefill: one block of a panel (256 x 8 floats = 8 KiB) stays in L1 while every
+/// row tile of `x` passes over it.
+const KC: usize = 256;
+/// Rows of `x` per prefill tile: 6 x 8 outputs = 12 accumulators + 2 weight vectors + 1 broadcast,
+/// which fits the 16 vector registers V8 allocates on x86-64 without spilling.
+const MR: usize = 6;
+
+/// `out[M][N] = x[M][K] · W + bias` with `W` in panels `[N/NR][K][NR]` (see [`super::pack_panels`]).
+///
+/// Prefill (M >= 4) runs a 4 x 8 register tile: 8 f32x4 accumulators, one panel row (two vectors)
+/// loaded per k and multiplied by 4 broadcast activations. Decoding (M < 4) streams the weights
+/// once with 4 panels side by side, again 8 independent accumulators, and no horizontal sum: each
+/// lane is one output. Each output accumulates `bias + Σ_k x[k]·w[k]` in k order either way.
+pub fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32]) {
+    let n_panels = n.div_ceil(NR);
+    assert!(x.len() >= m * k && panels.len() >= n_panels * NR * k && bias.len() >= n_panels * NR && out.len() >= m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    let kc_max = if m >= 4 { KC } else { k.max(1) };
+    let mut k0 = 0;
+    loop {
+        let kc = kc_max.min(k - k0);
+        let g = Gemm { x: x.as_ptr(), k, panels: panels.as_ptr(), bias: bias.as_ptr(), out: out.as_mut_ptr(), n, k0, kc };
+        let mut p = 0;
+        // SAFETY: the asserts above bound every row `< m`, panel `< n_panels` and k `< k0 + kc <= k`.
+        unsafe {
+            if m < 4 {
+                while p + 4 <= n_panels {
+                    for i in 0..m {
+                        g.tile::<1, 4>(i, p);
+                    }
+                    p += 4;
+                }
+            }
+            while p < n_panels {
+                let mut i = 0;
+                while i + MR <= m {
+                    g.tile::<MR, 1>(i, p);
+                    i += MR;
+                }
+                match m - i {
+                    5 => g.tile::<5, 1>(i, p),
+                    4 => g.tile::<4, 1>(i, p),
+                    3 => g.tile::<3, 1>(i, p),
+                    2 => g.tile::<2, 1>(i, p),
+                    1 => g.tile::<1, 1>(i, p),
+                    _ => {}
+                }
+                p += 1;
+            }
+        }
+        k0 += kc;
+        if k0 >= k {
+            break;
+        }
+    }
+}
+
+/// One K-block of a packed GEMM: raw views of the operands.
+struct Gemm {
+    x: *const f32,      // [M][K]
+    k: usize,           // K
+    panels: *const f32, // [N/NR][K][NR]
+    bias: *const f32,   // [N/NR][NR]
+    out: *mut f32,      // [M][N]
+    n: usize,           // N
+    k0: usize,          // first k of this block
+    kc: usize,          // length of this block
+}
+
+impl Gemm {
+    /// Rows `i..i+R` times panels `p..p+P`: `R x P x 2` f32x4 accumulators, started from the bias
+    /// in the first K-block and from the partial sums in `out` after it.
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const P: usize>(&self, i: usize, p: usize) {
+        let zero = f32x4_splat(0.0);
+        let mut acc = [[[zero; 2]; P]; R];
+        for r in 0..R {
+            for q in 0..P {
+                let col = (p + q) * NR;
+                acc[r][q] = if self.k0 == 0 {
+                    [load(self.bias.add(col)), load(self.bias.add(col + 4))]
+                } else {
+                    self.load_out(i + r, col)
+                };
+            }
+        }
+        let x = self.x.add(i * self.k + self.k0);
+        let w = self.panels.add(p * NR * self.k + self.k0 * NR);
+        let step = |acc: &mut [[[v128; 2]; P]; R], kk: usize| {
+            let mut wv = [[zero; 2]; P];
+            for (q, wq) in wv.iter_mut().enumerate() {
+                let at = w.add(q * NR * self.k + kk * NR);
+                *wq = [load(at), load(at.add(4))];
+            }
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let a = load_splat(x.add(r * self.k + kk));
+                for q in 0..P {
+                    acc_r[q][0] = madd(acc_r[q][0], a, wv[q][0]);
+                    acc_r[q][1] = madd(acc_r[q][1], a, wv[q][1]);
+                }
+            }
+        };
+        let mut kk = 0;
+        while kk + 4 <= self.kc {
+            step(&mut acc, kk);
+            step(&mut acc, kk + 1);
+            step(&mut acc, kk + 2);
+            step(&mut acc, kk + 3);
+            kk += 4;
+        }
+        while kk < self.kc {
+            step(&mut acc, kk);
+            kk += 1;
+        }
+        for r in 0..R {
+            for q in 0..P {
+                self.store_out(i + r, (p + q) * NR, acc[r][q]);
+            }
+        }
+    }
+
+    /// Outputs `col..col+8` of row `i`; the last panel may hang past `N`, its extra lanes read as 0.
+    #[inline(always)]
+    unsafe fn load_out(&self, i: usize, col: usize) -> [v128; 2] {
+        let at = self.out.add(i * self.n + col);
+        let cols = self.n - col;
+        if cols >= NR {
+            return [load(at), load(at.add(4))];
+        }
+        let mut tmp = [0.0f32; NR];
+        core::ptr::copy_nonoverlapping(at, tmp.as_mut_ptr(), cols);
+        [load(tmp.as_ptr()), load(tmp.as_ptr().add(4))]
+    }
+
+    #[inline(always)]
+    unsafe fn store_out(&self, i: usize, col: usize, v: [v128; 2]) {
+        let at = self.out.add(i * self.n + col);
+        let cols = self.n - col;
+        if cols >= NR {
+            store(at, v[0]);
+            store(at.add(4), v[1]);
+            return;
+        }
+        let mut tmp = [0.0f32; NR];
+        store(tmp.as_mut_ptr(), v[0]);
+        store(tmp.as_mut_ptr().add(4), v[1]);
+        core::ptr::copy_nonoverlapping(tmp.as_ptr(), at, cols);
+    }
+}
+
+/// `out[M][N] = x[M][K] · w[K][N] (+ bias[N])`, `w` unpacked: one SIMD `axpy` per activation.
+/// (Layers use [`gemm_packed`]; this serves one-off products.)
+pub fn matmul_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Option<&[f32]>, out: &mut [f32]) {
+    assert!(x.len() >= m * k && w.len() >= k * n && out.len() >= m * n && bias.is_none_or(|b| b.len() >= n));
+    for i in 0..m {
+        let row = &mut out[i * n..(i + 1) * n];
+        match bias {
+            Some(b) => row.copy_from_slice(&b[..n]),
+            None => row.fill(0.0),
+        }
+        for (kk, &a) in x[i * k..(i + 1) * k].iter().enumerate() {
+            axpy(a, &w[kk * n..(kk + 1) * n], row);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows of W dotted with rows of x
+
+/// `out[M][N] = x[M][K] · w[N][K]^T` (tied LM heads, attention scores).
+///
+/// Decoding (M = 1: the LM head, attention scores) reads `w` row after row, one sequential stream
+/// with the 4 accumulators of [`dot`]: interleaving rows of `w` measured slower, the hardware
+/// prefetcher follows one stream best. Prefill (M > 1) tiles 2 rows of `x` against 4 rows of `w`
+/// (those stay in L1 while every row of `x` passes), 8 accumulators of 4 lane sums each, so each
+/// output sums `k ≡ l (mod 4)` in lane `l` ([`dot4`]'s order): the same numbers as a lone row up to
+/// rounding, not bit for bit.
+pub fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
+    assert!(x.len() >= m * k && w.len() >= n * k && out.len() >= m * n);
+    if m == 1 {
+        for (j, o) in out[..n].iter_mut().enumerate() {
+            // SAFETY: rows `j < n` of `w` and the row of `x` hold `k` floats each.
+            *o = unsafe { dot_raw(x.as_ptr(), w.as_ptr().add(j * k), k) };
+        }
+        return;
+    }
+    let t = Nk { x: x.as_ptr(), w: w.as_ptr(), out: out.as_mut_ptr(), k, n };
+    let mut j = 0;
+    // SAFETY: the asserts above bound every row of x (< m), row of w (< n) and k (< K).
+    unsafe {
+        while j + 4 <= n {
+            let mut i = 0;
+            while i + 2 <= m {
+                t.tile::<2>(i, j);
+                i += 2;
+            }
+            if i < m {
+                t.tile::<1>(i, j);
+            }
+            j += 4;
+        }
+    }
+    for j in j..n {
+        for i in 0..m {
+            out[i * n + j] = dot4(&x[i * k..(i + 1) * k], &w[j * k..(j + 1) * k]);
+        }
+    }
+}
+
+struct Nk {
+    x: *const f32,  // [M][K]
+    w: *const f32,  // [N][K]
+    out: *mut f32,  // [M][N]
+    k: usize,
+    n: usize,
+}
+
+impl Nk {
+    /// Rows `i..i+R` of `x` against rows `j..j+4` of `w`: `R x 4` accumulators, each a [`dot4`].
+    #[inline(always)]
+    unsafe fn tile<const R: usize>(&self, i: usize, j: usize) {
+        let k = self.k;
+        let whole = k / 4 * 4;
+        let zero = f32x4_splat(0.0);
+        let mut acc = [[zero; 4]; R];
+        let x = self.x.add(i * k);
+        let w = self.w.add(j * k);
+        let mut kk = 0;
+        while kk < whole {
+            let mut xv = [zero; R];
+            for (r, xr) in xv.iter_mut().enumerate() {
+                *xr = load(x.add(r * k + kk));
+            }
+            for c in 0..4 {
+                let wv = load(w.add(c * k + kk));
+                for r in 0..R {
+                    acc[r][c] = madd(acc[r][c], xv[r], wv);
+                }
+            }
+            kk += 4;
+        }
+        for (r, [a0, a1, a2, a3]) in acc.into_iter().enumerate() {
+            let mut s = hsum4(a0, a1, a2, a3);
+            for kk in whole..k {
+                let wk = |c: usize| *w.add(c * k + kk);
+                s = madd(s, load_splat(x.add(r * k + kk)), f32x4(wk(0), wk(1), wk(2), wk(3)));
+            }
+            store(self.out.add((i + r) * self.n + j), s);
+        }
+    }
+}
+
+/// A dot product with 4 lane sums (`k ≡ l (mod 4)`), folded, then the tail in order: the
+/// per-output order of the prefill tiles of [`matmul_nk`].
+pub fn dot4(a: &[f32], b: &[f32]) -> f32 {
+    let len = a.len().min(b.len());
+    let whole = len / 4 * 4;
+    let mut acc = f32x4_splat(0.0);
+    let mut i = 0;
+    // SAFETY: i + 4 <= whole <= len of both slices.
+    unsafe {
+        while i < whole {
+            acc = madd(acc, load(a.as_ptr().add(i)), load(b.as_ptr().add(i)));
+            i += 4;
+        }
+    }
+    let mut sum = hsum(acc);
+    for i in whole..len {
+        sum += a[i] * b[i];
+    }
+    sum
+}
+
+/// The fold of the 4 accumulators of a dot: lane-wise `(a0 + a1) + (a2 + a3)`, then `hsum`.
+#[inline(always)]
+fn fold16(a: [v128; 4]) -> f32 {
+    hsum(f32x4_add(f32x4_add(a[0], a[1]), f32x4_add(a[2], a[3])))
+}
+
+/// See [`dot`]. SAFETY: `a` and `b` point at `len` readable floats.
+#[inline(always)]
+unsafe fn dot_raw(a: *const f32, b: *const f32, len: usize) -> f32 {
+    let whole = len / 16 * 16;
+    let mut acc = [f32x4_splat(0.0); 4];
+    let mut i = 0;
+    while i < whole {
+        for (q, acc_q) in acc.iter_mut().enumerate() {
+            *acc_q = madd(*acc_q, load(a.add(i + 4 * q)), load(b.add(i + 4 * q)));
+        }
+        i += 16;
+    }
+    let mut sum = fold16(acc);
+    for i in whole..len {
+        sum += *a.add(i) * *b.add(i);
+    }
+    sum
+}
+
+/// Four accumulators: lane `l` of accumulator `q` sums the products at `k ≡ 4q + l (mod 16)`;
+/// they are folded by `fold16`, then the tail (`K mod 16` products) is added in order.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let len = a.len().min(b.len());
+    // SAFETY: both slices hold at least `len` floats.
+    unsafe { dot_raw(a.as_ptr(), b.as_ptr(), len) }
+}
+
+/// `y += alpha * x`
+pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    let len = x.len().min(y.len());
+    let a = f32x4_splat(alpha);
+    let mut i = 0;
+    // SAFETY: i + 8 <= len and i + 4 <= len bound each access.
+    unsafe {
+        let (xp, yp) = (x.as_ptr(), y.as_mut_ptr());
+        while i + 8 <= len {
+            store(yp.add(i), madd(load(yp.add(i)), a, load(xp.add(i))));
+            store(yp.add(i + 4), madd(load(yp.add(i + 4)), a, load(xp.add(i + 4))));
+            i += 8;
+        }
+        while i + 4 <= len {
+            store(yp.add(i), madd(load(yp.add(i)), a, load(xp.add(i))));
+            i += 4;
+        }
+    }
+    for i in i..len {
+        y[i] += alpha * x[i];
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// exp, and the row kernels built on it
+
+
+/// Four lanes of [`scalar::exp`], operation for operation.
+#[inline(always)]
+fn exp4(x: v128) -> v128 {
+    let xc = f32x4_pmax(x, f32x4_splat(EXP_LO)); // x < LO ? LO : x
+    let xc = f32x4_pmin(xc, f32x4_splat(EXP_HI)); // HI < xc ? HI : xc
+    let magic = f32x4_splat(ROUND_MAGIC);
+    let t = f32x4_add(f32x4_mul(xc, f32x4_splat(LOG2_E)), magic);
+    let n = f32x4_sub(t, magic);
+    let n_int = i32x4_sub(t, magic); // the bit patterns: the integer sits in the low mantissa bits
+    let r = f32x4_sub(f32x4_sub(xc, f32x4_mul(n, f32x4_splat(LN2_HI))), f32x4_mul(n, f32x4_splat(LN2_LO)));
+    let mut q = f32x4_add(f32x4_mul(f32x4_splat(EXP_C5), r), f32x4_splat(EXP_C4));
+    q = f32x4_add(f32x4_mul(q, r), f32x4_splat(EXP_C3));
+    q = f32x4_add(f32x4_mul(q, r), f32x4_splat(EXP_C2));
+    let p = f32x4_add(f32x4_add(f32x4_splat(1.0), r), f32x4_mul(f32x4_mul(r, r), q));
+    let scale = i32x4_shl(i32x4_add(n_int, i32x4_splat(127)), 23);
+    let e = f32x4_mul(p, scale);
+    let e = v128_bitselect(f32x4_splat(f32::INFINITY), e, f32x4_lt(f32x4_splat(EXP_HI), x));
+    v128_andnot(e, f32x4_lt(x, f32x4_splat(EXP_LO)))
+}
+
+pub fn exp_in_place(x: &mut [f32]) {
+    map(x, exp4, scalar::exp)
+}
+
+/// Softmax of one row in place: max, `exp(x - max)` and its sum, scale by `1/sum`.
+/// `-inf` entries become exactly 0; an all-`-inf` row becomes zeros.
+pub fn softmax(row: &mut [f32]) {
+    let len = row.len();
+    let whole = len / 4 * 4;
+    let p = row.as_mut_ptr();
+    let mut mv = f32x4_splat(f32::NEG_INFINITY);
+    // SAFETY: every vector access is at i + 4 <= whole <= len.
+    unsafe {
+        let mut i = 0;
+        while i < whole {
+            mv = f32x4_pmax(mv, load(p.add(i)));
+            i += 4;
+        }
+    }
+    let lanes = [f32x4_extract_lane::<0>(mv), f32x4_extract_lane::<1>(mv), f32x4_extract_lane::<2>(mv), f32x4_extract_lane::<3>(mv)];
+    let mut max = lanes.into_iter().fold(f32::NEG_INFINITY, |m, v| if m < v { v } else { m });
+    for &v in &row[whole..] {
+        max = if max < v { v } else { max };
+    }
+    if max == f32::NEG_INFINITY {
+        row.fill(0.0);
+        return;
+    }
+    let maxv = f32x4_splat(max);
+    let mut sv = f32x4_splat(0.0);
+    // SAFETY: as above.
+    unsafe {
+        let mut i = 0;
+        while i < whole {
+            let e = exp4(f32x4_sub(load(p.add(i)), maxv));
+            store(p.add(i), e);
+            sv = f32x4_add(sv, e);
+            i += 4;
+        }
+    }
+    let mut sum = hsum(sv);
+    for v in &mut row[whole..] {
+        *v = scalar::exp(*v - max);
+        sum += *v;
+    }
+    scale(row, 1.0 / sum);
+}
+
+/// `row *= s`
+#[inline(always)]
+fn scale(row: &mut [f32], s: f32) {
+    let whole = row.len() / 4 * 4;
+    let sv = f32x4_splat(s);
+    let p = row.as_mut_ptr();
+    // SAFETY: i + 4 <= whole <= len.
+    unsafe {
+        let mut i = 0;
+        while i < whole {
+            store(p.add(i), f32x4_mul(load(p.add(i)), sv));
+            i += 4;
+        }
+    }
+    for v in &mut row[whole..] {
+        *v *= s;
+    }
+}
+
+/// Like the scalar `sum_row`: `Σ f(v)` in 4 lanes, folded, then the tail.
+#[inline(always)]
+fn sum_row(row: &[f32], f4: impl Fn(v128) -> v128, f: impl Fn(f32) -> f32) -> f32 {
+    let whole = row.len() / 4 * 4;
+    let mut acc = f32x4_splat(0.0);
+    let mut i = 0;
+    // SAFETY: i + 4 <= whole <= len.
+    unsafe {
+        while i < whole {
+            acc = f32x4_add(acc, f4(load(row.as_ptr().add(i))));
+            i += 4;
+        }
+    }
+    let mut sum = hsum(acc);
+    for &v in &row[whole..] {
+        sum += f(v);
+    }
+    sum
+}
+
+/// Two-pass LayerNorm over each row of `x: [M][C]`, in place.
+pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    let c = gamma.len();
+    if c == 0 {
+        return;
+    }
+    assert!(beta.len() == c);
+    let whole = c / 4 * 4;
+    for row in x.chunks_exact_mut(c) {
+        let mean = sum_row(row, |v| v, |v| v) / c as f32;
+        let mv = f32x4_splat(mean);
+        let var = sum_row(
+            row,
+            |v| {
+                let d = f32x4_sub(v, mv);
+                f32x4_mul(d, d)
+            },
+            |v| (v - mean) * (v - mean),
+        ) / c as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        let iv = f32x4_splat(inv);
+        let p = row.as_mut_ptr();
+        // SAFETY: i + 4 <= whole <= C = len of row, gamma and beta.
+        unsafe {
+            let mut i = 0;
+            while i < whole {
+                let y = f32x4_mul(f32x4_mul(f32x4_sub(load(p.add(i)), mv), iv), load(gamma.as_ptr().add(i)));
+                store(p.add(i), f32x4_add(y, load(beta.as_ptr().add(i))));
+                i += 4;
+            }
+        }
+        for i in whole..c {
+            row[i] = (row[i] - mean) * inv * gamma[i] + beta[i];
+        }
+    }
+}
+
+/// RMSNorm (T5) over each row of `x: [M][C]`, in place.
+pub fn rms_norm(x: &mut [f32], gamma: &[f32], eps: f32) {
+    let c = gamma.len();
+    if c == 0 {
+        return;
+    }
+    let whole = c / 4 * 4;
+    for row in x.chunks_exact_mut(c) {
+        let ms = sum_row(row, |v| f32x4_mul(v, v), |v| v * v) / c as f32;
+        let inv = 1.0 / (ms + eps).sqrt();
+        let iv = f32x4_splat(inv);
+        let p = row.as_mut_ptr();
+        // SAFETY: i + 4 <= whole <= C = len of row and gamma.
+        unsafe {
+            let mut i = 0;
+            while i < whole {
+                store(p.add(i), f32x4_mul(f32x4_mul(load(p.add(i)), iv), load(gamma.as_ptr().add(i))));
+                i += 4;
+            }
+        }
+        for i in whole..c {
+            row[i] = row[i] * inv * gamma[i];
+        }
+    }
+}
+
+/// Applies `f4` to whole vectors of `x` and its scalar twin `f` to the tail, in place.
+#[inline(always)]
+fn map(x: &mut [f32], f4: impl Fn(v128) -> v128, f: impl Fn(f32) -> f32) {
+    let whole = x.len() / 4 * 4;
+    let p = x.as_mut_ptr();
+    // SAFETY: i + 4 <= whole <= len.
+    unsafe {
+        let mut i = 0;
+        while i < whole {
+            store(p.add(i), f4(load(p.add(i))));
+            i += 4;
+        }
+    }
+    for v in &mut x[whole..] {
+        *v = f(*v);
+    }
+}
+
+
+/// GELU, erf form; see [`scalar::gelu_erf_one`] for the formula.
+pub fn gelu_erf(x: &mut [f32]) {
+    map(
+        x,
+        |v| {
+            let a = f32x4_mul(f32x4_abs(v), f32x4_splat(core::f32::consts::FRAC_1_SQRT_2));
+            let t = f32x4_div(f32x4_splat(1.0), f32x4_add(f32x4_splat(1.0), f32x4_mul(f32x4_splat(ERF_P), a)));
+            let mut poly = f32x4_add(f32x4_splat(ERF_A4), f32x4_mul(t, f32x4_splat(ERF_A5)));
+            poly = f32x4_add(f32x4_splat(ERF_A3), f32x4_mul(t, poly));
+            poly = f32x4_add(f32x4_splat(ERF_A2), f32x4_mul(t, poly));
+            poly = f32x4_add(f32x4_splat(ERF_A1), f32x4_mul(t, poly));
+            poly = f32x4_mul(t, poly);
+            let q = f32x4_mul(poly, exp4(f32x4_neg(f32x4_mul(a, a))));
+            let half = f32x4_mul(f32x4_splat(0.5), v);
+            let pos = f32x4_mul(half, f32x4_sub(f32x4_splat(2.0), q));
+            let neg = f32x4_mul(half, q);
+            v128_bitselect(pos, neg, f32x4_ge(v, f32x4_splat(0.0)))
+        },
+        scalar::gelu_erf_one,
+    )
+}
+
+
+/// GELU, tanh form as `u / (1 + e^{-2z})`; see [`scalar::gelu_tanh_one`].
+pub fn gelu_tanh(x: &mut [f32]) {
+    map(
+        x,
+        |u| {
+            let cube = f32x4_mul(f32x4_mul(f32x4_mul(f32x4_splat(GELU_A), u), u), u);
+            let z = f32x4_mul(f32x4_splat(GELU_C), f32x4_add(u, cube));
+            f32x4_div(u, f32x4_add(f32x4_splat(1.0), exp4(f32x4_mul(f32x4_splat(-2.0), z))))
+        },
+        scalar::gelu_tanh_one,
+    )
+}
+
+pub fn relu(x: &mut [f32]) {
+    map(x, |v| f32x4_pmax(f32x4_splat(0.0), v), |v| if 0.0 < v { v } else { 0.0 })
+}
+
+/// SiLU / swish: `x / (1 + e^{-x})`.
+pub fn silu(x: &mut [f32]) {
+    map(x, |v| f32x4_div(v, f32x4_add(f32x4_splat(1.0), exp4(f32x4_neg(v)))), |v| v / (1.0 + scalar::exp(-v)))
+}

@@ -1,10 +1,45 @@
-//! Tokenizers read from Hugging Face `tokenizer.json`, giving the same ids as the `tokenizers`
-//! library, plus a trace of the steps for the page to show.
+//! Tokenizers read from Hugging Face `tokenizer.json`, giving the same ids, tokens and character
+//! offsets as the `tokenizers` library (what `tokenizer(text, return_offsets_mapping=True)`
+//! returns in Python), plus a trace of the steps for the page to show.
 //!
-//! (Stub API: the pipeline is being written; see issue 2 item 3.)
+//! The pipeline, one file per stage:
+//!
+//! ```text
+//! text ─ added_tokens (cut out [CLS], </s>, ...) ─ normalizer ─ pre_tokenizer (words)
+//!      ─ model: bpe | wordpiece | unigram (ids per word) ─ post_processor (specials) ─ Encoding
+//! ids  ─ decoder ─ text
+//! ```
+//!
+//! `normalized.rs` holds the string type that carries every byte's original position through
+//! the rewriting stages, so offsets point into the user's text. Padding and truncation that a
+//! tokenizer.json switches on are deliberately not applied: callers see every token.
+
+mod added_tokens;
+mod bpe;
+mod decoder;
+mod json;
+mod normalized;
+mod normalizer;
+mod post_processor;
+mod pre_tokenizer;
+mod unigram;
+mod wordpiece;
+
+pub use bpe::{BpeMerge, BpeTrace};
+pub use unigram::{UnigramStep, UnigramTrace};
+pub use wordpiece::{WordPieceAttempt, WordPieceTrace};
 
 use crate::error::{Error, Result};
+use added_tokens::AddedVocab;
+use decoder::Decoder;
+use normalized::NormalizedString;
+use normalizer::Normalizer;
+use post_processor::PostProcessor;
+use pre_tokenizer::PreTokenizer;
 use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// The result of encoding one text.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -23,7 +58,34 @@ pub struct Encoding {
 /// What each stage of the pipeline did, for teaching views.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Trace {
+    /// The text after normalisation (added tokens left as typed), pieces joined.
     pub normalized: String,
+    /// The pre-tokens (words) in order, each with what the model did to it.
+    pub words: Vec<WordTrace>,
+}
+
+/// One pre-token and how the model cut it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WordTrace {
+    /// The word as the model saw it (normalised; byte-level chars for GPT-2 style tokenizers).
+    pub text: String,
+    /// Character offsets of the word in the original text.
+    pub offsets: (usize, usize),
+    pub ids: Vec<u32>,
+    pub tokens: Vec<String>,
+    pub steps: Steps,
+}
+
+/// The model's steps on one word.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "algorithm")]
+pub enum Steps {
+    /// An added / special token, matched as a whole before the model ran.
+    AddedToken,
+    Bpe(BpeTrace),
+    WordPiece(WordPieceTrace),
+    Unigram(UnigramTrace),
+    WordLevel,
 }
 
 /// Named special tokens, from tokenizer_config.json / special_tokens_map.json / the model.
@@ -38,39 +100,399 @@ pub struct SpecialTokens {
     pub sep: Option<u32>,
 }
 
+/// A token the model produced for one piece: byte offsets are into the piece's normalized text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Token {
+    pub id: u32,
+    pub value: String,
+    pub offsets: (usize, usize),
+}
+
+/// A stretch of text on its way through the pipeline; `tokens` is set once it is tokenised
+/// (added tokens are, from the start).
+#[derive(Debug, Clone)]
+pub(crate) struct Piece {
+    pub text: NormalizedString,
+    pub tokens: Option<Vec<Token>>,
+}
+
+/// A bounded memo of word -> model output: real text repeats words a lot, and a BPE merge loop
+/// is the costly step. Behind a mutex so the tokenizer stays `Sync`; a busy lock just skips it.
+pub(crate) struct WordCache<T> {
+    map: Mutex<HashMap<String, T>>,
+}
+
+const CACHE_WORDS: usize = 10_000;
+const CACHE_WORD_BYTES: usize = 256;
+
+impl<T: Clone> WordCache<T> {
+    fn get(&self, word: &str) -> Option<T> {
+        self.map.try_lock().ok()?.get(word).cloned()
+    }
+    fn put(&self, word: &str, value: &T) {
+        if word.len() >= CACHE_WORD_BYTES {
+            return;
+        }
+        if let Ok(mut m) = self.map.try_lock() {
+            if m.len() < CACHE_WORDS {
+                m.insert(word.to_string(), value.clone());
+            }
+        }
+    }
+}
+
+impl<T> Default for WordCache<T> {
+    fn default() -> Self {
+        WordCache { map: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<T> Clone for WordCache<T> {
+    fn clone(&self) -> Self {
+        WordCache::default()
+    }
+}
+
+impl<T> std::fmt::Debug for WordCache<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WordCache")
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Model {
+    Bpe(bpe::Bpe),
+    WordPiece(wordpiece::WordPiece),
+    Unigram(unigram::Unigram),
+    WordLevel { vocab: HashMap<String, u32>, vocab_r: HashMap<u32, String>, unk_token: String },
+}
+
+impl Model {
+    fn from_json(v: Value) -> Result<Self> {
+        // Old files leave out the model's `type`; tell the kinds apart by their fields.
+        let kind = match v.get("type").and_then(Value::as_str) {
+            Some(k) => k.to_string(),
+            None if v.get("merges").is_some() => "BPE".into(),
+            None if v.get("continuing_subword_prefix").is_some() || v.get("max_input_chars_per_word").is_some() => "WordPiece".into(),
+            None if v.get("vocab").is_some_and(Value::is_array) => "Unigram".into(),
+            None => "WordLevel".into(),
+        };
+        Ok(match kind.as_str() {
+            "BPE" => Model::Bpe(bpe::Bpe::from_json(v)?),
+            "WordPiece" => Model::WordPiece(wordpiece::WordPiece::from_json(v)?),
+            "Unigram" => Model::Unigram(unigram::Unigram::from_json(v)?),
+            "WordLevel" => {
+                #[derive(serde::Deserialize)]
+                struct W {
+                    vocab: HashMap<String, u32>,
+                    #[serde(default)]
+                    unk_token: String,
+                }
+                let w: W = json::fields_owned(v, "model", "WordLevel")?;
+                let vocab_r = w.vocab.iter().map(|(k, &v)| (v, k.clone())).collect();
+                Model::WordLevel { vocab: w.vocab, vocab_r, unk_token: w.unk_token }
+            }
+            other => return Err(json::unsupported("model", other, "BPE, WordPiece, Unigram, WordLevel")),
+        })
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Model::Bpe(_) => "BPE",
+            Model::WordPiece(_) => "WordPiece",
+            Model::Unigram(_) => "Unigram",
+            Model::WordLevel { .. } => "WordLevel",
+        }
+    }
+
+    fn token_to_id(&self, token: &str) -> Option<u32> {
+        match self {
+            Model::Bpe(m) => m.vocab.get(token).copied(),
+            Model::WordPiece(m) => m.vocab.get(token).copied(),
+            Model::Unigram(m) => m.piece_ids.get(token).copied(),
+            Model::WordLevel { vocab, .. } => vocab.get(token).copied(),
+        }
+    }
+
+    fn id_to_token(&self, id: u32) -> Option<&str> {
+        match self {
+            Model::Bpe(m) => m.vocab_r.get(&id).map(String::as_str),
+            Model::WordPiece(m) => m.vocab_r.get(&id).map(String::as_str),
+            Model::Unigram(m) => m.pieces.get(id as usize).map(|p| p.0.as_str()),
+            Model::WordLevel { vocab_r, .. } => vocab_r.get(&id).map(String::as_str),
+        }
+    }
+
+    fn size(&self) -> usize {
+        match self {
+            Model::Bpe(m) => m.vocab.len(),
+            Model::WordPiece(m) => m.vocab.len(),
+            Model::Unigram(m) => m.pieces.len(),
+            Model::WordLevel { vocab, .. } => vocab.len(),
+        }
+    }
+
+    fn max_id(&self) -> Option<u32> {
+        match self {
+            Model::Bpe(m) => m.vocab_r.keys().max().copied(),
+            Model::WordPiece(m) => m.vocab_r.keys().max().copied(),
+            Model::Unigram(m) => m.pieces.len().checked_sub(1).map(|n| n as u32),
+            Model::WordLevel { vocab_r, .. } => vocab_r.keys().max().copied(),
+        }
+    }
+
+    fn unk_token(&self) -> Option<&str> {
+        match self {
+            Model::Bpe(m) => m.unk_token(),
+            Model::WordPiece(m) => Some(m.unk_token()),
+            Model::Unigram(m) => m.unk_id().and_then(|id| self.id_to_token(id)),
+            Model::WordLevel { unk_token, .. } => Some(unk_token.as_str()),
+        }
+    }
+
+    fn tokenize(&self, word: &str) -> Result<Vec<Token>> {
+        match self {
+            Model::Bpe(m) => m.tokenize(word),
+            Model::WordPiece(m) => m.tokenize(word),
+            Model::Unigram(m) => m.tokenize(word),
+            Model::WordLevel { vocab, unk_token, .. } => word_level(vocab, unk_token, word),
+        }
+    }
+
+    fn tokenize_traced(&self, word: &str) -> Result<(Vec<Token>, Steps)> {
+        Ok(match self {
+            Model::Bpe(m) => {
+                let (t, s) = m.tokenize_traced(word)?;
+                (t, Steps::Bpe(s))
+            }
+            Model::WordPiece(m) => {
+                let (t, s) = m.tokenize_traced(word)?;
+                (t, Steps::WordPiece(s))
+            }
+            Model::Unigram(m) => {
+                let (t, s) = m.tokenize_traced(word)?;
+                (t, Steps::Unigram(s))
+            }
+            Model::WordLevel { vocab, unk_token, .. } => (word_level(vocab, unk_token, word)?, Steps::WordLevel),
+        })
+    }
+}
+
+fn word_level(vocab: &HashMap<String, u32>, unk: &str, word: &str) -> Result<Vec<Token>> {
+    let id = vocab.get(word).or_else(|| vocab.get(unk)).copied().ok_or_else(|| {
+        Error::tokenizer(format!("WordLevel has no entry for {word:?} and its unk_token `{unk}` is not in the vocabulary"), "Add the unk token to the vocab")
+    })?;
+    let value = if vocab.contains_key(word) { word.to_string() } else { unk.to_string() };
+    Ok(vec![Token { id, value, offsets: (0, word.len()) }])
+}
+
 #[derive(Debug, Clone)]
 pub struct Tokenizer {
-    _private: (),
+    model: Model,
+    normalizer: Option<Normalizer>,
+    pre_tokenizer: Option<PreTokenizer>,
+    post_processor: Option<PostProcessor>,
+    decoder: Option<Decoder>,
+    added: AddedVocab,
+    special: SpecialTokens,
+    /// transformers' `clean_up_tokenization_spaces` (tokenizer_config.json), applied after
+    /// decoding except for BPE models, as transformers does.
+    clean_up_spaces: bool,
 }
 
 impl Tokenizer {
-    pub fn from_bytes(_tokenizer_json: &[u8], _tokenizer_config: Option<&[u8]>, _special_tokens_map: Option<&[u8]>) -> Result<Self> {
-        Err(Error::tokenizer("not implemented yet", "wait for issue 2"))
+    pub fn from_bytes(tokenizer_json: &[u8], tokenizer_config: Option<&[u8]>, special_tokens_map: Option<&[u8]>) -> Result<Self> {
+        let j = json::parse(tokenizer_json)?;
+        let model = Model::from_json(j.model)?;
+        let normalizer = component(j.normalizer.as_ref()).map(Normalizer::from_json).transpose()?;
+        let pre_tokenizer = component(j.pre_tokenizer.as_ref()).map(PreTokenizer::from_json).transpose()?;
+        let post_processor = component(j.post_processor.as_ref()).map(PostProcessor::from_json).transpose()?;
+        let decoder = component(j.decoder.as_ref()).map(Decoder::from_json).transpose()?;
+        let added = AddedVocab::new(&j.added_tokens, |t| model.token_to_id(t), model.size(), normalizer.as_ref());
+
+        let config = optional_json(tokenizer_config, "tokenizer_config.json")?;
+        let map = optional_json(special_tokens_map, "special_tokens_map.json")?;
+        let clean_up_spaces = config.as_ref().and_then(|c| c.get("clean_up_tokenization_spaces")).and_then(Value::as_bool).unwrap_or(false);
+        let mut tok = Tokenizer { model, normalizer, pre_tokenizer, post_processor, decoder, added, special: SpecialTokens::default(), clean_up_spaces };
+        tok.special = tok.find_special_tokens(config.as_ref(), map.as_ref());
+        Ok(tok)
     }
-    pub fn encode(&self, _text: &str, _add_special_tokens: bool) -> Result<Encoding> {
-        unimplemented!()
+
+    /// Each role from special_tokens_map.json, else tokenizer_config.json, else the model and
+    /// post-processor, else a conventional name present in the vocabulary.
+    fn find_special_tokens(&self, config: Option<&Value>, map: Option<&Value>) -> SpecialTokens {
+        let named = |key: &str| -> Option<u32> {
+            for source in [map, config].into_iter().flatten() {
+                let v = source.get(key)?;
+                let name = v.as_str().or_else(|| v.get("content").and_then(Value::as_str));
+                if let Some(id) = name.and_then(|n| self.token_to_id(n)) {
+                    return Some(id);
+                }
+            }
+            None
+        };
+        let conventional = |names: &[&str]| names.iter().find_map(|n| self.token_to_id(n));
+        let (cls_pp, sep_pp) = match self.post_processor.as_ref().and_then(PostProcessor::cls_sep) {
+            Some((c, s)) => (Some(c), Some(s)),
+            None => (None, None),
+        };
+        SpecialTokens {
+            bos: named("bos_token").or_else(|| conventional(&["<s>", "<|endoftext|>", "<bos>", "<|begin_of_text|>"])),
+            eos: named("eos_token").or_else(|| conventional(&["</s>", "<|endoftext|>", "<eos>", "<|end_of_text|>"])),
+            unk: named("unk_token").or_else(|| self.model.unk_token().and_then(|u| self.token_to_id(u))),
+            pad: named("pad_token").or_else(|| conventional(&["<pad>", "[PAD]"])),
+            mask: named("mask_token").or_else(|| conventional(&["[MASK]", "<mask>"])),
+            cls: named("cls_token").or(cls_pp).or_else(|| conventional(&["[CLS]"])),
+            sep: named("sep_token").or(sep_pp).or_else(|| conventional(&["[SEP]"])),
+        }
     }
-    pub fn encode_traced(&self, _text: &str, _add_special_tokens: bool) -> Result<(Encoding, Trace)> {
-        unimplemented!()
+
+    pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Encoding> {
+        Ok(self.run(text, add_special_tokens, false)?.0)
     }
-    pub fn decode(&self, _ids: &[u32], _skip_special_tokens: bool) -> Result<String> {
-        unimplemented!()
+
+    pub fn encode_traced(&self, text: &str, add_special_tokens: bool) -> Result<(Encoding, Trace)> {
+        let (enc, trace) = self.run(text, add_special_tokens, true)?;
+        Ok((enc, trace.unwrap_or_default()))
     }
-    pub fn id_to_token(&self, _id: u32) -> Option<&str> {
-        unimplemented!()
+
+    fn run(&self, text: &str, add_special_tokens: bool, traced: bool) -> Result<(Encoding, Option<Trace>)> {
+        let mut pieces = self.added.extract_and_normalize(self.normalizer.as_ref(), text);
+        let normalized = if traced { pieces.iter().map(|p| p.text.get()).collect::<String>() } else { String::new() };
+        if let Some(p) = &self.pre_tokenizer {
+            p.pre_tokenize(&mut pieces);
+        }
+
+        let chars = CharIndex::new(text);
+        let mut words = Vec::new();
+        let mut enc = Encoding::default();
+        for piece in &mut pieces {
+            let (tokens, steps) = match piece.tokens.take() {
+                Some(t) => (t, Steps::AddedToken),
+                None if traced => self.model.tokenize_traced(piece.text.get())?,
+                None => (self.model.tokenize(piece.text.get())?, Steps::WordLevel),
+            };
+            for t in &tokens {
+                let bytes = piece.text.original_range(t.offsets.0, t.offsets.1).unwrap_or(t.offsets);
+                enc.ids.push(t.id);
+                enc.tokens.push(t.value.clone());
+                enc.offsets.push(chars.convert(bytes));
+                enc.type_ids.push(0);
+                enc.special.push(matches!(steps, Steps::AddedToken) && self.added.get(t.id).is_some_and(|a| a.special));
+            }
+            if traced {
+                let span = piece.text.offsets_original();
+                words.push(WordTrace {
+                    text: piece.text.get().to_string(),
+                    offsets: chars.convert(span),
+                    ids: tokens.iter().map(|t| t.id).collect(),
+                    tokens: tokens.iter().map(|t| self.id_to_token(t.id).unwrap_or(&t.value).to_string()).collect(),
+                    steps,
+                });
+            }
+        }
+
+        if let Some(pp) = &self.post_processor {
+            enc = pp.process(enc, add_special_tokens);
+        }
+        // Report vocabulary strings (HF's `convert_ids_to_tokens`), not the raw text an
+        // unknown piece or an added token covered.
+        for (tok, &id) in enc.tokens.iter_mut().zip(&enc.ids) {
+            if let Some(s) = self.id_to_token(id) {
+                if s != tok {
+                    *tok = s.to_string();
+                }
+            }
+        }
+        Ok((enc, traced.then_some(Trace { normalized, words })))
     }
-    pub fn token_to_id(&self, _token: &str) -> Option<u32> {
-        unimplemented!()
+
+    /// Text of `ids` as HF decodes it: unknown ids are skipped, special tokens too when asked.
+    pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
+        let tokens: Vec<String> = ids
+            .iter()
+            .filter_map(|&id| {
+                let t = self.added.decode_form(id).or_else(|| self.model.id_to_token(id))?;
+                let skip = skip_special_tokens && self.added.get(id).is_some_and(|a| self.added.is_special(&a.content));
+                (!skip).then(|| t.to_string())
+            })
+            .collect();
+        let text = match &self.decoder {
+            Some(d) => d.decode(tokens),
+            None => tokens.join(" "),
+        };
+        Ok(if self.clean_up_spaces && !matches!(self.model, Model::Bpe(_)) { decoder::clean_up_tokenization(&text) } else { text })
     }
-    /// Size of the id space, added tokens included.
+
+    pub fn id_to_token(&self, id: u32) -> Option<&str> {
+        self.added.decode_form(id).or_else(|| self.model.id_to_token(id))
+    }
+
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.added.id_of(token).or_else(|| self.model.token_to_id(token))
+    }
+
+    /// Size of the id space, added tokens included (at least the largest id + 1).
     pub fn vocab_size(&self) -> usize {
-        unimplemented!()
+        let new_added = self.added.tokens().filter(|t| self.model.token_to_id(&t.content).is_none()).count();
+        let max_id = self.added.tokens().map(|t| t.id).chain(self.model.max_id()).max();
+        (self.model.size() + new_added).max(max_id.map_or(0, |m| m as usize + 1))
     }
+
     pub fn special_tokens(&self) -> &SpecialTokens {
-        unimplemented!()
+        &self.special
     }
-    /// `"BPE"`, `"WordPiece"` or `"Unigram"`.
+
+    /// `"BPE"`, `"WordPiece"`, `"Unigram"` or `"WordLevel"`.
     pub fn model_kind(&self) -> &'static str {
-        unimplemented!()
+        self.model.kind()
+    }
+
+    /// Ids of every added token marked special (the ones `decode(.., true)` leaves out).
+    pub fn special_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self.added.tokens().filter(|t| t.special).map(|t| t.id).collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// A pipeline component, treating JSON `null` as absent.
+fn component(v: Option<&Value>) -> Option<&Value> {
+    v.filter(|v| !v.is_null())
+}
+
+fn optional_json(bytes: Option<&[u8]>, file: &str) -> Result<Option<Value>> {
+    match bytes {
+        None => Ok(None),
+        Some(b) if b.iter().all(u8::is_ascii_whitespace) => Ok(None),
+        Some(b) => serde_json::from_slice(b)
+            .map(Some)
+            .map_err(|e| Error::file(file, format!("is not valid JSON ({e})"), "Fix or remove the file; it is optional")),
+    }
+}
+
+/// Byte offsets of the original text -> character offsets, the way Python's `tokenizers`
+/// converts them (an end past the last byte maps to the char count).
+struct CharIndex {
+    /// Char index of the char each byte belongs to.
+    of_byte: Vec<usize>,
+}
+
+impl CharIndex {
+    fn new(text: &str) -> Self {
+        let mut of_byte = Vec::with_capacity(text.len());
+        for (i, c) in text.chars().enumerate() {
+            of_byte.extend(std::iter::repeat_n(i, c.len_utf8()));
+        }
+        CharIndex { of_byte }
+    }
+
+    fn convert(&self, (s, e): (usize, usize)) -> (usize, usize) {
+        let Some(&cs) = self.of_byte.get(s) else { return (s, e) };
+        let ce = match self.of_byte.get(e) {
+            Some(&c) => c,
+            None => e.checked_sub(1).and_then(|b| self.of_byte.get(b)).map_or(cs + 1, |&c| c + 1),
+        };
+        (cs, ce)
     }
 }

@@ -147,7 +147,7 @@ fn encoding_object(enc: &Encoding, text: &str) -> Object {
 /// most likely tokens of each of the `n` rows of `logits: [n][V]`, most likely first.
 fn top_k_object(session: &Session, logits: &[f32], vocab: usize, k: usize) -> Object {
     let k = k.min(vocab);
-    let rows = if vocab == 0 { 0 } else { logits.len() / vocab };
+    let rows = logits.len().checked_div(vocab).unwrap_or(0);
     let (mut ids, mut probs, mut tokens) = (Vec::with_capacity(rows * k), Vec::with_capacity(rows * k), Vec::with_capacity(rows * k));
     for row in logits.chunks_exact(vocab.max(1)).take(rows) {
         for (id, p) in top_candidates(row, k) {
@@ -285,7 +285,7 @@ impl WasmModel {
             set(&o, "scores", attention_kinds(&out.encoder_scores, &out.decoder_scores, &out.cross_scores));
         }
         let c = info.d_model;
-        let rows = if c == 0 { 0 } else { out.last_hidden_state.len() / c };
+        let rows = out.last_hidden_state.len().checked_div(c).unwrap_or(0);
         set(&o, "lastHiddenState", tensor(&out.last_hidden_state, &[rows, c]));
         if let Some(l) = &out.logits {
             let v = info.vocab_size;
@@ -293,7 +293,7 @@ impl WasmModel {
                 set(&o, "topK", top_k_object(&self.session, l, v, top_k as usize));
             }
             if logits {
-                set(&o, "logits", tensor(l, &[if v == 0 { 0 } else { l.len() / v }, v]));
+                set(&o, "logits", tensor(l, &[l.len().checked_div(v).unwrap_or(0), v]));
             }
         }
         if info.kind == Kind::EncoderOnly {

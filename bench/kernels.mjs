@@ -1,0 +1,100 @@
+// Kernel benchmarks in Node: the SIMD128 kernels and their scalar twins, side by side in one run.
+//
+//   scripts/build-wasm.sh && node bench/kernels.mjs [--quick] [--wall] [--only=SUBSTRING]
+//
+// Operands live in wasm memory (`KernelBench`), so the timings are the kernels', not copies across
+// the boundary. Each case is warmed up (>= 10 calls: V8 tiers up from Liftoff to TurboFan), then
+// SIMD and scalar samples are interleaved (A B A B) and the min and median are printed with
+// GFLOP/s (products) or GB/s of weights read (decoding, M = 1) and the SIMD / scalar speed-up.
+// A benchmark prints figures; it asserts nothing. Compare ratios: the machine is shared.
+
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const glassbox = await import(pathToFileURL(join(ROOT, 'pkg', 'glassbox.js')).href);
+glassbox.initSync({ module: readFileSync(join(ROOT, 'pkg', 'glassbox_bg.wasm')) });
+
+const quick = process.argv.includes('--quick');
+const only = (process.argv.find((a) => a.startsWith('--only=')) || '').slice(7);
+const SAMPLES = quick ? 3 : 7;
+const WARMUP_CALLS = 10;
+const MIN_SAMPLE_MS = quick ? 5 : 20;
+
+// [name, kind, M, K, N, what the figure is]
+const CASES = [
+  ['GEMM  M=1    K=N=384 ', 'linear', 1, 384, 384, 'gbs'],
+  ['GEMM  M=16   K=N=384 ', 'linear', 16, 384, 384, 'gflops'],
+  ['GEMM  M=128  K=N=384 ', 'linear', 128, 384, 384, 'gflops'],
+  ['GEMM  M=128  K=384 N=1536', 'linear', 128, 384, 1536, 'gflops'],
+  ['GEMM  1024^3         ', 'linear', 1024, 1024, 1024, 'gflops'],
+  ['GEMV  M=1 K=768 N=3072', 'linear', 1, 768, 3072, 'gbs'],
+  ['GEMV  M=1 K=3072 N=768', 'linear', 1, 3072, 768, 'gbs'],
+  ['GEMV  M=1 K=N=1024   ', 'linear', 1, 1024, 1024, 'gbs'],
+  ['nk    M=1 K=768 N=50257 (GPT-2 tied LM head, decode)', 'nk', 1, 768, 50257, 'gbs'],
+  ['nk    M=128 K=768 N=8192 (LM head, prefill)', 'nk', 128, 768, 8192, 'gflops'],
+  ['nk    M=1 K=64 N=128 (attention scores)', 'nk', 1, 64, 128, 'gflops'],
+  ['softmax   128 rows x 128', 'softmax', 128, 128, 0, 'melems'],
+  ['layer_norm 128 rows x 768', 'layer_norm', 128, 768, 0, 'melems'],
+  ['gelu_erf  128 x 3072   ', 'gelu_erf', 128, 3072, 0, 'melems'],
+  ['gelu_tanh 128 x 3072   ', 'gelu_tanh', 128, 3072, 0, 'melems'],
+];
+
+// CPU time of this process (user + system) rather than wall time: on a machine shared with other
+// jobs, wall time mostly measures the queue. `--wall` switches to wall time.
+const useWall = process.argv.includes('--wall');
+function timeCall(bench, simd, reps) {
+  if (useWall) {
+    const t0 = performance.now();
+    bench.run(simd, reps);
+    return (performance.now() - t0) / reps;
+  }
+  const c0 = process.cpuUsage();
+  bench.run(simd, reps);
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e3 / reps;
+}
+
+function figure(kind, bench, ms) {
+  const s = ms / 1e3;
+  if (kind === 'gflops') return `${(bench.flops() / s / 1e9).toFixed(1).padStart(6)} GFLOP/s`;
+  if (kind === 'gbs') return `${(bench.bytes() / s / 1e9).toFixed(1).padStart(6)} GB/s   `;
+  return `${(bench.flops() / s / 1e6).toFixed(0).padStart(6)} M/s    `;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+console.log(`glassbox kernels, SIMD128 build: ${glassbox.kernels_simd128()}; ${SAMPLES} samples each after ${WARMUP_CALLS} warm-up calls; ${useWall ? 'wall' : 'CPU'} time; Node ${process.version}`);
+console.log('case'.padEnd(52), 'path    ', 'min ms'.padStart(9), 'median ms'.padStart(10), '  figure (at min)     speed-up');
+for (const [name, kind, m, k, n, unit] of CASES) {
+  if (quick && m * k * Math.max(n, 1) > 2e8) continue;
+  if (only && !name.includes(only)) continue;
+  const bench = new glassbox.KernelBench(kind, m, k, n, 7);
+  for (let i = 0; i < WARMUP_CALLS; i++) {
+    bench.run(true, 1);
+    bench.run(false, 1);
+  }
+  // Repeat cheap kernels inside one sample so timer resolution does not matter.
+  const once = Math.min(timeCall(bench, true, 1), timeCall(bench, false, 1));
+  const reps = Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(once, 1e-3)));
+  const times = { simd: [], scalar: [] };
+  for (let s = 0; s < SAMPLES; s++) {
+    times.simd.push(timeCall(bench, true, reps));
+    times.scalar.push(timeCall(bench, false, reps));
+  }
+  const best = { simd: Math.min(...times.simd), scalar: Math.min(...times.scalar) };
+  for (const path of ['simd', 'scalar']) {
+    const speedup = path === 'simd' ? `x${(best.scalar / best.simd).toFixed(2)}` : '';
+    console.log(
+      (path === 'simd' ? name : '').padEnd(52),
+      path.padEnd(8),
+      best[path].toFixed(3).padStart(9),
+      median(times[path]).toFixed(3).padStart(10),
+      ' ',
+      figure(unit, bench, best[path]),
+      speedup,
+    );
+  }
+  bench.free();
+}

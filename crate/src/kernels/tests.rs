@@ -1,0 +1,269 @@
+//! Every kernel against a naive f64 reference on awkward lengths. Natively this exercises the
+//! scalar twins (the native path); the SIMD128 versions are compared with them in the real wasm
+//! binary by `tests/wasm/kernels.test.mjs`.
+
+use super::*;
+
+const LENGTHS: [usize; 8] = [0, 1, 3, 4, 15, 16, 17, 1023];
+const ROWS: [usize; 7] = [1, 2, 3, 4, 5, 8, 17];
+const DIMS: [usize; 8] = [1, 3, 8, 15, 16, 17, 64, 100];
+/// Unit roundoff of f32.
+const U: f64 = 1.0 / (1u64 << 24) as f64;
+
+struct Rng(u64);
+
+impl Rng {
+    /// Uniform in [-1, 1).
+    fn next(&mut self) -> f32 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    fn vec(&mut self, len: usize, scale: f32) -> Vec<f32> {
+        (0..len).map(|_| self.next() * scale).collect()
+    }
+}
+
+/// `|got - want| <= bound` for every element, with a message naming the case.
+fn assert_close(case: &str, got: &[f32], want: &[f64], bound: impl Fn(usize) -> f64) {
+    assert_eq!(got.len(), want.len(), "{case}: length");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let err = (g as f64 - w).abs();
+        assert!(err <= bound(i), "{case}: element {i} is {g}, reference {w}, error {err:e} > {:e}", bound(i));
+    }
+}
+
+/// Reference `x[M][K] · w[K][N] + bias` and, per output, `Σ|x·w| + |b|` for the rounding bound.
+fn reference_kn(x: &[f32], m: usize, k: usize, w_kn: &[f32], n: usize, bias: Option<&[f32]>) -> (Vec<f64>, Vec<f64>) {
+    let mut out = vec![0.0; m * n];
+    let mut mag = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let b = bias.map_or(0.0, |b| b[j] as f64);
+            let (mut s, mut a) = (b, b.abs());
+            for kk in 0..k {
+                let p = x[i * k + kk] as f64 * w_kn[kk * n + j] as f64;
+                s += p;
+                a += p.abs();
+            }
+            out[i * n + j] = s;
+            mag[i * n + j] = a;
+        }
+    }
+    (out, mag)
+}
+
+/// A sum of `k` rounded products in f32 is within `(k + 1)·u·Σ|terms|` of the exact sum.
+fn sum_bound(k: usize, mag: f64) -> f64 {
+    (k as f64 + 2.0) * U * mag + 1e-30
+}
+
+fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; w.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = w[r * cols + c];
+        }
+    }
+    t
+}
+
+#[test]
+fn linear_matches_reference_on_awkward_shapes() {
+    let mut rng = Rng(1);
+    // 300 > the SIMD K-block (256), so the partial-sum reload path has a native counterpart in shape.
+    for &k in DIMS.iter().chain(&[300]) {
+        for &n in &DIMS {
+            for &m in &ROWS {
+                let x = rng.vec(m * k, 1.0);
+                let w_nk = rng.vec(n * k, 1.0);
+                let bias = rng.vec(n, 1.0);
+                let w_kn = transpose(&w_nk, n, k);
+                let (want, mag) = reference_kn(&x, m, k, &w_kn, n, Some(&bias));
+                let case = format!("Linear m={m} k={k} n={n}");
+                let a = Linear::from_out_in(&w_nk, n, k, Some(bias.clone())).forward(&x, m);
+                assert_close(&case, &a, &want, |i| sum_bound(k, mag[i]));
+                // Both checkpoint layouts give the same layer, bit for bit.
+                let b = Linear::from_in_out(w_kn.clone(), k, n, Some(bias.clone())).forward(&x, m);
+                assert_eq!(a, b, "{case}: from_out_in vs from_in_out");
+                // The unpacked product accumulates in the same order.
+                let mut c = vec![0.0; m * n];
+                matmul_kn(&x, m, k, &w_kn, n, Some(&bias), &mut c);
+                assert_eq!(a, c, "{case}: Linear vs matmul_kn");
+            }
+        }
+    }
+}
+
+#[test]
+fn linear_row_alone_equals_row_in_a_batch() {
+    // Decoding one token (M = 1) must give exactly what the prefill gave that token.
+    let mut rng = Rng(2);
+    let (m, k, n) = (13, 300, 45);
+    let x = rng.vec(m * k, 1.0);
+    let layer = Linear::from_out_in(&rng.vec(n * k, 1.0), n, k, Some(rng.vec(n, 1.0)));
+    let batch = layer.forward(&x, m);
+    for i in 0..m {
+        let alone = layer.forward(&x[i * k..(i + 1) * k], 1);
+        assert_eq!(&batch[i * n..(i + 1) * n], &alone[..], "row {i}");
+    }
+}
+
+#[test]
+fn linear_without_bias_and_empty_shapes() {
+    let mut rng = Rng(3);
+    let (m, k, n) = (5, 17, 9);
+    let x = rng.vec(m * k, 1.0);
+    let w_nk = rng.vec(n * k, 1.0);
+    let (want, mag) = reference_kn(&x, m, k, &transpose(&w_nk, n, k), n, None);
+    let got = Linear::from_out_in(&w_nk, n, k, None).forward(&x, m);
+    assert_close("no bias", &got, &want, |i| sum_bound(k, mag[i]));
+    assert!(Linear::from_out_in(&w_nk, n, k, None).forward(&[], 0).is_empty());
+    // K = 0: the output is the bias.
+    let bias = rng.vec(n, 1.0);
+    assert_eq!(Linear::from_out_in(&[], n, 0, Some(bias.clone())).forward(&[], 2), [bias.clone(), bias].concat());
+}
+
+#[test]
+fn matmul_nk_matches_reference_on_awkward_shapes() {
+    let mut rng = Rng(4);
+    for &k in &DIMS {
+        for &n in &DIMS {
+            for &m in &ROWS {
+                let x = rng.vec(m * k, 1.0);
+                let w = rng.vec(n * k, 1.0);
+                let (want, mag) = reference_kn(&x, m, k, &transpose(&w, n, k), n, None);
+                let mut got = vec![0.0; m * n];
+                matmul_nk(&x, m, k, &w, n, &mut got);
+                assert_close(&format!("matmul_nk m={m} k={k} n={n}"), &got, &want, |i| sum_bound(k, mag[i]));
+            }
+        }
+    }
+}
+
+#[test]
+fn dot_and_axpy_on_awkward_lengths() {
+    let mut rng = Rng(5);
+    for &len in &LENGTHS {
+        let a = rng.vec(len, 1.0);
+        let b = rng.vec(len, 1.0);
+        let want: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum();
+        let mag: f64 = a.iter().zip(&b).map(|(&x, &y)| (x as f64 * y as f64).abs()).sum();
+        assert_close(&format!("dot len={len}"), &[dot(&a, &b)], &[want], |_| sum_bound(len, mag));
+
+        let mut y = b.clone();
+        axpy(0.75, &a, &mut y);
+        let want: Vec<f64> = a.iter().zip(&b).map(|(&x, &y)| y as f64 + 0.75 * x as f64).collect();
+        assert_close(&format!("axpy len={len}"), &y, &want, |i| 3.0 * U * (b[i].abs() + a[i].abs()) as f64 + 1e-30);
+    }
+}
+
+#[test]
+fn exp_is_accurate_and_exact_at_the_edges() {
+    let mut worst = 0.0f64;
+    let mut v = -87.0f32;
+    while v < 88.0 {
+        let got = scalar::exp(v) as f64;
+        let want = (v as f64).exp();
+        worst = worst.max((got - want).abs() / want);
+        v += 0.0137;
+    }
+    assert!(worst < 3e-7, "exp relative error {worst:e}");
+    assert_eq!(scalar::exp(0.0), 1.0);
+    assert_eq!(scalar::exp(f32::NEG_INFINITY), 0.0);
+    assert_eq!(scalar::exp(-200.0), 0.0);
+    assert_eq!(scalar::exp(200.0), f32::INFINITY);
+    assert!(scalar::exp(88.3).is_finite());
+}
+
+#[test]
+fn softmax_matches_reference_and_masks_exactly() {
+    let mut rng = Rng(6);
+    for &len in &LENGTHS {
+        let mut row = rng.vec(len, 8.0);
+        // Mask every third entry, as causal / padding masks do.
+        for (i, v) in row.iter_mut().enumerate() {
+            if i % 3 == 2 {
+                *v = f32::NEG_INFINITY;
+            }
+        }
+        let max = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
+        let e: Vec<f64> = row.iter().map(|&v| (v as f64 - max).exp()).collect();
+        let sum: f64 = e.iter().sum();
+        let want: Vec<f64> = e.iter().map(|v| v / sum).collect();
+        softmax(&mut row);
+        assert_close(&format!("softmax len={len}"), &row, &want, |i| 1e-6 * want[i] + 1e-9);
+        for (i, &p) in row.iter().enumerate() {
+            if i % 3 == 2 {
+                assert_eq!(p.to_bits(), 0, "softmax len={len}: masked entry {i} is {p}, not +0");
+            }
+        }
+    }
+    let mut all_masked = vec![f32::NEG_INFINITY; 17];
+    softmax(&mut all_masked);
+    assert!(all_masked.iter().all(|&p| p == 0.0));
+}
+
+#[test]
+fn norms_match_reference() {
+    let mut rng = Rng(7);
+    for &c in &LENGTHS[1..] {
+        let rows = 3;
+        let x = rng.vec(rows * c, 4.0).iter().map(|v| v + 2.0).collect::<Vec<_>>(); // an offset mean, as real activations have
+        let gamma = rng.vec(c, 1.0);
+        let beta = rng.vec(c, 1.0);
+        let eps = 1e-5;
+        let mut ln = x.clone();
+        layer_norm(&mut ln, &gamma, &beta, eps);
+        let mut rms = x.clone();
+        rms_norm(&mut rms, &gamma, eps);
+        let (mut want_ln, mut want_rms) = (Vec::new(), Vec::new());
+        for row in x.chunks(c) {
+            let mean = row.iter().map(|&v| v as f64).sum::<f64>() / c as f64;
+            let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / c as f64;
+            let ms = row.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / c as f64;
+            for (j, &v) in row.iter().enumerate() {
+                want_ln.push((v as f64 - mean) / (var + eps as f64).sqrt() * gamma[j] as f64 + beta[j] as f64);
+                want_rms.push(v as f64 / (ms + eps as f64).sqrt() * gamma[j] as f64);
+            }
+        }
+        assert_close(&format!("layer_norm C={c}"), &ln, &want_ln, |_| 2e-6);
+        assert_close(&format!("rms_norm C={c}"), &rms, &want_rms, |_| 2e-6);
+    }
+}
+
+/// erf in f64 from `erf(x) = 2/√π · e^{-x²} · Σ 2^n x^{2n+1} / (1·3·…·(2n+1))`: all terms positive,
+/// so no cancellation at any x.
+fn erf64(x: f64) -> f64 {
+    let (mut term, mut sum, mut n) = (x, x, 0.0);
+    while term.abs() > 1e-18 * sum.abs() {
+        n += 1.0;
+        term *= 2.0 * x * x / (2.0 * n + 1.0);
+        sum += term;
+    }
+    2.0 / std::f64::consts::PI.sqrt() * (-x * x).exp() * sum
+}
+
+#[test]
+fn activations_match_reference() {
+    let mut rng = Rng(8);
+    for &len in &LENGTHS {
+        let x = rng.vec(len, 6.0);
+        let check = |name: &str, f: fn(&mut [f32]), reference: fn(f64) -> f64, tol: f64| {
+            let mut got = x.clone();
+            f(&mut got);
+            let want: Vec<f64> = x.iter().map(|&v| reference(v as f64)).collect();
+            assert_close(&format!("{name} len={len}"), &got, &want, |i| tol * (x[i].abs() as f64).max(1.0));
+        };
+        check("gelu_erf", gelu_erf, |v| 0.5 * v * (1.0 + erf64(v / 2f64.sqrt())), 3e-7);
+        check("gelu_tanh", gelu_tanh, |v| 0.5 * v * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (v + 0.044715 * v * v * v)).tanh()), 5e-7);
+        check("silu", silu, |v| v / (1.0 + (-v).exp()), 5e-7);
+        check("relu", relu, |v| v.max(0.0), 0.0);
+    }
+    // The far tails stay finite and exact in the limit.
+    let mut far = vec![-60.0f32, -1e30, 60.0, 1e30];
+    gelu_erf(&mut far);
+    assert_eq!(far, [0.0, 0.0, 60.0, 1e30]);
+    let mut far = vec![-60.0f32, -1e30, 60.0, 1e30];
+    gelu_tanh(&mut far);
+    assert_eq!(far, [0.0, 0.0, 60.0, 1e30]);
+}

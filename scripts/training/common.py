@@ -1,0 +1,80 @@
+"""What the three training scripts share: seeding, timing, saving a model folder in f16."""
+
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "data"
+MODELS = ROOT / "models"
+
+
+def setup(seed):
+    """One thread (the machine is shared), fixed seeds, deterministic kernels."""
+    torch.set_num_threads(int(os.environ.get("GLASSBOX_THREADS", "1")))
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+
+
+def require_corpus(*paths):
+    for p in paths:
+        if not (DATA / p).exists():
+            raise SystemExit(f"{DATA / p} is missing: run `python scripts/training/build_corpus.py` first")
+
+
+class Clock:
+    def __init__(self):
+        self.start = time.time()
+
+    def minutes(self):
+        return (time.time() - self.start) / 60
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def save_folder(model, hf_tokenizer, out_dir, special_tokens_map):
+    """Save config + f16 safetensors + tokenizer files, the folder layout any HF checkpoint has."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ["model.safetensors", "pytorch_model.bin", "generation_config.json"]:
+        (out_dir / stale).unlink(missing_ok=True)
+    half = model.half()
+    half.save_pretrained(out_dir, safe_serialization=True)
+    model.float()
+    (out_dir / "generation_config.json").unlink(missing_ok=True)
+    hf_tokenizer.save_pretrained(out_dir)
+    # transformers 5 no longer writes special_tokens_map.json; older readers (and Glassbox) use it.
+    (out_dir / "special_tokens_map.json").write_text(json.dumps(special_tokens_map, indent=2) + "\n")
+    for extra in ["chat_template.jinja"]:
+        (out_dir / extra).unlink(missing_ok=True)
+
+
+def load_f16(model_class, out_dir):
+    """Reload the saved folder the way any checkpoint is loaded, computing in f32 (as Glassbox does)."""
+    model = model_class.from_pretrained(out_dir, dtype=torch.float32, attn_implementation="eager")
+    model.eval()
+    return model
+
+
+def folder_size_mb(out_dir):
+    return sum(f.stat().st_size for f in Path(out_dir).iterdir() if f.is_file()) / 1e6
+
+
+def write_metrics(out_dir, metrics):
+    Path(out_dir, "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+
+
+def python_versions():
+    import tokenizers
+    import transformers
+    return f"python {sys.version.split()[0]}, torch {torch.__version__}, transformers {transformers.__version__}, tokenizers {tokenizers.__version__}"

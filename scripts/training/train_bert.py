@@ -1,0 +1,199 @@
+"""Train glassbox-bert: a small BertForMaskedLM with an uncased WordPiece tokenizer, on the
+English sentences of build_corpus.py (masked-language modelling only, one sentence per input).
+
+    python scripts/training/build_corpus.py   # once
+    python scripts/training/train_bert.py     # ~15 minutes on one core
+
+Writes models/glassbox-bert/ (f16 weights), models/glassbox-bert/heldout.tsv (held-out sentences
+with one whole word masked, read by tests/rust/bundled_models.rs) and metrics.json (top-1
+accuracy of the model and of a unigram baseline on exactly those items).
+"""
+
+import collections
+import random
+import shutil
+
+import torch
+from tokenizers import BertWordPieceTokenizer
+from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
+
+from common import DATA, MODELS, Clock, folder_size_mb, load_f16, log, python_versions, require_corpus, save_folder, setup, write_metrics
+
+SEED = 13
+OUT = MODELS / "glassbox-bert"
+VOCAB_SIZE = 4096
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+MAX_LEN = 64
+BATCH = 64
+LR = 2e-3
+WARMUP = 150
+MAX_STEPS = 900  # the learning rate decays linearly to this step
+MAX_MINUTES = 20
+N_HELDOUT = 400
+FILL_MASK = [
+    "The dog chased the [MASK].", "I went to the [MASK] yesterday.", "The [MASK] is on the table.",
+    "She opened the [MASK] and looked outside.", "A hacker is a person who enjoys [MASK].",
+    "He was [MASK] to see me.", "The computer [MASK] the program.", "Paris is the capital of [MASK].",
+]
+
+
+def read_lines(name):
+    return [ln for ln in open(DATA / "english" / name).read().splitlines() if ln.strip()]
+
+
+def train_tokenizer(train):
+    wp = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True)
+    wp.train_from_iterator(train, vocab_size=VOCAB_SIZE, min_frequency=2, special_tokens=SPECIALS, show_progress=False)
+    tok = wp._tokenizer
+    assert [tok.token_to_id(s) for s in SPECIALS] == [0, 1, 2, 3, 4]
+    tok.enable_truncation(MAX_LEN)
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]",
+                                 sep_token="[SEP]", mask_token="[MASK]", do_lower_case=True, model_max_length=MAX_LEN)
+    tok.no_truncation()
+    return tok, hf
+
+
+def mask_batch(seqs, V, gen):
+    """BERT's recipe: 15% of non-special tokens are predicted; of those 80% become [MASK], 10% a
+    random token, 10% stay."""
+    n = max(len(s) for s in seqs)
+    x = torch.zeros((len(seqs), n), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        x[i, :len(s)] = torch.tensor(s)
+    special = x < len(SPECIALS)
+    pick = (torch.rand(x.shape, generator=gen) < 0.15) & ~special
+    labels = torch.where(pick, x, torch.full_like(x, -100))
+    r = torch.rand(x.shape, generator=gen)
+    inputs = x.clone()
+    inputs[pick & (r < 0.8)] = 4
+    rand_tok = torch.randint(len(SPECIALS), V, x.shape, generator=gen)
+    swap = pick & (r >= 0.8) & (r < 0.9)
+    inputs[swap] = rand_tok[swap]
+    return inputs, (x != 0).long(), labels
+
+
+def whole_words(tok, sentence):
+    """Indices (in the encoding with [CLS]/[SEP]) of tokens that are a whole alphabetic word."""
+    enc = tok.encode(sentence)
+    out = []
+    for i, t in enumerate(enc.tokens):
+        nxt = enc.tokens[i + 1] if i + 1 < len(enc.tokens) else ""
+        if t.isalpha() and not t.startswith("##") and not nxt.startswith("##") and t not in SPECIALS:
+            out.append(i)
+    return enc, out
+
+
+def make_heldout(tok, sentences, rng):
+    """One masked whole word per sentence, as text with [MASK] in the word's place."""
+    items = []
+    for s in sentences:
+        enc, words = whole_words(tok, s)
+        if not words or len(enc.ids) > MAX_LEN:
+            continue
+        i = rng.choice(words)
+        a, b = enc.offsets[i]
+        items.append((s[:a] + "[MASK]" + s[b:], enc.tokens[i]))
+        if len(items) == N_HELDOUT:
+            break
+    return items
+
+
+@torch.no_grad()
+def accuracy(model, tok, items):
+    hits = 0
+    for text, answer in items:
+        enc = tok.encode(text)
+        pos = enc.ids.index(4)
+        logits = model(input_ids=torch.tensor([enc.ids])).logits[0, pos]
+        hits += tok.id_to_token(int(logits.argmax())) == answer
+    return hits / len(items)
+
+
+@torch.no_grad()
+def fill_mask(model, tok, text, k=5):
+    enc = tok.encode(text)
+    pos = enc.ids.index(4)
+    probs = model(input_ids=torch.tensor([enc.ids])).logits[0, pos].softmax(-1)
+    top = probs.topk(k)
+    return [(tok.id_to_token(int(i)), round(float(p), 3)) for p, i in zip(top.values, top.indices)]
+
+
+def main():
+    setup(SEED)
+    require_corpus("english/train.txt")
+    clock = Clock()
+    train, heldout = read_lines("train.txt"), read_lines("heldout.txt")
+    tok, hf_tok = train_tokenizer(train)
+    V = tok.get_vocab_size()
+    log(f"tokenizer: {V} tokens; {tok.encode('The dog chased the [MASK].').tokens}")
+    seqs = [e.ids[:MAX_LEN - 1] + [3] if len(e.ids) > MAX_LEN else e.ids for e in tok.encode_batch(train)]
+    # Unigram baseline: always answer the most frequent whole word of the training text.
+    counts = collections.Counter()
+    for s in train[:20000]:
+        enc, words = whole_words(tok, s)
+        counts.update(enc.tokens[i] for i in words)
+    top_word = counts.most_common(1)[0][0]
+    items = make_heldout(tok, heldout, random.Random(SEED))
+    unigram_acc = sum(a == top_word for _, a in items) / len(items)
+    log(f"held-out items: {len(items)}; unigram baseline '{top_word}': {unigram_acc:.3f}")
+
+    config = BertConfig(
+        vocab_size=V, hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512,
+        max_position_embeddings=MAX_LEN * 2, type_vocab_size=2, hidden_act="gelu",
+        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.0, pad_token_id=0,
+    )
+    model = BertForMaskedLM(config)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model: {n_params} parameters")
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.98), weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / WARMUP) * max(0.05, 1 - s / MAX_STEPS))
+    gen = torch.Generator().manual_seed(SEED)
+    # Batches of similar length waste less time on padding.
+    by_len = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    groups = [by_len[i:i + BATCH] for i in range(0, len(by_len), BATCH)]
+    step, run = 0, None
+    while step < MAX_STEPS and clock.minutes() < MAX_MINUTES:
+        for g in torch.randperm(len(groups), generator=gen).tolist():
+            inputs, mask, labels = mask_batch([seqs[i] for i in groups[g]], V, gen)
+            if (labels != -100).sum() == 0:
+                continue
+            model.train()
+            loss = model(input_ids=inputs, attention_mask=mask, labels=labels).loss
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
+            if step % 100 == 0:
+                log(f"step {step}: loss {run:.3f} ({clock.minutes():.1f} min)")
+            if step >= MAX_STEPS or clock.minutes() >= MAX_MINUTES:
+                break
+    train_minutes = clock.minutes()
+    model.eval()
+
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    save_folder(model, hf_tok, OUT, {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"})
+    f16 = load_f16(BertForMaskedLM, OUT)
+    acc = accuracy(f16, tok, items)
+    log(f"f16 held-out top-1 {acc:.3f}; unigram baseline {unigram_acc:.3f} ('{top_word}')")
+    samples = []
+    for text in FILL_MASK:
+        samples.append({"text": text, "top5": fill_mask(f16, tok, text)})
+        log(f"  {samples[-1]}")
+    with open(OUT / "heldout.tsv", "w") as f:
+        for text, answer in items:
+            f.write(f"{text}\t{answer}\n")
+    write_metrics(OUT, {
+        "seed": SEED, "parameters": n_params, "vocab_size": V, "steps": step, "batch": BATCH,
+        "train_minutes": round(train_minutes, 1), "heldout_items": len(items), "heldout_top1_f16": acc,
+        "unigram_baseline_word": top_word, "unigram_baseline_top1": unigram_acc,
+        "size_mb": round(folder_size_mb(OUT), 2), "versions": python_versions(), "samples": samples,
+    })
+    log(f"saved {OUT} ({folder_size_mb(OUT):.2f} MB) in {clock.minutes():.1f} min")
+
+
+if __name__ == "__main__":
+    main()

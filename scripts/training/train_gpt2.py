@@ -1,0 +1,165 @@
+"""Train glassbox-gpt2: a small GPT2LMHeadModel with a byte-level BPE tokenizer, on the English
+sentences of build_corpus.py.
+
+    python scripts/training/build_corpus.py   # once
+    python scripts/training/train_gpt2.py     # ~15 minutes on one core
+
+Writes models/glassbox-gpt2/ (f16 weights), models/glassbox-gpt2/heldout.txt (held-out sentences
+read by tests/rust/bundled_models.rs) and metrics.json (held-out cross-entropy of the model and of
+a smoothed bigram baseline on exactly those sentences).
+"""
+
+import collections
+import math
+import shutil
+
+import torch
+from tokenizers import ByteLevelBPETokenizer
+from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+from common import DATA, MODELS, Clock, folder_size_mb, load_f16, log, python_versions, require_corpus, save_folder, setup, write_metrics
+
+SEED = 11
+OUT = MODELS / "glassbox-gpt2"
+VOCAB_SIZE = 4096
+EOT = "<|endoftext|>"
+CONTEXT = 128
+BATCH = 24
+LR = 2e-3
+WARMUP = 100
+MAX_STEPS = 700  # the learning rate decays linearly to this step
+MAX_MINUTES = 22
+N_HELDOUT = 300  # sentences committed for the Rust test
+PROMPTS = ["The computer", "A hacker is", "I went to the", "The cat", "Once upon a time", "It is"]
+
+
+def read_lines(name):
+    return [ln for ln in open(DATA / "english" / name).read().splitlines() if ln.strip()]
+
+
+def train_tokenizer(train):
+    bpe = ByteLevelBPETokenizer(add_prefix_space=False, trim_offsets=True)
+    bpe.train_from_iterator(train, vocab_size=VOCAB_SIZE, min_frequency=2, special_tokens=[EOT], show_progress=False)
+    tok = bpe._tokenizer
+    assert tok.token_to_id(EOT) == 0
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=EOT, eos_token=EOT, unk_token=EOT, model_max_length=CONTEXT)
+    return tok, hf
+
+
+def stream(sentences, tok):
+    """Every sentence preceded by <|endoftext|>, as GPT-2 separates documents."""
+    ids = []
+    for s in sentences:
+        ids.append(0)
+        ids.extend(tok.encode(s).ids)
+    return torch.tensor(ids)
+
+
+def bigram_baseline(train_ids, heldout_seqs, V):
+    """Interpolated bigram/unigram (add-one unigram), with the mixing weight chosen on the
+    held-out sentences themselves: a generous baseline."""
+    uni = collections.Counter(train_ids.tolist())
+    big = collections.Counter(zip(train_ids[:-1].tolist(), train_ids[1:].tolist()))
+    n = len(train_ids)
+    p_uni = {t: (uni[t] + 1) / (n + V) for t in range(V)}
+    best = None
+    for lam in [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95]:
+        nll, count = 0.0, 0
+        for seq in heldout_seqs:
+            for a, b in zip(seq[:-1], seq[1:]):
+                pb = big[(a, b)] / uni[a] if uni[a] else 0.0
+                nll -= math.log(lam * pb + (1 - lam) * p_uni[b])
+                count += 1
+        ce = nll / count
+        if best is None or ce < best[0]:
+            best = (ce, lam)
+    return best
+
+
+@torch.no_grad()
+def heldout_ce(model, seqs):
+    nll, count = 0.0, 0
+    for seq in seqs:
+        x = torch.tensor([seq])
+        logits = model(x).logits[0, :-1]
+        nll += torch.nn.functional.cross_entropy(logits, x[0, 1:], reduction="sum").item()
+        count += len(seq) - 1
+    return nll / count
+
+
+def main():
+    setup(SEED)
+    require_corpus("english/train.txt")
+    clock = Clock()
+    train, heldout = read_lines("train.txt"), read_lines("heldout.txt")
+    tok, hf_tok = train_tokenizer(train)
+    log(f"tokenizer: {tok.get_vocab_size()} tokens; {tok.encode('The quick brown fox jumps over the lazy dog.').tokens}")
+    data = stream(train, tok)
+    log(f"training stream: {len(data)} tokens")
+    # The committed held-out set: the first N_HELDOUT held-out sentences that fit the context.
+    held = [s for s in heldout if len(tok.encode(s).ids) < CONTEXT - 1][:N_HELDOUT]
+    held_seqs = [[0] + tok.encode(s).ids for s in held]
+
+    config = GPT2Config(
+        vocab_size=tok.get_vocab_size(), n_positions=CONTEXT, n_embd=128, n_layer=4, n_head=4,
+        activation_function="gelu_new", resid_pdrop=0.1, embd_pdrop=0.1, attn_pdrop=0.0,
+        bos_token_id=0, eos_token_id=0, tie_word_embeddings=True,
+    )
+    model = GPT2LMHeadModel(config)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model: {n_params} parameters")
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.95), weight_decay=0.05)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / WARMUP) * max(0.05, 1 - s / MAX_STEPS))
+    gen = torch.Generator().manual_seed(SEED)
+    n_windows = (len(data) - 1) // CONTEXT
+    step, run = 0, None
+    while step < MAX_STEPS and clock.minutes() < MAX_MINUTES:
+        # One epoch: non-overlapping windows at a random offset, in random order.
+        offset = int(torch.randint(0, CONTEXT, (1,), generator=gen))
+        order = torch.randperm(n_windows - 1, generator=gen)
+        for i in range(0, len(order) - BATCH + 1, BATCH):
+            starts = offset + order[i:i + BATCH] * CONTEXT
+            x = torch.stack([data[s:s + CONTEXT] for s in starts.tolist()])
+            model.train()
+            loss = model(x, labels=x).loss
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
+            if step % 50 == 0:
+                log(f"step {step}: loss {run:.3f} ({clock.minutes():.1f} min)")
+            if step >= MAX_STEPS or clock.minutes() >= MAX_MINUTES:
+                break
+    train_minutes = clock.minutes()
+    model.eval()
+
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    save_folder(model, hf_tok, OUT, {"bos_token": EOT, "eos_token": EOT, "unk_token": EOT})
+    f16 = load_f16(GPT2LMHeadModel, OUT)
+    ce = heldout_ce(f16, held_seqs)
+    bigram_ce, lam = bigram_baseline(data, held_seqs, tok.get_vocab_size())
+    log(f"f16 held-out cross-entropy {ce:.3f} nats/token; bigram baseline {bigram_ce:.3f} (lambda {lam})")
+    samples = []
+    torch.manual_seed(SEED)
+    for p in PROMPTS:
+        ids = torch.tensor([tok.encode(p).ids])
+        greedy = f16.generate(ids, max_new_tokens=24, do_sample=False, pad_token_id=0, eos_token_id=0)
+        sampled = f16.generate(ids, max_new_tokens=24, do_sample=True, top_k=40, temperature=0.8, pad_token_id=0, eos_token_id=0)
+        samples.append({"prompt": p, "greedy": tok.decode(greedy[0].tolist()), "top_k_40_t_0.8": tok.decode(sampled[0].tolist())})
+        log(f"  {samples[-1]}")
+    (OUT / "heldout.txt").write_text("\n".join(held) + "\n")
+    write_metrics(OUT, {
+        "seed": SEED, "parameters": n_params, "vocab_size": tok.get_vocab_size(), "train_tokens": len(data),
+        "steps": step, "batch": BATCH, "context": CONTEXT, "train_minutes": round(train_minutes, 1),
+        "heldout_sentences": len(held), "heldout_ce_f16": ce, "bigram_baseline_ce": bigram_ce, "bigram_lambda": lam,
+        "size_mb": round(folder_size_mb(OUT), 2), "versions": python_versions(), "samples": samples,
+    })
+    log(f"saved {OUT} ({folder_size_mb(OUT):.2f} MB) in {clock.minutes():.1f} min")
+
+
+if __name__ == "__main__":
+    main()

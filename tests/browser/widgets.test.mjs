@@ -1,0 +1,283 @@
+// The embedding story, in headless Chromium: a host page with several widgets (one worker, one load per
+// model, lazy start, shadow-DOM isolation, theming), the page's state in the URL (round trip, seeded
+// generation, embed mode, hide flags, embed codes), and the iframe embed answering postMessage.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import {
+  startServer, launchBrowser, newWatchedPage, foreignRequests, modelsUnderTest, ensureArtifacts, canvasInk,
+} from './helpers.mjs';
+
+const WAIT = { timeout: 120000 };
+const setup = {};
+
+before(async () => {
+  setup.models = await modelsUnderTest();
+  setup.decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
+  setup.encoder = setup.models.models.find((m) => m.kind === 'encoder-only');
+  assert.ok(setup.decoder && setup.encoder, 'a decoder-only and an encoder-only model are needed');
+  setup.server = await startServer(setup.models.root);
+  setup.browser = await launchBrowser();
+  setup.artifacts = ensureArtifacts();
+});
+
+after(async () => {
+  await setup.browser?.close();
+  await setup.server?.stop();
+});
+
+/** Serve `html` at /<name> on the test server's origin (the rest of the site is the real server). */
+async function hostPage(context, name, html) {
+  await context.route(`**/${name}`, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html }));
+  return `${setup.server.url}${name}`;
+}
+
+const allWidgets = 'glassbox-tokens, glassbox-attention, glassbox-generation';
+
+async function waitWidgets(page, selector) {
+  await page.waitForFunction((sel) => [...document.querySelectorAll(sel)]
+    .every((e) => e.dataset.status === 'ready' || e.dataset.status === 'error'), selector, WAIT);
+  const errors = await page.$$eval(selector, (els) => els.map((e) => e.shadowRoot.querySelector('.error')?.textContent).filter(Boolean));
+  assert.deepEqual(errors, [], 'a widget showed an error');
+}
+
+describe('widgets on a host page', () => {
+  it('render several widgets with one worker and one load per model, lazily, isolated and themable', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const dec = setup.decoder.name;
+    const url = await hostPage(context, '__widgets-host.html', `<!doctype html>
+<html><head><meta charset="utf-8"><title>host</title>
+<style>
+  .chip, .heatmap, p { background: rgb(0, 255, 0) !important; color: rgb(255, 0, 0) !important; }
+  #themed { --gb-chip: rgb(1, 2, 3); }
+</style>
+<script type="module" src="/glassbox-widgets.js"></script></head>
+<body>
+  <p id="host-text">The host page's own paragraph.</p>
+  <glassbox-tokens id="themed" model="${dec}" text="Tokens in a host page."></glassbox-tokens>
+  <glassbox-attention id="a1" model="${dec}" text="The cat sat on the mat" layer="2" head="1"></glassbox-attention>
+  <glassbox-attention id="a2" model="@decoder-only" text="The cat sat on the mat" head="mean" theme="dark"></glassbox-attention>
+  <glassbox-generation id="g1" model="${dec}" text="Once upon a time" temperature="0.8" seed="7" max-tokens="6" autorun
+    hide="top-k,top-p"></glassbox-generation>
+  <glassbox-tokens id="enc" model="${setup.encoder.name}" text="An encoder reads it all." readonly></glassbox-tokens>
+  <div style="height: 4000px"></div>
+  <glassbox-attention id="far" model="${setup.encoder.name}" text="Far below the fold."></glassbox-attention>
+</body></html>`);
+    await page.goto(url);
+    const near = '#themed, #a1, #a2, #g1, #enc';
+    await waitWidgets(page, near);
+    await page.waitForFunction(() => document.querySelector('#g1').generated, null, WAIT);
+
+    // Lazy: the widget below the fold has not loaded anything yet.
+    assert.equal(await page.$eval('#far', (e) => e.dataset.status), 'waiting');
+    const statsBefore = await page.evaluate(async () => JSON.parse(JSON.stringify((await import('/glassbox-widgets.js')).stats)));
+    assert.equal(statsBefore.glassboxes, 1, 'one Glassbox (one worker) for the whole page');
+    const urls = statsBefore.loads.map((l) => l.url);
+    assert.equal(urls.length, 2, `two models, two loads: ${JSON.stringify(statsBefore.loads)}`);
+    assert.equal(new Set(urls).size, urls.length, 'no model was loaded twice');
+    assert.equal(statsBefore.runs, 1, 'both attention widgets on the same text share one run');
+    const weightFetches = watch.requests.filter((u) => u.endsWith('model.safetensors'));
+    assert.equal(weightFetches.length, 2, `each model's weights fetched once: ${weightFetches.join(', ')}`);
+    assert.equal(watch.requests.filter((u) => u.endsWith('/worker.js')).length, 1, 'one worker script');
+
+    await page.$eval('#far', (e) => e.scrollIntoView());
+    await waitWidgets(page, '#far');
+    const statsAfter = await page.evaluate(async () => (await import('/glassbox-widgets.js')).stats.loads.length);
+    assert.equal(statsAfter, 2, 'the lazy widget reused the already loaded encoder');
+
+    // What each widget drew.
+    const a1 = await page.$eval('#a1', (e) => e.shown);
+    assert.deepEqual([a1.kind, a1.layer, a1.head], ['decoder', 1, 0], 'layer="2" head="1" count from 1');
+    const ink = await canvasInk(page, '#a1 canvas.heatmap-canvas');
+    assert.ok(ink.inked > 1000 && ink.colours > 3, `the heatmap drew (${JSON.stringify(ink)})`);
+    const nChips = await page.$eval('#themed', (e) => e.shadowRoot.querySelectorAll('.chip').length);
+    assert.ok(nChips >= 4, 'token chips are shown');
+    assert.ok((await page.$eval('#g1', (e) => e.shadowRoot.querySelectorAll('.gen-token').length)) === 6, 'six generated tokens');
+    const stepInk = await canvasInk(page, '#g1 canvas.heatmap-canvas');
+    assert.ok(stepInk.colours > 3, 'the attention of the selected step is drawn');
+    assert.equal(await page.$eval('#g1', (e) => e.shadowRoot.querySelectorAll('.candidate').length), 10, 'ten candidates');
+    assert.deepEqual(await page.$eval('#g1', (e) => ['top-k', 'top-p', 'seed'].map((c) => e.shadowRoot.querySelector(`[data-control="${c}"]`).hidden)),
+      [true, true, false], 'hide="top-k,top-p" hides exactly those controls');
+    assert.equal(await page.$eval('#enc', (e) => e.shadowRoot.querySelector('textarea').readOnly), true, 'readonly');
+
+    // Isolation both ways, and theming through custom properties.
+    const chip = await page.$eval('#themed', (e) => getComputedStyle(e.shadowRoot.querySelector('.chip')).backgroundColor);
+    assert.equal(chip, 'rgb(1, 2, 3)', 'the host sets --gb-chip; its .chip rule does not reach inside');
+    const hostP = await page.$eval('#host-text', (e) => [getComputedStyle(e).fontFamily, getComputedStyle(e).padding]);
+    const bare = await page.evaluate(() => { const p = document.createElement('p'); document.body.append(p); const s = getComputedStyle(p); return [s.fontFamily, s.padding]; });
+    assert.deepEqual(hostP, bare, 'the widget styles do not leak into the host page');
+    const panels = await page.$$eval('#a1, #a2', (els) => els.map((e) => getComputedStyle(e.shadowRoot.querySelector('.gb-widget')).backgroundColor));
+    assert.notEqual(panels[0], panels[1], 'theme="dark" changes the palette');
+
+    // Attributes drive the widget after it has drawn.
+    await page.$eval('#a1', (e) => { e.setAttribute('layer', '1'); e.setAttribute('head', 'mean'); });
+    await page.waitForFunction(() => document.querySelector('#a1').shown.layer === 0 && document.querySelector('#a1').shown.head === 'mean', null, WAIT);
+    const code = await page.$eval('#a1', (e) => e.embedCode());
+    assert.match(code, /^<glassbox-attention id="a1" model="[^"]+" text="The cat sat on the mat" layer="1" head="mean"><\/glassbox-attention>$/);
+
+    await page.screenshot({ path: path.join(setup.artifacts, 'widgets-host.png'), fullPage: false });
+    assert.deepEqual(foreignRequests(watch.requests), [], 'no request left 127.0.0.1');
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+
+describe('the tutorial', () => {
+  it('draws every widget as the reader scrolls, one load per model (and one for the random twin)', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    await page.goto(`${setup.server.url}tutorial.html`);
+    const n = await page.$$eval(allWidgets, (els) => els.length);
+    assert.ok(n >= 12, `${n} widgets`);
+    assert.equal(await page.$$eval(allWidgets, (els) => els.filter((e) => e.dataset.status === 'waiting').length) > n / 2, true,
+      'most widgets wait below the fold');
+    for (let i = 0; i < n; i++) {
+      await page.$$eval(allWidgets, (els, k) => els[k].scrollIntoView({ block: 'center' }), i);
+      await page.waitForFunction((k) => ['ready', 'error'].includes(document.querySelectorAll('glassbox-tokens, glassbox-attention, glassbox-generation')[k].dataset.status), i, WAIT);
+    }
+    await waitWidgets(page, allWidgets);
+    const stats = await page.evaluate(async () => JSON.parse(JSON.stringify((await import('/glassbox-widgets.js')).stats)));
+    const keys = stats.loads.map((l) => `${l.url} ${l.randomSeed}`);
+    assert.equal(new Set(keys).size, keys.length, 'no model loaded twice');
+    assert.ok(stats.loads.some((l) => l.randomSeed !== null), 'the random-weights twin was built');
+    assert.match(await page.$eval('#position-facts', (e) => e.textContent), /sinusoidal|sine/);
+    await page.screenshot({ path: path.join(setup.artifacts, 'tutorial.png'), fullPage: true });
+    assert.deepEqual(foreignRequests(watch.requests), []);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+
+describe('widgets on another site', () => {
+  it('start their worker from a same-origin shim when the script comes from the Glassbox server', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    // The Glassbox server with CORS headers (what a deployment serving other sites would send).
+    await context.route(`${setup.server.url}**`, async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, headers: { ...response.headers(), 'access-control-allow-origin': '*' } });
+    });
+    await context.route('http://blog.test/**', (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html>
+<script type="module" src="${setup.server.url}glassbox-widgets.js"></script>
+<glassbox-attention id="x" model="@decoder-only" text="A post on another site"></glassbox-attention>` }));
+    await page.goto('http://blog.test/post.html');
+    await waitWidgets(page, '#x');
+    assert.ok((await page.$eval('#x', (e) => e.shown.nCols)) >= 3);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+
+describe('the page state in the URL', () => {
+  const state = (page) => page.evaluate(() => ({
+    hash: location.hash,
+    heatmap: window.__glassbox.heatmap(),
+    generation: window.__glassbox.generation(),
+  }));
+  const open = async (hash) => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    await page.goto(`${setup.server.url}${hash}`);
+    await page.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+    return { context, page, watch };
+  };
+
+  it('round-trips model, text, view, kind, layer and head', async () => {
+    const dec = setup.decoder.name;
+    const first = await open(`#model=${dec}&text=The+dog+chased+the+cat.&view=attention&kind=decoder&layer=2&head=3`);
+    const a = await state(first.page);
+    assert.equal(a.heatmap.layer, 1);
+    assert.equal(a.heatmap.head, '2');
+    assert.equal(a.heatmap.kind, 'decoder');
+    assert.equal(await first.page.$eval('#text-input', (e) => e.value), 'The dog chased the cat.');
+    assert.equal(a.hash, `#model=${dec}&text=The+dog+chased+the+cat.&view=attention&kind=decoder&layer=2&head=3`,
+      'the page rewrites the same link it was opened with');
+    // A change made through the controls lands in the hash...
+    await first.page.selectOption('#head-select', 'mean');
+    await first.page.waitForFunction(() => location.hash.includes('text=') && !location.hash.includes('head='), null, WAIT);
+    const changed = await state(first.page);
+    // ... and opening that link elsewhere shows the same map.
+    const second = await open(changed.hash);
+    const b = await state(second.page);
+    assert.equal(b.hash, changed.hash);
+    assert.deepEqual(b.heatmap, changed.heatmap, 'the same matrix, labels and settings');
+    assert.deepEqual([...first.watch.errors, ...second.watch.errors], []);
+    // The share bar offers both embed codes for this state.
+    await second.page.click('#copy-embed');
+    const codes = await second.page.evaluate(() => [document.querySelector('#embed-widget').value, document.querySelector('#embed-iframe').value]);
+    assert.match(codes[0], /<script type="module" src="http:\/\/127\.0\.0\.1:\d+\/glassbox-widgets\.js"><\/script>\n<glassbox-attention model="[^"]+" text="The dog chased the cat\." kind="decoder" layer="2" head="mean"><\/glassbox-attention>/);
+    assert.match(codes[1], /^<iframe src="http:\/\/127\.0\.0\.1:\d+\/embed\.html#model=[^"]+view=attention[^"]*" title="Glassbox: attention"/);
+    await first.context.close();
+    await second.context.close();
+  });
+
+  it('reproduces a seeded generation from a link', async () => {
+    const dec = setup.decoder.name;
+    const hash = `#model=${dec}&text=Once+upon+a+time&view=generate&temperature=0.9&top-k=40&seed=7&max-tokens=8&generate=1`;
+    const first = await open(hash);
+    const second = await open(hash);
+    const ids = async (page) => (await state(page)).generation.steps.map((s) => s.id);
+    const [a, b] = [await ids(first.page), await ids(second.page)];
+    assert.equal(a.length, 8);
+    assert.deepEqual(a, b, 'the same seed gives the same tokens');
+    assert.equal(await first.page.$eval('#seed', (e) => e.value), '7');
+    assert.equal(await first.page.$eval('#temperature', (e) => e.value), '0.9');
+    await first.context.close();
+    await second.context.close();
+  });
+
+  it('hides controls and the page chrome in embed mode', async () => {
+    // "@decoder-only" names a model by kind, as the widgets' "Open in Glassbox" links may.
+    const { context, page } = await open('#model=@decoder-only&text=Hi&view=generate&embed=1&sampling_hide=1&run_hide=1');
+    assert.equal(await page.evaluate(() => window.__glassbox.info().kind), 'decoder-only');
+    const visible = await page.evaluate(() => Object.fromEntries(['.page-header', '.page-footer', '#model-section',
+      '#attention-section', '#generate-section', '#text-section', '.field:has(> #seed)', '#run-button', '#generate-button']
+      .map((s) => [s, getComputedStyle(document.querySelector(s)).display !== 'none'])));
+    assert.deepEqual(visible, {
+      '.page-header': false, '.page-footer': false, '#model-section': false, '#attention-section': false,
+      '#generate-section': true, '#text-section': true, '.field:has(> #seed)': false, '#run-button': false, '#generate-button': true,
+    });
+    await page.screenshot({ path: path.join(setup.artifacts, 'page-embed-mode.png') });
+    await context.close();
+  });
+});
+
+describe('the iframe embed', () => {
+  it('answers postMessage: ready, set-text, focus, errors', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const src = `/embed.html#model=${setup.decoder.name}&text=The+cat+sat+down&view=attention&layer=1&head=mean`;
+    const url = await hostPage(context, '__iframe-host.html', `<!doctype html><html><body>
+<iframe id="frame" src="${src}" width="800" height="600"></iframe>
+<script>
+  window.replies = [];
+  window.addEventListener('message', (e) => { if (e.source === document.getElementById('frame').contentWindow) window.replies.push(e.data); });
+  window.ask = (msg) => new Promise((resolve) => {
+    const id = Math.random().toString(36).slice(2);
+    const on = (e) => { if (e.data && e.data.id === id) { window.removeEventListener('message', on); resolve(e.data); } };
+    window.addEventListener('message', on);
+    document.getElementById('frame').contentWindow.postMessage({ ...msg, id }, '*');
+  });
+</script></body></html>`);
+    await page.goto(url);
+    await page.waitForFunction(() => window.replies.some((r) => r.type === 'glassbox:ready'), null, WAIT);
+    const ready = await page.evaluate(() => window.replies.find((r) => r.type === 'glassbox:ready'));
+    assert.equal(ready.state.text, 'The cat sat down');
+
+    const setText = await page.evaluate(() => window.ask({ type: 'glassbox:set-text', text: 'A brand new sentence' }));
+    assert.equal(setText.type, 'glassbox:ack');
+    assert.equal(setText.ok, true);
+    assert.equal(setText.state.text, 'A brand new sentence');
+    const frame = page.frame({ url: /embed\.html/ });
+    const labels = await frame.$eval('glassbox-attention', (e) => e.shown.nCols);
+    assert.ok(labels >= 4, 'the map was redrawn for the new text');
+
+    const focus = await page.evaluate(() => window.ask({ type: 'glassbox:focus', layer: 2, head: 1 }));
+    assert.equal(focus.ok, true);
+    assert.deepEqual([focus.state.shown.layer, focus.state.shown.head], [1, 0]);
+
+    const bad = await page.evaluate(() => window.ask({ type: 'glassbox:explode' }));
+    assert.equal(bad.ok, false);
+    assert.match(bad.error, /unknown message type/);
+    assert.deepEqual(foreignRequests(watch.requests), []);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});

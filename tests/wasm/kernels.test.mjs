@@ -1,0 +1,214 @@
+// SIMD128 kernels == their scalar twins, in the real wasm binary.
+//
+//   scripts/build-wasm.sh && node --test tests/wasm/
+//
+// Each `check_*` export of pkg/glassbox.js runs one kernel on our inputs, either the SIMD128 version
+// (`simd = true`) or the scalar twin that the native build runs. The twins do the same f32
+// operations in the same order per output, so the results must be identical, not merely close:
+// that is what lets the page reproduce the native CLI. A float64 reference computed here also
+// checks that both are right, not just equal.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const wasmPath = join(ROOT, 'pkg', 'glassbox_bg.wasm');
+const glassbox = await import(pathToFileURL(join(ROOT, 'pkg', 'glassbox.js')).href);
+glassbox.initSync({ module: readFileSync(wasmPath) });
+
+const LENGTHS = [0, 1, 3, 4, 15, 16, 17, 1023];
+const ROWS = [1, 2, 3, 4, 5, 8, 17];
+const DIMS = [1, 3, 8, 15, 16, 17, 64, 100];
+const U = 2 ** -24; // unit roundoff of f32
+
+/** Seeded uniform values in [-scale, scale), as float32. */
+function randomF32(seed) {
+  let s = seed >>> 0;
+  return (len, scale = 1) => {
+    const out = new Float32Array(len);
+    for (let i = 0; i < len; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      out[i] = ((s >>> 8) / 2 ** 24 * 2 - 1) * scale;
+    }
+    return out;
+  };
+}
+
+/** SIMD and scalar outputs are the same numbers (+0 and -0 count as equal). */
+function assertIdentical(simd, scalar, what) {
+  assert.equal(simd.length, scalar.length, `${what}: lengths differ`);
+  for (let i = 0; i < simd.length; i++) {
+    if (simd[i] !== scalar[i] && !(Number.isNaN(simd[i]) && Number.isNaN(scalar[i]))) {
+      assert.fail(`${what}: element ${i} is ${simd[i]} with SIMD but ${scalar[i]} with the scalar twin`);
+    }
+  }
+}
+
+function assertNear(got, want, bound, what) {
+  assert.equal(got.length, want.length, `${what}: lengths differ`);
+  for (let i = 0; i < got.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= bound(i))) assert.fail(`${what}: element ${i} is ${got[i]}, reference ${want[i]}, error ${err} > ${bound(i)}`);
+  }
+}
+
+/** `x[M][K] · W + bias` in float64 with `W` given as [N][K] (`nk`) or [K][N]; and Σ|terms| per output. */
+function referenceProduct(x, m, k, w, n, bias, layout) {
+  const out = new Float64Array(m * n);
+  const mag = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = bias ? bias[j] : 0;
+      let a = Math.abs(s);
+      for (let kk = 0; kk < k; kk++) {
+        const p = x[i * k + kk] * (layout === 'nk' ? w[j * k + kk] : w[kk * n + j]);
+        s += p;
+        a += Math.abs(p);
+      }
+      out[i * n + j] = s;
+      mag[i * n + j] = a;
+    }
+  }
+  return { out, mag };
+}
+
+const sumBound = (k, mag) => (k + 2) * U * mag + 1e-30;
+
+test('the binary was built with SIMD128', () => {
+  assert.equal(glassbox.kernels_simd128(), true, 'kernels_simd128() is false: rebuild with scripts/build-wasm.sh (RUSTFLAGS must not override .cargo/config.toml)');
+  // And the instructions are really there: 0xfd is the SIMD opcode prefix; f32x4.mul is 0xfd 0xe6 0x01.
+  const bytes = readFileSync(wasmPath);
+  let mul = 0;
+  for (let i = 0; i + 2 < bytes.length; i++) if (bytes[i] === 0xfd && bytes[i + 1] === 0xe6 && bytes[i + 2] === 0x01) mul++;
+  assert.ok(mul > 10, `only ${mul} f32x4.mul opcodes found in ${wasmPath}`);
+});
+
+test('Linear (packed GEMM / GEMV): SIMD == scalar == float64 reference on awkward shapes', () => {
+  const rand = randomF32(1);
+  // K = 300 crosses the SIMD K-block (256): partial sums are stored and reloaded.
+  for (const k of [...DIMS, 300]) {
+    for (const n of DIMS) {
+      for (const m of ROWS) {
+        const x = rand(m * k);
+        const w = rand(n * k); // [N][K], the nn.Linear layout
+        const bias = rand(n);
+        const what = `Linear m=${m} k=${k} n=${n}`;
+        const simd = glassbox.check_linear(x, m, k, w, n, bias, true);
+        const scalar = glassbox.check_linear(x, m, k, w, n, bias, false);
+        assertIdentical(simd, scalar, what);
+        const { out, mag } = referenceProduct(x, m, k, w, n, bias, 'nk');
+        assertNear(simd, out, (i) => sumBound(k, mag[i]), what);
+      }
+    }
+  }
+  // No bias, and the empty cases.
+  const x = rand(5 * 17), w = rand(9 * 17);
+  assertIdentical(glassbox.check_linear(x, 5, 17, w, 9, undefined, true), glassbox.check_linear(x, 5, 17, w, 9, undefined, false), 'Linear without bias');
+  assert.equal(glassbox.check_linear(new Float32Array(0), 0, 17, w, 9, undefined, true).length, 0);
+  const b = rand(9);
+  assertIdentical(glassbox.check_linear(new Float32Array(0), 2, 0, new Float32Array(0), 9, b, true), [...b, ...b], 'Linear with K = 0 is the bias');
+});
+
+test('Linear: a row decoded alone (GEMV) equals the same row in a batch (GEMM)', () => {
+  const rand = randomF32(2);
+  const [m, k, n] = [13, 300, 45];
+  const x = rand(m * k), w = rand(n * k), bias = rand(n);
+  const batch = glassbox.check_linear(x, m, k, w, n, bias, true);
+  for (let i = 0; i < m; i++) {
+    const alone = glassbox.check_linear(x.subarray(i * k, (i + 1) * k), 1, k, w, n, bias, true);
+    assertIdentical(alone, batch.subarray(i * n, (i + 1) * n), `row ${i}`);
+  }
+});
+
+test('matmul_kn and matmul_nk: SIMD == scalar == float64 reference on awkward shapes', () => {
+  const rand = randomF32(3);
+  for (const k of DIMS) {
+    for (const n of DIMS) {
+      for (const m of ROWS) {
+        const x = rand(m * k);
+        const w = rand(n * k);
+        const bias = rand(n);
+        let what = `matmul_nk m=${m} k=${k} n=${n}`;
+        const nk = glassbox.check_matmul_nk(x, m, k, w, n, true);
+        assertIdentical(nk, glassbox.check_matmul_nk(x, m, k, w, n, false), what);
+        let ref = referenceProduct(x, m, k, w, n, null, 'nk');
+        assertNear(nk, ref.out, (i) => sumBound(k, ref.mag[i]), what);
+
+        what = `matmul_kn m=${m} k=${k} n=${n}`;
+        const kn = glassbox.check_matmul_kn(x, m, k, w, n, bias, true); // w read as [K][N]
+        assertIdentical(kn, glassbox.check_matmul_kn(x, m, k, w, n, bias, false), what);
+        ref = referenceProduct(x, m, k, w, n, bias, 'kn');
+        assertNear(kn, ref.out, (i) => sumBound(k, ref.mag[i]), what);
+      }
+    }
+  }
+});
+
+test('dot and axpy: SIMD == scalar on awkward lengths', () => {
+  const rand = randomF32(4);
+  for (const len of LENGTHS) {
+    const a = rand(len), b = rand(len);
+    const simd = glassbox.check_dot(a, b, true);
+    assert.equal(simd, glassbox.check_dot(a, b, false), `dot len=${len}`);
+    const ref = referenceProduct(a, 1, len, b, 1, null, 'nk');
+    assertNear([simd], ref.out, () => sumBound(len, ref.mag[0]), `dot len=${len}`);
+    assertIdentical(glassbox.check_axpy(0.75, a, b, true), glassbox.check_axpy(0.75, a, b, false), `axpy len=${len}`);
+  }
+});
+
+test('softmax: SIMD == scalar, masked entries exactly 0, rows sum to 1', () => {
+  const rand = randomF32(5);
+  for (const len of LENGTHS) {
+    const row = rand(len, 8);
+    for (let i = 2; i < len; i += 3) row[i] = -Infinity; // masked keys
+    const simd = glassbox.check_softmax(row, true);
+    assertIdentical(simd, glassbox.check_softmax(row, false), `softmax len=${len}`);
+    let max = -Infinity;
+    for (const v of row) max = Math.max(max, v);
+    const e = Array.from(row, (v) => Math.exp(v - max));
+    const sum = e.reduce((s, v) => s + v, 0);
+    assertNear(simd, e.map((v) => v / sum), (i) => 1e-6 * (e[i] / sum) + 1e-9, `softmax len=${len}`);
+    for (let i = 2; i < len; i += 3) assert.ok(Object.is(simd[i], 0), `softmax len=${len}: masked entry ${i} is ${simd[i]}`);
+  }
+  const masked = new Float32Array(17).fill(-Infinity);
+  assertIdentical(glassbox.check_softmax(masked, true), new Float32Array(17), 'an all-masked row is zeros');
+});
+
+test('layer_norm and rms_norm: SIMD == scalar on awkward widths', () => {
+  const rand = randomF32(6);
+  for (const c of LENGTHS.slice(1)) {
+    const x = rand(3 * c, 4).map((v) => v + 2);
+    const gamma = rand(c), beta = rand(c);
+    assertIdentical(glassbox.check_layer_norm(x, gamma, beta, 1e-5, true), glassbox.check_layer_norm(x, gamma, beta, 1e-5, false), `layer_norm C=${c}`);
+    assertIdentical(glassbox.check_rms_norm(x, gamma, 1e-6, true), glassbox.check_rms_norm(x, gamma, 1e-6, false), `rms_norm C=${c}`);
+  }
+  assert.throws(() => glassbox.check_layer_norm(new Float32Array(4), new Float32Array(4), new Float32Array(3), 1e-5, true), /beta has 3 values/);
+});
+
+test('activations and exp: SIMD == scalar on awkward lengths and at the edges', () => {
+  const rand = randomF32(7);
+  const edges = Float32Array.from([0, -0, 1e-30, -1e-30, 87, -87, -87.3, -87.31, 88.3, 88.4, -100, 100, -1e30, 1e30, Infinity, -Infinity]);
+  const reference = {
+    exp: Math.exp,
+    gelu_tanh: (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
+    silu: (v) => v / (1 + Math.exp(-v)),
+    relu: (v) => Math.max(v, 0),
+  };
+  for (const name of ['gelu_erf', 'gelu_tanh', 'relu', 'silu', 'exp']) {
+    for (const len of LENGTHS) {
+      const x = rand(len, 6);
+      const simd = glassbox.check_activation(name, x, true);
+      assertIdentical(simd, glassbox.check_activation(name, x, false), `${name} len=${len}`);
+      const f = reference[name];
+      if (f) {
+        const scale = (i) => (name === 'exp' ? Math.exp(x[i]) : Math.max(1, Math.abs(x[i])));
+        assertNear(simd, Array.from(x, f), (i) => 1e-6 * scale(i), `${name} len=${len} vs float64`);
+      }
+    }
+    assertIdentical(glassbox.check_activation(name, edges, true), glassbox.check_activation(name, edges, false), `${name} at the edges`);
+  }
+  assert.throws(() => glassbox.check_activation('gelu_fast', new Float32Array(1), true), /no activation named 'gelu_fast'/);
+});

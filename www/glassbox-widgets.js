@@ -1,0 +1,872 @@
+// Glassbox widgets: custom elements a tutorial author drops into any page with one module script.
+//
+//   <script type="module" src="https://example.org/glassbox/glassbox-widgets.js"></script>
+//   <glassbox-tokens model="gpt2" text="Tokenizers split words."></glassbox-tokens>
+//   <glassbox-attention model="gpt2" text="The cat sat on the mat" layer="2" head="3"></glassbox-attention>
+//   <glassbox-generation model="gpt2" text="Once upon a time" temperature="0.8" seed="42"></glassbox-generation>
+//
+// Every widget on a page shares one Web Worker (one Glassbox) and each model is loaded once, however many
+// widgets show it. A widget starts its work only when it scrolls into view. Each lives in a shadow root:
+// the host page's styles do not reach inside and ours do not leak out; the look is set through the
+// --gb-* custom properties (light and dark built in). The drawing is done by the page's own views
+// (./views/*.js), so a widget shows exactly what the page shows. Guide: docs/widgets.md.
+
+import { Glassbox } from './glassbox.js';
+import { renderTokens } from './views/tokens.js';
+import { renderTextHighlight } from './views/text-highlight.js';
+import { renderHeatmap } from './views/heatmap.js';
+import { renderGenerated } from './views/generated.js';
+import { renderCandidates } from './views/candidates.js';
+import { renderSegmented, renderSelect } from './views/controls.js';
+import { ATTENTION_KINDS, CAUSAL_NOTE } from './views/explain.js';
+import { tokenLabel } from './views/token-text.js';
+import { pageLink, findModel } from './url-state.js';
+
+const HERE = new URL('./', import.meta.url);
+const LAZY_MARGIN = '300px';       // start loading a little before the widget is on screen
+const TEXT_DELAY_MS = 300;         // re-run this long after the reader stops typing
+const N_CANDIDATES = 10;           // bars in the next-token chart
+const TRANSLATION_EXTRA = 10;      // an encoder-decoder translates up to 2 * source tokens + this
+
+// ---- configuration ------------------------------------------------------------------------------
+
+const config = {
+  /** Where bundled model names are looked up: `${modelsBase}index.json` and `${modelsBase}<name>/`. */
+  modelsBase: new URL('models/', HERE).href,
+  /** The page's stylesheet; its component rules and palette are reused inside every shadow root. */
+  styleUrl: new URL('style.css', HERE).href,
+  /** The Glassbox page, for "Open in Glassbox" links. */
+  pageUrl: new URL('index.html', HERE).href,
+  /** Options for Glassbox.create (workerUrl, pkgUrl, wasm). */
+  createOptions: {},
+};
+
+/**
+ * Change where models, the stylesheet or the page live, before the first widget loads.
+ * `configure({ modelsBase: '/static/glassbox/models/' })`.
+ */
+export function configure(options = {}) {
+  for (const key of ['modelsBase', 'styleUrl', 'pageUrl']) {
+    if (options[key]) config[key] = new URL(options[key], document.baseURI).href;
+  }
+  if (options.createOptions) config.createOptions = { ...options.createOptions };
+}
+
+// ---- the shared runtime: one worker, one load per model, one run per (model, text) ----------------
+
+/** What the widgets on this page have asked of the engine (read by the tests and handy when debugging). */
+export const stats = { glassboxes: 0, loads: [], runs: 0, generations: 0 };
+
+let glassbox = null;      // Promise<Glassbox>
+let modelIndex = null;    // Promise<Array<{name, path, kind, modelType, title}>>
+const models = new Map(); // key -> Promise<{ model, name, key }>
+const runs = new Map();   // key + text -> Promise<RunResult>
+
+/** The one Glassbox (worker + wasm) every widget on the page uses. */
+export function sharedGlassbox() {
+  if (!glassbox) {
+    stats.glassboxes += 1;
+    glassbox = Glassbox.create({ ...crossOriginWorker(), ...config.createOptions });
+    glassbox.catch(() => { glassbox = null; });
+  }
+  return glassbox;
+}
+
+/**
+ * Browsers start workers only from the page's own origin. When the widgets are loaded from another site (a blog
+ * using the Glassbox server's script), the worker is a same-origin blob that imports the real worker module, which
+ * then finds the wasm and the models on the Glassbox server (that server must send CORS headers).
+ */
+function crossOriginWorker() {
+  const url = new URL('worker.js', HERE);
+  if (url.origin === location.origin || config.createOptions.worker || config.createOptions.workerUrl) return {};
+  const shim = new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' });
+  return { worker: new Worker(URL.createObjectURL(shim), { type: 'module' }) };
+}
+
+/** The bundled models' index (models/index.json beside the widgets, or configure({ modelsBase })). */
+export function bundledModels() {
+  if (!modelIndex) {
+    const url = new URL('index.json', config.modelsBase).href;
+    modelIndex = fetch(url).then((res) => {
+      if (!res.ok) throw new Error(`the list of bundled models (${url}) answered ${res.status}`);
+      return res.json();
+    }).then((body) => (Array.isArray(body) ? body : body.models ?? []));
+    modelIndex.catch(() => { modelIndex = null; });
+  }
+  return modelIndex;
+}
+
+/**
+ * Where a `model` attribute points: a bundled model's name ("gpt2"), the first bundled model of a type or
+ * kind ("@gpt2", "@marian", "@decoder-only"), or a folder URL ("./my-model/", "https://…/bert/"; anything
+ * with a slash), resolved against the host page.
+ */
+async function modelFolder(spec) {
+  if (!spec) throw new Error('this widget has no model. Add model="…" (a bundled model\'s name or a folder URL)');
+  if (spec.includes('/')) {
+    const url = new URL(spec, document.baseURI).href;
+    return { url: url.endsWith('/') ? url : `${url}/`, name: spec };
+  }
+  let list;
+  try {
+    list = await bundledModels();
+  } catch (err) {
+    if (spec.startsWith('@')) throw err;
+    list = null;
+  }
+  const hit = list ? findModel(list, spec) : undefined;
+  if (list && !hit) {
+    throw new Error(`there is no bundled model ${spec.startsWith('@') ? `of type "${spec.slice(1)}"` : `called "${spec}"`}. `
+      + `Use one of: ${list.map((m) => m.name).join(', ') || '(none)'}, "@" and a model type or kind, or a folder URL`);
+  }
+  const path = hit?.path ?? `${encodeURIComponent(spec)}/`;
+  // index.json paths start with "models/" (relative to the page that serves them); keep only the folder part.
+  const rel = path.replace(/^models\//, '');
+  return {
+    url: new URL(rel.endsWith('/') ? rel : `${rel}/`, config.modelsBase).href,
+    name: hit?.title ?? hit?.name ?? spec,
+    files: Array.isArray(hit?.files) ? hit.files : null,   // the index lists them: no requests for absent optional files
+  };
+}
+
+/**
+ * The model a widget shows, loaded once per page (keyed by its folder, so "gpt2" and "@gpt2" share a load).
+ * `randomSeed` gives the untrained twin (same architecture, seeded random weights): a separate model.
+ */
+export async function sharedModel(spec, randomSeed = null) {
+  const folder = await modelFolder(spec);
+  const key = `${folder.url}\u0000${randomSeed ?? ''}`;
+  let entry = models.get(key);
+  if (!entry) {
+    entry = (async () => {
+      const gb = await sharedGlassbox();
+      stats.loads.push({ model: spec, url: folder.url, randomSeed });
+      const opts = randomSeed === null ? {} : { randomSeed };
+      const source = folder.files ? { baseUrl: folder.url, files: folder.files } : { baseUrl: folder.url };
+      const model = await gb.loadModel(source, opts);
+      return { model, name: folder.name, key };
+    })();
+    entry.catch(() => models.delete(key));
+    models.set(key, entry);
+  }
+  return entry;
+}
+
+/** One forward pass per (model, text, decoder input), shared by the widgets that show it. */
+function sharedRun(entry, text, decoderIds = null) {
+  const key = `${entry.key}\u0000${text}\u0000${decoderIds ? decoderIds.join(',') : ''}`;
+  let run = runs.get(key);
+  if (!run) {
+    stats.runs += 1;
+    run = entry.model.run(text, decoderIds ? { decoderIds, topK: N_CANDIDATES } : { topK: N_CANDIDATES });
+    run.catch(() => runs.delete(key));
+    runs.set(key, run);
+  }
+  return run;
+}
+
+/**
+ * For an encoder-decoder: the greedy output, fed back as the decoder input, so the decoder and cross
+ * maps show the whole translation rather than the start token alone.
+ */
+function sharedTranslationRun(entry, text) {
+  const key = `${entry.key}\u0000${text}\u0000translation`;
+  let run = runs.get(key);
+  if (!run) {
+    run = (async () => {
+      const first = await sharedRun(entry, text);
+      const start = first.decoderIds?.[0];
+      if (start === undefined) return first;
+      stats.generations += 1;
+      const maxNewTokens = 2 * first.tokens.ids.length + TRANSLATION_EXTRA;
+      const { ids } = await entry.model.generate(text, { maxNewTokens, temperature: 0, numCandidates: 1, captureAttention: false }).done;
+      return ids.length ? sharedRun(entry, text, [start, ...ids]) : first;
+    })();
+    run.catch(() => runs.delete(key));
+    runs.set(key, run);
+  }
+  return run;
+}
+
+// ---- styles -------------------------------------------------------------------------------------
+
+/** Rules of our own, on top of the page's component styles. */
+const WIDGET_CSS = `
+:host { display: block; margin: 1.2em 0; color: var(--gb-text); font: 15px/1.5 var(--gb-font); text-align: left; }
+:host([hidden]) { display: none; }
+.gb-widget { background: var(--gb-panel); border: 1px solid var(--gb-border); border-radius: var(--gb-radius);
+  padding: 12px 14px 14px; }
+.gb-head { display: flex; flex-wrap: wrap; align-items: baseline; justify-content: space-between; gap: 4px 12px;
+  margin-bottom: 8px; font-size: 13px; color: var(--gb-muted); }
+.gb-head a { color: var(--gb-accent); }
+.gb-model { font-weight: 600; }
+.gb-controls { display: flex; flex-wrap: wrap; align-items: end; gap: 8px 12px; margin-bottom: 8px; }
+.gb-controls .field { margin: 0; min-width: 110px; }
+.gb-controls .field.narrow { min-width: 0; width: 6.5em; }
+.gb-controls .button-row { margin: 0; }
+.text-wrap { margin-bottom: 8px; }
+.text-wrap textarea, .text-backdrop { font-size: 15px; padding: 7px 10px; }
+.tokens { margin-top: 6px; }
+.gb-status { margin: 6px 0; }
+.gb-status:empty { display: none; }
+.generation-views { margin-top: 8px; }
+.gb-widget.readonly .text-wrap textarea { resize: none; }
+`;
+
+/** Turn the page's stylesheet into one that works in a shadow root: its :root palette becomes :host's. */
+function shadowCss(pageCss) {
+  const light = /:root\s*\{([^}]*)\}/.exec(pageCss)?.[1] ?? '';
+  const dark = /@media\s*\(prefers-color-scheme:\s*dark\)\s*\{\s*:root\s*\{([^}]*)\}/.exec(pageCss)?.[1] ?? '';
+  return `${pageCss.replace(/:root\b/g, ':host')}
+:host([theme="light"]) { ${light} color-scheme: light; }
+:host([theme="dark"]) { ${dark} color-scheme: dark; }
+${WIDGET_CSS}`;
+}
+
+let sheets = null; // Promise<CSSStyleSheet[]>, shared by every shadow root
+
+function widgetSheets() {
+  if (!sheets) {
+    sheets = (async () => {
+      let css = '';
+      try {
+        const res = await fetch(config.styleUrl);
+        if (res.ok) css = await res.text();
+      } catch { /* the widget still works, plainly styled */ }
+      const sheet = new CSSStyleSheet();
+      await sheet.replace(shadowCss(css));
+      return [sheet];
+    })();
+  }
+  return sheets;
+}
+
+// ---- lazy start ---------------------------------------------------------------------------------
+
+const observer = typeof IntersectionObserver === 'function'
+  ? new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (e.isIntersecting) {
+        observer.unobserve(e.target);
+        e.target._wake();
+      }
+    }
+  }, { rootMargin: LAZY_MARGIN })
+  : null;
+
+// ---- small DOM helpers --------------------------------------------------------------------------
+
+function h(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') node.className = v;
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k in node && typeof v !== 'string') node[k] = v;
+    else node.setAttribute(k, v);
+  }
+  node.append(...children);
+  return node;
+}
+
+function range(n) {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function looksSpecial(token) {
+  return /^(<[^<>]+>|\[[A-Z]+\])$/.test(token ?? '');
+}
+
+/** One head's [Tq][Tk] matrix (or the mean over the heads) out of a [L][H][Tq][Tk] tensor. */
+function headMatrix(tensor, layer, head) {
+  const [, H, Tq, Tk] = tensor.shape;
+  const size = Tq * Tk;
+  if (head !== 'mean') {
+    const start = (layer * H + head) * size;
+    return tensor.data.subarray(start, start + size);
+  }
+  const out = new Float32Array(size);
+  for (let hd = 0; hd < H; hd++) {
+    const start = (layer * H + hd) * size;
+    for (let i = 0; i < size; i++) out[i] += tensor.data[start + i];
+  }
+  for (let i = 0; i < size; i++) out[i] /= H;
+  return out;
+}
+
+/** A number attribute, or `fallback` when it is absent or not a number. */
+function numberAttr(el, name, fallback) {
+  const raw = el.getAttribute(name);
+  if (raw === null || raw.trim() === '') return fallback;
+  const v = Number(raw);
+  return Number.isFinite(v) ? v : fallback;
+}
+
+let widgetCount = 0;
+
+// ---- the base element ---------------------------------------------------------------------------
+
+const COMMON_ATTRIBUTES = ['model', 'text', 'hide', 'readonly', 'random-seed'];
+
+/**
+ * What every widget shares: the shadow root and its styles, the lazy start, the model, the text box,
+ * hide flags and read-only mode, status and errors. Subclasses build their controls and draw.
+ */
+class GlassboxElement extends HTMLElement {
+  constructor() {
+    super();
+    this.attachShadow({ mode: 'open' });
+    this._awake = false;
+    this._built = false;
+    this._seq = 0;
+    this._text = null;          // the reader's edit; null = the text attribute
+    this._textTimer = 0;
+    this._updateQueued = false;
+    this._entry = null;
+    this._uid = `gbw${++widgetCount}`;
+  }
+
+  connectedCallback() {
+    if (!this._built) this._build();
+    if (this._awake) return;
+    if (this.hasAttribute('eager') || !observer) this._wake();
+    else observer.observe(this);
+  }
+
+  disconnectedCallback() {
+    observer?.unobserve(this);
+  }
+
+  attributeChangedCallback(name, oldValue, newValue) {
+    if (oldValue === newValue || !this._built) return;
+    if (name === 'text') this._text = null;
+    if (name === 'model' || name === 'random-seed') this._entry = null;
+    this._applyChrome();
+    this._queueUpdate();
+  }
+
+  /** The text being shown (the reader's edit, else the text attribute). */
+  get text() {
+    return this._text ?? this.getAttribute('text') ?? '';
+  }
+
+  set text(value) {
+    this.setAttribute('text', String(value));
+  }
+
+  /** Draw again with the current attributes (after the widget has woken). */
+  refresh() {
+    this._queueUpdate();
+  }
+
+  /** This widget as HTML an author can paste (the custom-element form). */
+  embedCode() {
+    const attrs = Array.from(this.attributes).filter((a) => !a.name.startsWith('data-') && a.name !== 'style')
+      .map((a) => (a.value === '' ? ` ${a.name}` : ` ${a.name}="${a.value.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"`)).join('');
+    const tag = this.localName;
+    return `<${tag}${attrs}></${tag}>`;
+  }
+
+  _hidden(name) {
+    const hide = (this.getAttribute('hide') ?? '').split(/[\s,]+/).filter(Boolean);
+    return hide.includes(name) || hide.includes('all');
+  }
+
+  get _readonly() {
+    return this.hasAttribute('readonly');
+  }
+
+  _build() {
+    this._built = true;
+    this.shadowRoot.innerHTML = '';
+    widgetSheets().then((list) => { this.shadowRoot.adoptedStyleSheets = list; });
+    this.ui = {};
+    this.ui.model = h('span', { class: 'gb-model', dataset: { control: 'model' } });
+    this.ui.open = h('a', { target: '_blank', rel: 'noopener', dataset: { control: 'open' } }, 'Open in Glassbox');
+    this.ui.header = h('div', { class: 'gb-head', part: 'head' }, this.ui.model, this.ui.open);
+    this.ui.textArea = h('textarea', { rows: 2, spellcheck: false, 'aria-label': 'Text' });
+    this.ui.backdrop = h('div', { class: 'text-backdrop', 'aria-hidden': 'true' });
+    this.ui.textWrap = h('div', { class: 'text-wrap', dataset: { control: 'text' } }, this.ui.backdrop, this.ui.textArea);
+    this.ui.controls = h('div', { class: 'gb-controls', dataset: { control: 'controls' } });
+    this.ui.status = h('p', { class: 'gb-status placeholder', 'aria-live': 'polite' });
+    this.ui.error = h('p', { class: 'error', role: 'alert', hidden: true });
+    this.ui.body = h('div', { class: 'gb-body' });
+    this.ui.root = h('div', { class: 'gb-widget', part: 'widget' },
+      this.ui.header, this.ui.textWrap, this.ui.controls, this.ui.status, this.ui.error, this.ui.body);
+    this.shadowRoot.append(this.ui.root);
+
+    this.ui.textArea.addEventListener('input', () => {
+      this._text = this.ui.textArea.value;
+      renderTextHighlight(this.ui.backdrop, this._text, null);
+      clearTimeout(this._textTimer);
+      this._textTimer = setTimeout(() => this._queueUpdate(), TEXT_DELAY_MS);
+    });
+    this.ui.textArea.addEventListener('scroll', () => { this.ui.backdrop.scrollTop = this.ui.textArea.scrollTop; });
+    this.buildControls();
+    this._setStatus('waiting', 'Scroll here to load the model.');
+    this._applyChrome();
+  }
+
+  /** Text box, hide flags, read-only: cheap, applied at once on every attribute change. */
+  _applyChrome() {
+    const { textArea, backdrop } = this.ui;
+    if (textArea.value !== this.text) {
+      textArea.value = this.text;
+      renderTextHighlight(backdrop, this.text, null);
+    }
+    textArea.readOnly = this._readonly;
+    this.ui.root.classList.toggle('readonly', this._readonly);
+    for (const node of this.shadowRoot.querySelectorAll('[data-control]')) {
+      node.hidden = this._hidden(node.dataset.control) || node.dataset.unavailable === 'true';
+    }
+    // Read-only: the reader cannot change the settings, but may still press Generate.
+    for (const input of this.ui.controls.querySelectorAll('input, select')) {
+      if (this._readonly) input.setAttribute('disabled', '');
+      else if (!input.dataset.busy) input.removeAttribute('disabled');
+    }
+    this.ui.open.href = pageLink(config.pageUrl, this.linkState());
+    // The page has no random-weights twins: a link would show the trained model instead.
+    this.ui.open.hidden = this._hidden('open') || this.hasAttribute('random-seed');
+  }
+
+  _wake() {
+    if (this._awake) return;
+    this._awake = true;
+    this._queueUpdate();
+  }
+
+  _queueUpdate() {
+    if (!this._awake || this._updateQueued) return;
+    this._updateQueued = true;
+    queueMicrotask(async () => {
+      this._updateQueued = false;
+      const seq = ++this._seq;
+      try {
+        this._clearError();
+        if (!this._entry) {
+          this._setStatus('loading', 'Loading the model…');
+          const randomSeed = this.hasAttribute('random-seed') ? numberAttr(this, 'random-seed', 0) : null;
+          this._entry = await sharedModel(this.getAttribute('model') ?? '', randomSeed);
+          if (seq !== this._seq) return;
+        }
+        const { info } = this._entry.model;
+        this.ui.model.textContent = `${this._entry.name}${this.hasAttribute('random-seed') ? ' (random weights)' : ''} · ${info.kind}`;
+        this._setStatus('running', '');
+        await this.update(this._entry, () => seq === this._seq);
+        if (seq !== this._seq) return;
+        if (this.dataset.status !== 'generating') this._setStatus('ready', '');
+        this.dispatchEvent(new CustomEvent('glassbox-ready', { bubbles: true, composed: true }));
+      } catch (err) {
+        if (seq !== this._seq) return;
+        this._showError(err);
+      }
+    });
+  }
+
+  _setStatus(status, message) {
+    this.dataset.status = status;
+    this.ui.status.textContent = message;
+  }
+
+  _showError(err) {
+    const message = err instanceof Error ? err.message : String(err);
+    this.ui.error.textContent = message ? message.charAt(0).toUpperCase() + message.slice(1) : 'Something went wrong.';
+    this.ui.error.hidden = false;
+    this._setStatus('error', '');
+    this.dispatchEvent(new CustomEvent('glassbox-error', { bubbles: true, composed: true, detail: { message } }));
+  }
+
+  _clearError() {
+    this.ui.error.hidden = true;
+    this.ui.error.textContent = '';
+  }
+
+  /** A labelled <select> or <input> in the controls row, tagged for hide="…". */
+  _field(control, label, input, narrow = false) {
+    const id = `${this._uid}-${control}`;
+    input.id = id;
+    const field = h('div', { class: `field compact${narrow ? ' narrow' : ''}`, dataset: { control } },
+      h('label', { for: id }, label), input);
+    this.ui.controls.append(field);
+    return input;
+  }
+
+  /** The page state that reproduces this widget (for "Open in Glassbox"). */
+  linkState() {
+    return { model: this.getAttribute('model') ?? '', text: this.text };
+  }
+
+  // Subclasses: buildControls() once; update(entry, isCurrent) to fetch data and draw.
+  buildControls() {}
+
+  async update() {}
+}
+
+// ---- <glassbox-tokens> --------------------------------------------------------------------------
+
+/** The text cut into tokens: one chip per token (its text and id); hover a chip to see its span. */
+class GlassboxTokens extends GlassboxElement {
+  static observedAttributes = [...COMMON_ATTRIBUTES, 'special-tokens'];
+
+  buildControls() {
+    this.ui.tokens = h('div', { class: 'tokens', role: 'listbox', 'aria-label': 'Tokens', 'aria-orientation': 'horizontal' });
+    this.ui.count = h('p', { class: 'muted', dataset: { control: 'count' } });
+    this.ui.body.append(this.ui.tokens, this.ui.count);
+    this.ui.controls.dataset.unavailable = 'true';
+  }
+
+  async update(entry, isCurrent) {
+    const text = this.text;
+    const addSpecialTokens = this.getAttribute('special-tokens') !== 'false';
+    const tokens = await entry.model.tokenize(text, { addSpecialTokens });
+    if (!isCurrent()) return;
+    const { tokenizer, vocabSize } = entry.model.info;
+    renderTokens(this.ui.tokens, tokens, {
+      tokenizer,
+      onHighlight: (span) => {
+        renderTextHighlight(this.ui.backdrop, this.text, this.text === text ? span : null);
+        this.ui.backdrop.scrollTop = this.ui.textArea.scrollTop;
+      },
+    });
+    const n = tokens.ids.length;
+    this.ui.count.textContent = `${n} token${n === 1 ? '' : 's'} from a ${tokenizer} vocabulary of ${vocabSize.toLocaleString('en')}.`;
+    this.tokens = tokens;
+  }
+
+  linkState() {
+    return { ...super.linkState(), view: 'tokens' };
+  }
+}
+
+// ---- <glassbox-attention> -----------------------------------------------------------------------
+
+/** The attention map of one layer and head (or the mean of the heads), for any attention kind. */
+class GlassboxAttention extends GlassboxElement {
+  static observedAttributes = [...COMMON_ATTRIBUTES, 'layer', 'head', 'kind'];
+
+  buildControls() {
+    this.ui.kind = h('fieldset', { class: 'segmented', dataset: { control: 'kind' } },
+      h('legend', { class: 'visually-hidden' }, 'Which attention'));
+    this.ui.controls.append(this.ui.kind);
+    this.ui.layer = this._field('layer', 'Layer', h('select'));
+    this.ui.head = this._field('head', 'Head', h('select'));
+    this.ui.heatmap = h('div', { class: 'heatmap', id: `${this._uid}-heatmap` });
+    this.ui.explain = h('p', { class: 'explain', dataset: { control: 'explain' } });
+    this.ui.body.append(this.ui.heatmap, this.ui.explain);
+    // The reader's choices override the attributes until the author changes them.
+    this._choice = {};
+    this.ui.layer.addEventListener('change', () => { this._choice.layer = Number(this.ui.layer.value); this._redraw(); });
+    this.ui.head.addEventListener('change', () => {
+      const v = this.ui.head.value;
+      this._choice.head = v === 'mean' ? 'mean' : Number(v);
+      this._redraw();
+    });
+  }
+
+  attributeChangedCallback(name, oldValue, newValue) {
+    if (name === 'layer' || name === 'head' || name === 'kind') delete this._choice?.[name];
+    super.attributeChangedCallback(name, oldValue, newValue);
+  }
+
+  /** Layer (0-based) from the 1-based attribute or the reader's choice. */
+  get layer() {
+    return this._choice?.layer ?? Math.max(0, numberAttr(this, 'layer', 1) - 1);
+  }
+
+  /** Head: 'mean' or a 0-based index (the attribute is 1-based). */
+  get head() {
+    if (this._choice?.head !== undefined) return this._choice.head;
+    const raw = (this.getAttribute('head') ?? 'mean').trim();
+    return raw === 'mean' || raw === '' ? 'mean' : Math.max(0, numberAttr(this, 'head', 1) - 1);
+  }
+
+  get kind() {
+    return this._choice?.kind ?? this.getAttribute('kind') ?? '';
+  }
+
+  linkState() {
+    const head = this.head;
+    return { ...super.linkState(), view: 'attention', kind: this.kind || undefined, layer: this.layer + 1,
+      head: head === 'mean' ? 'mean' : head + 1 };
+  }
+
+  async update(entry, isCurrent) {
+    const text = this.text;
+    const { info } = entry.model;
+    const wantsDecoder = info.kind === 'encoder-decoder' && this.kind !== 'encoder' && this.kind !== '';
+    const result = await (info.kind === 'encoder-decoder' && (wantsDecoder || this.kind === '')
+      ? sharedTranslationRun(entry, text) : sharedRun(entry, text));
+    if (!isCurrent()) return;
+    this._result = result;
+    this._resultInfo = info;
+    this._redraw();
+  }
+
+  _redraw() {
+    const r = this._result;
+    const info = this._resultInfo;
+    if (!r) return;
+    const kinds = ['encoder', 'decoder', 'cross'].filter((k) => r.attentions[k]);
+    let kind = this.kind;
+    if (!kinds.includes(kind)) kind = info.kind === 'encoder-decoder' ? 'cross' : kinds[0];
+    if (!kinds.includes(kind)) kind = kinds[0];
+    renderSegmented(this.ui.kind, `${this._uid}-kind`, kinds.map((k) => ({ value: k, label: ATTENTION_KINDS[k].label })),
+      kind, (v) => { this._choice.kind = v; this._redraw(); });
+    this.ui.kind.dataset.unavailable = String(kinds.length < 2);
+    const tensor = r.attentions[kind];
+    const [L, H, Tq, Tk] = tensor.shape;
+    const layer = Math.min(L - 1, this.layer);
+    let head = this.head;
+    if (head !== 'mean' && head >= H) head = H - 1;
+    renderSelect(this.ui.layer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), String(layer));
+    renderSelect(this.ui.head, [{ value: 'mean', label: 'mean of heads' },
+      ...range(H).map((i) => ({ value: String(i), label: `${i + 1} of ${H}` }))], String(head));
+    this._applyChrome();
+
+    const tokenizer = info.tokenizer;
+    const input = {
+      labels: r.tokens.tokens.map((t, i) => tokenLabel(t, tokenizer, r.tokens.special[i])),
+      special: Array.from(r.tokens.special, Boolean),
+    };
+    const decTokens = r.decoderTokens ?? [];
+    const dec = info.kind === 'encoder-decoder' ? {
+      labels: decTokens.map((t) => tokenLabel(t, tokenizer, looksSpecial(t))),
+      special: decTokens.map(looksSpecial),
+    } : input;
+    const rows = kind === 'encoder' ? input : dec;
+    const cols = kind === 'decoder' ? dec : input;
+    const causal = kind === 'decoder';
+    const headName = head === 'mean' ? 'mean of heads' : `head ${head + 1}`;
+    renderHeatmap(this.ui.heatmap, {
+      values: headMatrix(tensor, layer, head),
+      nRows: Tq, nCols: Tk,
+      rowLabels: rows.labels.length === Tq ? rows.labels : range(Tq).map(String),
+      colLabels: cols.labels.length === Tk ? cols.labels : range(Tk).map(String),
+      rowSpecial: rows.special, colSpecial: cols.special,
+      isMasked: causal ? (q, k) => k > q + (Tk - Tq) : null,
+      maskNote: causal ? CAUSAL_NOTE : '',
+      title: `${ATTENTION_KINDS[kind].title}, layer ${layer + 1}, ${headName}`,
+    });
+    Object.assign(this.ui.heatmap.dataset, { kind, layer: String(layer), head: String(head) });
+    this.shown = { kind, layer, head, nRows: Tq, nCols: Tk };
+    this.ui.explain.textContent = ATTENTION_KINDS[kind].explain;
+  }
+}
+
+// ---- <glassbox-generation> ----------------------------------------------------------------------
+
+/** Writing token by token: temperature, top-k, top-p and seed; the candidates at each step. */
+class GlassboxGeneration extends GlassboxElement {
+  static observedAttributes = [...COMMON_ATTRIBUTES, 'temperature', 'top-k', 'top-p', 'seed', 'max-tokens', 'autorun'];
+
+  buildControls() {
+    const num = (control, label, attrs) => this._field(control, label, h('input', { type: 'number', ...attrs }), true);
+    this.ui.temperature = num('temperature', 'Temperature', { min: '0', max: '5', step: '0.1' });
+    this.ui.topK = num('top-k', 'Top-k', { min: '0', step: '1' });
+    this.ui.topP = num('top-p', 'Top-p', { min: '0', max: '1', step: '0.05' });
+    this.ui.seed = num('seed', 'Seed', { min: '0', step: '1' });
+    this.ui.maxTokens = num('max-tokens', 'Tokens', { min: '1', max: '200', step: '1' });
+    this.ui.generate = h('button', { type: 'button', class: 'primary' }, 'Generate');
+    this.ui.stop = h('button', { type: 'button', class: 'secondary' }, 'Stop');
+    this.ui.controls.append(h('div', { class: 'button-row', dataset: { control: 'buttons' } }, this.ui.generate, this.ui.stop));
+    this.ui.generated = h('div', { class: 'generated' });
+    this.ui.candidates = h('div', { class: 'candidates' });
+    // The attention the selected token was produced with: one row per head (and their mean), for one layer.
+    this.ui.stepKind = h('fieldset', { class: 'segmented' }, h('legend', { class: 'visually-hidden' }, 'Which attention of this step'));
+    this.ui.stepLayer = h('select', { id: `${this._uid}-step-layer` });
+    this.ui.stepHeatmap = h('div', { class: 'heatmap', id: `${this._uid}-step-heatmap` });
+    this.ui.stepPlaceholder = h('p', { class: 'placeholder' }, 'Select a generated token.');
+    this.ui.stepControls = h('div', { class: 'attention-controls' }, this.ui.stepKind,
+      h('div', { class: 'field compact' }, h('label', { for: this.ui.stepLayer.id }, 'Layer'), this.ui.stepLayer));
+    this.ui.body.append(this.ui.generated, h('div', { class: 'generation-views' },
+      h('div', { dataset: { control: 'candidates' } }, h('h3', {}, 'Next-token candidates'), this.ui.candidates),
+      h('div', { dataset: { control: 'step-attention' } }, h('h3', {}, 'Attention that produced it'),
+        this.ui.stepControls, this.ui.stepHeatmap, this.ui.stepPlaceholder)));
+    this._step = { kind: 'self', layer: 0 };
+    this.ui.stepLayer.addEventListener('change', () => { this._step.layer = Number(this.ui.stepLayer.value); this._render(); });
+    this.ui.generate.addEventListener('click', () => this._generate());
+    this.ui.stop.addEventListener('click', () => this._gen?.handle?.cancel());
+    this.ui.stop.dataset.busy = 'true';
+    this.ui.stop.disabled = true;
+    this._syncInputs();
+  }
+
+  attributeChangedCallback(name, oldValue, newValue) {
+    if (['temperature', 'top-k', 'top-p', 'seed', 'max-tokens'].includes(name)) this._syncInputs();
+    super.attributeChangedCallback(name, oldValue, newValue);
+  }
+
+  _syncInputs() {
+    if (!this.ui) return;
+    this.ui.temperature.value = String(numberAttr(this, 'temperature', 0));
+    this.ui.topK.value = String(numberAttr(this, 'top-k', 0));
+    this.ui.topP.value = String(numberAttr(this, 'top-p', 1));
+    this.ui.seed.value = String(numberAttr(this, 'seed', 42));
+    this.ui.maxTokens.value = String(numberAttr(this, 'max-tokens', 12));
+  }
+
+  /** The sampling settings from the inputs (the reader may have changed them). */
+  sampling() {
+    const read = (input, fallback) => {
+      const v = Number(input.value);
+      return input.value.trim() !== '' && Number.isFinite(v) && v >= 0 ? v : fallback;
+    };
+    return {
+      temperature: read(this.ui.temperature, 0),
+      topK: Math.floor(read(this.ui.topK, 0)),
+      topP: Math.min(1, read(this.ui.topP, 1)),
+      seed: Math.floor(read(this.ui.seed, 42)),
+      maxNewTokens: Math.max(1, Math.min(200, Math.floor(read(this.ui.maxTokens, 12)))),
+    };
+  }
+
+  linkState() {
+    const s = this.ui ? this.sampling() : {};
+    return { ...super.linkState(), view: 'generate', temperature: s.temperature, topK: s.topK, topP: s.topP,
+      seed: s.seed, maxTokens: s.maxNewTokens, generate: true };
+  }
+
+  async update(entry, isCurrent) {
+    const { info } = entry.model;
+    if (info.kind === 'encoder-only' || !info.hasLmHead) {
+      throw new Error(`${entry.name} is an ${info.kind} model without a next-token head: it reads text but does not `
+        + 'write it. Use a decoder-only or encoder-decoder model here');
+    }
+    if (!isCurrent()) return;
+    this._gen?.handle?.cancel();
+    this._gen = null;
+    this._render();
+    if (this.hasAttribute('autorun')) await this._generate();
+  }
+
+  async _generate() {
+    const entry = this._entry;
+    if (!entry || this._gen?.running) return;
+    this._clearError();
+    const text = this.text;
+    const { info } = entry.model;
+    const gen = { steps: [], selected: null, running: true, status: 'Generating…',
+      prompt: info.kind === 'decoder-only' ? text : '', handle: null, input: null, prefixTokens: null };
+    this._gen = gen;
+    this._busy(true);
+    this._render();
+    stats.generations += 1;
+    gen.handle = entry.model.generate(text, {
+      ...this.sampling(), numCandidates: N_CANDIDATES, captureAttention: !this._hidden('step-attention'),
+      onToken: (t) => {
+        if (this._gen !== gen) return;
+        gen.steps.push(t);
+        gen.selected = gen.steps.length - 1;
+        this._render();
+      },
+    });
+    // What was fed before the first new token: the keys' labels in the step maps.
+    gen.handle.started?.then((s) => {
+      gen.input = s.input ?? null;
+      gen.prefixTokens = s.prefixTokens ?? null;
+      if (this._gen === gen) this._render();
+    }, () => {});
+    try {
+      const res = await gen.handle.done;
+      gen.status = { eos: 'Stopped at the end-of-text token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
+        cancel: 'Stopped.' }[res.stoppedBy] ?? '';
+      gen.result = res;
+      this.generated = res;
+    } catch (err) {
+      gen.status = '';
+      if (this._gen === gen) this._showError(err);
+    } finally {
+      gen.running = false;
+      if (this._gen === gen) {
+        this._busy(false);
+        this._render();
+        this.dispatchEvent(new CustomEvent('glassbox-generated', { bubbles: true, composed: true, detail: gen.result }));
+      }
+    }
+  }
+
+  _busy(on) {
+    this.dataset.status = on ? 'generating' : 'ready';
+    this.ui.generate.dataset.busy = on ? 'true' : '';
+    this.ui.generate.disabled = on || this._readonly;
+    this.ui.stop.dataset.busy = on ? '' : 'true';
+    this.ui.stop.disabled = !on;
+  }
+
+  _render() {
+    const gen = this._gen;
+    const tokenizer = this._entry?.model.info.tokenizer;
+    const steps = gen?.steps ?? [];
+    renderGenerated(this.ui.generated, {
+      prompt: gen?.prompt ?? '', steps, selected: gen?.selected ?? null, tokenizer, status: gen?.status ?? '',
+      onSelect: (i) => { if (gen?.steps[i]) { gen.selected = i; this._render(); } },
+    });
+    const step = gen ? steps[gen.selected] : null;
+    renderCandidates(this.ui.candidates, step?.candidates ?? [], step?.id ?? null, tokenizer);
+    this._renderStep(step, gen?.selected ?? 0);
+  }
+
+  /** As on the page: for the selected step, one row per head (and the mean) over the keys it could see. */
+  _renderStep(step, s) {
+    const att = step?.attentions;
+    const show = Boolean(att);
+    this.ui.stepControls.hidden = !show;
+    this.ui.stepHeatmap.hidden = !show;
+    this.ui.stepPlaceholder.hidden = show;
+    if (!show) return;
+    const kinds = att.cross ? ['self', 'cross'] : ['self'];
+    if (!kinds.includes(this._step.kind)) this._step.kind = 'self';
+    renderSegmented(this.ui.stepKind, `${this._uid}-step-kind`, kinds.map((k) => ({ value: k, label: k === 'self' ? 'Self' : 'Cross' })),
+      this._step.kind, (v) => { this._step.kind = v; this._render(); });
+    const tensor = att[this._step.kind];
+    const [L, H, , P] = tensor.shape;
+    const layer = Math.min(L - 1, this._step.layer);
+    renderSelect(this.ui.stepLayer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), String(layer));
+    const values = new Float32Array((H + 1) * P);
+    for (let hd = 0; hd < H; hd++) {
+      const row = tensor.data.subarray((layer * H + hd) * P, (layer * H + hd + 1) * P);
+      values.set(row, hd * P);
+      for (let k = 0; k < P; k++) values[H * P + k] += row[k] / H;
+    }
+    const { info } = this._entry.model;
+    const { tokenizer } = info;
+    const gen = this._gen;
+    const input = gen.input;
+    let labels;
+    let special;
+    if (this._step.kind === 'self' && gen.prefixTokens) {
+      labels = gen.prefixTokens.map((t) => tokenLabel(t, tokenizer, looksSpecial(t)));
+      special = gen.prefixTokens.map(looksSpecial);
+    } else if (this._step.kind === 'cross' || info.kind === 'decoder-only') {
+      labels = input ? input.tokens.map((t, i) => tokenLabel(t, tokenizer, input.special[i])) : [];
+      special = input ? Array.from(input.special, Boolean) : [];
+    } else {
+      labels = range(Math.max(0, P - s)).map(() => '‹start›');
+      special = labels.map(() => true);
+    }
+    if (this._step.kind === 'self') {
+      for (let i = 0; i < s; i++) {
+        labels.push(tokenLabel(gen.steps[i].token, tokenizer));
+        special.push(looksSpecial(gen.steps[i].token));
+      }
+    }
+    if (labels.length !== P) labels = range(P).map((k) => `#${k}`);
+    renderHeatmap(this.ui.stepHeatmap, {
+      values, nRows: H + 1, nCols: P,
+      rowLabels: [...range(H).map((hd) => `head ${hd + 1}`), 'mean'],
+      colLabels: labels, colSpecial: special,
+      title: `Step ${s + 1}, ${this._step.kind === 'self' ? 'self-attention' : 'cross-attention'}, layer ${layer + 1}: one row per head`,
+      rowAxis: '', colAxis: 'key',
+    });
+  }
+}
+
+/** Register the elements (once, even if this module is loaded twice under different URLs). */
+function define(name, cls) {
+  if (!customElements.get(name)) customElements.define(name, cls);
+}
+define('glassbox-tokens', GlassboxTokens);
+define('glassbox-attention', GlassboxAttention);
+define('glassbox-generation', GlassboxGeneration);
+
+export { GlassboxTokens, GlassboxAttention, GlassboxGeneration };

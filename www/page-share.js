@@ -1,0 +1,303 @@
+// The page's state in the URL hash, hide flags, embed mode, and the "Copy link" / "Copy embed code" buttons.
+//
+// It works through the page's own controls (it selects, types and clicks as a person would), so app.js stays
+// unaware of it: opening a link replays the settings onto the page; any change the reader makes is written
+// back into the hash (history.replaceState, so the back button is not flooded). Formats: url-state.js.
+
+import { decodeState, encodeState, pageLink, widgetEmbedCode, iframeEmbedCode, findModel, DEFAULTS } from './url-state.js';
+
+const WRITE_DELAY_MS = 250;
+const WAIT_TIMEOUT_MS = 120000;
+const MODEL_INDEX_URL = 'models/index.json';
+
+/** Which page elements each `<name>_hide=1` flag hides. */
+const HIDE_SELECTORS = {
+  model: ['#model-section'],
+  text: ['#text-section .text-wrap'],
+  run: ['#run-button'],
+  tokens: ['#tokens', '#token-count'],
+  attention: ['#attention-section'],
+  generate: ['#generate-section'],
+  kind: ['#kind-switch'],
+  layer: ['.field:has(> #layer-select)'],
+  head: ['.field:has(> #head-select)'],
+  sampling: ['#sampling-form .field'],
+  temperature: ['.field:has(> #temperature)'],
+  'top-k': ['.field:has(> #top-k)'],
+  'top-p': ['.field:has(> #top-p)'],
+  seed: ['.field:has(> #seed)'],
+  'max-tokens': ['.field:has(> #max-tokens)'],
+  explain: ['.explain'],
+  share: ['#share-bar'],
+};
+const SECTION_OF_VIEW = { tokens: '#text-section', attention: '#attention-section', generate: '#generate-section' };
+
+const $ = (sel) => document.querySelector(sel);
+const share = { index: [], view: DEFAULTS.view, generate: false, applying: false, writeTimer: 0, viewer: decodeState('') };
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitFor(predicate, what) {
+  const deadline = Date.now() + WAIT_TIMEOUT_MS;
+  while (!predicate()) {
+    if (!$('#model-error')?.hidden && document.body.dataset.ready !== 'true') throw new Error($('#model-error').textContent);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(30);
+  }
+}
+
+const idle = () => document.body.dataset.status === 'idle';
+
+// ---- viewer settings: hide flags and embed mode (applied at once, before any model loads) -----------------
+
+function applyChrome(state) {
+  let style = document.getElementById('share-style');
+  if (!style) {
+    style = document.createElement('style');
+    style.id = 'share-style';
+    document.head.append(style);
+  }
+  const rules = [];
+  for (const name of state.hide) rules.push(...(HIDE_SELECTORS[name] ?? []));
+  if (state.embed) {
+    rules.push('.page-header', '.page-footer', '.skip-link', '#model-section');
+    for (const [view, sel] of Object.entries(SECTION_OF_VIEW)) if (view !== state.view && sel !== '#text-section') rules.push(sel);
+  }
+  style.textContent = rules.length ? `${rules.join(',\n')} { display: none !important; }` : '';
+  document.documentElement.classList.toggle('gb-embed', state.embed);
+  share.viewer = { embed: state.embed, hide: state.hide };
+}
+
+// ---- reading the page ----------------------------------------------------------------------------------
+
+/** The page's current state, read from its controls. */
+export function currentState() {
+  const model = share.index[Number($('#model-select')?.value)]?.name ?? '';
+  const head = $('#head-select')?.value;
+  const num = (sel, fallback) => {
+    const v = Number($(sel)?.value);
+    return $(sel)?.value !== '' && Number.isFinite(v) ? v : fallback;
+  };
+  return {
+    model,
+    text: $('#text-input')?.value ?? '',
+    view: share.view,
+    kind: $('#kind-switch input:checked')?.value ?? '',
+    layer: $('#layer-select')?.value ? Number($('#layer-select').value) + 1 : DEFAULTS.layer,
+    head: head && head !== 'mean' ? Number(head) + 1 : 'mean',
+    temperature: num('#temperature', DEFAULTS.temperature),
+    topK: num('#top-k', DEFAULTS.topK),
+    topP: num('#top-p', DEFAULTS.topP),
+    seed: num('#seed', DEFAULTS.seed),
+    maxTokens: num('#max-tokens', DEFAULTS.maxTokens),
+    generate: share.generate,
+    embed: share.viewer.embed,
+    hide: share.viewer.hide,
+  };
+}
+
+function scheduleWrite() {
+  if (share.applying) return;
+  clearTimeout(share.writeTimer);
+  share.writeTimer = setTimeout(writeHash, WRITE_DELAY_MS);
+}
+
+function writeHash() {
+  if (share.applying) return;
+  const hash = `#${encodeState(currentState())}`;
+  if (hash !== location.hash) history.replaceState(history.state, '', hash);
+  renderShare();
+}
+
+// ---- replaying a link onto the page ---------------------------------------------------------------------
+
+function setValue(sel, value) {
+  const el = $(sel);
+  if (!el || String(value) === el.value) return;
+  el.value = String(value);
+  el.dispatchEvent(new Event(el.tagName === 'SELECT' ? 'change' : 'input', { bubbles: true }));
+}
+
+async function applyState(state) {
+  share.applying = true;
+  try {
+    applyChrome(state);
+    await waitFor(() => document.body.dataset.ready === 'true', 'the page to load');
+    const index = share.index.indexOf(findModel(share.index, state.model));
+    if (state.model && index < 0) {
+      showNote(`The link names a model "${state.model}" that this copy of Glassbox does not have; showing another.`);
+    }
+    if (index >= 0 && $('#model-select').value !== String(index)) {
+      setValue('#model-select', index);
+      await sleep(0);
+      await waitFor(idle, 'the model to load');
+    }
+    if (state.text !== '' || new URLSearchParams(location.hash.slice(1)).has('text')) setValue('#text-input', state.text);
+    setValue('#temperature', state.temperature);
+    setValue('#top-k', state.topK);
+    setValue('#top-p', state.topP);
+    setValue('#seed', state.seed);
+    setValue('#max-tokens', state.maxTokens);
+    share.view = state.view;
+    share.generate = state.generate;
+    if (!$('#run-button').disabled) {
+      $('#run-button').click();
+      await sleep(0);
+      await waitFor(idle, 'the run');
+      focusAttention(state);
+    }
+    if (state.generate && !$('#generate-button').disabled) {
+      $('#generate-button').click();
+      await sleep(0);
+      await waitFor(idle, 'the generation');
+      // An encoder-decoder re-runs with its output after generating: the controls were drawn again.
+      focusAttention(state);
+    }
+    const section = $(SECTION_OF_VIEW[state.view]);
+    if (section && state.view !== 'attention' && !state.embed) section.scrollIntoView({ block: 'start' });
+  } catch (err) {
+    // The page could not start (its own error is on screen): leave the link as it was.
+    share.failed = true;
+    showNote(`This link could not be replayed (${err.message}).`);
+  } finally {
+    share.applying = false;
+    document.documentElement.dataset.stateApplied = 'true';
+    if (!share.failed) writeHash();
+  }
+}
+
+function focusAttention(state) {
+  if (state.kind) {
+    const radio = $(`#kind-switch input[value="${state.kind}"]`);
+    if (radio && !radio.checked) radio.click();
+  }
+  setValue('#layer-select', state.layer - 1);
+  setValue('#head-select', state.head === 'mean' ? 'mean' : state.head - 1);
+}
+
+// ---- the share bar ---------------------------------------------------------------------------------------
+
+function baseUrl() {
+  return new URL('./', location.href).href;
+}
+
+function buildShareBar() {
+  const bar = document.createElement('div');
+  bar.id = 'share-bar';
+  bar.className = 'button-row share-bar';
+  bar.innerHTML = `
+    <button type="button" class="secondary" id="copy-link">Copy link</button>
+    <button type="button" class="secondary" id="copy-embed" aria-expanded="false" aria-controls="embed-codes">Copy embed code</button>
+    <span id="share-status" class="muted" role="status"></span>
+    <div id="embed-codes" class="embed-codes" hidden>
+      <label for="embed-widget">Custom element (paste into any page)</label>
+      <textarea id="embed-widget" rows="3" readonly spellcheck="false"></textarea>
+      <button type="button" class="secondary" data-copy="embed-widget">Copy</button>
+      <label for="embed-iframe">Or an iframe</label>
+      <textarea id="embed-iframe" rows="3" readonly spellcheck="false"></textarea>
+      <button type="button" class="secondary" data-copy="embed-iframe">Copy</button>
+    </div>`;
+  const style = document.createElement('style');
+  style.textContent = `
+    .share-bar { margin-top: 12px; }
+    .embed-codes { flex-basis: 100%; display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 4px 10px; align-items: end; }
+    .embed-codes label { grid-column: 1 / -1; font-size: 13px; font-weight: 600; color: var(--gb-muted); }
+    .embed-codes textarea { font: 12px/1.4 var(--gb-mono); resize: vertical; width: 100%; }`;
+  document.head.append(style);
+  (document.querySelector('.page-header') ?? document.body).append(bar);
+  $('#copy-link').addEventListener('click', () => { writeHash(); copy(location.href, 'Link copied.'); });
+  $('#copy-embed').addEventListener('click', () => {
+    writeHash();
+    const codes = $('#embed-codes');
+    codes.hidden = false;
+    $('#copy-embed').setAttribute('aria-expanded', 'true');
+    copy($('#embed-widget').value, 'Embed code copied (the custom-element form; the iframe form is below).');
+  });
+  bar.addEventListener('click', (e) => {
+    const target = e.target.closest('[data-copy]');
+    if (target) copy($(`#${target.dataset.copy}`).value, 'Copied.');
+  });
+}
+
+function renderShare() {
+  if (!$('#embed-widget')) return;
+  const state = { ...currentState(), embed: false };
+  $('#embed-widget').value = widgetEmbedCode(baseUrl(), state);
+  $('#embed-iframe').value = iframeEmbedCode(baseUrl(), state);
+}
+
+async function copy(text, message) {
+  const status = $('#share-status');
+  try {
+    await navigator.clipboard.writeText(text);
+    status.textContent = message;
+  } catch {
+    // No clipboard permission (e.g. a file:// page): leave the text selected for Ctrl-C.
+    const area = document.createElement('textarea');
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    let ok = false;
+    try { ok = document.execCommand('copy'); } catch { /* not allowed */ }
+    area.remove();
+    status.textContent = ok ? message : 'Copying is not allowed here: select the text and press Ctrl-C.';
+  }
+}
+
+function showNote(message) {
+  const status = $('#share-status');
+  if (status) status.textContent = message;
+}
+
+// ---- wiring ---------------------------------------------------------------------------------------------
+
+async function loadIndex() {
+  try {
+    const res = await fetch(MODEL_INDEX_URL);
+    const body = await res.json();
+    share.index = Array.isArray(body) ? body : body.models ?? [];
+  } catch {
+    share.index = [];
+  }
+}
+
+function wire() {
+  // Which view the reader is working in decides the embed code's widget.
+  document.addEventListener('click', (e) => {
+    if (share.applying) return;
+    if (e.target.closest?.('#run-button')) share.view = 'attention';
+    if (e.target.closest?.('#generate-button')) { share.view = 'generate'; share.generate = true; }
+    scheduleWrite();
+  }, true);
+  document.addEventListener('input', (e) => {
+    if (share.applying) return;
+    if (e.target.id === 'text-input') share.generate = false;
+    scheduleWrite();
+  }, true);
+  document.addEventListener('change', (e) => {
+    if (share.applying) return;
+    if (e.target.id === 'model-select') share.generate = false;
+    scheduleWrite();
+  }, true);
+  // Runs and generations redraw the controls; write once the page is idle again.
+  new MutationObserver(() => { if (idle()) scheduleWrite(); })
+    .observe(document.body, { attributes: true, attributeFilter: ['data-status'] });
+  window.addEventListener('hashchange', () => {
+    if (`#${encodeState(currentState())}` !== location.hash) applyState(decodeState(location.hash));
+  });
+}
+
+async function main() {
+  const initial = decodeState(location.hash);
+  applyChrome(initial);
+  buildShareBar();
+  wire();
+  await loadIndex();
+  await applyState(initial);
+}
+
+main();
+
+export { pageLink };

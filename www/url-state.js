@@ -1,0 +1,132 @@
+// The Glassbox state as a URL hash, and the two embed codes built from it. Pure functions (no DOM), shared by
+// the page (page-share.js), the widgets (their "Open in Glassbox" link) and the iframe embed page.
+//
+//   #model=gpt2&text=The+cat+sat&view=attention&kind=decoder&layer=2&head=3
+//   #model=gpt2&text=Once+upon&view=generate&temperature=0.8&top-k=40&top-p=0.95&seed=7&max-tokens=20&generate=1
+//   …&embed=1&model_hide=1&sampling_hide=1      (embed mode without the page chrome; hidden controls)
+//
+// The names are the widget attribute names. Layers and heads count from 1 as the page shows them;
+// head=mean is the mean of the heads. `generate=1` runs the generation when the link is opened: with a
+// seed, the same text comes out.
+
+/** Settings and their defaults; a default is left out of the link to keep it short (model, text and view never are). */
+export const DEFAULTS = Object.freeze({
+  model: '', text: '', view: 'attention', kind: '', layer: 1, head: 'mean',
+  temperature: 0, topK: 0, topP: 1, seed: 42, maxTokens: 20, generate: false, embed: false,
+});
+
+/** Hash key for each state field (same spelling as the widget attributes). */
+const KEYS = {
+  model: 'model', text: 'text', view: 'view', kind: 'kind', layer: 'layer', head: 'head', temperature: 'temperature',
+  topK: 'top-k', topP: 'top-p', seed: 'seed', maxTokens: 'max-tokens', generate: 'generate', embed: 'embed',
+};
+
+export const VIEWS = ['tokens', 'attention', 'generate'];
+export const KINDS = ['encoder', 'decoder', 'cross'];
+
+/** The controls that `<name>_hide=1` can hide (the page maps them onto its elements; widgets take hide="…"). */
+export const HIDEABLE = ['model', 'text', 'run', 'tokens', 'attention', 'generate', 'kind', 'layer', 'head', 'sampling',
+  'temperature', 'top-k', 'top-p', 'seed', 'max-tokens', 'explain', 'share'];
+
+const NUMBER_FIELDS = ['temperature', 'topK', 'topP', 'seed', 'maxTokens'];
+
+/** Parse a hash ("#a=1&b=2" or "a=1&b=2") into a full state; unknown or malformed values fall back to defaults. */
+export function decodeState(hash) {
+  const params = new URLSearchParams(String(hash ?? '').replace(/^#/, ''));
+  const state = { ...DEFAULTS, hide: [] };
+  const get = (field) => params.get(KEYS[field]);
+  if (get('model') !== null) state.model = get('model');
+  if (get('text') !== null) state.text = get('text');
+  if (VIEWS.includes(get('view'))) state.view = get('view');
+  if (KINDS.includes(get('kind'))) state.kind = get('kind');
+  const layer = Number(get('layer'));
+  if (Number.isInteger(layer) && layer >= 1) state.layer = layer;
+  const head = get('head');
+  if (head !== null && Number.isInteger(Number(head)) && Number(head) >= 1) state.head = Number(head);
+  for (const field of NUMBER_FIELDS) {
+    const raw = get(field);
+    const v = Number(raw);
+    if (raw !== null && raw.trim() !== '' && Number.isFinite(v) && v >= 0) state[field] = v;
+  }
+  state.generate = flag(get('generate'));
+  state.embed = flag(get('embed'));
+  for (const name of HIDEABLE) if (flag(params.get(`${name}_hide`))) state.hide.push(name);
+  for (const name of (params.get('hide') ?? '').split(/[\s,]+/)) {
+    if (HIDEABLE.includes(name) && !state.hide.includes(name)) state.hide.push(name);
+  }
+  return state;
+}
+
+function flag(value) {
+  return value === '1' || value === 'true' || value === '';
+}
+
+/** A state (partial is fine) as a hash without the "#"; defaults are left out, the order is fixed. */
+export function encodeState(state) {
+  const params = new URLSearchParams();
+  for (const [field, key] of Object.entries(KEYS)) {
+    const v = state[field];
+    if (v === undefined || v === null) continue;
+    if (field === 'model' || field === 'text' || field === 'view') {
+      params.set(key, String(v));
+    } else if (field === 'generate' || field === 'embed') {
+      if (v) params.set(key, '1');
+    } else if (v !== DEFAULTS[field] && v !== '') {
+      params.set(key, String(v));
+    }
+  }
+  for (const name of state.hide ?? []) params.set(`${name}_hide`, '1');
+  return params.toString();
+}
+
+/**
+ * The entry of a models/index.json list that `spec` names: a model's name, or "@" and a model type or kind
+ * ("@gpt2", "@encoder-decoder") for the first such model. Undefined when there is none.
+ */
+export function findModel(list, spec) {
+  if (!spec) return undefined;
+  if (!spec.startsWith('@')) return list.find((m) => m.name === spec);
+  const wanted = spec.slice(1);
+  return list.find((m) => m.modelType === wanted) ?? list.find((m) => m.kind === wanted);
+}
+
+/** A link to the page (`pageUrl`, e.g. ".../index.html") showing `state`. */
+export function pageLink(pageUrl, state) {
+  return `${String(pageUrl).split('#')[0]}#${encodeState(state)}`;
+}
+
+const WIDGET_OF_VIEW = { tokens: 'glassbox-tokens', attention: 'glassbox-attention', generate: 'glassbox-generation' };
+
+function attr(name, value) {
+  return ` ${name}="${String(value).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')}"`;
+}
+
+/**
+ * The custom-element embed code for `state`: the module script (from `baseUrl`, the folder holding
+ * glassbox-widgets.js) and one widget tag with the same settings.
+ */
+export function widgetEmbedCode(baseUrl, state) {
+  const s = { ...DEFAULTS, ...state };
+  const tag = WIDGET_OF_VIEW[s.view] ?? WIDGET_OF_VIEW.attention;
+  let attrs = attr('model', s.model) + attr('text', s.text);
+  if (s.view === 'attention') {
+    if (s.kind) attrs += attr('kind', s.kind);
+    attrs += attr('layer', s.layer) + attr('head', s.head);
+  } else if (s.view === 'generate') {
+    attrs += attr('temperature', s.temperature) + attr('top-k', s.topK) + attr('top-p', s.topP) + attr('seed', s.seed)
+      + attr('max-tokens', s.maxTokens);
+    if (s.generate) attrs += ' autorun';
+  }
+  const hide = (s.hide ?? []).filter((n) => n !== 'model');
+  if (hide.length) attrs += attr('hide', hide.join(','));
+  const script = new URL('glassbox-widgets.js', baseUrl).href;
+  return `<script type="module" src="${script}"></script>\n<${tag}${attrs}></${tag}>`;
+}
+
+/** The iframe embed code for `state`: embed.html (beside the page) with the state in its hash. */
+export function iframeEmbedCode(baseUrl, state, { height = 560 } = {}) {
+  const src = `${new URL('embed.html', baseUrl).href}#${encodeState(state)}`;
+  const title = `Glassbox: ${state.view === 'generate' ? 'generation' : state.view ?? 'attention'}`;
+  return `<iframe src="${src.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}" title="${title}" width="100%" height="${height}" `
+    + 'style="border: 0" loading="lazy"></iframe>';
+}
