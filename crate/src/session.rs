@@ -4,7 +4,8 @@ use crate::error::{Error, Result};
 use crate::loader::ModelFiles;
 use crate::models::beam::{beam_search, BeamOptions, Hypothesis};
 use crate::models::generation::{generate, GenerateOptions, GeneratedToken, Generator};
-use crate::models::{Capture, DecoderState, Inputs, Kind, Model, ModelInfo, Outputs};
+use crate::models::probe::{LensTop, RelativePositions, TokenEmbeddings};
+use crate::models::{Capture, DecoderState, HeadMasks, Inputs, Interventions, Kind, Model, ModelInfo, Outputs, Probe, QkvRequest, Stack};
 use crate::tokenizer::{Encoding, Tokenizer};
 
 pub struct Session {
@@ -18,6 +19,35 @@ pub struct Inspection {
     /// The decoder's input (encoder-decoder models only).
     pub decoder_ids: Option<Vec<u32>>,
     pub outputs: Outputs,
+}
+
+/// What [`Session::inspect_with`] should show and change. `Default` is a plain run.
+#[derive(Debug, Clone, Default)]
+pub struct InspectOptions {
+    /// The decoder's input (encoder-decoder models; default: the decoder start token).
+    pub decoder_ids: Option<Vec<u32>>,
+    /// Attention maps of every layer and head (probs and/or scores).
+    pub capture: Capture,
+    /// Hidden states after every layer (`Outputs::{encoder,decoder}_hidden_states`, `[L+1][T][C]`).
+    pub hidden_states: bool,
+    /// One layer's Q/K/V step-through (`Outputs::qkv`).
+    pub qkv: Option<QkvRequest>,
+    /// Heads to ablate, per attention kind: `[L][H]`, 1 keeps a head, 0 ablates it.
+    pub head_mask: HeadMasks,
+    /// Source tokens to hide (HF `attention_mask`): `[S]`, one entry per token of the encoded text,
+    /// special tokens included; 1 visible, 0 hidden. Encoders and encoder-decoders only.
+    pub token_mask: Option<Vec<u8>>,
+}
+
+impl InspectOptions {
+    fn probe(&self) -> Probe {
+        Probe {
+            capture: self.capture,
+            hidden_states: self.hidden_states,
+            qkv: self.qkv,
+            interventions: Interventions { head_mask: self.head_mask.clone(), token_mask: self.token_mask.clone() },
+        }
+    }
 }
 
 /// A finished (or stopped) generation.
@@ -71,6 +101,13 @@ impl Session {
 
     /// Tokenize and run one forward pass.
     pub fn inspect(&self, text: &str, decoder_ids: Option<&[u32]>, capture: Capture) -> Result<Inspection> {
+        self.inspect_with(text, &InspectOptions { decoder_ids: decoder_ids.map(<[u32]>::to_vec), capture, ..Default::default() })
+    }
+
+    /// Tokenize and run one forward pass that also shows and changes what `opts` asks: hidden
+    /// states, a Q/K/V trace, ablated heads, hidden tokens. See docs/core-teaching-api.md.
+    pub fn inspect_with(&self, text: &str, opts: &InspectOptions) -> Result<Inspection> {
+        let decoder_ids = opts.decoder_ids.as_deref();
         let encoding = self.encode(text)?;
         if encoding.ids.is_empty() {
             return Err(Error::input("the text gives no tokens", "Type some text"));
@@ -92,15 +129,54 @@ impl Session {
             _ => None,
         };
         let type_ids = (info.kind == Kind::EncoderOnly).then_some(encoding.type_ids.as_slice());
-        let outputs = self.model.forward(&Inputs { ids: &encoding.ids, type_ids, decoder_ids: decoder_ids.as_deref() }, capture)?;
+        let outputs = self.model.forward_probed(&Inputs { ids: &encoding.ids, type_ids, decoder_ids: decoder_ids.as_deref() }, &opts.probe())?;
         Ok(Inspection { encoding, decoder_ids, outputs })
+    }
+
+    /// The logit lens at hidden state `layer` (0 = embeddings, L = last) of an inspection run
+    /// with `hidden_states: true`: `[T][V]` logits as if the model stopped there.
+    pub fn logit_lens(&self, inspection: &Inspection, layer: usize) -> Result<Vec<f32>> {
+        self.model.logit_lens(&inspection.outputs, layer)
+    }
+
+    /// The logit lens at every hidden state, reduced to the `k` likeliest tokens per position.
+    pub fn logit_lens_top(&self, inspection: &Inspection, k: usize) -> Result<LensTop> {
+        self.model.logit_lens_top(&inspection.outputs, k)
+    }
+
+    /// What the model adds to the token embeddings at positions `0..n` of `stack`: `[N][C]`
+    /// (learned rows, or Marian's sinusoids). T5 has none (see [`Session::relative_positions`]).
+    pub fn position_vectors(&self, stack: Stack, n: usize) -> Result<Vec<f32>> {
+        self.model.position_vectors(stack, n)
+    }
+
+    /// T5's bucket of every relative distance `-(n-1)..=n-1` and its learned bias per head and bucket.
+    pub fn relative_positions(&self, stack: Stack, n: usize) -> Result<RelativePositions> {
+        self.model.relative_positions(stack, n)
+    }
+
+    /// Rows of `stack`'s token embedding table for `ids`: `[T][C]`.
+    pub fn token_embeddings(&self, stack: Stack, ids: &[u32]) -> Result<TokenEmbeddings> {
+        self.model.token_embeddings(stack, ids)
     }
 
     /// Generate from a prompt (decoder-only) or translate/transform a source (encoder-decoder).
     pub fn generate(&self, text: &str, opts: &GenerateOptions, on_token: &mut dyn FnMut(&GeneratedToken) -> bool) -> Result<Generation> {
+        self.generate_with(text, opts, &Interventions::default(), on_token)
+    }
+
+    /// [`Session::generate`] with heads ablated (every step) or source tokens hidden
+    /// (encoder-decoder models; the token mask has one entry per source token).
+    pub fn generate_with(
+        &self,
+        text: &str,
+        opts: &GenerateOptions,
+        interventions: &Interventions,
+        on_token: &mut dyn FnMut(&GeneratedToken) -> bool,
+    ) -> Result<Generation> {
         let info = self.info().clone();
         let input = self.encode(text)?;
-        let (state, prefix_ids) = self.prepare_generation(&info, &input)?;
+        let (state, prefix_ids) = self.prepare_generation(&info, &input, interventions)?;
         let mut opts = *opts;
         self.fit_options(&info, &prefix_ids, &mut opts);
         let tokens = generate(&self.model, state, &prefix_ids, &opts, on_token)?;
@@ -112,7 +188,7 @@ impl Session {
     pub fn beam_search(&self, text: &str, opts: &BeamOptions) -> Result<BeamGeneration> {
         let info = self.info().clone();
         let input = self.encode(text)?;
-        let (state, prefix_ids) = self.prepare_generation(&info, &input)?;
+        let (state, prefix_ids) = self.prepare_generation(&info, &input, &Interventions::default())?;
         let mut opts = *opts;
         let mut fit = GenerateOptions {
             max_new_tokens: opts.max_new_tokens,
@@ -130,9 +206,14 @@ impl Session {
 
     /// A stepwise generator for `text` (the wasm boundary drives it one token per call).
     pub fn generator(&self, text: &str, opts: &GenerateOptions) -> Result<(Encoding, Vec<u32>, Generator)> {
+        self.generator_with(text, opts, &Interventions::default())
+    }
+
+    /// [`Session::generator`] with heads ablated or source tokens hidden for the whole run.
+    pub fn generator_with(&self, text: &str, opts: &GenerateOptions, interventions: &Interventions) -> Result<(Encoding, Vec<u32>, Generator)> {
         let info = self.info().clone();
         let input = self.encode(text)?;
-        let (state, prefix_ids) = self.prepare_generation(&info, &input)?;
+        let (state, prefix_ids) = self.prepare_generation(&info, &input, interventions)?;
         let mut opts = *opts;
         self.fit_options(&info, &prefix_ids, &mut opts);
         let generator = Generator::new(state, &prefix_ids, opts)?;
@@ -152,7 +233,7 @@ impl Session {
     }
 
     /// The decoder state and the ids to feed first.
-    fn prepare_generation(&self, info: &ModelInfo, input: &Encoding) -> Result<(DecoderState, Vec<u32>)> {
+    fn prepare_generation(&self, info: &ModelInfo, input: &Encoding, interventions: &Interventions) -> Result<(DecoderState, Vec<u32>)> {
         Ok(match info.kind {
             Kind::EncoderOnly => {
                 return Err(Error::input(
@@ -169,7 +250,7 @@ impl Session {
                 if prompt.is_empty() {
                     return Err(Error::input("the prompt is empty", "Type a prompt"));
                 }
-                (self.model.start_decoding(&[])?, prompt)
+                (self.model.start_decoding_with(&[], interventions)?, prompt)
             }
             Kind::EncoderDecoder => {
                 if input.ids.is_empty() {
@@ -178,7 +259,7 @@ impl Session {
                 let start = info.decoder_start_token_id.ok_or_else(|| {
                     Error::config("decoder_start_token_id", "is missing", "Add decoder_start_token_id to config.json")
                 })?;
-                (self.model.start_decoding(&input.ids)?, vec![start])
+                (self.model.start_decoding_with(&input.ids, interventions)?, vec![start])
             }
         })
     }

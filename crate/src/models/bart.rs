@@ -49,11 +49,11 @@
 //!
 //! Marian checkpoints may also store `{s}.embed_positions.weight`; it is ignored (recomputed).
 
-use super::attention::{attend, KvCache, Mask, Recorder};
+use super::attention::{attend, AttentionKind, KvCache, Mask, Recorder};
 use super::layers::{add_in_place, gather_rows, linear, Activation, LayerNorm};
 use super::t5::{check_state, one_id, rules_from};
 use super::beam::GenerationRules;
-use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, StepOutput};
+use super::{Capture, DecoderState, Interventions, Kind, ModelInfo, Outputs, Positions, Probe, StepOutput};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
@@ -316,28 +316,32 @@ impl Bart {
         fc2.forward(&hidden, rows)
     }
 
-    /// The encoder: `src: [S]` -> `[S][C]`.
-    fn encode(&self, src: &[u32], rec: &mut Recorder) -> Result<Vec<f32>> {
+    /// The encoder: `src: [S]` -> `[S][C]`. `keys: [S]` hides source tokens (see [`Mask::Keys`]).
+    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Vec<f32>> {
         let (h, d, s) = (self.config.encoder_attention_heads, self.d_head_enc(), src.len());
         let scale = (d as f32).powf(-0.5);
         let mut x = self.embed(&self.enc_embed, src, 0, false)?;
         for (l, layer) in self.encoder.iter().enumerate() {
+            rec.hidden_state(&x);
             // x = LN(x + attn(x))
             let (q, k, v) = (layer.attn.q.forward(&x, s), layer.attn.k.forward(&x, s), layer.attn.v.forward(&x, s));
-            let ctx = attend(&q, &k, &v, s, s, h, d, scale, Mask::Full, None, rec.layer(l));
-            add_in_place(&mut x, &layer.attn.out.forward(&ctx, s));
+            let ctx = attend(&q, &k, &v, s, s, h, d, scale, Mask::keys_or_full(keys), None, rec.layer(l));
+            let out = layer.attn.out.forward(&ctx, s);
+            rec.trace_io(l, &x, &out);
+            add_in_place(&mut x, &out);
             layer.attn_ln.apply(&mut x);
             // x = LN(x + ffn(x))
             let m = self.ffn(&layer.fc1, &layer.fc2, &x, s);
             add_in_place(&mut x, &m);
             layer.ffn_ln.apply(&mut x);
         }
+        rec.hidden_state(&x);
         Ok(x)
     }
 
     fn state_for(&self, enc: Vec<f32>, s: usize) -> DecoderState {
         let cross_kv = self.decoder.iter().map(|l| KvCache { k: l.cross.k.forward(&enc, s), v: l.cross.v.forward(&enc, s) }).collect();
-        DecoderState { self_kv: vec![KvCache::default(); self.decoder.len()], cross_kv, encoder_hidden: Some(enc), src_len: s, fed: 0 }
+        DecoderState { self_kv: vec![KvCache::default(); self.decoder.len()], cross_kv, encoder_hidden: Some(enc), src_len: s, fed: 0, ..Default::default() }
     }
 
     /// The decoder: `tokens: [T]` at positions `fed..fed+T`, extending the caches. Returns `[T][C]`.
@@ -352,26 +356,33 @@ impl Bart {
         let (h, d, t) = (self.config.decoder_attention_heads, self.d_head_dec(), tokens.len());
         let (past, s) = (state.fed, state.src_len);
         let scale = (d as f32).powf(-0.5);
+        let src_keys = state.interventions.additive_token_mask(); // [S], hidden source tokens
         let mut y = self.embed(self.dec_embed.as_deref().unwrap_or(&self.enc_embed), tokens, past, true)?;
         for (l, layer) in self.decoder.iter().enumerate() {
+            self_rec.hidden_state(&y);
             // y = LN(y + self_attn(y)), causal over the cache
             let (q, k, v) = (layer.self_attn.q.forward(&y, t), layer.self_attn.k.forward(&y, t), layer.self_attn.v.forward(&y, t));
             let kv = &mut state.self_kv[l];
             kv.append(&k, &v);
             let ctx = attend(&q, &kv.k, &kv.v, t, past + t, h, d, scale, Mask::Causal { past }, None, self_rec.layer(l));
-            add_in_place(&mut y, &layer.self_attn.out.forward(&ctx, t));
+            let out = layer.self_attn.out.forward(&ctx, t);
+            self_rec.trace_io(l, &y, &out);
+            add_in_place(&mut y, &out);
             layer.self_ln.apply(&mut y);
             // y = LN(y + cross_attn(y, enc))
             let q = layer.cross.q.forward(&y, t);
             let kv = &state.cross_kv[l];
-            let ctx = attend(&q, &kv.k, &kv.v, t, s, h, d, scale, Mask::Full, None, cross_rec.layer(l));
-            add_in_place(&mut y, &layer.cross.out.forward(&ctx, t));
+            let ctx = attend(&q, &kv.k, &kv.v, t, s, h, d, scale, Mask::keys_or_full(src_keys.as_deref()), None, cross_rec.layer(l));
+            let out = layer.cross.out.forward(&ctx, t);
+            cross_rec.trace_io(l, &y, &out);
+            add_in_place(&mut y, &out);
             layer.cross_ln.apply(&mut y);
             // y = LN(y + ffn(y))
             let m = self.ffn(&layer.fc1, &layer.fc2, &y, t);
             add_in_place(&mut y, &m);
             layer.ffn_ln.apply(&mut y);
         }
+        self_rec.hidden_state(&y);
         state.fed += t;
         Ok(y)
     }
@@ -388,18 +399,49 @@ impl Bart {
         logits
     }
 
+    /// Logits as if the decoder stopped at hidden state `x: [T][C]` (post-norm: no final norm).
+    pub(crate) fn lens(&self, x: &[f32], t: usize) -> Vec<f32> {
+        self.lm_logits(x, t)
+    }
+
+    /// What the embeddings add at positions `0..n` of a stack: `[N][C]` (learned rows read at
+    /// position + 2, or the sinusoids).
+    pub(crate) fn position_rows(&self, decoder: bool, n: usize) -> &[f32] {
+        let c = self.config.d_model;
+        match &self.positions {
+            PositionTable::Sinusoidal(table) => &table[..n * c],
+            PositionTable::Learned { enc, dec, .. } => {
+                let rows = if decoder { dec } else { enc };
+                &rows[BART_POSITION_OFFSET * c..(BART_POSITION_OFFSET + n) * c]
+            }
+        }
+    }
+
+    /// A stack's token table, its vocabulary size and the scale applied to its rows.
+    pub(crate) fn token_table(&self, decoder: bool) -> (&[f32], usize, f32) {
+        match (&self.dec_embed, decoder) {
+            (Some(table), true) => (table, self.dec_vocab, self.embed_scale),
+            _ => (&self.enc_embed, self.config.vocab_size, self.embed_scale),
+        }
+    }
+
     /// Encode `ids` and run the decoder over all of `decoder_ids` at once.
-    pub fn forward(&self, ids: &[u32], decoder_ids: &[u32], capture: Capture) -> Result<Outputs> {
-        let (s, t) = (ids.len(), decoder_ids.len());
-        let mut enc_rec = Recorder::new(capture, self.encoder.len(), self.config.encoder_attention_heads, s, s);
-        let enc = self.encode(ids, &mut enc_rec)?;
+    pub fn forward(&self, ids: &[u32], decoder_ids: &[u32], probe: &Probe) -> Result<Outputs> {
+        let (c, s, t) = (self.config.d_model, ids.len(), decoder_ids.len());
+        let mut enc_rec = Recorder::probing(probe, AttentionKind::Encoder, self.encoder.len(), self.config.encoder_attention_heads, s, s);
+        let keys = probe.interventions.additive_token_mask();
+        let enc = self.encode(ids, keys.as_deref(), &mut enc_rec)?;
         let mut state = self.state_for(enc, s);
+        state.interventions = probe.interventions.clone();
         let (l_dec, h_dec) = (self.decoder.len(), self.config.decoder_attention_heads);
-        let mut self_rec = Recorder::new(capture, l_dec, h_dec, t, t);
-        let mut cross_rec = Recorder::new(capture, l_dec, h_dec, t, s);
+        let mut self_rec = Recorder::probing(probe, AttentionKind::Decoder, l_dec, h_dec, t, t);
+        let mut cross_rec = Recorder::probing(probe, AttentionKind::Cross, l_dec, h_dec, t, s);
         let hidden = self.decode(&mut state, decoder_ids, &mut self_rec, &mut cross_rec)?;
         let logits = self.lm_logits(&hidden, t);
         Ok(Outputs {
+            encoder_hidden_states: enc_rec.take_hidden_states(c),
+            decoder_hidden_states: self_rec.take_hidden_states(c),
+            qkv: enc_rec.trace.take().or(self_rec.trace.take()).or(cross_rec.trace.take()),
             encoder_attentions: enc_rec.probs,
             decoder_attentions: self_rec.probs,
             cross_attentions: cross_rec.probs,
@@ -413,10 +455,13 @@ impl Bart {
         })
     }
 
-    /// Encode `source` once and prepare the decoder's caches.
-    pub fn start(&self, source: &[u32]) -> Result<DecoderState> {
-        let mut rec = Recorder::new(Capture::NONE, 0, 0, 0, 0);
-        let enc = self.encode(source, &mut rec)?;
+    /// Encode `source` once (with `interventions`' encoder head mask and token mask) and prepare
+    /// the decoder's caches.
+    pub fn start(&self, source: &[u32], interventions: &Interventions) -> Result<DecoderState> {
+        let mut rec = Recorder::new(Capture::NONE, 0, self.config.encoder_attention_heads, 0, 0)
+            .with_head_mask(interventions.head_mask.encoder.as_deref());
+        let keys = interventions.additive_token_mask();
+        let enc = self.encode(source, keys.as_deref(), &mut rec)?;
         Ok(self.state_for(enc, source.len()))
     }
 
@@ -424,8 +469,9 @@ impl Bart {
     pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
         let (t, past) = (tokens.len(), state.fed);
         let (l_dec, h_dec) = (self.decoder.len(), self.config.decoder_attention_heads);
-        let mut self_rec = Recorder::new(capture, l_dec, h_dec, t, past + t);
-        let mut cross_rec = Recorder::new(capture, l_dec, h_dec, t, state.src_len);
+        let masks = &state.interventions.head_mask;
+        let mut self_rec = Recorder::new(capture, l_dec, h_dec, t, past + t).with_head_mask(masks.decoder.as_deref());
+        let mut cross_rec = Recorder::new(capture, l_dec, h_dec, t, state.src_len).with_head_mask(masks.cross.as_deref());
         let hidden = self.decode(state, tokens, &mut self_rec, &mut cross_rec)?;
         let c = self.config.d_model;
         let logits = self.lm_logits(&hidden[(t - 1) * c..], 1);

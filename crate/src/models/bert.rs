@@ -32,9 +32,9 @@
 //!
 //! `embeddings.position_ids` (an int64 buffer) is ignored.
 
-use super::attention::{attend, Mask, Recorder};
+use super::attention::{attend, AttentionKind, Mask, Recorder};
 use super::layers::{add_in_place, gather_rows, linear, Activation, LayerNorm};
-use super::{Capture, Kind, ModelInfo, Outputs, Positions};
+use super::{Kind, ModelInfo, Outputs, Positions, Probe};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
@@ -185,7 +185,37 @@ impl Bert {
         Ok(Bert { config: cfg, info, word, pos, types, emb_ln, layers, pooler, mlm, activation })
     }
 
-    pub fn forward(&self, ids: &[u32], type_ids: Option<&[u32]>, capture: Capture) -> Result<Outputs> {
+    /// `pos` rows of positions `0..n`: `[N][C]`.
+    pub(crate) fn position_rows(&self, n: usize) -> &[f32] {
+        &self.pos[..n * self.config.hidden_size]
+    }
+
+    pub(crate) fn token_table(&self) -> &[f32] {
+        &self.word
+    }
+
+    /// The masked-LM head on any hidden state `x: [T][C]` (BERT has no final norm): `[T][V]`.
+    pub(crate) fn lens(&self, x: &[f32], t: usize) -> Option<Vec<f32>> {
+        self.mlm_logits(x, t)
+    }
+
+    fn mlm_logits(&self, x: &[f32], t: usize) -> Option<Vec<f32>> {
+        let c = self.config.hidden_size;
+        self.mlm.as_ref().map(|head| {
+            let mut z = head.dense.forward(x, t);
+            self.activation.apply(&mut z);
+            head.ln.apply(&mut z);
+            let vsize = self.config.vocab_size;
+            let mut logits = vec![0.0; t * vsize];
+            kernels::matmul_nk(&z, t, c, head.decoder.as_deref().unwrap_or(&self.word), vsize, &mut logits);
+            for row in logits.chunks_exact_mut(vsize) {
+                add_in_place(row, &head.bias);
+            }
+            logits
+        })
+    }
+
+    pub fn forward(&self, ids: &[u32], type_ids: Option<&[u32]>, probe: &Probe) -> Result<Outputs> {
         let (c, h) = (self.config.hidden_size, self.config.num_attention_heads);
         let dh = c / h;
         let t = ids.len();
@@ -200,15 +230,18 @@ impl Bert {
         add_in_place(&mut x, &gather_rows(&self.types, c, type_ids));
         self.emb_ln.apply(&mut x);
 
-        let mut rec = Recorder::new(capture, self.layers.len(), h, t, t);
+        let mut rec = Recorder::probing(probe, AttentionKind::Encoder, self.layers.len(), h, t, t);
+        let keys = probe.interventions.additive_token_mask(); // [T], hidden tokens ≈ -inf
         let scale = 1.0 / (dh as f32).sqrt();
         for (l, layer) in self.layers.iter().enumerate() {
+            rec.hidden_state(&x);
             // x = LN(x + Wo · attn(q, k, v))
             let q = layer.query.forward(&x, t);
             let k = layer.key.forward(&x, t);
             let v = layer.value.forward(&x, t);
-            let ctx = attend(&q, &k, &v, t, t, h, dh, scale, Mask::Full, None, rec.layer(l));
+            let ctx = attend(&q, &k, &v, t, t, h, dh, scale, Mask::keys_or_full(keys.as_deref()), None, rec.layer(l));
             let mut a = layer.attn_out.forward(&ctx, t);
+            rec.trace_io(l, &x, &a);
             add_in_place(&mut a, &x);
             layer.attn_ln.apply(&mut a);
             x = a;
@@ -220,25 +253,17 @@ impl Bert {
             layer.out_ln.apply(&mut o);
             x = o;
         }
+        rec.hidden_state(&x);
 
         let pooled = self.pooler.as_ref().map(|p| {
             let mut y = p.forward(&x[..c], 1);
             y.iter_mut().for_each(|v| *v = v.tanh());
             y
         });
-        let logits = self.mlm.as_ref().map(|head| {
-            let mut z = head.dense.forward(&x, t);
-            self.activation.apply(&mut z);
-            head.ln.apply(&mut z);
-            let vsize = self.config.vocab_size;
-            let mut logits = vec![0.0; t * vsize];
-            kernels::matmul_nk(&z, t, c, head.decoder.as_deref().unwrap_or(&self.word), vsize, &mut logits);
-            for row in logits.chunks_exact_mut(vsize) {
-                add_in_place(row, &head.bias);
-            }
-            logits
-        });
+        let logits = self.mlm_logits(&x, t);
         Ok(Outputs {
+            encoder_hidden_states: rec.take_hidden_states(c),
+            qkv: rec.trace.take(),
             encoder_attentions: rec.probs,
             encoder_scores: rec.scores,
             last_hidden_state: x,

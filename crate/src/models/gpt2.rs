@@ -24,9 +24,9 @@
 //! | `ln_f.{weight,bias}`        | [C]        | `ln_f`       |
 //! | `lm_head.weight` (optional) | [V][C]     | tied to `wte` when absent |
 
-use super::attention::{attend, KvCache, Mask, Recorder};
+use super::attention::{attend, AttentionKind, KvCache, Mask, Recorder};
 use super::layers::{add_in_place, gather_rows, Activation, LayerNorm};
-use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, StepOutput};
+use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, Probe, StepOutput};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
@@ -176,6 +176,7 @@ impl Gpt2 {
         let mut x = gather_rows(&self.wte, c, ids);
         add_in_place(&mut x, &self.wpe[past * c..(past + t) * c]);
         for (l, (block, kv)) in self.blocks.iter().zip(caches.iter_mut()).enumerate() {
+            recorder.hidden_state(&x);
             // x = x + attn(ln_1(x))
             let mut a = x.clone();
             block.ln_1.apply(&mut a);
@@ -193,7 +194,9 @@ impl Gpt2 {
             }
             let k_len = past + t;
             let ctx = attend(&q, &kv.k, &kv.v, t, k_len, h, dh, scale, Mask::Causal { past }, None, recorder.layer(l));
-            add_in_place(&mut x, &block.c_proj.forward(&ctx, t));
+            let out = block.c_proj.forward(&ctx, t);
+            recorder.trace_io(l, &a, &out);
+            add_in_place(&mut x, &out);
             // x = x + mlp(ln_2(x))
             let mut m = x.clone();
             block.ln_2.apply(&mut m);
@@ -202,6 +205,7 @@ impl Gpt2 {
             add_in_place(&mut x, &block.mlp_proj.forward(&hidden, t));
         }
         self.ln_f.apply(&mut x);
+        recorder.hidden_state(&x);
         Ok(x)
     }
 
@@ -213,13 +217,34 @@ impl Gpt2 {
         logits
     }
 
-    pub fn forward(&self, ids: &[u32], capture: Capture) -> Result<Outputs> {
+    /// Logits as if the model stopped at hidden state `x: [T][C]`: `ln_f` then the head; the
+    /// last state (`last`) has been through `ln_f` already.
+    pub(crate) fn lens(&self, x: &[f32], t: usize, last: bool) -> Vec<f32> {
+        let mut h = x.to_vec();
+        if !last {
+            self.ln_f.apply(&mut h);
+        }
+        self.lm_logits(&h, t)
+    }
+
+    /// `wpe` rows of positions `0..n`: `[N][C]`.
+    pub(crate) fn position_rows(&self, n: usize) -> &[f32] {
+        &self.wpe[..n * self.config.n_embd]
+    }
+
+    pub(crate) fn token_table(&self) -> &[f32] {
+        &self.wte
+    }
+
+    pub fn forward(&self, ids: &[u32], probe: &Probe) -> Result<Outputs> {
         let t = ids.len();
         let mut caches = vec![KvCache::default(); self.config.n_layer];
-        let mut rec = Recorder::new(capture, self.config.n_layer, self.config.n_head, t, t);
+        let mut rec = Recorder::probing(probe, AttentionKind::Decoder, self.config.n_layer, self.config.n_head, t, t);
         let hidden = self.run(ids, &mut caches, &mut rec)?;
         let logits = self.lm_logits(&hidden, t);
         Ok(Outputs {
+            decoder_hidden_states: rec.take_hidden_states(self.config.n_embd),
+            qkv: rec.trace.take(),
             decoder_attentions: rec.probs,
             decoder_scores: rec.scores,
             last_hidden_state: hidden,
@@ -237,7 +262,8 @@ impl Gpt2 {
     pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
         let t = tokens.len();
         let past = state.fed;
-        let mut rec = Recorder::new(capture, self.config.n_layer, self.config.n_head, t, past + t);
+        let mut rec = Recorder::new(capture, self.config.n_layer, self.config.n_head, t, past + t)
+            .with_head_mask(state.interventions.head_mask.decoder.as_deref());
         let hidden = self.run(tokens, &mut state.self_kv, &mut rec)?;
         state.fed += t;
         let c = self.config.n_embd;

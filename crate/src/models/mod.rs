@@ -12,11 +12,13 @@ pub mod bert;
 pub mod generation;
 pub mod gpt2;
 pub mod layers;
+pub mod probe;
 pub mod t5;
 
 use crate::error::{Error, Result};
 use crate::loader::{self, ModelFiles, Weights};
-pub use attention::{AttentionMaps, Capture};
+pub use attention::{AttentionKind, AttentionMaps, Capture, QkvRequest, QkvTrace};
+pub use probe::{HeadMasks, HiddenStates, Interventions, Probe, Stack};
 
 /// The three ways a transformer is put together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +91,11 @@ pub struct Outputs {
     pub logits: Option<Vec<f32>>,                    // [T][V]
     /// BERT pooler output (tanh(W h_[CLS] + b)) when the checkpoint has a pooler: [C].
     pub pooled: Option<Vec<f32>>,
+    /// HF's `output_hidden_states` per stack (BERT: encoder; GPT-2: decoder), when probed: [L+1][T][C].
+    pub encoder_hidden_states: Option<HiddenStates>,
+    pub decoder_hidden_states: Option<HiddenStates>,
+    /// The probed layer's Q/K/V step-through.
+    pub qkv: Option<QkvTrace>,
 }
 
 /// One step of incremental decoding: the logits of the last fed position and, if asked,
@@ -112,6 +119,8 @@ pub struct DecoderState {
     pub src_len: usize,                    // S
     /// Tokens fed so far (P).
     pub fed: usize,
+    /// Head masks and the source's token mask every step runs with.
+    pub interventions: Interventions,
 }
 
 /// A loaded model of any supported family.
@@ -165,24 +174,38 @@ impl Model {
 
     /// One full forward pass. Checks ids against the vocabulary and the position limit.
     pub fn forward(&self, inputs: &Inputs, capture: Capture) -> Result<Outputs> {
+        self.forward_probed(inputs, &Probe::from(capture))
+    }
+
+    /// One full forward pass that also shows and changes what `probe` asks (see [`probe`]).
+    pub fn forward_probed(&self, inputs: &Inputs, probe: &Probe) -> Result<Outputs> {
         let info = self.info();
         check_ids("input ids", inputs.ids, info)?;
         if let Some(dec) = inputs.decoder_ids {
             check_ids("decoder ids", dec, info)?;
         }
+        self.check_probe(probe, inputs.ids.len())?;
         match self {
-            Model::Gpt2(m) => m.forward(inputs.ids, capture),
-            Model::Bert(m) => m.forward(inputs.ids, inputs.type_ids, capture),
-            Model::T5(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), capture),
-            Model::Bart(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), capture),
+            Model::Gpt2(m) => m.forward(inputs.ids, probe),
+            Model::Bert(m) => m.forward(inputs.ids, inputs.type_ids, probe),
+            Model::T5(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), probe),
+            Model::Bart(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), probe),
         }
     }
 
     /// A decoder ready to generate. Decoder-only: nothing fed yet (feed the prompt).
     /// Encoder-decoder: `source` is encoded once here; feed the decoder start token first.
     pub fn start_decoding(&self, source: &[u32]) -> Result<DecoderState> {
+        self.start_decoding_with(source, &Interventions::default())
+    }
+
+    /// [`Model::start_decoding`], with heads ablated or source tokens hidden for the whole run.
+    pub fn start_decoding_with(&self, source: &[u32], interventions: &Interventions) -> Result<DecoderState> {
         let info = self.info();
-        match self {
+        if !interventions.is_none() {
+            self.check_interventions(interventions, source.len())?;
+        }
+        let mut state = match self {
             Model::Gpt2(m) => Ok(m.start()),
             Model::Bert(_) => Err(Error::input(
                 "this is an encoder-only model; it reads text but does not generate it",
@@ -190,13 +213,15 @@ impl Model {
             )),
             Model::T5(m) => {
                 check_ids("input ids", source, info)?;
-                m.start(source)
+                m.start(source, interventions)
             }
             Model::Bart(m) => {
                 check_ids("input ids", source, info)?;
-                m.start(source)
+                m.start(source, interventions)
             }
-        }
+        }?;
+        state.interventions = interventions.clone();
+        Ok(state)
     }
 }
 

@@ -47,10 +47,10 @@
 //! | `{s}.final_layer_norm.weight`                               | [C]          |
 //! | `lm_head.weight` (optional)                                 | [V][C]       |
 
-use super::attention::{attend, KvCache, Mask, Recorder};
+use super::attention::{attend, AttentionKind, KvCache, Mask, Recorder};
 use super::layers::{add_in_place, gather_rows, Activation};
 use super::beam::GenerationRules;
-use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, StepOutput};
+use super::{Capture, DecoderState, Interventions, Kind, ModelInfo, Outputs, Positions, Probe, StepOutput};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
@@ -326,29 +326,34 @@ impl T5 {
         bias
     }
 
-    /// The encoder: `src: [S]` ids -> `[S][C]` after the final norm.
-    fn encode(&self, src: &[u32], rec: &mut Recorder) -> Vec<f32> {
+    /// The encoder: `src: [S]` ids -> `[S][C]` after the final norm. `keys: [S]` hides source
+    /// tokens (additive mask, see [`Mask::Keys`]).
+    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Vec<f32> {
         let (c, h, dk, s) = (self.config.d_model, self.n_heads(), self.config.d_kv, src.len());
         let bias = self.position_bias(&self.enc_bias, s, s, 0, true);
         let mut x = gather_rows(&self.shared, c, src);
         for (l, b) in self.encoder.iter().enumerate() {
+            rec.hidden_state(&x);
             // x = x + attn(rms_1(x))
             let a = self.rms(&x, &b.ln_attn);
             let (q, k, v) = (b.attn.q.forward(&a, s), b.attn.k.forward(&a, s), b.attn.v.forward(&a, s));
-            let ctx = attend(&q, &k, &v, s, s, h, dk, 1.0, Mask::Full, Some(&bias), rec.layer(l));
-            add_in_place(&mut x, &b.attn.o.forward(&ctx, s));
+            let ctx = attend(&q, &k, &v, s, s, h, dk, 1.0, Mask::keys_or_full(keys), Some(&bias), rec.layer(l));
+            let out = b.attn.o.forward(&ctx, s);
+            rec.trace_io(l, &a, &out);
+            add_in_place(&mut x, &out);
             // x = x + ffn(rms_2(x))
             let m = self.rms(&x, &b.ln_ff);
             add_in_place(&mut x, &b.ff.forward(&m, s));
         }
         kernels::rms_norm(&mut x, &self.enc_final, self.config.layer_norm_epsilon);
+        rec.hidden_state(&x);
         x
     }
 
     /// Decoder state over an encoded source: cross-attention keys and values computed once per layer.
     fn state_for(&self, enc: Vec<f32>, s: usize) -> DecoderState {
         let cross_kv = self.decoder.iter().map(|b| KvCache { k: b.cross.k.forward(&enc, s), v: b.cross.v.forward(&enc, s) }).collect();
-        DecoderState { self_kv: vec![KvCache::default(); self.decoder.len()], cross_kv, encoder_hidden: Some(enc), src_len: s, fed: 0 }
+        DecoderState { self_kv: vec![KvCache::default(); self.decoder.len()], cross_kv, encoder_hidden: Some(enc), src_len: s, fed: 0, ..Default::default() }
     }
 
     /// The decoder: `tokens: [T]` at positions `fed..fed+T`, extending the caches. Returns `[T][C]`
@@ -358,26 +363,33 @@ impl T5 {
         check_state(state, self.decoder.len())?;
         let (past, s) = (state.fed, state.src_len);
         let bias = self.position_bias(&self.dec_bias, t, past + t, past, false);
+        let src_keys = state.interventions.additive_token_mask(); // [S], hidden source tokens
         let mut y = gather_rows(&self.shared, c, tokens);
         for (l, b) in self.decoder.iter().enumerate() {
+            self_rec.hidden_state(&y);
             // y = y + self_attn(rms_1(y)), causal over the cache
             let a = self.rms(&y, &b.ln_self);
             let (q, k, v) = (b.self_attn.q.forward(&a, t), b.self_attn.k.forward(&a, t), b.self_attn.v.forward(&a, t));
             let kv = &mut state.self_kv[l];
             kv.append(&k, &v);
             let ctx = attend(&q, &kv.k, &kv.v, t, past + t, h, dk, 1.0, Mask::Causal { past }, Some(&bias), self_rec.layer(l));
-            add_in_place(&mut y, &b.self_attn.o.forward(&ctx, t));
+            let out = b.self_attn.o.forward(&ctx, t);
+            self_rec.trace_io(l, &a, &out);
+            add_in_place(&mut y, &out);
             // y = y + cross_attn(rms_2(y), enc): no position bias
             let a = self.rms(&y, &b.ln_cross);
             let q = b.cross.q.forward(&a, t);
             let kv = &state.cross_kv[l];
-            let ctx = attend(&q, &kv.k, &kv.v, t, s, h, dk, 1.0, Mask::Full, None, cross_rec.layer(l));
-            add_in_place(&mut y, &b.cross.o.forward(&ctx, t));
+            let ctx = attend(&q, &kv.k, &kv.v, t, s, h, dk, 1.0, Mask::keys_or_full(src_keys.as_deref()), None, cross_rec.layer(l));
+            let out = b.cross.o.forward(&ctx, t);
+            cross_rec.trace_io(l, &a, &out);
+            add_in_place(&mut y, &out);
             // y = y + ffn(rms_3(y))
             let m = self.rms(&y, &b.ln_ff);
             add_in_place(&mut y, &b.ff.forward(&m, t));
         }
         kernels::rms_norm(&mut y, &self.dec_final, self.config.layer_norm_epsilon);
+        self_rec.hidden_state(&y);
         state.fed += t;
         debug_assert_eq!(y.len(), t * c);
         Ok(y)
@@ -399,18 +411,46 @@ impl T5 {
         logits
     }
 
+    /// Logits as if the decoder stopped at hidden state `x: [T][C]`: the final norm (which the
+    /// `last` state has had already), then the head.
+    pub(crate) fn lens(&self, x: &[f32], t: usize, last: bool) -> Vec<f32> {
+        if last {
+            self.lm_logits(x, t)
+        } else {
+            self.lm_logits(&self.rms(x, &self.dec_final), t)
+        }
+    }
+
+    /// The learned `relative_attention_bias` of the encoder or decoder stack: `[buckets][H]`.
+    pub(crate) fn relative_bias_table(&self, decoder: bool) -> &[f32] {
+        if decoder {
+            &self.dec_bias
+        } else {
+            &self.enc_bias
+        }
+    }
+
+    pub(crate) fn token_table(&self) -> &[f32] {
+        &self.shared
+    }
+
     /// Encode `ids` and run the decoder over all of `decoder_ids` at once.
-    pub fn forward(&self, ids: &[u32], decoder_ids: &[u32], capture: Capture) -> Result<Outputs> {
-        let (h, s, t) = (self.n_heads(), ids.len(), decoder_ids.len());
+    pub fn forward(&self, ids: &[u32], decoder_ids: &[u32], probe: &Probe) -> Result<Outputs> {
+        let (c, h, s, t) = (self.config.d_model, self.n_heads(), ids.len(), decoder_ids.len());
         let l_dec = self.decoder.len();
-        let mut enc_rec = Recorder::new(capture, self.encoder.len(), h, s, s);
-        let enc = self.encode(ids, &mut enc_rec);
+        let mut enc_rec = Recorder::probing(probe, AttentionKind::Encoder, self.encoder.len(), h, s, s);
+        let keys = probe.interventions.additive_token_mask();
+        let enc = self.encode(ids, keys.as_deref(), &mut enc_rec);
         let mut state = self.state_for(enc, s);
-        let mut self_rec = Recorder::new(capture, l_dec, h, t, t);
-        let mut cross_rec = Recorder::new(capture, l_dec, h, t, s);
+        state.interventions = probe.interventions.clone();
+        let mut self_rec = Recorder::probing(probe, AttentionKind::Decoder, l_dec, h, t, t);
+        let mut cross_rec = Recorder::probing(probe, AttentionKind::Cross, l_dec, h, t, s);
         let hidden = self.decode(&mut state, decoder_ids, &mut self_rec, &mut cross_rec)?;
         let logits = self.lm_logits(&hidden, t);
         Ok(Outputs {
+            encoder_hidden_states: enc_rec.take_hidden_states(c),
+            decoder_hidden_states: self_rec.take_hidden_states(c),
+            qkv: enc_rec.trace.take().or(self_rec.trace.take()).or(cross_rec.trace.take()),
             encoder_attentions: enc_rec.probs,
             decoder_attentions: self_rec.probs,
             cross_attentions: cross_rec.probs,
@@ -424,10 +464,12 @@ impl T5 {
         })
     }
 
-    /// Encode `source` once and prepare the decoder's caches.
-    pub fn start(&self, source: &[u32]) -> Result<DecoderState> {
-        let mut rec = Recorder::new(Capture::NONE, 0, 0, 0, 0);
-        let enc = self.encode(source, &mut rec);
+    /// Encode `source` once (with `interventions`' encoder head mask and token mask) and prepare
+    /// the decoder's caches.
+    pub fn start(&self, source: &[u32], interventions: &Interventions) -> Result<DecoderState> {
+        let mut rec = Recorder::new(Capture::NONE, 0, self.n_heads(), 0, 0).with_head_mask(interventions.head_mask.encoder.as_deref());
+        let keys = interventions.additive_token_mask();
+        let enc = self.encode(source, keys.as_deref(), &mut rec);
         Ok(self.state_for(enc, source.len()))
     }
 
@@ -435,8 +477,9 @@ impl T5 {
     pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
         let (h, t, past) = (self.n_heads(), tokens.len(), state.fed);
         let l_dec = self.decoder.len();
-        let mut self_rec = Recorder::new(capture, l_dec, h, t, past + t);
-        let mut cross_rec = Recorder::new(capture, l_dec, h, t, state.src_len);
+        let masks = &state.interventions.head_mask;
+        let mut self_rec = Recorder::new(capture, l_dec, h, t, past + t).with_head_mask(masks.decoder.as_deref());
+        let mut cross_rec = Recorder::new(capture, l_dec, h, t, state.src_len).with_head_mask(masks.cross.as_deref());
         let hidden = self.decode(state, tokens, &mut self_rec, &mut cross_rec)?;
         let c = self.config.d_model;
         let logits = self.lm_logits(&hidden[(t - 1) * c..], 1);
