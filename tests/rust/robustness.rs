@@ -192,6 +192,18 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
+/// The harness itself: a panic is caught and reported with its input, a malformed error too.
+#[test]
+fn the_harness_catches_panics_and_malformed_errors() {
+    let mut log = Log::default();
+    log.run(&|| "the input".into(), || -> glassbox::Result<()> { panic!("boom") });
+    log.run(&|| "no fix".into(), || -> glassbox::Result<()> { Err(Error::input("it broke", "")) });
+    log.run(&|| "two lines".into(), || -> glassbox::Result<()> { Err(Error::config("x", "a\nb", "Fix it")) });
+    assert_eq!(log.panics.len(), 1);
+    assert!(log.panics[0].contains("boom") && log.panics[0].contains("the input"), "{:?}", log.panics);
+    assert_eq!(log.malformed.len(), 2, "{:?}", log.malformed);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fixtures.
 
@@ -424,8 +436,9 @@ fn mutated_configs_never_panic() {
     for (name, folder) in model_folders() {
         let config: Value = serde_json::from_slice(&folder.config).unwrap();
         let keys: Vec<String> = config.as_object().unwrap().keys().cloned().collect();
-        for key in &keys {
-            for (shown, value) in &values {
+        for (k, key) in keys.iter().enumerate() {
+            // Five of the values per field, rotating, so every value meets a third of the fields.
+            for (shown, value) in (0..5).map(|j| &values[(k * 5 + j) % values.len()]) {
                 // The checkpoint, and the random-weight twin (whose sizes come from the config alone).
                 for random in [false, true] {
                     let input = || format!("{name}{}: config.json `{key}` = {shown}", if random { " (random twin)" } else { "" });
@@ -503,7 +516,8 @@ fn absurd_sizes_are_refused_before_allocating() {
     // The cap itself: a twin just under it is fine in principle, the message names the cap.
     let mut f = Folder::fixture("gpt2");
     let mut config: Value = serde_json::from_slice(&f.config).unwrap();
-    config["vocab_size"] = json!(MAX_RANDOM_PARAMS / 64 + 1);
+    config["vocab_size"] = json!(1 << 24);
+    config["n_embd"] = json!(MAX_RANDOM_PARAMS >> 23);
     f.config = serde_json::to_vec(&config).unwrap();
     f.weights = None;
     let err = Model::load(&f.files(), Some(1)).err().expect("over the cap").to_string();
@@ -647,7 +661,8 @@ fn mutated_tokenizers_never_panic() {
     let mut log = Log::default();
     let mut rng = Rng::new(0x70c);
     let values = tokenizer_values();
-    let texts: Vec<(String, String)> = hostile_texts().into_iter().filter(|(_, t)| t.len() < 2_000).collect();
+    let short = ["NULs inside", "controls", "RTL overrides", "special-token lookalikes", "byte-fallback names", "scripts", "regional flags", "combining marks alone"];
+    let texts: Vec<(String, String)> = hostile_texts().into_iter().filter(|(label, _)| short.contains(&label.as_str())).collect();
     for (name, json_bytes, config) in tokenizer_files() {
         let good: Value = serde_json::from_slice(&json_bytes).unwrap();
         let mut all = Vec::new();
@@ -723,7 +738,17 @@ fn targeted_tokenizer_breakages() {
 
     type Edit = Box<dyn Fn(&mut Value)>;
     let mut cases: Vec<(&str, Value, Edit, Option<&str>)> = vec![
-        ("merge names a token missing from the vocab", gpt2.clone(), Box::new(|v| { v["model"]["merges"].as_array_mut().unwrap().insert(0, json!("zzq qqz")); }), Some("zzq")),
+        ("merge names a token missing from the vocab", gpt2.clone(), Box::new(|v| {
+            let merges = v["model"]["merges"].as_array_mut().unwrap();
+            let entry = if merges[0].is_string() { json!("zzq qqz") } else { json!(["zzq", "qqz"]) };
+            merges.insert(0, entry);
+        }), Some("zzq")),
+        ("merges of mixed forms", gpt2.clone(), Box::new(|v| {
+            let merges = v["model"]["merges"].as_array_mut().unwrap();
+            let entry = if merges[0].is_string() { json!(["a", "b"]) } else { json!("a b") };
+            merges.insert(3, entry);
+        }), Some("merge #4")),
+        ("merges not a list", gpt2.clone(), Box::new(|v| { v["model"]["merges"] = json!({"a": "b"}); }), Some("not a list")),
         ("vocab entry of a merge removed", gpt2.clone(), Box::new(|v| {
             let first = v["model"]["merges"][0].clone();
             let merged: String = match &first { Value::String(s) => s.replace(' ', ""), Value::Array(a) => a.iter().map(|x| x.as_str().unwrap()).collect(), _ => unreachable!() };
