@@ -478,7 +478,9 @@ fn mutated_configs_never_panic() {
 #[test]
 fn absurd_sizes_are_refused_before_allocating() {
     let mut log = Log::default();
-    let cases: &[(&str, &[(&str, Value)], &str)] = &[
+    // (fixture, fields set, what the random twin's message must name)
+    type Case<'a> = (&'a str, &'a [(&'a str, Value)], &'a str);
+    let cases: &[Case] = &[
         ("gpt2", &[("vocab_size", json!(1_000_000_000u64))], "vocab_size"),
         ("gpt2", &[("n_layer", json!(1_000_000_000_000u64))], "n_layer"),
         ("gpt2", &[("n_layer", json!(16_000_000u64))], "n_layer"),
