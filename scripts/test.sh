@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Every test: native Rust (reference fixtures, properties, bad input, CLI, bundled models),
 # the wasm build in Node (SIMD == scalar, wasm == native), and the page in headless Chromium.
-# Installs whatever is missing first. Safe to run twice.
-set -euo pipefail
+# Installs whatever is missing first. Safe to run twice. Runs every stage even when one
+# fails, then exits non-zero if any did.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --browser --minilm
+scripts/setup.sh --browser --minilm || exit 1
 
-echo "== native tests (cargo test)"
-cargo test --release --workspace 2>&1
+failed=()
+stage() {
+  local name=$1; shift
+  echo "== $name"
+  if ! "$@" 2>&1; then failed+=("$name"); fi
+}
 
-echo "== wasm build"
-scripts/build-wasm.sh
+stage "native tests (cargo test --release)" cargo test --release --workspace
+# The wasm and browser tests compare against this CLI build.
+cargo build --release --bin glassbox 2>&1 || exit 1
+export GLASSBOX_BIN="$PWD/target/release/glassbox"
+scripts/build-wasm.sh || exit 1
+stage "wasm in Node" node --test tests/wasm/
+stage "browser tests (headless Chromium)" node tests/browser/run.mjs --no-build
 
-echo "== wasm in Node"
-node --test tests/wasm/ 2>&1
-
-echo "== browser tests (headless Chromium)"
-cargo build --release --bin glassbox 2>&1
-node --test tests/browser/ 2>&1
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'FAILED stages: %s\n' "${failed[*]}"
+  exit 1
+fi
+echo "all test stages passed"

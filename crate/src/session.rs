@@ -225,11 +225,10 @@ impl Session {
         if opts.eos_token_id.is_none() {
             opts.eos_token_id = info.eos_token_id;
         }
-        if let Some(max) = info.max_positions {
-            // Decoder-only: prompt and new tokens share the position table.
-            let used = if info.kind == Kind::DecoderOnly { prefix_ids.len() } else { 1 };
-            opts.max_new_tokens = opts.max_new_tokens.min(max.saturating_sub(used));
-        }
+        let max = info.max_positions.unwrap_or(crate::models::MAX_TOKENS_WITHOUT_POSITION_TABLE);
+        // Decoder-only: prompt and new tokens share the position table.
+        let used = if info.kind == Kind::DecoderOnly { prefix_ids.len() } else { 1 };
+        opts.max_new_tokens = opts.max_new_tokens.min(max.saturating_sub(used));
     }
 
     /// The decoder state and the ids to feed first.

@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
-export const CLI = path.join(ROOT, 'target/debug/glassbox');
+export const CLI = process.env.GLASSBOX_BIN || path.join(ROOT, 'target/debug/glassbox');
 const FIXTURE_MODELS = path.join(ROOT, 'tests/fixtures/models');
 // One model of each type, used when the bundled models are absent.
 const FIXTURE_PICKS = [

@@ -2,6 +2,7 @@
 //!
 //! No filesystem here: the CLI reads files, the browser hands over `ArrayBuffer`s.
 
+pub mod limits;
 pub mod weights;
 
 use crate::error::{Error, Result};

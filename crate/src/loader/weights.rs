@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result};
 use safetensors::{Dtype, SafeTensors};
+use std::cell::Cell;
 
 const FILE: &str = "model.safetensors";
 
@@ -15,7 +16,8 @@ pub enum Weights<'a> {
     /// A parsed safetensors buffer.
     File { tensors: SafeTensors<'a>, prefixes: Vec<String> },
     /// Seeded random weights for the "untrained twin" of an architecture: no file needed.
-    Random { seed: u64, std: f32 },
+    /// `made` counts the values handed out so far, against [`super::limits::MAX_RANDOM_PARAMS`].
+    Random { seed: u64, std: f32, made: Cell<usize> },
 }
 
 impl<'a> Weights<'a> {
@@ -35,7 +37,7 @@ impl<'a> Weights<'a> {
     }
 
     pub fn random(seed: u64) -> Self {
-        Weights::Random { seed, std: 0.02 }
+        Weights::Random { seed, std: 0.02, made: Cell::new(0) }
     }
 
     /// Names may also appear with any of these prefixes (tried after the bare name).
@@ -91,7 +93,21 @@ impl<'a> Weights<'a> {
     /// An optional tensor (`None` when absent; still an error if present with the wrong shape).
     pub fn get_opt(&self, name: &str, shape: &[usize]) -> Result<Option<Vec<f32>>> {
         match self {
-            Weights::Random { seed, std } => Ok(Some(random_tensor(name, shape, *seed, *std))),
+            Weights::Random { seed, std, made } => {
+                // A backstop behind `limits::check_sizes`: whatever shapes a family asks for, the
+                // twin never allocates more than the cap (and a shape product never overflows).
+                let cap = super::limits::MAX_RANDOM_PARAMS;
+                let total = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| n.checked_add(made.get())).filter(|&t| t <= cap);
+                let Some(total) = total else {
+                    return Err(Error::file(
+                        "config.json",
+                        format!("the random-weight twin would need more than {cap} parameters (reached at `{name}` of shape {shape:?})"),
+                        "Lower vocab_size, the width or the number of layers, or load the real model.safetensors",
+                    ));
+                };
+                made.set(total);
+                Ok(Some(random_tensor(name, shape, *seed, *std)))
+            }
             Weights::File { tensors, .. } => {
                 let Some(full) = self.resolve(name) else { return Ok(None) };
                 let view = tensors.tensor(&full).map_err(|e| Error::tensor(&full, e.to_string(), "Fetch the file again"))?;

@@ -24,6 +24,9 @@
 use super::{Capture, DecoderState, Model};
 use crate::error::{Error, Result};
 
+/// Each beam owns a copy of the decoder state; more than this is a typo, not a search.
+pub const MAX_BEAMS: usize = 256;
+
 /// HF's "this can never be chosen" score.
 const NEVER: f32 = -1.0e9;
 
@@ -61,8 +64,8 @@ impl BeamOptions {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.num_beams == 0 {
-            return Err(Error::input("the number of beams is 0", "Use at least 1 beam (1 is greedy search), e.g. --num-beams 4"));
+        if self.num_beams == 0 || self.num_beams > MAX_BEAMS {
+            return Err(Error::input(format!("{} beams were asked for", self.num_beams), format!("Use between 1 beam (greedy search) and {MAX_BEAMS}, e.g. --num-beams 4")));
         }
         if !self.length_penalty.is_finite() {
             return Err(Error::input(format!("length penalty {} is not a number", self.length_penalty), "Use a finite length penalty, e.g. 1.0"));
@@ -123,7 +126,7 @@ pub fn beam_search(model: &Model, state: DecoderState, prefix: &[u32], opts: &Be
     let lp = opts.length_penalty;
     let normalise = |score: f32, len: usize| score / ((len as f64).powf(lp) as f32);
     let rules = model.generation_rules();
-    let max_length = prefix.len() + opts.max_new_tokens;
+    let max_length = prefix.len().saturating_add(opts.max_new_tokens);
 
     // At the start HF has K copies of the prefix with all but the first at -1e9; one beam is the same.
     let mut running = vec![Beam { ids: Vec::new(), score: 0.0, state, pending: prefix.to_vec() }];

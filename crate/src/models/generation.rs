@@ -77,9 +77,11 @@ pub fn top_candidates(logits: &[f32], n: usize) -> Vec<(u32, f32)> {
     idx.into_iter().map(|i| (i as u32, probs[i] as f32)).collect()
 }
 
-/// Larger logit first; ties broken by the smaller id (as `argmax` does).
+/// Larger logit first; ties broken by the smaller id (as `argmax` does). NaN ranks last: the
+/// order must be total, or `sort_by` may panic on logits a corrupt checkpoint made NaN.
 fn cmp_desc(la: f32, lb: f32, a: usize, b: usize) -> std::cmp::Ordering {
-    lb.partial_cmp(&la).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
+    let key = |x: f32| if x.is_nan() { f32::NEG_INFINITY } else { x };
+    key(lb).total_cmp(&key(la)).then(a.cmp(&b))
 }
 
 fn softmax_f64(logits: &[f32], temperature: f64) -> Vec<f64> {
@@ -207,7 +209,7 @@ impl Generator {
         let rules = model.generation_rules();
         if !rules.is_empty() {
             let history: Vec<u32> = self.prefix.iter().chain(&self.produced).copied().collect();
-            rules.apply(&mut step.logits, &history, self.prefix.len() + self.opts.max_new_tokens);
+            rules.apply(&mut step.logits, &history, self.prefix.len().saturating_add(self.opts.max_new_tokens));
         }
         let id = choose(&step.logits, self.opts.sampling, &mut self.rng);
         let candidates = top_candidates(&step.logits, self.opts.n_candidates.max(1));

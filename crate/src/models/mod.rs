@@ -146,6 +146,7 @@ impl Model {
                 return Err(Error::file("model.safetensors", "was not provided", "Add model.safetensors to the model folder"))
             }
         };
+        loader::limits::check_sizes(files.config, files.weights.map(<[u8]>::len))?;
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
             "bert" => Ok(Model::Bert(bert::Bert::load(files.config, weights)?)),
@@ -278,6 +279,15 @@ pub fn check_ids(what: &str, ids: &[u32], info: &ModelInfo) -> Result<()> {
                 "Shorten the text",
             ));
         }
+    } else if ids.len() > MAX_TOKENS_WITHOUT_POSITION_TABLE {
+        return Err(Error::input(
+            format!("the {what} are {} tokens long; Glassbox runs at most {MAX_TOKENS_WITHOUT_POSITION_TABLE} at once with this model", ids.len()),
+            "Shorten the text (attention maps grow with the square of the length)",
+        ));
     }
     Ok(())
 }
+
+/// A length cap for models with no position table (T5's relative positions have no limit):
+/// attention maps grow as T², and an unbounded input could exhaust memory (a trap in wasm).
+pub const MAX_TOKENS_WITHOUT_POSITION_TABLE: usize = 1024;

@@ -550,6 +550,6 @@ pub fn relative_bucket(rel: i64, bidirectional: bool, num_buckets: usize, max_di
         return (bucket + n) as usize;
     }
     let log_ratio = ((n as f32) / (max_exact as f32)).ln() / ((max_distance as f64 / max_exact as f64).ln() as f32);
-    let large = max_exact + (log_ratio * (n_buckets - max_exact) as f32) as i64;
-    (bucket + large.min(n_buckets - 1)) as usize
+    let large = max_exact.saturating_add((log_ratio * (n_buckets - max_exact) as f32) as i64);
+    (bucket + large.clamp(max_exact, n_buckets - 1)) as usize
 }

@@ -89,7 +89,7 @@ impl AddedVocab {
             if t.content.is_empty() {
                 continue;
             }
-            let next_free = v.by_id.keys().max().map_or(model_size as u32, |&m| if m as usize >= model_size || model_size == 0 { m + 1 } else { model_size as u32 });
+            let next_free = v.by_id.keys().max().map_or(model_size as u32, |&m| if m as usize >= model_size || model_size == 0 { m.saturating_add(1) } else { model_size as u32 });
             let id = v.by_content.get(&t.content).copied().or_else(|| model_id(&t.content)).unwrap_or(next_free);
             if t.normalized {
                 if let Some(n) = normalizer {

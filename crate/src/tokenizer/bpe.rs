@@ -15,9 +15,14 @@ pub struct BpeMerge {
     pub pair: (String, String),
     /// Position of the rule in the merges list (lower merges first).
     pub rank: u32,
-    /// The word's parts after this merge.
+    /// The word's parts after this merge; left empty for words of more than
+    /// [`TRACE_PARTS_MAX`] symbols, where a snapshot per merge would grow as the square of the
+    /// length (100k characters of one word would need billions of strings).
     pub parts: Vec<String>,
 }
+
+/// Longest word (in initial symbols) whose trace keeps the parts after every merge.
+pub const TRACE_PARTS_MAX: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BpeTrace {
@@ -68,6 +73,38 @@ struct BpeJson {
     dropout: Option<f32>,
 }
 
+/// `merges` must be all `"a b"` strings or all `[a, b]` pairs; serde's untagged enum would only
+/// say "data did not match any variant", so find the first entry that breaks the pattern.
+fn check_merges_shape(v: &Value) -> Result<()> {
+    let Some(list) = v.get("merges").filter(|m| !m.is_null()) else { return Ok(()) };
+    let Some(items) = list.as_array() else {
+        return Err(Error::tokenizer(format!("BPE `merges` is {}, not a list", kind_of(list)), "Give `merges` as a list of \"a b\" strings or [a, b] pairs"));
+    };
+    let is_pair = |m: &Value| m.as_array().is_some_and(|p| p.len() == 2 && p.iter().all(Value::is_string));
+    let strings = items.first().is_none_or(Value::is_string);
+    match items.iter().position(|m| if strings { !m.is_string() } else { !is_pair(m) }) {
+        None => Ok(()),
+        Some(i) => Err(Error::tokenizer(
+            format!("BPE merge #{} is {}, but the merges before it are {}", i + 1, kind_of(&items[i]), if strings { "\"a b\" strings" } else { "[a, b] pairs of strings" }),
+            "Give every merge in the same form: \"a b\" or [\"a\", \"b\"]",
+        )),
+    }
+}
+
+/// A short description of a JSON value for messages: its kind, or the value if it is short.
+fn kind_of(v: &Value) -> String {
+    let text = v.to_string();
+    if text.chars().count() <= 30 {
+        text
+    } else {
+        match v {
+            Value::Array(_) => "a long list".into(),
+            Value::Object(_) => "an object".into(),
+            _ => "a long value".into(),
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Symbol {
     id: u32,
@@ -79,6 +116,7 @@ struct Symbol {
 
 impl Bpe {
     pub fn from_json(v: Value) -> Result<Self> {
+        check_merges_shape(&v)?;
         let j: BpeJson = json::fields_owned(v, "model", "BPE")?;
         if j.dropout.is_some_and(|d| d > 0.0) {
             return Err(Error::tokenizer("BPE dropout is random and would not give repeatable ids", "Set `dropout` to null in tokenizer.json"));
@@ -289,7 +327,7 @@ impl Bpe {
                     queue.push(Reverse((r, pos, id)));
                 }
             }
-            if let Some(t) = trace.as_deref_mut() {
+            if let Some(t) = trace.as_deref_mut().filter(|_| symbols.len() <= TRACE_PARTS_MAX) {
                 let parts = symbols.iter().filter(|s| s.len > 0).map(|s| self.piece_name(s.id)).collect();
                 if let Some(last) = t.merges.last_mut() {
                     last.parts = parts;

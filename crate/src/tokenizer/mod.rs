@@ -16,6 +16,7 @@
 
 mod added_tokens;
 mod bpe;
+mod charsmap;
 mod decoder;
 mod json;
 mod normalized;

@@ -1,6 +1,7 @@
 //! Normalisers: rewrite the text before it is split (clean-up, Unicode forms, case, accents,
 //! SentencePiece's precompiled character map).
 
+use super::charsmap::CharsMap;
 use super::json::{self, PatternJson};
 use super::normalized::{regex_matches, NormalizedString};
 use super::pre_tokenizer::BYTES_CHAR;
@@ -25,7 +26,7 @@ pub enum Normalizer {
     Replace { pattern: fancy_regex::Regex, content: String },
     Prepend(String),
     /// SentencePiece's normalisation rules, compiled into a character map.
-    Precompiled(Box<spm_precompiled::Precompiled>),
+    Precompiled(Box<CharsMap>),
     Nmt,
     ByteLevel,
     Sequence(Vec<Normalizer>),
@@ -81,10 +82,7 @@ impl Normalizer {
                     // An empty map normalises nothing (some converted tokenizers carry one).
                     None => Normalizer::Sequence(vec![]),
                     Some(s) if s.is_empty() => Normalizer::Sequence(vec![]),
-                    Some(_) => {
-                        let map: spm_precompiled::Precompiled = json::fields(v, "normalizer", kind)?;
-                        Normalizer::Precompiled(Box::new(map))
-                    }
+                    Some(s) => Normalizer::Precompiled(Box::new(CharsMap::from_base64(&s)?)),
                 }
             }
             "Sequence" => {
@@ -177,7 +175,7 @@ impl Normalizer {
 
 /// Apply SentencePiece's character map grapheme by grapheme, as HF does: a whole grapheme of
 /// fewer than 6 bytes is looked up first, then each of its chars.
-fn precompiled(map: &spm_precompiled::Precompiled, s: &mut NormalizedString) {
+fn precompiled(map: &CharsMap, s: &mut NormalizedString) {
     let mut t: Vec<(char, isize)> = Vec::with_capacity(s.len());
     let mut modified = false;
     for grapheme in s.get().graphemes(true) {

@@ -1,0 +1,138 @@
+//! Sizes in config.json checked before anything is allocated.
+//!
+//! A config can say anything: `n_layer: 10^12`, `vocab_size: -1`, `d_model: "big"`. The model
+//! files check each tensor's shape against the checkpoint, but by then a layer loop may already
+//! have reserved room for a trillion layers, or a random-weight twin filled terabytes. So every
+//! size field of every family is read here first: it must be a whole number in a sane range, a
+//! random twin must stay under [`MAX_RANDOM_PARAMS`], and a checkpoint must be large enough to
+//! hold the layers the config promises.
+
+use crate::error::{Error, Result};
+use serde_json::{Map, Value};
+
+/// Widths (C) by family: GPT-2, BERT, T5 / BART / Marian.
+const WIDTHS: &[&str] = &["n_embd", "hidden_size", "d_model"];
+/// Rows of embedding tables.
+const VOCABS: &[&str] = &["vocab_size", "decoder_vocab_size", "type_vocab_size"];
+/// Rows of learned position tables.
+const POSITIONS: &[&str] = &["n_positions", "n_ctx", "max_position_embeddings"];
+/// Layer counts; 0 is allowed (a zero-layer transformer is a known teaching toy).
+const LAYERS: &[&str] = &["n_layer", "num_hidden_layers", "num_layers", "num_decoder_layers", "encoder_layers", "decoder_layers"];
+const HEADS: &[&str] = &["n_head", "num_attention_heads", "num_heads", "encoder_attention_heads", "decoder_attention_heads"];
+const FEED_FORWARD: &[&str] = &["n_inner", "intermediate_size", "d_ff", "encoder_ffn_dim", "decoder_ffn_dim"];
+/// T5's head width and relative-position table.
+const T5_SIZES: &[&str] = &["d_kv", "relative_attention_num_buckets", "relative_attention_max_distance"];
+
+/// No real checkpoint has a dimension this large (the widest have d_ff ≈ 2^16, vocabularies ≈ 2^18).
+pub const MAX_DIM: u64 = 1 << 24;
+
+/// The most parameters a seeded random-weight twin may have: 1 GiB of f32 in a 32-bit (wasm)
+/// address space, 8 GiB natively.
+pub const MAX_RANDOM_PARAMS: usize = if usize::BITS == 32 { 1 << 28 } else { 1 << 31 };
+
+/// Check every size field of `config` (already known to be a JSON object with a model_type).
+/// `weights_len`: the byte length of model.safetensors, or `None` for a random-weight twin.
+pub fn check_sizes(config: &[u8], weights_len: Option<usize>) -> Result<()> {
+    let Ok(Value::Object(cfg)) = serde_json::from_slice::<Value>(config) else {
+        // Not an object: the family's own parse reports it with line and column.
+        return Ok(());
+    };
+    let size = |fields: &[&'static str], min: u64| -> Result<Vec<(&'static str, u64)>> {
+        fields.iter().filter_map(|&f| read(&cfg, f, min).transpose()).collect()
+    };
+    let widths = size(WIDTHS, 1)?;
+    let vocabs = size(VOCABS, 1)?;
+    let positions = size(POSITIONS, 1)?;
+    let layers = size(LAYERS, 0)?;
+    let heads = size(HEADS, 1)?;
+    let feed_forward = size(FEED_FORWARD, 1)?;
+    let t5 = size(T5_SIZES, 1)?;
+
+    let max = |v: &[(&'static str, u64)]| v.iter().map(|&(_, n)| n as u128).max().unwrap_or(0);
+    let get = |v: &[(&'static str, u64)], name: &str| v.iter().find(|&&(f, _)| f == name).map(|&(_, n)| n as u128);
+    let c = max(&widths);
+    let v: u128 = vocabs.iter().map(|&(_, n)| n as u128).sum();
+    let p = max(&positions);
+    // T5 leaves num_decoder_layers out when the decoder is as deep as the encoder.
+    let l: u128 = layers.iter().map(|&(_, n)| n as u128).sum::<u128>()
+        + if get(&layers, "num_decoder_layers").is_none() { get(&layers, "num_layers").unwrap_or(0) } else { 0 };
+    let h = max(&heads);
+    let attn = c.max(h * get(&t5, "d_kv").unwrap_or(0));
+    let f = if feed_forward.is_empty() { 4 * c } else { max(&feed_forward) };
+    let buckets = get(&t5, "relative_attention_num_buckets").unwrap_or(0);
+
+    let (embeddings, position_table, per_layer) = (v * c, p * c, 4 * c * attn + 2 * c * f);
+    let params = embeddings + position_table + l * per_layer + buckets * h;
+    // The field to blame: the one behind the largest part of the total.
+    let culprit = if l * per_layer >= embeddings.max(position_table) {
+        biggest(&layers).or_else(|| biggest(&widths))
+    } else if embeddings >= position_table {
+        biggest(&vocabs)
+    } else {
+        biggest(&positions)
+    }
+    .unwrap_or("vocab_size");
+
+    match weights_len {
+        None if params > MAX_RANDOM_PARAMS as u128 => Err(Error::config(
+            culprit,
+            format!(
+                "{} make a random-weight model of about {} parameters, more than the {} a random twin may have",
+                [&widths, &vocabs, &positions, &layers, &feed_forward, &t5].iter().flat_map(|v| v.iter()).map(|(f, n)| format!("{f}={n}")).collect::<Vec<_>>().join(", "),
+                human(params),
+                human(MAX_RANDOM_PARAMS as u128)
+            ),
+            "Lower the sizes in config.json (vocab_size, width, layers) or load the real model.safetensors",
+        )),
+        // Every layer of every family holds at least one norm of C values, 2 bytes each at least.
+        Some(len) if l * c * 2 > len as u128 => Err(Error::config(
+            biggest(&layers).unwrap_or("n_layer"),
+            format!("{l} layers of width {c} need at least {} bytes of weights but model.safetensors has {len}", human(l * c * 2)),
+            "Use the config.json saved with these weights",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A size field as a whole number in `min..=MAX_DIM`; `None` when absent or null.
+fn read(cfg: &Map<String, Value>, field: &'static str, min: u64) -> Result<Option<(&'static str, u64)>> {
+    let value = match cfg.get(field) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => v,
+    };
+    let fix = "Use the config.json saved with the model";
+    let Some(n) = value.as_u64() else {
+        let shown = shorten(&value.to_string());
+        return Err(Error::config(field, format!("is {shown}, but a size must be a whole number"), fix));
+    };
+    if n < min {
+        return Err(Error::config(field, format!("is {n}, but it must be at least {min}"), fix));
+    }
+    if n > MAX_DIM {
+        return Err(Error::config(field, format!("is {n}, larger than any real model's (at most {MAX_DIM})"), fix));
+    }
+    Ok(Some((field, n)))
+}
+
+fn biggest(v: &[(&'static str, u64)]) -> Option<&'static str> {
+    v.iter().max_by_key(|&&(_, n)| n).map(|&(f, _)| f)
+}
+
+/// `1.2 billion`, `340 million`, `5000`: readable magnitudes for messages.
+fn human(n: u128) -> String {
+    match n {
+        n if n >= 1_000_000_000_000 => format!("{:.1} trillion", n as f64 / 1e12),
+        n if n >= 1_000_000_000 => format!("{:.1} billion", n as f64 / 1e9),
+        n if n >= 1_000_000 => format!("{:.0} million", n as f64 / 1e6),
+        n => n.to_string(),
+    }
+}
+
+/// A JSON value short enough to quote in a one-line message.
+fn shorten(s: &str) -> String {
+    let one_line: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    match one_line.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &one_line[..i]),
+        None => one_line,
+    }
+}
