@@ -21,6 +21,8 @@ import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, CAUSAL_NOTE } from './views/explain.js';
 import { tokenLabel } from './views/token-text.js';
 import { pageLink, findModel } from './url-state.js';
+import { renderQkv } from './views/qkv.js';
+import { renderPredictions } from './views/fill-mask.js';
 
 const HERE = new URL('./', import.meta.url);
 const LAZY_MARGIN = '300px';       // start loading a little before the widget is on screen
@@ -861,6 +863,103 @@ class GlassboxGeneration extends GlassboxElement {
   }
 }
 
+// ---- <glassbox-qkv> and <glassbox-predictions> (the page's teaching views) -------------------------
+
+/** How a model's vocabulary writes text, for labels (byte-level BPE or plain pieces). */
+function labelScheme(info) {
+  return info.tokenizer === 'BPE' ? 'byte-level' : 'plain';
+}
+
+/**
+ * One head's query/key/value arithmetic for one query token, with the model's numbers:
+ * `<glassbox-qkv model="glassbox-bert" text="The dog chased the [MASK]." kind="encoder" layer="2" head="1" query="5">`
+ * (layer, head and query 1-based; kind: encoder, decoder or cross).
+ */
+class GlassboxQkv extends GlassboxElement {
+  static observedAttributes = [...COMMON_ATTRIBUTES, 'kind', 'layer', 'head', 'query'];
+
+  buildControls() {
+    this.ui.kind = this._field('kind', 'Attention', h('select'));
+    this.ui.layer = this._field('layer', 'Layer', h('select'));
+    this.ui.head = this._field('head', 'Head', h('select'));
+    this.ui.qkv = h('div', { class: 'qkv' });
+    this.ui.body.append(this.ui.qkv);
+    this._choice = {};
+    this.ui.kind.addEventListener('change', () => { this._choice.kind = this.ui.kind.value; this._queueUpdate(); });
+    this.ui.layer.addEventListener('change', () => { this._choice.layer = Number(this.ui.layer.value); this._queueUpdate(); });
+    this.ui.head.addEventListener('change', () => { this._choice.head = Number(this.ui.head.value); this._redraw(); });
+  }
+
+  attributeChangedCallback(name, oldValue, newValue) {
+    if (['kind', 'layer', 'head', 'query'].includes(name)) delete this._choice?.[name];
+    super.attributeChangedCallback(name, oldValue, newValue);
+  }
+
+  async update(entry, isCurrent) {
+    const text = this.text;
+    const { model } = entry;
+    const dims = {};
+    for (const k of ['encoder', 'decoder', 'cross']) {
+      const d = await model.attentionDims(k);
+      if (d) dims[k] = d;
+    }
+    const kinds = Object.keys(dims);
+    const wanted = this._choice.kind ?? this.getAttribute('kind') ?? '';
+    const kind = renderSelect(this.ui.kind, kinds.map((k) => ({ value: k, label: ATTENTION_KINDS[k]?.label ?? k })), kinds.includes(wanted) ? wanted : kinds[0]);
+    const [L, H] = dims[kind];
+    const layer = renderSelect(this.ui.layer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })),
+      String(this._choice.layer ?? Math.min(L - 1, Math.max(0, numberAttr(this, 'layer', 1) - 1))));
+    renderSelect(this.ui.head, range(H).map((x) => ({ value: String(x), label: `${x + 1} of ${H}` })),
+      String(this._choice.head ?? Math.min(H - 1, Math.max(0, numberAttr(this, 'head', 1) - 1))));
+    const info = model.info;
+    let decoderIds;
+    if (info.kind === 'encoder-decoder') decoderIds = (await sharedTranslationRun(entry, text)).decoderIds;
+    const r = await model.inspect(text, { topK: 0, qkv: { kind, layer: Number(layer) }, decoderIds });
+    if (!isCurrent()) return;
+    const scheme = labelScheme(info);
+    const input = r.tokens.tokens.map((t, i) => tokenLabel(t, scheme, r.tokens.special[i]));
+    const dec = r.decoderTokens ? r.decoderTokens.map((t) => tokenLabel(t, scheme, looksSpecial(t))) : input;
+    this._view = { trace: r.qkv, queryLabels: kind === 'encoder' ? input : dec, keyLabels: kind === 'decoder' ? dec : input };
+    this._redraw();
+  }
+
+  _redraw() {
+    if (!this._view) return;
+    const { trace } = this._view;
+    const query = Math.min(trace.qLen - 1, this._choice.query ?? Math.max(0, numberAttr(this, 'query', 1) - 1));
+    renderQkv(this.ui.qkv, { ...this._view, head: Number(this.ui.head.value), query,
+      onQuery: (q) => { this._choice.query = q; this._redraw(); } });
+  }
+}
+
+/**
+ * What the model predicts: the likeliest words at every mask token (masked-LM encoders), the next
+ * token (decoders), or the greedy output (encoder-decoders):
+ * `<glassbox-predictions model="glassbox-bert" text="The dog chased the [MASK]."></glassbox-predictions>`
+ */
+class GlassboxPredictions extends GlassboxElement {
+  static observedAttributes = [...COMMON_ATTRIBUTES];
+
+  buildControls() {
+    this.ui.predictions = h('div', { class: 'predictions' });
+    this.ui.body.append(this.ui.predictions);
+    this.ui.controls.dataset.unavailable = 'true';
+  }
+
+  async update(entry, isCurrent) {
+    const text = this.text;
+    const { info } = entry.model;
+    let output;
+    if (info.kind === 'encoder-decoder' && info.hasLmHead) {
+      const g = await entry.model.generate(text, { maxNewTokens: 40, temperature: 0, numCandidates: 1, captureAttention: false }).done;
+      output = { text: g.text };
+    }
+    const result = await sharedRun(entry, text);
+    if (!isCurrent()) return;
+    renderPredictions(this.ui.predictions, { info, result, scheme: labelScheme(info), output });
+  }
+}
+
 /** Register the elements (once, even if this module is loaded twice under different URLs). */
 function define(name, cls) {
   if (!customElements.get(name)) customElements.define(name, cls);
@@ -868,5 +967,7 @@ function define(name, cls) {
 define('glassbox-tokens', GlassboxTokens);
 define('glassbox-attention', GlassboxAttention);
 define('glassbox-generation', GlassboxGeneration);
+define('glassbox-qkv', GlassboxQkv);
+define('glassbox-predictions', GlassboxPredictions);
 
-export { GlassboxTokens, GlassboxAttention, GlassboxGeneration };
+export { GlassboxTokens, GlassboxAttention, GlassboxGeneration, GlassboxQkv, GlassboxPredictions };

@@ -222,6 +222,33 @@ describe('teaching views', () => {
     await page.setViewportSize({ width: 1200, height: 900 });
   });
 
+  it('widgets: <glassbox-qkv> and <glassbox-predictions> show the same numbers as the page', async () => {
+    const { page } = setup;
+    const bert = byKind('encoder-only');
+    const text = 'The dog chased the [MASK].';
+    await page.evaluate(async ({ name, text: t }) => {
+      await import('./glassbox-widgets.js');
+      const box = document.createElement('div');
+      box.id = 'widget-box';
+      box.innerHTML = `<glassbox-predictions eager model="${name}"></glassbox-predictions>`
+        + `<glassbox-qkv eager model="${name}" kind="encoder" layer="1" head="2" query="2"></glassbox-qkv>`;
+      for (const w of box.children) w.setAttribute('text', t);
+      document.body.append(box);
+    }, { name: bert.name, text });
+    await page.waitForFunction(() => [...document.querySelectorAll('#widget-box > *')].every((w) => w.dataset.status === 'ready'), null, { timeout: 60000 });
+    const cli = cliInspect(bert.dir, text);
+    const at = cli.tokens.indexOf('[MASK]');
+    const top = await page.evaluate(() => Number(document.querySelector('glassbox-predictions').shadowRoot.querySelector('.candidate').dataset.id));
+    assert.equal(top, argmax(cli.logits[at]));
+    const percents = await page.evaluate(() => [...document.querySelector('glassbox-qkv').shadowRoot
+      .querySelectorAll('.qkv-table tbody .qkv-weight .num')].map((e) => parseFloat(e.textContent)));
+    const expected = cli.attentions.encoder[0][1][1];
+    percents.forEach((p, j) => assert.ok(Math.abs(p - expected[j] * 100) < 0.051, `widget weight ${j}: ${p} vs ${expected[j]}`));
+    await page.keyboard.press('Tab');
+    await (await page.$('#widget-box')).screenshot({ path: path.join(ARTIFACTS, 'teaching-widgets.png') });
+    await page.evaluate(() => document.getElementById('widget-box').remove());
+  });
+
   it('left no console errors', () => {
     assert.deepEqual(setup.watch.errors.filter((e) => !e.includes('favicon')), []);
   });
