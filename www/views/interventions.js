@@ -27,6 +27,7 @@ export function isPristine(headMask, tokenMask) {
 export function renderInterventions(root, view) {
   const focused = root.contains(document.activeElement) ? document.activeElement.dataset.focusKey : null;
   root.replaceChildren();
+  root.append(el('p', 'muted', 'Press a head to switch it off (×): its attention weights become 0, so it adds nothing. Press again to switch it back on.'));
   for (const [kind, [L, H]] of Object.entries(view.dims)) {
     const box = el('div', 'ablation');
     const id = `ablate-${kind}`;
@@ -58,7 +59,9 @@ export function renderInterventions(root, view) {
     box.append(grid);
     root.append(box);
   }
-  if (view.tokenLabels) {
+  if (!view.tokenLabels) {
+    root.append(el('p', 'muted', 'A decoder-only model has no way to hide a token from attention here (GPT-2 takes no padding mask); switch heads off instead.'));
+  } else {
     const box = el('div', 'token-hiding');
     box.append(el('h4', '', 'Hide tokens from attention'));
     const chips = el('div', 'tokens');

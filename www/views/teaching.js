@@ -9,6 +9,8 @@
 //   teaching.update(text);                // after a run
 
 import { renderSelect } from './controls.js';
+import { renderHeatmap } from './heatmap.js';
+import { CAUSAL_NOTE } from './explain.js';
 import { tokenLabel } from './token-text.js';
 import { renderPredictions } from './fill-mask.js';
 import { renderInterventions, isPristine } from './interventions.js';
@@ -71,7 +73,10 @@ export function mountTeaching(root, opts = {}) {
   ui.interventions.id = 'interventions';
   const two = el('div', 'two-col');
   two.append(ui.predictions, ui.interventions);
-  sec.predict.body.append(two);
+  ui.liveTitle = el('h3', '');
+  ui.liveMap = el('div', 'heatmap');
+  ui.liveMap.id = 'intervention-heatmap';
+  sec.predict.body.append(two, ui.liveTitle, ui.liveMap);
   // Q/K/V controls + view.
   const controls = el('div', 'attention-controls qkv-controls');
   ui.qkvKind = select(controls, 'qkv-kind', 'Attention');
@@ -291,6 +296,7 @@ export function mountTeaching(root, opts = {}) {
       },
     });
     renderQkvSection(input, dec);
+    renderLiveMap(input, dec);
     if (r.logitLens) {
       const cols = info.kind === 'encoder-only' ? input : dec;
       renderLogitLens(ui.lensView, {
@@ -300,6 +306,28 @@ export function mountTeaching(root, opts = {}) {
           : 'Each cell: the token the model would predict next after that position, if it stopped after that layer.',
       });
     }
+  }
+
+  /** The attention of the step-through's layer and head, as the interventions left it. */
+  function renderLiveMap(input, dec) {
+    const a = st.result.attentions[st.kind];
+    if (!a) return;
+    const [, H, Tq, Tk] = a.shape;
+    const layer = Math.min(st.layer, a.shape[0] - 1);
+    const head = Math.min(st.head, H - 1);
+    const at = (layer * H + head) * Tq * Tk;
+    const rows = st.kind === 'encoder' ? input : dec;
+    const cols = st.kind === 'decoder' ? dec : input;
+    const title = `${KIND_LABELS[st.kind]}, layer ${layer + 1}, head ${head + 1}`;
+    ui.liveTitle.textContent = `Attention now: ${title.toLowerCase()} (change it in the Q/K/V section below)`;
+    renderHeatmap(ui.liveMap, {
+      values: a.data.subarray(at, at + Tq * Tk), nRows: Tq, nCols: Tk,
+      rowLabels: rows.length === Tq ? rows : range(Tq).map(String),
+      colLabels: cols.length === Tk ? cols : range(Tk).map(String),
+      isMasked: st.kind === 'decoder' ? (q, k) => k > q + (Tk - Tq) : null,
+      maskNote: st.kind === 'decoder' ? CAUSAL_NOTE : '',
+      title,
+    });
   }
 
   function renderQkvSection(input, dec) {
@@ -344,7 +372,11 @@ export function mountTeaching(root, opts = {}) {
   const onSelect = (sel, key) => sel.addEventListener('change', () => {
     st[key] = key === 'kind' ? sel.value : Number(sel.value);
     if (key === 'kind' || key === 'layer') refresh();
-    else if (st.result) { const { input, dec } = labels(); renderQkvSection(input, dec); }
+    else if (st.result) {
+      const { input, dec } = labels();
+      renderQkvSection(input, dec);
+      renderLiveMap(input, dec);
+    }
   });
   onSelect(ui.qkvKind, 'kind');
   onSelect(ui.qkvLayer, 'layer');
