@@ -104,6 +104,14 @@ describe('teaching views', () => {
     const heat = await page.evaluate(() => window.__glassbox.heatmap());
     assert.ok(maxAbsDiff(heat.values.slice(at * heat.nCols, (at + 1) * heat.nCols), row.weights) < TOLERANCE, 'heatmap row');
     assert.ok((await canvasInk(page, '#qkv .vector-strip')).colours > 3, 'the query strip is drawn');
+    // The query vector read with the keyboard: the read-out gives q[1] exactly.
+    await page.focus('#qkv .qkv-vector .vector-strip');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    const readout = await page.$eval('#qkv .qkv-readout', (e) => e.textContent);
+    const m = /q of “.*”\[1\] = (\S+)/.exec(readout);
+    assert.ok(m, readout);
+    assert.ok(Math.abs(Number(m[1].replace('−', '-')) - row.q[1]) <= 1e-5 * Math.max(1, Math.abs(row.q[1])), `${readout} vs ${row.q[1]}`);
     await shot('qkv-bert', '#qkv-section');
   });
 

@@ -89,7 +89,7 @@ export function renderQkv(root, view) {
   const qLabel = queryLabels[query];
   const qLine = el('div', 'qkv-vector');
   qLine.append(el('span', 'qkv-name', `q of “${truncate(qLabel, LABEL_CHARS)}”`),
-    vectorStrip(row.q, { maxAbs: qScale, label: `query vector of ${qLabel}`, onHover: hover(`q of “${qLabel}”`) }));
+    vectorStrip(row.q, { maxAbs: qScale, label: `query vector of ${qLabel}`, onHover: hover(`q of “${qLabel}”`), keyboard: true }));
 
   const scaleText = `score = q·k × ${fmt(trace.scale)}${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
   const formula = el('p', 'qkv-formula',
@@ -132,7 +132,7 @@ export function renderQkv(root, view) {
 
   const ctxLine = el('div', 'qkv-vector');
   ctxLine.append(el('span', 'qkv-name', 'output = Σ weight × v'),
-    vectorStrip(row.ctx, { maxAbs: vScale, label: `weighted sum of the values for ${qLabel}`, onHover: hover('output') }));
+    vectorStrip(row.ctx, { maxAbs: vScale, label: `weighted sum of the values for ${qLabel}`, onHover: hover('output'), keyboard: true }));
   const blockedNote = row.keys.some((k) => k.blocked === 'future')
     ? el('p', 'muted', '“masked”: a decoder may not look at later tokens, so those scores are −∞ and their weight is exactly 0.')
     : row.keys.some((k) => k.blocked === 'hidden')

@@ -35,8 +35,9 @@ export function maxAbsOf(...arrays) {
  * @param {number} opts.maxAbs              the value drawn at full colour
  * @param {string} opts.label               accessible name, e.g. "key vector of 'dog'"
  * @param {(i: number, v: number) => void} [opts.onHover]   a cell under the pointer (i = -1: left)
+ * @param {boolean} [opts.keyboard]   focusable; the arrow keys step through the cells (reported through onHover)
  */
-export function vectorStrip(values, { maxAbs, label, onHover }) {
+export function vectorStrip(values, { maxAbs, label, onHover, keyboard = false }) {
   const n = values.length;
   const cell = Math.max(CELL_MIN, Math.min(CELL_MAX, Math.floor(STRIP_MAX_WIDTH / Math.max(1, n))));
   const width = cell * n;
@@ -61,6 +62,18 @@ export function vectorStrip(values, { maxAbs, label, onHover }) {
       if (i >= 0 && i < n) onHover(i, values[i]);
     });
     canvas.addEventListener('pointerleave', () => onHover(-1, NaN));
+  }
+  if (onHover && keyboard) {
+    let at = -1;
+    canvas.tabIndex = 0;
+    canvas.setAttribute('aria-label', `${label}: ${n} numbers. Use the left and right arrow keys to read them`);
+    canvas.addEventListener('keydown', (e) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1, Home: -n, End: n }[e.key];
+      if (!step) return;
+      e.preventDefault();
+      at = Math.max(0, Math.min(n - 1, at + step));
+      onHover(at, values[at]);
+    });
   }
   return canvas;
 }
