@@ -163,6 +163,7 @@ describe('teaching views', () => {
     assert.ok((await canvasInk(page, '#positions .position-image')).colours > 10, 'the position table is drawn');
     assert.match(await page.$eval('#positions', (e) => e.textContent), /Learned positions/);
     assert.equal(await page.$$eval('#order-demo .order-row', (r) => r.length), 2);
+    assert.equal(await page.$$eval('#order-demo .moved-word .vector-strip', (r) => r.length), 4, 'token row + position row, twice');
     // Causal masking in the step-through: the first query sees only itself.
     await page.click('#qkv .qkv-query[data-index="0"]');
     const row = await page.evaluate(() => window.__glassboxTeaching.qkvRow());

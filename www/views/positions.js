@@ -4,7 +4,7 @@
 // Data: model.positionVectors(stack, n) -> { data, shape: [N, C] } and
 // model.relativePositions(stack, n).
 
-import { divergingColour, maxAbsOf, fmt } from './vector-strip.js';
+import { divergingColour, maxAbsOf, fmt, vectorStrip } from './vector-strip.js';
 
 // Layout, in CSS pixels.
 const IMAGE_MAX_WIDTH = 340;
@@ -173,8 +173,10 @@ function biasImage(rel, readout) {
  * @param {HTMLElement} root
  * @param {Array<{text: string, labels: string[], ids: number[]}>} sentences   two tokenized sentences
  * @param {'learned'|'sinusoidal'|'relative'} positions
+ * @param {object} [vectors]   { tokenRows: [T][C] of sentence a, scale, table: [N][C] position rows }: the
+ *                             model's real vectors, to show one moved word's embedding staying put
  */
-export function renderOrderDemo(root, sentences, positions) {
+export function renderOrderDemo(root, sentences, positions, vectors) {
   root.replaceChildren();
   const [a, b] = sentences;
   const same = [...a.ids].sort((x, y) => x - y).join() === [...b.ids].sort((x, y) => x - y).join();
@@ -193,9 +195,35 @@ export function renderOrderDemo(root, sentences, positions) {
   const how = positions === 'relative'
     ? 'the attention scores get different distance bonuses'
     : 'a different position vector is added to each word';
+  if (vectors && same) root.append(movedWord(a, b, vectors));
   root.append(el('p', 'explain', same
     ? `Both sentences have exactly the same tokens, so the same embedding rows. Without positions the model would see the same bag of vectors; the only difference is where each token sits, so ${how}.`
     : `The two sentences tokenize differently here; still, words that appear in both differ only in their position, so ${how}.`));
+}
+
+/** The first token whose position differs between the two sentences: same token row, different position row. */
+function movedWord(a, b, { tokenRows, scale, table }) {
+  const C = table.shape[1];
+  const i = a.ids.findIndex((id, k) => b.ids[k] !== id);
+  const j = b.ids.indexOf(a.ids[i]);
+  const box = el('div', 'moved-word');
+  if (i < 0 || j < 0) return box;
+  const tok = tokenRows.data.subarray(i * C, (i + 1) * C);
+  const readout = el('p', 'readout', 'Hover a strip to read its numbers.');
+  const hover = (what) => (k, v) => { readout.textContent = k < 0 ? 'Hover a strip to read its numbers.' : `${what}[${k}] = ${fmt(v, 6)}`; };
+  const maxAbs = maxAbsOf(Array.from(tok, (x) => x * scale), table.data);
+  for (const [sentence, p] of [[a, i], [b, j]]) {
+    const pos = table.data.subarray(p * C, (p + 1) * C);
+    const line = el('div', 'qkv-vector');
+    line.append(el('span', 'qkv-name', `“${a.labels[i]}” in “${sentence.text}”`),
+      vectorStrip(Array.from(tok, (x) => x * scale), { maxAbs, label: `token row of ${a.labels[i]}`, onHover: hover('token row') }),
+      el('span', '', '+'),
+      vectorStrip(pos, { maxAbs, label: `position ${p} row`, onHover: hover(`position ${p}`) }),
+      el('span', 'muted', `position ${p}`));
+    box.append(line);
+  }
+  box.append(readout, el('p', 'muted', `The token row of “${a.labels[i]}” is identical in both sentences; only the position row added to it differs.`));
+  return box;
 }
 
 function sized(width, height) {

@@ -181,12 +181,17 @@ export function mountTeaching(root, opts = {}) {
       }
       const sentences = [];
       for (const text of ORDER_SENTENCES) {
-        const t = await model.tokenize(text, { addSpecialTokens: false });
+        const t = await model.tokenize(text);   // with the specials: the positions are the ones the model uses
         sentences.push({ text, ids: Array.from(t.ids), labels: t.tokens.map((tok, i) => tokenLabel(tok, st.scheme, t.special[i])) });
+      }
+      let vectors;
+      if (view.table && sentences[0].ids.length <= view.table.shape[0]) {
+        const emb = await model.tokenEmbeddings(stack, sentences[0].ids);
+        vectors = { tokenRows: emb.rows, scale: emb.scale, table: view.table };
       }
       if (seq !== st.modelSeq) return;
       renderPositions(ui.positionsView, view);
-      renderOrderDemo(ui.order, sentences, info.positions);
+      renderOrderDemo(ui.order, sentences, info.positions, vectors);
       showError('positions', null);
     } catch (e) {
       if (seq === st.modelSeq) showError('positions', e);
