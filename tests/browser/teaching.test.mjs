@@ -14,15 +14,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   startServer, launchBrowser, newWatchedPage, modelsUnderTest, cliInspect, maxAbsDiff, waitIdle, pickModel,
-  canvasInk, CLI, ARTIFACTS,
+  canvasInk, CLI, ARTIFACTS, ROOT,
 } from './helpers.mjs';
 
 const TOLERANCE = 1e-5;
+const T5_NAME = 'zz-t5-relative';
 const setup = {};
 
 before(async () => {
   assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
   setup.models = await modelsUnderTest();
+  // T5 (relative positions, a position bias in every self-attention score) beside the models under test.
+  fs.cpSync(path.join(ROOT, 'tests/fixtures/models/t5_tiny'), path.join(setup.models.root, T5_NAME), { recursive: true });
   setup.server = await startServer(setup.models.root);
   setup.browser = await launchBrowser();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -217,6 +220,23 @@ describe('teaching views', () => {
       info.positions === 'relative' ? /Relative positions/ : info.positions === 'sinusoidal' ? /Sinusoidal positions/ : /Learned/);
     await shot('positions-translator', '#positions-section');
     await shot('qkv-translator-cross', '#qkv-section');
+  });
+
+  it('T5: relative buckets and per-head bias; the step-through adds the bias to q·k', async () => {
+    const { page } = setup;
+    await pickModel(page, T5_NAME);
+    await typeAndRun(page, 'The dog chased the cat');
+    await page.waitForSelector('#positions .bucket-strip canvas');
+    assert.match(await page.$eval('#positions', (e) => e.textContent), /Relative positions/);
+    assert.ok((await canvasInk(page, '#positions .position-figure canvas')).colours > 3, 'the bias per head and bucket is drawn');
+    assert.ok(await page.$$eval('#order-demo .moved-word', (e) => e.length === 0), 'no position rows to add for T5');
+    const heads = await page.$$eval('#qkv .qkv-table thead th', (t) => t.map((x) => x.textContent));
+    assert.ok(heads.includes('bias'), `columns ${heads}`);
+    const row = await page.evaluate(() => window.__glassboxTeaching.qkvRow());
+    assert.equal(row.scale, 1, 'T5 does not scale its scores');
+    row.dots.forEach((d, j) => assert.ok(Math.abs(d + row.bias[j] - row.scores[j]) < 1e-4 * Math.max(1, Math.abs(row.scores[j])), `score ${j}`));
+    assert.ok(row.bias.some((b) => b !== 0));
+    await shot('positions-t5', '#positions-section');
   });
 
   it('fits a 390 px phone screen without sideways scrolling of the page', async () => {

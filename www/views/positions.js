@@ -12,7 +12,7 @@ const ROW_PX = 4;                 // height of one position in the heat image
 const CURVE_HEIGHT = 110;
 const CURVE_PAD = 4;
 const CURVE_COLOURS = ['#2c66ad', '#d6336c', '#2f9e44', '#e8890c'];
-const BUCKET_CELL = 18;
+const BUCKET_CELL = 22;
 
 export const POSITION_EXPLANATIONS = {
   learned: 'Learned positions: the model has a table with one trained vector per position and adds row p to the token at position p. ' +
