@@ -2,10 +2,10 @@
 
     python scripts/training/gpt2_heads.py
 
-- previous-token score: mean attention from each position to the one just before it, over the
-  held-out sentences;
-- induction score: on a random token sequence repeated twice, mean attention from each token of
-  the second copy to the token that followed its earlier occurrence (the pattern "... A B ... A ->
+- previous-token score: share of positions whose strongest attention goes to the token just
+  before, over held-out sentences;
+- induction score: on a held-out sentence repeated twice, share of the second copy's tokens
+  whose strongest attention goes to the token that followed their earlier occurrence (the pattern "... A B ... A ->
   look at B" that lets a model continue a repeat);
 - first-token score: mean attention to position 0 (<|endoftext|>), the "resting" place.
 Prints a table (layer.head, counting from 0) and writes it into metrics.json under "heads".
@@ -40,22 +40,31 @@ def main():
         for l in range(L):
             a = att[l][0]
             T = a.shape[-1]
-            prev[l] += torch.stack([a[:, t, t - 1] for t in range(2, T)]).mean(0)
+            # Share of rows whose strongest key is the previous token.
+            prev[l] += (a[:, 2:, :].argmax(-1) == torch.arange(1, T - 1)).float().mean(-1)
             first[l] += a[:, 2:, 0].mean(-1)
         n += 1
     prev /= n
     first /= n
-    g = torch.Generator().manual_seed(0)
     induction = torch.zeros(L, H)
     trials = 20
-    for _ in range(trials):
-        seq = torch.randint(100, model.config.vocab_size, (20,), generator=g).tolist()
-        ids = [0] + seq + seq
+    used = 0
+    for s in sentences:
+        seq = tok.encode(s).ids[:30]
+        if len(seq) < 8:
+            continue
+        n = len(seq)
+        ids = [0] + seq + seq  # a held-out sentence, repeated
         att = model(torch.tensor([ids]), output_attentions=True).attentions
         for l in range(L):
             a = att[l][0]
-            # Token at position 21 + i repeats position 1 + i; its "next" was at position 2 + i.
-            induction[l] += torch.stack([a[:, 21 + i, 2 + i] for i in range(19)]).mean(0)
+            # Token at position n + 1 + i repeats position 1 + i; its "next" was at 2 + i: share of
+            # second-copy rows whose strongest key is that next token.
+            rows = torch.arange(n + 1, 2 * n)
+            induction[l] += (a[:, rows, :].argmax(-1) == rows - n + 1).float().mean(-1)
+        used += 1
+        if used == trials:
+            break
     induction /= trials
     rows = []
     for l in range(L):

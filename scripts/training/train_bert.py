@@ -10,11 +10,13 @@ accuracy of the model and of a unigram baseline on exactly those items).
 """
 
 import collections
+import json
 import random
 import shutil
+import sys
 
 import torch
-from tokenizers import BertWordPieceTokenizer
+from tokenizers import BertWordPieceTokenizer, Tokenizer, processors
 from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
 
 from common import DATA, MODELS, Clock, folder_size_mb, load_f16, log, python_versions, require_corpus, save_folder, setup, write_metrics
@@ -24,12 +26,16 @@ OUT = MODELS / "glassbox-bert"
 VOCAB_SIZE = 4096
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 MAX_LEN = 64
-BATCH = 64
-LR = 2e-3
-WARMUP = 150
-MAX_STEPS = 900  # the learning rate decays linearly to this step
-MAX_MINUTES = 20
-N_HELDOUT = 400
+# A first run (batch 64, lr 2e-3, 15% masked, dropout 0.1, 900 steps) never left the unigram
+# plateau. Smaller batches (more updates), a gentler rate for post-layer-norm BERT, more masked
+# positions per sentence (more signal per step) and no dropout get out of it within the budget.
+BATCH = 32
+LR = 1e-3
+WARMUP = 200
+MASK_RATE = 0.25
+MAX_STEPS = 2000  # the learning rate decays linearly to this step
+MAX_MINUTES = 16
+N_HELDOUT = 200  # small enough for the Rust test in a debug build
 FILL_MASK = [
     "The dog chased the [MASK].", "I went to the [MASK] yesterday.", "The [MASK] is on the table.",
     "She opened the [MASK] and looked outside.", "A hacker is a person who enjoys [MASK].",
@@ -46,6 +52,9 @@ def train_tokenizer(train):
     wp.train_from_iterator(train, vocab_size=VOCAB_SIZE, min_frequency=2, special_tokens=SPECIALS, show_progress=False)
     tok = wp._tokenizer
     assert [tok.token_to_id(s) for s in SPECIALS] == [0, 1, 2, 3, 4]
+    # Trained from scratch, the implementation leaves out BERT's template: add [CLS] ... [SEP].
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
     tok.enable_truncation(MAX_LEN)
     hf = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]",
                                  sep_token="[SEP]", mask_token="[MASK]", do_lower_case=True, model_max_length=MAX_LEN)
@@ -54,14 +63,14 @@ def train_tokenizer(train):
 
 
 def mask_batch(seqs, V, gen):
-    """BERT's recipe: 15% of non-special tokens are predicted; of those 80% become [MASK], 10% a
-    random token, 10% stay."""
+    """BERT's recipe with MASK_RATE of the non-special tokens predicted; of those 80% become
+    [MASK], 10% a random token, 10% stay."""
     n = max(len(s) for s in seqs)
     x = torch.zeros((len(seqs), n), dtype=torch.long)
     for i, s in enumerate(seqs):
         x[i, :len(s)] = torch.tensor(s)
     special = x < len(SPECIALS)
-    pick = (torch.rand(x.shape, generator=gen) < 0.15) & ~special
+    pick = (torch.rand(x.shape, generator=gen) < MASK_RATE) & ~special
     labels = torch.where(pick, x, torch.full_like(x, -100))
     r = torch.rand(x.shape, generator=gen)
     inputs = x.clone()
@@ -126,21 +135,16 @@ def main():
     tok, hf_tok = train_tokenizer(train)
     V = tok.get_vocab_size()
     log(f"tokenizer: {V} tokens; {tok.encode('The dog chased the [MASK].').tokens}")
+    if "--eval-only" in sys.argv:
+        tok = Tokenizer.from_file(str(OUT / "tokenizer.json"))
+        evaluate(tok, train, heldout, clock, json.loads((OUT / "metrics.json").read_text()))
+        return
     seqs = [e.ids[:MAX_LEN - 1] + [3] if len(e.ids) > MAX_LEN else e.ids for e in tok.encode_batch(train)]
-    # Unigram baseline: always answer the most frequent whole word of the training text.
-    counts = collections.Counter()
-    for s in train[:20000]:
-        enc, words = whole_words(tok, s)
-        counts.update(enc.tokens[i] for i in words)
-    top_word = counts.most_common(1)[0][0]
-    items = make_heldout(tok, heldout, random.Random(SEED))
-    unigram_acc = sum(a == top_word for _, a in items) / len(items)
-    log(f"held-out items: {len(items)}; unigram baseline '{top_word}': {unigram_acc:.3f}")
 
     config = BertConfig(
         vocab_size=V, hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512,
         max_position_embeddings=MAX_LEN * 2, type_vocab_size=2, hidden_act="gelu",
-        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.0, pad_token_id=0,
+        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, pad_token_id=0,
     )
     model = BertForMaskedLM(config)
     n_params = sum(p.numel() for p in model.parameters())
@@ -176,6 +180,23 @@ def main():
     if OUT.exists():
         shutil.rmtree(OUT)
     save_folder(model, hf_tok, OUT, {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"})
+    evaluate(tok, train, heldout, clock, {
+        "seed": SEED, "parameters": n_params, "vocab_size": V, "steps": step, "batch": BATCH,
+        "train_minutes": round(train_minutes, 1),
+    })
+
+
+def evaluate(tok, train, heldout, clock, metrics):
+    """Reload the saved f16 folder and measure it on held-out sentences with one word masked."""
+    # Unigram baseline: always answer the most frequent whole word of the training text.
+    counts = collections.Counter()
+    for s in train[:20000]:
+        enc, words = whole_words(tok, s)
+        counts.update(enc.tokens[i] for i in words)
+    top_word = counts.most_common(1)[0][0]
+    items = make_heldout(tok, heldout, random.Random(SEED))
+    unigram_acc = sum(a == top_word for _, a in items) / len(items)
+    log(f"held-out items: {len(items)}; unigram baseline '{top_word}': {unigram_acc:.3f}")
     f16 = load_f16(BertForMaskedLM, OUT)
     acc = accuracy(f16, tok, items)
     log(f"f16 held-out top-1 {acc:.3f}; unigram baseline {unigram_acc:.3f} ('{top_word}')")
@@ -187,8 +208,7 @@ def main():
         for text, answer in items:
             f.write(f"{text}\t{answer}\n")
     write_metrics(OUT, {
-        "seed": SEED, "parameters": n_params, "vocab_size": V, "steps": step, "batch": BATCH,
-        "train_minutes": round(train_minutes, 1), "heldout_items": len(items), "heldout_top1_f16": acc,
+        **metrics, "heldout_items": len(items), "heldout_top1_f16": acc,
         "unigram_baseline_word": top_word, "unigram_baseline_top1": unigram_acc,
         "size_mb": round(folder_size_mb(OUT), 2), "versions": python_versions(), "samples": samples,
     })

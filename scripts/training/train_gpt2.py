@@ -24,12 +24,13 @@ OUT = MODELS / "glassbox-gpt2"
 VOCAB_SIZE = 4096
 EOT = "<|endoftext|>"
 CONTEXT = 128
-BATCH = 24
+# Compute is the limit (one shared core), so small batches: more updates per token seen.
+BATCH = 8
 LR = 2e-3
-WARMUP = 100
-MAX_STEPS = 700  # the learning rate decays linearly to this step
-MAX_MINUTES = 22
-N_HELDOUT = 300  # sentences committed for the Rust test
+WARMUP = 200
+MAX_STEPS = 3300  # the learning rate decays linearly to this step
+MAX_MINUTES = 21
+N_HELDOUT = 120  # sentences committed for the Rust test (kept small for debug builds)
 PROMPTS = ["The computer", "A hacker is", "I went to the", "The cat", "Once upon a time", "It is"]
 
 
@@ -102,7 +103,7 @@ def main():
 
     config = GPT2Config(
         vocab_size=tok.get_vocab_size(), n_positions=CONTEXT, n_embd=128, n_layer=4, n_head=4,
-        activation_function="gelu_new", resid_pdrop=0.1, embd_pdrop=0.1, attn_pdrop=0.0,
+        activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,  # under-trained, not over-fitted: no dropout
         bos_token_id=0, eos_token_id=0, tie_word_embeddings=True,
     )
     model = GPT2LMHeadModel(config)
@@ -129,7 +130,7 @@ def main():
             sched.step()
             step += 1
             run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
-            if step % 50 == 0:
+            if step % 100 == 0:
                 log(f"step {step}: loss {run:.3f} ({clock.minutes():.1f} min)")
             if step >= MAX_STEPS or clock.minutes() >= MAX_MINUTES:
                 break
