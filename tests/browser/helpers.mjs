@@ -45,6 +45,8 @@ export async function modelsUnderTest() {
   const bundled = (await listModels(bundledRoot)).filter((m) => !m.extra && m.kind !== 'unknown');
   // The served folder: links to the bundled models, plus a fixture model for each type they lack.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-models-'));
+  // Links and copies only: removing the folder leaves the models it points at alone.
+  process.once('exit', () => fs.rmSync(root, { recursive: true, force: true }));
   const models = bundled.map((m) => {
     const dir = path.join(bundledRoot, m.name);
     fs.symlinkSync(dir, path.join(root, m.name), 'dir');
