@@ -5,5 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --minilm
 scripts/build-wasm.sh
-echo "Glassbox is at http://127.0.0.1:${PORT:-8080}  (Ctrl-C stops it)"
 exec node scripts/serve.mjs
