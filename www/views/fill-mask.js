@@ -85,7 +85,10 @@ export function renderPredictions(root, view) {
         `(${(before[0].prob * 100).toFixed(1)}%).`));
     } else if (before?.length && now.length) {
       const delta = (now[0].prob - before[0].prob) * 100;
-      if (Math.abs(delta) >= 0.05) box.append(p('pred-was', `Same top guess; its probability moved ${delta > 0 ? '+' : '−'}${Math.abs(delta).toFixed(1)} points.`));
+      // Always say what the change did, even when it did little: "nothing happened" is a result too.
+      box.append(p('pred-was', Math.abs(delta) >= 0.05
+        ? `Same top guess; its probability moved ${delta > 0 ? '+' : '−'}${Math.abs(delta).toFixed(1)} points.`
+        : 'Same top guess; its probability barely moved (under 0.05 points).'));
     }
     root.append(box);
   }
