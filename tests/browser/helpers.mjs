@@ -1,5 +1,6 @@
 // Shared by the browser tests: the server, the browser, the models under test and the native CLI.
 
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -180,6 +181,25 @@ export async function pickModel(page, name) {
   if (current !== String(index)) await page.selectOption('#model-select', String(index));
   await waitIdle(page);
   await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'loaded').at(-1)?.name === n, name);
+}
+
+/** The end-of-text token ids a model folder's config.json names (HF allows one id or a list), maybe none. */
+export function eosIds(dir) {
+  const eos = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).eos_token_id;
+  return eos === null || eos === undefined ? [] : [eos].flat();
+}
+
+/**
+ * A generation of at most `max` new tokens ran and streamed its tokens (`ids`, in order): at least one, and
+ * either all `max` or a stop at one of the model's end-of-text tokens `eos` (a trained model ends its sentences
+ * early). Nothing may follow an end-of-text token.
+ */
+export function assertGenerated(ids, max, eos, what = 'the generation') {
+  const shown = `${what}: ${JSON.stringify(ids)} (max ${max}, eos ${JSON.stringify(eos)})`;
+  assert.ok(ids.length >= 1, `no token was streamed; ${shown}`);
+  assert.ok(ids.length <= max, `more tokens than the maximum; ${shown}`);
+  assert.ok(!ids.slice(0, -1).some((id) => eos.includes(id)), `tokens after an end-of-text token; ${shown}`);
+  if (ids.length < max) assert.ok(eos.includes(ids.at(-1)), `stopped early without reaching an end-of-text token; ${shown}`);
 }
 
 /** How much a canvas has drawn: pixels with any alpha, and (up to 1000) distinct colours. */
