@@ -98,6 +98,36 @@ pub struct Outputs {
     pub qkv: Option<QkvTrace>,
 }
 
+impl Outputs {
+    /// Gather one encoder-decoder pass (T5, BART, Marian) from its three recorders.
+    /// `hidden: [T][C]` (decoder), `encoder_hidden: [S][C]`, `logits: [T][V]`.
+    pub(crate) fn encoder_decoder(
+        mut enc: attention::Recorder,
+        mut dec: attention::Recorder,
+        mut cross: attention::Recorder,
+        d_model: usize,
+        hidden: Vec<f32>,
+        encoder_hidden: Option<Vec<f32>>,
+        logits: Vec<f32>,
+    ) -> Self {
+        Outputs {
+            encoder_hidden_states: enc.take_hidden_states(d_model),
+            decoder_hidden_states: dec.take_hidden_states(d_model),
+            qkv: enc.trace.take().or(dec.trace.take()).or(cross.trace.take()),
+            encoder_attentions: enc.probs,
+            decoder_attentions: dec.probs,
+            cross_attentions: cross.probs,
+            encoder_scores: enc.scores,
+            decoder_scores: dec.scores,
+            cross_scores: cross.scores,
+            last_hidden_state: hidden,
+            encoder_last_hidden_state: encoder_hidden,
+            logits: Some(logits),
+            pooled: None,
+        }
+    }
+}
+
 /// One step of incremental decoding: the logits of the last fed position and, if asked,
 /// the attention that position used.
 #[derive(Debug, Clone, Default)]

@@ -447,21 +447,7 @@ impl T5 {
         let mut cross_rec = Recorder::probing(probe, AttentionKind::Cross, l_dec, h, t, s);
         let hidden = self.decode(&mut state, decoder_ids, &mut self_rec, &mut cross_rec)?;
         let logits = self.lm_logits(&hidden, t);
-        Ok(Outputs {
-            encoder_hidden_states: enc_rec.take_hidden_states(c),
-            decoder_hidden_states: self_rec.take_hidden_states(c),
-            qkv: enc_rec.trace.take().or(self_rec.trace.take()).or(cross_rec.trace.take()),
-            encoder_attentions: enc_rec.probs,
-            decoder_attentions: self_rec.probs,
-            cross_attentions: cross_rec.probs,
-            encoder_scores: enc_rec.scores,
-            decoder_scores: self_rec.scores,
-            cross_scores: cross_rec.scores,
-            last_hidden_state: hidden,
-            encoder_last_hidden_state: state.encoder_hidden.take(),
-            logits: Some(logits),
-            pooled: None,
-        })
+        Ok(Outputs::encoder_decoder(enc_rec, self_rec, cross_rec, c, hidden, state.encoder_hidden.take(), logits))
     }
 
     /// Encode `source` once (with `interventions`' encoder head mask and token mask) and prepare
