@@ -100,8 +100,12 @@ fn options<T: DeserializeOwned + Default>(value: JsValue, call: &str) -> Result<
         return Err(fail(String::new(), "must be an object like { topK: 5 }".into()));
     }
     serde_path_to_error::deserialize(json).map_err(|e| {
-        let path = e.path().to_string();
-        fail(if path == "." { String::new() } else { format!("{path}: ") }, e.inner().to_string())
+        let (mut path, problem) = (e.path().to_string(), e.inner().to_string());
+        if problem.starts_with("unknown field") {
+            // The message names the key itself: point at the object holding it.
+            path = path.rsplit_once('.').map_or(String::new(), |(parent, _)| parent.to_owned());
+        }
+        fail(if path.is_empty() || path == "." { String::new() } else { format!("{path}: ") }, problem)
     })
 }
 
