@@ -239,11 +239,16 @@ function computeLayout(st, ctx) {
  * Snap the grid to device pixels: each cell a block of `cellPx` whole pixels from a whole-pixel
  * origin, so the rasterised bitmap is placed 1:1 (no resampling) and `cell` (CSS px) follows it.
  */
-function snapToDevice(layout, dpr) {
-  const cellPx = Math.max(1, Math.round(layout.cssCell * dpr));
+function snapToDevice(layout, dpr, nRows, nCols) {
+  // Round down when the density was lowered to cap the backing store, so the map still fits it.
+  const cellPx = Math.max(1, dpr >= 1 ? Math.round(layout.cssCell * dpr) : Math.floor(layout.cssCell * dpr));
   const originX = Math.round(layout.x0 * dpr);
   const originY = Math.round(layout.y0 * dpr);
-  return { ...layout, cellPx, originX, originY, cell: cellPx / dpr, x0: originX / dpr, y0: originY / dpr };
+  const cell = cellPx / dpr;
+  const x0 = originX / dpr;
+  const y0 = originY / dpr;
+  return { ...layout, cellPx, originX, originY, cell, x0, y0,
+    width: Math.max(layout.width, x0 + cell * nCols + EDGE_PAD), height: Math.max(layout.height, y0 + cell * nRows + EDGE_PAD) };
 }
 
 /**
@@ -257,7 +262,7 @@ function drawBase(root) {
   const ctx = canvas.getContext('2d');
   const cssLayout = computeLayout(st, ctx);
   const dpr = Math.min(window.devicePixelRatio || 1, Math.sqrt(MAX_BACKING_PIXELS / (cssLayout.width * cssLayout.height)));
-  const layout = snapToDevice(cssLayout, dpr);
+  const layout = snapToDevice(cssLayout, dpr, view.nRows, view.nCols);
   st.layout = layout;
   st.dpr = dpr;
   canvas.style.width = `${layout.width}px`;
@@ -282,7 +287,9 @@ function drawBase(root) {
 function paintCells(root, st, b, layout, dpr, colors) {
   const { view } = st;
   const seq = ++st.paintSeq;
-  st.canvas.dataset.painted = 'false';
+  // Where the cells are, in canvas pixels (what a figure made by `glassbox plot --cell N` must equal).
+  Object.assign(st.canvas.dataset, { painted: 'false', cellPx: String(layout.cellPx), originX: String(layout.originX),
+    originY: String(layout.originY) });
   if (!view.nRows || !view.nCols) {
     st.canvas.dataset.painted = 'true';
     return;
@@ -290,7 +297,7 @@ function paintCells(root, st, b, layout, dpr, colors) {
   const options = {
     rows: view.nRows, cols: view.nCols, cellPx: layout.cellPx,
     // Thin gaps between cells in the background colour keep single cells readable.
-    gridLines: layout.cssCell >= 12,
+    gridLines: layout.cellPx >= 12,
     hatchPx: Math.max(2, Math.round(2 * HATCH_STEP * dpr)),
     causal: Boolean(view.causal),
     palette: colors.raster,

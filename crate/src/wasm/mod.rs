@@ -718,11 +718,28 @@ struct MapOptions {
     mask: Option<Vec<u8>>,
     /// Default: the page's light theme.
     palette: Option<PaletteOption>,
+    /// Several maps of `[rows][cols]`, one after another in `values`, drawn as one grid image
+    /// (e.g. every head of every layer): `maps` of them, `columns` to a row, `gapPx` apart.
+    maps: usize,
+    columns: Option<usize>,
+    gap_px: usize,
 }
 
 impl Default for MapOptions {
     fn default() -> Self {
-        MapOptions { rows: 0, cols: 0, cell_px: 16, grid_lines: None, hatch_px: 10, causal: false, mask: None, palette: None }
+        MapOptions {
+            rows: 0,
+            cols: 0,
+            cell_px: 16,
+            grid_lines: None,
+            hatch_px: 10,
+            causal: false,
+            mask: None,
+            palette: None,
+            maps: 1,
+            columns: None,
+            gap_px: 4,
+        }
     }
 }
 
@@ -745,12 +762,16 @@ fn rasterize_with(values: &[f32], map_options: JsValue, call: &str) -> Result<pl
         (None, false) => Mask::None,
     };
     let style = MapStyle { cell_px: opts.cell_px, grid_lines: opts.grid_lines.unwrap_or(opts.cell_px >= 12), hatch_px: opts.hatch_px };
-    plot::rasterize(values, opts.rows, opts.cols, mask, style, &palette).map_err(js_error)
+    if opts.maps == 1 {
+        plot::rasterize(values, opts.rows, opts.cols, mask, style, &palette).map_err(js_error)
+    } else {
+        plot::grid(values, opts.maps, opts.columns.unwrap_or(opts.maps), opts.rows, opts.cols, mask, style, opts.gap_px, &palette).map_err(js_error)
+    }
 }
 
 /// An attention map `[rows][cols]` as RGBA pixels, the bytes of the CLI's `glassbox plot`:
 /// `{ width, height, rgba: Uint8ClampedArray }`. Options: `{ rows, cols, cellPx = 16, gridLines?,
-/// hatchPx = 10, causal = false, mask?, palette? }`.
+/// hatchPx = 10, causal = false, mask?, palette?, maps = 1, columns = maps, gapPx = 4 }`.
 #[wasm_bindgen(js_name = rasterizeMap)]
 pub fn rasterize_map(values: &[f32], map_options: JsValue) -> Result<JsValue, JsError> {
     let img = rasterize_with(values, map_options, "rasterizeMap")?;
