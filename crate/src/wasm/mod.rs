@@ -19,9 +19,8 @@ mod kernel_checks;
 use crate::card::ModelCard;
 use crate::error::Error;
 use crate::loader::ModelFiles;
-use crate::models::bert::sentence_embedding;
 use crate::models::generation::{top_candidates, GenerateOptions as CoreGenerateOptions, Generator, Sampling};
-use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, Kind, QkvRequest, QkvTrace, Stack};
+use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, QkvRequest, QkvTrace, Stack};
 use crate::plot::{self, MapStyle, Mask, Palette};
 use crate::session::{InspectOptions as CoreInspectOptions, Inspection, Session};
 use crate::tokenizer::Encoding;
@@ -639,8 +638,8 @@ impl WasmModel {
                 arrays.push(("logits", tensor(l, &[l.len().checked_div(v).unwrap_or(0), v])));
             }
         }
-        if info.kind == Kind::EncoderOnly {
-            arrays.push(("sentenceEmbedding", Float32Array::from(&sentence_embedding(&out.last_hidden_state, c)[..]).into()));
+        if let Some(embedding) = self.session.sentence_embedding(ins) {
+            arrays.push(("sentenceEmbedding", Float32Array::from(&embedding[..]).into()));
         }
         with_arrays(&RunMeta { decoder_tokens, decoder_special }, arrays)
     }
