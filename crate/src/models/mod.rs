@@ -10,6 +10,7 @@ pub mod bart;
 pub mod beam;
 pub mod bert;
 pub mod generation;
+pub mod generation_config;
 pub mod gpt2;
 pub mod layers;
 pub mod probe;
@@ -213,7 +214,7 @@ impl Model {
         let info = self.info();
         check_ids("input ids", inputs.ids, info)?;
         if let Some(dec) = inputs.decoder_ids {
-            check_ids("decoder ids", dec, info)?;
+            check_ids_below("decoder ids", dec, self.decoder_vocab_size(), info)?;
         }
         self.check_probe(probe, inputs.ids.len())?;
         match self {
@@ -260,7 +261,7 @@ impl Model {
     /// Feed `tokens` (the prompt or decoder start first, then one token per step) and get the
     /// logits of the last one, plus the attention it used if `capture` asks.
     pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
-        check_ids("token ids", tokens, self.info())?;
+        check_ids_below("token ids", tokens, self.decoder_vocab_size(), self.info())?;
         match self {
             Model::Gpt2(m) => m.feed(state, tokens, capture),
             Model::Bert(_) => Err(Error::input("an encoder-only model cannot decode", "Pick a decoder-only or encoder-decoder model")),
@@ -271,13 +272,13 @@ impl Model {
 }
 
 impl Model {
-    /// What Hugging Face's `generate` would apply to each step because config.json says so.
-    pub fn generation_rules(&self) -> &beam::GenerationRules {
-        static NONE: beam::GenerationRules = beam::GenerationRules::NONE;
+    /// Length of each row of `logits` (and the range of decoder ids): the LM head's vocabulary.
+    /// It differs from `info().vocab_size` only for Marian with `decoder_vocab_size` and
+    /// `share_encoder_decoder_embeddings: false`.
+    pub fn decoder_vocab_size(&self) -> usize {
         match self {
-            Model::T5(m) => &m.rules,
-            Model::Bart(m) => &m.rules,
-            Model::Gpt2(_) | Model::Bert(_) => &NONE,
+            Model::Bart(m) => m.decoder_vocab_size(),
+            Model::Gpt2(_) | Model::Bert(_) | Model::T5(_) => self.info().vocab_size,
         }
     }
 }
@@ -293,13 +294,18 @@ fn decoder_ids_or_start(inputs: &Inputs, info: &ModelInfo) -> Result<Vec<u32>> {
 
 /// Every id must index the embedding table and the sequence must fit the position table.
 pub fn check_ids(what: &str, ids: &[u32], info: &ModelInfo) -> Result<()> {
+    check_ids_below(what, ids, info.vocab_size, info)
+}
+
+/// [`check_ids`] against a table of `vocab` rows (the decoder's, for decoder ids).
+fn check_ids_below(what: &str, ids: &[u32], vocab: usize, info: &ModelInfo) -> Result<()> {
     if ids.is_empty() {
         return Err(Error::input(format!("the {what} are empty"), "Type some text (or give at least one id)"));
     }
-    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= info.vocab_size) {
+    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
         return Err(Error::input(
-            format!("{what} contain {bad}, outside the vocabulary (0..{})", info.vocab_size),
-            "Use ids below vocab_size from config.json",
+            format!("{what} contain {bad}, outside the vocabulary (0..{vocab})"),
+            if vocab == info.vocab_size { "Use ids below vocab_size from config.json" } else { "Use ids below decoder_vocab_size from config.json" },
         ));
     }
     if let Some(max) = info.max_positions {

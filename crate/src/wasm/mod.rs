@@ -210,6 +210,7 @@ impl WasmModel {
             tokenizer,
             tokenizer_config: tokenizer_config.as_deref(),
             special_tokens_map: special_tokens_map.as_deref(),
+            generation_config: None, // TODO(boundary): pass generation_config.json when the folder has it
         };
         let session = Session::load(&files, seed).map_err(js_error)?;
         let size_bytes = weights.as_ref().map_or(session.info().n_params * 4, Vec::len);
