@@ -257,7 +257,7 @@ fn inspect(args: &Args) -> Result<Value> {
             "attentions": { "encoder": maps(&o.encoder_attentions), "decoder": maps(&o.decoder_attentions), "cross": maps(&o.cross_attentions) },
             "last_hidden_state": matrix(&o.last_hidden_state, info.d_model),
             "encoder_last_hidden_state": o.encoder_last_hidden_state.as_ref().map_or(Value::Null, |h| matrix(h, info.d_model)),
-            "logits": o.logits.as_ref().map_or(Value::Null, |l| matrix(l, info.vocab_size)),
+            "logits": o.logits.as_ref().map_or(Value::Null, |l| matrix(l, session.model.decoder_vocab_size())),
             "generated_ids": Value::Null,
             "generated_text": Value::Null,
         });

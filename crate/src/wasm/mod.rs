@@ -386,7 +386,7 @@ impl WasmModel {
         let rows = out.last_hidden_state.len().checked_div(c).unwrap_or(0);
         set(&o, "lastHiddenState", tensor(&out.last_hidden_state, &[rows, c]));
         if let Some(l) = &out.logits {
-            let v = info.vocab_size;
+            let v = self.session.model.decoder_vocab_size(); // Marian may have a separate decoder vocabulary
             if top_k > 0 {
                 set(&o, "topK", top_k_object(&self.session, l, v, top_k as usize));
             }
