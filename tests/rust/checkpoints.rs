@@ -200,3 +200,13 @@ fn cli_rows_and_limits() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("positions for only 48"), "exit {:?}: {stderr}", out.status.code());
 }
+
+#[test]
+fn t5_max_distance_inside_the_exact_buckets_is_refused() {
+    let mut folder = fixture("t5_v11_v5");
+    let mut cfg: Value = serde_json::from_slice(&folder.config).unwrap();
+    cfg["relative_attention_max_distance"] = 3.into(); // 8 buckets: causal exact ones reach 4
+    folder.config = serde_json::to_vec(&cfg).unwrap();
+    let err = load_error(&folder);
+    assert!(err.contains("relative_attention_max_distance"), "{err}");
+}

@@ -201,6 +201,16 @@ impl T5 {
                 "Use the config.json saved with the weights",
             ));
         }
+        let max_distance = cfg.relative_attention_max_distance;
+        if max_distance <= buckets / 2 {
+            // The logarithmic buckets start at buckets/2 (causal): a shorter max distance divides by
+            // log(<= 1), and Hugging Face then fails with an index error or picks negative buckets.
+            return Err(Error::config(
+                "relative_attention_max_distance",
+                format!("is {max_distance}, not above half of relative_attention_num_buckets ({buckets}), so the logarithmic buckets are undefined"),
+                format!("Use a max distance above {} (T5 uses 128 with 32 buckets)", buckets / 2),
+            ));
+        }
         let (derived_gated, derived_act) = match cfg.feed_forward_proj.split_once('-') {
             Some(("gated", act)) => (true, if act == "gelu" { "gelu_new" } else { act }),
             Some(_) => {
