@@ -26,6 +26,11 @@ fn cases(name: &str) -> Vec<Value> {
     reference(name)["cases"].as_array().expect("cases").clone()
 }
 
+/// Largest absolute difference (printed with `--nocapture`, for the figures in reports).
+fn worst(got: &[f32], want: &[f64]) -> f64 {
+    got.iter().zip(want).map(|(&g, &w)| (g as f64 - w).abs()).fold(0.0, f64::max)
+}
+
 fn compare_outputs(what: &str, model: &Model, out: &Outputs, case: &Value) {
     let info = model.info();
     let v = info.vocab_size;
@@ -37,11 +42,13 @@ fn compare_outputs(what: &str, model: &Model, out: &Outputs, case: &Value) {
     let t = case["input_ids"].as_array().unwrap().len();
     assert_eq!(attention.shape(), [info.n_layers, info.n_heads, t, t], "{what}: attention shape");
     assert_close(&format!("{what}: attentions"), &attention.data, &flat(&case["attentions"]), ATTENTION_TOL);
+    let mut figures = format!("attention {:.1e}, last_hidden_state {:.1e}", worst(&attention.data, &flat(&case["attentions"])), worst(&out.last_hidden_state, &flat(&case["last_hidden_state"])));
     assert_close(&format!("{what}: last_hidden_state"), &out.last_hidden_state, &flat(&case["last_hidden_state"]), STATE_TOL);
     if let Some(want) = case.get("hidden_states") {
         let states = states.unwrap_or_else(|| panic!("{what}: no hidden states kept"));
         assert_eq!(states.n_states, info.n_layers + 1, "{what}: number of hidden states");
         assert_close(&format!("{what}: hidden_states"), &states.data, &flat(want), STATE_TOL);
+        figures += &format!(", hidden_states {:.1e}", worst(&states.data, &flat(want)));
     }
     if case["logits"].is_null() {
         assert!(out.logits.is_none(), "{what}: logits computed but the reference model has no LM head");
@@ -50,7 +57,9 @@ fn compare_outputs(what: &str, model: &Model, out: &Outputs, case: &Value) {
         assert_eq!(logits.len(), t * v, "{what}: logits shape");
         let rows = ids(&case["logit_rows"]);
         assert_close(&format!("{what}: logits rows {rows:?}"), &pick_rows(logits, v, &rows), &flat(&case["logits"]), STATE_TOL);
+        figures += &format!(", logits {:.1e}", worst(&pick_rows(logits, v, &rows), &flat(&case["logits"])));
     }
+    eprintln!("{what}: max |diff| {figures}");
 }
 
 fn model_matches(name: &str) {
@@ -126,7 +135,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, distilbert, distilbert_sin, roberta);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -342,4 +351,91 @@ fn untied_without_lm_head_says_so() {
     assert!(out.logits.is_none());
     let err = model.start_decoding(&[]).unwrap_err().to_string();
     assert!(err.contains("lm_head"), "{err}");
+}
+
+/// RoBERTa: positions start after the pad id, 514 rows mean 512 tokens, and a literal pad token
+/// reads the pad row without advancing the count (HF's `create_position_ids_from_input_ids`).
+#[test]
+fn roberta_positions_follow_the_pad_offset() {
+    let model = load_model("roberta");
+    let info = model.info();
+    let cfg: Value = serde_json::from_slice(&Folder::fixture("roberta").config).unwrap();
+    let pad = cfg["pad_token_id"].as_u64().unwrap() as usize;
+    assert_eq!(info.max_positions, Some(cfg["max_position_embeddings"].as_u64().unwrap() as usize - pad - 1));
+    let too_long = vec![5u32; info.max_positions.unwrap() + 1];
+    let err = model.forward(&Inputs { ids: &too_long, type_ids: None, decoder_ids: None }, Capture::NONE).err().expect("refused").to_string();
+    assert!(err.contains("positions"), "{err}");
+    // The first position row is table row pad + 1.
+    let bytes = Folder::fixture("roberta").weights.unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let table = st.tensor("roberta.embeddings.position_embeddings.weight").unwrap();
+    let c = info.d_model;
+    let row: Vec<f32> = table.data().chunks_exact(4).skip((pad + 1) * c).take(c).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    assert_eq!(model.position_vectors(glassbox::models::Stack::Encoder, 1).unwrap(), row);
+    // A pad token in the middle reads the pad row, and the tokens after it keep counting from
+    // where they were: token 60's embedding is the same with and without the pad before it.
+    let probe = Probe { hidden_states: true, ..Default::default() };
+    let embeddings = |ids: &[u32]| {
+        let out = model.forward_probed(&Inputs { ids, type_ids: None, decoder_ids: None }, &probe).unwrap();
+        out.encoder_hidden_states.unwrap().state(0).to_vec()
+    };
+    let (with_pad, without) = (embeddings(&[0, 50, pad as u32, 60, 2]), embeddings(&[0, 50, 60, 2]));
+    assert_eq!(&with_pad[3 * c..4 * c], &without[2 * c..3 * c]);
+}
+
+/// The RoBERTa tokenizer: `<mask>` takes the space before it (lstrip), inside RoBERTa's template.
+#[test]
+fn roberta_tokenizer_mask_takes_the_space_before_it() {
+    let folder = Folder::fixture("roberta");
+    let session = Session::load(&folder.files(), None).unwrap();
+    let enc = session.encode("The cat sat on the <mask>.").unwrap();
+    let n = enc.tokens.len();
+    assert_eq!(enc.tokens[0], "<s>");
+    assert_eq!(enc.tokens[n - 1], "</s>");
+    assert_eq!(enc.tokens[n - 4..n - 1], ["Ġthe", "<mask>", "."], "{:?}", enc.tokens);
+}
+
+/// BERT-family keys that change the computation and are not run are refused by name.
+#[test]
+fn bert_family_refusals() {
+    let msg = load_error(&edited("roberta", |c| {
+        c.insert("is_decoder".into(), Value::Bool(true));
+    }));
+    assert!(msg.contains("is_decoder"), "{msg}");
+    let msg = load_error(&edited("bert_pooler", |c| {
+        c.insert("is_decoder".into(), Value::Bool(true));
+    }));
+    assert!(msg.contains("is_decoder"), "{msg}");
+    let msg = load_error(&edited("roberta", |c| {
+        c.insert("add_cross_attention".into(), Value::Bool(true));
+    }));
+    assert!(msg.contains("add_cross_attention"), "{msg}");
+    let msg = load_error(&edited("distilbert", |c| {
+        c["activation"] = serde_json::json!("gelu_10");
+    }));
+    assert!(msg.contains("activation"), "{msg}");
+    // Untied without a stored decoder: the message names the missing tensor.
+    let msg = load_error(&edited("distilbert", |c| {
+        c.insert("tie_word_embeddings".into(), Value::Bool(false));
+    }));
+    assert!(msg.contains("vocab_projector.weight"), "{msg}");
+}
+
+/// DistilBERT's sinusoidal table: HF's values, and recomputed the same when a file leaves it out.
+#[test]
+fn distilbert_sinusoidal_table_is_hf_s() {
+    let model = load_model("distilbert_sin");
+    let c = model.info().d_model;
+    let rows = model.position_vectors(glassbox::models::Stack::Encoder, 3).unwrap();
+    assert!((rows[c] - 1f32.sin()).abs() < 1e-3 && (rows[c + 1] - 1f32.cos()).abs() < 1e-3);
+    let mut folder = Folder::fixture("distilbert_sin");
+    let bytes = folder.weights.take().unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let kept: Vec<(String, safetensors::tensor::TensorView)> = st.tensors().into_iter().filter(|(n, _)| !n.contains("position_embeddings")).collect();
+    folder.weights = Some(safetensors::serialize(kept, None).unwrap());
+    let recomputed = Model::load(&folder.files(), None).unwrap();
+    let again = recomputed.position_vectors(glassbox::models::Stack::Encoder, 3).unwrap();
+    for (a, b) in rows.iter().zip(&again) {
+        assert!((a - b).abs() < 1e-3, "stored (f16) {a} vs recomputed {b}");
+    }
 }

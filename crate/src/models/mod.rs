@@ -171,14 +171,14 @@ pub struct DecoderState {
 /// A loaded model of any supported family.
 pub enum Model {
     Gpt2(gpt2::Gpt2),
-    Bert(bert::Bert),
+    Bert(bert::Bert), // BERT, RoBERTa and DistilBERT share one implementation
     T5(t5::T5),
     Bart(bart::Bart), // BART and Marian share one implementation
     Llama(llama::Llama), // Llama and Qwen2 share one implementation
 }
 
 /// `model_type` values we accept, for error messages.
-pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, t5, bart, marian, llama, qwen2";
+pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, roberta, distilbert, t5, bart, marian, llama, qwen2";
 
 impl Model {
     /// Build a model from config.json and model.safetensors bytes (or seeded random weights
@@ -196,6 +196,8 @@ impl Model {
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
             "bert" => Ok(Model::Bert(bert::Bert::load(files.config, weights)?)),
+            "roberta" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::Roberta, files.config, weights)?)),
+            "distilbert" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::DistilBert, files.config, weights)?)),
             "t5" | "mt5" => Ok(Model::T5(t5::T5::load(files.config, weights)?)),
             "bart" | "marian" => Ok(Model::Bart(bart::Bart::load(files.config, weights)?)),
             "llama" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Llama, files.config, weights)?)),
