@@ -262,6 +262,12 @@ impl Bert {
         let cfg: BertConfig = match variant {
             Variant::DistilBert => {
                 let d: DistilBertConfig = parse_json("config.json", config_json)?;
+                // `loader::limits` knows BERT's size names; DistilBERT's are checked here.
+                for (field, n) in [("dim", d.dim), ("n_layers", d.n_layers), ("n_heads", d.n_heads), ("hidden_dim", d.hidden_dim)] {
+                    if n as u64 > crate::loader::limits::MAX_DIM {
+                        return Err(Error::config(field, format!("is {n}, larger than any real model's"), "Use the config.json saved with the model"));
+                    }
+                }
                 sinusoidal = d.sinusoidal_pos_embds;
                 BertConfig {
                     vocab_size: d.vocab_size,
@@ -344,7 +350,7 @@ impl Bert {
         let pos = match w.get_opt(names.pos, &[p, c])? {
             Some(table) if !(sinusoidal && random) => table,
             // HF fills DistilBERT's sinusoidal table at init; a file may leave it out.
-            _ if sinusoidal => sinusoidal_table(p, c),
+            _ if sinusoidal && p.saturating_mul(c) <= crate::loader::limits::MAX_RANDOM_PARAMS => sinusoidal_table(p, c),
             _ => return Err(Error::tensor(names.pos, "missing from the checkpoint", "Check that config.json belongs to these weights and that the file is complete")),
         };
         let types = match names.types {
@@ -381,7 +387,7 @@ impl Bert {
         let info = ModelInfo {
             model_type: variant.model_type().into(),
             kind: Kind::EncoderOnly,
-            positions: Positions::Learned,
+            positions: if sinusoidal { Positions::Sinusoidal } else { Positions::Learned },
             n_layers: cfg.num_hidden_layers,
             n_decoder_layers: 0,
             n_heads: h,
