@@ -13,7 +13,9 @@ pub mod generation;
 pub mod generation_config;
 pub mod gpt2;
 pub mod layers;
+pub mod llama;
 pub mod probe;
+pub mod rotary;
 pub mod t5;
 
 use crate::error::{Error, Result};
@@ -45,6 +47,19 @@ pub enum Positions {
     Learned,    // GPT-2, BERT, BART: a trained table of position vectors
     Sinusoidal, // Marian: fixed sines and cosines, as in the original transformer
     Relative,   // T5: a learned bias per (head, bucketed distance) added to the scores
+    Rotary,     // Llama, Qwen2: queries and keys turned by a position-dependent angle (rotary.rs)
+}
+
+impl Positions {
+    /// The name the model card, the CLI and the page use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Positions::Learned => "learned",
+            Positions::Sinusoidal => "sinusoidal",
+            Positions::Relative => "relative",
+            Positions::Rotary => "rotary",
+        }
+    }
 }
 
 /// Facts about a loaded model, for the page's model card and for validation.
@@ -157,13 +172,14 @@ pub struct DecoderState {
 /// A loaded model of any supported family.
 pub enum Model {
     Gpt2(gpt2::Gpt2),
-    Bert(bert::Bert),
+    Bert(bert::Bert), // BERT, RoBERTa and DistilBERT share one implementation
     T5(t5::T5),
     Bart(bart::Bart), // BART and Marian share one implementation
+    Llama(llama::Llama), // Llama and Qwen2 share one implementation
 }
 
 /// `model_type` values we accept, for error messages.
-pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, t5, bart, marian";
+pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, roberta, distilbert, t5, bart, marian, llama, qwen2";
 
 impl Model {
     /// Build a model from config.json and model.safetensors bytes (or seeded random weights
@@ -181,8 +197,12 @@ impl Model {
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
             "bert" => Ok(Model::Bert(bert::Bert::load(files.config, weights)?)),
+            "roberta" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::Roberta, files.config, weights)?)),
+            "distilbert" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::DistilBert, files.config, weights)?)),
             "t5" | "mt5" => Ok(Model::T5(t5::T5::load(files.config, weights)?)),
             "bart" | "marian" => Ok(Model::Bart(bart::Bart::load(files.config, weights)?)),
+            "llama" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Llama, files.config, weights)?)),
+            "qwen2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Qwen2, files.config, weights)?)),
             other => Err(Error::config(
                 "model_type",
                 format!("\"{other}\" is not supported"),
@@ -197,6 +217,7 @@ impl Model {
             Model::Bert(m) => &m.info,
             Model::T5(m) => &m.info,
             Model::Bart(m) => &m.info,
+            Model::Llama(m) => &m.info,
         }
     }
 
@@ -222,6 +243,7 @@ impl Model {
             Model::Bert(m) => m.forward(inputs.ids, inputs.type_ids, probe),
             Model::T5(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), probe),
             Model::Bart(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), probe),
+            Model::Llama(m) => m.forward(inputs.ids, probe),
         }
     }
 
@@ -239,6 +261,7 @@ impl Model {
         }
         let mut state = match self {
             Model::Gpt2(m) => Ok(m.start()),
+            Model::Llama(m) => m.start(),
             Model::Bert(_) => Err(Error::input(
                 "this is an encoder-only model; it reads text but does not generate it",
                 "Pick a decoder-only (GPT-2) or encoder-decoder (T5, BART, Marian) model to generate",
@@ -264,6 +287,7 @@ impl Model {
         check_ids_below("token ids", tokens, self.decoder_vocab_size(), self.info())?;
         match self {
             Model::Gpt2(m) => m.feed(state, tokens, capture),
+            Model::Llama(m) => m.feed(state, tokens, capture),
             Model::Bert(_) => Err(Error::input("an encoder-only model cannot decode", "Pick a decoder-only or encoder-decoder model")),
             Model::T5(m) => m.feed(state, tokens, capture),
             Model::Bart(m) => m.feed(state, tokens, capture),
@@ -278,7 +302,7 @@ impl Model {
     pub fn decoder_vocab_size(&self) -> usize {
         match self {
             Model::Bart(m) => m.decoder_vocab_size(),
-            Model::Gpt2(_) | Model::Bert(_) | Model::T5(_) => self.info().vocab_size,
+            Model::Gpt2(_) | Model::Bert(_) | Model::T5(_) | Model::Llama(_) => self.info().vocab_size,
         }
     }
 }
