@@ -24,7 +24,8 @@ pub use attention::{AttentionKind, AttentionMaps, Capture, QkvRequest, QkvTrace}
 pub use probe::{HeadMasks, HiddenStates, Interventions, Probe, Stack};
 
 /// The three ways a transformer is put together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Kind {
     EncoderOnly,
     DecoderOnly,
@@ -42,7 +43,8 @@ impl Kind {
 }
 
 /// How a model knows where each token sits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Positions {
     Learned,    // GPT-2, BERT, BART: a trained table of position vectors
     Sinusoidal, // Marian: fixed sines and cosines, as in the original transformer
@@ -62,8 +64,10 @@ impl Positions {
     }
 }
 
-/// Facts about a loaded model, for the page's model card and for validation.
-#[derive(Debug, Clone)]
+/// Facts about a loaded model, for the page's model card and for validation. Serialised in
+/// camelCase, the same object for the CLI's `info` and the JS `model.info` (see `crate::card`).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ModelInfo {
     pub model_type: String,
     pub kind: Kind,
@@ -72,6 +76,7 @@ pub struct ModelInfo {
     pub n_decoder_layers: usize, // 0 for encoder-only
     pub n_heads: usize,
     pub d_model: usize,
+    #[serde(rename = "dFF")]
     pub d_ff: usize,
     pub vocab_size: usize,
     /// Longest input the position scheme allows (`None`: no hard limit, e.g. T5).
