@@ -23,7 +23,8 @@ const SHELL = [
   '../pkg/glassbox.js', '../pkg/glassbox_bg.wasm',
 ].map((p) => new URL(p, self.location.href).href);
 
-const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json'];
+const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json',
+  'generation_config.json'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {

@@ -29,7 +29,7 @@
 //   free      { handle }                              -> result null
 
 const REQUIRED = ['config.json', 'tokenizer.json'];
-const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json'];
+const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
 const WEIGHTS = 'model.safetensors';
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -189,6 +189,7 @@ async function load(msg) {
     bytes['tokenizer.json'],
     bytes['tokenizer_config.json'] ?? null,
     bytes['special_tokens_map.json'] ?? null,
+    bytes['generation_config.json'] ?? null,
     { randomSeed },
   );
   const handle = nextHandle++;

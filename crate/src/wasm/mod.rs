@@ -487,12 +487,16 @@ struct RelativeMeta {
 impl WasmModel {
     /// Build a model from the bytes of a Hugging Face folder. `weights` may be `null` when
     /// `options.randomSeed` is given: the architecture is then built with seeded random weights.
+    /// `generation_config` (generation_config.json, optional) sets the generation rules (end
+    /// tokens, forced and suppressed tokens) as in the CLI.
+    #[allow(clippy::too_many_arguments)]
     pub fn load(
         config: &[u8],
         weights: Option<Vec<u8>>,
         tokenizer: &[u8],
         tokenizer_config: Option<Vec<u8>>,
         special_tokens_map: Option<Vec<u8>>,
+        generation_config: Option<Vec<u8>>,
         load_options: JsValue,
     ) -> Result<WasmModel, JsError> {
         let opts: LoadOptions = options(load_options, "load")?;
@@ -503,6 +507,7 @@ impl WasmModel {
             tokenizer,
             tokenizer_config: tokenizer_config.as_deref(),
             special_tokens_map: special_tokens_map.as_deref(),
+            generation_config: generation_config.as_deref(),
         };
         let session = Session::load(&files, opts.random_seed).map_err(js_error)?;
         Ok(WasmModel { session, weights_len: weights.as_ref().map(Vec::len) })
@@ -630,7 +635,7 @@ impl WasmModel {
         let rows = out.last_hidden_state.len().checked_div(c).unwrap_or(0);
         arrays.push(("lastHiddenState", tensor(&out.last_hidden_state, &[rows, c])));
         if let Some(l) = &out.logits {
-            let v = info.vocab_size;
+            let v = self.session.model.decoder_vocab_size(); // Marian may have a separate decoder vocabulary
             if top_k > 0 {
                 arrays.push(("topK", top_k_object(&self.session, l, v, top_k as usize)?));
             }
