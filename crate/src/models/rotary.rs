@@ -126,7 +126,7 @@ impl Rotary {
                 let field = |k: &str| format!("{params_key}.{k}");
                 let required = |k: &str| -> Result<f64> {
                     number(params, k, &field(k))?.ok_or_else(|| {
-                        Error::config(&field(k), "is missing (llama3 rope scaling needs factor, low_freq_factor, high_freq_factor)", "Use the config.json saved with the weights")
+                        Error::config(field(k), "is missing (llama3 rope scaling needs factor, low_freq_factor, high_freq_factor)", "Use the config.json saved with the weights")
                     })
                 };
                 // HF gives a top-level `original_max_position_embeddings` priority over the one inside.
@@ -137,7 +137,7 @@ impl Rotary {
                 let (factor, low, high) = (required("factor")?, required("low_freq_factor")?, required("high_freq_factor")?);
                 if factor <= 0.0 || low <= 0.0 || high <= low || original <= 0.0 {
                     return Err(Error::config(
-                        &field("factor"),
+                        field("factor"),
                         format!("llama3 scaling needs factor > 0 and 0 < low_freq_factor < high_freq_factor (got {factor}, {low}, {high})"),
                         "Use the config.json saved with the weights",
                     ));
@@ -146,7 +146,7 @@ impl Rotary {
             }
             other => {
                 return Err(Error::config(
-                    &format!("{params_key}.rope_type"),
+                    format!("{params_key}.rope_type"),
                     format!("\"{other}\" rotary scaling is not supported"),
                     "Glassbox runs the \"default\" and \"llama3\" rotary positions; use a checkpoint with one of those",
                 ))
