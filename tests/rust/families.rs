@@ -135,7 +135,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -180,6 +180,11 @@ fn fixtures_cover_what_they_claim() {
     let v4 = names("roberta_v4");
     assert!(v4.iter().any(|n| n == "lm_head.decoder.weight") && v4.iter().any(|n| n == "lm_head.decoder.bias") && !v4.iter().any(|n| n == "lm_head.bias"));
     assert_eq!(config("roberta_v4")["transformers_version"], "4.44.2");
+    // Untied, HF adds the decoder's own bias, which differs from lm_head.bias here.
+    let bytes = Folder::fixture("roberta_untied").weights.unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_ne!(st.tensor("lm_head.bias").unwrap().data(), st.tensor("lm_head.decoder.bias").unwrap().data());
+    assert_eq!(config("roberta_untied")["tie_word_embeddings"], false);
     let qwen = config("qwen2");
     assert_eq!(qwen["model_type"], "qwen2");
     assert!(names("qwen2").iter().any(|n| n.ends_with("q_proj.bias")));
