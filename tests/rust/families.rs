@@ -468,3 +468,19 @@ fn logit_lens_reads_every_layer_of_a_rotary_model() {
     let top = model.logit_lens_top(&out, 3).unwrap();
     assert_eq!((top.n_states, top.seq_len, top.k), (n, 4, 3));
 }
+
+/// The angle table is asked of rotary models only, within the position limit; rotary models have no
+/// position vectors to add and say what to ask instead.
+#[test]
+fn rotary_angles_and_position_vectors_refuse_what_does_not_exist() {
+    let gpt2 = Model::load(&Folder::fixture("gpt2").files(), None).unwrap();
+    let err = gpt2.rotary_angles(4).expect_err("gpt2 has no rotation").to_string();
+    assert!(err.contains("rotary"), "{err}");
+    let llama = load_model("llama_gqa");
+    let max = llama.info().max_positions.unwrap();
+    assert!(llama.rotary_angles(max).is_ok());
+    let err = llama.rotary_angles(max + 1).expect_err("beyond the limit").to_string();
+    assert!(err.contains(&max.to_string()), "{err}");
+    let err = llama.position_vectors(glassbox::models::Stack::Decoder, 4).expect_err("no vectors").to_string();
+    assert!(err.contains("rotary_angles"), "{err}");
+}
