@@ -213,7 +213,7 @@ fn input_errors_exit_1_with_one_line() {
 fn llama_family_runs_in_the_cli() {
     let name = "llama_gqa";
     let info = json(&["info", &dir(name)]);
-    assert_eq!((info["model"].as_str(), info["kind"].as_str(), info["positions"].as_str()), (Some("llama"), Some("decoder-only"), Some("rotary")));
+    assert_eq!((info["modelType"].as_str(), info["kind"].as_str(), info["positions"].as_str()), (Some("llama"), Some("decoder-only"), Some("rotary")));
     let eos = 2; // </s> of the fixture's tokenizer; HF's reference ran without stopping at it
     let case = short_cases(name).into_iter().find(|c| !ids(&c["generated_ids"]).contains(&eos)).expect("a case whose continuation has no </s>");
     let want_gen = ids(&case["generated_ids"]);
@@ -229,7 +229,7 @@ fn llama_family_runs_in_the_cli() {
     for family in ["qwen2", "roberta", "distilbert"] {
         let tokens = json(&["tokenize", &dir(family), "--text", "Hello world"]);
         assert!(tokens.to_string().contains("Hello") || tokens.to_string().contains("hello"), "{family}: {tokens}");
-        assert_eq!(json(&["info", &dir(family)])["model"], family);
+        assert_eq!(json(&["info", &dir(family)])["modelType"], family);
     }
     let err = failure(&["generate", &dir("roberta"), "--text", "Hello"]);
     assert!(err.contains("encoder-only"), "{err}");

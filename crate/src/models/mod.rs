@@ -10,6 +10,7 @@ pub mod bart;
 pub mod beam;
 pub mod bert;
 pub mod generation;
+pub mod generation_config;
 pub mod gpt2;
 pub mod layers;
 pub mod llama;
@@ -23,7 +24,8 @@ pub use attention::{AttentionKind, AttentionMaps, Capture, QkvRequest, QkvTrace}
 pub use probe::{HeadMasks, HiddenStates, Interventions, Probe, Stack};
 
 /// The three ways a transformer is put together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Kind {
     EncoderOnly,
     DecoderOnly,
@@ -41,7 +43,8 @@ impl Kind {
 }
 
 /// How a model knows where each token sits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Positions {
     Learned,    // GPT-2, BERT, BART: a trained table of position vectors
     Sinusoidal, // Marian: fixed sines and cosines, as in the original transformer
@@ -61,8 +64,10 @@ impl Positions {
     }
 }
 
-/// Facts about a loaded model, for the page's model card and for validation.
-#[derive(Debug, Clone)]
+/// Facts about a loaded model, for the page's model card and for validation. Serialised in
+/// camelCase, the same object for the CLI's `info` and the JS `model.info` (see `crate::card`).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ModelInfo {
     pub model_type: String,
     pub kind: Kind,
@@ -71,6 +76,7 @@ pub struct ModelInfo {
     pub n_decoder_layers: usize, // 0 for encoder-only
     pub n_heads: usize,
     pub d_model: usize,
+    #[serde(rename = "dFF")]
     pub d_ff: usize,
     pub vocab_size: usize,
     /// Longest input the position scheme allows (`None`: no hard limit, e.g. T5).
@@ -234,7 +240,7 @@ impl Model {
         let info = self.info();
         check_ids("input ids", inputs.ids, info)?;
         if let Some(dec) = inputs.decoder_ids {
-            check_ids("decoder ids", dec, info)?;
+            check_ids_below("decoder ids", dec, self.decoder_vocab_size(), info)?;
         }
         self.check_probe(probe, inputs.ids.len())?;
         match self {
@@ -283,7 +289,7 @@ impl Model {
     /// Feed `tokens` (the prompt or decoder start first, then one token per step) and get the
     /// logits of the last one, plus the attention it used if `capture` asks.
     pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
-        check_ids("token ids", tokens, self.info())?;
+        check_ids_below("token ids", tokens, self.decoder_vocab_size(), self.info())?;
         match self {
             Model::Gpt2(m) => m.feed(state, tokens, capture),
             Model::Llama(m) => m.feed(state, tokens, capture),
@@ -295,13 +301,13 @@ impl Model {
 }
 
 impl Model {
-    /// What Hugging Face's `generate` would apply to each step because config.json says so.
-    pub fn generation_rules(&self) -> &beam::GenerationRules {
-        static NONE: beam::GenerationRules = beam::GenerationRules::NONE;
+    /// Length of each row of `logits` (and the range of decoder ids): the LM head's vocabulary.
+    /// It differs from `info().vocab_size` only for Marian with `decoder_vocab_size` and
+    /// `share_encoder_decoder_embeddings: false`.
+    pub fn decoder_vocab_size(&self) -> usize {
         match self {
-            Model::T5(m) => &m.rules,
-            Model::Bart(m) => &m.rules,
-            Model::Gpt2(_) | Model::Bert(_) | Model::Llama(_) => &NONE,
+            Model::Bart(m) => m.decoder_vocab_size(),
+            Model::Gpt2(_) | Model::Bert(_) | Model::T5(_) | Model::Llama(_) => self.info().vocab_size,
         }
     }
 }
@@ -317,13 +323,18 @@ fn decoder_ids_or_start(inputs: &Inputs, info: &ModelInfo) -> Result<Vec<u32>> {
 
 /// Every id must index the embedding table and the sequence must fit the position table.
 pub fn check_ids(what: &str, ids: &[u32], info: &ModelInfo) -> Result<()> {
+    check_ids_below(what, ids, info.vocab_size, info)
+}
+
+/// [`check_ids`] against a table of `vocab` rows (the decoder's, for decoder ids).
+fn check_ids_below(what: &str, ids: &[u32], vocab: usize, info: &ModelInfo) -> Result<()> {
     if ids.is_empty() {
         return Err(Error::input(format!("the {what} are empty"), "Type some text (or give at least one id)"));
     }
-    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= info.vocab_size) {
+    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
         return Err(Error::input(
-            format!("{what} contain {bad}, outside the vocabulary (0..{})", info.vocab_size),
-            "Use ids below vocab_size from config.json",
+            format!("{what} contain {bad}, outside the vocabulary (0..{vocab})"),
+            if vocab == info.vocab_size { "Use ids below vocab_size from config.json" } else { "Use ids below decoder_vocab_size from config.json" },
         ));
     }
     if let Some(max) = info.max_positions {

@@ -249,7 +249,7 @@ impl Model {
     pub fn logit_lens_top(&self, outputs: &Outputs, k: usize) -> Result<LensTop> {
         let states = self.lens_states(outputs)?;
         let (n, t) = (states.n_states, states.seq_len);
-        let k = k.min(self.info().vocab_size);
+        let k = k.min(self.decoder_vocab_size());
         let (mut ids, mut probs) = (Vec::with_capacity(n * t * k), Vec::with_capacity(n * t * k));
         for layer in 0..n {
             let logits = self.logit_lens(outputs, layer)?;
@@ -328,7 +328,7 @@ impl Model {
         let (table, vocab, scale) = match self {
             Model::Gpt2(m) => (m.token_table(), m.config.vocab_size, 1.0),
             Model::Bert(m) => (m.token_table(), m.config.vocab_size, 1.0),
-            Model::T5(m) => (m.token_table(), m.config.vocab_size, 1.0),
+            Model::T5(m) => (m.token_table(stack == Stack::Decoder), m.config.vocab_size, 1.0),
             Model::Llama(m) => (m.token_table(), m.config.vocab_size, 1.0),
             Model::Bart(m) => m.token_table(stack == Stack::Decoder),
         };
