@@ -3,6 +3,7 @@
 // rotary angle table with the core's numbers (Hugging Face's inv_freq from the fixture's reference.json),
 // the offset demonstration uses the model's own q and k and gives one score per offset (the shift-0 score
 // is the native CLI's), and the Q/K/V step-through names the key/value head each query head shares.
+// axe-core finds no serious/critical WCAG 2.1 AA violation in those two sections.
 // Screenshot: tests/artifacts/rotary-positions.png.
 //
 //   node tests/browser/run.mjs            (or, with pkg/ and target/debug/glassbox built:)
@@ -114,6 +115,23 @@ describe('a rotary, grouped-query model on the page', () => {
     assert.match(await page.$eval('#positions .rotary-demo', (e) => e.textContent), /head 3/);
     await page.$eval('#positions-section', (e) => e.scrollIntoView());
     await page.locator('#positions-section').screenshot({ path: path.join(ARTIFACTS, 'rotary-positions.png') });
+  });
+
+  it('axe (WCAG 2.1 A/AA): no serious or critical violations in the positions and Q/K/V sections', async () => {
+    const { page } = setup;
+    // Evaluated through the debugging protocol, so the page's CSP (no inline scripts) is left as it is.
+    await page.evaluate(fs.readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8'));
+    const violations = await page.evaluate(async () => {
+      const r = await window.axe.run({ include: [['#positions-section'], ['#qkv-section']] },
+        { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+      return {
+        passed: r.passes.length,
+        serious: r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+          .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`),
+      };
+    });
+    assert.ok(violations.passed > 5, `axe checked the sections (${violations.passed} rules passed)`);
+    assert.deepEqual(violations.serious, []);
   });
 
   it('no console errors and no requests beyond the page', async () => {
