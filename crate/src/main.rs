@@ -25,6 +25,8 @@ USAGE:
 DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json
 (tokenizer_config.json and special_tokens_map.json are read when present).
 Add --random-weights SEED to any command to use seeded random weights instead of the file.
+--weights f32|f16|bf16|int8 keeps the linear layers' weights in that storage (default: the file's
+own dtype, so f16/bf16 checkpoints stay 16-bit; int8 has one scale per 32 weights).
 Encoder-decoder models: --decoder-ids defaults to the decoder start token; ids that do not start
 with it are allowed (the model sees exactly what you give). --num-beams B > 1 runs beam search
 (Hugging Face's definition; the length penalty divides the summed log-probability by
@@ -55,6 +57,7 @@ struct Args {
     num_beams: usize,
     length_penalty: f64,
     random_weights: Option<u64>,
+    weights: Option<glassbox::kernels::Storage>,
 }
 
 fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
@@ -91,6 +94,10 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             "--num-beams" => a.num_beams = number(&value("--num-beams")?, "--num-beams")?,
             "--length-penalty" => a.length_penalty = number(&value("--length-penalty")?, "--length-penalty")?,
             "--random-weights" => a.random_weights = Some(number(&value("--random-weights")?, "--random-weights")?),
+            "--weights" => {
+                let v = value("--weights")?;
+                a.weights = Some(glassbox::kernels::Storage::parse(&v).ok_or_else(|| format!("--weights: `{v}` is not a weight storage; use f32, f16, bf16 or int8"))?);
+            }
             "--help" | "-h" => return Err(USAGE.to_string()),
             flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` (see --help)")),
             path if dir.is_none() => dir = Some(PathBuf::from(path)),
@@ -189,7 +196,7 @@ fn tokenize(args: &Args) -> Result<Value> {
 
 fn load(args: &Args) -> Result<(FolderBytes, Session)> {
     let bytes = FolderBytes::read(&args.dir, args.random_weights.is_none())?;
-    let session = Session::load(&bytes.files(), args.random_weights)?;
+    let session = Session::load_with(&bytes.files(), args.random_weights, args.weights)?;
     Ok((bytes, session))
 }
 
