@@ -110,11 +110,29 @@ if (existsSync(join(candleDir, 'glassbox_candle_bench.js'))) {
 } else {
   console.log('peer candle: not built (dev-only crate bench/candle, built for wasm32+simd128 into bench/candle/pkg): its figures are null');
 }
+const ONNX_DIR = join(ROOT, 'bench', 'onnx');
 try {
   peers.ort = await import('onnxruntime-web');
+  peers.ort.env.wasm.numThreads = 1; // single thread, as Glassbox
+  peers.ort.env.logLevel = 'error';
+  if (!existsSync(join(ONNX_DIR, 'matmul_384_384.onnx'))) {
+    console.log('peer onnxruntime-web: no ONNX files (python3 scripts/dev/export_onnx.py writes bench/onnx/): its figures are null');
+    peers.ort = null;
+  }
 } catch {
-  console.log('peer onnxruntime-web: not installed (npm devDependency onnxruntime-web): its figures are null');
+  console.log('peer onnxruntime-web: not installed (npm devDependency onnxruntime-web; npm install): its figures are null');
 }
+const ortSession = async (file) => {
+  const path = join(ONNX_DIR, file);
+  if (!peers.ort || !existsSync(path)) return null;
+  return peers.ort.InferenceSession.create(readFileSync(path), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+};
+const cpuMsAsync = async (f) => {
+  const c0 = process.cpuUsage();
+  await f();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e3;
+};
 
 const result = { machine: {}, gemm: [], minilm: {}, decode: {}, memory: {}, t5: {}, wasm_bytes: 0, wasm_gzip_bytes: 0 };
 
@@ -141,16 +159,29 @@ const SHAPES = [
 ];
 console.log('\nGEMM/GEMV (f32 weights)          M    K     N   glassbox   candle      ort   % of peak / bandwidth');
 for (const [name, k, n] of SHAPES) {
+  const ort = await ortSession(`matmul_${k}_${n}.onnx`);
   for (const m of quick ? [1, 128] : [1, 16, 128]) {
     const b = new glassbox.KernelBench('linear', m, k, n, 3);
-    const ms = timeMin(() => b.run(true, 1));
-    const gflops = b.flops() / ms / 1e6;
+    const flops = b.flops();
+    const ortFeed = ort && { x: new peers.ort.Tensor('float32', Float32Array.from({ length: m * k }, (_, i) => Math.sin(i)), [m, k]) };
+    // Warm both, then A B A B.
+    for (let i = 0; i < 10; i++) {
+      b.run(true, 1);
+      if (ort) await ort.run(ortFeed);
+    }
+    const reps = Math.max(1, Math.ceil((quick ? 5 : 20) / Math.max(cpuMs(() => b.run(true, 1)), 1e-3)));
+    let ms = Infinity, ortMs = Infinity;
+    for (let s = 0; s < (quick ? 3 : 7); s++) {
+      ms = Math.min(ms, cpuMs(() => b.run(true, reps)) / reps);
+      if (ort) ortMs = Math.min(ortMs, (await cpuMsAsync(async () => { for (let r = 0; r < reps; r++) await ort.run(ortFeed); })) / reps);
+    }
+    const gflops = flops / ms / 1e6;
     const gbs = b.bytes() / ms / 1e6;
     b.free();
-    const row = { m, k, n, glassbox_gflops: gflops, candle_gflops: null, ort_gflops: null, glassbox_gbs: gbs };
+    const row = { m, k, n, glassbox_gflops: gflops, candle_gflops: null, ort_gflops: ort ? flops / ortMs / 1e6 : null, glassbox_gbs: gbs };
     result.gemm.push(row);
     const pct = m === 1 ? `${fmt((100 * gbs) / result.machine.bandwidth_gbs, 0)}% of bandwidth (${fmt(gbs)} GB/s)` : `${fmt((100 * gflops) / result.machine.peak_gflops, 0)}% of peak`;
-    console.log(`${name.padEnd(28)} ${String(m).padStart(5)} ${String(k).padStart(4)} ${String(n).padStart(5)} ${fmt(gflops).padStart(10)} ${fmt(null).padStart(8)} ${fmt(null).padStart(8)}   ${pct}`);
+    console.log(`${name.padEnd(28)} ${String(m).padStart(5)} ${String(k).padStart(4)} ${String(n).padStart(5)} ${fmt(gflops).padStart(10)} ${fmt(row.candle_gflops).padStart(8)} ${fmt(row.ort_gflops).padStart(8)}   ${pct}`);
   }
 }
 {
@@ -165,20 +196,43 @@ for (const [name, k, n] of SHAPES) {
 const minilmDir = join(ROOT, 'models', 'extra', 'all-minilm-l6-v2');
 if (existsSync(join(minilmDir, 'model.safetensors'))) {
   const model = new glassbox.BenchModel(readFileSync(join(minilmDir, 'config.json')), readFileSync(join(minilmDir, 'model.safetensors')), '', 0);
+  const ortMiniLM = await ortSession('all-minilm-l6-v2.onnx');
+  if (peers.ort && !ortMiniLM) console.log('peer onnxruntime-web: bench/onnx/all-minilm-l6-v2.onnx not exported (scripts/dev/export_onnx.py): MiniLM ort_ms null');
   console.log('\nall-MiniLM-L6-v2            glassbox ms  with capture ms   candle ms   ort ms');
   for (const t of [16, 128]) {
     const x = ids(t);
     x[0] = 101;
     x[t - 1] = 102;
     // A B A B: with and without capture interleaved.
-    let plain = Infinity, capture = Infinity;
-    for (let i = 0; i < 10; i++) { model.forward(x, false); model.forward(x, true); }
+    let plain = Infinity, capture = Infinity, ortMs = Infinity;
+    const big = (v) => BigInt64Array.from(v, (id) => BigInt(id));
+    const feed = ortMiniLM && {
+      input_ids: new peers.ort.Tensor('int64', big(x), [1, t]),
+      attention_mask: new peers.ort.Tensor('int64', big(x.map(() => 1)), [1, t]),
+      token_type_ids: new peers.ort.Tensor('int64', big(x.map(() => 0)), [1, t]),
+    };
+    for (let i = 0; i < 10; i++) {
+      model.forward(x, false);
+      model.forward(x, true);
+      if (feed) await ortMiniLM.run(feed);
+    }
     for (let s = 0; s < (quick ? 3 : 7); s++) {
       plain = Math.min(plain, cpuMs(() => model.forward(x, false)));
       capture = Math.min(capture, cpuMs(() => model.forward(x, true)));
+      if (feed) ortMs = Math.min(ortMs, await cpuMsAsync(() => ortMiniLM.run(feed)));
     }
-    result.minilm[String(t)] = { glassbox_ms: plain, glassbox_capture_ms: capture, candle_ms: null, ort_ms: null };
-    console.log(`${String(t).padStart(4)} tokens ${fmt(plain).padStart(22)} ${fmt(capture).padStart(16)} ${fmt(null).padStart(11)} ${fmt(null).padStart(8)}`);
+    let check = '';
+    if (feed) {
+      const ours = model.hidden(x);
+      const theirs = (await ortMiniLM.run(feed)).last_hidden_state.data;
+      let worst = 0;
+      for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i] - theirs[i]));
+      check = `   outputs: max |glassbox - ort| = ${worst.toExponential(2)}`;
+      result.minilm_ort_max_abs_diff = Math.max(result.minilm_ort_max_abs_diff || 0, worst);
+    }
+    const ortValue = feed ? ortMs : null;
+    result.minilm[String(t)] = { glassbox_ms: plain, glassbox_capture_ms: capture, candle_ms: null, ort_ms: ortValue };
+    console.log(`${String(t).padStart(4)} tokens ${fmt(plain).padStart(22)} ${fmt(capture).padStart(16)} ${fmt(null).padStart(11)} ${fmt(ortValue).padStart(8)}${check}`);
   }
   model.free();
 } else {

@@ -95,6 +95,11 @@ fn main() {
         };
         let t = time(samples, || layer.forward_into(black_box(&x), m, black_box(&mut out)));
         report(&format!("Linear (packed)     M={m} K={k} N={n}"), t, figure(t.0));
+        let panels = kernels::pack_panels(&w_kn, k, n);
+        let mut padded_bias = bias.clone();
+        padded_bias.resize(n.div_ceil(kernels::NR) * kernels::NR, 0.0);
+        let t = time(samples, || kernels::scalar::gemm_packed(black_box(&x), m, k, &panels, n, &padded_bias, black_box(&mut out)));
+        report(&format!("scalar::gemm_packed (no AVX2) M={m} K={k} N={n}"), t, figure(t.0));
         let t = time(samples, || kernels::matmul_kn(black_box(&x), m, k, &w_kn, n, Some(&bias), black_box(&mut out)));
         report(&format!("matmul_kn (unpacked) M={m} K={k} N={n}"), t, figure(t.0));
     }

@@ -7,7 +7,7 @@
 //! The loops are written in fixed-width chunks with independent accumulators so that the native
 //! compiler can vectorise them too.
 
-use super::{PanelRef, NR};
+use super::{PanelRef, INT8_GROUP, NR};
 
 /// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
 /// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
@@ -23,20 +23,124 @@ pub fn fold4(l: [f32; 4]) -> f32 {
 /// panels directly ([`gemm_packed`]); 16-bit and int8 panels are widened one panel at a time
 /// ([`PanelRef::widen_block`], the exact values the SIMD kernels widen to) and multiplied the same way.
 pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
-    gemm_impl(x, m, k, w, n, bias, out)
+    // Two separate functions: inlined into one, the compiler stopped vectorising the f32 tiles
+    // (5x slower).
+    match w {
+        PanelRef::F32(panels) => gemm_packed(x, m, k, panels, n, bias, out),
+        _ => gemm_widened(x, m, k, w, n, bias, out),
+    }
 }
 
+fn gemm_widened(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
+    gemm_widened_impl(x, m, k, w, n, bias, out, |panel, p, out| panel_rows_apart(x, m, k, panel, p, n, bias, out))
+}
+
+/// [`panel_rows`] as a function of its own: inlined into the widening loop, its tiles were not
+/// vectorised.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn panel_rows_apart(x: &[f32], m: usize, k: usize, panel: &[f32], p: usize, n: usize, bias: &[f32], out: &mut [f32]) {
+    panel_rows(x, m, k, panel, p, n, bias, out)
+}
+
+/// Decoding (M < 4): each panel row widened in registers as the SIMD kernel does (a 16-bit pair
+/// read as one u32: the low half shifted up is column `l`, the high half masked is column `l + 4`),
+/// 4 panels per pass; prefill: each panel widened to f32 in turn, then `rows(panel, p, out)`
+/// multiplies every row by it. Either way each output is `bias + Σ_k x[k]·w[k]` in k order.
 #[inline(always)]
-fn gemm_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
-    if let PanelRef::F32(panels) = w {
-        return gemm_packed_impl(x, m, k, panels, n, bias, out);
-    }
+#[allow(clippy::too_many_arguments)]
+fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32], rows: impl Fn(&[f32], usize, &mut [f32])) {
     let n_panels = n.div_ceil(NR);
     assert!(x.len() >= m * k && bias.len() >= n_panels * NR && out.len() >= m * n);
+    if m < 4 {
+        match w {
+            PanelRef::BF16(h) => gemv_rows(x, m, k, n, bias, out, |p, kk| {
+                let u = pairs(h, p * NR * k + kk * NR);
+                let lo = u.map(|v| f32::from_bits(v << 16));
+                let hi = u.map(|v| f32::from_bits(v & 0xFFFF_0000));
+                [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+            }),
+            PanelRef::F16(h) => gemv_rows(x, m, k, n, bias, out, |p, kk| {
+                let u = pairs(h, p * NR * k + kk * NR);
+                let lo = u.map(|v| f16_high_to_f32(v << 16));
+                let hi = u.map(f16_high_to_f32);
+                [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+            }),
+            PanelRef::Int8 { q, scales } => {
+                let groups = k.div_ceil(INT8_GROUP);
+                gemv_rows(x, m, k, n, bias, out, |p, kk| {
+                    let qs = &q[p * NR * k + kk * NR..][..NR];
+                    let sc = &scales[(p * groups + kk / INT8_GROUP) * NR..][..NR];
+                    std::array::from_fn(|c| qs[c] as f32 * sc[c])
+                })
+            }
+            PanelRef::F32(f) => gemv_rows(x, m, k, n, bias, out, |p, kk| f[p * NR * k + kk * NR..][..NR].try_into().unwrap_or([0.0; NR])),
+        }
+        return;
+    }
     let mut panel = vec![0.0f32; k * NR]; // [K][NR], one panel widened
     for p in 0..n_panels {
         w.widen_block(k, p, 0, k, &mut panel);
-        panel_rows(x, m, k, &panel, p, n, bias, out);
+        rows(&panel, p, out);
+    }
+}
+
+/// Four u32 made of the 16-bit pairs at `at..at + 8`: the low half holds column `l`, the high half
+/// column `l + 4` ([`super::half_slot`]).
+#[inline(always)]
+fn pairs(h: &[u16], at: usize) -> [u32; 4] {
+    let r = &h[at..at + 8];
+    std::array::from_fn(|l| r[2 * l] as u32 | (r[2 * l + 1] as u32) << 16)
+}
+
+/// f16 bits in the high half of `v` -> f32, exact for finite values (as the SIMD kernel widens:
+/// shift the exponent and mantissa into place, drop the sign copies, re-bias by 2^112).
+#[inline(always)]
+fn f16_high_to_f32(v: u32) -> f32 {
+    f32::from_bits(((v as i32 >> 3) as u32) & 0x8FFF_E000) * f32::from_bits(0x7780_0000)
+}
+
+/// `out[i] = bias + x[i] · W` for each of the `m` rows, panel rows from `row(p, kk)` (widened),
+/// 4 panels per pass.
+#[inline(always)]
+fn gemv_rows(x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32], row: impl Fn(usize, usize) -> [f32; NR]) {
+    let n_panels = n.div_ceil(NR);
+    for i in 0..m {
+        let xr = &x[i * k..(i + 1) * k];
+        let o = &mut out[i * n..(i + 1) * n];
+        let mut p = 0;
+        while p < n_panels {
+            let count = 4.min(n_panels - p);
+            let mut acc = [[0.0f32; NR]; 4];
+            for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
+                acc_q.copy_from_slice(&bias[(p + q) * NR..(p + q + 1) * NR]);
+            }
+            if count == 4 {
+                for (kk, &a) in xr.iter().enumerate() {
+                    for (q, acc_q) in acc.iter_mut().enumerate() {
+                        let wr = row(p + q, kk);
+                        for c in 0..NR {
+                            acc_q[c] += a * wr[c];
+                        }
+                    }
+                }
+            } else {
+                for (kk, &a) in xr.iter().enumerate() {
+                    for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
+                        let wr = row(p + q, kk);
+                        for c in 0..NR {
+                            acc_q[c] += a * wr[c];
+                        }
+                    }
+                }
+            }
+            for (q, acc_q) in acc.iter().enumerate().take(count) {
+                let col = (p + q) * NR;
+                let cols = NR.min(n - col);
+                o[col..col + cols].copy_from_slice(&acc_q[..cols]);
+            }
+            p += count;
+        }
     }
 }
 
@@ -49,9 +153,29 @@ pub mod avx2 {
 
     /// # Safety
     /// The CPU must support AVX2.
-    #[target_feature(enable = "avx2")]
     pub unsafe fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
-        gemm_impl(x, m, k, w, n, bias, out)
+        match w {
+            PanelRef::F32(panels) => gemm_packed(x, m, k, panels, n, bias, out),
+            _ => gemm_widened(x, m, k, w, n, bias, out),
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline(never)]
+    unsafe fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32]) {
+        gemm_packed_impl(x, m, k, panels, n, bias, out)
+    }
+
+    unsafe fn gemm_widened(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
+        // SAFETY: the caller checked AVX2.
+        gemm_widened_impl(x, m, k, w, n, bias, out, |panel, p, out| unsafe { panel_rows_avx2(x, m, k, panel, p, n, bias, out) })
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn panel_rows_avx2(x: &[f32], m: usize, k: usize, panel: &[f32], p: usize, n: usize, bias: &[f32], out: &mut [f32]) {
+        panel_rows(x, m, k, panel, p, n, bias, out)
     }
 
     /// # Safety

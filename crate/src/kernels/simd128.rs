@@ -301,8 +301,11 @@ unsafe fn widen<S: Src>(src: &S, p: usize, k0: usize, kc: usize, dst: *mut f32) 
 unsafe fn tile<const R: usize>(xp: *const f32, w: *const f32, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, rows: usize, first: bool) {
     let zero = f32x4_splat(0.0);
     let mut acc = [[zero; 2]; R];
-    for r in 0..rows {
-        acc[r] = if first { [load(bias), load(bias.add(4))] } else { load8_out(out.add(r * n), col, n) };
+    // Constant trip counts (`0..R`, not `0..rows`): the accumulators must stay an array the
+    // compiler can keep in registers, which an index known only at run time would prevent.
+    let start = if first { [load(bias), load(bias.add(4))] } else { [zero; 2] };
+    for r in 0..R {
+        acc[r] = if !first && r < rows { load8_out(out.add(r * n), col, n) } else { start };
     }
     let step = |acc: &mut [[v128; 2]; R], kk: usize| {
         let w0 = load(w.add(kk * NR));
@@ -326,8 +329,10 @@ unsafe fn tile<const R: usize>(xp: *const f32, w: *const f32, kc: usize, bias: *
         step(&mut acc, kk);
         kk += 1;
     }
-    for r in 0..rows {
-        store8_out(out.add(r * n), col, n, acc[r]);
+    for r in 0..R {
+        if r < rows {
+            store8_out(out.add(r * n), col, n, acc[r]);
+        }
     }
 }
 

@@ -414,6 +414,13 @@ impl BenchModel {
         Ok(out.last_hidden_state.first().copied().unwrap_or(0.0))
     }
 
+    /// The last hidden state of a forward pass over `ids` (no capture): `[T][C]`, for checking a
+    /// peer's output equal.
+    pub fn hidden(&self, ids: &[u32]) -> Result<Vec<f32>, JsError> {
+        let out = self.model.forward(&crate::models::Inputs { ids, type_ids: None, decoder_ids: None }, crate::models::Capture::NONE).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(out.last_hidden_state)
+    }
+
     /// Start decoding: encode `source` (encoder-decoder) and feed `prompt` (may be empty).
     pub fn start(&mut self, source: &[u32], prompt: &[u32]) -> Result<(), JsError> {
         let mut state = self.model.start_decoding(source).map_err(|e| JsError::new(&e.to_string()))?;
