@@ -59,19 +59,26 @@ impl Storage {
     }
 }
 
-/// A weight matrix as the checkpoint stores it: f32 values, or the raw bits of f16 / bf16.
+/// A weight matrix as the checkpoint stores it: f32 values, or the raw bits of f16 / bf16, owned
+/// or borrowed as little-endian bytes straight from the file (no copy while packing).
 #[derive(Debug, Clone)]
-pub enum StoredMatrix {
+pub enum StoredMatrix<'a> {
     F32(Vec<f32>),
     F16(Vec<u16>),
     BF16(Vec<u16>),
+    /// Little-endian bytes of the file, 4 (F32Le) or 2 (F16Le, BF16Le) per value.
+    F32Le(&'a [u8]),
+    F16Le(&'a [u8]),
+    BF16Le(&'a [u8]),
 }
 
-impl StoredMatrix {
+impl StoredMatrix<'_> {
     pub fn len(&self) -> usize {
         match self {
             StoredMatrix::F32(v) => v.len(),
             StoredMatrix::F16(v) | StoredMatrix::BF16(v) => v.len(),
+            StoredMatrix::F32Le(b) => b.len() / 4,
+            StoredMatrix::F16Le(b) | StoredMatrix::BF16Le(b) => b.len() / 2,
         }
     }
 
@@ -82,9 +89,19 @@ impl StoredMatrix {
     /// The storage that keeps these values exactly.
     pub fn storage(&self) -> Storage {
         match self {
-            StoredMatrix::F32(_) => Storage::F32,
-            StoredMatrix::F16(_) => Storage::F16,
-            StoredMatrix::BF16(_) => Storage::BF16,
+            StoredMatrix::F32(_) | StoredMatrix::F32Le(_) => Storage::F32,
+            StoredMatrix::F16(_) | StoredMatrix::F16Le(_) => Storage::F16,
+            StoredMatrix::BF16(_) | StoredMatrix::BF16Le(_) => Storage::BF16,
+        }
+    }
+
+    /// Raw 16-bit value `i` (f16 / bf16 bits; 0 for f32 matrices).
+    #[inline(always)]
+    pub fn bits(&self, i: usize) -> u16 {
+        match self {
+            StoredMatrix::F16(v) | StoredMatrix::BF16(v) => v[i],
+            StoredMatrix::F16Le(b) | StoredMatrix::BF16Le(b) => u16::from_le_bytes([b[2 * i], b[2 * i + 1]]),
+            StoredMatrix::F32(_) | StoredMatrix::F32Le(_) => 0,
         }
     }
 
@@ -93,8 +110,9 @@ impl StoredMatrix {
     pub fn get(&self, i: usize) -> f32 {
         match self {
             StoredMatrix::F32(v) => v[i],
-            StoredMatrix::F16(v) => f16_to_f32(v[i]),
-            StoredMatrix::BF16(v) => bf16_to_f32(v[i]),
+            StoredMatrix::F32Le(b) => f32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]),
+            StoredMatrix::F16(_) | StoredMatrix::F16Le(_) => f16_to_f32(self.bits(i)),
+            StoredMatrix::BF16(_) | StoredMatrix::BF16Le(_) => bf16_to_f32(self.bits(i)),
         }
     }
 
@@ -277,7 +295,7 @@ impl Linear {
     /// From a matrix as the checkpoint stores it, kept in `storage` (`None`: the storage of the
     /// file, so f16 and bf16 stay 16-bit). f16 weights that are not finite stay f32 (the SIMD
     /// widening assumes finite values).
-    pub fn from_stored(w: StoredMatrix, layout: Layout, d_in: usize, d_out: usize, bias: Option<Vec<f32>>, storage: Option<Storage>) -> Self {
+    pub fn from_stored(w: StoredMatrix<'_>, layout: Layout, d_in: usize, d_out: usize, bias: Option<Vec<f32>>, storage: Option<Storage>) -> Self {
         debug_assert_eq!(w.len(), d_out * d_in);
         let (k, n) = (d_in, d_out);
         let at = |kk: usize, col: usize| match layout {
@@ -285,20 +303,23 @@ impl Linear {
             Layout::InOut => kk * n + col,
         };
         let mut storage = storage.unwrap_or(w.storage());
+        let from = w.storage();
         if storage == Storage::F16 {
-            let finite = match &w {
-                StoredMatrix::F16(v) => v.iter().all(|&b| b & 0x7c00 != 0x7c00),
+            let finite = match from {
+                Storage::F16 => (0..w.len()).all(|i| w.bits(i) & 0x7c00 != 0x7c00),
                 _ => (0..w.len()).all(|i| half::f16::from_f32(w.get(i)).is_finite()),
             };
             if !finite {
                 storage = Storage::F32;
             }
         }
-        let panels = match (storage, &w) {
+        let panels = match (storage, from) {
             (Storage::F32, _) => Panels::F32(pack_with(k, n, 0.0, |kk, col| w.get(at(kk, col)), |c| c)),
-            (Storage::F16, StoredMatrix::F16(v)) => Panels::F16(pack_with(k, n, 0, |kk, col| v[at(kk, col)], half_slot)),
+            (Storage::F16, Storage::F16) | (Storage::BF16, Storage::BF16) => {
+                let packed = pack_with(k, n, 0, |kk, col| w.bits(at(kk, col)), half_slot);
+                if storage == Storage::F16 { Panels::F16(packed) } else { Panels::BF16(packed) }
+            }
             (Storage::F16, _) => Panels::F16(pack_with(k, n, 0, |kk, col| half::f16::from_f32(w.get(at(kk, col))).to_bits(), half_slot)),
-            (Storage::BF16, StoredMatrix::BF16(v)) => Panels::BF16(pack_with(k, n, 0, |kk, col| v[at(kk, col)], half_slot)),
             (Storage::BF16, _) => Panels::BF16(pack_with(k, n, 0, |kk, col| half::bf16::from_f32(w.get(at(kk, col))).to_bits(), half_slot)),
             (Storage::Int8, _) => {
                 let (q, scales) = pack_int8(k, n, |kk, col| w.get(at(kk, col)));

@@ -59,15 +59,16 @@ impl<'a> Weights<'a> {
 
     /// A required tensor of exactly `shape` in the dtype the file stores it (f16 and bf16 stay
     /// 16-bit; f64 and random weights come as f32), for layers that keep their file's storage.
-    pub fn get_stored(&self, name: &str, shape: &[usize]) -> Result<StoredMatrix> {
+    /// The file's bytes are borrowed, not copied: packing reads them in place.
+    pub fn get_stored(&self, name: &str, shape: &[usize]) -> Result<StoredMatrix<'a>> {
         if let Weights::File { tensors, .. } = self {
             if let Some(full) = self.resolve(name) {
                 let view = tensors.tensor(&full).map_err(|e| Error::tensor(&full, e.to_string(), "Fetch the file again"))?;
                 if view.shape() == shape {
-                    let bits = || view.data().chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect();
                     match view.dtype() {
-                        Dtype::F16 => return Ok(StoredMatrix::F16(bits())),
-                        Dtype::BF16 => return Ok(StoredMatrix::BF16(bits())),
+                        Dtype::F16 => return Ok(StoredMatrix::F16Le(view.data())),
+                        Dtype::BF16 => return Ok(StoredMatrix::BF16Le(view.data())),
+                        Dtype::F32 => return Ok(StoredMatrix::F32Le(view.data())),
                         _ => {}
                     }
                 }
