@@ -183,10 +183,10 @@ fn errors_exit_1_with_one_line_naming_the_problem() {
     let err = failure(&["generate", &dir("gpt2"), "--text", "hi", "--top-p", "lots"]);
     assert!(err.contains("--top-p"), "{err}");
 
-    let llama = broken_copy("gpt2", "llama", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"llama\""));
-    let err = failure(&["inspect", llama.to_str().unwrap(), "--text", "hi"]);
-    assert!(err.contains("model_type") && err.contains("llama"), "{err}");
-    let _ = std::fs::remove_dir_all(llama);
+    let mistral = broken_copy("gpt2", "mistral", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"mistral\""));
+    let err = failure(&["inspect", mistral.to_str().unwrap(), "--text", "hi"]);
+    assert!(err.contains("model_type") && err.contains("mistral"), "{err}");
+    let _ = std::fs::remove_dir_all(mistral);
 
     let wide = broken_copy("gpt2", "wide", |c| c.replace("\"n_embd\": 64", "\"n_embd\": 128"));
     let err = failure(&["inspect", wide.to_str().unwrap(), "--text", "hi"]);
@@ -204,5 +204,84 @@ fn input_errors_exit_1_with_one_line() {
     let err = failure(&["generate", &dir("gpt2"), "--text", "hi", "--temperature", "-2"]);
     assert!(err.contains("temperature"), "{err}");
     let err = failure(&["generate", &dir("bert"), "--text", "hi"]);
+    assert!(err.contains("encoder-only"), "{err}");
+}
+
+/// `plot` draws the attention `inspect` prints, with the page's colours: one block per cell, the
+/// causal future hatched, and a one-line error for a kind or head the model lacks.
+#[test]
+fn plot_writes_the_inspected_map_as_png() {
+    use glassbox::plot::{heat_color, Palette};
+    let gpt2 = dir("gpt2");
+    let text = "The cat sat on the mat";
+    let out = std::env::temp_dir().join(format!("glassbox-plot-{}.png", std::process::id()));
+    let out_s = out.display().to_string();
+    let printed = json(&["plot", &gpt2, "--text", text, "--kind", "decoder", "--layer", "0", "--head", "1", "--cell", "4", "--out", &out_s]);
+    let case = &json(&["inspect", &gpt2, "--text", text])["cases"][0];
+    let map = &case["attentions"]["decoder"][0][1];
+    let t = map.as_array().unwrap().len();
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut rgba = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut rgba).unwrap();
+    std::fs::remove_file(&out).ok();
+    assert_eq!((frame.width as usize, frame.height as usize), (4 * t, 4 * t), "one 4 px block per cell, no grid lines below 12 px");
+    assert_eq!(printed["width"], 4 * t);
+    let pixel = |x: usize, y: usize| {
+        let at = (y * frame.width as usize + x) * 4;
+        [rgba[at], rgba[at + 1], rgba[at + 2]]
+    };
+    for (q, row) in map.as_array().unwrap().iter().enumerate() {
+        for (k, p) in row.as_array().unwrap().iter().enumerate() {
+            let (x, y) = (4 * k + 1, 4 * q + 2);
+            if k > q {
+                let c = pixel(x, y);
+                assert!(c == Palette::LIGHT.masked || c == Palette::LIGHT.hatch, "query {q} key {k}: the future is hatched");
+            } else {
+                assert_eq!(pixel(x, y), heat_color(&Palette::LIGHT.stops, p.as_f64().unwrap() as f32), "query {q} key {k}");
+            }
+        }
+    }
+    assert!(failure(&["plot", &gpt2, "--text", text, "--kind", "cross", "--out", &out_s]).contains("no cross attention"));
+    assert!(failure(&["plot", &gpt2, "--text", text, "--head", "99", "--out", &out_s]).contains("head 99"));
+    assert!(failure(&["plot", &gpt2, "--text", text]).contains("--out"));
+}
+
+/// `info` prints the model card in the JS API's camelCase (one struct serves both front ends).
+#[test]
+fn info_is_the_js_model_card() {
+    let info = json(&["info", &dir("bert")]);
+    for key in ["modelType", "kind", "positions", "nLayers", "nDecoderLayers", "nHeads", "dModel", "dFF", "vocabSize", "maxPositions", "nParams", "sizeBytes", "tokenizer", "hasLmHead", "bosTokenId", "eosTokenId", "padTokenId", "decoderStartTokenId"] {
+        assert!(info.get(key).is_some(), "info has no `{key}`: {info}");
+    }
+    assert_eq!(info["kind"], "encoder-only");
+    assert_eq!(info["tokenizer"], "WordPiece");
+}
+
+/// A Llama-style fixture (grouped-query attention, rotary positions) through the CLI: `info`
+/// names the position scheme, `inspect` equals HF, `inspect --generate` continues as HF's greedy.
+#[test]
+fn llama_family_runs_in_the_cli() {
+    let name = "llama_gqa";
+    let info = json(&["info", &dir(name)]);
+    assert_eq!((info["modelType"].as_str(), info["kind"].as_str(), info["positions"].as_str()), (Some("llama"), Some("decoder-only"), Some("rotary")));
+    let eos = 2; // </s> of the fixture's tokenizer; HF's reference ran without stopping at it
+    let case = short_cases(name).into_iter().find(|c| !ids(&c["generated_ids"]).contains(&eos)).expect("a case whose continuation has no </s>");
+    let want_gen = ids(&case["generated_ids"]);
+    let out = json(&["inspect", &dir(name), "--text", case["text"].as_str().unwrap(), "--generate", &want_gen.len().to_string()]);
+    assert_eq!(out["model"], "llama");
+    let got = &out["cases"][0];
+    assert_eq!(got["ids"], case["input_ids"]);
+    assert_close("attentions.decoder", &to_f32(&got["attentions"]["decoder"]), &flat(&case["attentions"]), 1e-4);
+    assert_close("last_hidden_state", &to_f32(&got["last_hidden_state"]), &flat(&case["last_hidden_state"]), 1e-3);
+    let v = got["logits"][0].as_array().unwrap().len();
+    assert_close("logits", &pick_rows(&to_f32(&got["logits"]), v, &ids(&case["logit_rows"])), &flat(&case["logits"]), 1e-3);
+    assert_eq!(ids(&got["generated_ids"]), want_gen);
+    for family in ["qwen2", "roberta", "distilbert"] {
+        let tokens = json(&["tokenize", &dir(family), "--text", "Hello world"]);
+        assert!(tokens.to_string().contains("Hello") || tokens.to_string().contains("hello"), "{family}: {tokens}");
+        assert_eq!(json(&["info", &dir(family)])["modelType"], family);
+    }
+    let err = failure(&["generate", &dir("roberta"), "--text", "Hello"]);
     assert!(err.contains("encoder-only"), "{err}");
 }
