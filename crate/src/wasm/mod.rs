@@ -201,6 +201,7 @@ impl WasmModel {
         tokenizer_config: Option<Vec<u8>>,
         special_tokens_map: Option<Vec<u8>>,
         random_seed: Option<f64>,
+        generation_config: Option<Vec<u8>>, // generation_config.json, when the folder has one
     ) -> Result<WasmModel, JsError> {
         let seed = random_seed.map(|s| whole_number(s, "random seed")).transpose()?;
         // The file wins over the seed, as in `Model::load`.
@@ -210,7 +211,7 @@ impl WasmModel {
             tokenizer,
             tokenizer_config: tokenizer_config.as_deref(),
             special_tokens_map: special_tokens_map.as_deref(),
-            generation_config: None, // TODO(boundary): pass generation_config.json when the folder has it
+            generation_config: generation_config.as_deref(),
         };
         let session = Session::load(&files, seed).map_err(js_error)?;
         let size_bytes = weights.as_ref().map_or(session.info().n_params * 4, Vec::len);
