@@ -12,6 +12,7 @@ pub mod error;
 pub mod kernels;
 pub mod loader;
 pub mod models;
+pub mod rng;
 pub mod session;
 pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]

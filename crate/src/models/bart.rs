@@ -59,10 +59,11 @@
 //!
 //! Marian checkpoints may also store `{s}.embed_positions.weight`; it is ignored (recomputed).
 
-use super::attention::{attend, AttentionKind, KvCache, Mask, Recorder};
+use super::attention::{attend, KvCache, Mask, Recorder};
+use super::seq2seq::{check_state, EncoderDecoder};
 use super::layers::{add_in_place, gather_rows, linear, Activation, LayerNorm};
-use super::t5::{check_state, one_id};
-use super::{Capture, DecoderState, Interventions, Kind, ModelInfo, Outputs, Positions, Probe, StepOutput};
+use crate::loader::one_id;
+use super::{DecoderState, Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
@@ -340,7 +341,7 @@ impl Bart {
     }
 
     /// The encoder: `src: [S]` -> `[S][C]`. `keys: [S]` hides source tokens (see [`Mask::Keys`]).
-    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn run_encoder(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Vec<f32>> {
         let (h, d, s) = (self.config.encoder_attention_heads, self.d_head_enc(), src.len());
         let scale = (d as f32).powf(-0.5);
         let mut x = self.embed(&self.enc_embed, src, 0, false)?;
@@ -362,13 +363,8 @@ impl Bart {
         Ok(x)
     }
 
-    fn state_for(&self, enc: Vec<f32>, s: usize) -> DecoderState {
-        let cross_kv = self.decoder.iter().map(|l| KvCache { k: l.cross.k.forward(&enc, s), v: l.cross.v.forward(&enc, s) }).collect();
-        DecoderState { self_kv: vec![KvCache::default(); self.decoder.len()], cross_kv, encoder_hidden: Some(enc), src_len: s, fed: 0, ..Default::default() }
-    }
-
     /// The decoder: `tokens: [T]` at positions `fed..fed+T`, extending the caches. Returns `[T][C]`.
-    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn run_decoder(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
         check_state(state, self.decoder.len())?;
         if let Some(&bad) = tokens.iter().find(|&&id| id as usize >= self.dec_vocab) {
             return Err(Error::input(
@@ -411,7 +407,7 @@ impl Bart {
     }
 
     /// `h: [T][C]` -> logits `[T][V_dec]` (head + `final_logits_bias`).
-    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
+    fn logits(&self, h: &[f32], t: usize) -> Vec<f32> {
         let (c, v) = (self.config.d_model, self.dec_vocab);
         let head = self.lm_head.as_deref().or(self.dec_embed.as_deref()).unwrap_or(&self.enc_embed);
         let mut logits = vec![0.0; t * v];
@@ -424,7 +420,7 @@ impl Bart {
 
     /// Logits as if the decoder stopped at hidden state `x: [T][C]` (post-norm: no final norm).
     pub(crate) fn lens(&self, x: &[f32], t: usize) -> Vec<f32> {
-        self.lm_logits(x, t)
+        self.logits(x, t)
     }
 
     /// What the embeddings add at positions `0..n` of a stack: `[N][C]` (learned rows read at
@@ -447,44 +443,29 @@ impl Bart {
             _ => (&self.enc_embed, self.config.vocab_size, self.embed_scale),
         }
     }
+}
 
-    /// Encode `ids` and run the decoder over all of `decoder_ids` at once.
-    pub fn forward(&self, ids: &[u32], decoder_ids: &[u32], probe: &Probe) -> Result<Outputs> {
-        let (c, s, t) = (self.config.d_model, ids.len(), decoder_ids.len());
-        let mut enc_rec = Recorder::probing(probe, AttentionKind::Encoder, self.encoder.len(), self.config.encoder_attention_heads, s, s);
-        let keys = probe.interventions.additive_token_mask();
-        let enc = self.encode(ids, keys.as_deref(), &mut enc_rec)?;
-        let mut state = self.state_for(enc, s);
-        state.interventions = probe.interventions.clone();
-        let (l_dec, h_dec) = (self.decoder.len(), self.config.decoder_attention_heads);
-        let mut self_rec = Recorder::probing(probe, AttentionKind::Decoder, l_dec, h_dec, t, t);
-        let mut cross_rec = Recorder::probing(probe, AttentionKind::Cross, l_dec, h_dec, t, s);
-        let hidden = self.decode(&mut state, decoder_ids, &mut self_rec, &mut cross_rec)?;
-        let logits = self.lm_logits(&hidden, t);
-        Ok(Outputs::encoder_decoder(enc_rec, self_rec, cross_rec, c, hidden, state.encoder_hidden.take(), logits))
+impl EncoderDecoder for Bart {
+    fn d_model(&self) -> usize {
+        self.config.d_model
     }
-
-    /// Encode `source` once (with `interventions`' encoder head mask and token mask) and prepare
-    /// the decoder's caches.
-    pub fn start(&self, source: &[u32], interventions: &Interventions) -> Result<DecoderState> {
-        let mut rec = Recorder::new(Capture::NONE, 0, self.config.encoder_attention_heads, 0, 0)
-            .with_head_mask(interventions.head_mask.encoder.as_deref());
-        let keys = interventions.additive_token_mask();
-        let enc = self.encode(source, keys.as_deref(), &mut rec)?;
-        Ok(self.state_for(enc, source.len()))
+    fn encoder_shape(&self) -> (usize, usize) {
+        (self.encoder.len(), self.config.encoder_attention_heads)
     }
-
-    /// Feed decoder tokens at the next positions; logits of the last one.
-    pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
-        let (t, past) = (tokens.len(), state.fed);
-        let (l_dec, h_dec) = (self.decoder.len(), self.config.decoder_attention_heads);
-        let masks = &state.interventions.head_mask;
-        let mut self_rec = Recorder::new(capture, l_dec, h_dec, t, past + t).with_head_mask(masks.decoder.as_deref());
-        let mut cross_rec = Recorder::new(capture, l_dec, h_dec, t, state.src_len).with_head_mask(masks.cross.as_deref());
-        let hidden = self.decode(state, tokens, &mut self_rec, &mut cross_rec)?;
-        let c = self.config.d_model;
-        let logits = self.lm_logits(&hidden[(t - 1) * c..], 1);
-        Ok(StepOutput { logits, self_attentions: self_rec.probs, cross_attentions: cross_rec.probs })
+    fn decoder_shape(&self) -> (usize, usize) {
+        (self.decoder.len(), self.config.decoder_attention_heads)
+    }
+    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Vec<f32>> {
+        self.run_encoder(src, keys, rec)
+    }
+    fn cross_kv(&self, enc: &[f32], s: usize) -> Vec<KvCache> {
+        self.decoder.iter().map(|l| KvCache { k: l.cross.k.forward(enc, s), v: l.cross.v.forward(enc, s) }).collect()
+    }
+    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
+        self.run_decoder(state, tokens, self_rec, cross_rec)
+    }
+    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
+        self.logits(h, t)
     }
 }
 

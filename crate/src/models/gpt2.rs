@@ -56,11 +56,11 @@ pub struct Gpt2Config {
     pub scale_attn_weights: bool,
     #[serde(default)]
     pub scale_attn_by_inverse_layer_idx: bool,
-    #[serde(default, deserialize_with = "super::t5::one_id")]
+    #[serde(default, deserialize_with = "crate::loader::one_id")]
     pub bos_token_id: Option<u32>,
-    #[serde(default, deserialize_with = "super::t5::one_id")]
+    #[serde(default, deserialize_with = "crate::loader::one_id")]
     pub eos_token_id: Option<u32>,
-    #[serde(default, deserialize_with = "super::t5::one_id")]
+    #[serde(default, deserialize_with = "crate::loader::one_id")]
     pub pad_token_id: Option<u32>,
     /// `false` means the checkpoint's own `lm_head.weight` (required then: HF would start a
     /// missing one from random numbers).

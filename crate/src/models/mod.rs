@@ -9,11 +9,13 @@ pub mod attention;
 pub mod bart;
 pub mod beam;
 pub mod bert;
+pub mod capture;
 pub mod generation;
 pub mod generation_config;
 pub mod gpt2;
 pub mod layers;
 pub mod probe;
+pub mod seq2seq;
 pub mod t5;
 
 use crate::error::{Error, Result};
@@ -220,8 +222,8 @@ impl Model {
         match self {
             Model::Gpt2(m) => m.forward(inputs.ids, probe),
             Model::Bert(m) => m.forward(inputs.ids, inputs.type_ids, probe),
-            Model::T5(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), probe),
-            Model::Bart(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), probe),
+            Model::T5(m) => seq2seq::forward(m, inputs.ids, &decoder_ids_or_start(inputs, info)?, probe),
+            Model::Bart(m) => seq2seq::forward(m, inputs.ids, &decoder_ids_or_start(inputs, info)?, probe),
         }
     }
 
@@ -243,14 +245,8 @@ impl Model {
                 "this is an encoder-only model; it reads text but does not generate it",
                 "Pick a decoder-only (GPT-2) or encoder-decoder (T5, BART, Marian) model to generate",
             )),
-            Model::T5(m) => {
-                check_ids("input ids", source, info)?;
-                m.start(source, interventions)
-            }
-            Model::Bart(m) => {
-                check_ids("input ids", source, info)?;
-                m.start(source, interventions)
-            }
+            Model::T5(m) => check_ids("input ids", source, info).and_then(|()| seq2seq::start(m, source, interventions)),
+            Model::Bart(m) => check_ids("input ids", source, info).and_then(|()| seq2seq::start(m, source, interventions)),
         }?;
         state.interventions = interventions.clone();
         Ok(state)
@@ -265,8 +261,8 @@ impl Model {
         match self {
             Model::Gpt2(m) => m.feed(state, tokens, capture),
             Model::Bert(_) => Err(Error::input("an encoder-only model cannot decode", "Pick a decoder-only or encoder-decoder model")),
-            Model::T5(m) => m.feed(state, tokens, capture),
-            Model::Bart(m) => m.feed(state, tokens, capture),
+            Model::T5(m) => seq2seq::feed(m, state, tokens, capture),
+            Model::Bart(m) => seq2seq::feed(m, state, tokens, capture),
         }
     }
 }
