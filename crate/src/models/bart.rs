@@ -60,7 +60,7 @@
 //! Marian checkpoints may also store `{s}.embed_positions.weight`; it is ignored (recomputed).
 
 use super::attention::{attend, KvCache, Mask, Recorder};
-use super::seq2seq::{check_state, EncoderDecoder};
+use super::seq2seq::{self, check_state, EncoderDecoder};
 use super::layers::{add_in_place, gather_rows, linear, Activation, LayerNorm};
 use crate::loader::one_id;
 use super::{DecoderState, Kind, ModelInfo, Positions};
@@ -296,11 +296,6 @@ impl Bart {
         Ok(Bart { config: cfg, info, enc_embed, dec_embed, positions, encoder, decoder, lm_head, final_logits_bias, embed_scale, activation, dec_vocab: v_dec })
     }
 
-    /// Rows of the decoder's table and of every logits row (V_dec).
-    pub fn decoder_vocab_size(&self) -> usize {
-        self.dec_vocab
-    }
-
     fn d_head_enc(&self) -> usize {
         self.config.d_model / self.config.encoder_attention_heads
     }
@@ -490,4 +485,38 @@ pub fn sinusoids(n_positions: usize, c: usize) -> Vec<f32> {
         }
     }
     table
+}
+
+impl super::Family for Bart {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+    fn forward(&self, inputs: &super::Inputs, probe: &super::Probe) -> Result<super::Outputs> {
+        seq2seq::forward(self, inputs.ids, &seq2seq::decoder_ids_or_start(inputs, &self.info)?, probe)
+    }
+    fn start(&self, source: &[u32], interventions: &super::Interventions) -> Result<DecoderState> {
+        seq2seq::start(self, source, interventions)
+    }
+    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: super::Capture) -> Result<super::StepOutput> {
+        seq2seq::feed(self, state, tokens, capture)
+    }
+    fn decoder_vocab_size(&self) -> usize {
+        self.dec_vocab
+    }
+    fn attention_dims(&self, kind: super::AttentionKind) -> Option<(usize, usize)> {
+        let c = &self.config;
+        Some(match kind {
+            super::AttentionKind::Encoder => (c.encoder_layers, c.encoder_attention_heads),
+            _ => (c.decoder_layers, c.decoder_attention_heads),
+        })
+    }
+    fn lens(&self, x: &[f32], t: usize, _last: bool) -> Result<Vec<f32>> {
+        Ok(Bart::lens(self, x, t))
+    }
+    fn position_rows(&self, stack: super::Stack, n: usize) -> Option<&[f32]> {
+        Some(Bart::position_rows(self, stack == super::Stack::Decoder, n))
+    }
+    fn token_table(&self, stack: super::Stack) -> (&[f32], usize, f32) {
+        Bart::token_table(self, stack == super::Stack::Decoder)
+    }
 }

@@ -282,3 +282,27 @@ impl Gpt2 {
         Ok(StepOutput { logits, self_attentions: rec.probs, cross_attentions: None })
     }
 }
+
+impl super::Family for Gpt2 {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+    fn forward(&self, inputs: &super::Inputs, probe: &Probe) -> Result<Outputs> {
+        Gpt2::forward(self, inputs.ids, probe)
+    }
+    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<DecoderState> {
+        Ok(Gpt2::start(self))
+    }
+    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
+        Gpt2::feed(self, state, tokens, capture)
+    }
+    fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>> {
+        Ok(Gpt2::lens(self, x, t, last))
+    }
+    fn position_rows(&self, _stack: super::Stack, n: usize) -> Option<&[f32]> {
+        Some(Gpt2::position_rows(self, n))
+    }
+    fn token_table(&self, _stack: super::Stack) -> (&[f32], usize, f32) {
+        (Gpt2::token_table(self), self.config.vocab_size, 1.0)
+    }
+}

@@ -10,7 +10,7 @@
 pub use super::capture::{HeadMasks, HiddenStates, Interventions, Probe, Stack};
 use super::capture::AttentionKind;
 use super::generation::top_candidates;
-use super::{Model, Outputs, Positions};
+use super::{Kind, Model, Outputs, Positions};
 use crate::error::{Error, Result};
 
 /// Rows of a token embedding table.
@@ -52,16 +52,7 @@ pub struct LensTop {
 impl Model {
     /// `(layers, heads)` of attention `kind`, or `None` when the model has no such attention.
     pub fn attention_dims(&self, kind: AttentionKind) -> Option<(usize, usize)> {
-        let info = self.info();
-        match (self, kind) {
-            (Model::Gpt2(_), AttentionKind::Decoder) => Some((info.n_layers, info.n_heads)),
-            (Model::Bert(_), AttentionKind::Encoder) => Some((info.n_layers, info.n_heads)),
-            (Model::T5(_), AttentionKind::Encoder) => Some((info.n_layers, info.n_heads)),
-            (Model::T5(_), _) => Some((info.n_decoder_layers, info.n_heads)),
-            (Model::Bart(m), AttentionKind::Encoder) => Some((m.config.encoder_layers, m.config.encoder_attention_heads)),
-            (Model::Bart(m), _) => Some((m.config.decoder_layers, m.config.decoder_attention_heads)),
-            _ => None,
-        }
+        self.family().attention_dims(kind)
     }
 
     /// Reject a probe the model cannot honour, naming what is wrong. `src_len` is the length of
@@ -95,7 +86,7 @@ impl Model {
             }
         }
         if let Some(mask) = &iv.token_mask {
-            if matches!(self, Model::Gpt2(_)) {
+            if self.kind() == Kind::DecoderOnly {
                 return Err(Error::input(
                     "token masking hides source tokens from an encoder, and this is a decoder-only model",
                     "Pick an encoder (BERT) or encoder-decoder (T5, BART, Marian) model to hide tokens",
@@ -117,10 +108,10 @@ impl Model {
     fn no_such_kind(&self, kind: AttentionKind) -> Error {
         Error::input(
             format!("this {} model has no {} attention", self.kind().as_str(), kind.as_str()),
-            match self {
-                Model::Gpt2(_) => "GPT-2's attention is the decoder kind",
-                Model::Bert(_) => "BERT's attention is the encoder kind",
-                _ => "Pick encoder, decoder or cross",
+            match self.kind() {
+                Kind::DecoderOnly => "A decoder-only model's attention is the decoder kind",
+                Kind::EncoderOnly => "An encoder-only model's attention is the encoder kind",
+                Kind::EncoderDecoder => "Pick encoder, decoder or cross",
             },
         )
     }
@@ -135,14 +126,7 @@ impl Model {
         }
         let (t, last) = (states.seq_len, layer + 1 == states.n_states);
         let x = states.state(layer);
-        Ok(match self {
-            Model::Gpt2(m) => m.lens(x, t, last),
-            Model::Bert(m) => m.lens(x, t).ok_or_else(|| {
-                Error::input("this BERT checkpoint has no masked-LM head to read hidden states with", "Load a BertForMaskedLM checkpoint (with cls.predictions.*)")
-            })?,
-            Model::T5(m) => m.lens(x, t, last),
-            Model::Bart(m) => m.lens(x, t),
-        })
+        self.family().lens(x, t, last)
     }
 
     /// The logit lens for every hidden state, reduced to the `k` likeliest tokens per position.
@@ -165,8 +149,8 @@ impl Model {
     }
 
     fn lens_states<'o>(&self, outputs: &'o Outputs) -> Result<&'o HiddenStates> {
-        let states = match self {
-            Model::Bert(_) => outputs.encoder_hidden_states.as_ref(),
+        let states = match self.kind() {
+            Kind::EncoderOnly => outputs.encoder_hidden_states.as_ref(),
             _ => outputs.decoder_hidden_states.as_ref(),
         };
         states.ok_or_else(|| Error::input("the logit lens reads hidden states, and this run kept none", "Run with hidden_states: true"))
@@ -189,11 +173,8 @@ impl Model {
         if n > max {
             return Err(Error::input(format!("{n} positions were asked for but this model has {max}"), format!("Ask for at most {max}")));
         }
-        Ok(match self {
-            Model::Gpt2(m) => m.position_rows(n).to_vec(),
-            Model::Bert(m) => m.position_rows(n).to_vec(),
-            Model::Bart(m) => m.position_rows(stack == Stack::Decoder, n).to_vec(),
-            Model::T5(_) => unreachable!("T5 has no max_positions"),
+        self.family().position_rows(stack, n).map(<[f32]>::to_vec).ok_or_else(|| {
+            Error::input(format!("{} adds no position vectors", self.info().model_type), "Ask for relative_positions instead")
         })
     }
 
@@ -219,12 +200,7 @@ impl Model {
     /// Rows of `stack`'s token embedding table for `ids`. `[T][C]`
     pub fn token_embeddings(&self, stack: Stack, ids: &[u32]) -> Result<TokenEmbeddings> {
         self.check_stack(stack)?;
-        let (table, vocab, scale) = match self {
-            Model::Gpt2(m) => (m.token_table(), m.config.vocab_size, 1.0),
-            Model::Bert(m) => (m.token_table(), m.config.vocab_size, 1.0),
-            Model::T5(m) => (m.token_table(stack == Stack::Decoder), m.config.vocab_size, 1.0),
-            Model::Bart(m) => m.token_table(stack == Stack::Decoder),
-        };
+        let (table, vocab, scale) = self.family().token_table(stack);
         if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
             return Err(Error::input(format!("token id {bad} is outside the vocabulary (0..{vocab})"), "Use ids below vocab_size"));
         }
@@ -233,17 +209,17 @@ impl Model {
     }
 
     fn check_stack(&self, stack: Stack) -> Result<()> {
-        let ok = match self {
-            Model::Gpt2(_) => stack == Stack::Decoder,
-            Model::Bert(_) => stack == Stack::Encoder,
-            Model::T5(_) | Model::Bart(_) => true,
+        let ok = match self.kind() {
+            Kind::DecoderOnly => stack == Stack::Decoder,
+            Kind::EncoderOnly => stack == Stack::Encoder,
+            Kind::EncoderDecoder => true,
         };
         if ok {
             Ok(())
         } else {
             Err(Error::input(
                 format!("this {} model has no {} stack", self.kind().as_str(), stack.as_str()),
-                if matches!(self, Model::Gpt2(_)) { "GPT-2's blocks are the decoder stack" } else { "BERT's layers are the encoder stack" },
+                if self.kind() == Kind::DecoderOnly { "A decoder-only model's blocks are the decoder stack" } else { "An encoder-only model's layers are the encoder stack" },
             ))
         }
     }

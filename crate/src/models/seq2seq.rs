@@ -14,7 +14,7 @@
 //! Attention capture and the teaching probes ride along in the [`Recorder`]s of each attention kind.
 
 use super::attention::{AttentionKind, KvCache, Recorder};
-use super::{Capture, DecoderState, Interventions, Outputs, Probe, StepOutput};
+use super::{Capture, DecoderState, Inputs, Interventions, ModelInfo, Outputs, Probe, StepOutput};
 use crate::error::{Error, Result};
 
 /// What one encoder-decoder family computes; [`forward`], [`start`] and [`feed`] do the rest.
@@ -85,4 +85,14 @@ pub(crate) fn check_state(state: &DecoderState, n_layers: usize) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The decoder input of a forward pass: the given ids, or the decoder start token.
+pub(crate) fn decoder_ids_or_start(inputs: &Inputs, info: &ModelInfo) -> Result<Vec<u32>> {
+    match inputs.decoder_ids {
+        Some(ids) if !ids.is_empty() => Ok(ids.to_vec()),
+        _ => info.decoder_start_token_id.map(|s| vec![s]).ok_or_else(|| {
+            Error::config("decoder_start_token_id", "is missing and no decoder ids were given", "Add decoder_start_token_id to config.json or pass --decoder-ids")
+        }),
+    }
 }

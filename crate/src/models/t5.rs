@@ -54,7 +54,7 @@
 //! | `lm_head.weight` (optional)                                 | [V][C]       |
 
 use super::attention::{attend, KvCache, Mask, Recorder};
-use super::seq2seq::{check_state, EncoderDecoder};
+use super::seq2seq::{self, check_state, EncoderDecoder};
 use super::layers::{add_in_place, gather_rows, Activation};
 use super::{DecoderState, Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
@@ -492,4 +492,28 @@ pub fn relative_bucket(rel: i64, bidirectional: bool, num_buckets: usize, max_di
     let log_ratio = ((n as f32) / (max_exact as f32)).ln() / ((max_distance as f64 / max_exact as f64).ln() as f32);
     let large = max_exact.saturating_add((log_ratio * (n_buckets - max_exact) as f32) as i64);
     (bucket + large.clamp(max_exact, n_buckets - 1)) as usize
+}
+
+impl super::Family for T5 {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+    fn forward(&self, inputs: &super::Inputs, probe: &super::Probe) -> Result<super::Outputs> {
+        seq2seq::forward(self, inputs.ids, &seq2seq::decoder_ids_or_start(inputs, &self.info)?, probe)
+    }
+    fn start(&self, source: &[u32], interventions: &super::Interventions) -> Result<DecoderState> {
+        seq2seq::start(self, source, interventions)
+    }
+    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: super::Capture) -> Result<super::StepOutput> {
+        seq2seq::feed(self, state, tokens, capture)
+    }
+    fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>> {
+        Ok(T5::lens(self, x, t, last))
+    }
+    fn position_rows(&self, _stack: super::Stack, _n: usize) -> Option<&[f32]> {
+        None // relative positions: see Model::relative_positions
+    }
+    fn token_table(&self, stack: super::Stack) -> (&[f32], usize, f32) {
+        (T5::token_table(self, stack == super::Stack::Decoder), self.config.vocab_size, 1.0)
+    }
 }
