@@ -29,6 +29,7 @@ fn checkpoints_dir() -> PathBuf {
 }
 
 fn fixtures() -> Vec<PathBuf> {
+    support::regenerate_if_asked("checkpoints.py", &[]);
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(checkpoints_dir()).expect("tests/fixtures/checkpoints").map(|e| e.unwrap().path()).filter(|p| p.join("reference.json").exists()).collect();
     dirs.sort();
     assert!(dirs.len() >= 8, "expected the curated checkpoint fixtures, found {}", dirs.len());
@@ -98,6 +99,7 @@ fn every_checkpoint_fixture_matches_transformers() {
 }
 
 fn fixture(name: &str) -> Folder {
+    support::regenerate_if_asked("checkpoints.py", &[]);
     Folder::read(&checkpoints_dir().join(name))
 }
 
