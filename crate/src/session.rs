@@ -333,7 +333,7 @@ impl Session {
                 let mut prompt = input.ids.clone();
                 if prompt.is_empty() {
                     // Nothing typed: start from the beginning-of-text token, as GPT-2 was trained.
-                    prompt.extend(info.bos_token_id.or(info.eos_token_id));
+                    prompt.extend(self.generation.bos_token_id.or(info.bos_token_id).or(info.eos_token_id));
                 }
                 if prompt.is_empty() {
                     return Err(Error::input("the prompt is empty", "Type a prompt"));
