@@ -30,7 +30,8 @@
 //! Embeddings, as HF 5 loads them: each stack reads its own `{s}.embed_tokens.weight` when the
 //! checkpoint stores it (transformers 5 writes all three tables of an untied model), else
 //! `shared.weight` (the tied layout: transformers 4 and tied transformers 5 store only `shared`);
-//! the head is the stored `lm_head.weight`, else the decoder's table. A missing `lm_head.weight`
+//! the head is the stored `lm_head.weight`, else `shared` (Marian without shared tables: the
+//! decoder's table), as HF ties it. A missing `lm_head.weight`
 //! with `tie_word_embeddings: false` is refused: Hugging Face would start that head from random
 //! numbers. (A transformers 4 untied BART stores only `shared` and `lm_head`: its stacks read
 //! `shared`, which is what transformers 4 ran; transformers 5 would start them from random numbers.)
@@ -239,10 +240,19 @@ impl Bart {
                 ))
             }
             // Tied layout: the decoder reads `shared` (which may differ from a stored encoder table).
-            None => shared.filter(|t| *t != enc_embed),
+            None => shared.clone().filter(|t| *t != enc_embed),
         };
-        let head_table = dec_embed.as_ref().unwrap_or(&enc_embed);
-        let lm_head = if w.contains("lm_head.weight") { w.get_opt("lm_head.weight", &[v_dec, c])?.filter(|t| t != head_table) } else { None };
+        let dec_table = dec_embed.as_ref().unwrap_or(&enc_embed);
+        // HF ties a missing head to `shared` (BART, and Marian sharing its tables), else to the
+        // decoder's own table; a stored head is used as it is.
+        let shares_tables = !marian || cfg.share_encoder_decoder_embeddings;
+        let lm_head = if w.contains("lm_head.weight") {
+            w.get_opt("lm_head.weight", &[v_dec, c])?.filter(|t| t != dec_table)
+        } else if shares_tables {
+            shared.filter(|t| t != dec_table)
+        } else {
+            None
+        };
         if !cfg.tie_word_embeddings && !w.contains("lm_head.weight") && !matches!(w, Weights::Random { .. }) {
             return Err(Error::tensor(
                 "lm_head.weight",
