@@ -6,6 +6,8 @@ use glassbox::loader::ModelFiles;
 use glassbox::models::bert::sentence_embedding;
 use glassbox::models::beam::BeamOptions;
 use glassbox::models::{AttentionMaps, Capture, Kind};
+use glassbox::card::ModelCard;
+use glassbox::plot::{self, MapStyle, Mask, Palette};
 use glassbox::session::{DecodingPlan, GenerationRequest, Session};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -20,6 +22,8 @@ USAGE:
   glassbox generate DIR --text T [--max-new-tokens N] [--temperature F] [--top-k K] [--top-p P] [--seed S]
                                  [--num-beams B] [--length-penalty F]
   glassbox info     DIR
+  glassbox plot     DIR --text T --out fig.png [--kind encoder|decoder|cross] [--layer N] [--head N|mean|all]
+                                 [--cell PX] [--theme light|dark] [--decoder-ids 0,5,9]
 
 DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json
 (tokenizer_config.json, special_tokens_map.json and generation_config.json are read when present).
@@ -29,7 +33,11 @@ Add --random-weights SEED to any command to use seeded random weights instead of
 Encoder-decoder models: --decoder-ids defaults to the decoder start token; ids that do not start
 with it are allowed (the model sees exactly what you give). --num-beams B > 1 runs beam search
 (Hugging Face's definition; the length penalty divides the summed log-probability by
-new_tokens^F) and prints the best sequence once it is done.";
+new_tokens^F) and prints the best sequence once it is done.
+plot draws one attention map as the page does (same colours, hatched masked cells, PX pixels a
+cell, default 16) and writes it as a PNG: layers and heads count from 0, --head mean (the default)
+averages the heads, --head all draws every head of every layer as a grid (a row per layer).
+--kind defaults to the model's first kind (encoder, else decoder).";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -57,6 +65,12 @@ struct Args {
     num_beams: Option<usize>,
     length_penalty: Option<f64>,
     random_weights: Option<u64>,
+    kind: Option<String>,
+    layer: usize,
+    head: Option<String>,
+    cell: usize,
+    theme: String,
+    out: Option<PathBuf>,
 }
 
 fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
@@ -65,10 +79,10 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     if command == "--help" || command == "-h" || command == "help" {
         return Err(USAGE.to_string());
     }
-    if !["tokenize", "inspect", "generate", "info"].contains(&command.as_str()) {
-        return Err(format!("unknown command `{command}`. Use tokenize, inspect, generate or info (see --help)"));
+    if !["tokenize", "inspect", "generate", "info", "plot"].contains(&command.as_str()) {
+        return Err(format!("unknown command `{command}`. Use tokenize, inspect, generate, info or plot (see --help)"));
     }
-    let mut a = Args { command, ..Default::default() };
+    let mut a = Args { command, cell: 16, theme: "light".into(), ..Default::default() };
     let mut dir = None;
     while let Some(arg) = it.next() {
         let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
@@ -93,6 +107,12 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             "--num-beams" => a.num_beams = Some(number(&value("--num-beams")?, "--num-beams")?),
             "--length-penalty" => a.length_penalty = Some(number(&value("--length-penalty")?, "--length-penalty")?),
             "--random-weights" => a.random_weights = Some(number(&value("--random-weights")?, "--random-weights")?),
+            "--kind" => a.kind = Some(value("--kind")?),
+            "--layer" => a.layer = number(&value("--layer")?, "--layer")?,
+            "--head" => a.head = Some(value("--head")?),
+            "--cell" => a.cell = number(&value("--cell")?, "--cell")?,
+            "--theme" => a.theme = value("--theme")?,
+            "--out" => a.out = Some(PathBuf::from(value("--out")?)),
             "--help" | "-h" => return Err(USAGE.to_string()),
             flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` (see --help)")),
             path if dir.is_none() => dir = Some(PathBuf::from(path)),
@@ -102,6 +122,9 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     a.dir = dir.ok_or("missing the model folder: glassbox COMMAND DIR ...")?;
     if a.texts.is_empty() && a.command != "info" {
         return Err("no text given: add --text \"your sentence\"".into());
+    }
+    if a.command == "plot" && a.out.is_none() {
+        return Err("plot needs a file to write: add --out fig.png".into());
     }
     Ok(a)
 }
@@ -176,6 +199,7 @@ fn run(raw: &[String]) -> std::result::Result<(), String> {
         "inspect" => inspect(&args),
         "generate" => return generate_cmd(&args).map_err(|e| e.to_string()),
         "info" => info(&args),
+        "plot" => return plot(&args).map_err(|e| e.to_string()),
         _ => unreachable!("checked in parse_args"),
     }
     .map_err(|e| e.to_string())?;
@@ -284,15 +308,55 @@ fn inspect(args: &Args) -> Result<Value> {
     Ok(json!({ "model": info.model_type, "kind": info.kind.as_str(), "cases": cases }))
 }
 
+/// The model card, the same object as JS `model.info` (camelCase; see `glassbox::card`).
 fn info(args: &Args) -> Result<Value> {
+    let (bytes, session) = load(args)?;
+    let card = ModelCard::new(&session, bytes.weights.as_ref().map(Vec::len));
+    serde_json::to_value(card).map_err(|e| Error::input(format!("the model card could not be written ({e})"), "Report this as a bug"))
+}
+
+/// `plot`: one attention map (or every head as a grid) as a PNG, drawn by the page's rasteriser.
+fn plot(args: &Args) -> Result<()> {
     let (_bytes, session) = load(args)?;
-    let i = session.info();
-    Ok(json!({
-        "model": i.model_type, "kind": i.kind.as_str(), "positions": format!("{:?}", i.positions).to_lowercase(),
-        "n_layers": i.n_layers, "n_decoder_layers": i.n_decoder_layers, "n_heads": i.n_heads, "d_model": i.d_model,
-        "d_ff": i.d_ff, "vocab_size": i.vocab_size, "max_positions": i.max_positions, "n_params": i.n_params,
-        "has_lm_head": i.has_lm_head, "tokenizer": session.tokenizer.model_kind(),
-    }))
+    let info = session.info().clone();
+    let ins = session.inspect(&args.texts[0], args.decoder_ids.as_deref(), Capture::PROBS)?;
+    let o = &ins.outputs;
+    let default_kind = if o.encoder_attentions.is_some() { "encoder" } else { "decoder" };
+    let kind = args.kind.as_deref().unwrap_or(default_kind);
+    let (maps, mask) = match kind {
+        "encoder" => (&o.encoder_attentions, Mask::None),
+        "decoder" => (&o.decoder_attentions, Mask::Causal),
+        "cross" => (&o.cross_attentions, Mask::None),
+        other => return Err(Error::input(format!("--kind {other} is not an attention kind"), "Use --kind encoder, decoder or cross")),
+    };
+    let maps = maps.as_ref().ok_or_else(|| {
+        Error::input(format!("this {} model has no {kind} attention", info.kind.as_str()), "Pick another --kind (encoder, decoder or cross)")
+    })?;
+    let palette = match args.theme.as_str() {
+        "light" => Palette::LIGHT,
+        "dark" => Palette::DARK,
+        other => return Err(Error::input(format!("--theme {other} is not a theme"), "Use --theme light or --theme dark")),
+    };
+    let style = MapStyle::for_cell(args.cell);
+    let image = match args.head.as_deref().unwrap_or("mean") {
+        "all" => plot::grid_of_heads(maps, mask, style, args.cell.max(4), &palette)?,
+        head => {
+            let head = match head {
+                "mean" => None,
+                n => Some(n.parse::<usize>().map_err(|_| Error::input(format!("--head {n} is not a head"), "Use a head number from 0, mean or all"))?),
+            };
+            let values = plot::head_map(maps, args.layer, head)?;
+            plot::rasterize(&values, maps.q_len, maps.k_len, mask, style, &palette)?
+        }
+    };
+    let out = args.out.as_ref().expect("checked in parse_args");
+    let fail = |e: String| Error::file(out.display().to_string(), format!("cannot be written ({e})"), "Check the folder exists and is writable");
+    let file = std::fs::File::create(out).map_err(|e| fail(e.to_string()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    plot::write_png(&image, &mut writer).map_err(fail)?;
+    writer.flush().map_err(|e| fail(e.to_string()))?;
+    println!("{}", json!({ "out": out.display().to_string(), "width": image.width, "height": image.height, "kind": kind }));
+    Ok(())
 }
 
 /// Streams text to stdout as it is produced (the decoded suffix of all tokens so far, so

@@ -15,7 +15,9 @@ pub mod generation;
 pub mod generation_config;
 pub mod gpt2;
 pub mod layers;
+pub mod llama;
 pub mod probe;
+pub mod rotary;
 pub mod seq2seq;
 pub mod t5;
 
@@ -26,7 +28,8 @@ pub use family::Family;
 pub use probe::{HeadMasks, HiddenStates, Interventions, Probe, Stack};
 
 /// The three ways a transformer is put together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Kind {
     EncoderOnly,
     DecoderOnly,
@@ -44,15 +47,31 @@ impl Kind {
 }
 
 /// How a model knows where each token sits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Positions {
     Learned,    // GPT-2, BERT, BART: a trained table of position vectors
     Sinusoidal, // Marian: fixed sines and cosines, as in the original transformer
     Relative,   // T5: a learned bias per (head, bucketed distance) added to the scores
+    Rotary,     // Llama, Qwen2: queries and keys turned by a position-dependent angle (rotary.rs)
 }
 
-/// Facts about a loaded model, for the page's model card and for validation.
-#[derive(Debug, Clone)]
+impl Positions {
+    /// The name the model card, the CLI and the page use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Positions::Learned => "learned",
+            Positions::Sinusoidal => "sinusoidal",
+            Positions::Relative => "relative",
+            Positions::Rotary => "rotary",
+        }
+    }
+}
+
+/// Facts about a loaded model, for the page's model card and for validation. Serialised in
+/// camelCase, the same object for the CLI's `info` and the JS `model.info` (see `crate::card`).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ModelInfo {
     pub model_type: String,
     pub kind: Kind,
@@ -61,6 +80,7 @@ pub struct ModelInfo {
     pub n_decoder_layers: usize, // 0 for encoder-only
     pub n_heads: usize,
     pub d_model: usize,
+    #[serde(rename = "dFF")]
     pub d_ff: usize,
     pub vocab_size: usize,
     /// Longest input the position scheme allows (`None`: no hard limit, e.g. T5).
@@ -161,13 +181,14 @@ pub struct DecoderState {
 /// A loaded model of any supported family.
 pub enum Model {
     Gpt2(gpt2::Gpt2),
-    Bert(bert::Bert),
+    Bert(bert::Bert), // BERT, RoBERTa and DistilBERT share one implementation
     T5(t5::T5),
     Bart(bart::Bart), // BART and Marian share one implementation
+    Llama(llama::Llama), // Llama and Qwen2 share one implementation
 }
 
 /// `model_type` values we accept, for error messages.
-pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, t5, bart, marian";
+pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, roberta, distilbert, t5, bart, marian, llama, qwen2";
 
 impl Model {
     /// Build a model from config.json and model.safetensors bytes (or seeded random weights
@@ -185,8 +206,12 @@ impl Model {
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
             "bert" => Ok(Model::Bert(bert::Bert::load(files.config, weights)?)),
+            "roberta" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::Roberta, files.config, weights)?)),
+            "distilbert" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::DistilBert, files.config, weights)?)),
             "t5" | "mt5" => Ok(Model::T5(t5::T5::load(files.config, weights)?)),
             "bart" | "marian" => Ok(Model::Bart(bart::Bart::load(files.config, weights)?)),
+            "llama" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Llama, files.config, weights)?)),
+            "qwen2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Qwen2, files.config, weights)?)),
             other => Err(Error::config(
                 "model_type",
                 format!("\"{other}\" is not supported"),
@@ -202,6 +227,7 @@ impl Model {
             Model::Bert(m) => m,
             Model::T5(m) => m,
             Model::Bart(m) => m,
+            Model::Llama(m) => m,
         }
     }
 

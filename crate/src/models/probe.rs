@@ -173,8 +173,12 @@ impl Model {
         if n > max {
             return Err(Error::input(format!("{n} positions were asked for but this model has {max}"), format!("Ask for at most {max}")));
         }
-        self.family().position_rows(stack, n).map(<[f32]>::to_vec).ok_or_else(|| {
-            Error::input(format!("{} adds no position vectors", self.info().model_type), "Ask for relative_positions instead")
+        self.family().position_rows(stack, n).map(<[f32]>::to_vec).ok_or_else(|| match self.info().positions {
+            Positions::Rotary => Error::input(
+                "a rotary model adds no position vectors; it turns each query and key by an angle that grows with the position",
+                "Ask for rotary_angles instead",
+            ),
+            _ => Error::input(format!("{} adds no position vectors", self.info().model_type), "Ask for relative_positions instead"),
         })
     }
 
@@ -222,6 +226,21 @@ impl Model {
                 if self.kind() == Kind::DecoderOnly { "A decoder-only model's blocks are the decoder stack" } else { "An encoder-only model's layers are the encoder stack" },
             ))
         }
+    }
+
+    /// A rotary model's rotation angles for positions `0..n`: `[N][D/2]` (see [`super::rotary`]).
+    pub fn rotary_angles(&self, n: usize) -> Result<super::rotary::RotaryAngles> {
+        let Model::Llama(m) = self else {
+            return Err(Error::input(
+                format!("{} positions are not rotary; only Llama-style models' are", self.info().model_type),
+                "Ask for position_vectors or relative_positions instead",
+            ));
+        };
+        let max = self.info().max_positions.unwrap_or(n);
+        if n > max {
+            return Err(Error::input(format!("{n} positions were asked for but this model has {max}"), format!("Ask for at most {max}")));
+        }
+        Ok(m.rotary_angles(n))
     }
 
     /// How positions enter the model (for choosing between the two accessors above).
