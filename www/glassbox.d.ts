@@ -24,9 +24,40 @@ export declare class Glassbox {
   /** The wasm build: crate version and whether its kernels use SIMD128. */
   readonly build: { version: string; simd128: boolean };
   loadModel(source: ModelSource, opts?: LoadOptions): Promise<Model>;
+  /** Rasterise an attention map in the worker (crate/src/plot: the pixels of `glassbox plot`). `values` is copied. */
+  drawMap(values: Float32Array | ArrayLike<number>, options: MapOptions): Promise<ImageBitmap | RgbaImage>;
+  /** The same pixels as RGBA bytes. */
+  rasterizeMap(values: Float32Array | ArrayLike<number>, options: MapOptions): Promise<RgbaImage>;
   /** Stops the worker: pending promises reject, every model is gone. */
   terminate(): void;
 }
+
+/**
+ * Every options object is checked by the wasm: an unknown key or a value of the wrong type rejects with a
+ * message naming it (e.g. "run options: unknown field `topk`, expected one of ..."). `undefined`/`null` keys take the default.
+ */
+export interface MapOptions {
+  rows: number;
+  cols: number;
+  /** Pixels per cell (a square block of whole pixels). Default 16. */
+  cellPx?: number;
+  /** One-pixel lines in the `grid` colour between cells. Default: cellPx >= 12. */
+  gridLines?: boolean;
+  /** Spacing of the masked cells' diagonal hatching. Default 10. */
+  hatchPx?: number;
+  /** A decoder's causal mask: key k of query q is masked when k > q + cols - rows. */
+  causal?: boolean;
+  /** One byte per cell, non-zero masked (instead of `causal`). */
+  mask?: ArrayLike<number>;
+  /** `#rrggbb` colours; default: the page's light theme. */
+  palette?: { stops: [string, string, string, string, string]; masked: string; hatch: string; grid: string };
+  /** Several maps one after another in `values`, drawn as one grid: `maps` of them, `columns` a row, `gapPx` apart. */
+  maps?: number;
+  columns?: number;
+  gapPx?: number;
+}
+
+export interface RgbaImage { width: number; height: number; rgba: Uint8ClampedArray }
 
 export interface LoadOptions {
   /** Called as each file arrives; `total` is null when the server does not say. */
@@ -64,6 +95,7 @@ export declare class Model {
   free(): Promise<void>;
 }
 
+/** The model card: one Rust struct (crate/src/card.rs); `glassbox info DIR` prints the same object. */
 export interface ModelInfo {
   modelType: string;
   kind: 'encoder-only' | 'decoder-only' | 'encoder-decoder';
@@ -81,7 +113,7 @@ export interface ModelInfo {
   nParams: number;
   /** Bytes of model.safetensors (f32 size for a random-weight twin). */
   sizeBytes: number;
-  tokenizer: 'BPE' | 'WordPiece' | 'Unigram';
+  tokenizer: 'BPE' | 'WordPiece' | 'Unigram' | 'WordLevel';
   hasLmHead: boolean;
   /** The mask token's text, for masked-LM models (e.g. "[MASK]"). */
   maskToken?: string;
@@ -99,9 +131,15 @@ export interface Tokens {
   /** UTF-16 code-unit offsets into the JS string (use with text.slice); [0, 0] for added specials. */
   offsets: Array<[number, number]>;
   special: boolean[];
-  /** The tokenizer's steps as the Rust `Trace` serializes them (normalized text, pre-tokens, merges / WordPiece / Unigram path).
+  /** The tokenizer's steps: the Rust `Trace` as a plain object (normalized text, pre-tokens, merges / WordPiece / Unigram path).
    *  Offsets inside the trace count Unicode characters, not UTF-16 units. */
-  trace?: unknown;
+  trace?: TokenizerTrace;
+}
+
+export interface TokenizerTrace {
+  normalized: string;
+  words: Array<{ text: string; offsets: [number, number]; ids: number[]; tokens: string[];
+    steps: { algorithm: 'Bpe' | 'WordPiece' | 'Unigram' | 'WordLevel' | 'AddedToken'; [detail: string]: unknown } }>;
 }
 
 /** Row-major `[layer][head][query][key]`. */
@@ -127,13 +165,15 @@ export interface RunOptions {
   logits?: boolean;
 }
 
-export interface Candidate { id: number; token: string; prob: number }
+export interface Candidate { id: number; token: string; prob: number; /** the tokenizer marks it special */ special: boolean }
 
 export interface RunResult {
   /** The encoder (or decoder-only) input. */
   tokens: Tokens;
   decoderIds?: Uint32Array;
   decoderTokens?: string[];
+  /** Which decoder input tokens the tokenizer marks special. */
+  decoderSpecial?: boolean[];
   /** Post-softmax. */
   attentions: AttentionKinds;
   /** Pre-softmax, when asked for. */
@@ -198,7 +238,7 @@ export interface QkvTrace {
 export interface InspectResult extends RunResult {
   qkv?: QkvTrace;
   /** `top[state][position]`: state 0 = embeddings, last = the model's output (equals topK). */
-  logitLens?: { nStates: number; seqLen: number; k: number; top: Array<Array<Array<{ id: number; token: string; prob: number }>>> };
+  logitLens?: { nStates: number; seqLen: number; k: number; top: Array<Array<Array<Candidate>>> };
 }
 
 export interface RelativePositions {
@@ -216,6 +256,8 @@ export interface GeneratedToken {
   step: number;
   id: number;
   token: string;
+  /** The tokenizer marks this token special (e.g. an end-of-text token). */
+  special: boolean;
   /** The decoded new text so far (the prompt is not included). */
   text: string;
   /** Probability of this token under the plain softmax (temperature 1, no filtering). */
@@ -232,6 +274,7 @@ export interface GenerationStart {
   /** What the decoder was fed before step 0: the prompt, or the decoder start token. */
   prefixIds: Uint32Array;
   prefixTokens: string[];
+  prefixSpecial: boolean[];
 }
 
 export interface GenerationHandle {

@@ -29,7 +29,7 @@
 //   free      { handle }                              -> result null
 
 const REQUIRED = ['config.json', 'tokenizer.json'];
-const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json'];
+const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
 const WEIGHTS = 'model.safetensors';
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -189,6 +189,7 @@ async function load(msg) {
     bytes['tokenizer.json'],
     bytes['tokenizer_config.json'] ?? null,
     bytes['special_tokens_map.json'] ?? null,
+    bytes['generation_config.json'] ?? null,
     { randomSeed },
   );
   const handle = nextHandle++;
@@ -367,17 +368,20 @@ function free(handle) {
 // A macrotask boundary between generation steps, so a `cancel` (or any other request) that
 // arrived meanwhile is handled. A MessageChannel round trip is fast (setTimeout is clamped to 4 ms
 // when nested), but some hosts drain one port before another (Node's worker threads starve the
-// parent's port), so at least every few milliseconds the turn goes through a timer instead.
+// parent's port), so at least every few milliseconds, and always before a generation's first step
+// (a `cancel` sent right after `generate` must win), the turn goes through a timer instead
+// (Node's setImmediate runs after the port messages that have arrived; elsewhere setTimeout).
 const TIMER_TURN_MS = 8;
 const tick = new MessageChannel();
 const ticking = [];
 let lastTimerTurn = 0;
 tick.port1.onmessage = () => ticking.shift()?.();
-function yieldToEventLoop() {
+const timerTurn = typeof setImmediate === 'function' ? (resolve) => setImmediate(resolve) : (resolve) => setTimeout(resolve, 0);
+function yieldToEventLoop(first = false) {
   const now = Date.now();
-  if (now - lastTimerTurn >= TIMER_TURN_MS) {
+  if (first || now - lastTimerTurn >= TIMER_TURN_MS) {
     lastTimerTurn = now;
-    return new Promise((resolve) => setTimeout(resolve, 0));
+    return new Promise(timerTurn);
   }
   return new Promise((resolve) => {
     ticking.push(resolve);
@@ -394,8 +398,8 @@ async function generate(msg) {
     post({ id: msg.id, type: 'started', value: generator.start(entry.model) });
     let textSoFar = '';
     let stoppedBy;
-    for (;;) {
-      await yieldToEventLoop();
+    for (let step = 0; ; step++) {
+      await yieldToEventLoop(step === 0);
       if (job.cancelled || models.get(msg.handle) !== entry) {
         stoppedBy = 'cancel';
         break;
