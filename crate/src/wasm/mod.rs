@@ -498,7 +498,6 @@ impl WasmModel {
         special_tokens_map: Option<Vec<u8>>,
         generation_config: Option<Vec<u8>>,
         load_options: JsValue,
-        generation_config: Option<Vec<u8>>, // generation_config.json when the folder has one (bytes, like the other files)
     ) -> Result<WasmModel, JsError> {
         let opts: LoadOptions = options(load_options, "load")?;
         // The file wins over the seed, as in `Model::load`.
