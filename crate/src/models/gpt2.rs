@@ -130,10 +130,8 @@ impl Gpt2 {
         // A stored lm_head identical to wte is the usual tied case; keep a copy only if it differs.
         // Random twins are tied, as GPT2LMHeadModel always is (`tie_word_embeddings`).
         let random = matches!(w, Weights::Random { .. });
-        let lm_head = match w.get_opt("lm_head.weight", &[v, c])? {
-            Some(head) if head != wte && !random => Some(head),
-            _ => None,
-        };
+        let stored_head = if random { None } else { w.get_opt("lm_head.weight", &[v, c])? };
+        let lm_head = stored_head.filter(|head| *head != wte);
         let n_params = v * c + p * c + 2 * c + l * (4 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * f + f) + (f * c + c));
         let info = ModelInfo {
             model_type: "gpt2".into(),

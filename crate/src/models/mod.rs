@@ -177,6 +177,7 @@ impl Model {
             }
         };
         loader::limits::check_sizes(files.config, files.weights.map(<[u8]>::len))?;
+        loader::limits::check_values(files.config)?;
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
             "bert" => Ok(Model::Bert(bert::Bert::load(files.config, weights)?)),
@@ -261,6 +262,7 @@ impl Model {
     /// logits of the last one, plus the attention it used if `capture` asks.
     pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
         check_ids("token ids", tokens, self.info())?;
+        loader::limits::check_sequence("decoded tokens", state.fed.saturating_add(tokens.len()))?;
         match self {
             Model::Gpt2(m) => m.feed(state, tokens, capture),
             Model::Bert(_) => Err(Error::input("an encoder-only model cannot decode", "Pick a decoder-only or encoder-decoder model")),
@@ -296,6 +298,7 @@ pub fn check_ids(what: &str, ids: &[u32], info: &ModelInfo) -> Result<()> {
     if ids.is_empty() {
         return Err(Error::input(format!("the {what} are empty"), "Type some text (or give at least one id)"));
     }
+    loader::limits::check_sequence(what, ids.len())?;
     if let Some(&bad) = ids.iter().find(|&&id| id as usize >= info.vocab_size) {
         return Err(Error::input(
             format!("{what} contain {bad}, outside the vocabulary (0..{})", info.vocab_size),

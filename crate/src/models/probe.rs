@@ -298,6 +298,7 @@ impl Model {
                 "Ask for position_vectors instead",
             ));
         };
+        crate::loader::limits::check_sequence("relative positions asked for", n)?;
         let bidirectional = stack == Stack::Encoder;
         let (num_buckets, max_distance) = (m.config.relative_attention_num_buckets, m.config.relative_attention_max_distance);
         let n = n.max(1) as i64;
@@ -312,6 +313,7 @@ impl Model {
     /// Rows of `stack`'s token embedding table for `ids`. `[T][C]`
     pub fn token_embeddings(&self, stack: Stack, ids: &[u32]) -> Result<TokenEmbeddings> {
         self.check_stack(stack)?;
+        crate::loader::limits::check_sequence("token embeddings asked for", ids.len())?;
         let (table, vocab, scale) = match self {
             Model::Gpt2(m) => (m.token_table(), m.config.vocab_size, 1.0),
             Model::Bert(m) => (m.token_table(), m.config.vocab_size, 1.0),

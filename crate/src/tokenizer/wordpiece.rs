@@ -56,7 +56,7 @@ fn default_max() -> usize {
 impl WordPiece {
     pub fn from_json(v: Value) -> Result<Self> {
         let j: WordPieceJson = json::fields_owned(v, "model", "WordPiece")?;
-        let vocab_r = j.vocab.iter().map(|(k, &v)| (v, k.clone())).collect();
+        let vocab_r = super::json::reverse_vocab(&j.vocab, "WordPiece")?;
         Ok(WordPiece { vocab: j.vocab, vocab_r, unk_token: j.unk_token, prefix: j.continuing_subword_prefix, max_input_chars_per_word: j.max_input_chars_per_word })
     }
 
