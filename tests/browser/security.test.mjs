@@ -1,0 +1,246 @@
+// The page cannot be turned against its visitors, in headless Chromium:
+// - every page (page, tutorial with its widgets, embed) runs under the Content-Security-Policy that
+//   scripts/serve.mjs sends, with no violation and no request off the page's origin that the visitor did not ask for;
+//   the policy is really in force (an injected inline script and a fetch to another origin are blocked);
+// - the iframe embed cannot be aimed: a link to a model on another origin is refused, an embedder's allow-list
+//   still needs the visitor's click, a hostile parent or a hostile sibling frame cannot command it or read it.
+// Two origins are served: the Glassbox server on 127.0.0.1 and a hostile server on localhost (another port).
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createServer } from 'node:http';
+import path from 'node:path';
+import {
+  launchBrowser, modelsUnderTest, newWatchedPage, startServer,
+} from './helpers.mjs';
+
+const WAIT = { timeout: 90000 };
+const setup = {};
+
+/** A second origin (http://localhost:PORT): hostile pages by name, and model files from `modelDir` with CORS. */
+async function startHostile(modelDir) {
+  const pages = new Map();
+  const hits = [];
+  const server = createServer((req, res) => {
+    hits.push(req.url);
+    const url = new URL(req.url, 'http://localhost');
+    if (pages.has(url.pathname)) {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      return res.end(pages.get(url.pathname));
+    }
+    const m = /^\/m\/([\w.]+)$/.exec(url.pathname);
+    const file = m && path.join(modelDir, m[1]);
+    if (file && fs.existsSync(file)) {
+      res.writeHead(200, { 'Access-Control-Allow-Origin': '*', 'Content-Type': 'application/octet-stream' });
+      return res.end(fs.readFileSync(file));
+    }
+    res.writeHead(404, { 'Access-Control-Allow-Origin': '*' });
+    res.end();
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://localhost:${server.address().port}`;
+  return { origin, pages, hits, stop: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+before(async () => {
+  setup.models = await modelsUnderTest();
+  setup.decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
+  assert.ok(setup.decoder, 'a decoder-only model is needed');
+  setup.server = await startServer(setup.models.root);
+  setup.hostile = await startHostile(setup.decoder.dir);
+  setup.browser = await launchBrowser();
+});
+
+after(async () => {
+  await setup.browser?.close();
+  await setup.server?.stop();
+  await setup.hostile?.stop();
+});
+
+/** Record CSP violations in every frame (the event fires on the document that was refused). */
+async function watchCsp(context) {
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+    });
+  });
+}
+
+const cspErrors = (watch) => watch.errors.filter((e) => /Content Security Policy|Refused to/i.test(e));
+const offOrigin = (watch, origin) => watch.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
+
+async function violations(page) {
+  const all = [];
+  for (const frame of page.frames()) all.push(...(await frame.evaluate(() => window.__csp ?? []).catch(() => [])));
+  return all;
+}
+
+describe('the Content-Security-Policy', () => {
+  it('is sent with every page and really enforced', async () => {
+    const origin = setup.server.url.replace(/\/$/, '');
+    for (const [file, ancestors] of [['index.html', "frame-ancestors 'self'"], ['tutorial.html', "frame-ancestors 'self'"], ['embed.html', 'frame-ancestors *']]) {
+      const res = await fetch(`${origin}/${file}`);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      for (const d of ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self'", "connect-src 'self'", ancestors]) {
+        assert.ok(csp.split(';').map((s) => s.trim()).includes(d), `${file}: "${d}" in ${csp}`);
+      }
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval'/, file);
+    }
+    const worker = (await fetch(`${origin}/worker.js`)).headers.get('content-security-policy');
+    assert.match(worker, /connect-src 'self' https: http:\/\/localhost:\* http:\/\/127\.0\.0\.1:\*/);
+
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    await watchCsp(context);
+    await page.goto(`${origin}/index.html`);
+    const blocked = await page.evaluate(async (other) => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__inlineRan = true;';
+      document.head.append(s);
+      const st = document.createElement('style');
+      st.textContent = 'body { outline: 9px solid red; }';
+      document.head.append(st);
+      let fetched = true;
+      try {
+        await fetch(`${other}/m/config.json`);
+      } catch {
+        fetched = false;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      return { inline: window.__inlineRan === true, style: getComputedStyle(document.body).outlineWidth, fetched, seen: window.__csp.slice() };
+    }, setup.hostile.origin);
+    assert.equal(blocked.inline, false, 'an injected inline script ran');
+    assert.notEqual(blocked.style, '9px', 'an injected inline style applied');
+    assert.equal(blocked.fetched, false, 'the page fetched another origin');
+    assert.ok(blocked.seen.some((v) => v.startsWith('script-src')) && blocked.seen.some((v) => v.startsWith('connect-src')), blocked.seen.join('\n'));
+    await context.close();
+  });
+
+  for (const [what, url, ready] of [
+    ['the page', (m) => `index.html#model=${m}&text=The+cat+sat`, async (page) => {
+      await page.waitForFunction(() => document.body.dataset.status === 'idle' && document.querySelectorAll('#tokens [role=option]').length > 0, null, WAIT);
+    }],
+    ['the tutorial and its widgets', () => 'tutorial.html', async (page) => {
+      const widgets = 'glassbox-tokens, glassbox-attention, glassbox-generation';
+      await page.waitForSelector(widgets);
+      // Wake every widget (they start when scrolled into view), then wait until each has drawn.
+      for (const el of await page.$$(widgets)) await el.scrollIntoViewIfNeeded();
+      await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].every((e) => e.dataset.status === 'ready'), widgets, WAIT);
+    }],
+    ['the embed', (m) => `embed.html#model=${m}&text=The+cat+sat&view=attention`, async (page) => {
+      await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
+    }],
+  ]) {
+    it(`${what} runs under it with no violation and no request off its origin`, async () => {
+      const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+      await watchCsp(context);
+      await page.goto(`${setup.server.url}${url(setup.decoder.name)}`);
+      await ready(page);
+      assert.deepEqual(await violations(page), []);
+      assert.deepEqual(cspErrors(watch), []);
+      assert.deepEqual(offOrigin(watch, setup.server.url), []);
+      assert.deepEqual(watch.errors, []);
+      await context.close();
+    });
+  }
+});
+
+describe('the embed cannot be aimed', () => {
+  const foreignModel = () => `${setup.hostile.origin}/m/`;
+
+  it('refuses a link to a model on another origin, visibly, without fetching it', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const before = setup.hostile.hits.length;
+    await page.goto(`${setup.server.url}embed.html#model=${encodeURIComponent(foreignModel())}&text=hi`);
+    await page.waitForFunction(() => document.body.dataset.refused === 'true', null, WAIT);
+    const text = await page.textContent('.embed-notice');
+    assert.match(text, /not allowed/);
+    assert.ok(text.includes(setup.hostile.origin), text);
+    assert.ok(await page.isVisible('[role=alert]'));
+    // An allow= in a link opened on its own still needs the visitor's click (see the next test); here none.
+    await page.waitForTimeout(300);
+    assert.equal(setup.hostile.hits.length, before, 'the foreign server was contacted');
+    assert.deepEqual(offOrigin(watch, setup.server.url), []);
+    await context.close();
+  });
+
+  it("loads an embedder-allowed origin only after the visitor's click", async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const src = `embed.html#model=${encodeURIComponent(foreignModel())}&allow=${encodeURIComponent(setup.hostile.origin)}&text=The+cat&view=tokens`;
+    await page.goto(`${setup.server.url}${src}`);
+    await page.waitForSelector('#load-foreign-model');
+    const label = await page.textContent('#load-foreign-model');
+    assert.ok(label.includes(setup.hostile.origin), label);
+    await page.waitForTimeout(300);
+    assert.equal(setup.hostile.hits.filter((u) => u.startsWith('/m/')).length, 0, 'files fetched before the click');
+    await page.click('#load-foreign-model');
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
+    assert.ok(setup.hostile.hits.includes('/m/config.json'), 'the chosen model was loaded from its origin');
+    await context.close();
+  });
+
+  it('ignores a hostile parent: no command obeyed, nothing readable', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const embedUrl = `${setup.server.url}embed.html#model=${setup.decoder.name}&text=Original+text&view=tokens`;
+    setup.hostile.pages.set('/parent.html', `<!doctype html><html><body>
+<iframe id="f" src="${embedUrl}" width="600" height="400"></iframe>
+<script>
+  window.got = [];
+  addEventListener('message', (e) => window.got.push(e.data));
+  window.attack = () => {
+    const w = document.getElementById('f').contentWindow;
+    for (const type of ['glassbox:ping', 'glassbox:set-text']) w.postMessage({ type, text: 'pwned', id: type }, '*');
+    w.postMessage({ type: 'glassbox:set', attributes: { model: location.origin + '/m/' }, id: 'set' }, '*');
+  };
+</script></body></html>`);
+    await page.goto(`${setup.hostile.origin}/parent.html`);
+    const frame = await (await page.waitForSelector('#f')).contentFrame();
+    await frame.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
+    await page.evaluate(() => window.attack());
+    await page.waitForTimeout(1500);
+    assert.deepEqual(await page.evaluate(() => window.got), [], 'the hostile parent received something');
+    assert.equal(await frame.$eval('glassbox-tokens', (e) => e.getAttribute('text')), 'Original text');
+    await context.close();
+  });
+
+  it('obeys only its parent from the configured origin, not a hostile sibling frame', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const host = setup.hostile.origin; // here the localhost origin is the legitimate embedder...
+    const embedUrl = `${setup.server.url}embed.html#model=${setup.decoder.name}&text=Original+text&view=tokens&origin=${encodeURIComponent(host)}`;
+    // ...and a frame from the Glassbox origin itself plays the hostile sibling: even same-origin with the embed,
+    // it is not the parent.
+    await context.route('**/__sibling.html', (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html><script>
+      window.attack = () => parent.frames[0].postMessage({ type: 'glassbox:set-text', text: 'from a sibling', id: 'sib' }, '*');
+    </script>` }));
+    setup.hostile.pages.set('/host.html', `<!doctype html><html><body>
+<iframe id="f" src="${embedUrl}" width="600" height="400"></iframe>
+<iframe id="sib" src="${setup.server.url}__sibling.html" width="10" height="10"></iframe>
+<script>
+  window.got = [];
+  addEventListener('message', (e) => { if (e.source === document.getElementById('f').contentWindow) window.got.push(e.data); });
+  window.ask = (msg) => new Promise((resolve) => {
+    const on = (e) => { if (e.data && e.data.id === msg.id) { removeEventListener('message', on); resolve(e.data); } };
+    addEventListener('message', on);
+    document.getElementById('f').contentWindow.postMessage(msg, '${setup.server.url.replace(/\/$/, '')}');
+  });
+</script></body></html>`);
+    await page.goto(`${host}/host.html`);
+    await page.waitForFunction(() => window.got.some((m) => m.type === 'glassbox:ready'), null, WAIT);
+    const sibling = page.frames().find((f) => f.url().endsWith('__sibling.html'));
+    await sibling.evaluate(() => window.attack());
+    await page.waitForTimeout(1000);
+    const embed = page.frames().find((f) => f.url().includes('embed.html'));
+    assert.equal(await embed.$eval('glassbox-tokens', (e) => e.getAttribute('text')), 'Original text', 'a sibling changed the text');
+    assert.ok(!(await page.evaluate(() => window.got.some((m) => m.id === 'sib'))), 'the sibling was answered');
+
+    const ok = await page.evaluate(() => window.ask({ type: 'glassbox:set-text', text: 'From the host', id: 'h1' }));
+    assert.equal(ok.ok, true, JSON.stringify(ok));
+    assert.equal(ok.state.text, 'From the host');
+    // Even the configured host cannot point the embed at another origin's model by message.
+    const aimed = await page.evaluate((m) => window.ask({ type: 'glassbox:set', attributes: { model: m }, id: 'h2' }), `${host}/m/`);
+    assert.equal(aimed.ok, false);
+    assert.match(aimed.error, /not allowed|visitor's choice/);
+    await context.close();
+  });
+});
