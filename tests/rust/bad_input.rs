@@ -561,3 +561,32 @@ fn random_twin_too_large_is_refused_before_any_work() {
     let err = timed_error("random twin of 2^30 parameters", || Model::load(&f.files(), Some(1)));
     assert_mentions(&err, &["vocab_size", "random", "parameters"]);
 }
+
+#[test]
+fn crafted_wordpiece_long_word_and_long_pieces() {
+    use glassbox::loader::limits::MAX_PIECE_BYTES;
+    let bert = Folder::fixture("bert");
+    let base = json_of(&bert.tokenizer);
+    // A vocabulary entry longer than the limit is refused by name.
+    let mut t = base.clone();
+    t["model"]["vocab"].as_object_mut().unwrap().insert("b".repeat(MAX_PIECE_BYTES + 1), json!(99_999));
+    let err = timed_error("WordPiece entry over MAX_PIECE_BYTES", || Tokenizer::from_bytes(&serde_json::to_vec(&t).unwrap(), None, None));
+    assert_mentions(&err, &["WordPiece vocab", "MAX_PIECE_BYTES", &MAX_PIECE_BYTES.to_string()]);
+    // Entries of every length up to the limit, no word-length cap, and one 100 KB word: the greedy longest
+    // match looks at most MAX_PIECE_BYTES ahead of each position, so this is linear in the word.
+    let mut t = base;
+    t["model"]["max_input_chars_per_word"] = json!(1_000_000_000u64);
+    let vocab = t["model"]["vocab"].as_object_mut().unwrap();
+    let next = vocab.len();
+    for len in 2..=MAX_PIECE_BYTES {
+        vocab.insert("b".repeat(len), json!(next + len));
+    }
+    let tok = Tokenizer::from_bytes(&serde_json::to_vec(&t).unwrap(), None, None).unwrap();
+    let word = "a".repeat(100_000);
+    let start = Instant::now();
+    let enc = tok.encode(&word, false).unwrap();
+    let (_, trace) = tok.encode_traced(&word, false).unwrap();
+    println!("crafted input: WordPiece, entries of every length to MAX_PIECE_BYTES, one 100 KB word (plain + traced): {:.0} ms", start.elapsed().as_secs_f64() * 1e3);
+    assert_eq!(enc.ids.len(), 100_000, "one piece per `a`");
+    assert!(!trace.words.is_empty());
+}

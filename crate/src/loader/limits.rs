@@ -212,3 +212,24 @@ pub fn check_values(config: &[u8]) -> Result<()> {
     }
     Ok(())
 }
+
+/// The longest vocabulary entry a WordPiece or Unigram vocabulary may hold. Both try every substring of a
+/// word up to the longest entry at each position, so the work per character grows with the square of that
+/// length; real vocabularies stay under 64 bytes (SentencePiece caps pieces at 16 characters, BERT's longest
+/// WordPiece entry is 18 bytes). Byte-level BPE merges pairs instead and has no such limit.
+pub const MAX_PIECE_BYTES: usize = 128;
+
+/// Attempts a tokenizer trace records per word (WordPiece lists each substring it looked up): past it the
+/// word is still tokenized, only its trace stops growing.
+pub const TRACE_ATTEMPTS_MAX: usize = 4096;
+
+/// Refuse a vocabulary entry longer than [`MAX_PIECE_BYTES`].
+pub fn check_piece(model: &str, piece: &str) -> Result<()> {
+    if piece.len() <= MAX_PIECE_BYTES {
+        return Ok(());
+    }
+    Err(Error::tokenizer(
+        format!("{model} vocab has an entry of {} bytes ({}), longer than the limit of {MAX_PIECE_BYTES} (MAX_PIECE_BYTES)", piece.len(), shorten(piece)),
+        "Use the tokenizer.json saved with the model; real vocabularies have short entries",
+    ))
+}
