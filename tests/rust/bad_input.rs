@@ -590,3 +590,80 @@ fn crafted_wordpiece_long_word_and_long_pieces() {
     assert_eq!(enc.ids.len(), 100_000, "one piece per `a`");
     assert!(!trace.words.is_empty());
 }
+
+// ---- the same crafted inputs through the CLI: exit 1, one line naming the problem, bounded time --------------
+
+/// Write `folder` to a fresh temporary directory (removed on drop).
+struct TempFolder(std::path::PathBuf);
+
+impl TempFolder {
+    fn new(name: &str, folder: &Folder) -> Self {
+        let dir = std::env::temp_dir().join(format!("glassbox-bad-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), &folder.config).unwrap();
+        if let Some(w) = &folder.weights {
+            std::fs::write(dir.join("model.safetensors"), w).unwrap();
+        }
+        std::fs::write(dir.join("tokenizer.json"), &folder.tokenizer).unwrap();
+        TempFolder(dir)
+    }
+}
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Run the CLI; it must fail with exit code 1 and one `error: …` line mentioning every needle.
+fn cli_refuses(what: &str, args: &[&str], needles: &[&str]) {
+    let start = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox")).args(args).output().unwrap();
+    println!("crafted input (CLI): {what}: {:.0} ms", start.elapsed().as_secs_f64() * 1e3);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{what}: exit {:?}, stderr {stderr}", out.status);
+    let line = stderr.trim();
+    assert!(line.starts_with("error: ") && !line.contains('\n'), "{what}: {stderr:?}");
+    assert_mentions(line, needles);
+}
+
+#[test]
+fn crafted_inputs_through_the_cli() {
+    let text = "a".repeat(1000);
+    let replace = TempFolder::new("replace", &gpt2_with_tokenizer(|t| t["normalizer"] = json!({"type": "Replace", "pattern": {"String": "a"}, "content": "a".repeat(1 << 16)})));
+    cli_refuses("Replace normaliser", &["tokenize", replace.0.to_str().unwrap(), "--text", &text], &["normalizer Replace", "limit"]);
+    let split = TempFolder::new("split", &gpt2_with_tokenizer(|t| t["pre_tokenizer"] = json!({"type": "Split", "pattern": {"Regex": "(a+)+(?=b)"}, "behavior": "Isolated", "invert": false})));
+    cli_refuses("catastrophic Split", &["tokenize", split.0.to_str().unwrap(), "--text", &"a".repeat(40)], &["REGEX_BACKTRACK_LIMIT"]);
+
+    let mut wide = Folder::fixture("gpt2");
+    let mut config = json_of(&wide.config);
+    config["n_positions"] = json!(200_000);
+    config["n_embd"] = json!(8);
+    config["n_head"] = json!(1);
+    wide.config = serde_json::to_vec(&config).unwrap();
+    wide.weights = None;
+    let wide = TempFolder::new("wide", &wide);
+    cli_refuses("60k tokens, n_positions 200000", &["inspect", wide.0.to_str().unwrap(), "--random-weights", "1", "--text", &" a".repeat(60_000)], &["MAX_SEQUENCE"]);
+
+    let nan = TempFolder::new("nan", &gpt2_with_value("ln_f.weight", 0, f32::NAN));
+    cli_refuses("NaN in ln_f", &["inspect", nan.0.to_str().unwrap(), "--text", "hi"], &["ln_f.weight", "NaN"]);
+    let eps = TempFolder::new("eps", &with_config("gpt2", |c| c.replace("\"layer_norm_epsilon\": 1e-05", "\"layer_norm_epsilon\": -1")));
+    cli_refuses("negative epsilon", &["inspect", eps.0.to_str().unwrap(), "--text", "hi"], &["layer_norm_epsilon"]);
+    let dup = TempFolder::new("dup", &gpt2_with_tokenizer(|t| {
+        t["model"]["vocab"].as_object_mut().unwrap().insert("zzq".into(), json!(5));
+    }));
+    cli_refuses("duplicate vocab id", &["tokenize", dup.0.to_str().unwrap(), "--text", "hi"], &["id 5"]);
+    let mut mismatched = Folder::fixture("bert");
+    mismatched.weights = Folder::fixture("gpt2").weights;
+    let mismatched = TempFolder::new("mismatched", &mismatched);
+    cli_refuses("BERT config with GPT-2 weights", &["inspect", mismatched.0.to_str().unwrap(), "--text", "hi"], &["config.json"]);
+    let mut empty = Folder::fixture("gpt2");
+    empty.tokenizer = Vec::new();
+    let empty = TempFolder::new("empty", &empty);
+    cli_refuses("empty tokenizer.json", &["tokenize", empty.0.to_str().unwrap(), "--text", "hi"], &["tokenizer.json", "empty"]);
+    let gpt2 = support::fixture_dir("gpt2");
+    cli_refuses("over-long text", &["inspect", gpt2.to_str().unwrap(), "--text", &"word ".repeat(2000)], &["Shorten"]);
+    cli_refuses("temperature not a number", &["generate", gpt2.to_str().unwrap(), "--text", "hi", "--temperature", "nan"], &["temperature"]);
+    let t5 = support::fixture_dir("t5_tiny");
+    cli_refuses("decoder id out of range", &["inspect", t5.to_str().unwrap(), "--text", "hi", "--decoder-ids", "0,99999999"], &["99999999"]);
+}
