@@ -244,3 +244,34 @@ describe('the embed cannot be aimed', () => {
     await context.close();
   });
 });
+
+describe('recovery', () => {
+  it('a panic in the engine shows a message, and the next run reloads the model and keeps the text', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    await page.goto(`${setup.server.url}index.html#model=${setup.decoder.name}`);
+    await page.waitForFunction(() => window.__glassbox?.status === 'idle' && window.__glassbox.info(), null, WAIT);
+    const text = 'The cat sat on the mat';
+    const runs = () => page.evaluate((t) => window.__glassbox.events().filter((e) => e.type === 'run' && e.text === t).length, text);
+    await page.fill('#text-input', text);
+    await page.click('#run-button');
+    await page.waitForFunction(() => window.__glassbox.status === 'idle', null, WAIT);
+    await page.waitForFunction((t) => window.__glassbox.events().some((e) => e.type === 'run' && e.text === t), text, WAIT);
+    const before = await runs();
+    const heatmapBefore = await page.evaluate(() => window.__glassbox.heatmap());
+
+    const message = await page.evaluate(() => window.__glassbox.debugPanic());
+    assert.match(message, /internal error/);
+    assert.match(message, /debugPanic/, 'the panic message is reported');
+    assert.ok(await page.isVisible('#run-error'), 'the message is shown');
+    assert.equal(await page.inputValue('#text-input'), text, 'the text is kept');
+
+    await page.click('#run-button');
+    await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'run').length > n
+      && window.__glassbox.status === 'idle', before, WAIT);
+    assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '', 'the run after the panic failed');
+    assert.deepEqual(await page.evaluate(() => window.__glassbox.heatmap()), heatmapBefore, 'the reloaded model gives the same attention');
+    // The only errors are the deliberate panic's (a console message of the trap).
+    assert.deepEqual(watch.errors.filter((e) => !/debugPanic|unreachable|RuntimeError/.test(e)), []);
+    await context.close();
+  });
+});
