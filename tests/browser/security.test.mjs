@@ -21,6 +21,7 @@ const setup = {};
 /** A second origin (http://localhost:PORT): hostile pages by name, and model files from `modelDir` with CORS. */
 async function startHostile(modelDir) {
   const pages = new Map();
+  const folders = new Map(); // name -> { file name: Buffer }, served at /c/<name>/<file>
   const hits = [];
   const server = createServer((req, res) => {
     hits.push(req.url);
@@ -28,6 +29,11 @@ async function startHostile(modelDir) {
     if (pages.has(url.pathname)) {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
       return res.end(pages.get(url.pathname));
+    }
+    const crafted = /^\/c\/([\w-]+)\/([\w.]+)$/.exec(url.pathname);
+    if (crafted && folders.get(crafted[1])?.[crafted[2]]) {
+      res.writeHead(200, { 'Access-Control-Allow-Origin': '*', 'Content-Type': 'application/octet-stream' });
+      return res.end(folders.get(crafted[1])[crafted[2]]);
     }
     const m = /^\/m\/([\w.]+)$/.exec(url.pathname);
     const file = m && path.join(modelDir, m[1]);
@@ -40,7 +46,7 @@ async function startHostile(modelDir) {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://localhost:${server.address().port}`;
-  return { origin, pages, hits, stop: () => new Promise((resolve) => server.close(resolve)) };
+  return { origin, pages, folders, hits, stop: () => new Promise((resolve) => server.close(resolve)) };
 }
 
 before(async () => {
@@ -272,6 +278,72 @@ describe('recovery', () => {
     assert.deepEqual(await page.evaluate(() => window.__glassbox.heatmap()), heatmapBefore, 'the reloaded model gives the same attention');
     // The only errors are the deliberate panic's (a console message of the trap).
     assert.deepEqual(watch.errors.filter((e) => !/debugPanic|unreachable|RuntimeError/.test(e)), []);
+    await context.close();
+  });
+});
+
+describe('crafted folders typed as a URL on the page', () => {
+  it('each is refused with a message naming the problem, and the page stays usable', async () => {
+    const dir = setup.decoder.dir;
+    const base = {
+      'config.json': fs.readFileSync(path.join(dir, 'config.json')),
+      'tokenizer.json': fs.readFileSync(path.join(dir, 'tokenizer.json')),
+      'model.safetensors': fs.readFileSync(path.join(dir, 'model.safetensors')),
+    };
+    const tokenizer = JSON.parse(base['tokenizer.json']);
+    const edited = (edit) => {
+      const t = structuredClone(tokenizer);
+      edit(t);
+      return Buffer.from(JSON.stringify(t));
+    };
+    // NaN in the first float of the last tensor of the file.
+    const st = Buffer.from(base['model.safetensors']);
+    const headerLen = Number(st.readBigUInt64LE(0));
+    const header = JSON.parse(st.subarray(8, 8 + headerLen).toString());
+    const [name, last] = Object.entries(header).filter(([k]) => k !== '__metadata__').sort((a, b) => b[1].data_offsets[0] - a[1].data_offsets[0])[0];
+    const nan = Buffer.from(st);
+    if (last.dtype === 'F32') nan.writeFloatLE(NaN, 8 + headerLen + last.data_offsets[0]);
+    else nan.writeUInt16LE(0x7e00, 8 + headerLen + last.data_offsets[0]); // NaN in f16 (and bf16: exponent all ones)
+    const vocabOf = (t) => (Array.isArray(t.model.vocab) ? null : t.model.vocab);
+    const firstId = Object.values(vocabOf(tokenizer) ?? { x: 0 })[0];
+    const cases = [
+      ['nan', { ...base, 'model.safetensors': nan }, 'load', [name, 'NaN']],
+      ['epsilon', { ...base, 'config.json': Buffer.from(JSON.stringify({ ...JSON.parse(base['config.json']), layer_norm_epsilon: -1, layer_norm_eps: -1 })) }, 'load', ['eps', '≥ 0']],
+      ['truncated', { ...base, 'model.safetensors': st.subarray(0, 100) }, 'load', ['model.safetensors']],
+      ['replace', { ...base, 'tokenizer.json': edited((t) => { t.normalizer = { type: 'Replace', pattern: { String: 'a' }, content: 'a'.repeat(1 << 16) }; }) }, 'run', ['normalizer Replace', 'limit']],
+    ];
+    if (vocabOf(tokenizer)) cases.push(['duplicate', { ...base, 'tokenizer.json': edited((t) => { t.model.vocab.zzqq = firstId; }) }, 'load', [`id ${firstId}`]]);
+    for (const [folder, files] of cases) setup.hostile.folders.set(folder, files);
+
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    await watchCsp(context);
+    await page.goto(`${setup.server.url}index.html#model=${setup.decoder.name}`);
+    await page.waitForFunction(() => window.__glassbox?.status === 'idle' && window.__glassbox.info(), null, WAIT);
+    for (const [folder, , stage, needles] of cases) {
+      const loads = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type === 'loaded' || e.type === 'load-error').length);
+      await page.fill('#url-input', `${setup.hostile.origin}/c/${folder}/`);
+      await page.press('#url-input', 'Enter');
+      await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'loaded' || e.type === 'load-error').length > n
+        && window.__glassbox.status === 'idle', loads, WAIT);
+      let shown;
+      if (stage === 'load') {
+        shown = await page.$eval('#model-error', (e) => (e.hidden ? '' : e.textContent));
+      } else {
+        await page.fill('#text-input', 'a'.repeat(1000));
+        await page.click('#run-button');
+        await page.waitForFunction(() => !document.querySelector('#run-error').hidden, null, WAIT);
+        shown = await page.$eval('#run-error', (e) => e.textContent);
+      }
+      for (const n of needles) assert.ok(shown.includes(n), `${folder}: "${n}" in the message "${shown}"`);
+    }
+    // The page still works: the bundled model loads and runs.
+    await page.selectOption('#model-select', String(await page.evaluate((n) => window.__glassbox.bundled().indexOf(n), setup.decoder.name)));
+    await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'loaded').at(-1)?.name === n && window.__glassbox.status === 'idle', setup.decoder.name, WAIT);
+    await page.fill('#text-input', 'The cat sat');
+    await page.click('#run-button');
+    await page.waitForFunction(() => window.__glassbox.events().some((e) => e.type === 'run' && e.text === 'The cat sat'), null, WAIT);
+    // A user-typed URL on another origin is allowed by the worker's policy: no violation on the way.
+    assert.deepEqual(await violations(page), []);
     await context.close();
   });
 });
