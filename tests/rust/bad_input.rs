@@ -667,3 +667,34 @@ fn crafted_inputs_through_the_cli() {
     let t5 = support::fixture_dir("t5_tiny");
     cli_refuses("decoder id out of range", &["inspect", t5.to_str().unwrap(), "--text", "hi", "--decoder-ids", "0,99999999"], &["99999999"]);
 }
+
+#[test]
+fn crafted_outputs_too_large_are_refused_before_the_pass() {
+    use glassbox::loader::limits::{MAX_CAPTURED, MAX_LOGITS};
+    // A vocabulary of 2^22 with a width of 1: a small file, then 2,000 tokens would need 8 billion logits.
+    let mut f = Folder::fixture("gpt2");
+    let mut config = json_of(&f.config);
+    config["vocab_size"] = json!(1 << 22);
+    config["n_embd"] = json!(4);
+    config["n_head"] = json!(1);
+    config["n_layer"] = json!(1);
+    config["n_positions"] = json!(4096);
+    f.config = serde_json::to_vec(&config).unwrap();
+    f.weights = None;
+    let model = Model::load(&f.files(), Some(1)).unwrap();
+    let ids = vec![1u32; 2000];
+    let err = timed_error("2,000 tokens × 2^22 vocabulary", || model.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE));
+    assert_mentions(&err, &["MAX_LOGITS", &format!("{MAX_LOGITS}").chars().take(3).collect::<String>()]);
+    // 2,000 thin layers × 8 heads, 4,000 tokens, all attention kept: 256 billion values.
+    let mut config = json_of(&Folder::fixture("gpt2").config);
+    config["n_layer"] = json!(2000);
+    config["n_embd"] = json!(8);
+    config["n_head"] = json!(8);
+    config["n_positions"] = json!(4096);
+    f.config = serde_json::to_vec(&config).unwrap();
+    let model = Model::load(&f.files(), Some(1)).unwrap();
+    let ids = vec![1u32; 4000];
+    let err = timed_error("2,000 layers × 8 heads × 4,000² attention kept", || model.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::ALL));
+    assert_mentions(&err, &["MAX_CAPTURED", "Shorten"]);
+    let _ = MAX_CAPTURED;
+}

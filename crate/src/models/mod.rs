@@ -217,6 +217,8 @@ impl Model {
             check_ids("decoder ids", dec, info)?;
         }
         self.check_probe(probe, inputs.ids.len())?;
+        let dec_len = inputs.decoder_ids.map_or(1, <[u32]>::len);
+        loader::limits::check_forward(info, inputs.ids.len(), dec_len, probe.capture, probe.hidden_states)?;
         match self {
             Model::Gpt2(m) => m.forward(inputs.ids, probe),
             Model::Bert(m) => m.forward(inputs.ids, inputs.type_ids, probe),
