@@ -147,7 +147,7 @@ impl Normalizer {
                     s.prepend(p);
                 }
             }
-            Normalizer::Precompiled(map) => precompiled(map, s),
+            Normalizer::Precompiled(map) => precompiled(map, s)?,
             Normalizer::Nmt => {
                 s.filter(|c| !matches!(c as u32, 0x1..=0x8 | 0xB | 0xE..=0x1F | 0x7F | 0x8F | 0x9F));
                 s.map(|c| match c as u32 {
@@ -188,10 +188,15 @@ impl Normalizer {
 
 /// Apply SentencePiece's character map grapheme by grapheme, as HF does: a whole grapheme of
 /// fewer than 6 bytes is looked up first, then each of its chars.
-fn precompiled(map: &CharsMap, s: &mut NormalizedString) {
+fn precompiled(map: &CharsMap, s: &mut NormalizedString) -> Result<()> {
     let mut t: Vec<(char, isize)> = Vec::with_capacity(s.len());
     let mut modified = false;
+    // A crafted map can rewrite one character into megabytes: the growth is checked as the text is built.
+    let max_chars = limits::max_normalized_len(s.original_len());
     for grapheme in s.get().graphemes(true) {
+        if t.len() > max_chars {
+            return limits::check_growth("the normalizer Precompiled", s.original_len(), t.len());
+        }
         if grapheme.len() < 6 {
             if let Some(norm) = map.transform(grapheme) {
                 modified = true;
@@ -213,6 +218,7 @@ fn precompiled(map: &CharsMap, s: &mut NormalizedString) {
     if modified {
         s.transform(&t, 0);
     }
+    Ok(())
 }
 
 /// Changes for replacing `old` by `new`: extra chars are insertions, missing ones are removals
