@@ -26,6 +26,11 @@ export declare class Glassbox {
   loadModel(source: ModelSource, opts?: LoadOptions): Promise<Model>;
   /** Stops the worker: pending promises reject, every model is gone. */
   terminate(): void;
+  /**
+   * Stops whatever is being computed by replacing the worker: pending promises reject ("stopped: …"), models
+   * loaded from a folder URL are loaded again under the same handles. Not for a Glassbox given its `worker`.
+   */
+  interrupt(): Promise<void>;
 }
 
 export interface LoadOptions {

@@ -192,7 +192,9 @@ async function load(msg) {
     bytes['special_tokens_map.json'] ?? null,
     randomSeed,
   );
-  const handle = nextHandle++;
+  // A replaced worker (Glassbox.interrupt) loads the models again under the handles the page holds.
+  const handle = Number.isInteger(msg.handle) && !models.has(msg.handle) ? msg.handle : nextHandle++;
+  nextHandle = Math.max(nextHandle, handle + 1);
   models.set(handle, { model, engine: api });
   if (source.baseUrl !== undefined) reloadable.set(handle, { source, randomSeed });
   return { handle, info: model.info() };

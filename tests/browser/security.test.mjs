@@ -347,3 +347,36 @@ describe('crafted folders typed as a URL on the page', () => {
     await context.close();
   });
 });
+
+describe('interrupting a long call', () => {
+  it('replaces the worker: the call rejects at once, the model is loaded again and keeps working', async () => {
+    // A copy of the model on the other origin: the new worker must still reach a user-chosen URL.
+    setup.hostile.folders.set('copy', Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json']
+      .map((f) => [f, fs.readFileSync(path.join(setup.decoder.dir, f))])));
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    await page.goto(`${setup.server.url}index.html`);
+    const result = await page.evaluate(async ({ bundled, copyUrl }) => {
+      const { Glassbox } = await import('./glassbox.js');
+      const gb = await Glassbox.create();
+      const model = await gb.loadModel({ baseUrl: bundled });
+      const before = await model.tokenize('The cat sat');
+      // Keep the worker busy: many long runs queued behind each other.
+      const long = 'The cat sat on the mat. '.repeat(15);
+      const busy = Promise.all(Array.from({ length: 2000 }, () => model.run(long, { topK: 0 }))).then(() => 'finished', (e) => e.message);
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = performance.now();
+      await gb.interrupt();
+      const interruptMs = performance.now() - t0;
+      const outcome = await busy;
+      const after = await model.tokenize('The cat sat');
+      const copy = await gb.loadModel({ baseUrl: copyUrl }).then(() => 'loaded', (e) => e.message);
+      gb.terminate();
+      return { before: before.ids.join(','), after: after.ids.join(','), outcome, interruptMs, copy };
+    }, { bundled: `models/${setup.decoder.name}/`, copyUrl: `${setup.hostile.origin}/c/copy/` });
+    assert.match(result.outcome, /stopped: the computation was interrupted/);
+    assert.equal(result.after, result.before, 'the model answers the same after the worker was replaced');
+    assert.equal(result.copy, 'loaded', 'the new worker can load a model from a user-chosen URL');
+    console.log(`interrupt: new worker ready and model reloaded in ${result.interruptMs.toFixed(0)} ms`);
+    await context.close();
+  });
+});
