@@ -6,11 +6,11 @@ import { renderModelFacts } from './views/model-facts.js';
 import { renderTokens } from './views/tokens.js';
 import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap, heatmapData } from './views/heatmap.js';
+import { attentionMap, labelSchemeOf, stepMap } from './run-view.js';
 import { renderGenerated } from './views/generated.js';
 import { renderCandidates } from './views/candidates.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
-import { ATTENTION_KINDS, CAUSAL_NOTE, modelExplanation } from './views/explain.js';
-import { tokenLabel, vocabScheme } from './views/token-text.js';
+import { ATTENTION_KINDS, modelExplanation } from './views/explain.js';
 import { decodeState, findModel } from './url-state.js';
 import { mountTeaching } from './views/teaching.js';
 
@@ -55,7 +55,7 @@ const state = {
   kind: 'encoder', layer: '0', head: 'mean',
   decoderStartId: null,   // learned from the first encoder-decoder run
   decoderIds: null, decoderIdsFor: null,   // the last generated output, fed back as decoder input
-  gen: null,              // {handle, steps, selected, running, prompt, promptTokens, sourceTokens, status}
+  gen: null,              // {handle, steps, selected, running, prompt, input, prefixTokens, prefixSpecial, status}
   stepKind: 'self', stepLayer: '0',
   events: [],             // what happened, for the test hook: loads, runs, tokens as they were drawn
 };
@@ -91,10 +91,6 @@ function setStatus() {
   ui.generateButton.disabled = !canGenerate || state.running || Boolean(state.gen?.running);
   ui.stopButton.disabled = !state.gen?.running;
   ui.modelSelect.disabled = state.bundled.length === 0 && !state.model;
-}
-
-function looksSpecial(token) {
-  return /^(<[^<>]+>|\[[A-Z]+\])$/.test(token ?? '');
 }
 
 // ---- models --------------------------------------------------------------------------------------
@@ -161,7 +157,7 @@ async function loadModel(source, name, bundledIndex = null) {
       model.free();
       return;
     }
-    const scheme = vocabScheme((await model.tokenize(' ', { addSpecialTokens: false }).catch(() => ({ tokens: [] }))).tokens);
+    const scheme = await labelSchemeOf(model);
     if (seq !== state.loadSeq) {
       model.free();
       return;
@@ -341,40 +337,8 @@ function updateStaleNote() {
   }
 }
 
-/** One head's [Tq][Tk] matrix, or the mean over heads, out of a [L][H][Tq][Tk] tensor. */
-function headMatrix(tensor, layer, head) {
-  const [, H, Tq, Tk] = tensor.shape;
-  const size = Tq * Tk;
-  if (head !== 'mean') {
-    const start = (layer * H + Number(head)) * size;
-    return tensor.data.subarray(start, start + size);
-  }
-  const out = new Float32Array(size);
-  for (let h = 0; h < H; h++) {
-    const start = (layer * H + h) * size;
-    for (let i = 0; i < size; i++) out[i] += tensor.data[start + i];
-  }
-  for (let i = 0; i < size; i++) out[i] /= H;
-  return out;
-}
-
-function inputLabels() {
-  const t = state.result.tokens;
-  const scheme = state.scheme;
-  return {
-    labels: t.tokens.map((tok, i) => tokenLabel(tok, scheme, t.special[i])),
-    special: Array.from(t.special, Boolean),
-  };
-}
-
-function decoderLabels() {
-  const tokens = state.result.decoderTokens ?? [];
-  const scheme = state.scheme;
-  return {
-    labels: tokens.map((tok) => tokenLabel(tok, scheme, looksSpecial(tok))),
-    special: tokens.map(looksSpecial),
-  };
-}
+/** Rasterise a map's cells in the worker (crate/src/plot, the pixels of `glassbox plot`). */
+const raster = (values, options) => state.gb.drawMap(values, options);
 
 function renderAttention() {
   const r = state.result;
@@ -394,7 +358,7 @@ function renderAttention() {
   renderSegmented(ui.kindSwitch, 'attention-kind', kinds.map((k) => ({ value: k, label: ATTENTION_KINDS[k].label })),
     state.kind, (v) => { state.kind = v; renderAttention(); });
   const tensor = r.attentions[state.kind];
-  const [L, H, Tq, Tk] = tensor.shape;
+  const [L, H, Tq] = tensor.shape;
   ui.layerSelect.disabled = ui.headSelect.disabled = false;
   ui.attentionControls.hidden = false;
   state.layer = renderSelect(ui.layerSelect, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), state.layer);
@@ -402,23 +366,8 @@ function renderAttention() {
     ...range(H).map((h) => ({ value: String(h), label: `${h + 1} of ${H}` }))], state.head);
   const layer = Number(state.layer);
   const encDec = state.model.info.kind === 'encoder-decoder';
-  const input = inputLabels();
-  const dec = encDec ? decoderLabels() : input;
-  const rows = state.kind === 'encoder' ? input : dec;
-  const cols = state.kind === 'cross' || state.kind === 'encoder' ? input : dec;
-  const causal = state.kind === 'decoder';
-  const headName = state.head === 'mean' ? 'mean of heads' : `head ${Number(state.head) + 1}`;
   ui.heatmap.hidden = false;
-  renderHeatmap(ui.heatmap, {
-    values: headMatrix(tensor, layer, state.head),
-    nRows: Tq, nCols: Tk,
-    rowLabels: rows.labels.length === Tq ? rows.labels : range(Tq).map(String),
-    colLabels: cols.labels.length === Tk ? cols.labels : range(Tk).map(String),
-    rowSpecial: rows.special, colSpecial: cols.special,
-    isMasked: causal ? (q, k) => k > q + (Tk - Tq) : null,
-    maskNote: causal ? CAUSAL_NOTE : '',
-    title: `${ATTENTION_KINDS[state.kind].title}, layer ${layer + 1}, ${headName}`,
-  });
+  renderHeatmap(ui.heatmap, { ...attentionMap(r, { kind: state.kind, layer, head: state.head, scheme: state.scheme }), raster });
   ui.heatmap.dataset.kind = state.kind;
   ui.heatmap.dataset.layer = String(layer);
   ui.heatmap.dataset.head = state.head;
@@ -466,7 +415,7 @@ async function generate() {
   const info = model.info;
   const gen = { handle: null, steps: [], selected: null, follow: true, running: true, status: 'Generating…',
     // A decoder continues the prompt; an encoder-decoder writes a new text from the source.
-    text, prompt: info.kind === 'decoder-only' ? text : `${text} →`, promptTokens: null };
+    text, prompt: info.kind === 'decoder-only' ? text : `${text} →`, input: null, prefixTokens: null, prefixSpecial: null };
   state.gen = gen;
   setStatus();
   renderGeneration();
@@ -483,8 +432,12 @@ async function generate() {
   // The keys each step attends to are labelled with what the decoder was fed first (the prompt or the
   // start token) and the encoded input; an API without `started` gets the input from the tokenizer.
   const labels = gen.handle.started
-    ? gen.handle.started.then((s) => { gen.prefixTokens = s.prefixTokens ?? null; gen.promptTokens = s.input ?? null; })
-    : model.tokenize(text).then((t) => { gen.promptTokens = t; });
+    ? gen.handle.started.then((s) => {
+      gen.prefixTokens = s.prefixTokens ?? null;
+      gen.prefixSpecial = s.prefixSpecial ?? null;
+      gen.input = s.input ?? null;
+    })
+    : model.tokenize(text).then((t) => { gen.input = t; });
   labels.then(() => { if (state.gen === gen) renderGeneration(); }, () => {});
   try {
     const res = await gen.handle.done;
@@ -579,50 +532,15 @@ function renderStepAttention(step, s) {
   renderSegmented(ui.stepKindSwitch, 'step-kind', kinds.map((k) => ({ value: k, label: k === 'self' ? 'Self' : 'Cross' })),
     state.stepKind, (v) => { state.stepKind = v; renderGeneration(); });
   const tensor = att[state.stepKind];
-  const [L, H, , P] = tensor.shape;
+  const [L] = tensor.shape;
   ui.stepLayerSelect.disabled = false;
   state.stepLayer = renderSelect(ui.stepLayerSelect, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), state.stepLayer);
   const layer = Number(state.stepLayer);
-  const values = new Float32Array((H + 1) * P);
-  for (let h = 0; h < H; h++) {
-    const row = tensor.data.subarray((layer * H + h) * P, (layer * H + h + 1) * P);
-    values.set(row, h * P);
-    for (let k = 0; k < P; k++) values[H * P + k] += row[k] / H;
-  }
-  const info = state.model.info;
-  const scheme = state.scheme;
-  const gen = state.gen;
-  const prompt = gen.promptTokens;
-  let colLabels, colSpecial;
-  if (state.stepKind === 'self' && gen.prefixTokens) {
-    colLabels = gen.prefixTokens.map((t) => tokenLabel(t, scheme, looksSpecial(t)));
-    colSpecial = gen.prefixTokens.map(looksSpecial);
-  } else if (state.stepKind === 'cross' || info.kind === 'decoder-only') {
-    // Cross: the encoded source. Self (decoder-only): the prompt, then the tokens generated before this one.
-    colLabels = prompt ? prompt.tokens.map((t, i) => tokenLabel(t, scheme, prompt.special[i])) : [];
-    colSpecial = prompt ? Array.from(prompt.special, Boolean) : [];
-  } else {
-    colLabels = range(Math.max(0, P - s)).map(() => '‹start›');
-    colSpecial = colLabels.map(() => true);
-  }
-  if (state.stepKind === 'self') {
-    for (let i = 0; i < s; i++) {
-      colLabels.push(tokenLabel(gen.steps[i].token, scheme));
-      colSpecial.push(looksSpecial(gen.steps[i].token));
-    }
-  }
-  if (colLabels.length !== P) colLabels = range(P).map((k) => `#${k}`);
-  const kindName = state.stepKind === 'self' ? 'self-attention' : 'cross-attention';
   ui.stepPlaceholder.hidden = true;
   ui.stepControls.hidden = false;
   ui.stepHeatmap.hidden = false;
-  renderHeatmap(ui.stepHeatmap, {
-    values, nRows: H + 1, nCols: P,
-    rowLabels: [...range(H).map((h) => `head ${h + 1}`), 'mean'],
-    colLabels, colSpecial,
-    title: `Step ${s + 1}, ${kindName}, layer ${layer + 1}: one row per head`,
-    rowAxis: '', colAxis: 'key',
-  });
+  const view = stepMap(state.gen, { s, kind: state.stepKind, layer, modelKind: state.model.info.kind, scheme: state.scheme });
+  renderHeatmap(ui.stepHeatmap, { ...view, raster });
 }
 
 // ---- wiring --------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ import { renderHeatmap } from './views/heatmap.js';
 import { renderGenerated } from './views/generated.js';
 import { renderCandidates } from './views/candidates.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
-import { ATTENTION_KINDS, CAUSAL_NOTE } from './views/explain.js';
-import { tokenLabel } from './views/token-text.js';
+import { ATTENTION_KINDS } from './views/explain.js';
+import { attentionMap, axesOf, labelSchemeOf, stepMap } from './run-view.js';
 import { pageLink, findModel } from './url-state.js';
 import { renderQkv } from './views/qkv.js';
 import { renderPredictions } from './views/fill-mask.js';
@@ -147,7 +147,9 @@ export async function sharedModel(spec, randomSeed = null) {
       const opts = randomSeed === null ? {} : { randomSeed };
       const source = folder.files ? { baseUrl: folder.url, files: folder.files } : { baseUrl: folder.url };
       const model = await gb.loadModel(source, opts);
-      return { model, name: folder.name, key };
+      // How the vocabulary writes text, for labels: the page's rule (run-view.js), found once per model.
+      const scheme = await labelSchemeOf(model);
+      return { model, name: folder.name, key, scheme };
     })();
     entry.catch(() => models.delete(key));
     models.set(key, entry);
@@ -275,25 +277,9 @@ function range(n) {
   return Array.from({ length: n }, (_, i) => i);
 }
 
-function looksSpecial(token) {
-  return /^(<[^<>]+>|\[[A-Z]+\])$/.test(token ?? '');
-}
-
-/** One head's [Tq][Tk] matrix (or the mean over the heads) out of a [L][H][Tq][Tk] tensor. */
-function headMatrix(tensor, layer, head) {
-  const [, H, Tq, Tk] = tensor.shape;
-  const size = Tq * Tk;
-  if (head !== 'mean') {
-    const start = (layer * H + head) * size;
-    return tensor.data.subarray(start, start + size);
-  }
-  const out = new Float32Array(size);
-  for (let hd = 0; hd < H; hd++) {
-    const start = (layer * H + hd) * size;
-    for (let i = 0; i < size; i++) out[i] += tensor.data[start + i];
-  }
-  for (let i = 0; i < size; i++) out[i] /= H;
-  return out;
+/** Rasterise a map's cells in the shared worker (crate/src/plot, the page's and the CLI's pixels). */
+async function raster(values, options) {
+  return (await sharedGlassbox()).drawMap(values, options);
 }
 
 /** A number attribute, or `fallback` when it is absent or not a number. */
@@ -524,7 +510,7 @@ class GlassboxTokens extends GlassboxElement {
     if (!isCurrent()) return;
     const { tokenizer, vocabSize } = entry.model.info;
     renderTokens(this.ui.tokens, tokens, {
-      tokenizer,
+      scheme: entry.scheme,
       onHighlight: (span) => {
         renderTextHighlight(this.ui.backdrop, this.text, this.text === text ? span : null);
         this.ui.backdrop.scrollTop = this.ui.textArea.scrollTop;
@@ -625,30 +611,7 @@ class GlassboxAttention extends GlassboxElement {
       ...range(H).map((i) => ({ value: String(i), label: `${i + 1} of ${H}` }))], String(head));
     this._applyChrome();
 
-    const tokenizer = info.tokenizer;
-    const input = {
-      labels: r.tokens.tokens.map((t, i) => tokenLabel(t, tokenizer, r.tokens.special[i])),
-      special: Array.from(r.tokens.special, Boolean),
-    };
-    const decTokens = r.decoderTokens ?? [];
-    const dec = info.kind === 'encoder-decoder' ? {
-      labels: decTokens.map((t) => tokenLabel(t, tokenizer, looksSpecial(t))),
-      special: decTokens.map(looksSpecial),
-    } : input;
-    const rows = kind === 'encoder' ? input : dec;
-    const cols = kind === 'decoder' ? dec : input;
-    const causal = kind === 'decoder';
-    const headName = head === 'mean' ? 'mean of heads' : `head ${head + 1}`;
-    renderHeatmap(this.ui.heatmap, {
-      values: headMatrix(tensor, layer, head),
-      nRows: Tq, nCols: Tk,
-      rowLabels: rows.labels.length === Tq ? rows.labels : range(Tq).map(String),
-      colLabels: cols.labels.length === Tk ? cols.labels : range(Tk).map(String),
-      rowSpecial: rows.special, colSpecial: cols.special,
-      isMasked: causal ? (q, k) => k > q + (Tk - Tq) : null,
-      maskNote: causal ? CAUSAL_NOTE : '',
-      title: `${ATTENTION_KINDS[kind].title}, layer ${layer + 1}, ${headName}`,
-    });
+    renderHeatmap(this.ui.heatmap, { ...attentionMap(r, { kind, layer, head, scheme: this._entry.scheme }), raster });
     Object.assign(this.ui.heatmap.dataset, { kind, layer: String(layer), head: String(head) });
     this.shown = { kind, layer, head, nRows: Tq, nCols: Tk };
     this.ui.explain.textContent = ATTENTION_KINDS[kind].explain;
@@ -766,6 +729,7 @@ class GlassboxGeneration extends GlassboxElement {
     gen.handle.started?.then((s) => {
       gen.input = s.input ?? null;
       gen.prefixTokens = s.prefixTokens ?? null;
+      gen.prefixSpecial = s.prefixSpecial ?? null;
       if (this._gen === gen) this._render();
     }, () => {});
     try {
@@ -797,14 +761,14 @@ class GlassboxGeneration extends GlassboxElement {
 
   _render() {
     const gen = this._gen;
-    const tokenizer = this._entry?.model.info.tokenizer;
+    const scheme = this._entry?.scheme ?? 'plain';
     const steps = gen?.steps ?? [];
     renderGenerated(this.ui.generated, {
-      prompt: gen?.prompt ?? '', steps, selected: gen?.selected ?? null, tokenizer, status: gen?.status ?? '',
+      prompt: gen?.prompt ?? '', steps, selected: gen?.selected ?? null, scheme, status: gen?.status ?? '',
       onSelect: (i) => { if (gen?.steps[i]) { gen.selected = i; this._render(); } },
     });
     const step = gen ? steps[gen.selected] : null;
-    renderCandidates(this.ui.candidates, step?.candidates ?? [], step?.id ?? null, tokenizer);
+    renderCandidates(this.ui.candidates, step?.candidates ?? [], step?.id ?? null, scheme);
     this._renderStep(step, gen?.selected ?? 0);
   }
 
@@ -821,54 +785,15 @@ class GlassboxGeneration extends GlassboxElement {
     renderSegmented(this.ui.stepKind, `${this._uid}-step-kind`, kinds.map((k) => ({ value: k, label: k === 'self' ? 'Self' : 'Cross' })),
       this._step.kind, (v) => { this._step.kind = v; this._render(); });
     const tensor = att[this._step.kind];
-    const [L, H, , P] = tensor.shape;
+    const [L] = tensor.shape;
     const layer = Math.min(L - 1, this._step.layer);
     renderSelect(this.ui.stepLayer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), String(layer));
-    const values = new Float32Array((H + 1) * P);
-    for (let hd = 0; hd < H; hd++) {
-      const row = tensor.data.subarray((layer * H + hd) * P, (layer * H + hd + 1) * P);
-      values.set(row, hd * P);
-      for (let k = 0; k < P; k++) values[H * P + k] += row[k] / H;
-    }
-    const { info } = this._entry.model;
-    const { tokenizer } = info;
-    const gen = this._gen;
-    const input = gen.input;
-    let labels;
-    let special;
-    if (this._step.kind === 'self' && gen.prefixTokens) {
-      labels = gen.prefixTokens.map((t) => tokenLabel(t, tokenizer, looksSpecial(t)));
-      special = gen.prefixTokens.map(looksSpecial);
-    } else if (this._step.kind === 'cross' || info.kind === 'decoder-only') {
-      labels = input ? input.tokens.map((t, i) => tokenLabel(t, tokenizer, input.special[i])) : [];
-      special = input ? Array.from(input.special, Boolean) : [];
-    } else {
-      labels = range(Math.max(0, P - s)).map(() => '‹start›');
-      special = labels.map(() => true);
-    }
-    if (this._step.kind === 'self') {
-      for (let i = 0; i < s; i++) {
-        labels.push(tokenLabel(gen.steps[i].token, tokenizer));
-        special.push(looksSpecial(gen.steps[i].token));
-      }
-    }
-    if (labels.length !== P) labels = range(P).map((k) => `#${k}`);
-    renderHeatmap(this.ui.stepHeatmap, {
-      values, nRows: H + 1, nCols: P,
-      rowLabels: [...range(H).map((hd) => `head ${hd + 1}`), 'mean'],
-      colLabels: labels, colSpecial: special,
-      title: `Step ${s + 1}, ${this._step.kind === 'self' ? 'self-attention' : 'cross-attention'}, layer ${layer + 1}: one row per head`,
-      rowAxis: '', colAxis: 'key',
-    });
+    const view = stepMap(this._gen, { s, kind: this._step.kind, layer, modelKind: this._entry.model.info.kind, scheme: this._entry.scheme });
+    renderHeatmap(this.ui.stepHeatmap, { ...view, raster });
   }
 }
 
 // ---- <glassbox-qkv> and <glassbox-predictions> (the page's teaching views) -------------------------
-
-/** How a model's vocabulary writes text, for labels (byte-level BPE or plain pieces). */
-function labelScheme(info) {
-  return info.tokenizer === 'BPE' ? 'byte-level' : 'plain';
-}
 
 /**
  * One head's query/key/value arithmetic for one query token, with the model's numbers:
@@ -916,10 +841,8 @@ class GlassboxQkv extends GlassboxElement {
     if (info.kind === 'encoder-decoder') decoderIds = (await sharedTranslationRun(entry, text)).decoderIds;
     const r = await model.inspect(text, { topK: 0, qkv: { kind, layer: Number(layer) }, decoderIds });
     if (!isCurrent()) return;
-    const scheme = labelScheme(info);
-    const input = r.tokens.tokens.map((t, i) => tokenLabel(t, scheme, r.tokens.special[i]));
-    const dec = r.decoderTokens ? r.decoderTokens.map((t) => tokenLabel(t, scheme, looksSpecial(t))) : input;
-    this._view = { trace: r.qkv, queryLabels: kind === 'encoder' ? input : dec, keyLabels: kind === 'decoder' ? dec : input };
+    const { rows, cols } = axesOf(r, kind, entry.scheme);
+    this._view = { trace: r.qkv, queryLabels: rows.labels, keyLabels: cols.labels };
     this._redraw();
   }
 
@@ -956,7 +879,7 @@ class GlassboxPredictions extends GlassboxElement {
     }
     const result = await sharedRun(entry, text);
     if (!isCurrent()) return;
-    renderPredictions(this.ui.predictions, { info, result, scheme: labelScheme(info), output });
+    renderPredictions(this.ui.predictions, { info, result, scheme: entry.scheme, output });
   }
 }
 

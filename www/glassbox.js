@@ -101,6 +101,21 @@ export class Glassbox {
     for (const load of this._reloadable.values()) await this._request(load);
   }
 
+  /**
+   * Draw an attention map `[rows][cols]` in the worker with the wasm's rasteriser (the CLI's
+   * `glassbox plot` pixels): resolves to an ImageBitmap (or `{ width, height, rgba }` where the
+   * worker has no OffscreenCanvas). Options: `{ rows, cols, cellPx, gridLines?, hatchPx?, causal?,
+   * mask?, palette? }` (see glassbox.d.ts). `values` is copied, not transferred.
+   */
+  drawMap(values, options) {
+    return this._request({ type: 'drawMap', values, options });
+  }
+
+  /** The map's RGBA pixels: `{ width, height, rgba: Uint8ClampedArray }` (for figures and tests). */
+  rasterizeMap(values, options) {
+    return this._request({ type: 'rasterizeMap', values, options });
+  }
+
   /** Stop the worker; pending requests reject and every model is gone. */
   terminate() {
     this._worker.terminate();
@@ -183,16 +198,12 @@ export class Model {
 
   /** Tokenize: ids, vocabulary strings, UTF-16 offsets into `text`, special flags, optional trace. */
   async tokenize(text, opts = {}) {
-    const raw = await this._request({ type: 'tokenize', text, addSpecialTokens: opts.addSpecialTokens ?? true, trace: !!opts.trace });
-    return toTokens(raw);
+    return toTokens(await this._request({ type: 'tokenize', text, options: opts }));
   }
 
   /** One forward pass: attention of every kind, last hidden state, top-k, sentence embedding. */
   async run(text, opts = {}) {
-    const raw = await this._request({
-      type: 'run', text, decoderIds: opts.decoderIds, scores: !!opts.scores, topK: opts.topK ?? 10, logits: !!opts.logits,
-    });
-    return toRunResult(raw);
+    return toRunResult(await this._request({ type: 'run', text, options: plainIds(opts) }));
   }
 
   /**
@@ -203,10 +214,7 @@ export class Model {
    * `tokenMask` (one 1/0 per source token, specials included: 0 hides it from every query).
    */
   async inspect(text, opts = {}) {
-    const raw = await this._request({
-      type: 'inspect', text, decoderIds: opts.decoderIds, scores: !!opts.scores, topK: opts.topK ?? 10,
-      qkv: opts.qkv ?? undefined, lensK: opts.logitLens ?? 0, headMask: opts.headMask ?? undefined, tokenMask: opts.tokenMask ?? undefined,
-    });
+    const raw = await this._request({ type: 'inspect', text, options: plainIds(opts) });
     const result = toRunResult(raw);
     if (raw.qkv) result.qkv = raw.qkv;
     if (raw.lens) result.logitLens = toLens(raw.lens);
@@ -244,7 +252,9 @@ export class Model {
     started.catch(() => {});
     const done = this._request({ type: 'generate', text, options }, {
       onId: (requestId) => { id = requestId; },
-      onStarted: (value) => resolveStarted({ input: toTokens(value.input), prefixIds: value.prefixIds, prefixTokens: value.prefixTokens }),
+      onStarted: (value) => resolveStarted({
+        input: toTokens(value.input), prefixIds: value.prefixIds, prefixTokens: value.prefixTokens, prefixSpecial: value.prefixSpecial,
+      }),
       onToken: (value) => callBack(onToken, toGeneratedToken(value)),
     });
     done.then(() => rejectStarted(new Error('the generation ended before it started')), (err) => rejectStarted(err));
@@ -275,6 +285,13 @@ export class Model {
 
 // -- shaping replies: flat typed arrays from the worker into the documented types --------------
 
+/// Options as the wasm reads them (each key checked there by name); `decoderIds` may be any
+/// array-like of numbers.
+function plainIds(opts) {
+  return opts.decoderIds == null || Array.isArray(opts.decoderIds) || ArrayBuffer.isView(opts.decoderIds)
+    ? opts : { ...opts, decoderIds: Array.from(opts.decoderIds) };
+}
+
 function toTokens(raw) {
   const offsets = new Array(raw.ids.length);
   for (let i = 0; i < offsets.length; i++) offsets[i] = [raw.offsets[2 * i], raw.offsets[2 * i + 1]];
@@ -289,7 +306,7 @@ function toCandidateRows(flat) {
   const k = flat.k;
   for (let at = 0; at < flat.ids.length; at += k) {
     const row = [];
-    for (let j = at; j < at + k; j++) row.push({ id: flat.ids[j], token: flat.tokens[j], prob: flat.probs[j] });
+    for (let j = at; j < at + k; j++) row.push({ id: flat.ids[j], token: flat.tokens[j], prob: flat.probs[j], special: flat.special[j] });
     rows.push(row);
   }
   return rows;
@@ -300,6 +317,7 @@ function toRunResult(raw) {
   if (raw.decoderIds) {
     result.decoderIds = raw.decoderIds;
     result.decoderTokens = raw.decoderTokens;
+    result.decoderSpecial = raw.decoderSpecial;
   }
   if (raw.scores) result.scores = raw.scores;
   if (raw.topK) result.topK = toCandidateRows(raw.topK);
@@ -322,9 +340,10 @@ function toGeneratedToken(raw) {
     step: raw.step,
     id: raw.id,
     token: raw.token,
+    special: raw.special,
     text: raw.text,
     prob: raw.prob,
-    candidates: Array.from(c.ids, (id, j) => ({ id, token: c.tokens[j], prob: c.probs[j] })),
+    candidates: Array.from(c.ids, (id, j) => ({ id, token: c.tokens[j], prob: c.probs[j], special: c.special[j] })),
   };
   if (raw.attentions) token.attentions = raw.attentions;
   return token;

@@ -9,15 +9,22 @@
 //   init      { pkgUrl?, wasm? }                      -> result { version, simd128 }
 //   load      { source: { baseUrl, present? } | { files }, randomSeed? }
 //                                                     -> progress*, result { handle, info }
-//   tokenize  { handle, text, addSpecialTokens, trace } -> result (raw tokens, see glassbox.js)
-//   run       { handle, text, decoderIds?, scores, topK, logits } -> result (raw run result)
-//   inspect   { handle, text, decoderIds?, scores, topK, qkv?: { kind, layer }, lensK, headMask?: { encoder?, decoder?, cross? },
-//               tokenMask? }                           -> result (raw run result + qkv? + lens?)
+//   tokenize  { handle, text, options: { addSpecialTokens?, trace? } } -> result (raw tokens, see glassbox.js)
+//   run       { handle, text, options: { decoderIds?, scores?, topK?, logits? } } -> result (raw run result)
+//   inspect   { handle, text, options: { decoderIds?, scores?, topK?, qkv?: { kind, layer }, logitLens?,
+//               headMask?: { encoder?, decoder?, cross? }, tokenMask? } } -> result (raw run result + qkv? + lens?)
+//   drawMap   { values: Float32Array, options: { rows, cols, cellPx, gridLines?, hatchPx?, causal?, mask?, palette? } }
+//                                                     -> result ImageBitmap (transferred), or { width, height, rgba }
+//                                                        where the worker has no OffscreenCanvas
+//   rasterizeMap { values, options }                  -> result { width, height, rgba: Uint8ClampedArray }
 //   attentionDims     { handle, kind }                 -> result [L, H] | null
 //   positionVectors   { handle, stack, n }             -> result { data, shape: [N, C] }
 //   relativePositions { handle, stack, n }             -> result (T5 buckets and bias)
 //   tokenEmbeddings   { handle, stack, ids }           -> result { rows: { data, shape }, scale }
 //   generate  { handle, text, options }               -> started, token*, result { ids, text, stoppedBy }
+//
+// Options objects go to the wasm as they are: Rust (serde) fills the defaults and refuses unknown
+// or mistyped keys by name, so this file checks nothing the core checks.
 //   cancel    { target }                              (no reply; the generation `target` ends with 'cancel')
 //   free      { handle }                              -> result null
 
@@ -62,17 +69,11 @@ function dispatch(msg) {
   switch (msg.type) {
     case 'init': return init(msg);
     case 'load': return load(msg);
-    case 'tokenize': {
-      const { model } = modelFor(msg.handle);
-      return model.tokenize(text(msg.text), msg.addSpecialTokens !== false, !!msg.trace);
-    }
-    case 'run': {
-      const { model } = modelFor(msg.handle);
-      const decoderIds = msg.decoderIds == null ? undefined : tokenIds(msg.decoderIds);
-      const topK = wholeNumber(msg.topK ?? 10, 'topK', 'Use a topK like 10 (0 leaves it out)');
-      return model.run(text(msg.text), decoderIds, !!msg.scores, topK, !!msg.logits);
-    }
-    case 'inspect': return inspect(msg);
+    case 'tokenize': return modelFor(msg.handle).model.tokenize(text(msg.text), msg.options);
+    case 'run': return modelFor(msg.handle).model.run(text(msg.text), msg.options);
+    case 'inspect': return modelFor(msg.handle).model.inspect(text(msg.text), msg.options);
+    case 'drawMap': return drawMap(msg);
+    case 'rasterizeMap': return getEngine().then((api) => api.rasterizeMap(floats(msg.values), msg.options));
     case 'attentionDims': return modelFor(msg.handle).model.attentionDims(String(msg.kind));
     case 'positionVectors': return modelFor(msg.handle).model.positionVectors(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
     case 'relativePositions': return modelFor(msg.handle).model.relativePositions(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
@@ -81,7 +82,7 @@ function dispatch(msg) {
     case 'free': return free(msg.handle);
     case 'debugPanic': return getEngine().then((api) => api.debugPanic());
     default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, inspect, attentionDims, `
-      + 'positionVectors, relativePositions, tokenEmbeddings, generate, cancel or free');
+      + 'positionVectors, relativePositions, tokenEmbeddings, drawMap, rasterizeMap, generate, cancel or free');
   }
 }
 
@@ -95,6 +96,10 @@ function post(reply) {
 /// Buffers of typed arrays that own their whole buffer (ours are fresh copies out of wasm memory).
 function transferables(value, out = [], depth = 0) {
   if (value == null || typeof value !== 'object' || depth > 6) return out;
+  if (typeof ImageBitmap !== 'undefined' && value instanceof ImageBitmap) {
+    out.push(value);
+    return out;
+  }
   if (ArrayBuffer.isView(value)) {
     const { buffer } = value;
     if (value.byteOffset === 0 && value.byteLength === buffer.byteLength && !out.includes(buffer)) out.push(buffer);
@@ -190,7 +195,7 @@ async function load(msg) {
     bytes['tokenizer.json'],
     bytes['tokenizer_config.json'] ?? null,
     bytes['special_tokens_map.json'] ?? null,
-    randomSeed,
+    { randomSeed },
   );
   // A replaced worker (Glassbox.interrupt) loads the models again under the handles the page holds.
   const handle = Number.isInteger(msg.handle) && !models.has(msg.handle) ? msg.handle : nextHandle++;
@@ -321,7 +326,7 @@ async function reload(handle) {
   const bytes = await fetchFolder(source.baseUrl, source.present, needWeights, () => {});
   const api = await getEngine();
   const model = api.WasmModel.load(bytes['config.json'], needWeights ? bytes[WEIGHTS] : null, bytes['tokenizer.json'],
-    bytes['tokenizer_config.json'] ?? null, bytes['special_tokens_map.json'] ?? null, randomSeed);
+    bytes['tokenizer_config.json'] ?? null, bytes['special_tokens_map.json'] ?? null, { randomSeed });
   models.set(handle, { model, engine: api });
 }
 
@@ -343,7 +348,7 @@ function wholeNumber(value, name, fix) {
   return value;
 }
 
-function tokenIds(value, name = 'decoderIds') {
+function tokenIds(value, name) {
   const ids = Array.from(value ?? [], Number);
   if (!ids.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) {
     throw new Error(`${name} must be token ids (whole numbers from 0), not [${Array.from(value).slice(0, 8).join(', ')}]. `
@@ -352,37 +357,22 @@ function tokenIds(value, name = 'decoderIds') {
   return Uint32Array.from(ids);
 }
 
-/// A head mask `{ encoder?, decoder?, cross? }` (each `[L][H]`, numbers 0..1) as Float32Arrays;
-/// the core checks the lengths against the model.
-function headMasks(value) {
-  const out = {};
-  for (const kind of ['encoder', 'decoder', 'cross']) {
-    const m = value?.[kind];
-    if (m == null) continue;
-    const f = Float32Array.from(m, Number);
-    if (!f.every((x) => Number.isFinite(x))) throw new Error(`headMask.${kind} must hold numbers (1 keeps a head, 0 ablates it). Pass an array of L*H numbers`);
-    out[kind] = f;
+function floats(values) {
+  if (values instanceof Float32Array) return values;
+  if (values == null || typeof values !== 'object' || typeof values.length !== 'number') {
+    throw new Error('the map values must be a Float32Array (row-major, one number per cell). Pass the map\'s values');
   }
-  return out;
+  return Float32Array.from(values, Number);
 }
 
-function tokenMask(value) {
-  if (value == null) return undefined;
-  const m = Array.from(value, Number);
-  if (!m.every((x) => x === 0 || x === 1)) throw new Error('tokenMask must hold 1 (visible) or 0 (hidden) per source token. Pass one 0/1 per token');
-  return Uint8Array.from(m);
-}
-
-function inspect(msg) {
-  const { model } = modelFor(msg.handle);
-  const decoderIds = msg.decoderIds == null ? undefined : tokenIds(msg.decoderIds);
-  const topK = wholeNumber(msg.topK ?? 10, 'topK', 'Use a topK like 10 (0 leaves it out)');
-  const lensK = wholeNumber(msg.lensK ?? 0, 'lensK', 'Use e.g. 3 (0 leaves the logit lens out)');
-  const qkv = msg.qkv ?? null;
-  const layer = qkv ? wholeNumber(qkv.layer ?? 0, 'qkv.layer', 'Use a layer number from 0') : 0;
-  const masks = headMasks(msg.headMask);
-  return model.inspect(text(msg.text), decoderIds, !!msg.scores, topK, qkv ? String(qkv.kind) : undefined, layer, lensK,
-    masks.encoder, masks.decoder, masks.cross, tokenMask(msg.tokenMask));
+/// An attention map drawn by the wasm (crate/src/plot) onto this worker's OffscreenCanvas, handed
+/// back as an ImageBitmap; where workers have no OffscreenCanvas, the RGBA pixels instead.
+async function drawMap(msg) {
+  const api = await getEngine();
+  const values = floats(msg.values);
+  const options = msg.options;
+  if (typeof OffscreenCanvas === 'undefined') return api.rasterizeMap(values, options);
+  return api.drawMap(values, options);
 }
 
 function free(handle) {
@@ -418,19 +408,7 @@ function yieldToEventLoop() {
 
 async function generate(msg) {
   const entry = modelFor(msg.handle);
-  const o = msg.options ?? {};
-  const number = (v, fallback) => (v === undefined || v === null ? fallback : v);
-  const maxNewTokens = wholeNumber(number(o.maxNewTokens, 20), 'maxNewTokens', 'Use e.g. 20');
-  const topK = wholeNumber(number(o.topK, 0), 'topK', 'Use e.g. 40 (0 switches it off)');
-  const numCandidates = wholeNumber(number(o.numCandidates, 10), 'numCandidates', 'Use e.g. 10');
-  const temperature = Number(number(o.temperature, 0));
-  const topP = Number(number(o.topP, 1));
-  const seed = Number(number(o.seed, 0));
-  const masks = headMasks(o.headMask);
-  const generator = entry.engine.WasmGenerator.create(
-    entry.model, text(msg.text), maxNewTokens, temperature, topK, topP, seed, numCandidates, o.captureAttention !== false,
-    masks.encoder, masks.decoder, masks.cross, tokenMask(o.tokenMask),
-  );
+  const generator = entry.engine.WasmGenerator.create(entry.model, text(msg.text), msg.options);
   const job = { handle: msg.handle, cancelled: false };
   generations.set(msg.id, job);
   try {

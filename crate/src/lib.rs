@@ -7,11 +7,15 @@
 //! - [`kernels`]: the math, scalar reference + SIMD128 twins
 //! - [`loader`]: config.json / model.safetensors parsing with shape checks
 //! - [`session`]: a model and its tokenizer loaded together, the API the CLI and the wasm boundary share
+//! - [`card`]: the model card both front ends print
+//! - [`plot`]: attention maps rasterised to RGBA (the page's pixels, the CLI's PNG figures)
 
+pub mod card;
 pub mod error;
 pub mod kernels;
 pub mod loader;
 pub mod models;
+pub mod plot;
 pub mod session;
 pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]

@@ -5,9 +5,10 @@ use glassbox::error::{Error, Result};
 use glassbox::loader::ModelFiles;
 use glassbox::models::bert::sentence_embedding;
 use glassbox::models::beam::BeamOptions;
-use glassbox::models::generation::{GenerateOptions, Sampling};
 use glassbox::models::{AttentionMaps, Capture, Kind};
-use glassbox::session::Session;
+use glassbox::card::ModelCard;
+use glassbox::plot::{self, MapStyle, Mask, Palette};
+use glassbox::session::{DecodingPlan, GenerationRequest, Session};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,14 +22,22 @@ USAGE:
   glassbox generate DIR --text T [--max-new-tokens N] [--temperature F] [--top-k K] [--top-p P] [--seed S]
                                  [--num-beams B] [--length-penalty F]
   glassbox info     DIR
+  glassbox plot     DIR --text T --out fig.png [--kind encoder|decoder|cross] [--layer N] [--head N|mean|all]
+                                 [--cell PX] [--theme light|dark] [--decoder-ids 0,5,9]
 
 DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json
-(tokenizer_config.json and special_tokens_map.json are read when present).
+(tokenizer_config.json, special_tokens_map.json and generation_config.json are read when present).
+Generation options left out take the values of generation_config.json (else config.json's
+generation keys, else greedy, one beam and 20 new tokens); options given override them.
 Add --random-weights SEED to any command to use seeded random weights instead of the file.
 Encoder-decoder models: --decoder-ids defaults to the decoder start token; ids that do not start
 with it are allowed (the model sees exactly what you give). --num-beams B > 1 runs beam search
 (Hugging Face's definition; the length penalty divides the summed log-probability by
-new_tokens^F) and prints the best sequence once it is done.";
+new_tokens^F) and prints the best sequence once it is done.
+plot draws one attention map as the page does (same colours, hatched masked cells, PX pixels a
+cell, default 16) and writes it as a PNG: layers and heads count from 0, --head mean (the default)
+averages the heads, --head all draws every head of every layer as a grid (a row per layer).
+--kind defaults to the model's first kind (encoder, else decoder).";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,14 +56,21 @@ struct Args {
     decoder_ids: Option<Vec<u32>>,
     generate: Option<usize>,
     scores: bool,
-    max_new_tokens: usize,
-    temperature: f32,
-    top_k: usize,
-    top_p: f32,
+    // `None`: what the model's generation_config.json (or config.json) says.
+    max_new_tokens: Option<usize>,
+    temperature: Option<f32>,
+    top_k: Option<usize>,
+    top_p: Option<f32>,
     seed: u64,
-    num_beams: usize,
-    length_penalty: f64,
+    num_beams: Option<usize>,
+    length_penalty: Option<f64>,
     random_weights: Option<u64>,
+    kind: Option<String>,
+    layer: usize,
+    head: Option<String>,
+    cell: usize,
+    theme: String,
+    out: Option<PathBuf>,
 }
 
 fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
@@ -63,10 +79,10 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     if command == "--help" || command == "-h" || command == "help" {
         return Err(USAGE.to_string());
     }
-    if !["tokenize", "inspect", "generate", "info"].contains(&command.as_str()) {
-        return Err(format!("unknown command `{command}`. Use tokenize, inspect, generate or info (see --help)"));
+    if !["tokenize", "inspect", "generate", "info", "plot"].contains(&command.as_str()) {
+        return Err(format!("unknown command `{command}`. Use tokenize, inspect, generate, info or plot (see --help)"));
     }
-    let mut a = Args { command, max_new_tokens: 20, temperature: 0.0, top_k: 0, top_p: 1.0, seed: 0, num_beams: 1, length_penalty: 1.0, ..Default::default() };
+    let mut a = Args { command, cell: 16, theme: "light".into(), ..Default::default() };
     let mut dir = None;
     while let Some(arg) = it.next() {
         let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
@@ -83,14 +99,20 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             }
             "--generate" => a.generate = Some(number(&value("--generate")?, "--generate")?),
             "--scores" => a.scores = true,
-            "--max-new-tokens" => a.max_new_tokens = number(&value("--max-new-tokens")?, "--max-new-tokens")?,
-            "--temperature" => a.temperature = number(&value("--temperature")?, "--temperature")?,
-            "--top-k" => a.top_k = number(&value("--top-k")?, "--top-k")?,
-            "--top-p" => a.top_p = number(&value("--top-p")?, "--top-p")?,
+            "--max-new-tokens" => a.max_new_tokens = Some(number(&value("--max-new-tokens")?, "--max-new-tokens")?),
+            "--temperature" => a.temperature = Some(number(&value("--temperature")?, "--temperature")?),
+            "--top-k" => a.top_k = Some(number(&value("--top-k")?, "--top-k")?),
+            "--top-p" => a.top_p = Some(number(&value("--top-p")?, "--top-p")?),
             "--seed" => a.seed = number(&value("--seed")?, "--seed")?,
-            "--num-beams" => a.num_beams = number(&value("--num-beams")?, "--num-beams")?,
-            "--length-penalty" => a.length_penalty = number(&value("--length-penalty")?, "--length-penalty")?,
+            "--num-beams" => a.num_beams = Some(number(&value("--num-beams")?, "--num-beams")?),
+            "--length-penalty" => a.length_penalty = Some(number(&value("--length-penalty")?, "--length-penalty")?),
             "--random-weights" => a.random_weights = Some(number(&value("--random-weights")?, "--random-weights")?),
+            "--kind" => a.kind = Some(value("--kind")?),
+            "--layer" => a.layer = number(&value("--layer")?, "--layer")?,
+            "--head" => a.head = Some(value("--head")?),
+            "--cell" => a.cell = number(&value("--cell")?, "--cell")?,
+            "--theme" => a.theme = value("--theme")?,
+            "--out" => a.out = Some(PathBuf::from(value("--out")?)),
             "--help" | "-h" => return Err(USAGE.to_string()),
             flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` (see --help)")),
             path if dir.is_none() => dir = Some(PathBuf::from(path)),
@@ -101,7 +123,25 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     if a.texts.is_empty() && a.command != "info" {
         return Err("no text given: add --text \"your sentence\"".into());
     }
+    if a.command == "plot" && a.out.is_none() {
+        return Err("plot needs a file to write: add --out fig.png".into());
+    }
     Ok(a)
+}
+
+impl Args {
+    /// The generation options given on the command line (the rest comes from the model's settings).
+    fn request(&self) -> GenerationRequest {
+        GenerationRequest {
+            max_new_tokens: self.max_new_tokens,
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            seed: self.seed,
+            num_beams: self.num_beams,
+            length_penalty: self.length_penalty,
+        }
+    }
 }
 
 fn number<T: std::str::FromStr>(s: &str, flag: &str) -> std::result::Result<T, String> {
@@ -115,6 +155,7 @@ struct FolderBytes {
     tokenizer: Vec<u8>,
     tokenizer_config: Option<Vec<u8>>,
     special_tokens_map: Option<Vec<u8>>,
+    generation_config: Option<Vec<u8>>,
 }
 
 impl FolderBytes {
@@ -136,6 +177,7 @@ impl FolderBytes {
             tokenizer: required("tokenizer.json")?,
             tokenizer_config: optional("tokenizer_config.json"),
             special_tokens_map: optional("special_tokens_map.json"),
+            generation_config: optional("generation_config.json"),
         })
     }
     fn files(&self) -> ModelFiles<'_> {
@@ -145,6 +187,7 @@ impl FolderBytes {
             tokenizer: &self.tokenizer,
             tokenizer_config: self.tokenizer_config.as_deref(),
             special_tokens_map: self.special_tokens_map.as_deref(),
+            generation_config: self.generation_config.as_deref(),
         }
     }
 }
@@ -156,6 +199,7 @@ fn run(raw: &[String]) -> std::result::Result<(), String> {
         "inspect" => inspect(&args),
         "generate" => return generate_cmd(&args).map_err(|e| e.to_string()),
         "info" => info(&args),
+        "plot" => return plot(&args).map_err(|e| e.to_string()),
         _ => unreachable!("checked in parse_args"),
     }
     .map_err(|e| e.to_string())?;
@@ -174,6 +218,7 @@ fn tokenize(args: &Args) -> Result<Value> {
             tokenizer: std::fs::read(&args.dir).map_err(|e| Error::file(args.dir.display().to_string(), format!("cannot be read ({e})"), "Pass a tokenizer.json file or a model folder"))?,
             tokenizer_config: beside("tokenizer_config.json"),
             special_tokens_map: beside("special_tokens_map.json"),
+            generation_config: None,
         }
     } else {
         FolderBytes::read_parts(&args.dir, false, true)?
@@ -236,7 +281,7 @@ fn inspect(args: &Args) -> Result<Value> {
             "attentions": { "encoder": maps(&o.encoder_attentions), "decoder": maps(&o.decoder_attentions), "cross": maps(&o.cross_attentions) },
             "last_hidden_state": matrix(&o.last_hidden_state, info.d_model),
             "encoder_last_hidden_state": o.encoder_last_hidden_state.as_ref().map_or(Value::Null, |h| matrix(h, info.d_model)),
-            "logits": o.logits.as_ref().map_or(Value::Null, |l| matrix(l, info.vocab_size)),
+            "logits": o.logits.as_ref().map_or(Value::Null, |l| matrix(l, session.model.decoder_vocab_size())),
             "generated_ids": Value::Null,
             "generated_text": Value::Null,
         });
@@ -248,9 +293,12 @@ fn inspect(args: &Args) -> Result<Value> {
         }
         if let Some(n) = args.generate {
             if info.kind != Kind::EncoderOnly {
-                let opts = GenerateOptions { max_new_tokens: n, sampling: Sampling::Greedy, eos_token_id: None, n_candidates: 0, capture: Capture::NONE };
-                let gen = session.generate(text, &opts, &mut |_| true)?;
-                let ids = gen.ids();
+                // The model's generation settings apply (beams, penalties, forced tokens), never sampling.
+                let request = GenerationRequest { max_new_tokens: Some(n), temperature: Some(0.0), ..args.request() };
+                let ids = match session.plan(text, &request)? {
+                    DecodingPlan::Stepwise(opts) => session.generate(text, &opts, &mut |_| true)?.ids(),
+                    DecodingPlan::Beam(opts) => session.beam_search(text, &opts)?.hypotheses.into_iter().next().map(|h| h.ids).unwrap_or_default(),
+                };
                 case["generated_text"] = json!(session.tokenizer.decode(&ids, true)?);
                 case["generated_ids"] = json!(ids);
             }
@@ -260,26 +308,65 @@ fn inspect(args: &Args) -> Result<Value> {
     Ok(json!({ "model": info.model_type, "kind": info.kind.as_str(), "cases": cases }))
 }
 
+/// The model card, the same object as JS `model.info` (camelCase; see `glassbox::card`).
 fn info(args: &Args) -> Result<Value> {
+    let (bytes, session) = load(args)?;
+    let card = ModelCard::new(&session, bytes.weights.as_ref().map(Vec::len));
+    serde_json::to_value(card).map_err(|e| Error::input(format!("the model card could not be written ({e})"), "Report this as a bug"))
+}
+
+/// `plot`: one attention map (or every head as a grid) as a PNG, drawn by the page's rasteriser.
+fn plot(args: &Args) -> Result<()> {
     let (_bytes, session) = load(args)?;
-    let i = session.info();
-    Ok(json!({
-        "model": i.model_type, "kind": i.kind.as_str(), "positions": format!("{:?}", i.positions).to_lowercase(),
-        "n_layers": i.n_layers, "n_decoder_layers": i.n_decoder_layers, "n_heads": i.n_heads, "d_model": i.d_model,
-        "d_ff": i.d_ff, "vocab_size": i.vocab_size, "max_positions": i.max_positions, "n_params": i.n_params,
-        "has_lm_head": i.has_lm_head, "tokenizer": session.tokenizer.model_kind(),
-    }))
+    let info = session.info().clone();
+    let ins = session.inspect(&args.texts[0], args.decoder_ids.as_deref(), Capture::PROBS)?;
+    let o = &ins.outputs;
+    let default_kind = if o.encoder_attentions.is_some() { "encoder" } else { "decoder" };
+    let kind = args.kind.as_deref().unwrap_or(default_kind);
+    let (maps, mask) = match kind {
+        "encoder" => (&o.encoder_attentions, Mask::None),
+        "decoder" => (&o.decoder_attentions, Mask::Causal),
+        "cross" => (&o.cross_attentions, Mask::None),
+        other => return Err(Error::input(format!("--kind {other} is not an attention kind"), "Use --kind encoder, decoder or cross")),
+    };
+    let maps = maps.as_ref().ok_or_else(|| {
+        Error::input(format!("this {} model has no {kind} attention", info.kind.as_str()), "Pick another --kind (encoder, decoder or cross)")
+    })?;
+    let palette = match args.theme.as_str() {
+        "light" => Palette::LIGHT,
+        "dark" => Palette::DARK,
+        other => return Err(Error::input(format!("--theme {other} is not a theme"), "Use --theme light or --theme dark")),
+    };
+    let style = MapStyle::for_cell(args.cell);
+    let image = match args.head.as_deref().unwrap_or("mean") {
+        "all" => plot::grid_of_heads(maps, mask, style, args.cell.max(4), &palette)?,
+        head => {
+            let head = match head {
+                "mean" => None,
+                n => Some(n.parse::<usize>().map_err(|_| Error::input(format!("--head {n} is not a head"), "Use a head number from 0, mean or all"))?),
+            };
+            let values = plot::head_map(maps, args.layer, head)?;
+            plot::rasterize(&values, maps.q_len, maps.k_len, mask, style, &palette)?
+        }
+    };
+    let out = args.out.as_ref().expect("checked in parse_args");
+    let fail = |e: String| Error::file(out.display().to_string(), format!("cannot be written ({e})"), "Check the folder exists and is writable");
+    let file = std::fs::File::create(out).map_err(|e| fail(e.to_string()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    plot::write_png(&image, &mut writer).map_err(fail)?;
+    writer.flush().map_err(|e| fail(e.to_string()))?;
+    println!("{}", json!({ "out": out.display().to_string(), "width": image.width, "height": image.height, "kind": kind }));
+    Ok(())
 }
 
 /// Streams text to stdout as it is produced (the decoded suffix of all tokens so far, so
 /// multi-byte characters split across tokens print whole).
 fn generate_cmd(args: &Args) -> Result<()> {
     let (_bytes, session) = load(args)?;
-    let sampling = Sampling::new(args.temperature, args.top_k, args.top_p, args.seed)?;
-    if args.num_beams != 1 {
-        return beam_cmd(args, &session, sampling);
-    }
-    let opts = GenerateOptions { max_new_tokens: args.max_new_tokens, sampling, eos_token_id: None, n_candidates: 0, capture: Capture::NONE };
+    let opts = match session.plan(&args.texts[0], &args.request())? {
+        DecodingPlan::Beam(opts) => return beam_cmd(args, &session, &opts),
+        DecodingPlan::Stepwise(opts) => opts,
+    };
     let mut stdout = std::io::stdout().lock();
     let is_decoder_only = session.info().kind == Kind::DecoderOnly;
     if is_decoder_only {
@@ -318,12 +405,8 @@ fn generate_cmd(args: &Args) -> Result<()> {
 
 /// `generate --num-beams B`: beam search, then the best sequence (beams cannot be streamed: the
 /// leader changes until the end).
-fn beam_cmd(args: &Args, session: &Session, sampling: Sampling) -> Result<()> {
-    if sampling != Sampling::Greedy {
-        return Err(Error::input("beam search does not sample", "Drop --temperature/--top-k/--top-p, or use --num-beams 1 to sample"));
-    }
-    let opts = BeamOptions { length_penalty: args.length_penalty, ..BeamOptions::new(args.num_beams, args.max_new_tokens) };
-    let gen = session.beam_search(&args.texts[0], &opts)?;
+fn beam_cmd(args: &Args, session: &Session, opts: &BeamOptions) -> Result<()> {
+    let gen = session.beam_search(&args.texts[0], opts)?;
     let best = gen.hypotheses.first().map(|h| h.ids.clone()).unwrap_or_default();
     let text = session.tokenizer.decode(&best, true)?;
     let mut stdout = std::io::stdout().lock();

@@ -2,8 +2,9 @@
 
 use crate::error::{Error, Result};
 use crate::loader::ModelFiles;
-use crate::models::beam::{beam_search, BeamOptions, Hypothesis};
-use crate::models::generation::{generate, GenerateOptions, GeneratedToken, Generator};
+use crate::models::beam::{beam_search_with, BeamOptions, GenerationRules, Hypothesis};
+use crate::models::generation::{generate_with, GenerateOptions, GeneratedToken, Generator, Sampling};
+use crate::models::generation_config::GenerationConfig;
 use crate::models::probe::{LensTop, RelativePositions, TokenEmbeddings};
 use crate::models::{Capture, DecoderState, HeadMasks, Inputs, Interventions, Kind, Model, ModelInfo, Outputs, Probe, QkvRequest, Stack};
 use crate::tokenizer::{Encoding, Tokenizer};
@@ -11,6 +12,30 @@ use crate::tokenizer::{Encoding, Tokenizer};
 pub struct Session {
     pub model: Model,
     pub tokenizer: Tokenizer,
+    /// The model's generation settings (generation_config.json, or config.json's generation keys).
+    pub generation: GenerationConfig,
+}
+
+/// What a front end chose for one generation run; `None` takes the model's generation settings
+/// ([`Session::generation`]), then Glassbox's defaults. See [`Session::plan`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GenerationRequest {
+    pub max_new_tokens: Option<usize>,
+    /// 0 means greedy; any other value samples.
+    pub temperature: Option<f32>,
+    pub top_k: Option<usize>,
+    pub top_p: Option<f32>,
+    pub seed: u64,
+    pub num_beams: Option<usize>,
+    pub length_penalty: Option<f64>,
+}
+
+/// How a run will decode, once the request and the model's settings are merged.
+#[derive(Debug, Clone, Copy)]
+pub enum DecodingPlan {
+    /// Greedy or sampled, one token at a time.
+    Stepwise(GenerateOptions),
+    Beam(BeamOptions),
 }
 
 /// One text through the model: what the CLI's `inspect` prints and the page plots.
@@ -87,7 +112,62 @@ impl Session {
                 "Use the tokenizer.json that belongs to this model",
             ));
         }
-        Ok(Session { model, tokenizer })
+        let generation = GenerationConfig::from_files(files.config, files.generation_config)?;
+        Ok(Session { model, tokenizer, generation })
+    }
+
+    /// Merge `request` with the model's generation settings: explicit choices win, then the
+    /// settings, then HF's defaults (greedy, one beam, length penalty 1) and 20 new tokens.
+    pub fn plan(&self, text: &str, request: &GenerationRequest) -> Result<DecodingPlan> {
+        let g = &self.generation;
+        let prefix_len = match self.info().kind {
+            Kind::DecoderOnly => self.encode(text)?.ids.len().max(1),
+            _ => 1, // the decoder start token
+        };
+        let max_new_tokens = g.max_new_tokens(request.max_new_tokens, prefix_len);
+        let sampling = match request.temperature {
+            Some(t) => {
+                // The user asked to sample (or not); the file's filters apply unless overridden.
+                let default_top_k = if g.do_sample { g.top_k.unwrap_or(crate::models::generation_config::HF_DEFAULT_TOP_K) } else { g.top_k.unwrap_or(0) };
+                Sampling::new(t, request.top_k.unwrap_or(default_top_k), request.top_p.or(g.top_p).unwrap_or(1.0), request.seed)?
+            }
+            None if g.do_sample || request.top_k.is_some() || request.top_p.is_some() => {
+                let base = GenerationConfig { do_sample: true, ..g.clone() }.sampling(request.seed)?;
+                match base {
+                    Sampling::Sample { temperature, top_k, top_p, seed } => {
+                        Sampling::new(temperature, request.top_k.unwrap_or(top_k), request.top_p.unwrap_or(top_p), seed)?
+                    }
+                    Sampling::Greedy => Sampling::Greedy,
+                }
+            }
+            None => Sampling::Greedy,
+        };
+        let num_beams = request.num_beams.or(g.num_beams).unwrap_or(1);
+        if num_beams > 1 {
+            if sampling != Sampling::Greedy {
+                return Err(Error::input(
+                    format!("{num_beams} beams with sampling (beam sampling) is not implemented"),
+                    "Use --num-beams 1 to sample, or drop the sampling options (--temperature/--top-k/--top-p) for beam search",
+                ));
+            }
+            let mut opts = g.beam_options(max_new_tokens);
+            opts.num_beams = num_beams;
+            if let Some(lp) = request.length_penalty {
+                opts.length_penalty = lp;
+            }
+            return Ok(DecodingPlan::Beam(opts));
+        }
+        Ok(DecodingPlan::Stepwise(GenerateOptions { max_new_tokens, sampling, eos_token_id: None, n_candidates: 0, capture: Capture::NONE }))
+    }
+
+    /// The rules every step of a run obeys (an explicit eos id replaces the settings' list; with
+    /// neither, config.json's eos id).
+    pub fn generation_rules(&self, eos_override: Option<u32>) -> GenerationRules {
+        let mut rules = self.generation.rules(eos_override);
+        if rules.eos_token_ids.is_empty() {
+            rules.eos_token_ids.extend(self.info().eos_token_id);
+        }
+        rules
     }
 
     pub fn info(&self) -> &ModelInfo {
@@ -178,8 +258,9 @@ impl Session {
         let input = self.encode(text)?;
         let (state, prefix_ids) = self.prepare_generation(&info, &input, interventions)?;
         let mut opts = *opts;
-        self.fit_options(&info, &prefix_ids, &mut opts);
-        let tokens = generate(&self.model, state, &prefix_ids, &opts, on_token)?;
+        self.fit_options(&info, &prefix_ids, &mut opts)?;
+        let rules = self.generation_rules(opts.eos_token_id);
+        let tokens = generate_with(&self.model, state, &prefix_ids, &opts, &rules, on_token)?;
         Ok(Generation { prefix_ids, input, tokens })
     }
 
@@ -192,15 +273,15 @@ impl Session {
         let mut opts = *opts;
         let mut fit = GenerateOptions {
             max_new_tokens: opts.max_new_tokens,
-            sampling: crate::models::generation::Sampling::Greedy,
+            sampling: Sampling::Greedy,
             eos_token_id: opts.eos_token_id,
             n_candidates: 0,
             capture: Capture::NONE,
         };
-        self.fit_options(&info, &prefix_ids, &mut fit);
+        self.fit_options(&info, &prefix_ids, &mut fit)?;
         opts.max_new_tokens = fit.max_new_tokens;
-        opts.eos_token_id = fit.eos_token_id;
-        let hypotheses = beam_search(&self.model, state, &prefix_ids, &opts)?;
+        let rules = self.generation_rules(opts.eos_token_id);
+        let hypotheses = beam_search_with(&self.model, state, &prefix_ids, &opts, &rules)?;
         Ok(BeamGeneration { prefix_ids, input, hypotheses })
     }
 
@@ -215,20 +296,28 @@ impl Session {
         let input = self.encode(text)?;
         let (state, prefix_ids) = self.prepare_generation(&info, &input, interventions)?;
         let mut opts = *opts;
-        self.fit_options(&info, &prefix_ids, &mut opts);
-        let generator = Generator::new(state, &prefix_ids, opts)?;
+        self.fit_options(&info, &prefix_ids, &mut opts)?;
+        let generator = Generator::new(state, &prefix_ids, opts)?.with_rules(self.generation_rules(opts.eos_token_id));
         Ok((input, prefix_ids, generator))
     }
 
-    /// Fill eos from the config and keep the run inside the position table.
-    fn fit_options(&self, info: &ModelInfo, prefix_ids: &[u32], opts: &mut GenerateOptions) {
-        if opts.eos_token_id.is_none() {
-            opts.eos_token_id = info.eos_token_id;
-        }
-        let max = info.max_positions.unwrap_or(crate::models::MAX_TOKENS_WITHOUT_POSITION_TABLE);
+    /// Keep the run inside the position table; a prefix that leaves no room for one new token is
+    /// an error naming the limit (rather than a run that silently makes nothing).
+    fn fit_options(&self, info: &ModelInfo, prefix_ids: &[u32], opts: &mut GenerateOptions) -> Result<()> {
+        let (max, what) = match info.max_positions {
+            Some(max) => (max, "this model has positions for only"),
+            None => (crate::models::MAX_TOKENS_WITHOUT_POSITION_TABLE, "Glassbox runs this model on at most"),
+        };
         // Decoder-only: prompt and new tokens share the position table.
         let used = if info.kind == Kind::DecoderOnly { prefix_ids.len() } else { 1 };
-        opts.max_new_tokens = opts.max_new_tokens.min(max.saturating_sub(used));
+        if opts.max_new_tokens > 0 && used >= max {
+            return Err(Error::input(
+                format!("the prompt is {used} tokens long and {what} {max} tokens, which leaves no room to generate"),
+                format!("Shorten the prompt to at most {} tokens", max.saturating_sub(1)),
+            ));
+        }
+        opts.max_new_tokens = opts.max_new_tokens.min(max - used.min(max));
+        Ok(())
     }
 
     /// The decoder state and the ids to feed first.
@@ -255,7 +344,7 @@ impl Session {
                 if input.ids.is_empty() {
                     return Err(Error::input("the source text is empty", "Type a sentence to transform"));
                 }
-                let start = info.decoder_start_token_id.ok_or_else(|| {
+                let start = self.generation.decoder_start_token_id.or(info.decoder_start_token_id).ok_or_else(|| {
                     Error::config("decoder_start_token_id", "is missing", "Add decoder_start_token_id to config.json")
                 })?;
                 (self.model.start_decoding_with(&input.ids, interventions)?, vec![start])

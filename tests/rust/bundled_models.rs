@@ -52,6 +52,7 @@ impl Folder {
             tokenizer: &self.tokenizer,
             tokenizer_config: Some(&self.tokenizer_config),
             special_tokens_map: Some(&self.special_tokens_map),
+            generation_config: None,
         }
     }
 

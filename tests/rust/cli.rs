@@ -183,10 +183,10 @@ fn errors_exit_1_with_one_line_naming_the_problem() {
     let err = failure(&["generate", &dir("gpt2"), "--text", "hi", "--top-p", "lots"]);
     assert!(err.contains("--top-p"), "{err}");
 
-    let llama = broken_copy("gpt2", "llama", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"llama\""));
-    let err = failure(&["inspect", llama.to_str().unwrap(), "--text", "hi"]);
-    assert!(err.contains("model_type") && err.contains("llama"), "{err}");
-    let _ = std::fs::remove_dir_all(llama);
+    let mistral = broken_copy("gpt2", "mistral", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"mistral\""));
+    let err = failure(&["inspect", mistral.to_str().unwrap(), "--text", "hi"]);
+    assert!(err.contains("model_type") && err.contains("mistral"), "{err}");
+    let _ = std::fs::remove_dir_all(mistral);
 
     let wide = broken_copy("gpt2", "wide", |c| c.replace("\"n_embd\": 64", "\"n_embd\": 128"));
     let err = failure(&["inspect", wide.to_str().unwrap(), "--text", "hi"]);
@@ -204,5 +204,33 @@ fn input_errors_exit_1_with_one_line() {
     let err = failure(&["generate", &dir("gpt2"), "--text", "hi", "--temperature", "-2"]);
     assert!(err.contains("temperature"), "{err}");
     let err = failure(&["generate", &dir("bert"), "--text", "hi"]);
+    assert!(err.contains("encoder-only"), "{err}");
+}
+
+/// A Llama-style fixture (grouped-query attention, rotary positions) through the CLI: `info`
+/// names the position scheme, `inspect` equals HF, `inspect --generate` continues as HF's greedy.
+#[test]
+fn llama_family_runs_in_the_cli() {
+    let name = "llama_gqa";
+    let info = json(&["info", &dir(name)]);
+    assert_eq!((info["modelType"].as_str(), info["kind"].as_str(), info["positions"].as_str()), (Some("llama"), Some("decoder-only"), Some("rotary")));
+    let eos = 2; // </s> of the fixture's tokenizer; HF's reference ran without stopping at it
+    let case = short_cases(name).into_iter().find(|c| !ids(&c["generated_ids"]).contains(&eos)).expect("a case whose continuation has no </s>");
+    let want_gen = ids(&case["generated_ids"]);
+    let out = json(&["inspect", &dir(name), "--text", case["text"].as_str().unwrap(), "--generate", &want_gen.len().to_string()]);
+    assert_eq!(out["model"], "llama");
+    let got = &out["cases"][0];
+    assert_eq!(got["ids"], case["input_ids"]);
+    assert_close("attentions.decoder", &to_f32(&got["attentions"]["decoder"]), &flat(&case["attentions"]), 1e-4);
+    assert_close("last_hidden_state", &to_f32(&got["last_hidden_state"]), &flat(&case["last_hidden_state"]), 1e-3);
+    let v = got["logits"][0].as_array().unwrap().len();
+    assert_close("logits", &pick_rows(&to_f32(&got["logits"]), v, &ids(&case["logit_rows"])), &flat(&case["logits"]), 1e-3);
+    assert_eq!(ids(&got["generated_ids"]), want_gen);
+    for family in ["qwen2", "roberta", "distilbert"] {
+        let tokens = json(&["tokenize", &dir(family), "--text", "Hello world"]);
+        assert!(tokens.to_string().contains("Hello") || tokens.to_string().contains("hello"), "{family}: {tokens}");
+        assert_eq!(json(&["info", &dir(family)])["modelType"], family);
+    }
+    let err = failure(&["generate", &dir("roberta"), "--text", "Hello"]);
     assert!(err.contains("encoder-only"), "{err}");
 }

@@ -12,8 +12,9 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use glassbox::models::beam::{beam_search, BeamOptions, EarlyStopping};
-use glassbox::models::generation::{generate, GenerateOptions, Sampling};
+use glassbox::models::beam::{beam_search, beam_search_with, BeamOptions, EarlyStopping, GenerationRules};
+use glassbox::models::generation::{generate, generate_with, GenerateOptions, Sampling};
+use glassbox::models::generation_config::GenerationConfig;
 use glassbox::models::{AttentionMaps, Capture, Inputs, Model, Outputs};
 use glassbox::session::Session;
 use serde_json::Value;
@@ -94,6 +95,14 @@ fn greedy(model: &Model, src: &[u32], max_new_tokens: usize) -> Vec<u32> {
     let opts = GenerateOptions { max_new_tokens, sampling: Sampling::Greedy, eos_token_id: info.eos_token_id, n_candidates: 0, capture: Capture::NONE };
     let start = info.decoder_start_token_id.expect("decoder start");
     generate(model, state, &[start], &opts, &mut |_| true).expect("generate").iter().map(|t| t.id).collect()
+}
+
+fn greedy_with(model: &Model, src: &[u32], max_new_tokens: usize, rules: &GenerationRules) -> Vec<u32> {
+    let info = model.info();
+    let state = model.start_decoding(src).expect("start");
+    let opts = GenerateOptions { max_new_tokens, sampling: Sampling::Greedy, eos_token_id: info.eos_token_id, n_candidates: 0, capture: Capture::NONE };
+    let start = info.decoder_start_token_id.expect("decoder start");
+    generate_with(model, state, &[start], &opts, rules, &mut |_| true).expect("generate").iter().map(|t| t.id).collect()
 }
 
 fn greedy_matches(name: &str) {
@@ -405,18 +414,21 @@ fn rules_match(name: &str) {
     });
     let model = Model::load(&folder.files(), None).unwrap();
     let info = model.info().clone();
+    // Without generation_config.json, config.json's generation keys are the rules (HF's legacy path).
+    let rules = GenerationConfig::from_files(&folder.config, None).unwrap().rules(info.eos_token_id);
+    assert!(!rules.is_empty(), "[rules] {name}: the config's generation keys were not read");
     let n = rules_ref["max_new_tokens"].as_u64().unwrap() as usize;
     let num_beams = rules_ref["num_beams"].as_u64().unwrap() as usize;
     for (i, case) in rules_ref["cases"].as_array().unwrap().iter().enumerate() {
         let src = ids(&case["ids"]);
-        assert_eq!(greedy(&model, &src, n), ids(&case["greedy"]), "[rules] {name} case {i}: greedy");
+        assert_eq!(greedy_with(&model, &src, n, &rules), ids(&case["greedy"]), "[rules] {name} case {i}: greedy");
         let opts = BeamOptions {
             length_penalty: rules_ref["length_penalty"].as_f64().unwrap(),
             eos_token_id: info.eos_token_id,
             num_return_sequences: num_beams,
             ..BeamOptions::new(num_beams, n)
         };
-        let hyps = beam_search(&model, model.start_decoding(&src).unwrap(), &[info.decoder_start_token_id.unwrap()], &opts).unwrap();
+        let hyps = beam_search_with(&model, model.start_decoding(&src).unwrap(), &[info.decoder_start_token_id.unwrap()], &opts, &rules).unwrap();
         let want: Vec<Vec<u32>> = case["beam"].as_array().unwrap().iter().map(ids).collect();
         assert_eq!(hyps.iter().map(|h| h.ids.clone()).collect::<Vec<_>>(), want, "[rules] {name} case {i}: beam");
         let scores: Vec<f32> = hyps.iter().map(|h| h.score).collect();

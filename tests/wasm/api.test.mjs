@@ -5,7 +5,8 @@
 // 1. The wasm module directly (pkg/glassbox.js): on the reference fixtures and on random-weight
 //    twins, tokenize / run / generate give the native CLI's outputs (ids, offsets, attentions,
 //    scores, hidden states, logits within 1e-5; generated ids exactly, seeded sampling included);
-//    bad input rejects with the CLI's message and the loaded model keeps working.
+//    bad input rejects with the CLI's message and the loaded model keeps working. Every fixture must
+//    run natively: a CLI failure fails the test (it never turns into a skip).
 // 2. The message protocol (www/glassbox.js <-> www/worker.js in a Node worker thread, models
 //    served by scripts/serve.mjs): progress, results, errors, token streaming, cancel, free.
 //
@@ -136,7 +137,7 @@ after(() => {
 function loadWasm(files, randomSeed) {
   return wasm.WasmModel.load(
     files['config.json'], randomSeed === undefined ? files['model.safetensors'] : null, files['tokenizer.json'],
-    files['tokenizer_config.json'], files['special_tokens_map.json'], randomSeed,
+    files['tokenizer_config.json'], files['special_tokens_map.json'], { randomSeed },
   );
 }
 
@@ -163,11 +164,11 @@ function variant(name, from, replace) {
 function compareInspect(model, dir, text, extraArgs = [], decoderIds) {
   const native = cli(['inspect', dir, '--text', text, '--scores', ...extraArgs]);
   if (!native.ok) {
-    assert.equal(wasmError(() => model.run(text, decoderIds, true, 5, true)), native.error, 'wasm fails as the CLI does');
+    assert.equal(wasmError(() => model.run(text, { decoderIds, scores: true, topK: 5, logits: true })), native.error, 'wasm fails as the CLI does');
     return null;
   }
   const want = native.json.cases[0];
-  const got = model.run(text, decoderIds, true, 5, true);
+  const got = model.run(text, { decoderIds, scores: true, topK: 5, logits: true });
   assert.deepEqual(Array.from(got.tokens.ids), want.ids, 'ids');
   assert.deepEqual(got.tokens.tokens.filter((_, i) => want.tokens[i] !== null), want.tokens.filter((t) => t !== null), 'tokens');
   if (want.decoder_ids) assert.deepEqual(Array.from(got.decoderIds), want.decoder_ids, 'decoder ids');
@@ -195,7 +196,7 @@ function compareInspect(model, dir, text, extraArgs = [], decoderIds) {
 
 /// Drive a WasmGenerator to the end.
 function generateAll(model, text, o) {
-  const gen = wasm.WasmGenerator.create(model, text, o.maxNewTokens ?? 8, o.temperature ?? 0, o.topK ?? 0, o.topP ?? 1, o.seed ?? 0, o.numCandidates ?? 5, o.capture ?? true);
+  const gen = wasm.WasmGenerator.create(model, text, { maxNewTokens: 8, numCandidates: 5, ...o });
   const start = gen.start(model);
   const tokens = [];
   for (let t = gen.nextToken(model); t !== undefined; t = gen.nextToken(model)) tokens.push(t);
@@ -207,43 +208,43 @@ function generateAll(model, text, o) {
 // ---------------------------------------------------------------------------------------------
 // 1. The wasm module against the native CLI
 
+/// The CLI's JSON, or a failed test naming the command and its message (never a skip).
+function nativeOk(args) {
+  const r = cli(args);
+  assert.ok(r.ok, `the native CLI failed on \`glassbox ${args.join(' ')}\`: ${r.error}`);
+  return r;
+}
+
 describe('wasm module vs native CLI', () => {
+  test('the reference fixtures are present', () => {
+    assert.ok(FIXTURE_NAMES.length >= 6, `tests/fixtures/models holds ${FIXTURE_NAMES.length} model folders; expected GPT-2, BERT, T5, BART, Marian variants`);
+  });
+
   for (const name of FIXTURE_NAMES) {
-    test(`${name}: tokenize, run, generate`, (t) => {
+    test(`${name}: tokenize, run, generate`, () => {
       const dir = join(FIXTURES, name);
       const files = readFolder(dir);
-      const nativeInfo = cli(['info', dir]);
-      if (nativeInfo.crashed) return t.skip(`the native core crashed on ${name}: ${nativeInfo.error}`);
-      if (!nativeInfo.ok) {
-        assert.equal(wasmError(() => loadWasm(files)), nativeInfo.error, 'wasm load fails as the CLI does');
-        return t.skip(`the core does not run ${name} yet: ${nativeInfo.error}`);
-      }
+      const nativeInfo = nativeOk(['info', dir]);
       const model = loadWasm(files);
       try {
         const info = model.info();
-        const n = nativeInfo.json;
-        assert.equal(info.kind, n.kind);
-        assert.equal(info.modelType, n.model);
-        assert.equal(info.positions, n.positions);
-        for (const [js, rs] of [['nLayers', 'n_layers'], ['nDecoderLayers', 'n_decoder_layers'], ['nHeads', 'n_heads'], ['dModel', 'd_model'],
-          ['dFF', 'd_ff'], ['vocabSize', 'vocab_size'], ['maxPositions', 'max_positions'], ['nParams', 'n_params'],
-          ['hasLmHead', 'has_lm_head'], ['tokenizer', 'tokenizer']]) {
-          assert.equal(info[js], n[rs], `info.${js}`);
-        }
+        // One model card: the CLI prints the very object JS gets.
+        assert.deepEqual(info, nativeInfo.json, 'info equals `glassbox info`');
         assert.equal(info.sizeBytes, files['model.safetensors'].length);
 
         const texts = TEXTS[info.kind];
         // Tokenize: ids, tokens and offsets (UTF-16 here, characters in the CLI).
         const nativeTok = cli(['tokenize', dir, ...texts.flatMap((x) => ['--text', x])]).json.cases;
         texts.forEach((text, i) => {
-          const tok = model.tokenize(text, true, false);
+          const tok = model.tokenize(text, { addSpecialTokens: true });
           assert.deepEqual(Array.from(tok.ids), nativeTok[i].ids, `ids of ${JSON.stringify(text)}`);
           assert.deepEqual(tok.tokens, nativeTok[i].tokens, 'tokens');
           assert.deepEqual(Array.from(tok.offsets), utf16Offsets(text, nativeTok[i].offsets), 'offsets (UTF-16)');
           assert.equal(tok.special.length, tok.ids.length);
-          const traced = model.tokenize(text, true, true);
+          const traced = model.tokenize(text, { trace: true });
           assert.deepEqual(Array.from(traced.ids), nativeTok[i].ids, 'traced ids');
           assert.equal(typeof traced.trace, 'object');
+          assert.ok(Array.isArray(traced.trace.words), 'the trace is a structured value, not a JSON string');
           for (let j = 0; j < tok.ids.length; j++) {
             const [s, e] = [tok.offsets[2 * j], tok.offsets[2 * j + 1]];
             assert.ok(s <= e && e <= text.length, 'offsets index the JS string');
@@ -258,7 +259,7 @@ describe('wasm module vs native CLI', () => {
 
         if (info.kind !== 'encoder-only') {
           // Greedy: the CLI's `inspect --generate` ids.
-          const greedyNative = cli(['inspect', dir, '--text', texts[0], '--generate', '8']).json.cases[0];
+          const greedyNative = nativeOk(['inspect', dir, '--text', texts[0], '--generate', '8']).json.cases[0];
           const greedy = generateAll(model, texts[0], { maxNewTokens: 8 });
           assert.deepEqual(greedy.ids, greedyNative.generated_ids, 'greedy ids');
           assert.equal(greedy.tokens.at(-1)?.text ?? '', greedyNative.generated_text, 'greedy text');
@@ -287,7 +288,7 @@ describe('wasm module vs native CLI', () => {
           const prompt = info.kind === 'decoder-only' ? texts[1] : '';
           assert.equal(nativeGen.stdout, `${prompt}${a.tokens.at(-1)?.text ?? ''}\n`, 'the CLI printed the same text');
         } else {
-          assert.match(wasmError(() => wasm.WasmGenerator.create(model, 'hi', 5, 0, 0, 1, 0, 5, true)), /encoder-only/);
+          assert.match(wasmError(() => wasm.WasmGenerator.create(model, 'hi', { maxNewTokens: 5 })), /encoder-only/);
         }
       } finally {
         model.free();
@@ -295,17 +296,17 @@ describe('wasm module vs native CLI', () => {
     });
   }
 
-  test('random-weight twins equal the CLI with --random-weights', (t) => {
-    const names = FIXTURE_NAMES.filter((n) => cli(['info', join(FIXTURES, n), '--random-weights', '3']).ok);
-    if (names.length === 0) return t.skip('no fixture family runs natively yet');
-    for (const name of names) {
+  test('random-weight twins equal the CLI with --random-weights', () => {
+    assert.ok(FIXTURE_NAMES.length > 0, 'no reference fixtures');
+    for (const name of FIXTURE_NAMES) {
+      nativeOk(['info', join(FIXTURES, name), '--random-weights', '3']);
       const dir = join(FIXTURES, name);
       const model = loadWasm(readFolder(dir), 3);
       try {
         const text = TEXTS[model.info().kind][0];
         compareInspect(model, dir, text, ['--random-weights', '3']);
         if (model.info().kind !== 'encoder-only') {
-          const native = cli(['inspect', dir, '--text', text, '--generate', '6', '--random-weights', '3']).json.cases[0];
+          const native = nativeOk(['inspect', dir, '--text', text, '--generate', '6', '--random-weights', '3']).json.cases[0];
           assert.deepEqual(generateAll(model, text, { maxNewTokens: 6 }).ids, native.generated_ids, `${name}: greedy ids of the twin`);
         }
       } finally {
@@ -314,15 +315,16 @@ describe('wasm module vs native CLI', () => {
     }
   });
 
-  test('bad input rejects with the core message and the model keeps working', (t) => {
-    // GPT-2 first: its tokenizer adds no specials, so empty text is an error there.
-    const name = [...FIXTURE_NAMES].sort((a, b) => (b === 'gpt2') - (a === 'gpt2')).find((n) => cli(['info', join(FIXTURES, n)]).ok);
-    if (!name) return t.skip('no fixture runs natively yet');
+  test('bad input rejects with the core message and the model keeps working', () => {
+    // GPT-2: its tokenizer adds no specials, so empty text is an error there.
+    const name = FIXTURE_NAMES.find((n) => n === 'gpt2');
+    assert.ok(name, 'the gpt2 reference fixture is missing');
     const dir = join(FIXTURES, name);
+    nativeOk(['info', dir]);
     const files = readFolder(dir);
     const model = loadWasm(files);
     const text = TEXTS[model.info().kind][0];
-    const before = model.run(text, undefined, false, 3, false);
+    const before = model.run(text, { topK: 3 });
 
     const cases = {
       'truncated safetensors': { 'model.safetensors': files['model.safetensors'].subarray(0, 1000) },
@@ -341,15 +343,24 @@ describe('wasm module vs native CLI', () => {
     // Input errors on the live model.
     for (const [label, input] of [['empty text', ''], ['text longer than the positions', 'word '.repeat(600)]]) {
       const native = cli(['inspect', dir, '--text', input]);
-      if (native.ok) model.run(input, undefined, false, 3, false);
-      else assert.equal(wasmError(() => model.run(input, undefined, false, 3, false)), native.error, label);
+      assert.ok(!native.crashed, `${label}: the CLI crashed (${native.error})`);
+      if (native.ok) model.run(input, { topK: 3 });
+      else assert.equal(wasmError(() => model.run(input, { topK: 3 })), native.error, label);
     }
-    assert.match(wasmError(() => wasm.WasmGenerator.create(model, text, 5, -1, 0, 1, 0, 5, true)), /temperature/);
-    assert.match(wasmError(() => wasm.WasmGenerator.create(model, text, 5, 1, 0, 1, 0.5, 5, true)), /seed/);
+    assert.match(wasmError(() => wasm.WasmGenerator.create(model, text, { maxNewTokens: 5, temperature: -1 })), /temperature/);
+    assert.match(wasmError(() => wasm.WasmGenerator.create(model, text, { temperature: 1, seed: 0.5 })), /seed/);
+    // Options are typed: an unknown or mistyped key is refused by name.
+    assert.match(wasmError(() => model.run(text, { topk: 3 })), /run options: unknown field `topk`, expected one of .*`topK`/);
+    assert.match(wasmError(() => model.run(text, { topK: '3' })), /run options: topK: invalid type: string "3"/);
+    assert.match(wasmError(() => model.inspect(text, { qkv: { kind: 'decoder', layer: -1 } })), /inspect options: qkv\.layer: /);
+    assert.match(wasmError(() => model.inspect(text, { qkv: { kind: 'decoderr' } })), /qkv\.kind: unknown variant `decoderr`/);
+    assert.match(wasmError(() => model.inspect(text, { headMask: { decoder: [1], encoderr: [1] } })), /headMask: unknown field `encoderr`/);
+    assert.match(wasmError(() => wasm.WasmGenerator.create(model, text, { maxNewTokens: 5, temprature: 1 })), /generate options: unknown field `temprature`/);
+    assert.match(wasmError(() => model.tokenize(text, { trace: 'yes' })), /tokenize options: trace: invalid type/);
     assert.match(wasmError(() => loadWasm({ ...files, 'model.safetensors': null })), /model\.safetensors/);
     assert.equal(wasm.lastPanic(), undefined, 'nothing panicked');
 
-    const again = model.run(text, undefined, false, 3, false);
+    const again = model.run(text, { topK: 3 });
     assert.deepEqual(Array.from(again.tokens.ids), Array.from(before.tokens.ids));
     assertClose(again.lastHiddenState.data, before.lastHiddenState.data, 'the model still works');
     model.free();
@@ -387,8 +398,9 @@ describe('JS API through the worker', () => {
   let name;
 
   before(async () => {
-    name = FIXTURE_NAMES.find((n) => cli(['info', join(FIXTURES, n)]).ok && JSON.parse(readFileSync(join(FIXTURES, n, 'config.json'))).model_type === 'gpt2');
-    if (!name) return;
+    name = FIXTURE_NAMES.find((n) => JSON.parse(readFileSync(join(FIXTURES, n, 'config.json'))).model_type === 'gpt2');
+    assert.ok(name, 'no GPT-2 reference fixture');
+    nativeOk(['info', join(FIXTURES, name)]);
     const { createGlassboxServer } = await import(pathToFileURL(join(ROOT, 'scripts', 'serve.mjs')).href);
     server = createGlassboxServer({ modelsDir: FIXTURES });
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -402,8 +414,8 @@ describe('JS API through the worker', () => {
     server?.close();
   });
 
-  test('the server lists the models and serves wasm with its MIME type', async (t) => {
-    if (!server) return t.skip('no GPT-2 fixture runs natively yet');
+  test('the server lists the models and serves wasm with its MIME type', async () => {
+    assert.ok(server, 'the test server did not start');
     const index = await (await fetch(`${baseUrl}/models/index.json`)).json();
     const entry = index.models.find((m) => m.name === name);
     assert.equal(entry.path, `models/${name}/`);
@@ -414,8 +426,8 @@ describe('JS API through the worker', () => {
     assert.ok(escape.status === 403 || escape.status === 404, 'no directory escape');
   });
 
-  test('load from a URL with progress, run, generate, cancel, free', async (t) => {
-    if (!gb) return t.skip('no GPT-2 fixture runs natively yet');
+  test('load from a URL with progress, run, generate, cancel, free', async () => {
+    assert.ok(gb, 'Glassbox did not start');
     assert.equal(typeof gb.build.version, 'string');
     const progress = [];
     const notFound = [];
@@ -435,7 +447,7 @@ describe('JS API through the worker', () => {
     // Results equal the direct wasm call; typed arrays arrive as typed arrays.
     const text = TEXTS['decoder-only'][1];
     const direct = loadWasm(readFolder(join(FIXTURES, name)));
-    const want = direct.run(text, undefined, true, 4, false);
+    const want = direct.run(text, { scores: true, topK: 4 });
     const got = await model.run(text, { scores: true, topK: 4 });
     assert.ok(got.tokens.ids instanceof Uint32Array);
     assert.ok(got.attentions.decoder.data instanceof Float32Array);
@@ -494,13 +506,15 @@ describe('JS API through the worker', () => {
     await assert.rejects(model.generate(text, { temperature: -1 }).done, /temperature/);
     await assert.rejects(model.generate(text, { maxNewTokens: -3 }).done, /maxNewTokens/);
     await assert.rejects(model.run(text, { decoderIds: [1.5] }), /decoderIds/);
+    await assert.rejects(model.run(text, { topk: 4 }), /unknown field `topk`/);
+    await assert.rejects(model.generate(text, { maxNewToken: 4 }).done, /unknown field `maxNewToken`/);
     assert.equal((await model.run(text, { topK: 0 })).topK, undefined);
     await model.free();
     await assert.rejects(model.run(text), /freed/);
   });
 
-  test('load from files (Blob and ArrayBuffer), bad files reject, other models unaffected', async (t) => {
-    if (!gb) return t.skip('no GPT-2 fixture runs natively yet');
+  test('load from files (Blob and ArrayBuffer), bad files reject, other models unaffected', async () => {
+    assert.ok(gb, 'Glassbox did not start');
     const dir = join(FIXTURES, name);
     const bytes = readFolder(dir);
     const asBuffer = (u8) => u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength);
@@ -533,8 +547,8 @@ describe('JS API through the worker', () => {
     await model.free();
   });
 
-  test('terminate rejects what is pending', async (t) => {
-    if (!gb) return t.skip('no GPT-2 fixture runs natively yet');
+  test('terminate rejects what is pending', async () => {
+    assert.ok(gb, 'Glassbox did not start');
     const own = await Glassbox.create({ worker: new NodeWorker() });
     const pending = own.loadModel({ baseUrl: `${baseUrl}/models/${name}/` });
     own.terminate();

@@ -26,7 +26,7 @@ before(async () => {
 });
 
 function load({ config, weights, tokenizer, randomSeed }) {
-  return wasm.WasmModel.load(config, weights ?? null, tokenizer, null, null, randomSeed);
+  return wasm.WasmModel.load(config, weights ?? null, tokenizer, null, null, randomSeed === undefined ? {} : { randomSeed });
 }
 
 /** The error `fn` throws: a JS Error (never a trap), one line, with every needle; timed. */
@@ -54,9 +54,9 @@ const withTokenizer = (edit) => {
 
 test('crafted tokenizers are refused by the limit they break, and the instance stays usable', () => {
   const replace = load(withTokenizer((t) => { t.normalizer = { type: 'Replace', pattern: { String: 'a' }, content: 'a'.repeat(1 << 16) }; }));
-  refused('Replace normaliser ×65536', () => replace.tokenize('a'.repeat(1000), true, false), ['normalizer Replace', 'limit']);
+  refused('Replace normaliser ×65536', () => replace.tokenize('a'.repeat(1000), {}), ['normalizer Replace', 'limit']);
   const split = load(withTokenizer((t) => { t.pre_tokenizer = { type: 'Split', pattern: { Regex: '(a+)+(?=b)' }, behavior: 'Isolated', invert: false }; }));
-  refused('catastrophic Split regex', () => split.tokenize('a'.repeat(40), false, false), ['REGEX_BACKTRACK_LIMIT']);
+  refused('catastrophic Split regex', () => split.tokenize('a'.repeat(40), { addSpecialTokens: false }), ['REGEX_BACKTRACK_LIMIT']);
   refused('duplicate vocabulary ids', () => load(withTokenizer((t) => { t.model.vocab.zzq = 5; })), ['BPE vocab', 'id 5']);
   refused('too many added tokens', () => load(withTokenizer((t) => {
     t.added_tokens = Array.from({ length: (1 << 17) + 1 }, (_, i) => ({ content: `t${i}` }));
@@ -67,11 +67,11 @@ test('crafted tokenizers are refused by the limit they break, and the instance s
   const many = load({ ...withTokenizer((t) => {
     for (let i = 0; i < 60000; i++) t.added_tokens.push({ content: `<extra_token_${i}>`, special: true, normalized: false });
   }), config: bigVocab, weights: null, randomSeed: 1 });
-  const ids = many.tokenize('<extra_token_12> and <extra_token_1', false, false).ids;
+  const ids = many.tokenize('<extra_token_12> and <extra_token_1', { addSpecialTokens: false }).ids;
   console.log(`crafted input (wasm): 60k added tokens, load + tokenize: ${(performance.now() - start).toFixed(0)} ms`);
   assert.equal(ids[0], 612);
   // The instance is still healthy.
-  assert.ok(replace.tokenize('hello', true, false).ids.length > 0);
+  assert.ok(replace.tokenize('hello', {}).ids.length > 0);
   for (const m of [replace, split, many]) m.free();
 });
 
@@ -94,10 +94,10 @@ test('crafted weights and configs are refused at load, by name', () => {
 test('over-long inputs and out-of-range numbers are refused before the work', () => {
   const config = { ...json('gpt2', 'config.json'), n_positions: 200000, n_embd: 8, n_head: 1, n_layer: 1 };
   const wide = load({ ...gpt2(), weights: null, randomSeed: 1, config: enc.encode(JSON.stringify(config)) });
-  refused('60k tokens with n_positions 200000', () => wide.run(' a'.repeat(60000), null, false, 0, false), ['MAX_SEQUENCE']);
+  refused('60k tokens with n_positions 200000', () => wide.run(' a'.repeat(60000), { topK: 0 }), ['MAX_SEQUENCE']);
   const t5 = load({ config: read('t5_tiny', 'config.json'), weights: read('t5_tiny', 'model.safetensors'), tokenizer: read('t5_tiny', 'tokenizer.json') });
   refused('relativePositions(2^32 - 1)', () => t5.relativePositions('encoder', 4294967295), ['MAX_SEQUENCE']);
-  refused('decoder id out of range', () => t5.run('hello', [0, 99999999], false, 0, false), ['99999999']);
+  refused('decoder id out of range', () => t5.run('hello', { decoderIds: [0, 99999999], topK: 0 }), ['99999999']);
   assert.ok(t5.relativePositions('encoder', 16), 'still usable');
   wide.free();
   t5.free();

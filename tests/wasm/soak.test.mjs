@@ -48,7 +48,7 @@ before(async () => {
 
 function load({ files }) {
   return wasm.WasmModel.load(files['config.json'], files['model.safetensors'], files['tokenizer.json'],
-    files['tokenizer_config.json'], files['special_tokens_map.json'], undefined);
+    files['tokenizer_config.json'], files['special_tokens_map.json'], {});
 }
 
 const mib = (bytes) => `${(bytes / MIB).toFixed(1)} MiB`;
@@ -61,11 +61,11 @@ test(`${RUNS} runs stay within ${mib(MAX_GROWTH)} of the warmed-up memory`, () =
     if (i === WARMUP_RUNS) baseline = memory.buffer.byteLength;
     const model = models[i % models.length];
     const text = TEXTS[i % TEXTS.length];
-    const out = model.run(text, null, i % 3 === 0, 5, i % 2 === 0);
+    const out = model.run(text, { scores: i % 3 === 0, topK: 5, logits: i % 2 === 0 });
     assert.ok(out.attentions, 'a run gives attention');
     checked++;
     // A bad input every so often: the error path must not leak either.
-    if (i % 50 === 25) assert.throws(() => model.run(text, [999999], false, 0, false), /decoder ids|outside/);
+    if (i % 50 === 25) assert.throws(() => model.run(text, { decoderIds: [999999], topK: 0 }), /decoder ids|outside/);
   }
   const grown = memory.buffer.byteLength - baseline;
   console.log(`soak: ${checked} runs over ${models.length} models: memory ${mib(baseline)} after warm-up, ${mib(memory.buffer.byteLength)} at the end`);
@@ -79,7 +79,7 @@ test(`${CYCLES} load/free cycles of every model stay within ${mib(MAX_GROWTH)} o
     if (cycle === WARMUP_CYCLES) baseline = memory.buffer.byteLength;
     for (const folder of folders) {
       const model = load(folder);
-      if (cycle % 10 === 0) assert.ok(model.run(TEXTS[cycle % TEXTS.length], null, false, 1, false).attentions);
+      if (cycle % 10 === 0) assert.ok(model.run(TEXTS[cycle % TEXTS.length], { topK: 1 }).attentions);
       model.free();
     }
   }

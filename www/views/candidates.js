@@ -22,7 +22,7 @@ export function renderCandidates(root, candidates, chosenId, scheme) {
     li.className = 'candidate' + (c.id === chosenId ? ' chosen' : '');
     const label = document.createElement('span');
     label.className = 'cand-token';
-    const text = tokenLabel(c.token, scheme);
+    const text = tokenLabel(c.token, scheme, Boolean(c.special));
     label.textContent = truncate(text, CANDIDATE_LABEL_CHARS);
     label.title = `${JSON.stringify(c.token)} · id ${c.id}`;
     const track = document.createElement('span');

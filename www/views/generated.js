@@ -57,7 +57,7 @@ export function renderGenerated(root, view) {
     b.setAttribute('aria-selected', String(i === view.selected));
     b.dataset.index = String(i);
     b.dataset.id = String(step.id);
-    b.textContent = tokenLabel(step.token, view.scheme);
+    b.textContent = tokenLabel(step.token, view.scheme, Boolean(step.special));
     b.title = `step ${i + 1} · id ${step.id} · p = ${step.prob.toFixed(4)}`;
     b.setAttribute('aria-label', `step ${i + 1}: ${JSON.stringify(step.token)}, probability ${step.prob.toFixed(3)}`);
     list.append(b);

@@ -1,6 +1,11 @@
 // The attention heatmap: one matrix of probabilities drawn on a canvas at the screen's real pixel
 // density, rows = queries, columns = keys, a 0..1 colour scale with its legend, masked cells hatched,
 // and a read-out of the exact value under the pointer or the keyboard cursor.
+//
+// The cells themselves are not drawn here: `view.raster` (Glassbox.drawMap) rasterises them in the
+// worker with the wasm's crate/src/plot (the same pixels as `glassbox plot`), one block of whole
+// device pixels per cell, and this file places the bitmap and adds the axes, labels, legend,
+// cursor and read-outs. The canvas carries `data-painted="false"` until the cells have arrived.
 
 import { truncate } from './token-text.js';
 import { activeIn } from './roving.js';
@@ -12,7 +17,7 @@ const FONT_PX = 12;
 const LABEL_GAP = 6;          // between a label and the grid
 const LABEL_MAX_CHARS = 14;   // longer token labels are cut with an ellipsis
 const EDGE_PAD = 4;           // around the whole drawing
-const HATCH_STEP = 5;         // spacing of the masked-cell hatching
+const HATCH_STEP = 5;         // half the spacing of the masked-cell hatching
 const MAX_BACKING_PIXELS = 16e6; // long inputs draw at a lower density rather than exhaust a phone's memory
 const LEGEND_WIDTH = 180;
 const LEGEND_HEIGHT = 10;
@@ -35,8 +40,10 @@ const states = new WeakMap();
  * @param {string[]} view.colLabels
  * @param {boolean[]} [view.rowSpecial]        special tokens get muted labels
  * @param {boolean[]} [view.colSpecial]
- * @param {(r: number, c: number) => boolean} [view.isMasked]  cells the model may not look at
+ * @param {boolean} [view.causal]             a decoder's causal mask: key c is masked for query r when c > r + (nCols - nRows)
  * @param {string} [view.maskNote]             one line explaining the mask (shown with the legend)
+ * @param {(values: Float32Array, options: object) => Promise<ImageBitmap|{width: number, height: number, rgba: Uint8ClampedArray}>} view.raster
+ *        draws the cells (Glassbox.drawMap: options { rows, cols, cellPx, gridLines, hatchPx, causal, palette })
  * @param {string} view.title                  accessible name, e.g. "Decoder self-attention, layer 1, head 2"
  * @param {string} [view.rowAxis]              word for a row (default "query"; '' when the labels name themselves)
  * @param {string} [view.colAxis]              word for a column ("key")
@@ -51,7 +58,7 @@ export function renderHeatmap(root, view) {
     'Use the arrow keys to read single values.');
   st.maskNote.textContent = view.maskNote ?? '';
   st.maskNote.hidden = !view.maskNote;
-  st.legendMasked.hidden = !view.isMasked;
+  st.legendMasked.hidden = !view.causal;
   drawBase(root);
   draw(root);
   drawLegend(root);
@@ -105,7 +112,7 @@ function setup(root) {
 
   root.append(scroller, readout, legend, maskNote);
   st = { canvas, scroller, readout, legendCanvas, legendMasked, maskNote, view: null, cursor: null, layout: null,
-    base: null, dpr: 1, colors: null };
+    base: null, dpr: 1, colors: null, paintSeq: 0, legendSeq: 0 };
   states.set(root, st);
 
   canvas.addEventListener('pointermove', (e) => {
@@ -181,34 +188,27 @@ function el(tag, className) {
   return e;
 }
 
-/** Colours come from CSS custom properties so the page (and later the widgets) can theme them. */
+/** Colours come from CSS custom properties so the page and the widgets can theme them. */
 function palette(root) {
   const cs = getComputedStyle(root);
   const get = (name, fallback) => cs.getPropertyValue(name).trim() || fallback;
   return {
-    stops: [0, 1, 2, 3, 4].map((i) => parseColor(get(`--gb-heat-${i}`, ['#f7fbff', '#c6dbef', '#6baed6', '#2171b5', '#08306b'][i]))),
-    masked: get('--gb-masked', '#e6e6e6'),
-    hatch: get('--gb-hatch', '#bdbdbd'),
+    // What the rasteriser needs (crate/src/plot: the 0..1 scale, masked cells, the lines between cells).
+    raster: {
+      stops: [0, 1, 2, 3, 4].map((i) => get(`--gb-heat-${i}`, ['#f4f8fd', '#c3d7ee', '#6fa3d6', '#2c66ad', '#0b2e66'][i])),
+      masked: get('--gb-masked', '#eceef1'),
+      hatch: get('--gb-hatch', '#c5cad3'),
+      grid: get('--gb-bg', '#f6f7f9'),
+    },
     text: get('--gb-text', '#222'),
     muted: get('--gb-muted', '#777'),
     cursor: get('--gb-cursor', '#d6336c'),
-    grid: get('--gb-bg', '#fff'),
   };
 }
 
-function parseColor(hex) {
-  const h = hex.replace('#', '');
-  const full = h.length === 3 ? [...h].map((x) => x + x).join('') : h;
-  return [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16));
-}
-
-/** Colour of a probability p in [0, 1] on the sequential scale (clamped: a probability is never below 0). */
-export function heatColor(stops, p) {
-  const x = Math.min(1, Math.max(0, Number.isFinite(p) ? p : 0)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x));
-  const t = x - i;
-  const [a, b] = [stops[i], stops[i + 1]];
-  return `rgb(${a.map((v, k) => Math.round(v + (b[k] - v) * t)).join(',')})`;
+/** Whether key `c` is hidden from query `r` (a decoder's causal mask; the rasteriser's rule). */
+function isMasked(view, r, c) {
+  return Boolean(view.causal) && c > r + (view.nCols - view.nRows);
 }
 
 function measureLabels(ctx, labels) {
@@ -225,28 +225,40 @@ function computeLayout(st, ctx) {
   const rowLabelW = measureLabels(ctx, rowLabels) + LABEL_GAP;
   const colLabelH = measureLabels(ctx, colLabels) + LABEL_GAP;
   const available = Math.max(0, st.scroller.clientWidth - rowLabelW - 2 * EDGE_PAD);
-  const cell = Math.max(CELL_MIN, Math.min(CELL_MAX, Math.floor(available / Math.max(1, view.nCols))));
+  const cssCell = Math.max(CELL_MIN, Math.min(CELL_MAX, Math.floor(available / Math.max(1, view.nCols))));
   const x0 = EDGE_PAD + rowLabelW;
   const y0 = EDGE_PAD + colLabelH;
   return {
-    rowLabels, colLabels, cell, x0, y0,
-    width: x0 + cell * view.nCols + EDGE_PAD,
-    height: y0 + cell * view.nRows + EDGE_PAD,
+    rowLabels, colLabels, cssCell, x0, y0,
+    width: x0 + cssCell * view.nCols + EDGE_PAD,
+    height: y0 + cssCell * view.nRows + EDGE_PAD,
   };
 }
 
 /**
- * Draw the cells and the labels once into an offscreen canvas (the base); pointer and keyboard moves
- * then only copy it and draw the cursor, so long inputs stay smooth.
+ * Snap the grid to device pixels: each cell a block of `cellPx` whole pixels from a whole-pixel
+ * origin, so the rasterised bitmap is placed 1:1 (no resampling) and `cell` (CSS px) follows it.
+ */
+function snapToDevice(layout, dpr) {
+  const cellPx = Math.max(1, Math.round(layout.cssCell * dpr));
+  const originX = Math.round(layout.x0 * dpr);
+  const originY = Math.round(layout.y0 * dpr);
+  return { ...layout, cellPx, originX, originY, cell: cellPx / dpr, x0: originX / dpr, y0: originY / dpr };
+}
+
+/**
+ * Draw the labels once into an offscreen canvas (the base) and ask the worker for the cells; pointer
+ * and keyboard moves then only copy the base and draw the cursor, so long inputs stay smooth.
  */
 function drawBase(root) {
   const st = states.get(root);
   const { canvas, view } = st;
   if (!view) return;
   const ctx = canvas.getContext('2d');
-  const layout = computeLayout(st, ctx);
+  const cssLayout = computeLayout(st, ctx);
+  const dpr = Math.min(window.devicePixelRatio || 1, Math.sqrt(MAX_BACKING_PIXELS / (cssLayout.width * cssLayout.height)));
+  const layout = snapToDevice(cssLayout, dpr);
   st.layout = layout;
-  const dpr = Math.min(window.devicePixelRatio || 1, Math.sqrt(MAX_BACKING_PIXELS / (layout.width * layout.height)));
   st.dpr = dpr;
   canvas.style.width = `${layout.width}px`;
   canvas.style.height = `${layout.height}px`;
@@ -259,29 +271,50 @@ function drawBase(root) {
   const b = base.getContext('2d');
   b.setTransform(dpr, 0, 0, dpr, 0, 0);
   b.clearRect(0, 0, layout.width, layout.height);
-
   const colors = palette(root);
   st.colors = colors;
-  const { cell, x0, y0 } = layout;
-  const { nRows, nCols, values } = view;
-  const hatch = hatchPattern(b, colors, dpr);
-  for (let r = 0; r < nRows; r++) {
-    for (let c = 0; c < nCols; c++) {
-      b.fillStyle = view.isMasked?.(r, c) ? hatch : heatColor(colors.stops, values[r * nCols + c]);
-      b.fillRect(x0 + c * cell, y0 + r * cell, cell, cell);
+  for (let r = 0; r < view.nRows; r++) rowLabel(b, st, r, false);
+  for (let c = 0; c < view.nCols; c++) colLabel(b, st, c, false);
+  paintCells(root, st, b, layout, dpr, colors);
+}
+
+/** The cells, rasterised in the worker, placed pixel for pixel at the grid's origin. */
+function paintCells(root, st, b, layout, dpr, colors) {
+  const { view } = st;
+  const seq = ++st.paintSeq;
+  st.canvas.dataset.painted = 'false';
+  if (!view.nRows || !view.nCols) {
+    st.canvas.dataset.painted = 'true';
+    return;
+  }
+  const options = {
+    rows: view.nRows, cols: view.nCols, cellPx: layout.cellPx,
+    // Thin gaps between cells in the background colour keep single cells readable.
+    gridLines: layout.cssCell >= 12,
+    hatchPx: Math.max(2, Math.round(2 * HATCH_STEP * dpr)),
+    causal: Boolean(view.causal),
+    palette: colors.raster,
+  };
+  Promise.resolve(view.raster(Float32Array.from(view.values), options)).then((image) => {
+    if (seq !== st.paintSeq || st.view !== view) {
+      image?.close?.();
+      return;
     }
-  }
-  // Thin gaps between cells in the background colour keep single cells readable.
-  if (cell >= 12) {
-    b.strokeStyle = colors.grid;
-    b.lineWidth = 1;
-    b.beginPath();
-    for (let r = 0; r <= nRows; r++) { b.moveTo(x0, y0 + r * cell + 0.5); b.lineTo(x0 + nCols * cell, y0 + r * cell + 0.5); }
-    for (let c = 0; c <= nCols; c++) { b.moveTo(x0 + c * cell + 0.5, y0); b.lineTo(x0 + c * cell + 0.5, y0 + nRows * cell); }
-    b.stroke();
-  }
-  for (let r = 0; r < nRows; r++) rowLabel(b, st, r, false);
-  for (let c = 0; c < nCols; c++) colLabel(b, st, c, false);
+    b.save();
+    b.setTransform(1, 0, 0, 1, 0, 0);
+    if (image.rgba) b.putImageData(new ImageData(image.rgba, image.width, image.height), layout.originX, layout.originY);
+    else {
+      b.drawImage(image, layout.originX, layout.originY);
+      image.close?.();
+    }
+    b.restore();
+    draw(root);
+    st.canvas.dataset.painted = 'true';
+  }, (err) => {
+    if (seq !== st.paintSeq) return;
+    st.canvas.dataset.painted = 'error';
+    st.readout.textContent = `The map could not be drawn (${err.message}).`;
+  });
 }
 
 /** Row labels (queries), right-aligned against the grid. */
@@ -331,25 +364,7 @@ function draw(root) {
   ctx.strokeRect(x0 + cursor.c * cell + 1, y0 + cursor.r * cell + 1, cell - 2, cell - 2);
 }
 
-function hatchPattern(ctx, colors, dpr) {
-  const size = Math.round(HATCH_STEP * 2 * dpr);
-  const tile = document.createElement('canvas');
-  tile.width = tile.height = size;
-  const t = tile.getContext('2d');
-  t.fillStyle = colors.masked;
-  t.fillRect(0, 0, size, size);
-  t.strokeStyle = colors.hatch;
-  t.lineWidth = Math.max(1, dpr);
-  t.beginPath();
-  t.moveTo(0, size); t.lineTo(size, 0);
-  t.moveTo(-size / 2, size / 2); t.lineTo(size / 2, -size / 2);
-  t.moveTo(size / 2, size * 1.5); t.lineTo(size * 1.5, size / 2);
-  t.stroke();
-  const pattern = ctx.createPattern(tile, 'repeat');
-  pattern.setTransform(new DOMMatrix().scale(1 / dpr));
-  return pattern;
-}
-
+/** The colour scale, drawn by the same rasteriser as the cells (one row of 0..1, stretched). */
 function drawLegend(root) {
   const st = states.get(root);
   const c = st.legendCanvas;
@@ -358,13 +373,28 @@ function drawLegend(root) {
   c.style.height = `${LEGEND_HEIGHT}px`;
   c.width = Math.round(LEGEND_WIDTH * dpr);
   c.height = Math.round(LEGEND_HEIGHT * dpr);
-  const ctx = c.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  const { stops } = palette(root);
-  for (let x = 0; x < LEGEND_WIDTH; x++) {
-    ctx.fillStyle = heatColor(stops, x / (LEGEND_WIDTH - 1));
-    ctx.fillRect(x, 0, 1, LEGEND_HEIGHT);
-  }
+  const steps = Float32Array.from({ length: LEGEND_WIDTH }, (_, x) => x / (LEGEND_WIDTH - 1));
+  const seq = ++st.legendSeq;
+  const options = { rows: 1, cols: LEGEND_WIDTH, cellPx: 1, gridLines: false, palette: palette(root).raster };
+  Promise.resolve(st.view.raster(steps, options)).then((image) => {
+    if (seq !== st.legendSeq) {
+      image?.close?.();
+      return;
+    }
+    const ctx = c.getContext('2d');
+    ctx.imageSmoothingEnabled = false;
+    const source = image.rgba ? imageDataCanvas(image) : image;
+    ctx.drawImage(source, 0, 0, c.width, c.height);
+    image.close?.();
+  }, () => {});
+}
+
+function imageDataCanvas(image) {
+  const canvas = document.createElement('canvas');
+  canvas.width = image.width;
+  canvas.height = image.height;
+  canvas.getContext('2d').putImageData(new ImageData(image.rgba, image.width, image.height), 0, 0);
+  return canvas;
 }
 
 function cellAt(st, e) {
@@ -401,7 +431,7 @@ function updateReadout(root) {
   // An empty rowAxis means the row labels name themselves ("head 3").
   const row = rowWord ? `${rowWord} ${JSON.stringify(view.rowLabels[r])}` : view.rowLabels[r];
   const col = `${colWord} ${JSON.stringify(view.colLabels[c])}`;
-  if (view.isMasked?.(r, c)) {
+  if (isMasked(view, r, c)) {
     readout.textContent = `${row} → ${col}: masked (a later token, not visible when this one is processed)`;
     readout.dataset.value = 'masked';
   } else {

@@ -1,8 +1,12 @@
 // Positions: how the model knows word order. Learned tables (GPT-2, BERT, BART) and Marian's
 // sinusoids are drawn as a heat image (positions × dimensions) plus a few dimensions as curves;
-// T5's relative positions as the bucket of every distance and what each head adds per bucket.
-// Data: model.positionVectors(stack, n) -> { data, shape: [N, C] } and
-// model.relativePositions(stack, n).
+// T5's relative positions as the bucket of every distance and what each head adds per bucket;
+// rotary positions (Llama, Qwen2) as the angle each pair of head dimensions is turned by at each
+// position, and a demonstration that q·k after the turn depends only on the offset.
+// Data: model.positionVectors(stack, n) -> { data, shape: [N, C] },
+// model.relativePositions(stack, n), and for rotary models model.rotaryAngles(n) ->
+// { nPositions, nPairs, theta, scaling: 'default'|'llama3', invFreq: Float32Array [D/2],
+//   angles: { data: Float32Array, shape: [N, D/2] } }   (radians; pair i = head dims (i, i + D/2)).
 
 import { divergingColour, maxAbsOf, fmt, vectorStrip } from './vector-strip.js';
 
@@ -19,6 +23,10 @@ export const POSITION_EXPLANATIONS = {
     'Nothing forces a pattern; whatever structure you see was learned from data.',
   sinusoidal: 'Sinusoidal positions: no table is trained. Each dimension is a sine or cosine of the position at its own wavelength, ' +
     'fast in the first dimensions and slow in the later ones, so every position gets a unique, smoothly changing pattern.',
+  rotary: 'Rotary positions: nothing is added to the tokens. Inside every head, the query and the key are cut into pairs of ' +
+    'numbers and each pair is turned like a clock hand by an angle that grows with the position: fast for the first pairs, slow for ' +
+    'the last. Turning both q and k means their dot product only sees the difference of the two angles, so the score depends on ' +
+    'how far apart the two tokens are, not where they are.',
   relative: 'Relative positions: nothing is added to the tokens. Instead each attention score gets a learned bonus that depends only on ' +
     'how far the key is from the query (grouped into buckets: exact for near words, coarser for far ones).',
 };
@@ -32,9 +40,14 @@ export function curveDims(positions, C) {
 /**
  * @param {HTMLElement} root
  * @param {object} view
- * @param {'learned'|'sinusoidal'|'relative'} view.positions
+ * @param {'learned'|'sinusoidal'|'relative'|'rotary'} view.positions
  * @param {{data: Float32Array, shape: [number, number]}} [view.table]    learned / sinusoidal
  * @param {object} [view.relative]                                        T5
+ * @param {object} [view.rotary]     model.rotaryAngles(n) (Llama, Qwen2)
+ * @param {object} [view.pair]       a real query/key pair for the offset demonstration, as the model
+ *   computed them (already turned): { q, k: Float32Array [D], qPos, kPos, qLabel, kLabel, head, layer }
+ *   (e.g. from a decoder Q/K/V trace: q[head][qPos], k[head][kPos]). Without it the demonstration
+ *   uses a fixed example pair, and says so.
  */
 export function renderPositions(root, view) {
   root.replaceChildren();
@@ -55,7 +68,131 @@ export function renderPositions(root, view) {
     root.append(key);
   } else if (view.relative) {
     root.append(bucketStrip(view.relative, readout), readout, biasImage(view.relative, readout));
+  } else if (view.rotary) {
+    root.append(angleImage(view.rotary, readout), readout, angleKey(view.rotary), offsetDemo(view.rotary, view.pair));
   }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Rotary positions. The layout is Hugging Face's (`rotate_half`): pair i of a head of width D is
+// dimensions (i, i + D/2), turned by angle p · invFreq[i] at position p.
+
+/** `x` (one head, [D]) turned by `angle(i)` per pair: x'[i] = x[i]cos − x[i+D/2]sin, x'[i+D/2] = x[i+D/2]cos + x[i]sin. */
+export function rotatePairs(x, angle) {
+  const half = x.length / 2;
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < half; i++) {
+    const a = angle(i);
+    const c = Math.cos(a);
+    const s = Math.sin(a);
+    out[i] = x[i] * c - x[i + half] * s;
+    out[i + half] = x[i + half] * c + x[i] * s;
+  }
+  return out;
+}
+
+/** `x` turned as at `position` (negative positions turn back). */
+export function rotateAt(x, invFreq, position) {
+  return rotatePairs(x, (i) => position * invFreq[i]);
+}
+
+export function dot(a, b) {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/**
+ * The offset demonstration: un-turn the model's q (at qPos) and k (at kPos), then turn them as if
+ * they sat at (qPos + s, kPos + s) for each shift s: every score equals the one at shift 0, while
+ * the same vectors at a different offset score differently.
+ * @returns {{ shifted: Array<{qPos, kPos, score}>, other: Array<{qPos, kPos, score}>, raw: {q, k} }}
+ */
+export function offsetScores({ q, k, qPos, kPos }, invFreq, shifts, maxPos) {
+  const raw = { q: rotateAt(q, invFreq, -qPos), k: rotateAt(k, invFreq, -kPos) };
+  const score = (i, j) => ({ qPos: i, kPos: j, score: dot(rotateAt(raw.q, invFreq, i), rotateAt(raw.k, invFreq, j)) });
+  const shifted = shifts.filter((s) => qPos + s >= 0 && kPos + s >= 0 && Math.max(qPos, kPos) + s < maxPos).map((s) => score(qPos + s, kPos + s));
+  const offsets = [0, 1, 3, 8].map((d) => d + Math.abs(qPos - kPos)).filter((d, i, all) => all.indexOf(d) === i);
+  const other = offsets.filter((d) => d !== qPos - kPos && d < maxPos).slice(0, 3).map((d) => score(d, 0));
+  return { shifted, other, raw };
+}
+
+function angleImage(rot, readout) {
+  const [N, P] = rot.angles.shape;
+  const cell = Math.max(3, Math.floor(IMAGE_MAX_WIDTH / P));
+  const canvas = sized(cell * P, ROW_PX * N);
+  canvas.classList.add('position-image');
+  canvas.setAttribute('aria-label', `Rotation angles: ${N} positions (rows, top = 0) by ${P} pairs of head dimensions (columns), as a colour wheel`);
+  const ctx = canvas.getContext('2d');
+  for (let p = 0; p < N; p++) {
+    for (let i = 0; i < P; i++) {
+      const a = rot.angles.data[p * P + i];
+      const turn = ((a / (2 * Math.PI)) % 1 + 1) % 1;   // where the clock hand points, 0..1 of a turn
+      ctx.fillStyle = `hsl(${Math.round(turn * 360)}, 60%, 62%)`;
+      ctx.fillRect(i * cell, p * ROW_PX, cell, ROW_PX);
+    }
+  }
+  canvas.addEventListener('pointermove', (e) => {
+    const i = Math.floor(e.offsetX / cell);
+    const p = Math.floor(e.offsetY / ROW_PX);
+    if (i >= 0 && i < P && p >= 0 && p < N) {
+      const a = rot.angles.data[p * P + i];
+      readout.textContent = `position ${p}, pair ${i} (dims ${i} and ${i + P}): turned by ${fmt(a, 5)} rad = ${fmt((a * 180) / Math.PI, 5)}°` +
+        ` (${fmt(rot.invFreq[i], 4)} rad per position, a full turn every ${fmt((2 * Math.PI) / rot.invFreq[i], 4)} positions)`;
+    }
+  });
+  const wrap = el('figure', 'position-figure');
+  wrap.append(canvas, el('figcaption', 'muted',
+    `rows: positions 0–${N - 1} · columns: the ${P} pairs of each head's ${2 * P} dimensions · colour: the angle, one turn of the colour wheel per full turn`));
+  return wrap;
+}
+
+function angleKey(rot) {
+  const P = rot.nPairs;
+  const turns = (i) => (2 * Math.PI) / rot.invFreq[i];
+  const text = `Base θ = ${fmt(rot.theta, 6)}: pair i turns by θ^(−2i/${2 * P}) radians per position, so pair 0 turns fully every ` +
+    `${fmt(turns(0), 3)} positions and pair ${P - 1} every ${fmt(turns(P - 1), 4)}.` +
+    (rot.scaling === 'llama3' ? ' This model uses Llama 3 scaling: the slow pairs were slowed further (divided by a factor) so that longer texts fit, the fast ones kept, and the ones between blended.' : '');
+  return el('p', 'muted rotary-key', text);
+}
+
+function offsetDemo(rot, pair) {
+  const P = rot.nPairs;
+  const D = 2 * P;
+  const maxPos = rot.angles.shape[0];
+  const real = Boolean(pair);
+  if (!pair) {
+    // A fixed example pair, when no run of the model is at hand.
+    const q = Float64Array.from({ length: D }, (_, d) => Math.sin(1.7 * d + 0.3));
+    const k = Float64Array.from({ length: D }, (_, d) => Math.cos(0.9 * d + 1.1));
+    pair = { q: rotateAt(q, rot.invFreq, 5), k: rotateAt(k, rot.invFreq, 2), qPos: 5, kPos: 2, qLabel: 'q', kLabel: 'k' };
+  }
+  const { shifted, other } = offsetScores(pair, rot.invFreq, [0, 1, 4, 10, 25], maxPos);
+  const box = el('div', 'rotary-demo');
+  box.append(el('h4', '', 'Why the score only sees the offset'));
+  box.append(el('p', 'explain', real
+    ? `The model's own query of “${pair.qLabel}” (position ${pair.qPos}) and key of “${pair.kLabel}” (position ${pair.kPos}) in layer ${pair.layer + 1}, head ${pair.head + 1}. ` +
+      'Turned back to position 0 and then turned again as if both words had moved along by the same amount, they give the same score:'
+    : 'An example query and key. Moved along by the same amount, they give the same score:'));
+  const table = el('table', 'rotary-table');
+  table.append(el('caption', 'visually-hidden', 'q·k at shifted positions'));
+  const head = el('tr');
+  for (const c of ['query at', 'key at', 'offset', 'q·k']) head.append(el('th', '', c));
+  const thead = el('thead');
+  thead.append(head);
+  const tbody = el('tbody');
+  const row = (r, cls) => {
+    const tr = el('tr', cls);
+    tr.append(el('td', 'num', String(r.qPos)), el('td', 'num', String(r.kPos)), el('td', 'num', String(r.qPos - r.kPos)), el('td', 'num', fmt(r.score, 6)));
+    tbody.append(tr);
+  };
+  shifted.forEach((r) => row(r, 'same-offset'));
+  other.forEach((r) => row(r, 'other-offset'));
+  table.append(thead, tbody);
+  box.append(table, el('p', 'muted',
+    `The first ${shifted.length} rows keep the offset ${pair.qPos - pair.kPos} and share one score; the last ${other.length} change the offset and the score changes. ` +
+    'Each pair of dimensions contributes |q|·|k|·cos(difference of their angles), and the difference of angles is (query position − key position) × the pair\'s speed.'));
+  return box;
 }
 
 function heatImage(data, N, C, readout) {
@@ -194,7 +331,9 @@ export function renderOrderDemo(root, sentences, positions, vectors) {
   }
   const how = positions === 'relative'
     ? 'the attention scores get different distance bonuses'
-    : 'a different position vector is added to each word';
+    : positions === 'rotary'
+      ? 'each query and key is turned by a different angle'
+      : 'a different position vector is added to each word';
   if (vectors && same) root.append(movedWord(a, b, vectors));
   root.append(el('p', 'explain', same
     ? `Both sentences have exactly the same tokens, so the same embedding rows. Without positions the model would see the same bag of vectors; the only difference is where each token sits, so ${how}.`

@@ -4,6 +4,8 @@
 //
 // Data: the `qkv` trace of `model.inspect(text, { qkv: { kind, layer } })` (flat Float32Arrays:
 // q [H][Tq][D], k and v [H][Tk][D], scores/probs/bias [H][Tq][Tk], ctx [H][Tq][D]).
+// Grouped-query attention (Llama, Qwen2): `nKvHeads` (KV) < `nHeads` (H); query head h reads
+// key/value head ⌊h / (H/KV)⌋, and the trace's k and v are already repeated per query head.
 
 import { vectorStrip, maxAbsOf, fmt } from './vector-strip.js';
 import { truncate } from './token-text.js';
@@ -38,6 +40,48 @@ export function qkvRow(trace, head, query) {
 }
 
 /**
+ * Which key/value head each query head reads: `groups[g]` lists the query heads sharing kv head g.
+ * @returns {{ group: number, kvOf: number[], groups: number[][] }}
+ */
+export function kvGroups(nHeads, nKvHeads) {
+  const kv = nKvHeads > 0 && nHeads % nKvHeads === 0 ? nKvHeads : nHeads;
+  const group = nHeads / kv;
+  const kvOf = Array.from({ length: nHeads }, (_, h) => Math.floor(h / group));
+  const groups = Array.from({ length: kv }, (_, g) => Array.from({ length: group }, (_, i) => g * group + i));
+  return { group, kvOf, groups };
+}
+
+/** The grouped-query picture: every query head under the key/value head it reads, `head` highlighted. */
+function kvSharing(trace, head) {
+  const H = trace.nHeads;
+  const { group, kvOf, groups } = kvGroups(H, trace.nKvHeads);
+  const box = el('div', 'qkv-gqa');
+  box.setAttribute('role', 'group');
+  box.setAttribute('aria-label', 'Which key/value head each query head reads');
+  const mine = kvOf[head];
+  box.append(el('p', 'explain',
+    `Grouped-query attention: this model has ${H} query heads but only ${groups.length} key/value head${groups.length > 1 ? 's' : ''}. ` +
+    `Each group of ${group} query heads reads the same keys and values (they are computed and cached once per group, ` +
+    `${group}× less memory for the cache); the query heads still differ, so their attention differs. ` +
+    `Head ${head + 1} reads key/value head ${mine + 1}, shared with ${groups[mine].filter((h) => h !== head).map((h) => `head ${h + 1}`).join(', ') || 'no other head'}.`));
+  const row = el('div', 'qkv-gqa-groups');
+  groups.forEach((members, g) => {
+    const col = el('div', `qkv-gqa-group${g === mine ? ' current' : ''}`);
+    col.append(el('span', 'qkv-gqa-kv', `K/V ${g + 1}`));
+    const qs = el('span', 'qkv-gqa-queries');
+    for (const h of members) {
+      const chip = el('span', `chip qkv-gqa-q${h === head ? ' current' : ''}`, `Q ${h + 1}`);
+      if (h === head) chip.setAttribute('aria-current', 'true');
+      qs.append(chip);
+    }
+    col.append(qs);
+    row.append(col);
+  });
+  box.append(row);
+  return box;
+}
+
+/**
  * @param {HTMLElement} root
  * @param {object} view
  * @param {object} view.trace         the qkv trace
@@ -46,6 +90,7 @@ export function qkvRow(trace, head, query) {
  * @param {string[]} view.queryLabels  one per query row
  * @param {string[]} view.keyLabels    one per key
  * @param {(q: number) => void} view.onQuery
+ * @param {boolean} [view.rotary]     the model turns q and k by position (info.positions === 'rotary')
  */
 export function renderQkv(root, view) {
   const { trace, head, query, queryLabels, keyLabels } = view;
@@ -91,7 +136,8 @@ export function renderQkv(root, view) {
   qLine.append(el('span', 'qkv-name', `q of “${truncate(qLabel, LABEL_CHARS)}”`),
     vectorStrip(row.q, { maxAbs: qScale, label: `query vector of ${qLabel}`, onHover: hover(`q of “${qLabel}”`), keyboard: true }));
 
-  const scaleText = `score = q·k × ${fmt(trace.scale)}${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
+  const rotaryNote = view.rotary ? ' (q and k here are already turned by their positions\' rotary angles)' : '';
+  const scaleText = `score = q·k${rotaryNote} × ${fmt(trace.scale)}${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
   const formula = el('p', 'qkv-formula',
     `${scaleText}${trace.scale !== 1 ? ` (the scale is 1/√${D}, so long vectors do not make the softmax too sharp)` : ' (this model does not scale)'}; ` +
     'weight = softmax(scores) over the keys; output = Σ weight × v.');
@@ -139,6 +185,7 @@ export function renderQkv(root, view) {
       ? el('p', 'muted', '“hidden”: you hid this token; its score gets a huge negative number added, so its weight is 0.')
       : null;
   root.append(picker, qLine, formula, scroller, ctxLine, readout);
+  if (trace.nKvHeads && trace.nKvHeads < trace.nHeads) root.append(kvSharing(trace, head));
   if (blockedNote) root.append(blockedNote);
   root.dataset.head = String(head);
   root.dataset.query = String(query);

@@ -11,6 +11,7 @@
 import { renderSelect } from './controls.js';
 import { renderHeatmap } from './heatmap.js';
 import { CAUSAL_NOTE } from './explain.js';
+import { decoderLabels, headMatrix, inputLabels } from '../run-view.js';
 import { tokenLabel } from './token-text.js';
 import { renderPredictions } from './fill-mask.js';
 import { renderInterventions, isPristine } from './interventions.js';
@@ -276,8 +277,9 @@ export function mountTeaching(root, opts = {}) {
 
   function labels() {
     const r = st.result;
-    const input = r.tokens.tokens.map((t, i) => tokenLabel(t, st.scheme, r.tokens.special[i]));
-    const dec = r.decoderTokens ? r.decoderTokens.map((t) => tokenLabel(t, st.scheme, /^(<[^<>]+>|\[[A-Z]+\])$/.test(t))) : input;
+    // Labels as everywhere else (run-view.js): the vocabulary's scheme, special flags from Rust.
+    const input = inputLabels(r, st.scheme).labels;
+    const dec = decoderLabels(r, st.scheme).labels;
     return { input, dec };
   }
 
@@ -320,18 +322,18 @@ export function mountTeaching(root, opts = {}) {
     const [, H, Tq, Tk] = a.shape;
     const layer = Math.min(st.layer, a.shape[0] - 1);
     const head = Math.min(st.head, H - 1);
-    const at = (layer * H + head) * Tq * Tk;
     const rows = st.kind === 'encoder' ? input : dec;
     const cols = st.kind === 'decoder' ? dec : input;
     const title = `${KIND_LABELS[st.kind]}, layer ${layer + 1}, head ${head + 1}`;
     ui.liveTitle.textContent = `Attention now: ${title.toLowerCase()} (change it in the Q/K/V section below)`;
     renderHeatmap(ui.liveMap, {
-      values: a.data.subarray(at, at + Tq * Tk), nRows: Tq, nCols: Tk,
+      values: headMatrix(a, layer, head), nRows: Tq, nCols: Tk,
       rowLabels: rows.length === Tq ? rows : range(Tq).map(String),
       colLabels: cols.length === Tk ? cols : range(Tk).map(String),
-      isMasked: st.kind === 'decoder' ? (q, k) => k > q + (Tk - Tq) : null,
+      causal: st.kind === 'decoder',
       maskNote: st.kind === 'decoder' ? CAUSAL_NOTE : '',
       title,
+      raster: (values, options) => opts.glassbox().drawMap(values, options),
     });
   }
 

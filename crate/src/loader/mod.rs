@@ -18,6 +18,9 @@ pub struct ModelFiles<'a> {
     pub tokenizer: &'a [u8],                  // tokenizer.json
     pub tokenizer_config: Option<&'a [u8]>,   // tokenizer_config.json
     pub special_tokens_map: Option<&'a [u8]>, // special_tokens_map.json
+    /// generation_config.json: when present it alone decides the generation settings (else
+    /// config.json's generation keys do), as in Hugging Face.
+    pub generation_config: Option<&'a [u8]>,
 }
 
 /// Parse a JSON file, naming the file in the error.

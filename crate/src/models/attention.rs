@@ -88,6 +88,9 @@ pub struct QkvTrace {
     pub kind: AttentionKind,
     pub layer: usize,
     pub n_heads: usize, // H
+    /// Key/value heads (KV); query head `h` reads kv head `h / (H / KV)`. Equal to H except in
+    /// grouped-query attention (Llama, Qwen2), where `k` and `v` below are already repeated per query head.
+    pub n_kv_heads: usize,
     pub q_len: usize,   // Tq
     pub k_len: usize,   // Tk (past + new tokens for a decoder, S for cross-attention)
     pub d_head: usize,  // D
@@ -113,6 +116,7 @@ impl QkvTrace {
             kind,
             layer,
             n_heads: 0,
+            n_kv_heads: 0,
             q_len: 0,
             k_len: 0,
             d_head: 0,
@@ -198,6 +202,12 @@ impl Recorder {
             t.out = out.to_vec();
         }
     }
+    /// Layer `l` shares each key/value head among `n_kv_heads`-way groups of query heads (say so in its trace).
+    pub fn kv_heads(&mut self, l: usize, n_kv_heads: usize) {
+        if let Some(t) = self.trace.as_mut().filter(|t| t.layer == l) {
+            t.n_kv_heads = n_kv_heads;
+        }
+    }
     /// Keep `x: [T][C]` as the next hidden state, if hidden states were asked for.
     pub fn hidden_state(&mut self, x: &[f32]) {
         if let Some(states) = self.hidden.as_mut() {
@@ -273,6 +283,9 @@ pub fn attend(
     let mut v_h = vec![0.0f32; k_len * d_head];
     if let Some(t) = sink.trace.as_deref_mut() {
         (t.n_heads, t.q_len, t.k_len, t.d_head, t.scale) = (n_heads, q_len, k_len, d_head, scale);
+        if t.n_kv_heads == 0 {
+            t.n_kv_heads = n_heads;
+        }
         t.bias = bias.map(<[f32]>::to_vec);
         t.scores = vec![0.0; n_heads * q_len * k_len];
         t.probs = vec![0.0; n_heads * q_len * k_len];

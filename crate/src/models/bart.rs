@@ -24,7 +24,16 @@
 //! `normalize_before` / `normalize_embedding` keys some converted configs carry (every Marian
 //! checkpoint is post-LN without an embedding norm), and so do we. With
 //! `share_encoder_decoder_embeddings: false` Marian's decoder has its own table of
-//! `decoder_vocab_size` rows, which the head shares.
+//! `decoder_vocab_size` rows, which the head shares; with `true`, `decoder_vocab_size` is ignored
+//! (as in HF) and every table has `vocab_size` rows.
+//!
+//! Embeddings, as HF 5 loads them: each stack reads its own `{s}.embed_tokens.weight` when the
+//! checkpoint stores it (transformers 5 writes all three tables of an untied model), else
+//! `shared.weight` (the tied layout: transformers 4 and tied transformers 5 store only `shared`);
+//! the head is the stored `lm_head.weight`, else the decoder's table. A missing `lm_head.weight`
+//! with `tie_word_embeddings: false` is refused: Hugging Face would start that head from random
+//! numbers. (A transformers 4 untied BART stores only `shared` and `lm_head`: its stacks read
+//! `shared`, which is what transformers 4 ran; transformers 5 would start them from random numbers.)
 //!
 //! Decoder start: `decoder_start_token_id` from config.json; when absent, Marian uses its pad id
 //! (what Marian was trained with) and BART its bos id (what HF's `generate` falls back to).
@@ -34,6 +43,7 @@
 //! | name                                              | shape        |
 //! |---------------------------------------------------|--------------|
 //! | `shared.weight` (or `encoder.embed_tokens.weight`) | [V][C]      |
+//! | `encoder.embed_tokens.weight` (defaults to shared) | [V][C]      |
 //! | `decoder.embed_tokens.weight` (defaults to shared) | [V_dec][C]  |
 //! | `{s}.embed_positions.weight` (BART only)           | [P+2][C]    |
 //! | `{s}.layernorm_embedding.{weight,bias}` (BART only) | [C]        |
@@ -51,8 +61,7 @@
 
 use super::attention::{attend, AttentionKind, KvCache, Mask, Recorder};
 use super::layers::{add_in_place, gather_rows, linear, Activation, LayerNorm};
-use super::t5::{check_state, one_id, rules_from};
-use super::beam::GenerationRules;
+use super::t5::{check_state, one_id};
 use super::{Capture, DecoderState, Interventions, Kind, ModelInfo, Outputs, Positions, Probe, StepOutput};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
@@ -88,17 +97,8 @@ pub struct BartConfig {
     pub eos_token_id: Option<u32>,
     #[serde(default, deserialize_with = "one_id")]
     pub decoder_start_token_id: Option<u32>,
-    /// Generation settings HF's `generate` reads from config.json (see [`GenerationRules`]).
-    #[serde(default, deserialize_with = "one_id")]
-    pub forced_bos_token_id: Option<u32>,
-    #[serde(default, deserialize_with = "one_id")]
-    pub forced_eos_token_id: Option<u32>,
-    #[serde(default)]
-    pub no_repeat_ngram_size: Option<usize>,
-    #[serde(default)]
-    pub bad_words_ids: Option<Vec<Vec<u32>>>,
-    #[serde(default)]
-    pub min_length: Option<usize>,
+    #[serde(default = "yes")]
+    pub tie_word_embeddings: bool,
 }
 
 fn default_activation() -> String {
@@ -159,7 +159,6 @@ pub struct Bart {
     embed_scale: f32,
     activation: Activation,
     dec_vocab: usize, // V_dec
-    pub rules: GenerationRules,
 }
 
 impl Bart {
@@ -209,27 +208,47 @@ impl Bart {
                 ffn_ln: ln(&format!("{p}.final_layer_norm"))?,
             });
         }
-        let enc_embed = match w.get_opt("shared.weight", &[v, c])? {
-            Some(t) => t,
-            None => w.get("encoder.embed_tokens.weight", &[v, c]).map_err(|_| {
-                Error::tensor("shared.weight", "missing from the checkpoint (nor is encoder.embed_tokens.weight there)", "Check that the file is a complete checkpoint")
-            })?,
+        // Each table as HF 5 loads it: the stack's own tensor when stored, else `shared`.
+        let shared = w.get_opt("shared.weight", &[v, c])?.filter(|_| w.contains("shared.weight"));
+        let enc_embed = match (w.get_opt("encoder.embed_tokens.weight", &[v, c])?.filter(|_| w.contains("encoder.embed_tokens.weight")), &shared) {
+            (Some(t), _) => t,
+            (None, Some(t)) => t.clone(),
+            // Random twins: one seeded table, tied as a fresh HF model is.
+            (None, None) if matches!(w, Weights::Random { .. }) => w.get("shared.weight", &[v, c])?,
+            (None, None) => {
+                return Err(Error::tensor(
+                    "shared.weight",
+                    "missing from the checkpoint (nor is encoder.embed_tokens.weight there)",
+                    "Check that the file is a complete checkpoint",
+                ))
+            }
         };
-        // The decoder's table is its own only when stored and different (Marian without shared embeddings).
-        let dec_embed = if w.contains("decoder.embed_tokens.weight") || v_dec != v {
-            w.get_opt("decoder.embed_tokens.weight", &[v_dec, c])?.filter(|t| *t != enc_embed)
+        let stored_dec = if w.contains("decoder.embed_tokens.weight") || (v_dec != v && matches!(w, Weights::Random { .. })) {
+            w.get_opt("decoder.embed_tokens.weight", &[v_dec, c])?
         } else {
             None
         };
-        if v_dec != v && dec_embed.is_none() {
-            return Err(Error::tensor(
-                "decoder.embed_tokens.weight",
-                format!("is needed because decoder_vocab_size {v_dec} differs from vocab_size {v}"),
-                "Check that config.json belongs to these weights",
-            ));
-        }
+        let dec_embed = match stored_dec {
+            Some(t) => Some(t).filter(|t| *t != enc_embed),
+            None if v_dec != v => {
+                return Err(Error::tensor(
+                    "decoder.embed_tokens.weight",
+                    format!("is needed because decoder_vocab_size {v_dec} differs from vocab_size {v}"),
+                    "Check that config.json belongs to these weights",
+                ))
+            }
+            // Tied layout: the decoder reads `shared` (which may differ from a stored encoder table).
+            None => shared.filter(|t| *t != enc_embed),
+        };
         let head_table = dec_embed.as_ref().unwrap_or(&enc_embed);
         let lm_head = if w.contains("lm_head.weight") { w.get_opt("lm_head.weight", &[v_dec, c])?.filter(|t| t != head_table) } else { None };
+        if !cfg.tie_word_embeddings && !w.contains("lm_head.weight") && !matches!(w, Weights::Random { .. }) {
+            return Err(Error::tensor(
+                "lm_head.weight",
+                "is missing while config.json says tie_word_embeddings: false (Hugging Face would start this head from random numbers)",
+                "Add lm_head.weight to model.safetensors, or set tie_word_embeddings to true if the head is the decoder's embedding table",
+            ));
+        }
         let final_logits_bias = match w.get_opt("final_logits_bias", &[1, v_dec])? {
             Some(b) if w.contains("final_logits_bias") => b,
             _ => vec![0.0; v_dec],
@@ -273,8 +292,12 @@ impl Bart {
             decoder_start_token_id,
         };
         let embed_scale = if cfg.scale_embedding { (c as f32).sqrt() } else { 1.0 };
-        let rules = rules_from(&cfg.forced_bos_token_id, &cfg.forced_eos_token_id, cfg.no_repeat_ngram_size, &cfg.bad_words_ids, cfg.min_length, cfg.eos_token_id);
-        Ok(Bart { rules, config: cfg, info, enc_embed, dec_embed, positions, encoder, decoder, lm_head, final_logits_bias, embed_scale, activation, dec_vocab: v_dec })
+        Ok(Bart { config: cfg, info, enc_embed, dec_embed, positions, encoder, decoder, lm_head, final_logits_bias, embed_scale, activation, dec_vocab: v_dec })
+    }
+
+    /// Rows of the decoder's table and of every logits row (V_dec).
+    pub fn decoder_vocab_size(&self) -> usize {
+        self.dec_vocab
     }
 
     fn d_head_enc(&self) -> usize {

@@ -112,8 +112,15 @@ struct Slot {
 }
 
 /// Beam search from `state` (fresh from [`Model::start_decoding`]) and `prefix` (the decoder start
-/// token, or a decoder-only prompt). Returns up to `num_return_sequences` hypotheses, best first.
+/// token, or a decoder-only prompt), with no generation rules (see [`beam_search_with`]). Returns up
+/// to `num_return_sequences` hypotheses, best first.
 pub fn beam_search(model: &Model, state: DecoderState, prefix: &[u32], opts: &BeamOptions) -> Result<Vec<Hypothesis>> {
+    beam_search_with(model, state, prefix, opts, &GenerationRules::NONE)
+}
+
+/// [`beam_search`] under the model's generation `rules` (what [`crate::session::Session`] passes).
+/// The sequence ends at `opts.eos_token_id` when given, else at any of `rules.eos_token_ids`.
+pub fn beam_search_with(model: &Model, state: DecoderState, prefix: &[u32], opts: &BeamOptions, rules: &GenerationRules) -> Result<Vec<Hypothesis>> {
     opts.validate()?;
     if prefix.is_empty() {
         return Err(Error::input("nothing to continue from", "Give a prompt or the decoder start token"));
@@ -122,10 +129,10 @@ pub fn beam_search(model: &Model, state: DecoderState, prefix: &[u32], opts: &Be
     if opts.max_new_tokens == 0 {
         return Ok(vec![Hypothesis { ids: Vec::new(), score: 0.0 }]);
     }
-    let keep = 2 * k; // HF: max(2, 1 + number of eos ids) * num_beams, with one eos id
+    let eos_ids: Vec<u32> = opts.eos_token_id.map_or_else(|| rules.eos_token_ids.clone(), |e| vec![e]);
+    let keep = 2.max(1 + eos_ids.len()) * k; // HF: max(2, 1 + number of eos ids) * num_beams
     let lp = opts.length_penalty;
     let normalise = |score: f32, len: usize| score / ((len as f64).powf(lp) as f32);
-    let rules = model.generation_rules();
     let max_length = prefix.len().saturating_add(opts.max_new_tokens);
 
     // At the start HF has K copies of the prefix with all but the first at -1e9; one beam is the same.
@@ -141,7 +148,7 @@ pub fn beam_search(model: &Model, state: DecoderState, prefix: &[u32], opts: &Be
             let mut log_probs = log_softmax(&out.logits);
             if !rules.is_empty() {
                 let history: Vec<u32> = prefix.iter().chain(&beam.ids).copied().collect();
-                rules.apply(&mut log_probs, &history, max_length);
+                rules.apply(&mut log_probs, &history, prefix.len(), max_length);
             }
             for (token, lp) in log_probs.into_iter().enumerate() {
                 candidates.push(Candidate { parent: b, token: token as u32, score: beam.score + lp });
@@ -151,7 +158,7 @@ pub fn beam_search(model: &Model, state: DecoderState, prefix: &[u32], opts: &Be
         candidates.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
         candidates.truncate(keep);
         let generated = step + 1; // new tokens in each candidate
-        let ends: Vec<bool> = candidates.iter().map(|c| Some(c.token) == opts.eos_token_id || generated >= opts.max_new_tokens).collect();
+        let ends: Vec<bool> = candidates.iter().map(|c| eos_ids.contains(&c.token) || generated >= opts.max_new_tokens).collect();
 
         // 3. Finished hypotheses: the top K candidates that end, merged with the slots.
         let all_full = slots.iter().all(|s| s.finished) && opts.early_stopping == EarlyStopping::Always;
@@ -213,37 +220,75 @@ fn log_softmax(logits: &[f32]) -> Vec<f32> {
     logits.iter().map(|&l| (l as f64 - log_z) as f32).collect()
 }
 
-/// What Hugging Face's `generate` applies to every step's scores because config.json says so
-/// (`GenerationConfig.from_model_config`): real BART / Marian checkpoints carry these, and greedy or
-/// beam output only matches HF's with them. Shared by greedy/sampled generation and beam search.
+/// What Hugging Face's `generate` applies to every step's scores because the model's generation
+/// settings say so (`generation_config.json`, or config.json's generation keys; see
+/// [`super::generation_config`]): real checkpoints carry these, and greedy or beam output only
+/// matches HF's with them. Shared by greedy/sampled generation and beam search.
 ///
-/// Applied in HF's order: bans first (`no_repeat_ngram_size`, `bad_words_ids`, `min_length`),
-/// then forcing (`forced_bos_token_id` at the first new token, `forced_eos_token_id` at the last
-/// allowed one), which leaves the forced token at 0 and every other at -inf.
+/// Applied in HF's order: `repetition_penalty`, then bans (`no_repeat_ngram_size`,
+/// `bad_words_ids`, `min_length`, `min_new_tokens`), then forcing (`forced_bos_token_id` at the
+/// first new token, `forced_eos_token_id` at the last allowed one), which leaves the forced tokens
+/// at 0 and every other at -inf.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerationRules {
     pub forced_bos_token_id: Option<u32>,
-    pub forced_eos_token_id: Option<u32>,
+    pub forced_eos_token_id: Vec<u32>,
     pub no_repeat_ngram_size: usize,
     /// Each entry: a token sequence that must never be produced.
     pub bad_words_ids: Vec<Vec<u32>>,
     /// eos is banned while the sequence (prefix included) is shorter than this.
     pub min_length: usize,
-    pub eos_token_id: Option<u32>,
+    /// eos is banned while fewer than this many new tokens were made.
+    pub min_new_tokens: usize,
+    /// HF's `repetition_penalty` (1: off): a seen token's score is divided by it when positive,
+    /// multiplied when negative.
+    pub repetition_penalty: f32,
+    /// The ids that end a sequence.
+    pub eos_token_ids: Vec<u32>,
 }
 
 impl GenerationRules {
-    pub const NONE: GenerationRules =
-        GenerationRules { forced_bos_token_id: None, forced_eos_token_id: None, no_repeat_ngram_size: 0, bad_words_ids: Vec::new(), min_length: 0, eos_token_id: None };
+    pub const NONE: GenerationRules = GenerationRules {
+        forced_bos_token_id: None,
+        forced_eos_token_id: Vec::new(),
+        no_repeat_ngram_size: 0,
+        bad_words_ids: Vec::new(),
+        min_length: 0,
+        min_new_tokens: 0,
+        repetition_penalty: 1.0,
+        eos_token_ids: Vec::new(),
+    };
 
+    /// True when no rule changes any score (the eos ids alone change nothing).
     pub fn is_empty(&self) -> bool {
-        self.forced_bos_token_id.is_none() && self.forced_eos_token_id.is_none() && self.no_repeat_ngram_size == 0 && self.bad_words_ids.is_empty() && self.min_length == 0
+        self.forced_bos_token_id.is_none()
+            && self.forced_eos_token_id.is_empty()
+            && self.no_repeat_ngram_size == 0
+            && self.bad_words_ids.is_empty()
+            && self.min_length == 0
+            && self.min_new_tokens == 0
+            && self.repetition_penalty == 1.0
     }
 
-    /// Adjust `scores: [V]` for the next token after `history` (prefix + tokens so far), in a run
-    /// whose whole length (prefix + new tokens) may reach `max_length`.
-    pub fn apply(&self, scores: &mut [f32], history: &[u32], max_length: usize) {
+    pub fn is_eos(&self, id: u32) -> bool {
+        self.eos_token_ids.contains(&id)
+    }
+
+    /// Adjust `scores: [V]` for the next token after `history` (the `prefix_len` tokens of the
+    /// prompt or decoder start, then the new tokens so far), in a run whose whole length (prefix +
+    /// new tokens) may reach `max_length`.
+    pub fn apply(&self, scores: &mut [f32], history: &[u32], prefix_len: usize, max_length: usize) {
         let cur_len = history.len();
+        if self.repetition_penalty != 1.0 {
+            let mut seen = history.to_vec();
+            seen.sort_unstable();
+            seen.dedup();
+            for id in seen {
+                if let Some(s) = scores.get_mut(id as usize) {
+                    *s = if *s < 0.0 { *s * self.repetition_penalty } else { *s / self.repetition_penalty };
+                }
+            }
+        }
         let mut ban = |id: u32| {
             if let Some(s) = scores.get_mut(id as usize) {
                 *s = f32::NEG_INFINITY;
@@ -260,26 +305,32 @@ impl GenerationRules {
             }
         }
         for word in &self.bad_words_ids {
+            // HF drops a bad word that is a lone eos id (eos stays reachable).
+            if word.len() == 1 && self.is_eos(word[0]) {
+                continue;
+            }
             if let Some((&last, head)) = word.split_last() {
                 if history.ends_with(head) {
                     ban(last);
                 }
             }
         }
-        if let Some(eos) = self.eos_token_id {
-            if cur_len < self.min_length {
-                ban(eos);
-            }
+        if cur_len < self.min_length || cur_len.saturating_sub(prefix_len) < self.min_new_tokens {
+            self.eos_token_ids.iter().for_each(|&eos| ban(eos));
         }
-        let forced = match (self.forced_bos_token_id, self.forced_eos_token_id) {
-            (Some(bos), _) if cur_len == 1 => Some(bos),
-            (_, Some(eos)) if cur_len + 1 == max_length => Some(eos),
-            _ => None,
+        let forced: &[u32] = if cur_len == 1 && self.forced_bos_token_id.is_some() {
+            self.forced_bos_token_id.as_slice()
+        } else if cur_len + 1 == max_length {
+            &self.forced_eos_token_id
+        } else {
+            &[]
         };
-        if let Some(id) = forced {
-            if (id as usize) < scores.len() {
-                scores.fill(f32::NEG_INFINITY);
-                scores[id as usize] = 0.0;
+        if forced.iter().any(|&id| (id as usize) < scores.len()) {
+            scores.fill(f32::NEG_INFINITY);
+            for &id in forced {
+                if let Some(s) = scores.get_mut(id as usize) {
+                    *s = 0.0;
+                }
             }
         }
     }

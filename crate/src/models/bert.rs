@@ -31,6 +31,20 @@
 //! | `cls.predictions.bias` (or `cls.predictions.decoder.bias`) | [V]        |
 //!
 //! `embeddings.position_ids` (an int64 buffer) is ignored.
+//!
+//! Two relatives run through the same code with their own names ([`Variant`]):
+//! - **RoBERTa** (`roberta.` prefix): positions start at `pad_token_id + 1` and skip pad tokens
+//!   (`position = pad + cumsum(id != pad)`, pad tokens sit at `pad`), so `max_position_embeddings`
+//!   514 allows 512 tokens; its MLM head is `lm_head.{dense, layer_norm, decoder, bias}` and always
+//!   uses erf GELU, whatever `hidden_act` says.
+//! - **DistilBERT** (`distilbert.` prefix): no token types; `transformer.layer.{l}.attention.{q,k,v,out}_lin`,
+//!   `sa_layer_norm`, `ffn.lin1`/`lin2`, `output_layer_norm`; norms fixed at eps 1e-12; the position
+//!   table (learned, or sinusoidal with `sinusoidal_pos_embds`, recomputed when not stored); MLM head
+//!   `vocab_transform`, `activation`, `vocab_layer_norm`, `vocab_projector`.
+//!
+//! The MLM decoder is the word embedding table when `tie_word_embeddings` (the default), as in HF,
+//! whatever the file stores; untied, the stored decoder weight is required. `is_decoder` (HF's causal
+//! BertLMHeadModel) and `add_cross_attention` are refused by name.
 
 use super::attention::{attend, AttentionKind, Mask, Recorder};
 use super::layers::{add_in_place, gather_rows, linear, Activation, LayerNorm};
@@ -39,6 +53,24 @@ use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
 use serde::Deserialize;
+
+/// Which checkpoint layout a BERT-like model uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    Bert,
+    Roberta,
+    DistilBert,
+}
+
+impl Variant {
+    pub fn model_type(self) -> &'static str {
+        match self {
+            Variant::Bert => "bert",
+            Variant::Roberta => "roberta",
+            Variant::DistilBert => "distilbert",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct BertConfig {
@@ -58,6 +90,35 @@ pub struct BertConfig {
     pub position_embedding_type: Option<String>,
     #[serde(default)]
     pub pad_token_id: Option<u32>,
+    #[serde(default = "yes")]
+    pub tie_word_embeddings: bool,
+    #[serde(default)]
+    pub is_decoder: bool,
+    #[serde(default)]
+    pub add_cross_attention: bool,
+}
+
+/// DistilBERT's config.json, translated to [`BertConfig`] at load.
+#[derive(Debug, Clone, Deserialize)]
+struct DistilBertConfig {
+    vocab_size: usize,
+    dim: usize,
+    n_layers: usize,
+    n_heads: usize,
+    hidden_dim: usize,
+    #[serde(default = "default_act")]
+    activation: String,
+    max_position_embeddings: usize,
+    #[serde(default)]
+    sinusoidal_pos_embds: bool,
+    #[serde(default)]
+    pad_token_id: Option<u32>,
+    #[serde(default = "yes")]
+    tie_word_embeddings: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_act() -> String {
@@ -89,21 +150,159 @@ struct MlmHead {
 }
 
 pub struct Bert {
+    pub variant: Variant,
     pub config: BertConfig,
     pub info: ModelInfo,
     word: Vec<f32>,  // [V][C]
     pos: Vec<f32>,   // [P][C]
-    types: Vec<f32>, // [types][C]
+    types: Option<Vec<f32>>, // [types][C]; DistilBERT has none
     emb_ln: LayerNorm,
     layers: Vec<Layer>,
     pooler: Option<Linear>,
     mlm: Option<MlmHead>,
     activation: Activation,
+    /// The MLM head's own non-linearity (RoBERTa: always erf GELU).
+    head_activation: Activation,
+    /// Row of the position table that position 0 reads (RoBERTa: pad_token_id + 1).
+    position_offset: usize,
+}
+
+/// Checkpoint names of one variant.
+struct Names {
+    prefix: &'static str,
+    word: &'static str,
+    pos: &'static str,
+    types: Option<&'static str>,
+    emb_ln: &'static str,
+    query: &'static str,
+    key: &'static str,
+    value: &'static str,
+    attn_out: &'static str,
+    attn_ln: &'static str,
+    intermediate: &'static str,
+    output: &'static str,
+    out_ln: &'static str,
+    layer: &'static str,
+    head_dense: &'static str,
+    head_ln: &'static str,
+    head_decoder: &'static str,
+    head_bias: [&'static str; 2],
+}
+
+const BERT_NAMES: Names = Names {
+    prefix: "bert.",
+    word: "embeddings.word_embeddings.weight",
+    pos: "embeddings.position_embeddings.weight",
+    types: Some("embeddings.token_type_embeddings.weight"),
+    emb_ln: "embeddings.LayerNorm",
+    layer: "encoder.layer",
+    query: "attention.self.query",
+    key: "attention.self.key",
+    value: "attention.self.value",
+    attn_out: "attention.output.dense",
+    attn_ln: "attention.output.LayerNorm",
+    intermediate: "intermediate.dense",
+    output: "output.dense",
+    out_ln: "output.LayerNorm",
+    head_dense: "cls.predictions.transform.dense",
+    head_ln: "cls.predictions.transform.LayerNorm",
+    head_decoder: "cls.predictions.decoder.weight",
+    head_bias: ["cls.predictions.bias", "cls.predictions.decoder.bias"],
+};
+
+const ROBERTA_NAMES: Names = Names {
+    prefix: "roberta.",
+    head_dense: "lm_head.dense",
+    head_ln: "lm_head.layer_norm",
+    head_decoder: "lm_head.decoder.weight",
+    head_bias: ["lm_head.bias", "lm_head.decoder.bias"],
+    ..BERT_NAMES
+};
+
+const DISTILBERT_NAMES: Names = Names {
+    prefix: "distilbert.",
+    word: "embeddings.word_embeddings.weight",
+    pos: "embeddings.position_embeddings.weight",
+    types: None,
+    emb_ln: "embeddings.LayerNorm",
+    layer: "transformer.layer",
+    query: "attention.q_lin",
+    key: "attention.k_lin",
+    value: "attention.v_lin",
+    attn_out: "attention.out_lin",
+    attn_ln: "sa_layer_norm",
+    intermediate: "ffn.lin1",
+    output: "ffn.lin2",
+    out_ln: "output_layer_norm",
+    head_dense: "vocab_transform",
+    head_ln: "vocab_layer_norm",
+    head_decoder: "vocab_projector.weight",
+    head_bias: ["vocab_projector.bias", "vocab_projector.bias"],
+};
+
+/// DistilBERT's fixed table: `sin(p / 10000^(2⌊j/2⌋/C))` at even `j`, `cos` at odd `j`. `[P][C]`
+fn sinusoidal_table(p: usize, c: usize) -> Vec<f32> {
+    let mut table = vec![0.0f32; p * c];
+    for pos in 0..p {
+        for j in 0..c {
+            let angle = pos as f64 / 10000f64.powf((2 * (j / 2)) as f64 / c as f64);
+            table[pos * c + j] = if j % 2 == 0 { angle.sin() } else { angle.cos() } as f32;
+        }
+    }
+    table
 }
 
 impl Bert {
     pub fn load(config_json: &[u8], weights: Weights) -> Result<Self> {
-        let cfg: BertConfig = parse_json("config.json", config_json)?;
+        Self::load_variant(Variant::Bert, config_json, weights)
+    }
+
+    pub fn load_variant(variant: Variant, config_json: &[u8], weights: Weights) -> Result<Self> {
+        let mut sinusoidal = false;
+        let cfg: BertConfig = match variant {
+            Variant::DistilBert => {
+                let d: DistilBertConfig = parse_json("config.json", config_json)?;
+                // `loader::limits` knows BERT's size names; DistilBERT's are checked here.
+                for (field, n) in [("dim", d.dim), ("n_layers", d.n_layers), ("n_heads", d.n_heads), ("hidden_dim", d.hidden_dim)] {
+                    if n as u64 > crate::loader::limits::MAX_DIM {
+                        return Err(Error::config(field, format!("is {n}, larger than any real model's"), "Use the config.json saved with the model"));
+                    }
+                }
+                sinusoidal = d.sinusoidal_pos_embds;
+                BertConfig {
+                    vocab_size: d.vocab_size,
+                    hidden_size: d.dim,
+                    num_hidden_layers: d.n_layers,
+                    num_attention_heads: d.n_heads,
+                    intermediate_size: d.hidden_dim,
+                    hidden_act: d.activation,
+                    max_position_embeddings: d.max_position_embeddings,
+                    type_vocab_size: 0,
+                    layer_norm_eps: 1e-12,
+                    position_embedding_type: None,
+                    pad_token_id: d.pad_token_id,
+                    tie_word_embeddings: d.tie_word_embeddings,
+                    is_decoder: false,
+                    add_cross_attention: false,
+                }
+            }
+            _ => parse_json("config.json", config_json)?,
+        };
+        if cfg.is_decoder {
+            return Err(Error::config(
+                "is_decoder",
+                format!("is true: this {} runs causally as a language model (HF's ForCausalLM), which Glassbox does not run", variant.model_type()),
+                "Use the checkpoint as an encoder (is_decoder false), or a decoder family such as GPT-2 or Llama",
+            ));
+        }
+        if cfg.add_cross_attention {
+            return Err(Error::config("add_cross_attention", "is true: encoder-decoder BERT layers are not supported", "Use a plain encoder checkpoint"));
+        }
+        let names = match variant {
+            Variant::Bert => &BERT_NAMES,
+            Variant::Roberta => &ROBERTA_NAMES,
+            Variant::DistilBert => &DISTILBERT_NAMES,
+        };
         if let Some(kind) = cfg.position_embedding_type.as_deref() {
             if kind != "absolute" {
                 return Err(Error::config(
@@ -117,41 +316,62 @@ impl Bert {
         if h == 0 || c % h != 0 {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
-        let activation = Activation::from_config("hidden_act", &cfg.hidden_act)?;
-        let w = weights.with_prefixes(&["bert."]);
+        let activation = Activation::from_config(if variant == Variant::DistilBert { "activation" } else { "hidden_act" }, &cfg.hidden_act)?;
+        let head_activation = if variant == Variant::Roberta { Activation::GeluErf } else { activation };
+        let position_offset = match variant {
+            Variant::Roberta => {
+                let pad = cfg.pad_token_id.ok_or_else(|| Error::config("pad_token_id", "is missing; RoBERTa counts positions from it", "Add \"pad_token_id\": 1 (RoBERTa's)"))? as usize;
+                if pad + 1 >= p {
+                    return Err(Error::config("pad_token_id", format!("is {pad}, but RoBERTa positions start at pad_token_id + 1 and the table has {p} rows"), "Use the config.json saved with the weights"));
+                }
+                pad + 1
+            }
+            _ => 0,
+        };
+        let w = weights.with_prefixes(&[names.prefix]);
         let eps = cfg.layer_norm_eps;
-        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        let mut layers = Vec::new(); // grown per loaded layer: a config cannot reserve memory the file does not back
         for i in 0..cfg.num_hidden_layers {
-            let n = format!("encoder.layer.{i}");
+            let n = format!("{}.{i}", names.layer);
+            let at = |part: &str| format!("{n}.{part}");
             layers.push(Layer {
-                query: linear(&w, &format!("{n}.attention.self.query"), c, c, true)?,
-                key: linear(&w, &format!("{n}.attention.self.key"), c, c, true)?,
-                value: linear(&w, &format!("{n}.attention.self.value"), c, c, true)?,
-                attn_out: linear(&w, &format!("{n}.attention.output.dense"), c, c, true)?,
-                attn_ln: LayerNorm::load(&w, &format!("{n}.attention.output.LayerNorm"), c, eps)?,
-                intermediate: linear(&w, &format!("{n}.intermediate.dense"), c, f, true)?,
-                output: linear(&w, &format!("{n}.output.dense"), f, c, true)?,
-                out_ln: LayerNorm::load(&w, &format!("{n}.output.LayerNorm"), c, eps)?,
+                query: linear(&w, &at(names.query), c, c, true)?,
+                key: linear(&w, &at(names.key), c, c, true)?,
+                value: linear(&w, &at(names.value), c, c, true)?,
+                attn_out: linear(&w, &at(names.attn_out), c, c, true)?,
+                attn_ln: LayerNorm::load(&w, &at(names.attn_ln), c, eps)?,
+                intermediate: linear(&w, &at(names.intermediate), c, f, true)?,
+                output: linear(&w, &at(names.output), f, c, true)?,
+                out_ln: LayerNorm::load(&w, &at(names.out_ln), c, eps)?,
             });
         }
-        let word = w.get("embeddings.word_embeddings.weight", &[v, c])?;
-        let pos = w.get("embeddings.position_embeddings.weight", &[p, c])?;
-        let types = w.get("embeddings.token_type_embeddings.weight", &[cfg.type_vocab_size, c])?;
-        let emb_ln = LayerNorm::load(&w, "embeddings.LayerNorm", c, eps)?;
+        let word = w.get(names.word, &[v, c])?;
         let random = matches!(w, Weights::Random { .. });
-        let pooler = if w.contains("pooler.dense.weight") || random { Some(linear(&w, "pooler.dense", c, c, true)?) } else { None };
-        let mlm = if w.contains("cls.predictions.transform.dense.weight") || random {
-            let decoder = match w.get_opt("cls.predictions.decoder.weight", &[v, c])? {
-                Some(d) if d != word && !random => Some(d),
-                _ => None,
+        let pos = match w.get_opt(names.pos, &[p, c])? {
+            Some(table) if !(sinusoidal && random) => table,
+            // HF fills DistilBERT's sinusoidal table at init; a file may leave it out.
+            _ if sinusoidal && p.saturating_mul(c) <= crate::loader::limits::MAX_RANDOM_PARAMS => sinusoidal_table(p, c),
+            _ => return Err(Error::tensor(names.pos, "missing from the checkpoint", "Check that config.json belongs to these weights and that the file is complete")),
+        };
+        let types = match names.types {
+            Some(name) => Some(w.get(name, &[cfg.type_vocab_size, c])?),
+            None => None,
+        };
+        let emb_ln = LayerNorm::load(&w, names.emb_ln, c, eps)?;
+        let pooler = if variant != Variant::DistilBert && (w.contains("pooler.dense.weight") || random) { Some(linear(&w, "pooler.dense", c, c, true)?) } else { None };
+        let mlm = if w.contains(&format!("{}.weight", names.head_dense)) || random {
+            let decoder = if cfg.tie_word_embeddings {
+                None
+            } else {
+                Some(w.get(names.head_decoder, &[v, c])?)
             };
-            let bias = match w.get_opt("cls.predictions.bias", &[v])? {
+            let bias = match w.get_opt(names.head_bias[0], &[v])? {
                 Some(b) => b,
-                None => w.get("cls.predictions.decoder.bias", &[v])?,
+                None => w.get(names.head_bias[1], &[v])?,
             };
             Some(MlmHead {
-                dense: linear(&w, "cls.predictions.transform.dense", c, c, true)?,
-                ln: LayerNorm::load(&w, "cls.predictions.transform.LayerNorm", c, eps)?,
+                dense: linear(&w, names.head_dense, c, c, true)?,
+                ln: LayerNorm::load(&w, names.head_ln, c, eps)?,
                 decoder,
                 bias,
             })
@@ -159,22 +379,22 @@ impl Bert {
             None
         };
         let per_layer = 4 * (c * c + c) + (c * f + f) + (f * c + c) + 4 * c;
-        let n_params = (v + p + cfg.type_vocab_size) * c
+        let n_params = (v + if sinusoidal { 0 } else { p } + cfg.type_vocab_size) * c
             + 2 * c
             + cfg.num_hidden_layers * per_layer
             + pooler.as_ref().map_or(0, |_| c * c + c)
             + mlm.as_ref().map_or(0, |_| c * c + 3 * c + v);
         let info = ModelInfo {
-            model_type: "bert".into(),
+            model_type: variant.model_type().into(),
             kind: Kind::EncoderOnly,
-            positions: Positions::Learned,
+            positions: if sinusoidal { Positions::Sinusoidal } else { Positions::Learned },
             n_layers: cfg.num_hidden_layers,
             n_decoder_layers: 0,
             n_heads: h,
             d_model: c,
             d_ff: f,
             vocab_size: v,
-            max_positions: Some(p),
+            max_positions: Some(p - position_offset),
             n_params,
             has_lm_head: mlm.is_some(),
             bos_token_id: None,
@@ -182,12 +402,34 @@ impl Bert {
             pad_token_id: cfg.pad_token_id,
             decoder_start_token_id: None,
         };
-        Ok(Bert { config: cfg, info, word, pos, types, emb_ln, layers, pooler, mlm, activation })
+        Ok(Bert { variant, config: cfg, info, word, pos, types, emb_ln, layers, pooler, mlm, activation, head_activation, position_offset })
     }
 
-    /// `pos` rows of positions `0..n`: `[N][C]`.
+    /// The position rows added at positions `0..n` (of a text without pad tokens): `[N][C]`.
     pub(crate) fn position_rows(&self, n: usize) -> &[f32] {
-        &self.pos[..n * self.config.hidden_size]
+        let c = self.config.hidden_size;
+        &self.pos[self.position_offset * c..(self.position_offset + n) * c]
+    }
+
+    /// The position table row of each token: `0..T`, or RoBERTa's `pad + cumsum(id != pad)`
+    /// (pad tokens themselves read row `pad`). `[T]`
+    fn position_ids(&self, ids: &[u32]) -> Vec<usize> {
+        match (self.variant, self.config.pad_token_id) {
+            (Variant::Roberta, Some(pad)) => {
+                let mut seen = 0;
+                ids.iter()
+                    .map(|&id| {
+                        if id == pad {
+                            pad as usize
+                        } else {
+                            seen += 1;
+                            pad as usize + seen
+                        }
+                    })
+                    .collect()
+            }
+            _ => (0..ids.len()).collect(),
+        }
     }
 
     pub(crate) fn token_table(&self) -> &[f32] {
@@ -203,7 +445,7 @@ impl Bert {
         let c = self.config.hidden_size;
         self.mlm.as_ref().map(|head| {
             let mut z = head.dense.forward(x, t);
-            self.activation.apply(&mut z);
+            self.head_activation.apply(&mut z);
             head.ln.apply(&mut z);
             let vsize = self.config.vocab_size;
             let mut logits = vec![0.0; t * vsize];
@@ -221,13 +463,18 @@ impl Bert {
         let t = ids.len();
         // x = LN(word[ids] + pos[0..T] + type[type_ids])                         [T][C]
         let mut x = gather_rows(&self.word, c, ids);
-        add_in_place(&mut x, &self.pos[..t * c]);
-        let zeros = vec![0u32; t];
-        let type_ids = type_ids.unwrap_or(&zeros);
-        if let Some(&bad) = type_ids.iter().find(|&&ty| ty as usize >= self.config.type_vocab_size) {
-            return Err(Error::input(format!("token type {bad} is out of range (type_vocab_size {})", self.config.type_vocab_size), "Use token types 0 or 1"));
+        for (row, p) in x.chunks_exact_mut(c).zip(self.position_ids(ids)) {
+            add_in_place(row, &self.pos[p * c..(p + 1) * c]);
         }
-        add_in_place(&mut x, &gather_rows(&self.types, c, type_ids));
+        if let Some(types) = &self.types {
+            let zeros = vec![0u32; t];
+            let type_ids = type_ids.unwrap_or(&zeros);
+            if let Some(&bad) = type_ids.iter().find(|&&ty| ty as usize >= self.config.type_vocab_size) {
+                let fix = if self.config.type_vocab_size == 1 { "This model has one token type: use 0 everywhere" } else { "Use token types 0 or 1" };
+                return Err(Error::input(format!("token type {bad} is out of range (type_vocab_size {})", self.config.type_vocab_size), fix));
+            }
+            add_in_place(&mut x, &gather_rows(types, c, type_ids));
+        }
         self.emb_ln.apply(&mut x);
 
         let mut rec = Recorder::probing(probe, AttentionKind::Encoder, self.layers.len(), h, t, t);

@@ -4,6 +4,7 @@
 //! The random generator is our own (SplitMix64) so the same seed gives the same tokens on
 //! every platform, natively and in the browser.
 
+use super::beam::GenerationRules;
 use super::{Capture, DecoderState, Model};
 use crate::error::{Error, Result};
 use crate::models::AttentionMaps;
@@ -176,6 +177,8 @@ pub struct Generator {
     prefix: Vec<u32>,
     produced: Vec<u32>,
     finished: bool,
+    /// What the model's generation settings apply to every step (none unless [`Generator::with_rules`]).
+    rules: GenerationRules,
 }
 
 impl Generator {
@@ -188,7 +191,21 @@ impl Generator {
             Sampling::Sample { seed, .. } => seed,
             Sampling::Greedy => 0,
         };
-        Ok(Generator { state, opts, rng: Rng::new(seed), pending: prefix.to_vec(), prefix: prefix.to_vec(), produced: Vec::new(), finished: opts.max_new_tokens == 0 })
+        Ok(Generator { state, opts, rng: Rng::new(seed), pending: prefix.to_vec(), prefix: prefix.to_vec(), produced: Vec::new(), finished: opts.max_new_tokens == 0, rules: GenerationRules::NONE })
+    }
+
+    /// Obey `rules` at every step (the model's generation settings). The run ends at
+    /// `opts.eos_token_id` when given, else at any of `rules.eos_token_ids`.
+    pub fn with_rules(mut self, rules: GenerationRules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    fn is_eos(&self, id: u32) -> bool {
+        match self.opts.eos_token_id {
+            Some(eos) => id == eos,
+            None => self.rules.is_eos(id),
+        }
     }
 
     /// The ids produced so far (new tokens only).
@@ -206,10 +223,10 @@ impl Generator {
             return Ok(None);
         }
         let mut step = model.feed(&mut self.state, &self.pending, self.opts.capture)?;
-        let rules = model.generation_rules();
-        if !rules.is_empty() {
+        if !self.rules.is_empty() {
             let history: Vec<u32> = self.prefix.iter().chain(&self.produced).copied().collect();
-            rules.apply(&mut step.logits, &history, self.prefix.len().saturating_add(self.opts.max_new_tokens));
+            let max_length = self.prefix.len().saturating_add(self.opts.max_new_tokens);
+            self.rules.apply(&mut step.logits, &history, self.prefix.len(), max_length);
         }
         let id = choose(&step.logits, self.opts.sampling, &mut self.rng);
         let candidates = top_candidates(&step.logits, self.opts.n_candidates.max(1));
@@ -219,7 +236,7 @@ impl Generator {
         };
         self.produced.push(id);
         self.pending = vec![id];
-        self.finished = Some(id) == self.opts.eos_token_id || self.produced.len() >= self.opts.max_new_tokens;
+        self.finished = self.is_eos(id) || self.produced.len() >= self.opts.max_new_tokens;
         Ok(Some(GeneratedToken {
             id,
             prob,
@@ -230,8 +247,8 @@ impl Generator {
     }
 }
 
-/// Run a [`Generator`] to the end. `on_token` sees each token as it is made and returns
-/// `false` to stop early.
+/// Run a [`Generator`] to the end, with no generation rules (see [`generate_with`]). `on_token`
+/// sees each token as it is made and returns `false` to stop early.
 pub fn generate(
     model: &Model,
     state: DecoderState,
@@ -239,7 +256,19 @@ pub fn generate(
     opts: &GenerateOptions,
     on_token: &mut dyn FnMut(&GeneratedToken) -> bool,
 ) -> Result<Vec<GeneratedToken>> {
-    let mut generator = Generator::new(state, prefix, *opts)?;
+    generate_with(model, state, prefix, opts, &GenerationRules::NONE, on_token)
+}
+
+/// [`generate`] under the model's generation `rules` (what [`crate::session::Session`] passes).
+pub fn generate_with(
+    model: &Model,
+    state: DecoderState,
+    prefix: &[u32],
+    opts: &GenerateOptions,
+    rules: &GenerationRules,
+    on_token: &mut dyn FnMut(&GeneratedToken) -> bool,
+) -> Result<Vec<GeneratedToken>> {
+    let mut generator = Generator::new(state, prefix, *opts)?.with_rules(rules.clone());
     let mut out = Vec::new();
     while let Some(token) = generator.next_token(model)? {
         let go_on = on_token(&token);

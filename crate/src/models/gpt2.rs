@@ -56,12 +56,16 @@ pub struct Gpt2Config {
     pub scale_attn_weights: bool,
     #[serde(default)]
     pub scale_attn_by_inverse_layer_idx: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::t5::one_id")]
     pub bos_token_id: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::t5::one_id")]
     pub eos_token_id: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::t5::one_id")]
     pub pad_token_id: Option<u32>,
+    /// `false` means the checkpoint's own `lm_head.weight` (required then: HF would start a
+    /// missing one from random numbers).
+    #[serde(default = "yes")]
+    pub tie_word_embeddings: bool,
 }
 
 fn default_activation() -> String {
@@ -130,6 +134,14 @@ impl Gpt2 {
         // A stored lm_head identical to wte is the usual tied case; keep a copy only if it differs.
         // Random twins are tied, as GPT2LMHeadModel always is (`tie_word_embeddings`).
         let random = matches!(w, Weights::Random { .. });
+        if !cfg.tie_word_embeddings && !random && !w.contains("lm_head.weight") {
+            return Err(Error::tensor(
+                "lm_head.weight",
+                "is missing while config.json says tie_word_embeddings: false (Hugging Face would start this head from random numbers)",
+                "Add lm_head.weight to model.safetensors, or set tie_word_embeddings to true if the head is the token embedding table",
+            ));
+        }
+        // Random twins never draw a head only to throw it away.
         let stored_head = if random { None } else { w.get_opt("lm_head.weight", &[v, c])? };
         let lm_head = stored_head.filter(|head| *head != wte);
         let n_params = v * c + p * c + 2 * c + l * (4 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * f + f) + (f * c + c));

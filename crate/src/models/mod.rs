@@ -10,9 +10,12 @@ pub mod bart;
 pub mod beam;
 pub mod bert;
 pub mod generation;
+pub mod generation_config;
 pub mod gpt2;
 pub mod layers;
+pub mod llama;
 pub mod probe;
+pub mod rotary;
 pub mod t5;
 
 use crate::error::{Error, Result};
@@ -21,7 +24,8 @@ pub use attention::{AttentionKind, AttentionMaps, Capture, QkvRequest, QkvTrace}
 pub use probe::{HeadMasks, HiddenStates, Interventions, Probe, Stack};
 
 /// The three ways a transformer is put together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Kind {
     EncoderOnly,
     DecoderOnly,
@@ -39,15 +43,31 @@ impl Kind {
 }
 
 /// How a model knows where each token sits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Positions {
     Learned,    // GPT-2, BERT, BART: a trained table of position vectors
     Sinusoidal, // Marian: fixed sines and cosines, as in the original transformer
     Relative,   // T5: a learned bias per (head, bucketed distance) added to the scores
+    Rotary,     // Llama, Qwen2: queries and keys turned by a position-dependent angle (rotary.rs)
 }
 
-/// Facts about a loaded model, for the page's model card and for validation.
-#[derive(Debug, Clone)]
+impl Positions {
+    /// The name the model card, the CLI and the page use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Positions::Learned => "learned",
+            Positions::Sinusoidal => "sinusoidal",
+            Positions::Relative => "relative",
+            Positions::Rotary => "rotary",
+        }
+    }
+}
+
+/// Facts about a loaded model, for the page's model card and for validation. Serialised in
+/// camelCase, the same object for the CLI's `info` and the JS `model.info` (see `crate::card`).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ModelInfo {
     pub model_type: String,
     pub kind: Kind,
@@ -56,6 +76,7 @@ pub struct ModelInfo {
     pub n_decoder_layers: usize, // 0 for encoder-only
     pub n_heads: usize,
     pub d_model: usize,
+    #[serde(rename = "dFF")]
     pub d_ff: usize,
     pub vocab_size: usize,
     /// Longest input the position scheme allows (`None`: no hard limit, e.g. T5).
@@ -156,13 +177,14 @@ pub struct DecoderState {
 /// A loaded model of any supported family.
 pub enum Model {
     Gpt2(gpt2::Gpt2),
-    Bert(bert::Bert),
+    Bert(bert::Bert), // BERT, RoBERTa and DistilBERT share one implementation
     T5(t5::T5),
     Bart(bart::Bart), // BART and Marian share one implementation
+    Llama(llama::Llama), // Llama and Qwen2 share one implementation
 }
 
 /// `model_type` values we accept, for error messages.
-pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, t5, bart, marian";
+pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, roberta, distilbert, t5, bart, marian, llama, qwen2";
 
 impl Model {
     /// Build a model from config.json and model.safetensors bytes (or seeded random weights
@@ -181,8 +203,12 @@ impl Model {
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
             "bert" => Ok(Model::Bert(bert::Bert::load(files.config, weights)?)),
+            "roberta" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::Roberta, files.config, weights)?)),
+            "distilbert" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::DistilBert, files.config, weights)?)),
             "t5" | "mt5" => Ok(Model::T5(t5::T5::load(files.config, weights)?)),
             "bart" | "marian" => Ok(Model::Bart(bart::Bart::load(files.config, weights)?)),
+            "llama" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Llama, files.config, weights)?)),
+            "qwen2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Qwen2, files.config, weights)?)),
             other => Err(Error::config(
                 "model_type",
                 format!("\"{other}\" is not supported"),
@@ -197,6 +223,7 @@ impl Model {
             Model::Bert(m) => &m.info,
             Model::T5(m) => &m.info,
             Model::Bart(m) => &m.info,
+            Model::Llama(m) => &m.info,
         }
     }
 
@@ -214,7 +241,7 @@ impl Model {
         let info = self.info();
         check_ids("input ids", inputs.ids, info)?;
         if let Some(dec) = inputs.decoder_ids {
-            check_ids("decoder ids", dec, info)?;
+            check_ids_below("decoder ids", dec, self.decoder_vocab_size(), info)?;
         }
         self.check_probe(probe, inputs.ids.len())?;
         let dec_len = inputs.decoder_ids.map_or(1, <[u32]>::len);
@@ -224,6 +251,7 @@ impl Model {
             Model::Bert(m) => m.forward(inputs.ids, inputs.type_ids, probe),
             Model::T5(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), probe),
             Model::Bart(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), probe),
+            Model::Llama(m) => m.forward(inputs.ids, probe),
         }
     }
 
@@ -241,6 +269,7 @@ impl Model {
         }
         let mut state = match self {
             Model::Gpt2(m) => Ok(m.start()),
+            Model::Llama(m) => m.start(),
             Model::Bert(_) => Err(Error::input(
                 "this is an encoder-only model; it reads text but does not generate it",
                 "Pick a decoder-only (GPT-2) or encoder-decoder (T5, BART, Marian) model to generate",
@@ -263,10 +292,11 @@ impl Model {
     /// Feed `tokens` (the prompt or decoder start first, then one token per step) and get the
     /// logits of the last one, plus the attention it used if `capture` asks.
     pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
-        check_ids("token ids", tokens, self.info())?;
+        check_ids_below("token ids", tokens, self.decoder_vocab_size(), self.info())?;
         loader::limits::check_sequence("decoded tokens", state.fed.saturating_add(tokens.len()))?;
         match self {
             Model::Gpt2(m) => m.feed(state, tokens, capture),
+            Model::Llama(m) => m.feed(state, tokens, capture),
             Model::Bert(_) => Err(Error::input("an encoder-only model cannot decode", "Pick a decoder-only or encoder-decoder model")),
             Model::T5(m) => m.feed(state, tokens, capture),
             Model::Bart(m) => m.feed(state, tokens, capture),
@@ -275,13 +305,13 @@ impl Model {
 }
 
 impl Model {
-    /// What Hugging Face's `generate` would apply to each step because config.json says so.
-    pub fn generation_rules(&self) -> &beam::GenerationRules {
-        static NONE: beam::GenerationRules = beam::GenerationRules::NONE;
+    /// Length of each row of `logits` (and the range of decoder ids): the LM head's vocabulary.
+    /// It differs from `info().vocab_size` only for Marian with `decoder_vocab_size` and
+    /// `share_encoder_decoder_embeddings: false`.
+    pub fn decoder_vocab_size(&self) -> usize {
         match self {
-            Model::T5(m) => &m.rules,
-            Model::Bart(m) => &m.rules,
-            Model::Gpt2(_) | Model::Bert(_) => &NONE,
+            Model::Bart(m) => m.decoder_vocab_size(),
+            Model::Gpt2(_) | Model::Bert(_) | Model::T5(_) | Model::Llama(_) => self.info().vocab_size,
         }
     }
 }
@@ -297,14 +327,19 @@ fn decoder_ids_or_start(inputs: &Inputs, info: &ModelInfo) -> Result<Vec<u32>> {
 
 /// Every id must index the embedding table and the sequence must fit the position table.
 pub fn check_ids(what: &str, ids: &[u32], info: &ModelInfo) -> Result<()> {
+    check_ids_below(what, ids, info.vocab_size, info)
+}
+
+/// [`check_ids`] against a table of `vocab` rows (the decoder's, for decoder ids).
+fn check_ids_below(what: &str, ids: &[u32], vocab: usize, info: &ModelInfo) -> Result<()> {
     if ids.is_empty() {
         return Err(Error::input(format!("the {what} are empty"), "Type some text (or give at least one id)"));
     }
     loader::limits::check_sequence(what, ids.len())?;
-    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= info.vocab_size) {
+    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
         return Err(Error::input(
-            format!("{what} contain {bad}, outside the vocabulary (0..{})", info.vocab_size),
-            "Use ids below vocab_size from config.json",
+            format!("{what} contain {bad}, outside the vocabulary (0..{vocab})"),
+            if vocab == info.vocab_size { "Use ids below vocab_size from config.json" } else { "Use ids below decoder_vocab_size from config.json" },
         ));
     }
     if let Some(max) = info.max_positions {

@@ -147,7 +147,7 @@ impl Model {
     pub fn attention_dims(&self, kind: AttentionKind) -> Option<(usize, usize)> {
         let info = self.info();
         match (self, kind) {
-            (Model::Gpt2(_), AttentionKind::Decoder) => Some((info.n_layers, info.n_heads)),
+            (Model::Gpt2(_) | Model::Llama(_), AttentionKind::Decoder) => Some((info.n_layers, info.n_heads)),
             (Model::Bert(_), AttentionKind::Encoder) => Some((info.n_layers, info.n_heads)),
             (Model::T5(_), AttentionKind::Encoder) => Some((info.n_layers, info.n_heads)),
             (Model::T5(_), _) => Some((info.n_decoder_layers, info.n_heads)),
@@ -188,7 +188,7 @@ impl Model {
             }
         }
         if let Some(mask) = &iv.token_mask {
-            if matches!(self, Model::Gpt2(_)) {
+            if matches!(self, Model::Gpt2(_) | Model::Llama(_)) {
                 return Err(Error::input(
                     "token masking hides source tokens from an encoder, and this is a decoder-only model",
                     "Pick an encoder (BERT) or encoder-decoder (T5, BART, Marian) model to hide tokens",
@@ -212,6 +212,7 @@ impl Model {
             format!("this {} model has no {} attention", self.kind().as_str(), kind.as_str()),
             match self {
                 Model::Gpt2(_) => "GPT-2's attention is the decoder kind",
+                Model::Llama(_) => "A Llama-style model's attention is the decoder kind",
                 Model::Bert(_) => "BERT's attention is the encoder kind",
                 _ => "Pick encoder, decoder or cross",
             },
@@ -235,6 +236,9 @@ impl Model {
             })?,
             Model::T5(m) => m.lens(x, t, last),
             Model::Bart(m) => m.lens(x, t),
+            Model::Llama(m) => m.lens(x, t, last).ok_or_else(|| {
+                Error::input("this checkpoint has no LM head to read hidden states with", "Load the ForCausalLM checkpoint (with lm_head.weight or tied embeddings)")
+            })?,
         })
     }
 
@@ -242,7 +246,7 @@ impl Model {
     pub fn logit_lens_top(&self, outputs: &Outputs, k: usize) -> Result<LensTop> {
         let states = self.lens_states(outputs)?;
         let (n, t) = (states.n_states, states.seq_len);
-        let k = k.min(self.info().vocab_size);
+        let k = k.min(self.decoder_vocab_size());
         let (mut ids, mut probs) = (Vec::with_capacity(n * t * k), Vec::with_capacity(n * t * k));
         for layer in 0..n {
             let logits = self.logit_lens(outputs, layer)?;
@@ -287,6 +291,12 @@ impl Model {
             Model::Bert(m) => m.position_rows(n).to_vec(),
             Model::Bart(m) => m.position_rows(stack == Stack::Decoder, n).to_vec(),
             Model::T5(_) => unreachable!("T5 has no max_positions"),
+            Model::Llama(_) => {
+                return Err(Error::input(
+                    "a rotary model adds no position vectors; it turns each query and key by an angle that grows with the position",
+                    "Ask for rotary_angles instead",
+                ))
+            }
         })
     }
 
@@ -317,7 +327,8 @@ impl Model {
         let (table, vocab, scale) = match self {
             Model::Gpt2(m) => (m.token_table(), m.config.vocab_size, 1.0),
             Model::Bert(m) => (m.token_table(), m.config.vocab_size, 1.0),
-            Model::T5(m) => (m.token_table(), m.config.vocab_size, 1.0),
+            Model::T5(m) => (m.token_table(stack == Stack::Decoder), m.config.vocab_size, 1.0),
+            Model::Llama(m) => (m.token_table(), m.config.vocab_size, 1.0),
             Model::Bart(m) => m.token_table(stack == Stack::Decoder),
         };
         if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
@@ -329,7 +340,7 @@ impl Model {
 
     fn check_stack(&self, stack: Stack) -> Result<()> {
         let ok = match self {
-            Model::Gpt2(_) => stack == Stack::Decoder,
+            Model::Gpt2(_) | Model::Llama(_) => stack == Stack::Decoder,
             Model::Bert(_) => stack == Stack::Encoder,
             Model::T5(_) | Model::Bart(_) => true,
         };
@@ -338,9 +349,24 @@ impl Model {
         } else {
             Err(Error::input(
                 format!("this {} model has no {} stack", self.kind().as_str(), stack.as_str()),
-                if matches!(self, Model::Gpt2(_)) { "GPT-2's blocks are the decoder stack" } else { "BERT's layers are the encoder stack" },
+                if matches!(self, Model::Gpt2(_) | Model::Llama(_)) { "A decoder-only model's blocks are the decoder stack" } else { "BERT's layers are the encoder stack" },
             ))
         }
+    }
+
+    /// A rotary model's rotation angles for positions `0..n`: `[N][D/2]` (see [`super::rotary`]).
+    pub fn rotary_angles(&self, n: usize) -> Result<super::rotary::RotaryAngles> {
+        let Model::Llama(m) = self else {
+            return Err(Error::input(
+                format!("{} positions are not rotary; only Llama-style models' are", self.info().model_type),
+                "Ask for position_vectors or relative_positions instead",
+            ));
+        };
+        let max = self.info().max_positions.unwrap_or(n);
+        if n > max {
+            return Err(Error::input(format!("{n} positions were asked for but this model has {max}"), format!("Ask for at most {max}")));
+        }
+        Ok(m.rotary_angles(n))
     }
 
     /// How positions enter the model (for choosing between the two accessors above).

@@ -24,9 +24,14 @@
 //! encoder's buckets are bidirectional; the decoder's are causal and use the absolute position
 //! of the query, so a cached step at position P uses row P of the bias.
 //!
-//! Config: `tie_word_embeddings` (default true) decides the d_model^-0.5 scaling, as in HF.
-//! The head is the stored `lm_head.weight` when it differs from `shared`, else `shared`.
-//! `feed_forward_proj` is `act` or `gated-act` (`gated-gelu` means tanh GELU, for history's sake).
+//! Config: `scale_decoder_outputs` (written by transformers 5) decides the d_model^-0.5 scaling;
+//! without it `tie_word_embeddings` (default true) does, as transformers 4 configs meant it.
+//! transformers 5 always writes `tie_word_embeddings: true`, even for v1.1 / flan, so the key alone
+//! is not enough. Each stack reads its own `{s}.embed_tokens.weight` when the checkpoint stores
+//! one, else `shared`; the head is the stored `lm_head.weight`, else `shared` (HF 5 unties any
+//! stored tensor that differs from `shared`).
+//! `feed_forward_proj` is `act` or `gated-act` (`gated-gelu` means tanh GELU, for history's sake);
+//! stored `dense_act_fn` / `is_gated_act` keys override what it implies, as in HF.
 //! A config without `decoder_start_token_id` starts the decoder with the pad id (0 by default),
 //! which is what T5 was trained with.
 //!
@@ -35,6 +40,7 @@
 //! | name                                                        | shape        |
 //! |-------------------------------------------------------------|--------------|
 //! | `shared.weight` (or `encoder.embed_tokens.weight`)          | [V][C]       |
+//! | `{s}.embed_tokens.weight` (optional; defaults to `shared`)  | [V][C]       |
 //! | `{s}.block.0.layer.0.SelfAttention.relative_attention_bias.weight` | [buckets][H] |
 //! | `{s}.block.{l}.layer.0.SelfAttention.{q,k,v}.weight`        | [A][C]       |
 //! | `{s}.block.{l}.layer.0.SelfAttention.o.weight`              | [C][A]       |
@@ -49,7 +55,6 @@
 
 use super::attention::{attend, AttentionKind, KvCache, Mask, Recorder};
 use super::layers::{add_in_place, gather_rows, Activation};
-use super::beam::GenerationRules;
 use super::{Capture, DecoderState, Interventions, Kind, ModelInfo, Outputs, Positions, Probe, StepOutput};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
@@ -83,17 +88,15 @@ pub struct T5Config {
     pub eos_token_id: Option<u32>,
     #[serde(default, deserialize_with = "one_id")]
     pub decoder_start_token_id: Option<u32>,
-    /// Generation settings HF's `generate` reads from config.json (see [`GenerationRules`]).
-    #[serde(default, deserialize_with = "one_id")]
-    pub forced_bos_token_id: Option<u32>,
-    #[serde(default, deserialize_with = "one_id")]
-    pub forced_eos_token_id: Option<u32>,
+    /// transformers 5 writes whether the decoder output is scaled by d_model^-0.5 here (and
+    /// always `tie_word_embeddings: true`); when present it decides, as in HF.
     #[serde(default)]
-    pub no_repeat_ngram_size: Option<usize>,
+    pub scale_decoder_outputs: Option<bool>,
+    /// Derived from `feed_forward_proj` by HF, but a value stored in config.json wins there too.
     #[serde(default)]
-    pub bad_words_ids: Option<Vec<Vec<u32>>>,
+    pub dense_act_fn: Option<String>,
     #[serde(default)]
-    pub min_length: Option<usize>,
+    pub is_gated_act: Option<bool>,
 }
 
 fn default_buckets() -> usize {
@@ -169,6 +172,8 @@ pub struct T5 {
     pub config: T5Config,
     pub info: ModelInfo,
     shared: Vec<f32>, // [V][C]
+    enc_embed: Option<Vec<f32>>, // [V][C], only when stored apart from `shared`
+    dec_embed: Option<Vec<f32>>, // [V][C], only when stored apart from `shared`
     enc_bias: Vec<f32>, // [buckets][H]
     encoder: Vec<EncoderBlock>,
     enc_final: Vec<f32>, // [C]
@@ -176,9 +181,8 @@ pub struct T5 {
     decoder: Vec<DecoderBlock>,
     dec_final: Vec<f32>, // [C]
     lm_head: Option<Vec<f32>>, // [V][C], only when stored untied
-    /// v1.0 multiplies the decoder output by d_model^-0.5 before the tied head.
+    /// v1.0 multiplies the decoder output by d_model^-0.5 before the head.
     scale_output: bool,
-    pub rules: GenerationRules,
 }
 
 impl T5 {
@@ -197,7 +201,17 @@ impl T5 {
                 "Use the config.json saved with the weights",
             ));
         }
-        let (gated, act_name) = match cfg.feed_forward_proj.split_once('-') {
+        let max_distance = cfg.relative_attention_max_distance;
+        if max_distance <= buckets / 2 {
+            // The logarithmic buckets start at buckets/2 (causal): a shorter max distance divides by
+            // log(<= 1), and Hugging Face then fails with an index error or picks negative buckets.
+            return Err(Error::config(
+                "relative_attention_max_distance",
+                format!("is {max_distance}, not above half of relative_attention_num_buckets ({buckets}), so the logarithmic buckets are undefined"),
+                format!("Use a max distance above {} (T5 uses 128 with 32 buckets)", buckets / 2),
+            ));
+        }
+        let (derived_gated, derived_act) = match cfg.feed_forward_proj.split_once('-') {
             Some(("gated", act)) => (true, if act == "gelu" { "gelu_new" } else { act }),
             Some(_) => {
                 return Err(Error::config(
@@ -208,7 +222,11 @@ impl T5 {
             }
             None => (false, cfg.feed_forward_proj.as_str()),
         };
-        let act = Activation::from_config("feed_forward_proj", act_name)?;
+        let gated = cfg.is_gated_act.unwrap_or(derived_gated);
+        let act = match &cfg.dense_act_fn {
+            Some(name) => Activation::from_config("dense_act_fn", name)?,
+            None => Activation::from_config("feed_forward_proj", derived_act)?,
+        };
         let a = h * dk;
         let lin = |name: &str, d_in: usize, d_out: usize| -> Result<Linear> {
             let weight = w.get(&format!("{name}.weight"), &[d_out, d_in])?;
@@ -258,20 +276,22 @@ impl T5 {
                 Error::tensor("shared.weight", "missing from the checkpoint (nor is encoder.embed_tokens.weight there)", "Check that the file is a complete T5 checkpoint")
             })?,
         };
-        let tied_by_config = cfg.tie_word_embeddings != Some(false);
-        // A stored head equal to `shared` is the tied case; random weights follow the config.
-        let stored_head = if w.contains("lm_head.weight") || (matches!(w, Weights::Random { .. }) && !tied_by_config) {
-            w.get_opt("lm_head.weight", &[v, c])?
-        } else {
-            None
+        // Each stack's own table when stored and different from `shared` (HF 5 leaves it untied).
+        let own_table = |name: &str| -> Result<Option<Vec<f32>>> {
+            Ok(if w.contains(name) { w.get_opt(name, &[v, c])?.filter(|t| *t != shared) } else { None })
         };
-        let lm_head = stored_head.filter(|head| *head != shared);
+        let enc_embed = own_table("encoder.embed_tokens.weight")?;
+        let dec_embed = own_table("decoder.embed_tokens.weight")?;
+        let lm_head = own_table("lm_head.weight")?;
+        let scale_output = cfg.scale_decoder_outputs.unwrap_or(cfg.tie_word_embeddings != Some(false));
         let enc_final = norm("encoder.final_layer_norm")?;
         let dec_final = norm("decoder.final_layer_norm")?;
 
         let attn_params = 4 * c * a;
         let ff_params = c * f * if gated { 3 } else { 2 };
         let n_params = v * c
+            + enc_embed.as_ref().map_or(0, |x| x.len())
+            + dec_embed.as_ref().map_or(0, |x| x.len())
             + 2 * buckets * h
             + l_enc * (attn_params + ff_params + 2 * c)
             + l_dec * (2 * attn_params + ff_params + 3 * c)
@@ -296,8 +316,7 @@ impl T5 {
             // HF: "In T5 it is usually set to the pad_token_id".
             decoder_start_token_id: cfg.decoder_start_token_id.or(cfg.pad_token_id),
         };
-        let rules = rules_from(&cfg.forced_bos_token_id, &cfg.forced_eos_token_id, cfg.no_repeat_ngram_size, &cfg.bad_words_ids, cfg.min_length, cfg.eos_token_id);
-        Ok(T5 { rules, scale_output: tied_by_config, config: cfg, info, shared, enc_bias, encoder, enc_final, dec_bias, decoder, dec_final, lm_head })
+        Ok(T5 { scale_output, config: cfg, info, shared, enc_embed, dec_embed, enc_bias, encoder, enc_final, dec_bias, decoder, dec_final, lm_head })
     }
 
     fn n_heads(&self) -> usize {
@@ -331,7 +350,7 @@ impl T5 {
     fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Vec<f32> {
         let (c, h, dk, s) = (self.config.d_model, self.n_heads(), self.config.d_kv, src.len());
         let bias = self.position_bias(&self.enc_bias, s, s, 0, true);
-        let mut x = gather_rows(&self.shared, c, src);
+        let mut x = gather_rows(self.token_table(false), c, src);
         for (l, b) in self.encoder.iter().enumerate() {
             rec.hidden_state(&x);
             // x = x + attn(rms_1(x))
@@ -364,7 +383,7 @@ impl T5 {
         let (past, s) = (state.fed, state.src_len);
         let bias = self.position_bias(&self.dec_bias, t, past + t, past, false);
         let src_keys = state.interventions.additive_token_mask(); // [S], hidden source tokens
-        let mut y = gather_rows(&self.shared, c, tokens);
+        let mut y = gather_rows(self.token_table(true), c, tokens);
         for (l, b) in self.decoder.iter().enumerate() {
             self_rec.hidden_state(&y);
             // y = y + self_attn(rms_1(y)), causal over the cache
@@ -430,8 +449,10 @@ impl T5 {
         }
     }
 
-    pub(crate) fn token_table(&self) -> &[f32] {
-        &self.shared
+    /// The token table the encoder (or decoder) reads: `[V][C]`.
+    pub(crate) fn token_table(&self, decoder: bool) -> &[f32] {
+        let own = if decoder { &self.dec_embed } else { &self.enc_embed };
+        own.as_deref().unwrap_or(&self.shared)
     }
 
     /// Encode `ids` and run the decoder over all of `decoder_ids` at once.
@@ -483,25 +504,6 @@ impl FeedForward {
             }
         }
         self.wo.forward(&hidden, rows)
-    }
-}
-
-/// The config's generation settings, gathered.
-pub(crate) fn rules_from(
-    forced_bos: &Option<u32>,
-    forced_eos: &Option<u32>,
-    no_repeat_ngram_size: Option<usize>,
-    bad_words_ids: &Option<Vec<Vec<u32>>>,
-    min_length: Option<usize>,
-    eos: Option<u32>,
-) -> GenerationRules {
-    GenerationRules {
-        forced_bos_token_id: *forced_bos,
-        forced_eos_token_id: *forced_eos,
-        no_repeat_ngram_size: no_repeat_ngram_size.unwrap_or(0),
-        bad_words_ids: bad_words_ids.clone().unwrap_or_default().into_iter().filter(|w| !w.is_empty()).collect(),
-        min_length: min_length.unwrap_or(0),
-        eos_token_id: eos,
     }
 }
 

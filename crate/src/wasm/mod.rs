@@ -1,24 +1,33 @@
 //! The wasm boundary: the only place that knows about JavaScript.
 //!
 //! Long-lived state stays in Rust behind two opaque handles, [`WasmModel`] (a loaded
-//! [`Session`]) and [`WasmGenerator`] (one generation, driven a token per call). What crosses
-//! back is small: plain objects of numbers and strings, and flat typed arrays with their shape
-//! beside them (`{ data: Float32Array, shape: [L, H, Tq, Tk] }`), one copy each, never nested
-//! arrays. Every fallible call returns `Result<_, JsError>` carrying the core's message.
+//! [`Session`]) and [`WasmGenerator`] (one generation, driven a token per call). Two kinds of
+//! value cross:
+//! - structured values (the model card, each call's options, tokenizer traces, result metadata)
+//!   go through serde-wasm-bindgen: every call takes one typed options object whose unknown or
+//!   mistyped keys are refused by name (`deny_unknown_fields`, with the key's path in the message);
+//! - tensors stay flat typed arrays with their shape beside them (`{ data: Float32Array, shape }`),
+//!   one copy each, never through serde (it would make plain arrays of numbers).
 //!
+//! Every fallible call returns `Result<_, JsError>` carrying the core's message. Attention maps
+//! are also drawn here ([`draw_map`]: `crate::plot` into an `ImageData` on an `OffscreenCanvas`).
 //! The Web Worker (`www/worker.js`) is the only caller in the page; `tests/wasm/api.test.mjs`
 //! calls it directly from Node.
 
 mod kernel_checks;
 
+use crate::card::ModelCard;
 use crate::error::Error;
 use crate::loader::ModelFiles;
 use crate::models::bert::sentence_embedding;
-use crate::models::generation::{top_candidates, GenerateOptions, Generator, Sampling};
-use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, Kind, Positions, QkvRequest, QkvTrace, Stack};
-use crate::session::{InspectOptions, Inspection, Session};
+use crate::models::generation::{top_candidates, GenerateOptions as CoreGenerateOptions, Generator, Sampling};
+use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, Kind, QkvRequest, QkvTrace, Stack};
+use crate::plot::{self, MapStyle, Mask, Palette};
+use crate::session::{InspectOptions as CoreInspectOptions, Inspection, Session};
 use crate::tokenizer::Encoding;
-use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array, Uint8Array};
+use js_sys::{Float32Array, Object, Reflect, Uint32Array, Uint8Array};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -56,13 +65,16 @@ pub fn debug_panic() {
     panic!("debugPanic: a deliberate panic to test recovery");
 }
 
-/// The crate version and whether this build's kernels use SIMD128.
+#[derive(Serialize)]
+struct BuildInfo {
+    version: &'static str,
+    simd128: bool,
+}
+
+/// The crate version and whether this build's kernels use SIMD128: `{ version, simd128 }`.
 #[wasm_bindgen(js_name = buildInfo)]
-pub fn build_info() -> JsValue {
-    let o = Object::new();
-    set(&o, "version", env!("CARGO_PKG_VERSION"));
-    set(&o, "simd128", cfg!(target_feature = "simd128"));
-    o.into()
+pub fn build_info() -> Result<JsValue, JsError> {
+    to_js(&BuildInfo { version: env!("CARGO_PKG_VERSION"), simd128: cfg!(target_feature = "simd128") })
 }
 
 fn js_error(e: Error) -> JsError {
@@ -70,47 +82,126 @@ fn js_error(e: Error) -> JsError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Small builders for JS values.
+// Crossing: serde for structured values, typed arrays for tensors.
 
-fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    // Setting a data property on a fresh plain object cannot fail.
-    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
+/// A structured value as a plain JS object (maps as objects, `None` as `null`, u64 as numbers).
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("a result could not be passed to JavaScript ({e}). This is a bug; please report it")))
 }
 
-fn string_array<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Array {
-    items.into_iter().map(|s| JsValue::from_str(s.as_ref())).collect()
+/// A call's options object (`undefined`/`null`: every default). An unknown key or a value of the
+/// wrong type is refused with the key's name, e.g. `inspect options: qkv.layer: invalid type: ...`.
+///
+/// The object is first read into a `serde_json::Value` (keys holding `undefined` or `null` left
+/// out: in JS both mean "the default") and then deserialised: serde-wasm-bindgen's own
+/// deserializer reads only a struct's declared keys, so it could not see a misspelt one.
+fn options<T: DeserializeOwned + Default>(value: JsValue, call: &str) -> Result<T, JsError> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(T::default());
+    }
+    let fail = |at: String, problem: String| JsError::new(&format!("{call} options: {at}{problem}. Check the option's name and type in docs/js-api.md"));
+    let json = json_of(&value, 0).map_err(|(path, problem)| fail(format!("{path}: "), problem))?.unwrap_or(serde_json::Value::Null);
+    if !json.is_object() {
+        return Err(fail(String::new(), "must be an object like { topK: 5 }".into()));
+    }
+    serde_path_to_error::deserialize(json).map_err(|e| {
+        let (mut path, problem) = (e.path().to_string(), e.inner().to_string());
+        if problem.starts_with("unknown field") {
+            // The message names the key itself: point at the object holding it.
+            path = path.rsplit_once('.').map_or(String::new(), |(parent, _)| parent.to_owned());
+        }
+        fail(if path.is_empty() || path == "." { String::new() } else { format!("{path}: ") }, problem)
+    })
 }
 
-fn shape_array(dims: &[usize]) -> Array {
-    dims.iter().map(|&d| JsValue::from_f64(d as f64)).collect()
+/// A JS value as JSON, for [`options`]: typed arrays become arrays, whole numbers up to 2^53
+/// integers, `NaN`/`Infinity` strings (so a numeric option refuses them by name). `Err` carries
+/// the path of the offending key.
+fn json_of(value: &JsValue, depth: usize) -> Result<Option<serde_json::Value>, (String, String)> {
+    use serde_json::Value;
+    const MAX_DEPTH: usize = 8;
+    if depth > MAX_DEPTH {
+        return Err((String::new(), format!("is nested more than {MAX_DEPTH} levels deep")));
+    }
+    let nested = |key: String, v: &JsValue| {
+        json_of(v, depth + 1).map_err(|(p, m)| {
+            let path = if p.is_empty() { key.clone() } else if p.starts_with('[') { format!("{key}{p}") } else { format!("{key}.{p}") };
+            (path, m)
+        })
+    };
+    Ok(Some(if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    } else if let Some(b) = value.as_bool() {
+        Value::Bool(b)
+    } else if let Some(n) = value.as_f64() {
+        if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_992.0 {
+            if n >= 0.0 { Value::from(n as u64) } else { Value::from(n as i64) }
+        } else {
+            serde_json::Number::from_f64(n).map_or_else(|| Value::String(format!("{n}")), Value::Number)
+        }
+    } else if let Some(s) = value.as_string() {
+        Value::String(s)
+    } else if js_sys::Array::is_array(value) || js_sys::ArrayBuffer::is_view(value) {
+        let items = js_sys::Array::from(value);
+        let mut out = Vec::with_capacity(items.length() as usize);
+        for (i, item) in items.iter().enumerate() {
+            out.push(nested(format!("[{i}]"), &item)?.unwrap_or(Value::Null));
+        }
+        Value::Array(out)
+    } else if value.is_object() {
+        let mut map = serde_json::Map::new();
+        for entry in Object::entries(value.unchecked_ref()).iter() {
+            let pair: js_sys::Array = entry.unchecked_into();
+            let key = pair.get(0).as_string().unwrap_or_default();
+            if let Some(v) = nested(key.clone(), &pair.get(1))? {
+                map.insert(key, v);
+            }
+        }
+        Value::Object(map)
+    } else {
+        return Err((String::new(), format!("is a {}, not a number, string, boolean, array or object", value.js_typeof().as_string().unwrap_or_default())));
+    }))
+}
+
+/// A metadata object (through serde) with typed arrays added beside it (one copy each).
+fn with_arrays<T: Serialize>(meta: &T, arrays: Vec<(&str, JsValue)>) -> Result<JsValue, JsError> {
+    let o = to_js(meta)?;
+    for (key, value) in arrays {
+        // Setting a data property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&o, &JsValue::from_str(key), &value);
+    }
+    Ok(o)
 }
 
 /// `{ data: Float32Array, shape: [...] }`
-fn tensor(data: &[f32], dims: &[usize]) -> Object {
+fn tensor(data: &[f32], dims: &[usize]) -> JsValue {
     let o = Object::new();
-    set(&o, "data", Float32Array::from(data));
-    set(&o, "shape", shape_array(dims));
-    o
+    let _ = Reflect::set(&o, &"data".into(), &Float32Array::from(data));
+    let shape: js_sys::Array = dims.iter().map(|&d| JsValue::from_f64(d as f64)).collect();
+    let _ = Reflect::set(&o, &"shape".into(), &shape);
+    o.into()
 }
 
-fn maps_tensor(m: &AttentionMaps) -> Object {
+fn maps_tensor(m: &AttentionMaps) -> JsValue {
     tensor(&m.data, &m.shape())
 }
 
 /// `{ encoder?, decoder?, cross? }` from whichever maps are present.
-fn attention_kinds(encoder: &Option<AttentionMaps>, decoder: &Option<AttentionMaps>, cross: &Option<AttentionMaps>) -> Object {
+fn attention_kinds(encoder: &Option<AttentionMaps>, decoder: &Option<AttentionMaps>, cross: &Option<AttentionMaps>) -> JsValue {
     let o = Object::new();
     for (key, maps) in [("encoder", encoder), ("decoder", decoder), ("cross", cross)] {
         if let Some(m) = maps {
-            set(&o, key, maps_tensor(m));
+            let _ = Reflect::set(&o, &key.into(), &maps_tensor(m));
         }
     }
-    o
+    o.into()
 }
 
 /// Only the last query row of `[L][H][Tq][Tk]`, as `[L][H][1][Tk]`: the attention of the
 /// position whose logits chose the token (the first step feeds the whole prompt at once).
-fn last_query_row(m: &AttentionMaps) -> Object {
+fn last_query_row(m: &AttentionMaps) -> JsValue {
     let (tq, tk) = (m.q_len, m.k_len);
     if tq <= 1 {
         return maps_tensor(m);
@@ -135,40 +226,73 @@ fn utf16_index_table(text: &str) -> Vec<u32> {
     table
 }
 
-/// `{ ids: Uint32Array, tokens: string[], offsets: Uint32Array [T*2] (UTF-16), special: Uint8Array }`
-fn encoding_object(enc: &Encoding, text: &str) -> Object {
+/// The strings and flags of an encoding (its ids and offsets are typed arrays beside them).
+#[derive(Serialize)]
+struct EncodingMeta<'a, T: Serialize> {
+    tokens: &'a [String],
+    /// The tokenizer's own account of its steps (`tokenize` with `trace: true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace: Option<T>,
+}
+
+/// `{ ids: Uint32Array, tokens: string[], offsets: Uint32Array [T*2] (UTF-16), special: Uint8Array, trace? }`
+fn encoding_object<T: Serialize>(enc: &Encoding, text: &str, trace: Option<T>) -> Result<JsValue, JsError> {
     let table = utf16_index_table(text);
     let last = table.len() - 1;
     let to_utf16 = |c: usize| table[c.min(last)];
     let offsets: Vec<u32> = enc.offsets.iter().flat_map(|&(s, e)| [to_utf16(s), to_utf16(e)]).collect();
     let special: Vec<u8> = enc.special.iter().map(|&s| s as u8).collect();
-    let o = Object::new();
-    set(&o, "ids", Uint32Array::from(&enc.ids[..]));
-    set(&o, "tokens", string_array(&enc.tokens));
-    set(&o, "offsets", Uint32Array::from(&offsets[..]));
-    set(&o, "special", Uint8Array::from(&special[..]));
-    o
+    with_arrays(
+        &EncodingMeta { tokens: &enc.tokens, trace },
+        vec![
+            ("ids", Uint32Array::from(&enc.ids[..]).into()),
+            ("offsets", Uint32Array::from(&offsets[..]).into()),
+            ("special", Uint8Array::from(&special[..]).into()),
+        ],
+    )
 }
 
-/// `{ k, ids: Uint32Array [n*k], probs: Float32Array [n*k], tokens: string[n*k] }`: the `k`
-/// most likely tokens of each of the `n` rows of `logits: [n][V]`, most likely first.
-fn top_k_object(session: &Session, logits: &[f32], vocab: usize, k: usize) -> Object {
+/// Tokens named by id (decoder inputs, candidates): their vocabulary strings and whether the
+/// tokenizer marks them special (so the page never guesses from how a string looks).
+struct IdTokens {
+    tokens: Vec<String>,
+    special: Vec<bool>,
+}
+
+impl IdTokens {
+    fn of(session: &Session, ids: &[u32]) -> Self {
+        let specials = session.tokenizer.special_ids();
+        IdTokens {
+            tokens: ids.iter().map(|&id| token_string(session, id)).collect(),
+            special: ids.iter().map(|id| specials.binary_search(id).is_ok()).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TopKMeta {
+    k: usize,
+    tokens: Vec<String>,
+    special: Vec<bool>,
+}
+
+/// `{ k, ids: Uint32Array [n*k], probs: Float32Array [n*k], tokens: string[n*k], special: boolean[n*k] }`:
+/// the `k` most likely tokens of each of the `n` rows of `logits: [n][V]`, most likely first.
+fn top_k_object(session: &Session, logits: &[f32], vocab: usize, k: usize) -> Result<JsValue, JsError> {
     let k = k.min(vocab);
     let rows = logits.len().checked_div(vocab).unwrap_or(0);
-    let (mut ids, mut probs, mut tokens) = (Vec::with_capacity(rows * k), Vec::with_capacity(rows * k), Vec::with_capacity(rows * k));
+    let (mut ids, mut probs) = (Vec::with_capacity(rows * k), Vec::with_capacity(rows * k));
     for row in logits.chunks_exact(vocab.max(1)).take(rows) {
         for (id, p) in top_candidates(row, k) {
             ids.push(id);
             probs.push(p);
-            tokens.push(token_string(session, id));
         }
     }
-    let o = Object::new();
-    set(&o, "k", k as f64);
-    set(&o, "ids", Uint32Array::from(&ids[..]));
-    set(&o, "probs", Float32Array::from(&probs[..]));
-    set(&o, "tokens", string_array(&tokens));
-    o
+    let named = IdTokens::of(session, &ids);
+    with_arrays(
+        &TopKMeta { k, tokens: named.tokens, special: named.special },
+        vec![("ids", Uint32Array::from(&ids[..]).into()), ("probs", Float32Array::from(&probs[..]).into())],
+    )
 }
 
 /// The vocabulary string of `id`; ids the tokenizer does not cover (padding rows of a larger
@@ -177,12 +301,139 @@ fn token_string(session: &Session, id: u32) -> String {
     session.tokenizer.id_to_token(id).map_or_else(|| format!("[{id}]"), str::to_owned)
 }
 
-/// A JS number that must be a whole number in `0..=2^53` (seeds), named in the error.
-fn whole_number(value: f64, what: &str) -> Result<u64, JsError> {
-    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= 9_007_199_254_740_992.0 {
-        Ok(value as u64)
-    } else {
-        Err(js_error(Error::input(format!("{what} {value} is not a whole number from 0 to 2^53"), format!("Use a {what} like 0, 1 or 42"))))
+// ---------------------------------------------------------------------------------------------
+// The options of each call (docs/js-api.md and www/glassbox.d.ts name the same keys).
+
+/// `WasmModel.load` options.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LoadOptions {
+    /// Build the architecture with seeded random weights (weights may then be `null`).
+    random_seed: Option<u64>,
+}
+
+/// `WasmModel.tokenize` options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+struct TokenizeOptions {
+    add_special_tokens: bool,
+    trace: bool,
+}
+
+impl Default for TokenizeOptions {
+    fn default() -> Self {
+        TokenizeOptions { add_special_tokens: true, trace: false }
+    }
+}
+
+/// `WasmModel.run` options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+struct RunOptions {
+    decoder_ids: Option<Vec<u32>>,
+    scores: bool,
+    top_k: u32,
+    logits: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { decoder_ids: None, scores: false, top_k: 10, logits: false }
+    }
+}
+
+/// Heads to ablate per attention kind, each `[L][H]` flat (1 keeps a head, 0 ablates it).
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct HeadMaskOption {
+    encoder: Option<Vec<f32>>,
+    decoder: Option<Vec<f32>>,
+    cross: Option<Vec<f32>>,
+}
+
+impl From<HeadMaskOption> for HeadMasks {
+    fn from(m: HeadMaskOption) -> Self {
+        HeadMasks { encoder: m.encoder, decoder: m.decoder, cross: m.cross }
+    }
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum KindOption {
+    Encoder,
+    Decoder,
+    Cross,
+}
+
+impl From<KindOption> for AttentionKind {
+    fn from(k: KindOption) -> Self {
+        match k {
+            KindOption::Encoder => AttentionKind::Encoder,
+            KindOption::Decoder => AttentionKind::Decoder,
+            KindOption::Cross => AttentionKind::Cross,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QkvOption {
+    kind: KindOption,
+    #[serde(default)]
+    layer: usize,
+}
+
+/// `WasmModel.inspect` options: `run`'s plus the teaching extras.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+struct InspectOptions {
+    decoder_ids: Option<Vec<u32>>,
+    scores: bool,
+    top_k: u32,
+    /// One layer's Q/K/V arithmetic, every head.
+    qkv: Option<QkvOption>,
+    /// The `k` likeliest tokens at every hidden state and position (0: none).
+    logit_lens: u32,
+    head_mask: Option<HeadMaskOption>,
+    /// One 1 (visible) or 0 (hidden) per source token, specials included.
+    token_mask: Option<Vec<u8>>,
+}
+
+impl Default for InspectOptions {
+    fn default() -> Self {
+        InspectOptions { decoder_ids: None, scores: false, top_k: 10, qkv: None, logit_lens: 0, head_mask: None, token_mask: None }
+    }
+}
+
+/// `WasmGenerator.create` options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+struct GenerateOptions {
+    max_new_tokens: u32,
+    temperature: f32,
+    top_k: u32,
+    top_p: f32,
+    /// A whole number up to 2^53; the same seed gives the same tokens here and in the CLI.
+    seed: u64,
+    num_candidates: u32,
+    capture_attention: bool,
+    head_mask: Option<HeadMaskOption>,
+    token_mask: Option<Vec<u8>>,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions {
+            max_new_tokens: 20,
+            temperature: 0.0,
+            top_k: 0,
+            top_p: 1.0,
+            seed: 0,
+            num_candidates: 10,
+            capture_attention: true,
+            head_mask: None,
+            token_mask: None,
+        }
     }
 }
 
@@ -193,23 +444,66 @@ fn whole_number(value: f64, what: &str) -> Result<u64, JsError> {
 #[wasm_bindgen]
 pub struct WasmModel {
     session: Session,
-    /// Bytes of model.safetensors (0 for a random-weight twin, which reports its f32 size).
-    size_bytes: usize,
+    /// Bytes of model.safetensors (`None` for a random-weight twin).
+    weights_len: Option<usize>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunMeta {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decoder_tokens: Option<Vec<String>>,
+    /// Which decoder input tokens the tokenizer marks special.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decoder_special: Option<Vec<bool>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LensMeta {
+    k: usize,
+    n_states: usize,
+    seq_len: usize,
+    tokens: Vec<String>,
+    special: Vec<bool>,
+}
+
+/// `{ kind, layer, nHeads, qLen, kLen, dHead, dModel, scale }` of a Q/K/V trace (its arrays beside).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QkvMeta {
+    kind: &'static str,
+    layer: usize,
+    n_heads: usize,
+    q_len: usize,
+    k_len: usize,
+    d_head: usize,
+    d_model: usize,
+    scale: f32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RelativeMeta {
+    num_buckets: usize,
+    max_distance: usize,
+    bidirectional: bool,
+    n_heads: usize,
 }
 
 #[wasm_bindgen]
 impl WasmModel {
     /// Build a model from the bytes of a Hugging Face folder. `weights` may be `null` when
-    /// `random_seed` is given: the architecture is then built with seeded random weights.
+    /// `options.randomSeed` is given: the architecture is then built with seeded random weights.
     pub fn load(
         config: &[u8],
         weights: Option<Vec<u8>>,
         tokenizer: &[u8],
         tokenizer_config: Option<Vec<u8>>,
         special_tokens_map: Option<Vec<u8>>,
-        random_seed: Option<f64>,
+        load_options: JsValue,
     ) -> Result<WasmModel, JsError> {
-        let seed = random_seed.map(|s| whole_number(s, "random seed")).transpose()?;
+        let opts: LoadOptions = options(load_options, "load")?;
         // The file wins over the seed, as in `Model::load`.
         let files = ModelFiles {
             config,
@@ -217,124 +511,75 @@ impl WasmModel {
             tokenizer,
             tokenizer_config: tokenizer_config.as_deref(),
             special_tokens_map: special_tokens_map.as_deref(),
+            generation_config: None, // TODO(boundary): pass generation_config.json when the folder has it
         };
-        let session = Session::load(&files, seed).map_err(js_error)?;
-        let size_bytes = weights.as_ref().map_or(session.info().n_params * 4, Vec::len);
-        Ok(WasmModel { session, size_bytes })
+        let session = Session::load(&files, opts.random_seed).map_err(js_error)?;
+        Ok(WasmModel { session, weights_len: weights.as_ref().map(Vec::len) })
     }
 
-    /// The model card: `ModelInfo` of `www/glassbox.d.ts` (plus the special ids the page needs).
-    pub fn info(&self) -> JsValue {
-        let i = self.session.info();
-        let o = Object::new();
-        set(&o, "modelType", i.model_type.as_str());
-        set(&o, "kind", i.kind.as_str());
-        let positions = match i.positions {
-            Positions::Learned => "learned",
-            Positions::Sinusoidal => "sinusoidal",
-            Positions::Relative => "relative",
-        };
-        set(&o, "positions", positions);
-        set(&o, "nLayers", i.n_layers as f64);
-        set(&o, "nDecoderLayers", i.n_decoder_layers as f64);
-        set(&o, "nHeads", i.n_heads as f64);
-        set(&o, "dModel", i.d_model as f64);
-        set(&o, "dFF", i.d_ff as f64);
-        set(&o, "vocabSize", i.vocab_size as f64);
-        set(&o, "maxPositions", i.max_positions.map_or(JsValue::NULL, |m| JsValue::from_f64(m as f64)));
-        set(&o, "nParams", i.n_params as f64);
-        set(&o, "sizeBytes", self.size_bytes as f64);
-        set(&o, "tokenizer", self.session.tokenizer.model_kind());
-        set(&o, "hasLmHead", i.has_lm_head);
-        if let Some(mask) = self.session.tokenizer.special_tokens().mask.and_then(|id| self.session.tokenizer.id_to_token(id)) {
-            set(&o, "maskToken", mask);
-        }
-        let id_or_null = |id: Option<u32>| id.map_or(JsValue::NULL, |v| JsValue::from_f64(v as f64));
-        set(&o, "bosTokenId", id_or_null(i.bos_token_id));
-        set(&o, "eosTokenId", id_or_null(i.eos_token_id));
-        set(&o, "padTokenId", id_or_null(i.pad_token_id));
-        set(&o, "decoderStartTokenId", id_or_null(i.decoder_start_token_id));
-        o.into()
+    /// The model card: `ModelInfo` of `www/glassbox.d.ts`, the object `glassbox info` prints.
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        to_js(&ModelCard::new(&self.session, self.weights_len))
     }
 
-    /// Tokenize `text`: `{ ids, tokens, offsets (UTF-16, flat pairs), special, trace? }`.
-    /// `trace` is the tokenizer's own account of its steps (a JSON value).
-    pub fn tokenize(&self, text: &str, add_special_tokens: bool, trace: bool) -> Result<JsValue, JsError> {
+    /// Tokenize `text` (options `{ addSpecialTokens = true, trace = false }`):
+    /// `{ ids, tokens, offsets (UTF-16, flat pairs), special, trace? }`.
+    pub fn tokenize(&self, text: &str, tokenize_options: JsValue) -> Result<JsValue, JsError> {
+        let opts: TokenizeOptions = options(tokenize_options, "tokenize")?;
         let tok = &self.session.tokenizer;
-        if !trace {
-            let enc = tok.encode(text, add_special_tokens).map_err(js_error)?;
-            return Ok(encoding_object(&enc, text).into());
+        if !opts.trace {
+            let enc = tok.encode(text, opts.add_special_tokens).map_err(js_error)?;
+            return encoding_object(&enc, text, None::<()>);
         }
-        let (enc, steps) = tok.encode_traced(text, add_special_tokens).map_err(js_error)?;
-        let o = encoding_object(&enc, text);
-        let json = serde_json::to_string(&steps).map_err(|e| JsError::new(&format!("the tokenizer trace could not be serialized ({e})")))?;
-        set(&o, "trace", js_sys::JSON::parse(&json).map_err(|_| JsError::new("the tokenizer trace is not valid JSON"))?);
-        Ok(o.into())
+        let (enc, steps) = tok.encode_traced(text, opts.add_special_tokens).map_err(js_error)?;
+        encoding_object(&enc, text, Some(steps))
     }
 
-    /// One forward pass over `text` (and `decoder_ids` for encoder-decoder models; default: the
-    /// decoder start token). Returns
-    /// `{ tokens, decoderIds?, decoderTokens?, attentions, scores?, lastHiddenState, topK?, logits?, sentenceEmbedding? }`
-    /// with `topK` flat (see `top_k_object`); `top_k = 0` leaves it out.
-    pub fn run(&self, text: &str, decoder_ids: Option<Vec<u32>>, scores: bool, top_k: u32, logits: bool) -> Result<JsValue, JsError> {
-        let capture = Capture { probs: true, scores };
-        let ins = self.session.inspect(text, decoder_ids.as_deref(), capture).map_err(js_error)?;
-        Ok(self.run_object(text, &ins, scores, top_k, logits).into())
+    /// One forward pass over `text` (options `{ decoderIds?, scores = false, topK = 10, logits = false }`).
+    /// Returns `{ tokens, decoderIds?, decoderTokens?, decoderSpecial?, attentions, scores?, lastHiddenState, topK?, logits?, sentenceEmbedding? }`
+    /// with `topK` flat (see `top_k_object`); `topK: 0` leaves it out.
+    pub fn run(&self, text: &str, run_options: JsValue) -> Result<JsValue, JsError> {
+        let opts: RunOptions = options(run_options, "run")?;
+        let capture = Capture { probs: true, scores: opts.scores };
+        let ins = self.session.inspect(text, opts.decoder_ids.as_deref(), capture).map_err(js_error)?;
+        self.run_object(text, &ins, opts.scores, opts.top_k, opts.logits)
     }
 
-    /// `run` for the teaching views: also one layer's Q/K/V arithmetic (`qkv_kind` "encoder",
-    /// "decoder" or "cross", at `qkv_layer`), the logit lens (`lens_k` > 0: the `lens_k` likeliest
-    /// tokens per hidden state and position), ablated heads (`head_mask_*`: `[L][H]`, 1 keeps,
-    /// 0 ablates) and hidden source tokens (`token_mask`: `[S]`, 1 visible, 0 hidden). Returns the
-    /// `run` object plus `qkv?` (see `qkv_object`) and `lens? { k, nStates, seqLen, ids, probs, tokens }`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn inspect(
-        &self,
-        text: &str,
-        decoder_ids: Option<Vec<u32>>,
-        scores: bool,
-        top_k: u32,
-        qkv_kind: Option<String>,
-        qkv_layer: u32,
-        lens_k: u32,
-        head_mask_encoder: Option<Vec<f32>>,
-        head_mask_decoder: Option<Vec<f32>>,
-        head_mask_cross: Option<Vec<f32>>,
-        token_mask: Option<Vec<u8>>,
-    ) -> Result<JsValue, JsError> {
-        let qkv = qkv_kind.map(|k| attention_kind(&k).map(|kind| QkvRequest { kind, layer: qkv_layer as usize })).transpose()?;
-        let opts = InspectOptions {
-            decoder_ids,
-            capture: Capture { probs: true, scores },
-            hidden_states: lens_k > 0,
-            qkv,
-            head_mask: HeadMasks { encoder: head_mask_encoder, decoder: head_mask_decoder, cross: head_mask_cross },
-            token_mask,
+    /// `run` for the teaching views. Options: `run`'s (`decoderIds`, `scores`, `topK`) plus
+    /// `qkv: { kind, layer }` (one layer's Q/K/V arithmetic), `logitLens: k` (the k likeliest
+    /// tokens per hidden state and position), `headMask: { encoder?, decoder?, cross? }` (`[L][H]`,
+    /// 1 keeps, 0 ablates) and `tokenMask` (`[S]`, 1 visible, 0 hidden). Returns the `run` object
+    /// plus `qkv?` (see `qkv_object`) and `lens? { k, nStates, seqLen, ids, probs, tokens, special }`.
+    pub fn inspect(&self, text: &str, inspect_options: JsValue) -> Result<JsValue, JsError> {
+        let opts: InspectOptions = options(inspect_options, "inspect")?;
+        let core = CoreInspectOptions {
+            decoder_ids: opts.decoder_ids,
+            capture: Capture { probs: true, scores: opts.scores },
+            hidden_states: opts.logit_lens > 0,
+            qkv: opts.qkv.map(|q| QkvRequest { kind: q.kind.into(), layer: q.layer }),
+            head_mask: opts.head_mask.map(HeadMasks::from).unwrap_or_default(),
+            token_mask: opts.token_mask,
         };
-        let ins = self.session.inspect_with(text, &opts).map_err(js_error)?;
-        let o = self.run_object(text, &ins, scores, top_k, false);
+        let ins = self.session.inspect_with(text, &core).map_err(js_error)?;
+        let o = self.run_object(text, &ins, opts.scores, opts.top_k, false)?;
         if let Some(trace) = &ins.outputs.qkv {
-            set(&o, "qkv", qkv_object(trace));
+            let _ = Reflect::set(&o, &"qkv".into(), &qkv_object(trace)?);
         }
-        if lens_k > 0 {
-            let lens = self.session.logit_lens_top(&ins, lens_k as usize).map_err(js_error)?;
-            let l = Object::new();
-            set(&l, "k", lens.k as f64);
-            set(&l, "nStates", lens.n_states as f64);
-            set(&l, "seqLen", lens.seq_len as f64);
-            set(&l, "ids", Uint32Array::from(&lens.ids[..]));
-            set(&l, "probs", Float32Array::from(&lens.probs[..]));
-            set(&l, "tokens", string_array(lens.ids.iter().map(|&id| token_string(&self.session, id))));
-            set(&o, "lens", l);
+        if opts.logit_lens > 0 {
+            let lens = self.session.logit_lens_top(&ins, opts.logit_lens as usize).map_err(js_error)?;
+            let named = IdTokens::of(&self.session, &lens.ids);
+            let meta = LensMeta { k: lens.k, n_states: lens.n_states, seq_len: lens.seq_len, tokens: named.tokens, special: named.special };
+            let l = with_arrays(&meta, vec![("ids", Uint32Array::from(&lens.ids[..]).into()), ("probs", Float32Array::from(&lens.probs[..]).into())])?;
+            let _ = Reflect::set(&o, &"lens".into(), &l);
         }
-        Ok(o.into())
+        Ok(o)
     }
 
     /// `[L, H]` of attention `kind` ("encoder", "decoder", "cross"), or `null` when the model has none.
     #[wasm_bindgen(js_name = attentionDims)]
     pub fn attention_dims(&self, kind: &str) -> Result<JsValue, JsError> {
         let kind = attention_kind(kind)?;
-        Ok(self.session.model.attention_dims(kind).map_or(JsValue::NULL, |(l, h)| shape_array(&[l, h]).into()))
+        to_js(&self.session.model.attention_dims(kind).map(|(l, h)| [l, h]))
     }
 
     /// What the model adds to the token embeddings at positions `0..n` of `stack`: `{ data, shape: [N, C] }`.
@@ -342,7 +587,7 @@ impl WasmModel {
     pub fn position_vectors(&self, stack: &str, n: u32) -> Result<JsValue, JsError> {
         let rows = self.session.position_vectors(stack_named(stack)?, n as usize).map_err(js_error)?;
         let c = self.session.info().d_model;
-        Ok(tensor(&rows, &[rows.len().checked_div(c).unwrap_or(0), c]).into())
+        Ok(tensor(&rows, &[rows.len().checked_div(c).unwrap_or(0), c]))
     }
 
     /// T5's relative positions over `n` tokens of `stack`:
@@ -350,60 +595,62 @@ impl WasmModel {
     #[wasm_bindgen(js_name = relativePositions)]
     pub fn relative_positions(&self, stack: &str, n: u32) -> Result<JsValue, JsError> {
         let r = self.session.relative_positions(stack_named(stack)?, n as usize).map_err(js_error)?;
-        let o = Object::new();
-        set(&o, "numBuckets", r.num_buckets as f64);
-        set(&o, "maxDistance", r.max_distance as f64);
-        set(&o, "bidirectional", r.bidirectional);
-        set(&o, "nHeads", r.n_heads as f64);
         let distances: Vec<i32> = r.distances.iter().map(|&d| d as i32).collect();
-        set(&o, "distances", js_sys::Int32Array::from(&distances[..]));
-        set(&o, "buckets", Uint32Array::from(&r.buckets[..]));
-        set(&o, "bias", tensor(&r.bias, &[r.n_heads, r.num_buckets]));
-        Ok(o.into())
+        with_arrays(
+            &RelativeMeta { num_buckets: r.num_buckets, max_distance: r.max_distance, bidirectional: r.bidirectional, n_heads: r.n_heads },
+            vec![
+                ("distances", js_sys::Int32Array::from(&distances[..]).into()),
+                ("buckets", Uint32Array::from(&r.buckets[..]).into()),
+                ("bias", tensor(&r.bias, &[r.n_heads, r.num_buckets])),
+            ],
+        )
     }
 
     /// Rows of `stack`'s token table for `ids`: `{ rows: { data, shape: [T, C] }, scale }`.
     #[wasm_bindgen(js_name = tokenEmbeddings)]
     pub fn token_embeddings(&self, stack: &str, ids: Vec<u32>) -> Result<JsValue, JsError> {
         let e = self.session.token_embeddings(stack_named(stack)?, &ids).map_err(js_error)?;
-        let o = Object::new();
-        set(&o, "rows", tensor(&e.rows, &[e.rows.len().checked_div(e.d_model).unwrap_or(0), e.d_model]));
-        set(&o, "scale", e.scale as f64);
-        Ok(o.into())
+        #[derive(Serialize)]
+        struct Scale {
+            scale: f32,
+        }
+        with_arrays(&Scale { scale: e.scale }, vec![("rows", tensor(&e.rows, &[e.rows.len().checked_div(e.d_model).unwrap_or(0), e.d_model]))])
     }
 }
 
 impl WasmModel {
     /// The `run` result object of an inspection.
-    fn run_object(&self, text: &str, ins: &Inspection, scores: bool, top_k: u32, logits: bool) -> Object {
+    fn run_object(&self, text: &str, ins: &Inspection, scores: bool, top_k: u32, logits: bool) -> Result<JsValue, JsError> {
         let info = self.session.info();
         let out = &ins.outputs;
-        let o = Object::new();
-        set(&o, "tokens", encoding_object(&ins.encoding, text));
+        let decoder = ins.decoder_ids.as_ref().map(|ids| IdTokens::of(&self.session, ids));
+        let (decoder_tokens, decoder_special) = decoder.map_or((None, None), |d| (Some(d.tokens), Some(d.special)));
+        let mut arrays = vec![
+            ("tokens", encoding_object(&ins.encoding, text, None::<()>)?),
+            ("attentions", attention_kinds(&out.encoder_attentions, &out.decoder_attentions, &out.cross_attentions)),
+        ];
         if let Some(ids) = &ins.decoder_ids {
-            set(&o, "decoderIds", Uint32Array::from(&ids[..]));
-            set(&o, "decoderTokens", string_array(ids.iter().map(|&id| token_string(&self.session, id))));
+            arrays.push(("decoderIds", Uint32Array::from(&ids[..]).into()));
         }
-        set(&o, "attentions", attention_kinds(&out.encoder_attentions, &out.decoder_attentions, &out.cross_attentions));
         if scores {
-            set(&o, "scores", attention_kinds(&out.encoder_scores, &out.decoder_scores, &out.cross_scores));
+            arrays.push(("scores", attention_kinds(&out.encoder_scores, &out.decoder_scores, &out.cross_scores)));
         }
         let c = info.d_model;
         let rows = out.last_hidden_state.len().checked_div(c).unwrap_or(0);
-        set(&o, "lastHiddenState", tensor(&out.last_hidden_state, &[rows, c]));
+        arrays.push(("lastHiddenState", tensor(&out.last_hidden_state, &[rows, c])));
         if let Some(l) = &out.logits {
-            let v = info.vocab_size;
+            let v = self.session.model.decoder_vocab_size(); // Marian may have a separate decoder vocabulary
             if top_k > 0 {
-                set(&o, "topK", top_k_object(&self.session, l, v, top_k as usize));
+                arrays.push(("topK", top_k_object(&self.session, l, v, top_k as usize)?));
             }
             if logits {
-                set(&o, "logits", tensor(l, &[l.len().checked_div(v).unwrap_or(0), v]));
+                arrays.push(("logits", tensor(l, &[l.len().checked_div(v).unwrap_or(0), v])));
             }
         }
         if info.kind == Kind::EncoderOnly {
-            set(&o, "sentenceEmbedding", Float32Array::from(&sentence_embedding(&out.last_hidden_state, c)[..]));
+            arrays.push(("sentenceEmbedding", Float32Array::from(&sentence_embedding(&out.last_hidden_state, c)[..]).into()));
         }
-        o
+        with_arrays(&RunMeta { decoder_tokens, decoder_special }, arrays)
     }
 }
 
@@ -426,23 +673,120 @@ fn stack_named(name: &str) -> Result<Stack, JsError> {
 
 /// `{ kind, layer, nHeads, qLen, kLen, dHead, dModel, scale, input, q, k, v, bias?, scores, probs, ctx, out }`,
 /// every array a flat `Float32Array` in the shapes of [`QkvTrace`] (`-inf` and `f32::MIN` survive).
-fn qkv_object(t: &QkvTrace) -> Object {
-    let o = Object::new();
-    set(&o, "kind", t.kind.as_str());
-    set(&o, "layer", t.layer as f64);
-    set(&o, "nHeads", t.n_heads as f64);
-    set(&o, "qLen", t.q_len as f64);
-    set(&o, "kLen", t.k_len as f64);
-    set(&o, "dHead", t.d_head as f64);
-    set(&o, "dModel", t.d_model as f64);
-    set(&o, "scale", t.scale as f64);
-    for (key, data) in [("input", &t.input), ("q", &t.q), ("k", &t.k), ("v", &t.v), ("scores", &t.scores), ("probs", &t.probs), ("ctx", &t.ctx), ("out", &t.out)] {
-        set(&o, key, Float32Array::from(&data[..]));
-    }
+fn qkv_object(t: &QkvTrace) -> Result<JsValue, JsError> {
+    let meta = QkvMeta {
+        kind: t.kind.as_str(),
+        layer: t.layer,
+        n_heads: t.n_heads,
+        q_len: t.q_len,
+        k_len: t.k_len,
+        d_head: t.d_head,
+        d_model: t.d_model,
+        scale: t.scale,
+    };
+    let mut arrays: Vec<(&str, JsValue)> = [("input", &t.input), ("q", &t.q), ("k", &t.k), ("v", &t.v), ("scores", &t.scores), ("probs", &t.probs), ("ctx", &t.ctx), ("out", &t.out)]
+        .into_iter()
+        .map(|(key, data)| (key, Float32Array::from(&data[..]).into()))
+        .collect();
     if let Some(bias) = &t.bias {
-        set(&o, "bias", Float32Array::from(&bias[..]));
+        arrays.push(("bias", Float32Array::from(&bias[..]).into()));
     }
-    o
+    with_arrays(&meta, arrays)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drawing: attention maps rasterised by `crate::plot`, the rasteriser of the CLI's figures.
+
+/// `#rgb`/`#rrggbb` colours of a map (the page reads them from its CSS custom properties).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PaletteOption {
+    /// The 0, 0.25, 0.5, 0.75 and 1 stops.
+    stops: [String; 5],
+    masked: String,
+    hatch: String,
+    grid: String,
+}
+
+/// `rasterizeMap` / `drawMap` options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+struct MapOptions {
+    rows: usize,
+    cols: usize,
+    /// Pixels a cell (a square block).
+    cell_px: usize,
+    /// One-pixel lines between cells (default: from 12 px a cell).
+    grid_lines: Option<bool>,
+    /// Spacing of the masked cells' hatching, in pixels.
+    hatch_px: usize,
+    /// A decoder's causal mask (key > query + cols - rows is masked).
+    causal: bool,
+    /// One byte per cell, non-zero masked (instead of `causal`).
+    mask: Option<Vec<u8>>,
+    /// Default: the page's light theme.
+    palette: Option<PaletteOption>,
+}
+
+impl Default for MapOptions {
+    fn default() -> Self {
+        MapOptions { rows: 0, cols: 0, cell_px: 16, grid_lines: None, hatch_px: 10, causal: false, mask: None, palette: None }
+    }
+}
+
+fn rasterize_with(values: &[f32], map_options: JsValue, call: &str) -> Result<plot::Image, JsError> {
+    let opts: MapOptions = options(map_options, call)?;
+    let palette = match &opts.palette {
+        None => Palette::LIGHT,
+        Some(p) => {
+            let color = |s: &str, what: &str| plot::parse_hex(s, what).map_err(js_error);
+            let mut stops = [[0u8; 3]; 5];
+            for (i, s) in p.stops.iter().enumerate() {
+                stops[i] = color(s, "palette.stops")?;
+            }
+            Palette { stops, masked: color(&p.masked, "palette.masked")?, hatch: color(&p.hatch, "palette.hatch")?, grid: color(&p.grid, "palette.grid")? }
+        }
+    };
+    let mask = match (&opts.mask, opts.causal) {
+        (Some(m), _) => Mask::Cells(m),
+        (None, true) => Mask::Causal,
+        (None, false) => Mask::None,
+    };
+    let style = MapStyle { cell_px: opts.cell_px, grid_lines: opts.grid_lines.unwrap_or(opts.cell_px >= 12), hatch_px: opts.hatch_px };
+    plot::rasterize(values, opts.rows, opts.cols, mask, style, &palette).map_err(js_error)
+}
+
+/// An attention map `[rows][cols]` as RGBA pixels, the bytes of the CLI's `glassbox plot`:
+/// `{ width, height, rgba: Uint8ClampedArray }`. Options: `{ rows, cols, cellPx = 16, gridLines?,
+/// hatchPx = 10, causal = false, mask?, palette? }`.
+#[wasm_bindgen(js_name = rasterizeMap)]
+pub fn rasterize_map(values: &[f32], map_options: JsValue) -> Result<JsValue, JsError> {
+    let img = rasterize_with(values, map_options, "rasterizeMap")?;
+    #[derive(Serialize)]
+    struct Size {
+        width: usize,
+        height: usize,
+    }
+    with_arrays(&Size { width: img.width, height: img.height }, vec![("rgba", js_sys::Uint8ClampedArray::from(&img.rgba[..]).into())])
+}
+
+/// `rasterizeMap` put on an `OffscreenCanvas` (the worker's own) and handed over as an
+/// `ImageBitmap` the page draws with one `drawImage` (transferred, not copied).
+#[wasm_bindgen(js_name = drawMap)]
+pub fn draw_map(values: &[f32], map_options: JsValue) -> Result<web_sys::ImageBitmap, JsError> {
+    let img = rasterize_with(values, map_options, "drawMap")?;
+    let fail = |what: &str, e: JsValue| JsError::new(&format!("the map could not be drawn: {what} failed ({e:?}). This browser needs OffscreenCanvas in workers"));
+    let data = web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&img.rgba), img.width as u32, img.height as u32)
+        .map_err(|e| fail("ImageData", e))?;
+    let canvas = web_sys::OffscreenCanvas::new(img.width as u32, img.height as u32).map_err(|e| fail("OffscreenCanvas", e))?;
+    let ctx: web_sys::OffscreenCanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .map_err(|e| fail("getContext", e))?
+        .ok_or_else(|| JsError::new("the map could not be drawn: the OffscreenCanvas has no 2d context"))?
+        .dyn_into()
+        .map_err(|e| fail("getContext", e.into()))?;
+    ctx.put_image_data(&data, 0.0, 0.0).map_err(|e| fail("putImageData", e))?;
+    canvas.transfer_to_image_bitmap().map_err(|e| fail("transferToImageBitmap", e))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -461,50 +805,52 @@ pub struct WasmGenerator {
     eos_token_id: Option<u32>,
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StartMeta {
+    prefix_tokens: Vec<String>,
+    prefix_special: Vec<bool>,
+}
+
+#[derive(Serialize)]
+struct TokenMeta {
+    step: usize,
+    id: u32,
+    token: String,
+    /// Whether the tokenizer marks this token special (e.g. `</s>`).
+    special: bool,
+    text: String,
+    prob: f32,
+}
+
 #[wasm_bindgen]
 impl WasmGenerator {
-    /// Start generating from `text`. `temperature = 0` is greedy; `top_k = 0` and `top_p = 1`
-    /// switch those filters off; `n_candidates` top tokens are reported per step. `head_mask_*`
-    /// (`[L][H]`) and `token_mask` (`[S]`, encoder-decoder) ablate heads and hide source tokens
-    /// for every step, as in `WasmModel::inspect`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn create(
-        model: &WasmModel,
-        text: &str,
-        max_new_tokens: u32,
-        temperature: f32,
-        top_k: u32,
-        top_p: f32,
-        seed: f64,
-        n_candidates: u32,
-        capture_attention: bool,
-        head_mask_encoder: Option<Vec<f32>>,
-        head_mask_decoder: Option<Vec<f32>>,
-        head_mask_cross: Option<Vec<f32>>,
-        token_mask: Option<Vec<u8>>,
-    ) -> Result<WasmGenerator, JsError> {
-        let seed = whole_number(seed, "seed")?;
-        let sampling = Sampling::new(temperature, top_k as usize, top_p, seed).map_err(js_error)?;
-        let capture = if capture_attention { Capture::PROBS } else { Capture::NONE };
-        let opts = GenerateOptions { max_new_tokens: max_new_tokens as usize, sampling, eos_token_id: None, n_candidates: n_candidates as usize, capture };
-        let interventions = Interventions {
-            head_mask: HeadMasks { encoder: head_mask_encoder, decoder: head_mask_decoder, cross: head_mask_cross },
-            token_mask,
-        };
+    /// Start generating from `text`. Options: `{ maxNewTokens = 20, temperature = 0 (greedy),
+    /// topK = 0 (off), topP = 1 (off), seed = 0, numCandidates = 10, captureAttention = true,
+    /// headMask?, tokenMask? }` (the masks as in `WasmModel::inspect`, for every step).
+    pub fn create(model: &WasmModel, text: &str, generate_options: JsValue) -> Result<WasmGenerator, JsError> {
+        let o: GenerateOptions = options(generate_options, "generate")?;
+        if o.seed > 1 << 53 {
+            return Err(js_error(Error::input(format!("seed {} is not a whole number from 0 to 2^53", o.seed), "Use a seed like 0, 1 or 42")));
+        }
+        let sampling = Sampling::new(o.temperature, o.top_k as usize, o.top_p, o.seed).map_err(js_error)?;
+        let capture = if o.capture_attention { Capture::PROBS } else { Capture::NONE };
+        let opts = CoreGenerateOptions { max_new_tokens: o.max_new_tokens as usize, sampling, eos_token_id: None, n_candidates: o.num_candidates as usize, capture };
+        let interventions = Interventions { head_mask: o.head_mask.map(HeadMasks::from).unwrap_or_default(), token_mask: o.token_mask };
         let (input, prefix_ids, generator) = model.session.generator_with(text, &opts, &interventions).map_err(js_error)?;
         Ok(WasmGenerator { generator, input, input_text: text.to_owned(), prefix_ids, eos_token_id: model.session.info().eos_token_id })
     }
 
-    /// `{ input: Tokens-like (see `tokenize`), prefixIds: Uint32Array, prefixTokens: string[] }`.
-    pub fn start(&self, model: &WasmModel) -> JsValue {
-        let o = Object::new();
-        set(&o, "input", encoding_object(&self.input, &self.input_text));
-        set(&o, "prefixIds", Uint32Array::from(&self.prefix_ids[..]));
-        set(&o, "prefixTokens", string_array(self.prefix_ids.iter().map(|&id| token_string(&model.session, id))));
-        o.into()
+    /// `{ input: Tokens-like (see `tokenize`), prefixIds: Uint32Array, prefixTokens: string[], prefixSpecial: boolean[] }`.
+    pub fn start(&self, model: &WasmModel) -> Result<JsValue, JsError> {
+        let named = IdTokens::of(&model.session, &self.prefix_ids);
+        with_arrays(
+            &StartMeta { prefix_tokens: named.tokens, prefix_special: named.special },
+            vec![("input", encoding_object(&self.input, &self.input_text, None::<()>)?), ("prefixIds", Uint32Array::from(&self.prefix_ids[..]).into())],
+        )
     }
 
-    /// The next token: `{ step, id, token, text, prob, candidates: { ids, probs, tokens }, attentions? }`,
+    /// The next token: `{ step, id, token, special, text, prob, candidates: { ids, probs, tokens, special }, attentions? }`,
     /// or `undefined` once finished. `text` is the decoded new text so far (prompt not included);
     /// `attentions.self` is `[L][H][1][P]`, `attentions.cross` `[L][H][1][S]`.
     #[wasm_bindgen(js_name = nextToken)]
@@ -514,28 +860,37 @@ impl WasmGenerator {
         };
         let produced = self.generator.produced();
         let text = model.session.tokenizer.decode(produced, true).map_err(js_error)?;
-        let o = Object::new();
-        set(&o, "step", (produced.len() - 1) as f64);
-        set(&o, "id", tok.id as f64);
-        set(&o, "token", token_string(&model.session, tok.id));
-        set(&o, "text", text);
-        set(&o, "prob", tok.prob as f64);
+        let specials = model.session.tokenizer.special_ids();
+        let meta = TokenMeta {
+            step: produced.len() - 1,
+            id: tok.id,
+            token: token_string(&model.session, tok.id),
+            special: specials.binary_search(&tok.id).is_ok(),
+            text,
+            prob: tok.prob,
+        };
         let ids: Vec<u32> = tok.candidates.iter().map(|&(id, _)| id).collect();
         let probs: Vec<f32> = tok.candidates.iter().map(|&(_, p)| p).collect();
-        let cands = Object::new();
-        set(&cands, "ids", Uint32Array::from(&ids[..]));
-        set(&cands, "probs", Float32Array::from(&probs[..]));
-        set(&cands, "tokens", string_array(ids.iter().map(|&id| token_string(&model.session, id))));
-        set(&o, "candidates", cands);
+        let named = IdTokens::of(&model.session, &ids);
+        #[derive(Serialize)]
+        struct Names {
+            tokens: Vec<String>,
+            special: Vec<bool>,
+        }
+        let candidates = with_arrays(
+            &Names { tokens: named.tokens, special: named.special },
+            vec![("ids", Uint32Array::from(&ids[..]).into()), ("probs", Float32Array::from(&probs[..]).into())],
+        )?;
+        let mut arrays = vec![("candidates", candidates)];
         if let Some(self_maps) = &tok.self_attentions {
             let att = Object::new();
-            set(&att, "self", last_query_row(self_maps));
+            let _ = Reflect::set(&att, &"self".into(), &last_query_row(self_maps));
             if let Some(cross) = &tok.cross_attentions {
-                set(&att, "cross", last_query_row(cross));
+                let _ = Reflect::set(&att, &"cross".into(), &last_query_row(cross));
             }
-            set(&o, "attentions", att);
+            arrays.push(("attentions", att.into()));
         }
-        Ok(o.into())
+        with_arrays(&meta, arrays)
     }
 
     /// The new ids so far.

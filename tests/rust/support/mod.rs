@@ -19,6 +19,7 @@ pub struct Folder {
     pub tokenizer: Vec<u8>,
     pub tokenizer_config: Option<Vec<u8>>,
     pub special_tokens_map: Option<Vec<u8>>,
+    pub generation_config: Option<Vec<u8>>,
 }
 
 impl Folder {
@@ -31,6 +32,7 @@ impl Folder {
             tokenizer: required("tokenizer.json"),
             tokenizer_config: optional("tokenizer_config.json"),
             special_tokens_map: optional("special_tokens_map.json"),
+            generation_config: optional("generation_config.json"),
         }
     }
     pub fn fixture(name: &str) -> Folder {
@@ -43,6 +45,7 @@ impl Folder {
             tokenizer: &self.tokenizer,
             tokenizer_config: self.tokenizer_config.as_deref(),
             special_tokens_map: self.special_tokens_map.as_deref(),
+            generation_config: self.generation_config.as_deref(),
         }
     }
 }

@@ -1,0 +1,444 @@
+//! Llama-style decoders (`LlamaForCausalLM`, `Qwen2ForCausalLM`; SmolLM, TinyLlama, Qwen2 are
+//! these): decoder-only, rotary positions, pre-RMSNorm blocks, gated (SwiGLU) feed-forward,
+//! grouped-query attention.
+//!
+//! Reference semantics: Hugging Face `transformers/models/llama/modeling_llama.py` and
+//! `models/qwen2/modeling_qwen2.py` (5.x).
+//!
+//! ```text
+//! x = embed[ids]                                                    # [T][C], no position vectors
+//! for each layer:
+//!     a = rms_1(x);  q = Wq a;  k = Wk a;  v = Wv a                 # q [T][H·D], k v [T][KV·D]
+//!     q, k = rotate(q, k, positions)                                # see rotary.rs
+//!     x = x + Wo · attn(q, k, v)      (query head h reads kv head h / (H/KV), causal)
+//!     m = rms_2(x);  x = x + W_down (act(W_gate m) ⊙ W_up m)
+//! h = rms_final(x);  logits = h · lm_headᵀ   (lm_head = embed when tie_word_embeddings)
+//! ```
+//!
+//! Qwen2 is the same network with biases on q/k/v (never on o or the MLP) and an optional
+//! sliding window on some layers. Checkpoint names (with a `model.` prefix under a causal-LM
+//! head, bare in a base `LlamaModel`):
+//!
+//! | name                                   | shape         |
+//! |----------------------------------------|---------------|
+//! | `embed_tokens.weight`                  | [V][C]        |
+//! | `layers.{l}.input_layernorm.weight`    | [C]           |
+//! | `layers.{l}.self_attn.q_proj.*`        | [H·D][C], [H·D] (bias: qwen2, or llama `attention_bias`) |
+//! | `layers.{l}.self_attn.{k,v}_proj.*`    | [KV·D][C], [KV·D] |
+//! | `layers.{l}.self_attn.o_proj.*`        | [C][H·D], [C] (bias: llama `attention_bias` only) |
+//! | `layers.{l}.post_attention_layernorm.weight` | [C]     |
+//! | `layers.{l}.mlp.{gate,up}_proj.*`      | [F][C], [F] (bias: llama `mlp_bias`) |
+//! | `layers.{l}.mlp.down_proj.*`           | [C][F], [C]   |
+//! | `norm.weight`                          | [C]           |
+//! | `lm_head.weight` (never prefixed)      | [V][C]; unused when tied |
+
+use super::attention::{attend, AttentionKind, KvCache, Mask, Recorder};
+use super::layers::{add_in_place, gather_rows, linear, Activation};
+use super::rotary::{Rotary, RotaryAngles};
+use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, Probe, StepOutput};
+use crate::error::{Error, Result};
+use crate::kernels::{self, Linear};
+use crate::loader::limits::MAX_DIM;
+use crate::loader::{parse_json, Weights};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Which of the two Llama-style families a checkpoint is: they differ only in biases and in
+/// the keys their configs may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    Llama,
+    Qwen2,
+}
+
+impl Flavour {
+    pub fn model_type(self) -> &'static str {
+        match self {
+            Flavour::Llama => "llama",
+            Flavour::Qwen2 => "qwen2",
+        }
+    }
+}
+
+/// The fields of a Llama or Qwen2 config.json that change the computation (the rotary keys are
+/// read by [`Rotary::from_config`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LlamaConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    #[serde(default)]
+    pub num_key_value_heads: Option<usize>,
+    #[serde(default)]
+    pub head_dim: Option<usize>,
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+    #[serde(default)]
+    pub max_position_embeddings: Option<usize>,
+    #[serde(default = "default_eps")]
+    pub rms_norm_eps: f32,
+    #[serde(default)]
+    pub tie_word_embeddings: bool,
+    #[serde(default)]
+    pub attention_bias: bool,
+    #[serde(default)]
+    pub mlp_bias: bool,
+    // Qwen2's sliding window: on for layers >= max_window_layers when use_sliding_window.
+    #[serde(default)]
+    pub use_sliding_window: bool,
+    #[serde(default)]
+    pub sliding_window: Option<usize>,
+    #[serde(default)]
+    pub max_window_layers: Option<usize>,
+    #[serde(default)]
+    pub layer_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub bos_token_id: Option<Value>,
+    #[serde(default)]
+    pub eos_token_id: Option<Value>,
+    #[serde(default)]
+    pub pad_token_id: Option<Value>,
+}
+
+fn default_act() -> String {
+    "silu".into()
+}
+fn default_eps() -> f32 {
+    1e-6
+}
+
+struct Block {
+    input_norm: Vec<f32>, // [C]
+    q_proj: Linear,       // C -> H·D
+    k_proj: Linear,       // C -> KV·D
+    v_proj: Linear,       // C -> KV·D
+    o_proj: Linear,       // H·D -> C
+    post_attention_norm: Vec<f32>, // [C]
+    gate_proj: Linear,    // C -> F
+    up_proj: Linear,      // C -> F
+    down_proj: Linear,    // F -> C
+    /// Keys further back than this are hidden (Qwen2 sliding layers). Enforced by refusing
+    /// sequences longer than the window, where it would change anything.
+    sliding_window: Option<usize>,
+}
+
+pub struct Llama {
+    pub flavour: Flavour,
+    pub config: LlamaConfig,
+    pub info: ModelInfo,
+    pub rotary: Rotary,
+    pub n_kv_heads: usize, // KV
+    pub d_head: usize,     // D
+    embed: Vec<f32>,       // [V][C]
+    blocks: Vec<Block>,
+    norm: Vec<f32>,            // [C]
+    lm_head: Option<Vec<f32>>, // [V][C] when untied
+    has_head: bool,
+    activation: Activation,
+    max_positions: usize,
+}
+
+impl Llama {
+    pub fn load(flavour: Flavour, config_json: &[u8], weights: Weights) -> Result<Self> {
+        let cfg: LlamaConfig = parse_json("config.json", config_json)?;
+        let raw: Map<String, Value> = parse_json("config.json", config_json)?;
+        let (v, c, l, h, f) = (cfg.vocab_size, cfg.hidden_size, cfg.num_hidden_layers, cfg.num_attention_heads, cfg.intermediate_size);
+        if h == 0 {
+            return Err(Error::config("num_attention_heads", "is 0", "Use the config.json saved with the weights"));
+        }
+        let kv = cfg.num_key_value_heads.unwrap_or(h);
+        if kv == 0 || h % kv != 0 {
+            return Err(Error::config(
+                "num_key_value_heads",
+                format!("is {kv}, but the {h} query heads must split evenly into groups sharing one key/value head"),
+                "Use the config.json saved with the weights",
+            ));
+        }
+        // HF's LlamaConfig validates hidden_size % heads even when head_dim is given.
+        if flavour == Flavour::Llama && c % h != 0 {
+            return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
+        }
+        let d = match cfg.head_dim {
+            Some(d) if d == 0 || d as u64 > MAX_DIM => {
+                return Err(Error::config("head_dim", format!("is {d}, outside 1..={MAX_DIM}"), "Use the config.json saved with the weights"))
+            }
+            Some(d) => d,
+            None if c % h == 0 => c / h,
+            None => return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Add head_dim or use the config.json saved with the weights")),
+        };
+        let max_positions = cfg.max_position_embeddings.unwrap_or(match flavour {
+            Flavour::Llama => 2048,
+            Flavour::Qwen2 => 32768,
+        });
+        let rotary = Rotary::from_config(&raw, d, max_positions)?;
+        let activation = Activation::from_config("hidden_act", &cfg.hidden_act)?;
+        refuse_unsupported(&raw)?;
+        let windows = sliding_windows(flavour, &cfg)?;
+
+        let w = weights.with_prefixes(&["model."]);
+        let (qkv_bias, o_bias, mlp_bias) = match flavour {
+            Flavour::Llama => (cfg.attention_bias, cfg.attention_bias, cfg.mlp_bias),
+            Flavour::Qwen2 => (true, false, false),
+        };
+        let norm = |name: &str| w.get(&format!("{name}.weight"), &[c]);
+        let mut blocks = Vec::with_capacity(l);
+        for (i, sliding_window) in windows.into_iter().enumerate() {
+            let n = format!("layers.{i}");
+            blocks.push(Block {
+                input_norm: norm(&format!("{n}.input_layernorm"))?,
+                q_proj: linear(&w, &format!("{n}.self_attn.q_proj"), c, h * d, qkv_bias)?,
+                k_proj: linear(&w, &format!("{n}.self_attn.k_proj"), c, kv * d, qkv_bias)?,
+                v_proj: linear(&w, &format!("{n}.self_attn.v_proj"), c, kv * d, qkv_bias)?,
+                o_proj: linear(&w, &format!("{n}.self_attn.o_proj"), h * d, c, o_bias)?,
+                post_attention_norm: norm(&format!("{n}.post_attention_layernorm"))?,
+                gate_proj: linear(&w, &format!("{n}.mlp.gate_proj"), c, f, mlp_bias)?,
+                up_proj: linear(&w, &format!("{n}.mlp.up_proj"), c, f, mlp_bias)?,
+                down_proj: linear(&w, &format!("{n}.mlp.down_proj"), f, c, mlp_bias)?,
+                sliding_window,
+            });
+        }
+        let embed = w.get("embed_tokens.weight", &[v, c])?;
+        let final_norm = norm("norm")?;
+        // Tied: HF points lm_head at the embeddings whatever the file holds. Untied: the head must
+        // be stored (a base LlamaModel has none, and then there are no logits).
+        let (lm_head, has_head) = if cfg.tie_word_embeddings {
+            (None, true)
+        } else {
+            match w.get_opt("lm_head.weight", &[v, c])? {
+                Some(head) => (Some(head), true),
+                None => (None, false),
+            }
+        };
+        let per_layer = 2 * c
+            + (c * h * d + if qkv_bias { h * d } else { 0 })
+            + 2 * (c * kv * d + if qkv_bias { kv * d } else { 0 })
+            + (h * d * c + if o_bias { c } else { 0 })
+            + 3 * c * f
+            + if mlp_bias { 2 * f + c } else { 0 };
+        let n_params = v * c + c + l * per_layer + lm_head.as_ref().map_or(0, Vec::len);
+        let id = |field: &str, value: &Option<Value>| token_id(field, value);
+        let info = ModelInfo {
+            model_type: flavour.model_type().into(),
+            kind: Kind::DecoderOnly,
+            positions: Positions::Rotary,
+            n_layers: l,
+            n_decoder_layers: l,
+            n_heads: h,
+            d_model: c,
+            d_ff: f,
+            vocab_size: v,
+            max_positions: Some(max_positions),
+            n_params,
+            has_lm_head: has_head,
+            bos_token_id: id("bos_token_id", &cfg.bos_token_id)?,
+            eos_token_id: id("eos_token_id", &cfg.eos_token_id)?,
+            pad_token_id: id("pad_token_id", &cfg.pad_token_id)?,
+            decoder_start_token_id: None,
+        };
+        Ok(Llama { flavour, config: cfg, info, rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head, activation, max_positions })
+    }
+
+    /// Run `ids` at positions `past..past+T` through every layer, reading and extending `caches`
+    /// (`[P][KV·D]` keys, rotated, and values). Returns the hidden state after the final norm: `[T][C]`.
+    fn run(&self, ids: &[u32], caches: &mut [KvCache], recorder: &mut Recorder) -> Result<Vec<f32>> {
+        let (c, h, kv_heads, d) = (self.config.hidden_size, self.config.num_attention_heads, self.n_kv_heads, self.d_head);
+        let t = ids.len();
+        let past = caches.first().map_or(0, |kv| kv.len(kv_heads * d));
+        if past + t > self.max_positions {
+            return Err(Error::input(
+                format!("the sequence would be {} tokens long but this model has positions for only {} (max_position_embeddings)", past + t, self.max_positions),
+                "Shorten the prompt or generate fewer tokens",
+            ));
+        }
+        if let Some(w) = self.blocks.iter().filter_map(|b| b.sliding_window).min().filter(|&w| past + t > w) {
+            return Err(Error::input(
+                format!("the sequence would be {} tokens long, past this Qwen2's sliding window of {w} (sliding_window), which Glassbox does not apply", past + t),
+                format!("Keep prompt and generation within {w} tokens, or use a checkpoint with use_sliding_window false"),
+            ));
+        }
+        let group = h / kv_heads;
+        let scale = 1.0 / (d as f32).sqrt();
+        let mut x = gather_rows(&self.embed, c, ids); // [T][C]
+        for (l, (block, cache)) in self.blocks.iter().zip(caches.iter_mut()).enumerate() {
+            recorder.hidden_state(&x);
+            // x = x + Wo · attn(rope(Wq a), rope(Wk a), Wv a),  a = rms_1(x)
+            let mut a = x.clone();
+            kernels::rms_norm(&mut a, &block.input_norm, self.config.rms_norm_eps);
+            let mut q = block.q_proj.forward(&a, t); // [T][H·D]
+            let mut k = block.k_proj.forward(&a, t); // [T][KV·D]
+            let v = block.v_proj.forward(&a, t); // [T][KV·D]
+            self.rotary.rotate(&mut q, h * d, past);
+            self.rotary.rotate(&mut k, kv_heads * d, past);
+            cache.append(&k, &v);
+            // Grouped-query attention: every query head of a group reads its group's key/value head.
+            let (k_all, v_all) = (repeat_kv(&cache.k, kv_heads, d, group), repeat_kv(&cache.v, kv_heads, d, group)); // [P+T][H·D]
+            recorder.kv_heads(l, kv_heads);
+            let ctx = attend(&q, &k_all, &v_all, t, past + t, h, d, scale, Mask::Causal { past }, None, recorder.layer(l));
+            let out = block.o_proj.forward(&ctx, t);
+            recorder.trace_io(l, &a, &out);
+            add_in_place(&mut x, &out);
+            // x = x + W_down (act(W_gate m) ⊙ W_up m),  m = rms_2(x)
+            let mut m = x.clone();
+            kernels::rms_norm(&mut m, &block.post_attention_norm, self.config.rms_norm_eps);
+            let mut gate = block.gate_proj.forward(&m, t); // [T][F]
+            self.activation.apply(&mut gate);
+            let up = block.up_proj.forward(&m, t); // [T][F]
+            gate.iter_mut().zip(&up).for_each(|(g, u)| *g *= u);
+            add_in_place(&mut x, &block.down_proj.forward(&gate, t));
+        }
+        kernels::rms_norm(&mut x, &self.norm, self.config.rms_norm_eps);
+        recorder.hidden_state(&x);
+        Ok(x)
+    }
+
+    /// `h: [T][C]` -> logits `[T][V]`, or `None` for a base model without an LM head.
+    fn lm_logits(&self, h: &[f32], t: usize) -> Option<Vec<f32>> {
+        if !self.has_head {
+            return None;
+        }
+        let (c, v) = (self.config.hidden_size, self.config.vocab_size);
+        let mut logits = vec![0.0; t * v];
+        kernels::matmul_nk(h, t, c, self.lm_head.as_deref().unwrap_or(&self.embed), v, &mut logits);
+        Some(logits)
+    }
+
+    /// Logits as if the model stopped at hidden state `x: [T][C]`: the final norm then the head;
+    /// the last state (`last`) has been through the norm already.
+    pub(crate) fn lens(&self, x: &[f32], t: usize, last: bool) -> Option<Vec<f32>> {
+        let mut h = x.to_vec();
+        if !last {
+            kernels::rms_norm(&mut h, &self.norm, self.config.rms_norm_eps);
+        }
+        self.lm_logits(&h, t)
+    }
+
+    pub(crate) fn token_table(&self) -> &[f32] {
+        &self.embed
+    }
+
+    /// The rotation angles of positions `0..n` (for the positions view).
+    pub fn rotary_angles(&self, n: usize) -> RotaryAngles {
+        self.rotary.angles(n)
+    }
+
+    pub fn forward(&self, ids: &[u32], probe: &Probe) -> Result<Outputs> {
+        let t = ids.len();
+        let (l, h) = (self.config.num_hidden_layers, self.config.num_attention_heads);
+        let mut caches = vec![KvCache::default(); l];
+        let mut rec = Recorder::probing(probe, AttentionKind::Decoder, l, h, t, t);
+        let hidden = self.run(ids, &mut caches, &mut rec)?;
+        let logits = self.lm_logits(&hidden, t);
+        Ok(Outputs {
+            decoder_hidden_states: rec.take_hidden_states(self.config.hidden_size),
+            qkv: rec.trace.take(),
+            decoder_attentions: rec.probs,
+            decoder_scores: rec.scores,
+            last_hidden_state: hidden,
+            logits,
+            ..Default::default()
+        })
+    }
+
+    /// A fresh decoder state (empty KV caches) for generation.
+    pub fn start(&self) -> Result<DecoderState> {
+        if !self.has_head {
+            return Err(Error::input(
+                "this checkpoint has no LM head (lm_head.weight) and tie_word_embeddings is false, so it cannot predict tokens",
+                "Load the ForCausalLM checkpoint, or set tie_word_embeddings if the head is the embedding table",
+            ));
+        }
+        Ok(DecoderState { self_kv: vec![KvCache::default(); self.config.num_hidden_layers], ..Default::default() })
+    }
+
+    /// Feed tokens at the next positions, extending the KV cache; logits of the last one.
+    pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
+        let t = tokens.len();
+        let past = state.fed;
+        let mut rec = Recorder::new(capture, self.config.num_hidden_layers, self.config.num_attention_heads, t, past + t)
+            .with_head_mask(state.interventions.head_mask.decoder.as_deref());
+        let hidden = self.run(tokens, &mut state.self_kv, &mut rec)?;
+        state.fed += t;
+        let c = self.config.hidden_size;
+        let logits = self.lm_logits(&hidden[(t - 1) * c..], 1).ok_or_else(|| Error::input("this checkpoint has no LM head", "Load the ForCausalLM checkpoint"))?;
+        Ok(StepOutput { logits, self_attentions: rec.probs, cross_attentions: None })
+    }
+}
+
+/// `x: [T][KV·D]` with each key/value head repeated `group` times: `[T][KV·group·D]`
+/// (HF's `repeat_kv`: query head `h` reads kv head `h / group`).
+fn repeat_kv(x: &[f32], kv_heads: usize, d: usize, group: usize) -> Vec<f32> {
+    if group == 1 {
+        return x.to_vec();
+    }
+    let mut out = Vec::with_capacity(x.len() * group);
+    for row in x.chunks_exact(kv_heads * d) {
+        for head in row.chunks_exact(d) {
+            for _ in 0..group {
+                out.extend_from_slice(head);
+            }
+        }
+    }
+    out
+}
+
+/// Keys that would change the numbers and that Glassbox does not implement.
+fn refuse_unsupported(raw: &Map<String, Value>) -> Result<()> {
+    // HF 5 drops `pretraining_tp` (4.x split the same matmuls into slices: the same numbers), so it
+    // is accepted. `attn_logit_softcapping` and friends belong to other families.
+    for key in ["attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar", "embedding_multiplier", "logits_scaling", "residual_multiplier", "attention_multiplier"] {
+        if raw.get(key).is_some_and(|v| !v.is_null()) {
+            return Err(Error::config(key, "is not part of Llama or Qwen2 and would change the numbers", "Check model_type: this config looks like another family's"));
+        }
+    }
+    Ok(())
+}
+
+/// The sliding window of each layer (`None`: full causal attention), as HF's Qwen2Config derives
+/// it: `layer_types` if given, else layers from `max_window_layers` on slide when `use_sliding_window`.
+fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<Vec<Option<usize>>> {
+    let l = cfg.num_hidden_layers;
+    if flavour == Flavour::Llama {
+        return Ok(vec![None; l]);
+    }
+    let window = if cfg.use_sliding_window { cfg.sliding_window } else { None };
+    let types: Vec<String> = match &cfg.layer_types {
+        Some(types) => {
+            if types.len() != l {
+                return Err(Error::config("layer_types", format!("has {} entries for {l} layers", types.len()), "Use the config.json saved with the weights"));
+            }
+            types.clone()
+        }
+        None => {
+            let from = cfg.max_window_layers.unwrap_or(28);
+            (0..l).map(|i| if window.is_some() && i >= from { "sliding_attention" } else { "full_attention" }.to_string()).collect()
+        }
+    };
+    types
+        .iter()
+        .map(|ty| match ty.as_str() {
+            "full_attention" => Ok(None),
+            "sliding_attention" => match window {
+                Some(w) if w > 0 => Ok(Some(w)),
+                _ => Ok(None), // HF: sliding_window is None unless use_sliding_window, so the layer is full
+            },
+            other => Err(Error::config("layer_types", format!("contains \"{other}\""), "Glassbox runs full_attention and sliding_attention layers")),
+        })
+        .collect()
+}
+
+/// A special token id from config.json: a number, or a list whose first entry is taken (Llama 3
+/// lists several end-of-text ids; generation stops at the first).
+fn token_id(field: &str, value: &Option<Value>) -> Result<Option<u32>> {
+    let bad = || Error::config(field, "must be a token id (a whole number) or a list of them", "Use the config.json saved with the weights");
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(bad),
+        Some(Value::Array(items)) => match items.first() {
+            None => Ok(None),
+            Some(first) => token_id(field, &Some(first.clone())),
+        },
+        Some(_) => Err(bad()),
+    }
+}

@@ -1,0 +1,221 @@
+//! Rotary position embeddings (RoPE), as Llama-style decoders use them.
+//!
+//! No position vector is added to the tokens. Instead each head's query and key are cut into
+//! `D/2` pairs of dimensions and pair `i` of the vector at position `p` is turned by the angle
+//! `p · θ_i`, where `θ_i = inv_freq[i]`. Turning both `q` (at `m`) and `k` (at `n`) leaves
+//! `q·k` depending on `m - n` only, which is why the scores see relative offsets.
+//!
+//! Hugging Face pairs dimension `i` with dimension `i + D/2` (its `rotate_half`), not
+//! neighbours `2i, 2i+1` as the RoFormer paper writes it; checkpoints are trained for the
+//! first layout, so we follow it:
+//!
+//! ```text
+//! inv_freq[i] = θ^(-2i/D)                                  i in 0..D/2
+//! angle[p][i] = p · inv_freq[i]
+//! x'[i]       = x[i] · cos(angle) - x[i + D/2] · sin(angle)
+//! x'[i + D/2] = x[i + D/2] · cos(angle) + x[i] · sin(angle)
+//! ```
+//!
+//! Reference semantics: `transformers/modeling_rope_utils.py` (`standardize_rope_params`,
+//! `_compute_llama3_parameters`) and `models/llama/modeling_llama.py` (`rotate_half`,
+//! `apply_rotary_pos_emb`). The config may say how through either generation's keys:
+//! transformers 4.x writes `rope_theta` and `rope_scaling`, 5.x writes `rope_parameters`
+//! (with `rope_theta` inside). `rope_scaling` wins over `rope_parameters`, as in HF.
+
+use crate::error::{Error, Result};
+use serde_json::{Map, Value};
+
+/// How the base frequencies are changed for longer contexts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RopeScaling {
+    /// The original RoPE: `inv_freq[i] = θ^(-2i/D)`.
+    Default,
+    /// Llama 3.1: low frequencies divided by `factor`, high ones kept, a smooth blend between.
+    Llama3 { factor: f64, low_freq_factor: f64, high_freq_factor: f64, original_max_position_embeddings: f64 },
+}
+
+impl RopeScaling {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RopeScaling::Default => "default",
+            RopeScaling::Llama3 { .. } => "llama3",
+        }
+    }
+}
+
+/// The rotation every query and key of one model goes through.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rotary {
+    pub d_head: usize, // D (rotated in full: partial rotation is refused at load)
+    pub theta: f64,    // rope_theta, the base
+    pub scaling: RopeScaling,
+    /// The angle one position step turns each pair by: `[D/2]`.
+    pub inv_freq: Vec<f32>,
+}
+
+/// The rotation angles of positions `0..n`: `angles[p][i] = p · inv_freq[i]`, radians.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RotaryAngles {
+    pub n_positions: usize, // N
+    pub n_pairs: usize,     // D/2
+    pub theta: f64,
+    pub scaling: &'static str,
+    /// Pair `i` is dimensions `(i, i + D/2)` of a head.
+    pub inv_freq: Vec<f32>, // [D/2]
+    pub angles: Vec<f32>,   // [N][D/2]
+}
+
+impl Rotary {
+    /// Read the rotation from a Llama-style config.json object. `d_head` is the model's head width,
+    /// `max_positions` its `max_position_embeddings` (llama3's default for the original length).
+    pub fn from_config(cfg: &Map<String, Value>, d_head: usize, max_positions: usize) -> Result<Self> {
+        if d_head == 0 || d_head % 2 != 0 {
+            return Err(Error::config("head_dim", format!("is {d_head}, but rotary positions need an even head width"), "Use the config.json saved with the weights"));
+        }
+        // transformers 5.x reads `rope_scaling` first (4.x configs), then `rope_parameters`.
+        let (params_key, params) = match (non_null(cfg, "rope_scaling"), non_null(cfg, "rope_parameters")) {
+            (Some(v), _) => ("rope_scaling", Some(v)),
+            (None, Some(v)) => ("rope_parameters", Some(v)),
+            (None, None) => ("rope_parameters", None),
+        };
+        let empty = Map::new();
+        let params = match params {
+            None => &empty,
+            Some(Value::Object(m)) => m,
+            Some(other) => {
+                return Err(Error::config(params_key, format!("is {other}, but it must be an object"), "Use the config.json saved with the weights"));
+            }
+        };
+        if params.values().any(Value::is_object) {
+            return Err(Error::config(
+                params_key,
+                "gives different rotary settings per layer type; Glassbox runs one rotation for every layer",
+                "Use a checkpoint with a single rope_parameters object",
+            ));
+        }
+        let number = |m: &Map<String, Value>, key: &str, field: &str| -> Result<Option<f64>> {
+            match m.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_f64().filter(|x| x.is_finite()).map(Some).ok_or_else(|| {
+                    Error::config(field, format!("is {v}, but it must be a number"), "Use the config.json saved with the weights")
+                }),
+            }
+        };
+        let theta = match number(params, "rope_theta", &format!("{params_key}.rope_theta"))? {
+            Some(t) => t,
+            None => number(cfg, "rope_theta", "rope_theta")?.unwrap_or(10_000.0),
+        };
+        if theta <= 1.0 {
+            return Err(Error::config("rope_theta", format!("is {theta}, but the rotary base must be above 1"), "Use the config.json saved with the weights (usually 10000 or more)"));
+        }
+        let partial = match number(params, "partial_rotary_factor", &format!("{params_key}.partial_rotary_factor"))? {
+            Some(p) => Some(p),
+            None => number(cfg, "partial_rotary_factor", "partial_rotary_factor")?,
+        };
+        if let Some(p) = partial.filter(|&p| p != 1.0) {
+            return Err(Error::config(
+                "partial_rotary_factor",
+                format!("is {p}; Glassbox rotates whole heads only"),
+                "Use a checkpoint without partial_rotary_factor (or with 1.0)",
+            ));
+        }
+        let rope_type = params.get("rope_type").or_else(|| params.get("type")).and_then(Value::as_str).unwrap_or("default");
+        let scaling = match rope_type {
+            "default" => RopeScaling::Default,
+            "llama3" => {
+                let field = |k: &str| format!("{params_key}.{k}");
+                let required = |k: &str| -> Result<f64> {
+                    number(params, k, &field(k))?.ok_or_else(|| {
+                        Error::config(&field(k), "is missing (llama3 rope scaling needs factor, low_freq_factor, high_freq_factor)", "Use the config.json saved with the weights")
+                    })
+                };
+                // HF gives a top-level `original_max_position_embeddings` priority over the one inside.
+                let original = match number(cfg, "original_max_position_embeddings", "original_max_position_embeddings")? {
+                    Some(o) => o,
+                    None => number(params, "original_max_position_embeddings", &field("original_max_position_embeddings"))?.unwrap_or(max_positions as f64),
+                };
+                let (factor, low, high) = (required("factor")?, required("low_freq_factor")?, required("high_freq_factor")?);
+                if factor <= 0.0 || low <= 0.0 || high <= low || original <= 0.0 {
+                    return Err(Error::config(
+                        &field("factor"),
+                        format!("llama3 scaling needs factor > 0 and 0 < low_freq_factor < high_freq_factor (got {factor}, {low}, {high})"),
+                        "Use the config.json saved with the weights",
+                    ));
+                }
+                RopeScaling::Llama3 { factor, low_freq_factor: low, high_freq_factor: high, original_max_position_embeddings: original }
+            }
+            other => {
+                return Err(Error::config(
+                    &format!("{params_key}.rope_type"),
+                    format!("\"{other}\" rotary scaling is not supported"),
+                    "Glassbox runs the \"default\" and \"llama3\" rotary positions; use a checkpoint with one of those",
+                ))
+            }
+        };
+        Ok(Rotary::new(d_head, theta, scaling))
+    }
+
+    pub fn new(d_head: usize, theta: f64, scaling: RopeScaling) -> Self {
+        let half = d_head / 2;
+        // HF computes in f32: base ** (arange(0, D, 2).float() / D), then its reciprocal.
+        let mut inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / (theta as f32).powf((2 * i) as f32 / d_head as f32)).collect();
+        if let RopeScaling::Llama3 { factor, low_freq_factor, high_freq_factor, original_max_position_embeddings: old } = scaling {
+            let (low_wavelen, high_wavelen) = (old / low_freq_factor, old / high_freq_factor);
+            for f in inv_freq.iter_mut() {
+                let base = *f as f64;
+                let wavelen = 2.0 * std::f64::consts::PI / base;
+                *f = if wavelen < high_wavelen {
+                    base // fast pairs (short wavelengths) keep their frequency
+                } else if wavelen > low_wavelen {
+                    base / factor // slow pairs are stretched to the longer context
+                } else {
+                    let smooth = (old / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+                    (1.0 - smooth) * base / factor + smooth * base
+                } as f32;
+            }
+        }
+        Rotary { d_head, theta, scaling, inv_freq }
+    }
+
+    /// Rotate `x: [T][W]` in place, where each row holds `W / D` heads of width `D` and row `t`
+    /// sits at position `first + t`.
+    pub fn rotate(&self, x: &mut [f32], width: usize, first: usize) {
+        let half = self.d_head / 2;
+        let (mut cos, mut sin) = (vec![0.0f32; half], vec![0.0f32; half]);
+        for (t, row) in x.chunks_exact_mut(width).enumerate() {
+            self.cos_sin(first + t, &mut cos, &mut sin);
+            for head in row.chunks_exact_mut(self.d_head) {
+                let (a, b) = head.split_at_mut(half);
+                for i in 0..half {
+                    let (x1, x2) = (a[i], b[i]);
+                    a[i] = x1 * cos[i] - x2 * sin[i];
+                    b[i] = x2 * cos[i] + x1 * sin[i];
+                }
+            }
+        }
+    }
+
+    /// `cos` and `sin` of every pair's angle at `position`, computed as HF does: the angle in
+    /// f32 (`position.float() * inv_freq`), then its cosine and sine.
+    fn cos_sin(&self, position: usize, cos: &mut [f32], sin: &mut [f32]) {
+        for (i, &f) in self.inv_freq.iter().enumerate() {
+            let angle = position as f32 * f;
+            cos[i] = angle.cos();
+            sin[i] = angle.sin();
+        }
+    }
+
+    /// The angle table of positions `0..n`, for the positions view.
+    pub fn angles(&self, n: usize) -> RotaryAngles {
+        let half = self.inv_freq.len();
+        let mut angles = Vec::with_capacity(n * half);
+        for p in 0..n {
+            angles.extend(self.inv_freq.iter().map(|&f| p as f32 * f));
+        }
+        RotaryAngles { n_positions: n, n_pairs: half, theta: self.theta, scaling: self.scaling.as_str(), inv_freq: self.inv_freq.clone(), angles }
+    }
+}
+
+fn non_null<'a>(cfg: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    cfg.get(key).filter(|v| !v.is_null())
+}

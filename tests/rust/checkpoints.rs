@@ -1,0 +1,212 @@
+//! Checkpoints as people save them (issue 10): every folder under tests/fixtures/checkpoints/,
+//! written by scripts/fixtures/checkpoints.py (the curated layouts and generation settings) and
+//! scripts/dev/config_sampler.py --save (randomly drawn configurations), against what Hugging Face
+//! `transformers` computes from the same folder:
+//!
+//! - token ids exactly; every attention map within 1e-4; last hidden states and logits within 1e-3
+//!   (logits rows as long as the LM head's vocabulary);
+//! - when the folder says how to generate (generation_config.json or config.json's generation keys),
+//!   `Session::plan` + generate / beam search with nothing else given produce HF's `model.generate`
+//!   ids exactly.
+//!
+//! Plus the refusals and limits that go with them: keys that change the output and are not
+//! implemented, a head that HF would start from random numbers, prompts that leave no room.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use glassbox::models::{AttentionMaps, Capture, Inputs, Kind};
+use glassbox::session::{DecodingPlan, GenerationRequest, Session};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use support::{assert_close, flat, ids, Folder};
+
+const ATTENTION_TOL: f64 = 1e-4;
+const STATE_TOL: f64 = 1e-3;
+
+fn checkpoints_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/checkpoints")
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(checkpoints_dir()).expect("tests/fixtures/checkpoints").map(|e| e.unwrap().path()).filter(|p| p.join("reference.json").exists()).collect();
+    dirs.sort();
+    assert!(dirs.len() >= 8, "expected the curated checkpoint fixtures, found {}", dirs.len());
+    dirs
+}
+
+fn compare_maps(what: &str, got: &Option<AttentionMaps>, want: &Value) {
+    if want.is_null() {
+        return;
+    }
+    let got = got.as_ref().unwrap_or_else(|| panic!("{what}: no attention captured"));
+    let want = flat(want);
+    assert_eq!(got.data.len(), want.len(), "{what}: attention shape differs");
+    assert_close(what, &got.data, &want, ATTENTION_TOL);
+}
+
+/// Forward pass, generation and ids of one fixture folder against its reference.json.
+fn check(dir: &Path) {
+    let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    let folder = Folder::read(dir);
+    let reference: Value = serde_json::from_slice(&std::fs::read(dir.join("reference.json")).unwrap()).unwrap();
+    let session = Session::load(&folder.files(), None).unwrap_or_else(|e| panic!("[{name}] loading failed: {e}"));
+    let info = session.info().clone();
+    for (i, case) in reference["cases"].as_array().unwrap().iter().enumerate() {
+        let text = case["text"].as_str().unwrap();
+        let at = format!("[{name}] case {i}");
+        let want_ids = ids(&case["ids"]);
+        assert_eq!(session.encode(text).unwrap().ids, want_ids, "{at}: token ids");
+        let decoder_ids = case.get("decoder_ids").filter(|v| !v.is_null()).map(ids);
+        let type_ids = vec![0u32; want_ids.len()];
+        let inputs = Inputs {
+            ids: &want_ids,
+            type_ids: (info.kind == Kind::EncoderOnly).then_some(type_ids.as_slice()),
+            decoder_ids: decoder_ids.as_deref(),
+        };
+        let out = session.model.forward(&inputs, Capture { probs: true, scores: false }).unwrap_or_else(|e| panic!("{at}: forward failed: {e}"));
+        let att = &case["attentions"];
+        compare_maps(&format!("{at}: encoder attention"), &out.encoder_attentions, att.get("encoder").unwrap_or(&Value::Null));
+        compare_maps(&format!("{at}: decoder attention"), &out.decoder_attentions, att.get("decoder").unwrap_or(&Value::Null));
+        compare_maps(&format!("{at}: cross attention"), &out.cross_attentions, att.get("cross").unwrap_or(&Value::Null));
+        if let Some(enc) = case.get("encoder_last_hidden_state").filter(|v| !v.is_null()) {
+            assert_close(&format!("{at}: encoder last hidden state"), out.encoder_last_hidden_state.as_ref().unwrap(), &flat(enc), STATE_TOL);
+        }
+        assert_close(&format!("{at}: last hidden state"), &out.last_hidden_state, &flat(&case["last_hidden_state"]), STATE_TOL);
+        if let Some(want) = case.get("logits").filter(|v| !v.is_null()) {
+            let rows = want.as_array().unwrap();
+            let width = rows[0].as_array().unwrap().len();
+            assert_eq!(session.model.decoder_vocab_size(), width, "{at}: logits row length (the LM head's vocabulary)");
+            assert_close(&format!("{at}: logits"), out.logits.as_ref().unwrap(), &flat(want), STATE_TOL);
+        }
+        if let Some(gen) = case.get("generate") {
+            let request = GenerationRequest { max_new_tokens: gen["max_new_tokens"].as_u64().map(|n| n as usize), ..Default::default() };
+            let got = match session.plan(text, &request).unwrap_or_else(|e| panic!("{at}: plan failed: {e}")) {
+                DecodingPlan::Stepwise(opts) => session.generate(text, &opts, &mut |_| true).unwrap().ids(),
+                DecodingPlan::Beam(opts) => session.beam_search(text, &opts).unwrap().hypotheses.remove(0).ids,
+            };
+            assert_eq!(got, ids(&gen["ids"]), "{at}: generated ids differ from HF's model.generate with the folder's settings");
+        }
+    }
+}
+
+#[test]
+fn every_checkpoint_fixture_matches_transformers() {
+    for dir in fixtures() {
+        check(&dir);
+    }
+}
+
+fn fixture(name: &str) -> Folder {
+    Folder::read(&checkpoints_dir().join(name))
+}
+
+fn load_error(folder: &Folder) -> String {
+    match Session::load(&folder.files(), None) {
+        Ok(_) => panic!("expected the folder to be refused"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn unsupported_generation_keys_are_refused_by_name() {
+    for (key, value) in [("typical_p", "0.9"), ("suppress_tokens", "[5]"), ("diversity_penalty", "0.5"), ("forced_decoder_ids", "[[1, 5]]")] {
+        let mut folder = fixture("gpt2_generation_config");
+        let mut gen: Value = serde_json::from_slice(folder.generation_config.as_ref().unwrap()).unwrap();
+        gen[key] = serde_json::from_str(value).unwrap();
+        folder.generation_config = Some(serde_json::to_vec(&gen).unwrap());
+        let err = load_error(&folder);
+        assert!(err.contains("generation_config.json") && err.contains(key), "{key}: {err}");
+    }
+    // The same key in config.json counts only without generation_config.json (HF's legacy path).
+    let mut folder = fixture("bart_untied_v4");
+    let mut cfg: Value = serde_json::from_slice(&folder.config).unwrap();
+    cfg["encoder_no_repeat_ngram_size"] = 3.into();
+    folder.config = serde_json::to_vec(&cfg).unwrap();
+    let err = load_error(&folder);
+    assert!(err.contains("config.json") && err.contains("encoder_no_repeat_ngram_size"), "{err}");
+}
+
+#[test]
+fn untied_bart_without_lm_head_is_refused() {
+    let mut folder = fixture("bart_untied_v4");
+    let tensors = glassbox::loader::weights::Weights::from_safetensors(folder.weights.as_ref().unwrap()).unwrap();
+    assert!(tensors.contains("lm_head.weight"));
+    // Drop lm_head by renaming it in the header (same length, so the offsets stay valid).
+    let bytes = folder.weights.as_mut().unwrap();
+    let at = bytes.windows(14).position(|w| w == b"lm_head.weight").unwrap();
+    bytes[at..at + 14].copy_from_slice(b"xx_head.weight");
+    let err = load_error(&folder);
+    assert!(err.contains("lm_head.weight") && err.contains("tie_word_embeddings"), "{err}");
+}
+
+#[test]
+fn a_prompt_that_leaves_no_room_is_an_error_naming_the_limit() {
+    let session = Session::load(&fixture("gpt2_generation_config").files(), None).unwrap();
+    let limit = session.info().max_positions.unwrap();
+    let long = "the cat sat on the mat and ".repeat(limit);
+    let plan = session.plan(&long, &GenerationRequest { max_new_tokens: Some(5), ..Default::default() });
+    let err = match plan {
+        Ok(DecodingPlan::Stepwise(opts)) => session.generate(&long, &opts, &mut |_| true).err().expect("must fail"),
+        Ok(DecodingPlan::Beam(opts)) => session.beam_search(&long, &opts).err().expect("must fail"),
+        Err(e) => e,
+    }
+    .to_string();
+    assert!(err.contains(&limit.to_string()) && err.contains("positions"), "{err}");
+    // Exactly full: still no room for one new token.
+    let ids = session.encode(&long).unwrap().ids;
+    let text = session.tokenizer.decode(&ids[..limit], false).unwrap();
+    let n = session.encode(&text).unwrap().ids.len();
+    assert!(n >= limit, "the cut text re-tokenizes to {n} ids");
+    let opts = match session.plan(&text, &GenerationRequest { max_new_tokens: Some(3), num_beams: Some(1), ..Default::default() }).unwrap() {
+        DecodingPlan::Stepwise(opts) => opts,
+        DecodingPlan::Beam(_) => unreachable!("one beam asked"),
+    };
+    let err = session.generate(&text, &opts, &mut |_| true).err().expect("no room").to_string();
+    assert!(err.contains("no room") && err.contains(&limit.to_string()), "{err}");
+}
+
+#[test]
+fn explicit_options_override_the_generation_config() {
+    let session = Session::load(&fixture("gpt2_beam_untied").files(), None).unwrap();
+    let text = "Hello world";
+    assert!(matches!(session.plan(text, &GenerationRequest::default()).unwrap(), DecodingPlan::Beam(o) if o.num_beams == 3 && o.length_penalty == 1.2));
+    match session.plan(text, &GenerationRequest { num_beams: Some(1), max_new_tokens: Some(4), ..Default::default() }).unwrap() {
+        DecodingPlan::Stepwise(o) => assert_eq!(o.max_new_tokens, 4),
+        DecodingPlan::Beam(_) => panic!("--num-beams 1 must win over num_beams 3"),
+    }
+    let err = session.plan(text, &GenerationRequest { temperature: Some(0.8), ..Default::default() }).unwrap_err().to_string();
+    assert!(err.contains("beam sampling"), "{err}");
+}
+
+/// The CLI's `inspect` cuts logits rows at the LM head's vocabulary (Marian's decoder_vocab_size),
+/// and `generate` with a prompt that leaves no room fails with the limit instead of exiting 0.
+#[test]
+fn cli_rows_and_limits() {
+    let run = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_glassbox")).args(args).output().expect("run glassbox");
+    let dir = checkpoints_dir().join("marian_decoder_vocab");
+    let out = run(&["inspect", dir.to_str().unwrap(), "--text", "Hello world"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cfg: Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let v_dec = cfg["decoder_vocab_size"].as_u64().unwrap() as usize;
+    assert_ne!(v_dec, cfg["vocab_size"].as_u64().unwrap() as usize);
+    let logits = json["cases"][0]["logits"].as_array().unwrap();
+    assert_eq!((logits.len(), logits[0].as_array().unwrap().len()), (1, v_dec), "one row of decoder_vocab_size logits");
+
+    let gpt2 = checkpoints_dir().join("gpt2_generation_config");
+    let long = "the cat sat on the mat and ".repeat(60);
+    let out = run(&["generate", gpt2.to_str().unwrap(), "--text", &long, "--max-new-tokens", "4"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("positions for only 48"), "exit {:?}: {stderr}", out.status.code());
+}
+
+#[test]
+fn t5_max_distance_inside_the_exact_buckets_is_refused() {
+    let mut folder = fixture("t5_v11_v5");
+    let mut cfg: Value = serde_json::from_slice(&folder.config).unwrap();
+    cfg["relative_attention_max_distance"] = 3.into(); // 8 buckets: causal exact ones reach 4
+    folder.config = serde_json::to_vec(&cfg).unwrap();
+    let err = load_error(&folder);
+    assert!(err.contains("relative_attention_max_distance"), "{err}");
+}

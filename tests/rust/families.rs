@@ -1,0 +1,441 @@
+//! The Llama-style (llama, qwen2), DistilBERT and RoBERTa families against Hugging Face
+//! `transformers` 5 on the fixtures of `scripts/fixtures/families.py`.
+//!
+//! Per fixture: the model fed HF's ids (attention 1e-4; every hidden state, last hidden state and
+//! logits 1e-3), the tokenizer (ids, tokens, offsets exactly), text-to-numbers through `Session`,
+//! and for the decoders greedy generation through the KV cache (ids equal to HF's `generate`).
+//! Then what each family must refuse by name, and the teaching data (rotary angles, GQA sharing).
+
+#[path = "support/mod.rs"]
+mod support;
+
+use glassbox::models::generation::{generate, GenerateOptions, Sampling};
+use glassbox::models::{AttentionKind, Capture, Inputs, Kind, Model, Outputs, Positions, Probe, QkvRequest};
+use glassbox::session::Session;
+use serde_json::Value;
+use support::{assert_close, flat, ids, pick_rows, reference, Folder};
+
+const ATTENTION_TOL: f64 = 1e-4;
+const STATE_TOL: f64 = 1e-3;
+
+fn load_model(name: &str) -> Model {
+    Model::load(&Folder::fixture(name).files(), None).unwrap_or_else(|e| panic!("[model] {name}: loading failed: {e}"))
+}
+
+fn cases(name: &str) -> Vec<Value> {
+    reference(name)["cases"].as_array().expect("cases").clone()
+}
+
+/// Largest absolute difference (printed with `--nocapture`, for the figures in reports).
+fn worst(got: &[f32], want: &[f64]) -> f64 {
+    got.iter().zip(want).map(|(&g, &w)| (g as f64 - w).abs()).fold(0.0, f64::max)
+}
+
+fn compare_outputs(what: &str, model: &Model, out: &Outputs, case: &Value) {
+    let info = model.info();
+    let v = info.vocab_size;
+    let (attention, states) = match info.kind {
+        Kind::EncoderOnly => (out.encoder_attentions.as_ref(), out.encoder_hidden_states.as_ref()),
+        _ => (out.decoder_attentions.as_ref(), out.decoder_hidden_states.as_ref()),
+    };
+    let attention = attention.unwrap_or_else(|| panic!("{what}: no attention was captured"));
+    let t = case["input_ids"].as_array().unwrap().len();
+    assert_eq!(attention.shape(), [info.n_layers, info.n_heads, t, t], "{what}: attention shape");
+    assert_close(&format!("{what}: attentions"), &attention.data, &flat(&case["attentions"]), ATTENTION_TOL);
+    let mut figures = format!("attention {:.1e}, last_hidden_state {:.1e}", worst(&attention.data, &flat(&case["attentions"])), worst(&out.last_hidden_state, &flat(&case["last_hidden_state"])));
+    assert_close(&format!("{what}: last_hidden_state"), &out.last_hidden_state, &flat(&case["last_hidden_state"]), STATE_TOL);
+    if let Some(want) = case.get("hidden_states") {
+        let states = states.unwrap_or_else(|| panic!("{what}: no hidden states kept"));
+        assert_eq!(states.n_states, info.n_layers + 1, "{what}: number of hidden states");
+        assert_close(&format!("{what}: hidden_states"), &states.data, &flat(want), STATE_TOL);
+        figures += &format!(", hidden_states {:.1e}", worst(&states.data, &flat(want)));
+    }
+    if case["logits"].is_null() {
+        assert!(out.logits.is_none(), "{what}: logits computed but the reference model has no LM head");
+    } else {
+        let logits = out.logits.as_ref().unwrap_or_else(|| panic!("{what}: no logits (LM head not loaded?)"));
+        assert_eq!(logits.len(), t * v, "{what}: logits shape");
+        let rows = ids(&case["logit_rows"]);
+        assert_close(&format!("{what}: logits rows {rows:?}"), &pick_rows(logits, v, &rows), &flat(&case["logits"]), STATE_TOL);
+        figures += &format!(", logits {:.1e}", worst(&pick_rows(logits, v, &rows), &flat(&case["logits"])));
+    }
+    eprintln!("{what}: max |diff| {figures}");
+}
+
+fn model_matches(name: &str) {
+    let model = load_model(name);
+    let probe = Probe { capture: Capture::PROBS, hidden_states: true, ..Default::default() };
+    for (i, case) in cases(name).iter().enumerate() {
+        let input_ids = ids(&case["input_ids"]);
+        let type_ids = ids(&case["token_type_ids"]);
+        let inputs = Inputs { ids: &input_ids, type_ids: Some(&type_ids), decoder_ids: None };
+        let what = format!("[model] {name} case {i} ({:?})", case["text"].as_str().unwrap());
+        let out = model.forward_probed(&inputs, &probe).unwrap_or_else(|e| panic!("{what}: forward failed: {e}"));
+        compare_outputs(&what, &model, &out, case);
+    }
+}
+
+fn generation_matches(name: &str) {
+    let model = load_model(name);
+    let mut checked = 0;
+    for (i, case) in cases(name).iter().enumerate() {
+        let Some(want) = case.get("generated_ids").filter(|g| !g.is_null()) else { continue };
+        let prompt = ids(&case["input_ids"]);
+        let want = ids(want);
+        // HF ran with min_new_tokens = max_new_tokens, so no end-of-text stop here either.
+        let opts = GenerateOptions { max_new_tokens: want.len(), sampling: Sampling::Greedy, eos_token_id: None, n_candidates: 0, capture: Capture::NONE };
+        let state = model.start_decoding(&[]).expect("decoder state");
+        let got: Vec<u32> = generate(&model, state, &prompt, &opts, &mut |_| true)
+            .unwrap_or_else(|e| panic!("[generation] {name} case {i}: {e}"))
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(got, want, "[generation] {name} case {i}: greedy continuation differs from HF (min logit gap {})", case["generation_min_logit_gap"]);
+        checked += 1;
+    }
+    assert!(checked > 0, "{name}: reference.json has no generation cases");
+}
+
+fn tokenizer_and_session_match(name: &str) {
+    let folder = Folder::fixture(name);
+    let session = Session::load(&folder.files(), None).unwrap_or_else(|e| panic!("[session] {name}: loading failed: {e}"));
+    for (i, case) in cases(name).iter().enumerate() {
+        if !case["pair"].is_null() {
+            continue;
+        }
+        let text = case["text"].as_str().unwrap();
+        let what = format!("[tokenizer] {name} case {i} ({text:?})");
+        let enc = session.encode(text).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let want_tokens: Vec<String> = case["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+        assert_eq!(enc.tokens, want_tokens, "{what}: tokens");
+        assert_eq!(enc.ids, ids(&case["input_ids"]), "{what}: ids");
+        let want_offsets: Vec<(usize, usize)> =
+            case["offsets"].as_array().unwrap().iter().map(|o| (o[0].as_u64().unwrap() as usize, o[1].as_u64().unwrap() as usize)).collect();
+        assert_eq!(enc.offsets, want_offsets, "{what}: offsets");
+        let ins = session.inspect(text, None, Capture::PROBS).unwrap_or_else(|e| panic!("[session] {name} case {i}: {e}"));
+        let probe_free = Outputs { decoder_hidden_states: None, encoder_hidden_states: None, ..ins.outputs };
+        let mut case = case.clone();
+        case.as_object_mut().unwrap().remove("hidden_states");
+        compare_outputs(&format!("[session] {name} case {i}"), &session.model, &probe_free, &case);
+    }
+}
+
+macro_rules! fixture_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn model_matches_hf_from_hf_ids() {
+                super::model_matches(stringify!($name));
+            }
+            #[test]
+            fn tokenizer_and_session_match_hf() {
+                super::tokenizer_and_session_match(stringify!($name));
+            }
+        }
+    )*};
+}
+
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, distilbert, distilbert_sin, roberta);
+
+#[test]
+fn llama_gqa_greedy_generation_matches_hf() {
+    generation_matches("llama_gqa");
+}
+#[test]
+fn llama3_tied_greedy_generation_matches_hf() {
+    generation_matches("llama3_tied");
+}
+#[test]
+fn llama3_tied_v4_greedy_generation_matches_hf() {
+    generation_matches("llama3_tied_v4");
+}
+#[test]
+fn qwen2_greedy_generation_matches_hf() {
+    generation_matches("qwen2");
+}
+
+/// The fixtures have the properties the tests rely on.
+#[test]
+fn fixtures_cover_what_they_claim() {
+    let config = |name: &str| -> Value { serde_json::from_slice(&Folder::fixture(name).config).unwrap() };
+    let names = |name: &str| -> Vec<String> {
+        let bytes = Folder::fixture(name).weights.expect("weights");
+        safetensors::SafeTensors::deserialize(&bytes).unwrap().names().into_iter().map(String::from).collect()
+    };
+    let gqa = config("llama_gqa");
+    assert!(gqa["num_key_value_heads"].as_u64() < gqa["num_attention_heads"].as_u64());
+    assert_ne!(gqa["head_dim"].as_u64().unwrap(), gqa["hidden_size"].as_u64().unwrap() / gqa["num_attention_heads"].as_u64().unwrap());
+    assert_eq!(gqa["tie_word_embeddings"], false);
+    assert!(names("llama_gqa").iter().any(|n| n == "lm_head.weight"));
+    let tied = config("llama3_tied");
+    assert_eq!(tied["rope_parameters"]["rope_type"], "llama3");
+    assert_eq!(tied["num_key_value_heads"], 1);
+    assert!(!names("llama3_tied").iter().any(|n| n == "lm_head.weight"), "transformers 5 does not store a tied head");
+    let v4 = config("llama3_tied_v4");
+    assert!(v4.get("rope_parameters").is_none() && v4["rope_scaling"]["type"] == "llama3" && v4["rope_theta"].is_number());
+    assert!(names("llama3_tied_v4").iter().any(|n| n == "lm_head.weight"), "the transformers-4 copy stores the tied head");
+    let qwen = config("qwen2");
+    assert_eq!(qwen["model_type"], "qwen2");
+    assert!(names("qwen2").iter().any(|n| n.ends_with("q_proj.bias")));
+    assert!(!names("qwen2").iter().any(|n| n.ends_with("o_proj.bias")));
+}
+
+/// The rotation's frequencies are HF's (`rotary_emb.inv_freq`), llama3 smoothing included, and
+/// the page's angle table is position × frequency.
+#[test]
+fn rotary_frequencies_match_hf() {
+    for name in ["llama_gqa", "llama3_tied", "llama3_tied_v4", "qwen2"] {
+        let model = load_model(name);
+        assert_eq!(model.info().positions, Positions::Rotary, "{name}");
+        let angles = model.rotary_angles(5).unwrap();
+        let want = flat(&reference(if name == "llama3_tied_v4" { "llama3_tied" } else { name })["meta"]["inv_freq"]);
+        let got: Vec<f32> = angles.inv_freq.clone();
+        assert_close(&format!("{name}: inv_freq"), &got, &want, 1e-7);
+        assert_eq!(angles.angles.len(), 5 * angles.n_pairs);
+        for p in 0..5 {
+            for i in 0..angles.n_pairs {
+                assert_eq!(angles.angles[p * angles.n_pairs + i], p as f32 * angles.inv_freq[i]);
+            }
+        }
+    }
+    // The llama3 bands: some pairs kept, some divided by the factor, some blended.
+    let scaled = load_model("llama3_tied").rotary_angles(1).unwrap();
+    let plain = glassbox::models::rotary::Rotary::new(16, 10000.0, glassbox::models::rotary::RopeScaling::Default);
+    let ratios: Vec<f32> = scaled.inv_freq.iter().zip(&plain.inv_freq).map(|(s, p)| p / s).collect();
+    assert!((ratios[0] - 1.0).abs() < 1e-6, "fastest pair kept: {ratios:?}");
+    assert!((ratios[7] - 8.0).abs() < 1e-4, "slowest pair divided by the factor: {ratios:?}");
+    assert!(ratios.iter().any(|&r| r > 1.01 && r < 7.99), "a blended pair: {ratios:?}");
+}
+
+/// Grouped-query attention in the Q/K/V trace: query heads of one group read the same keys.
+#[test]
+fn qkv_trace_shows_which_kv_head_each_query_head_reads() {
+    let model = load_model("llama_gqa");
+    let ids = [1, 40, 41, 42, 43];
+    let probe = Probe { qkv: Some(QkvRequest { kind: AttentionKind::Decoder, layer: 1 }), ..Default::default() };
+    let out = model.forward_probed(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, &probe).unwrap();
+    let trace = out.qkv.expect("trace");
+    assert_eq!((trace.n_heads, trace.n_kv_heads, trace.d_head), (4, 2, 24));
+    let head = |x: &[f32], h: usize| x[h * trace.k_len * trace.d_head..(h + 1) * trace.k_len * trace.d_head].to_vec();
+    assert_eq!(head(&trace.k, 0), head(&trace.k, 1));
+    assert_eq!(head(&trace.v, 2), head(&trace.v, 3));
+    assert_ne!(head(&trace.k, 1), head(&trace.k, 2));
+    assert_ne!(head(&trace.q, 0), head(&trace.q, 1));
+}
+
+/// q·k after rotation depends only on the offset: the same two vectors at (i, j) and (i+s, j+s).
+#[test]
+fn rotated_scores_depend_only_on_the_offset() {
+    use glassbox::models::rotary::{RopeScaling, Rotary};
+    for scaling in [RopeScaling::Default, RopeScaling::Llama3 { factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 32.0 }] {
+        let rope = Rotary::new(16, 10000.0, scaling);
+        let q: Vec<f32> = (0..16).map(|i| ((i * 7 % 5) as f32 - 2.0) * 0.3).collect();
+        let k: Vec<f32> = (0..16).map(|i| ((i * 3 % 7) as f32 - 3.0) * 0.2).collect();
+        let score = |qi: usize, kj: usize| {
+            let (mut a, mut b) = (q.clone(), k.clone());
+            rope.rotate(&mut a, 16, qi);
+            rope.rotate(&mut b, 16, kj);
+            a.iter().zip(&b).map(|(x, y)| x * y).sum::<f32>()
+        };
+        for (i, j, s) in [(5, 2, 10), (3, 3, 40), (9, 0, 17)] {
+            assert!((score(i, j) - score(i + s, j + s)).abs() < 1e-4, "({i},{j}) vs shifted by {s}");
+        }
+        assert!((score(5, 2) - score(5, 4)).abs() > 1e-3, "a different offset gives a different score");
+    }
+}
+
+fn edited(name: &str, edit: impl Fn(&mut serde_json::Map<String, Value>)) -> Folder {
+    let mut folder = Folder::fixture(name);
+    let mut cfg: Value = serde_json::from_slice(&folder.config).unwrap();
+    edit(cfg.as_object_mut().unwrap());
+    folder.config = serde_json::to_vec(&cfg).unwrap();
+    folder
+}
+
+fn load_error(folder: &Folder) -> String {
+    match Model::load(&folder.files(), None) {
+        Ok(_) => panic!("expected a refusal"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Config keys that would change the numbers and are not implemented are refused by name.
+#[test]
+fn unsupported_config_keys_are_refused_by_name() {
+    for ty in ["linear", "dynamic", "yarn", "longrope"] {
+        let msg = load_error(&edited("llama_gqa", |c| {
+            c["rope_parameters"] = serde_json::json!({"rope_type": ty, "rope_theta": 500.0, "factor": 2.0});
+        }));
+        assert!(msg.contains("rope_type") && msg.contains(ty), "{ty}: {msg}");
+        let msg = load_error(&edited("llama_gqa", |c| {
+            c.remove("rope_parameters");
+            c.insert("rope_scaling".into(), serde_json::json!({"type": ty, "factor": 2.0}));
+        }));
+        assert!(msg.contains("rope_scaling") && msg.contains(ty), "{ty} (4.x key): {msg}");
+    }
+    let msg = load_error(&edited("llama_gqa", |c| {
+        c.insert("partial_rotary_factor".into(), serde_json::json!(0.5));
+    }));
+    assert!(msg.contains("partial_rotary_factor"), "{msg}");
+    let msg = load_error(&edited("llama_gqa", |c| {
+        c["hidden_act"] = serde_json::json!("gelu_10");
+    }));
+    assert!(msg.contains("hidden_act"), "{msg}");
+    let msg = load_error(&edited("llama_gqa", |c| {
+        c["num_key_value_heads"] = serde_json::json!(3);
+    }));
+    assert!(msg.contains("num_key_value_heads"), "{msg}");
+    let msg = load_error(&edited("llama3_tied", |c| {
+        c["rope_parameters"].as_object_mut().unwrap().remove("low_freq_factor");
+    }));
+    assert!(msg.contains("low_freq_factor"), "{msg}");
+}
+
+/// Keys that do not change the numbers are accepted, and rope_theta is honoured (changing it changes the output).
+#[test]
+fn harmless_keys_load_and_rope_theta_is_honoured() {
+    let run = |folder: &Folder| {
+        let model = Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}"));
+        model.forward(&Inputs { ids: &[1, 50, 60, 70, 80, 90], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().last_hidden_state
+    };
+    let plain = run(&Folder::fixture("llama_gqa"));
+    assert_eq!(run(&edited("llama_gqa", |c| { c.insert("pretraining_tp".into(), serde_json::json!(2)); })), plain);
+    // 4.x spelling of the same rotation.
+    assert_eq!(
+        run(&edited("llama_gqa", |c| {
+            c.remove("rope_parameters");
+            c.insert("rope_theta".into(), serde_json::json!(500.0));
+            c.insert("rope_scaling".into(), Value::Null);
+        })),
+        plain
+    );
+    assert_ne!(run(&edited("llama_gqa", |c| { c["rope_parameters"]["rope_theta"] = serde_json::json!(10000.0); })), plain);
+}
+
+/// Qwen2's sliding window changes nothing below the window and is refused beyond it. The layer
+/// kinds come from `layer_types` when saved (transformers 5 saves them), else from max_window_layers.
+#[test]
+fn qwen2_sliding_window_is_exact_or_refused() {
+    let folder = edited("qwen2", |c| {
+        c.remove("layer_types");
+        c["use_sliding_window"] = serde_json::json!(true);
+        c["sliding_window"] = serde_json::json!(4);
+        c["max_window_layers"] = serde_json::json!(1);
+    });
+    let model = Model::load(&folder.files(), None).unwrap();
+    let short = model.forward(&Inputs { ids: &[5, 6, 7, 8], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap();
+    let plain = load_model("qwen2").forward(&Inputs { ids: &[5, 6, 7, 8], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap();
+    assert_eq!(short.last_hidden_state, plain.last_hidden_state);
+    let err = model.forward(&Inputs { ids: &[5, 6, 7, 8, 9], type_ids: None, decoder_ids: None }, Capture::NONE).err().expect("refused").to_string();
+    assert!(err.contains("sliding_window"), "{err}");
+    // Saved layer kinds win, as in HF: all full here, so nothing slides.
+    let saved = edited("qwen2", |c| {
+        c["use_sliding_window"] = serde_json::json!(true);
+        c["sliding_window"] = serde_json::json!(4);
+    });
+    let model = Model::load(&saved.files(), None).unwrap();
+    assert!(model.forward(&Inputs { ids: &[5, 6, 7, 8, 9], type_ids: None, decoder_ids: None }, Capture::NONE).is_ok());
+}
+
+/// An untied checkpoint without its head has no logits and cannot generate, and says why.
+#[test]
+fn untied_without_lm_head_says_so() {
+    let mut folder = Folder::fixture("llama_gqa");
+    let bytes = folder.weights.take().unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let kept: Vec<(String, safetensors::tensor::TensorView)> = st.tensors().into_iter().filter(|(n, _)| n != "lm_head.weight").collect();
+    folder.weights = Some(safetensors::serialize(kept, None).unwrap());
+    let model = Model::load(&folder.files(), None).unwrap();
+    assert!(!model.info().has_lm_head);
+    let out = model.forward(&Inputs { ids: &[1, 2, 3], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap();
+    assert!(out.logits.is_none());
+    let err = model.start_decoding(&[]).unwrap_err().to_string();
+    assert!(err.contains("lm_head"), "{err}");
+}
+
+/// RoBERTa: positions start after the pad id, 514 rows mean 512 tokens, and a literal pad token
+/// reads the pad row without advancing the count (HF's `create_position_ids_from_input_ids`).
+#[test]
+fn roberta_positions_follow_the_pad_offset() {
+    let model = load_model("roberta");
+    let info = model.info();
+    let cfg: Value = serde_json::from_slice(&Folder::fixture("roberta").config).unwrap();
+    let pad = cfg["pad_token_id"].as_u64().unwrap() as usize;
+    assert_eq!(info.max_positions, Some(cfg["max_position_embeddings"].as_u64().unwrap() as usize - pad - 1));
+    let too_long = vec![5u32; info.max_positions.unwrap() + 1];
+    let err = model.forward(&Inputs { ids: &too_long, type_ids: None, decoder_ids: None }, Capture::NONE).err().expect("refused").to_string();
+    assert!(err.contains("positions"), "{err}");
+    // The first position row is table row pad + 1.
+    let bytes = Folder::fixture("roberta").weights.unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let table = st.tensor("roberta.embeddings.position_embeddings.weight").unwrap();
+    let c = info.d_model;
+    let row: Vec<f32> = table.data().chunks_exact(4).skip((pad + 1) * c).take(c).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    assert_eq!(model.position_vectors(glassbox::models::Stack::Encoder, 1).unwrap(), row);
+    // A pad token in the middle reads the pad row, and the tokens after it keep counting from
+    // where they were: token 60's embedding is the same with and without the pad before it.
+    let probe = Probe { hidden_states: true, ..Default::default() };
+    let embeddings = |ids: &[u32]| {
+        let out = model.forward_probed(&Inputs { ids, type_ids: None, decoder_ids: None }, &probe).unwrap();
+        out.encoder_hidden_states.unwrap().state(0).to_vec()
+    };
+    let (with_pad, without) = (embeddings(&[0, 50, pad as u32, 60, 2]), embeddings(&[0, 50, 60, 2]));
+    assert_eq!(&with_pad[3 * c..4 * c], &without[2 * c..3 * c]);
+}
+
+/// The RoBERTa tokenizer: `<mask>` takes the space before it (lstrip), inside RoBERTa's template.
+#[test]
+fn roberta_tokenizer_mask_takes_the_space_before_it() {
+    let folder = Folder::fixture("roberta");
+    let session = Session::load(&folder.files(), None).unwrap();
+    let enc = session.encode("The cat sat on the <mask>.").unwrap();
+    let n = enc.tokens.len();
+    assert_eq!(enc.tokens[0], "<s>");
+    assert_eq!(enc.tokens[n - 1], "</s>");
+    assert_eq!(enc.tokens[n - 4..n - 1], ["Ġthe", "<mask>", "."], "{:?}", enc.tokens);
+}
+
+/// BERT-family keys that change the computation and are not run are refused by name.
+#[test]
+fn bert_family_refusals() {
+    let msg = load_error(&edited("roberta", |c| {
+        c.insert("is_decoder".into(), Value::Bool(true));
+    }));
+    assert!(msg.contains("is_decoder"), "{msg}");
+    let msg = load_error(&edited("bert_pooler", |c| {
+        c.insert("is_decoder".into(), Value::Bool(true));
+    }));
+    assert!(msg.contains("is_decoder"), "{msg}");
+    let msg = load_error(&edited("roberta", |c| {
+        c.insert("add_cross_attention".into(), Value::Bool(true));
+    }));
+    assert!(msg.contains("add_cross_attention"), "{msg}");
+    let msg = load_error(&edited("distilbert", |c| {
+        c["activation"] = serde_json::json!("gelu_10");
+    }));
+    assert!(msg.contains("activation"), "{msg}");
+    // Untied without a stored decoder: the message names the missing tensor.
+    let msg = load_error(&edited("distilbert", |c| {
+        c.insert("tie_word_embeddings".into(), Value::Bool(false));
+    }));
+    assert!(msg.contains("vocab_projector.weight"), "{msg}");
+}
+
+/// DistilBERT's sinusoidal table: HF's values, and recomputed the same when a file leaves it out.
+#[test]
+fn distilbert_sinusoidal_table_is_hf_s() {
+    let model = load_model("distilbert_sin");
+    let c = model.info().d_model;
+    let rows = model.position_vectors(glassbox::models::Stack::Encoder, 3).unwrap();
+    assert!((rows[c] - 1f32.sin()).abs() < 1e-3 && (rows[c + 1] - 1f32.cos()).abs() < 1e-3);
+    let mut folder = Folder::fixture("distilbert_sin");
+    let bytes = folder.weights.take().unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let kept: Vec<(String, safetensors::tensor::TensorView)> = st.tensors().into_iter().filter(|(n, _)| !n.contains("position_embeddings")).collect();
+    folder.weights = Some(safetensors::serialize(kept, None).unwrap());
+    let recomputed = Model::load(&folder.files(), None).unwrap();
+    let again = recomputed.position_vectors(glassbox::models::Stack::Encoder, 3).unwrap();
+    for (a, b) in rows.iter().zip(&again) {
+        assert!((a - b).abs() < 1e-3, "stored (f16) {a} vs recomputed {b}");
+    }
+}
