@@ -16,6 +16,10 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("t5", fixture!("models/t5_tiny", "config.json"), fixture!("models/t5_tiny", "model.safetensors"), fixture!("models/t5_tiny", "tokenizer.json")),
     ("bart", fixture!("models/bart_tiny", "config.json"), fixture!("models/bart_tiny", "model.safetensors"), fixture!("models/bart_tiny", "tokenizer.json")),
     ("marian", fixture!("models/marian_tiny", "config.json"), fixture!("models/marian_tiny", "model.safetensors"), fixture!("models/marian_tiny", "tokenizer.json")),
+    ("llama", fixture!("models/llama_gqa", "config.json"), fixture!("models/llama_gqa", "model.safetensors"), fixture!("models/llama_gqa", "tokenizer.json")),
+    ("qwen2", fixture!("models/qwen2", "config.json"), fixture!("models/qwen2", "model.safetensors"), fixture!("models/qwen2", "tokenizer.json")),
+    ("roberta", fixture!("models/roberta", "config.json"), fixture!("models/roberta", "model.safetensors"), fixture!("models/roberta", "tokenizer.json")),
+    ("distilbert", fixture!("models/distilbert", "config.json"), fixture!("models/distilbert", "model.safetensors"), fixture!("models/distilbert", "tokenizer.json")),
 ];
 
 /// tokenizer.json of each tokenizer kind the core implements.
@@ -34,5 +38,5 @@ pub const TOKENIZERS: &[(&str, &[u8])] = &[
 ];
 
 pub fn files<'a>(config: &'a [u8], weights: &'a [u8], tokenizer: &'a [u8]) -> ModelFiles<'a> {
-    ModelFiles { config, weights: Some(weights), tokenizer, tokenizer_config: None, special_tokens_map: None }
+    ModelFiles { config, weights: Some(weights), tokenizer, ..Default::default() }
 }
