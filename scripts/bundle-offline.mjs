@@ -21,7 +21,8 @@ import { CSP, USER_MODEL_SOURCES, listModels } from './serve.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WWW = path.join(ROOT, 'www');
 const PKG = path.join(ROOT, 'pkg');
-const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json'];
+const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json',
+  'generation_config.json'];
 // Page files that are not part of the offline copy (types are for developers).
 const SKIP = new Set(['glassbox.d.ts']);
 // The page's entry modules, in the order the single file runs them.

@@ -18,7 +18,7 @@ const TOKENIZE_DELAY_MS = 150;   // re-tokenize this long after the last keystro
 const N_CANDIDATES = 10;         // bars in the next-token chart
 const MODEL_INDEX_URL = 'models/index.json';
 const REQUIRED_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
-const MODEL_FILES = [...REQUIRED_FILES, 'tokenizer_config.json', 'special_tokens_map.json'];
+const MODEL_FILES = [...REQUIRED_FILES, 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
 const TEXT_KEY = 'glassbox:text';  // the user's text survives a reload of the tab
 
 const $ = (id) => document.getElementById(id);

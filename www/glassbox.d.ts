@@ -24,6 +24,10 @@ export declare class Glassbox {
   /** The wasm build: crate version and whether its kernels use SIMD128. */
   readonly build: { version: string; simd128: boolean };
   loadModel(source: ModelSource, opts?: LoadOptions): Promise<Model>;
+  /** Rasterise an attention map in the worker (crate/src/plot: the pixels of `glassbox plot`). `values` is copied. */
+  drawMap(values: Float32Array | ArrayLike<number>, options: MapOptions): Promise<ImageBitmap | RgbaImage>;
+  /** The same pixels as RGBA bytes. */
+  rasterizeMap(values: Float32Array | ArrayLike<number>, options: MapOptions): Promise<RgbaImage>;
   /** Stops the worker: pending promises reject, every model is gone. */
   terminate(): void;
   /**
@@ -32,6 +36,33 @@ export declare class Glassbox {
    */
   interrupt(): Promise<void>;
 }
+
+/**
+ * Every options object is checked by the wasm: an unknown key or a value of the wrong type rejects with a
+ * message naming it (e.g. "run options: unknown field `topk`, expected one of ..."). `undefined`/`null` keys take the default.
+ */
+export interface MapOptions {
+  rows: number;
+  cols: number;
+  /** Pixels per cell (a square block of whole pixels). Default 16. */
+  cellPx?: number;
+  /** One-pixel lines in the `grid` colour between cells. Default: cellPx >= 12. */
+  gridLines?: boolean;
+  /** Spacing of the masked cells' diagonal hatching. Default 10. */
+  hatchPx?: number;
+  /** A decoder's causal mask: key k of query q is masked when k > q + cols - rows. */
+  causal?: boolean;
+  /** One byte per cell, non-zero masked (instead of `causal`). */
+  mask?: ArrayLike<number>;
+  /** `#rrggbb` colours; default: the page's light theme. */
+  palette?: { stops: [string, string, string, string, string]; masked: string; hatch: string; grid: string };
+  /** Several maps one after another in `values`, drawn as one grid: `maps` of them, `columns` a row, `gapPx` apart. */
+  maps?: number;
+  columns?: number;
+  gapPx?: number;
+}
+
+export interface RgbaImage { width: number; height: number; rgba: Uint8ClampedArray }
 
 export interface LoadOptions {
   /** Called as each file arrives; `total` is null when the server does not say. */
@@ -63,16 +94,19 @@ export declare class Model {
   positionVectors(stack: Stack, n: number): Promise<{ data: Float32Array; shape: [number, number] }>;
   /** T5 only: the bucket of every distance -(n-1)..n-1 and what each head adds per bucket. */
   relativePositions(stack: Stack, n: number): Promise<RelativePositions>;
+  /** Rotary models only (Llama, Qwen2): the angle each pair of head dimensions is turned by at positions 0..n-1. */
+  rotaryAngles(n: number): Promise<RotaryAngles>;
   /** Rows of the stack's token table for `ids` and the factor the model multiplies them by (√C for Marian/BART with scale_embedding). */
   tokenEmbeddings(stack: Stack, ids: ArrayLike<number>): Promise<{ rows: { data: Float32Array; shape: [number, number] }; scale: number }>;
   /** Releases the model in the worker (cancelling its generations); later calls reject. */
   free(): Promise<void>;
 }
 
+/** The model card: one Rust struct (crate/src/card.rs); `glassbox info DIR` prints the same object. */
 export interface ModelInfo {
   modelType: string;
   kind: 'encoder-only' | 'decoder-only' | 'encoder-decoder';
-  positions: 'learned' | 'sinusoidal' | 'relative';
+  positions: 'learned' | 'sinusoidal' | 'relative' | 'rotary';
   /** Encoder layers (decoder layers for decoder-only models). */
   nLayers: number;
   /** 0 for encoder-only. */
@@ -86,7 +120,7 @@ export interface ModelInfo {
   nParams: number;
   /** Bytes of model.safetensors (f32 size for a random-weight twin). */
   sizeBytes: number;
-  tokenizer: 'BPE' | 'WordPiece' | 'Unigram';
+  tokenizer: 'BPE' | 'WordPiece' | 'Unigram' | 'WordLevel';
   hasLmHead: boolean;
   /** The mask token's text, for masked-LM models (e.g. "[MASK]"). */
   maskToken?: string;
@@ -104,9 +138,15 @@ export interface Tokens {
   /** UTF-16 code-unit offsets into the JS string (use with text.slice); [0, 0] for added specials. */
   offsets: Array<[number, number]>;
   special: boolean[];
-  /** The tokenizer's steps as the Rust `Trace` serializes them (normalized text, pre-tokens, merges / WordPiece / Unigram path).
+  /** The tokenizer's steps: the Rust `Trace` as a plain object (normalized text, pre-tokens, merges / WordPiece / Unigram path).
    *  Offsets inside the trace count Unicode characters, not UTF-16 units. */
-  trace?: unknown;
+  trace?: TokenizerTrace;
+}
+
+export interface TokenizerTrace {
+  normalized: string;
+  words: Array<{ text: string; offsets: [number, number]; ids: number[]; tokens: string[];
+    steps: { algorithm: 'Bpe' | 'WordPiece' | 'Unigram' | 'WordLevel' | 'AddedToken'; [detail: string]: unknown } }>;
 }
 
 /** Row-major `[layer][head][query][key]`. */
@@ -132,13 +172,15 @@ export interface RunOptions {
   logits?: boolean;
 }
 
-export interface Candidate { id: number; token: string; prob: number }
+export interface Candidate { id: number; token: string; prob: number; /** the tokenizer marks it special */ special: boolean }
 
 export interface RunResult {
   /** The encoder (or decoder-only) input. */
   tokens: Tokens;
   decoderIds?: Uint32Array;
   decoderTokens?: string[];
+  /** Which decoder input tokens the tokenizer marks special. */
+  decoderSpecial?: boolean[];
   /** Post-softmax. */
   attentions: AttentionKinds;
   /** Pre-softmax, when asked for. */
@@ -187,6 +229,8 @@ export interface InspectOptions extends RunOptions {
 export interface QkvTrace {
   kind: AttentionKind; layer: number;
   nHeads: number; qLen: number; kLen: number; dHead: number; dModel: number;
+  /** Key/value heads: query head h reads kv head ⌊h / (nHeads / nKvHeads)⌋ (fewer than nHeads under grouped-query attention; k and v are already repeated per query head). */
+  nKvHeads: number;
   /** 1/√D (GPT-2 may also divide by layer+1); 1 for T5. */
   scale: number;
   input: Float32Array;   // [Tq][C] what the query projection reads
@@ -203,7 +247,7 @@ export interface QkvTrace {
 export interface InspectResult extends RunResult {
   qkv?: QkvTrace;
   /** `top[state][position]`: state 0 = embeddings, last = the model's output (equals topK). */
-  logitLens?: { nStates: number; seqLen: number; k: number; top: Array<Array<Array<{ id: number; token: string; prob: number }>>> };
+  logitLens?: { nStates: number; seqLen: number; k: number; top: Array<Array<Array<Candidate>>> };
 }
 
 export interface RelativePositions {
@@ -216,11 +260,23 @@ export interface RelativePositions {
   bias: { data: Float32Array; shape: [number, number] };   // [H][buckets]
 }
 
+/** Radians; pair i is head dimensions (i, i + D/2) (Hugging Face's rotate_half layout). */
+export interface RotaryAngles {
+  nPositions: number; nPairs: number;
+  /** rope_theta, the base. */
+  theta: number;
+  scaling: 'default' | 'llama3';
+  invFreq: Float32Array;                                    // [D/2] radians per position of each pair
+  angles: { data: Float32Array; shape: [number, number] };  // [N][D/2] p · invFreq[i]
+}
+
 export interface GeneratedToken {
   /** 0 for the first new token. */
   step: number;
   id: number;
   token: string;
+  /** The tokenizer marks this token special (e.g. an end-of-text token). */
+  special: boolean;
   /** The decoded new text so far (the prompt is not included). */
   text: string;
   /** Probability of this token under the plain softmax (temperature 1, no filtering). */
@@ -237,6 +293,7 @@ export interface GenerationStart {
   /** What the decoder was fed before step 0: the prompt, or the decoder start token. */
   prefixIds: Uint32Array;
   prefixTokens: string[];
+  prefixSpecial: boolean[];
 }
 
 export interface GenerationHandle {

@@ -21,6 +21,7 @@
 //   positionVectors   { handle, stack, n }             -> result { data, shape: [N, C] }
 //   relativePositions { handle, stack, n }             -> result (T5 buckets and bias)
 //   tokenEmbeddings   { handle, stack, ids }           -> result { rows: { data, shape }, scale }
+//   rotaryAngles      { handle, n }                    -> result { nPositions, nPairs, theta, scaling, invFreq, angles }
 //   generate  { handle, text, options }               -> started, token*, result { ids, text, stoppedBy }
 //
 // Options objects go to the wasm as they are: Rust (serde) fills the defaults and refuses unknown
@@ -29,7 +30,7 @@
 //   free      { handle }                              -> result null
 
 const REQUIRED = ['config.json', 'tokenizer.json'];
-const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json'];
+const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
 const WEIGHTS = 'model.safetensors';
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -77,12 +78,13 @@ function dispatch(msg) {
     case 'attentionDims': return modelFor(msg.handle).model.attentionDims(String(msg.kind));
     case 'positionVectors': return modelFor(msg.handle).model.positionVectors(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
     case 'relativePositions': return modelFor(msg.handle).model.relativePositions(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
+    case 'rotaryAngles': return modelFor(msg.handle).model.rotaryAngles(wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
     case 'tokenEmbeddings': return modelFor(msg.handle).model.tokenEmbeddings(String(msg.stack), tokenIds(msg.ids, 'ids'));
     case 'generate': return generate(msg);
     case 'free': return free(msg.handle);
     case 'debugPanic': return getEngine().then((api) => api.debugPanic());
     default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, inspect, attentionDims, `
-      + 'positionVectors, relativePositions, tokenEmbeddings, drawMap, rasterizeMap, generate, cancel or free');
+      + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, generate, cancel or free');
   }
 }
 
@@ -195,6 +197,7 @@ async function load(msg) {
     bytes['tokenizer.json'],
     bytes['tokenizer_config.json'] ?? null,
     bytes['special_tokens_map.json'] ?? null,
+    bytes['generation_config.json'] ?? null,
     { randomSeed },
   );
   // A replaced worker (Glassbox.interrupt) loads the models again under the handles the page holds.
@@ -388,17 +391,20 @@ function free(handle) {
 // A macrotask boundary between generation steps, so a `cancel` (or any other request) that
 // arrived meanwhile is handled. A MessageChannel round trip is fast (setTimeout is clamped to 4 ms
 // when nested), but some hosts drain one port before another (Node's worker threads starve the
-// parent's port), so at least every few milliseconds the turn goes through a timer instead.
+// parent's port), so at least every few milliseconds, and always before a generation's first step
+// (a `cancel` sent right after `generate` must win), the turn goes through a timer instead
+// (Node's setImmediate runs after the port messages that have arrived; elsewhere setTimeout).
 const TIMER_TURN_MS = 8;
 const tick = new MessageChannel();
 const ticking = [];
 let lastTimerTurn = 0;
 tick.port1.onmessage = () => ticking.shift()?.();
-function yieldToEventLoop() {
+const timerTurn = typeof setImmediate === 'function' ? (resolve) => setImmediate(resolve) : (resolve) => setTimeout(resolve, 0);
+function yieldToEventLoop(first = false) {
   const now = Date.now();
-  if (now - lastTimerTurn >= TIMER_TURN_MS) {
+  if (first || now - lastTimerTurn >= TIMER_TURN_MS) {
     lastTimerTurn = now;
-    return new Promise((resolve) => setTimeout(resolve, 0));
+    return new Promise(timerTurn);
   }
   return new Promise((resolve) => {
     ticking.push(resolve);
@@ -415,8 +421,8 @@ async function generate(msg) {
     post({ id: msg.id, type: 'started', value: generator.start(entry.model) });
     let textSoFar = '';
     let stoppedBy;
-    for (;;) {
-      await yieldToEventLoop();
+    for (let step = 0; ; step++) {
+      await yieldToEventLoop(step === 0);
       if (job.cancelled || models.get(msg.handle) !== entry) {
         stoppedBy = 'cancel';
         break;

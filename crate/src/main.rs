@@ -3,7 +3,6 @@
 
 use glassbox::error::{Error, Result};
 use glassbox::loader::ModelFiles;
-use glassbox::models::bert::sentence_embedding;
 use glassbox::models::beam::BeamOptions;
 use glassbox::models::{AttentionMaps, Capture, Kind};
 use glassbox::card::ModelCard;
@@ -288,8 +287,8 @@ fn inspect(args: &Args) -> Result<Value> {
         if args.scores {
             case["scores"] = json!({ "encoder": maps(&o.encoder_scores), "decoder": maps(&o.decoder_scores), "cross": maps(&o.cross_scores) });
         }
-        if info.kind == Kind::EncoderOnly {
-            case["sentence_embedding"] = json!(sentence_embedding(&o.last_hidden_state, info.d_model).iter().map(|&x| float(x)).collect::<Vec<_>>());
+        if let Some(embedding) = session.sentence_embedding(&ins) {
+            case["sentence_embedding"] = json!(embedding.iter().map(|&x| float(x)).collect::<Vec<_>>());
         }
         if let Some(n) = args.generate {
             if info.kind != Kind::EncoderOnly {

@@ -213,6 +213,14 @@ impl Session {
         Ok(Inspection { encoding, decoder_ids, outputs })
     }
 
+    /// The sentence embedding of an encoder-only model's inspection (mean-pooled over every token,
+    /// L2-normalised, `[C]`), or `None` for models that do not embed sentences. Both front ends read
+    /// it here, so the CLI's `sentence_embedding` and the JS `sentenceEmbedding` are one computation.
+    pub fn sentence_embedding(&self, inspection: &Inspection) -> Option<Vec<f32>> {
+        let info = self.info();
+        (info.kind == Kind::EncoderOnly).then(|| crate::models::bert::sentence_embedding(&inspection.outputs.last_hidden_state, info.d_model))
+    }
+
     /// The logit lens at hidden state `layer` (0 = embeddings, L = last) of an inspection run
     /// with `hidden_states: true`: `[T][V]` logits as if the model stopped there.
     pub fn logit_lens(&self, inspection: &Inspection, layer: usize) -> Result<Vec<f32>> {

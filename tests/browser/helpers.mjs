@@ -202,9 +202,29 @@ export function assertGenerated(ids, max, eos, what = 'the generation') {
   if (ids.length < max) assert.ok(eos.includes(ids.at(-1)), `stopped early without reaching an end-of-text token; ${shown}`);
 }
 
+/**
+ * Wait until the canvas has its content: heatmaps get their cells from the worker (data-painted turns
+ * from "false" to "true", or "error").
+ */
+export async function waitPainted(page, selector) {
+  const canvas = page.locator(selector).first();
+  const state = await canvas.evaluate((c) => new Promise((resolve) => {
+    if (c.dataset.painted !== 'false') return resolve(c.dataset.painted ?? 'static');
+    const seen = new MutationObserver(() => {
+      if (c.dataset.painted === 'false') return;
+      seen.disconnect();
+      resolve(c.dataset.painted);
+    });
+    seen.observe(c, { attributes: true, attributeFilter: ['data-painted'] });
+  }));
+  assert.notEqual(state, 'error', `${selector}: the worker could not draw the map`);
+  return canvas;
+}
+
 /** How much a canvas has drawn: pixels with any alpha, and (up to 1000) distinct colours. */
 export async function canvasInk(page, selector) {
-  return page.$eval(selector, (canvas) => {
+  const canvas = await waitPainted(page, selector);
+  return canvas.evaluate((canvas) => {
     const ctx = canvas.getContext('2d');
     const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
     let inked = 0;

@@ -319,7 +319,7 @@ describe('bringing your own model', () => {
       assert.equal(await page.evaluate(() => window.__glassbox.info().kind), 'encoder-decoder');
       await typeAndRun(page, SENTENCES['encoder-decoder']);
       // A bare URL cannot list the folder, so optional files it lacks are asked for and answered 404.
-      const optional = /\/(tokenizer_config|special_tokens_map)\.json$/;
+      const optional = /\/(tokenizer_config|special_tokens_map|generation_config)\.json$/;
       const missing = watch.errors.filter((e) => e.startsWith('HTTP '));
       assert.ok(missing.every((e) => e.startsWith('HTTP 404') && optional.test(e)), missing.join('\n'));
       const others = watch.errors.filter((e) => !e.startsWith('HTTP ') && !/Failed to load resource.* 404/.test(e));

@@ -207,6 +207,57 @@ fn input_errors_exit_1_with_one_line() {
     assert!(err.contains("encoder-only"), "{err}");
 }
 
+/// `plot` draws the attention `inspect` prints, with the page's colours: one block per cell, the
+/// causal future hatched, and a one-line error for a kind or head the model lacks.
+#[test]
+fn plot_writes_the_inspected_map_as_png() {
+    use glassbox::plot::{heat_color, Palette};
+    let gpt2 = dir("gpt2");
+    let text = "The cat sat on the mat";
+    let out = std::env::temp_dir().join(format!("glassbox-plot-{}.png", std::process::id()));
+    let out_s = out.display().to_string();
+    let printed = json(&["plot", &gpt2, "--text", text, "--kind", "decoder", "--layer", "0", "--head", "1", "--cell", "4", "--out", &out_s]);
+    let case = &json(&["inspect", &gpt2, "--text", text])["cases"][0];
+    let map = &case["attentions"]["decoder"][0][1];
+    let t = map.as_array().unwrap().len();
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut rgba = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut rgba).unwrap();
+    std::fs::remove_file(&out).ok();
+    assert_eq!((frame.width as usize, frame.height as usize), (4 * t, 4 * t), "one 4 px block per cell, no grid lines below 12 px");
+    assert_eq!(printed["width"], 4 * t);
+    let pixel = |x: usize, y: usize| {
+        let at = (y * frame.width as usize + x) * 4;
+        [rgba[at], rgba[at + 1], rgba[at + 2]]
+    };
+    for (q, row) in map.as_array().unwrap().iter().enumerate() {
+        for (k, p) in row.as_array().unwrap().iter().enumerate() {
+            let (x, y) = (4 * k + 1, 4 * q + 2);
+            if k > q {
+                let c = pixel(x, y);
+                assert!(c == Palette::LIGHT.masked || c == Palette::LIGHT.hatch, "query {q} key {k}: the future is hatched");
+            } else {
+                assert_eq!(pixel(x, y), heat_color(&Palette::LIGHT.stops, p.as_f64().unwrap() as f32), "query {q} key {k}");
+            }
+        }
+    }
+    assert!(failure(&["plot", &gpt2, "--text", text, "--kind", "cross", "--out", &out_s]).contains("no cross attention"));
+    assert!(failure(&["plot", &gpt2, "--text", text, "--head", "99", "--out", &out_s]).contains("head 99"));
+    assert!(failure(&["plot", &gpt2, "--text", text]).contains("--out"));
+}
+
+/// `info` prints the model card in the JS API's camelCase (one struct serves both front ends).
+#[test]
+fn info_is_the_js_model_card() {
+    let info = json(&["info", &dir("bert")]);
+    for key in ["modelType", "kind", "positions", "nLayers", "nDecoderLayers", "nHeads", "dModel", "dFF", "vocabSize", "maxPositions", "nParams", "sizeBytes", "tokenizer", "hasLmHead", "bosTokenId", "eosTokenId", "padTokenId", "decoderStartTokenId"] {
+        assert!(info.get(key).is_some(), "info has no `{key}`: {info}");
+    }
+    assert_eq!(info["kind"], "encoder-only");
+    assert_eq!(info["tokenizer"], "WordPiece");
+}
+
 /// A Llama-style fixture (grouped-query attention, rotary positions) through the CLI: `info`
 /// names the position scheme, `inspect` equals HF, `inspect --generate` continues as HF's greedy.
 #[test]

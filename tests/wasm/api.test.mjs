@@ -101,7 +101,7 @@ function utf16Offsets(text, charOffsets) {
 // ---------------------------------------------------------------------------------------------
 // The models under test
 
-const FOLDER_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+const FOLDER_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
 
 function readFolder(dir) {
   const read = (name) => (existsSync(join(dir, name)) ? new Uint8Array(readFileSync(join(dir, name))) : null);
@@ -137,7 +137,7 @@ after(() => {
 function loadWasm(files, randomSeed) {
   return wasm.WasmModel.load(
     files['config.json'], randomSeed === undefined ? files['model.safetensors'] : null, files['tokenizer.json'],
-    files['tokenizer_config.json'], files['special_tokens_map.json'], { randomSeed },
+    files['tokenizer_config.json'], files['special_tokens_map.json'], files['generation_config.json'], { randomSeed },
   );
 }
 

@@ -31,7 +31,7 @@ function load(name) {
   const dir = join(FIXTURES, name);
   const opt = (f) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f)) : undefined);
   return wasm.WasmModel.load(readFileSync(join(dir, 'config.json')), readFileSync(join(dir, 'model.safetensors')),
-    readFileSync(join(dir, 'tokenizer.json')), opt('tokenizer_config.json'), opt('special_tokens_map.json'), {});
+    readFileSync(join(dir, 'tokenizer.json')), opt('tokenizer_config.json'), opt('special_tokens_map.json'), opt('generation_config.json'), {});
 }
 
 /// inspect with this file's default of 5 candidates (options are checked by name in Rust).

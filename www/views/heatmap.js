@@ -112,7 +112,7 @@ function setup(root) {
 
   root.append(scroller, readout, legend, maskNote);
   st = { canvas, scroller, readout, legendCanvas, legendMasked, maskNote, view: null, cursor: null, layout: null,
-    base: null, dpr: 1, colors: null, paintSeq: 0, legendSeq: 0 };
+    base: null, frame: null, dpr: 1, colors: null, paintSeq: 0, legendSeq: 0 };
   states.set(root, st);
 
   canvas.addEventListener('pointermove', (e) => {
@@ -239,11 +239,16 @@ function computeLayout(st, ctx) {
  * Snap the grid to device pixels: each cell a block of `cellPx` whole pixels from a whole-pixel
  * origin, so the rasterised bitmap is placed 1:1 (no resampling) and `cell` (CSS px) follows it.
  */
-function snapToDevice(layout, dpr) {
-  const cellPx = Math.max(1, Math.round(layout.cssCell * dpr));
+function snapToDevice(layout, dpr, nRows, nCols) {
+  // Round down when the density was lowered to cap the backing store, so the map still fits it.
+  const cellPx = Math.max(1, dpr >= 1 ? Math.round(layout.cssCell * dpr) : Math.floor(layout.cssCell * dpr));
   const originX = Math.round(layout.x0 * dpr);
   const originY = Math.round(layout.y0 * dpr);
-  return { ...layout, cellPx, originX, originY, cell: cellPx / dpr, x0: originX / dpr, y0: originY / dpr };
+  const cell = cellPx / dpr;
+  const x0 = originX / dpr;
+  const y0 = originY / dpr;
+  return { ...layout, cellPx, originX, originY, cell, x0, y0,
+    width: Math.max(layout.width, x0 + cell * nCols + EDGE_PAD), height: Math.max(layout.height, y0 + cell * nRows + EDGE_PAD) };
 }
 
 /**
@@ -254,43 +259,52 @@ function drawBase(root) {
   const st = states.get(root);
   const { canvas, view } = st;
   if (!view) return;
-  const ctx = canvas.getContext('2d');
-  const cssLayout = computeLayout(st, ctx);
+  const cssLayout = computeLayout(st, canvas.getContext('2d'));
   const dpr = Math.min(window.devicePixelRatio || 1, Math.sqrt(MAX_BACKING_PIXELS / (cssLayout.width * cssLayout.height)));
-  const layout = snapToDevice(cssLayout, dpr);
-  st.layout = layout;
-  st.dpr = dpr;
-  canvas.style.width = `${layout.width}px`;
-  canvas.style.height = `${layout.height}px`;
-  canvas.width = Math.round(layout.width * dpr);
-  canvas.height = Math.round(layout.height * dpr);
-  const base = st.base ?? document.createElement('canvas');
-  st.base = base;
-  base.width = canvas.width;
-  base.height = canvas.height;
-  const b = base.getContext('2d');
+  const layout = snapToDevice(cssLayout, dpr, view.nRows, view.nCols);
+  // The next picture is built aside and shown whole once its cells arrive, so switching layer or
+  // head never flashes an empty grid.
+  const frame = { view, layout, dpr, colors: palette(root), base: document.createElement('canvas') };
+  frame.base.width = Math.round(layout.width * dpr);
+  frame.base.height = Math.round(layout.height * dpr);
+  const b = frame.base.getContext('2d');
   b.setTransform(dpr, 0, 0, dpr, 0, 0);
-  b.clearRect(0, 0, layout.width, layout.height);
-  const colors = palette(root);
-  st.colors = colors;
-  for (let r = 0; r < view.nRows; r++) rowLabel(b, st, r, false);
-  for (let c = 0; c < view.nCols; c++) colLabel(b, st, c, false);
-  paintCells(root, st, b, layout, dpr, colors);
+  for (let r = 0; r < view.nRows; r++) rowLabel(b, frame, r, false);
+  for (let c = 0; c < view.nCols; c++) colLabel(b, frame, c, false);
+  paintCells(root, st, frame);
+}
+
+/** Show a finished frame: the canvas takes its size, the pointer and the cursor its layout. */
+function showFrame(root, st, frame) {
+  const { canvas } = st;
+  Object.assign(st, { frame, layout: frame.layout, dpr: frame.dpr, colors: frame.colors, base: frame.base });
+  canvas.style.width = `${frame.layout.width}px`;
+  canvas.style.height = `${frame.layout.height}px`;
+  canvas.width = frame.base.width;
+  canvas.height = frame.base.height;
+  draw(root);
 }
 
 /** The cells, rasterised in the worker, placed pixel for pixel at the grid's origin. */
-function paintCells(root, st, b, layout, dpr, colors) {
-  const { view } = st;
+function paintCells(root, st, frame) {
+  const { view, layout, dpr, colors } = frame;
+  const b = frame.base.getContext('2d');
   const seq = ++st.paintSeq;
   st.canvas.dataset.painted = 'false';
+  const done = () => {
+    showFrame(root, st, frame);
+    // Where the cells are, in canvas pixels (what a figure made by `glassbox plot --cell N` must equal).
+    Object.assign(st.canvas.dataset, { painted: 'true', cellPx: String(layout.cellPx), originX: String(layout.originX),
+      originY: String(layout.originY) });
+  };
   if (!view.nRows || !view.nCols) {
-    st.canvas.dataset.painted = 'true';
+    done();
     return;
   }
   const options = {
     rows: view.nRows, cols: view.nCols, cellPx: layout.cellPx,
     // Thin gaps between cells in the background colour keep single cells readable.
-    gridLines: layout.cssCell >= 12,
+    gridLines: layout.cellPx >= 12,
     hatchPx: Math.max(2, Math.round(2 * HATCH_STEP * dpr)),
     causal: Boolean(view.causal),
     palette: colors.raster,
@@ -308,8 +322,7 @@ function paintCells(root, st, b, layout, dpr, colors) {
       image.close?.();
     }
     b.restore();
-    draw(root);
-    st.canvas.dataset.painted = 'true';
+    done();
   }, (err) => {
     if (seq !== st.paintSeq) return;
     st.canvas.dataset.painted = 'error';
@@ -317,9 +330,9 @@ function paintCells(root, st, b, layout, dpr, colors) {
   });
 }
 
-/** Row labels (queries), right-aligned against the grid. */
-function rowLabel(ctx, st, r, active) {
-  const { layout, view, colors } = st;
+/** Row labels (queries), right-aligned against the grid. `frame`: `{ layout, view, colors }`. */
+function rowLabel(ctx, frame, r, active) {
+  const { layout, view, colors } = frame;
   ctx.textBaseline = 'middle';
   ctx.textAlign = 'right';
   ctx.font = active ? FONT_BOLD : FONT;
@@ -328,8 +341,8 @@ function rowLabel(ctx, st, r, active) {
 }
 
 /** Column labels (keys), written upwards above the grid. */
-function colLabel(ctx, st, c, active) {
-  const { layout, view, colors } = st;
+function colLabel(ctx, frame, c, active) {
+  const { layout, view, colors } = frame;
   ctx.save();
   ctx.translate(layout.x0 + c * layout.cell + layout.cell / 2, layout.y0 - LABEL_GAP);
   ctx.rotate(-Math.PI / 2);
@@ -344,21 +357,22 @@ function colLabel(ctx, st, c, active) {
 /** The base, plus the cursor: its cell outlined, its row and column labels highlighted. */
 function draw(root) {
   const st = states.get(root);
-  if (!st.view) return;
-  if (!st.base) drawBase(root);
+  // Nothing to show before the first frame's cells have arrived.
+  if (!st.view || !st.base) return;
   const { canvas, layout, dpr, cursor } = st;
   const ctx = canvas.getContext('2d');
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   ctx.drawImage(st.base, 0, 0);
-  if (!cursor) return;
+  // A cursor outside the shown frame (a bigger map still on its way) waits for it.
+  if (!cursor || cursor.r >= st.frame.view.nRows || cursor.c >= st.frame.view.nCols) return;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const { cell, x0, y0 } = layout;
   // Clear the two labels before writing them again in the cursor colour.
   ctx.clearRect(0, y0 + cursor.r * cell, x0 - 1, cell);
   ctx.clearRect(x0 + cursor.c * cell, 0, cell, y0 - 1);
-  rowLabel(ctx, st, cursor.r, true);
-  colLabel(ctx, st, cursor.c, true);
+  rowLabel(ctx, st.frame, cursor.r, true);
+  colLabel(ctx, st.frame, cursor.c, true);
   ctx.strokeStyle = st.colors.cursor;
   ctx.lineWidth = 2;
   ctx.strokeRect(x0 + cursor.c * cell + 1, y0 + cursor.r * cell + 1, cell - 2, cell - 2);

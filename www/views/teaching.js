@@ -45,6 +45,105 @@ const SECTIONS = [
     intro: 'The tokenizer’s own steps for each word, and the same sentence through other tokenizers.' },
 ];
 
+/**
+ * What the teaching sections show and change, in one owner with no DOM: the model, the text, the
+ * interventions (heads ablated, tokens hidden), the Q/K/V selection, the last results, and the
+ * sequence numbers that let a late reply see it is stale. `mountTeaching` draws from it.
+ */
+export class TeachingState {
+  constructor() {
+    this.model = null;
+    this.scheme = 'plain';
+    this.text = null;
+    this.seq = 0;            // bumped by every refresh: an older reply is dropped
+    this.modelSeq = 0;       // bumped by every model change
+    this.ready = Promise.resolve();
+    this.clearModel();
+  }
+
+  /** Forget everything tied to the previous model. */
+  clearModel() {
+    this.text = null;
+    this.dims = {};          // kind -> [L, H]
+    this.headMask = {};      // kind -> [L*H] of 1 (kept) / 0 (ablated)
+    this.tokenMask = null;   // [S] of 1 (visible) / 0 (hidden); null for decoder-only models
+    this.kind = 'encoder';
+    this.layer = 0;
+    this.head = 0;
+    this.query = 0;
+    this.result = null;
+    this.baseline = null;
+    this.baselineFor = null;
+    this.output = null;
+    this.outputBaseline = null;
+    this.positions = null;   // the positions view's data (rotary: redrawn with the model's q and k after a run)
+  }
+
+  /** A new model: reset, then learn its attention shapes (`ready` resolves once they are known). */
+  setModel(model, scheme) {
+    this.model = model;
+    this.scheme = scheme;
+    this.clearModel();
+    const modelSeq = ++this.modelSeq;
+    ++this.seq;
+    this.ready = (async () => {
+      const dims = {};
+      for (const kind of ['encoder', 'decoder', 'cross']) {
+        const d = await model.attentionDims(kind).catch(() => null);
+        if (d) dims[kind] = d;
+      }
+      if (modelSeq !== this.modelSeq) return;
+      this.dims = dims;
+      this.headMask = Object.fromEntries(Object.entries(dims).map(([k, [L, H]]) => [k, new Array(L * H).fill(1)]));
+      this.kind = Object.keys(dims)[0] ?? 'encoder';
+    })();
+    return modelSeq;
+  }
+
+  toggleHead(kind, i) { this.headMask[kind][i] = this.headMask[kind][i] === 0 ? 1 : 0; }
+
+  toggleToken(i) { this.tokenMask[i] = this.tokenMask[i] === 0 ? 1 : 0; }
+
+  resetInterventions() {
+    for (const m of Object.values(this.headMask)) m.fill(1);
+    this.tokenMask?.fill(1);
+  }
+
+  /** The interventions in effect, as `inspect` / `generate` options (absent when nothing is changed). */
+  activeMasks() {
+    const headMask = {};
+    for (const [k, m] of Object.entries(this.headMask)) if (m.some((x) => x !== 1)) headMask[k] = m;
+    const tokenMask = this.tokenMask?.some((x) => x !== 1) ? this.tokenMask : undefined;
+    return { headMask: Object.keys(headMask).length ? headMask : undefined, tokenMask };
+  }
+
+  /** The options of the one `inspect` call a refresh makes. */
+  inspectOptions(info, masks, decoderIds) {
+    const opts = {
+      topK: TOP_K,
+      qkv: this.dims[this.kind] ? { kind: this.kind, layer: Math.min(this.layer, this.dims[this.kind][0] - 1) } : undefined,
+      logitLens: info.hasLmHead ? LENS_K : 0,
+      ...masks,
+    };
+    if (decoderIds) opts.decoderIds = decoderIds;
+    return opts;
+  }
+
+  /** Keep a refresh's results; a new input length resets the hidden tokens. */
+  accept(text, result, output) {
+    this.baselineFor = text;
+    this.result = result;
+    this.output = output;
+    const n = result.tokens.ids.length;
+    if (!this.tokenMask || this.tokenMask.length !== n) this.tokenMask = this.model.info.kind === 'decoder-only' ? null : new Array(n).fill(1);
+  }
+
+  /** Q/K/V selection: 'kind', 'layer', 'head' or 'query'. */
+  select(key, value) {
+    this[key] = key === 'kind' ? value : Number(value);
+  }
+}
+
 export function mountTeaching(root, opts = {}) {
   const ui = {};
   const sec = {};   // section id -> { section, body, error }
@@ -99,12 +198,7 @@ export function mountTeaching(root, opts = {}) {
   ui.tokenizerView.id = 'tokenizer-steps';
   sec.tokenizer.body.append(ui.tokenizerView);
 
-  const st = {
-    model: null, scheme: 'plain', text: null, seq: 0, modelSeq: 0, ready: Promise.resolve(),
-    dims: {}, headMask: {}, tokenMask: null,
-    kind: 'encoder', layer: 0, head: 0, query: 0,
-    result: null, baseline: null, baselineFor: null, output: null, outputBaseline: null,
-  };
+  const st = new TeachingState();
   const otherModels = new Map();   // bundled model name -> Promise<Model> (random-weight twins: only the tokenizer is used)
 
   /** The other bundled models' tokenizers, loaded once as random-weight twins (no weights are downloaded). */
@@ -137,34 +231,11 @@ export function mountTeaching(root, opts = {}) {
   }
 
   function setModel(model, scheme) {
-    st.model = model;
-    st.scheme = scheme;
-    st.text = null;
-    st.result = st.baseline = st.output = st.outputBaseline = null;
-    st.baselineFor = null;
-    st.tokenMask = null;
-    st.dims = {};
-    st.headMask = {};
-    const modelSeq = ++st.modelSeq;
-    ++st.seq;
+    // Runs wait for the model's attention shapes (refresh awaits st.ready).
+    const modelSeq = st.setModel(model, scheme);
     for (const id of SECTIONS.map((s) => s.id)) showError(id, null);
     for (const box of [ui.predictions, ui.interventions, ui.qkv, ui.lensView, ui.tokenizerView]) placeholder(box, 'Run the model to see this.');
     sec.lens.section.hidden = !model.info.hasLmHead;
-    // Runs wait for the model's attention shapes (refresh awaits st.ready).
-    st.ready = (async () => {
-      const dims = {};
-      for (const kind of ['encoder', 'decoder', 'cross']) {
-        const d = await model.attentionDims(kind).catch(() => null);
-        if (d) dims[kind] = d;
-      }
-      if (modelSeq !== st.modelSeq) return;
-      st.dims = dims;
-      st.headMask = Object.fromEntries(Object.entries(dims).map(([k, [L, H]]) => [k, new Array(L * H).fill(1)]));
-      st.kind = Object.keys(dims)[0] ?? 'encoder';
-      st.layer = 0;
-      st.head = 0;
-      st.query = 0;
-    })();
     renderPositionsSection(modelSeq);
   }
 
@@ -176,6 +247,8 @@ export function mountTeaching(root, opts = {}) {
       const view = { positions: info.positions };
       if (info.positions === 'relative') {
         view.relative = await model.relativePositions(stack, RELATIVE_SPAN);
+      } else if (info.positions === 'rotary') {
+        view.rotary = await model.rotaryAngles(Math.min(POSITIONS_SHOWN, info.maxPositions ?? POSITIONS_SHOWN));
       } else {
         const n = Math.min(POSITIONS_SHOWN, info.maxPositions ?? POSITIONS_SHOWN);
         view.table = await model.positionVectors(stack, n);
@@ -191,7 +264,8 @@ export function mountTeaching(root, opts = {}) {
         vectors = { tokenRows: emb.rows, scale: emb.scale, table: view.table };
       }
       if (seq !== st.modelSeq) return;
-      renderPositions(ui.positionsView, view);
+      st.positions = view;
+      renderPositions(ui.positionsView, { ...view, pair: rotaryPair() });
       renderOrderDemo(ui.order, sentences, info.positions, vectors);
       showError('positions', null);
     } catch (e) {
@@ -202,13 +276,6 @@ export function mountTeaching(root, opts = {}) {
   function update(text) {
     st.text = text;
     refresh();
-  }
-
-  function activeMasks() {
-    const headMask = {};
-    for (const [k, m] of Object.entries(st.headMask)) if (m.some((x) => x !== 1)) headMask[k] = m;
-    const tokenMask = st.tokenMask?.some((x) => x !== 1) ? st.tokenMask : undefined;
-    return { headMask: Object.keys(headMask).length ? headMask : undefined, tokenMask };
   }
 
   async function greedy(model, text, masks) {
@@ -227,7 +294,7 @@ export function mountTeaching(root, opts = {}) {
     await st.ready;
     if (seq !== st.seq) return;
     const info = model.info;
-    const masks = activeMasks();
+    const masks = st.activeMasks();
     const pristine = !masks.headMask && !masks.tokenMask;
     document.body.dataset.teaching = 'busy';
     try {
@@ -238,13 +305,7 @@ export function mountTeaching(root, opts = {}) {
           st.outputBaseline = pristine ? output : await greedy(model, text, {});
         }
       }
-      const opts = {
-        topK: TOP_K, scores: false,
-        qkv: st.dims[st.kind] ? { kind: st.kind, layer: Math.min(st.layer, st.dims[st.kind][0] - 1) } : undefined,
-        logitLens: info.hasLmHead ? LENS_K : 0,
-        ...masks,
-      };
-      if (output) opts.decoderIds = output.decoderIds;
+      const opts = st.inspectOptions(info, masks, output?.decoderIds);
       const result = await model.inspect(text, opts);
       let baseline = null;
       if (!pristine) {
@@ -254,11 +315,7 @@ export function mountTeaching(root, opts = {}) {
         st.baseline = result;
       }
       if (seq !== st.seq) return;
-      st.baselineFor = text;
-      st.result = result;
-      st.output = output;
-      const nTokens = result.tokens.ids.length;
-      if (!st.tokenMask || st.tokenMask.length !== nTokens) st.tokenMask = info.kind === 'decoder-only' ? null : new Array(nTokens).fill(1);
+      st.accept(text, result, output);
       showError('predict', null);
       showError('qkv', null);
       showError('lens', null);
@@ -294,16 +351,13 @@ export function mountTeaching(root, opts = {}) {
     renderInterventions(ui.interventions, {
       dims: st.dims, headMask: st.headMask,
       tokenLabels: info.kind === 'decoder-only' ? null : input, tokenMask: st.tokenMask,
-      onHead: (kind, i) => { st.headMask[kind][i] = st.headMask[kind][i] === 0 ? 1 : 0; refresh(); },
-      onToken: (i) => { st.tokenMask[i] = st.tokenMask[i] === 0 ? 1 : 0; refresh(); },
-      onReset: () => {
-        for (const m of Object.values(st.headMask)) m.fill(1);
-        st.tokenMask?.fill(1);
-        refresh();
-      },
+      onHead: (kind, i) => { st.toggleHead(kind, i); refresh(); },
+      onToken: (i) => { st.toggleToken(i); refresh(); },
+      onReset: () => { st.resetInterventions(); refresh(); },
     });
     renderQkvSection(input, dec);
     renderLiveMap(input, dec);
+    if (st.positions?.rotary) renderPositions(ui.positionsView, { ...st.positions, pair: rotaryPair(dec) });
     if (r.logitLens) {
       const cols = info.kind === 'encoder-only' ? input : dec;
       renderLogitLens(ui.lensView, {
@@ -337,22 +391,41 @@ export function mountTeaching(root, opts = {}) {
     });
   }
 
+  /**
+   * The offset demonstration's real pair: the step-through's head in its decoder layer, the last
+   * token's query and the key two tokens back, as the model turned them (null before a run).
+   */
+  function rotaryPair(dec = null) {
+    const t = st.result?.qkv;
+    if (!t || t.kind !== 'decoder' || t.qLen !== t.kLen || t.qLen < 1) return null;
+    const D = t.dHead;
+    const head = Math.min(st.head, t.nHeads - 1);
+    const qPos = t.qLen - 1;
+    const kPos = Math.max(0, qPos - 2);
+    const at = (pos) => (head * t.qLen + pos) * D;   // q [H][Tq][D], k [H][Tk][D], Tq = Tk here
+    const label = (pos) => (dec && dec.length === t.qLen ? dec[pos] : String(pos));
+    return {
+      q: t.q.subarray(at(qPos), at(qPos) + D), k: t.k.subarray(at(kPos), at(kPos) + D),
+      qPos, kPos, qLabel: label(qPos), kLabel: label(kPos), head, layer: t.layer,
+    };
+  }
+
   function renderQkvSection(input, dec) {
     const kinds = Object.keys(st.dims);
-    st.kind = renderSelect(ui.qkvKind, kinds.map((k) => ({ value: k, label: KIND_LABELS[k] })), st.kind);
+    st.select('kind', renderSelect(ui.qkvKind, kinds.map((k) => ({ value: k, label: KIND_LABELS[k] })), st.kind));
     const [L, H] = st.dims[st.kind];
-    st.layer = Number(renderSelect(ui.qkvLayer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), String(st.layer)));
-    st.head = Number(renderSelect(ui.qkvHead, range(H).map((h) => ({ value: String(h), label: `${h + 1} of ${H}` })), String(st.head)));
+    st.select('layer', renderSelect(ui.qkvLayer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), String(st.layer)));
+    st.select('head', renderSelect(ui.qkvHead, range(H).map((h) => ({ value: String(h), label: `${h + 1} of ${H}` })), String(st.head)));
     const trace = st.result.qkv;
     if (!trace) return;
     const queryLabels = trace.kind === 'encoder' ? input : dec;
     const keyLabels = trace.kind === 'decoder' ? dec : input;
-    st.query = Math.min(st.query, trace.qLen - 1);
+    st.select('query', Math.min(st.query, trace.qLen - 1));
     renderQkv(ui.qkv, {
-      trace, head: st.head, query: st.query,
+      trace, head: st.head, query: st.query, rotary: st.model.info.positions === 'rotary',
       queryLabels: queryLabels.length === trace.qLen ? queryLabels : range(trace.qLen).map(String),
       keyLabels: keyLabels.length === trace.kLen ? keyLabels : range(trace.kLen).map(String),
-      onQuery: (q) => { st.query = q; renderQkvSection(input, dec); },
+      onQuery: (q) => { st.select('query', q); renderQkvSection(input, dec); },
     });
   }
 
@@ -377,12 +450,13 @@ export function mountTeaching(root, opts = {}) {
   }
 
   const onSelect = (sel, key) => sel.addEventListener('change', () => {
-    st[key] = key === 'kind' ? sel.value : Number(sel.value);
+    st.select(key, sel.value);
     if (key === 'kind' || key === 'layer') refresh();
     else if (st.result) {
       const { input, dec } = labels();
       renderQkvSection(input, dec);
       renderLiveMap(input, dec);
+      if (st.positions?.rotary) renderPositions(ui.positionsView, { ...st.positions, pair: rotaryPair(dec) });
     }
   });
   onSelect(ui.qkvKind, 'kind');

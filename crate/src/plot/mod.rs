@@ -198,19 +198,32 @@ pub fn head_map(maps: &AttentionMaps, layer: usize, head: Option<usize>) -> Resu
 /// Every head of every layer of `maps` as one image: a grid of L rows by H columns of maps,
 /// `gap_px` of the grid colour between them.
 pub fn grid_of_heads(maps: &AttentionMaps, mask: Mask, style: MapStyle, gap_px: usize, palette: &Palette) -> Result<Image> {
-    let (rows, cols) = (maps.q_len, maps.k_len);
+    grid(&maps.data, maps.n_layers * maps.n_heads, maps.n_heads, maps.q_len, maps.k_len, mask, style, gap_px, palette)
+}
+
+/// `count` maps of `[rows][cols]` stored one after another in `values`, drawn `columns` to a row
+/// with `gap_px` of the grid colour between them (the page's "every head" view, in one bitmap).
+#[allow(clippy::too_many_arguments)]
+pub fn grid(values: &[f32], count: usize, columns: usize, rows: usize, cols: usize, mask: Mask, style: MapStyle, gap_px: usize, palette: &Palette) -> Result<Image> {
     let size = rows * cols;
-    let first = rasterize(&maps.data[..size.min(maps.data.len())], rows, cols, mask, style, palette)?;
+    if count == 0 || columns == 0 || values.len() != count * size {
+        return Err(Error::input(
+            format!("{} values do not make {count} maps of {rows} x {cols} in rows of {columns}", values.len()),
+            "Pass the maps one after another, and a count and columns of at least 1",
+        ));
+    }
+    let n_rows = count.div_ceil(columns);
+    let first = rasterize(&values[..size], rows, cols, mask, style, palette)?;
     let (w, h) = (first.width, first.height);
-    let width = maps.n_heads * w + maps.n_heads.saturating_sub(1) * gap_px;
-    let height = maps.n_layers * h + maps.n_layers.saturating_sub(1) * gap_px;
-    if width.saturating_mul(height) > MAX_PIXELS {
-        return Err(Error::input(format!("a grid of {} x {} maps is more than {MAX_PIXELS} pixels", maps.n_layers, maps.n_heads), "Use a smaller cell size"));
+    let width = columns * w + (columns - 1) * gap_px;
+    let height = n_rows * h + (n_rows - 1) * gap_px;
+    if width.checked_mul(height).is_none_or(|n| n > MAX_PIXELS) {
+        return Err(Error::input(format!("a grid of {count} maps of {w} x {h} pixels is more than {MAX_PIXELS} pixels"), "Use a smaller cell size"));
     }
     let mut rgba: Vec<u8> = palette.grid.iter().copied().chain([255]).cycle().take(width * height * 4).collect();
-    for (i, block) in maps.data.chunks_exact(size.max(1)).enumerate().take(maps.n_layers * maps.n_heads) {
+    for (i, block) in values.chunks_exact(size.max(1)).enumerate() {
         let img = if i == 0 { first.clone() } else { rasterize(block, rows, cols, mask, style, palette)? };
-        let (ox, oy) = ((i % maps.n_heads) * (w + gap_px), (i / maps.n_heads) * (h + gap_px));
+        let (ox, oy) = ((i % columns) * (w + gap_px), (i / columns) * (h + gap_px));
         for y in 0..h {
             let dst = ((oy + y) * width + ox) * 4;
             rgba[dst..dst + w * 4].copy_from_slice(&img.rgba[y * w * 4..(y + 1) * w * 4]);

@@ -19,9 +19,8 @@ mod kernel_checks;
 use crate::card::ModelCard;
 use crate::error::Error;
 use crate::loader::ModelFiles;
-use crate::models::bert::sentence_embedding;
 use crate::models::generation::{top_candidates, GenerateOptions as CoreGenerateOptions, Generator, Sampling};
-use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, Kind, QkvRequest, QkvTrace, Stack};
+use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, QkvRequest, QkvTrace, Stack};
 use crate::plot::{self, MapStyle, Mask, Palette};
 use crate::session::{InspectOptions as CoreInspectOptions, Inspection, Session};
 use crate::tokenizer::Encoding;
@@ -468,18 +467,29 @@ struct LensMeta {
     special: Vec<bool>,
 }
 
-/// `{ kind, layer, nHeads, qLen, kLen, dHead, dModel, scale }` of a Q/K/V trace (its arrays beside).
+/// `{ kind, layer, nHeads, nKvHeads, qLen, kLen, dHead, dModel, scale }` of a Q/K/V trace (its arrays beside).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct QkvMeta {
     kind: &'static str,
     layer: usize,
     n_heads: usize,
+    /// Grouped-query attention: query head `h` reads key/value head `h / (nHeads / nKvHeads)`.
+    n_kv_heads: usize,
     q_len: usize,
     k_len: usize,
     d_head: usize,
     d_model: usize,
     scale: f32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RotaryMeta {
+    n_positions: usize,
+    n_pairs: usize,
+    theta: f64,
+    scaling: &'static str,
 }
 
 #[derive(Serialize)]
@@ -495,12 +505,16 @@ struct RelativeMeta {
 impl WasmModel {
     /// Build a model from the bytes of a Hugging Face folder. `weights` may be `null` when
     /// `options.randomSeed` is given: the architecture is then built with seeded random weights.
+    /// `generation_config` (generation_config.json, optional) sets the generation rules (end
+    /// tokens, forced and suppressed tokens) as in the CLI.
+    #[allow(clippy::too_many_arguments)]
     pub fn load(
         config: &[u8],
         weights: Option<Vec<u8>>,
         tokenizer: &[u8],
         tokenizer_config: Option<Vec<u8>>,
         special_tokens_map: Option<Vec<u8>>,
+        generation_config: Option<Vec<u8>>,
         load_options: JsValue,
     ) -> Result<WasmModel, JsError> {
         let opts: LoadOptions = options(load_options, "load")?;
@@ -511,7 +525,7 @@ impl WasmModel {
             tokenizer,
             tokenizer_config: tokenizer_config.as_deref(),
             special_tokens_map: special_tokens_map.as_deref(),
-            generation_config: None, // TODO(boundary): pass generation_config.json when the folder has it
+            generation_config: generation_config.as_deref(),
         };
         let session = Session::load(&files, opts.random_seed).map_err(js_error)?;
         Ok(WasmModel { session, weights_len: weights.as_ref().map(Vec::len) })
@@ -606,6 +620,18 @@ impl WasmModel {
         )
     }
 
+    /// A rotary model's (Llama, Qwen2) turn of each pair of head dimensions at positions `0..n`:
+    /// `{ nPositions, nPairs, theta, scaling, invFreq: Float32Array [D/2], angles: { data, shape: [N, D/2] } }`
+    /// (radians; pair `i` is dimensions `(i, i + D/2)`). Other models refuse by name.
+    #[wasm_bindgen(js_name = rotaryAngles)]
+    pub fn rotary_angles(&self, n: u32) -> Result<JsValue, JsError> {
+        let r = self.session.model.rotary_angles(n as usize).map_err(js_error)?;
+        with_arrays(
+            &RotaryMeta { n_positions: r.n_positions, n_pairs: r.n_pairs, theta: r.theta, scaling: r.scaling },
+            vec![("invFreq", Float32Array::from(&r.inv_freq[..]).into()), ("angles", tensor(&r.angles, &[r.n_positions, r.n_pairs]))],
+        )
+    }
+
     /// Rows of `stack`'s token table for `ids`: `{ rows: { data, shape: [T, C] }, scale }`.
     #[wasm_bindgen(js_name = tokenEmbeddings)]
     pub fn token_embeddings(&self, stack: &str, ids: Vec<u32>) -> Result<JsValue, JsError> {
@@ -647,8 +673,8 @@ impl WasmModel {
                 arrays.push(("logits", tensor(l, &[l.len().checked_div(v).unwrap_or(0), v])));
             }
         }
-        if info.kind == Kind::EncoderOnly {
-            arrays.push(("sentenceEmbedding", Float32Array::from(&sentence_embedding(&out.last_hidden_state, c)[..]).into()));
+        if let Some(embedding) = self.session.sentence_embedding(ins) {
+            arrays.push(("sentenceEmbedding", Float32Array::from(&embedding[..]).into()));
         }
         with_arrays(&RunMeta { decoder_tokens, decoder_special }, arrays)
     }
@@ -678,6 +704,7 @@ fn qkv_object(t: &QkvTrace) -> Result<JsValue, JsError> {
         kind: t.kind.as_str(),
         layer: t.layer,
         n_heads: t.n_heads,
+        n_kv_heads: t.n_kv_heads,
         q_len: t.q_len,
         k_len: t.k_len,
         d_head: t.d_head,
@@ -726,11 +753,28 @@ struct MapOptions {
     mask: Option<Vec<u8>>,
     /// Default: the page's light theme.
     palette: Option<PaletteOption>,
+    /// Several maps of `[rows][cols]`, one after another in `values`, drawn as one grid image
+    /// (e.g. every head of every layer): `maps` of them, `columns` to a row, `gapPx` apart.
+    maps: usize,
+    columns: Option<usize>,
+    gap_px: usize,
 }
 
 impl Default for MapOptions {
     fn default() -> Self {
-        MapOptions { rows: 0, cols: 0, cell_px: 16, grid_lines: None, hatch_px: 10, causal: false, mask: None, palette: None }
+        MapOptions {
+            rows: 0,
+            cols: 0,
+            cell_px: 16,
+            grid_lines: None,
+            hatch_px: 10,
+            causal: false,
+            mask: None,
+            palette: None,
+            maps: 1,
+            columns: None,
+            gap_px: 4,
+        }
     }
 }
 
@@ -753,12 +797,16 @@ fn rasterize_with(values: &[f32], map_options: JsValue, call: &str) -> Result<pl
         (None, false) => Mask::None,
     };
     let style = MapStyle { cell_px: opts.cell_px, grid_lines: opts.grid_lines.unwrap_or(opts.cell_px >= 12), hatch_px: opts.hatch_px };
-    plot::rasterize(values, opts.rows, opts.cols, mask, style, &palette).map_err(js_error)
+    if opts.maps == 1 {
+        plot::rasterize(values, opts.rows, opts.cols, mask, style, &palette).map_err(js_error)
+    } else {
+        plot::grid(values, opts.maps, opts.columns.unwrap_or(opts.maps), opts.rows, opts.cols, mask, style, opts.gap_px, &palette).map_err(js_error)
+    }
 }
 
 /// An attention map `[rows][cols]` as RGBA pixels, the bytes of the CLI's `glassbox plot`:
 /// `{ width, height, rgba: Uint8ClampedArray }`. Options: `{ rows, cols, cellPx = 16, gridLines?,
-/// hatchPx = 10, causal = false, mask?, palette? }`.
+/// hatchPx = 10, causal = false, mask?, palette?, maps = 1, columns = maps, gapPx = 4 }`.
 #[wasm_bindgen(js_name = rasterizeMap)]
 pub fn rasterize_map(values: &[f32], map_options: JsValue) -> Result<JsValue, JsError> {
     let img = rasterize_with(values, map_options, "rasterizeMap")?;
