@@ -329,7 +329,7 @@ async function reload(handle) {
   const bytes = await fetchFolder(source.baseUrl, source.present, needWeights, () => {});
   const api = await getEngine();
   const model = api.WasmModel.load(bytes['config.json'], needWeights ? bytes[WEIGHTS] : null, bytes['tokenizer.json'],
-    bytes['tokenizer_config.json'] ?? null, bytes['special_tokens_map.json'] ?? null, { randomSeed });
+    bytes['tokenizer_config.json'] ?? null, bytes['special_tokens_map.json'] ?? null, bytes['generation_config.json'] ?? null, { randomSeed });
   models.set(handle, { model, engine: api });
 }
 

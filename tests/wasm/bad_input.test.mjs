@@ -26,7 +26,7 @@ before(async () => {
 });
 
 function load({ config, weights, tokenizer, randomSeed }) {
-  return wasm.WasmModel.load(config, weights ?? null, tokenizer, null, null, randomSeed === undefined ? {} : { randomSeed });
+  return wasm.WasmModel.load(config, weights ?? null, tokenizer, null, null, null, randomSeed === undefined ? {} : { randomSeed });
 }
 
 /** The error `fn` throws: a JS Error (never a trap), one line, with every needle; timed. */

@@ -23,7 +23,7 @@ const CYCLES = 100;
 const WARMUP_RUNS = 60;
 const WARMUP_CYCLES = 10;
 
-const FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+const FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
 const TEXTS = ['The cat sat on the mat.', 'Hello, wörld 🙂 naïve café', 'the red car', 'A much longer sentence, with commas, numbers like 1234 and a question?'];
 
 let wasm;
@@ -48,7 +48,7 @@ before(async () => {
 
 function load({ files }) {
   return wasm.WasmModel.load(files['config.json'], files['model.safetensors'], files['tokenizer.json'],
-    files['tokenizer_config.json'], files['special_tokens_map.json'], {});
+    files['tokenizer_config.json'], files['special_tokens_map.json'], files['generation_config.json'], {});
 }
 
 const mib = (bytes) => `${(bytes / MIB).toFixed(1)} MiB`;
