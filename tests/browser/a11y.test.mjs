@@ -42,6 +42,7 @@ async function audit(page, target, what, include = null) {
     const r = await axeViolations(target, include);
     assert.ok(r.passed > 5, `${what} (${colorScheme}): axe checked the page (${r.passed} rules passed)`);
     found.push(...r.serious.map((v) => `${what} (${colorScheme}): ${v}`));
+    for (const v of r.other) console.log(`# axe, not failed on: ${what} (${colorScheme}): ${v}`);
   }
   await page.emulateMedia({ colorScheme: 'light' });
   return found;
@@ -83,6 +84,13 @@ describe('axe-core, WCAG 2.1 A/AA: no serious or critical violations', () => {
           await page.click('#generated .gen-token[data-index="0"]');
           await waitIdle(page);
         }
+        const shown = await page.evaluate(() => ({
+          chips: document.querySelectorAll('#tokens .chip').length,
+          teaching: document.querySelectorAll('#teaching section').length,
+          generated: document.querySelectorAll('#generated .gen-token').length,
+        }));
+        assert.ok(shown.chips >= 3 && shown.teaching >= 3, `${model.name}: chips and teaching views shown: ${JSON.stringify(shown)}`);
+        if (model.kind !== 'encoder-only') assert.ok(shown.generated >= 1, `${model.name}: generated tokens shown`);
         // A token chip selected, so the selected and related states are measured too.
         await page.click('#tokens [role="option"] >> nth=1').catch(() => {});
         found.push(...await audit(page, page, `index.html with ${model.name}`));
@@ -100,6 +108,10 @@ describe('axe-core, WCAG 2.1 A/AA: no serious or critical violations', () => {
     try {
       await page.goto(`${setup.server.url}tutorial.html`);
       await waitWidgets(page, '[data-status]');
+      const statuses = await page.$$eval('[data-status]', (els) => els.filter((e) => e.localName.startsWith('glassbox-'))
+        .map((e) => `${e.localName} ${e.dataset.status}`));
+      assert.ok(statuses.length >= 10, `the tutorial's widgets: ${statuses.join(', ')}`);
+      assert.deepEqual(statuses.filter((s) => !s.endsWith(' ready')), [], 'every tutorial widget rendered');
       found = await audit(page, page, 'tutorial.html');
     } finally {
       await context.close();
@@ -116,6 +128,7 @@ describe('axe-core, WCAG 2.1 A/AA: no serious or critical violations', () => {
         await page.goto(`${setup.server.url}embed.html#model=${model.name}&text=The+cat+sat+down&view=${view}&generate=1&max-tokens=4`);
         await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
         await waitWidgets(page, '[data-status]');
+        assert.equal(await page.$eval('[data-status]', (e) => e.dataset.status), 'ready', `embed view=${view} rendered`);
         found.push(...await audit(page, page, `embed.html view=${view}`));
       }
     } finally {
