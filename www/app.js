@@ -15,6 +15,7 @@ import { decodeState, findModel } from './url-state.js';
 import { mountTeaching } from './views/teaching.js';
 
 const TOKENIZE_DELAY_MS = 150;   // re-tokenize this long after the last keystroke
+const INTERRUPT_AFTER_MS = 300;  // a call still running after this long gets a Stop control
 const N_CANDIDATES = 10;         // bars in the next-token chart
 const MODEL_INDEX_URL = 'models/index.json';
 const REQUIRED_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
@@ -38,6 +39,7 @@ const ui = {
   stepControls: $('step-controls'), stepKindSwitch: $('step-kind-switch'), stepLayerSelect: $('step-layer-select'),
   stepHeatmap: $('step-heatmap'), stepPlaceholder: $('step-placeholder'),
   teaching: $('teaching'),
+  interruptButton: $('interrupt-button'), runStatus: $('run-status'),
 };
 
 const state = {
@@ -58,6 +60,8 @@ const state = {
   gen: null,              // {handle, steps, selected, running, prompt, input, prefixTokens, prefixSpecial, status}
   stepKind: 'self', stepLayer: '0',
   events: [],             // what happened, for the test hook: loads, runs, tokens as they were drawn
+  inFlight: 0, inFlightTimer: 0,  // tokenize/run calls waiting on the worker (the Stop control shows for slow ones)
+  interrupting: false,    // Stop was pressed: the worker is being replaced and the model reloaded
 };
 
 function logEvent(type, detail = {}) {
@@ -91,6 +95,55 @@ function setStatus() {
   ui.generateButton.disabled = !canGenerate || state.running || Boolean(state.gen?.running);
   ui.stopButton.disabled = !state.gen?.running;
   ui.modelSelect.disabled = state.bundled.length === 0 && !state.model;
+}
+
+// ---- stopping a long call ------------------------------------------------------------------------
+
+/** A call the user may want to stop: after INTERRUPT_AFTER_MS still waiting, the Stop control appears. */
+async function tracked(promise) {
+  if (state.inFlight++ === 0) {
+    clearTimeout(state.inFlightTimer);
+    state.inFlightTimer = setTimeout(() => { if (state.inFlight > 0 && !state.interrupting) ui.interruptButton.hidden = false; },
+      INTERRUPT_AFTER_MS);
+  }
+  try {
+    return await promise;
+  } finally {
+    if (--state.inFlight === 0) {
+      clearTimeout(state.inFlightTimer);
+      if (!state.interrupting) ui.interruptButton.hidden = true;
+    }
+  }
+}
+
+/**
+ * Stop a call that runs too long. A synchronous tokenize or run inside the wasm cannot be interrupted, so
+ * Glassbox replaces the worker and loads the model again under the same handle; the text stays as it is.
+ */
+async function interruptCall() {
+  if (state.interrupting || !state.gb) return;
+  state.interrupting = true;
+  ui.interruptButton.disabled = true;
+  stopGeneration();
+  ui.runStatus.textContent = 'Stopping: restarting the engine and loading the model again…';
+  logEvent('interrupt');
+  try {
+    await state.gb.interrupt();
+    ui.runStatus.textContent = `Stopped. The engine was restarted and ${state.modelName || 'the model'} loaded again; your text is unchanged.`;
+    logEvent('interrupted');
+  } catch (e) {
+    ui.runStatus.textContent = '';
+    showError(ui.runError, `The computation could not be stopped cleanly (${e.message}). Reload the page.`);
+  } finally {
+    state.interrupting = false;
+    state.inFlight = 0;
+    clearTimeout(state.inFlightTimer);
+    ui.interruptButton.hidden = true;
+    ui.interruptButton.disabled = false;
+    ui.text.focus();
+    setStatus();
+    tokenizeNow();
+  }
 }
 
 // ---- models --------------------------------------------------------------------------------------
@@ -259,13 +312,14 @@ async function tokenizeNow() {
   const text = ui.text.value;
   const seq = ++state.tokenizeSeq;
   try {
-    const tokens = await model.tokenize(text);
+    const tokens = await tracked(model.tokenize(text));
     if (seq !== state.tokenizeSeq || model !== state.model) return;
     showTokens(tokens, text);
     // Clear only a tokenizer error; a failed run's message stays until the next run.
     if (state.tokenizeFailed) clearError(ui.runError);
     state.tokenizeFailed = false;
   } catch (e) {
+    if (state.interrupting) return;   // the Stop control reports what happened
     if (seq === state.tokenizeSeq) {
       showError(ui.runError, e);
       state.tokenizeFailed = true;
@@ -298,6 +352,7 @@ async function run() {
   state.running = true;
   setStatus();
   clearError(ui.runError);
+  ui.runStatus.textContent = '';
   state.tokenizeFailed = false;
   // The run brings its own tokens: a pending or in-flight tokenization would only draw them again.
   clearTimeout(state.tokenizeTimer);
@@ -307,7 +362,7 @@ async function run() {
     if (model.info.kind === 'encoder-decoder' && state.decoderIdsFor === text && state.decoderIds) {
       opts.decoderIds = state.decoderIds;
     }
-    const result = await model.run(text, opts);
+    const result = await tracked(model.run(text, opts));
     if (model !== state.model) return;
     state.result = result;
     state.resultText = text;
@@ -317,6 +372,7 @@ async function run() {
     teaching?.update(text);
     logEvent('run', { text });
   } catch (e) {
+    if (state.interrupting) return;   // the Stop control reports what happened and tokenizes again
     showError(ui.runError, e);
     logEvent('run-error', { message: e?.message });
     tokenizeNow();   // the tokens of the text are still worth showing (e.g. to see why it is too long)
@@ -600,6 +656,7 @@ function wire() {
 
   ui.samplingForm.addEventListener('submit', (e) => { e.preventDefault(); generate(); });
   ui.stopButton.addEventListener('click', stopGeneration);
+  ui.interruptButton.addEventListener('click', interruptCall);
   ui.stepLayerSelect.addEventListener('change', () => { state.stepLayer = ui.stepLayerSelect.value; renderGeneration(); });
 }
 
@@ -618,6 +675,8 @@ function exposeTestHook() {
     },
     events: () => state.events,
     // Recovery test: a deliberate panic in the engine; its message is shown where a failed run's would be.
+    // Stop test: the worker busy for `ms` in one synchronous stretch, as a long run is; its promise settles on Stop.
+    debugBusy: (ms) => tracked(state.gb._request({ type: 'debugBusy', ms })).then(() => 'done', (e) => e.message),
     debugPanic: () => state.gb._request({ type: 'debugPanic' }).catch((e) => { showError(ui.runError, e); return e.message; }),
     generation: () => state.gen && { running: state.gen.running, status: state.gen.status, selected: state.gen.selected,
       steps: state.gen.steps.map((t) => ({ step: t.step, id: t.id, token: t.token, prob: t.prob, nCandidates: t.candidates.length })) },

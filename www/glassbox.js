@@ -41,7 +41,7 @@ export class Glassbox {
     this._pending = new Map(); // id -> { resolve, reject, onProgress?, onStarted?, onToken? }
     this._closed = null;
     this._restart = null;       // how `interrupt` starts a new worker: { opts, wasm } of `create`
-    this._reloadable = new Map(); // handle -> load message of a model from a folder URL
+    this._reloadable = new Map(); // handle -> load message of a model from a folder URL or File/Blob handles
     /** `{ version, simd128 }` of the wasm build, set by `create`. */
     this.build = null;
     this._listen(worker);
@@ -76,15 +76,18 @@ export class Glassbox {
         + 'Pass a folder URL or the chosen files');
     }
     const loaded = await this._request({ type: 'load', source: message, randomSeed: opts.randomSeed }, { onProgress: opts.onProgress }, transfer);
-    if (message.baseUrl) this._reloadable.set(loaded.handle, { type: 'load', source: message, randomSeed: opts.randomSeed, handle: loaded.handle });
+    // Files are kept as File/Blob handles (not bytes) so a replaced worker can read them again; ArrayBuffers were
+    // transferred away and cannot be.
+    const blobsOnly = message.files && typeof Blob !== 'undefined' && Object.values(message.files).every((v) => v instanceof Blob);
+    if (message.baseUrl || blobsOnly) this._reloadable.set(loaded.handle, { type: 'load', source: message, randomSeed: opts.randomSeed, handle: loaded.handle });
     return new Model(this, loaded.handle, loaded.info);
   }
 
   /**
    * Stop whatever the worker is computing. A tokenize or run inside the wasm cannot be interrupted from
    * inside, so the worker is replaced: every pending request rejects with a message saying so, a new worker
-   * starts, and the models loaded from a folder URL are loaded again under the same handles (their Model
-   * objects keep working; models opened from files must be opened again).
+   * starts, and the models loaded from a folder URL or from File/Blob objects are loaded again under the same
+   * handles (their Model objects keep working; models given as ArrayBuffers must be opened again).
    */
   async interrupt() {
     if (!this._restart || this._restart.opts.worker) {

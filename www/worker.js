@@ -39,7 +39,8 @@ let engine = null; // Promise of the imported wasm-bindgen module, initialised
 let engineCount = 0; // bumped after a crash so the next import is a fresh instance
 const models = new Map(); // handle -> { model: WasmModel, engine }
 // How to load each model again after a trap replaced the engine: { source, randomSeed }. Folders fetched from a
-// URL only (fetched again, mostly from the HTTP cache); bytes handed over as files are not kept twice in memory.
+// URL (fetched again, mostly from the HTTP cache) and files given as File/Blob handles (read again: a Blob is a
+// handle, not a copy); bytes handed over as ArrayBuffers are not kept twice in memory, so those are not reloadable.
 const reloadable = new Map();
 const generations = new Map(); // request id -> { handle, cancelled }
 let nextHandle = 1;
@@ -83,6 +84,7 @@ function dispatch(msg) {
     case 'generate': return generate(msg);
     case 'free': return free(msg.handle);
     case 'debugPanic': return getEngine().then((api) => api.debugPanic());
+    case 'debugBusy': return debugBusy(msg.ms);
     default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, inspect, attentionDims, `
       + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, generate, cancel or free');
   }
@@ -124,8 +126,7 @@ async function describe(err) {
     } catch { /* the instance is broken; the trap itself is the message */ }
     restartEngine();
     return `Glassbox hit an internal error (${panic ?? err.message}). This is a bug; please report it. `
-      + 'The engine was restarted: models loaded from a folder address are loaded again by your next request, '
-      + 'models opened from files must be opened again';
+      + 'The engine was restarted: the models you had are loaded again by your next request';
   }
   if (err instanceof Error) return err.message;
   return String(err);
@@ -204,8 +205,21 @@ async function load(msg) {
   const handle = Number.isInteger(msg.handle) && !models.has(msg.handle) ? msg.handle : nextHandle++;
   nextHandle = Math.max(nextHandle, handle + 1);
   models.set(handle, { model, engine: api });
-  if (source.baseUrl !== undefined) reloadable.set(handle, { source, randomSeed });
+  if (source.baseUrl !== undefined || onlyBlobs(source.files)) reloadable.set(handle, { source, randomSeed });
   return { handle, info: model.info() };
+}
+
+/// True when every file is a File/Blob handle, which can be read again without keeping a copy.
+function onlyBlobs(files) {
+  return Boolean(files) && typeof Blob !== 'undefined' && Object.values(files).every((v) => v instanceof Blob);
+}
+
+/// Test hook: keep the worker busy in one synchronous stretch, as a long tokenize or run does, so the page's
+/// Stop (Glassbox.interrupt) can be tested. Bounded to 60 s.
+function debugBusy(ms) {
+  const until = Date.now() + Math.min(Math.max(Number(ms) || 0, 0), 60000);
+  while (Date.now() < until) { /* busy */ }
+  return true;
 }
 
 /// `present`: the folder's file names when known (from /models/index.json), so absent optional
@@ -326,7 +340,9 @@ async function readStream(stream, total, file, progress) {
 async function reload(handle) {
   const { source, randomSeed } = reloadable.get(handle);
   const needWeights = randomSeed === undefined;
-  const bytes = await fetchFolder(source.baseUrl, source.present, needWeights, () => {});
+  const bytes = source.baseUrl !== undefined
+    ? await fetchFolder(source.baseUrl, source.present, needWeights, () => {})
+    : await readFiles(source.files, needWeights, () => {});
   const api = await getEngine();
   const model = api.WasmModel.load(bytes['config.json'], needWeights ? bytes[WEIGHTS] : null, bytes['tokenizer.json'],
     bytes['tokenizer_config.json'] ?? null, bytes['special_tokens_map.json'] ?? null, bytes['generation_config.json'] ?? null, { randomSeed });
