@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import {
-  launchBrowser, modelsUnderTest, newWatchedPage, startServer,
+  axeViolations, launchBrowser, modelsUnderTest, newWatchedPage, startServer,
 } from './helpers.mjs';
 
 const WAIT = { timeout: 90000 };
@@ -278,6 +278,83 @@ describe('recovery', () => {
     assert.deepEqual(await page.evaluate(() => window.__glassbox.heatmap()), heatmapBefore, 'the reloaded model gives the same attention');
     // The only errors are the deliberate panic's (a console message of the trap).
     assert.deepEqual(watch.errors.filter((e) => !/debugPanic|unreachable|RuntimeError/.test(e)), []);
+    await context.close();
+  });
+});
+
+/** Open the decoder test model on the page from files (the file picker), with `text` typed; resolves once loaded. */
+async function openFromFiles(page, text) {
+  const dir = setup.decoder.dir;
+  const names = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json']
+    .filter((n) => fs.existsSync(path.join(dir, n)));
+  await page.goto(`${setup.server.url}index.html#model=${setup.decoder.name}`);
+  await page.waitForFunction(() => window.__glassbox?.status === 'idle' && window.__glassbox.info(), null, WAIT);
+  await page.setInputFiles('#files-input', names.map((name) => ({ name, mimeType: 'application/octet-stream', buffer: fs.readFileSync(path.join(dir, name)) })));
+  await page.waitForFunction(() => window.__glassbox.events().some((e) => e.type === 'loaded' && e.name === 'your files')
+    && window.__glassbox.status === 'idle', null, WAIT);
+  assert.equal(await page.$eval('#model-select', (s) => s.value), 'own', 'the model opened from files is the one loaded');
+  await page.fill('#text-input', text);
+  return runAndWait(page, text);
+}
+
+/** Press Run and wait for its run of `text`; the attention shown, or a failure naming the error. */
+async function runAndWait(page, text) {
+  const before = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type === 'run' || e.type === 'run-error').length);
+  await page.click('#run-button');
+  await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'run' || e.type === 'run-error').length > n
+    && window.__glassbox.status === 'idle', before, WAIT);
+  const last = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type === 'run' || e.type === 'run-error').at(-1));
+  assert.equal(last.type, 'run', `the run failed: ${last.message}`);
+  assert.equal(last.text, text);
+  assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '', 'an error is shown after the run');
+  return page.evaluate(() => window.__glassbox.heatmap());
+}
+
+describe('recovery of a model opened from files', () => {
+  it('after a panic the model is read again from its files under the same handle, and the text is kept', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const text = 'Files stay open after a panic';
+    const heatmapBefore = await openFromFiles(page, text);
+
+    const message = await page.evaluate(() => window.__glassbox.debugPanic());
+    assert.match(message, /internal error/);
+    assert.match(message, /loaded again/, 'the message says the model comes back');
+    assert.ok(await page.isVisible('#run-error'), 'the message is shown');
+    assert.equal(await page.inputValue('#text-input'), text, 'the text is kept');
+
+    assert.deepEqual(await runAndWait(page, text), heatmapBefore, 'the model read again from its files gives the same attention');
+    assert.equal(await page.$eval('#model-select', (s) => s.value), 'own', 'still the model from files');
+    assert.deepEqual(watch.errors.filter((e) => !/debugPanic|unreachable|RuntimeError/.test(e)), []);
+    await context.close();
+  });
+
+  it('a call that runs too long gets a Stop control that replaces the worker, reloads the model and keeps the text', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const text = 'A long call is stopped from the page';
+    const heatmapBefore = await openFromFiles(page, text);
+    const stop = page.getByRole('button', { name: 'Stop the computation' });
+    assert.equal(await stop.isVisible(), false, 'Stop is hidden while nothing runs');
+
+    // The worker stuck in one synchronous stretch, as a long tokenize or run is (60 s, far beyond the test's waits).
+    await page.evaluate(() => { window.__busy = window.__glassbox.debugBusy(60000); });
+    await stop.waitFor({ state: 'visible', timeout: 10000 });
+    assert.deepEqual((await axeViolations(page, ['#text-section'])).serious, [], 'axe: the text section with Stop shown');
+    // Keyboard reachable: focus it the way Tab does and press Enter.
+    await stop.focus();
+    await page.keyboard.press('Enter');
+    assert.match(await page.evaluate(() => window.__busy), /interrupted/, 'the stuck call is rejected as stopped');
+    await page.waitForFunction(() => window.__glassbox.events().some((e) => e.type === 'interrupted'), null, { timeout: 30000 });
+    assert.match(await page.textContent('#run-status'), /Stopped.*loaded again.*text is unchanged/);
+    assert.equal(await stop.isVisible(), false, 'Stop is hidden again');
+    assert.deepEqual((await axeViolations(page, ['#text-section'])).serious, [], 'axe: the text section with the Stop report');
+    assert.equal(await page.inputValue('#text-input'), text, 'the text is kept');
+    assert.equal(await page.$eval('#model-select', (s) => s.value), 'own', 'still the model from files');
+
+    // The page works again with the model reloaded under its handle: tokens come back and a run gives the same maps.
+    await page.waitForFunction(() => (window.__glassbox.tokens()?.ids.length ?? 0) > 0, null, WAIT);
+    assert.deepEqual(await runAndWait(page, text), heatmapBefore, 'the reloaded model gives the same attention');
+    assert.equal(await page.textContent('#run-status'), '', 'the Stop report clears with the next run');
+    assert.deepEqual(watch.errors, []);
     await context.close();
   });
 });
