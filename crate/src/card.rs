@@ -35,9 +35,10 @@ pub struct GenerationDefaults {
     pub max_new_tokens: Option<usize>,
     pub max_length: Option<usize>,
     pub do_sample: bool,
-    pub temperature: Option<f32>,
+    /// f64 of the f32's shortest decimal, so JS and the CLI's JSON show the file's number (0.7, not 0.699999988).
+    pub temperature: Option<f64>,
     pub top_k: Option<usize>,
-    pub top_p: Option<f32>,
+    pub top_p: Option<f64>,
     pub num_beams: Option<usize>,
     pub length_penalty: Option<f64>,
 }
@@ -65,11 +66,16 @@ impl GenerationDefaults {
             max_new_tokens: g.max_new_tokens,
             max_length: g.max_length,
             do_sample: g.do_sample,
-            temperature: g.temperature,
+            temperature: g.temperature.map(decimal),
             top_k: g.top_k,
-            top_p: g.top_p,
+            top_p: g.top_p.map(decimal),
             num_beams: g.num_beams,
             length_penalty: g.length_penalty,
         }
     }
+}
+
+/// An f32 as the f64 of its shortest decimal form.
+fn decimal(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
 }
