@@ -135,7 +135,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, distilbert, distilbert_sin, roberta);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -174,6 +174,17 @@ fn fixtures_cover_what_they_claim() {
     let v4 = config("llama3_tied_v4");
     assert!(v4.get("rope_parameters").is_none() && v4["rope_scaling"]["type"] == "llama3" && v4["rope_theta"].is_number());
     assert!(names("llama3_tied_v4").iter().any(|n| n == "lm_head.weight"), "the transformers-4 copy stores the tied head");
+    assert!(!names("distilbert").iter().any(|n| n == "vocab_projector.weight"));
+    assert!(names("distilbert_v4").iter().any(|n| n == "vocab_projector.weight"));
+    assert!(names("roberta").iter().any(|n| n == "lm_head.bias") && !names("roberta").iter().any(|n| n == "lm_head.decoder.weight"));
+    let v4 = names("roberta_v4");
+    assert!(v4.iter().any(|n| n == "lm_head.decoder.weight") && v4.iter().any(|n| n == "lm_head.decoder.bias") && !v4.iter().any(|n| n == "lm_head.bias"));
+    assert_eq!(config("roberta_v4")["transformers_version"], "4.44.2");
+    // Untied, HF adds the decoder's own bias, which differs from lm_head.bias here.
+    let bytes = Folder::fixture("roberta_untied").weights.unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_ne!(st.tensor("lm_head.bias").unwrap().data(), st.tensor("lm_head.decoder.bias").unwrap().data());
+    assert_eq!(config("roberta_untied")["tie_word_embeddings"], false);
     let qwen = config("qwen2");
     assert_eq!(qwen["model_type"], "qwen2");
     assert!(names("qwen2").iter().any(|n| n.ends_with("q_proj.bias")));
@@ -326,7 +337,7 @@ fn qwen2_sliding_window_is_exact_or_refused() {
     let short = model.forward(&Inputs { ids: &[5, 6, 7, 8], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap();
     let plain = load_model("qwen2").forward(&Inputs { ids: &[5, 6, 7, 8], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap();
     assert_eq!(short.last_hidden_state, plain.last_hidden_state);
-    let err = model.forward(&Inputs { ids: &[5, 6, 7, 8, 9], type_ids: None, decoder_ids: None }, Capture::NONE).err().expect("refused").to_string();
+    let err = model.forward(&Inputs { ids: &[5, 6, 7, 8, 9], type_ids: None, decoder_ids: None }, Capture::NONE).expect_err("refused").to_string();
     assert!(err.contains("sliding_window"), "{err}");
     // Saved layer kinds win, as in HF: all full here, so nothing slides.
     let saved = edited("qwen2", |c| {
@@ -363,7 +374,7 @@ fn roberta_positions_follow_the_pad_offset() {
     let pad = cfg["pad_token_id"].as_u64().unwrap() as usize;
     assert_eq!(info.max_positions, Some(cfg["max_position_embeddings"].as_u64().unwrap() as usize - pad - 1));
     let too_long = vec![5u32; info.max_positions.unwrap() + 1];
-    let err = model.forward(&Inputs { ids: &too_long, type_ids: None, decoder_ids: None }, Capture::NONE).err().expect("refused").to_string();
+    let err = model.forward(&Inputs { ids: &too_long, type_ids: None, decoder_ids: None }, Capture::NONE).expect_err("refused").to_string();
     assert!(err.contains("positions"), "{err}");
     // The first position row is table row pad + 1.
     let bytes = Folder::fixture("roberta").weights.unwrap();
@@ -438,4 +449,38 @@ fn distilbert_sinusoidal_table_is_hf_s() {
     for (a, b) in rows.iter().zip(&again) {
         assert!((a - b).abs() < 1e-3, "stored (f16) {a} vs recomputed {b}");
     }
+}
+
+/// The logit lens of a Llama-style model: the final norm and head on any layer's state; on the
+/// last state (already normed) it is the model's own logits.
+#[test]
+fn logit_lens_reads_every_layer_of_a_rotary_model() {
+    let model = load_model("qwen2");
+    let ids = [10u32, 20, 30, 40];
+    let probe = Probe { hidden_states: true, ..Default::default() };
+    let out = model.forward_probed(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, &probe).unwrap();
+    let n = out.decoder_hidden_states.as_ref().unwrap().n_states;
+    assert_eq!(n, model.info().n_layers + 1);
+    assert_eq!(model.logit_lens(&out, n - 1).unwrap(), out.logits.clone().unwrap());
+    let first = model.logit_lens(&out, 1).unwrap();
+    assert_eq!(first.len(), ids.len() * model.info().vocab_size);
+    assert_ne!(Some(first), out.logits);
+    let top = model.logit_lens_top(&out, 3).unwrap();
+    assert_eq!((top.n_states, top.seq_len, top.k), (n, 4, 3));
+}
+
+/// The angle table is asked of rotary models only, within the position limit; rotary models have no
+/// position vectors to add and say what to ask instead.
+#[test]
+fn rotary_angles_and_position_vectors_refuse_what_does_not_exist() {
+    let gpt2 = Model::load(&Folder::fixture("gpt2").files(), None).unwrap();
+    let err = gpt2.rotary_angles(4).expect_err("gpt2 has no rotation").to_string();
+    assert!(err.contains("rotary"), "{err}");
+    let llama = load_model("llama_gqa");
+    let max = llama.info().max_positions.unwrap();
+    assert!(llama.rotary_angles(max).is_ok());
+    let err = llama.rotary_angles(max + 1).expect_err("beyond the limit").to_string();
+    assert!(err.contains(&max.to_string()), "{err}");
+    let err = llama.position_vectors(glassbox::models::Stack::Decoder, 4).expect_err("no vectors").to_string();
+    assert!(err.contains("rotary_angles"), "{err}");
 }

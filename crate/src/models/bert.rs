@@ -365,9 +365,13 @@ impl Bert {
             } else {
                 Some(w.get(names.head_decoder, &[v, c])?)
             };
-            let bias = match w.get_opt(names.head_bias[0], &[v])? {
+            // HF 5 ties `decoder.bias` to the head's own `bias` only together with the weights; untied,
+            // the decoder's bias is what the forward pass adds (4.x files may store only the other one).
+            let [own, decoders] = names.head_bias;
+            let (first, second) = if cfg.tie_word_embeddings { (own, decoders) } else { (decoders, own) };
+            let bias = match w.get_opt(first, &[v])? {
                 Some(b) => b,
-                None => w.get(names.head_bias[1], &[v])?,
+                None => w.get(second, &[v])?,
             };
             Some(MlmHead {
                 dense: linear(&w, names.head_dense, c, c, true)?,

@@ -42,6 +42,7 @@ use crate::loader::limits::MAX_DIM;
 use crate::loader::{parse_json, Weights};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Which of the two Llama-style families a checkpoint is: they differ only in biases and in
 /// the keys their configs may carry.
@@ -261,6 +262,7 @@ impl Llama {
         let group = h / kv_heads;
         let scale = 1.0 / (d as f32).sqrt();
         let mut x = gather_rows(&self.embed, c, ids); // [T][C]
+        let turn = self.rotary.cos_sin(past, t); // positions past..past+T, shared by every layer
         for (l, (block, cache)) in self.blocks.iter().zip(caches.iter_mut()).enumerate() {
             recorder.hidden_state(&x);
             // x = x + Wo · attn(rope(Wq a), rope(Wk a), Wv a),  a = rms_1(x)
@@ -269,8 +271,8 @@ impl Llama {
             let mut q = block.q_proj.forward(&a, t); // [T][H·D]
             let mut k = block.k_proj.forward(&a, t); // [T][KV·D]
             let v = block.v_proj.forward(&a, t); // [T][KV·D]
-            self.rotary.rotate(&mut q, h * d, past);
-            self.rotary.rotate(&mut k, kv_heads * d, past);
+            turn.rotate(&mut q, h * d);
+            turn.rotate(&mut k, kv_heads * d);
             cache.append(&k, &v);
             // Grouped-query attention: every query head of a group reads its group's key/value head.
             let (k_all, v_all) = (repeat_kv(&cache.k, kv_heads, d, group), repeat_kv(&cache.v, kv_heads, d, group)); // [P+T][H·D]
@@ -368,9 +370,9 @@ impl Llama {
 
 /// `x: [T][KV·D]` with each key/value head repeated `group` times: `[T][KV·group·D]`
 /// (HF's `repeat_kv`: query head `h` reads kv head `h / group`).
-fn repeat_kv(x: &[f32], kv_heads: usize, d: usize, group: usize) -> Vec<f32> {
+fn repeat_kv(x: &[f32], kv_heads: usize, d: usize, group: usize) -> Cow<'_, [f32]> {
     if group == 1 {
-        return x.to_vec();
+        return Cow::Borrowed(x); // plain multi-head attention: the cache as it is
     }
     let mut out = Vec::with_capacity(x.len() * group);
     for row in x.chunks_exact(kv_heads * d) {
@@ -380,7 +382,7 @@ fn repeat_kv(x: &[f32], kv_heads: usize, d: usize, group: usize) -> Vec<f32> {
             }
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Keys that would change the numbers and that Glassbox does not implement.

@@ -142,6 +142,9 @@ pub struct LensTop {
     pub probs: Vec<f32>, // [L+1][T][k], softmax over the whole vocabulary
 }
 
+/// The most cells [`Model::rotary_angles`] returns (positions × pairs).
+pub const MAX_ANGLE_CELLS: usize = 1 << 22;
+
 impl Model {
     /// `(layers, heads)` of attention `kind`, or `None` when the model has no such attention.
     pub fn attention_dims(&self, kind: AttentionKind) -> Option<(usize, usize)> {
@@ -363,6 +366,11 @@ impl Model {
         let max = self.info().max_positions.unwrap_or(n);
         if n > max {
             return Err(Error::input(format!("{n} positions were asked for but this model has {max}"), format!("Ask for at most {max}")));
+        }
+        // A table for the page, not a tensor of the model: keep it small whatever the config says.
+        let cells = n.saturating_mul(m.rotary.inv_freq.len());
+        if cells > MAX_ANGLE_CELLS {
+            return Err(Error::input(format!("{n} positions × {} pairs is more than the {MAX_ANGLE_CELLS} angles one table may hold", m.rotary.inv_freq.len()), "Ask for fewer positions"));
         }
         Ok(m.rotary_angles(n))
     }

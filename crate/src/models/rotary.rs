@@ -126,7 +126,7 @@ impl Rotary {
                 let field = |k: &str| format!("{params_key}.{k}");
                 let required = |k: &str| -> Result<f64> {
                     number(params, k, &field(k))?.ok_or_else(|| {
-                        Error::config(&field(k), "is missing (llama3 rope scaling needs factor, low_freq_factor, high_freq_factor)", "Use the config.json saved with the weights")
+                        Error::config(field(k), "is missing (llama3 rope scaling needs factor, low_freq_factor, high_freq_factor)", "Use the config.json saved with the weights")
                     })
                 };
                 // HF gives a top-level `original_max_position_embeddings` priority over the one inside.
@@ -137,7 +137,7 @@ impl Rotary {
                 let (factor, low, high) = (required("factor")?, required("low_freq_factor")?, required("high_freq_factor")?);
                 if factor <= 0.0 || low <= 0.0 || high <= low || original <= 0.0 {
                     return Err(Error::config(
-                        &field("factor"),
+                        field("factor"),
                         format!("llama3 scaling needs factor > 0 and 0 < low_freq_factor < high_freq_factor (got {factor}, {low}, {high})"),
                         "Use the config.json saved with the weights",
                     ));
@@ -146,7 +146,7 @@ impl Rotary {
             }
             other => {
                 return Err(Error::config(
-                    &format!("{params_key}.rope_type"),
+                    format!("{params_key}.rope_type"),
                     format!("\"{other}\" rotary scaling is not supported"),
                     "Glassbox runs the \"default\" and \"llama3\" rotary positions; use a checkpoint with one of those",
                 ))
@@ -177,34 +177,28 @@ impl Rotary {
         Rotary { d_head, theta, scaling, inv_freq }
     }
 
+    /// The cosines and sines of positions `first..first+T`: `[T][D/2]` each, computed once per
+    /// forward pass and shared by the queries and keys of every layer.
+    pub fn cos_sin(&self, first: usize, t: usize) -> CosSin {
+        let half = self.inv_freq.len();
+        let (mut cos, mut sin) = (Vec::with_capacity(t * half), Vec::with_capacity(t * half));
+        for p in first..first + t {
+            // As HF: the angle in f32 (`position.float() * inv_freq`), then its cosine and sine.
+            for &f in &self.inv_freq {
+                let angle = p as f32 * f;
+                cos.push(angle.cos());
+                sin.push(angle.sin());
+            }
+        }
+        CosSin { half, cos, sin }
+    }
+
     /// Rotate `x: [T][W]` in place, where each row holds `W / D` heads of width `D` and row `t`
     /// sits at position `first + t`.
     pub fn rotate(&self, x: &mut [f32], width: usize, first: usize) {
-        let half = self.d_head / 2;
-        let (mut cos, mut sin) = (vec![0.0f32; half], vec![0.0f32; half]);
-        for (t, row) in x.chunks_exact_mut(width).enumerate() {
-            self.cos_sin(first + t, &mut cos, &mut sin);
-            for head in row.chunks_exact_mut(self.d_head) {
-                let (a, b) = head.split_at_mut(half);
-                for i in 0..half {
-                    let (x1, x2) = (a[i], b[i]);
-                    a[i] = x1 * cos[i] - x2 * sin[i];
-                    b[i] = x2 * cos[i] + x1 * sin[i];
-                }
-            }
-        }
+        let t = x.len() / width.max(1);
+        self.cos_sin(first, t).rotate(x, width);
     }
-
-    /// `cos` and `sin` of every pair's angle at `position`, computed as HF does: the angle in
-    /// f32 (`position.float() * inv_freq`), then its cosine and sine.
-    fn cos_sin(&self, position: usize, cos: &mut [f32], sin: &mut [f32]) {
-        for (i, &f) in self.inv_freq.iter().enumerate() {
-            let angle = position as f32 * f;
-            cos[i] = angle.cos();
-            sin[i] = angle.sin();
-        }
-    }
-
     /// The angle table of positions `0..n`, for the positions view.
     pub fn angles(&self, n: usize) -> RotaryAngles {
         let half = self.inv_freq.len();
@@ -213,6 +207,35 @@ impl Rotary {
             angles.extend(self.inv_freq.iter().map(|&f| p as f32 * f));
         }
         RotaryAngles { n_positions: n, n_pairs: half, theta: self.theta, scaling: self.scaling.as_str(), inv_freq: self.inv_freq.clone(), angles }
+    }
+}
+
+/// The cosines and sines of a run of positions (see [`Rotary::cos_sin`]).
+#[derive(Debug, Clone)]
+pub struct CosSin {
+    half: usize,   // D/2
+    cos: Vec<f32>, // [T][D/2]
+    sin: Vec<f32>, // [T][D/2]
+}
+
+impl CosSin {
+    /// Rotate `x: [T][W]` in place (rows of `W / D` heads, row `t` at the run's `t`-th position):
+    /// `x'[i] = x[i]·cos − x[i+D/2]·sin`, `x'[i+D/2] = x[i+D/2]·cos + x[i]·sin`.
+    pub fn rotate(&self, x: &mut [f32], width: usize) {
+        let half = self.half;
+        if half == 0 {
+            return;
+        }
+        for ((row, cos), sin) in x.chunks_exact_mut(width).zip(self.cos.chunks_exact(half)).zip(self.sin.chunks_exact(half)) {
+            for head in row.chunks_exact_mut(2 * half) {
+                let (a, b) = head.split_at_mut(half);
+                for i in 0..half {
+                    let (x1, x2) = (a[i], b[i]);
+                    a[i] = x1 * cos[i] - x2 * sin[i];
+                    b[i] = x2 * cos[i] + x1 * sin[i];
+                }
+            }
+        }
     }
 }
 
