@@ -51,7 +51,7 @@ async function generate(page) {
 }
 
 describe('generation_config.json on the page', () => {
-  it('the controls start from the model\'s values, generate as HF's model.generate does, and can be overridden', async () => {
+  it('the controls start from the model\'s values, generate as HF\'s model.generate does, and can be overridden', async () => {
     const { page } = setup;
     await pickModel(page, NAME);
     const value = (id) => page.inputValue(id);
