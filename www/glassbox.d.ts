@@ -89,6 +89,8 @@ export declare class Model {
   positionVectors(stack: Stack, n: number): Promise<{ data: Float32Array; shape: [number, number] }>;
   /** T5 only: the bucket of every distance -(n-1)..n-1 and what each head adds per bucket. */
   relativePositions(stack: Stack, n: number): Promise<RelativePositions>;
+  /** Rotary models only (Llama, Qwen2): the angle each pair of head dimensions is turned by at positions 0..n-1. */
+  rotaryAngles(n: number): Promise<RotaryAngles>;
   /** Rows of the stack's token table for `ids` and the factor the model multiplies them by (√C for Marian/BART with scale_embedding). */
   tokenEmbeddings(stack: Stack, ids: ArrayLike<number>): Promise<{ rows: { data: Float32Array; shape: [number, number] }; scale: number }>;
   /** Releases the model in the worker (cancelling its generations); later calls reject. */
@@ -99,7 +101,7 @@ export declare class Model {
 export interface ModelInfo {
   modelType: string;
   kind: 'encoder-only' | 'decoder-only' | 'encoder-decoder';
-  positions: 'learned' | 'sinusoidal' | 'relative';
+  positions: 'learned' | 'sinusoidal' | 'relative' | 'rotary';
   /** Encoder layers (decoder layers for decoder-only models). */
   nLayers: number;
   /** 0 for encoder-only. */
@@ -252,6 +254,8 @@ export interface InspectOptions extends RunOptions {
 export interface QkvTrace {
   kind: AttentionKind; layer: number;
   nHeads: number; qLen: number; kLen: number; dHead: number; dModel: number;
+  /** Key/value heads: query head h reads kv head ⌊h / (nHeads / nKvHeads)⌋ (fewer than nHeads under grouped-query attention; k and v are already repeated per query head). */
+  nKvHeads: number;
   /** 1/√D (GPT-2 may also divide by layer+1); 1 for T5. */
   scale: number;
   input: Float32Array;   // [Tq][C] what the query projection reads
@@ -279,6 +283,16 @@ export interface RelativePositions {
   distances: Int32Array;   // [2N-1] key − query
   buckets: Uint32Array;    // [2N-1]
   bias: { data: Float32Array; shape: [number, number] };   // [H][buckets]
+}
+
+/** Radians; pair i is head dimensions (i, i + D/2) (Hugging Face's rotate_half layout). */
+export interface RotaryAngles {
+  nPositions: number; nPairs: number;
+  /** rope_theta, the base. */
+  theta: number;
+  scaling: 'default' | 'llama3';
+  invFreq: Float32Array;                                    // [D/2] radians per position of each pair
+  angles: { data: Float32Array; shape: [number, number] };  // [N][D/2] p · invFreq[i]
 }
 
 export interface GeneratedToken {

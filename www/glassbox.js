@@ -207,6 +207,11 @@ export class Model {
     return this._request({ type: 'relativePositions', stack, n });
   }
 
+  /** Rotary models (Llama, Qwen2): how far each pair of head dimensions is turned at positions 0..n-1. */
+  rotaryAngles(n) {
+    return this._request({ type: 'rotaryAngles', n });
+  }
+
   /** Rows of a stack's token table: `{ rows: { data, shape: [T, C] }, scale }`. */
   tokenEmbeddings(stack, ids) {
     return this._request({ type: 'tokenEmbeddings', stack, ids: Array.from(ids) });

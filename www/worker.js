@@ -21,6 +21,7 @@
 //   positionVectors   { handle, stack, n }             -> result { data, shape: [N, C] }
 //   relativePositions { handle, stack, n }             -> result (T5 buckets and bias)
 //   tokenEmbeddings   { handle, stack, ids }           -> result { rows: { data, shape }, scale }
+//   rotaryAngles      { handle, n }                    -> result { nPositions, nPairs, theta, scaling, invFreq, angles }
 //   generate  { handle, text, options }               -> started { ..., plan }, token*, result { ids, text, stoppedBy, beams? }
 //             (options left out take the model's generation_config.json; numBeams > 1 runs the whole
 //              beam search before `started`, then replays the best hypothesis as token events)
@@ -75,11 +76,12 @@ function dispatch(msg) {
     case 'attentionDims': return modelFor(msg.handle).model.attentionDims(String(msg.kind));
     case 'positionVectors': return modelFor(msg.handle).model.positionVectors(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
     case 'relativePositions': return modelFor(msg.handle).model.relativePositions(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
+    case 'rotaryAngles': return modelFor(msg.handle).model.rotaryAngles(wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
     case 'tokenEmbeddings': return modelFor(msg.handle).model.tokenEmbeddings(String(msg.stack), tokenIds(msg.ids, 'ids'));
     case 'generate': return generate(msg);
     case 'free': return free(msg.handle);
     default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, inspect, attentionDims, `
-      + 'positionVectors, relativePositions, tokenEmbeddings, drawMap, rasterizeMap, generate, cancel or free');
+      + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, generate, cancel or free');
   }
 }
 

@@ -76,6 +76,7 @@ export class TeachingState {
     this.baselineFor = null;
     this.output = null;
     this.outputBaseline = null;
+    this.positions = null;   // the positions view's data (rotary: redrawn with the model's q and k after a run)
   }
 
   /** A new model: reset, then learn its attention shapes (`ready` resolves once they are known). */
@@ -246,6 +247,8 @@ export function mountTeaching(root, opts = {}) {
       const view = { positions: info.positions };
       if (info.positions === 'relative') {
         view.relative = await model.relativePositions(stack, RELATIVE_SPAN);
+      } else if (info.positions === 'rotary') {
+        view.rotary = await model.rotaryAngles(Math.min(POSITIONS_SHOWN, info.maxPositions ?? POSITIONS_SHOWN));
       } else {
         const n = Math.min(POSITIONS_SHOWN, info.maxPositions ?? POSITIONS_SHOWN);
         view.table = await model.positionVectors(stack, n);
@@ -261,7 +264,8 @@ export function mountTeaching(root, opts = {}) {
         vectors = { tokenRows: emb.rows, scale: emb.scale, table: view.table };
       }
       if (seq !== st.modelSeq) return;
-      renderPositions(ui.positionsView, view);
+      st.positions = view;
+      renderPositions(ui.positionsView, { ...view, pair: rotaryPair() });
       renderOrderDemo(ui.order, sentences, info.positions, vectors);
       showError('positions', null);
     } catch (e) {
@@ -353,6 +357,7 @@ export function mountTeaching(root, opts = {}) {
     });
     renderQkvSection(input, dec);
     renderLiveMap(input, dec);
+    if (st.positions?.rotary) renderPositions(ui.positionsView, { ...st.positions, pair: rotaryPair(dec) });
     if (r.logitLens) {
       const cols = info.kind === 'encoder-only' ? input : dec;
       renderLogitLens(ui.lensView, {
@@ -386,6 +391,25 @@ export function mountTeaching(root, opts = {}) {
     });
   }
 
+  /**
+   * The offset demonstration's real pair: the step-through's head in its decoder layer, the last
+   * token's query and the key two tokens back, as the model turned them (null before a run).
+   */
+  function rotaryPair(dec = null) {
+    const t = st.result?.qkv;
+    if (!t || t.kind !== 'decoder' || t.qLen !== t.kLen || t.qLen < 1) return null;
+    const D = t.dHead;
+    const head = Math.min(st.head, t.nHeads - 1);
+    const qPos = t.qLen - 1;
+    const kPos = Math.max(0, qPos - 2);
+    const at = (pos) => (head * t.qLen + pos) * D;   // q [H][Tq][D], k [H][Tk][D], Tq = Tk here
+    const label = (pos) => (dec && dec.length === t.qLen ? dec[pos] : String(pos));
+    return {
+      q: t.q.subarray(at(qPos), at(qPos) + D), k: t.k.subarray(at(kPos), at(kPos) + D),
+      qPos, kPos, qLabel: label(qPos), kLabel: label(kPos), head, layer: t.layer,
+    };
+  }
+
   function renderQkvSection(input, dec) {
     const kinds = Object.keys(st.dims);
     st.select('kind', renderSelect(ui.qkvKind, kinds.map((k) => ({ value: k, label: KIND_LABELS[k] })), st.kind));
@@ -398,7 +422,7 @@ export function mountTeaching(root, opts = {}) {
     const keyLabels = trace.kind === 'decoder' ? dec : input;
     st.select('query', Math.min(st.query, trace.qLen - 1));
     renderQkv(ui.qkv, {
-      trace, head: st.head, query: st.query,
+      trace, head: st.head, query: st.query, rotary: st.model.info.positions === 'rotary',
       queryLabels: queryLabels.length === trace.qLen ? queryLabels : range(trace.qLen).map(String),
       keyLabels: keyLabels.length === trace.kLen ? keyLabels : range(trace.kLen).map(String),
       onQuery: (q) => { st.select('query', q); renderQkvSection(input, dec); },
@@ -432,6 +456,7 @@ export function mountTeaching(root, opts = {}) {
       const { input, dec } = labels();
       renderQkvSection(input, dec);
       renderLiveMap(input, dec);
+      if (st.positions?.rotary) renderPositions(ui.positionsView, { ...st.positions, pair: rotaryPair(dec) });
     }
   });
   onSelect(ui.qkvKind, 'kind');

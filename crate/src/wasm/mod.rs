@@ -483,18 +483,29 @@ struct LensMeta {
     special: Vec<bool>,
 }
 
-/// `{ kind, layer, nHeads, qLen, kLen, dHead, dModel, scale }` of a Q/K/V trace (its arrays beside).
+/// `{ kind, layer, nHeads, nKvHeads, qLen, kLen, dHead, dModel, scale }` of a Q/K/V trace (its arrays beside).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct QkvMeta {
     kind: &'static str,
     layer: usize,
     n_heads: usize,
+    /// Grouped-query attention: query head `h` reads key/value head `h / (nHeads / nKvHeads)`.
+    n_kv_heads: usize,
     q_len: usize,
     k_len: usize,
     d_head: usize,
     d_model: usize,
     scale: f32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RotaryMeta {
+    n_positions: usize,
+    n_pairs: usize,
+    theta: f64,
+    scaling: &'static str,
 }
 
 #[derive(Serialize)]
@@ -625,6 +636,18 @@ impl WasmModel {
         )
     }
 
+    /// A rotary model's (Llama, Qwen2) turn of each pair of head dimensions at positions `0..n`:
+    /// `{ nPositions, nPairs, theta, scaling, invFreq: Float32Array [D/2], angles: { data, shape: [N, D/2] } }`
+    /// (radians; pair `i` is dimensions `(i, i + D/2)`). Other models refuse by name.
+    #[wasm_bindgen(js_name = rotaryAngles)]
+    pub fn rotary_angles(&self, n: u32) -> Result<JsValue, JsError> {
+        let r = self.session.model.rotary_angles(n as usize).map_err(js_error)?;
+        with_arrays(
+            &RotaryMeta { n_positions: r.n_positions, n_pairs: r.n_pairs, theta: r.theta, scaling: r.scaling },
+            vec![("invFreq", Float32Array::from(&r.inv_freq[..]).into()), ("angles", tensor(&r.angles, &[r.n_positions, r.n_pairs]))],
+        )
+    }
+
     /// Rows of `stack`'s token table for `ids`: `{ rows: { data, shape: [T, C] }, scale }`.
     #[wasm_bindgen(js_name = tokenEmbeddings)]
     pub fn token_embeddings(&self, stack: &str, ids: Vec<u32>) -> Result<JsValue, JsError> {
@@ -697,6 +720,7 @@ fn qkv_object(t: &QkvTrace) -> Result<JsValue, JsError> {
         kind: t.kind.as_str(),
         layer: t.layer,
         n_heads: t.n_heads,
+        n_kv_heads: t.n_kv_heads,
         q_len: t.q_len,
         k_len: t.k_len,
         d_head: t.d_head,
