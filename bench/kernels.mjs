@@ -17,6 +17,8 @@ const glassbox = await import(pathToFileURL(join(ROOT, 'pkg', 'glassbox.js')).hr
 glassbox.initSync({ module: readFileSync(join(ROOT, 'pkg', 'glassbox_bg.wasm')) });
 
 const quick = process.argv.includes('--quick');
+const rowsArg = process.argv.find((a) => a.startsWith('--rows='));
+if (rowsArg) glassbox.bench_set_prefill_rows(Number(rowsArg.slice(7)));
 const only = (process.argv.find((a) => a.startsWith('--only=')) || '').slice(7);
 const SAMPLES = quick ? 3 : 7;
 const WARMUP_CALLS = 10;
@@ -24,6 +26,8 @@ const MIN_SAMPLE_MS = quick ? 5 : 20;
 
 // [name, kind, M, K, N, what the figure is]
 const CASES = [
+  ['peak  independent f32x4 mul+add', 'peak', 1, 1 << 22, 0, 'gflops'],
+  ['stream sum of 64 MiB            ', 'stream', 1, 1 << 24, 0, 'gbs'],
   ['GEMM  M=1    K=N=384 ', 'linear', 1, 384, 384, 'gbs'],
   ['GEMM  M=16   K=N=384 ', 'linear', 16, 384, 384, 'gflops'],
   ['GEMM  M=128  K=N=384 ', 'linear', 128, 384, 384, 'gflops'],
@@ -32,6 +36,14 @@ const CASES = [
   ['GEMV  M=1 K=768 N=3072', 'linear', 1, 768, 3072, 'gbs'],
   ['GEMV  M=1 K=3072 N=768', 'linear', 1, 3072, 768, 'gbs'],
   ['GEMV  M=1 K=N=1024   ', 'linear', 1, 1024, 1024, 'gbs'],
+  ['GEMV  bf16 M=1 K=768 N=3072', 'linear:bf16', 1, 768, 3072, 'gbs'],
+  ['GEMV  f16  M=1 K=768 N=3072', 'linear:f16', 1, 768, 3072, 'gbs'],
+  ['GEMV  int8 M=1 K=768 N=3072', 'linear:int8', 1, 768, 3072, 'gbs'],
+  ['GEMV  f32  M=1 K=768 N=50257 (LM head as a Linear)', 'linear', 1, 768, 50257, 'gbs'],
+  ['GEMV  bf16 M=1 K=768 N=50257', 'linear:bf16', 1, 768, 50257, 'gbs'],
+  ['GEMV  int8 M=1 K=768 N=50257', 'linear:int8', 1, 768, 50257, 'gbs'],
+  ['GEMM  bf16 M=128 K=N=384', 'linear:bf16', 128, 384, 384, 'gflops'],
+  ['GEMM  int8 M=128 K=N=384', 'linear:int8', 128, 384, 384, 'gflops'],
   ['nk    M=1 K=768 N=50257 (GPT-2 tied LM head, decode)', 'nk', 1, 768, 50257, 'gbs'],
   ['nk    M=128 K=768 N=8192 (LM head, prefill)', 'nk', 128, 768, 8192, 'gflops'],
   ['nk    M=1 K=64 N=128 (attention scores)', 'nk', 1, 64, 128, 'gflops'],
@@ -68,7 +80,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`glassbox kernels, SIMD128 build: ${glassbox.kernels_simd128()}; ${SAMPLES} samples each after ${WARMUP_CALLS} warm-up calls; ${useWall ? 'wall' : 'CPU'} time; Node ${process.version}`);
 console.log('case'.padEnd(52), 'path    ', 'min ms'.padStart(9), 'median ms'.padStart(10), '  figure (at min)     speed-up');
 for (const [name, kind, m, k, n, unit] of CASES) {
-  if (quick && m * k * Math.max(n, 1) > 2e8) continue;
+  if (quick && m * k * Math.max(n, 1) > 2e8 && !['peak', 'stream'].includes(kind)) continue;
   if (only && !name.includes(only)) continue;
   const bench = new glassbox.KernelBench(kind, m, k, n, 7);
   for (let i = 0; i < WARMUP_CALLS; i++) {

@@ -36,12 +36,12 @@ have_wb="$(wasm-bindgen --version | awk '{print $2}')"
 # A RUSTFLAGS variable would replace the `+simd128` flag from .cargo/config.toml and silently build scalar kernels.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 
-echo "build-wasm: cargo build (wasm32, release, +simd128)"
-cargo build --release --target wasm32-unknown-unknown --lib -p glassbox
+echo "build-wasm: cargo build (wasm32, profile wasm = release + LTO, size-optimised non-hot crates, +simd128)"
+cargo build --profile wasm --target wasm32-unknown-unknown --lib -p glassbox
 
 target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 [ -n "$target_dir" ] || target_dir="$root/target"
-raw="$target_dir/wasm32-unknown-unknown/release/glassbox.wasm"
+raw="$target_dir/wasm32-unknown-unknown/wasm/glassbox.wasm"
 [ -f "$raw" ] || die "cargo did not produce $raw"
 
 # wasm-opt runs on cargo's output, before wasm-bindgen: binaryen 108 (Debian's) re-encodes the
@@ -60,7 +60,8 @@ fi
 
 echo "build-wasm: wasm-bindgen --target web -> pkg/"
 mkdir -p pkg
-wasm-bindgen --target web --out-dir pkg "$input"
+# The name section (function names, ~10% of the file) is only for stack traces: not shipped.
+wasm-bindgen --target web --remove-name-section --remove-producers-section --out-dir pkg "$input"
 wasm="pkg/glassbox_bg.wasm"
 
 # Prove the SIMD is in the binary rather than trusting the flags.

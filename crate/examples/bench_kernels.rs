@@ -1,4 +1,5 @@
-//! Native kernel benchmarks: the path the CLI and the tests run (the scalar twins, auto-vectorised).
+//! Native kernel benchmarks: the path the CLI and the tests run (the scalar twins, auto-vectorised,
+//! compiled a second time with AVX2 and picked at run time when the CPU has it).
 //!
 //!   cargo run --release --example bench_kernels [-- --quick]
 //!
@@ -11,7 +12,7 @@ use std::hint::black_box;
 #[cfg(not(target_os = "linux"))]
 use std::time::Instant;
 
-use glassbox::kernels::{self, Linear};
+use glassbox::kernels::{self, Layout, Linear, Storage, StoredMatrix};
 
 fn random(len: usize, seed: &mut u64) -> Vec<f32> {
     (0..len)
@@ -94,8 +95,30 @@ fn main() {
         };
         let t = time(samples, || layer.forward_into(black_box(&x), m, black_box(&mut out)));
         report(&format!("Linear (packed)     M={m} K={k} N={n}"), t, figure(t.0));
+        let panels = kernels::pack_panels(&w_kn, k, n);
+        let mut padded_bias = bias.clone();
+        padded_bias.resize(n.div_ceil(kernels::NR) * kernels::NR, 0.0);
+        let t = time(samples, || kernels::scalar::gemm_packed(black_box(&x), m, k, &panels, n, &padded_bias, black_box(&mut out)));
+        report(&format!("scalar::gemm_packed (no AVX2) M={m} K={k} N={n}"), t, figure(t.0));
         let t = time(samples, || kernels::matmul_kn(black_box(&x), m, k, &w_kn, n, Some(&bias), black_box(&mut out)));
         report(&format!("matmul_kn (unpacked) M={m} K={k} N={n}"), t, figure(t.0));
+    }
+
+    println!("avx2 detected: {}", cfg!(target_arch = "x86_64") && {
+        #[cfg(target_arch = "x86_64")]
+        { std::is_x86_feature_detected!("avx2") }
+        #[cfg(not(target_arch = "x86_64"))]
+        { false }
+    });
+    for storage in Storage::ALL {
+        for &(m, k, n) in &[(1, 768, 3072), (128, 384, 384)] {
+            let x = random(m * k, &mut seed);
+            let layer = Linear::from_stored(StoredMatrix::F32(random(k * n, &mut seed)), Layout::OutIn, k, n, Some(random(n, &mut seed)), Some(storage));
+            let mut out = vec![0.0; m * n];
+            let t = time(samples, || layer.forward_into(black_box(&x), m, black_box(&mut out)));
+            let figure = if m == 1 { format!("{:6.1} GB/s", layer.bytes() as f64 / t.0 / 1e6) } else { format!("{:6.1} GFLOP/s", 2.0 * (m * k * n) as f64 / t.0 / 1e6) };
+            report(&format!("Linear {} M={m} K={k} N={n}", storage.name()), t, figure);
+        }
     }
 
     let nks: &[(usize, usize, usize)] = if quick { &[(1, 768, 8192)] } else { &[(1, 768, 50257), (128, 768, 8192), (1, 64, 128)] };

@@ -29,6 +29,8 @@ DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.js
 Generation options left out take the values of generation_config.json (else config.json's
 generation keys, else greedy, one beam and 20 new tokens); options given override them.
 Add --random-weights SEED to any command to use seeded random weights instead of the file.
+--weights f32|f16|bf16|int8 keeps the linear layers' weights in that storage (default: the file's
+own dtype, so f16/bf16 checkpoints stay 16-bit; int8 has one scale per 32 weights).
 Encoder-decoder models: --decoder-ids defaults to the decoder start token; ids that do not start
 with it are allowed (the model sees exactly what you give). --num-beams B > 1 runs beam search
 (Hugging Face's definition; the length penalty divides the summed log-probability by
@@ -64,6 +66,7 @@ struct Args {
     num_beams: Option<usize>,
     length_penalty: Option<f64>,
     random_weights: Option<u64>,
+    weights: Option<glassbox::kernels::Storage>,
     kind: Option<String>,
     layer: usize,
     head: Option<String>,
@@ -106,6 +109,10 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             "--num-beams" => a.num_beams = Some(number(&value("--num-beams")?, "--num-beams")?),
             "--length-penalty" => a.length_penalty = Some(number(&value("--length-penalty")?, "--length-penalty")?),
             "--random-weights" => a.random_weights = Some(number(&value("--random-weights")?, "--random-weights")?),
+            "--weights" => {
+                let v = value("--weights")?;
+                a.weights = Some(glassbox::kernels::Storage::parse(&v).ok_or_else(|| format!("--weights: `{v}` is not a weight storage; use f32, f16, bf16 or int8"))?);
+            }
             "--kind" => a.kind = Some(value("--kind")?),
             "--layer" => a.layer = number(&value("--layer")?, "--layer")?,
             "--head" => a.head = Some(value("--head")?),
@@ -233,7 +240,7 @@ fn tokenize(args: &Args) -> Result<Value> {
 
 fn load(args: &Args) -> Result<(FolderBytes, Session)> {
     let bytes = FolderBytes::read(&args.dir, args.random_weights.is_none())?;
-    let session = Session::load(&bytes.files(), args.random_weights)?;
+    let session = Session::load_with(&bytes.files(), args.random_weights, args.weights)?;
     Ok((bytes, session))
 }
 

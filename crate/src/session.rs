@@ -102,7 +102,13 @@ impl Session {
     /// Load from the bytes of a model folder. With `random_seed` and no weights, the
     /// architecture is built with seeded random weights (the "untrained twin").
     pub fn load(files: &ModelFiles, random_seed: Option<u64>) -> Result<Self> {
-        let model = Model::load(files, random_seed)?;
+        Self::load_with(files, random_seed, None)
+    }
+
+    /// [`Session::load`] with the storage of the linear layers' weights chosen: `None` keeps the
+    /// file's dtype (f16/bf16 stay 16-bit), or `Storage::{F32, F16, BF16, Int8}`.
+    pub fn load_with(files: &ModelFiles, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Self> {
+        let model = Model::load_with(files, random_seed, storage)?;
         let tokenizer = Tokenizer::from_bytes(files.tokenizer, files.tokenizer_config, files.special_tokens_map)?;
         let (tv, mv) = (tokenizer.vocab_size(), model.info().vocab_size);
         if tv > mv {

@@ -123,6 +123,29 @@ test('Linear: a row decoded alone (GEMV) equals the same row in a batch (GEMM)',
   }
 });
 
+test('Linear in every weight storage (f32, f16, bf16, int8): SIMD == scalar, and right for the widened weights', () => {
+  const rand = randomF32(4);
+  for (const storage of ['f32', 'f16', 'bf16', 'int8']) {
+    for (const k of [1, 3, 15, 16, 17, 64, 300]) {
+      for (const n of [1, 3, 8, 17, 33]) {
+        for (const m of [1, 2, 3, 4, 7]) {
+          const x = rand(m * k), w = rand(n * k), bias = rand(n);
+          const what = `Linear ${storage} m=${m} k=${k} n=${n}`;
+          // Output [M][N], then the weights as the layer widened them, [N][K].
+          const simd = glassbox.check_linear_storage(x, m, k, w, n, bias, storage, true);
+          const scalar = glassbox.check_linear_storage(x, m, k, w, n, bias, storage, false);
+          assertIdentical(simd, scalar, what);
+          const widened = simd.subarray(m * n);
+          const step = { f32: 0, f16: 2 ** -11, bf16: 2 ** -8, int8: 1 / 254 }[storage];
+          assertNear(widened, w, (i) => (storage === 'int8' ? step : step * Math.abs(w[i]) + 6e-8), `${what}: widened weights`);
+          const { out, mag } = referenceProduct(x, m, k, widened, n, bias, 'nk');
+          assertNear(simd.subarray(0, m * n), out, (i) => sumBound(k, mag[i]), what);
+        }
+      }
+    }
+  }
+});
+
 test('matmul_kn and matmul_nk: SIMD == scalar == float64 reference on awkward shapes', () => {
   const rand = randomF32(3);
   for (const k of DIMS) {

@@ -7,7 +7,7 @@
 //! The loops are written in fixed-width chunks with independent accumulators so that the native
 //! compiler can vectorise them too.
 
-use super::NR;
+use super::{PanelRef, INT8_GROUP, NR};
 
 /// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
 /// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
@@ -19,12 +19,184 @@ pub fn fold4(l: [f32; 4]) -> f32 {
 // ---------------------------------------------------------------------------------------------
 // Matrix products
 
-/// `out[M][N] = x[M][K] · W (+ bias)` with `W` packed in panels of [`NR`] columns (see
+/// `out[M][N] = x[M][K] · W + bias` with `W` packed in panels of any [`super::Storage`]: f32
+/// panels directly ([`gemm_packed`]); 16-bit and int8 panels are widened one panel at a time
+/// ([`PanelRef::widen_block`], the exact values the SIMD kernels widen to) and multiplied the same way.
+pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
+    // Two separate functions: inlined into one, the compiler stopped vectorising the f32 tiles
+    // (5x slower).
+    match w {
+        PanelRef::F32(panels) => gemm_packed(x, m, k, panels, n, bias, out),
+        _ => gemm_widened(x, m, k, w, n, bias, out),
+    }
+}
+
+fn gemm_widened(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
+    gemm_widened_impl(x, m, k, w, n, bias, out, |panel, p, out| panel_rows_apart(x, m, k, panel, p, n, bias, out))
+}
+
+/// [`panel_rows`] as a function of its own: inlined into the widening loop, its tiles were not
+/// vectorised.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn panel_rows_apart(x: &[f32], m: usize, k: usize, panel: &[f32], p: usize, n: usize, bias: &[f32], out: &mut [f32]) {
+    panel_rows(x, m, k, panel, p, n, bias, out)
+}
+
+/// Decoding (M < 4): each panel row widened in registers as the SIMD kernel does (a 16-bit pair
+/// read as one u32: the low half shifted up is column `l`, the high half masked is column `l + 4`),
+/// 4 panels per pass; prefill: each panel widened to f32 in turn, then `rows(panel, p, out)`
+/// multiplies every row by it. Either way each output is `bias + Σ_k x[k]·w[k]` in k order.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32], rows: impl Fn(&[f32], usize, &mut [f32])) {
+    let n_panels = n.div_ceil(NR);
+    assert!(x.len() >= m * k && bias.len() >= n_panels * NR && out.len() >= m * n);
+    if m < 4 {
+        match w {
+            PanelRef::BF16(h) => gemv_rows(x, m, k, n, bias, out, |p, kk| {
+                let u = pairs(h, p * NR * k + kk * NR);
+                let lo = u.map(|v| f32::from_bits(v << 16));
+                let hi = u.map(|v| f32::from_bits(v & 0xFFFF_0000));
+                [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+            }),
+            PanelRef::F16(h) => gemv_rows(x, m, k, n, bias, out, |p, kk| {
+                let u = pairs(h, p * NR * k + kk * NR);
+                let lo = u.map(|v| f16_high_to_f32(v << 16));
+                let hi = u.map(f16_high_to_f32);
+                [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+            }),
+            PanelRef::Int8 { q, scales } => {
+                let groups = k.div_ceil(INT8_GROUP);
+                gemv_rows(x, m, k, n, bias, out, |p, kk| {
+                    let qs = &q[p * NR * k + kk * NR..][..NR];
+                    let sc = &scales[(p * groups + kk / INT8_GROUP) * NR..][..NR];
+                    std::array::from_fn(|c| qs[c] as f32 * sc[c])
+                })
+            }
+            PanelRef::F32(f) => gemv_rows(x, m, k, n, bias, out, |p, kk| f[p * NR * k + kk * NR..][..NR].try_into().unwrap_or([0.0; NR])),
+        }
+        return;
+    }
+    let mut panel = vec![0.0f32; k * NR]; // [K][NR], one panel widened
+    for p in 0..n_panels {
+        w.widen_block(k, p, 0, k, &mut panel);
+        rows(&panel, p, out);
+    }
+}
+
+/// Four u32 made of the 16-bit pairs at `at..at + 8`: the low half holds column `l`, the high half
+/// column `l + 4` ([`super::half_slot`]).
+#[inline(always)]
+fn pairs(h: &[u16], at: usize) -> [u32; 4] {
+    let r = &h[at..at + 8];
+    std::array::from_fn(|l| r[2 * l] as u32 | (r[2 * l + 1] as u32) << 16)
+}
+
+/// f16 bits in the high half of `v` -> f32, exact for finite values (as the SIMD kernel widens:
+/// shift the exponent and mantissa into place, drop the sign copies, re-bias by 2^112).
+#[inline(always)]
+fn f16_high_to_f32(v: u32) -> f32 {
+    f32::from_bits(((v as i32 >> 3) as u32) & 0x8FFF_E000) * f32::from_bits(0x7780_0000)
+}
+
+/// `out[i] = bias + x[i] · W` for each of the `m` rows, panel rows from `row(p, kk)` (widened),
+/// 4 panels per pass.
+#[inline(always)]
+fn gemv_rows(x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32], row: impl Fn(usize, usize) -> [f32; NR]) {
+    let n_panels = n.div_ceil(NR);
+    for i in 0..m {
+        let xr = &x[i * k..(i + 1) * k];
+        let o = &mut out[i * n..(i + 1) * n];
+        let mut p = 0;
+        while p < n_panels {
+            let count = 4.min(n_panels - p);
+            let mut acc = [[0.0f32; NR]; 4];
+            for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
+                acc_q.copy_from_slice(&bias[(p + q) * NR..(p + q + 1) * NR]);
+            }
+            if count == 4 {
+                for (kk, &a) in xr.iter().enumerate() {
+                    for (q, acc_q) in acc.iter_mut().enumerate() {
+                        let wr = row(p + q, kk);
+                        for c in 0..NR {
+                            acc_q[c] += a * wr[c];
+                        }
+                    }
+                }
+            } else {
+                for (kk, &a) in xr.iter().enumerate() {
+                    for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
+                        let wr = row(p + q, kk);
+                        for c in 0..NR {
+                            acc_q[c] += a * wr[c];
+                        }
+                    }
+                }
+            }
+            for (q, acc_q) in acc.iter().enumerate().take(count) {
+                let col = (p + q) * NR;
+                let cols = NR.min(n - col);
+                o[col..col + cols].copy_from_slice(&acc_q[..cols]);
+            }
+            p += count;
+        }
+    }
+}
+
+/// The natively compiled twins again, with AVX2 enabled so that the compiler's vectoriser uses
+/// 256-bit registers. Multiplies and adds stay separate (no FMA contraction), so every output is
+/// bit for bit what [`gemm`] and [`matmul_nk`] give. Callers check `is_x86_feature_detected!`.
+#[cfg(target_arch = "x86_64")]
+pub mod avx2 {
+    use super::*;
+
+    /// # Safety
+    /// The CPU must support AVX2.
+    pub unsafe fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
+        match w {
+            PanelRef::F32(panels) => gemm_packed(x, m, k, panels, n, bias, out),
+            _ => gemm_widened(x, m, k, w, n, bias, out),
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline(never)]
+    unsafe fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32]) {
+        gemm_packed_impl(x, m, k, panels, n, bias, out)
+    }
+
+    unsafe fn gemm_widened(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
+        // SAFETY: the caller checked AVX2.
+        gemm_widened_impl(x, m, k, w, n, bias, out, |panel, p, out| unsafe { panel_rows_avx2(x, m, k, panel, p, n, bias, out) })
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn panel_rows_avx2(x: &[f32], m: usize, k: usize, panel: &[f32], p: usize, n: usize, bias: &[f32], out: &mut [f32]) {
+        panel_rows(x, m, k, panel, p, n, bias, out)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
+        matmul_nk_impl(x, m, k, w, n, out)
+    }
+}
+
+/// `out[M][N] = x[M][K] · W (+ bias)` with `W` packed in f32 panels of [`NR`] columns (see
 /// [`super::pack_panels`]) and `bias: [N rounded up to NR]` (zeros when the layer has none).
 ///
 /// Every output is `bias + x[0]·w[0] + x[1]·w[1] + ...` accumulated in k order, whatever the tiling,
 /// so M = 1 (decoding) and M > 1 (prefill) give the same numbers for the same row.
 pub fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32]) {
+    gemm_packed_impl(x, m, k, panels, n, bias, out)
+}
+
+#[inline(always)]
+fn gemm_packed_impl(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
     assert!(x.len() >= m * k && panels.len() >= n_panels * NR * k && bias.len() >= n_panels * NR && out.len() >= m * n);
     let mut p = 0;
@@ -38,18 +210,24 @@ pub fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias
         }
     }
     for p in p..n_panels {
-        let panel = &panels[p * NR * k..(p + 1) * NR * k]; // [K][NR]
-        let b: &[f32; NR] = bias[p * NR..(p + 1) * NR].try_into().unwrap_or(&[0.0; NR]);
-        let cols = NR.min(n - p * NR);
-        let mut i = 0;
-        while i + 4 <= m {
-            tile_packed::<4>(&x[i * k..(i + 4) * k], k, panel, b, &mut out[i * n + p * NR..], n, cols);
-            i += 4;
-        }
-        while i < m {
-            tile_packed::<1>(&x[i * k..(i + 1) * k], k, panel, b, &mut out[i * n + p * NR..], n, cols);
-            i += 1;
-        }
+        panel_rows(x, m, k, &panels[p * NR * k..(p + 1) * NR * k], p, n, bias, out);
+    }
+}
+
+/// Every row of `x` times panel `p` (`panel: [K][NR]`, f32): outputs `p·NR..` of each row.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn panel_rows(x: &[f32], m: usize, k: usize, panel: &[f32], p: usize, n: usize, bias: &[f32], out: &mut [f32]) {
+    let b: &[f32; NR] = bias[p * NR..(p + 1) * NR].try_into().unwrap_or(&[0.0; NR]);
+    let cols = NR.min(n - p * NR);
+    let mut i = 0;
+    while i + 4 <= m {
+        tile_packed::<4>(&x[i * k..(i + 4) * k], k, panel, b, &mut out[i * n + p * NR..], n, cols);
+        i += 4;
+    }
+    while i < m {
+        tile_packed::<1>(&x[i * k..(i + 1) * k], k, panel, b, &mut out[i * n + p * NR..], n, cols);
+        i += 1;
     }
 }
 
@@ -109,13 +287,20 @@ pub fn matmul_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Optio
     }
 }
 
-/// `out[M][N] = x[M][K] · w[N][K]^T`: each output is a [`dot`] of a row of `x` and a row of `w`
-/// when M = 1 (decoding), a [`dot4`] when M > 1 (the SIMD prefill tiles keep 4 lane sums per output).
+/// `out[M][N] = x[M][K] · w[N][K]^T`: each output is a [`dot8`] of a row of `x` and a row of `w`
+/// when M = 1 (decoding: the SIMD kernel streams 4 rows of `w` at once, 2 vectors each), a
+/// [`dot4`] when M > 1 (the SIMD prefill tiles keep 4 lane sums per output).
 pub fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
+    matmul_nk_impl(x, m, k, w, n, out)
+}
+
+#[inline(always)]
+fn matmul_nk_impl(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
     assert!(x.len() >= m * k && w.len() >= n * k && out.len() >= m * n);
     if m == 1 {
+        let xr = &x[..k];
         for (j, o) in out[..n].iter_mut().enumerate() {
-            *o = dot(&x[..k], &w[j * k..(j + 1) * k]);
+            *o = dot8(xr, &w[j * k..(j + 1) * k]);
         }
         return;
     }
@@ -159,6 +344,26 @@ pub fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [
 fn lane4(v: &[f32], at: usize) -> [f32; 4] {
     let c = &v[at..at + 4];
     [c[0], c[1], c[2], c[3]]
+}
+
+/// Eight partial sums (two vectors of four lanes): `lanes[j]` sums the products at `k ≡ j (mod 8)`;
+/// lane-wise `a0 + a1` folds them to four, [`fold4`] to one, then the tail (`K mod 8`) in order.
+#[inline(always)]
+pub fn dot8(a: &[f32], b: &[f32]) -> f32 {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let whole = len / 8 * 8;
+    let mut lanes = [0.0f32; 8];
+    for (ca, cb) in a[..whole].chunks_exact(8).zip(b[..whole].chunks_exact(8)) {
+        for j in 0..8 {
+            lanes[j] += ca[j] * cb[j];
+        }
+    }
+    let mut sum = fold4(std::array::from_fn(|l| lanes[l] + lanes[4 + l]));
+    for i in whole..len {
+        sum += a[i] * b[i];
+    }
+    sum
 }
 
 /// Four partial sums: lane `l` sums the products at `k ≡ l (mod 4)`, [`fold4`], then the tail.

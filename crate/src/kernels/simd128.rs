@@ -17,7 +17,7 @@ use super::scalar::{
     self, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5, ERF_P, EXP_C2, EXP_C3, EXP_C4, EXP_C5, EXP_HI, EXP_LO, GELU_A, GELU_C, LN2_HI,
     LN2_LO, LOG2_E, ROUND_MAGIC,
 };
-use super::NR;
+use super::{PanelRef, INT8_GROUP, NR};
 
 #[inline(always)]
 unsafe fn load(p: *const f32) -> v128 {
@@ -67,151 +67,360 @@ const KC: usize = 256;
 /// which fits the 16 vector registers V8 allocates on x86-64 without spilling.
 const MR: usize = 6;
 
-/// `out[M][N] = x[M][K] · W + bias` with `W` in panels `[N/NR][K][NR]` (see [`super::pack_panels`]).
+/// Where one panel row of 8 weights comes from, widened to two f32x4 (columns 0..4, 4..8).
+/// The widening gives exactly [`PanelRef::widen_block`]'s values.
+trait Src: Copy {
+    /// The same source moved to panel `p` (its row 0). SAFETY: `p < n_panels`.
+    unsafe fn panel(self, p: usize) -> Self;
+    /// Row `kk` of the current panel. SAFETY: `kk < K`.
+    unsafe fn load8(self, kk: usize) -> [v128; 2];
+}
+
+#[derive(Clone, Copy)]
+struct SrcF32 {
+    w: *const f32, // [N/NR][K][NR]
+    k: usize,
+}
+
+impl Src for SrcF32 {
+    #[inline(always)]
+    unsafe fn panel(self, p: usize) -> Self {
+        SrcF32 { w: self.w.add(p * NR * self.k), ..self }
+    }
+    #[inline(always)]
+    unsafe fn load8(self, kk: usize) -> [v128; 2] {
+        let at = self.w.add(kk * NR);
+        [load(at), load(at.add(4))]
+    }
+}
+
+/// 16-bit panels store columns `c0 c4 c1 c5 c2 c6 c3 c7` ([`super::half_slot`]): in each 32-bit
+/// lane, the low half holds column `l`, the high half column `l + 4`.
+#[derive(Clone, Copy)]
+struct SrcBF16 {
+    w: *const u16, // [N/NR][K][NR]
+    k: usize,
+}
+
+impl Src for SrcBF16 {
+    #[inline(always)]
+    unsafe fn panel(self, p: usize) -> Self {
+        SrcBF16 { w: self.w.add(p * NR * self.k), ..self }
+    }
+    #[inline(always)]
+    unsafe fn load8(self, kk: usize) -> [v128; 2] {
+        // A bf16 is the high half of its f32.
+        let v = v128_load(self.w.add(kk * NR) as *const v128);
+        [i32x4_shl(v, 16), v128_and(v, u32x4_splat(0xFFFF_0000))]
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SrcF16 {
+    w: *const u16, // [N/NR][K][NR]
+    k: usize,
+}
+
+/// f16 bits in the high half of a lane (low half ignored) -> f32, exact for finite values: an
+/// arithmetic shift by 3 lines the exponent and mantissa up with f32's (sign stays in bit 31), the
+/// mask drops the sign copies and the low bits, and multiplying by 2^112 re-biases the exponent
+/// (15 -> 127), subnormals included. Inf and NaN would not survive: such layers stay f32.
+#[inline(always)]
+fn f16_high_to_f32(v: v128) -> v128 {
+    let bits = v128_and(i32x4_shr(v, 3), u32x4_splat(0x8FFF_E000));
+    f32x4_mul(bits, f32x4_splat(f32::from_bits(0x7780_0000))) // 2^112
+}
+
+impl Src for SrcF16 {
+    #[inline(always)]
+    unsafe fn panel(self, p: usize) -> Self {
+        SrcF16 { w: self.w.add(p * NR * self.k), ..self }
+    }
+    #[inline(always)]
+    unsafe fn load8(self, kk: usize) -> [v128; 2] {
+        let v = v128_load(self.w.add(kk * NR) as *const v128);
+        [f16_high_to_f32(i32x4_shl(v, 16)), f16_high_to_f32(v)]
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SrcI8 {
+    q: *const i8,       // [N/NR][K][NR]
+    scales: *const f32, // [N/NR][K/G][NR]
+    k: usize,
+    groups: usize,
+}
+
+impl Src for SrcI8 {
+    #[inline(always)]
+    unsafe fn panel(self, p: usize) -> Self {
+        SrcI8 { q: self.q.add(p * NR * self.k), scales: self.scales.add(p * self.groups * NR), ..self }
+    }
+    #[inline(always)]
+    unsafe fn load8(self, kk: usize) -> [v128; 2] {
+        let v = v128_load64_zero(self.q.add(kk * NR) as *const u64);
+        let h = i16x8_extend_low_i8x16(v);
+        let s = self.scales.add((kk / INT8_GROUP) * NR);
+        [
+            f32x4_mul(f32x4_convert_i32x4(i32x4_extend_low_i16x8(h)), load(s)),
+            f32x4_mul(f32x4_convert_i32x4(i32x4_extend_high_i16x8(h)), load(s.add(4))),
+        ]
+    }
+}
+
+/// `out[M][N] = x[M][K] · W + bias` with `W` packed in panels `[N/NR][K][NR]` of any storage.
 ///
-/// Prefill (M >= 4) runs a 4 x 8 register tile: 8 f32x4 accumulators, one panel row (two vectors)
-/// loaded per k and multiplied by 4 broadcast activations. Decoding (M < 4) streams the weights
-/// once with 4 panels side by side, again 8 independent accumulators, and no horizontal sum: each
-/// lane is one output. Each output accumulates `bias + Σ_k x[k]·w[k]` in k order either way.
-pub fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32]) {
+/// Prefill (M >= 4) widens one K-block of one panel into an f32 scratch block (f32 panels are used
+/// in place), then runs a 6 x 8 register tile over every row: 12 f32x4 accumulators, one panel row
+/// (two vectors) loaded per k and multiplied by 6 broadcast activations. Decoding (M < 4) streams
+/// the weights once, widening them in registers, 4 panels side by side: 8 independent accumulators
+/// and no horizontal sum (each lane is one output). Each output accumulates `bias + Σ_k x[k]·w[k]`
+/// in k order either way, as the scalar twin does.
+pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
-    assert!(x.len() >= m * k && panels.len() >= n_panels * NR * k && bias.len() >= n_panels * NR && out.len() >= m * n);
+    assert!(x.len() >= m * k && bias.len() >= n_panels * NR && out.len() >= m * n);
     if m == 0 || n == 0 {
         return;
     }
-    let kc_max = if m >= 4 { KC } else { k.max(1) };
+    // SAFETY: `super::gemm` checked the panels hold `n_panels` x K x NR weights (and their scales);
+    // the assert above bounds rows, bias and outputs.
+    unsafe {
+        if m < 4 {
+            match w {
+                PanelRef::F32(w) => gemv(&SrcF32 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
+                PanelRef::BF16(w) => gemv(&SrcBF16 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
+                PanelRef::F16(w) => gemv(&SrcF16 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
+                PanelRef::Int8 { q, scales } => gemv(&SrcI8 { q: q.as_ptr(), scales: scales.as_ptr(), k, groups: k.div_ceil(INT8_GROUP) }, x, m, k, n, bias, out),
+            }
+            return;
+        }
+        match w {
+            PanelRef::F32(w) => prefill(None::<&SrcF32>, w.as_ptr(), x, m, k, n, bias, out),
+            PanelRef::BF16(w) => prefill(Some(&SrcBF16 { w: w.as_ptr(), k }), core::ptr::null(), x, m, k, n, bias, out),
+            PanelRef::F16(w) => prefill(Some(&SrcF16 { w: w.as_ptr(), k }), core::ptr::null(), x, m, k, n, bias, out),
+            PanelRef::Int8 { q, scales } => prefill(
+                Some(&SrcI8 { q: q.as_ptr(), scales: scales.as_ptr(), k, groups: k.div_ceil(INT8_GROUP) }),
+                core::ptr::null(),
+                x,
+                m,
+                k,
+                n,
+                bias,
+                out,
+            ),
+        }
+    }
+}
+
+/// A 16-byte aligned K-block of one panel widened to f32: `[KC][NR]`.
+#[repr(align(16))]
+struct Block([f32; KC * NR]);
+
+/// Rows per prefill tile (4, 6 or 8), for measuring the register tile; 6 unless a benchmark sets it.
+static PREFILL_ROWS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(MR);
+
+/// Benchmarks only: the rows per prefill register tile (4, 6 or 8). Numbers do not change.
+pub fn set_prefill_rows(rows: usize) {
+    PREFILL_ROWS.store(rows, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Prefill: `src` widens into a scratch block, or (`None`) the f32 panels at `f32_panels` are used
+/// in place. SAFETY: as [`gemm`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn prefill<S: Src>(src: Option<&S>, f32_panels: *const f32, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
+    match PREFILL_ROWS.load(core::sync::atomic::Ordering::Relaxed) {
+        4 => prefill_rows::<S, 4>(src, f32_panels, x, m, k, n, bias, out),
+        8 => prefill_rows::<S, 8>(src, f32_panels, x, m, k, n, bias, out),
+        _ => prefill_rows::<S, MR>(src, f32_panels, x, m, k, n, bias, out),
+    }
+}
+
+/// Per K-block: `x` packed as `[M/R][kc][R]` (each tile's R activations of one k side by side,
+/// rows past M zero), then for each panel block every row tile runs [`tile`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn prefill_rows<S: Src, const R: usize>(src: Option<&S>, f32_panels: *const f32, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
+    let n_panels = n.div_ceil(NR);
+    let tiles = m.div_ceil(R);
+    let mut block = Block([0.0; KC * NR]);
+    let mut xp = vec![0.0f32; tiles * R * KC.min(k)]; // [tiles][kc][R]
     let mut k0 = 0;
-    loop {
-        let kc = kc_max.min(k - k0);
-        let g = Gemm { x: x.as_ptr(), k, panels: panels.as_ptr(), bias: bias.as_ptr(), out: out.as_mut_ptr(), n, k0, kc };
-        let mut p = 0;
-        // SAFETY: the asserts above bound every row `< m`, panel `< n_panels` and k `< k0 + kc <= k`.
-        unsafe {
-            if m < 4 {
-                while p + 4 <= n_panels {
-                    for i in 0..m {
-                        g.tile::<1, 4>(i, p);
+    while k0 < k {
+        let kc = KC.min(k - k0);
+        for t in 0..tiles {
+            for r in 0..R {
+                let i = t * R + r;
+                let dst = &mut xp[t * kc * R + r..];
+                if i < m {
+                    let row = &x[i * k + k0..i * k + k0 + kc];
+                    for (kk, &v) in row.iter().enumerate() {
+                        dst[kk * R] = v;
                     }
-                    p += 4;
+                } else {
+                    for kk in 0..kc {
+                        dst[kk * R] = 0.0;
+                    }
                 }
             }
-            while p < n_panels {
-                let mut i = 0;
-                while i + MR <= m {
-                    g.tile::<MR, 1>(i, p);
-                    i += MR;
+        }
+        for p in 0..n_panels {
+            let w = match src {
+                None => f32_panels.add(p * NR * k + k0 * NR),
+                Some(src) => {
+                    widen(src, p, k0, kc, block.0.as_mut_ptr());
+                    block.0.as_ptr()
                 }
-                match m - i {
-                    5 => g.tile::<5, 1>(i, p),
-                    4 => g.tile::<4, 1>(i, p),
-                    3 => g.tile::<3, 1>(i, p),
-                    2 => g.tile::<2, 1>(i, p),
-                    1 => g.tile::<1, 1>(i, p),
-                    _ => {}
-                }
-                p += 1;
+            };
+            for t in 0..tiles {
+                let rows = R.min(m - t * R);
+                tile::<R>(xp.as_ptr().add(t * kc * R), w, kc, bias.as_ptr().add(p * NR), out.as_mut_ptr().add(t * R * n), n, p * NR, rows, k0 == 0);
             }
         }
         k0 += kc;
-        if k0 >= k {
-            break;
+    }
+}
+
+/// Rows `k0..k0+kc` of panel `p`, widened into `dst: [kc][NR]`.
+#[inline(never)]
+unsafe fn widen<S: Src>(src: &S, p: usize, k0: usize, kc: usize, dst: *mut f32) {
+    let src = src.panel(p);
+    for r in 0..kc {
+        let [lo, hi] = src.load8(k0 + r);
+        store(dst.add(r * NR), lo);
+        store(dst.add(r * NR + 4), hi);
+    }
+}
+
+/// One row tile against one K-block of one panel: `R x 2` f32x4 accumulators, started from the
+/// bias in the first K-block (`first`) and from the partial sums in `out` after it; per k, one
+/// panel row (two vectors) and `R` broadcast activations from the packed tile `xp: [kc][R]`.
+/// Only the first `rows` rows are real (read and written).
+// Not inlined: V8 allocates registers per function, and this loop inlined into the large
+// dispatching function measured 40% slower (12 vs 26 GFLOP/s).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile<const R: usize>(xp: *const f32, w: *const f32, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, rows: usize, first: bool) {
+    let zero = f32x4_splat(0.0);
+    let mut acc = [[zero; 2]; R];
+    // Constant trip counts (`0..R`, not `0..rows`): the accumulators must stay an array the
+    // compiler can keep in registers, which an index known only at run time would prevent.
+    let start = if first { [load(bias), load(bias.add(4))] } else { [zero; 2] };
+    for r in 0..R {
+        acc[r] = if !first && r < rows { load8_out(out.add(r * n), col, n) } else { start };
+    }
+    let step = |acc: &mut [[v128; 2]; R], kk: usize| {
+        let w0 = load(w.add(kk * NR));
+        let w1 = load(w.add(kk * NR + 4));
+        let xk = xp.add(kk * R);
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let a = load_splat(xk.add(r));
+            acc_r[0] = madd(acc_r[0], a, w0);
+            acc_r[1] = madd(acc_r[1], a, w1);
+        }
+    };
+    let mut kk = 0;
+    while kk + 4 <= kc {
+        step(&mut acc, kk);
+        step(&mut acc, kk + 1);
+        step(&mut acc, kk + 2);
+        step(&mut acc, kk + 3);
+        kk += 4;
+    }
+    while kk < kc {
+        step(&mut acc, kk);
+        kk += 1;
+    }
+    for r in 0..R {
+        if r < rows {
+            store8_out(out.add(r * n), col, n, acc[r]);
         }
     }
 }
 
-/// One K-block of a packed GEMM: raw views of the operands.
-struct Gemm {
-    x: *const f32,      // [M][K]
-    k: usize,           // K
-    panels: *const f32, // [N/NR][K][NR]
-    bias: *const f32,   // [N/NR][NR]
-    out: *mut f32,      // [M][N]
-    n: usize,           // N
-    k0: usize,          // first k of this block
-    kc: usize,          // length of this block
+/// Decoding: each row of `x` times 4 panels at a time (32 outputs, 8 accumulators), the weights
+/// widened in registers. SAFETY: as [`gemm`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
+    let n_panels = n.div_ceil(NR);
+    for i in 0..m {
+        let xr = x.as_ptr().add(i * k);
+        let row = out.as_mut_ptr().add(i * n);
+        let mut p = 0;
+        while p + 4 <= n_panels {
+            gemv_tile::<S, 4>(src, xr, k, p, bias.as_ptr(), row, n);
+            p += 4;
+        }
+        while p < n_panels {
+            gemv_tile::<S, 1>(src, xr, k, p, bias.as_ptr(), row, n);
+            p += 1;
+        }
+    }
 }
 
-impl Gemm {
-    /// Rows `i..i+R` times panels `p..p+P`: `R x P x 2` f32x4 accumulators, started from the bias
-    /// in the first K-block and from the partial sums in `out` after it.
-    // Not inlined: V8 allocates registers per function, and this loop inlined into the large
-    // dispatching function measured 40% slower (12 vs 26 GFLOP/s).
-    #[inline(never)]
-    unsafe fn tile<const R: usize, const P: usize>(&self, i: usize, p: usize) {
-        let zero = f32x4_splat(0.0);
-        let mut acc = [[[zero; 2]; P]; R];
-        for r in 0..R {
-            for q in 0..P {
-                let col = (p + q) * NR;
-                acc[r][q] = if self.k0 == 0 {
-                    [load(self.bias.add(col)), load(self.bias.add(col + 4))]
-                } else {
-                    self.load_out(i + r, col)
-                };
-            }
-        }
-        let x = self.x.add(i * self.k + self.k0);
-        let w = self.panels.add(p * NR * self.k + self.k0 * NR);
-        let step = |acc: &mut [[[v128; 2]; P]; R], kk: usize| {
-            let mut wv = [[zero; 2]; P];
-            for (q, wq) in wv.iter_mut().enumerate() {
-                let at = w.add(q * NR * self.k + kk * NR);
-                *wq = [load(at), load(at.add(4))];
-            }
-            for (r, acc_r) in acc.iter_mut().enumerate() {
-                let a = load_splat(x.add(r * self.k + kk));
-                for q in 0..P {
-                    acc_r[q][0] = madd(acc_r[q][0], a, wv[q][0]);
-                    acc_r[q][1] = madd(acc_r[q][1], a, wv[q][1]);
-                }
-            }
-        };
-        let mut kk = 0;
-        while kk + 4 <= self.kc {
-            step(&mut acc, kk);
-            step(&mut acc, kk + 1);
-            step(&mut acc, kk + 2);
-            step(&mut acc, kk + 3);
-            kk += 4;
-        }
-        while kk < self.kc {
-            step(&mut acc, kk);
-            kk += 1;
-        }
-        for r in 0..R {
-            for q in 0..P {
-                self.store_out(i + r, (p + q) * NR, acc[r][q]);
-            }
-        }
+#[inline(never)]
+unsafe fn gemv_tile<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p: usize, bias: *const f32, row: *mut f32, n: usize) {
+    let mut acc = [[f32x4_splat(0.0); 2]; P];
+    for q in 0..P {
+        let col = (p + q) * NR;
+        acc[q] = [load(bias.add(col)), load(bias.add(col + 4))];
     }
+    let srcs: [S; P] = core::array::from_fn(|q| src.panel(p + q));
+    let step = |acc: &mut [[v128; 2]; P], kk: usize| {
+        let a = load_splat(x.add(kk));
+        for q in 0..P {
+            let [w0, w1] = srcs[q].load8(kk);
+            acc[q][0] = madd(acc[q][0], a, w0);
+            acc[q][1] = madd(acc[q][1], a, w1);
+        }
+    };
+    let mut kk = 0;
+    while kk + 4 <= k {
+        step(&mut acc, kk);
+        step(&mut acc, kk + 1);
+        step(&mut acc, kk + 2);
+        step(&mut acc, kk + 3);
+        kk += 4;
+    }
+    while kk < k {
+        step(&mut acc, kk);
+        kk += 1;
+    }
+    for q in 0..P {
+        store8_out(row, (p + q) * NR, n, acc[q]);
+    }
+}
 
-    /// Outputs `col..col+8` of row `i`; the last panel may hang past `N`, its extra lanes read as 0.
-    #[inline(always)]
-    unsafe fn load_out(&self, i: usize, col: usize) -> [v128; 2] {
-        let at = self.out.add(i * self.n + col);
-        let cols = self.n - col;
-        if cols >= NR {
-            return [load(at), load(at.add(4))];
-        }
-        let mut tmp = [0.0f32; NR];
-        core::ptr::copy_nonoverlapping(at, tmp.as_mut_ptr(), cols);
-        [load(tmp.as_ptr()), load(tmp.as_ptr().add(4))]
+/// Outputs `col..col+8` of a row of `N`; the last panel may hang past `N`, its extra lanes read as 0.
+#[inline(always)]
+unsafe fn load8_out(row: *const f32, col: usize, n: usize) -> [v128; 2] {
+    let at = row.add(col);
+    let cols = n - col;
+    if cols >= NR {
+        return [load(at), load(at.add(4))];
     }
+    let mut tmp = [0.0f32; NR];
+    core::ptr::copy_nonoverlapping(at, tmp.as_mut_ptr(), cols);
+    [load(tmp.as_ptr()), load(tmp.as_ptr().add(4))]
+}
 
-    #[inline(always)]
-    unsafe fn store_out(&self, i: usize, col: usize, v: [v128; 2]) {
-        let at = self.out.add(i * self.n + col);
-        let cols = self.n - col;
-        if cols >= NR {
-            store(at, v[0]);
-            store(at.add(4), v[1]);
-            return;
-        }
-        let mut tmp = [0.0f32; NR];
-        store(tmp.as_mut_ptr(), v[0]);
-        store(tmp.as_mut_ptr().add(4), v[1]);
-        core::ptr::copy_nonoverlapping(tmp.as_ptr(), at, cols);
+#[inline(always)]
+unsafe fn store8_out(row: *mut f32, col: usize, n: usize, v: [v128; 2]) {
+    let at = row.add(col);
+    let cols = n - col;
+    if cols >= NR {
+        store(at, v[0]);
+        store(at.add(4), v[1]);
+        return;
     }
+    let mut tmp = [0.0f32; NR];
+    store(tmp.as_mut_ptr(), v[0]);
+    store(tmp.as_mut_ptr().add(4), v[1]);
+    core::ptr::copy_nonoverlapping(tmp.as_ptr(), at, cols);
+}
+
+/// The f32-panel product the layers used before storages (kept for the benchmarks' history).
+pub fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32]) {
+    assert!(panels.len() >= n.div_ceil(NR) * NR * k);
+    gemm(x, m, k, PanelRef::F32(panels), n, bias, out)
 }
 
 /// `out[M][N] = x[M][K] · w[K][N] (+ bias[N])`, `w` unpacked: one SIMD `axpy` per activation.
@@ -235,18 +444,21 @@ pub fn matmul_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Optio
 
 /// `out[M][N] = x[M][K] · w[N][K]^T` (tied LM heads, attention scores).
 ///
-/// Decoding (M = 1: the LM head, attention scores) reads `w` row after row, one sequential stream
-/// with the 4 accumulators of [`dot`]: interleaving rows of `w` measured slower, the hardware
-/// prefetcher follows one stream best. Prefill (M > 1) tiles 2 rows of `x` against 4 rows of `w`
+/// Decoding (M = 1: the LM head, attention scores) reads `w` row after row, one sequential stream,
+/// each output a [`scalar::dot8`] (two accumulators): streaming 4 rows side by side measured half
+/// as fast on the 50257-row LM head. Prefill (M > 1) tiles 2 rows of `x` against 4 rows of `w`
 /// (those stay in L1 while every row of `x` passes), 8 accumulators of 4 lane sums each, so each
 /// output sums `k ≡ l (mod 4)` in lane `l` ([`dot4`]'s order): the same numbers as a lone row up to
 /// rounding, not bit for bit.
 pub fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
     assert!(x.len() >= m * k && w.len() >= n * k && out.len() >= m * n);
     if m == 1 {
-        for (j, o) in out[..n].iter_mut().enumerate() {
-            // SAFETY: rows `j < n` of `w` and the row of `x` hold `k` floats each.
-            *o = unsafe { dot_raw(x.as_ptr(), w.as_ptr().add(j * k), k) };
+        let j = 0;
+        // SAFETY: rows `j < n` of `w` and the row of `x` hold `k` floats each; `out` holds `n`.
+        unsafe {
+            for j in j..n {
+                out[j] = dot8_raw(x.as_ptr(), w.as_ptr().add(j * k), k);
+            }
         }
         return;
     }
@@ -314,6 +526,24 @@ impl Nk {
             store(self.out.add((i + r) * self.n + j), s);
         }
     }
+}
+
+/// One row of [`scalar::dot8`]. SAFETY: `a` and `b` point at `len` readable floats.
+#[inline(always)]
+unsafe fn dot8_raw(a: *const f32, b: *const f32, len: usize) -> f32 {
+    let whole = len / 8 * 8;
+    let mut acc = [f32x4_splat(0.0); 2];
+    let mut i = 0;
+    while i < whole {
+        acc[0] = madd(acc[0], load(a.add(i)), load(b.add(i)));
+        acc[1] = madd(acc[1], load(a.add(i + 4)), load(b.add(i + 4)));
+        i += 8;
+    }
+    let mut sum = hsum(f32x4_add(acc[0], acc[1]));
+    for i in whole..len {
+        sum += *a.add(i) * *b.add(i);
+    }
+    sum
 }
 
 /// A dot product with 4 lane sums (`k ≡ l (mod 4)`), folded, then the tail in order: the

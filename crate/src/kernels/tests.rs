@@ -267,3 +267,85 @@ fn activations_match_reference() {
     gelu_tanh(&mut far);
     assert_eq!(far, [0.0, 0.0, 60.0, 1e30]);
 }
+
+#[test]
+fn every_storage_matches_its_widened_weights_on_awkward_shapes() {
+    // Each storage's product is the f32 product of the weights as the layer widens them, with the
+    // same rounding bound; the widened weights are within the storage's own rounding of the input.
+    let mut rng = Rng(9);
+    for storage in Storage::ALL {
+        for &k in DIMS.iter().chain(&[300]) {
+            for &n in &[1, 3, 8, 17, 64] {
+                for &m in &[1, 3, 4, 7] {
+                    let x = rng.vec(m * k, 1.0);
+                    let w_nk = rng.vec(n * k, 1.0);
+                    let bias = rng.vec(n, 1.0);
+                    let layer = Linear::from_stored(StoredMatrix::F32(w_nk.clone()), Layout::OutIn, k, n, Some(bias.clone()), Some(storage));
+                    assert_eq!(layer.storage(), storage);
+                    let widened: Vec<f32> = (0..n * k).map(|i| layer.weight(i / k, i % k)).collect();
+                    let rel = match storage {
+                        Storage::F32 => 0.0,
+                        Storage::F16 => 1.0 / 2048.0,
+                        Storage::BF16 => 1.0 / 256.0,
+                        Storage::Int8 => 1.0 / 254.0, // half a step of max|w| / 127 (max|w| <= 1)
+                    };
+                    for (i, (&a, &b)) in widened.iter().zip(&w_nk).enumerate() {
+                        let bound = if storage == Storage::Int8 { rel } else { rel * b.abs() + 6e-8 }; // + f16 subnormal step
+                        assert!((a - b).abs() <= bound + 1e-12, "{storage:?} k={k} n={n}: weight {i} is {a}, stored {b}");
+                    }
+                    let (want, mag) = reference_kn(&x, m, k, &transpose(&widened, n, k), n, Some(&bias));
+                    let case = format!("{storage:?} m={m} k={k} n={n}");
+                    let got = layer.forward(&x, m);
+                    assert_close(&case, &got, &want, |i| sum_bound(k, mag[i]));
+                    // Same bits as the f32 layer built from the widened weights, and a row alone
+                    // gives what the batch gave it.
+                    let f32_twin = Linear::from_out_in(&widened, n, k, Some(bias.clone())).forward(&x, m);
+                    assert_eq!(got, f32_twin, "{case}: vs f32 layer of the widened weights");
+                    for i in 0..m {
+                        assert_eq!(&got[i * n..(i + 1) * n], &layer.forward(&x[i * k..(i + 1) * k], 1)[..], "{case}: row {i} alone");
+                    }
+                    assert_eq!(got, layer.forward_scalar(&x, m), "{case}: dispatch vs scalar twin");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sixteen_bit_files_stay_sixteen_bit() {
+    // f16 and bf16 stored values are kept exactly (subnormals included), in 2 bytes each.
+    let vals = [0.0f32, -0.0, 1.0, -2.5, 6.1e-5, 3.0e-7, -65504.0, 0.333];
+    let (n, k) = (3, vals.len());
+    let w: Vec<f32> = (0..n * k).map(|i| vals[i % k] * if i / k == 1 { -1.0 } else { 1.0 }).collect();
+    let f16: Vec<u16> = w.iter().map(|&v| half::f16::from_f32(v).to_bits()).collect();
+    let bf16: Vec<u16> = w.iter().map(|&v| half::bf16::from_f32(v).to_bits()).collect();
+    for (stored, widen) in [(StoredMatrix::F16(f16.clone()), f16.iter().map(|&b| f16_to_f32(b)).collect::<Vec<_>>()), (StoredMatrix::BF16(bf16.clone()), bf16.iter().map(|&b| bf16_to_f32(b)).collect())] {
+        let want_storage = stored.storage();
+        let layer = Linear::from_stored(stored, Layout::OutIn, k, n, None, None);
+        assert_eq!(layer.storage(), want_storage);
+        assert_eq!(layer.bytes(), 2 * NR * k + 4 * NR);
+        for i in 0..n * k {
+            assert_eq!(layer.weight(i / k, i % k).to_bits(), widen[i].to_bits(), "{want_storage:?} weight {i}");
+        }
+    }
+    // An f16 layer with an infinity is kept as f32 (the SIMD widening assumes finite values).
+    let inf = Linear::from_stored(StoredMatrix::F16(vec![0x7c00, 0x3c00]), Layout::OutIn, 2, 1, None, None);
+    assert_eq!(inf.storage(), Storage::F32);
+    assert_eq!(inf.weight(0, 0), f32::INFINITY);
+}
+
+#[test]
+fn dot8_and_nk_decode_on_awkward_lengths() {
+    let mut rng = Rng(10);
+    for &k in &LENGTHS {
+        for n in [1, 3, 4, 5, 9] {
+            let x = rng.vec(k, 1.0);
+            let w = rng.vec(n * k, 1.0);
+            let mut got = vec![0.0; n];
+            matmul_nk(&x, 1, k, &w, n, &mut got);
+            for j in 0..n {
+                assert_eq!(got[j], scalar::dot8(&x, &w[j * k..(j + 1) * k]), "nk k={k} n={n} j={j}");
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! tensor is checked against the shape the config implies before a single value is used.
 
 use crate::error::{Error, Result};
+use crate::kernels::{Storage, StoredMatrix};
 use safetensors::{Dtype, SafeTensors};
 use std::cell::Cell;
 
@@ -14,10 +15,11 @@ const FILE: &str = "model.safetensors";
 /// Where weights come from.
 pub enum Weights<'a> {
     /// A parsed safetensors buffer.
-    File { tensors: SafeTensors<'a>, prefixes: Vec<String> },
+    /// `storage`: how `Linear` layers keep their weights (`None`: as the file stores them).
+    File { tensors: SafeTensors<'a>, prefixes: Vec<String>, storage: Option<Storage> },
     /// Seeded random weights for the "untrained twin" of an architecture: no file needed.
     /// `made` counts the values handed out so far, against [`super::limits::MAX_RANDOM_PARAMS`].
-    Random { seed: u64, std: f32, made: Cell<usize> },
+    Random { seed: u64, std: f32, made: Cell<usize>, storage: Option<Storage> },
 }
 
 impl<'a> Weights<'a> {
@@ -33,11 +35,46 @@ impl<'a> Weights<'a> {
         let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
             Error::file(FILE, format!("not a valid safetensors file ({e})"), "The file may be truncated or corrupt; fetch it again, or re-save with `save_pretrained(dir, safe_serialization=True)`")
         })?;
-        Ok(Weights::File { tensors, prefixes: vec![String::new()] })
+        Ok(Weights::File { tensors, prefixes: vec![String::new()], storage: None })
     }
 
     pub fn random(seed: u64) -> Self {
-        Weights::Random { seed, std: 0.02, made: Cell::new(0) }
+        Weights::Random { seed, std: 0.02, made: Cell::new(0), storage: None }
+    }
+
+    /// Keep `Linear` weights in `storage` (`None`: the file's own dtype; f32 for random weights).
+    pub fn with_storage(mut self, choice: Option<Storage>) -> Self {
+        match &mut self {
+            Weights::File { storage, .. } | Weights::Random { storage, .. } => *storage = choice,
+        }
+        self
+    }
+
+    /// The storage asked for with [`Weights::with_storage`].
+    pub fn storage(&self) -> Option<Storage> {
+        match self {
+            Weights::File { storage, .. } | Weights::Random { storage, .. } => *storage,
+        }
+    }
+
+    /// A required tensor of exactly `shape` in the dtype the file stores it (f16 and bf16 stay
+    /// 16-bit; f64 and random weights come as f32), for layers that keep their file's storage.
+    /// The file's bytes are borrowed, not copied: packing reads them in place.
+    pub fn get_stored(&self, name: &str, shape: &[usize]) -> Result<StoredMatrix<'a>> {
+        if let Weights::File { tensors, .. } = self {
+            if let Some(full) = self.resolve(name) {
+                let view = tensors.tensor(&full).map_err(|e| Error::tensor(&full, e.to_string(), "Fetch the file again"))?;
+                if view.shape() == shape {
+                    match view.dtype() {
+                        Dtype::F16 => return Ok(StoredMatrix::F16Le(view.data())),
+                        Dtype::BF16 => return Ok(StoredMatrix::BF16Le(view.data())),
+                        Dtype::F32 => return Ok(StoredMatrix::F32Le(view.data())),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        self.get(name, shape).map(StoredMatrix::F32)
     }
 
     /// Names may also appear with any of these prefixes (tried after the bare name).
@@ -51,7 +88,7 @@ impl<'a> Weights<'a> {
     /// The stored name under which `name` is found, if any.
     fn resolve(&self, name: &str) -> Option<String> {
         match self {
-            Weights::File { tensors, prefixes } => prefixes
+            Weights::File { tensors, prefixes, .. } => prefixes
                 .iter()
                 .map(|p| format!("{p}{name}"))
                 .find(|full| tensors.tensor(full).is_ok()),
@@ -93,7 +130,7 @@ impl<'a> Weights<'a> {
     /// An optional tensor (`None` when absent; still an error if present with the wrong shape).
     pub fn get_opt(&self, name: &str, shape: &[usize]) -> Result<Option<Vec<f32>>> {
         match self {
-            Weights::Random { seed, std, made } => {
+            Weights::Random { seed, std, made, .. } => {
                 // A backstop behind `limits::check_sizes`: whatever shapes a family asks for, the
                 // twin never allocates more than the cap (and a shape product never overflows).
                 let cap = super::limits::MAX_RANDOM_PARAMS;

@@ -25,7 +25,7 @@
 //! | `lm_head.weight` (optional) | [V][C]     | tied to `wte` when absent |
 
 use super::attention::{attend, AttentionKind, KvCache, Mask, Recorder};
-use super::layers::{add_in_place, gather_rows, Activation, LayerNorm};
+use super::layers::{add_in_place, Activation, LayerNorm, TokenTable};
 use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, Probe, StepOutput};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
@@ -90,11 +90,11 @@ struct Block {
 pub struct Gpt2 {
     pub config: Gpt2Config,
     pub info: ModelInfo,
-    wte: Vec<f32>, // [V][C]
+    wte: Linear, // [V][C] as a bias-free C -> V layer: embedding rows and the tied LM head
     wpe: Vec<f32>, // [P][C]
     blocks: Vec<Block>,
     ln_f: LayerNorm,
-    lm_head: Option<Vec<f32>>, // [V][C], only when stored untied
+    lm_head: Option<Linear>, // C -> V, only when stored untied
     activation: Activation,
 }
 
@@ -112,11 +112,7 @@ impl Gpt2 {
         let activation = Activation::from_config("activation_function", &cfg.activation_function)?;
         let w = weights.with_prefixes(&["transformer."]);
         let eps = cfg.layer_norm_epsilon;
-        let conv1d = |name: &str, d_in: usize, d_out: usize| -> Result<Linear> {
-            let weight = w.get(&format!("{name}.weight"), &[d_in, d_out])?;
-            let bias = w.get(&format!("{name}.bias"), &[d_out])?;
-            Ok(Linear::from_in_out(weight, d_in, d_out, Some(bias)))
-        };
+        let conv1d = |name: &str, d_in: usize, d_out: usize| -> Result<Linear> { super::layers::conv1d(&w, name, d_in, d_out) };
         let mut blocks = Vec::with_capacity(l);
         for i in 0..l {
             blocks.push(Block {
@@ -128,7 +124,7 @@ impl Gpt2 {
                 mlp_proj: conv1d(&format!("h.{i}.mlp.c_proj"), f, c)?,
             });
         }
-        let wte = w.get("wte.weight", &[v, c])?;
+        let wte = super::layers::token_table(&w, "wte.weight", v, c)?;
         let wpe = w.get("wpe.weight", &[p, c])?;
         let ln_f = LayerNorm::load(&w, "ln_f", c, eps)?;
         // A stored lm_head identical to wte is the usual tied case; keep a copy only if it differs.
@@ -141,9 +137,14 @@ impl Gpt2 {
                 "Add lm_head.weight to model.safetensors, or set tie_word_embeddings to true if the head is the token embedding table",
             ));
         }
-        let lm_head = match w.get_opt("lm_head.weight", &[v, c])? {
-            Some(head) if head != wte && !random => Some(head),
-            _ => None,
+        let lm_head = match w.contains("lm_head.weight") && !random {
+            true => {
+                let head = w.get_stored("lm_head.weight", &[v, c])?;
+                let wte = w.get_stored("wte.weight", &[v, c])?;
+                let tied = head.len() == wte.len() && (0..head.len()).all(|i| head.get(i).to_bits() == wte.get(i).to_bits());
+                if tied { None } else { Some(kernels::Linear::from_stored(head, kernels::Layout::OutIn, c, v, None, w.storage())) }
+            }
+            false => None,
         };
         let n_params = v * c + p * c + 2 * c + l * (4 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * f + f) + (f * c + c));
         let info = ModelInfo {
@@ -184,7 +185,7 @@ impl Gpt2 {
             ));
         }
         // x = wte[ids] + wpe[past..past+T]                                   [T][C]
-        let mut x = gather_rows(&self.wte, c, ids);
+        let mut x = TokenTable::Packed(&self.wte).gather(c, ids);
         add_in_place(&mut x, &self.wpe[past * c..(past + t) * c]);
         for (l, (block, kv)) in self.blocks.iter().zip(caches.iter_mut()).enumerate() {
             recorder.hidden_state(&x);
@@ -222,10 +223,7 @@ impl Gpt2 {
 
     /// `h: [T][C]` -> logits `[T][V]` through the (tied) LM head.
     fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
-        let (c, v) = (self.config.n_embd, self.config.vocab_size);
-        let mut logits = vec![0.0; t * v];
-        kernels::matmul_nk(h, t, c, self.lm_head.as_deref().unwrap_or(&self.wte), v, &mut logits);
-        logits
+        self.lm_head.as_ref().unwrap_or(&self.wte).forward(h, t)
     }
 
     /// Logits as if the model stopped at hidden state `x: [T][C]`: `ln_f` then the head; the
@@ -243,8 +241,8 @@ impl Gpt2 {
         &self.wpe[..n * self.config.n_embd]
     }
 
-    pub(crate) fn token_table(&self) -> &[f32] {
-        &self.wte
+    pub(crate) fn token_table(&self) -> TokenTable<'_> {
+        TokenTable::Packed(&self.wte)
     }
 
     pub fn forward(&self, ids: &[u32], probe: &Probe) -> Result<Outputs> {

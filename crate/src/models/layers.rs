@@ -2,21 +2,36 @@
 //! that read them from checkpoint names with a shape check.
 
 use crate::error::{Error, Result};
-use crate::kernels::{self, Linear};
+use crate::kernels::{self, Layout, Linear};
 use crate::loader::Weights;
 
 /// `nn.Linear` named `{name}.weight` `[N][K]` (+ `{name}.bias` `[N]`).
+/// Weights kept in the file's storage unless the load asked for another ([`Weights::with_storage`]).
 pub fn linear(w: &Weights, name: &str, d_in: usize, d_out: usize, bias: bool) -> Result<Linear> {
-    let weight = w.get(&format!("{name}.weight"), &[d_out, d_in])?;
+    let weight = w.get_stored(&format!("{name}.weight"), &[d_out, d_in])?;
     let b = if bias { Some(w.get(&format!("{name}.bias"), &[d_out])?) } else { None };
-    Ok(Linear::from_out_in(&weight, d_out, d_in, b))
+    Ok(Linear::from_stored(weight, Layout::OutIn, d_in, d_out, b, w.storage()))
 }
 
 /// `nn.Linear` whose bias may or may not be stored.
 pub fn linear_opt_bias(w: &Weights, name: &str, d_in: usize, d_out: usize) -> Result<Linear> {
-    let weight = w.get(&format!("{name}.weight"), &[d_out, d_in])?;
+    let weight = w.get_stored(&format!("{name}.weight"), &[d_out, d_in])?;
     let b = w.get_opt(&format!("{name}.bias"), &[d_out])?;
-    Ok(Linear::from_out_in(&weight, d_out, d_in, b))
+    Ok(Linear::from_stored(weight, Layout::OutIn, d_in, d_out, b, w.storage()))
+}
+
+/// GPT-2 `Conv1D` named `{name}.weight` `[K][N]` + `{name}.bias` `[N]`, in the file's storage
+/// unless the load asked for another.
+pub fn conv1d(w: &Weights, name: &str, d_in: usize, d_out: usize) -> Result<Linear> {
+    let weight = w.get_stored(&format!("{name}.weight"), &[d_in, d_out])?;
+    let bias = w.get(&format!("{name}.bias"), &[d_out])?;
+    Ok(Linear::from_stored(weight, Layout::InOut, d_in, d_out, Some(bias), w.storage()))
+}
+
+/// `nn.Linear` without bias (T5), in the file's storage unless the load asked for another.
+pub fn linear_no_bias(w: &Weights, name: &str, d_in: usize, d_out: usize) -> Result<Linear> {
+    let weight = w.get_stored(&format!("{name}.weight"), &[d_out, d_in])?;
+    Ok(Linear::from_stored(weight, Layout::OutIn, d_in, d_out, None, w.storage()))
 }
 
 /// LayerNorm with learned scale and shift, `[C]` each.
@@ -51,6 +66,36 @@ impl LayerNorm {
 
 fn missing(name: &str) -> Error {
     Error::tensor(name, "missing from the checkpoint", "Check that config.json belongs to these weights and that the file is complete")
+}
+
+/// A `[V][C]` token embedding table stored as a bias-free [`Linear`] (`N = V`, `K = C`): the same
+/// memory serves the embedding lookup (a row of `W`) and the tied LM head (the packed GEMV/GEMM),
+/// in the storage the load chose. `name` is `[V][C]` in the checkpoint.
+pub fn token_table(w: &Weights, name: &str, v: usize, c: usize) -> Result<Linear> {
+    let table = w.get_stored(name, &[v, c])?;
+    Ok(Linear::from_stored(table, Layout::OutIn, c, v, None, w.storage()))
+}
+
+/// A token embedding table, as a model keeps it.
+pub enum TokenTable<'a> {
+    Rows(&'a [f32]), // [V][C]
+    Packed(&'a Linear),
+}
+
+impl TokenTable<'_> {
+    /// Rows for `ids` (checked `< V` by the caller): `[T][C]`.
+    pub fn gather(&self, c: usize, ids: &[u32]) -> Vec<f32> {
+        match self {
+            TokenTable::Rows(table) => gather_rows(table, c, ids),
+            TokenTable::Packed(table) => {
+                let mut x = vec![0.0; ids.len() * c];
+                for (row, &id) in x.chunks_exact_mut(c.max(1)).zip(ids) {
+                    table.weight_row_into(id as usize, row);
+                }
+                x
+            }
+        }
+    }
 }
 
 /// Rows of a `[rows][C]` table gathered by id: `[T][C]`.

@@ -190,6 +190,12 @@ impl Model {
     /// Build a model from config.json and model.safetensors bytes (or seeded random weights
     /// when `files.weights` is `None` and a seed is given).
     pub fn load(files: &ModelFiles, random_seed: Option<u64>) -> Result<Model> {
+        Self::load_with(files, random_seed, None)
+    }
+
+    /// [`Model::load`] with the weight storage of the linear layers chosen (`None`: the file's own
+    /// dtype, so f16 and bf16 checkpoints stay 16-bit in memory).
+    pub fn load_with(files: &ModelFiles, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
         let model_type = loader::model_type(files.config)?;
         let weights = match (files.weights, random_seed) {
             (Some(bytes), _) => Weights::from_safetensors(bytes)?,
@@ -198,6 +204,7 @@ impl Model {
                 return Err(Error::file("model.safetensors", "was not provided", "Add model.safetensors to the model folder"))
             }
         };
+        let weights = weights.with_storage(storage);
         loader::limits::check_sizes(files.config, files.weights.map(<[u8]>::len))?;
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),

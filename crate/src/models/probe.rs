@@ -324,19 +324,23 @@ impl Model {
 
     /// Rows of `stack`'s token embedding table for `ids`. `[T][C]`
     pub fn token_embeddings(&self, stack: Stack, ids: &[u32]) -> Result<TokenEmbeddings> {
+        use super::layers::TokenTable;
         self.check_stack(stack)?;
         let (table, vocab, scale) = match self {
             Model::Gpt2(m) => (m.token_table(), m.config.vocab_size, 1.0),
-            Model::Bert(m) => (m.token_table(), m.config.vocab_size, 1.0),
-            Model::T5(m) => (m.token_table(stack == Stack::Decoder), m.config.vocab_size, 1.0),
-            Model::Llama(m) => (m.token_table(), m.config.vocab_size, 1.0),
-            Model::Bart(m) => m.token_table(stack == Stack::Decoder),
+            Model::Bert(m) => (TokenTable::Rows(m.token_table()), m.config.vocab_size, 1.0),
+            Model::T5(m) => (TokenTable::Rows(m.token_table(stack == Stack::Decoder)), m.config.vocab_size, 1.0),
+            Model::Llama(m) => (TokenTable::Rows(m.token_table()), m.config.vocab_size, 1.0),
+            Model::Bart(m) => {
+                let (table, vocab, scale) = m.token_table(stack == Stack::Decoder);
+                (TokenTable::Rows(table), vocab, scale)
+            }
         };
         if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
             return Err(Error::input(format!("token id {bad} is outside the vocabulary (0..{vocab})"), "Use ids below vocab_size"));
         }
         let c = self.info().d_model;
-        Ok(TokenEmbeddings { d_model: c, rows: super::layers::gather_rows(table, c, ids), scale })
+        Ok(TokenEmbeddings { d_model: c, rows: table.gather(c, ids), scale })
     }
 
     fn check_stack(&self, stack: Stack) -> Result<()> {

@@ -228,10 +228,7 @@ impl T5 {
             None => Activation::from_config("feed_forward_proj", derived_act)?,
         };
         let a = h * dk;
-        let lin = |name: &str, d_in: usize, d_out: usize| -> Result<Linear> {
-            let weight = w.get(&format!("{name}.weight"), &[d_out, d_in])?;
-            Ok(Linear::from_out_in(&weight, d_out, d_in, None))
-        };
+        let lin = |name: &str, d_in: usize, d_out: usize| -> Result<Linear> { super::layers::linear_no_bias(&w, name, d_in, d_out) };
         let attention = |prefix: &str| -> Result<Attention> {
             Ok(Attention { q: lin(&format!("{prefix}.q"), c, a)?, k: lin(&format!("{prefix}.k"), c, a)?, v: lin(&format!("{prefix}.v"), c, a)?, o: lin(&format!("{prefix}.o"), a, c)? })
         };

@@ -8,11 +8,20 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::kernels::{scalar, Linear};
+use crate::kernels::{scalar, Layout, Linear, Storage, StoredMatrix};
 #[cfg(target_feature = "simd128")]
 use crate::kernels::simd128 as fast;
 #[cfg(not(target_feature = "simd128"))]
 use crate::kernels::scalar as fast;
+
+/// Benchmarks only: rows per prefill register tile of the SIMD GEMM (4, 6 or 8; numbers do not change).
+#[wasm_bindgen]
+pub fn bench_set_prefill_rows(rows: usize) {
+    #[cfg(target_feature = "simd128")]
+    fast::set_prefill_rows(rows);
+    #[cfg(not(target_feature = "simd128"))]
+    let _ = rows;
+}
 
 /// Whether this binary was built with the SIMD128 kernels.
 #[wasm_bindgen]
@@ -38,6 +47,32 @@ pub fn check_linear(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Op
     let layer = Linear::from_out_in(&w[..n * k], n, k, bias);
     let x = &x[..m * k];
     Ok(if simd { layer.forward(x, m) } else { layer.forward_scalar(x, m) })
+}
+
+/// `Linear::forward` with the weights kept in `storage` (`f32`, `f16`, `bf16`, `int8`), and the
+/// weights as the layer sees them after widening (`[N][K]`) appended: `[M][N]` then `[N][K]`.
+#[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
+pub fn check_linear_storage(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Option<Vec<f32>>, storage: &str, simd: bool) -> Result<Vec<f32>, JsError> {
+    check_len("x", x.len(), m * k)?;
+    check_len("w", w.len(), n * k)?;
+    if let Some(b) = &bias {
+        check_len("bias", b.len(), n)?;
+    }
+    let storage = parse_storage(storage)?;
+    let layer = Linear::from_stored(StoredMatrix::F32(w[..n * k].to_vec()), Layout::OutIn, k, n, bias, Some(storage));
+    let x = &x[..m * k];
+    let mut out = if simd { layer.forward(x, m) } else { layer.forward_scalar(x, m) };
+    for j in 0..n {
+        for kk in 0..k {
+            out.push(layer.weight(j, kk));
+        }
+    }
+    Ok(out)
+}
+
+fn parse_storage(name: &str) -> Result<Storage, JsError> {
+    Storage::parse(name).ok_or_else(|| JsError::new(&format!("no weight storage named '{name}': use f32, f16, bf16 or int8")))
 }
 
 /// `matmul_kn` on unpacked `w: [K][N]`: `[M][N]`.
@@ -148,23 +183,35 @@ enum BenchKind {
     LayerNorm,
     GeluErf,
     GeluTanh,
+    /// The machine's SIMD128 multiply-add peak: independent f32x4 multiplies and adds.
+    Peak,
+    /// Streaming read bandwidth: a sum over `K` floats (bigger than the caches).
+    Stream,
 }
 
 #[wasm_bindgen]
 impl KernelBench {
-    /// `kind`: `linear` (`[M][K] x [K][N]` through `Linear`), `nk` (`matmul_nk`), or the row kernels
-    /// `softmax`, `layer_norm`, `gelu_erf`, `gelu_tanh` on `M` rows of `K`. Operands are
-    /// pseudo-random in [-1, 1).
+    /// `kind`: `linear` (`[M][K] x [K][N]` through `Linear`, f32 weights; `linear:f16`,
+    /// `linear:bf16`, `linear:int8` for the other storages), `nk` (`matmul_nk`), the row kernels
+    /// `softmax`, `layer_norm`, `gelu_erf`, `gelu_tanh` on `M` rows of `K`, or the machine's limits:
+    /// `peak` (`K` steps of 64 flops) and `stream` (sum of `K` floats). Operands are pseudo-random
+    /// in [-1, 1).
     #[wasm_bindgen(constructor)]
     pub fn new(kind: &str, m: usize, k: usize, n: usize, seed: u32) -> Result<KernelBench, JsError> {
+        let (kind, storage) = match kind.split_once(':') {
+            Some(("linear", s)) => ("linear", parse_storage(s)?),
+            _ => (kind, Storage::F32),
+        };
         let kind = match kind {
+            "peak" => BenchKind::Peak,
+            "stream" => BenchKind::Stream,
             "linear" => BenchKind::Linear,
             "nk" => BenchKind::Nk,
             "softmax" => BenchKind::Softmax,
             "layer_norm" => BenchKind::LayerNorm,
             "gelu_erf" => BenchKind::GeluErf,
             "gelu_tanh" => BenchKind::GeluTanh,
-            other => return Err(JsError::new(&format!("no benchmark named '{other}': use linear, nk, softmax, layer_norm, gelu_erf or gelu_tanh"))),
+            other => return Err(JsError::new(&format!("no benchmark named '{other}': use linear[:f16|:bf16|:int8], nk, softmax, layer_norm, gelu_erf, gelu_tanh, peak or stream"))),
         };
         let mut state = seed as u64 ^ 0x9e37_79b9_7f4a_7c15;
         let mut rand = |len: usize| -> Vec<f32> {
@@ -175,13 +222,15 @@ impl KernelBench {
                 })
                 .collect()
         };
-        let x = rand(m * k);
+        let x = if kind == BenchKind::Stream { rand(k) } else if kind == BenchKind::Peak { rand(8) } else { rand(m * k) };
         let (w, linear, out_len) = match kind {
-            BenchKind::Linear => (Vec::new(), Some(Linear::from_out_in(&rand(n * k), n, k, Some(rand(n)))), m * n),
+            BenchKind::Linear => (Vec::new(), Some(Linear::from_stored(StoredMatrix::F32(rand(n * k)), Layout::OutIn, k, n, Some(rand(n)), Some(storage))), m * n),
+            BenchKind::Peak => (rand(256), None, 0),
+            BenchKind::Stream => (Vec::new(), None, 0),
             BenchKind::Nk => (rand(n * k), None, m * n),
             _ => (Vec::new(), None, 0),
         };
-        Ok(KernelBench { kind, m, k, n, x, w, out: vec![0.0; out_len], linear, gamma: rand(k), beta: rand(k) })
+        Ok(KernelBench { kind, m, k, n, x, w, out: vec![0.0; out_len], linear, gamma: if kind == BenchKind::LayerNorm { rand(k) } else { Vec::new() }, beta: if kind == BenchKind::LayerNorm { rand(k) } else { Vec::new() } })
     }
 
     /// Runs the kernel `reps` times (SIMD or scalar twin) and returns a checksum of the last output.
@@ -197,6 +246,14 @@ impl KernelBench {
                             l.forward_scalar_into(&self.x, m, &mut self.out);
                         }
                     }
+                }
+                BenchKind::Peak => {
+                    let v = limits::peak(&self.x, &self.w, k);
+                    self.out = vec![v];
+                }
+                BenchKind::Stream => {
+                    let v = limits::stream(&self.x);
+                    self.out = vec![v];
                 }
                 BenchKind::Nk => {
                     if simd {
@@ -223,6 +280,9 @@ impl KernelBench {
                 }
             }
         }
+        if let BenchKind::Peak | BenchKind::Stream = self.kind {
+            return self.out.first().copied().unwrap_or(0.0);
+        }
         self.out.iter().step_by(97).sum()
     }
 
@@ -230,6 +290,8 @@ impl KernelBench {
     pub fn flops(&self) -> f64 {
         match self.kind {
             BenchKind::Linear | BenchKind::Nk => 2.0 * (self.m * self.k * self.n) as f64,
+            BenchKind::Peak => 64.0 * self.k as f64,
+            BenchKind::Stream => self.k as f64,
             _ => (self.m * self.k) as f64,
         }
     }
@@ -237,8 +299,153 @@ impl KernelBench {
     /// Bytes of weights one run reads (what bounds decoding), or of the rows for row kernels.
     pub fn bytes(&self) -> f64 {
         match self.kind {
-            BenchKind::Linear | BenchKind::Nk => 4.0 * (self.k * self.n) as f64,
+            BenchKind::Linear => self.linear.as_ref().map_or(0, Linear::bytes) as f64,
+            BenchKind::Nk => 4.0 * (self.k * self.n) as f64,
+            BenchKind::Stream => 4.0 * self.k as f64,
             _ => 4.0 * (self.m * self.k) as f64,
         }
     }
+}
+
+/// Probes of the machine's limits, for the benchmarks' "% of peak" and "% of bandwidth".
+mod limits {
+    /// `steps` x 64 flops: 4 broadcast values times 2 vectors re-loaded from `w` (in L1) into 8
+    /// independent accumulators, a multiply and an add each: what a GEMM tile does with nothing
+    /// else in the way.
+    #[cfg(target_feature = "simd128")]
+    pub fn peak(x: &[f32], w: &[f32], steps: usize) -> f32 {
+        use core::arch::wasm32::*;
+        let xs: [v128; 4] = core::array::from_fn(|r| f32x4_splat(x.get(r).copied().unwrap_or(1.0)));
+        let mut acc = [[f32x4_splat(0.0); 2]; 4];
+        let lanes = w.len() / 8 * 8;
+        if lanes == 0 {
+            return 0.0;
+        }
+        let mut at = 0;
+        for _ in 0..steps {
+            // SAFETY: at + 8 <= lanes <= w.len().
+            let (w0, w1) = unsafe { (v128_load(w.as_ptr().add(at) as *const v128), v128_load(w.as_ptr().add(at + 4) as *const v128)) };
+            for r in 0..4 {
+                acc[r][0] = f32x4_add(acc[r][0], f32x4_mul(xs[r], w0));
+                acc[r][1] = f32x4_add(acc[r][1], f32x4_mul(xs[r], w1));
+            }
+            at += 8;
+            if at == lanes {
+                at = 0;
+            }
+        }
+        let mut sum = f32x4_splat(0.0);
+        for a in acc {
+            sum = f32x4_add(sum, f32x4_add(a[0], a[1]));
+        }
+        f32x4_extract_lane::<0>(sum)
+    }
+
+    /// Sum of `x`, 8 f32x4 accumulators: every byte read once, in order.
+    #[cfg(target_feature = "simd128")]
+    pub fn stream(x: &[f32]) -> f32 {
+        use core::arch::wasm32::*;
+        let mut acc = [f32x4_splat(0.0); 8];
+        let whole = x.len() / 32 * 32;
+        let mut i = 0;
+        while i < whole {
+            for (q, a) in acc.iter_mut().enumerate() {
+                // SAFETY: i + 32 <= whole <= x.len().
+                *a = f32x4_add(*a, unsafe { v128_load(x.as_ptr().add(i + 4 * q) as *const v128) });
+            }
+            i += 32;
+        }
+        let mut sum = f32x4_splat(0.0);
+        for a in acc {
+            sum = f32x4_add(sum, a);
+        }
+        f32x4_extract_lane::<0>(sum) + x[whole..].iter().sum::<f32>()
+    }
+
+    #[cfg(not(target_feature = "simd128"))]
+    pub fn peak(x: &[f32], w: &[f32], steps: usize) -> f32 {
+        let mut acc = [0.0f32; 32];
+        let lanes = w.len() / 8 * 8;
+        if lanes == 0 {
+            return 0.0;
+        }
+        let mut at = 0;
+        for _ in 0..steps {
+            for r in 0..4 {
+                for c in 0..8 {
+                    acc[r * 8 + c] += x.get(r).copied().unwrap_or(1.0) * w[at + c];
+                }
+            }
+            at = (at + 8) % lanes;
+        }
+        acc.iter().sum()
+    }
+
+    #[cfg(not(target_feature = "simd128"))]
+    pub fn stream(x: &[f32]) -> f32 {
+        x.iter().sum()
+    }
+}
+
+/// A model loaded for the benchmarks (`bench/compare.mjs`): a full forward, or a prompt fed then
+/// one token per step, timed from JavaScript. The weight storage is chosen by name (`""`: the
+/// file's own; seeded random weights when `weights` is absent).
+#[wasm_bindgen]
+pub struct BenchModel {
+    model: crate::models::Model,
+    state: Option<crate::models::DecoderState>,
+}
+
+#[wasm_bindgen]
+impl BenchModel {
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: &[u8], weights: Option<Vec<u8>>, storage: &str, seed: u32) -> Result<BenchModel, JsError> {
+        let storage = if storage.is_empty() { None } else { Some(parse_storage(storage)?) };
+        let files = crate::loader::ModelFiles { config, weights: weights.as_deref(), ..Default::default() };
+        let model = crate::models::Model::load_with(&files, Some(seed as u64), storage).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(BenchModel { model, state: None })
+    }
+
+    /// One forward pass over `ids` (encoder-decoder: the decoder sees its start token), attention
+    /// probabilities captured or not. Returns the first output value (a checksum).
+    pub fn forward(&self, ids: &[u32], capture: bool) -> Result<f32, JsError> {
+        let capture = if capture { crate::models::Capture::PROBS } else { crate::models::Capture::NONE };
+        let out = self.model.forward(&crate::models::Inputs { ids, type_ids: None, decoder_ids: None }, capture).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(out.last_hidden_state.first().copied().unwrap_or(0.0))
+    }
+
+    /// The last hidden state of a forward pass over `ids` (no capture): `[T][C]`, for checking a
+    /// peer's output equal.
+    pub fn hidden(&self, ids: &[u32]) -> Result<Vec<f32>, JsError> {
+        let out = self.model.forward(&crate::models::Inputs { ids, type_ids: None, decoder_ids: None }, crate::models::Capture::NONE).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(out.last_hidden_state)
+    }
+
+    /// Start decoding: encode `source` (encoder-decoder) and feed `prompt` (may be empty).
+    pub fn start(&mut self, source: &[u32], prompt: &[u32]) -> Result<(), JsError> {
+        let mut state = self.model.start_decoding(source).map_err(|e| JsError::new(&e.to_string()))?;
+        if !prompt.is_empty() {
+            self.model.feed(&mut state, prompt, crate::models::Capture::NONE).map_err(|e| JsError::new(&e.to_string()))?;
+        }
+        self.state = Some(state);
+        Ok(())
+    }
+
+    /// Feed one token; returns its first logit.
+    pub fn step(&mut self, id: u32) -> Result<f32, JsError> {
+        let state = self.state.as_mut().ok_or_else(|| JsError::new("call start() before step()"))?;
+        let out = self.model.feed(state, &[id], crate::models::Capture::NONE).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(out.logits.first().copied().unwrap_or(0.0))
+    }
+
+    /// Parameters of the model (all weights, embeddings included).
+    pub fn n_params(&self) -> f64 {
+        self.model.info().n_params as f64
+    }
+}
+
+/// Bytes of this instance's wasm memory (what the tab pays; it never shrinks).
+#[wasm_bindgen]
+pub fn bench_memory_bytes() -> f64 {
+    (core::arch::wasm32::memory_size(0) * 65536) as f64
 }

@@ -1,0 +1,275 @@
+// Glassbox side by side with the machine's limits and its peers, in one run (Node, wasm, one thread).
+//
+//   scripts/build-wasm.sh && node bench/compare.mjs [--json FILE] [--quick]
+//
+// Prints a table; `--json FILE` writes the same figures with the field names of issue 11:
+// machine.{peak_gflops, bandwidth_gbs}, minilm["16"|"128"].{glassbox_ms, glassbox_capture_ms,
+// candle_ms, ort_ms}, gemm[].{m, k, n, glassbox_gflops, candle_gflops, ort_gflops},
+// decode[storage].{tok_s, bound_tok_s}, memory[storage].{weights_mb, after_load_mb, after_512_mb},
+// wasm_bytes (plus a few extra fields).
+//
+// Peers (candle's dev-only bench crate under bench/candle, onnxruntime-web from npm) are optional:
+// a peer that is not built prints one line saying so and its figures are null. Timings are CPU time
+// of this process, min over samples after >= 10 warm-up calls, peers interleaved A B A B.
+// Memory and decode per storage run in a fresh process each (wasm memory never shrinks).
+// This is a benchmark: it prints figures and asserts nothing; it is not part of the tests or CI.
+
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const WASM = join(ROOT, 'pkg', 'glassbox_bg.wasm');
+const glassbox = await import(pathToFileURL(join(ROOT, 'pkg', 'glassbox.js')).href);
+glassbox.initSync({ module: readFileSync(WASM) });
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const jsonAt = argv.indexOf('--json');
+const jsonFile = jsonAt >= 0 ? argv[jsonAt + 1] : null;
+
+const cpuMs = (f) => {
+  const c0 = process.cpuUsage();
+  f();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e3;
+};
+/** Min ms per call over `samples` samples of `reps` calls, after `warm` calls. */
+function timeMin(f, { warm = 10, samples = quick ? 3 : 7, minMs = quick ? 5 : 20 } = {}) {
+  for (let i = 0; i < warm; i++) f();
+  const once = Math.max(cpuMs(f), 1e-3);
+  const reps = Math.max(1, Math.ceil(minMs / once));
+  let best = Infinity;
+  for (let s = 0; s < samples; s++) best = Math.min(best, cpuMs(() => { for (let r = 0; r < reps; r++) f(); }) / reps);
+  return best;
+}
+
+// GPT-2 small and T5-small shapes (random weights: the random twin of the core, seeded).
+const GPT2_SMALL = { model_type: 'gpt2', vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, tie_word_embeddings: true, bos_token_id: 50256, eos_token_id: 50256 };
+const T5_SMALL = { model_type: 't5', vocab_size: 32128, d_model: 512, d_kv: 64, d_ff: 2048, num_layers: 6, num_heads: 8, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6, feed_forward_proj: 'relu', tie_word_embeddings: true, pad_token_id: 0, eos_token_id: 1, decoder_start_token_id: 0 };
+const STORAGES = ['f32', 'f16', 'bf16', 'int8'];
+const BYTES_PER_WEIGHT = { f32: 4, f16: 2, bf16: 2, int8: 1 + 4 / 32 };
+const enc = (o) => new TextEncoder().encode(JSON.stringify(o));
+const ids = (n, seed = 1) => Uint32Array.from({ length: n }, (_, i) => (i * 7919 + seed * 104729) % 30000 + 100);
+
+/** Bytes GPT-2 small reads per generated token in a storage: the linear layers and the tied
+ * embedding / LM head in that storage, biases and norms in f32. */
+function gpt2BytesPerToken(storage, cfg = GPT2_SMALL) {
+  const { n_embd: c, n_layer: l, vocab_size: v } = cfg;
+  const stored = 12 * c * c * l + v * c;
+  const f32 = 13 * c * l; // biases and norms
+  return stored * BYTES_PER_WEIGHT[storage] + f32 * 4;
+}
+function gpt2WeightBytes(storage, cfg = GPT2_SMALL) {
+  return gpt2BytesPerToken(storage, cfg) + cfg.n_positions * cfg.n_embd * 4;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Child process: one storage's decode and memory, in a fresh wasm instance.
+if (argv[0] === '--child') {
+  const [, what, storage] = argv;
+  const out = {};
+  if (what === 'gpt2') {
+    const m = new glassbox.BenchModel(enc(GPT2_SMALL), undefined, storage, 7);
+    out.after_load_mb = glassbox.bench_memory_bytes() / 1e6;
+    for (const ctx of [128, 512]) {
+      m.start(new Uint32Array(0), ids(ctx));
+      let tok = 11;
+      const steps = quick ? 4 : 12;
+      for (let i = 0; i < 2; i++) m.step(tok++); // warm-up
+      const ms = cpuMs(() => { for (let i = 0; i < steps; i++) m.step(tok++); }) / steps;
+      out[`tok_s_${ctx}`] = 1000 / ms;
+    }
+    out.after_512_mb = glassbox.bench_memory_bytes() / 1e6;
+  } else if (what === 't5') {
+    const m = new glassbox.BenchModel(enc(T5_SMALL), undefined, storage, 7);
+    const src = ids(quick ? 32 : 128);
+    out.encode_ms = timeMin(() => m.start(src, new Uint32Array(0)), { warm: 2, samples: 3, minMs: 1 });
+    m.start(src, new Uint32Array(0));
+    let tok = 5;
+    for (let i = 0; i < 3; i++) m.step(tok++);
+    const steps = 16;
+    out.decode_ms = cpuMs(() => { for (let i = 0; i < steps; i++) m.step(tok++); }) / steps;
+  }
+  process.stdout.write(JSON.stringify(out));
+  process.exit(0);
+}
+
+const child = (what, storage) => JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', what, storage, ...(quick ? ['--quick'] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+
+// ------------------------------------------------------------------------------------------------
+// Peers: present or a line saying why not.
+const peers = { candle: null, ort: null };
+const candleDir = join(ROOT, 'bench', 'candle', 'pkg');
+if (existsSync(join(candleDir, 'glassbox_candle_bench.js'))) {
+  const candle = await import(pathToFileURL(join(candleDir, 'glassbox_candle_bench.js')).href);
+  candle.initSync({ module: readFileSync(join(candleDir, 'glassbox_candle_bench_bg.wasm')) });
+  peers.candle = candle;
+} else {
+  console.log('peer candle: not built (dev-only crate bench/candle, built for wasm32+simd128 into bench/candle/pkg): its figures are null');
+}
+const ONNX_DIR = join(ROOT, 'bench', 'onnx');
+try {
+  peers.ort = await import('onnxruntime-web');
+  peers.ort.env.wasm.numThreads = 1; // single thread, as Glassbox
+  peers.ort.env.logLevel = 'error';
+  if (!existsSync(join(ONNX_DIR, 'matmul_384_384.onnx'))) {
+    console.log('peer onnxruntime-web: no ONNX files (python3 scripts/dev/export_onnx.py writes bench/onnx/): its figures are null');
+    peers.ort = null;
+  }
+} catch {
+  console.log('peer onnxruntime-web: not installed (npm devDependency onnxruntime-web; npm install): its figures are null');
+}
+const ortSession = async (file) => {
+  const path = join(ONNX_DIR, file);
+  if (!peers.ort || !existsSync(path)) return null;
+  return peers.ort.InferenceSession.create(readFileSync(path), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+};
+const cpuMsAsync = async (f) => {
+  const c0 = process.cpuUsage();
+  await f();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e3;
+};
+
+const result = { machine: {}, gemm: [], minilm: {}, decode: {}, memory: {}, t5: {}, wasm_bytes: 0, wasm_gzip_bytes: 0 };
+
+// Machine limits.
+{
+  const peak = new glassbox.KernelBench('peak', 1, quick ? 1 << 20 : 1 << 22, 0, 1);
+  const peakMs = timeMin(() => peak.run(true, 1), { warm: 3 });
+  result.machine.peak_gflops = peak.flops() / peakMs / 1e6;
+  peak.free();
+  const stream = new glassbox.KernelBench('stream', 1, 1 << 24, 0, 1);
+  const streamMs = timeMin(() => stream.run(true, 1), { warm: 3 });
+  result.machine.bandwidth_gbs = stream.bytes() / streamMs / 1e6;
+  stream.free();
+}
+const fmt = (v, d = 1) => (v == null ? '—' : v.toFixed(d));
+console.log(`\nmachine: SIMD128 peak ${fmt(result.machine.peak_gflops)} GFLOP/s (independent f32x4 mul+add), streaming read ${fmt(result.machine.bandwidth_gbs)} GB/s (64 MiB); Node ${process.version}`);
+
+// GEMM / GEMV on the shapes of MiniLM, BERT-base, GPT-2 small and T5-small.
+const SHAPES = [
+  ['MiniLM qkv/o', 384, 384], ['MiniLM ffn up', 384, 1536], ['MiniLM ffn down', 1536, 384],
+  ['BERT-base qkv/o', 768, 768], ['BERT-base ffn up', 768, 3072],
+  ['GPT-2 c_attn', 768, 2304], ['GPT-2 ffn down', 3072, 768],
+  ['T5-small ffn up', 512, 2048],
+];
+console.log('\nGEMM/GEMV (f32 weights)          M    K     N   glassbox   candle      ort   % of peak / bandwidth');
+for (const [name, k, n] of SHAPES) {
+  const ort = await ortSession(`matmul_${k}_${n}.onnx`);
+  for (const m of quick ? [1, 128] : [1, 16, 128]) {
+    const b = new glassbox.KernelBench('linear', m, k, n, 3);
+    const flops = b.flops();
+    const ortFeed = ort && { x: new peers.ort.Tensor('float32', Float32Array.from({ length: m * k }, (_, i) => Math.sin(i)), [m, k]) };
+    // Warm both, then A B A B.
+    for (let i = 0; i < 10; i++) {
+      b.run(true, 1);
+      if (ort) await ort.run(ortFeed);
+    }
+    const reps = Math.max(1, Math.ceil((quick ? 5 : 20) / Math.max(cpuMs(() => b.run(true, 1)), 1e-3)));
+    let ms = Infinity, ortMs = Infinity;
+    for (let s = 0; s < (quick ? 3 : 7); s++) {
+      ms = Math.min(ms, cpuMs(() => b.run(true, reps)) / reps);
+      if (ort) ortMs = Math.min(ortMs, (await cpuMsAsync(async () => { for (let r = 0; r < reps; r++) await ort.run(ortFeed); })) / reps);
+    }
+    const gflops = flops / ms / 1e6;
+    const gbs = b.bytes() / ms / 1e6;
+    b.free();
+    const row = { m, k, n, glassbox_gflops: gflops, candle_gflops: null, ort_gflops: ort ? flops / ortMs / 1e6 : null, glassbox_gbs: gbs };
+    result.gemm.push(row);
+    const pct = m === 1 ? `${fmt((100 * gbs) / result.machine.bandwidth_gbs, 0)}% of bandwidth (${fmt(gbs)} GB/s)` : `${fmt((100 * gflops) / result.machine.peak_gflops, 0)}% of peak`;
+    console.log(`${name.padEnd(28)} ${String(m).padStart(5)} ${String(k).padStart(4)} ${String(n).padStart(5)} ${fmt(gflops).padStart(10)} ${fmt(row.candle_gflops).padStart(8)} ${fmt(row.ort_gflops).padStart(8)}   ${pct}`);
+  }
+}
+{
+  const b = new glassbox.KernelBench('nk', 1, 768, 50257, 3);
+  const ms = timeMin(() => b.run(true, 1), { warm: 3 });
+  result.lm_head_gbs = b.bytes() / ms / 1e6;
+  b.free();
+  console.log(`GPT-2 tied LM head (matmul_nk)     1  768 50257   ${fmt(result.lm_head_gbs)} GB/s = ${fmt((100 * result.lm_head_gbs) / result.machine.bandwidth_gbs, 0)}% of bandwidth`);
+}
+
+// all-MiniLM-L6-v2 end to end.
+const minilmDir = join(ROOT, 'models', 'extra', 'all-minilm-l6-v2');
+if (existsSync(join(minilmDir, 'model.safetensors'))) {
+  const model = new glassbox.BenchModel(readFileSync(join(minilmDir, 'config.json')), readFileSync(join(minilmDir, 'model.safetensors')), '', 0);
+  const ortMiniLM = await ortSession('all-minilm-l6-v2.onnx');
+  if (peers.ort && !ortMiniLM) console.log('peer onnxruntime-web: bench/onnx/all-minilm-l6-v2.onnx not exported (scripts/dev/export_onnx.py): MiniLM ort_ms null');
+  console.log('\nall-MiniLM-L6-v2            glassbox ms  with capture ms   candle ms   ort ms');
+  for (const t of [16, 128]) {
+    const x = ids(t);
+    x[0] = 101;
+    x[t - 1] = 102;
+    // A B A B: with and without capture interleaved.
+    let plain = Infinity, capture = Infinity, ortMs = Infinity;
+    const big = (v) => BigInt64Array.from(v, (id) => BigInt(id));
+    const feed = ortMiniLM && {
+      input_ids: new peers.ort.Tensor('int64', big(x), [1, t]),
+      attention_mask: new peers.ort.Tensor('int64', big(x.map(() => 1)), [1, t]),
+      token_type_ids: new peers.ort.Tensor('int64', big(x.map(() => 0)), [1, t]),
+    };
+    for (let i = 0; i < 10; i++) {
+      model.forward(x, false);
+      model.forward(x, true);
+      if (feed) await ortMiniLM.run(feed);
+    }
+    for (let s = 0; s < (quick ? 3 : 7); s++) {
+      plain = Math.min(plain, cpuMs(() => model.forward(x, false)));
+      capture = Math.min(capture, cpuMs(() => model.forward(x, true)));
+      if (feed) ortMs = Math.min(ortMs, await cpuMsAsync(() => ortMiniLM.run(feed)));
+    }
+    let check = '';
+    if (feed) {
+      const ours = model.hidden(x);
+      const theirs = (await ortMiniLM.run(feed)).last_hidden_state.data;
+      let worst = 0;
+      for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i] - theirs[i]));
+      check = `   outputs: max |glassbox - ort| = ${worst.toExponential(2)}`;
+      result.minilm_ort_max_abs_diff = Math.max(result.minilm_ort_max_abs_diff || 0, worst);
+    }
+    const ortValue = feed ? ortMs : null;
+    result.minilm[String(t)] = { glassbox_ms: plain, glassbox_capture_ms: capture, candle_ms: null, ort_ms: ortValue };
+    console.log(`${String(t).padStart(4)} tokens ${fmt(plain).padStart(22)} ${fmt(capture).padStart(16)} ${fmt(null).padStart(11)} ${fmt(ortValue).padStart(8)}${check}`);
+  }
+  model.free();
+} else {
+  console.log('\nall-MiniLM-L6-v2: not present (scripts/fetch-minilm.sh puts it in models/extra/all-minilm-l6-v2); figures null');
+  for (const t of ['16', '128']) result.minilm[t] = { glassbox_ms: null, glassbox_capture_ms: null, candle_ms: null, ort_ms: null };
+}
+
+// GPT-2-small-shaped decode and memory, per storage (a fresh process each). The weights are the
+// core's seeded random twin: no file is copied into wasm memory, but the twin makes each tensor in
+// f32 before packing it, so "after load" includes that transient (wasm memory never shrinks).
+console.log('\nGPT-2-small-shaped (124M, random twin; after-load includes the f32 transient of its largest tensor)');
+console.log('GPT-2-small-shaped (124M, random)  tok/s@128  tok/s@512  bound tok/s  % of bound  weights MB  after load MB  after 512 MB');
+for (const storage of STORAGES) {
+  const r = child('gpt2', storage);
+  const bytes = gpt2BytesPerToken(storage);
+  const bound = (result.machine.bandwidth_gbs * 1e9) / bytes;
+  const weightsMb = gpt2WeightBytes(storage) / 1e6;
+  result.decode[storage] = { tok_s: r.tok_s_128, tok_s_512: r.tok_s_512, bound_tok_s: bound };
+  result.memory[storage] = { weights_mb: weightsMb, after_load_mb: r.after_load_mb, after_512_mb: r.after_512_mb };
+  console.log(`${storage.padEnd(34)} ${fmt(r.tok_s_128).padStart(9)} ${fmt(r.tok_s_512).padStart(10)} ${fmt(bound).padStart(12)} ${fmt((100 * r.tok_s_128) / bound, 0).padStart(10)}% ${fmt(weightsMb, 0).padStart(11)} ${fmt(r.after_load_mb, 0).padStart(14)} ${fmt(r.after_512_mb, 0).padStart(13)}`);
+}
+
+// T5-small-shaped.
+console.log('\nT5-small-shaped (60M, random)      encode 128 tokens ms   decode ms/token');
+for (const storage of quick ? ['f32'] : ['f32', 'bf16']) {
+  const r = child('t5', storage);
+  result.t5[storage] = r;
+  console.log(`${storage.padEnd(34)} ${fmt(r.encode_ms).padStart(20)} ${fmt(r.decode_ms, 2).padStart(17)}`);
+}
+
+// The shipped wasm.
+const wasmBytes = readFileSync(WASM);
+result.wasm_bytes = wasmBytes.length;
+result.wasm_gzip_bytes = gzipSync(wasmBytes, { level: 9 }).length;
+console.log(`\nshipped wasm: ${result.wasm_bytes} bytes raw (${fmt(result.wasm_bytes / 1048576, 2)} MiB), ${result.wasm_gzip_bytes} gzip -9`);
+
+if (jsonFile) {
+  writeFileSync(jsonFile, JSON.stringify(result, null, 2) + '\n');
+  console.log(`wrote ${jsonFile}`);
+}
