@@ -16,6 +16,7 @@ pub mod kernels;
 pub mod loader;
 pub mod models;
 pub mod plot;
+pub mod rng;
 pub mod session;
 pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]

@@ -21,7 +21,8 @@ pub struct Session {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct GenerationRequest {
     pub max_new_tokens: Option<usize>,
-    /// 0 means greedy; any other value samples.
+    /// 0 means greedy; any other value samples. `top_k` / `top_p` alone do not switch sampling on
+    /// (as in HF, where they need `do_sample`).
     pub temperature: Option<f32>,
     pub top_k: Option<usize>,
     pub top_p: Option<f32>,
@@ -131,22 +132,14 @@ impl Session {
             _ => 1, // the decoder start token
         };
         let max_new_tokens = g.max_new_tokens(request.max_new_tokens, prefix_len);
-        let sampling = match request.temperature {
-            Some(t) => {
-                // The user asked to sample (or not); the file's filters apply unless overridden.
-                let default_top_k = if g.do_sample { g.top_k.unwrap_or(crate::models::generation_config::HF_DEFAULT_TOP_K) } else { g.top_k.unwrap_or(0) };
-                Sampling::new(t, request.top_k.unwrap_or(default_top_k), request.top_p.or(g.top_p).unwrap_or(1.0), request.seed)?
-            }
-            None if g.do_sample || request.top_k.is_some() || request.top_p.is_some() => {
-                let base = GenerationConfig { do_sample: true, ..g.clone() }.sampling(request.seed)?;
-                match base {
-                    Sampling::Sample { temperature, top_k, top_p, seed } => {
-                        Sampling::new(temperature, request.top_k.unwrap_or(top_k), request.top_p.unwrap_or(top_p), seed)?
-                    }
-                    Sampling::Greedy => Sampling::Greedy,
-                }
-            }
-            None => Sampling::Greedy,
+        // Sampling when asked for (a temperature; 0 means greedy) or when the file says `do_sample`.
+        // The file's filters apply unless overridden, with HF's top-k of 50 when the file samples.
+        let sampling = if request.temperature.is_some() || g.do_sample {
+            let temperature = request.temperature.or(g.temperature).unwrap_or(1.0);
+            let default_top_k = if g.do_sample { crate::models::generation_config::HF_DEFAULT_TOP_K } else { 0 };
+            Sampling::new(temperature, request.top_k.or(g.top_k).unwrap_or(default_top_k), request.top_p.or(g.top_p).unwrap_or(1.0), request.seed)?
+        } else {
+            Sampling::Greedy
         };
         if request.num_beams == Some(0) {
             return Err(Error::input("the number of beams is 0", "Use 1 beam (greedy or sampling) or more (beam search)"));
@@ -350,7 +343,7 @@ impl Session {
                 let mut prompt = input.ids.clone();
                 if prompt.is_empty() {
                     // Nothing typed: start from the beginning-of-text token, as GPT-2 was trained.
-                    prompt.extend(info.bos_token_id.or(info.eos_token_id));
+                    prompt.extend(self.generation.bos_token_id.or(info.bos_token_id).or(info.eos_token_id));
                 }
                 if prompt.is_empty() {
                     return Err(Error::input("the prompt is empty", "Type a prompt"));

@@ -29,6 +29,7 @@ fn checkpoints_dir() -> PathBuf {
 }
 
 fn fixtures() -> Vec<PathBuf> {
+    support::regenerate_if_asked("checkpoints.py", &[]);
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(checkpoints_dir()).expect("tests/fixtures/checkpoints").map(|e| e.unwrap().path()).filter(|p| p.join("reference.json").exists()).collect();
     dirs.sort();
     assert!(dirs.len() >= 8, "expected the curated checkpoint fixtures, found {}", dirs.len());
@@ -98,6 +99,7 @@ fn every_checkpoint_fixture_matches_transformers() {
 }
 
 fn fixture(name: &str) -> Folder {
+    support::regenerate_if_asked("checkpoints.py", &[]);
     Folder::read(&checkpoints_dir().join(name))
 }
 
@@ -221,4 +223,33 @@ fn the_model_card_shows_the_generation_defaults_and_zero_beams_is_refused() {
     assert!(g["maxNewTokens"].is_null() && g["temperature"].is_null(), "{g}");
     let err = session.plan("Hello", &GenerationRequest { num_beams: Some(0), ..Default::default() }).err().expect("0 beams must fail").to_string();
     assert!(err.contains("beams is 0"), "{err}");
+}
+
+#[test]
+fn sampling_settings_come_from_the_generation_config_unless_given() {
+    use glassbox::models::generation::Sampling;
+    let mut folder = fixture("gpt2_generation_config");
+    let mut gen: Value = serde_json::from_slice(folder.generation_config.as_ref().unwrap()).unwrap();
+    gen["do_sample"] = true.into();
+    gen["temperature"] = 0.7.into();
+    gen["top_p"] = 0.9.into();
+    folder.generation_config = Some(serde_json::to_vec(&gen).unwrap());
+    let session = Session::load(&folder.files(), None).unwrap();
+    let text = "Hello world";
+    let sampling = |request: GenerationRequest| match session.plan(text, &request).unwrap() {
+        DecodingPlan::Stepwise(o) => (o.sampling, o.max_new_tokens),
+        DecodingPlan::Beam(_) => panic!("no beams asked"),
+    };
+    // HF's defaults fill what the file leaves out: top_k 50.
+    assert_eq!(sampling(GenerationRequest { seed: 9, ..Default::default() }), (Sampling::Sample { temperature: 0.7, top_k: 50, top_p: 0.9, seed: 9 }, 12));
+    assert_eq!(sampling(GenerationRequest { top_k: Some(5), max_new_tokens: Some(3), ..Default::default() }).0, Sampling::Sample { temperature: 0.7, top_k: 5, top_p: 0.9, seed: 0 });
+    assert_eq!(sampling(GenerationRequest { temperature: Some(0.0), ..Default::default() }).0, Sampling::Greedy);
+    // The same seed gives the same text; the file's rules still apply while sampling.
+    let run = |seed| match session.plan(text, &GenerationRequest { seed, ..Default::default() }).unwrap() {
+        DecodingPlan::Stepwise(o) => session.generate(text, &o, &mut |_| true).unwrap().ids(),
+        DecodingPlan::Beam(_) => unreachable!(),
+    };
+    let a = run(4);
+    assert_eq!(a, run(4));
+    assert!(a.windows(2).all(|w| !(w[0] == 6 && w[1] == 7)) && !a.contains(&5), "bad_words_ids hold while sampling: {a:?}");
 }

@@ -21,16 +21,19 @@ const ATTENTION_TOL: f64 = 1e-4;
 const STATE_TOL: f64 = 1e-3;
 
 fn load_model(name: &str) -> Model {
+    support::regenerate_if_asked("models.py", &[]);
     let folder = Folder::fixture(name);
     Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("[model] {name}: loading failed: {e}"))
 }
 
 fn load_session(name: &str) -> Session {
+    support::regenerate_if_asked("models.py", &[]);
     let folder = Folder::fixture(name);
     Session::load(&folder.files(), None).unwrap_or_else(|e| panic!("[tokenizer/session] {name}: loading failed: {e}"))
 }
 
 fn cases(name: &str) -> Vec<Value> {
+    support::regenerate_if_asked("models.py", &[]);
     reference(name)["cases"].as_array().expect("cases").clone()
 }
 

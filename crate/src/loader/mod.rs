@@ -7,6 +7,7 @@ pub mod weights;
 
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 pub use weights::Weights;
 
@@ -61,4 +62,22 @@ pub fn model_type(config: &[u8]) -> Result<String> {
     probe.model_type.map(|s| s.to_ascii_lowercase()).ok_or_else(|| {
         Error::config("model_type", "is missing", "Add \"model_type\": one of gpt2, bert, t5, bart, marian")
     })
+}
+
+/// A token id field that configs write as a number, `null`, or a list (the first one counts).
+pub fn one_id<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u32>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    let first = match &v {
+        serde_json::Value::Array(items) => items.first().cloned().unwrap_or(serde_json::Value::Null),
+        other => other.clone(),
+    };
+    match first {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("token id {n} is not a non-negative integer"))),
+        other => Err(serde::de::Error::custom(format!("expected a token id, found {other}"))),
+    }
 }

@@ -197,6 +197,6 @@ fn random_tensor(name: &str, shape: &[usize], seed: u64, std: f32) -> Vec<f32> {
     for b in name.bytes() {
         h = (h ^ b as u64).wrapping_mul(0x0100_0000_01B3);
     }
-    let mut rng = crate::models::generation::Rng::new(h);
+    let mut rng = crate::rng::Rng::new(h);
     (0..n).map(|_| rng.normal() * std).collect()
 }

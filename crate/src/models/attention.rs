@@ -6,22 +6,10 @@
 //! So are the teaching extras a [`Recorder`] may carry: a step-by-step [`QkvTrace`] of one layer,
 //! the stack's hidden states, and a head mask (HF's `head_mask`: multiplies a head's probs).
 
+pub use super::capture::{AttentionKind, Capture, QkvRequest, HIDDEN_KEY};
+use super::capture::{HiddenStates, Probe};
 use super::layers::add_in_place;
-use super::probe::{HiddenStates, Probe};
 use crate::kernels;
-
-/// Which attention maps a forward pass should hand back.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Capture {
-    pub probs: bool,  // post-softmax probabilities
-    pub scores: bool, // pre-softmax scores (masked entries -inf)
-}
-
-impl Capture {
-    pub const NONE: Capture = Capture { probs: false, scores: false };
-    pub const PROBS: Capture = Capture { probs: true, scores: false };
-    pub const ALL: Capture = Capture { probs: true, scores: true };
-}
 
 /// Attention maps for every layer and head of one attention kind: `data` is `[L][H][Tq][Tk]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,32 +40,6 @@ impl AttentionMaps {
     pub fn get(&self, l: usize, h: usize, i: usize, j: usize) -> f32 {
         self.data[((l * self.n_heads + h) * self.q_len + i) * self.k_len + j]
     }
-}
-
-/// The three kinds of attention: an encoder's self-attention, a decoder's causal self-attention
-/// (GPT-2's only kind), and an encoder-decoder's cross-attention (decoder queries, encoder keys).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttentionKind {
-    Encoder,
-    Decoder,
-    Cross,
-}
-
-impl AttentionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AttentionKind::Encoder => "encoder",
-            AttentionKind::Decoder => "decoder",
-            AttentionKind::Cross => "cross",
-        }
-    }
-}
-
-/// Which attention layer to trace step by step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QkvRequest {
-    pub kind: AttentionKind,
-    pub layer: usize,
 }
 
 /// One attention layer's arithmetic for every head, as the forward pass computed it:
@@ -244,9 +206,6 @@ pub enum Mask<'a> {
     Keys(&'a [f32]),
 }
 
-/// What HF adds to the score of a key that `attention_mask` hides: the most negative f32
-/// (`torch.finfo(float32).min`), not -inf, so a row with every key hidden stays uniform, not NaN.
-pub const HIDDEN_KEY: f32 = f32::MIN;
 
 impl<'a> Mask<'a> {
     /// `Keys(additive)` when a source mask is given, else `Full`.

@@ -30,7 +30,8 @@
 //! Embeddings, as HF 5 loads them: each stack reads its own `{s}.embed_tokens.weight` when the
 //! checkpoint stores it (transformers 5 writes all three tables of an untied model), else
 //! `shared.weight` (the tied layout: transformers 4 and tied transformers 5 store only `shared`);
-//! the head is the stored `lm_head.weight`, else the decoder's table. A missing `lm_head.weight`
+//! the head is the stored `lm_head.weight`, else `shared` (Marian without shared tables: the
+//! decoder's table), as HF ties it. A missing `lm_head.weight`
 //! with `tie_word_embeddings: false` is refused: Hugging Face would start that head from random
 //! numbers. (A transformers 4 untied BART stores only `shared` and `lm_head`: its stacks read
 //! `shared`, which is what transformers 4 ran; transformers 5 would start them from random numbers.)
@@ -59,10 +60,11 @@
 //!
 //! Marian checkpoints may also store `{s}.embed_positions.weight`; it is ignored (recomputed).
 
-use super::attention::{attend, AttentionKind, KvCache, Mask, Recorder};
+use super::attention::{attend, KvCache, Mask, Recorder};
+use super::seq2seq::{self, check_state, EncoderDecoder};
 use super::layers::{add_in_place, gather_rows, linear, Activation, LayerNorm};
-use super::t5::{check_state, one_id};
-use super::{Capture, DecoderState, Interventions, Kind, ModelInfo, Outputs, Positions, Probe, StepOutput};
+use crate::loader::one_id;
+use super::{DecoderState, Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
@@ -238,10 +240,19 @@ impl Bart {
                 ))
             }
             // Tied layout: the decoder reads `shared` (which may differ from a stored encoder table).
-            None => shared.filter(|t| *t != enc_embed),
+            None => shared.clone().filter(|t| *t != enc_embed),
         };
-        let head_table = dec_embed.as_ref().unwrap_or(&enc_embed);
-        let lm_head = if w.contains("lm_head.weight") { w.get_opt("lm_head.weight", &[v_dec, c])?.filter(|t| t != head_table) } else { None };
+        let dec_table = dec_embed.as_ref().unwrap_or(&enc_embed);
+        // HF ties a missing head to `shared` (BART, and Marian sharing its tables), else to the
+        // decoder's own table; a stored head is used as it is.
+        let shares_tables = !marian || cfg.share_encoder_decoder_embeddings;
+        let lm_head = if w.contains("lm_head.weight") {
+            w.get_opt("lm_head.weight", &[v_dec, c])?.filter(|t| t != dec_table)
+        } else if shares_tables {
+            shared.filter(|t| t != dec_table)
+        } else {
+            None
+        };
         if !cfg.tie_word_embeddings && !w.contains("lm_head.weight") && !matches!(w, Weights::Random { .. }) {
             return Err(Error::tensor(
                 "lm_head.weight",
@@ -295,11 +306,6 @@ impl Bart {
         Ok(Bart { config: cfg, info, enc_embed, dec_embed, positions, encoder, decoder, lm_head, final_logits_bias, embed_scale, activation, dec_vocab: v_dec })
     }
 
-    /// Rows of the decoder's table and of every logits row (V_dec).
-    pub fn decoder_vocab_size(&self) -> usize {
-        self.dec_vocab
-    }
-
     fn d_head_enc(&self) -> usize {
         self.config.d_model / self.config.encoder_attention_heads
     }
@@ -340,7 +346,7 @@ impl Bart {
     }
 
     /// The encoder: `src: [S]` -> `[S][C]`. `keys: [S]` hides source tokens (see [`Mask::Keys`]).
-    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn run_encoder(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Vec<f32>> {
         let (h, d, s) = (self.config.encoder_attention_heads, self.d_head_enc(), src.len());
         let scale = (d as f32).powf(-0.5);
         let mut x = self.embed(&self.enc_embed, src, 0, false)?;
@@ -362,13 +368,8 @@ impl Bart {
         Ok(x)
     }
 
-    fn state_for(&self, enc: Vec<f32>, s: usize) -> DecoderState {
-        let cross_kv = self.decoder.iter().map(|l| KvCache { k: l.cross.k.forward(&enc, s), v: l.cross.v.forward(&enc, s) }).collect();
-        DecoderState { self_kv: vec![KvCache::default(); self.decoder.len()], cross_kv, encoder_hidden: Some(enc), src_len: s, fed: 0, ..Default::default() }
-    }
-
     /// The decoder: `tokens: [T]` at positions `fed..fed+T`, extending the caches. Returns `[T][C]`.
-    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn run_decoder(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
         check_state(state, self.decoder.len())?;
         if let Some(&bad) = tokens.iter().find(|&&id| id as usize >= self.dec_vocab) {
             return Err(Error::input(
@@ -411,7 +412,7 @@ impl Bart {
     }
 
     /// `h: [T][C]` -> logits `[T][V_dec]` (head + `final_logits_bias`).
-    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
+    fn logits(&self, h: &[f32], t: usize) -> Vec<f32> {
         let (c, v) = (self.config.d_model, self.dec_vocab);
         let head = self.lm_head.as_deref().or(self.dec_embed.as_deref()).unwrap_or(&self.enc_embed);
         let mut logits = vec![0.0; t * v];
@@ -424,7 +425,7 @@ impl Bart {
 
     /// Logits as if the decoder stopped at hidden state `x: [T][C]` (post-norm: no final norm).
     pub(crate) fn lens(&self, x: &[f32], t: usize) -> Vec<f32> {
-        self.lm_logits(x, t)
+        self.logits(x, t)
     }
 
     /// What the embeddings add at positions `0..n` of a stack: `[N][C]` (learned rows read at
@@ -447,44 +448,29 @@ impl Bart {
             _ => (&self.enc_embed, self.config.vocab_size, self.embed_scale),
         }
     }
+}
 
-    /// Encode `ids` and run the decoder over all of `decoder_ids` at once.
-    pub fn forward(&self, ids: &[u32], decoder_ids: &[u32], probe: &Probe) -> Result<Outputs> {
-        let (c, s, t) = (self.config.d_model, ids.len(), decoder_ids.len());
-        let mut enc_rec = Recorder::probing(probe, AttentionKind::Encoder, self.encoder.len(), self.config.encoder_attention_heads, s, s);
-        let keys = probe.interventions.additive_token_mask();
-        let enc = self.encode(ids, keys.as_deref(), &mut enc_rec)?;
-        let mut state = self.state_for(enc, s);
-        state.interventions = probe.interventions.clone();
-        let (l_dec, h_dec) = (self.decoder.len(), self.config.decoder_attention_heads);
-        let mut self_rec = Recorder::probing(probe, AttentionKind::Decoder, l_dec, h_dec, t, t);
-        let mut cross_rec = Recorder::probing(probe, AttentionKind::Cross, l_dec, h_dec, t, s);
-        let hidden = self.decode(&mut state, decoder_ids, &mut self_rec, &mut cross_rec)?;
-        let logits = self.lm_logits(&hidden, t);
-        Ok(Outputs::encoder_decoder(enc_rec, self_rec, cross_rec, c, hidden, state.encoder_hidden.take(), logits))
+impl EncoderDecoder for Bart {
+    fn d_model(&self) -> usize {
+        self.config.d_model
     }
-
-    /// Encode `source` once (with `interventions`' encoder head mask and token mask) and prepare
-    /// the decoder's caches.
-    pub fn start(&self, source: &[u32], interventions: &Interventions) -> Result<DecoderState> {
-        let mut rec = Recorder::new(Capture::NONE, 0, self.config.encoder_attention_heads, 0, 0)
-            .with_head_mask(interventions.head_mask.encoder.as_deref());
-        let keys = interventions.additive_token_mask();
-        let enc = self.encode(source, keys.as_deref(), &mut rec)?;
-        Ok(self.state_for(enc, source.len()))
+    fn encoder_shape(&self) -> (usize, usize) {
+        (self.encoder.len(), self.config.encoder_attention_heads)
     }
-
-    /// Feed decoder tokens at the next positions; logits of the last one.
-    pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
-        let (t, past) = (tokens.len(), state.fed);
-        let (l_dec, h_dec) = (self.decoder.len(), self.config.decoder_attention_heads);
-        let masks = &state.interventions.head_mask;
-        let mut self_rec = Recorder::new(capture, l_dec, h_dec, t, past + t).with_head_mask(masks.decoder.as_deref());
-        let mut cross_rec = Recorder::new(capture, l_dec, h_dec, t, state.src_len).with_head_mask(masks.cross.as_deref());
-        let hidden = self.decode(state, tokens, &mut self_rec, &mut cross_rec)?;
-        let c = self.config.d_model;
-        let logits = self.lm_logits(&hidden[(t - 1) * c..], 1);
-        Ok(StepOutput { logits, self_attentions: self_rec.probs, cross_attentions: cross_rec.probs })
+    fn decoder_shape(&self) -> (usize, usize) {
+        (self.decoder.len(), self.config.decoder_attention_heads)
+    }
+    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Vec<f32>> {
+        self.run_encoder(src, keys, rec)
+    }
+    fn cross_kv(&self, enc: &[f32], s: usize) -> Vec<KvCache> {
+        self.decoder.iter().map(|l| KvCache { k: l.cross.k.forward(enc, s), v: l.cross.v.forward(enc, s) }).collect()
+    }
+    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
+        self.run_decoder(state, tokens, self_rec, cross_rec)
+    }
+    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
+        self.logits(h, t)
     }
 }
 
@@ -509,4 +495,39 @@ pub fn sinusoids(n_positions: usize, c: usize) -> Vec<f32> {
         }
     }
     table
+}
+
+impl super::Family for Bart {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+    fn forward(&self, inputs: &super::Inputs, probe: &super::Probe) -> Result<super::Outputs> {
+        seq2seq::forward(self, inputs.ids, &seq2seq::decoder_ids_or_start(inputs, &self.info)?, probe)
+    }
+    fn start(&self, source: &[u32], interventions: &super::Interventions) -> Result<DecoderState> {
+        seq2seq::start(self, source, interventions)
+    }
+    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: super::Capture) -> Result<super::StepOutput> {
+        seq2seq::feed(self, state, tokens, capture)
+    }
+    fn decoder_vocab_size(&self) -> usize {
+        self.dec_vocab
+    }
+    fn attention_dims(&self, kind: super::AttentionKind) -> Option<(usize, usize)> {
+        let c = &self.config;
+        Some(match kind {
+            super::AttentionKind::Encoder => (c.encoder_layers, c.encoder_attention_heads),
+            _ => (c.decoder_layers, c.decoder_attention_heads),
+        })
+    }
+    fn lens(&self, x: &[f32], t: usize, _last: bool) -> Result<Vec<f32>> {
+        Ok(Bart::lens(self, x, t))
+    }
+    fn position_rows(&self, stack: super::Stack, n: usize) -> Option<&[f32]> {
+        Some(Bart::position_rows(self, stack == super::Stack::Decoder, n))
+    }
+    fn token_table(&self, stack: super::Stack) -> (super::layers::TokenTable<'_>, usize, f32) {
+        let (table, vocab, scale) = Bart::token_table(self, stack == super::Stack::Decoder);
+        (super::layers::TokenTable::Rows(table), vocab, scale)
+    }
 }

@@ -538,3 +538,29 @@ pub fn sentence_embedding(hidden: &[f32], c: usize) -> Vec<f32> {
     mean.iter_mut().for_each(|v| *v /= norm);
     mean
 }
+
+impl super::Family for Bert {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+    fn forward(&self, inputs: &super::Inputs, probe: &Probe) -> Result<Outputs> {
+        Bert::forward(self, inputs.ids, inputs.type_ids, probe)
+    }
+    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<super::DecoderState> {
+        Err(super::family::cannot_generate())
+    }
+    fn feed(&self, _state: &mut super::DecoderState, _tokens: &[u32], _capture: super::Capture) -> Result<super::StepOutput> {
+        Err(super::family::cannot_generate())
+    }
+    fn lens(&self, x: &[f32], t: usize, _last: bool) -> Result<Vec<f32>> {
+        Bert::lens(self, x, t).ok_or_else(|| {
+            Error::input("this BERT checkpoint has no masked-LM head to read hidden states with", "Load a BertForMaskedLM checkpoint (with cls.predictions.*)")
+        })
+    }
+    fn position_rows(&self, _stack: super::Stack, n: usize) -> Option<&[f32]> {
+        Some(Bert::position_rows(self, n))
+    }
+    fn token_table(&self, _stack: super::Stack) -> (super::layers::TokenTable<'_>, usize, f32) {
+        (super::layers::TokenTable::Rows(Bert::token_table(self)), self.config.vocab_size, 1.0)
+    }
+}

@@ -1,42 +1,15 @@
 //! Choosing the next token, and the generation loop shared by every decoder.
 //!
 //! Sampling follows Hugging Face's warper order: temperature, then top-k, then top-p.
-//! The random generator is our own (SplitMix64) so the same seed gives the same tokens on
-//! every platform, natively and in the browser.
+//! The random generator is our own ([`crate::rng::Rng`], SplitMix64) so the same seed gives the
+//! same tokens on every platform, natively and in the browser.
 
 use super::beam::GenerationRules;
 use super::{Capture, DecoderState, Model};
 use crate::error::{Error, Result};
 use crate::models::AttentionMaps;
 
-/// SplitMix64: tiny, fast, and identical everywhere.
-#[derive(Debug, Clone)]
-pub struct Rng {
-    state: u64,
-}
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng { state: seed }
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1) with 53 bits.
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f32 {
-        let u1 = self.uniform().max(f64::MIN_POSITIVE);
-        let u2 = self.uniform();
-        ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
-    }
-}
+pub use crate::rng::Rng;
 
 /// How to pick each next token.
 #[derive(Debug, Clone, Copy, PartialEq)]

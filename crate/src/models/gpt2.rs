@@ -56,11 +56,11 @@ pub struct Gpt2Config {
     pub scale_attn_weights: bool,
     #[serde(default)]
     pub scale_attn_by_inverse_layer_idx: bool,
-    #[serde(default, deserialize_with = "super::t5::one_id")]
+    #[serde(default, deserialize_with = "crate::loader::one_id")]
     pub bos_token_id: Option<u32>,
-    #[serde(default, deserialize_with = "super::t5::one_id")]
+    #[serde(default, deserialize_with = "crate::loader::one_id")]
     pub eos_token_id: Option<u32>,
-    #[serde(default, deserialize_with = "super::t5::one_id")]
+    #[serde(default, deserialize_with = "crate::loader::one_id")]
     pub pad_token_id: Option<u32>,
     /// `false` means the checkpoint's own `lm_head.weight` (required then: HF would start a
     /// missing one from random numbers).
@@ -278,5 +278,29 @@ impl Gpt2 {
         let c = self.config.n_embd;
         let logits = self.lm_logits(&hidden[(t - 1) * c..], 1);
         Ok(StepOutput { logits, self_attentions: rec.probs, cross_attentions: None })
+    }
+}
+
+impl super::Family for Gpt2 {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+    fn forward(&self, inputs: &super::Inputs, probe: &Probe) -> Result<Outputs> {
+        Gpt2::forward(self, inputs.ids, probe)
+    }
+    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<DecoderState> {
+        Ok(Gpt2::start(self))
+    }
+    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
+        Gpt2::feed(self, state, tokens, capture)
+    }
+    fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>> {
+        Ok(Gpt2::lens(self, x, t, last))
+    }
+    fn position_rows(&self, _stack: super::Stack, n: usize) -> Option<&[f32]> {
+        Some(Gpt2::position_rows(self, n))
+    }
+    fn token_table(&self, _stack: super::Stack) -> (super::layers::TokenTable<'_>, usize, f32) {
+        (Gpt2::token_table(self), self.config.vocab_size, 1.0)
     }
 }

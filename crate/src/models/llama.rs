@@ -444,3 +444,29 @@ fn token_id(field: &str, value: &Option<Value>) -> Result<Option<u32>> {
         Some(_) => Err(bad()),
     }
 }
+
+impl super::Family for Llama {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+    fn forward(&self, inputs: &super::Inputs, probe: &Probe) -> Result<Outputs> {
+        Llama::forward(self, inputs.ids, probe)
+    }
+    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<DecoderState> {
+        Llama::start(self)
+    }
+    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
+        Llama::feed(self, state, tokens, capture)
+    }
+    fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>> {
+        Llama::lens(self, x, t, last).ok_or_else(|| {
+            Error::input("this checkpoint has no LM head to read hidden states with", "Load the ForCausalLM checkpoint (with lm_head.weight or tied embeddings)")
+        })
+    }
+    fn position_rows(&self, _stack: super::Stack, _n: usize) -> Option<&[f32]> {
+        None // rotary: see Model::rotary_angles
+    }
+    fn token_table(&self, _stack: super::Stack) -> (super::layers::TokenTable<'_>, usize, f32) {
+        (super::layers::TokenTable::Rows(Llama::token_table(self)), self.config.vocab_size, 1.0)
+    }
+}

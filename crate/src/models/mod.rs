@@ -9,6 +9,8 @@ pub mod attention;
 pub mod bart;
 pub mod beam;
 pub mod bert;
+pub mod capture;
+pub mod family;
 pub mod generation;
 pub mod generation_config;
 pub mod gpt2;
@@ -16,11 +18,13 @@ pub mod layers;
 pub mod llama;
 pub mod probe;
 pub mod rotary;
+pub mod seq2seq;
 pub mod t5;
 
 use crate::error::{Error, Result};
 use crate::loader::{self, ModelFiles, Weights};
 pub use attention::{AttentionKind, AttentionMaps, Capture, QkvRequest, QkvTrace};
+pub use family::Family;
 pub use probe::{HeadMasks, HiddenStates, Interventions, Probe, Stack};
 
 /// The three ways a transformer is put together.
@@ -223,14 +227,19 @@ impl Model {
         }
     }
 
-    pub fn info(&self) -> &ModelInfo {
+    /// The one place that knows which families exist: everything else goes through [`Family`].
+    pub fn family(&self) -> &dyn Family {
         match self {
-            Model::Gpt2(m) => &m.info,
-            Model::Bert(m) => &m.info,
-            Model::T5(m) => &m.info,
-            Model::Bart(m) => &m.info,
-            Model::Llama(m) => &m.info,
+            Model::Gpt2(m) => m,
+            Model::Bert(m) => m,
+            Model::T5(m) => m,
+            Model::Bart(m) => m,
+            Model::Llama(m) => m,
         }
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        self.family().info()
     }
 
     pub fn kind(&self) -> Kind {
@@ -250,13 +259,7 @@ impl Model {
             check_ids_below("decoder ids", dec, self.decoder_vocab_size(), info)?;
         }
         self.check_probe(probe, inputs.ids.len())?;
-        match self {
-            Model::Gpt2(m) => m.forward(inputs.ids, probe),
-            Model::Bert(m) => m.forward(inputs.ids, inputs.type_ids, probe),
-            Model::T5(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), probe),
-            Model::Bart(m) => m.forward(inputs.ids, decoder_ids_or_start(inputs, info)?.as_slice(), probe),
-            Model::Llama(m) => m.forward(inputs.ids, probe),
-        }
+        self.family().forward(inputs, probe)
     }
 
     /// A decoder ready to generate. Decoder-only: nothing fed yet (feed the prompt).
@@ -271,22 +274,10 @@ impl Model {
         if !interventions.is_none() {
             self.check_interventions(interventions, source.len())?;
         }
-        let mut state = match self {
-            Model::Gpt2(m) => Ok(m.start()),
-            Model::Llama(m) => m.start(),
-            Model::Bert(_) => Err(Error::input(
-                "this is an encoder-only model; it reads text but does not generate it",
-                "Pick a decoder-only (GPT-2) or encoder-decoder (T5, BART, Marian) model to generate",
-            )),
-            Model::T5(m) => {
-                check_ids("input ids", source, info)?;
-                m.start(source, interventions)
-            }
-            Model::Bart(m) => {
-                check_ids("input ids", source, info)?;
-                m.start(source, interventions)
-            }
-        }?;
+        if info.kind == Kind::EncoderDecoder {
+            check_ids("input ids", source, info)?;
+        }
+        let mut state = self.family().start(source, interventions)?;
         state.interventions = interventions.clone();
         Ok(state)
     }
@@ -297,13 +288,7 @@ impl Model {
     /// logits of the last one, plus the attention it used if `capture` asks.
     pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
         check_ids_below("token ids", tokens, self.decoder_vocab_size(), self.info())?;
-        match self {
-            Model::Gpt2(m) => m.feed(state, tokens, capture),
-            Model::Llama(m) => m.feed(state, tokens, capture),
-            Model::Bert(_) => Err(Error::input("an encoder-only model cannot decode", "Pick a decoder-only or encoder-decoder model")),
-            Model::T5(m) => m.feed(state, tokens, capture),
-            Model::Bart(m) => m.feed(state, tokens, capture),
-        }
+        self.family().feed(state, tokens, capture)
     }
 }
 
@@ -312,19 +297,7 @@ impl Model {
     /// It differs from `info().vocab_size` only for Marian with `decoder_vocab_size` and
     /// `share_encoder_decoder_embeddings: false`.
     pub fn decoder_vocab_size(&self) -> usize {
-        match self {
-            Model::Bart(m) => m.decoder_vocab_size(),
-            Model::Gpt2(_) | Model::Bert(_) | Model::T5(_) | Model::Llama(_) => self.info().vocab_size,
-        }
-    }
-}
-
-fn decoder_ids_or_start(inputs: &Inputs, info: &ModelInfo) -> Result<Vec<u32>> {
-    match inputs.decoder_ids {
-        Some(ids) if !ids.is_empty() => Ok(ids.to_vec()),
-        _ => info.decoder_start_token_id.map(|s| vec![s]).ok_or_else(|| {
-            Error::config("decoder_start_token_id", "is missing and no decoder ids were given", "Add decoder_start_token_id to config.json or pass --decoder-ids")
-        }),
+        self.family().decoder_vocab_size()
     }
 }
 

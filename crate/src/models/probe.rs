@@ -7,104 +7,11 @@
 //! attention probabilities; removed from transformers 5.x, kept here), `attention_mask` (an
 //! additive `finfo.min` on hidden keys, applied to encoder self-attention and cross-attention).
 
-use super::attention::{AttentionKind, QkvRequest, HIDDEN_KEY};
+pub use super::capture::{HeadMasks, HiddenStates, Interventions, Probe, Stack};
+use super::capture::AttentionKind;
 use super::generation::top_candidates;
-use super::{Capture, Model, Outputs, Positions};
+use super::{Kind, Model, Outputs, Positions};
 use crate::error::{Error, Result};
-
-/// What one forward pass should show and change.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Probe {
-    /// Attention maps of every layer and head (probs, scores).
-    pub capture: Capture,
-    /// HF's `output_hidden_states`, for the encoder and decoder stacks.
-    pub hidden_states: bool,
-    /// One layer's Q/K/V step-through.
-    pub qkv: Option<QkvRequest>,
-    pub interventions: Interventions,
-}
-
-impl From<Capture> for Probe {
-    fn from(capture: Capture) -> Self {
-        Probe { capture, ..Default::default() }
-    }
-}
-
-/// Changes to the computation, for "what if" views. Also kept in a [`super::DecoderState`] so
-/// that generation runs with them.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Interventions {
-    pub head_mask: HeadMasks,
-    /// HF's `attention_mask` over the source tokens: 1 = visible, 0 = hidden. `[S]`.
-    /// Encoders only (BERT, and the encoder of T5/BART/Marian, whose cross-attention then cannot
-    /// see the hidden tokens either). A hidden token still has its own row of outputs.
-    pub token_mask: Option<Vec<u8>>,
-}
-
-impl Interventions {
-    pub fn is_none(&self) -> bool {
-        self.head_mask.encoder.is_none() && self.head_mask.decoder.is_none() && self.head_mask.cross.is_none() && self.token_mask.is_none()
-    }
-    /// The token mask in the additive form attention adds to its scores: `[S]`.
-    pub(crate) fn additive_token_mask(&self) -> Option<Vec<f32>> {
-        self.token_mask.as_ref().map(|m| m.iter().map(|&keep| if keep == 0 { HIDDEN_KEY } else { 0.0 }).collect())
-    }
-}
-
-/// A head mask per attention kind, each `[L][H]` flat: 1 keeps a head, 0 ablates it (values in
-/// between scale it). `None` leaves every head of that kind as it is.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HeadMasks {
-    pub encoder: Option<Vec<f32>>,
-    pub decoder: Option<Vec<f32>>,
-    pub cross: Option<Vec<f32>>,
-}
-
-impl HeadMasks {
-    pub fn get(&self, kind: AttentionKind) -> Option<&[f32]> {
-        match kind {
-            AttentionKind::Encoder => self.encoder.as_deref(),
-            AttentionKind::Decoder => self.decoder.as_deref(),
-            AttentionKind::Cross => self.cross.as_deref(),
-        }
-    }
-}
-
-/// The residual stream of one stack: `data` is `[L+1][T][C]`: the embeddings output (what the
-/// first layer reads), then each layer's output. As in HF, the last entry is after the stack's
-/// final norm when it has one (GPT-2's `ln_f`, T5's `final_layer_norm`), so it equals
-/// `last_hidden_state`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HiddenStates {
-    pub n_states: usize, // L + 1
-    pub seq_len: usize,  // T
-    pub d_model: usize,  // C
-    pub data: Vec<f32>,
-}
-
-impl HiddenStates {
-    /// `[T][C]` after layer `i` (0: the embeddings output).
-    pub fn state(&self, i: usize) -> &[f32] {
-        let n = self.seq_len * self.d_model;
-        &self.data[i * n..(i + 1) * n]
-    }
-}
-
-/// The two stacks a model may have. GPT-2's blocks are a decoder stack; BERT's an encoder stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stack {
-    Encoder,
-    Decoder,
-}
-
-impl Stack {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stack::Encoder => "encoder",
-            Stack::Decoder => "decoder",
-        }
-    }
-}
 
 /// Rows of a token embedding table.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,16 +55,7 @@ pub const MAX_ANGLE_CELLS: usize = 1 << 22;
 impl Model {
     /// `(layers, heads)` of attention `kind`, or `None` when the model has no such attention.
     pub fn attention_dims(&self, kind: AttentionKind) -> Option<(usize, usize)> {
-        let info = self.info();
-        match (self, kind) {
-            (Model::Gpt2(_) | Model::Llama(_), AttentionKind::Decoder) => Some((info.n_layers, info.n_heads)),
-            (Model::Bert(_), AttentionKind::Encoder) => Some((info.n_layers, info.n_heads)),
-            (Model::T5(_), AttentionKind::Encoder) => Some((info.n_layers, info.n_heads)),
-            (Model::T5(_), _) => Some((info.n_decoder_layers, info.n_heads)),
-            (Model::Bart(m), AttentionKind::Encoder) => Some((m.config.encoder_layers, m.config.encoder_attention_heads)),
-            (Model::Bart(m), _) => Some((m.config.decoder_layers, m.config.decoder_attention_heads)),
-            _ => None,
-        }
+        self.family().attention_dims(kind)
     }
 
     /// Reject a probe the model cannot honour, naming what is wrong. `src_len` is the length of
@@ -191,7 +89,7 @@ impl Model {
             }
         }
         if let Some(mask) = &iv.token_mask {
-            if matches!(self, Model::Gpt2(_) | Model::Llama(_)) {
+            if self.kind() == Kind::DecoderOnly {
                 return Err(Error::input(
                     "token masking hides source tokens from an encoder, and this is a decoder-only model",
                     "Pick an encoder (BERT) or encoder-decoder (T5, BART, Marian) model to hide tokens",
@@ -213,11 +111,10 @@ impl Model {
     fn no_such_kind(&self, kind: AttentionKind) -> Error {
         Error::input(
             format!("this {} model has no {} attention", self.kind().as_str(), kind.as_str()),
-            match self {
-                Model::Gpt2(_) => "GPT-2's attention is the decoder kind",
-                Model::Llama(_) => "A Llama-style model's attention is the decoder kind",
-                Model::Bert(_) => "BERT's attention is the encoder kind",
-                _ => "Pick encoder, decoder or cross",
+            match self.kind() {
+                Kind::DecoderOnly => "A decoder-only model's attention is the decoder kind",
+                Kind::EncoderOnly => "An encoder-only model's attention is the encoder kind",
+                Kind::EncoderDecoder => "Pick encoder, decoder or cross",
             },
         )
     }
@@ -232,17 +129,7 @@ impl Model {
         }
         let (t, last) = (states.seq_len, layer + 1 == states.n_states);
         let x = states.state(layer);
-        Ok(match self {
-            Model::Gpt2(m) => m.lens(x, t, last),
-            Model::Bert(m) => m.lens(x, t).ok_or_else(|| {
-                Error::input("this BERT checkpoint has no masked-LM head to read hidden states with", "Load a BertForMaskedLM checkpoint (with cls.predictions.*)")
-            })?,
-            Model::T5(m) => m.lens(x, t, last),
-            Model::Bart(m) => m.lens(x, t),
-            Model::Llama(m) => m.lens(x, t, last).ok_or_else(|| {
-                Error::input("this checkpoint has no LM head to read hidden states with", "Load the ForCausalLM checkpoint (with lm_head.weight or tied embeddings)")
-            })?,
-        })
+        self.family().lens(x, t, last)
     }
 
     /// The logit lens for every hidden state, reduced to the `k` likeliest tokens per position.
@@ -265,8 +152,8 @@ impl Model {
     }
 
     fn lens_states<'o>(&self, outputs: &'o Outputs) -> Result<&'o HiddenStates> {
-        let states = match self {
-            Model::Bert(_) => outputs.encoder_hidden_states.as_ref(),
+        let states = match self.kind() {
+            Kind::EncoderOnly => outputs.encoder_hidden_states.as_ref(),
             _ => outputs.decoder_hidden_states.as_ref(),
         };
         states.ok_or_else(|| Error::input("the logit lens reads hidden states, and this run kept none", "Run with hidden_states: true"))
@@ -289,17 +176,12 @@ impl Model {
         if n > max {
             return Err(Error::input(format!("{n} positions were asked for but this model has {max}"), format!("Ask for at most {max}")));
         }
-        Ok(match self {
-            Model::Gpt2(m) => m.position_rows(n).to_vec(),
-            Model::Bert(m) => m.position_rows(n).to_vec(),
-            Model::Bart(m) => m.position_rows(stack == Stack::Decoder, n).to_vec(),
-            Model::T5(_) => unreachable!("T5 has no max_positions"),
-            Model::Llama(_) => {
-                return Err(Error::input(
-                    "a rotary model adds no position vectors; it turns each query and key by an angle that grows with the position",
-                    "Ask for rotary_angles instead",
-                ))
-            }
+        self.family().position_rows(stack, n).map(<[f32]>::to_vec).ok_or_else(|| match self.info().positions {
+            Positions::Rotary => Error::input(
+                "a rotary model adds no position vectors; it turns each query and key by an angle that grows with the position",
+                "Ask for rotary_angles instead",
+            ),
+            _ => Error::input(format!("{} adds no position vectors", self.info().model_type), "Ask for relative_positions instead"),
         })
     }
 
@@ -324,18 +206,8 @@ impl Model {
 
     /// Rows of `stack`'s token embedding table for `ids`. `[T][C]`
     pub fn token_embeddings(&self, stack: Stack, ids: &[u32]) -> Result<TokenEmbeddings> {
-        use super::layers::TokenTable;
         self.check_stack(stack)?;
-        let (table, vocab, scale) = match self {
-            Model::Gpt2(m) => (m.token_table(), m.config.vocab_size, 1.0),
-            Model::Bert(m) => (TokenTable::Rows(m.token_table()), m.config.vocab_size, 1.0),
-            Model::T5(m) => (TokenTable::Rows(m.token_table(stack == Stack::Decoder)), m.config.vocab_size, 1.0),
-            Model::Llama(m) => (TokenTable::Rows(m.token_table()), m.config.vocab_size, 1.0),
-            Model::Bart(m) => {
-                let (table, vocab, scale) = m.token_table(stack == Stack::Decoder);
-                (TokenTable::Rows(table), vocab, scale)
-            }
-        };
+        let (table, vocab, scale) = self.family().token_table(stack);
         if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
             return Err(Error::input(format!("token id {bad} is outside the vocabulary (0..{vocab})"), "Use ids below vocab_size"));
         }
@@ -344,17 +216,17 @@ impl Model {
     }
 
     fn check_stack(&self, stack: Stack) -> Result<()> {
-        let ok = match self {
-            Model::Gpt2(_) | Model::Llama(_) => stack == Stack::Decoder,
-            Model::Bert(_) => stack == Stack::Encoder,
-            Model::T5(_) | Model::Bart(_) => true,
+        let ok = match self.kind() {
+            Kind::DecoderOnly => stack == Stack::Decoder,
+            Kind::EncoderOnly => stack == Stack::Encoder,
+            Kind::EncoderDecoder => true,
         };
         if ok {
             Ok(())
         } else {
             Err(Error::input(
                 format!("this {} model has no {} stack", self.kind().as_str(), stack.as_str()),
-                if matches!(self, Model::Gpt2(_) | Model::Llama(_)) { "A decoder-only model's blocks are the decoder stack" } else { "BERT's layers are the encoder stack" },
+                if self.kind() == Kind::DecoderOnly { "A decoder-only model's blocks are the decoder stack" } else { "An encoder-only model's layers are the encoder stack" },
             ))
         }
     }

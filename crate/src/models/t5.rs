@@ -53,13 +53,14 @@
 //! | `{s}.final_layer_norm.weight`                               | [C]          |
 //! | `lm_head.weight` (optional)                                 | [V][C]       |
 
-use super::attention::{attend, AttentionKind, KvCache, Mask, Recorder};
+use super::attention::{attend, KvCache, Mask, Recorder};
+use super::seq2seq::{self, check_state, EncoderDecoder};
 use super::layers::{add_in_place, gather_rows, Activation};
-use super::{Capture, DecoderState, Interventions, Kind, ModelInfo, Outputs, Positions, Probe, StepOutput};
+use super::{DecoderState, Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
-use crate::loader::{parse_json, Weights};
-use serde::{Deserialize, Deserializer};
+use crate::loader::{one_id, parse_json, Weights};
+use serde::Deserialize;
 
 /// The fields of T5's config.json that change the computation.
 #[derive(Debug, Clone, Deserialize)]
@@ -116,24 +117,6 @@ fn default_pad() -> Option<u32> {
 }
 fn default_eos() -> Option<u32> {
     Some(1)
-}
-
-/// A token id field that configs write as a number, `null`, or a list (the first one counts).
-pub(crate) fn one_id<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u32>, D::Error> {
-    let v = serde_json::Value::deserialize(d)?;
-    let first = match &v {
-        serde_json::Value::Array(items) => items.first().cloned().unwrap_or(serde_json::Value::Null),
-        other => other.clone(),
-    };
-    match first {
-        serde_json::Value::Null => Ok(None),
-        serde_json::Value::Number(n) => n
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(format!("token id {n} is not a non-negative integer"))),
-        other => Err(serde::de::Error::custom(format!("expected a token id, found {other}"))),
-    }
 }
 
 /// Multi-head attention without biases: `C -> A` projections, `A -> C` output.
@@ -344,7 +327,7 @@ impl T5 {
 
     /// The encoder: `src: [S]` ids -> `[S][C]` after the final norm. `keys: [S]` hides source
     /// tokens (additive mask, see [`Mask::Keys`]).
-    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Vec<f32> {
+    fn run_encoder(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Vec<f32> {
         let (c, h, dk, s) = (self.config.d_model, self.n_heads(), self.config.d_kv, src.len());
         let bias = self.position_bias(&self.enc_bias, s, s, 0, true);
         let mut x = gather_rows(self.token_table(false), c, src);
@@ -366,15 +349,9 @@ impl T5 {
         x
     }
 
-    /// Decoder state over an encoded source: cross-attention keys and values computed once per layer.
-    fn state_for(&self, enc: Vec<f32>, s: usize) -> DecoderState {
-        let cross_kv = self.decoder.iter().map(|b| KvCache { k: b.cross.k.forward(&enc, s), v: b.cross.v.forward(&enc, s) }).collect();
-        DecoderState { self_kv: vec![KvCache::default(); self.decoder.len()], cross_kv, encoder_hidden: Some(enc), src_len: s, fed: 0, ..Default::default() }
-    }
-
     /// The decoder: `tokens: [T]` at positions `fed..fed+T`, extending the caches. Returns `[T][C]`
     /// after the final norm (before any output scaling).
-    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn run_decoder(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
         let (c, h, dk, t) = (self.config.d_model, self.n_heads(), self.config.d_kv, tokens.len());
         check_state(state, self.decoder.len())?;
         let (past, s) = (state.fed, state.src_len);
@@ -412,7 +389,7 @@ impl T5 {
     }
 
     /// `h: [T][C]` -> logits `[T][V]`.
-    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
+    fn logits(&self, h: &[f32], t: usize) -> Vec<f32> {
         let (c, v) = (self.config.d_model, self.config.vocab_size);
         let scaled;
         let h = if self.scale_output {
@@ -431,9 +408,9 @@ impl T5 {
     /// `last` state has had already), then the head.
     pub(crate) fn lens(&self, x: &[f32], t: usize, last: bool) -> Vec<f32> {
         if last {
-            self.lm_logits(x, t)
+            self.logits(x, t)
         } else {
-            self.lm_logits(&self.rms(x, &self.dec_final), t)
+            self.logits(&self.rms(x, &self.dec_final), t)
         }
     }
 
@@ -451,43 +428,29 @@ impl T5 {
         let own = if decoder { &self.dec_embed } else { &self.enc_embed };
         own.as_deref().unwrap_or(&self.shared)
     }
+}
 
-    /// Encode `ids` and run the decoder over all of `decoder_ids` at once.
-    pub fn forward(&self, ids: &[u32], decoder_ids: &[u32], probe: &Probe) -> Result<Outputs> {
-        let (c, h, s, t) = (self.config.d_model, self.n_heads(), ids.len(), decoder_ids.len());
-        let l_dec = self.decoder.len();
-        let mut enc_rec = Recorder::probing(probe, AttentionKind::Encoder, self.encoder.len(), h, s, s);
-        let keys = probe.interventions.additive_token_mask();
-        let enc = self.encode(ids, keys.as_deref(), &mut enc_rec);
-        let mut state = self.state_for(enc, s);
-        state.interventions = probe.interventions.clone();
-        let mut self_rec = Recorder::probing(probe, AttentionKind::Decoder, l_dec, h, t, t);
-        let mut cross_rec = Recorder::probing(probe, AttentionKind::Cross, l_dec, h, t, s);
-        let hidden = self.decode(&mut state, decoder_ids, &mut self_rec, &mut cross_rec)?;
-        let logits = self.lm_logits(&hidden, t);
-        Ok(Outputs::encoder_decoder(enc_rec, self_rec, cross_rec, c, hidden, state.encoder_hidden.take(), logits))
+impl EncoderDecoder for T5 {
+    fn d_model(&self) -> usize {
+        self.config.d_model
     }
-
-    /// Encode `source` once (with `interventions`' encoder head mask and token mask) and prepare
-    /// the decoder's caches.
-    pub fn start(&self, source: &[u32], interventions: &Interventions) -> Result<DecoderState> {
-        let mut rec = Recorder::new(Capture::NONE, 0, self.n_heads(), 0, 0).with_head_mask(interventions.head_mask.encoder.as_deref());
-        let keys = interventions.additive_token_mask();
-        let enc = self.encode(source, keys.as_deref(), &mut rec);
-        Ok(self.state_for(enc, source.len()))
+    fn encoder_shape(&self) -> (usize, usize) {
+        (self.encoder.len(), self.n_heads())
     }
-
-    /// Feed decoder tokens at the next positions; logits of the last one.
-    pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
-        let (h, t, past) = (self.n_heads(), tokens.len(), state.fed);
-        let l_dec = self.decoder.len();
-        let masks = &state.interventions.head_mask;
-        let mut self_rec = Recorder::new(capture, l_dec, h, t, past + t).with_head_mask(masks.decoder.as_deref());
-        let mut cross_rec = Recorder::new(capture, l_dec, h, t, state.src_len).with_head_mask(masks.cross.as_deref());
-        let hidden = self.decode(state, tokens, &mut self_rec, &mut cross_rec)?;
-        let c = self.config.d_model;
-        let logits = self.lm_logits(&hidden[(t - 1) * c..], 1);
-        Ok(StepOutput { logits, self_attentions: self_rec.probs, cross_attentions: cross_rec.probs })
+    fn decoder_shape(&self) -> (usize, usize) {
+        (self.decoder.len(), self.n_heads())
+    }
+    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Vec<f32>> {
+        Ok(self.run_encoder(src, keys, rec))
+    }
+    fn cross_kv(&self, enc: &[f32], s: usize) -> Vec<KvCache> {
+        self.decoder.iter().map(|b| KvCache { k: b.cross.k.forward(enc, s), v: b.cross.v.forward(enc, s) }).collect()
+    }
+    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
+        self.run_decoder(state, tokens, self_rec, cross_rec)
+    }
+    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
+        self.logits(h, t)
     }
 }
 
@@ -502,17 +465,6 @@ impl FeedForward {
         }
         self.wo.forward(&hidden, rows)
     }
-}
-
-/// A decoder state must come from `start` of a model with this many decoder layers.
-pub(crate) fn check_state(state: &DecoderState, n_layers: usize) -> Result<()> {
-    if state.encoder_hidden.is_none() || state.cross_kv.len() != n_layers || state.self_kv.len() != n_layers {
-        return Err(Error::input(
-            "this decoder state was not made by this encoder-decoder model",
-            "Start decoding with the model's start(source) (Model::start_decoding) before feeding tokens",
-        ));
-    }
-    Ok(())
 }
 
 /// T5's bucket for `rel = key position - query position` (Mesh TensorFlow's scheme): half the
@@ -537,4 +489,28 @@ pub fn relative_bucket(rel: i64, bidirectional: bool, num_buckets: usize, max_di
     let log_ratio = ((n as f32) / (max_exact as f32)).ln() / ((max_distance as f64 / max_exact as f64).ln() as f32);
     let large = max_exact.saturating_add((log_ratio * (n_buckets - max_exact) as f32) as i64);
     (bucket + large.clamp(max_exact, n_buckets - 1)) as usize
+}
+
+impl super::Family for T5 {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+    fn forward(&self, inputs: &super::Inputs, probe: &super::Probe) -> Result<super::Outputs> {
+        seq2seq::forward(self, inputs.ids, &seq2seq::decoder_ids_or_start(inputs, &self.info)?, probe)
+    }
+    fn start(&self, source: &[u32], interventions: &super::Interventions) -> Result<DecoderState> {
+        seq2seq::start(self, source, interventions)
+    }
+    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: super::Capture) -> Result<super::StepOutput> {
+        seq2seq::feed(self, state, tokens, capture)
+    }
+    fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>> {
+        Ok(T5::lens(self, x, t, last))
+    }
+    fn position_rows(&self, _stack: super::Stack, _n: usize) -> Option<&[f32]> {
+        None // relative positions: see Model::relative_positions
+    }
+    fn token_table(&self, stack: super::Stack) -> (super::layers::TokenTable<'_>, usize, f32) {
+        (super::layers::TokenTable::Rows(T5::token_table(self, stack == super::Stack::Decoder)), self.config.vocab_size, 1.0)
+    }
 }

@@ -93,3 +93,27 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f64], tol: f64) {
 pub fn pick_rows(data: &[f32], cols: usize, rows: &[u32]) -> Vec<f32> {
     rows.iter().flat_map(|&r| data[r as usize * cols..(r as usize + 1) * cols].iter().copied()).collect()
 }
+
+/// `REPLACE=1 cargo test ...` rewrites the reference files first, by running the development-time
+/// generator `scripts/fixtures/<script>` with `args` (it needs torch and transformers), then tests
+/// against what it wrote. Without `REPLACE=1` nothing runs: CI only reads committed references, and
+/// no reference is ever edited by hand. Runs once per test binary, whichever test asks first.
+pub fn regenerate_if_asked(script: &str, args: &[&str]) {
+    static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    if std::env::var("REPLACE").as_deref() != Ok("1") {
+        return;
+    }
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if done.iter().any(|s| s == script) {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = std::process::Command::new("python3")
+        .arg(root.join("scripts/fixtures").join(script))
+        .args(args)
+        .current_dir(&root)
+        .status()
+        .unwrap_or_else(|e| panic!("REPLACE=1: cannot run python3 scripts/fixtures/{script}: {e}"));
+    assert!(status.success(), "REPLACE=1: scripts/fixtures/{script} failed ({status})");
+    done.push(script.to_string());
+}

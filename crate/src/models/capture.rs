@@ -1,0 +1,141 @@
+//! What a forward pass is asked to show and change, and the plain records it hands back: the
+//! vocabulary shared by the attention code ([`super::attention`]), every model family and the
+//! teaching views ([`super::probe`]). A leaf: it depends on nothing else in `models`, so attention
+//! and probing no longer import each other.
+
+/// Which attention maps a forward pass should hand back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capture {
+    pub probs: bool,  // post-softmax probabilities
+    pub scores: bool, // pre-softmax scores (masked entries -inf)
+}
+
+impl Capture {
+    pub const NONE: Capture = Capture { probs: false, scores: false };
+    pub const PROBS: Capture = Capture { probs: true, scores: false };
+    pub const ALL: Capture = Capture { probs: true, scores: true };
+}
+
+/// The three kinds of attention: an encoder's self-attention, a decoder's causal self-attention
+/// (GPT-2's only kind), and an encoder-decoder's cross-attention (decoder queries, encoder keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttentionKind {
+    Encoder,
+    Decoder,
+    Cross,
+}
+
+impl AttentionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttentionKind::Encoder => "encoder",
+            AttentionKind::Decoder => "decoder",
+            AttentionKind::Cross => "cross",
+        }
+    }
+}
+
+/// Which attention layer to trace step by step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QkvRequest {
+    pub kind: AttentionKind,
+    pub layer: usize,
+}
+
+/// What HF adds to the score of a key that `attention_mask` hides: the most negative f32
+/// (`torch.finfo(float32).min`), not -inf, so a row with every key hidden stays uniform, not NaN.
+pub const HIDDEN_KEY: f32 = f32::MIN;
+
+/// What one forward pass should show and change.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Probe {
+    /// Attention maps of every layer and head (probs, scores).
+    pub capture: Capture,
+    /// HF's `output_hidden_states`, for the encoder and decoder stacks.
+    pub hidden_states: bool,
+    /// One layer's Q/K/V step-through.
+    pub qkv: Option<QkvRequest>,
+    pub interventions: Interventions,
+}
+
+impl From<Capture> for Probe {
+    fn from(capture: Capture) -> Self {
+        Probe { capture, ..Default::default() }
+    }
+}
+
+/// Changes to the computation, for "what if" views. Also kept in a [`super::DecoderState`] so
+/// that generation runs with them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Interventions {
+    pub head_mask: HeadMasks,
+    /// HF's `attention_mask` over the source tokens: 1 = visible, 0 = hidden. `[S]`.
+    /// Encoders only (BERT, and the encoder of T5/BART/Marian, whose cross-attention then cannot
+    /// see the hidden tokens either). A hidden token still has its own row of outputs.
+    pub token_mask: Option<Vec<u8>>,
+}
+
+impl Interventions {
+    pub fn is_none(&self) -> bool {
+        self.head_mask.encoder.is_none() && self.head_mask.decoder.is_none() && self.head_mask.cross.is_none() && self.token_mask.is_none()
+    }
+    /// The token mask in the additive form attention adds to its scores: `[S]`.
+    pub(crate) fn additive_token_mask(&self) -> Option<Vec<f32>> {
+        self.token_mask.as_ref().map(|m| m.iter().map(|&keep| if keep == 0 { HIDDEN_KEY } else { 0.0 }).collect())
+    }
+}
+
+/// A head mask per attention kind, each `[L][H]` flat: 1 keeps a head, 0 ablates it (values in
+/// between scale it). `None` leaves every head of that kind as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeadMasks {
+    pub encoder: Option<Vec<f32>>,
+    pub decoder: Option<Vec<f32>>,
+    pub cross: Option<Vec<f32>>,
+}
+
+impl HeadMasks {
+    pub fn get(&self, kind: AttentionKind) -> Option<&[f32]> {
+        match kind {
+            AttentionKind::Encoder => self.encoder.as_deref(),
+            AttentionKind::Decoder => self.decoder.as_deref(),
+            AttentionKind::Cross => self.cross.as_deref(),
+        }
+    }
+}
+
+/// The residual stream of one stack: `data` is `[L+1][T][C]`: the embeddings output (what the
+/// first layer reads), then each layer's output. As in HF, the last entry is after the stack's
+/// final norm when it has one (GPT-2's `ln_f`, T5's `final_layer_norm`), so it equals
+/// `last_hidden_state`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HiddenStates {
+    pub n_states: usize, // L + 1
+    pub seq_len: usize,  // T
+    pub d_model: usize,  // C
+    pub data: Vec<f32>,
+}
+
+impl HiddenStates {
+    /// `[T][C]` after layer `i` (0: the embeddings output).
+    pub fn state(&self, i: usize) -> &[f32] {
+        let n = self.seq_len * self.d_model;
+        &self.data[i * n..(i + 1) * n]
+    }
+}
+
+/// The two stacks a model may have. GPT-2's blocks are a decoder stack; BERT's an encoder stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stack {
+    Encoder,
+    Decoder,
+}
+
+impl Stack {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stack::Encoder => "encoder",
+            Stack::Decoder => "decoder",
+        }
+    }
+}

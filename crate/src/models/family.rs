@@ -1,0 +1,60 @@
+//! What every model family provides, so that [`super::Model`] dispatches in one place
+//! ([`super::Model::family`]) and everything else (checks, probes, generation) is written once.
+//!
+//! Adding a family: a file `models/<family>.rs` with its config, weights map and forward pass, an
+//! `impl Family` for it, a variant of [`super::Model`], one arm in `Model::family` and one in
+//! `Model::load`. Nothing else needs to know.
+
+use super::capture::{AttentionKind, Capture, Interventions, Probe, Stack};
+use super::{DecoderState, Inputs, Kind, ModelInfo, Outputs, StepOutput};
+use crate::error::{Error, Result};
+
+pub trait Family {
+    /// Facts about the loaded model.
+    fn info(&self) -> &ModelInfo;
+
+    /// One full forward pass over checked inputs (ids inside the vocabulary and position table).
+    fn forward(&self, inputs: &Inputs, probe: &Probe) -> Result<Outputs>;
+
+    /// A decoder ready to generate: decoder-only models start empty (the prompt is fed), an
+    /// encoder-decoder encodes `source` once here. Encoder-only models cannot.
+    fn start(&self, source: &[u32], interventions: &Interventions) -> Result<DecoderState>;
+
+    /// Feed tokens at the next positions; the logits of the last one.
+    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput>;
+
+    /// Rows of the LM head (the length of each logits row, the range of decoder ids).
+    fn decoder_vocab_size(&self) -> usize {
+        self.info().vocab_size
+    }
+
+    /// `(layers, heads)` of attention `kind`, or `None` when the model has no such attention.
+    fn attention_dims(&self, kind: AttentionKind) -> Option<(usize, usize)> {
+        let i = self.info();
+        match (i.kind, kind) {
+            (Kind::EncoderOnly, AttentionKind::Encoder) | (Kind::DecoderOnly, AttentionKind::Decoder) => Some((i.n_layers, i.n_heads)),
+            (Kind::EncoderDecoder, AttentionKind::Encoder) => Some((i.n_layers, i.n_heads)),
+            (Kind::EncoderDecoder, _) => Some((i.n_decoder_layers, i.n_heads)),
+            _ => None,
+        }
+    }
+
+    /// The logit lens: logits `[T][V]` as if the stack feeding the head stopped at `x: [T][C]`
+    /// (`last`: `x` is the final state, already normed).
+    fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>>;
+
+    /// What the embeddings add at positions `0..n` of `stack` (`[N][C]`), or `None` when the
+    /// model adds no position vectors (T5). `n` is within the position table.
+    fn position_rows(&self, stack: Stack, n: usize) -> Option<&[f32]>;
+
+    /// `stack`'s token table `[V][C]`, its row count and the scale applied to its rows.
+    fn token_table(&self, stack: Stack) -> (super::layers::TokenTable<'_>, usize, f32);
+}
+
+/// The error for generating with an encoder-only model.
+pub(crate) fn cannot_generate() -> Error {
+    Error::input(
+        "this is an encoder-only model; it reads text but does not generate it",
+        "Pick a decoder-only (GPT-2) or encoder-decoder (T5, BART, Marian) model to generate",
+    )
+}
