@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { listModels } from './serve.mjs';
+import { CSP, USER_MODEL_SOURCES, listModels } from './serve.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WWW = path.join(ROOT, 'www');
@@ -66,8 +66,24 @@ function walk(dir, base = dir) {
 /** Replace `from` by `to` in `text`, failing loudly when the page's code no longer contains it. */
 function replaceOnce(text, from, to, file) {
   if (!text.includes(from)) die(`${file} no longer contains ${JSON.stringify(from)}; update scripts/bundle-offline.mjs`);
-  return text.replace(from, to);
+  return text.replace(from, () => to); // a function: no `$&` patterns in `to` are expanded
 }
+
+// ---- the Content-Security-Policy, as a <meta> element ---------------------------------------------------
+//
+// The same policies scripts/serve.mjs sends as headers (a static server may send none), minus frame-ancestors,
+// which browsers ignore (and warn about) in a <meta> policy.
+
+function metaCsp(policy) {
+  const content = policy.split(';').map((d) => d.trim()).filter((d) => d && !d.startsWith('frame-ancestors')).join('; ');
+  return `<meta http-equiv="Content-Security-Policy" content="${content.replace(/"/g, '&quot;')}">`;
+}
+
+function withMetaCsp(html, policy, file) {
+  return replaceOnce(html, '<meta charset="utf-8">', `<meta charset="utf-8">\n  ${metaCsp(policy)}`, file);
+}
+
+const sha256 = (text) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
 // ---- the models -----------------------------------------------------------------------------------
 
@@ -100,6 +116,10 @@ function writeFolder(out, models) {
   // The folder is flat (pkg/ and models/ beside index.html), so it works under any path of any server.
   fs.mkdirSync(path.join(out, 'pkg'));
   for (const f of ['glassbox.js', 'glassbox_bg.wasm']) fs.copyFileSync(path.join(PKG, f), path.join(out, 'pkg', f));
+  for (const [page, policy] of [['index.html', CSP.document], ['tutorial.html', CSP.document], ['embed.html', CSP.embed]]) {
+    const file = path.join(out, page);
+    fs.writeFileSync(file, withMetaCsp(fs.readFileSync(file, 'utf8'), policy, `www/${page}`));
+  }
   const worker = path.join(out, 'worker.js');
   fs.writeFileSync(worker, replaceOnce(fs.readFileSync(worker, 'utf8'), "'../pkg/glassbox.js'", "'./pkg/glassbox.js'", 'www/worker.js'));
   for (const m of models) {
@@ -239,14 +259,30 @@ function writeSingleFile(file, models) {
   const code = parts.join('\n\n').replace(/<\/script/gi, '<\\/script');
   let html = fs.readFileSync(path.join(WWW, 'index.html'), 'utf8');
   const css = fs.readFileSync(path.join(WWW, 'style.css'), 'utf8');
-  html = replaceOnce(html, '<link rel="stylesheet" href="style.css">', `<style>\n${css}\n</style>`, 'www/index.html');
-  html = html.replace(/^\s*<script type="module" src="[^"]*"><\/script>\s*$/gm, '');
-  html = replaceOnce(html, '</body>', `<script type="application/json" id="glassbox-data">${json}</script>
-<script type="module">
+  const style = `\n${css}\n`;
+  const script = `
 // Glassbox, single-file edition: written by scripts/bundle-offline.mjs from www/ and pkg/. Do not edit by hand.
 ${code}
-</script>
+`;
+  html = replaceOnce(html, '<link rel="stylesheet" href="style.css">', `<style>${style}</style>`, 'www/index.html');
+  html = html.replace(/^\s*<script type="module" src="[^"]*"><\/script>\s*$/gm, '');
+  html = replaceOnce(html, '</body>', `<script type="application/json" id="glassbox-data">${json}</script>
+<script type="module">${script}</script>
 </body>`, 'www/index.html');
+  // Inline code and style are allowed by their hashes only. The worker and the wasm glue come from data: URLs
+  // (a file:// page has no origin to load them from), and a data: worker obeys this page's policy, so the
+  // user-chosen model sources are in connect-src here.
+  html = withMetaCsp(html, [
+    "default-src 'self'",
+    `script-src ${sha256(script)} 'wasm-unsafe-eval' data:`,
+    `style-src ${sha256(style)}`,
+    "img-src 'self' data: blob:",
+    `connect-src 'self' ${USER_MODEL_SOURCES}`,
+    'worker-src data:',
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; '), 'www/index.html');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, html);
   return fs.statSync(file).size;

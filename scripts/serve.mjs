@@ -43,6 +43,45 @@ const MIME = {
   '.bin': 'application/octet-stream',
 };
 
+// ---- Content-Security-Policy ------------------------------------------------------------------------
+//
+// The documents may talk only to their own origin (connect-src 'self'): no script on the page can send anything
+// anywhere else. Models from a URL the user typed are fetched by the Web Worker, and a dedicated worker obeys the
+// policy sent with its own script, so worker.js alone gets the wider connect-src below. The trade-off: a meta or
+// header policy cannot list the one URL a user will type later, so the worker may reach any https: address (and
+// plain http on this machine); what it actually fetches is only what the page hands it (a typed URL, a bundled
+// model, or an embed's allow-listed origin after the visitor's click). A plain-http model server elsewhere on the
+// network is refused by the policy: serve it over https or from this origin.
+
+/** Where a user-chosen model may come from (the worker's connect-src besides 'self'). */
+export const USER_MODEL_SOURCES = "https: http://localhost:* http://127.0.0.1:*";
+
+const CSP_COMMON = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+];
+
+/** The policies, by what is served: the page and tutorial, the embed page, the worker. */
+export const CSP = {
+  // Only our own pages may frame the page and the tutorial (use embed.html to embed elsewhere).
+  document: [...CSP_COMMON, "connect-src 'self'", "worker-src 'self'", "frame-ancestors 'self'"].join('; '),
+  // The embed exists to be framed by other sites; what they can make it do is limited in embed.js.
+  embed: [...CSP_COMMON, "connect-src 'self'", "worker-src 'self'", 'frame-ancestors *'].join('; '),
+  worker: [...CSP_COMMON, `connect-src 'self' ${USER_MODEL_SOURCES}`].join('; '),
+};
+
+function policyFor(file) {
+  const name = file.split(sep).pop();
+  if (name === 'embed.html') return CSP.embed;
+  if (name === 'worker.js') return CSP.worker;
+  return CSP.document;
+}
+
 /// Which architecture family a config.json describes.
 const KIND_OF = {
   gpt2: 'decoder-only', bert: 'encoder-only', t5: 'encoder-decoder', mt5: 'encoder-decoder', bart: 'encoder-decoder', marian: 'encoder-decoder',
@@ -132,7 +171,7 @@ function locate(urlPath, modelsDir) {
 export function createGlassboxServer({ modelsDir = join(ROOT, 'models') } = {}) {
   return createServer(async (req, res) => {
     const send = (status, body, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
+      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': CSP.document });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Only GET and HEAD are served\n');
@@ -162,6 +201,8 @@ export function createGlassboxServer({ modelsDir = join(ROOT, 'models') } = {}) 
       'Content-Length': info.size,
       'Cache-Control': 'no-cache',
       'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy': policyFor(file),
+      'Referrer-Policy': 'no-referrer',
     });
     if (req.method === 'HEAD') return res.end();
     createReadStream(file).on('error', () => res.destroy()).pipe(res);

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Installs what Glassbox needs to build and test, skipping whatever is already there.
-# Safe to run any number of times.   usage: scripts/setup.sh [--browser] [--minilm]
+# Safe to run any number of times.   usage: scripts/setup.sh [--browser] [--minilm] [--fuzz]
 #   --browser  also Chromium + chromedriver (for the browser tests)
+#   --fuzz     also the nightly Rust toolchain and cargo-fuzz (for scripts/fuzz.sh)
 #   --minilm   also fetch the real all-MiniLM-L6-v2 (optional extra model) into models/extra/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_browser=0; want_minilm=0
+want_browser=0; want_minilm=0; want_fuzz=0
 for arg in "$@"; do
   case "$arg" in
     --browser) want_browser=1 ;;
     --minilm) want_minilm=1 ;;
+    --fuzz) want_fuzz=1 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -52,6 +54,19 @@ if [ "$want_browser" = 1 ]; then
   if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing npm packages"
     npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi
+
+if [ "$want_fuzz" = 1 ]; then
+  if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    say "installing the nightly Rust toolchain (for cargo-fuzz)"
+    rustup toolchain install nightly --profile minimal
+  fi
+  # Pinned so the install is reproducible; about 2 minutes to build, once.
+  CARGO_FUZZ_VERSION=0.13.2
+  if ! cargo fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION"; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION (a few minutes, once)"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
   fi
 fi
 

@@ -5,7 +5,7 @@
 # fails, then exits non-zero if any did.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --browser --minilm || exit 1
+scripts/setup.sh --browser --minilm --fuzz || exit 1
 
 failed=()
 stage() {
@@ -21,6 +21,7 @@ export GLASSBOX_BIN="$PWD/target/release/glassbox"
 scripts/build-wasm.sh || exit 1
 stage "wasm in Node" node --test tests/wasm/
 stage "browser tests (headless Chromium)" node tests/browser/run.mjs --no-build
+stage "fuzz smoke run (20 s per target)" scripts/fuzz.sh 20
 
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'FAILED stages: %s\n' "${failed[*]}"

@@ -673,6 +673,8 @@ function exposeTestHook() {
         rowLabels: v.rowLabels, colLabels: v.colLabels, values: Array.from(v.values) };
     },
     events: () => state.events,
+    // Recovery test: a deliberate panic in the engine; its message is shown where a failed run's would be.
+    debugPanic: () => state.gb._request({ type: 'debugPanic' }).catch((e) => { showError(ui.runError, e); return e.message; }),
     generation: () => state.gen && { running: state.gen.running, status: state.gen.status, selected: state.gen.selected,
       steps: state.gen.steps.map((t) => ({ step: t.step, id: t.id, token: t.token, prob: t.prob, nCandidates: t.candidates.length })) },
   };

@@ -30,6 +30,11 @@ export declare class Glassbox {
   rasterizeMap(values: Float32Array | ArrayLike<number>, options: MapOptions): Promise<RgbaImage>;
   /** Stops the worker: pending promises reject, every model is gone. */
   terminate(): void;
+  /**
+   * Stops whatever is being computed by replacing the worker: pending promises reject ("stopped: …"), models
+   * loaded from a folder URL are loaded again under the same handles. Not for a Glassbox given its `worker`.
+   */
+  interrupt(): Promise<void>;
 }
 
 /**

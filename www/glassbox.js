@@ -25,6 +25,7 @@ export class Glassbox {
     const worker = opts.worker ?? new Worker(opts.workerUrl ? resolveUrl(opts.workerUrl) : new URL('./worker.js', here), { type: 'module' });
     const gb = new Glassbox(worker);
     const wasm = typeof opts.wasm === 'string' || opts.wasm instanceof URL ? resolveUrl(opts.wasm) : opts.wasm;
+    gb._restart = { opts, wasm };
     try {
       gb.build = await gb._request({ type: 'init', pkgUrl: opts.pkgUrl ? resolveUrl(opts.pkgUrl) : undefined, wasm });
     } catch (err) {
@@ -39,9 +40,15 @@ export class Glassbox {
     this._nextId = 1;
     this._pending = new Map(); // id -> { resolve, reject, onProgress?, onStarted?, onToken? }
     this._closed = null;
+    this._restart = null;       // how `interrupt` starts a new worker: { opts, wasm } of `create`
+    this._reloadable = new Map(); // handle -> load message of a model from a folder URL
     /** `{ version, simd128 }` of the wasm build, set by `create`. */
     this.build = null;
-    worker.addEventListener('message', (event) => this._receive(event.data));
+    this._listen(worker);
+  }
+
+  _listen(worker) {
+    worker.addEventListener('message', (event) => { if (worker === this._worker) this._receive(event.data); });
     worker.addEventListener('error', (event) => {
       event.preventDefault?.();
       this._failAll(`the Glassbox worker stopped (${event.message ?? 'it could not be started'}). Reload the page`);
@@ -69,7 +76,29 @@ export class Glassbox {
         + 'Pass a folder URL or the chosen files');
     }
     const loaded = await this._request({ type: 'load', source: message, randomSeed: opts.randomSeed }, { onProgress: opts.onProgress }, transfer);
+    if (message.baseUrl) this._reloadable.set(loaded.handle, { type: 'load', source: message, randomSeed: opts.randomSeed, handle: loaded.handle });
     return new Model(this, loaded.handle, loaded.info);
+  }
+
+  /**
+   * Stop whatever the worker is computing. A tokenize or run inside the wasm cannot be interrupted from
+   * inside, so the worker is replaced: every pending request rejects with a message saying so, a new worker
+   * starts, and the models loaded from a folder URL are loaded again under the same handles (their Model
+   * objects keep working; models opened from files must be opened again).
+   */
+  async interrupt() {
+    if (!this._restart || this._restart.opts.worker) {
+      throw new Error('this Glassbox was given its worker, so it cannot start a new one. Create it with workerUrl instead');
+    }
+    const { opts, wasm } = this._restart;
+    const old = this._worker;
+    this._worker = new Worker(opts.workerUrl ? resolveUrl(opts.workerUrl) : new URL('./worker.js', here), { type: 'module' });
+    old.terminate();
+    for (const pending of this._pending.values()) pending.reject(new Error('stopped: the computation was interrupted'));
+    this._pending.clear();
+    this._listen(this._worker);
+    await this._request({ type: 'init', pkgUrl: opts.pkgUrl ? resolveUrl(opts.pkgUrl) : undefined, wasm });
+    for (const load of this._reloadable.values()) await this._request(load);
   }
 
   /**
@@ -256,6 +285,7 @@ export class Model {
   async free() {
     if (this._freed) return;
     this._freed = true;
+    this._gb._reloadable.delete(this._handle);
     await this._gb._request({ type: 'free', handle: this._handle });
   }
 

@@ -53,12 +53,14 @@ const idle = () => document.body.dataset.status === 'idle';
 
 // ---- viewer settings: hide flags and embed mode (applied at once, before any model loads) -----------------
 
+// A constructed stylesheet, not a <style> element: the page's Content-Security-Policy (style-src 'self') blocks
+// inline styles but allows adopted sheets.
+let chromeSheet = null;
+
 function applyChrome(state) {
-  let style = document.getElementById('share-style');
-  if (!style) {
-    style = document.createElement('style');
-    style.id = 'share-style';
-    document.head.append(style);
+  if (!chromeSheet) {
+    chromeSheet = new CSSStyleSheet();
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, chromeSheet];
   }
   const rules = [];
   for (const name of state.hide) rules.push(...(HIDE_SELECTORS[name] ?? []));
@@ -66,7 +68,7 @@ function applyChrome(state) {
     rules.push('.page-header', '.page-footer', '.skip-link', '#model-section');
     for (const [view, sel] of Object.entries(SECTION_OF_VIEW)) if (view !== state.view && sel !== '#text-section') rules.push(sel);
   }
-  style.textContent = rules.length ? `${rules.join(',\n')} { display: none !important; }` : '';
+  chromeSheet.replaceSync(rules.length ? `${rules.join(',\n')} { display: none !important; }` : '');
   document.documentElement.classList.toggle('gb-embed', state.embed);
   share.viewer = { embed: state.embed, hide: state.hide };
 }
@@ -216,13 +218,6 @@ function buildShareBar() {
       <textarea id="embed-iframe" rows="3" readonly spellcheck="false"></textarea>
       <button type="button" class="secondary" data-copy="embed-iframe">Copy</button>
     </div>`;
-  const style = document.createElement('style');
-  style.textContent = `
-    .share-bar { margin-top: 12px; }
-    .embed-codes { flex-basis: 100%; display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 4px 10px; align-items: end; }
-    .embed-codes label { grid-column: 1 / -1; font-size: 13px; font-weight: 600; color: var(--gb-muted); }
-    .embed-codes textarea { font: 12px/1.4 var(--gb-mono); resize: vertical; width: 100%; }`;
-  document.head.append(style);
   (document.querySelector('.page-header') ?? document.body).append(bar);
   $('#copy-link').addEventListener('click', () => { writeHash(); copy(location.href, 'Link copied.'); });
   $('#copy-embed').addEventListener('click', () => {

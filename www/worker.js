@@ -40,6 +40,9 @@ let pkgSpec = { pkgUrl: new URL('../pkg/glassbox.js', import.meta.url).href, was
 let engine = null; // Promise of the imported wasm-bindgen module, initialised
 let engineCount = 0; // bumped after a crash so the next import is a fresh instance
 const models = new Map(); // handle -> { model: WasmModel, engine }
+// How to load each model again after a trap replaced the engine: { source, randomSeed }. Folders fetched from a
+// URL only (fetched again, mostly from the HTTP cache); bytes handed over as files are not kept twice in memory.
+const reloadable = new Map();
 const generations = new Map(); // request id -> { handle, cancelled }
 let nextHandle = 1;
 
@@ -57,6 +60,7 @@ self.addEventListener('message', (event) => {
 async function handle(msg) {
   const { id } = msg;
   try {
+    if (msg.type !== 'free' && !models.has(msg.handle) && reloadable.has(msg.handle)) await reload(msg.handle);
     const value = await dispatch(msg);
     post({ id, type: 'result', value });
   } catch (err) {
@@ -80,6 +84,7 @@ function dispatch(msg) {
     case 'tokenEmbeddings': return modelFor(msg.handle).model.tokenEmbeddings(String(msg.stack), tokenIds(msg.ids, 'ids'));
     case 'generate': return generate(msg);
     case 'free': return free(msg.handle);
+    case 'debugPanic': return getEngine().then((api) => api.debugPanic());
     default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, inspect, attentionDims, `
       + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, generate, cancel or free');
   }
@@ -121,7 +126,8 @@ async function describe(err) {
     } catch { /* the instance is broken; the trap itself is the message */ }
     restartEngine();
     return `Glassbox hit an internal error (${panic ?? err.message}). This is a bug; please report it. `
-      + 'The engine was restarted and loaded models were unloaded: load the model again';
+      + 'The engine was restarted: models loaded from a folder address are loaded again by your next request, '
+      + 'models opened from files must be opened again';
   }
   if (err instanceof Error) return err.message;
   return String(err);
@@ -196,8 +202,11 @@ async function load(msg) {
     bytes['generation_config.json'] ?? null,
     { randomSeed },
   );
-  const handle = nextHandle++;
+  // A replaced worker (Glassbox.interrupt) loads the models again under the handles the page holds.
+  const handle = Number.isInteger(msg.handle) && !models.has(msg.handle) ? msg.handle : nextHandle++;
+  nextHandle = Math.max(nextHandle, handle + 1);
   models.set(handle, { model, engine: api });
+  if (source.baseUrl !== undefined) reloadable.set(handle, { source, randomSeed });
   return { handle, info: model.info() };
 }
 
@@ -315,6 +324,17 @@ async function readStream(stream, total, file, progress) {
 // ---------------------------------------------------------------------------------------------
 // Using a model
 
+/// The model of `handle` loaded again into the fresh engine, under the same handle.
+async function reload(handle) {
+  const { source, randomSeed } = reloadable.get(handle);
+  const needWeights = randomSeed === undefined;
+  const bytes = await fetchFolder(source.baseUrl, source.present, needWeights, () => {});
+  const api = await getEngine();
+  const model = api.WasmModel.load(bytes['config.json'], needWeights ? bytes[WEIGHTS] : null, bytes['tokenizer.json'],
+    bytes['tokenizer_config.json'] ?? null, bytes['special_tokens_map.json'] ?? null, bytes['generation_config.json'] ?? null, { randomSeed });
+  models.set(handle, { model, engine: api });
+}
+
 function modelFor(handle) {
   const entry = models.get(handle);
   if (!entry) throw new Error(`no model with handle ${handle}: it was freed or never loaded. Load the model again`);
@@ -361,6 +381,7 @@ async function drawMap(msg) {
 }
 
 function free(handle) {
+  reloadable.delete(handle);
   const entry = models.get(handle);
   if (!entry) return null;
   models.delete(handle);

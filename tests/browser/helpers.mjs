@@ -238,3 +238,32 @@ export async function canvasInk(page, selector) {
     return { inked, colours: colours.size, total: data.length / 4 };
   });
 }
+
+/** The WCAG levels the browser tests hold every page to. */
+export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+/**
+ * Run axe-core (node_modules/axe-core) in a page or frame against WCAG 2.1 A/AA and return
+ * { passed (rules that passed), serious (the serious and critical violations, one line each:
+ * id, impact, targets, summary), other (the moderate and minor ones, the same way) }. `include` limits the run to some selectors (the whole document by default).
+ * axe looks inside open shadow roots. The script is evaluated through the debugging protocol, so the page's CSP
+ * (no inline scripts) is left as it is.
+ */
+export async function axeViolations(target, include = null) {
+  const injected = await target.evaluate(() => typeof window.axe === 'object');
+  if (!injected) await target.evaluate(fs.readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8'));
+  return target.evaluate(async ({ include: inc, tags }) => {
+    const r = await window.axe.run(inc ? { include: inc.map((s) => [s]) } : document,
+      { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+    const lines = (vs) => vs.flatMap((v) =>
+      v.nodes.map((n) => `${v.id} (${v.impact}) at ${n.target.map((t) => [t].flat().join(' >>> ')).join(' ')}: `
+        + `${(n.failureSummary ?? v.help).replace(/\s+/g, ' ').slice(0, 300)}`));
+    const grave = (v) => v.impact === 'serious' || v.impact === 'critical';
+    return {
+      passed: r.passes.length,
+      serious: lines(r.violations.filter(grave)),
+      // Moderate and minor ones: reported, not failed on.
+      other: lines(r.violations.filter((v) => !grave(v))),
+    };
+  }, { include, tags: AXE_TAGS });
+}

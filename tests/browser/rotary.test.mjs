@@ -13,7 +13,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launchBrowser, newWatchedPage, modelsUnderTest, cliInspect, waitIdle, pickModel, canvasInk, CLI, ARTIFACTS, ROOT } from './helpers.mjs';
+import { startServer, launchBrowser, newWatchedPage, modelsUnderTest, cliInspect, waitIdle, pickModel, canvasInk, axeViolations, CLI, ARTIFACTS, ROOT } from './helpers.mjs';
 
 const NAME = 'zz-llama-gqa';
 const FIXTURE = path.join(ROOT, 'tests/fixtures/models/llama_gqa');
@@ -118,18 +118,7 @@ describe('a rotary, grouped-query model on the page', () => {
   });
 
   it('axe (WCAG 2.1 A/AA): no serious or critical violations in the positions and Q/K/V sections', async () => {
-    const { page } = setup;
-    // Evaluated through the debugging protocol, so the page's CSP (no inline scripts) is left as it is.
-    await page.evaluate(fs.readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8'));
-    const violations = await page.evaluate(async () => {
-      const r = await window.axe.run({ include: [['#positions-section'], ['#qkv-section']] },
-        { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-      return {
-        passed: r.passes.length,
-        serious: r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-          .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`),
-      };
-    });
+    const violations = await axeViolations(setup.page, ['#positions-section', '#qkv-section']);
     assert.ok(violations.passed > 5, `axe checked the sections (${violations.passed} rules passed)`);
     assert.deepEqual(violations.serious, []);
   });

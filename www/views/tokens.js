@@ -45,14 +45,24 @@ export function renderTokens(root, tokens, { scheme, onHighlight }) {
     const text = tokenText(tokens.tokens[i], scheme, special);
     chip.title = `${JSON.stringify(tokens.tokens[i])} · id ${tokens.ids[i]}` +
       (special ? ' · special token' : ` · characters ${start}–${end}`);
-    chip.setAttribute('aria-label', `${special ? 'special token ' : ''}${JSON.stringify(text)}, id ${tokens.ids[i]}`);
+    // The accessible name comes from the chip's own text (WCAG label-in-name: what is seen is what is said),
+    // with hidden words between the parts: "special token [CLS], id 2". The decoded text, quoted so a leading
+    // space is heard, is the description.
     const piece = document.createElement('span');
     piece.className = 'piece';
     piece.textContent = tokenLabel(tokens.tokens[i], scheme, special);
     const id = document.createElement('span');
     id.className = 'id';
     id.textContent = String(tokens.ids[i]);
-    chip.append(piece, id);
+    const said = (words) => {
+      const s = document.createElement('span');
+      s.className = 'visually-hidden';
+      s.textContent = words;
+      return s;
+    };
+    if (special) chip.append(said('special token '));
+    chip.append(piece, said(', id '), id);
+    chip.setAttribute('aria-description', JSON.stringify(text));
     root.append(chip);
   }
   if (total > n) {

@@ -26,9 +26,10 @@ const T5_SIZES: &[&str] = &["d_kv", "relative_attention_num_buckets", "relative_
 /// No real checkpoint has a dimension this large (the widest have d_ff ≈ 2^16, vocabularies ≈ 2^18).
 pub const MAX_DIM: u64 = 1 << 24;
 
-/// The most parameters a seeded random-weight twin may have: 1 GiB of f32 in a 32-bit (wasm)
-/// address space, 8 GiB natively.
-pub const MAX_RANDOM_PARAMS: usize = if usize::BITS == 32 { 1 << 28 } else { 1 << 31 };
+/// The most parameters a seeded random-weight twin may have: 1 GiB of f32 (GPT-2 medium fits), checked
+/// from config.json before a single value is drawn. More would take tens of seconds to draw and
+/// gigabytes to hold for a model nobody can tell apart from a smaller random one.
+pub const MAX_RANDOM_PARAMS: usize = 1 << 28;
 
 /// Check every size field of `config` (already known to be a JSON object with a model_type).
 /// `weights_len`: the byte length of model.safetensors, or `None` for a random-weight twin.
@@ -135,4 +136,144 @@ fn shorten(s: &str) -> String {
         Some((i, _)) => format!("{}…", &one_line[..i]),
         None => one_line,
     }
+}
+
+// ---- limits on work sized by a text or a tokenizer.json -------------------------------------------
+//
+// Each is checked before the work it bounds starts, and its error names it.
+
+/// Tokens in one forward pass, whatever the model's position table says: attention is `[T][T]` per
+/// head, so a config with `n_positions: 200000` fed 60k tokens would ask for 14 GB. 8192 is eight
+/// times the longest context of any bundled family (GPT-2 and BART: 1024).
+pub const MAX_SEQUENCE: usize = 8192;
+
+/// A normaliser may grow a text at most this many times (plus [`NORMALIZED_SLACK`] bytes). Real ones
+/// grow it a little (NFKD of U+FDFA: 3 bytes → 33, BERT's spaces around CJK: 3 → 5, ByteLevel: × 2);
+/// a `Replace` whose content is long multiplies it without bound.
+pub const MAX_NORMALIZED_GROWTH: usize = 32;
+pub const NORMALIZED_SLACK: usize = 4096;
+
+/// Added tokens in one tokenizer.json (the largest real ones have a few thousand; byte-fallback
+/// vocabularies add 256).
+pub const MAX_ADDED_TOKENS: usize = 1 << 17;
+
+/// Steps the backtracking regex engine may take for one search (Split, Replace, Whitespace patterns).
+/// Past it the search fails with an error instead of running for seconds: a catastrophic pattern
+/// such as `(a+)+(?=b)` needs 2^n steps on `n` a's.
+pub const REGEX_BACKTRACK_LIMIT: usize = 100_000;
+
+/// The longest text a normaliser step may leave, for a text of `original_len` bytes.
+pub fn max_normalized_len(original_len: usize) -> usize {
+    original_len.saturating_mul(MAX_NORMALIZED_GROWTH).saturating_add(NORMALIZED_SLACK)
+}
+
+/// Refuse a normaliser (or decoder) step that would make `new_len` bytes from `original_len`.
+pub fn check_growth(what: &str, original_len: usize, new_len: usize) -> Result<()> {
+    if new_len <= max_normalized_len(original_len) {
+        return Ok(());
+    }
+    Err(Error::tokenizer(
+        format!(
+            "{what} would turn {original_len} bytes of text into {new_len}, more than the limit of {MAX_NORMALIZED_GROWTH} times the text plus {NORMALIZED_SLACK} bytes"
+        ),
+        "Fix the tokenizer.json: a Replace/Prepend content that long multiplies the text (Hugging Face's would too)",
+    ))
+}
+
+/// Refuse a sequence longer than [`MAX_SEQUENCE`] tokens.
+pub fn check_sequence(what: &str, len: usize) -> Result<()> {
+    if len <= MAX_SEQUENCE {
+        return Ok(());
+    }
+    Err(Error::input(
+        format!("the {what} are {len} tokens long; Glassbox runs at most {MAX_SEQUENCE} tokens at once (MAX_SEQUENCE: attention grows with the square of the length)"),
+        "Shorten the text",
+    ))
+}
+
+/// Floating-point settings in config.json that must be finite and not negative (a negative
+/// epsilon makes a LayerNorm divide by the square root of a negative number: NaN everywhere).
+const EPSILONS: &[&str] = &["layer_norm_epsilon", "layer_norm_eps", "rms_norm_eps"];
+
+/// Check the non-size values of `config` that would silently give NaN.
+pub fn check_values(config: &[u8]) -> Result<()> {
+    let Ok(Value::Object(cfg)) = serde_json::from_slice::<Value>(config) else { return Ok(()) };
+    for &field in EPSILONS {
+        let Some(value) = cfg.get(field) else { continue };
+        if value.is_null() {
+            continue;
+        }
+        let fix = "Use the config.json saved with the model (a small positive number such as 1e-5)";
+        match value.as_f64() {
+            Some(eps) if eps.is_finite() && eps >= 0.0 => {}
+            Some(eps) => return Err(Error::config(field, format!("is {eps}, but an epsilon must be a finite number ≥ 0"), fix)),
+            None => return Err(Error::config(field, format!("is {}, but an epsilon must be a number", shorten(&value.to_string())), fix)),
+        }
+    }
+    Ok(())
+}
+
+/// The longest vocabulary entry a WordPiece or Unigram vocabulary may hold. Both try every substring of a
+/// word up to the longest entry at each position, so the work per character grows with the square of that
+/// length; real vocabularies stay under 64 bytes (SentencePiece caps pieces at 16 characters, BERT's longest
+/// WordPiece entry is 18 bytes). Byte-level BPE merges pairs instead and has no such limit.
+pub const MAX_PIECE_BYTES: usize = 128;
+
+/// Attempts a tokenizer trace records per word (WordPiece lists each substring it looked up): past it the
+/// word is still tokenized, only its trace stops growing.
+pub const TRACE_ATTEMPTS_MAX: usize = 4096;
+
+/// Refuse a vocabulary entry longer than [`MAX_PIECE_BYTES`].
+pub fn check_piece(model: &str, piece: &str) -> Result<()> {
+    if piece.len() <= MAX_PIECE_BYTES {
+        return Ok(());
+    }
+    Err(Error::tokenizer(
+        format!("{model} vocab has an entry of {} bytes ({}), longer than the limit of {MAX_PIECE_BYTES} (MAX_PIECE_BYTES)", piece.len(), shorten(piece)),
+        "Use the tokenizer.json saved with the model; real vocabularies have short entries",
+    ))
+}
+
+/// Logits one forward pass may return (`[T][V]` f32): 1 GiB. GPT-2 at its full 1024 positions needs 51 million.
+pub const MAX_LOGITS: u128 = 1 << 28;
+
+/// Attention values one forward pass may keep (`[L][H][Tq][Tk]` for every kind, probabilities and scores):
+/// 2 GiB of f32. GPT-2 small at 1024 tokens keeps 151 million.
+pub const MAX_CAPTURED: u128 = 1 << 29;
+
+/// Refuse a forward pass whose outputs alone would exceed [`MAX_LOGITS`] or [`MAX_CAPTURED`], before it runs:
+/// a crafted config (10,000 thin layers, a vocabulary of 16 million) passes every size check, then asks for
+/// terabytes of attention maps or logits.
+pub fn check_forward(info: &crate::models::ModelInfo, src_len: usize, dec_len: usize, capture: crate::models::Capture, hidden_states: bool) -> Result<()> {
+    use crate::models::Kind;
+    let (s, d, h) = (src_len as u128, dec_len as u128, info.n_heads as u128);
+    let out_len = if info.kind == Kind::EncoderDecoder { d } else { s };
+    let logits = if info.has_lm_head { out_len * info.vocab_size as u128 } else { 0 };
+    if logits > MAX_LOGITS {
+        return Err(Error::input(
+            format!("{out_len} tokens × a vocabulary of {} would make {} logits, more than the limit of {} (MAX_LOGITS)", info.vocab_size, human(logits), human(MAX_LOGITS)),
+            "Shorten the text",
+        ));
+    }
+    let per_map = u128::from(capture.probs) + u128::from(capture.scores);
+    let maps = match info.kind {
+        Kind::EncoderOnly => info.n_layers as u128 * s * s,
+        Kind::DecoderOnly => info.n_layers as u128 * s * s,
+        Kind::EncoderDecoder => info.n_layers as u128 * s * s + info.n_decoder_layers as u128 * (d * d + d * s),
+    };
+    // Hidden states after every layer (`[L+1][T][C]` per stack), kept for the logit lens.
+    let hidden = if hidden_states {
+        (info.n_layers as u128 + 1) * s * info.d_model as u128 + if info.n_decoder_layers > 0 { (info.n_decoder_layers as u128 + 1) * d * info.d_model as u128 } else { 0 }
+    } else {
+        0
+    };
+    let captured = per_map * h * maps + hidden;
+    if captured > MAX_CAPTURED {
+        return Err(Error::input(
+            format!("keeping the attention of {} layers × {} heads for {} tokens would take {} values, more than the limit of {} (MAX_CAPTURED)",
+                info.n_layers + info.n_decoder_layers, info.n_heads, src_len.max(dec_len), human(captured), human(MAX_CAPTURED)),
+            "Shorten the text, or run without keeping the attention maps",
+        ));
+    }
+    Ok(())
 }

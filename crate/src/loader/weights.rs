@@ -35,7 +35,9 @@ impl<'a> Weights<'a> {
         let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
             Error::file(FILE, format!("not a valid safetensors file ({e})"), "The file may be truncated or corrupt; fetch it again, or re-save with `save_pretrained(dir, safe_serialization=True)`")
         })?;
-        Ok(Weights::File { tensors, prefixes: vec![String::new()], storage: None })
+        let weights = Weights::File { tensors, prefixes: vec![String::new()], storage: None };
+        check_finite_all(&weights)?;
+        Ok(weights)
     }
 
     pub fn random(seed: u64) -> Self {
@@ -166,19 +168,51 @@ fn to_f32(name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
         Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
         Dtype::F16 => data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
         Dtype::BF16 => data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        Dtype::F64 => data
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
-            .collect(),
+        // f64 is not a documented weight dtype: values past f32's range would silently become inf.
         other => {
             return Err(Error::tensor(
                 name,
-                format!("has dtype {other:?}; only f32, f16, bf16 and f64 weights can be used"),
-                "Convert the checkpoint to a floating-point dtype (e.g. `model.half().save_pretrained(dir)`)",
+                format!("has dtype {other:?}; only f32, f16 and bf16 weights can be used"),
+                "Convert the checkpoint, e.g. `model.float().save_pretrained(dir)` (f32) or `model.half().save_pretrained(dir)` (f16)",
             ))
         }
     };
     Ok(out)
+}
+
+/// Every floating-point tensor of the file scanned for NaN and ±inf before any is used: one such value
+/// in a norm weight turns every logit into NaN, and the page would show `null` instead of an error.
+/// Tensors of other dtypes (an int64 `position_ids` buffer) are left to [`Weights::get`], which refuses
+/// them only if a model asks for them.
+pub fn check_finite_all(weights: &Weights) -> Result<()> {
+    let Weights::File { tensors, .. } = weights else { return Ok(()) };
+    for (name, view) in tensors.tensors() {
+        check_finite(&name, view.dtype(), view.data())?;
+    }
+    Ok(())
+}
+
+/// The first NaN or infinite value among the raw little-endian bytes of one stored tensor, as an error
+/// naming the tensor and the element's index. Works on the stored bits (an all-ones exponent), so it
+/// costs one pass of integer compares whatever the in-memory format the model later uses.
+pub fn check_finite(name: &str, dtype: Dtype, data: &[u8]) -> Result<()> {
+    let bad = match dtype {
+        Dtype::F32 => data.chunks_exact(4).position(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) & 0x7f80_0000 == 0x7f80_0000),
+        Dtype::F16 => data.chunks_exact(2).position(|b| u16::from_le_bytes([b[0], b[1]]) & 0x7c00 == 0x7c00),
+        Dtype::BF16 => data.chunks_exact(2).position(|b| u16::from_le_bytes([b[0], b[1]]) & 0x7f80 == 0x7f80),
+        Dtype::F64 => data.chunks_exact(8).position(|b| {
+            u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) & 0x7ff0_0000_0000_0000 == 0x7ff0_0000_0000_0000
+        }),
+        _ => None,
+    };
+    match bad {
+        None => Ok(()),
+        Some(index) => Err(Error::tensor(
+            name,
+            format!("holds a NaN or infinite value (element {index}); the model's outputs would all be NaN"),
+            "The checkpoint is damaged or was saved after training diverged; use a finite checkpoint",
+        )),
+    }
 }
 
 /// Deterministic random init that gives an architecture sensible untrained behaviour:

@@ -210,6 +210,7 @@ impl Model {
         };
         let weights = weights.with_storage(storage);
         loader::limits::check_sizes(files.config, files.weights.map(<[u8]>::len))?;
+        loader::limits::check_values(files.config)?;
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
             "bert" => Ok(Model::Bert(bert::Bert::load(files.config, weights)?)),
@@ -259,6 +260,8 @@ impl Model {
             check_ids_below("decoder ids", dec, self.decoder_vocab_size(), info)?;
         }
         self.check_probe(probe, inputs.ids.len())?;
+        let dec_len = inputs.decoder_ids.map_or(1, <[u32]>::len);
+        loader::limits::check_forward(info, inputs.ids.len(), dec_len, probe.capture, probe.hidden_states)?;
         self.family().forward(inputs, probe)
     }
 
@@ -288,6 +291,7 @@ impl Model {
     /// logits of the last one, plus the attention it used if `capture` asks.
     pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
         check_ids_below("token ids", tokens, self.decoder_vocab_size(), self.info())?;
+        loader::limits::check_sequence("decoded tokens", state.fed.saturating_add(tokens.len()))?;
         self.family().feed(state, tokens, capture)
     }
 }
@@ -311,6 +315,7 @@ fn check_ids_below(what: &str, ids: &[u32], vocab: usize, info: &ModelInfo) -> R
     if ids.is_empty() {
         return Err(Error::input(format!("the {what} are empty"), "Type some text (or give at least one id)"));
     }
+    loader::limits::check_sequence(what, ids.len())?;
     if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
         return Err(Error::input(
             format!("{what} contain {bad}, outside the vocabulary (0..{vocab})"),

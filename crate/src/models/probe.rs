@@ -193,6 +193,7 @@ impl Model {
                 "Ask for position_vectors instead",
             ));
         };
+        crate::loader::limits::check_sequence("relative positions asked for", n)?;
         let bidirectional = stack == Stack::Encoder;
         let (num_buckets, max_distance) = (m.config.relative_attention_num_buckets, m.config.relative_attention_max_distance);
         let n = n.max(1) as i64;
@@ -207,6 +208,7 @@ impl Model {
     /// Rows of `stack`'s token embedding table for `ids`. `[T][C]`
     pub fn token_embeddings(&self, stack: Stack, ids: &[u32]) -> Result<TokenEmbeddings> {
         self.check_stack(stack)?;
+        crate::loader::limits::check_sequence("token embeddings asked for", ids.len())?;
         let (table, vocab, scale) = self.family().token_table(stack);
         if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
             return Err(Error::input(format!("token id {bad} is outside the vocabulary (0..{vocab})"), "Use ids below vocab_size"));

@@ -9,6 +9,7 @@ use super::json::AddedTokenJson;
 use super::normalized::NormalizedString;
 use super::normalizer::Normalizer;
 use super::{Piece, Token};
+use crate::error::{Error, Result};
 use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone)]
@@ -36,40 +37,70 @@ pub struct AddedVocab {
     normalized: Matcher,
 }
 
+/// The added tokens' patterns as a byte trie: finding the longest pattern at a position walks at
+/// most the longest pattern's bytes, however many patterns share a prefix (60k tokens named
+/// `<extra_id_N>` would otherwise be compared one by one at every `<` of the text).
 #[derive(Debug, Clone, Default)]
 struct Matcher {
-    by_first_byte: HashMap<u8, Vec<(String, u32)>>,
+    nodes: Vec<TrieNode>, // nodes[0] is the root once anything is added
+}
+
+#[derive(Debug, Clone, Default)]
+struct TrieNode {
+    next: Vec<(u8, u32)>, // sorted by byte
+    id: Option<u32>,      // a pattern ends here
 }
 
 impl Matcher {
+    /// Add a pattern; the first id given for a pattern keeps it.
     fn add(&mut self, pattern: &str, id: u32) {
-        if let Some(&b) = pattern.as_bytes().first() {
-            let list = self.by_first_byte.entry(b).or_default();
-            list.push((pattern.to_string(), id));
-            list.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        if pattern.is_empty() {
+            return;
         }
+        if self.nodes.is_empty() {
+            self.nodes.push(TrieNode::default());
+        }
+        let mut at = 0usize;
+        for &b in pattern.as_bytes() {
+            at = match self.nodes[at].next.binary_search_by_key(&b, |&(k, _)| k) {
+                Ok(i) => self.nodes[at].next[i].1 as usize,
+                Err(i) => {
+                    let child = self.nodes.len();
+                    self.nodes.push(TrieNode::default());
+                    self.nodes[at].next.insert(i, (b, child as u32));
+                    child
+                }
+            };
+        }
+        self.nodes[at].id.get_or_insert(id);
     }
 
     fn is_empty(&self) -> bool {
-        self.by_first_byte.is_empty()
+        self.nodes.is_empty()
+    }
+
+    /// The longest pattern starting at byte `p`: (end, id).
+    fn longest_at(&self, bytes: &[u8], p: usize) -> Option<(usize, u32)> {
+        let mut at = 0usize;
+        let mut best = None;
+        for (i, b) in bytes[p..].iter().enumerate() {
+            let node = &self.nodes[at];
+            let Ok(k) = node.next.binary_search_by_key(b, |&(k, _)| k) else { break };
+            at = node.next[k].1 as usize;
+            if let Some(id) = self.nodes[at].id {
+                best = Some((p + i + 1, id));
+            }
+        }
+        best
     }
 
     /// The leftmost-longest match starting at or after `from`.
     fn find(&self, text: &str, from: usize) -> Option<(usize, usize, u32)> {
-        let bytes = text.as_bytes();
-        for p in from..bytes.len() {
-            if !text.is_char_boundary(p) {
-                continue;
-            }
-            if let Some(list) = self.by_first_byte.get(&bytes[p]) {
-                for (pat, id) in list {
-                    if bytes[p..].starts_with(pat.as_bytes()) {
-                        return Some((p, p + pat.len(), *id));
-                    }
-                }
-            }
+        if self.nodes.is_empty() {
+            return None;
         }
-        None
+        let bytes = text.as_bytes();
+        (from..bytes.len()).filter(|&p| text.is_char_boundary(p)).find_map(|p| self.longest_at(bytes, p).map(|(end, id)| (p, end, id)))
     }
 }
 
@@ -83,17 +114,26 @@ fn is_word_char(c: char) -> bool {
 impl AddedVocab {
     /// Register the tokens of tokenizer.json in order. As in HF, a token already in the model's
     /// vocabulary keeps that id; a new one takes the next free id after the model's.
-    pub fn new(list: &[AddedTokenJson], model_id: impl Fn(&str) -> Option<u32>, model_size: usize, normalizer: Option<&Normalizer>) -> Self {
+    pub fn new(list: &[AddedTokenJson], model_id: impl Fn(&str) -> Option<u32>, model_size: usize, normalizer: Option<&Normalizer>) -> Result<Self> {
+        let limit = crate::loader::limits::MAX_ADDED_TOKENS;
+        if list.len() > limit {
+            return Err(Error::tokenizer(
+                format!("tokenizer.json has {} added tokens, more than the limit of {limit} (MAX_ADDED_TOKENS)", list.len()),
+                "Use the tokenizer.json saved with the model; real ones add at most a few thousand tokens",
+            ));
+        }
         let mut v = AddedVocab::default();
-        for t in list {
+        // The largest id handed out so far, kept as we go (a max over all ids per token is quadratic).
+        let mut max_id: Option<u32> = None;
+        for t in &list[..] {
             if t.content.is_empty() {
                 continue;
             }
-            let next_free = v.by_id.keys().max().map_or(model_size as u32, |&m| if m as usize >= model_size || model_size == 0 { m.saturating_add(1) } else { model_size as u32 });
+            let next_free = max_id.map_or(model_size as u32, |m| if m as usize >= model_size || model_size == 0 { m.saturating_add(1) } else { model_size as u32 });
             let id = v.by_content.get(&t.content).copied().or_else(|| model_id(&t.content)).unwrap_or(next_free);
             if t.normalized {
                 if let Some(n) = normalizer {
-                    let form = n.normalize_str(&t.content);
+                    let form = n.normalize_str(&t.content)?;
                     if form != t.content {
                         v.normalized_form.insert(id, form);
                     }
@@ -103,20 +143,26 @@ impl AddedVocab {
             if t.special {
                 v.special.insert(t.content.clone());
             }
-            v.by_id.insert(
+            if v.by_id.insert(
                 id,
                 AddedToken { id, content: t.content.clone(), single_word: t.single_word, lstrip: t.lstrip, rstrip: t.rstrip, normalized: t.normalized, special: t.special },
-            );
-        }
-        for (id, t) in &v.by_id {
-            if t.normalized {
-                let pattern = v.normalized_form.get(id).cloned().unwrap_or_else(|| t.content.clone());
-                v.normalized.add(&pattern, *id);
-            } else {
-                v.raw.add(&t.content, *id);
+            ).is_none() {
+                max_id = Some(max_id.map_or(id, |m| m.max(id)));
             }
         }
-        v
+        // In id order, so that two tokens with one pattern always resolve to the same id.
+        let mut ids: Vec<u32> = v.by_id.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let t = &v.by_id[&id];
+            if t.normalized {
+                let pattern = v.normalized_form.get(&id).cloned().unwrap_or_else(|| t.content.clone());
+                v.normalized.add(&pattern, id);
+            } else {
+                v.raw.add(&t.content, id);
+            }
+        }
+        Ok(v)
     }
 
     pub fn id_of(&self, content: &str) -> Option<u32> {
@@ -164,8 +210,8 @@ impl AddedVocab {
                 }
             }
             if tok.lstrip {
-                let trimmed = text[..start].trim_end_matches(char::is_whitespace).len();
-                start = trimmed.max(done);
+                // Only the gap since the last split can be stripped (and only it is scanned).
+                start = done + text[done..start].trim_end_matches(char::is_whitespace).len();
             }
             if tok.rstrip {
                 stop += text[stop..].len() - text[stop..].trim_start_matches(char::is_whitespace).len();
@@ -200,7 +246,7 @@ impl AddedVocab {
     }
 
     /// Cut added tokens out of `text`, normalising what lies between them.
-    pub fn extract_and_normalize(&self, normalizer: Option<&Normalizer>, text: &str) -> Vec<Piece> {
+    pub fn extract_and_normalize(&self, normalizer: Option<&Normalizer>, text: &str) -> Result<Vec<Piece>> {
         let first = self.split(NormalizedString::new(text), &self.raw);
         let mut out = Vec::with_capacity(first.len());
         for p in first {
@@ -210,10 +256,10 @@ impl AddedVocab {
             }
             let mut s = p.text;
             if let Some(n) = normalizer {
-                n.normalize(&mut s);
+                n.normalize(&mut s)?;
             }
             out.extend(self.split(s, &self.normalized));
         }
-        out
+        Ok(out)
     }
 }

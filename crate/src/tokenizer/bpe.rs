@@ -156,7 +156,7 @@ impl Bpe {
             let new_id = *j.vocab.get(merged.as_str()).ok_or_else(|| missing(&merged))?;
             merges.insert((a_id, b_id), (rank as u32, new_id));
         }
-        let vocab_r = j.vocab.iter().map(|(k, &v)| (v, k.clone())).collect();
+        let vocab_r = super::json::reverse_vocab(&j.vocab, "BPE")?;
         Ok(Bpe {
             vocab: j.vocab,
             vocab_r,

@@ -77,12 +77,12 @@ impl Decoder {
         })
     }
 
-    pub fn decode(&self, tokens: Vec<String>) -> String {
-        self.decode_chain(tokens).concat()
+    pub fn decode(&self, tokens: Vec<String>) -> Result<String> {
+        Ok(self.decode_chain(tokens)?.concat())
     }
 
-    fn decode_chain(&self, tokens: Vec<String>) -> Vec<String> {
-        match self {
+    fn decode_chain(&self, tokens: Vec<String>) -> Result<Vec<String>> {
+        Ok(match self {
             Decoder::ByteLevel => {
                 let mut bytes = Vec::new();
                 for t in &tokens {
@@ -192,17 +192,20 @@ impl Decoder {
             Decoder::Replace { pattern, content } => tokens
                 .into_iter()
                 .map(|t| {
-                    let mut out = String::with_capacity(t.len());
-                    for ((s, e), m) in regex_matches(&t, pattern) {
+                    let matches = regex_matches(&t, pattern)?;
+                    let grown: usize = matches.iter().map(|&((s, e), m)| if m { content.len() } else { e - s }).sum();
+                    crate::loader::limits::check_growth("the decoder Replace", t.len(), grown)?;
+                    let mut out = String::with_capacity(grown);
+                    for ((s, e), m) in matches {
                         if m {
                             out.push_str(content);
                         } else {
                             out.push_str(&t[s..e]);
                         }
                     }
-                    out
+                    Ok(out)
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             Decoder::Ctc { pad_token, word_delimiter_token, cleanup } => {
                 let mut out = vec![];
                 let mut last: Option<String> = None;
@@ -221,8 +224,8 @@ impl Decoder {
                 }
                 out
             }
-            Decoder::Sequence(items) => items.iter().fold(tokens, |t, d| d.decode_chain(t)),
-        }
+            Decoder::Sequence(items) => items.iter().try_fold(tokens, |t, d| d.decode_chain(t))?,
+        })
     }
 }
 

@@ -104,7 +104,31 @@ pub fn compile_pattern(p: &PatternJson, section: &str) -> Result<fancy_regex::Re
         PatternJson::String(s) => fancy_regex::escape(s).into_owned(),
         PatternJson::Regex(r) => r.clone(),
     };
-    fancy_regex::Regex::new(&source).map_err(|e| {
+    fancy_regex::RegexBuilder::new(&source).backtrack_limit(crate::loader::limits::REGEX_BACKTRACK_LIMIT).build().map_err(|e| {
         Error::tokenizer(format!("{section} pattern `{source}` is not a regex we can compile ({e})"), "Use a pattern without Oniguruma-only syntax")
     })
+}
+
+/// id -> token of a vocabulary object, refusing two tokens with one id: which of them an id decodes to
+/// would depend on hash order (Hugging Face's own reverse map has the same ambiguity), so a
+/// vocabulary with duplicate ids is refused rather than resolved differently from run to run.
+pub fn reverse_vocab(vocab: &std::collections::HashMap<String, u32>, model: &str) -> Result<std::collections::HashMap<u32, String>> {
+    let mut by_id: std::collections::HashMap<u32, String> = std::collections::HashMap::with_capacity(vocab.len());
+    let mut clash: Option<(u32, String, String)> = None;
+    for (token, &id) in vocab {
+        if let Some(other) = by_id.insert(id, token.clone()) {
+            let (a, b) = if other < *token { (other, token.clone()) } else { (token.clone(), other) };
+            // The smallest clashing id, so the message is the same on every run.
+            if clash.as_ref().is_none_or(|(c, _, _)| id < *c) {
+                clash = Some((id, a, b));
+            }
+        }
+    }
+    match clash {
+        None => Ok(by_id),
+        Some((id, a, b)) => Err(Error::tokenizer(
+            format!("{model} vocab gives id {id} to two tokens, {a:?} and {b:?}, so decoding {id} would be ambiguous"),
+            "Give every token of the vocab its own id (re-save the tokenizer with `tokenizers`)",
+        )),
+    }
 }

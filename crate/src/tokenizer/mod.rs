@@ -190,7 +190,7 @@ impl Model {
                     unk_token: String,
                 }
                 let w: W = json::fields_owned(v, "model", "WordLevel")?;
-                let vocab_r = w.vocab.iter().map(|(k, &v)| (v, k.clone())).collect();
+                let vocab_r = json::reverse_vocab(&w.vocab, "WordLevel")?;
                 Model::WordLevel { vocab: w.vocab, vocab_r, unk_token: w.unk_token }
             }
             other => return Err(json::unsupported("model", other, "BPE, WordPiece, Unigram, WordLevel")),
@@ -309,7 +309,7 @@ impl Tokenizer {
         let pre_tokenizer = component(j.pre_tokenizer.as_ref()).map(PreTokenizer::from_json).transpose()?;
         let post_processor = component(j.post_processor.as_ref()).map(PostProcessor::from_json).transpose()?;
         let decoder = component(j.decoder.as_ref()).map(Decoder::from_json).transpose()?;
-        let added = AddedVocab::new(&j.added_tokens, |t| model.token_to_id(t), model.size(), normalizer.as_ref());
+        let added = AddedVocab::new(&j.added_tokens, |t| model.token_to_id(t), model.size(), normalizer.as_ref())?;
 
         let config = optional_json(tokenizer_config, "tokenizer_config.json")?;
         let map = optional_json(special_tokens_map, "special_tokens_map.json")?;
@@ -358,10 +358,10 @@ impl Tokenizer {
     }
 
     fn run(&self, text: &str, add_special_tokens: bool, traced: bool) -> Result<(Encoding, Option<Trace>)> {
-        let mut pieces = self.added.extract_and_normalize(self.normalizer.as_ref(), text);
+        let mut pieces = self.added.extract_and_normalize(self.normalizer.as_ref(), text)?;
         let normalized = if traced { pieces.iter().map(|p| p.text.get()).collect::<String>() } else { String::new() };
         if let Some(p) = &self.pre_tokenizer {
-            p.pre_tokenize(&mut pieces);
+            p.pre_tokenize(&mut pieces)?;
         }
 
         let chars = CharIndex::new(text);
@@ -419,7 +419,7 @@ impl Tokenizer {
             })
             .collect();
         let text = match &self.decoder {
-            Some(d) => d.decode(tokens),
+            Some(d) => d.decode(tokens)?,
             None => tokens.join(" "),
         };
         Ok(if self.clean_up_spaces && !matches!(self.model, Model::Bpe(_)) { decoder::clean_up_tokenization(&text) } else { text })

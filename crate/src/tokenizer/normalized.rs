@@ -7,6 +7,7 @@
 //! offsets we report must be the ones Python reports.
 
 use unicode_normalization_alignments::UnicodeNormalization;
+use crate::error::{Error, Result};
 
 /// How a split treats the pieces a pattern matched (HF's `SplitDelimiterBehavior`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,11 @@ impl NormalizedString {
 
     pub fn is_empty(&self) -> bool {
         self.normalized.is_empty()
+    }
+
+    /// Bytes of the original text this string stands for (what normaliser growth is measured against).
+    pub fn original_len(&self) -> usize {
+        self.original.len()
     }
 
     pub fn len(&self) -> usize {
@@ -387,11 +393,11 @@ pub fn cover(text: &str, found: impl IntoIterator<Item = (usize, usize)>) -> Mat
 }
 
 /// Matches of a regex (all non-overlapping, leftmost-first), covering the whole string.
-pub fn regex_matches(text: &str, re: &fancy_regex::Regex) -> Matches {
+pub fn regex_matches(text: &str, re: &fancy_regex::Regex) -> Result<Matches> {
     let mut found = vec![];
     let mut pos = 0;
-    // `find_from_pos` instead of `find_iter` so a backtracking-limit error on one position
-    // cannot abort tokenisation: we treat it as "no more matches".
+    // A search that runs out of backtracking steps is an error, never "no more matches": treating
+    // it as the end would silently change the tokenization.
     while pos <= text.len() {
         match re.find_from_pos(text, pos) {
             Ok(Some(m)) => {
@@ -403,10 +409,25 @@ pub fn regex_matches(text: &str, re: &fancy_regex::Regex) -> Matches {
                     m.end() + text[m.end()..].chars().next().map_or(1, char::len_utf8)
                 };
             }
-            _ => break,
+            Ok(None) => break,
+            Err(e) => {
+                let limit = crate::loader::limits::REGEX_BACKTRACK_LIMIT;
+                return Err(Error::tokenizer(
+                    format!("the pattern `{}` could not be matched at byte {pos} of a {}-byte piece ({e}; REGEX_BACKTRACK_LIMIT is {limit} steps per search)", shorten(re.as_str()), text.len()),
+                    "Fix the regex in tokenizer.json: nested repetition such as (a+)+ backtracks exponentially",
+                ));
+            }
         }
     }
-    cover(text, found)
+    Ok(cover(text, found))
+}
+
+/// A pattern short enough to quote in a one-line message.
+fn shorten(s: &str) -> String {
+    match s.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
 }
 
 /// Flip which parts count as matches (HF's `Invert`).

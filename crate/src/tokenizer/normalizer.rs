@@ -6,6 +6,7 @@ use super::json::{self, PatternJson};
 use super::normalized::{regex_matches, NormalizedString};
 use super::pre_tokenizer::BYTES_CHAR;
 use crate::error::Result;
+use crate::loader::limits;
 use serde::Deserialize;
 use serde_json::Value;
 use unicode_categories::UnicodeCategories;
@@ -93,7 +94,15 @@ impl Normalizer {
         })
     }
 
-    pub fn normalize(&self, s: &mut NormalizedString) {
+    /// Normalise `s` in place. Every step that can grow the text is checked against
+    /// [`limits::max_normalized_len`] of the piece's original text, before it allocates when the
+    /// growth is known in advance (Replace, Prepend) and after the step otherwise.
+    pub fn normalize(&self, s: &mut NormalizedString) -> Result<()> {
+        self.normalize_step(s)?;
+        limits::check_growth("the normalizer", s.original_len(), s.len())
+    }
+
+    fn normalize_step(&self, s: &mut NormalizedString) -> Result<()> {
         match self {
             Normalizer::Bert { clean_text, handle_chinese_chars, strip_accents, lowercase } => {
                 if *clean_text {
@@ -127,15 +136,18 @@ impl Normalizer {
             Normalizer::StripAccents => s.filter(|c| !unicode_normalization_alignments::char::is_combining_mark(c)),
             Normalizer::Strip { left, right } => s.strip(*left, *right),
             Normalizer::Replace { pattern, content } => {
-                let m = regex_matches(s.get(), pattern);
+                let m = regex_matches(s.get(), pattern)?;
+                let grown: usize = m.iter().map(|&((a, b), hit)| if hit { content.len() } else { b - a }).sum();
+                limits::check_growth("the normalizer Replace", s.original_len(), grown)?;
                 s.replace(&m, content);
             }
             Normalizer::Prepend(p) => {
                 if !s.is_empty() {
+                    limits::check_growth("the normalizer Prepend", s.original_len(), s.len().saturating_add(p.len()))?;
                     s.prepend(p);
                 }
             }
-            Normalizer::Precompiled(map) => precompiled(map, s),
+            Normalizer::Precompiled(map) => precompiled(map, s)?,
             Normalizer::Nmt => {
                 s.filter(|c| !matches!(c as u32, 0x1..=0x8 | 0xB | 0xE..=0x1F | 0x7F | 0x8F | 0x9F));
                 s.map(|c| match c as u32 {
@@ -159,26 +171,32 @@ impl Normalizer {
             }
             Normalizer::Sequence(items) => {
                 for n in items {
-                    n.normalize(s);
+                    n.normalize(s)?;
                 }
             }
         }
+        Ok(())
     }
 
     /// Normalise a standalone string (used for added tokens marked `normalized`).
-    pub fn normalize_str(&self, text: &str) -> String {
+    pub fn normalize_str(&self, text: &str) -> Result<String> {
         let mut s = NormalizedString::new(text);
-        self.normalize(&mut s);
-        s.get().to_string()
+        self.normalize(&mut s)?;
+        Ok(s.get().to_string())
     }
 }
 
 /// Apply SentencePiece's character map grapheme by grapheme, as HF does: a whole grapheme of
 /// fewer than 6 bytes is looked up first, then each of its chars.
-fn precompiled(map: &CharsMap, s: &mut NormalizedString) {
+fn precompiled(map: &CharsMap, s: &mut NormalizedString) -> Result<()> {
     let mut t: Vec<(char, isize)> = Vec::with_capacity(s.len());
     let mut modified = false;
+    // A crafted map can rewrite one character into megabytes: the growth is checked as the text is built.
+    let max_chars = limits::max_normalized_len(s.original_len());
     for grapheme in s.get().graphemes(true) {
+        if t.len() > max_chars {
+            return limits::check_growth("the normalizer Precompiled", s.original_len(), t.len());
+        }
         if grapheme.len() < 6 {
             if let Some(norm) = map.transform(grapheme) {
                 modified = true;
@@ -200,6 +218,7 @@ fn precompiled(map: &CharsMap, s: &mut NormalizedString) {
     if modified {
         s.transform(&t, 0);
     }
+    Ok(())
 }
 
 /// Changes for replacing `old` by `new`: extra chars are insertions, missing ones are removals

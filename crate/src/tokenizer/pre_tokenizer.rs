@@ -92,7 +92,7 @@ impl PreTokenizer {
         })
     }
 
-    pub fn pre_tokenize(&self, pieces: &mut Vec<Piece>) {
+    pub fn pre_tokenize(&self, pieces: &mut Vec<Piece>) -> Result<()> {
         match self {
             PreTokenizer::ByteLevel { add_prefix_space, use_regex } => {
                 split_pieces(pieces, |mut s| {
@@ -115,7 +115,7 @@ impl PreTokenizer {
                 split_pieces(pieces, |s| s.split(char_matches(s.get(), is_punctuation), SplitBehavior::Isolated));
             }
             PreTokenizer::Whitespace(re) => {
-                split_pieces(pieces, |s| s.split(invert(regex_matches(s.get(), re)), SplitBehavior::Removed));
+                try_split_pieces(pieces, |s| Ok(s.split(invert(regex_matches(s.get(), re)?), SplitBehavior::Removed)))?;
             }
             PreTokenizer::WhitespaceSplit => {
                 split_pieces(pieces, |s| s.split(char_matches(s.get(), char::is_whitespace), SplitBehavior::Removed));
@@ -142,10 +142,10 @@ impl PreTokenizer {
                 });
             }
             PreTokenizer::Split { pattern, behavior, invert: inv } => {
-                split_pieces(pieces, |s| {
-                    let m: Matches = regex_matches(s.get(), pattern);
-                    s.split(if *inv { invert(m) } else { m }, *behavior)
-                });
+                try_split_pieces(pieces, |s| {
+                    let m: Matches = regex_matches(s.get(), pattern)?;
+                    Ok(s.split(if *inv { invert(m) } else { m }, *behavior))
+                })?;
             }
             PreTokenizer::Punctuation(b) => split_pieces(pieces, |s| s.split(char_matches(s.get(), is_punctuation), *b)),
             PreTokenizer::Digits { individual_digits } => {
@@ -155,10 +155,11 @@ impl PreTokenizer {
             PreTokenizer::Delimiter(d) => split_pieces(pieces, |s| s.split(char_matches(s.get(), |c| c == *d), SplitBehavior::Removed)),
             PreTokenizer::Sequence(items) => {
                 for p in items {
-                    p.pre_tokenize(pieces);
+                    p.pre_tokenize(pieces)?;
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -176,6 +177,19 @@ fn one_char(v: &Value, key: &str, default: char) -> Result<char> {
 }
 
 /// Replace each untokenised piece by what `f` cuts it into, dropping empty pieces.
+/// [`split_pieces`] with a split that can fail (a regex out of backtracking steps).
+pub fn try_split_pieces(pieces: &mut Vec<Piece>, mut f: impl FnMut(NormalizedString) -> Result<Vec<NormalizedString>>) -> Result<()> {
+    let old = std::mem::take(pieces);
+    for p in old {
+        if p.tokens.is_some() {
+            pieces.push(p);
+            continue;
+        }
+        pieces.extend(f(p.text)?.into_iter().filter(|s| !s.is_empty()).map(|text| Piece { text, tokens: None }));
+    }
+    Ok(())
+}
+
 pub fn split_pieces(pieces: &mut Vec<Piece>, mut f: impl FnMut(NormalizedString) -> Vec<NormalizedString>) {
     let old = std::mem::take(pieces);
     for p in old {

@@ -61,6 +61,7 @@ impl Unigram {
         let mut min_score = f64::INFINITY;
         let mut max_piece_len = 0;
         for (i, (p, s)) in j.vocab.iter().enumerate() {
+            crate::loader::limits::check_piece("Unigram", p)?;
             piece_ids.insert(p.clone(), i as u32);
             min_score = min_score.min(*s);
             max_piece_len = max_piece_len.max(p.len());

@@ -30,6 +30,8 @@ pub struct WordPiece {
     unk_token: String,
     prefix: String,
     max_input_chars_per_word: usize,
+    /// Bytes of the longest vocabulary entry: no candidate longer than it is looked up.
+    max_piece_bytes: usize,
 }
 
 #[derive(Deserialize)]
@@ -56,8 +58,20 @@ fn default_max() -> usize {
 impl WordPiece {
     pub fn from_json(v: Value) -> Result<Self> {
         let j: WordPieceJson = json::fields_owned(v, "model", "WordPiece")?;
-        let vocab_r = j.vocab.iter().map(|(k, &v)| (v, k.clone())).collect();
-        Ok(WordPiece { vocab: j.vocab, vocab_r, unk_token: j.unk_token, prefix: j.continuing_subword_prefix, max_input_chars_per_word: j.max_input_chars_per_word })
+        let vocab_r = super::json::reverse_vocab(&j.vocab, "WordPiece")?;
+        let mut max_piece_bytes = 0;
+        for piece in j.vocab.keys() {
+            crate::loader::limits::check_piece("WordPiece", piece)?;
+            max_piece_bytes = max_piece_bytes.max(piece.len());
+        }
+        Ok(WordPiece {
+            vocab: j.vocab,
+            vocab_r,
+            unk_token: j.unk_token,
+            prefix: j.continuing_subword_prefix,
+            max_input_chars_per_word: j.max_input_chars_per_word,
+            max_piece_bytes,
+        })
     }
 
     pub fn unk_token(&self) -> &str {
@@ -92,7 +106,12 @@ impl WordPiece {
         let mut start = 0;
         let mut candidate = String::with_capacity(word.len() + self.prefix.len());
         while start < word.len() {
-            let mut end = word.len();
+            // Longest first, but never longer than the longest entry (the rest cannot match): the work per
+            // start is bounded by the vocabulary, not by the word.
+            let mut end = word.len().min(start + self.max_piece_bytes);
+            while !word.is_char_boundary(end) {
+                end -= 1;
+            }
             let mut found = None;
             while start < end {
                 candidate.clear();
@@ -101,7 +120,7 @@ impl WordPiece {
                 }
                 candidate.push_str(&word[start..end]);
                 let hit = self.vocab.get(&candidate).copied();
-                if let Some(t) = trace.as_deref_mut() {
+                if let Some(t) = trace.as_deref_mut().filter(|t| t.attempts.len() < crate::loader::limits::TRACE_ATTEMPTS_MAX) {
                     t.attempts.push(WordPieceAttempt { candidate: candidate.clone(), found: hit.is_some() });
                 }
                 if let Some(id) = hit {

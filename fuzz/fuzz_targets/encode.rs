@@ -1,0 +1,34 @@
+//! Arbitrary text through each tokenizer kind: the first byte picks the tokenizer, the rest (lossily
+//! UTF-8) is the text. Ids must decode, offsets must lie on the text's character boundaries.
+#![no_main]
+use glassbox::tokenizer::Tokenizer;
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+#[path = "fixtures.rs"]
+mod fixtures;
+
+fn tokenizers() -> &'static Vec<Tokenizer> {
+    static LOADED: OnceLock<Vec<Tokenizer>> = OnceLock::new();
+    LOADED.get_or_init(|| {
+        fixtures::TOKENIZERS
+            .iter()
+            .map(|(name, json)| Tokenizer::from_bytes(json, None, None).unwrap_or_else(|e| panic!("fixture {name}: {e}")))
+            .collect()
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, text)) = data.split_first() else { return };
+    let all = tokenizers();
+    let tokenizer = &all[pick as usize % all.len()];
+    let text = String::from_utf8_lossy(text);
+    let Ok(enc) = tokenizer.encode(&text, pick & 0x80 != 0) else { return };
+    assert_eq!(enc.ids.len(), enc.offsets.len());
+    let chars = text.chars().count();
+    for &(start, end) in &enc.offsets {
+        assert!(start <= end && end <= chars, "offset ({start}, {end}) outside a text of {chars} characters");
+    }
+    let _ = tokenizer.decode(&enc.ids, pick & 0x40 != 0);
+    let _ = tokenizer.encode_traced(&text, false);
+});

@@ -1,0 +1,42 @@
+// The small committed fixtures every target starts from: one folder per family, one tokenizer per kind.
+#![allow(dead_code)]
+
+use glassbox::loader::ModelFiles;
+
+macro_rules! fixture {
+    ($dir:literal, $file:literal) => {
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/", $dir, "/", $file))
+    };
+}
+
+/// (name, config.json, model.safetensors, tokenizer.json) of a tiny model of each family.
+pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
+    ("gpt2", fixture!("models/gpt2", "config.json"), fixture!("models/gpt2", "model.safetensors"), fixture!("models/gpt2", "tokenizer.json")),
+    ("bert", fixture!("models/bert", "config.json"), fixture!("models/bert", "model.safetensors"), fixture!("models/bert", "tokenizer.json")),
+    ("t5", fixture!("models/t5_tiny", "config.json"), fixture!("models/t5_tiny", "model.safetensors"), fixture!("models/t5_tiny", "tokenizer.json")),
+    ("bart", fixture!("models/bart_tiny", "config.json"), fixture!("models/bart_tiny", "model.safetensors"), fixture!("models/bart_tiny", "tokenizer.json")),
+    ("marian", fixture!("models/marian_tiny", "config.json"), fixture!("models/marian_tiny", "model.safetensors"), fixture!("models/marian_tiny", "tokenizer.json")),
+    ("llama", fixture!("models/llama_gqa", "config.json"), fixture!("models/llama_gqa", "model.safetensors"), fixture!("models/llama_gqa", "tokenizer.json")),
+    ("qwen2", fixture!("models/qwen2", "config.json"), fixture!("models/qwen2", "model.safetensors"), fixture!("models/qwen2", "tokenizer.json")),
+    ("roberta", fixture!("models/roberta", "config.json"), fixture!("models/roberta", "model.safetensors"), fixture!("models/roberta", "tokenizer.json")),
+    ("distilbert", fixture!("models/distilbert", "config.json"), fixture!("models/distilbert", "model.safetensors"), fixture!("models/distilbert", "tokenizer.json")),
+];
+
+/// tokenizer.json of each tokenizer kind the core implements.
+pub const TOKENIZERS: &[(&str, &[u8])] = &[
+    ("byte-level BPE", fixture!("tokenizers/roberta_bpe", "tokenizer.json")),
+    ("BPE with byte fallback", fixture!("tokenizers/llama_bpe_bytes", "tokenizer.json")),
+    ("BPE with a Split regex", fixture!("tokenizers/split_regex_bpe", "tokenizer.json")),
+    ("BPE with suffixes", fixture!("tokenizers/suffix_bpe", "tokenizer.json")),
+    ("WordPiece uncased", fixture!("tokenizers/bert_uncased", "tokenizer.json")),
+    ("WordPiece cased", fixture!("tokenizers/wordpiece_cased", "tokenizer.json")),
+    ("Unigram (T5)", fixture!("tokenizers/t5_unigram", "tokenizer.json")),
+    ("Unigram with byte fallback", fixture!("tokenizers/llama_unigram_bytes", "tokenizer.json")),
+    ("Unigram (ALBERT)", fixture!("tokenizers/albert_unigram", "tokenizer.json")),
+    ("Metaspace first", fixture!("tokenizers/metaspace_first", "tokenizer.json")),
+    ("WordLevel", fixture!("tokenizers/word_level", "tokenizer.json")),
+];
+
+pub fn files<'a>(config: &'a [u8], weights: &'a [u8], tokenizer: &'a [u8]) -> ModelFiles<'a> {
+    ModelFiles { config, weights: Some(weights), tokenizer, ..Default::default() }
+}

@@ -1,0 +1,382 @@
+// The page cannot be turned against its visitors, in headless Chromium:
+// - every page (page, tutorial with its widgets, embed) runs under the Content-Security-Policy that
+//   scripts/serve.mjs sends, with no violation and no request off the page's origin that the visitor did not ask for;
+//   the policy is really in force (an injected inline script and a fetch to another origin are blocked);
+// - the iframe embed cannot be aimed: a link to a model on another origin is refused, an embedder's allow-list
+//   still needs the visitor's click, a hostile parent or a hostile sibling frame cannot command it or read it.
+// Two origins are served: the Glassbox server on 127.0.0.1 and a hostile server on localhost (another port).
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createServer } from 'node:http';
+import path from 'node:path';
+import {
+  launchBrowser, modelsUnderTest, newWatchedPage, startServer,
+} from './helpers.mjs';
+
+const WAIT = { timeout: 90000 };
+const setup = {};
+
+/** A second origin (http://localhost:PORT): hostile pages by name, and model files from `modelDir` with CORS. */
+async function startHostile(modelDir) {
+  const pages = new Map();
+  const folders = new Map(); // name -> { file name: Buffer }, served at /c/<name>/<file>
+  const hits = [];
+  const server = createServer((req, res) => {
+    hits.push(req.url);
+    const url = new URL(req.url, 'http://localhost');
+    if (pages.has(url.pathname)) {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      return res.end(pages.get(url.pathname));
+    }
+    const crafted = /^\/c\/([\w-]+)\/([\w.]+)$/.exec(url.pathname);
+    if (crafted && folders.get(crafted[1])?.[crafted[2]]) {
+      res.writeHead(200, { 'Access-Control-Allow-Origin': '*', 'Content-Type': 'application/octet-stream' });
+      return res.end(folders.get(crafted[1])[crafted[2]]);
+    }
+    const m = /^\/m\/([\w.]+)$/.exec(url.pathname);
+    const file = m && path.join(modelDir, m[1]);
+    if (file && fs.existsSync(file)) {
+      res.writeHead(200, { 'Access-Control-Allow-Origin': '*', 'Content-Type': 'application/octet-stream' });
+      return res.end(fs.readFileSync(file));
+    }
+    res.writeHead(404, { 'Access-Control-Allow-Origin': '*' });
+    res.end();
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://localhost:${server.address().port}`;
+  return { origin, pages, folders, hits, stop: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+before(async () => {
+  setup.models = await modelsUnderTest();
+  setup.decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
+  assert.ok(setup.decoder, 'a decoder-only model is needed');
+  setup.server = await startServer(setup.models.root);
+  setup.hostile = await startHostile(setup.decoder.dir);
+  setup.browser = await launchBrowser();
+});
+
+after(async () => {
+  await setup.browser?.close();
+  await setup.server?.stop();
+  await setup.hostile?.stop();
+});
+
+/** Record CSP violations in every frame (the event fires on the document that was refused). */
+async function watchCsp(context) {
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+    });
+  });
+}
+
+const cspErrors = (watch) => watch.errors.filter((e) => /Content Security Policy|Refused to/i.test(e));
+const offOrigin = (watch, origin) => watch.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
+
+async function violations(page) {
+  const all = [];
+  for (const frame of page.frames()) all.push(...(await frame.evaluate(() => window.__csp ?? []).catch(() => [])));
+  return all;
+}
+
+describe('the Content-Security-Policy', () => {
+  it('is sent with every page and really enforced', async () => {
+    const origin = setup.server.url.replace(/\/$/, '');
+    for (const [file, ancestors] of [['index.html', "frame-ancestors 'self'"], ['tutorial.html', "frame-ancestors 'self'"], ['embed.html', 'frame-ancestors *']]) {
+      const res = await fetch(`${origin}/${file}`);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      for (const d of ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self'", "connect-src 'self'", ancestors]) {
+        assert.ok(csp.split(';').map((s) => s.trim()).includes(d), `${file}: "${d}" in ${csp}`);
+      }
+      assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'|'unsafe-hashes'/, file);
+    }
+    const worker = (await fetch(`${origin}/worker.js`)).headers.get('content-security-policy');
+    assert.match(worker, /connect-src 'self' https: http:\/\/localhost:\* http:\/\/127\.0\.0\.1:\*/);
+
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    await watchCsp(context);
+    await page.goto(`${origin}/index.html`);
+    const blocked = await page.evaluate(async (other) => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__inlineRan = true;';
+      document.head.append(s);
+      const st = document.createElement('style');
+      st.textContent = 'body { outline: 9px solid red; }';
+      document.head.append(st);
+      let fetched = true;
+      try {
+        await fetch(`${other}/m/config.json`);
+      } catch {
+        fetched = false;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      return { inline: window.__inlineRan === true, style: getComputedStyle(document.body).outlineWidth, fetched, seen: window.__csp.slice() };
+    }, setup.hostile.origin);
+    assert.equal(blocked.inline, false, 'an injected inline script ran');
+    assert.notEqual(blocked.style, '9px', 'an injected inline style applied');
+    assert.equal(blocked.fetched, false, 'the page fetched another origin');
+    assert.ok(blocked.seen.some((v) => v.startsWith('script-src')) && blocked.seen.some((v) => v.startsWith('connect-src')), blocked.seen.join('\n'));
+    await context.close();
+  });
+
+  for (const [what, url, ready] of [
+    ['the page', (m) => `index.html#model=${m}&text=The+cat+sat`, async (page) => {
+      await page.waitForFunction(() => document.body.dataset.status === 'idle' && document.querySelectorAll('#tokens [role=option]').length > 0, null, WAIT);
+    }],
+    ['the tutorial and its widgets', () => 'tutorial.html', async (page) => {
+      // Every widget of the article (any <glassbox-*> element), woken by scrolling it into view, has drawn.
+      const widgets = await page.evaluate(() => [...new Set([...document.querySelectorAll('*')].map((e) => e.localName).filter((n) => n.startsWith('glassbox-')))].join(', '));
+      assert.ok(widgets.split(', ').length >= 3, `the tutorial has widgets: ${widgets}`);
+      for (const el of await page.$$(widgets)) await el.scrollIntoViewIfNeeded();
+      await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].every((e) => e.dataset.status === 'ready'), widgets, WAIT);
+    }],
+    ['the embed', (m) => `embed.html#model=${m}&text=The+cat+sat&view=attention`, async (page) => {
+      await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
+    }],
+  ]) {
+    it(`${what} runs under it with no violation and no request off its origin`, async () => {
+      const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+      await watchCsp(context);
+      await page.goto(`${setup.server.url}${url(setup.decoder.name)}`);
+      await ready(page);
+      assert.deepEqual(await violations(page), []);
+      assert.deepEqual(cspErrors(watch), []);
+      assert.deepEqual(offOrigin(watch, setup.server.url), []);
+      assert.deepEqual(watch.errors, []);
+      await context.close();
+    });
+  }
+});
+
+describe('the embed cannot be aimed', () => {
+  const foreignModel = () => `${setup.hostile.origin}/m/`;
+
+  it('refuses a link to a model on another origin, visibly, without fetching it', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const before = setup.hostile.hits.length;
+    await page.goto(`${setup.server.url}embed.html#model=${encodeURIComponent(foreignModel())}&text=hi`);
+    await page.waitForFunction(() => document.body.dataset.refused === 'true', null, WAIT);
+    const text = await page.textContent('.embed-notice');
+    assert.match(text, /not allowed/);
+    assert.ok(text.includes(setup.hostile.origin), text);
+    assert.ok(await page.isVisible('[role=alert]'));
+    // An allow= in a link opened on its own still needs the visitor's click (see the next test); here none.
+    await page.waitForTimeout(300);
+    assert.equal(setup.hostile.hits.length, before, 'the foreign server was contacted');
+    assert.deepEqual(offOrigin(watch, setup.server.url), []);
+    await context.close();
+  });
+
+  it("loads an embedder-allowed origin only after the visitor's click", async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const src = `embed.html#model=${encodeURIComponent(foreignModel())}&allow=${encodeURIComponent(setup.hostile.origin)}&text=The+cat&view=tokens`;
+    await page.goto(`${setup.server.url}${src}`);
+    await page.waitForSelector('#load-foreign-model');
+    const label = await page.textContent('#load-foreign-model');
+    assert.ok(label.includes(setup.hostile.origin), label);
+    await page.waitForTimeout(300);
+    assert.equal(setup.hostile.hits.filter((u) => u.startsWith('/m/')).length, 0, 'files fetched before the click');
+    await page.click('#load-foreign-model');
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
+    assert.ok(setup.hostile.hits.includes('/m/config.json'), 'the chosen model was loaded from its origin');
+    await context.close();
+  });
+
+  it('ignores a hostile parent: no command obeyed, nothing readable', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const embedUrl = `${setup.server.url}embed.html#model=${setup.decoder.name}&text=Original+text&view=tokens`;
+    setup.hostile.pages.set('/parent.html', `<!doctype html><html><body>
+<iframe id="f" src="${embedUrl}" width="600" height="400"></iframe>
+<script>
+  window.got = [];
+  addEventListener('message', (e) => window.got.push(e.data));
+  window.attack = () => {
+    const w = document.getElementById('f').contentWindow;
+    for (const type of ['glassbox:ping', 'glassbox:set-text']) w.postMessage({ type, text: 'pwned', id: type }, '*');
+    w.postMessage({ type: 'glassbox:set', attributes: { model: location.origin + '/m/' }, id: 'set' }, '*');
+  };
+</script></body></html>`);
+    await page.goto(`${setup.hostile.origin}/parent.html`);
+    const frame = await (await page.waitForSelector('#f')).contentFrame();
+    await frame.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
+    await page.evaluate(() => window.attack());
+    await page.waitForTimeout(1500);
+    assert.deepEqual(await page.evaluate(() => window.got), [], 'the hostile parent received something');
+    assert.equal(await frame.$eval('glassbox-tokens', (e) => e.getAttribute('text')), 'Original text');
+    await context.close();
+  });
+
+  it('obeys only its parent from the configured origin, not a hostile sibling frame', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const host = setup.hostile.origin; // here the localhost origin is the legitimate embedder...
+    const embedUrl = `${setup.server.url}embed.html#model=${setup.decoder.name}&text=Original+text&view=tokens&origin=${encodeURIComponent(host)}`;
+    // ...and a frame from the Glassbox origin itself plays the hostile sibling: even same-origin with the embed,
+    // it is not the parent.
+    await context.route('**/__sibling.html', (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html><script>
+      window.attack = () => parent.frames[0].postMessage({ type: 'glassbox:set-text', text: 'from a sibling', id: 'sib' }, '*');
+    </script>` }));
+    setup.hostile.pages.set('/host.html', `<!doctype html><html><body>
+<iframe id="f" src="${embedUrl}" width="600" height="400"></iframe>
+<iframe id="sib" src="${setup.server.url}__sibling.html" width="10" height="10"></iframe>
+<script>
+  window.got = [];
+  addEventListener('message', (e) => { if (e.source === document.getElementById('f').contentWindow) window.got.push(e.data); });
+  window.ask = (msg) => new Promise((resolve) => {
+    const on = (e) => { if (e.data && e.data.id === msg.id) { removeEventListener('message', on); resolve(e.data); } };
+    addEventListener('message', on);
+    document.getElementById('f').contentWindow.postMessage(msg, '${setup.server.url.replace(/\/$/, '')}');
+  });
+</script></body></html>`);
+    await page.goto(`${host}/host.html`);
+    await page.waitForFunction(() => window.got.some((m) => m.type === 'glassbox:ready'), null, WAIT);
+    const sibling = page.frames().find((f) => f.url().endsWith('__sibling.html'));
+    await sibling.evaluate(() => window.attack());
+    await page.waitForTimeout(1000);
+    const embed = page.frames().find((f) => f.url().includes('embed.html'));
+    assert.equal(await embed.$eval('glassbox-tokens', (e) => e.getAttribute('text')), 'Original text', 'a sibling changed the text');
+    assert.ok(!(await page.evaluate(() => window.got.some((m) => m.id === 'sib'))), 'the sibling was answered');
+
+    const ok = await page.evaluate(() => window.ask({ type: 'glassbox:set-text', text: 'From the host', id: 'h1' }));
+    assert.equal(ok.ok, true, JSON.stringify(ok));
+    assert.equal(ok.state.text, 'From the host');
+    // Even the configured host cannot point the embed at another origin's model by message.
+    const aimed = await page.evaluate((m) => window.ask({ type: 'glassbox:set', attributes: { model: m }, id: 'h2' }), `${host}/m/`);
+    assert.equal(aimed.ok, false);
+    assert.match(aimed.error, /not allowed|visitor's choice/);
+    await context.close();
+  });
+});
+
+describe('recovery', () => {
+  it('a panic in the engine shows a message, and the next run reloads the model and keeps the text', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    await page.goto(`${setup.server.url}index.html#model=${setup.decoder.name}`);
+    await page.waitForFunction(() => window.__glassbox?.status === 'idle' && window.__glassbox.info(), null, WAIT);
+    const text = 'The cat sat on the mat';
+    const runs = () => page.evaluate((t) => window.__glassbox.events().filter((e) => e.type === 'run' && e.text === t).length, text);
+    await page.fill('#text-input', text);
+    await page.click('#run-button');
+    await page.waitForFunction(() => window.__glassbox.status === 'idle', null, WAIT);
+    await page.waitForFunction((t) => window.__glassbox.events().some((e) => e.type === 'run' && e.text === t), text, WAIT);
+    const before = await runs();
+    const heatmapBefore = await page.evaluate(() => window.__glassbox.heatmap());
+
+    const message = await page.evaluate(() => window.__glassbox.debugPanic());
+    assert.match(message, /internal error/);
+    assert.match(message, /debugPanic/, 'the panic message is reported');
+    assert.ok(await page.isVisible('#run-error'), 'the message is shown');
+    assert.equal(await page.inputValue('#text-input'), text, 'the text is kept');
+
+    await page.click('#run-button');
+    await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'run').length > n
+      && window.__glassbox.status === 'idle', before, WAIT);
+    assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '', 'the run after the panic failed');
+    assert.deepEqual(await page.evaluate(() => window.__glassbox.heatmap()), heatmapBefore, 'the reloaded model gives the same attention');
+    // The only errors are the deliberate panic's (a console message of the trap).
+    assert.deepEqual(watch.errors.filter((e) => !/debugPanic|unreachable|RuntimeError/.test(e)), []);
+    await context.close();
+  });
+});
+
+describe('crafted folders typed as a URL on the page', () => {
+  it('each is refused with a message naming the problem, and the page stays usable', async () => {
+    const dir = setup.decoder.dir;
+    const base = {
+      'config.json': fs.readFileSync(path.join(dir, 'config.json')),
+      'tokenizer.json': fs.readFileSync(path.join(dir, 'tokenizer.json')),
+      'model.safetensors': fs.readFileSync(path.join(dir, 'model.safetensors')),
+    };
+    const tokenizer = JSON.parse(base['tokenizer.json']);
+    const edited = (edit) => {
+      const t = structuredClone(tokenizer);
+      edit(t);
+      return Buffer.from(JSON.stringify(t));
+    };
+    // NaN in the first float of the last tensor of the file.
+    const st = Buffer.from(base['model.safetensors']);
+    const headerLen = Number(st.readBigUInt64LE(0));
+    const header = JSON.parse(st.subarray(8, 8 + headerLen).toString());
+    const [name, last] = Object.entries(header).filter(([k]) => k !== '__metadata__').sort((a, b) => b[1].data_offsets[0] - a[1].data_offsets[0])[0];
+    const nan = Buffer.from(st);
+    if (last.dtype === 'F32') nan.writeFloatLE(NaN, 8 + headerLen + last.data_offsets[0]);
+    else nan.writeUInt16LE(0x7e00, 8 + headerLen + last.data_offsets[0]); // NaN in f16 (and bf16: exponent all ones)
+    const vocabOf = (t) => (Array.isArray(t.model.vocab) ? null : t.model.vocab);
+    const firstId = Object.values(vocabOf(tokenizer) ?? { x: 0 })[0];
+    const cases = [
+      ['nan', { ...base, 'model.safetensors': nan }, 'load', [name, 'NaN']],
+      ['epsilon', { ...base, 'config.json': Buffer.from(JSON.stringify({ ...JSON.parse(base['config.json']), layer_norm_epsilon: -1, layer_norm_eps: -1 })) }, 'load', ['eps', '≥ 0']],
+      ['truncated', { ...base, 'model.safetensors': st.subarray(0, 100) }, 'load', ['model.safetensors']],
+      ['replace', { ...base, 'tokenizer.json': edited((t) => { t.normalizer = { type: 'Replace', pattern: { String: 'a' }, content: 'a'.repeat(1 << 16) }; }) }, 'run', ['normalizer Replace', 'limit']],
+    ];
+    if (vocabOf(tokenizer)) cases.push(['duplicate', { ...base, 'tokenizer.json': edited((t) => { t.model.vocab.zzqq = firstId; }) }, 'load', [`id ${firstId}`]]);
+    for (const [folder, files] of cases) setup.hostile.folders.set(folder, files);
+
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    await watchCsp(context);
+    await page.goto(`${setup.server.url}index.html#model=${setup.decoder.name}`);
+    await page.waitForFunction(() => window.__glassbox?.status === 'idle' && window.__glassbox.info(), null, WAIT);
+    for (const [folder, , stage, needles] of cases) {
+      const loads = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type === 'loaded' || e.type === 'load-error').length);
+      await page.fill('#url-input', `${setup.hostile.origin}/c/${folder}/`);
+      await page.press('#url-input', 'Enter');
+      await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'loaded' || e.type === 'load-error').length > n
+        && window.__glassbox.status === 'idle', loads, WAIT);
+      let shown;
+      if (stage === 'load') {
+        shown = await page.$eval('#model-error', (e) => (e.hidden ? '' : e.textContent));
+      } else {
+        await page.fill('#text-input', 'a'.repeat(1000));
+        await page.click('#run-button');
+        await page.waitForFunction(() => !document.querySelector('#run-error').hidden, null, WAIT);
+        shown = await page.$eval('#run-error', (e) => e.textContent);
+      }
+      for (const n of needles) assert.ok(shown.includes(n), `${folder}: "${n}" in the message "${shown}"`);
+    }
+    // The page still works: the bundled model loads and runs.
+    await page.selectOption('#model-select', String(await page.evaluate((n) => window.__glassbox.bundled().indexOf(n), setup.decoder.name)));
+    await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'loaded').at(-1)?.name === n && window.__glassbox.status === 'idle', setup.decoder.name, WAIT);
+    await page.fill('#text-input', 'The cat sat');
+    await page.click('#run-button');
+    await page.waitForFunction(() => window.__glassbox.events().some((e) => e.type === 'run' && e.text === 'The cat sat'), null, WAIT);
+    // A user-typed URL on another origin is allowed by the worker's policy: no violation on the way.
+    assert.deepEqual(await violations(page), []);
+    await context.close();
+  });
+});
+
+describe('interrupting a long call', () => {
+  it('replaces the worker: the call rejects at once, the model is loaded again and keeps working', async () => {
+    // A copy of the model on the other origin: the new worker must still reach a user-chosen URL.
+    setup.hostile.folders.set('copy', Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json']
+      .map((f) => [f, fs.readFileSync(path.join(setup.decoder.dir, f))])));
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    await page.goto(`${setup.server.url}index.html`);
+    const result = await page.evaluate(async ({ bundled, copyUrl }) => {
+      const { Glassbox } = await import('./glassbox.js');
+      const gb = await Glassbox.create();
+      const model = await gb.loadModel({ baseUrl: bundled });
+      const before = await model.tokenize('The cat sat');
+      // Keep the worker busy: many long runs queued behind each other.
+      const long = 'The cat sat on the mat. '.repeat(15);
+      const busy = Promise.all(Array.from({ length: 2000 }, () => model.run(long, { topK: 0 }))).then(() => 'finished', (e) => e.message);
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = performance.now();
+      await gb.interrupt();
+      const interruptMs = performance.now() - t0;
+      const outcome = await busy;
+      const after = await model.tokenize('The cat sat');
+      const copy = await gb.loadModel({ baseUrl: copyUrl }).then(() => 'loaded', (e) => e.message);
+      gb.terminate();
+      return { before: before.ids.join(','), after: after.ids.join(','), outcome, interruptMs, copy };
+    }, { bundled: `models/${setup.decoder.name}/`, copyUrl: `${setup.hostile.origin}/c/copy/` });
+    assert.match(result.outcome, /stopped: the computation was interrupted/);
+    assert.equal(result.after, result.before, 'the model answers the same after the worker was replaced');
+    assert.equal(result.copy, 'loaded', 'the new worker can load a model from a user-chosen URL');
+    console.log(`interrupt: new worker ready and model reloaded in ${result.interruptMs.toFixed(0)} ms`);
+    await context.close();
+  });
+});

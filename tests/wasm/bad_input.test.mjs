@@ -1,0 +1,104 @@
+// The crafted inputs of issue 12 through the wasm module in Node (the JS API's engine): each is refused with a
+// message naming the problem and its limit, nothing traps, and the instance keeps working afterwards.
+//
+//   scripts/build-wasm.sh && node --test tests/wasm/bad_input.test.mjs
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PKG = join(ROOT, 'pkg', 'glassbox.js');
+const FIXTURES = join(ROOT, 'tests', 'fixtures', 'models');
+const enc = new TextEncoder();
+
+let wasm;
+const read = (name, file) => new Uint8Array(readFileSync(join(FIXTURES, name, file)));
+const json = (name, file) => JSON.parse(readFileSync(join(FIXTURES, name, file), 'utf8'));
+
+before(async () => {
+  assert.ok(existsSync(PKG), 'pkg/glassbox.js is missing. Build the wasm first: scripts/build-wasm.sh');
+  wasm = await import(pathToFileURL(PKG).href);
+  await wasm.default({ module_or_path: readFileSync(join(ROOT, 'pkg', 'glassbox_bg.wasm')) });
+  wasm.installPanicHook();
+});
+
+function load({ config, weights, tokenizer, randomSeed }) {
+  return wasm.WasmModel.load(config, weights ?? null, tokenizer, null, null, null, randomSeed === undefined ? {} : { randomSeed });
+}
+
+/** The error `fn` throws: a JS Error (never a trap), one line, with every needle; timed. */
+function refused(what, fn, needles) {
+  const start = performance.now();
+  let message = null;
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(!(err instanceof WebAssembly.RuntimeError), `${what}: the wasm trapped (${wasm.lastPanic()})`);
+    message = err.message;
+  }
+  console.log(`crafted input (wasm): ${what}: ${(performance.now() - start).toFixed(0)} ms`);
+  assert.ok(message !== null, `${what}: should have been refused`);
+  assert.ok(!message.includes('\n'), `${what}: one line: ${message}`);
+  for (const n of needles) assert.ok(message.includes(n), `${what}: "${n}" in ${message}`);
+}
+
+const gpt2 = () => ({ config: read('gpt2', 'config.json'), weights: read('gpt2', 'model.safetensors'), tokenizer: read('gpt2', 'tokenizer.json') });
+const withTokenizer = (edit) => {
+  const t = json('gpt2', 'tokenizer.json');
+  edit(t);
+  return { ...gpt2(), tokenizer: enc.encode(JSON.stringify(t)) };
+};
+
+test('crafted tokenizers are refused by the limit they break, and the instance stays usable', () => {
+  const replace = load(withTokenizer((t) => { t.normalizer = { type: 'Replace', pattern: { String: 'a' }, content: 'a'.repeat(1 << 16) }; }));
+  refused('Replace normaliser ×65536', () => replace.tokenize('a'.repeat(1000), {}), ['normalizer Replace', 'limit']);
+  const split = load(withTokenizer((t) => { t.pre_tokenizer = { type: 'Split', pattern: { Regex: '(a+)+(?=b)' }, behavior: 'Isolated', invert: false }; }));
+  refused('catastrophic Split regex', () => split.tokenize('a'.repeat(40), { addSpecialTokens: false }), ['REGEX_BACKTRACK_LIMIT']);
+  refused('duplicate vocabulary ids', () => load(withTokenizer((t) => { t.model.vocab.zzq = 5; })), ['BPE vocab', 'id 5']);
+  refused('too many added tokens', () => load(withTokenizer((t) => {
+    t.added_tokens = Array.from({ length: (1 << 17) + 1 }, (_, i) => ({ content: `t${i}` }));
+  })), ['MAX_ADDED_TOKENS']);
+  // 60k added tokens sharing a prefix load and match quickly.
+  const start = performance.now();
+  const bigVocab = enc.encode(JSON.stringify({ ...json('gpt2', 'config.json'), vocab_size: 61000 }));
+  const many = load({ ...withTokenizer((t) => {
+    for (let i = 0; i < 60000; i++) t.added_tokens.push({ content: `<extra_token_${i}>`, special: true, normalized: false });
+  }), config: bigVocab, weights: null, randomSeed: 1 });
+  const ids = many.tokenize('<extra_token_12> and <extra_token_1', { addSpecialTokens: false }).ids;
+  console.log(`crafted input (wasm): 60k added tokens, load + tokenize: ${(performance.now() - start).toFixed(0)} ms`);
+  assert.equal(ids[0], 612);
+  // The instance is still healthy.
+  assert.ok(replace.tokenize('hello', {}).ids.length > 0);
+  for (const m of [replace, split, many]) m.free();
+});
+
+test('crafted weights and configs are refused at load, by name', () => {
+  const st = read('gpt2', 'model.safetensors');
+  const headerLen = Number(new DataView(st.buffer, st.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(st.subarray(8, 8 + headerLen)));
+  const lnF = Object.keys(header).find((k) => k.endsWith('ln_f.weight'));
+  const [begin] = header[lnF].data_offsets;
+  const nan = st.slice();
+  new DataView(nan.buffer).setFloat32(8 + headerLen + begin, NaN, true);
+  refused('NaN in ln_f.weight', () => load({ ...gpt2(), weights: nan }), ['ln_f.weight', 'NaN']);
+  const config = json('gpt2', 'config.json');
+  refused('negative epsilon', () => load({ ...gpt2(), config: enc.encode(JSON.stringify({ ...config, layer_norm_epsilon: -1 })) }), ['layer_norm_epsilon']);
+  refused('random twin of 2^30 parameters', () => load({ ...gpt2(), weights: null, randomSeed: 1, config: enc.encode(JSON.stringify({ ...config, vocab_size: 1 << 24 })) }), ['vocab_size', 'random']);
+  refused('truncated safetensors', () => load({ ...gpt2(), weights: st.subarray(0, 1000) }), ['model.safetensors']);
+  refused('empty config', () => load({ ...gpt2(), config: new Uint8Array() }), ['config.json']);
+});
+
+test('over-long inputs and out-of-range numbers are refused before the work', () => {
+  const config = { ...json('gpt2', 'config.json'), n_positions: 200000, n_embd: 8, n_head: 1, n_layer: 1 };
+  const wide = load({ ...gpt2(), weights: null, randomSeed: 1, config: enc.encode(JSON.stringify(config)) });
+  refused('60k tokens with n_positions 200000', () => wide.run(' a'.repeat(60000), { topK: 0 }), ['MAX_SEQUENCE']);
+  const t5 = load({ config: read('t5_tiny', 'config.json'), weights: read('t5_tiny', 'model.safetensors'), tokenizer: read('t5_tiny', 'tokenizer.json') });
+  refused('relativePositions(2^32 - 1)', () => t5.relativePositions('encoder', 4294967295), ['MAX_SEQUENCE']);
+  refused('decoder id out of range', () => t5.run('hello', { decoderIds: [0, 99999999], topK: 0 }), ['99999999']);
+  assert.ok(t5.relativePositions('encoder', 16), 'still usable');
+  wide.free();
+  t5.free();
+});
