@@ -34,6 +34,7 @@ const ui = {
   attentionPlaceholder: $('attention-placeholder'), heatmap: $('heatmap'), kindExplain: $('kind-explain'),
   generateUnavailable: $('generate-unavailable'), generateBody: $('generate-body'), samplingForm: $('sampling-form'),
   temperature: $('temperature'), topK: $('top-k'), topP: $('top-p'), seed: $('seed'), maxTokens: $('max-tokens'),
+  numBeams: $('num-beams'), generationSource: $('generation-source'),
   generateButton: $('generate-button'), stopButton: $('stop-button'), generateError: $('generate-error'),
   generated: $('generated'), candidates: $('candidates'),
   stepControls: $('step-controls'), stepKindSwitch: $('step-kind-switch'), stepLayerSelect: $('step-layer-select'),
@@ -262,6 +263,7 @@ function onModelChanged() {
       'encoder-decoder model to generate.'
     : 'This model has no language-model head, so it cannot pick a next token.';
   ui.generateBody.hidden = !canGenerate;
+  applyGenerationDefaults(info);
   setStatus();
   tokenizeNow();
 }
@@ -447,13 +449,63 @@ function readSampling() {
     }
     return v;
   };
-  return {
+  const sampling = {
     temperature: num(ui.temperature, 'Temperature', { min: 0, max: 100 }),
     topK: num(ui.topK, 'Top-k', { min: 0, integer: true }),
     topP: num(ui.topP, 'Top-p', { min: 0, max: 1 }),
     seed: num(ui.seed, 'Seed', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
-    maxNewTokens: num(ui.maxTokens, 'Max tokens', { min: 1, max: 1000, integer: true }),
+    // Empty: the model's max_length decides (it counts the prompt, so the page cannot turn it into a number).
+    maxNewTokens: ui.maxTokens.value.trim() === '' && ui.maxTokens.defaultValue === ''
+      ? undefined : num(ui.maxTokens, 'Max tokens', { min: 1, max: 1000, integer: true }),
+    numBeams: num(ui.numBeams, 'Beams', { min: 1, max: 16, integer: true }),
   };
+  if (sampling.numBeams > 1 && sampling.temperature > 0) {
+    ui.numBeams.focus();
+    throw new Error('Beam search keeps the likeliest sequences rather than sampling: set Temperature to 0 to use more '
+      + 'than one beam, or Beams to 1 to sample.');
+  }
+  return sampling;
+}
+
+/**
+ * The generation controls start from the model's own settings (generation_config.json, else config.json's
+ * generation keys), as the CLI and the JS API do when an option is left out. They become the controls'
+ * default values too, so a shared link only names what the user changed.
+ */
+function applyGenerationDefaults(info) {
+  const g = info.generation ?? {};
+  const sample = Boolean(g.doSample);
+  const onlyMaxLength = g.maxNewTokens == null && g.maxLength != null;
+  // An encoder-decoder's max_length counts the decoder start token; a prompt's length is not known here.
+  const maxTokens = g.maxNewTokens ?? (onlyMaxLength && info.kind === 'encoder-decoder' ? Math.max(1, g.maxLength - 1) : null);
+  const values = {
+    temperature: sample ? (g.temperature ?? 1) : 0,
+    topK: g.topK ?? (sample ? 50 : 0),
+    topP: g.topP ?? 1,
+    maxTokens: maxTokens ?? (onlyMaxLength ? '' : 20),
+    numBeams: g.numBeams ?? 1,
+  };
+  for (const [key, value] of Object.entries(values)) {
+    ui[key].defaultValue = String(value);
+    ui[key].value = String(value);
+  }
+  ui.maxTokens.placeholder = onlyMaxLength && maxTokens === null ? `max_length ${g.maxLength}` : '';
+  const said = [];
+  if (g.numBeams != null && g.numBeams > 1) {
+    said.push(`beam search with ${g.numBeams} beams` + (g.lengthPenalty != null ? ` (length penalty ${g.lengthPenalty})` : ''));
+  } else if (sample) {
+    said.push(`sampling (temperature ${values.temperature}, top-k ${values.topK}, top-p ${values.topP})`);
+  } else if (g.fromGenerationConfig) {
+    said.push('greedy decoding');
+  }
+  if (g.maxNewTokens != null) said.push(`up to ${g.maxNewTokens} new tokens`);
+  else if (g.maxLength != null) said.push(`up to ${g.maxLength} tokens in all (max_length, counting the ${info.kind === 'decoder-only' ? 'prompt' : 'start token'})`);
+  const parts = said;
+  const file = g.fromGenerationConfig ? 'generation_config.json' : 'config.json (its generation keys)';
+  ui.generationSource.hidden = parts.length === 0;
+  ui.generationSource.textContent = parts.length === 0 ? ''
+    : `These settings start from the model's ${file}: ${parts.join(', ')}. Change any of them to override it; `
+      + 'its rules (end tokens, banned words and repeats) always apply.';
 }
 
 async function generate() {
@@ -500,6 +552,10 @@ async function generate() {
     logEvent('done', { stoppedBy: res.stoppedBy, ids: [...res.ids] });
     gen.status = { eos: 'Stopped at the end-of-text token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
       cancel: 'Stopped.' }[res.stoppedBy] ?? '';
+    if (res.beams) {
+      gen.status = `Beam search kept ${res.beams.length} finished sequences; this is the best (score `
+        + `${res.beams[0]?.score.toFixed(3)}, log-probability per length^penalty). ${gen.status}`;
+    }
     if (state.gen === gen && info.kind === 'encoder-decoder' && res.ids.length) {
       await feedBackTranslation(model, text, res.ids);
     }

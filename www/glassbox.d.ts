@@ -129,6 +129,26 @@ export interface ModelInfo {
   eosTokenId: number | null;
   padTokenId: number | null;
   decoderStartTokenId: number | null;
+  /** What a generation starts from when an option is left out (the CLI's `info` prints the same). */
+  generation: GenerationDefaults;
+}
+
+/**
+ * The model's generation defaults, from generation_config.json (or, without it, config.json's generation
+ * keys, as Hugging Face reads them). null: the file does not say, and Glassbox uses greedy, one beam, 20 new tokens.
+ */
+export interface GenerationDefaults {
+  source: 'generation_config.json' | 'config.json';
+  fromGenerationConfig: boolean;
+  maxNewTokens: number | null;
+  /** Whole length (prompt or decoder start + new tokens); used when maxNewTokens is null. */
+  maxLength: number | null;
+  doSample: boolean;
+  temperature: number | null;
+  topK: number | null;
+  topP: number | null;
+  numBeams: number | null;
+  lengthPenalty: number | null;
 }
 
 export interface Tokens {
@@ -195,12 +215,22 @@ export interface RunResult {
   sentenceEmbedding?: Float32Array;
 }
 
+/**
+ * Every decoding option left out (or null) takes the model's generation settings (`ModelInfo.generation`,
+ * i.e. generation_config.json), then Glassbox's default (in brackets); an option given overrides the file,
+ * exactly as the CLI's flags do. The file's rules (eos ids, forced tokens, bad words, n-gram and repetition
+ * penalties, minimum lengths) always apply.
+ */
 export interface GenerateOptions {
-  maxNewTokens?: number; // 20 (also capped by the position table)
-  temperature?: number;  // 0 = greedy
-  topK?: number;         // 0 = off
-  topP?: number;         // 1 = off
+  maxNewTokens?: number; // [20] or the file's max_new_tokens / max_length (also capped by the position table)
+  temperature?: number;  // [0 = greedy]; given: 0 greedy, > 0 samples (the file's top_k / top_p still apply unless given)
+  topK?: number;         // [0 = off]; 50 when the file asks to sample without top_k (HF's default)
+  topP?: number;         // [1 = off]
   seed?: number;         // 0; a whole number up to 2^53; same seed, same tokens, here and in the CLI
+  /** [1] More than 1 runs beam search (HF's `num_beams`; not with sampling, nor with headMask/tokenMask). */
+  numBeams?: number;
+  /** [1] Beam search ranks by summed log-probability / new_tokens^lengthPenalty. */
+  lengthPenalty?: number;
   numCandidates?: number; // 10
   captureAttention?: boolean; // true
   /** Ablate heads for every step (see InspectOptions.headMask). */
@@ -279,9 +309,9 @@ export interface GeneratedToken {
   special: boolean;
   /** The decoded new text so far (the prompt is not included). */
   text: string;
-  /** Probability of this token under the plain softmax (temperature 1, no filtering). */
-  prob: number;
-  /** The most likely tokens at this step, most likely first. */
+  /** Probability of this token under the plain softmax (temperature 1, no filtering); null for beam search. */
+  prob: number | null;
+  /** The most likely tokens at this step, most likely first (empty for beam search). */
   candidates: Candidate[];
   /** The attention of the position that chose this token. */
   attentions?: { self: AttentionTensor /* [L][H][1][P] */; cross?: AttentionTensor /* [L][H][1][S] */ };
@@ -294,10 +324,38 @@ export interface GenerationStart {
   prefixIds: Uint32Array;
   prefixTokens: string[];
   prefixSpecial: boolean[];
+  /** How this run decodes once the options and the model's settings are merged. */
+  plan: GenerationPlan;
 }
 
+export interface GenerationPlan {
+  decoding: 'greedy' | 'sample' | 'beam';
+  /** Asked for (the position table may stop the run earlier). */
+  maxNewTokens: number;
+  numBeams: number;
+  /** Beam search only. */
+  lengthPenalty?: number;
+  /** Sampling only. */
+  temperature?: number; topK?: number; topP?: number;
+}
+
+/** One finished beam search hypothesis. */
+export interface BeamHypothesis {
+  /** The new tokens (eos included when it ended there). */
+  ids: number[];
+  text: string;
+  /** HF's `sequences_scores`: summed log-probability / new_tokens^lengthPenalty. */
+  score: number;
+}
+
+/**
+ * Beam search (numBeams > 1) cannot stream while it searches (the leader changes until the end): the whole
+ * search runs first (`cancel` takes effect only after it), then the best hypothesis is replayed as token
+ * events (prob null, no candidates, no attention) and `done` carries every hypothesis in `beams`, best first;
+ * `ids` / `text` are the best one's.
+ */
 export interface GenerationHandle {
-  done: Promise<{ ids: number[]; text: string; stoppedBy: 'eos' | 'max' | 'cancel' }>;
+  done: Promise<{ ids: number[]; text: string; stoppedBy: 'eos' | 'max' | 'cancel'; beams?: BeamHypothesis[] }>;
   /** Extension: resolves before the first token with what the keys of `attentions.self` / `.cross` are. */
   started: Promise<GenerationStart>;
   /** Stop at the next step; `done` then resolves with stoppedBy 'cancel'. */

@@ -249,7 +249,13 @@ export class Model {
     return this._request({ type: 'tokenEmbeddings', stack, ids: Array.from(ids) });
   }
 
-  /** Generate token by token. `onToken` sees each token as it arrives; `cancel()` stops at the next step. */
+  /**
+   * Generate token by token. `onToken` sees each token as it arrives; `cancel()` stops at the next step.
+   * Options left out take the model's generation settings (`info.generation`, from
+   * generation_config.json); options given override them. `numBeams > 1` runs beam search: the
+   * whole search runs first, then the best hypothesis arrives as token events (`prob: null`, no
+   * candidates or attention) and `done` resolves with `beams` (every hypothesis, best first).
+   */
   generate(text, opts = {}) {
     const { onToken, ...options } = opts;
     let id = null;
@@ -262,6 +268,7 @@ export class Model {
       onId: (requestId) => { id = requestId; },
       onStarted: (value) => resolveStarted({
         input: toTokens(value.input), prefixIds: value.prefixIds, prefixTokens: value.prefixTokens, prefixSpecial: value.prefixSpecial,
+        plan: value.plan,
       }),
       onToken: (value) => callBack(onToken, toGeneratedToken(value)),
     });

@@ -4,7 +4,7 @@
 // unaware of it: opening a link replays the settings onto the page; any change the reader makes is written
 // back into the hash (history.replaceState, so the back button is not flooded). Formats: url-state.js.
 
-import { decodeState, encodeState, pageLink, widgetEmbedCode, iframeEmbedCode, findModel, DEFAULTS } from './url-state.js';
+import { decodeState, encodeState, pageLink, widgetEmbedCode, iframeEmbedCode, findModel, DEFAULTS, KEYS, NUMBER_FIELDS } from './url-state.js';
 
 const WRITE_DELAY_MS = 250;
 const WAIT_TIMEOUT_MS = 120000;
@@ -27,6 +27,7 @@ const HIDE_SELECTORS = {
   'top-p': ['.field:has(> #top-p)'],
   seed: ['.field:has(> #seed)'],
   'max-tokens': ['.field:has(> #max-tokens)'],
+  beams: ['.field:has(> #num-beams)'],
   explain: ['.explain'],
   share: ['#share-bar'],
 };
@@ -93,11 +94,26 @@ export function currentState() {
     topK: num('#top-k', DEFAULTS.topK),
     topP: num('#top-p', DEFAULTS.topP),
     seed: num('#seed', DEFAULTS.seed),
-    maxTokens: num('#max-tokens', DEFAULTS.maxTokens),
+    maxTokens: $('#max-tokens')?.value === '' ? null : num('#max-tokens', DEFAULTS.maxTokens),
+    numBeams: num('#num-beams', DEFAULTS.numBeams),
     generate: share.generate,
     embed: share.viewer.embed,
     hide: share.viewer.hide,
   };
+}
+
+/** The control of each generation setting. */
+const CONTROL_OF = { temperature: '#temperature', topK: '#top-k', topP: '#top-p', seed: '#seed', maxTokens: '#max-tokens', numBeams: '#num-beams' };
+
+/** The values a link leaves out: the controls' starting values (the model's generation_config.json, else the defaults). */
+function baseline() {
+  const base = { ...DEFAULTS };
+  for (const field of NUMBER_FIELDS) {
+    const el = $(CONTROL_OF[field]);
+    if (!el) continue;
+    base[field] = el.defaultValue === '' ? null : Number(el.defaultValue);
+  }
+  return base;
 }
 
 function scheduleWrite() {
@@ -108,7 +124,7 @@ function scheduleWrite() {
 
 function writeHash() {
   if (share.applying) return;
-  const hash = `#${encodeState(currentState())}`;
+  const hash = `#${encodeState(currentState(), baseline())}`;
   if (hash !== location.hash) history.replaceState(history.state, '', hash);
   renderShare();
 }
@@ -137,11 +153,12 @@ async function applyState(state) {
       await waitFor(idle, 'the model to load');
     }
     if (state.text !== '' || new URLSearchParams(location.hash.slice(1)).has('text')) setValue('#text-input', state.text);
-    setValue('#temperature', state.temperature);
-    setValue('#top-k', state.topK);
-    setValue('#top-p', state.topP);
-    setValue('#seed', state.seed);
-    setValue('#max-tokens', state.maxTokens);
+    // A setting the link leaves out takes the control's starting value: the model's own (generation_config.json).
+    const named = new URLSearchParams(location.hash.slice(1));
+    for (const field of NUMBER_FIELDS) {
+      const el = $(CONTROL_OF[field]);
+      if (el) setValue(CONTROL_OF[field], named.has(KEYS[field]) ? state[field] : el.defaultValue);
+    }
     share.view = state.view;
     share.generate = state.generate;
     if (!$('#run-button').disabled) {
@@ -220,7 +237,7 @@ function renderShare() {
   if (!$('#embed-widget')) return;
   const state = { ...currentState(), embed: false };
   $('#embed-widget').value = widgetEmbedCode(baseUrl(), state);
-  $('#embed-iframe').value = iframeEmbedCode(baseUrl(), state);
+  $('#embed-iframe').value = iframeEmbedCode(baseUrl(), state, { baseline: baseline() });
 }
 
 async function copy(text, message) {
@@ -280,7 +297,7 @@ function wire() {
   new MutationObserver(() => { if (idle()) scheduleWrite(); })
     .observe(document.body, { attributes: true, attributeFilter: ['data-status'] });
   window.addEventListener('hashchange', () => {
-    if (`#${encodeState(currentState())}` !== location.hash) applyState(decodeState(location.hash));
+    if (`#${encodeState(currentState(), baseline())}` !== location.hash) applyState(decodeState(location.hash));
   });
 }
 

@@ -3,22 +3,25 @@
 //
 //   #model=gpt2&text=The+cat+sat&view=attention&kind=decoder&layer=2&head=3
 //   #model=gpt2&text=Once+upon&view=generate&temperature=0.8&top-k=40&top-p=0.95&seed=7&max-tokens=20&generate=1
+//   #model=bart&text=Hello&view=generate&beams=4                        (beam search with 4 beams)
 //   …&embed=1&model_hide=1&sampling_hide=1      (embed mode without the page chrome; hidden controls)
 //
 // The names are the widget attribute names. Layers and heads count from 1 as the page shows them;
 // head=mean is the mean of the heads. `generate=1` runs the generation when the link is opened: with a
 // seed, the same text comes out.
+// The page leaves out the generation settings that equal the model's own (its generation_config.json) and
+// replays a link without them onto the model's values.
 
 /** Settings and their defaults; a default is left out of the link to keep it short (model, text and view never are). */
 export const DEFAULTS = Object.freeze({
   model: '', text: '', view: 'attention', kind: '', layer: 1, head: 'mean',
-  temperature: 0, topK: 0, topP: 1, seed: 42, maxTokens: 20, generate: false, embed: false,
+  temperature: 0, topK: 0, topP: 1, seed: 42, maxTokens: 20, numBeams: 1, generate: false, embed: false,
 });
 
 /** Hash key for each state field (same spelling as the widget attributes). */
-const KEYS = {
+export const KEYS = {
   model: 'model', text: 'text', view: 'view', kind: 'kind', layer: 'layer', head: 'head', temperature: 'temperature',
-  topK: 'top-k', topP: 'top-p', seed: 'seed', maxTokens: 'max-tokens', generate: 'generate', embed: 'embed',
+  topK: 'top-k', topP: 'top-p', seed: 'seed', maxTokens: 'max-tokens', numBeams: 'beams', generate: 'generate', embed: 'embed',
 };
 
 export const VIEWS = ['tokens', 'attention', 'generate'];
@@ -26,9 +29,9 @@ export const KINDS = ['encoder', 'decoder', 'cross'];
 
 /** The controls that `<name>_hide=1` can hide (the page maps them onto its elements; widgets take hide="…"). */
 export const HIDEABLE = ['model', 'text', 'run', 'tokens', 'attention', 'generate', 'kind', 'layer', 'head', 'sampling',
-  'temperature', 'top-k', 'top-p', 'seed', 'max-tokens', 'explain', 'share'];
+  'temperature', 'top-k', 'top-p', 'seed', 'max-tokens', 'beams', 'explain', 'share'];
 
-const NUMBER_FIELDS = ['temperature', 'topK', 'topP', 'seed', 'maxTokens'];
+export const NUMBER_FIELDS = ['temperature', 'topK', 'topP', 'seed', 'maxTokens', 'numBeams'];
 
 /** Parse a hash ("#a=1&b=2" or "a=1&b=2") into a full state; unknown or malformed values fall back to defaults. */
 export function decodeState(hash) {
@@ -46,7 +49,7 @@ export function decodeState(hash) {
   for (const field of NUMBER_FIELDS) {
     const raw = get(field);
     const v = Number(raw);
-    if (raw !== null && raw.trim() !== '' && Number.isFinite(v) && v >= 0) state[field] = v;
+    if (raw !== null && raw.trim() !== '' && Number.isFinite(v) && v >= 0 && (field !== 'numBeams' || (Number.isInteger(v) && v >= 1))) state[field] = v;
   }
   state.generate = flag(get('generate'));
   state.embed = flag(get('embed'));
@@ -61,8 +64,12 @@ function flag(value) {
   return value === '1' || value === 'true' || value === '';
 }
 
-/** A state (partial is fine) as a hash without the "#"; defaults are left out, the order is fixed. */
-export function encodeState(state) {
+/**
+ * A state (partial is fine) as a hash without the "#"; defaults are left out, the order is fixed. `baseline`: the
+ * values to leave out (the page passes the controls' starting values, which come from the model's
+ * generation_config.json, so a link names only what the user changed and replays onto the same model's values).
+ */
+export function encodeState(state, baseline = DEFAULTS) {
   const params = new URLSearchParams();
   for (const [field, key] of Object.entries(KEYS)) {
     const v = state[field];
@@ -71,7 +78,7 @@ export function encodeState(state) {
       params.set(key, String(v));
     } else if (field === 'generate' || field === 'embed') {
       if (v) params.set(key, '1');
-    } else if (v !== DEFAULTS[field] && v !== '') {
+    } else if (v !== baseline[field] && v !== '') {
       params.set(key, String(v));
     }
   }
@@ -91,8 +98,8 @@ export function findModel(list, spec) {
 }
 
 /** A link to the page (`pageUrl`, e.g. ".../index.html") showing `state`. */
-export function pageLink(pageUrl, state) {
-  return `${String(pageUrl).split('#')[0]}#${encodeState(state)}`;
+export function pageLink(pageUrl, state, baseline = DEFAULTS) {
+  return `${String(pageUrl).split('#')[0]}#${encodeState(state, baseline)}`;
 }
 
 const WIDGET_OF_VIEW = { tokens: 'glassbox-tokens', attention: 'glassbox-attention', generate: 'glassbox-generation' };
@@ -114,7 +121,7 @@ export function widgetEmbedCode(baseUrl, state) {
     attrs += attr('layer', s.layer) + attr('head', s.head);
   } else if (s.view === 'generate') {
     attrs += attr('temperature', s.temperature) + attr('top-k', s.topK) + attr('top-p', s.topP) + attr('seed', s.seed)
-      + attr('max-tokens', s.maxTokens);
+      + attr('max-tokens', s.maxTokens ?? DEFAULTS.maxTokens);
     if (s.generate) attrs += ' autorun';
   }
   const hide = (s.hide ?? []).filter((n) => n !== 'model');
@@ -124,8 +131,8 @@ export function widgetEmbedCode(baseUrl, state) {
 }
 
 /** The iframe embed code for `state`: embed.html (beside the page) with the state in its hash. */
-export function iframeEmbedCode(baseUrl, state, { height = 560 } = {}) {
-  const src = `${new URL('embed.html', baseUrl).href}#${encodeState(state)}`;
+export function iframeEmbedCode(baseUrl, state, { height = 560, baseline = DEFAULTS } = {}) {
+  const src = `${new URL('embed.html', baseUrl).href}#${encodeState(state, baseline)}`;
   const title = `Glassbox: ${state.view === 'generate' ? 'generation' : state.view ?? 'attention'}`;
   return `<iframe src="${src.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}" title="${title}" width="100%" height="${height}" `
     + 'style="border: 0" loading="lazy"></iframe>';

@@ -22,7 +22,9 @@
 //   relativePositions { handle, stack, n }             -> result (T5 buckets and bias)
 //   tokenEmbeddings   { handle, stack, ids }           -> result { rows: { data, shape }, scale }
 //   rotaryAngles      { handle, n }                    -> result { nPositions, nPairs, theta, scaling, invFreq, angles }
-//   generate  { handle, text, options }               -> started, token*, result { ids, text, stoppedBy }
+//   generate  { handle, text, options }               -> started { ..., plan }, token*, result { ids, text, stoppedBy, beams? }
+//             (options left out take the model's generation_config.json; numBeams > 1 runs the whole
+//              beam search before `started`, then replays the best hypothesis as token events)
 //
 // Options objects go to the wasm as they are: Rust (serde) fills the defaults and refuses unknown
 // or mistyped keys by name, so this file checks nothing the core checks.
@@ -451,7 +453,11 @@ async function generate(msg) {
       textSoFar = token.text;
       post({ id: msg.id, type: 'token', value: token });
     }
-    return { ids: Array.from(generator.ids()), text: textSoFar, stoppedBy };
+    const result = { ids: Array.from(generator.ids()), text: textSoFar, stoppedBy };
+    // Beam search ran whole in `create`; its tokens were replayed as events, the hypotheses come here.
+    const beams = generator.beams(entry.model);
+    if (beams !== undefined) result.beams = beams;
+    return result;
   } finally {
     generations.delete(msg.id);
     try { generator.free(); } catch { /* its engine crashed and was replaced */ }

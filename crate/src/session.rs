@@ -141,6 +141,9 @@ impl Session {
         } else {
             Sampling::Greedy
         };
+        if request.num_beams == Some(0) {
+            return Err(Error::input("the number of beams is 0", "Use 1 beam (greedy or sampling) or more (beam search)"));
+        }
         let num_beams = request.num_beams.or(g.num_beams).unwrap_or(1);
         if num_beams > 1 {
             if sampling != Sampling::Greedy {

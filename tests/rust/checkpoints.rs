@@ -214,6 +214,18 @@ fn t5_max_distance_inside_the_exact_buckets_is_refused() {
 }
 
 #[test]
+fn the_model_card_shows_the_generation_defaults_and_zero_beams_is_refused() {
+    let session = Session::load(&fixture("gpt2_beam_untied").files(), None).unwrap();
+    let card = serde_json::to_value(glassbox::card::ModelCard::new(&session, None)).unwrap();
+    let g = &card["generation"];
+    assert_eq!((g["source"].as_str(), g["fromGenerationConfig"].as_bool()), (Some("generation_config.json"), Some(true)));
+    assert_eq!((g["numBeams"].as_u64(), g["lengthPenalty"].as_f64(), g["maxLength"].as_u64()), (Some(3), Some(1.2), Some(34)));
+    assert!(g["maxNewTokens"].is_null() && g["temperature"].is_null(), "{g}");
+    let err = session.plan("Hello", &GenerationRequest { num_beams: Some(0), ..Default::default() }).err().expect("0 beams must fail").to_string();
+    assert!(err.contains("beams is 0"), "{err}");
+}
+
+#[test]
 fn sampling_settings_come_from_the_generation_config_unless_given() {
     use glassbox::models::generation::Sampling;
     let mut folder = fixture("gpt2_generation_config");

@@ -58,8 +58,10 @@ export function renderGenerated(root, view) {
     b.dataset.index = String(i);
     b.dataset.id = String(step.id);
     b.textContent = tokenLabel(step.token, view.scheme, Boolean(step.special));
-    b.title = `step ${i + 1} · id ${step.id} · p = ${step.prob.toFixed(4)}`;
-    b.setAttribute('aria-label', `step ${i + 1}: ${JSON.stringify(step.token)}, probability ${step.prob.toFixed(3)}`);
+    // Beam search replays its best hypothesis: its tokens have no single-step probability (prob null).
+    const hasProb = typeof step.prob === 'number';
+    b.title = `step ${i + 1} · id ${step.id}` + (hasProb ? ` · p = ${step.prob.toFixed(4)}` : ' · beam search');
+    b.setAttribute('aria-label', `step ${i + 1}: ${JSON.stringify(step.token)}` + (hasProb ? `, probability ${step.prob.toFixed(3)}` : ''));
     list.append(b);
   });
   const stop = view.selected ?? Math.max(0, view.steps.length - 1);

@@ -19,10 +19,11 @@ mod kernel_checks;
 use crate::card::ModelCard;
 use crate::error::Error;
 use crate::loader::ModelFiles;
-use crate::models::generation::{top_candidates, GenerateOptions as CoreGenerateOptions, Generator, Sampling};
+use crate::models::beam::Hypothesis;
+use crate::models::generation::{top_candidates, Generator, Sampling};
 use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, QkvRequest, QkvTrace, Stack};
 use crate::plot::{self, MapStyle, Mask, Palette};
-use crate::session::{InspectOptions as CoreInspectOptions, Inspection, Session};
+use crate::session::{DecodingPlan, GenerationRequest, InspectOptions as CoreInspectOptions, Inspection, Session};
 use crate::tokenizer::Encoding;
 use js_sys::{Float32Array, Object, Reflect, Uint32Array, Uint8Array};
 use serde::de::DeserializeOwned;
@@ -404,16 +405,22 @@ impl Default for InspectOptions {
     }
 }
 
-/// `WasmGenerator.create` options.
+/// `WasmGenerator.create` options. The decoding options left out (`None`) take the model's
+/// generation settings (generation_config.json, else config.json), then Glassbox's defaults,
+/// through [`Session::plan`] as in the CLI.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct GenerateOptions {
-    max_new_tokens: u32,
-    temperature: f32,
-    top_k: u32,
-    top_p: f32,
+    max_new_tokens: Option<u32>,
+    /// 0: greedy; other values sample.
+    temperature: Option<f32>,
+    top_k: Option<u32>,
+    top_p: Option<f32>,
     /// A whole number up to 2^53; the same seed gives the same tokens here and in the CLI.
     seed: u64,
+    /// More than 1: beam search (HF's `num_beams`).
+    num_beams: Option<u32>,
+    length_penalty: Option<f64>,
     num_candidates: u32,
     capture_attention: bool,
     head_mask: Option<HeadMaskOption>,
@@ -423,15 +430,31 @@ struct GenerateOptions {
 impl Default for GenerateOptions {
     fn default() -> Self {
         GenerateOptions {
-            max_new_tokens: 20,
-            temperature: 0.0,
-            top_k: 0,
-            top_p: 1.0,
+            max_new_tokens: None,
+            temperature: None,
+            top_k: None,
+            top_p: None,
             seed: 0,
+            num_beams: None,
+            length_penalty: None,
             num_candidates: 10,
             capture_attention: true,
             head_mask: None,
             token_mask: None,
+        }
+    }
+}
+
+impl GenerateOptions {
+    fn request(&self) -> GenerationRequest {
+        GenerationRequest {
+            max_new_tokens: self.max_new_tokens.map(|n| n as usize),
+            temperature: self.temperature,
+            top_k: self.top_k.map(|k| k as usize),
+            top_p: self.top_p,
+            seed: self.seed,
+            num_beams: self.num_beams.map(|b| b as usize),
+            length_penalty: self.length_penalty,
         }
     }
 }
@@ -844,13 +867,72 @@ pub fn draw_map(values: &[f32], map_options: JsValue) -> Result<web_sys::ImageBi
 /// steps. Holds its own decoder state; the model is passed in on every call.
 #[wasm_bindgen]
 pub struct WasmGenerator {
-    generator: Generator,
+    mode: Mode,
     /// The tokenized input (prompt or source), for labelling attention keys.
     input: Encoding,
     input_text: String,
     /// What the decoder is fed before the first new token.
     prefix_ids: Vec<u32>,
-    eos_token_id: Option<u32>,
+    /// The ids that end a run (the model's generation settings, else config.json's eos).
+    eos_token_ids: Vec<u32>,
+    plan: DecodingPlan,
+}
+
+/// How a run decodes: a token per step, or a finished beam search replayed token by token.
+enum Mode {
+    Stepwise(Generator),
+    Beam {
+        /// Best first.
+        hypotheses: Vec<Hypothesis>,
+        /// How many tokens of the best hypothesis were handed out by `next_token`.
+        replayed: usize,
+    },
+}
+
+/// The settings a run uses once the options and the model's settings are merged.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlanMeta {
+    /// `"greedy"`, `"sample"` or `"beam"`.
+    decoding: &'static str,
+    max_new_tokens: usize,
+    num_beams: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    length_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_k: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f32>,
+}
+
+impl PlanMeta {
+    fn of(plan: &DecodingPlan) -> Self {
+        match plan {
+            DecodingPlan::Beam(b) => PlanMeta {
+                decoding: "beam",
+                max_new_tokens: b.max_new_tokens,
+                num_beams: b.num_beams,
+                length_penalty: Some(b.length_penalty),
+                temperature: None,
+                top_k: None,
+                top_p: None,
+            },
+            DecodingPlan::Stepwise(o) => match o.sampling {
+                Sampling::Greedy => PlanMeta { decoding: "greedy", max_new_tokens: o.max_new_tokens, num_beams: 1, length_penalty: None, temperature: None, top_k: None, top_p: None },
+                Sampling::Sample { temperature, top_k, top_p, .. } => PlanMeta {
+                    decoding: "sample",
+                    max_new_tokens: o.max_new_tokens,
+                    num_beams: 1,
+                    length_penalty: None,
+                    temperature: Some(temperature),
+                    top_k: Some(top_k),
+                    top_p: Some(top_p),
+                },
+            },
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -858,6 +940,16 @@ pub struct WasmGenerator {
 struct StartMeta {
     prefix_tokens: Vec<String>,
     prefix_special: Vec<bool>,
+    plan: PlanMeta,
+}
+
+#[derive(Serialize)]
+struct BeamMeta {
+    /// The new tokens of this hypothesis (eos included when it ended there).
+    ids: Vec<u32>,
+    text: String,
+    /// HF's `sequences_scores`: summed log-probability / new_tokens^length_penalty.
+    score: f32,
 }
 
 #[derive(Serialize)]
@@ -868,32 +960,60 @@ struct TokenMeta {
     /// Whether the tokenizer marks this token special (e.g. `</s>`).
     special: bool,
     text: String,
-    prob: f32,
+    /// The token's probability; `None` (null) for beam search, whose tokens are replayed.
+    prob: Option<f32>,
 }
 
 #[wasm_bindgen]
 impl WasmGenerator {
-    /// Start generating from `text`. Options: `{ maxNewTokens = 20, temperature = 0 (greedy),
-    /// topK = 0 (off), topP = 1 (off), seed = 0, numCandidates = 10, captureAttention = true,
-    /// headMask?, tokenMask? }` (the masks as in `WasmModel::inspect`, for every step).
+    /// Start generating from `text`. Options (each left out takes the model's generation_config.json,
+    /// then Glassbox's default): `{ maxNewTokens (20), temperature (0: greedy), topK (0: off),
+    /// topP (1: off), seed = 0, numBeams (1), lengthPenalty (1), numCandidates = 10,
+    /// captureAttention = true, headMask?, tokenMask? }` (the masks as in `WasmModel::inspect`,
+    /// for every step). The merge is the CLI's ([`Session::plan`]). With more than one beam the
+    /// whole beam search runs here; `next_token` then replays the best hypothesis a token at a time.
     pub fn create(model: &WasmModel, text: &str, generate_options: JsValue) -> Result<WasmGenerator, JsError> {
         let o: GenerateOptions = options(generate_options, "generate")?;
         if o.seed > 1 << 53 {
             return Err(js_error(Error::input(format!("seed {} is not a whole number from 0 to 2^53", o.seed), "Use a seed like 0, 1 or 42")));
         }
-        let sampling = Sampling::new(o.temperature, o.top_k as usize, o.top_p, o.seed).map_err(js_error)?;
-        let capture = if o.capture_attention { Capture::PROBS } else { Capture::NONE };
-        let opts = CoreGenerateOptions { max_new_tokens: o.max_new_tokens as usize, sampling, eos_token_id: None, n_candidates: o.num_candidates as usize, capture };
+        let session = &model.session;
+        let plan = session.plan(text, &o.request()).map_err(js_error)?;
+        let eos_token_ids = session.generation_rules(None).eos_token_ids;
         let interventions = Interventions { head_mask: o.head_mask.map(HeadMasks::from).unwrap_or_default(), token_mask: o.token_mask };
-        let (input, prefix_ids, generator) = model.session.generator_with(text, &opts, &interventions).map_err(js_error)?;
-        Ok(WasmGenerator { generator, input, input_text: text.to_owned(), prefix_ids, eos_token_id: model.session.info().eos_token_id })
+        match plan {
+            DecodingPlan::Stepwise(mut opts) => {
+                opts.n_candidates = o.num_candidates as usize;
+                opts.capture = if o.capture_attention { Capture::PROBS } else { Capture::NONE };
+                let (input, prefix_ids, generator) = session.generator_with(text, &opts, &interventions).map_err(js_error)?;
+                Ok(WasmGenerator { mode: Mode::Stepwise(generator), input, input_text: text.to_owned(), prefix_ids, eos_token_ids, plan })
+            }
+            DecodingPlan::Beam(opts) => {
+                if interventions.head_mask != HeadMasks::default() || interventions.token_mask.is_some() {
+                    return Err(js_error(Error::input(
+                        format!("headMask and tokenMask apply to greedy and sampled runs, not to beam search ({} beams)", opts.num_beams),
+                        "Pass numBeams: 1 to generate with ablated heads or hidden tokens, or leave the masks out",
+                    )));
+                }
+                let run = session.beam_search(text, &opts).map_err(js_error)?;
+                Ok(WasmGenerator {
+                    mode: Mode::Beam { hypotheses: run.hypotheses, replayed: 0 },
+                    input: run.input,
+                    input_text: text.to_owned(),
+                    prefix_ids: run.prefix_ids,
+                    eos_token_ids,
+                    plan,
+                })
+            }
+        }
     }
 
-    /// `{ input: Tokens-like (see `tokenize`), prefixIds: Uint32Array, prefixTokens: string[], prefixSpecial: boolean[] }`.
+    /// `{ input: Tokens-like (see `tokenize`), prefixIds: Uint32Array, prefixTokens: string[], prefixSpecial: boolean[],
+    /// plan: { decoding: "greedy"|"sample"|"beam", maxNewTokens, numBeams, lengthPenalty?, temperature?, topK?, topP? } }`.
     pub fn start(&self, model: &WasmModel) -> Result<JsValue, JsError> {
         let named = IdTokens::of(&model.session, &self.prefix_ids);
         with_arrays(
-            &StartMeta { prefix_tokens: named.tokens, prefix_special: named.special },
+            &StartMeta { prefix_tokens: named.tokens, prefix_special: named.special, plan: PlanMeta::of(&self.plan) },
             vec![("input", encoding_object(&self.input, &self.input_text, None::<()>)?), ("prefixIds", Uint32Array::from(&self.prefix_ids[..]).into())],
         )
     }
@@ -903,20 +1023,33 @@ impl WasmGenerator {
     /// `attentions.self` is `[L][H][1][P]`, `attentions.cross` `[L][H][1][S]`.
     #[wasm_bindgen(js_name = nextToken)]
     pub fn next_token(&mut self, model: &WasmModel) -> Result<JsValue, JsError> {
-        let Some(tok) = self.generator.next_token(&model.session.model).map_err(js_error)? else {
+        let generator = match &mut self.mode {
+            Mode::Stepwise(generator) => generator,
+            Mode::Beam { hypotheses, replayed } => {
+                let best = hypotheses.first().map(|h| h.ids.as_slice()).unwrap_or_default();
+                let Some(&id) = best.get(*replayed) else {
+                    return Ok(JsValue::UNDEFINED);
+                };
+                *replayed += 1;
+                let meta = token_meta(&model.session, &best[..*replayed], None)?;
+                // No candidates (the beams chose among many) and no attention (not captured).
+                #[derive(Serialize)]
+                struct NoNames {
+                    tokens: [String; 0],
+                    special: [bool; 0],
+                }
+                let candidates = with_arrays(
+                    &NoNames { tokens: [], special: [] },
+                    vec![("ids", Uint32Array::new_with_length(0).into()), ("probs", Float32Array::new_with_length(0).into())],
+                )?;
+                debug_assert_eq!(meta.id, id);
+                return with_arrays(&meta, vec![("candidates", candidates)]);
+            }
+        };
+        let Some(tok) = generator.next_token(&model.session.model).map_err(js_error)? else {
             return Ok(JsValue::UNDEFINED);
         };
-        let produced = self.generator.produced();
-        let text = model.session.tokenizer.decode(produced, true).map_err(js_error)?;
-        let specials = model.session.tokenizer.special_ids();
-        let meta = TokenMeta {
-            step: produced.len() - 1,
-            id: tok.id,
-            token: token_string(&model.session, tok.id),
-            special: specials.binary_search(&tok.id).is_ok(),
-            text,
-            prob: tok.prob,
-        };
+        let meta = token_meta(&model.session, generator.produced(), Some(tok.prob))?;
         let ids: Vec<u32> = tok.candidates.iter().map(|&(id, _)| id).collect();
         let probs: Vec<f32> = tok.candidates.iter().map(|&(_, p)| p).collect();
         let named = IdTokens::of(&model.session, &ids);
@@ -941,18 +1074,53 @@ impl WasmGenerator {
         with_arrays(&meta, arrays)
     }
 
-    /// The new ids so far.
+    /// The new ids so far (beam search: of the best hypothesis, as far as replayed).
     pub fn ids(&self) -> Uint32Array {
-        Uint32Array::from(self.generator.produced())
+        Uint32Array::from(self.produced())
     }
 
     /// Why generation ended: `"eos"`, `"max"`, or `""` while it can go on.
     #[wasm_bindgen(js_name = stoppedBy)]
     pub fn stopped_by(&self) -> String {
-        if !self.generator.is_finished() {
+        let finished = match &self.mode {
+            Mode::Stepwise(generator) => generator.is_finished(),
+            Mode::Beam { hypotheses, replayed } => *replayed >= hypotheses.first().map_or(0, |h| h.ids.len()),
+        };
+        if !finished {
             return String::new();
         }
-        let hit_eos = self.eos_token_id.is_some() && self.generator.produced().last().copied() == self.eos_token_id;
+        let hit_eos = self.produced().last().is_some_and(|id| self.eos_token_ids.contains(id));
         (if hit_eos { "eos" } else { "max" }).to_owned()
     }
+
+    /// Beam search's finished hypotheses, best first: `[{ ids, text, score }]` (`score`: HF's
+    /// `sequences_scores`); `undefined` for greedy and sampled runs.
+    pub fn beams(&self, model: &WasmModel) -> Result<JsValue, JsError> {
+        let Mode::Beam { hypotheses, .. } = &self.mode else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let beams = hypotheses
+            .iter()
+            .map(|h| Ok(BeamMeta { ids: h.ids.clone(), text: model.session.tokenizer.decode(&h.ids, true)?, score: h.score }))
+            .collect::<crate::error::Result<Vec<_>>>()
+            .map_err(js_error)?;
+        to_js(&beams)
+    }
+}
+
+impl WasmGenerator {
+    fn produced(&self) -> &[u32] {
+        match &self.mode {
+            Mode::Stepwise(generator) => generator.produced(),
+            Mode::Beam { hypotheses, replayed } => hypotheses.first().map_or(&[][..], |h| &h.ids[..*replayed]),
+        }
+    }
+}
+
+/// The event of the last token of `produced` (the new ids so far).
+fn token_meta(session: &Session, produced: &[u32], prob: Option<f32>) -> Result<TokenMeta, JsError> {
+    let id = *produced.last().ok_or_else(|| JsError::new("no token produced"))?;
+    let text = session.tokenizer.decode(produced, true).map_err(js_error)?;
+    let specials = session.tokenizer.special_ids();
+    Ok(TokenMeta { step: produced.len() - 1, id, token: token_string(session, id), special: specials.binary_search(&id).is_ok(), text, prob })
 }

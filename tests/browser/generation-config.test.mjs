@@ -1,0 +1,86 @@
+// The page's generation controls start from the model's generation_config.json (issue 10, part 2): a GPT-2
+// checkpoint whose file asks for beam search (3 beams, length penalty 1.2, max_length 34) shows those values,
+// says where they came from, generates what the native CLI's `generate` prints, and lets the user override
+// them (a link then names only what was changed).
+//
+//   node tests/browser/run.mjs            (or, with pkg/ and target/debug/glassbox built:)
+//   node --test tests/browser/generation-config.test.mjs
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, launchBrowser, newWatchedPage, modelsUnderTest, waitIdle, pickModel, cliInspect, CLI, ROOT } from './helpers.mjs';
+
+const NAME = 'zz-gpt2-beams';
+const SOURCE = path.join(ROOT, 'tests/fixtures/checkpoints/gpt2_beam_untied');
+const TEXT = 'Hello world, this is a test.';
+const setup = {};
+
+before(async () => {
+  assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
+  setup.models = await modelsUnderTest();
+  const dir = path.join(setup.models.root, NAME);
+  fs.mkdirSync(dir);
+  // The model's files only (reference.json is the fixture's, not part of a model folder).
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
+    fs.copyFileSync(path.join(SOURCE, f), path.join(dir, f));
+  }
+  setup.server = await startServer(setup.models.root);
+  setup.browser = await launchBrowser();
+  const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+  Object.assign(setup, { context, page, watch });
+  await page.goto(setup.server.url);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+});
+
+after(async () => {
+  await setup.context?.close();
+  await setup.browser?.close();
+  await setup.server?.stop();
+});
+
+async function generate(page) {
+  const before = await page.evaluate(() => window.__glassbox.events().length);
+  await page.click('#generate-button');
+  await page.waitForFunction((n) => window.__glassbox.events().slice(n).some((e) => e.type === 'done'), before, { timeout: 90000 });
+  await waitIdle(page);
+  const error = await page.$eval('#generate-error', (e) => (e.hidden ? '' : e.textContent));
+  assert.equal(error, '', 'no generation error');
+  return (await page.evaluate(() => window.__glassbox.events())).slice(before).find((e) => e.type === 'done');
+}
+
+describe('generation_config.json on the page', () => {
+  it('the controls start from the model\'s values, generate as HF\'s model.generate does, and can be overridden', async () => {
+    const { page } = setup;
+    await pickModel(page, NAME);
+    const value = (id) => page.inputValue(id);
+    assert.equal(await value('#num-beams'), '3');
+    assert.equal(await value('#temperature'), '0');
+    // max_length counts the prompt, so the page leaves the number to the model and says so.
+    assert.equal(await value('#max-tokens'), '');
+    assert.equal(await page.$eval('#max-tokens', (e) => e.placeholder), 'max_length 34');
+    const note = await page.$eval('#generation-source', (e) => (e.hidden ? '' : e.textContent));
+    assert.match(note, /generation_config\.json/);
+    assert.match(note, /3 beams/);
+    assert.match(note, /length penalty 1\.2/);
+    // Every control has a label (WCAG: each input is named).
+    assert.equal(await page.$eval('label[for="num-beams"]', (e) => e.textContent.trim()), 'Beams');
+
+    await page.fill('#text-input', TEXT);
+    const beams = await generate(page);
+    const shown = await page.$$eval('#generated .gen-token', (els) => els.length);
+    assert.equal(shown, beams.ids.length, 'every token of the best beam is shown');
+    const reference = JSON.parse(fs.readFileSync(path.join(SOURCE, 'reference.json'), 'utf8')).cases[0];
+    assert.deepEqual(beams.ids, reference.generate.ids, 'the page\'s beam search equals HF\'s model.generate');
+
+    // Override: one beam and 4 tokens is greedy, the CLI's `inspect --generate 4 --num-beams 1`.
+    await page.fill('#num-beams', '1');
+    await page.fill('#max-tokens', '4');
+    const greedy = await generate(page);
+    const cli = cliInspect(path.join(setup.models.root, NAME), TEXT, ['--generate', '4', '--num-beams', '1']);
+    assert.deepEqual(greedy.ids, cli.generated_ids);
+    await page.waitForFunction(() => /beams=1/.test(location.hash) && /max-tokens=4/.test(location.hash), null, { timeout: 5000 });
+    assert.deepEqual(setup.watch.errors, [], 'no console errors');
+  });
+});
