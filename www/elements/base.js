@@ -1,0 +1,517 @@
+// What every Glassbox element shares: the one worker, model and run caches, lazy start, the shadow-root
+// styles and the GlassboxElement base class. Each element lives in its own file beside this one (or in
+// ../glassbox-widgets.js for the first five) and registers itself with `define`.
+//
+// Every widget on a page shares one Web Worker (one Glassbox) and each model is loaded once, however many
+// widgets show it. A widget starts its work only when it scrolls into view. Each lives in a shadow root:
+// the host page's styles do not reach inside and ours do not leak out; the look is set through the
+// --gb-* custom properties (light and dark built in). The drawing is done by the page's own views
+// (../views/*.js), so a widget shows exactly what the page shows. Guide: docs/widgets.md.
+
+import { Glassbox } from '../glassbox.js';
+import { renderTextHighlight } from '../views/text-highlight.js';
+import { labelSchemeOf } from '../run-view.js';
+import { pageLink, findModel } from '../url-state.js';
+
+const HERE = new URL('../', import.meta.url); // the Glassbox folder (www/)
+const LAZY_MARGIN = '300px';       // start loading a little before the widget is on screen
+const TEXT_DELAY_MS = 300;         // re-run this long after the reader stops typing
+const N_CANDIDATES = 10;           // bars in the next-token chart
+const TRANSLATION_EXTRA = 10;      // an encoder-decoder translates up to 2 * source tokens + this
+
+// ---- configuration ------------------------------------------------------------------------------
+
+const config = {
+  /** Where bundled model names are looked up: `${modelsBase}index.json` and `${modelsBase}<name>/`. */
+  modelsBase: new URL('models/', HERE).href,
+  /** The page's stylesheet; its component rules and palette are reused inside every shadow root. */
+  styleUrl: new URL('style.css', HERE).href,
+  /** The Glassbox page, for "Open in Glassbox" links. */
+  pageUrl: new URL('index.html', HERE).href,
+  /** Options for Glassbox.create (workerUrl, pkgUrl, wasm). */
+  createOptions: {},
+};
+
+/**
+ * Change where models, the stylesheet or the page live, before the first widget loads.
+ * `configure({ modelsBase: '/static/glassbox/models/' })`.
+ */
+export function configure(options = {}) {
+  for (const key of ['modelsBase', 'styleUrl', 'pageUrl']) {
+    if (options[key]) config[key] = new URL(options[key], document.baseURI).href;
+  }
+  if (options.createOptions) config.createOptions = { ...options.createOptions };
+}
+
+// ---- the shared runtime: one worker, one load per model, one run per (model, text) ----------------
+
+/** What the widgets on this page have asked of the engine (read by the tests and handy when debugging). */
+export const stats = { glassboxes: 0, loads: [], runs: 0, generations: 0 };
+
+let glassbox = null;      // Promise<Glassbox>
+let modelIndex = null;    // Promise<Array<{name, path, kind, modelType, title}>>
+const models = new Map(); // key -> Promise<{ model, name, key }>
+const runs = new Map();   // key + text -> Promise<RunResult>
+
+/** The one Glassbox (worker + wasm) every widget on the page uses. */
+export function sharedGlassbox() {
+  if (!glassbox) {
+    stats.glassboxes += 1;
+    glassbox = Glassbox.create({ ...crossOriginWorker(), ...config.createOptions });
+    glassbox.catch(() => { glassbox = null; });
+  }
+  return glassbox;
+}
+
+/**
+ * Browsers start workers only from the page's own origin. When the widgets are loaded from another site (a blog
+ * using the Glassbox server's script), the worker is a same-origin blob that imports the real worker module, which
+ * then finds the wasm and the models on the Glassbox server (that server must send CORS headers).
+ */
+function crossOriginWorker() {
+  const url = new URL('worker.js', HERE);
+  if (url.origin === location.origin || config.createOptions.worker || config.createOptions.workerUrl) return {};
+  const shim = new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' });
+  return { worker: new Worker(URL.createObjectURL(shim), { type: 'module' }) };
+}
+
+/** The bundled models' index (models/index.json beside the widgets, or configure({ modelsBase })). */
+export function bundledModels() {
+  if (!modelIndex) {
+    const url = new URL('index.json', config.modelsBase).href;
+    modelIndex = fetch(url).then((res) => {
+      if (!res.ok) throw new Error(`the list of bundled models (${url}) answered ${res.status}`);
+      return res.json();
+    }).then((body) => (Array.isArray(body) ? body : body.models ?? []));
+    modelIndex.catch(() => { modelIndex = null; });
+  }
+  return modelIndex;
+}
+
+/**
+ * Where a `model` attribute points: a bundled model's name ("gpt2"), the first bundled model of a type or
+ * kind ("@gpt2", "@marian", "@decoder-only"), or a folder URL ("./my-model/", "https://…/bert/"; anything
+ * with a slash), resolved against the host page.
+ */
+async function modelFolder(spec) {
+  if (!spec) throw new Error('this widget has no model. Add model="…" (a bundled model\'s name or a folder URL)');
+  if (spec.includes('/')) {
+    const url = new URL(spec, document.baseURI).href;
+    return { url: url.endsWith('/') ? url : `${url}/`, name: spec };
+  }
+  let list;
+  try {
+    list = await bundledModels();
+  } catch (err) {
+    if (spec.startsWith('@')) throw err;
+    list = null;
+  }
+  const hit = list ? findModel(list, spec) : undefined;
+  if (list && !hit) {
+    throw new Error(`there is no bundled model ${spec.startsWith('@') ? `of type "${spec.slice(1)}"` : `called "${spec}"`}. `
+      + `Use one of: ${list.map((m) => m.name).join(', ') || '(none)'}, "@" and a model type or kind, or a folder URL`);
+  }
+  const path = hit?.path ?? `${encodeURIComponent(spec)}/`;
+  // index.json paths start with "models/" (relative to the page that serves them); keep only the folder part.
+  const rel = path.replace(/^models\//, '');
+  return {
+    url: new URL(rel.endsWith('/') ? rel : `${rel}/`, config.modelsBase).href,
+    name: hit?.title ?? hit?.name ?? spec,
+    files: Array.isArray(hit?.files) ? hit.files : null,   // the index lists them: no requests for absent optional files
+  };
+}
+
+/**
+ * The model a widget shows, loaded once per page (keyed by its folder, so "gpt2" and "@gpt2" share a load).
+ * `randomSeed` gives the untrained twin (same architecture, seeded random weights): a separate model.
+ */
+export async function sharedModel(spec, randomSeed = null) {
+  const folder = await modelFolder(spec);
+  const key = `${folder.url}\u0000${randomSeed ?? ''}`;
+  let entry = models.get(key);
+  if (!entry) {
+    entry = (async () => {
+      const gb = await sharedGlassbox();
+      stats.loads.push({ model: spec, url: folder.url, randomSeed });
+      const opts = randomSeed === null ? {} : { randomSeed };
+      const source = folder.files ? { baseUrl: folder.url, files: folder.files } : { baseUrl: folder.url };
+      const model = await gb.loadModel(source, opts);
+      // How the vocabulary writes text, for labels: the page's rule (run-view.js), found once per model.
+      const scheme = await labelSchemeOf(model);
+      return { model, name: folder.name, key, scheme };
+    })();
+    entry.catch(() => models.delete(key));
+    models.set(key, entry);
+  }
+  return entry;
+}
+
+/** One forward pass per (model, text, decoder input), shared by the widgets that show it. */
+function sharedRun(entry, text, decoderIds = null) {
+  const key = `${entry.key}\u0000${text}\u0000${decoderIds ? decoderIds.join(',') : ''}`;
+  let run = runs.get(key);
+  if (!run) {
+    stats.runs += 1;
+    run = entry.model.run(text, decoderIds ? { decoderIds, topK: N_CANDIDATES } : { topK: N_CANDIDATES });
+    run.catch(() => runs.delete(key));
+    runs.set(key, run);
+  }
+  return run;
+}
+
+/**
+ * For an encoder-decoder: the greedy output, fed back as the decoder input, so the decoder and cross
+ * maps show the whole translation rather than the start token alone.
+ */
+function sharedTranslationRun(entry, text) {
+  const key = `${entry.key}\u0000${text}\u0000translation`;
+  let run = runs.get(key);
+  if (!run) {
+    run = (async () => {
+      const first = await sharedRun(entry, text);
+      const start = first.decoderIds?.[0];
+      if (start === undefined) return first;
+      stats.generations += 1;
+      const maxNewTokens = 2 * first.tokens.ids.length + TRANSLATION_EXTRA;
+      const { ids } = await entry.model.generate(text, { maxNewTokens, temperature: 0, numCandidates: 1, captureAttention: false }).done;
+      return ids.length ? sharedRun(entry, text, [start, ...ids]) : first;
+    })();
+    run.catch(() => runs.delete(key));
+    runs.set(key, run);
+  }
+  return run;
+}
+
+// ---- styles -------------------------------------------------------------------------------------
+
+/** Rules of our own, on top of the page's component styles. */
+const WIDGET_CSS = `
+:host { display: block; margin: 1.2em 0; color: var(--gb-text); font: 15px/1.5 var(--gb-font); text-align: left; }
+:host([hidden]) { display: none; }
+.gb-widget { background: var(--gb-panel); border: 1px solid var(--gb-border); border-radius: var(--gb-radius);
+  padding: 12px 14px 14px; }
+.gb-head { display: flex; flex-wrap: wrap; align-items: baseline; justify-content: space-between; gap: 4px 12px;
+  margin-bottom: 8px; font-size: 13px; color: var(--gb-muted); }
+.gb-head a { color: var(--gb-accent); }
+.gb-model { font-weight: 600; }
+.gb-controls { display: flex; flex-wrap: wrap; align-items: end; gap: 8px 12px; margin-bottom: 8px; }
+.gb-controls .field { margin: 0; min-width: 110px; }
+.gb-controls .field.narrow { min-width: 0; width: 6.5em; }
+.gb-controls .button-row { margin: 0; }
+.text-wrap { margin-bottom: 8px; }
+.text-wrap textarea, .text-backdrop { font-size: 15px; padding: 7px 10px; }
+.tokens { margin-top: 6px; }
+.gb-status { margin: 6px 0; }
+.gb-status:empty { display: none; }
+.generation-views { margin-top: 8px; }
+.gb-widget.readonly .text-wrap textarea { resize: none; }
+`;
+
+/** Turn the page's stylesheet into one that works in a shadow root: its :root palette becomes :host's. */
+function shadowCss(pageCss) {
+  const light = /:root\s*\{([^}]*)\}/.exec(pageCss)?.[1] ?? '';
+  const dark = /@media\s*\(prefers-color-scheme:\s*dark\)\s*\{\s*:root\s*\{([^}]*)\}/.exec(pageCss)?.[1] ?? '';
+  return `${pageCss.replace(/:root\b/g, ':host')}
+:host([theme="light"]) { ${light} color-scheme: light; }
+:host([theme="dark"]) { ${dark} color-scheme: dark; }
+${WIDGET_CSS}`;
+}
+
+let sheets = null; // Promise<CSSStyleSheet[]>, shared by every shadow root
+
+function widgetSheets() {
+  if (!sheets) {
+    sheets = (async () => {
+      let css = '';
+      try {
+        const res = await fetch(config.styleUrl);
+        if (res.ok) css = await res.text();
+      } catch { /* the widget still works, plainly styled */ }
+      const sheet = new CSSStyleSheet();
+      await sheet.replace(shadowCss(css));
+      return [sheet];
+    })();
+  }
+  return sheets;
+}
+
+// ---- lazy start ---------------------------------------------------------------------------------
+
+const observer = typeof IntersectionObserver === 'function'
+  ? new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (e.isIntersecting) {
+        observer.unobserve(e.target);
+        e.target._wake();
+      }
+    }
+  }, { rootMargin: LAZY_MARGIN })
+  : null;
+
+// ---- small DOM helpers --------------------------------------------------------------------------
+
+function h(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') node.className = v;
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k in node && typeof v !== 'string') node[k] = v;
+    else node.setAttribute(k, v);
+  }
+  node.append(...children);
+  return node;
+}
+
+function range(n) {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** Rasterise a map's cells in the shared worker (crate/src/plot, the page's and the CLI's pixels). */
+async function raster(values, options) {
+  return (await sharedGlassbox()).drawMap(values, options);
+}
+
+/** A number attribute, or `fallback` when it is absent or not a number. */
+function numberAttr(el, name, fallback) {
+  const raw = el.getAttribute(name);
+  if (raw === null || raw.trim() === '') return fallback;
+  const v = Number(raw);
+  return Number.isFinite(v) ? v : fallback;
+}
+
+let widgetCount = 0;
+
+// ---- the base element ---------------------------------------------------------------------------
+
+const COMMON_ATTRIBUTES = ['model', 'text', 'hide', 'readonly', 'random-seed'];
+
+/**
+ * What every widget shares: the shadow root and its styles, the lazy start, the model, the text box,
+ * hide flags and read-only mode, status and errors. Subclasses build their controls and draw.
+ */
+class GlassboxElement extends HTMLElement {
+  constructor() {
+    super();
+    this.attachShadow({ mode: 'open' });
+    this._awake = false;
+    this._built = false;
+    this._seq = 0;
+    this._text = null;          // the reader's edit; null = the text attribute
+    this._textTimer = 0;
+    this._updateQueued = false;
+    this._entry = null;
+    this._uid = `gbw${++widgetCount}`;
+  }
+
+  connectedCallback() {
+    if (!this._built) this._build();
+    if (this._awake) return;
+    if (this.hasAttribute('eager') || !observer) this._wake();
+    else observer.observe(this);
+  }
+
+  disconnectedCallback() {
+    observer?.unobserve(this);
+  }
+
+  attributeChangedCallback(name, oldValue, newValue) {
+    if (oldValue === newValue || !this._built) return;
+    if (name === 'text') this._text = null;
+    if (name === 'model' || name === 'random-seed') this._entry = null;
+    this._applyChrome();
+    this._queueUpdate();
+  }
+
+  /** The text being shown (the reader's edit, else the text attribute). */
+  get text() {
+    return this._text ?? this.getAttribute('text') ?? '';
+  }
+
+  set text(value) {
+    this.setAttribute('text', String(value));
+  }
+
+  /** Draw again with the current attributes (after the widget has woken). */
+  refresh() {
+    this._queueUpdate();
+  }
+
+  /** This widget as HTML an author can paste (the custom-element form). */
+  embedCode() {
+    const attrs = Array.from(this.attributes).filter((a) => !a.name.startsWith('data-') && a.name !== 'style')
+      .map((a) => (a.value === '' ? ` ${a.name}` : ` ${a.name}="${a.value.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"`)).join('');
+    const tag = this.localName;
+    return `<${tag}${attrs}></${tag}>`;
+  }
+
+  _hidden(name) {
+    const hide = (this.getAttribute('hide') ?? '').split(/[\s,]+/).filter(Boolean);
+    return hide.includes(name) || hide.includes('all');
+  }
+
+  get _readonly() {
+    return this.hasAttribute('readonly');
+  }
+
+  _build() {
+    this._built = true;
+    this.shadowRoot.innerHTML = '';
+    widgetSheets().then((list) => { this.shadowRoot.adoptedStyleSheets = list; });
+    this.ui = {};
+    this.ui.model = h('span', { class: 'gb-model', dataset: { control: 'model' } });
+    this.ui.open = h('a', { target: '_blank', rel: 'noopener', dataset: { control: 'open' } }, 'Open in Glassbox');
+    this.ui.header = h('div', { class: 'gb-head', part: 'head' }, this.ui.model, this.ui.open);
+    this.ui.textArea = h('textarea', { rows: 2, spellcheck: false, 'aria-label': 'Text' });
+    this.ui.backdrop = h('div', { class: 'text-backdrop', 'aria-hidden': 'true' });
+    this.ui.textWrap = h('div', { class: 'text-wrap', dataset: { control: 'text' } }, this.ui.backdrop, this.ui.textArea);
+    this.ui.controls = h('div', { class: 'gb-controls', dataset: { control: 'controls' } });
+    this.ui.status = h('p', { class: 'gb-status placeholder', 'aria-live': 'polite' });
+    this.ui.error = h('p', { class: 'error', role: 'alert', hidden: true });
+    this.ui.body = h('div', { class: 'gb-body' });
+    this.ui.root = h('div', { class: 'gb-widget', part: 'widget' },
+      this.ui.header, this.ui.textWrap, this.ui.controls, this.ui.status, this.ui.error, this.ui.body);
+    this.shadowRoot.append(this.ui.root);
+
+    this.ui.textArea.addEventListener('input', () => {
+      this._text = this.ui.textArea.value;
+      renderTextHighlight(this.ui.backdrop, this._text, null);
+      clearTimeout(this._textTimer);
+      this._textTimer = setTimeout(() => this._queueUpdate(), TEXT_DELAY_MS);
+    });
+    this.ui.textArea.addEventListener('scroll', () => { this.ui.backdrop.scrollTop = this.ui.textArea.scrollTop; });
+    this.buildControls();
+    this._setStatus('waiting', 'Scroll here to load the model.');
+    this._applyChrome();
+  }
+
+  /** Text box, hide flags, read-only: cheap, applied at once on every attribute change. */
+  _applyChrome() {
+    const { textArea, backdrop } = this.ui;
+    if (textArea.value !== this.text) {
+      textArea.value = this.text;
+      renderTextHighlight(backdrop, this.text, null);
+    }
+    textArea.readOnly = this._readonly;
+    this.ui.root.classList.toggle('readonly', this._readonly);
+    for (const node of this.shadowRoot.querySelectorAll('[data-control]')) {
+      node.hidden = this._hidden(node.dataset.control) || node.dataset.unavailable === 'true';
+    }
+    // Read-only: the reader cannot change the settings, but may still press Generate.
+    for (const input of this.ui.controls.querySelectorAll('input, select')) {
+      if (this._readonly) input.setAttribute('disabled', '');
+      else if (!input.dataset.busy) input.removeAttribute('disabled');
+    }
+    this.ui.open.href = pageLink(config.pageUrl, this.linkState());
+    // The page has no random-weights twins: a link would show the trained model instead.
+    this.ui.open.hidden = this._hidden('open') || this.hasAttribute('random-seed');
+  }
+
+  _wake() {
+    if (this._awake) return;
+    this._awake = true;
+    this._queueUpdate();
+  }
+
+  _queueUpdate() {
+    if (!this._awake || this._updateQueued) return;
+    this._updateQueued = true;
+    queueMicrotask(async () => {
+      this._updateQueued = false;
+      const seq = ++this._seq;
+      try {
+        this._clearError();
+        if (!this._entry) {
+          this._setStatus('loading', 'Loading the model…');
+          const randomSeed = this.hasAttribute('random-seed') ? numberAttr(this, 'random-seed', 0) : null;
+          this._entry = await sharedModel(this.getAttribute('model') ?? '', randomSeed);
+          if (seq !== this._seq) return;
+        }
+        const { info } = this._entry.model;
+        this.ui.model.textContent = `${this._entry.name}${this.hasAttribute('random-seed') ? ' (random weights)' : ''} · ${info.kind}`;
+        this._setStatus('running', '');
+        await this.update(this._entry, () => seq === this._seq);
+        if (seq !== this._seq) return;
+        if (this.dataset.status !== 'generating') this._setStatus('ready', '');
+        this.dispatchEvent(new CustomEvent('glassbox-ready', { bubbles: true, composed: true }));
+      } catch (err) {
+        if (seq !== this._seq) return;
+        this._showError(err);
+      }
+    });
+  }
+
+  _setStatus(status, message) {
+    this.dataset.status = status;
+    this.ui.status.textContent = message;
+  }
+
+  _showError(err) {
+    const message = err instanceof Error ? err.message : String(err);
+    this.ui.error.textContent = message ? message.charAt(0).toUpperCase() + message.slice(1) : 'Something went wrong.';
+    this.ui.error.hidden = false;
+    this._setStatus('error', '');
+    this.dispatchEvent(new CustomEvent('glassbox-error', { bubbles: true, composed: true, detail: { message } }));
+  }
+
+  _clearError() {
+    this.ui.error.hidden = true;
+    this.ui.error.textContent = '';
+  }
+
+  /** A labelled <select> or <input> in the controls row, tagged for hide="…". */
+  _field(control, label, input, narrow = false) {
+    const id = `${this._uid}-${control}`;
+    input.id = id;
+    const field = h('div', { class: `field compact${narrow ? ' narrow' : ''}`, dataset: { control } },
+      h('label', { for: id }, label), input);
+    this.ui.controls.append(field);
+    return input;
+  }
+
+  /** The page state that reproduces this widget (for "Open in Glassbox"). */
+  linkState() {
+    return { model: this.getAttribute('model') ?? '', text: this.text };
+  }
+
+  // Subclasses: buildControls() once; update(entry, isCurrent) to fetch data and draw.
+  buildControls() {}
+
+  async update() {}
+}
+
+// ---- <glassbox-tokens> --------------------------------------------------------------------------
+
+/** The text cut into tokens: one chip per token (its text and id); hover a chip to see its span. */
+/** Register an element (once, even if this module is loaded twice under different URLs). */
+export function define(name, cls) {
+  if (!customElements.get(name)) customElements.define(name, cls);
+}
+
+export {
+  COMMON_ATTRIBUTES,
+  GlassboxElement,
+  HERE,
+  LAZY_MARGIN,
+  N_CANDIDATES,
+  TEXT_DELAY_MS,
+  TRANSLATION_EXTRA,
+  WIDGET_CSS,
+  config,
+  crossOriginWorker,
+  glassbox,
+  h,
+  modelFolder,
+  modelIndex,
+  models,
+  numberAttr,
+  observer,
+  range,
+  raster,
+  runs,
+  shadowCss,
+  sharedRun,
+  sharedTranslationRun,
+  sheets,
+  widgetCount,
+  widgetSheets,
+};
