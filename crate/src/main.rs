@@ -248,11 +248,8 @@ fn maps(m: &Option<AttentionMaps>) -> Value {
     match m {
         None => Value::Null,
         Some(m) => Value::Array(
-            m.data
-                .chunks(m.q_len * m.k_len)
-                .collect::<Vec<_>>()
-                .chunks(m.n_heads)
-                .map(|heads| Value::Array(heads.iter().map(|h| matrix(h, m.k_len)).collect()))
+            m.outer_iter()
+                .map(|heads| Value::Array(heads.outer_iter().map(|map| Value::Array(map.outer_iter().map(|row| Value::Array(row.iter().map(|&x| float(x)).collect())).collect())).collect()))
                 .collect(),
         ),
     }
@@ -352,7 +349,10 @@ fn plot(args: &Args) -> Result<()> {
                 n => Some(n.parse::<usize>().map_err(|_| Error::input(format!("--head {n} is not a head"), "Use a head number from 0, mean or all"))?),
             };
             let values = plot::head_map(maps, args.layer, head)?;
-            plot::rasterize(&values, maps.q_len, maps.k_len, mask, style, &palette)?
+            {
+                let (_, _, rows, cols) = maps.dim();
+                plot::rasterize(&values, rows, cols, mask, style, &palette)?
+            }
         }
     };
     let out = args.out.as_ref().expect("checked in parse_args");

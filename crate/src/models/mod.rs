@@ -23,7 +23,8 @@ pub mod t5;
 
 use crate::error::{Error, Result};
 use crate::loader::{self, ModelFiles, Weights};
-pub use attention::{AttentionKind, AttentionMaps, Capture, QkvRequest, QkvTrace};
+pub use attention::{AttentionKind, Capture, QkvRequest, QkvTrace};
+pub use capture::AttentionMaps;
 pub use family::Family;
 pub use probe::{HeadMasks, HiddenStates, Interventions, Probe, Stack};
 
