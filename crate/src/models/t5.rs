@@ -54,7 +54,7 @@
 //! | `lm_head.weight` (optional)                                 | [V][C]       |
 
 use super::attention::{attend, KvCache, Mask, Recorder};
-use super::seq2seq::{self, check_state, EncoderDecoder};
+use super::seq2seq::{check_state, EncoderDecoder};
 use super::layers::{add_in_place, gather_rows, Activation};
 use super::{DecoderState, Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
@@ -489,15 +489,6 @@ pub fn relative_bucket(rel: i64, bidirectional: bool, num_buckets: usize, max_di
 impl super::Family for T5 {
     fn info(&self) -> &ModelInfo {
         &self.info
-    }
-    fn forward(&self, inputs: &super::Inputs, probe: &super::Probe) -> Result<super::Outputs> {
-        seq2seq::forward(self, inputs.ids, &seq2seq::decoder_ids_or_start(inputs, &self.info)?, probe)
-    }
-    fn start(&self, source: &[u32], interventions: &super::Interventions) -> Result<DecoderState> {
-        seq2seq::start(self, source, interventions)
-    }
-    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: super::Capture) -> Result<super::StepOutput> {
-        seq2seq::feed(self, state, tokens, capture)
     }
     fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>> {
         Ok(T5::lens(self, x, t, last))
