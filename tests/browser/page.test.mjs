@@ -1,13 +1,14 @@
 // The page, used the way a person uses it, in headless Chromium: pick each model, type, run, read the
 // attention back and compare it with the native CLI, generate, break things, shrink the window, use the keyboard.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, newWatchedPage, foreignRequests, modelsUnderTest, ensureArtifacts, cliInspect,
+  usePage,
+  newWatchedPage, foreignRequests, cliInspect,
   maxAbsDiff, waitIdle, pickModel, canvasInk, CLI,
 } from './helpers.mjs';
 
@@ -19,25 +20,10 @@ const SENTENCES = {
 };
 const GENERATE_TOKENS = 6;
 
-const setup = {};
+const setup = usePage({ artifacts: true });
 
-before(async () => {
-  assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
-  setup.models = await modelsUnderTest();
+before(() => {
   console.log(`# models: ${setup.models.models.map((m) => `${m.name} (${m.kind}, ${m.bundled ? 'bundled' : 'fixture'})`).join(', ')}`);
-  setup.server = await startServer(setup.models.root);
-  setup.browser = await launchBrowser();
-  setup.artifacts = ensureArtifacts();
-  const { context, page, watch } = await newWatchedPage(setup.browser.browser);
-  Object.assign(setup, { context, page, watch });
-  await page.goto(setup.server.url);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
-});
-
-after(async () => {
-  await setup.context?.close();
-  await setup.browser?.close();
-  await setup.server?.stop();
 });
 
 async function shot(page, name) {

@@ -9,40 +9,25 @@
 //   node tests/browser/run.mjs            (or, with pkg/ and target/debug/glassbox built:)
 //   node --test tests/browser/rotary.test.mjs
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launchBrowser, newWatchedPage, modelsUnderTest, cliInspect, waitIdle, pickModel, canvasInk, axeViolations, CLI, ARTIFACTS, ROOT } from './helpers.mjs';
+import { usePage, cliInspect, waitIdle, pickModel, canvasInk, axeViolations, CLI, ARTIFACTS, ROOT } from './helpers.mjs';
 
 const NAME = 'zz-llama-gqa';
 const FIXTURE = path.join(ROOT, 'tests/fixtures/models/llama_gqa');
 const TEXT = 'The dog chased the cat';
-const setup = {};
+const setup = usePage({ extraModels: { [NAME]: FIXTURE } });
 
 before(async () => {
-  assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
-  setup.models = await modelsUnderTest();
-  fs.cpSync(FIXTURE, path.join(setup.models.root, NAME), { recursive: true });
-  setup.server = await startServer(setup.models.root);
-  setup.browser = await launchBrowser();
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const { context, page, watch } = await newWatchedPage(setup.browser.browser);
-  Object.assign(setup, { context, page, watch });
-  await page.goto(setup.server.url);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+  const { page } = setup;
   await pickModel(page, NAME);
   await page.fill('#text-input', TEXT);
   const renders = await page.evaluate(() => window.__glassboxTeaching.renders ?? 0);
   await page.click('#run-button');
   await page.waitForFunction((n) => (window.__glassboxTeaching.renders ?? 0) > n && document.body.dataset.teaching === 'idle', renders, { timeout: 90000 });
   await waitIdle(page);
-});
-
-after(async () => {
-  await setup.context?.close();
-  await setup.browser?.close();
-  await setup.server?.stop();
 });
 
 const reference = () => JSON.parse(fs.readFileSync(path.join(FIXTURE, 'reference.json'), 'utf8'));
