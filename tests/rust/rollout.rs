@@ -251,19 +251,22 @@ fn induction_and_same_token_need_repeats() {
 
 #[test]
 fn diagonal_scores_cross_attention_alignment() {
-    // 2 decoder tokens reading 4 encoder tokens: ratio 2, width 2; query 0's centre is 0.5·2-0.5 = 0.5,
-    // keys within 2: 0, 1, 2; query 1's centre 2.5: keys 1, 2, 3 (|0 - 2.5| = 2.5 > 2).
+    // 2 decoder tokens reading 4 encoder tokens: ratio 2, width max(1, 2/2) = 1; query 0's centre is
+    // 0.5·2-0.5 = 0.5, keys within 1: 0, 1; query 1's centre 2.5: keys 2, 3.
     let aligned = [0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5];
     let reversed = [0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0];
     let maps = [aligned, reversed].concat();
     let s = score_heads(&maps, [1, 2, 2, 4], MapKind::Cross, &[7, 8], &[1, 2, 3, 4]).unwrap();
     assert_eq!(s.get(0, 0, Pattern::Diagonal), Some(1.0));
-    // reversed: row 0 puts 1 on key 3 (outside 0..=2): 0; row 1 puts 1 on key 0 (outside 1..=3): 0.
+    // reversed: row 0 puts 1 on key 3 (outside 0..=1): 0; row 1 puts 1 on key 0 (outside 2..=3): 0.
     assert_eq!(s.get(0, 1, Pattern::Diagonal), Some(0.0));
     assert_eq!(s.get(0, 1, Pattern::FirstToken), Some(0.5), "cross: every row counts; row 1 on key 0");
     assert_eq!(s.get(0, 0, Pattern::PreviousToken), None, "previous-token is a self-attention pattern");
-    // Chance: uniform 1/4; row 0 sees 3 of the 4 keys in its window, row 1 also 3: 0.75.
-    assert!((s.chance[4].unwrap() - 0.75).abs() < 1e-6);
+    // Chance: uniform 1/4; each row has 2 of the 4 keys in its window: 0.5.
+    assert!((s.chance[4].unwrap() - 0.5).abs() < 1e-6);
+    // One decoder token has no diagonal to follow.
+    let one = score_heads(&[0.25; 4], [1, 1, 1, 4], MapKind::Cross, &[7], &[1, 2, 3, 4]).unwrap();
+    assert_eq!(one.get(0, 0, Pattern::Diagonal), None);
 }
 
 #[test]

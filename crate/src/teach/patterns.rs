@@ -16,9 +16,10 @@
 //!   occurrence of query `i`'s token (keys `j + 1` with `ids[j] = ids[i]`, `j + 1 < i`): the head
 //!   that lets a model continue a repeated sequence. Defined only on rows that have such an earlier
 //!   occurrence, so a text without repeats gives no score.
-//! - [`Pattern::Diagonal`]: cross-attention only: weight within `max(1, Tk/Tq)` keys of the
-//!   length-scaled diagonal (query `i` of `Tq` at key position `(i + 0.5)·Tk/Tq - 0.5`), how a
-//!   translator aligns source and target words that come in the same order.
+//! - [`Pattern::Diagonal`]: cross-attention only, at least 2 queries: weight within
+//!   `max(1, Tk/(2·Tq))` keys of the length-scaled diagonal (query `i` of `Tq` at key position
+//!   `(i + 0.5)·Tk/Tq - 0.5`), how a translator aligns source and target words that come in the
+//!   same order.
 //!
 //! Beside the scores, [`PatternScores::chance`] is each pattern's score for uniform attention of the
 //! same shape and mask (1/n over the visible keys): a head is interesting when it beats chance,
@@ -191,9 +192,9 @@ fn score_map(map: &[f32], q_len: usize, k_len: usize, kind: MapKind, query_ids: 
                 }
             }
         }
-        Pattern::Diagonal if !is_self && q_len > 0 && k_len > 0 => {
+        Pattern::Diagonal if !is_self && q_len > 1 && k_len > 0 => {
             let ratio = k_len as f64 / q_len as f64;
-            let width = ratio.max(1.0);
+            let width = (ratio / 2.0).max(1.0);
             for i in 0..q_len {
                 let centre = (i as f64 + 0.5) * ratio - 0.5;
                 add((0..k_len).filter(|&j| (j as f64 - centre).abs() <= width).map(|j| row(i)[j] as f64).sum());
