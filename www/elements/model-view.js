@@ -90,9 +90,10 @@ class GlassboxModelView extends ViewElement {
         else ctx.putImageData(new ImageData(bitmap.rgba, bitmap.width, bitmap.height), -x * w, -l * hgt, x * w, l * hgt, w, hgt);
         const best = bestPatternOf(scores, l, x);
         const label = best ? `${SHORT[best.pattern]} ${best.score.toFixed(2)}` : '—';
+        // The accessible name starts with the visible label and spells it out.
+        const spoken = ` (layer ${l + 1}, head ${x + 1}: ${best ? `${PATTERN_NAMES[best.pattern]}, uniform attention ${best.chance.toFixed(2)}` : 'no pattern scored'})`;
         const thumb = h('button', { type: 'button', class: 'mv-thumb', tabindex: '-1', 'aria-pressed': 'false', dataset: { layer: String(l), head: String(x) } },
-          canvas, h('span', { 'aria-hidden': 'true' }, label));
-        thumb.setAttribute('aria-label', `Layer ${l + 1}, head ${x + 1}: ${best ? `${PATTERN_NAMES[best.pattern]} ${best.score.toFixed(2)} (uniform ${best.chance.toFixed(2)})` : 'no pattern scored'}`);
+          canvas, h('span', {}, label, h('span', { class: 'visually-hidden' }, spoken)));
         thumb.addEventListener('click', () => this._activate(kind, l, x));
         thumb.addEventListener('keydown', (e) => this._key(e, l, x, L, H, kind));
         row.append(thumb);
