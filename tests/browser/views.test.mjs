@@ -157,6 +157,13 @@ for (const kindName of ['encoder-only', 'decoder-only', 'encoder-decoder']) {
       const raw = meanRow(selfMaps, selfMaps.length - 1, Array.from({ length: selfMaps[0].length }, (_, x) => x), ro.output);
       assert.ok(Math.max(...raw.map((v, j) => Math.abs(v - ro.raw[j]))) < 1e-4, 'last-layer attention');
       close(ro.rollout.reduce((a, b) => a + b, 0), 1, 1e-4, 'rollout row sums to 1');
+      // The whole rollout matrix is drawn beside the last layer's map.
+      const drawn = await page.$eval('#ro', async (e) => {
+        const { heatmapData } = await import('/views/heatmap.js');
+        const maps = e.shadowRoot.querySelectorAll('.ro-maps .heatmap');
+        return Array.from(maps, (m) => Array.from(heatmapData(m).values));
+      });
+      assert.ok(Math.max(...rv.rollout.flat().map((v, k) => Math.abs(v - drawn[1][k]))) < 1e-4, 'the rollout heatmap is the CLI\'s');
       // Pick another output token with the keyboard.
       await page.locator('#ro select').nth(1).focus();
       await page.keyboard.press('Home');

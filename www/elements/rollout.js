@@ -13,6 +13,7 @@ import { define, h, numberAttr, range, widgetSheets } from './base.js';
 import { ViewElement, VIEW_ATTRIBUTES } from './view-element.js';
 import { renderSelect } from '../views/controls.js';
 import { axesOf, headMatrix } from '../run-view.js';
+import { renderHeatmap } from '../views/heatmap.js';
 
 const sheet = new CSSStyleSheet();
 sheet.replaceSync(`
@@ -25,6 +26,7 @@ sheet.replaceSync(`
 .ro-tok.special { color: var(--gb-muted); }
 .ro-out { font-weight: 600; }
 .ro-note { font-size: 13px; color: var(--gb-muted); margin: 6px 0 0; }
+.ro-maps h3 { font-size: 14px; margin: 12px 0 4px; }
 ${range(101).map((p) => `.ro-bar[data-w="${p}"] { width: ${p}%; }`).join('\n')}
 `);
 
@@ -38,7 +40,12 @@ class GlassboxRollout extends ViewElement {
     this.ui.output.addEventListener('change', () => this.setAttribute('output', String(Number(this.ui.output.value) + 1)));
     this.ui.table = h('table', { class: 'ro-table' });
     this.ui.note = h('p', { class: 'ro-note', dataset: { control: 'explain' } });
-    this.ui.body.append(this.ui.table, this.ui.note);
+    // The whole matrices, every output token at once: one layer's attention beside the rollout through all layers.
+    this.ui.rawMap = h('div', { class: 'heatmap' });
+    this.ui.rolloutMap = h('div', { class: 'heatmap' });
+    this.ui.maps = h('div', { class: 'ro-maps', dataset: { control: 'maps' } },
+      h('h3', {}, 'Last layer, mean of the heads'), this.ui.rawMap, h('h3', {}, 'Rollout through every layer'), this.ui.rolloutMap);
+    this.ui.body.append(this.ui.table, this.ui.note, this.ui.maps);
   }
 
   /** Rollout follows layers and heads as a whole: layer and head focus do not move it, the kind does. */
@@ -70,6 +77,13 @@ class GlassboxRollout extends ViewElement {
     const rollout = result.rollout.data.subarray(output * T, (output + 1) * T);
     const flow = result.flow ?? null;
     this.shown = { kind, output, raw: Array.from(raw), rollout: Array.from(rollout), flow: flow && Array.from(flow) };
+    const raster = (values, options) => glassbox.drawMap(values, options);
+    const labels = { nRows: T, nCols: T, rowLabels: rows.labels, colLabels: cols.labels, rowSpecial: rows.special, colSpecial: cols.special,
+      causal: kind === 'decoder', raster };
+    renderHeatmap(this.ui.rawMap, { ...labels, values: headMatrix(tensor, L - 1, 'mean'), title: `Layer ${L} of the ${kind}, mean of the heads`,
+      colAxis: 'input token' });
+    renderHeatmap(this.ui.rolloutMap, { ...labels, values: result.rollout.data, title: `Attention rollout of the ${kind} through its ${L} layers`,
+      rowAxis: 'output token', colAxis: 'input token' });
     const cell = (v) => (v === null ? h('td', {}, '—') : h('td', {}, v.toFixed(3),
       h('span', { class: 'ro-bar', dataset: { w: String(Math.round(Math.max(0, Math.min(1, v)) * 100)) }, 'aria-hidden': 'true' })));
     const head = h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'input token'),
