@@ -73,7 +73,9 @@ class GlassboxModelView extends ViewElement {
       this._drawn = { run, key };
       this.timing = { patternsMs: tPatterns - t0, drawMs: performance.now() - tPatterns, layers: L, heads: H, tokens: Tk };
     }
-    this._select(kind, layer, head, scores);
+    // head="all" or "mean" (the page showing the mean of the heads): a layer but no one head is selected.
+    const wholeLayer = ['all', 'mean'].includes((this.getAttribute('head') ?? '').trim());
+    this._select(kind, layer, wholeLayer ? -1 : head, scores);
     this.ui.why.textContent = pick ? describeChoice(pick.none ? null : scores.best) : '';
     this.shown = { kind, layer, head, nLayers: L, nHeads: H };
   }
@@ -133,6 +135,10 @@ class GlassboxModelView extends ViewElement {
       t.setAttribute('aria-pressed', String(on));
       if (!this.shadowRoot.activeElement || !this._thumbs.includes(this.shadowRoot.activeElement)) t.tabIndex = on ? 0 : -1;
     });
+    if (head < 0) {
+      this.ui.detail.replaceChildren(h('strong', {}, `Layer ${layer + 1}`), ': the mean of its heads is shown. Pick a head to see its scores.');
+      return;
+    }
     const items = scores.patterns.map((p, k) => {
       const v = scoreOf(scores, layer, head, p);
       const chance = scores.chance[k];
