@@ -130,10 +130,12 @@ class GlassboxModelView extends ViewElement {
 
   _select(kind, layer, head, scores) {
     const H = scores.nHeads;
+    // One tab stop in the grid: the selected head (or the layer's first when none is).
+    const stop = layer * H + Math.max(0, head);
+    const keepFocus = this._thumbs.includes(this.shadowRoot.activeElement);
     this._thumbs.forEach((t, i) => {
-      const on = i === layer * H + head;
-      t.setAttribute('aria-pressed', String(on));
-      if (!this.shadowRoot.activeElement || !this._thumbs.includes(this.shadowRoot.activeElement)) t.tabIndex = on ? 0 : -1;
+      t.setAttribute('aria-pressed', String(head >= 0 && i === stop));
+      if (!keepFocus) t.tabIndex = i === stop ? 0 : -1;
     });
     if (head < 0) {
       this.ui.detail.replaceChildren(h('strong', {}, `Layer ${layer + 1}`), ': the mean of its heads is shown. Pick a head to see its scores.');
