@@ -274,3 +274,91 @@ fn patterns_refuse_mismatched_ids() {
     let err = score_heads(&[1.0; 4], [1, 1, 2, 2], MapKind::SelfAttention { causal: false }, &[1], &[1, 2]).unwrap_err().to_string();
     assert!(err.contains("query ids"), "{err}");
 }
+
+// ---- the CLI's `inspect --views`: the numbers the browser tests compare the elements with ------------
+
+/// `glassbox inspect --views` on the bundled models (one of each type) prints, per attention kind, the
+/// scores of every head, the head they pick and (self-attention) rollout and flow, equal to the library's
+/// on the attention it prints beside them.
+#[test]
+fn cli_views_are_the_library_numbers_on_the_printed_attention() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let text = "the cat sat on the mat . the cat sat";
+    for model in ["glassbox-gpt2", "glassbox-bert", "glassbox-translator"] {
+        let dir = root.join(model);
+        // The translator with a decoder input of a few tokens, so its decoder and cross maps have rows to score.
+        let mut args = vec!["inspect".to_owned(), dir.display().to_string(), "--text".into(), text.into(), "--views".into()];
+        if model == "glassbox-translator" {
+            args.extend(["--decoder-ids".to_owned(), "0,5,9,7".to_owned()]);
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox")).args(&args).output().expect("run glassbox");
+        assert!(out.status.success(), "{model}: {}", String::from_utf8_lossy(&out.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let case = &doc["cases"][0];
+        let ids: Vec<u32> = case["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+        let dec: Vec<u32> = case["decoder_ids"].as_array().map_or(ids.clone(), |a| a.iter().map(|v| v.as_u64().unwrap() as u32).collect());
+        let mut seen = 0;
+        for (kind, map_kind, q, k) in [
+            ("encoder", MapKind::SelfAttention { causal: false }, &ids, &ids),
+            ("decoder", MapKind::SelfAttention { causal: true }, &dec, &dec),
+            ("cross", MapKind::Cross, &dec, &ids),
+        ] {
+            let maps = &case["attentions"][kind];
+            if maps.is_null() {
+                continue;
+            }
+            seen += 1;
+            let l = maps.as_array().unwrap().len();
+            let h = maps[0].as_array().unwrap().len();
+            let (tq, tk) = (maps[0][0].as_array().unwrap().len(), maps[0][0][0].as_array().unwrap().len());
+            let data: Vec<f32> = maps.as_array().unwrap().iter().flat_map(|layer| layer.as_array().unwrap().iter())
+                .flat_map(|head| head.as_array().unwrap().iter()).flat_map(|row| row.as_array().unwrap().iter()).map(|x| x.as_f64().unwrap() as f32).collect();
+            let shape = [l, h, tq, tk];
+            let want = score_heads(&data, shape, map_kind, q, k).unwrap();
+            let views = &case["views"][kind];
+            for li in 0..l {
+                for hi in 0..h {
+                    for (p, pattern) in Pattern::ALL.iter().enumerate() {
+                        let got = views["scores"][li][hi][p].as_f64();
+                        let w = want.get(li, hi, *pattern);
+                        assert_eq!(got.is_some(), w.is_some(), "{model} {kind} {li}/{hi} {}", pattern.as_str());
+                        if let (Some(g), Some(w)) = (got, w) {
+                            assert!((g - w as f64).abs() < 1e-5, "{model} {kind} {li}/{hi} {}: {g} vs {w}", pattern.as_str());
+                        }
+                    }
+                }
+            }
+            match want.best_head() {
+                Some(b) => {
+                    assert_eq!(views["best"]["layer"], b.layer);
+                    assert_eq!(views["best"]["head"], b.head);
+                    assert_eq!(views["best"]["pattern"], b.pattern.as_str());
+                }
+                None => assert!(views["best"].is_null()),
+            }
+            if kind == "cross" {
+                assert!(views.get("rollout").is_none(), "no rollout through cross-attention");
+                continue;
+            }
+            let r = rollout(&data, shape).unwrap();
+            for (i, row) in views["rollout"].as_array().unwrap().iter().enumerate() {
+                for (j, v) in row.as_array().unwrap().iter().enumerate() {
+                    assert!((v.as_f64().unwrap() - r[i * tq + j] as f64).abs() < 1e-6);
+                }
+            }
+            let outputs = views["flow_outputs"].as_array().unwrap();
+            assert_eq!(outputs.len(), tq, "every output of a short text");
+            for (row, o) in views["flow"].as_array().unwrap().iter().zip(outputs) {
+                let f = flow(&data, shape, o.as_u64().unwrap() as usize).unwrap();
+                for (j, v) in row.as_array().unwrap().iter().enumerate() {
+                    let v = v.as_f64().unwrap();
+                    assert!((v - f[j] as f64).abs() < 1e-6 && v <= 1.0 + 1e-6);
+                    if kind == "decoder" && j > o.as_u64().unwrap() as usize {
+                        assert_eq!(v, 0.0, "{model}: decoder flow to a later token");
+                    }
+                }
+            }
+        }
+        assert!(seen >= 1, "{model}: no attention printed");
+    }
+}
