@@ -251,7 +251,8 @@ describe('the model view at BERT-base size', () => {
     assert.ok(timing.inked > 0.9 * 128 * 128, 'the last thumbnail is drawn');
     assert.equal(timing.best.pattern, 'previous-token', 'the planted previous-token heads are found');
     console.log(`# model view, 12 x 12 heads at 128 tokens: pattern scores ${timing.patternsMs.toFixed(0)} ms, `
-      + `thumbnails drawn in ${timing.drawMs.toFixed(0)} ms`);
+      + `thumbnails drawn in ${timing.drawMs.toFixed(0)} ms (worker raster ${timing.rasterMs.toFixed(0)} ms, `
+      + `canvases ${timing.gridMs.toFixed(0)} ms)`);
     assert.deepEqual(watch.errors, []);
     await context.close();
   });

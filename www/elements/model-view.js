@@ -69,9 +69,14 @@ class GlassboxModelView extends ViewElement {
       const bitmap = await glassbox.drawMap(tensor.data, { rows: Tq, cols: Tk, cellPx, gridLines: false, causal: kind === 'decoder',
         palette, maps: L * H, columns: H, gapPx: 0 });
       if (!isCurrent()) return;
+      const tRaster = performance.now();
       this._buildGrid({ bitmap, L, H, w: Tk * cellPx, hgt: Tq * cellPx, kind, scores });
       this._drawn = { run, key };
-      this.timing = { patternsMs: tPatterns - t0, drawMs: performance.now() - tPatterns, layers: L, heads: H, tokens: Tk };
+      const tEnd = performance.now();
+      // What the thumbnails cost: scoring the heads, rasterising them in the worker (the maps copied there and the
+      // bitmap back), and cutting the bitmap into one canvas per head.
+      this.timing = { patternsMs: tPatterns - t0, rasterMs: tRaster - tPatterns, gridMs: tEnd - tRaster, drawMs: tEnd - tPatterns,
+        layers: L, heads: H, tokens: Tk };
     }
     // head="all" or "mean" (the page showing the mean of the heads): a layer but no one head is selected.
     const wholeLayer = ['all', 'mean'].includes((this.getAttribute('head') ?? '').trim());
