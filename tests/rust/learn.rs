@@ -153,6 +153,12 @@ fn attention_learns_forty_steps() {
 
 // -- logistic regression --------------------------------------------------------------------------
 
+/// Weight `i` of `[C][D]`, then the biases.
+fn slot(m: &mut LogisticRegression, i: usize) -> &mut f64 {
+    let cd = m.weights.len();
+    if i < cd { &mut m.weights[i] } else { &mut m.bias[i - cd] }
+}
+
 #[test]
 fn logistic_regression_gradient_matches_finite_differences() {
     let mut rng = Rng::new(3);
@@ -168,15 +174,12 @@ fn logistic_regression_gradient_matches_finite_differences() {
     let obj = model.objective(data, l2);
     let eps = 1e-6;
     for i in 0..c * d + c {
-        let get = |m: &mut LogisticRegression| if i < c * d { &mut m.weights[i] as *mut f64 } else { &mut m.bias[i - c * d] as *mut f64 };
-        let slot = get(&mut model);
-        // SAFETY: `slot` points into `model`, which outlives these three uses and is not moved.
-        let keep = unsafe { *slot };
-        unsafe { *slot = keep + eps };
+        let keep = *slot(&mut model, i);
+        *slot(&mut model, i) = keep + eps;
         let up = model.objective(data, l2).loss;
-        unsafe { *slot = keep - eps };
+        *slot(&mut model, i) = keep - eps;
         let down = model.objective(data, l2).loss;
-        unsafe { *slot = keep };
+        *slot(&mut model, i) = keep;
         let numeric = (up - down) / (2.0 * eps);
         let analytic = if i < c * d { obj.grad_weights[i] } else { obj.grad_bias[i - c * d] };
         assert!((numeric - analytic).abs() < 1e-7, "parameter {i}: {analytic} vs {numeric}");
