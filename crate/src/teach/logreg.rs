@@ -239,3 +239,29 @@ fn gram_largest_eigenvalue(x: &[f64], n: usize, d: usize) -> f64 {
     // Power iteration approaches from below; a margin keeps the step safe.
     lambda * 1.05
 }
+
+/// A fit on one set and its score on another.
+#[derive(Debug, Clone)]
+pub struct HeldOut {
+    pub train_accuracy: f64,
+    pub test_accuracy: f64,
+    /// `[N_test]` the predicted class of each held-out row.
+    pub test_predictions: Vec<usize>,
+    /// `[N_test][C]`
+    pub test_probabilities: Vec<f64>,
+    pub model: LogisticRegression,
+}
+
+/// Fit on `train`, then classify `test` (same dimensions).
+pub fn fit_and_test(train: Dataset<'_>, test: Dataset<'_>, classes: usize, options: &FitOptions) -> Result<HeldOut> {
+    if test.dims != train.dims {
+        return Err(Error::input(format!("held-out features have {} dimensions, training features {}", test.dims, train.dims), "Embed both sets with the same model"));
+    }
+    let model = LogisticRegression::fit(train, classes, options)?;
+    if test.rows() > 0 {
+        test.check(classes)?;
+    }
+    let test_predictions: Vec<usize> = (0..test.rows()).map(|i| model.predict(test.row(i))).collect();
+    let test_probabilities = (0..test.rows()).flat_map(|i| model.probabilities(test.row(i))).collect();
+    Ok(HeldOut { train_accuracy: model.accuracy(train), test_accuracy: model.accuracy(test), test_predictions, test_probabilities, model })
+}
