@@ -438,3 +438,5 @@ define('glassbox-qkv', GlassboxQkv);
 define('glassbox-predictions', GlassboxPredictions);
 
 export { GlassboxTokens, GlassboxAttention, GlassboxGeneration, GlassboxQkv, GlassboxPredictions };
+import './elements/rnn.js';
+import './elements/transfer.js';
