@@ -68,7 +68,7 @@ describe('<glassbox-rnn>', () => {
     assert.equal(paths, 3, 'one gradient line per model');
 
     // Keyboard: Tab from the seed box to Train, Enter.
-    await page.focus('#r >>> input[type="number"] >> nth=3');
+    await page.focus('#r input[type="number"] >> nth=3');
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.querySelector('#r').shadowRoot.activeElement?.dataset.action), 'train');
     await page.keyboard.press('Enter');
@@ -87,7 +87,7 @@ describe('<glassbox-rnn>', () => {
     assert.match(summary, /LSTM: accuracy/);
 
     // A control changes the attribute (state in attributes) and the view follows.
-    await page.fill('#r >>> input[type="number"] >> nth=0', '8');
+    await page.fill('#r input[type="number"] >> nth=0', '8');
     await page.keyboard.press('Tab');
     assert.equal(await page.$eval('#r', (e) => e.getAttribute('length')), '8');
     await page.waitForFunction(() => document.querySelector('#r').results.rnn?.initial.stepNorms.length === 8, null, WAIT);
@@ -104,7 +104,7 @@ describe('<glassbox-rnn>', () => {
     const url = await hostPage(context, '__rnn-sweep.html', '<glassbox-rnn id="s" cell="attention" weight-scale="1" seed="2"></glassbox-rnn>');
     await page.goto(url);
     await ready(page, '#s');
-    await page.click('#s >>> button[data-action="sweep"]');
+    await page.click('#s button[data-action="sweep"]');
     await page.waitForFunction(() => {
       const e = document.querySelector('#s');
       return e.dataset.status === 'ready' && e.sweep?.accuracy.attention?.length === 4;
@@ -144,16 +144,17 @@ describe('<glassbox-transfer>', () => {
     assert.equal(fit.rnd.acc, rnd.testAccuracy);
     assert.ok(fit.pre.acc >= fit.rnd.acc + 0.2, `pretrained ${fit.pre.acc} vs random ${fit.rnd.acc}`);
     // The table shows the same figures.
-    const cells = await page.$$eval('#t >>> td[data-held-out]', (tds) => tds.map((td) => td.textContent));
+    const cells = await page.$$eval('#t td[data-held-out]', (tds) => tds.map((td) => td.textContent));
     assert.deepEqual(cells, [`${Math.round(100 * pre.testAccuracy)}%`, `${Math.round(100 * rnd.testAccuracy)}%`]);
     // Both sides drew an attention map and predictions for the [MASK].
     for (const side of ['pretrained', 'random']) {
-      const n = await page.$eval('#t', (e, s) => e.shadowRoot.querySelectorAll(`[data-side="${s}"] canvas, [data-side="${s}"] .pred-row, [data-side="${s}"] li`).length, side);
-      assert.ok(n > 1, `${side}: map and predictions drawn`);
+      const [maps, candidates] = await page.$eval('#t', (e, s) => [`[data-side="${s}"] canvas`, `[data-side="${s}"] li.candidate`]
+        .map((sel) => e.shadowRoot.querySelectorAll(sel).length), side);
+      assert.ok(maps >= 1 && candidates >= 5, `${side}: ${maps} maps, ${candidates} candidates`);
     }
     // Typing a new sentence (keyboard) re-runs both sides; the fit is kept.
     const before = await page.$eval('#t', (e) => e.shadowRoot.querySelector('[data-side="pretrained"] .predictions').textContent);
-    await page.focus('#t >>> textarea');
+    await page.focus('#t textarea');
     await page.keyboard.press('Control+A');
     await page.keyboard.type('The teacher opened the [MASK] and smiled.');
     await page.waitForFunction((b) => {

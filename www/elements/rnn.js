@@ -244,8 +244,10 @@ class GlassboxRnn extends HTMLElement {
 
   async _measureInitial() {
     const run = ++this._run;
+    this._busy(false);
     try {
       this._clearError();
+      this._status('running', 'Measuring the untrained models…');
       const gb = await sharedGlassbox();
       for (const cell of this.options.cells) {
         const trainer = await gb.createTrainer(this._trainerOptions(cell, this.options.length));
