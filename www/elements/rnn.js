@@ -26,10 +26,10 @@ const RNN_CSS = `
 .gb-rnn-plots svg { width: 100%; height: auto; display: block; }
 svg .axis { stroke: var(--gb-border); fill: none; }
 svg .tick { fill: var(--gb-muted); font-size: 11px; }
-svg .line { fill: none; stroke-width: 2; }
 svg .rnn { stroke: #d1495b; fill: #d1495b; }
 svg .lstm { stroke: #2e86ab; fill: #2e86ab; }
 svg .attention { stroke: #3c9d5d; fill: #3c9d5d; }
+svg path.line { fill: none; stroke-width: 2; }
 .key { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px; margin: 0 0.25em 0 0.6em; vertical-align: -0.1em; }
 .key.rnn { background: #d1495b; } .key.lstm { background: #2e86ab; } .key.attention { background: #3c9d5d; }
 .gb-rnn-text p { margin: 0.4em 0; }
@@ -157,9 +157,9 @@ class GlassboxRnn extends HTMLElement {
     this._built = true;
     rnnSheets().then((list) => { this.shadowRoot.adoptedStyleSheets = list; });
     const id = (n) => `gbrnn-${n}-${Math.random().toString(36).slice(2, 8)}`;
-    const field = (control, label, input) => {
+    const field = (control, label, input, narrow = true) => {
       input.id = id(control);
-      return h('div', { class: 'field compact narrow', dataset: { control } }, h('label', { for: input.id }, label), input);
+      return h('div', { class: `field compact${narrow ? ' narrow' : ''}`, dataset: { control } }, h('label', { for: input.id }, label), input);
     };
     this.ui = {};
     this.ui.cell = h('select', {}, ...[['all', 'All three'], ...CELLS.map((c) => [c, CELL_NAMES[c]])].map(([v, t]) => h('option', { value: v }, t)));
@@ -170,7 +170,7 @@ class GlassboxRnn extends HTMLElement {
     this.ui.train = h('button', { type: 'button', class: 'primary', dataset: { action: 'train' } }, 'Train');
     this.ui.sweep = h('button', { type: 'button', dataset: { action: 'sweep' } }, 'Accuracy as N grows');
     const controls = h('div', { class: 'gb-controls', dataset: { control: 'controls' } },
-      field('cell', 'Model', this.ui.cell), field('length', 'Length N', this.ui.length),
+      field('cell', 'Model', this.ui.cell, false), field('length', 'Length N', this.ui.length),
       field('weight-scale', 'Weight scale', this.ui.scale), field('clip', 'Clip norm', this.ui.clip),
       field('seed', 'Seed', this.ui.seed), h('div', { class: 'button-row' }, this.ui.train, this.ui.sweep));
     const bind = (input, attr) => input.addEventListener('change', () => {
@@ -397,7 +397,7 @@ class GlassboxRnn extends HTMLElement {
       const sigma = r.info?.recurrentSingularValue;
       return h('p', { dataset: { cell } }, h('span', { class: `key ${cell}`, 'aria-hidden': 'true' }),
         `${CELL_NAMES[cell]}: accuracy ${(100 * r.latest.accuracy).toFixed(1)}% after ${r.latest.step} steps; `
-        + `step 1 receives ${fmt(n[0] / n[n.length - 1])} of the gradient step ${n.length} receives`
+        + `the gradient reaching step 1 is ${fmt(n[0] / n[n.length - 1])} times the one reaching step ${n.length}`
         + (sigma != null ? `; largest singular value of the recurrent matrix ${fmt(sigma)}.` : '.'));
     });
     this.ui.summary.replaceChildren(...lines);
