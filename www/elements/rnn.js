@@ -209,7 +209,6 @@ class GlassboxRnn extends HTMLElement {
       h('div', { class: 'gb-head', part: 'head' }, h('span', { class: 'gb-model' }, 'RNN, LSTM and attention: remember the first symbol')),
       controls, this.ui.status, this.ui.error, this.ui.legend, this.ui.summary, this.ui.plots, this.ui.text);
     this.shadowRoot.append(this.ui.root);
-    this.ui.legend.append('Lines:', ...CELLS.flatMap((c) => [h('span', { class: `key ${c}`, 'aria-hidden': 'true' }), CELL_NAMES[c]]));
     this._syncControls();
     this._status('waiting', 'Scroll here to train.');
   }
@@ -291,10 +290,12 @@ class GlassboxRnn extends HTMLElement {
         for (let done = 0; done < o.steps;) {
           const n = Math.min(CHUNK, o.steps - done);
           for (const [cell, trainer] of trainers) {
-            await trainer.step(n);
+            const stepped = await trainer.step(n);
             const e = await trainer.evaluate();
             if (run !== this._run) return;
             const r = this.results[cell];
+            r.clipped = (r.clipped ?? 0) + stepped.clipped;
+            r.largestGradNorm = Math.max(r.largestGradNorm ?? 0, ...stepped.gradNorm);
             r.latest = e;
             r.curve.push({ step: e.step, loss: e.loss, accuracy: e.accuracy });
           }
@@ -371,6 +372,7 @@ class GlassboxRnn extends HTMLElement {
   _draw() {
     const o = this.options;
     const cells = Object.keys(this.results);
+    this.ui.legend.replaceChildren('Lines:', ...cells.flatMap((c) => [h('span', { class: `key ${c}`, 'aria-hidden': 'true' }), CELL_NAMES[c]]));
     const normSeries = cells.map((cell) => ({ cell, points: Array.from(this.results[cell].latest.stepNorms, (v, t) => [t + 1, v]) }));
     const ticks = [1, Math.max(1, Math.round(o.length / 2)), o.length].filter((v, i, a) => a.indexOf(v) === i);
     const describe = (cell) => {
@@ -398,7 +400,9 @@ class GlassboxRnn extends HTMLElement {
       return h('p', { dataset: { cell } }, h('span', { class: `key ${cell}`, 'aria-hidden': 'true' }),
         `${CELL_NAMES[cell]}: accuracy ${(100 * r.latest.accuracy).toFixed(1)}% after ${r.latest.step} steps; `
         + `the gradient reaching step 1 is ${fmt(n[0] / n[n.length - 1])} times the one reaching step ${n.length}`
-        + (sigma != null ? `; largest singular value of the recurrent matrix ${fmt(sigma)}.` : '.'));
+        + (sigma != null ? `; largest singular value of the recurrent matrix ${fmt(sigma)}` : '')
+        + (r.largestGradNorm !== undefined ? `; largest gradient norm ${fmt(r.largestGradNorm)}` : '')
+        + (o.clip !== null && r.clipped !== undefined ? `, ${r.clipped} of ${r.latest.step} steps clipped to ${o.clip}` : '') + '.');
     });
     this.ui.summary.replaceChildren(...lines);
   }
