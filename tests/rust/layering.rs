@@ -16,6 +16,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("models", 4),
     ("session", 5),
     ("plot", 5),
+    ("teach", 5),
     ("card", 6),
     ("wasm", 7),
 ];
