@@ -1,13 +1,13 @@
 // The page, used the way a person uses it, in headless Chromium: pick each model, type, run, read the
 // attention back and compare it with the native CLI, generate, break things, shrink the window, use the keyboard.
 
-import { describe, it, before } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  usePage,
+  openPage, closePage,
   newWatchedPage, foreignRequests, cliInspect,
   maxAbsDiff, waitIdle, pickModel, canvasInk, CLI,
 } from './helpers.mjs';
@@ -20,11 +20,14 @@ const SENTENCES = {
 };
 const GENERATE_TOKENS = 6;
 
-const setup = usePage({ artifacts: true });
+const setup = {};
 
-before(() => {
+before(async () => {
+  Object.assign(setup, await openPage({ artifacts: true }));
   console.log(`# models: ${setup.models.models.map((m) => `${m.name} (${m.kind}, ${m.bundled ? 'bundled' : 'fixture'})`).join(', ')}`);
 });
+
+after(() => closePage(setup));
 
 async function shot(page, name) {
   await page.screenshot({ path: path.join(setup.artifacts, `${name}.png`), fullPage: true });

@@ -9,18 +9,19 @@
 //   node tests/browser/run.mjs            (or, with pkg/ and target/debug/glassbox built:)
 //   node --test tests/browser/rotary.test.mjs
 
-import { describe, it, before } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { usePage, cliInspect, waitIdle, pickModel, canvasInk, axeViolations, CLI, ARTIFACTS, ROOT } from './helpers.mjs';
+import { openPage, closePage, cliInspect, waitIdle, pickModel, canvasInk, axeViolations, CLI, ARTIFACTS, ROOT } from './helpers.mjs';
 
 const NAME = 'zz-llama-gqa';
 const FIXTURE = path.join(ROOT, 'tests/fixtures/models/llama_gqa');
 const TEXT = 'The dog chased the cat';
-const setup = usePage({ extraModels: { [NAME]: FIXTURE } });
+const setup = {};
 
 before(async () => {
+  Object.assign(setup, await openPage({ extraModels: { [NAME]: FIXTURE } }));
   const { page } = setup;
   await pickModel(page, NAME);
   await page.fill('#text-input', TEXT);
@@ -29,6 +30,8 @@ before(async () => {
   await page.waitForFunction((n) => (window.__glassboxTeaching.renders ?? 0) > n && document.body.dataset.teaching === 'idle', renders, { timeout: 90000 });
   await waitIdle(page);
 });
+
+after(() => closePage(setup));
 
 const reference = () => JSON.parse(fs.readFileSync(path.join(FIXTURE, 'reference.json'), 'utf8'));
 

@@ -7,12 +7,12 @@
 //   node tests/browser/run.mjs            (or, with pkg/ and target/debug/glassbox built:)
 //   node --test tests/browser/teaching.test.mjs
 
-import { describe, it } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import {
-  usePage,
+  openPage, closePage,
   cliInspect, maxAbsDiff, waitIdle, pickModel,
   canvasInk, CLI, ARTIFACTS, ROOT,
 } from './helpers.mjs';
@@ -20,7 +20,13 @@ import {
 const TOLERANCE = 1e-5;
 const T5_NAME = 'zz-t5-relative';
 // T5 (relative positions, a position bias in every self-attention score) beside the models under test.
-const setup = usePage({ extraModels: { [T5_NAME]: path.join(ROOT, 'tests/fixtures/models/t5_tiny') } });
+const setup = {};
+
+before(async () => {
+  Object.assign(setup, await openPage({ extraModels: { [T5_NAME]: path.join(ROOT, 'tests/fixtures/models/t5_tiny') } }));
+});
+
+after(() => closePage(setup));
 
 const byKind = (kind) => setup.models.models.find((m) => m.kind === kind);
 const T = () => setup.page.evaluate(() => window.__glassboxTeaching.state());
