@@ -438,3 +438,4 @@ define('glassbox-qkv', GlassboxQkv);
 define('glassbox-predictions', GlassboxPredictions);
 
 export { GlassboxTokens, GlassboxAttention, GlassboxGeneration, GlassboxQkv, GlassboxPredictions };
+import './elements/lesson.js';
