@@ -95,10 +95,20 @@ function describe(value) {
   return typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value;
 }
 
+/** The option a misspelt word most likely meant: at most two letters off (edit distance), or none. */
 function closest(word, options) {
+  const distance = (a, b) => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row;
+    }
+    return prev[b.length];
+  };
   const lower = word.toLowerCase();
-  return options.find((o) => o.toLowerCase() === lower)
-    ?? options.find((o) => o.toLowerCase().startsWith(lower.slice(0, 3)) && lower.length > 2);
+  const scored = options.map((o) => [distance(lower, o.toLowerCase()), o]).sort((x, y) => x[0] - y[0]);
+  return scored.length && scored[0][0] <= Math.min(2, Math.floor(lower.length / 2)) ? scored[0][1] : undefined;
 }
 
 /** Check a step's one field; `where` names it for the message. */
@@ -516,7 +526,7 @@ class GlassboxLesson extends HTMLElement {
 
   _fail(err, blocking = true) {
     const message = err instanceof Error ? err.message : String(err);
-    this.ui.error.textContent = `This lesson cannot be played as written. ${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
+    this.ui.error.textContent = `This lesson cannot be played as written: ${message}.`;
     this.ui.error.hidden = false;
     this.dataset.status = 'error';
     if (blocking) {
@@ -628,7 +638,8 @@ class GlassboxLesson extends HTMLElement {
     try {
       const entry = await sharedModel(step.state.model);
       if (this.ui.caption.firstChild !== caption) return;
-      for (const span of spans) span.textContent = formatFact(FACTS[span.dataset.fact](entry));
+      const model = { name: entry.name, info: entry.model.info };
+      for (const span of spans) span.textContent = formatFact(FACTS[span.dataset.fact](model));
       this.ui.caption.dataset.facts = 'ready';
     } catch (err) {
       for (const span of spans) span.textContent = '(unknown: the model did not load)';
