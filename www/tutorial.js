@@ -136,7 +136,7 @@ function drawGradient() {
 
 // ---- 6. positions -----------------------------------------------------------------------------------
 
-const WAVE_POSITIONS = 128;
+const WAVE_POSITIONS = 64;         // enough for one wavelength of the middle frequencies; the slow ones barely move
 
 /**
  * Dimension `i` of Marian's sinusoidal encoding at position `pos` for width `d`: sines in the first half, cosines
@@ -173,7 +173,7 @@ function drawWaves(d, positions = WAVE_POSITIONS) {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const cs = getComputedStyle(document.documentElement);
   const colors = ['--wave-0', '--wave-1', '--wave-2', '--wave-3'].map((v) => cs.getPropertyValue(v).trim() || '#2c66ad');
-  const pad = { left: 40, right: 10, top: 10, bottom: 40 };
+  const pad = { left: 40, right: 24, top: 10, bottom: 40 };
   const w = width - pad.left - pad.right;
   const h = height - pad.top - pad.bottom;
   const x = (p) => pad.left + (p / (positions - 1)) * w;
@@ -319,7 +319,7 @@ function whenNear(section, work) {
 whenNear(document.getElementById('positions'), async () => {
   const translator = await positionFacts();
   const d = translator?.dModel ?? FALLBACK_WIDTH;
-  const n = translator?.maxPositions ?? WAVE_POSITIONS;
+  const n = Math.min(translator?.maxPositions ?? WAVE_POSITIONS, WAVE_POSITIONS);
   drawWaves(d, n);
   addEventListener('resize', () => drawWaves(d, n));
 });
