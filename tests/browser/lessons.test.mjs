@@ -197,7 +197,8 @@ describe('<glassbox-lesson>', () => {
     };
     const files = Object.fromEntries(Object.entries(cases).filter(([, [body]]) => body !== null)
       .map(([name, [body]]) => [`${name}.json`, typeof body === 'string' ? body : JSON.stringify(body)]));
-    const url = await host(context, Object.keys(cases).map((name) => `<glassbox-lesson id="${name}" src="/__lessons/${name}.json"></glassbox-lesson>`).join('\n'), files);
+    files['good.json'] = JSON.stringify({ ...ok, steps: [{ caption: 'fine', layer: 1, head: 1 }] });
+    const url = await host(context, [...Object.keys(cases), 'good'].map((name) => `<glassbox-lesson id="${name}" src="/__lessons/${name}.json"></glassbox-lesson>`).join('\n'), files);
     await page.goto(url);
     for (const [name, [, pattern]] of Object.entries(cases)) {
       await page.waitForFunction((n) => document.getElementById(n).dataset.status === 'error', name, WAIT);
@@ -205,7 +206,10 @@ describe('<glassbox-lesson>', () => {
       assert.match(s.error, pattern, `${name}: ${s.error}`);
       assert.match(s.error, /^This lesson cannot be played as written: /);
     }
-    // The good lesson beside them still plays (one broken file does not break the page).
+    // A good lesson beside them still plays: one broken file does not break the page.
+    await waitLesson(page, '#good', 1);
+    const good = await lessonState(page, '#good');
+    assert.deepEqual([good.status, good.error, good.widgets], ['ready', '', ['glassbox-attention']]);
     await context.close();
   });
 

@@ -500,6 +500,9 @@ class GlassboxLesson extends HTMLElement {
       const fromAttr = Number(this.getAttribute('step'));
       const start = Number.isInteger(fromHash) && fromHash >= 1 ? fromHash : Number.isInteger(fromAttr) && fromAttr >= 1 ? fromAttr : 1;
       this._show(Math.min(start, this.lesson.steps.length) - 1, false);
+      // A shared link to a step ("tutorial.html#attention=3") opens at that lesson, not at the top of the page.
+      const linked = [...hashParams()].find(([, v]) => Number(v) >= 1)?.[0];
+      if (start === fromHash && linked === this.hashKey) requestAnimationFrame(() => this.scrollIntoView({ block: 'start' }));
       if (this._awake) this._checkModels();
     } catch (err) {
       if (seq !== this._loadSeq) return;
