@@ -270,12 +270,17 @@ async function blockFacts() {
     try {
       const { model, name } = await sharedModel(spec);
       const { dModel, dFF, modelType } = model.info;
-      // Weights of one encoder-style block: Q, K, V and the output projection (4 d²), then the two feed-forward
+      // Weights of one encoder-style block: Q, K, V and the output projection (4 d²), then the feed-forward
       // matrices (2 d·F); biases and norms are a rounding error.
+      // The model card says how its blocks are built (info.block) where this Glassbox reports it; a gated
+      // feed-forward network (Llama, T5 v1.1) has three matrices.
+      const block = model.info.block;
       const attention = 4 * dModel * dModel;
-      const ffn = 2 * dModel * dFF;
+      const ffn = (block?.gatedFfn ? 3 : 2) * dModel * dFF;
+      const norm = block ? `${block.normPlacement}-LN with ${block.normKind}${block.finalNorm ? ', one more norm at the end' : ''}`
+        : NORM_PLACEMENT[modelType] ?? 'see the model card';
       const cells = [name, dModel.toLocaleString('en'), `${dFF.toLocaleString('en')} (${+(dFF / dModel).toFixed(2)} × the width)`,
-        `${Math.round((100 * ffn) / (attention + ffn))}%`, NORM_PLACEMENT[modelType] ?? 'see the model card'];
+        `${Math.round((100 * ffn) / (attention + ffn))}%`, norm];
       const tr = document.createElement('tr');
       tr.dataset.model = spec.slice(1);
       tr.dataset.dModel = String(dModel);
