@@ -189,7 +189,7 @@ describe('the tutorial', () => {
     await page.waitForFunction(() => document.querySelectorAll('#block-facts tr[data-model]').length >= 3, null, WAIT);
     const rows = await page.$$eval('#block-facts tr[data-model]', (trs) => trs.map((t) => [t.dataset.model, Number(t.dataset.dModel), Number(t.dataset.dFf)]));
     for (const [type, dModel, dFF] of rows) {
-      const m = info(byType[type === 'marian' ? 'marian' : type].dir);
+      const m = info(byType[type].dir);
       assert.deepEqual([dModel, dFF], [m.dModel, m.dFF], `${type}: the width and feed-forward width shown`);
     }
     if (byType.marian) {
@@ -200,6 +200,11 @@ describe('the tutorial', () => {
     }
     await page.screenshot({ path: path.join(setup.artifacts, 'tutorial.png'), fullPage: true });
     assert.ok(played.length >= 30, `${played.length} steps played`);
+    // A phone: the article and its lessons fit 390 px without sideways scrolling.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(500);
+    const widths = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+    assert.ok(widths[0] <= widths[1], `the tutorial is ${widths[0]} px wide at ${widths[1]} px`);
     assert.deepEqual(foreignRequests(watch.requests), []);
     assert.deepEqual(watch.errors, []);
     await context.close();
