@@ -6,6 +6,7 @@
 // sentence that names the step and the field.
 
 import { define, observer, sharedModel, widgetSheets, h } from './base.js';
+import { heatmapData } from '../views/heatmap.js';
 
 // ---- the format --------------------------------------------------------------------------------------
 
@@ -659,7 +660,7 @@ class GlassboxLesson extends HTMLElement {
     if (this.lesson.steps[this.stepIndex] !== step) return;
     const canvas = el.shadowRoot?.querySelector('canvas.heatmap-canvas');
     const map = el.shadowRoot?.querySelector('.heatmap');
-    const view = map && (await import('../views/heatmap.js')).heatmapData(map);
+    const view = map && heatmapData(map);
     if (!canvas || !view) return;
     const find = (want, names) => {
       if (typeof want === 'number') return want <= names.length ? want - 1 : -1;
