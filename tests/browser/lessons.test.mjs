@@ -193,6 +193,7 @@ describe('<glassbox-lesson>', () => {
       layer: [{ ...ok, steps: [{ caption: 'a', layer: 1 }, { caption: 'b', layer: 99 }] }, /step 2, layer: layer 99 is out of range: \S+ has \d+ decoder layers \(counted from 1\)/],
       head: [{ ...ok, steps: [{ caption: 'a', layer: 1, head: 77 }] }, /step 1, head: head 77 is out of range: \S+ has \d+ heads per layer/],
       kind: [{ ...ok, steps: [{ caption: 'a', kind: 'cross' }] }, /step 1, kind: \S+ is decoder-only and has no cross attention/],
+      nomodel: [{ title: 'x', element: 'rnn', steps: [{ caption: 'The {dModel} numbers' }] }, /step 1, caption: the caption quotes \{dModel\}, but no model is set/],
       nofile: [null, /nofile\.json answered 404/],
     };
     const files = Object.fromEntries(Object.entries(cases).filter(([, [body]]) => body !== null)

@@ -198,6 +198,21 @@ describe('the tutorial', () => {
       assert.match(await page.$eval('#sinusoid-caption', (e) => e.textContent), new RegExp(`of ${d};`), 'the waves are drawn at the translator\'s width');
       assert.match(await page.$eval('#position-facts', (e) => e.textContent), new RegExp(`at most ${info(byType.marian.dir).maxPositions} tokens`));
     }
+    // The two small figures compute what they claim: one neuron learns AND; repeated products with a matrix fade or blow up.
+    const neuron = () => page.evaluate(() => [...document.querySelectorAll('#neuron-table tbody tr')].map((tr) => Number(tr.cells[3].textContent)));
+    await page.click('#neuron-reset');
+    const untrained = await neuron();
+    await page.click('#neuron-train');
+    await page.click('#neuron-train');
+    const trained = await neuron();
+    assert.deepEqual(trained.map((y) => y > 0.5), [false, false, false, true], `the neuron learned AND: ${untrained} -> ${trained}`);
+    assert.match(await page.$eval('#neuron-state', (e) => e.textContent), /^After 200 steps/);
+    const lastNorm = async (scale) => {
+      await page.$eval('#gradient-scale', (e, v) => { e.value = String(v); e.dispatchEvent(new Event('input')); }, scale);
+      return page.$eval('#gradient-bars', (e) => Number(e.dataset.last));
+    };
+    assert.ok(await lastNorm(0.6) < 1e-3, 'a small weight matrix: the gradient vanishes over 30 steps');
+    assert.ok(await lastNorm(1.5) > 1e3, 'a large weight matrix: the gradient explodes over 30 steps');
     await page.screenshot({ path: path.join(setup.artifacts, 'tutorial.png'), fullPage: true });
     assert.ok(played.length >= 30, `${played.length} steps played`);
     // A phone: the article and its lessons fit 390 px without sideways scrolling.

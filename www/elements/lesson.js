@@ -230,6 +230,10 @@ export function parseLesson(data) {
     if (step.highlight && !MAP_ELEMENTS.includes(tag)) {
       throw new LessonError(`${where}, highlight`, `only a map can highlight cells (${MAP_ELEMENTS.map((t) => `"${t.slice(9)}"`).join(', ')}); this step shows "${state.element}"`);
     }
+    const quoted = [...step.caption.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => m[1]);
+    if (quoted.length && !state.model) {
+      throw new LessonError(`${where}, caption`, `the caption quotes {${quoted[0]}}, but no model is set by this step or before it. Set "model"`);
+    }
     if (ELEMENTS[tag]?.includes('model') && !state.model) {
       throw new LessonError(where, `"${state.element}" needs a model: set "model" on the lesson or on this step (for example "@gpt2")`);
     }
