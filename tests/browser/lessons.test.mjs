@@ -159,6 +159,13 @@ describe('<glassbox-lesson>', () => {
     await page.focus('#demo >> button.prev');
     await page.keyboard.press('Enter');
     await waitLesson(page, '#demo', 2);
+    // Enter on Next reaches the last step; the focus moves to Previous rather than being lost with the disabled Next.
+    await page.focus('#demo >> button.next');
+    await page.keyboard.press('Enter');
+    await waitLesson(page, '#demo', 3);
+    assert.equal(await page.$eval('#demo', (e) => e.shadowRoot.activeElement?.className), 'prev');
+    await page.keyboard.press('Enter');
+    await waitLesson(page, '#demo', 2);
 
     // The URL brings the reader back to the step: a fresh page opened with #demo=3.
     const again = await context.newPage();

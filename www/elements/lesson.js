@@ -460,8 +460,9 @@ class GlassboxLesson extends HTMLElement {
       ui.title, ui.counter, ui.error, ui.caption, ui.highlight, ui.notice, ui.stage, ui.nav);
     this.shadowRoot.append(ui.root);
     this.ui = ui;
-    ui.prev.addEventListener('click', () => this.previous());
-    ui.next.addEventListener('click', () => this.next());
+    // At either end the pressed button is disabled; the focus moves to the other one instead of being lost.
+    ui.prev.addEventListener('click', () => { this.previous(); if (ui.prev.disabled) ui.next.focus(); });
+    ui.next.addEventListener('click', () => { this.next(); if (ui.next.disabled) ui.prev.focus(); });
     // Arrow keys step through the lesson from its buttons and caption (inside a widget they belong to the widget).
     ui.root.addEventListener('keydown', (e) => {
       if (e.altKey || e.ctrlKey || e.metaKey) return;
@@ -490,7 +491,7 @@ class GlassboxLesson extends HTMLElement {
         throw new LessonError('', `could not fetch ${src}: ${err.message}`);
       }
       if (!res.ok) throw new LessonError('', `${src} answered ${res.status}: check the src path`);
-      const raw = await res.text();
+      const raw = (await res.text()).replace(/^\uFEFF/, ''); // some editors start a UTF-8 file with a BOM
       let data;
       try {
         data = JSON.parse(raw);
