@@ -567,7 +567,7 @@ class GlassboxLesson extends HTMLElement {
   _writeHash() {
     const params = hashParams();
     params.set(this.hashKey, String(this.step));
-    // "#positions" (a section link) stays first, as a key of its own.
+    // Other lessons' steps stay; a section link already in the hash ("#positions") stays as a bare key.
     const hash = params.toString().replace(/=(&|$)/g, '$1');
     history.replaceState(history.state, '', `${location.pathname}${location.search}#${hash}`);
   }
