@@ -49,7 +49,7 @@ const ELEMENTS = {
   'glassbox-predictions': MODEL_ATTRIBUTES,
   'glassbox-head-view': VIEW_ATTRIBUTES,
   'glassbox-model-view': VIEW_ATTRIBUTES,
-  'glassbox-rollout': VIEW_ATTRIBUTES,
+  'glassbox-rollout': [...VIEW_ATTRIBUTES, 'output'],
   'glassbox-rnn': ['cell', 'length', 'weight-scale', 'clip', 'seed', 'autorun'],
   'glassbox-transfer': MODEL_ATTRIBUTES,
 };
@@ -234,7 +234,7 @@ export function parseLesson(data) {
     if (quoted.length && !state.model) {
       throw new LessonError(`${where}, caption`, `the caption quotes {${quoted[0]}}, but no model is set by this step or before it. Set "model"`);
     }
-    if (ELEMENTS[tag]?.includes('model') && !state.model) {
+    if (takesOf(tag)?.includes('model') && !state.model) {
       throw new LessonError(where, `"${state.element}" needs a model: set "model" on the lesson or on this step (for example "@gpt2")`);
     }
     let beside = null;
@@ -256,9 +256,19 @@ export function parseLesson(data) {
   return { title: data.title, steps };
 }
 
+/**
+ * The attributes an element takes: those listed above and, once the element is defined, those it observes
+ * (so a newer element's new attributes work at once). Null for an element of the host page that observes none.
+ */
+function takesOf(tag) {
+  const observed = customElements.get(tag)?.observedAttributes ?? [];
+  if (!ELEMENTS[tag] && !observed.length) return null;
+  return [...new Set([...(ELEMENTS[tag] ?? []), ...observed])];
+}
+
 /** A step may set only what its element takes (the free `attributes` too). */
 function checkAttributes(where, tag, step, attributes = {}) {
-  const takes = ELEMENTS[tag];
+  const takes = takesOf(tag);
   if (!takes) return; // an element defined by the host page: its attributes are its own business
   for (const [key, attr] of Object.entries(STEP_FIELDS)) {
     if (attr && key in step && !takes.includes(attr)) {
@@ -274,7 +284,7 @@ function checkAttributes(where, tag, step, attributes = {}) {
 
 /** The attributes a step's element gets (null = remove). */
 function attributesFor(tag, state, extra) {
-  const takes = ELEMENTS[tag] ?? Object.values(STEP_FIELDS).filter(Boolean);
+  const takes = takesOf(tag) ?? Object.values(STEP_FIELDS).filter(Boolean);
   const out = {};
   for (const [key, attr] of Object.entries(STEP_FIELDS)) {
     if (!attr || !takes.includes(attr)) continue;
@@ -292,7 +302,7 @@ async function checkModels(lesson) {
   for (const [i, step] of lesson.steps.entries()) {
     for (const [part, { state }] of [['', step], [', beside', step.beside]].filter(([, s]) => s)) {
       const tag = tagOf(state.element);
-      if (!ELEMENTS[tag]?.includes('model')) continue;
+      if (!takesOf(tag)?.includes('model')) continue;
       const where = `step ${i + 1}${part}`;
       let entry;
       try {
@@ -301,7 +311,7 @@ async function checkModels(lesson) {
         return new LessonError(`${where}, model`, `"${state.model}" cannot be loaded: ${err.message}`);
       }
       const { info } = entry.model;
-      if (ELEMENTS[tag].includes('layer')) {
+      if (takesOf(tag).includes('layer')) {
         const kind = state.kind ?? (info.kind === 'encoder-decoder' ? 'cross' : info.kind === 'encoder-only' ? 'encoder' : 'decoder');
         const kinds = info.kind === 'encoder-decoder' ? HEAD_KINDS : info.kind === 'encoder-only' ? ['encoder'] : ['decoder'];
         if (state.kind && !kinds.includes(state.kind)) {
