@@ -457,7 +457,8 @@ class GlassboxLesson extends HTMLElement {
     const ui = {};
     ui.title = h('h3', { class: 'lesson-title', id: `${this._uid}-title` }, 'Lesson');
     ui.counter = h('p', { class: 'lesson-counter', 'aria-live': 'polite' }, '');
-    ui.caption = h('div', { class: 'lesson-caption' });
+    // The caption is announced when the step changes, so a screen-reader user hears the new step's text.
+    ui.caption = h('div', { class: 'lesson-caption', 'aria-live': 'polite' });
     ui.highlight = h('p', { class: 'lesson-highlight' });
     ui.notice = h('p', { class: 'lesson-notice', role: 'status' });
     ui.error = h('p', { class: 'error', role: 'alert', hidden: true });
