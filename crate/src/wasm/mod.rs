@@ -15,6 +15,7 @@
 //! calls it directly from Node.
 
 mod kernel_checks;
+mod views;
 
 use crate::card::ModelCard;
 use crate::error::Error;
