@@ -470,3 +470,5 @@ import './elements/lesson.js';
 import './elements/head-view.js';
 import './elements/model-view.js';
 import './elements/rollout.js';
+import './elements/rnn.js';
+import './elements/transfer.js';

@@ -16,6 +16,7 @@
 
 mod kernel_checks;
 mod views;
+mod learn;
 
 use crate::card::ModelCard;
 use crate::error::Error;
