@@ -121,7 +121,9 @@ function writeFolder(out, models) {
     fs.writeFileSync(file, withMetaCsp(fs.readFileSync(file, 'utf8'), policy, `www/${page}`));
   }
   const worker = path.join(out, 'worker.js');
-  fs.writeFileSync(worker, replaceOnce(fs.readFileSync(worker, 'utf8'), "'../pkg/glassbox.js'", "'./pkg/glassbox.js'", 'www/worker.js'));
+  let workerJs = replaceOnce(fs.readFileSync(worker, 'utf8'), "'../pkg/glassbox.js'", "'./pkg/glassbox.js'", 'www/worker.js');
+  workerJs = replaceOnce(workerJs, "'../pkg/glassbox_bg.wasm'", "'./pkg/glassbox_bg.wasm'", 'www/worker.js');
+  fs.writeFileSync(worker, workerJs);
   for (const m of models) {
     fs.mkdirSync(path.join(out, 'models', m.name), { recursive: true });
     for (const f of m.files) fs.copyFileSync(path.join(m.dir, f), path.join(out, 'models', m.name, f));
@@ -248,8 +250,9 @@ function writeSingleFile(file, models) {
     wasm: fs.readFileSync(path.join(PKG, 'glassbox_bg.wasm')).toString('base64'),
     glueBase64: glue.toString('base64'),
     // A data: URL is no base for relative URLs: the default glue address goes (init passes the real one).
-    workerBase64: Buffer.from(replaceOnce(fs.readFileSync(path.join(WWW, 'worker.js'), 'utf8'),
-      "new URL('../pkg/glassbox.js', import.meta.url).href", "'inlined'", 'www/worker.js')).toString('base64'),
+    workerBase64: Buffer.from(replaceOnce(replaceOnce(fs.readFileSync(path.join(WWW, 'worker.js'), 'utf8'),
+      "new URL('../pkg/glassbox.js', import.meta.url).href", "'inlined'", 'www/worker.js'),
+    "new URL('../pkg/glassbox_bg.wasm', import.meta.url).href", 'undefined', 'www/worker.js')).toString('base64'),
     index: models.map(({ name, kind, modelType, title, files }) => ({ name, path: `models/${name}/`, kind, modelType, title, files })),
     models: Object.fromEntries(models.map((m) => [m.name,
       Object.fromEntries(m.files.map((f) => [f, fs.readFileSync(path.join(m.dir, f)).toString('base64')]))])),
