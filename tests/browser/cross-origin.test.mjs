@@ -22,6 +22,10 @@ async function startBlog() {
   const url = `http://127.0.0.1:${port}/`;
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url, url).pathname;
+    if (pathname === '/favicon.ico') {
+      res.writeHead(204);
+      return res.end();
+    }
     const body = pages.get(pathname);
     if (body === undefined) {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
