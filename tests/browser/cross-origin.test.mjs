@@ -8,9 +8,12 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startServer, launchBrowser, newWatchedPage, modelsUnderTest, freePort, ROOT } from './helpers.mjs';
 import { docExamples, docExample } from '../package/doc-examples.mjs';
+import { serveStatic } from '../package/static-server.mjs';
 
 const WAIT = { timeout: 120000 };
 const setup = {};
@@ -26,21 +29,22 @@ async function startBlog() {
       res.writeHead(204);
       return res.end();
     }
-    const body = pages.get(pathname);
+    const { body, glassbox } = pages.get(pathname) ?? {};
     if (body === undefined) {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       return res.end('not found');
     }
     const type = pathname.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/html; charset=utf-8';
-    res.writeHead(200, { 'Content-Type': type, 'Content-Security-Policy': blogPolicy() });
+    res.writeHead(200, { 'Content-Type': type, 'Content-Security-Policy': blogPolicy(glassbox) });
     res.end(body);
   });
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     url,
     origin: new URL(url).origin,
-    page(name, html) {
-      pages.set(`/${name}`, html);
+    /** Serve `html` at /name, with the policy for widgets from `glassbox` (default: the Glassbox dev server). */
+    page(name, html, glassbox = setup.glassbox.url) {
+      pages.set(`/${name}`, { body: html, glassbox });
       return `${url}${name}`;
     },
     stop: () => new Promise((resolve) => server.close(resolve)),
@@ -48,8 +52,8 @@ async function startBlog() {
 }
 
 /** docs/widgets.md's examples, with the placeholder addresses replaced by the two servers'. */
-function examples() {
-  const gb = setup.glassbox.url.replace(/\/$/, '');
+function examples(glassboxUrl = setup.glassbox.url) {
+  const gb = glassboxUrl.replace(/\/$/, '');
   return docExamples(path.join(ROOT, 'docs/widgets.md'), {
     'https://your.site/glassbox': gb, 'https://your.site': gb, 'https://glassbox.example': gb, 'https://blog.example': setup.blog.origin,
   });
@@ -59,8 +63,8 @@ function examples() {
  * The blog's policy: strict (nothing inline but styles, nothing from elsewhere) plus what docs/widgets.md tells an
  * author to add for the hosted widgets, taken from the doc as written.
  */
-function blogPolicy() {
-  const line = docExample(examples(), 'csp').code.trim();
+function blogPolicy(glassboxUrl) {
+  const line = docExample(examples(glassboxUrl), 'csp').code.trim();
   assert.match(line, /^Content-Security-Policy: /);
   return ["default-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
     line.replace(/^Content-Security-Policy:\s*/, '')].join('; ');
@@ -206,6 +210,38 @@ ${body}
     assert.deepEqual(strangers(watch.requests), [], 'no request to a third origin');
     assert.deepEqual(watch.errors, [], 'no console errors (CORS, CSP) on the blog');
     await context.close();
+  });
+
+  it('the offline folder on a static host that honours its _headers serves a blog on another origin', async () => {
+    const { bundleOffline, HOSTING_FILES } = await import(pathToFileURL(path.join(ROOT, 'scripts/bundle-offline.mjs')).href);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-xo-offline-'));
+    process.once('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+    const folder = path.join(tmp, 'glassbox');
+    await bundleOffline({ out: folder, single: null, models: setup.models.root });
+    // A host like Netlify or Cloudflare Pages: the `/*` rule of _headers on every file.
+    const rules = fs.readFileSync(path.join(folder, '_headers'), 'utf8');
+    assert.equal(rules, HOSTING_FILES._headers);
+    const headers = Object.fromEntries(rules.split('\n').filter((l) => /^\s+\S+:/.test(l)).map((l) => l.trim().split(/:\s*/, 2)));
+    assert.equal(headers['Access-Control-Allow-Origin'], '*');
+    const host = await serveStatic(folder, { headers });
+    try {
+      const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+      await page.goto(setup.blog.page('offline-post.html', `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Post</title>
+<script type="module" src="${host.url}glassbox-widgets.js"></script></head><body>
+<glassbox-tokens eager model="${setup.decoder.name}" text="Hello world"></glassbox-tokens>
+<glassbox-attention eager model="${setup.decoder.name}" text="The cat sat on the mat" layer="1" head="1"></glassbox-attention>
+</body></html>`, host.url));
+      await waitAll(page, 'glassbox-tokens, glassbox-attention');
+      ELEMENTS['glassbox-tokens'].check(await page.$eval('glassbox-tokens', ELEMENTS['glassbox-tokens'].read));
+      ELEMENTS['glassbox-attention'].check(await page.$eval('glassbox-attention', ELEMENTS['glassbox-attention'].read));
+      const allowed = new Set([new URL(host.url).origin, setup.blog.origin]);
+      assert.deepEqual(watch.requests.filter((u) => !u.startsWith('blob:') && !u.startsWith('data:') && !allowed.has(new URL(u).origin)), []);
+      assert.ok(watch.requests.includes(`${host.url}pkg/glassbox_bg.wasm`), 'the wasm came from the folder');
+      assert.deepEqual(watch.errors, []);
+      await context.close();
+    } finally {
+      await host.stop();
+    }
   });
 
   it('the page under its own CSP still works after the CORS change (same-origin worker, no blob)', async () => {

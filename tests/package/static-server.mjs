@@ -7,10 +7,11 @@ import path from 'node:path';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json', '.wasm': 'application/wasm', '.svg': 'image/svg+xml',
+  '.json': 'application/json', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.mjs': 'text/javascript; charset=utf-8',
 };
 
-export async function serveStatic(root) {
+/** `headers`: sent with every file (e.g. what a host reads from the folder's `_headers`). */
+export async function serveStatic(root, { headers = {} } = {}) {
   const server = http.createServer((req, res) => {
     let rel;
     try {
@@ -23,7 +24,7 @@ export async function serveStatic(root) {
     try {
       if (statSync(file).isDirectory()) file = path.join(file, 'index.html');
       const size = statSync(file).size;
-      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': size });
+      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': size, ...headers });
       createReadStream(file).pipe(res);
     } catch {
       res.writeHead(rel === '/favicon.ico' ? 204 : 404);
