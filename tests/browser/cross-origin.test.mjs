@@ -258,6 +258,15 @@ ${body}
   });
 });
 
+/** The first glassbox:ack among the messages the docs' driver logged (it logs every reply). */
+async function waitForAck(said) {
+  const deadline = Date.now() + 90000;
+  while (!said.some((m) => m.type === 'glassbox:ack') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const ack = said.find((m) => m.type === 'glassbox:ack');
+  assert.ok(ack, `no reply from the embed: ${JSON.stringify(said)}`);
+  return ack;
+}
+
 describe('what an author copies, pasted on another origin', () => {
   /** The "Copy embed code" snippets of the page showing `hash`. */
   async function copiedSnippets(hash) {
@@ -272,6 +281,9 @@ describe('what an author copies, pasted on another origin', () => {
       iframe: document.querySelector('#embed-iframe').value,
       clipboard: await navigator.clipboard.readText(),
     }));
+    // The author types their site's address: the iframe code then names it (origin=), so it may drive the embed.
+    await page.fill('#embed-origin', `${setup.blog.url}some/post.html`);
+    codes.iframeWithOrigin = await page.$eval('#embed-iframe', (e) => e.value);
     await context.close();
     return codes;
   }
@@ -297,6 +309,22 @@ ${codes.iframe}
     const framePieces = await frame.locator('glassbox-tokens').evaluate(ELEMENTS['glassbox-tokens'].read);
     ELEMENTS['glassbox-tokens'].check(framePieces);
     assert.deepEqual(framePieces, pieces, 'the iframe shows the same chips as the custom element');
+
+    // The iframe code with the author's origin, driven by the docs' script: the embed obeys and answers.
+    assert.ok(!codes.iframe.includes('origin='), 'no origin= until the author names a site');
+    assert.ok(codes.iframeWithOrigin.includes(`origin=${encodeURIComponent(setup.blog.origin)}`), codes.iframeWithOrigin);
+    const said = [];
+    page.on('console', async (msg) => {
+      if (msg.text().startsWith('embed says')) said.push(await msg.args()[1].jsonValue());
+    });
+    setup.blog.page('pasted-driver.js', docExample(examples(), 'iframe-script').code);
+    await page.goto(setup.blog.page('pasted-iframe.html', `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Pasted</title></head><body>
+${codes.iframeWithOrigin}
+<script type="module" src="pasted-driver.js"></script>
+</body></html>`));
+    const ack = await waitForAck(said);
+    assert.equal(ack.ok, true, JSON.stringify(said));
+    assert.equal(ack.state.text, 'Goodbye world');
     assert.deepEqual(strangers(watch.requests), []);
     assert.deepEqual(watch.errors, []);
     await context.close();
@@ -327,12 +355,9 @@ ${docExample(docs, 'iframe').code}
 </body></html>`));
     const frame = page.frameLocator('iframe');
     await frame.locator('body[data-ready="true"]').waitFor(WAIT);
-    await page.waitForFunction(() => true);
-    const deadline = Date.now() + 60000;
-    while (!said.some((m) => m.type === 'glassbox:ack') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const ack = said.find((m) => m.type === 'glassbox:ack');
+    const ack = await waitForAck(said);
     assert.ok(said.some((m) => m.type === 'glassbox:ready'), `the embed said it was ready: ${JSON.stringify(said)}`);
-    assert.equal(ack?.ok, true, `the embed obeyed the docs' postMessage: ${JSON.stringify(said)}`);
+    assert.equal(ack.ok, true, `the embed obeyed the docs' postMessage: ${JSON.stringify(said)}`);
     assert.equal(ack.state.text, 'Goodbye world');
     const pieces = await frame.locator('glassbox-tokens').evaluate(ELEMENTS['glassbox-tokens'].read);
     assert.ok(pieces.includes('·world'), `the embed now shows the new text in the page's labels: ${JSON.stringify(pieces)}`);
