@@ -213,38 +213,63 @@ async function writeModels(dir, version, modelsDir) {
     for (const f of files) copy(path.join(modelsDir, m.name, f), path.join(dir, 'models', m.name, f));
     entries.push({ ...m, files });
   }
-  // One literal `new URL('./models/…', import.meta.url)` per file: bundlers see each and copy it.
+  // Each model is a module of its own (`glassbox-models/<name>`), with one literal `new URL('./…', import.meta.url)`
+  // per file: a bundler copies exactly the files of the models a site imports.
+  for (const m of entries) {
+    fs.writeFileSync(path.join(dir, 'models', m.name, 'index.js'), `// ${m.title ?? m.name}: written by scripts/package.mjs.
+import { fetchFiles } from '../../fetch-files.js';
+
+const files = {
+${m.files.map((f) => `  ${JSON.stringify(f)}: new URL(${JSON.stringify(`./${f}`)}, import.meta.url).href,`).join('\n')}
+};
+
+export default {
+  name: ${JSON.stringify(m.name)}, kind: ${JSON.stringify(m.kind)}, modelType: ${JSON.stringify(m.modelType)}, title: ${JSON.stringify(m.title)},
+  files,
+  /** The files as Blobs, for Glassbox's loadModel({ files }). */
+  blobs: () => fetchFiles(${JSON.stringify(m.name)}, files),
+};
+`);
+  }
+  fs.writeFileSync(path.join(dir, 'fetch-files.js'), `// Written by scripts/package.mjs.
+/** \`{ file name: URL }\` of the model \`name\` as \`{ file name: Blob }\`. */
+export async function fetchFiles(name, files) {
+  const pairs = await Promise.all(Object.entries(files).map(async ([file, url]) => {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(\`\${file} of \${name} (\${url}) answered \${res.status}\`);
+    return [file, await res.blob()];
+  }));
+  return Object.fromEntries(pairs);
+}
+`);
   const js = `// The models bundled with Glassbox, as files a bundler copies. Written by scripts/package.mjs.
 //
 //   import { configure } from 'glassbox/elements';
-//   import { models } from 'glassbox-models';
-//   configure({ models });                       // <glassbox-tokens model="glassbox-gpt2"> now finds it
+//   import gpt2 from 'glassbox-models/glassbox-gpt2';   // one model (only its files are copied)
+//   import { models } from 'glassbox-models';           // or all of them
+//   configure({ models: [gpt2] });                      // <glassbox-tokens model="glassbox-gpt2"> now finds it
 //
 //   import { Glassbox } from 'glassbox';
-//   import { modelFiles } from 'glassbox-models';
-//   const model = await (await Glassbox.create()).loadModel({ files: await modelFiles('glassbox-gpt2') });
+//   const model = await (await Glassbox.create()).loadModel({ files: await gpt2.blobs() });
 
-export const models = [
-${entries.map((m) => `  {
-    name: ${JSON.stringify(m.name)}, kind: ${JSON.stringify(m.kind)}, modelType: ${JSON.stringify(m.modelType)}, title: ${JSON.stringify(m.title)},
-    files: {
-${m.files.map((f) => `      ${JSON.stringify(f)}: new URL(${JSON.stringify(`./models/${m.name}/${f}`)}, import.meta.url).href,`).join('\n')}
-    },
-  },`).join('\n')}
-];
+import { fetchFiles } from './fetch-files.js';
+${entries.map((m, i) => `import m${i} from './models/${m.name}/index.js';`).join('\n')}
 
-/** The files of the bundled model \`name\` (or "@" and a type or kind) as Blobs, for Glassbox's loadModel({ files }). */
-export async function modelFiles(name) {
-  const wanted = String(name).replace(/^@/, '');
-  const model = models.find((m) => m.name === name) ?? (String(name).startsWith('@')
-    ? models.find((m) => m.modelType === wanted) ?? models.find((m) => m.kind === wanted) : undefined);
-  if (!model) throw new Error(\`there is no bundled model "\${name}". Use one of: \${models.map((m) => m.name).join(', ')}\`);
-  const entries = await Promise.all(Object.entries(model.files).map(async ([file, url]) => {
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(\`\${file} of \${model.name} (\${url}) answered \${res.status}\`);
-    return [file, await res.blob()];
-  }));
-  return Object.fromEntries(entries);
+export const models = [${entries.map((_, i) => `m${i}`).join(', ')}];
+
+/**
+ * The files of a bundled model as Blobs, for Glassbox's loadModel({ files }): \`model\` is one of \`models\` (or a
+ * per-model import), or its name, or "@" and a type or kind.
+ */
+export async function modelFiles(model) {
+  let entry = model;
+  if (typeof model === 'string') {
+    const wanted = model.replace(/^@/, '');
+    entry = models.find((m) => m.name === model) ?? (model.startsWith('@')
+      ? models.find((m) => m.modelType === wanted) ?? models.find((m) => m.kind === wanted) : undefined);
+    if (!entry) throw new Error(\`there is no bundled model "\${model}". Use one of: \${models.map((m) => m.name).join(', ')}\`);
+  }
+  return fetchFiles(entry.name, entry.files);
 }
 `;
   fs.writeFileSync(path.join(dir, 'index.js'), js);
@@ -256,11 +281,18 @@ export interface PackagedModel {
   title: string | null;
   /** file name -> URL */
   files: Record<string, string>;
+  /** The files as Blobs, for Glassbox's loadModel({ files }). */
+  blobs(): Promise<Record<string, Blob>>;
 }
 /** The bundled models: ${entries.map((m) => m.name).join(', ')}. */
 export declare const models: PackagedModel[];
-/** A bundled model's files as Blobs, for \`glassbox.loadModel({ files })\`. */
-export declare function modelFiles(name: string): Promise<Record<string, Blob>>;
+/** A bundled model's files as Blobs, for \`glassbox.loadModel({ files })\`: a model entry, or its name. */
+export declare function modelFiles(model: PackagedModel | string): Promise<Record<string, Blob>>;
+`);
+  fs.writeFileSync(path.join(dir, 'model.d.ts'), `// One bundled model (glassbox-models/<name>). Written by scripts/package.mjs.
+import type { PackagedModel } from './index.js';
+declare const model: PackagedModel;
+export default model;
 `);
   writeJson(path.join(dir, 'package.json'), {
     name: 'glassbox-models',
@@ -268,9 +300,13 @@ export declare function modelFiles(name: string): Promise<Record<string, Blob>>;
     description: 'The small models bundled with Glassbox (optional; the glassbox package runs models from any URL too)',
     type: 'module',
     license: 'MIT OR Apache-2.0',
-    exports: { '.': { types: './index.d.ts', default: './index.js' }, './package.json': './package.json' },
+    exports: {
+      '.': { types: './index.d.ts', default: './index.js' },
+      ...Object.fromEntries(entries.map((m) => [`./${m.name}`, { types: './model.d.ts', default: `./models/${m.name}/index.js` }])),
+      './package.json': './package.json',
+    },
     types: './index.d.ts',
-    files: ['index.js', 'index.d.ts', 'models/', 'README.md'],
+    files: ['index.js', 'index.d.ts', 'model.d.ts', 'fetch-files.js', 'models/', 'README.md'],
     sideEffects: false,
   });
   fs.writeFileSync(path.join(dir, 'README.md'), `# glassbox-models ${version}
@@ -280,15 +316,16 @@ copies their files. Optional: the \`glassbox\` package runs any model named by a
 
 \`\`\`js
 import { configure } from 'glassbox/elements';
-import { models } from 'glassbox-models';
-configure({ models });   // <glassbox-attention model="glassbox-gpt2"> or model="@gpt2" now finds them
+import gpt2 from 'glassbox-models/glassbox-gpt2';   // one model: only its files are copied into your site
+import { models } from 'glassbox-models';           // or all of them
+configure({ models: [gpt2] });   // <glassbox-attention model="glassbox-gpt2"> or model="@gpt2" now finds it
 \`\`\`
 
 \`\`\`js
 import { Glassbox } from 'glassbox';
-import { modelFiles } from 'glassbox-models';
+import gpt2 from 'glassbox-models/glassbox-gpt2';
 const gb = await Glassbox.create();
-const model = await gb.loadModel({ files: await modelFiles('glassbox-gpt2') });
+const model = await gb.loadModel({ files: await gpt2.blobs() });   // or modelFiles('glassbox-gpt2') from 'glassbox-models'
 \`\`\`
 
 Each model folder keeps its licence and training notes in the Glassbox repository (\`models/<name>/README.md\`).

@@ -104,6 +104,12 @@ describe('the npm packages in a fresh Vite project', () => {
       assert.ok(assets.some((f) => re.test(f)), `dist/assets has ${re}: ${assets.join(', ')}`);
     }
     assert.doesNotMatch(setup.buildLog, /doesn't exist at build time/, 'every new URL(…, import.meta.url) resolved');
+    // The docs import one model: only its weights are copied (the others stay in node_modules).
+    const weights = assets.filter((f) => f.endsWith('.safetensors'));
+    assert.equal(weights.length, 1, `one model's weights in dist/: ${weights}`);
+    const bytes = fs.readdirSync(path.join(setup.site, 'dist'), { recursive: true })
+      .map((f) => path.join(setup.site, 'dist', f)).filter((f) => fs.statSync(f).isFile()).reduce((n, f) => n + fs.statSync(f).size, 0);
+    console.log(`# the built site: ${(bytes / 1048576).toFixed(2)} MB in dist/ (${assets.length} assets)`);
   });
 
   it('the built site: the widgets draw and the API runs, from its own origin only', async () => {
