@@ -170,6 +170,9 @@ function attrHtml(attrs) {
 }
 
 async function waitAll(page, selector) {
+  // The elements are defined once the widgets' script has loaded (a refused CORS request never gets there).
+  await page.waitForFunction(() => customElements.get('glassbox-tokens'), null, { timeout: 30000 })
+    .catch(() => assert.fail('glassbox-widgets.js did not load on the blog (CORS headers? the blog\'s CSP?)'));
   await page.waitForFunction((sel) => {
     const els = [...document.querySelectorAll(sel)];
     return els.length && els.every((e) => e.dataset.status === 'ready' || e.dataset.status === 'error');
