@@ -98,6 +98,16 @@ describe('the npm packages in a fresh Vite project', () => {
     assert.match(fs.readFileSync(path.join(core, 'README.md'), 'utf8'), /npm publish/, 'the README says how to publish');
   });
 
+  it('the TypeScript declarations parse (syntax, with the oxc parser that ships with vite)', async () => {
+    const { transformWithOxc } = await import(pathToFileURL(path.join(ROOT, 'node_modules/vite/dist/node/index.js')).href);
+    const modules = path.join(setup.site, 'node_modules');
+    for (const f of ['glassbox/lib/glassbox.d.ts', 'glassbox/lib/elements.d.ts', 'glassbox-models/index.d.ts', 'glassbox-models/model.d.ts']) {
+      await transformWithOxc(fs.readFileSync(path.join(modules, f), 'utf8'), f, { lang: 'ts' });
+    }
+    const models = JSON.parse(fs.readFileSync(path.join(modules, 'glassbox-models/package.json'), 'utf8'));
+    assert.equal(models.exports['./glassbox-gpt2'].types, './model.d.ts');
+  });
+
   it('vite build copies the worker, the wasm, the stylesheet and the model files', () => {
     const assets = fs.readdirSync(path.join(setup.site, 'dist/assets'));
     for (const re of [/^worker-.*\.js$/, /^glassbox_bg-.*\.wasm$/, /^glassbox-.*\.js$/, /^style-.*\.css$/, /\.safetensors$/]) {
