@@ -6,12 +6,12 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { launchBrowser, newWatchedPage, ROOT } from './helpers.mjs';
+import { launchBrowser, newWatchedPage, freePort, ROOT } from './helpers.mjs';
 import { docExamples, docExample } from '../package/doc-examples.mjs';
 import { serveStatic } from '../package/static-server.mjs';
 
@@ -49,6 +49,9 @@ before(async () => {
   fs.writeFileSync(path.join(site, 'src/api.js'), docExample(docs, 'npm-api').code);
   // A second page for the API example (the test's own; the docs show the module only).
   fs.writeFileSync(path.join(site, 'api.html'), '<!doctype html>\n<title>API</title>\n<script type="module" src="/src/api.js"></script>\n');
+  // A site has an icon (Vite's dev server answers 404 for a missing one, which would be a console error).
+  fs.mkdirSync(path.join(site, 'public'));
+  fs.writeFileSync(path.join(site, 'public/favicon.ico'), '');
   fs.writeFileSync(path.join(site, 'vite.config.js'),
     "export default { build: { rollupOptions: { input: { main: 'index.html', api: 'api.html' } } } };\n");
   const install = docExample(docs, 'npm-install').code;
@@ -65,6 +68,11 @@ before(async () => {
 });
 
 after(async () => {
+  if (setup.dev && setup.dev.exitCode === null) {
+    const exited = new Promise((resolve) => setup.dev.once('exit', resolve));
+    setup.dev.kill();
+    await exited;
+  }
   await setup.browser?.close();
   await setup.server?.stop();
   const { core, models } = setup.built ?? {};
@@ -156,6 +164,29 @@ describe('the npm packages in a fresh Vite project', () => {
     const foreign = watch.requests.filter((u) => !u.startsWith('blob:') && !u.startsWith('data:') && new URL(u).origin !== origin);
     assert.deepEqual(foreign, [], 'only the site itself is contacted');
     assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+
+  it('the Vite dev server (`vite`, no configuration) serves the same site', async () => {
+    const port = await freePort();
+    const t0 = performance.now();
+    setup.dev = spawn(process.execPath, [VITE, '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: setup.site, stdio: 'ignore' });
+    const url = `http://127.0.0.1:${port}/`;
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      assert.equal(setup.dev.exitCode, null, 'vite (dev) exited');
+      if (await fetch(url).then((r) => r.ok, () => false)) break;
+      assert.ok(Date.now() < deadline, 'vite (dev) did not answer within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    await page.goto(url);
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('glassbox-tokens')?.dataset.status), null, WAIT);
+    const shown = await page.$eval('glassbox-tokens', (el) => ({ error: el.shadowRoot.querySelector('.error')?.textContent,
+      pieces: [...el.shadowRoot.querySelectorAll('.chip .piece')].map((p) => p.textContent) }));
+    assert.ok(shown.pieces.includes('·world'), `the dev server's widget: ${JSON.stringify(shown)}`);
+    assert.deepEqual(watch.errors, []);
+    setup.timings['vite dev: first widget'] = Math.round(performance.now() - t0);
     await context.close();
   });
 });
