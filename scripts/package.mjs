@@ -132,8 +132,8 @@ export interface ConfigureOptions {
   models?: PackagedModel[];
   /** The stylesheet reused in every shadow root. */
   styleUrl?: string;
-  /** The Glassbox page, for the "Open in Glassbox" links. */
-  pageUrl?: string;
+  /** The Glassbox page, for the "Open in Glassbox" links (off in the npm package until set; null turns them off). */
+  pageUrl?: string | null;
   /** Options for Glassbox.create (workerUrl, pkgUrl, wasm). */
   createOptions?: Record<string, unknown>;
 }
@@ -171,6 +171,13 @@ function writeCore(dir, version) {
   const elementFiles = fs.readdirSync(path.join(WWW, 'elements')).filter((f) => f.endsWith('.js')).map((f) => `elements/${f}`);
   const modules = moduleGraph([...ENTRIES, ...elementFiles]);
   for (const f of [...modules, ...EXTRA]) copy(path.join(WWW, f), path.join(lib, f));
+  // The one line the package changes: no Glassbox page lies beside its files, so the widgets' "Open in Glassbox"
+  // links are off until the site names one (configure({ pageUrl })).
+  const base = path.join(lib, 'elements/base.js');
+  const pageUrl = "pageUrl: new URL('index.html', HERE).href,";
+  const baseJs = fs.readFileSync(base, 'utf8');
+  if (!baseJs.includes(pageUrl)) die(`www/elements/base.js no longer contains ${JSON.stringify(pageUrl)}; update scripts/package.mjs`);
+  fs.writeFileSync(base, baseJs.replace(pageUrl, 'pageUrl: null, // npm package: configure({ pageUrl }) turns the links on'));
   for (const f of ['glassbox.js', 'glassbox_bg.wasm']) copy(path.join(PKG, f), path.join(dir, 'pkg', f));
   const elements = definedElements(modules);
   if (!elements.length) die('no element is defined (define(\'glassbox-…\', Class)) in www/');

@@ -147,6 +147,8 @@ describe('the npm packages in a fresh Vite project', () => {
       return Number(el.shadowRoot.querySelector(`#${canvas.getAttribute('aria-describedby')}`).dataset.value);
     });
     assert.ok(cell > 0 && cell <= 1, `an attention weight: ${cell}`);
+    // No Glassbox page comes with the package: no "Open in Glassbox" link to the author's own index.html.
+    assert.equal(await page.$eval('glassbox-tokens', (el) => el.shadowRoot.querySelector('[data-control="open"]').hidden), true);
     // The packaged stylesheet reached the shadow roots.
     const styled = await page.$eval('glassbox-tokens', (el) => el.shadowRoot.adoptedStyleSheets[0]?.cssRules.length ?? 0);
     assert.ok(styled > 50, `the widget's stylesheet has the page's rules (${styled})`);

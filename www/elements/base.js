@@ -27,7 +27,7 @@ const config = {
   /** The page's stylesheet; its component rules and palette are reused inside every shadow root. (A literal
    * `new URL(…, import.meta.url)`, so bundlers copy the file.) */
   styleUrl: new URL('../style.css', import.meta.url).href,
-  /** The Glassbox page, for "Open in Glassbox" links. */
+  /** The Glassbox page, for "Open in Glassbox" links (null: no links). */
   pageUrl: new URL('index.html', HERE).href,
   /** Options for Glassbox.create (workerUrl, pkgUrl, wasm). */
   createOptions: {},
@@ -43,6 +43,7 @@ export function configure(options = {}) {
   for (const key of ['modelsBase', 'styleUrl', 'pageUrl']) {
     if (options[key]) config[key] = new URL(options[key], document.baseURI).href;
   }
+  if (options.pageUrl === null) config.pageUrl = null;
   if (options.createOptions) config.createOptions = { ...options.createOptions };
   if (options.models) {
     if (!Array.isArray(options.models)) throw new Error('configure({ models }) takes a list, e.g. the glassbox-models package\'s `models`');
@@ -417,9 +418,9 @@ class GlassboxElement extends HTMLElement {
       if (this._readonly) input.setAttribute('disabled', '');
       else if (!input.dataset.busy) input.removeAttribute('disabled');
     }
-    this.ui.open.href = pageLink(config.pageUrl, this.linkState());
+    if (config.pageUrl) this.ui.open.href = pageLink(config.pageUrl, this.linkState());
     // The page has no random-weights twins: a link would show the trained model instead.
-    this.ui.open.hidden = this._hidden('open') || this.hasAttribute('random-seed');
+    this.ui.open.hidden = this._hidden('open') || this.hasAttribute('random-seed') || !config.pageUrl;
   }
 
   _wake() {
