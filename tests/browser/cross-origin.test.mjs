@@ -176,7 +176,10 @@ async function waitAll(page, selector) {
   await page.waitForFunction((sel) => {
     const els = [...document.querySelectorAll(sel)];
     return els.length && els.every((e) => e.dataset.status === 'ready' || e.dataset.status === 'error');
-  }, selector, WAIT);
+  }, selector, WAIT).catch(async (err) => {
+    const statuses = await page.$$eval(selector, (els) => els.map((e) => `${e.localName}: ${e.dataset.status}`));
+    assert.fail(`not every widget drew (${err.message.split('\n')[0]}): ${statuses.join(', ')}. A new element may need its line in ELEMENTS`);
+  });
   const errors = await page.$$eval(selector, (els) => els
     .map((e) => [e.localName, e.shadowRoot.querySelector('.error')?.textContent]).filter(([, m]) => m));
   assert.deepEqual(errors, [], 'a widget showed an error');
