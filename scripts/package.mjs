@@ -179,6 +179,8 @@ function writeCore(dir, version) {
   if (!baseJs.includes(pageUrl)) die(`www/elements/base.js no longer contains ${JSON.stringify(pageUrl)}; update scripts/package.mjs`);
   fs.writeFileSync(base, baseJs.replace(pageUrl, 'pageUrl: null, // npm package: configure({ pageUrl }) turns the links on'));
   for (const f of ['glassbox.js', 'glassbox_bg.wasm']) copy(path.join(PKG, f), path.join(dir, 'pkg', f));
+  // Data files elements fetch at run time beside the page's files (www/data/), when there are any.
+  if (fs.existsSync(path.join(WWW, 'data'))) fs.cpSync(path.join(WWW, 'data'), path.join(lib, 'data'), { recursive: true });
   const elements = definedElements(modules);
   if (!elements.length) die('no element is defined (define(\'glassbox-…\', Class)) in www/');
   fs.writeFileSync(path.join(lib, 'elements.d.ts'), elementsDts(elements));
