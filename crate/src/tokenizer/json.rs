@@ -105,6 +105,16 @@ pub fn compile_pattern(p: &PatternJson, section: &str) -> Result<fancy_regex::Re
         PatternJson::Regex(r) => r.clone(),
     };
     fancy_regex::RegexBuilder::new(&source).backtrack_limit(crate::loader::limits::REGEX_BACKTRACK_LIMIT).build().map_err(|e| {
+        // Only the general categories, Perl classes and case folding are built in (crate/Cargo.toml):
+        // regex-syntax names a missing Unicode class better than fancy-regex's wrapper does.
+        if let Err(u) = regex_syntax::Parser::new().parse(&source) {
+            if u.to_string().contains("Unicode") {
+                return Error::tokenizer(
+                    format!("{section} pattern `{source}` uses a Unicode class Glassbox does not carry ({})", u.to_string().lines().last().unwrap_or("")),
+                    "Use general categories (\\p{L}, \\p{N}, \\p{Lu}, ...), \\s, \\w, \\d; scripts, ages and boolean properties are not built in",
+                );
+            }
+        }
         Error::tokenizer(format!("{section} pattern `{source}` is not a regex we can compile ({e})"), "Use a pattern without Oniguruma-only syntax")
     })
 }
