@@ -15,6 +15,8 @@
 //! calls it directly from Node.
 
 mod kernel_checks;
+mod views;
+mod learn;
 
 use crate::card::ModelCard;
 use crate::error::Error;
