@@ -8,7 +8,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::kernels::{scalar, Layout, Linear, Storage, StoredMatrix};
+use crate::kernels::{limits, scalar, Layout, Linear, Storage, StoredMatrix};
 #[cfg(target_feature = "simd128")]
 use crate::kernels::simd128 as fast;
 #[cfg(not(target_feature = "simd128"))]
@@ -304,86 +304,6 @@ impl KernelBench {
             BenchKind::Stream => 4.0 * self.k as f64,
             _ => 4.0 * (self.m * self.k) as f64,
         }
-    }
-}
-
-/// Probes of the machine's limits, for the benchmarks' "% of peak" and "% of bandwidth".
-mod limits {
-    /// `steps` x 64 flops: 4 broadcast values times 2 vectors re-loaded from `w` (in L1) into 8
-    /// independent accumulators, a multiply and an add each: what a GEMM tile does with nothing
-    /// else in the way.
-    #[cfg(target_feature = "simd128")]
-    pub fn peak(x: &[f32], w: &[f32], steps: usize) -> f32 {
-        use core::arch::wasm32::*;
-        let xs: [v128; 4] = core::array::from_fn(|r| f32x4_splat(x.get(r).copied().unwrap_or(1.0)));
-        let mut acc = [[f32x4_splat(0.0); 2]; 4];
-        let lanes = w.len() / 8 * 8;
-        if lanes == 0 {
-            return 0.0;
-        }
-        let mut at = 0;
-        for _ in 0..steps {
-            // SAFETY: at + 8 <= lanes <= w.len().
-            let (w0, w1) = unsafe { (v128_load(w.as_ptr().add(at) as *const v128), v128_load(w.as_ptr().add(at + 4) as *const v128)) };
-            for r in 0..4 {
-                acc[r][0] = f32x4_add(acc[r][0], f32x4_mul(xs[r], w0));
-                acc[r][1] = f32x4_add(acc[r][1], f32x4_mul(xs[r], w1));
-            }
-            at += 8;
-            if at == lanes {
-                at = 0;
-            }
-        }
-        let mut sum = f32x4_splat(0.0);
-        for a in acc {
-            sum = f32x4_add(sum, f32x4_add(a[0], a[1]));
-        }
-        f32x4_extract_lane::<0>(sum)
-    }
-
-    /// Sum of `x`, 8 f32x4 accumulators: every byte read once, in order.
-    #[cfg(target_feature = "simd128")]
-    pub fn stream(x: &[f32]) -> f32 {
-        use core::arch::wasm32::*;
-        let mut acc = [f32x4_splat(0.0); 8];
-        let whole = x.len() / 32 * 32;
-        let mut i = 0;
-        while i < whole {
-            for (q, a) in acc.iter_mut().enumerate() {
-                // SAFETY: i + 32 <= whole <= x.len().
-                *a = f32x4_add(*a, unsafe { v128_load(x.as_ptr().add(i + 4 * q) as *const v128) });
-            }
-            i += 32;
-        }
-        let mut sum = f32x4_splat(0.0);
-        for a in acc {
-            sum = f32x4_add(sum, a);
-        }
-        f32x4_extract_lane::<0>(sum) + x[whole..].iter().sum::<f32>()
-    }
-
-    #[cfg(not(target_feature = "simd128"))]
-    pub fn peak(x: &[f32], w: &[f32], steps: usize) -> f32 {
-        let mut acc = [0.0f32; 32];
-        let lanes = w.len() / 8 * 8;
-        if lanes == 0 {
-            return 0.0;
-        }
-        let mut at = 0;
-        for _ in 0..steps {
-            for r in 0..4 {
-                for c in 0..8 {
-                    acc[r * 8 + c] += x.get(r).copied().unwrap_or(1.0) * w[at + c];
-                }
-            }
-            at = (at + 8) % lanes;
-        }
-        acc.iter().sum()
-    }
-
-    #[cfg(not(target_feature = "simd128"))]
-    pub fn stream(x: &[f32]) -> f32 {
-        x.iter().sum()
     }
 }
 

@@ -349,3 +349,29 @@ fn dot8_and_nk_decode_on_awkward_lengths() {
         }
     }
 }
+
+#[test]
+fn sixteen_bit_decode_is_the_twin_bit_for_bit_at_the_edges_of_the_formats() {
+    // Decoding (M < 4) on 16-bit panels has its own native path (AVX2 when the CPU has it): the same
+    // bits as the scalar twin for subnormal, tiny, huge and signed-zero weights, on awkward shapes.
+    let edges = [0x0001u16, 0x03ff, 0x0400, 0x7bff, 0xfbff, 0x8000, 0x0000, 0x8001, 0x3c00, 0xbc00, 0x1234, 0x5678];
+    let mut rng = Rng(21);
+    for (storage, bits_of) in [(Storage::F16, 0usize), (Storage::BF16, 1)] {
+        for &k in &[1usize, 2, 7, 33, 130] {
+            for &n in &[1usize, 5, 8, 9, 31, 40] {
+                let bits: Vec<u16> = (0..n * k).map(|i| if i % 3 == 0 { edges[i % edges.len()] } else { (rng.next().to_bits() >> 16) as u16 & if bits_of == 0 { 0xbfff } else { 0xffff } }).collect();
+                let bits: Vec<u16> = bits.into_iter().map(|b| if storage == Storage::BF16 && b & 0x7f80 == 0x7f80 { b & 0xbfff } else { b }).collect();
+                let w = if storage == Storage::F16 { StoredMatrix::F16(bits) } else { StoredMatrix::BF16(bits) };
+                let layer = Linear::from_stored(w, Layout::OutIn, k, n, Some(rng.vec(n, 1.0)), None);
+                assert_eq!(layer.storage(), storage);
+                for m in 1..4 {
+                    let x = rng.vec(m * k, 2.0);
+                    let got = layer.forward(&x, m);
+                    assert!(got.iter().all(|v| v.is_finite() || storage == Storage::BF16), "{storage:?} m={m} k={k} n={n}: {got:?}");
+                    let want = layer.forward_scalar(&x, m);
+                    assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "{storage:?} m={m} k={k} n={n}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,501 @@
+//! Math kernels on contiguous `&[f32]` buffers, row-major.
+//!
+//! Each kernel has a scalar twin in [`scalar`], which is the reference and the fallback.
+//! On wasm32 built with `+simd128` the SIMD versions in `simd128` are selected at compile
+//! time; everywhere else the scalar code runs (natively, the panel products also have an AVX2
+//! path picked at run time, see `x86`). Tests check the versions agree on awkward lengths.
+//!
+//! Shape legend: `M` rows of activations (tokens), `K` input features, `N` output features.
+
+pub mod limits;
+pub mod scalar;
+#[cfg(test)]
+mod tests;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod simd128;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use simd128 as active;
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+use scalar as active;
+
+/// Width of a weight panel: the GEMM microkernel computes outputs 8 columns (two f32x4) at a time.
+pub const NR: usize = 8;
+/// Int8 weights share one f32 scale per group of this many consecutive `k` of one output column.
+pub const INT8_GROUP: usize = 32;
+
+/// How a [`Linear`] keeps its weights in memory. 16-bit and int8 weights stay that size and are
+/// widened to f32 inside the kernels (products and sums are always f32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    F32,
+    F16,
+    BF16,
+    /// Symmetric int8 with one f32 scale per [`INT8_GROUP`] weights of an output column:
+    /// `w = q · scale`, `scale = max|w| / 127` over the group.
+    Int8,
+}
+
+impl Storage {
+    pub const ALL: [Storage; 4] = [Storage::F32, Storage::F16, Storage::BF16, Storage::Int8];
+
+    /// `f32`, `f16`, `bf16` or `int8` (the CLI's `--weights` and the wasm load option).
+    pub fn parse(name: &str) -> Option<Storage> {
+        match name {
+            "f32" => Some(Storage::F32),
+            "f16" => Some(Storage::F16),
+            "bf16" => Some(Storage::BF16),
+            "int8" => Some(Storage::Int8),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Storage::F32 => "f32",
+            Storage::F16 => "f16",
+            Storage::BF16 => "bf16",
+            Storage::Int8 => "int8",
+        }
+    }
+}
+
+/// A weight matrix as the checkpoint stores it: f32 values, or the raw bits of f16 / bf16, owned
+/// or borrowed as little-endian bytes straight from the file (no copy while packing).
+#[derive(Debug, Clone)]
+pub enum StoredMatrix<'a> {
+    F32(Vec<f32>),
+    F16(Vec<u16>),
+    BF16(Vec<u16>),
+    /// Little-endian bytes of the file, 4 (F32Le) or 2 (F16Le, BF16Le) per value.
+    F32Le(&'a [u8]),
+    F16Le(&'a [u8]),
+    BF16Le(&'a [u8]),
+}
+
+impl StoredMatrix<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            StoredMatrix::F32(v) => v.len(),
+            StoredMatrix::F16(v) | StoredMatrix::BF16(v) => v.len(),
+            StoredMatrix::F32Le(b) => b.len() / 4,
+            StoredMatrix::F16Le(b) | StoredMatrix::BF16Le(b) => b.len() / 2,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The storage that keeps these values exactly.
+    pub fn storage(&self) -> Storage {
+        match self {
+            StoredMatrix::F32(_) | StoredMatrix::F32Le(_) => Storage::F32,
+            StoredMatrix::F16(_) | StoredMatrix::F16Le(_) => Storage::F16,
+            StoredMatrix::BF16(_) | StoredMatrix::BF16Le(_) => Storage::BF16,
+        }
+    }
+
+    /// Raw 16-bit value `i` (f16 / bf16 bits; 0 for f32 matrices).
+    #[inline(always)]
+    pub fn bits(&self, i: usize) -> u16 {
+        match self {
+            StoredMatrix::F16(v) | StoredMatrix::BF16(v) => v[i],
+            StoredMatrix::F16Le(b) | StoredMatrix::BF16Le(b) => u16::from_le_bytes([b[2 * i], b[2 * i + 1]]),
+            StoredMatrix::F32(_) | StoredMatrix::F32Le(_) => 0,
+        }
+    }
+
+    /// Value `i` as f32 (exact for every stored dtype).
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> f32 {
+        match self {
+            StoredMatrix::F32(v) => v[i],
+            StoredMatrix::F32Le(b) => f32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]),
+            StoredMatrix::F16(_) | StoredMatrix::F16Le(_) => f16_to_f32(self.bits(i)),
+            StoredMatrix::BF16(_) | StoredMatrix::BF16Le(_) => bf16_to_f32(self.bits(i)),
+        }
+    }
+
+    /// All values as f32.
+    pub fn to_f32(&self) -> Vec<f32> {
+        match self {
+            StoredMatrix::F32(v) => v.clone(),
+            _ => (0..self.len()).map(|i| self.get(i)).collect(),
+        }
+    }
+}
+
+#[inline(always)]
+pub fn f16_to_f32(bits: u16) -> f32 {
+    half::f16::from_bits(bits).to_f32()
+}
+
+#[inline(always)]
+pub fn bf16_to_f32(bits: u16) -> f32 {
+    f32::from_bits((bits as u32) << 16)
+}
+
+/// Where, inside one panel row of 8 16-bit weights, column `c` is kept: columns are interleaved
+/// `c0 c4 c1 c5 c2 c6 c3 c7` so that one 128-bit load widens to columns 0..4 with a shift left by
+/// 16 and to columns 4..8 with a mask of the high halves (one instruction each).
+#[inline(always)]
+pub const fn half_slot(c: usize) -> usize {
+    if c < 4 { 2 * c } else { 2 * (c - 4) + 1 }
+}
+
+/// Re-lay `w: [K][N]` as `ceil(N/NR)` panels `[K][NR]`, each contiguous and k-major, the last one
+/// padded with zero columns: one panel row is the 8 weights one activation value multiplies.
+pub fn pack_panels(w_kn: &[f32], k: usize, n: usize) -> Vec<f32> {
+    pack_with(k, n, 0.0, |kk, col| w_kn[kk * n + col], |c| c)
+}
+
+/// Panels `[N/NR][K][NR]` of `value(k, n)`, column `c` of a panel row stored at `slot(c)`.
+fn pack_with<T: Copy>(k: usize, n: usize, zero: T, value: impl Fn(usize, usize) -> T, slot: impl Fn(usize) -> usize) -> Vec<T> {
+    let n_panels = n.div_ceil(NR);
+    let mut panels = vec![zero; n_panels * NR * k]; // [N/NR][K][NR]
+    for p in 0..n_panels {
+        let cols = NR.min(n - p * NR);
+        for kk in 0..k {
+            let dst = p * NR * k + kk * NR;
+            for c in 0..cols {
+                panels[dst + slot(c)] = value(kk, p * NR + c);
+            }
+        }
+    }
+    panels
+}
+
+/// Symmetric int8 panels `[N/NR][K][NR]` and their scales `[N/NR][ceil(K/G)][NR]`.
+fn pack_int8(k: usize, n: usize, value: impl Fn(usize, usize) -> f32) -> (Vec<i8>, Vec<f32>) {
+    let n_panels = n.div_ceil(NR);
+    let groups = k.div_ceil(INT8_GROUP);
+    let mut q = vec![0i8; n_panels * NR * k];
+    let mut scales = vec![0.0f32; n_panels * groups * NR];
+    for col in 0..n {
+        let (p, c) = (col / NR, col % NR);
+        for g in 0..groups {
+            let ks = g * INT8_GROUP..k.min((g + 1) * INT8_GROUP);
+            let max = ks.clone().map(|kk| value(kk, col).abs()).fold(0.0f32, f32::max);
+            let scale = max / 127.0;
+            scales[(p * groups + g) * NR + c] = scale;
+            if scale > 0.0 && scale.is_finite() {
+                for kk in ks {
+                    q[p * NR * k + kk * NR + c] = (value(kk, col) / scale).round().clamp(-127.0, 127.0) as i8;
+                }
+            }
+        }
+    }
+    (q, scales)
+}
+
+/// Packed weights of a [`Linear`], in their storage.
+#[derive(Debug, Clone)]
+enum Panels {
+    F32(Vec<f32>),  // [N/NR][K][NR]
+    F16(Vec<u16>),  // [N/NR][K][NR], columns at `half_slot`
+    BF16(Vec<u16>), // [N/NR][K][NR], columns at `half_slot`
+    Int8 { q: Vec<i8>, scales: Vec<f32> },
+}
+
+/// A borrowed view of packed weights, what the kernels take.
+#[derive(Clone, Copy)]
+pub enum PanelRef<'a> {
+    F32(&'a [f32]),
+    F16(&'a [u16]),
+    BF16(&'a [u16]),
+    /// `q: [N/NR][K][NR]`, `scales: [N/NR][ceil(K/INT8_GROUP)][NR]`.
+    Int8 { q: &'a [i8], scales: &'a [f32] },
+}
+
+impl PanelRef<'_> {
+    /// Panel `p` rows `k0..k0+kc` widened to f32 into `dst: [kc][NR]`, columns in natural order.
+    /// The reference widening: the SIMD kernels produce these exact values.
+    pub fn widen_block(&self, k: usize, p: usize, k0: usize, kc: usize, dst: &mut [f32]) {
+        let base = p * NR * k + k0 * NR;
+        match *self {
+            PanelRef::F32(w) => dst[..kc * NR].copy_from_slice(&w[base..base + kc * NR]),
+            PanelRef::F16(w) => {
+                for r in 0..kc {
+                    for c in 0..NR {
+                        dst[r * NR + c] = f16_to_f32(w[base + r * NR + half_slot(c)]);
+                    }
+                }
+            }
+            PanelRef::BF16(w) => {
+                for r in 0..kc {
+                    for c in 0..NR {
+                        dst[r * NR + c] = bf16_to_f32(w[base + r * NR + half_slot(c)]);
+                    }
+                }
+            }
+            PanelRef::Int8 { q, scales } => {
+                let groups = k.div_ceil(INT8_GROUP);
+                for r in 0..kc {
+                    let kk = k0 + r;
+                    let s = &scales[(p * groups + kk / INT8_GROUP) * NR..][..NR];
+                    for c in 0..NR {
+                        dst[r * NR + c] = q[base + r * NR + c] as f32 * s[c];
+                    }
+                }
+            }
+        }
+    }
+
+    fn len_ok(&self, k: usize, n_panels: usize) -> bool {
+        let want = n_panels * NR * k;
+        match *self {
+            PanelRef::F32(w) => w.len() >= want,
+            PanelRef::F16(w) | PanelRef::BF16(w) => w.len() >= want,
+            PanelRef::Int8 { q, scales } => q.len() >= want && scales.len() >= n_panels * k.div_ceil(INT8_GROUP) * NR,
+        }
+    }
+}
+
+/// Which checkpoint layout a weight matrix is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `nn.Linear`: `[N][K]` (out, in).
+    OutIn,
+    /// GPT-2 `Conv1D`: `[K][N]` (in, out).
+    InOut,
+}
+
+/// A linear layer `y = x W^T + b`, with `W` kept in the layout the matmul kernel wants.
+///
+/// Built once at load time from either checkpoint layout:
+/// `nn.Linear` stores `W` as `[N][K]` (out, in); GPT-2's `Conv1D` stores it as `[K][N]`.
+/// Both are re-packed into k-major panels of [`NR`] columns ([`pack_panels`]) in the chosen
+/// [`Storage`], with the bias (f32) padded to the panel width so the kernel starts its
+/// accumulators from it.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    pub d_in: usize,  // K
+    pub d_out: usize, // N
+    panels: Panels,
+    bias: Vec<f32>, // [N rounded up to NR], zeros when the layer has no bias
+    has_bias: bool,
+}
+
+impl Linear {
+    /// From the `nn.Linear` layout `[N][K]`, f32 storage.
+    pub fn from_out_in(w: &[f32], d_out: usize, d_in: usize, bias: Option<Vec<f32>>) -> Self {
+        debug_assert_eq!(w.len(), d_out * d_in);
+        let panels = Panels::F32(pack_with(d_in, d_out, 0.0, |kk, col| w[col * d_in + kk], |c| c));
+        Self::with_panels(panels, d_in, d_out, bias)
+    }
+
+    /// From the GPT-2 `Conv1D` layout `[K][N]`, f32 storage.
+    pub fn from_in_out(w: Vec<f32>, d_in: usize, d_out: usize, bias: Option<Vec<f32>>) -> Self {
+        debug_assert_eq!(w.len(), d_out * d_in);
+        let panels = Panels::F32(pack_panels(&w, d_in, d_out));
+        drop(w);
+        Self::with_panels(panels, d_in, d_out, bias)
+    }
+
+    /// From a matrix as the checkpoint stores it, kept in `storage` (`None`: the storage of the
+    /// file, so f16 and bf16 stay 16-bit). f16 weights that are not finite stay f32 (the SIMD
+    /// widening assumes finite values).
+    pub fn from_stored(w: StoredMatrix<'_>, layout: Layout, d_in: usize, d_out: usize, bias: Option<Vec<f32>>, storage: Option<Storage>) -> Self {
+        debug_assert_eq!(w.len(), d_out * d_in);
+        let (k, n) = (d_in, d_out);
+        let at = |kk: usize, col: usize| match layout {
+            Layout::OutIn => col * k + kk,
+            Layout::InOut => kk * n + col,
+        };
+        let mut storage = storage.unwrap_or(w.storage());
+        let from = w.storage();
+        if storage == Storage::F16 {
+            let finite = match from {
+                Storage::F16 => (0..w.len()).all(|i| w.bits(i) & 0x7c00 != 0x7c00),
+                _ => (0..w.len()).all(|i| half::f16::from_f32(w.get(i)).is_finite()),
+            };
+            if !finite {
+                storage = Storage::F32;
+            }
+        }
+        let panels = match (storage, from) {
+            (Storage::F32, _) => Panels::F32(pack_with(k, n, 0.0, |kk, col| w.get(at(kk, col)), |c| c)),
+            (Storage::F16, Storage::F16) | (Storage::BF16, Storage::BF16) => {
+                let packed = pack_with(k, n, 0, |kk, col| w.bits(at(kk, col)), half_slot);
+                if storage == Storage::F16 { Panels::F16(packed) } else { Panels::BF16(packed) }
+            }
+            (Storage::F16, _) => Panels::F16(pack_with(k, n, 0, |kk, col| half::f16::from_f32(w.get(at(kk, col))).to_bits(), half_slot)),
+            (Storage::BF16, _) => Panels::BF16(pack_with(k, n, 0, |kk, col| half::bf16::from_f32(w.get(at(kk, col))).to_bits(), half_slot)),
+            (Storage::Int8, _) => {
+                let (q, scales) = pack_int8(k, n, |kk, col| w.get(at(kk, col)));
+                Panels::Int8 { q, scales }
+            }
+        };
+        drop(w);
+        Self::with_panels(panels, d_in, d_out, bias)
+    }
+
+    fn with_panels(panels: Panels, d_in: usize, d_out: usize, bias: Option<Vec<f32>>) -> Self {
+        let mut padded = vec![0.0; d_out.div_ceil(NR) * NR];
+        if let Some(b) = &bias {
+            padded[..d_out].copy_from_slice(&b[..d_out]);
+        }
+        Linear { d_in, d_out, panels, bias: padded, has_bias: bias.is_some() }
+    }
+
+    /// The storage the weights are kept in.
+    pub fn storage(&self) -> Storage {
+        match self.panels {
+            Panels::F32(_) => Storage::F32,
+            Panels::F16(_) => Storage::F16,
+            Panels::BF16(_) => Storage::BF16,
+            Panels::Int8 { .. } => Storage::Int8,
+        }
+    }
+
+    /// Bytes the layer keeps (weights, scales and bias, panel padding included).
+    pub fn bytes(&self) -> usize {
+        let w = match &self.panels {
+            Panels::F32(v) => 4 * v.len(),
+            Panels::F16(v) | Panels::BF16(v) => 2 * v.len(),
+            Panels::Int8 { q, scales } => q.len() + 4 * scales.len(),
+        };
+        w + 4 * self.bias.len()
+    }
+
+    /// The packed weights, for the kernels.
+    pub fn panels(&self) -> PanelRef<'_> {
+        match &self.panels {
+            Panels::F32(v) => PanelRef::F32(v),
+            Panels::F16(v) => PanelRef::F16(v),
+            Panels::BF16(v) => PanelRef::BF16(v),
+            Panels::Int8 { q, scales } => PanelRef::Int8 { q, scales },
+        }
+    }
+
+    /// Weight `W[n][k]` as the kernels see it (after widening).
+    pub fn weight(&self, n: usize, k: usize) -> f32 {
+        let mut row = [0.0f32; NR];
+        self.panels().widen_block(self.d_in, n / NR, k, 1, &mut row);
+        row[n % NR]
+    }
+
+    /// Row `n` of `W` (`[N][K]`, i.e. the weights of output `n`), widened, into `dst: [K]`: a
+    /// token's embedding when the layer is a tied embedding table / LM head.
+    pub fn weight_row_into(&self, n: usize, dst: &mut [f32]) {
+        let k = self.d_in;
+        let (p, c) = (n / NR, n % NR);
+        let base = p * NR * k;
+        let dst = &mut dst[..k];
+        match &self.panels {
+            Panels::F32(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w[base + kk * NR + c]),
+            Panels::F16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = f16_to_f32(w[base + kk * NR + half_slot(c)])),
+            Panels::BF16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = bf16_to_f32(w[base + kk * NR + half_slot(c)])),
+            Panels::Int8 { q, scales } => {
+                let groups = k.div_ceil(INT8_GROUP);
+                dst.iter_mut().enumerate().for_each(|(kk, d)| *d = q[base + kk * NR + c] as f32 * scales[(p * groups + kk / INT8_GROUP) * NR + c]);
+            }
+        }
+    }
+
+    /// `x: [M][K]` -> `[M][N]`.
+    pub fn forward(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        let mut out = vec![0.0; rows * self.d_out];
+        self.forward_into(x, rows, &mut out);
+        out
+    }
+
+    /// `x: [M][K]` -> `out: [M][N]`, without allocating.
+    pub fn forward_into(&self, x: &[f32], rows: usize, out: &mut [f32]) {
+        debug_assert_eq!(x.len(), rows * self.d_in);
+        gemm(x, rows, self.d_in, self.panels(), self.d_out, &self.bias, out);
+    }
+
+    /// The same product computed by the scalar twin (for SIMD == scalar checks and benchmarks).
+    pub fn forward_scalar(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        let mut out = vec![0.0; rows * self.d_out];
+        self.forward_scalar_into(x, rows, &mut out);
+        out
+    }
+
+    pub fn forward_scalar_into(&self, x: &[f32], rows: usize, out: &mut [f32]) {
+        scalar::gemm(x, rows, self.d_in, self.panels(), self.d_out, &self.bias, out);
+    }
+
+    pub fn has_bias(&self) -> bool {
+        self.has_bias
+    }
+
+    /// Number of stored parameters (weights + bias), not counting panel padding.
+    pub fn n_params(&self) -> usize {
+        self.d_in * self.d_out + if self.has_bias { self.d_out } else { 0 }
+    }
+}
+
+/// `out[M][N] = x[M][K] · W + bias` on packed panels of any storage: the fastest path for this
+/// build and machine (SIMD128 on wasm; natively the scalar twins, compiled a second time for AVX2
+/// and picked at run time when the CPU has it — same operations, same bits).
+pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
+    assert!(w.len_ok(k, n.div_ceil(NR)), "packed weights shorter than K x N");
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { scalar::avx2::gemm(x, m, k, w, n, bias, out) };
+    }
+    active::gemm(x, m, k, w, n, bias, out)
+}
+
+/// `out[M][N] = x[M][K] · w[K][N] (+ bias[N])`.
+pub fn matmul_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Option<&[f32]>, out: &mut [f32]) {
+    active::matmul_kn(x, m, k, w, n, bias, out)
+}
+
+/// `out[M][N] = x[M][K] · w[N][K]^T`: rows of `w` are dotted with rows of `x`
+/// (a tied LM head reads the embedding table this way, attention scores read K this way).
+pub fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { scalar::avx2::matmul_nk(x, m, k, w, n, out) };
+    }
+    active::matmul_nk(x, m, k, w, n, out)
+}
+
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    active::dot(a, b)
+}
+
+/// `y += alpha * x`
+pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    active::axpy(alpha, x, y)
+}
+
+/// Numerically stable softmax of one row, in place. `-inf` entries become exactly 0.
+pub fn softmax(row: &mut [f32]) {
+    active::softmax(row)
+}
+
+/// LayerNorm over each row of `x: [M][C]`, in place: `(x - mean) / sqrt(var + eps) * gamma + beta`.
+pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    active::layer_norm(x, gamma, beta, eps)
+}
+
+/// RMSNorm (T5) over each row of `x: [M][C]`, in place: `x / sqrt(mean(x^2) + eps) * gamma`.
+pub fn rms_norm(x: &mut [f32], gamma: &[f32], eps: f32) {
+    active::rms_norm(x, gamma, eps)
+}
+
+/// GELU, exact erf form (BERT, BART, `gelu` in configs).
+pub fn gelu_erf(x: &mut [f32]) {
+    active::gelu_erf(x)
+}
+
+/// GELU, tanh approximation (GPT-2 `gelu_new`, T5 v1.1 `gelu_new`).
+pub fn gelu_tanh(x: &mut [f32]) {
+    active::gelu_tanh(x)
+}
+
+pub fn relu(x: &mut [f32]) {
+    active::relu(x)
+}
+
+/// SiLU / swish: `x * sigmoid(x)` (Marian configs may name it).
+pub fn silu(x: &mut [f32]) {
+    active::silu(x)
+}
