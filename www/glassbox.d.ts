@@ -35,6 +35,8 @@ export declare class Glassbox {
    * loaded from a folder URL are loaded again under the same handles. Not for a Glassbox given its `worker`.
    */
   interrupt(): Promise<void>;
+  /** Withdraws the queued background requests (of lanes starting with `lane`, or all); each rejects with "cancelled: …". */
+  dropBackground(lane?: string): void;
 }
 
 /**
@@ -100,6 +102,12 @@ export declare class Model {
   tokenEmbeddings(stack: Stack, ids: ArrayLike<number>): Promise<{ rows: { data: Float32Array; shape: [number, number] }; scale: number }>;
   /** Releases the model in the worker (cancelling its generations); later calls reject. */
   free(): Promise<void>;
+  /**
+   * The same model with its requests scheduled as `priority` (default 'background'): queued user requests run
+   * first and background ones wait while a generation runs; with `lane`, a newer request of the same type in
+   * the lane replaces an older one still queued (which rejects with "superseded: …").
+   */
+  scheduled(opts?: { priority?: 'user' | 'background'; lane?: string }): Model;
 }
 
 /** The model card: one Rust struct (crate/src/card.rs); `glassbox info DIR` prints the same object. */

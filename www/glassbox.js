@@ -119,6 +119,14 @@ export class Glassbox {
     return this._request({ type: 'rasterizeMap', values, options });
   }
 
+  /**
+   * Withdraw the background requests still queued in the worker (of lanes starting with `lane`, or all):
+   * each rejects with a message starting "cancelled". For when the input they were for has changed.
+   */
+  dropBackground(lane) {
+    this._post({ type: 'dropQueued', lane: lane == null ? undefined : String(lane) });
+  }
+
   /** Stop the worker; pending requests reject and every model is gone. */
   terminate() {
     this._worker.terminate();
@@ -284,6 +292,22 @@ export class Model {
     };
   }
 
+  /**
+   * The same model, its requests scheduled in the worker as `priority` ('background' or 'user'): every
+   * queued user request runs before any background one, and a background request waits while a generation
+   * runs. With `lane`, a newer request of the same type in that lane replaces an older one still queued
+   * (the older rejects with a message starting "superseded"). The page gives its off-screen views a
+   * background model, so a click never waits behind them.
+   */
+  scheduled({ priority = 'background', lane } = {}) {
+    if (priority !== 'background' && priority !== 'user') {
+      throw new Error(`priority "${priority}" is neither "user" nor "background". Pass one of those`);
+    }
+    const view = Object.create(this);
+    view._schedule = { priority, lane: lane == null ? null : String(lane) };
+    return view;
+  }
+
   /** Release the model's memory in the worker. Later calls reject. */
   async free() {
     if (this._freed) return;
@@ -294,7 +318,9 @@ export class Model {
 
   _request(message, handlers) {
     if (this._freed) return Promise.reject(new Error('this model was freed. Load it again with loadModel'));
-    return this._gb._request({ ...message, handle: this._handle }, handlers);
+    const s = this._schedule;
+    const scheduling = s ? { priority: s.priority, lane: s.lane === null ? undefined : `${s.lane}:${message.type}` } : {};
+    return this._gb._request({ ...message, ...scheduling, handle: this._handle }, handlers);
   }
 }
 
