@@ -21,6 +21,7 @@ const MODEL_INDEX_URL = 'models/index.json';
 const REQUIRED_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
 const MODEL_FILES = [...REQUIRED_FILES, 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
 const TEXT_KEY = 'glassbox:text';  // the user's text survives a reload of the tab
+const EAGER_TEACHING_MS = 100;   // a run faster than this: the teaching sections compute at once, seen or not
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -40,7 +41,7 @@ const ui = {
   stepControls: $('step-controls'), stepKindSwitch: $('step-kind-switch'), stepLayerSelect: $('step-layer-select'),
   stepHeatmap: $('step-heatmap'), stepPlaceholder: $('step-placeholder'),
   teaching: $('teaching'),
-  interruptButton: $('interrupt-button'), runStatus: $('run-status'),
+  interruptButton: $('interrupt-button'), runStatus: $('run-status'), figures: $('perf-figures'),
 };
 
 const state = {
@@ -63,6 +64,8 @@ const state = {
   events: [],             // what happened, for the test hook: loads, runs, tokens as they were drawn
   inFlight: 0, inFlightTimer: 0,  // tokenize/run calls waiting on the worker (the Stop control shows for slow ones)
   interrupting: false,    // Stop was pressed: the worker is being replaced and the model reloaded
+  figures: {},            // what this machine does with the loaded model: { loadMs, firstPlotMs, firstTokenMs, tokensPerS, nTokens }
+  lastRunMs: 0,           // how long the last run took in the worker (decides whether off-screen views wait)
 };
 
 function logEvent(type, detail = {}) {
@@ -187,6 +190,7 @@ function renderPicker() {
 
 async function loadModel(source, name, bundledIndex = null) {
   const seq = ++state.loadSeq;
+  const startedAt = performance.now();
   stopGeneration();
   state.loading = true;
   setStatus();
@@ -204,7 +208,9 @@ async function loadModel(source, name, bundledIndex = null) {
         } else {
           ui.progressBar.removeAttribute('value');
         }
-        ui.progressStatus.textContent = `${file}: ${mb(loaded)}${total ? ` of ${mb(total)}` : ''}`;
+        const done = total && loaded >= total && file === 'model.safetensors';
+        ui.progressStatus.textContent = done ? `${file}: ${mb(loaded)} read; building the model in memory…`
+          : `${file}: ${mb(loaded)}${total ? ` of ${mb(total)} (${Math.floor((100 * loaded) / total)}%)` : ''}`;
       },
     });
     if (seq !== state.loadSeq) {
@@ -222,6 +228,7 @@ async function loadModel(source, name, bundledIndex = null) {
     state.modelName = name;
     state.loadedIndex = bundledIndex;
     old?.free().catch(() => {});
+    state.figures = { loadMs: performance.now() - startedAt };
     onModelChanged();
     logEvent('loaded', { name });
   } catch (e) {
@@ -255,7 +262,8 @@ function onModelChanged() {
   state.head = 'mean';
   renderAttention();
   renderGeneration();
-  teaching?.setModel(state.model, state.scheme);
+  teaching?.setModel(teachingModel(state.model), state.scheme);
+  renderFigures();
   const canGenerate = info.kind !== 'encoder-only' && info.hasLmHead;
   ui.generateUnavailable.hidden = canGenerate;
   ui.generateUnavailable.textContent = canGenerate ? '' : info.kind === 'encoder-only'
@@ -314,7 +322,8 @@ async function tokenizeNow() {
   const text = ui.text.value;
   const seq = ++state.tokenizeSeq;
   try {
-    const tokens = await tracked(model.tokenize(text));
+    // A newer keystroke's tokenization replaces one still queued in the worker (it rejects as superseded).
+    const tokens = await tracked(model.scheduled({ priority: 'user', lane: 'typing' }).tokenize(text));
     if (seq !== state.tokenizeSeq || model !== state.model) return;
     showTokens(tokens, text);
     // Clear only a tokenizer error; a failed run's message stays until the next run.
@@ -364,13 +373,20 @@ async function run() {
     if (model.info.kind === 'encoder-decoder' && state.decoderIdsFor === text && state.decoderIds) {
       opts.decoderIds = state.decoderIds;
     }
+    const startedAt = performance.now();
     const result = await tracked(model.run(text, opts));
     if (model !== state.model) return;
+    state.lastRunMs = performance.now() - startedAt;
     state.result = result;
     state.resultText = text;
     if (result.decoderIds?.length && !opts.decoderIds) state.decoderStartId = result.decoderIds[0];
     showTokens(result.tokens, text);
     renderAttention();
+    if (state.figures.firstPlotMs === undefined) {
+      const figures = state.figures;
+      whenPainted(ui.heatmap).then((ok) => { if (ok && figures === state.figures) { figures.firstPlotMs = performance.now() - startedAt; renderFigures(); } });
+    }
+    teachingGate.newInput(state.lastRunMs);
     teaching?.update(text);
     logEvent('run', { text });
   } catch (e) {
@@ -521,6 +537,8 @@ async function generate() {
   }
   const text = ui.text.value;
   const info = model.info;
+  const startedAt = performance.now();
+  const arrivals = [];   // when each token reached the page, for the tokens/s figure
   const gen = { handle: null, steps: [], selected: null, follow: true, running: true, status: 'Generating…',
     // A decoder continues the prompt; an encoder-decoder writes a new text from the source.
     text, prompt: info.kind === 'decoder-only' ? text : `${text} →`, input: null, prefixTokens: null, prefixSpecial: null };
@@ -531,6 +549,7 @@ async function generate() {
     ...sampling, numCandidates: N_CANDIDATES, captureAttention: true,
     onToken: (t) => {
       if (state.gen !== gen) return;
+      arrivals.push(performance.now());
       gen.steps.push(t);
       if (gen.follow) gen.selected = gen.steps.length - 1;
       logEvent('token', { step: t.step, id: t.id });
@@ -549,6 +568,7 @@ async function generate() {
   labels.then(() => { if (state.gen === gen) renderGeneration(); }, () => {});
   try {
     const res = await gen.handle.done;
+    if (state.gen === gen && res.stoppedBy !== 'cancel') generationFigures(startedAt, arrivals);
     logEvent('done', { stoppedBy: res.stoppedBy, ids: [...res.ids] });
     gen.status = { eos: 'Stopped at the end-of-text token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
       cancel: 'Stopped.' }[res.stoppedBy] ?? '';
@@ -655,6 +675,124 @@ function renderStepAttention(step, s) {
   renderHeatmap(ui.stepHeatmap, { ...view, raster });
 }
 
+// ---- what this machine does: load time, first plot, tokens/s -------------------------------------
+
+/** Resolves true once the heatmap's cells are on its canvas (false if that takes more than ~10 s of frames). */
+function whenPainted(box, frames = 600) {
+  return new Promise((resolve) => {
+    const look = (left) => {
+      const painted = box.querySelector('canvas[data-painted]')?.dataset.painted;
+      if (painted === 'true' || painted === 'error' || left === 0) resolve(painted === 'true');
+      else requestAnimationFrame(() => look(left - 1));
+    };
+    look(frames);
+  });
+}
+
+/** Tokens per second between the first and the last token the page received, and the wait for the first. */
+function generationFigures(startedAt, arrivals) {
+  if (!arrivals.length) return;
+  state.figures.firstTokenMs = arrivals[0] - startedAt;
+  state.figures.nTokens = arrivals.length;
+  const span = arrivals[arrivals.length - 1] - arrivals[0];
+  state.figures.tokensPerS = arrivals.length > 1 && span > 0 ? ((arrivals.length - 1) * 1000) / span : undefined;
+  renderFigures();
+}
+
+/** One short line under the model's facts; the numbers are also data attributes (ms, tokens/s). */
+function renderFigures() {
+  const box = ui.figures;
+  if (!box) return;
+  const f = state.figures;
+  const secs = (ms) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
+  const parts = [];
+  if (f.loadMs !== undefined) parts.push(`loaded in ${secs(f.loadMs)}`);
+  if (f.firstPlotMs !== undefined) parts.push(`first attention map ${secs(f.firstPlotMs)} after Run`);
+  if (f.firstTokenMs !== undefined) parts.push(`first token after ${secs(f.firstTokenMs)}`);
+  if (f.tokensPerS !== undefined) parts.push(`${f.tokensPerS.toFixed(1)} tokens/s`);
+  box.textContent = parts.length ? `On this machine: ${parts.join(' · ')}.` : '';
+  box.hidden = parts.length === 0;
+  for (const [key, attr] of [['loadMs', 'loadMs'], ['firstPlotMs', 'firstPlotMs'], ['firstTokenMs', 'firstTokenMs'], ['tokensPerS', 'tokensPerS']]) {
+    if (f[key] === undefined) delete box.dataset[attr];
+    else box.dataset[attr] = String(Math.round(f[key] * 100) / 100);
+  }
+}
+
+// ---- the teaching sections wait until they are looked at -----------------------------------------
+
+/**
+ * The teaching sections (predictions, Q/K/V, the logit lens over every layer, ...) cost several forward
+ * passes per run. Their requests go to the worker as background work (after anything the user asks for, and
+ * not while a generation runs), and when runs are slow (a real-size model) they are not even sent until the
+ * sections are scrolled into view; a newer run's requests then replace the older ones still waiting.
+ */
+const teachingGate = {
+  visible: false,
+  eager: true,        // the last run was fast: no reason to wait
+  waiting: [],        // resolvers of requests held until the sections are in view
+  open() {
+    return this.visible || this.eager ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
+  },
+  newInput(runMs) {
+    this.eager = runMs < EAGER_TEACHING_MS;
+    // What the teaching sections asked for an older input and the worker has not started yet is dropped.
+    state.gb?.dropBackground('teaching');
+    this.release();
+  },
+  setVisible(visible) {
+    this.visible = visible;
+    this.release();
+  },
+  release() {
+    if (!this.visible && !this.eager) return;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
+  },
+};
+
+function watchTeaching() {
+  if (!ui.teaching || typeof IntersectionObserver === 'undefined') {
+    teachingGate.setVisible(true);
+    return;
+  }
+  new IntersectionObserver((entries) => teachingGate.setVisible(entries.some((e) => e.isIntersecting)), { rootMargin: '200px 0px' })
+    .observe(ui.teaching);
+}
+
+/** The model as the teaching sections use it: background requests, held by the gate; inspects in one lane. */
+function teachingModel(model) {
+  const background = model.scheduled({ priority: 'background', lane: 'teaching' });
+  const plain = model.scheduled({ priority: 'background' });
+  const held = (fn) => async (...args) => {
+    await teachingGate.open();
+    return fn(...args);
+  };
+  return new Proxy(plain, {
+    get(target, prop) {
+      if (prop === 'inspect') return held((...args) => background.inspect(...args));
+      if (prop === 'tokenize') return held((...args) => plain.tokenize(...args));
+      if (prop === 'generate') {
+        return (text, opts) => {
+          let inner = null;
+          let cancelled = false;
+          const go = teachingGate.open().then(() => {
+            if (cancelled) throw new Error('cancelled: the generation was stopped before it started');
+            inner = plain.generate(text, opts);
+            return inner;
+          });
+          const started = go.then((h) => h.started);
+          const done = go.then((h) => h.done);
+          started.catch(() => {});
+          return { started, done, cancel: () => { cancelled = true; inner?.cancel(); } };
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 // ---- wiring --------------------------------------------------------------------------------------
 
 function wire() {
@@ -746,6 +884,7 @@ const teaching = ui.teaching
 
 async function main() {
   wire();
+  watchTeaching();
   exposeTestHook();
   try {
     const saved = sessionStorage.getItem(TEXT_KEY);
