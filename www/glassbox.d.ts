@@ -37,6 +37,8 @@ export declare class Glassbox {
   interrupt(): Promise<void>;
   /** Withdraws the queued background requests (of lanes starting with `lane`, or all); each rejects with "cancelled: …". */
   dropBackground(lane?: string): void;
+  /** The size of the engine's WebAssembly memory now, in bytes (it grows and never shrinks). */
+  memory(): Promise<{ wasmBytes: number }>;
 }
 
 /**

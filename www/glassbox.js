@@ -127,6 +127,11 @@ export class Glassbox {
     this._post({ type: 'dropQueued', lane: lane == null ? undefined : String(lane) });
   }
 
+  /** `{ wasmBytes }`: the size of the engine's WebAssembly memory now (it grows and never shrinks). */
+  memory() {
+    return this._request({ type: 'memory' });
+  }
+
   /** Stop the worker; pending requests reject and every model is gone. */
   terminate() {
     this._worker.terminate();

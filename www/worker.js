@@ -35,6 +35,7 @@
 //   cancel    { target }                              (no reply; the generation `target` ends with 'cancel', a queued
 //                                                      request `target` with a "cancelled" error)
 //   free      { handle }                              -> result null
+//   memory    {}                                      -> result { wasmBytes } (the engine's linear memory now: it only grows)
 
 const REQUIRED = ['config.json', 'tokenizer.json'];
 const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
@@ -44,6 +45,7 @@ const PROGRESS_INTERVAL_MS = 100;
 let pkgSpec = { pkgUrl: new URL('../pkg/glassbox.js', import.meta.url).href, wasm: undefined };
 let engine = null; // Promise of the imported wasm-bindgen module, initialised
 let engineCount = 0; // bumped after a crash so the next import is a fresh instance
+let wasmMemory = null; // the engine's WebAssembly.Memory, for `memory`
 const models = new Map(); // handle -> { model: WasmModel, engine }
 // How to load each model again after a trap replaced the engine: { source, randomSeed }. Folders fetched from a
 // URL (fetched again, mostly from the HTTP cache) and files given as File/Blob handles (read again: a Blob is a
@@ -166,10 +168,11 @@ function dispatch(msg) {
     case 'rotaryAngles': return modelFor(msg.handle).model.rotaryAngles(wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
     case 'tokenEmbeddings': return modelFor(msg.handle).model.tokenEmbeddings(String(msg.stack), tokenIds(msg.ids, 'ids'));
     case 'free': return free(msg.handle);
+    case 'memory': return getEngine().then(() => ({ wasmBytes: wasmMemory?.buffer.byteLength ?? 0 }));
     case 'debugPanic': return getEngine().then((api) => api.debugPanic());
     case 'debugBusy': return debugBusy(msg.ms);
     default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, inspect, attentionDims, `
-      + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, generate, cancel or free');
+      + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, generate, cancel, free or memory');
   }
 }
 
@@ -244,7 +247,8 @@ function getEngine() {
           + 'Build it with scripts/build-wasm.sh, or pass pkgUrl to Glassbox.create');
       }
       try {
-        await api.default(pkgSpec.wasm === undefined ? undefined : { module_or_path: pkgSpec.wasm });
+        const exports = await api.default(pkgSpec.wasm === undefined ? undefined : { module_or_path: pkgSpec.wasm });
+        wasmMemory = exports?.memory ?? null;
       } catch (err) {
         throw new Error(`the wasm binary next to ${pkgSpec.pkgUrl} could not be started (${err.message}). `
           + 'Rebuild it with scripts/build-wasm.sh; the browser needs WebAssembly SIMD (any browser since 2021)');
