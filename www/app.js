@@ -21,7 +21,8 @@ const MODEL_INDEX_URL = 'models/index.json';
 const REQUIRED_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
 const MODEL_FILES = [...REQUIRED_FILES, 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
 const TEXT_KEY = 'glassbox:text';  // the user's text survives a reload of the tab
-const EAGER_TEACHING_MS = 100;   // a run faster than this: the teaching sections compute at once, seen or not
+const EAGER_TEACHING_MS = 100;
+const MAP_BUDGET_BYTES = 64 << 20;   // a run keeps every layer's attention up to this; a longer input only the shown layer   // a run faster than this: the teaching sections compute at once, seen or not
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -369,7 +370,7 @@ async function run() {
   clearTimeout(state.tokenizeTimer);
   state.tokenizeSeq++;
   try {
-    const opts = { topK: N_CANDIDATES };
+    const opts = { topK: N_CANDIDATES, attention: shownLayerOnly(text) };
     if (model.info.kind === 'encoder-decoder' && state.decoderIdsFor === text && state.decoderIds) {
       opts.decoderIds = state.decoderIds;
     }
@@ -432,7 +433,8 @@ function renderAttention() {
   renderSegmented(ui.kindSwitch, 'attention-kind', kinds.map((k) => ({ value: k, label: ATTENTION_KINDS[k].label })),
     state.kind, (v) => { state.kind = v; renderAttention(); });
   const tensor = r.attentions[state.kind];
-  const [L, H, Tq] = tensor.shape;
+  const [, H, Tq] = tensor.shape;
+  const L = tensor.firstLayer === undefined ? tensor.shape[0] : layersOf(state.kind);
   ui.layerSelect.disabled = ui.headSelect.disabled = false;
   ui.attentionControls.hidden = false;
   state.layer = renderSelect(ui.layerSelect, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), state.layer);
@@ -440,6 +442,10 @@ function renderAttention() {
     ...range(H).map((h) => ({ value: String(h), label: `${h + 1} of ${H}` }))], state.head);
   const layer = Number(state.layer);
   const encDec = state.model.info.kind === 'encoder-decoder';
+  if (!holdsLayer(tensor, layer)) {
+    captureLayer(layer);
+    return;
+  }
   ui.heatmap.hidden = false;
   renderHeatmap(ui.heatmap, { ...attentionMap(r, { kind: state.kind, layer, head: state.head, scheme: state.scheme }), raster });
   ui.heatmap.dataset.kind = state.kind;
@@ -452,6 +458,57 @@ function renderAttention() {
       : ' The decoder has only its start token so far: generate below to see it attend over its own output.';
   }
   ui.kindExplain.textContent = explain;
+}
+
+// ---- a long input keeps only the attention on screen ----------------------------------------------
+
+function layersOf(kind) {
+  const info = state.model.info;
+  return kind === 'encoder' || info.kind !== 'encoder-decoder' ? info.nLayers : info.nDecoderLayers;
+}
+
+/**
+ * The run's `attention` option: undefined (every layer, so switching layers is instant) unless the maps of
+ * every layer and head would pass MAP_BUDGET_BYTES (a real-size model and a long text: 600 MB for a
+ * GPT-2-small at 1024 tokens); then only the shown layer, and another layer is computed when it is chosen.
+ */
+function shownLayerOnly(text) {
+  const info = state.model.info;
+  const n = state.tokensText === text && state.tokens ? state.tokens.ids.length : Math.ceil(text.length / 2);
+  const stacks = info.kind === 'encoder-decoder' ? 3 : 1;
+  const bytes = stacks * info.nLayers * info.nHeads * n * n * 4;
+  if (bytes <= MAP_BUDGET_BYTES) return undefined;
+  const layer = Number(state.layer) || 0;
+  return { layers: [layer, layer + 1] };
+}
+
+function holdsLayer(tensor, layer) {
+  const first = tensor.firstLayer ?? 0;
+  return layer >= first && layer < first + tensor.shape[0];
+}
+
+/** Run again keeping only `layer`'s maps, for a result that holds other layers; then draw. */
+async function captureLayer(layer) {
+  const r = state.result;
+  const model = state.model;
+  if (state.capturing === `${layer}` || !r) return;
+  state.capturing = `${layer}`;
+  ui.heatmap.hidden = true;
+  ui.attentionPlaceholder.textContent = `Computing the attention of layer ${layer + 1}…`;
+  ui.attentionPlaceholder.hidden = false;
+  try {
+    const opts = { topK: 0, attention: { layers: [layer, layer + 1] } };
+    if (r.decoderIds && model.info.kind === 'encoder-decoder') opts.decoderIds = Array.from(r.decoderIds);
+    const extra = await tracked(model.run(state.resultText, opts));
+    if (state.result !== r || state.model !== model) return;
+    Object.assign(r.attentions, extra.attentions);
+  } catch (e) {
+    if (!state.interrupting && state.result === r) showError(ui.runError, e);
+    return;
+  } finally {
+    if (state.capturing === `${layer}`) state.capturing = null;
+  }
+  if (Number(state.layer) === layer) renderAttention();
 }
 
 // ---- generation ----------------------------------------------------------------------------------

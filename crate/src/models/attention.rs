@@ -6,7 +6,7 @@
 //! So are the teaching extras a [`Recorder`] may carry: a step-by-step [`QkvTrace`] of one layer,
 //! the stack's hidden states, and a head mask (HF's `head_mask`: multiplies a head's probs).
 
-pub use super::capture::{AttentionKind, Capture, QkvRequest, HIDDEN_KEY};
+pub use super::capture::{AttentionKind, Capture, MapSelection, QkvRequest, HIDDEN_KEY};
 use super::capture::{HiddenStates, Probe};
 use super::layers::add_in_place;
 use crate::kernels;
@@ -122,6 +122,8 @@ pub struct Recorder {
     /// HF's `output_hidden_states`: the stack's input, then each layer's output. [L+1][T][C]
     hidden: Option<Vec<f32>>,
     hidden_len: usize, // T·C of one state
+    /// The stack's layer that the maps' layer 0 is (a capture may keep only some layers).
+    first_layer: usize,
 }
 
 impl Recorder {
@@ -135,7 +137,10 @@ impl Recorder {
     }
     /// Everything `probe` asks of attention `kind` (maps, trace, head mask, hidden states).
     pub fn probing(probe: &Probe, kind: AttentionKind, n_layers: usize, n_heads: usize, q_len: usize, k_len: usize) -> Self {
-        let mut rec = Recorder::new(probe.capture, n_layers, n_heads, q_len, k_len).with_head_mask(probe.interventions.head_mask.get(kind));
+        let kept = probe.maps.layers(kind, n_layers);
+        let capture = if kept.is_empty() { Capture::NONE } else { probe.capture };
+        let mut rec = Recorder::new(capture, kept.len(), n_heads, q_len, k_len).with_head_mask(probe.interventions.head_mask.get(kind));
+        rec.first_layer = kept.start;
         rec.trace = probe.qkv.filter(|r| r.kind == kind && r.layer < n_layers).map(|r| QkvTrace::new(kind, r.layer));
         rec.hidden = (probe.hidden_states && kind != AttentionKind::Cross).then(Vec::new);
         rec
@@ -148,9 +153,11 @@ impl Recorder {
     /// The slices layer `l` writes into, and its heads' mask.
     pub fn layer(&mut self, l: usize) -> LayerSink<'_> {
         let h = self.n_heads;
+        // Layer `l`'s place among the kept maps, if it is kept.
+        let kept = |m: &AttentionMaps| l.checked_sub(self.first_layer).filter(|&i| i < m.n_layers);
         LayerSink {
-            probs: self.probs.as_mut().map(|m| m.layer_mut(l)),
-            scores: self.scores.as_mut().map(|m| m.layer_mut(l)),
+            probs: self.probs.as_mut().and_then(|m| kept(m).map(|i| m.layer_mut(i))),
+            scores: self.scores.as_mut().and_then(|m| kept(m).map(|i| m.layer_mut(i))),
             head_mask: self.head_mask.as_deref().map(|m| &m[l * h..(l + 1) * h]),
             trace: self.trace.as_mut().filter(|t| t.layer == l),
         }

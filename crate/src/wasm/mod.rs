@@ -14,12 +14,14 @@
 //! The Web Worker (`www/worker.js`) is the only caller in the page; `tests/wasm/api.test.mjs`
 //! calls it directly from Node.
 
+mod capture;
 mod kernel_checks;
 
 use crate::card::ModelCard;
 use crate::error::Error;
 use crate::loader::ModelFiles;
 use crate::models::beam::Hypothesis;
+use crate::models::capture::MapSelection;
 use crate::models::generation::{top_candidates, Generator, Sampling};
 use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, QkvRequest, QkvTrace, Stack};
 use crate::plot::{self, MapStyle, Mask, Palette};
@@ -334,11 +336,13 @@ struct RunOptions {
     scores: bool,
     top_k: u32,
     logits: bool,
+    /// Which attention maps come back (default: every kind and layer); see `capture.rs`.
+    attention: Option<capture::AttentionOption>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { decoder_ids: None, scores: false, top_k: 10, logits: false }
+        RunOptions { decoder_ids: None, scores: false, top_k: 10, logits: false, attention: None }
     }
 }
 
@@ -397,11 +401,13 @@ struct InspectOptions {
     head_mask: Option<HeadMaskOption>,
     /// One 1 (visible) or 0 (hidden) per source token, specials included.
     token_mask: Option<Vec<u8>>,
+    /// Which attention maps come back (default: every kind and layer); see `capture.rs`.
+    attention: Option<capture::AttentionOption>,
 }
 
 impl Default for InspectOptions {
     fn default() -> Self {
-        InspectOptions { decoder_ids: None, scores: false, top_k: 10, qkv: None, logit_lens: 0, head_mask: None, token_mask: None }
+        InspectOptions { decoder_ids: None, scores: false, top_k: 10, qkv: None, logit_lens: 0, head_mask: None, token_mask: None, attention: None }
     }
 }
 
@@ -577,9 +583,10 @@ impl WasmModel {
     /// with `topK` flat (see `top_k_object`); `topK: 0` leaves it out.
     pub fn run(&self, text: &str, run_options: JsValue) -> Result<JsValue, JsError> {
         let opts: RunOptions = options(run_options, "run")?;
-        let capture = Capture { probs: true, scores: opts.scores };
-        let ins = self.session.inspect(text, opts.decoder_ids.as_deref(), capture).map_err(js_error)?;
-        self.run_object(text, &ins, opts.scores, opts.top_k, opts.logits)
+        let maps = capture::selection(opts.attention.as_ref(), &self.session)?;
+        let core = CoreInspectOptions { decoder_ids: opts.decoder_ids, capture: Capture { probs: true, scores: opts.scores }, maps, ..Default::default() };
+        let ins = self.session.inspect_with(text, &core).map_err(js_error)?;
+        self.run_object(text, &ins, opts.scores, opts.top_k, opts.logits, maps)
     }
 
     /// `run` for the teaching views. Options: `run`'s (`decoderIds`, `scores`, `topK`) plus
@@ -589,16 +596,18 @@ impl WasmModel {
     /// plus `qkv?` (see `qkv_object`) and `lens? { k, nStates, seqLen, ids, probs, tokens, special }`.
     pub fn inspect(&self, text: &str, inspect_options: JsValue) -> Result<JsValue, JsError> {
         let opts: InspectOptions = options(inspect_options, "inspect")?;
+        let maps = capture::selection(opts.attention.as_ref(), &self.session)?;
         let core = CoreInspectOptions {
             decoder_ids: opts.decoder_ids,
             capture: Capture { probs: true, scores: opts.scores },
+            maps,
             hidden_states: opts.logit_lens > 0,
             qkv: opts.qkv.map(|q| QkvRequest { kind: q.kind.into(), layer: q.layer }),
             head_mask: opts.head_mask.map(HeadMasks::from).unwrap_or_default(),
             token_mask: opts.token_mask,
         };
         let ins = self.session.inspect_with(text, &core).map_err(js_error)?;
-        let o = self.run_object(text, &ins, opts.scores, opts.top_k, false)?;
+        let o = self.run_object(text, &ins, opts.scores, opts.top_k, false, maps)?;
         if let Some(trace) = &ins.outputs.qkv {
             let _ = Reflect::set(&o, &"qkv".into(), &qkv_object(trace)?);
         }
@@ -669,7 +678,7 @@ impl WasmModel {
 
 impl WasmModel {
     /// The `run` result object of an inspection.
-    fn run_object(&self, text: &str, ins: &Inspection, scores: bool, top_k: u32, logits: bool) -> Result<JsValue, JsError> {
+    fn run_object(&self, text: &str, ins: &Inspection, scores: bool, top_k: u32, logits: bool, maps: MapSelection) -> Result<JsValue, JsError> {
         let info = self.session.info();
         let out = &ins.outputs;
         let decoder = ins.decoder_ids.as_ref().map(|ids| IdTokens::of(&self.session, ids));
@@ -678,11 +687,13 @@ impl WasmModel {
             ("tokens", encoding_object(&ins.encoding, text, None::<()>)?),
             ("attentions", attention_kinds(&out.encoder_attentions, &out.decoder_attentions, &out.cross_attentions)),
         ];
+        capture::mark_first_layers(&arrays[1].1, maps, &self.session);
         if let Some(ids) = &ins.decoder_ids {
             arrays.push(("decoderIds", Uint32Array::from(&ids[..]).into()));
         }
         if scores {
             arrays.push(("scores", attention_kinds(&out.encoder_scores, &out.decoder_scores, &out.cross_scores)));
+            capture::mark_first_layers(&arrays[arrays.len() - 1].1, maps, &self.session);
         }
         let c = info.d_model;
         let rows = out.last_hidden_state.len().checked_div(c).unwrap_or(0);
