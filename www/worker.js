@@ -107,8 +107,10 @@ function schedule(msg) {
   const lane = typeof msg.lane === 'string' ? msg.lane : null;
   if (lane !== null) dropQueued((queued) => queued.lane === lane, 'superseded: a newer request of the same kind replaced it before it ran');
   const generate = msg.type === 'generate';
+  const lensSteps = msg.type === 'inspect' && Number(msg.options?.logitLens) > 0;
+  const run = generate ? () => startGeneration(msg, priority) : lensSteps ? () => startInspection(msg, priority, lane) : () => handle(msg);
   // A `cancel` sent right after `generate` must win: the first step waits for a timer turn.
-  enqueue({ msg, priority, lane, run: generate ? () => startGeneration(msg, priority) : () => handle(msg), timerTurn: generate });
+  enqueue({ msg, priority, lane, run, timerTurn: generate });
 }
 
 function enqueue(job) {
@@ -116,12 +118,14 @@ function enqueue(job) {
   pump();
 }
 
-/// Reply with an error to every queued request `which` selects, and forget it.
+/// Reply with an error to every queued request `which` selects, and forget it (an inspection between
+/// its lens steps too; a generation between steps is stopped by its `cancelled` flag instead).
 function dropQueued(which, message) {
   for (let i = queue.length - 1; i >= 0; i--) {
     const job = queue[i];
-    if (!job.step && which(job)) {
+    if ((!job.step || job.stop) && which(job)) {
       queue.splice(i, 1);
+      job.stop?.();
       post({ id: job.msg.id, type: 'error', message });
     }
   }
@@ -513,6 +517,43 @@ function yieldToEventLoop(first = false) {
     ticking.push(resolve);
     tick.port2.postMessage(null);
   });
+}
+
+/// The first job of an inspection with a logit lens: the forward pass. The lens follows one hidden
+/// state per job (crate/src/wasm/lens.rs), so a user request waits for one state at most, not all.
+async function startInspection(msg, priority, lane) {
+  let job = null;
+  try {
+    if (!models.has(msg.handle) && reloadable.has(msg.handle)) await reload(msg.handle);
+    const entry = modelFor(msg.handle);
+    job = entry.engine.WasmInspection.start(entry.model, text(msg.text), msg.options);
+    queueInspectionStep(msg, priority, lane, entry, job);
+  } catch (err) {
+    freeQuietly(job);
+    post({ id: msg.id, type: 'error', message: await describe(err) });
+  }
+}
+
+function queueInspectionStep(msg, priority, lane, entry, job) {
+  enqueue({ msg, priority, lane, step: true, stop: () => freeQuietly(job), run: () => inspectionStep(msg, priority, lane, entry, job) });
+}
+
+async function inspectionStep(msg, priority, lane, entry, job) {
+  try {
+    if (models.get(msg.handle) !== entry) throw new Error(`no model with handle ${msg.handle}: it was freed or replaced. Load the model again`);
+    if (job.step(entry.model)) {
+      queueInspectionStep(msg, priority, lane, entry, job);
+      return;
+    }
+    post({ id: msg.id, type: 'result', value: job.finish(entry.model) });
+  } catch (err) {
+    post({ id: msg.id, type: 'error', message: await describe(err) });
+  }
+  freeQuietly(job);
+}
+
+function freeQuietly(wasmObject) {
+  try { wasmObject?.free(); } catch { /* freed already, or its engine crashed and was replaced */ }
 }
 
 /// The first job of a generation: the generator and its prompt's forward pass; the steps are queued

@@ -16,6 +16,7 @@
 
 mod capture;
 mod kernel_checks;
+mod lens;
 
 use crate::card::ModelCard;
 use crate::error::Error;
@@ -23,7 +24,7 @@ use crate::loader::ModelFiles;
 use crate::models::beam::Hypothesis;
 use crate::models::capture::MapSelection;
 use crate::models::generation::{top_candidates, Generator, Sampling};
-use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, QkvRequest, QkvTrace, Stack};
+use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, QkvTrace, Stack};
 use crate::plot::{self, MapStyle, Mask, Palette};
 use crate::session::{DecodingPlan, GenerationRequest, InspectOptions as CoreInspectOptions, Inspection, Session};
 use crate::tokenizer::Encoding;
@@ -595,30 +596,10 @@ impl WasmModel {
     /// 1 keeps, 0 ablates) and `tokenMask` (`[S]`, 1 visible, 0 hidden). Returns the `run` object
     /// plus `qkv?` (see `qkv_object`) and `lens? { k, nStates, seqLen, ids, probs, tokens, special }`.
     pub fn inspect(&self, text: &str, inspect_options: JsValue) -> Result<JsValue, JsError> {
-        let opts: InspectOptions = options(inspect_options, "inspect")?;
-        let maps = capture::selection(opts.attention.as_ref(), &self.session)?;
-        let core = CoreInspectOptions {
-            decoder_ids: opts.decoder_ids,
-            capture: Capture { probs: true, scores: opts.scores },
-            maps,
-            hidden_states: opts.logit_lens > 0,
-            qkv: opts.qkv.map(|q| QkvRequest { kind: q.kind.into(), layer: q.layer }),
-            head_mask: opts.head_mask.map(HeadMasks::from).unwrap_or_default(),
-            token_mask: opts.token_mask,
-        };
-        let ins = self.session.inspect_with(text, &core).map_err(js_error)?;
-        let o = self.run_object(text, &ins, opts.scores, opts.top_k, false, maps)?;
-        if let Some(trace) = &ins.outputs.qkv {
-            let _ = Reflect::set(&o, &"qkv".into(), &qkv_object(trace)?);
-        }
-        if opts.logit_lens > 0 {
-            let lens = self.session.logit_lens_top(&ins, opts.logit_lens as usize).map_err(js_error)?;
-            let named = IdTokens::of(&self.session, &lens.ids);
-            let meta = LensMeta { k: lens.k, n_states: lens.n_states, seq_len: lens.seq_len, tokens: named.tokens, special: named.special };
-            let l = with_arrays(&meta, vec![("ids", Uint32Array::from(&lens.ids[..]).into()), ("probs", Float32Array::from(&lens.probs[..]).into())])?;
-            let _ = Reflect::set(&o, &"lens".into(), &l);
-        }
-        Ok(o)
+        // The same steps as `WasmInspection` (lens.rs), which the worker runs one hidden state at a time.
+        let mut job = lens::WasmInspection::start(self, text, inspect_options)?;
+        while job.step(self)? {}
+        job.finish(self)
     }
 
     /// `[L, H]` of attention `kind` ("encoder", "decoder", "cross"), or `null` when the model has none.
