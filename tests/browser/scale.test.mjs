@@ -23,6 +23,7 @@ const TEXT = 'The history of the city begins with a small fishing village on the
 const NEW_TOKENS = 30;
 const FIRST_TOKEN_RATIO = 1.5;   // first token after a run, against a fresh generation's
 const RATE_RATIO = 0.9;          // the page's tokens/s against the engine's own
+const ROUNDS = 3;                // page and engine interleaved; each side's best round counts
 
 const setup = {};
 const figures = {};
@@ -69,6 +70,30 @@ async function generateOnce(page) {
   return pageFigures(page);
 }
 
+/** A second page of the same browser driving the same wasm through the JS API alone: the engine's own figure. */
+async function openEngine(browser, serverUrl) {
+  const engine = await browser.newPage();
+  engine.setDefaultTimeout(180000);
+  await engine.goto(new URL('glassbox.d.ts', serverUrl).href);
+  await engine.evaluate(async (url) => {
+    const { Glassbox } = await import(new URL('/glassbox.js', location.href).href);
+    window.gb = await Glassbox.create();
+    window.model = await window.gb.loadModel({ baseUrl: url });
+  }, new URL(SHAPED_URL, serverUrl).href);
+  return {
+    /** tokens/s between the first and the last token, decoding alone (no candidates, no attention). */
+    tokensPerS: () => engine.evaluate(async ({ text, n }) => {
+      const arrivals = [];
+      const h = window.model.generate(text, { maxNewTokens: n, temperature: 0, numCandidates: 0, captureAttention: false,
+        onToken: () => arrivals.push(performance.now()) });
+      await h.done;
+      return ((arrivals.length - 1) * 1000) / (arrivals.at(-1) - arrivals[0]);
+    }, { text: TEXT, n: NEW_TOKENS }),
+    wasmBytes: () => engine.evaluate(async () => (await window.gb.memory()).wasmBytes),
+    close: () => engine.close(),
+  };
+}
+
 describe('a GPT-2-small-shaped model in the page', () => {
   it('opens from a folder with progress, runs, and generates at once at the engine\'s speed', async () => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
@@ -90,54 +115,74 @@ describe('a GPT-2-small-shaped model in the page', () => {
     const facts = await page.$eval('#model-facts', (e) => e.textContent);
     assert.match(facts, /124/, 'the card shows the 124M parameters');
     figures.page_load_s = round((await pageFigures(page)).loadMs / 1000);
+    const engine = await openEngine(setup.browser.browser, setup.server.url);
 
-    // Run, then Generate at once: the teaching sections (off screen) must not get in the way.
     await page.fill('#max-tokens', String(NEW_TOKENS));
     await page.fill('#temperature', '0');
     await page.fill('#text-input', TEXT);
-    await page.click('#run-button');
-    await waitIdle(page, 180000);
-    await waitPainted(page, '#heatmap canvas');
-    await page.waitForFunction(() => document.querySelector('#perf-figures')?.dataset.firstPlotMs);
-    const afterRun = await generateOnce(page);
+    // Warm-up (the first generation of an instance grows its memory), then rounds interleaved page / engine,
+    // so a machine whose load drifts affects both sides alike; each side's best round counts.
+    await generateOnce(page);
+    await engine.tokensPerS();
+    const fresh = [];
+    const afterRun = [];
+    const pageRates = [];
+    const engineRates = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      engineRates.push(await engine.tokensPerS());
+      // A fresh generation: nothing else asked of the worker.
+      const f = await generateOnce(page);
+      fresh.push(f.firstTokenMs);
+      pageRates.push(f.tokensPerS);
+      // Run, then Generate at once: the teaching sections (off screen) must not get in the way.
+      await page.click('#run-button');
+      await waitIdle(page, 180000);
+      await waitPainted(page, '#heatmap canvas');
+      const a = await generateOnce(page);
+      afterRun.push(a.firstTokenMs);
+      pageRates.push(a.tokensPerS);
+    }
     figures.first_plot_ms = round((await pageFigures(page)).firstPlotMs);
-    figures.first_token_after_run_ms = round(afterRun.firstTokenMs);
-    // A fresh generation: nothing else asked of the worker.
-    const fresh = await generateOnce(page);
-    figures.first_token_fresh_ms = round(fresh.firstTokenMs);
-    figures.page_tok_s = round(Math.min(afterRun.tokensPerS, fresh.tokensPerS));
+    figures.first_token_fresh_ms = fresh.map(round);
+    figures.first_token_after_run_ms = afterRun.map(round);
+    figures.page_tok_s = pageRates.map(round);
+    figures.engine_tok_s = engineRates.map(round);
+    figures.engine_wasm_mb = round((await engine.wasmBytes()) / 1e6);
+    await engine.close();
     const shown = await page.$eval('#perf-figures', (e) => e.textContent);
     assert.match(shown, /tokens\/s/, 'the figures are on screen');
+    assert.ok(Math.min(...afterRun) <= FIRST_TOKEN_RATIO * Math.min(...fresh),
+      `the first token after a run took ${afterRun} ms, a fresh generation's ${fresh} ms`);
+    assert.ok(Math.max(...pageRates) >= RATE_RATIO * Math.max(...engineRates),
+      `the page received ${pageRates} tokens/s, the engine alone decodes ${engineRates}`);
+
+    // The teaching sections below were not computed while nobody looked at them...
+    assert.equal(await page.$$eval('#predictions .prediction, #logit-lens .lens-table', (n) => n.length), 0,
+      'the teaching sections waited off screen');
+    // ...they start when scrolled into view, and a Generate pressed meanwhile goes first: its tokens all arrive
+    // before the teaching sections (the logit lens over 13 states x 50,257 entries) have their numbers.
+    await page.evaluate(() => {
+      window.__order = [];
+      const note = (what) => window.__order.push({ what, at: performance.now() });
+      new MutationObserver(() => { if (document.querySelector('#logit-lens .lens-table')) note('lens'); })
+        .observe(document.getElementById('logit-lens'), { childList: true, subtree: true });
+      let status = document.body.dataset.status;
+      new MutationObserver(() => {
+        if (status === 'generating' && document.body.dataset.status !== 'generating') note('generated');
+        status = document.body.dataset.status;
+      }).observe(document.body, { attributes: true, attributeFilter: ['data-status'] });
+      document.getElementById('lens-section').scrollIntoView();
+    });
+    await page.waitForTimeout(100);
+    await page.evaluate(() => document.getElementById('generate-button').scrollIntoView());
+    const during = await generateOnce(page);
+    figures.first_token_during_teaching_ms = round(during.firstTokenMs);
+    await page.waitForSelector('#logit-lens .lens-table', { timeout: 180000 });
+    const order = await page.evaluate(() => window.__order);
+    const lensAt = order.find((o) => o.what === 'lens')?.at;
+    const generatedAt = order.find((o) => o.what === 'generated')?.at;
+    assert.ok(generatedAt < lensAt, `the generation ended (${generatedAt}) before the background lens (${lensAt})`);
     assert.deepEqual(watch.errors, [], 'no console errors');
     await context.close();
-
-    // The engine alone: the same wasm and model through the JS API, in another page of the same browser.
-    const engine = await setup.browser.browser.newPage();
-    engine.setDefaultTimeout(180000);
-    await engine.goto(new URL('glassbox.d.ts', setup.server.url).href);
-    const alone = await engine.evaluate(async ({ url, text, n }) => {
-      const { Glassbox } = await import(new URL('/glassbox.js', location.href).href);
-      const gb = await Glassbox.create();
-      const model = await gb.loadModel({ baseUrl: url });
-      const rates = [];
-      for (let round = 0; round < 2; round++) {
-        const arrivals = [];
-        const h = model.generate(text, { maxNewTokens: n, temperature: 0, numCandidates: 0, captureAttention: false,
-          onToken: () => arrivals.push(performance.now()) });
-        await h.done;
-        rates.push(((arrivals.length - 1) * 1000) / (arrivals.at(-1) - arrivals[0]));
-      }
-      const memory = await gb.memory();
-      gb.terminate();
-      return { tokS: Math.max(...rates), wasmBytes: memory.wasmBytes };
-    }, { url: new URL(SHAPED_URL, setup.server.url).href, text: TEXT, n: NEW_TOKENS });
-    await engine.close();
-    figures.engine_tok_s = round(alone.tokS);
-    figures.engine_wasm_mb_after_load_and_generate = round(alone.wasmBytes / 1e6);
-
-    assert.ok(figures.first_token_after_run_ms <= FIRST_TOKEN_RATIO * figures.first_token_fresh_ms,
-      `the first token after a run took ${figures.first_token_after_run_ms} ms, a fresh generation's ${figures.first_token_fresh_ms} ms`);
-    assert.ok(figures.page_tok_s >= RATE_RATIO * figures.engine_tok_s,
-      `the page received ${figures.page_tok_s} tokens/s, the engine alone decodes ${figures.engine_tok_s}`);
   });
 });
