@@ -21,8 +21,11 @@ const MODEL_INDEX_URL = 'models/index.json';
 const REQUIRED_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
 const MODEL_FILES = [...REQUIRED_FILES, 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
 const TEXT_KEY = 'glassbox:text';  // the user's text survives a reload of the tab
-const EAGER_TEACHING_MS = 100;
-const MAP_BUDGET_BYTES = 64 << 20;   // a run keeps every layer's attention up to this; a longer input only the shown layer   // a run faster than this: the teaching sections compute at once, seen or not
+// The teaching sections of a model this large, or after a run this slow, wait until they are scrolled into view;
+// smaller models compute them at once (as background work), so they are ready when the reader gets there.
+const DEFER_TEACHING_PARAMS = 50e6;
+const DEFER_TEACHING_RUN_MS = 1000;
+const MAP_BUDGET_BYTES = 64 << 20;   // a run keeps every layer's attention up to this; a longer input only the shown layer
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -387,7 +390,7 @@ async function run() {
       const figures = state.figures;
       whenPainted(ui.heatmap).then((ok) => { if (ok && figures === state.figures) { figures.firstPlotMs = performance.now() - startedAt; renderFigures(); } });
     }
-    teachingGate.newInput(state.lastRunMs);
+    teachingGate.newInput(model.info.nParams >= DEFER_TEACHING_PARAMS || state.lastRunMs >= DEFER_TEACHING_RUN_MS);
     teaching?.update(text);
     logEvent('run', { text });
   } catch (e) {
@@ -780,18 +783,18 @@ function renderFigures() {
 /**
  * The teaching sections (predictions, Q/K/V, the logit lens over every layer, ...) cost several forward
  * passes per run. Their requests go to the worker as background work (after anything the user asks for, and
- * not while a generation runs), and when runs are slow (a real-size model) they are not even sent until the
+ * not while a generation runs), and for a real-size model (or a slow run) they are not even sent until the
  * sections are scrolled into view; a newer run's requests then replace the older ones still waiting.
  */
 const teachingGate = {
   visible: false,
-  eager: true,        // the last run was fast: no reason to wait
+  eager: true,        // a small model and a quick run: no reason to wait
   waiting: [],        // resolvers of requests held until the sections are in view
   open() {
     return this.visible || this.eager ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
   },
-  newInput(runMs) {
-    this.eager = runMs < EAGER_TEACHING_MS;
+  newInput(defer) {
+    this.eager = !defer;
     // What the teaching sections asked for an older input and the worker has not started yet is dropped.
     state.gb?.dropBackground('teaching');
     this.release();
