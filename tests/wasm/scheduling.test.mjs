@@ -121,16 +121,34 @@ class NodeWorker {
 describe('the worker does the user\'s requests first', () => {
   let gb;
   let model;
-  let long; // the longest text the fixture takes
+  let mini; // GPT-2's real vocabulary on a tiny body: a lens step reads 50,257 rows per position (tens of ms)
+  const long = TEXT; // the longest text the gpt2 fixture takes (64 positions)
 
   before(async () => {
     const { Glassbox } = await import(pathToFileURL(join(ROOT, 'www', 'glassbox.js')).href);
+    const { makeShapedModel } = await import(pathToFileURL(join(ROOT, 'scripts', 'dev', 'make-shaped-model.mjs')).href);
+    const miniDir = makeShapedModel({ shape: 'gpt2-mini', dtype: 'f16', seed: 1, out: join(ROOT, 'tests', 'artifacts', 'shaped', 'gpt2-mini-f16') }).dir;
     gb = await Glassbox.create({ worker: new NodeWorker() });
     model = await gb.loadModel({ files: files(GPT2) });
-    long = TEXT;   // the fixture has 64 positions
+    mini = await gb.loadModel({ files: files(miniDir) });
   });
 
   after(() => gb?.terminate());
+
+  /**
+   * Send `requests()` while a generation is between its steps (it keeps the worker's queue busy with user
+   * work, so they all arrive before any of them can start); resolves with the generation's result.
+   */
+  function duringGeneration(requests) {
+    let sent = false;
+    const gen = mini.generate('The fox', { maxNewTokens: 40, temperature: 0, onToken: () => {
+      if (!sent) { sent = true; requests(); }
+    } });
+    return gen.done.then((done) => {
+      assert.equal(done.ids.length, 40, 'the generation ran all its steps');
+      return done;
+    });
+  }
 
   /** Settle order of named promises. */
   async function order(named) {
@@ -139,59 +157,55 @@ describe('the worker does the user\'s requests first', () => {
     return seen;
   }
 
-  test('a user request goes before the background ones queued ahead of it', async () => {
+  test('user requests go before background ones queued ahead of them; background waits for the generation', async () => {
     const bg = model.scheduled({ priority: 'background' });
-    // The first background request starts at once (the worker was idle); the others wait in the queue.
-    const seen = await order({
-      b1: bg.inspect(long, { logitLens: 0 }), b2: bg.inspect(long), b3: bg.inspect(long), user: model.tokenize('hello'),
+    let named;
+    let tokensAtBackground = null;
+    const gen = duringGeneration(() => {
+      named = { b1: bg.inspect(long).then(() => { tokensAtBackground ??= 'after'; }), b2: bg.tokenize(long), user: model.tokenize('hello') };
+      for (const q of Object.values(named)) q.catch(() => {});
     });
-    assert.deepEqual(seen, ['b1', 'user', 'b2', 'b3']);
+    const userFirst = (async () => { await gen; tokensAtBackground ??= 'generation done first'; })();
+    await userFirst;
+    const seen = await order(named);
+    assert.deepEqual(seen, ['user', 'b1', 'b2']);
+    assert.equal(tokensAtBackground, 'generation done first', 'the background requests waited for the whole generation');
   });
 
   test('a newer request of a lane replaces the queued one; dropBackground and cancel withdraw queued ones', async () => {
     const lane = model.scheduled({ priority: 'background', lane: 'teaching' });
-    const first = lane.inspect(long);       // starts at once
-    const second = lane.inspect(long);      // queued, then replaced by the third
-    const third = lane.inspect('The fox');
-    await first;
-    await assert.rejects(second, /^Error: superseded/);
-    assert.equal((await third).tokens.ids.length > 0, true);
-
-    const busy = lane.inspect(long);
-    const queued = lane.inspect('The fox');
-    const other = model.scheduled({ priority: 'background' }).tokenize('The fox');   // no lane: not "teaching"
-    gb.dropBackground('teaching');
-    await busy;
-    await assert.rejects(queued, /^Error: cancelled/);
-    await other;
+    const p = {};
+    await duringGeneration(() => {
+      p.first = lane.inspect(long);
+      p.second = lane.inspect('The fox');        // replaces the first, still queued
+      p.tokenize = lane.tokenize('The fox');     // another request type: its own lane
+      p.other = model.scheduled({ priority: 'background', lane: 'views' }).inspect('The fox');
+      p.dropped = model.scheduled({ priority: 'background', lane: 'teaching-extra' }).inspect('The fox');
+      gb.dropBackground('teaching-');             // withdraws lanes starting "teaching-" only
+      for (const q of Object.values(p)) q.catch(() => {});   // judged below, after the generation
+    });
+    await assert.rejects(p.first, /^Error: superseded/);
+    await assert.rejects(p.dropped, /^Error: cancelled/);
+    assert.ok((await p.second).tokens.ids.length > 0);
+    assert.ok((await p.tokenize).ids.length > 0);
+    assert.ok((await p.other).tokens.ids.length > 0);
   });
 
-  test('background work waits while a generation runs', async () => {
-    let tokens = 0;
-    let tokensWhenBackgroundDone = null;
-    const gen = model.generate('The fox', { maxNewTokens: 12, temperature: 0, onToken: () => { tokens += 1; } });
-    await gen.started;
-    const bg = model.scheduled({ priority: 'background' }).inspect(long).then(() => { tokensWhenBackgroundDone = tokens; });
-    const done = await gen.done;
-    await bg;
-    assert.equal(done.ids.length, 12);
-    assert.equal(tokensWhenBackgroundDone, 12, 'the background request ran after the last token');
-  });
-
-  test('a user request waits for one lens step, not the whole lens', async () => {
-    const bg = model.scheduled({ priority: 'background' });
+  test('a user request waits for one lens step of a background inspection, not the whole lens', async () => {
+    const text = Array.from({ length: 6 }, () => TEXT).join(' ');
     const seen = [];
-    const lens = bg.inspect(long, { logitLens: 5 }).then((r) => { seen.push('lens'); return r; });
-    const user = model.tokenize('hello').then(() => seen.push('user'));
+    const lens = mini.scheduled({ priority: 'background' }).inspect(text, { logitLens: 3 }).then((r) => { seen.push('lens'); return r; });
+    // Sent while the inspection's forward pass runs (tens of ms): it goes before the lens steps.
+    const user = mini.tokenize('hello').then(() => seen.push('user'));
     const [r] = await Promise.all([lens, user]);
     assert.deepEqual(seen, ['user', 'lens'], 'the tokenize ran between the inspection\'s steps');
-    const direct = await model.inspect(long, { logitLens: 5 });
-    assert.deepEqual(Array.from(r.logitLens.top.at(-1).at(-1), (c) => c.id), Array.from(direct.logitLens.top.at(-1).at(-1), (c) => c.id));
+    const direct = await mini.inspect(text, { logitLens: 3 });
+    assert.deepEqual(r.logitLens.top.map((s) => s.map((c) => c[0].id)), direct.logitLens.top.map((s) => s.map((c) => c[0].id)));
     // Withdrawn between its steps, it rejects and frees its job; the worker carries on.
-    const withdrawn = model.scheduled({ priority: 'background', lane: 'lens' }).inspect(long, { logitLens: 5 });
-    await model.tokenize('x');   // the inspection has started and is between steps now
+    const withdrawn = mini.scheduled({ priority: 'background', lane: 'lens' }).inspect(text, { logitLens: 3 });
+    await mini.tokenize('x');   // sent during the forward pass, answered before the first lens step
     gb.dropBackground('lens');
     await assert.rejects(withdrawn, /^Error: cancelled/);
-    assert.equal((await model.tokenize(TEXT)).ids.length > 0, true);
+    assert.ok((await mini.tokenize(TEXT)).ids.length > 0);
   });
 });
