@@ -60,7 +60,9 @@ self.addEventListener('message', (event) => {
   if (msg.type === 'cancel') {
     const job = generations.get(msg.target);
     if (job) job.cancelled = true;
-    dropQueued((queued) => queued.msg.id === msg.target, 'cancelled: the request was withdrawn before it ran');
+    // A generation withdrawn before its first step ends as a cancelled one does; other requests reject.
+    dropQueued((queued) => queued.msg.id === msg.target, 'cancelled: the request was withdrawn before it ran',
+      (queued) => (queued.msg.type === 'generate' ? { ids: [], text: '', stoppedBy: 'cancel' } : undefined));
     return;
   }
   if (msg.type === 'dropQueued') {
@@ -118,15 +120,17 @@ function enqueue(job) {
   pump();
 }
 
-/// Reply with an error to every queued request `which` selects, and forget it (an inspection between
-/// its lens steps too; a generation between steps is stopped by its `cancelled` flag instead).
-function dropQueued(which, message) {
+/// Forget every queued request `which` selects and reply: with `result(job)` when it gives one, else with
+/// an error (an inspection between its lens steps too; a generation between steps is stopped by its
+/// `cancelled` flag instead).
+function dropQueued(which, message, result = () => undefined) {
   for (let i = queue.length - 1; i >= 0; i--) {
     const job = queue[i];
     if ((!job.step || job.stop) && which(job)) {
       queue.splice(i, 1);
       job.stop?.();
-      post({ id: job.msg.id, type: 'error', message });
+      const value = result(job);
+      post(value === undefined ? { id: job.msg.id, type: 'error', message } : { id: job.msg.id, type: 'result', value });
     }
   }
 }
