@@ -71,7 +71,7 @@ async function generateOnce(page) {
 }
 
 /** A second page of the same browser driving the same wasm through the JS API alone: the engine's own figure. */
-async function openEngine(browser, serverUrl) {
+async function openEngine(browser, serverUrl, modelPath = SHAPED_URL) {
   const engine = await browser.newPage();
   engine.setDefaultTimeout(180000);
   await engine.goto(new URL('glassbox.d.ts', serverUrl).href);
@@ -79,16 +79,16 @@ async function openEngine(browser, serverUrl) {
     const { Glassbox } = await import(new URL('/glassbox.js', location.href).href);
     window.gb = await Glassbox.create();
     window.model = await window.gb.loadModel({ baseUrl: url });
-  }, new URL(SHAPED_URL, serverUrl).href);
+  }, new URL(modelPath, serverUrl).href);
   return {
     /** tokens/s between the first and the last token, decoding alone (no candidates, no attention). */
-    tokensPerS: () => engine.evaluate(async ({ text, n }) => {
+    tokensPerS: (text = TEXT, n = NEW_TOKENS) => engine.evaluate(async ({ text, n }) => {
       const arrivals = [];
       const h = window.model.generate(text, { maxNewTokens: n, temperature: 0, numCandidates: 0, captureAttention: false,
         onToken: () => arrivals.push(performance.now()) });
       await h.done;
       return ((arrivals.length - 1) * 1000) / (arrivals.at(-1) - arrivals[0]);
-    }, { text: TEXT, n: NEW_TOKENS }),
+    }, { text, n }),
     wasmBytes: () => engine.evaluate(async () => (await window.gb.memory()).wasmBytes),
     close: () => engine.close(),
   };
@@ -99,6 +99,36 @@ describe('a GPT-2-small-shaped model in the page', () => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
     await page.goto(setup.server.url);
     await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 90000 });
+
+    // The bundled GPT-2 first (figures only: its tokens take a millisecond or two, too few to time reliably
+    // on a shared machine): the page's tokens/s against the engine's, interleaved, best of each.
+    const bundled = await page.$$eval('#model-select option', (o) => o.findIndex((x) => x.textContent.includes('decoder-only')));
+    assert.ok(bundled >= 0, 'a bundled decoder is offered');
+    await page.selectOption('#model-select', String(bundled));
+    await waitIdle(page, 90000);
+    const bundledPath = (await (await fetch(new URL('models/index.json', setup.server.url))).json()).models
+      .filter((m) => m.kind === 'decoder-only' && !m.extra)[0].path;
+    const small = await openEngine(setup.browser.browser, setup.server.url, bundledPath);
+    const SMALL_TEXT = 'Once upon a time';
+    await page.fill('#max-tokens', '100');
+    await page.fill('#temperature', '0');
+    await page.fill('#text-input', SMALL_TEXT);
+    const smallPage = [];
+    const smallEngine = [];
+    for (let r = 0; r <= ROUNDS; r++) {
+      await page.click('#generate-button');
+      await page.waitForFunction(() => document.body.dataset.status === 'generating' || document.querySelector('#perf-figures')?.dataset.tokensPerS);
+      await waitIdle(page, 90000);
+      const rate = (await pageFigures(page)).tokensPerS;
+      const alone = await small.tokensPerS(SMALL_TEXT, 100);
+      if (r > 0) { // round 0 warms up
+        smallPage.push(round(rate));
+        smallEngine.push(round(alone));
+      }
+    }
+    await small.close();
+    figures.bundled_page_tok_s = smallPage;
+    figures.bundled_engine_tok_s = smallEngine;
 
     // What the loading line said while the folder was read (the weights are 249 MB).
     await page.evaluate(() => {
