@@ -17,6 +17,7 @@
 mod capture;
 mod kernel_checks;
 mod lens;
+mod views;
 
 use crate::card::ModelCard;
 use crate::error::Error;
