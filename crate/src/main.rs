@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod cli_teach;
+
 const USAGE: &str = "\
 glassbox: look inside transformer models
 
@@ -25,6 +27,9 @@ USAGE:
   glassbox info     DIR
   glassbox plot     DIR --text T --out fig.png [--kind encoder|decoder|cross] [--layer N] [--head N|mean|all]
                                  [--cell PX] [--theme light|dark] [--decoder-ids 0,5,9]
+  glassbox transfer DIR --data SENTENCES.json   (logistic regression on frozen sentence embeddings)
+  glassbox rnn [--cell rnn|lstm|attention] [--length N] [--weight-scale F] [--clip F] [--steps S] ...
+                                 (trains the model of <glassbox-rnn>; --help-rnn lists the options)
 
 DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json
 (tokenizer_config.json, special_tokens_map.json and generation_config.json are read when present).
@@ -79,6 +84,7 @@ struct Args {
     cell: usize,
     theme: String,
     out: Option<PathBuf>,
+    data: Option<PathBuf>,
 }
 
 fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
@@ -87,8 +93,8 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     if command == "--help" || command == "-h" || command == "help" {
         return Err(USAGE.to_string());
     }
-    if !["tokenize", "inspect", "generate", "info", "plot"].contains(&command.as_str()) {
-        return Err(format!("unknown command `{command}`. Use tokenize, inspect, generate, info or plot (see --help)"));
+    if !["tokenize", "inspect", "generate", "info", "plot", "transfer"].contains(&command.as_str()) {
+        return Err(format!("unknown command `{command}`. Use tokenize, inspect, generate, info, plot, transfer or rnn (see --help)"));
     }
     let mut a = Args { command, cell: 16, theme: "light".into(), ..Default::default() };
     let mut dir = None;
@@ -125,6 +131,7 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             "--head" => a.head = Some(value("--head")?),
             "--cell" => a.cell = number(&value("--cell")?, "--cell")?,
             "--theme" => a.theme = value("--theme")?,
+            "--data" => a.data = Some(PathBuf::from(value("--data")?)),
             "--out" => a.out = Some(PathBuf::from(value("--out")?)),
             "--help" | "-h" => return Err(USAGE.to_string()),
             flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` (see --help)")),
@@ -133,7 +140,7 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
         }
     }
     a.dir = dir.ok_or("missing the model folder: glassbox COMMAND DIR ...")?;
-    if a.texts.is_empty() && a.command != "info" {
+    if a.texts.is_empty() && a.command != "info" && a.command != "transfer" {
         return Err("no text given: add --text \"your sentence\"".into());
     }
     if a.command == "plot" && a.out.is_none() {
@@ -206,6 +213,9 @@ impl FolderBytes {
 }
 
 fn run(raw: &[String]) -> std::result::Result<(), String> {
+    if raw.first().is_some_and(|c| c == "rnn") {
+        return cli_teach::rnn(&raw[1..]);
+    }
     let args = parse_args(raw)?;
     let out = match args.command.as_str() {
         "tokenize" => tokenize(&args),
@@ -213,6 +223,7 @@ fn run(raw: &[String]) -> std::result::Result<(), String> {
         "generate" => return generate_cmd(&args).map_err(|e| e.to_string()),
         "info" => info(&args),
         "plot" => return plot(&args).map_err(|e| e.to_string()),
+        "transfer" => transfer(&args),
         _ => unreachable!("checked in parse_args"),
     }
     .map_err(|e| e.to_string())?;
@@ -245,6 +256,11 @@ fn tokenize(args: &Args) -> Result<Value> {
     Ok(json!({ "cases": cases }))
 }
 
+fn transfer(args: &Args) -> Result<Value> {
+    let data = args.data.as_deref().ok_or_else(|| Error::input("transfer needs --data", "Pass --data www/data/transfer-sentences.json"))?;
+    cli_teach::transfer(&load(args)?.1, data)
+}
+
 fn load(args: &Args) -> Result<(FolderBytes, Session)> {
     let bytes = FolderBytes::read(&args.dir, args.random_weights.is_none())?;
     let session = Session::load_with(&bytes.files(), args.random_weights, args.weights)?;
@@ -255,11 +271,8 @@ fn maps(m: &Option<AttentionMaps>) -> Value {
     match m {
         None => Value::Null,
         Some(m) => Value::Array(
-            m.data
-                .chunks(m.q_len * m.k_len)
-                .collect::<Vec<_>>()
-                .chunks(m.n_heads)
-                .map(|heads| Value::Array(heads.iter().map(|h| matrix(h, m.k_len)).collect()))
+            m.outer_iter()
+                .map(|heads| Value::Array(heads.outer_iter().map(|map| Value::Array(map.outer_iter().map(|row| Value::Array(row.iter().map(|&x| float(x)).collect())).collect())).collect()))
                 .collect(),
         ),
     }
@@ -339,8 +352,11 @@ const FLOW_EVERY_OUTPUT_MAX: usize = 48;
 /// for self-attention, rollout `[T][T]` and flow (a row per token of `flow_outputs`), or `flow_error`.
 fn views(maps: &Option<AttentionMaps>, kind: MapKind, query_ids: &[u32], key_ids: &[u32]) -> Result<Value> {
     let Some(m) = maps else { return Ok(Value::Null) };
-    let shape = m.shape();
-    let s = score_heads(&m.data, shape, kind, query_ids, key_ids)?;
+    let (l, h, t, k) = m.dim();
+    let shape = [l, h, t, k];
+    let flat = m.as_standard_layout(); // [L][H][Tq][Tk] row-major, the layout the views read
+    let data = flat.as_slice().unwrap_or_default();
+    let s = score_heads(data, shape, kind, query_ids, key_ids)?;
     let n = Pattern::ALL.len();
     let scores: Vec<Value> = s.scores.chunks(n * s.n_heads).map(|layer| json!(layer.chunks(n).map(|h| h.to_vec()).collect::<Vec<_>>())).collect();
     let best = s.best_head().map(|b| json!({ "layer": b.layer, "head": b.head, "pattern": b.pattern.as_str(), "score": b.score, "chance": b.chance }));
@@ -351,11 +367,10 @@ fn views(maps: &Option<AttentionMaps>, kind: MapKind, query_ids: &[u32], key_ids
         "best": best,
     });
     if let MapKind::SelfAttention { .. } = kind {
-        let t = m.q_len;
-        out["rollout"] = matrix(&rollout::rollout(&m.data, shape)?, t);
+        out["rollout"] = matrix(&rollout::rollout(data, shape)?, t);
         // A maximum flow per (output, input) pair: every output of a short text, the last one of a long.
         let outputs: Vec<usize> = if t <= FLOW_EVERY_OUTPUT_MAX { (0..t).collect() } else { vec![t - 1] };
-        match outputs.iter().map(|&o| rollout::flow(&m.data, shape, o)).collect::<Result<Vec<_>>>() {
+        match outputs.iter().map(|&o| rollout::flow(data, shape, o)).collect::<Result<Vec<_>>>() {
             Ok(rows) => {
                 out["flow"] = matrix(&rows.concat(), t);
                 out["flow_outputs"] = json!(outputs);
@@ -404,7 +419,10 @@ fn plot(args: &Args) -> Result<()> {
                 n => Some(n.parse::<usize>().map_err(|_| Error::input(format!("--head {n} is not a head"), "Use a head number from 0, mean or all"))?),
             };
             let values = plot::head_map(maps, args.layer, head)?;
-            plot::rasterize(&values, maps.q_len, maps.k_len, mask, style, &palette)?
+            {
+                let (_, _, rows, cols) = maps.dim();
+                plot::rasterize(&values, rows, cols, mask, style, &palette)?
+            }
         }
     };
     let out = args.out.as_ref().expect("checked in parse_args");
