@@ -53,7 +53,7 @@ impl WasmInspection {
             Kind::EncoderOnly => inspection.outputs.encoder_hidden_states.as_ref(),
             _ => inspection.outputs.decoder_hidden_states.as_ref(),
         };
-        let (n_states, seq_len) = states.map_or((0, 0), |s| (s.n_states, s.seq_len));
+        let (n_states, seq_len) = states.map_or((0, 0), |s| (s.dim().0, s.dim().1)); // [L+1][T][C]
         if k > 0 && states.is_none() {
             // The core's own message (a model without hidden states to read).
             model.session.logit_lens_top(&inspection, k).map_err(js_error)?;
