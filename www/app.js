@@ -24,6 +24,11 @@ const MODEL_INDEX_URL = 'models/index.json';
 const REQUIRED_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
 const MODEL_FILES = [...REQUIRED_FILES, 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
 const TEXT_KEY = 'glassbox:text';  // the user's text survives a reload of the tab
+// The teaching sections of a model this large, or after a run this slow, wait until they are scrolled into view;
+// smaller models compute them at once (as background work), so they are ready when the reader gets there.
+const DEFER_TEACHING_PARAMS = 50e6;
+const DEFER_TEACHING_RUN_MS = 1000;
+const MAP_BUDGET_BYTES = 64 << 20;   // a run keeps every layer's attention up to this; a longer input only the shown layer
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -44,7 +49,7 @@ const ui = {
   stepHeatmap: $('step-heatmap'), stepPlaceholder: $('step-placeholder'),
   teaching: $('teaching'),
   headWhy: $('head-why'), modelView: $('model-view'), headView: $('head-view'),
-  interruptButton: $('interrupt-button'), runStatus: $('run-status'),
+  interruptButton: $('interrupt-button'), runStatus: $('run-status'), figures: $('perf-figures'),
 };
 
 const state = {
@@ -68,6 +73,8 @@ const state = {
   events: [],             // what happened, for the test hook: loads, runs, tokens as they were drawn
   inFlight: 0, inFlightTimer: 0,  // tokenize/run calls waiting on the worker (the Stop control shows for slow ones)
   interrupting: false,    // Stop was pressed: the worker is being replaced and the model reloaded
+  figures: {},            // what this machine does with the loaded model: { loadMs, firstPlotMs, firstTokenMs, tokensPerS, nTokens }
+  lastRunMs: 0,           // how long the last run took in the worker (decides whether off-screen views wait)
 };
 
 function logEvent(type, detail = {}) {
@@ -192,6 +199,7 @@ function renderPicker() {
 
 async function loadModel(source, name, bundledIndex = null) {
   const seq = ++state.loadSeq;
+  const startedAt = performance.now();
   stopGeneration();
   state.loading = true;
   setStatus();
@@ -209,7 +217,9 @@ async function loadModel(source, name, bundledIndex = null) {
         } else {
           ui.progressBar.removeAttribute('value');
         }
-        ui.progressStatus.textContent = `${file}: ${mb(loaded)}${total ? ` of ${mb(total)}` : ''}`;
+        const done = total && loaded >= total && file === 'model.safetensors';
+        ui.progressStatus.textContent = done ? `${file}: ${mb(loaded)} read; building the model in memory…`
+          : `${file}: ${mb(loaded)}${total ? ` of ${mb(total)} (${Math.floor((100 * loaded) / total)}%)` : ''}`;
       },
     });
     if (seq !== state.loadSeq) {
@@ -227,6 +237,7 @@ async function loadModel(source, name, bundledIndex = null) {
     state.modelName = name;
     state.loadedIndex = bundledIndex;
     old?.free().catch(() => {});
+    state.figures = { loadMs: performance.now() - startedAt };
     onModelChanged();
     logEvent('loaded', { name });
   } catch (e) {
@@ -262,7 +273,8 @@ function onModelChanged() {
   state.headPicked = false;
   renderAttention();
   renderGeneration();
-  teaching?.setModel(state.model, state.scheme);
+  teaching?.setModel(teachingModel(state.model), state.scheme);
+  renderFigures();
   const canGenerate = info.kind !== 'encoder-only' && info.hasLmHead;
   ui.generateUnavailable.hidden = canGenerate;
   ui.generateUnavailable.textContent = canGenerate ? '' : info.kind === 'encoder-only'
@@ -321,7 +333,8 @@ async function tokenizeNow() {
   const text = ui.text.value;
   const seq = ++state.tokenizeSeq;
   try {
-    const tokens = await tracked(model.tokenize(text));
+    // A newer keystroke's tokenization replaces one still queued in the worker (it rejects as superseded).
+    const tokens = await tracked(model.scheduled({ priority: 'user', lane: 'typing' }).tokenize(text));
     if (seq !== state.tokenizeSeq || model !== state.model) return;
     showTokens(tokens, text);
     // Clear only a tokenizer error; a failed run's message stays until the next run.
@@ -367,14 +380,17 @@ async function run() {
   clearTimeout(state.tokenizeTimer);
   state.tokenizeSeq++;
   try {
-    const opts = { topK: N_CANDIDATES };
+    const opts = { topK: N_CANDIDATES, attention: shownLayerOnly(text) };
     if (model.info.kind === 'encoder-decoder' && state.decoderIdsFor === text && state.decoderIds) {
       opts.decoderIds = state.decoderIds;
     }
+    const startedAt = performance.now();
     const result = await tracked(model.run(text, opts));
     if (model !== state.model) return;
-    // Open on the head that shows something for this text, unless the reader chose one (head-choice.js).
-    const kinds = ['encoder', 'decoder', 'cross'].filter((k) => result.attentions[k]);
+    state.lastRunMs = performance.now() - startedAt;
+    // Open on the head that shows something for this text, unless the reader chose one (head-choice.js). The
+    // scores need every layer: a long input that kept only the shown layer (shownLayerOnly) opens where it is.
+    const kinds = ['encoder', 'decoder', 'cross'].filter((k) => result.attentions[k] && result.attentions[k].firstLayer === undefined);
     const scored = await Promise.all(kinds.map((k) => scorePatterns(state.gb, result, k).catch(() => null)));
     state.picks = Object.fromEntries(kinds.map((k, i) => [k, scored[i]?.best ?? null]));
     state.result = result;
@@ -382,6 +398,11 @@ async function run() {
     if (result.decoderIds?.length && !opts.decoderIds) state.decoderStartId = result.decoderIds[0];
     showTokens(result.tokens, text);
     renderAttention();
+    if (state.figures.firstPlotMs === undefined) {
+      const figures = state.figures;
+      whenPainted(ui.heatmap).then((ok) => { if (ok && figures === state.figures) { figures.firstPlotMs = performance.now() - startedAt; renderFigures(); } });
+    }
+    teachingGate.newInput(model.info.nParams >= DEFER_TEACHING_PARAMS || state.lastRunMs >= DEFER_TEACHING_RUN_MS);
     teaching?.update(text);
     logEvent('run', { text });
   } catch (e) {
@@ -427,7 +448,8 @@ function renderAttention() {
   renderSegmented(ui.kindSwitch, 'attention-kind', kinds.map((k) => ({ value: k, label: ATTENTION_KINDS[k].label })),
     state.kind, (v) => { state.kind = v; renderAttention(); });
   const tensor = r.attentions[state.kind];
-  const [L, H, Tq] = tensor.shape;
+  const [, H, Tq] = tensor.shape;
+  const L = tensor.firstLayer === undefined ? tensor.shape[0] : layersOf(state.kind);
   const pick = state.headPicked ? undefined : state.picks?.[state.kind];
   if (pick !== undefined) [state.layer, state.head] = pick ? [String(pick.layer), String(pick.head)] : ['0', 'mean'];
   ui.headWhy.textContent = pick !== undefined ? describeChoice(pick) : '';
@@ -438,6 +460,10 @@ function renderAttention() {
     ...range(H).map((h) => ({ value: String(h), label: `${h + 1} of ${H}` }))], state.head);
   const layer = Number(state.layer);
   const encDec = state.model.info.kind === 'encoder-decoder';
+  if (!holdsLayer(tensor, layer)) {
+    captureLayer(layer);
+    return;
+  }
   ui.heatmap.hidden = false;
   renderHeatmap(ui.heatmap, { ...attentionMap(r, { kind: state.kind, layer, head: state.head, scheme: state.scheme }), raster });
   ui.heatmap.dataset.kind = state.kind;
@@ -450,13 +476,68 @@ function renderAttention() {
       : ' The decoder has only its start token so far: generate below to see it attend over its own output.';
   }
   ui.kindExplain.textContent = explain;
-  // The element views of the same run, on the same kind, layer and head.
+  // The element views of the same run, on the same kind, layer and head. They read every layer: a long input
+  // that kept only the shown one (shownLayerOnly) hides them.
+  const whole = Object.values(r.attentions).every((t) => t.firstLayer === undefined);
   for (const view of [ui.modelView, ui.headView]) {
+    view.hidden = !whole;
+    if (!whole) continue;
     view.setAttribute('kind', state.kind);
     view.setAttribute('layer', String(layer + 1));
     view.setAttribute('head', state.head === 'mean' ? 'all' : String(Number(state.head) + 1));
     if (view.source?.run !== r) view.source = { run: r, info: state.model.info, scheme: state.scheme, glassbox: state.gb, name: state.modelName };
   }
+}
+
+// ---- a long input keeps only the attention on screen ----------------------------------------------
+
+function layersOf(kind) {
+  const info = state.model.info;
+  return kind === 'encoder' || info.kind !== 'encoder-decoder' ? info.nLayers : info.nDecoderLayers;
+}
+
+/**
+ * The run's `attention` option: undefined (every layer, so switching layers is instant) unless the maps of
+ * every layer and head would pass MAP_BUDGET_BYTES (a real-size model and a long text: 600 MB for a
+ * GPT-2-small at 1024 tokens); then only the shown layer, and another layer is computed when it is chosen.
+ */
+function shownLayerOnly(text) {
+  const info = state.model.info;
+  const n = state.tokensText === text && state.tokens ? state.tokens.ids.length : Math.ceil(text.length / 2);
+  const stacks = info.kind === 'encoder-decoder' ? 3 : 1;
+  const bytes = stacks * info.nLayers * info.nHeads * n * n * 4;
+  if (bytes <= MAP_BUDGET_BYTES) return undefined;
+  const layer = Number(state.layer) || 0;
+  return { layers: [layer, layer + 1] };
+}
+
+function holdsLayer(tensor, layer) {
+  const first = tensor.firstLayer ?? 0;
+  return layer >= first && layer < first + tensor.shape[0];
+}
+
+/** Run again keeping only `layer`'s maps, for a result that holds other layers; then draw. */
+async function captureLayer(layer) {
+  const r = state.result;
+  const model = state.model;
+  if (state.capturing === `${layer}` || !r) return;
+  state.capturing = `${layer}`;
+  ui.heatmap.hidden = true;
+  ui.attentionPlaceholder.textContent = `Computing the attention of layer ${layer + 1}…`;
+  ui.attentionPlaceholder.hidden = false;
+  try {
+    const opts = { topK: 0, attention: { layers: [layer, layer + 1] } };
+    if (r.decoderIds && model.info.kind === 'encoder-decoder') opts.decoderIds = Array.from(r.decoderIds);
+    const extra = await tracked(model.run(state.resultText, opts));
+    if (state.result !== r || state.model !== model) return;
+    Object.assign(r.attentions, extra.attentions);
+  } catch (e) {
+    if (!state.interrupting && state.result === r) showError(ui.runError, e);
+    return;
+  } finally {
+    if (state.capturing === `${layer}`) state.capturing = null;
+  }
+  if (Number(state.layer) === layer) renderAttention();
 }
 
 // ---- generation ----------------------------------------------------------------------------------
@@ -542,6 +623,8 @@ async function generate() {
   }
   const text = ui.text.value;
   const info = model.info;
+  const startedAt = performance.now();
+  const arrivals = [];   // when each token reached the page, for the tokens/s figure
   const gen = { handle: null, steps: [], selected: null, follow: true, running: true, status: 'Generating…',
     // A decoder continues the prompt; an encoder-decoder writes a new text from the source.
     text, prompt: info.kind === 'decoder-only' ? text : `${text} →`, input: null, prefixTokens: null, prefixSpecial: null };
@@ -552,6 +635,7 @@ async function generate() {
     ...sampling, numCandidates: N_CANDIDATES, captureAttention: true,
     onToken: (t) => {
       if (state.gen !== gen) return;
+      arrivals.push(performance.now());
       gen.steps.push(t);
       if (gen.follow) gen.selected = gen.steps.length - 1;
       logEvent('token', { step: t.step, id: t.id });
@@ -570,6 +654,7 @@ async function generate() {
   labels.then(() => { if (state.gen === gen) renderGeneration(); }, () => {});
   try {
     const res = await gen.handle.done;
+    if (state.gen === gen && res.stoppedBy !== 'cancel') generationFigures(startedAt, arrivals);
     logEvent('done', { stoppedBy: res.stoppedBy, ids: [...res.ids] });
     gen.status = { eos: 'Stopped at the end-of-text token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
       cancel: 'Stopped.' }[res.stoppedBy] ?? '';
@@ -676,6 +761,124 @@ function renderStepAttention(step, s) {
   renderHeatmap(ui.stepHeatmap, { ...view, raster });
 }
 
+// ---- what this machine does: load time, first plot, tokens/s -------------------------------------
+
+/** Resolves true once the heatmap's cells are on its canvas (false if that takes more than ~10 s of frames). */
+function whenPainted(box, frames = 600) {
+  return new Promise((resolve) => {
+    const look = (left) => {
+      const painted = box.querySelector('canvas[data-painted]')?.dataset.painted;
+      if (painted === 'true' || painted === 'error' || left === 0) resolve(painted === 'true');
+      else requestAnimationFrame(() => look(left - 1));
+    };
+    look(frames);
+  });
+}
+
+/** Tokens per second between the first and the last token the page received, and the wait for the first. */
+function generationFigures(startedAt, arrivals) {
+  if (!arrivals.length) return;
+  state.figures.firstTokenMs = arrivals[0] - startedAt;
+  state.figures.nTokens = arrivals.length;
+  const span = arrivals[arrivals.length - 1] - arrivals[0];
+  state.figures.tokensPerS = arrivals.length > 1 && span > 0 ? ((arrivals.length - 1) * 1000) / span : undefined;
+  renderFigures();
+}
+
+/** One short line under the model's facts; the numbers are also data attributes (ms, tokens/s). */
+function renderFigures() {
+  const box = ui.figures;
+  if (!box) return;
+  const f = state.figures;
+  const secs = (ms) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
+  const parts = [];
+  if (f.loadMs !== undefined) parts.push(`loaded in ${secs(f.loadMs)}`);
+  if (f.firstPlotMs !== undefined) parts.push(`first attention map ${secs(f.firstPlotMs)} after Run`);
+  if (f.firstTokenMs !== undefined) parts.push(`first token after ${secs(f.firstTokenMs)}`);
+  if (f.tokensPerS !== undefined) parts.push(`${f.tokensPerS.toFixed(1)} tokens/s`);
+  box.textContent = parts.length ? `On this machine: ${parts.join(' · ')}.` : '';
+  box.hidden = parts.length === 0;
+  for (const [key, attr] of [['loadMs', 'loadMs'], ['firstPlotMs', 'firstPlotMs'], ['firstTokenMs', 'firstTokenMs'], ['tokensPerS', 'tokensPerS']]) {
+    if (f[key] === undefined) delete box.dataset[attr];
+    else box.dataset[attr] = String(Math.round(f[key] * 100) / 100);
+  }
+}
+
+// ---- the teaching sections wait until they are looked at -----------------------------------------
+
+/**
+ * The teaching sections (predictions, Q/K/V, the logit lens over every layer, ...) cost several forward
+ * passes per run. Their requests go to the worker as background work (after anything the user asks for, and
+ * not while a generation runs), and for a real-size model (or a slow run) they are not even sent until the
+ * sections are scrolled into view; a newer run's requests then replace the older ones still waiting.
+ */
+const teachingGate = {
+  visible: false,
+  eager: true,        // a small model and a quick run: no reason to wait
+  waiting: [],        // resolvers of requests held until the sections are in view
+  open() {
+    return this.visible || this.eager ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
+  },
+  newInput(defer) {
+    this.eager = !defer;
+    // What the teaching sections asked for an older input and the worker has not started yet is dropped.
+    state.gb?.dropBackground('teaching');
+    this.release();
+  },
+  setVisible(visible) {
+    this.visible = visible;
+    this.release();
+  },
+  release() {
+    if (!this.visible && !this.eager) return;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
+  },
+};
+
+function watchTeaching() {
+  if (!ui.teaching || typeof IntersectionObserver === 'undefined') {
+    teachingGate.setVisible(true);
+    return;
+  }
+  new IntersectionObserver((entries) => teachingGate.setVisible(entries.some((e) => e.isIntersecting)), { rootMargin: '200px 0px' })
+    .observe(ui.teaching);
+}
+
+/** The model as the teaching sections use it: background requests, held by the gate; inspects in one lane. */
+function teachingModel(model) {
+  const background = model.scheduled({ priority: 'background', lane: 'teaching' });
+  const plain = model.scheduled({ priority: 'background' });
+  const held = (fn) => async (...args) => {
+    await teachingGate.open();
+    return fn(...args);
+  };
+  return new Proxy(plain, {
+    get(target, prop) {
+      if (prop === 'inspect') return held((...args) => background.inspect(...args));
+      if (prop === 'tokenize') return held((...args) => plain.tokenize(...args));
+      if (prop === 'generate') {
+        return (text, opts) => {
+          let inner = null;
+          let cancelled = false;
+          const go = teachingGate.open().then(() => {
+            if (cancelled) throw new Error('cancelled: the generation was stopped before it started');
+            inner = plain.generate(text, opts);
+            return inner;
+          });
+          const started = go.then((h) => h.started);
+          const done = go.then((h) => h.done);
+          started.catch(() => {});
+          return { started, done, cancel: () => { cancelled = true; inner?.cancel(); } };
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 // ---- wiring --------------------------------------------------------------------------------------
 
 function wire() {
@@ -774,6 +977,7 @@ const teaching = ui.teaching
 
 async function main() {
   wire();
+  watchTeaching();
   exposeTestHook();
   try {
     const saved = sessionStorage.getItem(TEXT_KEY);

@@ -43,6 +43,10 @@ export declare class Glassbox {
    * loaded from a folder URL are loaded again under the same handles. Not for a Glassbox given its `worker`.
    */
   interrupt(): Promise<void>;
+  /** Withdraws the queued background requests (of lanes starting with `lane`, or all); each rejects with "cancelled: …". */
+  dropBackground(lane?: string): void;
+  /** The size of the engine's WebAssembly memory now, in bytes (it grows and never shrinks). */
+  memory(): Promise<{ wasmBytes: number }>;
 }
 
 /**
@@ -108,6 +112,12 @@ export declare class Model {
   tokenEmbeddings(stack: Stack, ids: ArrayLike<number>): Promise<{ rows: { data: Float32Array; shape: [number, number] }; scale: number }>;
   /** Releases the model in the worker (cancelling its generations); later calls reject. */
   free(): Promise<void>;
+  /**
+   * The same model with its requests scheduled as `priority` (default 'background'): queued user requests run
+   * first and background ones wait while a generation runs; with `lane`, a newer request of the same type in
+   * the lane replaces an older one still queued (which rejects with "superseded: …").
+   */
+  scheduled(opts?: { priority?: 'user' | 'background'; lane?: string }): Model;
 }
 
 /** The model card: one Rust struct (crate/src/card.rs); `glassbox info DIR` prints the same object. */
@@ -178,7 +188,7 @@ export interface TokenizerTrace {
 }
 
 /** Row-major `[layer][head][query][key]`. */
-export interface AttentionTensor { data: Float32Array; shape: [number, number, number, number] }
+export interface AttentionTensor { data: Float32Array; shape: [number, number, number, number]; /** present when only some layers were kept (run option `attention`): the model layer of data[0] */ firstLayer?: number }
 
 export interface AttentionKinds {
   /** [L][H][S][S] (encoder-only and encoder-decoder). */
@@ -198,6 +208,12 @@ export interface RunOptions {
   topK?: number;
   /** Extension: also return the full logits [T][V] (large: T × V floats). */
   logits?: boolean;
+  /**
+   * Which attention maps come back (default: every kind and layer): `kinds` kept, and `layers: [first, end]`
+   * counted from 0, `end` excluded. A tensor that holds only some layers has `firstLayer` (its shape counts the
+   * kept layers). Long inputs: every layer of a GPT-2-small at 1024 tokens is 600 MB of maps, one layer 50 MB.
+   */
+  attention?: { kinds?: Array<'encoder' | 'decoder' | 'cross'>; layers?: [number, number] };
 }
 
 export interface Candidate { id: number; token: string; prob: number; /** the tokenizer marks it special */ special: boolean }

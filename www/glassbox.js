@@ -140,6 +140,19 @@ export class Glassbox {
   }
 
   /**
+   * Withdraw the background requests still queued in the worker (of lanes starting with `lane`, or all):
+   * each rejects with a message starting "cancelled". For when the input they were for has changed.
+   */
+  dropBackground(lane) {
+    this._post({ type: 'dropQueued', lane: lane == null ? undefined : String(lane) });
+  }
+
+  /** `{ wasmBytes }`: the size of the engine's WebAssembly memory now (it grows and never shrinks). */
+  memory() {
+    return this._request({ type: 'memory' });
+  }
+
+  /**
    * Pattern scores of every layer and head of attention maps (`{ data, shape }` from a run, or
    * `data` with `options.shape`): `{ nLayers, nHeads, patterns, chance, best, scores: Float32Array [L*H*P] }`
    * (NaN where a pattern is undefined). Options: `{ kind: 'encoder'|'decoder'|'cross', queryIds, keyIds? }`.
@@ -339,6 +352,22 @@ export class Model {
     };
   }
 
+  /**
+   * The same model, its requests scheduled in the worker as `priority` ('background' or 'user'): every
+   * queued user request runs before any background one, and a background request waits while a generation
+   * runs. With `lane`, a newer request of the same type in that lane replaces an older one still queued
+   * (the older rejects with a message starting "superseded"). The page gives its off-screen views a
+   * background model, so a click never waits behind them.
+   */
+  scheduled({ priority = 'background', lane } = {}) {
+    if (priority !== 'background' && priority !== 'user') {
+      throw new Error(`priority "${priority}" is neither "user" nor "background". Pass one of those`);
+    }
+    const view = Object.create(this);
+    view._schedule = { priority, lane: lane == null ? null : String(lane) };
+    return view;
+  }
+
   /** Release the model's memory in the worker. Later calls reject. */
   async free() {
     if (this._freed) return;
@@ -349,7 +378,9 @@ export class Model {
 
   _request(message, handlers) {
     if (this._freed) return Promise.reject(new Error('this model was freed. Load it again with loadModel'));
-    return this._gb._request({ ...message, handle: this._handle }, handlers);
+    const s = this._schedule;
+    const scheduling = s ? { priority: s.priority, lane: s.lane === null ? undefined : `${s.lane}:${message.type}` } : {};
+    return this._gb._request({ ...message, ...scheduling, handle: this._handle }, handlers);
   }
 }
 

@@ -44,9 +44,10 @@ export function axesOf(run, kind, scheme) {
 }
 
 /** One head's `[Tq][Tk]` matrix, or (`head = 'mean'`) the mean over heads, out of `[L][H][Tq][Tk]`. */
-export function headMatrix(tensor, layer, head) {
+export function headMatrix(tensor, at, head) {
   const [, H, Tq, Tk] = tensor.shape;
   const size = Tq * Tk;
+  const layer = at - (tensor.firstLayer ?? 0);   // a run may keep only some layers (its `attention` option)
   if (head !== 'mean') {
     const start = (layer * H + Number(head)) * size;
     return tensor.data.subarray(start, start + size);

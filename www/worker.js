@@ -28,12 +28,18 @@
 //             (options left out take the model's generation_config.json; numBeams > 1 runs the whole
 //              beam search before `started`, then replays the best hypothesis as token events)
 //
+// Every request that computes (tokenize, run, inspect, generate, drawMap, ...) may also carry
+// `priority: 'user' | 'background'` (default 'user') and `lane` (a string): see "Scheduling" below.
+//   dropQueued { lane? }                             (no reply; queued background requests end with a "cancelled" error)
+//
 // Options objects go to the wasm as they are: Rust (serde) fills the defaults and refuses unknown
 // or mistyped keys by name, so this file checks nothing the core checks.
 //   trainerCreate { options } -> result { handle, info }; trainerStep { trainer, n } -> result (metrics);
 //   trainerEvaluate / trainerInfo / trainerFree { trainer }; fitLogistic { options } -> result (see glassbox.js)
-//   cancel    { target }                              (no reply; the generation `target` ends with 'cancel')
+//   cancel    { target }                              (no reply; the generation `target` ends with 'cancel', a queued
+//                                                      request `target` with a "cancelled" error)
 //   free      { handle }                              -> result null
+//   memory    {}                                      -> result { wasmBytes } (the engine's linear memory now: it only grows)
 
 const REQUIRED = ['config.json', 'tokenizer.json'];
 const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
@@ -44,6 +50,7 @@ const PROGRESS_INTERVAL_MS = 100;
 let pkgSpec = { pkgUrl: new URL('../pkg/glassbox.js', import.meta.url).href, wasm: new URL('../pkg/glassbox_bg.wasm', import.meta.url).href };
 let engine = null; // Promise of the imported wasm-bindgen module, initialised
 let engineCount = 0; // bumped after a crash so the next import is a fresh instance
+let wasmMemory = null; // the engine's WebAssembly.Memory, for `memory`
 const models = new Map(); // handle -> { model: WasmModel, engine }
 // How to load each model again after a trap replaced the engine: { source, randomSeed }. Folders fetched from a
 // URL (fetched again, mostly from the HTTP cache) and files given as File/Blob handles (read again: a Blob is a
@@ -58,9 +65,18 @@ self.addEventListener('message', (event) => {
   if (msg.type === 'cancel') {
     const job = generations.get(msg.target);
     if (job) job.cancelled = true;
+    // A generation withdrawn before its first step ends as a cancelled one does; other requests reject.
+    dropQueued((queued) => queued.msg.id === msg.target, 'cancelled: the request was withdrawn before it ran',
+      (queued) => (queued.msg.type === 'generate' ? { ids: [], text: '', stoppedBy: 'cancel' } : undefined));
     return;
   }
-  handle(msg);
+  if (msg.type === 'dropQueued') {
+    dropQueued((queued) => queued.priority === BACKGROUND && (msg.lane == null || String(queued.lane).startsWith(String(msg.lane))),
+      'cancelled: the input changed before this background request ran');
+    return;
+  }
+  if (SCHEDULED.has(msg.type)) schedule(msg);
+  else handle(msg);
 });
 
 async function handle(msg) {
@@ -71,6 +87,82 @@ async function handle(msg) {
     post({ id, type: 'result', value });
   } catch (err) {
     post({ id, type: 'error', message: await describe(err) });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scheduling: the wasm computes one thing at a time, so the order is what the user feels. Requests
+// that compute wait in one queue and run one at a time: every `user` request (the default: the
+// page's run, generate, a slider, a map to draw) before any `background` one (views off screen
+// or waiting to be looked at), oldest first within a priority. A generation is a chain of
+// steps, each queued behind the user requests that arrived meanwhile, and background work waits
+// until it ends. A request with a `lane` replaces a queued (not yet started) request of the same
+// lane, which gets an error reply starting "superseded"; `cancel` withdraws a queued request,
+// `dropQueued { lane? }` the background ones (of lanes starting with `lane`).
+// Loading, freeing and starting the engine are not queued (they wait on the network).
+
+const SCHEDULED = new Set(['tokenize', 'run', 'inspect', 'drawMap', 'rasterizeMap', 'attentionDims', 'positionVectors',
+  'relativePositions', 'rotaryAngles', 'tokenEmbeddings', 'attentionPatterns', 'attentionRollout', 'generate']);
+const USER = 0;
+const BACKGROUND = 1;
+const queue = []; // { msg, priority, lane, order, run: () => Promise<void>, timerTurn }
+let queueOrder = 0;
+let pumping = false;
+
+function schedule(msg) {
+  const priority = msg.priority === 'background' ? BACKGROUND : USER;
+  const lane = typeof msg.lane === 'string' ? msg.lane : null;
+  if (lane !== null) dropQueued((queued) => queued.lane === lane, 'superseded: a newer request of the same kind replaced it before it ran');
+  const generate = msg.type === 'generate';
+  const lensSteps = msg.type === 'inspect' && Number(msg.options?.logitLens) > 0;
+  const run = generate ? () => startGeneration(msg, priority) : lensSteps ? () => startInspection(msg, priority, lane) : () => handle(msg);
+  // A `cancel` sent right after `generate` must win: the first step waits for a timer turn.
+  enqueue({ msg, priority, lane, run, timerTurn: generate });
+}
+
+function enqueue(job) {
+  queue.push({ ...job, order: queueOrder++ });
+  pump();
+}
+
+/// Forget every queued request `which` selects and reply: with `result(job)` when it gives one, else with
+/// an error (an inspection between its lens steps too; a generation between steps is stopped by its
+/// `cancelled` flag instead).
+function dropQueued(which, message, result = () => undefined) {
+  for (let i = queue.length - 1; i >= 0; i--) {
+    const job = queue[i];
+    if ((!job.step || job.stop) && which(job)) {
+      queue.splice(i, 1);
+      job.stop?.();
+      const value = result(job);
+      post(value === undefined ? { id: job.msg.id, type: 'error', message } : { id: job.msg.id, type: 'result', value });
+    }
+  }
+}
+
+/// The next job: the lowest priority number, then the oldest.
+function takeNext() {
+  let best = 0;
+  for (let i = 1; i < queue.length; i++) {
+    const a = queue[i];
+    const b = queue[best];
+    if (a.priority < b.priority || (a.priority === b.priority && a.order < b.order)) best = i;
+  }
+  return queue.splice(best, 1)[0];
+}
+
+async function pump() {
+  if (pumping) return;
+  pumping = true;
+  try {
+    while (queue.length) {
+      const job = takeNext();
+      await job.run();
+      // Let requests that arrived meanwhile (a cancel, the user's click) into the queue before choosing again.
+      await yieldToEventLoop(Boolean(job.timerTurn));
+    }
+  } finally {
+    pumping = false;
   }
 }
 
@@ -90,15 +182,15 @@ function dispatch(msg) {
     case 'relativePositions': return modelFor(msg.handle).model.relativePositions(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
     case 'rotaryAngles': return modelFor(msg.handle).model.rotaryAngles(wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
     case 'tokenEmbeddings': return modelFor(msg.handle).model.tokenEmbeddings(String(msg.stack), tokenIds(msg.ids, 'ids'));
-    case 'generate': return generate(msg);
     case 'free': return free(msg.handle);
+    case 'memory': return getEngine().then(() => ({ wasmBytes: wasmMemory?.buffer.byteLength ?? 0 }));
     case 'trainerCreate': case 'trainerStep': case 'trainerEvaluate': case 'trainerInfo': case 'trainerFree': case 'fitLogistic':
       return learn(msg);
     case 'debugPanic': return getEngine().then((api) => api.debugPanic());
     case 'debugBusy': return debugBusy(msg.ms);
     default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, inspect, attentionDims, `
       + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, attentionPatterns, '
-      + 'attentionRollout, generate, cancel, free, trainerCreate, trainerStep, trainerEvaluate, trainerInfo, trainerFree or fitLogistic');
+      + 'attentionRollout, generate, cancel, free, memory, trainerCreate, trainerStep, trainerEvaluate, trainerInfo, trainerFree or fitLogistic');
   }
 }
 
@@ -173,7 +265,8 @@ function getEngine() {
           + 'Build it with scripts/build-wasm.sh, or pass pkgUrl to Glassbox.create');
       }
       try {
-        await api.default(pkgSpec.wasm === undefined ? undefined : { module_or_path: pkgSpec.wasm });
+        const exports = await api.default(pkgSpec.wasm === undefined ? undefined : { module_or_path: pkgSpec.wasm });
+        wasmMemory = exports?.memory ?? null;
       } catch (err) {
         throw new Error(`the wasm binary next to ${pkgSpec.pkgUrl} could not be started (${err.message}). `
           + 'Rebuild it with scripts/build-wasm.sh; the browser needs WebAssembly SIMD (any browser since 2021)');
@@ -440,38 +533,88 @@ function yieldToEventLoop(first = false) {
   });
 }
 
-async function generate(msg) {
-  const entry = modelFor(msg.handle);
-  const generator = entry.engine.WasmGenerator.create(entry.model, text(msg.text), msg.options);
-  const job = { handle: msg.handle, cancelled: false };
-  generations.set(msg.id, job);
+/// The first job of an inspection with a logit lens: the forward pass. The lens follows one hidden
+/// state per job (crate/src/wasm/lens.rs), so a user request waits for one state at most, not all.
+async function startInspection(msg, priority, lane) {
+  let job = null;
   try {
+    if (!models.has(msg.handle) && reloadable.has(msg.handle)) await reload(msg.handle);
+    const entry = modelFor(msg.handle);
+    job = entry.engine.WasmInspection.start(entry.model, text(msg.text), msg.options);
+    queueInspectionStep(msg, priority, lane, entry, job);
+  } catch (err) {
+    freeQuietly(job);
+    post({ id: msg.id, type: 'error', message: await describe(err) });
+  }
+}
+
+function queueInspectionStep(msg, priority, lane, entry, job) {
+  enqueue({ msg, priority, lane, step: true, stop: () => freeQuietly(job), run: () => inspectionStep(msg, priority, lane, entry, job) });
+}
+
+async function inspectionStep(msg, priority, lane, entry, job) {
+  try {
+    if (models.get(msg.handle) !== entry) throw new Error(`no model with handle ${msg.handle}: it was freed or replaced. Load the model again`);
+    if (job.step(entry.model)) {
+      queueInspectionStep(msg, priority, lane, entry, job);
+      return;
+    }
+    post({ id: msg.id, type: 'result', value: job.finish(entry.model) });
+  } catch (err) {
+    post({ id: msg.id, type: 'error', message: await describe(err) });
+  }
+  freeQuietly(job);
+}
+
+function freeQuietly(wasmObject) {
+  try { wasmObject?.free(); } catch { /* freed already, or its engine crashed and was replaced */ }
+}
+
+/// The first job of a generation: the generator and its prompt's forward pass; the steps are queued
+/// one at a time after it, each behind the user requests that arrived meanwhile.
+async function startGeneration(msg, priority) {
+  let generator = null;
+  const gen = { handle: msg.handle, cancelled: false };
+  try {
+    if (!models.has(msg.handle) && reloadable.has(msg.handle)) await reload(msg.handle);
+    const entry = modelFor(msg.handle);
+    generator = entry.engine.WasmGenerator.create(entry.model, text(msg.text), msg.options);
+    generations.set(msg.id, gen);
     post({ id: msg.id, type: 'started', value: generator.start(entry.model) });
-    let textSoFar = '';
-    let stoppedBy;
-    for (let step = 0; ; step++) {
-      await yieldToEventLoop(step === 0);
-      if (job.cancelled || models.get(msg.handle) !== entry) {
-        stoppedBy = 'cancel';
-        break;
-      }
+    enqueue({ msg, priority, lane: null, step: true, run: () => generationStep(msg, priority, entry, generator, gen, 0, '') });
+  } catch (err) {
+    generations.delete(msg.id);
+    try { generator?.free(); } catch { /* its engine crashed and was replaced */ }
+    post({ id: msg.id, type: 'error', message: await describe(err) });
+  }
+}
+
+/// One token, then the next step queued (or the result posted).
+async function generationStep(msg, priority, entry, generator, gen, step, textSoFar) {
+  let stoppedBy;
+  try {
+    if (gen.cancelled || models.get(msg.handle) !== entry) {
+      stoppedBy = 'cancel';
+    } else {
       const token = generator.nextToken(entry.model);
       if (token === undefined) {
         stoppedBy = generator.stoppedBy() || 'max';
-        break;
+      } else {
+        post({ id: msg.id, type: 'token', value: token });
+        enqueue({ msg, priority, lane: null, step: true, run: () => generationStep(msg, priority, entry, generator, gen, step + 1, token.text) });
+        return;
       }
-      textSoFar = token.text;
-      post({ id: msg.id, type: 'token', value: token });
     }
     const result = { ids: Array.from(generator.ids()), text: textSoFar, stoppedBy };
     // Beam search ran whole in `create`; its tokens were replayed as events, the hypotheses come here.
     const beams = generator.beams(entry.model);
     if (beams !== undefined) result.beams = beams;
-    return result;
-  } finally {
-    generations.delete(msg.id);
-    try { generator.free(); } catch { /* its engine crashed and was replaced */ }
+    post({ id: msg.id, type: 'result', value: result });
+  } catch (err) {
+    post({ id: msg.id, type: 'error', message: await describe(err) });
   }
+  generations.delete(msg.id);
+  try { generator.free(); } catch { /* its engine crashed and was replaced */ }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::loader::ModelFiles;
+use crate::models::capture::MapSelection;
 use crate::models::beam::{beam_search_with, BeamOptions, GenerationRules, Hypothesis};
 use crate::models::generation::{generate_with, GenerateOptions, GeneratedToken, Generator, Sampling};
 use crate::models::generation_config::GenerationConfig;
@@ -54,6 +55,8 @@ pub struct InspectOptions {
     pub decoder_ids: Option<Vec<u32>>,
     /// Attention maps of every layer and head (probs and/or scores).
     pub capture: Capture,
+    /// Which of those maps are kept (default: all).
+    pub maps: MapSelection,
     /// Hidden states after every layer (`Outputs::{encoder,decoder}_hidden_states`, `[L+1][T][C]`).
     pub hidden_states: bool,
     /// One layer's Q/K/V step-through (`Outputs::qkv`).
@@ -69,6 +72,7 @@ impl InspectOptions {
     fn probe(&self) -> Probe {
         Probe {
             capture: self.capture,
+            maps: self.maps,
             hidden_states: self.hidden_states,
             qkv: self.qkv,
             interventions: Interventions { head_mask: self.head_mask.clone(), token_mask: self.token_mask.clone() },

@@ -6,7 +6,7 @@
 //! So are the teaching extras a [`Recorder`] may carry: a step-by-step [`QkvTrace`] of one layer,
 //! the stack's hidden states, and a head mask (HF's `head_mask`: multiplies a head's probs).
 
-pub use super::capture::{AttentionKind, AttentionMaps, Capture, QkvRequest, HIDDEN_KEY};
+pub use super::capture::{AttentionKind, AttentionMaps, Capture, MapSelection, QkvRequest, HIDDEN_KEY};
 use super::capture::{HiddenStates, Probe};
 use super::layers::add_in_place;
 use crate::kernels;
@@ -102,6 +102,8 @@ pub struct Recorder {
     q_len: usize, // T
     /// HF's `output_hidden_states`: the stack's input, then each layer's output, each `[T][C]`.
     hidden: Option<Vec<f32>>,
+    /// The stack's layer that the maps' layer 0 is (a capture may keep only some layers).
+    first_layer: usize,
 }
 
 impl Recorder {
@@ -111,7 +113,10 @@ impl Recorder {
     }
     /// Everything `probe` asks of attention `kind` (maps, trace, head mask, hidden states).
     pub fn probing(probe: &Probe, kind: AttentionKind, n_layers: usize, n_heads: usize, q_len: usize, k_len: usize) -> Self {
-        let mut rec = Recorder::new(probe.capture, n_layers, n_heads, q_len, k_len).with_head_mask(probe.interventions.head_mask.get(kind));
+        let kept = probe.maps.layers(kind, n_layers);
+        let capture = if kept.is_empty() { Capture::NONE } else { probe.capture };
+        let mut rec = Recorder::new(capture, kept.len(), n_heads, q_len, k_len).with_head_mask(probe.interventions.head_mask.get(kind));
+        rec.first_layer = kept.start;
         rec.trace = probe.qkv.filter(|r| r.kind == kind && r.layer < n_layers).map(|r| QkvTrace::new(kind, r.layer));
         rec.hidden = (probe.hidden_states && kind != AttentionKind::Cross).then(Vec::new);
         rec
@@ -124,9 +129,12 @@ impl Recorder {
     /// The maps layer `l` writes into (`[H][Tq][Tk]` each), and its heads' mask.
     pub fn layer(&mut self, l: usize) -> LayerSink<'_> {
         let h = self.n_heads.max(1);
+        // Layer `l`'s place among the kept maps, if it is kept.
+        let first = self.first_layer;
+        let kept = |m: &AttentionMaps| l.checked_sub(first).filter(|&i| i < m.len_of(Axis(0)));
         LayerSink {
-            probs: self.probs.as_mut().map(|m| m.index_axis_mut(Axis(0), l)),
-            scores: self.scores.as_mut().map(|m| m.index_axis_mut(Axis(0), l)),
+            probs: self.probs.as_mut().and_then(|m| kept(m).map(|i| m.index_axis_mut(Axis(0), i))),
+            scores: self.scores.as_mut().and_then(|m| kept(m).map(|i| m.index_axis_mut(Axis(0), i))),
             head_mask: self.head_mask.as_deref().and_then(|m| m.chunks_exact(h).nth(l)),
             trace: self.trace.as_mut().filter(|t| t.layer == l),
         }

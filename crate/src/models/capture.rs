@@ -20,6 +20,52 @@ impl Capture {
     pub const ALL: Capture = Capture { probs: true, scores: true };
 }
 
+/// Which attention maps a capture keeps: every kind and layer (the default), or fewer. A view shows
+/// one layer at a time, and at 1024 tokens the maps of all twelve layers of a GPT-2-small are 600 MB,
+/// so the page asks for the layers it shows. Only the keeping is selected: every layer still computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapSelection {
+    /// Kinds kept, one bit each (see [`MapSelection::bit`]).
+    kinds: u8,
+    /// Layers kept: `first..end`; an `end` past the stack's depth means "to its last layer".
+    first: usize,
+    end: usize,
+}
+
+impl Default for MapSelection {
+    fn default() -> Self {
+        MapSelection::ALL
+    }
+}
+
+impl MapSelection {
+    pub const ALL: MapSelection = MapSelection { kinds: 0b111, first: 0, end: usize::MAX };
+
+    /// Keep `kinds` (all when `None`) at `layers` (all when `None`).
+    pub fn new(kinds: Option<&[AttentionKind]>, layers: Option<std::ops::Range<usize>>) -> Self {
+        let kinds = kinds.map_or(0b111, |ks| ks.iter().fold(0, |bits, &k| bits | Self::bit(k)));
+        let layers = layers.unwrap_or(0..usize::MAX);
+        MapSelection { kinds, first: layers.start, end: layers.end }
+    }
+
+    fn bit(kind: AttentionKind) -> u8 {
+        match kind {
+            AttentionKind::Encoder => 1,
+            AttentionKind::Decoder => 2,
+            AttentionKind::Cross => 4,
+        }
+    }
+
+    /// The layers of attention `kind` (a stack `n_layers` deep) whose maps are kept; empty when none.
+    pub fn layers(&self, kind: AttentionKind, n_layers: usize) -> std::ops::Range<usize> {
+        if self.kinds & Self::bit(kind) == 0 {
+            return 0..0;
+        }
+        let end = self.end.min(n_layers);
+        self.first.min(end)..end
+    }
+}
+
 /// The three kinds of attention: an encoder's self-attention, a decoder's causal self-attention
 /// (GPT-2's only kind), and an encoder-decoder's cross-attention (decoder queries, encoder keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +101,8 @@ pub const HIDDEN_KEY: f32 = f32::MIN;
 pub struct Probe {
     /// Attention maps of every layer and head (probs, scores).
     pub capture: Capture,
+    /// Which of those maps are kept (default: all).
+    pub maps: MapSelection,
     /// HF's `output_hidden_states`, for the encoder and decoder stacks.
     pub hidden_states: bool,
     /// One layer's Q/K/V step-through.

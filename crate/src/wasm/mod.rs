@@ -14,7 +14,9 @@
 //! The Web Worker (`www/worker.js`) is the only caller in the page; `tests/wasm/api.test.mjs`
 //! calls it directly from Node.
 
+mod capture;
 mod kernel_checks;
+mod lens;
 mod views;
 mod learn;
 
@@ -22,8 +24,9 @@ use crate::card::ModelCard;
 use crate::error::Error;
 use crate::loader::ModelFiles;
 use crate::models::beam::Hypothesis;
+use crate::models::capture::MapSelection;
 use crate::models::generation::{top_candidates, Generator, Sampling};
-use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, QkvRequest, QkvTrace, Stack};
+use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, QkvTrace, Stack};
 use crate::plot::{self, MapStyle, Mask, Palette};
 use crate::session::{DecodingPlan, GenerationRequest, InspectOptions as CoreInspectOptions, Inspection, Session};
 use crate::tokenizer::Encoding;
@@ -341,11 +344,13 @@ struct RunOptions {
     scores: bool,
     top_k: u32,
     logits: bool,
+    /// Which attention maps come back (default: every kind and layer); see `capture.rs`.
+    attention: Option<capture::AttentionOption>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { decoder_ids: None, scores: false, top_k: 10, logits: false }
+        RunOptions { decoder_ids: None, scores: false, top_k: 10, logits: false, attention: None }
     }
 }
 
@@ -404,11 +409,13 @@ struct InspectOptions {
     head_mask: Option<HeadMaskOption>,
     /// One 1 (visible) or 0 (hidden) per source token, specials included.
     token_mask: Option<Vec<u8>>,
+    /// Which attention maps come back (default: every kind and layer); see `capture.rs`.
+    attention: Option<capture::AttentionOption>,
 }
 
 impl Default for InspectOptions {
     fn default() -> Self {
-        InspectOptions { decoder_ids: None, scores: false, top_k: 10, qkv: None, logit_lens: 0, head_mask: None, token_mask: None }
+        InspectOptions { decoder_ids: None, scores: false, top_k: 10, qkv: None, logit_lens: 0, head_mask: None, token_mask: None, attention: None }
     }
 }
 
@@ -584,9 +591,10 @@ impl WasmModel {
     /// with `topK` flat (see `top_k_object`); `topK: 0` leaves it out.
     pub fn run(&self, text: &str, run_options: JsValue) -> Result<JsValue, JsError> {
         let opts: RunOptions = options(run_options, "run")?;
-        let capture = Capture { probs: true, scores: opts.scores };
-        let ins = self.session.inspect(text, opts.decoder_ids.as_deref(), capture).map_err(js_error)?;
-        self.run_object(text, &ins, opts.scores, opts.top_k, opts.logits)
+        let maps = capture::selection(opts.attention.as_ref(), &self.session)?;
+        let core = CoreInspectOptions { decoder_ids: opts.decoder_ids, capture: Capture { probs: true, scores: opts.scores }, maps, ..Default::default() };
+        let ins = self.session.inspect_with(text, &core).map_err(js_error)?;
+        self.run_object(text, &ins, opts.scores, opts.top_k, opts.logits, maps)
     }
 
     /// `run` for the teaching views. Options: `run`'s (`decoderIds`, `scores`, `topK`) plus
@@ -595,28 +603,10 @@ impl WasmModel {
     /// 1 keeps, 0 ablates) and `tokenMask` (`[S]`, 1 visible, 0 hidden). Returns the `run` object
     /// plus `qkv?` (see `qkv_object`) and `lens? { k, nStates, seqLen, ids, probs, tokens, special }`.
     pub fn inspect(&self, text: &str, inspect_options: JsValue) -> Result<JsValue, JsError> {
-        let opts: InspectOptions = options(inspect_options, "inspect")?;
-        let core = CoreInspectOptions {
-            decoder_ids: opts.decoder_ids,
-            capture: Capture { probs: true, scores: opts.scores },
-            hidden_states: opts.logit_lens > 0,
-            qkv: opts.qkv.map(|q| QkvRequest { kind: q.kind.into(), layer: q.layer }),
-            head_mask: opts.head_mask.map(HeadMasks::from).unwrap_or_default(),
-            token_mask: opts.token_mask,
-        };
-        let ins = self.session.inspect_with(text, &core).map_err(js_error)?;
-        let o = self.run_object(text, &ins, opts.scores, opts.top_k, false)?;
-        if let Some(trace) = &ins.outputs.qkv {
-            let _ = Reflect::set(&o, &"qkv".into(), &qkv_object(trace)?);
-        }
-        if opts.logit_lens > 0 {
-            let lens = self.session.logit_lens_top(&ins, opts.logit_lens as usize).map_err(js_error)?;
-            let named = IdTokens::of(&self.session, &lens.ids);
-            let meta = LensMeta { k: lens.k, n_states: lens.n_states, seq_len: lens.seq_len, tokens: named.tokens, special: named.special };
-            let l = with_arrays(&meta, vec![("ids", Uint32Array::from(&lens.ids[..]).into()), ("probs", Float32Array::from(&lens.probs[..]).into())])?;
-            let _ = Reflect::set(&o, &"lens".into(), &l);
-        }
-        Ok(o)
+        // The same steps as `WasmInspection` (lens.rs), which the worker runs one hidden state at a time.
+        let mut job = lens::WasmInspection::start(self, text, inspect_options)?;
+        while job.step(self)? {}
+        job.finish(self)
     }
 
     /// `[L, H]` of attention `kind` ("encoder", "decoder", "cross"), or `null` when the model has none.
@@ -676,7 +666,7 @@ impl WasmModel {
 
 impl WasmModel {
     /// The `run` result object of an inspection.
-    fn run_object(&self, text: &str, ins: &Inspection, scores: bool, top_k: u32, logits: bool) -> Result<JsValue, JsError> {
+    fn run_object(&self, text: &str, ins: &Inspection, scores: bool, top_k: u32, logits: bool, maps: MapSelection) -> Result<JsValue, JsError> {
         let info = self.session.info();
         let out = &ins.outputs;
         let decoder = ins.decoder_ids.as_ref().map(|ids| IdTokens::of(&self.session, ids));
@@ -685,11 +675,13 @@ impl WasmModel {
             ("tokens", encoding_object(&ins.encoding, text, None::<()>)?),
             ("attentions", attention_kinds(&out.encoder_attentions, &out.decoder_attentions, &out.cross_attentions)),
         ];
+        capture::mark_first_layers(&arrays[1].1, maps, &self.session);
         if let Some(ids) = &ins.decoder_ids {
             arrays.push(("decoderIds", Uint32Array::from(&ids[..]).into()));
         }
         if scores {
             arrays.push(("scores", attention_kinds(&out.encoder_scores, &out.decoder_scores, &out.cross_scores)));
+            capture::mark_first_layers(&arrays[arrays.len() - 1].1, maps, &self.session);
         }
         let c = info.d_model;
         let rows = out.last_hidden_state.len().checked_div(c).unwrap_or(0);

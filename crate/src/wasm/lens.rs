@@ -1,0 +1,99 @@
+//! `inspect` in steps, so the worker can answer the user between them: the forward pass first, then
+//! the logit lens one hidden state per call. A GPT-2-small's lens reads every position through the
+//! 50,257-row output head at 13 states: about a second of work that a click should not wait behind.
+//!
+//!   const job = WasmInspection.start(model, text, options);   // the forward pass (and Q/K/V trace)
+//!   while (job.step(model)) { /* other requests may run here */ }
+//!   const result = job.finish(model);                         // what `model.inspect` returns
+
+use super::{capture, js_error, options, qkv_object, with_arrays, IdTokens, InspectOptions, LensMeta, WasmModel};
+use crate::models::generation::top_candidates;
+use crate::models::{Capture, HeadMasks, Kind, QkvRequest};
+use crate::session::{InspectOptions as CoreInspectOptions, Inspection};
+use js_sys::{Float32Array, Reflect, Uint32Array};
+use wasm_bindgen::prelude::*;
+
+/// One `inspect` call under way: its forward pass done, its lens filled state by state.
+#[wasm_bindgen]
+pub struct WasmInspection {
+    inspection: Inspection,
+    /// The `run` object (plus `qkv`), handed back by `finish`.
+    object: JsValue,
+    /// Lens candidates per position (0: no lens was asked for).
+    k: usize,
+    n_states: usize, // L + 1
+    seq_len: usize,  // T
+    next_state: usize,
+    ids: Vec<u32>,   // [state][T][k], likeliest first
+    probs: Vec<f32>, // [state][T][k]
+}
+
+#[wasm_bindgen]
+impl WasmInspection {
+    /// Start `model.inspect(text, options)` (the same options): the forward pass now, the lens by `step`.
+    pub fn start(model: &WasmModel, text: &str, inspect_options: JsValue) -> Result<WasmInspection, JsError> {
+        let opts: InspectOptions = options(inspect_options, "inspect")?;
+        let maps = capture::selection(opts.attention.as_ref(), &model.session)?;
+        let core = CoreInspectOptions {
+            decoder_ids: opts.decoder_ids,
+            capture: Capture { probs: true, scores: opts.scores },
+            maps,
+            hidden_states: opts.logit_lens > 0,
+            qkv: opts.qkv.map(|q| QkvRequest { kind: q.kind.into(), layer: q.layer }),
+            head_mask: opts.head_mask.map(HeadMasks::from).unwrap_or_default(),
+            token_mask: opts.token_mask,
+        };
+        let inspection = model.session.inspect_with(text, &core).map_err(js_error)?;
+        let object = model.run_object(text, &inspection, opts.scores, opts.top_k, false, maps)?;
+        if let Some(trace) = &inspection.outputs.qkv {
+            let _ = Reflect::set(&object, &"qkv".into(), &qkv_object(trace)?);
+        }
+        let k = (opts.logit_lens as usize).min(model.session.model.decoder_vocab_size());
+        let states = match model.session.info().kind {
+            Kind::EncoderOnly => inspection.outputs.encoder_hidden_states.as_ref(),
+            _ => inspection.outputs.decoder_hidden_states.as_ref(),
+        };
+        let (n_states, seq_len) = states.map_or((0, 0), |s| (s.dim().0, s.dim().1)); // [L+1][T][C]
+        if k > 0 && states.is_none() {
+            // The core's own message (a model without hidden states to read).
+            model.session.logit_lens_top(&inspection, k).map_err(js_error)?;
+        }
+        let cells = if k > 0 { n_states * seq_len * k } else { 0 };
+        Ok(WasmInspection { inspection, object, k, n_states, seq_len, next_state: 0, ids: Vec::with_capacity(cells), probs: Vec::with_capacity(cells) })
+    }
+
+    /// The lens at the next hidden state (one pass through the output head); false once none is left.
+    pub fn step(&mut self, model: &WasmModel) -> Result<bool, JsError> {
+        if self.k == 0 || self.next_state >= self.n_states {
+            return Ok(false);
+        }
+        let logits = model.session.logit_lens(&self.inspection, self.next_state).map_err(js_error)?; // [T][V]
+        let v = logits.len() / self.seq_len.max(1);
+        for row in logits.chunks_exact(v.max(1)) {
+            for (id, p) in top_candidates(row, self.k) {
+                self.ids.push(id);
+                self.probs.push(p);
+            }
+        }
+        self.next_state += 1;
+        Ok(self.next_state < self.n_states)
+    }
+
+    /// How many hidden states the lens reads (0 without a lens), and how many are done.
+    #[wasm_bindgen(js_name = lensProgress)]
+    pub fn lens_progress(&self) -> Vec<u32> {
+        vec![if self.k > 0 { self.n_states as u32 } else { 0 }, self.next_state as u32]
+    }
+
+    /// What `model.inspect` returns: the `run` object, `qkv?`, and `lens?` once every state is done.
+    pub fn finish(&mut self, model: &WasmModel) -> Result<JsValue, JsError> {
+        while self.step(model)? {}
+        if self.k > 0 {
+            let named = IdTokens::of(&model.session, &self.ids);
+            let meta = LensMeta { k: self.k, n_states: self.n_states, seq_len: self.seq_len, tokens: named.tokens, special: named.special };
+            let lens = with_arrays(&meta, vec![("ids", Uint32Array::from(&self.ids[..]).into()), ("probs", Float32Array::from(&self.probs[..]).into())])?;
+            let _ = Reflect::set(&self.object, &"lens".into(), &lens);
+        }
+        Ok(self.object.clone())
+    }
+}

@@ -1,0 +1,233 @@
+// The page with a real-size model, as a practitioner tries it, in headless Chromium: a GPT-2-small-shaped
+// model (124M parameters, f16, the real GPT-2 vocabulary; random weights made by scripts/dev/make-shaped-model.mjs
+// into the ignored tests/artifacts/, not committed) opened from a folder with the folder picker, a run, then
+// Generate at once. The click must not wait behind the teaching sections further down the page (asserted: the
+// generation is served before the background work). The speed targets (first token within 1.5x of a fresh
+// generation's; the page receiving tokens at least 0.9x as fast as the engine alone decodes them, the same wasm
+// through the JS API in a second page of the same browser) are measured and printed, and written to
+// tests/artifacts/scale.json: figures, not pass/fail on a shared machine's timing.
+//
+//   GLASSBOX_BIN=$PWD/target/release/glassbox node --test tests/browser/scale.test.mjs
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  ARTIFACTS, ROOT, launchBrowser, modelsUnderTest, newWatchedPage, startServer, waitIdle, waitPainted,
+} from './helpers.mjs';
+
+const SHAPED = path.join(ARTIFACTS, 'shaped', 'gpt2-small-f16');
+const SHAPED_URL = 'models/extra/gpt2-small-f16/';
+const TEXT = 'The history of the city begins with a small fishing village on the river, where traders stopped on their way north';
+const NEW_TOKENS = 30;
+const FIRST_TOKEN_RATIO = 1.5;   // first token after a run, against a fresh generation's
+const RATE_RATIO = 0.9;          // the page's tokens/s against the engine's own
+const ROUNDS = 3;                // page and engine interleaved; each side's best round counts
+
+const setup = {};
+const figures = {};
+
+before(async () => {
+  const { makeShapedModel } = await import(pathToFileURL(path.join(ROOT, 'scripts/dev/make-shaped-model.mjs')).href);
+  const made = makeShapedModel({ shape: 'gpt2-small', dtype: 'f16', seed: 1, out: SHAPED });
+  figures.make_model_s = round(made.ms / 1000);
+  figures.weights_mb = round(made.weightsBytes / 1e6);
+  setup.models = await modelsUnderTest();
+  // Served as models/extra/…: listed after the bundled models, so the page starts with a small one.
+  fs.mkdirSync(path.join(setup.models.root, 'extra'), { recursive: true });
+  fs.symlinkSync(SHAPED, path.join(setup.models.root, 'extra', 'gpt2-small-f16'), 'dir');
+  setup.server = await startServer(setup.models.root);
+  setup.browser = await launchBrowser();
+});
+
+after(async () => {
+  await setup.browser?.close();
+  await setup.server?.stop();
+  if (Object.keys(figures).length) {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    fs.writeFileSync(path.join(ARTIFACTS, 'scale.json'), `${JSON.stringify(figures, null, 2)}\n`);
+    console.log('scale figures:', JSON.stringify(figures));
+  }
+});
+
+const round = (x) => Math.round(x * 100) / 100;
+
+/** The page's own figures (#perf-figures data attributes), as numbers. */
+async function pageFigures(page) {
+  return page.$eval('#perf-figures', (e) => Object.fromEntries(Object.entries(e.dataset).map(([k, v]) => [k, Number(v)])));
+}
+
+/** Press Generate and wait for the generation to end; the page's figures for it. */
+async function generateOnce(page) {
+  await page.click('#generate-button');
+  await page.waitForFunction(() => document.body.dataset.status === 'generating' || document.querySelector('#perf-figures')?.dataset.tokensPerS);
+  await waitIdle(page, 180000);
+  const err = await page.$eval('#generate-error', (e) => (e.hidden ? '' : e.textContent));
+  assert.equal(err, '', 'the generation failed');
+  const shown = await page.$$eval('#generated .gen-token', (t) => t.length);
+  assert.equal(shown, NEW_TOKENS, 'every token is shown');
+  return pageFigures(page);
+}
+
+/** A second page of the same browser driving the same wasm through the JS API alone: the engine's own figure. */
+async function openEngine(browser, serverUrl, modelPath = SHAPED_URL) {
+  const engine = await browser.newPage();
+  engine.setDefaultTimeout(180000);
+  await engine.goto(new URL('glassbox.d.ts', serverUrl).href);
+  await engine.evaluate(async (url) => {
+    const { Glassbox } = await import(new URL('/glassbox.js', location.href).href);
+    window.gb = await Glassbox.create();
+    window.model = await window.gb.loadModel({ baseUrl: url });
+  }, new URL(modelPath, serverUrl).href);
+  return {
+    /** tokens/s between the first and the last token, decoding alone (no candidates, no attention). */
+    tokensPerS: (text = TEXT, n = NEW_TOKENS) => engine.evaluate(async ({ text, n }) => {
+      const arrivals = [];
+      const h = window.model.generate(text, { maxNewTokens: n, temperature: 0, numCandidates: 0, captureAttention: false,
+        onToken: () => arrivals.push(performance.now()) });
+      await h.done;
+      return ((arrivals.length - 1) * 1000) / (arrivals.at(-1) - arrivals[0]);
+    }, { text, n }),
+    wasmBytes: () => engine.evaluate(async () => (await window.gb.memory()).wasmBytes),
+    close: () => engine.close(),
+  };
+}
+
+describe('a GPT-2-small-shaped model in the page', () => {
+  it('opens from a folder with progress, runs, and generates at once at the engine\'s speed', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    await page.goto(setup.server.url);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 90000 });
+
+    // The bundled GPT-2 first (figures only: its tokens take a millisecond or two, too few to time reliably
+    // on a shared machine): the page's tokens/s against the engine's, interleaved, best of each.
+    const bundled = await page.$$eval('#model-select option', (o) => o.findIndex((x) => x.textContent.includes('decoder-only')));
+    assert.ok(bundled >= 0, 'a bundled decoder is offered');
+    await page.selectOption('#model-select', String(bundled));
+    await waitIdle(page, 90000);
+    const bundledPath = (await (await fetch(new URL('models/index.json', setup.server.url))).json()).models
+      .filter((m) => m.kind === 'decoder-only' && !m.extra)[0].path;
+    const small = await openEngine(setup.browser.browser, setup.server.url, bundledPath);
+    const SMALL_TEXT = 'Once upon a time';
+    await page.fill('#max-tokens', '100');
+    await page.fill('#temperature', '0');
+    await page.fill('#text-input', SMALL_TEXT);
+    const smallPage = [];
+    const smallEngine = [];
+    for (let r = 0; r <= ROUNDS; r++) {
+      await page.click('#generate-button');
+      await page.waitForFunction(() => document.body.dataset.status === 'generating' || document.querySelector('#perf-figures')?.dataset.tokensPerS);
+      await waitIdle(page, 90000);
+      const rate = (await pageFigures(page)).tokensPerS;
+      const alone = await small.tokensPerS(SMALL_TEXT, 100);
+      if (r > 0) { // round 0 warms up
+        smallPage.push(round(rate));
+        smallEngine.push(round(alone));
+      }
+    }
+    await small.close();
+    figures.bundled_page_tok_s = smallPage;
+    figures.bundled_engine_tok_s = smallEngine;
+
+    // What the loading line said while the folder was read (the weights are 249 MB).
+    await page.evaluate(() => {
+      window.__seenStatus = [];
+      const status = document.getElementById('load-status');
+      new MutationObserver(() => window.__seenStatus.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+    });
+    await page.setInputFiles('#folder-input', SHAPED);
+    await page.waitForFunction(() => document.querySelector('#model-select option:checked')?.textContent.includes('your model'), null, { timeout: 180000 });
+    await waitIdle(page, 180000);
+    assert.equal(await page.$eval('#model-error', (e) => (e.hidden ? '' : e.textContent)), '', 'the model loaded');
+    const seen = await page.evaluate(() => window.__seenStatus);
+    assert.ok(seen.some((s) => /model\.safetensors: [\d.]+ MB of 237\.4 MB \(\d+%\)/.test(s)), `progress was shown: ${seen.slice(0, 5).join(' | ')}`);
+    const facts = await page.$eval('#model-facts', (e) => e.textContent);
+    assert.match(facts, /124/, 'the card shows the 124M parameters');
+    figures.page_load_s = round((await pageFigures(page)).loadMs / 1000);
+    const engine = await openEngine(setup.browser.browser, setup.server.url);
+
+    await page.fill('#max-tokens', String(NEW_TOKENS));
+    await page.fill('#temperature', '0');
+    await page.fill('#text-input', TEXT);
+    // Warm-up (the first generation of an instance grows its memory), then rounds interleaved page / engine,
+    // so a machine whose load drifts affects both sides alike; each side's best round counts.
+    await generateOnce(page);
+    await engine.tokensPerS();
+    const fresh = [];
+    const afterRun = [];
+    const pageRates = [];
+    const engineRates = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      engineRates.push(await engine.tokensPerS());
+      // A fresh generation: nothing else asked of the worker.
+      const f = await generateOnce(page);
+      fresh.push(f.firstTokenMs);
+      pageRates.push(f.tokensPerS);
+      // Run, then Generate at once: the teaching sections (off screen) must not get in the way.
+      await page.click('#run-button');
+      await waitIdle(page, 180000);
+      await waitPainted(page, '#heatmap canvas');
+      const a = await generateOnce(page);
+      afterRun.push(a.firstTokenMs);
+      pageRates.push(a.tokensPerS);
+    }
+    figures.first_plot_ms = round((await pageFigures(page)).firstPlotMs);
+    figures.first_token_fresh_ms = fresh.map(round);
+    figures.first_token_after_run_ms = afterRun.map(round);
+    figures.page_tok_s = pageRates.map(round);
+    figures.engine_tok_s = engineRates.map(round);
+    figures.engine_wasm_mb = round((await engine.wasmBytes()) / 1e6);
+    await engine.close();
+    const shown = await page.$eval('#perf-figures', (e) => e.textContent);
+    assert.match(shown, /tokens\/s/, 'the figures are on screen');
+    // The two speed targets of the issue are figures, printed and written to scale.json, not assertions: on a
+    // shared 2-core machine a timing can flip either way, and a test must not pass or fail on the weather.
+    // The scheduling they depend on is asserted below (the generation is served before the background lens).
+    figures.first_token_ratio = round(Math.min(...afterRun) / Math.min(...fresh));
+    figures.first_token_ratio_target = FIRST_TOKEN_RATIO;
+    figures.page_over_engine_rate = round(Math.max(...pageRates) / Math.max(...engineRates));
+    figures.page_over_engine_rate_target = RATE_RATIO;
+    console.log(`# first token after a run / fresh: ${figures.first_token_ratio} (target <= ${FIRST_TOKEN_RATIO}); `
+      + `page tokens/s / engine: ${figures.page_over_engine_rate} (target >= ${RATE_RATIO})`);
+
+    // The teaching sections below were not computed while nobody looked at them (unless Generate sat so low
+    // on the screen that their top was in view)...
+    const teachingInView = await page.evaluate(() => {
+      const r = document.getElementById('teaching').getBoundingClientRect();
+      return r.top < window.innerHeight + 200 && r.bottom > -200;
+    });
+    if (!teachingInView) {
+      assert.equal(await page.$$eval('#predictions .prediction, #logit-lens .lens-table', (n) => n.length), 0,
+        'the teaching sections waited off screen');
+    }
+    // ...in view, a run starts them, and a Generate pressed meanwhile goes first: its tokens all arrive before
+    // the teaching sections (the logit lens over 13 states x 50,257 entries) have their numbers. The buttons are
+    // pressed from the keyboard's side (element.click(), no scrolling), so the sections stay in view.
+    await page.evaluate(() => {
+      window.__order = [];
+      const note = (what) => window.__order.push({ what, at: performance.now() });
+      new MutationObserver(() => { if (document.querySelector('#logit-lens .lens-table')) note('lens'); })
+        .observe(document.getElementById('logit-lens'), { childList: true, subtree: true });
+      let status = document.body.dataset.status;
+      new MutationObserver(() => {
+        if (status === 'generating' && document.body.dataset.status !== 'generating') note('generated');
+        status = document.body.dataset.status;
+      }).observe(document.body, { attributes: true, attributeFilter: ['data-status'] });
+      document.getElementById('lens-section').scrollIntoView();
+      document.getElementById('run-button').click();
+    });
+    await waitIdle(page, 180000);
+    await page.evaluate(() => document.getElementById('generate-button').click());
+    await waitIdle(page, 180000);
+    figures.first_token_during_teaching_ms = round((await pageFigures(page)).firstTokenMs);
+    await page.waitForFunction(() => window.__order.some((o) => o.what === 'lens'), null, { timeout: 180000 });
+    const order = await page.evaluate(() => window.__order);
+    const lensAt = order.find((o) => o.what === 'lens')?.at;
+    const generatedAt = order.find((o) => o.what === 'generated')?.at;
+    assert.ok(generatedAt < lensAt, `the generation ended (${generatedAt}) before the background lens (${lensAt})`);
+    assert.deepEqual(watch.errors, [], 'no console errors');
+    await context.close();
+  });
+});

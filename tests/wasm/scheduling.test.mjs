@@ -1,0 +1,211 @@
+// Doing first what the user asked for, and keeping only what a view shows, in Node:
+// 1. the wasm directly: the `attention` option of run/inspect keeps exactly the full capture's selected layers
+//    (with `firstLayer`), refuses an empty selection by name; `WasmInspection` gives inspect's result with its
+//    logit lens computed one hidden state per step;
+// 2. the worker (www/worker.js in a Node worker thread, through www/glassbox.js): user requests run before
+//    queued background ones, a background request waits while a generation runs, a newer request of a lane
+//    replaces a queued older one, `dropBackground` withdraws queued background work, `cancel` a queued
+//    request, and a user request waits for one lens step of a background inspection, not the whole lens.
+//
+//   scripts/build-wasm.sh && node --test tests/wasm/scheduling.test.mjs
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PKG = join(ROOT, 'pkg', 'glassbox.js');
+const GPT2 = join(ROOT, 'tests', 'fixtures', 'models', 'gpt2');
+const BART = join(ROOT, 'tests', 'fixtures', 'models', 'bart_tiny');
+const TEXT = 'The quick brown fox jumps over the lazy dog and keeps running';
+
+const read = (dir, name) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name)) : null);
+const files = (dir) => Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']
+  .filter((n) => existsSync(join(dir, n))).map((n) => [n, new Uint8Array(readFileSync(join(dir, n))).buffer]));
+
+let wasm;
+
+before(async () => {
+  assert.ok(existsSync(PKG), 'pkg/glassbox.js is missing. Build the wasm first: scripts/build-wasm.sh');
+  wasm = await import(pathToFileURL(PKG).href);
+  await wasm.default({ module_or_path: readFileSync(join(ROOT, 'pkg', 'glassbox_bg.wasm')) });
+  wasm.installPanicHook();
+});
+
+function loadDirect(dir) {
+  return wasm.WasmModel.load(read(dir, 'config.json'), read(dir, 'model.safetensors'), read(dir, 'tokenizer.json'),
+    read(dir, 'tokenizer_config.json'), read(dir, 'special_tokens_map.json'), read(dir, 'generation_config.json'), {});
+}
+
+/** `[H][Tq][Tk]` of layer `l` of a map tensor `{ data, shape: [L, H, Tq, Tk] }`. */
+function layerOf(t, l) {
+  const n = t.shape[1] * t.shape[2] * t.shape[3];
+  return Array.from(t.data.subarray(l * n, (l + 1) * n));
+}
+
+describe('the attention option keeps only the selected maps', () => {
+  for (const dir of [GPT2, BART]) {
+    test(`${dir.split('/').pop()}: each single layer is the full capture's, marked with firstLayer`, () => {
+      const m = loadDirect(dir);
+      const full = m.run(TEXT, { scores: true });
+      const kinds = Object.keys(full.attentions);
+      const L = Math.max(...kinds.map((k) => full.attentions[k].shape[0]));
+      for (let l = 0; l < L; l++) {
+        const part = m.run(TEXT, { scores: true, attention: { layers: [l, l + 1] } });
+        for (const k of kinds) {
+          for (const which of ['attentions', 'scores']) {
+            const t = part[which][k];
+            assert.equal(t.firstLayer, l, `${k} ${which}: firstLayer`);
+            assert.deepEqual(t.shape, [1, ...full[which][k].shape.slice(1)]);
+            assert.deepEqual(layerOf(t, 0), layerOf(full[which][k], l), `${k} ${which} layer ${l}`);
+          }
+        }
+        assert.deepEqual(Array.from(part.lastHiddenState.data), Array.from(full.lastHiddenState.data), 'the run itself is unchanged');
+      }
+      const one = m.run(TEXT, { attention: { kinds: [kinds.at(-1)] } });
+      assert.deepEqual(Object.keys(one.attentions), [kinds.at(-1)], 'only the kind asked for');
+      assert.equal(one.attentions[kinds.at(-1)].firstLayer, 0);
+      assert.equal(full.attentions[kinds[0]].firstLayer, undefined, 'a full capture has no firstLayer');
+      assert.throws(() => m.run(TEXT, { attention: { layers: [2, 2] } }), /attention\.layers \[2, 2\] keeps no layer/);
+      assert.throws(() => m.run(TEXT, { attention: { layers: [L, L + 1] } }), /keeps no layer of this model's/);
+      assert.throws(() => m.run(TEXT, { attention: { layer: 1 } }), /unknown field `layer`/);
+      assert.throws(() => m.inspect(TEXT, { attention: { kinds: ['self'] } }), /attention\.kinds/);
+      m.free();
+    });
+  }
+});
+
+describe('WasmInspection: the logit lens one hidden state at a time', () => {
+  test('gpt2: as many steps as states, and the same result as inspect', () => {
+    const m = loadDirect(GPT2);
+    const opts = { topK: 3, logitLens: 3, qkv: { kind: 'decoder', layer: 1 } };
+    const whole = m.inspect(TEXT, opts);
+    const job = wasm.WasmInspection.start(m, TEXT, opts);
+    assert.deepEqual(Array.from(job.lensProgress()), [whole.lens.nStates, 0]);
+    let steps = 1;
+    while (job.step(m)) steps += 1;
+    assert.equal(steps, whole.lens.nStates, 'one step per hidden state');
+    assert.deepEqual(Array.from(job.lensProgress()), [whole.lens.nStates, whole.lens.nStates]);
+    const stepped = job.finish(m);
+    job.free();
+    assert.deepEqual(Array.from(stepped.lens.ids), Array.from(whole.lens.ids));
+    assert.deepEqual(Array.from(stepped.lens.probs), Array.from(whole.lens.probs));
+    assert.deepEqual(stepped.lens.tokens, whole.lens.tokens);
+    assert.deepEqual(Array.from(stepped.qkv.q), Array.from(whole.qkv.q));
+    const plain = wasm.WasmInspection.start(m, TEXT, { topK: 3 });
+    assert.equal(plain.step(m), false, 'no lens: nothing to step');
+    assert.equal(plain.finish(m).lens, undefined);
+    plain.free();
+    m.free();
+  });
+});
+
+/// A Node worker thread dressed as a Web Worker for glassbox.js (as in api.test.mjs).
+class NodeWorker {
+  constructor() {
+    this.thread = new Worker(new URL('./worker-shim.mjs', import.meta.url), {
+      workerData: { workerUrl: pathToFileURL(join(ROOT, 'www', 'worker.js')).href },
+    });
+  }
+  postMessage(message, transfer) { this.thread.postMessage(message, transfer); }
+  addEventListener(type, listener) {
+    if (type === 'message') this.thread.on('message', (data) => listener({ data }));
+    if (type === 'error') this.thread.on('error', (err) => listener({ message: err.message }));
+  }
+  terminate() { this.thread.terminate(); }
+}
+
+describe('the worker does the user\'s requests first', () => {
+  let gb;
+  let model;
+  let mini; // GPT-2's real vocabulary on a tiny body: a lens step reads 50,257 rows per position (tens of ms)
+  const long = TEXT; // the longest text the gpt2 fixture takes (64 positions)
+
+  before(async () => {
+    const { Glassbox } = await import(pathToFileURL(join(ROOT, 'www', 'glassbox.js')).href);
+    const { makeShapedModel } = await import(pathToFileURL(join(ROOT, 'scripts', 'dev', 'make-shaped-model.mjs')).href);
+    const miniDir = makeShapedModel({ shape: 'gpt2-mini', dtype: 'f16', seed: 1, out: join(ROOT, 'tests', 'artifacts', 'shaped', 'gpt2-mini-f16') }).dir;
+    gb = await Glassbox.create({ worker: new NodeWorker() });
+    model = await gb.loadModel({ files: files(GPT2) });
+    mini = await gb.loadModel({ files: files(miniDir) });
+  });
+
+  after(() => gb?.terminate());
+
+  /**
+   * Send `requests()` while a generation is between its steps (it keeps the worker's queue busy with user
+   * work, so they all arrive before any of them can start); resolves with the generation's result.
+   */
+  function duringGeneration(requests) {
+    let sent = false;
+    const gen = mini.generate('The fox', { maxNewTokens: 40, temperature: 0, onToken: () => {
+      if (!sent) { sent = true; requests(); }
+    } });
+    return gen.done.then((done) => {
+      assert.equal(done.ids.length, 40, 'the generation ran all its steps');
+      return done;
+    });
+  }
+
+  /** Settle order of named promises. */
+  async function order(named) {
+    const seen = [];
+    await Promise.allSettled(Object.entries(named).map(([name, p]) => p.then(() => seen.push(name), () => seen.push(`${name}!`))));
+    return seen;
+  }
+
+  test('user requests go before background ones queued ahead of them; background waits for the generation', async () => {
+    const bg = model.scheduled({ priority: 'background' });
+    let named;
+    let tokensAtBackground = null;
+    const gen = duringGeneration(() => {
+      named = { b1: bg.inspect(long).then(() => { tokensAtBackground ??= 'after'; }), b2: bg.tokenize(long), user: model.tokenize('hello') };
+      for (const q of Object.values(named)) q.catch(() => {});
+    });
+    const userFirst = (async () => { await gen; tokensAtBackground ??= 'generation done first'; })();
+    await userFirst;
+    const seen = await order(named);
+    assert.deepEqual(seen, ['user', 'b1', 'b2']);
+    assert.equal(tokensAtBackground, 'generation done first', 'the background requests waited for the whole generation');
+  });
+
+  test('a newer request of a lane replaces the queued one; dropBackground and cancel withdraw queued ones', async () => {
+    const lane = model.scheduled({ priority: 'background', lane: 'teaching' });
+    const p = {};
+    await duringGeneration(() => {
+      p.first = lane.inspect(long);
+      p.second = lane.inspect('The fox');        // replaces the first, still queued
+      p.tokenize = lane.tokenize('The fox');     // another request type: its own lane
+      p.other = model.scheduled({ priority: 'background', lane: 'views' }).inspect('The fox');
+      p.dropped = model.scheduled({ priority: 'background', lane: 'teaching-extra' }).inspect('The fox');
+      gb.dropBackground('teaching-');             // withdraws lanes starting "teaching-" only
+      for (const q of Object.values(p)) q.catch(() => {});   // judged below, after the generation
+    });
+    await assert.rejects(p.first, /^Error: superseded/);
+    await assert.rejects(p.dropped, /^Error: cancelled/);
+    assert.ok((await p.second).tokens.ids.length > 0);
+    assert.ok((await p.tokenize).ids.length > 0);
+    assert.ok((await p.other).tokens.ids.length > 0);
+  });
+
+  test('a user request waits for one lens step of a background inspection, not the whole lens', async () => {
+    const text = Array.from({ length: 6 }, () => TEXT).join(' ');
+    const seen = [];
+    const lens = mini.scheduled({ priority: 'background' }).inspect(text, { logitLens: 3 }).then((r) => { seen.push('lens'); return r; });
+    // Sent while the inspection's forward pass runs (tens of ms): it goes before the lens steps.
+    const user = mini.tokenize('hello').then(() => seen.push('user'));
+    const [r] = await Promise.all([lens, user]);
+    assert.deepEqual(seen, ['user', 'lens'], 'the tokenize ran between the inspection\'s steps');
+    const direct = await mini.inspect(text, { logitLens: 3 });
+    assert.deepEqual(r.logitLens.top.map((s) => s.map((c) => c[0].id)), direct.logitLens.top.map((s) => s.map((c) => c[0].id)));
+    // Withdrawn between its steps, it rejects and frees its job; the worker carries on.
+    const withdrawn = mini.scheduled({ priority: 'background', lane: 'lens' }).inspect(text, { logitLens: 3 });
+    await mini.tokenize('x');   // sent during the forward pass, answered before the first lens step
+    gb.dropBackground('lens');
+    await assert.rejects(withdrawn, /^Error: cancelled/);
+    assert.ok((await mini.tokenize(TEXT)).ids.length > 0);
+  });
+});
