@@ -221,6 +221,7 @@ export class Model {
     const result = toRunResult(raw);
     if (raw.qkv) result.qkv = raw.qkv;
     if (raw.lens) result.logitLens = toLens(raw.lens);
+    if (raw.residual) result.residual = raw.residual;
     return result;
   }
 

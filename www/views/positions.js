@@ -8,7 +8,7 @@
 // { nPositions, nPairs, theta, scaling: 'default'|'llama3', invFreq: Float32Array [D/2],
 //   angles: { data: Float32Array, shape: [N, D/2] } }   (radians; pair i = head dims (i, i + D/2)).
 
-import { divergingColour, maxAbsOf, fmt, vectorStrip } from './vector-strip.js';
+import { divergingColour, maxAbsOf, fmt, vectorStrip, stripLegend } from './vector-strip.js';
 
 // Layout, in CSS pixels.
 const IMAGE_MAX_WIDTH = 340;
@@ -31,6 +31,19 @@ export const POSITION_EXPLANATIONS = {
     'how far the key is from the query (grouped into buckets: exact for near words, coarser for far ones).',
 };
 
+/** What bounds the positions a model can take, from its card (`view.maxPositions`). */
+function limitNote(view) {
+  const n = view.maxPositions;
+  if (view.positions === 'sinusoidal') {
+    return ` The formula gives a pattern for any position, but this model’s limit is ${n ? `${n} tokens (max_position_embeddings)` : 'set by its config'}: ` +
+      'positions it never saw in training would be new to it.';
+  }
+  if (view.positions === 'learned') return n ? ` The table has ${n} rows, so the longest input is ${n} tokens.` : '';
+  if (view.positions === 'rotary') return n ? ` The angle is defined for any position; this model was configured for up to ${n} tokens.` : '';
+  if (view.positions === 'relative') return ' Far distances share a bucket, so there is no table to run out of: T5 has no fixed input limit.';
+  return '';
+}
+
 /** Dimensions worth plotting as curves: for sinusoids a fast, a medium and a slow sine plus the first cosine. */
 export function curveDims(positions, C) {
   if (positions === 'sinusoidal') return [0, Math.floor(C / 8), Math.floor(C / 4), Math.floor(C / 2)];
@@ -51,14 +64,18 @@ export function curveDims(positions, C) {
  */
 export function renderPositions(root, view) {
   root.replaceChildren();
-  root.append(el('p', 'explain', POSITION_EXPLANATIONS[view.positions]));
+  root.append(el('p', 'explain', POSITION_EXPLANATIONS[view.positions] + limitNote(view)));
   const readout = el('p', 'readout', 'Hover the picture to read a value.');
   readout.setAttribute('aria-live', 'polite');
   if (view.table) {
     const [N, C] = view.table.shape;
-    root.append(heatImage(view.table.data, N, C, readout), readout);
+    root.append(el('p', 'curve-axes', `Rows ↓: positions 0 to ${N - 1} (top = 0). Columns →: the ${C} dimensions of a position vector.`),
+      heatImage(view.table.data, N, C, readout), stripLegend([{ name: 'position vectors', maxAbs: maxAbsOf(view.table.data) }]), readout);
     const dims = curveDims(view.positions, C);
-    root.append(curves(view.table.data, N, C, dims));
+    const curveMax = maxAbsOf(...dims.map((d) => Array.from({ length: N }, (_, p) => view.table.data[p * C + d])));
+    root.append(curves(view.table.data, N, C, dims),
+      el('p', 'curve-axes', `Curves: horizontal axis, position 0 (left) to ${N - 1} (right); vertical axis, the dimension’s value ` +
+        `from −${fmt(curveMax, 3)} (bottom) to +${fmt(curveMax, 3)} (top); the grey line is 0.`));
     const key = el('p', 'muted curve-key');
     dims.forEach((d, i) => {
       const sw = el('span', 'curve-swatch');

@@ -7,7 +7,7 @@
 // Grouped-query attention (Llama, Qwen2): `nKvHeads` (KV) < `nHeads` (H); query head h reads
 // key/value head ⌊h / (H/KV)⌋, and the trace's k and v are already repeated per query head.
 
-import { vectorStrip, maxAbsOf, fmt } from './vector-strip.js';
+import { vectorStrip, maxAbsOf, fmt, stripLegend } from './vector-strip.js';
 import { truncate } from './token-text.js';
 
 const LABEL_CHARS = 12;
@@ -139,7 +139,10 @@ export function renderQkv(root, view) {
   const rotaryNote = view.rotary ? ' (q and k here are already turned by their positions\' rotary angles)' : '';
   const scaleText = `score = q·k${rotaryNote} × ${fmt(trace.scale)}${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
   const formula = el('p', 'qkv-formula',
-    `${scaleText}${trace.scale !== 1 ? ` (the scale is 1/√${D}, so long vectors do not make the softmax too sharp)` : ' (this model does not scale)'}; ` +
+    `${scaleText}${trace.scale !== 1
+      ? ` (the scale is 1/√d_k, d_k = ${D} being the width of one head: a dot product adds up ${D} products, so its spread grows like √${D}; ` +
+        'scaled, the scores stay near unit variance and the softmax does not saturate onto a single key)'
+      : ' (this model does not scale the scores: T5 folds that factor into how its weights were initialised)'}; ` +
     'weight = softmax(scores) over the keys; output = Σ weight × v.');
 
   const table = el('table', 'qkv-table');
@@ -184,7 +187,9 @@ export function renderQkv(root, view) {
     : row.keys.some((k) => k.blocked === 'hidden')
       ? el('p', 'muted', '“hidden”: you hid this token; its score gets a huge negative number added, so its weight is 0.')
       : null;
-  root.append(picker, qLine, formula, scroller, ctxLine, readout);
+  const legend = stripLegend([{ name: 'q', maxAbs: qScale }, { name: 'k', maxAbs: kScale }, { name: 'v and output', maxAbs: vScale }],
+    `Each strip is one vector of d_k = ${D} numbers; strips of one kind share a scale, so they compare.`);
+  root.append(picker, legend, qLine, formula, scroller, ctxLine, readout);
   if (trace.nKvHeads && trace.nKvHeads < trace.nHeads) root.append(kvSharing(trace, head));
   if (blockedNote) root.append(blockedNote);
   root.dataset.head = String(head);

@@ -14,6 +14,7 @@
 //! The Web Worker (`www/worker.js`) is the only caller in the page; `tests/wasm/api.test.mjs`
 //! calls it directly from Node.
 
+mod block;
 mod kernel_checks;
 
 use crate::card::ModelCard;
@@ -586,7 +587,8 @@ impl WasmModel {
     /// `qkv: { kind, layer }` (one layer's Q/K/V arithmetic), `logitLens: k` (the k likeliest
     /// tokens per hidden state and position), `headMask: { encoder?, decoder?, cross? }` (`[L][H]`,
     /// 1 keeps, 0 ablates) and `tokenMask` (`[S]`, 1 visible, 0 hidden). Returns the `run` object
-    /// plus `qkv?` (see `qkv_object`) and `lens? { k, nStates, seqLen, ids, probs, tokens, special }`.
+    /// plus `qkv?` (see `qkv_object`), `lens? { k, nStates, seqLen, ids, probs, tokens, special }` and,
+    /// with the lens, `residual? { nStates, seqLen, dModel, rms, change }` (see `block::residual_object`).
     pub fn inspect(&self, text: &str, inspect_options: JsValue) -> Result<JsValue, JsError> {
         let opts: InspectOptions = options(inspect_options, "inspect")?;
         let core = CoreInspectOptions {
@@ -608,6 +610,9 @@ impl WasmModel {
             let meta = LensMeta { k: lens.k, n_states: lens.n_states, seq_len: lens.seq_len, tokens: named.tokens, special: named.special };
             let l = with_arrays(&meta, vec![("ids", Uint32Array::from(&lens.ids[..]).into()), ("probs", Float32Array::from(&lens.probs[..]).into())])?;
             let _ = Reflect::set(&o, &"lens".into(), &l);
+            if let Some(residual) = block::residual_object(self.session.info().kind, &ins.outputs) {
+                let _ = Reflect::set(&o, &"residual".into(), &residual?);
+            }
         }
         Ok(o)
     }
