@@ -239,3 +239,47 @@ fn random_weight_twin_sessions_load_without_weights() {
         assert!(err.contains("model.safetensors"), "{err}");
     }
 }
+
+/// The distribution a step reports as sampled is the one drawn from: it holds the chosen token, its
+/// kept probabilities add up to 1, top-k bounds its support, greedy is one-hot, and the model's own
+/// candidates (temperature 1) do not depend on the sampling settings.
+#[test]
+fn the_reported_sampled_distribution_is_the_one_drawn_from() {
+    let model = load("gpt2");
+    let prompt = &reference_ids("gpt2")[0];
+    let steps = |sampling| {
+        let opts = GenerateOptions { max_new_tokens: 6, sampling, eos_token_id: None, n_candidates: 10, capture: Capture::NONE };
+        let state = model.start_decoding(&[]).unwrap();
+        generate(&model, state, prompt, &opts, &mut |_| true).unwrap()
+    };
+    let greedy = steps(Sampling::Greedy);
+    for t in &greedy {
+        assert_eq!(t.sampled, vec![(t.id, 1.0)], "greedy: one-hot on the chosen token");
+        assert_eq!(t.sampled_support, 1);
+    }
+    for (temperature, top_k, top_p) in [(1.5, 5, 1.0), (0.7, 0, 0.9), (1.0, 0, 1.0)] {
+        let run = steps(Sampling::new(temperature, top_k, top_p, 11).unwrap());
+        assert_eq!(run[0].candidates, greedy[0].candidates, "step 0's model softmax is independent of the settings");
+        for t in &run {
+            assert!(t.sampled.iter().any(|&(id, p)| id == t.id && p > 0.0), "T {temperature}: chosen {} missing from {:?}", t.id, t.sampled);
+            if top_k > 0 {
+                assert!(t.sampled_support <= top_k, "top-k {top_k}: support {}", t.sampled_support);
+            }
+            let shown: f32 = t.sampled.iter().map(|&(_, p)| p).sum();
+            assert!(shown <= 1.0 + 1e-5, "probabilities over 1: {shown}");
+            if t.sampled_support <= t.sampled.len() {
+                assert!((shown - 1.0).abs() < 1e-4, "a fully listed distribution adds up to 1: {shown}");
+            }
+            assert!(t.sampled.windows(2).all(|w| w[0].1 >= w[1].1 || w[1].0 == t.id), "likeliest first: {:?}", t.sampled);
+        }
+    }
+    // Hotter is flatter: the top probability of step 0 falls as the temperature rises.
+    let top = |temperature| steps(Sampling::new(temperature, 0, 1.0, 3).unwrap())[0].sampled[0].1;
+    assert!(top(0.5) > top(1.0) && top(1.0) > top(2.0), "{} {} {}", top(0.5), top(1.0), top(2.0));
+    // At T = 1 with no cut, the distribution drawn from is the model's softmax.
+    let plain = steps(Sampling::new(1.0, 0, 1.0, 3).unwrap());
+    for (a, b) in plain[0].sampled.iter().zip(&plain[0].candidates) {
+        assert_eq!(a.0, b.0);
+        assert!((a.1 - b.1).abs() < 1e-5, "{a:?} vs {b:?}");
+    }
+}

@@ -17,8 +17,8 @@ export function blockSteps(info, stack) {
   const b = info.block;
   const norm = b.normKind === 'RMSNorm' ? 'RMSNorm' : 'LayerNorm';
   const crossToo = stack === 'decoder' && info.kind === 'encoder-decoder';
-  const subs = [['self-attention', stack === 'decoder' ? 'SelfAttention (causal)' : 'SelfAttention']];
-  if (crossToo) subs.push(['cross-attention', 'CrossAttention (to the encoder output)']);
+  const subs = [[stack === 'decoder' ? 'masked (causal) self-attention' : 'self-attention', 'SelfAttention']];
+  if (crossToo) subs.push(['cross-attention, reading the encoder’s output', 'CrossAttention']);
   subs.push(['feed-forward network', 'FFN']);
   const steps = subs.map(([name, f]) => ({
     name,
@@ -55,7 +55,7 @@ export function renderBlock(root, view) {
   const b = info.block;
   root.replaceChildren();
   if (!b) return;
-  const stack = trace?.kind === 'encoder' || info.kind === 'encoder-only' ? 'encoder' : 'decoder';
+  const stack = info.kind === 'encoder-only' ? 'encoder' : 'decoder';
 
   // 1. The wiring.
   root.append(el('h3', '', 'How this model’s layers are wired'));
@@ -67,9 +67,13 @@ export function renderBlock(root, view) {
     list.append(li);
   }
   root.append(list);
+  if (info.kind === 'encoder-decoder') {
+    root.append(el('p', 'muted', 'That is a decoder layer. An encoder layer is the same without the cross-attention step, and its ' +
+      'self-attention sees every token.'));
+  }
   root.append(el('p', 'muted', b.normPlacement === 'pre'
     ? 'Pre-norm: the stream x itself is never normalised inside the block, only the copy each step reads; what a step returns is added ' +
-      'to x unchanged. That keeps a clean path from the embeddings to the output, which is why deep pre-norm models train stably.' +
+      'to x unchanged. That keeps a clean path from the embeddings to the output, which helps deep pre-norm models train stably.' +
       (b.finalNorm ? ` After the last layer one more ${b.normKind} is applied before the output head.` : '')
     : 'Post-norm (the original transformer’s order): each step’s result is added to the stream and the sum is normalised, so the ' +
       'stream is rescaled after every step.'));
@@ -143,7 +147,7 @@ export function renderBlock(root, view) {
     root.append(el('p', 'explain', 'Each row is the token’s vector after one more layer: its size (root mean square of its ' +
       `${r.dModel} numbers) and how much that layer changed it (the root mean square of the difference).` +
       (b.normPlacement === 'post'
-        ? ' In this post-norm model every layer ends with a norm, so the size stays near the norm’s own scale: the change is where the work shows.'
+        ? ' In this post-norm model every layer ends with a norm, so the size is reset each time (to a level set by the norm’s learned scale): the change is where the work shows.'
         : ' In this pre-norm model layers only add to the stream, so its size is free to grow.') +
       (b.finalNorm ? ' The last row is taken after the final norm, as Hugging Face reports hidden states.' : '')), field);
     const table = el('table', 'residual-table');

@@ -45,7 +45,7 @@ export function normPhrase(block) {
     : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
   return block.normPlacement === 'pre'
     ? `it normalises the input of each step (pre-norm) with ${norm}, and adds the step’s result to the unnormalised ` +
-      `stream${block.finalNorm ? '; one last norm comes before the output head' : ''}`
+      `stream${block.finalNorm ? '; one last norm follows the final layer' : ''}`
     : `it normalises after each step, once the step’s result has been added to the stream (post-norm), with ${norm}` +
       `${block.embeddingNorm ? '; the embeddings are normalised too before the first layer' : ''}`;
 }
@@ -117,8 +117,9 @@ export function modelExplanation(info) {
   const layers = info.kind === 'encoder-decoder'
     ? `${info.nLayers} encoder and ${info.nDecoderLayers} decoder layers`
     : `${info.nLayers} layers`;
-  const layer = `It has ${layers}. Each layer keeps a running vector per token, the residual stream, and adds two ` +
-    'results to it: attention, which mixes information between tokens, and a feed-forward network' +
+  const cross = info.kind === 'encoder-decoder' ? ' (a decoder layer also adds cross-attention to the encoded input)' : '';
+  const layer = `It has ${layers}. A running vector per token, the residual stream, passes through them, and each layer ` +
+    `adds two results to it: attention, which mixes information between tokens, and a feed-forward network${cross}` +
     (b ? `; ${normPhrase(b)}.` : '.');
   const head = b && info.hasLmHead
     ? (b.tiedEmbeddings

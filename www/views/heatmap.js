@@ -29,10 +29,14 @@ const FONT_BOLD = `600 ${FONT}`;
 const states = new WeakMap();
 let contrastIds = 0;
 
-/** The largest weight a viewer can see (masked cells left out); 1 for an empty map. */
+/**
+ * The largest weight a viewer can see: masked cells and forced rows (1 by construction, they say
+ * nothing about the model) left out; 1 for an empty map.
+ */
 export function visibleMax(view) {
   let m = 0;
   for (let r = 0; r < view.nRows; r++) {
+    if (isForcedRow(view, r)) continue;
     for (let c = 0; c < view.nCols; c++) {
       const v = view.values[r * view.nCols + c];
       if (!isMasked(view, r, c) && v > m) m = v;

@@ -21,11 +21,11 @@ const BUCKET_CELL = 22;
 export const POSITION_EXPLANATIONS = {
   learned: 'Learned positions: the model has a table with one trained vector per position and adds row p to the token at position p. ' +
     'Nothing forces a pattern; whatever structure you see was learned from data.',
-  sinusoidal: 'Sinusoidal positions: no table is trained. Each dimension is a sine or cosine of the position at its own wavelength, ' +
-    'fast in the first dimensions and slow in the later ones, so every position gets a unique, smoothly changing pattern.',
+  sinusoidal: 'Sinusoidal positions: no table is trained. Each dimension is a sine or a cosine of the position with its own wavelength, ' +
+    'from fast waves to slow ones, so every position gets a unique, smoothly changing pattern.',
   rotary: 'Rotary positions: nothing is added to the tokens. Inside every head, the query and the key are cut into pairs of ' +
     'numbers and each pair is turned like a clock hand by an angle that grows with the position: fast for the first pairs, slow for ' +
-    'the last. Turning both q and k means their dot product only sees the difference of the two angles, so the score depends on ' +
+    'the last. Turning both q and k means their dot product only sees the difference of the two turns, so the score depends on ' +
     'how far apart the two tokens are, not where they are.',
   relative: 'Relative positions: nothing is added to the tokens. Instead each attention score gets a learned bonus that depends only on ' +
     'how far the key is from the query (grouped into buckets: exact for near words, coarser for far ones).',
@@ -44,8 +44,11 @@ function limitNote(view) {
   return '';
 }
 
-/** Dimensions worth plotting as curves: for sinusoids a fast, a medium and a slow sine plus the first cosine. */
-export function curveDims(positions, C) {
+/** Dimensions worth plotting as curves: for sinusoids a fast, a medium and a slow sine plus the first cosine
+ * (`interleaved`: sin on even dimensions, cos on odd, as DistilBERT and the original paper; else Marian's halves). */
+export function curveDims(positions, C, interleaved = false) {
+  const even = (d) => d - (d % 2);
+  if (positions === 'sinusoidal' && interleaved) return [0, even(Math.floor(C / 8)), even(Math.floor(C / 4)), 1];
   if (positions === 'sinusoidal') return [0, Math.floor(C / 8), Math.floor(C / 4), Math.floor(C / 2)];
   return [0, 1, 2, 3].filter((d) => d < C);
 }
@@ -64,14 +67,19 @@ export function curveDims(positions, C) {
  */
 export function renderPositions(root, view) {
   root.replaceChildren();
-  root.append(el('p', 'explain', POSITION_EXPLANATIONS[view.positions] + limitNote(view)));
+  const layout = view.positions !== 'sinusoidal' ? ''
+    : view.modelType === 'distilbert'
+      ? ' This model interleaves them as the original transformer paper does: sines on even dimensions, cosines on odd ones.'
+      : ' This model puts all the sines in the first half of the dimensions and the cosines in the second, each half running from fast to slow.';
+  root.append(el('p', 'explain', POSITION_EXPLANATIONS[view.positions] + layout + limitNote(view)));
   const readout = el('p', 'readout', 'Hover the picture to read a value.');
   readout.setAttribute('aria-live', 'polite');
   if (view.table) {
     const [N, C] = view.table.shape;
     root.append(el('p', 'curve-axes', `Rows ↓: positions 0 to ${N - 1} (top = 0). Columns →: the ${C} dimensions of a position vector.`),
       heatImage(view.table.data, N, C, readout), stripLegend([{ name: 'position vectors', maxAbs: maxAbsOf(view.table.data) }]), readout);
-    const dims = curveDims(view.positions, C);
+    const interleaved = view.modelType === 'distilbert';
+    const dims = curveDims(view.positions, C, interleaved);
     const curveMax = maxAbsOf(...dims.map((d) => Array.from({ length: N }, (_, p) => view.table.data[p * C + d])));
     root.append(curves(view.table.data, N, C, dims),
       el('p', 'curve-axes', `Curves: horizontal axis, position 0 (left) to ${N - 1} (right); vertical axis, the dimension’s value ` +
@@ -80,7 +88,8 @@ export function renderPositions(root, view) {
     dims.forEach((d, i) => {
       const sw = el('span', 'curve-swatch');
       sw.style.background = CURVE_COLOURS[i];
-      key.append(sw, ` dim ${d}${view.positions === 'sinusoidal' ? (d < C / 2 ? ' (sin)' : ' (cos)') : ''}  `);
+      const sin = interleaved ? d % 2 === 0 : d < C / 2;
+      key.append(sw, ` dim ${d}${view.positions === 'sinusoidal' ? (sin ? ' (sin)' : ' (cos)') : ''}  `);
     });
     root.append(key);
   } else if (view.relative) {
@@ -208,7 +217,8 @@ function offsetDemo(rot, pair) {
   table.append(thead, tbody);
   box.append(table, el('p', 'muted',
     `The first ${shifted.length} rows keep the offset ${pair.qPos - pair.kPos} and share one score; the last ${other.length} change the offset and the score changes. ` +
-    'Each pair of dimensions contributes |q|·|k|·cos(difference of their angles), and the difference of angles is (query position − key position) × the pair\'s speed.'));
+    'Each pair of dimensions contributes |q pair|·|k pair|·cos(the angle between them); turning the query by its position’s angle and the key by its own ' +
+    'changes that angle by (query position − key position) × the pair’s speed, so only the offset enters the score.'));
   return box;
 }
 

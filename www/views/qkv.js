@@ -13,6 +13,18 @@ import { truncate } from './token-text.js';
 const LABEL_CHARS = 12;
 const HIDDEN_SCORE = -1e30;   // scores below this are a hidden key (HF's finfo.min), not a real score
 
+/** Why the scores are scaled as they are, for this model's scale and head width `D` (= d_k). */
+export function scaleWhy(scale, D) {
+  if (scale === 1) return ' (this model does not scale the scores: T5 folds that factor into how its weights were initialised)';
+  const why = `d_k = ${D} being the width of one head: if q and k held independent numbers of variance 1, their dot product, a sum of ` +
+    `${D} products, would have variance ${D}; dividing by √${D} keeps the scores near unit variance, so the softmax does not ` +
+    'saturate onto a single key';
+  const extra = 1 / (scale * Math.sqrt(D));
+  return Math.abs(extra - 1) < 1e-4
+    ? ` (the scale is 1/√d_k, ${why})`
+    : ` (the scale is 1/√d_k divided further by ${fmt(extra, 4)}, as this model’s config asks (GPT-2’s scale_attn_by_inverse_layer_idx); ${why})`;
+}
+
 /** The numbers of one head and query row, out of a trace. */
 export function qkvRow(trace, head, query) {
   const { qLen: Tq, kLen: Tk, dHead: D } = trace;
@@ -139,10 +151,7 @@ export function renderQkv(root, view) {
   const rotaryNote = view.rotary ? ' (q and k here are already turned by their positions\' rotary angles)' : '';
   const scaleText = `score = q·k${rotaryNote} × ${fmt(trace.scale)}${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
   const formula = el('p', 'qkv-formula',
-    `${scaleText}${trace.scale !== 1
-      ? ` (the scale is 1/√d_k, d_k = ${D} being the width of one head: a dot product adds up ${D} products, so its spread grows like √${D}; ` +
-        'scaled, the scores stay near unit variance and the softmax does not saturate onto a single key)'
-      : ' (this model does not scale the scores: T5 folds that factor into how its weights were initialised)'}; ` +
+    `${scaleText}${scaleWhy(trace.scale, D)}; ` +
     'weight = softmax(scores) over the keys; output = Σ weight × v.');
 
   const table = el('table', 'qkv-table');

@@ -21,7 +21,7 @@ export function settingsSentence({ temperature, topK, topP }, vocabSize) {
       ? 'T = 1 keeps the model’s probabilities as they are'
       : `T = ${temperature} divides every logit by ${temperature} before the softmax, which ${temperature < 1 ? 'sharpens' : 'flattens'} the distribution`);
     parts.push(topK === 0 ? 'k = 0 switches top-k off (no cut)' : `top-k ${topK} keeps only the ${topK} likeliest tokens`);
-    parts.push(topP === 1 ? 'p = 1 switches top-p off (no cut)' : `top-p ${topP} keeps the smallest set of likeliest tokens whose probabilities add up to at least ${topP}`);
+    parts.push(topP === 1 ? 'p = 1 switches top-p off (no cut)' : `top-p ${topP} then keeps the smallest set of likeliest tokens whose probabilities (after temperature and top-k) add up to at least ${topP}`);
   }
   return `${parts.join('; ')}. The kept tokens’ probabilities are rescaled to add up to 1 (out of a vocabulary of ${vocabSize.toLocaleString('en')}).`;
 }

@@ -258,7 +258,7 @@ export function mountTeaching(root, opts = {}) {
     const info = model.info;
     const stack = info.kind === 'decoder-only' ? 'decoder' : 'encoder';
     try {
-      const view = { positions: info.positions, maxPositions: info.maxPositions };
+      const view = { positions: info.positions, maxPositions: info.maxPositions, modelType: info.modelType };
       if (info.positions === 'relative') {
         view.relative = await model.relativePositions(stack, RELATIVE_SPAN);
       } else if (info.positions === 'rotary') {
