@@ -12,8 +12,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import {
-  startServer, launchBrowser, newWatchedPage, modelsUnderTest, waitIdle, pickModel, waitPainted, axeViolations, CLI,
+  startServer, launchBrowser, newWatchedPage, modelsUnderTest, waitIdle, pickModel, waitPainted, axeViolations, CLI, ARTIFACTS,
 } from './helpers.mjs';
 
 const setup = {};
@@ -28,7 +29,11 @@ before(async () => {
   Object.assign(setup, { context, page });
   await page.goto(setup.server.url);
   await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
 });
+
+/** A screenshot of one section, for a person to look at (tests/artifacts/accuracy-*.png). */
+const shot = (name, selector) => setup.page.locator(selector).screenshot({ path: path.join(ARTIFACTS, `accuracy-${name}.png`) });
 
 after(async () => {
   await setup.context?.close();
@@ -88,6 +93,7 @@ describe('sentences follow the loaded model', () => {
       const C = info.dModel;
       const share = Math.round((100 * 2 * C * b.ffnWidth) / (2 * C * b.ffnWidth + 4 * C * C));
       assert.equal(Number(ffn.share), share, 'feed-forward share of a layer\'s weights');
+      await shot(`block-${kind}`, '#block-section');
       const formulas = await page.$$eval('#block-view .block-step code', (els) => els.map((e) => e.textContent));
       assert.ok(formulas.length >= 2 && formulas.every((f) => (b.normPlacement === 'pre' ? /x ← x \+ \w+.*\(\w+Norm\(x\)\)/ : /x ← \w+Norm\(x \+/).test(f)),
         `block formulas: ${formulas}`);
@@ -134,7 +140,7 @@ describe('maps a learner can read', () => {
     const axes = await text(page, '#heatmap .heatmap-axes');
     assert.ok(axes.includes('query') && axes.includes('key'), `axis titles: ${axes}`);
     const nCols = Number(await page.$eval('#heatmap', (e) => e.dataset.cols));
-    assert.equal(await text(page, '#heatmap .legend-uniform'), `▲ 1/${nCols}`);
+    assert.equal(await text(page, '#heatmap .legend-uniform'), `▲ 1/${nCols} uniform`);
     assert.ok((await text(page, '#heatmap .mask-note')).includes('by construction'), 'the forced row is explained');
     // The first row's cell reads as forced.
     await page.focus('#heatmap canvas.heatmap-canvas');
@@ -150,6 +156,7 @@ describe('maps a learner can read', () => {
     // construction); the last tick shows it.
     assert.ok(top > 0 && top <= 1, `scale top ${top}`);
     assert.equal((await ticks()).at(-1), String(Number(top.toFixed(3))));
+    await shot('attention-stretched', '#attention-section');
     await page.uncheck('#heatmap .legend-contrast input');
   });
 
@@ -211,6 +218,7 @@ describe('an honest sampling view', () => {
     assert.ok(note.includes('T = 0') && note.includes(info.vocabSize.toLocaleString('en')), `settings explained: ${note}`);
 
     const hot = await generate(page, { temperature: 1.5, topK: 5 });
+    await shot('sampling-hot', '#generate-section');
     const cold = await generate(page, { temperature: 0.5, topK: 5 });
     for (const [name, rows] of [['T 1.5', hot], ['T 0.5', cold]]) {
       const chosen = rows.filter((r) => r.chosen);

@@ -37,16 +37,16 @@ export function activationName(name) {
   return known[name] ?? name;
 }
 
-/** How the loaded model normalises, in one phrase (pre-LN vs post-LN, LayerNorm vs RMSNorm). */
+/** How the loaded model normalises, as a verb phrase ("normalises …"; pre-LN vs post-LN, LayerNorm vs RMSNorm). */
 export function normPhrase(block) {
   if (!block) return '';
   const norm = block.normKind === 'RMSNorm'
     ? 'RMSNorm (divides a vector by its root mean square, then scales it)'
     : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
   return block.normPlacement === 'pre'
-    ? `it normalises the input of each step (pre-norm) with ${norm}, and adds the step’s result to the unnormalised ` +
+    ? `normalises the input of each step (pre-norm) with ${norm}, and adds the step’s result to the unnormalised ` +
       `stream${block.finalNorm ? '; one last norm follows the final layer' : ''}`
-    : `it normalises after each step, once the step’s result has been added to the stream (post-norm), with ${norm}` +
+    : `normalises after each step, once the step’s result has been added to the stream (post-norm), with ${norm}` +
       `${block.embeddingNorm ? '; the embeddings are normalised too before the first layer' : ''}`;
 }
 
@@ -120,7 +120,7 @@ export function modelExplanation(info) {
   const cross = info.kind === 'encoder-decoder' ? ' (a decoder layer also adds cross-attention to the encoded input)' : '';
   const layer = `It has ${layers}. A running vector per token, the residual stream, passes through them, and each layer ` +
     `adds two results to it: attention, which mixes information between tokens, and a feed-forward network${cross}` +
-    (b ? `; ${normPhrase(b)}.` : '.');
+    (b ? `; it ${normPhrase(b)}.` : '.');
   const head = b && info.hasLmHead
     ? (b.tiedEmbeddings
       ? ' Its output head reuses the input embedding table (tied embeddings): a token’s score is the dot product of the final vector with that token’s embedding.'

@@ -446,7 +446,7 @@ function drawLegend(root) {
     const u = 1 / n;
     st.uniform.hidden = false;
     st.uniform.style.left = `${Math.min(1, u / top) * 100}%`;
-    st.uniform.textContent = `▲ 1/${n}`;
+    st.uniform.textContent = `▲ 1/${n} uniform`;
     st.uniform.title = `Uniform weight 1/${n} = ${fmtWeight(u, 3)}: a row that looked at all ${n} keys equally` +
       (st.view.causal ? ' (the last row; a causal row r sees r keys, uniform 1/r)' : '');
     st.uniform.dataset.value = String(u);
