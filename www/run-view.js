@@ -83,7 +83,7 @@ export function attentionMap(run, { kind, layer, head, scheme, title }) {
     values: headMatrix(tensor, layer, head),
     nRows: Tq, nCols: Tk,
     rowLabels: r.labels, colLabels: c.labels, rowSpecial: r.special, colSpecial: c.special,
-    rowAxis: ATTENTION_KINDS[kind].rowAxis, colAxis: ATTENTION_KINDS[kind].colAxis,
+    rowTitle: ATTENTION_KINDS[kind].rowTitle, colTitle: ATTENTION_KINDS[kind].colTitle,
     causal,
     maskNote: causal ? CAUSAL_NOTE : '',
     title: title ?? `${ATTENTION_KINDS[kind].title}, layer ${layer + 1}, ${headName}`,

@@ -70,8 +70,8 @@ export const ATTENTION_KINDS = {
   encoder: {
     label: 'Encoder',
     title: 'Encoder self-attention',
-    rowAxis: 'query token',
-    colAxis: 'key token',
+    rowTitle: 'query token',
+    colTitle: 'key token',
     explain: 'Encoder self-attention: each row is a token asking (its query), each column a token it may look at ' +
       '(its key); each row sums to 1. Every token sees every other here because one text runs alone: when texts of ' +
       'different lengths share a batch, the short ones are filled with padding tokens and a padding mask gives them ' +
@@ -80,8 +80,8 @@ export const ATTENTION_KINDS = {
   decoder: {
     label: 'Decoder',
     title: 'Decoder self-attention',
-    rowAxis: 'query token (fed in)',
-    colAxis: 'key token (itself and earlier)',
+    rowTitle: 'query token (fed in)',
+    colTitle: 'key token (itself and earlier)',
     explain: 'Decoder self-attention: a row is one token choosing what to look at among itself and the tokens before ' +
       'it. A decoder learns to predict the next token, so it must never peek at it: the causal mask removes every ' +
       'later token before the softmax, which is why the upper triangle holds no weights at all. The first row has ' +
@@ -91,8 +91,8 @@ export const ATTENTION_KINDS = {
   cross: {
     label: 'Cross',
     title: 'Cross-attention',
-    rowAxis: 'decoder token (fed in)',
-    colAxis: 'encoder token (the input)',
+    rowTitle: 'decoder token (fed in)',
+    colTitle: 'encoder token (the input)',
     explain: 'Cross-attention: each row is a token fed into the decoder, looking at the encoded input (columns) in ' +
       'order to write the next output token. The first row is the decoder start token, which begins every output; ' +
       'the second row is the first word written, used to write the second, and so on. This is where a translation ' +

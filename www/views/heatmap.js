@@ -75,6 +75,7 @@ function scaleTop(st) {
  * @param {string} [view.rowAxis]              word for a row (default "query"; '' when the labels name themselves)
  * @param {string} [view.colAxis]              word for a column ("key")
  * @param {string} [view.rowTitle]             the rows' axis title (default: from rowAxis; "one row per head" when '')
+ * @param {string} [view.colTitle]             the columns' axis title (default: from colAxis)
  *
  * Below the map, "Stretch the colours" (off by default) divides every weight by the largest one shown,
  * so a pale map becomes readable; the scale then reads 0..that maximum. Either way the scale marks the
@@ -92,7 +93,7 @@ export function renderHeatmap(root, view) {
   st.maskNote.textContent = view.maskNote ?? '';
   st.maskNote.hidden = !view.maskNote;
   const rowTitle = view.rowTitle ?? (view.rowAxis === '' ? 'one row per head, then their mean' : view.rowAxis ?? 'query');
-  st.axes.textContent = `Rows ↓: ${rowTitle}. Columns →: ${view.colAxis ?? 'key'}.`;
+  st.axes.textContent = `Rows ↓: ${rowTitle}. Columns →: ${view.colTitle ?? view.colAxis ?? 'key'}.`;
   st.legendMasked.hidden = !view.causal;
   drawBase(root);
   draw(root);
