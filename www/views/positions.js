@@ -93,9 +93,13 @@ export function renderPositions(root, view) {
     });
     root.append(key);
   } else if (view.relative) {
-    root.append(bucketStrip(view.relative, readout), readout, biasImage(view.relative, readout));
+    root.append(bucketStrip(view.relative, readout), readout, biasImage(view.relative, readout),
+      stripLegend([{ name: 'bias', maxAbs: maxAbsOf(view.relative.bias.data) }], 'A positive bias raises the score (more attention), a negative one lowers it.'));
   } else if (view.rotary) {
-    root.append(angleImage(view.rotary, readout), readout, angleKey(view.rotary), offsetDemo(view.rotary, view.pair));
+    const [N, P] = view.rotary.angles.shape;
+    root.append(el('p', 'curve-axes', `Rows ↓: positions 0 to ${N - 1} (top = 0). Columns →: the ${P} pairs of head dimensions, fastest ` +
+      'first. Colour: where the pair’s clock hand points (the hue goes once round the colour wheel per full turn).'),
+    angleImage(view.rotary, readout), readout, angleKey(view.rotary), offsetDemo(view.rotary, view.pair));
   }
 }
 
@@ -388,7 +392,8 @@ function movedWord(a, b, { tokenRows, scale, table }) {
       el('span', 'muted', `position ${p}`));
     box.append(line);
   }
-  box.append(readout, el('p', 'muted', `The token row of “${a.labels[i]}” is identical in both sentences; only the position row added to it differs.`));
+  box.append(stripLegend([{ name: 'token and position rows', maxAbs }]), readout,
+    el('p', 'muted', `The token row of “${a.labels[i]}” is identical in both sentences; only the position row added to it differs.`));
   return box;
 }
 
