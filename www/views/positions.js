@@ -94,7 +94,7 @@ export function renderPositions(root, view) {
     root.append(key);
   } else if (view.relative) {
     root.append(bucketStrip(view.relative, readout), readout, biasImage(view.relative, readout),
-      stripLegend([{ name: 'bias', maxAbs: maxAbsOf(view.relative.bias.data) }], 'A positive bias raises the score (more attention), a negative one lowers it.'));
+      stripLegend([{ name: 'bias', maxAbs: maxAbsOf(view.relative.bias.data) }], 'A positive bias raises the score (more attention), a negative one lowers it.', 'head and bucket'));
   } else if (view.rotary) {
     const [N, P] = view.rotary.angles.shape;
     root.append(el('p', 'curve-axes', `Rows ↓: positions 0 to ${N - 1} (top = 0). Columns →: the ${P} pairs of head dimensions, fastest ` +

@@ -90,7 +90,7 @@ export function fmt(x, digits = 4) {
  * The key to a set of heat strips: the colour scale from −max (orange) through 0 (pale) to +max
  * (blue), and each group's own max. `scales`: `[{ name, maxAbs }]` (e.g. q, k, v).
  */
-export function stripLegend(scales, note = '') {
+export function stripLegend(scales, note = '', unit = 'dimension') {
   const box = document.createElement('div');
   box.className = 'vector-legend';
   const ramp = vectorStrip(Float32Array.from({ length: 21 }, (_, i) => (i - 10) / 10), { maxAbs: 1, label: 'colour scale from minus the largest value to plus it' });
@@ -101,7 +101,7 @@ export function stripLegend(scales, note = '') {
   right.textContent = '0 (pale) … +max';
   const maxes = document.createElement('span');
   maxes.className = 'vector-legend-max';
-  maxes.textContent = `One cell per dimension; orange negative, blue positive. max: ${scales.map((s) => `${s.name} ${fmt(s.maxAbs, 3)}`).join(', ')}.` +
+  maxes.textContent = `One cell per ${unit}; orange negative, blue positive. max: ${scales.map((s) => `${s.name} ${fmt(s.maxAbs, 3)}`).join(', ')}.` +
     (note ? ` ${note}` : '');
   box.append(left, ramp, right, maxes);
   return box;
