@@ -283,3 +283,31 @@ fn the_reported_sampled_distribution_is_the_one_drawn_from() {
         assert!((a.1 - b.1).abs() < 1e-5, "{a:?} vs {b:?}");
     }
 }
+
+/// The model card's block facts are each family's real wiring, read from its config: what the
+/// page's sentences quote (pre- or post-norm, the norm, the activation, a gated FFN, tied heads).
+#[test]
+fn block_facts_follow_each_family_and_config() {
+    use glassbox::card::BlockFacts;
+    let facts = |name: &str| BlockFacts::of(&load(name));
+    // (fixture, placement, norm, activation, gated, tied, embedding norm, final norm)
+    let want = [
+        ("gpt2", "pre", "LayerNorm", "gelu_new", false, true, false, true),
+        ("bert", "post", "LayerNorm", "gelu", false, true, true, false),
+        ("roberta_untied", "post", "LayerNorm", "gelu", false, false, true, false),
+        ("distilbert_sin", "post", "LayerNorm", "gelu", false, true, true, false),
+        ("t5_tiny", "pre", "RMSNorm", "relu", false, true, false, true),
+        ("flan_t5_tiny", "pre", "RMSNorm", "gelu_new", true, false, false, true),
+        ("bart_tiny", "post", "LayerNorm", "gelu", false, true, true, false),
+        ("marian_tiny", "post", "LayerNorm", "swish", false, true, false, false),
+        ("llama_gqa", "pre", "RMSNorm", "silu", true, false, false, true),
+        ("qwen2", "pre", "RMSNorm", "silu", true, true, false, true),
+    ];
+    for (name, placement, norm, act, gated, tied, emb_norm, final_norm) in want {
+        let f = facts(name);
+        let model = load(name);
+        let got = (f.norm_placement, f.norm_kind, f.activation.as_str(), f.gated_ffn, f.tied_embeddings, f.embedding_norm, f.final_norm);
+        assert_eq!(got, (placement, norm, act, gated, tied, emb_norm, final_norm), "{name}");
+        assert_eq!(f.ffn_width, model.info().d_ff, "{name}: FFN width is d_ff");
+    }
+}
