@@ -151,6 +151,10 @@ export interface BlockFacts {
   ffnWidth: number;
   /** The output head is the input embedding table. */
   tiedEmbeddings: boolean;
+  /** The width of one attention head (d_k). */
+  dHead: number;
+  /** Key/value heads (fewer than the query heads under grouped-query attention). */
+  nKvHeads: number;
 }
 
 /**

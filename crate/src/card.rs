@@ -47,6 +47,10 @@ pub struct BlockFacts {
     pub ffn_width: usize,
     /// Whether the output head reuses the input embedding table (tied embeddings).
     pub tied_embeddings: bool,
+    /// The width of one attention head (d_k): d_model / heads, T5's `d_kv`, Llama's `head_dim`.
+    pub d_head: usize,
+    /// Key/value heads: fewer than the query heads under grouped-query attention (Llama, Qwen2).
+    pub n_kv_heads: usize,
 }
 
 impl BlockFacts {
@@ -76,8 +80,15 @@ impl BlockFacts {
                 (act, c.is_gated_act.unwrap_or(derived_gated), tied)
             }
         };
+        let info = model.info();
+        let heads = info.n_heads.max(1);
+        let (d_head, n_kv_heads) = match model {
+            Model::T5(m) => (m.config.d_kv, heads),
+            Model::Llama(m) => (m.config.head_dim.unwrap_or(info.d_model / heads), m.config.num_key_value_heads.unwrap_or(heads)),
+            _ => (info.d_model / heads, heads),
+        };
         BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,
-            ffn_width: model.info().d_ff, tied_embeddings }
+            ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads }
     }
 }
 

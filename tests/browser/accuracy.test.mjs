@@ -91,8 +91,12 @@ describe('sentences follow the loaded model', () => {
       assert.equal(Number(ffn.ffnWidth), b.ffnWidth);
       assert.equal(ffn.activation, b.activation);
       const C = info.dModel;
-      const share = Math.round((100 * 2 * C * b.ffnWidth) / (2 * C * b.ffnWidth + 4 * C * C));
+      const ffnWeights = (b.gatedFfn ? 3 : 2) * C * b.ffnWidth;
+      const attentionWeights = 2 * C * info.nHeads * b.dHead + 2 * C * b.nKvHeads * b.dHead;
+      const share = Math.round((100 * ffnWeights) / (ffnWeights + attentionWeights));
       assert.equal(Number(ffn.share), share, 'feed-forward share of a layer\'s weights');
+      assert.ok(explain.includes(`holds ${share}% of a layer’s weights`), `share quoted: ${explain}`);
+      assert.ok(!explain.includes('most of them') || share > 50, 'says "most" only when it is');
       await shot(`block-${kind}`, '#block-section');
       const formulas = await page.$$eval('#block-view .block-step code', (els) => els.map((e) => e.textContent));
       assert.ok(formulas.length >= 2 && formulas.every((f) => (b.normPlacement === 'pre' ? /x ← x \+ \w+.*\(\w+Norm\(x\)\)/ : /x ← \w+Norm\(x \+/).test(f)),
@@ -105,7 +109,7 @@ describe('sentences follow the loaded model', () => {
       }
 
       // The Q/K/V scale sentence names the per-head width d_k.
-      const dk = info.dModel / info.nHeads;
+      const dk = b.dHead;
       const formula = await text(page, '#qkv .qkv-formula');
       assert.ok(formula.includes(`d_k = ${dk}`) && formula.includes('saturate'), `scale explained with d_k: ${formula}`);
       assert.ok(await page.$('#qkv .vector-legend'), 'Q/K/V strips have a legend');

@@ -309,5 +309,12 @@ fn block_facts_follow_each_family_and_config() {
         let got = (f.norm_placement, f.norm_kind, f.activation.as_str(), f.gated_ffn, f.tied_embeddings, f.embedding_norm, f.final_norm);
         assert_eq!(got, (placement, norm, act, gated, tied, emb_norm, final_norm), "{name}");
         assert_eq!(f.ffn_width, model.info().d_ff, "{name}: FFN width is d_ff");
+        let (l, h) = model.attention_dims(if model.info().kind == glassbox::models::Kind::EncoderOnly { glassbox::models::AttentionKind::Encoder } else { glassbox::models::AttentionKind::Decoder }).unwrap();
+        assert!(l > 0 && h > 0);
+        assert!(f.n_kv_heads >= 1 && model.info().n_heads % f.n_kv_heads == 0, "{name}: kv heads {}", f.n_kv_heads);
+        assert!(f.d_head > 0, "{name}");
+        if name == "llama_gqa" {
+            assert!(f.n_kv_heads < model.info().n_heads, "grouped-query attention shares key/value heads");
+        }
     }
 }

@@ -6,7 +6,7 @@
 // `model.inspect(text, { qkv })` (ctx [H][Tq][D], out [Tq][C], input [Tq][C]) and `residual` of
 // `model.inspect(text, { logitLens })` ({ nStates, seqLen, dModel, rms [L+1][T], change [L+1][T] }).
 
-import { activationName, ffnSentence, normPhrase } from './explain.js';
+import { activationName, ffnSentence, layerWeights, normPhrase } from './explain.js';
 import { vectorStrip, maxAbsOf, fmt, stripLegend } from './vector-strip.js';
 import { truncate } from './token-text.js';
 
@@ -25,17 +25,6 @@ export function blockSteps(info, stack) {
     formula: b.normPlacement === 'pre' ? `x ← x + ${f}(${norm}(x))` : `x ← ${norm}(x + ${f}(x))`,
   }));
   return steps;
-}
-
-/** Weights of one layer's attention and feed-forward matrices (biases left out), from the trace and the card. */
-export function layerWeights(info, trace) {
-  const C = info.dModel;
-  const H = trace?.nHeads ?? info.nHeads;
-  const D = trace?.dHead ?? C / H;
-  const KV = trace?.nKvHeads || H;
-  const attention = C * H * D + 2 * C * KV * D + H * D * C;   // W_Q, W_K, W_V, W_O
-  const ffn = (info.block.gatedFfn ? 3 : 2) * C * info.block.ffnWidth;
-  return { attention, ffn };
 }
 
 /**
@@ -113,12 +102,11 @@ export function renderBlock(root, view) {
   }
 
   // 3. The feed-forward network.
-  const w = layerWeights(info, trace);
-  const share = Math.round((100 * w.ffn) / (w.ffn + w.attention));
+  const w = layerWeights(info);
+  const share = w.share;
   root.append(el('h3', '', 'The feed-forward network'));
   const ffn = el('p', 'explain', `${ffnSentence(info)} In one layer of this model the feed-forward matrices hold ` +
-    `${w.ffn.toLocaleString('en')} weights and the attention matrices ${w.attention.toLocaleString('en')} (biases aside): ` +
-    `${share}% of the layer is feed-forward.`);
+    `${w.ffn.toLocaleString('en')} weights and the attention matrices ${w.attention.toLocaleString('en')}.`);
   ffn.dataset.ffnWidth = String(b.ffnWidth);
   ffn.dataset.activation = b.activation;
   ffn.dataset.share = String(share);

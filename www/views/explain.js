@@ -50,6 +50,20 @@ export function normPhrase(block) {
       `${block.embeddingNorm ? '; the embeddings are normalised too before the first layer' : ''}`;
 }
 
+/**
+ * Weights of one layer's attention (W_Q, W_K, W_V, W_O) and feed-forward matrices, biases aside,
+ * from the card (grouped-query attention has narrower W_K and W_V).
+ */
+export function layerWeights(info) {
+  const b = info.block;
+  const C = info.dModel;
+  const D = b.dHead ?? C / info.nHeads;
+  const KV = b.nKvHeads ?? info.nHeads;
+  const attention = C * info.nHeads * D + 2 * C * KV * D + info.nHeads * D * C;
+  const ffn = (b.gatedFfn ? 3 : 2) * C * b.ffnWidth;
+  return { attention, ffn, share: Math.round((100 * ffn) / (ffn + attention)) };
+}
+
 /** The feed-forward network of the loaded model, in one sentence. */
 export function ffnSentence(info) {
   const b = info.block;
@@ -62,8 +76,10 @@ export function ffnSentence(info) {
       `one multiplies the other number by number, and a third matrix brings it back to ${info.dModel}`
     : `two matrices: the first widens the vector from ${info.dModel} to ${b.ffnWidth} numbers (${times}), ${act} bends ` +
       `each number, the second brings it back to ${info.dModel}`;
-  return `The feed-forward network is ${shape}. It works on each token alone, holds most of a layer’s weights, and ` +
-    'its activation is what makes the layer more than a linear map.';
+  const { share } = layerWeights(info);
+  return `The feed-forward network is ${shape}. It works on each token alone, holds ${share}% of a layer’s weights ` +
+    `(${share > 50 ? 'most of them' : 'attention holds the rest'}; biases aside), and its activation is the non-linear step that lets ` +
+    'it compute more than a linear function of the token’s vector.';
 }
 
 export const ATTENTION_KINDS = {
@@ -123,7 +139,8 @@ export function modelExplanation(info) {
     (b ? `; it ${normPhrase(b)}.` : '.');
   const head = b && info.hasLmHead
     ? (b.tiedEmbeddings
-      ? ' Its output head reuses the input embedding table (tied embeddings): a token’s score is the dot product of the final vector with that token’s embedding.'
+      ? ' Its output head reuses the input embedding table (tied embeddings): a token’s score is the dot product of the final vector ' +
+        `${info.modelType === 't5' ? '(first scaled by 1/√d_model) ' : ''}with that token’s embedding.`
       : ' Its output head is a matrix of its own, not the input embedding table (untied embeddings).')
     : '';
   return [KIND[info.kind], POSITIONS[info.positions], layer, ffnSentence(info) + head].filter(Boolean).join(' ');
