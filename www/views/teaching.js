@@ -10,7 +10,7 @@
 
 import { renderSelect } from './controls.js';
 import { renderHeatmap } from './heatmap.js';
-import { CAUSAL_NOTE } from './explain.js';
+import { ATTENTION_KINDS, CAUSAL_NOTE } from './explain.js';
 import { decoderLabels, headMatrix, inputLabels } from '../run-view.js';
 import { tokenLabel } from './token-text.js';
 import { renderPredictions } from './fill-mask.js';
@@ -417,6 +417,7 @@ export function mountTeaching(root, opts = {}) {
       colLabels: cols.length === Tk ? cols : range(Tk).map(String),
       causal: st.kind === 'decoder',
       maskNote: st.kind === 'decoder' ? CAUSAL_NOTE : '',
+      rowTitle: ATTENTION_KINDS[st.kind].rowTitle, colTitle: ATTENTION_KINDS[st.kind].colTitle,
       title,
       raster: (values, options) => opts.glassbox().drawMap(values, options),
     });

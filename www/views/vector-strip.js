@@ -95,6 +95,7 @@ export function stripLegend(scales, note = '', unit = 'dimension') {
   box.className = 'vector-legend';
   const ramp = vectorStrip(Float32Array.from({ length: 21 }, (_, i) => (i - 10) / 10), { maxAbs: 1, label: 'colour scale from minus the largest value to plus it' });
   ramp.setAttribute('aria-hidden', 'true');
+  ramp.className = 'vector-legend-ramp';   // a key, not one of the vectors shown
   const left = document.createElement('span');
   left.textContent = '−max';
   const right = document.createElement('span');
