@@ -137,7 +137,8 @@ export function renderBlock(root, view) {
       (b.normPlacement === 'post'
         ? ' In this post-norm model every layer ends with a norm, so the size is reset each time (to a level set by the norm’s learned scale): the change is where the work shows.'
         : ' In this pre-norm model layers only add to the stream, so its size is free to grow.') +
-      (b.finalNorm ? ' The last row is taken after the final norm, as Hugging Face reports hidden states.' : '')), field);
+      (b.finalNorm ? ' The last row is taken after the final norm, as Hugging Face reports hidden states, so its size and change ' +
+        'include that norm’s rescaling.' : '')), field);
     const table = el('table', 'residual-table');
     table.append(el('caption', 'visually-hidden', 'Size of the residual stream after each layer'));
     const hr = el('tr');
