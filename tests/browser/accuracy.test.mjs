@@ -198,7 +198,7 @@ describe('an honest sampling view', () => {
     await waitIdle(page);
     await page.click('#generated .gen-token[data-index="0"]');
     await page.waitForFunction(() => document.querySelector('#candidates')?.dataset.step === '0');
-    return page.$$eval('#candidates tr.candidate', (trs) => trs.map((tr) => ({
+    return page.$$eval('#candidates tr.candidate, #candidates tr.candidate-extra', (trs) => trs.map((tr) => ({
       id: Number(tr.dataset.id),
       chosen: tr.classList.contains('chosen'),
       raw: tr.querySelector('.cand-raw')?.dataset.prob === undefined ? null : Number(tr.querySelector('.cand-raw').dataset.prob),

@@ -45,7 +45,7 @@ export function renderSampling(root, { step, settings, vocabSize, scheme }) {
   const complete = step.sampledSupport != null && step.sampledSupport <= sampled.length;
   // Rows: the model's likeliest first, then any token of the sampled list not among them (the chosen one included).
   const rows = [...step.candidates];
-  for (const c of sampled) if (!rows.some((r) => r.id === c.id)) rows.push({ ...c, prob: null });
+  for (const c of sampled) if (!rows.some((r) => r.id === c.id)) rows.push({ ...c, prob: null, extra: true });
 
   const table = el('table', 'sampling-table');
   table.append(el('caption', 'visually-hidden', 'Next-token probabilities: the model’s softmax and the distribution sampled from'));
@@ -56,7 +56,8 @@ export function renderSampling(root, { step, settings, vocabSize, scheme }) {
   const body = el('tbody');
   for (const r of rows) {
     const chosen = r.id === step.id;
-    const tr = el('tr', `candidate${chosen ? ' chosen' : ''}`);
+    // Rows past the model's list (a sampled token it did not rank in its top few) are marked apart.
+    const tr = el('tr', `${r.extra ? 'candidate-extra' : 'candidate'}${chosen ? ' chosen' : ''}`);
     tr.dataset.id = String(r.id);
     const label = tokenLabel(r.token, scheme, Boolean(r.special));
     const th = el('th', 'cand-token', truncate(label, LABEL_CHARS) + (chosen ? ' ✓' : ''));
