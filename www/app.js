@@ -13,6 +13,9 @@ import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, attentionExplanation, modelExplanation } from './views/explain.js';
 import { decodeState, findModel } from './url-state.js';
 import { mountTeaching } from './views/teaching.js';
+import { describeChoice, scorePatterns } from './head-choice.js';
+import './elements/model-view.js';
+import './elements/head-view.js';
 
 const TOKENIZE_DELAY_MS = 150;   // re-tokenize this long after the last keystroke
 const INTERRUPT_AFTER_MS = 300;  // a call still running after this long gets a Stop control
@@ -40,6 +43,7 @@ const ui = {
   stepControls: $('step-controls'), stepKindSwitch: $('step-kind-switch'), stepLayerSelect: $('step-layer-select'),
   stepHeatmap: $('step-heatmap'), stepPlaceholder: $('step-placeholder'),
   teaching: $('teaching'),
+  headWhy: $('head-why'), modelView: $('model-view'), headView: $('head-view'),
   interruptButton: $('interrupt-button'), runStatus: $('run-status'),
 };
 
@@ -56,6 +60,7 @@ const state = {
   tokens: null, tokensText: null, tokenizeSeq: 0, tokenizeTimer: 0, tokenizeFailed: false,
   result: null, resultText: null,
   kind: 'encoder', layer: '0', head: 'mean',
+  picks: null, headPicked: false,   // the head the pattern scores pick per kind; whether the reader chose one
   decoderStartId: null,   // learned from the first encoder-decoder run
   decoderIds: null, decoderIdsFor: null,   // the last generated output, fed back as decoder input
   gen: null,              // {handle, steps, selected, running, prompt, input, prefixTokens, prefixSpecial, status}
@@ -254,6 +259,8 @@ function onModelChanged() {
   state.kind = info.kind === 'decoder-only' ? 'decoder' : 'encoder';
   state.layer = '0';
   state.head = 'mean';
+  state.picks = null;
+  state.headPicked = false;
   renderAttention();
   renderGeneration();
   teaching?.setModel(state.model, state.scheme);
@@ -367,6 +374,10 @@ async function run() {
     }
     const result = await tracked(model.run(text, opts));
     if (model !== state.model) return;
+    // Open on the head that shows something for this text, unless the reader chose one (head-choice.js).
+    const kinds = ['encoder', 'decoder', 'cross'].filter((k) => result.attentions[k]);
+    const scored = await Promise.all(kinds.map((k) => scorePatterns(state.gb, result, k).catch(() => null)));
+    state.picks = Object.fromEntries(kinds.map((k, i) => [k, scored[i]?.best ?? null]));
     state.result = result;
     state.resultText = text;
     if (result.decoderIds?.length && !opts.decoderIds) state.decoderStartId = result.decoderIds[0];
@@ -418,6 +429,9 @@ function renderAttention() {
     state.kind, (v) => { state.kind = v; renderAttention(); });
   const tensor = r.attentions[state.kind];
   const [L, H, Tq] = tensor.shape;
+  const pick = state.headPicked ? undefined : state.picks?.[state.kind];
+  if (pick !== undefined) [state.layer, state.head] = pick ? [String(pick.layer), String(pick.head)] : ['0', 'mean'];
+  ui.headWhy.textContent = pick !== undefined ? describeChoice(pick) : '';
   ui.layerSelect.disabled = ui.headSelect.disabled = false;
   ui.attentionControls.hidden = false;
   state.layer = renderSelect(ui.layerSelect, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), state.layer);
@@ -437,6 +451,13 @@ function renderAttention() {
       : ' The decoder has only its start token so far: generate below to see it attend over its own output.';
   }
   ui.kindExplain.textContent = explain;
+  // The element views of the same run, on the same kind, layer and head.
+  for (const view of [ui.modelView, ui.headView]) {
+    view.setAttribute('kind', state.kind);
+    view.setAttribute('layer', String(layer + 1));
+    view.setAttribute('head', state.head === 'mean' ? 'all' : String(Number(state.head) + 1));
+    if (view.source?.run !== r) view.source = { run: r, info: state.model.info, scheme: state.scheme, glassbox: state.gb, name: state.modelName };
+  }
 }
 
 // ---- generation ----------------------------------------------------------------------------------
@@ -709,8 +730,15 @@ function wire() {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); }
   });
   ui.runButton.addEventListener('click', run);
-  ui.layerSelect.addEventListener('change', () => { state.layer = ui.layerSelect.value; renderAttention(); });
-  ui.headSelect.addEventListener('change', () => { state.head = ui.headSelect.value; renderAttention(); });
+  ui.layerSelect.addEventListener('change', () => { state.layer = ui.layerSelect.value; state.headPicked = true; renderAttention(); });
+  ui.headSelect.addEventListener('change', () => { state.head = ui.headSelect.value; state.headPicked = true; renderAttention(); });
+  // A thumbnail of the model view (or another element view of this run) focuses a layer and head here.
+  document.addEventListener('glassbox-focus', (e) => {
+    const d = e.detail ?? {};
+    if (!state.result || d.run !== state.result) return;
+    Object.assign(state, { kind: d.kind, layer: String(d.layer - 1), head: String(d.head - 1), headPicked: true });
+    renderAttention();
+  });
 
   ui.samplingForm.addEventListener('submit', (e) => { e.preventDefault(); generate(); });
   ui.stopButton.addEventListener('click', stopGeneration);

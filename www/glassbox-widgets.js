@@ -24,6 +24,7 @@ import { ATTENTION_KINDS } from './views/explain.js';
 import { attentionMap, axesOf, stepMap } from './run-view.js';
 import { renderQkv } from './views/qkv.js';
 import { renderPredictions } from './views/fill-mask.js';
+import { describeChoice, scorePatterns } from './head-choice.js';
 import {
   COMMON_ATTRIBUTES,
   GlassboxElement,
@@ -34,6 +35,7 @@ import {
   numberAttr,
   range,
   raster,
+  sharedGlassbox,
   sharedRun,
   sharedTranslationRun,
   stats,
@@ -88,7 +90,15 @@ class GlassboxAttention extends GlassboxElement {
     this.ui.head = this._field('head', 'Head', h('select'));
     this.ui.heatmap = h('div', { class: 'heatmap', id: `${this._uid}-heatmap` });
     this.ui.explain = h('p', { class: 'explain', dataset: { control: 'explain' } });
-    this.ui.body.append(this.ui.heatmap, this.ui.explain);
+    this.ui.why = h('p', { class: 'explain', dataset: { control: 'explain', why: '' } });
+    this.ui.body.append(this.ui.why, this.ui.heatmap, this.ui.explain);
+    // <glassbox-model-view> (and the other views) focus a layer and head of the same model and text.
+    document.addEventListener('glassbox-focus', (e) => {
+      const d = e.detail ?? {};
+      if (d.run || d.model !== (this.getAttribute('model') ?? '') || d.text !== this.text) return;
+      this._choice = { kind: d.kind, layer: d.layer - 1, head: d.head - 1 };
+      this._redraw();
+    });
     // The reader's choices override the attributes until the author changes them.
     this._choice = {};
     this.ui.layer.addEventListener('change', () => { this._choice.layer = Number(this.ui.layer.value); this._redraw(); });
@@ -132,9 +142,14 @@ class GlassboxAttention extends GlassboxElement {
     const wantsDecoder = info.kind === 'encoder-decoder' && this.kind !== 'encoder' && this.kind !== '';
     const result = await (info.kind === 'encoder-decoder' && (wantsDecoder || this.kind === '')
       ? sharedTranslationRun(entry, text) : sharedRun(entry, text));
+    // Without a layer and head named, open on the head the pattern scores pick (head-choice.js).
+    const gb = await sharedGlassbox();
+    const kinds = ['encoder', 'decoder', 'cross'].filter((k) => result.attentions[k]);
+    const scores = await Promise.all(kinds.map((k) => scorePatterns(gb, result, k).catch(() => null)));
     if (!isCurrent()) return;
     this._result = result;
     this._resultInfo = info;
+    this._scores = Object.fromEntries(kinds.map((k, i) => [k, scores[i]]));
     this._redraw();
   }
 
@@ -151,8 +166,9 @@ class GlassboxAttention extends GlassboxElement {
     this.ui.kind.dataset.unavailable = String(kinds.length < 2);
     const tensor = r.attentions[kind];
     const [L, H, Tq, Tk] = tensor.shape;
-    const layer = Math.min(L - 1, this.layer);
-    let head = this.head;
+    const picked = this._picked(kind);
+    const layer = Math.min(L - 1, picked?.layer ?? this.layer);
+    let head = picked ? picked.head : this.head;
     if (head !== 'mean' && head >= H) head = H - 1;
     renderSelect(this.ui.layer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), String(layer));
     renderSelect(this.ui.head, [{ value: 'mean', label: 'mean of heads' },
@@ -163,6 +179,18 @@ class GlassboxAttention extends GlassboxElement {
     Object.assign(this.ui.heatmap.dataset, { kind, layer: String(layer), head: String(head) });
     this.shown = { kind, layer, head, nRows: Tq, nCols: Tk };
     this.ui.explain.textContent = ATTENTION_KINDS[kind].explain;
+    this.ui.why.textContent = picked !== undefined ? describeChoice(picked) : '';
+  }
+
+  /**
+   * The head the pattern scores pick for `kind` when neither the attributes nor the reader named a layer or head:
+   * `{ layer, head, pattern, score, chance }`, null (no head beats uniform attention: the mean is shown), or
+   * undefined (a layer or head was named).
+   */
+  _picked(kind) {
+    const named = this.hasAttribute('layer') || this.hasAttribute('head') || this._choice.layer !== undefined || this._choice.head !== undefined;
+    if (named || !this._scores?.[kind]) return undefined;
+    return this._scores[kind].best;
   }
 }
 
@@ -439,3 +467,6 @@ define('glassbox-qkv', GlassboxQkv);
 define('glassbox-predictions', GlassboxPredictions);
 
 export { GlassboxTokens, GlassboxAttention, GlassboxGeneration, GlassboxQkv, GlassboxPredictions };
+import './elements/head-view.js';
+import './elements/model-view.js';
+import './elements/rollout.js';

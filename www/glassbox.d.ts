@@ -28,6 +28,10 @@ export declare class Glassbox {
   drawMap(values: Float32Array | ArrayLike<number>, options: MapOptions): Promise<ImageBitmap | RgbaImage>;
   /** The same pixels as RGBA bytes. */
   rasterizeMap(values: Float32Array | ArrayLike<number>, options: MapOptions): Promise<RgbaImage>;
+  /** Pattern scores of every layer and head (crate/src/teach/patterns.rs; `glassbox inspect --views`). */
+  attentionPatterns(maps: AttentionTensor, options: PatternOptions): Promise<PatternScores>;
+  /** Attention rollout of self-attention maps, and the attention flow from one output token (crate/src/teach/rollout.rs). */
+  attentionRollout(maps: AttentionTensor, options?: { flowFrom?: number }): Promise<RolloutResult>;
   /** Stops the worker: pending promises reject, every model is gone. */
   terminate(): void;
   /**
@@ -394,4 +398,34 @@ export interface GenerationHandle {
   started: Promise<GenerationStart>;
   /** Stop at the next step; `done` then resolves with stoppedBy 'cancel'. */
   cancel(): void;
+}
+
+export interface PatternOptions {
+  kind: 'encoder' | 'decoder' | 'cross';
+  /** The token id of each query (row). */
+  queryIds: ArrayLike<number>;
+  /** The token id of each key (column); default: the query ids (self-attention). */
+  keyIds?: ArrayLike<number>;
+}
+
+export type PatternName = 'previous-token' | 'first-token' | 'same-token' | 'induction' | 'diagonal';
+
+export interface PatternScores {
+  nLayers: number;
+  nHeads: number;
+  patterns: PatternName[];
+  /** Each pattern's score under uniform attention over the visible keys; null where it is undefined. */
+  chance: Array<number | null>;
+  /** The head that beats chance by most (the first-token sink left out), or null. Layer and head count from 0. */
+  best: { layer: number; head: number; pattern: PatternName; score: number; chance: number } | null;
+  /** `[L][H][P]` flat, each a mean attention mass in [0, 1]; NaN where undefined (no repeats: no induction). */
+  scores: Float32Array;
+}
+
+export interface RolloutResult {
+  /** `[T][T]`: row i, the input tokens' shares in output position i; rows sum to 1. */
+  rollout: { data: Float32Array; shape: [number, number] };
+  flowFrom: number | null;
+  /** `[T]`: the maximum flow from output `flowFrom` to each input token (raw, each in [0, 1]). */
+  flow?: Float32Array;
 }

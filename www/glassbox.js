@@ -119,6 +119,23 @@ export class Glassbox {
     return this._request({ type: 'rasterizeMap', values, options });
   }
 
+  /**
+   * Pattern scores of every layer and head of attention maps (`{ data, shape }` from a run, or
+   * `data` with `options.shape`): `{ nLayers, nHeads, patterns, chance, best, scores: Float32Array [L*H*P] }`
+   * (NaN where a pattern is undefined). Options: `{ kind: 'encoder'|'decoder'|'cross', queryIds, keyIds? }`.
+   */
+  attentionPatterns(maps, options) {
+    return this._request({ type: 'attentionPatterns', values: maps.data ?? maps, options: { shape: maps.shape, ...options, queryIds: Array.from(options.queryIds ?? []), ...(options.keyIds ? { keyIds: Array.from(options.keyIds) } : {}) } });
+  }
+
+  /**
+   * Attention rollout `{ data, shape: [T, T] }` of self-attention maps and, with `flowFrom: i`, the
+   * attention flow from output token `i` to each input token (`flow: Float32Array [T]`).
+   */
+  attentionRollout(maps, options = {}) {
+    return this._request({ type: 'attentionRollout', values: maps.data ?? maps, options: { shape: maps.shape, ...options } });
+  }
+
   /** Stop the worker; pending requests reject and every model is gone. */
   terminate() {
     this._worker.terminate();

@@ -192,6 +192,9 @@ function focusAttention(state) {
     const radio = $(`#kind-switch input[value="${state.kind}"]`);
     if (radio && !radio.checked) radio.click();
   }
+  // A link that names no layer or head leaves the one the page picked by the pattern scores (head-choice.js).
+  const named = new URLSearchParams(location.hash.slice(1));
+  if (!named.has(KEYS.layer) && !named.has(KEYS.head)) return;
   setValue('#layer-select', state.layer - 1);
   setValue('#head-select', state.head === 'mean' ? 'mean' : state.head - 1);
 }

@@ -17,6 +17,8 @@
 //                                                     -> result ImageBitmap (transferred), or { width, height, rgba }
 //                                                        where the worker has no OffscreenCanvas
 //   rasterizeMap { values, options }                  -> result { width, height, rgba: Uint8ClampedArray }
+//   attentionPatterns { values, options: { shape, kind, queryIds, keyIds? } } -> result (scores of every head)
+//   attentionRollout  { values, options: { shape, flowFrom? } }              -> result { rollout, flowFrom, flow? }
 //   attentionDims     { handle, kind }                 -> result [L, H] | null
 //   positionVectors   { handle, stack, n }             -> result { data, shape: [N, C] }
 //   relativePositions { handle, stack, n }             -> result (T5 buckets and bias)
@@ -78,6 +80,8 @@ function dispatch(msg) {
     case 'inspect': return modelFor(msg.handle).model.inspect(text(msg.text), msg.options);
     case 'drawMap': return drawMap(msg);
     case 'rasterizeMap': return getEngine().then((api) => api.rasterizeMap(floats(msg.values), msg.options));
+    case 'attentionPatterns': return getEngine().then((api) => api.attentionPatterns(floats(msg.values), msg.options));
+    case 'attentionRollout': return getEngine().then((api) => api.attentionRollout(floats(msg.values), msg.options));
     case 'attentionDims': return modelFor(msg.handle).model.attentionDims(String(msg.kind));
     case 'positionVectors': return modelFor(msg.handle).model.positionVectors(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
     case 'relativePositions': return modelFor(msg.handle).model.relativePositions(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
@@ -88,7 +92,8 @@ function dispatch(msg) {
     case 'debugPanic': return getEngine().then((api) => api.debugPanic());
     case 'debugBusy': return debugBusy(msg.ms);
     default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, inspect, attentionDims, `
-      + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, generate, cancel or free');
+      + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, attentionPatterns, '
+      + 'attentionRollout, generate, cancel or free');
   }
 }
 

@@ -9,6 +9,7 @@
 //! - [`session`]: a model and its tokenizer loaded together, the API the CLI and the wasm boundary share
 //! - [`card`]: the model card both front ends print
 //! - [`plot`]: attention maps rasterised to RGBA (the page's pixels, the CLI's PNG figures)
+//! - [`teach`]: numbers the teaching views derive (attention patterns, rollout and flow)
 
 pub mod card;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod models;
 pub mod plot;
 pub mod rng;
 pub mod session;
+pub mod teach;
 pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -8,6 +8,8 @@ use glassbox::models::{AttentionMaps, Capture, Kind};
 use glassbox::card::ModelCard;
 use glassbox::plot::{self, MapStyle, Mask, Palette};
 use glassbox::session::{DecodingPlan, GenerationRequest, Session};
+use glassbox::teach::patterns::{score_heads, MapKind, Pattern};
+use glassbox::teach::rollout;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,7 +19,7 @@ glassbox: look inside transformer models
 
 USAGE:
   glassbox tokenize DIR --text T [--text T2 ...]
-  glassbox inspect  DIR --text T [--text T2 ...] [--decoder-ids 0,5,9] [--generate N] [--scores]
+  glassbox inspect  DIR --text T [--text T2 ...] [--decoder-ids 0,5,9] [--generate N] [--scores] [--views]
   glassbox generate DIR --text T [--max-new-tokens N] [--temperature F] [--top-k K] [--top-p P] [--seed S]
                                  [--num-beams B] [--length-penalty F]
   glassbox info     DIR
@@ -38,7 +40,10 @@ new_tokens^F) and prints the best sequence once it is done.
 plot draws one attention map as the page does (same colours, hatched masked cells, PX pixels a
 cell, default 16) and writes it as a PNG: layers and heads count from 0, --head mean (the default)
 averages the heads, --head all draws every head of every layer as a grid (a row per layer).
---kind defaults to the model's first kind (encoder, else decoder).";
+--kind defaults to the model's first kind (encoder, else decoder).
+inspect --views adds, per attention kind, the model view's pattern scores of every layer and head
+(and the head they pick) and, for self-attention, attention rollout and attention flow from every
+output token (the last one only beyond 48 tokens; see glassbox::teach).";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -57,6 +62,7 @@ struct Args {
     decoder_ids: Option<Vec<u32>>,
     generate: Option<usize>,
     scores: bool,
+    views: bool,
     // `None`: what the model's generation_config.json (or config.json) says.
     max_new_tokens: Option<usize>,
     temperature: Option<f32>,
@@ -101,6 +107,7 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             }
             "--generate" => a.generate = Some(number(&value("--generate")?, "--generate")?),
             "--scores" => a.scores = true,
+            "--views" => a.views = true,
             "--max-new-tokens" => a.max_new_tokens = Some(number(&value("--max-new-tokens")?, "--max-new-tokens")?),
             "--temperature" => a.temperature = Some(number(&value("--temperature")?, "--temperature")?),
             "--top-k" => a.top_k = Some(number(&value("--top-k")?, "--top-k")?),
@@ -294,6 +301,16 @@ fn inspect(args: &Args) -> Result<Value> {
         if args.scores {
             case["scores"] = json!({ "encoder": maps(&o.encoder_scores), "decoder": maps(&o.decoder_scores), "cross": maps(&o.cross_scores) });
         }
+        if args.views {
+            let dec = ins.decoder_ids.as_deref().unwrap_or(&ins.encoding.ids);
+            let src = &ins.encoding.ids;
+            let decoder_ids = if o.encoder_attentions.is_some() { dec } else { src };
+            case["views"] = json!({
+                "encoder": views(&o.encoder_attentions, MapKind::SelfAttention { causal: false }, src, src)?,
+                "decoder": views(&o.decoder_attentions, MapKind::SelfAttention { causal: true }, decoder_ids, decoder_ids)?,
+                "cross": views(&o.cross_attentions, MapKind::Cross, dec, src)?,
+            });
+        }
         if let Some(embedding) = session.sentence_embedding(&ins) {
             case["sentence_embedding"] = json!(embedding.iter().map(|&x| float(x)).collect::<Vec<_>>());
         }
@@ -312,6 +329,41 @@ fn inspect(args: &Args) -> Result<Value> {
         cases.push(case);
     }
     Ok(json!({ "model": info.model_type, "kind": info.kind.as_str(), "cases": cases }))
+}
+
+/// Up to this many tokens `inspect --views` gives the flow from every output token; beyond, from the
+/// last one only (a maximum flow per pair of tokens: see `glassbox::teach::rollout`'s cost).
+const FLOW_EVERY_OUTPUT_MAX: usize = 48;
+
+/// `inspect --views` for one attention kind: pattern scores `[L][H][P]` and the head they pick;
+/// for self-attention, rollout `[T][T]` and flow (a row per token of `flow_outputs`), or `flow_error`.
+fn views(maps: &Option<AttentionMaps>, kind: MapKind, query_ids: &[u32], key_ids: &[u32]) -> Result<Value> {
+    let Some(m) = maps else { return Ok(Value::Null) };
+    let shape = m.shape();
+    let s = score_heads(&m.data, shape, kind, query_ids, key_ids)?;
+    let n = Pattern::ALL.len();
+    let scores: Vec<Value> = s.scores.chunks(n * s.n_heads).map(|layer| json!(layer.chunks(n).map(|h| h.to_vec()).collect::<Vec<_>>())).collect();
+    let best = s.best_head().map(|b| json!({ "layer": b.layer, "head": b.head, "pattern": b.pattern.as_str(), "score": b.score, "chance": b.chance }));
+    let mut out = json!({
+        "patterns": Pattern::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "chance": s.chance,
+        "scores": scores,
+        "best": best,
+    });
+    if let MapKind::SelfAttention { .. } = kind {
+        let t = m.q_len;
+        out["rollout"] = matrix(&rollout::rollout(&m.data, shape)?, t);
+        // A maximum flow per (output, input) pair: every output of a short text, the last one of a long.
+        let outputs: Vec<usize> = if t <= FLOW_EVERY_OUTPUT_MAX { (0..t).collect() } else { vec![t - 1] };
+        match outputs.iter().map(|&o| rollout::flow(&m.data, shape, o)).collect::<Result<Vec<_>>>() {
+            Ok(rows) => {
+                out["flow"] = matrix(&rows.concat(), t);
+                out["flow_outputs"] = json!(outputs);
+            }
+            Err(e) => out["flow_error"] = json!(e.to_string()),
+        }
+    }
+    Ok(out)
 }
 
 /// The model card, the same object as JS `model.info` (camelCase; see `glassbox::card`).

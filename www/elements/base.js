@@ -219,13 +219,29 @@ ${WIDGET_CSS}`;
 
 let sheets = null; // Promise<CSSStyleSheet[]>, shared by every shadow root
 
+/** The text of this document's copy of the Glassbox stylesheet (linked from styleUrl or inlined), or ''. */
+function documentCss() {
+  for (const sheet of Array.from(document.styleSheets)) {
+    if (sheet.href && sheet.href !== config.styleUrl) continue;
+    let text = '';
+    try {
+      text = Array.from(sheet.cssRules, (r) => r.cssText).join('\n');
+    } catch { continue; /* another origin's sheet */ }
+    if (text.includes('--gb-panel')) return text;
+  }
+  return '';
+}
+
 function widgetSheets() {
   if (!sheets) {
     sheets = (async () => {
-      let css = '';
+      // On a Glassbox page (index.html, its single-file edition, the tutorial) the stylesheet is already here.
+      let css = documentCss();
       try {
-        const res = await fetch(config.styleUrl);
-        if (res.ok) css = await res.text();
+        if (!css) {
+          const res = await fetch(config.styleUrl);
+          if (res.ok) css = await res.text();
+        }
       } catch { /* the widget still works, plainly styled */ }
       const sheet = new CSSStyleSheet();
       await sheet.replace(shadowCss(css));

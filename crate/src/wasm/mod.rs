@@ -16,6 +16,7 @@
 
 mod block;
 mod kernel_checks;
+mod views;
 
 use crate::card::ModelCard;
 use crate::error::Error;

@@ -1,0 +1,301 @@
+// The views no other tool has, used as a reader would in headless Chromium: <glassbox-model-view> (every head as a
+// thumbnail with its pattern score), <glassbox-head-view> (lines between two token columns) and <glassbox-rollout>
+// (last-layer attention, rollout and flow side by side), for the three model types and every attention kind, by
+// mouse and keyboard, at desktop and 390 px, with their numbers checked against the CLI (`glassbox inspect --views`)
+// or recomputed here from the raw attention; the default head of <glassbox-attention> and of the page is the one
+// the pattern scores pick, and the page says why.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, newWatchedPage, foreignRequests, modelsUnderTest, cliInspect, axeViolations, waitIdle, pickModel } from './helpers.mjs';
+
+const WAIT = { timeout: 60000 };
+const TEXT = 'the cat sat on the mat . the cat sat on the mat';
+const setup = {};
+
+before(async () => {
+  setup.models = await modelsUnderTest();
+  setup.byKind = Object.fromEntries(['decoder-only', 'encoder-only', 'encoder-decoder']
+    .map((k) => [k, setup.models.models.find((m) => m.kind === k)]));
+  for (const [k, m] of Object.entries(setup.byKind)) assert.ok(m, `a ${k} model is needed`);
+  setup.server = await startServer(setup.models.root);
+  setup.browser = await launchBrowser();
+});
+
+after(async () => {
+  await setup.browser?.close();
+  await setup.server?.stop();
+});
+
+async function hostPage(context, name, body) {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>views</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<script type="module" src="/glassbox-widgets.js"></script></head><body><main>${body}</main></body></html>`;
+  await context.route(`**/${name}`, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html }));
+  return `${setup.server.url}${name}`;
+}
+
+async function waitReady(page, selector) {
+  await page.waitForFunction((sel) => [...document.querySelectorAll(sel)]
+    .every((e) => e.dataset.status === 'ready' || e.dataset.status === 'error'), selector, WAIT);
+  const errors = await page.$$eval(selector, (els) => els.map((e) => `${e.id}: ${e.shadowRoot.querySelector('.error')?.textContent}`)
+    .filter((m) => !m.endsWith(': ') && !m.endsWith(': undefined')));
+  assert.deepEqual(errors, [], 'an element showed an error');
+}
+
+/** The CLI's `--views` for the run an element shows (the decoder input it used, for encoder-decoders). */
+async function cliViews(page, selector, model) {
+  const decoderIds = await page.$eval(selector, (e) => (e.run?.decoderIds ? Array.from(e.run.decoderIds) : null));
+  return cliInspect(model.dir, TEXT, ['--views', ...(decoderIds ? ['--decoder-ids', decoderIds.join(',')] : [])]);
+}
+
+const close = (a, b, tol, what) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
+
+/** The mean over heads `heads` of row `i` of layer `l`, from the CLI's `[L][H][Tq][Tk]` attentions. */
+function meanRow(maps, l, heads, i) {
+  const n = maps[l][0][i].length;
+  return Array.from({ length: n }, (_, j) => heads.reduce((s, x) => s + maps[l][x][i][j], 0) / heads.length);
+}
+
+for (const kindName of ['encoder-only', 'decoder-only', 'encoder-decoder']) {
+  describe(`views of a ${kindName} model`, () => {
+    it('model view, head view, rollout and attention agree with the CLI and follow each other, by mouse and keyboard', async () => {
+      const model = setup.byKind[kindName];
+      const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+      const attrs = `model="${model.name}" text="${TEXT}" eager`;
+      const url = await hostPage(context, `__views-${kindName}.html`, `
+        <glassbox-model-view id="mv" ${attrs}></glassbox-model-view>
+        <glassbox-head-view id="hv" ${attrs}></glassbox-head-view>
+        <glassbox-attention id="at" ${attrs}></glassbox-attention>
+        <glassbox-rollout id="ro" ${attrs}></glassbox-rollout>`);
+      await page.goto(url);
+      await waitReady(page, '#mv, #hv, #at, #ro');
+      const kind = await page.$eval('#mv', (e) => e.shown.kind);
+      assert.equal(kind, { 'encoder-only': 'encoder', 'decoder-only': 'decoder', 'encoder-decoder': 'cross' }[kindName]);
+      const cli = await cliViews(page, '#mv', model);
+      const views = cli.views[kind];
+      const maps = cli.attentions[kind];
+      const [L, H] = [maps.length, maps[0].length];
+
+      // Every head is a thumbnail; the scores are the CLI's; the default head is the CLI's pick.
+      const mv = await page.$eval('#mv', (e) => ({ shown: e.shown, scores: Array.from(e.scores.scores, (v) => (Number.isNaN(v) ? null : v)),
+        patterns: e.scores.patterns, best: e.scores.best, thumbs: e.shadowRoot.querySelectorAll('.mv-thumb').length,
+        why: e.shadowRoot.querySelector('.mv-why').textContent, detail: e.shadowRoot.querySelector('.mv-detail').textContent }));
+      assert.equal(mv.thumbs, L * H);
+      assert.deepEqual(mv.patterns, views.patterns);
+      const P = views.patterns.length;
+      for (let l = 0; l < L; l++) {
+        for (let x = 0; x < H; x++) {
+          for (let p = 0; p < P; p++) {
+            const want = views.scores[l][x][p];
+            const got = mv.scores[(l * H + x) * P + p];
+            if (want === null) assert.equal(got, null, `layer ${l} head ${x} ${views.patterns[p]}: undefined in the CLI`);
+            else close(got, want, 1e-4, `layer ${l} head ${x} ${views.patterns[p]}`);
+          }
+        }
+      }
+      if (views.best) {
+        assert.deepEqual([mv.shown.layer, mv.shown.head], [views.best.layer, views.best.head], 'the model view opens on the CLI\'s pick');
+        assert.match(mv.why, new RegExp(`layer ${views.best.layer + 1}, head ${views.best.head + 1}`));
+        // Issue 17.2: <glassbox-attention> without layer/head opens on the same head and says why.
+        const at = await page.$eval('#at', (e) => ({ shown: e.shown, why: e.shadowRoot.querySelector('[data-why]').textContent }));
+        assert.deepEqual([at.shown.kind, at.shown.layer, at.shown.head], [kind, views.best.layer, views.best.head]);
+        assert.match(at.why, /pattern stands out most/);
+        assert.ok(at.why.includes(views.best.score.toFixed(2)), at.why);
+      }
+      // The detail panel shows the selected head's scores (3 decimals).
+      const sel = views.scores[mv.shown.layer][mv.shown.head];
+      for (let p = 0; p < P; p++) if (sel[p] !== null) assert.ok(mv.detail.includes(sel[p].toFixed(3)), `${views.patterns[p]} ${sel[p]} in ${mv.detail}`);
+
+      // Click a thumbnail: the other views follow.
+      const [tl, th] = [L - 1, H > 1 ? 1 : 0];
+      await page.locator(`#mv .mv-thumb[data-layer="${tl}"][data-head="${th}"]`).click();
+      await page.waitForFunction(([l, x]) => {
+        const hv = document.querySelector('#hv').shown;
+        const at = document.querySelector('#at').shown;
+        return hv?.layer === l && hv.heads.length === 1 && hv.heads[0] === x && at?.layer === l && at.head === x;
+      }, [tl, th], WAIT);
+      assert.equal(await page.$eval('#mv', (e) => e.getAttribute('layer')), String(tl + 1), 'state in attributes');
+
+      // Keyboard: the selected thumbnail is the one tab stop; an arrow key and Enter move the focus.
+      await page.locator(`#mv .mv-thumb[data-layer="${tl}"][data-head="${th}"]`).focus();
+      await page.keyboard.press('ArrowUp');
+      await page.keyboard.press('Enter');
+      const ul = Math.max(0, tl - 1);
+      await page.waitForFunction(([l, x]) => document.querySelector('#hv').shown?.layer === l
+        && document.querySelector('#hv').shown.heads[0] === x, [ul, th], WAIT);
+
+      // Head view: focus a query token by keyboard; the read-out numbers are the raw attention's.
+      await page.locator('#hv .left button.tok').first().focus();
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown');
+      const hv = await page.$eval('#hv', (e) => ({ shown: e.shown, w: Array.from(e.focusWeights()), readout: e.shadowRoot.querySelector('.hv-readout').textContent }));
+      const q = Math.min(2, hv.shown.nQueries - 1);
+      const want = meanRow(maps, ul, [th], q);
+      assert.ok(Math.max(...want.map((v, j) => Math.abs(v - hv.w[j]))) < 1e-4, `head view row ${q}: ${hv.w} vs ${want}`);
+      assert.match(hv.readout, new RegExp(`query ${q + 1}\\)`));
+      // Cross-attention: the left column is the decoder's tokens, the right the encoder's.
+      if (kind === 'cross') {
+        assert.equal(hv.shown.nQueries, cli.decoder_ids.length);
+        assert.equal(hv.shown.nKeys, cli.ids.length);
+      }
+      // Mouse: hover a key on the right column; the view shows what looks at it.
+      await page.locator('#hv .right button.tok').nth(1).hover();
+      assert.match(await page.$eval('#hv', (e) => e.shadowRoot.querySelector('.hv-readout').textContent), /key 2\)/);
+
+      // Rollout: the self-attention of this model (the encoder's for an encoder-decoder), numbers from the CLI.
+      const ro = await page.$eval('#ro', (e) => e.shown);
+      const selfKind = kind === 'cross' ? 'encoder' : kind;
+      assert.equal(ro.kind, selfKind);
+      const rv = cli.views[selfKind];
+      const T = rv.rollout.length;
+      assert.equal(ro.output, T - 1, 'the last token by default');
+      assert.ok(Math.max(...rv.rollout[ro.output].map((v, j) => Math.abs(v - ro.rollout[j]))) < 1e-4, 'rollout row');
+      const flowRow = rv.flow[rv.flow_outputs.indexOf(ro.output)];
+      assert.ok(Math.max(...flowRow.map((v, j) => Math.abs(v - ro.flow[j]))) < 1e-4, `flow: ${ro.flow} vs ${flowRow}`);
+      const selfMaps = cli.attentions[selfKind];
+      const raw = meanRow(selfMaps, selfMaps.length - 1, Array.from({ length: selfMaps[0].length }, (_, x) => x), ro.output);
+      assert.ok(Math.max(...raw.map((v, j) => Math.abs(v - ro.raw[j]))) < 1e-4, 'last-layer attention');
+      close(ro.rollout.reduce((a, b) => a + b, 0), 1, 1e-4, 'rollout row sums to 1');
+      // The whole rollout matrix is drawn beside the last layer's map.
+      const drawn = await page.$eval('#ro', async (e) => {
+        const { heatmapData } = await import('/views/heatmap.js');
+        const maps = e.shadowRoot.querySelectorAll('.ro-maps .heatmap');
+        return Array.from(maps, (m) => Array.from(heatmapData(m).values));
+      });
+      assert.ok(Math.max(...rv.rollout.flat().map((v, k) => Math.abs(v - drawn[1][k]))) < 1e-4, 'the rollout heatmap is the CLI\'s');
+      // Pick another output token with the keyboard.
+      await page.locator('#ro select').nth(1).focus();
+      await page.keyboard.press('Home');
+      await page.waitForFunction(() => document.querySelector('#ro').shown?.output === 0 && document.querySelector('#ro').dataset.status === 'ready', null, WAIT);
+      const ro0 = await page.$eval('#ro', (e) => e.shown);
+      assert.ok(Math.max(...rv.rollout[0].map((v, j) => Math.abs(v - ro0.rollout[j]))) < 1e-4, 'rollout row of token 1');
+      if (selfKind === 'decoder') {
+        assert.ok(ro0.flow.slice(1).every((v) => v === 0), `a decoder's first token gets flow only from itself: ${ro0.flow}`);
+        assert.ok(ro0.rollout.slice(1).every((v) => v === 0));
+      }
+
+      const axe = await axeViolations(page);
+      assert.deepEqual(axe.serious, [], 'axe: no serious or critical violations');
+      assert.deepEqual(foreignRequests(watch.requests), []);
+      assert.deepEqual(watch.errors, []);
+      await context.close();
+    });
+  });
+}
+
+describe('views at 390 px', () => {
+  it('fit a phone, work by keyboard and stay axe clean', async () => {
+    const model = setup.byKind['encoder-decoder'];
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const attrs = `model="${model.name}" text="${TEXT}" eager`;
+    const url = await hostPage(context, '__views-phone.html', `
+      <glassbox-model-view id="mv" ${attrs}></glassbox-model-view>
+      <glassbox-head-view id="hv" ${attrs} kind="cross" layer="1" head="all"></glassbox-head-view>
+      <glassbox-rollout id="ro" ${attrs} kind="decoder"></glassbox-rollout>`);
+    await page.goto(url);
+    await waitReady(page, '#mv, #hv, #ro');
+    const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth,
+      els: [...document.querySelectorAll('#mv, #hv, #ro')].map((e) => e.getBoundingClientRect().right) }));
+    assert.ok(widths.doc <= 390, `the page scrolls sideways: ${widths.doc}px`);
+    assert.ok(widths.els.every((r) => r <= 390), `an element overflows: ${widths.els}`);
+    // Head view, every head of layer 1 shown; explicit attributes: no pick, no reason line.
+    const hv = await page.$eval('#hv', (e) => ({ shown: e.shown, why: e.shadowRoot.querySelector('.hv-why').textContent }));
+    assert.equal(hv.shown.kind, 'cross');
+    assert.equal(hv.shown.heads.length, await page.$eval('#mv', (e) => e.shown.nHeads));
+    assert.equal(hv.why, '');
+    // Toggle a head off by keyboard.
+    await page.locator('#hv .hv-heads input').first().focus();
+    await page.keyboard.press('Space');
+    await page.waitForFunction(() => document.querySelector('#hv').getAttribute('head') !== 'all', null, WAIT);
+    await page.waitForFunction(() => !document.querySelector('#hv').shown.heads.includes(0), null, WAIT);
+    assert.equal(await page.$eval('#ro', (e) => e.shown.kind), 'decoder');
+    const axe = await axeViolations(page);
+    assert.deepEqual(axe.serious, [], 'axe at 390 px');
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+
+describe('the model view at BERT-base size', () => {
+  it('draws 12 x 12 heads at 128 tokens (the draw time is printed)', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const url = await hostPage(context, '__views-big.html', '<glassbox-model-view id="big" eager></glassbox-model-view>');
+    await page.goto(url);
+    const timing = await page.evaluate(async () => {
+      const { sharedGlassbox } = await import('/elements/base.js');
+      const [L, H, T] = [12, 12, 128];
+      // Softmax rows of a seeded pseudo-random score: a head that mostly reads the previous token, with noise.
+      let s = 7;
+      const rand = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
+      const data = new Float32Array(L * H * T * T);
+      for (let m = 0; m < L * H; m++) {
+        for (let i = 0; i < T; i++) {
+          let sum = 0;
+          for (let j = 0; j < T; j++) { const v = Math.exp(4 * rand() + (j === i - 1 ? 3 : 0)); data[(m * T + i) * T + j] = v; sum += v; }
+          for (let j = 0; j < T; j++) data[(m * T + i) * T + j] /= sum;
+        }
+      }
+      const ids = Uint32Array.from({ length: T }, (_, i) => i % 17);
+      const el = document.querySelector('#big');
+      el.source = { run: { tokens: { ids, tokens: Array.from(ids, String), special: [] }, attentions: { encoder: { data, shape: [L, H, T, T] } } },
+        info: { kind: 'encoder-only' }, scheme: 'plain', glassbox: await sharedGlassbox(), name: 'synthetic' };
+      await new Promise((resolve) => { const wait = () => (el.dataset.status === 'ready' ? resolve() : setTimeout(wait, 20)); wait(); });
+      const thumbs = el.shadowRoot.querySelectorAll('.mv-thumb canvas');
+      const c = thumbs[thumbs.length - 1].getContext('2d').getImageData(0, 0, T, T).data;
+      let inked = 0;
+      for (let i = 3; i < c.length; i += 4) if (c[i] > 0) inked++;
+      return { ...el.timing, thumbs: thumbs.length, inked, best: el.scores.best };
+    });
+    assert.equal(timing.thumbs, 144);
+    assert.ok(timing.inked > 0.9 * 128 * 128, 'the last thumbnail is drawn');
+    assert.equal(timing.best.pattern, 'previous-token', 'the planted previous-token heads are found');
+    console.log(`# model view, 12 x 12 heads at 128 tokens: pattern scores ${timing.patternsMs.toFixed(0)} ms, `
+      + `thumbnails drawn in ${timing.drawMs.toFixed(0)} ms (worker raster ${timing.rasterMs.toFixed(0)} ms, `
+      + `canvases ${timing.gridMs.toFixed(0)} ms)`);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+
+describe('the page', () => {
+  it('opens on the head the pattern scores pick, says why, and composes the model and head views', async () => {
+    const model = setup.byKind['encoder-only'];
+    const { page, context, watch } = await newWatchedPage(setup.browser.browser);
+    await page.goto(setup.server.url);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
+    await pickModel(page, model.name);
+    await page.fill('#text-input', TEXT);
+    await page.click('#run-button');
+    await waitIdle(page);
+    const cli = cliInspect(model.dir, TEXT, ['--views']);
+    const best = cli.views.encoder.best;
+    assert.ok(best, 'the bundled encoder has a head that beats chance on this text');
+    await page.waitForFunction(([l, x]) => window.__glassbox.heatmap()?.layer === l && window.__glassbox.heatmap().head === String(x), [best.layer, best.head], WAIT)
+      .catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify(await page.evaluate(() => ({ h: window.__glassbox.heatmap() && { ...window.__glassbox.heatmap(), values: 0 }, why: document.querySelector("#head-why").textContent, hash: location.hash })))} want ${JSON.stringify(best)}`); });
+    assert.match(await page.textContent('#head-why'), new RegExp(`layer ${best.layer + 1}, head ${best.head + 1}`));
+    await page.waitForFunction(() => document.querySelector('#model-view').dataset.status === 'ready', null, WAIT);
+    const thumbs = await page.$$eval('#model-view', (els) => els[0].shadowRoot.querySelectorAll('.mv-thumb').length);
+    assert.equal(thumbs, cli.attentions.encoder.length * cli.attentions.encoder[0].length);
+    // A thumbnail focuses the page's map; the URL follows.
+    await page.locator('#model-view .mv-thumb[data-layer="0"][data-head="0"]').click();
+    await page.waitForFunction(() => window.__glassbox.heatmap()?.layer === 0 && window.__glassbox.heatmap().head === '0', null, WAIT);
+    assert.equal(await page.$eval('#head-why', (e) => e.textContent), '', 'no reason once the reader chose');
+    // Layer 1 is the default, which a link leaves out; the head is named.
+    await page.waitForFunction(() => /(^|&|#)head=1(&|$)/.test(location.hash) && !/layer=/.test(location.hash), null, WAIT);
+    await page.waitForFunction(() => document.querySelector('#head-view').shown?.layer === 0, null, WAIT);
+    const axe = await axeViolations(page, ['#attention-section']);
+    assert.deepEqual(axe.serious, [], 'axe on the attention section');
+
+    // A link that names a layer and head opens there, not on the pick.
+    const named = `${setup.server.url}#model=${encodeURIComponent(model.name)}&text=${encodeURIComponent(TEXT)}&layer=2&head=3`;
+    const other = await context.newPage();
+    await other.goto(named);
+    await other.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+    const shown = await other.evaluate(() => ({ layer: window.__glassbox.heatmap()?.layer, head: window.__glassbox.heatmap()?.head }));
+    assert.deepEqual(shown, { layer: 1, head: '2' }, 'the link\'s layer and head win');
+    assert.equal(await other.textContent('#head-why'), '');
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});

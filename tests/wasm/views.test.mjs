@@ -1,0 +1,59 @@
+// The views' numbers across the wasm boundary (crate/src/wasm/views.rs), in Node: the same hand-worked
+// 2-layer example as tests/rust/rollout.rs, the results' shapes and types, and bad options refused by name.
+//
+//   scripts/build-wasm.sh && node --test tests/wasm/views.test.mjs
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+let wasm;
+
+before(async () => {
+  wasm = await import(pathToFileURL(join(ROOT, 'pkg', 'glassbox.js')).href);
+  await wasm.default({ module_or_path: readFileSync(join(ROOT, 'pkg', 'glassbox_bg.wasm')) });
+});
+
+// Layer 1, both heads: tokens 0 and 1 swap, 2 reads itself; layer 2: head 0 reads token 2, head 1 itself.
+// Worked in tests/rust/rollout.rs: rollout row 0 = [.375, .375, .25], flow from 0 = [.5, .5, .25].
+const swap = [0, 1, 0, 1, 0, 0, 0, 0, 1];
+const toLast = [0, 0, 1, 0, 0, 1, 0, 0, 1];
+const identity = [1, 0, 0, 0, 1, 0, 0, 0, 1];
+const maps = Float32Array.from([...swap, ...swap, ...toLast, ...identity]);
+
+const near = (got, want, what) => want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) < 1e-6, `${what}[${i}]: ${got[i]} vs ${w}`));
+
+test('attentionRollout: the hand-worked example, rollout and flow', () => {
+  const r = wasm.attentionRollout(maps, { shape: [2, 2, 3, 3], flowFrom: 0 });
+  assert.deepEqual(r.rollout.shape, [3, 3]);
+  assert.ok(r.rollout.data instanceof Float32Array && r.flow instanceof Float32Array);
+  near(r.rollout.data, [0.375, 0.375, 0.25, 0.375, 0.375, 0.25, 0, 0, 1], 'rollout');
+  near(r.flow, [0.5, 0.5, 0.25], 'flow');
+  assert.equal(r.flowFrom, 0);
+  assert.equal(wasm.attentionRollout(maps, { shape: [2, 2, 3, 3] }).flow, undefined, 'no flowFrom: rollout only');
+});
+
+test('attentionPatterns: scores, chance and the picked head', () => {
+  const ids = [1, 2, 3];
+  const p = wasm.attentionPatterns(maps, { shape: [2, 2, 3, 3], kind: 'encoder', queryIds: ids });
+  assert.deepEqual(p.patterns, ['previous-token', 'first-token', 'same-token', 'induction', 'diagonal']);
+  assert.equal(p.scores.length, 2 * 2 * 5);
+  // Layer 1, head 1 (swap): rows 1, 2 put 1 and 0 on their previous token: 0.5. No repeats: same-token NaN.
+  assert.equal(p.scores[0], 0.5);
+  assert.ok(Number.isNaN(p.scores[2]) && Number.isNaN(p.scores[3]) && Number.isNaN(p.scores[4]));
+  assert.deepEqual(p.chance.slice(2), [null, null, null]);
+  assert.equal(p.best.pattern, 'previous-token');
+  assert.deepEqual([p.best.layer, p.best.head], [0, 0]);
+});
+
+test('bad options and shapes are refused by name', () => {
+  assert.throws(() => wasm.attentionRollout(maps, { shape: [2, 2, 3, 3], flowfrom: 1 }), /attentionRollout options: unknown field `flowfrom`/);
+  assert.throws(() => wasm.attentionPatterns(maps, { shape: [2, 2, 3, 3], kind: 'sideways', queryIds: [1, 2, 3] }), /kind/);
+  assert.throws(() => wasm.attentionRollout(maps, { shape: [2, 2, 3, 4] }), /shape/);
+  assert.throws(() => wasm.attentionRollout(new Float32Array(12), { shape: [1, 1, 3, 4] }), /self-attention/);
+  assert.throws(() => wasm.attentionRollout(maps, { shape: [2, 2, 3, 3], flowFrom: 3 }), /past the last/);
+  assert.throws(() => wasm.attentionPatterns(maps, { shape: [2, 2, 3, 3], kind: 'encoder', queryIds: [1] }), /query ids/);
+});

@@ -1,0 +1,77 @@
+// Which head to open on: the pattern scores of every layer and head (crate/src/teach/patterns.rs, through
+// Glassbox.attentionPatterns), shared by the page, <glassbox-attention> and <glassbox-model-view>, so all of
+// them pick the same head for a sentence and say why in the same words.
+
+/** Readable names of the patterns (the API's names are kebab-case). */
+export const PATTERN_NAMES = {
+  'previous-token': 'previous token',
+  'first-token': 'first token (sink)',
+  'same-token': 'same token',
+  induction: 'induction',
+  diagonal: 'diagonal alignment',
+};
+
+/** One line per pattern: what its score measures. */
+export const PATTERN_MEANING = {
+  'previous-token': 'the weight each token puts on the token just before it',
+  'first-token': 'the weight put on the first token, where many heads park attention they do not need',
+  'same-token': 'the weight put on earlier copies of the same token',
+  induction: 'where the text repeats, the weight put on the token that followed the earlier copy',
+  diagonal: 'the weight near the diagonal scaled to both lengths: source and output words in the same order',
+};
+
+/** The token ids of the rows (queries) and columns (keys) of an attention kind of a run. */
+export function patternIds(run, kind) {
+  const input = Array.from(run.tokens.ids);
+  const decoder = run.decoderIds ? Array.from(run.decoderIds) : input;
+  if (kind === 'encoder') return { queryIds: input, keyIds: input };
+  if (kind === 'cross') return { queryIds: decoder, keyIds: input };
+  return { queryIds: decoder, keyIds: decoder };
+}
+
+/**
+ * The pattern scores of every head of `kind` in `run` (see glassbox.d.ts PatternScores), computed in the worker
+ * of `gb` and remembered on the run, so every view of the same run asks once.
+ */
+export function scorePatterns(gb, run, kind) {
+  const tensor = run.attentions?.[kind];
+  if (!tensor) return Promise.resolve(null);
+  let cache = patternCache.get(run);
+  if (!cache) patternCache.set(run, cache = {});
+  if (!cache[kind]) {
+    cache[kind] = gb.attentionPatterns(tensor, { kind, ...patternIds(run, kind) });
+    cache[kind].catch(() => { delete cache[kind]; });
+  }
+  return cache[kind];
+}
+
+const patternCache = new WeakMap();
+
+/** `scores[layer][head][pattern]` out of the flat `[L*H*P]` array (null where undefined). */
+export function scoreOf(scores, layer, head, pattern) {
+  const p = scores.patterns.indexOf(pattern);
+  const v = scores.scores[(layer * scores.nHeads + head) * scores.patterns.length + p];
+  return Number.isFinite(v) ? v : null;
+}
+
+/** A head's strongest pattern by how far it beats uniform attention: `{ pattern, score, chance }` or null. */
+export function bestPatternOf(scores, layer, head) {
+  let best = null;
+  scores.patterns.forEach((pattern, p) => {
+    const score = scoreOf(scores, layer, head, pattern);
+    const chance = scores.chance[p];
+    if (score === null || chance === null) return;
+    if (!best || score - chance > best.score - best.chance) best = { pattern, score, chance };
+  });
+  return best;
+}
+
+/** Why the view opened on a head: "Layer 2, head 3: previous token, 0.82 of its attention (uniform: 0.31)." */
+export function describeChoice(best) {
+  if (!best) {
+    return 'No head beats uniform attention on any pattern for this text, so the map shows the mean of the heads.';
+  }
+  return `Opened on layer ${best.layer + 1}, head ${best.head + 1}, the head whose pattern stands out most for this `
+    + `text: ${PATTERN_NAMES[best.pattern]}, ${best.score.toFixed(2)} of its attention (uniform attention would give `
+    + `${best.chance.toFixed(2)}).`;
+}
