@@ -470,3 +470,5 @@ export { GlassboxTokens, GlassboxAttention, GlassboxGeneration, GlassboxQkv, Gla
 import './elements/head-view.js';
 import './elements/model-view.js';
 import './elements/rollout.js';
+import './elements/rnn.js';
+import './elements/transfer.js';

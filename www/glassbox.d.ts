@@ -32,6 +32,10 @@ export declare class Glassbox {
   attentionPatterns(maps: AttentionTensor, options: PatternOptions): Promise<PatternScores>;
   /** Attention rollout of self-attention maps, and the attention flow from one output token (crate/src/teach/rollout.rs). */
   attentionRollout(maps: AttentionTensor, options?: { flowFrom?: number }): Promise<RolloutResult>;
+  /** A small RNN, LSTM or attention model learning to recall the first symbol (the model of <glassbox-rnn>). */
+  createTrainer(options?: TrainerOptions): Promise<Trainer>;
+  /** Multinomial logistic regression with L2 on fixed features (the classifier of <glassbox-transfer>). */
+  fitLogistic(options: LogisticOptions): Promise<LogisticResult>;
   /** Stops the worker: pending promises reject, every model is gone. */
   terminate(): void;
   /**
@@ -429,3 +433,43 @@ export interface RolloutResult {
   /** `[T]`: the maximum flow from output `flowFrom` to each input token (raw, each in [0, 1]). */
   flow?: Float32Array;
 }
+/** `Glassbox.createTrainer` options (docs/js-api.md#teaching-models-a-trainer-and-a-classifier). */
+export interface TrainerOptions {
+  cell?: 'rnn' | 'lstm' | 'attention';
+  length?: number;
+  symbols?: number;
+  hidden?: number;
+  weightScale?: number;
+  clip?: number;
+  optimizer?: 'adam' | 'sgd';
+  learningRate?: number;
+  batch?: number;
+  evalSize?: number;
+  seed?: number;
+}
+
+export interface TrainerInfo { cell: 'rnn' | 'lstm' | 'attention'; length: number; parameters: number; recurrentSingularValue: number | null; steps: number }
+
+export declare class Trainer {
+  readonly info: TrainerInfo;
+  /** `n` more steps; one number per step's batch (`gradNorm` before clipping). */
+  step(n?: number): Promise<{ step: number; clipped: number; skipped: number; loss: Float32Array; accuracy: Float32Array; gradNorm: Float32Array }>;
+  /** On fixed held-out sequences; `stepNorms[t]` is the mean norm of the gradient reaching step t + 1. */
+  evaluate(): Promise<{ step: number; loss: number; accuracy: number; stepNorms: Float32Array }>;
+  describe(): Promise<TrainerInfo>;
+  free(): Promise<null>;
+}
+
+export interface LogisticOptions {
+  dims: number;
+  classes: number;
+  /** `[N][dims]` flat. */
+  trainFeatures: Float32Array | ArrayLike<number>;
+  trainLabels: ArrayLike<number>;
+  testFeatures?: Float32Array | ArrayLike<number>;
+  testLabels?: ArrayLike<number>;
+  l2?: number;
+  iterations?: number;
+}
+
+export interface LogisticResult { trainAccuracy: number; testAccuracy: number; testPredictions: Uint32Array; testProbabilities: Float32Array }

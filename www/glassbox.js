@@ -136,6 +136,24 @@ export class Glassbox {
     return this._request({ type: 'attentionRollout', values: maps.data ?? maps, options: { shape: maps.shape, ...options } });
   }
 
+  /**
+   * A small RNN, LSTM or one-head attention model learning to recall the first symbol of a sequence (the model
+   * of <glassbox-rnn>), trained in the worker a few steps per call. Options: `{ cell: 'rnn'|'lstm'|'attention',
+   * length, symbols, hidden, weightScale, clip?, optimizer: 'adam'|'sgd', learningRate, batch, evalSize, seed }`.
+   */
+  async createTrainer(options = {}) {
+    const { handle, info } = await this._request({ type: 'trainerCreate', options });
+    return new Trainer(this, handle, info);
+  }
+
+  /**
+   * Multinomial logistic regression with L2 on fixed features: `{ dims, classes, trainFeatures, trainLabels,
+   * testFeatures?, testLabels?, l2?, iterations? }` -> `{ trainAccuracy, testAccuracy, testPredictions, testProbabilities }`.
+   */
+  fitLogistic(options) {
+    return this._request({ type: 'fitLogistic', options });
+  }
+
   /** Stop the worker; pending requests reject and every model is gone. */
   terminate() {
     this._worker.terminate();
@@ -313,6 +331,36 @@ export class Model {
   _request(message, handlers) {
     if (this._freed) return Promise.reject(new Error('this model was freed. Load it again with loadModel'));
     return this._gb._request({ ...message, handle: this._handle }, handlers);
+  }
+}
+
+/** A model in training in the worker. Create with `Glassbox.createTrainer`. */
+export class Trainer {
+  constructor(glassbox, handle, info) {
+    this._gb = glassbox;
+    this._handle = handle;
+    /** `{ cell, length, parameters, recurrentSingularValue, steps }` at creation. */
+    this.info = info;
+  }
+
+  /** `n` more steps: `{ step, clipped, skipped, loss, accuracy, gradNorm }` (Float32Array [n] each). */
+  step(n = 1) {
+    return this._gb._request({ type: 'trainerStep', trainer: this._handle, n });
+  }
+
+  /** On fixed evaluation sequences: `{ step, loss, accuracy, stepNorms }` (stepNorms[t]: gradient reaching step t + 1). */
+  evaluate() {
+    return this._gb._request({ type: 'trainerEvaluate', trainer: this._handle });
+  }
+
+  /** `{ cell, length, parameters, recurrentSingularValue, steps }` now. */
+  describe() {
+    return this._gb._request({ type: 'trainerInfo', trainer: this._handle });
+  }
+
+  /** Release it in the worker. */
+  free() {
+    return this._gb._request({ type: 'trainerFree', trainer: this._handle });
   }
 }
 

@@ -21,6 +21,7 @@ const SHELL = [
   'views/teaching.js', 'views/fill-mask.js', 'views/interventions.js', 'views/qkv.js', 'views/positions.js',
   'views/residual.js', 'views/tokenizer-steps.js', 'views/vector-strip.js',
   'head-choice.js', 'elements/view-element.js', 'elements/head-view.js', 'elements/model-view.js', 'elements/rollout.js',
+  'elements/rnn.js', 'elements/transfer.js', 'data/transfer-sentences.json',
   '../pkg/glassbox.js', '../pkg/glassbox_bg.wasm',
 ].map((p) => new URL(p, self.location.href).href);
 

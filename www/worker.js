@@ -30,6 +30,8 @@
 //
 // Options objects go to the wasm as they are: Rust (serde) fills the defaults and refuses unknown
 // or mistyped keys by name, so this file checks nothing the core checks.
+//   trainerCreate { options } -> result { handle, info }; trainerStep { trainer, n } -> result (metrics);
+//   trainerEvaluate / trainerInfo / trainerFree { trainer }; fitLogistic { options } -> result (see glassbox.js)
 //   cancel    { target }                              (no reply; the generation `target` ends with 'cancel')
 //   free      { handle }                              -> result null
 
@@ -89,11 +91,13 @@ function dispatch(msg) {
     case 'tokenEmbeddings': return modelFor(msg.handle).model.tokenEmbeddings(String(msg.stack), tokenIds(msg.ids, 'ids'));
     case 'generate': return generate(msg);
     case 'free': return free(msg.handle);
+    case 'trainerCreate': case 'trainerStep': case 'trainerEvaluate': case 'trainerInfo': case 'trainerFree': case 'fitLogistic':
+      return learn(msg);
     case 'debugPanic': return getEngine().then((api) => api.debugPanic());
     case 'debugBusy': return debugBusy(msg.ms);
     default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, inspect, attentionDims, `
       + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, attentionPatterns, '
-      + 'attentionRollout, generate, cancel or free');
+      + 'attentionRollout, generate, cancel, free, trainerCreate, trainerStep, trainerEvaluate, trainerInfo, trainerFree or fitLogistic');
   }
 }
 
@@ -466,5 +470,37 @@ async function generate(msg) {
   } finally {
     generations.delete(msg.id);
     try { generator.free(); } catch { /* its engine crashed and was replaced */ }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The teaching models (crate/src/teach): trainers of <glassbox-rnn>, the classifier of <glassbox-transfer>
+
+const trainers = new Map(); // handle -> { trainer: WasmTrainer, engine }
+let nextTrainer = 1;
+
+async function learn(msg) {
+  const api = await getEngine();
+  if (msg.type === 'fitLogistic') return api.fitLogistic(msg.options);
+  if (msg.type === 'trainerCreate') {
+    const trainer = api.WasmTrainer.create(msg.options);
+    const handle = nextTrainer++;
+    trainers.set(handle, { trainer, engine: api });
+    return { handle, info: trainer.info() };
+  }
+  const entry = trainers.get(msg.trainer);
+  if (!entry || entry.engine !== api) {
+    trainers.delete(msg.trainer);
+    if (msg.type === 'trainerFree') return null;
+    throw new Error(`no trainer ${msg.trainer}: it was freed or the engine restarted. Create it again`);
+  }
+  switch (msg.type) {
+    case 'trainerStep': return entry.trainer.step(wholeNumber(msg.n, 'n', 'Ask for a few steps, e.g. 20'));
+    case 'trainerEvaluate': return entry.trainer.evaluate();
+    case 'trainerInfo': return entry.trainer.info();
+    default:
+      trainers.delete(msg.trainer);
+      entry.trainer.free();
+      return null;
   }
 }

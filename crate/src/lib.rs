@@ -9,7 +9,8 @@
 //! - [`session`]: a model and its tokenizer loaded together, the API the CLI and the wasm boundary share
 //! - [`card`]: the model card both front ends print
 //! - [`plot`]: attention maps rasterised to RGBA (the page's pixels, the CLI's PNG figures)
-//! - [`teach`]: numbers the teaching views derive (attention patterns, rollout and flow)
+//! - [`teach`]: numbers the teaching views derive (attention patterns, rollout and flow) and small models
+//!   trained for them (an RNN and an LSTM with BPTT, logistic regression)
 
 pub mod card;
 pub mod error;

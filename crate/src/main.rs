@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod cli_teach;
+
 const USAGE: &str = "\
 glassbox: look inside transformer models
 
@@ -25,6 +27,9 @@ USAGE:
   glassbox info     DIR
   glassbox plot     DIR --text T --out fig.png [--kind encoder|decoder|cross] [--layer N] [--head N|mean|all]
                                  [--cell PX] [--theme light|dark] [--decoder-ids 0,5,9]
+  glassbox transfer DIR --data SENTENCES.json   (logistic regression on frozen sentence embeddings)
+  glassbox rnn [--cell rnn|lstm|attention] [--length N] [--weight-scale F] [--clip F] [--steps S] ...
+                                 (trains the model of <glassbox-rnn>; --help-rnn lists the options)
 
 DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json
 (tokenizer_config.json, special_tokens_map.json and generation_config.json are read when present).
@@ -79,6 +84,7 @@ struct Args {
     cell: usize,
     theme: String,
     out: Option<PathBuf>,
+    data: Option<PathBuf>,
 }
 
 fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
@@ -87,8 +93,8 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     if command == "--help" || command == "-h" || command == "help" {
         return Err(USAGE.to_string());
     }
-    if !["tokenize", "inspect", "generate", "info", "plot"].contains(&command.as_str()) {
-        return Err(format!("unknown command `{command}`. Use tokenize, inspect, generate, info or plot (see --help)"));
+    if !["tokenize", "inspect", "generate", "info", "plot", "transfer"].contains(&command.as_str()) {
+        return Err(format!("unknown command `{command}`. Use tokenize, inspect, generate, info, plot, transfer or rnn (see --help)"));
     }
     let mut a = Args { command, cell: 16, theme: "light".into(), ..Default::default() };
     let mut dir = None;
@@ -125,6 +131,7 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             "--head" => a.head = Some(value("--head")?),
             "--cell" => a.cell = number(&value("--cell")?, "--cell")?,
             "--theme" => a.theme = value("--theme")?,
+            "--data" => a.data = Some(PathBuf::from(value("--data")?)),
             "--out" => a.out = Some(PathBuf::from(value("--out")?)),
             "--help" | "-h" => return Err(USAGE.to_string()),
             flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` (see --help)")),
@@ -133,7 +140,7 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
         }
     }
     a.dir = dir.ok_or("missing the model folder: glassbox COMMAND DIR ...")?;
-    if a.texts.is_empty() && a.command != "info" {
+    if a.texts.is_empty() && a.command != "info" && a.command != "transfer" {
         return Err("no text given: add --text \"your sentence\"".into());
     }
     if a.command == "plot" && a.out.is_none() {
@@ -206,6 +213,9 @@ impl FolderBytes {
 }
 
 fn run(raw: &[String]) -> std::result::Result<(), String> {
+    if raw.first().is_some_and(|c| c == "rnn") {
+        return cli_teach::rnn(&raw[1..]);
+    }
     let args = parse_args(raw)?;
     let out = match args.command.as_str() {
         "tokenize" => tokenize(&args),
@@ -213,6 +223,7 @@ fn run(raw: &[String]) -> std::result::Result<(), String> {
         "generate" => return generate_cmd(&args).map_err(|e| e.to_string()),
         "info" => info(&args),
         "plot" => return plot(&args).map_err(|e| e.to_string()),
+        "transfer" => transfer(&args),
         _ => unreachable!("checked in parse_args"),
     }
     .map_err(|e| e.to_string())?;
@@ -243,6 +254,11 @@ fn tokenize(args: &Args) -> Result<Value> {
         cases.push(json!({ "text": text, "ids": enc.ids, "tokens": enc.tokens, "offsets": enc.offsets }));
     }
     Ok(json!({ "cases": cases }))
+}
+
+fn transfer(args: &Args) -> Result<Value> {
+    let data = args.data.as_deref().ok_or_else(|| Error::input("transfer needs --data", "Pass --data www/data/transfer-sentences.json"))?;
+    cli_teach::transfer(&load(args)?.1, data)
 }
 
 fn load(args: &Args) -> Result<(FolderBytes, Session)> {

@@ -17,6 +17,7 @@
 mod block;
 mod kernel_checks;
 mod views;
+mod learn;
 
 use crate::card::ModelCard;
 use crate::error::Error;

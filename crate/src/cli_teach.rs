@@ -1,0 +1,130 @@
+//! The CLI's teaching commands: `glassbox rnn` trains the model of `<glassbox-rnn>` and prints its
+//! figures; `glassbox transfer` fits the classifier of `<glassbox-transfer>` on frozen sentence
+//! embeddings. The page's numbers can be checked against these (tests/browser/learn.test.mjs).
+
+use glassbox::error::{Error, Result};
+use glassbox::models::Capture;
+use glassbox::session::Session;
+use glassbox::teach::logreg::{fit_and_test, Dataset, FitOptions};
+use glassbox::teach::rnn::{Cell, Evaluation, Optimizer, TrainOptions, Trainer};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+
+const RNN_USAGE: &str = "\
+glassbox rnn: train an RNN, an LSTM or a one-head attention model to recall the first symbol
+
+OPTIONS (defaults in brackets; the same options give the same numbers as the page):
+  --cell rnn|lstm|attention [lstm]   --length N [10]        --symbols K [4]      --hidden H [16]
+  --weight-scale F [1]               --clip F [none]        --optimizer adam|sgd [adam]
+  --learning-rate F [0.01]           --batch B [32]         --eval-size E [256]  --seed S [1]
+  --steps S [100]                    --eval-every S [0: only at the start and the end]
+
+Prints { options, parameters, recurrentSingularValue, steps: { loss, accuracy, gradNorm, clipped },
+evaluations: [{ step, loss, accuracy, stepNorms }] } where stepNorms[t] is the mean norm of the
+gradient reaching the state of step t + 1.";
+
+/// `glassbox rnn ...`
+pub fn rnn(raw: &[String]) -> std::result::Result<(), String> {
+    let mut o = TrainOptions::default();
+    let (mut steps, mut eval_every) = (100usize, 0usize);
+    let mut it = raw.iter();
+    while let Some(flag) = it.next() {
+        if flag == "--help" || flag == "-h" || flag == "--help-rnn" {
+            return Err(RNN_USAGE.into());
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value (see glassbox rnn --help)"))?;
+        let num = |what: &str| value.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("{what}: `{value}` is not a number"));
+        let whole = |what: &str| value.parse::<usize>().map_err(|_| format!("{what}: `{value}` is not a whole number"));
+        match flag.as_str() {
+            "--cell" => o.cell = Cell::parse(value).map_err(|e| e.to_string())?,
+            "--length" => o.length = whole(flag)?,
+            "--symbols" => o.symbols = whole(flag)?,
+            "--hidden" => o.hidden = whole(flag)?,
+            "--weight-scale" => o.weight_scale = num(flag)?,
+            "--clip" => o.clip = Some(num(flag)?),
+            "--optimizer" => o.optimizer = Optimizer::parse(value).map_err(|e| e.to_string())?,
+            "--learning-rate" => o.learning_rate = num(flag)?,
+            "--batch" => o.batch = whole(flag)?,
+            "--eval-size" => o.eval_size = whole(flag)?,
+            "--seed" => o.seed = value.parse().map_err(|_| format!("--seed: `{value}` is not a whole number"))?,
+            "--steps" => steps = whole(flag)?,
+            "--eval-every" => eval_every = whole(flag)?,
+            other => return Err(format!("unknown option `{other}` (see glassbox rnn --help)")),
+        }
+    }
+    if steps > 1_000_000 {
+        return Err(format!("--steps {steps} is more than 1000000; train in fewer steps"));
+    }
+    let mut trainer = Trainer::new(o.clone()).map_err(|e| e.to_string())?;
+    let mut evaluations = vec![evaluation(0, &trainer.evaluate())];
+    let mut reports = Vec::with_capacity(steps);
+    for s in 1..=steps {
+        reports.push(trainer.step());
+        if s == steps || (eval_every > 0 && s % eval_every == 0) {
+            evaluations.push(evaluation(s, &trainer.evaluate()));
+        }
+    }
+    let out = json!({
+        "options": {
+            "cell": o.cell.as_str(), "length": o.length, "symbols": o.symbols, "hidden": o.hidden, "weightScale": o.weight_scale,
+            "clip": o.clip, "optimizer": if o.optimizer == Optimizer::Adam { "adam" } else { "sgd" }, "learningRate": o.learning_rate,
+            "batch": o.batch, "evalSize": o.eval_size, "seed": o.seed,
+        },
+        "parameters": trainer.model.n_parameters(),
+        "recurrentSingularValue": trainer.model.recurrent_singular_value(),
+        "steps": {
+            "loss": reports.iter().map(|r| r.loss).collect::<Vec<_>>(),
+            "accuracy": reports.iter().map(|r| r.accuracy).collect::<Vec<_>>(),
+            "gradNorm": reports.iter().map(|r| r.grad_norm).collect::<Vec<_>>(),
+            "clipped": reports.iter().map(|r| r.clipped).collect::<Vec<_>>(),
+        },
+        "evaluations": evaluations,
+    });
+    print_json(&out)
+}
+
+fn evaluation(step: usize, e: &Evaluation) -> Value {
+    json!({ "step": step, "loss": e.loss, "accuracy": e.accuracy, "stepNorms": e.step_norms })
+}
+
+fn print_json(v: &Value) -> std::result::Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer(&mut stdout, v).map_err(|e| e.to_string())?;
+    writeln!(stdout).map_err(|e| e.to_string())
+}
+
+/// `glassbox transfer DIR --data FILE`: `{ classes, trainAccuracy, testAccuracy, testPredictions }`
+/// of a logistic regression (default options) on the model's mean-pooled sentence embeddings.
+/// FILE: `{ classes: [..], train: [{ text, label }], test: [{ text, label }] }`.
+pub fn transfer(session: &Session, data: &Path) -> Result<Value> {
+    let fail = |problem: String| Error::file(data.display().to_string(), problem, "Use the layout of www/data/transfer-sentences.json");
+    let text = std::fs::read_to_string(data).map_err(|e| fail(format!("cannot be read ({e})")))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| fail(format!("is not JSON ({e})")))?;
+    let classes = v["classes"].as_array().map_or(0, Vec::len);
+    let mut sets = Vec::new();
+    for key in ["train", "test"] {
+        let rows = v[key].as_array().ok_or_else(|| fail(format!("has no \"{key}\" list")))?;
+        let (mut features, mut labels) = (Vec::new(), Vec::new());
+        for row in rows {
+            let (Some(t), Some(label)) = (row["text"].as_str(), row["label"].as_u64()) else {
+                return Err(fail(format!("a \"{key}\" entry is not {{ \"text\": \"...\", \"label\": 0 }}")));
+            };
+            let ins = session.inspect(t, None, Capture::NONE)?;
+            let e = session
+                .sentence_embedding(&ins)
+                .ok_or_else(|| Error::input("this model gives no sentence embedding", "Use an encoder-only model such as models/glassbox-bert"))?;
+            features.extend(e.into_iter().map(f64::from));
+            labels.push(label as usize);
+        }
+        sets.push((features, labels));
+    }
+    let dims = session.info().d_model;
+    let r = fit_and_test(
+        Dataset { features: &sets[0].0, dims, labels: &sets[0].1 },
+        Dataset { features: &sets[1].0, dims, labels: &sets[1].1 },
+        classes,
+        &FitOptions::default(),
+    )?;
+    Ok(json!({ "classes": v["classes"], "trainAccuracy": r.train_accuracy, "testAccuracy": r.test_accuracy, "testPredictions": r.test_predictions }))
+}
