@@ -105,6 +105,18 @@ async function collectModels(modelsDir) {
 
 // ---- the folder -----------------------------------------------------------------------------------
 
+/**
+ * Server settings that let a page on another origin use the widgets from this folder (module script, worker
+ * imports, wasm and model fetches are all CORS requests): `_headers` for Netlify and Cloudflare Pages, `.htaccess`
+ * for Apache (mod_headers). Other servers: docs/widgets.md. Not in the service worker's cache (a server may
+ * refuse to serve them).
+ */
+export const HOSTING_FILES = {
+  _headers: '/*\n  Access-Control-Allow-Origin: *\n  Cross-Origin-Resource-Policy: cross-origin\n',
+  '.htaccess': '<IfModule mod_headers.c>\n  Header set Access-Control-Allow-Origin "*"\n  Header set Cross-Origin-Resource-Policy "cross-origin"\n</IfModule>\n'
+    + 'AddType application/wasm .wasm\nAddType text/javascript .js\n',
+};
+
 function writeFolder(out, models) {
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
@@ -121,7 +133,9 @@ function writeFolder(out, models) {
     fs.writeFileSync(file, withMetaCsp(fs.readFileSync(file, 'utf8'), policy, `www/${page}`));
   }
   const worker = path.join(out, 'worker.js');
-  fs.writeFileSync(worker, replaceOnce(fs.readFileSync(worker, 'utf8'), "'../pkg/glassbox.js'", "'./pkg/glassbox.js'", 'www/worker.js'));
+  let workerJs = replaceOnce(fs.readFileSync(worker, 'utf8'), "'../pkg/glassbox.js'", "'./pkg/glassbox.js'", 'www/worker.js');
+  workerJs = replaceOnce(workerJs, "'../pkg/glassbox_bg.wasm'", "'./pkg/glassbox_bg.wasm'", 'www/worker.js');
+  fs.writeFileSync(worker, workerJs);
   for (const m of models) {
     fs.mkdirSync(path.join(out, 'models', m.name), { recursive: true });
     for (const f of m.files) fs.copyFileSync(path.join(m.dir, f), path.join(out, 'models', m.name, f));
@@ -130,8 +144,11 @@ function writeFolder(out, models) {
   const index = models.map(({ name, kind, modelType, title, files }) => ({ name, path: `models/${name}/`, kind, modelType, title, extra: false, files }));
   fs.writeFileSync(path.join(out, 'models/index.json'), `${JSON.stringify({ models: index }, null, 2)}\n`);
 
+  // Hosting for pages on other origins (the widgets' script tag from a blog): static hosts read these.
+  for (const [name, text] of Object.entries(HOSTING_FILES)) fs.writeFileSync(path.join(out, name), text);
+
   // The service worker: the exact file list, and a version that changes whenever any file does.
-  const all = walk(out).filter((f) => f !== 'sw.js');
+  const all = walk(out).filter((f) => f !== 'sw.js' && !(f in HOSTING_FILES));
   const hash = createHash('sha256');
   for (const f of all) hash.update(f).update('\0').update(fs.readFileSync(path.join(out, f)));
   const version = hash.digest('hex').slice(0, 12);
@@ -248,8 +265,9 @@ function writeSingleFile(file, models) {
     wasm: fs.readFileSync(path.join(PKG, 'glassbox_bg.wasm')).toString('base64'),
     glueBase64: glue.toString('base64'),
     // A data: URL is no base for relative URLs: the default glue address goes (init passes the real one).
-    workerBase64: Buffer.from(replaceOnce(fs.readFileSync(path.join(WWW, 'worker.js'), 'utf8'),
-      "new URL('../pkg/glassbox.js', import.meta.url).href", "'inlined'", 'www/worker.js')).toString('base64'),
+    workerBase64: Buffer.from(replaceOnce(replaceOnce(fs.readFileSync(path.join(WWW, 'worker.js'), 'utf8'),
+      "new URL('../pkg/glassbox.js', import.meta.url).href", "'inlined'", 'www/worker.js'),
+    "new URL('../pkg/glassbox_bg.wasm', import.meta.url).href", 'undefined', 'www/worker.js')).toString('base64'),
     index: models.map(({ name, kind, modelType, title, files }) => ({ name, path: `models/${name}/`, kind, modelType, title, files })),
     models: Object.fromEntries(models.map((m) => [m.name,
       Object.fromEntries(m.files.map((f) => [f, fs.readFileSync(path.join(m.dir, f)).toString('base64')]))])),

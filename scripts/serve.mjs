@@ -8,6 +8,7 @@
 //               /pkg/      -> pkg/      (the wasm build)
 //               /models/   -> models/   (bundled models; models/extra/ too when present)
 //               /models/index.json      (generated: the model folders found, for the page's picker)
+// Every response may be read by any origin (CORS_HEADERS), so a page elsewhere can use the widgets from here.
 // MODELS_DIR replaces models/ (tests point it at a temporary folder).
 
 import { createServer } from 'node:http';
@@ -73,6 +74,19 @@ export const CSP = {
   // The embed exists to be framed by other sites; what they can make it do is limited in embed.js.
   embed: [...CSP_COMMON, "connect-src 'self'", "worker-src 'self'", 'frame-ancestors *'].join('; '),
   worker: [...CSP_COMMON, `connect-src 'self' ${USER_MODEL_SOURCES}`].join('; '),
+};
+
+// ---- CORS ---------------------------------------------------------------------------------------------
+//
+// Every file here is public and no request carries credentials, so any origin may read them: a blog on another
+// site loads glassbox-widgets.js as a module script (a CORS request), its blob worker imports worker.js and the
+// wasm glue, and the worker fetches the wasm and the models, all from this server. Without these headers the
+// browser refuses each of them. CORP says the same to pages that require it (Cross-Origin-Embedder-Policy).
+
+/** The headers that let a page on another origin use the files (widgets, worker, wasm, models). */
+export const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Cross-Origin-Resource-Policy': 'cross-origin',
 };
 
 function policyFor(file) {
@@ -171,9 +185,14 @@ function locate(urlPath, modelsDir) {
 export function createGlassboxServer({ modelsDir = join(ROOT, 'models') } = {}) {
   return createServer(async (req, res) => {
     const send = (status, body, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': CSP.document });
+      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': CSP.document, ...CORS_HEADERS });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
+    if (req.method === 'OPTIONS') {
+      // A preflight (a cross-origin fetch with a non-simple header): reading is allowed, nothing else.
+      res.writeHead(204, { ...CORS_HEADERS, 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': 'Range', 'Access-Control-Max-Age': '600' });
+      return res.end();
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Only GET and HEAD are served\n');
     const url = new URL(req.url, 'http://127.0.0.1');
     if (url.pathname === '/models/index.json') {
@@ -187,7 +206,7 @@ export function createGlassboxServer({ modelsDir = join(ROOT, 'models') } = {}) 
       info = await stat(file);
       if (info.isDirectory()) {
         if (!url.pathname.endsWith('/')) {
-          res.writeHead(301, { Location: `${url.pathname}/${url.search}` });
+          res.writeHead(301, { Location: `${url.pathname}/${url.search}`, ...CORS_HEADERS });
           return res.end();
         }
         file = join(file, 'index.html');
@@ -203,6 +222,7 @@ export function createGlassboxServer({ modelsDir = join(ROOT, 'models') } = {}) 
       'X-Content-Type-Options': 'nosniff',
       'Content-Security-Policy': policyFor(file),
       'Referrer-Policy': 'no-referrer',
+      ...CORS_HEADERS,
     });
     if (req.method === 'HEAD') return res.end();
     createReadStream(file).on('error', () => res.destroy()).pipe(res);

@@ -467,6 +467,7 @@ define('glassbox-qkv', GlassboxQkv);
 define('glassbox-predictions', GlassboxPredictions);
 
 export { GlassboxTokens, GlassboxAttention, GlassboxGeneration, GlassboxQkv, GlassboxPredictions };
+import './elements/lesson.js';
 import './elements/head-view.js';
 import './elements/model-view.js';
 import './elements/rollout.js';

@@ -14,6 +14,26 @@ function resolveUrl(url) {
   return new URL(url, globalThis.location?.href ?? here).href;
 }
 
+let crossOriginShim = null; // blob: URL of the module that imports worker.js from its own origin
+
+/**
+ * Start the worker (`workerUrl`, else worker.js beside this module). The last line is the literal
+ * `new Worker(new URL('./worker.js', import.meta.url))` that bundlers (Vite, webpack) look for to bundle the
+ * worker with its wasm. Browsers start a worker only from the page's own origin: when this module was loaded
+ * from another one (a blog using a Glassbox server's script), a same-origin blob imports the worker module,
+ * which then fetches the wasm and the models from its own server (that server sends CORS headers).
+ */
+function startWorker(opts) {
+  if (opts.workerUrl) return new Worker(resolveUrl(opts.workerUrl), { type: 'module' });
+  const pageOrigin = globalThis.location?.origin;
+  if (pageOrigin && pageOrigin !== 'null' && new URL(here).origin !== pageOrigin) {
+    crossOriginShim ??= URL.createObjectURL(new Blob([`import ${JSON.stringify(new URL('./worker.js', here).href)};\n`],
+      { type: 'text/javascript' }));
+    return new Worker(crossOriginShim, { type: 'module' });
+  }
+  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+}
+
 export class Glassbox {
   /**
    * Start the worker and the wasm. Options: `workerUrl` (default: worker.js beside this module),
@@ -22,7 +42,7 @@ export class Glassbox {
    * `worker` (an already created Worker-like object; mainly for tests).
    */
   static async create(opts = {}) {
-    const worker = opts.worker ?? new Worker(opts.workerUrl ? resolveUrl(opts.workerUrl) : new URL('./worker.js', here), { type: 'module' });
+    const worker = opts.worker ?? startWorker(opts);
     const gb = new Glassbox(worker);
     const wasm = typeof opts.wasm === 'string' || opts.wasm instanceof URL ? resolveUrl(opts.wasm) : opts.wasm;
     gb._restart = { opts, wasm };
@@ -95,7 +115,7 @@ export class Glassbox {
     }
     const { opts, wasm } = this._restart;
     const old = this._worker;
-    this._worker = new Worker(opts.workerUrl ? resolveUrl(opts.workerUrl) : new URL('./worker.js', here), { type: 'module' });
+    this._worker = startWorker(opts);
     old.terminate();
     for (const pending of this._pending.values()) pending.reject(new Error('stopped: the computation was interrupted'));
     this._pending.clear();

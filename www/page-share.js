@@ -217,6 +217,8 @@ function buildShareBar() {
       <label for="embed-widget">Custom element (paste into any page)</label>
       <textarea id="embed-widget" rows="3" readonly spellcheck="false"></textarea>
       <button type="button" class="secondary" data-copy="embed-widget">Copy</button>
+      <label for="embed-origin">Your site's address, if it will drive the iframe with postMessage (optional)</label>
+      <input id="embed-origin" type="url" placeholder="https://blog.example" spellcheck="false" autocomplete="url">
       <label for="embed-iframe">Or an iframe</label>
       <textarea id="embed-iframe" rows="3" readonly spellcheck="false"></textarea>
       <button type="button" class="secondary" data-copy="embed-iframe">Copy</button>
@@ -230,6 +232,7 @@ function buildShareBar() {
     $('#copy-embed').setAttribute('aria-expanded', 'true');
     copy($('#embed-widget').value, 'Embed code copied (the custom-element form; the iframe form is below).');
   });
+  $('#embed-origin').addEventListener('input', renderShare);
   bar.addEventListener('click', (e) => {
     const target = e.target.closest('[data-copy]');
     if (target) copy($(`#${target.dataset.copy}`).value, 'Copied.');
@@ -240,7 +243,19 @@ function renderShare() {
   if (!$('#embed-widget')) return;
   const state = { ...currentState(), embed: false };
   $('#embed-widget').value = widgetEmbedCode(baseUrl(), state);
-  $('#embed-iframe').value = iframeEmbedCode(baseUrl(), state, { baseline: baseline() });
+  $('#embed-iframe').value = iframeEmbedCode(baseUrl(), state, { baseline: baseline(), origin: hostOrigin() });
+}
+
+/** The origin the author typed (`origin=` of the iframe: the page allowed to command it), or null. */
+function hostOrigin() {
+  const raw = $('#embed-origin')?.value.trim();
+  if (!raw) return null;
+  try {
+    const { origin } = new URL(raw);
+    return origin === 'null' ? null : origin;
+  } catch {
+    return null;
+  }
 }
 
 async function copy(text, message) {

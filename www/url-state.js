@@ -130,9 +130,13 @@ export function widgetEmbedCode(baseUrl, state) {
   return `<script type="module" src="${script}"></script>\n<${tag}${attrs}></${tag}>`;
 }
 
-/** The iframe embed code for `state`: embed.html (beside the page) with the state in its hash. */
-export function iframeEmbedCode(baseUrl, state, { height = 560, baseline = DEFAULTS } = {}) {
-  const src = `${new URL('embed.html', baseUrl).href}#${encodeState(state, baseline)}`;
+/**
+ * The iframe embed code for `state`: embed.html (beside the page) with the state in its hash. `origin`: the host
+ * page's origin, the only one the embed then obeys and answers (`origin=`; without it, only its own origin).
+ */
+export function iframeEmbedCode(baseUrl, state, { height = 560, baseline = DEFAULTS, origin = null } = {}) {
+  const extra = origin ? `&${new URLSearchParams({ origin })}` : '';
+  const src = `${new URL('embed.html', baseUrl).href}#${encodeState(state, baseline)}${extra}`;
   const title = `Glassbox: ${state.view === 'generate' ? 'generation' : state.view ?? 'attention'}`;
   return `<iframe src="${src.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}" title="${title}" width="100%" height="${height}" `
     + 'style="border: 0" loading="lazy"></iframe>';

@@ -40,7 +40,8 @@ const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generatio
 const WEIGHTS = 'model.safetensors';
 const PROGRESS_INTERVAL_MS = 100;
 
-let pkgSpec = { pkgUrl: new URL('../pkg/glassbox.js', import.meta.url).href, wasm: undefined };
+// Both as literal `new URL(…, import.meta.url)`, so a bundler (Vite, webpack) copies the glue and the wasm with the worker.
+let pkgSpec = { pkgUrl: new URL('../pkg/glassbox.js', import.meta.url).href, wasm: new URL('../pkg/glassbox_bg.wasm', import.meta.url).href };
 let engine = null; // Promise of the imported wasm-bindgen module, initialised
 let engineCount = 0; // bumped after a crash so the next import is a fresh instance
 const models = new Map(); // handle -> { model: WasmModel, engine }
@@ -154,7 +155,7 @@ function restartEngine() {
 // The wasm module
 
 function init(msg) {
-  if (msg.pkgUrl) pkgSpec = { ...pkgSpec, pkgUrl: String(msg.pkgUrl) };
+  if (msg.pkgUrl) pkgSpec = { pkgUrl: String(msg.pkgUrl), wasm: undefined }; // its own wasm, beside it, unless given
   if (msg.wasm !== undefined) pkgSpec = { ...pkgSpec, wasm: msg.wasm };
   return getEngine().then((api) => api.buildInfo());
 }

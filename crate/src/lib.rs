@@ -11,6 +11,28 @@
 //! - [`plot`]: attention maps rasterised to RGBA (the page's pixels, the CLI's PNG figures)
 //! - [`teach`]: numbers the teaching views derive (attention patterns, rollout and flow) and small models
 //!   trained for them (an RNN and an LSTM with BPTT, logistic regression)
+//!
+//! ## Layers
+//!
+//! Imports run one way, bottom to top, with no cycles (`tests/rust/layering.rs` checks every
+//! `crate::` path):
+//!
+//! ```text
+//! wasm (the JS boundary)      main.rs (the CLI)
+//!          \                  /
+//!  card  session  plot  teach   one API for both front ends: load, inspect, generate, embed;
+//!                                 the rasteriser; what the teaching views derive
+//!            |
+//!          models              families, attention + capture, generation
+//!          /    \
+//!  tokenizer    loader         tokenizer.json pipelines; config / safetensors parsing, limits
+//!          \    /
+//!          kernels             the math on contiguous &[f32]
+//!   (error, rng: leaves any layer may use)
+//! ```
+//!
+//! Tensors whose shape matters (attention maps `[L][H][Tq][Tk]`, hidden states `[L+1][T][C]`,
+//! the Q/K/V trace) are [`ndarray`] arrays; kernels take their contiguous slices.
 
 pub mod card;
 pub mod error;

@@ -271,11 +271,8 @@ fn maps(m: &Option<AttentionMaps>) -> Value {
     match m {
         None => Value::Null,
         Some(m) => Value::Array(
-            m.data
-                .chunks(m.q_len * m.k_len)
-                .collect::<Vec<_>>()
-                .chunks(m.n_heads)
-                .map(|heads| Value::Array(heads.iter().map(|h| matrix(h, m.k_len)).collect()))
+            m.outer_iter()
+                .map(|heads| Value::Array(heads.outer_iter().map(|map| Value::Array(map.outer_iter().map(|row| Value::Array(row.iter().map(|&x| float(x)).collect())).collect())).collect()))
                 .collect(),
         ),
     }
@@ -355,8 +352,11 @@ const FLOW_EVERY_OUTPUT_MAX: usize = 48;
 /// for self-attention, rollout `[T][T]` and flow (a row per token of `flow_outputs`), or `flow_error`.
 fn views(maps: &Option<AttentionMaps>, kind: MapKind, query_ids: &[u32], key_ids: &[u32]) -> Result<Value> {
     let Some(m) = maps else { return Ok(Value::Null) };
-    let shape = m.shape();
-    let s = score_heads(&m.data, shape, kind, query_ids, key_ids)?;
+    let (l, h, t, k) = m.dim();
+    let shape = [l, h, t, k];
+    let flat = m.as_standard_layout(); // [L][H][Tq][Tk] row-major, the layout the views read
+    let data = flat.as_slice().unwrap_or_default();
+    let s = score_heads(data, shape, kind, query_ids, key_ids)?;
     let n = Pattern::ALL.len();
     let scores: Vec<Value> = s.scores.chunks(n * s.n_heads).map(|layer| json!(layer.chunks(n).map(|h| h.to_vec()).collect::<Vec<_>>())).collect();
     let best = s.best_head().map(|b| json!({ "layer": b.layer, "head": b.head, "pattern": b.pattern.as_str(), "score": b.score, "chance": b.chance }));
@@ -367,11 +367,10 @@ fn views(maps: &Option<AttentionMaps>, kind: MapKind, query_ids: &[u32], key_ids
         "best": best,
     });
     if let MapKind::SelfAttention { .. } = kind {
-        let t = m.q_len;
-        out["rollout"] = matrix(&rollout::rollout(&m.data, shape)?, t);
+        out["rollout"] = matrix(&rollout::rollout(data, shape)?, t);
         // A maximum flow per (output, input) pair: every output of a short text, the last one of a long.
         let outputs: Vec<usize> = if t <= FLOW_EVERY_OUTPUT_MAX { (0..t).collect() } else { vec![t - 1] };
-        match outputs.iter().map(|&o| rollout::flow(&m.data, shape, o)).collect::<Result<Vec<_>>>() {
+        match outputs.iter().map(|&o| rollout::flow(data, shape, o)).collect::<Result<Vec<_>>>() {
             Ok(rows) => {
                 out["flow"] = matrix(&rows.concat(), t);
                 out["flow_outputs"] = json!(outputs);
@@ -420,7 +419,10 @@ fn plot(args: &Args) -> Result<()> {
                 n => Some(n.parse::<usize>().map_err(|_| Error::input(format!("--head {n} is not a head"), "Use a head number from 0, mean or all"))?),
             };
             let values = plot::head_map(maps, args.layer, head)?;
-            plot::rasterize(&values, maps.q_len, maps.k_len, mask, style, &palette)?
+            {
+                let (_, _, rows, cols) = maps.dim();
+                plot::rasterize(&values, rows, cols, mask, style, &palette)?
+            }
         }
     };
     let out = args.out.as_ref().expect("checked in parse_args");

@@ -111,8 +111,14 @@ describe('axe-core, WCAG 2.1 A/AA: no serious or critical violations', () => {
       const statuses = await page.$$eval('[data-status]', (els) => els.filter((e) => e.localName.startsWith('glassbox-'))
         .map((e) => `${e.localName} ${e.dataset.status}`));
       assert.ok(statuses.length >= 10, `the tutorial's widgets: ${statuses.join(', ')}`);
-      assert.deepEqual(statuses.filter((s) => !s.endsWith(' ready')), [], 'every tutorial widget rendered');
+      assert.ok(statuses.filter((s) => s.startsWith('glassbox-lesson ')).length >= 8, `the tutorial's lessons: ${statuses.join(', ')}`);
+      assert.deepEqual(statuses.filter((s) => !s.endsWith(' ready')), [], 'every tutorial lesson and widget rendered');
       found = await audit(page, page, 'tutorial.html');
+      // Each lesson at its last step shows other widgets (Q/K/V, predictions, two maps side by side): audit those too.
+      await page.$$eval('glassbox-lesson', (els) => els.forEach((e) => e.go(Infinity)));
+      await page.waitForFunction(() => [...document.querySelectorAll('glassbox-lesson')].every((e) => e.step === e.lesson?.steps.length), null, WAIT);
+      await waitWidgets(page, '[data-status]');
+      found.push(...await audit(page, page, 'tutorial.html, every lesson at its last step'));
     } finally {
       await context.close();
     }

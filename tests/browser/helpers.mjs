@@ -102,6 +102,41 @@ export async function startServer(modelsRoot) {
   };
 }
 
+/**
+ * The setup a browser test file starts from: the models under test (plus `extraModels`, `{ name: folder }`
+ * copied beside them), the static server, a browser and, unless `openPage` is false, one watched page on the
+ * site, ready (`body[data-ready]`). Resolves to `{ models, server, browser, artifacts, context?, page?, watch? }`;
+ * `closePage(setup)` undoes it.
+ *
+ *   const setup = {};
+ *   before(async () => { Object.assign(setup, await openPage({ extraModels: { 'zz-t5': dir } })); });
+ *   after(() => closePage(setup));
+ */
+export async function openPage({ extraModels = {}, openPage: open = true, artifacts = false } = {}) {
+  assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
+  const setup = { models: await modelsUnderTest() };
+  for (const [name, folder] of Object.entries(extraModels)) {
+    fs.cpSync(folder, path.join(setup.models.root, name), { recursive: true });
+  }
+  setup.server = await startServer(setup.models.root);
+  setup.browser = await launchBrowser();
+  setup.artifacts = artifacts ? ensureArtifacts() : (fs.mkdirSync(ARTIFACTS, { recursive: true }), ARTIFACTS);
+  if (open) {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    Object.assign(setup, { context, page, watch });
+    await page.goto(setup.server.url);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+  }
+  return setup;
+}
+
+/** Close what `openPage` opened (safe on a partial setup). */
+export async function closePage(setup) {
+  await setup.context?.close();
+  await setup.browser?.close();
+  await setup.server?.stop();
+}
+
 /** Debian Chromium through playwright-core. `launch` gives every browser a fresh temporary profile
  * (playwright creates and removes the user-data-dir), so no state leaks between runs. */
 export async function launchBrowser() {

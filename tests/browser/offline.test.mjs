@@ -109,6 +109,12 @@ describe('offline', () => {
       await page.goto(`${server.url}embed.html#model=${setup.decoder.name}&text=Offline+widgets&view=tokens`);
       await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
       assert.ok(await page.$eval('glassbox-tokens', (e) => e.shadowRoot.querySelectorAll('.chip').length) >= 3);
+      // The tutorial's lessons (JSON files in the folder) play from it too, at the step the link names.
+      await page.goto(`${server.url}tutorial.html#tokens=2`);
+      const lesson = 'glassbox-lesson[src="lessons/tokens.json"]';
+      await page.waitForFunction((sel) => document.querySelector(sel)?.step === 2 && document.querySelector(sel).dataset.status === 'ready', lesson, WAIT);
+      await page.waitForFunction((sel) => document.querySelector(`${sel} glassbox-tokens`)?.dataset.status === 'ready', lesson, WAIT);
+      assert.ok(await page.$eval(`${lesson} glassbox-tokens`, (e) => e.shadowRoot.querySelectorAll('.chip').length) >= 3);
       assert.deepEqual(blocked, [], 'nothing tried to reach another origin');
       assert.deepEqual(watch.errors, []);
     } finally {

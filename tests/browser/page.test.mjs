@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, newWatchedPage, foreignRequests, modelsUnderTest, ensureArtifacts, cliInspect,
+  openPage, closePage,
+  newWatchedPage, foreignRequests, cliInspect,
   maxAbsDiff, waitIdle, pickModel, canvasInk, CLI,
 } from './helpers.mjs';
 
@@ -22,23 +23,11 @@ const GENERATE_TOKENS = 6;
 const setup = {};
 
 before(async () => {
-  assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
-  setup.models = await modelsUnderTest();
+  Object.assign(setup, await openPage({ artifacts: true }));
   console.log(`# models: ${setup.models.models.map((m) => `${m.name} (${m.kind}, ${m.bundled ? 'bundled' : 'fixture'})`).join(', ')}`);
-  setup.server = await startServer(setup.models.root);
-  setup.browser = await launchBrowser();
-  setup.artifacts = ensureArtifacts();
-  const { context, page, watch } = await newWatchedPage(setup.browser.browser);
-  Object.assign(setup, { context, page, watch });
-  await page.goto(setup.server.url);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
 });
 
-after(async () => {
-  await setup.context?.close();
-  await setup.browser?.close();
-  await setup.server?.stop();
-});
+after(() => closePage(setup));
 
 async function shot(page, name) {
   await page.screenshot({ path: path.join(setup.artifacts, `${name}.png`), fullPage: true });

@@ -13,7 +13,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launchBrowser, newWatchedPage, modelsUnderTest, cliInspect, waitIdle, pickModel, canvasInk, axeViolations, CLI, ARTIFACTS, ROOT } from './helpers.mjs';
+import { openPage, closePage, cliInspect, waitIdle, pickModel, canvasInk, axeViolations, CLI, ARTIFACTS, ROOT } from './helpers.mjs';
 
 const NAME = 'zz-llama-gqa';
 const FIXTURE = path.join(ROOT, 'tests/fixtures/models/llama_gqa');
@@ -21,16 +21,8 @@ const TEXT = 'The dog chased the cat';
 const setup = {};
 
 before(async () => {
-  assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
-  setup.models = await modelsUnderTest();
-  fs.cpSync(FIXTURE, path.join(setup.models.root, NAME), { recursive: true });
-  setup.server = await startServer(setup.models.root);
-  setup.browser = await launchBrowser();
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const { context, page, watch } = await newWatchedPage(setup.browser.browser);
-  Object.assign(setup, { context, page, watch });
-  await page.goto(setup.server.url);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+  Object.assign(setup, await openPage({ extraModels: { [NAME]: FIXTURE } }));
+  const { page } = setup;
   await pickModel(page, NAME);
   await page.fill('#text-input', TEXT);
   const renders = await page.evaluate(() => window.__glassboxTeaching.renders ?? 0);
@@ -39,11 +31,7 @@ before(async () => {
   await waitIdle(page);
 });
 
-after(async () => {
-  await setup.context?.close();
-  await setup.browser?.close();
-  await setup.server?.stop();
-});
+after(() => closePage(setup));
 
 const reference = () => JSON.parse(fs.readFileSync(path.join(FIXTURE, 'reference.json'), 'utf8'));
 

@@ -21,7 +21,7 @@ function step(what, cmd, args, opts = {}) {
   }
 }
 
-if (!fs.existsSync(path.join(ROOT, 'node_modules/playwright-core'))) step('npm packages', 'npm', ['ci', '--no-audit', '--no-fund']);
+if (!['playwright-core', 'vite'].every((p) => fs.existsSync(path.join(ROOT, 'node_modules', p)))) step('npm packages', 'npm', ['ci', '--no-audit', '--no-fund']);
 /** Newest modification time of the files under `dir` (0 when it does not exist). */
 function newest(dir) {
   let t = 0;

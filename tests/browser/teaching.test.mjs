@@ -10,36 +10,23 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, newWatchedPage, modelsUnderTest, cliInspect, maxAbsDiff, waitIdle, pickModel,
+  openPage, closePage,
+  cliInspect, maxAbsDiff, waitIdle, pickModel,
   canvasInk, CLI, ARTIFACTS, ROOT,
 } from './helpers.mjs';
 
 const TOLERANCE = 1e-5;
 const T5_NAME = 'zz-t5-relative';
+// T5 (relative positions, a position bias in every self-attention score) beside the models under test.
 const setup = {};
 
 before(async () => {
-  assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
-  setup.models = await modelsUnderTest();
-  // T5 (relative positions, a position bias in every self-attention score) beside the models under test.
-  fs.cpSync(path.join(ROOT, 'tests/fixtures/models/t5_tiny'), path.join(setup.models.root, T5_NAME), { recursive: true });
-  setup.server = await startServer(setup.models.root);
-  setup.browser = await launchBrowser();
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const { context, page, watch } = await newWatchedPage(setup.browser.browser);
-  Object.assign(setup, { context, page, watch });
-  await page.goto(setup.server.url);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+  Object.assign(setup, await openPage({ extraModels: { [T5_NAME]: path.join(ROOT, 'tests/fixtures/models/t5_tiny') } }));
 });
 
-after(async () => {
-  await setup.context?.close();
-  await setup.browser?.close();
-  await setup.server?.stop();
-});
+after(() => closePage(setup));
 
 const byKind = (kind) => setup.models.models.find((m) => m.kind === kind);
 const T = () => setup.page.evaluate(() => window.__glassboxTeaching.state());

@@ -5,9 +5,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import {
   startServer, launchBrowser, newWatchedPage, foreignRequests, modelsUnderTest, ensureArtifacts, canvasInk,
-  assertGenerated, eosIds,
+  assertGenerated, eosIds, CLI,
 } from './helpers.mjs';
 
 const WAIT = { timeout: 120000 };
@@ -128,24 +130,96 @@ describe('widgets on a host page', () => {
 });
 
 describe('the tutorial', () => {
-  it('draws every widget as the reader scrolls, one load per model (and one for the random twin)', async () => {
+  it('plays every lesson to its end, every step drawn, one load per model; its numbers come from the models', async () => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
     await page.goto(`${setup.server.url}tutorial.html`);
-    const n = await page.$$eval(allWidgets, (els) => els.length);
-    assert.ok(n >= 12, `${n} widgets`);
-    assert.equal(await page.$$eval(allWidgets, (els) => els.filter((e) => e.dataset.status === 'waiting').length) > n / 2, true,
+    const srcs = await page.$$eval('glassbox-lesson', (els) => els.map((e) => e.getAttribute('src')));
+    assert.ok(srcs.length >= 8, `the tutorial is told in lessons: ${srcs.join(', ')}`);
+    // Lazy: the lessons far below have not woken, so their widgets have loaded nothing.
+    assert.ok(await page.$$eval('glassbox-lesson [data-lesson-widget]', (els) => els.filter((e) => e.dataset.status === 'waiting').length > els.length / 2),
       'most widgets wait below the fold');
-    for (let i = 0; i < n; i++) {
-      await page.$$eval(allWidgets, (els, k) => els[k].scrollIntoView({ block: 'center' }), i);
-      await page.waitForFunction((k) => ['ready', 'error'].includes(document.querySelectorAll('glassbox-tokens, glassbox-attention, glassbox-generation')[k].dataset.status), i, WAIT);
+    const played = [];
+    for (let i = 0; i < srcs.length; i++) {
+      const lesson = page.locator('glassbox-lesson').nth(i);
+      await lesson.scrollIntoViewIfNeeded();
+      await page.waitForFunction((k) => ['ready', 'error'].includes(document.querySelectorAll('glassbox-lesson')[k].dataset.status), i, WAIT);
+      const n = await lesson.evaluate((e) => e.lesson?.steps.length ?? 0);
+      assert.ok(n >= 2, `${srcs[i]} has steps`);
+      for (let k = 1; k <= n; k++) {
+        if (k > 1) await lesson.evaluate((e) => e.next());
+        const s = await lesson.evaluate((e) => ({
+          step: e.step,
+          error: e.shadowRoot.querySelector('.error').hidden ? '' : e.shadowRoot.querySelector('.error').textContent,
+          notice: e.shadowRoot.querySelector('.lesson-notice').textContent,
+          widgets: [...e.children].filter((c) => c.dataset.lessonWidget !== undefined).length,
+        }));
+        assert.equal(s.step, k);
+        assert.equal(s.error, '', `${srcs[i]} step ${k}`);
+        // A step either shows its widgets or says which element this page lacks (elements that ship later).
+        assert.ok(s.widgets > 0 || /does not define/.test(s.notice), `${srcs[i]} step ${k} shows something: ${JSON.stringify(s)}`);
+        for (let w = 0; w < s.widgets; w++) {
+          const widget = lesson.locator('[data-lesson-widget]').nth(w);
+          await widget.scrollIntoViewIfNeeded();
+          await widget.evaluate((e) => new Promise((resolve) => {
+            const done = () => ['ready', 'error'].includes(e.dataset.status) && e.dataset.status !== 'running';
+            if (done()) return resolve();
+            const t = setInterval(() => { if (done()) { clearInterval(t); resolve(); } }, 50);
+          }));
+          const err = await widget.evaluate((e) => e.shadowRoot?.querySelector('.error:not([hidden])')?.textContent ?? '');
+          assert.equal(err, '', `${srcs[i]} step ${k}: a widget showed an error`);
+        }
+        played.push(`${srcs[i]}#${k}`);
+      }
     }
-    await waitWidgets(page, allWidgets);
     const stats = await page.evaluate(async () => JSON.parse(JSON.stringify((await import('/glassbox-widgets.js')).stats)));
     const keys = stats.loads.map((l) => `${l.url} ${l.randomSeed}`);
     assert.equal(new Set(keys).size, keys.length, 'no model loaded twice');
     assert.ok(stats.loads.some((l) => l.randomSeed !== null), 'the random-weights twin was built');
-    assert.match(await page.$eval('#position-facts', (e) => e.textContent), /sinusoidal|sine/);
+
+    // Numbers quoted by the tutorial come from the loaded models, as the CLI reads them.
+    const info = (dir) => JSON.parse(spawnSync(CLI, ['info', dir], { encoding: 'utf8' }).stdout);
+    const byType = Object.fromEntries(setup.models.models.map((m) => [JSON.parse(fs.readFileSync(path.join(m.dir, 'config.json'), 'utf8')).model_type, m]));
+    const tokens = page.locator('glassbox-lesson[src="lessons/tokens.json"]');
+    await tokens.evaluate((e) => e.go(0));
+    await page.waitForFunction(() => document.querySelector('glassbox-lesson[src="lessons/tokens.json"]').shadowRoot.querySelector('.lesson-caption').dataset.facts === 'ready', null, WAIT);
+    const facts = await tokens.evaluate((e) => [...e.shadowRoot.querySelectorAll('[data-fact]')].map((f) => [f.dataset.fact, f.textContent]));
+    const gpt2 = info(byType.gpt2.dir);
+    assert.deepEqual(facts.find(([k]) => k === 'vocabSize'), ['vocabSize', gpt2.vocabSize.toLocaleString('en')], 'the vocabulary size quoted');
+    await page.locator('#block-facts').scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => document.querySelectorAll('#block-facts tr[data-model]').length >= 3, null, WAIT);
+    const rows = await page.$$eval('#block-facts tr[data-model]', (trs) => trs.map((t) => [t.dataset.model, Number(t.dataset.dModel), Number(t.dataset.dFf)]));
+    for (const [type, dModel, dFF] of rows) {
+      const m = info(byType[type].dir);
+      assert.deepEqual([dModel, dFF], [m.dModel, m.dFF], `${type}: the width and feed-forward width shown`);
+    }
+    if (byType.marian) {
+      const d = info(byType.marian.dir).dModel;
+      await page.waitForFunction((w) => document.querySelector('#sinusoid').dataset.dimensions?.split(',').includes(String(w / 2)), d, WAIT);
+      assert.match(await page.$eval('#sinusoid-caption', (e) => e.textContent), new RegExp(`of ${d};`), 'the waves are drawn at the translator\'s width');
+      assert.match(await page.$eval('#position-facts', (e) => e.textContent), new RegExp(`at most ${info(byType.marian.dir).maxPositions} tokens`));
+    }
+    // The two small figures compute what they claim: one neuron learns AND; repeated products with a matrix fade or blow up.
+    const neuron = () => page.evaluate(() => [...document.querySelectorAll('#neuron-table tbody tr')].map((tr) => Number(tr.cells[3].textContent)));
+    await page.click('#neuron-reset');
+    const untrained = await neuron();
+    await page.click('#neuron-train');
+    await page.click('#neuron-train');
+    const trained = await neuron();
+    assert.deepEqual(trained.map((y) => y > 0.5), [false, false, false, true], `the neuron learned AND: ${untrained} -> ${trained}`);
+    assert.match(await page.$eval('#neuron-state', (e) => e.textContent), /^After 200 steps/);
+    const lastNorm = async (scale) => {
+      await page.$eval('#gradient-scale', (e, v) => { e.value = String(v); e.dispatchEvent(new Event('input')); }, scale);
+      return page.$eval('#gradient-bars', (e) => Number(e.dataset.last));
+    };
+    assert.ok(await lastNorm(0.6) < 1e-3, 'a small weight matrix: the gradient vanishes over 30 steps');
+    assert.ok(await lastNorm(1.5) > 1e3, 'a large weight matrix: the gradient explodes over 30 steps');
     await page.screenshot({ path: path.join(setup.artifacts, 'tutorial.png'), fullPage: true });
+    assert.ok(played.length >= 30, `${played.length} steps played`);
+    // A phone: the article and its lessons fit 390 px without sideways scrolling.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(500);
+    const widths = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+    assert.ok(widths[0] <= widths[1], `the tutorial is ${widths[0]} px wide at ${widths[1]} px`);
     assert.deepEqual(foreignRequests(watch.requests), []);
     assert.deepEqual(watch.errors, []);
     await context.close();

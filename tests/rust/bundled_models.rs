@@ -185,7 +185,7 @@ fn translator_cross_attention_aligns_words() {
         decoder_ids.extend(&tgt.ids);
         let out = session.inspect(&p.src, Some(&decoder_ids), Capture::PROBS).expect("forward");
         let cross = out.outputs.cross_attentions.expect("cross-attention captured"); // [L][H][T][S]
-        let (h_count, s_len) = (cross.n_heads, cross.k_len);
+        let (h_count, s_len) = (cross.dim().1, cross.dim().3);
         for &t in &p.content {
             let aligned: Vec<usize> = p.links.iter().filter(|l| l.1 == t).map(|l| l.0).collect();
             let Some(row) = tgt_word.iter().position(|w| *w == Some(t)) else { continue };
@@ -197,7 +197,7 @@ fn translator_cross_attention_aligns_words() {
                 let mut mean = vec![0f32; s_len]; // head-averaged row [S]
                 for h in 0..h_count {
                     for (j, m) in mean.iter_mut().enumerate() {
-                        *m += cross.get(l, h, row, j) / h_count as f32;
+                        *m += cross[[l, h, row, j]] / h_count as f32;
                     }
                 }
                 if src_word[argmax(&mean)].is_some_and(|w| aligned.contains(&w)) {

@@ -42,8 +42,8 @@ fn compare_maps(what: &str, got: &Option<AttentionMaps>, want: &Value) {
     }
     let got = got.as_ref().unwrap_or_else(|| panic!("{what}: no attention captured"));
     let want = flat(want);
-    assert_eq!(got.data.len(), want.len(), "{what}: attention shape differs");
-    assert_close(what, &got.data, &want, ATTENTION_TOL);
+    assert_eq!(got.len(), want.len(), "{what}: attention shape differs");
+    assert_close(what, got.as_slice().unwrap(), &want, ATTENTION_TOL);
 }
 
 /// Forward pass, generation and ids of one fixture folder against its reference.json.

@@ -48,13 +48,13 @@ fn compare(what: &str, model: &Model, src: &[u32], r: &Value) {
     let (s, t) = (src.len(), dec.len());
     let enc = maps(what, &out.encoder_attentions);
     assert_eq!(enc.shape(), [info.n_layers, info.n_heads, s, s], "{what}: encoder attention shape");
-    assert_close(&format!("{what}: encoder attentions"), &enc.data, &flat(&r["attentions"]["encoder"]), ATTENTION_TOL);
+    assert_close(&format!("{what}: encoder attentions"), enc.as_slice().unwrap(), &flat(&r["attentions"]["encoder"]), ATTENTION_TOL);
     let self_attn = maps(what, &out.decoder_attentions);
     assert_eq!(self_attn.shape()[2..], [t, t], "{what}: decoder attention shape");
-    assert_close(&format!("{what}: decoder attentions"), &self_attn.data, &flat(&r["attentions"]["decoder"]), ATTENTION_TOL);
+    assert_close(&format!("{what}: decoder attentions"), self_attn.as_slice().unwrap(), &flat(&r["attentions"]["decoder"]), ATTENTION_TOL);
     let cross = maps(what, &out.cross_attentions);
     assert_eq!(cross.shape()[2..], [t, s], "{what}: cross attention shape [layer][head][decoder pos][encoder pos]");
-    assert_close(&format!("{what}: cross attentions"), &cross.data, &flat(&r["attentions"]["cross"]), ATTENTION_TOL);
+    assert_close(&format!("{what}: cross attentions"), cross.as_slice().unwrap(), &flat(&r["attentions"]["cross"]), ATTENTION_TOL);
     let enc_h = out.encoder_last_hidden_state.as_ref().unwrap_or_else(|| panic!("{what}: no encoder_last_hidden_state"));
     assert_close(&format!("{what}: encoder_last_hidden_state"), enc_h, &flat(&r["encoder_last_hidden_state"]), STATE_TOL);
     assert_close(&format!("{what}: last_hidden_state"), &out.last_hidden_state, &flat(&r["last_hidden_state"]), STATE_TOL);
@@ -181,18 +181,18 @@ fn property_cross_attention_rows_sum_to_one() {
             let out = forward(&model, &ids(&case["ids"]), &ids(&case["teacher_forced"]["decoder_ids"]));
             for (kind, m) in [("cross", &out.cross_attentions), ("decoder", &out.decoder_attentions), ("encoder", &out.encoder_attentions)] {
                 let m = maps(name, m);
-                for (r, row) in m.data.chunks(m.k_len).enumerate() {
+                for (r, row) in m.rows().into_iter().enumerate() {
                     let sum: f32 = row.iter().sum();
                     assert!((sum - 1.0).abs() < 1e-5, "{name}: {kind} attention row {r} sums to {sum}");
                 }
             }
             // Causal: decoder position i sees nothing after i.
             let dec = maps(name, &out.decoder_attentions);
-            for l in 0..dec.n_layers {
-                for h in 0..dec.n_heads {
-                    for i in 0..dec.q_len {
-                        for j in i + 1..dec.k_len {
-                            assert_eq!(dec.get(l, h, i, j), 0.0, "{name}: decoder attention looks ahead at [{l}][{h}][{i}][{j}]");
+            for l in 0..dec.dim().0 {
+                for h in 0..dec.dim().1 {
+                    for i in 0..dec.dim().2 {
+                        for j in i + 1..dec.dim().3 {
+                            assert_eq!(dec[[l, h, i, j]], 0.0, "{name}: decoder attention looks ahead at [{l}][{h}][{i}][{j}]");
                         }
                     }
                 }
@@ -225,16 +225,16 @@ fn property_cached_decoding_equals_recomputing() {
                 let want: Vec<f64> = logits[last * v..(last + 1) * v].iter().map(|&x| x as f64).collect();
                 assert_close(&format!("{name}: cached logits at position {last}"), &step.logits, &want, 1e-4);
                 let (s_step, c_step) = (step.self_attentions.unwrap(), step.cross_attentions.unwrap());
-                assert_eq!(s_step.shape(), [info.n_decoder_layers, self_full.n_heads, n, at + n]);
-                for l in 0..s_step.n_layers {
-                    for h in 0..s_step.n_heads {
+                assert_eq!(s_step.shape(), [info.n_decoder_layers, self_full.dim().1, n, at + n]);
+                for l in 0..s_step.dim().0 {
+                    for h in 0..s_step.dim().1 {
                         for i in 0..n {
                             for j in 0..at + n {
-                                let (got, want) = (s_step.get(l, h, i, j), self_full.get(l, h, at + i, j));
+                                let (got, want) = (s_step[[l, h, i, j]], self_full[[l, h, at + i, j]]);
                                 assert!((got - want).abs() < 1e-5, "{name}: cached self-attention [{l}][{h}][{}][{j}] {got} vs {want}", at + i);
                             }
                             for j in 0..src.len() {
-                                let (got, want) = (c_step.get(l, h, i, j), cross_full.get(l, h, at + i, j));
+                                let (got, want) = (c_step[[l, h, i, j]], cross_full[[l, h, at + i, j]]);
                                 assert!((got - want).abs() < 1e-5, "{name}: cached cross-attention [{l}][{h}][{}][{j}] {got} vs {want}", at + i);
                             }
                         }

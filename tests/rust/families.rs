@@ -41,14 +41,14 @@ fn compare_outputs(what: &str, model: &Model, out: &Outputs, case: &Value) {
     let attention = attention.unwrap_or_else(|| panic!("{what}: no attention was captured"));
     let t = case["input_ids"].as_array().unwrap().len();
     assert_eq!(attention.shape(), [info.n_layers, info.n_heads, t, t], "{what}: attention shape");
-    assert_close(&format!("{what}: attentions"), &attention.data, &flat(&case["attentions"]), ATTENTION_TOL);
-    let mut figures = format!("attention {:.1e}, last_hidden_state {:.1e}", worst(&attention.data, &flat(&case["attentions"])), worst(&out.last_hidden_state, &flat(&case["last_hidden_state"])));
+    assert_close(&format!("{what}: attentions"), attention.as_slice().unwrap(), &flat(&case["attentions"]), ATTENTION_TOL);
+    let mut figures = format!("attention {:.1e}, last_hidden_state {:.1e}", worst(attention.as_slice().unwrap(), &flat(&case["attentions"])), worst(&out.last_hidden_state, &flat(&case["last_hidden_state"])));
     assert_close(&format!("{what}: last_hidden_state"), &out.last_hidden_state, &flat(&case["last_hidden_state"]), STATE_TOL);
     if let Some(want) = case.get("hidden_states") {
         let states = states.unwrap_or_else(|| panic!("{what}: no hidden states kept"));
-        assert_eq!(states.n_states, info.n_layers + 1, "{what}: number of hidden states");
-        assert_close(&format!("{what}: hidden_states"), &states.data, &flat(want), STATE_TOL);
-        figures += &format!(", hidden_states {:.1e}", worst(&states.data, &flat(want)));
+        assert_eq!(states.dim().0, info.n_layers + 1, "{what}: number of hidden states");
+        assert_close(&format!("{what}: hidden_states"), states.as_slice().unwrap(), &flat(want), STATE_TOL);
+        figures += &format!(", hidden_states {:.1e}", worst(states.as_slice().unwrap(), &flat(want)));
     }
     if case["logits"].is_null() {
         assert!(out.logits.is_none(), "{what}: logits computed but the reference model has no LM head");
@@ -226,8 +226,8 @@ fn qkv_trace_shows_which_kv_head_each_query_head_reads() {
     let probe = Probe { qkv: Some(QkvRequest { kind: AttentionKind::Decoder, layer: 1 }), ..Default::default() };
     let out = model.forward_probed(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, &probe).unwrap();
     let trace = out.qkv.expect("trace");
-    assert_eq!((trace.n_heads, trace.n_kv_heads, trace.d_head), (4, 2, 24));
-    let head = |x: &[f32], h: usize| x[h * trace.k_len * trace.d_head..(h + 1) * trace.k_len * trace.d_head].to_vec();
+    assert_eq!((trace.n_heads(), trace.n_kv_heads, trace.d_head()), (4, 2, 24));
+    let head = |x: &ndarray::Array3<f32>, h: usize| x.index_axis(ndarray::Axis(0), h).to_owned();
     assert_eq!(head(&trace.k, 0), head(&trace.k, 1));
     assert_eq!(head(&trace.v, 2), head(&trace.v, 3));
     assert_ne!(head(&trace.k, 1), head(&trace.k, 2));
@@ -388,7 +388,7 @@ fn roberta_positions_follow_the_pad_offset() {
     let probe = Probe { hidden_states: true, ..Default::default() };
     let embeddings = |ids: &[u32]| {
         let out = model.forward_probed(&Inputs { ids, type_ids: None, decoder_ids: None }, &probe).unwrap();
-        out.encoder_hidden_states.unwrap().state(0).to_vec()
+        out.encoder_hidden_states.unwrap().index_axis(ndarray::Axis(0), 0).iter().copied().collect::<Vec<f32>>()
     };
     let (with_pad, without) = (embeddings(&[0, 50, pad as u32, 60, 2]), embeddings(&[0, 50, 60, 2]));
     assert_eq!(&with_pad[3 * c..4 * c], &without[2 * c..3 * c]);
@@ -459,7 +459,7 @@ fn logit_lens_reads_every_layer_of_a_rotary_model() {
     let ids = [10u32, 20, 30, 40];
     let probe = Probe { hidden_states: true, ..Default::default() };
     let out = model.forward_probed(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, &probe).unwrap();
-    let n = out.decoder_hidden_states.as_ref().unwrap().n_states;
+    let n = out.decoder_hidden_states.as_ref().unwrap().dim().0;
     assert_eq!(n, model.info().n_layers + 1);
     assert_eq!(model.logit_lens(&out, n - 1).unwrap(), out.logits.clone().unwrap());
     let first = model.logit_lens(&out, 1).unwrap();

@@ -64,7 +64,7 @@ fn compare(what: &str, c: usize, out: &Outputs, case: &Value) {
     let maps = out.encoder_attentions.as_ref().expect("attention captured");
     for pick in case["attention_rows"].as_array().unwrap() {
         let (l, h, i) = (pick["layer"].as_u64().unwrap() as usize, pick["head"].as_u64().unwrap() as usize, pick["row"].as_u64().unwrap() as usize);
-        let got: Vec<f32> = (0..t).map(|j| maps.get(l, h, i, j)).collect();
+        let got: Vec<f32> = (0..t).map(|j| maps[[l, h, i, j]]).collect();
         assert_close(&format!("{what}: attention [{l}][{h}] row {i}"), &got, &flat(&pick["probs"]), ATTENTION_TOL);
     }
 }

@@ -45,7 +45,7 @@ fn attention_rows_sum_to_one() {
         let model = load(name);
         for ids in reference_ids(name) {
             let maps = self_attention(&model, &attentions(&model, &ids, Capture::PROBS));
-            for (r, row) in maps.data.chunks(maps.k_len).enumerate() {
+            for (r, row) in maps.rows().into_iter().enumerate() {
                 let sum: f32 = row.iter().sum();
                 assert!((sum - 1.0).abs() < 1e-5, "{name}: attention row {r} sums to {sum}");
                 assert!(row.iter().all(|p| (0.0..=1.0).contains(p)), "{name}: attention row {r} has a value outside [0, 1]: {row:?}");
@@ -61,16 +61,16 @@ fn causal_entries_above_the_diagonal_are_exactly_zero() {
         let ids = long_ids(name);
         let out = attentions(&model, &ids, Capture::ALL);
         let (probs, scores) = (out.decoder_attentions.unwrap(), out.decoder_scores.unwrap());
-        let [l_n, h_n, t, _] = probs.shape();
+        let (l_n, h_n, t, _) = probs.dim();
         for l in 0..l_n {
             for h in 0..h_n {
                 for i in 0..t {
                     for j in 0..t {
                         if j > i {
-                            assert_eq!(probs.get(l, h, i, j), 0.0, "{name}: probs[{l}][{h}][{i}][{j}]");
-                            assert_eq!(scores.get(l, h, i, j), f32::NEG_INFINITY, "{name}: scores[{l}][{h}][{i}][{j}]");
+                            assert_eq!(probs[[l, h, i, j]], 0.0, "{name}: probs[{l}][{h}][{i}][{j}]");
+                            assert_eq!(scores[[l, h, i, j]], f32::NEG_INFINITY, "{name}: scores[{l}][{h}][{i}][{j}]");
                         } else {
-                            assert!(scores.get(l, h, i, j).is_finite(), "{name}: visible score [{l}][{h}][{i}][{j}] not finite");
+                            assert!(scores[[l, h, i, j]].is_finite(), "{name}: visible score [{l}][{h}][{i}][{j}] not finite");
                         }
                     }
                 }
@@ -109,12 +109,12 @@ fn cached_equals_full(name: &str, first: usize) {
         let last = at + n - 1; // the position whose logits the step returns
         assert_close(&format!("{name}: cached logits at {last}"), &step.logits, &full_logits[last * v..(last + 1) * v].iter().map(|&x| x as f64).collect::<Vec<_>>(), 1e-4);
         let maps = step.self_attentions.unwrap();
-        assert_eq!(maps.shape(), [full_maps.n_layers, full_maps.n_heads, n, at + n], "{name}: step attention shape");
-        for l in 0..maps.n_layers {
-            for h in 0..maps.n_heads {
+        assert_eq!(maps.shape(), [full_maps.dim().0, full_maps.dim().1, n, at + n], "{name}: step attention shape");
+        for l in 0..maps.dim().0 {
+            for h in 0..maps.dim().1 {
                 for i in 0..n {
-                    let got: Vec<f32> = (0..at + n).map(|j| maps.get(l, h, i, j)).collect();
-                    let want: Vec<f64> = (0..at + n).map(|j| full_maps.get(l, h, at + i, j) as f64).collect();
+                    let got: Vec<f32> = (0..at + n).map(|j| maps[[l, h, i, j]]).collect();
+                    let want: Vec<f64> = (0..at + n).map(|j| full_maps[[l, h, at + i, j]] as f64).collect();
                     assert_close(&format!("{name}: cached attention [{l}][{h}] row {}", at + i), &got, &want, 1e-5);
                 }
             }

@@ -19,6 +19,7 @@ use glassbox::models::attention::HIDDEN_KEY;
 use glassbox::models::t5::relative_bucket;
 use glassbox::models::{AttentionKind, Capture, HeadMasks, Inputs, Interventions, Model, Outputs, Probe, QkvRequest, QkvTrace, Stack};
 use glassbox::session::{InspectOptions, Session};
+use ndarray::{s, Axis};
 use serde_json::Value;
 use std::path::Path;
 use support::{assert_close, flat, ids, Folder};
@@ -78,9 +79,9 @@ fn hf_hidden_states_after_every_layer() {
             let got = if stack == "encoder" { &out.encoder_hidden_states } else { &out.decoder_hidden_states };
             let got = got.as_ref().unwrap_or_else(|| panic!("{name}: no {stack} hidden states"));
             let want = states.as_array().unwrap();
-            assert_eq!(got.n_states, want.len(), "{name} {stack}: number of hidden states");
+            assert_eq!(got.dim().0, want.len(), "{name} {stack}: number of hidden states");
             for (i, w) in want.iter().enumerate() {
-                assert_close(&format!("{name} {stack} hidden state {i}"), got.state(i), &flat(w), STATE_TOL);
+                assert_close(&format!("{name} {stack} hidden state {i}"), got.index_axis(Axis(0), i).as_slice().unwrap(), &flat(w), STATE_TOL);
             }
         }
     }
@@ -98,9 +99,9 @@ fn hf_hidden_tokens() {
         let want = flat(&masked["logits"]);
         assert_close(&format!("{name} logits with a hidden token"), logits(&out), &want, STATE_TOL);
         assert_moved(name, "hiding a token", logits(&plain), &want);
-        assert_close(&format!("{name} encoder attentions with a hidden token"), &out.encoder_attentions.as_ref().unwrap().data, &flat(&masked["encoder_attentions"]), ATTENTION_TOL);
+        assert_close(&format!("{name} encoder attentions with a hidden token"), out.encoder_attentions.as_ref().unwrap().as_slice().unwrap(), &flat(&masked["encoder_attentions"]), ATTENTION_TOL);
         if let Some(cross) = masked.get("cross_attentions") {
-            assert_close(&format!("{name} cross attentions with a hidden token"), &out.cross_attentions.as_ref().unwrap().data, &flat(cross), ATTENTION_TOL);
+            assert_close(&format!("{name} cross attentions with a hidden token"), out.cross_attentions.as_ref().unwrap().as_slice().unwrap(), &flat(cross), ATTENTION_TOL);
         }
     }
 }
@@ -169,25 +170,24 @@ fn hf_t5_relative_buckets() {
 
 /// Check one trace's arithmetic against itself: every step follows from the previous one.
 fn check_trace_arithmetic(what: &str, t: &QkvTrace) {
-    let (h, tq, tk, d) = (t.n_heads, t.q_len, t.k_len, t.d_head);
-    assert_eq!((t.q.len(), t.k.len(), t.v.len(), t.ctx.len()), (h * tq * d, h * tk * d, h * tk * d, h * tq * d), "{what}: q/k/v/ctx shapes");
-    assert_eq!((t.scores.len(), t.probs.len()), (h * tq * tk, h * tq * tk), "{what}: scores/probs shapes");
-    assert_eq!((t.input.len(), t.out.len()), (tq * t.d_model, tq * t.d_model), "{what}: input/out shapes");
+    let (h, tq, tk, d) = (t.n_heads(), t.q_len(), t.k_len(), t.d_head());
+    assert_eq!((t.k.dim(), t.v.dim(), t.ctx.dim()), ((h, tk, d), (h, tk, d), (h, tq, d)), "{what}: k/v/ctx shapes");
+    assert_eq!((t.scores.dim(), t.probs.dim()), ((h, tq, tk), (h, tq, tk)), "{what}: scores/probs shapes");
+    assert_eq!((t.input.nrows(), t.out.dim()), (tq, (tq, t.d_model())), "{what}: input/out shapes");
     for head in 0..h {
         for i in 0..tq {
-            let at = (head * tq + i) * tk;
-            let (scores, probs) = (&t.scores[at..at + tk], &t.probs[at..at + tk]);
+            let (scores, probs) = (t.scores.slice(s![head, i, ..]), t.probs.slice(s![head, i, ..]));
             // scores = scale · q·k (+ bias), where the key is visible
-            let q = &t.q[(head * tq + i) * d..(head * tq + i + 1) * d];
+            let q = t.q.slice(s![head, i, ..]);
             let mut want = Vec::new();
             let mut got = Vec::new();
             for j in 0..tk {
                 if scores[j] == f32::NEG_INFINITY || scores[j] <= HIDDEN_KEY / 2.0 {
                     continue;
                 }
-                let k = &t.k[(head * tk + j) * d..(head * tk + j + 1) * d];
+                let k = t.k.slice(s![head, j, ..]);
                 let dot: f64 = q.iter().zip(k).map(|(&a, &b)| a as f64 * b as f64).sum();
-                want.push(dot * t.scale as f64 + t.bias.as_ref().map_or(0.0, |b| b[at + j] as f64));
+                want.push(dot * t.scale as f64 + t.bias.as_ref().map_or(0.0, |b| b[[head, i, j]] as f64));
                 got.push(scores[j]);
             }
             assert_close(&format!("{what} head {head} query {i}: scale·q·k + bias = scores"), &got, &want, ARITH_TOL);
@@ -196,10 +196,10 @@ fn check_trace_arithmetic(what: &str, t: &QkvTrace) {
             let e: Vec<f64> = scores.iter().map(|&s| (s as f64 - max).exp()).collect();
             let sum: f64 = e.iter().sum();
             let soft: Vec<f64> = e.iter().map(|v| v / sum).collect();
-            assert_close(&format!("{what} head {head} query {i}: softmax(scores) = probs"), probs, &soft, ARITH_TOL);
+            assert_close(&format!("{what} head {head} query {i}: softmax(scores) = probs"), probs.as_slice().unwrap(), &soft, ARITH_TOL);
             // ctx = probs · v
-            let ctx_want: Vec<f64> = (0..d).map(|c| (0..tk).map(|j| probs[j] as f64 * t.v[(head * tk + j) * d + c] as f64).sum()).collect();
-            assert_close(&format!("{what} head {head} query {i}: probs·v = ctx"), &t.ctx[(head * tq + i) * d..(head * tq + i + 1) * d], &ctx_want, ARITH_TOL);
+            let ctx_want: Vec<f64> = (0..d).map(|c| (0..tk).map(|j| probs[j] as f64 * t.v[[head, j, c]] as f64).sum()).collect();
+            assert_close(&format!("{what} head {head} query {i}: probs·v = ctx"), t.ctx.slice(s![head, i, ..]).as_slice().unwrap(), &ctx_want, ARITH_TOL);
         }
     }
 }
@@ -215,7 +215,7 @@ fn qkv_trace_arithmetic_every_kind_and_layer() {
                 let out = run(&model, &doc, &probe);
                 let t = out.qkv.as_ref().unwrap_or_else(|| panic!("{name} {kind:?} layer {layer}: no trace"));
                 let what = format!("{name} {kind:?} layer {layer}");
-                assert_eq!((t.kind, t.layer, t.n_heads), (kind, layer, heads), "{what}: trace identity");
+                assert_eq!((t.kind, t.layer, t.n_heads()), (kind, layer, heads), "{what}: trace identity");
                 check_trace_arithmetic(&what, t);
                 // The trace's scores and probs are the captured maps of that layer.
                 let (probs, scores) = match kind {
@@ -223,8 +223,8 @@ fn qkv_trace_arithmetic_every_kind_and_layer() {
                     AttentionKind::Decoder => (&out.decoder_attentions, &out.decoder_scores),
                     AttentionKind::Cross => (&out.cross_attentions, &out.cross_scores),
                 };
-                assert_eq!(probs.as_ref().unwrap().layer(layer), &t.probs[..], "{what}: trace probs = captured probs");
-                assert_eq!(scores.as_ref().unwrap().layer(layer), &t.scores[..], "{what}: trace scores = captured scores");
+                assert_eq!(probs.as_ref().unwrap().index_axis(Axis(0), layer), t.probs, "{what}: trace probs = captured probs");
+                assert_eq!(scores.as_ref().unwrap().index_axis(Axis(0), layer), t.scores, "{what}: trace scores = captured scores");
                 // T5 biases its self-attention scores by position; nobody else does.
                 let biased = name == "t5_tiny" && kind != AttentionKind::Cross;
                 assert_eq!(t.bias.is_some(), biased, "{what}: position bias present");
@@ -242,7 +242,7 @@ fn qkv_trace_input_is_the_layer_input() {
         let probe = Probe { hidden_states: true, qkv: Some(QkvRequest { kind: AttentionKind::Encoder, layer: 1 }), ..Default::default() };
         let out = run(&model, &doc, &probe);
         let states = out.encoder_hidden_states.as_ref().unwrap();
-        assert_eq!(out.qkv.as_ref().unwrap().input, states.state(1), "{name}: traced layer 1 reads hidden state 1");
+        assert_eq!(out.qkv.as_ref().unwrap().input, states.index_axis(Axis(0), 1), "{name}: traced layer 1 reads hidden state 1");
     }
 }
 
@@ -292,14 +292,14 @@ fn property_ablated_head_contributes_nothing() {
             };
             let out = run(&model, &doc, &probe);
             let t = out.qkv.as_ref().unwrap();
-            let (tq, tk, d) = (t.q_len, t.k_len, t.d_head);
             let what = format!("{name} {kind:?} layer {layer} head {head}");
-            assert!(t.probs[head * tq * tk..(head + 1) * tq * tk].iter().all(|&p| p == 0.0), "{what}: ablated probs not zero");
-            assert!(t.ctx[head * tq * d..(head + 1) * tq * d].iter().all(|&c| c == 0.0), "{what}: ablated ctx not zero");
+            let of = |x: &ndarray::Array3<f32>, head: usize| x.index_axis(Axis(0), head).to_owned();
+            assert!(of(&t.probs, head).iter().all(|&p| p == 0.0), "{what}: ablated probs not zero");
+            assert!(of(&t.ctx, head).iter().all(|&c| c == 0.0), "{what}: ablated ctx not zero");
             let other = (head + 1) % h;
-            assert!(t.ctx[other * tq * d..(other + 1) * tq * d].iter().any(|&c| c != 0.0), "{what}: another head's ctx is zero too");
+            assert!(of(&t.ctx, other).iter().any(|&c| c != 0.0), "{what}: another head's ctx is zero too");
             // Its scores are still there to look at.
-            assert!(t.scores[head * tq * tk..(head + 1) * tq * tk].iter().any(|s| s.is_finite() && *s != 0.0), "{what}: scores lost");
+            assert!(of(&t.scores, head).iter().any(|s| s.is_finite() && *s != 0.0), "{what}: scores lost");
         }
     }
 }
@@ -317,16 +317,16 @@ fn property_hidden_token_gets_no_attention() {
         let mut maps = vec![("encoder", out.encoder_attentions.as_ref().unwrap())];
         maps.extend(out.cross_attentions.as_ref().map(|m| ("cross", m)));
         for (kind, m) in maps {
-            let [l, h, tq, tk] = m.shape();
+            let (l, h, tq, tk) = m.dim();
             assert_eq!(tk, src.len());
             for (layer, head, i) in (0..l).flat_map(|a| (0..h).flat_map(move |b| (0..tq).map(move |c| (a, b, c)))) {
-                assert_eq!(m.get(layer, head, i, hidden), 0.0, "{name} {kind} layer {layer} head {head} query {i} still attends to the hidden token");
-                let row: f32 = (0..tk).map(|j| m.get(layer, head, i, j)).sum();
+                assert_eq!(m[[layer, head, i, hidden]], 0.0, "{name} {kind} layer {layer} head {head} query {i} still attends to the hidden token");
+                let row: f32 = (0..tk).map(|j| m[[layer, head, i, j]]).sum();
                 assert!((row - 1.0).abs() < 1e-5, "{name} {kind}: row sums to {row}");
             }
         }
         let scores = out.encoder_scores.as_ref().unwrap();
-        assert!(scores.get(0, 0, 0, hidden) <= HIDDEN_KEY / 2.0, "{name}: the hidden key's score is not pushed to f32::MIN");
+        assert!(scores[[0, 0, 0, hidden]] <= HIDDEN_KEY / 2.0, "{name}: the hidden key's score is not pushed to f32::MIN");
     }
 }
 
@@ -338,7 +338,7 @@ fn property_every_token_hidden_stays_finite() {
     let probe = Probe { capture: Capture::PROBS, interventions: Interventions { token_mask: Some(vec![0; src.len()]), ..Default::default() }, ..Default::default() };
     let out = run(&model, &doc, &probe);
     assert!(logits(&out).iter().all(|v| v.is_finite()));
-    let p = out.encoder_attentions.unwrap().get(0, 0, 0, 0);
+    let p = out.encoder_attentions.unwrap()[[0, 0, 0, 0]];
     assert!((p - 1.0 / src.len() as f32).abs() < 1e-6, "uniform row expected, got {p}");
 }
 
@@ -347,7 +347,7 @@ fn property_logit_lens_of_the_last_state_is_the_logits() {
     for name in FIXTURES {
         let (model, doc) = (load(name), teaching(name));
         let out = run(&model, &doc, &hidden_probe());
-        let n = if name == "bert" { out.encoder_hidden_states.as_ref() } else { out.decoder_hidden_states.as_ref() }.unwrap().n_states;
+        let n = if name == "bert" { out.encoder_hidden_states.as_ref() } else { out.decoder_hidden_states.as_ref() }.unwrap().dim().0;
         let last = model.logit_lens(&out, n - 1).unwrap();
         assert_eq!(&last[..], logits(&out), "{name}: the lens on the last state");
         let first = model.logit_lens(&out, 0).unwrap();
@@ -422,7 +422,7 @@ fn property_embeddings_plus_positions_are_the_first_hidden_state() {
         let pos = model.position_vectors(stack, src.len()).unwrap();
         let want: Vec<f64> = emb.rows.iter().zip(&pos).map(|(&e, &p)| (e * emb.scale + p) as f64).collect();
         let states = if stack == Stack::Decoder { &out.decoder_hidden_states } else { &out.encoder_hidden_states };
-        assert_close(&format!("{name}: embeddings + positions"), states.as_ref().unwrap().state(0), &want, 1e-6);
+        assert_close(&format!("{name}: embeddings + positions"), states.as_ref().unwrap().index_axis(Axis(0), 0).as_slice().unwrap(), &want, 1e-6);
     }
 }
 
@@ -489,7 +489,7 @@ fn session_inspect_with() {
         ..Default::default()
     };
     let ins = session.inspect_with(text, &opts).unwrap();
-    assert_eq!(ins.outputs.encoder_hidden_states.as_ref().unwrap().n_states, 3);
+    assert_eq!(ins.outputs.encoder_hidden_states.as_ref().unwrap().dim().0, 3);
     assert!(ins.outputs.qkv.is_some());
     let lens = session.logit_lens(&ins, 2).unwrap();
     assert_eq!(Some(lens), ins.outputs.logits);

@@ -13,7 +13,7 @@ import { renderTextHighlight } from '../views/text-highlight.js';
 import { labelSchemeOf } from '../run-view.js';
 import { pageLink, findModel } from '../url-state.js';
 
-const HERE = new URL('../', import.meta.url); // the Glassbox folder (www/)
+const HERE = new URL(/* @vite-ignore */ '../', import.meta.url); // the Glassbox folder (www/); not a file for bundlers to copy
 const LAZY_MARGIN = '300px';       // start loading a little before the widget is on screen
 const TEXT_DELAY_MS = 300;         // re-run this long after the reader stops typing
 const N_CANDIDATES = 10;           // bars in the next-token chart
@@ -24,12 +24,15 @@ const TRANSLATION_EXTRA = 10;      // an encoder-decoder translates up to 2 * so
 const config = {
   /** Where bundled model names are looked up: `${modelsBase}index.json` and `${modelsBase}<name>/`. */
   modelsBase: new URL('models/', HERE).href,
-  /** The page's stylesheet; its component rules and palette are reused inside every shadow root. */
-  styleUrl: new URL('style.css', HERE).href,
-  /** The Glassbox page, for "Open in Glassbox" links. */
+  /** The page's stylesheet; its component rules and palette are reused inside every shadow root. (A literal
+   * `new URL(…, import.meta.url)`, so bundlers copy the file.) */
+  styleUrl: new URL('../style.css', import.meta.url).href,
+  /** The Glassbox page, for "Open in Glassbox" links (null: no links). */
   pageUrl: new URL('index.html', HERE).href,
   /** Options for Glassbox.create (workerUrl, pkgUrl, wasm). */
   createOptions: {},
+  /** Bundled models given as a list (the glassbox-models package's `models`), used instead of `${modelsBase}index.json`. */
+  models: null,
 };
 
 /**
@@ -40,7 +43,13 @@ export function configure(options = {}) {
   for (const key of ['modelsBase', 'styleUrl', 'pageUrl']) {
     if (options[key]) config[key] = new URL(options[key], document.baseURI).href;
   }
+  if (options.pageUrl === null) config.pageUrl = null;
   if (options.createOptions) config.createOptions = { ...options.createOptions };
+  if (options.models) {
+    if (!Array.isArray(options.models)) throw new Error('configure({ models }) takes a list, e.g. the glassbox-models package\'s `models`');
+    config.models = options.models;
+    modelIndex = null;
+  }
 }
 
 // ---- the shared runtime: one worker, one load per model, one run per (model, text) ----------------
@@ -57,30 +66,23 @@ const runs = new Map();   // key + text -> Promise<RunResult>
 export function sharedGlassbox() {
   if (!glassbox) {
     stats.glassboxes += 1;
-    glassbox = Glassbox.create({ ...crossOriginWorker(), ...config.createOptions });
+    // From another origin too: Glassbox.create starts the worker through a same-origin blob (glassbox.js).
+    glassbox = Glassbox.create({ ...config.createOptions });
     glassbox.catch(() => { glassbox = null; });
   }
   return glassbox;
 }
 
-/**
- * Browsers start workers only from the page's own origin. When the widgets are loaded from another site (a blog
- * using the Glassbox server's script), the worker is a same-origin blob that imports the real worker module, which
- * then finds the wasm and the models on the Glassbox server (that server must send CORS headers).
- */
-function crossOriginWorker() {
-  const url = new URL('worker.js', HERE);
-  if (url.origin === location.origin || config.createOptions.worker || config.createOptions.workerUrl) return {};
-  const shim = new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' });
-  return { worker: new Worker(URL.createObjectURL(shim), { type: 'module' }) };
-}
-
 /** The bundled models' index (models/index.json beside the widgets, or configure({ modelsBase })). */
 export function bundledModels() {
+  if (!modelIndex && config.models) modelIndex = Promise.resolve(config.models);
   if (!modelIndex) {
     const url = new URL('index.json', config.modelsBase).href;
     modelIndex = fetch(url).then((res) => {
-      if (!res.ok) throw new Error(`the list of bundled models (${url}) answered ${res.status}`);
+      if (!res.ok) {
+        throw new Error(`the list of bundled models (${url}) answered ${res.status}. Name the model by its folder URL, `
+          + 'or install glassbox-models and call configure({ models })');
+      }
       return res.json();
     }).then((body) => (Array.isArray(body) ? body : body.models ?? []));
     modelIndex.catch(() => { modelIndex = null; });
@@ -111,6 +113,10 @@ async function modelFolder(spec) {
     throw new Error(`there is no bundled model ${spec.startsWith('@') ? `of type "${spec.slice(1)}"` : `called "${spec}"`}. `
       + `Use one of: ${list.map((m) => m.name).join(', ') || '(none)'}, "@" and a model type or kind, or a folder URL`);
   }
+  if (hit?.files && !Array.isArray(hit.files)) {
+    // A packaged model (glassbox-models): one URL per file, wherever the bundler put them.
+    return { url: hit.files['config.json'], name: hit.title ?? hit.name, urls: hit.files };
+  }
   const path = hit?.path ?? `${encodeURIComponent(spec)}/`;
   // index.json paths start with "models/" (relative to the page that serves them); keep only the folder part.
   const rel = path.replace(/^models\//, '');
@@ -134,7 +140,8 @@ export async function sharedModel(spec, randomSeed = null) {
       const gb = await sharedGlassbox();
       stats.loads.push({ model: spec, url: folder.url, randomSeed });
       const opts = randomSeed === null ? {} : { randomSeed };
-      const source = folder.files ? { baseUrl: folder.url, files: folder.files } : { baseUrl: folder.url };
+      const source = folder.urls ? { files: await fetchFiles(folder.urls) }
+        : folder.files ? { baseUrl: folder.url, files: folder.files } : { baseUrl: folder.url };
       const model = await gb.loadModel(source, opts);
       // How the vocabulary writes text, for labels: the page's rule (run-view.js), found once per model.
       const scheme = await labelSchemeOf(model);
@@ -144,6 +151,16 @@ export async function sharedModel(spec, randomSeed = null) {
     models.set(key, entry);
   }
   return entry;
+}
+
+/** A packaged model's files as Blobs (kept by the JS API, so an interrupted worker can load them again). */
+async function fetchFiles(urls) {
+  const entries = await Promise.all(Object.entries(urls).map(async ([name, url]) => {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`${name} of the model (${url}) answered ${res.status}`);
+    return [name, await res.blob()];
+  }));
+  return Object.fromEntries(entries);
 }
 
 /** One forward pass per (model, text, decoder input), shared by the widgets that show it. */
@@ -417,9 +434,9 @@ class GlassboxElement extends HTMLElement {
       if (this._readonly) input.setAttribute('disabled', '');
       else if (!input.dataset.busy) input.removeAttribute('disabled');
     }
-    this.ui.open.href = pageLink(config.pageUrl, this.linkState());
+    if (config.pageUrl) this.ui.open.href = pageLink(config.pageUrl, this.linkState());
     // The page has no random-weights twins: a link would show the trained model instead.
-    this.ui.open.hidden = this._hidden('open') || this.hasAttribute('random-seed');
+    this.ui.open.hidden = this._hidden('open') || this.hasAttribute('random-seed') || !config.pageUrl;
   }
 
   _wake() {
@@ -513,7 +530,6 @@ export {
   TRANSLATION_EXTRA,
   WIDGET_CSS,
   config,
-  crossOriginWorker,
   glassbox,
   h,
   modelFolder,

@@ -120,7 +120,7 @@ fn biggest(v: &[(&'static str, u64)]) -> Option<&'static str> {
 }
 
 /// `1.2 billion`, `340 million`, `5000`: readable magnitudes for messages.
-fn human(n: u128) -> String {
+pub(crate) fn human(n: u128) -> String {
     match n {
         n if n >= 1_000_000_000_000 => format!("{:.1} trillion", n as f64 / 1e12),
         n if n >= 1_000_000_000 => format!("{:.1} billion", n as f64 / 1e9),
@@ -241,39 +241,3 @@ pub const MAX_LOGITS: u128 = 1 << 28;
 /// 2 GiB of f32. GPT-2 small at 1024 tokens keeps 151 million.
 pub const MAX_CAPTURED: u128 = 1 << 29;
 
-/// Refuse a forward pass whose outputs alone would exceed [`MAX_LOGITS`] or [`MAX_CAPTURED`], before it runs:
-/// a crafted config (10,000 thin layers, a vocabulary of 16 million) passes every size check, then asks for
-/// terabytes of attention maps or logits.
-pub fn check_forward(info: &crate::models::ModelInfo, src_len: usize, dec_len: usize, capture: crate::models::Capture, hidden_states: bool) -> Result<()> {
-    use crate::models::Kind;
-    let (s, d, h) = (src_len as u128, dec_len as u128, info.n_heads as u128);
-    let out_len = if info.kind == Kind::EncoderDecoder { d } else { s };
-    let logits = if info.has_lm_head { out_len * info.vocab_size as u128 } else { 0 };
-    if logits > MAX_LOGITS {
-        return Err(Error::input(
-            format!("{out_len} tokens × a vocabulary of {} would make {} logits, more than the limit of {} (MAX_LOGITS)", info.vocab_size, human(logits), human(MAX_LOGITS)),
-            "Shorten the text",
-        ));
-    }
-    let per_map = u128::from(capture.probs) + u128::from(capture.scores);
-    let maps = match info.kind {
-        Kind::EncoderOnly => info.n_layers as u128 * s * s,
-        Kind::DecoderOnly => info.n_layers as u128 * s * s,
-        Kind::EncoderDecoder => info.n_layers as u128 * s * s + info.n_decoder_layers as u128 * (d * d + d * s),
-    };
-    // Hidden states after every layer (`[L+1][T][C]` per stack), kept for the logit lens.
-    let hidden = if hidden_states {
-        (info.n_layers as u128 + 1) * s * info.d_model as u128 + if info.n_decoder_layers > 0 { (info.n_decoder_layers as u128 + 1) * d * info.d_model as u128 } else { 0 }
-    } else {
-        0
-    };
-    let captured = per_map * h * maps + hidden;
-    if captured > MAX_CAPTURED {
-        return Err(Error::input(
-            format!("keeping the attention of {} layers × {} heads for {} tokens would take {} values, more than the limit of {} (MAX_CAPTURED)",
-                info.n_layers + info.n_decoder_layers, info.n_heads, src_len.max(dec_len), human(captured), human(MAX_CAPTURED)),
-            "Shorten the text, or run without keeping the attention maps",
-        ));
-    }
-    Ok(())
-}

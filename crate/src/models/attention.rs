@@ -6,107 +6,87 @@
 //! So are the teaching extras a [`Recorder`] may carry: a step-by-step [`QkvTrace`] of one layer,
 //! the stack's hidden states, and a head mask (HF's `head_mask`: multiplies a head's probs).
 
-pub use super::capture::{AttentionKind, Capture, QkvRequest, HIDDEN_KEY};
+pub use super::capture::{AttentionKind, AttentionMaps, Capture, QkvRequest, HIDDEN_KEY};
 use super::capture::{HiddenStates, Probe};
 use super::layers::add_in_place;
 use crate::kernels;
-
-/// Attention maps for every layer and head of one attention kind: `data` is `[L][H][Tq][Tk]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttentionMaps {
-    pub n_layers: usize,
-    pub n_heads: usize,
-    pub q_len: usize,
-    pub k_len: usize,
-    pub data: Vec<f32>,
-}
-
-impl AttentionMaps {
-    pub fn new(n_layers: usize, n_heads: usize, q_len: usize, k_len: usize) -> Self {
-        AttentionMaps { n_layers, n_heads, q_len, k_len, data: vec![0.0; n_layers * n_heads * q_len * k_len] }
-    }
-    pub fn shape(&self) -> [usize; 4] {
-        [self.n_layers, self.n_heads, self.q_len, self.k_len]
-    }
-    /// `[H][Tq][Tk]` of one layer.
-    pub fn layer(&self, l: usize) -> &[f32] {
-        let n = self.n_heads * self.q_len * self.k_len;
-        &self.data[l * n..(l + 1) * n]
-    }
-    pub fn layer_mut(&mut self, l: usize) -> &mut [f32] {
-        let n = self.n_heads * self.q_len * self.k_len;
-        &mut self.data[l * n..(l + 1) * n]
-    }
-    pub fn get(&self, l: usize, h: usize, i: usize, j: usize) -> f32 {
-        self.data[((l * self.n_heads + h) * self.q_len + i) * self.k_len + j]
-    }
-}
+use ndarray::{s, Array2, Array3, ArrayView3, ArrayViewMut3, Axis};
 
 /// One attention layer's arithmetic for every head, as the forward pass computed it:
 /// `scores = scale · q·kᵀ (+ bias) (+ key mask)`, `probs = softmax(scores) · head_mask`,
-/// `ctx = probs · v`, `out = W_o · concat(ctx) (+ b_o)`. Flat row-major arrays, shapes beside.
+/// `ctx = probs · v`, `out = W_o · concat(ctx) (+ b_o)`. Every array is head-first where heads
+/// matter; the shape is in the array.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QkvTrace {
     pub kind: AttentionKind,
     pub layer: usize,
-    pub n_heads: usize, // H
     /// Key/value heads (KV); query head `h` reads kv head `h / (H / KV)`. Equal to H except in
     /// grouped-query attention (Llama, Qwen2), where `k` and `v` below are already repeated per query head.
     pub n_kv_heads: usize,
-    pub q_len: usize,   // Tq
-    pub k_len: usize,   // Tk (past + new tokens for a decoder, S for cross-attention)
-    pub d_head: usize,  // D
-    pub d_model: usize, // C
     /// What the query projection reads: the layer input after its norm (pre-norm GPT-2 and T5),
-    /// or the layer input itself (post-norm BERT, BART, Marian, whose norm ends the previous layer). [Tq][C]
-    pub input: Vec<f32>,
-    pub q: Vec<f32>, // [H][Tq][D]
-    pub k: Vec<f32>, // [H][Tk][D] (cross-attention: projected from the encoder output)
-    pub v: Vec<f32>, // [H][Tk][D]
+    /// or the layer input itself (post-norm BERT, BART, Marian, whose norm ends the previous layer).
+    pub input: Array2<f32>, // [Tq][C]
+    pub q: Array3<f32>, // [H][Tq][D]
+    pub k: Array3<f32>, // [H][Tk][D] (cross-attention: projected from the encoder output)
+    pub v: Array3<f32>, // [H][Tk][D]
     pub scale: f32,
-    /// T5's relative position bias added to the scores: [H][Tq][Tk].
-    pub bias: Option<Vec<f32>>,
-    pub scores: Vec<f32>, // [H][Tq][Tk], causal entries -inf, hidden keys ≈ f32::MIN
-    pub probs: Vec<f32>,  // [H][Tq][Tk], after the head mask
-    pub ctx: Vec<f32>,    // [H][Tq][D]
-    pub out: Vec<f32>,    // [Tq][C], the output projection's result (added to the residual)
+    /// T5's relative position bias added to the scores.
+    pub bias: Option<Array3<f32>>, // [H][Tq][Tk]
+    pub scores: Array3<f32>, // [H][Tq][Tk], causal entries -inf, hidden keys ≈ f32::MIN
+    pub probs: Array3<f32>,  // [H][Tq][Tk], after the head mask
+    pub ctx: Array3<f32>,    // [H][Tq][D]
+    pub out: Array2<f32>,    // [Tq][C], the output projection's result (added to the residual)
 }
 
 impl QkvTrace {
     fn new(kind: AttentionKind, layer: usize) -> Self {
+        let (none2, none3) = (Array2::zeros((0, 0)), Array3::zeros((0, 0, 0)));
         QkvTrace {
             kind,
             layer,
-            n_heads: 0,
             n_kv_heads: 0,
-            q_len: 0,
-            k_len: 0,
-            d_head: 0,
-            d_model: 0,
-            input: Vec::new(),
-            q: Vec::new(),
-            k: Vec::new(),
-            v: Vec::new(),
+            input: none2.clone(),
+            q: none3.clone(),
+            k: none3.clone(),
+            v: none3.clone(),
             scale: 1.0,
             bias: None,
-            scores: Vec::new(),
-            probs: Vec::new(),
-            ctx: Vec::new(),
-            out: Vec::new(),
+            scores: none3.clone(),
+            probs: none3.clone(),
+            ctx: none3,
+            out: none2,
         }
+    }
+    /// H
+    pub fn n_heads(&self) -> usize {
+        self.q.dim().0
+    }
+    /// Tq
+    pub fn q_len(&self) -> usize {
+        self.q.dim().1
+    }
+    /// Tk (past + new tokens for a decoder, S for cross-attention)
+    pub fn k_len(&self) -> usize {
+        self.k.dim().1
+    }
+    /// D
+    pub fn d_head(&self) -> usize {
+        self.q.dim().2
+    }
+    /// C
+    pub fn d_model(&self) -> usize {
+        self.input.dim().1
     }
 }
 
-/// `x: [T][H·D]` regrouped head-first: `[H][T][D]`.
-fn split_heads(x: &[f32], rows: usize, n_heads: usize, d_head: usize) -> Vec<f32> {
-    let hd = n_heads * d_head;
-    let mut out = Vec::with_capacity(x.len());
-    for h in 0..n_heads {
-        for r in 0..rows {
-            out.extend_from_slice(&x[r * hd + h * d_head..r * hd + (h + 1) * d_head]);
-        }
-    }
-    out
+/// A projection's rows `[T][H·D]` seen split into heads: `[T][H][D]`.
+fn by_head(x: &[f32], rows: usize, n_heads: usize, d_head: usize) -> ArrayView3<'_, f32> {
+    ArrayView3::from_shape((rows, n_heads, d_head), x).expect("attention inputs are [T][H·D]")
+}
+
+/// `[T][H][D]` regrouped head-first, `[H][T][D]`, laid out row-major.
+fn heads_first(x: ArrayView3<'_, f32>) -> Array3<f32> {
+    x.permuted_axes([1, 0, 2]).as_standard_layout().into_owned()
 }
 
 /// Per-pass collectors for one attention kind, filled layer by layer, and the head mask that
@@ -119,19 +99,15 @@ pub struct Recorder {
     pub trace: Option<QkvTrace>,
     head_mask: Option<Vec<f32>>, // [L][H]
     n_heads: usize,
-    /// HF's `output_hidden_states`: the stack's input, then each layer's output. [L+1][T][C]
+    q_len: usize, // T
+    /// HF's `output_hidden_states`: the stack's input, then each layer's output, each `[T][C]`.
     hidden: Option<Vec<f32>>,
-    hidden_len: usize, // T·C of one state
 }
 
 impl Recorder {
     pub fn new(capture: Capture, n_layers: usize, n_heads: usize, q_len: usize, k_len: usize) -> Self {
-        Recorder {
-            probs: capture.probs.then(|| AttentionMaps::new(n_layers, n_heads, q_len, k_len)),
-            scores: capture.scores.then(|| AttentionMaps::new(n_layers, n_heads, q_len, k_len)),
-            n_heads,
-            ..Default::default()
-        }
+        let maps = || AttentionMaps::zeros((n_layers, n_heads, q_len, k_len));
+        Recorder { probs: capture.probs.then(maps), scores: capture.scores.then(maps), n_heads, q_len, ..Default::default() }
     }
     /// Everything `probe` asks of attention `kind` (maps, trace, head mask, hidden states).
     pub fn probing(probe: &Probe, kind: AttentionKind, n_layers: usize, n_heads: usize, q_len: usize, k_len: usize) -> Self {
@@ -145,13 +121,13 @@ impl Recorder {
         self.head_mask = head_mask.map(<[f32]>::to_vec);
         self
     }
-    /// The slices layer `l` writes into, and its heads' mask.
+    /// The maps layer `l` writes into (`[H][Tq][Tk]` each), and its heads' mask.
     pub fn layer(&mut self, l: usize) -> LayerSink<'_> {
-        let h = self.n_heads;
+        let h = self.n_heads.max(1);
         LayerSink {
-            probs: self.probs.as_mut().map(|m| m.layer_mut(l)),
-            scores: self.scores.as_mut().map(|m| m.layer_mut(l)),
-            head_mask: self.head_mask.as_deref().map(|m| &m[l * h..(l + 1) * h]),
+            probs: self.probs.as_mut().map(|m| m.index_axis_mut(Axis(0), l)),
+            scores: self.scores.as_mut().map(|m| m.index_axis_mut(Axis(0), l)),
+            head_mask: self.head_mask.as_deref().and_then(|m| m.chunks_exact(h).nth(l)),
             trace: self.trace.as_mut().filter(|t| t.layer == l),
         }
     }
@@ -159,9 +135,10 @@ impl Recorder {
     /// (`input: [Tq][C]`) and the output projection's result (`out: [Tq][C]`).
     pub fn trace_io(&mut self, l: usize, input: &[f32], out: &[f32]) {
         if let Some(t) = self.trace.as_mut().filter(|t| t.layer == l) {
-            t.d_model = input.len() / t.q_len.max(1);
-            t.input = input.to_vec();
-            t.out = out.to_vec();
+            let rows = |x: &[f32]| Array2::from_shape_vec((t.q.dim().1, x.len() / t.q.dim().1.max(1)), x.to_vec());
+            if let (Ok(input), Ok(out)) = (rows(input), rows(out)) {
+                (t.input, t.out) = (input, out);
+            }
         }
     }
     /// Layer `l` shares each key/value head among `n_kv_heads`-way groups of query heads (say so in its trace).
@@ -174,24 +151,30 @@ impl Recorder {
     pub fn hidden_state(&mut self, x: &[f32]) {
         if let Some(states) = self.hidden.as_mut() {
             states.extend_from_slice(x);
-            self.hidden_len = x.len();
         }
     }
-    /// The hidden states kept so far, `[L+1][T][C]` when the stack has run.
+    /// The hidden states kept so far, `[L+1][T][C]`, when the stack has run.
     pub fn take_hidden_states(&mut self, d_model: usize) -> Option<HiddenStates> {
         let data = self.hidden.take()?;
-        let n_states = data.len() / self.hidden_len.max(1);
-        Some(HiddenStates { n_states, seq_len: self.hidden_len / d_model.max(1), d_model, data })
+        let state = (self.q_len * d_model).max(1);
+        HiddenStates::from_shape_vec((data.len() / state, self.q_len, d_model), data).ok()
     }
 }
 
 /// Where one layer's `[H][Tq][Tk]` maps go, if anywhere, and how its heads are scaled.
 #[derive(Default)]
 pub struct LayerSink<'a> {
-    pub probs: Option<&'a mut [f32]>,
-    pub scores: Option<&'a mut [f32]>,
+    pub probs: Option<ArrayViewMut3<'a, f32>>,
+    pub scores: Option<ArrayViewMut3<'a, f32>>,
     pub head_mask: Option<&'a [f32]>, // [H]
     pub trace: Option<&'a mut QkvTrace>,
+}
+
+/// Copy one query's row of scores or probs into `[H][Tq][Tk]` maps at head `h`, query `i`.
+fn put_row(maps: Option<ArrayViewMut3<'_, f32>>, h: usize, i: usize, row: &[f32]) {
+    if let Some(mut m) = maps {
+        m.slice_mut(s![h, i, ..]).assign(&ndarray::aview1(row));
+    }
 }
 
 /// Who may look at whom.
@@ -229,82 +212,68 @@ pub fn attend(
     d_head: usize,
     scale: f32,
     mask: Mask<'_>,
-    bias: Option<&[f32]>,
+    bias: Option<ArrayView3<'_, f32>>,
     mut sink: LayerSink<'_>,
 ) -> Vec<f32> {
-    let hd = n_heads * d_head;
-    debug_assert_eq!(q.len(), q_len * hd);
-    debug_assert_eq!(k.len(), k_len * hd);
-    let mut ctx = vec![0.0; q_len * hd];
+    // The projections' rows split into heads: [T][H][D].
+    let (q, k, v) = (by_head(q, q_len, n_heads, d_head), by_head(k, k_len, n_heads, d_head), by_head(v, k_len, n_heads, d_head));
+    let mut ctx = Array3::<f32>::zeros((q_len, n_heads, d_head));
     let mut row = vec![0.0f32; k_len]; // one query's scores, then probs
-    // Gather each head's keys and values contiguously ([Tk][D]) so scores are plain dots.
-    let mut k_h = vec![0.0f32; k_len * d_head];
-    let mut v_h = vec![0.0f32; k_len * d_head];
+    // Each head's keys and values gathered contiguously ([Tk][D]) so scores are plain dots.
+    let (mut k_h, mut v_h) = (Array2::<f32>::zeros((k_len, d_head)), Array2::<f32>::zeros((k_len, d_head)));
     if let Some(t) = sink.trace.as_deref_mut() {
-        (t.n_heads, t.q_len, t.k_len, t.d_head, t.scale) = (n_heads, q_len, k_len, d_head, scale);
+        t.scale = scale;
         if t.n_kv_heads == 0 {
             t.n_kv_heads = n_heads;
         }
-        t.bias = bias.map(<[f32]>::to_vec);
-        t.scores = vec![0.0; n_heads * q_len * k_len];
-        t.probs = vec![0.0; n_heads * q_len * k_len];
+        t.bias = bias.map(|b| b.to_owned());
+        t.scores = Array3::zeros((n_heads, q_len, k_len));
+        t.probs = Array3::zeros((n_heads, q_len, k_len));
     }
     for h in 0..n_heads {
         let head_scale = sink.head_mask.map_or(1.0, |m| m[h]);
-        for j in 0..k_len {
-            let src = j * hd + h * d_head;
-            k_h[j * d_head..(j + 1) * d_head].copy_from_slice(&k[src..src + d_head]);
-            v_h[j * d_head..(j + 1) * d_head].copy_from_slice(&v[src..src + d_head]);
-        }
+        k_h.assign(&k.index_axis(Axis(1), h));
+        v_h.assign(&v.index_axis(Axis(1), h));
+        let (keys, values) = (k_h.as_slice().expect("owned, row-major"), v_h.as_slice().expect("owned, row-major"));
         for i in 0..q_len {
-            let qi = &q[i * hd + h * d_head..i * hd + (h + 1) * d_head];
+            let qi = q.slice(s![i, h, ..]);
+            let qi = qi.as_slice().expect("a row of one head is contiguous");
             let visible = match mask {
                 Mask::Full | Mask::Keys(_) => k_len,
                 Mask::Causal { past } => (past + i + 1).min(k_len),
             };
-            kernels::matmul_nk(qi, 1, d_head, &k_h[..visible * d_head], visible, &mut row[..visible]);
+            kernels::matmul_nk(qi, 1, d_head, &keys[..visible * d_head], visible, &mut row[..visible]);
             for (j, s) in row[..visible].iter_mut().enumerate() {
                 *s *= scale;
-                if let Some(b) = bias {
-                    *s += b[(h * q_len + i) * k_len + j];
+                if let Some(b) = &bias {
+                    *s += b[[h, i, j]];
                 }
             }
             if let Mask::Keys(additive) = mask {
                 add_in_place(&mut row, additive);
             }
             row[visible..].fill(f32::NEG_INFINITY);
-            let at = (h * q_len + i) * k_len;
-            if let Some(s) = sink.scores.as_deref_mut() {
-                s[at..at + k_len].copy_from_slice(&row);
-            }
-            if let Some(t) = sink.trace.as_deref_mut() {
-                t.scores[at..at + k_len].copy_from_slice(&row);
-            }
+            put_row(sink.scores.as_mut().map(|m| m.view_mut()), h, i, &row);
+            put_row(sink.trace.as_deref_mut().map(|t| t.scores.view_mut()), h, i, &row);
             kernels::softmax(&mut row);
             if head_scale != 1.0 {
                 row.iter_mut().for_each(|p| *p *= head_scale);
             }
-            if let Some(p) = sink.probs.as_deref_mut() {
-                p[at..at + k_len].copy_from_slice(&row);
-            }
-            if let Some(t) = sink.trace.as_deref_mut() {
-                t.probs[at..at + k_len].copy_from_slice(&row);
-            }
-            let out = &mut ctx[i * hd + h * d_head..i * hd + (h + 1) * d_head];
-            for (j, &p) in row[..visible].iter().enumerate() {
-                if p != 0.0 {
-                    kernels::axpy(p, &v_h[j * d_head..(j + 1) * d_head], out);
+            put_row(sink.probs.as_mut().map(|m| m.view_mut()), h, i, &row);
+            put_row(sink.trace.as_deref_mut().map(|t| t.probs.view_mut()), h, i, &row);
+            let mut out = ctx.slice_mut(s![i, h, ..]);
+            let out = out.as_slice_mut().expect("a row of one head is contiguous");
+            for (p, value) in row[..visible].iter().zip(values.chunks_exact(d_head)) {
+                if *p != 0.0 {
+                    kernels::axpy(*p, value, out);
                 }
             }
         }
     }
     if let Some(t) = sink.trace {
-        t.q = split_heads(q, q_len, n_heads, d_head);
-        t.k = split_heads(k, k_len, n_heads, d_head);
-        t.v = split_heads(v, k_len, n_heads, d_head);
-        t.ctx = split_heads(&ctx, q_len, n_heads, d_head);
+        (t.q, t.k, t.v, t.ctx) = (heads_first(q), heads_first(k), heads_first(v), heads_first(ctx.view()));
     }
-    ctx
+    ctx.into_raw_vec_and_offset().0
 }
 
 /// Keys and values of past positions for one attention layer: `[P][H·D]` each, appended per step.

@@ -61,7 +61,7 @@
 //! Marian checkpoints may also store `{s}.embed_positions.weight`; it is ignored (recomputed).
 
 use super::attention::{attend, KvCache, Mask, Recorder};
-use super::seq2seq::{self, check_state, EncoderDecoder};
+use super::seq2seq::{check_state, EncoderDecoder};
 use super::layers::{add_in_place, gather_rows, linear, Activation, LayerNorm};
 use crate::loader::one_id;
 use super::{DecoderState, Kind, ModelInfo, Positions};
@@ -500,15 +500,6 @@ pub fn sinusoids(n_positions: usize, c: usize) -> Vec<f32> {
 impl super::Family for Bart {
     fn info(&self) -> &ModelInfo {
         &self.info
-    }
-    fn forward(&self, inputs: &super::Inputs, probe: &super::Probe) -> Result<super::Outputs> {
-        seq2seq::forward(self, inputs.ids, &seq2seq::decoder_ids_or_start(inputs, &self.info)?, probe)
-    }
-    fn start(&self, source: &[u32], interventions: &super::Interventions) -> Result<DecoderState> {
-        seq2seq::start(self, source, interventions)
-    }
-    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: super::Capture) -> Result<super::StepOutput> {
-        seq2seq::feed(self, state, tokens, capture)
     }
     fn decoder_vocab_size(&self) -> usize {
         self.dec_vocab

@@ -539,10 +539,7 @@ pub fn sentence_embedding(hidden: &[f32], c: usize) -> Vec<f32> {
     mean
 }
 
-impl super::Family for Bert {
-    fn info(&self) -> &ModelInfo {
-        &self.info
-    }
+impl super::family::Forward for Bert {
     fn forward(&self, inputs: &super::Inputs, probe: &Probe) -> Result<Outputs> {
         Bert::forward(self, inputs.ids, inputs.type_ids, probe)
     }
@@ -551,6 +548,12 @@ impl super::Family for Bert {
     }
     fn feed(&self, _state: &mut super::DecoderState, _tokens: &[u32], _capture: super::Capture) -> Result<super::StepOutput> {
         Err(super::family::cannot_generate())
+    }
+}
+
+impl super::Family for Bert {
+    fn info(&self) -> &ModelInfo {
+        &self.info
     }
     fn lens(&self, x: &[f32], t: usize, _last: bool) -> Result<Vec<f32>> {
         Bert::lens(self, x, t).ok_or_else(|| {

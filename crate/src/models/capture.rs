@@ -2,6 +2,10 @@
 //! vocabulary shared by the attention code ([`super::attention`]), every model family and the
 //! teaching views ([`super::probe`]). A leaf: it depends on nothing else in `models`, so attention
 //! and probing no longer import each other.
+//!
+//! Tensors whose shape matters are `ndarray` arrays, so the shape travels with the data.
+
+use ndarray::{Array3, Array4};
 
 /// Which attention maps a forward pass should hand back.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -104,25 +108,14 @@ impl HeadMasks {
     }
 }
 
-/// The residual stream of one stack: `data` is `[L+1][T][C]`: the embeddings output (what the
-/// first layer reads), then each layer's output. As in HF, the last entry is after the stack's
-/// final norm when it has one (GPT-2's `ln_f`, T5's `final_layer_norm`), so it equals
-/// `last_hidden_state`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HiddenStates {
-    pub n_states: usize, // L + 1
-    pub seq_len: usize,  // T
-    pub d_model: usize,  // C
-    pub data: Vec<f32>,
-}
+/// Attention maps for every layer and head of one attention kind: `[L][H][Tq][Tk]`
+/// (`maps[[l, h, i, j]]`: how much query `i` of head `h` in layer `l` attends to key `j`).
+pub type AttentionMaps = Array4<f32>;
 
-impl HiddenStates {
-    /// `[T][C]` after layer `i` (0: the embeddings output).
-    pub fn state(&self, i: usize) -> &[f32] {
-        let n = self.seq_len * self.d_model;
-        &self.data[i * n..(i + 1) * n]
-    }
-}
+/// The residual stream of one stack: `[L+1][T][C]`: the embeddings output (what the first layer
+/// reads), then each layer's output. As in HF, the last entry is after the stack's final norm when
+/// it has one (GPT-2's `ln_f`, T5's `final_layer_norm`), so it equals `last_hidden_state`.
+pub type HiddenStates = Array3<f32>;
 
 /// The two stacks a model may have. GPT-2's blocks are a decoder stack; BERT's an encoder stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

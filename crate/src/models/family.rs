@@ -2,17 +2,18 @@
 //! ([`super::Model::family`]) and everything else (checks, probes, generation) is written once.
 //!
 //! Adding a family: a file `models/<family>.rs` with its config, weights map and forward pass, an
-//! `impl Family` for it, a variant of [`super::Model`], one arm in `Model::family` and one in
+//! `impl Family` for it and either `impl EncoderDecoder` (`seq2seq.rs`) or `impl DecoderOnly`
+//! (`decoder_only.rs`), which give it [`Forward`]; a variant of [`super::Model`], one arm in `Model::family` and one in
 //! `Model::load`. Nothing else needs to know.
 
 use super::capture::{AttentionKind, Capture, Interventions, Probe, Stack};
 use super::{DecoderState, Inputs, Kind, ModelInfo, Outputs, StepOutput};
 use crate::error::{Error, Result};
 
-pub trait Family {
-    /// Facts about the loaded model.
-    fn info(&self) -> &ModelInfo;
-
+/// How a family runs. Written once per shape of model, not per family: every
+/// [`super::seq2seq::EncoderDecoder`] (T5, BART, Marian) and every
+/// [`super::decoder_only::DecoderOnly`] (GPT-2, Llama) gets it from there; BERT writes its own.
+pub trait Forward {
     /// One full forward pass over checked inputs (ids inside the vocabulary and position table).
     fn forward(&self, inputs: &Inputs, probe: &Probe) -> Result<Outputs>;
 
@@ -22,6 +23,11 @@ pub trait Family {
 
     /// Feed tokens at the next positions; the logits of the last one.
     fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput>;
+}
+
+pub trait Family: Forward {
+    /// Facts about the loaded model.
+    fn info(&self) -> &ModelInfo;
 
     /// Rows of the LM head (the length of each logits row, the range of decoder ids).
     fn decoder_vocab_size(&self) -> usize {

@@ -24,9 +24,10 @@
 //! | `ln_f.{weight,bias}`        | [C]        | `ln_f`       |
 //! | `lm_head.weight` (optional) | [V][C]     | tied to `wte` when absent |
 
-use super::attention::{attend, AttentionKind, KvCache, Mask, Recorder};
+use super::attention::{attend, KvCache, Mask, Recorder};
+use super::decoder_only::{self, DecoderOnly};
 use super::layers::{add_in_place, Activation, LayerNorm, TokenTable};
-use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, Probe, StepOutput};
+use super::{Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
@@ -244,55 +245,35 @@ impl Gpt2 {
     pub(crate) fn token_table(&self) -> TokenTable<'_> {
         TokenTable::Packed(&self.wte)
     }
+}
 
-    pub fn forward(&self, ids: &[u32], probe: &Probe) -> Result<Outputs> {
-        let t = ids.len();
-        let mut caches = vec![KvCache::default(); self.config.n_layer];
-        let mut rec = Recorder::probing(probe, AttentionKind::Decoder, self.config.n_layer, self.config.n_head, t, t);
-        let hidden = self.run(ids, &mut caches, &mut rec)?;
-        let logits = self.lm_logits(&hidden, t);
-        Ok(Outputs {
-            decoder_hidden_states: rec.take_hidden_states(self.config.n_embd),
-            qkv: rec.trace.take(),
-            decoder_attentions: rec.probs,
-            decoder_scores: rec.scores,
-            last_hidden_state: hidden,
-            logits: Some(logits),
-            ..Default::default()
-        })
+impl DecoderOnly for Gpt2 {
+    fn decoder_shape(&self) -> (usize, usize) {
+        (self.config.n_layer, self.config.n_head)
     }
-
-    /// A fresh decoder state (empty KV caches) for generation.
-    pub fn start(&self) -> DecoderState {
-        DecoderState { self_kv: vec![KvCache::default(); self.config.n_layer], ..Default::default() }
+    fn run(&self, ids: &[u32], caches: &mut [KvCache], rec: &mut Recorder) -> Result<Vec<f32>> {
+        Gpt2::run(self, ids, caches, rec)
     }
+    fn lm_logits(&self, h: &[f32], t: usize) -> Option<Vec<f32>> {
+        Some(Gpt2::lm_logits(self, h, t))
+    }
+}
 
-    /// Feed tokens at the next positions, extending the KV cache; logits of the last one.
-    pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
-        let t = tokens.len();
-        let past = state.fed;
-        let mut rec = Recorder::new(capture, self.config.n_layer, self.config.n_head, t, past + t)
-            .with_head_mask(state.interventions.head_mask.decoder.as_deref());
-        let hidden = self.run(tokens, &mut state.self_kv, &mut rec)?;
-        state.fed += t;
-        let c = self.config.n_embd;
-        let logits = self.lm_logits(&hidden[(t - 1) * c..], 1);
-        Ok(StepOutput { logits, self_attentions: rec.probs, cross_attentions: None })
+impl super::family::Forward for Gpt2 {
+    fn forward(&self, inputs: &super::Inputs, probe: &super::Probe) -> Result<super::Outputs> {
+        decoder_only::forward(self, inputs, probe)
+    }
+    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<super::DecoderState> {
+        decoder_only::start(self)
+    }
+    fn feed(&self, state: &mut super::DecoderState, tokens: &[u32], capture: super::Capture) -> Result<super::StepOutput> {
+        decoder_only::feed(self, state, tokens, capture)
     }
 }
 
 impl super::Family for Gpt2 {
     fn info(&self) -> &ModelInfo {
         &self.info
-    }
-    fn forward(&self, inputs: &super::Inputs, probe: &Probe) -> Result<Outputs> {
-        Gpt2::forward(self, inputs.ids, probe)
-    }
-    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<DecoderState> {
-        Ok(Gpt2::start(self))
-    }
-    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
-        Gpt2::feed(self, state, tokens, capture)
     }
     fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>> {
         Ok(Gpt2::lens(self, x, t, last))

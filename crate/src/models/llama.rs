@@ -32,10 +32,11 @@
 //! | `norm.weight`                          | [C]           |
 //! | `lm_head.weight` (never prefixed)      | [V][C]; unused when tied |
 
-use super::attention::{attend, AttentionKind, KvCache, Mask, Recorder};
+use super::attention::{attend, KvCache, Mask, Recorder};
+use super::decoder_only::{self, DecoderOnly};
 use super::layers::{add_in_place, gather_rows, linear, Activation};
 use super::rotary::{Rotary, RotaryAngles};
-use super::{Capture, DecoderState, Kind, ModelInfo, Outputs, Positions, Probe, StepOutput};
+use super::{Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::limits::MAX_DIM;
@@ -324,47 +325,26 @@ impl Llama {
     pub fn rotary_angles(&self, n: usize) -> RotaryAngles {
         self.rotary.angles(n)
     }
+}
 
-    pub fn forward(&self, ids: &[u32], probe: &Probe) -> Result<Outputs> {
-        let t = ids.len();
-        let (l, h) = (self.config.num_hidden_layers, self.config.num_attention_heads);
-        let mut caches = vec![KvCache::default(); l];
-        let mut rec = Recorder::probing(probe, AttentionKind::Decoder, l, h, t, t);
-        let hidden = self.run(ids, &mut caches, &mut rec)?;
-        let logits = self.lm_logits(&hidden, t);
-        Ok(Outputs {
-            decoder_hidden_states: rec.take_hidden_states(self.config.hidden_size),
-            qkv: rec.trace.take(),
-            decoder_attentions: rec.probs,
-            decoder_scores: rec.scores,
-            last_hidden_state: hidden,
-            logits,
-            ..Default::default()
-        })
+impl DecoderOnly for Llama {
+    fn decoder_shape(&self) -> (usize, usize) {
+        (self.config.num_hidden_layers, self.config.num_attention_heads)
     }
-
-    /// A fresh decoder state (empty KV caches) for generation.
-    pub fn start(&self) -> Result<DecoderState> {
+    fn run(&self, ids: &[u32], caches: &mut [KvCache], rec: &mut Recorder) -> Result<Vec<f32>> {
+        Llama::run(self, ids, caches, rec)
+    }
+    fn lm_logits(&self, h: &[f32], t: usize) -> Option<Vec<f32>> {
+        Llama::lm_logits(self, h, t)
+    }
+    fn check_can_generate(&self) -> Result<()> {
         if !self.has_head {
             return Err(Error::input(
                 "this checkpoint has no LM head (lm_head.weight) and tie_word_embeddings is false, so it cannot predict tokens",
                 "Load the ForCausalLM checkpoint, or set tie_word_embeddings if the head is the embedding table",
             ));
         }
-        Ok(DecoderState { self_kv: vec![KvCache::default(); self.config.num_hidden_layers], ..Default::default() })
-    }
-
-    /// Feed tokens at the next positions, extending the KV cache; logits of the last one.
-    pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
-        let t = tokens.len();
-        let past = state.fed;
-        let mut rec = Recorder::new(capture, self.config.num_hidden_layers, self.config.num_attention_heads, t, past + t)
-            .with_head_mask(state.interventions.head_mask.decoder.as_deref());
-        let hidden = self.run(tokens, &mut state.self_kv, &mut rec)?;
-        state.fed += t;
-        let c = self.config.hidden_size;
-        let logits = self.lm_logits(&hidden[(t - 1) * c..], 1).ok_or_else(|| Error::input("this checkpoint has no LM head", "Load the ForCausalLM checkpoint"))?;
-        Ok(StepOutput { logits, self_attentions: rec.probs, cross_attentions: None })
+        Ok(())
     }
 }
 
@@ -445,18 +425,21 @@ fn token_id(field: &str, value: &Option<Value>) -> Result<Option<u32>> {
     }
 }
 
+impl super::family::Forward for Llama {
+    fn forward(&self, inputs: &super::Inputs, probe: &super::Probe) -> Result<super::Outputs> {
+        decoder_only::forward(self, inputs, probe)
+    }
+    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<super::DecoderState> {
+        decoder_only::start(self)
+    }
+    fn feed(&self, state: &mut super::DecoderState, tokens: &[u32], capture: super::Capture) -> Result<super::StepOutput> {
+        decoder_only::feed(self, state, tokens, capture)
+    }
+}
+
 impl super::Family for Llama {
     fn info(&self) -> &ModelInfo {
         &self.info
-    }
-    fn forward(&self, inputs: &super::Inputs, probe: &Probe) -> Result<Outputs> {
-        Llama::forward(self, inputs.ids, probe)
-    }
-    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<DecoderState> {
-        Llama::start(self)
-    }
-    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
-        Llama::feed(self, state, tokens, capture)
     }
     fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>> {
         Llama::lens(self, x, t, last).ok_or_else(|| {

@@ -10,6 +10,7 @@ pub mod bart;
 pub mod beam;
 pub mod bert;
 pub mod capture;
+pub mod decoder_only;
 pub mod family;
 pub mod generation;
 pub mod generation_config;
@@ -23,8 +24,9 @@ pub mod t5;
 
 use crate::error::{Error, Result};
 use crate::loader::{self, ModelFiles, Weights};
-pub use attention::{AttentionKind, AttentionMaps, Capture, QkvRequest, QkvTrace};
-pub use family::Family;
+pub use attention::{AttentionKind, Capture, QkvRequest, QkvTrace};
+pub use capture::AttentionMaps;
+pub use family::{Family, Forward};
 pub use probe::{HeadMasks, HiddenStates, Interventions, Probe, Stack};
 
 /// The three ways a transformer is put together.
@@ -261,7 +263,7 @@ impl Model {
         }
         self.check_probe(probe, inputs.ids.len())?;
         let dec_len = inputs.decoder_ids.map_or(1, <[u32]>::len);
-        loader::limits::check_forward(info, inputs.ids.len(), dec_len, probe.capture, probe.hidden_states)?;
+        check_output_sizes(info, inputs.ids.len(), dec_len, probe.capture, probe.hidden_states)?;
         self.family().forward(inputs, probe)
     }
 
@@ -333,6 +335,43 @@ fn check_ids_below(what: &str, ids: &[u32], vocab: usize, info: &ModelInfo) -> R
         return Err(Error::input(
             format!("the {what} are {} tokens long; Glassbox runs at most {MAX_TOKENS_WITHOUT_POSITION_TABLE} at once with this model", ids.len()),
             "Shorten the text (attention maps grow with the square of the length)",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuse a forward pass whose outputs alone would exceed [`loader::limits::MAX_LOGITS`] or [`loader::limits::MAX_CAPTURED`], before it runs:
+/// a crafted config (10,000 thin layers, a vocabulary of 16 million) passes every size check, then asks for
+/// terabytes of attention maps or logits.
+fn check_output_sizes(info: &ModelInfo, src_len: usize, dec_len: usize, capture: Capture, hidden_states: bool) -> Result<()> {
+    use loader::limits::{human, MAX_CAPTURED, MAX_LOGITS};
+    let (s, d, h) = (src_len as u128, dec_len as u128, info.n_heads as u128);
+    let out_len = if info.kind == Kind::EncoderDecoder { d } else { s };
+    let logits = if info.has_lm_head { out_len * info.vocab_size as u128 } else { 0 };
+    if logits > MAX_LOGITS {
+        return Err(Error::input(
+            format!("{out_len} tokens × a vocabulary of {} would make {} logits, more than the limit of {} (MAX_LOGITS)", info.vocab_size, human(logits), human(MAX_LOGITS)),
+            "Shorten the text",
+        ));
+    }
+    let per_map = u128::from(capture.probs) + u128::from(capture.scores);
+    let maps = match info.kind {
+        Kind::EncoderOnly => info.n_layers as u128 * s * s,
+        Kind::DecoderOnly => info.n_layers as u128 * s * s,
+        Kind::EncoderDecoder => info.n_layers as u128 * s * s + info.n_decoder_layers as u128 * (d * d + d * s),
+    };
+    // Hidden states after every layer (`[L+1][T][C]` per stack), kept for the logit lens.
+    let hidden = if hidden_states {
+        (info.n_layers as u128 + 1) * s * info.d_model as u128 + if info.n_decoder_layers > 0 { (info.n_decoder_layers as u128 + 1) * d * info.d_model as u128 } else { 0 }
+    } else {
+        0
+    };
+    let captured = per_map * h * maps + hidden;
+    if captured > MAX_CAPTURED {
+        return Err(Error::input(
+            format!("keeping the attention of {} layers × {} heads for {} tokens would take {} values, more than the limit of {} (MAX_CAPTURED)",
+                info.n_layers + info.n_decoder_layers, info.n_heads, src_len.max(dec_len), human(captured), human(MAX_CAPTURED)),
+            "Shorten the text, or run without keeping the attention maps",
         ));
     }
     Ok(())

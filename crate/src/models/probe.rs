@@ -12,6 +12,7 @@ use super::capture::AttentionKind;
 use super::generation::top_candidates;
 use super::{Kind, Model, Outputs, Positions};
 use crate::error::{Error, Result};
+use ndarray::Axis;
 
 /// Rows of a token embedding table.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,18 +125,19 @@ impl Model {
     /// the model stopped there. `[T][V]`. The last state equals the model's own logits.
     pub fn logit_lens(&self, outputs: &Outputs, layer: usize) -> Result<Vec<f32>> {
         let states = self.lens_states(outputs)?;
-        if layer >= states.n_states {
-            return Err(Error::input(format!("hidden state {layer} was asked for but there are {} (0..{})", states.n_states, states.n_states), "Pick a smaller layer"));
+        let (n_states, t, _) = states.dim();
+        if layer >= n_states {
+            return Err(Error::input(format!("hidden state {layer} was asked for but there are {n_states} (0..{n_states})"), "Pick a smaller layer"));
         }
-        let (t, last) = (states.seq_len, layer + 1 == states.n_states);
-        let x = states.state(layer);
-        self.family().lens(x, t, last)
+        let x = states.index_axis(Axis(0), layer);
+        let x = x.as_slice().ok_or_else(|| Error::input("the hidden states are not laid out row by row", "Run again"))?;
+        self.family().lens(x, t, layer + 1 == n_states)
     }
 
     /// The logit lens for every hidden state, reduced to the `k` likeliest tokens per position.
     pub fn logit_lens_top(&self, outputs: &Outputs, k: usize) -> Result<LensTop> {
         let states = self.lens_states(outputs)?;
-        let (n, t) = (states.n_states, states.seq_len);
+        let (n, t, _) = states.dim();
         let k = k.min(self.decoder_vocab_size());
         let (mut ids, mut probs) = (Vec::with_capacity(n * t * k), Vec::with_capacity(n * t * k));
         for layer in 0..n {

@@ -14,11 +14,12 @@
 //! Attention capture and the teaching probes ride along in the [`Recorder`]s of each attention kind.
 
 use super::attention::{AttentionKind, KvCache, Recorder};
-use super::{Capture, DecoderState, Inputs, Interventions, ModelInfo, Outputs, Probe, StepOutput};
+use super::family::Forward;
+use super::{Capture, DecoderState, Family, Inputs, Interventions, ModelInfo, Outputs, Probe, StepOutput};
 use crate::error::{Error, Result};
 
-/// What one encoder-decoder family computes; [`forward`], [`start`] and [`feed`] do the rest.
-pub(crate) trait EncoderDecoder {
+/// What one encoder-decoder family computes; [`Forward`] follows ([`forward`], [`start`], [`feed`]).
+pub trait EncoderDecoder: Family {
     fn d_model(&self) -> usize;
     fn encoder_shape(&self) -> (usize, usize); // (layers, heads)
     fn decoder_shape(&self) -> (usize, usize); // (layers, heads)
@@ -30,6 +31,18 @@ pub(crate) trait EncoderDecoder {
     fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>>;
     /// `h: [T][C]` -> logits `[T][V_dec]`.
     fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32>;
+}
+
+impl<M: EncoderDecoder> Forward for M {
+    fn forward(&self, inputs: &Inputs, probe: &Probe) -> Result<Outputs> {
+        forward(self, inputs.ids, &decoder_ids_or_start(inputs, self.info())?, probe)
+    }
+    fn start(&self, source: &[u32], interventions: &Interventions) -> Result<DecoderState> {
+        start(self, source, interventions)
+    }
+    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
+        feed(self, state, tokens, capture)
+    }
 }
 
 /// Decoder state over an encoded source: cross-attention keys and values computed once per layer.
@@ -71,8 +84,8 @@ pub(crate) fn feed<M: EncoderDecoder>(m: &M, state: &mut DecoderState, tokens: &
     let mut self_rec = Recorder::new(capture, l_dec, h_dec, t, past + t).with_head_mask(masks.decoder.as_deref());
     let mut cross_rec = Recorder::new(capture, l_dec, h_dec, t, state.src_len).with_head_mask(masks.cross.as_deref());
     let hidden = m.decode(state, tokens, &mut self_rec, &mut cross_rec)?;
-    let c = m.d_model();
-    let logits = m.lm_logits(&hidden[(t - 1) * c..], 1);
+    let last = hidden.chunks_exact(m.d_model()).last().unwrap_or_default(); // [C]
+    let logits = m.lm_logits(last, 1);
     Ok(StepOutput { logits, self_attentions: self_rec.probs, cross_attentions: cross_rec.probs })
 }
 

@@ -54,13 +54,14 @@
 //! | `lm_head.weight` (optional)                                 | [V][C]       |
 
 use super::attention::{attend, KvCache, Mask, Recorder};
-use super::seq2seq::{self, check_state, EncoderDecoder};
+use super::seq2seq::{check_state, EncoderDecoder};
 use super::layers::{add_in_place, gather_rows, Activation};
 use super::{DecoderState, Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{one_id, parse_json, Weights};
 use serde::Deserialize;
+use ndarray::{Array2, Array3, ArrayView2};
 
 /// The fields of T5's config.json that change the computation.
 #[derive(Debug, Clone, Deserialize)]
@@ -309,20 +310,14 @@ impl T5 {
         y
     }
 
-    /// `bias: [H][Tq][Tk]` for queries at absolute positions `past..past+Tq` and keys `0..Tk`.
-    fn position_bias(&self, table: &[f32], q_len: usize, k_len: usize, past: usize, bidirectional: bool) -> Vec<f32> {
+    /// `bias: [H][Tq][Tk]` for queries at absolute positions `past..past+Tq` and keys `0..Tk`,
+    /// from `table: [buckets][H]`.
+    fn position_bias(&self, table: &[f32], q_len: usize, k_len: usize, past: usize, bidirectional: bool) -> Array3<f32> {
         let h = self.n_heads();
         let (buckets, max_distance) = (self.config.relative_attention_num_buckets, self.config.relative_attention_max_distance);
-        let mut bias = vec![0.0; h * q_len * k_len];
-        for i in 0..q_len {
-            for j in 0..k_len {
-                let b = relative_bucket(j as i64 - (past + i) as i64, bidirectional, buckets, max_distance);
-                for head in 0..h {
-                    bias[(head * q_len + i) * k_len + j] = table[b * h + head];
-                }
-            }
-        }
-        bias
+        let table = ArrayView2::from_shape((buckets, h), table).expect("loaded as [buckets][H]");
+        let bucket = Array2::from_shape_fn((q_len, k_len), |(i, j)| relative_bucket(j as i64 - (past + i) as i64, bidirectional, buckets, max_distance));
+        Array3::from_shape_fn((h, q_len, k_len), |(head, i, j)| table[[bucket[[i, j]], head]])
     }
 
     /// The encoder: `src: [S]` ids -> `[S][C]` after the final norm. `keys: [S]` hides source
@@ -336,7 +331,7 @@ impl T5 {
             // x = x + attn(rms_1(x))
             let a = self.rms(&x, &b.ln_attn);
             let (q, k, v) = (b.attn.q.forward(&a, s), b.attn.k.forward(&a, s), b.attn.v.forward(&a, s));
-            let ctx = attend(&q, &k, &v, s, s, h, dk, 1.0, Mask::keys_or_full(keys), Some(&bias), rec.layer(l));
+            let ctx = attend(&q, &k, &v, s, s, h, dk, 1.0, Mask::keys_or_full(keys), Some(bias.view()), rec.layer(l));
             let out = b.attn.o.forward(&ctx, s);
             rec.trace_io(l, &a, &out);
             add_in_place(&mut x, &out);
@@ -365,7 +360,7 @@ impl T5 {
             let (q, k, v) = (b.self_attn.q.forward(&a, t), b.self_attn.k.forward(&a, t), b.self_attn.v.forward(&a, t));
             let kv = &mut state.self_kv[l];
             kv.append(&k, &v);
-            let ctx = attend(&q, &kv.k, &kv.v, t, past + t, h, dk, 1.0, Mask::Causal { past }, Some(&bias), self_rec.layer(l));
+            let ctx = attend(&q, &kv.k, &kv.v, t, past + t, h, dk, 1.0, Mask::Causal { past }, Some(bias.view()), self_rec.layer(l));
             let out = b.self_attn.o.forward(&ctx, t);
             self_rec.trace_io(l, &a, &out);
             add_in_place(&mut y, &out);
@@ -494,15 +489,6 @@ pub fn relative_bucket(rel: i64, bidirectional: bool, num_buckets: usize, max_di
 impl super::Family for T5 {
     fn info(&self) -> &ModelInfo {
         &self.info
-    }
-    fn forward(&self, inputs: &super::Inputs, probe: &super::Probe) -> Result<super::Outputs> {
-        seq2seq::forward(self, inputs.ids, &seq2seq::decoder_ids_or_start(inputs, &self.info)?, probe)
-    }
-    fn start(&self, source: &[u32], interventions: &super::Interventions) -> Result<DecoderState> {
-        seq2seq::start(self, source, interventions)
-    }
-    fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: super::Capture) -> Result<super::StepOutput> {
-        seq2seq::feed(self, state, tokens, capture)
     }
     fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>> {
         Ok(T5::lens(self, x, t, last))

@@ -8,6 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::models::AttentionMaps;
+use ndarray::{Array2, Axis};
 
 pub type Rgb = [u8; 3];
 
@@ -173,24 +174,21 @@ pub fn rasterize(values: &[f32], rows: usize, cols: usize, mask: Mask, style: Ma
 /// One head's `[Tq][Tk]` map of `layer`, or (`head = None`) the mean over the heads, the page's
 /// "mean of heads": summed head by head in order, then divided by H (the page's order of operations).
 pub fn head_map(maps: &AttentionMaps, layer: usize, head: Option<usize>) -> Result<Vec<f32>> {
-    let (l, h) = (maps.n_layers, maps.n_heads);
+    let (l, h, tq, tk) = maps.dim();
     if layer >= l {
         return Err(Error::input(format!("layer {layer} does not exist: this map has layers 0..{}", l.saturating_sub(1)), "Pick a layer from 0"));
     }
-    let size = maps.q_len * maps.k_len;
-    let block = |head: usize| &maps.data[(layer * h + head) * size..(layer * h + head + 1) * size];
+    let heads = maps.index_axis(Axis(0), layer); // [H][Tq][Tk]
     match head {
         Some(head) if head >= h => Err(Error::input(format!("head {head} does not exist: this layer has heads 0..{}", h.saturating_sub(1)), "Pick a head from 0, or the mean")),
-        Some(head) => Ok(block(head).to_vec()),
+        Some(head) => Ok(heads.index_axis(Axis(0), head).iter().copied().collect()),
         None => {
-            let mut mean = vec![0f32; size];
-            for head in 0..h {
-                for (m, &v) in mean.iter_mut().zip(block(head)) {
-                    *m += v;
-                }
+            let mut mean = Array2::<f32>::zeros((tq, tk));
+            for map in heads.outer_iter() {
+                mean += &map;
             }
-            mean.iter_mut().for_each(|m| *m /= h as f32);
-            Ok(mean)
+            mean /= h as f32;
+            Ok(mean.iter().copied().collect())
         }
     }
 }
@@ -198,7 +196,9 @@ pub fn head_map(maps: &AttentionMaps, layer: usize, head: Option<usize>) -> Resu
 /// Every head of every layer of `maps` as one image: a grid of L rows by H columns of maps,
 /// `gap_px` of the grid colour between them.
 pub fn grid_of_heads(maps: &AttentionMaps, mask: Mask, style: MapStyle, gap_px: usize, palette: &Palette) -> Result<Image> {
-    grid(&maps.data, maps.n_layers * maps.n_heads, maps.n_heads, maps.q_len, maps.k_len, mask, style, gap_px, palette)
+    let (l, h, tq, tk) = maps.dim();
+    let data = maps.as_standard_layout();
+    grid(data.as_slice().unwrap_or_default(), l * h, h, tq, tk, mask, style, gap_px, palette)
 }
 
 /// `count` maps of `[rows][cols]` stored one after another in `values`, drawn `columns` to a row
@@ -270,7 +270,7 @@ mod tests {
 
     #[test]
     fn mean_of_heads_is_the_average() {
-        let maps = AttentionMaps { n_layers: 1, n_heads: 2, q_len: 1, k_len: 2, data: vec![1.0, 0.0, 0.0, 1.0] };
+        let maps = AttentionMaps::from_shape_vec((1, 2, 1, 2), vec![1.0, 0.0, 0.0, 1.0]).unwrap();
         assert_eq!(head_map(&maps, 0, None).unwrap(), vec![0.5, 0.5]);
         assert!(head_map(&maps, 0, Some(2)).unwrap_err().to_string().contains("head 2"));
     }

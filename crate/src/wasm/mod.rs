@@ -33,6 +33,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
+use ndarray::{s, ArrayBase, Data, Dimension};
 
 // ---------------------------------------------------------------------------------------------
 // Panics: a last line of defence. The core returns errors for bad input; if a bug still panics,
@@ -187,8 +188,19 @@ fn tensor(data: &[f32], dims: &[usize]) -> JsValue {
     o.into()
 }
 
-fn maps_tensor(m: &AttentionMaps) -> JsValue {
-    tensor(&m.data, &m.shape())
+/// An array's elements in row-major order (a copy only when its layout is not).
+fn row_major<S: Data<Elem = f32>, D: Dimension>(a: &ArrayBase<S, D>) -> Float32Array {
+    let flat = a.as_standard_layout();
+    Float32Array::from(flat.as_slice().unwrap_or_default())
+}
+
+/// `{ data: Float32Array, shape: [...] }`, the shape taken from the array.
+fn array_tensor<S: Data<Elem = f32>, D: Dimension>(a: &ArrayBase<S, D>) -> JsValue {
+    let o = Object::new();
+    let _ = Reflect::set(&o, &"data".into(), &row_major(a));
+    let shape: js_sys::Array = a.shape().iter().map(|&d| JsValue::from_f64(d as f64)).collect();
+    let _ = Reflect::set(&o, &"shape".into(), &shape);
+    o.into()
 }
 
 /// `{ encoder?, decoder?, cross? }` from whichever maps are present.
@@ -196,7 +208,7 @@ fn attention_kinds(encoder: &Option<AttentionMaps>, decoder: &Option<AttentionMa
     let o = Object::new();
     for (key, maps) in [("encoder", encoder), ("decoder", decoder), ("cross", cross)] {
         if let Some(m) = maps {
-            let _ = Reflect::set(&o, &key.into(), &maps_tensor(m));
+            let _ = Reflect::set(&o, &key.into(), &array_tensor(m));
         }
     }
     o.into()
@@ -205,15 +217,8 @@ fn attention_kinds(encoder: &Option<AttentionMaps>, decoder: &Option<AttentionMa
 /// Only the last query row of `[L][H][Tq][Tk]`, as `[L][H][1][Tk]`: the attention of the
 /// position whose logits chose the token (the first step feeds the whole prompt at once).
 fn last_query_row(m: &AttentionMaps) -> JsValue {
-    let (tq, tk) = (m.q_len, m.k_len);
-    if tq <= 1 {
-        return maps_tensor(m);
-    }
-    let mut rows = Vec::with_capacity(m.n_layers * m.n_heads * tk);
-    for block in m.data.chunks_exact(tq * tk) {
-        rows.extend_from_slice(&block[(tq - 1) * tk..]);
-    }
-    tensor(&rows, &[m.n_layers, m.n_heads, 1, tk])
+    let tq = m.dim().2;
+    array_tensor(&m.slice(s![.., .., tq.saturating_sub(1).., ..]))
 }
 
 /// Rust offsets count characters (Unicode scalar values); JS strings index UTF-16 code units.
@@ -733,20 +738,20 @@ fn qkv_object(t: &QkvTrace) -> Result<JsValue, JsError> {
     let meta = QkvMeta {
         kind: t.kind.as_str(),
         layer: t.layer,
-        n_heads: t.n_heads,
+        n_heads: t.n_heads(),
         n_kv_heads: t.n_kv_heads,
-        q_len: t.q_len,
-        k_len: t.k_len,
-        d_head: t.d_head,
-        d_model: t.d_model,
+        q_len: t.q_len(),
+        k_len: t.k_len(),
+        d_head: t.d_head(),
+        d_model: t.d_model(),
         scale: t.scale,
     };
-    let mut arrays: Vec<(&str, JsValue)> = [("input", &t.input), ("q", &t.q), ("k", &t.k), ("v", &t.v), ("scores", &t.scores), ("probs", &t.probs), ("ctx", &t.ctx), ("out", &t.out)]
-        .into_iter()
-        .map(|(key, data)| (key, Float32Array::from(&data[..]).into()))
-        .collect();
+    let mut arrays: Vec<(&str, JsValue)> = vec![("input", row_major(&t.input).into()), ("out", row_major(&t.out).into())];
+    for (key, data) in [("q", &t.q), ("k", &t.k), ("v", &t.v), ("scores", &t.scores), ("probs", &t.probs), ("ctx", &t.ctx)] {
+        arrays.push((key, row_major(data).into()));
+    }
     if let Some(bias) = &t.bias {
-        arrays.push(("bias", Float32Array::from(&bias[..]).into()));
+        arrays.push(("bias", row_major(bias).into()));
     }
     with_arrays(&meta, arrays)
 }

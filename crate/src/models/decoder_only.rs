@@ -1,0 +1,67 @@
+//! What GPT-2 and Llama/Qwen2 share, written once: a stack of causal blocks over a KV cache.
+//!
+//! A family says how to run token ids through its blocks at the next positions and how to turn the
+//! final states into logits ([`DecoderOnly`]); a forward pass, starting and feeding a decoder
+//! follow from that ([`forward`], [`start`], [`feed`]; each family's `impl Forward` is three
+//! one-line calls, since Rust allows one blanket `impl Forward` and `seq2seq` has it):
+//!
+//! ```text
+//! forward(ids):        h = run(ids) over empty caches; logits = lm_logits(h)   # [T][C] -> [T][V]
+//! start():             empty caches, one per layer
+//! feed(state, toks):   h = run(toks) extending the caches; logits of the last row
+//! ```
+
+use super::attention::{AttentionKind, KvCache, Recorder};
+use super::{Capture, DecoderState, Family, Inputs, Outputs, Probe, StepOutput};
+use crate::error::{Error, Result};
+
+/// What one decoder-only family computes; [`forward`], [`start`] and [`feed`] follow.
+pub trait DecoderOnly: Family {
+    /// `(layers, heads)`.
+    fn decoder_shape(&self) -> (usize, usize);
+    /// `ids: [T]` at positions `past..past+T` (`past`: what `caches` hold) through every block,
+    /// extending `caches`: the final hidden state after the last norm, `[T][C]`.
+    fn run(&self, ids: &[u32], caches: &mut [KvCache], rec: &mut Recorder) -> Result<Vec<f32>>;
+    /// `h: [T][C]` -> logits `[T][V]`, or `None` when the checkpoint has no LM head.
+    fn lm_logits(&self, h: &[f32], t: usize) -> Option<Vec<f32>>;
+    /// Why this checkpoint cannot generate, if it cannot.
+    fn check_can_generate(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// One forward pass over `inputs.ids` from empty caches.
+pub fn forward<M: DecoderOnly>(m: &M, inputs: &Inputs, probe: &Probe) -> Result<Outputs> {
+    let (ids, t) = (inputs.ids, inputs.ids.len());
+    let (l, h) = m.decoder_shape();
+    let mut caches = vec![KvCache::default(); l];
+    let mut rec = Recorder::probing(probe, AttentionKind::Decoder, l, h, t, t);
+    let hidden = m.run(ids, &mut caches, &mut rec)?;
+    Ok(Outputs {
+        decoder_hidden_states: rec.take_hidden_states(m.info().d_model),
+        qkv: rec.trace.take(),
+        decoder_attentions: rec.probs,
+        decoder_scores: rec.scores,
+        logits: m.lm_logits(&hidden, t),
+        last_hidden_state: hidden,
+        ..Default::default()
+    })
+}
+
+/// A fresh decoder state (empty KV caches) for generation; the prompt is fed next.
+pub fn start<M: DecoderOnly>(m: &M) -> Result<DecoderState> {
+    m.check_can_generate()?;
+    Ok(DecoderState { self_kv: vec![KvCache::default(); m.decoder_shape().0], ..Default::default() })
+}
+
+/// Feed tokens at the next positions, extending the KV cache; logits of the last one.
+pub fn feed<M: DecoderOnly>(m: &M, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
+    let (t, past) = (tokens.len(), state.fed);
+    let (l, h) = m.decoder_shape();
+    let mut rec = Recorder::new(capture, l, h, t, past + t).with_head_mask(state.interventions.head_mask.decoder.as_deref());
+    let hidden = m.run(tokens, &mut state.self_kv, &mut rec)?;
+    state.fed += t;
+    let last = hidden.chunks_exact(m.info().d_model).last().unwrap_or_default(); // [C]
+    let logits = m.lm_logits(last, 1).ok_or_else(|| Error::input("this checkpoint has no LM head", "Load the ForCausalLM checkpoint"))?;
+    Ok(StepOutput { logits, self_attentions: rec.probs, cross_attentions: None })
+}
