@@ -24,7 +24,7 @@ pub(super) fn residual_object(kind: Kind, outputs: &Outputs) -> Option<Result<Js
         Kind::EncoderOnly => outputs.encoder_hidden_states.as_ref(),
         _ => outputs.decoder_hidden_states.as_ref(),
     }?;
-    let (n, t, c) = (states.n_states, states.seq_len, states.d_model);
+    let (n, t, c) = states.dim(); // [L+1][T][C]
     if c == 0 {
         return None;
     }
@@ -32,15 +32,14 @@ pub(super) fn residual_object(kind: Kind, outputs: &Outputs) -> Option<Result<Js
     let mut sizes = Vec::with_capacity(n * t); // [L+1][T]
     let mut changes = Vec::with_capacity(n * t); // [L+1][T]
     for l in 0..n {
-        let now = states.state(l);
         for p in 0..t {
-            let row = &now[p * c..(p + 1) * c];
+            let row = states.slice(ndarray::s![l, p, ..]); // [C]
             sizes.push(rms(&mut row.iter().copied()));
             changes.push(if l == 0 {
                 0.0
             } else {
-                let before = &states.state(l - 1)[p * c..(p + 1) * c];
-                rms(&mut row.iter().zip(before).map(|(a, b)| a - b))
+                let before = states.slice(ndarray::s![l - 1, p, ..]);
+                rms(&mut row.iter().zip(before.iter()).map(|(a, b)| a - b))
             });
         }
     }
