@@ -8,9 +8,9 @@ import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap, heatmapData } from './views/heatmap.js';
 import { attentionMap, labelSchemeOf, stepMap } from './run-view.js';
 import { renderGenerated } from './views/generated.js';
-import { renderCandidates } from './views/candidates.js';
+import { renderSampling } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
-import { ATTENTION_KINDS, modelExplanation } from './views/explain.js';
+import { ATTENTION_KINDS, attentionExplanation, modelExplanation } from './views/explain.js';
 import { decodeState, findModel } from './url-state.js';
 import { mountTeaching } from './views/teaching.js';
 import { describeChoice, scorePatterns } from './head-choice.js';
@@ -35,7 +35,7 @@ const ui = {
   modelSelect: $('model-select'), folderInput: $('folder-input'), filesInput: $('files-input'),
   dropZone: $('drop-zone'), urlForm: $('url-form'), urlInput: $('url-input'),
   progress: $('load-progress'), progressBar: $('load-bar'), progressStatus: $('load-status'),
-  modelError: $('model-error'), facts: $('model-facts'), modelExplain: $('model-explain'),
+  modelError: $('model-error'), facts: $('model-facts'), modelExplain: $('model-explain'), vocabNote: $('vocab-note'),
   text: $('text-input'), backdrop: $('text-backdrop'), runButton: $('run-button'), tokenCount: $('token-count'),
   runError: $('run-error'), tokens: $('tokens'),
   attentionControls: $('attention-controls'), kindSwitch: $('kind-switch'), layerSelect: $('layer-select'), headSelect: $('head-select'),
@@ -261,6 +261,7 @@ function onModelChanged() {
   const info = state.model.info;
   renderModelFacts(ui.facts, info, state.modelName);
   ui.modelExplain.textContent = modelExplanation(info);
+  ui.vocabNote.textContent = ` (this model’s has ${info.vocabSize.toLocaleString('en')} entries)`;
   state.result = null;
   state.resultText = null;
   state.decoderStartId = null;
@@ -469,7 +470,7 @@ function renderAttention() {
   ui.heatmap.dataset.kind = state.kind;
   ui.heatmap.dataset.layer = String(layer);
   ui.heatmap.dataset.head = state.head;
-  let explain = ATTENTION_KINDS[state.kind].explain;
+  let explain = attentionExplanation(state.kind, { startLabel: encDec ? r.decoderTokens?.[0] : undefined });
   if (encDec && state.kind !== 'encoder') {
     explain += Tq > 1
       ? ' The decoder input here is the start token followed by the generated output.'
@@ -627,7 +628,8 @@ async function generate() {
   const arrivals = [];   // when each token reached the page, for the tokens/s figure
   const gen = { handle: null, steps: [], selected: null, follow: true, running: true, status: 'Generating…',
     // A decoder continues the prompt; an encoder-decoder writes a new text from the source.
-    text, prompt: info.kind === 'decoder-only' ? text : `${text} →`, input: null, prefixTokens: null, prefixSpecial: null };
+    text, prompt: info.kind === 'decoder-only' ? text : `${text} →`, input: null, prefixTokens: null, prefixSpecial: null,
+    sampling };
   state.gen = gen;
   setStatus();
   renderGeneration();
@@ -730,7 +732,7 @@ function renderGeneration() {
   renderGenerated(ui.generated, { prompt: gen.prompt, steps: gen.steps, selected: gen.selected, scheme,
     status: gen.status, onSelect: selectStep });
   const step = gen.steps[gen.selected];
-  renderCandidates(ui.candidates, step?.candidates ?? [], step?.id ?? null, scheme);
+  renderSampling(ui.candidates, { step, settings: gen.sampling, vocabSize: state.model.info.vocabSize, scheme });
   renderStepAttention(step, gen.selected);
 }
 

@@ -18,7 +18,7 @@ import { renderTokens } from './views/tokens.js';
 import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap } from './views/heatmap.js';
 import { renderGenerated } from './views/generated.js';
-import { renderCandidates } from './views/candidates.js';
+import { renderSampling } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS } from './views/explain.js';
 import { attentionMap, axesOf, stepMap } from './run-view.js';
@@ -220,7 +220,7 @@ class GlassboxGeneration extends GlassboxElement {
     this.ui.stepControls = h('div', { class: 'attention-controls' }, this.ui.stepKind,
       h('div', { class: 'field compact' }, h('label', { for: this.ui.stepLayer.id }, 'Layer'), this.ui.stepLayer));
     this.ui.body.append(this.ui.generated, h('div', { class: 'generation-views' },
-      h('div', { dataset: { control: 'candidates' } }, h('h3', {}, 'Next-token candidates'), this.ui.candidates),
+      h('div', { dataset: { control: 'candidates' } }, h('h3', {}, 'Next-token probabilities'), this.ui.candidates),
       h('div', { dataset: { control: 'step-attention' } }, h('h3', {}, 'Attention that produced it'),
         this.ui.stepControls, this.ui.stepHeatmap, this.ui.stepPlaceholder)));
     this._step = { kind: 'self', layer: 0 };
@@ -286,14 +286,15 @@ class GlassboxGeneration extends GlassboxElement {
     this._clearError();
     const text = this.text;
     const { info } = entry.model;
+    const sampling = this.sampling();
     const gen = { steps: [], selected: null, running: true, status: 'Generating…',
-      prompt: info.kind === 'decoder-only' ? text : '', handle: null, input: null, prefixTokens: null };
+      prompt: info.kind === 'decoder-only' ? text : '', handle: null, input: null, prefixTokens: null, sampling };
     this._gen = gen;
     this._busy(true);
     this._render();
     stats.generations += 1;
     gen.handle = entry.model.generate(text, {
-      ...this.sampling(), numCandidates: N_CANDIDATES, captureAttention: !this._hidden('step-attention'),
+      ...sampling, numCandidates: N_CANDIDATES, captureAttention: !this._hidden('step-attention'),
       onToken: (t) => {
         if (this._gen !== gen) return;
         gen.steps.push(t);
@@ -344,7 +345,7 @@ class GlassboxGeneration extends GlassboxElement {
       onSelect: (i) => { if (gen?.steps[i]) { gen.selected = i; this._render(); } },
     });
     const step = gen ? steps[gen.selected] : null;
-    renderCandidates(this.ui.candidates, step?.candidates ?? [], step?.id ?? null, scheme);
+    renderSampling(this.ui.candidates, { step, settings: gen?.sampling, vocabSize: this._entry?.model.info.vocabSize ?? 0, scheme });
     this._renderStep(step, gen?.selected ?? 0);
   }
 

@@ -149,6 +149,30 @@ export interface ModelInfo {
   decoderStartTokenId: number | null;
   /** What a generation starts from when an option is left out (the CLI's `info` prints the same). */
   generation: GenerationDefaults;
+  /** How each block is built, read from the loaded config (crate/src/card.rs `BlockFacts`). */
+  block: BlockFacts;
+}
+
+export interface BlockFacts {
+  /** 'pre': x + f(norm(x)) (GPT-2, T5, Llama, Qwen2); 'post': norm(x + f(x)) (BERT family, BART, Marian). */
+  normPlacement: 'pre' | 'post';
+  normKind: 'LayerNorm' | 'RMSNorm';
+  /** A norm on the embeddings before the first block (BERT family, BART). */
+  embeddingNorm: boolean;
+  /** A norm after the last block, before the output head (the pre-norm families). */
+  finalNorm: boolean;
+  /** The feed-forward activation as config.json names it ("gelu", "gelu_new", "relu", "silu", ...). */
+  activation: string;
+  /** act(x·W_gate) × (x·W_up), then down (Llama, Qwen2, T5 v1.1). */
+  gatedFfn: boolean;
+  /** The feed-forward hidden width (d_ff). */
+  ffnWidth: number;
+  /** The output head is the input embedding table. */
+  tiedEmbeddings: boolean;
+  /** The width of one attention head (d_k). */
+  dHead: number;
+  /** Key/value heads (fewer than the query heads under grouped-query attention). */
+  nKvHeads: number;
 }
 
 /**
@@ -302,6 +326,9 @@ export interface InspectResult extends RunResult {
   qkv?: QkvTrace;
   /** `top[state][position]`: state 0 = embeddings, last = the model's output (equals topK). */
   logitLens?: { nStates: number; seqLen: number; k: number; top: Array<Array<Array<Candidate>>> };
+  /** With `logitLens`: the lens stack's residual stream per state and position, `rms` its root mean
+   * square and `change` the root mean square of what each layer altered (0 for the embeddings), [L+1][T] flat. */
+  residual?: { nStates: number; seqLen: number; dModel: number; rms: Float32Array; change: Float32Array };
 }
 
 export interface RelativePositions {
@@ -335,8 +362,15 @@ export interface GeneratedToken {
   text: string;
   /** Probability of this token under the plain softmax (temperature 1, no filtering); null for beam search. */
   prob: number | null;
-  /** The most likely tokens at this step, most likely first (empty for beam search). */
+  /** The most likely tokens at this step under the model's own softmax (temperature 1, before the
+   * generation rules, temperature, top-k and top-p), most likely first (empty for beam search). */
   candidates: Candidate[];
+  /** The distribution the token was actually drawn from (after the rules, temperature, top-k, top-p,
+   * renormalised), most likely first, always holding the chosen token; greedy: the chosen token at 1.
+   * Absent for beam search. */
+  sampled?: Candidate[];
+  /** How many tokens `sampled`'s distribution gives a non-zero probability. */
+  sampledSupport?: number;
   /** The attention of the position that chose this token. */
   attentions?: { self: AttentionTensor /* [L][H][1][P] */; cross?: AttentionTensor /* [L][H][1][S] */ };
 }

@@ -289,6 +289,7 @@ export class Model {
     const result = toRunResult(raw);
     if (raw.qkv) result.qkv = raw.qkv;
     if (raw.lens) result.logitLens = toLens(raw.lens);
+    if (raw.residual) result.residual = raw.residual;
     return result;
   }
 
@@ -475,7 +476,14 @@ function toGeneratedToken(raw) {
     text: raw.text,
     prob: raw.prob,
     candidates: Array.from(c.ids, (id, j) => ({ id, token: c.tokens[j], prob: c.probs[j], special: c.special[j] })),
+
   };
+  // The distribution the token was drawn from (after the rules, temperature, top-k and top-p); absent for beams.
+  const d = raw.sampled;
+  if (d) {
+    token.sampled = Array.from(d.ids, (id, j) => ({ id, token: d.tokens[j], prob: d.probs[j], special: d.special[j] }));
+    token.sampledSupport = d.support;
+  }
   if (raw.attentions) token.attentions = raw.attentions;
   return token;
 }

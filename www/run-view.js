@@ -76,18 +76,29 @@ export function attentionMap(run, { kind, layer, head, scheme, title }) {
   const tensor = run.attentions[kind];
   const [, , Tq, Tk] = tensor.shape;
   const { rows, cols } = axesOf(run, kind, scheme);
-  const r = fit(rows, Tq);
-  const c = fit(cols, Tk);
+  const r = startMarked(run, kind, fit(rows, Tq), 'rows');
+  const c = startMarked(run, kind, fit(cols, Tk), 'cols');
   const causal = kind === 'decoder';
   const headName = head === 'mean' ? 'mean of heads' : `head ${Number(head) + 1}`;
   return {
     values: headMatrix(tensor, layer, head),
     nRows: Tq, nCols: Tk,
     rowLabels: r.labels, colLabels: c.labels, rowSpecial: r.special, colSpecial: c.special,
+    rowTitle: ATTENTION_KINDS[kind].rowTitle, colTitle: ATTENTION_KINDS[kind].colTitle,
     causal,
     maskNote: causal ? CAUSAL_NOTE : '',
     title: title ?? `${ATTENTION_KINDS[kind].title}, layer ${layer + 1}, ${headName}`,
   };
+}
+
+/**
+ * An encoder-decoder's decoder side starts with the decoder start token (Marian's is its padding
+ * token, BART's its eos or bos, T5's its pad): label it so, wherever the decoder's tokens are an axis.
+ */
+function startMarked(run, kind, axis, which) {
+  const decoderAxis = run.decoderTokens && (which === 'rows' ? kind !== 'encoder' : kind === 'decoder');
+  if (!decoderAxis || !axis.labels.length) return axis;
+  return { labels: [`${axis.labels[0]} (start)`, ...axis.labels.slice(1)], special: axis.special };
 }
 
 /** One generation step's attention of one layer: a row per head and their mean, `[H + 1][P]`. */

@@ -2,7 +2,7 @@
 //! One definition, serialised by serde_json natively and by serde-wasm-bindgen in the browser,
 //! so the two front ends cannot drift (`tests/wasm/api.test.mjs` compares them).
 
-use crate::models::ModelInfo;
+use crate::models::{Model, ModelInfo};
 use crate::session::Session;
 use serde::Serialize;
 
@@ -21,6 +21,75 @@ pub struct ModelCard<'a> {
     /// The defaults a generation starts from when an option is left out (from
     /// generation_config.json, else config.json's generation keys); front ends show them.
     pub generation: GenerationDefaults,
+    /// How each block is built, read from the loaded config: what the teaching text quotes.
+    pub block: BlockFacts,
+}
+
+/// The build of a transformer block, per family, from the loaded config (the page's block view
+/// and its sentences follow it, so they stay true for every model type).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockFacts {
+    /// `"pre"`: x + f(norm(x)) (GPT-2, T5, Llama, Qwen2); `"post"`: norm(x + f(x)) (BERT, BART, Marian).
+    pub norm_placement: &'static str,
+    /// `"LayerNorm"` (subtract the mean, divide by the spread, scale and shift) or `"RMSNorm"`
+    /// (divide by the root mean square, scale; T5, Llama, Qwen2).
+    pub norm_kind: &'static str,
+    /// A norm on the embeddings before the first block (BERT family, BART).
+    pub embedding_norm: bool,
+    /// A norm after the last block, before the output head (the pre-norm families).
+    pub final_norm: bool,
+    /// The feed-forward non-linearity as config.json names it (e.g. "gelu_new", "silu").
+    pub activation: String,
+    /// Gated feed-forward: act(x·W_gate) × (x·W_up), then down (Llama, Qwen2, T5 v1.1).
+    pub gated_ffn: bool,
+    /// The width of the feed-forward hidden layer (d_ff).
+    pub ffn_width: usize,
+    /// Whether the output head reuses the input embedding table (tied embeddings).
+    pub tied_embeddings: bool,
+    /// The width of one attention head (d_k): d_model / heads, T5's `d_kv`, Llama's `head_dim`.
+    pub d_head: usize,
+    /// Key/value heads: fewer than the query heads under grouped-query attention (Llama, Qwen2).
+    pub n_kv_heads: usize,
+}
+
+impl BlockFacts {
+    pub fn of(model: &Model) -> Self {
+        let (norm_placement, norm_kind, embedding_norm, final_norm) = match model {
+            Model::Gpt2(_) => ("pre", "LayerNorm", false, true),
+            Model::Bert(_) => ("post", "LayerNorm", true, false),
+            Model::Bart(m) => ("post", "LayerNorm", m.info.model_type != "marian", false),
+            Model::T5(_) | Model::Llama(_) => ("pre", "RMSNorm", false, true),
+        };
+        let (activation, gated_ffn, tied_embeddings) = match model {
+            Model::Gpt2(m) => (m.config.activation_function.clone(), false, m.config.tie_word_embeddings),
+            Model::Bert(m) => (m.config.hidden_act.clone(), false, m.config.tie_word_embeddings),
+            Model::Bart(m) => (m.config.activation_function.clone(), false, m.config.tie_word_embeddings),
+            Model::Llama(m) => (m.config.hidden_act.clone(), true, m.config.tie_word_embeddings),
+            Model::T5(m) => {
+                let c = &m.config;
+                // As t5.rs reads it: "gated-gelu" means tanh GELU; stored keys override.
+                let (derived_gated, derived_act) = match c.feed_forward_proj.split_once('-') {
+                    Some(("gated", act)) => (true, if act == "gelu" { "gelu_new" } else { act }),
+                    _ => (false, c.feed_forward_proj.as_str()),
+                };
+                let act = c.dense_act_fn.clone().unwrap_or_else(|| derived_act.to_string());
+                // transformers 5 writes tie_word_embeddings: true for every T5; scale_decoder_outputs
+                // says what the checkpoint meant (as t5.rs decides the output scaling).
+                let tied = c.scale_decoder_outputs.unwrap_or(c.tie_word_embeddings != Some(false));
+                (act, c.is_gated_act.unwrap_or(derived_gated), tied)
+            }
+        };
+        let info = model.info();
+        let heads = info.n_heads.max(1);
+        let (d_head, n_kv_heads) = match model {
+            Model::T5(m) => (m.config.d_kv, heads),
+            Model::Llama(m) => (m.config.head_dim.unwrap_or(info.d_model / heads), m.config.num_key_value_heads.unwrap_or(heads)),
+            _ => (info.d_model / heads, heads),
+        };
+        BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,
+            ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads }
+    }
 }
 
 /// The model's own generation defaults. `None`: the file does not say (Glassbox then uses greedy,
@@ -54,6 +123,7 @@ impl<'a> ModelCard<'a> {
             tokenizer: tokenizer.model_kind(),
             mask_token: tokenizer.special_tokens().mask.and_then(|id| tokenizer.id_to_token(id)),
             generation: GenerationDefaults::of(&session.generation),
+            block: BlockFacts::of(&session.model),
         }
     }
 }

@@ -239,3 +239,82 @@ fn random_weight_twin_sessions_load_without_weights() {
         assert!(err.contains("model.safetensors"), "{err}");
     }
 }
+
+/// The distribution a step reports as sampled is the one drawn from: it holds the chosen token, its
+/// kept probabilities add up to 1, top-k bounds its support, greedy is one-hot, and the model's own
+/// candidates (temperature 1) do not depend on the sampling settings.
+#[test]
+fn the_reported_sampled_distribution_is_the_one_drawn_from() {
+    let model = load("gpt2");
+    let prompt = &reference_ids("gpt2")[0];
+    let steps = |sampling| {
+        let opts = GenerateOptions { max_new_tokens: 6, sampling, eos_token_id: None, n_candidates: 10, capture: Capture::NONE };
+        let state = model.start_decoding(&[]).unwrap();
+        generate(&model, state, prompt, &opts, &mut |_| true).unwrap()
+    };
+    let greedy = steps(Sampling::Greedy);
+    for t in &greedy {
+        assert_eq!(t.sampled, vec![(t.id, 1.0)], "greedy: one-hot on the chosen token");
+        assert_eq!(t.sampled_support, 1);
+    }
+    for (temperature, top_k, top_p) in [(1.5, 5, 1.0), (0.7, 0, 0.9), (1.0, 0, 1.0)] {
+        let run = steps(Sampling::new(temperature, top_k, top_p, 11).unwrap());
+        assert_eq!(run[0].candidates, greedy[0].candidates, "step 0's model softmax is independent of the settings");
+        for t in &run {
+            assert!(t.sampled.iter().any(|&(id, p)| id == t.id && p > 0.0), "T {temperature}: chosen {} missing from {:?}", t.id, t.sampled);
+            if top_k > 0 {
+                assert!(t.sampled_support <= top_k, "top-k {top_k}: support {}", t.sampled_support);
+            }
+            let shown: f32 = t.sampled.iter().map(|&(_, p)| p).sum();
+            assert!(shown <= 1.0 + 1e-5, "probabilities over 1: {shown}");
+            if t.sampled_support <= t.sampled.len() {
+                assert!((shown - 1.0).abs() < 1e-4, "a fully listed distribution adds up to 1: {shown}");
+            }
+            assert!(t.sampled.windows(2).all(|w| w[0].1 >= w[1].1 || w[1].0 == t.id), "likeliest first: {:?}", t.sampled);
+        }
+    }
+    // Hotter is flatter: the top probability of step 0 falls as the temperature rises.
+    let top = |temperature| steps(Sampling::new(temperature, 0, 1.0, 3).unwrap())[0].sampled[0].1;
+    assert!(top(0.5) > top(1.0) && top(1.0) > top(2.0), "{} {} {}", top(0.5), top(1.0), top(2.0));
+    // At T = 1 with no cut, the distribution drawn from is the model's softmax.
+    let plain = steps(Sampling::new(1.0, 0, 1.0, 3).unwrap());
+    for (a, b) in plain[0].sampled.iter().zip(&plain[0].candidates) {
+        assert_eq!(a.0, b.0);
+        assert!((a.1 - b.1).abs() < 1e-5, "{a:?} vs {b:?}");
+    }
+}
+
+/// The model card's block facts are each family's real wiring, read from its config: what the
+/// page's sentences quote (pre- or post-norm, the norm, the activation, a gated FFN, tied heads).
+#[test]
+fn block_facts_follow_each_family_and_config() {
+    use glassbox::card::BlockFacts;
+    let facts = |name: &str| BlockFacts::of(&load(name));
+    // (fixture, placement, norm, activation, gated, tied, embedding norm, final norm)
+    let want = [
+        ("gpt2", "pre", "LayerNorm", "gelu_new", false, true, false, true),
+        ("bert", "post", "LayerNorm", "gelu", false, true, true, false),
+        ("roberta_untied", "post", "LayerNorm", "gelu", false, false, true, false),
+        ("distilbert_sin", "post", "LayerNorm", "gelu", false, true, true, false),
+        ("t5_tiny", "pre", "RMSNorm", "relu", false, true, false, true),
+        ("flan_t5_tiny", "pre", "RMSNorm", "gelu_new", true, false, false, true),
+        ("bart_tiny", "post", "LayerNorm", "gelu", false, true, true, false),
+        ("marian_tiny", "post", "LayerNorm", "swish", false, true, false, false),
+        ("llama_gqa", "pre", "RMSNorm", "silu", true, false, false, true),
+        ("qwen2", "pre", "RMSNorm", "silu", true, true, false, true),
+    ];
+    for (name, placement, norm, act, gated, tied, emb_norm, final_norm) in want {
+        let f = facts(name);
+        let model = load(name);
+        let got = (f.norm_placement, f.norm_kind, f.activation.as_str(), f.gated_ffn, f.tied_embeddings, f.embedding_norm, f.final_norm);
+        assert_eq!(got, (placement, norm, act, gated, tied, emb_norm, final_norm), "{name}");
+        assert_eq!(f.ffn_width, model.info().d_ff, "{name}: FFN width is d_ff");
+        let (l, h) = model.attention_dims(if model.info().kind == glassbox::models::Kind::EncoderOnly { glassbox::models::AttentionKind::Encoder } else { glassbox::models::AttentionKind::Decoder }).unwrap();
+        assert!(l > 0 && h > 0);
+        assert!(f.n_kv_heads >= 1 && model.info().n_heads % f.n_kv_heads == 0, "{name}: kv heads {}", f.n_kv_heads);
+        assert!(f.d_head > 0, "{name}");
+        if name == "llama_gqa" {
+            assert!(f.n_kv_heads < model.info().n_heads, "grouped-query attention shares key/value heads");
+        }
+    }
+}

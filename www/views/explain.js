@@ -1,53 +1,147 @@
-// Short explanations tied to what is on screen: the model's type, its position scheme and the attention
-// kind being shown. Our own words, kept brief; the tutorial page goes deeper.
+// Short explanations tied to what is on screen: the model's type, its position scheme, how its
+// blocks are built and the attention kind being shown. Our own words, kept brief; the tutorial page
+// goes deeper. Every number and every model-dependent claim comes from the loaded model's card
+// (`info`, including `info.block`: crate/src/card.rs), so the text stays true for every family.
 
 const KIND = {
   'encoder-only': 'An encoder reads the whole text at once: every token may look at every other, before and after ' +
     'it. What comes out is one vector per token, a meaning in context, used to classify or compare text; ' +
     'it does not write new text.',
   'decoder-only': 'A decoder writes text one token at a time, predicting the next token from the ones before it. ' +
-    'To learn that honestly it is never allowed to look ahead: each token attends only to itself and earlier tokens.',
+    'It is trained on every position of a text at once, so it must never see the token it is asked to predict: ' +
+    'each token attends only to itself and earlier tokens.',
   'encoder-decoder': 'An encoder-decoder first reads the whole input with its encoder, then a decoder writes the ' +
     'output token by token, looking back at its own output and, through cross-attention, at the encoded input. ' +
     'This is the shape of translation and summarising models.',
 };
 
 const POSITIONS = {
-  learned: 'Attention alone ignores word order, so this model adds a learned position vector to each token.',
+  learned: 'Attention alone ignores word order, so this model adds a learned position vector (one trained row per ' +
+    'position) to each token’s embedding.',
   sinusoidal: 'Attention alone ignores word order, so this model adds fixed sine and cosine waves of different ' +
-    'frequencies to each token: each position gets its own pattern.',
-  relative: 'Attention alone ignores word order; this model instead adds a learned bias to each attention score ' +
-    'that depends on how far apart the two tokens are.',
+    'frequencies to each token’s embedding: each position gets its own pattern, and nothing about it is trained.',
+  relative: 'Attention alone ignores word order; this model adds nothing to the embeddings and instead adds a ' +
+    'learned bias to each attention score that depends on how far, and in which direction, the key is from the ' +
+    'query (distances grouped into buckets).',
+  rotary: 'Attention alone ignores word order; this model adds nothing to the embeddings and instead turns each ' +
+    'query and key inside every head by an angle that grows with its position (rotary positions), so a score ' +
+    'depends on how far apart the two tokens are.',
 };
+
+/** A config.json activation name in words. */
+export function activationName(name) {
+  const known = {
+    gelu: 'GELU', gelu_new: 'GELU (tanh approximation)', gelu_pytorch_tanh: 'GELU (tanh approximation)',
+    gelu_fast: 'GELU (tanh approximation)', relu: 'ReLU', silu: 'SiLU', swish: 'SiLU',
+  };
+  return known[name] ?? name;
+}
+
+/** How the loaded model normalises, as a verb phrase ("normalises …"; pre-LN vs post-LN, LayerNorm vs RMSNorm). */
+export function normPhrase(block) {
+  if (!block) return '';
+  const norm = block.normKind === 'RMSNorm'
+    ? 'RMSNorm (divides a vector by its root mean square, then scales it)'
+    : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
+  return block.normPlacement === 'pre'
+    ? `normalises the input of each step (pre-norm) with ${norm}, and adds the step’s result to the unnormalised ` +
+      `stream${block.finalNorm ? '; one last norm follows the final layer' : ''}`
+    : `normalises after each step, once the step’s result has been added to the stream (post-norm), with ${norm}` +
+      `${block.embeddingNorm ? '; the embeddings are normalised too before the first layer' : ''}`;
+}
+
+/**
+ * Weights of one layer's attention (W_Q, W_K, W_V, W_O) and feed-forward matrices, biases aside,
+ * from the card (grouped-query attention has narrower W_K and W_V).
+ */
+export function layerWeights(info) {
+  const b = info.block;
+  const C = info.dModel;
+  const D = b.dHead ?? C / info.nHeads;
+  const KV = b.nKvHeads ?? info.nHeads;
+  const attention = C * info.nHeads * D + 2 * C * KV * D + info.nHeads * D * C;
+  const ffn = (b.gatedFfn ? 3 : 2) * C * b.ffnWidth;
+  return { attention, ffn, share: Math.round((100 * ffn) / (ffn + attention)) };
+}
+
+/** The feed-forward network of the loaded model, in one sentence. */
+export function ffnSentence(info) {
+  const b = info.block;
+  if (!b) return '';
+  const ratio = b.ffnWidth / info.dModel;
+  const times = Number.isInteger(ratio) ? `${ratio}×` : `${ratio.toFixed(2)}×`;
+  const act = activationName(b.activation);
+  const shape = b.gatedFfn
+    ? `a gated network: two matrices widen the vector from ${info.dModel} to ${b.ffnWidth} numbers (${times}), ${act} of ` +
+      `one multiplies the other number by number, and a third matrix brings it back to ${info.dModel}`
+    : `two matrices: the first widens the vector from ${info.dModel} to ${b.ffnWidth} numbers (${times}), ${act} bends ` +
+      `each number, the second brings it back to ${info.dModel}`;
+  const { share } = layerWeights(info);
+  return `The feed-forward network is ${shape}. It works on each token alone, holds ${share}% of a layer’s weights ` +
+    `(${share > 50 ? 'most of them' : 'attention holds the rest'}; biases aside), and its activation is the non-linear step that lets ` +
+    'it compute more than a linear function of the token’s vector.';
+}
 
 export const ATTENTION_KINDS = {
   encoder: {
     label: 'Encoder',
     title: 'Encoder self-attention',
-    explain: 'Encoder self-attention: rows are the tokens asking (queries), columns the tokens they look at (keys). ' +
-      'Nothing is hidden; each row sums to 1.',
+    rowTitle: 'query token',
+    colTitle: 'key token',
+    explain: 'Encoder self-attention: each row is a token asking (its query), each column a token it may look at ' +
+      '(its key); each row sums to 1. Every token sees every other here because one text runs alone: when texts of ' +
+      'different lengths share a batch, the short ones are filled with padding tokens and a padding mask gives them ' +
+      'weight 0 (hiding a token below does the same to a real one).',
   },
   decoder: {
     label: 'Decoder',
     title: 'Decoder self-attention',
+    rowTitle: 'query token (fed in)',
+    colTitle: 'key token (itself and earlier)',
     explain: 'Decoder self-attention: a row is one token choosing what to look at among itself and the tokens before ' +
       'it. A decoder learns to predict the next token, so it must never peek at it: the causal mask removes every ' +
-      'later token before the softmax, which is why the upper triangle holds no weights at all.',
+      'later token before the softmax, which is why the upper triangle holds no weights at all. The first row has ' +
+      'a single key, itself, so its weight is 1 by construction, whatever the model learned. (With padded batches ' +
+      'a padding mask is combined with the causal one, hiding the filler tokens as well.)',
   },
   cross: {
     label: 'Cross',
     title: 'Cross-attention',
-    explain: 'Cross-attention: rows are decoder tokens (what is being written), columns are encoder tokens (the ' +
-      'input). This is where a translation model looks up the source.',
+    rowTitle: 'decoder token (fed in)',
+    colTitle: 'encoder token (the input)',
+    explain: 'Cross-attention: each row is a token fed into the decoder, looking at the encoded input (columns) in ' +
+      'order to write the next output token. The first row is the decoder start token, which begins every output; ' +
+      'the second row is the first word written, used to write the second, and so on. This is where a translation ' +
+      'model looks up the source.',
   },
 };
 
-export const CAUSAL_NOTE = 'Hatched = masked: a decoder cannot see tokens that come after the one it is reading.';
+export const CAUSAL_NOTE = 'Hatched = masked: a decoder cannot see tokens that come after the one it is reading. ' +
+  'Row marked * (the first): its only key is itself, so its weight is 1 by construction, not a learned choice.';
 
-const LAYER = 'Each layer is attention followed by a small feed-forward network that works on every token by itself; ' +
-  'layer normalisation keeps the numbers in a steady range between the two.';
+/** The explanation under the attention map, for `kind` and the loaded model (its start token named). */
+export function attentionExplanation(kind, { startLabel } = {}) {
+  let text = ATTENTION_KINDS[kind].explain;
+  if (kind === 'cross' && startLabel) text = text.replace('the decoder start token', `the decoder start token (${startLabel})`);
+  return text;
+}
 
+/** The model section's paragraph: its type, positions and how its layers are built, from `info`. */
 export function modelExplanation(info) {
   if (!info) return '';
-  return [KIND[info.kind], POSITIONS[info.positions], LAYER].filter(Boolean).join(' ');
+  const b = info.block;
+  const layers = info.kind === 'encoder-decoder'
+    ? `${info.nLayers} encoder and ${info.nDecoderLayers} decoder layers`
+    : `${info.nLayers} layers`;
+  const cross = info.kind === 'encoder-decoder' ? ' (a decoder layer also adds cross-attention to the encoded input)' : '';
+  const layer = `It has ${layers}. A running vector per token, the residual stream, passes through them, and each layer ` +
+    `adds two results to it: attention, which mixes information between tokens, and a feed-forward network${cross}` +
+    (b ? `; it ${normPhrase(b)}.` : '.');
+  const head = b && info.hasLmHead
+    ? (b.tiedEmbeddings
+      ? ' Its output head reuses the input embedding table (tied embeddings): a token’s score is the dot product of the final vector ' +
+        `${info.modelType === 't5' ? '(first scaled by 1/√d_model) ' : ''}with that token’s embedding.`
+      : ' Its output head is a matrix of its own, not the input embedding table (untied embeddings).')
+    : '';
+  return [KIND[info.kind], POSITIONS[info.positions], layer, ffnSentence(info) + head].filter(Boolean).join(' ');
 }

@@ -27,6 +27,33 @@ const FONT_BOLD = `600 ${FONT}`;
 
 /** Per-root interaction state (cursor, the last matrix drawn, its layout). */
 const states = new WeakMap();
+let contrastIds = 0;
+
+/**
+ * The largest weight a viewer can see: masked cells and forced rows (1 by construction, they say
+ * nothing about the model) left out; 1 for an empty map.
+ */
+export function visibleMax(view) {
+  let m = 0;
+  for (let r = 0; r < view.nRows; r++) {
+    if (isForcedRow(view, r)) continue;
+    for (let c = 0; c < view.nCols; c++) {
+      const v = view.values[r * view.nCols + c];
+      if (!isMasked(view, r, c) && v > m) m = v;
+    }
+  }
+  return m > 0 ? m : 1;
+}
+
+/** Whether row `r` of a causal map has a single visible key (its weight is 1 by construction). */
+export function isForcedRow(view, r) {
+  return Boolean(view.causal) && r + (view.nCols - view.nRows) === 0;
+}
+
+/** The top of the colour scale: 1, or the largest visible weight when the colours are stretched. */
+function scaleTop(st) {
+  return st.contrast.checked && st.view ? visibleMax(st.view) : 1;
+}
 
 /**
  * Draw `view` into `root` (a container; the canvas, read-out and legend are created on first use).
@@ -47,6 +74,13 @@ const states = new WeakMap();
  * @param {string} view.title                  accessible name, e.g. "Decoder self-attention, layer 1, head 2"
  * @param {string} [view.rowAxis]              word for a row (default "query"; '' when the labels name themselves)
  * @param {string} [view.colAxis]              word for a column ("key")
+ * @param {string} [view.rowTitle]             the rows' axis title (default: from rowAxis; "one row per head" when '')
+ * @param {string} [view.colTitle]             the columns' axis title (default: from colAxis)
+ *
+ * Below the map, "Stretch the colours" (off by default) divides every weight by the largest one shown,
+ * so a pale map becomes readable; the scale then reads 0..that maximum. Either way the scale marks the
+ * uniform weight 1/n (n keys: what a row would hold if it looked everywhere equally), and on a causal
+ * map the first row, whose single visible key must get weight 1, is marked * as forced.
  */
 export function renderHeatmap(root, view) {
   const st = setup(root);
@@ -58,6 +92,8 @@ export function renderHeatmap(root, view) {
     'Use the arrow keys to read single values.');
   st.maskNote.textContent = view.maskNote ?? '';
   st.maskNote.hidden = !view.maskNote;
+  const rowTitle = view.rowTitle ?? (view.rowAxis === '' ? 'one row per head, then their mean' : view.rowAxis ?? 'query');
+  st.axes.textContent = `Rows ↓: ${rowTitle}. Columns →: ${view.colTitle ?? view.colAxis ?? 'key'}.`;
   st.legendMasked.hidden = !view.causal;
   drawBase(root);
   draw(root);
@@ -86,6 +122,7 @@ function setup(root) {
   canvas.setAttribute('aria-describedby', readout.id);
   scroller.append(canvas);
 
+  const axes = el('p', 'heatmap-axes');
   const legend = el('div', 'legend');
   const scale = el('div', 'legend-scale');
   const legendTitle = el('span', 'legend-title');
@@ -94,26 +131,43 @@ function setup(root) {
   legendCanvas.setAttribute('aria-hidden', 'true');
   const ticks = el('div', 'legend-ticks');
   ticks.style.width = `${LEGEND_WIDTH}px`;
-  for (const t of LEGEND_TICKS) {
+  const tickLabels = LEGEND_TICKS.map((t) => {
     const tick = el('span');
     tick.textContent = String(t);
     tick.style.left = `${t * 100}%`;
     ticks.append(tick);
-  }
+    return tick;
+  });
+  // The uniform weight 1/n: where a row that looked everywhere equally would sit on the scale.
+  const uniform = el('span', 'legend-uniform');
   const bar = el('div', 'legend-bar');
-  bar.append(legendCanvas, ticks);
+  bar.append(legendCanvas, ticks, uniform);
   scale.append(legendTitle, bar);
+  const contrastId = `heatmap-contrast-${++contrastIds}`;
+  const contrastBox = el('span', 'legend-contrast');
+  const contrast = el('input');
+  contrast.type = 'checkbox';
+  contrast.id = contrastId;
+  const contrastLabel = el('label');
+  contrastLabel.htmlFor = contrastId;
+  contrastLabel.textContent = 'Stretch the colours to the largest weight';
+  contrastBox.append(contrast, contrastLabel);
   const legendMasked = el('span', 'legend-masked');
   const swatch = el('span', 'swatch-masked');
   swatch.setAttribute('aria-hidden', 'true');
   legendMasked.append(swatch, ' masked');
-  legend.append(scale, legendMasked);
+  legend.append(scale, legendMasked, contrastBox);
   const maskNote = el('p', 'mask-note');
 
-  root.append(scroller, readout, legend, maskNote);
-  st = { canvas, scroller, readout, legendCanvas, legendMasked, maskNote, view: null, cursor: null, layout: null,
-    base: null, frame: null, dpr: 1, colors: null, paintSeq: 0, legendSeq: 0 };
+  root.append(axes, scroller, readout, legend, maskNote);
+  st = { canvas, scroller, readout, legendCanvas, legendMasked, maskNote, axes, tickLabels, uniform, legendTitle, contrast,
+    view: null, cursor: null, layout: null, base: null, frame: null, dpr: 1, colors: null, paintSeq: 0, legendSeq: 0 };
   states.set(root, st);
+  contrast.addEventListener('change', () => {
+    if (!st.view) return;
+    drawBase(root);
+    drawLegend(root);
+  });
 
   canvas.addEventListener('pointermove', (e) => {
     const cell = cellAt(st, e);
@@ -220,7 +274,7 @@ function measureLabels(ctx, labels) {
 
 function computeLayout(st, ctx) {
   const { view } = st;
-  const rowLabels = view.rowLabels.map((l) => truncate(l, LABEL_MAX_CHARS));
+  const rowLabels = view.rowLabels.map((l, r) => truncate(l, LABEL_MAX_CHARS) + (isForcedRow(view, r) ? ' *' : ''));
   const colLabels = view.colLabels.map((l) => truncate(l, LABEL_MAX_CHARS));
   const rowLabelW = measureLabels(ctx, rowLabels) + LABEL_GAP;
   const colLabelH = measureLabels(ctx, colLabels) + LABEL_GAP;
@@ -309,7 +363,10 @@ function paintCells(root, st, frame) {
     causal: Boolean(view.causal),
     palette: colors.raster,
   };
-  Promise.resolve(view.raster(Float32Array.from(view.values), options)).then((image) => {
+  const top = scaleTop(st);
+  const values = top === 1 ? Float32Array.from(view.values) : Float32Array.from(view.values, (v) => Math.min(1, v / top));
+  st.canvas.dataset.scaleTop = String(top);
+  Promise.resolve(view.raster(values, options)).then((image) => {
     if (seq !== st.paintSeq || st.view !== view) {
       image?.close?.();
       return;
@@ -381,6 +438,22 @@ function draw(root) {
 /** The colour scale, drawn by the same rasteriser as the cells (one row of 0..1, stretched). */
 function drawLegend(root) {
   const st = states.get(root);
+  const top = scaleTop(st);
+  const digits = top === 1 ? 2 : 3;
+  st.tickLabels.forEach((tick, i) => { tick.textContent = top === 1 ? String(LEGEND_TICKS[i]) : fmtWeight(LEGEND_TICKS[i] * top, digits); });
+  st.legendTitle.textContent = top === 1 ? 'attention weight' : `attention weight (stretched: darkest = ${fmtWeight(top, 3)}, the largest shown)`;
+  const n = st.view.nCols;
+  if (n > 0) {
+    const u = 1 / n;
+    st.uniform.hidden = false;
+    st.uniform.style.left = `${Math.min(1, u / top) * 100}%`;
+    st.uniform.textContent = `▲ 1/${n} uniform`;
+    st.uniform.title = `Uniform weight 1/${n} = ${fmtWeight(u, 3)}: a row that looked at all ${n} keys equally` +
+      (st.view.causal ? ' (the last row; a causal row r sees r keys, uniform 1/r)' : '');
+    st.uniform.dataset.value = String(u);
+  } else {
+    st.uniform.hidden = true;
+  }
   const c = st.legendCanvas;
   const dpr = window.devicePixelRatio || 1;
   c.style.width = `${LEGEND_WIDTH}px`;
@@ -401,6 +474,10 @@ function drawLegend(root) {
     ctx.drawImage(source, 0, 0, c.width, c.height);
     image.close?.();
   }, () => {});
+}
+
+function fmtWeight(x, digits) {
+  return Number(x.toFixed(digits)).toString();
 }
 
 function imageDataCanvas(image) {
@@ -450,7 +527,8 @@ function updateReadout(root) {
     readout.dataset.value = 'masked';
   } else {
     const v = view.values[r * view.nCols + c];
-    readout.textContent = `${row} → ${col}: ${v.toFixed(4)}`;
+    readout.textContent = `${row} → ${col}: ${v.toFixed(4)}` +
+      (isForcedRow(view, r) ? ' (forced: the only key this row may see, so its weight is 1 by construction)' : '');
     readout.dataset.value = String(v);
   }
   readout.dataset.row = String(r);

@@ -60,10 +60,15 @@ export function renderInterventions(root, view) {
     root.append(box);
   }
   if (!view.tokenLabels) {
-    root.append(el('p', 'muted', 'A decoder-only model has no way to hide a token from attention here (GPT-2 takes no padding mask); switch heads off instead.'));
+    root.append(el('p', 'muted', 'Hiding tokens is offered here for models that read their input with an encoder. A decoder-only ' +
+      'model does take an attention mask too (the padding mask, combined with its causal mask, so padded batches work), ' +
+      'but this page does not hide its tokens; switch heads off instead.'));
   } else {
     const box = el('div', 'token-hiding');
     box.append(el('h4', '', 'Hide tokens from attention'));
+    box.append(el('p', 'muted', 'This is the padding mask at work: when texts of different lengths run as one batch, the short ones ' +
+      'are filled with padding tokens, and the mask adds a huge negative number to every score of a padding key, so after the ' +
+      'softmax each query gives it weight 0. Hiding a token applies that mask to a real one, in every layer and head.'));
     const chips = el('div', 'tokens');
     chips.setAttribute('role', 'group');
     chips.setAttribute('aria-label', 'Press a token to hide it from every query');

@@ -1,7 +1,9 @@
-// The model's facts, read from ModelInfo: what kind of transformer it is and how big.
+// The model's facts, read from ModelInfo: what kind of transformer it is, how big, how its blocks are built.
+
+import { activationName } from './explain.js';
 
 const KIND_NAMES = { 'encoder-only': 'encoder-only', 'decoder-only': 'decoder-only', 'encoder-decoder': 'encoder-decoder' };
-const POSITION_NAMES = { learned: 'learned table', sinusoidal: 'sinusoidal (fixed)', relative: 'relative buckets' };
+const POSITION_NAMES = { learned: 'learned table', sinusoidal: 'sinusoidal (fixed)', relative: 'relative buckets', rotary: 'rotary (q and k turned)' };
 
 export function formatCount(n) {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
@@ -40,7 +42,11 @@ export function renderModelFacts(dl, info, name) {
     ['Layers', layers],
     ['Heads per layer', String(info.nHeads)],
     ['Width (d_model)', String(info.dModel)],
-    ['Feed-forward (d_ff)', String(info.dFF)],
+    ['Feed-forward (d_ff)', info.block
+      ? `${info.dFF} (${+(info.dFF / info.dModel).toFixed(2)}× d_model), ${activationName(info.block.activation)}${info.block.gatedFfn ? ', gated' : ''}`
+      : String(info.dFF)],
+    ...(info.block ? [['Normalisation', `${info.block.normPlacement}-norm, ${info.block.normKind}`]] : []),
+    ...(info.block && info.hasLmHead ? [['Output head', info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)']] : []),
     ['Parameters', formatCount(info.nParams)],
     ['Size', formatBytes(info.sizeBytes)],
     ['Positions', POSITION_NAMES[info.positions] ?? info.positions],

@@ -8,7 +8,7 @@
 // { nPositions, nPairs, theta, scaling: 'default'|'llama3', invFreq: Float32Array [D/2],
 //   angles: { data: Float32Array, shape: [N, D/2] } }   (radians; pair i = head dims (i, i + D/2)).
 
-import { divergingColour, maxAbsOf, fmt, vectorStrip } from './vector-strip.js';
+import { divergingColour, maxAbsOf, fmt, vectorStrip, stripLegend } from './vector-strip.js';
 
 // Layout, in CSS pixels.
 const IMAGE_MAX_WIDTH = 340;
@@ -21,18 +21,34 @@ const BUCKET_CELL = 22;
 export const POSITION_EXPLANATIONS = {
   learned: 'Learned positions: the model has a table with one trained vector per position and adds row p to the token at position p. ' +
     'Nothing forces a pattern; whatever structure you see was learned from data.',
-  sinusoidal: 'Sinusoidal positions: no table is trained. Each dimension is a sine or cosine of the position at its own wavelength, ' +
-    'fast in the first dimensions and slow in the later ones, so every position gets a unique, smoothly changing pattern.',
+  sinusoidal: 'Sinusoidal positions: no table is trained. Each dimension is a sine or a cosine of the position with its own wavelength, ' +
+    'from fast waves to slow ones, so every position gets a unique, smoothly changing pattern.',
   rotary: 'Rotary positions: nothing is added to the tokens. Inside every head, the query and the key are cut into pairs of ' +
     'numbers and each pair is turned like a clock hand by an angle that grows with the position: fast for the first pairs, slow for ' +
-    'the last. Turning both q and k means their dot product only sees the difference of the two angles, so the score depends on ' +
+    'the last. Turning both q and k means their dot product only sees the difference of the two turns, so the score depends on ' +
     'how far apart the two tokens are, not where they are.',
   relative: 'Relative positions: nothing is added to the tokens. Instead each attention score gets a learned bonus that depends only on ' +
     'how far the key is from the query (grouped into buckets: exact for near words, coarser for far ones).',
 };
 
-/** Dimensions worth plotting as curves: for sinusoids a fast, a medium and a slow sine plus the first cosine. */
-export function curveDims(positions, C) {
+/** What bounds the positions a model can take, from its card (`view.maxPositions`). */
+function limitNote(view) {
+  const n = view.maxPositions;
+  if (view.positions === 'sinusoidal') {
+    return ` The formula gives a pattern for any position, but this model’s limit is ${n ? `${n} tokens (max_position_embeddings)` : 'set by its config'}: ` +
+      'positions it never saw in training would be new to it.';
+  }
+  if (view.positions === 'learned') return n ? ` The table has ${n} rows, so the longest input is ${n} tokens.` : '';
+  if (view.positions === 'rotary') return n ? ` The angle is defined for any position; this model was configured for up to ${n} tokens.` : '';
+  if (view.positions === 'relative') return ' Far distances share a bucket, so there is no table to run out of: T5 has no fixed input limit.';
+  return '';
+}
+
+/** Dimensions worth plotting as curves: for sinusoids a fast, a medium and a slow sine plus the first cosine
+ * (`interleaved`: sin on even dimensions, cos on odd, as DistilBERT and the original paper; else Marian's halves). */
+export function curveDims(positions, C, interleaved = false) {
+  const even = (d) => d - (d % 2);
+  if (positions === 'sinusoidal' && interleaved) return [0, even(Math.floor(C / 8)), even(Math.floor(C / 4)), 1];
   if (positions === 'sinusoidal') return [0, Math.floor(C / 8), Math.floor(C / 4), Math.floor(C / 2)];
   return [0, 1, 2, 3].filter((d) => d < C);
 }
@@ -51,25 +67,39 @@ export function curveDims(positions, C) {
  */
 export function renderPositions(root, view) {
   root.replaceChildren();
-  root.append(el('p', 'explain', POSITION_EXPLANATIONS[view.positions]));
+  const layout = view.positions !== 'sinusoidal' ? ''
+    : view.modelType === 'distilbert'
+      ? ' This model interleaves them as the original transformer paper does: sines on even dimensions, cosines on odd ones.'
+      : ' This model puts all the sines in the first half of the dimensions and the cosines in the second, each half running from fast to slow.';
+  root.append(el('p', 'explain', POSITION_EXPLANATIONS[view.positions] + layout + limitNote(view)));
   const readout = el('p', 'readout', 'Hover the picture to read a value.');
   readout.setAttribute('aria-live', 'polite');
   if (view.table) {
     const [N, C] = view.table.shape;
-    root.append(heatImage(view.table.data, N, C, readout), readout);
-    const dims = curveDims(view.positions, C);
-    root.append(curves(view.table.data, N, C, dims));
+    root.append(el('p', 'curve-axes', `Rows ↓: positions 0 to ${N - 1} (top = 0). Columns →: the ${C} dimensions of a position vector.`),
+      heatImage(view.table.data, N, C, readout), stripLegend([{ name: 'position vectors', maxAbs: maxAbsOf(view.table.data) }]), readout);
+    const interleaved = view.modelType === 'distilbert';
+    const dims = curveDims(view.positions, C, interleaved);
+    const curveMax = maxAbsOf(...dims.map((d) => Array.from({ length: N }, (_, p) => view.table.data[p * C + d])));
+    root.append(curves(view.table.data, N, C, dims),
+      el('p', 'curve-axes', `Curves: horizontal axis, position 0 (left) to ${N - 1} (right); vertical axis, the dimension’s value ` +
+        `from −${fmt(curveMax, 3)} (bottom) to +${fmt(curveMax, 3)} (top); the grey line is 0.`));
     const key = el('p', 'muted curve-key');
     dims.forEach((d, i) => {
       const sw = el('span', 'curve-swatch');
       sw.style.background = CURVE_COLOURS[i];
-      key.append(sw, ` dim ${d}${view.positions === 'sinusoidal' ? (d < C / 2 ? ' (sin)' : ' (cos)') : ''}  `);
+      const sin = interleaved ? d % 2 === 0 : d < C / 2;
+      key.append(sw, ` dim ${d}${view.positions === 'sinusoidal' ? (sin ? ' (sin)' : ' (cos)') : ''}  `);
     });
     root.append(key);
   } else if (view.relative) {
-    root.append(bucketStrip(view.relative, readout), readout, biasImage(view.relative, readout));
+    root.append(bucketStrip(view.relative, readout), readout, biasImage(view.relative, readout),
+      stripLegend([{ name: 'bias', maxAbs: maxAbsOf(view.relative.bias.data) }], 'A positive bias raises the score (more attention), a negative one lowers it.', 'head and bucket'));
   } else if (view.rotary) {
-    root.append(angleImage(view.rotary, readout), readout, angleKey(view.rotary), offsetDemo(view.rotary, view.pair));
+    const [N, P] = view.rotary.angles.shape;
+    root.append(el('p', 'curve-axes', `Rows ↓: positions 0 to ${N - 1} (top = 0). Columns →: the ${P} pairs of head dimensions, fastest ` +
+      'first. Colour: where the pair’s clock hand points (the hue goes once round the colour wheel per full turn).'),
+    angleImage(view.rotary, readout), readout, angleKey(view.rotary), offsetDemo(view.rotary, view.pair));
   }
 }
 
@@ -191,7 +221,8 @@ function offsetDemo(rot, pair) {
   table.append(thead, tbody);
   box.append(table, el('p', 'muted',
     `The first ${shifted.length} rows keep the offset ${pair.qPos - pair.kPos} and share one score; the last ${other.length} change the offset and the score changes. ` +
-    'Each pair of dimensions contributes |q|·|k|·cos(difference of their angles), and the difference of angles is (query position − key position) × the pair\'s speed.'));
+    'Each pair of dimensions contributes |q pair|·|k pair|·cos(the angle between them); turning the query by its position’s angle and the key by its own ' +
+    'changes that angle by (query position − key position) × the pair’s speed, so only the offset enters the score.'));
   return box;
 }
 
@@ -361,7 +392,8 @@ function movedWord(a, b, { tokenRows, scale, table }) {
       el('span', 'muted', `position ${p}`));
     box.append(line);
   }
-  box.append(readout, el('p', 'muted', `The token row of “${a.labels[i]}” is identical in both sentences; only the position row added to it differs.`));
+  box.append(stripLegend([{ name: 'token and position rows', maxAbs }]), readout,
+    el('p', 'muted', `The token row of “${a.labels[i]}” is identical in both sentences; only the position row added to it differs.`));
   return box;
 }
 

@@ -7,11 +7,23 @@
 // Grouped-query attention (Llama, Qwen2): `nKvHeads` (KV) < `nHeads` (H); query head h reads
 // key/value head ⌊h / (H/KV)⌋, and the trace's k and v are already repeated per query head.
 
-import { vectorStrip, maxAbsOf, fmt } from './vector-strip.js';
+import { vectorStrip, maxAbsOf, fmt, stripLegend } from './vector-strip.js';
 import { truncate } from './token-text.js';
 
 const LABEL_CHARS = 12;
 const HIDDEN_SCORE = -1e30;   // scores below this are a hidden key (HF's finfo.min), not a real score
+
+/** Why the scores are scaled as they are, for this model's scale and head width `D` (= d_k). */
+export function scaleWhy(scale, D) {
+  if (scale === 1) return ' (this model does not scale the scores: T5 folds that factor into how its weights were initialised)';
+  const why = `d_k = ${D} being the width of one head: if q and k held independent numbers of variance 1, their dot product, a sum of ` +
+    `${D} products, would have variance ${D}; dividing by √${D} keeps the scores near unit variance, so the softmax does not ` +
+    'saturate onto a single key';
+  const extra = 1 / (scale * Math.sqrt(D));
+  return Math.abs(extra - 1) < 1e-4
+    ? ` (the scale is 1/√d_k, ${why})`
+    : ` (the scale is 1/√d_k divided further by ${fmt(extra, 4)}, as this model’s config asks (GPT-2’s scale_attn_by_inverse_layer_idx); ${why})`;
+}
 
 /** The numbers of one head and query row, out of a trace. */
 export function qkvRow(trace, head, query) {
@@ -139,7 +151,7 @@ export function renderQkv(root, view) {
   const rotaryNote = view.rotary ? ' (q and k here are already turned by their positions\' rotary angles)' : '';
   const scaleText = `score = q·k${rotaryNote} × ${fmt(trace.scale)}${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
   const formula = el('p', 'qkv-formula',
-    `${scaleText}${trace.scale !== 1 ? ` (the scale is 1/√${D}, so long vectors do not make the softmax too sharp)` : ' (this model does not scale)'}; ` +
+    `${scaleText}${scaleWhy(trace.scale, D)}; ` +
     'weight = softmax(scores) over the keys; output = Σ weight × v.');
 
   const table = el('table', 'qkv-table');
@@ -184,7 +196,9 @@ export function renderQkv(root, view) {
     : row.keys.some((k) => k.blocked === 'hidden')
       ? el('p', 'muted', '“hidden”: you hid this token; its score gets a huge negative number added, so its weight is 0.')
       : null;
-  root.append(picker, qLine, formula, scroller, ctxLine, readout);
+  const legend = stripLegend([{ name: 'q', maxAbs: qScale }, { name: 'k', maxAbs: kScale }, { name: 'v and output', maxAbs: vScale }],
+    `Each strip is one vector of d_k = ${D} numbers; strips of one kind share a scale, so they compare.`);
+  root.append(picker, legend, qLine, formula, scroller, ctxLine, readout);
   if (trace.nKvHeads && trace.nKvHeads < trace.nHeads) root.append(kvSharing(trace, head));
   if (blockedNote) root.append(blockedNote);
   root.dataset.head = String(head);

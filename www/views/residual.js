@@ -15,6 +15,8 @@ const LABEL_CHARS = 10;
  * @param {string[]} view.columnLabels  the tokens at each position
  * @param {string} view.scheme
  * @param {string} view.note            what a cell predicts (next token / the word here)
+ * @param {ArrayLike<number>} [view.columnIds]  the token id at each position (to see the embeddings row echo them)
+ * @param {boolean} [view.tied]         the output head is the input embedding table (info.block.tiedEmbeddings)
  */
 export function renderLogitLens(root, view) {
   const { lens, columnLabels, scheme } = view;
@@ -46,7 +48,39 @@ export function renderLogitLens(root, view) {
   table.append(thead, body);
   const scroller = el('div', 'qkv-scroll');
   scroller.append(table);
-  root.append(scroller, el('p', 'muted', 'Darker cells are more confident. Hover a cell for its runners-up. The top row is the model’s real output.'));
+  root.append(scroller, lensLegend(), el('p', 'muted', embeddingsNote(view) +
+    'Hover a cell for its runners-up. The top row is the model’s real output.'));
+}
+
+/** The shading's key: a cell's colour is the probability of its top token, 0 to 100 %. */
+function lensLegend() {
+  const box = el('div', 'lens-legend');
+  box.append(el('span', '', 'Shading = probability of the cell’s top token:'));
+  const bar = el('span', 'lens-legend-bar');
+  bar.setAttribute('aria-hidden', 'true');
+  for (const p of [0, 0.25, 0.5, 0.75, 1]) {
+    const sw = el('span', 'lens-cell');
+    sw.style.setProperty('--p', String(p));
+    bar.append(sw);
+  }
+  box.append(el('span', '', '0%'), bar, el('span', '', '100%'));
+  return box;
+}
+
+/**
+ * Why the embeddings row is not a prediction: with tied embeddings the head is the input table, so
+ * the embedding of a token scores highest against itself. Counted on the rows shown, not assumed.
+ */
+function embeddingsNote(view) {
+  const { lens, columnIds } = view;
+  if (!columnIds || columnIds.length !== lens.seqLen) return '';
+  let echoes = 0;
+  for (let t = 0; t < lens.seqLen; t++) if (lens.top[0][t][0].id === Number(columnIds[t])) echoes++;
+  const counted = `At ${echoes} of ${lens.seqLen} positions the embeddings row’s top token is the input token itself. `;
+  return view.tied
+    ? 'The embeddings row is not a prediction: this model’s output head is its input embedding table (tied embeddings), ' +
+      `so reading an embedding with it mostly scores the token against itself. ${counted}Its dark cells show that echo, not confidence. `
+    : `${counted}This model’s output head is not its embedding table (untied), so the embeddings row is the head reading raw embeddings. `;
 }
 
 function el(tag, className = '', text = '') {

@@ -10,7 +10,7 @@
 
 import { renderSelect } from './controls.js';
 import { renderHeatmap } from './heatmap.js';
-import { CAUSAL_NOTE } from './explain.js';
+import { ATTENTION_KINDS, CAUSAL_NOTE } from './explain.js';
 import { decoderLabels, headMatrix, inputLabels } from '../run-view.js';
 import { tokenLabel } from './token-text.js';
 import { renderPredictions } from './fill-mask.js';
@@ -19,6 +19,7 @@ import { renderQkv, qkvRow } from './qkv.js';
 import { renderPositions, renderOrderDemo } from './positions.js';
 import { renderLogitLens } from './residual.js';
 import { renderTokenizerSteps } from './tokenizer-steps.js';
+import { renderBlock } from './block.js';
 
 const TOP_K = 10;
 const LENS_K = 3;
@@ -35,12 +36,21 @@ const SECTIONS = [
   { id: 'qkv', title: 'Inside one head: query, key, value',
     intro: 'Every token sends out a query (what it is looking for) and shows a key (what it has to offer) and a value (what it hands over ' +
       'if chosen). The query is compared with each key by a dot product; a softmax turns the scores into weights; the head’s output for ' +
-      'the token is the weighted mix of the values. These are the model’s own numbers.' },
+      'the token is the weighted mix of the values. Every head of the layer does this at once; their outputs are concatenated and ' +
+      'one more matrix (the output projection) turns them back into a vector of the model’s width, which is added to the residual ' +
+      'stream. These are the model’s own numbers.' },
+  { id: 'block', title: 'Inside one layer: residual stream, norm, feed-forward',
+    intro: 'A layer is more than attention. Here is how the loaded model wires its layers, how the heads’ outputs are put back ' +
+      'together, what the feed-forward network is, and how each layer changes the running vector of a token. The layer and token ' +
+      'follow the Q/K/V section above.' },
   { id: 'positions', title: 'Positions: how word order gets in',
-    intro: 'Attention alone treats the input as a bag of tokens. Each architecture injects order differently.' },
+    intro: 'Attention by itself has no notion of order: shuffle the tokens and, without position information, each one gets the same ' +
+      'output as before (a decoder’s causal mask is the only exception: it tells a token how many come before it). Each architecture ' +
+      'brings order in differently.' },
   { id: 'lens', title: 'Layer by layer: the logit lens',
-    intro: 'Each layer adds to a running vector per token (the residual stream). Reading that vector with the model’s own output head ' +
-      'after every layer shows how the prediction forms.' },
+    intro: 'Each layer adds its attention and feed-forward results to a running vector per token, the residual stream (post-norm models ' +
+      'such as BERT and Marian also normalise it after each addition). Reading that vector after every layer with the model’s own final ' +
+      'norm (if it has one) and output head shows how the prediction forms.' },
   { id: 'tokenizer', title: 'How the tokenizer cut your text',
     intro: 'The tokenizer’s own steps for each word, and the same sentence through other tokenizers.' },
 ];
@@ -76,6 +86,7 @@ export class TeachingState {
     this.baselineFor = null;
     this.output = null;
     this.outputBaseline = null;
+    this.blockPosition = null; // the block view's residual-stream token
     this.positions = null;   // the positions view's data (rotary: redrawn with the model's q and k after a run)
   }
 
@@ -191,6 +202,9 @@ export function mountTeaching(root, opts = {}) {
   ui.order = el('div', 'order-demo');
   ui.order.id = 'order-demo';
   sec.positions.body.append(ui.positionsView, el('h3', '', 'Same words, different order'), ui.order);
+  ui.blockView = el('div', 'block-view');
+  ui.blockView.id = 'block-view';
+  sec.block.body.append(ui.blockView);
   ui.lensView = el('div', 'lens');
   ui.lensView.id = 'logit-lens';
   sec.lens.body.append(ui.lensView);
@@ -234,7 +248,7 @@ export function mountTeaching(root, opts = {}) {
     // Runs wait for the model's attention shapes (refresh awaits st.ready).
     const modelSeq = st.setModel(model, scheme);
     for (const id of SECTIONS.map((s) => s.id)) showError(id, null);
-    for (const box of [ui.predictions, ui.interventions, ui.qkv, ui.lensView, ui.tokenizerView]) placeholder(box, 'Run the model to see this.');
+    for (const box of [ui.predictions, ui.interventions, ui.qkv, ui.blockView, ui.lensView, ui.tokenizerView]) placeholder(box, 'Run the model to see this.');
     sec.lens.section.hidden = !model.info.hasLmHead;
     renderPositionsSection(modelSeq);
   }
@@ -244,7 +258,7 @@ export function mountTeaching(root, opts = {}) {
     const info = model.info;
     const stack = info.kind === 'decoder-only' ? 'decoder' : 'encoder';
     try {
-      const view = { positions: info.positions };
+      const view = { positions: info.positions, maxPositions: info.maxPositions, modelType: info.modelType };
       if (info.positions === 'relative') {
         view.relative = await model.relativePositions(stack, RELATIVE_SPAN);
       } else if (info.positions === 'rotary') {
@@ -358,15 +372,32 @@ export function mountTeaching(root, opts = {}) {
     renderQkvSection(input, dec);
     renderLiveMap(input, dec);
     if (st.positions?.rotary) renderPositions(ui.positionsView, { ...st.positions, pair: rotaryPair(dec) });
+    renderBlockSection(input, dec);
     if (r.logitLens) {
       const cols = info.kind === 'encoder-only' ? input : dec;
       renderLogitLens(ui.lensView, {
         lens: r.logitLens, columnLabels: cols, scheme: st.scheme,
+        columnIds: info.kind === 'encoder-decoder' ? r.decoderIds : r.tokens.ids, tied: info.block?.tiedEmbeddings,
         note: info.kind === 'encoder-only'
           ? 'Each cell: the word this masked-LM would guess at that position if it stopped after that layer.'
           : 'Each cell: the token the model would predict next after that position, if it stopped after that layer.',
       });
     }
+  }
+
+  /** The block view: the Q/K/V section's layer and query token, the residual stream of the lens's stack. */
+  function renderBlockSection(input, dec) {
+    const r = st.result;
+    const info = st.model.info;
+    const trace = r.qkv ?? null;
+    const queryLabels = trace?.kind === 'encoder' ? input : dec;
+    const residualLabels = info.kind === 'encoder-only' ? input : dec;
+    if (st.blockPosition === null || st.blockPosition >= (r.residual?.seqLen ?? 0)) st.blockPosition = Math.max(0, (r.residual?.seqLen ?? 1) - 1);
+    renderBlock(ui.blockView, {
+      info, trace, query: st.query, queryLabels,
+      residual: r.residual ?? null, residualLabels, position: st.blockPosition,
+      onPosition: (p) => { st.blockPosition = p; renderBlockSection(input, dec); ui.blockView.querySelector('#block-position')?.focus(); },
+    });
   }
 
   /** The attention of the step-through's layer and head, as the interventions left it. */
@@ -386,6 +417,7 @@ export function mountTeaching(root, opts = {}) {
       colLabels: cols.length === Tk ? cols : range(Tk).map(String),
       causal: st.kind === 'decoder',
       maskNote: st.kind === 'decoder' ? CAUSAL_NOTE : '',
+      rowTitle: ATTENTION_KINDS[st.kind].rowTitle, colTitle: ATTENTION_KINDS[st.kind].colTitle,
       title,
       raster: (values, options) => opts.glassbox().drawMap(values, options),
     });
@@ -425,7 +457,7 @@ export function mountTeaching(root, opts = {}) {
       trace, head: st.head, query: st.query, rotary: st.model.info.positions === 'rotary',
       queryLabels: queryLabels.length === trace.qLen ? queryLabels : range(trace.qLen).map(String),
       keyLabels: keyLabels.length === trace.kLen ? keyLabels : range(trace.kLen).map(String),
-      onQuery: (q) => { st.select('query', q); renderQkvSection(input, dec); },
+      onQuery: (q) => { st.select('query', q); renderQkvSection(input, dec); renderBlockSection(input, dec); },
     });
   }
 

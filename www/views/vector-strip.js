@@ -85,3 +85,25 @@ export function fmt(x, digits = 4) {
   if (x !== 0 && Math.abs(x) < 1e-3) return x.toExponential(2).replace('-', '−');
   return Number(x.toPrecision(digits)).toString().replace('-', '−');
 }
+
+/**
+ * The key to a set of heat strips: the colour scale from −max (orange) through 0 (pale) to +max
+ * (blue), and each group's own max. `scales`: `[{ name, maxAbs }]` (e.g. q, k, v).
+ */
+export function stripLegend(scales, note = '', unit = 'dimension') {
+  const box = document.createElement('div');
+  box.className = 'vector-legend';
+  const ramp = vectorStrip(Float32Array.from({ length: 21 }, (_, i) => (i - 10) / 10), { maxAbs: 1, label: 'colour scale from minus the largest value to plus it' });
+  ramp.setAttribute('aria-hidden', 'true');
+  ramp.className = 'vector-legend-ramp';   // a key, not one of the vectors shown
+  const left = document.createElement('span');
+  left.textContent = '−max';
+  const right = document.createElement('span');
+  right.textContent = '0 (pale) … +max';
+  const maxes = document.createElement('span');
+  maxes.className = 'vector-legend-max';
+  maxes.textContent = `One cell per ${unit}; orange negative, blue positive. max: ${scales.map((s) => `${s.name} ${fmt(s.maxAbs, 3)}`).join(', ')}.` +
+    (note ? ` ${note}` : '');
+  box.append(left, ramp, right, maxes);
+  return box;
+}

@@ -77,50 +77,91 @@ pub fn argmax(logits: &[f32]) -> u32 {
     best as u32
 }
 
+/// What sampling draws from at one step: the vocabulary sorted by logit (`order`), the tempered
+/// softmax over what top-k left (`probs`, same order), and how many of those top-p keeps (`keep`,
+/// whose summed probability is `mass`). Tokens past `keep` have probability 0.
+struct SamplingDistribution {
+    order: Vec<usize>,
+    probs: Vec<f64>,
+    keep: usize,
+    mass: f64,
+}
+
+impl SamplingDistribution {
+    /// Temperature, then top-k, then top-p, as Hugging Face's warpers do.
+    fn new(logits: &[f32], temperature: f32, top_k: usize, top_p: f32) -> Self {
+        // Candidates sorted by logit, most likely first.
+        let mut order: Vec<usize> = (0..logits.len()).collect();
+        order.sort_by(|&a, &b| cmp_desc(logits[a], logits[b], a, b));
+        if top_k > 0 && top_k < order.len() {
+            order.truncate(top_k);
+        }
+        let kept: Vec<f32> = order.iter().map(|&i| logits[i]).collect();
+        let probs = softmax_f64(&kept, temperature as f64);
+        // top-p: keep the smallest prefix whose mass reaches top_p (always at least one token).
+        let mut keep = probs.len();
+        if top_p < 1.0 {
+            let mut cum = 0.0;
+            for (n, p) in probs.iter().enumerate() {
+                cum += p;
+                if cum >= top_p as f64 {
+                    keep = n + 1;
+                    break;
+                }
+            }
+        }
+        let mass: f64 = probs[..keep].iter().sum();
+        SamplingDistribution { order, probs, keep, mass }
+    }
+
+    fn draw(&self, rng: &mut Rng) -> u32 {
+        let mut r = rng.uniform() * self.mass;
+        for (n, p) in self.probs[..self.keep].iter().enumerate() {
+            r -= p;
+            if r < 0.0 {
+                return self.order[n] as u32;
+            }
+        }
+        self.order[self.keep - 1] as u32
+    }
+
+    /// The `n` likeliest tokens of the distribution drawn from, renormalised over what was kept,
+    /// with `chosen` added when it is not among them: `(id, probability)`, likeliest first.
+    fn report(&self, n: usize, chosen: u32) -> Vec<(u32, f32)> {
+        let p = |i: usize| (self.probs[i] / self.mass) as f32;
+        let mut out: Vec<(u32, f32)> = (0..n.min(self.keep)).map(|i| (self.order[i] as u32, p(i))).collect();
+        if !out.iter().any(|&(id, _)| id == chosen) {
+            if let Some(i) = self.order[..self.keep].iter().position(|&o| o as u32 == chosen) {
+                out.push((chosen, p(i)));
+            }
+        }
+        out
+    }
+}
+
 /// Pick the next token from `logits: [V]`.
 pub fn choose(logits: &[f32], sampling: Sampling, rng: &mut Rng) -> u32 {
     let Sampling::Sample { temperature, top_k, top_p, .. } = sampling else {
         return argmax(logits);
     };
-    // Candidates sorted by logit, most likely first.
-    let mut order: Vec<usize> = (0..logits.len()).collect();
-    order.sort_by(|&a, &b| cmp_desc(logits[a], logits[b], a, b));
-    if top_k > 0 && top_k < order.len() {
-        order.truncate(top_k);
-    }
-    let kept: Vec<f32> = order.iter().map(|&i| logits[i]).collect();
-    let probs = softmax_f64(&kept, temperature as f64);
-    // top-p: keep the smallest prefix whose mass reaches top_p (always at least one token).
-    let mut keep = probs.len();
-    if top_p < 1.0 {
-        let mut cum = 0.0;
-        for (n, p) in probs.iter().enumerate() {
-            cum += p;
-            if cum >= top_p as f64 {
-                keep = n + 1;
-                break;
-            }
-        }
-    }
-    let mass: f64 = probs[..keep].iter().sum();
-    let mut r = rng.uniform() * mass;
-    for (n, p) in probs[..keep].iter().enumerate() {
-        r -= p;
-        if r < 0.0 {
-            return order[n] as u32;
-        }
-    }
-    order[keep - 1] as u32
+    SamplingDistribution::new(logits, temperature, top_k, top_p).draw(rng)
 }
 
 /// One produced token, with what the page shows beside it.
 #[derive(Debug, Clone)]
 pub struct GeneratedToken {
     pub id: u32,
-    /// Probability of `id` under the plain (untempered) softmax.
+    /// Probability of `id` under the plain (untempered) softmax of the model's logits.
     pub prob: f32,
-    /// The most likely candidates at this step: `(id, probability)`.
+    /// The most likely candidates at this step under the model's own softmax (temperature 1, before
+    /// the generation rules, temperature, top-k and top-p): `(id, probability)`.
     pub candidates: Vec<(u32, f32)>,
+    /// The distribution the token was actually drawn from (after the generation rules, temperature,
+    /// top-k and top-p, renormalised), its likeliest first and always holding `id`; greedy: `id`
+    /// alone at 1. Empty when no candidates were asked for.
+    pub sampled: Vec<(u32, f32)>,
+    /// How many tokens the drawn-from distribution gives a non-zero probability (0 when not reported).
+    pub sampled_support: usize,
     /// Attention of the step that chose this token (the query is the last fed position).
     pub self_attentions: Option<AttentionMaps>,
     pub cross_attentions: Option<AttentionMaps>,
@@ -196,16 +237,35 @@ impl Generator {
             return Ok(None);
         }
         let mut step = model.feed(&mut self.state, &self.pending, self.opts.capture)?;
+        let report = self.opts.n_candidates > 0;
+        // The model's own distribution, before any rule changes the logits (kept only when shown).
+        let raw = if report && !self.rules.is_empty() { Some(step.logits.clone()) } else { None };
         if !self.rules.is_empty() {
             let history: Vec<u32> = self.prefix.iter().chain(&self.produced).copied().collect();
             let max_length = self.prefix.len().saturating_add(self.opts.max_new_tokens);
             self.rules.apply(&mut step.logits, &history, self.prefix.len(), max_length);
         }
-        let id = choose(&step.logits, self.opts.sampling, &mut self.rng);
-        let candidates = top_candidates(&step.logits, self.opts.n_candidates.max(1));
+        let (id, sampled, sampled_support) = match self.opts.sampling {
+            Sampling::Greedy => {
+                let id = argmax(&step.logits);
+                (id, if report { vec![(id, 1.0)] } else { Vec::new() }, usize::from(report))
+            }
+            Sampling::Sample { temperature, top_k, top_p, .. } => {
+                let dist = SamplingDistribution::new(&step.logits, temperature, top_k, top_p);
+                let id = dist.draw(&mut self.rng);
+                if report {
+                    let support = dist.probs[..dist.keep].iter().filter(|&&p| p > 0.0).count();
+                    (id, dist.report(self.opts.n_candidates, id), support)
+                } else {
+                    (id, Vec::new(), 0)
+                }
+            }
+        };
+        let model_logits = raw.as_deref().unwrap_or(&step.logits);
+        let candidates = top_candidates(model_logits, self.opts.n_candidates.max(1));
         let prob = match candidates.first() {
             Some(&(best, p)) if best == id => p,
-            _ => softmax_f64(&step.logits, 1.0)[id as usize] as f32,
+            _ => softmax_f64(model_logits, 1.0)[id as usize] as f32,
         };
         self.produced.push(id);
         self.pending = vec![id];
@@ -214,6 +274,8 @@ impl Generator {
             id,
             prob,
             candidates: if self.opts.n_candidates == 0 { Vec::new() } else { candidates },
+            sampled,
+            sampled_support,
             self_attentions: step.self_attentions.take(),
             cross_attentions: step.cross_attentions.take(),
         }))

@@ -93,6 +93,10 @@ impl WasmInspection {
             let meta = LensMeta { k: self.k, n_states: self.n_states, seq_len: self.seq_len, tokens: named.tokens, special: named.special };
             let lens = with_arrays(&meta, vec![("ids", Uint32Array::from(&self.ids[..]).into()), ("probs", Float32Array::from(&self.probs[..]).into())])?;
             let _ = Reflect::set(&self.object, &"lens".into(), &lens);
+            // The residual stream's size per layer (the block view), from the hidden states the lens read.
+            if let Some(residual) = super::block::residual_object(model.session.info().kind, &self.inspection.outputs) {
+                let _ = Reflect::set(&self.object, &"residual".into(), &residual?);
+            }
         }
         Ok(self.object.clone())
     }

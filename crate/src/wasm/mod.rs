@@ -14,6 +14,7 @@
 //! The Web Worker (`www/worker.js`) is the only caller in the page; `tests/wasm/api.test.mjs`
 //! calls it directly from Node.
 
+mod block;
 mod capture;
 mod kernel_checks;
 mod lens;
@@ -601,7 +602,8 @@ impl WasmModel {
     /// `qkv: { kind, layer }` (one layer's Q/K/V arithmetic), `logitLens: k` (the k likeliest
     /// tokens per hidden state and position), `headMask: { encoder?, decoder?, cross? }` (`[L][H]`,
     /// 1 keeps, 0 ablates) and `tokenMask` (`[S]`, 1 visible, 0 hidden). Returns the `run` object
-    /// plus `qkv?` (see `qkv_object`) and `lens? { k, nStates, seqLen, ids, probs, tokens, special }`.
+    /// plus `qkv?` (see `qkv_object`), `lens? { k, nStates, seqLen, ids, probs, tokens, special }` and,
+    /// with the lens, `residual? { nStates, seqLen, dModel, rms, change }` (see `block::residual_object`).
     pub fn inspect(&self, text: &str, inspect_options: JsValue) -> Result<JsValue, JsError> {
         // The same steps as `WasmInspection` (lens.rs), which the worker runs one hidden state at a time.
         let mut job = lens::WasmInspection::start(self, text, inspect_options)?;
@@ -1017,7 +1019,8 @@ impl WasmGenerator {
         )
     }
 
-    /// The next token: `{ step, id, token, special, text, prob, candidates: { ids, probs, tokens, special }, attentions? }`,
+    /// The next token: `{ step, id, token, special, text, prob, candidates: { ids, probs, tokens, special },
+    /// sampled: { ids, probs, tokens, special, support }, attentions? }` (`sampled`: the distribution drawn from),
     /// or `undefined` once finished. `text` is the decoded new text so far (prompt not included);
     /// `attentions.self` is `[L][H][1][P]`, `attentions.cross` `[L][H][1][S]`.
     #[wasm_bindgen(js_name = nextToken)]
@@ -1061,7 +1064,21 @@ impl WasmGenerator {
             &Names { tokens: named.tokens, special: named.special },
             vec![("ids", Uint32Array::from(&ids[..]).into()), ("probs", Float32Array::from(&probs[..]).into())],
         )?;
-        let mut arrays = vec![("candidates", candidates)];
+        // The distribution actually drawn from (after the rules, temperature, top-k, top-p).
+        let sampled_ids: Vec<u32> = tok.sampled.iter().map(|&(id, _)| id).collect();
+        let sampled_probs: Vec<f32> = tok.sampled.iter().map(|&(_, p)| p).collect();
+        let sampled_named = IdTokens::of(&model.session, &sampled_ids);
+        #[derive(Serialize)]
+        struct Sampled {
+            tokens: Vec<String>,
+            special: Vec<bool>,
+            support: usize,
+        }
+        let sampled = with_arrays(
+            &Sampled { tokens: sampled_named.tokens, special: sampled_named.special, support: tok.sampled_support },
+            vec![("ids", Uint32Array::from(&sampled_ids[..]).into()), ("probs", Float32Array::from(&sampled_probs[..]).into())],
+        )?;
+        let mut arrays = vec![("candidates", candidates), ("sampled", sampled)];
         if let Some(self_maps) = &tok.self_attentions {
             let att = Object::new();
             let _ = Reflect::set(&att, &"self".into(), &last_query_row(self_maps));

@@ -1,0 +1,50 @@
+//! The residual stream's size after every layer, for the page's block view (www/views/block.js):
+//! computed from the hidden states a logit-lens inspection already holds, so nothing extra runs.
+
+use super::with_arrays;
+use crate::models::{HiddenStates, Kind, Outputs};
+use js_sys::Float32Array;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResidualMeta {
+    n_states: usize,
+    seq_len: usize,
+    d_model: usize,
+}
+
+/// `{ nStates, seqLen, dModel, rms: [L+1][T], change: [L+1][T] }` of the stack the logit lens
+/// reads (encoder for encoder-only models, else the decoder): `rms` is each state's root mean
+/// square, `change` the root mean square of what layer `l` altered (state l − state l−1; 0 for the
+/// embeddings). `None` when the inspection holds no hidden states.
+pub(super) fn residual_object(kind: Kind, outputs: &Outputs) -> Option<Result<JsValue, JsError>> {
+    let states: &HiddenStates = match kind {
+        Kind::EncoderOnly => outputs.encoder_hidden_states.as_ref(),
+        _ => outputs.decoder_hidden_states.as_ref(),
+    }?;
+    let (n, t, c) = states.dim(); // [L+1][T][C]
+    if c == 0 {
+        return None;
+    }
+    let rms = |row: &mut dyn Iterator<Item = f32>| (row.map(|x| f64::from(x) * f64::from(x)).sum::<f64>() / c as f64).sqrt() as f32;
+    let mut sizes = Vec::with_capacity(n * t); // [L+1][T]
+    let mut changes = Vec::with_capacity(n * t); // [L+1][T]
+    for l in 0..n {
+        for p in 0..t {
+            let row = states.slice(ndarray::s![l, p, ..]); // [C]
+            sizes.push(rms(&mut row.iter().copied()));
+            changes.push(if l == 0 {
+                0.0
+            } else {
+                let before = states.slice(ndarray::s![l - 1, p, ..]);
+                rms(&mut row.iter().zip(before.iter()).map(|(a, b)| a - b))
+            });
+        }
+    }
+    Some(with_arrays(
+        &ResidualMeta { n_states: n, seq_len: t, d_model: c },
+        vec![("rms", Float32Array::from(&sizes[..]).into()), ("change", Float32Array::from(&changes[..]).into())],
+    ))
+}
