@@ -333,14 +333,26 @@ export class Model {
     let rejectStarted;
     const started = new Promise((resolve, reject) => { resolveStarted = resolve; rejectStarted = reject; });
     started.catch(() => {});
+    // What the caller was handed before cancel(): the worker may take a step or two before the cancel
+    // reaches it (messages and timers race in every host), so tokens after cancel() are dropped here and
+    // `done` reports what the caller saw: a cancel before the first token always ends with no tokens.
+    const delivered = [];
+    let deliveredText = '';
     const done = this._request({ type: 'generate', text, options }, {
       onId: (requestId) => { id = requestId; },
       onStarted: (value) => resolveStarted({
         input: toTokens(value.input), prefixIds: value.prefixIds, prefixTokens: value.prefixTokens, prefixSpecial: value.prefixSpecial,
         plan: value.plan,
       }),
-      onToken: (value) => callBack(onToken, toGeneratedToken(value)),
-    });
+      onToken: (value) => {
+        if (cancelled) return;
+        delivered.push(value.id);
+        deliveredText = value.text;
+        callBack(onToken, toGeneratedToken(value));
+      },
+    }).then((result) => (cancelled && Array.isArray(result?.ids) && result.ids.length > delivered.length
+      ? { ...result, ids: delivered.slice(), text: deliveredText, stoppedBy: 'cancel' }
+      : result));
     done.then(() => rejectStarted(new Error('the generation ended before it started')), (err) => rejectStarted(err));
     return {
       done,
