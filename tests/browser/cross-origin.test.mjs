@@ -161,6 +161,54 @@ const ELEMENTS = {
       assert.ok(items.every((s) => /percent$/.test(s)), `each candidate says its probability: ${JSON.stringify(items)}`);
     },
   },
+  'glassbox-model-view': {
+    attrs: () => ({ model: setup.decoder.name, text: 'the cat sat on the mat and the cat sat on the mat' }),
+    read: (el) => ({ thumbs: el.shadowRoot.querySelectorAll('.mv-thumb').length, best: el.scores?.best ?? null, shown: el.shown }),
+    check: ({ thumbs, best, shown }) => {
+      assert.ok(thumbs >= 1, `one thumbnail per layer and head (${thumbs})`);
+      assert.ok(best && best.score >= 0 && best.score <= 1, `a picked head with its score: ${JSON.stringify(best)}`);
+      assert.ok(Number.isInteger(shown?.layer), `the view names the head it shows: ${JSON.stringify(shown)}`);
+    },
+  },
+  'glassbox-head-view': {
+    attrs: () => ({ model: setup.decoder.name, text: 'The cat sat on the mat', layer: '1', head: 'all' }),
+    read: (el) => ({ shown: el.shown, lines: el.shadowRoot.querySelectorAll('canvas').length }),
+    check: ({ shown, lines }) => {
+      assert.equal(shown?.layer, 0, `layer 1 shown: ${JSON.stringify(shown)}`);
+      assert.ok(lines >= 1, 'the lines are drawn on a canvas');
+    },
+  },
+  'glassbox-rollout': {
+    attrs: () => ({ model: setup.encoder.name, text: 'The cat sat on the mat.' }),
+    read: (el) => el.shadowRoot.querySelectorAll('.ro-maps .heatmap').length,
+    check: (maps) => assert.ok(maps >= 2, `the last layer's map and the rollout side by side (${maps})`),
+  },
+  'glassbox-transfer': {
+    attrs: () => ({ model: setup.encoder.name, text: 'The cat sat on the mat.' }),
+    read: (el) => ({ maps: el.shadowRoot.querySelectorAll('.gb-transfer-sides canvas').length, fit: el.shadowRoot.querySelector('.gb-transfer-fit')?.textContent ?? '' }),
+    check: ({ maps, fit }) => {
+      assert.ok(maps >= 2, `the pretrained and the random twin's maps side by side (${maps})`);
+      assert.match(fit, /\d+(\.\d+)?\s*%/, `held-out accuracies shown: ${fit.slice(0, 200)}`);
+    },
+  },
+  'glassbox-lesson': {
+    // A lesson file from the Glassbox server, played on the blog: its widgets load from there too.
+    attrs: () => ({ src: `${setup.glassbox.url}lessons/tokens.json` }),
+    read: (el) => ({ counter: el.shadowRoot.querySelector('.lesson-counter')?.textContent ?? '',
+      title: el.shadowRoot.querySelector('.lesson-title')?.textContent ?? '' }),
+    check: ({ counter, title }) => {
+      assert.match(counter, /^Step 1 of \d+/, `the player shows its step: ${counter}`);
+      assert.notEqual(title, 'Lesson', 'the lesson file was read (its title is shown)');
+    },
+  },
+  'glassbox-rnn': {
+    attrs: () => ({ cell: 'rnn', length: '5', steps: '20', autorun: '' }),
+    read: (el) => ({ status: el.dataset.status, charts: el.shadowRoot.querySelectorAll('svg').length }),
+    check: ({ status, charts }) => {
+      assert.equal(status, 'ready');
+      assert.ok(charts >= 1, `the gradient and accuracy charts (${charts})`);
+    },
+  },
 };
 
 function attrHtml(attrs) {
