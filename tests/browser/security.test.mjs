@@ -128,7 +128,12 @@ describe('the Content-Security-Policy', () => {
       await page.waitForFunction(() => document.body.dataset.status === 'idle' && document.querySelectorAll('#tokens [role=option]').length > 0, null, WAIT);
     }],
     ['the tutorial and its widgets', () => 'tutorial.html', async (page) => {
-      // Every widget of the article (any <glassbox-*> element), woken by scrolling it into view, has drawn.
+      // The lessons build their widgets (children in the light DOM) once they have read their files and come
+      // on screen; then every widget of the article (any <glassbox-*> element), woken by scrolling it into
+      // view, has drawn.
+      await page.waitForFunction(() => customElements.get('glassbox-lesson') && document.querySelector('glassbox-lesson'), null, WAIT);
+      for (const el of await page.$$('glassbox-lesson')) await el.scrollIntoViewIfNeeded();
+      await page.waitForFunction(() => [...document.querySelectorAll('glassbox-lesson')].every((e) => e.dataset.status === 'ready'), null, WAIT);
       const widgets = await page.evaluate(() => [...new Set([...document.querySelectorAll('*')].map((e) => e.localName).filter((n) => n.startsWith('glassbox-')))].join(', '));
       assert.ok(widgets.split(', ').length >= 3, `the tutorial has widgets: ${widgets}`);
       for (const el of await page.$$(widgets)) await el.scrollIntoViewIfNeeded();
