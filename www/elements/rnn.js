@@ -10,7 +10,7 @@
 // off), optimizer = adam | sgd, steps (per model, default 200), seed (default 1), autorun (train on sight),
 // hide, theme. The numbers are those of `glassbox rnn` with the same options.
 
-import { define, h, numberAttr, sharedGlassbox, widgetSheets } from './base.js';
+import { define, h, numberAttr, observer, sharedGlassbox, widgetSheets } from './base.js';
 
 const CELLS = ['rnn', 'lstm', 'attention'];
 const CELL_NAMES = { rnn: 'RNN', lstm: 'LSTM', attention: 'Attention' };
@@ -113,17 +113,13 @@ class GlassboxRnn extends HTMLElement {
   connectedCallback() {
     if (!this._built) this._build();
     if (this._awake) return;
-    if (this.hasAttribute('eager') || typeof IntersectionObserver !== 'function') this._wake();
-    else {
-      this._observer = new IntersectionObserver((entries) => {
-        if (entries.some((e) => e.isIntersecting)) { this._observer.disconnect(); this._wake(); }
-      }, { rootMargin: '300px' });
-      this._observer.observe(this);
-    }
+    // The widgets' one lazy-start observer (base.js): it calls _wake() once the element nears the screen.
+    if (this.hasAttribute('eager') || !observer) this._wake();
+    else observer.observe(this);
   }
 
   disconnectedCallback() {
-    this._observer?.disconnect();
+    observer?.unobserve(this);
     this._run += 1;
   }
 

@@ -13,7 +13,7 @@ import { renderHeatmap } from '../views/heatmap.js';
 import { renderPredictions } from '../views/fill-mask.js';
 import { renderTextHighlight } from '../views/text-highlight.js';
 import { attentionMap } from '../run-view.js';
-import { HERE, TEXT_DELAY_MS, define, h, numberAttr, raster, sharedGlassbox, sharedModel, sharedRun, widgetSheets } from './base.js';
+import { HERE, TEXT_DELAY_MS, define, h, numberAttr, observer, raster, sharedGlassbox, sharedModel, sharedRun, widgetSheets } from './base.js';
 
 const DEFAULT_MODEL = 'glassbox-bert';
 const DEFAULT_TEXT = 'The program crashed when the [MASK] was full.';
@@ -107,17 +107,13 @@ class GlassboxTransfer extends HTMLElement {
   connectedCallback() {
     if (!this._built) this._build();
     if (this._awake) return;
-    if (this.hasAttribute('eager') || typeof IntersectionObserver !== 'function') this._wake();
-    else {
-      this._observer = new IntersectionObserver((entries) => {
-        if (entries.some((e) => e.isIntersecting)) { this._observer.disconnect(); this._wake(); }
-      }, { rootMargin: '300px' });
-      this._observer.observe(this);
-    }
+    // The widgets' one lazy-start observer (base.js): it calls _wake() once the element nears the screen.
+    if (this.hasAttribute('eager') || !observer) this._wake();
+    else observer.observe(this);
   }
 
   disconnectedCallback() {
-    this._observer?.disconnect();
+    observer?.unobserve(this);
   }
 
   attributeChangedCallback(name, oldValue, newValue) {

@@ -2,8 +2,8 @@
 //!
 //! A family says how to run token ids through its blocks at the next positions and how to turn the
 //! final states into logits ([`DecoderOnly`]); a forward pass, starting and feeding a decoder
-//! follow from that ([`forward`], [`start`], [`feed`]; each family's `impl Forward` is three
-//! one-line calls, since Rust allows one blanket `impl Forward` and `seq2seq` has it):
+//! follow from that ([`forward`], [`start`], [`feed`]; each family gets its `impl Forward` from
+//! [`impl_forward!`], since Rust allows one blanket `impl Forward` and `seq2seq` has it):
 //!
 //! ```text
 //! forward(ids):        h = run(ids) over empty caches; logits = lm_logits(h)   # [T][C] -> [T][V]
@@ -14,6 +14,25 @@
 use super::attention::{AttentionKind, KvCache, Recorder};
 use super::{Capture, DecoderState, Family, Inputs, Outputs, Probe, StepOutput};
 use crate::error::{Error, Result};
+
+/// `impl Forward for $family` through this module's [`forward`], [`start`] and [`feed`]: one line per
+/// decoder-only family instead of the same three methods in each family's file.
+macro_rules! impl_forward {
+    ($family:ty) => {
+        impl crate::models::family::Forward for $family {
+            fn forward(&self, inputs: &crate::models::Inputs, probe: &crate::models::Probe) -> crate::error::Result<crate::models::Outputs> {
+                crate::models::decoder_only::forward(self, inputs, probe)
+            }
+            fn start(&self, _source: &[u32], _interventions: &crate::models::Interventions) -> crate::error::Result<crate::models::DecoderState> {
+                crate::models::decoder_only::start(self)
+            }
+            fn feed(&self, state: &mut crate::models::DecoderState, tokens: &[u32], capture: crate::models::Capture) -> crate::error::Result<crate::models::StepOutput> {
+                crate::models::decoder_only::feed(self, state, tokens, capture)
+            }
+        }
+    };
+}
+pub(crate) use impl_forward;
 
 /// What one decoder-only family computes; [`forward`], [`start`] and [`feed`] follow.
 pub trait DecoderOnly: Family {

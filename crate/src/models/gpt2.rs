@@ -259,17 +259,7 @@ impl DecoderOnly for Gpt2 {
     }
 }
 
-impl super::family::Forward for Gpt2 {
-    fn forward(&self, inputs: &super::Inputs, probe: &super::Probe) -> Result<super::Outputs> {
-        decoder_only::forward(self, inputs, probe)
-    }
-    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<super::DecoderState> {
-        decoder_only::start(self)
-    }
-    fn feed(&self, state: &mut super::DecoderState, tokens: &[u32], capture: super::Capture) -> Result<super::StepOutput> {
-        decoder_only::feed(self, state, tokens, capture)
-    }
-}
+decoder_only::impl_forward!(Gpt2);
 
 impl super::Family for Gpt2 {
     fn info(&self) -> &ModelInfo {

@@ -425,17 +425,7 @@ fn token_id(field: &str, value: &Option<Value>) -> Result<Option<u32>> {
     }
 }
 
-impl super::family::Forward for Llama {
-    fn forward(&self, inputs: &super::Inputs, probe: &super::Probe) -> Result<super::Outputs> {
-        decoder_only::forward(self, inputs, probe)
-    }
-    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<super::DecoderState> {
-        decoder_only::start(self)
-    }
-    fn feed(&self, state: &mut super::DecoderState, tokens: &[u32], capture: super::Capture) -> Result<super::StepOutput> {
-        decoder_only::feed(self, state, tokens, capture)
-    }
-}
+decoder_only::impl_forward!(Llama);
 
 impl super::Family for Llama {
     fn info(&self) -> &ModelInfo {
