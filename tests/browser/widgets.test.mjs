@@ -135,7 +135,9 @@ describe('the tutorial', () => {
     await page.goto(`${setup.server.url}tutorial.html`);
     const srcs = await page.$$eval('glassbox-lesson', (els) => els.map((e) => e.getAttribute('src')));
     assert.ok(srcs.length >= 8, `the tutorial is told in lessons: ${srcs.join(', ')}`);
-    // Lazy: the lessons far below have not woken, so their widgets have loaded nothing.
+    // Lazy: the lessons far below have not woken, so their widgets have loaded nothing. (The lessons build
+    // their step-1 widgets once their files are read: count them after that, not before.)
+    await page.waitForFunction(() => document.querySelectorAll('glassbox-lesson [data-lesson-widget]').length >= 4, null, WAIT);
     assert.ok(await page.$$eval('glassbox-lesson [data-lesson-widget]', (els) => els.filter((e) => e.dataset.status === 'waiting').length > els.length / 2),
       'most widgets wait below the fold');
     const played = [];
