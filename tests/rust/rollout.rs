@@ -3,7 +3,7 @@
 //! Every expected number is worked out by hand in the comments beside it.
 
 use glassbox::teach::patterns::{score_heads, MapKind, Pattern};
-use glassbox::teach::rollout::{flow, residual_layers, rollout, MAX_FLOW_WORK};
+use glassbox::teach::rollout::{cross_flow, cross_rollout, flow, residual_layers, rollout, EncoderDecoderMaps, FlowProblem, FLOW_PART_WORK, MAX_FLOW_WORK};
 
 fn close(got: &[f32], want: &[f32], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: length");
@@ -186,6 +186,287 @@ fn flow_and_rollout_refuse_what_they_cannot_do() {
     let t = 200;
     let err = flow(&vec![1.0 / t as f32; 12 * t * t], [12, 1, t, t], 0).unwrap_err().to_string();
     assert!(err.contains("MAX_FLOW_WORK") && err.contains(&MAX_FLOW_WORK.to_string()), "{err}");
+}
+
+// ---- through cross-attention: an encoder-decoder, worked by hand ------------------------------------
+//
+// Encoder: 1 layer, 1 head, S = 2 source tokens; both read source token 1:
+//   A_enc = [[0,1],[0,1]];  Ã_enc = 0.5·A_enc + 0.5·I = [[.5,.5],[0,1]];  R_enc = Ã_enc (one layer).
+//   (Encoder output 0 is half source 0, half source 1; output 1 is all source 1.)
+// Decoder: 1 layer, T = 2 target tokens.
+//   Self-attention, 1 head, causal: token 1 reads token 0:  A_self = [[1,0],[1,0]];
+//   Ã_self = 0.5·A_self + 0.5·I = [[1,0],[.5,.5]].
+//   Cross-attention, 2 heads: head 0 = [[1,0],[0,1]] (aligned), head 1 = [[1,0],[1,0]] (all on source 0);
+//   mean = [[1,0],[.5,.5]]; the sublayer keeps k = 0.5 of each position and reads C = 0.5·mean =
+//   [[.5,0],[.25,.25]] from the encoder's outputs (0.5 + 0.5 = 1: nothing to renormalise).
+//
+// Rollout, D = [decoder inputs | encoder inputs], starting [I | 0]:
+//   after self-attention:  D = Ã_self·[I | 0] = [[1,0 | 0,0], [.5,.5 | 0,0]]
+//   after cross-attention: D ← 0.5·D + C·[0 | R_enc];
+//     C·R_enc row 0 = .5·[.5,.5] + 0·[0,1]   = [.25,.25]
+//     C·R_enc row 1 = .25·[.5,.5] + .25·[0,1] = [.125,.375]
+//   row 0 = [.5, 0 | .25, .25];  row 1 = [.25, .25 | .125, .375]   (each sums to 1; the decoder side
+//   holds 0.5^1 = .5 of both rows, the convention of one cross-attention sublayer)
+//
+// Flow from output 1 (the node after the cross-attention sublayer, position 1). Its edges: to itself
+// after self-attention, capacity .5; to encoder outputs 0 and 1, .25 each.
+//   to source 0: only through encoder output 0: min(.25, Ã_enc[0][0] = .5) = .25
+//   to source 1: through encoder output 0: min(.25, .5) = .25, and through output 1: min(.25, 1) = .25:
+//                disjoint paths, .5 in all
+//   to target 0: through itself after self-attention (.5), then Ã_self[1][0] = .5: .5
+//   to target 1: .5 then Ã_self[1][1] = .5: .5
+//   flow = [.25, .5 | .5, .5] (encoder inputs first), where rollout has [.125, .375 | .25, .25].
+// Flow from output 0: .5 to itself after self-attention, then all of it (Ã_self[0][0] = 1) to target
+// 0; .5 to encoder output 0, split .5/.5 to both sources: [.5, .5 | .5, 0].
+
+struct Ed {
+    encoder: Vec<f32>,
+    encoder_shape: [usize; 4],
+    decoder: Vec<f32>,
+    decoder_shape: [usize; 4],
+    cross: Vec<f32>,
+    cross_shape: [usize; 4],
+}
+
+impl Ed {
+    fn maps(&self) -> EncoderDecoderMaps<'_> {
+        EncoderDecoderMaps {
+            encoder: &self.encoder,
+            encoder_shape: self.encoder_shape,
+            decoder: &self.decoder,
+            decoder_shape: self.decoder_shape,
+            cross: &self.cross,
+            cross_shape: self.cross_shape,
+        }
+    }
+}
+
+fn hand_worked_encoder_decoder() -> Ed {
+    Ed {
+        encoder: vec![0., 1., 0., 1.],
+        encoder_shape: [1, 1, 2, 2],
+        decoder: vec![1., 0., 1., 0.],
+        decoder_shape: [1, 1, 2, 2],
+        cross: vec![1., 0., 0., 1., /* head 1 */ 1., 0., 1., 0.],
+        cross_shape: [1, 2, 2, 2],
+    }
+}
+
+#[test]
+fn cross_rollout_by_hand() {
+    let ed = hand_worked_encoder_decoder();
+    let r = cross_rollout(&ed.maps()).unwrap();
+    assert_eq!((r.source_len, r.target_len), (2, 2));
+    close(&r.decoder, &[0.5, 0., 0.25, 0.25], "decoder inputs' shares");
+    close(&r.encoder, &[0.25, 0.25, 0.125, 0.375], "encoder inputs' shares");
+}
+
+#[test]
+fn cross_flow_by_hand() {
+    let ed = hand_worked_encoder_decoder();
+    close(&cross_flow(&ed.maps(), 1).unwrap(), &[0.25, 0.5, 0.5, 0.5], "flow from output 1");
+    close(&cross_flow(&ed.maps(), 0).unwrap(), &[0.5, 0.5, 0.5, 0.], "flow from output 0");
+}
+
+/// Random maps for an encoder-decoder: `le` encoder layers of `s` tokens, `ld` decoder layers of `t`.
+fn random_encoder_decoder(rng: &mut Rng, le: usize, ld: usize, heads: usize, s: usize, t: usize) -> Ed {
+    let encoder = random_maps(rng, [le, heads, s, s], false);
+    let decoder = random_maps(rng, [ld, heads, t, t], true);
+    // Cross rows: softmax-like over the s encoder tokens.
+    let mut cross = Vec::with_capacity(ld * heads * t * s);
+    for _ in 0..ld * heads * t {
+        let row: Vec<f32> = (0..s).map(|_| rng.next() + 0.01).collect();
+        let sum: f32 = row.iter().sum();
+        cross.extend(row.iter().map(|x| x / sum));
+    }
+    Ed { encoder, encoder_shape: [le, heads, s, s], decoder, decoder_shape: [ld, heads, t, t], cross, cross_shape: [ld, heads, t, s] }
+}
+
+/// Mean of the heads of layer `l` row `i` (`[L][H][Tq][Tk]`), in f64.
+fn mean_row(maps: &[f32], shape: [usize; 4], l: usize, i: usize) -> Vec<f64> {
+    let [_, h, tq, tk] = shape;
+    (0..tk).map(|j| (0..h).map(|x| maps[((l * h + x) * tq + i) * tk + j] as f64).sum::<f64>() / h as f64).collect()
+}
+
+/// The whole encoder-decoder as one system of `N = S + T` positions (encoder positions first), each
+/// sublayer an `N x N` matrix, multiplied in order as plain dense matrices: an independent
+/// formulation of [`cross_rollout`] (no shared code, no block structure exploited).
+/// Returns the sublayer matrices (for the flow check) and the product.
+fn naive_system(ed: &Ed) -> (Vec<Vec<Vec<f64>>>, Vec<Vec<f64>>) {
+    let [le, _, s, _] = ed.encoder_shape;
+    let [ld, _, t, _] = ed.decoder_shape;
+    let n = s + t;
+    let identity = || (0..n).map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect::<Vec<f64>>()).collect::<Vec<_>>();
+    let mut mats = Vec::new();
+    for l in 0..le {
+        let mut m = identity();
+        for i in 0..s {
+            let a = mean_row(&ed.encoder, ed.encoder_shape, l, i);
+            let row: Vec<f64> = (0..s).map(|j| 0.5 * a[j] + if i == j { 0.5 } else { 0.0 }).collect();
+            let sum: f64 = row.iter().sum();
+            for j in 0..s {
+                m[i][j] = row[j] / sum;
+            }
+        }
+        mats.push(m);
+    }
+    for l in 0..ld {
+        let mut m = identity();
+        for i in 0..t {
+            let a = mean_row(&ed.decoder, ed.decoder_shape, l, i);
+            let row: Vec<f64> = (0..t).map(|j| 0.5 * a[j] + if i == j { 0.5 } else { 0.0 }).collect();
+            let sum: f64 = row.iter().sum();
+            for j in 0..t {
+                m[s + i][s + j] = row[j] / sum;
+            }
+        }
+        mats.push(m);
+        let mut m = identity();
+        for i in 0..t {
+            let a = mean_row(&ed.cross, ed.cross_shape, l, i);
+            let sum = 0.5 + 0.5 * a.iter().sum::<f64>();
+            m[s + i][s + i] = 0.5 / sum;
+            for j in 0..s {
+                m[s + i][j] = 0.5 * a[j] / sum;
+            }
+        }
+        mats.push(m);
+    }
+    let mut product = identity();
+    for m in &mats {
+        let next: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| (0..n).map(|k| m[i][k] * product[k][j]).sum()).collect()).collect();
+        product = next;
+    }
+    (mats, product)
+}
+
+#[test]
+fn cross_rollout_equals_the_naive_block_product() {
+    let mut rng = Rng(0xdead_beef_cafe_f00d);
+    for (le, ld, heads, s, t) in [(1, 1, 1, 2, 2), (2, 3, 2, 4, 3), (3, 2, 3, 5, 4), (0, 2, 1, 3, 2)] {
+        let ed = random_encoder_decoder(&mut rng, le.max(1), ld, heads, s, t);
+        let ed = if le == 0 { Ed { encoder: Vec::new(), encoder_shape: [0, heads, s, s], ..ed } } else { ed };
+        let r = cross_rollout(&ed.maps()).unwrap();
+        let (_, product) = naive_system(&ed);
+        for i in 0..t {
+            let row = &product[s + i];
+            for j in 0..s {
+                assert!((r.encoder[i * s + j] as f64 - row[j]).abs() < 1e-5, "{le}/{ld}: encoder share [{i}][{j}]");
+            }
+            for j in 0..t {
+                assert!((r.decoder[i * t + j] as f64 - row[s + j]).abs() < 1e-5, "{le}/{ld}: decoder share [{i}][{j}]");
+                if j > i {
+                    assert_eq!(r.decoder[i * t + j], 0.0, "a causal decoder's rollout reached a later target token");
+                }
+            }
+            let total: f32 = r.encoder[i * s..(i + 1) * s].iter().chain(&r.decoder[i * t..(i + 1) * t]).sum();
+            assert!((total - 1.0).abs() < 1e-5, "row {i} sums to {total}");
+            // Full rows: the decoder side keeps exactly 0.5^Ld (one half per cross-attention sublayer).
+            let dec: f32 = r.decoder[i * t..(i + 1) * t].iter().sum();
+            assert!((dec as f64 - 0.5f64.powi(ld as i32)).abs() < 1e-5, "decoder side {dec} after {ld} layers");
+        }
+    }
+}
+
+/// Max-flow = min-cut on the naive system's graph: a node per (sublayer level, position), an edge per
+/// nonzero entry of each sublayer matrix (a position the sublayer does not touch has an edge of
+/// capacity 1 to itself; never a bottleneck, as no flow exceeds 1). Every cut is enumerated.
+#[test]
+fn cross_flow_equals_brute_force_min_cut() {
+    let mut rng = Rng(777);
+    for trial in 0..3 {
+        // 1 encoder layer of 2 tokens, 1 decoder layer of 2 tokens: levels 0..=3 of 4 positions.
+        let ed = random_encoder_decoder(&mut rng, 1, 1, 2, 2, 2);
+        let (mats, _) = naive_system(&ed);
+        let (s, t) = (2usize, 2usize);
+        let n = s + t;
+        let levels = mats.len() + 1;
+        for out in 0..t {
+            let got = cross_flow(&ed.maps(), out).unwrap();
+            for (k, &value) in got.iter().enumerate() {
+                // Sink: encoder input k (k < s) or decoder input k - s, both at level 0.
+                // Level 0, position k: the encoder's inputs are positions 0..S, the decoder's S..S+T.
+                let sink = k;
+                let source = (levels - 1) * n + s + out;
+                let inner: Vec<usize> = (0..levels * n).filter(|&v| v != source && v != sink).collect();
+                let mut best = f64::INFINITY;
+                for mask in 0u32..(1 << inner.len()) {
+                    let side = |v: usize| v == source || inner.iter().position(|&u| u == v).is_some_and(|p| mask >> p & 1 == 1);
+                    let mut cut = 0.0;
+                    for (l, m) in mats.iter().enumerate() {
+                        for i in 0..n {
+                            for j in 0..n {
+                                let (from, to) = ((l + 1) * n + i, l * n + j);
+                                if m[i][j] > 1e-12 && side(from) && !side(to) {
+                                    cut += m[i][j];
+                                }
+                            }
+                        }
+                    }
+                    best = best.min(cut);
+                }
+                assert!((value as f64 - best).abs() < 1e-5, "trial {trial}: flow {out} -> {k} = {value}, min cut {best}");
+            }
+        }
+    }
+}
+
+#[test]
+fn flow_parts_are_bounded_and_add_up_to_the_whole() {
+    let mut rng = Rng(4242);
+    let shape = [3, 2, 40, 40];
+    let maps = random_maps(&mut rng, shape, false);
+    let whole = flow(&maps, shape, 39).unwrap();
+    let mut problem = FlowProblem::self_attention(&maps, shape, 39).unwrap();
+    let (mut got, mut start, mut parts) = (Vec::new(), Some(0), 0);
+    while let Some(at) = start {
+        let (values, next) = problem.flow_part(at);
+        // 3 layers x 40² = 4800 edges a sink: FLOW_PART_WORK / 4800 sinks a part.
+        assert_eq!(values.len(), (FLOW_PART_WORK / 4800).min(40 - at));
+        got.extend(values);
+        start = next;
+        parts += 1;
+    }
+    close(&got, &whole, "flow in parts");
+    assert_eq!(parts, 40usize.div_ceil(FLOW_PART_WORK / 4800));
+    // A graph heavier than one part still moves one sink a call.
+    let shape = [12, 1, 128, 128];
+    let maps = random_maps(&mut rng, shape, true);
+    let mut problem = FlowProblem::self_attention(&maps, shape, 127).unwrap();
+    let (values, next) = problem.flow_part(0);
+    assert_eq!((values.len(), next), ((FLOW_PART_WORK / (12 * 128 * 128)).max(1), Some((FLOW_PART_WORK / (12 * 128 * 128)).max(1))));
+    // The encoder-decoder graph: encoder inputs, then decoder inputs.
+    let ed = hand_worked_encoder_decoder();
+    let mut problem = FlowProblem::encoder_decoder(&ed.maps(), 1).unwrap();
+    assert_eq!(problem.n_sinks(), 4);
+    let (values, next) = problem.flow_part(0);
+    assert_eq!(next, None);
+    close(&values, &[0.25, 0.5, 0.5, 0.5], "one part");
+}
+
+#[test]
+fn cross_rollout_refuses_maps_of_different_runs() {
+    let mut ed = hand_worked_encoder_decoder();
+    ed.cross_shape = [1, 1, 2, 4];
+    ed.cross = vec![0.25; 8];
+    let err = cross_rollout(&ed.maps()).unwrap_err().to_string();
+    assert!(err.contains("2 x 4") && err.contains("encoder 2 tokens"), "{err}");
+    let ed = hand_worked_encoder_decoder();
+    let err = cross_flow(&ed.maps(), 2).unwrap_err().to_string();
+    assert!(err.contains("past the last"), "{err}");
+    // Too large: named limit.
+    let (s, t) = (300, 10);
+    let big = Ed {
+        encoder: vec![1.0 / s as f32; 12 * s * s],
+        encoder_shape: [12, 1, s, s],
+        decoder: vec![0.1; 6 * t * t],
+        decoder_shape: [6, 1, t, t],
+        cross: vec![1.0 / s as f32; 6 * t * s],
+        cross_shape: [6, 1, t, s],
+    };
+    let err = cross_flow(&big.maps(), 0).unwrap_err().to_string();
+    assert!(err.contains("MAX_FLOW_WORK"), "{err}");
+    assert!(cross_rollout(&big.maps()).is_ok(), "rollout has no size limit");
 }
 
 // ---- pattern scores on hand-made maps ------------------------------------------------------------
