@@ -1,12 +1,15 @@
 //! The CLI's teaching commands: `glassbox rnn` trains the model of `<glassbox-rnn>` and prints its
 //! figures; `glassbox transfer` fits the classifier of `<glassbox-transfer>` on frozen sentence
 //! embeddings. The page's numbers can be checked against these (tests/browser/learn.test.mjs).
+//! `inspect --views` prints rollout and flow through an encoder-decoder's cross-attention from here
+//! ([`cross_views`], checked by tests/rust/rollout.rs and tests/browser/views.test.mjs).
 
 use glassbox::error::{Error, Result};
-use glassbox::models::Capture;
+use glassbox::models::{AttentionMaps, Capture};
 use glassbox::session::Session;
 use glassbox::teach::logreg::{fit_and_test, Dataset, FitOptions};
 use glassbox::teach::rnn::{Cell, Evaluation, Optimizer, TrainOptions, Trainer};
+use glassbox::teach::rollout;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
@@ -127,4 +130,39 @@ pub fn transfer(session: &Session, data: &Path) -> Result<Value> {
         &FitOptions::default(),
     )?;
     Ok(json!({ "classes": v["classes"], "trainAccuracy": r.train_accuracy, "testAccuracy": r.test_accuracy, "testPredictions": r.test_predictions }))
+}
+
+/// Up to this many decoder tokens `inspect --views` gives the flow through cross-attention from every
+/// one; beyond, from the last one only (a maximum flow per pair of tokens).
+const CROSS_FLOW_EVERY_OUTPUT_MAX: usize = 48;
+
+/// `inspect --views`' `through_cross` entry for an encoder-decoder (the numbers of `<glassbox-rollout
+/// kind="cross">`): `encoder_rollout` `[T][S]` and `decoder_rollout` `[T][T]` from
+/// `glassbox::teach::rollout::cross_rollout`, and `flow` (a row per token of `flow_outputs`, `S`
+/// encoder inputs then `T` decoder inputs) or `flow_error`.
+pub fn cross_views(encoder: &AttentionMaps, decoder: &AttentionMaps, cross: &AttentionMaps) -> Result<Value> {
+    let flat = |m: &AttentionMaps| {
+        let (l, h, q, k) = m.dim();
+        (m.as_standard_layout().iter().copied().collect::<Vec<f32>>(), [l, h, q, k])
+    };
+    let (enc, encoder_shape) = flat(encoder);
+    let (dec, decoder_shape) = flat(decoder);
+    let (crs, cross_shape) = flat(cross);
+    let maps = rollout::EncoderDecoderMaps { encoder: &enc, encoder_shape, decoder: &dec, decoder_shape, cross: &crs, cross_shape };
+    let r = rollout::cross_rollout(&maps)?;
+    let rows = |data: &[f32], cols: usize| json!(data.chunks(cols.max(1)).map(<[f32]>::to_vec).collect::<Vec<_>>());
+    let mut out = json!({
+        "encoder_rollout": rows(&r.encoder, r.source_len),
+        "decoder_rollout": rows(&r.decoder, r.target_len),
+    });
+    let t = r.target_len;
+    let outputs: Vec<usize> = if t <= CROSS_FLOW_EVERY_OUTPUT_MAX { (0..t).collect() } else { vec![t - 1] };
+    match outputs.iter().map(|&o| rollout::cross_flow(&maps, o)).collect::<Result<Vec<_>>>() {
+        Ok(flows) => {
+            out["flow"] = json!(flows);
+            out["flow_outputs"] = json!(outputs);
+        }
+        Err(e) => out["flow_error"] = json!(e.to_string()),
+    }
+    Ok(out)
 }

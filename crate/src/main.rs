@@ -323,6 +323,9 @@ fn inspect(args: &Args) -> Result<Value> {
                 "decoder": views(&o.decoder_attentions, MapKind::SelfAttention { causal: true }, decoder_ids, decoder_ids)?,
                 "cross": views(&o.cross_attentions, MapKind::Cross, dec, src)?,
             });
+            if let (Some(e), Some(d), Some(c)) = (&o.encoder_attentions, &o.decoder_attentions, &o.cross_attentions) {
+                case["views"]["through_cross"] = cli_teach::cross_views(e, d, c)?;
+            }
         }
         if let Some(embedding) = session.sentence_embedding(&ins) {
             case["sentence_embedding"] = json!(embedding.iter().map(|&x| float(x)).collect::<Vec<_>>());

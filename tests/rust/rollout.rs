@@ -641,5 +641,38 @@ fn cli_views_are_the_library_numbers_on_the_printed_attention() {
             }
         }
         assert!(seen >= 1, "{model}: no attention printed");
+        // An encoder-decoder: rollout and flow through cross-attention, the library's on the printed maps.
+        let through = &case["views"]["through_cross"];
+        if case["attentions"]["cross"].is_null() {
+            assert!(through.is_null(), "{model}: through_cross without cross-attention");
+            continue;
+        }
+        let parse = |kind: &str| {
+            let m = &case["attentions"][kind];
+            let dims = [m.as_array().unwrap().len(), m[0].as_array().unwrap().len(), m[0][0].as_array().unwrap().len(), m[0][0][0].as_array().unwrap().len()];
+            let data: Vec<f32> = m.as_array().unwrap().iter().flat_map(|l| l.as_array().unwrap().iter()).flat_map(|h| h.as_array().unwrap().iter())
+                .flat_map(|r| r.as_array().unwrap().iter()).map(|x| x.as_f64().unwrap() as f32).collect();
+            (data, dims)
+        };
+        let ((e, es), (d, ds), (c, cs)) = (parse("encoder"), parse("decoder"), parse("cross"));
+        let maps = EncoderDecoderMaps { encoder: &e, encoder_shape: es, decoder: &d, decoder_shape: ds, cross: &c, cross_shape: cs };
+        let want = cross_rollout(&maps).unwrap();
+        let (s, t) = (want.source_len, want.target_len);
+        for i in 0..t {
+            for j in 0..s {
+                assert!((through["encoder_rollout"][i][j].as_f64().unwrap() - want.encoder[i * s + j] as f64).abs() < 1e-6);
+            }
+            for j in 0..t {
+                assert!((through["decoder_rollout"][i][j].as_f64().unwrap() - want.decoder[i * t + j] as f64).abs() < 1e-6);
+            }
+        }
+        for (row, o) in through["flow"].as_array().unwrap().iter().zip(through["flow_outputs"].as_array().unwrap()) {
+            let f = cross_flow(&maps, o.as_u64().unwrap() as usize).unwrap();
+            assert_eq!(row.as_array().unwrap().len(), s + t);
+            for (j, v) in row.as_array().unwrap().iter().enumerate() {
+                assert!((v.as_f64().unwrap() - f[j] as f64).abs() < 1e-6, "{model}: flow through cross [{o}][{j}]");
+            }
+        }
+        assert_eq!(through["flow_outputs"].as_array().unwrap().len(), t, "every decoder token of a short output");
     }
 }

@@ -80,30 +80,96 @@ pub fn attention_patterns(values: &[f32], pattern_options: JsValue) -> Result<Js
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RolloutOptions {
+    /// The shape of the (first) maps: one stack's self-attention, or the encoder's.
     shape: [usize; 4],
+    /// Through cross-attention: the decoder's self-attention and the cross-attention maps follow the
+    /// encoder's in `values`, with these shapes.
+    #[serde(default)]
+    decoder_shape: Option<[usize; 4]>,
+    #[serde(default)]
+    cross_shape: Option<[usize; 4]>,
     /// The output token whose attention flow is wanted (none: rollout only).
     #[serde(default)]
     flow_from: Option<usize>,
+    /// Compute one bounded part of the flow, from this input token on (none: the whole flow at once).
+    #[serde(default)]
+    flow_start: Option<usize>,
+    /// Whether to compute the rollout (a caller fetching the flow's later parts leaves it out).
+    #[serde(default = "yes")]
+    rollout: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RolloutMeta {
     flow_from: Option<usize>,
+    /// The first input token of `flow` (0 unless a part was asked for).
+    flow_start: usize,
+    /// Where the next part starts (`null`: the flow is complete).
+    flow_next: Option<usize>,
+    /// How many input tokens the whole flow has (through cross-attention: the encoder's, then the decoder's).
+    flow_inputs: Option<usize>,
 }
 
 /// Attention rollout (and flow from one output token) of self-attention maps `values`
-/// (`[L][H][T][T]` flat). Options `{ shape, flowFrom? }`. Returns `{ rollout: { data, shape: [T, T] },
-/// flowFrom, flow?: Float32Array [T] }`. Cross-attention and too-large flows are refused with a message.
+/// (`[L][H][T][T]` flat), or through an encoder-decoder's cross-attention (`values` = encoder,
+/// decoder and cross maps one after the other, with `decoderShape` and `crossShape`). Options
+/// `{ shape, decoderShape?, crossShape?, flowFrom?, flowStart?, rollout? }`. Returns
+/// `{ rollout?: { data, shape: [T, T] } }` for self-attention, `{ encoderRollout?: { data, shape: [T, S] },
+/// decoderRollout?: { data, shape: [T, T] } }` through cross-attention, and `{ flowFrom, flowStart,
+/// flowNext, flowInputs, flow?: Float32Array }`: the flow to input tokens `flowStart..` (all of them
+/// unless `flowStart` asked for a part; through cross-attention, the encoder's inputs then the
+/// decoder's). Mismatched maps and too-large flows are refused with a message.
 #[wasm_bindgen(js_name = attentionRollout)]
 pub fn attention_rollout(values: &[f32], rollout_options: JsValue) -> Result<JsValue, JsError> {
     let o: RolloutOptions = options(rollout_options, "attentionRollout")?;
-    let t = o.shape[2];
-    let r = rollout::rollout(values, o.shape).map_err(js_error)?;
-    let mut arrays = vec![("rollout", tensor(&r, &[t, t]))];
-    if let Some(from) = o.flow_from {
-        let f = rollout::flow(values, o.shape, from).map_err(js_error)?;
-        arrays.push(("flow", Float32Array::from(&f[..]).into()));
+    let mut arrays = Vec::new();
+    let mut problem = match (o.decoder_shape, o.cross_shape) {
+        (None, None) => {
+            let t = o.shape[2];
+            if o.rollout {
+                arrays.push(("rollout", tensor(&rollout::rollout(values, o.shape).map_err(js_error)?, &[t, t])));
+            }
+            o.flow_from.map(|from| rollout::FlowProblem::self_attention(values, o.shape, from)).transpose().map_err(js_error)?
+        }
+        (Some(decoder_shape), Some(cross_shape)) => {
+            let sizes = [o.shape, decoder_shape, cross_shape].map(|s| s.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX));
+            let total = sizes.iter().try_fold(0usize, |a, &n| a.checked_add(n));
+            if total != Some(values.len()) {
+                return Err(JsError::new(&format!(
+                    "attentionRollout: {} values, but the encoder, decoder and cross shapes need {} one after the other. Pass the three maps of one run concatenated",
+                    values.len(),
+                    total.map_or("more than fits in memory".into(), |n| n.to_string())
+                )));
+            }
+            let (encoder, rest) = values.split_at(sizes[0]);
+            let (decoder, cross) = rest.split_at(sizes[1]);
+            let maps = rollout::EncoderDecoderMaps { encoder, encoder_shape: o.shape, decoder, decoder_shape, cross, cross_shape };
+            if o.rollout {
+                let r = rollout::cross_rollout(&maps).map_err(js_error)?;
+                arrays.push(("encoderRollout", tensor(&r.encoder, &[r.target_len, r.source_len])));
+                arrays.push(("decoderRollout", tensor(&r.decoder, &[r.target_len, r.target_len])));
+            }
+            o.flow_from.map(|from| rollout::FlowProblem::encoder_decoder(&maps, from)).transpose().map_err(js_error)?
+        }
+        _ => return Err(JsError::new("attentionRollout: decoderShape and crossShape go together (rollout through cross-attention needs both). Pass both, or neither")),
+    };
+    let mut meta = RolloutMeta { flow_from: o.flow_from, flow_start: 0, flow_next: None, flow_inputs: problem.as_ref().map(|p| p.n_sinks()) };
+    if let Some(p) = problem.as_mut() {
+        let values = match o.flow_start {
+            Some(start) => {
+                let (values, next) = p.flow_part(start);
+                meta.flow_start = start.min(p.n_sinks());
+                meta.flow_next = next;
+                values
+            }
+            None => (0..p.n_sinks()).map(|k| p.flow_to(k)).collect(),
+        };
+        arrays.push(("flow", Float32Array::from(&values[..]).into()));
     }
-    with_arrays(&RolloutMeta { flow_from: o.flow_from }, arrays)
+    with_arrays(&meta, arrays)
 }
