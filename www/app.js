@@ -16,6 +16,7 @@ import { mountTeaching } from './views/teaching.js';
 import { describeChoice, scorePatterns } from './head-choice.js';
 import './elements/model-view.js';
 import './elements/head-view.js';
+import './elements/rollout.js';
 
 const TOKENIZE_DELAY_MS = 150;   // re-tokenize this long after the last keystroke
 const INTERRUPT_AFTER_MS = 300;  // a call still running after this long gets a Stop control
@@ -48,7 +49,7 @@ const ui = {
   stepControls: $('step-controls'), stepKindSwitch: $('step-kind-switch'), stepLayerSelect: $('step-layer-select'),
   stepHeatmap: $('step-heatmap'), stepPlaceholder: $('step-placeholder'),
   teaching: $('teaching'),
-  headWhy: $('head-why'), modelView: $('model-view'), headView: $('head-view'),
+  headWhy: $('head-why'), modelView: $('model-view'), headView: $('head-view'), rolloutView: $('rollout-view'),
   interruptButton: $('interrupt-button'), runStatus: $('run-status'), figures: $('perf-figures'),
 };
 
@@ -487,6 +488,12 @@ function renderAttention() {
     view.setAttribute('layer', String(layer + 1));
     view.setAttribute('head', state.head === 'mean' ? 'all' : String(Number(state.head) + 1));
     if (view.source?.run !== r) view.source = { run: r, info: state.model.info, scheme: state.scheme, glassbox: state.gb, name: state.modelName };
+  }
+  // Rollout follows the whole run (its kind and output token are its own, kept in the URL by page-share.js);
+  // it computes when scrolled into view.
+  ui.rolloutView.hidden = !whole;
+  if (whole && ui.rolloutView.source?.run !== r) {
+    ui.rolloutView.source = { run: r, info: state.model.info, scheme: state.scheme, glassbox: state.gb, name: state.modelName };
   }
 }
 

@@ -31,7 +31,8 @@ export declare class Glassbox {
   /** Pattern scores of every layer and head (crate/src/teach/patterns.rs; `glassbox inspect --views`). */
   attentionPatterns(maps: AttentionTensor, options: PatternOptions): Promise<PatternScores>;
   /** Attention rollout of self-attention maps, and the attention flow from one output token (crate/src/teach/rollout.rs). */
-  attentionRollout(maps: AttentionTensor, options?: { flowFrom?: number }): Promise<RolloutResult>;
+  attentionRollout(maps: AttentionTensor | Float32Array, options?: { shape?: number[]; decoderShape?: number[]; crossShape?: number[];
+    flowFrom?: number; flowStart?: number; rollout?: boolean; priority?: 'user' | 'background'; lane?: string }): Promise<RolloutResult>;
   /** A small RNN, LSTM or attention model learning to recall the first symbol (the model of <glassbox-rnn>). */
   createTrainer(options?: TrainerOptions): Promise<Trainer>;
   /** Multinomial logistic regression with L2 on fixed features (the classifier of <glassbox-transfer>). */
@@ -444,9 +445,17 @@ export interface PatternScores {
 
 export interface RolloutResult {
   /** `[T][T]`: row i, the input tokens' shares in output position i; rows sum to 1. */
-  rollout: { data: Float32Array; shape: [number, number] };
+  rollout?: { data: Float32Array; shape: [number, number] };
+  /** Through cross-attention: `[T][S]` the encoder input tokens' shares, `[T][T]` the decoder's; a row of both sums to 1. */
+  encoderRollout?: { data: Float32Array; shape: [number, number] };
+  decoderRollout?: { data: Float32Array; shape: [number, number] };
   flowFrom: number | null;
-  /** `[T]`: the maximum flow from output `flowFrom` to each input token (raw, each in [0, 1]). */
+  /** The flow's inputs here start at `flowStart`; `flowNext` is where the next part starts (null: done). */
+  flowStart: number;
+  flowNext: number | null;
+  /** How many input tokens the whole flow has (through cross-attention: S encoder, then T decoder). */
+  flowInputs: number | null;
+  /** The maximum flow from output `flowFrom` to input tokens `flowStart..` (raw, each in [0, 1]). */
   flow?: Float32Array;
 }
 /** `Glassbox.createTrainer` options (docs/js-api.md#teaching-models-a-trainer-and-a-classifier). */

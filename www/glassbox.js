@@ -163,10 +163,18 @@ export class Glassbox {
 
   /**
    * Attention rollout `{ data, shape: [T, T] }` of self-attention maps and, with `flowFrom: i`, the
-   * attention flow from output token `i` to each input token (`flow: Float32Array [T]`).
+   * attention flow from output token `i` to each input token (`flow: Float32Array [T]`). Through an
+   * encoder-decoder's cross-attention: `maps` the encoder's, decoder's and cross maps' data one after the
+   * other, `options.shape` the encoder's, with `decoderShape` and `crossShape`; the result has
+   * `encoderRollout` [T][S] and `decoderRollout` [T][T], and the flow runs over the S encoder inputs then
+   * the T decoder inputs. `flowStart: k` computes one bounded part of the flow from input k on (`flowNext`:
+   * where the next starts, null when done); `rollout: false` skips the rollout; `priority`, `lane` as for
+   * `Model.scheduled`.
    */
   attentionRollout(maps, options = {}) {
-    return this._request({ type: 'attentionRollout', values: maps.data ?? maps, options: { shape: maps.shape, ...options } });
+    // priority/lane schedule the request in the worker (a view's flow parts run as 'background').
+    const { priority, lane, ...rest } = options;
+    return this._request({ type: 'attentionRollout', values: maps.data ?? maps, options: { shape: maps.shape, ...rest }, priority, lane });
   }
 
   /**

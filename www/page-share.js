@@ -97,6 +97,8 @@ export function currentState() {
     maxTokens: $('#max-tokens')?.value === '' ? null : num('#max-tokens', DEFAULTS.maxTokens),
     numBeams: num('#num-beams', DEFAULTS.numBeams),
     generate: share.generate,
+    rolloutKind: $('#rollout-view')?.getAttribute('kind') ?? '',
+    rolloutOutput: Number($('#rollout-view')?.getAttribute('output')) || 0,
     embed: share.viewer.embed,
     hide: share.viewer.hide,
   };
@@ -174,6 +176,7 @@ async function applyState(state) {
       // An encoder-decoder re-runs with its output after generating: the controls were drawn again.
       focusAttention(state);
     }
+    applyRollout(state);
     const section = $(SECTION_OF_VIEW[state.view]);
     if (section && state.view !== 'attention' && !state.embed) section.scrollIntoView({ block: 'start' });
   } catch (err) {
@@ -197,6 +200,16 @@ function focusAttention(state) {
   if (!named.has(KEYS.layer) && !named.has(KEYS.head)) return;
   setValue('#layer-select', state.layer - 1);
   setValue('#head-select', state.head === 'mean' ? 'mean' : state.head - 1);
+}
+
+/** The rollout view's kind and output token, as the link names them (else the view's own defaults). */
+function applyRollout(state) {
+  const view = $('#rollout-view');
+  if (!view) return;
+  if (state.rolloutKind) view.setAttribute('kind', state.rolloutKind);
+  else view.removeAttribute('kind');
+  if (state.rolloutOutput) view.setAttribute('output', String(state.rolloutOutput));
+  else view.removeAttribute('output');
 }
 
 // ---- the share bar ---------------------------------------------------------------------------------------
@@ -314,6 +327,9 @@ function wire() {
   // Runs and generations redraw the controls; write once the page is idle again.
   new MutationObserver(() => { if (idle()) scheduleWrite(); })
     .observe(document.body, { attributes: true, attributeFilter: ['data-status'] });
+  // The rollout view's own controls set its attributes (inside its shadow root: no change event reaches here).
+  const rollout = $('#rollout-view');
+  if (rollout) new MutationObserver(scheduleWrite).observe(rollout, { attributes: true, attributeFilter: ['kind', 'output'] });
   window.addEventListener('hashchange', () => {
     if (`#${encodeState(currentState(), baseline())}` !== location.hash) applyState(decodeState(location.hash));
   });

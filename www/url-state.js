@@ -4,6 +4,7 @@
 //   #model=gpt2&text=The+cat+sat&view=attention&kind=decoder&layer=2&head=3
 //   #model=gpt2&text=Once+upon&view=generate&temperature=0.8&top-k=40&top-p=0.95&seed=7&max-tokens=20&generate=1
 //   #model=bart&text=Hello&view=generate&beams=4                        (beam search with 4 beams)
+//   #model=marian&text=Hello&rollout-kind=cross&rollout-output=3        (the rollout view's kind and output token)
 //   …&embed=1&model_hide=1&sampling_hide=1      (embed mode without the page chrome; hidden controls)
 //
 // The names are the widget attribute names. Layers and heads count from 1 as the page shows them;
@@ -16,12 +17,15 @@
 export const DEFAULTS = Object.freeze({
   model: '', text: '', view: 'attention', kind: '', layer: 1, head: 'mean',
   temperature: 0, topK: 0, topP: 1, seed: 42, maxTokens: 20, numBeams: 1, generate: false, embed: false,
+  rolloutKind: '', rolloutOutput: 0,
 });
 
 /** Hash key for each state field (same spelling as the widget attributes). */
 export const KEYS = {
   model: 'model', text: 'text', view: 'view', kind: 'kind', layer: 'layer', head: 'head', temperature: 'temperature',
   topK: 'top-k', topP: 'top-p', seed: 'seed', maxTokens: 'max-tokens', numBeams: 'beams', generate: 'generate', embed: 'embed',
+  // <glassbox-rollout> on the page: its attention kind and output token (from 1; 0 = the last).
+  rolloutKind: 'rollout-kind', rolloutOutput: 'rollout-output',
 };
 
 export const VIEWS = ['tokens', 'attention', 'generate'];
@@ -44,6 +48,9 @@ export function decodeState(hash) {
   if (KINDS.includes(get('kind'))) state.kind = get('kind');
   const layer = Number(get('layer'));
   if (Number.isInteger(layer) && layer >= 1) state.layer = layer;
+  if (KINDS.includes(get('rolloutKind'))) state.rolloutKind = get('rolloutKind');
+  const output = Number(get('rolloutOutput'));
+  if (Number.isInteger(output) && output >= 1) state.rolloutOutput = output;
   const head = get('head');
   if (head !== null && Number.isInteger(Number(head)) && Number(head) >= 1) state.head = Number(head);
   for (const field of NUMBER_FIELDS) {

@@ -143,20 +143,64 @@ for (const kindName of ['encoder-only', 'decoder-only', 'encoder-decoder']) {
       await page.locator('#hv .right button.tok').nth(1).hover();
       assert.match(await page.$eval('#hv', (e) => e.shadowRoot.querySelector('.hv-readout').textContent), /key 2\)/);
 
-      // Rollout: the self-attention of this model (the encoder's for an encoder-decoder), numbers from the CLI.
+      // Rollout: an encoder-decoder's default is through cross-attention, numbers from the CLI's through_cross.
       const ro = await page.$eval('#ro', (e) => e.shown);
+      if (kind === 'cross') {
+        assert.equal(ro.kind, 'cross');
+        const tc = cli.views.through_cross;
+        const [S, T] = [tc.encoder_rollout[0].length, tc.decoder_rollout.length];
+        assert.equal(ro.output, T - 1, 'the last decoder token by default');
+        const maxDiff = (a, b) => Math.max(...a.map((v, j) => Math.abs(v - b[j])));
+        assert.ok(maxDiff(tc.encoder_rollout[ro.output], ro.encoderRollout) < 1e-4, 'encoder inputs\' shares');
+        assert.ok(maxDiff(tc.decoder_rollout[ro.output], ro.decoderRollout) < 1e-4, 'decoder inputs\' shares');
+        close(ro.encoderSide + ro.decoderSide, 1, 1e-4, 'both sides add up to 1');
+        const Ld = cli.attentions.decoder.length;
+        close(ro.decoderSide, 0.5 ** Ld, 1e-4, 'the decoder side is 0.5^Ld');
+        close(ro.rollout.reduce((a, b) => a + b, 0), 1, 1e-4, 'the encoder side rescaled to 1');
+        const flowRow = tc.flow[tc.flow_outputs.indexOf(ro.output)];
+        assert.equal(flowRow.length, S + T);
+        assert.ok(maxDiff(flowRow, [...ro.flow, ...ro.decoderFlow]) < 1e-4, `flow through cross: ${ro.flow} ${ro.decoderFlow} vs ${flowRow}`);
+        const cross = cli.attentions.cross;
+        const raw = meanRow(cross, Ld - 1, Array.from({ length: cross[0].length }, (_, x) => x), ro.output);
+        assert.ok(maxDiff(raw, ro.raw) < 1e-4, 'the last decoder layer\'s cross-attention');
+        // The drawn rollout map: each decoder token's encoder side, rescaled to 1.
+        const drawn = await page.$eval('#ro', async (e) => {
+          const { heatmapData } = await import('/views/heatmap.js');
+          return Array.from(heatmapData(e.shadowRoot.querySelectorAll('.ro-maps .heatmap')[1]).values);
+        });
+        const want = tc.encoder_rollout.flatMap((row) => { const sum = row.reduce((a, b) => a + b, 0); return row.map((v) => v / sum); });
+        assert.ok(maxDiff(want, drawn) < 1e-4, 'the rollout heatmap through cross-attention');
+        const note = await page.$eval('#ro', (e) => e.shadowRoot.querySelector('[data-control="explain"]').textContent);
+        assert.match(note, /What is composed: first the encoder's own rollout/);
+        assert.match(note, new RegExp(`each of the ${Ld} decoder layers applies, in order, its self-attention`));
+        // Another decoder token and then the encoder's own rollout, by keyboard.
+        await page.locator('#ro select').nth(1).focus();
+        await page.keyboard.press('Home');
+        await page.waitForFunction(() => document.querySelector('#ro').shown?.output === 0 && document.querySelector('#ro').dataset.status === 'ready', null, WAIT);
+        const ro0 = await page.$eval('#ro', (e) => e.shown);
+        assert.ok(maxDiff(tc.encoder_rollout[0], ro0.encoderRollout) < 1e-4, 'decoder token 1');
+        assert.ok(ro0.decoderFlow.slice(1).every((v) => v === 0), `the start token's flow reaches no later decoder token: ${ro0.decoderFlow}`);
+        await page.locator('#ro select').first().focus();
+        await page.keyboard.press('Home');
+        await page.waitForFunction(() => document.querySelector('#ro').shown?.kind === 'encoder' && document.querySelector('#ro').dataset.status === 'ready', null, WAIT);
+        await page.locator('#ro select').nth(1).focus();
+        await page.keyboard.press('End');
+        await page.waitForFunction(() => document.querySelector('#ro').shown?.output === document.querySelector('#ro').shown?.raw.length - 1
+          && document.querySelector('#ro').dataset.status === 'ready', null, WAIT);
+      }
+      const ros = await page.$eval('#ro', (e) => e.shown);
       const selfKind = kind === 'cross' ? 'encoder' : kind;
-      assert.equal(ro.kind, selfKind);
+      assert.equal(ros.kind, selfKind);
       const rv = cli.views[selfKind];
       const T = rv.rollout.length;
-      assert.equal(ro.output, T - 1, 'the last token by default');
-      assert.ok(Math.max(...rv.rollout[ro.output].map((v, j) => Math.abs(v - ro.rollout[j]))) < 1e-4, 'rollout row');
-      const flowRow = rv.flow[rv.flow_outputs.indexOf(ro.output)];
-      assert.ok(Math.max(...flowRow.map((v, j) => Math.abs(v - ro.flow[j]))) < 1e-4, `flow: ${ro.flow} vs ${flowRow}`);
+      assert.equal(ros.output, T - 1, 'the last token by default');
+      assert.ok(Math.max(...rv.rollout[ros.output].map((v, j) => Math.abs(v - ros.rollout[j]))) < 1e-4, 'rollout row');
+      const flowRow = rv.flow[rv.flow_outputs.indexOf(ros.output)];
+      assert.ok(Math.max(...flowRow.map((v, j) => Math.abs(v - ros.flow[j]))) < 1e-4, `flow: ${ros.flow} vs ${flowRow}`);
       const selfMaps = cli.attentions[selfKind];
-      const raw = meanRow(selfMaps, selfMaps.length - 1, Array.from({ length: selfMaps[0].length }, (_, x) => x), ro.output);
-      assert.ok(Math.max(...raw.map((v, j) => Math.abs(v - ro.raw[j]))) < 1e-4, 'last-layer attention');
-      close(ro.rollout.reduce((a, b) => a + b, 0), 1, 1e-4, 'rollout row sums to 1');
+      const raw = meanRow(selfMaps, selfMaps.length - 1, Array.from({ length: selfMaps[0].length }, (_, x) => x), ros.output);
+      assert.ok(Math.max(...raw.map((v, j) => Math.abs(v - ros.raw[j]))) < 1e-4, 'last-layer attention');
+      close(ros.rollout.reduce((a, b) => a + b, 0), 1, 1e-4, 'rollout row sums to 1');
       // The whole rollout matrix is drawn beside the last layer's map.
       const drawn = await page.$eval('#ro', async (e) => {
         const { heatmapData } = await import('/views/heatmap.js');
@@ -258,6 +302,54 @@ describe('the model view at BERT-base size', () => {
   });
 });
 
+describe('attention flow at the size limit', () => {
+  it('is computed in parts, and a request sent meanwhile is answered before the flow ends', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const url = await hostPage(context, '__views-flow.html', '<glassbox-rollout id="big" eager></glassbox-rollout>');
+    await page.goto(url);
+    const got = await page.evaluate(async () => {
+      const { sharedGlassbox } = await import('/elements/base.js');
+      const gb = await sharedGlassbox();
+      // 12 layers of 128 tokens (MAX_FLOW_WORK's size), one head of seeded softmax rows.
+      const [L, H, T] = [12, 1, 128];
+      let s = 11;
+      const rand = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
+      const data = new Float32Array(L * H * T * T);
+      for (let m = 0; m < L * H * T; m++) {
+        let sum = 0;
+        for (let j = 0; j < T; j++) { const v = Math.exp(3 * rand()); data[m * T + j] = v; sum += v; }
+        for (let j = 0; j < T; j++) data[m * T + j] /= sum;
+      }
+      const ids = Uint32Array.from({ length: T }, (_, i) => i % 13);
+      const el = document.querySelector('#big');
+      const started = performance.now();
+      el.source = { run: { tokens: { ids, tokens: Array.from(ids, String), special: [] }, attentions: { encoder: { data, shape: [L, H, T, T] } } },
+        info: { kind: 'encoder-only' }, scheme: 'plain', glassbox: gb, name: 'synthetic' };
+      const progress = () => el.shadowRoot.querySelector('.ro-progress').textContent;
+      await new Promise((resolve) => { const wait = () => (progress().startsWith('Computing the flow') ? resolve() : setTimeout(wait, 5)); wait(); });
+      // A request of the reader's, sent while the flow is being computed.
+      await gb.drawMap(new Float32Array(16).fill(0.25), { rows: 4, cols: 4, cellPx: 2 });
+      const statusWhenAnswered = el.dataset.status;
+      await new Promise((resolve) => { const wait = () => (el.dataset.status === 'ready' ? resolve() : setTimeout(wait, 20)); wait(); });
+      const flowMs = performance.now() - started;
+      const clock = performance.now();
+      const whole = await gb.attentionRollout({ data, shape: [L, H, T, T] }, { flowFrom: T - 1 });
+      const wholeMs = performance.now() - clock;
+      return { statusWhenAnswered, parts: el.shown.flowParts, flow: el.shown.flow, whole: Array.from(whole.flow), flowMs, wholeMs,
+        done: progress() };
+    });
+    assert.equal(got.statusWhenAnswered, 'running', 'the other request was answered while the flow was still being computed');
+    assert.ok(got.parts > 1, `flow in ${got.parts} parts`);
+    assert.match(got.done, new RegExp(`Flow computed in ${got.parts} parts`));
+    assert.equal(got.flow.length, 128);
+    assert.ok(Math.max(...got.whole.map((v, j) => Math.abs(v - got.flow[j]))) < 1e-6, 'the parts are the whole flow');
+    console.log(`# attention flow, 12 layers x 128 tokens, one output: ${got.parts} parts, ${got.flowMs.toFixed(0)} ms to the element's ready `
+      + `(rollout, parts and drawing); one whole call holds the worker ${got.wholeMs.toFixed(0)} ms`);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+
 describe('the page', () => {
   it('opens on the head the pattern scores pick, says why, and composes the model and head views', async () => {
     const model = setup.byKind['encoder-only'];
@@ -295,6 +387,51 @@ describe('the page', () => {
     const shown = await other.evaluate(() => ({ layer: window.__glassbox.heatmap()?.layer, head: window.__glassbox.heatmap()?.head }));
     assert.deepEqual(shown, { layer: 1, head: '2' }, 'the link\'s layer and head win');
     assert.equal(await other.textContent('#head-why'), '');
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+  it('has the rollout view near the attention map, lazy, with its kind and output token in the URL', async () => {
+    const model = setup.byKind['encoder-only'];
+    const { page, context, watch } = await newWatchedPage(setup.browser.browser);
+    await page.goto(setup.server.url);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
+    await pickModel(page, model.name);
+    await page.fill('#text-input', TEXT);
+    await page.click('#run-button');
+    await waitIdle(page);
+    await page.waitForFunction(() => document.querySelector('#model-view').dataset.status === 'ready', null, WAIT);
+    // Lazy: the view waits off screen until it is scrolled to.
+    const before = await page.$eval('#rollout-view', (e) => ({ status: e.dataset.status, top: e.getBoundingClientRect().top, h: innerHeight }));
+    if (before.top > before.h + 400) assert.equal(before.status, 'waiting', 'off screen, the rollout waits');
+    await page.locator('#rollout-view').scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => document.querySelector('#rollout-view').dataset.status === 'ready', null, WAIT);
+    const cli = cliInspect(model.dir, TEXT, ['--views']);
+    const T = cli.views.encoder.rollout.length;
+    let shown = await page.$eval('#rollout-view', (e) => e.shown);
+    assert.equal(shown.output, T - 1);
+    assert.ok(Math.max(...cli.views.encoder.rollout[T - 1].map((v, j) => Math.abs(v - shown.rollout[j]))) < 1e-4, 'the page\'s rollout is the CLI\'s');
+    // Keyboard: output token 3; the URL follows.
+    await page.locator('#rollout-view select').nth(1).focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.waitForFunction(() => document.querySelector('#rollout-view').shown?.output === 2 && document.querySelector('#rollout-view').dataset.status === 'ready', null, WAIT);
+    await page.waitForFunction(() => /(^|&|#)rollout-output=3(&|$)/.test(location.hash), null, WAIT);
+    shown = await page.$eval('#rollout-view', (e) => e.shown);
+    const flowRow = cli.views.encoder.flow[cli.views.encoder.flow_outputs.indexOf(2)];
+    assert.ok(Math.max(...flowRow.map((v, j) => Math.abs(v - shown.flow[j]))) < 1e-4, 'the page\'s flow is the CLI\'s');
+    const axe = await axeViolations(page, ['#rollout-section']);
+    assert.deepEqual(axe.serious, [], 'axe on the rollout section');
+
+    // A link naming the rollout's output token opens there.
+    const link = `${setup.server.url}#model=${encodeURIComponent(model.name)}&text=${encodeURIComponent(TEXT)}&rollout-output=4`;
+    const other = await context.newPage();
+    await other.goto(link);
+    await other.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+    assert.equal(await other.$eval('#rollout-view', (e) => e.getAttribute('output')), '4');
+    await other.locator('#rollout-view').scrollIntoViewIfNeeded();
+    await other.waitForFunction(() => document.querySelector('#rollout-view').shown?.output === 3 && document.querySelector('#rollout-view').dataset.status === 'ready', null, WAIT);
+    assert.match(other.url(), /rollout-output=4/);
     assert.deepEqual(watch.errors, []);
     await context.close();
   });

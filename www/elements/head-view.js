@@ -31,6 +31,7 @@ sheet.replaceSync(`
 .hv button.tok:hover, .hv button.tok[aria-pressed="true"] { background: var(--gb-accent-soft, #dbe7f7); }
 .hv button.tok:focus-visible { outline: 2px solid var(--gb-accent); outline-offset: -2px; }
 .hv button.tok.special { color: var(--gb-muted); }
+.hv button.tok.marked { outline: 2px dashed var(--gb-accent); outline-offset: -2px; font-weight: 600; }
 .hv canvas { width: 100%; display: block; }
 .hv-heads { display: flex; flex-wrap: wrap; gap: 2px 10px; border: 0; margin: 0; padding: 0; }
 .hv-heads legend { font-size: 13px; color: var(--gb-muted); padding: 0; margin-bottom: 2px; }
@@ -93,7 +94,7 @@ class GlassboxHeadView extends ViewElement {
     if (this._focus && this._focus.index >= (this._focus.side === 'left' ? Tq : Tk)) this._focus = null;
     this._renderTokens(this.ui.left, rows, Tq, 'left');
     this._renderTokens(this.ui.right, cols, Tk, 'right');
-    this.shown = { kind, layer, heads, nQueries: Tq, nKeys: Tk };
+    this.shown = { kind, layer, heads, nQueries: Tq, nKeys: Tk, rowLabels: [...rows.labels], colLabels: [...cols.labels] };
     this._paint();
     this._readout();
   }
@@ -145,6 +146,22 @@ class GlassboxHeadView extends ViewElement {
     }
     this._paint();
     this._readout();
+  }
+
+  /**
+   * Point at one cell (a lesson's highlight): pin the focus on query `r` so only its lines show, and mark key `c`
+   * (both 0-based). Returns the cell's weight, the mean over the shown heads (as in the read-out).
+   */
+  highlightCell(r, c) {
+    this._setFocus({ side: 'left', index: r }, true);
+    for (const b of this.ui.right.querySelectorAll('button.tok')) b.classList.toggle('marked', Number(b.dataset.index) === c);
+    return this.cellWeight(r, c);
+  }
+
+  /** The weight query `r` gives key `c`, the mean over the shown heads. */
+  cellWeight(r, c) {
+    const v = this._view;
+    return v ? v.heads.reduce((sum, x) => sum + v.maps[x][r * v.Tk + c], 0) / v.heads.length : NaN;
   }
 
   /** The mean over the shown heads of what the focused token gives or gets: `[n]`. */

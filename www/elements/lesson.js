@@ -54,8 +54,14 @@ const ELEMENTS = {
   'glassbox-transfer': MODEL_ATTRIBUTES,
 };
 const ANY_ELEMENT_ATTRIBUTES = ['hide', 'readonly', 'theme', 'eager'];
-/** Elements whose map can show a highlighted cell (the heatmap's cursor). */
-const MAP_ELEMENTS = ['glassbox-attention'];
+/** Elements that can highlight a cell `{ query, key }`: the heatmap's cursor, or the head view's lines of one query. */
+const MAP_ELEMENTS = ['glassbox-attention', 'glassbox-head-view'];
+/** Elements that highlight a head `{ layer, head }`: the model view's thumbnail. */
+const HEAD_ELEMENTS = ['glassbox-model-view'];
+const wholeFrom1 = (v) => Number.isInteger(v) && v >= 1;
+const isCell = (c) => Object.keys(c).every((k) => k === 'query' || k === 'key')
+  && ['query', 'key'].every((k) => wholeFrom1(c[k]) || (typeof c[k] === 'string' && c[k].trim()));
+const isHead = (c) => Object.keys(c).every((k) => k === 'layer' || k === 'head') && wholeFrom1(c.layer) && wholeFrom1(c.head);
 
 /** Numbers a caption may quote from the step's model: `{vocabSize}`. Each is read from the model's info. */
 const FACTS = {
@@ -165,13 +171,12 @@ function checkField(where, key, value) {
       return;
     case 'highlight': {
       const cells = Array.isArray(value) ? value : [value];
-      if (!cells.length) throw new LessonError(where, 'highlight is a cell { "query": …, "key": … } or a list of them');
+      if (!cells.length) throw new LessonError(where, 'highlight is a cell { "query": …, "key": … } (or a head { "layer": …, "head": … }), or a list of them');
       for (const cell of cells) {
-        const ok = cell && typeof cell === 'object' && !Array.isArray(cell)
-          && Object.keys(cell).every((k) => k === 'query' || k === 'key')
-          && ['query', 'key'].every((k) => wholeFrom1(cell[k]) || (typeof cell[k] === 'string' && cell[k].trim()));
+        const ok = cell && typeof cell === 'object' && !Array.isArray(cell) && (isCell(cell) || isHead(cell));
         if (!ok) {
-          throw new LessonError(where, 'a highlighted cell is { "query": …, "key": … }, each a token\'s text ("it") or its place counted from 1');
+          throw new LessonError(where, 'a highlighted cell is { "query": …, "key": … }, each a token\'s text ("it") or its place counted from 1; '
+            + 'on the model view, a highlighted head is { "layer": …, "head": … }, each counted from 1');
         }
       }
       return;
@@ -227,8 +232,17 @@ export function parseLesson(data) {
     for (const key of Object.keys(STEP_FIELDS)) if (key in step) state[key] = step[key];
     const tag = tagOf(state.element);
     checkAttributes(where, tag, step, step.attributes);
-    if (step.highlight && !MAP_ELEMENTS.includes(tag)) {
-      throw new LessonError(`${where}, highlight`, `only a map can highlight cells (${MAP_ELEMENTS.map((t) => `"${t.slice(9)}"`).join(', ')}); this step shows "${state.element}"`);
+    if (step.highlight) {
+      const cells = [step.highlight].flat();
+      if (MAP_ELEMENTS.includes(tag) && !cells.every(isCell)) {
+        throw new LessonError(`${where}, highlight`, `on "${state.element}" a highlight is a cell { "query": …, "key": … } (a head { "layer": …, "head": … } is for "model-view")`);
+      }
+      if (HEAD_ELEMENTS.includes(tag) && !cells.every(isHead)) {
+        throw new LessonError(`${where}, highlight`, `on "${state.element}" a highlight is a head { "layer": …, "head": … }, each counted from 1`);
+      }
+      if (!MAP_ELEMENTS.includes(tag) && !HEAD_ELEMENTS.includes(tag)) {
+        throw new LessonError(`${where}, highlight`, `only ${[...MAP_ELEMENTS, ...HEAD_ELEMENTS].map((t) => `"${t.slice(9)}"`).join(', ')} can highlight; this step shows "${state.element}"`);
+      }
     }
     const quoted = [...step.caption.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => m[1]);
     if (quoted.length && !state.model) {
@@ -323,6 +337,15 @@ async function checkModels(lesson) {
         }
         if (state.head !== undefined && state.head !== 'mean' && state.head > info.nHeads) {
           return new LessonError(`${where}, head`, `head ${state.head} is out of range: ${entry.name} has ${info.nHeads} heads per layer (counted from 1)`);
+        }
+        // The model view's highlighted heads.
+        for (const cell of part ? [] : step.highlight.filter(isHead)) {
+          if (cell.layer > nLayers) {
+            return new LessonError(`${where}, highlight`, `layer ${cell.layer} is out of range: ${entry.name} has ${nLayers} ${kind} layers (counted from 1)`);
+          }
+          if (cell.head > info.nHeads) {
+            return new LessonError(`${where}, highlight`, `head ${cell.head} is out of range: ${entry.name} has ${info.nHeads} heads per layer (counted from 1)`);
+          }
         }
       }
     }
@@ -674,15 +697,13 @@ class GlassboxLesson extends HTMLElement {
     const step = this.lesson.steps[this.stepIndex];
     await waitReady(el, el._lessonChanged);
     if (this.lesson.steps[this.stepIndex] !== step) return;
+    if (el.localName === 'glassbox-model-view') return this._highlightHeads(el, cells);
+    if (el.localName === 'glassbox-head-view') return this._highlightLines(el, cells);
     const canvas = el.shadowRoot?.querySelector('canvas.heatmap-canvas');
     const map = el.shadowRoot?.querySelector('.heatmap');
     const view = map && heatmapData(map);
     if (!canvas || !view) return;
-    const find = (want, names) => {
-      if (typeof want === 'number') return want <= names.length ? want - 1 : -1;
-      const clean = (s) => s.replace(/^[·Ġ▁\s]+|^##/g, '').trim().toLowerCase();
-      return names.findIndex((n) => clean(n) === want.trim().toLowerCase());
-    };
+    const find = findToken;
     const found = [];
     for (const cell of cells) {
       const r = find(cell.query, view.rowLabels);
@@ -704,12 +725,56 @@ class GlassboxLesson extends HTMLElement {
     this.ui.highlight.textContent = `Look at ${found.map(({ r, c, value }) => `row ${JSON.stringify(view.rowLabels[r])}, `
       + `column ${JSON.stringify(view.colLabels[c])} (${value.toFixed(2)})`).join('; ')}.`;
   }
+
+  /** The head view: only the first cell's query's lines, its key marked; the caption line names each cell's weight. */
+  _highlightLines(el, cells) {
+    const view = el.shown;
+    if (!view?.rowLabels) return;
+    const found = [];
+    for (const cell of cells) {
+      const r = findToken(cell.query, view.rowLabels);
+      const c = findToken(cell.key, view.colLabels);
+      if (r < 0 || c < 0) {
+        const which = r < 0 ? `query ${JSON.stringify(cell.query)}` : `key ${JSON.stringify(cell.key)}`;
+        this.ui.highlight.textContent = `The highlighted cell's ${which} is not among this view's tokens (${(r < 0 ? view.rowLabels : view.colLabels).join(' ')}).`;
+        return;
+      }
+      found.push({ r, c });
+    }
+    el.highlightCell(found[0].r, found[0].c);
+    el.dataset.highlight = `${found[0].r + 1},${found[0].c + 1}`;
+    const heads = view.heads.length === 1 ? `head ${view.heads[0] + 1}` : 'the mean of the heads shown';
+    this.ui.highlight.textContent = `Look at the line from ${found.map(({ r, c }) => `${JSON.stringify(view.rowLabels[r])} to `
+      + `${JSON.stringify(view.colLabels[c])} (${el.cellWeight(r, c).toFixed(2)})`).join('; ')}, ${heads} of layer ${view.layer + 1}.`;
+  }
+
+  /** The model view: the heads' thumbnails outlined; the caption line names the pattern each shows most. */
+  _highlightHeads(el, cells) {
+    const described = el.highlightHeads(cells.map(({ layer, head }) => ({ layer: layer - 1, head: head - 1 })));
+    const missing = described.findIndex((d) => d === null);
+    if (missing >= 0) {
+      const { layer, head } = cells[missing];
+      this.ui.highlight.textContent = `This model has no layer ${layer}, head ${head} (${el.shown?.nLayers} layers of ${el.shown?.nHeads} heads).`;
+      return;
+    }
+    el.dataset.highlight = cells.map(({ layer, head }) => `${layer},${head}`).join(' ');
+    this.ui.highlight.textContent = `Look at ${described.map((d) => `layer ${d.layer + 1}, head ${d.head + 1}`
+      + (d.pattern ? ` (${d.pattern}, ${d.score.toFixed(2)})` : ' (no pattern scored)')).join('; ')}.`;
+  }
+}
+
+/** A highlighted cell's side, a token's text (the first match, without the space marker) or its place from 1: the index or -1. */
+function findToken(want, names) {
+  if (typeof want === 'number') return want <= names.length ? want - 1 : -1;
+  const clean = (s) => s.replace(/^[·Ġ▁\s]+|^##/g, '').trim().toLowerCase();
+  return names.findIndex((n) => clean(n) === want.trim().toLowerCase());
 }
 
 /** Resolve when a widget has drawn (its `glassbox-ready`); at once if it has and nothing changed since. */
 function waitReady(el, changed) {
   return new Promise((resolve) => {
-    if (!changed && el.dataset.status === 'ready' && el.shadowRoot?.querySelector('canvas.heatmap-canvas')) return resolve();
+    const drawn = el.localName !== 'glassbox-attention' || el.shadowRoot?.querySelector('canvas.heatmap-canvas');
+    if (!changed && el.dataset.status === 'ready' && drawn) return resolve();
     el.addEventListener('glassbox-ready', () => resolve(), { once: true });
   });
 }

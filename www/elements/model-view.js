@@ -29,6 +29,7 @@ sheet.replaceSync(`
 .mv-thumb span { font-size: 11px; line-height: 1.3; text-align: center; color: var(--gb-text); white-space: nowrap; overflow: hidden; }
 .mv-thumb[aria-pressed="true"] { border-color: var(--gb-accent); }
 .mv-thumb:focus-visible { outline: 2px solid var(--gb-accent); outline-offset: 1px; }
+.mv-thumb.marked { outline: 2px dashed var(--gb-accent); outline-offset: 1px; }
 .mv-why, .mv-note { font-size: 13px; color: var(--gb-muted); margin: 4px 0 6px; }
 .mv-detail { font-size: 14px; margin: 8px 0 0; }
 .mv-detail dl { display: grid; grid-template-columns: max-content auto; gap: 0 12px; margin: 4px 0 0; }
@@ -110,6 +111,23 @@ class GlassboxModelView extends ViewElement {
     }
     this.ui.grid.replaceChildren(...rows);
     bitmap.close?.();
+  }
+
+  /**
+   * Mark heads (a lesson's highlight, `[{ layer, head }]` 0-based) with a dashed outline. Returns, for each, the
+   * pattern it beats uniform attention on most and its score (null: no pattern scored), or null for a head
+   * the model does not have.
+   */
+  highlightHeads(heads) {
+    const H = this.scores?.nHeads ?? 0;
+    const L = this.scores?.nLayers ?? 0;
+    const wanted = new Set(heads.filter(({ layer, head }) => layer < L && head < H).map(({ layer, head }) => layer * H + head));
+    (this._thumbs ?? []).forEach((t, i) => t.classList.toggle('marked', wanted.has(i)));
+    return heads.map(({ layer, head }) => {
+      if (layer >= L || head >= H) return null;
+      const best = bestPatternOf(this.scores, layer, head);
+      return { layer, head, pattern: best ? PATTERN_NAMES[best.pattern] : null, score: best ? best.score : null };
+    });
   }
 
   _key(e, l, x, L, H, kind) {

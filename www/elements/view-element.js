@@ -8,7 +8,7 @@
 // (layer and head counted from 1, like the attributes). Every view of the same model and text follows it;
 // the page listens to it too.
 
-import { COMMON_ATTRIBUTES, GlassboxElement, h, numberAttr, sharedGlassbox, sharedRun, sharedTranslationRun } from './base.js';
+import { COMMON_ATTRIBUTES, GlassboxElement, h, numberAttr, observer, sharedGlassbox, sharedRun, sharedTranslationRun } from './base.js';
 import { ATTENTION_KINDS } from '../views/explain.js';
 import { renderSelect } from '../views/controls.js';
 import { scorePatterns } from '../head-choice.js';
@@ -32,10 +32,14 @@ export class ViewElement extends GlassboxElement {
     document.removeEventListener('glassbox-focus', this._onFocus);
   }
 
-  /** Page mode: show this run instead of loading `model` (`{ run, info, scheme, glassbox, name }`). */
+  /**
+   * Page mode: show this run instead of loading `model` (`{ run, info, scheme, glassbox, name }`). An `eager`
+   * view draws at once; any other waits until it is scrolled into view (the lazy start of every widget).
+   */
   set source(src) {
     this._source = src ?? null;
-    this._wake();
+    if (this.hasAttribute('eager') || !observer) this._wake();
+    else if (!this._awake && this.ui) this._setStatus('waiting', 'Scroll here to compute this view.');
     this._queueUpdate();
   }
 

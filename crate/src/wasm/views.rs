@@ -128,7 +128,13 @@ struct RolloutMeta {
 pub fn attention_rollout(values: &[f32], rollout_options: JsValue) -> Result<JsValue, JsError> {
     let o: RolloutOptions = options(rollout_options, "attentionRollout")?;
     let mut arrays = Vec::new();
-    let mut problem = match (o.decoder_shape, o.cross_shape) {
+    // A later part of a flow started before: the graph built for the first part, if it is the same problem.
+    let key = FlowKey::of(values, &o);
+    let cached = match (o.flow_start, o.rollout) {
+        (Some(start), false) if start > 0 => LAST_FLOW.with(|last| last.borrow_mut().take()).filter(|(k, _)| *k == key).map(|(_, p)| p),
+        _ => None,
+    };
+    let mut problem = if let Some(p) = cached { Some(p) } else { match (o.decoder_shape, o.cross_shape) {
         (None, None) => {
             let t = o.shape[2];
             if o.rollout {
@@ -157,7 +163,7 @@ pub fn attention_rollout(values: &[f32], rollout_options: JsValue) -> Result<JsV
             o.flow_from.map(|from| rollout::FlowProblem::encoder_decoder(&maps, from)).transpose().map_err(js_error)?
         }
         _ => return Err(JsError::new("attentionRollout: decoderShape and crossShape go together (rollout through cross-attention needs both). Pass both, or neither")),
-    };
+    } };
     let mut meta = RolloutMeta { flow_from: o.flow_from, flow_start: 0, flow_next: None, flow_inputs: problem.as_ref().map(|p| p.n_sinks()) };
     if let Some(p) = problem.as_mut() {
         let values = match o.flow_start {
@@ -171,5 +177,30 @@ pub fn attention_rollout(values: &[f32], rollout_options: JsValue) -> Result<JsV
         };
         arrays.push(("flow", Float32Array::from(&values[..]).into()));
     }
+    // Keep the graph for the next part (building it costs about as much as a part).
+    if let (Some(p), Some(_)) = (problem, meta.flow_next) {
+        LAST_FLOW.with(|last| *last.borrow_mut() = Some((key, p)));
+    }
     with_arrays(&meta, arrays)
+}
+
+thread_local! {
+    /// The flow problem whose parts are being fetched (one at a time: a newer one replaces it).
+    static LAST_FLOW: std::cell::RefCell<Option<(FlowKey, rollout::FlowProblem)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// What identifies a flow problem: its shapes, output token and a fingerprint of the maps (FNV-1a of their bits).
+#[derive(PartialEq)]
+struct FlowKey {
+    shapes: [[usize; 4]; 3],
+    flow_from: Option<usize>,
+    len: usize,
+    fingerprint: u64,
+}
+
+impl FlowKey {
+    fn of(values: &[f32], o: &RolloutOptions) -> Self {
+        let fingerprint = values.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, x| (h ^ x.to_bits() as u64).wrapping_mul(0x0100_0000_01b3));
+        FlowKey { shapes: [o.shape, o.decoder_shape.unwrap_or_default(), o.cross_shape.unwrap_or_default()], flow_from: o.flow_from, len: values.len(), fingerprint }
+    }
 }
