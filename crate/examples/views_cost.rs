@@ -7,7 +7,7 @@
 
 use glassbox::plot::{self, MapStyle, Mask, Palette};
 use glassbox::teach::patterns::{score_heads, MapKind};
-use glassbox::teach::rollout::{flow, rollout, MAX_FLOW_WORK};
+use glassbox::teach::rollout::{flow, rollout, FlowProblem, MAX_FLOW_WORK};
 use std::time::Instant;
 
 fn main() {
@@ -46,10 +46,23 @@ fn main() {
         } else {
             (None, "over MAX_FLOW_WORK".to_owned())
         };
+        // The same flow in bounded parts (what <glassbox-rollout> asks the worker for): the longest part.
+        let (mut parts, mut longest_part_ms) = (0usize, 0.0f64);
+        if work <= MAX_FLOW_WORK {
+            if let Ok(mut problem) = FlowProblem::self_attention(&maps, shape, t - 1) {
+                let mut start = Some(0);
+                while let Some(at) = start {
+                    let clock = Instant::now();
+                    start = problem.flow_part(at).1;
+                    longest_part_ms = longest_part_ms.max(clock.elapsed().as_secs_f64() * 1e3);
+                    parts += 1;
+                }
+            }
+        }
         let flow_ms = flow_ms.map_or("null".into(), |m| format!("{m:.1}"));
         let ok = format!("{:?} {:?} {:?} {}", scores.is_ok(), thumbs.is_ok(), r.is_ok(), flow_note);
         println!(
-            r#"{{"layers":{layers},"heads":{heads},"tokens":{t},"patterns_ms":{patterns_ms:.2},"thumbnails_ms":{thumbs_ms:.2},"rollout_ms":{rollout_ms:.2},"flow_one_output_ms":{flow_ms},"ok":"{ok}"}}"#
+            r#"{{"layers":{layers},"heads":{heads},"tokens":{t},"patterns_ms":{patterns_ms:.2},"thumbnails_ms":{thumbs_ms:.2},"rollout_ms":{rollout_ms:.2},"flow_one_output_ms":{flow_ms},"flow_parts":{parts},"flow_longest_part_ms":{longest_part_ms:.1},"ok":"{ok}"}}"#
         );
     }
 }

@@ -202,7 +202,22 @@ describe('<glassbox-lesson>', () => {
       kind: [{ ...ok, steps: [{ caption: 'a', kind: 'cross' }] }, /step 1, kind: \S+ is decoder-only and has no cross attention/],
       nomodel: [{ title: 'x', element: 'rnn', steps: [{ caption: 'The {dModel} numbers' }] }, /step 1, caption: the caption quotes \{dModel\}, but no model is set/],
       nofile: [null, /nofile\.json answered 404/],
+      // Highlights: the shape each widget takes, and a head the model does not have.
+      hltokens: [{ ...ok, element: 'tokens', steps: [{ caption: 'a', highlight: { query: 1, key: 1 } }] }, /step 1, highlight: only "attention", "head-view", "model-view" can highlight; this step shows "tokens"/],
+      hlcellmv: [{ ...ok, element: 'model-view', steps: [{ caption: 'a', highlight: { query: 1, key: 1 } }] }, /step 1, highlight: on "model-view" a highlight is a head \{ "layer": …, "head": … \}/],
+      hlheadhv: [{ ...ok, element: 'head-view', steps: [{ caption: 'a', highlight: { layer: 1, head: 1 } }] }, /step 1, highlight: on "head-view" a highlight is a cell \{ "query": …, "key": … \}/],
+      hlrange: [{ ...ok, element: 'model-view', steps: [{ caption: 'a', highlight: [{ layer: 1, head: 1 }, { layer: 1, head: 50 }] }] }, /step 1, highlight: head 50 is out of range: \S+ has \d+ heads per layer/],
     };
+    // Every widget that shows a model says plainly when the model is missing; every one with layers and heads, when
+    // the layer or head is not in the model.
+    for (const element of ['tokens', 'attention', 'qkv', 'generation', 'predictions', 'head-view', 'model-view', 'rollout', 'transfer']) {
+      cases[`missing-${element}`] = [{ ...ok, element, steps: [{ caption: 'a' }, { caption: 'b', model: 'no-such-model' }] },
+        /step 2, model: "no-such-model" cannot be loaded: there is no bundled model called "no-such-model"\. Use one of: /];
+    }
+    for (const element of ['attention', 'qkv', 'head-view', 'model-view', 'rollout']) {
+      cases[`layer-${element}`] = [{ ...ok, element, steps: [{ caption: 'a', layer: 40 }] }, /step 1, layer: layer 40 is out of range: \S+ has \d+ decoder layers/];
+      cases[`head-${element}`] = [{ ...ok, element, steps: [{ caption: 'a', layer: 1 }, { caption: 'b', head: 60 }] }, /step 2, head: head 60 is out of range: \S+ has \d+ heads per layer/];
+    }
     const files = Object.fromEntries(Object.entries(cases).filter(([, [body]]) => body !== null)
       .map(([name, [body]]) => [`${name}.json`, typeof body === 'string' ? body : JSON.stringify(body)]));
     files['good.json'] = JSON.stringify({ ...ok, steps: [{ caption: 'fine', layer: 1, head: 1 }] });
@@ -218,6 +233,53 @@ describe('<glassbox-lesson>', () => {
     await waitLesson(page, '#good', 1);
     const good = await lessonState(page, '#good');
     assert.deepEqual([good.status, good.error, good.widgets], ['ready', '', ['glassbox-attention']]);
+    await context.close();
+  });
+
+  it('highlights a cell on the head view and a head on the model view, with the CLI\'s numbers', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const dec = setup.decoder;
+    const text = 'The cat sat on the mat';
+    const lesson = JSON.stringify({
+      title: 'Highlights', model: dec.name, text, element: 'head-view',
+      steps: [
+        { layer: 2, head: 1, highlight: { query: 3, key: 2 }, caption: 'One line of head 1.' },
+        { element: 'model-view', highlight: [{ layer: 2, head: 1 }, { layer: 1, head: 2 }], caption: 'Two heads.' },
+        { element: 'head-view', highlight: { query: 'sat', key: 'nowhere' }, caption: 'A key that is not there.' },
+      ],
+    });
+    const url = await host(context, '<glassbox-lesson id="hl" src="/__lessons/hl.json"></glassbox-lesson>', { 'hl.json': lesson });
+    await page.goto(url);
+    await waitLesson(page, '#hl', 1);
+    await page.waitForFunction(() => document.querySelector('#hl glassbox-head-view')?.dataset.highlight === '3,2', null, WAIT);
+    const cli = cliInspect(dec.dir, text, ['--views']);
+    const want = cli.attentions.decoder[1][0][2][1];
+    const hv = await page.$eval('#hl glassbox-head-view', (e) => ({ w: Array.from(e.focusWeights()), readout: e.shadowRoot.querySelector('.hv-readout').textContent,
+      marked: [...e.shadowRoot.querySelectorAll('.right button.tok.marked')].map((b) => b.dataset.index) }));
+    assert.ok(Math.abs(hv.w[1] - want) < 1e-4, `the head view shows query 3's lines: ${hv.w[1]} vs ${want}`);
+    assert.deepEqual(hv.marked, ['1'], 'key 2 is marked');
+    assert.match(hv.readout, /\(query 3\)/);
+    let s = await lessonState(page, '#hl');
+    assert.match(s.highlight, new RegExp(`\\(${want.toFixed(2)}\\), head 1 of layer 2`), s.highlight);
+
+    await page.click('#hl >> button.next');
+    await waitLesson(page, '#hl', 2);
+    await page.waitForFunction(() => document.querySelector('#hl glassbox-model-view')?.dataset.highlight === '2,1 1,2', null, WAIT);
+    const marked = await page.$eval('#hl glassbox-model-view', (e) => [...e.shadowRoot.querySelectorAll('.mv-thumb.marked')]
+      .map((t) => `${t.dataset.layer},${t.dataset.head}`));
+    assert.deepEqual(marked.sort(), ['0,1', '1,0']);
+    s = await lessonState(page, '#hl');
+    const scores = cli.views.decoder.scores;
+    for (const [l, x] of [[1, 0], [0, 1]]) {
+      const m = s.highlight.match(new RegExp(`layer ${l + 1}, head ${x + 1} \\([^,]+, (\\d\\.\\d\\d)\\)`));
+      assert.ok(m, `the caption names layer ${l + 1}, head ${x + 1}: ${s.highlight}`);
+      assert.ok(scores[l][x].some((v) => v !== null && v.toFixed(2) === m[1]), `score ${m[1]} is one of the CLI's ${scores[l][x]}`);
+    }
+
+    await page.click('#hl >> button.next');
+    await waitLesson(page, '#hl', 3);
+    await page.waitForFunction(() => /not among this view's tokens/.test(document.querySelector('#hl').shadowRoot.querySelector('.lesson-highlight').textContent), null, WAIT);
+    assert.deepEqual(watch.errors, []);
     await context.close();
   });
 
