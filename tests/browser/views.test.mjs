@@ -236,11 +236,13 @@ describe('views at 390 px', () => {
     const url = await hostPage(context, '__views-phone.html', `
       <glassbox-model-view id="mv" ${attrs}></glassbox-model-view>
       <glassbox-head-view id="hv" ${attrs} kind="cross" layer="1" head="all"></glassbox-head-view>
-      <glassbox-rollout id="ro" ${attrs} kind="decoder"></glassbox-rollout>`);
+      <glassbox-rollout id="ro" ${attrs} kind="decoder"></glassbox-rollout>
+      <glassbox-rollout id="rc" ${attrs}></glassbox-rollout>`);
     await page.goto(url);
-    await waitReady(page, '#mv, #hv, #ro');
+    await waitReady(page, '#mv, #hv, #ro, #rc');
+    assert.equal(await page.$eval('#rc', (e) => e.shown.kind), 'cross', 'an encoder-decoder\'s rollout goes through cross-attention');
     const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth,
-      els: [...document.querySelectorAll('#mv, #hv, #ro')].map((e) => e.getBoundingClientRect().right) }));
+      els: [...document.querySelectorAll('#mv, #hv, #ro, #rc')].map((e) => e.getBoundingClientRect().right) }));
     assert.ok(widths.doc <= 390, `the page scrolls sideways: ${widths.doc}px`);
     assert.ok(widths.els.every((r) => r <= 390), `an element overflows: ${widths.els}`);
     // Head view, every head of layer 1 shown; explicit attributes: no pick, no reason line.
