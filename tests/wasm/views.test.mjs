@@ -36,6 +36,55 @@ test('attentionRollout: the hand-worked example, rollout and flow', () => {
   assert.equal(wasm.attentionRollout(maps, { shape: [2, 2, 3, 3] }).flow, undefined, 'no flowFrom: rollout only');
 });
 
+test('attentionRollout through cross-attention: the hand-worked encoder-decoder of tests/rust/rollout.rs', () => {
+  // Encoder [1,1,2,2] both read token 1; decoder [1,1,2,2] token 1 reads token 0; cross [1,2,2,2] aligned + all on 0.
+  const values = Float32Array.from([0, 1, 0, 1, /* decoder */ 1, 0, 1, 0, /* cross */ 1, 0, 0, 1, 1, 0, 1, 0]);
+  const options = { shape: [1, 1, 2, 2], decoderShape: [1, 1, 2, 2], crossShape: [1, 2, 2, 2] };
+  const r = wasm.attentionRollout(values, { ...options, flowFrom: 1 });
+  assert.deepEqual(r.encoderRollout.shape, [2, 2]);
+  near(r.encoderRollout.data, [0.25, 0.25, 0.125, 0.375], 'encoder inputs');
+  near(r.decoderRollout.data, [0.5, 0, 0.25, 0.25], 'decoder inputs');
+  near(r.flow, [0.25, 0.5, 0.5, 0.5], 'flow: encoder inputs, then decoder inputs');
+  assert.equal(r.flowInputs, 4);
+  assert.throws(() => wasm.attentionRollout(values, { shape: [1, 1, 2, 2], decoderShape: [1, 1, 2, 2] }), /decoderShape and crossShape go together/);
+  assert.throws(() => wasm.attentionRollout(values.subarray(1), options), /15 values, but the encoder, decoder and cross shapes need 16/);
+});
+
+test('attentionRollout flow in parts: bounded, resumable, the same numbers as in one call', () => {
+  // 12 layers x 1 head x 64 tokens of random softmax-like rows: FLOW_PART_WORK (2^19) / (12 x 64²) = 10 inputs a part.
+  const [L, T] = [12, 64];
+  const data = new Float32Array(L * T * T);
+  let s = 5;
+  for (let m = 0; m < L * T; m++) {
+    let sum = 0;
+    for (let j = 0; j < T; j++) { s = (s * 1103515245 + 12345) % 2147483648; data[m * T + j] = 0.01 + s / 2147483648; sum += data[m * T + j]; }
+    for (let j = 0; j < T; j++) data[m * T + j] /= sum;
+  }
+  const shape = [L, 1, T, T];
+  const whole = wasm.attentionRollout(data, { shape, flowFrom: T - 1 });
+  assert.equal(whole.flowNext, null);
+  const got = new Float32Array(T);
+  let part = wasm.attentionRollout(data, { shape, flowFrom: T - 1, flowStart: 0 });
+  assert.ok(part.rollout, 'the first part brings the rollout');
+  let parts = 0;
+  for (;;) {
+    parts += 1;
+    assert.equal(part.flow.length, Math.min(10, T - part.flowStart));
+    got.set(part.flow, part.flowStart);
+    if (part.flowNext === null) break;
+    part = wasm.attentionRollout(data, { shape, flowFrom: T - 1, flowStart: part.flowNext, rollout: false });
+    assert.equal(part.rollout, undefined);
+  }
+  assert.equal(parts, 7);
+  near(got, Array.from(whole.flow), 'parts');
+  // Other maps of the same shape between parts: the graph kept for the first maps is not reused for them.
+  const other = data.map((v, k) => (k % T === 0 ? v + 0.5 : v));
+  wasm.attentionRollout(data, { shape, flowFrom: T - 1, flowStart: 0 });
+  const a = wasm.attentionRollout(other, { shape, flowFrom: T - 1, flowStart: 10, rollout: false });
+  const b = wasm.attentionRollout(other, { shape, flowFrom: T - 1 });
+  near(a.flow, Array.from(b.flow.subarray(10, 20)), 'a part of other maps');
+});
+
 test('attentionPatterns: scores, chance and the picked head', () => {
   const ids = [1, 2, 3];
   const p = wasm.attentionPatterns(maps, { shape: [2, 2, 3, 3], kind: 'encoder', queryIds: ids });
