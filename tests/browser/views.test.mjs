@@ -337,12 +337,34 @@ describe('attention flow at the size limit', () => {
       const clock = performance.now();
       const whole = await gb.attentionRollout({ data, shape: [L, H, T, T] }, { flowFrom: T - 1 });
       const wholeMs = performance.now() - clock;
-      return { statusWhenAnswered, parts: el.shown.flowParts, flow: el.shown.flow, whole: Array.from(whole.flow), flowMs, wholeMs,
-        done: progress() };
+      const got0 = { flow: el.shown.flow, parts: el.shown.flowParts };
+      const done = progress();
+      // Past the limit (136 tokens): rollout still, flow left out, and the element says why where hide="explain" cannot hide it.
+      const T2 = 136;
+      const big = new Float32Array(L * T2 * T2).fill(1 / T2);
+      const ids2 = Uint32Array.from({ length: T2 }, (_, i) => i % 13);
+      el.setAttribute('hide', 'explain');
+      el.source = { run: { tokens: { ids: ids2, tokens: Array.from(ids2, String), special: [] }, attentions: { encoder: { data: big, shape: [L, H, T2, T2] } } },
+        info: { kind: 'encoder-only' }, scheme: 'plain', glassbox: gb, name: 'synthetic' };
+      const deadline = Date.now() + 60000;
+      await new Promise((resolve, reject) => {
+        const wait = () => (el.dataset.status === 'ready' && el.shown.raw.length === T2 ? resolve()
+          : Date.now() > deadline ? reject(new Error(`past the limit: ${el.dataset.status} ${el.shown?.raw.length} ${progress()} ${el.shadowRoot.querySelector('.error')?.textContent}`))
+            : setTimeout(wait, 20));
+        wait();
+      });
+      const limit = { progress: progress(), visible: el.shadowRoot.querySelector('.ro-progress').checkVisibility(), flow: el.shown.flow,
+        rollout: el.shown.rollout.length };
+      return { statusWhenAnswered, parts: el.shown.flowParts ?? null, flow: got0.flow, whole: Array.from(whole.flow), flowMs, wholeMs, done, limit };
     });
     assert.equal(got.statusWhenAnswered, 'running', 'the other request was answered while the flow was still being computed');
+    assert.match(got.done, /^Flow computed in (\d+) parts/);
+    got.parts = Number(got.done.match(/in (\d+) parts/)[1]);
     assert.ok(got.parts > 1, `flow in ${got.parts} parts`);
-    assert.match(got.done, new RegExp(`Flow computed in ${got.parts} parts`));
+    assert.match(got.limit.progress, /^Flow is not shown: attention flow over 12 layers of 136 tokens is too large .*MAX_FLOW_WORK/);
+    assert.ok(got.limit.visible, 'the limit is said on screen, hide="explain" or not');
+    assert.equal(got.limit.flow, null);
+    assert.equal(got.limit.rollout, 136, 'rollout has no limit');
     assert.equal(got.flow.length, 128);
     assert.ok(Math.max(...got.whole.map((v, j) => Math.abs(v - got.flow[j]))) < 1e-6, 'the parts are the whole flow');
     console.log(`# attention flow, 12 layers x 128 tokens, one output: ${got.parts} parts, ${got.flowMs.toFixed(0)} ms to the element's ready `

@@ -148,9 +148,12 @@ class GlassboxRollout extends ViewElement {
       + 'the layers multiplied: the input tokens\' shares, adding up to 1. Flow: the most that can pass from this output '
       + 'to each input token through the layers when each weight is a pipe\'s capacity; each value is at most 1 and they '
       + `are computed one input at a time, so they do not add up to 1.${kind === 'decoder' ? ' In a decoder every path runs to earlier tokens, so later ones get 0.' : ''}`
-      + (info.kind === 'encoder-decoder' ? ' Pick "Through cross-attention" to follow a decoder token into the encoder.' : '')
-      + (flowError ? ` Flow is not shown: ${flowError}` : '');
-    if (flowError) return;
+      + (info.kind === 'encoder-decoder' ? ' Pick "Through cross-attention" to follow a decoder token into the encoder.' : '');
+    if (flowError) {
+      // The size limit, said where it cannot be hidden (the note above is hide="explain"-able).
+      this.ui.progress.textContent = `Flow is not shown: ${flowError}`;
+      return;
+    }
     const flow = await this._flowInParts(glassbox, tensor.data, { ...options, flowFrom: output }, result, isCurrent, (values, done, of, parts) => {
       this._progress(done, of, parts);
       if (done === of) this.ui.tables.replaceChildren(table(values));
@@ -221,9 +224,12 @@ class GlassboxRollout extends ViewElement {
       + `tokens (${f(decoderSide)}); with half kept at every cross-attention the decoder's side is 0.5 to the power ${Ld}, a convention of `
       + 'the method rather than a measurement, so the first table shows the encoder side rescaled to 1 (the cross-attention column is one '
       + 'layer\'s weights, which add up to 1 too). Flow: the most that can pass from this output to each input token through the same '
-      + 'layers when each weight is a pipe\'s capacity (each value at most 1; computed one input at a time, so they do not add up to 1).'
-      + (flowError ? ` Flow is not shown: ${flowError}` : '');
-    if (flowError) return;
+      + 'layers when each weight is a pipe\'s capacity (each value at most 1; computed one input at a time, so they do not add up to 1).';
+    if (flowError) {
+      // The size limit, said where it cannot be hidden (the note above is hide="explain"-able).
+      this.ui.progress.textContent = `Flow is not shown: ${flowError}`;
+      return;
+    }
     const flow = await this._flowInParts(glassbox, values, { ...options, flowFrom: output }, result, isCurrent, (v, done, of, parts) => {
       this._progress(done, of, parts);
       if (done === of) this.ui.tables.replaceChildren(...tables(v));

@@ -55,11 +55,14 @@ export class ViewElement extends GlassboxElement {
       return;
     }
     if (!src) return super._queueUpdate();
+    const src0 = src;
     if (!this._awake || this._updateQueued) return;
     this._updateQueued = true;
     queueMicrotask(async () => {
       this._updateQueued = false;
       const seq = ++this._seq;
+      // The source now: a newer one may have been handed over after this update was queued.
+      const src = this._source ?? src0;
       try {
         this._clearError();
         this.ui.model.textContent = `${src.name ?? ''} · ${src.info.kind}`;
