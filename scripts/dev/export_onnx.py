@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ONNX files for the onnxruntime-web peer of `bench/compare.mjs` (development only).
 
-    pip install onnx onnxscript      # besides torch + transformers
+    pip install onnx onnxscript      # besides torch + transformers (checked: torch 2.15, transformers 5.24, onnx 1.23)
     python3 scripts/dev/export_onnx.py
 
 Writes (git-ignored) bench/onnx/:
