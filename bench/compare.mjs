@@ -10,8 +10,8 @@
 //
 // Peers are optional: a peer that is not built prints one line saying so and its figures are null.
 //   candle:           bench/candle/build.sh (dev-only crate, candle 0.11 for wasm32 + simd128)
-//   onnxruntime-web:  npm devDependency; python3 scripts/dev/export_onnx.py writes bench/onnx/ Timings are CPU time
-// of this process, min over samples after >= 10 warm-up calls, peers interleaved A B A B.
+//   onnxruntime-web:  npm devDependency; python3 scripts/dev/export_onnx.py writes bench/onnx/
+// Timings are CPU time of this process, min over samples after >= 10 warm-up calls, peers interleaved A B C A B C.
 // Memory and decode per storage run in a fresh process each (wasm memory never shrinks).
 // This is a benchmark: it prints figures and asserts nothing; it is not part of the tests or CI.
 
@@ -230,7 +230,8 @@ if (existsSync(join(minilmDir, 'model.safetensors'))) {
     const x = ids(t);
     x[0] = 101;
     x[t - 1] = 102;
-    // A B A B: with and without capture interleaved.
+    // A B C D A B C D: ours without and with capture, candle, ort; min of 15 single calls each
+    // (one call is 20-200 ms, so more samples than the kernels to get past a busy machine).
     let plain = Infinity, capture = Infinity, candleMs = Infinity, ortMs = Infinity;
     const big = (v) => BigInt64Array.from(v, (id) => BigInt(id));
     const feed = ortMiniLM && {
@@ -244,7 +245,7 @@ if (existsSync(join(minilmDir, 'model.safetensors'))) {
       if (candleBert) candleBert.forward(x);
       if (feed) await ortMiniLM.run(feed);
     }
-    for (let s = 0; s < (quick ? 3 : 7); s++) {
+    for (let s = 0; s < (quick ? 3 : 15); s++) {
       plain = Math.min(plain, cpuMs(() => model.forward(x, false)));
       capture = Math.min(capture, cpuMs(() => model.forward(x, true)));
       if (candleBert) candleMs = Math.min(candleMs, cpuMs(() => candleBert.forward(x)));
