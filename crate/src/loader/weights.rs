@@ -12,7 +12,7 @@
 
 use crate::error::{Error, Result};
 use super::tensor_file::{FileBytes, TensorFile};
-use crate::kernels::{Storage, StoredMatrix};
+use crate::kernels::{Layout, Linear, Storage, StoredMatrix};
 use safetensors::tensor::TensorInfo;
 use safetensors::Dtype;
 use std::cell::Cell;
@@ -89,8 +89,8 @@ impl<'a> Weights<'a> {
                         }
                     }
                     match info.dtype {
-                        Dtype::F16 => return Ok(StoredMatrix::F16(read_u16(tensors, info))),
-                        Dtype::BF16 => return Ok(StoredMatrix::BF16(read_u16(tensors, info))),
+                        Dtype::F16 => return Ok(StoredMatrix::F16(read_u16(tensors, info, 0, info.data_offsets.1 - info.data_offsets.0))),
+                        Dtype::BF16 => return Ok(StoredMatrix::BF16(read_u16(tensors, info, 0, info.data_offsets.1 - info.data_offsets.0))),
                         _ => {} // f32 (and refused dtypes): through `get`, chunk by chunk
                     }
                 }
@@ -110,23 +110,73 @@ impl<'a> Weights<'a> {
         self.get(name, shape).map(StoredMatrix::F32)
     }
 
+    /// An `nn.Linear`-layout matrix `[N][K]` (`d_out` rows of `d_in`) packed into a [`Linear`] in the load's
+    /// storage, `bias` read after the matrix is found. A file held elsewhere and a random twin are packed a
+    /// block of rows at a time ([`Linear::from_row_blocks`]), so a 50k-row token table never exists in its
+    /// file's form (or in f32) beside its packed form; a file in memory is packed in place.
+    pub fn linear_out_in(&self, name: &str, d_in: usize, d_out: usize, bias: impl FnOnce() -> Result<Option<Vec<f32>>>) -> Result<Linear> {
+        let shape = [d_out, d_in];
+        // Rows per block: about a MiB of f32.
+        let rows = ((1usize << 20) / (4 * d_in.max(1))).max(1);
+        match self {
+            Weights::File { tensors, storage, .. } => {
+                let found = self.resolve(name).and_then(|full| tensors.info(&full));
+                if let Some(info) = found.filter(|info| info.shape == shape && tensors.borrowed(info).is_none()) {
+                    let from = match info.dtype {
+                        Dtype::F32 => Some(Storage::F32),
+                        Dtype::F16 => Some(Storage::F16),
+                        Dtype::BF16 => Some(Storage::BF16),
+                        _ => None,
+                    };
+                    if let Some(from) = from {
+                        let to = storage.unwrap_or(from);
+                        if to != Storage::F16 || from == Storage::F16 {
+                            let b = bias()?;
+                            let width = if from == Storage::F32 { 4 } else { 2 };
+                            let packed = Linear::from_row_blocks(d_in, d_out, b.clone(), to, rows, |r| {
+                                let (at, len) = (r.start * d_in * width, r.len() * d_in * width);
+                                match from {
+                                    Storage::F32 => StoredMatrix::F32(read_f32(tensors, info, at, len)),
+                                    Storage::F16 => StoredMatrix::F16(read_u16(tensors, info, at, len)),
+                                    _ => StoredMatrix::BF16(read_u16(tensors, info, at, len)),
+                                }
+                            });
+                            if let Some(packed) = packed {
+                                return Ok(packed);
+                            }
+                            return Ok(Linear::from_stored(self.get_stored(name, &shape)?, Layout::OutIn, d_in, d_out, b, *storage));
+                        }
+                    }
+                }
+                let weight = self.get_stored(name, &shape)?;
+                Ok(Linear::from_stored(weight, Layout::OutIn, d_in, d_out, bias()?, *storage))
+            }
+            Weights::Random { seed, std, storage, made } => {
+                // The same draws as `random_tensor`, one stream read a block at a time.
+                count_random(made, name, &shape)?;
+                let b = bias()?;
+                let to = storage.unwrap_or(Storage::F32);
+                let mut rng = crate::rng::Rng::new(stream_seed(name, *seed));
+                let std = *std;
+                let packed = Linear::from_row_blocks(d_in, d_out, b, to, rows, |r| {
+                    let draws = (0..r.len() * d_in).map(|_| rng.normal() * std);
+                    match to {
+                        Storage::F16 => StoredMatrix::F16(draws.map(|v| half::f16::from_f32(v).to_bits()).collect()),
+                        Storage::BF16 => StoredMatrix::BF16(draws.map(|v| half::bf16::from_f32(v).to_bits()).collect()),
+                        _ => StoredMatrix::F32(draws.collect()),
+                    }
+                });
+                packed.ok_or_else(|| Error::tensor(name, "does not fit its storage", "Load it with --weights f32"))
+            }
+        }
+    }
+
     /// The random twin's tensor `name`, each value through `store`.
     fn draw<T>(&self, name: &str, shape: &[usize], store: impl Fn(f32) -> T) -> Result<Vec<T>> {
         let Weights::Random { seed, std, made, .. } = self else {
             return Err(Error::tensor(name, "is not a random-weight tensor", "Load the file's tensors with `get`"));
         };
-        // A backstop behind `limits::check_sizes`: whatever shapes a family asks for, the
-        // twin never allocates more than the cap (and a shape product never overflows).
-        let cap = super::limits::MAX_RANDOM_PARAMS;
-        let total = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| n.checked_add(made.get())).filter(|&t| t <= cap);
-        let Some(total) = total else {
-            return Err(Error::file(
-                "config.json",
-                format!("the random-weight twin would need more than {cap} parameters (reached at `{name}` of shape {shape:?})"),
-                "Lower vocab_size, the width or the number of layers, or load the real model.safetensors",
-            ));
-        };
-        made.set(total);
+        count_random(made, name, shape)?;
         Ok(random_tensor(name, shape, *seed, *std, store))
     }
 
@@ -215,18 +265,54 @@ impl<'a> Weights<'a> {
 /// any real tensor, large enough that the per-piece copy from outside costs nothing measurable.
 const CHUNK_BYTES: usize = 1 << 20;
 
-/// A 16-bit tensor copied from the file into a vector of its own (the file's little-endian values).
-fn read_u16(file: &TensorFile, info: &TensorInfo) -> Vec<u16> {
-    let size = info.data_offsets.1 - info.data_offsets.0;
-    let mut values = vec![0u16; size / 2];
+/// `len` bytes of a 16-bit tensor from byte `at`, copied from the file into a vector of their own.
+fn read_u16(file: &TensorFile, info: &TensorInfo, at: usize, len: usize) -> Vec<u16> {
+    let mut values = vec![0u16; len / 2];
     // SAFETY: a `[u16]` is valid as twice as many bytes (u8 has no alignment or invalid values), and the
     // byte view lives only for this copy.
     let bytes = unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), values.len() * 2) };
-    file.read(info, 0, bytes);
+    file.read(info, at, bytes);
     if cfg!(target_endian = "big") {
         values.iter_mut().for_each(|v| *v = u16::from_le(*v));
     }
     values
+}
+
+/// `len` bytes of an f32 tensor from byte `at`, as values.
+fn read_f32(file: &TensorFile, info: &TensorInfo, at: usize, len: usize) -> Vec<f32> {
+    let mut values = vec![0f32; len / 4];
+    // SAFETY: as in `read_u16`: any four bytes are a valid f32.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), values.len() * 4) };
+    file.read(info, at, bytes);
+    if cfg!(target_endian = "big") {
+        values.iter_mut().for_each(|v| *v = f32::from_bits(u32::from_le(v.to_bits())));
+    }
+    values
+}
+
+/// Count a random tensor of `shape` against the twin's cap: a backstop behind `limits::check_sizes`, so
+/// whatever shapes a family asks for the twin never allocates more (and a shape product never overflows).
+fn count_random(made: &Cell<usize>, name: &str, shape: &[usize]) -> Result<()> {
+    let cap = super::limits::MAX_RANDOM_PARAMS;
+    let total = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| n.checked_add(made.get())).filter(|&t| t <= cap);
+    let Some(total) = total else {
+        return Err(Error::file(
+            "config.json",
+            format!("the random-weight twin would need more than {cap} parameters (reached at `{name}` of shape {shape:?})"),
+            "Lower vocab_size, the width or the number of layers, or load the real model.safetensors",
+        ));
+    };
+    made.set(total);
+    Ok(())
+}
+
+/// The seed of tensor `name`'s own random stream.
+fn stream_seed(name: &str, seed: u64) -> u64 {
+    let mut h = seed ^ 0x9E37_79B9_7F4A_7C15;
+    for b in name.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01B3);
+    }
+    h
 }
 
 /// Append the values of `data` (whole values of `dtype`, little-endian) to `out` as f32.
@@ -310,10 +396,6 @@ fn random_tensor<T>(name: &str, shape: &[usize], seed: u64, std: f32, store: imp
     if is_norm && shape.len() == 1 {
         return (0..n).map(|_| store(1.0)).collect();
     }
-    let mut h = seed ^ 0x9E37_79B9_7F4A_7C15;
-    for b in name.bytes() {
-        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01B3);
-    }
-    let mut rng = crate::rng::Rng::new(h);
+    let mut rng = crate::rng::Rng::new(stream_seed(name, seed));
     (0..n).map(|_| store(rng.normal() * std)).collect()
 }

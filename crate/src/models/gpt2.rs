@@ -114,9 +114,6 @@ impl Gpt2 {
         let w = weights.with_prefixes(&["transformer."]);
         let eps = cfg.layer_norm_epsilon;
         let conv1d = |name: &str, d_in: usize, d_out: usize| -> Result<Linear> { super::layers::conv1d(&w, name, d_in, d_out) };
-        // The largest tensor first: its one-off copy from the file is freed before the blocks load,
-        // so their tensors reuse that room instead of growing wasm memory (which never shrinks).
-        let wte = super::layers::token_table(&w, "wte.weight", v, c)?;
         let mut blocks = Vec::with_capacity(l);
         for i in 0..l {
             blocks.push(Block {
@@ -128,6 +125,7 @@ impl Gpt2 {
                 mlp_proj: conv1d(&format!("h.{i}.mlp.c_proj"), f, c)?,
             });
         }
+        let wte = super::layers::token_table(&w, "wte.weight", v, c)?;
         let wpe = w.get("wpe.weight", &[p, c])?;
         let ln_f = LayerNorm::load(&w, "ln_f", c, eps)?;
         // A stored lm_head identical to wte is the usual tied case; keep a copy only if it differs.
