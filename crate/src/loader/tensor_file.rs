@@ -20,6 +20,9 @@ const LENGTH_BYTES: usize = 8;
 pub trait ReadAt {
     /// The file's length in bytes.
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Copy `dst.len()` bytes starting at `offset` into `dst` (the caller keeps the range inside `len`).
     fn read_at(&self, offset: usize, dst: &mut [u8]);
 }
