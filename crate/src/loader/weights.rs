@@ -2,8 +2,9 @@
 //! 16-bit storage.
 //!
 //! Memory: a tensor is read when a layer asks for it and converted straight into the layer's own
-//! storage, so the only transient is that one tensor in the file's dtype (none at all when the file
-//! is a slice in memory: then it is borrowed in place); f32 vectors are converted chunk by chunk.
+//! storage. A file in memory is borrowed in place (no copy at all); from a file held elsewhere the
+//! transient is one layer matrix in the file's dtype, the token table one block of rows at a time
+//! ([`Weights::linear_out_in`]), and f32 vectors are converted a chunk at a time.
 //!
 //! Model files ask for tensors by their Hugging Face name *without* the task prefix
 //! (`h.0.attn.c_attn.weight`, `encoder.layer.0.attention.self.query.weight`); the prefixes a
