@@ -128,3 +128,43 @@ fn bad_files_are_refused_with_the_same_message_either_way() {
         assert!(in_memory.unwrap().contains("model.safetensors") || what == "a NaN", "{what}: names the file");
     }
 }
+
+#[test]
+fn the_header_is_accepted_exactly_when_the_safetensors_crate_accepts_it() {
+    // Seeded byte edits in the length and the JSON header of a real file: the per-tensor reader must agree
+    // with `SafeTensors::deserialize` on every one (same acceptance, and the same tensors when accepted).
+    let good = Folder::fixture("gpt2").weights.unwrap();
+    let header_end = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+    let mut rng = glassbox::rng::Rng::new(11);
+    for case in 0..400 {
+        let mut bytes = good.clone();
+        for _ in 0..1 + case % 3 {
+            let at = (rng.next_u64() as usize) % header_end;
+            bytes[at] = match rng.next_u64() % 4 {
+                0 => bytes[at] ^ (1 << (rng.next_u64() % 8)),
+                1 => b"0123456789"[(rng.next_u64() % 10) as usize],
+                2 => b"{}[],:\" "[(rng.next_u64() % 8) as usize],
+                _ => rng.next_u64() as u8,
+            };
+        }
+        if case % 5 == 0 {
+            bytes.truncate(bytes.len() - 1 - (rng.next_u64() as usize) % 64);
+        }
+        let crate_view = safetensors::SafeTensors::deserialize(&bytes).map(|st| {
+            let mut names: Vec<String> = st.names().into_iter().map(String::from).collect();
+            names.sort();
+            names
+        });
+        let file = outside(&bytes);
+        let ours = glassbox::loader::tensor_file::TensorFile::parse(FileBytes::External(&file)).map(|f| {
+            let mut names: Vec<String> = f.tensors().into_iter().map(|(n, _)| n).collect();
+            names.sort();
+            names
+        });
+        match (&crate_view, &ours) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "case {case}: the same tensors"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "case {case}: the same refusal"),
+            _ => panic!("case {case}: the crate says {:?}, the reader says {:?}", crate_view.as_ref().err().map(|e| e.to_string()), ours.as_ref().err().map(|e| e.to_string())),
+        }
+    }
+}

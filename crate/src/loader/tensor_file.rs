@@ -57,9 +57,11 @@ impl FileBytes<'_> {
     }
 }
 
-/// The header as written: `__metadata__` (free-form strings) beside one entry per tensor.
+/// The header as written: `__metadata__` (free-form strings) beside one entry per tensor. Named as the
+/// safetensors crate names its own, because serde puts the name in its messages and a file must be refused
+/// here with the words `SafeTensors::deserialize` would use.
 #[derive(Deserialize)]
-struct Header {
+struct HashMetadata {
     #[serde(rename = "__metadata__")]
     metadata: Option<HashMap<String, String>>,
     #[serde(flatten)]
@@ -95,7 +97,7 @@ impl<'a> TensorFile<'a> {
         let mut header = vec![0u8; n];
         bytes.read_at(LENGTH_BYTES, &mut header);
         let text = std::str::from_utf8(&header).map_err(SafeTensorError::InvalidHeader)?;
-        let parsed: Header = serde_json::from_str(text).map_err(SafeTensorError::InvalidHeaderDeserialization)?;
+        let parsed: HashMetadata = serde_json::from_str(text).map_err(SafeTensorError::InvalidHeaderDeserialization)?;
         let mut tensors: Vec<(String, TensorInfo)> = parsed.tensors.into_iter().collect();
         tensors.sort_by_key(|(_, info)| info.data_offsets);
         let metadata = Metadata::new(parsed.metadata, tensors)?;
