@@ -237,7 +237,8 @@ export async function pickModel(page, name) {
  * started after this point and ended" even when it lasted less than one poll.
  */
 function recordBodyStates() {
-  const seen = { status: [], teaching: [] };
+  // drawn: how many generated tokens #generated showed each time it changed during a generation.
+  const seen = { status: [], teaching: [], drawn: [] };
   Object.defineProperty(window, '__seen', { value: seen });
   const lists = { 'data-status': seen.status, 'data-teaching': seen.teaching };
   const push = (list, v) => { if (v !== null && list.at(-1) !== v) list.push(v); };
@@ -253,6 +254,12 @@ function recordBodyStates() {
         push(lists[name], body.getAttribute(name));
       }
     }).observe(body, { attributes: true, attributeOldValue: true, attributeFilter: Object.keys(lists) });
+    const generated = document.querySelector('#generated');
+    if (generated) {
+      new MutationObserver(() => {
+        if (body.dataset.status === 'generating') seen.drawn.push(generated.querySelectorAll('.gen-token').length);
+      }).observe(generated, { childList: true, subtree: true });
+    }
   };
   // Before the page's module scripts run (they run after parsing, i.e. after readyState turns "interactive").
   if (document.body) start();
@@ -293,6 +300,25 @@ export async function waitLoaded(page, name, timeout = 60000) {
   await page.waitForFunction((n) => document.body.dataset.status === 'idle'
     && [...document.querySelectorAll('#model-facts div')].some((r) => r.querySelector('dt').textContent === 'Model'
       && r.querySelector('dd').textContent === n), name, { timeout });
+}
+
+/**
+ * Press Generate (text and settings filled in already) and wait for the generation to end. Resolves to what the
+ * page shows: the ids of the generated tokens (#generated, in order) and the line under them (.gen-status).
+ */
+export async function pressGenerate(page, timeout = 60000) {
+  const since = await mark(page);
+  await page.click('#generate-button');
+  await waitThrough(page, since, 'generating', { timeout });
+  return generationShown(page);
+}
+
+/** The finished generation the page shows: { ids, status }. */
+export async function generationShown(page) {
+  return {
+    ids: (await generatedTokens(page)).map((t) => t.id),
+    status: await page.$eval('#generated .gen-status', (e) => e.textContent),
+  };
 }
 
 /**
@@ -343,6 +369,50 @@ export async function readHeatmap(page, root = '#heatmap') {
     return { kind: box.dataset.kind, layer: box.dataset.layer === undefined ? undefined : Number(box.dataset.layer),
       head: box.dataset.head, nRows, nCols, rowLabels, colLabels, values };
   });
+}
+
+/** Choose the attention kind, layer (from 0) and head (from 0, or 'mean') with the page's controls; the map then shown. */
+export async function showAttention(page, kind, layer, head) {
+  const radio = await page.$(`#kind-switch input[value="${kind}"]`);
+  if (radio && !(await radio.isChecked())) await page.click(`#kind-switch label:has(input[value="${kind}"])`);
+  await page.selectOption('#layer-select', String(layer));
+  await page.selectOption('#head-select', String(head));
+  await page.waitForFunction(([k, l, h]) => {
+    const box = document.querySelector('#heatmap');
+    return box.dataset.kind === k && box.dataset.layer === l && box.dataset.head === h;
+  }, [kind, String(layer), String(head)]);
+  return readHeatmap(page);
+}
+
+/** The scale the Q/K/V step-through (#qkv) says it multiplies q·k by ("score = q·k × 0.3536 ..."). */
+export async function qkvScale(page) {
+  const formula = await page.$eval('#qkv .qkv-formula', (e) => e.textContent);
+  const m = /× ([−\d.e]+)/.exec(formula);
+  assert.ok(m, `no scale in "${formula}"`);
+  return Number(m[1].replaceAll('−', '-'));
+}
+
+/**
+ * The Q/K/V step-through as the page shows it (#qkv): its head and query (from 0), the scale, and per key the
+ * numbers of its table: q·k, the position bias (T5; null elsewhere), the score (null when blocked), the weight
+ * (from its 6-digit tooltip) and why a key is blocked ('future' for "masked", 'hidden', or null).
+ */
+export async function qkvShown(page) {
+  const shown = await page.$eval('#qkv', (root) => {
+    const heads = [...root.querySelectorAll('.qkv-table thead th')].map((t) => t.textContent);
+    const num = (t) => (t === '' ? null : Number(t.replaceAll('−', '-').replace('∞', 'Infinity')));
+    const keys = [...root.querySelectorAll('.qkv-table tbody tr')].map((tr) => {
+      const cell = (name) => tr.children[heads.indexOf(name)];
+      const score = cell('score').textContent;
+      const blocked = score === 'masked' ? 'future' : score === 'hidden' ? 'hidden' : null;
+      return { dot: num(cell('q·k').textContent), bias: heads.includes('bias') ? num(cell('bias').textContent) : null,
+        score: blocked ? null : num(score), weight: num(cell('weight').title.replace(/^weight /, '')), blocked };
+    });
+    return { head: Number(root.dataset.head), query: Number(root.dataset.query), keys };
+  });
+  const k = shown.keys;
+  return { head: shown.head, query: shown.query, scale: await qkvScale(page), weights: k.map((x) => x.weight),
+    dots: k.map((x) => x.dot), bias: k.map((x) => x.bias), scores: k.map((x) => x.score), blocked: k.map((x) => x.blocked) };
 }
 
 /** The generated tokens the page lists (#generated), in order: { index, id, text, selected }. */

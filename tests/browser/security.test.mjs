@@ -12,8 +12,8 @@ import fs from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import {
-  axeViolations, launchBrowser, modelsUnderTest, newWatchedPage, startServer,
-  instrumentWorker, injectFault, PANIC_MESSAGE, mark, waitThrough, waitLoaded, pressRun, readHeatmap, pickModel,
+  openPage, closePage, axeViolations, newWatchedPage, instrumentWorker, injectFault, PANIC_MESSAGE, mark,
+  waitThrough, waitLoaded, pressRun, readHeatmap, pickModel,
 } from './helpers.mjs';
 
 const WAIT = { timeout: 90000 };
@@ -51,17 +51,14 @@ async function startHostile(modelDir) {
 }
 
 before(async () => {
-  setup.models = await modelsUnderTest();
+  Object.assign(setup, await openPage({ openPage: false }));
   setup.decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
   assert.ok(setup.decoder, 'a decoder-only model is needed');
-  setup.server = await startServer(setup.models.root);
   setup.hostile = await startHostile(setup.decoder.dir);
-  setup.browser = await launchBrowser();
 });
 
 after(async () => {
-  await setup.browser?.close();
-  await setup.server?.stop();
+  await closePage(setup);
   await setup.hostile?.stop();
 });
 
