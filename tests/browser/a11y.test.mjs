@@ -9,7 +9,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  openPage, closePage, newWatchedPage, waitIdle, pickModel, axeViolations,
+  openPage, closePage, newWatchedPage, waitIdle, pickModel, axeViolations, teachingSettled, pressGenerate,
 } from './helpers.mjs';
 
 const WAIT = { timeout: 120000 };
