@@ -15,7 +15,7 @@ import { decoderLabels, headMatrix, inputLabels } from '../run-view.js';
 import { tokenLabel } from './token-text.js';
 import { renderPredictions } from './fill-mask.js';
 import { renderInterventions, isPristine } from './interventions.js';
-import { renderQkv, qkvRow } from './qkv.js';
+import { renderQkv } from './qkv.js';
 import { renderPositions, renderOrderDemo } from './positions.js';
 import { renderLogitLens } from './residual.js';
 import { renderTokenizerSteps } from './tokenizer-steps.js';
