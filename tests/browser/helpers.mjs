@@ -237,7 +237,7 @@ export async function pickModel(page, name) {
  * started after this point and ended" even when it lasted less than one poll.
  */
 function recordBodyStates() {
-  // drawn: how many generated tokens #generated showed each time it changed during a generation.
+  // drawn: how many generated tokens #generated showed each time the page redrew it.
   const seen = { status: [], teaching: [], drawn: [] };
   Object.defineProperty(window, '__seen', { value: seen });
   const lists = { 'data-status': seen.status, 'data-teaching': seen.teaching };
@@ -256,9 +256,8 @@ function recordBodyStates() {
     }).observe(body, { attributes: true, attributeOldValue: true, attributeFilter: Object.keys(lists) });
     const generated = document.querySelector('#generated');
     if (generated) {
-      new MutationObserver(() => {
-        if (body.dataset.status === 'generating') seen.drawn.push(generated.querySelectorAll('.gen-token').length);
-      }).observe(generated, { childList: true, subtree: true });
+      new MutationObserver(() => seen.drawn.push(generated.querySelectorAll('.gen-token').length))
+        .observe(generated, { childList: true, subtree: true });
     }
   };
   // Before the page's module scripts run (they run after parsing, i.e. after readyState turns "interactive").
