@@ -5,6 +5,7 @@
 //! `seq_len (T)`, `src_len (S)`, `past_len (P)`. In a forward pass: `x`, `q k v`, `scores`
 //! (pre-softmax), `probs` (post-softmax, what the page plots), `ctx`, `logits`.
 
+pub mod activations;
 pub mod attention;
 pub mod bart;
 pub mod beam;

@@ -66,13 +66,6 @@ pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow().clone())
 }
 
-/// Panic on purpose: the trap the worker must recover from (the recovery test calls it; harmless to a
-/// visitor, who can only crash their own instance).
-#[wasm_bindgen(js_name = debugPanic)]
-pub fn debug_panic() {
-    panic!("debugPanic: a deliberate panic to test recovery");
-}
-
 #[derive(Serialize)]
 struct BuildInfo {
     version: &'static str,
