@@ -513,7 +513,7 @@ impl Bert {
             y.mapv_inplace(f32::tanh);
             into_flat(y)
         });
-        let logits = self.mlm_logits(x.view()).map(into_flat);
+        let (logits, top_k) = super::logits::keep(probe.logits, x.view(), self.info.vocab_size, |rows| self.mlm_logits(rows));
         Ok(Outputs {
             encoder_hidden_states: rec.take_hidden_states(c),
             qkv: rec.trace.take(),
@@ -521,6 +521,7 @@ impl Bert {
             encoder_scores: rec.scores,
             last_hidden_state: into_flat(x),
             logits,
+            top_k,
             pooled,
             ..Default::default()
         })

@@ -12,6 +12,7 @@
 //! ```
 
 use super::attention::{AttentionKind, KvCache, Recorder};
+use super::logits;
 use super::{Capture, DecoderState, Family, Inputs, Outputs, Probe, StepOutput};
 use crate::error::{Error, Result};
 use super::activations::into_flat;
@@ -58,12 +59,15 @@ pub fn forward<M: DecoderOnly>(m: &M, inputs: &Inputs, probe: &Probe) -> Result<
     let mut caches = vec![KvCache::default(); l];
     let mut rec = Recorder::probing(probe, AttentionKind::Decoder, l, h, t, t);
     let hidden = m.run(ids, &mut caches, &mut rec)?; // [T][C]
+    drop(caches); // the keys and values of every layer: not needed for the LM head
+    let (logits, top_k) = logits::keep(probe.logits, hidden.view(), m.info().vocab_size, |rows| m.lm_logits(rows));
     Ok(Outputs {
         decoder_hidden_states: rec.take_hidden_states(m.info().d_model),
         qkv: rec.trace.take(),
         decoder_attentions: rec.probs,
         decoder_scores: rec.scores,
-        logits: m.lm_logits(hidden.view()).map(into_flat),
+        logits,
+        top_k,
         last_hidden_state: into_flat(hidden),
         ..Default::default()
     })

@@ -14,6 +14,7 @@
 //! Attention capture and the teaching probes ride along in the [`Recorder`]s of each attention kind.
 
 use super::attention::{AttentionKind, KvCache, Recorder};
+use super::logits;
 use super::family::Forward;
 use super::{Capture, DecoderState, Family, Inputs, Interventions, ModelInfo, Outputs, Probe, StepOutput};
 use super::activations::into_flat;
@@ -66,8 +67,8 @@ pub(crate) fn forward<M: EncoderDecoder>(m: &M, ids: &[u32], decoder_ids: &[u32]
     let mut self_rec = Recorder::probing(probe, AttentionKind::Decoder, l_dec, h_dec, t, t);
     let mut cross_rec = Recorder::probing(probe, AttentionKind::Cross, l_dec, h_dec, t, s);
     let hidden = m.decode(&mut state, decoder_ids, &mut self_rec, &mut cross_rec)?; // [T][C]
-    let logits = m.lm_logits(hidden.view()); // [T][V]
-    Ok(Outputs::encoder_decoder(enc_rec, self_rec, cross_rec, m.d_model(), into_flat(hidden), state.encoder_hidden.take(), into_flat(logits)))
+    let logits = logits::keep(probe.logits, hidden.view(), m.decoder_vocab_size(), |rows| Some(m.lm_logits(rows))); // [T][V] or top-k
+    Ok(Outputs::encoder_decoder(enc_rec, self_rec, cross_rec, m.d_model(), into_flat(hidden), state.encoder_hidden.take(), logits))
 }
 
 /// Encode `source` once (with `interventions`' encoder head mask and token mask) and prepare the

@@ -9,6 +9,7 @@
 use super::{capture, js_error, options, qkv_object, with_arrays, IdTokens, InspectOptions, LensMeta, WasmModel};
 use crate::models::generation::top_candidates;
 use crate::models::{Capture, HeadMasks, Kind, QkvRequest};
+use crate::models::logits::LogitRows;
 use crate::session::{InspectOptions as CoreInspectOptions, Inspection};
 use js_sys::{Float32Array, Reflect, Uint32Array};
 use wasm_bindgen::prelude::*;
@@ -42,6 +43,7 @@ impl WasmInspection {
             qkv: opts.qkv.map(|q| QkvRequest { kind: q.kind.into(), layer: q.layer }),
             head_mask: opts.head_mask.map(HeadMasks::from).unwrap_or_default(),
             token_mask: opts.token_mask,
+            logits: LogitRows::TopK(opts.top_k as usize),
         };
         let inspection = model.session.inspect_with(text, &core).map_err(js_error)?;
         let object = model.run_object(text, &inspection, opts.scores, opts.top_k, false, maps)?;

@@ -30,6 +30,7 @@ use crate::models::capture::MapSelection;
 use crate::models::generation::{top_candidates, Generator, Sampling};
 use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, QkvTrace, Stack};
 use crate::plot::{self, MapStyle, Mask, Palette};
+use crate::models::logits::{LogitRows, TopK};
 use crate::session::{DecodingPlan, GenerationRequest, InspectOptions as CoreInspectOptions, Inspection, Session};
 use crate::tokenizer::Encoding;
 use js_sys::{Float32Array, Object, Reflect, Uint32Array, Uint8Array};
@@ -297,6 +298,15 @@ fn top_k_object(session: &Session, logits: &[f32], vocab: usize, k: usize) -> Re
     with_arrays(
         &TopKMeta { k, tokens: named.tokens, special: named.special },
         vec![("ids", Uint32Array::from(&ids[..]).into()), ("probs", Float32Array::from(&probs[..]).into())],
+    )
+}
+
+/// `top_k_object`'s shape from rows the forward pass already reduced (`Outputs::top_k`).
+fn top_k_rows_object(session: &Session, top: &TopK) -> Result<JsValue, JsError> {
+    let named = IdTokens::of(session, &top.ids);
+    with_arrays(
+        &TopKMeta { k: top.k, tokens: named.tokens, special: named.special },
+        vec![("ids", Uint32Array::from(&top.ids[..]).into()), ("probs", Float32Array::from(&top.probs[..]).into())],
     )
 }
 
@@ -590,7 +600,9 @@ impl WasmModel {
     pub fn run(&self, text: &str, run_options: JsValue) -> Result<JsValue, JsError> {
         let opts: RunOptions = options(run_options, "run")?;
         let maps = capture::selection(opts.attention.as_ref(), &self.session)?;
-        let core = CoreInspectOptions { decoder_ids: opts.decoder_ids, capture: Capture { probs: true, scores: opts.scores }, maps, ..Default::default() };
+        // The page wants a few candidates per position, not [T][V]: those are worked out a block of rows at a time.
+        let logits = if opts.logits { LogitRows::All } else { LogitRows::TopK(opts.top_k as usize) };
+        let core = CoreInspectOptions { decoder_ids: opts.decoder_ids, capture: Capture { probs: true, scores: opts.scores }, maps, logits, ..Default::default() };
         let ins = self.session.inspect_with(text, &core).map_err(js_error)?;
         self.run_object(text, &ins, opts.scores, opts.top_k, opts.logits, maps)
     }
@@ -685,7 +697,9 @@ impl WasmModel {
         let c = info.d_model;
         let rows = out.last_hidden_state.len().checked_div(c).unwrap_or(0);
         arrays.push(("lastHiddenState", tensor(&out.last_hidden_state, &[rows, c])));
-        if let Some(l) = &out.logits {
+        if let Some(top) = &out.top_k {
+            arrays.push(("topK", top_k_rows_object(&self.session, top)?));
+        } else if let Some(l) = &out.logits {
             let v = self.session.model.decoder_vocab_size(); // Marian may have a separate decoder vocabulary
             if top_k > 0 {
                 arrays.push(("topK", top_k_object(&self.session, l, v, top_k as usize)?));
