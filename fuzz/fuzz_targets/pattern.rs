@@ -7,6 +7,7 @@
 use fancy_regex::Regex;
 use glassbox::tokenizer::pattern::Pattern;
 use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
 
 const PATTERNS: &[&str] = &[
     r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
@@ -33,9 +34,13 @@ fn matches(mut find: impl FnMut(usize) -> Option<(usize, usize)>, text: &str) ->
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };
     let text = String::from_utf8_lossy(rest);
-    let pattern = PATTERNS[pick as usize % PATTERNS.len()];
-    let ours = Pattern::new(pattern).expect("a real tokenizer pattern compiles");
-    let reference = Regex::new(pattern).expect("fancy-regex compiles it");
+    // Compiled once: building fancy-regex's Unicode automata dominates a run otherwise.
+    static COMPILED: OnceLock<Vec<(Pattern, Regex)>> = OnceLock::new();
+    let compiled = COMPILED.get_or_init(|| {
+        PATTERNS.iter().map(|p| (Pattern::new(p).expect("a real tokenizer pattern compiles"), Regex::new(p).expect("fancy-regex compiles it"))).collect()
+    });
+    let which = pick as usize % PATTERNS.len();
+    let (pattern, (ours, reference)) = (PATTERNS[which], &compiled[which]);
     let mut steps = usize::MAX;
     let got = matches(|pos| ours.find_at(&text, pos, &mut steps).expect("an unbounded budget"), &text);
     let want = matches(|pos| reference.find_from_pos(&text, pos).expect("within fancy-regex's limit").map(|m| (m.start(), m.end())), &text);
