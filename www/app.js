@@ -430,6 +430,10 @@ function updateStaleNote() {
 
 /** Rasterise a map's cells in the worker (crate/src/plot, the pixels of `glassbox plot`). */
 const raster = (values, options) => state.gb.drawMap(values, options);
+// The step map follows a generation's tokens: its cells come back as pixels the page puts on its canvas. An
+// ImageBitmap (drawMap) costs the worker several times the rasterising itself (the OffscreenCanvas), and the
+// worker is decoding.
+const stepRaster = (values, options) => state.gb.rasterizeMap(values, options);
 
 function renderAttention() {
   const r = state.result;
@@ -733,7 +737,32 @@ function renderGeneration() {
     status: gen.status, onSelect: selectStep });
   const step = gen.steps[gen.selected];
   renderSampling(ui.candidates, { step, settings: gen.sampling, vocabSize: state.model.info.vocabSize, scheme });
-  renderStepAttention(step, gen.selected);
+  if (gen.running && gen.follow && gen.steps.length > 1) followStepAttention(gen);
+  else {
+    clearTimeout(gen.stepMapTimer);
+    gen.stepMapTimer = null;
+    gen.stepMapAt = performance.now();
+    renderStepAttention(step, gen.selected);
+  }
+}
+
+/**
+ * While tokens stream in, the step map follows the newest token at most every STEP_MAP_FOLLOW_MS: its cells are
+ * drawn by the worker, between the generation's batches, so a map per frame would cost a small model a tenth of
+ * its decoding. A token picked by hand, and the last one when the generation ends, are drawn at once.
+ */
+const STEP_MAP_FOLLOW_MS = 100;
+function followStepAttention(gen) {
+  if (gen.stepMapTimer) return;
+  const wait = (gen.stepMapAt ?? 0) + STEP_MAP_FOLLOW_MS - performance.now();
+  const draw = () => {
+    gen.stepMapTimer = null;
+    if (state.gen !== gen) return;
+    gen.stepMapAt = performance.now();
+    renderStepAttention(gen.steps[gen.selected], gen.selected);
+  };
+  if (wait <= 0) draw();
+  else gen.stepMapTimer = setTimeout(draw, wait);
 }
 
 /** The attention a generated token was produced with: one row per head (and their mean), for one layer. */
@@ -760,7 +789,7 @@ function renderStepAttention(step, s) {
   ui.stepControls.hidden = false;
   ui.stepHeatmap.hidden = false;
   const view = stepMap(state.gen, { s, kind: state.stepKind, layer, modelKind: state.model.info.kind, scheme: state.scheme });
-  renderHeatmap(ui.stepHeatmap, { ...view, raster });
+  renderHeatmap(ui.stepHeatmap, { ...view, raster: stepRaster });
 }
 
 // ---- what this machine does: load time, first plot, tokens/s -------------------------------------

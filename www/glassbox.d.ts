@@ -285,6 +285,7 @@ export interface GenerateOptions {
   headMask?: HeadMask;
   /** Encoder-decoder: hide source tokens for the whole generation (see InspectOptions.tokenMask). */
   tokenMask?: ArrayLike<number>;
+  /** Called once per token, in order; a fast model's tokens arrive about a frame's worth at a time (several calls in one task). */
   onToken?: (t: GeneratedToken) => void;
 }
 
