@@ -539,8 +539,9 @@ function yieldToEventLoop(first = false) {
   return new Promise(messageTurn);
 }
 
-/// The first job of an inspection with a logit lens: the forward pass. The lens follows one hidden
-/// state per job (crate/src/wasm/lens.rs), so a user request waits for one state at most, not all.
+/// The first job of an inspection with a logit lens: the forward pass. The lens follows a block of
+/// positions of one hidden state per job (crate/src/wasm/lens.rs), so a user request waits for one block
+/// at most (a fraction of a second through GPT-2's head), not the whole lens.
 async function startInspection(msg, priority, lane) {
   let job = null;
   try {

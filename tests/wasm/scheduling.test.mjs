@@ -2,7 +2,7 @@
 // 1. the wasm directly: the `attention` option of run/inspect keeps exactly the full capture's selected layers
 //    (with `firstLayer`), refuses an empty selection by name, and so does generate's for each token's step
 //    attention; `WasmInspection` gives inspect's result with its
-//    logit lens computed one hidden state per step;
+//    logit lens computed a block of positions of one hidden state per step;
 // 2. the worker (www/worker.js in a Node worker thread, through www/glassbox.js): user requests run before
 //    queued background ones, a background request waits while a generation runs, a newer request of a lane
 //    replaces a queued older one, `dropBackground` withdraws queued background work, `cancel` a queued
@@ -116,7 +116,7 @@ describe('the attention option of generate keeps only the selected step layers',
   }
 });
 
-describe('WasmInspection: the logit lens one hidden state at a time', () => {
+describe('WasmInspection: the logit lens in steps', () => {
   test('gpt2: as many steps as states, and the same result as inspect', () => {
     const m = loadDirect(GPT2);
     const opts = { topK: 3, logitLens: 3, qkv: { kind: 'decoder', layer: 1 } };
@@ -137,6 +137,27 @@ describe('WasmInspection: the logit lens one hidden state at a time', () => {
     assert.equal(plain.step(m), false, 'no lens: nothing to step');
     assert.equal(plain.finish(m).lens, undefined);
     plain.free();
+    m.free();
+  });
+
+  test('gpt2-mini (50,257-entry head): a long text\'s state is read in blocks of positions, with inspect\'s numbers', async () => {
+    const { makeShapedModel } = await import(pathToFileURL(join(ROOT, 'scripts', 'dev', 'make-shaped-model.mjs')).href);
+    const dir = makeShapedModel({ shape: 'gpt2-mini', dtype: 'f16', seed: 1, out: join(ROOT, 'tests', 'artifacts', 'shaped', 'gpt2-mini-f16') }).dir;
+    const m = loadDirect(dir);
+    const text = Array.from({ length: 6 }, () => TEXT).join(' ');
+    const whole = m.inspect(text, { logitLens: 3 });
+    const { nStates, seqLen } = whole.lens;
+    const perStep = Math.floor((1 << 21) / 50257); // crate/src/wasm/lens.rs LENS_STEP_LOGITS over the vocabulary
+    assert.ok(seqLen > perStep, `the text is longer than one block (${seqLen} positions)`);
+    const job = wasm.WasmInspection.start(m, text, { logitLens: 3 });
+    let steps = 1;
+    while (job.step(m)) steps += 1;
+    assert.equal(steps, nStates * Math.ceil(seqLen / perStep), 'one step per block of positions of each state');
+    const stepped = job.finish(m).lens;
+    job.free();
+    assert.deepEqual(Array.from(stepped.ids), Array.from(whole.lens.ids), 'the same tokens at every state and position');
+    const probs = Array.from(whole.lens.probs);
+    assert.ok(Array.from(stepped.probs).every((p, i) => Math.abs(p - probs[i]) <= 1e-6), 'the same probabilities');
     m.free();
   });
 });
