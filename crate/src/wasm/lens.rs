@@ -10,7 +10,7 @@
 
 use super::{capture, js_error, options, qkv_object, with_arrays, IdTokens, InspectOptions, LensMeta, WasmModel};
 use crate::models::generation::top_candidates;
-use crate::models::{Capture, Family, HeadMasks, Kind, QkvRequest};
+use crate::models::{Capture, HeadMasks, Kind, QkvRequest};
 use crate::session::{InspectOptions as CoreInspectOptions, Inspection};
 use js_sys::{Float32Array, Reflect, Uint32Array};
 use ndarray::Axis;
