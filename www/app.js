@@ -418,6 +418,10 @@ function updateStaleNote() {
 
 /** Rasterise a map's cells in the worker (crate/src/plot, the pixels of `glassbox plot`). */
 const raster = (values, options) => state.gb.drawMap(values, options);
+// The step map follows a generation's tokens: its cells come back as pixels the page puts on its canvas. An
+// ImageBitmap (drawMap) costs the worker several times the rasterising itself (the OffscreenCanvas), and the
+// worker is decoding.
+const stepRaster = (values, options) => state.gb.rasterizeMap(values, options);
 
 function renderAttention() {
   const r = state.result;
@@ -622,7 +626,7 @@ async function generate() {
   setStatus();
   renderGeneration();
   gen.handle = model.generate(text, {
-    ...sampling, numCandidates: N_CANDIDATES, captureAttention: true,
+    ...sampling, numCandidates: N_CANDIDATES, captureAttention: true, attention: stepLayerOnly(text, sampling),
     onToken: (t) => {
       if (state.gen !== gen) return;
       arrivals.push(performance.now());
@@ -661,6 +665,22 @@ async function generate() {
     setStatus();
     if (state.gen === gen) renderGeneration();
   }
+}
+
+/**
+ * The generation's `attention` option: undefined (every layer of every step, so the step view switches layers at
+ * once) unless those rows would pass MAP_BUDGET_BYTES over the whole generation (a real-size model writing
+ * hundreds of tokens); then each token brings only the step layer shown when Generate was pressed.
+ */
+function stepLayerOnly(text, sampling) {
+  const info = state.model.info;
+  const prompt = state.tokensText === text && state.tokens ? state.tokens.ids.length : Math.ceil(text.length / 2);
+  const steps = sampling.maxNewTokens ?? 1000;
+  const keys = steps * prompt + (steps * (steps + 1)) / 2;   // every step's row spans all keys fed so far
+  const layers = info.kind === 'encoder-decoder' ? 2 * info.nDecoderLayers : info.nLayers;
+  if (layers * info.nHeads * keys * 4 <= MAP_BUDGET_BYTES) return undefined;
+  const layer = Number(state.stepLayer) || 0;
+  return { layers: [layer, layer + 1] };
 }
 
 /** After an encoder-decoder generates, show the attention over the whole output in the main map. */
@@ -718,7 +738,32 @@ function renderGeneration() {
     status: gen.status, onSelect: selectStep });
   const step = gen.steps[gen.selected];
   renderSampling(ui.candidates, { step, settings: gen.sampling, vocabSize: state.model.info.vocabSize, scheme });
-  renderStepAttention(step, gen.selected);
+  if (gen.running && gen.follow && gen.steps.length > 1) followStepAttention(gen);
+  else {
+    clearTimeout(gen.stepMapTimer);
+    gen.stepMapTimer = null;
+    gen.stepMapAt = performance.now();
+    renderStepAttention(step, gen.selected);
+  }
+}
+
+/**
+ * While tokens stream in, the step map follows the newest token at most every STEP_MAP_FOLLOW_MS: its cells are
+ * drawn by the worker, between the generation's batches, so a map per frame would cost a small model a tenth of
+ * its decoding. A token picked by hand, and the last one when the generation ends, are drawn at once.
+ */
+const STEP_MAP_FOLLOW_MS = 200;
+function followStepAttention(gen) {
+  if (gen.stepMapTimer) return;
+  const wait = (gen.stepMapAt ?? 0) + STEP_MAP_FOLLOW_MS - performance.now();
+  const draw = () => {
+    gen.stepMapTimer = null;
+    if (state.gen !== gen) return;
+    gen.stepMapAt = performance.now();
+    renderStepAttention(gen.steps[gen.selected], gen.selected);
+  };
+  if (wait <= 0) draw();
+  else gen.stepMapTimer = setTimeout(draw, wait);
 }
 
 /** The attention a generated token was produced with: one row per head (and their mean), for one layer. */
@@ -737,15 +782,30 @@ function renderStepAttention(step, s) {
   renderSegmented(ui.stepKindSwitch, 'step-kind', kinds.map((k) => ({ value: k, label: k === 'self' ? 'Self' : 'Cross' })),
     state.stepKind, (v) => { state.stepKind = v; renderGeneration(); });
   const tensor = att[state.stepKind];
-  const [L] = tensor.shape;
+  const first = tensor.firstLayer ?? 0;
+  const L = tensor.firstLayer === undefined ? tensor.shape[0] : stepLayerCount(state.stepKind);
   ui.stepLayerSelect.disabled = false;
   state.stepLayer = renderSelect(ui.stepLayerSelect, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), state.stepLayer);
   const layer = Number(state.stepLayer);
+  if (layer < first || layer >= first + tensor.shape[0]) {
+    ui.stepHeatmap.hidden = true;
+    ui.stepControls.hidden = false;
+    ui.stepPlaceholder.hidden = false;
+    ui.stepPlaceholder.textContent = `This long generation kept only layer ${first + 1}'s attention for each step (every `
+      + `layer's would pass ${MAP_BUDGET_BYTES >> 20} MB). Pick layer ${first + 1}, or generate again with this layer chosen.`;
+    return;
+  }
   ui.stepPlaceholder.hidden = true;
   ui.stepControls.hidden = false;
   ui.stepHeatmap.hidden = false;
   const view = stepMap(state.gen, { s, kind: state.stepKind, layer, modelKind: state.model.info.kind, scheme: state.scheme });
-  renderHeatmap(ui.stepHeatmap, { ...view, raster });
+  renderHeatmap(ui.stepHeatmap, { ...view, raster: stepRaster });
+}
+
+/** How many layers a generation's step attention of `kind` ('self' | 'cross') has. */
+function stepLayerCount(kind) {
+  const info = state.model.info;
+  return info.kind === 'encoder-decoder' ? info.nDecoderLayers : info.nLayers;
 }
 
 // ---- what this machine does: load time, first plot, tokens/s -------------------------------------

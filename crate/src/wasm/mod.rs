@@ -214,7 +214,7 @@ fn attention_kinds(encoder: &Option<AttentionMaps>, decoder: &Option<AttentionMa
 
 /// Only the last query row of `[L][H][Tq][Tk]`, as `[L][H][1][Tk]`: the attention of the
 /// position whose logits chose the token (the first step feeds the whole prompt at once).
-fn last_query_row(m: &AttentionMaps) -> JsValue {
+fn last_query_row<S: Data<Elem = f32>>(m: &ArrayBase<S, ndarray::Ix4>) -> JsValue {
     let tq = m.dim().2;
     array_tensor(&m.slice(s![.., .., tq.saturating_sub(1).., ..]))
 }
@@ -442,6 +442,8 @@ struct GenerateOptions {
     length_penalty: Option<f64>,
     num_candidates: u32,
     capture_attention: bool,
+    /// Which layers' (and kinds') step attention each token carries (default: all); see `capture.rs`.
+    attention: Option<capture::AttentionOption>,
     head_mask: Option<HeadMaskOption>,
     token_mask: Option<Vec<u8>>,
 }
@@ -458,6 +460,7 @@ impl Default for GenerateOptions {
             length_penalty: None,
             num_candidates: 10,
             capture_attention: true,
+            attention: None,
             head_mask: None,
             token_mask: None,
         }
@@ -888,6 +891,8 @@ pub struct WasmGenerator {
     /// The ids that end a run (the model's generation settings, else config.json's eos).
     eos_token_ids: Vec<u32>,
     plan: DecodingPlan,
+    /// The step attention handed out with each token (the `attention` option).
+    maps: MapSelection,
 }
 
 /// How a run decodes: a token per step, or a finished beam search replayed token by token.
@@ -990,6 +995,13 @@ impl WasmGenerator {
             return Err(js_error(Error::input(format!("seed {} is not a whole number from 0 to 2^53", o.seed), "Use a seed like 0, 1 or 42")));
         }
         let session = &model.session;
+        let maps = capture::selection(o.attention.as_ref(), session)?;
+        if o.attention.is_some() && !o.capture_attention {
+            return Err(js_error(Error::input(
+                "attention chooses the step attention to keep, but captureAttention is false",
+                "Leave attention out, or pass captureAttention: true",
+            )));
+        }
         let plan = session.plan(text, &o.request()).map_err(js_error)?;
         let eos_token_ids = session.generation_rules(None).eos_token_ids;
         let interventions = Interventions { head_mask: o.head_mask.map(HeadMasks::from).unwrap_or_default(), token_mask: o.token_mask };
@@ -998,7 +1010,7 @@ impl WasmGenerator {
                 opts.n_candidates = o.num_candidates as usize;
                 opts.capture = if o.capture_attention { Capture::PROBS } else { Capture::NONE };
                 let (input, prefix_ids, generator) = session.generator_with(text, &opts, &interventions).map_err(js_error)?;
-                Ok(WasmGenerator { mode: Mode::Stepwise(generator), input, input_text: text.to_owned(), prefix_ids, eos_token_ids, plan })
+                Ok(WasmGenerator { mode: Mode::Stepwise(generator), input, input_text: text.to_owned(), prefix_ids, eos_token_ids, plan, maps })
             }
             DecodingPlan::Beam(opts) => {
                 if interventions.head_mask != HeadMasks::default() || interventions.token_mask.is_some() {
@@ -1015,6 +1027,7 @@ impl WasmGenerator {
                     prefix_ids: run.prefix_ids,
                     eos_token_ids,
                     plan,
+                    maps,
                 })
             }
         }
@@ -1092,9 +1105,18 @@ impl WasmGenerator {
         let mut arrays = vec![("candidates", candidates), ("sampled", sampled)];
         if let Some(self_maps) = &tok.self_attentions {
             let att = Object::new();
-            let _ = Reflect::set(&att, &"self".into(), &last_query_row(self_maps));
-            if let Some(cross) = &tok.cross_attentions {
-                let _ = Reflect::set(&att, &"cross".into(), &last_query_row(cross));
+            for (key, kind, maps) in [("self", AttentionKind::Decoder, Some(self_maps)), ("cross", AttentionKind::Cross, tok.cross_attentions.as_ref())] {
+                let Some(maps) = maps else { continue };
+                let kept = self.maps.layers(kind, maps.dim().0);
+                if kept.is_empty() {
+                    continue;
+                }
+                let first = kept.start;
+                let tensor = last_query_row(&maps.slice(s![kept, .., .., ..]));
+                if self.maps != MapSelection::ALL {
+                    let _ = Reflect::set(&tensor, &"firstLayer".into(), &JsValue::from_f64(first as f64));
+                }
+                let _ = Reflect::set(&att, &key.into(), &tensor);
             }
             arrays.push(("attentions", att.into()));
         }
