@@ -84,17 +84,15 @@ impl WasmInspection {
             _ => outputs.decoder_hidden_states.as_ref(),
         };
         let Some(states) = states else { return Ok(false) }; // [L+1][T][C]
-        let c = states.dim().2;
         let family = model.session.model.family();
         let per_step = (LENS_STEP_LOGITS / family.decoder_vocab_size().max(1)).max(1);
         let (first, end) = (self.next_position, (self.next_position + per_step).min(self.seq_len));
-        let state = states.index_axis(Axis(0), self.next_state);
-        let rows = state.as_slice().ok_or_else(|| JsError::new("the hidden states are not laid out row by row. Run again"))?;
+        let state = states.index_axis(Axis(0), self.next_state); // [T][C]
         let last = self.next_state + 1 == self.n_states;
-        let logits = family.lens(&rows[first * c..end * c], end - first, last).map_err(js_error)?; // [end - first][V]
-        let v = logits.len() / (end - first).max(1);
-        for row in logits.chunks_exact(v.max(1)) {
-            for (id, p) in top_candidates(row, self.k) {
+        let logits = family.lens(state.slice(ndarray::s![first..end, ..]), last).map_err(js_error)?; // [end - first][V]
+        for row in logits.rows() {
+            let row = row.to_vec();
+            for (id, p) in top_candidates(&row, self.k) {
                 self.ids.push(id);
                 self.probs.push(p);
             }
