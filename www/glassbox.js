@@ -239,8 +239,9 @@ export class Glassbox {
       case 'started':
         pending.onStarted?.(msg.value);
         break;
-      case 'token':
-        pending.onToken?.(msg.value);
+      case 'tokens':
+        // A batch (what the worker decoded in about a frame): one call per token, in order.
+        for (const token of msg.value) pending.onToken?.(token);
         break;
       case 'result':
         this._pending.delete(msg.id);
@@ -334,7 +335,8 @@ export class Model {
   }
 
   /**
-   * Generate token by token. `onToken` sees each token as it arrives; `cancel()` stops at the next step.
+   * Generate token by token. `onToken` is called once per token, in order, as tokens arrive (a fast model's
+   * come about a frame's worth at a time, several calls in one task); `cancel()` stops at the next step.
    * Options left out take the model's generation settings (`info.generation`, from
    * generation_config.json); options given override them. `numBeams > 1` runs beam search: the
    * whole search runs first, then the best hypothesis arrives as token events (`prob: null`, no

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::loader::ModelFiles;
 use crate::models::capture::MapSelection;
+use crate::models::logits::LogitRows;
 use crate::models::beam::{beam_search_with, BeamOptions, GenerationRules, Hypothesis};
 use crate::models::generation::{generate_with, GenerateOptions, GeneratedToken, Generator, Sampling};
 use crate::models::generation_config::GenerationConfig;
@@ -66,6 +67,8 @@ pub struct InspectOptions {
     /// Source tokens to hide (HF `attention_mask`): `[S]`, one entry per token of the encoded text,
     /// special tokens included; 1 visible, 0 hidden. Encoders and encoder-decoders only.
     pub token_mask: Option<Vec<u8>>,
+    /// Every row of logits (default), or only each row's k likeliest tokens (`Outputs::top_k`).
+    pub logits: LogitRows,
 }
 
 impl InspectOptions {
@@ -76,6 +79,7 @@ impl InspectOptions {
             hidden_states: self.hidden_states,
             qkv: self.qkv,
             interventions: Interventions { head_mask: self.head_mask.clone(), token_mask: self.token_mask.clone() },
+            logits: self.logits,
         }
     }
 }
