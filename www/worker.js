@@ -18,7 +18,8 @@
 //                                                        where the worker has no OffscreenCanvas
 //   rasterizeMap { values, options }                  -> result { width, height, rgba: Uint8ClampedArray }
 //   attentionPatterns { values, options: { shape, kind, queryIds, keyIds? } } -> result (scores of every head)
-//   attentionRollout  { values, options: { shape, flowFrom? } }              -> result { rollout, flowFrom, flow? }
+//   attentionRollout  { values, options: { shape, decoderShape?, crossShape?, flowFrom?, flowStart?, rollout? } }
+//                     -> result { rollout? | encoderRollout?+decoderRollout?, flowFrom, flowStart, flowNext, flowInputs, flow? }
 //   attentionDims     { handle, kind }                 -> result [L, H] | null
 //   positionVectors   { handle, stack, n }             -> result { data, shape: [N, C] }
 //   relativePositions { handle, stack, n }             -> result (T5 buckets and bias)
