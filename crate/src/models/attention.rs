@@ -298,9 +298,22 @@ pub struct KvCache {
     k: Vec<f32>,
     v: Vec<f32>,
     width: usize,
+    /// A forward pass over a whole text (no generation to come): the rows are let go once the
+    /// layer has attended, so a long run holds one layer's keys and values, not every layer's.
+    one_pass: bool,
 }
 
 impl KvCache {
+    /// A cache for one forward pass: [`KvCache::layer_done`] frees it.
+    pub fn one_pass() -> Self {
+        KvCache { one_pass: true, ..Default::default() }
+    }
+    /// The layer has attended; a one-pass cache lets its rows go.
+    pub fn layer_done(&mut self) {
+        if self.one_pass {
+            (self.k, self.v) = (Vec::new(), Vec::new());
+        }
+    }
     /// A cache holding `k, v: [P][W]` (cross-attention: the encoder output's, computed once).
     pub fn new(k: Array2<f32>, v: Array2<f32>) -> Self {
         let mut cache = KvCache::default();
