@@ -497,6 +497,20 @@ pub fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [
     }
 }
 
+/// `out[j] = x[..K] · w[j·ld..][..K]` for `j < N`, each a [`scalar::dot8`] (as [`matmul_nk`] at M = 1).
+pub fn dot_rows(x: &[f32], k: usize, w: &[f32], ld: usize, n: usize, out: &mut [f32]) {
+    if n == 0 {
+        return;
+    }
+    assert!(x.len() >= k && out.len() >= n && ld >= k && w.len() >= (n - 1) * ld + k);
+    // SAFETY: row `j < n` of `w` starts at `j·ld` and holds `k` floats (the assert above).
+    unsafe {
+        for j in 0..n {
+            out[j] = dot8_raw(x.as_ptr(), w.as_ptr().add(j * ld), k);
+        }
+    }
+}
+
 struct Nk {
     x: *const f32,  // [M][K]
     w: *const f32,  // [N][K]
