@@ -5,7 +5,7 @@ import { Glassbox } from './glassbox.js';
 import { renderModelFacts } from './views/model-facts.js';
 import { renderTokens } from './views/tokens.js';
 import { renderTextHighlight } from './views/text-highlight.js';
-import { renderHeatmap, heatmapData } from './views/heatmap.js';
+import { renderHeatmap } from './views/heatmap.js';
 import { attentionMap, labelSchemeOf, stepMap } from './run-view.js';
 import { renderGenerated } from './views/generated.js';
 import { renderSampling } from './views/sampling.js';
@@ -70,17 +70,11 @@ const state = {
   decoderIds: null, decoderIdsFor: null,   // the last generated output, fed back as decoder input
   gen: null,              // {handle, steps, selected, running, prompt, input, prefixTokens, prefixSpecial, status}
   stepKind: 'self', stepLayer: '0',
-  events: [],             // what happened, for the test hook: loads, runs, tokens as they were drawn
   inFlight: 0, inFlightTimer: 0,  // tokenize/run calls waiting on the worker (the Stop control shows for slow ones)
   interrupting: false,    // Stop was pressed: the worker is being replaced and the model reloaded
   figures: {},            // what this machine does with the loaded model: { loadMs, firstPlotMs, firstTokenMs, tokensPerS, nTokens }
   lastRunMs: 0,           // how long the last run took in the worker (decides whether off-screen views wait)
 };
-
-function logEvent(type, detail = {}) {
-  state.events.push({ type, at: performance.now(), ...detail });
-  if (state.events.length > 2000) state.events.splice(0, 1000);
-}
 
 // ---- small helpers -------------------------------------------------------------------------------
 
@@ -139,11 +133,9 @@ async function interruptCall() {
   ui.interruptButton.disabled = true;
   stopGeneration();
   ui.runStatus.textContent = 'Stopping: restarting the engine and loading the model again…';
-  logEvent('interrupt');
   try {
     await state.gb.interrupt();
     ui.runStatus.textContent = `Stopped. The engine was restarted and ${state.modelName || 'the model'} loaded again; your text is unchanged.`;
-    logEvent('interrupted');
   } catch (e) {
     ui.runStatus.textContent = '';
     showError(ui.runError, `The computation could not be stopped cleanly (${e.message}). Reload the page.`);
@@ -239,10 +231,8 @@ async function loadModel(source, name, bundledIndex = null) {
     old?.free().catch(() => {});
     state.figures = { loadMs: performance.now() - startedAt };
     onModelChanged();
-    logEvent('loaded', { name });
   } catch (e) {
     if (seq === state.loadSeq) showError(ui.modelError, e);
-    logEvent('load-error', { name, message: e?.message });
   } finally {
     if (seq === state.loadSeq) {
       state.loading = false;
@@ -405,11 +395,9 @@ async function run() {
     }
     teachingGate.newInput(model.info.nParams >= DEFER_TEACHING_PARAMS || state.lastRunMs >= DEFER_TEACHING_RUN_MS);
     teaching?.update(text);
-    logEvent('run', { text });
   } catch (e) {
     if (state.interrupting) return;   // the Stop control reports what happened and tokenizes again
     showError(ui.runError, e);
-    logEvent('run-error', { message: e?.message });
     tokenizeNow();   // the tokens of the text are still worth showing (e.g. to see why it is too long)
   } finally {
     state.running = false;
@@ -640,7 +628,6 @@ async function generate() {
       arrivals.push(performance.now());
       gen.steps.push(t);
       if (gen.follow) gen.selected = gen.steps.length - 1;
-      logEvent('token', { step: t.step, id: t.id });
       scheduleGenerationRender(gen);
     },
   });
@@ -657,7 +644,6 @@ async function generate() {
   try {
     const res = await gen.handle.done;
     if (state.gen === gen && res.stoppedBy !== 'cancel') generationFigures(startedAt, arrivals);
-    logEvent('done', { stoppedBy: res.stoppedBy, ids: [...res.ids] });
     gen.status = { eos: 'Stopped at the end-of-text token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
       cancel: 'Stopped.' }[res.stoppedBy] ?? '';
     if (res.beams) {
@@ -697,7 +683,6 @@ function scheduleGenerationRender(gen) {
     gen.renderPending = false;
     if (state.gen !== gen) return;
     renderGeneration();
-    logEvent('render', { shown: ui.generated.querySelectorAll('.gen-token').length });
   });
 }
 
@@ -949,29 +934,6 @@ function wire() {
   ui.stepLayerSelect.addEventListener('change', () => { state.stepLayer = ui.stepLayerSelect.value; renderGeneration(); });
 }
 
-/** A read-only window for the browser tests: what the page shows, as numbers. */
-function exposeTestHook() {
-  window.__glassbox = {
-    get status() { return document.body.dataset.status; },
-    info: () => state.model?.info ?? null,
-    bundled: () => state.bundled.map((m) => m.name),
-    tokens: () => state.tokens && { ids: Array.from(state.tokens.ids), tokens: [...state.tokens.tokens] },
-    heatmap: (which = 'main') => {
-      const v = heatmapData(which === 'step' ? ui.stepHeatmap : ui.heatmap);
-      if (!v) return null;
-      return { kind: state.kind, layer: Number(state.layer), head: state.head, nRows: v.nRows, nCols: v.nCols,
-        rowLabels: v.rowLabels, colLabels: v.colLabels, values: Array.from(v.values) };
-    },
-    events: () => state.events,
-    // Recovery test: a deliberate panic in the engine; its message is shown where a failed run's would be.
-    // Stop test: the worker busy for `ms` in one synchronous stretch, as a long run is; its promise settles on Stop.
-    debugBusy: (ms) => tracked(state.gb._request({ type: 'debugBusy', ms })).then(() => 'done', (e) => e.message),
-    debugPanic: () => state.gb._request({ type: 'debugPanic' }).catch((e) => { showError(ui.runError, e); return e.message; }),
-    generation: () => state.gen && { running: state.gen.running, status: state.gen.status, selected: state.gen.selected,
-      steps: state.gen.steps.map((t) => ({ step: t.step, id: t.id, token: t.token, prob: t.prob, nCandidates: t.candidates.length })) },
-  };
-}
-
 // The teaching sections (predictions, interventions, Q/K/V, positions, logit lens, tokenizer steps).
 const teaching = ui.teaching
   ? mountTeaching(ui.teaching, { glassbox: () => state.gb, bundled: () => state.bundled, modelName: () => state.modelName })
@@ -980,7 +942,6 @@ const teaching = ui.teaching
 async function main() {
   wire();
   watchTeaching();
-  exposeTestHook();
   try {
     const saved = sessionStorage.getItem(TEXT_KEY);
     if (saved !== null) ui.text.value = saved;

@@ -186,8 +186,6 @@ function dispatch(msg) {
     case 'memory': return getEngine().then(() => ({ wasmBytes: wasmMemory?.buffer.byteLength ?? 0 }));
     case 'trainerCreate': case 'trainerStep': case 'trainerEvaluate': case 'trainerInfo': case 'trainerFree': case 'fitLogistic':
       return learn(msg);
-    case 'debugPanic': return getEngine().then((api) => api.debugPanic());
-    case 'debugBusy': return debugBusy(msg.ms);
     default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, inspect, attentionDims, `
       + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, attentionPatterns, '
       + 'attentionRollout, generate, cancel, free, memory, trainerCreate, trainerStep, trainerEvaluate, trainerInfo, trainerFree or fitLogistic');
@@ -317,14 +315,6 @@ async function load(msg) {
 /// True when every file is a File/Blob handle, which can be read again without keeping a copy.
 function onlyBlobs(files) {
   return Boolean(files) && typeof Blob !== 'undefined' && Object.values(files).every((v) => v instanceof Blob);
-}
-
-/// Test hook: keep the worker busy in one synchronous stretch, as a long tokenize or run does, so the page's
-/// Stop (Glassbox.interrupt) can be tested. Bounded to 60 s.
-function debugBusy(ms) {
-  const until = Date.now() + Math.min(Math.max(Number(ms) || 0, 0), 60000);
-  while (Date.now() < until) { /* busy */ }
-  return true;
 }
 
 /// `present`: the folder's file names when known (from /models/index.json), so absent optional

@@ -5,6 +5,7 @@
 //! `seq_len (T)`, `src_len (S)`, `past_len (P)`. In a forward pass: `x`, `q k v`, `scores`
 //! (pre-softmax), `probs` (post-softmax, what the page plots), `ctx`, `logits`.
 
+pub mod activations;
 pub mod attention;
 pub mod bart;
 pub mod beam;
@@ -202,16 +203,22 @@ impl Model {
     /// [`Model::load`] with the weight storage of the linear layers chosen (`None`: the file's own
     /// dtype, so f16 and bf16 checkpoints stay 16-bit in memory).
     pub fn load_with(files: &ModelFiles, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
+        Self::load_from(files, files.weights.map(loader::tensor_file::FileBytes::Memory), random_seed, storage)
+    }
+
+    /// [`Model::load_with`] with model.safetensors given apart from `files` (whose `weights` is then
+    /// ignored): in memory or held elsewhere and read one tensor at a time (the page's worker).
+    pub fn load_from(files: &ModelFiles, weight_file: Option<loader::tensor_file::FileBytes>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
         let model_type = loader::model_type(files.config)?;
-        let weights = match (files.weights, random_seed) {
-            (Some(bytes), _) => Weights::from_safetensors(bytes)?,
+        let weights = match (weight_file, random_seed) {
+            (Some(bytes), _) => Weights::from_file(bytes)?,
             (None, Some(seed)) => Weights::random(seed),
             (None, None) => {
                 return Err(Error::file("model.safetensors", "was not provided", "Add model.safetensors to the model folder"))
             }
         };
         let weights = weights.with_storage(storage);
-        loader::limits::check_sizes(files.config, files.weights.map(<[u8]>::len))?;
+        loader::limits::check_sizes(files.config, weight_file.map(|f| f.len()))?;
         loader::limits::check_values(files.config)?;
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),

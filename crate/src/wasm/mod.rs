@@ -20,6 +20,7 @@ mod kernel_checks;
 mod lens;
 mod views;
 mod learn;
+mod load;
 
 use crate::card::ModelCard;
 use crate::error::Error;
@@ -63,13 +64,6 @@ pub fn install_panic_hook() {
 #[wasm_bindgen(js_name = lastPanic)]
 pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow().clone())
-}
-
-/// Panic on purpose: the trap the worker must recover from (the recovery test calls it; harmless to a
-/// visitor, who can only crash their own instance).
-#[wasm_bindgen(js_name = debugPanic)]
-pub fn debug_panic() {
-    panic!("debugPanic: a deliberate panic to test recovery");
 }
 
 #[derive(Serialize)]
@@ -548,7 +542,7 @@ impl WasmModel {
     #[allow(clippy::too_many_arguments)]
     pub fn load(
         config: &[u8],
-        weights: Option<Vec<u8>>,
+        weights: JsValue,
         tokenizer: &[u8],
         tokenizer_config: Option<Vec<u8>>,
         special_tokens_map: Option<Vec<u8>>,
@@ -557,16 +551,19 @@ impl WasmModel {
     ) -> Result<WasmModel, JsError> {
         let opts: LoadOptions = options(load_options, "load")?;
         // The file wins over the seed, as in `Model::load`.
+        // model.safetensors stays in JavaScript: read one tensor at a time (load.rs).
+        let weights = load::JsFile::from_js(weights)?;
+        let weight_file = weights.as_ref().map(|f| crate::loader::tensor_file::FileBytes::External(f));
         let files = ModelFiles {
             config,
-            weights: weights.as_deref(),
+            weights: None,
             tokenizer,
             tokenizer_config: tokenizer_config.as_deref(),
             special_tokens_map: special_tokens_map.as_deref(),
             generation_config: generation_config.as_deref(),
         };
-        let session = Session::load(&files, opts.random_seed).map_err(js_error)?;
-        Ok(WasmModel { session, weights_len: weights.as_ref().map(Vec::len) })
+        let session = Session::load_from(&files, weight_file, opts.random_seed, None).map_err(js_error)?;
+        Ok(WasmModel { session, weights_len: weight_file.map(|f| f.len()) })
     }
 
     /// The model card: `ModelInfo` of `www/glassbox.d.ts`, the object `glassbox info` prints.
