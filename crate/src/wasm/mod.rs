@@ -20,6 +20,7 @@ mod kernel_checks;
 mod lens;
 mod views;
 mod learn;
+mod tokenizer;
 
 use crate::card::ModelCard;
 use crate::error::Error;
