@@ -51,7 +51,7 @@ class GlassboxTokens extends GlassboxElement {
     this.ui.tokens = h('div', { class: 'tokens', role: 'listbox', 'aria-label': 'Tokens', 'aria-orientation': 'horizontal' });
     this.ui.count = h('p', { class: 'muted', dataset: { control: 'count' } });
     // tokenizer="gpt2" | "bert-base-uncased": the same text through that real tokenizer, side by side.
-    this.ui.compare = h('div', { class: 'real-tokenizers', dataset: { control: 'tokenizer' } });
+    this.ui.compare = h('div', { class: 'real-tokenizers', hidden: true });
     this.ui.body.append(this.ui.tokens, this.ui.count, this.ui.compare);
     this._compare = mountRealTokenizer(this, this.ui.compare);
     this.ui.controls.dataset.unavailable = 'true';

