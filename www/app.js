@@ -980,7 +980,8 @@ const tokenizerCompare = mountTokenizerCompare(ui.realTokenizers, { glassbox: ()
 
 // The teaching sections (predictions, interventions, Q/K/V, positions, logit lens, tokenizer steps).
 const teaching = ui.teaching
-  ? mountTeaching(ui.teaching, { glassbox: () => state.gb, bundled: () => state.bundled, modelName: () => state.modelName })
+  ? mountTeaching(ui.teaching, { glassbox: () => state.gb, bundled: () => state.bundled, modelName: () => state.modelName,
+    realTokenizers: () => tokenizerCompare.choices })
   : null;
 
 async function main() {

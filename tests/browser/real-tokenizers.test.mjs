@@ -1,7 +1,8 @@
 // The real tokenizers beside the bundled model's (issue 14.4), in headless Chromium: the text section's choice
 // "Cut the same text with" shows GPT-2's real byte-level BPE and BERT uncased's real WordPiece cut of the same
-// text next to the model's, with both counts and why they differ; by keyboard; axe-clean; and the
-// <glassbox-tokens tokenizer="gpt2"> widget does the same on a host page.
+// text next to the model's, with both counts and why they differ; by keyboard; axe-clean; the teaching section
+// lists them beside the bundled tokenizers; and the <glassbox-tokens tokenizer="gpt2"> widget does the same on a
+// host page.
 //
 // models/tokenizers/ is written by scripts/setup.sh (scripts/make-real-tokenizers.mjs); a missing folder fails.
 
@@ -107,6 +108,23 @@ describe('the text section: the same text through a real tokenizer', () => {
     await page.setViewportSize({ width: 1200, height: 900 });
     await page.check('#real-tokenizers input[value=""]');
     await page.waitForFunction(() => !document.querySelector('#real-tokenizers .tokenizer-column'), null, WAIT);
+    assert.deepEqual(setup.watch.errors, []);
+  });
+});
+
+describe('the teaching section "How the tokenizer cut your text"', () => {
+  it('lists the real tokenizers beside the bundled ones after a run', async () => {
+    const { page } = setup;
+    await page.fill('#text-input', FOX);
+    await page.click('#run-button');
+    await page.$eval('#tokenizer-section', (e) => e.scrollIntoView());
+    const column = (name) => `#tokenizer-steps .tokenizer-column[data-name^="${name} (real"]`;
+    await page.waitForFunction((sel) => document.querySelector(sel)?.querySelectorAll('.chip').length > 0,
+      column('BERT uncased'), WAIT);
+    const chips = (name) => page.$$eval(`${column(name)} .chip`, (cs) => cs.map((c) => JSON.parse(c.title.split(' · ')[0])));
+    assert.deepEqual(await chips('GPT-2'), FOX_WORDS.map((w, i) => (i === 0 ? w : `Ġ${w}`)));
+    assert.deepEqual(await chips('BERT uncased'), ['[CLS]', ...FOX_WORDS.map((w) => w.toLowerCase()), '[SEP]']);
+    assert.match(await page.$eval(column('GPT-2'), (e) => e.textContent), /GPT-2 \(real, 50,257\) BPE, 9 tokens/);
     assert.deepEqual(setup.watch.errors, []);
   });
 });

@@ -230,6 +230,8 @@ export function mountTokenizerCompare(root, opts) {
       refresh();
     },
     get chosen() { return st.chosen; },
+    /** The real tokenizers offered. */
+    get choices() { return st.choices; },
   };
 }
 
