@@ -69,6 +69,8 @@ describe('the text section: the same text through a real tokenizer', () => {
     const why = await page.$eval('#real-tokenizers .why-counts', (e) => e.textContent);
     assert.match(why, /GPT-2’s vocabulary has 50,257 entries/);
     assert.match(why, new RegExp(`GPT-2 needs ${FOX_WORDS.length} tokens where this model needs ${own.tokens.length} tokens`));
+    // The choice is part of the page's link (url-state.js).
+    await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('tokenizer') === 'gpt2', null, WAIT);
     // Credited, with the licence file beside the tokenizer.
     const credit = await page.$eval('#real-tokenizers .tokenizer-credit', (e) => ({ text: e.textContent, href: e.querySelector('a')?.href }));
     assert.match(credit.text, /OpenAI’s GPT-2 \(Modified MIT License\)/);
@@ -109,6 +111,26 @@ describe('the text section: the same text through a real tokenizer', () => {
     await page.check('#real-tokenizers input[value=""]');
     await page.waitForFunction(() => !document.querySelector('#real-tokenizers .tokenizer-column'), null, WAIT);
     assert.deepEqual(setup.watch.errors, []);
+  });
+});
+
+describe('a link naming a real tokenizer', () => {
+  it('opens with that tokenizer chosen, and its embed code carries the attribute', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const hash = new URLSearchParams({ model: setup.decoder.name, text: FOX, view: 'tokens', tokenizer: 'bert-base-uncased' });
+    await page.goto(`${setup.server.url}#${hash}`);
+    await page.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+    await page.waitForFunction(() => document.querySelectorAll('#real-tokenizers .tokenizer-column[data-name="bert-base-uncased"] .chip').length > 0,
+      null, WAIT);
+    assert.equal(await page.$eval('#real-tokenizers input:checked', (i) => i.value), 'bert-base-uncased');
+    const { widgetEmbedCode, decodeState } = await page.evaluate(async () => {
+      const m = await import('./url-state.js');
+      return { widgetEmbedCode: m.widgetEmbedCode(location.href, m.decodeState(location.hash)), decodeState: m.decodeState(location.hash) };
+    });
+    assert.equal(decodeState.tokenizer, 'bert-base-uncased');
+    assert.match(widgetEmbedCode, /<glassbox-tokens [^>]*tokenizer="bert-base-uncased"/);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
   });
 });
 
