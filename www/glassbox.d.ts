@@ -25,7 +25,7 @@ export declare class Glassbox {
   readonly build: { version: string; simd128: boolean };
   loadModel(source: ModelSource, opts?: LoadOptions): Promise<Model>;
   /** A tokenizer alone (a folder URL holding tokenizer.json, e.g. models/tokenizers/gpt2/): it can only tokenize. */
-  loadTokenizer(source: { baseUrl: string; files?: string[] }): Promise<Tokenizer>;
+  loadTokenizer(source: { baseUrl: string; files?: string[] }, opts?: { priority?: 'user' | 'background' }): Promise<Tokenizer>;
   /** Rasterise an attention map in the worker (crate/src/plot: the pixels of `glassbox plot`). `values` is copied. */
   drawMap(values: Float32Array | ArrayLike<number>, options: MapOptions): Promise<ImageBitmap | RgbaImage>;
   /** The same pixels as RGBA bytes. */

@@ -10,7 +10,7 @@
 //   load      { source: { baseUrl, present? } | { files }, randomSeed? }
 //                                                     -> progress*, result { handle, info }
 //   loadTokenizer { source: { baseUrl, present? } }   -> result { handle, info: { tokenizer, vocabSize } } (a tokenizer
-//             alone, e.g. models/tokenizers/gpt2/: only tokenize and free take its handle)
+//             alone, e.g. models/tokenizers/gpt2/: only tokenize and free take its handle; scheduled like tokenize)
 //   tokenize  { handle, text, options: { addSpecialTokens?, trace? } } -> result (raw tokens, see glassbox.js)
 //   run       { handle, text, options: { decoderIds?, scores?, topK?, logits? } } -> result (raw run result)
 //   inspect   { handle, text, options: { decoderIds?, scores?, topK?, qkv?: { kind, layer }, logitLens?,
@@ -104,7 +104,8 @@ async function handle(msg) {
 // Loading, freeing and starting the engine are not queued (they wait on the network).
 
 const SCHEDULED = new Set(['tokenize', 'run', 'inspect', 'drawMap', 'rasterizeMap', 'attentionDims', 'positionVectors',
-  'relativePositions', 'rotaryAngles', 'tokenEmbeddings', 'attentionPatterns', 'attentionRollout', 'generate']);
+  'relativePositions', 'rotaryAngles', 'tokenEmbeddings', 'attentionPatterns', 'attentionRollout', 'generate',
+  'loadTokenizer']);   // building a 50k-entry BPE is a long synchronous stretch: a background one waits its turn
 const USER = 0;
 const BACKGROUND = 1;
 const queue = []; // { msg, priority, lane, order, run: () => Promise<void>, timerTurn }

@@ -10,7 +10,9 @@
 //   encodings compare);
 // - both: ids and tokens equal to what Hugging Face transformers gave on the committed tokenizer fixtures
 //   (tests/fixtures/tokenizers/{gpt2,bert_uncased}/reference.json), and GPT-2's vocabulary and merges equal
-//   to the fixture that transformers wrote from the same files.
+//   to the fixture that transformers wrote from the same files;
+// - the page's path: scripts/serve.mjs lists the folders in /models/index.json and Glassbox.loadTokenizer (the
+//   worker's loadTokenizer) gives the wasm's ids.
 // scripts/setup.sh writes the folders (scripts/make-real-tokenizers.mjs); a missing one fails, never skips.
 
 import { test, before } from 'node:test';
@@ -19,6 +21,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PKG = join(ROOT, 'pkg', 'glassbox.js');
@@ -214,4 +217,58 @@ test('a tokenizer.json that is not one is refused with a message, and the tokeni
   const gpt2 = loadReal('gpt2');
   assert.throws(() => gpt2.tokenize('hi', { addSpecials: true }), /addSpecials/);
   gpt2.free();
+});
+
+// ---- through the page's path: scripts/serve.mjs lists them, Glassbox.loadTokenizer loads them in the worker -----
+
+/** A Node worker thread dressed as a Web Worker for glassbox.js (as in api.test.mjs). */
+class NodeWorker {
+  constructor() {
+    this.thread = new Worker(new URL('./worker-shim.mjs', import.meta.url), {
+      workerData: { workerUrl: pathToFileURL(join(ROOT, 'www', 'worker.js')).href },
+    });
+  }
+  postMessage(message, transfer) { this.thread.postMessage(message, transfer); }
+  addEventListener(type, listener) {
+    if (type === 'message') this.thread.on('message', (data) => listener({ data }));
+    if (type === 'error') this.thread.on('error', (err) => listener({ message: err.message }));
+  }
+  terminate() { this.thread.terminate(); }
+}
+
+test('the server lists models/tokenizers/ and Glassbox.loadTokenizer cuts text in the worker as the wasm does', async () => {
+  const { createGlassboxServer } = await import(pathToFileURL(join(ROOT, 'scripts', 'serve.mjs')).href);
+  const server = createGlassboxServer({ modelsDir: join(ROOT, 'models') });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${server.address().port}/`;
+  const { Glassbox } = await import(pathToFileURL(join(ROOT, 'www', 'glassbox.js')).href);
+  const gb = await Glassbox.create({ worker: new NodeWorker() });
+  try {
+    const index = await (await fetch(`${base}models/index.json`)).json();
+    const listed = Object.fromEntries(index.tokenizers.map((t) => [t.name, t]));
+    for (const name of ['gpt2', 'bert-base-uncased']) {
+      assert.equal(listed[name]?.path, `models/tokenizers/${name}/`, `index.json lists ${name}`);
+      assert.ok(listed[name].files.includes('tokenizer.json') && listed[name].files.includes('LICENSE.md'));
+      assert.match(listed[name].title, /\((50,257|30,522) tokens\)/);
+    }
+    assert.ok(!index.models.some((m) => m.name === 'tokenizers'), 'the tokenizer folder is not offered as a model');
+    const direct = loadReal('gpt2');
+    const tokenizer = await gb.loadTokenizer({ baseUrl: `${base}models/tokenizers/gpt2/`, files: listed.gpt2.files }, { priority: 'background' });
+    assert.deepEqual(tokenizer.info, { tokenizer: 'BPE', vocabSize: 50257 });
+    for (const text of SENTENCES.slice(0, 40)) {
+      const viaWorker = await tokenizer.tokenize(text);
+      const expected = direct.tokenize(text, {});
+      assert.deepEqual(Array.from(viaWorker.ids), Array.from(expected.ids), `ids of ${JSON.stringify(text)}`);
+      assert.deepEqual(viaWorker.tokens, expected.tokens);
+    }
+    direct.free();
+    const traced = await tokenizer.scheduled({ priority: 'user' }).tokenize('glassbox', { trace: true });
+    assert.ok(traced.trace.words.length === 1, 'a trace of the one word');
+    await tokenizer.free();
+    await assert.rejects(tokenizer.tokenize('hi'), /freed/);
+    await assert.rejects(gb.loadTokenizer({ baseUrl: `${base}models/tokenizers/nothing-here/` }), /tokenizer\.json: the server answered 404/);
+  } finally {
+    gb.terminate();
+    server.close();
+  }
 });

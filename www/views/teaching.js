@@ -474,7 +474,7 @@ export function mountTeaching(root, opts = {}) {
       }
       // The real GPT-2 and BERT uncased tokenizers (models/tokenizers/), when the server has them.
       for (const entry of opts.realTokenizers?.() ?? []) {
-        const real = await loadRealTokenizer(opts.glassbox?.(), entry).catch(() => null);
+        const real = await loadRealTokenizer(opts.glassbox?.(), entry, undefined, 'background').catch(() => null);
         if (!real) continue;
         const t = await real.scheduled({ priority: 'background' }).tokenize(st.text).catch((e) => ({ error: e.message }));
         side.push({ name: `${realWho(entry)} (real, ${real.info.vocabSize.toLocaleString('en')})`, kind: real.info.tokenizer, tokens: t });

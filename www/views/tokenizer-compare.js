@@ -45,13 +45,16 @@ export function choiceLabel(entry, vocabSize = null) {
 
 const loaded = new WeakMap();   // Glassbox -> Map(path -> Promise<Tokenizer>)
 
-/** The real tokenizer of `entry`, loaded once per Glassbox; `base` resolves its path (default: the page). */
-export function loadRealTokenizer(gb, entry, base = undefined) {
+/**
+ * The real tokenizer of `entry`, loaded once per Glassbox; `base` resolves its path (default: the page); `priority`
+ * of the load in the worker's queue ('user' or 'background').
+ */
+export function loadRealTokenizer(gb, entry, base = undefined, priority = 'user') {
   let cache = loaded.get(gb);
   if (!cache) loaded.set(gb, (cache = new Map()));
   const baseUrl = base ? new URL(entry.path, base).href : entry.path;
   if (!cache.has(baseUrl)) {
-    const p = gb.loadTokenizer({ baseUrl, files: Array.isArray(entry.files) ? entry.files : ['tokenizer.json'] });
+    const p = gb.loadTokenizer({ baseUrl, files: Array.isArray(entry.files) ? entry.files : ['tokenizer.json'] }, { priority });
     p.catch(() => cache.delete(baseUrl));
     cache.set(baseUrl, p);
   }
