@@ -77,7 +77,7 @@ class GlassboxTokens extends GlassboxElement {
   }
 
   linkState() {
-    return { ...super.linkState(), view: 'tokens' };
+    return { ...super.linkState(), view: 'tokens', tokenizer: this.getAttribute('tokenizer') ?? '' };
   }
 }
 

@@ -170,9 +170,11 @@ describe('<glassbox-tokens tokenizer="gpt2">', () => {
     await page.$eval('#w', (w) => w.setAttribute('tokenizer', 'bert-base-uncased'));
     await page.waitForFunction(() => document.querySelector('#w').shadowRoot.querySelector('.tokenizer-column[data-name="bert-base-uncased"]'), null, WAIT);
     assert.deepEqual(await chipsOf('bert-base-uncased'), ['[CLS]', ...FOX_WORDS.map((w) => w.toLowerCase()), '[SEP]']);
-    // The reader's choice goes back into the attribute.
+    // The reader's choice goes back into the attribute, and into the widget's "Open in Glassbox" link.
     await page.$eval('#w', (w) => w.shadowRoot.querySelector('input[value="gpt2"]').click());
     await page.waitForFunction(() => document.querySelector('#w').getAttribute('tokenizer') === 'gpt2', null, WAIT);
+    await page.waitForFunction(() => /[#&]tokenizer=gpt2(&|$)/.test(new URL([...document.querySelector('#w').shadowRoot
+      .querySelectorAll('a')].find((a) => a.href.includes('#'))?.href ?? 'http://x/').hash), null, WAIT);
     assert.deepEqual((await axeViolations(page, ['#w'])).serious, []);
     assert.deepEqual(foreignRequests(watch.requests), []);
     assert.deepEqual(watch.errors, []);
