@@ -12,13 +12,16 @@
 //   (tests/fixtures/tokenizers/{gpt2,bert_uncased}/reference.json), and GPT-2's vocabulary and merges equal
 //   to the fixture that transformers wrote from the same files;
 // - the page's path: scripts/serve.mjs lists the folders in /models/index.json and Glassbox.loadTokenizer (the
-//   worker's loadTokenizer) gives the wasm's ids.
+//   worker's loadTokenizer) gives the wasm's ids;
+// - the generator is reproducible, idempotent, and names a missing source.
 // scripts/setup.sh writes the folders (scripts/make-real-tokenizers.mjs); a missing one fails, never skips.
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -270,5 +273,27 @@ test('the server lists models/tokenizers/ and Glassbox.loadTokenizer cuts text i
   } finally {
     gb.terminate();
     server.close();
+  }
+});
+
+// ---- the generator --------------------------------------------------------------------------------------
+
+test('make-real-tokenizers.mjs writes the same folders again, leaves them alone when up to date, and names a missing source', () => {
+  const out = mkdtempSync(join(tmpdir(), 'glassbox-real-tokenizers-'));
+  try {
+    const run = (...args) => spawnSync(process.execPath, [join(ROOT, 'scripts', 'make-real-tokenizers.mjs'), '--out', out, ...args], { encoding: 'utf8' });
+    const first = run();
+    assert.equal(first.status, 0, first.stderr);
+    for (const name of ['gpt2', 'bert-base-uncased']) {
+      for (const file of ['tokenizer.json', 'README.md', 'LICENSE.md']) {
+        assert.ok(readFileSync(join(out, name, file)).equals(required(join(REAL, name, file), MAKE)), `${name}/${file} is reproduced byte for byte`);
+      }
+    }
+    assert.match(run().stdout, /GPT-2's real tokenizer is up to date[^]*BERT uncased's real tokenizer is up to date/);
+    const missing = run('--minilm', join(out, 'no-minilm-here'), '--strict');
+    assert.equal(missing.status, 1);
+    assert.match(missing.stdout, /BERT uncased's real tokenizer was not made: .*no-minilm-here\/vocab\.txt is missing\. .*scripts\/setup\.sh --minilm/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });
