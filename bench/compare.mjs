@@ -8,9 +8,10 @@
 // decode[storage].{tok_s, bound_tok_s}, memory[storage].{weights_mb, after_load_mb, after_512_mb},
 // wasm_bytes (plus a few extra fields).
 //
-// Peers (candle's dev-only bench crate under bench/candle, onnxruntime-web from npm) are optional:
-// a peer that is not built prints one line saying so and its figures are null. Timings are CPU time
-// of this process, min over samples after >= 10 warm-up calls, peers interleaved A B A B.
+// Peers are optional: a peer that is not built prints one line saying so and its figures are null.
+//   candle:           bench/candle/build.sh (dev-only crate, candle 0.11 for wasm32 + simd128)
+//   onnxruntime-web:  npm devDependency; python3 scripts/dev/export_onnx.py writes bench/onnx/
+// Timings are CPU time of this process, min over samples after >= 10 warm-up calls, peers interleaved A B C A B C.
 // Memory and decode per storage run in a fresh process each (wasm memory never shrinks).
 // This is a benchmark: it prints figures and asserts nothing; it is not part of the tests or CI.
 
@@ -104,11 +105,15 @@ const child = (what, storage) => JSON.parse(execFileSync(process.execPath, [file
 const peers = { candle: null, ort: null };
 const candleDir = join(ROOT, 'bench', 'candle', 'pkg');
 if (existsSync(join(candleDir, 'glassbox_candle_bench.js'))) {
-  const candle = await import(pathToFileURL(join(candleDir, 'glassbox_candle_bench.js')).href);
-  candle.initSync({ module: readFileSync(join(candleDir, 'glassbox_candle_bench_bg.wasm')) });
-  peers.candle = candle;
+  try {
+    const candle = await import(pathToFileURL(join(candleDir, 'glassbox_candle_bench.js')).href);
+    candle.initSync({ module: readFileSync(join(candleDir, 'glassbox_candle_bench_bg.wasm')) });
+    peers.candle = candle;
+  } catch (e) {
+    console.log(`peer candle: bench/candle/pkg does not load (${e.message}; rebuild with bench/candle/build.sh): its figures are null`);
+  }
 } else {
-  console.log('peer candle: not built (dev-only crate bench/candle, built for wasm32+simd128 into bench/candle/pkg): its figures are null');
+  console.log('peer candle: not built (bench/candle/build.sh builds the dev-only crate for wasm32+simd128 into bench/candle/pkg): its figures are null');
 }
 const ONNX_DIR = join(ROOT, 'bench', 'onnx');
 try {
@@ -127,6 +132,12 @@ const ortSession = async (file) => {
   if (!peers.ort || !existsSync(path)) return null;
   return peers.ort.InferenceSession.create(readFileSync(path), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
 };
+{
+  const ortVersion = peers.ort ? peers.ort.env.versions?.web : null;
+  const candleLine = peers.candle ? `candle 0.11.1 (wasm32, simd128 ${peers.candle.candle_simd128() ? 'on' : 'OFF'})` : 'candle absent';
+  const ortLine = peers.ort ? `onnxruntime-web ${ortVersion} (wasm EP, ${peers.ort.env.wasm.numThreads} thread, its SIMD build)` : 'onnxruntime-web absent';
+  console.log(`peers: ${candleLine}; ${ortLine}`);
+}
 const cpuMsAsync = async (f) => {
   const c0 = process.cpuUsage();
   await f();
@@ -157,54 +168,93 @@ const SHAPES = [
   ['GPT-2 c_attn', 768, 2304], ['GPT-2 ffn down', 3072, 768],
   ['T5-small ffn up', 512, 2048],
 ];
-console.log('\nGEMM/GEMV (f32 weights)          M    K     N   glassbox   candle      ort   % of peak / bandwidth');
+console.log('\nGEMM/GEMV (f32 weights; GFLOP/s)  M    K     N   glassbox   candle      ort   % of peak (M>1) or of bandwidth (M=1): glassbox / candle / ort');
 for (const [name, k, n] of SHAPES) {
   const ort = await ortSession(`matmul_${k}_${n}.onnx`);
   for (const m of quick ? [1, 128] : [1, 16, 128]) {
     const b = new glassbox.KernelBench('linear', m, k, n, 3);
+    const cl = peers.candle ? new peers.candle.CandleLinear(m, k, n, 3) : null; // the same y = x Wᵀ + b, W [N][K]
     const flops = b.flops();
     const ortFeed = ort && { x: new peers.ort.Tensor('float32', Float32Array.from({ length: m * k }, (_, i) => Math.sin(i)), [m, k]) };
     // Warm both, then A B A B.
     for (let i = 0; i < 10; i++) {
       b.run(true, 1);
+      if (cl) cl.run(1);
       if (ort) await ort.run(ortFeed);
     }
     const reps = Math.max(1, Math.ceil((quick ? 5 : 20) / Math.max(cpuMs(() => b.run(true, 1)), 1e-3)));
-    let ms = Infinity, ortMs = Infinity;
+    let ms = Infinity, candleMs = Infinity, ortMs = Infinity;
     for (let s = 0; s < (quick ? 3 : 7); s++) {
       ms = Math.min(ms, cpuMs(() => b.run(true, reps)) / reps);
+      if (cl) candleMs = Math.min(candleMs, cpuMs(() => cl.run(reps)) / reps);
       if (ort) ortMs = Math.min(ortMs, (await cpuMsAsync(async () => { for (let r = 0; r < reps; r++) await ort.run(ortFeed); })) / reps);
     }
     const gflops = flops / ms / 1e6;
-    const gbs = b.bytes() / ms / 1e6;
+    const bytes = b.bytes();
+    const gbs = bytes / ms / 1e6;
     b.free();
-    const row = { m, k, n, glassbox_gflops: gflops, candle_gflops: null, ort_gflops: ort ? flops / ortMs / 1e6 : null, glassbox_gbs: gbs };
+    if (cl) cl.free();
+    const row = { m, k, n, glassbox_gflops: gflops, candle_gflops: cl ? flops / candleMs / 1e6 : null, ort_gflops: ort ? flops / ortMs / 1e6 : null, glassbox_gbs: gbs };
     result.gemm.push(row);
-    const pct = m === 1 ? `${fmt((100 * gbs) / result.machine.bandwidth_gbs, 0)}% of bandwidth (${fmt(gbs)} GB/s)` : `${fmt((100 * gflops) / result.machine.peak_gflops, 0)}% of peak`;
+    // M = 1 reads every weight once for 2 flops each: compare to the bandwidth (same bytes for all).
+    const share = (g) => (g == null ? '—' : m === 1 ? `${fmt((100 * g * bytes) / flops / result.machine.bandwidth_gbs, 0)}%` : `${fmt((100 * g) / result.machine.peak_gflops, 0)}%`);
+    const pct = `${share(gflops)} / ${share(row.candle_gflops)} / ${share(row.ort_gflops)}${m === 1 ? ` of bandwidth (glassbox ${fmt(gbs)} GB/s)` : ' of peak'}`;
     console.log(`${name.padEnd(28)} ${String(m).padStart(5)} ${String(k).padStart(4)} ${String(n).padStart(5)} ${fmt(gflops).padStart(10)} ${fmt(row.candle_gflops).padStart(8)} ${fmt(row.ort_gflops).padStart(8)}   ${pct}`);
   }
 }
 {
-  const b = new glassbox.KernelBench('nk', 1, 768, 50257, 3);
-  const ms = timeMin(() => b.run(true, 1), { warm: 3 });
+  // The tied LM head: x [1][768] against the embedding E [50257][768] (y = x Eᵀ), 154 MB streamed
+  // per call. candle's Linear without bias is the same operation on the same layout; ort's MatMul
+  // reads W [768][50257]. Interleaved A B C, min of samples.
+  const [k, n] = [768, 50257];
+  const b = new glassbox.KernelBench('nk', 1, k, n, 3);
+  const cl = peers.candle ? new peers.candle.CandleLinear(1, k, n, 3) : null;
+  const ort = await ortSession(`matmul_${k}_${n}.onnx`);
+  const ortFeed = ort && { x: new peers.ort.Tensor('float32', Float32Array.from({ length: k }, (_, i) => Math.sin(i)), [1, k]) };
+  for (let i = 0; i < 3; i++) {
+    b.run(true, 1);
+    if (cl) cl.run(1);
+    if (ort) await ort.run(ortFeed);
+  }
+  let ms = Infinity, candleMs = Infinity, ortMs = Infinity;
+  for (let s = 0; s < (quick ? 3 : 9); s++) {
+    ms = Math.min(ms, cpuMs(() => b.run(true, 3)) / 3);
+    if (cl) candleMs = Math.min(candleMs, cpuMs(() => cl.run(3)) / 3);
+    if (ort) ortMs = Math.min(ortMs, (await cpuMsAsync(async () => { for (let r = 0; r < 3; r++) await ort.run(ortFeed); })) / 3);
+  }
+  const weightBytes = 4 * k * n; // what every engine must stream; ours counts the same
   result.lm_head_gbs = b.bytes() / ms / 1e6;
+  result.lm_head = { m: 1, k, n, glassbox_gbs: result.lm_head_gbs, candle_gbs: cl ? weightBytes / candleMs / 1e6 : null, ort_gbs: ort ? weightBytes / ortMs / 1e6 : null };
   b.free();
-  console.log(`GPT-2 tied LM head (matmul_nk)     1  768 50257   ${fmt(result.lm_head_gbs)} GB/s = ${fmt((100 * result.lm_head_gbs) / result.machine.bandwidth_gbs, 0)}% of bandwidth`);
+  if (cl) cl.free();
+  const pctOf = (g) => (g == null ? '—' : `${fmt((100 * g) / result.machine.bandwidth_gbs, 0)}%`);
+  const { glassbox_gbs: g, candle_gbs: c, ort_gbs: o } = result.lm_head;
+  console.log(`GPT-2 tied LM head (GB/s)        1  768 50257 ${fmt(g).padStart(10)} ${fmt(c).padStart(8)} ${fmt(o).padStart(8)}   ${pctOf(g)} / ${pctOf(c)} / ${pctOf(o)} of bandwidth`);
 }
+console.log('(M = 1 re-reads the same weights, at most 9.4 MB here: they stay in a large last-level cache, so above 100% means\n cache, not memory, bandwidth; the 154 MB LM head is the figure that streams from memory.)');
 
 // all-MiniLM-L6-v2 end to end.
 const minilmDir = join(ROOT, 'models', 'extra', 'all-minilm-l6-v2');
 if (existsSync(join(minilmDir, 'model.safetensors'))) {
   const model = new glassbox.BenchModel(readFileSync(join(minilmDir, 'config.json')), readFileSync(join(minilmDir, 'model.safetensors')), '', 0);
   const ortMiniLM = await ortSession('all-minilm-l6-v2.onnx');
+  let candleBert = null;
+  if (peers.candle) {
+    try {
+      candleBert = new peers.candle.CandleBert(readFileSync(join(minilmDir, 'config.json')), readFileSync(join(minilmDir, 'model.safetensors')));
+    } catch (e) {
+      console.log(`peer candle: BERT does not load (${e.message}): MiniLM candle_ms null`);
+    }
+  }
   if (peers.ort && !ortMiniLM) console.log('peer onnxruntime-web: bench/onnx/all-minilm-l6-v2.onnx not exported (scripts/dev/export_onnx.py): MiniLM ort_ms null');
   console.log('\nall-MiniLM-L6-v2            glassbox ms  with capture ms   candle ms   ort ms');
   for (const t of [16, 128]) {
     const x = ids(t);
     x[0] = 101;
     x[t - 1] = 102;
-    // A B A B: with and without capture interleaved.
-    let plain = Infinity, capture = Infinity, ortMs = Infinity;
+    // A B C D A B C D: ours without and with capture, candle, ort; min of 15 single calls each
+    // (one call is 20-200 ms, so more samples than the kernels to get past a busy machine).
+    let plain = Infinity, capture = Infinity, candleMs = Infinity, ortMs = Infinity;
     const big = (v) => BigInt64Array.from(v, (id) => BigInt(id));
     const feed = ortMiniLM && {
       input_ids: new peers.ort.Tensor('int64', big(x), [1, t]),
@@ -214,27 +264,41 @@ if (existsSync(join(minilmDir, 'model.safetensors'))) {
     for (let i = 0; i < 10; i++) {
       model.forward(x, false);
       model.forward(x, true);
+      if (candleBert) candleBert.forward(x);
       if (feed) await ortMiniLM.run(feed);
     }
-    for (let s = 0; s < (quick ? 3 : 7); s++) {
+    for (let s = 0; s < (quick ? 3 : 15); s++) {
       plain = Math.min(plain, cpuMs(() => model.forward(x, false)));
       capture = Math.min(capture, cpuMs(() => model.forward(x, true)));
+      if (candleBert) candleMs = Math.min(candleMs, cpuMs(() => candleBert.forward(x)));
       if (feed) ortMs = Math.min(ortMs, await cpuMsAsync(() => ortMiniLM.run(feed)));
     }
-    let check = '';
-    if (feed) {
-      const ours = model.hidden(x);
-      const theirs = (await ortMiniLM.run(feed)).last_hidden_state.data;
+    // Outputs checked equal: the last hidden state [T][C], element by element.
+    const ours = model.hidden(x);
+    const maxAbsDiff = (theirs) => {
+      if (theirs.length !== ours.length) return Infinity;
       let worst = 0;
       for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i] - theirs[i]));
-      check = `   outputs: max |glassbox - ort| = ${worst.toExponential(2)}`;
-      result.minilm_ort_max_abs_diff = Math.max(result.minilm_ort_max_abs_diff || 0, worst);
+      return worst;
+    };
+    const checks = [];
+    const row = { glassbox_ms: plain, glassbox_capture_ms: capture, candle_ms: candleBert ? candleMs : null, ort_ms: feed ? ortMs : null };
+    if (candleBert) {
+      row.candle_max_abs_diff = maxAbsDiff(candleBert.forward(x));
+      result.minilm_candle_max_abs_diff = Math.max(result.minilm_candle_max_abs_diff || 0, row.candle_max_abs_diff);
+      checks.push(`candle ${row.candle_max_abs_diff.toExponential(2)}`);
     }
-    const ortValue = feed ? ortMs : null;
-    result.minilm[String(t)] = { glassbox_ms: plain, glassbox_capture_ms: capture, candle_ms: null, ort_ms: ortValue };
-    console.log(`${String(t).padStart(4)} tokens ${fmt(plain).padStart(22)} ${fmt(capture).padStart(16)} ${fmt(null).padStart(11)} ${fmt(ortValue).padStart(8)}${check}`);
+    if (feed) {
+      row.ort_max_abs_diff = maxAbsDiff((await ortMiniLM.run(feed)).last_hidden_state.data);
+      result.minilm_ort_max_abs_diff = Math.max(result.minilm_ort_max_abs_diff || 0, row.ort_max_abs_diff);
+      checks.push(`ort ${row.ort_max_abs_diff.toExponential(2)}`);
+    }
+    result.minilm[String(t)] = row;
+    const check = checks.length ? `   last hidden state, max |glassbox - peer|: ${checks.join(', ')}` : '';
+    console.log(`${String(t).padStart(4)} tokens ${fmt(plain).padStart(22)} ${fmt(capture).padStart(16)} ${fmt(row.candle_ms).padStart(11)} ${fmt(row.ort_ms).padStart(8)}${check}`);
   }
   model.free();
+  if (candleBert) candleBert.free();
 } else {
   console.log('\nall-MiniLM-L6-v2: not present (scripts/fetch-minilm.sh puts it in models/extra/all-minilm-l6-v2); figures null');
   for (const t of ['16', '128']) result.minilm[t] = { glassbox_ms: null, glassbox_capture_ms: null, candle_ms: null, ort_ms: null };
