@@ -6,7 +6,7 @@ import { renderModelFacts } from './views/model-facts.js';
 import { renderTokens } from './views/tokens.js';
 import { mountTokenizerCompare, realTokenizers } from './views/tokenizer-compare.js';
 import { renderTextHighlight } from './views/text-highlight.js';
-import { renderHeatmap, heatmapData } from './views/heatmap.js';
+import { renderHeatmap } from './views/heatmap.js';
 import { attentionMap, labelSchemeOf, stepMap } from './run-view.js';
 import { renderGenerated } from './views/generated.js';
 import { renderSampling } from './views/sampling.js';
@@ -71,17 +71,11 @@ const state = {
   decoderIds: null, decoderIdsFor: null,   // the last generated output, fed back as decoder input
   gen: null,              // {handle, steps, selected, running, prompt, input, prefixTokens, prefixSpecial, status}
   stepKind: 'self', stepLayer: '0',
-  events: [],             // what happened, for the test hook: loads, runs, tokens as they were drawn
   inFlight: 0, inFlightTimer: 0,  // tokenize/run calls waiting on the worker (the Stop control shows for slow ones)
   interrupting: false,    // Stop was pressed: the worker is being replaced and the model reloaded
   figures: {},            // what this machine does with the loaded model: { loadMs, firstPlotMs, firstTokenMs, tokensPerS, nTokens }
   lastRunMs: 0,           // how long the last run took in the worker (decides whether off-screen views wait)
 };
-
-function logEvent(type, detail = {}) {
-  state.events.push({ type, at: performance.now(), ...detail });
-  if (state.events.length > 2000) state.events.splice(0, 1000);
-}
 
 // ---- small helpers -------------------------------------------------------------------------------
 
@@ -140,11 +134,9 @@ async function interruptCall() {
   ui.interruptButton.disabled = true;
   stopGeneration();
   ui.runStatus.textContent = 'Stopping: restarting the engine and loading the model again…';
-  logEvent('interrupt');
   try {
     await state.gb.interrupt();
     ui.runStatus.textContent = `Stopped. The engine was restarted and ${state.modelName || 'the model'} loaded again; your text is unchanged.`;
-    logEvent('interrupted');
   } catch (e) {
     ui.runStatus.textContent = '';
     showError(ui.runError, `The computation could not be stopped cleanly (${e.message}). Reload the page.`);
@@ -241,10 +233,8 @@ async function loadModel(source, name, bundledIndex = null) {
     old?.free().catch(() => {});
     state.figures = { loadMs: performance.now() - startedAt };
     onModelChanged();
-    logEvent('loaded', { name });
   } catch (e) {
     if (seq === state.loadSeq) showError(ui.modelError, e);
-    logEvent('load-error', { name, message: e?.message });
   } finally {
     if (seq === state.loadSeq) {
       state.loading = false;
@@ -408,11 +398,9 @@ async function run() {
     }
     teachingGate.newInput(model.info.nParams >= DEFER_TEACHING_PARAMS || state.lastRunMs >= DEFER_TEACHING_RUN_MS);
     teaching?.update(text);
-    logEvent('run', { text });
   } catch (e) {
     if (state.interrupting) return;   // the Stop control reports what happened and tokenizes again
     showError(ui.runError, e);
-    logEvent('run-error', { message: e?.message });
     tokenizeNow();   // the tokens of the text are still worth showing (e.g. to see why it is too long)
   } finally {
     state.running = false;
@@ -433,6 +421,10 @@ function updateStaleNote() {
 
 /** Rasterise a map's cells in the worker (crate/src/plot, the pixels of `glassbox plot`). */
 const raster = (values, options) => state.gb.drawMap(values, options);
+// The step map follows a generation's tokens: its cells come back as pixels the page puts on its canvas. An
+// ImageBitmap (drawMap) costs the worker several times the rasterising itself (the OffscreenCanvas), and the
+// worker is decoding.
+const stepRaster = (values, options) => state.gb.rasterizeMap(values, options);
 
 function renderAttention() {
   const r = state.result;
@@ -637,13 +629,12 @@ async function generate() {
   setStatus();
   renderGeneration();
   gen.handle = model.generate(text, {
-    ...sampling, numCandidates: N_CANDIDATES, captureAttention: true,
+    ...sampling, numCandidates: N_CANDIDATES, captureAttention: true, attention: stepLayerOnly(text, sampling),
     onToken: (t) => {
       if (state.gen !== gen) return;
       arrivals.push(performance.now());
       gen.steps.push(t);
       if (gen.follow) gen.selected = gen.steps.length - 1;
-      logEvent('token', { step: t.step, id: t.id });
       scheduleGenerationRender(gen);
     },
   });
@@ -660,7 +651,6 @@ async function generate() {
   try {
     const res = await gen.handle.done;
     if (state.gen === gen && res.stoppedBy !== 'cancel') generationFigures(startedAt, arrivals);
-    logEvent('done', { stoppedBy: res.stoppedBy, ids: [...res.ids] });
     gen.status = { eos: 'Stopped at the end-of-text token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
       cancel: 'Stopped.' }[res.stoppedBy] ?? '';
     if (res.beams) {
@@ -678,6 +668,22 @@ async function generate() {
     setStatus();
     if (state.gen === gen) renderGeneration();
   }
+}
+
+/**
+ * The generation's `attention` option: undefined (every layer of every step, so the step view switches layers at
+ * once) unless those rows would pass MAP_BUDGET_BYTES over the whole generation (a real-size model writing
+ * hundreds of tokens); then each token brings only the step layer shown when Generate was pressed.
+ */
+function stepLayerOnly(text, sampling) {
+  const info = state.model.info;
+  const prompt = state.tokensText === text && state.tokens ? state.tokens.ids.length : Math.ceil(text.length / 2);
+  const steps = sampling.maxNewTokens ?? 1000;
+  const keys = steps * prompt + (steps * (steps + 1)) / 2;   // every step's row spans all keys fed so far
+  const layers = info.kind === 'encoder-decoder' ? 2 * info.nDecoderLayers : info.nLayers;
+  if (layers * info.nHeads * keys * 4 <= MAP_BUDGET_BYTES) return undefined;
+  const layer = Number(state.stepLayer) || 0;
+  return { layers: [layer, layer + 1] };
 }
 
 /** After an encoder-decoder generates, show the attention over the whole output in the main map. */
@@ -700,7 +706,6 @@ function scheduleGenerationRender(gen) {
     gen.renderPending = false;
     if (state.gen !== gen) return;
     renderGeneration();
-    logEvent('render', { shown: ui.generated.querySelectorAll('.gen-token').length });
   });
 }
 
@@ -736,7 +741,32 @@ function renderGeneration() {
     status: gen.status, onSelect: selectStep });
   const step = gen.steps[gen.selected];
   renderSampling(ui.candidates, { step, settings: gen.sampling, vocabSize: state.model.info.vocabSize, scheme });
-  renderStepAttention(step, gen.selected);
+  if (gen.running && gen.follow && gen.steps.length > 1) followStepAttention(gen);
+  else {
+    clearTimeout(gen.stepMapTimer);
+    gen.stepMapTimer = null;
+    gen.stepMapAt = performance.now();
+    renderStepAttention(step, gen.selected);
+  }
+}
+
+/**
+ * While tokens stream in, the step map follows the newest token at most every STEP_MAP_FOLLOW_MS: its cells are
+ * drawn by the worker, between the generation's batches, so a map per frame would cost a small model a tenth of
+ * its decoding. A token picked by hand, and the last one when the generation ends, are drawn at once.
+ */
+const STEP_MAP_FOLLOW_MS = 200;
+function followStepAttention(gen) {
+  if (gen.stepMapTimer) return;
+  const wait = (gen.stepMapAt ?? 0) + STEP_MAP_FOLLOW_MS - performance.now();
+  const draw = () => {
+    gen.stepMapTimer = null;
+    if (state.gen !== gen) return;
+    gen.stepMapAt = performance.now();
+    renderStepAttention(gen.steps[gen.selected], gen.selected);
+  };
+  if (wait <= 0) draw();
+  else gen.stepMapTimer = setTimeout(draw, wait);
 }
 
 /** The attention a generated token was produced with: one row per head (and their mean), for one layer. */
@@ -755,15 +785,30 @@ function renderStepAttention(step, s) {
   renderSegmented(ui.stepKindSwitch, 'step-kind', kinds.map((k) => ({ value: k, label: k === 'self' ? 'Self' : 'Cross' })),
     state.stepKind, (v) => { state.stepKind = v; renderGeneration(); });
   const tensor = att[state.stepKind];
-  const [L] = tensor.shape;
+  const first = tensor.firstLayer ?? 0;
+  const L = tensor.firstLayer === undefined ? tensor.shape[0] : stepLayerCount(state.stepKind);
   ui.stepLayerSelect.disabled = false;
   state.stepLayer = renderSelect(ui.stepLayerSelect, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), state.stepLayer);
   const layer = Number(state.stepLayer);
+  if (layer < first || layer >= first + tensor.shape[0]) {
+    ui.stepHeatmap.hidden = true;
+    ui.stepControls.hidden = false;
+    ui.stepPlaceholder.hidden = false;
+    ui.stepPlaceholder.textContent = `This long generation kept only layer ${first + 1}'s attention for each step (every `
+      + `layer's would pass ${MAP_BUDGET_BYTES >> 20} MB). Pick layer ${first + 1}, or generate again with this layer chosen.`;
+    return;
+  }
   ui.stepPlaceholder.hidden = true;
   ui.stepControls.hidden = false;
   ui.stepHeatmap.hidden = false;
   const view = stepMap(state.gen, { s, kind: state.stepKind, layer, modelKind: state.model.info.kind, scheme: state.scheme });
-  renderHeatmap(ui.stepHeatmap, { ...view, raster });
+  renderHeatmap(ui.stepHeatmap, { ...view, raster: stepRaster });
+}
+
+/** How many layers a generation's step attention of `kind` ('self' | 'cross') has. */
+function stepLayerCount(kind) {
+  const info = state.model.info;
+  return info.kind === 'encoder-decoder' ? info.nDecoderLayers : info.nLayers;
 }
 
 // ---- what this machine does: load time, first plot, tokens/s -------------------------------------
@@ -952,29 +997,6 @@ function wire() {
   ui.stepLayerSelect.addEventListener('change', () => { state.stepLayer = ui.stepLayerSelect.value; renderGeneration(); });
 }
 
-/** A read-only window for the browser tests: what the page shows, as numbers. */
-function exposeTestHook() {
-  window.__glassbox = {
-    get status() { return document.body.dataset.status; },
-    info: () => state.model?.info ?? null,
-    bundled: () => state.bundled.map((m) => m.name),
-    tokens: () => state.tokens && { ids: Array.from(state.tokens.ids), tokens: [...state.tokens.tokens] },
-    heatmap: (which = 'main') => {
-      const v = heatmapData(which === 'step' ? ui.stepHeatmap : ui.heatmap);
-      if (!v) return null;
-      return { kind: state.kind, layer: Number(state.layer), head: state.head, nRows: v.nRows, nCols: v.nCols,
-        rowLabels: v.rowLabels, colLabels: v.colLabels, values: Array.from(v.values) };
-    },
-    events: () => state.events,
-    // Recovery test: a deliberate panic in the engine; its message is shown where a failed run's would be.
-    // Stop test: the worker busy for `ms` in one synchronous stretch, as a long run is; its promise settles on Stop.
-    debugBusy: (ms) => tracked(state.gb._request({ type: 'debugBusy', ms })).then(() => 'done', (e) => e.message),
-    debugPanic: () => state.gb._request({ type: 'debugPanic' }).catch((e) => { showError(ui.runError, e); return e.message; }),
-    generation: () => state.gen && { running: state.gen.running, status: state.gen.status, selected: state.gen.selected,
-      steps: state.gen.steps.map((t) => ({ step: t.step, id: t.id, token: t.token, prob: t.prob, nCandidates: t.candidates.length })) },
-  };
-}
-
 // The same text through GPT-2's or BERT uncased's real tokenizer, beside the model's (models/tokenizers/).
 const tokenizerCompare = mountTokenizerCompare(ui.realTokenizers, { glassbox: () => state.gb, idPrefix: 'page', onHighlight: highlightSpan });
 
@@ -987,7 +1009,6 @@ const teaching = ui.teaching
 async function main() {
   wire();
   watchTeaching();
-  exposeTestHook();
   try {
     const saved = sessionStorage.getItem(TEXT_KEY);
     if (saved !== null) ui.text.value = saved;

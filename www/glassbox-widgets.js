@@ -304,7 +304,10 @@ class GlassboxGeneration extends GlassboxElement {
         if (this._gen !== gen) return;
         gen.steps.push(t);
         gen.selected = gen.steps.length - 1;
-        this._render();
+        // Tokens come a frame's worth at a time: draw once per frame, not once per token.
+        if (gen.renderPending) return;
+        gen.renderPending = true;
+        requestAnimationFrame(() => { gen.renderPending = false; if (this._gen === gen) this._render(); });
       },
     });
     // What was fed before the first new token: the keys' labels in the step maps.
@@ -371,8 +374,17 @@ class GlassboxGeneration extends GlassboxElement {
     const layer = Math.min(L - 1, this._step.layer);
     renderSelect(this.ui.stepLayer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), String(layer));
     const view = stepMap(this._gen, { s, kind: this._step.kind, layer, modelKind: this._entry.model.info.kind, scheme: this._entry.scheme });
-    renderHeatmap(this.ui.stepHeatmap, { ...view, raster });
+    renderHeatmap(this.ui.stepHeatmap, { ...view, raster: stepRaster });
   }
+}
+
+/**
+ * The step map follows a generation's tokens: its cells come back as pixels (rasterizeMap) rather than an
+ * ImageBitmap, whose OffscreenCanvas costs the worker several times the rasterising itself, between the
+ * generation's batches.
+ */
+async function stepRaster(values, options) {
+  return (await sharedGlassbox()).rasterizeMap(values, options);
 }
 
 // ---- <glassbox-qkv> and <glassbox-predictions> (the page's teaching views) -------------------------

@@ -292,10 +292,13 @@ export interface GenerateOptions {
   lengthPenalty?: number;
   numCandidates?: number; // 10
   captureAttention?: boolean; // true
+  /** Which step attention each token carries (default: every kind and layer); partial tensors have `firstLayer`. */
+  attention?: { kinds?: Array<'encoder' | 'decoder' | 'cross'>; layers?: [number, number] };
   /** Ablate heads for every step (see InspectOptions.headMask). */
   headMask?: HeadMask;
   /** Encoder-decoder: hide source tokens for the whole generation (see InspectOptions.tokenMask). */
   tokenMask?: ArrayLike<number>;
+  /** Called once per token, in order; a fast model's tokens arrive about a frame's worth at a time (several calls in one task). */
   onToken?: (t: GeneratedToken) => void;
 }
 

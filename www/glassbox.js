@@ -80,7 +80,8 @@ export class Glassbox {
    * Load a model from a folder URL (`{ baseUrl, files? }`; `files` lists the names present, as
    * /models/index.json gives them, so absent optional files are not requested) or from files
    * (`{ files: { 'config.json': Blob, ... } }`).
-   * ArrayBuffers in `files` are transferred to the worker (they become detached here).
+   * ArrayBuffers in `files` (and typed arrays spanning their whole buffer) are transferred to the worker:
+   * they become detached here, so the page keeps no second copy of the weights.
    * `randomSeed` builds the architecture with seeded random weights and skips model.safetensors.
    */
   async loadModel(source, opts = {}) {
@@ -89,7 +90,13 @@ export class Glassbox {
     if (source && typeof source.baseUrl === 'string') {
       message = { baseUrl: resolveUrl(source.baseUrl), present: Array.isArray(source.files) ? source.files.map(String) : undefined };
     } else if (source && source.files && typeof source.files === 'object' && !Array.isArray(source.files)) {
-      for (const value of Object.values(source.files)) if (value instanceof ArrayBuffer) transfer.push(value);
+      // Moved, not copied: once the worker has the weights the page holds no second copy of them. A typed
+      // array moves its buffer only when it spans all of it (a view into a larger or pooled buffer is copied).
+      for (const value of Object.values(source.files)) {
+        const whole = ArrayBuffer.isView(value) && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength;
+        const buffer = value instanceof ArrayBuffer ? value : whole && value.buffer instanceof ArrayBuffer ? value.buffer : null;
+        if (buffer && !transfer.includes(buffer)) transfer.push(buffer);
+      }
       message = { files: source.files };
     } else {
       throw new Error('the model source must be { baseUrl: "models/name/" } or { files: { "config.json": file, ... } }. '
@@ -240,8 +247,9 @@ export class Glassbox {
       case 'started':
         pending.onStarted?.(msg.value);
         break;
-      case 'token':
-        pending.onToken?.(msg.value);
+      case 'tokens':
+        // A batch (what the worker decoded in about a frame): one call per token, in order.
+        for (const token of msg.value) pending.onToken?.(token);
         break;
       case 'result':
         this._pending.delete(msg.id);
@@ -335,7 +343,8 @@ export class Model {
   }
 
   /**
-   * Generate token by token. `onToken` sees each token as it arrives; `cancel()` stops at the next step.
+   * Generate token by token. `onToken` is called once per token, in order, as tokens arrive (a fast model's
+   * come about a frame's worth at a time, several calls in one task); `cancel()` stops at the next step.
    * Options left out take the model's generation settings (`info.generation`, from
    * generation_config.json); options given override them. `numBeams > 1` runs beam search: the
    * whole search runs first, then the best hypothesis arrives as token events (`prob: null`, no

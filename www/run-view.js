@@ -105,8 +105,9 @@ function startMarked(run, kind, axis, which) {
 export function stepRows(tensor, layer) {
   const [, H, , P] = tensor.shape;
   const values = new Float32Array((H + 1) * P);
+  const l = layer - (tensor.firstLayer ?? 0); // a generation that kept only some layers counts from its first
   for (let h = 0; h < H; h++) {
-    const row = tensor.data.subarray((layer * H + h) * P, (layer * H + h + 1) * P);
+    const row = tensor.data.subarray((l * H + h) * P, (l * H + h + 1) * P);
     values.set(row, h * P);
     for (let k = 0; k < P; k++) values[H * P + k] += row[k] / H;
   }

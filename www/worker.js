@@ -1,7 +1,7 @@
 // The Glassbox Web Worker: owns the wasm module and every loaded model.
 //
 // Protocol (see docs/js-api.md): requests are `{ id, type, ... }`; replies carry the same id and
-// one of `type: 'progress' | 'started' | 'token' | 'result' | 'error'`. Every typed array in a
+// one of `type: 'progress' | 'started' | 'tokens' | 'result' | 'error'`. Every typed array in a
 // reply is transferred, never copied. A request never kills the worker: failures become
 // `error` replies with the core's message.
 //
@@ -26,9 +26,10 @@
 //   relativePositions { handle, stack, n }             -> result (T5 buckets and bias)
 //   tokenEmbeddings   { handle, stack, ids }           -> result { rows: { data, shape }, scale }
 //   rotaryAngles      { handle, n }                    -> result { nPositions, nPairs, theta, scaling, invFreq, angles }
-//   generate  { handle, text, options }               -> started { ..., plan }, token*, result { ids, text, stoppedBy, beams? }
-//             (options left out take the model's generation_config.json; numBeams > 1 runs the whole
-//              beam search before `started`, then replays the best hypothesis as token events)
+//   generate  { handle, text, options }               -> started { ..., plan }, tokens*, result { ids, text, stoppedBy, beams? }
+//             (`tokens`: an array of tokens in order, about a frame's worth each, the first token alone;
+//              options left out take the model's generation_config.json; numBeams > 1 runs the whole
+//              beam search before `started`, then replays the best hypothesis as tokens)
 //
 // Every request that computes (tokenize, run, inspect, generate, drawMap, ...) may also carry
 // `priority: 'user' | 'background'` (default 'user') and `lane` (a string): see "Scheduling" below.
@@ -190,8 +191,6 @@ function dispatch(msg) {
     case 'memory': return getEngine().then(() => ({ wasmBytes: wasmMemory?.buffer.byteLength ?? 0 }));
     case 'trainerCreate': case 'trainerStep': case 'trainerEvaluate': case 'trainerInfo': case 'trainerFree': case 'fitLogistic':
       return learn(msg);
-    case 'debugPanic': return getEngine().then((api) => api.debugPanic());
-    case 'debugBusy': return debugBusy(msg.ms);
     default: throw new Error(`unknown request type "${msg.type}". Use init, load, loadTokenizer, tokenize, run, inspect, attentionDims, `
       + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, attentionPatterns, '
       + 'attentionRollout, generate, cancel, free, memory, trainerCreate, trainerStep, trainerEvaluate, trainerInfo, trainerFree or fitLogistic');
@@ -321,14 +320,6 @@ async function load(msg) {
 /// True when every file is a File/Blob handle, which can be read again without keeping a copy.
 function onlyBlobs(files) {
   return Boolean(files) && typeof Blob !== 'undefined' && Object.values(files).every((v) => v instanceof Blob);
-}
-
-/// Test hook: keep the worker busy in one synchronous stretch, as a long tokenize or run does, so the page's
-/// Stop (Glassbox.interrupt) can be tested. Bounded to 60 s.
-function debugBusy(ms) {
-  const until = Date.now() + Math.min(Math.max(Number(ms) || 0, 0), 60000);
-  while (Date.now() < until) { /* busy */ }
-  return true;
 }
 
 /// `present`: the folder's file names when known (from /models/index.json), so absent optional
@@ -561,32 +552,38 @@ function free(handle) {
   return null;
 }
 
-// A macrotask boundary between generation steps, so a `cancel` (or any other request) that
-// arrived meanwhile is handled. A MessageChannel round trip is fast (setTimeout is clamped to 4 ms
-// when nested), but some hosts drain one port before another (Node's worker threads starve the
-// parent's port), so at least every few milliseconds, and always before a generation's first step
-// (a `cancel` sent right after `generate` must win), the turn goes through a timer instead
-// (Node's setImmediate runs after the port messages that have arrived; elsewhere setTimeout).
+// A macrotask boundary between jobs (a generation's batches among them), so a `cancel` (or any other
+// request) that arrived meanwhile is handled. A MessageChannel round trip is fast, but some hosts drain
+// one port before another (Node's worker threads starve the parent's port), so at least every few
+// milliseconds, and always before a generation's first step (a `cancel` sent right after `generate`
+// must win), the turn goes through a timer instead (Node's setImmediate runs after the port messages
+// that have arrived; elsewhere setTimeout). Browsers clamp a timeout set from inside a timer's task to
+// 4 ms ("nested" timers): with a job per token that was most of a small model's token, and 4 ms of a
+// large one's, so the timeout is set from a message task, where it is not nested.
 const TIMER_TURN_MS = 8;
 const tick = new MessageChannel();
 const ticking = [];
 let lastTimerTurn = 0;
 tick.port1.onmessage = () => ticking.shift()?.();
-const timerTurn = typeof setImmediate === 'function' ? (resolve) => setImmediate(resolve) : (resolve) => setTimeout(resolve, 0);
+const messageTurn = (resolve) => {
+  ticking.push(resolve);
+  tick.port2.postMessage(null);
+};
+const timerTurn = typeof setImmediate === 'function'
+  ? (resolve) => setImmediate(resolve)
+  : (resolve) => messageTurn(() => setTimeout(resolve, 0));
 function yieldToEventLoop(first = false) {
   const now = Date.now();
   if (first || now - lastTimerTurn >= TIMER_TURN_MS) {
     lastTimerTurn = now;
     return new Promise(timerTurn);
   }
-  return new Promise((resolve) => {
-    ticking.push(resolve);
-    tick.port2.postMessage(null);
-  });
+  return new Promise(messageTurn);
 }
 
-/// The first job of an inspection with a logit lens: the forward pass. The lens follows one hidden
-/// state per job (crate/src/wasm/lens.rs), so a user request waits for one state at most, not all.
+/// The first job of an inspection with a logit lens: the forward pass. The lens follows a block of
+/// positions of one hidden state per job (crate/src/wasm/lens.rs), so a user request waits for one block
+/// at most (a fraction of a second through GPT-2's head), not the whole lens.
 async function startInspection(msg, priority, lane) {
   let job = null;
   try {
@@ -622,7 +619,15 @@ function freeQuietly(wasmObject) {
   try { wasmObject?.free(); } catch { /* freed already, or its engine crashed and was replaced */ }
 }
 
-/// The first job of a generation: the generator and its prompt's forward pass; the steps are queued
+// A generation decodes in batches: one job decodes tokens until about a frame's worth of time has gone
+// (BATCH_MS, judged by the last step's time so a batch does not overrun it by a whole slow step), then
+// posts them in one `tokens` message and queues its next batch behind the user requests that arrived
+// meanwhile. A small model's tokens (a millisecond each) reach the page a frame's worth at a time, one
+// message and one scheduler turn per batch instead of per token; a large model's (tens of ms each) go one
+// per batch, as soon as each is decoded. The first token always goes alone, at once.
+const BATCH_MS = 16;
+
+/// The first job of a generation: the generator and its prompt's forward pass; the batches are queued
 /// one at a time after it, each behind the user requests that arrived meanwhile.
 async function startGeneration(msg, priority) {
   let generator = null;
@@ -633,7 +638,8 @@ async function startGeneration(msg, priority) {
     generator = entry.engine.WasmGenerator.create(entry.model, text(msg.text), msg.options);
     generations.set(msg.id, gen);
     post({ id: msg.id, type: 'started', value: generator.start(entry.model) });
-    enqueue({ msg, priority, lane: null, step: true, run: () => generationStep(msg, priority, entry, generator, gen, 0, '') });
+    const run = { msg, priority, entry, generator, gen, sent: 0, text: '', stepMs: 0 };
+    enqueue({ msg, priority, lane: null, step: true, run: () => generationBatch(run) });
   } catch (err) {
     generations.delete(msg.id);
     try { generator?.free(); } catch { /* its engine crashed and was replaced */ }
@@ -641,28 +647,47 @@ async function startGeneration(msg, priority) {
   }
 }
 
-/// One token, then the next step queued (or the result posted).
-async function generationStep(msg, priority, entry, generator, gen, step, textSoFar) {
+/// Tokens until the batch's time is up (or the first token), posted together; then the next batch
+/// queued, or the result posted.
+async function generationBatch(run) {
+  const { msg, priority, entry, generator, gen } = run;
+  const batch = [];
+  const started = performance.now();
   let stoppedBy;
   try {
-    if (gen.cancelled || models.get(msg.handle) !== entry) {
-      stoppedBy = 'cancel';
-    } else {
+    for (;;) {
+      if (gen.cancelled || models.get(msg.handle) !== entry) {
+        stoppedBy = 'cancel';
+        break;
+      }
+      const before = performance.now();
       const token = generator.nextToken(entry.model);
+      const now = performance.now();
       if (token === undefined) {
         stoppedBy = generator.stoppedBy() || 'max';
-      } else {
-        post({ id: msg.id, type: 'token', value: token });
-        enqueue({ msg, priority, lane: null, step: true, run: () => generationStep(msg, priority, entry, generator, gen, step + 1, token.text) });
-        return;
+        break;
       }
+      batch.push(token);
+      run.text = token.text;
+      run.stepMs = now - before;
+      if (run.sent + batch.length === 1 || now - started + run.stepMs >= BATCH_MS) break;
     }
-    const result = { ids: Array.from(generator.ids()), text: textSoFar, stoppedBy };
+    if (batch.length) {
+      run.sent += batch.length;
+      post({ id: msg.id, type: 'tokens', value: batch });
+    }
+    if (stoppedBy === undefined) {
+      enqueue({ msg, priority, lane: null, step: true, run: () => generationBatch(run) });
+      return;
+    }
+    const result = { ids: Array.from(generator.ids()), text: run.text, stoppedBy };
     // Beam search ran whole in `create`; its tokens were replayed as events, the hypotheses come here.
     const beams = generator.beams(entry.model);
     if (beams !== undefined) result.beams = beams;
     post({ id: msg.id, type: 'result', value: result });
   } catch (err) {
+    // Tokens decoded before the failure still reach the caller, in order, before the error.
+    if (batch.length) post({ id: msg.id, type: 'tokens', value: batch });
     post({ id: msg.id, type: 'error', message: await describe(err) });
   }
   generations.delete(msg.id);

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::loader::ModelFiles;
 use crate::models::capture::MapSelection;
+use crate::models::logits::LogitRows;
 use crate::models::beam::{beam_search_with, BeamOptions, GenerationRules, Hypothesis};
 use crate::models::generation::{generate_with, GenerateOptions, GeneratedToken, Generator, Sampling};
 use crate::models::generation_config::GenerationConfig;
@@ -66,6 +67,8 @@ pub struct InspectOptions {
     /// Source tokens to hide (HF `attention_mask`): `[S]`, one entry per token of the encoded text,
     /// special tokens included; 1 visible, 0 hidden. Encoders and encoder-decoders only.
     pub token_mask: Option<Vec<u8>>,
+    /// Every row of logits (default), or only each row's k likeliest tokens (`Outputs::top_k`).
+    pub logits: LogitRows,
 }
 
 impl InspectOptions {
@@ -76,6 +79,7 @@ impl InspectOptions {
             hidden_states: self.hidden_states,
             qkv: self.qkv,
             interventions: Interventions { head_mask: self.head_mask.clone(), token_mask: self.token_mask.clone() },
+            logits: self.logits,
         }
     }
 }
@@ -113,7 +117,12 @@ impl Session {
     /// [`Session::load`] with the storage of the linear layers' weights chosen: `None` keeps the
     /// file's dtype (f16/bf16 stay 16-bit), or `Storage::{F32, F16, BF16, Int8}`.
     pub fn load_with(files: &ModelFiles, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Self> {
-        let model = Model::load_with(files, random_seed, storage)?;
+        Self::load_from(files, files.weights.map(crate::loader::tensor_file::FileBytes::Memory), random_seed, storage)
+    }
+
+    /// [`Session::load_with`] with model.safetensors given apart from `files` (see [`Model::load_from`]).
+    pub fn load_from(files: &ModelFiles, weight_file: Option<crate::loader::tensor_file::FileBytes>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Self> {
+        let model = Model::load_from(files, weight_file, random_seed, storage)?;
         let tokenizer = Tokenizer::from_bytes(files.tokenizer, files.tokenizer_config, files.special_tokens_map)?;
         let (tv, mv) = (tokenizer.vocab_size(), model.info().vocab_size);
         if tv > mv {

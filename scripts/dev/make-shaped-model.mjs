@@ -29,11 +29,11 @@ const EOS = '<|endoftext|>';
 
 /**
  * Write the folder; returns `{ dir, parameters, weightsBytes, ms }`.
- * `shape`: a key of SHAPES; `dtype`: f32 | f16 | bf16; `seed`: a whole number.
+ * `shape`: a key of SHAPES (or `dims`: a GPT-2 shape of your own, as SHAPES writes them); `dtype`: f32 | f16 |
+ * bf16; `seed`: a whole number.
  */
-export function makeShapedModel({ shape = 'gpt2-small', dtype = 'f16', seed = 1, out }) {
+export function makeShapedModel({ shape = 'gpt2-small', dims = SHAPES[shape], dtype = 'f16', seed = 1, out }) {
   const started = performance.now();
-  const dims = SHAPES[shape];
   if (!dims) throw new Error(`unknown shape "${shape}". Use one of ${Object.keys(SHAPES).join(', ')}`);
   const type = DTYPES[dtype];
   if (!type) throw new Error(`unknown dtype "${dtype}". Use one of ${Object.keys(DTYPES).join(', ')}`);

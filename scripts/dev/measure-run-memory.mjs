@@ -7,7 +7,9 @@
 //
 // DIR defaults to tests/artifacts/shaped/gpt2-small-f16, made first when missing (make-shaped-model.mjs).
 // Needs pkg/ (scripts/build-wasm.sh). Prints MB after load and after the run, against the weights' own
-// size in memory (parameters x the bytes the engine keeps per weight: the f32 bound here).
+// size in memory: matrices in the file's dtype (a model keeps its file's storage), vectors and the
+// position table in f32, as the engine keeps them. `--cases every,one,none` picks the runs (default all
+// three: every layer's maps, one layer's, none).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,10 +27,12 @@ if (isMainThread) {
     const { makeShapedModel } = await import(pathToFileURL(path.join(ROOT, 'scripts/dev/make-shaped-model.mjs')).href);
     makeShapedModel({ shape: 'gpt2-small', dtype: 'f16', seed: 1, out: dir });
   }
+  const wanted = String(args.cases ?? 'every,one,none').split(',');
   const cases = [
-    { name: 'every layer', attention: undefined },
-    { name: 'one layer', attention: { layers: [0, 1] } },
-  ];
+    { key: 'every', name: 'every layer', attention: undefined },
+    { key: 'one', name: 'one layer', attention: { layers: [0, 1] } },
+    { key: 'none', name: 'no maps', attention: { kinds: [] } },
+  ].filter((c) => wanted.includes(c.key));
   const results = [];
   for (const c of cases) {
     // A worker per case: a fresh wasm instance, so each starts from the memory of a load alone.
@@ -38,7 +42,8 @@ if (isMainThread) {
       w.once('error', reject);
     });
     results.push({ case: c.name, ...result });
-    console.log(`${c.name}: weights ${(result.weightsMb).toFixed(0)} MB (f32) | wasm after load ${result.afterLoadMb.toFixed(0)} MB | `
+    console.log(`${c.name}: weights ${(result.weightsMb).toFixed(0)} MB as stored | wasm after load ${result.afterLoadMb.toFixed(0)} MB `
+      + `(${(result.afterLoadMb / result.weightsMb).toFixed(2)}x) | `
       + `after a ${result.tokens}-token run ${result.afterRunMb.toFixed(0)} MB (${(result.afterRunMb / result.weightsMb).toFixed(2)}x the weights) | `
       + `maps returned ${result.mapsMb.toFixed(0)} MB | ${(result.runMs / 1000).toFixed(1)} s`);
   }
@@ -50,7 +55,6 @@ if (isMainThread) {
   const read = (name) => (fs.existsSync(path.join(dir, name)) ? fs.readFileSync(path.join(dir, name)) : null);
   let model = wasm.WasmModel.load(read('config.json'), read('model.safetensors'), read('tokenizer.json'),
     read('tokenizer_config.json'), read('special_tokens_map.json'), read('generation_config.json'), {});
-  const info = model.info();
   const afterLoad = exports.memory.buffer.byteLength;
   // A text of exactly `tokens` tokens: one word repeated (" the" is one GPT-2 token).
   const text = `The${' the'.repeat(tokens - 1)}`;
@@ -60,7 +64,7 @@ if (isMainThread) {
   const mapsBytes = Object.values(run.attentions).reduce((n, t) => n + t.data.byteLength, 0);
   parentPort.postMessage({
     tokens: run.tokens.ids.length,
-    weightsMb: (info.nParams * 4) / MB,
+    weightsMb: storedBytes(read('model.safetensors')) / MB,
     afterLoadMb: afterLoad / MB,
     afterRunMb: exports.memory.buffer.byteLength / MB,
     mapsMb: mapsBytes / MB,
@@ -68,4 +72,18 @@ if (isMainThread) {
   });
   model.free();
   model = null;
+}
+
+/// Bytes the engine keeps for the file's weights: matrices in the file's dtype, everything else in f32.
+function storedBytes(file) {
+  const n = Number(file.readBigUInt64LE(0));
+  const header = JSON.parse(file.subarray(8, 8 + n).toString('utf8'));
+  let bytes = 0;
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    const matrix = t.shape.length === 2 && !name.endsWith('wpe.weight');
+    bytes += count * (matrix ? { F32: 4, F16: 2, BF16: 2 }[t.dtype] : 4);
+  }
+  return bytes;
 }

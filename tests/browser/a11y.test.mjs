@@ -9,7 +9,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, newWatchedPage, modelsUnderTest, waitIdle, pickModel, axeViolations,
+  openPage, closePage, newWatchedPage, waitIdle, pickModel, axeViolations, teachingSettled, pressGenerate,
 } from './helpers.mjs';
 
 const WAIT = { timeout: 120000 };
@@ -22,15 +22,10 @@ const TEXTS = {
 const setup = {};
 
 before(async () => {
-  setup.models = await modelsUnderTest();
-  setup.server = await startServer(setup.models.root);
-  setup.browser = await launchBrowser();
+  Object.assign(setup, await openPage({ openPage: false }));
 });
 
-after(async () => {
-  await setup.browser?.close();
-  await setup.server?.stop();
-});
+after(() => closePage(setup));
 
 /** Check `target` (a page or frame) in both colour schemes; returns the violations, each line tagged with `what`. */
 async function audit(page, target, what, include = null) {
@@ -70,17 +65,12 @@ describe('axe-core, WCAG 2.1 A/AA: no serious or critical violations', () => {
       for (const model of setup.models.models) {
         await pickModel(page, model.name);
         await page.fill('#text-input', TEXTS[model.kind]);
-        const renders = await page.evaluate(() => window.__glassboxTeaching?.renders ?? 0);
-        await page.click('#run-button');
-        await page.waitForFunction((n) => (window.__glassboxTeaching?.renders ?? 0) > n && document.body.dataset.teaching === 'idle', renders, WAIT);
+        await teachingSettled(page, () => page.click('#run-button'), WAIT.timeout);
         await waitIdle(page);
         if (model.kind !== 'encoder-only') {
           await page.fill('#temperature', '0');
           await page.fill('#max-tokens', '4');
-          const before = await page.evaluate(() => window.__glassbox.events().length);
-          await page.click('#generate-button');
-          await page.waitForFunction((n) => window.__glassbox.events().slice(n).some((e) => e.type === 'done'), before, WAIT);
-          await waitIdle(page);
+          await pressGenerate(page, WAIT.timeout);
           await page.click('#generated .gen-token[data-index="0"]');
           await waitIdle(page);
         }
@@ -92,7 +82,7 @@ describe('axe-core, WCAG 2.1 A/AA: no serious or critical violations', () => {
         assert.ok(shown.chips >= 3 && shown.teaching >= 3, `${model.name}: chips and teaching views shown: ${JSON.stringify(shown)}`);
         if (model.kind !== 'encoder-only') assert.ok(shown.generated >= 1, `${model.name}: generated tokens shown`);
         // A token chip selected, so the selected and related states are measured too.
-        await page.click('#tokens [role="option"] >> nth=1').catch(() => {});
+        await page.click('#tokens [role="option"] >> nth=1');
         found.push(...await audit(page, page, `index.html with ${model.name}`));
       }
     } finally {

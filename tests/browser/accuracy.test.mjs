@@ -14,32 +14,20 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, newWatchedPage, modelsUnderTest, waitIdle, pickModel, waitPainted, axeViolations, CLI, ARTIFACTS,
+  openPage, closePage, waitIdle, pickModel, waitPainted, axeViolations, CLI, ARTIFACTS,
 } from './helpers.mjs';
 
 const setup = {};
 const WAIT = { timeout: 60000 };
 
 before(async () => {
-  assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first`);
-  setup.models = await modelsUnderTest();
-  setup.server = await startServer(setup.models.root);
-  setup.browser = await launchBrowser();
-  const { context, page } = await newWatchedPage(setup.browser.browser);
-  Object.assign(setup, { context, page });
-  await page.goto(setup.server.url);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  Object.assign(setup, await openPage());
 });
 
 /** A screenshot of one section, for a person to look at (tests/artifacts/accuracy-*.png). */
 const shot = (name, selector) => setup.page.locator(selector).screenshot({ path: path.join(ARTIFACTS, `accuracy-${name}.png`) });
 
-after(async () => {
-  await setup.context?.close();
-  await setup.browser?.close();
-  await setup.server?.stop();
-});
+after(() => closePage(setup));
 
 const byKind = (kind) => setup.models.models.find((m) => m.kind === kind);
 

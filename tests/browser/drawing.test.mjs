@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, newWatchedPage, modelsUnderTest, waitIdle, pickModel, waitPainted, CLI,
+  openPage as openSetup, closePage, newWatchedPage, pickModel, waitPainted, CLI, pressRun, readHeatmap,
+  showAttention,
 } from './helpers.mjs';
 
 const WAIT = { timeout: 120000 };
@@ -25,18 +26,15 @@ const setup = {};
 
 before(async () => {
   assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo build\` first (tests/browser/run.mjs does it)`);
-  setup.models = await modelsUnderTest();
+  Object.assign(setup, await openSetup({ openPage: false }));
   for (const name of Object.keys(TEXTS)) {
     assert.ok(setup.models.models.some((m) => m.name === name), `the bundled model ${name} is missing from models/`);
   }
-  setup.server = await startServer(setup.models.root);
-  setup.browser = await launchBrowser();
   setup.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-draw-'));
 });
 
 after(async () => {
-  await setup.browser?.close();
-  await setup.server?.stop();
+  await closePage(setup);
   if (setup.tmp) fs.rmSync(setup.tmp, { recursive: true, force: true });
 });
 
@@ -49,21 +47,7 @@ async function openPage() {
 
 async function typeAndRun(page, text) {
   await page.fill('#text-input', text);
-  await page.click('#run-button');
-  await page.waitForFunction((t) => window.__glassbox.events().some((e) => e.type === 'run' && e.text === t), text, WAIT);
-  await waitIdle(page);
-}
-
-async function showAttention(page, kind, layer, head) {
-  const radio = await page.$(`#kind-switch input[value="${kind}"]`);
-  if (radio && !(await radio.isChecked())) await page.click(`#kind-switch label:has(input[value="${kind}"])`);
-  await page.selectOption('#layer-select', String(layer));
-  await page.selectOption('#head-select', String(head));
-  await page.waitForFunction(([k, l, h]) => {
-    const v = window.__glassbox.heatmap();
-    return v && v.kind === k && v.layer === l && String(v.head) === h;
-  }, [kind, layer, String(head)]);
-  return page.evaluate(() => window.__glassbox.heatmap());
+  assert.equal(await pressRun(page, WAIT.timeout), '', `running "${text}"`);
 }
 
 describe('labels: every widget as the page', () => {
@@ -98,18 +82,11 @@ describe('labels: every widget as the page', () => {
       const chips = await host.$$eval(`#t-${name} .chip .piece`, (els) => els.map((e) => e.textContent));
       assert.deepEqual(chips, want[name].chips, `${name}: <glassbox-tokens> chips`);
       await waitPainted(host, `#a-${name} canvas.heatmap-canvas`);
-      const labels = await host.$eval(`#a-${name}`, (e) => {
-        const rows = [...e.shadowRoot.querySelectorAll('.heatmap')][0];
-        return rows ? { nRows: Number(rows.dataset.rows), nCols: Number(rows.dataset.cols) } : null;
-      });
-      assert.equal(labels.nCols, want[name].cols.length, `${name}: <glassbox-attention> columns`);
-      const shown = await host.evaluate(async (id) => {
-        const { heatmapData } = await import('/views/heatmap.js');
-        const v = heatmapData(document.querySelector(id).shadowRoot.querySelector('.heatmap'));
-        return { rows: v.rowLabels, cols: v.colLabels };
-      }, `#a-${name}`);
-      assert.deepEqual(shown.cols, want[name].cols, `${name}: <glassbox-attention> key labels`);
-      assert.deepEqual(shown.rows, want[name].rows, `${name}: <glassbox-attention> query labels`);
+      // Read with the widget map's own keyboard read-out, as on the page (the selector pierces the shadow root).
+      const shown = await readHeatmap(host, `#a-${name} .heatmap`);
+      assert.equal(shown.nCols, want[name].cols.length, `${name}: <glassbox-attention> columns`);
+      assert.deepEqual(shown.colLabels, want[name].cols, `${name}: <glassbox-attention> key labels`);
+      assert.deepEqual(shown.rowLabels, want[name].rows, `${name}: <glassbox-attention> query labels`);
     }
     await context.close();
   });

@@ -10,7 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launchBrowser, newWatchedPage, modelsUnderTest, waitIdle, pickModel, cliInspect, CLI, ROOT } from './helpers.mjs';
+import { startServer, launchBrowser, newWatchedPage, modelsUnderTest, waitIdle, pickModel, cliInspect, CLI, ROOT, pressGenerate } from './helpers.mjs';
 
 const NAME = 'zz-gpt2-beams';
 const SOURCE = path.join(ROOT, 'tests/fixtures/checkpoints/gpt2_beam_untied');
@@ -41,13 +41,10 @@ after(async () => {
 });
 
 async function generate(page) {
-  const before = await page.evaluate(() => window.__glassbox.events().length);
-  await page.click('#generate-button');
-  await page.waitForFunction((n) => window.__glassbox.events().slice(n).some((e) => e.type === 'done'), before, { timeout: 90000 });
-  await waitIdle(page);
+  const done = await pressGenerate(page, 90000);
   const error = await page.$eval('#generate-error', (e) => (e.hidden ? '' : e.textContent));
   assert.equal(error, '', 'no generation error');
-  return (await page.evaluate(() => window.__glassbox.events())).slice(before).find((e) => e.type === 'done');
+  return done;
 }
 
 describe('generation_config.json on the page', () => {

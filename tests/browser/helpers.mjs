@@ -158,6 +158,7 @@ export async function newWatchedPage(browser, options = {}) {
   context.on('request', (req) => watch.requests.push(req.url()));
   // A failed load is a console error in the browser; count it even where the console event is not reported.
   context.on('response', (res) => { if (res.status() >= 400) watch.errors.push(`HTTP ${res.status()} ${res.url()}`); });
+  await context.addInitScript(recordBodyStates);
   const page = await context.newPage();
   // A CI machine shared with other jobs can be slow to compile the wasm; wait longer than playwright's 30 s.
   page.setDefaultTimeout(90000);
@@ -208,14 +209,276 @@ export async function waitIdle(page, timeout = 60000) {
   await page.waitForFunction(() => document.body.dataset.status === 'idle', null, { timeout });
 }
 
+/** The picker's value for the bundled model `name`: its place in the site's models/index.json, as the page reads it. */
+export async function bundledIndex(page, name) {
+  return page.evaluate(async (n) => {
+    const body = await (await fetch('models/index.json')).json();
+    return (Array.isArray(body) ? body : body.models ?? []).findIndex((m) => m.name === n);
+  }, name);
+}
+
 /** Pick the bundled model called `name` in the picker and wait for it to load. */
 export async function pickModel(page, name) {
-  const index = await page.evaluate((n) => window.__glassbox.bundled().indexOf(n), name);
+  const index = await bundledIndex(page, name);
   if (index < 0) throw new Error(`the picker does not offer ${name}`);
   const current = await page.$eval('#model-select', (s) => s.value);
   if (current !== String(index)) await page.selectOption('#model-select', String(index));
-  await waitIdle(page);
-  await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'loaded').at(-1)?.name === n, name);
+  await waitLoaded(page, name);
+}
+
+// ---- Reading the page as a person does ----------------------------------------------------------
+// The page ships no test hook: the tests read what it shows (the model facts, the heatmap's read-out,
+// the generated tokens) and the states it puts on <body> for its own styling and scripts
+// (`data-status`: loading | running | generating | idle; `data-teaching`: busy | idle; `data-ready`).
+
+/**
+ * Installed in every page by `newWatchedPage` (context.addInitScript, test side only): records each value
+ * <body>'s data-status and data-teaching take, in order, in `window.__seen`, so a test can wait for "a run
+ * started after this point and ended" even when it lasted less than one poll.
+ */
+function recordBodyStates() {
+  // drawn: how many generated tokens #generated showed each time the page redrew it.
+  const seen = { status: [], teaching: [], drawn: [] };
+  Object.defineProperty(window, '__seen', { value: seen });
+  const lists = { 'data-status': seen.status, 'data-teaching': seen.teaching };
+  const push = (list, v) => { if (v !== null && list.at(-1) !== v) list.push(v); };
+  const start = () => {
+    const body = document.body;
+    for (const [name, list] of Object.entries(lists)) push(list, body.getAttribute(name));
+    new MutationObserver((records) => {
+      // Each record holds the value before its change: the values in between are the next records' old ones.
+      const olds = {};
+      for (const r of records) (olds[r.attributeName] ??= []).push(r.oldValue);
+      for (const [name, before] of Object.entries(olds)) {
+        for (const v of before.slice(1)) push(lists[name], v);
+        push(lists[name], body.getAttribute(name));
+      }
+    }).observe(body, { attributes: true, attributeOldValue: true, attributeFilter: Object.keys(lists) });
+    const generated = document.querySelector('#generated');
+    if (generated) {
+      new MutationObserver(() => seen.drawn.push(generated.querySelectorAll('.gen-token').length))
+        .observe(generated, { childList: true, subtree: true });
+    }
+  };
+  // Before the page's module scripts run (they run after parsing, i.e. after readyState turns "interactive").
+  if (document.body) start();
+  else document.addEventListener('readystatechange', start, { once: true });
+}
+
+/** A point in the page's history of states (`which`: 'status' or 'teaching'), to wait for what comes after. */
+export function mark(page, which = 'status') {
+  return page.evaluate((w) => window.__seen[w].length, which);
+}
+
+/** Wait until, after `since` (from `mark`), the page went through the `through` state and is idle again. */
+export async function waitThrough(page, since, through = 'running', { which = 'status', timeout = 60000 } = {}) {
+  await page.waitForFunction(([n, t, w]) => window.__seen[w].slice(n).includes(t)
+    && document.body.dataset[w] === 'idle', [since, through, which], { timeout });
+}
+
+/** Do `action` and wait until the teaching sections have computed what it started and are idle again. */
+export async function teachingSettled(page, action, timeout = 60000) {
+  const since = await mark(page, 'teaching');
+  await action();
+  await waitThrough(page, since, 'busy', { which: 'teaching', timeout });
+}
+
+/** The model facts the page lists (#model-facts: "Model", "Type", "Layers", ...), as { term: text }. */
+export function modelFacts(page) {
+  return page.$$eval('#model-facts div', (rows) => Object.fromEntries(rows.map((r) =>
+    [r.querySelector('dt').textContent, r.querySelector('dd').textContent])));
+}
+
+/** The loaded model's kind (encoder-only | decoder-only | encoder-decoder), from its "Type" fact. */
+export async function modelKind(page) {
+  return (await modelFacts(page)).Type?.split(' · ').at(-1) ?? null;
+}
+
+/** Wait until the page shows `name` as the loaded model and is idle. */
+export async function waitLoaded(page, name, timeout = 60000) {
+  await page.waitForFunction((n) => document.body.dataset.status === 'idle'
+    && [...document.querySelectorAll('#model-facts div')].some((r) => r.querySelector('dt').textContent === 'Model'
+      && r.querySelector('dd').textContent === n), name, { timeout });
+}
+
+/**
+ * Press Generate (text and settings filled in already) and wait for the generation to end. Resolves to what the
+ * page shows: the ids of the generated tokens (#generated, in order) and the line under them (.gen-status).
+ */
+export async function pressGenerate(page, timeout = 60000) {
+  const since = await mark(page);
+  await page.click('#generate-button');
+  await waitThrough(page, since, 'generating', { timeout });
+  return generationShown(page);
+}
+
+/** The finished generation the page shows: { ids, status }. */
+export async function generationShown(page) {
+  return {
+    ids: (await generatedTokens(page)).map((t) => t.id),
+    status: await page.$eval('#generated .gen-status', (e) => e.textContent),
+  };
+}
+
+/**
+ * Press Run (the text typed already) and wait for that run to end. Resolves to the message the page shows under the
+ * text ('' when the run went well).
+ */
+export async function pressRun(page, timeout = 60000) {
+  const since = await mark(page);
+  await page.click('#run-button');
+  await waitThrough(page, since, 'running', { timeout });
+  return page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent));
+}
+
+/**
+ * The attention map a heatmap shows (`root`: its container, `#heatmap` or `#step-heatmap`), read as a keyboard
+ * user reads it: the map's arrow keys move the cursor cell by cell and its read-out gives each exact value and the
+ * two token labels. Masked cells read 0. The cursor is cleared (Escape) afterwards. `kind`, `layer` and `head` are
+ * the main map's data attributes (undefined elsewhere). Null when nothing is drawn.
+ */
+export async function readHeatmap(page, root = '#heatmap') {
+  await waitPainted(page, `${root} canvas.heatmap-canvas`);
+  return page.$eval(root, (box) => {
+    const nRows = Number(box.dataset.rows), nCols = Number(box.dataset.cols);
+    if (!(nRows > 0 && nCols > 0)) return null;
+    const canvas = box.querySelector('canvas.heatmap-canvas');
+    const readout = box.querySelector('.readout');
+    const key = (k) => canvas.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }));
+    const values = [], rowLabels = [], colLabels = [];
+    const labels = () => {
+      // `query "the" → key "cat": 0.1234` (row words other than query/key are fine: only the quoted labels matter).
+      const m = /^(?:.*? )?("(?:[^"\\]|\\.)*")? ?→ \S+ ("(?:[^"\\]|\\.)*"):/.exec(readout.textContent);
+      return m ? [m[1] === undefined ? null : JSON.parse(m[1]), JSON.parse(m[2])] : [null, null];
+    };
+    key('PageUp');
+    for (let r = 0; r < nRows; r++) {
+      if (r > 0) key('ArrowDown');
+      key('Home');
+      for (let c = 0; c < nCols; c++) {
+        if (c > 0) key('ArrowRight');
+        const v = readout.dataset.value;
+        values.push(v === 'masked' ? 0 : Number(v));
+        const [row, col] = labels();
+        if (c === 0) rowLabels.push(row);
+        if (r === 0) colLabels.push(col);
+      }
+    }
+    key('Escape');
+    return { kind: box.dataset.kind, layer: box.dataset.layer === undefined ? undefined : Number(box.dataset.layer),
+      head: box.dataset.head, nRows, nCols, rowLabels, colLabels, values };
+  });
+}
+
+/** Choose the attention kind, layer (from 0) and head (from 0, or 'mean') with the page's controls; the map then shown. */
+export async function showAttention(page, kind, layer, head) {
+  const radio = await page.$(`#kind-switch input[value="${kind}"]`);
+  if (radio && !(await radio.isChecked())) await page.click(`#kind-switch label:has(input[value="${kind}"])`);
+  await page.selectOption('#layer-select', String(layer));
+  await page.selectOption('#head-select', String(head));
+  await page.waitForFunction(([k, l, h]) => {
+    const box = document.querySelector('#heatmap');
+    return box.dataset.kind === k && box.dataset.layer === l && box.dataset.head === h;
+  }, [kind, String(layer), String(head)]);
+  return readHeatmap(page);
+}
+
+/** The scale the Q/K/V step-through (#qkv) says it multiplies q·k by ("score = q·k × 0.3536 ..."). */
+export async function qkvScale(page) {
+  const formula = await page.$eval('#qkv .qkv-formula', (e) => e.textContent);
+  const m = /× ([−\d.e]+)/.exec(formula);
+  assert.ok(m, `no scale in "${formula}"`);
+  return Number(m[1].replaceAll('−', '-'));
+}
+
+/**
+ * The Q/K/V step-through as the page shows it (#qkv): its head and query (from 0), the scale, and per key the
+ * numbers of its table: q·k, the position bias (T5; null elsewhere), the score (null when blocked), the weight
+ * (from its 6-digit tooltip) and why a key is blocked ('future' for "masked", 'hidden', or null).
+ */
+export async function qkvShown(page) {
+  const shown = await page.$eval('#qkv', (root) => {
+    const heads = [...root.querySelectorAll('.qkv-table thead th')].map((t) => t.textContent);
+    const num = (t) => (t === '' ? null : Number(t.replaceAll('−', '-').replace('∞', 'Infinity')));
+    const keys = [...root.querySelectorAll('.qkv-table tbody tr')].map((tr) => {
+      const cell = (name) => tr.children[heads.indexOf(name)];
+      const score = cell('score').textContent;
+      const blocked = score === 'masked' ? 'future' : score === 'hidden' ? 'hidden' : null;
+      return { dot: num(cell('q·k').textContent), bias: heads.includes('bias') ? num(cell('bias').textContent) : null,
+        score: blocked ? null : num(score), weight: num(cell('weight').title.replace(/^weight /, '')), blocked };
+    });
+    return { head: Number(root.dataset.head), query: Number(root.dataset.query), keys };
+  });
+  const k = shown.keys;
+  return { head: shown.head, query: shown.query, scale: await qkvScale(page), weights: k.map((x) => x.weight),
+    dots: k.map((x) => x.dot), bias: k.map((x) => x.bias), scores: k.map((x) => x.score), blocked: k.map((x) => x.blocked) };
+}
+
+/** The generated tokens the page lists (#generated), in order: { index, id, text, selected }. */
+export function generatedTokens(page) {
+  return page.$$eval('#generated .gen-token', (items) => items.map((b) => ({ index: Number(b.dataset.index),
+    id: Number(b.dataset.id), text: b.textContent,
+    selected: b.getAttribute('aria-selected') === 'true' })));
+}
+
+// ---- Faults injected from the test side -----------------------------------------------------------
+
+/**
+ * Serve this context's pages an instrumented copy of www/worker.js: the shipped text with TEST code appended
+ * (never shipped). `injectFault(page, kind)` then arms the worker so the page's next `run` request
+ *   - 'trap': fails the way a bug in the core does in the wasm build (a panic is `WebAssembly.RuntimeError:
+ *     unreachable` with panic = abort, its message kept by the panic hook: PANIC_MESSAGE here), and leaves that
+ *     engine instance unusable, as a real trap does: every later call into it traps again until the worker's
+ *     recovery replaces it;
+ *   - 'busy': keeps the worker in one synchronous stretch of 60 s, as a long tokenize or run does.
+ * The page's real error and recovery paths (worker.js `describe`/`restartEngine`, reload under the same handle,
+ * Glassbox.interrupt) handle the rest.
+ */
+export async function instrumentWorker(context) {
+  const shipped = fs.readFileSync(path.join(ROOT, 'www/worker.js'), 'utf8');
+  await context.route(/\/worker\.js(?:[?#].*)?$/, (route) => route.fulfill({
+    status: 200, contentType: 'text/javascript; charset=utf-8', body: shipped + WORKER_FAULTS }));
+}
+
+/** The panic message an injected trap leaves for the worker to report. */
+export const PANIC_MESSAGE = 'panicked at crate/src/models/attention.rs:1:1: a panic injected by the test';
+
+const WORKER_FAULTS = `
+// ---- Appended by tests/browser/helpers.mjs (instrumentWorker); not part of the shipped worker ----
+{
+  const shippedDispatch = dispatch;
+  let brokenEngine = null;
+  const trap = () => new WebAssembly.RuntimeError('unreachable');
+  dispatch = async (msg) => {
+    const fault = self.__testFault;
+    if (msg.type === 'run' && fault) {
+      self.__testFault = null;
+      if (fault === 'trap') {
+        // What the engine's panic hook (installPanicHook) would have kept of the panic, for lastPanic().
+        brokenEngine = await engine;
+        engine = Promise.resolve(new Proxy(brokenEngine, {
+          get: (api, key) => (key === 'lastPanic' ? () => ${JSON.stringify(PANIC_MESSAGE)} : api[key]) }));
+        throw trap();
+      }
+      if (fault === 'busy') {
+        const until = Date.now() + 60000;
+        while (Date.now() < until) { /* one synchronous stretch */ }
+      }
+    }
+    if (brokenEngine) {
+      const own = models.get(msg.handle)?.engine;
+      if (own === brokenEngine || (own === undefined && engine && (await engine) === brokenEngine)) throw trap();
+    }
+    return shippedDispatch(msg);
+  };
+}
+`;
+
+/** Arm the page's (instrumented) worker: its next `run` request meets `kind` ('trap' or 'busy'); see instrumentWorker. */
+export async function injectFault(page, kind) {
+  const workers = page.workers().filter((w) => /\/worker\.js(?:[?#].*)?$/.test(w.url()));
+  assert.equal(workers.length, 1, `one Glassbox worker in the page (found ${page.workers().map((w) => w.url())})`);
+  await workers[0].evaluate((k) => { self.__testFault = k; }, kind);
 }
 
 /** The end-of-text token ids a model folder's config.json names (HF allows one id or a list), maybe none. */

@@ -10,6 +10,7 @@ import {
   openPage, closePage,
   newWatchedPage, foreignRequests, cliInspect,
   maxAbsDiff, waitIdle, pickModel, canvasInk, CLI,
+  pressRun, pressGenerate, generationShown, readHeatmap, showAttention, modelFacts, modelKind, bundledIndex, waitLoaded, mark, waitThrough,
 } from './helpers.mjs';
 
 const TOLERANCE = 1e-4;
@@ -35,21 +36,8 @@ async function shot(page, name) {
 
 async function typeAndRun(page, text) {
   await page.fill('#text-input', text);
-  await page.click('#run-button');
-  await page.waitForFunction((t) => window.__glassbox.events().some((e) => e.type === 'run' && e.text === t)
-    || window.__glassbox.events().some((e) => e.type === 'run-error'), text, { timeout: 60000 });
-  await waitIdle(page);
-  const err = await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent));
+  const err = await pressRun(page);
   assert.equal(err, '', `running "${text}" showed an error`);
-}
-
-/** Choose the attention kind, layer and head through the controls, as a user would. */
-async function showAttention(page, kind, layer, head) {
-  const radio = await page.$(`#kind-switch input[value="${kind}"]`);
-  if (radio && !(await radio.isChecked())) await page.click(`#kind-switch label:has(input[value="${kind}"])`);
-  await page.selectOption('#layer-select', String(layer));
-  await page.selectOption('#head-select', String(head));
-  return page.evaluate(() => window.__glassbox.heatmap());
 }
 
 function cliMatrix(maps, layer, head) {
@@ -124,21 +112,14 @@ describe('each model, as a user walks through it', () => {
       await page.fill('#text-input', text);
       await page.fill('#temperature', '0');
       await page.fill('#max-tokens', String(GENERATE_TOKENS));
-      const before = await page.evaluate(() => window.__glassbox.events().length);
-      await page.click('#generate-button');
-      await page.waitForFunction((n) => window.__glassbox.events().slice(n).some((e) => e.type === 'done'), before, { timeout: 60000 });
-      await waitIdle(page);
-      const events = (await page.evaluate(() => window.__glassbox.events())).slice(before);
-      const tokens = events.filter((e) => e.type === 'token');
-      const done = events.find((e) => e.type === 'done');
-      assert.ok(tokens.length >= 2, `${model.name}: ${tokens.length} token events`);
-      assert.ok(tokens.every((t) => t.at <= done.at), `${model.name}: tokens arrived before done`);
-      // Drawn from the token events (at most once per frame). Streaming itself is the token events arriving
-      // before 'done' above; how many land in one frame depends on the machine (a short generation on an
-      // idle one can finish within a single frame).
-      const renders = events.filter((e) => e.type === 'render');
-      assert.ok(renders.some((r) => r.shown >= 1), `${model.name}: tokens drawn as they stream`);
-      assert.equal(await page.$$eval('#generated .gen-token', (els) => els.length), done.ids.length, `${model.name}: every token shown`);
+      const drawnBefore = await page.evaluate(() => window.__seen.drawn.length);
+      const done = await pressGenerate(page);
+      assert.ok(done.ids.length >= 2, `${model.name}: ${done.ids.length} tokens shown`);
+      // Drawn from the stream (at most once per frame). How many land in one frame depends on the machine (a short
+      // generation can finish within a single frame, or a loaded one draw only after it ended), so only "drawn".
+      const drawn = await page.evaluate((n) => window.__seen.drawn.slice(n), drawnBefore);
+      assert.ok(drawn.some((n) => n >= 1), `${model.name}: tokens drawn (${drawn})`);
+      assert.match(done.status, /Stopped (at the end-of-text token|after \d+ tokens)/, `${model.name}: how it ended`);
       const cli = cliInspect(model.dir, text, ['--generate', String(GENERATE_TOKENS)]);
       assert.deepEqual(done.ids, cli.generated_ids, `${model.name}: greedy ids equal the CLI's`);
 
@@ -146,7 +127,7 @@ describe('each model, as a user walks through it', () => {
       const bars = await page.$$eval('#candidates .candidate', (els) => els.length);
       assert.ok(bars >= 2, `${model.name}: candidate bars`);
       await page.click('#generated .gen-token[data-index="0"]');
-      const step = await page.evaluate(() => window.__glassbox.heatmap('step'));
+      const step = await readHeatmap(page, '#step-heatmap');
       assert.ok(step && step.nCols > 0, `${model.name}: step attention shown`);
       if (model.kind === 'decoder-only') {
         // The first token is produced from the prompt's last position: the step's rows (one per head)
@@ -160,12 +141,14 @@ describe('each model, as a user walks through it', () => {
         // The arrow keys walk through the generated tokens; each later step attends over one more key.
         await page.focus('#generated .gen-token[data-index="0"]');
         await page.keyboard.press('ArrowRight');
-        assert.equal(await page.evaluate(() => window.__glassbox.generation().selected), 1);
-        const next = await page.evaluate(() => window.__glassbox.heatmap('step'));
+        assert.equal(await page.$eval('#generated .gen-token[aria-selected="true"]', (b) => b.dataset.index), '1');
+        await page.waitForFunction((n) => Number(document.querySelector('#step-heatmap').dataset.cols) === n, step.nCols + 1);
+        const next = await readHeatmap(page, '#step-heatmap');
         assert.equal(next.nCols, step.nCols + 1, `${model.name}: step 2 sees one more token`);
       } else {
         await page.click('#step-kind-switch label:has(input[value="cross"])');
-        const cross = await page.evaluate(() => window.__glassbox.heatmap('step'));
+        await page.waitForFunction((n) => Number(document.querySelector('#step-heatmap').dataset.cols) === n, cli.ids.length, { timeout: 10000 });
+        const cross = await readHeatmap(page, '#step-heatmap');
         assert.equal(cross.nCols, cli.ids.length, `${model.name}: cross-attention over the source tokens`);
       }
       await shot(page, `${model.name}-generation`);
@@ -201,17 +184,18 @@ describe('each model, as a user walks through it', () => {
     await pickModel(page, setup.models.models.find((m) => m.kind === 'decoder-only').name);
     await page.fill('#temperature', '1');
     await page.fill('#max-tokens', '200');
-    const before = await page.evaluate(() => window.__glassbox.events().length);
+    const since = await mark(page);
     // Generate, then Stop at once: a tiny model writes its whole output faster than a test can press a button.
     await page.evaluate(() => {
       document.querySelector('#generate-button').click();
       document.querySelector('#stop-button').click();
     });
-    await page.waitForFunction((n) => window.__glassbox.events().slice(n).some((e) => e.type === 'done'), before, { timeout: 60000 });
-    const done = (await page.evaluate(() => window.__glassbox.events())).slice(before).find((e) => e.type === 'done');
-    assert.equal(done.stoppedBy, 'cancel', `stopped by ${done.stoppedBy} after ${done.ids.length} tokens`);
+    await waitThrough(page, since, 'generating');
+    await page.waitForFunction(() => /Stopped/.test(document.querySelector('#generated .gen-status')?.textContent));
+    const done = await generationShown(page);
+    // Stopped by the button: neither the end-of-text token nor the maximum ended it.
+    assert.equal(done.status, 'Stopped.', `"${done.status}" after ${done.ids.length} tokens`);
     assert.ok(done.ids.length < 200);
-    assert.match(await page.$eval('#generated .gen-status', (e) => e.textContent), /Stopped/);
     await waitIdle(page);
     assert.equal(await page.isEnabled('#generate-button'), true);
   });
@@ -224,10 +208,7 @@ describe('errors while running', () => {
     await pickModel(page, model.name);
     const long = Array.from({ length: 4000 }, (_, i) => `word${i}`).join(' ');
     await page.fill('#text-input', long);
-    await page.click('#run-button');
-    await page.waitForFunction(() => window.__glassbox.events().at(-1)?.type?.startsWith('run'), null, { timeout: 60000 });
-    await waitIdle(page);
-    const message = await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent));
+    const message = await pressRun(page);
     assert.match(message, /\d/, `an error naming the limit is shown: ${message}`);
     assert.equal(await page.inputValue('#text-input'), long, 'the text is kept');
     await typeAndRun(page, SENTENCES['encoder-only']);
@@ -257,7 +238,7 @@ describe('bringing your own model', () => {
     // Still usable: the text is kept, the picker names the model still loaded, and it still runs.
     assert.equal(await page.inputValue('#text-input'), text);
     const shownIndex = await page.$eval('#model-select', (s) => s.value);
-    assert.equal(shownIndex, String(await page.evaluate((n) => window.__glassbox.bundled().indexOf(n), model.name)));
+    assert.equal(shownIndex, String(await bundledIndex(page, model.name)));
     await typeAndRun(page, 'Still working after the error.');
     const ink = await canvasInk(page, '#heatmap canvas');
     assert.ok(ink.inked > 0);
@@ -279,11 +260,8 @@ describe('bringing your own model', () => {
       zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
       zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, files);
-    await page.waitForFunction(() => window.__glassbox.events().at(-1)?.type?.startsWith('load'), null, { timeout: 60000 });
-    await waitIdle(page);
-    const last = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type.startsWith('load')).at(-1));
-    assert.equal(last.type, 'loaded', JSON.stringify(last));
-    assert.match(await page.$eval('#model-facts', (e) => e.textContent), /your files/);
+    await waitLoaded(page, 'your files');
+    assert.equal(await page.$eval('#model-error', (e) => (e.hidden ? '' : e.textContent)), '', 'no load error');
     assert.equal(await page.$eval('#model-select', (s) => s.value), 'own');
     await typeAndRun(page, SENTENCES['decoder-only']);
     const cli = cliInspect(model.dir, SENTENCES['decoder-only']);
@@ -301,11 +279,9 @@ describe('bringing your own model', () => {
       const url = new URL(model.path.startsWith('models/') ? model.path : `models/${model.path}`, setup.server.url).href;
       await page.fill('#url-input', url);
       await page.click('#url-form button[type="submit"]');
-      await page.waitForFunction(() => window.__glassbox.events().filter((e) => e.type.startsWith('load')).length >= 2, null, { timeout: 60000 });
-      await waitIdle(page);
-      const last = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type.startsWith('load')).at(-1));
-      assert.equal(last.type, 'loaded', JSON.stringify(last));
-      assert.equal(await page.evaluate(() => window.__glassbox.info().kind), 'encoder-decoder');
+      await waitLoaded(page, url);
+      assert.equal(await page.$eval('#model-error', (e) => (e.hidden ? '' : e.textContent)), '', 'no load error');
+      assert.equal(await modelKind(page), 'encoder-decoder');
       await typeAndRun(page, SENTENCES['encoder-decoder']);
       // A bare URL cannot list the folder, so optional files it lacks are asked for and answered 404.
       const optional = /\/(tokenizer_config|special_tokens_map|generation_config)\.json$/;
@@ -365,9 +341,10 @@ describe('phones, keyboards and the network', () => {
       }
       assert.ok(reachedRun, `Tab order never reached Run: ${seen.join(' → ')}`);
       assert.ok(seen.includes('text-input'), 'the text box comes before Run');
+      const since = await mark(page);
       await page.keyboard.press('Enter');
-      await page.waitForFunction(() => window.__glassbox.events().some((e) => e.type === 'run'), null, { timeout: 60000 });
-      await waitIdle(page);
+      await waitThrough(page, since, 'running');
+      assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '');
       let onHeatmap = false;
       for (let i = 0; i < 20 && !onHeatmap; i++) {
         await page.keyboard.press('Tab');
@@ -381,9 +358,16 @@ describe('phones, keyboards and the network', () => {
       const readout = await page.$eval('#heatmap .readout', (e) => e.dataset);
       assert.equal(readout.row, '1');
       assert.equal(readout.col, '1');
-      const shown = await page.evaluate(() => window.__glassbox.heatmap());
-      const v = shown.values[1 * shown.nCols + 1];
-      assert.ok(readout.value === 'masked' || Math.abs(Number(readout.value) - v) < 1e-7);
+      // The value read there is the model's: the CLI's weight for that cell of the map shown.
+      const shownName = (await modelFacts(page)).Model;
+      const model = setup.models.models.find((m) => m.name === shownName);
+      assert.ok(model, `the page opened on ${shownName}, one of the models under test`);
+      const text = await page.inputValue('#text-input');
+      const { kind, layer, head } = await page.$eval('#heatmap', (b) => ({ ...b.dataset }));
+      const maps = cliInspect(model.dir, text).attentions[kind];
+      const expected = cliMatrix(maps, Number(layer), head === 'mean' ? 'mean' : Number(head))[1 * maps[0][0][0].length + 1];
+      assert.ok(readout.value === 'masked' ? expected === null || expected === 0 : Math.abs(Number(readout.value) - expected) < TOLERANCE,
+        `read-out ${readout.value} vs the CLI's ${expected}`);
       await shot(page, 'keyboard-dark');
       assert.deepEqual(watch.errors, []);
       assert.deepEqual(foreignRequests(watch.requests), []);

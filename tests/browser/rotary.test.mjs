@@ -13,7 +13,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openPage, closePage, cliInspect, waitIdle, pickModel, canvasInk, axeViolations, CLI, ARTIFACTS, ROOT } from './helpers.mjs';
+import {
+  openPage, closePage, cliInspect, waitIdle, pickModel, canvasInk, axeViolations, CLI, ARTIFACTS, ROOT, teachingSettled, qkvScale,
+} from './helpers.mjs';
 
 const NAME = 'zz-llama-gqa';
 const FIXTURE = path.join(ROOT, 'tests/fixtures/models/llama_gqa');
@@ -25,9 +27,7 @@ before(async () => {
   const { page } = setup;
   await pickModel(page, NAME);
   await page.fill('#text-input', TEXT);
-  const renders = await page.evaluate(() => window.__glassboxTeaching.renders ?? 0);
-  await page.click('#run-button');
-  await page.waitForFunction((n) => (window.__glassboxTeaching.renders ?? 0) > n && document.body.dataset.teaching === 'idle', renders, { timeout: 90000 });
+  await teachingSettled(page, () => page.click('#run-button'), 90000);
   await waitIdle(page);
 });
 
@@ -85,7 +85,7 @@ describe('a rotary, grouped-query model on the page', () => {
     // Shift 0 is the model's own pair: q·k × scale is the native core's score (layer 1, head 1 by default).
     const cli = cliInspect(FIXTURE, TEXT, ['--scores']);
     const want = cli.scores.decoder[0][0][qPos][kPos];
-    const { scale } = await page.evaluate(() => window.__glassboxTeaching.qkvRow());
+    const scale = await qkvScale(page);
     assert.ok(Math.abs(score * scale - want) <= 1e-3 * Math.max(1, Math.abs(want)), `q·k × scale ${score * scale} vs CLI ${want}`);
   });
 

@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import {
-  axeViolations, launchBrowser, modelsUnderTest, newWatchedPage, startServer,
+  openPage, closePage, axeViolations, newWatchedPage, instrumentWorker, injectFault, PANIC_MESSAGE, mark,
+  waitThrough, waitLoaded, pressRun, readHeatmap, pickModel,
 } from './helpers.mjs';
 
 const WAIT = { timeout: 90000 };
@@ -50,17 +51,14 @@ async function startHostile(modelDir) {
 }
 
 before(async () => {
-  setup.models = await modelsUnderTest();
+  Object.assign(setup, await openPage({ openPage: false }));
   setup.decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
   assert.ok(setup.decoder, 'a decoder-only model is needed');
-  setup.server = await startServer(setup.models.root);
   setup.hostile = await startHostile(setup.decoder.dir);
-  setup.browser = await launchBrowser();
 });
 
 after(async () => {
-  await setup.browser?.close();
-  await setup.server?.stop();
+  await closePage(setup);
   await setup.hostile?.stop();
 });
 
@@ -257,32 +255,27 @@ describe('the embed cannot be aimed', () => {
 });
 
 describe('recovery', () => {
-  it('a panic in the engine shows a message, and the next run reloads the model and keeps the text', async () => {
+  it('a trap in the engine shows a message, and the next run reloads the model and keeps the text', async () => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    await instrumentWorker(context);
     await page.goto(`${setup.server.url}index.html#model=${setup.decoder.name}`);
-    await page.waitForFunction(() => window.__glassbox?.status === 'idle' && window.__glassbox.info(), null, WAIT);
+    await waitLoaded(page, setup.decoder.name, WAIT.timeout);
     const text = 'The cat sat on the mat';
-    const runs = () => page.evaluate((t) => window.__glassbox.events().filter((e) => e.type === 'run' && e.text === t).length, text);
     await page.fill('#text-input', text);
-    await page.click('#run-button');
-    await page.waitForFunction(() => window.__glassbox.status === 'idle', null, WAIT);
-    await page.waitForFunction((t) => window.__glassbox.events().some((e) => e.type === 'run' && e.text === t), text, WAIT);
-    const before = await runs();
-    const heatmapBefore = await page.evaluate(() => window.__glassbox.heatmap());
+    assert.equal(await pressRun(page, WAIT.timeout), '', 'the first run');
+    const heatmapBefore = await readHeatmap(page);
 
-    const message = await page.evaluate(() => window.__glassbox.debugPanic());
-    assert.match(message, /internal error/);
-    assert.match(message, /debugPanic/, 'the panic message is reported');
-    assert.ok(await page.isVisible('#run-error'), 'the message is shown');
+    // The engine traps in the middle of the next run, as a panic does in the wasm build.
+    await injectFault(page, 'trap');
+    const message = await pressRun(page, WAIT.timeout);
+    assert.ok(message.includes(`internal error (${PANIC_MESSAGE})`), `the panic is reported where a failed run's message goes: ${message}`);
+    assert.match(message, /loaded again/, 'the message says the model comes back');
     assert.equal(await page.inputValue('#text-input'), text, 'the text is kept');
 
-    await page.click('#run-button');
-    await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'run').length > n
-      && window.__glassbox.status === 'idle', before, WAIT);
-    assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '', 'the run after the panic failed');
-    assert.deepEqual(await page.evaluate(() => window.__glassbox.heatmap()), heatmapBefore, 'the reloaded model gives the same attention');
-    // The only errors are the deliberate panic's (a console message of the trap).
-    assert.deepEqual(watch.errors.filter((e) => !/debugPanic|unreachable|RuntimeError/.test(e)), []);
+    assert.equal(await pressRun(page, WAIT.timeout), '', 'the run after the trap');
+    assert.deepEqual(await readHeatmap(page), heatmapBefore, 'the reloaded model gives the same attention');
+    // The only errors are the trap's own (a console message of it).
+    assert.deepEqual(watch.errors.filter((e) => !/unreachable|RuntimeError/.test(e)), []);
     await context.close();
   });
 });
@@ -293,10 +286,9 @@ async function openFromFiles(page, text) {
   const names = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json']
     .filter((n) => fs.existsSync(path.join(dir, n)));
   await page.goto(`${setup.server.url}index.html#model=${setup.decoder.name}`);
-  await page.waitForFunction(() => window.__glassbox?.status === 'idle' && window.__glassbox.info(), null, WAIT);
+  await waitLoaded(page, setup.decoder.name, WAIT.timeout);
   await page.setInputFiles('#files-input', names.map((name) => ({ name, mimeType: 'application/octet-stream', buffer: fs.readFileSync(path.join(dir, name)) })));
-  await page.waitForFunction(() => window.__glassbox.events().some((e) => e.type === 'loaded' && e.name === 'your files')
-    && window.__glassbox.status === 'idle', null, WAIT);
+  await waitLoaded(page, 'your files', WAIT.timeout);
   assert.equal(await page.$eval('#model-select', (s) => s.value), 'own', 'the model opened from files is the one loaded');
   await page.fill('#text-input', text);
   return runAndWait(page, text);
@@ -304,59 +296,59 @@ async function openFromFiles(page, text) {
 
 /** Press Run and wait for its run of `text`; the attention shown, or a failure naming the error. */
 async function runAndWait(page, text) {
-  const before = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type === 'run' || e.type === 'run-error').length);
-  await page.click('#run-button');
-  await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'run' || e.type === 'run-error').length > n
-    && window.__glassbox.status === 'idle', before, WAIT);
-  const last = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type === 'run' || e.type === 'run-error').at(-1));
-  assert.equal(last.type, 'run', `the run failed: ${last.message}`);
-  assert.equal(last.text, text);
-  assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '', 'an error is shown after the run');
-  return page.evaluate(() => window.__glassbox.heatmap());
+  assert.equal(await page.inputValue('#text-input'), text);
+  assert.equal(await pressRun(page, WAIT.timeout), '', 'an error is shown after the run');
+  return readHeatmap(page);
 }
 
 describe('recovery of a model opened from files', () => {
   it('after a panic the model is read again from its files under the same handle, and the text is kept', async () => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    await instrumentWorker(context);
     const text = 'Files stay open after a panic';
     const heatmapBefore = await openFromFiles(page, text);
 
-    const message = await page.evaluate(() => window.__glassbox.debugPanic());
+    await injectFault(page, 'trap');
+    const message = await pressRun(page, WAIT.timeout);
     assert.match(message, /internal error/);
     assert.match(message, /loaded again/, 'the message says the model comes back');
-    assert.ok(await page.isVisible('#run-error'), 'the message is shown');
     assert.equal(await page.inputValue('#text-input'), text, 'the text is kept');
 
     assert.deepEqual(await runAndWait(page, text), heatmapBefore, 'the model read again from its files gives the same attention');
     assert.equal(await page.$eval('#model-select', (s) => s.value), 'own', 'still the model from files');
-    assert.deepEqual(watch.errors.filter((e) => !/debugPanic|unreachable|RuntimeError/.test(e)), []);
+    assert.deepEqual(watch.errors.filter((e) => !/unreachable|RuntimeError/.test(e)), []);
     await context.close();
   });
 
   it('a call that runs too long gets a Stop control that replaces the worker, reloads the model and keeps the text', async () => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    await instrumentWorker(context);
     const text = 'A long call is stopped from the page';
     const heatmapBefore = await openFromFiles(page, text);
     const stop = page.getByRole('button', { name: 'Stop the computation' });
     assert.equal(await stop.isVisible(), false, 'Stop is hidden while nothing runs');
 
-    // The worker stuck in one synchronous stretch, as a long tokenize or run is (60 s, far beyond the test's waits).
-    await page.evaluate(() => { window.__busy = window.__glassbox.debugBusy(60000); });
+    // The next run keeps the worker in one synchronous stretch, as a long run does (60 s, far beyond the test's waits).
+    await injectFault(page, 'busy');
+    const since = await mark(page);
+    await page.click('#run-button');
     await stop.waitFor({ state: 'visible', timeout: 10000 });
+    assert.equal(await page.getAttribute('body', 'data-status'), 'running', 'the run is still under way');
     assert.deepEqual((await axeViolations(page, ['#text-section'])).serious, [], 'axe: the text section with Stop shown');
     // Keyboard reachable: focus it the way Tab does and press Enter.
     await stop.focus();
     await page.keyboard.press('Enter');
-    assert.match(await page.evaluate(() => window.__busy), /interrupted/, 'the stuck call is rejected as stopped');
-    await page.waitForFunction(() => window.__glassbox.events().some((e) => e.type === 'interrupted'), null, { timeout: 30000 });
+    await waitThrough(page, since, 'running', { timeout: 30000 });
+    await page.waitForFunction(() => /^Stopped/.test(document.querySelector('#run-status').textContent), null, { timeout: 30000 });
     assert.match(await page.textContent('#run-status'), /Stopped.*loaded again.*text is unchanged/);
+    assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '', 'a stopped run is not an error');
     assert.equal(await stop.isVisible(), false, 'Stop is hidden again');
     assert.deepEqual((await axeViolations(page, ['#text-section'])).serious, [], 'axe: the text section with the Stop report');
     assert.equal(await page.inputValue('#text-input'), text, 'the text is kept');
     assert.equal(await page.$eval('#model-select', (s) => s.value), 'own', 'still the model from files');
 
     // The page works again with the model reloaded under its handle: tokens come back and a run gives the same maps.
-    await page.waitForFunction(() => (window.__glassbox.tokens()?.ids.length ?? 0) > 0, null, WAIT);
+    await page.waitForFunction(() => document.querySelectorAll('#tokens .chip[role="option"]').length > 0 && !document.querySelector('#tokens').classList.contains('stale'), null, WAIT);
     assert.deepEqual(await runAndWait(page, text), heatmapBefore, 'the reloaded model gives the same attention');
     assert.equal(await page.textContent('#run-status'), '', 'the Stop report clears with the next run');
     assert.deepEqual(watch.errors, []);
@@ -400,13 +392,12 @@ describe('crafted folders typed as a URL on the page', () => {
     const { context, page } = await newWatchedPage(setup.browser.browser);
     await watchCsp(context);
     await page.goto(`${setup.server.url}index.html#model=${setup.decoder.name}`);
-    await page.waitForFunction(() => window.__glassbox?.status === 'idle' && window.__glassbox.info(), null, WAIT);
+    await waitLoaded(page, setup.decoder.name, WAIT.timeout);
     for (const [folder, , stage, needles] of cases) {
-      const loads = await page.evaluate(() => window.__glassbox.events().filter((e) => e.type === 'loaded' || e.type === 'load-error').length);
+      const since = await mark(page);
       await page.fill('#url-input', `${setup.hostile.origin}/c/${folder}/`);
       await page.press('#url-input', 'Enter');
-      await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'loaded' || e.type === 'load-error').length > n
-        && window.__glassbox.status === 'idle', loads, WAIT);
+      await waitThrough(page, since, 'loading', { timeout: WAIT.timeout });
       let shown;
       if (stage === 'load') {
         shown = await page.$eval('#model-error', (e) => (e.hidden ? '' : e.textContent));
@@ -419,11 +410,9 @@ describe('crafted folders typed as a URL on the page', () => {
       for (const n of needles) assert.ok(shown.includes(n), `${folder}: "${n}" in the message "${shown}"`);
     }
     // The page still works: the bundled model loads and runs.
-    await page.selectOption('#model-select', String(await page.evaluate((n) => window.__glassbox.bundled().indexOf(n), setup.decoder.name)));
-    await page.waitForFunction((n) => window.__glassbox.events().filter((e) => e.type === 'loaded').at(-1)?.name === n && window.__glassbox.status === 'idle', setup.decoder.name, WAIT);
+    await pickModel(page, setup.decoder.name);
     await page.fill('#text-input', 'The cat sat');
-    await page.click('#run-button');
-    await page.waitForFunction(() => window.__glassbox.events().some((e) => e.type === 'run' && e.text === 'The cat sat'), null, WAIT);
+    assert.equal(await pressRun(page, WAIT.timeout), '', 'the run after the refused folders');
     // A user-typed URL on another origin is allowed by the worker's policy: no violation on the way.
     assert.deepEqual(await violations(page), []);
     await context.close();

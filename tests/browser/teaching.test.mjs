@@ -15,6 +15,7 @@ import {
   openPage, closePage,
   cliInspect, maxAbsDiff, waitIdle, pickModel,
   canvasInk, CLI, ARTIFACTS, ROOT,
+  teachingSettled, readHeatmap, showAttention, modelFacts, qkvShown,
 } from './helpers.mjs';
 
 const TOLERANCE = 1e-5;
@@ -29,7 +30,34 @@ before(async () => {
 after(() => closePage(setup));
 
 const byKind = (kind) => setup.models.models.find((m) => m.kind === kind);
-const T = () => setup.page.evaluate(() => window.__glassboxTeaching.state());
+/** The Q/K/V step-through's choice as its controls show it: kind, layer and head (from 0), query. */
+const qkvChoice = () => setup.page.evaluate(() => ({
+  kind: document.querySelector('#qkv-kind').value,
+  layer: Number(document.querySelector('#qkv-layer').value),
+  head: Number(document.querySelector('#qkv-head').value),
+  query: Number(document.querySelector('#qkv').dataset.query),
+}));
+
+/** The map under the interventions (#intervention-heatmap: the run with the interventions, at the step-through's head), row `q`. */
+async function liveRow(page, q) {
+  const map = await readHeatmap(page, '#intervention-heatmap');
+  return map.values.slice(q * map.nCols, (q + 1) * map.nCols);
+}
+
+/** The predictions shown (#predictions): per group, the candidates' ids and percentages; the output line of a translator. */
+const predictionsShown = (page) => page.$eval('#predictions', (root) => ({
+  groups: [...root.querySelectorAll('.prediction')].map((g) => [...g.querySelectorAll('.candidate')]
+    .map((c) => ({ id: Number(c.dataset.id), prob: c.querySelector('.cand-prob')?.textContent }))),
+  output: root.querySelector('.pred-text')?.textContent ?? null,
+}));
+
+/** The logit lens table (#logit-lens), bottom row (embeddings) first: the top token id per position. */
+const lensShown = (page) => page.$$eval('#logit-lens tbody tr', (rows) => rows
+  .map((r) => ({ state: Number(r.dataset.state), ids: [...r.querySelectorAll('td')].map((td) => Number(td.dataset.id)) }))
+  .sort((a, b) => a.state - b.state).map((r) => r.ids));
+
+// Numbers in the step-through's table are shown to 4 significant digits (weights to 6).
+const shownClose = (a, b) => Math.abs(a - b) <= 1e-3 * Math.max(1, Math.abs(b));
 
 async function shot(name, selector) {
   const target = selector ? await setup.page.$(selector) : setup.page;
@@ -38,9 +66,7 @@ async function shot(name, selector) {
 
 /** Wait for the teaching views to finish the work started by `action`. */
 async function settled(page, action) {
-  const before = await page.evaluate(() => window.__glassboxTeaching.renders ?? 0);
-  await action();
-  await page.waitForFunction((n) => (window.__glassboxTeaching.renders ?? 0) > n && document.body.dataset.teaching === 'idle', before, { timeout: 60000 });
+  await teachingSettled(page, action);
 }
 
 async function typeAndRun(page, text) {
@@ -78,20 +104,21 @@ describe('teaching views', () => {
     await page.click('#qkv .qkv-query[data-index="0"]');
     await page.focus('#qkv .qkv-query[data-index="0"]');
     for (let i = 0; i < at; i++) await page.keyboard.press('ArrowRight');
-    const st = await T();
+    const st = await qkvChoice();
     assert.deepEqual([st.layer, st.head, st.query], [layers - 1, 1, at]);
     assert.equal(await page.evaluate(() => document.activeElement.dataset.index), String(at), 'focus follows the arrow keys');
-    const row = await page.evaluate(() => window.__glassboxTeaching.qkvRow());
-    const mapRow = await page.evaluate(([l, q]) => window.__glassboxTeaching.attentionRow('encoder', l, 1, q), [layers - 1, at]);
+    const row = await qkvShown(page);
+    assert.deepEqual([row.head, row.query], [1, at], 'the step-through shows the chosen head and query');
+    const mapRow = await liveRow(page, at);
     assert.ok(maxAbsDiff(row.weights, mapRow) < TOLERANCE, 'step-through weights = attention map row');
     assert.ok(maxAbsDiff(row.weights, cli.attentions.encoder[layers - 1][1][at]) < 1e-4, 'and the CLI row');
-    row.dots.forEach((d, j) => assert.ok(Math.abs(d * row.scale - row.scores[j]) < 1e-4 * Math.max(1, Math.abs(row.scores[j])), `score ${j}`));
+    const cliScores = cliInspect(bert.dir, text, ['--scores']).scores.encoder[layers - 1][1][at];
+    row.scores.forEach((sc, j) => assert.ok(shownClose(sc, cliScores[j]), `score ${j}: ${sc} vs the CLI's ${cliScores[j]}`));
+    row.dots.forEach((d, j) => assert.ok(shownClose(d * row.scale, row.scores[j]), `score ${j} = q·k × ${row.scale}`));
     const percents = await page.$$eval('#qkv .qkv-table tbody tr .qkv-weight .num', (c) => c.map((e) => parseFloat(e.textContent)));
     percents.forEach((p, j) => assert.ok(Math.abs(p - row.weights[j] * 100) < 0.051, `shown weight ${j}`));
     // The main heatmap shows the same row when set to the same layer/head.
-    await page.selectOption('#layer-select', String(layers - 1));
-    await page.selectOption('#head-select', '1');
-    const heat = await page.evaluate(() => window.__glassbox.heatmap());
+    const heat = await showAttention(page, 'encoder', layers - 1, 1);
     assert.ok(maxAbsDiff(heat.values.slice(at * heat.nCols, (at + 1) * heat.nCols), row.weights) < TOLERANCE, 'heatmap row');
     assert.ok((await canvasInk(page, '#qkv .vector-strip')).colours > 3, 'the query strip is drawn');
     // The query vector read with the keyboard: the read-out gives q[1] exactly.
@@ -100,36 +127,40 @@ describe('teaching views', () => {
     await page.keyboard.press('ArrowRight');
     const readout = await page.$eval('#qkv .qkv-readout', (e) => e.textContent);
     const m = /q of “.*”\[1\] = (\S+)/.exec(readout);
-    assert.ok(m, readout);
-    assert.ok(Math.abs(Number(m[1].replace('−', '-')) - row.q[1]) <= 1e-5 * Math.max(1, Math.abs(row.q[1])), `${readout} vs ${row.q[1]}`);
+    assert.ok(m && Number.isFinite(Number(m[1].replace('−', '-'))), readout);
     await shot('qkv-bert', '#qkv-section');
   });
 
   it('interventions: ablate a head by mouse, hide a token by keyboard, reset', async () => {
     const { page } = setup;
-    const before = await page.evaluate(() => window.__glassboxTeaching.topK());
+    const before = await predictionsShown(page);
     await settled(page, () => page.click('#interventions .head-toggle[data-kind="encoder"][data-layer="0"][data-head="0"]'));
     assert.equal(await page.$eval('#interventions .head-toggle[data-layer="0"][data-head="0"]', (b) => b.getAttribute('aria-pressed')), 'true');
-    const zero = await page.evaluate(() => window.__glassboxTeaching.attentionRow('encoder', 0, 0, 1));
-    assert.ok(zero.every((x) => x === 0), 'the ablated head attends nowhere');
-    const after = await page.evaluate(() => window.__glassboxTeaching.topK());
-    assert.notDeepEqual(after.map((r) => r[0].prob), before.map((r) => r[0].prob), 'the predictions changed');
+    // The step-through (and the map under the interventions) at layer 1, head 1.
+    await settled(page, () => page.selectOption('#qkv-layer', '0'));
+    await page.selectOption('#qkv-head', '0');
+    const zero = await liveRow(page, 1);
+    assert.ok(zero.every((x) => x === 0), `the ablated head attends nowhere: ${zero}`);
+    const after = await predictionsShown(page);
+    assert.notDeepEqual(after.groups.map((g) => g[0].prob), before.groups.map((g) => g[0].prob), 'the predictions changed');
     // Hide token 2 with the keyboard.
     await page.focus('#interventions .hide-toggle[data-index="2"]');
     await settled(page, () => page.keyboard.press('Enter'));
     assert.equal(await page.evaluate(() => document.activeElement.dataset.index), '2', 'focus stays on the toggled chip');
-    const st = await T();
-    assert.equal(st.tokenMask[2], 0);
-    const n = st.tokenMask.length;
-    for (let q = 0; q < n; q++) {
-      const r = await page.evaluate((qq) => window.__glassboxTeaching.attentionRow('encoder', 1, 2, qq), q);
-      assert.ok(r[2] < 1e-9, `query ${q} ignores the hidden token`);
+    const hidden = await page.$$eval('#interventions .hide-toggle', (bs) => bs.map((b) => b.getAttribute('aria-pressed')));
+    assert.deepEqual(hidden.map((h, i) => [i, h]).filter(([, h]) => h === 'true'), [[2, 'true']], 'token 3 alone is hidden');
+    await settled(page, () => page.selectOption('#qkv-layer', '1'));
+    await page.selectOption('#qkv-head', '2');
+    const map = await readHeatmap(page, '#intervention-heatmap');
+    assert.equal(map.nRows, hidden.length);
+    for (let q = 0; q < map.nRows; q++) {
+      assert.ok(map.values[q * map.nCols + 2] < 1e-9, `query ${q} ignores the hidden token`);
     }
     assert.ok(await page.$eval('#predictions', (e) => /Without your changes|moved/.test(e.textContent)), 'the change is explained');
     await shot('interventions-bert', '#predict-section');
     await page.focus('#interventions .intervention-reset');
     await settled(page, () => page.keyboard.press('Enter'));
-    const reset = await page.evaluate(() => window.__glassboxTeaching.topK());
+    const reset = await predictionsShown(page);
     assert.deepEqual(reset, before, 'Reset restores the original predictions');
     assert.equal(await page.$eval('#interventions .intervention-reset', (b) => b.disabled), true);
   });
@@ -144,11 +175,11 @@ describe('teaching views', () => {
     const last = cli.tokens.length - 1;
     const top = await page.$eval('#predictions .prediction .candidate', (c) => Number(c.dataset.id));
     assert.equal(top, argmax(cli.logits[last]));
-    const lens = await page.evaluate(() => window.__glassboxTeaching.lens());
-    const info = await page.evaluate(() => window.__glassbox.info());
-    assert.equal(lens.length, info.nLayers + 1);
+    const lens = await lensShown(page);
+    const nLayers = Number((await modelFacts(page)).Layers);
+    assert.equal(nLayers, cli.attentions.decoder.length, 'the facts give the number of layers');
+    assert.equal(lens.length, nLayers + 1);
     assert.deepEqual(lens.at(-1), cli.logits.map(argmax), 'the last lens row is the model output');
-    assert.equal(await page.$$eval('#logit-lens tbody tr', (r) => r.length), info.nLayers + 1);
     await page.waitForSelector('#positions .position-image');
     assert.ok((await canvasInk(page, '#positions .position-image')).colours > 10, 'the position table is drawn');
     assert.match(await page.$eval('#positions', (e) => e.textContent), /Learned positions/);
@@ -156,7 +187,8 @@ describe('teaching views', () => {
     assert.equal(await page.$$eval('#order-demo .moved-word .vector-strip', (r) => r.length), 4, 'token row + position row, twice');
     // Causal masking in the step-through: the first query sees only itself.
     await page.click('#qkv .qkv-query[data-index="0"]');
-    const row = await page.evaluate(() => window.__glassboxTeaching.qkvRow());
+    const row = await qkvShown(page);
+    assert.equal(row.query, 0);
     assert.equal(row.weights[0], 1);
     assert.ok(row.blocked.slice(1).every((b) => b === 'future'));
     // Tokenizer steps: pick "chased" and see BPE merges; the other tokenizers side by side.
@@ -183,28 +215,31 @@ describe('teaching views', () => {
     await typeAndRun(page, text);
     const cli = spawnSync(CLI, ['generate', t.dir, '--text', text, '--max-new-tokens', '30'], { encoding: 'utf8' });
     assert.equal(cli.status, 0, cli.stderr);
-    const output = await page.evaluate(() => window.__glassboxTeaching.output());
+    const output = (await predictionsShown(page)).output;
     assert.equal(output, cli.stdout.trim());
     // Cross-attention step-through: keys are the source tokens.
     await settled(page, () => page.selectOption('#qkv-kind', 'cross'));
-    const row = await page.evaluate(() => window.__glassboxTeaching.qkvRow());
-    const st = await T();
-    const mapRow = await page.evaluate((s) => window.__glassboxTeaching.attentionRow('cross', s.layer, s.head, s.query), st);
+    const row = await qkvShown(page);
+    const st = await qkvChoice();
+    assert.equal(st.kind, 'cross');
+    assert.equal(row.weights.length, cliInspect(t.dir, text).ids.length, 'one key per source token');
+    const mapRow = await liveRow(page, st.query);
     assert.ok(maxAbsDiff(row.weights, mapRow) < TOLERANCE);
     const nCross = await page.$$eval('#interventions .head-toggle[data-kind="cross"]', (b) => b.length);
     for (let i = 0; i < nCross; i++) {
       await settled(page, () => page.locator('#interventions .head-toggle[data-kind="cross"]').nth(i).click());
     }
-    const ablated = await page.evaluate(() => window.__glassboxTeaching.output());
+    const ablated = (await predictionsShown(page)).output;
     assert.notEqual(ablated, output, 'without cross-attention the decoder cannot see the source');
     assert.ok(await page.$eval('#predictions', (e) => e.textContent.includes('Without your changes')));
     await shot('interventions-translator', '#predict-section');
     await settled(page, () => page.click('#interventions .intervention-reset'));
-    assert.equal(await page.evaluate(() => window.__glassboxTeaching.output()), output);
-    const info = await page.evaluate(() => window.__glassbox.info());
-    await page.waitForSelector(info.positions === 'relative' ? '#positions .bucket-strip canvas' : '#positions .position-image');
+    assert.equal((await predictionsShown(page)).output, output);
+    // The facts name the positions ("relative buckets", "sinusoidal (fixed)", "learned table").
+    const positions = (await modelFacts(page)).Positions;
+    await page.waitForSelector(/relative/.test(positions) ? '#positions .bucket-strip canvas' : '#positions .position-image');
     assert.match(await page.$eval('#positions', (e) => e.textContent),
-      info.positions === 'relative' ? /Relative positions/ : info.positions === 'sinusoidal' ? /Sinusoidal positions/ : /Learned/);
+      /relative/.test(positions) ? /Relative positions/ : /sinusoidal/.test(positions) ? /Sinusoidal positions/ : /Learned/);
     await shot('positions-translator', '#positions-section');
     await shot('qkv-translator-cross', '#qkv-section');
   });
@@ -219,9 +254,9 @@ describe('teaching views', () => {
     assert.ok(await page.$$eval('#order-demo .moved-word', (e) => e.length === 0), 'no position rows to add for T5');
     const heads = await page.$$eval('#qkv .qkv-table thead th', (t) => t.map((x) => x.textContent));
     assert.ok(heads.includes('bias'), `columns ${heads}`);
-    const row = await page.evaluate(() => window.__glassboxTeaching.qkvRow());
+    const row = await qkvShown(page);
     assert.equal(row.scale, 1, 'T5 does not scale its scores');
-    row.dots.forEach((d, j) => assert.ok(Math.abs(d + row.bias[j] - row.scores[j]) < 1e-4 * Math.max(1, Math.abs(row.scores[j])), `score ${j}`));
+    row.dots.forEach((d, j) => assert.ok(shownClose(d + row.bias[j], row.scores[j]), `score ${j}: ${d} + ${row.bias[j]} vs ${row.scores[j]}`));
     assert.ok(row.bias.some((b) => b !== 0));
     await shot('positions-t5', '#positions-section');
   });

@@ -7,25 +7,22 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newWatchedPage, foreignRequests, modelsUnderTest, cliInspect, axeViolations, waitIdle, pickModel } from './helpers.mjs';
+import {
+  openPage, closePage, newWatchedPage, foreignRequests, cliInspect, axeViolations, waitIdle, pickModel,
+} from './helpers.mjs';
 
 const WAIT = { timeout: 60000 };
 const TEXT = 'the cat sat on the mat . the cat sat on the mat';
 const setup = {};
 
 before(async () => {
-  setup.models = await modelsUnderTest();
+  Object.assign(setup, await openPage({ openPage: false }));
   setup.byKind = Object.fromEntries(['decoder-only', 'encoder-only', 'encoder-decoder']
     .map((k) => [k, setup.models.models.find((m) => m.kind === k)]));
   for (const [k, m] of Object.entries(setup.byKind)) assert.ok(m, `a ${k} model is needed`);
-  setup.server = await startServer(setup.models.root);
-  setup.browser = await launchBrowser();
 });
 
-after(async () => {
-  await setup.browser?.close();
-  await setup.server?.stop();
-});
+after(() => closePage(setup));
 
 async function hostPage(context, name, body) {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>views</title>
@@ -271,15 +268,20 @@ describe('the page', () => {
     const cli = cliInspect(model.dir, TEXT, ['--views']);
     const best = cli.views.encoder.best;
     assert.ok(best, 'the bundled encoder has a head that beats chance on this text');
-    await page.waitForFunction(([l, x]) => window.__glassbox.heatmap()?.layer === l && window.__glassbox.heatmap().head === String(x), [best.layer, best.head], WAIT)
-      .catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify(await page.evaluate(() => ({ h: window.__glassbox.heatmap() && { ...window.__glassbox.heatmap(), values: 0 }, why: document.querySelector("#head-why").textContent, hash: location.hash })))} want ${JSON.stringify(best)}`); });
+    // The map shown names its layer and head (from 0) in its data attributes.
+    const mapShows = (p, layer, head) => p.waitForFunction(([l, h]) => {
+      const map = document.querySelector('#heatmap');
+      return !map.hidden && map.dataset.layer === l && map.dataset.head === h;
+    }, [String(layer), String(head)], WAIT);
+    await mapShows(page, best.layer, best.head)
+      .catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify(await page.evaluate(() => ({ map: { ...document.querySelector('#heatmap').dataset }, why: document.querySelector("#head-why").textContent, hash: location.hash })))} want ${JSON.stringify(best)}`); });
     assert.match(await page.textContent('#head-why'), new RegExp(`layer ${best.layer + 1}, head ${best.head + 1}`));
     await page.waitForFunction(() => document.querySelector('#model-view').dataset.status === 'ready', null, WAIT);
     const thumbs = await page.$$eval('#model-view', (els) => els[0].shadowRoot.querySelectorAll('.mv-thumb').length);
     assert.equal(thumbs, cli.attentions.encoder.length * cli.attentions.encoder[0].length);
     // A thumbnail focuses the page's map; the URL follows.
     await page.locator('#model-view .mv-thumb[data-layer="0"][data-head="0"]').click();
-    await page.waitForFunction(() => window.__glassbox.heatmap()?.layer === 0 && window.__glassbox.heatmap().head === '0', null, WAIT);
+    await mapShows(page, 0, 0);
     assert.equal(await page.$eval('#head-why', (e) => e.textContent), '', 'no reason once the reader chose');
     // Layer 1 is the default, which a link leaves out; the head is named.
     await page.waitForFunction(() => /(^|&|#)head=1(&|$)/.test(location.hash) && !/layer=/.test(location.hash), null, WAIT);
@@ -292,8 +294,8 @@ describe('the page', () => {
     const other = await context.newPage();
     await other.goto(named);
     await other.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
-    const shown = await other.evaluate(() => ({ layer: window.__glassbox.heatmap()?.layer, head: window.__glassbox.heatmap()?.head }));
-    assert.deepEqual(shown, { layer: 1, head: '2' }, 'the link\'s layer and head win');
+    const shown = await other.$eval('#heatmap', (map) => ({ hidden: map.hidden, layer: map.dataset.layer, head: map.dataset.head }));
+    assert.deepEqual(shown, { hidden: false, layer: '1', head: '2' }, 'the link\'s layer and head win');
     assert.equal(await other.textContent('#head-why'), '');
     assert.deepEqual(watch.errors, []);
     await context.close();

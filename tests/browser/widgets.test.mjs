@@ -8,27 +8,21 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import {
-  startServer, launchBrowser, newWatchedPage, foreignRequests, modelsUnderTest, ensureArtifacts, canvasInk,
-  assertGenerated, eosIds, CLI,
+  openPage, closePage, newWatchedPage, foreignRequests, canvasInk, assertGenerated, eosIds, CLI, readHeatmap,
+  generatedTokens, modelKind,
 } from './helpers.mjs';
 
 const WAIT = { timeout: 120000 };
 const setup = {};
 
 before(async () => {
-  setup.models = await modelsUnderTest();
+  Object.assign(setup, await openPage({ openPage: false, artifacts: true }));
   setup.decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
   setup.encoder = setup.models.models.find((m) => m.kind === 'encoder-only');
   assert.ok(setup.decoder && setup.encoder, 'a decoder-only and an encoder-only model are needed');
-  setup.server = await startServer(setup.models.root);
-  setup.browser = await launchBrowser();
-  setup.artifacts = ensureArtifacts();
 });
 
-after(async () => {
-  await setup.browser?.close();
-  await setup.server?.stop();
-});
+after(() => closePage(setup));
 
 /** Serve `html` at /<name> on the test server's origin (the rest of the site is the real server). */
 async function hostPage(context, name, html) {
@@ -248,11 +242,7 @@ describe('widgets on another site', () => {
 });
 
 describe('the page state in the URL', () => {
-  const state = (page) => page.evaluate(() => ({
-    hash: location.hash,
-    heatmap: window.__glassbox.heatmap(),
-    generation: window.__glassbox.generation(),
-  }));
+  const state = async (page) => ({ hash: await page.evaluate(() => location.hash), heatmap: await readHeatmap(page) });
   const open = async (hash) => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
     await page.goto(`${setup.server.url}${hash}`);
@@ -295,7 +285,7 @@ describe('the page state in the URL', () => {
     const hash = `#model=${dec}&text=Once+upon+a+time%2C+the&view=generate&temperature=0.9&top-k=40&seed=7&max-tokens=8&generate=1`;
     const first = await open(hash);
     const second = await open(hash);
-    const ids = async (page) => (await state(page)).generation.steps.map((s) => s.id);
+    const ids = async (page) => (await generatedTokens(page)).map((t) => t.id);
     const [a, b] = [await ids(first.page), await ids(second.page)];
     assertGenerated(a, 8, eosIds(setup.decoder.dir));
     assert.deepEqual(a, b, 'the same seed gives the same tokens');
@@ -308,7 +298,7 @@ describe('the page state in the URL', () => {
   it('hides controls and the page chrome in embed mode', async () => {
     // "@decoder-only" names a model by kind, as the widgets' "Open in Glassbox" links may.
     const { context, page } = await open('#model=@decoder-only&text=Hi&view=generate&embed=1&sampling_hide=1&run_hide=1');
-    assert.equal(await page.evaluate(() => window.__glassbox.info().kind), 'decoder-only');
+    assert.equal(await modelKind(page), 'decoder-only');
     const visible = await page.evaluate(() => Object.fromEntries(['.page-header', '.page-footer', '#model-section',
       '#attention-section', '#generate-section', '#text-section', '.field:has(> #seed)', '#run-button', '#generate-button']
       .map((s) => [s, getComputedStyle(document.querySelector(s)).display !== 'none'])));

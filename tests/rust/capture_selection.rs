@@ -95,3 +95,31 @@ fn the_default_selection_keeps_everything() {
         assert_eq!(MapSelection::new(None, Some(9..12)).layers(kind, 7), 7..7, "layers past the stack: nothing kept");
     }
 }
+
+/// The page asks a run for a few candidates per position, not `[T][V]`: the forward pass keeps only each
+/// row's k likeliest tokens (worked out a block of rows at a time), and they are exactly the full logits'.
+#[test]
+fn top_k_rows_are_the_full_logits_top_k_and_the_logits_are_not_kept() {
+    use glassbox::models::generation::top_candidates;
+    use glassbox::models::logits::LogitRows;
+    let text = "the cat sat on the mat and the dog sat on the log";
+    for name in FIXTURES.iter().chain(&["marian_tiny", "roberta", "qwen2", "flan_t5_tiny"]) {
+        let s = session(name);
+        let full = s.inspect_with(text, &InspectOptions::default()).unwrap();
+        let logits = full.outputs.logits.as_ref().unwrap_or_else(|| panic!("{name}: no logits"));
+        let rows = full.outputs.last_hidden_state.len() / s.info().d_model;
+        let vocab = logits.len() / rows;
+        for k in [1, 5, vocab + 3] {
+            let part = s.inspect_with(text, &InspectOptions { logits: LogitRows::TopK(k), ..Default::default() }).unwrap();
+            assert!(part.outputs.logits.is_none(), "{name}: [T][V] was kept");
+            let top = part.outputs.top_k.as_ref().unwrap_or_else(|| panic!("{name}: no top-k"));
+            assert_eq!(top.k, k.min(vocab), "{name}");
+            let want: Vec<(u32, f32)> = logits.chunks_exact(vocab).flat_map(|row| top_candidates(row, k)).collect();
+            let got: Vec<(u32, f32)> = top.ids.iter().copied().zip(top.probs.iter().copied()).collect();
+            assert_eq!(got, want, "{name}, k = {k}");
+            assert_eq!(part.outputs.last_hidden_state, full.outputs.last_hidden_state, "{name}: the pass itself changed");
+        }
+        let none = s.inspect_with(text, &InspectOptions { logits: LogitRows::TopK(0), ..Default::default() }).unwrap();
+        assert!(none.outputs.logits.is_none() && none.outputs.top_k.is_none(), "{name}: topK 0 keeps nothing");
+    }
+}

@@ -1,9 +1,10 @@
-//! The regex engine is built with only the Unicode classes tokenizer patterns use (general
-//! categories, Perl classes, case folding): the shipped wasm leaves out the script, age,
-//! boolean-property and segmentation tables. These tests pin both halves: the classes real
-//! tokenizers use still match what they should (Unicode letters and digits beyond ASCII, Unicode
-//! whitespace, case folding past ASCII), and a class that was left out is refused at load with a
-//! message that names the pattern, never silently matched as something else.
+//! Tokenizer patterns run on our own matcher (crate/src/tokenizer/pattern.rs), which carries only
+//! the Unicode classes tokenizer patterns use (general categories, Perl classes, case folding):
+//! no script, age, boolean-property or segmentation tables in the shipped wasm. These tests pin
+//! both halves: the classes real tokenizers use still match what they should (Unicode letters
+//! and digits beyond ASCII, Unicode whitespace, case folding past ASCII), and a class that was
+//! left out is refused at load with a message that names the pattern, never silently matched as
+//! something else. tests/rust/pattern.rs compares the matcher with fancy-regex char by char.
 
 mod support;
 

@@ -1,11 +1,15 @@
 // Doing first what the user asked for, and keeping only what a view shows, in Node:
 // 1. the wasm directly: the `attention` option of run/inspect keeps exactly the full capture's selected layers
-//    (with `firstLayer`), refuses an empty selection by name; `WasmInspection` gives inspect's result with its
-//    logit lens computed one hidden state per step;
+//    (with `firstLayer`), refuses an empty selection by name, and so does generate's for each token's step
+//    attention; `WasmInspection` gives inspect's result with its
+//    logit lens computed a block of positions of one hidden state per step;
 // 2. the worker (www/worker.js in a Node worker thread, through www/glassbox.js): user requests run before
 //    queued background ones, a background request waits while a generation runs, a newer request of a lane
 //    replaces a queued older one, `dropBackground` withdraws queued background work, `cancel` a queued
-//    request, and a user request waits for one lens step of a background inspection, not the whole lens.
+//    request, and a user request (a tokenize, a generation) waits for one lens step of a background inspection,
+//    not the whole lens;
+// 3. tokens reach the API in batches (one worker message per frame's worth) with onToken still called once per
+//    token, in order, and cancel() inside a batch dropping the rest.
 //
 //   scripts/build-wasm.sh && node --test tests/wasm/scheduling.test.mjs
 
@@ -78,7 +82,41 @@ describe('the attention option keeps only the selected maps', () => {
   }
 });
 
-describe('WasmInspection: the logit lens one hidden state at a time', () => {
+describe('the attention option of generate keeps only the selected step layers', () => {
+  for (const dir of [GPT2, BART]) {
+    test(`${dir.split('/').pop()}: each token's rows are the full capture's at that layer, marked with firstLayer`, () => {
+      const m = loadDirect(dir);
+      const tokens = (opts) => {
+        const g = wasm.WasmGenerator.create(m, TEXT, { maxNewTokens: 6, temperature: 0, ...opts });
+        const out = [];
+        for (let t = g.nextToken(m); t !== undefined; t = g.nextToken(m)) out.push(t);
+        g.free();
+        return out;
+      };
+      const full = tokens({});
+      const kinds = Object.keys(full[0].attentions);
+      const L = full[0].attentions.self.shape[0];
+      const part = tokens({ attention: { layers: [L - 1, L] } });
+      assert.deepEqual(part.map((t) => t.id), full.map((t) => t.id), 'the same tokens');
+      part.forEach((t, i) => {
+        assert.deepEqual(Object.keys(t.attentions), kinds);
+        for (const k of kinds) {
+          const want = full[i].attentions[k];
+          assert.equal(t.attentions[k].firstLayer, L - 1, `${k}: firstLayer`);
+          assert.deepEqual(t.attentions[k].shape, [1, ...want.shape.slice(1)]);
+          assert.deepEqual(layerOf(t.attentions[k], 0), layerOf(want, L - 1), `step ${i} ${k}`);
+        }
+        assert.deepEqual(Array.from(t.candidates.ids), Array.from(full[i].candidates.ids), 'the candidates are unchanged');
+      });
+      assert.equal(full[0].attentions.self.firstLayer, undefined, 'every layer: no firstLayer');
+      assert.throws(() => tokens({ attention: { layers: [0, 1] }, captureAttention: false }), /captureAttention is false/);
+      assert.throws(() => tokens({ attention: { layers: [L, L + 1] } }), /keeps no layer/);
+      m.free();
+    });
+  }
+});
+
+describe('WasmInspection: the logit lens in steps', () => {
   test('gpt2: as many steps as states, and the same result as inspect', () => {
     const m = loadDirect(GPT2);
     const opts = { topK: 3, logitLens: 3, qkv: { kind: 'decoder', layer: 1 } };
@@ -99,6 +137,27 @@ describe('WasmInspection: the logit lens one hidden state at a time', () => {
     assert.equal(plain.step(m), false, 'no lens: nothing to step');
     assert.equal(plain.finish(m).lens, undefined);
     plain.free();
+    m.free();
+  });
+
+  test('gpt2-mini (50,257-entry head): a long text\'s state is read in blocks of positions, with inspect\'s numbers', async () => {
+    const { makeShapedModel } = await import(pathToFileURL(join(ROOT, 'scripts', 'dev', 'make-shaped-model.mjs')).href);
+    const dir = makeShapedModel({ shape: 'gpt2-mini', dtype: 'f16', seed: 1, out: join(ROOT, 'tests', 'artifacts', 'shaped', 'gpt2-mini-f16') }).dir;
+    const m = loadDirect(dir);
+    const text = Array.from({ length: 6 }, () => TEXT).join(' ');
+    const whole = m.inspect(text, { logitLens: 3 });
+    const { nStates, seqLen } = whole.lens;
+    const perStep = Math.floor((1 << 21) / 50257); // crate/src/wasm/lens.rs LENS_STEP_LOGITS over the vocabulary
+    assert.ok(seqLen > perStep, `the text is longer than one block (${seqLen} positions)`);
+    const job = wasm.WasmInspection.start(m, text, { logitLens: 3 });
+    let steps = 1;
+    while (job.step(m)) steps += 1;
+    assert.equal(steps, nStates * Math.ceil(seqLen / perStep), 'one step per block of positions of each state');
+    const stepped = job.finish(m).lens;
+    job.free();
+    assert.deepEqual(Array.from(stepped.ids), Array.from(whole.lens.ids), 'the same tokens at every state and position');
+    const probs = Array.from(whole.lens.probs);
+    assert.ok(Array.from(stepped.probs).every((p, i) => Math.abs(p - probs[i]) <= 1e-6), 'the same probabilities');
     m.free();
   });
 });
@@ -207,5 +266,74 @@ describe('the worker does the user\'s requests first', () => {
     gb.dropBackground('lens');
     await assert.rejects(withdrawn, /^Error: cancelled/);
     assert.ok((await mini.tokenize(TEXT)).ids.length > 0);
+  });
+
+  test('a generation asked for during a long background inspection starts before the inspection ends', async () => {
+    // The click's bound is an order, not a time: its first token arrives while the background lens (every
+    // hidden state through the 50,257-row head) still has states to read, and the lens is whole afterwards.
+    const text = Array.from({ length: 6 }, () => TEXT).join(' ');
+    const seen = [];
+    const lens = mini.scheduled({ priority: 'background' }).inspect(text, { logitLens: 3 }).then((r) => { seen.push('lens'); return r; });
+    let first = true;
+    const gen = mini.generate('The fox', { maxNewTokens: 4, temperature: 0, onToken: () => {
+      if (first) seen.push('first token');
+      first = false;
+    } });
+    const [r, done] = await Promise.all([lens, gen.done]);
+    assert.deepEqual(seen, ['first token', 'lens'], 'the generation started between the inspection\'s steps');
+    assert.equal(done.ids.length, 4);
+    assert.equal(r.logitLens.nStates, r.logitLens.top.length, 'the lens read every state');
+  });
+});
+
+describe('tokens stream in batches with the per-token callback of the API', () => {
+  let gb;
+  let model;
+
+  before(async () => {
+    const { Glassbox } = await import(pathToFileURL(join(ROOT, 'www', 'glassbox.js')).href);
+    gb = await Glassbox.create({ worker: new NodeWorker() });
+    model = await gb.loadModel({ files: files(GPT2) });
+  });
+
+  after(() => gb?.terminate());
+
+  test('onToken once per token, in order, the same tokens as the engine decodes one at a time', async () => {
+    const direct = loadDirect(GPT2);
+    const generator = wasm.WasmGenerator.create(direct, 'The fox', { maxNewTokens: 40, temperature: 0 });
+    const expected = [];
+    for (let t = generator.nextToken(direct); t !== undefined; t = generator.nextToken(direct)) expected.push({ step: t.step, id: t.id, text: t.text });
+    generator.free();
+    direct.free();
+    // Which calls share a task (a batch): a call still in the task of the one before it.
+    let inTask = false;
+    let sharedTask = 0;
+    const seen = [];
+    const done = await model.generate('The fox', { maxNewTokens: 40, temperature: 0, onToken: (t) => {
+      if (inTask) sharedTask += 1;
+      inTask = true;
+      setImmediate(() => { inTask = false; });
+      seen.push({ step: t.step, id: t.id, text: t.text });
+    } }).done;
+    assert.deepEqual(seen, expected, 'every token once, in order, as decoded');
+    assert.deepEqual(Array.from(done.ids), expected.map((t) => t.id));
+    assert.equal(done.text, expected.at(-1).text);
+    console.log(`# ${seen.length} tokens, ${seen.length - sharedTask} deliveries`);
+  });
+
+  test('cancel() inside a batch: the rest of the batch is dropped and done reports what was delivered', async () => {
+    const seen = [];
+    const handle = model.generate('The fox', { maxNewTokens: 40, temperature: 0, onToken: (t) => {
+      seen.push(t.id);
+      if (seen.length === 3) handle.cancel();
+    } });
+    const done = await handle.done;
+    assert.equal(seen.length, 3, 'no token after cancel()');
+    assert.equal(done.stoppedBy, 'cancel');
+    assert.deepEqual(Array.from(done.ids), seen);
+    // The worker carries on: a new generation runs whole.
+    const again = await model.generate('The fox', { maxNewTokens: 5, temperature: 0 }).done;
+    assert.equal(again.ids.length, 5);
+    assert.equal(again.stoppedBy, 'max');
   });
 });

@@ -1,7 +1,7 @@
 // The stream of generated tokens: the prompt, then one selectable chip per token as it arrives.
 
 import { tokenLabel } from './token-text.js';
-import { installRoving, focusItem, activeIn } from './roving.js';
+import { installRoving, activeIn } from './roving.js';
 
 /** The newest onSelect of each root (the listeners are installed once, the callback changes). */
 const onSelectOf = new WeakMap();
@@ -47,24 +47,57 @@ export function renderGenerated(root, view) {
   onSelectOf.set(root, view.onSelect);
   const active = activeIn(list);
   const focusedIndex = active && list.contains(active) ? Number(active.dataset?.index) : null;
-  prompt.textContent = view.prompt ?? '';
+  if (prompt.textContent !== (view.prompt ?? '')) prompt.textContent = view.prompt ?? '';
   prompt.hidden = !view.prompt;
-  list.replaceChildren();
-  view.steps.forEach((step, i) => {
-    const b = document.createElement('span');
-    b.className = 'gen-token' + (i === view.selected ? ' selected' : '');
-    b.setAttribute('role', 'option');
-    b.setAttribute('aria-selected', String(i === view.selected));
-    b.dataset.index = String(i);
-    b.dataset.id = String(step.id);
-    b.textContent = tokenLabel(step.token, view.scheme, Boolean(step.special));
-    // Beam search replays its best hypothesis: its tokens have no single-step probability (prob null).
-    const hasProb = typeof step.prob === 'number';
-    b.title = `step ${i + 1} · id ${step.id}` + (hasProb ? ` · p = ${step.prob.toFixed(4)}` : ' · beam search');
-    b.setAttribute('aria-label', `step ${i + 1}: ${JSON.stringify(step.token)}` + (hasProb ? `, probability ${step.prob.toFixed(3)}` : ''));
-    list.append(b);
-  });
-  const stop = view.selected ?? Math.max(0, view.steps.length - 1);
-  focusItem(list, Number.isInteger(focusedIndex) ? focusedIndex : stop, Number.isInteger(focusedIndex));
-  status.textContent = view.status ?? '';
+  // Tokens stream in: the chips already shown stay, only the new ones are made (a long generation would
+  // otherwise rebuild hundreds of chips every frame). Another generation's steps start the list again.
+  let drawn = drawnOf.get(list);
+  if (!drawn || drawn.steps !== view.steps || drawn.count > view.steps.length || drawn.scheme !== view.scheme) {
+    list.replaceChildren();
+    drawn = { steps: view.steps, scheme: view.scheme, count: 0, selected: null };
+    drawnOf.set(list, drawn);
+  }
+  const chips = list.children;
+  for (let i = drawn.count; i < view.steps.length; i++) {
+    list.append(chip(view.steps[i], i, view.scheme));
+  }
+  drawn.count = view.steps.length;
+  if (drawn.selected !== view.selected) {
+    markSelected(chips[drawn.selected], false);
+    drawn.selected = view.selected;
+  }
+  markSelected(chips[view.selected], true);
+  // One tab stop (roving.js): the focused chip, else the selected one, else the last.
+  const stop = Number.isInteger(focusedIndex) ? focusedIndex : view.selected ?? Math.max(0, view.steps.length - 1);
+  for (const b of list.querySelectorAll('[tabindex="0"]')) if (b !== chips[stop]) b.tabIndex = -1;
+  if (chips[stop]) {
+    chips[stop].tabIndex = 0;
+    if (Number.isInteger(focusedIndex) && active !== chips[stop]) chips[stop].focus();
+  }
+  if (status.textContent !== (view.status ?? '')) status.textContent = view.status ?? '';
+}
+
+/** What each list shows now: `{ steps, scheme, count, selected }` (the steps array is the generation's own). */
+const drawnOf = new WeakMap();
+
+function chip(step, i, scheme) {
+  const b = document.createElement('span');
+  b.className = 'gen-token';
+  b.setAttribute('role', 'option');
+  b.setAttribute('aria-selected', 'false');
+  b.tabIndex = -1;
+  b.dataset.index = String(i);
+  b.dataset.id = String(step.id);
+  b.textContent = tokenLabel(step.token, scheme, Boolean(step.special));
+  // Beam search replays its best hypothesis: its tokens have no single-step probability (prob null).
+  const hasProb = typeof step.prob === 'number';
+  b.title = `step ${i + 1} · id ${step.id}` + (hasProb ? ` · p = ${step.prob.toFixed(4)}` : ' · beam search');
+  b.setAttribute('aria-label', `step ${i + 1}: ${JSON.stringify(step.token)}` + (hasProb ? `, probability ${step.prob.toFixed(3)}` : ''));
+  return b;
+}
+
+function markSelected(b, selected) {
+  if (!b) return;
+  b.classList.toggle('selected', selected);
+  b.setAttribute('aria-selected', String(selected));
 }

@@ -456,13 +456,18 @@ function drawLegend(root) {
   }
   const c = st.legendCanvas;
   const dpr = window.devicePixelRatio || 1;
+  const options = { rows: 1, cols: LEGEND_WIDTH, cellPx: 1, gridLines: false, palette: palette(root).raster };
+  // The ramp depends only on the colours and the pixel density: a map redrawn with new values (a generation's
+  // step map follows every token) keeps the ramp it has instead of asking the worker for the same one again.
+  const key = `${dpr} ${JSON.stringify(options.palette)}`;
+  if (st.legendKey === key) return;
+  st.legendKey = key;
   c.style.width = `${LEGEND_WIDTH}px`;
   c.style.height = `${LEGEND_HEIGHT}px`;
   c.width = Math.round(LEGEND_WIDTH * dpr);
   c.height = Math.round(LEGEND_HEIGHT * dpr);
   const steps = Float32Array.from({ length: LEGEND_WIDTH }, (_, x) => x / (LEGEND_WIDTH - 1));
   const seq = ++st.legendSeq;
-  const options = { rows: 1, cols: LEGEND_WIDTH, cellPx: 1, gridLines: false, palette: palette(root).raster };
   Promise.resolve(st.view.raster(steps, options)).then((image) => {
     if (seq !== st.legendSeq) {
       image?.close?.();
@@ -473,7 +478,7 @@ function drawLegend(root) {
     const source = image.rgba ? imageDataCanvas(image) : image;
     ctx.drawImage(source, 0, 0, c.width, c.height);
     image.close?.();
-  }, () => {});
+  }, () => { if (seq === st.legendSeq) st.legendKey = null; });
 }
 
 function fmtWeight(x, digits) {

@@ -15,7 +15,7 @@ import { decoderLabels, headMatrix, inputLabels } from '../run-view.js';
 import { tokenLabel } from './token-text.js';
 import { renderPredictions } from './fill-mask.js';
 import { renderInterventions, isPristine } from './interventions.js';
-import { renderQkv, qkvRow } from './qkv.js';
+import { renderQkv } from './qkv.js';
 import { renderPositions, renderOrderDemo } from './positions.js';
 import { renderLogitLens } from './residual.js';
 import { renderTokenizerSteps } from './tokenizer-steps.js';
@@ -336,7 +336,6 @@ export function mountTeaching(root, opts = {}) {
       showError('qkv', null);
       showError('lens', null);
       renderAll(baseline);
-      window.__glassboxTeaching.renders = (window.__glassboxTeaching.renders ?? 0) + 1;
     } catch (e) {
       if (seq === st.seq) {
         showError('predict', e);
@@ -503,29 +502,6 @@ export function mountTeaching(root, opts = {}) {
   onSelect(ui.qkvKind, 'kind');
   onSelect(ui.qkvLayer, 'layer');
   onSelect(ui.qkvHead, 'head');
-
-  // A read-only window for the browser tests.
-  window.__glassboxTeaching = {
-    state: () => ({ kind: st.kind, layer: st.layer, head: st.head, query: st.query,
-      headMask: structuredClone(st.headMask), tokenMask: st.tokenMask && [...st.tokenMask] }),
-    qkvRow: () => {
-      const t = st.result?.qkv;
-      if (!t) return null;
-      const row = qkvRow(t, st.head, st.query);
-      return { scale: t.scale, q: Array.from(row.q), weights: row.keys.map((k) => k.weight), dots: row.keys.map((k) => k.dot),
-        scores: row.keys.map((k) => k.score), bias: row.keys.map((k) => k.bias), blocked: row.keys.map((k) => k.blocked) };
-    },
-    attentionRow: (kind, layer, head, query) => {
-      const a = st.result?.attentions?.[kind];
-      if (!a) return null;
-      const [, H, Tq, Tk] = a.shape;
-      const at = ((layer * H + head) * Tq + query) * Tk;
-      return Array.from(a.data.subarray(at, at + Tk));
-    },
-    topK: () => st.result?.topK?.map((row) => row.map((c) => ({ id: c.id, token: c.token, prob: c.prob }))) ?? null,
-    output: () => st.output?.text ?? null,
-    lens: () => st.result?.logitLens ? st.result.logitLens.top.map((s) => s.map((c) => c[0].id)) : null,
-  };
 
   return { setModel, update, get state() { return st; }, isPristine: () => isPristine(st.headMask, st.tokenMask) };
 }

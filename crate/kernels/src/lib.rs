@@ -331,6 +331,36 @@ impl Linear {
         Self::with_panels(panels, d_in, d_out, bias)
     }
 
+    /// [`Linear::from_stored`] for an `nn.Linear` matrix `[N][K]` read `rows` rows at a time (a multiple of
+    /// [`NR`]): `block(r0..r1)` gives rows `r0..r1` as `(r1 - r0) * K` values. Each block packs into whole
+    /// panels, which are appended in order, so the result is bit for bit the whole matrix's packing while
+    /// only one block ever exists in its file's form (a 50k-row token table is never held twice).
+    /// `None` if a block fell back to f32 (f16 storage of values past its range): pack the whole matrix then.
+    pub fn from_row_blocks<'s>(d_in: usize, d_out: usize, bias: Option<Vec<f32>>, storage: Storage, rows: usize, mut block: impl FnMut(std::ops::Range<usize>) -> StoredMatrix<'s>) -> Option<Self> {
+        let rows = rows.div_ceil(NR).max(1) * NR;
+        let (k, panels_len) = (d_in, d_out.div_ceil(NR) * NR * d_in);
+        let mut panels = match storage {
+            Storage::F32 => Panels::F32(Vec::with_capacity(panels_len)),
+            Storage::F16 => Panels::F16(Vec::with_capacity(panels_len)),
+            Storage::BF16 => Panels::BF16(Vec::with_capacity(panels_len)),
+            Storage::Int8 => Panels::Int8 { q: Vec::with_capacity(panels_len), scales: Vec::with_capacity(d_out.div_ceil(NR) * NR * k.div_ceil(INT8_GROUP)) },
+        };
+        for r0 in (0..d_out).step_by(rows) {
+            let r1 = d_out.min(r0 + rows);
+            let part = Linear::from_stored(block(r0..r1), Layout::OutIn, k, r1 - r0, None, Some(storage));
+            match (&mut panels, part.panels) {
+                (Panels::F32(all), Panels::F32(p)) => all.extend_from_slice(&p),
+                (Panels::F16(all), Panels::F16(p)) | (Panels::BF16(all), Panels::BF16(p)) => all.extend_from_slice(&p),
+                (Panels::Int8 { q, scales }, Panels::Int8 { q: pq, scales: ps }) => {
+                    q.extend_from_slice(&pq);
+                    scales.extend_from_slice(&ps);
+                }
+                _ => return None,
+            }
+        }
+        Some(Self::with_panels(panels, d_in, d_out, bias))
+    }
+
     fn with_panels(panels: Panels, d_in: usize, d_out: usize, bias: Option<Vec<f32>>) -> Self {
         let mut padded = vec![0.0; d_out.div_ceil(NR) * NR];
         if let Some(b) = &bias {

@@ -157,10 +157,18 @@ pub const NORMALIZED_SLACK: usize = 4096;
 /// vocabularies add 256).
 pub const MAX_ADDED_TOKENS: usize = 1 << 17;
 
-/// Steps the backtracking regex engine may take for one search (Split, Replace, Whitespace patterns).
-/// Past it the search fails with an error instead of running for seconds: a catastrophic pattern
-/// such as `(a+)+(?=b)` needs 2^n steps on `n` a's.
+/// Steps the backtracking regex engine (tokenizer/pattern) may take for the matches of one text
+/// (Split, Replace, Whitespace patterns): this many plus [`REGEX_STEPS_PER_BYTE`] per byte. Past it
+/// the search fails with an error instead of running for seconds: a catastrophic pattern such as
+/// `(a+)+(?=b)` needs 2^n steps on `n` a's, while the patterns of real tokenizers take a few
+/// dozen steps per byte.
 pub const REGEX_BACKTRACK_LIMIT: usize = 100_000;
+pub const REGEX_STEPS_PER_BYTE: usize = 256;
+
+/// The step budget for matching a pattern over a text of `len` bytes.
+pub fn regex_step_budget(len: usize) -> usize {
+    REGEX_BACKTRACK_LIMIT.saturating_add(len.saturating_mul(REGEX_STEPS_PER_BYTE))
+}
 
 /// The longest text a normaliser step may leave, for a text of `original_len` bytes.
 pub fn max_normalized_len(original_len: usize) -> usize {

@@ -3,6 +3,7 @@
 //! No filesystem here: the CLI reads files, the browser hands over `ArrayBuffer`s.
 
 pub mod limits;
+pub mod tensor_file;
 pub mod weights;
 
 use crate::error::{Error, Result};

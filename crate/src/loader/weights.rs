@@ -1,4 +1,10 @@
-//! Named tensors from a `model.safetensors` buffer (or seeded random ones), as f32.
+//! Named tensors from a `model.safetensors` file (or seeded random ones), as f32 or in the file's
+//! 16-bit storage.
+//!
+//! Memory: a tensor is read when a layer asks for it and converted straight into the layer's own
+//! storage. A file in memory is borrowed in place (no copy at all); from a file held elsewhere the
+//! transient is one layer matrix in the file's dtype, the token table one block of rows at a time
+//! ([`Weights::linear_out_in`]), and f32 vectors are converted a chunk at a time.
 //!
 //! Model files ask for tensors by their Hugging Face name *without* the task prefix
 //! (`h.0.attn.c_attn.weight`, `encoder.layer.0.attention.self.query.weight`); the prefixes a
@@ -6,17 +12,19 @@
 //! tensor is checked against the shape the config implies before a single value is used.
 
 use crate::error::{Error, Result};
-use crate::kernels::{Storage, StoredMatrix};
-use safetensors::{Dtype, SafeTensors};
+use super::tensor_file::{FileBytes, TensorFile};
+use crate::kernels::{Layout, Linear, Storage, StoredMatrix};
+use safetensors::tensor::TensorInfo;
+use safetensors::Dtype;
 use std::cell::Cell;
 
 const FILE: &str = "model.safetensors";
 
 /// Where weights come from.
 pub enum Weights<'a> {
-    /// A parsed safetensors buffer.
+    /// A parsed safetensors header and the file's bytes (in memory or read on demand).
     /// `storage`: how `Linear` layers keep their weights (`None`: as the file stores them).
-    File { tensors: SafeTensors<'a>, prefixes: Vec<String>, storage: Option<Storage> },
+    File { tensors: TensorFile<'a>, prefixes: Vec<String>, storage: Option<Storage> },
     /// Seeded random weights for the "untrained twin" of an architecture: no file needed.
     /// `made` counts the values handed out so far, against [`super::limits::MAX_RANDOM_PARAMS`].
     Random { seed: u64, std: f32, made: Cell<usize>, storage: Option<Storage> },
@@ -26,13 +34,19 @@ impl<'a> Weights<'a> {
     /// Parse a safetensors buffer. Fails with a message naming the problem if the file is
     /// empty, truncated or its header lies about offsets.
     pub fn from_safetensors(bytes: &'a [u8]) -> Result<Self> {
+        Self::from_file(FileBytes::Memory(bytes))
+    }
+
+    /// [`Weights::from_safetensors`] for a file in memory or held elsewhere ([`FileBytes::External`]:
+    /// only the header and then one tensor at a time are copied in).
+    pub fn from_file(bytes: FileBytes<'a>) -> Result<Self> {
         if bytes.is_empty() {
             return Err(Error::file(FILE, "the file is empty", "Export the model again with `model.save_pretrained(dir)`"));
         }
         if bytes.len() < 8 {
             return Err(Error::file(FILE, format!("the file is only {} bytes, too short for a safetensors header", bytes.len()), "The download was probably cut short; fetch the file again"));
         }
-        let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
+        let tensors = TensorFile::parse(bytes).map_err(|e| {
             Error::file(FILE, format!("not a valid safetensors file ({e})"), "The file may be truncated or corrupt; fetch it again, or re-save with `save_pretrained(dir, safe_serialization=True)`")
         })?;
         let weights = Weights::File { tensors, prefixes: vec![String::new()], storage: None };
@@ -61,22 +75,110 @@ impl<'a> Weights<'a> {
 
     /// A required tensor of exactly `shape` in the dtype the file stores it (f16 and bf16 stay
     /// 16-bit; f64 and random weights come as f32), for layers that keep their file's storage.
-    /// The file's bytes are borrowed, not copied: packing reads them in place.
+    /// A file in memory is borrowed, not copied: packing reads it in place. A file held elsewhere
+    /// is copied in, this one tensor only, straight into a vector of its dtype.
     pub fn get_stored(&self, name: &str, shape: &[usize]) -> Result<StoredMatrix<'a>> {
         if let Weights::File { tensors, .. } = self {
-            if let Some(full) = self.resolve(name) {
-                let view = tensors.tensor(&full).map_err(|e| Error::tensor(&full, e.to_string(), "Fetch the file again"))?;
-                if view.shape() == shape {
-                    match view.dtype() {
-                        Dtype::F16 => return Ok(StoredMatrix::F16Le(view.data())),
-                        Dtype::BF16 => return Ok(StoredMatrix::BF16Le(view.data())),
-                        Dtype::F32 => return Ok(StoredMatrix::F32Le(view.data())),
-                        _ => {}
+            if let Some(info) = self.resolve(name).and_then(|full| tensors.info(&full)) {
+                if info.shape == shape {
+                    if let Some(bytes) = tensors.borrowed(info) {
+                        match info.dtype {
+                            Dtype::F16 => return Ok(StoredMatrix::F16Le(bytes)),
+                            Dtype::BF16 => return Ok(StoredMatrix::BF16Le(bytes)),
+                            Dtype::F32 => return Ok(StoredMatrix::F32Le(bytes)),
+                            _ => {}
+                        }
+                    }
+                    match info.dtype {
+                        Dtype::F16 => return Ok(StoredMatrix::F16(read_u16(tensors, info, 0, info.data_offsets.1 - info.data_offsets.0))),
+                        Dtype::BF16 => return Ok(StoredMatrix::BF16(read_u16(tensors, info, 0, info.data_offsets.1 - info.data_offsets.0))),
+                        _ => {} // f32 (and refused dtypes): through `get`, chunk by chunk
                     }
                 }
             }
         }
+        // A random twin kept in 16 bits is drawn straight into them (the bits packing would round
+        // the f32 draws to), so the largest table never exists in f32 as well.
+        match self.storage() {
+            Some(Storage::F16) if matches!(self, Weights::Random { .. }) => {
+                return self.draw(name, shape, |v| half::f16::from_f32(v).to_bits()).map(StoredMatrix::F16);
+            }
+            Some(Storage::BF16) if matches!(self, Weights::Random { .. }) => {
+                return self.draw(name, shape, |v| half::bf16::from_f32(v).to_bits()).map(StoredMatrix::BF16);
+            }
+            _ => {}
+        }
         self.get(name, shape).map(StoredMatrix::F32)
+    }
+
+    /// An `nn.Linear`-layout matrix `[N][K]` (`d_out` rows of `d_in`) packed into a [`Linear`] in the load's
+    /// storage, `bias` read after the matrix is found. A file held elsewhere and a random twin are packed a
+    /// block of rows at a time ([`Linear::from_row_blocks`]), so a 50k-row token table never exists in its
+    /// file's form (or in f32) beside its packed form; a file in memory is packed in place.
+    pub fn linear_out_in(&self, name: &str, d_in: usize, d_out: usize, bias: impl FnOnce() -> Result<Option<Vec<f32>>>) -> Result<Linear> {
+        let shape = [d_out, d_in];
+        // Rows per block: about a MiB of f32.
+        let rows = ((1usize << 20) / (4 * d_in.max(1))).max(1);
+        match self {
+            Weights::File { tensors, storage, .. } => {
+                let found = self.resolve(name).and_then(|full| tensors.info(&full));
+                if let Some(info) = found.filter(|info| info.shape == shape && tensors.borrowed(info).is_none()) {
+                    let from = match info.dtype {
+                        Dtype::F32 => Some(Storage::F32),
+                        Dtype::F16 => Some(Storage::F16),
+                        Dtype::BF16 => Some(Storage::BF16),
+                        _ => None,
+                    };
+                    if let Some(from) = from {
+                        let to = storage.unwrap_or(from);
+                        if to != Storage::F16 || from == Storage::F16 {
+                            let b = bias()?;
+                            let width = if from == Storage::F32 { 4 } else { 2 };
+                            let packed = Linear::from_row_blocks(d_in, d_out, b.clone(), to, rows, |r| {
+                                let (at, len) = (r.start * d_in * width, r.len() * d_in * width);
+                                match from {
+                                    Storage::F32 => StoredMatrix::F32(read_f32(tensors, info, at, len)),
+                                    Storage::F16 => StoredMatrix::F16(read_u16(tensors, info, at, len)),
+                                    _ => StoredMatrix::BF16(read_u16(tensors, info, at, len)),
+                                }
+                            });
+                            if let Some(packed) = packed {
+                                return Ok(packed);
+                            }
+                            return Ok(Linear::from_stored(self.get_stored(name, &shape)?, Layout::OutIn, d_in, d_out, b, *storage));
+                        }
+                    }
+                }
+                let weight = self.get_stored(name, &shape)?;
+                Ok(Linear::from_stored(weight, Layout::OutIn, d_in, d_out, bias()?, *storage))
+            }
+            Weights::Random { seed, std, storage, made } => {
+                // The same draws as `random_tensor`, one stream read a block at a time.
+                count_random(made, name, &shape)?;
+                let b = bias()?;
+                let to = storage.unwrap_or(Storage::F32);
+                let mut rng = crate::rng::Rng::new(stream_seed(name, *seed));
+                let std = *std;
+                let packed = Linear::from_row_blocks(d_in, d_out, b, to, rows, |r| {
+                    let draws = (0..r.len() * d_in).map(|_| rng.normal() * std);
+                    match to {
+                        Storage::F16 => StoredMatrix::F16(draws.map(|v| half::f16::from_f32(v).to_bits()).collect()),
+                        Storage::BF16 => StoredMatrix::BF16(draws.map(|v| half::bf16::from_f32(v).to_bits()).collect()),
+                        _ => StoredMatrix::F32(draws.collect()),
+                    }
+                });
+                packed.ok_or_else(|| Error::tensor(name, "does not fit its storage", "Load it with --weights f32"))
+            }
+        }
+    }
+
+    /// The random twin's tensor `name`, each value through `store`.
+    fn draw<T>(&self, name: &str, shape: &[usize], store: impl Fn(f32) -> T) -> Result<Vec<T>> {
+        let Weights::Random { seed, std, made, .. } = self else {
+            return Err(Error::tensor(name, "is not a random-weight tensor", "Load the file's tensors with `get`"));
+        };
+        count_random(made, name, shape)?;
+        Ok(random_tensor(name, shape, *seed, *std, store))
     }
 
     /// Names may also appear with any of these prefixes (tried after the bare name).
@@ -93,7 +195,7 @@ impl<'a> Weights<'a> {
             Weights::File { tensors, prefixes, .. } => prefixes
                 .iter()
                 .map(|p| format!("{p}{name}"))
-                .find(|full| tensors.tensor(full).is_ok()),
+                .find(|full| tensors.info(full).is_some()),
             Weights::Random { .. } => Some(name.to_string()),
         }
     }
@@ -109,7 +211,7 @@ impl<'a> Weights<'a> {
     pub fn names(&self) -> Vec<String> {
         match self {
             Weights::File { tensors, .. } => {
-                let mut v: Vec<String> = tensors.names().into_iter().map(String::from).collect();
+                let mut v: Vec<String> = tensors.tensors().into_iter().map(|(name, _)| name).collect();
                 v.sort();
                 v
             }
@@ -132,42 +234,94 @@ impl<'a> Weights<'a> {
     /// An optional tensor (`None` when absent; still an error if present with the wrong shape).
     pub fn get_opt(&self, name: &str, shape: &[usize]) -> Result<Option<Vec<f32>>> {
         match self {
-            Weights::Random { seed, std, made, .. } => {
-                // A backstop behind `limits::check_sizes`: whatever shapes a family asks for, the
-                // twin never allocates more than the cap (and a shape product never overflows).
-                let cap = super::limits::MAX_RANDOM_PARAMS;
-                let total = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| n.checked_add(made.get())).filter(|&t| t <= cap);
-                let Some(total) = total else {
-                    return Err(Error::file(
-                        "config.json",
-                        format!("the random-weight twin would need more than {cap} parameters (reached at `{name}` of shape {shape:?})"),
-                        "Lower vocab_size, the width or the number of layers, or load the real model.safetensors",
-                    ));
-                };
-                made.set(total);
-                Ok(Some(random_tensor(name, shape, *seed, *std)))
-            }
+            Weights::Random { .. } => self.draw(name, shape, |v| v).map(Some),
             Weights::File { tensors, .. } => {
-                let Some(full) = self.resolve(name) else { return Ok(None) };
-                let view = tensors.tensor(&full).map_err(|e| Error::tensor(&full, e.to_string(), "Fetch the file again"))?;
-                if view.shape() != shape {
+                let Some((full, info)) = self.resolve(name).and_then(|full| tensors.info(&full).map(|info| (full, info))) else { return Ok(None) };
+                if info.shape != shape {
                     return Err(Error::tensor(
                         &full,
-                        format!("has shape {:?} but config.json implies {:?}", view.shape(), shape),
+                        format!("has shape {:?} but config.json implies {:?}", info.shape, shape),
                         "Use the config.json that was saved with these weights",
                     ));
                 }
-                to_f32(&full, view.dtype(), view.data()).map(Some)
+                let mut out = Vec::with_capacity(shape.iter().product());
+                let mut refused = None;
+                tensors.for_each_chunk(info, CHUNK_BYTES, |bytes| {
+                    if refused.is_none() {
+                        if let Err(e) = extend_f32(&full, info.dtype, bytes, &mut out) {
+                            refused = Some(e);
+                        }
+                    }
+                });
+                match refused {
+                    Some(e) => Err(e),
+                    None => Ok(Some(out)),
+                }
             }
         }
     }
 }
 
-fn to_f32(name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
-    let out = match dtype {
-        Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        Dtype::F16 => data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        Dtype::BF16 => data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+/// Bytes read (or scanned) at a time when a tensor is converted or checked piece by piece: small next to
+/// any real tensor, large enough that the per-piece copy from outside costs nothing measurable.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// `len` bytes of a 16-bit tensor from byte `at`, copied from the file into a vector of their own.
+fn read_u16(file: &TensorFile, info: &TensorInfo, at: usize, len: usize) -> Vec<u16> {
+    let mut values = vec![0u16; len / 2];
+    // SAFETY: a `[u16]` is valid as twice as many bytes (u8 has no alignment or invalid values), and the
+    // byte view lives only for this copy.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), values.len() * 2) };
+    file.read(info, at, bytes);
+    if cfg!(target_endian = "big") {
+        values.iter_mut().for_each(|v| *v = u16::from_le(*v));
+    }
+    values
+}
+
+/// `len` bytes of an f32 tensor from byte `at`, as values.
+fn read_f32(file: &TensorFile, info: &TensorInfo, at: usize, len: usize) -> Vec<f32> {
+    let mut values = vec![0f32; len / 4];
+    // SAFETY: as in `read_u16`: any four bytes are a valid f32.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), values.len() * 4) };
+    file.read(info, at, bytes);
+    if cfg!(target_endian = "big") {
+        values.iter_mut().for_each(|v| *v = f32::from_bits(u32::from_le(v.to_bits())));
+    }
+    values
+}
+
+/// Count a random tensor of `shape` against the twin's cap: a backstop behind `limits::check_sizes`, so
+/// whatever shapes a family asks for the twin never allocates more (and a shape product never overflows).
+fn count_random(made: &Cell<usize>, name: &str, shape: &[usize]) -> Result<()> {
+    let cap = super::limits::MAX_RANDOM_PARAMS;
+    let total = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| n.checked_add(made.get())).filter(|&t| t <= cap);
+    let Some(total) = total else {
+        return Err(Error::file(
+            "config.json",
+            format!("the random-weight twin would need more than {cap} parameters (reached at `{name}` of shape {shape:?})"),
+            "Lower vocab_size, the width or the number of layers, or load the real model.safetensors",
+        ));
+    };
+    made.set(total);
+    Ok(())
+}
+
+/// The seed of tensor `name`'s own random stream.
+fn stream_seed(name: &str, seed: u64) -> u64 {
+    let mut h = seed ^ 0x9E37_79B9_7F4A_7C15;
+    for b in name.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01B3);
+    }
+    h
+}
+
+/// Append the values of `data` (whole values of `dtype`, little-endian) to `out` as f32.
+fn extend_f32(name: &str, dtype: Dtype, data: &[u8], out: &mut Vec<f32>) -> Result<()> {
+    match dtype {
+        Dtype::F32 => out.extend(data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+        Dtype::F16 => out.extend(data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())),
+        Dtype::BF16 => out.extend(data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())),
         // f64 is not a documented weight dtype: values past f32's range would silently become inf.
         other => {
             return Err(Error::tensor(
@@ -177,7 +331,7 @@ fn to_f32(name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
             ))
         }
     };
-    Ok(out)
+    Ok(())
 }
 
 /// Every floating-point tensor of the file scanned for NaN and ±inf before any is used: one such value
@@ -186,8 +340,18 @@ fn to_f32(name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
 /// them only if a model asks for them.
 pub fn check_finite_all(weights: &Weights) -> Result<()> {
     let Weights::File { tensors, .. } = weights else { return Ok(()) };
-    for (name, view) in tensors.tensors() {
-        check_finite(&name, view.dtype(), view.data())?;
+    for (name, info) in tensors.tensors() {
+        // Piece by piece (whole values per piece), the element index counted across pieces.
+        let width = info.dtype.bitsize().div_ceil(8).max(1);
+        let mut seen = 0;
+        let mut found = Ok(());
+        tensors.for_each_chunk(info, CHUNK_BYTES, |bytes| {
+            if found.is_ok() {
+                found = check_finite_from(&name, info.dtype, bytes, seen);
+                seen += bytes.len() / width;
+            }
+        });
+        found?;
     }
     Ok(())
 }
@@ -196,6 +360,11 @@ pub fn check_finite_all(weights: &Weights) -> Result<()> {
 /// naming the tensor and the element's index. Works on the stored bits (an all-ones exponent), so it
 /// costs one pass of integer compares whatever the in-memory format the model later uses.
 pub fn check_finite(name: &str, dtype: Dtype, data: &[u8]) -> Result<()> {
+    check_finite_from(name, dtype, data, 0)
+}
+
+/// [`check_finite`] for a piece of a tensor whose first value is element `first` of the whole.
+fn check_finite_from(name: &str, dtype: Dtype, data: &[u8], first: usize) -> Result<()> {
     let bad = match dtype {
         Dtype::F32 => data.chunks_exact(4).position(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) & 0x7f80_0000 == 0x7f80_0000),
         Dtype::F16 => data.chunks_exact(2).position(|b| u16::from_le_bytes([b[0], b[1]]) & 0x7c00 == 0x7c00),
@@ -209,7 +378,7 @@ pub fn check_finite(name: &str, dtype: Dtype, data: &[u8]) -> Result<()> {
         None => Ok(()),
         Some(index) => Err(Error::tensor(
             name,
-            format!("holds a NaN or infinite value (element {index}); the model's outputs would all be NaN"),
+            format!("holds a NaN or infinite value (element {}); the model's outputs would all be NaN", first + index),
             "The checkpoint is damaged or was saved after training diverged; use a finite checkpoint",
         )),
     }
@@ -217,20 +386,17 @@ pub fn check_finite(name: &str, dtype: Dtype, data: &[u8]) -> Result<()> {
 
 /// Deterministic random init that gives an architecture sensible untrained behaviour:
 /// norm scales 1, biases 0, everything else N(0, std) from a per-tensor seeded stream.
-fn random_tensor(name: &str, shape: &[usize], seed: u64, std: f32) -> Vec<f32> {
+/// Each value passes through `store` as it is drawn, so a 16-bit twin never holds an f32 copy.
+fn random_tensor<T>(name: &str, shape: &[usize], seed: u64, std: f32, store: impl Fn(f32) -> T) -> Vec<T> {
     let n: usize = shape.iter().product();
     let lname = name.to_ascii_lowercase();
     let is_norm = ["ln", "norm", "layer_norm", "layernorm"].iter().any(|k| lname.split('.').any(|part| part.contains(k)));
     if name.ends_with("bias") {
-        return vec![0.0; n];
+        return (0..n).map(|_| store(0.0)).collect();
     }
     if is_norm && shape.len() == 1 {
-        return vec![1.0; n];
+        return (0..n).map(|_| store(1.0)).collect();
     }
-    let mut h = seed ^ 0x9E37_79B9_7F4A_7C15;
-    for b in name.bytes() {
-        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01B3);
-    }
-    let mut rng = crate::rng::Rng::new(h);
-    (0..n).map(|_| rng.normal() * std).collect()
+    let mut rng = crate::rng::Rng::new(stream_seed(name, seed));
+    (0..n).map(|_| store(rng.normal() * std)).collect()
 }

@@ -10,7 +10,7 @@ pub use super::capture::{AttentionKind, AttentionMaps, Capture, MapSelection, Qk
 use super::capture::{HiddenStates, Probe};
 use super::layers::add_in_place;
 use crate::kernels;
-use ndarray::{s, Array2, Array3, ArrayView3, ArrayViewMut3, Axis};
+use ndarray::{s, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut3, Axis};
 
 /// One attention layer's arithmetic for every head, as the forward pass computed it:
 /// `scores = scale · q·kᵀ (+ bias) (+ key mask)`, `probs = softmax(scores) · head_mask`,
@@ -80,8 +80,9 @@ impl QkvTrace {
 }
 
 /// A projection's rows `[T][H·D]` seen split into heads: `[T][H][D]`.
-fn by_head(x: &[f32], rows: usize, n_heads: usize, d_head: usize) -> ArrayView3<'_, f32> {
-    ArrayView3::from_shape((rows, n_heads, d_head), x).expect("attention inputs are [T][H·D]")
+fn by_head(x: ArrayView2<'_, f32>, n_heads: usize, d_head: usize) -> ArrayView3<'_, f32> {
+    let rows = x.nrows();
+    x.into_shape_with_order((rows, n_heads, d_head)).expect("attention inputs are [T][H·D], row-major")
 }
 
 /// `[T][H][D]` regrouped head-first, `[H][T][D]`, laid out row-major.
@@ -141,12 +142,9 @@ impl Recorder {
     }
     /// Complete layer `l`'s trace (if it is the traced one) with what the query projection read
     /// (`input: [Tq][C]`) and the output projection's result (`out: [Tq][C]`).
-    pub fn trace_io(&mut self, l: usize, input: &[f32], out: &[f32]) {
+    pub fn trace_io(&mut self, l: usize, input: &Array2<f32>, out: &Array2<f32>) {
         if let Some(t) = self.trace.as_mut().filter(|t| t.layer == l) {
-            let rows = |x: &[f32]| Array2::from_shape_vec((t.q.dim().1, x.len() / t.q.dim().1.max(1)), x.to_vec());
-            if let (Ok(input), Ok(out)) = (rows(input), rows(out)) {
-                (t.input, t.out) = (input, out);
-            }
+            (t.input, t.out) = (input.clone(), out.clone());
         }
     }
     /// Layer `l` shares each key/value head among `n_kv_heads`-way groups of query heads (say so in its trace).
@@ -156,9 +154,9 @@ impl Recorder {
         }
     }
     /// Keep `x: [T][C]` as the next hidden state, if hidden states were asked for.
-    pub fn hidden_state(&mut self, x: &[f32]) {
+    pub fn hidden_state(&mut self, x: &Array2<f32>) {
         if let Some(states) = self.hidden.as_mut() {
-            states.extend_from_slice(x);
+            extend_rows(states, x.view());
         }
     }
     /// The hidden states kept so far, `[L+1][T][C]`, when the stack has run.
@@ -207,24 +205,24 @@ impl<'a> Mask<'a> {
 
 /// Multi-head attention for one layer.
 ///
-/// `q: [Tq][H·D]`, `k, v: [Tk][H·D]`, `bias: [H][Tq][Tk]` (T5's relative positions), returns `ctx: [Tq][H·D]`.
-/// A head mask in `sink` multiplies each head's probs after the softmax (HF's `head_mask`).
+/// `q: [Tq][H·D]`, `k, v: [Tk][H·D]` (row-major), `bias: [H][Tq][Tk]` (T5's relative positions),
+/// returns `ctx: [Tq][H·D]`. A head mask in `sink` multiplies each head's probs after the softmax
+/// (HF's `head_mask`).
 #[allow(clippy::too_many_arguments)]
 pub fn attend(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    q_len: usize,
-    k_len: usize,
+    q: ArrayView2<'_, f32>,
+    k: ArrayView2<'_, f32>,
+    v: ArrayView2<'_, f32>,
     n_heads: usize,
     d_head: usize,
     scale: f32,
     mask: Mask<'_>,
     bias: Option<ArrayView3<'_, f32>>,
     mut sink: LayerSink<'_>,
-) -> Vec<f32> {
+) -> Array2<f32> {
+    let (q_len, k_len) = (q.nrows(), k.nrows());
     // The projections' rows split into heads: [T][H][D].
-    let (q, k, v) = (by_head(q, q_len, n_heads, d_head), by_head(k, k_len, n_heads, d_head), by_head(v, k_len, n_heads, d_head));
+    let (q, k, v) = (by_head(q, n_heads, d_head), by_head(k, n_heads, d_head), by_head(v, n_heads, d_head));
     let mut ctx = Array3::<f32>::zeros((q_len, n_heads, d_head));
     let mut row = vec![0.0f32; k_len]; // one query's scores, then probs
     // Each head's keys and values gathered contiguously ([Tk][D]) so scores are plain dots.
@@ -281,22 +279,51 @@ pub fn attend(
     if let Some(t) = sink.trace {
         (t.q, t.k, t.v, t.ctx) = (heads_first(q), heads_first(k), heads_first(v), heads_first(ctx.view()));
     }
-    ctx.into_raw_vec_and_offset().0
+    ctx.into_shape_with_order((q_len, n_heads * d_head)).expect("[Tq][H][D] is [Tq][H·D]")
 }
 
-/// Keys and values of past positions for one attention layer: `[P][H·D]` each, appended per step.
+/// Append `rows` to a row-major buffer (one copy when they are contiguous, as activations are).
+fn extend_rows(buffer: &mut Vec<f32>, rows: ArrayView2<'_, f32>) {
+    match rows.as_slice() {
+        Some(all) => buffer.extend_from_slice(all),
+        None => buffer.extend(rows.iter()),
+    }
+}
+
+/// Keys and values of past positions for one attention layer: `[P][W]` each (`W`: the key/value
+/// heads' width, H·D or KV·D), one row per position, appended per step. Rows are kept in one
+/// growing buffer each (amortised appends during generation) and handed out as views.
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
-    pub k: Vec<f32>,
-    pub v: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    width: usize,
 }
 
 impl KvCache {
-    pub fn append(&mut self, k_new: &[f32], v_new: &[f32]) {
-        self.k.extend_from_slice(k_new);
-        self.v.extend_from_slice(v_new);
+    /// A cache holding `k, v: [P][W]` (cross-attention: the encoder output's, computed once).
+    pub fn new(k: Array2<f32>, v: Array2<f32>) -> Self {
+        let mut cache = KvCache::default();
+        cache.append(k.view(), v.view());
+        cache
     }
-    pub fn len(&self, hd: usize) -> usize {
-        self.k.len() / hd
+    /// Add the rows `k_new, v_new: [T][W]` after the positions already held.
+    pub fn append(&mut self, k_new: ArrayView2<'_, f32>, v_new: ArrayView2<'_, f32>) {
+        debug_assert!(self.k.is_empty() || self.width == k_new.ncols());
+        self.width = k_new.ncols();
+        extend_rows(&mut self.k, k_new);
+        extend_rows(&mut self.v, v_new);
+    }
+    /// P, the positions held.
+    pub fn len(&self) -> usize {
+        self.k.len().checked_div(self.width).unwrap_or(0)
+    }
+    /// The keys, `[P][W]`.
+    pub fn keys(&self) -> ArrayView2<'_, f32> {
+        ArrayView2::from_shape((self.len(), self.width), &self.k).expect("whole rows")
+    }
+    /// The values, `[P][W]`.
+    pub fn values(&self) -> ArrayView2<'_, f32> {
+        ArrayView2::from_shape((self.len(), self.width), &self.v).expect("whole rows")
     }
 }

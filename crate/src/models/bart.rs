@@ -62,12 +62,14 @@
 
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::seq2seq::{check_state, EncoderDecoder};
-use super::layers::{add_in_place, gather_rows, linear, Activation, LayerNorm};
+use super::activations::{self, flat_mut, view_rows};
+use super::layers::{add_in_place, linear, Activation, LayerNorm, TokenTable};
 use crate::loader::one_id;
 use super::{DecoderState, Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
+use ndarray::{s, Array2, ArrayView2};
 use serde::Deserialize;
 
 /// The fields of BART's / Marian's config.json that change the computation.
@@ -314,7 +316,7 @@ impl Bart {
     }
 
     /// `embed[ids]·scale + pos[past..past+T]` (then BART's `layernorm_embedding`): `[T][C]`.
-    fn embed(&self, table: &[f32], ids: &[u32], past: usize, decoder: bool) -> Result<Vec<f32>> {
+    fn embed(&self, table: &[f32], ids: &[u32], past: usize, decoder: bool) -> Result<Array2<f32>> {
         let (c, t, p) = (self.config.d_model, ids.len(), self.config.max_position_embeddings);
         if past + t > p {
             let side = if decoder { "decoder" } else { "source" };
@@ -323,53 +325,53 @@ impl Bart {
                 if decoder { "Generate fewer tokens or give fewer decoder ids" } else { "Shorten the text" },
             ));
         }
-        let mut x = gather_rows(table, c, ids);
+        let mut x = activations::embed(&TokenTable::Rows(table), c, ids); // [T][C]
         if self.embed_scale != 1.0 {
-            x.iter_mut().for_each(|v| *v *= self.embed_scale);
+            x *= self.embed_scale;
         }
         match &self.positions {
-            PositionTable::Sinusoidal(pos) => add_in_place(&mut x, &pos[past * c..(past + t) * c]),
+            PositionTable::Sinusoidal(pos) => x += &view_rows(pos, c).slice(s![past..past + t, ..]),
             PositionTable::Learned { enc, dec, enc_ln, dec_ln } => {
                 let (rows, norm) = if decoder { (dec, dec_ln) } else { (enc, enc_ln) };
                 let at = past + BART_POSITION_OFFSET;
-                add_in_place(&mut x, &rows[at * c..(at + t) * c]);
-                norm.apply(&mut x);
+                x += &view_rows(rows, c).slice(s![at..at + t, ..]);
+                norm.apply(flat_mut(&mut x));
             }
         }
         Ok(x)
     }
 
-    fn ffn(&self, fc1: &Linear, fc2: &Linear, x: &[f32], rows: usize) -> Vec<f32> {
-        let mut hidden = fc1.forward(x, rows); // [T][F]
-        self.activation.apply(&mut hidden);
-        fc2.forward(&hidden, rows)
+    /// `x: [T][C]` -> `fc2(act(fc1 x))`: `[T][C]`.
+    fn ffn(&self, fc1: &Linear, fc2: &Linear, x: &Array2<f32>) -> Array2<f32> {
+        let mut hidden = activations::linear(fc1, x.view()); // [T][F]
+        self.activation.apply(flat_mut(&mut hidden));
+        activations::linear(fc2, hidden.view())
     }
 
     /// The encoder: `src: [S]` -> `[S][C]`. `keys: [S]` hides source tokens (see [`Mask::Keys`]).
-    fn run_encoder(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Vec<f32>> {
-        let (h, d, s) = (self.config.encoder_attention_heads, self.d_head_enc(), src.len());
+    fn run_encoder(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Array2<f32>> {
+        let (h, d) = (self.config.encoder_attention_heads, self.d_head_enc());
         let scale = (d as f32).powf(-0.5);
-        let mut x = self.embed(&self.enc_embed, src, 0, false)?;
+        let mut x = self.embed(&self.enc_embed, src, 0, false)?; // [S][C]
         for (l, layer) in self.encoder.iter().enumerate() {
             rec.hidden_state(&x);
             // x = LN(x + attn(x))
-            let (q, k, v) = (layer.attn.q.forward(&x, s), layer.attn.k.forward(&x, s), layer.attn.v.forward(&x, s));
-            let ctx = attend(&q, &k, &v, s, s, h, d, scale, Mask::keys_or_full(keys), None, rec.layer(l));
-            let out = layer.attn.out.forward(&ctx, s);
+            let (q, k, v) = (activations::linear(&layer.attn.q, x.view()), activations::linear(&layer.attn.k, x.view()), activations::linear(&layer.attn.v, x.view()));
+            let ctx = attend(q.view(), k.view(), v.view(), h, d, scale, Mask::keys_or_full(keys), None, rec.layer(l));
+            let out = activations::linear(&layer.attn.out, ctx.view()); // [S][C]
             rec.trace_io(l, &x, &out);
-            add_in_place(&mut x, &out);
-            layer.attn_ln.apply(&mut x);
+            x += &out;
+            layer.attn_ln.apply(flat_mut(&mut x));
             // x = LN(x + ffn(x))
-            let m = self.ffn(&layer.fc1, &layer.fc2, &x, s);
-            add_in_place(&mut x, &m);
-            layer.ffn_ln.apply(&mut x);
+            x += &self.ffn(&layer.fc1, &layer.fc2, &x);
+            layer.ffn_ln.apply(flat_mut(&mut x));
         }
         rec.hidden_state(&x);
         Ok(x)
     }
 
     /// The decoder: `tokens: [T]` at positions `fed..fed+T`, extending the caches. Returns `[T][C]`.
-    fn run_decoder(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn run_decoder(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Array2<f32>> {
         check_state(state, self.decoder.len())?;
         if let Some(&bad) = tokens.iter().find(|&&id| id as usize >= self.dec_vocab) {
             return Err(Error::input(
@@ -378,33 +380,32 @@ impl Bart {
             ));
         }
         let (h, d, t) = (self.config.decoder_attention_heads, self.d_head_dec(), tokens.len());
-        let (past, s) = (state.fed, state.src_len);
+        let past = state.fed;
         let scale = (d as f32).powf(-0.5);
         let src_keys = state.interventions.additive_token_mask(); // [S], hidden source tokens
-        let mut y = self.embed(self.dec_embed.as_deref().unwrap_or(&self.enc_embed), tokens, past, true)?;
+        let mut y = self.embed(self.dec_embed.as_deref().unwrap_or(&self.enc_embed), tokens, past, true)?; // [T][C]
         for (l, layer) in self.decoder.iter().enumerate() {
             self_rec.hidden_state(&y);
             // y = LN(y + self_attn(y)), causal over the cache
-            let (q, k, v) = (layer.self_attn.q.forward(&y, t), layer.self_attn.k.forward(&y, t), layer.self_attn.v.forward(&y, t));
+            let (q, k, v) = (activations::linear(&layer.self_attn.q, y.view()), activations::linear(&layer.self_attn.k, y.view()), activations::linear(&layer.self_attn.v, y.view()));
             let kv = &mut state.self_kv[l];
-            kv.append(&k, &v);
-            let ctx = attend(&q, &kv.k, &kv.v, t, past + t, h, d, scale, Mask::Causal { past }, None, self_rec.layer(l));
-            let out = layer.self_attn.out.forward(&ctx, t);
+            kv.append(k.view(), v.view());
+            let ctx = attend(q.view(), kv.keys(), kv.values(), h, d, scale, Mask::Causal { past }, None, self_rec.layer(l));
+            let out = activations::linear(&layer.self_attn.out, ctx.view()); // [T][C]
             self_rec.trace_io(l, &y, &out);
-            add_in_place(&mut y, &out);
-            layer.self_ln.apply(&mut y);
+            y += &out;
+            layer.self_ln.apply(flat_mut(&mut y));
             // y = LN(y + cross_attn(y, enc))
-            let q = layer.cross.q.forward(&y, t);
+            let q = activations::linear(&layer.cross.q, y.view());
             let kv = &state.cross_kv[l];
-            let ctx = attend(&q, &kv.k, &kv.v, t, s, h, d, scale, Mask::keys_or_full(src_keys.as_deref()), None, cross_rec.layer(l));
-            let out = layer.cross.out.forward(&ctx, t);
+            let ctx = attend(q.view(), kv.keys(), kv.values(), h, d, scale, Mask::keys_or_full(src_keys.as_deref()), None, cross_rec.layer(l));
+            let out = activations::linear(&layer.cross.out, ctx.view());
             cross_rec.trace_io(l, &y, &out);
-            add_in_place(&mut y, &out);
-            layer.cross_ln.apply(&mut y);
+            y += &out;
+            layer.cross_ln.apply(flat_mut(&mut y));
             // y = LN(y + ffn(y))
-            let m = self.ffn(&layer.fc1, &layer.fc2, &y, t);
-            add_in_place(&mut y, &m);
-            layer.ffn_ln.apply(&mut y);
+            y += &self.ffn(&layer.fc1, &layer.fc2, &y);
+            layer.ffn_ln.apply(flat_mut(&mut y));
         }
         self_rec.hidden_state(&y);
         state.fed += t;
@@ -412,20 +413,21 @@ impl Bart {
     }
 
     /// `h: [T][C]` -> logits `[T][V_dec]` (head + `final_logits_bias`).
-    fn logits(&self, h: &[f32], t: usize) -> Vec<f32> {
+    fn logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32> {
         let (c, v) = (self.config.d_model, self.dec_vocab);
         let head = self.lm_head.as_deref().or(self.dec_embed.as_deref()).unwrap_or(&self.enc_embed);
-        let mut logits = vec![0.0; t * v];
-        kernels::matmul_nk(h, t, c, head, v, &mut logits);
-        for row in logits.chunks_exact_mut(v) {
-            add_in_place(row, &self.final_logits_bias);
+        let h = h.as_standard_layout();
+        let mut logits = Array2::zeros((h.nrows(), v));
+        kernels::matmul_nk(h.as_slice().expect("standard layout"), h.nrows(), c, head, v, flat_mut(&mut logits));
+        for mut row in logits.rows_mut() {
+            add_in_place(row.as_slice_mut().expect("standard layout"), &self.final_logits_bias);
         }
         logits
     }
 
     /// Logits as if the decoder stopped at hidden state `x: [T][C]` (post-norm: no final norm).
-    pub(crate) fn lens(&self, x: &[f32], t: usize) -> Vec<f32> {
-        self.logits(x, t)
+    pub(crate) fn lens(&self, x: ArrayView2<'_, f32>) -> Array2<f32> {
+        self.logits(x)
     }
 
     /// What the embeddings add at positions `0..n` of a stack: `[N][C]` (learned rows read at
@@ -460,17 +462,17 @@ impl EncoderDecoder for Bart {
     fn decoder_shape(&self) -> (usize, usize) {
         (self.decoder.len(), self.config.decoder_attention_heads)
     }
-    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Array2<f32>> {
         self.run_encoder(src, keys, rec)
     }
-    fn cross_kv(&self, enc: &[f32], s: usize) -> Vec<KvCache> {
-        self.decoder.iter().map(|l| KvCache { k: l.cross.k.forward(enc, s), v: l.cross.v.forward(enc, s) }).collect()
+    fn cross_kv(&self, enc: ArrayView2<'_, f32>) -> Vec<KvCache> {
+        self.decoder.iter().map(|l| KvCache::new(activations::linear(&l.cross.k, enc), activations::linear(&l.cross.v, enc))).collect()
     }
-    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Array2<f32>> {
         self.run_decoder(state, tokens, self_rec, cross_rec)
     }
-    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
-        self.logits(h, t)
+    fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32> {
+        self.logits(h)
     }
 }
 
@@ -511,8 +513,8 @@ impl super::Family for Bart {
             _ => (c.decoder_layers, c.decoder_attention_heads),
         })
     }
-    fn lens(&self, x: &[f32], t: usize, _last: bool) -> Result<Vec<f32>> {
-        Ok(Bart::lens(self, x, t))
+    fn lens(&self, x: ArrayView2<'_, f32>, _last: bool) -> Result<Array2<f32>> {
+        Ok(Bart::lens(self, x))
     }
     fn position_rows(&self, stack: super::Stack, n: usize) -> Option<&[f32]> {
         Some(Bart::position_rows(self, stack == super::Stack::Decoder, n))

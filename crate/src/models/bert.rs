@@ -46,12 +46,14 @@
 //! whatever the file stores; untied, the stored decoder weight is required. `is_decoder` (HF's causal
 //! BertLMHeadModel) and `add_cross_attention` are refused by name.
 
+use super::activations::{self, flat, flat_mut, into_flat};
 use super::attention::{attend, AttentionKind, Mask, Recorder};
-use super::layers::{add_in_place, gather_rows, linear, Activation, LayerNorm};
+use super::layers::{add_in_place, linear, Activation, LayerNorm, TokenTable};
 use super::{Kind, ModelInfo, Outputs, Positions, Probe};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
+use ndarray::{s, Array2, ArrayView2};
 use serde::Deserialize;
 
 /// Which checkpoint layout a BERT-like model uses.
@@ -417,22 +419,22 @@ impl Bert {
 
     /// The position table row of each token: `0..T`, or RoBERTa's `pad + cumsum(id != pad)`
     /// (pad tokens themselves read row `pad`). `[T]`
-    fn position_ids(&self, ids: &[u32]) -> Vec<usize> {
+    fn position_ids(&self, ids: &[u32]) -> Vec<u32> {
         match (self.variant, self.config.pad_token_id) {
             (Variant::Roberta, Some(pad)) => {
                 let mut seen = 0;
                 ids.iter()
                     .map(|&id| {
                         if id == pad {
-                            pad as usize
+                            pad
                         } else {
                             seen += 1;
-                            pad as usize + seen
+                            pad + seen
                         }
                     })
                     .collect()
             }
-            _ => (0..ids.len()).collect(),
+            _ => (0..ids.len() as u32).collect(),
         }
     }
 
@@ -441,21 +443,22 @@ impl Bert {
     }
 
     /// The masked-LM head on any hidden state `x: [T][C]` (BERT has no final norm): `[T][V]`.
-    pub(crate) fn lens(&self, x: &[f32], t: usize) -> Option<Vec<f32>> {
-        self.mlm_logits(x, t)
+    pub(crate) fn lens(&self, x: ArrayView2<'_, f32>) -> Option<Array2<f32>> {
+        self.mlm_logits(x)
     }
 
-    fn mlm_logits(&self, x: &[f32], t: usize) -> Option<Vec<f32>> {
+    /// `x: [T][C]` -> `[T][V]` through the masked-LM head, if the checkpoint has one.
+    fn mlm_logits(&self, x: ArrayView2<'_, f32>) -> Option<Array2<f32>> {
         let c = self.config.hidden_size;
         self.mlm.as_ref().map(|head| {
-            let mut z = head.dense.forward(x, t);
-            self.head_activation.apply(&mut z);
-            head.ln.apply(&mut z);
-            let vsize = self.config.vocab_size;
-            let mut logits = vec![0.0; t * vsize];
-            kernels::matmul_nk(&z, t, c, head.decoder.as_deref().unwrap_or(&self.word), vsize, &mut logits);
-            for row in logits.chunks_exact_mut(vsize) {
-                add_in_place(row, &head.bias);
+            let mut z = activations::linear(&head.dense, x); // [T][C]
+            self.head_activation.apply(flat_mut(&mut z));
+            head.ln.apply(flat_mut(&mut z));
+            let (t, vsize) = (z.nrows(), self.config.vocab_size);
+            let mut logits = Array2::zeros((t, vsize));
+            kernels::matmul_nk(flat(&z), t, c, head.decoder.as_deref().unwrap_or(&self.word), vsize, flat_mut(&mut logits));
+            for mut row in logits.rows_mut() {
+                add_in_place(row.as_slice_mut().expect("standard layout"), &head.bias);
             }
             logits
         })
@@ -465,11 +468,9 @@ impl Bert {
         let (c, h) = (self.config.hidden_size, self.config.num_attention_heads);
         let dh = c / h;
         let t = ids.len();
-        // x = LN(word[ids] + pos[0..T] + type[type_ids])                         [T][C]
-        let mut x = gather_rows(&self.word, c, ids);
-        for (row, p) in x.chunks_exact_mut(c).zip(self.position_ids(ids)) {
-            add_in_place(row, &self.pos[p * c..(p + 1) * c]);
-        }
+        // x = LN(word[ids] + pos[position_ids] + type[type_ids])                 [T][C]
+        let mut x = activations::embed(&TokenTable::Rows(&self.word), c, ids);
+        x += &activations::embed(&TokenTable::Rows(&self.pos), c, &self.position_ids(ids));
         if let Some(types) = &self.types {
             let zeros = vec![0u32; t];
             let type_ids = type_ids.unwrap_or(&zeros);
@@ -477,9 +478,9 @@ impl Bert {
                 let fix = if self.config.type_vocab_size == 1 { "This model has one token type: use 0 everywhere" } else { "Use token types 0 or 1" };
                 return Err(Error::input(format!("token type {bad} is out of range (type_vocab_size {})", self.config.type_vocab_size), fix));
             }
-            add_in_place(&mut x, &gather_rows(types, c, type_ids));
+            x += &activations::embed(&TokenTable::Rows(types), c, type_ids);
         }
-        self.emb_ln.apply(&mut x);
+        self.emb_ln.apply(flat_mut(&mut x));
 
         let mut rec = Recorder::probing(probe, AttentionKind::Encoder, self.layers.len(), h, t, t);
         let keys = probe.interventions.additive_token_mask(); // [T], hidden tokens ≈ -inf
@@ -487,38 +488,40 @@ impl Bert {
         for (l, layer) in self.layers.iter().enumerate() {
             rec.hidden_state(&x);
             // x = LN(x + Wo · attn(q, k, v))
-            let q = layer.query.forward(&x, t);
-            let k = layer.key.forward(&x, t);
-            let v = layer.value.forward(&x, t);
-            let ctx = attend(&q, &k, &v, t, t, h, dh, scale, Mask::keys_or_full(keys.as_deref()), None, rec.layer(l));
-            let mut a = layer.attn_out.forward(&ctx, t);
+            let q = activations::linear(&layer.query, x.view()); // [T][C]
+            let k = activations::linear(&layer.key, x.view());
+            let v = activations::linear(&layer.value, x.view());
+            let ctx = attend(q.view(), k.view(), v.view(), h, dh, scale, Mask::keys_or_full(keys.as_deref()), None, rec.layer(l));
+            let mut a = activations::linear(&layer.attn_out, ctx.view()); // [T][C]
             rec.trace_io(l, &x, &a);
-            add_in_place(&mut a, &x);
-            layer.attn_ln.apply(&mut a);
+            a += &x;
+            layer.attn_ln.apply(flat_mut(&mut a));
             x = a;
             // x = LN(x + W2 · act(W1 · x))
-            let mut inner = layer.intermediate.forward(&x, t); // [T][F]
-            self.activation.apply(&mut inner);
-            let mut o = layer.output.forward(&inner, t);
-            add_in_place(&mut o, &x);
-            layer.out_ln.apply(&mut o);
+            let mut inner = activations::linear(&layer.intermediate, x.view()); // [T][F]
+            self.activation.apply(flat_mut(&mut inner));
+            let mut o = activations::linear(&layer.output, inner.view()); // [T][C]
+            o += &x;
+            layer.out_ln.apply(flat_mut(&mut o));
             x = o;
         }
         rec.hidden_state(&x);
 
-        let pooled = self.pooler.as_ref().map(|p| {
-            let mut y = p.forward(&x[..c], 1);
-            y.iter_mut().for_each(|v| *v = v.tanh());
-            y
+        // The pooler reads the first token's state.
+        let pooled = self.pooler.as_ref().filter(|_| t > 0).map(|p| {
+            let mut y = activations::linear(p, x.slice(s![..1, ..])); // [1][C]
+            y.mapv_inplace(f32::tanh);
+            into_flat(y)
         });
-        let logits = self.mlm_logits(&x, t);
+        let (logits, top_k) = super::logits::keep(probe.logits, x.view(), self.info.vocab_size, |rows| self.mlm_logits(rows));
         Ok(Outputs {
             encoder_hidden_states: rec.take_hidden_states(c),
             qkv: rec.trace.take(),
             encoder_attentions: rec.probs,
             encoder_scores: rec.scores,
-            last_hidden_state: x,
+            last_hidden_state: into_flat(x),
             logits,
+            top_k,
             pooled,
             ..Default::default()
         })
@@ -555,8 +558,8 @@ impl super::Family for Bert {
     fn info(&self) -> &ModelInfo {
         &self.info
     }
-    fn lens(&self, x: &[f32], t: usize, _last: bool) -> Result<Vec<f32>> {
-        Bert::lens(self, x, t).ok_or_else(|| {
+    fn lens(&self, x: ArrayView2<'_, f32>, _last: bool) -> Result<Array2<f32>> {
+        Bert::lens(self, x).ok_or_else(|| {
             Error::input("this BERT checkpoint has no masked-LM head to read hidden states with", "Load a BertForMaskedLM checkpoint (with cls.predictions.*)")
         })
     }

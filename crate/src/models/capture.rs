@@ -108,6 +108,8 @@ pub struct Probe {
     /// One layer's Q/K/V step-through.
     pub qkv: Option<QkvRequest>,
     pub interventions: Interventions,
+    /// Every row of logits (default), or only each row's k likeliest tokens.
+    pub logits: super::logits::LogitRows,
 }
 
 impl From<Capture> for Probe {

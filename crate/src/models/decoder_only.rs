@@ -12,8 +12,11 @@
 //! ```
 
 use super::attention::{AttentionKind, KvCache, Recorder};
+use super::logits;
 use super::{Capture, DecoderState, Family, Inputs, Outputs, Probe, StepOutput};
 use crate::error::{Error, Result};
+use super::activations::into_flat;
+use ndarray::{s, Array2, ArrayView2};
 
 /// `impl Forward for $family` through this module's [`forward`], [`start`] and [`feed`]: one line per
 /// decoder-only family instead of the same three methods in each family's file.
@@ -40,9 +43,9 @@ pub trait DecoderOnly: Family {
     fn decoder_shape(&self) -> (usize, usize);
     /// `ids: [T]` at positions `past..past+T` (`past`: what `caches` hold) through every block,
     /// extending `caches`: the final hidden state after the last norm, `[T][C]`.
-    fn run(&self, ids: &[u32], caches: &mut [KvCache], rec: &mut Recorder) -> Result<Vec<f32>>;
+    fn run(&self, ids: &[u32], caches: &mut [KvCache], rec: &mut Recorder) -> Result<Array2<f32>>;
     /// `h: [T][C]` -> logits `[T][V]`, or `None` when the checkpoint has no LM head.
-    fn lm_logits(&self, h: &[f32], t: usize) -> Option<Vec<f32>>;
+    fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Option<Array2<f32>>;
     /// Why this checkpoint cannot generate, if it cannot.
     fn check_can_generate(&self) -> Result<()> {
         Ok(())
@@ -55,14 +58,17 @@ pub fn forward<M: DecoderOnly>(m: &M, inputs: &Inputs, probe: &Probe) -> Result<
     let (l, h) = m.decoder_shape();
     let mut caches = vec![KvCache::default(); l];
     let mut rec = Recorder::probing(probe, AttentionKind::Decoder, l, h, t, t);
-    let hidden = m.run(ids, &mut caches, &mut rec)?;
+    let hidden = m.run(ids, &mut caches, &mut rec)?; // [T][C]
+    drop(caches); // the keys and values of every layer: not needed for the LM head
+    let (logits, top_k) = logits::keep(probe.logits, hidden.view(), m.info().vocab_size, |rows| m.lm_logits(rows));
     Ok(Outputs {
         decoder_hidden_states: rec.take_hidden_states(m.info().d_model),
         qkv: rec.trace.take(),
         decoder_attentions: rec.probs,
         decoder_scores: rec.scores,
-        logits: m.lm_logits(&hidden, t),
-        last_hidden_state: hidden,
+        logits,
+        top_k,
+        last_hidden_state: into_flat(hidden),
         ..Default::default()
     })
 }
@@ -78,9 +84,10 @@ pub fn feed<M: DecoderOnly>(m: &M, state: &mut DecoderState, tokens: &[u32], cap
     let (t, past) = (tokens.len(), state.fed);
     let (l, h) = m.decoder_shape();
     let mut rec = Recorder::new(capture, l, h, t, past + t).with_head_mask(state.interventions.head_mask.decoder.as_deref());
-    let hidden = m.run(tokens, &mut state.self_kv, &mut rec)?;
+    let hidden = m.run(tokens, &mut state.self_kv, &mut rec)?; // [T][C]
     state.fed += t;
-    let last = hidden.chunks_exact(m.info().d_model).last().unwrap_or_default(); // [C]
-    let logits = m.lm_logits(last, 1).ok_or_else(|| Error::input("this checkpoint has no LM head", "Load the ForCausalLM checkpoint"))?;
-    Ok(StepOutput { logits, self_attentions: rec.probs, cross_attentions: None })
+    let last = hidden.slice(s![t.saturating_sub(1).., ..]); // [1][C]
+    let logits = m.lm_logits(last).ok_or_else(|| Error::input("this checkpoint has no LM head", "Load the ForCausalLM checkpoint"))?;
+    Ok(StepOutput { logits: into_flat(logits), self_attentions: rec.probs, cross_attentions: None })
 }
+

@@ -47,7 +47,7 @@ pub trait Family: Forward {
 
     /// The logit lens: logits `[T][V]` as if the stack feeding the head stopped at `x: [T][C]`
     /// (`last`: `x` is the final state, already normed).
-    fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>>;
+    fn lens(&self, x: ndarray::ArrayView2<'_, f32>, last: bool) -> Result<ndarray::Array2<f32>>;
 
     /// What the embeddings add at positions `0..n` of `stack` (`[N][C]`), or `None` when the
     /// model adds no position vectors (T5). `n` is within the position table.

@@ -24,13 +24,15 @@
 //! | `ln_f.{weight,bias}`        | [C]        | `ln_f`       |
 //! | `lm_head.weight` (optional) | [V][C]     | tied to `wte` when absent |
 
+use super::activations::{self, flat_mut};
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::decoder_only::{self, DecoderOnly};
-use super::layers::{add_in_place, Activation, LayerNorm, TokenTable};
+use super::layers::{Activation, LayerNorm, TokenTable};
 use super::{Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
+use ndarray::{s, Array2, ArrayView2};
 use serde::Deserialize;
 
 /// The fields of GPT-2's config.json that change the computation.
@@ -92,7 +94,7 @@ pub struct Gpt2 {
     pub config: Gpt2Config,
     pub info: ModelInfo,
     wte: Linear, // [V][C] as a bias-free C -> V layer: embedding rows and the tied LM head
-    wpe: Vec<f32>, // [P][C]
+    wpe: Array2<f32>, // [P][C]
     blocks: Vec<Block>,
     ln_f: LayerNorm,
     lm_head: Option<Linear>, // C -> V, only when stored untied
@@ -126,7 +128,7 @@ impl Gpt2 {
             });
         }
         let wte = super::layers::token_table(&w, "wte.weight", v, c)?;
-        let wpe = w.get("wpe.weight", &[p, c])?;
+        let wpe = activations::rows_of(w.get("wpe.weight", &[p, c])?, p, c);
         let ln_f = LayerNorm::load(&w, "ln_f", c, eps)?;
         // A stored lm_head identical to wte is the usual tied case; keep a copy only if it differs.
         // Random twins are tied, as GPT2LMHeadModel always is (`tie_word_embeddings`).
@@ -175,10 +177,10 @@ impl Gpt2 {
 
     /// Run `ids` at positions `past..past+T` through every block, reading and extending `caches`.
     /// Returns the final hidden state after `ln_f`: `[T][C]`.
-    fn run(&self, ids: &[u32], caches: &mut [KvCache], recorder: &mut Recorder) -> Result<Vec<f32>> {
+    fn run(&self, ids: &[u32], caches: &mut [KvCache], recorder: &mut Recorder) -> Result<Array2<f32>> {
         let (c, h, dh) = (self.config.n_embd, self.config.n_head, self.d_head());
         let t = ids.len();
-        let past = caches.first().map_or(0, |kv| kv.len(c));
+        let past = caches.first().map_or(0, KvCache::len);
         if past + t > self.config.n_positions {
             return Err(Error::input(
                 format!("the sequence would be {} tokens long but GPT-2 here has positions for only {}", past + t, self.config.n_positions),
@@ -186,60 +188,52 @@ impl Gpt2 {
             ));
         }
         // x = wte[ids] + wpe[past..past+T]                                   [T][C]
-        let mut x = TokenTable::Packed(&self.wte).gather(c, ids);
-        add_in_place(&mut x, &self.wpe[past * c..(past + t) * c]);
+        let mut x = activations::embed(&TokenTable::Packed(&self.wte), c, ids);
+        x += &self.wpe.slice(s![past..past + t, ..]);
         for (l, (block, kv)) in self.blocks.iter().zip(caches.iter_mut()).enumerate() {
             recorder.hidden_state(&x);
             // x = x + attn(ln_1(x))
-            let mut a = x.clone();
-            block.ln_1.apply(&mut a);
-            let qkv = block.c_attn.forward(&a, t); // [T][3C]
-            let (mut q, mut k, mut v) = (Vec::with_capacity(t * c), Vec::with_capacity(t * c), Vec::with_capacity(t * c));
-            for row in qkv.chunks_exact(3 * c) {
-                q.extend_from_slice(&row[..c]);
-                k.extend_from_slice(&row[c..2 * c]);
-                v.extend_from_slice(&row[2 * c..]);
-            }
-            kv.append(&k, &v);
+            let a = activations::layer_norm(&block.ln_1, &x); // [T][C]
+            let qkv = activations::linear(&block.c_attn, a.view()); // [T][3C] = q | k | v
+            let part = |i: usize| qkv.slice(s![.., i * c..(i + 1) * c]).as_standard_layout().into_owned(); // [T][C]
+            let q = part(0);
+            kv.append(part(1).view(), part(2).view());
             let mut scale = if self.config.scale_attn_weights { 1.0 / (dh as f32).sqrt() } else { 1.0 };
             if self.config.scale_attn_by_inverse_layer_idx {
                 scale /= (l + 1) as f32;
             }
-            let k_len = past + t;
-            let ctx = attend(&q, &kv.k, &kv.v, t, k_len, h, dh, scale, Mask::Causal { past }, None, recorder.layer(l));
-            let out = block.c_proj.forward(&ctx, t);
+            let ctx = attend(q.view(), kv.keys(), kv.values(), h, dh, scale, Mask::Causal { past }, None, recorder.layer(l));
+            let out = activations::linear(&block.c_proj, ctx.view()); // [T][C]
             recorder.trace_io(l, &a, &out);
-            add_in_place(&mut x, &out);
+            x += &out;
             // x = x + mlp(ln_2(x))
-            let mut m = x.clone();
-            block.ln_2.apply(&mut m);
-            let mut hidden = block.c_fc.forward(&m, t); // [T][F]
-            self.activation.apply(&mut hidden);
-            add_in_place(&mut x, &block.mlp_proj.forward(&hidden, t));
+            let m = activations::layer_norm(&block.ln_2, &x);
+            let mut hidden = activations::linear(&block.c_fc, m.view()); // [T][F]
+            self.activation.apply(flat_mut(&mut hidden));
+            x += &activations::linear(&block.mlp_proj, hidden.view());
         }
-        self.ln_f.apply(&mut x);
+        self.ln_f.apply(flat_mut(&mut x));
         recorder.hidden_state(&x);
         Ok(x)
     }
 
     /// `h: [T][C]` -> logits `[T][V]` through the (tied) LM head.
-    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
-        self.lm_head.as_ref().unwrap_or(&self.wte).forward(h, t)
+    fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32> {
+        activations::linear(self.lm_head.as_ref().unwrap_or(&self.wte), h)
     }
 
     /// Logits as if the model stopped at hidden state `x: [T][C]`: `ln_f` then the head; the
     /// last state (`last`) has been through `ln_f` already.
-    pub(crate) fn lens(&self, x: &[f32], t: usize, last: bool) -> Vec<f32> {
-        let mut h = x.to_vec();
-        if !last {
-            self.ln_f.apply(&mut h);
+    pub(crate) fn lens(&self, x: ArrayView2<'_, f32>, last: bool) -> Array2<f32> {
+        if last {
+            return self.lm_logits(x);
         }
-        self.lm_logits(&h, t)
+        self.lm_logits(activations::layer_norm(&self.ln_f, &x.to_owned()).view())
     }
 
     /// `wpe` rows of positions `0..n`: `[N][C]`.
     pub(crate) fn position_rows(&self, n: usize) -> &[f32] {
-        &self.wpe[..n * self.config.n_embd]
+        &self.wpe.as_slice().expect("standard layout")[..n * self.config.n_embd]
     }
 
     pub(crate) fn token_table(&self) -> TokenTable<'_> {
@@ -251,11 +245,11 @@ impl DecoderOnly for Gpt2 {
     fn decoder_shape(&self) -> (usize, usize) {
         (self.config.n_layer, self.config.n_head)
     }
-    fn run(&self, ids: &[u32], caches: &mut [KvCache], rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn run(&self, ids: &[u32], caches: &mut [KvCache], rec: &mut Recorder) -> Result<Array2<f32>> {
         Gpt2::run(self, ids, caches, rec)
     }
-    fn lm_logits(&self, h: &[f32], t: usize) -> Option<Vec<f32>> {
-        Some(Gpt2::lm_logits(self, h, t))
+    fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Option<Array2<f32>> {
+        Some(Gpt2::lm_logits(self, h))
     }
 }
 
@@ -265,8 +259,8 @@ impl super::Family for Gpt2 {
     fn info(&self) -> &ModelInfo {
         &self.info
     }
-    fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>> {
-        Ok(Gpt2::lens(self, x, t, last))
+    fn lens(&self, x: ArrayView2<'_, f32>, last: bool) -> Result<Array2<f32>> {
+        Ok(Gpt2::lens(self, x, last))
     }
     fn position_rows(&self, _stack: super::Stack, n: usize) -> Option<&[f32]> {
         Some(Gpt2::position_rows(self, n))

@@ -71,9 +71,9 @@ fn missing(name: &str) -> Error {
 /// A `[V][C]` token embedding table stored as a bias-free [`Linear`] (`N = V`, `K = C`): the same
 /// memory serves the embedding lookup (a row of `W`) and the tied LM head (the packed GEMV/GEMM),
 /// in the storage the load chose. `name` is `[V][C]` in the checkpoint.
+/// Packed a block of rows at a time where it can be ([`Weights::linear_out_in`]): no second copy.
 pub fn token_table(w: &Weights, name: &str, v: usize, c: usize) -> Result<Linear> {
-    let table = w.get_stored(name, &[v, c])?;
-    Ok(Linear::from_stored(table, Layout::OutIn, c, v, None, w.storage()))
+    w.linear_out_in(name, c, v, || Ok(None))
 }
 
 /// A token embedding table, as a model keeps it.

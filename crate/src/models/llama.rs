@@ -32,18 +32,19 @@
 //! | `norm.weight`                          | [C]           |
 //! | `lm_head.weight` (never prefixed)      | [V][C]; unused when tied |
 
+use super::activations::{self, flat_mut};
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::decoder_only::{self, DecoderOnly};
-use super::layers::{add_in_place, gather_rows, linear, Activation};
+use super::layers::{linear, Activation, TokenTable};
 use super::rotary::{Rotary, RotaryAngles};
 use super::{Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::limits::MAX_DIM;
 use crate::loader::{parse_json, Weights};
+use ndarray::{Array2, ArrayView2, CowArray, Ix2};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 
 /// Which of the two Llama-style families a checkpoint is: they differ only in biases and in
 /// the keys their configs may carry.
@@ -244,10 +245,10 @@ impl Llama {
 
     /// Run `ids` at positions `past..past+T` through every layer, reading and extending `caches`
     /// (`[P][KV·D]` keys, rotated, and values). Returns the hidden state after the final norm: `[T][C]`.
-    fn run(&self, ids: &[u32], caches: &mut [KvCache], recorder: &mut Recorder) -> Result<Vec<f32>> {
+    fn run(&self, ids: &[u32], caches: &mut [KvCache], recorder: &mut Recorder) -> Result<Array2<f32>> {
         let (c, h, kv_heads, d) = (self.config.hidden_size, self.config.num_attention_heads, self.n_kv_heads, self.d_head);
         let t = ids.len();
-        let past = caches.first().map_or(0, |kv| kv.len(kv_heads * d));
+        let past = caches.first().map_or(0, KvCache::len);
         if past + t > self.max_positions {
             return Err(Error::input(
                 format!("the sequence would be {} tokens long but this model has positions for only {} (max_position_embeddings)", past + t, self.max_positions),
@@ -262,59 +263,58 @@ impl Llama {
         }
         let group = h / kv_heads;
         let scale = 1.0 / (d as f32).sqrt();
-        let mut x = gather_rows(&self.embed, c, ids); // [T][C]
+        let eps = self.config.rms_norm_eps;
+        let mut x = activations::embed(&TokenTable::Rows(&self.embed), c, ids); // [T][C]
         let turn = self.rotary.cos_sin(past, t); // positions past..past+T, shared by every layer
         for (l, (block, cache)) in self.blocks.iter().zip(caches.iter_mut()).enumerate() {
             recorder.hidden_state(&x);
             // x = x + Wo · attn(rope(Wq a), rope(Wk a), Wv a),  a = rms_1(x)
-            let mut a = x.clone();
-            kernels::rms_norm(&mut a, &block.input_norm, self.config.rms_norm_eps);
-            let mut q = block.q_proj.forward(&a, t); // [T][H·D]
-            let mut k = block.k_proj.forward(&a, t); // [T][KV·D]
-            let v = block.v_proj.forward(&a, t); // [T][KV·D]
-            turn.rotate(&mut q, h * d);
-            turn.rotate(&mut k, kv_heads * d);
-            cache.append(&k, &v);
+            let a = activations::rms_norm(&x, &block.input_norm, eps); // [T][C]
+            let mut q = activations::linear(&block.q_proj, a.view()); // [T][H·D]
+            let mut k = activations::linear(&block.k_proj, a.view()); // [T][KV·D]
+            let v = activations::linear(&block.v_proj, a.view()); // [T][KV·D]
+            turn.rotate_rows(&mut q);
+            turn.rotate_rows(&mut k);
+            cache.append(k.view(), v.view());
             // Grouped-query attention: every query head of a group reads its group's key/value head.
-            let (k_all, v_all) = (repeat_kv(&cache.k, kv_heads, d, group), repeat_kv(&cache.v, kv_heads, d, group)); // [P+T][H·D]
+            let (k_all, v_all) = (repeat_kv(cache.keys(), d, group), repeat_kv(cache.values(), d, group)); // [P+T][H·D]
             recorder.kv_heads(l, kv_heads);
-            let ctx = attend(&q, &k_all, &v_all, t, past + t, h, d, scale, Mask::Causal { past }, None, recorder.layer(l));
-            let out = block.o_proj.forward(&ctx, t);
+            let ctx = attend(q.view(), k_all.view(), v_all.view(), h, d, scale, Mask::Causal { past }, None, recorder.layer(l));
+            let out = activations::linear(&block.o_proj, ctx.view()); // [T][C]
             recorder.trace_io(l, &a, &out);
-            add_in_place(&mut x, &out);
+            x += &out;
             // x = x + W_down (act(W_gate m) ⊙ W_up m),  m = rms_2(x)
-            let mut m = x.clone();
-            kernels::rms_norm(&mut m, &block.post_attention_norm, self.config.rms_norm_eps);
-            let mut gate = block.gate_proj.forward(&m, t); // [T][F]
-            self.activation.apply(&mut gate);
-            let up = block.up_proj.forward(&m, t); // [T][F]
-            gate.iter_mut().zip(&up).for_each(|(g, u)| *g *= u);
-            add_in_place(&mut x, &block.down_proj.forward(&gate, t));
+            let m = activations::rms_norm(&x, &block.post_attention_norm, eps);
+            let mut gate = activations::linear(&block.gate_proj, m.view()); // [T][F]
+            self.activation.apply(flat_mut(&mut gate));
+            gate *= &activations::linear(&block.up_proj, m.view()); // [T][F]
+            x += &activations::linear(&block.down_proj, gate.view());
         }
-        kernels::rms_norm(&mut x, &self.norm, self.config.rms_norm_eps);
+        kernels::rms_norm(flat_mut(&mut x), &self.norm, eps);
         recorder.hidden_state(&x);
         Ok(x)
     }
 
     /// `h: [T][C]` -> logits `[T][V]`, or `None` for a base model without an LM head.
-    fn lm_logits(&self, h: &[f32], t: usize) -> Option<Vec<f32>> {
+    fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Option<Array2<f32>> {
         if !self.has_head {
             return None;
         }
         let (c, v) = (self.config.hidden_size, self.config.vocab_size);
-        let mut logits = vec![0.0; t * v];
-        kernels::matmul_nk(h, t, c, self.lm_head.as_deref().unwrap_or(&self.embed), v, &mut logits);
+        let h = h.as_standard_layout();
+        let mut logits = Array2::zeros((h.nrows(), v));
+        kernels::matmul_nk(h.as_slice().expect("standard layout"), h.nrows(), c, self.lm_head.as_deref().unwrap_or(&self.embed), v, flat_mut(&mut logits));
         Some(logits)
     }
 
     /// Logits as if the model stopped at hidden state `x: [T][C]`: the final norm then the head;
     /// the last state (`last`) has been through the norm already.
-    pub(crate) fn lens(&self, x: &[f32], t: usize, last: bool) -> Option<Vec<f32>> {
-        let mut h = x.to_vec();
-        if !last {
-            kernels::rms_norm(&mut h, &self.norm, self.config.rms_norm_eps);
+    pub(crate) fn lens(&self, x: ArrayView2<'_, f32>, last: bool) -> Option<Array2<f32>> {
+        if last {
+            return self.lm_logits(x);
         }
-        self.lm_logits(&h, t)
+        let normed = activations::rms_norm(&x.to_owned(), &self.norm, self.config.rms_norm_eps);
+        self.lm_logits(normed.view())
     }
 
     pub(crate) fn token_table(&self) -> &[f32] {
@@ -331,11 +331,11 @@ impl DecoderOnly for Llama {
     fn decoder_shape(&self) -> (usize, usize) {
         (self.config.num_hidden_layers, self.config.num_attention_heads)
     }
-    fn run(&self, ids: &[u32], caches: &mut [KvCache], rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn run(&self, ids: &[u32], caches: &mut [KvCache], rec: &mut Recorder) -> Result<Array2<f32>> {
         Llama::run(self, ids, caches, rec)
     }
-    fn lm_logits(&self, h: &[f32], t: usize) -> Option<Vec<f32>> {
-        Llama::lm_logits(self, h, t)
+    fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Option<Array2<f32>> {
+        Llama::lm_logits(self, h)
     }
     fn check_can_generate(&self) -> Result<()> {
         if !self.has_head {
@@ -350,19 +350,20 @@ impl DecoderOnly for Llama {
 
 /// `x: [T][KV·D]` with each key/value head repeated `group` times: `[T][KV·group·D]`
 /// (HF's `repeat_kv`: query head `h` reads kv head `h / group`).
-fn repeat_kv(x: &[f32], kv_heads: usize, d: usize, group: usize) -> Cow<'_, [f32]> {
+fn repeat_kv(x: ArrayView2<'_, f32>, d: usize, group: usize) -> CowArray<'_, f32, Ix2> {
     if group == 1 {
-        return Cow::Borrowed(x); // plain multi-head attention: the cache as it is
+        return CowArray::from(x); // plain multi-head attention: the cache as it is
     }
-    let mut out = Vec::with_capacity(x.len() * group);
-    for row in x.chunks_exact(kv_heads * d) {
-        for head in row.chunks_exact(d) {
+    let (rows, width) = x.dim();
+    let mut out = Vec::with_capacity(rows * width * group);
+    for row in x.rows() {
+        for head in row.as_slice().expect("cache rows are contiguous").chunks_exact(d) {
             for _ in 0..group {
                 out.extend_from_slice(head);
             }
         }
     }
-    Cow::Owned(out)
+    CowArray::from(activations::rows(out, width * group))
 }
 
 /// Keys that would change the numbers and that Glassbox does not implement.
@@ -431,8 +432,8 @@ impl super::Family for Llama {
     fn info(&self) -> &ModelInfo {
         &self.info
     }
-    fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>> {
-        Llama::lens(self, x, t, last).ok_or_else(|| {
+    fn lens(&self, x: ArrayView2<'_, f32>, last: bool) -> Result<Array2<f32>> {
+        Llama::lens(self, x, last).ok_or_else(|| {
             Error::input("this checkpoint has no LM head to read hidden states with", "Load the ForCausalLM checkpoint (with lm_head.weight or tied embeddings)")
         })
     }

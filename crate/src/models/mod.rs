@@ -5,6 +5,7 @@
 //! `seq_len (T)`, `src_len (S)`, `past_len (P)`. In a forward pass: `x`, `q k v`, `scores`
 //! (pre-softmax), `probs` (post-softmax, what the page plots), `ctx`, `logits`.
 
+pub mod activations;
 pub mod attention;
 pub mod bart;
 pub mod beam;
@@ -17,6 +18,7 @@ pub mod generation_config;
 pub mod gpt2;
 pub mod layers;
 pub mod llama;
+pub mod logits;
 pub mod probe;
 pub mod rotary;
 pub mod seq2seq;
@@ -115,7 +117,9 @@ pub struct Outputs {
     /// The final state that feeds the LM head: [T][C] (decoder side for encoder-decoder models).
     pub last_hidden_state: Vec<f32>,
     pub encoder_last_hidden_state: Option<Vec<f32>>, // [S][C]
-    pub logits: Option<Vec<f32>>,                    // [T][V]
+    pub logits: Option<Vec<f32>>,                    // [T][V], when the probe keeps every row
+    /// Each row's k likeliest tokens, when the probe asks for those instead of `logits`.
+    pub top_k: Option<logits::TopK>,
     /// BERT pooler output (tanh(W h_[CLS] + b)) when the checkpoint has a pooler: [C].
     pub pooled: Option<Vec<f32>>,
     /// HF's `output_hidden_states` per stack (BERT: encoder; GPT-2: decoder), when probed: [L+1][T][C].
@@ -135,7 +139,7 @@ impl Outputs {
         d_model: usize,
         hidden: Vec<f32>,
         encoder_hidden: Option<Vec<f32>>,
-        logits: Vec<f32>,
+        (logits, top_k): (Option<Vec<f32>>, Option<logits::TopK>),
     ) -> Self {
         Outputs {
             encoder_hidden_states: enc.take_hidden_states(d_model),
@@ -149,7 +153,8 @@ impl Outputs {
             cross_scores: cross.scores,
             last_hidden_state: hidden,
             encoder_last_hidden_state: encoder_hidden,
-            logits: Some(logits),
+            logits,
+            top_k,
             pooled: None,
         }
     }
@@ -202,16 +207,22 @@ impl Model {
     /// [`Model::load`] with the weight storage of the linear layers chosen (`None`: the file's own
     /// dtype, so f16 and bf16 checkpoints stay 16-bit in memory).
     pub fn load_with(files: &ModelFiles, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
+        Self::load_from(files, files.weights.map(loader::tensor_file::FileBytes::Memory), random_seed, storage)
+    }
+
+    /// [`Model::load_with`] with model.safetensors given apart from `files` (whose `weights` is then
+    /// ignored): in memory or held elsewhere and read one tensor at a time (the page's worker).
+    pub fn load_from(files: &ModelFiles, weight_file: Option<loader::tensor_file::FileBytes>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
         let model_type = loader::model_type(files.config)?;
-        let weights = match (files.weights, random_seed) {
-            (Some(bytes), _) => Weights::from_safetensors(bytes)?,
+        let weights = match (weight_file, random_seed) {
+            (Some(bytes), _) => Weights::from_file(bytes)?,
             (None, Some(seed)) => Weights::random(seed),
             (None, None) => {
                 return Err(Error::file("model.safetensors", "was not provided", "Add model.safetensors to the model folder"))
             }
         };
         let weights = weights.with_storage(storage);
-        loader::limits::check_sizes(files.config, files.weights.map(<[u8]>::len))?;
+        loader::limits::check_sizes(files.config, weight_file.map(|f| f.len()))?;
         loader::limits::check_values(files.config)?;
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
@@ -263,7 +274,7 @@ impl Model {
         }
         self.check_probe(probe, inputs.ids.len())?;
         let dec_len = inputs.decoder_ids.map_or(1, <[u32]>::len);
-        check_output_sizes(info, inputs.ids.len(), dec_len, probe.capture, probe.hidden_states)?;
+        check_output_sizes(info, inputs.ids.len(), dec_len, probe)?;
         self.family().forward(inputs, probe)
     }
 
@@ -343,11 +354,14 @@ fn check_ids_below(what: &str, ids: &[u32], vocab: usize, info: &ModelInfo) -> R
 /// Refuse a forward pass whose outputs alone would exceed [`loader::limits::MAX_LOGITS`] or [`loader::limits::MAX_CAPTURED`], before it runs:
 /// a crafted config (10,000 thin layers, a vocabulary of 16 million) passes every size check, then asks for
 /// terabytes of attention maps or logits.
-fn check_output_sizes(info: &ModelInfo, src_len: usize, dec_len: usize, capture: Capture, hidden_states: bool) -> Result<()> {
+fn check_output_sizes(info: &ModelInfo, src_len: usize, dec_len: usize, probe: &Probe) -> Result<()> {
+    let (capture, hidden_states) = (probe.capture, probe.hidden_states);
     use loader::limits::{human, MAX_CAPTURED, MAX_LOGITS};
     let (s, d, h) = (src_len as u128, dec_len as u128, info.n_heads as u128);
     let out_len = if info.kind == Kind::EncoderDecoder { d } else { s };
-    let logits = if info.has_lm_head { out_len * info.vocab_size as u128 } else { 0 };
+    // Top-k rows are worked out a block at a time (models/logits.rs): only whole logits count.
+    let whole = probe.logits == logits::LogitRows::All;
+    let logits = if info.has_lm_head && whole { out_len * info.vocab_size as u128 } else { 0 };
     if logits > MAX_LOGITS {
         return Err(Error::input(
             format!("{out_len} tokens × a vocabulary of {} would make {} logits, more than the limit of {} (MAX_LOGITS)", info.vocab_size, human(logits), human(MAX_LOGITS)),

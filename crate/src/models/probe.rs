@@ -125,13 +125,12 @@ impl Model {
     /// the model stopped there. `[T][V]`. The last state equals the model's own logits.
     pub fn logit_lens(&self, outputs: &Outputs, layer: usize) -> Result<Vec<f32>> {
         let states = self.lens_states(outputs)?;
-        let (n_states, t, _) = states.dim();
+        let n_states = states.dim().0;
         if layer >= n_states {
             return Err(Error::input(format!("hidden state {layer} was asked for but there are {n_states} (0..{n_states})"), "Pick a smaller layer"));
         }
-        let x = states.index_axis(Axis(0), layer);
-        let x = x.as_slice().ok_or_else(|| Error::input("the hidden states are not laid out row by row", "Run again"))?;
-        self.family().lens(x, t, layer + 1 == n_states)
+        let logits = self.family().lens(states.index_axis(Axis(0), layer), layer + 1 == n_states)?; // [T][V]
+        Ok(super::activations::into_flat(logits))
     }
 
     /// The logit lens for every hidden state, reduced to the `k` likeliest tokens per position.

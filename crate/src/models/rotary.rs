@@ -221,6 +221,11 @@ pub struct CosSin {
 impl CosSin {
     /// Rotate `x: [T][W]` in place (rows of `W / D` heads, row `t` at the run's `t`-th position):
     /// `x'[i] = x[i]·cos − x[i+D/2]·sin`, `x'[i+D/2] = x[i+D/2]·cos + x[i]·sin`.
+    /// [`CosSin::rotate`] of every row of `x: [T][W]`.
+    pub fn rotate_rows(&self, x: &mut ndarray::Array2<f32>) {
+        let width = x.ncols();
+        self.rotate(super::activations::flat_mut(x), width);
+    }
     pub fn rotate(&self, x: &mut [f32], width: usize) {
         let half = self.half;
         if half == 0 {

@@ -14,9 +14,12 @@
 //! Attention capture and the teaching probes ride along in the [`Recorder`]s of each attention kind.
 
 use super::attention::{AttentionKind, KvCache, Recorder};
+use super::logits;
 use super::family::Forward;
 use super::{Capture, DecoderState, Family, Inputs, Interventions, ModelInfo, Outputs, Probe, StepOutput};
+use super::activations::into_flat;
 use crate::error::{Error, Result};
+use ndarray::{s, Array2, ArrayView2};
 
 /// What one encoder-decoder family computes; [`Forward`] follows ([`forward`], [`start`], [`feed`]).
 pub trait EncoderDecoder: Family {
@@ -24,13 +27,13 @@ pub trait EncoderDecoder: Family {
     fn encoder_shape(&self) -> (usize, usize); // (layers, heads)
     fn decoder_shape(&self) -> (usize, usize); // (layers, heads)
     /// The encoder: `src: [S]` -> `[S][C]`. `keys: [S]` hides source tokens (additive mask).
-    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Vec<f32>>;
+    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Array2<f32>>;
     /// Cross-attention keys and values of every decoder layer over `enc: [S][C]`.
-    fn cross_kv(&self, enc: &[f32], s: usize) -> Vec<KvCache>;
+    fn cross_kv(&self, enc: ArrayView2<'_, f32>) -> Vec<KvCache>;
     /// The decoder: `tokens: [T]` at positions `state.fed..`, extending the caches -> `[T][C]`.
-    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>>;
+    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Array2<f32>>;
     /// `h: [T][C]` -> logits `[T][V_dec]`.
-    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32>;
+    fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32>;
 }
 
 impl<M: EncoderDecoder> Forward for M {
@@ -46,9 +49,10 @@ impl<M: EncoderDecoder> Forward for M {
 }
 
 /// Decoder state over an encoded source: cross-attention keys and values computed once per layer.
-fn state_for<M: EncoderDecoder>(m: &M, enc: Vec<f32>, s: usize) -> DecoderState {
-    let cross_kv = m.cross_kv(&enc, s);
-    DecoderState { self_kv: vec![KvCache::default(); cross_kv.len()], cross_kv, encoder_hidden: Some(enc), src_len: s, fed: 0, ..Default::default() }
+fn state_for<M: EncoderDecoder>(m: &M, enc: Array2<f32>) -> DecoderState {
+    let cross_kv = m.cross_kv(enc.view());
+    let s = enc.nrows();
+    DecoderState { self_kv: vec![KvCache::default(); cross_kv.len()], cross_kv, encoder_hidden: Some(into_flat(enc)), src_len: s, fed: 0, ..Default::default() }
 }
 
 /// Encode `ids` and run the decoder over all of `decoder_ids` at once.
@@ -57,14 +61,14 @@ pub(crate) fn forward<M: EncoderDecoder>(m: &M, ids: &[u32], decoder_ids: &[u32]
     let ((l_enc, h_enc), (l_dec, h_dec)) = (m.encoder_shape(), m.decoder_shape());
     let mut enc_rec = Recorder::probing(probe, AttentionKind::Encoder, l_enc, h_enc, s, s);
     let keys = probe.interventions.additive_token_mask();
-    let enc = m.encode(ids, keys.as_deref(), &mut enc_rec)?;
-    let mut state = state_for(m, enc, s);
+    let enc = m.encode(ids, keys.as_deref(), &mut enc_rec)?; // [S][C]
+    let mut state = state_for(m, enc);
     state.interventions = probe.interventions.clone();
     let mut self_rec = Recorder::probing(probe, AttentionKind::Decoder, l_dec, h_dec, t, t);
     let mut cross_rec = Recorder::probing(probe, AttentionKind::Cross, l_dec, h_dec, t, s);
-    let hidden = m.decode(&mut state, decoder_ids, &mut self_rec, &mut cross_rec)?;
-    let logits = m.lm_logits(&hidden, t);
-    Ok(Outputs::encoder_decoder(enc_rec, self_rec, cross_rec, m.d_model(), hidden, state.encoder_hidden.take(), logits))
+    let hidden = m.decode(&mut state, decoder_ids, &mut self_rec, &mut cross_rec)?; // [T][C]
+    let logits = logits::keep(probe.logits, hidden.view(), m.decoder_vocab_size(), |rows| Some(m.lm_logits(rows))); // [T][V] or top-k
+    Ok(Outputs::encoder_decoder(enc_rec, self_rec, cross_rec, m.d_model(), into_flat(hidden), state.encoder_hidden.take(), logits))
 }
 
 /// Encode `source` once (with `interventions`' encoder head mask and token mask) and prepare the
@@ -73,7 +77,7 @@ pub(crate) fn start<M: EncoderDecoder>(m: &M, source: &[u32], interventions: &In
     let mut rec = Recorder::new(Capture::NONE, 0, m.encoder_shape().1, 0, 0).with_head_mask(interventions.head_mask.encoder.as_deref());
     let keys = interventions.additive_token_mask();
     let enc = m.encode(source, keys.as_deref(), &mut rec)?;
-    Ok(state_for(m, enc, source.len()))
+    Ok(state_for(m, enc))
 }
 
 /// Feed decoder tokens at the next positions; logits of the last one.
@@ -83,10 +87,10 @@ pub(crate) fn feed<M: EncoderDecoder>(m: &M, state: &mut DecoderState, tokens: &
     let masks = &state.interventions.head_mask;
     let mut self_rec = Recorder::new(capture, l_dec, h_dec, t, past + t).with_head_mask(masks.decoder.as_deref());
     let mut cross_rec = Recorder::new(capture, l_dec, h_dec, t, state.src_len).with_head_mask(masks.cross.as_deref());
-    let hidden = m.decode(state, tokens, &mut self_rec, &mut cross_rec)?;
-    let last = hidden.chunks_exact(m.d_model()).last().unwrap_or_default(); // [C]
-    let logits = m.lm_logits(last, 1);
-    Ok(StepOutput { logits, self_attentions: self_rec.probs, cross_attentions: cross_rec.probs })
+    let hidden = m.decode(state, tokens, &mut self_rec, &mut cross_rec)?; // [T][C]
+    let last = hidden.slice(s![t.saturating_sub(1).., ..]); // [1][C]
+    let logits = m.lm_logits(last);
+    Ok(StepOutput { logits: into_flat(logits), self_attentions: self_rec.probs, cross_attentions: cross_rec.probs })
 }
 
 /// A decoder state must come from [`start`] of a model with this many decoder layers.

@@ -55,7 +55,8 @@
 
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::seq2seq::{check_state, EncoderDecoder};
-use super::layers::{add_in_place, gather_rows, Activation};
+use super::activations::{self, flat_mut};
+use super::layers::{Activation, TokenTable};
 use super::{DecoderState, Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
@@ -304,10 +305,8 @@ impl T5 {
         self.config.num_heads
     }
 
-    fn rms(&self, x: &[f32], gamma: &[f32]) -> Vec<f32> {
-        let mut y = x.to_vec();
-        kernels::rms_norm(&mut y, gamma, self.config.layer_norm_epsilon);
-        y
+    fn rms(&self, x: &Array2<f32>, gamma: &[f32]) -> Array2<f32> {
+        activations::rms_norm(x, gamma, self.config.layer_norm_epsilon)
     }
 
     /// `bias: [H][Tq][Tk]` for queries at absolute positions `past..past+Tq` and keys `0..Tk`,
@@ -322,90 +321,87 @@ impl T5 {
 
     /// The encoder: `src: [S]` ids -> `[S][C]` after the final norm. `keys: [S]` hides source
     /// tokens (additive mask, see [`Mask::Keys`]).
-    fn run_encoder(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Vec<f32> {
+    fn run_encoder(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Array2<f32> {
         let (c, h, dk, s) = (self.config.d_model, self.n_heads(), self.config.d_kv, src.len());
         let bias = self.position_bias(&self.enc_bias, s, s, 0, true);
-        let mut x = gather_rows(self.token_table(false), c, src);
+        let mut x = activations::embed(&TokenTable::Rows(self.token_table(false)), c, src); // [S][C]
         for (l, b) in self.encoder.iter().enumerate() {
             rec.hidden_state(&x);
             // x = x + attn(rms_1(x))
             let a = self.rms(&x, &b.ln_attn);
-            let (q, k, v) = (b.attn.q.forward(&a, s), b.attn.k.forward(&a, s), b.attn.v.forward(&a, s));
-            let ctx = attend(&q, &k, &v, s, s, h, dk, 1.0, Mask::keys_or_full(keys), Some(bias.view()), rec.layer(l));
-            let out = b.attn.o.forward(&ctx, s);
+            let (q, k, v) = (activations::linear(&b.attn.q, a.view()), activations::linear(&b.attn.k, a.view()), activations::linear(&b.attn.v, a.view()));
+            let ctx = attend(q.view(), k.view(), v.view(), h, dk, 1.0, Mask::keys_or_full(keys), Some(bias.view()), rec.layer(l));
+            let out = activations::linear(&b.attn.o, ctx.view()); // [S][C]
             rec.trace_io(l, &a, &out);
-            add_in_place(&mut x, &out);
+            x += &out;
             // x = x + ffn(rms_2(x))
             let m = self.rms(&x, &b.ln_ff);
-            add_in_place(&mut x, &b.ff.forward(&m, s));
+            x += &b.ff.forward(&m);
         }
-        kernels::rms_norm(&mut x, &self.enc_final, self.config.layer_norm_epsilon);
+        kernels::rms_norm(flat_mut(&mut x), &self.enc_final, self.config.layer_norm_epsilon);
         rec.hidden_state(&x);
         x
     }
 
     /// The decoder: `tokens: [T]` at positions `fed..fed+T`, extending the caches. Returns `[T][C]`
     /// after the final norm (before any output scaling).
-    fn run_decoder(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn run_decoder(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Array2<f32>> {
         let (c, h, dk, t) = (self.config.d_model, self.n_heads(), self.config.d_kv, tokens.len());
         check_state(state, self.decoder.len())?;
-        let (past, s) = (state.fed, state.src_len);
+        let past = state.fed;
         let bias = self.position_bias(&self.dec_bias, t, past + t, past, false);
         let src_keys = state.interventions.additive_token_mask(); // [S], hidden source tokens
-        let mut y = gather_rows(self.token_table(true), c, tokens);
+        let mut y = activations::embed(&TokenTable::Rows(self.token_table(true)), c, tokens); // [T][C]
         for (l, b) in self.decoder.iter().enumerate() {
             self_rec.hidden_state(&y);
             // y = y + self_attn(rms_1(y)), causal over the cache
             let a = self.rms(&y, &b.ln_self);
-            let (q, k, v) = (b.self_attn.q.forward(&a, t), b.self_attn.k.forward(&a, t), b.self_attn.v.forward(&a, t));
+            let (q, k, v) = (activations::linear(&b.self_attn.q, a.view()), activations::linear(&b.self_attn.k, a.view()), activations::linear(&b.self_attn.v, a.view()));
             let kv = &mut state.self_kv[l];
-            kv.append(&k, &v);
-            let ctx = attend(&q, &kv.k, &kv.v, t, past + t, h, dk, 1.0, Mask::Causal { past }, Some(bias.view()), self_rec.layer(l));
-            let out = b.self_attn.o.forward(&ctx, t);
+            kv.append(k.view(), v.view());
+            let ctx = attend(q.view(), kv.keys(), kv.values(), h, dk, 1.0, Mask::Causal { past }, Some(bias.view()), self_rec.layer(l));
+            let out = activations::linear(&b.self_attn.o, ctx.view()); // [T][C]
             self_rec.trace_io(l, &a, &out);
-            add_in_place(&mut y, &out);
+            y += &out;
             // y = y + cross_attn(rms_2(y), enc): no position bias
             let a = self.rms(&y, &b.ln_cross);
-            let q = b.cross.q.forward(&a, t);
+            let q = activations::linear(&b.cross.q, a.view());
             let kv = &state.cross_kv[l];
-            let ctx = attend(&q, &kv.k, &kv.v, t, s, h, dk, 1.0, Mask::keys_or_full(src_keys.as_deref()), None, cross_rec.layer(l));
-            let out = b.cross.o.forward(&ctx, t);
+            let ctx = attend(q.view(), kv.keys(), kv.values(), h, dk, 1.0, Mask::keys_or_full(src_keys.as_deref()), None, cross_rec.layer(l));
+            let out = activations::linear(&b.cross.o, ctx.view());
             cross_rec.trace_io(l, &a, &out);
-            add_in_place(&mut y, &out);
+            y += &out;
             // y = y + ffn(rms_3(y))
             let m = self.rms(&y, &b.ln_ff);
-            add_in_place(&mut y, &b.ff.forward(&m, t));
+            y += &b.ff.forward(&m);
         }
-        kernels::rms_norm(&mut y, &self.dec_final, self.config.layer_norm_epsilon);
+        kernels::rms_norm(flat_mut(&mut y), &self.dec_final, self.config.layer_norm_epsilon);
         self_rec.hidden_state(&y);
         state.fed += t;
-        debug_assert_eq!(y.len(), t * c);
         Ok(y)
     }
 
-    /// `h: [T][C]` -> logits `[T][V]`.
-    fn logits(&self, h: &[f32], t: usize) -> Vec<f32> {
+    /// `h: [T][C]` -> logits `[T][V]` (T5 v1.0 scales `h` by `1/√C` first: tied embeddings).
+    fn logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32> {
         let (c, v) = (self.config.d_model, self.config.vocab_size);
-        let scaled;
         let h = if self.scale_output {
             let k = (c as f32).powf(-0.5);
-            scaled = h.iter().map(|x| x * k).collect::<Vec<_>>();
-            &scaled[..]
+            h.mapv(|x| x * k)
         } else {
-            h
+            h.as_standard_layout().into_owned()
         };
-        let mut logits = vec![0.0; t * v];
-        kernels::matmul_nk(h, t, c, self.lm_head.as_deref().unwrap_or(&self.shared), v, &mut logits);
+        let mut logits = Array2::zeros((h.nrows(), v));
+        kernels::matmul_nk(activations::flat(&h), h.nrows(), c, self.lm_head.as_deref().unwrap_or(&self.shared), v, flat_mut(&mut logits));
         logits
     }
 
     /// Logits as if the decoder stopped at hidden state `x: [T][C]`: the final norm (which the
     /// `last` state has had already), then the head.
-    pub(crate) fn lens(&self, x: &[f32], t: usize, last: bool) -> Vec<f32> {
+    pub(crate) fn lens(&self, x: ArrayView2<'_, f32>, last: bool) -> Array2<f32> {
         if last {
-            self.logits(x, t)
+            self.logits(x)
         } else {
-            self.logits(&self.rms(x, &self.dec_final), t)
+            self.logits(self.rms(&x.to_owned(), &self.dec_final).view())
         }
     }
 
@@ -435,30 +431,29 @@ impl EncoderDecoder for T5 {
     fn decoder_shape(&self) -> (usize, usize) {
         (self.decoder.len(), self.n_heads())
     }
-    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn encode(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Array2<f32>> {
         Ok(self.run_encoder(src, keys, rec))
     }
-    fn cross_kv(&self, enc: &[f32], s: usize) -> Vec<KvCache> {
-        self.decoder.iter().map(|b| KvCache { k: b.cross.k.forward(enc, s), v: b.cross.v.forward(enc, s) }).collect()
+    fn cross_kv(&self, enc: ArrayView2<'_, f32>) -> Vec<KvCache> {
+        self.decoder.iter().map(|b| KvCache::new(activations::linear(&b.cross.k, enc), activations::linear(&b.cross.v, enc))).collect()
     }
-    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Vec<f32>> {
+    fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Array2<f32>> {
         self.run_decoder(state, tokens, self_rec, cross_rec)
     }
-    fn lm_logits(&self, h: &[f32], t: usize) -> Vec<f32> {
-        self.logits(h, t)
+    fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32> {
+        self.logits(h)
     }
 }
 
 impl FeedForward {
-    fn forward(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        let mut hidden = self.wi.forward(x, rows); // [T][F]
-        self.act.apply(&mut hidden);
+    /// `x: [T][C]` -> `[T][C]`: `wo(act(wi x))`, or `wo(act(wi x) ⊙ wi_1 x)` when gated.
+    fn forward(&self, x: &Array2<f32>) -> Array2<f32> {
+        let mut hidden = activations::linear(&self.wi, x.view()); // [T][F]
+        self.act.apply(flat_mut(&mut hidden));
         if let Some(wi_1) = &self.wi_1 {
-            for (a, b) in hidden.iter_mut().zip(wi_1.forward(x, rows)) {
-                *a *= b;
-            }
+            hidden *= &activations::linear(wi_1, x.view());
         }
-        self.wo.forward(&hidden, rows)
+        activations::linear(&self.wo, hidden.view())
     }
 }
 
@@ -490,8 +485,8 @@ impl super::Family for T5 {
     fn info(&self) -> &ModelInfo {
         &self.info
     }
-    fn lens(&self, x: &[f32], t: usize, last: bool) -> Result<Vec<f32>> {
-        Ok(T5::lens(self, x, t, last))
+    fn lens(&self, x: ArrayView2<'_, f32>, last: bool) -> Result<Array2<f32>> {
+        Ok(T5::lens(self, x, last))
     }
     fn position_rows(&self, _stack: super::Stack, _n: usize) -> Option<&[f32]> {
         None // relative positions: see Model::relative_positions

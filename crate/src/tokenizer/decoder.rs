@@ -19,7 +19,7 @@ pub enum Decoder {
     ByteFallback,
     Fuse,
     Strip { content: char, start: usize, stop: usize },
-    Replace { pattern: fancy_regex::Regex, content: String },
+    Replace { pattern: super::pattern::Pattern, content: String },
     Ctc { pad_token: String, word_delimiter_token: String, cleanup: bool },
     Sequence(Vec<Decoder>),
 }

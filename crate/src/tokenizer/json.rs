@@ -99,25 +99,21 @@ pub enum PatternJson {
 }
 
 /// Build the regex of a pattern; plain strings are matched literally.
-pub fn compile_pattern(p: &PatternJson, section: &str) -> Result<fancy_regex::Regex> {
+pub fn compile_pattern(p: &PatternJson, section: &str) -> Result<super::pattern::Pattern> {
+    use super::pattern::{Pattern, PatternError};
     let source = match p {
-        PatternJson::String(s) => fancy_regex::escape(s).into_owned(),
-        PatternJson::Regex(r) => r.clone(),
+        PatternJson::String(s) => return Ok(Pattern::literal(s)),
+        PatternJson::Regex(r) => r,
     };
-    fancy_regex::RegexBuilder::new(&source).backtrack_limit(crate::loader::limits::REGEX_BACKTRACK_LIMIT).build().map_err(|e| {
-        // Only the general categories, Perl classes and case folding are built in (crate/Cargo.toml);
-        // fancy-regex's error does not say which class is missing, regex-syntax's error kind does.
-        use regex_syntax::hir::ErrorKind as Kind;
-        if let Err(regex_syntax::Error::Translate(t)) = regex_syntax::Parser::new().parse(&source) {
-            if matches!(t.kind(), Kind::UnicodePropertyNotFound | Kind::UnicodePropertyValueNotFound | Kind::UnicodePerlClassNotFound | Kind::UnicodeCaseUnavailable) {
-                let class = source.get(t.span().start.offset..t.span().end.offset).unwrap_or("");
-                return Error::tokenizer(
-                    format!("{section} pattern `{source}` uses the Unicode class `{class}`, which Glassbox does not carry"),
-                    "Use general categories (\\p{L}, \\p{N}, \\p{Lu}, ...), \\s, \\w, \\d; scripts, ages and boolean properties are not built in",
-                );
-            }
-        }
-        Error::tokenizer(format!("{section} pattern `{source}` is not a regex we can compile ({e})"), "Use a pattern without Oniguruma-only syntax")
+    Pattern::new(source).map_err(|e| match e {
+        PatternError::UnicodeClass(class) => Error::tokenizer(
+            format!("{section} pattern `{source}` uses the Unicode class `{class}`, which Glassbox does not carry"),
+            "Use general categories (\\p{L}, \\p{N}, \\p{Lu}, ...), \\s, \\w, \\d; scripts, ages and boolean properties are not built in",
+        ),
+        PatternError::Syntax(why) => Error::tokenizer(
+            format!("{section} pattern `{source}` is not a regex we can compile ({why})"),
+            "Use the syntax tokenizer patterns use: classes, \\p{..} general categories, groups, (?i:...), quantifiers, anchors, lookaround",
+        ),
     })
 }
 

@@ -21,6 +21,7 @@ mod decoder;
 mod json;
 mod normalized;
 mod normalizer;
+pub mod pattern;
 mod post_processor;
 mod pre_tokenizer;
 mod unigram;

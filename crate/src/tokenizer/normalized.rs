@@ -393,27 +393,33 @@ pub fn cover(text: &str, found: impl IntoIterator<Item = (usize, usize)>) -> Mat
 }
 
 /// Matches of a regex (all non-overlapping, leftmost-first), covering the whole string.
-pub fn regex_matches(text: &str, re: &fancy_regex::Regex) -> Result<Matches> {
+pub fn regex_matches(text: &str, re: &super::pattern::Pattern) -> Result<Matches> {
+    use crate::loader::limits::{regex_step_budget, REGEX_BACKTRACK_LIMIT, REGEX_STEPS_PER_BYTE};
     let mut found = vec![];
     let mut pos = 0;
-    // A search that runs out of backtracking steps is an error, never "no more matches": treating
-    // it as the end would silently change the tokenization.
+    // One budget for the whole text, so the time is linear in its length whatever the pattern.
+    let mut steps = regex_step_budget(text.len());
+    // A search that runs out of steps is an error, never "no more matches": treating it as the
+    // end would silently change the tokenization.
     while pos <= text.len() {
-        match re.find_from_pos(text, pos) {
-            Ok(Some(m)) => {
-                found.push((m.start(), m.end()));
-                pos = if m.end() > m.start() {
-                    m.end()
+        match re.find_at(text, pos, &mut steps) {
+            Ok(Some((start, end))) => {
+                found.push((start, end));
+                pos = if end > start {
+                    end
                 } else {
                     // An empty match: step over one char so the search moves on.
-                    m.end() + text[m.end()..].chars().next().map_or(1, char::len_utf8)
+                    end + text[end..].chars().next().map_or(1, char::len_utf8)
                 };
             }
             Ok(None) => break,
-            Err(e) => {
-                let limit = crate::loader::limits::REGEX_BACKTRACK_LIMIT;
+            Err(_) => {
                 return Err(Error::tokenizer(
-                    format!("the pattern `{}` could not be matched at byte {pos} of a {}-byte piece ({e}; REGEX_BACKTRACK_LIMIT is {limit} steps per search)", shorten(re.as_str()), text.len()),
+                    format!(
+                        "the pattern `{}` could not be matched at byte {pos} of a {}-byte piece (it backtracked past REGEX_BACKTRACK_LIMIT, {REGEX_BACKTRACK_LIMIT} steps plus {REGEX_STEPS_PER_BYTE} per byte of text)",
+                        shorten(re.as_str()),
+                        text.len()
+                    ),
                     "Fix the regex in tokenizer.json: nested repetition such as (a+)+ backtracks exponentially",
                 ));
             }

@@ -24,7 +24,7 @@ pub enum Normalizer {
     Lowercase,
     StripAccents,
     Strip { left: bool, right: bool },
-    Replace { pattern: fancy_regex::Regex, content: String },
+    Replace { pattern: super::pattern::Pattern, content: String },
     Prepend(String),
     /// SentencePiece's normalisation rules, compiled into a character map.
     Precompiled(Box<CharsMap>),

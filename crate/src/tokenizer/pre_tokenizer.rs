@@ -23,10 +23,10 @@ pub enum PreTokenizer {
     /// GPT-2's byte-level split: optional prefix space, GPT-2's regex, bytes mapped to printable chars.
     ByteLevel { add_prefix_space: bool, use_regex: bool },
     Bert,
-    Whitespace(fancy_regex::Regex),
+    Whitespace(super::pattern::Pattern),
     WhitespaceSplit,
     Metaspace { replacement: char, prepend_scheme: PrependScheme, split: bool },
-    Split { pattern: fancy_regex::Regex, behavior: SplitBehavior, invert: bool },
+    Split { pattern: super::pattern::Pattern, behavior: SplitBehavior, invert: bool },
     Punctuation(SplitBehavior),
     Digits { individual_digits: bool },
     Delimiter(char),
@@ -52,7 +52,7 @@ impl PreTokenizer {
         Ok(match kind {
             "ByteLevel" => PreTokenizer::ByteLevel { add_prefix_space: f("add_prefix_space", true), use_regex: f("use_regex", true) },
             "BertPreTokenizer" => PreTokenizer::Bert,
-            "Whitespace" => PreTokenizer::Whitespace(fancy_regex::Regex::new(r"\w+|[^\w\s]+").map_err(|e| Error::tokenizer(e.to_string(), ""))?),
+            "Whitespace" => PreTokenizer::Whitespace(super::pattern::Pattern::new(r"\w+|[^\w\s]+").map_err(|e| Error::tokenizer(format!("{e:?}"), ""))?),
             "WhitespaceSplit" => PreTokenizer::WhitespaceSplit,
             "Metaspace" => {
                 let replacement = one_char(v, "replacement", '▁')?;

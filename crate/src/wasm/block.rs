@@ -4,6 +4,7 @@
 use super::with_arrays;
 use crate::models::{HiddenStates, Kind, Outputs};
 use js_sys::Float32Array;
+use ndarray::Array2;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -29,22 +30,12 @@ pub(super) fn residual_object(kind: Kind, outputs: &Outputs) -> Option<Result<Js
         return None;
     }
     let rms = |row: &mut dyn Iterator<Item = f32>| (row.map(|x| f64::from(x) * f64::from(x)).sum::<f64>() / c as f64).sqrt() as f32;
-    let mut sizes = Vec::with_capacity(n * t); // [L+1][T]
-    let mut changes = Vec::with_capacity(n * t); // [L+1][T]
-    for l in 0..n {
-        for p in 0..t {
-            let row = states.slice(ndarray::s![l, p, ..]); // [C]
-            sizes.push(rms(&mut row.iter().copied()));
-            changes.push(if l == 0 {
-                0.0
-            } else {
-                let before = states.slice(ndarray::s![l - 1, p, ..]);
-                rms(&mut row.iter().zip(before.iter()).map(|(a, b)| a - b))
-            });
-        }
-    }
-    Some(with_arrays(
-        &ResidualMeta { n_states: n, seq_len: t, d_model: c },
-        vec![("rms", Float32Array::from(&sizes[..]).into()), ("change", Float32Array::from(&changes[..]).into())],
-    ))
+    let row = |l: usize, p: usize| states.slice(ndarray::s![l, p, ..]); // [C]
+    let sizes = Array2::from_shape_fn((n, t), |(l, p)| rms(&mut row(l, p).iter().copied())); // [L+1][T]
+    let changes = Array2::from_shape_fn((n, t), |(l, p)| match l {
+        0 => 0.0,
+        _ => rms(&mut row(l, p).iter().zip(row(l - 1, p).iter()).map(|(a, b)| a - b)),
+    }); // [L+1][T]
+    let flat = |a: &Array2<f32>| Float32Array::from(a.as_slice().expect("from_shape_fn is row-major")).into();
+    Some(with_arrays(&ResidualMeta { n_states: n, seq_len: t, d_model: c }, vec![("rms", flat(&sizes)), ("change", flat(&changes))]))
 }

@@ -20,6 +20,7 @@ mod kernel_checks;
 mod lens;
 mod views;
 mod learn;
+mod load;
 mod tokenizer;
 
 use crate::card::ModelCard;
@@ -30,6 +31,7 @@ use crate::models::capture::MapSelection;
 use crate::models::generation::{top_candidates, Generator, Sampling};
 use crate::models::{AttentionKind, AttentionMaps, Capture, HeadMasks, Interventions, QkvTrace, Stack};
 use crate::plot::{self, MapStyle, Mask, Palette};
+use crate::models::logits::{LogitRows, TopK};
 use crate::session::{DecodingPlan, GenerationRequest, InspectOptions as CoreInspectOptions, Inspection, Session};
 use crate::tokenizer::Encoding;
 use js_sys::{Float32Array, Object, Reflect, Uint32Array, Uint8Array};
@@ -64,13 +66,6 @@ pub fn install_panic_hook() {
 #[wasm_bindgen(js_name = lastPanic)]
 pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow().clone())
-}
-
-/// Panic on purpose: the trap the worker must recover from (the recovery test calls it; harmless to a
-/// visitor, who can only crash their own instance).
-#[wasm_bindgen(js_name = debugPanic)]
-pub fn debug_panic() {
-    panic!("debugPanic: a deliberate panic to test recovery");
 }
 
 #[derive(Serialize)]
@@ -220,7 +215,7 @@ fn attention_kinds(encoder: &Option<AttentionMaps>, decoder: &Option<AttentionMa
 
 /// Only the last query row of `[L][H][Tq][Tk]`, as `[L][H][1][Tk]`: the attention of the
 /// position whose logits chose the token (the first step feeds the whole prompt at once).
-fn last_query_row(m: &AttentionMaps) -> JsValue {
+fn last_query_row<S: Data<Elem = f32>>(m: &ArrayBase<S, ndarray::Ix4>) -> JsValue {
     let tq = m.dim().2;
     array_tensor(&m.slice(s![.., .., tq.saturating_sub(1).., ..]))
 }
@@ -304,6 +299,15 @@ fn top_k_object(session: &Session, logits: &[f32], vocab: usize, k: usize) -> Re
     with_arrays(
         &TopKMeta { k, tokens: named.tokens, special: named.special },
         vec![("ids", Uint32Array::from(&ids[..]).into()), ("probs", Float32Array::from(&probs[..]).into())],
+    )
+}
+
+/// `top_k_object`'s shape from rows the forward pass already reduced (`Outputs::top_k`).
+fn top_k_rows_object(session: &Session, top: &TopK) -> Result<JsValue, JsError> {
+    let named = IdTokens::of(session, &top.ids);
+    with_arrays(
+        &TopKMeta { k: top.k, tokens: named.tokens, special: named.special },
+        vec![("ids", Uint32Array::from(&top.ids[..]).into()), ("probs", Float32Array::from(&top.probs[..]).into())],
     )
 }
 
@@ -439,6 +443,8 @@ struct GenerateOptions {
     length_penalty: Option<f64>,
     num_candidates: u32,
     capture_attention: bool,
+    /// Which layers' (and kinds') step attention each token carries (default: all); see `capture.rs`.
+    attention: Option<capture::AttentionOption>,
     head_mask: Option<HeadMaskOption>,
     token_mask: Option<Vec<u8>>,
 }
@@ -455,6 +461,7 @@ impl Default for GenerateOptions {
             length_penalty: None,
             num_candidates: 10,
             capture_attention: true,
+            attention: None,
             head_mask: None,
             token_mask: None,
         }
@@ -549,7 +556,7 @@ impl WasmModel {
     #[allow(clippy::too_many_arguments)]
     pub fn load(
         config: &[u8],
-        weights: Option<Vec<u8>>,
+        weights: JsValue,
         tokenizer: &[u8],
         tokenizer_config: Option<Vec<u8>>,
         special_tokens_map: Option<Vec<u8>>,
@@ -558,16 +565,19 @@ impl WasmModel {
     ) -> Result<WasmModel, JsError> {
         let opts: LoadOptions = options(load_options, "load")?;
         // The file wins over the seed, as in `Model::load`.
+        // model.safetensors stays in JavaScript: read one tensor at a time (load.rs).
+        let weights = load::JsFile::from_js(weights)?;
+        let weight_file = weights.as_ref().map(|f| crate::loader::tensor_file::FileBytes::External(f));
         let files = ModelFiles {
             config,
-            weights: weights.as_deref(),
+            weights: None,
             tokenizer,
             tokenizer_config: tokenizer_config.as_deref(),
             special_tokens_map: special_tokens_map.as_deref(),
             generation_config: generation_config.as_deref(),
         };
-        let session = Session::load(&files, opts.random_seed).map_err(js_error)?;
-        Ok(WasmModel { session, weights_len: weights.as_ref().map(Vec::len) })
+        let session = Session::load_from(&files, weight_file, opts.random_seed, None).map_err(js_error)?;
+        Ok(WasmModel { session, weights_len: weight_file.map(|f| f.len()) })
     }
 
     /// The model card: `ModelInfo` of `www/glassbox.d.ts`, the object `glassbox info` prints.
@@ -594,7 +604,9 @@ impl WasmModel {
     pub fn run(&self, text: &str, run_options: JsValue) -> Result<JsValue, JsError> {
         let opts: RunOptions = options(run_options, "run")?;
         let maps = capture::selection(opts.attention.as_ref(), &self.session)?;
-        let core = CoreInspectOptions { decoder_ids: opts.decoder_ids, capture: Capture { probs: true, scores: opts.scores }, maps, ..Default::default() };
+        // The page wants a few candidates per position, not [T][V]: those are worked out a block of rows at a time.
+        let logits = if opts.logits { LogitRows::All } else { LogitRows::TopK(opts.top_k as usize) };
+        let core = CoreInspectOptions { decoder_ids: opts.decoder_ids, capture: Capture { probs: true, scores: opts.scores }, maps, logits, ..Default::default() };
         let ins = self.session.inspect_with(text, &core).map_err(js_error)?;
         self.run_object(text, &ins, opts.scores, opts.top_k, opts.logits, maps)
     }
@@ -689,7 +701,9 @@ impl WasmModel {
         let c = info.d_model;
         let rows = out.last_hidden_state.len().checked_div(c).unwrap_or(0);
         arrays.push(("lastHiddenState", tensor(&out.last_hidden_state, &[rows, c])));
-        if let Some(l) = &out.logits {
+        if let Some(top) = &out.top_k {
+            arrays.push(("topK", top_k_rows_object(&self.session, top)?));
+        } else if let Some(l) = &out.logits {
             let v = self.session.model.decoder_vocab_size(); // Marian may have a separate decoder vocabulary
             if top_k > 0 {
                 arrays.push(("topK", top_k_object(&self.session, l, v, top_k as usize)?));
@@ -878,6 +892,8 @@ pub struct WasmGenerator {
     /// The ids that end a run (the model's generation settings, else config.json's eos).
     eos_token_ids: Vec<u32>,
     plan: DecodingPlan,
+    /// The step attention handed out with each token (the `attention` option).
+    maps: MapSelection,
 }
 
 /// How a run decodes: a token per step, or a finished beam search replayed token by token.
@@ -980,6 +996,13 @@ impl WasmGenerator {
             return Err(js_error(Error::input(format!("seed {} is not a whole number from 0 to 2^53", o.seed), "Use a seed like 0, 1 or 42")));
         }
         let session = &model.session;
+        let maps = capture::selection(o.attention.as_ref(), session)?;
+        if o.attention.is_some() && !o.capture_attention {
+            return Err(js_error(Error::input(
+                "attention chooses the step attention to keep, but captureAttention is false",
+                "Leave attention out, or pass captureAttention: true",
+            )));
+        }
         let plan = session.plan(text, &o.request()).map_err(js_error)?;
         let eos_token_ids = session.generation_rules(None).eos_token_ids;
         let interventions = Interventions { head_mask: o.head_mask.map(HeadMasks::from).unwrap_or_default(), token_mask: o.token_mask };
@@ -988,7 +1011,7 @@ impl WasmGenerator {
                 opts.n_candidates = o.num_candidates as usize;
                 opts.capture = if o.capture_attention { Capture::PROBS } else { Capture::NONE };
                 let (input, prefix_ids, generator) = session.generator_with(text, &opts, &interventions).map_err(js_error)?;
-                Ok(WasmGenerator { mode: Mode::Stepwise(generator), input, input_text: text.to_owned(), prefix_ids, eos_token_ids, plan })
+                Ok(WasmGenerator { mode: Mode::Stepwise(generator), input, input_text: text.to_owned(), prefix_ids, eos_token_ids, plan, maps })
             }
             DecodingPlan::Beam(opts) => {
                 if interventions.head_mask != HeadMasks::default() || interventions.token_mask.is_some() {
@@ -1005,6 +1028,7 @@ impl WasmGenerator {
                     prefix_ids: run.prefix_ids,
                     eos_token_ids,
                     plan,
+                    maps,
                 })
             }
         }
@@ -1082,9 +1106,18 @@ impl WasmGenerator {
         let mut arrays = vec![("candidates", candidates), ("sampled", sampled)];
         if let Some(self_maps) = &tok.self_attentions {
             let att = Object::new();
-            let _ = Reflect::set(&att, &"self".into(), &last_query_row(self_maps));
-            if let Some(cross) = &tok.cross_attentions {
-                let _ = Reflect::set(&att, &"cross".into(), &last_query_row(cross));
+            for (key, kind, maps) in [("self", AttentionKind::Decoder, Some(self_maps)), ("cross", AttentionKind::Cross, tok.cross_attentions.as_ref())] {
+                let Some(maps) = maps else { continue };
+                let kept = self.maps.layers(kind, maps.dim().0);
+                if kept.is_empty() {
+                    continue;
+                }
+                let first = kept.start;
+                let tensor = last_query_row(&maps.slice(s![kept, .., .., ..]));
+                if self.maps != MapSelection::ALL {
+                    let _ = Reflect::set(&tensor, &"firstLayer".into(), &JsValue::from_f64(first as f64));
+                }
+                let _ = Reflect::set(&att, &key.into(), &tensor);
             }
             arrays.push(("attentions", att.into()));
         }

@@ -1,0 +1,151 @@
+//! A `model.safetensors` file read one tensor at a time.
+//!
+//! The file is an 8-byte little-endian header length, a JSON header naming each tensor's dtype, shape
+//! and byte range, then the data. Only the header is parsed up front; a tensor's bytes are read when a
+//! layer asks for it. The bytes may be a slice already in memory (the CLI, the tests: tensors are
+//! borrowed in place) or held elsewhere and copied in on demand ([`ReadAt`]: the page keeps the file
+//! in a JavaScript buffer, so wasm memory never holds the whole file next to the packed weights;
+//! wasm memory never shrinks, so a transient copy of the file would stay the tab's cost for good).
+
+use safetensors::tensor::{Metadata, SafeTensorError, TensorInfo};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// The safetensors crate's own limit on the JSON header (100 MB).
+const MAX_HEADER_BYTES: usize = 100_000_000;
+/// The little-endian u64 before the header.
+const LENGTH_BYTES: usize = 8;
+
+/// Bytes held outside the engine's memory, copied in a range at a time.
+pub trait ReadAt {
+    /// The file's length in bytes.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Copy `dst.len()` bytes starting at `offset` into `dst` (the caller keeps the range inside `len`).
+    fn read_at(&self, offset: usize, dst: &mut [u8]);
+}
+
+/// Where the file's bytes are.
+#[derive(Clone, Copy)]
+pub enum FileBytes<'a> {
+    /// The whole file in memory: tensors are borrowed, never copied.
+    Memory(&'a [u8]),
+    /// Elsewhere: each tensor is copied in when asked for.
+    External(&'a dyn ReadAt),
+}
+
+impl FileBytes<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            FileBytes::Memory(b) => b.len(),
+            FileBytes::External(r) => r.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `dst.len()` bytes from `offset` (inside the file: checked by the header's validation).
+    fn read_at(&self, offset: usize, dst: &mut [u8]) {
+        match self {
+            FileBytes::Memory(b) => dst.copy_from_slice(&b[offset..offset + dst.len()]),
+            FileBytes::External(r) => r.read_at(offset, dst),
+        }
+    }
+}
+
+/// The header as written: `__metadata__` (free-form strings) beside one entry per tensor. Named as the
+/// safetensors crate names its own, because serde puts the name in its messages and a file must be refused
+/// here with the words `SafeTensors::deserialize` would use.
+#[derive(Deserialize)]
+struct HashMetadata {
+    #[serde(rename = "__metadata__")]
+    metadata: Option<HashMap<String, String>>,
+    #[serde(flatten)]
+    tensors: HashMap<String, TensorInfo>,
+}
+
+/// A parsed header and the bytes behind it.
+pub struct TensorFile<'a> {
+    metadata: Metadata,
+    /// Where the data starts: after the length and the header.
+    data_start: usize,
+    bytes: FileBytes<'a>,
+}
+
+impl<'a> TensorFile<'a> {
+    /// Parse and validate the header: every tensor's byte range must follow the previous one, match its
+    /// dtype and shape, and the last must end exactly at the end of the file (the checks of
+    /// `SafeTensors::deserialize`, with its error values, so a file is refused here as it would be there).
+    pub fn parse(bytes: FileBytes<'a>) -> Result<Self, SafeTensorError> {
+        let file_len = bytes.len();
+        if file_len < LENGTH_BYTES {
+            return Err(SafeTensorError::HeaderTooSmall);
+        }
+        let mut length = [0u8; LENGTH_BYTES];
+        bytes.read_at(0, &mut length);
+        let n = usize::try_from(u64::from_le_bytes(length)).map_err(|_| SafeTensorError::HeaderTooLarge)?;
+        if n > MAX_HEADER_BYTES {
+            return Err(SafeTensorError::HeaderTooLarge);
+        }
+        let data_start = n.checked_add(LENGTH_BYTES).filter(|&end| end <= file_len).ok_or(SafeTensorError::InvalidHeaderLength)?;
+        // The header is copied (it is small next to the data); a length past the file was refused above,
+        // so a crafted length cannot make this allocate more than the file holds.
+        let mut header = vec![0u8; n];
+        bytes.read_at(LENGTH_BYTES, &mut header);
+        let text = std::str::from_utf8(&header).map_err(SafeTensorError::InvalidHeader)?;
+        let parsed: HashMetadata = serde_json::from_str(text).map_err(SafeTensorError::InvalidHeaderDeserialization)?;
+        let mut tensors: Vec<(String, TensorInfo)> = parsed.tensors.into_iter().collect();
+        tensors.sort_by_key(|(_, info)| info.data_offsets);
+        let metadata = Metadata::new(parsed.metadata, tensors)?;
+        if metadata.data_len() != file_len - data_start {
+            return Err(SafeTensorError::MetadataIncompleteBuffer);
+        }
+        Ok(TensorFile { metadata, data_start, bytes })
+    }
+
+    /// The stored tensor named `name`.
+    pub fn info(&self, name: &str) -> Option<&TensorInfo> {
+        self.metadata.info(name)
+    }
+
+    /// Every stored tensor, in file order.
+    pub fn tensors(&self) -> Vec<(String, &TensorInfo)> {
+        self.metadata.offset_keys().into_iter().filter_map(|name| self.metadata.info(&name).map(|info| (name.clone(), info))).collect()
+    }
+
+    /// The tensor's bytes in place, when the whole file is in memory.
+    pub fn borrowed(&self, info: &TensorInfo) -> Option<&'a [u8]> {
+        match self.bytes {
+            FileBytes::Memory(b) => Some(&b[self.data_start + info.data_offsets.0..self.data_start + info.data_offsets.1]),
+            FileBytes::External(_) => None,
+        }
+    }
+
+    /// Copy `dst.len()` bytes of the tensor, starting `at` bytes into it.
+    pub fn read(&self, info: &TensorInfo, at: usize, dst: &mut [u8]) {
+        debug_assert!(info.data_offsets.0 + at + dst.len() <= info.data_offsets.1);
+        self.bytes.read_at(self.data_start + info.data_offsets.0 + at, dst);
+    }
+
+    /// Visit the tensor's bytes in order, in pieces of at most `chunk` bytes (a multiple of 8, so no
+    /// value straddles two pieces): borrowed in place, or copied through one small buffer.
+    pub fn for_each_chunk(&self, info: &TensorInfo, chunk: usize, mut visit: impl FnMut(&[u8])) {
+        let size = info.data_offsets.1 - info.data_offsets.0;
+        if let Some(all) = self.borrowed(info) {
+            all.chunks(chunk.max(8)).for_each(visit);
+            return;
+        }
+        let mut buffer = vec![0u8; chunk.max(8).min(size)];
+        let mut at = 0;
+        while at < size {
+            let piece = &mut buffer[..chunk.max(8).min(size - at)];
+            self.read(info, at, piece);
+            visit(piece);
+            at += piece.len();
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! model.safetensors read one tensor (or one block of rows) at a time from bytes held outside the engine,
+//! as the page's worker hands it over (`crate/src/wasm/load.rs`), must give exactly the model the whole
+//! file in memory gives, in every weight storage, and refuse every bad file with the same message.
+//!
+//! Native stand-in for the JavaScript buffer: [`Outside`], which also counts the bytes asked for in one
+//! read, so the test can tell that the token table was packed a block at a time, never copied whole.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use glassbox::kernels::Storage;
+use glassbox::loader::tensor_file::{FileBytes, ReadAt};
+use glassbox::session::Session;
+use std::cell::Cell;
+use support::Folder;
+
+/// Bytes "elsewhere": every read is a copy, and the largest one is remembered.
+struct Outside {
+    bytes: Vec<u8>,
+    largest_read: Cell<usize>,
+}
+
+impl ReadAt for Outside {
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+    fn read_at(&self, offset: usize, dst: &mut [u8]) {
+        self.largest_read.set(self.largest_read.get().max(dst.len()));
+        dst.copy_from_slice(&self.bytes[offset..offset + dst.len()]);
+    }
+}
+
+fn outside(bytes: &[u8]) -> Outside {
+    Outside { bytes: bytes.to_vec(), largest_read: Cell::new(0) }
+}
+
+/// The model's outputs on a fixed text: last hidden state and logits, bit for bit.
+fn outputs(session: &Session) -> (Vec<u32>, Vec<u32>) {
+    let ins = session.inspect("Hello world, glass box.", None, Default::default()).expect("the model runs");
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+    (bits(&ins.outputs.last_hidden_state), bits(ins.outputs.logits.as_deref().unwrap_or(&[])))
+}
+
+const FAMILIES: &[&str] = &["gpt2", "gpt2_bare_bf16", "bert", "t5_tiny", "bart_tiny", "llama_gqa", "qwen2", "roberta_untied"];
+
+#[test]
+fn a_file_held_outside_loads_the_same_model_in_every_storage() {
+    for name in FAMILIES {
+        let folder = Folder::fixture(name);
+        let file = outside(folder.weights.as_deref().expect("fixture weights"));
+        for storage in [None, Some(Storage::F32), Some(Storage::F16), Some(Storage::BF16), Some(Storage::Int8)] {
+            let in_memory = Session::load_with(&folder.files(), None, storage).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let read_outside = Session::load_from(&folder.files(), Some(FileBytes::External(&file)), None, storage).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(outputs(&in_memory), outputs(&read_outside), "{name} {storage:?}: the same numbers whichever way the file is read");
+        }
+    }
+}
+
+#[test]
+fn the_token_table_is_packed_a_block_at_a_time() {
+    // GPT-2's table widened to 2048 rows of f32 (8 MiB): larger than a block, so a whole-table copy would show.
+    let folder = Folder::fixture("gpt2");
+    let mut config: serde_json::Value = serde_json::from_slice(&folder.config).unwrap();
+    let c = config["n_embd"].as_u64().unwrap() as usize;
+    let v = (8 << 20) / (4 * c); // 8 MiB of f32 rows
+    config["vocab_size"] = v.into();
+    // Varied values (so a misplaced block would change the numbers), within f16's range.
+    let table: Vec<f32> = (0..v * c).map(|i| ((i.wrapping_mul(2_654_435_761) % 1000) as f32 / 1000.0 - 0.5) * 0.1).collect();
+    let weights = glassbox_test_file(&folder, "wte.weight", &table, v, c);
+    let config = serde_json::to_vec(&config).unwrap();
+    let files = glassbox::loader::ModelFiles { config: &config, weights: None, tokenizer: &folder.tokenizer, ..Default::default() };
+    let table_bytes = v * c * 4;
+    for storage in [None, Some(Storage::F16), Some(Storage::BF16), Some(Storage::Int8)] {
+        let file = outside(&weights);
+        let read_outside = Session::load_from(&files, Some(FileBytes::External(&file)), None, storage).expect("loads");
+        assert!(file.largest_read.get() <= (1 << 20) + 4 * c * 8, "{storage:?}: largest single read {} bytes; the table is {table_bytes}", file.largest_read.get());
+        let in_memory = Session::load_from(&files, Some(FileBytes::Memory(&weights)), None, storage).expect("loads");
+        assert_eq!(outputs(&in_memory), outputs(&read_outside), "{storage:?}: blocks pack as the whole table does");
+    }
+}
+
+/// The fixture's weights with `name` replaced by `[rows][cols]` f32 values (other tensors as they are).
+fn glassbox_test_file(folder: &Folder, name: &str, values: &[f32], rows: usize, cols: usize) -> Vec<u8> {
+    use safetensors::tensor::TensorView;
+    let original = folder.weights.as_deref().unwrap();
+    let st = safetensors::SafeTensors::deserialize(original).unwrap();
+    let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let mut views: Vec<(String, TensorView)> = st.tensors().into_iter().filter(|(n, _)| !n.ends_with(name)).collect();
+    let full = st.names().into_iter().find(|n| n.ends_with(name)).unwrap().to_string();
+    views.push((full, TensorView::new(safetensors::Dtype::F32, vec![rows, cols], &bytes).unwrap()));
+    safetensors::serialize(views, None).unwrap()
+}
+
+#[test]
+fn bad_files_are_refused_with_the_same_message_either_way() {
+    let folder = Folder::fixture("gpt2");
+    let good = folder.weights.clone().unwrap();
+    let raw = |header: &str, data: &[u8]| {
+        let mut out = (header.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        out
+    };
+    let mut nan = good.clone();
+    let last = nan.len() - 4;
+    nan[last..].copy_from_slice(&f32::NAN.to_le_bytes());
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("five bytes", vec![1, 2, 3, 4, 5]),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("one byte short", good[..good.len() - 1].to_vec()),
+        ("one byte long", [good.as_slice(), &[0]].concat()),
+        ("offsets lie", raw(r#"{"wte.weight":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#, &[0; 8])),
+        ("offsets out of order", raw(r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, &[0; 4])),
+        ("header length past the file", [(1u64 << 40).to_le_bytes().as_slice(), b"{}"].concat()),
+        ("header not JSON", raw("{\"wte.weight\": nope", &[])),
+        ("header not UTF-8", { let mut b = raw("{\"x\"}", &[]); b[9] = 0xff; b }),
+        ("a NaN", nan),
+    ];
+    for (what, bytes) in cases {
+        let mut files = folder.files();
+        files.weights = Some(&bytes);
+        let in_memory = Session::load(&files, None).err().map(|e| e.to_string());
+        let file = outside(&bytes);
+        let read_outside = Session::load_from(&files, Some(FileBytes::External(&file)), None, None).err().map(|e| e.to_string());
+        assert!(in_memory.is_some(), "{what}: refused");
+        assert_eq!(in_memory, read_outside, "{what}: the same message");
+        assert!(in_memory.unwrap().contains("model.safetensors") || what == "a NaN", "{what}: names the file");
+    }
+}
+
+#[test]
+fn the_header_is_accepted_exactly_when_the_safetensors_crate_accepts_it() {
+    // Seeded byte edits in the length and the JSON header of a real file: the per-tensor reader must agree
+    // with `SafeTensors::deserialize` on every one (same acceptance, and the same tensors when accepted).
+    let good = Folder::fixture("gpt2").weights.unwrap();
+    let header_end = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+    let mut rng = glassbox::rng::Rng::new(11);
+    for case in 0..400 {
+        let mut bytes = good.clone();
+        for _ in 0..1 + case % 3 {
+            let at = (rng.next_u64() as usize) % header_end;
+            bytes[at] = match rng.next_u64() % 4 {
+                0 => bytes[at] ^ (1 << (rng.next_u64() % 8)),
+                1 => b"0123456789"[(rng.next_u64() % 10) as usize],
+                2 => b"{}[],:\" "[(rng.next_u64() % 8) as usize],
+                _ => rng.next_u64() as u8,
+            };
+        }
+        if case % 5 == 0 {
+            bytes.truncate(bytes.len() - 1 - (rng.next_u64() as usize) % 64);
+        }
+        let crate_view = safetensors::SafeTensors::deserialize(&bytes).map(|st| {
+            let mut names: Vec<String> = st.names().into_iter().map(String::from).collect();
+            names.sort();
+            names
+        });
+        let file = outside(&bytes);
+        let ours = glassbox::loader::tensor_file::TensorFile::parse(FileBytes::External(&file)).map(|f| {
+            let mut names: Vec<String> = f.tensors().into_iter().map(|(n, _)| n).collect();
+            names.sort();
+            names
+        });
+        match (&crate_view, &ours) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "case {case}: the same tensors"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "case {case}: the same refusal"),
+            _ => panic!("case {case}: the crate says {:?}, the reader says {:?}", crate_view.as_ref().err().map(|e| e.to_string()), ours.as_ref().err().map(|e| e.to_string())),
+        }
+    }
+}
