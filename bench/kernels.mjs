@@ -1,6 +1,10 @@
 // Kernel benchmarks in Node: the SIMD128 kernels and their scalar twins, side by side in one run.
 //
-//   scripts/build-wasm.sh && node bench/kernels.mjs [--quick] [--wall] [--only=SUBSTRING]
+//   scripts/build-wasm.sh && node bench/kernels.mjs [--quick] [--wall] [--only=SUBSTRING] [--against=DIR]
+//
+// `--against=DIR` times a second build (DIR holds its glassbox.js and glassbox_bg.wasm, e.g. a copy
+// of pkg/ from before a change) instead of the scalar twins: this build's SIMD kernels and the other
+// build's, interleaved A B A B in one process, the ratio printed as the speed-up.
 //
 // Operands live in wasm memory (`KernelBench`), so the timings are the kernels', not copies across
 // the boundary. Each case is warmed up (>= 10 calls: V8 tiers up from Liftoff to TurboFan), then
@@ -16,11 +20,19 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const glassbox = await import(pathToFileURL(join(ROOT, 'pkg', 'glassbox.js')).href);
 glassbox.initSync({ module: readFileSync(join(ROOT, 'pkg', 'glassbox_bg.wasm')) });
 
+const againstArg = process.argv.find((a) => a.startsWith('--against='));
+let other = null;
+if (againstArg) {
+  const dir = againstArg.slice(10);
+  other = await import(pathToFileURL(join(dir, 'glassbox.js')).href);
+  other.initSync({ module: readFileSync(join(dir, 'glassbox_bg.wasm')) });
+}
+
 const quick = process.argv.includes('--quick');
 const rowsArg = process.argv.find((a) => a.startsWith('--rows='));
 if (rowsArg) glassbox.bench_set_prefill_rows(Number(rowsArg.slice(7)));
 const only = (process.argv.find((a) => a.startsWith('--only=')) || '').slice(7);
-const SAMPLES = quick ? 3 : 7;
+const SAMPLES = Number((process.argv.find((a) => a.startsWith('--samples=')) || '').slice(10)) || (quick ? 3 : 7);
 const WARMUP_CALLS = 10;
 const MIN_SAMPLE_MS = quick ? 5 : 20;
 
@@ -56,14 +68,16 @@ const CASES = [
 // CPU time of this process (user + system) rather than wall time: on a machine shared with other
 // jobs, wall time mostly measures the queue. `--wall` switches to wall time.
 const useWall = process.argv.includes('--wall');
-function timeCall(bench, simd, reps) {
+// `path` is 'simd', 'scalar' or (with --against) 'other': the other build's SIMD kernels.
+function timeCall(bench, path, reps) {
+  const run = () => (path === 'other' ? bench.other.run(true, reps) : bench.run(path === 'simd', reps));
   if (useWall) {
     const t0 = performance.now();
-    bench.run(simd, reps);
+    run();
     return (performance.now() - t0) / reps;
   }
   const c0 = process.cpuUsage();
-  bench.run(simd, reps);
+  run();
   const c = process.cpuUsage(c0);
   return (c.user + c.system) / 1e3 / reps;
 }
@@ -77,27 +91,29 @@ function figure(kind, bench, ms) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`glassbox kernels, SIMD128 build: ${glassbox.kernels_simd128()}; ${SAMPLES} samples each after ${WARMUP_CALLS} warm-up calls; ${useWall ? 'wall' : 'CPU'} time; Node ${process.version}`);
+console.log(`glassbox kernels, SIMD128 build: ${glassbox.kernels_simd128()}${other ? `, against ${againstArg.slice(10)}` : ''}; ${SAMPLES} samples each after ${WARMUP_CALLS} warm-up calls; ${useWall ? 'wall' : 'CPU'} time; Node ${process.version}`);
 console.log('case'.padEnd(52), 'path    ', 'min ms'.padStart(9), 'median ms'.padStart(10), '  figure (at min)     speed-up');
 for (const [name, kind, m, k, n, unit] of CASES) {
   if (quick && m * k * Math.max(n, 1) > 2e8 && !['peak', 'stream'].includes(kind)) continue;
   if (only && !name.includes(only)) continue;
   const bench = new glassbox.KernelBench(kind, m, k, n, 7);
+  const second = other ? 'other' : 'scalar';
+  if (other) bench.other = new other.KernelBench(kind, m, k, n, 7);
   for (let i = 0; i < WARMUP_CALLS; i++) {
-    bench.run(true, 1);
-    bench.run(false, 1);
+    timeCall(bench, 'simd', 1);
+    timeCall(bench, second, 1);
   }
   // Repeat cheap kernels inside one sample so timer resolution does not matter.
-  const once = Math.min(timeCall(bench, true, 1), timeCall(bench, false, 1));
+  const once = Math.min(timeCall(bench, 'simd', 1), timeCall(bench, second, 1));
   const reps = Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(once, 1e-3)));
-  const times = { simd: [], scalar: [] };
+  const times = { simd: [], [second]: [] };
   for (let s = 0; s < SAMPLES; s++) {
-    times.simd.push(timeCall(bench, true, reps));
-    times.scalar.push(timeCall(bench, false, reps));
+    times.simd.push(timeCall(bench, 'simd', reps));
+    times[second].push(timeCall(bench, second, reps));
   }
-  const best = { simd: Math.min(...times.simd), scalar: Math.min(...times.scalar) };
-  for (const path of ['simd', 'scalar']) {
-    const speedup = path === 'simd' ? `x${(best.scalar / best.simd).toFixed(2)}` : '';
+  const best = { simd: Math.min(...times.simd), [second]: Math.min(...times[second]) };
+  for (const path of ['simd', second]) {
+    const speedup = path === 'simd' ? `x${(best[second] / best.simd).toFixed(2)}` : '';
     console.log(
       (path === 'simd' ? name : '').padEnd(52),
       path.padEnd(8),
@@ -108,5 +124,6 @@ for (const [name, kind, m, k, n, unit] of CASES) {
       speedup,
     );
   }
+  if (other) bench.other.free();
   bench.free();
 }

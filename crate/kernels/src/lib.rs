@@ -487,6 +487,18 @@ pub fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [
     active::matmul_nk(x, m, k, w, n, out)
 }
 
+/// `out[j] = x[..K] · w[j·ld .. j·ld + K]` for `j < N`: rows of `w` that sit `ld` floats apart (one
+/// head's keys inside `[T][H·D]` rows), each a [`scalar::dot8`] as in [`matmul_nk`] at M = 1, so
+/// the same numbers as gathering the rows first, without the copy.
+pub fn dot_rows(x: &[f32], k: usize, w: &[f32], ld: usize, n: usize, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { scalar::avx2::dot_rows(x, k, w, ld, n, out) };
+    }
+    active::dot_rows(x, k, w, ld, n, out)
+}
+
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     active::dot(a, b)
 }

@@ -245,6 +245,13 @@ pub mod avx2 {
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
+    pub unsafe fn dot_rows(x: &[f32], k: usize, w: &[f32], ld: usize, n: usize, out: &mut [f32]) {
+        dot_rows_impl(x, k, w, ld, n, out)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
     pub unsafe fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
         matmul_nk_impl(x, m, k, w, n, out)
     }
@@ -400,6 +407,19 @@ fn matmul_nk_impl(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut 
         for i in 0..m {
             out[i * n + j] = dot4(&x[i * k..(i + 1) * k], &w[j * k..(j + 1) * k]);
         }
+    }
+}
+
+/// `out[j] = dot8(x[..K], w[j·ld..][..K])` for `j < N` (see [`super::dot_rows`]).
+pub fn dot_rows(x: &[f32], k: usize, w: &[f32], ld: usize, n: usize, out: &mut [f32]) {
+    dot_rows_impl(x, k, w, ld, n, out)
+}
+
+#[inline(always)]
+fn dot_rows_impl(x: &[f32], k: usize, w: &[f32], ld: usize, n: usize, out: &mut [f32]) {
+    let xr = &x[..k];
+    for (j, o) in out[..n].iter_mut().enumerate() {
+        *o = dot8(xr, &w[j * ld..j * ld + k]);
     }
 }
 

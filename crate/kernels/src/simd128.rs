@@ -63,13 +63,20 @@ fn hsum(v: v128) -> f32 {
 /// K-block for prefill: one block of a panel (256 x 8 floats = 8 KiB) stays in L1 while every
 /// row tile of `x` passes over it.
 const KC: usize = 256;
-/// Rows of `x` per prefill tile: 6 x 8 outputs = 12 accumulators + 2 weight vectors + 1 broadcast,
-/// which fits the 16 vector registers V8 allocates on x86-64 without spilling.
-const MR: usize = 6;
+/// Rows of `x` per prefill tile: 4 x 8 outputs = 8 accumulators. LLVM loads every broadcast of a
+/// k step before the first multiply, so a step keeps `2R` accumulators, 2 weight vectors, `R`
+/// broadcasts and a product live: 15 for R = 4, exactly the vector registers V8 allocates on
+/// x86-64 (xmm15 is its scratch). Six rows (20 live values) spilled accumulators to the stack in
+/// every step and measured slower.
+const MR: usize = 4;
 
 /// Where one panel row of 8 weights comes from, widened to two f32x4 (columns 0..4, 4..8).
 /// The widening gives exactly [`PanelRef::widen_block`]'s values.
 trait Src: Copy {
+    /// Whether decoding unrolls its k loop by 4: f32 panel rows are two plain loads, and unrolled
+    /// their GEMV streamed faster; the widening sources need more registers per step, and unrolled
+    /// by hand their steps were interleaved by LLVM until V8 spilled the accumulators.
+    const UNROLL_DECODE: bool = false;
     /// The same source moved to panel `p` (its row 0). SAFETY: `p < n_panels`.
     unsafe fn panel(self, p: usize) -> Self;
     /// Row `kk` of the current panel. SAFETY: `kk < K`.
@@ -83,6 +90,7 @@ struct SrcF32 {
 }
 
 impl Src for SrcF32 {
+    const UNROLL_DECODE: bool = true;
     #[inline(always)]
     unsafe fn panel(self, p: usize) -> Self {
         SrcF32 { w: self.w.add(p * NR * self.k), ..self }
@@ -216,7 +224,7 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
 #[repr(align(16))]
 struct Block([f32; KC * NR]);
 
-/// Rows per prefill tile (4, 6 or 8), for measuring the register tile; 6 unless a benchmark sets it.
+/// Rows per prefill tile (4, 6 or 8), for measuring the register tile; 4 unless a benchmark sets it.
 static PREFILL_ROWS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(MR);
 
 /// Benchmarks only: the rows per prefill register tile (4, 6 or 8). Numbers do not change.
@@ -307,27 +315,21 @@ unsafe fn tile<const R: usize>(xp: *const f32, w: *const f32, kc: usize, bias: *
     for r in 0..R {
         acc[r] = if !first && r < rows { load8_out(out.add(r * n), col, n) } else { start };
     }
-    let step = |acc: &mut [[v128; 2]; R], kk: usize| {
-        let w0 = load(w.add(kk * NR));
-        let w1 = load(w.add(kk * NR + 4));
-        let xk = xp.add(kk * R);
+    // One k step per iteration, on purpose: with the loop unrolled by hand, LLVM interleaves the
+    // steps per accumulator (all weight rows of the unrolled steps live at once) and V8 spills the
+    // accumulators to the stack in every iteration. Its own unroller leaves a body this large alone.
+    let (mut wk, mut xk) = (w, xp);
+    let end = w.add(kc * NR);
+    while wk < end {
+        let w0 = load(wk);
+        let w1 = load(wk.add(4));
         for (r, acc_r) in acc.iter_mut().enumerate() {
             let a = load_splat(xk.add(r));
             acc_r[0] = madd(acc_r[0], a, w0);
             acc_r[1] = madd(acc_r[1], a, w1);
         }
-    };
-    let mut kk = 0;
-    while kk + 4 <= kc {
-        step(&mut acc, kk);
-        step(&mut acc, kk + 1);
-        step(&mut acc, kk + 2);
-        step(&mut acc, kk + 3);
-        kk += 4;
-    }
-    while kk < kc {
-        step(&mut acc, kk);
-        kk += 1;
+        wk = wk.add(NR);
+        xk = xk.add(R);
     }
     for r in 0..R {
         if r < rows {
@@ -345,7 +347,14 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
         let xr = x.as_ptr().add(i * k);
         let row = out.as_mut_ptr().add(i * n);
         let mut p = 0;
-        while p + 4 <= n_panels {
+        // Two call sites of the 4-panel tile (not one): binaryen inlines a function with a single
+        // caller, and inlined into this large function V8 spilled its accumulators.
+        while p + 8 <= n_panels {
+            gemv_tile::<S, 4>(src, xr, k, p, bias.as_ptr(), row, n);
+            gemv_tile::<S, 4>(src, xr, k, p + 4, bias.as_ptr(), row, n);
+            p += 8;
+        }
+        if p + 4 <= n_panels {
             gemv_tile::<S, 4>(src, xr, k, p, bias.as_ptr(), row, n);
             p += 4;
         }
@@ -373,13 +382,16 @@ unsafe fn gemv_tile<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p:
         }
     };
     let mut kk = 0;
-    while kk + 4 <= k {
-        step(&mut acc, kk);
-        step(&mut acc, kk + 1);
-        step(&mut acc, kk + 2);
-        step(&mut acc, kk + 3);
-        kk += 4;
+    if S::UNROLL_DECODE {
+        while kk + 4 <= k {
+            step(&mut acc, kk);
+            step(&mut acc, kk + 1);
+            step(&mut acc, kk + 2);
+            step(&mut acc, kk + 3);
+            kk += 4;
+        }
     }
+    // The rest one k step per iteration (for the widening sources, all of it: see [`tile`]).
     while kk < k {
         step(&mut acc, kk);
         kk += 1;
@@ -481,6 +493,20 @@ pub fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [
     for j in j..n {
         for i in 0..m {
             out[i * n + j] = dot4(&x[i * k..(i + 1) * k], &w[j * k..(j + 1) * k]);
+        }
+    }
+}
+
+/// `out[j] = x[..K] · w[j·ld..][..K]` for `j < N`, each a [`scalar::dot8`] (as [`matmul_nk`] at M = 1).
+pub fn dot_rows(x: &[f32], k: usize, w: &[f32], ld: usize, n: usize, out: &mut [f32]) {
+    if n == 0 {
+        return;
+    }
+    assert!(x.len() >= k && out.len() >= n && ld >= k && w.len() >= (n - 1) * ld + k);
+    // SAFETY: row `j < n` of `w` starts at `j·ld` and holds `k` floats (the assert above).
+    unsafe {
+        for j in 0..n {
+            out[j] = dot8_raw(x.as_ptr(), w.as_ptr().add(j * ld), k);
         }
     }
 }

@@ -375,3 +375,30 @@ fn sixteen_bit_decode_is_the_twin_bit_for_bit_at_the_edges_of_the_formats() {
         }
     }
 }
+
+#[test]
+fn dot_rows_in_place_equals_the_gathered_rows() {
+    // One head's keys read in place inside [T][H·D] rows give the numbers of the gathered [T][D]
+    // rows through matmul_nk (decode), bit for bit.
+    let mut rng = Rng(11);
+    for &d in &[1usize, 7, 8, 16, 64, 67] {
+        for &heads in &[1usize, 3] {
+            for n in [0usize, 1, 5, 33] {
+                let ld = d * heads;
+                let rows = rng.vec(n * ld, 1.0);
+                let x = rng.vec(d, 1.0);
+                for h in 0..heads {
+                    let gathered: Vec<f32> = (0..n).flat_map(|j| rows[j * ld + h * d..j * ld + h * d + d].to_vec()).collect();
+                    let mut want = vec![0.0; n];
+                    matmul_nk(&x, 1, d, &gathered, n, &mut want);
+                    let mut got = vec![0.0; n];
+                    dot_rows(&x, d, rows.get(h * d..).unwrap_or(&[]), ld, n, &mut got);
+                    assert_eq!(got, want, "d={d} heads={heads} n={n} h={h}");
+                    let mut twin = vec![0.0; n];
+                    scalar::dot_rows(&x, d, rows.get(h * d..).unwrap_or(&[]), ld, n, &mut twin);
+                    assert_eq!(twin, want, "scalar twin d={d} heads={heads} n={n} h={h}");
+                }
+            }
+        }
+    }
+}

@@ -221,12 +221,15 @@ pub fn attend(
     mut sink: LayerSink<'_>,
 ) -> Array2<f32> {
     let (q_len, k_len) = (q.nrows(), k.nrows());
+    // Keys and values of head h are read in place, row j at `j·H·D + h·D` (no gathered copy per
+    // head; borrowed as they are when already row-major, which the projections' outputs are).
+    let hd = n_heads * d_head;
+    let (k_std, v_std) = (k.as_standard_layout(), v.as_standard_layout());
+    let (k_rows, v_rows) = (k_std.as_slice().unwrap_or(&[]), v_std.as_slice().unwrap_or(&[]));
     // The projections' rows split into heads: [T][H][D].
     let (q, k, v) = (by_head(q, n_heads, d_head), by_head(k, n_heads, d_head), by_head(v, n_heads, d_head));
     let mut ctx = Array3::<f32>::zeros((q_len, n_heads, d_head));
     let mut row = vec![0.0f32; k_len]; // one query's scores, then probs
-    // Each head's keys and values gathered contiguously ([Tk][D]) so scores are plain dots.
-    let (mut k_h, mut v_h) = (Array2::<f32>::zeros((k_len, d_head)), Array2::<f32>::zeros((k_len, d_head)));
     if let Some(t) = sink.trace.as_deref_mut() {
         t.scale = scale;
         if t.n_kv_heads == 0 {
@@ -238,9 +241,7 @@ pub fn attend(
     }
     for h in 0..n_heads {
         let head_scale = sink.head_mask.map_or(1.0, |m| m[h]);
-        k_h.assign(&k.index_axis(Axis(1), h));
-        v_h.assign(&v.index_axis(Axis(1), h));
-        let (keys, values) = (k_h.as_slice().expect("owned, row-major"), v_h.as_slice().expect("owned, row-major"));
+        let (keys, values) = (k_rows.get(h * d_head..).unwrap_or(&[]), v_rows.get(h * d_head..).unwrap_or(&[]));
         for i in 0..q_len {
             let qi = q.slice(s![i, h, ..]);
             let qi = qi.as_slice().expect("a row of one head is contiguous");
@@ -248,7 +249,7 @@ pub fn attend(
                 Mask::Full | Mask::Keys(_) => k_len,
                 Mask::Causal { past } => (past + i + 1).min(k_len),
             };
-            kernels::matmul_nk(qi, 1, d_head, &keys[..visible * d_head], visible, &mut row[..visible]);
+            kernels::dot_rows(qi, d_head, keys, hd, visible, &mut row[..visible]);
             for (j, s) in row[..visible].iter_mut().enumerate() {
                 *s *= scale;
                 if let Some(b) = &bias {
@@ -269,9 +270,9 @@ pub fn attend(
             put_row(sink.trace.as_deref_mut().map(|t| t.probs.view_mut()), h, i, &row);
             let mut out = ctx.slice_mut(s![i, h, ..]);
             let out = out.as_slice_mut().expect("a row of one head is contiguous");
-            for (p, value) in row[..visible].iter().zip(values.chunks_exact(d_head)) {
+            for (j, p) in row[..visible].iter().enumerate() {
                 if *p != 0.0 {
-                    kernels::axpy(*p, value, out);
+                    kernels::axpy(*p, &values[j * hd..j * hd + d_head], out);
                 }
             }
         }
@@ -298,9 +299,22 @@ pub struct KvCache {
     k: Vec<f32>,
     v: Vec<f32>,
     width: usize,
+    /// A forward pass over a whole text (no generation to come): the rows are let go once the
+    /// layer has attended, so a long run holds one layer's keys and values, not every layer's.
+    one_pass: bool,
 }
 
 impl KvCache {
+    /// A cache for one forward pass: [`KvCache::layer_done`] frees it.
+    pub fn one_pass() -> Self {
+        KvCache { one_pass: true, ..Default::default() }
+    }
+    /// The layer has attended; a one-pass cache lets its rows go.
+    pub fn layer_done(&mut self) {
+        if self.one_pass {
+            (self.k, self.v) = (Vec::new(), Vec::new());
+        }
+    }
     /// A cache holding `k, v: [P][W]` (cross-attention: the encoder output's, computed once).
     pub fn new(k: Array2<f32>, v: Array2<f32>) -> Self {
         let mut cache = KvCache::default();

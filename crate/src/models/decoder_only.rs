@@ -56,10 +56,9 @@ pub trait DecoderOnly: Family {
 pub fn forward<M: DecoderOnly>(m: &M, inputs: &Inputs, probe: &Probe) -> Result<Outputs> {
     let (ids, t) = (inputs.ids, inputs.ids.len());
     let (l, h) = m.decoder_shape();
-    let mut caches = vec![KvCache::default(); l];
+    let mut caches = vec![KvCache::one_pass(); l]; // each layer's rows let go once it has attended
     let mut rec = Recorder::probing(probe, AttentionKind::Decoder, l, h, t, t);
     let hidden = m.run(ids, &mut caches, &mut rec)?; // [T][C]
-    drop(caches); // the keys and values of every layer: not needed for the LM head
     let (logits, top_k) = logits::keep(probe.logits, hidden.view(), m.info().vocab_size, |rows| m.lm_logits(rows));
     Ok(Outputs {
         decoder_hidden_states: rec.take_hidden_states(m.info().d_model),

@@ -203,6 +203,7 @@ impl Gpt2 {
                 scale /= (l + 1) as f32;
             }
             let ctx = attend(q.view(), kv.keys(), kv.values(), h, dh, scale, Mask::Causal { past }, None, recorder.layer(l));
+            kv.layer_done();
             let out = activations::linear(&block.c_proj, ctx.view()); // [T][C]
             recorder.trace_io(l, &a, &out);
             x += &out;

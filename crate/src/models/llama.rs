@@ -280,6 +280,8 @@ impl Llama {
             let (k_all, v_all) = (repeat_kv(cache.keys(), d, group), repeat_kv(cache.values(), d, group)); // [P+T][H·D]
             recorder.kv_heads(l, kv_heads);
             let ctx = attend(q.view(), k_all.view(), v_all.view(), h, d, scale, Mask::Causal { past }, None, recorder.layer(l));
+            drop((k_all, v_all));
+            cache.layer_done();
             let out = activations::linear(&block.o_proj, ctx.view()); // [T][C]
             recorder.trace_io(l, &a, &out);
             x += &out;
