@@ -7,7 +7,8 @@
 // URL layout:   /          -> www/
 //               /pkg/      -> pkg/      (the wasm build)
 //               /models/   -> models/   (bundled models; models/extra/ too when present)
-//               /models/index.json      (generated: the model folders found, for the page's picker)
+//               /models/index.json      (generated: the model folders found, for the page's picker, and the
+//                                        tokenizer-only folders of models/tokenizers/)
 // Every response may be read by any origin (CORS_HEADERS), so a page elsewhere can use the widgets from here.
 // MODELS_DIR replaces models/ (tests point it at a temporary folder).
 
@@ -158,6 +159,29 @@ export async function listModels(modelsDir, urlPrefix = 'models/') {
   return found;
 }
 
+/**
+ * The tokenizer-only folders under `modelsDir/tokenizers` (the real GPT-2 and BERT uncased tokenizers that
+ * scripts/make-real-tokenizers.mjs writes): those holding a tokenizer.json, as `{ name, path, title, files }`
+ * for `loadTokenizer({ baseUrl: path, files })`.
+ */
+export async function listTokenizers(modelsDir, urlPrefix = 'models/') {
+  const found = [];
+  let entries;
+  try {
+    entries = await readdir(join(modelsDir, 'tokenizers'), { withFileTypes: true });
+  } catch {
+    return found;
+  }
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const folder = join(modelsDir, 'tokenizers', entry.name);
+    const files = entry.isDirectory() ? (await readdir(folder)).filter((f) => !f.startsWith('.')).sort() : [];
+    if (!files.includes('tokenizer.json')) continue;
+    const title = await readFile(join(folder, 'README.md'), 'utf8').then(readmeTitle, () => null);
+    found.push({ name: entry.name, path: `${urlPrefix}tokenizers/${encodeURIComponent(entry.name)}/`, title, files });
+  }
+  return found;
+}
+
 /// Map a URL path onto a file under one of the served folders, or null if it escapes them.
 function locate(urlPath, modelsDir) {
   let path;
@@ -196,7 +220,7 @@ export function createGlassboxServer({ modelsDir = join(ROOT, 'models') } = {}) 
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Only GET and HEAD are served\n');
     const url = new URL(req.url, 'http://127.0.0.1');
     if (url.pathname === '/models/index.json') {
-      const body = JSON.stringify({ models: await listModels(modelsDir) }, null, 2);
+      const body = JSON.stringify({ models: await listModels(modelsDir), tokenizers: await listTokenizers(modelsDir) }, null, 2);
       return send(200, body, MIME['.json']);
     }
     let file = locate(url.pathname, modelsDir);

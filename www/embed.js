@@ -91,6 +91,7 @@ function build() {
     el.setAttribute('max-tokens', String(state.maxTokens));
     if (state.generate) el.setAttribute('autorun', '');
   }
+  if (state.view === 'tokens' && state.tokenizer) el.setAttribute('tokenizer', state.tokenizer);
   const hide = state.hide.filter((n) => n !== 'share');
   if (hide.length) el.setAttribute('hide', hide.join(','));
   const params = new URLSearchParams(location.hash.slice(1));

@@ -15,6 +15,7 @@
 // imported at the bottom of this file, so this one script still defines every element.
 
 import { renderTokens } from './views/tokens.js';
+import { mountRealTokenizer } from './elements/tokens-real.js';
 import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap } from './views/heatmap.js';
 import { renderGenerated } from './views/generated.js';
@@ -44,12 +45,15 @@ import {
 export { configure, stats, sharedGlassbox, bundledModels, sharedModel } from './elements/base.js';
 
 class GlassboxTokens extends GlassboxElement {
-  static observedAttributes = [...COMMON_ATTRIBUTES, 'special-tokens'];
+  static observedAttributes = [...COMMON_ATTRIBUTES, 'special-tokens', 'tokenizer'];
 
   buildControls() {
     this.ui.tokens = h('div', { class: 'tokens', role: 'listbox', 'aria-label': 'Tokens', 'aria-orientation': 'horizontal' });
     this.ui.count = h('p', { class: 'muted', dataset: { control: 'count' } });
-    this.ui.body.append(this.ui.tokens, this.ui.count);
+    // tokenizer="gpt2" | "bert-base-uncased": the same text through that real tokenizer, side by side.
+    this.ui.compare = h('div', { class: 'real-tokenizers', hidden: true });
+    this.ui.body.append(this.ui.tokens, this.ui.count, this.ui.compare);
+    this._compare = mountRealTokenizer(this, this.ui.compare);
     this.ui.controls.dataset.unavailable = 'true';
   }
 
@@ -69,10 +73,11 @@ class GlassboxTokens extends GlassboxElement {
     const n = tokens.ids.length;
     this.ui.count.textContent = `${n} token${n === 1 ? '' : 's'} from a ${tokenizer} vocabulary of ${vocabSize.toLocaleString('en')}.`;
     this.tokens = tokens;
+    await this._compare.update(entry, tokens, text);
   }
 
   linkState() {
-    return { ...super.linkState(), view: 'tokens' };
+    return { ...super.linkState(), view: 'tokens', tokenizer: this.getAttribute('tokenizer') ?? '' };
   }
 }
 

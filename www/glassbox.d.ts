@@ -24,6 +24,8 @@ export declare class Glassbox {
   /** The wasm build: crate version and whether its kernels use SIMD128. */
   readonly build: { version: string; simd128: boolean };
   loadModel(source: ModelSource, opts?: LoadOptions): Promise<Model>;
+  /** A tokenizer alone (a folder URL holding tokenizer.json, e.g. models/tokenizers/gpt2/): it can only tokenize. */
+  loadTokenizer(source: { baseUrl: string; files?: string[] }, opts?: { priority?: 'user' | 'background' }): Promise<Tokenizer>;
   /** Rasterise an attention map in the worker (crate/src/plot: the pixels of `glassbox plot`). `values` is copied. */
   drawMap(values: Float32Array | ArrayLike<number>, options: MapOptions): Promise<ImageBitmap | RgbaImage>;
   /** The same pixels as RGBA bytes. */
@@ -119,6 +121,15 @@ export declare class Model {
    * the lane replaces an older one still queued (which rejects with "superseded: …").
    */
   scheduled(opts?: { priority?: 'user' | 'background'; lane?: string }): Model;
+}
+
+/** A tokenizer without a model (`Glassbox.loadTokenizer`). */
+export declare class Tokenizer {
+  readonly info: { tokenizer: 'BPE' | 'WordPiece' | 'Unigram' | 'WordLevel'; vocabSize: number };
+  tokenize(text: string, opts?: { addSpecialTokens?: boolean /* true */; trace?: boolean /* false */ }): Promise<Tokens>;
+  /** As `Model.scheduled`. */
+  scheduled(opts?: { priority?: 'user' | 'background'; lane?: string }): Tokenizer;
+  free(): Promise<void>;
 }
 
 /** The model card: one Rust struct (crate/src/card.rs); `glassbox info DIR` prints the same object. */

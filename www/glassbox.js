@@ -111,6 +111,22 @@ export class Glassbox {
   }
 
   /**
+   * Load a tokenizer alone from a folder URL holding tokenizer.json (`{ baseUrl, files? }`, `files` as in
+   * loadModel), e.g. the real GPT-2 and BERT uncased tokenizers in models/tokenizers/ (/models/index.json lists
+   * them under `tokenizers`). It can only tokenize: see `Tokenizer`. `priority: 'background'` queues the load
+   * behind the user's requests (building a large vocabulary keeps the worker busy for a moment).
+   */
+  async loadTokenizer(source, { priority } = {}) {
+    if (!source || typeof source.baseUrl !== 'string') {
+      throw new Error('the tokenizer source must be { baseUrl: "models/tokenizers/gpt2/" }. Pass the URL of a folder holding tokenizer.json');
+    }
+    const message = { baseUrl: resolveUrl(source.baseUrl), present: Array.isArray(source.files) ? source.files.map(String) : undefined };
+    const loaded = await this._request({ type: 'loadTokenizer', source: message, priority });
+    this._reloadable.set(loaded.handle, { type: 'loadTokenizer', source: message, handle: loaded.handle });
+    return new Tokenizer(this, loaded.handle, loaded.info);
+  }
+
+  /**
    * Stop whatever the worker is computing. A tokenize or run inside the wasm cannot be interrupted from
    * inside, so the worker is replaced: every pending request rejects with a message saying so, a new worker
    * starts, and the models loaded from a folder URL or from File/Blob objects are loaded again under the same
@@ -411,6 +427,47 @@ export class Model {
     const s = this._schedule;
     const scheduling = s ? { priority: s.priority, lane: s.lane === null ? undefined : `${s.lane}:${message.type}` } : {};
     return this._gb._request({ ...message, ...scheduling, handle: this._handle }, handlers);
+  }
+}
+
+/** A tokenizer without a model, loaded in the worker. Create with `Glassbox.loadTokenizer`. */
+export class Tokenizer {
+  constructor(glassbox, handle, info) {
+    this._gb = glassbox;
+    this._handle = handle;
+    this._freed = false;
+    /** `{ tokenizer: 'BPE' | 'WordPiece' | 'Unigram' | 'WordLevel', vocabSize }` */
+    this.info = info;
+  }
+
+  /** As `Model.tokenize`: ids, vocabulary strings, UTF-16 offsets into `text`, special flags, optional trace. */
+  async tokenize(text, opts = {}) {
+    return toTokens(await this._request({ type: 'tokenize', text, options: opts }));
+  }
+
+  /** The same tokenizer with its requests scheduled, as `Model.scheduled` (default: background). */
+  scheduled({ priority = 'background', lane } = {}) {
+    if (priority !== 'background' && priority !== 'user') {
+      throw new Error(`priority "${priority}" is neither "user" nor "background". Pass one of those`);
+    }
+    const view = Object.create(this);
+    view._schedule = { priority, lane: lane == null ? null : String(lane) };
+    return view;
+  }
+
+  /** Release it in the worker. Later calls reject. */
+  async free() {
+    if (this._freed) return;
+    this._freed = true;
+    this._gb._reloadable.delete(this._handle);
+    await this._gb._request({ type: 'free', handle: this._handle });
+  }
+
+  _request(message) {
+    if (this._freed) return Promise.reject(new Error('this tokenizer was freed. Load it again with loadTokenizer'));
+    const s = this._schedule;
+    const scheduling = s ? { priority: s.priority, lane: s.lane === null ? undefined : `${s.lane}:${message.type}` } : {};
+    return this._gb._request({ ...message, ...scheduling, handle: this._handle });
   }
 }
 

@@ -101,6 +101,7 @@ export function currentState() {
     rolloutOutput: Number($('#rollout-view')?.getAttribute('output')) || 0,
     embed: share.viewer.embed,
     hide: share.viewer.hide,
+    tokenizer: $('#real-tokenizers input:checked')?.value ?? '',
   };
 }
 
@@ -155,6 +156,7 @@ async function applyState(state) {
       await waitFor(idle, 'the model to load');
     }
     if (state.text !== '' || new URLSearchParams(location.hash.slice(1)).has('text')) setValue('#text-input', state.text);
+    $(`#real-tokenizers input[value="${CSS.escape(state.tokenizer)}"]`)?.click();
     // A setting the link leaves out takes the control's starting value: the model's own (generation_config.json).
     const named = new URLSearchParams(location.hash.slice(1));
     for (const field of NUMBER_FIELDS) {
@@ -322,6 +324,7 @@ function wire() {
   document.addEventListener('change', (e) => {
     if (share.applying) return;
     if (e.target.id === 'model-select') share.generate = false;
+    if (e.target.closest?.('#real-tokenizers')) share.view = 'tokens';
     scheduleWrite();
   }, true);
   // Runs and generations redraw the controls; write once the page is idle again.

@@ -5,6 +5,7 @@
 //   #model=gpt2&text=Once+upon&view=generate&temperature=0.8&top-k=40&top-p=0.95&seed=7&max-tokens=20&generate=1
 //   #model=bart&text=Hello&view=generate&beams=4                        (beam search with 4 beams)
 //   #model=marian&text=Hello&rollout-kind=cross&rollout-output=3        (the rollout view's kind and output token)
+//   #model=gpt2&text=The+quick+brown+fox&view=tokens&tokenizer=bert-base-uncased   (also cut by a real tokenizer)
 //   …&embed=1&model_hide=1&sampling_hide=1      (embed mode without the page chrome; hidden controls)
 //
 // The names are the widget attribute names. Layers and heads count from 1 as the page shows them;
@@ -16,7 +17,7 @@
 /** Settings and their defaults; a default is left out of the link to keep it short (model, text and view never are). */
 export const DEFAULTS = Object.freeze({
   model: '', text: '', view: 'attention', kind: '', layer: 1, head: 'mean',
-  temperature: 0, topK: 0, topP: 1, seed: 42, maxTokens: 20, numBeams: 1, generate: false, embed: false,
+  temperature: 0, topK: 0, topP: 1, seed: 42, maxTokens: 20, numBeams: 1, generate: false, embed: false, tokenizer: '',
   rolloutKind: '', rolloutOutput: 0,
 });
 
@@ -24,6 +25,7 @@ export const DEFAULTS = Object.freeze({
 export const KEYS = {
   model: 'model', text: 'text', view: 'view', kind: 'kind', layer: 'layer', head: 'head', temperature: 'temperature',
   topK: 'top-k', topP: 'top-p', seed: 'seed', maxTokens: 'max-tokens', numBeams: 'beams', generate: 'generate', embed: 'embed',
+  tokenizer: 'tokenizer',
   // <glassbox-rollout> on the page: its attention kind and output token (from 1; 0 = the last).
   rolloutKind: 'rollout-kind', rolloutOutput: 'rollout-output',
 };
@@ -58,6 +60,8 @@ export function decodeState(hash) {
     const v = Number(raw);
     if (raw !== null && raw.trim() !== '' && Number.isFinite(v) && v >= 0 && (field !== 'numBeams' || (Number.isInteger(v) && v >= 1))) state[field] = v;
   }
+  // The real tokenizer the text is also cut with (models/tokenizers/<name>/): a folder name.
+  if (/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(get('tokenizer') ?? '')) state.tokenizer = get('tokenizer');
   state.generate = flag(get('generate'));
   state.embed = flag(get('embed'));
   for (const name of HIDEABLE) if (flag(params.get(`${name}_hide`))) state.hide.push(name);
@@ -131,6 +135,7 @@ export function widgetEmbedCode(baseUrl, state) {
       + attr('max-tokens', s.maxTokens ?? DEFAULTS.maxTokens);
     if (s.generate) attrs += ' autorun';
   }
+  if (s.view === 'tokens' && s.tokenizer) attrs += attr('tokenizer', s.tokenizer);
   const hide = (s.hide ?? []).filter((n) => n !== 'model');
   if (hide.length) attrs += attr('hide', hide.join(','));
   const script = new URL('glassbox-widgets.js', baseUrl).href;

@@ -9,6 +9,8 @@
 //   init      { pkgUrl?, wasm? }                      -> result { version, simd128 }
 //   load      { source: { baseUrl, present? } | { files }, randomSeed? }
 //                                                     -> progress*, result { handle, info }
+//   loadTokenizer { source: { baseUrl, present? } }   -> result { handle, info: { tokenizer, vocabSize } } (a tokenizer
+//             alone, e.g. models/tokenizers/gpt2/: only tokenize and free take its handle; scheduled like tokenize)
 //   tokenize  { handle, text, options: { addSpecialTokens?, trace? } } -> result (raw tokens, see glassbox.js)
 //   run       { handle, text, options: { decoderIds?, scores?, topK?, logits? } } -> result (raw run result)
 //   inspect   { handle, text, options: { decoderIds?, scores?, topK?, qkv?: { kind, layer }, logitLens?,
@@ -104,7 +106,8 @@ async function handle(msg) {
 // Loading, freeing and starting the engine are not queued (they wait on the network).
 
 const SCHEDULED = new Set(['tokenize', 'run', 'inspect', 'drawMap', 'rasterizeMap', 'attentionDims', 'positionVectors',
-  'relativePositions', 'rotaryAngles', 'tokenEmbeddings', 'attentionPatterns', 'attentionRollout', 'generate']);
+  'relativePositions', 'rotaryAngles', 'tokenEmbeddings', 'attentionPatterns', 'attentionRollout', 'generate',
+  'loadTokenizer']);   // building a 50k-entry BPE is a long synchronous stretch: a background one waits its turn
 const USER = 0;
 const BACKGROUND = 1;
 const queue = []; // { msg, priority, lane, order, run: () => Promise<void>, timerTurn }
@@ -172,6 +175,7 @@ function dispatch(msg) {
   switch (msg.type) {
     case 'init': return init(msg);
     case 'load': return load(msg);
+    case 'loadTokenizer': return loadTokenizer(msg);
     case 'tokenize': return modelFor(msg.handle).model.tokenize(text(msg.text), msg.options);
     case 'run': return modelFor(msg.handle).model.run(text(msg.text), msg.options);
     case 'inspect': return modelFor(msg.handle).model.inspect(text(msg.text), msg.options);
@@ -188,7 +192,7 @@ function dispatch(msg) {
     case 'memory': return getEngine().then(() => ({ wasmBytes: wasmMemory?.buffer.byteLength ?? 0 }));
     case 'trainerCreate': case 'trainerStep': case 'trainerEvaluate': case 'trainerInfo': case 'trainerFree': case 'fitLogistic':
       return learn(msg);
-    default: throw new Error(`unknown request type "${msg.type}". Use init, load, tokenize, run, inspect, attentionDims, `
+    default: throw new Error(`unknown request type "${msg.type}". Use init, load, loadTokenizer, tokenize, run, inspect, attentionDims, `
       + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, attentionPatterns, '
       + 'attentionRollout, generate, cancel, free, memory, trainerCreate, trainerStep, trainerEvaluate, trainerInfo, trainerFree or fitLogistic');
   }
@@ -435,6 +439,7 @@ async function readStream(stream, total, file, progress) {
 
 /// The model of `handle` loaded again into the fresh engine, under the same handle.
 async function reload(handle) {
+  if (reloadable.get(handle).tokenizerOnly) return reloadTokenizer(handle);
   const { source, randomSeed } = reloadable.get(handle);
   const needWeights = randomSeed === undefined;
   const bytes = source.baseUrl !== undefined
@@ -444,6 +449,53 @@ async function reload(handle) {
   const model = api.WasmModel.load(bytes['config.json'], needWeights ? bytes[WEIGHTS] : null, bytes['tokenizer.json'],
     bytes['tokenizer_config.json'] ?? null, bytes['special_tokens_map.json'] ?? null, bytes['generation_config.json'] ?? null, { randomSeed });
   models.set(handle, { model, engine: api });
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tokenizer alone (no config.json, no weights): tokenizer.json and its optional configs from a folder URL.
+// It is kept among the models so `tokenize` and `free` need nothing new.
+
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+async function loadTokenizer(msg) {
+  const source = msg.source;
+  if (!source || typeof source.baseUrl !== 'string') {
+    throw new Error('the tokenizer source is not { baseUrl }. Pass the URL of a folder holding tokenizer.json');
+  }
+  const handle = Number.isInteger(msg.handle) && !models.has(msg.handle) ? msg.handle : nextHandle++;
+  nextHandle = Math.max(nextHandle, handle + 1);
+  reloadable.set(handle, { source, tokenizerOnly: true });
+  try {
+    await reloadTokenizer(handle);
+  } catch (err) {
+    reloadable.delete(handle);
+    throw err;
+  }
+  return { handle, info: models.get(handle).model.info() };
+}
+
+async function reloadTokenizer(handle) {
+  const { baseUrl, present } = reloadable.get(handle).source;
+  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  const bytes = {};
+  for (const name of TOKENIZER_FILES) {
+    const required = name === 'tokenizer.json';
+    bytes[name] = null;
+    if (!required && Array.isArray(present) && !present.includes(name)) continue;
+    const url = new URL(name, base).href;
+    const response = await fetch(url).catch((err) => {
+      if (required) throw new Error(`tokenizer.json: could not be downloaded from ${url} (${err.message}). Check the address and that the server is running`);
+      return null;
+    });
+    if (response?.ok) bytes[name] = new Uint8Array(await response.arrayBuffer());
+    else if (required) {
+      throw new Error(`tokenizer.json: the server answered ${response.status} ${response.statusText} for ${url}. `
+        + 'Check the tokenizer folder URL (scripts/setup.sh makes models/tokenizers/)');
+    }
+  }
+  const api = await getEngine();
+  const tokenizer = api.WasmTokenizer.load(bytes['tokenizer.json'], bytes['tokenizer_config.json'], bytes['special_tokens_map.json']);
+  models.set(handle, { model: tokenizer, engine: api });
 }
 
 function modelFor(handle) {

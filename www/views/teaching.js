@@ -19,6 +19,7 @@ import { renderQkv } from './qkv.js';
 import { renderPositions, renderOrderDemo } from './positions.js';
 import { renderLogitLens } from './residual.js';
 import { renderTokenizerSteps } from './tokenizer-steps.js';
+import { loadRealTokenizer, realWho } from './tokenizer-compare.js';
 import { renderBlock } from './block.js';
 
 const TOP_K = 10;
@@ -52,7 +53,8 @@ const SECTIONS = [
       'such as BERT and Marian also normalise it after each addition). Reading that vector after every layer with the model’s own final ' +
       'norm (if it has one) and output head shows how the prediction forms.' },
   { id: 'tokenizer', title: 'How the tokenizer cut your text',
-    intro: 'The tokenizer’s own steps for each word, and the same sentence through other tokenizers.' },
+    intro: 'The tokenizer’s own steps for each word, and the same sentence through other tokenizers (with GPT-2’s and BERT’s ' +
+      'real ones when this server has them).' },
 ];
 
 /**
@@ -468,6 +470,13 @@ export function mountTeaching(root, opts = {}) {
       for (const o of others) {
         const t = await o.model.tokenize(st.text).catch((e) => ({ error: e.message }));
         side.push({ name: o.name, kind: o.model.info.tokenizer, tokens: t });
+      }
+      // The real GPT-2 and BERT uncased tokenizers (models/tokenizers/), when the server has them.
+      for (const entry of opts.realTokenizers?.() ?? []) {
+        const real = await loadRealTokenizer(opts.glassbox?.(), entry, undefined, 'background').catch(() => null);
+        if (!real) continue;
+        const t = await real.scheduled({ priority: 'background' }).tokenize(st.text).catch((e) => ({ error: e.message }));
+        side.push({ name: `${realWho(entry)} (real, ${real.info.vocabSize.toLocaleString('en')})`, kind: real.info.tokenizer, tokens: t });
       }
       if (seq !== st.seq) return;
       renderTokenizerSteps(ui.tokenizerView, {

@@ -21,6 +21,7 @@ mod lens;
 mod views;
 mod learn;
 mod load;
+mod tokenizer;
 
 use crate::card::ModelCard;
 use crate::error::Error;

@@ -1,0 +1,49 @@
+// <glassbox-tokens tokenizer="gpt2">: the widget's side of views/tokenizer-compare.js. The real tokenizers are
+// the folders models/tokenizers/<name>/ beside the bundled models (scripts/setup.sh writes them); the models
+// index lists them under `tokenizers`, and without an index the two known names are tried where they would be.
+
+import { config, sharedGlassbox } from './base.js';
+import { mountTokenizerCompare, realTokenizers } from '../views/tokenizer-compare.js';
+
+const KNOWN_NAMES = ['gpt2', 'bert-base-uncased'];
+
+let listed = null;   // Promise<Array<{ name, path, title?, files? }>>, paths relative to config.modelsBase
+
+/** The real tokenizers beside the models: from index.json when it lists them, else the known names. */
+function tokenizerChoices() {
+  if (!listed) {
+    const fallback = KNOWN_NAMES.map((name) => ({ name, path: `tokenizers/${name}/`, files: ['tokenizer.json'] }));
+    listed = config.models
+      ? Promise.resolve(fallback)
+      : fetch(new URL('index.json', config.modelsBase).href)
+        .then((res) => (res.ok ? res.json() : {}))
+        .then((body) => {
+          // index.json paths start with "models/" (relative to the page that serves them), as the models' do.
+          const found = realTokenizers(body).map((t) => ({ ...t, path: t.path.replace(/^models\//, '') }));
+          return found.length ? found : fallback;
+        }, () => fallback);
+  }
+  return listed;
+}
+
+/**
+ * The comparison inside one <glassbox-tokens>: `update(entry, tokens, text)` after the model's chips are drawn.
+ * The reader's choice goes back into the `tokenizer` attribute (state lives in attributes).
+ */
+export function mountRealTokenizer(element, root) {
+  const compare = mountTokenizerCompare(root, {
+    glassbox: sharedGlassbox,
+    idPrefix: element._uid,
+    base: config.modelsBase,
+    onChange: (name) => element.setAttribute('tokenizer', name ?? ''),
+  });
+  return {
+    async update(entry, tokens, text) {
+      root.hidden = !element.hasAttribute('tokenizer');
+      if (root.hidden) return;
+      compare.setChoices(await tokenizerChoices());
+      compare.choose(element.getAttribute('tokenizer') || null);
+      compare.update({ info: entry.model.info, tokens, scheme: entry.scheme }, text);
+    },
+  };
+}

