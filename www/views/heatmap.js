@@ -101,7 +101,7 @@ export function renderHeatmap(root, view) {
   updateReadout(root);
 }
 
-/** The matrix currently drawn in `root` (for the page's test hook and for copying). */
+/** The matrix currently drawn in `root`, with its labels (lessons read it to name a highlighted cell's weight). */
 export function heatmapData(root) {
   const st = states.get(root);
   return st?.view ?? null;
