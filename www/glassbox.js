@@ -289,14 +289,56 @@ function callBack(fn, value) {
   }
 }
 
-/** A model loaded in the worker. Create with `Glassbox.loadModel`. */
-export class Model {
-  constructor(glassbox, handle, info) {
+/**
+ * Something loaded in the worker under a handle (a model, a tokenizer): its requests carry the handle and,
+ * for a `scheduled` view, a priority and lane; `free` releases it.
+ */
+class WorkerHandle {
+  constructor(glassbox, handle, info, what, loader) {
     this._gb = glassbox;
     this._handle = handle;
     this._freed = false;
-    /** The model card (see ModelInfo in glassbox.d.ts). */
+    this._freedMessage = `this ${what} was freed. Load it again with ${loader}`;
     this.info = info;
+  }
+
+  /**
+   * The same object, its requests scheduled in the worker as `priority` ('background' or 'user'): every
+   * queued user request runs before any background one, and a background request waits while a generation
+   * runs. With `lane`, a newer request of the same type in that lane replaces an older one still queued
+   * (the older rejects with a message starting "superseded"). The page gives its off-screen views a
+   * background model, so a click never waits behind them.
+   */
+  scheduled({ priority = 'background', lane } = {}) {
+    if (priority !== 'background' && priority !== 'user') {
+      throw new Error(`priority "${priority}" is neither "user" nor "background". Pass one of those`);
+    }
+    const view = Object.create(this);
+    view._schedule = { priority, lane: lane == null ? null : String(lane) };
+    return view;
+  }
+
+  /** Release its memory in the worker. Later calls reject. */
+  async free() {
+    if (this._freed) return;
+    this._freed = true;
+    this._gb._reloadable.delete(this._handle);
+    await this._gb._request({ type: 'free', handle: this._handle });
+  }
+
+  _request(message, handlers) {
+    if (this._freed) return Promise.reject(new Error(this._freedMessage));
+    const s = this._schedule;
+    const scheduling = s ? { priority: s.priority, lane: s.lane === null ? undefined : `${s.lane}:${message.type}` } : {};
+    return this._gb._request({ ...message, ...scheduling, handle: this._handle }, handlers);
+  }
+}
+
+/** A model loaded in the worker. Create with `Glassbox.loadModel`. */
+export class Model extends WorkerHandle {
+  constructor(glassbox, handle, info) {
+    /** The model card (see ModelInfo in glassbox.d.ts): `this.info`. */
+    super(glassbox, handle, info, 'model', 'loadModel');
   }
 
   /** Tokenize: ids, vocabulary strings, UTF-16 offsets into `text`, special flags, optional trace. */
@@ -397,77 +439,18 @@ export class Model {
       },
     };
   }
-
-  /**
-   * The same model, its requests scheduled in the worker as `priority` ('background' or 'user'): every
-   * queued user request runs before any background one, and a background request waits while a generation
-   * runs. With `lane`, a newer request of the same type in that lane replaces an older one still queued
-   * (the older rejects with a message starting "superseded"). The page gives its off-screen views a
-   * background model, so a click never waits behind them.
-   */
-  scheduled({ priority = 'background', lane } = {}) {
-    if (priority !== 'background' && priority !== 'user') {
-      throw new Error(`priority "${priority}" is neither "user" nor "background". Pass one of those`);
-    }
-    const view = Object.create(this);
-    view._schedule = { priority, lane: lane == null ? null : String(lane) };
-    return view;
-  }
-
-  /** Release the model's memory in the worker. Later calls reject. */
-  async free() {
-    if (this._freed) return;
-    this._freed = true;
-    this._gb._reloadable.delete(this._handle);
-    await this._gb._request({ type: 'free', handle: this._handle });
-  }
-
-  _request(message, handlers) {
-    if (this._freed) return Promise.reject(new Error('this model was freed. Load it again with loadModel'));
-    const s = this._schedule;
-    const scheduling = s ? { priority: s.priority, lane: s.lane === null ? undefined : `${s.lane}:${message.type}` } : {};
-    return this._gb._request({ ...message, ...scheduling, handle: this._handle }, handlers);
-  }
 }
 
 /** A tokenizer without a model, loaded in the worker. Create with `Glassbox.loadTokenizer`. */
-export class Tokenizer {
+export class Tokenizer extends WorkerHandle {
   constructor(glassbox, handle, info) {
-    this._gb = glassbox;
-    this._handle = handle;
-    this._freed = false;
-    /** `{ tokenizer: 'BPE' | 'WordPiece' | 'Unigram' | 'WordLevel', vocabSize }` */
-    this.info = info;
+    /** `{ tokenizer: 'BPE' | 'WordPiece' | 'Unigram' | 'WordLevel', vocabSize }`: `this.info`. */
+    super(glassbox, handle, info, 'tokenizer', 'loadTokenizer');
   }
 
   /** As `Model.tokenize`: ids, vocabulary strings, UTF-16 offsets into `text`, special flags, optional trace. */
   async tokenize(text, opts = {}) {
     return toTokens(await this._request({ type: 'tokenize', text, options: opts }));
-  }
-
-  /** The same tokenizer with its requests scheduled, as `Model.scheduled` (default: background). */
-  scheduled({ priority = 'background', lane } = {}) {
-    if (priority !== 'background' && priority !== 'user') {
-      throw new Error(`priority "${priority}" is neither "user" nor "background". Pass one of those`);
-    }
-    const view = Object.create(this);
-    view._schedule = { priority, lane: lane == null ? null : String(lane) };
-    return view;
-  }
-
-  /** Release it in the worker. Later calls reject. */
-  async free() {
-    if (this._freed) return;
-    this._freed = true;
-    this._gb._reloadable.delete(this._handle);
-    await this._gb._request({ type: 'free', handle: this._handle });
-  }
-
-  _request(message) {
-    if (this._freed) return Promise.reject(new Error('this tokenizer was freed. Load it again with loadTokenizer'));
-    const s = this._schedule;
-    const scheduling = s ? { priority: s.priority, lane: s.lane === null ? undefined : `${s.lane}:${message.type}` } : {};
-    return this._gb._request({ ...message, ...scheduling, handle: this._handle });
   }
 }
 

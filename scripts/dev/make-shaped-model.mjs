@@ -28,6 +28,24 @@ const INIT_STD = 0.02; // GPT-2's initializer_range
 const EOS = '<|endoftext|>';
 
 /**
+ * Bytes the engine keeps for a GPT-2 safetensors file's weights (`file`: its bytes): matrices (the token table
+ * and the blocks' Conv1D weights) in the file's dtype, since a model keeps its file's storage; vectors and the
+ * position table widen to f32.
+ */
+export function storedBytes(file) {
+  const n = Number(file.readBigUInt64LE(0));
+  const header = JSON.parse(file.subarray(8, 8 + n).toString('utf8'));
+  let bytes = 0;
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    const matrix = t.shape.length === 2 && !name.endsWith('wpe.weight');
+    bytes += count * (matrix ? { F32: 4, F16: 2, BF16: 2 }[t.dtype] : 4);
+  }
+  return bytes;
+}
+
+/**
  * Write the folder; returns `{ dir, parameters, weightsBytes, ms }`.
  * `shape`: a key of SHAPES (or `dims`: a GPT-2 shape of your own, as SHAPES writes them); `dtype`: f32 | f16 |
  * bf16; `seed`: a whole number.

@@ -51,6 +51,7 @@ if (isMainThread) {
 } else {
   const { dir, tokens, attention } = workerData;
   const wasm = await import(pathToFileURL(path.join(ROOT, 'pkg', 'glassbox.js')).href);
+  const { storedBytes } = await import(pathToFileURL(path.join(ROOT, 'scripts/dev/make-shaped-model.mjs')).href);
   const exports = await wasm.default({ module_or_path: fs.readFileSync(path.join(ROOT, 'pkg', 'glassbox_bg.wasm')) });
   const read = (name) => (fs.existsSync(path.join(dir, name)) ? fs.readFileSync(path.join(dir, name)) : null);
   let model = wasm.WasmModel.load(read('config.json'), read('model.safetensors'), read('tokenizer.json'),
@@ -74,16 +75,3 @@ if (isMainThread) {
   model = null;
 }
 
-/// Bytes the engine keeps for the file's weights: matrices in the file's dtype, everything else in f32.
-function storedBytes(file) {
-  const n = Number(file.readBigUInt64LE(0));
-  const header = JSON.parse(file.subarray(8, 8 + n).toString('utf8'));
-  let bytes = 0;
-  for (const [name, t] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    const matrix = t.shape.length === 2 && !name.endsWith('wpe.weight');
-    bytes += count * (matrix ? { F32: 4, F16: 2, BF16: 2 }[t.dtype] : 4);
-  }
-  return bytes;
-}

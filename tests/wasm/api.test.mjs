@@ -19,7 +19,7 @@ import { existsSync, readdirSync, mkdtempSync, readFileSync, writeFileSync, copy
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { NodeWorker } from './node-worker.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = join(ROOT, 'tests', 'fixtures', 'models');
@@ -370,25 +370,6 @@ describe('wasm module vs native CLI', () => {
 // ---------------------------------------------------------------------------------------------
 // 2. The message protocol: glassbox.js <-> worker.js, models served over HTTP
 
-/// A Node worker thread dressed as a Web Worker for glassbox.js.
-class NodeWorker {
-  constructor() {
-    this.thread = new Worker(new URL('./worker-shim.mjs', import.meta.url), {
-      workerData: { workerUrl: pathToFileURL(join(ROOT, 'www', 'worker.js')).href },
-    });
-  }
-  postMessage(message, transfer) {
-    this.thread.postMessage(message, transfer);
-  }
-  addEventListener(type, listener) {
-    if (type === 'message') this.thread.on('message', (data) => listener({ data }));
-    if (type === 'error') this.thread.on('error', (err) => listener({ message: err.message }));
-    if (type === 'messageerror') this.thread.on('messageerror', (err) => listener({ message: String(err) }));
-  }
-  terminate() {
-    this.thread.terminate();
-  }
-}
 
 describe('JS API through the worker', () => {
   let server;

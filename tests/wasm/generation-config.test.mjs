@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { NodeWorker } from './node-worker.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHECKPOINTS = join(ROOT, 'tests', 'fixtures', 'checkpoints');
@@ -195,25 +195,6 @@ describe('generation_config.json through the wasm boundary', () => {
   });
 });
 
-/// A Node worker thread dressed as a Web Worker for glassbox.js (as in api.test.mjs).
-class NodeWorker {
-  constructor() {
-    this.thread = new Worker(new URL('./worker-shim.mjs', import.meta.url), {
-      workerData: { workerUrl: pathToFileURL(join(ROOT, 'www', 'worker.js')).href },
-    });
-  }
-  postMessage(message, transfer) {
-    this.thread.postMessage(message, transfer);
-  }
-  addEventListener(type, listener) {
-    if (type === 'message') this.thread.on('message', (data) => listener({ data }));
-    if (type === 'error') this.thread.on('error', (err) => listener({ message: err.message }));
-    if (type === 'messageerror') this.thread.on('messageerror', (err) => listener({ message: String(err) }));
-  }
-  terminate() {
-    this.thread.terminate();
-  }
-}
 
 describe('generation_config.json through the JS API (worker)', () => {
   let gb;

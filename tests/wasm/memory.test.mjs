@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { NodeWorker } from './node-worker.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAX_RATIO = 1.15;
@@ -27,33 +27,15 @@ const TINY = { n_embd: 8, n_layer: 1, n_head: 1, n_positions: 16, vocab_size: 50
 const LARGE = { n_embd: 128, n_layer: 4, n_head: 4, n_positions: 256, vocab_size: 50257 };
 const FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
 
-/// A Node worker thread dressed as a Web Worker for glassbox.js (a fresh wasm instance per Glassbox).
-class NodeWorker {
-  constructor() {
-    this.thread = new Worker(new URL('./worker-shim.mjs', import.meta.url), {
-      workerData: { workerUrl: pathToFileURL(join(ROOT, 'www', 'worker.js')).href },
-    });
-  }
-  postMessage(message, transfer) {
-    this.thread.postMessage(message, transfer);
-  }
-  addEventListener(type, listener) {
-    if (type === 'message') this.thread.on('message', (data) => listener({ data }));
-    if (type === 'error') this.thread.on('error', (err) => listener({ message: err.message }));
-    if (type === 'messageerror') this.thread.on('messageerror', (err) => listener({ message: String(err) }));
-  }
-  terminate() {
-    this.thread.terminate();
-  }
-}
 
 let work;
 let makeShapedModel;
+let storedBytes;
 let Glassbox;
 
 before(async () => {
   assert.ok(existsSync(join(ROOT, 'pkg', 'glassbox.js')), 'pkg/ is missing. Build the wasm first: scripts/build-wasm.sh');
-  ({ makeShapedModel } = await import(pathToFileURL(join(ROOT, 'scripts', 'dev', 'make-shaped-model.mjs')).href));
+  ({ makeShapedModel, storedBytes } = await import(pathToFileURL(join(ROOT, 'scripts', 'dev', 'make-shaped-model.mjs')).href));
   ({ Glassbox } = await import(pathToFileURL(join(ROOT, 'www', 'glassbox.js')).href));
   work = mkdtempSync(join(tmpdir(), 'glassbox-memory-'));
 });
@@ -62,20 +44,6 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/// Bytes the engine keeps for the file's weights: matrices (the token table and the blocks' Conv1D weights)
-/// in the file's dtype, since a model keeps its file's storage; vectors and the position table widen to f32.
-function storedBytes(file) {
-  const n = Number(file.readBigUInt64LE(0));
-  const header = JSON.parse(file.subarray(8, 8 + n).toString('utf8'));
-  let bytes = 0;
-  for (const [name, t] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    const matrix = t.shape.length === 2 && !name.endsWith('wpe.weight');
-    bytes += count * (matrix ? { F32: 4, F16: 2, BF16: 2 }[t.dtype] : 4);
-  }
-  return bytes;
-}
 
 /// Load `dims` in `dtype` through a fresh Glassbox (its own worker and wasm instance); the files are handed
 /// over as ArrayBuffers. Returns `{ wasmBytes, weights, stored, info, detached }`.

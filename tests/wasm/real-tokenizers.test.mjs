@@ -24,7 +24,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { NodeWorker } from './node-worker.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PKG = join(ROOT, 'pkg', 'glassbox.js');
@@ -225,19 +225,6 @@ test('a tokenizer.json that is not one is refused with a message, and the tokeni
 // ---- through the page's path: scripts/serve.mjs lists them, Glassbox.loadTokenizer loads them in the worker -----
 
 /** A Node worker thread dressed as a Web Worker for glassbox.js (as in api.test.mjs). */
-class NodeWorker {
-  constructor() {
-    this.thread = new Worker(new URL('./worker-shim.mjs', import.meta.url), {
-      workerData: { workerUrl: pathToFileURL(join(ROOT, 'www', 'worker.js')).href },
-    });
-  }
-  postMessage(message, transfer) { this.thread.postMessage(message, transfer); }
-  addEventListener(type, listener) {
-    if (type === 'message') this.thread.on('message', (data) => listener({ data }));
-    if (type === 'error') this.thread.on('error', (err) => listener({ message: err.message }));
-  }
-  terminate() { this.thread.terminate(); }
-}
 
 test('the server lists models/tokenizers/ and Glassbox.loadTokenizer cuts text in the worker as the wasm does', async () => {
   const { createGlassboxServer } = await import(pathToFileURL(join(ROOT, 'scripts', 'serve.mjs')).href);

@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { NodeWorker } from './node-worker.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PKG = join(ROOT, 'pkg', 'glassbox.js');
@@ -162,20 +162,6 @@ describe('WasmInspection: the logit lens in steps', () => {
   });
 });
 
-/// A Node worker thread dressed as a Web Worker for glassbox.js (as in api.test.mjs).
-class NodeWorker {
-  constructor() {
-    this.thread = new Worker(new URL('./worker-shim.mjs', import.meta.url), {
-      workerData: { workerUrl: pathToFileURL(join(ROOT, 'www', 'worker.js')).href },
-    });
-  }
-  postMessage(message, transfer) { this.thread.postMessage(message, transfer); }
-  addEventListener(type, listener) {
-    if (type === 'message') this.thread.on('message', (data) => listener({ data }));
-    if (type === 'error') this.thread.on('error', (err) => listener({ message: err.message }));
-  }
-  terminate() { this.thread.terminate(); }
-}
 
 describe('the worker does the user\'s requests first', () => {
   let gb;
