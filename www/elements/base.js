@@ -319,21 +319,16 @@ let widgetCount = 0;
 const COMMON_ATTRIBUTES = ['model', 'text', 'hide', 'readonly', 'random-seed'];
 
 /**
- * What every widget shares: the shadow root and its styles, the lazy start, the model, the text box,
- * hide flags and read-only mode, status and errors. Subclasses build their controls and draw.
+ * What every element shares, models or not: a shadow root, built once when first connected (`_build`), and the
+ * lazy start (`_wake`, called once the element nears the screen through the one observer, at once with `eager`);
+ * the status in `data-status` and the status line `this.ui.status`.
  */
-class GlassboxElement extends HTMLElement {
+class LazyElement extends HTMLElement {
   constructor() {
     super();
     this.attachShadow({ mode: 'open' });
     this._awake = false;
     this._built = false;
-    this._seq = 0;
-    this._text = null;          // the reader's edit; null = the text attribute
-    this._textTimer = 0;
-    this._updateQueued = false;
-    this._entry = null;
-    this._uid = `gbw${++widgetCount}`;
   }
 
   connectedCallback() {
@@ -345,6 +340,27 @@ class GlassboxElement extends HTMLElement {
 
   disconnectedCallback() {
     observer?.unobserve(this);
+  }
+
+  _setStatus(status, message) {
+    this.dataset.status = status;
+    this.ui.status.textContent = message;
+  }
+}
+
+/**
+ * What every widget that runs a model shares (beyond LazyElement): the model, the text box, hide flags and
+ * read-only mode, errors. Subclasses build their controls and draw.
+ */
+class GlassboxElement extends LazyElement {
+  constructor() {
+    super();
+    this._seq = 0;
+    this._text = null;          // the reader's edit; null = the text attribute
+    this._textTimer = 0;
+    this._updateQueued = false;
+    this._entry = null;
+    this._uid = `gbw${++widgetCount}`;
   }
 
   attributeChangedCallback(name, oldValue, newValue) {
@@ -473,11 +489,6 @@ class GlassboxElement extends HTMLElement {
     });
   }
 
-  _setStatus(status, message) {
-    this.dataset.status = status;
-    this.ui.status.textContent = message;
-  }
-
   _showError(err) {
     const message = err instanceof Error ? err.message : String(err);
     this.ui.error.textContent = message ? message.charAt(0).toUpperCase() + message.slice(1) : 'Something went wrong.';
@@ -524,6 +535,7 @@ export {
   COMMON_ATTRIBUTES,
   GlassboxElement,
   HERE,
+  LazyElement,
   LAZY_MARGIN,
   N_CANDIDATES,
   TEXT_DELAY_MS,

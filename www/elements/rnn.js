@@ -10,7 +10,7 @@
 // off), optimizer = adam | sgd, steps (per model, default 200), seed (default 1), autorun (train on sight),
 // hide, theme. The numbers are those of `glassbox rnn` with the same options.
 
-import { define, h, numberAttr, observer, sharedGlassbox, widgetSheets } from './base.js';
+import { LazyElement, define, h, numberAttr, sharedGlassbox, widgetSheets } from './base.js';
 
 const CELLS = ['rnn', 'lstm', 'attention'];
 const CELL_NAMES = { rnn: 'RNN', lstm: 'LSTM', attention: 'Attention' };
@@ -96,31 +96,20 @@ function lineChart(svgTitle, series, { log = false, xLabel, yLabel, yMin, yMax, 
   return svg;
 }
 
-class GlassboxRnn extends HTMLElement {
+class GlassboxRnn extends LazyElement {
   static observedAttributes = ['cell', 'length', 'weight-scale', 'clip', 'optimizer', 'steps', 'seed', 'hide'];
 
   constructor() {
     super();
-    this.attachShadow({ mode: 'open' });
-    this._built = false;
-    this._awake = false;
     this._run = 0;          // bumped to abandon a training run in progress
     /** What was measured: `{ [cell]: { curve: [{ step, loss, accuracy }], initial, latest, info } }` and `sweep`. */
     this.results = {};
     this.sweep = null;
   }
 
-  connectedCallback() {
-    if (!this._built) this._build();
-    if (this._awake) return;
-    // The widgets' one lazy-start observer (base.js): it calls _wake() once the element nears the screen.
-    if (this.hasAttribute('eager') || !observer) this._wake();
-    else observer.observe(this);
-  }
-
   disconnectedCallback() {
-    observer?.unobserve(this);
-    this._run += 1;
+    super.disconnectedCallback();
+    this._run += 1;   // abandon a training run in progress
   }
 
   attributeChangedCallback(name, oldValue, newValue) {
@@ -206,7 +195,7 @@ class GlassboxRnn extends HTMLElement {
       controls, this.ui.status, this.ui.error, this.ui.legend, this.ui.summary, this.ui.plots, this.ui.text);
     this.shadowRoot.append(this.ui.root);
     this._syncControls();
-    this._status('waiting', 'Scroll here to train.');
+    this._setStatus('waiting', 'Scroll here to train.');
   }
 
   _syncControls() {
@@ -217,11 +206,6 @@ class GlassboxRnn extends HTMLElement {
     this.ui.clip.value = o.clip === null ? '' : String(o.clip);
     this.ui.seed.value = String(o.seed);
     for (const node of this.shadowRoot.querySelectorAll('[data-control]')) node.hidden = this._hidden(node.dataset.control);
-  }
-
-  _status(status, message) {
-    this.dataset.status = status;
-    this.ui.status.textContent = message;
   }
 
   _wake() {
@@ -242,7 +226,7 @@ class GlassboxRnn extends HTMLElement {
     this._busy(false);
     try {
       this._clearError();
-      this._status('running', 'Measuring the untrained models…');
+      this._setStatus('running', 'Measuring the untrained models…');
       const gb = await sharedGlassbox();
       for (const cell of this.options.cells) {
         const trainer = await gb.createTrainer(this._trainerOptions(cell, this.options.length));
@@ -252,7 +236,7 @@ class GlassboxRnn extends HTMLElement {
         this.results[cell] = { info: trainer.info, initial, latest: initial, curve: [{ step: 0, loss: initial.loss, accuracy: initial.accuracy }] };
       }
       this._draw();
-      this._status('ready', 'Untrained: press Train.');
+      this._setStatus('ready', 'Untrained: press Train.');
       this.dispatchEvent(new CustomEvent('glassbox-ready', { bubbles: true, composed: true }));
     } catch (err) {
       if (run === this._run) this._fail(err);
@@ -296,7 +280,7 @@ class GlassboxRnn extends HTMLElement {
             r.curve.push({ step: e.step, loss: e.loss, accuracy: e.accuracy });
           }
           done += n;
-          this._status('training', `Training… step ${done} of ${o.steps}`);
+          this._setStatus('training', `Training… step ${done} of ${o.steps}`);
           this._draw();
         }
         for (const [cell, trainer] of trainers) this.results[cell].info = await trainer.describe();
@@ -305,7 +289,7 @@ class GlassboxRnn extends HTMLElement {
       }
       if (run !== this._run) return;
       this._draw();
-      this._status('ready', `Trained ${o.steps} steps.`);
+      this._setStatus('ready', `Trained ${o.steps} steps.`);
       this.dispatchEvent(new CustomEvent('glassbox-ready', { bubbles: true, composed: true }));
     } catch (err) {
       if (run === this._run) this._fail(err);
@@ -329,7 +313,7 @@ class GlassboxRnn extends HTMLElement {
           for (let done = 0; done < SWEEP_STEPS; done += CHUNK) {
             await trainer.step(Math.min(CHUNK, SWEEP_STEPS - done));
             if (run !== this._run) { trainer.free().catch(() => {}); return; }
-            this._status('training', `Accuracy as N grows: N = ${length}, ${CELL_NAMES[cell]}, step ${Math.min(done + CHUNK, SWEEP_STEPS)} of ${SWEEP_STEPS}`);
+            this._setStatus('training', `Accuracy as N grows: N = ${length}, ${CELL_NAMES[cell]}, step ${Math.min(done + CHUNK, SWEEP_STEPS)} of ${SWEEP_STEPS}`);
           }
           const e = await trainer.evaluate();
           trainer.free().catch(() => {});
@@ -338,7 +322,7 @@ class GlassboxRnn extends HTMLElement {
         }
       }
       if (run !== this._run) return;
-      this._status('ready', `Each model trained ${SWEEP_STEPS} steps at every length.`);
+      this._setStatus('ready', `Each model trained ${SWEEP_STEPS} steps at every length.`);
       this.dispatchEvent(new CustomEvent('glassbox-ready', { bubbles: true, composed: true }));
     } catch (err) {
       if (run === this._run) this._fail(err);
@@ -356,7 +340,7 @@ class GlassboxRnn extends HTMLElement {
     const message = err instanceof Error ? err.message : String(err);
     this.ui.error.textContent = message.charAt(0).toUpperCase() + message.slice(1);
     this.ui.error.hidden = false;
-    this._status('error', '');
+    this._setStatus('error', '');
     this.dispatchEvent(new CustomEvent('glassbox-error', { bubbles: true, composed: true, detail: { message } }));
   }
 

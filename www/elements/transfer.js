@@ -13,7 +13,7 @@ import { renderHeatmap } from '../views/heatmap.js';
 import { renderPredictions } from '../views/fill-mask.js';
 import { renderTextHighlight } from '../views/text-highlight.js';
 import { attentionMap } from '../run-view.js';
-import { HERE, TEXT_DELAY_MS, define, h, numberAttr, observer, raster, sharedGlassbox, sharedModel, sharedRun, widgetSheets } from './base.js';
+import { HERE, LazyElement, TEXT_DELAY_MS, define, h, numberAttr, raster, sharedGlassbox, sharedModel, sharedRun, widgetSheets } from './base.js';
 
 const DEFAULT_MODEL = 'glassbox-bert';
 const DEFAULT_TEXT = 'The program crashed when the [MASK] was full.';
@@ -72,14 +72,11 @@ async function embed(entry, sentences) {
   return { flat, dims };
 }
 
-class GlassboxTransfer extends HTMLElement {
+class GlassboxTransfer extends LazyElement {
   static observedAttributes = ['model', 'random-seed', 'text', 'data', 'hide'];
 
   constructor() {
     super();
-    this.attachShadow({ mode: 'open' });
-    this._built = false;
-    this._awake = false;
     this._seq = 0;
     this._text = null;
     this._fitKey = null;
@@ -102,18 +99,6 @@ class GlassboxTransfer extends HTMLElement {
   get dataUrl() {
     const d = this.getAttribute('data');
     return d ? new URL(d, document.baseURI).href : new URL('data/transfer-sentences.json', HERE).href;
-  }
-
-  connectedCallback() {
-    if (!this._built) this._build();
-    if (this._awake) return;
-    // The widgets' one lazy-start observer (base.js): it calls _wake() once the element nears the screen.
-    if (this.hasAttribute('eager') || !observer) this._wake();
-    else observer.observe(this);
-  }
-
-  disconnectedCallback() {
-    observer?.unobserve(this);
   }
 
   attributeChangedCallback(name, oldValue, newValue) {
@@ -176,11 +161,6 @@ class GlassboxTransfer extends HTMLElement {
     }
     this.ui.textArea.readOnly = this.hasAttribute('readonly');
     for (const node of this.shadowRoot.querySelectorAll('[data-control]')) node.hidden = this._hidden(node.dataset.control);
-  }
-
-  _setStatus(status, message) {
-    this.dataset.status = status;
-    this.ui.status.textContent = message;
   }
 
   _wake() {
