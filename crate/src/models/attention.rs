@@ -341,3 +341,22 @@ impl KvCache {
         ArrayView2::from_shape((self.len(), self.width), &self.v).expect("whole rows")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::KvCache;
+    use ndarray::Array2;
+
+    #[test]
+    fn a_one_pass_cache_lets_its_rows_go_and_a_generation_cache_keeps_them() {
+        let rows = Array2::from_shape_fn((3, 4), |(t, w)| (t * 4 + w) as f32); // [T][W]
+        let (mut pass, mut generation) = (KvCache::one_pass(), KvCache::default());
+        for cache in [&mut pass, &mut generation] {
+            cache.append(rows.view(), rows.view());
+            assert_eq!(cache.keys(), rows.view());
+            cache.layer_done();
+        }
+        assert_eq!((pass.len(), pass.k.capacity(), pass.v.capacity()), (0, 0, 0), "the one-pass rows are freed");
+        assert_eq!((generation.keys(), generation.values()), (rows.view(), rows.view()), "generation keeps its past");
+    }
+}

@@ -713,17 +713,9 @@ impl Parser {
             's' | 'S' => Escaped::Item(Item::Perl(Perl::Space, c == 'S')),
             'w' | 'W' => Escaped::Item(Item::Perl(Perl::Word, c == 'W')),
             'p' | 'P' => {
-                let name: String = if self.eat('{') {
-                    let from = self.at;
-                    while self.peek().is_some_and(|c| c != '}') {
-                        self.at += 1;
-                    }
-                    if !self.eat('}') {
-                        return syntax(format!("the Unicode class at char {at} is not closed with `}}`"));
-                    }
-                    self.chars[from..self.at - 1].iter().collect()
-                } else {
-                    self.next("a Unicode class")?.to_string()
+                let name = match self.braced("the Unicode class", at)? {
+                    Some(name) => name,
+                    None => self.next("a Unicode class")?.to_string(),
                 };
                 match categories_named(&name) {
                     Some(bits) => Escaped::Item(Item::Categories(bits, c == 'P')),
@@ -751,17 +743,25 @@ impl Parser {
         })
     }
 
+    /// What stands between `{` and `}` when the next char is `{` (`\p{..}`, `\x{..}`), else `None`.
+    fn braced(&mut self, what: &str, at: usize) -> Result<Option<String>, PatternError> {
+        if !self.eat('{') {
+            return Ok(None);
+        }
+        let from = self.at;
+        while self.peek().is_some_and(|c| c != '}') {
+            self.at += 1;
+        }
+        if !self.eat('}') {
+            return syntax(format!("{what} at char {at} is not closed with `}}`"));
+        }
+        Ok(Some(self.chars[from..self.at - 1].iter().collect()))
+    }
+
     /// `\x` `\u` `\U` followed by exactly `digits` hex digits or by `{H..}`.
     fn hex(&mut self, digits: usize, at: usize) -> Result<char, PatternError> {
-        let text: String = if self.eat('{') {
-            let from = self.at;
-            while self.peek().is_some_and(|c| c != '}') {
-                self.at += 1;
-            }
-            if !self.eat('}') {
-                return syntax(format!("the hex escape at char {at} is not closed with `}}`"));
-            }
-            self.chars[from..self.at - 1].iter().collect()
+        let text: String = if let Some(text) = self.braced("the hex escape", at)? {
+            text
         } else {
             let end = self.at + digits;
             if end > self.chars.len() {

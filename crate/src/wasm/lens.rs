@@ -90,9 +90,9 @@ impl WasmInspection {
         let state = states.index_axis(Axis(0), self.next_state); // [T][C]
         let last = self.next_state + 1 == self.n_states;
         let logits = family.lens(state.slice(ndarray::s![first..end, ..]), last).map_err(js_error)?; // [end - first][V]
-        for row in logits.rows() {
-            let row = row.to_vec();
-            for (id, p) in top_candidates(&row, self.k) {
+        let logits = logits.as_standard_layout(); // row-major already: no copy
+        for row in logits.as_slice().unwrap_or(&[]).chunks_exact(logits.ncols().max(1)) {
+            for (id, p) in top_candidates(row, self.k) {
                 self.ids.push(id);
                 self.probs.push(p);
             }

@@ -287,19 +287,14 @@ struct TopKMeta {
 /// the `k` most likely tokens of each of the `n` rows of `logits: [n][V]`, most likely first.
 fn top_k_object(session: &Session, logits: &[f32], vocab: usize, k: usize) -> Result<JsValue, JsError> {
     let k = k.min(vocab);
-    let rows = logits.len().checked_div(vocab).unwrap_or(0);
-    let (mut ids, mut probs) = (Vec::with_capacity(rows * k), Vec::with_capacity(rows * k));
-    for row in logits.chunks_exact(vocab.max(1)).take(rows) {
+    let mut top = TopK { k, ids: Vec::new(), probs: Vec::new() };
+    for row in logits.chunks_exact(vocab.max(1)) {
         for (id, p) in top_candidates(row, k) {
-            ids.push(id);
-            probs.push(p);
+            top.ids.push(id);
+            top.probs.push(p);
         }
     }
-    let named = IdTokens::of(session, &ids);
-    with_arrays(
-        &TopKMeta { k, tokens: named.tokens, special: named.special },
-        vec![("ids", Uint32Array::from(&ids[..]).into()), ("probs", Float32Array::from(&probs[..]).into())],
-    )
+    top_k_rows_object(session, &top)
 }
 
 /// `top_k_object`'s shape from rows the forward pass already reduced (`Outputs::top_k`).
