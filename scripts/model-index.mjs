@@ -88,7 +88,9 @@ export async function listTokenizers(modelsDir, urlPrefix = 'models/') {
   }
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const folder = join(modelsDir, 'tokenizers', entry.name);
-    const files = entry.isDirectory() ? (await readdir(folder)).filter((f) => !f.startsWith('.')).sort() : [];
+    // A folder, or a link to one (a link to a file has no listing).
+    const files = entry.isDirectory() || entry.isSymbolicLink()
+      ? await readdir(folder).then((names) => names.filter((f) => !f.startsWith('.')).sort(), () => []) : [];
     if (!files.includes('tokenizer.json')) continue;
     const title = await readFile(join(folder, 'README.md'), 'utf8').then(readmeTitle, () => null);
     found.push({ name: entry.name, path: `${urlPrefix}tokenizers/${encodeURIComponent(entry.name)}/`, title, files });

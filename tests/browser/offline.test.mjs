@@ -211,6 +211,13 @@ describe('offline', () => {
       await page.waitForFunction(async () => (await navigator.serviceWorker.ready).active?.state === 'activated', null, WAIT);
       await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, WAIT);
       assert.deepEqual(await cacheNames(), [`glassbox-${setup.version}`]);
+      // The install cached the real tokenizers the index lists, with their licences.
+      const cached = await page.evaluate(async (v) => {
+        const cache = await caches.open(`glassbox-${v}`);
+        return Promise.all(['models/tokenizers/gpt2/tokenizer.json', 'models/tokenizers/gpt2/LICENSE.md', 'models/tokenizers/bert-base-uncased/tokenizer.json']
+          .map(async (f) => Boolean(await cache.match(new URL(f, document.baseURI).href))));
+      }, setup.version);
+      assert.deepEqual(cached, [true, true, true]);
       // The page is not done fetching yet: its tokenizer comparison loads every other bundled model's tokenizer
       // in the background, one after the other. Replacing the folder under it before that ends turns those late
       // requests into 404s (the new bundle has none of those models), so let it finish first.
