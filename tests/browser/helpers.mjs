@@ -585,7 +585,11 @@ export async function realTokenizerColumn(page, name) {
 export async function cutWithRealTokenizer(page, name, text, nChips, timeout = 120000) {
   await page.fill('#text-input', text);
   await page.check(`#real-tokenizers input[value="${name}"]`);
-  await page.waitForSelector(`#real-tokenizers .tokenizer-column[data-name="${name}"]`, { timeout });
+  // The column, or the message saying why the tokenizer could not be used (failing at once, with that message).
+  await page.waitForFunction((n) => document.querySelector(`#real-tokenizers .tokenizer-column[data-name="${n}"], #real-tokenizers .error`),
+    name, { timeout });
+  const error = await page.$eval('#real-tokenizers', (e) => e.querySelector('.error')?.textContent ?? null);
+  assert.equal(error, null, `the ${name} tokenizer could not be used`);
   await page.waitForFunction(([n, count]) => document.querySelectorAll(`#real-tokenizers .tokenizer-column[data-name="${n}"] .chip`).length === count
     && document.querySelector('#real-tokenizers .tokenizer-column[data-name="own"]')
     && document.querySelector('#token-count').textContent.startsWith(
