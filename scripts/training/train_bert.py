@@ -130,7 +130,7 @@ def accuracy(model, tok, items):
 @torch.no_grad()
 def head_patterns(model, tok, sentences):
     """Per head, the mean attention a token pays to the next token, the previous token, [SEP]
-    and [CLS], over held-out sentences (rows of real tokens only)."""
+    and [CLS], over held-out sentences (rows of real tokens only); heads counted from 1."""
     L, H = model.config.num_hidden_layers, model.config.num_attention_heads
     sums = {k: torch.zeros(L, H) for k in ["next", "previous", "sep", "cls"]}
     n = 0
@@ -151,8 +151,8 @@ def head_patterns(model, tok, sentences):
     out = []
     for l in range(L):
         for h in range(H):
-            out.append({"head": f"{l}.{h}", **{k: round(float(v[l, h] / n), 3) for k, v in sums.items()}})
-            log(f"  head {l}.{h}: " + ", ".join(f"{k} {out[-1][k]:.3f}" for k in sums))
+            out.append({"head": f"{l + 1}.{h + 1}", **{k: round(float(v[l, h] / n), 3) for k, v in sums.items()}})
+            log(f"  head {l + 1}.{h + 1}: " + ", ".join(f"{k} {out[-1][k]:.3f}" for k in sums))
     return out
 
 

@@ -13,6 +13,7 @@ import collections
 import math
 import os
 import shutil
+import sys
 
 import torch
 from tokenizers import ByteLevelBPETokenizer
@@ -32,8 +33,14 @@ CONTEXT = 128
 BATCH = 8
 LR = 2e-3
 WARMUP = 200
-MAX_STEPS = int(os.environ.get("GLASSBOX_GPT2_STEPS", "7000"))  # the learning rate decays linearly to this step
-MAX_MINUTES = float(os.environ.get("GLASSBOX_GPT2_MINUTES", "95"))
+# Two phases, each with a fresh AdamW, a 200-step warm-up and a linear decay. Phase 1 (one core,
+# about 75 minutes) learns the language; phase 2 (two cores, about 30 minutes) anneals from the
+# f16-rounded phase-1 weights with a quarter of the rows repeated, which is when the previous-token
+# and induction heads form.
+PHASE1_STEPS = int(os.environ.get("GLASSBOX_GPT2_STEPS", "7000"))
+PHASE2_STEPS = int(os.environ.get("GLASSBOX_GPT2_PHASE2_STEPS", "4000"))
+PHASE2_LR = 1e-3
+MAX_MINUTES = float(os.environ.get("GLASSBOX_GPT2_MINUTES", "150"))
 N_HELDOUT = 120  # sentences committed for the Rust test (kept small for debug builds)
 PROMPTS = ["The computer", "A hacker is", "I went to the", "The cat", "Once upon a time", "It is",
            "The president said", "My favourite colour is", "The old man walked", "Water is"]
@@ -82,6 +89,41 @@ def repeated_row(data, word_ids, gen):
     return x, labels
 
 
+def train_phase(model, data, word_ids, clock, steps, lr, repeated_rows, seed):
+    """`steps` AdamW updates with a fresh optimizer: warm-up, then a linear decay; `repeated_rows`
+    rows of each batch are repeated spans. Returns the number of steps taken (fewer if the time
+    limit comes first)."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / WARMUP) * max(0.05, 1 - s / steps))
+    gen = torch.Generator().manual_seed(seed)
+    n_windows = (len(data) - 1) // CONTEXT
+    step, run = 0, None
+    while step < steps and clock.minutes() < MAX_MINUTES:
+        # One epoch: non-overlapping windows at a random offset, in random order.
+        offset = int(torch.randint(0, CONTEXT, (1,), generator=gen))
+        order = torch.randperm(n_windows - 1, generator=gen)
+        for i in range(0, len(order) - BATCH + 1, BATCH):
+            starts = offset + order[i:i + BATCH] * CONTEXT
+            x = torch.stack([data[s:s + CONTEXT] for s in starts.tolist()])
+            labels = x.clone()
+            for r in range(repeated_rows):
+                x[r], labels[r] = repeated_row(data, word_ids, gen)
+            model.train()
+            loss = model(x, labels=labels).loss
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
+            if step % 100 == 0:
+                log(f"step {step}: loss {run:.3f} ({clock.minutes():.1f} min)")
+            if step >= steps or clock.minutes() >= MAX_MINUTES:
+                break
+    return step
+
+
 def bigram_baseline(train_ids, heldout_seqs, V):
     """Interpolated bigram/unigram (add-one unigram), with the mixing weight chosen on the
     held-out sentences themselves: a generous baseline."""
@@ -128,12 +170,15 @@ def nats_per_char(model, tok, sentences):
 
 
 def previous_model_figure(sentences):
-    """nats/char of the model in OUT before this run replaces it (None if there is none)."""
-    if not (OUT / "model.safetensors").exists():
-        return None
+    """nats/char of the model in OUT before this run replaces it, or of GLASSBOX_PREVIOUS_GPT2 (a
+    folder) when given (None if there is none)."""
+    from pathlib import Path
     from tokenizers import Tokenizer
-    previous = load_f16(GPT2LMHeadModel, OUT)
-    return nats_per_char(previous, Tokenizer.from_file(str(OUT / "tokenizer.json")), sentences)
+    folder = Path(os.environ.get("GLASSBOX_PREVIOUS_GPT2", OUT))
+    if not (folder / "model.safetensors").exists():
+        return None
+    previous = load_f16(GPT2LMHeadModel, folder)
+    return nats_per_char(previous, Tokenizer.from_file(str(folder / "tokenizer.json")), sentences)
 
 
 def main():
@@ -157,35 +202,18 @@ def main():
     model = GPT2LMHeadModel(config)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {n_params} parameters")
-    opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.95), weight_decay=0.05)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / WARMUP) * max(0.05, 1 - s / MAX_STEPS))
-    gen = torch.Generator().manual_seed(SEED)
-    n_windows = (len(data) - 1) // CONTEXT
     vocab = tok.get_vocab()
     word_ids = torch.tensor(sorted(i for t, i in vocab.items() if t.startswith("\u0120") and t[1:].isalpha() and len(t) > 2))
-    step, run = 0, None
-    while step < MAX_STEPS and clock.minutes() < MAX_MINUTES:
-        # One epoch: non-overlapping windows at a random offset, in random order.
-        offset = int(torch.randint(0, CONTEXT, (1,), generator=gen))
-        order = torch.randperm(n_windows - 1, generator=gen)
-        for i in range(0, len(order) - BATCH + 1, BATCH):
-            starts = offset + order[i:i + BATCH] * CONTEXT
-            x = torch.stack([data[s:s + CONTEXT] for s in starts.tolist()])
-            labels = x.clone()
-            x[0], labels[0] = repeated_row(data, word_ids, gen)
-            model.train()
-            loss = model(x, labels=labels).loss
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
-            if step % 100 == 0:
-                log(f"step {step}: loss {run:.3f} ({clock.minutes():.1f} min)")
-            if step >= MAX_STEPS or clock.minutes() >= MAX_MINUTES:
-                break
+    if "--resume" in sys.argv:
+        # Phase 2 only, from a phase-1 folder (its f16 weights are what phase 2 starts from anyway).
+        model = load_f16(GPT2LMHeadModel, sys.argv[sys.argv.index("--resume") + 1])
+        step = PHASE1_STEPS
+    else:
+        step = train_phase(model, data, word_ids, clock, steps=PHASE1_STEPS, lr=LR, repeated_rows=1, seed=SEED)
+        model = model.half().float()  # phase 2 starts from the f16-rounded weights, as --resume does
+    # Phase 2 has both cores to itself (the BERT run is over).
+    torch.set_num_threads(int(os.environ.get("GLASSBOX_PHASE2_THREADS", "2")))
+    step += train_phase(model, data, word_ids, clock, steps=PHASE2_STEPS, lr=PHASE2_LR, repeated_rows=2, seed=SEED + 1)
     train_minutes = clock.minutes()
     model.eval()
 
@@ -210,7 +238,7 @@ def main():
     (OUT / "heldout.txt").write_text("\n".join(held) + "\n")
     write_metrics(OUT, {
         "seed": SEED, "parameters": n_params, "vocab_size": tok.get_vocab_size(), "train_tokens": len(data),
-        "steps": step, "batch": BATCH, "context": CONTEXT, "train_minutes": round(train_minutes, 1),
+        "steps": step, "phase1_steps": PHASE1_STEPS, "phase2_steps": step - PHASE1_STEPS, "batch": BATCH, "context": CONTEXT, "train_minutes": round(train_minutes, 1),
         "heldout_sentences": len(held), "heldout_ce_f16": ce, "bigram_baseline_ce": bigram_ce, "bigram_lambda": lam,
         "heldout_nats_per_char_f16": per_char, "previous_model_nats_per_char": previous_per_char,
         "size_mb": round(folder_size_mb(OUT), 2), "versions": python_versions(), "samples": samples,
