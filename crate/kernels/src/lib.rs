@@ -7,6 +7,7 @@
 //!
 //! Shape legend: `M` rows of activations (tokens), `K` input features, `N` output features.
 
+pub mod int8;
 pub mod limits;
 pub mod scalar;
 #[cfg(test)]
@@ -32,7 +33,8 @@ pub enum Storage {
     F16,
     BF16,
     /// Symmetric int8 with one f32 scale per [`INT8_GROUP`] weights of an output column:
-    /// `w = q · scale`, `scale = max|w| / 127` over the group.
+    /// `w = q · scale`, `scale = max|w| / 127` over the group; multiplied as integers against the
+    /// activations quantised to int16 per group (see [`int8`]).
     Int8,
 }
 
@@ -166,36 +168,13 @@ fn pack_with<T: Copy>(k: usize, n: usize, zero: T, value: impl Fn(usize, usize) 
     panels
 }
 
-/// Symmetric int8 panels `[N/NR][K][NR]` and their scales `[N/NR][ceil(K/G)][NR]`.
-fn pack_int8(k: usize, n: usize, value: impl Fn(usize, usize) -> f32) -> (Vec<i8>, Vec<f32>) {
-    let n_panels = n.div_ceil(NR);
-    let groups = k.div_ceil(INT8_GROUP);
-    let mut q = vec![0i8; n_panels * NR * k];
-    let mut scales = vec![0.0f32; n_panels * groups * NR];
-    for col in 0..n {
-        let (p, c) = (col / NR, col % NR);
-        for g in 0..groups {
-            let ks = g * INT8_GROUP..k.min((g + 1) * INT8_GROUP);
-            let max = ks.clone().map(|kk| value(kk, col).abs()).fold(0.0f32, f32::max);
-            let scale = max / 127.0;
-            scales[(p * groups + g) * NR + c] = scale;
-            if scale > 0.0 && scale.is_finite() {
-                for kk in ks {
-                    q[p * NR * k + kk * NR + c] = (value(kk, col) / scale).round().clamp(-127.0, 127.0) as i8;
-                }
-            }
-        }
-    }
-    (q, scales)
-}
-
 /// Packed weights of a [`Linear`], in their storage.
 #[derive(Debug, Clone)]
 enum Panels {
     F32(Vec<f32>),  // [N/NR][K][NR]
     F16(Vec<u16>),  // [N/NR][K][NR], columns at `half_slot`
     BF16(Vec<u16>), // [N/NR][K][NR], columns at `half_slot`
-    Int8 { q: Vec<i8>, scales: Vec<f32> },
+    Int8 { q: Vec<i8>, scales: Vec<f32> }, // tiles of 16 columns, see [`int8`]
 }
 
 /// A borrowed view of packed weights, what the kernels take.
@@ -204,7 +183,8 @@ pub enum PanelRef<'a> {
     F32(&'a [f32]),
     F16(&'a [u16]),
     BF16(&'a [u16]),
-    /// `q: [N/NR][K][NR]`, `scales: [N/NR][ceil(K/INT8_GROUP)][NR]`.
+    /// Not panels: tiles of [`int8::TILE`] columns, `q: [N/16][Kp/2][16][2]`,
+    /// `scales: [N/16][Kp/INT8_GROUP][16]` (see [`int8`]).
     Int8 { q: &'a [i8], scales: &'a [f32] },
 }
 
@@ -230,24 +210,22 @@ impl PanelRef<'_> {
                 }
             }
             PanelRef::Int8 { q, scales } => {
-                let groups = k.div_ceil(INT8_GROUP);
+                let w = int8::Int8Ref { q, scales };
                 for r in 0..kc {
-                    let kk = k0 + r;
-                    let s = &scales[(p * groups + kk / INT8_GROUP) * NR..][..NR];
                     for c in 0..NR {
-                        dst[r * NR + c] = q[base + r * NR + c] as f32 * s[c];
+                        dst[r * NR + c] = w.weight(k, p * NR + c, k0 + r);
                     }
                 }
             }
         }
     }
 
-    fn len_ok(&self, k: usize, n_panels: usize) -> bool {
-        let want = n_panels * NR * k;
+    fn len_ok(&self, k: usize, n: usize) -> bool {
+        let want = n.div_ceil(NR) * NR * k;
         match *self {
             PanelRef::F32(w) => w.len() >= want,
             PanelRef::F16(w) | PanelRef::BF16(w) => w.len() >= want,
-            PanelRef::Int8 { q, scales } => q.len() >= want && scales.len() >= n_panels * k.div_ceil(INT8_GROUP) * NR,
+            PanelRef::Int8 { q, scales } => int8::Int8Ref { q, scales }.len_ok(k, n),
         }
     }
 }
@@ -323,7 +301,7 @@ impl Linear {
             (Storage::F16, _) => Panels::F16(pack_with(k, n, 0, |kk, col| half::f16::from_f32(w.get(at(kk, col))).to_bits(), half_slot)),
             (Storage::BF16, _) => Panels::BF16(pack_with(k, n, 0, |kk, col| half::bf16::from_f32(w.get(at(kk, col))).to_bits(), half_slot)),
             (Storage::Int8, _) => {
-                let (q, scales) = pack_int8(k, n, |kk, col| w.get(at(kk, col)));
+                let (q, scales) = int8::pack(k, n, |kk, col| w.get(at(kk, col)));
                 Panels::Int8 { q, scales }
             }
         };
@@ -331,19 +309,22 @@ impl Linear {
         Self::with_panels(panels, d_in, d_out, bias)
     }
 
-    /// [`Linear::from_stored`] for an `nn.Linear` matrix `[N][K]` read `rows` rows at a time (a multiple of
-    /// [`NR`]): `block(r0..r1)` gives rows `r0..r1` as `(r1 - r0) * K` values. Each block packs into whole
+    /// [`Linear::from_stored`] for an `nn.Linear` matrix `[N][K]` read `rows` rows at a time (rounded up to
+    /// a multiple of [`int8::TILE`], a whole number of panels and of int8 tiles): `block(r0..r1)` gives rows `r0..r1` as `(r1 - r0) * K` values. Each block packs into whole
     /// panels, which are appended in order, so the result is bit for bit the whole matrix's packing while
     /// only one block ever exists in its file's form (a 50k-row token table is never held twice).
     /// `None` if a block fell back to f32 (f16 storage of values past its range): pack the whole matrix then.
     pub fn from_row_blocks<'s>(d_in: usize, d_out: usize, bias: Option<Vec<f32>>, storage: Storage, rows: usize, mut block: impl FnMut(std::ops::Range<usize>) -> StoredMatrix<'s>) -> Option<Self> {
-        let rows = rows.div_ceil(NR).max(1) * NR;
+        let rows = rows.div_ceil(int8::TILE).max(1) * int8::TILE;
         let (k, panels_len) = (d_in, d_out.div_ceil(NR) * NR * d_in);
         let mut panels = match storage {
             Storage::F32 => Panels::F32(Vec::with_capacity(panels_len)),
             Storage::F16 => Panels::F16(Vec::with_capacity(panels_len)),
             Storage::BF16 => Panels::BF16(Vec::with_capacity(panels_len)),
-            Storage::Int8 => Panels::Int8 { q: Vec::with_capacity(panels_len), scales: Vec::with_capacity(d_out.div_ceil(NR) * NR * k.div_ceil(INT8_GROUP)) },
+            Storage::Int8 => {
+                let tiles = d_out.div_ceil(int8::TILE) * int8::TILE;
+                Panels::Int8 { q: Vec::with_capacity(tiles * int8::padded_k(k)), scales: Vec::with_capacity(tiles * int8::padded_k(k) / INT8_GROUP) }
+            }
         };
         for r0 in (0..d_out).step_by(rows) {
             let r1 = d_out.min(r0 + rows);
@@ -418,8 +399,8 @@ impl Linear {
             Panels::F16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = f16_to_f32(w[base + kk * NR + half_slot(c)])),
             Panels::BF16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = bf16_to_f32(w[base + kk * NR + half_slot(c)])),
             Panels::Int8 { q, scales } => {
-                let groups = k.div_ceil(INT8_GROUP);
-                dst.iter_mut().enumerate().for_each(|(kk, d)| *d = q[base + kk * NR + c] as f32 * scales[(p * groups + kk / INT8_GROUP) * NR + c]);
+                let w = int8::Int8Ref { q, scales };
+                dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w.weight(k, n, kk));
             }
         }
     }
@@ -462,7 +443,18 @@ impl Linear {
 /// build and machine (SIMD128 on wasm; natively the scalar twins, compiled a second time for AVX2
 /// and picked at run time when the CPU has it — same operations, same bits).
 pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
-    assert!(w.len_ok(k, n.div_ceil(NR)), "packed weights shorter than K x N");
+    assert!(w.len_ok(k, n), "packed weights shorter than K x N");
+    if let PanelRef::Int8 { q, scales } = w {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { int8::avx2::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out) };
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        return int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::simd128_tile);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        return int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile);
+    }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2.

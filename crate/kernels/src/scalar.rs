@@ -7,7 +7,7 @@
 //! The loops are written in fixed-width chunks with independent accumulators so that the native
 //! compiler can vectorise them too.
 
-use super::{PanelRef, INT8_GROUP, NR};
+use super::{int8, PanelRef, NR};
 
 /// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
 /// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
@@ -27,6 +27,7 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
     // (5x slower).
     match w {
         PanelRef::F32(panels) => gemm_packed(x, m, k, panels, n, bias, out),
+        PanelRef::Int8 { q, scales } => int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile),
         _ => gemm_widened(x, m, k, w, n, bias, out),
     }
 }
@@ -66,14 +67,8 @@ fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias:
                 let hi = u.map(f16_high_to_f32);
                 [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
             }),
-            PanelRef::Int8 { q, scales } => {
-                let groups = k.div_ceil(INT8_GROUP);
-                gemv_rows(x, m, k, n, bias, out, |p, kk| {
-                    let qs = &q[p * NR * k + kk * NR..][..NR];
-                    let sc = &scales[(p * groups + kk / INT8_GROUP) * NR..][..NR];
-                    std::array::from_fn(|c| qs[c] as f32 * sc[c])
-                })
-            }
+            // Int8 has a product of its own (integer sums, the same for every M).
+            PanelRef::Int8 { q, scales } => int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile),
             PanelRef::F32(f) => gemv_rows(x, m, k, n, bias, out, |p, kk| f[p * NR * k + kk * NR..][..NR].try_into().unwrap_or([0.0; NR])),
         }
         return;
@@ -158,6 +153,7 @@ pub mod avx2 {
             PanelRef::F32(panels) => gemm_packed(x, m, k, panels, n, bias, out),
             PanelRef::F16(h) if m < 4 => gemv_half(x, m, k, h, true, n, bias, out),
             PanelRef::BF16(h) if m < 4 => gemv_half(x, m, k, h, false, n, bias, out),
+            PanelRef::Int8 { q, scales } => int8::avx2::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out),
             _ => gemm_widened(x, m, k, w, n, bias, out),
         }
     }

@@ -17,7 +17,7 @@ use super::scalar::{
     self, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5, ERF_P, EXP_C2, EXP_C3, EXP_C4, EXP_C5, EXP_HI, EXP_LO, GELU_A, GELU_C, LN2_HI,
     LN2_LO, LOG2_E, ROUND_MAGIC,
 };
-use super::{PanelRef, INT8_GROUP, NR};
+use super::{PanelRef, NR};
 
 #[inline(always)]
 unsafe fn load(p: *const f32) -> v128 {
@@ -151,31 +151,6 @@ impl Src for SrcF16 {
     }
 }
 
-#[derive(Clone, Copy)]
-struct SrcI8 {
-    q: *const i8,       // [N/NR][K][NR]
-    scales: *const f32, // [N/NR][K/G][NR]
-    k: usize,
-    groups: usize,
-}
-
-impl Src for SrcI8 {
-    #[inline(always)]
-    unsafe fn panel(self, p: usize) -> Self {
-        SrcI8 { q: self.q.add(p * NR * self.k), scales: self.scales.add(p * self.groups * NR), ..self }
-    }
-    #[inline(always)]
-    unsafe fn load8(self, kk: usize) -> [v128; 2] {
-        let v = v128_load64_zero(self.q.add(kk * NR) as *const u64);
-        let h = i16x8_extend_low_i8x16(v);
-        let s = self.scales.add((kk / INT8_GROUP) * NR);
-        [
-            f32x4_mul(f32x4_convert_i32x4(i32x4_extend_low_i16x8(h)), load(s)),
-            f32x4_mul(f32x4_convert_i32x4(i32x4_extend_high_i16x8(h)), load(s.add(4))),
-        ]
-    }
-}
-
 /// `out[M][N] = x[M][K] · W + bias` with `W` packed in panels `[N/NR][K][NR]` of any storage.
 ///
 /// Prefill (M >= 4) widens one K-block of one panel into an f32 scratch block (f32 panels are used
@@ -198,7 +173,7 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
                 PanelRef::F32(w) => gemv(&SrcF32 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
                 PanelRef::BF16(w) => gemv(&SrcBF16 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
                 PanelRef::F16(w) => gemv(&SrcF16 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
-                PanelRef::Int8 { q, scales } => gemv(&SrcI8 { q: q.as_ptr(), scales: scales.as_ptr(), k, groups: k.div_ceil(INT8_GROUP) }, x, m, k, n, bias, out),
+                PanelRef::Int8 { q, scales } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q, scales }, n, bias, out, super::int8::simd128_tile),
             }
             return;
         }
@@ -206,16 +181,7 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
             PanelRef::F32(w) => prefill(None::<&SrcF32>, w.as_ptr(), x, m, k, n, bias, out),
             PanelRef::BF16(w) => prefill(Some(&SrcBF16 { w: w.as_ptr(), k }), core::ptr::null(), x, m, k, n, bias, out),
             PanelRef::F16(w) => prefill(Some(&SrcF16 { w: w.as_ptr(), k }), core::ptr::null(), x, m, k, n, bias, out),
-            PanelRef::Int8 { q, scales } => prefill(
-                Some(&SrcI8 { q: q.as_ptr(), scales: scales.as_ptr(), k, groups: k.div_ceil(INT8_GROUP) }),
-                core::ptr::null(),
-                x,
-                m,
-                k,
-                n,
-                bias,
-                out,
-            ),
+            PanelRef::Int8 { q, scales } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q, scales }, n, bias, out, super::int8::simd128_tile),
         }
     }
 }

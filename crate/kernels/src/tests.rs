@@ -296,11 +296,18 @@ fn every_storage_matches_its_widened_weights_on_awkward_shapes() {
                     let (want, mag) = reference_kn(&x, m, k, &transpose(&widened, n, k), n, Some(&bias));
                     let case = format!("{storage:?} m={m} k={k} n={n}");
                     let got = layer.forward(&x, m);
-                    assert_close(&case, &got, &want, |i| sum_bound(k, mag[i]));
-                    // Same bits as the f32 layer built from the widened weights, and a row alone
-                    // gives what the batch gave it.
-                    let f32_twin = Linear::from_out_in(&widened, n, k, Some(bias.clone())).forward(&x, m);
-                    assert_eq!(got, f32_twin, "{case}: vs f32 layer of the widened weights");
+                    if storage == Storage::Int8 {
+                        // The activations are quantised to int16 per group: each is off by at most
+                        // half a step, max|x| / 65534 (max|x| <= 1), times its weight.
+                        let w_abs: Vec<f64> = (0..n).map(|j| widened[j * k..(j + 1) * k].iter().map(|&v| v.abs() as f64).sum()).collect();
+                        assert_close(&case, &got, &want, |i| sum_bound(k, mag[i]) + w_abs[i % n] / 65534.0);
+                    } else {
+                        assert_close(&case, &got, &want, |i| sum_bound(k, mag[i]));
+                        // Same bits as the f32 layer built from the widened weights.
+                        let f32_twin = Linear::from_out_in(&widened, n, k, Some(bias.clone())).forward(&x, m);
+                        assert_eq!(got, f32_twin, "{case}: vs f32 layer of the widened weights");
+                    }
+                    // A row alone gives what the batch gave it.
                     for i in 0..m {
                         assert_eq!(&got[i * n..(i + 1) * n], &layer.forward(&x[i * k..(i + 1) * k], 1)[..], "{case}: row {i} alone");
                     }
@@ -401,4 +408,48 @@ fn dot_rows_in_place_equals_the_gathered_rows() {
             }
         }
     }
+}
+
+#[test]
+fn int8_products_agree_with_the_twin_on_group_and_tile_tails() {
+    // Group tails (K not a multiple of 32, or of 2), tile tails (N not a multiple of 16), every M;
+    // the dispatched product (AVX2 natively when present) is the scalar twin's, bit for bit.
+    let mut rng = Rng(31);
+    for &k in &[0usize, 1, 2, 31, 32, 33, 63, 64, 65, 100] {
+        for &n in &[1usize, 7, 15, 16, 17, 33] {
+            let layer = Linear::from_stored(StoredMatrix::F32(rng.vec(n * k, 0.5)), Layout::OutIn, k, n, Some(rng.vec(n, 1.0)), Some(Storage::Int8));
+            assert_eq!(layer.storage(), Storage::Int8);
+            for m in [1usize, 2, 3, 4, 5] {
+                let x = rng.vec(m * k, 3.0);
+                let got = layer.forward(&x, m);
+                let want = layer.forward_scalar(&x, m);
+                assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "int8 m={m} k={k} n={n}");
+                for i in 0..m {
+                    assert_eq!(&got[i * n..(i + 1) * n], &layer.forward(&x[i * k..(i + 1) * k], 1)[..], "int8 m={m} k={k} n={n}: row {i} alone");
+                }
+            }
+        }
+    }
+    // Zero activations give the bias; a non-finite activation makes its row's outputs NaN.
+    let (k, n) = (40, 5);
+    let bias = rng.vec(n, 1.0);
+    let layer = Linear::from_stored(StoredMatrix::F32(rng.vec(n * k, 1.0)), Layout::OutIn, k, n, Some(bias.clone()), Some(Storage::Int8));
+    assert_eq!(layer.forward(&vec![0.0; k], 1), bias);
+    let mut x = rng.vec(2 * k, 1.0);
+    x[k + 35] = f32::INFINITY;
+    let out = layer.forward(&x, 2);
+    assert!(out[..n].iter().all(|v| v.is_finite()) && out[n..].iter().all(|v| v.is_nan()), "{out:?}");
+}
+
+#[test]
+fn int8_weights_keep_a_scale_per_group_of_32() {
+    // A column whose first group is large and second small: the small group keeps its precision.
+    let k = 64;
+    let w: Vec<f32> = (0..k).map(|kk| if kk < 32 { 100.0 } else { 0.001 * (kk as f32 - 40.0) }).collect();
+    let layer = Linear::from_stored(StoredMatrix::F32(w.clone()), Layout::OutIn, k, 1, None, Some(Storage::Int8));
+    for (kk, &v) in w.iter().enumerate() {
+        let step = if kk < 32 { 100.0 / 127.0 } else { 0.024 / 127.0 };
+        assert!((layer.weight(0, kk) - v).abs() <= step / 2.0 + 1e-9, "k={kk}: {} vs {v}", layer.weight(0, kk));
+    }
+    assert_eq!(layer.bytes(), 16 * 64 + 4 * 16 * 2 + 4 * NR, "16 columns of int8 tiles, 2 groups of 16 scales, the bias");
 }
