@@ -14,7 +14,7 @@
 use core::arch::wasm32::*;
 
 use super::scalar::{
-    self, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5, ERF_P, EXP_C2, EXP_C3, EXP_C4, EXP_C5, EXP_HI, EXP_LO, GELU_A, GELU_C, LN2_HI,
+    self, F16_HALF_REBIAS, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5, ERF_P, EXP_C2, EXP_C3, EXP_C4, EXP_C5, EXP_HI, EXP_LO, GELU_A, GELU_C, LN2_HI,
     LN2_LO, LOG2_E, ROUND_MAGIC,
 };
 use super::{PanelRef, NR};
@@ -77,6 +77,10 @@ trait Src: Copy {
     /// their GEMV streamed faster; the widening sources need more registers per step, and unrolled
     /// by hand their steps were interleaved by LLVM until V8 spilled the accumulators.
     const UNROLL_DECODE: bool = false;
+    /// Whether [`Src::load8`] gives the weights times 2^-112 (f16 without its re-bias multiply):
+    /// decoding then multiplies `x · 2^56` by them, starts from `bias · 2^-56` and scales the sums
+    /// by 2^56 once, the same products and sums as unscaled, one multiply per weight fewer.
+    const SCALED: bool = false;
     /// The same source moved to panel `p` (its row 0). SAFETY: `p < n_panels`.
     unsafe fn panel(self, p: usize) -> Self;
     /// Row `kk` of the current panel. SAFETY: `kk < K`.
@@ -129,17 +133,21 @@ struct SrcF16 {
     k: usize,
 }
 
-/// f16 bits in the high half of a lane (low half ignored) -> f32, exact for finite values: an
-/// arithmetic shift by 3 lines the exponent and mantissa up with f32's (sign stays in bit 31), the
-/// mask drops the sign copies and the low bits, and multiplying by 2^112 re-biases the exponent
-/// (15 -> 127), subnormals included. Inf and NaN would not survive: such layers stay f32.
+/// f16 bits in the high half of a lane (low half ignored) -> f32 times 2^-112, exact for finite
+/// values: an arithmetic shift by 3 lines the exponent and mantissa up with f32's (sign stays in bit
+/// 31) and the mask drops the sign copies and the low bits; the f32 read from those bits is the
+/// weight times 2^-112 (exponent bias 15 read as 127), subnormals included (f32 subnormals then).
+/// Inf and NaN would not survive: such layers stay f32.
 #[inline(always)]
-fn f16_high_to_f32(v: v128) -> v128 {
-    let bits = v128_and(i32x4_shr(v, 3), u32x4_splat(0x8FFF_E000));
-    f32x4_mul(bits, f32x4_splat(f32::from_bits(0x7780_0000))) // 2^112
+fn f16_high_to_scaled_f32(v: v128) -> v128 {
+    v128_and(i32x4_shr(v, 3), u32x4_splat(0x8FFF_E000))
 }
 
+/// 2^112: re-biases an f16 exponent read as f32's.
+const F16_REBIAS: f32 = f32::from_bits(0x7780_0000);
+
 impl Src for SrcF16 {
+    const SCALED: bool = true;
     #[inline(always)]
     unsafe fn panel(self, p: usize) -> Self {
         SrcF16 { w: self.w.add(p * NR * self.k), ..self }
@@ -147,7 +155,7 @@ impl Src for SrcF16 {
     #[inline(always)]
     unsafe fn load8(self, kk: usize) -> [v128; 2] {
         let v = v128_load(self.w.add(kk * NR) as *const v128);
-        [f16_high_to_f32(i32x4_shl(v, 16)), f16_high_to_f32(v)]
+        [f16_high_to_scaled_f32(i32x4_shl(v, 16)), f16_high_to_scaled_f32(v)]
     }
 }
 
@@ -258,7 +266,11 @@ unsafe fn prefill_rows<S: Src, const R: usize>(src: Option<&S>, f32_panels: *con
 unsafe fn widen<S: Src>(src: &S, p: usize, k0: usize, kc: usize, dst: *mut f32) {
     let src = src.panel(p);
     for r in 0..kc {
-        let [lo, hi] = src.load8(k0 + r);
+        let [mut lo, mut hi] = src.load8(k0 + r);
+        if S::SCALED {
+            lo = f32x4_mul(lo, f32x4_splat(F16_REBIAS));
+            hi = f32x4_mul(hi, f32x4_splat(F16_REBIAS));
+        }
         store(dst.add(r * NR), lo);
         store(dst.add(r * NR + 4), hi);
     }
@@ -309,8 +321,15 @@ unsafe fn tile<const R: usize>(xp: *const f32, w: *const f32, kc: usize, bias: *
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
+    let mut scaled = if S::SCALED { vec![0.0f32; k] } else { Vec::new() };
     for i in 0..m {
-        let xr = x.as_ptr().add(i * k);
+        let mut xr = x.as_ptr().add(i * k);
+        if S::SCALED {
+            for (d, &v) in scaled.iter_mut().zip(&x[i * k..(i + 1) * k]) {
+                *d = v * F16_HALF_REBIAS;
+            }
+            xr = scaled.as_ptr();
+        }
         let row = out.as_mut_ptr().add(i * n);
         let mut p = 0;
         // Two call sites of the 4-panel tile (not one): binaryen inlines a function with a single
@@ -337,6 +356,10 @@ unsafe fn gemv_tile<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p:
     for q in 0..P {
         let col = (p + q) * NR;
         acc[q] = [load(bias.add(col)), load(bias.add(col + 4))];
+        if S::SCALED {
+            let down = f32x4_splat(1.0 / F16_HALF_REBIAS);
+            acc[q] = [f32x4_mul(acc[q][0], down), f32x4_mul(acc[q][1], down)];
+        }
     }
     let srcs: [S; P] = core::array::from_fn(|q| src.panel(p + q));
     let step = |acc: &mut [[v128; 2]; P], kk: usize| {
@@ -363,6 +386,10 @@ unsafe fn gemv_tile<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p:
         kk += 1;
     }
     for q in 0..P {
+        if S::SCALED {
+            let up = f32x4_splat(F16_HALF_REBIAS);
+            acc[q] = [f32x4_mul(acc[q][0], up), f32x4_mul(acc[q][1], up)];
+        }
         store8_out(row, (p + q) * NR, n, acc[q]);
     }
 }
