@@ -7,7 +7,7 @@
 //! The loops are written in fixed-width chunks with independent accumulators so that the native
 //! compiler can vectorise them too.
 
-use super::{int8, PanelRef, NR};
+use super::{half_row, int8, PanelRef, NR};
 
 /// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
 /// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
@@ -56,7 +56,7 @@ fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias:
     if m < 4 {
         match w {
             PanelRef::BF16(h) => gemv_rows(x, m, k, n, bias, out, |p, kk| {
-                let u = pairs(h, p * NR * k + kk * NR);
+                let u = pairs(h, half_row(k, n_panels, p, kk));
                 let lo = u.map(|v| f32::from_bits(v << 16));
                 let hi = u.map(|v| f32::from_bits(v & 0xFFFF_0000));
                 [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
@@ -67,7 +67,7 @@ fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias:
                 let xs: Vec<f32> = x[..m * k].iter().map(|&v| v * F16_HALF_REBIAS).collect();
                 let bs: Vec<f32> = bias[..n_panels * NR].iter().map(|&b| b * (1.0 / F16_HALF_REBIAS)).collect();
                 gemv_rows(&xs, m, k, n, &bs, out, |p, kk| {
-                    let u = pairs(h, p * NR * k + kk * NR);
+                    let u = pairs(h, half_row(k, n_panels, p, kk));
                     let lo = u.map(|v| f16_high_to_scaled_f32(v << 16));
                     let hi = u.map(f16_high_to_scaled_f32);
                     [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
@@ -82,7 +82,7 @@ fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias:
     }
     let mut panel = vec![0.0f32; k * NR]; // [K][NR], one panel widened
     for p in 0..n_panels {
-        w.widen_block(k, p, 0, k, &mut panel);
+        w.widen_block(k, n, p, 0, k, &mut panel);
         rows(&panel, p, out);
     }
 }
@@ -208,19 +208,20 @@ pub mod avx2 {
                         *a = _mm256_mul_ps(*a, _mm256_set1_ps(bias_scale));
                     }
                 }
-                let base = p * NR * k;
+                // The group of panels p..p+count (p is a multiple of 4): rows `count · NR` apart.
+                let (base, ld) = (half_row(k, n_panels, p, 0), count * NR);
                 if count == 4 {
                     for (kk, &a) in xr.iter().enumerate() {
                         let av = _mm256_set1_ps(a);
                         for (q, acc_q) in acc.iter_mut().enumerate() {
-                            *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base + q * NR * k + kk * NR)));
+                            *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base + kk * ld + q * NR)));
                         }
                     }
                 } else {
                     for (kk, &a) in xr.iter().enumerate() {
                         let av = _mm256_set1_ps(a);
                         for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
-                            *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base + q * NR * k + kk * NR)));
+                            *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base + kk * ld + q * NR)));
                         }
                     }
                 }

@@ -84,7 +84,13 @@ trait Src: Copy {
     /// The same source moved to panel `p` (its row 0). SAFETY: `p < n_panels`.
     unsafe fn panel(self, p: usize) -> Self;
     /// Row `kk` of the current panel. SAFETY: `kk < K`.
-    unsafe fn load8(self, kk: usize) -> [v128; 2];
+    #[inline(always)]
+    unsafe fn load8(self, kk: usize) -> [v128; 2] {
+        self.load8_q(kk, 0)
+    }
+    /// Row `kk` of the panel `q` after the current one (`q` a constant of the caller's unrolled
+    /// loop). SAFETY: `kk < K`, that panel exists and shares the current one's group.
+    unsafe fn load8_q(self, kk: usize, q: usize) -> [v128; 2];
 }
 
 #[derive(Clone, Copy)]
@@ -100,37 +106,29 @@ impl Src for SrcF32 {
         SrcF32 { w: self.w.add(p * NR * self.k), ..self }
     }
     #[inline(always)]
-    unsafe fn load8(self, kk: usize) -> [v128; 2] {
-        let at = self.w.add(kk * NR);
+    unsafe fn load8_q(self, kk: usize, q: usize) -> [v128; 2] {
+        let at = self.w.add(q * NR * self.k + kk * NR);
         [load(at), load(at.add(4))]
     }
 }
 
-/// 16-bit panels store columns `c0 c4 c1 c5 c2 c6 c3 c7` ([`super::half_slot`]): in each 32-bit
-/// lane, the low half holds column `l`, the high half column `l + 4`.
+/// 16-bit panels (`F16` true: f16, else bf16), interleaved by groups of 4 ([`super::half_row`]):
+/// a panel's rows sit `ld` = (panels in its group) x NR apart, the panels of a group `NR` apart.
+/// Columns are stored `c0 c4 c1 c5 c2 c6 c3 c7` ([`super::half_slot`]): in each 32-bit lane, the
+/// low half holds column `l`, the high half column `l + 4`.
 #[derive(Clone, Copy)]
-struct SrcBF16 {
-    w: *const u16, // [N/NR][K][NR]
+struct SrcHalf<const F16: bool> {
+    base: *const u16, // the whole matrix
+    w: *const u16,    // row 0 of the current panel
     k: usize,
+    n_panels: usize,
+    ld: usize,
 }
 
-impl Src for SrcBF16 {
-    #[inline(always)]
-    unsafe fn panel(self, p: usize) -> Self {
-        SrcBF16 { w: self.w.add(p * NR * self.k), ..self }
+impl<const F16: bool> SrcHalf<F16> {
+    fn new(w: &[u16], k: usize, n: usize) -> Self {
+        SrcHalf { base: w.as_ptr(), w: w.as_ptr(), k, n_panels: n.div_ceil(NR), ld: 0 }
     }
-    #[inline(always)]
-    unsafe fn load8(self, kk: usize) -> [v128; 2] {
-        // A bf16 is the high half of its f32.
-        let v = v128_load(self.w.add(kk * NR) as *const v128);
-        [i32x4_shl(v, 16), v128_and(v, u32x4_splat(0xFFFF_0000))]
-    }
-}
-
-#[derive(Clone, Copy)]
-struct SrcF16 {
-    w: *const u16, // [N/NR][K][NR]
-    k: usize,
 }
 
 /// f16 bits in the high half of a lane (low half ignored) -> f32 times 2^-112, exact for finite
@@ -146,16 +144,23 @@ fn f16_high_to_scaled_f32(v: v128) -> v128 {
 /// 2^112: re-biases an f16 exponent read as f32's.
 const F16_REBIAS: f32 = f32::from_bits(0x7780_0000);
 
-impl Src for SrcF16 {
-    const SCALED: bool = true;
+impl<const F16: bool> Src for SrcHalf<F16> {
+    const SCALED: bool = F16;
     #[inline(always)]
     unsafe fn panel(self, p: usize) -> Self {
-        SrcF16 { w: self.w.add(p * NR * self.k), ..self }
+        let first = p / super::GROUP_PANELS * super::GROUP_PANELS;
+        let width = super::GROUP_PANELS.min(self.n_panels - first);
+        SrcHalf { w: self.base.add(super::half_row(self.k, self.n_panels, p, 0)), ld: width * NR, ..self }
     }
     #[inline(always)]
-    unsafe fn load8(self, kk: usize) -> [v128; 2] {
-        let v = v128_load(self.w.add(kk * NR) as *const v128);
-        [f16_high_to_scaled_f32(i32x4_shl(v, 16)), f16_high_to_scaled_f32(v)]
+    unsafe fn load8_q(self, kk: usize, q: usize) -> [v128; 2] {
+        let v = v128_load(self.w.add(kk * self.ld + q * NR) as *const v128);
+        if F16 {
+            [f16_high_to_scaled_f32(i32x4_shl(v, 16)), f16_high_to_scaled_f32(v)]
+        } else {
+            // A bf16 is the high half of its f32.
+            [i32x4_shl(v, 16), v128_and(v, u32x4_splat(0xFFFF_0000))]
+        }
     }
 }
 
@@ -179,16 +184,16 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
         if m < 4 {
             match w {
                 PanelRef::F32(w) => gemv(&SrcF32 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
-                PanelRef::BF16(w) => gemv(&SrcBF16 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
-                PanelRef::F16(w) => gemv(&SrcF16 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
+                PanelRef::BF16(w) => gemv(&SrcHalf::<false>::new(w, k, n), x, m, k, n, bias, out),
+                PanelRef::F16(w) => gemv(&SrcHalf::<true>::new(w, k, n), x, m, k, n, bias, out),
                 PanelRef::Int8 { q, scales } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q, scales }, n, bias, out, super::int8::simd128_tile),
             }
             return;
         }
         match w {
             PanelRef::F32(w) => prefill(None::<&SrcF32>, w.as_ptr(), x, m, k, n, bias, out),
-            PanelRef::BF16(w) => prefill(Some(&SrcBF16 { w: w.as_ptr(), k }), core::ptr::null(), x, m, k, n, bias, out),
-            PanelRef::F16(w) => prefill(Some(&SrcF16 { w: w.as_ptr(), k }), core::ptr::null(), x, m, k, n, bias, out),
+            PanelRef::BF16(w) => prefill(Some(&SrcHalf::<false>::new(w, k, n)), core::ptr::null(), x, m, k, n, bias, out),
+            PanelRef::F16(w) => prefill(Some(&SrcHalf::<true>::new(w, k, n)), core::ptr::null(), x, m, k, n, bias, out),
             PanelRef::Int8 { q, scales } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q, scales }, n, bias, out, super::int8::simd128_tile),
         }
     }
@@ -361,11 +366,12 @@ unsafe fn gemv_tile<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p:
             acc[q] = [f32x4_mul(acc[q][0], down), f32x4_mul(acc[q][1], down)];
         }
     }
-    let srcs: [S; P] = core::array::from_fn(|q| src.panel(p + q));
+    // Panels p..p+P: p is a multiple of 4 when P = 4, so they share a group.
+    let src = src.panel(p);
     let step = |acc: &mut [[v128; 2]; P], kk: usize| {
         let a = load_splat(x.add(kk));
         for q in 0..P {
-            let [w0, w1] = srcs[q].load8(kk);
+            let [w0, w1] = src.load8_q(kk, q);
             acc[q][0] = madd(acc[q][0], a, w0);
             acc[q][1] = madd(acc[q][1], a, w1);
         }
