@@ -191,6 +191,26 @@ test('dot and axpy: SIMD == scalar on awkward lengths', () => {
   }
 });
 
+test('attention rows in place (dot_rows, axpy_rows): SIMD == scalar on awkward sizes, zero weights skipped', () => {
+  const rand = randomF32(11);
+  for (const d of [1, 3, 4, 15, 16, 17, 33, 64]) {
+    for (const rows of [0, 1, 3, 4, 5, 9]) {
+      const ld = d + 5;
+      const v = rand(Math.max(rows, 1) * ld);
+      const x = rand(d);
+      assertIdentical(glassbox.check_dot_rows(x, d, v, ld, rows, true), glassbox.check_dot_rows(x, d, v, ld, rows, false), `dot_rows d=${d} rows=${rows}`);
+      const p = rand(rows);
+      if (rows > 1) p[1] = 0; // a masked key: skipped, as a separate axpy per row would be
+      const out = rand(d);
+      const simd = glassbox.check_axpy_rows(p, v, ld, d, out, true);
+      assertIdentical(simd, glassbox.check_axpy_rows(p, v, ld, d, out, false), `axpy_rows d=${d} rows=${rows}`);
+      let one = Float32Array.from(out); // one axpy per non-zero weight, in order
+      for (let j = 0; j < rows; j++) if (p[j] !== 0) one = glassbox.check_axpy(p[j], v.subarray(j * ld, j * ld + d), one, true);
+      assertIdentical(simd, one, `axpy_rows d=${d} rows=${rows} vs axpy per row`);
+    }
+  }
+});
+
 test('softmax: SIMD == scalar, masked entries exactly 0, rows sum to 1', () => {
   const rand = randomF32(5);
   for (const len of LENGTHS) {

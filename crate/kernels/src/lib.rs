@@ -526,6 +526,13 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     active::axpy(alpha, x, y)
 }
 
+/// `out[..D] += Σ_j p[j] · v[j·ld..][..D]` for `j < p.len()`, in `j` order, skipping `p[j] == 0`:
+/// attention's weighted sum of value rows that sit `ld` floats apart (one head inside `[T][H·D]`
+/// rows), the same numbers as an [`axpy`] per row, without a call per row.
+pub fn axpy_rows(p: &[f32], v: &[f32], ld: usize, d: usize, out: &mut [f32]) {
+    active::axpy_rows(p, v, ld, d, out)
+}
+
 /// Numerically stable softmax of one row, in place. `-inf` entries become exactly 0.
 pub fn softmax(row: &mut [f32]) {
     active::softmax(row)

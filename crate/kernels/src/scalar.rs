@@ -508,6 +508,17 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// `out[..D] += Σ_j p[j] · v[j·ld..][..D]`, `j` in order, rows whose `p[j]` is 0 skipped: the same
+/// numbers as one [`axpy`] per non-zero `p[j]` (see [`super::axpy_rows`]).
+pub fn axpy_rows(p: &[f32], v: &[f32], ld: usize, d: usize, out: &mut [f32]) {
+    let out = &mut out[..d];
+    for (j, &pj) in p.iter().enumerate() {
+        if pj != 0.0 {
+            axpy(pj, &v[j * ld..j * ld + d], out);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // exp, and the row kernels built on it
 

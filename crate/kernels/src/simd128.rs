@@ -504,10 +504,43 @@ pub fn dot_rows(x: &[f32], k: usize, w: &[f32], ld: usize, n: usize, out: &mut [
     assert!(x.len() >= k && out.len() >= n && ld >= k && w.len() >= (n - 1) * ld + k);
     // SAFETY: row `j < n` of `w` starts at `j·ld` and holds `k` floats (the assert above).
     unsafe {
-        for j in 0..n {
+        let mut j = 0;
+        // Four rows side by side: four independent streams of loads in flight (the rows sit `ld`
+        // apart, often in memory rather than cache), each row's sum in [`dot8_raw`]'s order.
+        while j + 4 <= n {
+            let sums = dot8x4_raw(x.as_ptr(), w.as_ptr().add(j * ld), ld, k);
+            out[j..j + 4].copy_from_slice(&sums);
+            j += 4;
+        }
+        for j in j..n {
             out[j] = dot8_raw(x.as_ptr(), w.as_ptr().add(j * ld), k);
         }
     }
+}
+
+/// Four rows of [`dot8_raw`] (rows `ld` apart), the same operations per row in the same order.
+/// SAFETY: `a` points at `len` floats, `b + r·ld` at `len` floats for `r < 4`.
+#[inline(always)]
+unsafe fn dot8x4_raw(a: *const f32, b: *const f32, ld: usize, len: usize) -> [f32; 4] {
+    let whole = len / 8 * 8;
+    let mut acc = [[f32x4_splat(0.0); 2]; 4];
+    let mut i = 0;
+    while i < whole {
+        let (a0, a1) = (load(a.add(i)), load(a.add(i + 4)));
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let row = b.add(r * ld + i);
+            acc_r[0] = madd(acc_r[0], a0, load(row));
+            acc_r[1] = madd(acc_r[1], a1, load(row.add(4)));
+        }
+        i += 8;
+    }
+    core::array::from_fn(|r| {
+        let mut sum = hsum(f32x4_add(acc[r][0], acc[r][1]));
+        for i in whole..len {
+            sum += *a.add(i) * *b.add(r * ld + i);
+        }
+        sum
+    })
 }
 
 struct Nk {
@@ -623,6 +656,49 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let len = a.len().min(b.len());
     // SAFETY: both slices hold at least `len` floats.
     unsafe { dot_raw(a.as_ptr(), b.as_ptr(), len) }
+}
+
+/// `out[..D] += Σ_j p[j] · v[j·ld..][..D]` ([`super::axpy_rows`]): 16 outputs at a time held in 4
+/// accumulators over every row (one pass over the rows per 16 outputs), then the last `D mod 16`
+/// outputs by [`axpy`]'s order, per element the same multiply and add in `j` order as the twin.
+pub fn axpy_rows(p: &[f32], v: &[f32], ld: usize, d: usize, out: &mut [f32]) {
+    let rows = p.len();
+    if rows == 0 || d == 0 {
+        return;
+    }
+    assert!(out.len() >= d && ld >= d && v.len() >= (rows - 1) * ld + d);
+    let whole = d / 16 * 16;
+    // SAFETY: row `j < rows` of `v` holds `d` floats from `j·ld` (the assert); `c + 16 <= whole <= d`.
+    unsafe {
+        let (vp, op) = (v.as_ptr(), out.as_mut_ptr());
+        let mut c = 0;
+        while c < whole {
+            let mut acc = [load(op.add(c)), load(op.add(c + 4)), load(op.add(c + 8)), load(op.add(c + 12))];
+            for (j, &pj) in p.iter().enumerate() {
+                if pj != 0.0 {
+                    let a = f32x4_splat(pj);
+                    let row = vp.add(j * ld + c);
+                    for (q, acc_q) in acc.iter_mut().enumerate() {
+                        *acc_q = madd(*acc_q, a, load(row.add(4 * q)));
+                    }
+                }
+            }
+            for (q, acc_q) in acc.iter().enumerate() {
+                store(op.add(c + 4 * q), *acc_q);
+            }
+            c += 16;
+        }
+    }
+    if whole < d {
+        for (j, &pj) in p.iter().enumerate() {
+            if pj != 0.0 {
+                let row = &v[j * ld + whole..j * ld + d];
+                for (o, &x) in out[whole..d].iter_mut().zip(row) {
+                    *o += pj * x;
+                }
+            }
+        }
+    }
 }
 
 /// `y += alpha * x`

@@ -453,3 +453,28 @@ fn int8_weights_keep_a_scale_per_group_of_32() {
     }
     assert_eq!(layer.bytes(), 16 * 64 + 4 * 16 * 2 + 4 * NR, "16 columns of int8 tiles, 2 groups of 16 scales, the bias");
 }
+
+#[test]
+fn axpy_rows_is_one_axpy_per_nonzero_row() {
+    let mut rng = Rng(41);
+    for &d in &[0usize, 1, 3, 15, 16, 17, 64] {
+        for rows in [0usize, 1, 4, 9] {
+            let ld = d + 3;
+            let v = rng.vec(rows.max(1) * ld, 1.0);
+            let mut p = rng.vec(rows, 1.0);
+            if rows > 2 {
+                p[2] = 0.0;
+            }
+            let start = rng.vec(d, 1.0);
+            let mut want = start.clone();
+            for (j, &pj) in p.iter().enumerate() {
+                if pj != 0.0 {
+                    axpy(pj, &v[j * ld..j * ld + d], &mut want);
+                }
+            }
+            let mut got = start.clone();
+            axpy_rows(&p, &v, ld, d, &mut got);
+            assert_eq!(got, want, "d={d} rows={rows}");
+        }
+    }
+}
