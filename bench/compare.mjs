@@ -62,7 +62,7 @@ function timeMin(f, { warm = 10, samples = quick ? 3 : 7, minMs = quick ? 5 : 20
 const GPT2_SMALL = { model_type: 'gpt2', vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, tie_word_embeddings: true, bos_token_id: 50256, eos_token_id: 50256 };
 const T5_SMALL = { model_type: 't5', vocab_size: 32128, d_model: 512, d_kv: 64, d_ff: 2048, num_layers: 6, num_heads: 8, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6, feed_forward_proj: 'relu', tie_word_embeddings: true, pad_token_id: 0, eos_token_id: 1, decoder_start_token_id: 0 };
 const STORAGES = ['f32', 'f16', 'bf16', 'int8'];
-const BYTES_PER_WEIGHT = { f32: 4, f16: 2, bf16: 2, int8: 1 + 4 / 32 };
+const BYTES_PER_WEIGHT = { f32: 4, f16: 2, bf16: 2, int8: 1 + 4 / 64 }; // int8: one f32 scale per 64 weights
 const enc = (o) => new TextEncoder().encode(JSON.stringify(o));
 const ids = (n, seed = 1) => Uint32Array.from({ length: n }, (_, i) => (i * 7919 + seed * 104729) % 30000 + 100);
 

@@ -1,4 +1,4 @@
-//! How far int8 weight storage (one scale per 32 weights of an output column, activations quantised
+//! How far int8 weight storage (one scale per 64 weights of an output column, activations quantised
 //! to int16 per group inside the product) moves a model's logits from the f32 model's, on the fixture
 //! models that have an LM head: the error is printed for the report (`--nocapture`) and bounded.
 //!

@@ -139,7 +139,7 @@ test('Linear in every weight storage (f32, f16, bf16, int8): SIMD == scalar, and
           const step = { f32: 0, f16: 2 ** -11, bf16: 2 ** -8, int8: 1 / 254 }[storage];
           assertNear(widened, w, (i) => (storage === 'int8' ? step : step * Math.abs(w[i]) + 6e-8), `${what}: widened weights`);
           const { out, mag } = referenceProduct(x, m, k, widened, n, bias, 'nk');
-          // int8 also quantises the activations to int16 per group of 32: each off by at most half a
+          // int8 also quantises the activations to int16 per group of 64: each off by at most half a
           // step, max|x| / 65534 (|x| < 1 here), times its weight.
           const xStep = (i) => {
             if (storage !== 'int8') return 0;

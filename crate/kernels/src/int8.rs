@@ -26,6 +26,8 @@ pub const TILE: usize = 16;
 const PAIRS: usize = G / 2;
 /// Largest |qx|: the activation's int16 range, symmetric.
 const QX_MAX: f32 = 32767.0;
+// A group's integer sum cannot overflow i32: G products of at most 127 · 32767.
+const _: () = assert!(G % 4 == 0 && (G as u64) * 127 * 32767 < (1u64 << 31));
 
 /// K rounded up to a whole number of groups.
 pub fn padded_k(k: usize) -> usize {
@@ -161,7 +163,7 @@ pub fn simd128_tile(qx: &[i16], sx: &[f32], q: &[i8], s: &[f32], bias: &[f32], o
     assert!(qx.len() >= groups * G && q.len() >= groups * G * TILE && s.len() >= groups * TILE && bias.len() >= cols && out.len() >= cols && cols <= TILE);
     let mut b = [0.0f32; TILE];
     b[..cols].copy_from_slice(&bias[..cols]);
-    // SAFETY: the assert bounds every group's pairs of qx, its 32 x 16 weights and 16 scales.
+    // SAFETY: the assert bounds every group's G values of qx, its G x 16 weights and 16 scales.
     unsafe {
         let ld = |p: *const f32| v128_load(p as *const v128);
         let mut acc = [ld(b.as_ptr()), ld(b.as_ptr().add(4)), ld(b.as_ptr().add(8)), ld(b.as_ptr().add(12))];
@@ -170,7 +172,7 @@ pub fn simd128_tile(qx: &[i16], sx: &[f32], q: &[i8], s: &[f32], bias: &[f32], o
             let zero = i32x4_splat(0);
             let mut dot = [zero; 4];
             let end = xp.add(G);
-            // Two k pairs per iteration (G is even in pairs): half the loop's own instructions.
+            // Two k pairs per iteration (G is a multiple of 4): half the loop's own instructions.
             while xp < end {
                 let x2 = v128_load32_splat(xp as *const u32);
                 dot[0] = i32x4_add(dot[0], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp), x2));

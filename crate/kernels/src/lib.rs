@@ -23,7 +23,7 @@ use scalar as active;
 /// Width of a weight panel: the GEMM microkernel computes outputs 8 columns (two f32x4) at a time.
 pub const NR: usize = 8;
 /// Int8 weights share one f32 scale per group of this many consecutive `k` of one output column.
-pub const INT8_GROUP: usize = 32;
+pub const INT8_GROUP: usize = 64;
 
 /// How a [`Linear`] keeps its weights in memory. 16-bit and int8 weights stay that size and are
 /// widened to f32 inside the kernels (products and sums are always f32).

@@ -442,16 +442,17 @@ fn int8_products_agree_with_the_twin_on_group_and_tile_tails() {
 }
 
 #[test]
-fn int8_weights_keep_a_scale_per_group_of_32() {
+fn int8_weights_keep_a_scale_per_group() {
     // A column whose first group is large and second small: the small group keeps its precision.
-    let k = 64;
-    let w: Vec<f32> = (0..k).map(|kk| if kk < 32 { 100.0 } else { 0.001 * (kk as f32 - 40.0) }).collect();
+    let (g, k) = (INT8_GROUP, 2 * INT8_GROUP);
+    let w: Vec<f32> = (0..k).map(|kk| if kk < g { 100.0 } else { 0.001 * (kk as f32 - g as f32 - 12.0) }).collect();
+    let small_max = w[g..].iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let layer = Linear::from_stored(StoredMatrix::F32(w.clone()), Layout::OutIn, k, 1, None, Some(Storage::Int8));
     for (kk, &v) in w.iter().enumerate() {
-        let step = if kk < 32 { 100.0 / 127.0 } else { 0.024 / 127.0 };
+        let step = if kk < g { 100.0 / 127.0 } else { small_max / 127.0 };
         assert!((layer.weight(0, kk) - v).abs() <= step / 2.0 + 1e-9, "k={kk}: {} vs {v}", layer.weight(0, kk));
     }
-    assert_eq!(layer.bytes(), 16 * 64 + 4 * 16 * 2 + 4 * NR, "16 columns of int8 tiles, 2 groups of 16 scales, the bias");
+    assert_eq!(layer.bytes(), 16 * k + 4 * 16 * 2 + 4 * NR, "16 columns of int8 tiles, 2 groups of 16 scales, the bias");
 }
 
 #[test]
