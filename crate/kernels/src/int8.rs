@@ -88,8 +88,10 @@ fn round_even(v: f32) -> f32 {
 
 /// The activation rows quantised per group: `qx: [M][Kp]` int16 (zeros past K) and `sx: [M][Kp/G]`
 /// with `x ≈ qx · sx`, `sx = max|x| / 32767` over the group. A group holding an infinity or a NaN
-/// gets `sx = NaN` (its outputs become NaN, as the f32 product's would be non-finite).
-pub fn quantize_rows(x: &[f32], m: usize, k: usize) -> (Vec<i16>, Vec<f32>) {
+/// gets `sx = NaN` (its outputs become NaN, as the f32 product's would be non-finite). Whole groups
+/// go through `group` ([`quantize_group`] or its SIMD128 twin), the last partial one through
+/// [`quantize_group`].
+pub fn quantize_rows(x: &[f32], m: usize, k: usize, group: impl Fn(&[f32], &mut [i16]) -> f32) -> (Vec<i16>, Vec<f32>) {
     let kp = padded_k(k);
     let groups = kp / G;
     let mut qx = vec![0i16; m * kp];
@@ -99,28 +101,69 @@ pub fn quantize_rows(x: &[f32], m: usize, k: usize) -> (Vec<i16>, Vec<f32>) {
         for g in 0..groups {
             let part = &row[g * G..k.min((g + 1) * G)];
             let dst = &mut qx[i * kp + g * G..][..part.len()];
-            let mut max = 0.0f32;
-            let mut finite = true;
-            for &v in part {
-                finite &= v.is_finite();
-                // A compare, not `f32::max` (a call in wasm: its NaN rule differs from f32.max).
-                let a = v.abs();
-                max = if a > max { a } else { max };
-            }
-            sx[i * groups + g] = if !finite {
-                f32::NAN
-            } else if max == 0.0 {
-                0.0
-            } else {
-                let inv = QX_MAX / max;
-                for (d, &v) in dst.iter_mut().zip(part) {
-                    *d = round_even(v * inv).clamp(-QX_MAX, QX_MAX) as i16;
-                }
-                max / QX_MAX
-            };
+            sx[i * groups + g] = if part.len() == G { group(part, dst) } else { quantize_group(part, dst) };
         }
     }
     (qx, sx)
+}
+
+/// One group: `dst = round(part · 32767 / max|part|)`, returns the scale `max / 32767` (0 for an
+/// all-zero group, NaN for one with a non-finite value, `dst` then left zero).
+pub fn quantize_group(part: &[f32], dst: &mut [i16]) -> f32 {
+    let mut max = 0.0f32;
+    let mut finite = true;
+    for &v in part {
+        finite &= v.is_finite();
+        // A compare, not `f32::max` (a call in wasm: its NaN rule differs from f32.max).
+        let a = v.abs();
+        max = if a > max { a } else { max };
+    }
+    if !finite {
+        return f32::NAN;
+    }
+    if max == 0.0 {
+        return 0.0;
+    }
+    let inv = QX_MAX / max;
+    for (d, &v) in dst.iter_mut().zip(part) {
+        *d = round_even(v * inv).clamp(-QX_MAX, QX_MAX) as i16;
+    }
+    max / QX_MAX
+}
+
+/// [`quantize_group`] on a whole group in SIMD128: the same max (order does not matter to a
+/// max), the same finiteness test, and `nearest(v · inv)` is the scalar `round_even` for
+/// `|v · inv| <= 2^22`: the same integers.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn quantize_group_simd128(part: &[f32], dst: &mut [i16]) -> f32 {
+    use core::arch::wasm32::*;
+    assert!(part.len() == G && dst.len() == G);
+    // SAFETY: every access is at `c + 8 <= G`, the length of both slices (the assert).
+    unsafe {
+        let (src, out) = (part.as_ptr(), dst.as_mut_ptr());
+        let ld = |c: usize| v128_load(src.add(c) as *const v128);
+        let (mut max4, mut finite) = (f32x4_splat(0.0), i32x4_splat(-1));
+        for c in (0..G).step_by(4) {
+            let a = f32x4_abs(ld(c));
+            finite = v128_and(finite, f32x4_lt(a, f32x4_splat(f32::INFINITY)));
+            max4 = f32x4_pmax(max4, a);
+        }
+        if !i32x4_all_true(finite) {
+            return f32::NAN;
+        }
+        let lanes = [f32x4_extract_lane::<0>(max4), f32x4_extract_lane::<1>(max4), f32x4_extract_lane::<2>(max4), f32x4_extract_lane::<3>(max4)];
+        let max = lanes.into_iter().fold(0.0f32, |m, a| if a > m { a } else { m });
+        if max == 0.0 {
+            return 0.0;
+        }
+        let inv = f32x4_splat(QX_MAX / max);
+        let (lo, hi) = (f32x4_splat(-QX_MAX), f32x4_splat(QX_MAX));
+        let quantise = |v: v128| i32x4_trunc_sat_f32x4(f32x4_pmax(lo, f32x4_pmin(hi, f32x4_nearest(f32x4_mul(v, inv)))));
+        for c in (0..G).step_by(8) {
+            v128_store(out.add(c) as *mut v128, i16x8_narrow_i32x4(quantise(ld(c)), quantise(ld(c + 4))));
+        }
+        max / QX_MAX
+    }
 }
 
 /// One row against one tile: `out[col..col+16] = bias + Σ_g f32(idot_g) · (sw_g · sx_g)`.
@@ -211,11 +254,22 @@ pub fn simd128_tile(qx: &[i16], sx: &[f32], q: &[i8], s: &[f32], bias: &[f32], o
 const BLOCK_BYTES: usize = 128 << 10;
 
 /// `out[M][N] = x[M][K] · W + bias` on packed int8 weights, with `tile` ([`scalar_tile`] or
-/// [`simd128_tile`]) doing one row x one tile. `bias: [N]` or longer. Tiles are taken a block at a
+/// [`simd128_tile`]) doing one row x one tile and `group` ([`quantize_group`] or
+/// [`quantize_group_simd128`]) quantising a whole group of activations. `bias: [N]` or longer. Tiles are taken a block at a
 /// time and every row passes over the block: the weights come from memory once whatever M is.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub fn gemm(x: &[f32], m: usize, k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &mut [f32], tile: impl Fn(&[i16], &[f32], &[i8], &[f32], &[f32], &mut [f32], usize)) {
+pub fn gemm(
+    x: &[f32],
+    m: usize,
+    k: usize,
+    w: Int8Ref,
+    n: usize,
+    bias: &[f32],
+    out: &mut [f32],
+    tile: impl Fn(&[i16], &[f32], &[i8], &[f32], &[f32], &mut [f32], usize),
+    group: impl Fn(&[f32], &mut [i16]) -> f32,
+) {
     assert!(x.len() >= m * k && bias.len() >= n && out.len() >= m * n && w.len_ok(k, n), "int8 product: operands shorter than their shapes");
     if m == 0 || n == 0 {
         return;
@@ -223,7 +277,7 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: Int8Ref, n: usize, bias: &[f32], o
     let kp = padded_k(k);
     let groups = kp / G;
     let tiles = n.div_ceil(TILE);
-    let (qx, sx) = quantize_rows(x, m, k);
+    let (qx, sx) = quantize_rows(x, m, k, group);
     let per_block = (BLOCK_BYTES / (kp * TILE).max(1)).max(1);
     for t0 in (0..tiles).step_by(per_block) {
         for i in 0..m {
@@ -250,6 +304,6 @@ pub mod avx2 {
     #[inline(never)]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn gemm(x: &[f32], m: usize, k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &mut [f32]) {
-        super::gemm(x, m, k, w, n, bias, out, scalar_tile)
+        super::gemm(x, m, k, w, n, bias, out, scalar_tile, quantize_group)
     }
 }

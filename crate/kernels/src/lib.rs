@@ -477,9 +477,9 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
             return unsafe { int8::avx2::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out) };
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        return int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::simd128_tile);
+        return int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::simd128_tile, int8::quantize_group_simd128);
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-        return int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile);
+        return int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile, int8::quantize_group);
     }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {

@@ -186,7 +186,7 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
                 PanelRef::F32(w) => gemv(&SrcF32 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
                 PanelRef::BF16(w) => gemv(&SrcHalf::<false>::new(w, k, n), x, m, k, n, bias, out),
                 PanelRef::F16(w) => gemv(&SrcHalf::<true>::new(w, k, n), x, m, k, n, bias, out),
-                PanelRef::Int8 { q, scales } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q, scales }, n, bias, out, super::int8::simd128_tile),
+                PanelRef::Int8 { q, scales } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q, scales }, n, bias, out, super::int8::simd128_tile, super::int8::quantize_group_simd128),
             }
             return;
         }
@@ -194,7 +194,7 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
             PanelRef::F32(w) => prefill(None::<&SrcF32>, w.as_ptr(), x, m, k, n, bias, out),
             PanelRef::BF16(w) => prefill(Some(&SrcHalf::<false>::new(w, k, n)), core::ptr::null(), x, m, k, n, bias, out),
             PanelRef::F16(w) => prefill(Some(&SrcHalf::<true>::new(w, k, n)), core::ptr::null(), x, m, k, n, bias, out),
-            PanelRef::Int8 { q, scales } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q, scales }, n, bias, out, super::int8::simd128_tile),
+            PanelRef::Int8 { q, scales } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q, scales }, n, bias, out, super::int8::simd128_tile, super::int8::quantize_group_simd128),
         }
     }
 }
