@@ -10,19 +10,24 @@
 //   node scripts/bundle-offline.mjs --no-single           # only the folder
 //
 // Needs the wasm build (scripts/build-wasm.sh). Models: every folder of models/ (or --models DIR) that holds
-// a config.json; only the files a model needs are copied. Nothing here downloads anything.
+// a config.json; only the files a model needs are copied. The real GPT-2 and BERT uncased tokenizers come along
+// when models/tokenizers/ holds them (node scripts/make-real-tokenizers.mjs writes them), with their LICENSE.md;
+// the output says which are missing. Nothing here downloads anything.
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CSP, USER_MODEL_SOURCES, listModels } from './serve.mjs';
+import { CSP, USER_MODEL_SOURCES } from './serve.mjs';
+import { listModels, listTokenizers, missingTokenizersNote } from './model-index.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WWW = path.join(ROOT, 'www');
 const PKG = path.join(ROOT, 'pkg');
 const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json',
   'generation_config.json'];
+// A real tokenizer's folder: what the worker loads, its title (README.md) and its credits (LICENSE.md).
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'README.md', 'LICENSE.md'];
 // Page files that are not part of the offline copy (types are for developers).
 const SKIP = new Set(['glassbox.d.ts']);
 // The page's entry modules, in the order the single file runs them.
@@ -103,6 +108,20 @@ async function collectModels(modelsDir) {
   });
 }
 
+/**
+ * The real tokenizers under `modelsDir/tokenizers/` as scripts/serve.mjs lists them (`{ name, path, title, files }`,
+ * `files` what is copied), each with its `dir`; and `missing`, a line saying which known ones are absent and how to
+ * make them (null when none is).
+ */
+async function collectTokenizers(modelsDir) {
+  const found = await listTokenizers(modelsDir);
+  const list = found.map((t) => ({ ...t, dir: path.join(modelsDir, 'tokenizers', t.name), files: t.files.filter((f) => TOKENIZER_FILES.includes(f)) }));
+  return { list, missing: missingTokenizersNote(found, modelsDir) };
+}
+
+/** What index.json says of a real tokenizer: the shape scripts/serve.mjs gives it. */
+const tokenizerEntry = ({ name, path: where, title, files }) => ({ name, path: where, title, files });
+
 // ---- the folder -----------------------------------------------------------------------------------
 
 /**
@@ -117,7 +136,7 @@ export const HOSTING_FILES = {
     + 'AddType application/wasm .wasm\nAddType text/javascript .js\n',
 };
 
-function writeFolder(out, models) {
+function writeFolder(out, models, tokenizers) {
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   const pageFiles = walk(WWW).filter((f) => !SKIP.has(f));
@@ -140,9 +159,14 @@ function writeFolder(out, models) {
     fs.mkdirSync(path.join(out, 'models', m.name), { recursive: true });
     for (const f of m.files) fs.copyFileSync(path.join(m.dir, f), path.join(out, 'models', m.name, f));
   }
+  for (const t of tokenizers) {
+    fs.mkdirSync(path.join(out, 'models/tokenizers', t.name), { recursive: true });
+    for (const f of t.files) fs.copyFileSync(path.join(t.dir, f), path.join(out, 'models/tokenizers', t.name, f));
+  }
   // As scripts/serve.mjs lists them; `files` lets the page request only the files that exist.
   const index = models.map(({ name, kind, modelType, title, files }) => ({ name, path: `models/${name}/`, kind, modelType, title, extra: false, files }));
-  fs.writeFileSync(path.join(out, 'models/index.json'), `${JSON.stringify({ models: index }, null, 2)}\n`);
+  fs.writeFileSync(path.join(out, 'models/index.json'),
+    `${JSON.stringify({ models: index, tokenizers: tokenizers.map(tokenizerEntry) }, null, 2)}\n`);
 
   // Hosting for pages on other origins (the widgets' script tag from a blog): static hosts read these.
   for (const [name, text] of Object.entries(HOSTING_FILES)) fs.writeFileSync(path.join(out, name), text);
@@ -158,7 +182,8 @@ function writeFolder(out, models) {
   sw = sw.replace(/const SHELL = \[[\s\S]*?\]\.map\(/, `const SHELL = ${JSON.stringify(shell)}.map(`);
   if (!sw.includes(`"pkg/glassbox_bg.wasm"`)) die('www/sw.js: the SHELL list could not be replaced; update scripts/bundle-offline.mjs');
   fs.writeFileSync(path.join(out, 'sw.js'), sw);
-  return { files: walk(out).length, version };
+  const files = walk(out);
+  return { files: files.length, bytes: files.reduce((n, f) => n + fs.statSync(path.join(out, f)).size, 0), version };
 }
 
 // ---- the single file ------------------------------------------------------------------------------
@@ -229,6 +254,19 @@ function __gb_modelFiles(url) {
   for (const [name, b64] of Object.entries(files)) out[name] = __gb_bytes(b64).buffer;
   return out;
 }
+/** The inlined files of the real tokenizer whose folder URL is \`url\` (…/models/tokenizers/<name>/), or null. */
+function __gb_tokenizerFiles(url) {
+  const m = /\\/models\\/tokenizers\\/([^/]+)\\/?$/.exec(String(url ?? ''));
+  return (m && __gb_data.tokenizers[decodeURIComponent(m[1])]) || null;
+}
+/** A real tokenizer's licence, as a link the reader can open: a blob: URL of the inlined LICENSE.md (made once). */
+const __gb_licenses = new Map();
+function __gb_licenseUrl(name) {
+  const b64 = __gb_data.tokenizers[name]?.['LICENSE.md'];
+  if (!b64) return undefined;
+  if (!__gb_licenses.has(name)) __gb_licenses.set(name, URL.createObjectURL(new Blob([__gb_bytes(b64)], { type: 'text/plain; charset=utf-8' })));
+  return __gb_licenses.get(name);
+}
 {
   const { Glassbox } = ${moduleVar('glassbox.js')};
   const create = Glassbox.create.bind(Glassbox);
@@ -240,19 +278,35 @@ function __gb_modelFiles(url) {
     const files = source && typeof source.baseUrl === 'string' ? __gb_modelFiles(new URL(source.baseUrl, document.baseURI).pathname) : null;
     return loadModel.call(this, files ? { files } : source, opts);
   };
-  // A file:// page cannot fetch its neighbours: the model list is answered from the inlined data.
+  // The real tokenizers (models/tokenizers/<name>/) are inlined too: their files go to the worker as Blobs.
+  const loadTokenizer = Glassbox.prototype.loadTokenizer;
+  Glassbox.prototype.loadTokenizer = function (source, opts) {
+    const inlined = source && typeof source.baseUrl === 'string' ? __gb_tokenizerFiles(new URL(source.baseUrl, document.baseURI).pathname) : null;
+    const files = inlined && Object.fromEntries(Object.entries(inlined).filter(([name]) => name.endsWith('.json'))
+      .map(([name, b64]) => [name, new Blob([__gb_bytes(b64)])]));
+    return loadTokenizer.call(this, files ? { files } : source, opts);
+  };
+  // A file:// page cannot fetch its neighbours: the model list (with the real tokenizers, their licences as blob:
+  // links) and the real tokenizers' files are answered from the inlined data.
   const pageFetch = window.fetch.bind(window);
   window.fetch = (input, init) => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? String(input) : input.url, document.baseURI);
     if (url.pathname.endsWith('/models/index.json')) {
-      return Promise.resolve(new Response(JSON.stringify({ models: __gb_data.index }), { headers: { 'Content-Type': 'application/json' } }));
+      const tokenizers = __gb_data.tokenizerIndex.map((t) => ({ ...t, license: __gb_licenseUrl(t.name) }));
+      return Promise.resolve(new Response(JSON.stringify({ models: __gb_data.index, tokenizers }), { headers: { 'Content-Type': 'application/json' } }));
+    }
+    const file = /^(.*\\/models\\/tokenizers\\/[^/]+\\/)([^/]+)$/.exec(url.pathname);
+    const b64 = file && __gb_tokenizerFiles(file[1])?.[decodeURIComponent(file[2])];
+    if (b64) {
+      const type = file[2].endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8';
+      return Promise.resolve(new Response(__gb_bytes(b64), { headers: { 'Content-Type': type } }));
     }
     return pageFetch(input, init);
   };
 }
 `;
 
-function writeSingleFile(file, models) {
+function writeSingleFile(file, models, tokenizers) {
   const mods = bundleModules(SINGLE_FILE_ENTRIES);
   const parts = [];
   for (const m of mods) {
@@ -271,6 +325,10 @@ function writeSingleFile(file, models) {
     index: models.map(({ name, kind, modelType, title, files }) => ({ name, path: `models/${name}/`, kind, modelType, title, files })),
     models: Object.fromEntries(models.map((m) => [m.name,
       Object.fromEntries(m.files.map((f) => [f, fs.readFileSync(path.join(m.dir, f)).toString('base64')]))])),
+    // The real tokenizers: listed as in the folder's index.json, their files (licence included) inlined.
+    tokenizerIndex: tokenizers.map(tokenizerEntry),
+    tokenizers: Object.fromEntries(tokenizers.map((t) => [t.name,
+      Object.fromEntries(t.files.map((f) => [f, fs.readFileSync(path.join(t.dir, f)).toString('base64')]))])),
   };
   // "<" escaped so no "</script>" inside the data or the code can end its script element.
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
@@ -313,9 +371,10 @@ export async function bundleOffline(opts) {
     if (!fs.existsSync(path.join(PKG, f))) die(`pkg/${f} is missing. Build the wasm first: scripts/build-wasm.sh`);
   }
   const models = await collectModels(opts.models);
-  const result = { models: models.map((m) => m.name) };
-  if (opts.out) result.folder = { path: opts.out, ...writeFolder(opts.out, models) };
-  if (opts.single) result.single = { path: opts.single, bytes: writeSingleFile(opts.single, models) };
+  const tokenizers = await collectTokenizers(opts.models);
+  const result = { models: models.map((m) => m.name), tokenizers: tokenizers.list.map((t) => t.name), missingTokenizers: tokenizers.missing };
+  if (opts.out) result.folder = { path: opts.out, ...writeFolder(opts.out, models, tokenizers.list) };
+  if (opts.single) result.single = { path: opts.single, bytes: writeSingleFile(opts.single, models, tokenizers.list) };
   return result;
 }
 
@@ -328,8 +387,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     process.exit(1);
   }
   console.log(`bundle-offline: models: ${r.models.join(', ')}`);
+  console.log(`bundle-offline: real tokenizers: ${r.tokenizers.join(', ') || 'none'}`);
+  if (r.missingTokenizers) console.log(`bundle-offline: note: ${r.missingTokenizers}`);
   if (r.folder) {
-    console.log(`bundle-offline: folder ${path.relative(process.cwd(), r.folder.path) || '.'} (${r.folder.files} files, cache version ${r.folder.version})`);
+    console.log(`bundle-offline: folder ${path.relative(process.cwd(), r.folder.path) || '.'} (${r.folder.files} files, `
+      + `${(r.folder.bytes / 1048576).toFixed(1)} MB, cache version ${r.folder.version})`);
     console.log('  serve it with any static server, e.g.: python3 -m http.server -d ' + path.relative(process.cwd(), r.folder.path));
   }
   if (r.single) console.log(`bundle-offline: single file ${path.relative(process.cwd(), r.single.path)} (${(r.single.bytes / 1048576).toFixed(1)} MB); open it from disk`);

@@ -3,7 +3,9 @@
 //
 //   glassbox          the JS API (`import { Glassbox } from 'glassbox'`), the elements (`import 'glassbox/elements'`),
 //                     their TypeScript declarations, the worker, the views, the stylesheet and the wasm
-//   glassbox-models   optional: the bundled models, each file a `new URL(…, import.meta.url)` so bundlers copy it
+//   glassbox-models   optional: the bundled models, each file a `new URL(…, import.meta.url)` so bundlers copy it,
+//                     and the real GPT-2 and BERT uncased tokenizers (glassbox-models/tokenizers/<name>) when
+//                     models/tokenizers/ holds them (node scripts/make-real-tokenizers.mjs writes them)
 //
 //   node scripts/package.mjs                 # dist/npm/glassbox/, dist/npm/glassbox-models/ and their .tgz (npm pack)
 //   node scripts/package.mjs --out DIR --models DIR --no-pack
@@ -15,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { listModels } from './serve.mjs';
+import { listModels, listTokenizers, missingTokenizersNote } from './model-index.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WWW = path.join(ROOT, 'www');
@@ -25,6 +27,10 @@ const ENTRIES = ['glassbox.js', 'glassbox-widgets.js', 'worker.js'];
 const EXTRA = ['style.css', 'glassbox.d.ts'];
 const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json',
   'generation_config.json'];
+// A real tokenizer's files a page loads (loadTokenizer({ files })), and what travels with them: its credits
+// (LICENSE.md, linked from the widget) and its README.md (in the package only).
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+const TOKENIZER_EXTRAS = ['LICENSE.md', 'README.md'];
 
 function die(message) {
   throw new Error(`package: ${message}`);
@@ -116,6 +122,13 @@ export interface GlassboxWidget extends HTMLElement {
   generated?: { ids: ArrayLike<number>; text: string; stoppedBy?: string };
 }
 
+/** A real tokenizer as the glassbox-models package gives it (glassbox-models/tokenizers/<name>): one URL per file. */
+export interface PackagedTokenizer {
+  name: 'gpt2' | 'bert-base-uncased' | string;
+  title: string | null;
+  files: Record<string, string>;
+}
+
 /** A bundled model as the glassbox-models package lists it: one URL per file. */
 export interface PackagedModel {
   name: string;
@@ -130,6 +143,8 @@ export interface ConfigureOptions {
   modelsBase?: string;
   /** The bundled models as a list (glassbox-models' \`models\`), instead of modelsBase. */
   models?: PackagedModel[];
+  /** The real tokenizers \`<glassbox-tokens tokenizer="…">\` offers (glassbox-models/tokenizers/<name>), instead of modelsBase. */
+  tokenizers?: PackagedTokenizer[];
   /** The stylesheet reused in every shadow root. */
   styleUrl?: string;
   /** The Glassbox page, for the "Open in Glassbox" links (off in the npm package until set; null turns them off). */
@@ -240,6 +255,7 @@ export default {
 };
 `);
   }
+  const tokenizers = await writeTokenizers(dir, modelsDir);
   fs.writeFileSync(path.join(dir, 'fetch-files.js'), `// Written by scripts/package.mjs.
 /** \`{ file name: URL }\` of the model \`name\` as \`{ file name: Blob }\`. */
 export async function fetchFiles(name, files) {
@@ -312,10 +328,13 @@ export default model;
     exports: {
       '.': { types: './index.d.ts', default: './index.js' },
       ...Object.fromEntries(entries.map((m) => [`./${m.name}`, { types: './model.d.ts', default: `./models/${m.name}/index.js` }])),
+      ...(tokenizers.list.length ? { './tokenizers': { types: './tokenizers/index.d.ts', default: './tokenizers/index.js' } } : {}),
+      ...Object.fromEntries(tokenizers.list.map((t) => [`./tokenizers/${t.name}`, { types: './tokenizer.d.ts', default: `./tokenizers/${t.name}/index.js` }])),
       './package.json': './package.json',
     },
     types: './index.d.ts',
-    files: ['index.js', 'index.d.ts', 'model.d.ts', 'fetch-files.js', 'models/', 'README.md'],
+    files: ['index.js', 'index.d.ts', 'model.d.ts', 'fetch-files.js', 'models/', 'README.md',
+      ...(tokenizers.list.length ? ['tokenizer.d.ts', 'tokenizers/'] : [])],
     sideEffects: false,
   });
   fs.writeFileSync(path.join(dir, 'README.md'), `# glassbox-models ${version}
@@ -338,8 +357,89 @@ const model = await gb.loadModel({ files: await gpt2.blobs() });   // or modelFi
 \`\`\`
 
 Each model folder keeps its licence and training notes in the Glassbox repository (\`models/<name>/README.md\`).
+${tokenizers.list.length ? `
+## The real tokenizers
+
+${tokenizers.list.map((t) => `\`glassbox-models/tokenizers/${t.name}\` (${t.title ?? t.name})`).join(' and ')}: the same text cut by a
+full-size vocabulary beside a bundled model's small one. Each folder holds its \`LICENSE.md\` (whose vocabulary it is,
+under which licence); the widget links to it.
+
+\`\`\`js
+import { configure } from 'glassbox/elements';
+import gpt2Tokenizer from 'glassbox-models/tokenizers/gpt2';   // only its files are copied
+configure({ tokenizers: [gpt2Tokenizer] });   // <glassbox-tokens model="…" tokenizer="gpt2"> now finds it
+\`\`\`
+
+\`\`\`js
+import { Glassbox } from 'glassbox';
+import gpt2Tokenizer from 'glassbox-models/tokenizers/gpt2';
+const tokenizer = await (await Glassbox.create()).loadTokenizer({ files: await gpt2Tokenizer.blobs() });
+(await tokenizer.tokenize('The quick brown fox')).tokens;   // ['The', 'Ġquick', 'Ġbrown', 'Ġfox']
+\`\`\`
+` : ''}`);
+  return { models: entries.map((m) => m.name), tokenizers: tokenizers.list.map((t) => t.name), missingTokenizers: tokenizers.missing };
+}
+
+/**
+ * The real tokenizers under `modelsDir/tokenizers/` as modules of their own (`glassbox-models/tokenizers/<name>`,
+ * one literal `new URL('./…', import.meta.url)` per file, like the models) and their list
+ * (`glassbox-models/tokenizers`, apart from the package's index so importing the models copies no tokenizer).
+ * `missing`: a line saying which known ones are absent and how to make them (null when none is).
+ */
+async function writeTokenizers(dir, modelsDir) {
+  const found = await listTokenizers(modelsDir);
+  const list = found.map((t) => ({ ...t, files: t.files.filter((f) => TOKENIZER_FILES.includes(f) || TOKENIZER_EXTRAS.includes(f)) }));
+  for (const t of list) {
+    for (const f of t.files) copy(path.join(modelsDir, 'tokenizers', t.name, f), path.join(dir, 'tokenizers', t.name, f));
+    const urls = t.files.filter((f) => f !== 'README.md');   // the README is for people reading the package
+    fs.writeFileSync(path.join(dir, 'tokenizers', t.name, 'index.js'), `// ${t.title ?? t.name}: a real tokenizer, written by scripts/package.mjs.
+// Credits and licence: LICENSE.md beside this file.
+import { fetchFiles } from '../../fetch-files.js';
+
+const files = {
+${urls.map((f) => `  ${JSON.stringify(f)}: new URL(${JSON.stringify(`./${f}`)}, import.meta.url).href,`).join('\n')}
+};
+
+export default {
+  name: ${JSON.stringify(t.name)}, title: ${JSON.stringify(t.title)},
+  files,
+  /** tokenizer.json (and its configs) as Blobs, for Glassbox's loadTokenizer({ files }). */
+  blobs: () => fetchFiles(${JSON.stringify(t.name)}, {
+${urls.filter((f) => TOKENIZER_FILES.includes(f)).map((f) => `    ${JSON.stringify(f)}: files[${JSON.stringify(f)}],`).join('\n')}
+  }),
+};
 `);
-  return { models: entries.map((m) => m.name) };
+  }
+  if (list.length) {
+    fs.writeFileSync(path.join(dir, 'tokenizers', 'index.js'), `// The real tokenizers, as files a bundler copies. Written by scripts/package.mjs.
+//
+//   import { configure } from 'glassbox/elements';
+//   import { tokenizers } from 'glassbox-models/tokenizers';   // all of them (or one: glassbox-models/tokenizers/gpt2)
+//   configure({ tokenizers });                                 // <glassbox-tokens tokenizer="gpt2"> now finds it
+
+${list.map((t, i) => `import t${i} from './${t.name}/index.js';`).join('\n')}
+
+export const tokenizers = [${list.map((_, i) => `t${i}`).join(', ')}];
+`);
+    fs.writeFileSync(path.join(dir, 'tokenizers', 'index.d.ts'), `// Written by scripts/package.mjs.
+import type { PackagedTokenizer } from '../tokenizer.js';
+/** The real tokenizers: ${list.map((t) => t.name).join(', ')}. */
+export declare const tokenizers: PackagedTokenizer[];
+`);
+    fs.writeFileSync(path.join(dir, 'tokenizer.d.ts'), `// One real tokenizer (glassbox-models/tokenizers/<name>). Written by scripts/package.mjs.
+export interface PackagedTokenizer {
+  name: string;
+  title: string | null;
+  /** file name -> URL (tokenizer.json, LICENSE.md) */
+  files: Record<string, string>;
+  /** tokenizer.json (and its configs) as Blobs, for Glassbox's loadTokenizer({ files }). */
+  blobs(): Promise<Record<string, Blob>>;
+}
+declare const tokenizer: PackagedTokenizer;
+export default tokenizer;
+`);
+  }
+  return { list, missing: missingTokenizersNote(found, modelsDir) };
 }
 
 // ---- main -----------------------------------------------------------------------------------------
@@ -378,7 +478,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   const mb = (n) => `${(n / 1048576).toFixed(2)} MB`;
   const rel = (p) => path.relative(process.cwd(), p) || '.';
   console.log(`package: glassbox ${r.version}: ${rel(r.core.dir)} (${r.core.modules} modules; elements ${r.core.elements.join(', ')})`);
-  console.log(`package: glassbox-models ${r.version}: ${rel(r.models.dir)} (${r.models.models.join(', ')})`);
+  console.log(`package: glassbox-models ${r.version}: ${rel(r.models.dir)} (${r.models.models.join(', ')}; `
+    + `real tokenizers: ${r.models.tokenizers.join(', ') || 'none'})`);
+  if (r.models.missingTokenizers) console.log(`package: note: ${r.models.missingTokenizers}`);
   for (const p of [r.core, r.models]) {
     if (p.tarball) console.log(`  ${rel(p.tarball.file)}: ${mb(p.tarball.bytes)} packed, ${mb(p.tarball.unpacked)} unpacked, ${p.tarball.files} files`);
   }

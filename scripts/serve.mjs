@@ -14,9 +14,14 @@
 
 import { createServer } from 'node:http';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { modelsIndex } from './model-index.mjs';
+
+// The listings live in model-index.mjs (the offline bundle and the npm package write the same index); kept
+// exported here for the callers that import them from the server.
+export { listModels, listTokenizers } from './model-index.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -97,91 +102,6 @@ function policyFor(file) {
   return CSP.document;
 }
 
-/// Which architecture family a config.json describes.
-const KIND_OF = {
-  gpt2: 'decoder-only', bert: 'encoder-only', t5: 'encoder-decoder', mt5: 'encoder-decoder', bart: 'encoder-decoder', marian: 'encoder-decoder',
-};
-
-function kindOf(config) {
-  if (config.is_encoder_decoder === true) return 'encoder-decoder';
-  return KIND_OF[String(config.model_type ?? '').toLowerCase()] ?? 'unknown';
-}
-
-/// The first Markdown heading of a README (after any YAML front matter), or null.
-function readmeTitle(text) {
-  const body = text.startsWith('---') ? text.slice(text.indexOf('\n---', 3) + 4) : text;
-  const heading = body.split('\n').find((line) => /^#\s+\S/.test(line));
-  return heading ? heading.replace(/^#\s+/, '').trim() : null;
-}
-
-/**
- * The model folders under `modelsDir` (and `modelsDir/extra`): those holding a config.json.
- * `path` is relative to the page (`models/<name>/`); `files` lists the names in the folder:
- * `loadModel({ baseUrl: path, files })` then requests only files that exist.
- * Exported so the offline bundle (issue 6) can write the same index as a static file.
- */
-export async function listModels(modelsDir, urlPrefix = 'models/') {
-  const found = [];
-  for (const [sub, extra] of [['', false], ['extra', true]]) {
-    let entries;
-    try {
-      entries = await readdir(join(modelsDir, sub), { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      if (!entry.isDirectory() && !entry.isSymbolicLink()) continue;
-      if (!extra && entry.name === 'extra') continue;
-      const folder = join(modelsDir, sub, entry.name);
-      let config;
-      try {
-        config = JSON.parse(await readFile(join(folder, 'config.json'), 'utf8'));
-      } catch {
-        continue;
-      }
-      let title = null;
-      try {
-        title = readmeTitle(await readFile(join(folder, 'README.md'), 'utf8'));
-      } catch { /* no README */ }
-      const files = (await readdir(folder)).filter((f) => !f.startsWith('.')).sort();
-      const rel = sub ? `${sub}/${entry.name}` : entry.name;
-      found.push({
-        name: entry.name,
-        path: `${urlPrefix}${rel.split('/').map(encodeURIComponent).join('/')}/`,
-        kind: kindOf(config),
-        modelType: config.model_type ?? null,
-        title,
-        extra,
-        files,
-      });
-    }
-  }
-  return found;
-}
-
-/**
- * The tokenizer-only folders under `modelsDir/tokenizers` (the real GPT-2 and BERT uncased tokenizers that
- * scripts/make-real-tokenizers.mjs writes): those holding a tokenizer.json, as `{ name, path, title, files }`
- * for `loadTokenizer({ baseUrl: path, files })`.
- */
-export async function listTokenizers(modelsDir, urlPrefix = 'models/') {
-  const found = [];
-  let entries;
-  try {
-    entries = await readdir(join(modelsDir, 'tokenizers'), { withFileTypes: true });
-  } catch {
-    return found;
-  }
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    const folder = join(modelsDir, 'tokenizers', entry.name);
-    const files = entry.isDirectory() ? (await readdir(folder)).filter((f) => !f.startsWith('.')).sort() : [];
-    if (!files.includes('tokenizer.json')) continue;
-    const title = await readFile(join(folder, 'README.md'), 'utf8').then(readmeTitle, () => null);
-    found.push({ name: entry.name, path: `${urlPrefix}tokenizers/${encodeURIComponent(entry.name)}/`, title, files });
-  }
-  return found;
-}
-
 /// Map a URL path onto a file under one of the served folders, or null if it escapes them.
 function locate(urlPath, modelsDir) {
   let path;
@@ -220,7 +140,7 @@ export function createGlassboxServer({ modelsDir = join(ROOT, 'models') } = {}) 
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Only GET and HEAD are served\n');
     const url = new URL(req.url, 'http://127.0.0.1');
     if (url.pathname === '/models/index.json') {
-      const body = JSON.stringify({ models: await listModels(modelsDir), tokenizers: await listTokenizers(modelsDir) }, null, 2);
+      const body = JSON.stringify(await modelsIndex(modelsDir), null, 2);
       return send(200, body, MIME['.json']);
     }
     let file = locate(url.pathname, modelsDir);

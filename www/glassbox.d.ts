@@ -24,8 +24,11 @@ export declare class Glassbox {
   /** The wasm build: crate version and whether its kernels use SIMD128. */
   readonly build: { version: string; simd128: boolean };
   loadModel(source: ModelSource, opts?: LoadOptions): Promise<Model>;
-  /** A tokenizer alone (a folder URL holding tokenizer.json, e.g. models/tokenizers/gpt2/): it can only tokenize. */
-  loadTokenizer(source: { baseUrl: string; files?: string[] }, opts?: { priority?: 'user' | 'background' }): Promise<Tokenizer>;
+  /**
+   * A tokenizer alone: a folder URL holding tokenizer.json (e.g. models/tokenizers/gpt2/), or its files
+   * (`{ files: { 'tokenizer.json': blob } }`, e.g. `await tokenizer.blobs()` of glassbox-models). It can only tokenize.
+   */
+  loadTokenizer(source: { baseUrl: string; files?: string[] } | { files: Record<string, Blob | ArrayBuffer | ArrayBufferView> }, opts?: { priority?: 'user' | 'background' }): Promise<Tokenizer>;
   /** Rasterise an attention map in the worker (crate/src/plot: the pixels of `glassbox plot`). `values` is copied. */
   drawMap(values: Float32Array | ArrayLike<number>, options: MapOptions): Promise<ImageBitmap | RgbaImage>;
   /** The same pixels as RGBA bytes. */

@@ -113,14 +113,21 @@ export class Glassbox {
   /**
    * Load a tokenizer alone from a folder URL holding tokenizer.json (`{ baseUrl, files? }`, `files` as in
    * loadModel), e.g. the real GPT-2 and BERT uncased tokenizers in models/tokenizers/ (/models/index.json lists
-   * them under `tokenizers`). It can only tokenize: see `Tokenizer`. `priority: 'background'` queues the load
-   * behind the user's requests (building a large vocabulary keeps the worker busy for a moment).
+   * them under `tokenizers`), or from its files (`{ files: { 'tokenizer.json': Blob, ... } }`, Blobs or bytes, as
+   * the glassbox-models package and the single-file page give them). It can only tokenize: see `Tokenizer`.
+   * `priority: 'background'` queues the load behind the user's requests (building a large vocabulary keeps the
+   * worker busy for a moment).
    */
   async loadTokenizer(source, { priority } = {}) {
-    if (!source || typeof source.baseUrl !== 'string') {
-      throw new Error('the tokenizer source must be { baseUrl: "models/tokenizers/gpt2/" }. Pass the URL of a folder holding tokenizer.json');
+    let message;
+    if (source && typeof source.baseUrl === 'string') {
+      message = { baseUrl: resolveUrl(source.baseUrl), present: Array.isArray(source.files) ? source.files.map(String) : undefined };
+    } else if (source && source.files && typeof source.files === 'object' && !Array.isArray(source.files)) {
+      message = { files: source.files };   // copied to the worker (a tokenizer is small next to weights)
+    } else {
+      throw new Error('the tokenizer source must be { baseUrl: "models/tokenizers/gpt2/" } or { files: { "tokenizer.json": blob } }. '
+        + 'Pass the URL of a folder holding tokenizer.json, or the file itself');
     }
-    const message = { baseUrl: resolveUrl(source.baseUrl), present: Array.isArray(source.files) ? source.files.map(String) : undefined };
     const loaded = await this._request({ type: 'loadTokenizer', source: message, priority });
     this._reloadable.set(loaded.handle, { type: 'loadTokenizer', source: message, handle: loaded.handle });
     return new Tokenizer(this, loaded.handle, loaded.info);

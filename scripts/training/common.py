@@ -15,6 +15,20 @@ DATA = ROOT / "data"
 MODELS = ROOT / "models"
 
 
+# Function words: what a fill-mask test leaves unmasked when it asks for content words.
+FUNCTION_WORDS = set("""
+a an the this that these those some any each every no all both either neither such what which who whom whose
+i me my mine you your yours he him his she her hers it its we us our ours they them their theirs one ones
+myself yourself himself herself itself ourselves themselves there here
+and or but nor so yet for if then than because while although though as when where whether until unless since
+of to in on at by with from into onto upon about above below over under between among through during before
+after against without within along across behind beyond toward towards around off out up down near
+is am are was were be been being have has had having do does did doing will would shall should can could may
+might must ought not also very too just only even still more most much many few less least other another same
+own s t don now how why let
+""".split())
+
+
 def setup(seed):
     """One thread (the machine is shared), fixed seeds, deterministic kernels."""
     torch.set_num_threads(int(os.environ.get("GLASSBOX_THREADS", "1")))
@@ -53,10 +67,18 @@ def save_folder(model, hf_tokenizer, out_dir, special_tokens_map):
     model.float()
     (out_dir / "generation_config.json").unlink(missing_ok=True)
     hf_tokenizer.save_pretrained(out_dir)
+    compact_json(out_dir / "tokenizer.json")
     # transformers 5 no longer writes special_tokens_map.json; older readers (and Glassbox) use it.
     (out_dir / "special_tokens_map.json").write_text(json.dumps(special_tokens_map, indent=2) + "\n")
     for extra in ["chat_template.jinja"]:
         (out_dir / extra).unlink(missing_ok=True)
+
+
+def compact_json(path):
+    """Rewrite a JSON file without indentation: the same content, about half the bytes for a
+    tokenizer.json (its merges are written one piece per line)."""
+    path = Path(path)
+    path.write_text(json.dumps(json.loads(path.read_text()), ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def load_f16(model_class, out_dir):

@@ -11,6 +11,7 @@ a smoothed bigram baseline on exactly those sentences).
 
 import collections
 import math
+import os
 import shutil
 
 import torch
@@ -21,17 +22,26 @@ from common import DATA, MODELS, Clock, folder_size_mb, load_f16, log, python_ve
 
 SEED = 11
 OUT = MODELS / "glassbox-gpt2"
-VOCAB_SIZE = 4096
+# 16,000 pieces keep about 95% of everyday English words whole (animals, colours, food, places,
+# story verbs; tests/fixtures/words/everyday.txt) and 86% of a second list written afterwards
+# (everyday-more.txt); 12,000 kept only 77% of that one. The f16 weights stay under 6 MB.
+VOCAB_SIZE = 16000
 EOT = "<|endoftext|>"
 CONTEXT = 128
 # Compute is the limit (one shared core), so small batches: more updates per token seen.
 BATCH = 8
 LR = 2e-3
 WARMUP = 200
-MAX_STEPS = 3300  # the learning rate decays linearly to this step
-MAX_MINUTES = 21
+MAX_STEPS = int(os.environ.get("GLASSBOX_GPT2_STEPS", "7000"))  # the learning rate decays linearly to this step
+MAX_MINUTES = float(os.environ.get("GLASSBOX_GPT2_MINUTES", "95"))
 N_HELDOUT = 120  # sentences committed for the Rust test (kept small for debug builds)
-PROMPTS = ["The computer", "A hacker is", "I went to the", "The cat", "Once upon a time", "It is"]
+PROMPTS = ["The computer", "A hacker is", "I went to the", "The cat", "Once upon a time", "It is",
+           "The president said", "My favourite colour is", "The old man walked", "Water is"]
+# Induction heads (attend to the token after an earlier occurrence of the current one, then copy
+# it) form late in natural text, long after a one-core budget. So one row of each batch (1 in 8)
+# is a repeated span instead: half the time a span of the corpus, half the time random whole-word
+# tokens (whose first copy is unpredictable, so it carries no loss). Repeats are where the circuit
+# pays off, so it forms within the budget; the model card says so.
 
 
 def read_lines(name):
@@ -54,6 +64,22 @@ def stream(sentences, tok):
         ids.append(0)
         ids.extend(tok.encode(s).ids)
     return torch.tensor(ids)
+
+
+def repeated_row(data, word_ids, gen):
+    """`[EOT] span span span ...` cut to CONTEXT, with labels (-100 where nothing can be predicted)."""
+    n = int(torch.randint(8, 33, (1,), generator=gen))
+    if torch.rand(1, generator=gen).item() < 0.5:
+        start = int(torch.randint(0, len(data) - n, (1,), generator=gen))
+        span, learn_first = data[start:start + n], True
+    else:
+        span, learn_first = word_ids[torch.randint(0, len(word_ids), (n,), generator=gen)], False
+    reps = (CONTEXT - 1) // n + 1
+    x = torch.cat([torch.zeros(1, dtype=torch.long), span.repeat(reps)])[:CONTEXT]
+    labels = x.clone()
+    if not learn_first:
+        labels[:n + 1] = -100  # the first copy is random: nothing to learn there
+    return x, labels
 
 
 def bigram_baseline(train_ids, heldout_seqs, V):
@@ -88,6 +114,28 @@ def heldout_ce(model, seqs):
     return nll / count
 
 
+@torch.no_grad()
+def nats_per_char(model, tok, sentences):
+    """Held-out negative log-likelihood per character: unlike nats per token, comparable between
+    models with different vocabularies (each sentence after <|endoftext|>, as in training)."""
+    nll, chars = 0.0, 0
+    for s in sentences:
+        x = torch.tensor([[0] + tok.encode(s).ids])
+        logits = model(x).logits[0, :-1]
+        nll += torch.nn.functional.cross_entropy(logits, x[0, 1:], reduction="sum").item()
+        chars += len(s)
+    return nll / chars
+
+
+def previous_model_figure(sentences):
+    """nats/char of the model in OUT before this run replaces it (None if there is none)."""
+    if not (OUT / "model.safetensors").exists():
+        return None
+    from tokenizers import Tokenizer
+    previous = load_f16(GPT2LMHeadModel, OUT)
+    return nats_per_char(previous, Tokenizer.from_file(str(OUT / "tokenizer.json")), sentences)
+
+
 def main():
     setup(SEED)
     require_corpus("english/train.txt")
@@ -113,6 +161,8 @@ def main():
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / WARMUP) * max(0.05, 1 - s / MAX_STEPS))
     gen = torch.Generator().manual_seed(SEED)
     n_windows = (len(data) - 1) // CONTEXT
+    vocab = tok.get_vocab()
+    word_ids = torch.tensor(sorted(i for t, i in vocab.items() if t.startswith("\u0120") and t[1:].isalpha() and len(t) > 2))
     step, run = 0, None
     while step < MAX_STEPS and clock.minutes() < MAX_MINUTES:
         # One epoch: non-overlapping windows at a random offset, in random order.
@@ -121,8 +171,10 @@ def main():
         for i in range(0, len(order) - BATCH + 1, BATCH):
             starts = offset + order[i:i + BATCH] * CONTEXT
             x = torch.stack([data[s:s + CONTEXT] for s in starts.tolist()])
+            labels = x.clone()
+            x[0], labels[0] = repeated_row(data, word_ids, gen)
             model.train()
-            loss = model(x, labels=x).loss
+            loss = model(x, labels=labels).loss
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -137,19 +189,22 @@ def main():
     train_minutes = clock.minutes()
     model.eval()
 
+    previous_per_char = previous_model_figure(held)
     if OUT.exists():
         shutil.rmtree(OUT)
     save_folder(model, hf_tok, OUT, {"bos_token": EOT, "eos_token": EOT, "unk_token": EOT})
     f16 = load_f16(GPT2LMHeadModel, OUT)
     ce = heldout_ce(f16, held_seqs)
+    per_char = nats_per_char(f16, tok, held)
+    log(f"f16 held-out {per_char:.3f} nats/char; the previous model in {OUT}: {previous_per_char}")
     bigram_ce, lam = bigram_baseline(data, held_seqs, tok.get_vocab_size())
     log(f"f16 held-out cross-entropy {ce:.3f} nats/token; bigram baseline {bigram_ce:.3f} (lambda {lam})")
     samples = []
     torch.manual_seed(SEED)
     for p in PROMPTS:
         ids = torch.tensor([tok.encode(p).ids])
-        greedy = f16.generate(ids, max_new_tokens=24, do_sample=False, pad_token_id=0, eos_token_id=0)
-        sampled = f16.generate(ids, max_new_tokens=24, do_sample=True, top_k=40, temperature=0.8, pad_token_id=0, eos_token_id=0)
+        greedy = f16.generate(ids, max_new_tokens=40, do_sample=False, pad_token_id=0, eos_token_id=0)
+        sampled = f16.generate(ids, max_new_tokens=40, do_sample=True, top_k=40, temperature=0.8, pad_token_id=0, eos_token_id=0)
         samples.append({"prompt": p, "greedy": tok.decode(greedy[0].tolist()), "top_k_40_t_0.8": tok.decode(sampled[0].tolist())})
         log(f"  {samples[-1]}")
     (OUT / "heldout.txt").write_text("\n".join(held) + "\n")
@@ -157,6 +212,7 @@ def main():
         "seed": SEED, "parameters": n_params, "vocab_size": tok.get_vocab_size(), "train_tokens": len(data),
         "steps": step, "batch": BATCH, "context": CONTEXT, "train_minutes": round(train_minutes, 1),
         "heldout_sentences": len(held), "heldout_ce_f16": ce, "bigram_baseline_ce": bigram_ce, "bigram_lambda": lam,
+        "heldout_nats_per_char_f16": per_char, "previous_model_nats_per_char": previous_per_char,
         "size_mb": round(folder_size_mb(OUT), 2), "versions": python_versions(), "samples": samples,
     })
     log(f"saved {OUT} ({folder_size_mb(OUT):.2f} MB) in {clock.minutes():.1f} min")

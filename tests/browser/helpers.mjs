@@ -565,3 +565,34 @@ export async function axeViolations(target, include = null) {
     };
   }, { include, tags: AXE_TAGS });
 }
+
+// ---- the real tokenizers beside the model's (the text section's "Cut the same text with") ----------------
+
+/** One column of the page's comparison: its chips' decoded labels, their raw tokens and its count line. */
+export async function realTokenizerColumn(page, name) {
+  return page.$eval(`#real-tokenizers .tokenizer-column[data-name="${name}"]`, (col) => ({
+    labels: [...col.querySelectorAll('.chip .piece')].map((p) => p.textContent),
+    tokens: [...col.querySelectorAll('.chip')].map((c) => JSON.parse(c.title.split(' · ')[0])),
+    total: col.querySelector('.token-total').textContent,
+  }));
+}
+
+/**
+ * Type `text` into the page, choose the real tokenizer `name` as a reader would, and wait until its column holds
+ * `nChips` chips and the model's own column shows the same text (its count agrees with the section's). Resolves to
+ * realTokenizerColumn(page, name).
+ */
+export async function cutWithRealTokenizer(page, name, text, nChips, timeout = 120000) {
+  await page.fill('#text-input', text);
+  await page.check(`#real-tokenizers input[value="${name}"]`);
+  // The column, or the message saying why the tokenizer could not be used (failing at once, with that message).
+  await page.waitForFunction((n) => document.querySelector(`#real-tokenizers .tokenizer-column[data-name="${n}"], #real-tokenizers .error`),
+    name, { timeout });
+  const error = await page.$eval('#real-tokenizers', (e) => e.querySelector('.error')?.textContent ?? null);
+  assert.equal(error, null, `the ${name} tokenizer could not be used`);
+  await page.waitForFunction(([n, count]) => document.querySelectorAll(`#real-tokenizers .tokenizer-column[data-name="${n}"] .chip`).length === count
+    && document.querySelector('#real-tokenizers .tokenizer-column[data-name="own"]')
+    && document.querySelector('#token-count').textContent.startsWith(
+      document.querySelector('#real-tokenizers .tokenizer-column[data-name="own"] .token-total').textContent), [name, nChips], { timeout });
+  return realTokenizerColumn(page, name);
+}

@@ -1,7 +1,8 @@
 // Offline, as a teacher would use it: the static folder from scripts/bundle-offline.mjs on a plain static
 // server under a sub-path with every other request blocked; the single HTML file opened from disk with no
 // network at all; and the service worker serving a visited page after the server is gone, with the old cache
-// version removed on upgrade.
+// version removed on upgrade. Both carry the real GPT-2 and BERT uncased tokenizers (models/tokenizers/, written
+// by scripts/setup.sh; a missing folder fails) and cut the fox sentence with GPT-2's.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,11 +12,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  launchBrowser, newWatchedPage, modelsUnderTest, ensureArtifacts, canvasInk, assertGenerated, eosIds,
+  launchBrowser, newWatchedPage, modelsUnderTest, ensureArtifacts, canvasInk, assertGenerated, eosIds, cutWithRealTokenizer, ROOT,
 } from './helpers.mjs';
 import { bundleOffline } from '../../scripts/bundle-offline.mjs';
+import { listTokenizers } from '../../scripts/serve.mjs';
 
 const WAIT = { timeout: 120000 };
+const REAL = path.join(ROOT, 'models', 'tokenizers');
+const FOX = 'The quick brown fox jumps over the lazy dog';
+const FOX_WORDS = FOX.split(' ');
 const MOUNT = '/class/room/';   // the folder is served under a sub-path: nothing may assume it sits at /
 const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -46,15 +51,24 @@ function staticServer(dir) {
 }
 
 before(async () => {
+  for (const name of ['gpt2', 'bert-base-uncased']) {
+    assert.ok(fs.existsSync(path.join(REAL, name, 'tokenizer.json')),
+      `models/tokenizers/${name} is missing. Run scripts/setup.sh --minilm (it runs scripts/make-real-tokenizers.mjs)`);
+  }
   setup.models = await modelsUnderTest();
+  // The real tokenizers beside the models under test, where the bundler looks for them (a link: nothing is copied).
+  fs.symlinkSync(REAL, path.join(setup.models.root, 'tokenizers'), 'dir');
   setup.decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
   setup.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-offline-'));
   setup.folder = path.join(setup.tmp, 'glassbox');
   setup.single = path.join(setup.tmp, 'glassbox.html');
   const r = await bundleOffline({ out: setup.folder, single: setup.single, models: setup.models.root });
   assert.ok(r.folder.files > 20 && r.single.bytes > 100000, JSON.stringify(r));
+  assert.deepEqual(r.tokenizers, ['bert-base-uncased', 'gpt2']);
+  assert.equal(r.missingTokenizers, null);
   setup.version = r.folder.version;
   setup.nModels = r.models.length;
+  setup.nTokenizers = r.tokenizers.length;
   setup.browser = await launchBrowser();
   setup.artifacts = ensureArtifacts();
 });
@@ -94,6 +108,22 @@ async function openPage(page, url) {
   });
 }
 
+/**
+ * The text section's "Cut the same text with" GPT-2: the fox sentence as nine whole-word chips (·quick ·brown ·fox),
+ * credited. Resolves to the address of its "Credits and licence" link.
+ */
+async function assertRealGpt2Cut(page) {
+  const gpt2 = await cutWithRealTokenizer(page, 'gpt2', FOX, FOX_WORDS.length);
+  assert.deepEqual(gpt2.labels, FOX_WORDS.map((w, i) => (i === 0 ? w : `·${w}`)));
+  assert.equal(gpt2.total, `${FOX_WORDS.length} tokens`);
+  const credit = await page.$eval('#real-tokenizers .tokenizer-credit', (e) => ({ text: e.textContent, href: e.querySelector('a')?.href }));
+  assert.match(credit.text, /OpenAI’s GPT-2 \(Modified MIT License\)/);
+  return credit.href;
+}
+
+/** GPT-2's licence file (it names OpenAI's copyright). */
+const GPT2_LICENCE = /Software Copyright \(c\) 2019 OpenAI/;
+
 const LINK = () => `#model=${setup.decoder.name}&text=The+teacher+pulled+the+cable&view=generate&max-tokens=5&generate=1`;
 
 describe('offline', () => {
@@ -110,6 +140,13 @@ describe('offline', () => {
       assert.ok(shown.mapCells > 0, 'the attention map was drawn');
       const ink = await canvasInk(page, '#heatmap canvas.heatmap-canvas');
       assert.ok(ink.colours > 3);
+      // The real tokenizers: the folder's static index lists them exactly as the development server does, and
+      // the page cuts the same text with GPT-2's, its licence beside it in the folder.
+      const index = await page.evaluate(() => fetch('models/index.json').then((res) => res.json()));
+      assert.deepEqual(index.tokenizers, await listTokenizers(setup.models.root));
+      const licence = await assertRealGpt2Cut(page);
+      assert.equal(licence, `${server.url}models/tokenizers/gpt2/LICENSE.md`);
+      assert.match(await page.evaluate((href) => fetch(href).then((res) => res.text()), licence), GPT2_LICENCE);
       // The widgets and the iframe embed page from the same folder.
       await page.goto(`${server.url}embed.html#model=${setup.decoder.name}&text=Offline+widgets&view=tokens`);
       await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
@@ -136,6 +173,12 @@ describe('offline', () => {
       assert.equal(shown.error, '');
       assert.equal(shown.model, 'gpt2');
       assertGenerated(shown.ids, 5, eosIds(setup.decoder.dir));
+      // The real tokenizers are inside the file too (the licence link: a blob: page of the inlined LICENSE.md,
+      // opened at the end of this test).
+      assert.match(await assertRealGpt2Cut(page), /^blob:/);
+      await page.check('#real-tokenizers input[value="bert-base-uncased"]');
+      await page.waitForFunction(() => [...document.querySelectorAll('#real-tokenizers .tokenizer-column[data-name="bert-base-uncased"] .chip .piece')]
+        .map((p) => p.textContent).join(' ') === '[CLS] the quick brown fox jumps over the lazy dog [SEP]', null, WAIT);
       // Every bundled model is inside the file.
       const n = await page.$$eval('#model-select option', (o) => o.length);
       assert.equal(n, setup.models.models.length);
@@ -146,6 +189,11 @@ describe('offline', () => {
       await page.click('#run-button');
       await page.waitForFunction(() => !document.querySelector('#heatmap').hidden && document.querySelector('#heatmap').dataset.kind === 'encoder', null, WAIT);
       await page.screenshot({ path: path.join(setup.artifacts, 'offline-single-file.png') });
+      // A reader follows GPT-2's "Credits and licence" link (the page's policy lets it fetch no blob:, so click it).
+      await page.check('#real-tokenizers input[value="gpt2"]');
+      await page.waitForFunction(() => /OpenAI/.test(document.querySelector('#real-tokenizers .tokenizer-credit')?.textContent), null, WAIT);
+      await Promise.all([page.waitForURL(/^blob:/, WAIT), page.click('#real-tokenizers .tokenizer-credit a')]);
+      assert.match(await page.textContent('body'), GPT2_LICENCE);
       assert.deepEqual(blocked, [], 'nothing tried to reach the network');
       assert.deepEqual(watch.errors, []);
     } finally {
@@ -163,11 +211,19 @@ describe('offline', () => {
       await page.waitForFunction(async () => (await navigator.serviceWorker.ready).active?.state === 'activated', null, WAIT);
       await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, WAIT);
       assert.deepEqual(await cacheNames(), [`glassbox-${setup.version}`]);
+      // The install cached the real tokenizers the index lists, with their licences.
+      const cached = await page.evaluate(async (v) => {
+        const cache = await caches.open(`glassbox-${v}`);
+        return Promise.all(['models/tokenizers/gpt2/tokenizer.json', 'models/tokenizers/gpt2/LICENSE.md', 'models/tokenizers/bert-base-uncased/tokenizer.json']
+          .map(async (f) => Boolean(await cache.match(new URL(f, document.baseURI).href))));
+      }, setup.version);
+      assert.deepEqual(cached, [true, true, true]);
       // The page is not done fetching yet: its tokenizer comparison loads every other bundled model's tokenizer
       // in the background, one after the other. Replacing the folder under it before that ends turns those late
       // requests into 404s (the new bundle has none of those models), so let it finish first.
+      // (The real tokenizers are columns there too.)
       await page.waitForFunction((n) => n < 2 || document.querySelectorAll('#tokenizer-steps .tokenizer-column').length === n,
-        setup.nModels, WAIT);
+        setup.nModels + setup.nTokenizers, WAIT);
 
       // An upgrade: a new bundle (here with only the decoder model) is a new cache version; activating it
       // deletes the old cache.
@@ -175,6 +231,9 @@ describe('offline', () => {
       fs.cpSync(setup.decoder.dir, path.join(slim, setup.decoder.name), { recursive: true });
       const next = await bundleOffline({ out: setup.folder, single: null, models: slim });
       assert.notEqual(next.folder.version, setup.version);
+      // This bundle has no real tokenizers, and says how to make them.
+      assert.deepEqual(next.tokenizers, []);
+      assert.match(next.missingTokenizers, /gpt2 and bert-base-uncased are not in .*node scripts\/make-real-tokenizers\.mjs/);
       await page.reload();
       await page.waitForFunction(async (v) => JSON.stringify(await caches.keys()) === JSON.stringify([`glassbox-${v}`]),
         next.folder.version, WAIT);

@@ -2,7 +2,8 @@
 // `glassbox-models`; a fresh Vite project installs the two tarballs offline (no registry), takes its files from
 // docs/widgets.md's npm examples as written, runs `vite build` (the root's vite, a devDependency), and its dist/
 // is served by a plain static server. In Chromium the widgets draw and the JS API runs, with no request beyond
-// that server. Prints how long each step took (the CI cost).
+// that server; the tokens widget cuts its text with GPT-2's real tokenizer from glassbox-models too (the docs
+// import it; models/tokenizers/ is written by scripts/setup.sh). Prints how long each step took (the CI cost).
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,24 @@ import { serveStatic } from '../package/static-server.mjs';
 const WAIT = { timeout: 120000 };
 const VITE = path.join(ROOT, 'node_modules/vite/bin/vite.js');
 const setup = { timings: {} };
+const REAL = path.join(ROOT, 'models/tokenizers');
+// GPT-2's real cut of the docs' text (glassbox tokenize models/tokenizers/gpt2 --text "Hello world, said the tokenizer.").
+const GPT2_CUT = ['Hello', 'Ġworld', ',', 'Ġsaid', 'Ġthe', 'Ġtoken', 'izer', '.'];
+
+/** The raw tokens of one column of a <glassbox-tokens>'s real-tokenizer comparison, once it has chips. */
+async function widgetColumn(page, name) {
+  await page.waitForFunction((n) => document.querySelector('glassbox-tokens')?.shadowRoot
+    ?.querySelectorAll(`.tokenizer-column[data-name="${n}"] .chip`).length > 0, name, WAIT);
+  return page.$eval('glassbox-tokens', (el, n) => {
+    const col = el.shadowRoot.querySelector(`.tokenizer-column[data-name="${n}"]`);
+    return {
+      tokens: [...col.querySelectorAll('.chip')].map((c) => JSON.parse(c.title.split(' · ')[0])),
+      heading: col.querySelector('.tokenizer-heading').textContent,
+      licence: el.shadowRoot.querySelector('.tokenizer-credit a')?.href ?? null,
+      text: el.shadowRoot.textContent,
+    };
+  }, name);
+}
 
 function run(what, cmd, args, cwd) {
   const t0 = performance.now();
@@ -37,6 +56,8 @@ before(async () => {
   const { buildPackages } = await import(pathToFileURL(path.join(ROOT, 'scripts/package.mjs')).href);
   setup.built = await buildPackages({ out: path.join(setup.tmp, 'npm'), models: path.join(ROOT, 'models'), pack: true });
   setup.timings['package.mjs + npm pack'] = Math.round(performance.now() - t0);
+  assert.deepEqual(setup.built.models.tokenizers, ['bert-base-uncased', 'gpt2'],
+    'glassbox-models carries the real tokenizers (models/tokenizers/ is made by scripts/setup.sh --minilm)');
 
   // 2. A fresh Vite project from the docs' examples.
   const site = path.join(setup.tmp, 'site');
@@ -109,11 +130,14 @@ describe('the npm packages in a fresh Vite project', () => {
   it('the TypeScript declarations parse (syntax, with the oxc parser that ships with vite)', async () => {
     const { transformWithOxc } = await import(pathToFileURL(path.join(ROOT, 'node_modules/vite/dist/node/index.js')).href);
     const modules = path.join(setup.site, 'node_modules');
-    for (const f of ['glassbox/lib/glassbox.d.ts', 'glassbox/lib/elements.d.ts', 'glassbox-models/index.d.ts', 'glassbox-models/model.d.ts']) {
+    for (const f of ['glassbox/lib/glassbox.d.ts', 'glassbox/lib/elements.d.ts', 'glassbox-models/index.d.ts', 'glassbox-models/model.d.ts',
+      'glassbox-models/tokenizer.d.ts', 'glassbox-models/tokenizers/index.d.ts']) {
       await transformWithOxc(fs.readFileSync(path.join(modules, f), 'utf8'), f, { lang: 'ts' });
     }
     const models = JSON.parse(fs.readFileSync(path.join(modules, 'glassbox-models/package.json'), 'utf8'));
     assert.equal(models.exports['./glassbox-gpt2'].types, './model.d.ts');
+    assert.equal(models.exports['./tokenizers/gpt2'].types, './tokenizer.d.ts');
+    assert.match(fs.readFileSync(path.join(modules, 'glassbox/lib/elements.d.ts'), 'utf8'), /tokenizers\?: PackagedTokenizer\[\]/);
   });
 
   it('vite build copies the worker, the wasm, the stylesheet and the model files', () => {
@@ -125,6 +149,18 @@ describe('the npm packages in a fresh Vite project', () => {
     // The docs import one model: only its weights are copied (the others stay in node_modules).
     const weights = assets.filter((f) => f.endsWith('.safetensors'));
     assert.equal(weights.length, 1, `one model's weights in dist/: ${weights}`);
+    // And one real tokenizer: GPT-2's tokenizer.json and its licence, not BERT uncased's.
+    const same = (file) => {
+      const want = fs.readFileSync(file);
+      return assets.filter((f) => fs.statSync(path.join(setup.site, 'dist/assets', f)).size === want.length
+        && fs.readFileSync(path.join(setup.site, 'dist/assets', f)).equals(want));
+    };
+    assert.equal(same(path.join(REAL, 'gpt2/tokenizer.json')).length, 1, 'GPT-2\'s real tokenizer.json is in dist/assets');
+    // Its LICENSE.md travels with it: an asset, or (Vite, under 4 kB) inlined as a data: URL in the code.
+    const licence = fs.readFileSync(path.join(REAL, 'gpt2/LICENSE.md'));
+    assert.ok(same(path.join(REAL, 'gpt2/LICENSE.md')).length === 1 || assets.some((f) => f.endsWith('.js')
+      && fs.readFileSync(path.join(setup.site, 'dist/assets', f), 'utf8').includes(licence.toString('base64'))), 'GPT-2\'s LICENSE.md is in dist/');
+    assert.deepEqual(same(path.join(REAL, 'bert-base-uncased/tokenizer.json')), [], 'BERT uncased\'s is not imported, so not copied');
     const bytes = fs.readdirSync(path.join(setup.site, 'dist'), { recursive: true })
       .map((f) => path.join(setup.site, 'dist', f)).filter((f) => fs.statSync(f).isFile()).reduce((n, f) => n + fs.statSync(f).size, 0);
     console.log(`# the built site: ${(bytes / 1048576).toFixed(2)} MB in dist/ (${assets.length} assets)`);
@@ -139,6 +175,12 @@ describe('the npm packages in a fresh Vite project', () => {
     assert.deepEqual(errors, []);
     const pieces = await page.$eval('glassbox-tokens', (el) => [...el.shadowRoot.querySelectorAll('.chip .piece')].map((p) => p.textContent));
     assert.ok(pieces.includes('·world'), `token chips in the page's labels: ${JSON.stringify(pieces)}`);
+    // tokenizer="gpt2": the same text cut by GPT-2's real tokenizer from glassbox-models, credited with its licence.
+    const real = await widgetColumn(page, 'gpt2');
+    assert.deepEqual(real.tokens, GPT2_CUT);
+    assert.match(real.heading, /50,257 entries/);
+    // The author offered GPT-2's alone: no note tells the reader BERT uncased's is "not installed".
+    assert.doesNotMatch(real.text, /not installed/);
     // The map was drawn (the wasm's raster in the worker) and reads out a value.
     await page.waitForFunction(() => document.querySelector('glassbox-attention').shadowRoot.querySelector('canvas[role="application"]')?.dataset.painted === 'true', null, WAIT);
     const cell = await page.$eval('glassbox-attention', (el) => {
@@ -152,6 +194,12 @@ describe('the npm packages in a fresh Vite project', () => {
     // The packaged stylesheet reached the shadow roots.
     const styled = await page.$eval('glassbox-tokens', (el) => el.shadowRoot.adoptedStyleSheets[0]?.cssRules.length ?? 0);
     assert.ok(styled > 50, `the widget's stylesheet has the page's rules (${styled})`);
+
+    // A reader follows "Credits and licence" (a page, even where the bundler inlined the file as a data: URL).
+    assert.match(real.licence, /^(blob:|http)/);
+    await Promise.all([page.waitForURL(real.licence, WAIT),
+      page.$eval('glassbox-tokens', (el) => el.shadowRoot.querySelector('.tokenizer-credit a').click())]);
+    assert.match(await page.textContent('body'), /Software Copyright \(c\) 2019 OpenAI/);
 
     const said = [];
     page.on('console', async (msg) => { if (msg.text().startsWith('attention')) said.push(await msg.args()[1].jsonValue()); });
@@ -187,6 +235,7 @@ describe('the npm packages in a fresh Vite project', () => {
     const shown = await page.$eval('glassbox-tokens', (el) => ({ error: el.shadowRoot.querySelector('.error')?.textContent,
       pieces: [...el.shadowRoot.querySelectorAll('.chip .piece')].map((p) => p.textContent) }));
     assert.ok(shown.pieces.includes('·world'), `the dev server's widget: ${JSON.stringify(shown)}`);
+    assert.deepEqual((await widgetColumn(page, 'gpt2')).tokens, GPT2_CUT);
     assert.deepEqual(watch.errors, []);
     setup.timings['vite dev: first widget'] = Math.round(performance.now() - t0);
     await context.close();

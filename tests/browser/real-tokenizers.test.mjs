@@ -10,7 +10,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openPage, closePage, pickModel, axeViolations, newWatchedPage, foreignRequests, ROOT } from './helpers.mjs';
+import {
+  openPage, closePage, pickModel, axeViolations, newWatchedPage, foreignRequests, realTokenizerColumn as column, cutWithRealTokenizer, ROOT,
+} from './helpers.mjs';
 
 const FOX = 'The quick brown fox jumps over the lazy dog';
 const FOX_WORDS = FOX.split(' ');
@@ -31,15 +33,6 @@ before(async () => {
 
 after(() => closePage(setup));
 
-/** The chips of one column of the comparison: their decoded labels and the column's count line. */
-async function column(page, name) {
-  return page.$eval(`#real-tokenizers .tokenizer-column[data-name="${name}"]`, (col) => ({
-    labels: [...col.querySelectorAll('.chip .piece')].map((p) => p.textContent),
-    tokens: [...col.querySelectorAll('.chip')].map((c) => JSON.parse(c.title.split(' · ')[0])),
-    total: col.querySelector('.token-total').textContent,
-  }));
-}
-
 describe('the text section: the same text through a real tokenizer', () => {
   it('shows GPT-2\'s real cut of the fox sentence as whole words beside the bundled model\'s', async () => {
     const { page } = setup;
@@ -47,14 +40,8 @@ describe('the text section: the same text through a real tokenizer', () => {
     // The choice lists both real tokenizers with their vocabulary sizes.
     const labels = await page.$$eval('#real-tokenizers .tokenizer-choice label', (ls) => ls.map((l) => l.textContent));
     assert.deepEqual(labels, ['this model’s tokenizer only', 'GPT-2’s (50,257)', 'BERT uncased’s (30,522)']);
-    await page.check('#real-tokenizers input[value="gpt2"]');
-    await page.waitForSelector('#real-tokenizers .tokenizer-column[data-name="gpt2"]', WAIT);
-    // Wait until both columns show this text (the model's chips follow the typing after a short delay).
-    await page.waitForFunction((n) => document.querySelectorAll('#real-tokenizers .tokenizer-column[data-name="gpt2"] .chip').length === n
-      && document.querySelector('#real-tokenizers .tokenizer-column[data-name="own"]')
-      && document.querySelector('#token-count').textContent.startsWith(
-        document.querySelector('#real-tokenizers .tokenizer-column[data-name="own"] .token-total').textContent), FOX_WORDS.length, WAIT);
-    const gpt2 = await column(page, 'gpt2');
+    // Both columns show this text (the model's chips follow the typing after a short delay).
+    const gpt2 = await cutWithRealTokenizer(page, 'gpt2', FOX, FOX_WORDS.length);
     // Each word one token; every word after the first carries its leading space (drawn as ·).
     assert.deepEqual(gpt2.tokens, FOX_WORDS.map((w, i) => (i === 0 ? w : `Ġ${w}`)));
     assert.deepEqual(gpt2.labels, FOX_WORDS.map((w, i) => (i === 0 ? w : `·${w}`)));

@@ -1,5 +1,6 @@
 //! The bundled models (`models/glassbox-*`), measured through Glassbox's own engine on the
-//! committed f16 weights: the thresholds of issue 4, with the figures printed.
+//! committed f16 weights: the thresholds of issues 4 and 14, with the figures printed (the model
+//! cards quote them).
 //!
 //!     cargo test --release --test bundled_models -- --nocapture
 //!
@@ -7,10 +8,14 @@
 //! scripts in `scripts/training/`); the baselines they are compared with come from the
 //! model's `metrics.json`, computed on exactly the same items.
 
+#[path = "support/words.rs"]
+mod words;
+
 use glassbox::loader::ModelFiles;
 use glassbox::models::generation::{GenerateOptions, Sampling};
 use glassbox::models::{Capture, Inputs, Kind};
 use glassbox::session::Session;
+use ndarray::{Array2, Array4};
 use std::path::PathBuf;
 
 /// The decoder layer whose head-averaged cross-attention is the word alignment (named in
@@ -219,8 +224,11 @@ fn translator_cross_attention_aligns_words() {
 // glassbox-bert (fill-mask)
 // ---------------------------------------------------------------------------------------------
 
+/// Issue 14.3: a learner who masks a content word should usually see the right word first.
+const BERT_TOP1_TARGET: f64 = 0.35;
+
 #[test]
-fn bert_fills_masks_well_above_unigram_baseline() {
+fn bert_fills_masked_content_words() {
     let folder = Folder::read("glassbox-bert");
     let session = folder.session();
     assert_eq!(session.info().kind, Kind::EncoderOnly);
@@ -235,27 +243,30 @@ fn bert_fills_masks_well_above_unigram_baseline() {
             (text.to_string(), answer.to_string())
         })
         .collect();
+    assert!(items.len() >= 300, "heldout.tsv has {} items", items.len());
     let v = session.info().vocab_size;
-    let mut hits = 0;
+    let (mut top1, mut top5) = (0, 0);
     for (text, answer) in &items {
         let out = session.inspect(text, None, Capture::NONE).expect("forward");
         let pos = out.encoding.ids.iter().position(|&id| id == mask).expect("one [MASK] per item");
         let logits = out.outputs.logits.as_ref().expect("MLM logits"); // [T][V]
-        let best = argmax(&logits[pos * v..(pos + 1) * v]) as u32;
-        if session.tokenizer.id_to_token(best) == Some(answer.as_str()) {
-            hits += 1;
-        }
+        let best = glassbox::models::generation::top_candidates(&logits[pos * v..(pos + 1) * v], 5);
+        let words: Vec<&str> = best.iter().map(|&(id, _)| session.tokenizer.id_to_token(id).unwrap_or("")).collect();
+        top1 += (words[0] == answer.as_str()) as usize;
+        top5 += words.contains(&answer.as_str()) as usize;
     }
-    let acc = hits as f64 / items.len() as f64;
-    let baseline = items.iter().filter(|(_, a)| *a == baseline_word).count() as f64 / items.len() as f64;
+    let n = items.len() as f64;
+    let (acc, acc5) = (top1 as f64 / n, top5 as f64 / n);
+    let baseline = items.iter().filter(|(_, a)| *a == baseline_word).count() as f64 / n;
     println!(
-        "glassbox-bert: held-out top-1 masked-word accuracy {hits}/{} = {:.1}%; unigram baseline (always \"{baseline_word}\") {:.1}% (threshold 2x = {:.1}%)",
+        "glassbox-bert: held-out masked content words: top-1 {top1}/{} = {:.1}% (target {:.0}%), top-5 {:.1}%; unigram baseline (always \"{baseline_word}\") {:.1}%",
         items.len(),
         100.0 * acc,
+        100.0 * BERT_TOP1_TARGET,
+        100.0 * acc5,
         100.0 * baseline,
-        200.0 * baseline
     );
-    for text in ["The dog chased the [MASK].", "I went to the [MASK] yesterday.", "The [MASK] is on the table."] {
+    for text in ["The dog chased the [MASK].", "I went to the [MASK] yesterday.", "The [MASK] is on the table.", "She drank a cup of [MASK]."] {
         let out = session.inspect(text, None, Capture::NONE).expect("forward");
         let pos = out.encoding.ids.iter().position(|&id| id == mask).unwrap();
         let logits = &out.outputs.logits.as_ref().unwrap()[pos * v..(pos + 1) * v];
@@ -263,7 +274,52 @@ fn bert_fills_masks_well_above_unigram_baseline() {
         let words: Vec<String> = top.iter().map(|&(id, p)| format!("{} {:.2}", session.tokenizer.id_to_token(id).unwrap_or("?"), p)).collect();
         println!("  {text:40} -> {}", words.join(", "));
     }
-    assert!(acc >= 2.0 * baseline, "top-1 {acc:.3} < 2 x unigram {baseline:.3}");
+    assert!(acc >= BERT_TOP1_TARGET, "top-1 {acc:.3} < {BERT_TOP1_TARGET}");
+    assert!(acc5 > acc && acc >= 3.0 * baseline, "top-5 {acc5:.3}, top-1 {acc:.3}, unigram {baseline:.3}");
+}
+
+/// Issue 14.3: a BERT head with a pattern a learner can name, named on the card with its score.
+#[test]
+fn bert_has_a_head_with_a_recognisable_pattern() {
+    let folder = Folder::read("glassbox-bert");
+    let session = folder.session();
+    let info = session.info().clone();
+    let mut sums = [(); 4].map(|_| Array2::<f64>::zeros((info.n_layers, info.n_heads)));
+    let mut n = 0;
+    // The held-out sentences with their masked word put back.
+    for line in folder.text("heldout.tsv").lines().filter(|l| !l.trim().is_empty()).take(200) {
+        let (text, answer) = line.split_once('\t').unwrap();
+        let sentence = text.replace("[MASK]", answer);
+        let out = session.inspect(&sentence, None, Capture::PROBS).expect("forward");
+        let maps = out.outputs.encoder_attentions.expect("encoder attention"); // [L][H][T][T]
+        let t = maps.shape()[2];
+        if t < 5 {
+            continue;
+        }
+        // Rows of real tokens only ([CLS] is row 0, [SEP] row t - 1).
+        let rows = 1..t - 1;
+        let keys: [Box<dyn Fn(usize) -> usize>; 4] = [Box::new(|r| r + 1), Box::new(|r| r - 1), Box::new(move |_| t - 1), Box::new(|_| 0)];
+        for (sum, key) in sums.iter_mut().zip(&keys) {
+            let pairs: Vec<(usize, usize)> = rows.clone().map(|r| (r, key(r))).collect();
+            *sum += &mean_attention(&maps, &pairs);
+        }
+        n += 1;
+    }
+    let names = ["next token", "previous token", "[SEP]", "[CLS]"];
+    let tables: Vec<Array2<f64>> = sums.into_iter().map(|s| s / n as f64).collect();
+    print_head_table("glassbox-bert", &names, &tables);
+    let card = folder.text("README.md");
+    let (mut best_name, mut best) = ("", ((0, 0), 0.0));
+    for (name, table) in names.iter().zip(&tables).take(3) {
+        let b = best_head(table);
+        println!("  best {name} head: layer {}, head {} ({:.2})", b.0 .0, b.0 .1, b.1);
+        if b.1 > best.1 {
+            (best_name, best) = (name, b);
+        }
+    }
+    let ((l, h), score) = best;
+    assert!(score >= 0.5, "no head puts half its attention on the next token, the previous one or [SEP] (best: {best_name} {score:.2})");
+    assert!(card.contains(&format!("layer {l}, head {h}")), "the model card names the {best_name} head (layer {l}, head {h})");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,9 +333,10 @@ fn gpt2_heldout_cross_entropy_beats_bigram() {
     let info = session.info().clone();
     assert_eq!(info.kind, Kind::DecoderOnly);
     let bos = info.bos_token_id.or(info.eos_token_id).expect("bos/eos token");
-    let bigram = folder.metrics()["bigram_baseline_ce"].as_f64().expect("bigram_baseline_ce");
+    let metrics = folder.metrics();
+    let bigram = metrics["bigram_baseline_ce"].as_f64().expect("bigram_baseline_ce");
     let v = info.vocab_size;
-    let (mut total_nll, mut count) = (0f64, 0usize);
+    let (mut total_nll, mut count, mut chars) = (0f64, 0usize, 0usize);
     let text = folder.text("heldout.txt");
     for sentence in text.lines().filter(|l| !l.trim().is_empty()) {
         // Each sentence follows <|endoftext|>, as in training.
@@ -291,6 +348,7 @@ fn gpt2_heldout_cross_entropy_beats_bigram() {
             total_nll += nll(&logits[t * v..(t + 1) * v], ids[t + 1] as usize);
             count += 1;
         }
+        chars += sentence.chars().count();
     }
     let ce = total_nll / count as f64;
     // "Clearly below": a perplexity at least 15% lower than the bigram's.
@@ -300,11 +358,184 @@ fn gpt2_heldout_cross_entropy_beats_bigram() {
         ce.exp(),
         bigram.exp()
     );
-    for prompt in ["The computer", "Once upon a time", "I went to the"] {
-        let run = session.generate(prompt, &greedy(16), &mut |_| true).expect("generate");
-        println!("  {prompt} ->{}", session.tokenizer.decode(&run.ids(), true).expect("decode"));
-    }
+    // Per character, the figure that compares models with different vocabularies.
+    let per_char = total_nll / chars as f64;
+    let previous = metrics["previous_model_nats_per_char"].as_f64();
+    println!(
+        "glassbox-gpt2: {per_char:.3} nats per character over {chars} characters; the previous bundled model (4,096 pieces, measured by scripts/training/train_gpt2.py on the same sentences): {}",
+        previous.map_or("not recorded".to_string(), |p| format!("{p:.3}"))
+    );
     assert!(ce <= limit, "cross-entropy {ce:.3} is not clearly below the bigram baseline {bigram:.3}");
+    if let Some(previous) = previous {
+        assert!(per_char < previous, "{per_char:.3} nats/char is no better than the previous model's {previous:.3}");
+    }
+}
+
+/// Mean attention weight, per `[layer][head]`, that each row `q` of `pairs` puts on its key `k`.
+fn mean_attention(maps: &Array4<f32>, pairs: &[(usize, usize)]) -> Array2<f64> {
+    let (layers, heads) = (maps.shape()[0], maps.shape()[1]);
+    Array2::from_shape_fn((layers, heads), |(l, h)| {
+        pairs.iter().map(|&(q, k)| maps[[l, h, q, k]] as f64).sum::<f64>() / pairs.len() as f64
+    })
+}
+
+/// The best head of a `[layer][head]` table: ((layer, head) counted from 1, as the page and the cards
+/// count them), score).
+fn best_head(table: &Array2<f64>) -> ((usize, usize), f64) {
+    let mut best = ((1, 1), f64::NEG_INFINITY);
+    for ((l, h), &score) in table.indexed_iter() {
+        if score > best.1 {
+            best = ((l + 1, h + 1), score);
+        }
+    }
+    best
+}
+
+fn print_head_table(model: &str, names: &[&str], tables: &[Array2<f64>]) {
+    println!("{model}: mean attention per head (layer.head, counted from 1)");
+    println!("  {:>6}{}", "head", names.iter().map(|n| format!(" {n:>15}")).collect::<String>());
+    for ((l, h), _) in tables[0].indexed_iter() {
+        println!("  {:>6}{}", format!("{}.{}", l + 1, h + 1), tables.iter().map(|t| format!(" {:>15.3}", t[[l, h]])).collect::<String>());
+    }
+}
+
+/// A small deterministic generator (xorshift64*) for the random word sequences.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+    }
+}
+
+/// Issue 14.2: a previous-token head (mean attention to the token just before, at least 0.5, on
+/// held-out sentences) and an induction head (on random word sequences said twice, mean attention
+/// from each token of the second copy to the token that followed its first occurrence, at least
+/// 0.3), both named on the model card.
+#[test]
+fn gpt2_has_a_previous_token_head_and_an_induction_head() {
+    const SPAN: usize = 20;
+    const TRIALS: usize = 30;
+    let folder = Folder::read("glassbox-gpt2");
+    let session = folder.session();
+    let info = session.info().clone();
+    let bos = info.bos_token_id.or(info.eos_token_id).expect("bos/eos token");
+    let attention = |ids: &[u32]| -> Array4<f32> {
+        let out = session.model.forward(&Inputs { ids, type_ids: None, decoder_ids: None }, Capture::PROBS).expect("forward");
+        out.decoder_attentions.expect("decoder attention") // [L][H][T][T]
+    };
+    let mut previous = Array2::<f64>::zeros((info.n_layers, info.n_heads));
+    let mut n = 0;
+    for sentence in folder.text("heldout.txt").lines().filter(|l| !l.trim().is_empty()) {
+        let mut ids = vec![bos];
+        ids.extend(session.tokenizer.encode(sentence, false).expect("encode").ids);
+        if ids.len() < 4 {
+            continue;
+        }
+        // From row 2 on: row 1's only other key is the first token, where idle heads rest anyway.
+        let pairs: Vec<(usize, usize)> = (2..ids.len()).map(|t| (t, t - 1)).collect();
+        previous += &mean_attention(&attention(&ids), &pairs);
+        n += 1;
+    }
+    previous /= n as f64;
+
+    // Random whole words (a space, then three or more lower-case letters): no sentence to lean on.
+    let words: Vec<u32> = (0..info.vocab_size as u32)
+        .filter(|&id| {
+            session.tokenizer.id_to_token(id).and_then(|t| t.strip_prefix('Ġ')).is_some_and(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_lowercase()))
+        })
+        .collect();
+    assert!(words.len() > 1000, "only {} whole-word tokens", words.len());
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut induction = Array2::<f64>::zeros((info.n_layers, info.n_heads));
+    for _ in 0..TRIALS {
+        let span: Vec<u32> = (0..SPAN).map(|_| words[rng.below(words.len())]).collect();
+        let ids: Vec<u32> = std::iter::once(bos).chain(span.iter().copied()).chain(span.iter().copied()).collect();
+        // Row 1 + SPAN + j repeats row 1 + j; the token after that earlier occurrence is at 2 + j.
+        let pairs: Vec<(usize, usize)> = (0..SPAN).map(|j| (1 + SPAN + j, 2 + j)).collect();
+        induction += &mean_attention(&attention(&ids), &pairs);
+    }
+    induction /= TRIALS as f64;
+
+    print_head_table("glassbox-gpt2", &["previous token", "induction"], &[previous.clone(), induction.clone()]);
+    let ((pl, ph), p) = best_head(&previous);
+    let ((il, ih), i) = best_head(&induction);
+    println!("glassbox-gpt2: previous-token head: layer {pl}, head {ph} ({p:.2}, target 0.5); induction head: layer {il}, head {ih} ({i:.2}, target 0.3)");
+    assert!(p >= 0.5, "the best previous-token head scores {p:.3} < 0.5");
+    assert!(i >= 0.3, "the best induction head scores {i:.3} < 0.3");
+    let card = folder.text("README.md");
+    for (what, l, h) in [("previous-token", pl, ph), ("induction", il, ih)] {
+        assert!(card.contains(&format!("layer {l}, head {h}")), "the model card names the {what} head (layer {l}, head {h})");
+    }
+}
+
+/// Everyday prompts a learner might type.
+const PROMPTS: [&str; 20] = [
+    "The cat", "The dog chased", "Once upon a time", "I went to the", "She opened the door and", "The old man",
+    "In the morning", "The children played", "My mother said", "The king", "A small bird", "The river",
+    "We walked to the", "He was very", "The weather today", "There was a", "The house on the hill", "After dinner",
+    "The teacher asked", "It was a cold",
+];
+
+/// The share of word trigrams of `text` that already occurred earlier in it.
+fn repeated_trigrams(text: &str) -> (usize, usize) {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let grams: Vec<&[String]> = words.windows(3).collect();
+    let repeats = (0..grams.len()).filter(|&i| grams[..i].contains(&grams[i])).count();
+    (repeats, grams.len())
+}
+
+/// Issue 14.2: greedy text that does not loop. A continuation loops when a word trigram comes back.
+#[test]
+fn gpt2_greedy_text_does_not_loop() {
+    let folder = Folder::read("glassbox-gpt2");
+    let session = folder.session();
+    let (mut looping, mut repeats, mut grams) = (0, 0, 0);
+    for prompt in PROMPTS {
+        let run = session.generate(prompt, &greedy(40), &mut |_| true).expect("generate");
+        let continuation = session.tokenizer.decode(&run.ids(), true).expect("decode");
+        let (r, g) = repeated_trigrams(&format!("{prompt}{continuation}"));
+        looping += (r > 0) as usize;
+        repeats += r;
+        grams += g;
+        println!("  {}{prompt} ->{continuation}", if r > 0 { "LOOP " } else { "" });
+    }
+    println!(
+        "glassbox-gpt2: greedy continuations (up to 40 tokens) that repeat a word trigram: {looping}/{}; repeated trigrams {repeats}/{grams} = {:.1}%",
+        PROMPTS.len(),
+        100.0 * repeats as f64 / grams.max(1) as f64
+    );
+    assert!(looping * 5 <= PROMPTS.len(), "{looping} of {} greedy continuations loop", PROMPTS.len());
+}
+
+#[test]
+fn a_repeated_trigram_is_counted() {
+    assert_eq!(repeated_trigrams("is a man who is a man who"), (2, 6));
+    assert_eq!(repeated_trigrams("The cat sat on the mat."), (0, 4));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vocabularies
+// ---------------------------------------------------------------------------------------------
+
+/// Issue 14.1: the bundled GPT-2 and BERT keep everyday English words whole (the translator's
+/// source side is printed: its vocabulary is the synthetic grammar's).
+#[test]
+fn bundled_vocabularies_keep_everyday_words_whole() {
+    words::coverage_header();
+    for name in ["glassbox-gpt2", "glassbox-bert", "glassbox-translator"] {
+        let fractions = words::coverage_row(name, &words::tokenizer(&model_dir(name)));
+        if name != "glassbox-translator" {
+            words::assert_keeps_words_whole(name, &fractions);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,16 +577,18 @@ fn random_weight_twins_load_and_run() {
     }
 }
 
-/// The three folders together stay within the 12 MB budget, with f16 weights.
+/// Issue 14.5: the three folders and the real GPT-2 and BERT tokenizers shown beside them stay
+/// within 16 MB, with f16 weights.
 #[test]
 fn bundled_models_fit_the_budget() {
+    const BUDGET: u64 = 16_000_000;
+    let folder_size = |dir: &std::path::Path| -> u64 {
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).map(|e| e.unwrap().metadata().unwrap().len()).sum()
+    };
     let mut total = 0u64;
     for name in ["glassbox-gpt2", "glassbox-bert", "glassbox-translator"] {
         let dir = model_dir(name);
-        let mut size = 0;
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            size += entry.unwrap().metadata().unwrap().len();
-        }
+        let size = folder_size(&dir);
         let weights = std::fs::read(dir.join("model.safetensors")).unwrap();
         let header_len = u64::from_le_bytes(weights[..8].try_into().unwrap()) as usize;
         let header: serde_json::Value = serde_json::from_slice(&weights[8..8 + header_len]).unwrap();
@@ -367,6 +600,15 @@ fn bundled_models_fit_the_budget() {
         println!("{name}: {:.2} MB", size as f64 / 1e6);
         total += size;
     }
-    println!("all bundled models: {:.2} MB (budget 12 MB)", total as f64 / 1e6);
-    assert!(total <= 12_000_000);
+    // The real tokenizers as scripts/make-real-tokenizers.mjs writes them (run by scripts/setup.sh);
+    // before setup, the committed fixtures with the same vocabularies stand in.
+    for (name, fixture) in [("gpt2", "gpt2"), ("bert-base-uncased", "bert_uncased")] {
+        let made = model_dir("tokenizers").join(name);
+        let dir = if made.join("tokenizer.json").exists() { made } else { words::root().join("tests/fixtures/tokenizers").join(fixture) };
+        let size = folder_size(&dir);
+        println!("real tokenizer {name} ({}): {:.2} MB", dir.display(), size as f64 / 1e6);
+        total += size;
+    }
+    println!("bundle: {:.2} MB (budget {:.0} MB)", total as f64 / 1e6, BUDGET as f64 / 1e6);
+    assert!(total <= BUDGET);
 }

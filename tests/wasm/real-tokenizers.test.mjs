@@ -12,7 +12,7 @@
 //   (tests/fixtures/tokenizers/{gpt2,bert_uncased}/reference.json), and GPT-2's vocabulary and merges equal
 //   to the fixture that transformers wrote from the same files;
 // - the page's path: scripts/serve.mjs lists the folders in /models/index.json and Glassbox.loadTokenizer (the
-//   worker's loadTokenizer) gives the wasm's ids;
+//   worker's loadTokenizer) gives the wasm's ids, from the folder URL and from its files (Blob or bytes);
 // - the generator is reproducible, idempotent, and names a missing source.
 // scripts/setup.sh writes the folders (scripts/make-real-tokenizers.mjs); a missing one fails, never skips.
 
@@ -257,6 +257,20 @@ test('the server lists models/tokenizers/ and Glassbox.loadTokenizer cuts text i
     await tokenizer.free();
     await assert.rejects(tokenizer.tokenize('hi'), /freed/);
     await assert.rejects(gb.loadTokenizer({ baseUrl: `${base}models/tokenizers/nothing-here/` }), /tokenizer\.json: the server answered 404/);
+    // From its files (as the npm package and the single-file page give them): a Blob or bytes, the same ids.
+    const bytes = required(join(REAL, 'bert-base-uncased', 'tokenizer.json'), MAKE);
+    const bert = loadReal('bert-base-uncased');
+    for (const file of [new Blob([bytes]), new Uint8Array(bytes)]) {
+      const fromFiles = await gb.loadTokenizer({ files: { 'tokenizer.json': file, 'LICENSE.md': new Blob(['ignored']) } });
+      assert.deepEqual(fromFiles.info, { tokenizer: 'WordPiece', vocabSize: 30522 });
+      for (const text of SENTENCES.slice(0, 10)) {
+        assert.deepEqual(Array.from((await fromFiles.tokenize(text)).ids), Array.from(bert.tokenize(text, {}).ids), `ids of ${JSON.stringify(text)}`);
+      }
+      await fromFiles.free();
+    }
+    bert.free();
+    await assert.rejects(gb.loadTokenizer({ files: { 'vocab.txt': new Blob(['x']) } }), /tokenizer\.json: is missing from the given files/);
+    await assert.rejects(gb.loadTokenizer({ files: { 'tokenizer.json': 'not a file' } }), /tokenizer\.json: is neither a Blob nor an ArrayBuffer/);
   } finally {
     gb.terminate();
     server.close();

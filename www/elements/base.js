@@ -33,6 +33,8 @@ const config = {
   createOptions: {},
   /** Bundled models given as a list (the glassbox-models package's `models`), used instead of `${modelsBase}index.json`. */
   models: null,
+  /** Real tokenizers given as a list (glassbox-models' `tokenizers`), for `<glassbox-tokens tokenizer="gpt2">`. */
+  tokenizers: null,
 };
 
 /**
@@ -49,6 +51,10 @@ export function configure(options = {}) {
     if (!Array.isArray(options.models)) throw new Error('configure({ models }) takes a list, e.g. the glassbox-models package\'s `models`');
     config.models = options.models;
     modelIndex = null;
+  }
+  if (options.tokenizers) {
+    if (!Array.isArray(options.tokenizers)) throw new Error('configure({ tokenizers }) takes a list, e.g. the glassbox-models package\'s `tokenizers`');
+    config.tokenizers = options.tokenizers;
   }
 }
 

@@ -1,6 +1,7 @@
 // <glassbox-tokens tokenizer="gpt2">: the widget's side of views/tokenizer-compare.js. The real tokenizers are
 // the folders models/tokenizers/<name>/ beside the bundled models (scripts/setup.sh writes them); the models
 // index lists them under `tokenizers`, and without an index the two known names are tried where they would be.
+// A site built with the npm packages names them instead: configure({ tokenizers }) with glassbox-models' modules.
 
 import { config, sharedGlassbox } from './base.js';
 import { mountTokenizerCompare, realTokenizers } from '../views/tokenizer-compare.js';
@@ -8,9 +9,17 @@ import { mountTokenizerCompare, realTokenizers } from '../views/tokenizer-compar
 const KNOWN_NAMES = ['gpt2', 'bert-base-uncased'];
 
 let listed = null;   // Promise<Array<{ name, path, title?, files? }>>, paths relative to config.modelsBase
+let listedFor = null;   // the configure({ tokenizers }) list `listed` was made from
 
-/** The real tokenizers beside the models: from index.json when it lists them, else the known names. */
+/**
+ * The real tokenizers: those given to configure({ tokenizers }), else from index.json when it lists them, else
+ * the known names.
+ */
 function tokenizerChoices() {
+  if (config.tokenizers && listedFor !== config.tokenizers) {
+    listedFor = config.tokenizers;
+    listed = Promise.resolve(realTokenizers({ tokenizers: config.tokenizers }));
+  }
   if (!listed) {
     const fallback = KNOWN_NAMES.map((name) => ({ name, path: `tokenizers/${name}/`, files: ['tokenizer.json'] }));
     listed = config.models

