@@ -81,6 +81,9 @@ trait Src: Copy {
     /// decoding then multiplies `x · 2^56` by them, starts from `bias · 2^-56` and scales the sums
     /// by 2^56 once, the same products and sums as unscaled, one multiply per weight fewer.
     const SCALED: bool = false;
+    /// Whether panels sit side by side in groups of 4 (16-bit: one pointer, constant offsets); f32
+    /// panels are one after another and decoding keeps a pointer per panel, as it always did.
+    const GROUPED: bool = false;
     /// The same source moved to panel `p` (its row 0). SAFETY: `p < n_panels`.
     unsafe fn panel(self, p: usize) -> Self;
     /// Row `kk` of the current panel. SAFETY: `kk < K`.
@@ -146,6 +149,7 @@ const F16_REBIAS: f32 = f32::from_bits(0x7780_0000);
 
 impl<const F16: bool> Src for SrcHalf<F16> {
     const SCALED: bool = F16;
+    const GROUPED: bool = true;
     #[inline(always)]
     unsafe fn panel(self, p: usize) -> Self {
         let first = p / super::GROUP_PANELS * super::GROUP_PANELS;
@@ -366,12 +370,13 @@ unsafe fn gemv_tile<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p:
             acc[q] = [f32x4_mul(acc[q][0], down), f32x4_mul(acc[q][1], down)];
         }
     }
-    // Panels p..p+P: p is a multiple of 4 when P = 4, so they share a group.
-    let src = src.panel(p);
+    // Grouped panels p..p+P: p is a multiple of 4 when P = 4, so they share a group.
+    let first = src.panel(p);
+    let srcs: [S; P] = core::array::from_fn(|q| if S::GROUPED { first } else { src.panel(p + q) });
     let step = |acc: &mut [[v128; 2]; P], kk: usize| {
         let a = load_splat(x.add(kk));
         for q in 0..P {
-            let [w0, w1] = src.load8_q(kk, q);
+            let [w0, w1] = if S::GROUPED { srcs[q].load8_q(kk, q) } else { srcs[q].load8(kk) };
             acc[q][0] = madd(acc[q][0], a, w0);
             acc[q][1] = madd(acc[q][1], a, w1);
         }
