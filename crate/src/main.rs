@@ -37,7 +37,7 @@ Generation options left out take the values of generation_config.json (else conf
 generation keys, else greedy, one beam and 20 new tokens); options given override them.
 Add --random-weights SEED to any command to use seeded random weights instead of the file.
 --weights f32|f16|bf16|int8 keeps the linear layers' weights in that storage (default: the file's
-own dtype, so f16/bf16 checkpoints stay 16-bit; int8 has one scale per 32 weights).
+own dtype, so f16/bf16 checkpoints stay 16-bit; int8 has one scale per 64 weights).
 Encoder-decoder models: --decoder-ids defaults to the decoder start token; ids that do not start
 with it are allowed (the model sees exactly what you give). --num-beams B > 1 runs beam search
 (Hugging Face's definition; the length penalty divides the summed log-probability by

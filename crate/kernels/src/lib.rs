@@ -7,6 +7,7 @@
 //!
 //! Shape legend: `M` rows of activations (tokens), `K` input features, `N` output features.
 
+pub mod int8;
 pub mod limits;
 pub mod scalar;
 #[cfg(test)]
@@ -22,7 +23,7 @@ use scalar as active;
 /// Width of a weight panel: the GEMM microkernel computes outputs 8 columns (two f32x4) at a time.
 pub const NR: usize = 8;
 /// Int8 weights share one f32 scale per group of this many consecutive `k` of one output column.
-pub const INT8_GROUP: usize = 32;
+pub const INT8_GROUP: usize = 64;
 
 /// How a [`Linear`] keeps its weights in memory. 16-bit and int8 weights stay that size and are
 /// widened to f32 inside the kernels (products and sums are always f32).
@@ -32,7 +33,8 @@ pub enum Storage {
     F16,
     BF16,
     /// Symmetric int8 with one f32 scale per [`INT8_GROUP`] weights of an output column:
-    /// `w = q · scale`, `scale = max|w| / 127` over the group.
+    /// `w = q · scale`, `scale = max|w| / 127` over the group; multiplied as integers against the
+    /// activations quantised to int16 per group (see [`int8`]).
     Int8,
 }
 
@@ -144,20 +146,42 @@ pub const fn half_slot(c: usize) -> usize {
     if c < 4 { 2 * c } else { 2 * (c - 4) + 1 }
 }
 
+/// Panels per group of 16-bit panels: decoding reads a group's [`GROUP_PANELS`] panels side by side.
+pub const GROUP_PANELS: usize = 4;
+
+/// Where row `kk` of 16-bit panel `p` (of `n_panels`, `K` rows each) starts. 16-bit panels are
+/// interleaved by groups of [`GROUP_PANELS`]: a group is `[K][4][NR]` (the last group `[K][rest][NR]`),
+/// so decoding, which walks the 4 panels of a group together, reads one sequential stream through
+/// the whole matrix with one pointer (4 streams of a panel each measured slower: the hardware
+/// prefetcher restarts on every short stream), and a panel's rows sit `4·NR` apart.
+#[inline(always)]
+pub const fn half_row(k: usize, n_panels: usize, p: usize, kk: usize) -> usize {
+    let first = p / GROUP_PANELS * GROUP_PANELS;
+    let width = if n_panels - first < GROUP_PANELS { n_panels - first } else { GROUP_PANELS };
+    first * NR * k + kk * width * NR + (p - first) * NR
+}
+
 /// Re-lay `w: [K][N]` as `ceil(N/NR)` panels `[K][NR]`, each contiguous and k-major, the last one
 /// padded with zero columns: one panel row is the 8 weights one activation value multiplies.
 pub fn pack_panels(w_kn: &[f32], k: usize, n: usize) -> Vec<f32> {
-    pack_with(k, n, 0.0, |kk, col| w_kn[kk * n + col], |c| c)
+    pack_with(k, n, 0.0, |kk, col| w_kn[kk * n + col], |c| c, f32_row)
 }
 
-/// Panels `[N/NR][K][NR]` of `value(k, n)`, column `c` of a panel row stored at `slot(c)`.
-fn pack_with<T: Copy>(k: usize, n: usize, zero: T, value: impl Fn(usize, usize) -> T, slot: impl Fn(usize) -> usize) -> Vec<T> {
+/// Where row `kk` of f32 panel `p` starts: panels one after another, `[N/NR][K][NR]`.
+#[inline(always)]
+const fn f32_row(k: usize, _n_panels: usize, p: usize, kk: usize) -> usize {
+    p * NR * k + kk * NR
+}
+
+/// Panels of `value(k, n)`, row `kk` of panel `p` at `row(K, n_panels, p, kk)`, column `c` of a
+/// panel row at `slot(c)`.
+fn pack_with<T: Copy>(k: usize, n: usize, zero: T, value: impl Fn(usize, usize) -> T, slot: impl Fn(usize) -> usize, row: fn(usize, usize, usize, usize) -> usize) -> Vec<T> {
     let n_panels = n.div_ceil(NR);
-    let mut panels = vec![zero; n_panels * NR * k]; // [N/NR][K][NR]
+    let mut panels = vec![zero; n_panels * NR * k];
     for p in 0..n_panels {
         let cols = NR.min(n - p * NR);
         for kk in 0..k {
-            let dst = p * NR * k + kk * NR;
+            let dst = row(k, n_panels, p, kk);
             for c in 0..cols {
                 panels[dst + slot(c)] = value(kk, p * NR + c);
             }
@@ -166,36 +190,13 @@ fn pack_with<T: Copy>(k: usize, n: usize, zero: T, value: impl Fn(usize, usize) 
     panels
 }
 
-/// Symmetric int8 panels `[N/NR][K][NR]` and their scales `[N/NR][ceil(K/G)][NR]`.
-fn pack_int8(k: usize, n: usize, value: impl Fn(usize, usize) -> f32) -> (Vec<i8>, Vec<f32>) {
-    let n_panels = n.div_ceil(NR);
-    let groups = k.div_ceil(INT8_GROUP);
-    let mut q = vec![0i8; n_panels * NR * k];
-    let mut scales = vec![0.0f32; n_panels * groups * NR];
-    for col in 0..n {
-        let (p, c) = (col / NR, col % NR);
-        for g in 0..groups {
-            let ks = g * INT8_GROUP..k.min((g + 1) * INT8_GROUP);
-            let max = ks.clone().map(|kk| value(kk, col).abs()).fold(0.0f32, f32::max);
-            let scale = max / 127.0;
-            scales[(p * groups + g) * NR + c] = scale;
-            if scale > 0.0 && scale.is_finite() {
-                for kk in ks {
-                    q[p * NR * k + kk * NR + c] = (value(kk, col) / scale).round().clamp(-127.0, 127.0) as i8;
-                }
-            }
-        }
-    }
-    (q, scales)
-}
-
 /// Packed weights of a [`Linear`], in their storage.
 #[derive(Debug, Clone)]
 enum Panels {
     F32(Vec<f32>),  // [N/NR][K][NR]
-    F16(Vec<u16>),  // [N/NR][K][NR], columns at `half_slot`
-    BF16(Vec<u16>), // [N/NR][K][NR], columns at `half_slot`
-    Int8 { q: Vec<i8>, scales: Vec<f32> },
+    F16(Vec<u16>),  // groups of 4 panels [K][4][NR] (`half_row`), columns at `half_slot`
+    BF16(Vec<u16>), // groups of 4 panels [K][4][NR] (`half_row`), columns at `half_slot`
+    Int8 { q: Vec<i8>, scales: Vec<f32> }, // tiles of 16 columns, see [`int8`]
 }
 
 /// A borrowed view of packed weights, what the kernels take.
@@ -204,50 +205,52 @@ pub enum PanelRef<'a> {
     F32(&'a [f32]),
     F16(&'a [u16]),
     BF16(&'a [u16]),
-    /// `q: [N/NR][K][NR]`, `scales: [N/NR][ceil(K/INT8_GROUP)][NR]`.
+    /// Not panels: tiles of [`int8::TILE`] columns, `q: [N/16][Kp/2][16][2]`,
+    /// `scales: [N/16][Kp/INT8_GROUP][16]` (see [`int8`]).
     Int8 { q: &'a [i8], scales: &'a [f32] },
 }
 
 impl PanelRef<'_> {
-    /// Panel `p` rows `k0..k0+kc` widened to f32 into `dst: [kc][NR]`, columns in natural order.
-    /// The reference widening: the SIMD kernels produce these exact values.
-    pub fn widen_block(&self, k: usize, p: usize, k0: usize, kc: usize, dst: &mut [f32]) {
+    /// Panel `p` (of a matrix of `n` columns) rows `k0..k0+kc` widened to f32 into `dst: [kc][NR]`,
+    /// columns in natural order. The reference widening: the SIMD kernels produce these exact values.
+    pub fn widen_block(&self, k: usize, n: usize, p: usize, k0: usize, kc: usize, dst: &mut [f32]) {
         let base = p * NR * k + k0 * NR;
+        let n_panels = n.div_ceil(NR);
         match *self {
             PanelRef::F32(w) => dst[..kc * NR].copy_from_slice(&w[base..base + kc * NR]),
             PanelRef::F16(w) => {
                 for r in 0..kc {
+                    let at = half_row(k, n_panels, p, k0 + r);
                     for c in 0..NR {
-                        dst[r * NR + c] = f16_to_f32(w[base + r * NR + half_slot(c)]);
+                        dst[r * NR + c] = f16_to_f32(w[at + half_slot(c)]);
                     }
                 }
             }
             PanelRef::BF16(w) => {
                 for r in 0..kc {
+                    let at = half_row(k, n_panels, p, k0 + r);
                     for c in 0..NR {
-                        dst[r * NR + c] = bf16_to_f32(w[base + r * NR + half_slot(c)]);
+                        dst[r * NR + c] = bf16_to_f32(w[at + half_slot(c)]);
                     }
                 }
             }
             PanelRef::Int8 { q, scales } => {
-                let groups = k.div_ceil(INT8_GROUP);
+                let w = int8::Int8Ref { q, scales };
                 for r in 0..kc {
-                    let kk = k0 + r;
-                    let s = &scales[(p * groups + kk / INT8_GROUP) * NR..][..NR];
                     for c in 0..NR {
-                        dst[r * NR + c] = q[base + r * NR + c] as f32 * s[c];
+                        dst[r * NR + c] = w.weight(k, p * NR + c, k0 + r);
                     }
                 }
             }
         }
     }
 
-    fn len_ok(&self, k: usize, n_panels: usize) -> bool {
-        let want = n_panels * NR * k;
+    fn len_ok(&self, k: usize, n: usize) -> bool {
+        let want = n.div_ceil(NR) * NR * k;
         match *self {
             PanelRef::F32(w) => w.len() >= want,
             PanelRef::F16(w) | PanelRef::BF16(w) => w.len() >= want,
-            PanelRef::Int8 { q, scales } => q.len() >= want && scales.len() >= n_panels * k.div_ceil(INT8_GROUP) * NR,
+            PanelRef::Int8 { q, scales } => int8::Int8Ref { q, scales }.len_ok(k, n),
         }
     }
 }
@@ -281,7 +284,7 @@ impl Linear {
     /// From the `nn.Linear` layout `[N][K]`, f32 storage.
     pub fn from_out_in(w: &[f32], d_out: usize, d_in: usize, bias: Option<Vec<f32>>) -> Self {
         debug_assert_eq!(w.len(), d_out * d_in);
-        let panels = Panels::F32(pack_with(d_in, d_out, 0.0, |kk, col| w[col * d_in + kk], |c| c));
+        let panels = Panels::F32(pack_with(d_in, d_out, 0.0, |kk, col| w[col * d_in + kk], |c| c, f32_row));
         Self::with_panels(panels, d_in, d_out, bias)
     }
 
@@ -315,15 +318,15 @@ impl Linear {
             }
         }
         let panels = match (storage, from) {
-            (Storage::F32, _) => Panels::F32(pack_with(k, n, 0.0, |kk, col| w.get(at(kk, col)), |c| c)),
+            (Storage::F32, _) => Panels::F32(pack_with(k, n, 0.0, |kk, col| w.get(at(kk, col)), |c| c, f32_row)),
             (Storage::F16, Storage::F16) | (Storage::BF16, Storage::BF16) => {
-                let packed = pack_with(k, n, 0, |kk, col| w.bits(at(kk, col)), half_slot);
+                let packed = pack_with(k, n, 0, |kk, col| w.bits(at(kk, col)), half_slot, half_row);
                 if storage == Storage::F16 { Panels::F16(packed) } else { Panels::BF16(packed) }
             }
-            (Storage::F16, _) => Panels::F16(pack_with(k, n, 0, |kk, col| half::f16::from_f32(w.get(at(kk, col))).to_bits(), half_slot)),
-            (Storage::BF16, _) => Panels::BF16(pack_with(k, n, 0, |kk, col| half::bf16::from_f32(w.get(at(kk, col))).to_bits(), half_slot)),
+            (Storage::F16, _) => Panels::F16(pack_with(k, n, 0, |kk, col| half::f16::from_f32(w.get(at(kk, col))).to_bits(), half_slot, half_row)),
+            (Storage::BF16, _) => Panels::BF16(pack_with(k, n, 0, |kk, col| half::bf16::from_f32(w.get(at(kk, col))).to_bits(), half_slot, half_row)),
             (Storage::Int8, _) => {
-                let (q, scales) = pack_int8(k, n, |kk, col| w.get(at(kk, col)));
+                let (q, scales) = int8::pack(k, n, |kk, col| w.get(at(kk, col)));
                 Panels::Int8 { q, scales }
             }
         };
@@ -331,19 +334,23 @@ impl Linear {
         Self::with_panels(panels, d_in, d_out, bias)
     }
 
-    /// [`Linear::from_stored`] for an `nn.Linear` matrix `[N][K]` read `rows` rows at a time (a multiple of
-    /// [`NR`]): `block(r0..r1)` gives rows `r0..r1` as `(r1 - r0) * K` values. Each block packs into whole
+    /// [`Linear::from_stored`] for an `nn.Linear` matrix `[N][K]` read `rows` rows at a time (rounded up to
+    /// a whole number of groups of 16-bit panels, which is also one of int8 tiles): `block(r0..r1)` gives rows `r0..r1` as `(r1 - r0) * K` values. Each block packs into whole
     /// panels, which are appended in order, so the result is bit for bit the whole matrix's packing while
     /// only one block ever exists in its file's form (a 50k-row token table is never held twice).
     /// `None` if a block fell back to f32 (f16 storage of values past its range): pack the whole matrix then.
     pub fn from_row_blocks<'s>(d_in: usize, d_out: usize, bias: Option<Vec<f32>>, storage: Storage, rows: usize, mut block: impl FnMut(std::ops::Range<usize>) -> StoredMatrix<'s>) -> Option<Self> {
-        let rows = rows.div_ceil(NR).max(1) * NR;
+        const ROWS: usize = GROUP_PANELS * NR; // a multiple of int8::TILE too
+        let rows = rows.div_ceil(ROWS).max(1) * ROWS;
         let (k, panels_len) = (d_in, d_out.div_ceil(NR) * NR * d_in);
         let mut panels = match storage {
             Storage::F32 => Panels::F32(Vec::with_capacity(panels_len)),
             Storage::F16 => Panels::F16(Vec::with_capacity(panels_len)),
             Storage::BF16 => Panels::BF16(Vec::with_capacity(panels_len)),
-            Storage::Int8 => Panels::Int8 { q: Vec::with_capacity(panels_len), scales: Vec::with_capacity(d_out.div_ceil(NR) * NR * k.div_ceil(INT8_GROUP)) },
+            Storage::Int8 => {
+                let tiles = d_out.div_ceil(int8::TILE) * int8::TILE;
+                Panels::Int8 { q: Vec::with_capacity(tiles * int8::padded_k(k)), scales: Vec::with_capacity(tiles * int8::padded_k(k) / INT8_GROUP) }
+            }
         };
         for r0 in (0..d_out).step_by(rows) {
             let r1 = d_out.min(r0 + rows);
@@ -402,7 +409,7 @@ impl Linear {
     /// Weight `W[n][k]` as the kernels see it (after widening).
     pub fn weight(&self, n: usize, k: usize) -> f32 {
         let mut row = [0.0f32; NR];
-        self.panels().widen_block(self.d_in, n / NR, k, 1, &mut row);
+        self.panels().widen_block(self.d_in, self.d_out, n / NR, k, 1, &mut row);
         row[n % NR]
     }
 
@@ -415,11 +422,11 @@ impl Linear {
         let dst = &mut dst[..k];
         match &self.panels {
             Panels::F32(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w[base + kk * NR + c]),
-            Panels::F16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = f16_to_f32(w[base + kk * NR + half_slot(c)])),
-            Panels::BF16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = bf16_to_f32(w[base + kk * NR + half_slot(c)])),
+            Panels::F16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = f16_to_f32(w[half_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
+            Panels::BF16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = bf16_to_f32(w[half_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
             Panels::Int8 { q, scales } => {
-                let groups = k.div_ceil(INT8_GROUP);
-                dst.iter_mut().enumerate().for_each(|(kk, d)| *d = q[base + kk * NR + c] as f32 * scales[(p * groups + kk / INT8_GROUP) * NR + c]);
+                let w = int8::Int8Ref { q, scales };
+                dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w.weight(k, n, kk));
             }
         }
     }
@@ -462,7 +469,18 @@ impl Linear {
 /// build and machine (SIMD128 on wasm; natively the scalar twins, compiled a second time for AVX2
 /// and picked at run time when the CPU has it — same operations, same bits).
 pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
-    assert!(w.len_ok(k, n.div_ceil(NR)), "packed weights shorter than K x N");
+    assert!(w.len_ok(k, n), "packed weights shorter than K x N");
+    if let PanelRef::Int8 { q, scales } = w {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { int8::avx2::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out) };
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        return int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::simd128_tile, int8::quantize_group_simd128);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        return int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile, int8::quantize_group);
+    }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2.
@@ -506,6 +524,13 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// `y += alpha * x`
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     active::axpy(alpha, x, y)
+}
+
+/// `out[..D] += Σ_j p[j] · v[j·ld..][..D]` for `j < p.len()`, in `j` order, skipping `p[j] == 0`:
+/// attention's weighted sum of value rows that sit `ld` floats apart (one head inside `[T][H·D]`
+/// rows), the same numbers as an [`axpy`] per row, without a call per row.
+pub fn axpy_rows(p: &[f32], v: &[f32], ld: usize, d: usize, out: &mut [f32]) {
+    active::axpy_rows(p, v, ld, d, out)
 }
 
 /// Numerically stable softmax of one row, in place. `-inf` entries become exactly 0.

@@ -7,7 +7,7 @@
 //! The loops are written in fixed-width chunks with independent accumulators so that the native
 //! compiler can vectorise them too.
 
-use super::{PanelRef, INT8_GROUP, NR};
+use super::{half_row, int8, PanelRef, NR};
 
 /// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
 /// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
@@ -27,6 +27,7 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
     // (5x slower).
     match w {
         PanelRef::F32(panels) => gemm_packed(x, m, k, panels, n, bias, out),
+        PanelRef::Int8 { q, scales } => int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile, int8::quantize_group),
         _ => gemm_widened(x, m, k, w, n, bias, out),
     }
 }
@@ -55,32 +56,33 @@ fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias:
     if m < 4 {
         match w {
             PanelRef::BF16(h) => gemv_rows(x, m, k, n, bias, out, |p, kk| {
-                let u = pairs(h, p * NR * k + kk * NR);
+                let u = pairs(h, half_row(k, n_panels, p, kk));
                 let lo = u.map(|v| f32::from_bits(v << 16));
                 let hi = u.map(|v| f32::from_bits(v & 0xFFFF_0000));
                 [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
             }),
-            PanelRef::F16(h) => gemv_rows(x, m, k, n, bias, out, |p, kk| {
-                let u = pairs(h, p * NR * k + kk * NR);
-                let lo = u.map(|v| f16_high_to_f32(v << 16));
-                let hi = u.map(f16_high_to_f32);
-                [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
-            }),
-            PanelRef::Int8 { q, scales } => {
-                let groups = k.div_ceil(INT8_GROUP);
-                gemv_rows(x, m, k, n, bias, out, |p, kk| {
-                    let qs = &q[p * NR * k + kk * NR..][..NR];
-                    let sc = &scales[(p * groups + kk / INT8_GROUP) * NR..][..NR];
-                    std::array::from_fn(|c| qs[c] as f32 * sc[c])
-                })
+            PanelRef::F16(h) => {
+                // The weights times 2^-112 (no re-bias multiply), `x · 2^56`, `bias · 2^-56`, the
+                // sums times 2^56: the SIMD kernel's order (see `simd128::Src::SCALED`).
+                let xs: Vec<f32> = x[..m * k].iter().map(|&v| v * F16_HALF_REBIAS).collect();
+                let bs: Vec<f32> = bias[..n_panels * NR].iter().map(|&b| b * (1.0 / F16_HALF_REBIAS)).collect();
+                gemv_rows(&xs, m, k, n, &bs, out, |p, kk| {
+                    let u = pairs(h, half_row(k, n_panels, p, kk));
+                    let lo = u.map(|v| f16_high_to_scaled_f32(v << 16));
+                    let hi = u.map(f16_high_to_scaled_f32);
+                    [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+                });
+                out[..m * n].iter_mut().for_each(|v| *v *= F16_HALF_REBIAS);
             }
+            // Int8 has a product of its own (integer sums, the same for every M).
+            PanelRef::Int8 { q, scales } => int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile, int8::quantize_group),
             PanelRef::F32(f) => gemv_rows(x, m, k, n, bias, out, |p, kk| f[p * NR * k + kk * NR..][..NR].try_into().unwrap_or([0.0; NR])),
         }
         return;
     }
     let mut panel = vec![0.0f32; k * NR]; // [K][NR], one panel widened
     for p in 0..n_panels {
-        w.widen_block(k, p, 0, k, &mut panel);
+        w.widen_block(k, n, p, 0, k, &mut panel);
         rows(&panel, p, out);
     }
 }
@@ -93,12 +95,16 @@ fn pairs(h: &[u16], at: usize) -> [u32; 4] {
     std::array::from_fn(|l| r[2 * l] as u32 | (r[2 * l + 1] as u32) << 16)
 }
 
-/// f16 bits in the high half of `v` -> f32, exact for finite values (as the SIMD kernel widens:
-/// shift the exponent and mantissa into place, drop the sign copies, re-bias by 2^112).
+/// f16 bits in the high half of `v` -> f32 times 2^-112, exact for finite values (as the SIMD
+/// kernel widens: shift the exponent and mantissa into place, drop the sign copies; the re-bias
+/// by 2^112 is left to the caller).
 #[inline(always)]
-fn f16_high_to_f32(v: u32) -> f32 {
-    f32::from_bits(((v as i32 >> 3) as u32) & 0x8FFF_E000) * f32::from_bits(0x7780_0000)
+fn f16_high_to_scaled_f32(v: u32) -> f32 {
+    f32::from_bits(((v as i32 >> 3) as u32) & 0x8FFF_E000)
 }
+
+/// 2^56: decoding on f16 multiplies `x · 2^56` by the weights times 2^-112, and the sums by 2^56.
+pub const F16_HALF_REBIAS: f32 = f32::from_bits(0x5B80_0000);
 
 /// `out[i] = bias + x[i] · W` for each of the `m` rows, panel rows from `row(p, kk)` (widened),
 /// 4 panels per pass.
@@ -158,6 +164,7 @@ pub mod avx2 {
             PanelRef::F32(panels) => gemm_packed(x, m, k, panels, n, bias, out),
             PanelRef::F16(h) if m < 4 => gemv_half(x, m, k, h, true, n, bias, out),
             PanelRef::BF16(h) if m < 4 => gemv_half(x, m, k, h, false, n, bias, out),
+            PanelRef::Int8 { q, scales } => int8::avx2::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out),
             _ => gemm_widened(x, m, k, w, n, bias, out),
         }
     }
@@ -176,45 +183,51 @@ pub mod avx2 {
         assert!(h.len() >= n_panels * NR * k && x.len() >= m * k && bias.len() >= n_panels * NR && out.len() >= m * n);
         let high = _mm_set1_epi32(0xFFFF_0000u32 as i32);
         let f16_bits = _mm256_set1_epi32(0x8FFF_E000u32 as i32);
-        let rebias = _mm256_set1_ps(f32::from_bits(0x7780_0000));
+        // f16: the weights times 2^-112 against `x · 2^56`, from `bias · 2^-56`, sums times 2^56 (the twin's order).
+        let (x_scale, bias_scale) = if f16 { (F16_HALF_REBIAS, 1.0 / F16_HALF_REBIAS) } else { (1.0, 1.0) };
+        let xs: Vec<f32> = x[..m * k].iter().map(|&v| if f16 { v * x_scale } else { v }).collect();
         // SAFETY (all loads below): the assert above bounds every panel row, bias and x read.
         let row = |at: usize| {
             let u = _mm_loadu_si128(h.as_ptr().add(at) as *const __m128i); // 8 x u16 = 4 pairs
             let bits = _mm256_set_m128i(_mm_and_si128(u, high), _mm_slli_epi32(u, 16)); // columns 0..8
             if f16 {
-                _mm256_mul_ps(_mm256_castsi256_ps(_mm256_and_si256(_mm256_srai_epi32(bits, 3), f16_bits)), rebias)
+                _mm256_castsi256_ps(_mm256_and_si256(_mm256_srai_epi32(bits, 3), f16_bits))
             } else {
                 _mm256_castsi256_ps(bits)
             }
         };
         for i in 0..m {
-            let xr = &x[i * k..(i + 1) * k];
+            let xr = &xs[i * k..(i + 1) * k];
             let mut p = 0;
             while p < n_panels {
                 let count = 4.min(n_panels - p);
                 let mut acc = [_mm256_setzero_ps(); 4];
                 for (q, a) in acc.iter_mut().enumerate().take(count) {
                     *a = _mm256_loadu_ps(bias.as_ptr().add((p + q) * NR));
+                    if f16 {
+                        *a = _mm256_mul_ps(*a, _mm256_set1_ps(bias_scale));
+                    }
                 }
-                let base = p * NR * k;
+                // The group of panels p..p+count (p is a multiple of 4): rows `count · NR` apart.
+                let (base, ld) = (half_row(k, n_panels, p, 0), count * NR);
                 if count == 4 {
                     for (kk, &a) in xr.iter().enumerate() {
                         let av = _mm256_set1_ps(a);
                         for (q, acc_q) in acc.iter_mut().enumerate() {
-                            *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base + q * NR * k + kk * NR)));
+                            *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base + kk * ld + q * NR)));
                         }
                     }
                 } else {
                     for (kk, &a) in xr.iter().enumerate() {
                         let av = _mm256_set1_ps(a);
                         for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
-                            *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base + q * NR * k + kk * NR)));
+                            *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base + kk * ld + q * NR)));
                         }
                     }
                 }
                 for (q, acc_q) in acc.iter().enumerate().take(count) {
                     let mut lanes = [0.0f32; NR];
-                    _mm256_storeu_ps(lanes.as_mut_ptr(), *acc_q);
+                    _mm256_storeu_ps(lanes.as_mut_ptr(), if f16 { _mm256_mul_ps(*acc_q, _mm256_set1_ps(x_scale)) } else { *acc_q });
                     let col = (p + q) * NR;
                     let cols = NR.min(n - col);
                     out[i * n + col..i * n + col + cols].copy_from_slice(&lanes[..cols]);
@@ -492,6 +505,17 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += alpha * xi;
+    }
+}
+
+/// `out[..D] += Σ_j p[j] · v[j·ld..][..D]`, `j` in order, rows whose `p[j]` is 0 skipped: the same
+/// numbers as one [`axpy`] per non-zero `p[j]` (see [`super::axpy_rows`]).
+pub fn axpy_rows(p: &[f32], v: &[f32], ld: usize, d: usize, out: &mut [f32]) {
+    let out = &mut out[..d];
+    for (j, &pj) in p.iter().enumerate() {
+        if pj != 0.0 {
+            axpy(pj, &v[j * ld..j * ld + d], out);
+        }
     }
 }
 

@@ -14,10 +14,10 @@
 use core::arch::wasm32::*;
 
 use super::scalar::{
-    self, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5, ERF_P, EXP_C2, EXP_C3, EXP_C4, EXP_C5, EXP_HI, EXP_LO, GELU_A, GELU_C, LN2_HI,
+    self, F16_HALF_REBIAS, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5, ERF_P, EXP_C2, EXP_C3, EXP_C4, EXP_C5, EXP_HI, EXP_LO, GELU_A, GELU_C, LN2_HI,
     LN2_LO, LOG2_E, ROUND_MAGIC,
 };
-use super::{PanelRef, INT8_GROUP, NR};
+use super::{PanelRef, NR};
 
 #[inline(always)]
 unsafe fn load(p: *const f32) -> v128 {
@@ -77,10 +77,23 @@ trait Src: Copy {
     /// their GEMV streamed faster; the widening sources need more registers per step, and unrolled
     /// by hand their steps were interleaved by LLVM until V8 spilled the accumulators.
     const UNROLL_DECODE: bool = false;
+    /// Whether [`Src::load8`] gives the weights times 2^-112 (f16 without its re-bias multiply):
+    /// decoding then multiplies `x · 2^56` by them, starts from `bias · 2^-56` and scales the sums
+    /// by 2^56 once, the same products and sums as unscaled, one multiply per weight fewer.
+    const SCALED: bool = false;
+    /// Whether panels sit side by side in groups of 4 (16-bit: one pointer, constant offsets); f32
+    /// panels are one after another and decoding keeps a pointer per panel, as it always did.
+    const GROUPED: bool = false;
     /// The same source moved to panel `p` (its row 0). SAFETY: `p < n_panels`.
     unsafe fn panel(self, p: usize) -> Self;
     /// Row `kk` of the current panel. SAFETY: `kk < K`.
-    unsafe fn load8(self, kk: usize) -> [v128; 2];
+    #[inline(always)]
+    unsafe fn load8(self, kk: usize) -> [v128; 2] {
+        self.load8_q(kk, 0)
+    }
+    /// Row `kk` of the panel `q` after the current one (`q` a constant of the caller's unrolled
+    /// loop). SAFETY: `kk < K`, that panel exists and shares the current one's group.
+    unsafe fn load8_q(self, kk: usize, q: usize) -> [v128; 2];
 }
 
 #[derive(Clone, Copy)]
@@ -96,83 +109,62 @@ impl Src for SrcF32 {
         SrcF32 { w: self.w.add(p * NR * self.k), ..self }
     }
     #[inline(always)]
-    unsafe fn load8(self, kk: usize) -> [v128; 2] {
-        let at = self.w.add(kk * NR);
+    unsafe fn load8_q(self, kk: usize, q: usize) -> [v128; 2] {
+        let at = self.w.add(q * NR * self.k + kk * NR);
         [load(at), load(at.add(4))]
     }
 }
 
-/// 16-bit panels store columns `c0 c4 c1 c5 c2 c6 c3 c7` ([`super::half_slot`]): in each 32-bit
-/// lane, the low half holds column `l`, the high half column `l + 4`.
+/// 16-bit panels (`F16` true: f16, else bf16), interleaved by groups of 4 ([`super::half_row`]):
+/// a panel's rows sit `ld` = (panels in its group) x NR apart, the panels of a group `NR` apart.
+/// Columns are stored `c0 c4 c1 c5 c2 c6 c3 c7` ([`super::half_slot`]): in each 32-bit lane, the
+/// low half holds column `l`, the high half column `l + 4`.
 #[derive(Clone, Copy)]
-struct SrcBF16 {
-    w: *const u16, // [N/NR][K][NR]
+struct SrcHalf<const F16: bool> {
+    base: *const u16, // the whole matrix
+    w: *const u16,    // row 0 of the current panel
     k: usize,
+    n_panels: usize,
+    ld: usize,
 }
 
-impl Src for SrcBF16 {
-    #[inline(always)]
-    unsafe fn panel(self, p: usize) -> Self {
-        SrcBF16 { w: self.w.add(p * NR * self.k), ..self }
-    }
-    #[inline(always)]
-    unsafe fn load8(self, kk: usize) -> [v128; 2] {
-        // A bf16 is the high half of its f32.
-        let v = v128_load(self.w.add(kk * NR) as *const v128);
-        [i32x4_shl(v, 16), v128_and(v, u32x4_splat(0xFFFF_0000))]
+impl<const F16: bool> SrcHalf<F16> {
+    fn new(w: &[u16], k: usize, n: usize) -> Self {
+        SrcHalf { base: w.as_ptr(), w: w.as_ptr(), k, n_panels: n.div_ceil(NR), ld: 0 }
     }
 }
 
-#[derive(Clone, Copy)]
-struct SrcF16 {
-    w: *const u16, // [N/NR][K][NR]
-    k: usize,
-}
-
-/// f16 bits in the high half of a lane (low half ignored) -> f32, exact for finite values: an
-/// arithmetic shift by 3 lines the exponent and mantissa up with f32's (sign stays in bit 31), the
-/// mask drops the sign copies and the low bits, and multiplying by 2^112 re-biases the exponent
-/// (15 -> 127), subnormals included. Inf and NaN would not survive: such layers stay f32.
+/// f16 bits in the high half of a lane (low half ignored) -> f32 times 2^-112, exact for finite
+/// values: an arithmetic shift by 3 lines the exponent and mantissa up with f32's (sign stays in bit
+/// 31) and the mask drops the sign copies and the low bits; the f32 read from those bits is the
+/// weight times 2^-112 (exponent bias 15 read as 127), subnormals included (f32 subnormals then).
+/// Inf and NaN would not survive: such layers stay f32.
 #[inline(always)]
-fn f16_high_to_f32(v: v128) -> v128 {
-    let bits = v128_and(i32x4_shr(v, 3), u32x4_splat(0x8FFF_E000));
-    f32x4_mul(bits, f32x4_splat(f32::from_bits(0x7780_0000))) // 2^112
+fn f16_high_to_scaled_f32(v: v128) -> v128 {
+    v128_and(i32x4_shr(v, 3), u32x4_splat(0x8FFF_E000))
 }
 
-impl Src for SrcF16 {
+/// 2^112: re-biases an f16 exponent read as f32's.
+const F16_REBIAS: f32 = f32::from_bits(0x7780_0000);
+
+impl<const F16: bool> Src for SrcHalf<F16> {
+    const SCALED: bool = F16;
+    const GROUPED: bool = true;
     #[inline(always)]
     unsafe fn panel(self, p: usize) -> Self {
-        SrcF16 { w: self.w.add(p * NR * self.k), ..self }
+        let first = p / super::GROUP_PANELS * super::GROUP_PANELS;
+        let width = super::GROUP_PANELS.min(self.n_panels - first);
+        SrcHalf { w: self.base.add(super::half_row(self.k, self.n_panels, p, 0)), ld: width * NR, ..self }
     }
     #[inline(always)]
-    unsafe fn load8(self, kk: usize) -> [v128; 2] {
-        let v = v128_load(self.w.add(kk * NR) as *const v128);
-        [f16_high_to_f32(i32x4_shl(v, 16)), f16_high_to_f32(v)]
-    }
-}
-
-#[derive(Clone, Copy)]
-struct SrcI8 {
-    q: *const i8,       // [N/NR][K][NR]
-    scales: *const f32, // [N/NR][K/G][NR]
-    k: usize,
-    groups: usize,
-}
-
-impl Src for SrcI8 {
-    #[inline(always)]
-    unsafe fn panel(self, p: usize) -> Self {
-        SrcI8 { q: self.q.add(p * NR * self.k), scales: self.scales.add(p * self.groups * NR), ..self }
-    }
-    #[inline(always)]
-    unsafe fn load8(self, kk: usize) -> [v128; 2] {
-        let v = v128_load64_zero(self.q.add(kk * NR) as *const u64);
-        let h = i16x8_extend_low_i8x16(v);
-        let s = self.scales.add((kk / INT8_GROUP) * NR);
-        [
-            f32x4_mul(f32x4_convert_i32x4(i32x4_extend_low_i16x8(h)), load(s)),
-            f32x4_mul(f32x4_convert_i32x4(i32x4_extend_high_i16x8(h)), load(s.add(4))),
-        ]
+    unsafe fn load8_q(self, kk: usize, q: usize) -> [v128; 2] {
+        let v = v128_load(self.w.add(kk * self.ld + q * NR) as *const v128);
+        if F16 {
+            [f16_high_to_scaled_f32(i32x4_shl(v, 16)), f16_high_to_scaled_f32(v)]
+        } else {
+            // A bf16 is the high half of its f32.
+            [i32x4_shl(v, 16), v128_and(v, u32x4_splat(0xFFFF_0000))]
+        }
     }
 }
 
@@ -196,26 +188,17 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
         if m < 4 {
             match w {
                 PanelRef::F32(w) => gemv(&SrcF32 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
-                PanelRef::BF16(w) => gemv(&SrcBF16 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
-                PanelRef::F16(w) => gemv(&SrcF16 { w: w.as_ptr(), k }, x, m, k, n, bias, out),
-                PanelRef::Int8 { q, scales } => gemv(&SrcI8 { q: q.as_ptr(), scales: scales.as_ptr(), k, groups: k.div_ceil(INT8_GROUP) }, x, m, k, n, bias, out),
+                PanelRef::BF16(w) => gemv(&SrcHalf::<false>::new(w, k, n), x, m, k, n, bias, out),
+                PanelRef::F16(w) => gemv(&SrcHalf::<true>::new(w, k, n), x, m, k, n, bias, out),
+                PanelRef::Int8 { q, scales } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q, scales }, n, bias, out, super::int8::simd128_tile, super::int8::quantize_group_simd128),
             }
             return;
         }
         match w {
             PanelRef::F32(w) => prefill(None::<&SrcF32>, w.as_ptr(), x, m, k, n, bias, out),
-            PanelRef::BF16(w) => prefill(Some(&SrcBF16 { w: w.as_ptr(), k }), core::ptr::null(), x, m, k, n, bias, out),
-            PanelRef::F16(w) => prefill(Some(&SrcF16 { w: w.as_ptr(), k }), core::ptr::null(), x, m, k, n, bias, out),
-            PanelRef::Int8 { q, scales } => prefill(
-                Some(&SrcI8 { q: q.as_ptr(), scales: scales.as_ptr(), k, groups: k.div_ceil(INT8_GROUP) }),
-                core::ptr::null(),
-                x,
-                m,
-                k,
-                n,
-                bias,
-                out,
-            ),
+            PanelRef::BF16(w) => prefill(Some(&SrcHalf::<false>::new(w, k, n)), core::ptr::null(), x, m, k, n, bias, out),
+            PanelRef::F16(w) => prefill(Some(&SrcHalf::<true>::new(w, k, n)), core::ptr::null(), x, m, k, n, bias, out),
+            PanelRef::Int8 { q, scales } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q, scales }, n, bias, out, super::int8::simd128_tile, super::int8::quantize_group_simd128),
         }
     }
 }
@@ -292,7 +275,11 @@ unsafe fn prefill_rows<S: Src, const R: usize>(src: Option<&S>, f32_panels: *con
 unsafe fn widen<S: Src>(src: &S, p: usize, k0: usize, kc: usize, dst: *mut f32) {
     let src = src.panel(p);
     for r in 0..kc {
-        let [lo, hi] = src.load8(k0 + r);
+        let [mut lo, mut hi] = src.load8(k0 + r);
+        if S::SCALED {
+            lo = f32x4_mul(lo, f32x4_splat(F16_REBIAS));
+            hi = f32x4_mul(hi, f32x4_splat(F16_REBIAS));
+        }
         store(dst.add(r * NR), lo);
         store(dst.add(r * NR + 4), hi);
     }
@@ -343,8 +330,15 @@ unsafe fn tile<const R: usize>(xp: *const f32, w: *const f32, kc: usize, bias: *
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
+    let mut scaled = if S::SCALED { vec![0.0f32; k] } else { Vec::new() };
     for i in 0..m {
-        let xr = x.as_ptr().add(i * k);
+        let mut xr = x.as_ptr().add(i * k);
+        if S::SCALED {
+            for (d, &v) in scaled.iter_mut().zip(&x[i * k..(i + 1) * k]) {
+                *d = v * F16_HALF_REBIAS;
+            }
+            xr = scaled.as_ptr();
+        }
         let row = out.as_mut_ptr().add(i * n);
         let mut p = 0;
         // Two call sites of the 4-panel tile (not one): binaryen inlines a function with a single
@@ -371,12 +365,18 @@ unsafe fn gemv_tile<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p:
     for q in 0..P {
         let col = (p + q) * NR;
         acc[q] = [load(bias.add(col)), load(bias.add(col + 4))];
+        if S::SCALED {
+            let down = f32x4_splat(1.0 / F16_HALF_REBIAS);
+            acc[q] = [f32x4_mul(acc[q][0], down), f32x4_mul(acc[q][1], down)];
+        }
     }
-    let srcs: [S; P] = core::array::from_fn(|q| src.panel(p + q));
+    // Grouped panels p..p+P: p is a multiple of 4 when P = 4, so they share a group.
+    let first = src.panel(p);
+    let srcs: [S; P] = core::array::from_fn(|q| if S::GROUPED { first } else { src.panel(p + q) });
     let step = |acc: &mut [[v128; 2]; P], kk: usize| {
         let a = load_splat(x.add(kk));
         for q in 0..P {
-            let [w0, w1] = srcs[q].load8(kk);
+            let [w0, w1] = if S::GROUPED { srcs[q].load8_q(kk, q) } else { srcs[q].load8(kk) };
             acc[q][0] = madd(acc[q][0], a, w0);
             acc[q][1] = madd(acc[q][1], a, w1);
         }
@@ -397,6 +397,10 @@ unsafe fn gemv_tile<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p:
         kk += 1;
     }
     for q in 0..P {
+        if S::SCALED {
+            let up = f32x4_splat(F16_HALF_REBIAS);
+            acc[q] = [f32x4_mul(acc[q][0], up), f32x4_mul(acc[q][1], up)];
+        }
         store8_out(row, (p + q) * NR, n, acc[q]);
     }
 }
@@ -505,10 +509,43 @@ pub fn dot_rows(x: &[f32], k: usize, w: &[f32], ld: usize, n: usize, out: &mut [
     assert!(x.len() >= k && out.len() >= n && ld >= k && w.len() >= (n - 1) * ld + k);
     // SAFETY: row `j < n` of `w` starts at `j·ld` and holds `k` floats (the assert above).
     unsafe {
-        for j in 0..n {
+        let mut j = 0;
+        // Four rows side by side: four independent streams of loads in flight (the rows sit `ld`
+        // apart, often in memory rather than cache), each row's sum in [`dot8_raw`]'s order.
+        while j + 4 <= n {
+            let sums = dot8x4_raw(x.as_ptr(), w.as_ptr().add(j * ld), ld, k);
+            out[j..j + 4].copy_from_slice(&sums);
+            j += 4;
+        }
+        for j in j..n {
             out[j] = dot8_raw(x.as_ptr(), w.as_ptr().add(j * ld), k);
         }
     }
+}
+
+/// Four rows of [`dot8_raw`] (rows `ld` apart), the same operations per row in the same order.
+/// SAFETY: `a` points at `len` floats, `b + r·ld` at `len` floats for `r < 4`.
+#[inline(always)]
+unsafe fn dot8x4_raw(a: *const f32, b: *const f32, ld: usize, len: usize) -> [f32; 4] {
+    let whole = len / 8 * 8;
+    let mut acc = [[f32x4_splat(0.0); 2]; 4];
+    let mut i = 0;
+    while i < whole {
+        let (a0, a1) = (load(a.add(i)), load(a.add(i + 4)));
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let row = b.add(r * ld + i);
+            acc_r[0] = madd(acc_r[0], a0, load(row));
+            acc_r[1] = madd(acc_r[1], a1, load(row.add(4)));
+        }
+        i += 8;
+    }
+    core::array::from_fn(|r| {
+        let mut sum = hsum(f32x4_add(acc[r][0], acc[r][1]));
+        for i in whole..len {
+            sum += *a.add(i) * *b.add(r * ld + i);
+        }
+        sum
+    })
 }
 
 struct Nk {
@@ -624,6 +661,49 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let len = a.len().min(b.len());
     // SAFETY: both slices hold at least `len` floats.
     unsafe { dot_raw(a.as_ptr(), b.as_ptr(), len) }
+}
+
+/// `out[..D] += Σ_j p[j] · v[j·ld..][..D]` ([`super::axpy_rows`]): 16 outputs at a time held in 4
+/// accumulators over every row (one pass over the rows per 16 outputs), then the last `D mod 16`
+/// outputs by [`axpy`]'s order, per element the same multiply and add in `j` order as the twin.
+pub fn axpy_rows(p: &[f32], v: &[f32], ld: usize, d: usize, out: &mut [f32]) {
+    let rows = p.len();
+    if rows == 0 || d == 0 {
+        return;
+    }
+    assert!(out.len() >= d && ld >= d && v.len() >= (rows - 1) * ld + d);
+    let whole = d / 16 * 16;
+    // SAFETY: row `j < rows` of `v` holds `d` floats from `j·ld` (the assert); `c + 16 <= whole <= d`.
+    unsafe {
+        let (vp, op) = (v.as_ptr(), out.as_mut_ptr());
+        let mut c = 0;
+        while c < whole {
+            let mut acc = [load(op.add(c)), load(op.add(c + 4)), load(op.add(c + 8)), load(op.add(c + 12))];
+            for (j, &pj) in p.iter().enumerate() {
+                if pj != 0.0 {
+                    let a = f32x4_splat(pj);
+                    let row = vp.add(j * ld + c);
+                    for (q, acc_q) in acc.iter_mut().enumerate() {
+                        *acc_q = madd(*acc_q, a, load(row.add(4 * q)));
+                    }
+                }
+            }
+            for (q, acc_q) in acc.iter().enumerate() {
+                store(op.add(c + 4 * q), *acc_q);
+            }
+            c += 16;
+        }
+    }
+    if whole < d {
+        for (j, &pj) in p.iter().enumerate() {
+            if pj != 0.0 {
+                let row = &v[j * ld + whole..j * ld + d];
+                for (o, &x) in out[whole..d].iter_mut().zip(row) {
+                    *o += pj * x;
+                }
+            }
+        }
+    }
 }
 
 /// `y += alpha * x`

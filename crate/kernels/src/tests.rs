@@ -296,11 +296,18 @@ fn every_storage_matches_its_widened_weights_on_awkward_shapes() {
                     let (want, mag) = reference_kn(&x, m, k, &transpose(&widened, n, k), n, Some(&bias));
                     let case = format!("{storage:?} m={m} k={k} n={n}");
                     let got = layer.forward(&x, m);
-                    assert_close(&case, &got, &want, |i| sum_bound(k, mag[i]));
-                    // Same bits as the f32 layer built from the widened weights, and a row alone
-                    // gives what the batch gave it.
-                    let f32_twin = Linear::from_out_in(&widened, n, k, Some(bias.clone())).forward(&x, m);
-                    assert_eq!(got, f32_twin, "{case}: vs f32 layer of the widened weights");
+                    if storage == Storage::Int8 {
+                        // The activations are quantised to int16 per group: each is off by at most
+                        // half a step, max|x| / 65534 (max|x| <= 1), times its weight.
+                        let w_abs: Vec<f64> = (0..n).map(|j| widened[j * k..(j + 1) * k].iter().map(|&v| v.abs() as f64).sum()).collect();
+                        assert_close(&case, &got, &want, |i| sum_bound(k, mag[i]) + w_abs[i % n] / 65534.0);
+                    } else {
+                        assert_close(&case, &got, &want, |i| sum_bound(k, mag[i]));
+                        // Same bits as the f32 layer built from the widened weights.
+                        let f32_twin = Linear::from_out_in(&widened, n, k, Some(bias.clone())).forward(&x, m);
+                        assert_eq!(got, f32_twin, "{case}: vs f32 layer of the widened weights");
+                    }
+                    // A row alone gives what the batch gave it.
                     for i in 0..m {
                         assert_eq!(&got[i * n..(i + 1) * n], &layer.forward(&x[i * k..(i + 1) * k], 1)[..], "{case}: row {i} alone");
                     }
@@ -399,6 +406,76 @@ fn dot_rows_in_place_equals_the_gathered_rows() {
                     assert_eq!(twin, want, "scalar twin d={d} heads={heads} n={n} h={h}");
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn int8_products_agree_with_the_twin_on_group_and_tile_tails() {
+    // Group tails (K not a multiple of 32, or of 2), tile tails (N not a multiple of 16), every M;
+    // the dispatched product (AVX2 natively when present) is the scalar twin's, bit for bit.
+    let mut rng = Rng(31);
+    for &k in &[0usize, 1, 2, 31, 32, 33, 63, 64, 65, 100] {
+        for &n in &[1usize, 7, 15, 16, 17, 33] {
+            let layer = Linear::from_stored(StoredMatrix::F32(rng.vec(n * k, 0.5)), Layout::OutIn, k, n, Some(rng.vec(n, 1.0)), Some(Storage::Int8));
+            assert_eq!(layer.storage(), Storage::Int8);
+            for m in [1usize, 2, 3, 4, 5] {
+                let x = rng.vec(m * k, 3.0);
+                let got = layer.forward(&x, m);
+                let want = layer.forward_scalar(&x, m);
+                assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "int8 m={m} k={k} n={n}");
+                for i in 0..m {
+                    assert_eq!(&got[i * n..(i + 1) * n], &layer.forward(&x[i * k..(i + 1) * k], 1)[..], "int8 m={m} k={k} n={n}: row {i} alone");
+                }
+            }
+        }
+    }
+    // Zero activations give the bias; a non-finite activation makes its row's outputs NaN.
+    let (k, n) = (40, 5);
+    let bias = rng.vec(n, 1.0);
+    let layer = Linear::from_stored(StoredMatrix::F32(rng.vec(n * k, 1.0)), Layout::OutIn, k, n, Some(bias.clone()), Some(Storage::Int8));
+    assert_eq!(layer.forward(&vec![0.0; k], 1), bias);
+    let mut x = rng.vec(2 * k, 1.0);
+    x[k + 35] = f32::INFINITY;
+    let out = layer.forward(&x, 2);
+    assert!(out[..n].iter().all(|v| v.is_finite()) && out[n..].iter().all(|v| v.is_nan()), "{out:?}");
+}
+
+#[test]
+fn int8_weights_keep_a_scale_per_group() {
+    // A column whose first group is large and second small: the small group keeps its precision.
+    let (g, k) = (INT8_GROUP, 2 * INT8_GROUP);
+    let w: Vec<f32> = (0..k).map(|kk| if kk < g { 100.0 } else { 0.001 * (kk as f32 - g as f32 - 12.0) }).collect();
+    let small_max = w[g..].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let layer = Linear::from_stored(StoredMatrix::F32(w.clone()), Layout::OutIn, k, 1, None, Some(Storage::Int8));
+    for (kk, &v) in w.iter().enumerate() {
+        let step = if kk < g { 100.0 / 127.0 } else { small_max / 127.0 };
+        assert!((layer.weight(0, kk) - v).abs() <= step / 2.0 + 1e-9, "k={kk}: {} vs {v}", layer.weight(0, kk));
+    }
+    assert_eq!(layer.bytes(), 16 * k + 4 * 16 * 2 + 4 * NR, "16 columns of int8 tiles, 2 groups of 16 scales, the bias");
+}
+
+#[test]
+fn axpy_rows_is_one_axpy_per_nonzero_row() {
+    let mut rng = Rng(41);
+    for &d in &[0usize, 1, 3, 15, 16, 17, 64] {
+        for rows in [0usize, 1, 4, 9] {
+            let ld = d + 3;
+            let v = rng.vec(rows.max(1) * ld, 1.0);
+            let mut p = rng.vec(rows, 1.0);
+            if rows > 2 {
+                p[2] = 0.0;
+            }
+            let start = rng.vec(d, 1.0);
+            let mut want = start.clone();
+            for (j, &pj) in p.iter().enumerate() {
+                if pj != 0.0 {
+                    axpy(pj, &v[j * ld..j * ld + d], &mut want);
+                }
+            }
+            let mut got = start.clone();
+            axpy_rows(&p, &v, ld, d, &mut got);
+            assert_eq!(got, want, "d={d} rows={rows}");
         }
     }
 }

@@ -270,11 +270,7 @@ pub fn attend(
             put_row(sink.trace.as_deref_mut().map(|t| t.probs.view_mut()), h, i, &row);
             let mut out = ctx.slice_mut(s![i, h, ..]);
             let out = out.as_slice_mut().expect("a row of one head is contiguous");
-            for (j, p) in row[..visible].iter().enumerate() {
-                if *p != 0.0 {
-                    kernels::axpy(*p, &values[j * hd..j * hd + d_head], out);
-                }
-            }
+            kernels::axpy_rows(&row[..visible], values, hd, d_head, out);
         }
     }
     if let Some(t) = sink.trace {

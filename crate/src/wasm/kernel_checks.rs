@@ -118,6 +118,27 @@ pub fn check_axpy(alpha: f32, x: &[f32], mut y: Vec<f32>, simd: bool) -> Vec<f32
     y
 }
 
+/// `out + Σ_j p[j] · v[j·ld..][..d]` (attention's weighted value rows).
+#[wasm_bindgen]
+pub fn check_axpy_rows(p: &[f32], v: &[f32], ld: usize, d: usize, mut out: Vec<f32>, simd: bool) -> Result<Vec<f32>, JsError> {
+    if !p.is_empty() && (ld < d || v.len() < (p.len() - 1) * ld + d || out.len() < d) {
+        return Err(JsError::new("check_axpy_rows: v needs (rows - 1)·ld + d values, ld >= d, out d values"));
+    }
+    if simd { fast::axpy_rows(p, v, ld, d, &mut out) } else { scalar::axpy_rows(p, v, ld, d, &mut out) }
+    Ok(out)
+}
+
+/// `x[..k] · w[j·ld..][..k]` for `j < n` (attention's scores against keys in place).
+#[wasm_bindgen]
+pub fn check_dot_rows(x: &[f32], k: usize, w: &[f32], ld: usize, n: usize, simd: bool) -> Result<Vec<f32>, JsError> {
+    if n > 0 && (ld < k || x.len() < k || w.len() < (n - 1) * ld + k) {
+        return Err(JsError::new("check_dot_rows: w needs (n - 1)·ld + k values, ld >= k, x k values"));
+    }
+    let mut out = vec![0.0; n];
+    if simd { fast::dot_rows(x, k, w, ld, n, &mut out) } else { scalar::dot_rows(x, k, w, ld, n, &mut out) }
+    Ok(out)
+}
+
 #[wasm_bindgen]
 pub fn check_softmax(mut row: Vec<f32>, simd: bool) -> Vec<f32> {
     if simd { fast::softmax(&mut row) } else { scalar::softmax(&mut row) }

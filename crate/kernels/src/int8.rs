@@ -1,0 +1,309 @@
+//! Int8 weights with one scale per group of [`INT8_GROUP`] along K, multiplied as integers.
+//!
+//! Decoding reads every weight once per token, so the fewer bytes and the fewer instructions per
+//! weight, the faster. Widening each int8 weight to f32 and multiplying by its scale costs about
+//! six SIMD instructions per four weights; here the activation row is quantised once per product
+//! to int16 (its own scale per group, 15 bits against the weights' 7) and the weights meet it in
+//! `i32x4.dot_i16x8_s`: 8 multiply-adds in one instruction, exact in i32, then one f32
+//! multiply-add per group and output column:
+//!
+//! `out[n] = bias[n] + Σ_g f32(Σ_{k∈g} qx[k]·qw[k][n]) · (sw[g][n] · sx[g])`
+//!
+//! Layout (made by [`pack`]): tiles of [`TILE`] = 16 output columns, each `[Kp/2][16][2]` i8 (the
+//! two k of a pair side by side, then the next pair), `Kp` = K rounded up to the group (zeros past
+//! K); tiles one after another, so a product streams the whole matrix once, front to back, in one
+//! sequential stream. Scales `[tiles][Kp/G][16]` f32 (0 for columns past N).
+//!
+//! The same arithmetic for every M (decoding, prefill): a row alone gives what the batch gave it,
+//! and the SIMD128 tile ([`simd128_tile`]) gives its scalar twin's ([`scalar_tile`]) bits, since
+//! the integer sums are exact and the f32 operations per output are the same, in the same order.
+
+use super::INT8_GROUP as G;
+
+/// Output columns per tile: two 8-column halves, 16 i8 of a k pair each.
+pub const TILE: usize = 16;
+/// Pairs of k per group.
+const PAIRS: usize = G / 2;
+/// Largest |qx|: the activation's int16 range, symmetric.
+const QX_MAX: f32 = 32767.0;
+// A group's integer sum cannot overflow i32: G products of at most 127 · 32767.
+const _: () = assert!(G % 4 == 0 && (G as u64) * 127 * 32767 < (1u64 << 31));
+
+/// K rounded up to a whole number of groups.
+pub fn padded_k(k: usize) -> usize {
+    k.div_ceil(G) * G
+}
+
+/// Borrowed packed int8 weights (see the module's layout).
+#[derive(Clone, Copy)]
+pub struct Int8Ref<'a> {
+    pub q: &'a [i8],      // [N/TILE][Kp/2][TILE][2]
+    pub scales: &'a [f32], // [N/TILE][Kp/G][TILE]
+}
+
+impl Int8Ref<'_> {
+    pub fn len_ok(&self, k: usize, n: usize) -> bool {
+        let tiles = n.div_ceil(TILE);
+        self.q.len() >= tiles * TILE * padded_k(k) && self.scales.len() >= tiles * (padded_k(k) / G) * TILE
+    }
+
+    /// `W[col][kk]` as the product sees it: `q · scale`.
+    pub fn weight(&self, k: usize, col: usize, kk: usize) -> f32 {
+        let kp = padded_k(k);
+        let (t, c) = (col / TILE, col % TILE);
+        let q = self.q[t * TILE * kp + (kk / 2) * 2 * TILE + 2 * c + kk % 2];
+        q as f32 * self.scales[(t * (kp / G) + kk / G) * TILE + c]
+    }
+}
+
+/// Symmetric int8 of `value(k, n)`: per column and group, `scale = max|w| / 127`, `q = round(w / scale)`.
+pub fn pack(k: usize, n: usize, value: impl Fn(usize, usize) -> f32) -> (Vec<i8>, Vec<f32>) {
+    let (kp, tiles) = (padded_k(k), n.div_ceil(TILE));
+    let groups = kp / G;
+    let mut q = vec![0i8; tiles * TILE * kp];
+    let mut scales = vec![0.0f32; tiles * groups * TILE];
+    for col in 0..n {
+        let (t, c) = (col / TILE, col % TILE);
+        for g in 0..groups {
+            let ks = g * G..k.min((g + 1) * G);
+            let max = ks.clone().map(|kk| value(kk, col).abs()).fold(0.0f32, f32::max);
+            let scale = max / 127.0;
+            scales[(t * groups + g) * TILE + c] = scale;
+            if scale > 0.0 && scale.is_finite() {
+                for kk in ks {
+                    q[t * TILE * kp + (kk / 2) * 2 * TILE + 2 * c + kk % 2] = (value(kk, col) / scale).round().clamp(-127.0, 127.0) as i8;
+                }
+            }
+        }
+    }
+    (q, scales)
+}
+
+/// Round to nearest, ties to even, for `|v| <= 2^22` (adding 1.5·2^23 leaves no fraction bits).
+#[inline(always)]
+fn round_even(v: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23
+    (v + MAGIC) - MAGIC
+}
+
+/// The activation rows quantised per group: `qx: [M][Kp]` int16 (zeros past K) and `sx: [M][Kp/G]`
+/// with `x ≈ qx · sx`, `sx = max|x| / 32767` over the group. A group holding an infinity or a NaN
+/// gets `sx = NaN` (its outputs become NaN, as the f32 product's would be non-finite). Whole groups
+/// go through `group` ([`quantize_group`] or its SIMD128 twin), the last partial one through
+/// [`quantize_group`].
+pub fn quantize_rows(x: &[f32], m: usize, k: usize, group: impl Fn(&[f32], &mut [i16]) -> f32) -> (Vec<i16>, Vec<f32>) {
+    let kp = padded_k(k);
+    let groups = kp / G;
+    let mut qx = vec![0i16; m * kp];
+    let mut sx = vec![0.0f32; m * groups];
+    for i in 0..m {
+        let row = &x[i * k..(i + 1) * k];
+        for g in 0..groups {
+            let part = &row[g * G..k.min((g + 1) * G)];
+            let dst = &mut qx[i * kp + g * G..][..part.len()];
+            sx[i * groups + g] = if part.len() == G { group(part, dst) } else { quantize_group(part, dst) };
+        }
+    }
+    (qx, sx)
+}
+
+/// One group: `dst = round(part · 32767 / max|part|)`, returns the scale `max / 32767` (0 for an
+/// all-zero group, NaN for one with a non-finite value, `dst` then left zero).
+pub fn quantize_group(part: &[f32], dst: &mut [i16]) -> f32 {
+    let mut max = 0.0f32;
+    let mut finite = true;
+    for &v in part {
+        finite &= v.is_finite();
+        // A compare, not `f32::max` (a call in wasm: its NaN rule differs from f32.max).
+        let a = v.abs();
+        max = if a > max { a } else { max };
+    }
+    if !finite {
+        return f32::NAN;
+    }
+    if max == 0.0 {
+        return 0.0;
+    }
+    let inv = QX_MAX / max;
+    for (d, &v) in dst.iter_mut().zip(part) {
+        *d = round_even(v * inv).clamp(-QX_MAX, QX_MAX) as i16;
+    }
+    max / QX_MAX
+}
+
+/// [`quantize_group`] on a whole group in SIMD128: the same max (order does not matter to a
+/// max), the same finiteness test, and `nearest(v · inv)` is the scalar `round_even` for
+/// `|v · inv| <= 2^22`: the same integers.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn quantize_group_simd128(part: &[f32], dst: &mut [i16]) -> f32 {
+    use core::arch::wasm32::*;
+    assert!(part.len() == G && dst.len() == G);
+    // SAFETY: every access is at `c + 8 <= G`, the length of both slices (the assert).
+    unsafe {
+        let (src, out) = (part.as_ptr(), dst.as_mut_ptr());
+        let ld = |c: usize| v128_load(src.add(c) as *const v128);
+        let (mut max4, mut finite) = (f32x4_splat(0.0), i32x4_splat(-1));
+        for c in (0..G).step_by(4) {
+            let a = f32x4_abs(ld(c));
+            finite = v128_and(finite, f32x4_lt(a, f32x4_splat(f32::INFINITY)));
+            max4 = f32x4_pmax(max4, a);
+        }
+        if !i32x4_all_true(finite) {
+            return f32::NAN;
+        }
+        let lanes = [f32x4_extract_lane::<0>(max4), f32x4_extract_lane::<1>(max4), f32x4_extract_lane::<2>(max4), f32x4_extract_lane::<3>(max4)];
+        let max = lanes.into_iter().fold(0.0f32, |m, a| if a > m { a } else { m });
+        if max == 0.0 {
+            return 0.0;
+        }
+        let inv = f32x4_splat(QX_MAX / max);
+        let (lo, hi) = (f32x4_splat(-QX_MAX), f32x4_splat(QX_MAX));
+        let quantise = |v: v128| i32x4_trunc_sat_f32x4(f32x4_pmax(lo, f32x4_pmin(hi, f32x4_nearest(f32x4_mul(v, inv)))));
+        for c in (0..G).step_by(8) {
+            v128_store(out.add(c) as *mut v128, i16x8_narrow_i32x4(quantise(ld(c)), quantise(ld(c + 4))));
+        }
+        max / QX_MAX
+    }
+}
+
+/// One row against one tile: `out[col..col+16] = bias + Σ_g f32(idot_g) · (sw_g · sx_g)`.
+/// `qx: [Kp]`, `sx: [Kp/G]`, `q: [Kp/2][16][2]`, `s: [Kp/G][16]`, `bias` and `out` from `col`,
+/// `cols` of them real (1..=16). The scalar twin of the tile, and the native path (the compiler
+/// vectorises its integer sums).
+#[inline(always)]
+pub fn scalar_tile(qx: &[i16], sx: &[f32], q: &[i8], s: &[f32], bias: &[f32], out: &mut [f32], cols: usize) {
+    let groups = sx.len();
+    let mut acc = [0.0f32; TILE];
+    acc[..cols].copy_from_slice(&bias[..cols]);
+    for g in 0..groups {
+        let mut dot = [0i32; TILE];
+        let xg = &qx[g * G..(g + 1) * G];
+        let wg = &q[g * G * TILE..(g + 1) * G * TILE];
+        for j in 0..PAIRS {
+            let (x0, x1) = (xg[2 * j] as i32, xg[2 * j + 1] as i32);
+            let w = &wg[j * 2 * TILE..(j + 1) * 2 * TILE];
+            for c in 0..TILE {
+                dot[c] += w[2 * c] as i32 * x0 + w[2 * c + 1] as i32 * x1;
+            }
+        }
+        let sxg = sx[g];
+        let sw = &s[g * TILE..(g + 1) * TILE];
+        for c in 0..TILE {
+            acc[c] += dot[c] as f32 * (sw[c] * sxg);
+        }
+    }
+    out[..cols].copy_from_slice(&acc[..cols]);
+}
+
+/// The SIMD128 tile: per k pair, the two activations splatted as an i16 pair to every lane, 16
+/// weights (8 bytes per 4 columns) sign-extended to i16 by the load, 4 `dot_i16x8_s` into 4 i32
+/// accumulators; per group, 4 converts and f32 multiply-adds into 4 f32 accumulators. Eight live
+/// accumulators: nothing to spill.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn simd128_tile(qx: &[i16], sx: &[f32], q: &[i8], s: &[f32], bias: &[f32], out: &mut [f32], cols: usize) {
+    use core::arch::wasm32::*;
+    let groups = sx.len();
+    assert!(qx.len() >= groups * G && q.len() >= groups * G * TILE && s.len() >= groups * TILE && bias.len() >= cols && out.len() >= cols && cols <= TILE);
+    let mut b = [0.0f32; TILE];
+    b[..cols].copy_from_slice(&bias[..cols]);
+    // SAFETY: the assert bounds every group's G values of qx, its G x 16 weights and 16 scales.
+    unsafe {
+        let ld = |p: *const f32| v128_load(p as *const v128);
+        let mut acc = [ld(b.as_ptr()), ld(b.as_ptr().add(4)), ld(b.as_ptr().add(8)), ld(b.as_ptr().add(12))];
+        let (mut xp, mut wp, mut sp) = (qx.as_ptr(), q.as_ptr(), s.as_ptr());
+        for g in 0..groups {
+            let zero = i32x4_splat(0);
+            let mut dot = [zero; 4];
+            let end = xp.add(G);
+            // Two k pairs per iteration (G is a multiple of 4): half the loop's own instructions.
+            while xp < end {
+                let x2 = v128_load32_splat(xp as *const u32);
+                dot[0] = i32x4_add(dot[0], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp), x2));
+                dot[1] = i32x4_add(dot[1], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(8)), x2));
+                dot[2] = i32x4_add(dot[2], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(16)), x2));
+                dot[3] = i32x4_add(dot[3], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(24)), x2));
+                let x2 = v128_load32_splat(xp.add(2) as *const u32);
+                dot[0] = i32x4_add(dot[0], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(32)), x2));
+                dot[1] = i32x4_add(dot[1], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(40)), x2));
+                dot[2] = i32x4_add(dot[2], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(48)), x2));
+                dot[3] = i32x4_add(dot[3], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(56)), x2));
+                xp = xp.add(4);
+                wp = wp.add(4 * TILE);
+            }
+            let sxg = f32x4_splat(*sx.get_unchecked(g));
+            for h in 0..4 {
+                let scale = f32x4_mul(ld(sp.add(4 * h)), sxg);
+                acc[h] = f32x4_add(acc[h], f32x4_mul(f32x4_convert_i32x4(dot[h]), scale));
+            }
+            sp = sp.add(TILE);
+        }
+        if cols == TILE {
+            for h in 0..4 {
+                v128_store(out.as_mut_ptr().add(4 * h) as *mut v128, acc[h]);
+            }
+        } else {
+            for h in 0..4 {
+                v128_store(b.as_mut_ptr().add(4 * h) as *mut v128, acc[h]);
+            }
+            out[..cols].copy_from_slice(&b[..cols]);
+        }
+    }
+}
+
+/// Bytes of weights a block of tiles may hold so that it stays in L2 while every row passes over it.
+const BLOCK_BYTES: usize = 128 << 10;
+
+/// `out[M][N] = x[M][K] · W + bias` on packed int8 weights, with `tile` ([`scalar_tile`] or
+/// [`simd128_tile`]) doing one row x one tile and `group` ([`quantize_group`] or
+/// [`quantize_group_simd128`]) quantising a whole group of activations. `bias: [N]` or longer. Tiles are taken a block at a
+/// time and every row passes over the block: the weights come from memory once whatever M is.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    x: &[f32],
+    m: usize,
+    k: usize,
+    w: Int8Ref,
+    n: usize,
+    bias: &[f32],
+    out: &mut [f32],
+    tile: impl Fn(&[i16], &[f32], &[i8], &[f32], &[f32], &mut [f32], usize),
+    group: impl Fn(&[f32], &mut [i16]) -> f32,
+) {
+    assert!(x.len() >= m * k && bias.len() >= n && out.len() >= m * n && w.len_ok(k, n), "int8 product: operands shorter than their shapes");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let kp = padded_k(k);
+    let groups = kp / G;
+    let tiles = n.div_ceil(TILE);
+    let (qx, sx) = quantize_rows(x, m, k, group);
+    let per_block = (BLOCK_BYTES / (kp * TILE).max(1)).max(1);
+    for t0 in (0..tiles).step_by(per_block) {
+        for i in 0..m {
+            let (qx, sx) = (&qx[i * kp..(i + 1) * kp], &sx[i * groups..(i + 1) * groups]);
+            let row = &mut out[i * n..(i + 1) * n];
+            for t in t0..tiles.min(t0 + per_block) {
+                let col = t * TILE;
+                let cols = TILE.min(n - col);
+                tile(qx, sx, &w.q[t * TILE * kp..(t + 1) * TILE * kp], &w.scales[t * groups * TILE..(t + 1) * groups * TILE], &bias[col..], &mut row[col..], cols);
+            }
+        }
+    }
+}
+
+/// The driver and the scalar tile compiled again with AVX2, picked at run time natively (the same
+/// operations: the same bits).
+#[cfg(target_arch = "x86_64")]
+pub mod avx2 {
+    use super::*;
+
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn gemm(x: &[f32], m: usize, k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &mut [f32]) {
+        super::gemm(x, m, k, w, n, bias, out, scalar_tile, quantize_group)
+    }
+}
