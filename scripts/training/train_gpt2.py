@@ -33,14 +33,15 @@ CONTEXT = 128
 BATCH = 8
 LR = 2e-3
 WARMUP = 200
-# Two phases, each with a fresh AdamW, a 200-step warm-up and a linear decay. Phase 1 (one core,
-# about 75 minutes) learns the language; phase 2 (two cores, about 30 minutes) anneals from the
-# f16-rounded phase-1 weights with a quarter of the rows repeated, which is when the previous-token
-# and induction heads form.
+# Phase 1 (one core, about 75 minutes) is the shipped model. An optional phase 2 anneals from its
+# f16-rounded weights with a quarter of the rows repeated, hoping for induction heads. Tried with
+# 4,000 steps (GLASSBOX_GPT2_PHASE2_STEPS=4000, two cores, 19 minutes): the best induction score
+# rose from 0.05 to 0.15, short of a head with that job, while held-out quality fell (1.248 ->
+# 1.278 nats/char) and greedy text looped more. So it is off by default; the model card says so.
 PHASE1_STEPS = int(os.environ.get("GLASSBOX_GPT2_STEPS", "7000"))
-PHASE2_STEPS = int(os.environ.get("GLASSBOX_GPT2_PHASE2_STEPS", "4000"))
+PHASE2_STEPS = int(os.environ.get("GLASSBOX_GPT2_PHASE2_STEPS", "0"))
 PHASE2_LR = 1e-3
-MAX_MINUTES = float(os.environ.get("GLASSBOX_GPT2_MINUTES", "150"))
+MAX_MINUTES = float(os.environ.get("GLASSBOX_GPT2_MINUTES", "95"))
 N_HELDOUT = 120  # sentences committed for the Rust test (kept small for debug builds)
 PROMPTS = ["The computer", "A hacker is", "I went to the", "The cat", "Once upon a time", "It is",
            "The president said", "My favourite colour is", "The old man walked", "Water is"]
@@ -213,7 +214,9 @@ def main():
         model = model.half().float()  # phase 2 starts from the f16-rounded weights, as --resume does
     # Phase 2 has both cores to itself (the BERT run is over).
     torch.set_num_threads(int(os.environ.get("GLASSBOX_PHASE2_THREADS", "2")))
-    step += train_phase(model, data, word_ids, clock, steps=PHASE2_STEPS, lr=PHASE2_LR, repeated_rows=2, seed=SEED + 1)
+    # (Left in for the next attempt; the shipped model is phase 1 only, see PHASE2_STEPS.)
+    if PHASE2_STEPS:
+        step += train_phase(model, data, word_ids, clock, steps=PHASE2_STEPS, lr=PHASE2_LR, repeated_rows=2, seed=SEED + 1)
     train_minutes = clock.minutes()
     model.eval()
 
@@ -238,7 +241,7 @@ def main():
     (OUT / "heldout.txt").write_text("\n".join(held) + "\n")
     write_metrics(OUT, {
         "seed": SEED, "parameters": n_params, "vocab_size": tok.get_vocab_size(), "train_tokens": len(data),
-        "steps": step, "phase1_steps": PHASE1_STEPS, "phase2_steps": step - PHASE1_STEPS, "batch": BATCH, "context": CONTEXT, "train_minutes": round(train_minutes, 1),
+        "steps": step, "phase1_steps": PHASE1_STEPS, "phase2_steps": PHASE2_STEPS, "batch": BATCH, "context": CONTEXT, "train_minutes": round(train_minutes, 1),
         "heldout_sentences": len(held), "heldout_ce_f16": ce, "bigram_baseline_ce": bigram_ce, "bigram_lambda": lam,
         "heldout_nats_per_char_f16": per_char, "previous_model_nats_per_char": previous_per_char,
         "size_mb": round(folder_size_mb(OUT), 2), "versions": python_versions(), "samples": samples,
