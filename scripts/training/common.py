@@ -56,6 +56,29 @@ def log(msg):
     print(msg, flush=True)
 
 
+def apply_update(model, opt, sched, loss):
+    """One training update, the same in every script: backward, clip the gradient norm at 1, then a
+    step of the optimizer and of the learning-rate schedule."""
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    sched.step()
+
+
+class LossLog:
+    """The training loss smoothed over about 20 steps, printed every `every` steps."""
+
+    def __init__(self, clock, every=100):
+        self.clock, self.every, self.value = clock, every, None
+
+    def add(self, step, loss):
+        v = loss.item()
+        self.value = v if self.value is None else 0.95 * self.value + 0.05 * v
+        if step % self.every == 0:
+            log(f"step {step}: loss {self.value:.3f} ({self.clock.minutes():.1f} min)")
+
+
 def save_folder(model, hf_tokenizer, out_dir, special_tokens_map):
     """Save config + f16 safetensors + tokenizer files, the folder layout any HF checkpoint has."""
     out_dir = Path(out_dir)

@@ -20,7 +20,7 @@ import torch
 from tokenizers import BertWordPieceTokenizer, Tokenizer, processors
 from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
 
-from common import FUNCTION_WORDS, DATA, MODELS, Clock, folder_size_mb, load_f16, log, python_versions, require_corpus, save_folder, setup, write_metrics
+from common import LossLog, apply_update, FUNCTION_WORDS, DATA, MODELS, Clock, folder_size_mb, load_f16, log, python_versions, require_corpus, save_folder, setup, write_metrics
 
 SEED = 13
 OUT = MODELS / "glassbox-bert"
@@ -193,7 +193,7 @@ def main():
     # Batches of similar length waste less time on padding.
     by_len = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     groups = [by_len[i:i + BATCH] for i in range(0, len(by_len), BATCH)]
-    step, run = 0, None
+    step, losses = 0, LossLog(clock)
     while step < MAX_STEPS and clock.minutes() < MAX_MINUTES:
         for g in torch.randperm(len(groups), generator=gen).tolist():
             inputs, mask, labels = mask_batch([seqs[i] for i in groups[g]], V, gen)
@@ -206,15 +206,9 @@ def main():
             picked = labels != -100
             logits = model.cls(hidden[picked])
             loss = torch.nn.functional.cross_entropy(logits, labels[picked])
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
+            apply_update(model, opt, sched, loss)
             step += 1
-            run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
-            if step % 100 == 0:
-                log(f"step {step}: loss {run:.3f} ({clock.minutes():.1f} min)")
+            losses.add(step, loss)
             if step >= MAX_STEPS or clock.minutes() >= MAX_MINUTES:
                 break
     train_minutes = clock.minutes()

@@ -19,7 +19,7 @@ import torch
 from tokenizers import ByteLevelBPETokenizer
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from common import DATA, MODELS, Clock, folder_size_mb, load_f16, log, python_versions, require_corpus, save_folder, setup, write_metrics
+from common import LossLog, apply_update, DATA, MODELS, Clock, folder_size_mb, load_f16, log, python_versions, require_corpus, save_folder, setup, write_metrics
 
 SEED = 11
 OUT = MODELS / "glassbox-gpt2"
@@ -98,7 +98,7 @@ def train_phase(model, data, word_ids, clock, steps, lr, repeated_rows, seed):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / WARMUP) * max(0.05, 1 - s / steps))
     gen = torch.Generator().manual_seed(seed)
     n_windows = (len(data) - 1) // CONTEXT
-    step, run = 0, None
+    step, losses = 0, LossLog(clock)
     while step < steps and clock.minutes() < MAX_MINUTES:
         # One epoch: non-overlapping windows at a random offset, in random order.
         offset = int(torch.randint(0, CONTEXT, (1,), generator=gen))
@@ -111,15 +111,9 @@ def train_phase(model, data, word_ids, clock, steps, lr, repeated_rows, seed):
                 x[r], labels[r] = repeated_row(data, word_ids, gen)
             model.train()
             loss = model(x, labels=labels).loss
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
+            apply_update(model, opt, sched, loss)
             step += 1
-            run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
-            if step % 100 == 0:
-                log(f"step {step}: loss {run:.3f} ({clock.minutes():.1f} min)")
+            losses.add(step, loss)
             if step >= steps or clock.minutes() >= MAX_MINUTES:
                 break
     return step

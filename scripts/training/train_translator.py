@@ -20,7 +20,7 @@ import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import MarianConfig, MarianMTModel, PreTrainedTokenizerFast
 
-from common import DATA, MODELS, Clock, folder_size_mb, load_f16, log, python_versions, require_corpus, save_folder, setup, write_metrics
+from common import apply_update, DATA, MODELS, Clock, folder_size_mb, load_f16, log, python_versions, require_corpus, save_folder, setup, write_metrics
 
 SEED = 7
 OUT = MODELS / "glassbox-translator"
@@ -194,11 +194,7 @@ def main():
         for src, labels in batches(train, tok, True, gen):
             model.train()
             loss = model(input_ids=src, attention_mask=(src != 0).long(), labels=labels).loss
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
+            apply_update(model, opt, sched, loss)
             step += 1
             run = loss.item() if run is None else 0.95 * run + 0.05 * loss.item()
             if step % EVAL_EVERY == 0:
