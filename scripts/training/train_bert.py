@@ -225,18 +225,14 @@ def main():
 
 def evaluate(tok, train, heldout, clock, metrics):
     """Reload the saved f16 folder and measure it on held-out sentences with one word masked."""
-    # Unigram baseline: always answer the most frequent whole word of the training text.
+    # Unigram baseline: always answer the most frequent content word of the training text.
     counts = collections.Counter()
     for s in train[:20000]:
-        enc, words = whole_words(tok, s)
+        enc, words = whole_words(tok, s, content_only=True)
         counts.update(enc.tokens[i] for i in words)
     top_word = counts.most_common(1)[0][0]
     items = make_heldout(tok, heldout, random.Random(SEED))
     unigram_acc = sum(a == top_word for _, a in items) / len(items)
-    # The unigram baseline for content words: the most frequent content word.
-    top_content = next(w for w, _ in counts.most_common() if w not in FUNCTION_WORDS and len(w) >= 3)
-    unigram_acc = sum(a == top_content for _, a in items) / len(items)
-    top_word = top_content
     log(f"held-out items: {len(items)}; unigram baseline '{top_word}': {unigram_acc:.3f}")
     f16 = load_f16(BertForMaskedLM, OUT)
     acc, acc5 = accuracy(f16, tok, items)

@@ -371,16 +371,23 @@ describe('attention flow at the size limit', () => {
   });
 });
 
+/** A watched page of the app with `model` picked and TEXT run: where the page tests start. */
+async function pageAfterRun(model) {
+  const opened = await newWatchedPage(setup.browser.browser);
+  const { page } = opened;
+  await page.goto(setup.server.url);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
+  await pickModel(page, model.name);
+  await page.fill('#text-input', TEXT);
+  await page.click('#run-button');
+  await waitIdle(page);
+  return opened;
+}
+
 describe('the page', () => {
   it('opens on the head the pattern scores pick, says why, and composes the model and head views', async () => {
     const model = setup.byKind['encoder-only'];
-    const { page, context, watch } = await newWatchedPage(setup.browser.browser);
-    await page.goto(setup.server.url);
-    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
-    await pickModel(page, model.name);
-    await page.fill('#text-input', TEXT);
-    await page.click('#run-button');
-    await waitIdle(page);
+    const { page, context, watch } = await pageAfterRun(model);
     const cli = cliInspect(model.dir, TEXT, ['--views']);
     const best = cli.views.encoder.best;
     assert.ok(best, 'the bundled encoder has a head that beats chance on this text');
@@ -418,13 +425,7 @@ describe('the page', () => {
   });
   it('has the rollout view near the attention map, lazy, with its kind and output token in the URL', async () => {
     const model = setup.byKind['encoder-only'];
-    const { page, context, watch } = await newWatchedPage(setup.browser.browser);
-    await page.goto(setup.server.url);
-    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
-    await pickModel(page, model.name);
-    await page.fill('#text-input', TEXT);
-    await page.click('#run-button');
-    await waitIdle(page);
+    const { page, context, watch } = await pageAfterRun(model);
     await page.waitForFunction(() => document.querySelector('#model-view').dataset.status === 'ready', null, WAIT);
     // Lazy: the view waits off screen until it is scrolled to.
     const before = await page.$eval('#rollout-view', (e) => ({ status: e.dataset.status, top: e.getBoundingClientRect().top, h: innerHeight }));

@@ -287,6 +287,7 @@ fn bert_has_a_head_with_a_recognisable_pattern() {
     let folder = Folder::read("glassbox-bert");
     let session = folder.session();
     let info = session.info().clone();
+    let names = ["next token", "previous token", "[SEP]", "[CLS]"];
     let mut sums = [(); 4].map(|_| Array2::<f64>::zeros((info.n_layers, info.n_heads)));
     let mut n = 0;
     // The held-out sentences with their masked word put back.
@@ -299,16 +300,14 @@ fn bert_has_a_head_with_a_recognisable_pattern() {
         if t < 5 {
             continue;
         }
-        // Rows of real tokens only ([CLS] is row 0, [SEP] row t - 1).
-        let rows = 1..t - 1;
-        let keys: [Box<dyn Fn(usize) -> usize>; 4] = [Box::new(|r| r + 1), Box::new(|r| r - 1), Box::new(move |_| t - 1), Box::new(|_| 0)];
-        for (sum, key) in sums.iter_mut().zip(&keys) {
-            let pairs: Vec<(usize, usize)> = rows.clone().map(|r| (r, key(r))).collect();
+        // Rows of real tokens only ([CLS] is row 0, [SEP] row t - 1); the key of each pattern, in `names` order.
+        let key = |pattern: usize, r: usize| [r + 1, r - 1, t - 1, 0][pattern];
+        for (pattern, sum) in sums.iter_mut().enumerate() {
+            let pairs: Vec<(usize, usize)> = (1..t - 1).map(|r| (r, key(pattern, r))).collect();
             *sum += &mean_attention(&maps, &pairs);
         }
         n += 1;
     }
-    let names = ["next token", "previous token", "[SEP]", "[CLS]"];
     let tables: Vec<Array2<f64>> = sums.into_iter().map(|s| s / n as f64).collect();
     print_head_table("glassbox-bert", &names, &tables);
     let card = folder.text("README.md");

@@ -298,29 +298,25 @@ fn naive_system(ed: &Ed) -> (Vec<Vec<Vec<f64>>>, Vec<Vec<f64>>) {
     let n = s + t;
     let identity = || (0..n).map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect::<Vec<f64>>()).collect::<Vec<_>>();
     let mut mats = Vec::new();
-    for l in 0..le {
+    // A self-attention sublayer over the `len` positions from `offset`: half the head-mean attention,
+    // half the residual, each row normalised; every other position passes through.
+    let self_attention = |maps: &[f32], shape: [usize; 4], l: usize, offset: usize, len: usize| {
         let mut m = identity();
-        for i in 0..s {
-            let a = mean_row(&ed.encoder, ed.encoder_shape, l, i);
-            let row: Vec<f64> = (0..s).map(|j| 0.5 * a[j] + if i == j { 0.5 } else { 0.0 }).collect();
+        for i in 0..len {
+            let a = mean_row(maps, shape, l, i);
+            let row: Vec<f64> = (0..len).map(|j| 0.5 * a[j] + if i == j { 0.5 } else { 0.0 }).collect();
             let sum: f64 = row.iter().sum();
-            for j in 0..s {
-                m[i][j] = row[j] / sum;
+            for j in 0..len {
+                m[offset + i][offset + j] = row[j] / sum;
             }
         }
-        mats.push(m);
+        m
+    };
+    for l in 0..le {
+        mats.push(self_attention(&ed.encoder, ed.encoder_shape, l, 0, s));
     }
     for l in 0..ld {
-        let mut m = identity();
-        for i in 0..t {
-            let a = mean_row(&ed.decoder, ed.decoder_shape, l, i);
-            let row: Vec<f64> = (0..t).map(|j| 0.5 * a[j] + if i == j { 0.5 } else { 0.0 }).collect();
-            let sum: f64 = row.iter().sum();
-            for j in 0..t {
-                m[s + i][s + j] = row[j] / sum;
-            }
-        }
-        mats.push(m);
+        mats.push(self_attention(&ed.decoder, ed.decoder_shape, l, s, t));
         let mut m = identity();
         for i in 0..t {
             let a = mean_row(&ed.cross, ed.cross_shape, l, i);
