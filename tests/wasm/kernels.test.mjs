@@ -211,6 +211,32 @@ test('attention rows in place (dot_rows, axpy_rows): SIMD == scalar on awkward s
   }
 });
 
+test('attention, every head in one pass (decoding): SIMD == scalar == one head at a time, grouped heads share rows', () => {
+  const rand = randomF32(13);
+  for (const d of [1, 4, 7, 16, 64]) {
+    for (const [heads, group] of [[1, 1], [3, 1], [4, 2], [6, 3]]) {
+      for (const rows of [0, 1, 5, 9]) {
+        const ld = (heads / group) * d + 3;
+        const keys = rand(Math.max(rows, 1) * ld), values = rand(Math.max(rows, 1) * ld);
+        const q = rand(heads * d), p = rand(heads * rows), start = rand(heads * d);
+        if (rows > 1) p[1] = 0; // head 0 skips row 1
+        const scores = glassbox.check_dot_rows_heads(q, heads, d, group, keys, ld, rows, true);
+        assertIdentical(scores, glassbox.check_dot_rows_heads(q, heads, d, group, keys, ld, rows, false), `dot_rows_heads d=${d} heads=${heads}/${group} rows=${rows}`);
+        const ctx = glassbox.check_axpy_rows_heads(p, rows, heads, d, group, values, ld, start, true);
+        assertIdentical(ctx, glassbox.check_axpy_rows_heads(p, rows, heads, d, group, values, ld, start, false), `axpy_rows_heads d=${d} heads=${heads}/${group} rows=${rows}`);
+        for (let h = 0; h < heads; h++) {
+          const at = Math.floor(h / group) * d;
+          const one = glassbox.check_dot_rows(q.subarray(h * d, (h + 1) * d), d, keys.subarray(at), ld, rows, true);
+          assertIdentical(scores.subarray(h * rows, (h + 1) * rows), one, `dot_rows_heads head ${h} vs dot_rows`);
+          const out = glassbox.check_axpy_rows(p.subarray(h * rows, (h + 1) * rows), values.subarray(at), ld, d, start.subarray(h * d, (h + 1) * d), true);
+          assertIdentical(ctx.subarray(h * d, (h + 1) * d), out, `axpy_rows_heads head ${h} vs axpy_rows`);
+        }
+      }
+    }
+  }
+  assert.throws(() => glassbox.check_dot_rows_heads(new Float32Array(8), 3, 2, 2, new Float32Array(8), 4, 1, true), /group must divide heads/);
+});
+
 test('softmax: SIMD == scalar, masked entries exactly 0, rows sum to 1', () => {
   const rand = randomF32(5);
   for (const len of LENGTHS) {

@@ -533,6 +533,42 @@ pub fn axpy_rows(p: &[f32], v: &[f32], ld: usize, d: usize, out: &mut [f32]) {
     active::axpy_rows(p, v, ld, d, out)
 }
 
+/// One query's attention scores against `n` key rows, every head in one pass over the rows:
+/// `out[h·n + j] = q[h·D..][..D] · keys[j·ld + (h / group)·D..][..D]` for `h < H`, `j < n`, where
+/// `group` query heads share one key head (grouped-query attention; 1 for plain multi-head).
+/// Each product is a [`scalar::dot8`], so the numbers are [`dot_rows`]' head by head. Reading each
+/// key row whole and in order is what matters when decoding: the cache then streams from memory
+/// instead of being visited once per head in strided 256-byte pieces.
+#[allow(clippy::too_many_arguments)]
+pub fn dot_rows_heads(q: &[f32], n_heads: usize, d: usize, group: usize, keys: &[f32], ld: usize, n: usize, out: &mut [f32]) {
+    check_heads(n_heads, d, group, ld, keys.len(), n);
+    assert!(q.len() >= n_heads * d && out.len() >= n_heads * n, "dot_rows_heads: q holds H·D values and out H·n");
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { scalar::avx2::dot_rows_heads(q, n_heads, d, group, keys, ld, n, out) };
+    }
+    active::dot_rows_heads(q, n_heads, d, group, keys, ld, n, out)
+}
+
+/// One query's attention output, every head in one pass over the value rows:
+/// `out[h·D..][..D] += Σ_j p[h·n + j] · values[j·ld + (h / group)·D..][..D]`, `j` in order, terms
+/// whose `p` is 0 skipped: per head the numbers of [`axpy_rows`], each value row read once.
+#[allow(clippy::too_many_arguments)]
+pub fn axpy_rows_heads(p: &[f32], n: usize, n_heads: usize, d: usize, group: usize, values: &[f32], ld: usize, out: &mut [f32]) {
+    check_heads(n_heads, d, group, ld, values.len(), n);
+    assert!(p.len() >= n_heads * n && out.len() >= n_heads * d, "axpy_rows_heads: p holds H·n values and out H·D");
+    active::axpy_rows_heads(p, n, n_heads, d, group, values, ld, out)
+}
+
+/// The shapes [`dot_rows_heads`] and [`axpy_rows_heads`] rely on: `group` divides H, a row of `ld`
+/// floats holds the H / group key/value heads, and `len` floats hold `n` rows.
+fn check_heads(n_heads: usize, d: usize, group: usize, ld: usize, len: usize, n: usize) {
+    assert!(group >= 1 && n_heads % group == 0, "attention: {n_heads} query heads cannot share key/value heads in groups of {group}");
+    let width = n_heads / group * d;
+    assert!(ld >= width && (n == 0 || len >= (n - 1) * ld + width), "attention: {n} rows of {width} floats, {ld} apart, do not fit in {len}");
+}
+
 /// Numerically stable softmax of one row, in place. `-inf` entries become exactly 0.
 pub fn softmax(row: &mut [f32]) {
     active::softmax(row)

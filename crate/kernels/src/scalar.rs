@@ -265,6 +265,14 @@ pub mod avx2 {
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn dot_rows_heads(q: &[f32], n_heads: usize, d: usize, group: usize, keys: &[f32], ld: usize, n: usize, out: &mut [f32]) {
+        dot_rows_heads_impl(q, n_heads, d, group, keys, ld, n, out)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
     pub unsafe fn matmul_nk(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
         matmul_nk_impl(x, m, k, w, n, out)
     }
@@ -505,6 +513,38 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += alpha * xi;
+    }
+}
+
+/// [`super::dot_rows_heads`]: row by row, every head of a row before the next row.
+#[allow(clippy::too_many_arguments)]
+pub fn dot_rows_heads(q: &[f32], n_heads: usize, d: usize, group: usize, keys: &[f32], ld: usize, n: usize, out: &mut [f32]) {
+    dot_rows_heads_impl(q, n_heads, d, group, keys, ld, n, out)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn dot_rows_heads_impl(q: &[f32], n_heads: usize, d: usize, group: usize, keys: &[f32], ld: usize, n: usize, out: &mut [f32]) {
+    for j in 0..n {
+        let row = &keys[j * ld..];
+        for h in 0..n_heads {
+            let kv = h / group;
+            out[h * n + j] = dot8(&q[h * d..(h + 1) * d], &row[kv * d..(kv + 1) * d]);
+        }
+    }
+}
+
+/// [`super::axpy_rows_heads`]: row by row, one [`axpy`] per head whose weight is not 0.
+#[allow(clippy::too_many_arguments)]
+pub fn axpy_rows_heads(p: &[f32], n: usize, n_heads: usize, d: usize, group: usize, values: &[f32], ld: usize, out: &mut [f32]) {
+    for j in 0..n {
+        let row = &values[j * ld..];
+        for h in 0..n_heads {
+            let (pj, kv) = (p[h * n + j], h / group);
+            if pj != 0.0 {
+                axpy(pj, &row[kv * d..(kv + 1) * d], &mut out[h * d..(h + 1) * d]);
+            }
+        }
     }
 }
 

@@ -706,6 +706,50 @@ pub fn axpy_rows(p: &[f32], v: &[f32], ld: usize, d: usize, out: &mut [f32]) {
     }
 }
 
+/// [`super::dot_rows_heads`]: each key row once, front to back, every head's [`dot8_raw`] in turn.
+#[allow(clippy::too_many_arguments)]
+pub fn dot_rows_heads(q: &[f32], n_heads: usize, d: usize, group: usize, keys: &[f32], ld: usize, n: usize, out: &mut [f32]) {
+    // SAFETY: `super::dot_rows_heads` checked q (H·D), out (H·n) and that row `j < n` holds the
+    // H / group heads of `d` floats from `j·ld`.
+    unsafe {
+        for j in 0..n {
+            let row = keys.as_ptr().add(j * ld);
+            for h in 0..n_heads {
+                *out.get_unchecked_mut(h * n + j) = dot8_raw(q.as_ptr().add(h * d), row.add(h / group * d), d);
+            }
+        }
+    }
+}
+
+/// [`super::axpy_rows_heads`]: each value row once; per head and element the multiply and add of
+/// [`axpy`] (and of [`axpy_rows`]), in row order.
+#[allow(clippy::too_many_arguments)]
+pub fn axpy_rows_heads(p: &[f32], n: usize, n_heads: usize, d: usize, group: usize, values: &[f32], ld: usize, out: &mut [f32]) {
+    let whole = d / 4 * 4;
+    // SAFETY: as `dot_rows_heads`, with out (H·D) and p (H·n) checked by the caller.
+    unsafe {
+        for j in 0..n {
+            let row = values.as_ptr().add(j * ld);
+            for h in 0..n_heads {
+                let pj = *p.get_unchecked(h * n + j);
+                if pj == 0.0 {
+                    continue;
+                }
+                let (src, dst) = (row.add(h / group * d), out.as_mut_ptr().add(h * d));
+                let a = f32x4_splat(pj);
+                let mut c = 0;
+                while c < whole {
+                    store(dst.add(c), madd(load(dst.add(c)), a, load(src.add(c))));
+                    c += 4;
+                }
+                for c in whole..d {
+                    *dst.add(c) += pj * *src.add(c);
+                }
+            }
+        }
+    }
+}
+
 /// `y += alpha * x`
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     let len = x.len().min(y.len());

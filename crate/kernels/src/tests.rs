@@ -479,3 +479,44 @@ fn axpy_rows_is_one_axpy_per_nonzero_row() {
         }
     }
 }
+
+#[test]
+fn every_head_in_one_pass_equals_one_head_at_a_time() {
+    // Decoding reads each key and value row once for all heads; the numbers are those of the
+    // per-head kernels (dot_rows, axpy_rows) bit for bit, with grouped-query heads sharing rows.
+    let mut rng = Rng(43);
+    for &d in &[1usize, 4, 7, 16, 64, 67] {
+        for &(heads, group) in &[(1usize, 1usize), (3, 1), (4, 2), (6, 3), (4, 4)] {
+            for n in [0usize, 1, 5, 33] {
+                let kv = heads / group;
+                let ld = kv * d + 2; // rows wider than their heads, as views into a wider buffer may be
+                let keys = rng.vec(n.max(1) * ld, 1.0);
+                let values = rng.vec(n.max(1) * ld, 1.0);
+                let q = rng.vec(heads * d, 1.0);
+                let mut p = rng.vec(heads * n, 1.0);
+                if n > 2 {
+                    p[2] = 0.0; // head 0 skips row 2
+                }
+                let mut scores = vec![0.0; heads * n];
+                dot_rows_heads(&q, heads, d, group, &keys, ld, n, &mut scores);
+                let mut twin = vec![0.0; heads * n];
+                scalar::dot_rows_heads(&q, heads, d, group, &keys, ld, n, &mut twin);
+                let start = rng.vec(heads * d, 1.0);
+                let (mut ctx, mut ctx_twin) = (start.clone(), start.clone());
+                axpy_rows_heads(&p, n, heads, d, group, &values, ld, &mut ctx);
+                scalar::axpy_rows_heads(&p, n, heads, d, group, &values, ld, &mut ctx_twin);
+                for h in 0..heads {
+                    let at = h / group * d;
+                    let mut want = vec![0.0; n];
+                    dot_rows(&q[h * d..(h + 1) * d], d, keys.get(at..).unwrap_or(&[]), ld, n, &mut want);
+                    assert_eq!(scores[h * n..(h + 1) * n], want[..], "scores d={d} heads={heads} group={group} n={n} h={h}");
+                    assert_eq!(twin[h * n..(h + 1) * n], want[..], "scalar twin d={d} heads={heads} group={group} n={n} h={h}");
+                    let mut out = start[h * d..(h + 1) * d].to_vec();
+                    axpy_rows(&p[h * n..(h + 1) * n], values.get(at..).unwrap_or(&[]), ld, d, &mut out);
+                    assert_eq!(ctx[h * d..(h + 1) * d], out[..], "ctx d={d} heads={heads} group={group} n={n} h={h}");
+                    assert_eq!(ctx_twin[h * d..(h + 1) * d], out[..], "scalar ctx d={d} heads={heads} group={group} n={n} h={h}");
+                }
+            }
+        }
+    }
+}

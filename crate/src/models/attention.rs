@@ -205,9 +205,11 @@ impl<'a> Mask<'a> {
 
 /// Multi-head attention for one layer.
 ///
-/// `q: [Tq][H·D]`, `k, v: [Tk][H·D]` (row-major), `bias: [H][Tq][Tk]` (T5's relative positions),
-/// returns `ctx: [Tq][H·D]`. A head mask in `sink` multiplies each head's probs after the softmax
-/// (HF's `head_mask`).
+/// `q: [Tq][H·D]`, `k, v: [Tk][KV·D]` (row-major), `bias: [H][Tq][Tk]` (T5's relative positions),
+/// returns `ctx: [Tq][H·D]`. With fewer key/value heads than query heads (grouped-query attention,
+/// `KV` dividing `H`), query head `h` reads key/value head `h / (H / KV)`, as HF's `repeat_kv`
+/// arranges, without repeating the cache. A head mask in `sink` multiplies each head's probs after
+/// the softmax (HF's `head_mask`).
 #[allow(clippy::too_many_arguments)]
 pub fn attend(
     q: ArrayView2<'_, f32>,
@@ -221,62 +223,111 @@ pub fn attend(
     mut sink: LayerSink<'_>,
 ) -> Array2<f32> {
     let (q_len, k_len) = (q.nrows(), k.nrows());
-    // Keys and values of head h are read in place, row j at `j·H·D + h·D` (no gathered copy per
-    // head; borrowed as they are when already row-major, which the projections' outputs are).
-    let hd = n_heads * d_head;
-    let (k_std, v_std) = (k.as_standard_layout(), v.as_standard_layout());
+    // Keys and values are read in place, row j of head h at `j·KV·D + (h / group)·D` (no gathered
+    // copy per head; borrowed as they are when already row-major, which caches and projections are).
+    let kvd = k.ncols();
+    let group = (n_heads * d_head).checked_div(kvd).unwrap_or(1).max(1); // query heads per key/value head
+    let (k_std, v_std, q_std) = (k.as_standard_layout(), v.as_standard_layout(), q.as_standard_layout());
     let (k_rows, v_rows) = (k_std.as_slice().unwrap_or(&[]), v_std.as_slice().unwrap_or(&[]));
-    // The projections' rows split into heads: [T][H][D].
-    let (q, k, v) = (by_head(q, n_heads, d_head), by_head(k, n_heads, d_head), by_head(v, n_heads, d_head));
-    let mut ctx = Array3::<f32>::zeros((q_len, n_heads, d_head));
-    let mut row = vec![0.0f32; k_len]; // one query's scores, then probs
+    let q_rows = q_std.as_slice().expect("a standard-layout array is one slice"); // [Tq][H·D]
+    let hd = n_heads * d_head;
+    let mut ctx = Array2::<f32>::zeros((q_len, hd));
+    let mut row = vec![0.0f32; k_len]; // one query's scores, then probs, for one head
     if let Some(t) = sink.trace.as_deref_mut() {
         t.scale = scale;
         if t.n_kv_heads == 0 {
-            t.n_kv_heads = n_heads;
+            t.n_kv_heads = n_heads / group;
         }
         t.bias = bias.map(|b| b.to_owned());
         t.scores = Array3::zeros((n_heads, q_len, k_len));
         t.probs = Array3::zeros((n_heads, q_len, k_len));
     }
-    for h in 0..n_heads {
+    let visible_keys = |i: usize| match mask {
+        Mask::Full | Mask::Keys(_) => k_len,
+        Mask::Causal { past } => (past + i + 1).min(k_len),
+    };
+    // One head's raw dot products of query `i` (in `row[..visible]`) to probs, in place: scale,
+    // bias, mask, softmax, head mask, with the captured rows copied out on the way.
+    let mut finish_row = |h: usize, i: usize, visible: usize, row: &mut [f32]| {
+        for (j, s) in row[..visible].iter_mut().enumerate() {
+            *s *= scale;
+            if let Some(b) = &bias {
+                *s += b[[h, i, j]];
+            }
+        }
+        if let Mask::Keys(additive) = mask {
+            add_in_place(row, additive);
+        }
+        row[visible..].fill(f32::NEG_INFINITY);
+        put_row(sink.scores.as_mut().map(|m| m.view_mut()), h, i, row);
+        put_row(sink.trace.as_deref_mut().map(|t| t.scores.view_mut()), h, i, row);
+        kernels::softmax(row);
         let head_scale = sink.head_mask.map_or(1.0, |m| m[h]);
-        let (keys, values) = (k_rows.get(h * d_head..).unwrap_or(&[]), v_rows.get(h * d_head..).unwrap_or(&[]));
+        if head_scale != 1.0 {
+            row.iter_mut().for_each(|p| *p *= head_scale);
+        }
+        put_row(sink.probs.as_mut().map(|m| m.view_mut()), h, i, row);
+        put_row(sink.trace.as_deref_mut().map(|t| t.probs.view_mut()), h, i, row);
+    };
+    if q_len <= ALL_HEADS_ROWS {
+        // Decoding: each key row and each value row read once, whole, for every head (the cache
+        // streams from memory in order; per head it would be visited in strided 256-byte pieces).
+        let mut probs = vec![0.0f32; n_heads * k_len]; // [H][visible]
         for i in 0..q_len {
-            let qi = q.slice(s![i, h, ..]);
-            let qi = qi.as_slice().expect("a row of one head is contiguous");
-            let visible = match mask {
-                Mask::Full | Mask::Keys(_) => k_len,
-                Mask::Causal { past } => (past + i + 1).min(k_len),
-            };
-            kernels::dot_rows(qi, d_head, keys, hd, visible, &mut row[..visible]);
-            for (j, s) in row[..visible].iter_mut().enumerate() {
-                *s *= scale;
-                if let Some(b) = &bias {
-                    *s += b[[h, i, j]];
-                }
+            let visible = visible_keys(i);
+            let (qi, probs) = (&q_rows[i * hd..(i + 1) * hd], &mut probs[..n_heads * visible]);
+            kernels::dot_rows_heads(qi, n_heads, d_head, group, k_rows, kvd, visible, probs);
+            for (h, head) in probs.chunks_exact_mut(visible.max(1)).enumerate().take(n_heads) {
+                row[..visible].copy_from_slice(&head[..visible]);
+                finish_row(h, i, visible, &mut row);
+                head.copy_from_slice(&row[..visible]);
             }
-            if let Mask::Keys(additive) = mask {
-                add_in_place(&mut row, additive);
+            let out = ctx.row_mut(i).into_slice().expect("ctx is row-major");
+            kernels::axpy_rows_heads(probs, visible, n_heads, d_head, group, v_rows, kvd, out);
+        }
+    } else {
+        // A whole text: head by head, so one head's keys and values (Tk x 256 bytes for D = 64)
+        // stay in cache across all the queries.
+        for h in 0..n_heads {
+            let at = h / group * d_head;
+            let (keys, values) = (k_rows.get(at..).unwrap_or(&[]), v_rows.get(at..).unwrap_or(&[]));
+            for i in 0..q_len {
+                let visible = visible_keys(i);
+                let qi = &q_rows[i * hd + h * d_head..i * hd + (h + 1) * d_head];
+                kernels::dot_rows(qi, d_head, keys, kvd, visible, &mut row[..visible]);
+                finish_row(h, i, visible, &mut row);
+                let out = &mut ctx.row_mut(i).into_slice().expect("ctx is row-major")[h * d_head..(h + 1) * d_head];
+                kernels::axpy_rows(&row[..visible], values, kvd, d_head, out);
             }
-            row[visible..].fill(f32::NEG_INFINITY);
-            put_row(sink.scores.as_mut().map(|m| m.view_mut()), h, i, &row);
-            put_row(sink.trace.as_deref_mut().map(|t| t.scores.view_mut()), h, i, &row);
-            kernels::softmax(&mut row);
-            if head_scale != 1.0 {
-                row.iter_mut().for_each(|p| *p *= head_scale);
-            }
-            put_row(sink.probs.as_mut().map(|m| m.view_mut()), h, i, &row);
-            put_row(sink.trace.as_deref_mut().map(|t| t.probs.view_mut()), h, i, &row);
-            let mut out = ctx.slice_mut(s![i, h, ..]);
-            let out = out.as_slice_mut().expect("a row of one head is contiguous");
-            kernels::axpy_rows(&row[..visible], values, hd, d_head, out);
         }
     }
     if let Some(t) = sink.trace {
-        (t.q, t.k, t.v, t.ctx) = (heads_first(q), heads_first(k), heads_first(v), heads_first(ctx.view()));
+        // Keys and values repeated per query head, so the step-through shows what each head read.
+        let per_head = |x: ArrayView2<'_, f32>, group| heads_first(by_head(repeat_heads(x, d_head, group).view(), n_heads, d_head));
+        (t.q, t.k, t.v, t.ctx) = (per_head(q, 1), per_head(k, group), per_head(v, group), per_head(ctx.view(), 1));
     }
-    ctx.into_shape_with_order((q_len, n_heads * d_head)).expect("[Tq][H][D] is [Tq][H·D]")
+    ctx
+}
+
+/// Queries at most this many per call take the all-heads path of [`attend`] (decoding steps);
+/// longer runs go head by head. Both give the same numbers, bit for bit.
+const ALL_HEADS_ROWS: usize = 4;
+
+/// `x: [T][KV·D]` with each head repeated `group` times, `[T][KV·group·D]` (HF's `repeat_kv`), for
+/// the step-through's per-query-head keys and values; `x` itself when `group` is 1.
+pub fn repeat_heads(x: ArrayView2<'_, f32>, d: usize, group: usize) -> ndarray::CowArray<'_, f32, ndarray::Ix2> {
+    if group <= 1 {
+        return ndarray::CowArray::from(x);
+    }
+    let (rows, width) = x.dim();
+    let std = x.as_standard_layout();
+    let mut out = Vec::with_capacity(rows * width * group);
+    for head in std.as_slice().expect("standard layout").chunks_exact(d.max(1)) {
+        for _ in 0..group {
+            out.extend_from_slice(head);
+        }
+    }
+    ndarray::CowArray::from(Array2::from_shape_vec((rows, width * group), out).expect("whole rows"))
 }
 
 /// Append `rows` to a row-major buffer (one copy when they are contiguous, as activations are).

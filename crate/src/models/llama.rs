@@ -42,7 +42,7 @@ use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::limits::MAX_DIM;
 use crate::loader::{parse_json, Weights};
-use ndarray::{Array2, ArrayView2, CowArray, Ix2};
+use ndarray::{Array2, ArrayView2};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -261,7 +261,6 @@ impl Llama {
                 format!("Keep prompt and generation within {w} tokens, or use a checkpoint with use_sliding_window false"),
             ));
         }
-        let group = h / kv_heads;
         let scale = 1.0 / (d as f32).sqrt();
         let eps = self.config.rms_norm_eps;
         let mut x = activations::embed(&TokenTable::Rows(&self.embed), c, ids); // [T][C]
@@ -276,11 +275,10 @@ impl Llama {
             turn.rotate_rows(&mut q);
             turn.rotate_rows(&mut k);
             cache.append(k.view(), v.view());
-            // Grouped-query attention: every query head of a group reads its group's key/value head.
-            let (k_all, v_all) = (repeat_kv(cache.keys(), d, group), repeat_kv(cache.values(), d, group)); // [P+T][H·D]
+            // Grouped-query attention: every query head of a group reads its group's key/value head
+            // (`attend` sees KV·D-wide rows and indexes them; the cache is not repeated).
             recorder.kv_heads(l, kv_heads);
-            let ctx = attend(q.view(), k_all.view(), v_all.view(), h, d, scale, Mask::Causal { past }, None, recorder.layer(l));
-            drop((k_all, v_all));
+            let ctx = attend(q.view(), cache.keys(), cache.values(), h, d, scale, Mask::Causal { past }, None, recorder.layer(l));
             cache.layer_done();
             let out = activations::linear(&block.o_proj, ctx.view()); // [T][C]
             recorder.trace_io(l, &a, &out);
@@ -348,24 +346,6 @@ impl DecoderOnly for Llama {
         }
         Ok(())
     }
-}
-
-/// `x: [T][KV·D]` with each key/value head repeated `group` times: `[T][KV·group·D]`
-/// (HF's `repeat_kv`: query head `h` reads kv head `h / group`).
-fn repeat_kv(x: ArrayView2<'_, f32>, d: usize, group: usize) -> CowArray<'_, f32, Ix2> {
-    if group == 1 {
-        return CowArray::from(x); // plain multi-head attention: the cache as it is
-    }
-    let (rows, width) = x.dim();
-    let mut out = Vec::with_capacity(rows * width * group);
-    for row in x.rows() {
-        for head in row.as_slice().expect("cache rows are contiguous").chunks_exact(d) {
-            for _ in 0..group {
-                out.extend_from_slice(head);
-            }
-        }
-    }
-    CowArray::from(activations::rows(out, width * group))
 }
 
 /// Keys that would change the numbers and that Glassbox does not implement.

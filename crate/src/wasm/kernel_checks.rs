@@ -139,6 +139,34 @@ pub fn check_dot_rows(x: &[f32], k: usize, w: &[f32], ld: usize, n: usize, simd:
     Ok(out)
 }
 
+/// Whether `n` rows of `ld` floats, holding `heads / group` heads of `d`, fit in `len` floats.
+fn heads_fit(heads: usize, d: usize, group: usize, ld: usize, len: usize, n: usize) -> bool {
+    group >= 1 && heads % group == 0 && ld >= heads / group * d && (n == 0 || len >= (n - 1) * ld + heads / group * d)
+}
+
+/// Every head's scores against `n` key rows in one pass (decoding's attention), `[H][n]`.
+#[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
+pub fn check_dot_rows_heads(q: &[f32], heads: usize, d: usize, group: usize, keys: &[f32], ld: usize, n: usize, simd: bool) -> Result<Vec<f32>, JsError> {
+    if !heads_fit(heads, d, group, ld, keys.len(), n) || q.len() < heads * d {
+        return Err(JsError::new("check_dot_rows_heads: group must divide heads, keys hold n rows of ld >= heads/group·d, q heads·d values"));
+    }
+    let mut out = vec![0.0; heads * n];
+    if simd { fast::dot_rows_heads(q, heads, d, group, keys, ld, n, &mut out) } else { scalar::dot_rows_heads(q, heads, d, group, keys, ld, n, &mut out) }
+    Ok(out)
+}
+
+/// `out` plus every head's weighted value rows in one pass (decoding's attention), `[H][D]`.
+#[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
+pub fn check_axpy_rows_heads(p: &[f32], n: usize, heads: usize, d: usize, group: usize, values: &[f32], ld: usize, mut out: Vec<f32>, simd: bool) -> Result<Vec<f32>, JsError> {
+    if !heads_fit(heads, d, group, ld, values.len(), n) || p.len() < heads * n || out.len() < heads * d {
+        return Err(JsError::new("check_axpy_rows_heads: group must divide heads, values hold n rows of ld >= heads/group·d, p heads·n and out heads·d values"));
+    }
+    if simd { fast::axpy_rows_heads(p, n, heads, d, group, values, ld, &mut out) } else { scalar::axpy_rows_heads(p, n, heads, d, group, values, ld, &mut out) }
+    Ok(out)
+}
+
 #[wasm_bindgen]
 pub fn check_softmax(mut row: Vec<f32>, simd: bool) -> Vec<f32> {
     if simd { fast::softmax(&mut row) } else { scalar::softmax(&mut row) }
