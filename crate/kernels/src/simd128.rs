@@ -86,6 +86,8 @@ trait Src: Copy {
     const GROUPED: bool = false;
     /// The same source moved to panel `p` (its row 0). SAFETY: `p < n_panels`.
     unsafe fn panel(self, p: usize) -> Self;
+    /// Where row `kk` of panel `p` starts (for [`touch`]). SAFETY: `p < n_panels`, `kk < K`.
+    unsafe fn row_ptr(self, p: usize, kk: usize) -> *const u8;
     /// Row `kk` of the current panel. SAFETY: `kk < K`.
     #[inline(always)]
     unsafe fn load8(self, kk: usize) -> [v128; 2] {
@@ -113,6 +115,10 @@ impl Src for SrcF32 {
     #[inline(always)]
     unsafe fn panel(self, p: usize) -> Self {
         SrcF32 { w: self.w.add(p * NR * self.k), ..self }
+    }
+    #[inline(always)]
+    unsafe fn row_ptr(self, p: usize, kk: usize) -> *const u8 {
+        self.w.add(p * NR * self.k + kk * NR) as *const u8
     }
     #[inline(always)]
     unsafe fn load8_q(self, kk: usize, q: usize) -> [v128; 2] {
@@ -161,6 +167,10 @@ impl<const F16: bool> Src for SrcHalf<F16> {
         let first = p / super::GROUP_PANELS * super::GROUP_PANELS;
         let width = super::GROUP_PANELS.min(self.n_panels - first);
         SrcHalf { w: self.base.add(super::half_row(self.k, self.n_panels, p, 0)), ld: width * NR, ..self }
+    }
+    #[inline(always)]
+    unsafe fn row_ptr(self, p: usize, kk: usize) -> *const u8 {
+        self.base.add(super::half_row(self.k, self.n_panels, p, kk)) as *const u8
     }
     #[inline(always)]
     unsafe fn load8_q(self, kk: usize, q: usize) -> [v128; 2] {
@@ -272,6 +282,17 @@ unsafe fn prefill_rows<S: Src, const R: usize>(src: Option<&S>, f32_panels: *con
             }
         }
         for p in 0..n_panels {
+            // The next panel's block, one float per cache line, before this one's tiles: its misses
+            // overlap this block's arithmetic instead of stalling the first tile that reads it.
+            // (16-bit panels are interleaved by groups: the next group's block, once per group.)
+            let group = super::GROUP_PANELS;
+            match src {
+                None if p + 1 < n_panels => touch(f32_panels.add((p + 1) * NR * k + k0 * NR), kc * NR * 4),
+                Some(src) if p % group == 0 && p + group < n_panels => {
+                    touch(src.row_ptr(p + group, k0), kc * group.min(n_panels - p - group) * NR * 2)
+                }
+                _ => {}
+            }
             let w = match src {
                 None => f32_panels.add(p * NR * k + k0 * NR),
                 Some(src) => {
@@ -285,6 +306,18 @@ unsafe fn prefill_rows<S: Src, const R: usize>(src: Option<&S>, f32_panels: *con
             }
         }
         k0 += kc;
+    }
+}
+
+/// Reads one byte per 64-byte line of `bytes` bytes from `at` (volatile: kept although unused), so
+/// the lines are on their way into cache before the arithmetic that needs them.
+#[inline(never)]
+unsafe fn touch<T>(at: *const T, bytes: usize) {
+    let at = at as *const u8;
+    let mut i = 0;
+    while i < bytes {
+        core::ptr::read_volatile(at.add(i));
+        i += 64;
     }
 }
 
