@@ -146,31 +146,34 @@ pub const fn half_slot(c: usize) -> usize {
     if c < 4 { 2 * c } else { 2 * (c - 4) + 1 }
 }
 
-/// Panels per group of 16-bit panels: decoding reads a group's [`GROUP_PANELS`] panels side by side.
+/// Panels per group: decoding reads a group's [`GROUP_PANELS`] panels side by side.
 pub const GROUP_PANELS: usize = 4;
 
-/// Where row `kk` of 16-bit panel `p` (of `n_panels`, `K` rows each) starts. 16-bit panels are
-/// interleaved by groups of [`GROUP_PANELS`]: a group is `[K][4][NR]` (the last group `[K][rest][NR]`),
-/// so decoding, which walks the 4 panels of a group together, reads one sequential stream through
-/// the whole matrix with one pointer (4 streams of a panel each measured slower: the hardware
-/// prefetcher restarts on every short stream), and a panel's rows sit `4·NR` apart.
+/// Where row `kk` of panel `p` (of `n_panels`, `K` rows each) starts, in any storage but int8.
+/// Panels are interleaved by groups of [`GROUP_PANELS`]: a group is `[K][4][NR]` (the last group
+/// `[K][rest][NR]`), so decoding, which walks the 4 panels of a group together, reads one sequential
+/// stream through the whole matrix with one pointer (4 streams of a panel each measured slower: the
+/// hardware prefetcher restarts on every short stream; the f32 LM head x1.15), and a panel's rows
+/// sit `4·NR` apart.
 #[inline(always)]
-pub const fn half_row(k: usize, n_panels: usize, p: usize, kk: usize) -> usize {
+pub const fn panel_row(k: usize, n_panels: usize, p: usize, kk: usize) -> usize {
     let first = p / GROUP_PANELS * GROUP_PANELS;
     let width = if n_panels - first < GROUP_PANELS { n_panels - first } else { GROUP_PANELS };
     first * NR * k + kk * width * NR + (p - first) * NR
 }
 
-/// Re-lay `w: [K][N]` as `ceil(N/NR)` panels `[K][NR]`, each contiguous and k-major, the last one
-/// padded with zero columns: one panel row is the 8 weights one activation value multiplies.
-pub fn pack_panels(w_kn: &[f32], k: usize, n: usize) -> Vec<f32> {
-    pack_with(k, n, 0.0, |kk, col| w_kn[kk * n + col], |c| c, f32_row)
+/// The distance between consecutive rows of panel `p`: the width of its group times [`NR`].
+#[inline(always)]
+pub const fn panel_ld(n_panels: usize, p: usize) -> usize {
+    let first = p / GROUP_PANELS * GROUP_PANELS;
+    (if n_panels - first < GROUP_PANELS { n_panels - first } else { GROUP_PANELS }) * NR
 }
 
-/// Where row `kk` of f32 panel `p` starts: panels one after another, `[N/NR][K][NR]`.
-#[inline(always)]
-const fn f32_row(k: usize, _n_panels: usize, p: usize, kk: usize) -> usize {
-    p * NR * k + kk * NR
+/// Re-lay `w: [K][N]` as `ceil(N/NR)` panels `[K][NR]`, k-major, interleaved by groups of 4
+/// ([`panel_row`]), the last one padded with zero columns: one panel row is the 8 weights one
+/// activation value multiplies.
+pub fn pack_panels(w_kn: &[f32], k: usize, n: usize) -> Vec<f32> {
+    pack_with(k, n, 0.0, |kk, col| w_kn[kk * n + col], |c| c, panel_row)
 }
 
 /// Panels of `value(k, n)`, row `kk` of panel `p` at `row(K, n_panels, p, kk)`, column `c` of a
@@ -193,9 +196,9 @@ fn pack_with<T: Copy>(k: usize, n: usize, zero: T, value: impl Fn(usize, usize) 
 /// Packed weights of a [`Linear`], in their storage.
 #[derive(Debug, Clone)]
 enum Panels {
-    F32(Vec<f32>),  // [N/NR][K][NR]
-    F16(Vec<u16>),  // groups of 4 panels [K][4][NR] (`half_row`), columns at `half_slot`
-    BF16(Vec<u16>), // groups of 4 panels [K][4][NR] (`half_row`), columns at `half_slot`
+    F32(Vec<f32>),  // groups of 4 panels [K][4][NR] (`panel_row`)
+    F16(Vec<u16>),  // groups of 4 panels [K][4][NR] (`panel_row`), columns at `half_slot`
+    BF16(Vec<u16>), // groups of 4 panels [K][4][NR] (`panel_row`), columns at `half_slot`
     Int8 { q: Vec<i8>, scales: Vec<f32> }, // tiles of 16 columns, see [`int8`]
 }
 
@@ -214,13 +217,17 @@ impl PanelRef<'_> {
     /// Panel `p` (of a matrix of `n` columns) rows `k0..k0+kc` widened to f32 into `dst: [kc][NR]`,
     /// columns in natural order. The reference widening: the SIMD kernels produce these exact values.
     pub fn widen_block(&self, k: usize, n: usize, p: usize, k0: usize, kc: usize, dst: &mut [f32]) {
-        let base = p * NR * k + k0 * NR;
         let n_panels = n.div_ceil(NR);
         match *self {
-            PanelRef::F32(w) => dst[..kc * NR].copy_from_slice(&w[base..base + kc * NR]),
+            PanelRef::F32(w) => {
+                for r in 0..kc {
+                    let at = panel_row(k, n_panels, p, k0 + r);
+                    dst[r * NR..(r + 1) * NR].copy_from_slice(&w[at..at + NR]);
+                }
+            }
             PanelRef::F16(w) => {
                 for r in 0..kc {
-                    let at = half_row(k, n_panels, p, k0 + r);
+                    let at = panel_row(k, n_panels, p, k0 + r);
                     for c in 0..NR {
                         dst[r * NR + c] = f16_to_f32(w[at + half_slot(c)]);
                     }
@@ -228,7 +235,7 @@ impl PanelRef<'_> {
             }
             PanelRef::BF16(w) => {
                 for r in 0..kc {
-                    let at = half_row(k, n_panels, p, k0 + r);
+                    let at = panel_row(k, n_panels, p, k0 + r);
                     for c in 0..NR {
                         dst[r * NR + c] = bf16_to_f32(w[at + half_slot(c)]);
                     }
@@ -284,7 +291,7 @@ impl Linear {
     /// From the `nn.Linear` layout `[N][K]`, f32 storage.
     pub fn from_out_in(w: &[f32], d_out: usize, d_in: usize, bias: Option<Vec<f32>>) -> Self {
         debug_assert_eq!(w.len(), d_out * d_in);
-        let panels = Panels::F32(pack_with(d_in, d_out, 0.0, |kk, col| w[col * d_in + kk], |c| c, f32_row));
+        let panels = Panels::F32(pack_with(d_in, d_out, 0.0, |kk, col| w[col * d_in + kk], |c| c, panel_row));
         Self::with_panels(panels, d_in, d_out, bias)
     }
 
@@ -318,13 +325,13 @@ impl Linear {
             }
         }
         let panels = match (storage, from) {
-            (Storage::F32, _) => Panels::F32(pack_with(k, n, 0.0, |kk, col| w.get(at(kk, col)), |c| c, f32_row)),
+            (Storage::F32, _) => Panels::F32(pack_with(k, n, 0.0, |kk, col| w.get(at(kk, col)), |c| c, panel_row)),
             (Storage::F16, Storage::F16) | (Storage::BF16, Storage::BF16) => {
-                let packed = pack_with(k, n, 0, |kk, col| w.bits(at(kk, col)), half_slot, half_row);
+                let packed = pack_with(k, n, 0, |kk, col| w.bits(at(kk, col)), half_slot, panel_row);
                 if storage == Storage::F16 { Panels::F16(packed) } else { Panels::BF16(packed) }
             }
-            (Storage::F16, _) => Panels::F16(pack_with(k, n, 0, |kk, col| half::f16::from_f32(w.get(at(kk, col))).to_bits(), half_slot, half_row)),
-            (Storage::BF16, _) => Panels::BF16(pack_with(k, n, 0, |kk, col| half::bf16::from_f32(w.get(at(kk, col))).to_bits(), half_slot, half_row)),
+            (Storage::F16, _) => Panels::F16(pack_with(k, n, 0, |kk, col| half::f16::from_f32(w.get(at(kk, col))).to_bits(), half_slot, panel_row)),
+            (Storage::BF16, _) => Panels::BF16(pack_with(k, n, 0, |kk, col| half::bf16::from_f32(w.get(at(kk, col))).to_bits(), half_slot, panel_row)),
             (Storage::Int8, _) => {
                 let (q, scales) = int8::pack(k, n, |kk, col| w.get(at(kk, col)));
                 Panels::Int8 { q, scales }
@@ -335,7 +342,7 @@ impl Linear {
     }
 
     /// [`Linear::from_stored`] for an `nn.Linear` matrix `[N][K]` read `rows` rows at a time (rounded up to
-    /// a whole number of groups of 16-bit panels, which is also one of int8 tiles): `block(r0..r1)` gives rows `r0..r1` as `(r1 - r0) * K` values. Each block packs into whole
+    /// a whole number of panel groups, which is also one of int8 tiles): `block(r0..r1)` gives rows `r0..r1` as `(r1 - r0) * K` values. Each block packs into whole
     /// panels, which are appended in order, so the result is bit for bit the whole matrix's packing while
     /// only one block ever exists in its file's form (a 50k-row token table is never held twice).
     /// `None` if a block fell back to f32 (f16 storage of values past its range): pack the whole matrix then.
@@ -418,12 +425,11 @@ impl Linear {
     pub fn weight_row_into(&self, n: usize, dst: &mut [f32]) {
         let k = self.d_in;
         let (p, c) = (n / NR, n % NR);
-        let base = p * NR * k;
         let dst = &mut dst[..k];
         match &self.panels {
-            Panels::F32(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w[base + kk * NR + c]),
-            Panels::F16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = f16_to_f32(w[half_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
-            Panels::BF16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = bf16_to_f32(w[half_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
+            Panels::F32(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + c]),
+            Panels::F16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = f16_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
+            Panels::BF16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = bf16_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
             Panels::Int8 { q, scales } => {
                 let w = int8::Int8Ref { q, scales };
                 dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w.weight(k, n, kk));

@@ -7,7 +7,7 @@
 //! The loops are written in fixed-width chunks with independent accumulators so that the native
 //! compiler can vectorise them too.
 
-use super::{half_row, int8, PanelRef, NR};
+use super::{int8, panel_ld, panel_row, PanelRef, NR};
 
 /// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
 /// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
@@ -56,7 +56,7 @@ fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias:
     if m < 4 {
         match w {
             PanelRef::BF16(h) => gemv_rows(x, m, k, n, bias, out, |p, kk| {
-                let u = pairs(h, half_row(k, n_panels, p, kk));
+                let u = pairs(h, panel_row(k, n_panels, p, kk));
                 let lo = u.map(|v| f32::from_bits(v << 16));
                 let hi = u.map(|v| f32::from_bits(v & 0xFFFF_0000));
                 [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
@@ -67,7 +67,7 @@ fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias:
                 let xs: Vec<f32> = x[..m * k].iter().map(|&v| v * F16_HALF_REBIAS).collect();
                 let bs: Vec<f32> = bias[..n_panels * NR].iter().map(|&b| b * (1.0 / F16_HALF_REBIAS)).collect();
                 gemv_rows(&xs, m, k, n, &bs, out, |p, kk| {
-                    let u = pairs(h, half_row(k, n_panels, p, kk));
+                    let u = pairs(h, panel_row(k, n_panels, p, kk));
                     let lo = u.map(|v| f16_high_to_scaled_f32(v << 16));
                     let hi = u.map(f16_high_to_scaled_f32);
                     [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
@@ -76,7 +76,7 @@ fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias:
             }
             // Int8 has a product of its own (integer sums, the same for every M).
             PanelRef::Int8 { q, scales } => int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile, int8::quantize_group),
-            PanelRef::F32(f) => gemv_rows(x, m, k, n, bias, out, |p, kk| f[p * NR * k + kk * NR..][..NR].try_into().unwrap_or([0.0; NR])),
+            PanelRef::F32(f) => gemv_rows(x, m, k, n, bias, out, |p, kk| f[panel_row(k, n_panels, p, kk)..][..NR].try_into().unwrap_or([0.0; NR])),
         }
         return;
     }
@@ -209,7 +209,7 @@ pub mod avx2 {
                     }
                 }
                 // The group of panels p..p+count (p is a multiple of 4): rows `count · NR` apart.
-                let (base, ld) = (half_row(k, n_panels, p, 0), count * NR);
+                let (base, ld) = (panel_row(k, n_panels, p, 0), count * NR);
                 if count == 4 {
                     for (kk, &a) in xr.iter().enumerate() {
                         let av = _mm256_set1_ps(a);
@@ -293,16 +293,24 @@ fn gemm_packed_impl(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bia
     assert!(x.len() >= m * k && panels.len() >= n_panels * NR * k && bias.len() >= n_panels * NR && out.len() >= m * n);
     let mut p = 0;
     if m < 4 {
-        // Decoding: 4 panels per pass, 32 independent sums per activation (as the SIMD kernel).
+        // Decoding: a whole group of 4 panels per pass, 32 independent sums per activation (as the
+        // SIMD kernel); a group's rows are `4·NR` apart.
         while p + 4 <= n_panels {
             for i in 0..m {
-                tile_panels::<4>(&x[i * k..(i + 1) * k], k, &panels[p * NR * k..], &bias[p * NR..], &mut out[i * n..(i + 1) * n], p);
+                tile_panels::<4>(&x[i * k..(i + 1) * k], k, &panels[panel_row(k, n_panels, p, 0)..], &bias[p * NR..], &mut out[i * n..(i + 1) * n], p);
             }
             p += 4;
         }
     }
+    // Prefill (and the last group's odd panels): each panel gathered into a contiguous `[K][NR]`
+    // (its rows sit a group's width apart), then every row times it.
+    let mut panel = vec![0.0f32; k * NR];
     for p in p..n_panels {
-        panel_rows(x, m, k, &panels[p * NR * k..(p + 1) * NR * k], p, n, bias, out);
+        let (first, ld) = (panel_row(k, n_panels, p, 0), panel_ld(n_panels, p));
+        for (kk, dst) in panel.chunks_exact_mut(NR).enumerate() {
+            dst.copy_from_slice(&panels[first + kk * ld..first + kk * ld + NR]);
+        }
+        panel_rows(x, m, k, &panel, p, n, bias, out);
     }
 }
 
@@ -323,17 +331,17 @@ fn panel_rows(x: &[f32], m: usize, k: usize, panel: &[f32], p: usize, n: usize, 
     }
 }
 
-/// One row of `x` times panels `p0..p0+P` (`panels` and `bias` start at `p0`; `out` is the row).
+/// One row of `x` times the whole group of `P` panels from `p0` (`group: [K][P][NR]` and `bias`
+/// start at `p0`; `out` is the row).
 #[inline(always)]
-fn tile_panels<const P: usize>(x: &[f32], k: usize, panels: &[f32], bias: &[f32], out: &mut [f32], p0: usize) {
+fn tile_panels<const P: usize>(x: &[f32], k: usize, group: &[f32], bias: &[f32], out: &mut [f32], p0: usize) {
     let mut acc = [[0.0f32; NR]; P];
     for (q, acc_q) in acc.iter_mut().enumerate() {
         acc_q.copy_from_slice(&bias[q * NR..(q + 1) * NR]);
     }
-    let panel: [&[f32]; P] = std::array::from_fn(|q| &panels[q * NR * k..(q + 1) * NR * k]);
-    for (kk, &a) in x[..k].iter().enumerate() {
+    for (&a, rows) in x[..k].iter().zip(group.chunks_exact(P * NR)) {
         for q in 0..P {
-            let w = &panel[q][kk * NR..(kk + 1) * NR];
+            let w = &rows[q * NR..(q + 1) * NR];
             for c in 0..NR {
                 acc[q][c] += a * w[c];
             }
