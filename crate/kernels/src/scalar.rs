@@ -240,7 +240,8 @@ pub mod avx2 {
     #[target_feature(enable = "avx2")]
     #[inline(never)]
     unsafe fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32]) {
-        gemm_packed_impl(x, m, k, panels, n, bias, out)
+        // SAFETY: the caller checked AVX2.
+        gemm_packed_impl(x, m, k, panels, n, bias, out, |panel, p, out| unsafe { panel_rows_avx2(x, m, k, panel, p, n, bias, out) })
     }
 
     unsafe fn gemm_widened(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
@@ -284,11 +285,14 @@ pub mod avx2 {
 /// Every output is `bias + x[0]·w[0] + x[1]·w[1] + ...` accumulated in k order, whatever the tiling,
 /// so M = 1 (decoding) and M > 1 (prefill) give the same numbers for the same row.
 pub fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32]) {
-    gemm_packed_impl(x, m, k, panels, n, bias, out)
+    gemm_packed_impl(x, m, k, panels, n, bias, out, |panel, p, out| panel_rows_apart(x, m, k, panel, p, n, bias, out))
 }
 
+/// `rows(panel, p, out)` multiplies every row by one gathered panel (a function of its own, so that
+/// the compiler vectorises its tiles: see [`panel_rows_apart`]).
 #[inline(always)]
-fn gemm_packed_impl(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+fn gemm_packed_impl(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32], rows: impl Fn(&[f32], usize, &mut [f32])) {
     let n_panels = n.div_ceil(NR);
     assert!(x.len() >= m * k && panels.len() >= n_panels * NR * k && bias.len() >= n_panels * NR && out.len() >= m * n);
     let mut p = 0;
@@ -310,7 +314,7 @@ fn gemm_packed_impl(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bia
         for (kk, dst) in panel.chunks_exact_mut(NR).enumerate() {
             dst.copy_from_slice(&panels[first + kk * ld..first + kk * ld + NR]);
         }
-        panel_rows(x, m, k, &panel, p, n, bias, out);
+        rows(&panel, p, out);
     }
 }
 

@@ -221,7 +221,8 @@ impl<const F16: bool> Src for SrcHalf<F16> {
     }
 }
 
-/// `out[M][N] = x[M][K] · W + bias` with `W` packed in panels `[N/NR][K][NR]` of any storage.
+/// `out[M][N] = x[M][K] · W + bias` with `W` packed in panels of any storage, interleaved by groups
+/// of 4 ([`super::panel_row`]).
 ///
 /// Prefill (M >= 4) widens one K-block of one panel into an f32 scratch block (f32 panels are used
 /// in place), then runs a 6 x 8 register tile over every row: 12 f32x4 accumulators, one panel row
