@@ -16,11 +16,20 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** The shapes we can make; each is a GPT-2 config (Hugging Face key names). */
+/**
+ * The shapes we can make: GPT-2 configs (Hugging Face key names), or Llama ones (`model_type: 'llama'`,
+ * LlamaConfig key names: grouped-query attention, SwiGLU, RMSNorm, rotary positions, an untied LM head).
+ */
 export const SHAPES = {
   'gpt2-small': { n_embd: 768, n_layer: 12, n_head: 12, n_positions: 1024, vocab_size: 50257 },
   // A small twin with the same vocabulary, for quick checks of the script itself.
   'gpt2-mini': { n_embd: 64, n_layer: 2, n_head: 2, n_positions: 256, vocab_size: 50257 },
+  // TinyLlama-1.1B's block shape (C = 2048, 32 heads sharing 4 key/value heads, F = 5632) at 4 layers:
+  // 420M parameters, most of them the two 50,257 x 2048 token tables (embedding and untied head).
+  'llama-4l': { model_type: 'llama', hidden_size: 2048, intermediate_size: 5632, num_hidden_layers: 4, num_attention_heads: 32,
+    num_key_value_heads: 4, max_position_embeddings: 2048, vocab_size: 50257 },
+  'llama-mini': { model_type: 'llama', hidden_size: 64, intermediate_size: 160, num_hidden_layers: 2, num_attention_heads: 4,
+    num_key_value_heads: 2, max_position_embeddings: 256, vocab_size: 50257 },
 };
 
 const DTYPES = { f32: { tag: 'F32', bytes: 4 }, f16: { tag: 'F16', bytes: 2 }, bf16: { tag: 'BF16', bytes: 2 } };
@@ -28,9 +37,9 @@ const INIT_STD = 0.02; // GPT-2's initializer_range
 const EOS = '<|endoftext|>';
 
 /**
- * Bytes the engine keeps for a GPT-2 safetensors file's weights (`file`: its bytes): matrices (the token table
- * and the blocks' Conv1D weights) in the file's dtype, since a model keeps its file's storage; vectors and the
- * position table widen to f32.
+ * Bytes the engine keeps for a GPT-2 or Llama safetensors file's weights (`file`: its bytes): matrices (token
+ * tables, LM head, the blocks' projections) in the file's dtype, since a model keeps its file's storage; vectors
+ * and GPT-2's position table widen to f32.
  */
 export function storedBytes(file) {
   const n = Number(file.readBigUInt64LE(0));
@@ -47,7 +56,7 @@ export function storedBytes(file) {
 
 /**
  * Write the folder; returns `{ dir, parameters, weightsBytes, ms }`.
- * `shape`: a key of SHAPES (or `dims`: a GPT-2 shape of your own, as SHAPES writes them); `dtype`: f32 | f16 |
+ * `shape`: a key of SHAPES (or `dims`: a shape of your own, as SHAPES writes them); `dtype`: f32 | f16 |
  * bf16; `seed`: a whole number.
  */
 export function makeShapedModel({ shape = 'gpt2-small', dims = SHAPES[shape], dtype = 'f16', seed = 1, out }) {
@@ -58,11 +67,14 @@ export function makeShapedModel({ shape = 'gpt2-small', dims = SHAPES[shape], dt
   if (!out) throw new Error('no output folder. Pass --out DIR');
   fs.mkdirSync(out, { recursive: true });
 
-  const tensors = gpt2Tensors(dims);
-  fs.writeFileSync(path.join(out, 'config.json'), `${JSON.stringify(gpt2Config(dims, dtype), null, 2)}\n`);
+  const llama = dims.model_type === 'llama';
+  const tensors = llama ? llamaTensors(dims) : gpt2Tensors(dims);
+  const config = llama ? llamaConfig(dims, dtype) : gpt2Config(dims, dtype);
+  fs.writeFileSync(path.join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  // Both families read GPT-2's byte-level BPE here: the tokenizer is not what these models are for.
   fs.writeFileSync(path.join(out, 'tokenizer.json'), JSON.stringify(gpt2Tokenizer(dims.vocab_size)));
   fs.writeFileSync(path.join(out, 'tokenizer_config.json'), `${JSON.stringify({
-    bos_token: EOS, eos_token: EOS, unk_token: EOS, model_max_length: dims.n_positions }, null, 2)}\n`);
+    bos_token: EOS, eos_token: EOS, unk_token: EOS, model_max_length: llama ? dims.max_position_embeddings : dims.n_positions }, null, 2)}\n`);
   const weightsBytes = writeSafetensors(path.join(out, 'model.safetensors'), tensors, type, dtype, seed);
   const parameters = tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
   return { dir: out, parameters, weightsBytes, ms: performance.now() - started };
@@ -78,6 +90,42 @@ function gpt2Config(d, dtype) {
     attn_pdrop: 0, embd_pdrop: 0, resid_pdrop: 0, use_cache: true,
     dtype: { f32: 'float32', f16: 'float16', bf16: 'bfloat16' }[dtype],
   };
+}
+
+function llamaConfig(d, dtype) {
+  return {
+    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_act: 'silu',
+    hidden_size: d.hidden_size, intermediate_size: d.intermediate_size, num_hidden_layers: d.num_hidden_layers,
+    num_attention_heads: d.num_attention_heads, num_key_value_heads: d.num_key_value_heads,
+    max_position_embeddings: d.max_position_embeddings, vocab_size: d.vocab_size, rms_norm_eps: 1e-5, rope_theta: 10000.0,
+    initializer_range: INIT_STD, attention_bias: false, mlp_bias: false, tie_word_embeddings: false,
+    bos_token_id: d.vocab_size - 1, eos_token_id: d.vocab_size - 1, use_cache: true,
+    dtype: { f32: 'float32', f16: 'float16', bf16: 'bfloat16' }[dtype],
+  };
+}
+
+/** Hugging Face's LlamaForCausalLM names and `nn.Linear` layouts `[out][in]`, the LM head untied. */
+function llamaTensors(d) {
+  const [C, F, V] = [d.hidden_size, d.intermediate_size, d.vocab_size];
+  const D = C / d.num_attention_heads;
+  const KV = d.num_key_value_heads * D;
+  const t = [{ name: 'model.embed_tokens.weight', shape: [V, C], fill: 'normal' }];
+  for (let l = 0; l < d.num_hidden_layers; l++) {
+    const p = `model.layers.${l}`;
+    t.push(
+      { name: `${p}.input_layernorm.weight`, shape: [C], fill: 'ones' },
+      { name: `${p}.self_attn.q_proj.weight`, shape: [C, C], fill: 'normal' },
+      { name: `${p}.self_attn.k_proj.weight`, shape: [KV, C], fill: 'normal' },
+      { name: `${p}.self_attn.v_proj.weight`, shape: [KV, C], fill: 'normal' },
+      { name: `${p}.self_attn.o_proj.weight`, shape: [C, C], fill: 'normal' },
+      { name: `${p}.post_attention_layernorm.weight`, shape: [C], fill: 'ones' },
+      { name: `${p}.mlp.gate_proj.weight`, shape: [F, C], fill: 'normal' },
+      { name: `${p}.mlp.up_proj.weight`, shape: [F, C], fill: 'normal' },
+      { name: `${p}.mlp.down_proj.weight`, shape: [C, F], fill: 'normal' },
+    );
+  }
+  t.push({ name: 'model.norm.weight', shape: [C], fill: 'ones' }, { name: 'lm_head.weight', shape: [V, C], fill: 'normal' });
+  return t;
 }
 
 /** `{ name, shape, fill: 'normal' | 'ones' | 'zeros' }` in Hugging Face's GPT2LMHeadModel names. */

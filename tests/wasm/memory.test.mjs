@@ -25,6 +25,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAX_RATIO = 1.15;
 const TINY = { n_embd: 8, n_layer: 1, n_head: 1, n_positions: 16, vocab_size: 50257 };
 const LARGE = { n_embd: 128, n_layer: 4, n_head: 4, n_positions: 256, vocab_size: 50257 };
+// A Llama shape (grouped-query attention, SwiGLU, untied head): two 50,257-row token tables, the embedding
+// and the LM head, which must stay in the file's 16 bits like every other matrix (about 26 MB in bf16).
+const LARGE_LLAMA = { model_type: 'llama', hidden_size: 128, intermediate_size: 352, num_hidden_layers: 2, num_attention_heads: 4,
+  num_key_value_heads: 2, max_position_embeddings: 256, vocab_size: 50257 };
 const FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
 
 
@@ -48,7 +52,7 @@ after(() => {
 /// Load `dims` in `dtype` through a fresh Glassbox (its own worker and wasm instance); the files are handed
 /// over as ArrayBuffers. Returns `{ wasmBytes, weights, stored, info, detached }`.
 async function loadFresh(dims, dtype) {
-  const out = join(work, `${dims.n_embd}-${dtype}`);
+  const out = join(work, `${dims.model_type ?? 'gpt2'}-${dims.n_embd ?? dims.hidden_size}-${dtype}`);
   makeShapedModel({ dims, dtype, seed: 3, out });
   const weightsFile = readFileSync(join(out, 'model.safetensors'));
   const files = Object.fromEntries(FILES.map((name) => {
@@ -75,11 +79,11 @@ test('memory after load is at most 1.15x the stored weights plus the fixed allow
   const tiny = await loadFresh(TINY, 'f16');
   const allowance = tiny.wasmBytes;
   console.log(`allowance (engine + GPT-2 tokenizer + a ${MB(tiny.stored)} MB model): ${MB(allowance)} MB of wasm memory`);
-  for (const dtype of ['f16', 'bf16', 'f32']) {
-    const large = await loadFresh(LARGE, dtype);
+  for (const [dims, dtype] of [[LARGE, 'f16'], [LARGE, 'bf16'], [LARGE, 'f32'], [LARGE_LLAMA, 'bf16'], [LARGE_LLAMA, 'f16']]) {
+    const large = await loadFresh(dims, dtype);
     const bound = MAX_RATIO * large.stored + allowance;
     const ratio = (large.wasmBytes - allowance) / large.stored;
-    console.log(`${dtype}: file ${MB(large.fileBytes)} MB, stored weights ${MB(large.stored)} MB, wasm after load ${MB(large.wasmBytes)} MB `
+    console.log(`${dims.model_type ?? 'gpt2'} ${dtype}: file ${MB(large.fileBytes)} MB, stored weights ${MB(large.stored)} MB, wasm after load ${MB(large.wasmBytes)} MB `
       + `= allowance + ${ratio.toFixed(3)}x the weights (bound ${MAX_RATIO}x)`);
     assert.equal(large.info.nParams > 6e6, true, `${dtype}: the large model is the one loaded (${large.info.nParams} parameters)`);
     assert.ok(large.detached, `${dtype}: the page's ArrayBuffer of model.safetensors was transferred to the worker, not copied`);

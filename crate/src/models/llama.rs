@@ -134,10 +134,10 @@ pub struct Llama {
     pub rotary: Rotary,
     pub n_kv_heads: usize, // KV
     pub d_head: usize,     // D
-    embed: Vec<f32>,       // [V][C]
+    embed: Linear,         // [V][C] as a bias-free C -> V layer in the load's storage: embedding rows and the tied LM head
     blocks: Vec<Block>,
     norm: Vec<f32>,            // [C]
-    lm_head: Option<Vec<f32>>, // [V][C] when untied
+    lm_head: Option<Linear>, // C -> V when untied
     has_head: bool,
     activation: Activation,
     max_positions: usize,
@@ -202,16 +202,18 @@ impl Llama {
                 sliding_window,
             });
         }
-        let embed = w.get("embed_tokens.weight", &[v, c])?;
+        // Packed like every other matrix, in the load's storage (a 16-bit file's table stays 16-bit):
+        // rows are widened when a token is embedded, and the tied head streams it as one GEMV.
+        let embed = super::layers::token_table(&w, "embed_tokens.weight", v, c)?;
         let final_norm = norm("norm")?;
         // Tied: HF points lm_head at the embeddings whatever the file holds. Untied: the head must
         // be stored (a base LlamaModel has none, and then there are no logits).
         let (lm_head, has_head) = if cfg.tie_word_embeddings {
             (None, true)
         } else {
-            match w.get_opt("lm_head.weight", &[v, c])? {
-                Some(head) => (Some(head), true),
-                None => (None, false),
+            match w.contains("lm_head.weight") || matches!(w, Weights::Random { .. }) {
+                true => (Some(super::layers::token_table(&w, "lm_head.weight", v, c)?), true),
+                false => (None, false),
             }
         };
         let per_layer = 2 * c
@@ -220,7 +222,7 @@ impl Llama {
             + (h * d * c + if o_bias { c } else { 0 })
             + 3 * c * f
             + if mlp_bias { 2 * f + c } else { 0 };
-        let n_params = v * c + c + l * per_layer + lm_head.as_ref().map_or(0, Vec::len);
+        let n_params = v * c + c + l * per_layer + lm_head.as_ref().map_or(0, Linear::n_params);
         let id = |field: &str, value: &Option<Value>| token_id(field, value);
         let info = ModelInfo {
             model_type: flavour.model_type().into(),
@@ -263,7 +265,7 @@ impl Llama {
         }
         let scale = 1.0 / (d as f32).sqrt();
         let eps = self.config.rms_norm_eps;
-        let mut x = activations::embed(&TokenTable::Rows(&self.embed), c, ids); // [T][C]
+        let mut x = activations::embed(&TokenTable::Packed(&self.embed), c, ids); // [T][C]
         let turn = self.rotary.cos_sin(past, t); // positions past..past+T, shared by every layer
         for (l, (block, cache)) in self.blocks.iter().zip(caches.iter_mut()).enumerate() {
             recorder.hidden_state(&x);
@@ -300,11 +302,7 @@ impl Llama {
         if !self.has_head {
             return None;
         }
-        let (c, v) = (self.config.hidden_size, self.config.vocab_size);
-        let h = h.as_standard_layout();
-        let mut logits = Array2::zeros((h.nrows(), v));
-        kernels::matmul_nk(h.as_slice().expect("standard layout"), h.nrows(), c, self.lm_head.as_deref().unwrap_or(&self.embed), v, flat_mut(&mut logits));
-        Some(logits)
+        Some(activations::linear(self.lm_head.as_ref().unwrap_or(&self.embed), h))
     }
 
     /// Logits as if the model stopped at hidden state `x: [T][C]`: the final norm then the head;
@@ -317,8 +315,8 @@ impl Llama {
         self.lm_logits(normed.view())
     }
 
-    pub(crate) fn token_table(&self) -> &[f32] {
-        &self.embed
+    pub(crate) fn token_table(&self) -> TokenTable<'_> {
+        TokenTable::Packed(&self.embed)
     }
 
     /// The rotation angles of positions `0..n` (for the positions view).
@@ -423,6 +421,6 @@ impl super::Family for Llama {
         None // rotary: see Model::rotary_angles
     }
     fn token_table(&self, _stack: super::Stack) -> (super::layers::TokenTable<'_>, usize, f32) {
-        (super::layers::TokenTable::Rows(Llama::token_table(self)), self.config.vocab_size, 1.0)
+        (Llama::token_table(self), self.config.vocab_size, 1.0)
     }
 }
