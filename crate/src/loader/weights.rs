@@ -116,11 +116,16 @@ impl<'a> Weights<'a> {
     /// block of rows at a time ([`Linear::from_row_blocks`]), so a 50k-row token table never exists in its
     /// file's form (or in f32) beside its packed form; a file in memory is packed in place.
     pub fn linear_out_in(&self, name: &str, d_in: usize, d_out: usize, bias: impl FnOnce() -> Result<Option<Vec<f32>>>) -> Result<Linear> {
+        self.linear_out_in_as(name, d_in, d_out, bias, self.storage())
+    }
+
+    /// [`Weights::linear_out_in`] in `storage` rather than the load's (`None`: the file's own).
+    pub fn linear_out_in_as(&self, name: &str, d_in: usize, d_out: usize, bias: impl FnOnce() -> Result<Option<Vec<f32>>>, storage: Option<Storage>) -> Result<Linear> {
         let shape = [d_out, d_in];
         // Rows per block: about a MiB of f32.
         let rows = ((1usize << 20) / (4 * d_in.max(1))).max(1);
         match self {
-            Weights::File { tensors, storage, .. } => {
+            Weights::File { tensors, .. } => {
                 let found = self.resolve(name).and_then(|full| tensors.info(&full));
                 if let Some(info) = found.filter(|info| info.shape == shape && tensors.borrowed(info).is_none()) {
                     let from = match info.dtype {
@@ -145,14 +150,14 @@ impl<'a> Weights<'a> {
                             if let Some(packed) = packed {
                                 return Ok(packed);
                             }
-                            return Ok(Linear::from_stored(self.get_stored(name, &shape)?, Layout::OutIn, d_in, d_out, b, *storage));
+                            return Ok(Linear::from_stored(self.get_stored(name, &shape)?, Layout::OutIn, d_in, d_out, b, storage));
                         }
                     }
                 }
                 let weight = self.get_stored(name, &shape)?;
-                Ok(Linear::from_stored(weight, Layout::OutIn, d_in, d_out, bias()?, *storage))
+                Ok(Linear::from_stored(weight, Layout::OutIn, d_in, d_out, bias()?, storage))
             }
-            Weights::Random { seed, std, storage, made } => {
+            Weights::Random { seed, std, made, .. } => {
                 // The same draws as `random_tensor`, one stream read a block at a time.
                 count_random(made, name, &shape)?;
                 let b = bias()?;
@@ -205,6 +210,34 @@ impl<'a> Weights<'a> {
             Weights::File { .. } => self.resolve(name).is_some(),
             Weights::Random { .. } => false,
         }
+    }
+
+    /// Whether stored tensors `a` and `b` hold the same values bit for bit (same dtype and shape), read
+    /// a piece at a time: how a tied table stored twice is found without holding a second copy.
+    /// `false` when either is absent (random weights have no stored tensors).
+    pub fn same_values(&self, a: &str, b: &str) -> bool {
+        let Weights::File { tensors, .. } = self else { return false };
+        let find = |name: &str| self.resolve(name).and_then(|full| tensors.info(&full));
+        let (Some(ia), Some(ib)) = (find(a), find(b)) else { return false };
+        let len = ia.data_offsets.1 - ia.data_offsets.0;
+        if ia.dtype != ib.dtype || ia.shape != ib.shape || len != ib.data_offsets.1 - ib.data_offsets.0 {
+            return false;
+        }
+        if let (Some(x), Some(y)) = (tensors.borrowed(ia), tensors.borrowed(ib)) {
+            return x == y;
+        }
+        let (mut x, mut y) = (vec![0u8; CHUNK_BYTES.min(len)], vec![0u8; CHUNK_BYTES.min(len)]);
+        let mut at = 0;
+        while at < len {
+            let n = CHUNK_BYTES.min(len - at);
+            tensors.read(ia, at, &mut x[..n]);
+            tensors.read(ib, at, &mut y[..n]);
+            if x[..n] != y[..n] {
+                return false;
+            }
+            at += n;
+        }
+        true
     }
 
     /// All stored tensor names (for error messages and diagnostics).

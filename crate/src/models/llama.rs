@@ -204,7 +204,7 @@ impl Llama {
         }
         // Packed like every other matrix, in the load's storage (a 16-bit file's table stays 16-bit):
         // rows are widened when a token is embedded, and the tied head streams it as one GEMV.
-        let embed = super::layers::token_table(&w, "embed_tokens.weight", v, c)?;
+        let embed = super::layers::token_table_not_int8(&w, "embed_tokens.weight", v, c)?;
         let final_norm = norm("norm")?;
         // Tied: HF points lm_head at the embeddings whatever the file holds. Untied: the head must
         // be stored (a base LlamaModel has none, and then there are no logits).
@@ -212,7 +212,7 @@ impl Llama {
             (None, true)
         } else {
             match w.contains("lm_head.weight") || matches!(w, Weights::Random { .. }) {
-                true => (Some(super::layers::token_table(&w, "lm_head.weight", v, c)?), true),
+                true => (Some(super::layers::token_table_not_int8(&w, "lm_head.weight", v, c)?), true),
                 false => (None, false),
             }
         };

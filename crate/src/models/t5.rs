@@ -56,7 +56,7 @@
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::seq2seq::{check_state, EncoderDecoder};
 use super::activations::{self, flat_mut};
-use super::layers::{Activation, TokenTable};
+use super::layers::{token_table_not_int8, Activation, TokenTable};
 use super::{DecoderState, Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
@@ -156,16 +156,18 @@ struct DecoderBlock {
 pub struct T5 {
     pub config: T5Config,
     pub info: ModelInfo,
-    shared: Vec<f32>, // [V][C]
-    enc_embed: Option<Vec<f32>>, // [V][C], only when stored apart from `shared`
-    dec_embed: Option<Vec<f32>>, // [V][C], only when stored apart from `shared`
+    // Token tables as bias-free C -> V layers in the load's storage (rows widened on lookup; the
+    // tied head streams `shared` as one GEMV).
+    shared: Linear, // [V][C]
+    enc_embed: Option<Linear>, // [V][C], only when stored apart from `shared`
+    dec_embed: Option<Linear>, // [V][C], only when stored apart from `shared`
     enc_bias: Vec<f32>, // [buckets][H]
     encoder: Vec<EncoderBlock>,
     enc_final: Vec<f32>, // [C]
     dec_bias: Vec<f32>, // [buckets][H]
     decoder: Vec<DecoderBlock>,
     dec_final: Vec<f32>, // [C]
-    lm_head: Option<Vec<f32>>, // [V][C], only when stored untied
+    lm_head: Option<Linear>, // [V][C], only when stored untied
     /// v1.0 multiplies the decoder output by d_model^-0.5 before the head.
     scale_output: bool,
 }
@@ -252,15 +254,20 @@ impl T5 {
         let rel = "layer.0.SelfAttention.relative_attention_bias.weight";
         let enc_bias = w.get(&format!("encoder.block.0.{rel}"), &[buckets, h])?;
         let dec_bias = w.get(&format!("decoder.block.0.{rel}"), &[buckets, h])?;
-        let shared = match w.get_opt("shared.weight", &[v, c])? {
-            Some(t) => t,
-            None => w.get("encoder.embed_tokens.weight", &[v, c]).map_err(|_| {
-                Error::tensor("shared.weight", "missing from the checkpoint (nor is encoder.embed_tokens.weight there)", "Check that the file is a complete T5 checkpoint")
-            })?,
+        let shared_name = match w.contains("shared.weight") || !w.contains("encoder.embed_tokens.weight") {
+            true => "shared.weight",
+            false => "encoder.embed_tokens.weight",
         };
+        let shared = token_table_not_int8(&w, shared_name, v, c).map_err(|e| match w.contains(shared_name) || matches!(w, Weights::Random { .. }) {
+            true => e,
+            false => Error::tensor("shared.weight", "missing from the checkpoint (nor is encoder.embed_tokens.weight there)", "Check that the file is a complete T5 checkpoint"),
+        })?;
         // Each stack's own table when stored and different from `shared` (HF 5 leaves it untied).
-        let own_table = |name: &str| -> Result<Option<Vec<f32>>> {
-            Ok(if w.contains(name) { w.get_opt(name, &[v, c])?.filter(|t| *t != shared) } else { None })
+        let own_table = |name: &str| -> Result<Option<Linear>> {
+            match w.contains(name) && name != shared_name && !w.same_values(name, shared_name) {
+                true => token_table_not_int8(&w, name, v, c).map(Some),
+                false => Ok(None),
+            }
         };
         let enc_embed = own_table("encoder.embed_tokens.weight")?;
         let dec_embed = own_table("decoder.embed_tokens.weight")?;
@@ -272,13 +279,13 @@ impl T5 {
         let attn_params = 4 * c * a;
         let ff_params = c * f * if gated { 3 } else { 2 };
         let n_params = v * c
-            + enc_embed.as_ref().map_or(0, |x| x.len())
-            + dec_embed.as_ref().map_or(0, |x| x.len())
+            + enc_embed.as_ref().map_or(0, Linear::n_params)
+            + dec_embed.as_ref().map_or(0, Linear::n_params)
             + 2 * buckets * h
             + l_enc * (attn_params + ff_params + 2 * c)
             + l_dec * (2 * attn_params + ff_params + 3 * c)
             + 2 * c
-            + lm_head.as_ref().map_or(0, |x| x.len());
+            + lm_head.as_ref().map_or(0, Linear::n_params);
         let info = ModelInfo {
             model_type: "t5".into(),
             kind: Kind::EncoderDecoder,
@@ -324,7 +331,7 @@ impl T5 {
     fn run_encoder(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Array2<f32> {
         let (c, h, dk, s) = (self.config.d_model, self.n_heads(), self.config.d_kv, src.len());
         let bias = self.position_bias(&self.enc_bias, s, s, 0, true);
-        let mut x = activations::embed(&TokenTable::Rows(self.token_table(false)), c, src); // [S][C]
+        let mut x = activations::embed(&self.token_table(false), c, src); // [S][C]
         for (l, b) in self.encoder.iter().enumerate() {
             rec.hidden_state(&x);
             // x = x + attn(rms_1(x))
@@ -351,7 +358,7 @@ impl T5 {
         let past = state.fed;
         let bias = self.position_bias(&self.dec_bias, t, past + t, past, false);
         let src_keys = state.interventions.additive_token_mask(); // [S], hidden source tokens
-        let mut y = activations::embed(&TokenTable::Rows(self.token_table(true)), c, tokens); // [T][C]
+        let mut y = activations::embed(&self.token_table(true), c, tokens); // [T][C]
         for (l, b) in self.decoder.iter().enumerate() {
             self_rec.hidden_state(&y);
             // y = y + self_attn(rms_1(y)), causal over the cache
@@ -383,16 +390,14 @@ impl T5 {
 
     /// `h: [T][C]` -> logits `[T][V]` (T5 v1.0 scales `h` by `1/√C` first: tied embeddings).
     fn logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32> {
-        let (c, v) = (self.config.d_model, self.config.vocab_size);
+        let c = self.config.d_model;
         let h = if self.scale_output {
             let k = (c as f32).powf(-0.5);
             h.mapv(|x| x * k)
         } else {
             h.as_standard_layout().into_owned()
         };
-        let mut logits = Array2::zeros((h.nrows(), v));
-        kernels::matmul_nk(activations::flat(&h), h.nrows(), c, self.lm_head.as_deref().unwrap_or(&self.shared), v, flat_mut(&mut logits));
-        logits
+        activations::linear(self.lm_head.as_ref().unwrap_or(&self.shared), h.view())
     }
 
     /// Logits as if the decoder stopped at hidden state `x: [T][C]`: the final norm (which the
@@ -415,9 +420,9 @@ impl T5 {
     }
 
     /// The token table the encoder (or decoder) reads: `[V][C]`.
-    pub(crate) fn token_table(&self, decoder: bool) -> &[f32] {
+    pub(crate) fn token_table(&self, decoder: bool) -> TokenTable<'_> {
         let own = if decoder { &self.dec_embed } else { &self.enc_embed };
-        own.as_deref().unwrap_or(&self.shared)
+        TokenTable::Packed(own.as_ref().unwrap_or(&self.shared))
     }
 }
 
@@ -492,6 +497,6 @@ impl super::Family for T5 {
         None // relative positions: see Model::relative_positions
     }
     fn token_table(&self, stack: super::Stack) -> (super::layers::TokenTable<'_>, usize, f32) {
-        (super::layers::TokenTable::Rows(T5::token_table(self, stack == super::Stack::Decoder)), self.config.vocab_size, 1.0)
+        (T5::token_table(self, stack == super::Stack::Decoder), self.config.vocab_size, 1.0)
     }
 }
