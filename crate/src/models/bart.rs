@@ -63,11 +63,11 @@
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::seq2seq::{check_state, EncoderDecoder};
 use super::activations::{self, flat_mut, view_rows};
-use super::layers::{add_in_place, linear, Activation, LayerNorm, TokenTable};
+use super::layers::{add_in_place, linear, token_table_not_int8, Activation, LayerNorm, TokenTable};
 use crate::loader::one_id;
 use super::{DecoderState, Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
-use crate::kernels::{self, Linear};
+use crate::kernels::Linear;
 use crate::loader::{parse_json, Weights};
 use ndarray::{s, Array2, ArrayView2};
 use serde::Deserialize;
@@ -153,12 +153,13 @@ enum PositionTable {
 pub struct Bart {
     pub config: BartConfig,
     pub info: ModelInfo,
-    enc_embed: Vec<f32>, // [V][C]
-    dec_embed: Option<Vec<f32>>, // [V_dec][C], only when not the same table as enc_embed
+    // Token tables as bias-free C -> V layers in the load's storage: embedding rows and the tied head.
+    enc_embed: Linear, // [V][C]
+    dec_embed: Option<Linear>, // [V_dec][C], only when not the same table as enc_embed
     positions: PositionTable,
     encoder: Vec<EncoderLayer>,
     decoder: Vec<DecoderLayer>,
-    lm_head: Option<Vec<f32>>, // [V_dec][C], only when stored untied
+    lm_head: Option<Linear>, // [V_dec][C], only when stored untied
     final_logits_bias: Vec<f32>, // [V_dec]
     embed_scale: f32,
     activation: Activation,
@@ -212,14 +213,17 @@ impl Bart {
                 ffn_ln: ln(&format!("{p}.final_layer_norm"))?,
             });
         }
-        // Each table as HF 5 loads it: the stack's own tensor when stored, else `shared`.
-        let shared = w.get_opt("shared.weight", &[v, c])?.filter(|_| w.contains("shared.weight"));
-        let enc_embed = match (w.get_opt("encoder.embed_tokens.weight", &[v, c])?.filter(|_| w.contains("encoder.embed_tokens.weight")), &shared) {
-            (Some(t), _) => t,
-            (None, Some(t)) => t.clone(),
+        // Each table as HF 5 loads it: the stack's own tensor when stored, else `shared`. Tables are
+        // chosen by name, a table stored twice (bit for bit) is kept once, and each is packed in the
+        // load's storage (a 16-bit file's tables stay 16-bit; rows are widened on lookup).
+        let random = matches!(w, Weights::Random { .. });
+        let shared = w.contains("shared.weight").then_some("shared.weight");
+        let enc_name = match (w.contains("encoder.embed_tokens.weight"), shared) {
+            (true, _) => "encoder.embed_tokens.weight",
+            (false, Some(name)) => name,
             // Random twins: one seeded table, tied as a fresh HF model is.
-            (None, None) if matches!(w, Weights::Random { .. }) => w.get("shared.weight", &[v, c])?,
-            (None, None) => {
+            (false, None) if random => "shared.weight",
+            (false, None) => {
                 return Err(Error::tensor(
                     "shared.weight",
                     "missing from the checkpoint (nor is encoder.embed_tokens.weight there)",
@@ -227,34 +231,36 @@ impl Bart {
                 ))
             }
         };
-        let stored_dec = if w.contains("decoder.embed_tokens.weight") || (v_dec != v && matches!(w, Weights::Random { .. })) {
-            w.get_opt("decoder.embed_tokens.weight", &[v_dec, c])?
+        let dec_name = if w.contains("decoder.embed_tokens.weight") || (v_dec != v && random) {
+            Some("decoder.embed_tokens.weight")
+        } else if v_dec != v {
+            return Err(Error::tensor(
+                "decoder.embed_tokens.weight",
+                format!("is needed because decoder_vocab_size {v_dec} differs from vocab_size {v}"),
+                "Check that config.json belongs to these weights",
+            ));
         } else {
-            None
-        };
-        let dec_embed = match stored_dec {
-            Some(t) => Some(t).filter(|t| *t != enc_embed),
-            None if v_dec != v => {
-                return Err(Error::tensor(
-                    "decoder.embed_tokens.weight",
-                    format!("is needed because decoder_vocab_size {v_dec} differs from vocab_size {v}"),
-                    "Check that config.json belongs to these weights",
-                ))
-            }
             // Tied layout: the decoder reads `shared` (which may differ from a stored encoder table).
-            None => shared.clone().filter(|t| *t != enc_embed),
+            shared
         };
-        let dec_table = dec_embed.as_ref().unwrap_or(&enc_embed);
+        // Two names hold one table when they are one tensor or equal bytes (random twins' names never do).
+        let same = |a: &str, b: &str| a == b || w.same_values(a, b);
+        let dec_name = dec_name.filter(|name| !same(name, enc_name));
+        let dec_table = dec_name.unwrap_or(enc_name);
         // HF ties a missing head to `shared` (BART, and Marian sharing its tables), else to the
         // decoder's own table; a stored head is used as it is.
         let shares_tables = !marian || cfg.share_encoder_decoder_embeddings;
-        let lm_head = if w.contains("lm_head.weight") {
-            w.get_opt("lm_head.weight", &[v_dec, c])?.filter(|t| t != dec_table)
+        let head_name = if w.contains("lm_head.weight") {
+            Some("lm_head.weight")
         } else if shares_tables {
-            shared.filter(|t| t != dec_table)
+            shared
         } else {
             None
         };
+        let head_name = head_name.filter(|name| !same(name, dec_table));
+        let enc_embed = token_table_not_int8(&w, enc_name, v, c)?;
+        let dec_embed = dec_name.map(|name| token_table_not_int8(&w, name, v_dec, c)).transpose()?;
+        let lm_head = head_name.map(|name| token_table_not_int8(&w, name, v_dec, c)).transpose()?;
         if !cfg.tie_word_embeddings && !w.contains("lm_head.weight") && !matches!(w, Weights::Random { .. }) {
             return Err(Error::tensor(
                 "lm_head.weight",
@@ -279,8 +285,8 @@ impl Bart {
         };
         let attn_params = 4 * (c * c + c);
         let n_params = v * c
-            + dec_embed.as_ref().map_or(0, |t| t.len())
-            + lm_head.as_ref().map_or(0, |t| t.len())
+            + dec_embed.as_ref().map_or(0, Linear::n_params)
+            + lm_head.as_ref().map_or(0, Linear::n_params)
             + v_dec
             + if marian { 0 } else { 2 * (p + BART_POSITION_OFFSET) * c + 4 * c }
             + cfg.encoder_layers * (attn_params + 2 * c * f_enc + f_enc + c + 4 * c)
@@ -316,7 +322,7 @@ impl Bart {
     }
 
     /// `embed[ids]·scale + pos[past..past+T]` (then BART's `layernorm_embedding`): `[T][C]`.
-    fn embed(&self, table: &[f32], ids: &[u32], past: usize, decoder: bool) -> Result<Array2<f32>> {
+    fn embed(&self, table: &Linear, ids: &[u32], past: usize, decoder: bool) -> Result<Array2<f32>> {
         let (c, t, p) = (self.config.d_model, ids.len(), self.config.max_position_embeddings);
         if past + t > p {
             let side = if decoder { "decoder" } else { "source" };
@@ -325,7 +331,7 @@ impl Bart {
                 if decoder { "Generate fewer tokens or give fewer decoder ids" } else { "Shorten the text" },
             ));
         }
-        let mut x = activations::embed(&TokenTable::Rows(table), c, ids); // [T][C]
+        let mut x = activations::embed(&TokenTable::Packed(table), c, ids); // [T][C]
         if self.embed_scale != 1.0 {
             x *= self.embed_scale;
         }
@@ -383,7 +389,7 @@ impl Bart {
         let past = state.fed;
         let scale = (d as f32).powf(-0.5);
         let src_keys = state.interventions.additive_token_mask(); // [S], hidden source tokens
-        let mut y = self.embed(self.dec_embed.as_deref().unwrap_or(&self.enc_embed), tokens, past, true)?; // [T][C]
+        let mut y = self.embed(self.dec_embed.as_ref().unwrap_or(&self.enc_embed), tokens, past, true)?; // [T][C]
         for (l, layer) in self.decoder.iter().enumerate() {
             self_rec.hidden_state(&y);
             // y = LN(y + self_attn(y)), causal over the cache
@@ -414,11 +420,8 @@ impl Bart {
 
     /// `h: [T][C]` -> logits `[T][V_dec]` (head + `final_logits_bias`).
     fn logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32> {
-        let (c, v) = (self.config.d_model, self.dec_vocab);
-        let head = self.lm_head.as_deref().or(self.dec_embed.as_deref()).unwrap_or(&self.enc_embed);
-        let h = h.as_standard_layout();
-        let mut logits = Array2::zeros((h.nrows(), v));
-        kernels::matmul_nk(h.as_slice().expect("standard layout"), h.nrows(), c, head, v, flat_mut(&mut logits));
+        let head = self.lm_head.as_ref().or(self.dec_embed.as_ref()).unwrap_or(&self.enc_embed);
+        let mut logits = activations::linear(head, h);
         for mut row in logits.rows_mut() {
             add_in_place(row.as_slice_mut().expect("standard layout"), &self.final_logits_bias);
         }
@@ -444,10 +447,10 @@ impl Bart {
     }
 
     /// A stack's token table, its vocabulary size and the scale applied to its rows.
-    pub(crate) fn token_table(&self, decoder: bool) -> (&[f32], usize, f32) {
+    pub(crate) fn token_table(&self, decoder: bool) -> (TokenTable<'_>, usize, f32) {
         match (&self.dec_embed, decoder) {
-            (Some(table), true) => (table, self.dec_vocab, self.embed_scale),
-            _ => (&self.enc_embed, self.config.vocab_size, self.embed_scale),
+            (Some(table), true) => (TokenTable::Packed(table), self.dec_vocab, self.embed_scale),
+            _ => (TokenTable::Packed(&self.enc_embed), self.config.vocab_size, self.embed_scale),
         }
     }
 }
@@ -520,7 +523,6 @@ impl super::Family for Bart {
         Some(Bart::position_rows(self, stack == super::Stack::Decoder, n))
     }
     fn token_table(&self, stack: super::Stack) -> (super::layers::TokenTable<'_>, usize, f32) {
-        let (table, vocab, scale) = Bart::token_table(self, stack == super::Stack::Decoder);
-        (super::layers::TokenTable::Rows(table), vocab, scale)
+        Bart::token_table(self, stack == super::Stack::Decoder)
     }
 }
