@@ -46,12 +46,12 @@
 //! whatever the file stores; untied, the stored decoder weight is required. `is_decoder` (HF's causal
 //! BertLMHeadModel) and `add_cross_attention` are refused by name.
 
-use super::activations::{self, flat, flat_mut, into_flat};
+use super::activations::{self, flat_mut, into_flat};
 use super::attention::{attend, AttentionKind, Mask, Recorder};
-use super::layers::{add_in_place, linear, Activation, LayerNorm, TokenTable};
+use super::layers::{add_in_place, linear, token_table_not_int8, Activation, LayerNorm, TokenTable};
 use super::{Kind, ModelInfo, Outputs, Positions, Probe};
 use crate::error::{Error, Result};
-use crate::kernels::{self, Linear};
+use crate::kernels::Linear;
 use crate::loader::{parse_json, Weights};
 use ndarray::{s, Array2, ArrayView2};
 use serde::Deserialize;
@@ -147,7 +147,7 @@ struct Layer {
 struct MlmHead {
     dense: Linear,
     ln: LayerNorm,
-    decoder: Option<Vec<f32>>, // [V][C] when not tied to the word embeddings
+    decoder: Option<Linear>, // [V][C] when not tied to the word embeddings
     bias: Vec<f32>,            // [V]
 }
 
@@ -155,7 +155,7 @@ pub struct Bert {
     pub variant: Variant,
     pub config: BertConfig,
     pub info: ModelInfo,
-    word: Vec<f32>,  // [V][C]
+    word: Linear,    // [V][C] as a bias-free C -> V layer in the load's storage: embedding rows and the tied MLM decoder
     pos: Vec<f32>,   // [P][C]
     types: Option<Vec<f32>>, // [types][C]; DistilBERT has none
     emb_ln: LayerNorm,
@@ -347,7 +347,7 @@ impl Bert {
                 out_ln: LayerNorm::load(&w, &at(names.out_ln), c, eps)?,
             });
         }
-        let word = w.get(names.word, &[v, c])?;
+        let word = token_table_not_int8(&w, names.word, v, c)?;
         let random = matches!(w, Weights::Random { .. });
         let pos = match w.get_opt(names.pos, &[p, c])? {
             Some(table) if !(sinusoidal && random) => table,
@@ -365,7 +365,7 @@ impl Bert {
             let decoder = if cfg.tie_word_embeddings {
                 None
             } else {
-                Some(w.get(names.head_decoder, &[v, c])?)
+                Some(token_table_not_int8(&w, names.head_decoder, v, c)?)
             };
             // HF 5 ties `decoder.bias` to the head's own `bias` only together with the weights; untied,
             // the decoder's bias is what the forward pass adds (4.x files may store only the other one).
@@ -438,8 +438,8 @@ impl Bert {
         }
     }
 
-    pub(crate) fn token_table(&self) -> &[f32] {
-        &self.word
+    pub(crate) fn token_table(&self) -> TokenTable<'_> {
+        TokenTable::Packed(&self.word)
     }
 
     /// The masked-LM head on any hidden state `x: [T][C]` (BERT has no final norm): `[T][V]`.
@@ -449,14 +449,11 @@ impl Bert {
 
     /// `x: [T][C]` -> `[T][V]` through the masked-LM head, if the checkpoint has one.
     fn mlm_logits(&self, x: ArrayView2<'_, f32>) -> Option<Array2<f32>> {
-        let c = self.config.hidden_size;
         self.mlm.as_ref().map(|head| {
             let mut z = activations::linear(&head.dense, x); // [T][C]
             self.head_activation.apply(flat_mut(&mut z));
             head.ln.apply(flat_mut(&mut z));
-            let (t, vsize) = (z.nrows(), self.config.vocab_size);
-            let mut logits = Array2::zeros((t, vsize));
-            kernels::matmul_nk(flat(&z), t, c, head.decoder.as_deref().unwrap_or(&self.word), vsize, flat_mut(&mut logits));
+            let mut logits = activations::linear(head.decoder.as_ref().unwrap_or(&self.word), z.view());
             for mut row in logits.rows_mut() {
                 add_in_place(row.as_slice_mut().expect("standard layout"), &head.bias);
             }
@@ -469,7 +466,7 @@ impl Bert {
         let dh = c / h;
         let t = ids.len();
         // x = LN(word[ids] + pos[position_ids] + type[type_ids])                 [T][C]
-        let mut x = activations::embed(&TokenTable::Rows(&self.word), c, ids);
+        let mut x = activations::embed(&TokenTable::Packed(&self.word), c, ids);
         x += &activations::embed(&TokenTable::Rows(&self.pos), c, &self.position_ids(ids));
         if let Some(types) = &self.types {
             let zeros = vec![0u32; t];
@@ -567,6 +564,6 @@ impl super::Family for Bert {
         Some(Bert::position_rows(self, n))
     }
     fn token_table(&self, _stack: super::Stack) -> (super::layers::TokenTable<'_>, usize, f32) {
-        (super::layers::TokenTable::Rows(Bert::token_table(self)), self.config.vocab_size, 1.0)
+        (Bert::token_table(self), self.config.vocab_size, 1.0)
     }
 }
