@@ -315,7 +315,7 @@ const ALL_HEADS_ROWS: usize = 4;
 
 /// `x: [T][KV·D]` with each head repeated `group` times, `[T][KV·group·D]` (HF's `repeat_kv`), for
 /// the step-through's per-query-head keys and values; `x` itself when `group` is 1.
-pub fn repeat_heads(x: ArrayView2<'_, f32>, d: usize, group: usize) -> ndarray::CowArray<'_, f32, ndarray::Ix2> {
+fn repeat_heads(x: ArrayView2<'_, f32>, d: usize, group: usize) -> ndarray::CowArray<'_, f32, ndarray::Ix2> {
     if group <= 1 {
         return ndarray::CowArray::from(x);
     }
