@@ -331,9 +331,10 @@ if (onlyDecode) {
 }
 
 // GPT-2-small-shaped decode and memory, per storage (a fresh process each). The weights are the
-// core's seeded random twin: no file is copied into wasm memory, but the twin makes each tensor in
-// f32 before packing it, so "after load" includes that transient (wasm memory never shrinks).
-console.log('\nGPT-2-small-shaped (124M, random twin; after-load includes the f32 transient of its largest tensor)');
+// core's seeded random twin: no file is copied into wasm memory, and the twin draws each matrix a block
+// of rows at a time straight into its storage, so "after load" is the packed weights plus the engine
+// (wasm memory never shrinks: any transient of the load would show).
+console.log('\nGPT-2-small-shaped (124M, random twin; memory is wasm memory after load and after a 512-token run)');
 console.log('GPT-2-small-shaped (124M, random)  tok/s@128  tok/s@512  bound tok/s  % of bound  weights MB  after load MB  after 512 MB');
 const decodeRuns = {};
 for (const storage of STORAGES) {
