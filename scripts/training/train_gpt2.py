@@ -53,6 +53,14 @@ PHASE2_ROWS = int(os.environ.get("GLASSBOX_GPT2_PHASE2_ROWS", "2"))  # repeated 
 # (enough repeats for the circuit to form), the rest PHASE2_ROWS (back to mostly ordinary text).
 PHASE2_FIRST_STEPS = int(os.environ.get("GLASSBOX_GPT2_PHASE2_FIRST_STEPS", "0"))
 PHASE2_FIRST_ROWS = int(os.environ.get("GLASSBOX_GPT2_PHASE2_FIRST_ROWS", str(PHASE2_ROWS)))
+PHASE2_WARMUP = int(os.environ.get("GLASSBOX_GPT2_PHASE2_WARMUP", str(WARMUP)))
+# With GLASSBOX_GPT2_PHASE2_ALTERNATE=N (N > 0), every N-th batch all through phase 2 is made as the
+# first steps' are (GLASSBOX_GPT2_PHASE2_FIRST_ROWS rows of GLASSBOX_GPT2_PHASE2_FIRST_SHAPE).
+PHASE2_ALTERNATE = int(os.environ.get("GLASSBOX_GPT2_PHASE2_ALTERNATE", "0"))
+# If no checkpoint meets the rule of Checkpoints, GLASSBOX_GPT2_KEEP_LAST=1 saves the last weights
+# anyway (for study; metrics.json says so) instead of stopping without saving.
+KEEP_LAST = os.environ.get("GLASSBOX_GPT2_KEEP_LAST", "0") == "1"
+PHASE2_FIRST_SHAPE = os.environ.get("GLASSBOX_GPT2_PHASE2_FIRST_SHAPE", "")  # "pairs": pairs_row in the first steps
 PHASE2_SHAPE = os.environ.get("GLASSBOX_GPT2_PHASE2_SHAPE", "spans")  # "spans" (repeated_row) or "twice" (twice_row)
 EVAL_EVERY = int(os.environ.get("GLASSBOX_GPT2_EVAL_EVERY", "0"))  # 0: no checkpoints, keep the last weights
 # A checkpoint may be kept only if its held-out nats/char is within this factor of the start's.
@@ -142,12 +150,40 @@ def twice_row(data, word_ids, gen):
     return x, labels, pairs
 
 
-def train_phase(model, data, word_ids, clock, steps, lr, repeated_rows, seed, row=repeated_row, evaluate=None):
+def pairs_row(data, word_ids, gen):
+    """Only random whole words, each span (10-30 tokens) said exactly twice, span after span, to fill
+    the row: `[EOT] a a b b c c ...`. Loss only on the second copies (after their first word): the
+    strongest signal for an induction head, for the first steps of a phase 2 (PHASE2_FIRST_SHAPE)."""
+    x, labels, pairs = [torch.zeros(1, dtype=torch.long)], [torch.full((1,), -100)], []
+    at = 1
+    while at < CONTEXT:
+        n = int(torch.randint(10, 31, (1,), generator=gen))
+        span = word_ids[torch.randint(0, len(word_ids), (n,), generator=gen)]
+        lab = torch.cat([torch.full((n + 1,), -100), span[1:]])
+        x += [span, span]
+        labels.append(lab)
+        pairs += [(q, q - n + 1) for q in range(at + n, min(at + 2 * n, CONTEXT))]
+        at += 2 * n
+    return torch.cat(x)[:CONTEXT], torch.cat(labels)[:CONTEXT], pairs
+
+
+def measure_row(data, word_ids, gen):
+    """Exactly the induction measurement: `[EOT]` and 20 random whole words said twice (41 tokens),
+    loss only on the second copy after its first word. Short rows: a batch of them only."""
+    span = word_ids[torch.randint(0, len(word_ids), (20,), generator=gen)]
+    x = torch.cat([torch.zeros(1, dtype=torch.long), span, span])
+    labels = x.clone()
+    labels[:22] = -100
+    return x, labels, [(q, q - 19) for q in range(21, 41)]
+
+
+def train_phase(model, data, word_ids, clock, steps, lr, repeated_rows, seed, row=repeated_row, schedule=None, evaluate=None, warmup=WARMUP):
     """`steps` AdamW updates with a fresh optimizer: warm-up, then a linear decay; `repeated_rows`
-    rows of each batch are made by `row`. Every EVAL_EVERY steps (if set) `evaluate(step)` is
+    rows of each batch are made by `row` (or, with `schedule`, schedule(step) says how many rows and
+    which function makes them). Every EVAL_EVERY steps (if set) `evaluate(step)` is
     called. Returns the number of steps taken (fewer if the time limit comes first)."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / WARMUP) * max(0.05, 1 - s / steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.05, 1 - s / steps))
     gen = torch.Generator().manual_seed(seed)
     n_windows = (len(data) - 1) // CONTEXT
     step, losses = 0, LossLog(clock)
@@ -160,8 +196,12 @@ def train_phase(model, data, word_ids, clock, steps, lr, repeated_rows, seed, ro
             x = torch.stack([data[s:s + CONTEXT] for s in starts.tolist()])
             labels = x.clone()
             pairs = []
-            for r in range(repeated_rows(step) if callable(repeated_rows) else repeated_rows):
-                x[r], labels[r], p = row(data, word_ids, gen)
+            n_rows, make_row = schedule(step) if schedule else (repeated_rows, row)
+            made = [make_row(data, word_ids, gen) for _ in range(n_rows)]
+            if n_rows == BATCH:  # a batch of repeats only: its rows may be shorter than CONTEXT
+                x, labels = torch.stack([m[0] for m in made]), torch.stack([m[1] for m in made])
+            for r, (xr, lr_, p) in enumerate(made):
+                x[r], labels[r] = xr, lr_
                 pairs += [(r, q, k) for q, k in p]
             model.train()
             if HINT_WEIGHT and step < HINT_STEPS:
@@ -329,19 +369,23 @@ def main():
         model = model.half().float()  # phase 2 starts from the f16-rounded weights, as --resume does
     if PHASE2_STEPS:  # off for the first run (see PHASE2_STEPS)
         torch.set_num_threads(int(os.environ.get("GLASSBOX_PHASE2_THREADS", "2")))
-        row = twice_row if PHASE2_SHAPE == "twice" else repeated_row
+        shapes = {"twice": twice_row, "spans": repeated_row, "pairs": pairs_row, "measure": measure_row}
+        row, first_row = shapes[PHASE2_SHAPE], shapes.get(PHASE2_FIRST_SHAPE or PHASE2_SHAPE)
         checkpoints = Checkpoints(model, tok, held) if EVAL_EVERY else None
-        step += train_phase(model, data, word_ids, clock, steps=PHASE2_STEPS, lr=PHASE2_LR,
-                            repeated_rows=lambda s: PHASE2_FIRST_ROWS if s < PHASE2_FIRST_STEPS else PHASE2_ROWS,
-                            seed=SEED + 1, row=row, evaluate=checkpoints)
+        step += train_phase(model, data, word_ids, clock, steps=PHASE2_STEPS, lr=PHASE2_LR, repeated_rows=PHASE2_ROWS,
+                            schedule=lambda s: (PHASE2_FIRST_ROWS, first_row) if s < PHASE2_FIRST_STEPS or (PHASE2_ALTERNATE and s % PHASE2_ALTERNATE == 0) else (PHASE2_ROWS, row),
+                            seed=SEED + 1, row=row, evaluate=checkpoints, warmup=PHASE2_WARMUP)
         if checkpoints:
             if step % EVAL_EVERY:
                 checkpoints(step)
-            if checkpoints.best is None:
+            if checkpoints.best is None and not KEEP_LAST:
                 raise SystemExit("no checkpoint kept the held-out quality and the loop count: nothing saved")
-            log(f"keeping the checkpoint of step {checkpoints.best['step']}: {checkpoints.best}")
-            model.load_state_dict(checkpoints.best_state)
-            step = PHASE1_STEPS + checkpoints.best["step"]
+            if checkpoints.best is None:
+                log("no checkpoint meets the rule: saving the last weights (GLASSBOX_GPT2_KEEP_LAST=1)")
+            else:
+                log(f"keeping the checkpoint of step {checkpoints.best['step']}: {checkpoints.best}")
+                model.load_state_dict(checkpoints.best_state)
+                step = PHASE1_STEPS + checkpoints.best["step"]
     train_minutes = clock.minutes()
     model.eval()
 
@@ -379,8 +423,8 @@ def main():
         metrics["phase1_nats_per_char"] = resumed.get("phase1_nats_per_char", resumed.get("heldout_nats_per_char_f16"))
     if PHASE2_STEPS:
         metrics["phase2"] = {"lr": PHASE2_LR, "repeated_rows": PHASE2_ROWS,
-                             "first_steps": PHASE2_FIRST_STEPS, "first_repeated_rows": PHASE2_FIRST_ROWS, "hint": HINT_WEIGHT, "shape": PHASE2_SHAPE, "eval_every": EVAL_EVERY,
-                             "max_quality_loss": MAX_QUALITY_LOSS, "kept_step": checkpoints.best["step"] if checkpoints else None,
+                             "warmup": PHASE2_WARMUP, "first_steps": PHASE2_FIRST_STEPS, "first_repeated_rows": PHASE2_FIRST_ROWS, "first_shape": PHASE2_FIRST_SHAPE or PHASE2_SHAPE, "alternate": PHASE2_ALTERNATE, "hint": HINT_WEIGHT, "shape": PHASE2_SHAPE, "eval_every": EVAL_EVERY,
+                             "max_quality_loss": MAX_QUALITY_LOSS, "kept_step": checkpoints.best["step"] if checkpoints and checkpoints.best else None,
                              "checkpoints": checkpoints.rows if checkpoints else None}
     write_metrics(OUT, metrics)
     log(f"saved {OUT} ({folder_size_mb(OUT):.2f} MB) in {clock.minutes():.1f} min")
