@@ -9,7 +9,8 @@ The definitions are those of tests/rust/bundled_models.rs, which re-measures the
   from each token of the second copy to the token that followed its first occurrence (the
   "... A B ... A -> look at B" pattern that lets a model continue a repeat);
 - first-token score: mean attention to position 0 (<|endoftext|>), where idle heads rest.
-Also counts the greedy continuations that loop (a word trigram comes back), on the Rust test's
+Also scores induction on repeats of other shapes (induction_elsewhere), which tells an induction
+head from a head that only learned the measured shape's fixed offset, and counts the greedy continuations that loop (a word trigram comes back), on the Rust test's
 twenty prompts. Prints a table (layer.head, counted from 1 as the page counts) and writes it into
 the folder's metrics.json under "heads" (and the loop count under "greedy_loops").
 train_gpt2.py calls score_heads() and greedy_loops() on its checkpoints during a phase 2.
@@ -81,6 +82,40 @@ def score_heads(model, tok, sentences):
     return prev, induction, first, repeat_loss
 
 
+@torch.no_grad()
+def induction_elsewhere(model, tok, sentences, trials=30):
+    """The induction score (best head) on repeats of other shapes than the measured one: 10 and 30
+    random words said twice, 20 random words said twice after a held-out sentence, and a held-out
+    sentence said twice. A real induction head scores on all of them; a head that learned the
+    measured shape (20 words from position 1) only as a fixed offset does not."""
+    was_training = model.training
+    model.eval()
+    words, rng = whole_words(tok), random.Random(5)
+    sentences = [s for s in sentences if s.strip()]
+    shapes = {
+        "10 words": lambda: ([], [rng.choice(words) for _ in range(10)]),
+        "30 words": lambda: ([], [rng.choice(words) for _ in range(30)]),
+        "20 words after a sentence": lambda: (tok.encode(rng.choice(sentences)).ids, [rng.choice(words) for _ in range(20)]),
+        "a sentence": lambda: ([], tok.encode(rng.choice(sentences)).ids),
+    }
+    L, H = model.config.n_layer, model.config.n_head
+    scores = {}
+    for name, make in shapes.items():
+        table = torch.zeros(L, H)
+        for _ in range(trials):
+            before, span = make()
+            ids = [0] + before + span + span
+            a, n = 1 + len(before), len(span)
+            att = model(torch.tensor([ids]), output_attentions=True).attentions
+            q = torch.arange(a + n, a + 2 * n)
+            for l in range(L):
+                table[l] += att[l][0][:, q, q - n + 1].mean(-1) / trials
+        i = int(table.argmax())
+        scores[name] = {"head": f"{i // H + 1}.{i % H + 1}", "induction": round(float(table.max()), 3)}
+    model.train(was_training)
+    return scores
+
+
 def repeated_trigrams(text):
     """(word trigrams that already occurred earlier, all word trigrams), as the Rust test counts."""
     def trim(w):
@@ -128,6 +163,9 @@ def main():
     for r in table:
         print(f"{r['head']:>5} {r['previous_token']:>10.3f} {r['induction']:>10.3f} {r['first_token']:>11.3f}")
     print(f"loss on the second copy of the induction sequences: {repeat_loss:.3f} nats/token")
+    elsewhere = induction_elsewhere(model, tok, (folder / "heldout.txt").read_text().splitlines())
+    for name, r in elsewhere.items():
+        print(f"induction on {name} said twice: best head {r['head']} ({r['induction']:.3f})")
     looping, texts = greedy_loops(model, tok)
     for t in texts:
         print(("LOOP " if repeated_trigrams(t)[0] else "     ") + t)
@@ -136,6 +174,7 @@ def main():
     metrics["heads"] = table
     metrics["heads_counted_from"] = 1
     metrics["induction_second_copy_nats_per_token"] = round(repeat_loss, 3)
+    metrics["induction_on_other_repeats"] = elsewhere
     metrics["greedy_loops"] = {"looping": int(looping), "prompts": len(LOOP_PROMPTS), "continuations": texts}
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
