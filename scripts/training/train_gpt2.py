@@ -66,7 +66,8 @@ PHASE2_ALTERNATE = int(os.environ.get("GLASSBOX_GPT2_PHASE2_ALTERNATE", "0"))
 # If no checkpoint meets the rule of Checkpoints, GLASSBOX_GPT2_KEEP_LAST=1 saves the last weights
 # anyway (for study; metrics.json says so) instead of stopping without saving.
 KEEP_LAST = os.environ.get("GLASSBOX_GPT2_KEEP_LAST", "0") == "1"
-# Row shapes: "spans" (repeated_row), "twice" (twice_row), "pairs" (pairs_row), "measure" (measure_row).
+# Row shapes: "spans" (repeated_row), "twice" (twice_row), "pairs" (pairs_row), "measure" (measure_row),
+# "varied" (varied_row).
 PHASE2_FIRST_SHAPE = os.environ.get("GLASSBOX_GPT2_PHASE2_FIRST_SHAPE", "")  # default: PHASE2_SHAPE
 PHASE2_SHAPE = os.environ.get("GLASSBOX_GPT2_PHASE2_SHAPE", "spans")
 EVAL_EVERY = int(os.environ.get("GLASSBOX_GPT2_EVAL_EVERY", "0"))  # 0: no checkpoints, keep the last weights
@@ -182,6 +183,20 @@ def measure_row(data, word_ids, gen):
     labels = x.clone()
     labels[:22] = -100
     return x, labels, [(q, q - 19) for q in range(21, 41)]
+
+
+def varied_row(data, word_ids, gen, length=61):
+    """Like measure_row, but the offset varies: 10-30 random whole words said twice at the end of a
+    61-token row, after ordinary text (so "look n tokens back" does not work; only induction does).
+    Short rows: a batch of them only."""
+    n = int(torch.randint(10, 31, (1,), generator=gen))
+    before = length - 1 - 2 * n
+    span = word_ids[torch.randint(0, len(word_ids), (n,), generator=gen)]
+    s = int(torch.randint(0, len(data) - before, (1,), generator=gen))
+    x = torch.cat([torch.zeros(1, dtype=torch.long), data[s:s + before], span, span])
+    labels = x.clone()
+    labels[1 + before:2 + before + n] = -100
+    return x, labels, [(q, q - n + 1) for q in range(1 + before + n, length)]
 
 
 def train_phase(model, data, word_ids, clock, steps, lr, repeated_rows, seed, row=repeated_row, schedule=None, evaluate=None, warmup=WARMUP):
@@ -384,7 +399,7 @@ def main():
         model = model.half().float()  # phase 2 starts from the f16-rounded weights, as --resume does
     if PHASE2_STEPS:  # off for the first run (see PHASE2_STEPS)
         torch.set_num_threads(int(os.environ.get("GLASSBOX_PHASE2_THREADS", "2")))
-        shapes = {"twice": twice_row, "spans": repeated_row, "pairs": pairs_row, "measure": measure_row}
+        shapes = {"twice": twice_row, "spans": repeated_row, "pairs": pairs_row, "measure": measure_row, "varied": varied_row}
         row, first_row = shapes[PHASE2_SHAPE], shapes.get(PHASE2_FIRST_SHAPE or PHASE2_SHAPE)
         checkpoints = Checkpoints(model, tok, held) if EVAL_EVERY else None
         step += train_phase(model, data, word_ids, clock, steps=PHASE2_STEPS, lr=PHASE2_LR, repeated_rows=PHASE2_ROWS,
