@@ -50,7 +50,8 @@ WARMUP = 200
 # - batches of exactly the measured shape (measure_row), alone or every 2nd or 3rd batch
 #   (GLASSBOX_GPT2_PHASE2_ALTERNATE): heads scoring 0.54-0.87 on the measurement, but the one kept
 #   for study scores 0.04-0.14 on other repeats (gpt2_heads.induction_elsewhere): a fixed offset,
-#   not induction; and 4-7% worse held-out text. Nothing was shipped.
+#   not induction; and 4-7% worse held-out text. The same with the offset varied (varied_row, every
+#   3rd batch): nothing in 2,000 steps (0.05). Nothing was shipped.
 PHASE1_STEPS = int(os.environ.get("GLASSBOX_GPT2_STEPS", "7000"))
 PHASE2_STEPS = int(os.environ.get("GLASSBOX_GPT2_PHASE2_STEPS", "0"))
 PHASE2_LR = float(os.environ.get("GLASSBOX_GPT2_PHASE2_LR", "1e-3"))
