@@ -1,6 +1,6 @@
 """Score every glassbox-gpt2 head for the jobs a learner can name, from the committed f16 weights.
 
-    python scripts/training/gpt2_heads.py
+    python scripts/training/gpt2_heads.py [FOLDER]      # default models/glassbox-gpt2
 
 The definitions are those of tests/rust/bundled_models.rs, which re-measures them through Glassbox:
 - previous-token score: mean attention from each token (from the third on) to the token just
@@ -9,12 +9,17 @@ The definitions are those of tests/rust/bundled_models.rs, which re-measures the
   from each token of the second copy to the token that followed its first occurrence (the
   "... A B ... A -> look at B" pattern that lets a model continue a repeat);
 - first-token score: mean attention to position 0 (<|endoftext|>), where idle heads rest.
-Prints a table (layer.head, counted from 1 as the page counts) and writes it into metrics.json
-under "heads".
+Also scores induction on repeats of other shapes (induction_elsewhere), which tells an induction
+head from a head that only learned the measured shape's fixed offset, and counts the greedy continuations that loop (a word trigram comes back), on the Rust test's
+twenty prompts. Prints a table (layer.head, counted from 1 as the page counts) and writes it into
+the folder's metrics.json under "heads" (and the loop count under "greedy_loops").
+train_gpt2.py calls score_heads() and greedy_loops() on its checkpoints during a phase 2.
 """
 
 import json
 import random
+import sys
+from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer
@@ -24,16 +29,30 @@ from common import MODELS, load_f16, setup
 
 OUT = MODELS / "glassbox-gpt2"
 SPAN, TRIALS = 20, 30
+# The prompts of tests/rust/bundled_models.rs (gpt2_greedy_loops_are_the_ones_on_the_card).
+LOOP_PROMPTS = [
+    "The cat", "The dog chased", "Once upon a time", "I went to the", "She opened the door and", "The old man",
+    "In the morning", "The children played", "My mother said", "The king", "A small bird", "The river",
+    "We walked to the", "He was very", "The weather today", "There was a", "The house on the hill", "After dinner",
+    "The teacher asked", "It was a cold",
+]
+
+
+def whole_words(tok):
+    """Whole-word tokens: a space, then three or more lower-case ASCII letters (as the Rust test)."""
+    return sorted(i for t, i in tok.get_vocab().items() if t.startswith("\u0120") and len(t) > 3 and t[1:].isascii() and t[1:].isalpha() and t[1:].islower())
 
 
 @torch.no_grad()
-def main():
-    setup(0)
-    model = load_f16(GPT2LMHeadModel, OUT)
-    tok = Tokenizer.from_file(str(OUT / "tokenizer.json"))
+def score_heads(model, tok, sentences):
+    """[layer][head] tables of the previous-token, induction and first-token scores, and the mean
+    loss (nats/token) on the second copy of the induction sequences (what an induction head is for:
+    without one it stays near the first copy's, about log of the number of whole words)."""
+    was_training = model.training
+    model.eval()
     L, H = model.config.n_layer, model.config.n_head
     prev, first, n = torch.zeros(L, H), torch.zeros(L, H), 0
-    for s in (OUT / "heldout.txt").read_text().splitlines():
+    for s in sentences:
         ids = [0] + tok.encode(s).ids
         if len(ids) < 4:
             continue
@@ -45,16 +64,96 @@ def main():
         n += 1
     prev /= n
     first /= n
-    words = sorted(i for t, i in tok.get_vocab().items() if t.startswith("\u0120") and len(t) > 3 and t[1:].isascii() and t[1:].isalpha() and t[1:].islower())
+    words = whole_words(tok)
     rng = random.Random(0)
-    induction = torch.zeros(L, H)
+    induction, repeat_loss = torch.zeros(L, H), 0.0
     for _ in range(TRIALS):
         span = [rng.choice(words) for _ in range(SPAN)]
-        att = model(torch.tensor([[0] + span + span]), output_attentions=True).attentions
+        x = torch.tensor([[0] + span + span])
+        out = model(x, output_attentions=True)
+        att = out.attentions
+        # Positions 1 + SPAN .. 2 * SPAN - 1 predict the second copy's tokens 2 .. SPAN.
+        repeat_loss += torch.nn.functional.cross_entropy(out.logits[0, 1 + SPAN:2 * SPAN], x[0, 2 + SPAN:]).item() / TRIALS
         rows = torch.arange(1 + SPAN, 1 + 2 * SPAN)
         for l in range(L):
             induction[l] += att[l][0][:, rows, rows - SPAN + 1].mean(-1)
     induction /= TRIALS
+    model.train(was_training)
+    return prev, induction, first, repeat_loss
+
+
+@torch.no_grad()
+def induction_elsewhere(model, tok, sentences, trials=30):
+    """The induction score (best head) on repeats of other shapes than the measured one: 10 and 30
+    random words said twice, 20 random words said twice after a held-out sentence, and a held-out
+    sentence said twice. A real induction head scores on all of them; a head that learned the
+    measured shape (20 words from position 1) only as a fixed offset does not."""
+    was_training = model.training
+    model.eval()
+    words, rng = whole_words(tok), random.Random(5)
+    sentences = [s for s in sentences if s.strip()]
+    shapes = {
+        "10 words": lambda: ([], [rng.choice(words) for _ in range(10)]),
+        "30 words": lambda: ([], [rng.choice(words) for _ in range(30)]),
+        "20 words after a sentence": lambda: (tok.encode(rng.choice(sentences)).ids, [rng.choice(words) for _ in range(20)]),
+        "a sentence": lambda: ([], tok.encode(rng.choice(sentences)).ids),
+    }
+    L, H = model.config.n_layer, model.config.n_head
+    scores = {}
+    for name, make in shapes.items():
+        table = torch.zeros(L, H)
+        for _ in range(trials):
+            before, span = make()
+            ids = [0] + before + span + span
+            a, n = 1 + len(before), len(span)
+            att = model(torch.tensor([ids]), output_attentions=True).attentions
+            q = torch.arange(a + n, a + 2 * n)
+            for l in range(L):
+                table[l] += att[l][0][:, q, q - n + 1].mean(-1) / trials
+        i = int(table.argmax())
+        scores[name] = {"head": f"{i // H + 1}.{i % H + 1}", "induction": round(float(table.max()), 3)}
+    model.train(was_training)
+    return scores
+
+
+def repeated_trigrams(text):
+    """(word trigrams that already occurred earlier, all word trigrams), as the Rust test counts."""
+    def trim(w):
+        i, j = 0, len(w)
+        while i < j and not w[i].isalnum():
+            i += 1
+        while j > i and not w[j - 1].isalnum():
+            j -= 1
+        return w[i:j].lower()
+    words = [w for w in map(trim, text.split()) if w]
+    grams = [tuple(words[i:i + 3]) for i in range(len(words) - 2)]
+    return sum(1 for i, g in enumerate(grams) if g in grams[:i]), len(grams)
+
+
+@torch.no_grad()
+def greedy_loops(model, tok, max_new_tokens=40):
+    """How many of LOOP_PROMPTS loop under greedy decoding, with the continuations."""
+    was_training = model.training
+    model.eval()
+    looping, texts = 0, []
+    for p in LOOP_PROMPTS:
+        ids = torch.tensor([tok.encode(p).ids])
+        out = model.generate(ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=0, eos_token_id=0)
+        new = [i for i in out[0, ids.shape[1]:].tolist() if i != 0]
+        text = p + tok.decode(new)
+        looping += repeated_trigrams(text)[0] > 0
+        texts.append(text)
+    model.train(was_training)
+    return looping, texts
+
+
+def main():
+    setup(0)
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
+    model = load_f16(GPT2LMHeadModel, folder)
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    L, H = model.config.n_layer, model.config.n_head
+    prev, induction, first, repeat_loss = score_heads(model, tok, (folder / "heldout.txt").read_text().splitlines())
     table = []
     for l in range(L):
         for h in range(H):
@@ -63,10 +162,21 @@ def main():
     print(f"{'head':>5} {'prev-token':>10} {'induction':>10} {'first-token':>11}")
     for r in table:
         print(f"{r['head']:>5} {r['previous_token']:>10.3f} {r['induction']:>10.3f} {r['first_token']:>11.3f}")
-    metrics = json.loads((OUT / "metrics.json").read_text())
+    print(f"loss on the second copy of the induction sequences: {repeat_loss:.3f} nats/token")
+    elsewhere = induction_elsewhere(model, tok, (folder / "heldout.txt").read_text().splitlines())
+    for name, r in elsewhere.items():
+        print(f"induction on {name} said twice: best head {r['head']} ({r['induction']:.3f})")
+    looping, texts = greedy_loops(model, tok)
+    for t in texts:
+        print(("LOOP " if repeated_trigrams(t)[0] else "     ") + t)
+    print(f"greedy continuations that loop: {looping} of {len(LOOP_PROMPTS)}")
+    metrics = json.loads((folder / "metrics.json").read_text())
     metrics["heads"] = table
     metrics["heads_counted_from"] = 1
-    (OUT / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    metrics["induction_second_copy_nats_per_token"] = round(repeat_loss, 3)
+    metrics["induction_on_other_repeats"] = elsewhere
+    metrics["greedy_loops"] = {"looping": int(looping), "prompts": len(LOOP_PROMPTS), "continuations": texts}
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
 
 if __name__ == "__main__":
