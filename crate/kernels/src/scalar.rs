@@ -7,7 +7,7 @@
 //! The loops are written in fixed-width chunks with independent accumulators so that the native
 //! compiler can vectorise them too.
 
-use super::{int8, panel_ld, panel_row, PanelRef, NR};
+use super::{int8, panel_row, PanelRef, NR};
 
 /// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
 /// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
@@ -310,10 +310,7 @@ fn gemm_packed_impl(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bia
     // (its rows sit a group's width apart), then every row times it.
     let mut panel = vec![0.0f32; k * NR];
     for p in p..n_panels {
-        let (first, ld) = (panel_row(k, n_panels, p, 0), panel_ld(n_panels, p));
-        for (kk, dst) in panel.chunks_exact_mut(NR).enumerate() {
-            dst.copy_from_slice(&panels[first + kk * ld..first + kk * ld + NR]);
-        }
+        PanelRef::F32(panels).widen_block(k, n, p, 0, k, &mut panel);
         rows(&panel, p, out);
     }
 }

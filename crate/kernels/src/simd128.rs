@@ -81,9 +81,6 @@ trait Src: Copy {
     /// decoding then multiplies `x · 2^56` by them, starts from `bias · 2^-56` and scales the sums
     /// by 2^56 once, the same products and sums as unscaled, one multiply per weight fewer.
     const SCALED: bool = false;
-    /// Whether panels sit side by side in groups of 4 (16-bit: one pointer, constant offsets); f32
-    /// panels are one after another and decoding keeps a pointer per panel, as it always did.
-    const GROUPED: bool = false;
     /// The same source moved to panel `p` (its row 0). SAFETY: `p < n_panels`.
     unsafe fn panel(self, p: usize) -> Self;
     /// Bytes per stored weight.
@@ -130,7 +127,6 @@ impl SrcF32 {
 
 impl Src for SrcF32 {
     const UNROLL_DECODE: bool = true;
-    const GROUPED: bool = true;
     const BYTES: usize = 4;
     #[inline(always)]
     unsafe fn in_place(self, p: usize, kk: usize) -> Option<(*const f32, usize)> {
@@ -185,13 +181,10 @@ const F16_REBIAS: f32 = f32::from_bits(0x7780_0000);
 
 impl<const F16: bool> Src for SrcHalf<F16> {
     const SCALED: bool = F16;
-    const GROUPED: bool = true;
     const BYTES: usize = 2;
     #[inline(always)]
     unsafe fn panel(self, p: usize) -> Self {
-        let first = p / super::GROUP_PANELS * super::GROUP_PANELS;
-        let width = super::GROUP_PANELS.min(self.n_panels - first);
-        SrcHalf { w: self.base.add(super::panel_row(self.k, self.n_panels, p, 0)), ld: width * NR, ..self }
+        SrcHalf { w: self.base.add(super::panel_row(self.k, self.n_panels, p, 0)), ld: super::panel_ld(self.n_panels, p), ..self }
     }
     #[inline(always)]
     unsafe fn row_ptr(self, p: usize, kk: usize) -> *const u8 {
@@ -444,24 +437,19 @@ unsafe fn gemv_tile<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p:
             acc[q] = [f32x4_mul(acc[q][0], down), f32x4_mul(acc[q][1], down)];
         }
     }
-    // Grouped panels p..p+P: p is a multiple of 4 when P = 4, so they share a group.
+    // Panels p..p+P share a group (p is a multiple of 4 when P = 4): one source, panel q at offset q.
     let first = src.panel(p);
-    let srcs: [S; P] = core::array::from_fn(|q| if S::GROUPED { first } else { src.panel(p + q) });
     // `later`: kk >= 1, so a 16-bit source may read the 2 bytes before its row (`load8_q_later`).
     let step = |acc: &mut [[v128; 2]; P], kk: usize, later: bool| {
         let a = load_splat(x.add(kk));
         for q in 0..P {
-            let [w0, w1] = match (S::GROUPED, later) {
-                (true, true) => srcs[q].load8_q_later(kk, q),
-                (true, false) => srcs[q].load8_q(kk, q),
-                _ => srcs[q].load8(kk),
-            };
+            let [w0, w1] = if later { first.load8_q_later(kk, q) } else { first.load8_q(kk, q) };
             acc[q][0] = madd(acc[q][0], a, w0);
             acc[q][1] = madd(acc[q][1], a, w1);
         }
     };
     let mut kk = 0;
-    if S::GROUPED && k > 0 {
+    if k > 0 {
         step(&mut acc, 0, false);
         kk = 1;
     }

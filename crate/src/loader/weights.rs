@@ -214,9 +214,13 @@ impl<'a> Weights<'a> {
 
     /// Whether stored tensors `a` and `b` hold the same values bit for bit (same dtype and shape), read
     /// a piece at a time: how a tied table stored twice is found without holding a second copy.
-    /// `false` when either is absent (random weights have no stored tensors).
+    /// `true` for one name given twice; `false` when either is absent (random weights have no stored
+    /// tensors).
     pub fn same_values(&self, a: &str, b: &str) -> bool {
         let Weights::File { tensors, .. } = self else { return false };
+        if a == b {
+            return self.contains(a);
+        }
         let find = |name: &str| self.resolve(name).and_then(|full| tensors.info(&full));
         let (Some(ia), Some(ib)) = (find(a), find(b)) else { return false };
         let len = ia.data_offsets.1 - ia.data_offsets.0;

@@ -244,8 +244,7 @@ impl Bart {
             shared
         };
         // Two names hold one table when they are one tensor or equal bytes (random twins' names never do).
-        let same = |a: &str, b: &str| a == b || w.same_values(a, b);
-        let dec_name = dec_name.filter(|name| !same(name, enc_name));
+        let dec_name = dec_name.filter(|name| !w.same_values(name, enc_name));
         let dec_table = dec_name.unwrap_or(enc_name);
         // HF ties a missing head to `shared` (BART, and Marian sharing its tables), else to the
         // decoder's own table; a stored head is used as it is.
@@ -257,7 +256,7 @@ impl Bart {
         } else {
             None
         };
-        let head_name = head_name.filter(|name| !same(name, dec_table));
+        let head_name = head_name.filter(|name| !w.same_values(name, dec_table));
         let enc_embed = token_table_not_int8(&w, enc_name, v, c)?;
         let dec_embed = dec_name.map(|name| token_table_not_int8(&w, name, v_dec, c)).transpose()?;
         let lm_head = head_name.map(|name| token_table_not_int8(&w, name, v_dec, c)).transpose()?;

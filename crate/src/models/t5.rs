@@ -254,17 +254,18 @@ impl T5 {
         let rel = "layer.0.SelfAttention.relative_attention_bias.weight";
         let enc_bias = w.get(&format!("encoder.block.0.{rel}"), &[buckets, h])?;
         let dec_bias = w.get(&format!("decoder.block.0.{rel}"), &[buckets, h])?;
-        let shared_name = match w.contains("shared.weight") || !w.contains("encoder.embed_tokens.weight") {
-            true => "shared.weight",
-            false => "encoder.embed_tokens.weight",
+        // `shared` (random twins draw it by that name), else the encoder's table.
+        let shared_name = if w.contains("shared.weight") || matches!(w, Weights::Random { .. }) {
+            "shared.weight"
+        } else if w.contains("encoder.embed_tokens.weight") {
+            "encoder.embed_tokens.weight"
+        } else {
+            return Err(Error::tensor("shared.weight", "missing from the checkpoint (nor is encoder.embed_tokens.weight there)", "Check that the file is a complete T5 checkpoint"));
         };
-        let shared = token_table_not_int8(&w, shared_name, v, c).map_err(|e| match w.contains(shared_name) || matches!(w, Weights::Random { .. }) {
-            true => e,
-            false => Error::tensor("shared.weight", "missing from the checkpoint (nor is encoder.embed_tokens.weight there)", "Check that the file is a complete T5 checkpoint"),
-        })?;
+        let shared = token_table_not_int8(&w, shared_name, v, c)?;
         // Each stack's own table when stored and different from `shared` (HF 5 leaves it untied).
         let own_table = |name: &str| -> Result<Option<Linear>> {
-            match w.contains(name) && name != shared_name && !w.same_values(name, shared_name) {
+            match w.contains(name) && !w.same_values(name, shared_name) {
                 true => token_table_not_int8(&w, name, v, c).map(Some),
                 false => Ok(None),
             }
