@@ -168,3 +168,35 @@ fn the_header_is_accepted_exactly_when_the_safetensors_crate_accepts_it() {
         }
     }
 }
+
+#[test]
+fn a_table_stored_twice_is_found_by_its_bytes_in_memory_and_outside() {
+    use glassbox::loader::Weights;
+    use safetensors::tensor::{serialize, TensorView};
+    use safetensors::Dtype;
+    // Tensors past one comparison piece (1 MiB), so the outside path compares several pieces.
+    let n = 300_000;
+    // Every byte under 0x40: finite read as f32 and as f16 (the loader refuses NaN and infinities).
+    let a: Vec<u8> = (0..4 * n).map(|i| (i * 7 % 64) as u8).collect();
+    let mut late = a.clone(); // differs in its last value only
+    let last = late.len() - 1;
+    late[last] ^= 1;
+    let tensors = vec![
+        ("a", TensorView::new(Dtype::F32, vec![n], &a)),
+        ("b", TensorView::new(Dtype::F32, vec![n], &a)),
+        ("late", TensorView::new(Dtype::F32, vec![n], &late)),
+        ("as_f16", TensorView::new(Dtype::F16, vec![2 * n], &a)), // the same bytes, another dtype
+    ];
+    let tensors: Vec<_> = tensors.into_iter().map(|(name, view)| (name, view.expect("a valid view"))).collect();
+    let file = serialize(tensors, None).expect("serialised");
+    let held = outside(&file);
+    for bytes in [FileBytes::Memory(&file), FileBytes::External(&held)] {
+        let w = Weights::from_file(bytes).expect("a valid file");
+        assert!(w.same_values("a", "b"), "equal bytes are one table");
+        assert!(w.same_values("a", "a"), "one name is one table");
+        assert!(!w.same_values("a", "late"), "a difference in the last piece is found");
+        assert!(!w.same_values("a", "as_f16"), "another dtype is another table");
+        assert!(!w.same_values("a", "missing"), "an absent tensor is not the same");
+    }
+    assert!(held.largest_read.get() <= 1 << 20, "compared a piece at a time, not whole");
+}
