@@ -250,9 +250,8 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
     }
 }
 
-/// A 16-byte aligned K-block of one panel widened to f32: `[KC][NR]`.
-#[repr(align(16))]
-struct Block([f32; KC * NR]);
+/// Up to this many rows, prefill multiplies each panel's whole K in one block (see [`prefill_rows`]).
+const SMALL_M: usize = 32;
 
 /// Rows per prefill tile (4, 6 or 8), for measuring the register tile; 4 unless a benchmark sets it.
 static PREFILL_ROWS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(MR);
@@ -280,11 +279,16 @@ unsafe fn prefill_rows<S: Src, const R: usize>(src: &S, x: &[f32], m: usize, k: 
     let n_panels = n.div_ceil(NR);
     let tiles = m.div_ceil(R);
     let group = super::GROUP_PANELS;
-    let mut block = Block([0.0; KC * NR]);
-    let mut xp = vec![0.0f32; tiles * R * KC.min(k)]; // [tiles][kc][R]
+    // Few rows (decoding a short prompt, a 16-token sentence): each panel is multiplied by few tiles,
+    // so the weights stream from memory once and the time goes to bringing them in. One K-block
+    // per panel then walks each group's weights in one contiguous run (the next group touched
+    // whole), instead of a K-block of every group per pass.
+    let kc_max = if m <= SMALL_M { k } else { KC.min(k) };
+    let mut block = vec![0.0f32; kc_max * NR];
+    let mut xp = vec![0.0f32; tiles * R * kc_max]; // [tiles][kc][R]
     let mut k0 = 0;
     while k0 < k {
-        let kc = KC.min(k - k0);
+        let kc = kc_max.min(k - k0);
         for t in 0..tiles {
             for r in 0..R {
                 let i = t * R + r;
@@ -311,8 +315,8 @@ unsafe fn prefill_rows<S: Src, const R: usize>(src: &S, x: &[f32], m: usize, k: 
             let (w, ld) = match src.in_place(p, k0) {
                 Some(rows) => rows,
                 None => {
-                    widen(src, p, k0, kc, block.0.as_mut_ptr());
-                    (block.0.as_ptr(), NR)
+                    widen(src, p, k0, kc, block.as_mut_ptr());
+                    (block.as_ptr(), NR)
                 }
             };
             for t in 0..tiles {
