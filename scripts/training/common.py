@@ -72,11 +72,11 @@ class LossLog:
     def __init__(self, clock, every=100):
         self.clock, self.every, self.value = clock, every, None
 
-    def add(self, step, loss):
+    def add(self, step, loss, what="loss"):
         v = loss.item()
         self.value = v if self.value is None else 0.95 * self.value + 0.05 * v
         if step % self.every == 0:
-            log(f"step {step}: loss {self.value:.3f} ({self.clock.minutes():.1f} min)")
+            log(f"step {step}: {what} {self.value:.3f} ({self.clock.minutes():.1f} min)")
 
 
 def save_folder(model, hf_tokenizer, out_dir, special_tokens_map):

@@ -11,13 +11,14 @@ The definitions are those of tests/rust/bundled_models.rs, which re-measures the
 - first-token score: mean attention to position 0 (<|endoftext|>), where idle heads rest.
 Also scores induction on repeats of other shapes (induction_elsewhere), which tells an induction
 head from a head that only learned the measured shape's fixed offset, and counts the greedy continuations that loop (a word trigram comes back), on the Rust test's
-twenty prompts. Prints a table (layer.head, counted from 1 as the page counts) and writes it into
+twenty prompts, and how much the induction heads lose with a layer-3 head zeroed (ablation). Prints a table (layer.head, counted from 1 as the page counts) and writes it into
 the folder's metrics.json under "heads" (and the loop count under "greedy_loops").
 train_gpt2.py calls score_heads() and greedy_loops() on its checkpoints during a phase 2.
 """
 
 import json
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -116,16 +117,32 @@ def induction_elsewhere(model, tok, sentences, trials=30):
     return scores
 
 
+@torch.no_grad()
+def ablation(model, tok, heads=((3, 1), (3, 3), (3, 4))):
+    """The best induction score with one head's output zeroed (its slice of the attention output,
+    before the output projection), per (layer, head) counted from 1: how much the induction heads
+    depend on what that head writes."""
+    d_head = model.config.n_embd // model.config.n_head
+    scores = {}
+    for layer, head in heads:
+        def zero(module, args):
+            x = args[0].clone()
+            x[..., (head - 1) * d_head:head * d_head] = 0
+            return (x,)
+        hook = model.transformer.h[layer - 1].attn.c_proj.register_forward_pre_hook(zero)
+        try:
+            _, induction, _, repeat_loss = score_heads(model, tok, [])
+        finally:
+            hook.remove()
+        i = int(induction.argmax())
+        scores[f"{layer}.{head}"] = {"best_induction": round(float(induction.max()), 3), "head": f"{i // induction.shape[1] + 1}.{i % induction.shape[1] + 1}", "second_copy_nats_per_token": round(repeat_loss, 3)}
+    return scores
+
+
 def repeated_trigrams(text):
     """(word trigrams that already occurred earlier, all word trigrams), as the Rust test counts."""
-    def trim(w):
-        i, j = 0, len(w)
-        while i < j and not w[i].isalnum():
-            i += 1
-        while j > i and not w[j - 1].isalnum():
-            j -= 1
-        return w[i:j].lower()
-    words = [w for w in map(trim, text.split()) if w]
+    # Words are runs of letters and digits, so a loop joined by hyphens ("new-and-and-and") counts.
+    words = [w.lower() for w in re.split(r"[\W_]+", text) if w]
     grams = [tuple(words[i:i + 3]) for i in range(len(words) - 2)]
     return sum(1 for i, g in enumerate(grams) if g in grams[:i]), len(grams)
 
@@ -166,6 +183,9 @@ def main():
     elsewhere = induction_elsewhere(model, tok, (folder / "heldout.txt").read_text().splitlines())
     for name, r in elsewhere.items():
         print(f"induction on {name} said twice: best head {r['head']} ({r['induction']:.3f})")
+    without = ablation(model, tok)
+    for name, r in without.items():
+        print(f"head {name} zeroed: best induction {r['head']} ({r['best_induction']:.3f}), second-copy loss {r['second_copy_nats_per_token']:.2f}")
     looping, texts = greedy_loops(model, tok)
     for t in texts:
         print(("LOOP " if repeated_trigrams(t)[0] else "     ") + t)
@@ -175,6 +195,7 @@ def main():
     metrics["heads_counted_from"] = 1
     metrics["induction_second_copy_nats_per_token"] = round(repeat_loss, 3)
     metrics["induction_on_other_repeats"] = elsewhere
+    metrics["induction_with_a_head_zeroed"] = without
     metrics["greedy_loops"] = {"looping": int(looping), "prompts": len(LOOP_PROMPTS), "continuations": texts}
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 

@@ -2,7 +2,8 @@
 sentences of build_corpus.py.
 
     python scripts/training/build_corpus.py   # once
-    python scripts/training/train_gpt2.py     # ~15 minutes on one core
+    python scripts/training/train_gpt2.py     # phase 1 (~75 min) then phase 2 (~45 min), one core
+    python scripts/training/train_gpt2.py --resume models/glassbox-gpt2   # phase 2 alone, from a phase-1 folder
 
 Writes models/glassbox-gpt2/ (f16 weights), models/glassbox-gpt2/heldout.txt (held-out sentences
 read by tests/rust/bundled_models.rs) and metrics.json (held-out cross-entropy of the model and of
@@ -36,61 +37,38 @@ CONTEXT = 128
 BATCH = 8
 LR = 2e-3
 WARMUP = 200
-# Phase 1 (one core, about 75 minutes) is the shipped model. An optional phase 2
-# (GLASSBOX_GPT2_PHASE2_STEPS, usually with --resume FOLDER) anneals from its f16-rounded weights
-# with more repeated rows, hoping for induction heads; with GLASSBOX_GPT2_EVAL_EVERY it scores
-# checkpoints as it goes and keeps the best (Checkpoints, keep_score). Everything below is off by
-# default. What was tried (all from the shipped weights, one core; the model card has the table):
-# - a quarter of the rows `span span span ...` for 4,000 steps: best induction 0.05 -> 0.15, held-out
-#   1.248 -> 1.278 nats/char, more loops;
-# - spans said twice inside ordinary text (twice_row), 3 or 6 rows in 8: no movement in 1,000 steps;
-# - an attention hint (GLASSBOX_GPT2_HINT): a previous-token head (0.60), but the induction pattern
-#   was not used to copy and faded when the hint stopped;
-# - rows of random spans each said twice (pairs_row), 6-8 rows in 8: no movement in 400-600 steps;
-# - batches of exactly the measured shape (measure_row), alone or every 2nd or 3rd batch
-#   (GLASSBOX_GPT2_PHASE2_ALTERNATE): heads scoring 0.54-0.87 on the measurement, but the one kept
-#   for study scores 0.04-0.14 on other repeats (gpt2_heads.induction_elsewhere): a fixed offset,
-#   not induction; and 4-7% worse held-out text. The same with the offset varied (varied_row, every
-#   3rd batch): nothing in 2,000 steps (0.05). Nothing was shipped.
+# Phase 1 (one core, about 75 minutes) learns English. Phase 2 (one core, about an hour; run alone
+# with --resume FOLDER) continues from its f16-rounded weights with a second batch of "copy rows"
+# beside each ordinary one (copy_row): ordinary sentences with random spans said twice at varying
+# distances, whose second copy only an induction head can predict; the sentences around them keep
+# the copying for where something does repeat (a first try with loss on the second copies alone
+# grew the heads but made held-out English 11% worse and greedy text loop more).
+# Checkpoints are scored every EVAL_EVERY steps and the best one is kept (Checkpoints, keep_score).
+# What was tried before and did not grow an induction head (the model card has the table): a
+# quarter of ordinary rows replaced by repeats for 1,000-4,000 steps; spans said twice inside text,
+# 3 or 6 rows in 8; batches of exactly the measured shape (learned a fixed offset, not induction); an
+# attention hint on two named heads. They all showed the copy task to the model a few thousand times;
+# the phase change came after about 15,000 copy rows (1,000 steps of 16).
 PHASE1_STEPS = int(os.environ.get("GLASSBOX_GPT2_STEPS", "7000"))
-PHASE2_STEPS = int(os.environ.get("GLASSBOX_GPT2_PHASE2_STEPS", "0"))
+PHASE2_STEPS = int(os.environ.get("GLASSBOX_GPT2_PHASE2_STEPS", "2500"))
 PHASE2_LR = float(os.environ.get("GLASSBOX_GPT2_PHASE2_LR", "1e-3"))
-PHASE2_ROWS = int(os.environ.get("GLASSBOX_GPT2_PHASE2_ROWS", "2"))  # repeated rows of the 8
-# A curriculum: the first PHASE2_FIRST_STEPS steps of phase 2 have PHASE2_FIRST_ROWS repeated rows
-# (enough repeats for the circuit to form), the rest PHASE2_ROWS (back to mostly ordinary text).
-PHASE2_FIRST_STEPS = int(os.environ.get("GLASSBOX_GPT2_PHASE2_FIRST_STEPS", "0"))
-PHASE2_FIRST_ROWS = int(os.environ.get("GLASSBOX_GPT2_PHASE2_FIRST_ROWS", str(PHASE2_ROWS)))
-PHASE2_WARMUP = int(os.environ.get("GLASSBOX_GPT2_PHASE2_WARMUP", str(WARMUP)))
-# With GLASSBOX_GPT2_PHASE2_ALTERNATE=N (N > 0), every N-th batch all through phase 2 is made as the
-# first steps' are (GLASSBOX_GPT2_PHASE2_FIRST_ROWS rows of GLASSBOX_GPT2_PHASE2_FIRST_SHAPE).
-PHASE2_ALTERNATE = int(os.environ.get("GLASSBOX_GPT2_PHASE2_ALTERNATE", "0"))
-# If no checkpoint meets the rule of Checkpoints, GLASSBOX_GPT2_KEEP_LAST=1 saves the last weights
-# anyway (for study; metrics.json says so) instead of stopping without saving.
-KEEP_LAST = os.environ.get("GLASSBOX_GPT2_KEEP_LAST", "0") == "1"
-# Row shapes: "spans" (repeated_row), "twice" (twice_row), "pairs" (pairs_row), "measure" (measure_row),
-# "varied" (varied_row).
-PHASE2_FIRST_SHAPE = os.environ.get("GLASSBOX_GPT2_PHASE2_FIRST_SHAPE", "")  # default: PHASE2_SHAPE
-PHASE2_SHAPE = os.environ.get("GLASSBOX_GPT2_PHASE2_SHAPE", "spans")
-EVAL_EVERY = int(os.environ.get("GLASSBOX_GPT2_EVAL_EVERY", "0"))  # 0: no checkpoints, keep the last weights
+PHASE2_WARMUP = 100
+COPY_ROWS = 16  # copy rows per phase-2 step, beside BATCH ordinary rows
+# GLASSBOX_GPT2_PREVIOUS_TOKEN_HINT="LAYER.HEAD:WEIGHT" (off by default) adds WEIGHT times an
+# auxiliary loss to phase 2: minus the log of the attention that head (counted from 1) puts on the
+# token just before, on the ordinary rows. It says where one head should look, not what to predict.
+PREVIOUS_TOKEN_HINT = os.environ.get("GLASSBOX_GPT2_PREVIOUS_TOKEN_HINT", "")
+EVAL_EVERY = int(os.environ.get("GLASSBOX_GPT2_EVAL_EVERY", "250"))
 # A checkpoint may be kept only if its held-out nats/char is within this factor of the start's.
 MAX_QUALITY_LOSS = float(os.environ.get("GLASSBOX_GPT2_MAX_QUALITY_LOSS", "1.03"))
-# An honest nudge, off by default: GLASSBOX_GPT2_HINT=WEIGHT adds WEIGHT x attention_hint to the
-# loss for the first GLASSBOX_GPT2_HINT_STEPS steps of phase 2, on the heads named by
-# GLASSBOX_GPT2_HINT_HEADS ("previous-token head,induction head", layer.head counted from 1). It
-# says where two heads should look, not what to predict: the model still has to learn to use them.
-HINT_WEIGHT = float(os.environ.get("GLASSBOX_GPT2_HINT", "0"))
-HINT_STEPS = int(os.environ.get("GLASSBOX_GPT2_HINT_STEPS", "1000000"))
-HINT_HEADS = [tuple(int(v) - 1 for v in h.split(".")) for h in os.environ.get("GLASSBOX_GPT2_HINT_HEADS", "2.2,3.2").split(",")]
 OUT = Path(os.environ.get("GLASSBOX_GPT2_OUT", MODELS / "glassbox-gpt2"))
-MAX_MINUTES = float(os.environ.get("GLASSBOX_GPT2_MINUTES", "95"))
+MAX_MINUTES = float(os.environ.get("GLASSBOX_GPT2_MINUTES", "240"))  # a stop for both phases together
 N_HELDOUT = 120  # sentences committed for the Rust test (kept small for debug builds)
 PROMPTS = ["The computer", "A hacker is", "I went to the", "The cat", "Once upon a time", "It is",
            "The president said", "My favourite colour is", "The old man walked", "Water is"]
-# Induction heads (attend to the token after an earlier occurrence of the current one, then copy
-# it) form late in natural text, long after a one-core budget. So one row of each batch (1 in 8)
-# is a repeated span instead: half the time a span of the corpus, half the time random whole-word
-# tokens (whose first copy is unpredictable, so it carries no loss). Repeats are where the circuit
-# pays off, so it forms within the budget; the model card says so.
+# Phase 1 makes one row of each batch (1 in 8) a repeated span: half the time a span of the corpus,
+# half the time random whole-word tokens (whose first copy is unpredictable, so it carries no loss).
+# That alone did not grow an induction head in 7,000 steps; phase 2's copy rows did.
 
 
 def read_lines(name):
@@ -131,82 +109,61 @@ def repeated_row(data, word_ids, gen):
     return x, labels, []
 
 
-def twice_row(data, word_ids, gen):
-    """A row shaped like the induction measurement: `[EOT] text... span span text...`, where the span
-    (10-30 tokens) is said exactly twice, inside ordinary text cut from the corpus (0-40 tokens before
-    it, the rest of the row after). Two times in three the span is random whole words (its first copy
-    is unpredictable: no loss there), otherwise a span of the corpus. Labels are -100 where nothing
-    can be predicted."""
-    n = int(torch.randint(10, 31, (1,), generator=gen))
-    before = int(torch.randint(0, 41, (1,), generator=gen))
-    after = CONTEXT - 1 - before - 2 * n
-    random_words = torch.rand(1, generator=gen).item() < 2 / 3
-    if random_words:
-        span = word_ids[torch.randint(0, len(word_ids), (n,), generator=gen)]
-    else:
-        s = int(torch.randint(0, len(data) - n, (1,), generator=gen))
-        span = data[s:s + n]
-    s = int(torch.randint(0, len(data) - before - after, (1,), generator=gen))
-    text = data[s:s + before + after]
-    x = torch.cat([torch.zeros(1, dtype=torch.long), text[:before], span, span, text[before:]])
-    assert len(x) == CONTEXT
+def copy_row(data, starts, span_words, gen):
+    """A phase-2 row: ordinary text with spans said twice in it, `[EOT] text span gap span text span
+    gap span ... text`, CONTEXT tokens. A span is 3-40 tokens: random whole words (60%), random tokens
+    of any kind (20%) or a piece of the corpus (20%); before it 0-30 tokens of text, between its two
+    copies none half the time, else 0-20 tokens of text. Every offset differs, so "look n back" does
+    not help; "find the earlier copy of this token and read what came next" does. The text pieces
+    start at sentence starts (`starts`: positions just after an <|endoftext|> in `data`), so the
+    rows read as ordinary text where nothing repeats. Returns the row, its labels (the row itself, with
+    -100 (no loss) on the first copy of a random span, which nothing can predict) and a mask of the
+    tokens of the second copies after their first (those only an induction head can predict)."""
+    def ri(lo, hi):
+        return int(torch.randint(lo, hi + 1, (1,), generator=gen))
+
+    def text(n):
+        s = int(starts[int(torch.randint(0, len(starts), (1,), generator=gen))])
+        return data[s:s + n]
+
+    pieces, at, unpredictable, repeats = [torch.zeros(1, dtype=torch.long)], 1, [], []
+    while True:
+        n, before = ri(3, 40), ri(0, 30)
+        gap = ri(0, 20) if torch.rand(1, generator=gen).item() < 0.5 else 0
+        if at + before + 2 * n + gap > CONTEXT:
+            break
+        kind = torch.rand(1, generator=gen).item()
+        if kind < 0.6:
+            span = span_words[torch.randint(0, len(span_words), (n,), generator=gen)]
+        elif kind < 0.8:
+            span = torch.randint(1, VOCAB_SIZE, (n,), generator=gen)
+        else:
+            span = text(n)
+        before_text, gap_text = text(before), text(gap)
+        pieces += [before_text, span, gap_text, span]
+        first = at + len(before_text)
+        if kind < 0.8:
+            unpredictable.append((first, first + n + 1))  # the first copy and the token after it
+        at = first + n + len(gap_text) + n
+        repeats.append((at - n + 1, at))  # the second copy after its first token
+    pieces.append(text(CONTEXT - at))
+    x = torch.cat(pieces)
+    x = torch.cat([x, torch.zeros(CONTEXT - len(x), dtype=torch.long)]) if len(x) < CONTEXT else x
     labels = x.clone()
-    pairs = []
-    if random_words:
-        labels[1 + before:2 + before + n] = -100  # the first copy and the first word of the second
-        # (query, key) of the induction pattern: each token of the second copy -> the token after its first occurrence
-        pairs = [(q, q - n + 1) for q in range(1 + before + n, 1 + before + 2 * n)]
-    return x, labels, pairs
+    for lo, hi in unpredictable:
+        labels[lo:hi] = -100
+    second = torch.zeros(CONTEXT, dtype=torch.bool)
+    for lo, hi in repeats:
+        second[lo:hi] = True
+    return x, labels, second
 
 
-def pairs_row(data, word_ids, gen):
-    """Only random whole words, each span (10-30 tokens) said exactly twice, span after span, to fill
-    the row: `[EOT] a a b b c c ...`. Loss only on the second copies (after their first word): the
-    strongest signal for an induction head, for the first steps of a phase 2 (PHASE2_FIRST_SHAPE)."""
-    x, labels, pairs = [torch.zeros(1, dtype=torch.long)], [torch.full((1,), -100)], []
-    at = 1
-    while at < CONTEXT:
-        n = int(torch.randint(10, 31, (1,), generator=gen))
-        span = word_ids[torch.randint(0, len(word_ids), (n,), generator=gen)]
-        lab = torch.cat([torch.full((n + 1,), -100), span[1:]])
-        x += [span, span]
-        labels.append(lab)
-        pairs += [(q, q - n + 1) for q in range(at + n, min(at + 2 * n, CONTEXT))]
-        at += 2 * n
-    return torch.cat(x)[:CONTEXT], torch.cat(labels)[:CONTEXT], pairs
-
-
-def measure_row(data, word_ids, gen):
-    """Exactly the induction measurement: `[EOT]` and 20 random whole words said twice (41 tokens),
-    loss only on the second copy after its first word. Short rows: a batch of them only."""
-    span = word_ids[torch.randint(0, len(word_ids), (20,), generator=gen)]
-    x = torch.cat([torch.zeros(1, dtype=torch.long), span, span])
-    labels = x.clone()
-    labels[:22] = -100
-    return x, labels, [(q, q - 19) for q in range(21, 41)]
-
-
-def varied_row(data, word_ids, gen, length=61):
-    """Like measure_row, but the offset varies: 10-30 random whole words said twice at the end of a
-    61-token row, after ordinary text (so "look n tokens back" does not work; only induction does).
-    Short rows: a batch of them only."""
-    n = int(torch.randint(10, 31, (1,), generator=gen))
-    before = length - 1 - 2 * n
-    span = word_ids[torch.randint(0, len(word_ids), (n,), generator=gen)]
-    s = int(torch.randint(0, len(data) - before, (1,), generator=gen))
-    x = torch.cat([torch.zeros(1, dtype=torch.long), data[s:s + before], span, span])
-    labels = x.clone()
-    labels[1 + before:2 + before + n] = -100
-    return x, labels, [(q, q - n + 1) for q in range(1 + before + n, length)]
-
-
-def train_phase(model, data, word_ids, clock, steps, lr, repeated_rows, seed, row=repeated_row, schedule=None, evaluate=None, warmup=WARMUP):
-    """`steps` AdamW updates with a fresh optimizer: warm-up, then a linear decay; `repeated_rows`
-    rows of each batch are made by `row` (or, with `schedule`, schedule(step) says how many rows and
-    which function makes them). Every EVAL_EVERY steps (if set) `evaluate(step)` is
-    called. Returns the number of steps taken (fewer if the time limit comes first)."""
+def train_phase(model, data, word_ids, clock, steps, lr, repeated_rows, seed):
+    """Phase 1: `steps` AdamW updates with a warm-up, then a linear decay; `repeated_rows` rows of each
+    batch are made by repeated_row. Returns the number of steps taken (fewer if the time limit
+    comes first)."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.05, 1 - s / steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / WARMUP) * max(0.05, 1 - s / steps))
     gen = torch.Generator().manual_seed(seed)
     n_windows = (len(data) - 1) // CONTEXT
     step, losses = 0, LossLog(clock)
@@ -218,44 +175,59 @@ def train_phase(model, data, word_ids, clock, steps, lr, repeated_rows, seed, ro
             starts = offset + order[i:i + BATCH] * CONTEXT
             x = torch.stack([data[s:s + CONTEXT] for s in starts.tolist()])
             labels = x.clone()
-            pairs = []
-            n_rows, make_row = schedule(step) if schedule else (repeated_rows, row)
-            made = [make_row(data, word_ids, gen) for _ in range(n_rows)]
-            if n_rows == BATCH:  # a batch of repeats only: its rows may be shorter than CONTEXT
-                x, labels = torch.stack([m[0] for m in made]), torch.stack([m[1] for m in made])
-            for r, (xr, lr_, p) in enumerate(made):
-                x[r], labels[r] = xr, lr_
-                pairs += [(r, q, k) for q, k in p]
+            for r in range(repeated_rows):
+                x[r], labels[r], _ = repeated_row(data, word_ids, gen)
             model.train()
-            if HINT_WEIGHT and step < HINT_STEPS:
-                out = model(x, labels=labels, output_attentions=True)
-                loss = out.loss + HINT_WEIGHT * attention_hint(out.attentions, pairs)
-            else:
-                loss = model(x, labels=labels).loss
+            loss = model(x, labels=labels).loss
             apply_update(model, opt, sched, loss)
             step += 1
             losses.add(step, loss)
-            if evaluate and EVAL_EVERY and step % EVAL_EVERY == 0:
-                evaluate(step)
             if step >= steps or clock.minutes() >= MAX_MINUTES:
                 break
     return step
 
 
-def attention_hint(attentions, pairs):
-    """The auxiliary loss of GLASSBOX_GPT2_HINT: the negative log of the attention that the named
-    previous-token head puts on the token just before (every row, from the third token on), plus
-    that of the named induction head on the token after the first occurrence (the `pairs` of the
-    random words said twice)."""
-    assert attentions is not None, "the hint reads attention probabilities: use --resume (eager attention)"
-    (pl, ph), (il, ih) = HINT_HEADS
-    a = attentions[pl][:, ph]  # [B][T][T]
-    t = torch.arange(2, a.shape[-1])
-    loss = -torch.log(a[:, t, t - 1] + 1e-6).mean()
-    if pairs:
-        r, q, k = (torch.tensor(v) for v in zip(*pairs))
-        loss = loss - torch.log(attentions[il][r, ih, q, k] + 1e-6).mean()
-    return loss
+def train_copy_phase(model, data, span_words, clock, steps, seed, evaluate):
+    """Phase 2: per step, BATCH ordinary rows and COPY_ROWS copy rows (copy_row), their next-token
+    losses added; warm-up, then a linear decay.
+    `evaluate(step)` every EVAL_EVERY steps. Returns the number of steps taken."""
+    opt = torch.optim.AdamW(model.parameters(), lr=PHASE2_LR, betas=(0.9, 0.95), weight_decay=0.05)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / PHASE2_WARMUP) * max(0.05, 1 - s / steps))
+    gen = torch.Generator().manual_seed(seed)
+    step, text_loss, copy_loss = 0, LossLog(clock), LossLog(clock)
+    starts_of_sentences = (data[:-CONTEXT] == 0).nonzero().flatten() + 1
+    while step < steps and clock.minutes() < MAX_MINUTES:
+        model.train()
+        starts = torch.randint(0, len(data) - CONTEXT - 1, (BATCH,), generator=gen)
+        x = torch.stack([data[s:s + CONTEXT] for s in starts.tolist()])
+        out = model(x, labels=x, output_attentions=bool(PREVIOUS_TOKEN_HINT))
+        loss_text = out.loss
+        hint = previous_token_hint(out.attentions) if PREVIOUS_TOKEN_HINT else 0.0
+        rows = [copy_row(data, starts_of_sentences, span_words, gen) for _ in range(COPY_ROWS)]
+        xc, labels, second = (torch.stack([r[i] for r in rows]) for i in range(3))
+        logits = model(xc).logits[:, :-1]  # position p predicts token p + 1
+        nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels[:, 1:], ignore_index=-100, reduction="none")
+        repeat, text = second[:, 1:], (labels[:, 1:] != -100) & ~second[:, 1:]
+        # The second copies' mean and the text's mean, added: the repeats keep the weight of a batch of
+        # their own (with one mean over both, the few repeated tokens weighed a third as much, and no
+        # induction head had formed by step 750 where it had by step 1,000 with their loss alone).
+        loss_copy = nll[repeat].mean() + nll[text].mean()
+        apply_update(model, opt, sched, loss_text + loss_copy + hint)
+        step += 1
+        text_loss.add(step, loss_text, "text")
+        copy_loss.add(step, loss_copy, "copy rows")
+        if step % EVAL_EVERY == 0:
+            evaluate(step)
+    return step
+
+
+def previous_token_hint(attentions):
+    """PREVIOUS_TOKEN_HINT's auxiliary loss on one forward pass's attention probabilities."""
+    head, weight = PREVIOUS_TOKEN_HINT.split(":")
+    layer, h = (int(v) - 1 for v in head.split("."))
+    a = attentions[layer][:, h]  # [B][T][T]
+    t = torch.arange(1, a.shape[-1])
+    return -float(weight) * torch.log(a[:, t, t - 1] + 1e-6).mean()
 
 
 class Checkpoints:
@@ -266,7 +238,7 @@ class Checkpoints:
 
     def __init__(self, model, tok, held):
         self.model, self.tok, self.held = model, tok, held
-        self.rows, self.best, self.best_state = [], None, None
+        self.rows, self.best, self.best_state, self.fallback, self.fallback_state = [], None, None, None, None
         self.start = self.score(0)
 
     def score(self, step):
@@ -286,10 +258,15 @@ class Checkpoints:
     def __call__(self, step):
         row, state = self.score(step)
         start = self.start[0]
-        if row["nats_per_char"] <= MAX_QUALITY_LOSS * start["nats_per_char"] and row["loops"] <= start["loops"]:
-            if self.best is None or keep_score(row) > keep_score(self.best):
-                self.best, self.best_state = row, state
-                log(f"  kept (best so far)")
+        if row["nats_per_char"] > MAX_QUALITY_LOSS * start["nats_per_char"]:
+            return
+        # Should no checkpoint loop as little as the start, the best of those that keep the quality
+        # is saved instead (metrics.json says so: phase2.loop_rule_met).
+        if self.fallback is None or keep_score(row) > keep_score(self.fallback):
+            self.fallback, self.fallback_state = row, state
+        if row["loops"] <= start["loops"] and (self.best is None or keep_score(row) > keep_score(self.best)):
+            self.best, self.best_state = row, state
+            log(f"  kept (best so far)")
 
 
 def keep_score(row):
@@ -398,25 +375,21 @@ def main():
     else:
         step = train_phase(model, data, word_ids, clock, steps=PHASE1_STEPS, lr=LR, repeated_rows=1, seed=SEED)
         model = model.half().float()  # phase 2 starts from the f16-rounded weights, as --resume does
-    if PHASE2_STEPS:  # off for the first run (see PHASE2_STEPS)
-        torch.set_num_threads(int(os.environ.get("GLASSBOX_PHASE2_THREADS", "2")))
-        shapes = {"twice": twice_row, "spans": repeated_row, "pairs": pairs_row, "measure": measure_row, "varied": varied_row}
-        row, first_row = shapes[PHASE2_SHAPE], shapes.get(PHASE2_FIRST_SHAPE or PHASE2_SHAPE)
-        checkpoints = Checkpoints(model, tok, held) if EVAL_EVERY else None
-        step += train_phase(model, data, word_ids, clock, steps=PHASE2_STEPS, lr=PHASE2_LR, repeated_rows=PHASE2_ROWS,
-                            schedule=lambda s: (PHASE2_FIRST_ROWS, first_row) if s < PHASE2_FIRST_STEPS or (PHASE2_ALTERNATE and s % PHASE2_ALTERNATE == 0) else (PHASE2_ROWS, row),
-                            seed=SEED + 1, row=row, evaluate=checkpoints, warmup=PHASE2_WARMUP)
-        if checkpoints:
-            if step % EVAL_EVERY:
-                checkpoints(step)
-            if checkpoints.best is None and not KEEP_LAST:
-                raise SystemExit("no checkpoint kept the held-out quality and the loop count: nothing saved")
-            if checkpoints.best is None:
-                log("no checkpoint meets the rule: saving the last weights (GLASSBOX_GPT2_KEEP_LAST=1)")
-            else:
-                log(f"keeping the checkpoint of step {checkpoints.best['step']}: {checkpoints.best}")
-                model.load_state_dict(checkpoints.best_state)
-                step = PHASE1_STEPS + checkpoints.best["step"]
+        model.set_attn_implementation("eager")  # phase 2 reads attention probabilities (checkpoints, hint)
+    if PHASE2_STEPS:
+        checkpoints = Checkpoints(model, tok, held)
+        taken = train_copy_phase(model, data, word_ids, clock, steps=PHASE2_STEPS, seed=SEED + 1, evaluate=checkpoints)
+        if taken % EVAL_EVERY:
+            checkpoints(taken)
+        loop_rule_met = checkpoints.best is not None
+        if not loop_rule_met:
+            if checkpoints.fallback is None:
+                raise SystemExit("no phase-2 checkpoint kept the held-out quality: nothing saved")
+            log("no checkpoint loops as little as the start: keeping the best one that keeps the quality")
+            checkpoints.best, checkpoints.best_state = checkpoints.fallback, checkpoints.fallback_state
+        log(f"keeping the checkpoint of step {checkpoints.best['step']}: {checkpoints.best}")
+        model.load_state_dict(checkpoints.best_state)
+        step += checkpoints.best["step"]
     train_minutes = clock.minutes()
     model.eval()
 
@@ -453,10 +426,10 @@ def main():
         metrics["phase1_minutes"] = resumed.get("phase1_minutes", resumed.get("train_minutes"))
         metrics["phase1_nats_per_char"] = resumed.get("phase1_nats_per_char", resumed.get("heldout_nats_per_char_f16"))
     if PHASE2_STEPS:
-        metrics["phase2"] = {"lr": PHASE2_LR, "repeated_rows": PHASE2_ROWS,
-                             "warmup": PHASE2_WARMUP, "first_steps": PHASE2_FIRST_STEPS, "first_repeated_rows": PHASE2_FIRST_ROWS, "first_shape": PHASE2_FIRST_SHAPE or PHASE2_SHAPE, "alternate": PHASE2_ALTERNATE, "hint": HINT_WEIGHT, "shape": PHASE2_SHAPE, "eval_every": EVAL_EVERY,
-                             "max_quality_loss": MAX_QUALITY_LOSS, "kept_step": checkpoints.best["step"] if checkpoints and checkpoints.best else None,
-                             "checkpoints": checkpoints.rows if checkpoints else None}
+        metrics["phase2"] = {"lr": PHASE2_LR, "warmup": PHASE2_WARMUP, "copy_rows": COPY_ROWS, "eval_every": EVAL_EVERY,
+                             "previous_token_hint": PREVIOUS_TOKEN_HINT or None,
+                             "max_quality_loss": MAX_QUALITY_LOSS, "kept_step": checkpoints.best["step"], "loop_rule_met": loop_rule_met,
+                             "checkpoints": checkpoints.rows}
     write_metrics(OUT, metrics)
     log(f"saved {OUT} ({folder_size_mb(OUT):.2f} MB) in {clock.minutes():.1f} min")
 

@@ -416,13 +416,15 @@ impl Rng {
 /// Issue 14.2 asks for a previous-token head (mean attention to the token just before, at least 0.5,
 /// on held-out sentences) and an induction head (on random word sequences said twice, mean attention
 /// from each token of the second copy to the token that followed its first occurrence, at least
-/// 0.3). The scores are printed against those targets; what is asserted is that the model card names
-/// the best head of each kind with the score measured here, so the card cannot claim more than the
-/// weights do.
+/// 0.3). The scores are printed against those targets, and the model card must name the best head of
+/// each kind with the score measured here, so the card cannot claim more than the weights do.
+///
+/// An induction head finds the earlier copy by content, wherever it is: the head named on the card
+/// must reach the target on repeats of other shapes too (10 and 30 words, 20 words after a held-out
+/// sentence, a held-out sentence said twice), which a head that learned one shape's fixed offset
+/// does not.
 #[test]
 fn gpt2_head_scores_are_the_ones_on_the_card() {
-    const SPAN: usize = 20;
-    const TRIALS: usize = 30;
     let folder = Folder::read("glassbox-gpt2");
     let session = folder.session();
     let info = session.info().clone();
@@ -431,11 +433,12 @@ fn gpt2_head_scores_are_the_ones_on_the_card() {
         let out = session.model.forward(&Inputs { ids, type_ids: None, decoder_ids: None }, Capture::PROBS).expect("forward");
         out.decoder_attentions.expect("decoder attention") // [L][H][T][T]
     };
+    let encode = |text: &str| session.tokenizer.encode(text, false).expect("encode").ids;
+    let sentences: Vec<String> = folder.text("heldout.txt").lines().filter(|l| !l.trim().is_empty()).map(String::from).collect();
     let mut previous = Array2::<f64>::zeros((info.n_layers, info.n_heads));
     let mut n = 0;
-    for sentence in folder.text("heldout.txt").lines().filter(|l| !l.trim().is_empty()) {
-        let mut ids = vec![bos];
-        ids.extend(session.tokenizer.encode(sentence, false).expect("encode").ids);
+    for sentence in &sentences {
+        let ids: Vec<u32> = std::iter::once(bos).chain(encode(sentence)).collect();
         if ids.len() < 4 {
             continue;
         }
@@ -454,15 +457,32 @@ fn gpt2_head_scores_are_the_ones_on_the_card() {
         .collect();
     assert!(words.len() > 1000, "only {} whole-word tokens", words.len());
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut induction = Array2::<f64>::zeros((info.n_layers, info.n_heads));
-    for _ in 0..TRIALS {
-        let span: Vec<u32> = (0..SPAN).map(|_| words[rng.below(words.len())]).collect();
-        let ids: Vec<u32> = std::iter::once(bos).chain(span.iter().copied()).chain(span.iter().copied()).collect();
-        // Row 1 + SPAN + j repeats row 1 + j; the token after that earlier occurrence is at 2 + j.
-        let pairs: Vec<(usize, usize)> = (0..SPAN).map(|j| (1 + SPAN + j, 2 + j)).collect();
-        induction += &mean_attention(&attention(&ids), &pairs);
-    }
-    induction /= TRIALS as f64;
+    // Mean induction score per head over `trials` rows `[bos] before span span`.
+    let mut induction_on = |trials: usize, make: &mut dyn FnMut(&mut Rng) -> (Vec<u32>, Vec<u32>)| {
+        let mut table = Array2::<f64>::zeros((info.n_layers, info.n_heads));
+        for _ in 0..trials {
+            let (before, span) = make(&mut rng);
+            let ids: Vec<u32> = std::iter::once(bos).chain(before.iter().copied()).chain(span.iter().copied()).chain(span.iter().copied()).collect();
+            // Row `second + j` repeats row `first + j`; the token after that earlier occurrence is at `first + j + 1`.
+            let (first, len) = (1 + before.len(), span.len());
+            let pairs: Vec<(usize, usize)> = (0..len).map(|j| (first + len + j, first + j + 1)).collect();
+            table += &mean_attention(&attention(&ids), &pairs);
+        }
+        table / trials as f64
+    };
+    let words = &words;
+    let random_words = |len: usize| move |rng: &mut Rng| (Vec::new(), (0..len).map(|_| words[rng.below(words.len())]).collect::<Vec<u32>>());
+    let induction = induction_on(30, &mut random_words(20));
+    let other_shapes: Vec<(&str, Array2<f64>)> = vec![
+        ("10 random words", induction_on(20, &mut random_words(10))),
+        ("30 random words", induction_on(20, &mut random_words(30))),
+        ("20 random words after a sentence", induction_on(20, &mut |rng: &mut Rng| {
+            let before = encode(&sentences[rng.below(sentences.len())]);
+            let span = (0..20).map(|_| words[rng.below(words.len())]).collect();
+            (before, span)
+        })),
+        ("a held-out sentence", induction_on(20, &mut |rng: &mut Rng| (Vec::new(), encode(&sentences[rng.below(sentences.len())])))),
+    ];
 
     print_head_table("glassbox-gpt2", &["previous token", "induction"], &[previous.clone(), induction.clone()]);
     let ((pl, ph), p) = best_head(&previous);
@@ -472,6 +492,17 @@ fn gpt2_head_scores_are_the_ones_on_the_card() {
     for (what, l, h, score) in [("previous-token", pl, ph, p), ("induction", il, ih, i)] {
         let claim = format!("best {what} head: layer {l}, head {h} ({score:.2})");
         assert!(card.contains(&claim), "the model card says \"{claim}\"");
+    }
+    assert!(p >= 0.5, "the best previous-token head (layer {pl}, head {ph}) scores {p:.2}, under issue 14's 0.5");
+    assert!(i >= 0.3, "the best induction head (layer {il}, head {ih}) scores {i:.2}, under issue 14's 0.3");
+    for (shape, table) in &other_shapes {
+        let named = table[[il - 1, ih - 1]];
+        let ((bl, bh), best) = best_head(table);
+        println!("glassbox-gpt2: induction on {shape} said twice: layer {il}, head {ih} {named:.2} (best: layer {bl}, head {bh} {best:.2})");
+        // A sentence said twice is partly predictable from the sentence itself, so the head has less
+        // to do there; a head that knows no repeat scores under 0.15 on it (0.03-0.12 before phase 2).
+        let bar = if shape.contains("random words") { 0.3 } else { 0.15 };
+        assert!(named >= bar, "the induction head (layer {il}, head {ih}) scores {named:.2} on {shape} said twice (at least {bar} expected): it follows one shape, not the content");
     }
 }
 
@@ -485,11 +516,9 @@ const PROMPTS: [&str; 20] = [
 
 /// The share of word trigrams of `text` that already occurred earlier in it.
 fn repeated_trigrams(text: &str) -> (usize, usize) {
-    let words: Vec<String> = text
-        .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
-        .filter(|w| !w.is_empty())
-        .collect();
+    // Words are runs of letters and digits: "new-and-and-and" is four words, so a loop joined by
+    // hyphens is caught too.
+    let words: Vec<String> = text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
     let grams: Vec<&[String]> = words.windows(3).collect();
     let repeats = (0..grams.len()).filter(|&i| grams[..i].contains(&grams[i])).count();
     (repeats, grams.len())
@@ -525,6 +554,7 @@ fn gpt2_greedy_loops_are_the_ones_on_the_card() {
 fn a_repeated_trigram_is_counted() {
     assert_eq!(repeated_trigrams("is a man who is a man who"), (2, 6));
     assert_eq!(repeated_trigrams("The cat sat on the mat."), (0, 4));
+    assert_eq!(repeated_trigrams("a new-and-and-and-and"), (1, 4));
 }
 
 // ---------------------------------------------------------------------------------------------
