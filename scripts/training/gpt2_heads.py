@@ -54,7 +54,7 @@ def score_heads(model, tok, sentences):
     L, H = model.config.n_layer, model.config.n_head
     prev, first, n = torch.zeros(L, H), torch.zeros(L, H), 0
     for s in sentences:
-        ids = [0] + tok.encode(s).ids
+        ids = [0] + tok.encode(s, add_special_tokens=False).ids
         if len(ids) < 4:
             continue
         att = model(torch.tensor([ids]), output_attentions=True).attentions  # L x [1][H][T][T]
@@ -96,8 +96,8 @@ def induction_elsewhere(model, tok, sentences, trials=30):
     shapes = {
         "10 words": lambda: ([], [rng.choice(words) for _ in range(10)]),
         "30 words": lambda: ([], [rng.choice(words) for _ in range(30)]),
-        "20 words after a sentence": lambda: (tok.encode(rng.choice(sentences)).ids, [rng.choice(words) for _ in range(20)]),
-        "a sentence": lambda: ([], tok.encode(rng.choice(sentences)).ids),
+        "20 words after a sentence": lambda: (tok.encode(rng.choice(sentences), add_special_tokens=False).ids, [rng.choice(words) for _ in range(20)]),
+        "a sentence": lambda: ([], tok.encode(rng.choice(sentences), add_special_tokens=False).ids),
     }
     L, H = model.config.n_layer, model.config.n_head
     scores = {}
@@ -154,7 +154,8 @@ def greedy_loops(model, tok, max_new_tokens=40):
     model.eval()
     looping, texts = 0, []
     for p in LOOP_PROMPTS:
-        ids = torch.tensor([tok.encode(p).ids])
+        # After <|endoftext|>, as every training row began (and as the tokenizer's post-processor adds it).
+        ids = torch.tensor([[0] + tok.encode(p, add_special_tokens=False).ids])
         out = model.generate(ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=0, eos_token_id=0)
         new = [i for i in out[0, ids.shape[1]:].tolist() if i != 0]
         text = p + tok.decode(new)

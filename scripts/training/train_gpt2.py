@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import torch
-from tokenizers import ByteLevelBPETokenizer, Tokenizer
+from tokenizers import ByteLevelBPETokenizer, Tokenizer, processors
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from gpt2_heads import greedy_loops, induction_elsewhere, score_heads
@@ -80,6 +80,12 @@ def train_tokenizer(train):
     bpe.train_from_iterator(train, vocab_size=VOCAB_SIZE, min_frequency=2, special_tokens=[EOT], show_progress=False)
     tok = bpe._tokenizer
     assert tok.token_to_id(EOT) == 0
+    # Every training row starts with <|endoftext|>, so the tokenizer puts one before every text too:
+    # without it the heads lose the place they rest on, and the induction heads score about a third.
+    tok.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=True),
+        processors.TemplateProcessing(single=f"{EOT} $A", pair=f"{EOT} $A {EOT} $B:1", special_tokens=[(EOT, 0)]),
+    ])
     hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=EOT, eos_token=EOT, unk_token=EOT, model_max_length=CONTEXT)
     return tok, hf
 
@@ -89,7 +95,7 @@ def stream(sentences, tok):
     ids = []
     for s in sentences:
         ids.append(0)
-        ids.extend(tok.encode(s).ids)
+        ids.extend(tok.encode(s, add_special_tokens=False).ids)
     return torch.tensor(ids)
 
 
@@ -319,7 +325,7 @@ def nats_per_char(model, tok, sentences):
     models with different vocabularies (each sentence after <|endoftext|>, as in training)."""
     nll, chars = 0.0, 0
     for s in sentences:
-        x = torch.tensor([[0] + tok.encode(s).ids])
+        x = torch.tensor([[0] + tok.encode(s, add_special_tokens=False).ids])
         logits = model(x).logits[0, :-1]
         nll += torch.nn.functional.cross_entropy(logits, x[0, 1:], reduction="sum").item()
         chars += len(s)
@@ -354,8 +360,8 @@ def main():
     data = stream(train, tok)
     log(f"training stream: {len(data)} tokens")
     # The committed held-out set: the first N_HELDOUT held-out sentences that fit the context.
-    held = [s for s in heldout if len(tok.encode(s).ids) < CONTEXT - 1][:N_HELDOUT]
-    held_seqs = [[0] + tok.encode(s).ids for s in held]
+    held = [s for s in heldout if len(tok.encode(s, add_special_tokens=False).ids) < CONTEXT - 1][:N_HELDOUT]
+    held_seqs = [[0] + tok.encode(s, add_special_tokens=False).ids for s in held]
 
     config = GPT2Config(
         vocab_size=tok.get_vocab_size(), n_positions=CONTEXT, n_embd=128, n_layer=4, n_head=4,
@@ -409,7 +415,7 @@ def main():
     samples = []
     torch.manual_seed(SEED)
     for p in PROMPTS:
-        ids = torch.tensor([tok.encode(p).ids])
+        ids = torch.tensor([[0] + tok.encode(p, add_special_tokens=False).ids])
         greedy = f16.generate(ids, max_new_tokens=40, do_sample=False, pad_token_id=0, eos_token_id=0)
         sampled = f16.generate(ids, max_new_tokens=40, do_sample=True, top_k=40, temperature=0.8, pad_token_id=0, eos_token_id=0)
         samples.append({"prompt": p, "greedy": tok.decode(greedy[0].tolist()), "top_k_40_t_0.8": tok.decode(sampled[0].tolist())})
