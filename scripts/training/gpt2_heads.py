@@ -65,6 +65,16 @@ def score_heads(model, tok, sentences):
         n += 1
     prev /= n
     first /= n
+    induction, repeat_loss = score_induction(model, tok)
+    model.train(was_training)
+    return prev, induction, first, repeat_loss
+
+
+@torch.no_grad()
+def score_induction(model, tok):
+    """The [layer][head] induction table on random whole words said twice, and the mean loss on their
+    second copies (nats/token)."""
+    L, H = model.config.n_layer, model.config.n_head
     words = whole_words(tok)
     rng = random.Random(0)
     induction, repeat_loss = torch.zeros(L, H), 0.0
@@ -78,9 +88,7 @@ def score_heads(model, tok, sentences):
         rows = torch.arange(1 + SPAN, 1 + 2 * SPAN)
         for l in range(L):
             induction[l] += att[l][0][:, rows, rows - SPAN + 1].mean(-1)
-    induction /= TRIALS
-    model.train(was_training)
-    return prev, induction, first, repeat_loss
+    return induction / TRIALS, repeat_loss
 
 
 @torch.no_grad()
@@ -131,7 +139,7 @@ def ablation(model, tok, heads=((3, 1), (3, 3), (3, 4))):
             return (x,)
         hook = model.transformer.h[layer - 1].attn.c_proj.register_forward_pre_hook(zero)
         try:
-            _, induction, _, repeat_loss = score_heads(model, tok, [])
+            induction, repeat_loss = score_induction(model, tok)
         finally:
             hook.remove()
         i = int(induction.argmax())
