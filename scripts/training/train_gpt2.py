@@ -118,7 +118,7 @@ def repeated_row(data, word_ids, gen):
     labels = x.clone()
     if not learn_first:
         labels[:n + 1] = -100  # the first copy is random: nothing to learn there
-    return x, labels, []
+    return x, labels
 
 
 def copy_row(data, starts, span_words, gen):
@@ -188,7 +188,7 @@ def train_phase(model, data, word_ids, clock, steps, lr, repeated_rows, seed):
             x = torch.stack([data[s:s + CONTEXT] for s in starts.tolist()])
             labels = x.clone()
             for r in range(repeated_rows):
-                x[r], labels[r], _ = repeated_row(data, word_ids, gen)
+                x[r], labels[r] = repeated_row(data, word_ids, gen)
             model.train()
             loss = model(x, labels=labels).loss
             apply_update(model, opt, sched, loss)
