@@ -157,6 +157,24 @@ test('Linear in every weight storage (f32, f16, bf16, int8): SIMD == scalar, and
   }
 });
 
+test('Linear with few rows and a long K (past the 2,048 a few-row K-block holds), in every storage', () => {
+  const rand = randomF32(5);
+  for (const storage of ['f32', 'f16', 'bf16', 'int8']) {
+    for (const [m, k, n] of [[3, 2100, 17], [16, 4200, 5], [32, 2049, 9]]) {
+      const x = rand(m * k), w = rand(n * k), bias = rand(n);
+      const what = `Linear ${storage} m=${m} k=${k} n=${n}`;
+      const simd = glassbox.check_linear_storage(x, m, k, w, n, bias, storage, true);
+      const scalar = glassbox.check_linear_storage(x, m, k, w, n, bias, storage, false);
+      assertIdentical(simd, scalar, what);
+      const { out, mag } = referenceProduct(x, m, k, simd.subarray(m * n), n, bias, 'nk');
+      // int8 also rounds the activations (see the test above): a looser bound that still catches a
+      // block added twice or left out (an error of a whole block's sum, about sqrt(2,048) / 3).
+      const slack = storage === 'int8' ? 0.05 : 0;
+      assertNear(simd.subarray(0, m * n), out, (i) => sumBound(k, mag[i]) + slack, what);
+    }
+  }
+});
+
 test('matmul_kn and matmul_nk: SIMD == scalar == float64 reference on awkward shapes', () => {
   const rand = randomF32(3);
   for (const k of DIMS) {

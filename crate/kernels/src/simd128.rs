@@ -250,8 +250,14 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
     }
 }
 
-/// Up to this many rows, prefill multiplies each panel's whole K in one block (see [`prefill_rows`]).
+/// Up to this many rows, prefill multiplies each panel's K in one block of up to [`SMALL_M_KC`]
+/// (see [`prefill_rows`]).
 const SMALL_M: usize = 32;
+/// The K-block for few rows: whole for every K of GPT-2 and BERT sizes (up to 3,072 it is one or
+/// two blocks), cut at 2,048 beyond, where a panel's block (K x 16 floats) and the packed rows
+/// (M x K floats) would outgrow the L2 cache: a 7B Llama's down projection (K = 11,008) at 16 rows
+/// runs x1.10 faster cut than whole (`node bench/kernels.mjs --only=K=11008 --against=DIR`).
+const SMALL_M_KC: usize = 2048;
 
 /// Rows per prefill tile (4, 6 or 8), for measuring the register tile; 4 unless a benchmark sets it.
 static PREFILL_ROWS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(MR);
@@ -283,7 +289,7 @@ unsafe fn prefill_rows<S: Src, const R: usize>(src: &S, x: &[f32], m: usize, k: 
     // so the weights stream from memory once and the time goes to bringing them in. One K-block
     // per panel then walks each group's weights in one contiguous run (the next group touched
     // whole), instead of a K-block of every group per pass.
-    let kc_max = if m <= SMALL_M { k } else { KC.min(k) };
+    let kc_max = if m <= SMALL_M { SMALL_M_KC.min(k) } else { KC.min(k) };
     let mut block = vec![0.0f32; kc_max * NR];
     let mut xp = vec![0.0f32; tiles * R * kc_max]; // [tiles][kc][R]
     let mut k0 = 0;
