@@ -156,12 +156,12 @@ def repeated_trigrams(text):
 
 
 @torch.no_grad()
-def greedy_loops(model, tok, max_new_tokens=40):
-    """How many of LOOP_PROMPTS loop under greedy decoding, with the continuations."""
+def greedy_loops(model, tok, max_new_tokens=40, prompts=LOOP_PROMPTS):
+    """How many of `prompts` (LOOP_PROMPTS unless told) loop under greedy decoding, with the continuations."""
     was_training = model.training
     model.eval()
     looping, texts = 0, []
-    for p in LOOP_PROMPTS:
+    for p in prompts:
         # After <|endoftext|>, as every training row began (and as the tokenizer's post-processor adds it).
         ids = torch.tensor([[0] + tok.encode(p, add_special_tokens=False).ids])
         out = model.generate(ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=0, eos_token_id=0)

@@ -2,8 +2,9 @@
 sentences of build_corpus.py.
 
     python scripts/training/build_corpus.py   # once
-    python scripts/training/train_gpt2.py     # phase 1 (~75 min) then phase 2 (~45 min), one core
-    python scripts/training/train_gpt2.py --resume models/glassbox-gpt2   # phase 2 alone, from a phase-1 folder
+    python scripts/training/train_gpt2.py     # phases 1 (~75 min), 2 (~60 min) and 3 (~20 min), one core
+    python scripts/training/train_gpt2.py --resume FOLDER   # phases 2 and 3, from a phase-1 folder
+    python scripts/training/train_gpt2.py --polish FOLDER   # phase 3 alone, from a phase-2 folder
 
 Writes models/glassbox-gpt2/ (f16 weights), models/glassbox-gpt2/heldout.txt (held-out sentences
 read by tests/rust/bundled_models.rs) and metrics.json (held-out cross-entropy of the model and of
@@ -59,6 +60,25 @@ COPY_ROWS = 16  # copy rows per phase-2 step, beside BATCH ordinary rows
 # token just before, on the ordinary rows. It says where one head should look, not what to predict.
 PREVIOUS_TOKEN_HINT = os.environ.get("GLASSBOX_GPT2_PREVIOUS_TOKEN_HINT", "")
 EVAL_EVERY = int(os.environ.get("GLASSBOX_GPT2_EVAL_EVERY", "250"))
+# Phase 3 (about 15 minutes; run alone with --polish FOLDER from a phase-2 folder) teaches greedy
+# decoding not to loop, by sequence-level unlikelihood training (Welleck et al., "Neural Text
+# Generation with Unlikelihood Training", 2020): each step the model continues UNLIKELY_ROWS sentence
+# starts of the training text greedily, and every token of its continuation that completes or
+# continues a token n-gram (UNLIKELY_NGRAM) already in the row is pushed down by -log(1 - p(token)).
+# Beside it the phase-2 step goes on unchanged (ordinary rows, copy rows, the hint), so the English
+# and the heads stay. The repeats a copy row asks for are in training text, never in the model's own
+# continuations, so the two losses do not pull against each other: the induction heads got stronger.
+PHASE3_STEPS = int(os.environ.get("GLASSBOX_GPT2_PHASE3_STEPS", "1000"))
+PHASE3_LR = float(os.environ.get("GLASSBOX_GPT2_PHASE3_LR", "3e-4"))
+PHASE3_EVAL_EVERY = 100
+# Half phase 2's copy rows: without any the loops went but so did the induction heads (0.62 -> 0.28
+# in 600 steps); with all 16 the copying they teach keeps bringing loops back.
+PHASE3_COPY_ROWS = 8
+UNLIKELY_ROWS = int(os.environ.get("GLASSBOX_GPT2_UNLIKELY_ROWS", "32"))
+UNLIKELY_WEIGHT = float(os.environ.get("GLASSBOX_GPT2_UNLIKELY_WEIGHT", "4"))
+UNLIKELY_NEW_TOKENS = int(os.environ.get("GLASSBOX_GPT2_UNLIKELY_NEW_TOKENS", "40"))
+UNLIKELY_NGRAM = 3
+N_LOOP_CHECK = 60  # held-out sentence starts a phase-3 checkpoint is chosen on (never the test's prompts)
 # A checkpoint may be kept only if its held-out nats/char is within this factor of the start's.
 MAX_QUALITY_LOSS = float(os.environ.get("GLASSBOX_GPT2_MAX_QUALITY_LOSS", "1.03"))
 OUT = Path(os.environ.get("GLASSBOX_GPT2_OUT", MODELS / "glassbox-gpt2"))
@@ -207,30 +227,95 @@ def train_copy_phase(model, data, span_words, clock, steps, seed, evaluate):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / PHASE2_WARMUP) * max(0.05, 1 - s / steps))
     gen = torch.Generator().manual_seed(seed)
     step, text_loss, copy_loss = 0, LossLog(clock), LossLog(clock)
-    starts_of_sentences = (data[:-CONTEXT] == 0).nonzero().flatten() + 1
+    starts_of_sentences = sentence_starts(data)
     while step < steps and clock.minutes() < MAX_MINUTES:
         model.train()
-        starts = torch.randint(0, len(data) - CONTEXT - 1, (BATCH,), generator=gen)
-        x = torch.stack([data[s:s + CONTEXT] for s in starts.tolist()])
-        out = model(x, labels=x, output_attentions=bool(PREVIOUS_TOKEN_HINT))
-        loss_text = out.loss
-        hint = previous_token_hint(out.attentions) if PREVIOUS_TOKEN_HINT else 0.0
-        rows = [copy_row(data, starts_of_sentences, span_words, gen) for _ in range(COPY_ROWS)]
-        xc, labels, second = (torch.stack([r[i] for r in rows]) for i in range(3))
-        logits = model(xc).logits[:, :-1]  # position p predicts token p + 1
-        nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels[:, 1:], ignore_index=-100, reduction="none")
-        repeat, text = second[:, 1:], (labels[:, 1:] != -100) & ~second[:, 1:]
-        # The second copies' mean and the text's mean, added: the repeats keep the weight of a batch of
-        # their own (with one mean over both, the few repeated tokens weighed a third as much, and no
-        # induction head had formed by step 750 where it had by step 1,000 with their loss alone).
-        loss_copy = nll[repeat].mean() + nll[text].mean()
-        apply_update(model, opt, sched, loss_text + loss_copy + hint)
+        loss_text, loss_copy = text_and_copy_losses(model, data, starts_of_sentences, span_words, gen)
+        apply_update(model, opt, sched, loss_text + loss_copy)
         step += 1
         text_loss.add(step, loss_text, "text")
         copy_loss.add(step, loss_copy, "copy rows")
         if step % EVAL_EVERY == 0:
             evaluate(step)
     return step
+
+
+def sentence_starts(data):
+    """Positions in the stream just after an <|endoftext|> (with a full row after them)."""
+    return (data[:-CONTEXT] == 0).nonzero().flatten() + 1
+
+
+def text_and_copy_losses(model, data, starts_of_sentences, span_words, gen, copy_rows=COPY_ROWS):
+    """Phase 2's two losses for one step: BATCH ordinary rows (plus the previous-token hint when it is
+    on), and `copy_rows` copy rows (the second copies' mean loss plus the text's)."""
+    starts = torch.randint(0, len(data) - CONTEXT - 1, (BATCH,), generator=gen)
+    x = torch.stack([data[s:s + CONTEXT] for s in starts.tolist()])
+    out = model(x, labels=x, output_attentions=bool(PREVIOUS_TOKEN_HINT))
+    loss_text = out.loss + (previous_token_hint(out.attentions) if PREVIOUS_TOKEN_HINT else 0.0)
+    rows = [copy_row(data, starts_of_sentences, span_words, gen) for _ in range(copy_rows)]
+    xc, labels, second = (torch.stack([r[i] for r in rows]) for i in range(3))
+    logits = model(xc).logits[:, :-1]  # position p predicts token p + 1
+    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels[:, 1:], ignore_index=-100, reduction="none")
+    repeat, text = second[:, 1:], (labels[:, 1:] != -100) & ~second[:, 1:]
+    # The second copies' mean and the text's mean, added: the repeats keep the weight of a batch of
+    # their own (with one mean over both, the few repeated tokens weighed a third as much, and no
+    # induction head had formed by step 750 where it had by step 1,000 with their loss alone).
+    return loss_text, nll[repeat].mean() + nll[text].mean()
+
+
+def train_unlikelihood_phase(model, data, span_words, clock, steps, seed, evaluate):
+    """Phase 3: per step, phase 2's losses plus UNLIKELY_WEIGHT times the unlikelihood loss on the
+    model's own greedy continuations of UNLIKELY_ROWS sentence starts (1-6 tokens of a training
+    sentence after <|endoftext|>); warm-up of 50 steps, then a linear decay.
+    `evaluate(step)` every PHASE3_EVAL_EVERY steps. Returns the number of steps taken."""
+    opt = torch.optim.AdamW(model.parameters(), lr=PHASE3_LR, betas=(0.9, 0.95), weight_decay=0.05)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * max(0.05, 1 - s / steps))
+    gen = torch.Generator().manual_seed(seed)
+    step, text_loss, unlikely_loss = 0, LossLog(clock), LossLog(clock)
+    starts_of_sentences = sentence_starts(data)
+    while step < steps and clock.minutes() < MAX_MINUTES:
+        k = int(torch.randint(1, 7, (1,), generator=gen))
+        picked = starts_of_sentences[torch.randint(0, len(starts_of_sentences), (UNLIKELY_ROWS,), generator=gen)]
+        prompts = torch.stack([torch.cat([torch.zeros(1, dtype=torch.long), data[s:s + k]]) for s in picked.tolist()])
+        model.eval()
+        with torch.no_grad():
+            rows = model.generate(prompts, attention_mask=torch.ones_like(prompts), max_new_tokens=UNLIKELY_NEW_TOKENS,
+                                  do_sample=False, pad_token_id=0, eos_token_id=0)
+        model.train()
+        repeating, generated = repeated_ngram_tokens(rows, prompts.shape[1])
+        loss_text, loss_copy = text_and_copy_losses(model, data, starts_of_sentences, span_words, gen, PHASE3_COPY_ROWS)
+        loss_unlikely = torch.zeros(())
+        if repeating.any():
+            probs = model(rows).logits[:, :-1].softmax(-1).gather(-1, rows[:, 1:, None])[..., 0]  # [rows][T - 1]
+            # Normalised by every generated token, not only the repeating ones, as in the paper: a
+            # batch with few repeats gets a small push, not the same push spread over fewer tokens.
+            loss_unlikely = -torch.log((1 - probs[repeating[:, 1:]]).clamp_min(1e-5)).sum() / generated
+        apply_update(model, opt, sched, loss_text + loss_copy + UNLIKELY_WEIGHT * loss_unlikely)
+        step += 1
+        text_loss.add(step, loss_text + loss_copy, "text and copy rows")
+        unlikely_loss.add(step, loss_unlikely, "unlikelihood")
+        if step % PHASE3_EVAL_EVERY == 0:
+            evaluate(step)
+    return step
+
+
+def repeated_ngram_tokens(rows, prompt_length, n=UNLIKELY_NGRAM):
+    """For greedy continuations [rows][T] (the prompt first; after an <|endoftext|> only padding),
+    a [rows][T] mask of the generated tokens that belong to a token n-gram already seen earlier in
+    the row (prompt included), and the number of generated tokens up to each row's <|endoftext|>."""
+    mask = torch.zeros(rows.shape, dtype=torch.bool)
+    generated = 0
+    for r, row in enumerate(rows.tolist()):
+        end = next((j for j in range(prompt_length, len(row)) if row[j] == 0), len(row))
+        generated += end - prompt_length
+        seen = set()
+        for i in range(end - n + 1):
+            gram = tuple(row[i:i + n])
+            if gram in seen:
+                for j in range(max(i, prompt_length), i + n):
+                    mask[r, j] = True
+            seen.add(gram)
+    return mask, max(generated, 1)
 
 
 def previous_token_hint(attentions):
@@ -244,41 +329,73 @@ def previous_token_hint(attentions):
 
 class Checkpoints:
     """Scores the model now and then (best induction and previous-token heads, held-out nats/char,
-    greedy prompts that loop, induction on other repeats), logs the figures and keeps the
-    f16-rounded weights of the best one: the highest keep_score among those whose nats/char is at
-    most MAX_QUALITY_LOSS times the start's and that loop no more than the start."""
+    greedy continuations that loop, of the test's prompts and of held-out sentence starts, induction
+    on other repeats), logs the figures and keeps every score with its f16-rounded weights; the
+    phase's rule (choose_phase2, choose_phase3) picks one at the end. Step 0 is the start."""
 
-    def __init__(self, model, tok, held):
-        self.model, self.tok, self.held = model, tok, held
-        self.rows, self.best, self.best_state, self.fallback, self.fallback_state = [], None, None, None, None
-        self.start = self.score(0)
+    def __init__(self, model, tok, held, loop_check):
+        self.model, self.tok, self.held, self.loop_check = model, tok, held, loop_check
+        self.rows, self.states = [], []
+        self(0)
 
-    def score(self, step):
+    def __call__(self, step):
         f16 = copy.deepcopy(self.model).half().float()
         f16.eval()
         prev, induction, _, repeat_loss = score_heads(f16, self.tok, self.held)
         looping, _ = greedy_loops(f16, self.tok)
+        looping_elsewhere, texts = greedy_loops(f16, self.tok, prompts=self.loop_check)
+        new_words = sum(len(t.split()) - len(p.split()) for t, p in zip(texts, self.loop_check)) / len(texts)
         row = {"step": step, "nats_per_char": round(nats_per_char(f16, self.tok, self.held), 4),
                "induction": round(float(induction.max()), 3), "induction_head": head_name(induction),
                "previous_token": round(float(prev.max()), 3), "previous_token_head": head_name(prev), "loops": int(looping),
+               "loops_elsewhere": int(looping_elsewhere), "words_elsewhere": round(new_words, 1),
                "second_copy_loss": round(repeat_loss, 3),
                "induction_elsewhere": min(r["induction"] for r in induction_elsewhere(f16, self.tok, self.held, trials=10).values())}
         self.rows.append(row)
+        self.states.append(f16.state_dict())
         log(f"checkpoint {row}")
-        return row, f16.state_dict()
 
-    def __call__(self, step):
-        row, state = self.score(step)
-        start = self.start[0]
-        if row["nats_per_char"] > MAX_QUALITY_LOSS * start["nats_per_char"]:
-            return
-        # Should no checkpoint loop as little as the start, the best of those that keep the quality
-        # is saved instead (metrics.json says so: phase2.loop_rule_met).
-        if self.fallback is None or keep_score(row) > keep_score(self.fallback):
-            self.fallback, self.fallback_state = row, state
-        if row["loops"] <= start["loops"] and (self.best is None or keep_score(row) > keep_score(self.best)):
-            self.best, self.best_state = row, state
-            log(f"  kept (best so far)")
+    def keep(self, i):
+        log(f"keeping the checkpoint of step {self.rows[i]['step']}: {self.rows[i]}")
+        self.model.load_state_dict(self.states[i])
+        return self.rows[i]
+
+
+def choose_phase2(rows):
+    """Phase 2's pick: the highest keep_score among the checkpoints whose nats/char is at most
+    MAX_QUALITY_LOSS times the start's and that loop on no more of the test's prompts than the start.
+    Should none loop as little as the start, the best of those that keep the quality (metrics.json
+    says so: phase2.loop_rule_met). Returns (index, loop rule met)."""
+    start = rows[0]
+    fair = [i for i, r in enumerate(rows) if i and r["nats_per_char"] <= MAX_QUALITY_LOSS * start["nats_per_char"]]
+    if not fair:
+        raise SystemExit("no phase-2 checkpoint kept the held-out quality: nothing saved")
+    looping_less = [i for i in fair if rows[i]["loops"] <= start["loops"]]
+    return max(looping_less or fair, key=lambda i: keep_score(rows[i])), bool(looping_less)
+
+
+def choose_phase3(rows):
+    """Phase 3's pick, the start included: among the checkpoints that keep the heads at issue 14's
+    bars (previous-token 0.5, induction 0.3, 0.15 on every other repeat) and the nats/char within
+    MAX_QUALITY_LOSS of the start's, the fewest looping continuations of the held-out sentence
+    starts, then the better nats/char. The test's own prompts play no part in the choice."""
+    start = rows[0]
+    fair = [i for i, r in enumerate(rows) if r["nats_per_char"] <= MAX_QUALITY_LOSS * start["nats_per_char"]
+            and r["previous_token"] >= 0.5 and r["induction"] >= 0.3 and r["induction_elsewhere"] >= 0.15]
+    return min(fair or [0], key=lambda i: (rows[i]["loops_elsewhere"], rows[i]["nats_per_char"]))
+
+
+def loop_check_prompts(sentences, n=N_LOOP_CHECK):
+    """The first two to four words of held-out sentences that start with a capital and have six
+    words or more: sentence starts like a learner's prompts, none of them the test's."""
+    prompts = []
+    for s in sentences:
+        words = s.split()
+        if len(words) >= 6 and words[0][:1].isupper():
+            prompts.append(" ".join(words[:2 + len(prompts) % 3]))
+        if len(prompts) == n:
+            break
+    return prompts
 
 
 def keep_score(row):
@@ -355,9 +472,11 @@ def main():
     require_corpus("english/train.txt")
     clock = Clock()
     train, heldout = read_lines("train.txt"), read_lines("heldout.txt")
-    resume = sys.argv[sys.argv.index("--resume") + 1] if "--resume" in sys.argv else None
+    # --resume FOLDER: phases 2 and 3 from a phase-1 folder; --polish FOLDER: phase 3 alone from a
+    # phase-2 folder. Either way the folder's tokenizer is kept: the vocabulary must not change.
+    mode = next((m for m in ["--resume", "--polish"] if m in sys.argv), None)
+    resume = sys.argv[sys.argv.index(mode) + 1] if mode else None
     if resume:
-        # The resumed folder's tokenizer: phase 2 must not change the vocabulary.
         tok = eot_first(Tokenizer.from_file(str(Path(resume) / "tokenizer.json")))
         hf_tok = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=EOT, eos_token=EOT, unk_token=EOT, model_max_length=CONTEXT)
     else:
@@ -379,34 +498,46 @@ def main():
     log(f"model: {n_params} parameters")
     vocab = tok.get_vocab()
     word_ids = torch.tensor(sorted(i for t, i in vocab.items() if t.startswith("\u0120") and t[1:].isalpha() and len(t) > 2))
-    checkpoints = None
-    if "--resume" in sys.argv:
-        # Phase 2 only, from a phase-1 folder (its f16 weights are what phase 2 starts from anyway).
+    loop_check = loop_check_prompts([s for s in heldout if s not in set(held)])
+    resumed = json.loads((Path(resume) / "metrics.json").read_text()) if resume else {}
+    phase2 = resumed.get("phase2") if mode == "--polish" else None
+    if resume:
+        # The folder's f16 weights are what the next phase starts from anyway.
         model = load_f16(GPT2LMHeadModel, resume)
-        step = PHASE1_STEPS
+        step = resumed["steps"] if mode == "--polish" else PHASE1_STEPS
     else:
         step = train_phase(model, data, word_ids, clock, steps=PHASE1_STEPS, lr=LR, repeated_rows=1, seed=SEED)
         model = model.half().float()  # phase 2 starts from the f16-rounded weights, as --resume does
-        model.set_attn_implementation("eager")  # phase 2 reads attention probabilities (checkpoints, hint)
-    if PHASE2_STEPS:
-        checkpoints = Checkpoints(model, tok, held)
+        model.set_attn_implementation("eager")  # phases 2 and 3 read attention probabilities (checkpoints, hint)
+    if PHASE2_STEPS and mode != "--polish":
+        checkpoints = Checkpoints(model, tok, held, loop_check)
         taken = train_copy_phase(model, data, word_ids, clock, steps=PHASE2_STEPS, seed=SEED + 1, evaluate=checkpoints)
         if taken % EVAL_EVERY:
             checkpoints(taken)
-        loop_rule_met = checkpoints.best is not None
+        kept, loop_rule_met = choose_phase2(checkpoints.rows)
         if not loop_rule_met:
-            if checkpoints.fallback is None:
-                raise SystemExit("no phase-2 checkpoint kept the held-out quality: nothing saved")
             log("no checkpoint loops as little as the start: keeping the best one that keeps the quality")
-            checkpoints.best, checkpoints.best_state = checkpoints.fallback, checkpoints.fallback_state
-        log(f"keeping the checkpoint of step {checkpoints.best['step']}: {checkpoints.best}")
-        model.load_state_dict(checkpoints.best_state)
-        step += checkpoints.best["step"]
+        row = checkpoints.keep(kept)
+        step += row["step"]
+        phase2 = {"lr": PHASE2_LR, "warmup": PHASE2_WARMUP, "copy_rows": COPY_ROWS, "eval_every": EVAL_EVERY,
+                  "previous_token_hint": PREVIOUS_TOKEN_HINT or None, "max_quality_loss": MAX_QUALITY_LOSS,
+                  "kept_step": row["step"], "loop_rule_met": loop_rule_met, "checkpoints": checkpoints.rows}
+    phase3 = None
+    if PHASE3_STEPS:
+        checkpoints = Checkpoints(model, tok, held, loop_check)
+        taken = train_unlikelihood_phase(model, data, word_ids, clock, steps=PHASE3_STEPS, seed=SEED + 2, evaluate=checkpoints)
+        if taken % PHASE3_EVAL_EVERY:
+            checkpoints(taken)
+        row = checkpoints.keep(choose_phase3(checkpoints.rows))
+        step += row["step"]
+        phase3 = {"lr": PHASE3_LR, "copy_rows": PHASE3_COPY_ROWS, "unlikely_rows": UNLIKELY_ROWS, "unlikely_weight": UNLIKELY_WEIGHT,
+                  "unlikely_new_tokens": UNLIKELY_NEW_TOKENS, "unlikely_ngram": UNLIKELY_NGRAM,
+                  "previous_token_hint": PREVIOUS_TOKEN_HINT or None, "max_quality_loss": MAX_QUALITY_LOSS,
+                  "loop_check_prompts": loop_check, "kept_step": row["step"], "checkpoints": checkpoints.rows}
     train_minutes = clock.minutes()
     model.eval()
 
-    resumed = json.loads((Path(resume) / "metrics.json").read_text()) if resume else {}
-    # With --resume, "the previous model" stays the one the resumed folder was compared with (the
+    # With --resume or --polish, "the previous model" stays the one the resumed folder was compared with (the
     # phase-1 figure is recorded beside it as phase1_nats_per_char).
     previous_per_char = resumed.get("previous_model_nats_per_char") if resume else previous_model_figure(held)
     if OUT.exists():
@@ -437,11 +568,14 @@ def main():
     if resume:
         metrics["phase1_minutes"] = resumed.get("phase1_minutes", resumed.get("train_minutes"))
         metrics["phase1_nats_per_char"] = resumed.get("phase1_nats_per_char", resumed.get("heldout_nats_per_char_f16"))
-    if PHASE2_STEPS:
-        metrics["phase2"] = {"lr": PHASE2_LR, "warmup": PHASE2_WARMUP, "copy_rows": COPY_ROWS, "eval_every": EVAL_EVERY,
-                             "previous_token_hint": PREVIOUS_TOKEN_HINT or None,
-                             "max_quality_loss": MAX_QUALITY_LOSS, "kept_step": checkpoints.best["step"], "loop_rule_met": loop_rule_met,
-                             "checkpoints": checkpoints.rows}
+    if mode == "--polish":
+        metrics["phase2_steps"] = resumed.get("phase2_steps")
+        metrics["phase2_minutes"] = resumed.get("phase2_minutes", resumed.get("train_minutes"))
+    if phase2:
+        metrics["phase2"] = phase2
+    if phase3:
+        metrics["phase3_steps"] = PHASE3_STEPS
+        metrics["phase3"] = phase3
     write_metrics(OUT, metrics)
     log(f"saved {OUT} ({folder_size_mb(OUT):.2f} MB) in {clock.minutes():.1f} min")
 
