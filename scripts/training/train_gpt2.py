@@ -2,7 +2,7 @@
 sentences of build_corpus.py.
 
     python scripts/training/build_corpus.py   # once
-    python scripts/training/train_gpt2.py     # phases 1 (~75 min), 2 (~60 min) and 3 (~20 min), one core
+    python scripts/training/train_gpt2.py     # phases 1 (~75 min), 2 (~60 min) and 3 (~25 min), one core
     python scripts/training/train_gpt2.py --resume FOLDER   # phases 2 and 3, from a phase-1 folder
     python scripts/training/train_gpt2.py --polish FOLDER   # phase 3 alone, from a phase-2 folder
 
@@ -60,19 +60,20 @@ COPY_ROWS = 16  # copy rows per phase-2 step, beside BATCH ordinary rows
 # token just before, on the ordinary rows. It says where one head should look, not what to predict.
 PREVIOUS_TOKEN_HINT = os.environ.get("GLASSBOX_GPT2_PREVIOUS_TOKEN_HINT", "")
 EVAL_EVERY = int(os.environ.get("GLASSBOX_GPT2_EVAL_EVERY", "250"))
-# Phase 3 (about 15 minutes; run alone with --polish FOLDER from a phase-2 folder) teaches greedy
+# Phase 3 (about 25 minutes; run alone with --polish FOLDER from a phase-2 folder) teaches greedy
 # decoding not to loop, by sequence-level unlikelihood training (Welleck et al., "Neural Text
 # Generation with Unlikelihood Training", 2020): each step the model continues UNLIKELY_ROWS sentence
 # starts of the training text greedily, and every token of its continuation that completes or
 # continues a token n-gram (UNLIKELY_NGRAM) already in the row is pushed down by -log(1 - p(token)).
-# Beside it the phase-2 step goes on unchanged (ordinary rows, copy rows, the hint), so the English
-# and the heads stay. The repeats a copy row asks for are in training text, never in the model's own
-# continuations, so the two losses do not pull against each other: the induction heads got stronger.
+# Beside it the phase-2 step goes on (ordinary rows, half the copy rows, the hint), so the English
+# and the heads stay. The two pull against each other (copy rows teach continuing what came before),
+# so the loop count moves from one checkpoint to the next: they are scored every 100 steps and the
+# pick (choose_phase3) is made on held-out sentence starts, never on the test's prompts.
 PHASE3_STEPS = int(os.environ.get("GLASSBOX_GPT2_PHASE3_STEPS", "1000"))
 PHASE3_LR = float(os.environ.get("GLASSBOX_GPT2_PHASE3_LR", "3e-4"))
 PHASE3_EVAL_EVERY = 100
 # Half phase 2's copy rows: without any the loops went but so did the induction heads (0.62 -> 0.28
-# in 600 steps); with all 16 the copying they teach keeps bringing loops back.
+# in 600 steps); with 4 the loops fell no further than with 8.
 PHASE3_COPY_ROWS = 8
 UNLIKELY_ROWS = int(os.environ.get("GLASSBOX_GPT2_UNLIKELY_ROWS", "32"))
 UNLIKELY_WEIGHT = float(os.environ.get("GLASSBOX_GPT2_UNLIKELY_WEIGHT", "4"))
