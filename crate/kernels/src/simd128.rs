@@ -253,11 +253,13 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
 /// Up to this many rows, prefill multiplies each panel's K in one block of up to [`SMALL_M_KC`]
 /// (see [`prefill_rows`]).
 const SMALL_M: usize = 32;
-/// The K-block for few rows: whole for every K of GPT-2 and BERT sizes (up to 3,072 it is one or
-/// two blocks), cut at 2,048 beyond, where a panel's block (K x 16 floats) and the packed rows
-/// (M x K floats) would outgrow the L2 cache: a 7B Llama's down projection (K = 11,008) at 16 rows
-/// runs x1.10 faster cut than whole (`node bench/kernels.mjs --only=K=11008 --against=DIR`).
-const SMALL_M_KC: usize = 2048;
+/// The K-block for few rows: whole up to 4,096 (every K of GPT-2, BERT and a 7B Llama's hidden
+/// size), cut beyond, so that a panel's block (K x 16 floats) and the packed rows (M x K floats)
+/// stay near the L2 cache's size instead of growing with K. Measured against whole K
+/// (`node bench/kernels.mjs --only=K= --against=DIR`, one process): a 7B Llama's down projection
+/// (K = 11,008) at 16 and 32 rows runs x1.00-1.03 cut at 4,096 on an idle machine (cut at 2,048:
+/// x1.01-1.02 idle, x1.06-1.10 with the other core busy); cutting K = 3,072 at 2,048 cost 3%.
+const SMALL_M_KC: usize = 4096;
 
 /// Rows per prefill tile (4, 6 or 8), for measuring the register tile; 4 unless a benchmark sets it.
 static PREFILL_ROWS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(MR);
