@@ -71,7 +71,7 @@ EVAL_EVERY = int(os.environ.get("GLASSBOX_GPT2_EVAL_EVERY", "250"))
 # pick (choose_phase3) is made on held-out sentence starts, never on the test's prompts.
 PHASE3_STEPS = int(os.environ.get("GLASSBOX_GPT2_PHASE3_STEPS", "1000"))
 PHASE3_LR = float(os.environ.get("GLASSBOX_GPT2_PHASE3_LR", "3e-4"))
-PHASE3_EVAL_EVERY = 100
+PHASE3_EVAL_EVERY = int(os.environ.get("GLASSBOX_GPT2_PHASE3_EVAL_EVERY", "100"))
 # Half phase 2's copy rows: without any the loops went but so did the induction heads (0.62 -> 0.28
 # in 600 steps); with 4 the loops fell no further than with 8 by step 300.
 PHASE3_COPY_ROWS = 8
@@ -79,7 +79,7 @@ UNLIKELY_ROWS = int(os.environ.get("GLASSBOX_GPT2_UNLIKELY_ROWS", "32"))
 UNLIKELY_WEIGHT = float(os.environ.get("GLASSBOX_GPT2_UNLIKELY_WEIGHT", "4"))
 UNLIKELY_NEW_TOKENS = int(os.environ.get("GLASSBOX_GPT2_UNLIKELY_NEW_TOKENS", "40"))
 UNLIKELY_NGRAM = 3
-N_LOOP_CHECK = 60  # held-out sentence starts a phase-3 checkpoint is chosen on (never the test's prompts)
+N_LOOP_CHECK = int(os.environ.get("GLASSBOX_GPT2_LOOP_CHECK", "60"))  # held-out sentence starts a phase-3 checkpoint is chosen on (never the test's prompts)
 # A checkpoint may be kept only if its held-out nats/char is within this factor of the start's.
 MAX_QUALITY_LOSS = float(os.environ.get("GLASSBOX_GPT2_MAX_QUALITY_LOSS", "1.03"))
 OUT = Path(os.environ.get("GLASSBOX_GPT2_OUT", MODELS / "glassbox-gpt2"))
