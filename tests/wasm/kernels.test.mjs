@@ -124,60 +124,48 @@ test('Linear: a row decoded alone (GEMV) equals the same row in a batch (GEMM)',
   }
 });
 
+// One Linear in one weight storage: SIMD == scalar bit for bit, the widened weights within the
+// storage's rounding of the originals, and the product within the float64 reference's bound.
+function checkLinearStorage(rand, storage, m, k, n) {
+  const x = rand(m * k), w = rand(n * k), bias = rand(n);
+  const what = `Linear ${storage} m=${m} k=${k} n=${n}`;
+  // Output [M][N], then the weights as the layer widened them, [N][K].
+  const simd = glassbox.check_linear_storage(x, m, k, w, n, bias, storage, true);
+  const scalar = glassbox.check_linear_storage(x, m, k, w, n, bias, storage, false);
+  assertIdentical(simd, scalar, what);
+  const widened = simd.subarray(m * n);
+  const step = { f32: 0, f16: 2 ** -11, bf16: 2 ** -8, int8: 1 / 254 }[storage];
+  assertNear(widened, w, (i) => (storage === 'int8' ? step : step * Math.abs(w[i]) + 6e-8), `${what}: widened weights`);
+  const { out, mag } = referenceProduct(x, m, k, widened, n, bias, 'nk');
+  // int8 also quantises the activations to int16 per group of 64: each off by at most half a
+  // step, max|x| / 65534 (|x| < 1 here), times its weight.
+  const xStep = (i) => {
+    if (storage !== 'int8') return 0;
+    const j = i % n;
+    let s = 0;
+    for (let kk = 0; kk < k; kk++) s += Math.abs(widened[j * k + kk]);
+    return s / 65534;
+  };
+  assertNear(simd.subarray(0, m * n), out, (i) => sumBound(k, mag[i]) + xStep(i), what);
+}
+
 test('Linear in every weight storage (f32, f16, bf16, int8): SIMD == scalar, and right for the widened weights', () => {
   const rand = randomF32(4);
   for (const storage of ['f32', 'f16', 'bf16', 'int8']) {
     for (const k of [1, 3, 15, 16, 17, 64, 300]) {
       for (const n of [1, 3, 8, 17, 33]) {
         // 40 rows: K-blocks of 256 (16-bit panels widened block by block); fewer rows take K whole.
-        for (const m of [1, 2, 3, 4, 7, 40]) {
-          const x = rand(m * k), w = rand(n * k), bias = rand(n);
-          const what = `Linear ${storage} m=${m} k=${k} n=${n}`;
-          // Output [M][N], then the weights as the layer widened them, [N][K].
-          const simd = glassbox.check_linear_storage(x, m, k, w, n, bias, storage, true);
-          const scalar = glassbox.check_linear_storage(x, m, k, w, n, bias, storage, false);
-          assertIdentical(simd, scalar, what);
-          const widened = simd.subarray(m * n);
-          const step = { f32: 0, f16: 2 ** -11, bf16: 2 ** -8, int8: 1 / 254 }[storage];
-          assertNear(widened, w, (i) => (storage === 'int8' ? step : step * Math.abs(w[i]) + 6e-8), `${what}: widened weights`);
-          const { out, mag } = referenceProduct(x, m, k, widened, n, bias, 'nk');
-          // int8 also quantises the activations to int16 per group of 64: each off by at most half a
-          // step, max|x| / 65534 (|x| < 1 here), times its weight.
-          const xStep = (i) => {
-            if (storage !== 'int8') return 0;
-            const j = i % n;
-            let s = 0;
-            for (let kk = 0; kk < k; kk++) s += Math.abs(widened[j * k + kk]);
-            return s / 65534;
-          };
-          assertNear(simd.subarray(0, m * n), out, (i) => sumBound(k, mag[i]) + xStep(i), what);
-        }
+        for (const m of [1, 2, 3, 4, 7, 40]) checkLinearStorage(rand, storage, m, k, n);
       }
     }
   }
 });
 
 test('Linear with few rows and a long K (past the 4,096 a few-row K-block holds), in every storage', () => {
+  // A block added twice or left out errs by a whole block's sum, far past the bound.
   const rand = randomF32(5);
   for (const storage of ['f32', 'f16', 'bf16', 'int8']) {
-    for (const [m, k, n] of [[3, 4097, 17], [16, 9000, 5], [32, 4200, 9]]) {
-      const x = rand(m * k), w = rand(n * k), bias = rand(n);
-      const what = `Linear ${storage} m=${m} k=${k} n=${n}`;
-      const simd = glassbox.check_linear_storage(x, m, k, w, n, bias, storage, true);
-      const scalar = glassbox.check_linear_storage(x, m, k, w, n, bias, storage, false);
-      assertIdentical(simd, scalar, what);
-      const widened = simd.subarray(m * n);
-      const { out, mag } = referenceProduct(x, m, k, widened, n, bias, 'nk');
-      // int8 also rounds the activations, as in the test above: half a step of max|x| / 65534 per
-      // term, times its weight. A block added twice or left out errs by a whole block's sum, far more.
-      const slack = (i) => {
-        if (storage !== 'int8') return 0;
-        let s = 0;
-        for (let kk = 0; kk < k; kk++) s += Math.abs(widened[(i % n) * k + kk]);
-        return s / 65534;
-      };
-      assertNear(simd.subarray(0, m * n), out, (i) => sumBound(k, mag[i]) + slack(i), what);
-    }
+    for (const [m, k, n] of [[3, 4097, 17], [16, 9000, 5], [32, 4200, 9]]) checkLinearStorage(rand, storage, m, k, n);
   }
 });
 
