@@ -10,10 +10,13 @@ The definitions are those of tests/rust/bundled_models.rs, which re-measures the
   "... A B ... A -> look at B" pattern that lets a model continue a repeat);
 - first-token score: mean attention to position 0 (<|endoftext|>), where idle heads rest.
 Also scores induction on repeats of other shapes (induction_elsewhere), which tells an induction
-head from a head that only learned the measured shape's fixed offset, and counts the greedy continuations that loop (a word trigram comes back), on the Rust test's
-twenty prompts, and how much the induction heads lose with a layer-3 head zeroed (ablation). Prints a table (layer.head, counted from 1 as the page counts) and writes it into
-the folder's metrics.json under "heads" (and the loop count under "greedy_loops").
-train_gpt2.py calls score_heads() and greedy_loops() on its checkpoints during a phase 2.
+head from a head that only learned the measured shape's fixed offset, and on short repeats and a
+repeat without <|endoftext|> first; how often the model's first guess on a second copy is the
+copied token; the greedy continuations that loop (a word trigram comes back) on the Rust test's
+twenty prompts; and how much the induction heads lose with a layer-3 head zeroed (ablation).
+Prints a table (layer.head, counted from 1 as the page counts) and writes it into the folder's
+metrics.json under "heads" (and the loop count under "greedy_loops").
+train_gpt2.py calls score_heads() and greedy_loops() on its checkpoints during phases 2 and 3.
 """
 
 import json
@@ -65,34 +68,58 @@ def score_heads(model, tok, sentences):
         n += 1
     prev /= n
     first /= n
-    induction, repeat_loss = score_induction(model, tok)
+    induction, repeat_loss, copied = score_induction(model, tok)
     model.train(was_training)
-    return prev, induction, first, repeat_loss
+    return prev, induction, first, repeat_loss, copied
 
 
 @torch.no_grad()
 def score_induction(model, tok):
-    """The [layer][head] induction table on random whole words said twice, and the mean loss on their
-    second copies (nats/token)."""
+    """The [layer][head] induction table on random whole words said twice, the mean loss on their
+    second copies (nats/token), and the share of second-copy tokens the model guesses first (what
+    the induction heads are for: a large model's are near 1)."""
     L, H = model.config.n_layer, model.config.n_head
     words = whole_words(tok)
     rng = random.Random(0)
-    induction, repeat_loss = torch.zeros(L, H), 0.0
+    induction, repeat_loss, copied = torch.zeros(L, H), 0.0, 0.0
     for _ in range(TRIALS):
         span = [rng.choice(words) for _ in range(SPAN)]
         x = torch.tensor([[0] + span + span])
         out = model(x, output_attentions=True)
         att = out.attentions
         # Positions 1 + SPAN .. 2 * SPAN - 1 predict the second copy's tokens 2 .. SPAN.
-        repeat_loss += torch.nn.functional.cross_entropy(out.logits[0, 1 + SPAN:2 * SPAN], x[0, 2 + SPAN:]).item() / TRIALS
+        guesses = out.logits[0, 1 + SPAN:2 * SPAN]
+        repeat_loss += torch.nn.functional.cross_entropy(guesses, x[0, 2 + SPAN:]).item() / TRIALS
+        copied += (guesses.argmax(-1) == x[0, 2 + SPAN:]).float().mean().item() / TRIALS
         rows = torch.arange(1 + SPAN, 1 + 2 * SPAN)
         for l in range(L):
             induction[l] += att[l][0][:, rows, rows - SPAN + 1].mean(-1)
-    return induction / TRIALS, repeat_loss
+    return induction / TRIALS, repeat_loss, copied
+
+
+def other_shapes(words, sentences, rng, tok):
+    """induction_elsewhere's shapes: name -> a function giving (the tokens before the span, with
+    <|endoftext|> first, and the span said twice after them)."""
+    return {
+        "10 words": lambda: ([0], [rng.choice(words) for _ in range(10)]),
+        "30 words": lambda: ([0], [rng.choice(words) for _ in range(30)]),
+        "20 words after a sentence": lambda: ([0] + tok.encode(rng.choice(sentences), add_special_tokens=False).ids, [rng.choice(words) for _ in range(20)]),
+        "a sentence": lambda: ([0], tok.encode(rng.choice(sentences), add_special_tokens=False).ids),
+    }
+
+
+def short_and_bare_shapes(words, sentences, rng, tok):
+    """Shapes the model card reports beside those: short repeats, and a repeat with no
+    <|endoftext|> in front (a text whose special tokens were left out)."""
+    return {
+        "5 words": lambda: ([0], [rng.choice(words) for _ in range(5)]),
+        "6 words": lambda: ([0], [rng.choice(words) for _ in range(6)]),
+        "20 words without <|endoftext|> first": lambda: ([], [rng.choice(words) for _ in range(20)]),
+    }
 
 
 @torch.no_grad()
-def induction_elsewhere(model, tok, sentences, trials=30):
+def induction_elsewhere(model, tok, sentences, trials=30, shapes=other_shapes):
     """The induction score (best head) on repeats of other shapes than the measured one: 10 and 30
     random words said twice, 20 random words said twice after a held-out sentence, and a held-out
     sentence said twice. A real induction head scores on all of them; a head that learned the
@@ -101,20 +128,14 @@ def induction_elsewhere(model, tok, sentences, trials=30):
     model.eval()
     words, rng = whole_words(tok), random.Random(5)
     sentences = [s for s in sentences if s.strip()]
-    shapes = {
-        "10 words": lambda: ([], [rng.choice(words) for _ in range(10)]),
-        "30 words": lambda: ([], [rng.choice(words) for _ in range(30)]),
-        "20 words after a sentence": lambda: (tok.encode(rng.choice(sentences), add_special_tokens=False).ids, [rng.choice(words) for _ in range(20)]),
-        "a sentence": lambda: ([], tok.encode(rng.choice(sentences), add_special_tokens=False).ids),
-    }
     L, H = model.config.n_layer, model.config.n_head
     scores = {}
-    for name, make in shapes.items():
+    for name, make in shapes(words, sentences, rng, tok).items():
         table = torch.zeros(L, H)
         for _ in range(trials):
             before, span = make()
-            ids = [0] + before + span + span
-            a, n = 1 + len(before), len(span)
+            ids = before + span + span
+            a, n = len(before), len(span)
             att = model(torch.tensor([ids]), output_attentions=True).attentions
             q = torch.arange(a + n, a + 2 * n)
             for l in range(L):
@@ -139,7 +160,7 @@ def ablation(model, tok, heads=((3, 1), (3, 3), (3, 4))):
             return (x,)
         hook = model.transformer.h[layer - 1].attn.c_proj.register_forward_pre_hook(zero)
         try:
-            induction, repeat_loss = score_induction(model, tok)
+            induction, repeat_loss, _ = score_induction(model, tok)
         finally:
             hook.remove()
         i = int(induction.argmax())
@@ -179,7 +200,8 @@ def main():
     model = load_f16(GPT2LMHeadModel, folder)
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     L, H = model.config.n_layer, model.config.n_head
-    prev, induction, first, repeat_loss = score_heads(model, tok, (folder / "heldout.txt").read_text().splitlines())
+    sentences = (folder / "heldout.txt").read_text().splitlines()
+    prev, induction, first, repeat_loss, copied = score_heads(model, tok, sentences)
     table = []
     for l in range(L):
         for h in range(H):
@@ -188,9 +210,10 @@ def main():
     print(f"{'head':>5} {'prev-token':>10} {'induction':>10} {'first-token':>11}")
     for r in table:
         print(f"{r['head']:>5} {r['previous_token']:>10.3f} {r['induction']:>10.3f} {r['first_token']:>11.3f}")
-    print(f"loss on the second copy of the induction sequences: {repeat_loss:.3f} nats/token")
-    elsewhere = induction_elsewhere(model, tok, (folder / "heldout.txt").read_text().splitlines())
-    for name, r in elsewhere.items():
+    print(f"loss on the second copy of the induction sequences: {repeat_loss:.3f} nats/token; first guess right: {copied:.3f}")
+    elsewhere = induction_elsewhere(model, tok, sentences)
+    short = induction_elsewhere(model, tok, sentences, shapes=short_and_bare_shapes)
+    for name, r in {**elsewhere, **short}.items():
         print(f"induction on {name} said twice: best head {r['head']} ({r['induction']:.3f})")
     without = ablation(model, tok)
     for name, r in without.items():
@@ -203,7 +226,9 @@ def main():
     metrics["heads"] = table
     metrics["heads_counted_from"] = 1
     metrics["induction_second_copy_nats_per_token"] = round(repeat_loss, 3)
+    metrics["induction_second_copy_first_guess_right"] = round(copied, 3)
     metrics["induction_on_other_repeats"] = elsewhere
+    metrics["induction_on_short_and_bare_repeats"] = short
     metrics["induction_with_a_head_zeroed"] = without
     metrics["greedy_loops"] = {"looping": int(looping), "prompts": len(LOOP_PROMPTS), "continuations": texts}
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

@@ -83,7 +83,7 @@ N_LOOP_CHECK = int(os.environ.get("GLASSBOX_GPT2_LOOP_CHECK", "60"))  # held-out
 # A checkpoint may be kept only if its held-out nats/char is within this factor of the start's.
 MAX_QUALITY_LOSS = float(os.environ.get("GLASSBOX_GPT2_MAX_QUALITY_LOSS", "1.03"))
 OUT = Path(os.environ.get("GLASSBOX_GPT2_OUT", MODELS / "glassbox-gpt2"))
-MAX_MINUTES = float(os.environ.get("GLASSBOX_GPT2_MINUTES", "240"))  # a stop for both phases together
+MAX_MINUTES = float(os.environ.get("GLASSBOX_GPT2_MINUTES", "240"))  # a stop for all phases together
 N_HELDOUT = 120  # sentences committed for the Rust test (kept small for debug builds)
 PROMPTS = ["The computer", "A hacker is", "I went to the", "The cat", "Once upon a time", "It is",
            "The president said", "My favourite colour is", "The old man walked", "Water is"]
@@ -342,7 +342,7 @@ class Checkpoints:
     def __call__(self, step):
         f16 = copy.deepcopy(self.model).half().float()
         f16.eval()
-        prev, induction, _, repeat_loss = score_heads(f16, self.tok, self.held)
+        prev, induction, _, repeat_loss, _ = score_heads(f16, self.tok, self.held)
         looping, _ = greedy_loops(f16, self.tok)
         looping_elsewhere, texts = greedy_loops(f16, self.tok, prompts=self.loop_check)
         new_words = sum(len(t.split()) - len(p.split()) for t, p in zip(texts, self.loop_check)) / len(texts)
@@ -499,7 +499,8 @@ def main():
     log(f"model: {n_params} parameters")
     vocab = tok.get_vocab()
     word_ids = torch.tensor(sorted(i for t, i in vocab.items() if t.startswith("\u0120") and t[1:].isalpha() and len(t) > 2))
-    loop_check = loop_check_prompts([s for s in heldout if s not in set(held)])
+    committed = set(held)
+    loop_check = loop_check_prompts([s for s in heldout if s not in committed])
     resumed = json.loads((Path(resume) / "metrics.json").read_text()) if resume else {}
     phase2 = resumed.get("phase2") if mode == "--polish" else None
     if resume:
