@@ -2,7 +2,12 @@
 English sentences of build_corpus.py (masked-language modelling only, one sentence per input).
 
     python scripts/training/build_corpus.py   # once
-    python scripts/training/train_bert.py     # ~15 minutes on one core
+    python scripts/training/train_bert.py     # about 66 minutes on one core (28,000 steps)
+    python scripts/training/train_bert.py --continue FOLDER   # more steps for a saved model
+
+Settings read from the environment (defaults in brackets): GLASSBOX_BERT_STEPS [28000],
+GLASSBOX_BERT_MINUTES [95], GLASSBOX_BERT_LR [1e-3], GLASSBOX_BERT_CONTENT_BOOST [1],
+GLASSBOX_BERT_OUT [models/glassbox-bert].
 
 Writes models/glassbox-bert/ (f16 weights), models/glassbox-bert/heldout.tsv (held-out sentences
 with one whole word masked, read by tests/rust/bundled_models.rs) and metrics.json (top-1
@@ -15,6 +20,7 @@ import os
 import random
 import shutil
 import sys
+from pathlib import Path
 
 import torch
 from tokenizers import BertWordPieceTokenizer, Tokenizer, processors
@@ -38,6 +44,12 @@ WARMUP = 200
 MASK_RATE = 0.25
 MAX_STEPS = int(os.environ.get("GLASSBOX_BERT_STEPS", "28000"))  # the learning rate decays linearly to this step
 MAX_MINUTES = float(os.environ.get("GLASSBOX_BERT_MINUTES", "95"))
+LR = float(os.environ.get("GLASSBOX_BERT_LR", LR))
+# Whole content words (CONTENT_IDS) are picked for prediction this many times as often as other
+# tokens (capped at 60%): the fill-mask a learner tries hides a noun, verb or adjective, and at 1
+# most of the predictions are of "the", "of" and punctuation.
+CONTENT_BOOST = float(os.environ.get("GLASSBOX_BERT_CONTENT_BOOST", "1"))
+OUT = Path(os.environ.get("GLASSBOX_BERT_OUT", OUT))
 N_HELDOUT = 400  # held-out sentences, one content word masked in each
 FILL_MASK = [
     "The dog chased the [MASK].", "I went to the [MASK] yesterday.", "The [MASK] is on the table.",
@@ -58,22 +70,41 @@ def train_tokenizer(train):
     # Trained from scratch, the implementation leaves out BERT's template: add [CLS] ... [SEP].
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    return tok
+
+
+def hf_tokenizer(tok):
+    """The tokenizer as save_folder writes it (truncation to MAX_LEN in its files, none in `tok`)."""
     tok.enable_truncation(MAX_LEN)
     hf = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]",
                                  sep_token="[SEP]", mask_token="[MASK]", do_lower_case=True, model_max_length=MAX_LEN)
     tok.no_truncation()
-    return tok, hf
+    return hf
 
 
-def mask_batch(seqs, V, gen):
-    """BERT's recipe with MASK_RATE of the non-special tokens predicted; of those 80% become
-    [MASK], 10% a random token, 10% stay."""
+def content_ids(tok):
+    """A [V] mask of the vocabulary's content words: whole alphabetic words of three letters or
+    more that are not function words (the kind of word the held-out items mask)."""
+    vocab = tok.get_vocab()
+    mask = torch.zeros(len(vocab), dtype=torch.bool)
+    for t, i in vocab.items():
+        mask[i] = t.isalpha() and len(t) >= 3 and t not in FUNCTION_WORDS and t not in SPECIALS
+    return mask
+
+
+def mask_batch(seqs, V, gen, content=None):
+    """BERT's recipe with MASK_RATE of the non-special tokens predicted (content words, when
+    `content` is given, CONTENT_BOOST times as often); of those 80% become [MASK], 10% a random
+    token, 10% stay."""
     n = max(len(s) for s in seqs)
     x = torch.zeros((len(seqs), n), dtype=torch.long)
     for i, s in enumerate(seqs):
         x[i, :len(s)] = torch.tensor(s)
     special = x < len(SPECIALS)
-    pick = (torch.rand(x.shape, generator=gen) < MASK_RATE) & ~special
+    rate = torch.full(x.shape, MASK_RATE)
+    if content is not None and CONTENT_BOOST != 1:
+        rate[content[x]] = min(0.6, MASK_RATE * CONTENT_BOOST)
+    pick = (torch.rand(x.shape, generator=gen) < rate) & ~special
     labels = torch.where(pick, x, torch.full_like(x, -100))
     r = torch.rand(x.shape, generator=gen)
     inputs = x.clone()
@@ -170,33 +201,48 @@ def main():
     require_corpus("english/train.txt")
     clock = Clock()
     train, heldout = read_lines("train.txt"), read_lines("heldout.txt")
-    tok, hf_tok = train_tokenizer(train)
+    # --continue FOLDER: more training of a saved model (its tokenizer and f16 weights), with a
+    # fresh warm-up and decay over GLASSBOX_BERT_STEPS; the counts in metrics.json add up.
+    resume = sys.argv[sys.argv.index("--continue") + 1] if "--continue" in sys.argv else None
+    if "--eval-only" in sys.argv or resume:
+        tok = Tokenizer.from_file(str(Path(resume or OUT) / "tokenizer.json"))
+        tok.no_truncation()
+    else:
+        tok = train_tokenizer(train)
+    hf_tok = hf_tokenizer(tok)
     V = tok.get_vocab_size()
     log(f"tokenizer: {V} tokens; {tok.encode('The dog chased the [MASK].').tokens}")
     if "--eval-only" in sys.argv:
-        tok = Tokenizer.from_file(str(OUT / "tokenizer.json"))
         evaluate(tok, train, heldout, clock, json.loads((OUT / "metrics.json").read_text()))
         return
     seqs = [e.ids[:MAX_LEN - 1] + [3] if len(e.ids) > MAX_LEN else e.ids for e in tok.encode_batch(train)]
+    content = content_ids(tok)
+    # Chosen between runs on these, never on the test's items (the first held-out sentences).
+    valid = make_heldout(tok, heldout[3000:], random.Random(SEED))
 
-    config = BertConfig(
-        vocab_size=V, hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512,
-        max_position_embeddings=MAX_LEN * 2, type_vocab_size=2, hidden_act="gelu",
-        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, pad_token_id=0,
-    )
-    model = BertForMaskedLM(config)
+    if resume:
+        model = load_f16(BertForMaskedLM, resume)
+        earlier = json.loads((Path(resume) / "metrics.json").read_text())
+    else:
+        config = BertConfig(
+            vocab_size=V, hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512,
+            max_position_embeddings=MAX_LEN * 2, type_vocab_size=2, hidden_act="gelu",
+            hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, pad_token_id=0,
+        )
+        model = BertForMaskedLM(config)
+        earlier = {}
     n_params = sum(p.numel() for p in model.parameters())
-    log(f"model: {n_params} parameters")
+    log(f"model: {n_params} parameters; validation top-1/top-5 {accuracy(model.eval(), tok, valid)}")
     opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.98), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / WARMUP) * max(0.05, 1 - s / MAX_STEPS))
-    gen = torch.Generator().manual_seed(SEED)
+    gen = torch.Generator().manual_seed(SEED + (1 if resume else 0))
     # Batches of similar length waste less time on padding.
     by_len = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     groups = [by_len[i:i + BATCH] for i in range(0, len(by_len), BATCH)]
     step, losses = 0, LossLog(clock)
     while step < MAX_STEPS and clock.minutes() < MAX_MINUTES:
         for g in torch.randperm(len(groups), generator=gen).tolist():
-            inputs, mask, labels = mask_batch([seqs[i] for i in groups[g]], V, gen)
+            inputs, mask, labels = mask_batch([seqs[i] for i in groups[g]], V, gen, content)
             if (labels != -100).sum() == 0:
                 continue
             model.train()
@@ -209,6 +255,8 @@ def main():
             apply_update(model, opt, sched, loss)
             step += 1
             losses.add(step, loss)
+            if step % 4000 == 0:
+                log(f"step {step}: validation top-1/top-5 {accuracy(model.eval(), tok, valid)}")
             if step >= MAX_STEPS or clock.minutes() >= MAX_MINUTES:
                 break
     train_minutes = clock.minutes()
@@ -217,10 +265,16 @@ def main():
     if OUT.exists():
         shutil.rmtree(OUT)
     save_folder(model, hf_tok, OUT, {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"})
-    evaluate(tok, train, heldout, clock, {
-        "seed": SEED, "parameters": n_params, "vocab_size": V, "steps": step, "batch": BATCH,
-        "train_minutes": round(train_minutes, 1),
-    })
+    valid_top = accuracy(load_f16(BertForMaskedLM, OUT), tok, valid)
+    log(f"validation top-1/top-5 (f16) {valid_top}")
+    metrics = {"seed": SEED, "parameters": n_params, "vocab_size": V, "steps": earlier.get("steps", 0) + step, "batch": BATCH,
+               "train_minutes": round(earlier.get("train_minutes", 0) + train_minutes, 1),
+               "validation_top1_f16": valid_top[0], "validation_top5_f16": valid_top[1],
+               "validation": "one content word masked in each of the first 400 usable held-out sentences from the 3,001st on"}
+    if resume:
+        metrics["stages"] = earlier.get("stages", [{"steps": earlier["steps"], "lr": 1e-3, "content_boost": 1, "minutes": earlier["train_minutes"]}])
+        metrics["stages"].append({"steps": step, "lr": LR, "content_boost": CONTENT_BOOST, "minutes": round(train_minutes, 1)})
+    evaluate(tok, train, heldout, clock, metrics)
 
 
 def evaluate(tok, train, heldout, clock, metrics):
