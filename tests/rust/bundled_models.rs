@@ -524,16 +524,11 @@ fn repeated_trigrams(text: &str) -> (usize, usize) {
     (repeats, grams.len())
 }
 
-/// Issue 14.2: greedy text that does not loop. A continuation loops when a word trigram comes back.
-/// The count is printed and the model card must state it (issue 14 asks for none on ordinary
-/// prompts). Ending at once would not loop either, so the continuations must also say something:
-/// at least four new words on average.
-#[test]
-fn gpt2_greedy_loops_are_the_ones_on_the_card() {
-    let folder = Folder::read("glassbox-gpt2");
-    let session = folder.session();
+/// Greedy continuations (up to 40 tokens) of `prompts`: how many loop (a word trigram comes back,
+/// the prompt included), repeated and all word trigrams, and new words written, each printed.
+fn greedy_loops(session: &Session, prompts: &[&str]) -> (usize, usize, usize, usize) {
     let (mut looping, mut repeats, mut grams, mut new_words) = (0, 0, 0, 0);
-    for prompt in PROMPTS {
+    for prompt in prompts {
         let run = session.generate(prompt, &greedy(40), &mut |_| true).expect("generate");
         let continuation = session.tokenizer.decode(&run.ids(), true).expect("decode");
         let (r, g) = repeated_trigrams(&format!("{prompt}{continuation}"));
@@ -543,6 +538,20 @@ fn gpt2_greedy_loops_are_the_ones_on_the_card() {
         new_words += continuation.split_whitespace().count();
         println!("  {}{prompt} ->{continuation}", if r > 0 { "LOOP " } else { "" });
     }
+    (looping, repeats, grams, new_words)
+}
+
+/// Issue 14.2: greedy text that does not loop. A continuation loops when a word trigram comes back.
+/// The counts are printed and the model card must state them (issue 14 asks for none on ordinary
+/// prompts): on the 20 prompts here and on 40 more in `tests/fixtures/prompts/everyday.txt`, written
+/// after the model was trained. Ending at once would not loop either, so the continuations must
+/// also say something: at least four new words on average.
+#[test]
+fn gpt2_greedy_loops_are_the_ones_on_the_card() {
+    let folder = Folder::read("glassbox-gpt2");
+    let session = folder.session();
+    let card = folder.text("README.md");
+    let (looping, repeats, grams, new_words) = greedy_loops(&session, &PROMPTS);
     let mean_words = new_words as f64 / PROMPTS.len() as f64;
     println!(
         "glassbox-gpt2: greedy continuations (up to 40 tokens) that repeat a word trigram: {looping}/{}; repeated trigrams {repeats}/{grams} = {:.1}%; {mean_words:.1} new words per continuation",
@@ -550,9 +559,21 @@ fn gpt2_greedy_loops_are_the_ones_on_the_card() {
         100.0 * repeats as f64 / grams.max(1) as f64
     );
     let claim = format!("{looping} of the {} prompts", PROMPTS.len());
-    assert!(folder.text("README.md").contains(&claim), "the model card says \"{claim}\" loop");
+    assert!(card.contains(&claim), "the model card says \"{claim}\" loop");
     assert!(looping < PROMPTS.len(), "every greedy continuation loops");
     assert!(mean_words >= 4.0, "greedy continuations have {mean_words:.1} new words on average: the model ends before it says anything");
+
+    let file = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/prompts/everyday.txt")).expect("prompt list");
+    let others: Vec<&str> = file.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    assert!(others.len() >= 40, "tests/fixtures/prompts/everyday.txt has {} prompts", others.len());
+    let (looping, repeats, grams, _) = greedy_loops(&session, &others);
+    println!(
+        "glassbox-gpt2: on {} other everyday prompts: {looping} loop; repeated trigrams {repeats}/{grams} = {:.1}%",
+        others.len(),
+        100.0 * repeats as f64 / grams.max(1) as f64
+    );
+    let claim = format!("{looping} of the {} other prompts", others.len());
+    assert!(card.contains(&claim), "the model card says \"{claim}\" loop");
 }
 
 #[test]
