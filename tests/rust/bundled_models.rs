@@ -524,9 +524,10 @@ fn repeated_trigrams(text: &str) -> (usize, usize) {
     (repeats, grams.len())
 }
 
-/// Greedy continuations (up to 40 tokens) of `prompts`: how many loop (a word trigram comes back,
-/// the prompt included), repeated and all word trigrams, and new words written, each printed.
-fn greedy_loops(session: &Session, prompts: &[&str]) -> (usize, usize, usize, usize) {
+/// Greedy continuations (up to 40 tokens) of `prompts`, each printed, then a summary line naming
+/// `which` prompts: how many loop (a word trigram comes back, the prompt included), and the mean
+/// number of new words per continuation.
+fn greedy_loops(session: &Session, prompts: &[&str], which: &str) -> (usize, f64) {
     let (mut looping, mut repeats, mut grams, mut new_words) = (0, 0, 0, 0);
     for prompt in prompts {
         let run = session.generate(prompt, &greedy(40), &mut |_| true).expect("generate");
@@ -538,7 +539,13 @@ fn greedy_loops(session: &Session, prompts: &[&str]) -> (usize, usize, usize, us
         new_words += continuation.split_whitespace().count();
         println!("  {}{prompt} ->{continuation}", if r > 0 { "LOOP " } else { "" });
     }
-    (looping, repeats, grams, new_words)
+    let mean_words = new_words as f64 / prompts.len() as f64;
+    println!(
+        "glassbox-gpt2, {which}: greedy continuations (up to 40 tokens) that repeat a word trigram: {looping}/{}; repeated trigrams {repeats}/{grams} = {:.1}%; {mean_words:.1} new words per continuation",
+        prompts.len(),
+        100.0 * repeats as f64 / grams.max(1) as f64
+    );
+    (looping, mean_words)
 }
 
 /// Issue 14.2: greedy text that does not loop. A continuation loops when a word trigram comes back.
@@ -551,13 +558,7 @@ fn gpt2_greedy_loops_are_the_ones_on_the_card() {
     let folder = Folder::read("glassbox-gpt2");
     let session = folder.session();
     let card = folder.text("README.md");
-    let (looping, repeats, grams, new_words) = greedy_loops(&session, &PROMPTS);
-    let mean_words = new_words as f64 / PROMPTS.len() as f64;
-    println!(
-        "glassbox-gpt2: greedy continuations (up to 40 tokens) that repeat a word trigram: {looping}/{}; repeated trigrams {repeats}/{grams} = {:.1}%; {mean_words:.1} new words per continuation",
-        PROMPTS.len(),
-        100.0 * repeats as f64 / grams.max(1) as f64
-    );
+    let (looping, mean_words) = greedy_loops(&session, &PROMPTS, "the test's prompts");
     let claim = format!("{looping} of the {} prompts", PROMPTS.len());
     assert!(card.contains(&claim), "the model card says \"{claim}\" loop");
     assert!(looping < PROMPTS.len(), "every greedy continuation loops");
@@ -566,12 +567,7 @@ fn gpt2_greedy_loops_are_the_ones_on_the_card() {
     let file = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/prompts/everyday.txt")).expect("prompt list");
     let others: Vec<&str> = file.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     assert!(others.len() >= 40, "tests/fixtures/prompts/everyday.txt has {} prompts", others.len());
-    let (looping, repeats, grams, _) = greedy_loops(&session, &others);
-    println!(
-        "glassbox-gpt2: on {} other everyday prompts: {looping} loop; repeated trigrams {repeats}/{grams} = {:.1}%",
-        others.len(),
-        100.0 * repeats as f64 / grams.max(1) as f64
-    );
+    let (looping, _) = greedy_loops(&session, &others, "tests/fixtures/prompts/everyday.txt");
     let claim = format!("{looping} of the {} other prompts", others.len());
     assert!(card.contains(&claim), "the model card says \"{claim}\" loop");
 }
