@@ -45,7 +45,7 @@ MASK_RATE = 0.25
 MAX_STEPS = int(os.environ.get("GLASSBOX_BERT_STEPS", "28000"))  # the learning rate decays linearly to this step
 MAX_MINUTES = float(os.environ.get("GLASSBOX_BERT_MINUTES", "95"))
 LR = float(os.environ.get("GLASSBOX_BERT_LR", LR))
-# Whole content words (CONTENT_IDS) are picked for prediction this many times as often as other
+# Whole content words (content_ids) are picked for prediction this many times as often as other
 # tokens (capped at 60%): the fill-mask a learner tries hides a noun, verb or adjective, and at 1
 # most of the predictions are of "the", "of" and punctuation.
 CONTENT_BOOST = float(os.environ.get("GLASSBOX_BERT_CONTENT_BOOST", "1"))
@@ -265,20 +265,17 @@ def main():
     if OUT.exists():
         shutil.rmtree(OUT)
     save_folder(model, hf_tok, OUT, {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"})
-    valid_top = accuracy(load_f16(BertForMaskedLM, OUT), tok, valid)
-    log(f"validation top-1/top-5 (f16) {valid_top}")
     metrics = {"seed": SEED, "parameters": n_params, "vocab_size": V, "steps": earlier.get("steps", 0) + step, "batch": BATCH,
-               "train_minutes": round(earlier.get("train_minutes", 0) + train_minutes, 1),
-               "validation_top1_f16": valid_top[0], "validation_top5_f16": valid_top[1],
-               "validation": "one content word masked in each of the first 400 usable held-out sentences from the 3,001st on"}
+               "train_minutes": round(earlier.get("train_minutes", 0) + train_minutes, 1)}
     if resume:
         metrics["stages"] = earlier.get("stages", [{"steps": earlier["steps"], "lr": 1e-3, "content_boost": 1, "minutes": earlier["train_minutes"]}])
         metrics["stages"].append({"steps": step, "lr": LR, "content_boost": CONTENT_BOOST, "minutes": round(train_minutes, 1)})
-    evaluate(tok, train, heldout, clock, metrics)
+    evaluate(tok, train, heldout, clock, metrics, valid)
 
 
-def evaluate(tok, train, heldout, clock, metrics):
-    """Reload the saved f16 folder and measure it on held-out sentences with one word masked."""
+def evaluate(tok, train, heldout, clock, metrics, valid=None):
+    """Reload the saved f16 folder and measure it on held-out sentences with one word masked (and on
+    the validation items `valid`, when given)."""
     # Unigram baseline: always answer the most frequent content word of the training text.
     counts = collections.Counter()
     for s in train[:20000]:
@@ -290,6 +287,10 @@ def evaluate(tok, train, heldout, clock, metrics):
     log(f"held-out items: {len(items)}; unigram baseline '{top_word}': {unigram_acc:.3f}")
     f16 = load_f16(BertForMaskedLM, OUT)
     acc, acc5 = accuracy(f16, tok, items)
+    if valid is not None:
+        metrics["validation_top1_f16"], metrics["validation_top5_f16"] = accuracy(f16, tok, valid)
+        metrics["validation"] = "one content word masked in each of the first 400 usable held-out sentences from the 3,001st on"
+        log(f"validation top-1/top-5 (f16) {metrics['validation_top1_f16']}, {metrics['validation_top5_f16']}")
     log(f"f16 held-out top-1 {acc:.3f}, top-5 {acc5:.3f}; unigram baseline {unigram_acc:.3f} ('{top_word}')")
     heads = head_patterns(f16, tok, heldout[:200])
     samples = []
