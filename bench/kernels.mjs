@@ -30,7 +30,10 @@ if (againstArg) {
 
 const quick = process.argv.includes('--quick');
 const rowsArg = process.argv.find((a) => a.startsWith('--rows='));
-if (rowsArg) glassbox.bench_set_prefill_rows(Number(rowsArg.slice(7)));
+if (rowsArg) {
+  glassbox.bench_set_prefill_rows(Number(rowsArg.slice(7)));
+  other?.bench_set_prefill_rows?.(Number(rowsArg.slice(7)));
+}
 const only = (process.argv.find((a) => a.startsWith('--only=')) || '').slice(7);
 const SAMPLES = Number((process.argv.find((a) => a.startsWith('--samples=')) || '').slice(10)) || (quick ? 3 : 7);
 const WARMUP_CALLS = 10;

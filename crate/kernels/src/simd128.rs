@@ -63,12 +63,14 @@ fn hsum(v: v128) -> f32 {
 /// K-block for prefill: one block of a panel (256 x 8 floats = 8 KiB) stays in L1 while every
 /// row tile of `x` passes over it.
 const KC: usize = 256;
-/// Rows of `x` per prefill tile: 4 x 8 outputs = 8 accumulators. LLVM loads every broadcast of a
-/// k step before the first multiply, so a step keeps `2R` accumulators, 2 weight vectors, `R`
-/// broadcasts and a product live: 15 for R = 4, exactly the vector registers V8 allocates on
-/// x86-64 (xmm15 is its scratch). Six rows (20 live values) spilled accumulators to the stack in
-/// every step and measured slower.
-const MR: usize = 4;
+/// The prefill register tile: `MR` rows of `x` by two panels (16 columns, `MV` = 4 vectors per
+/// row), 8 accumulators. A k step loads 4 weight vectors and 2 broadcasts and keeps 8 + 4 + 1 + 1
+/// vector values live, inside the 15 V8 allocates on x86-64 (xmm15 is its scratch). It runs as fast
+/// as 4 rows by one panel (the same 6 loads and 16 arithmetic operations per step; `--rows=4`) and
+/// pads less when M is not a multiple of 4 (5 rows cost 6, not 8). Six rows by one panel (20 live
+/// values) spilled accumulators to the stack in every step.
+const MR: usize = 2;
+const MV: usize = 4;
 
 /// Where one panel row of 8 weights comes from, widened to two f32x4 (columns 0..4, 4..8).
 /// The widening gives exactly [`PanelRef::widen_block`]'s values.
@@ -217,9 +219,9 @@ impl<const F16: bool> Src for SrcHalf<F16> {
 /// `out[M][N] = x[M][K] · W + bias` with `W` packed in panels of any storage, interleaved by groups
 /// of 4 ([`super::panel_row`]).
 ///
-/// Prefill (M >= 4) widens one K-block of one panel into an f32 scratch block (f32 panels are used
-/// in place), then runs a 6 x 8 register tile over every row: 12 f32x4 accumulators, one panel row
-/// (two vectors) loaded per k and multiplied by 6 broadcast activations. Decoding (M < 4) streams
+/// Prefill (M >= 4) widens one K-block of two panels into an f32 scratch block (f32 panels are used
+/// in place), then runs a 2 x 16 register tile over every row: 8 f32x4 accumulators, one row of the
+/// two panels (four vectors) loaded per k and multiplied by 2 broadcast activations. Decoding (M < 4) streams
 /// the weights once, widening them in registers, 4 panels side by side: 8 independent accumulators
 /// and no horizontal sum (each lane is one output). Each output accumulates `bias + Σ_k x[k]·w[k]`
 /// in k order either way, as the scalar twin does.
@@ -261,10 +263,12 @@ const SMALL_M: usize = 32;
 /// x1.01-1.02 idle, x1.06-1.10 with the other core busy); cutting K = 3,072 at 2,048 cost 3%.
 const SMALL_M_KC: usize = 4096;
 
-/// Rows per prefill tile (4, 6 or 8), for measuring the register tile; 4 unless a benchmark sets it.
+/// Rows per prefill tile, for measuring the register tile: 2 (two panels wide, the default), or 4
+/// or 8 (one panel wide, as before).
 static PREFILL_ROWS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(MR);
 
-/// Benchmarks only: the rows per prefill register tile (4, 6 or 8). Numbers do not change.
+/// Benchmarks only: the rows per prefill register tile (2 by 16 columns; 4 or 8 by 8 columns).
+/// Numbers do not change: every output still adds its products in k order.
 pub fn set_prefill_rows(rows: usize) {
     PREFILL_ROWS.store(rows, core::sync::atomic::Ordering::Relaxed);
 }
@@ -274,16 +278,19 @@ pub fn set_prefill_rows(rows: usize) {
 #[allow(clippy::too_many_arguments)]
 unsafe fn prefill<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
     match PREFILL_ROWS.load(core::sync::atomic::Ordering::Relaxed) {
-        4 => prefill_rows::<S, 4>(src, x, m, k, n, bias, out),
-        8 => prefill_rows::<S, 8>(src, x, m, k, n, bias, out),
-        _ => prefill_rows::<S, MR>(src, x, m, k, n, bias, out),
+        4 => prefill_rows::<S, 4, 2>(src, x, m, k, n, bias, out),
+        8 => prefill_rows::<S, 8, 2>(src, x, m, k, n, bias, out),
+        _ => prefill_rows::<S, MR, MV>(src, x, m, k, n, bias, out),
     }
 }
 
 /// Per K-block: `x` packed as `[M/R][kc][R]` (each tile's R activations of one k side by side,
-/// rows past M zero), then for each panel block every row tile runs [`tile`].
+/// rows past M zero), then for each block of `V / 2` panels (one or two) every row tile runs
+/// [`tile`]. Two panels are taken together when they share a group (panels `p` and `p + 1`, `p`
+/// even): their rows then sit side by side, in place for f32 and in one scratch block otherwise;
+/// the odd panel out at the end of a group of 1 or 3 runs the one-panel tile.
 #[allow(clippy::too_many_arguments)]
-unsafe fn prefill_rows<S: Src, const R: usize>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
+unsafe fn prefill_rows<S: Src, const R: usize, const V: usize>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
     let tiles = m.div_ceil(R);
     let group = super::GROUP_PANELS;
@@ -292,7 +299,7 @@ unsafe fn prefill_rows<S: Src, const R: usize>(src: &S, x: &[f32], m: usize, k: 
     // per panel then walks each group's weights in one contiguous run (the next group touched
     // whole), instead of a K-block of every group per pass.
     let kc_max = if m <= SMALL_M { SMALL_M_KC.min(k) } else { KC.min(k) };
-    let mut block = vec![0.0f32; kc_max * NR];
+    let mut block = vec![0.0f32; kc_max * 2 * NR];
     let mut xp = vec![0.0f32; tiles * R * kc_max]; // [tiles][kc][R]
     let mut k0 = 0;
     while k0 < k {
@@ -313,24 +320,33 @@ unsafe fn prefill_rows<S: Src, const R: usize>(src: &S, x: &[f32], m: usize, k: 
                 }
             }
         }
-        for p in 0..n_panels {
+        let mut p = 0;
+        while p < n_panels {
             // The next group's block, one byte per cache line, at the start of this group: its misses
             // overlap this group's arithmetic instead of stalling the first tile that reads it
             // (all-MiniLM-L6-v2 at 16 tokens x1.26: its 42 MB of weights come from memory).
             if p % group == 0 && p + group < n_panels {
                 touch(src.row_ptr(p + group, k0), kc * super::panel_ld(n_panels, p + group) * S::BYTES);
             }
+            // `p` is even whenever two panels are taken, so `p + 1` is in the same group.
+            let two = V == 4 && p + 1 < n_panels;
+            let panels = if two { 2 } else { 1 };
             let (w, ld) = match src.in_place(p, k0) {
                 Some(rows) => rows,
                 None => {
-                    widen(src, p, k0, kc, block.as_mut_ptr());
-                    (block.as_ptr(), NR)
+                    for q in 0..panels {
+                        widen(src, p + q, k0, kc, block.as_mut_ptr().add(q * NR), panels * NR);
+                    }
+                    (block.as_ptr() as *const f32, panels * NR)
                 }
             };
-            for t in 0..tiles {
-                let rows = R.min(m - t * R);
-                tile::<R>(xp.as_ptr().add(t * kc * R), w, ld, kc, bias.as_ptr().add(p * NR), out.as_mut_ptr().add(t * R * n), n, p * NR, rows, k0 == 0);
+            let (col, bias_p) = (p * NR, bias.as_ptr().add(p * NR));
+            if two {
+                panel_pass::<R, 4>(xp.as_ptr(), m, w, ld, kc, bias_p, out.as_mut_ptr(), n, col, k0 == 0);
+            } else {
+                panel_pass::<R, 2>(xp.as_ptr(), m, w, ld, kc, bias_p, out.as_mut_ptr(), n, col, k0 == 0);
             }
+            p += panels;
         }
         k0 += kc;
     }
@@ -348,9 +364,10 @@ unsafe fn touch<T>(at: *const T, bytes: usize) {
     }
 }
 
-/// Rows `k0..k0+kc` of panel `p`, widened into `dst: [kc][NR]`.
+/// Rows `k0..k0+kc` of panel `p`, widened into `dst`, rows `ld` floats apart (`[kc][ld]`, the
+/// panel's 8 columns first in each row).
 #[inline(never)]
-unsafe fn widen<S: Src>(src: &S, p: usize, k0: usize, kc: usize, dst: *mut f32) {
+unsafe fn widen<S: Src>(src: &S, p: usize, k0: usize, kc: usize, dst: *mut f32, ld: usize) {
     let src = src.panel(p);
     for r in 0..kc {
         let [mut lo, mut hi] = src.load8(k0 + r);
@@ -358,48 +375,84 @@ unsafe fn widen<S: Src>(src: &S, p: usize, k0: usize, kc: usize, dst: *mut f32) 
             lo = f32x4_mul(lo, f32x4_splat(F16_REBIAS));
             hi = f32x4_mul(hi, f32x4_splat(F16_REBIAS));
         }
-        store(dst.add(r * NR), lo);
-        store(dst.add(r * NR + 4), hi);
+        store(dst.add(r * ld), lo);
+        store(dst.add(r * ld + 4), hi);
     }
 }
 
-/// One row tile against one K-block of one panel: `R x 2` f32x4 accumulators, started from the
-/// bias in the first K-block (`first`) and from the partial sums in `out` after it; per k, one
-/// panel row (two vectors; rows `ld` floats apart) and `R` broadcast activations from the packed
-/// tile `xp: [kc][R]`.
+/// One row tile against one K-block of `V / 2` panels (`V` f32x4 per row: 2 for one panel, 4 for
+/// two side by side): `R x V` accumulators, started from the bias in the first K-block (`first`)
+/// and from the partial sums in `out` after it; per k, one row of the panels (`V` vectors; rows `ld`
+/// floats apart) and `R` broadcast activations from the packed tile `xp: [kc][R]`.
 /// Only the first `rows` rows are real (read and written).
-// Not inlined: V8 allocates registers per function, and this loop inlined into the large
-// dispatching function measured 40% slower (12 vs 26 GFLOP/s).
+/// Every row tile of the packed `xp` against one K-block of `V / 2` panels ([`tile`], inlined).
+///
+/// The tile loop is here, around the k loop, on purpose: V8 (TurboFan, Node 20) unrolls a wasm loop
+/// `(depth + 1) · 50 / size` times (size in graph nodes, nesting depth in the function), so the k
+/// loop is left alone at depth 0 and unrolled twice at depth 1, inside this loop: one stack check,
+/// compare and branch per two steps (seen in `node --print-wasm-code`). With the tile loop in the
+/// caller: x0.88 at M = 128
+/// (49-51 against 55-58 GFLOP/s on MiniLM's, GPT-2's and 1024^3 shapes, `node bench/kernels.mjs
+/// --only=GEMM --against=DIR`). Inlining the whole pass into `prefill_rows` instead spilled the
+/// accumulators (x0.7).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile<const R: usize>(xp: *const f32, w: *const f32, ld: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, rows: usize, first: bool) {
+unsafe fn panel_pass<const R: usize, const V: usize>(xp: *const f32, m: usize, w: *const f32, ld: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, first: bool) {
+    let mut t = 0;
+    while t * R < m {
+        tile::<R, V>(xp.add(t * kc * R), w, ld, kc, bias, out.add(t * R * n), n, col, R.min(m - t * R), first);
+        t += 1;
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, rows: usize, first: bool) {
     let zero = f32x4_splat(0.0);
-    let mut acc = [[zero; 2]; R];
+    let mut acc = [[zero; V]; R];
     // Constant trip counts (`0..R`, not `0..rows`): the accumulators must stay an array the
     // compiler can keep in registers, which an index known only at run time would prevent.
-    let start = if first { [load(bias), load(bias.add(4))] } else { [zero; 2] };
-    for r in 0..R {
-        acc[r] = if !first && r < rows { load8_out(out.add(r * n), col, n) } else { start };
+    let mut start = [zero; V];
+    if first {
+        for (v, s) in start.iter_mut().enumerate() {
+            *s = load(bias.add(4 * v));
+        }
+    }
+    for (r, acc_r) in acc.iter_mut().enumerate() {
+        *acc_r = start;
+        if !first && r < rows {
+            for h in 0..V / 2 {
+                [acc_r[2 * h], acc_r[2 * h + 1]] = load8_out(out.add(r * n), col + h * NR, n);
+            }
+        }
     }
     // One k step per iteration, on purpose: with the loop unrolled by hand, LLVM interleaves the
     // steps per accumulator (all weight rows of the unrolled steps live at once) and V8 spills the
-    // accumulators to the stack in every iteration. Its own unroller leaves a body this large alone.
+    // accumulators to the stack in every iteration. V8 unrolls it itself (see [`panel_pass`]).
     let (mut wk, mut xk) = (w, xp);
     let end = w.add(kc * ld);
     while wk < end {
-        let w0 = load(wk);
-        let w1 = load(wk.add(4));
+        let mut wv = [zero; V];
+        wv[0] = load(wk);
+        wv[1] = load(wk.add(4));
+        if V == 4 {
+            wv[2] = load(wk.add(8));
+            wv[3] = load(wk.add(12));
+        }
         for (r, acc_r) in acc.iter_mut().enumerate() {
             let a = load_splat(xk.add(r));
-            acc_r[0] = madd(acc_r[0], a, w0);
-            acc_r[1] = madd(acc_r[1], a, w1);
+            for v in 0..V {
+                acc_r[v] = madd(acc_r[v], a, wv[v]);
+            }
         }
         wk = wk.add(ld);
         xk = xk.add(R);
     }
-    for r in 0..R {
+    for (r, acc_r) in acc.iter().enumerate() {
         if r < rows {
-            store8_out(out.add(r * n), col, n, acc[r]);
+            for h in 0..V / 2 {
+                store8_out(out.add(r * n), col + h * NR, n, [acc_r[2 * h], acc_r[2 * h + 1]]);
+            }
         }
     }
 }
