@@ -48,6 +48,9 @@ const CASES = [
   ['GEMM  M=128  K=N=384 ', 'linear', 128, 384, 384, 'gflops'],
   ['GEMM  M=128  K=384 N=1536', 'linear', 128, 384, 1536, 'gflops'],
   ['GEMM  1024^3         ', 'linear', 1024, 1024, 1024, 'gflops'],
+  // Long K at many rows (GPT-2's MLP down in a 128-token prefill): K-blocks and partial sums.
+  ['GEMM  M=128  K=3072 N=768', 'linear', 128, 3072, 768, 'gflops'],
+  ['GEMM  M=128  K=768 N=768', 'linear', 128, 768, 768, 'gflops'],
   // A short prompt through long-K projections (GPT-2's MLP down, a 7B Llama's): prefill with few
   // rows takes each panel's whole K in one block, and these show whether that still pays at K = 11,008.
   ['GEMM  M=16   K=3072 N=768', 'linear', 16, 3072, 768, 'gflops'],

@@ -20,7 +20,7 @@ const glassbox = await import(pathToFileURL(join(ROOT, 'pkg', 'glassbox.js')).hr
 glassbox.initSync({ module: readFileSync(wasmPath) });
 
 const LENGTHS = [0, 1, 3, 4, 15, 16, 17, 1023];
-// 40: more rows than the SIMD prefill takes in one K-block per panel (32), so K = 300 is cut in two.
+// 40: more rows than the SIMD prefill takes in one K-block per panel (32), so K = 600 is cut in two.
 const ROWS = [1, 2, 3, 4, 5, 8, 17, 40];
 const DIMS = [1, 3, 8, 15, 16, 17, 64, 100];
 const U = 2 ** -24; // unit roundoff of f32
@@ -89,8 +89,8 @@ test('the binary was built with SIMD128', () => {
 
 test('Linear (packed GEMM / GEMV): SIMD == scalar == float64 reference on awkward shapes', () => {
   const rand = randomF32(1);
-  // K = 300 with M = 40 crosses the SIMD K-block (256): partial sums are stored and reloaded.
-  for (const k of [...DIMS, 300]) {
+  // K = 600 with M = 40 crosses the SIMD K-block (512): partial sums are stored and reloaded.
+  for (const k of [...DIMS, 600]) {
     for (const n of DIMS) {
       for (const m of ROWS) {
         const x = rand(m * k);
@@ -152,9 +152,9 @@ function checkLinearStorage(rand, storage, m, k, n) {
 test('Linear in every weight storage (f32, f16, bf16, int8): SIMD == scalar, and right for the widened weights', () => {
   const rand = randomF32(4);
   for (const storage of ['f32', 'f16', 'bf16', 'int8']) {
-    for (const k of [1, 3, 15, 16, 17, 64, 300]) {
+    for (const k of [1, 3, 15, 16, 17, 64, 600]) {
       for (const n of [1, 3, 8, 17, 33]) {
-        // 40 rows: K-blocks of 256 (16-bit panels widened block by block); fewer rows take K whole.
+        // 40 rows: K-blocks of 512 (16-bit panels widened block by block); fewer rows take K whole.
         for (const m of [1, 2, 3, 4, 7, 40]) checkLinearStorage(rand, storage, m, k, n);
       }
     }
