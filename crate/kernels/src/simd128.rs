@@ -464,37 +464,45 @@ unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
-    let mut scaled = if S::SCALED { vec![0.0f32; k] } else { Vec::new() };
+    let scaled: Vec<f32>;
+    let x = if S::SCALED {
+        scaled = x[..m * k].iter().map(|&v| v * F16_HALF_REBIAS).collect();
+        &scaled[..]
+    } else {
+        x
+    };
+    let groups = n_panels / 4;
+    gemv_rows::<S>(src, x.as_ptr(), m, k, groups, bias.as_ptr(), out.as_mut_ptr(), n);
     for i in 0..m {
-        let mut xr = x.as_ptr().add(i * k);
-        if S::SCALED {
-            for (d, &v) in scaled.iter_mut().zip(&x[i * k..(i + 1) * k]) {
-                *d = v * F16_HALF_REBIAS;
-            }
-            xr = scaled.as_ptr();
-        }
-        let row = out.as_mut_ptr().add(i * n);
-        let mut p = 0;
-        // Two call sites of the 4-panel tile (not one): binaryen inlines a function with a single
-        // caller, and inlined into this large function V8 spilled its accumulators.
-        while p + 8 <= n_panels {
-            gemv_tile::<S, 4>(src, xr, k, p, bias.as_ptr(), row, n);
-            gemv_tile::<S, 4>(src, xr, k, p + 4, bias.as_ptr(), row, n);
-            p += 8;
-        }
-        if p + 4 <= n_panels {
-            gemv_tile::<S, 4>(src, xr, k, p, bias.as_ptr(), row, n);
-            p += 4;
-        }
-        while p < n_panels {
-            gemv_tile::<S, 1>(src, xr, k, p, bias.as_ptr(), row, n);
-            p += 1;
+        for p in groups * 4..n_panels {
+            gemv_tile::<S, 1>(src, x.as_ptr().add(i * k), k, p, bias.as_ptr(), out.as_mut_ptr().add(i * n), n);
         }
     }
 }
 
+/// Every row of `x` against every whole group of 4 panels ([`gemv_tile_body`] inlined). Both loops
+/// are here, around the k loop, for V8's unroller (see [`panel_pass`]): bf16 decoding of the
+/// GPT-2-small-shaped model x1.05-1.08 against one call per group (`node bench/decode-ab.mjs
+/// bf16:pkg bf16:OLD`); the other storages the same.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemv_rows<S: Src>(src: &S, x: *const f32, m: usize, k: usize, groups: usize, bias: *const f32, out: *mut f32, n: usize) {
+    for i in 0..m {
+        for g in 0..groups {
+            gemv_tile_body::<S, 4>(src, x.add(i * k), k, 4 * g, bias, out.add(i * n), n);
+        }
+    }
+}
+
+/// One row against `P` panels from panel `p` (the panels past the last whole group).
 #[inline(never)]
 unsafe fn gemv_tile<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p: usize, bias: *const f32, row: *mut f32, n: usize) {
+    gemv_tile_body::<S, P>(src, x, k, p, bias, row, n)
+}
+
+/// One row against `P` panels from panel `p`: `2P` accumulators, one output per lane.
+#[inline(always)]
+unsafe fn gemv_tile_body<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p: usize, bias: *const f32, row: *mut f32, n: usize) {
     let mut acc = [[f32x4_splat(0.0); 2]; P];
     for q in 0..P {
         let col = (p + q) * NR;
