@@ -301,7 +301,7 @@ unsafe fn prefill_rows<S: Src, const R: usize, const V: usize>(src: &S, x: &[f32
     // per panel then walks each group's weights in one contiguous run (the next group touched
     // whole), instead of a K-block of every group per pass.
     let kc_max = if m <= SMALL_M { SMALL_M_KC.min(k) } else { KC.min(k) };
-    let mut block = vec![0.0f32; kc_max * 2 * NR];
+    let mut block = vec![0.0f32; kc_max * V / 2 * NR]; // [kc][V/2 panels][NR], 16-bit sources only
     let mut xp = vec![0.0f32; tiles * R * kc_max]; // [tiles][kc][R]
     let mut k0 = 0;
     while k0 < k {
@@ -382,21 +382,15 @@ unsafe fn widen<S: Src>(src: &S, p: usize, k0: usize, kc: usize, dst: *mut f32, 
     }
 }
 
-/// One row tile against one K-block of `V / 2` panels (`V` f32x4 per row: 2 for one panel, 4 for
-/// two side by side): `R x V` accumulators, started from the bias in the first K-block (`first`)
-/// and from the partial sums in `out` after it; per k, one row of the panels (`V` vectors; rows `ld`
-/// floats apart) and `R` broadcast activations from the packed tile `xp: [kc][R]`.
-/// Only the first `rows` rows are real (read and written).
 /// Every row tile of the packed `xp` against one K-block of `V / 2` panels ([`tile`], inlined).
 ///
 /// The tile loop is here, around the k loop, on purpose: V8 (TurboFan, Node 20) unrolls a wasm loop
 /// `(depth + 1) · 50 / size` times (size in graph nodes, nesting depth in the function), so the k
 /// loop is left alone at depth 0 and unrolled twice at depth 1, inside this loop: one stack check,
 /// compare and branch per two steps (seen in `node --print-wasm-code`). With the tile loop in the
-/// caller: x0.88 at M = 128
-/// (49-51 against 55-58 GFLOP/s on MiniLM's, GPT-2's and 1024^3 shapes, `node bench/kernels.mjs
-/// --only=GEMM --against=DIR`). Inlining the whole pass into `prefill_rows` instead spilled the
-/// accumulators (x0.7).
+/// caller: x0.88 at M = 128 (49-51 against 55-58 GFLOP/s on MiniLM's, GPT-2's and 1024^3 shapes,
+/// `node bench/kernels.mjs --only=GEMM --against=DIR`). Inlining the whole pass into `prefill_rows`
+/// instead spilled the accumulators (x0.7).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn panel_pass<const R: usize, const V: usize>(xp: *const f32, m: usize, w: *const f32, ld: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, first: bool) {
@@ -407,6 +401,11 @@ unsafe fn panel_pass<const R: usize, const V: usize>(xp: *const f32, m: usize, w
     }
 }
 
+/// One row tile against one K-block of `V / 2` panels (`V` f32x4 per row: 2 for one panel, 4 for
+/// two side by side): `R x V` accumulators, started from the bias in the first K-block (`first`)
+/// and from the partial sums in `out` after it; per k, one row of the panels (`V` vectors; rows `ld`
+/// floats apart) and `R` broadcast activations from the packed tile `xp: [kc][R]`.
+/// Only the first `rows` rows are real (read and written).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, rows: usize, first: bool) {
@@ -435,11 +434,8 @@ unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld
     let end = w.add(kc * ld);
     while wk < end {
         let mut wv = [zero; V];
-        wv[0] = load(wk);
-        wv[1] = load(wk.add(4));
-        if V == 4 {
-            wv[2] = load(wk.add(8));
-            wv[3] = load(wk.add(12));
+        for (v, w) in wv.iter_mut().enumerate() {
+            *w = load(wk.add(4 * v));
         }
         for (r, acc_r) in acc.iter_mut().enumerate() {
             let a = load_splat(xk.add(r));
