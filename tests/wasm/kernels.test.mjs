@@ -22,7 +22,7 @@ glassbox.initSync({ module: readFileSync(wasmPath) });
 const LENGTHS = [0, 1, 3, 4, 15, 16, 17, 1023];
 // 40: more rows than the SIMD prefill takes in one K-block per panel (32), so K = 600 is cut in two.
 const ROWS = [1, 2, 3, 4, 5, 8, 17, 40];
-const DIMS = [1, 3, 8, 15, 16, 17, 64, 100];
+const DIMS = [1, 3, 8, 15, 16, 17, 50, 64, 100];
 const U = 2 ** -24; // unit roundoff of f32
 
 /** Seeded uniform values in [-scale, scale), as float32. */
@@ -153,7 +153,7 @@ test('Linear in every weight storage (f32, f16, bf16, int8): SIMD == scalar, and
   const rand = randomF32(4);
   for (const storage of ['f32', 'f16', 'bf16', 'int8']) {
     for (const k of [1, 3, 15, 16, 17, 64, 600]) {
-      for (const n of [1, 3, 8, 17, 33]) {
+      for (const n of [1, 3, 8, 17, 33, 50]) {
         // 40 rows: K-blocks of 512 (16-bit panels widened block by block); fewer rows take K whole.
         for (const m of [1, 2, 3, 4, 7, 40]) checkLinearStorage(rand, storage, m, k, n);
       }

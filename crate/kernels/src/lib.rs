@@ -147,14 +147,25 @@ pub const fn half_slot(c: usize) -> usize {
 }
 
 /// Panels per group: decoding reads a group's [`GROUP_PANELS`] panels side by side.
-pub const GROUP_PANELS: usize = 4;
+pub const GROUP_PANELS: usize = 2;
+
+/// The order decoding takes `whole` whole groups in: group `j` with group `j + ceil(whole/2)` (two
+/// sequential streams through memory, half a matrix apart), and, when `whole` is odd, the middle
+/// group alone.
+pub fn decode_group_pairs(whole: usize) -> impl Iterator<Item = (usize, Option<usize>)> {
+    let half = whole.div_ceil(2);
+    (0..whole / 2).map(move |j| (j, Some(j + half))).chain((whole % 2 == 1).then(|| (half - 1, None)))
+}
 
 /// Where row `kk` of panel `p` (of `n_panels`, `K` rows each) starts, in any storage but int8.
-/// Panels are interleaved by groups of [`GROUP_PANELS`]: a group is `[K][4][NR]` (the last group
-/// `[K][rest][NR]`), so decoding, which walks the 4 panels of a group together, reads one sequential
-/// stream through the whole matrix with one pointer (4 streams of a panel each measured slower: the
-/// hardware prefetcher restarts on every short stream; the f32 LM head x1.15), and a panel's rows
-/// sit `4·NR` apart.
+/// Panels are interleaved by groups of [`GROUP_PANELS`]: a group is `[K][2][NR]` (a last group of
+/// one panel `[K][NR]`), so a group is one sequential run that decoding walks with one pointer (4
+/// streams of a panel each measured slower than one group of 4: the hardware prefetcher restarts on
+/// every short stream; the f32 LM head x1.15), and a panel's rows sit `2·NR` apart. Decoding takes
+/// two groups half a matrix apart at once ([`decode_group_pairs`]): two long streams pull more from
+/// memory than one (f32 and bf16 decoding x1.11-1.17 against one group of 4, `node
+/// bench/decode-ab.mjs f32:pkg f32:OLD bf16:pkg bf16:OLD`), and prefill's pairs of panels are one
+/// group, their rows side by side.
 #[inline(always)]
 pub const fn panel_row(k: usize, n_panels: usize, p: usize, kk: usize) -> usize {
     let first = p / GROUP_PANELS * GROUP_PANELS;
@@ -169,7 +180,7 @@ pub const fn panel_ld(n_panels: usize, p: usize) -> usize {
     (if n_panels - first < GROUP_PANELS { n_panels - first } else { GROUP_PANELS }) * NR
 }
 
-/// Re-lay `w: [K][N]` as `ceil(N/NR)` panels `[K][NR]`, k-major, interleaved by groups of 4
+/// Re-lay `w: [K][N]` as `ceil(N/NR)` panels `[K][NR]`, k-major, interleaved by groups of 2
 /// ([`panel_row`]), the last one padded with zero columns: one panel row is the 8 weights one
 /// activation value multiplies.
 pub fn pack_panels(w_kn: &[f32], k: usize, n: usize) -> Vec<f32> {
@@ -196,9 +207,9 @@ fn pack_with<T: Copy>(k: usize, n: usize, zero: T, value: impl Fn(usize, usize) 
 /// Packed weights of a [`Linear`], in their storage.
 #[derive(Debug, Clone)]
 enum Panels {
-    F32(Vec<f32>),  // groups of 4 panels [K][4][NR] (`panel_row`)
-    F16(Vec<u16>),  // groups of 4 panels [K][4][NR] (`panel_row`), columns at `half_slot`
-    BF16(Vec<u16>), // groups of 4 panels [K][4][NR] (`panel_row`), columns at `half_slot`
+    F32(Vec<f32>),  // groups of 2 panels [K][2][NR] (`panel_row`)
+    F16(Vec<u16>),  // groups of 2 panels [K][2][NR] (`panel_row`), columns at `half_slot`
+    BF16(Vec<u16>), // groups of 2 panels [K][2][NR] (`panel_row`), columns at `half_slot`
     Int8 { q: Vec<i8>, scales: Vec<f32> }, // tiles of 16 columns, see [`int8`]
 }
 

@@ -7,7 +7,7 @@
 //! The loops are written in fixed-width chunks with independent accumulators so that the native
 //! compiler can vectorise them too.
 
-use super::{int8, panel_row, PanelRef, NR};
+use super::{decode_group_pairs, int8, panel_row, PanelRef, GROUP_PANELS, NR};
 
 /// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
 /// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
@@ -46,7 +46,7 @@ fn panel_rows_apart(x: &[f32], m: usize, k: usize, panel: &[f32], p: usize, n: u
 
 /// Decoding (M < 4): each panel row widened in registers as the SIMD kernel does (a 16-bit pair
 /// read as one u32: the low half shifted up is column `l`, the high half masked is column `l + 4`),
-/// 4 panels per pass; prefill: each panel widened to f32 in turn, then `rows(panel, p, out)`
+/// 4 panels per pass (the SIMD kernel's sums, whatever panels it takes together); prefill: each panel widened to f32 in turn, then `rows(panel, p, out)`
 /// multiplies every row by it. Either way each output is `bias + Σ_k x[k]·w[k]` in k order.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -196,43 +196,58 @@ pub mod avx2 {
                 _mm256_castsi256_ps(bits)
             }
         };
-        for i in 0..m {
+        // Decodes `count` (1..=4) panels `firsts[q]` (each group's panels side by side: `firsts` are
+        // p, p + 1 of one group and then of another) against row `i`.
+        let panels = |i: usize, firsts: &[usize], out: &mut [f32]| {
             let xr = &xs[i * k..(i + 1) * k];
-            let mut p = 0;
-            while p < n_panels {
-                let count = 4.min(n_panels - p);
-                let mut acc = [_mm256_setzero_ps(); 4];
-                for (q, a) in acc.iter_mut().enumerate().take(count) {
-                    *a = _mm256_loadu_ps(bias.as_ptr().add((p + q) * NR));
-                    if f16 {
-                        *a = _mm256_mul_ps(*a, _mm256_set1_ps(bias_scale));
+            let count = firsts.len();
+            let mut acc = [_mm256_setzero_ps(); 4];
+            let mut base = [0usize; 4];
+            for (q, a) in acc.iter_mut().enumerate().take(count) {
+                *a = _mm256_loadu_ps(bias.as_ptr().add(firsts[q] * NR));
+                if f16 {
+                    *a = _mm256_mul_ps(*a, _mm256_set1_ps(bias_scale));
+                }
+                base[q] = panel_row(k, n_panels, firsts[q], 0);
+            }
+            let ld = super::super::panel_ld(n_panels, firsts[0]);
+            if count == 4 {
+                for (kk, &a) in xr.iter().enumerate() {
+                    let av = _mm256_set1_ps(a);
+                    for (q, acc_q) in acc.iter_mut().enumerate() {
+                        *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base[q] + kk * ld)));
                     }
                 }
-                // The group of panels p..p+count (p is a multiple of 4): rows `count · NR` apart.
-                let (base, ld) = (panel_row(k, n_panels, p, 0), count * NR);
-                if count == 4 {
-                    for (kk, &a) in xr.iter().enumerate() {
-                        let av = _mm256_set1_ps(a);
-                        for (q, acc_q) in acc.iter_mut().enumerate() {
-                            *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base + kk * ld + q * NR)));
-                        }
-                    }
-                } else {
-                    for (kk, &a) in xr.iter().enumerate() {
-                        let av = _mm256_set1_ps(a);
-                        for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
-                            *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base + kk * ld + q * NR)));
-                        }
+            } else {
+                for (kk, &a) in xr.iter().enumerate() {
+                    let av = _mm256_set1_ps(a);
+                    for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
+                        *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base[q] + kk * super::super::panel_ld(n_panels, firsts[q]))));
                     }
                 }
-                for (q, acc_q) in acc.iter().enumerate().take(count) {
-                    let mut lanes = [0.0f32; NR];
-                    _mm256_storeu_ps(lanes.as_mut_ptr(), if f16 { _mm256_mul_ps(*acc_q, _mm256_set1_ps(x_scale)) } else { *acc_q });
-                    let col = (p + q) * NR;
-                    let cols = NR.min(n - col);
-                    out[i * n + col..i * n + col + cols].copy_from_slice(&lanes[..cols]);
+            }
+            for (q, acc_q) in acc.iter().enumerate().take(count) {
+                let mut lanes = [0.0f32; NR];
+                _mm256_storeu_ps(lanes.as_mut_ptr(), if f16 { _mm256_mul_ps(*acc_q, _mm256_set1_ps(x_scale)) } else { *acc_q });
+                let col = firsts[q] * NR;
+                let cols = NR.min(n - col);
+                out[i * n + col..i * n + col + cols].copy_from_slice(&lanes[..cols]);
+            }
+        };
+        const GP: usize = GROUP_PANELS;
+        const _: () = assert!(GP == 2, "the panel lists below name a group's two panels");
+        let whole = n_panels / GP;
+        for (a, b) in decode_group_pairs(whole) {
+            for i in 0..m {
+                match b {
+                    Some(b) => panels(i, &[a * GP, a * GP + 1, b * GP, b * GP + 1], out),
+                    None => panels(i, &[a * GP, a * GP + 1], out),
                 }
-                p += count;
+            }
+        }
+        for p in whole * GP..n_panels {
+            for i in 0..m {
+                panels(i, &[p], out);
             }
         }
     }
@@ -297,14 +312,20 @@ fn gemm_packed_impl(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bia
     assert!(x.len() >= m * k && panels.len() >= n_panels * NR * k && bias.len() >= n_panels * NR && out.len() >= m * n);
     let mut p = 0;
     if m < 4 {
-        // Decoding: a whole group of 4 panels per pass, 32 independent sums per activation (as the
-        // SIMD kernel); a group's rows are `4·NR` apart.
-        while p + 4 <= n_panels {
+        // Decoding: two whole groups per pass, half a matrix apart (two streams, as the SIMD
+        // kernel), 32 independent sums per activation; a group's rows are `GROUP_PANELS·NR` apart.
+        const GP: usize = GROUP_PANELS;
+        let group = |g: usize| &panels[panel_row(k, n_panels, g * GP, 0)..];
+        for (a, b) in decode_group_pairs(n_panels / GP) {
             for i in 0..m {
-                tile_panels::<4>(&x[i * k..(i + 1) * k], k, &panels[panel_row(k, n_panels, p, 0)..], &bias[p * NR..], &mut out[i * n..(i + 1) * n], p);
+                let (xi, row) = (&x[i * k..(i + 1) * k], &mut out[i * n..(i + 1) * n]);
+                match b {
+                    Some(b) => tile_panels::<2, GP>(xi, k, [group(a), group(b)], bias, row, [a * GP, b * GP]),
+                    None => tile_panels::<1, GP>(xi, k, [group(a)], bias, row, [a * GP]),
+                }
             }
-            p += 4;
         }
+        p = n_panels / GP * GP;
     }
     // Prefill (and the last group's odd panels): each panel gathered into a contiguous `[K][NR]`
     // (its rows sit a group's width apart), then every row times it.
@@ -332,27 +353,34 @@ fn panel_rows(x: &[f32], m: usize, k: usize, panel: &[f32], p: usize, n: usize, 
     }
 }
 
-/// One row of `x` times the whole group of `P` panels from `p0` (`group: [K][P][NR]` and `bias`
-/// start at `p0`; `out` is the row).
+/// One row of `x` times `G` whole groups of `P` panels, group `g` from panel `firsts[g]`
+/// (`groups[g]: [K][P][NR]` from that group's row 0; `bias` and `out`, the row, from column 0).
 #[inline(always)]
-fn tile_panels<const P: usize>(x: &[f32], k: usize, group: &[f32], bias: &[f32], out: &mut [f32], p0: usize) {
-    let mut acc = [[0.0f32; NR]; P];
-    for (q, acc_q) in acc.iter_mut().enumerate() {
-        acc_q.copy_from_slice(&bias[q * NR..(q + 1) * NR]);
+fn tile_panels<const G: usize, const P: usize>(x: &[f32], k: usize, groups: [&[f32]; G], bias: &[f32], out: &mut [f32], firsts: [usize; G]) {
+    let mut acc = [[[0.0f32; NR]; P]; G];
+    for g in 0..G {
+        for (q, acc_q) in acc[g].iter_mut().enumerate() {
+            acc_q.copy_from_slice(&bias[(firsts[g] + q) * NR..(firsts[g] + q + 1) * NR]);
+        }
     }
-    for (&a, rows) in x[..k].iter().zip(group.chunks_exact(P * NR)) {
-        for q in 0..P {
-            let w = &rows[q * NR..(q + 1) * NR];
-            for c in 0..NR {
-                acc[q][c] += a * w[c];
+    for (kk, &a) in x[..k].iter().enumerate() {
+        for g in 0..G {
+            let rows = &groups[g][kk * P * NR..(kk + 1) * P * NR];
+            for q in 0..P {
+                let w = &rows[q * NR..(q + 1) * NR];
+                for c in 0..NR {
+                    acc[g][q][c] += a * w[c];
+                }
             }
         }
     }
     let n = out.len();
-    for (q, acc_q) in acc.iter().enumerate() {
-        let col = (p0 + q) * NR;
-        let cols = NR.min(n - col);
-        out[col..col + cols].copy_from_slice(&acc_q[..cols]);
+    for g in 0..G {
+        for (q, acc_q) in acc[g].iter().enumerate() {
+            let col = (firsts[g] + q) * NR;
+            let cols = NR.min(n - col);
+            out[col..col + cols].copy_from_slice(&acc_q[..cols]);
+        }
     }
 }
 

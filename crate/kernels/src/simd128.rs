@@ -77,10 +77,6 @@ const MV: usize = 4;
 /// Where one panel row of 8 weights comes from, widened to two f32x4 (columns 0..4, 4..8).
 /// The widening gives exactly [`PanelRef::widen_block`]'s values.
 trait Src: Copy {
-    /// Whether decoding unrolls its k loop by 4: f32 panel rows are two plain loads, and unrolled
-    /// their GEMV streamed faster; the widening sources need more registers per step, and unrolled
-    /// by hand their steps were interleaved by LLVM until V8 spilled the accumulators.
-    const UNROLL_DECODE: bool = false;
     /// Whether [`Src::load8`] gives the weights times 2^-112 (f16 without its re-bias multiply):
     /// decoding then multiplies `x · 2^56` by them, starts from `bias · 2^-56` and scales the sums
     /// by 2^56 once, the same products and sums as unscaled, one multiply per weight fewer.
@@ -113,7 +109,7 @@ trait Src: Copy {
     }
 }
 
-/// f32 panels, interleaved by groups of 4 ([`super::panel_row`]) as the 16-bit ones.
+/// f32 panels, interleaved by groups of [`super::GROUP_PANELS`] ([`super::panel_row`]) as the 16-bit ones.
 #[derive(Clone, Copy)]
 struct SrcF32 {
     base: *const f32, // the whole matrix
@@ -130,7 +126,6 @@ impl SrcF32 {
 }
 
 impl Src for SrcF32 {
-    const UNROLL_DECODE: bool = true;
     const BYTES: usize = 4;
     #[inline(always)]
     unsafe fn in_place(self, p: usize, kk: usize) -> Option<(*const f32, usize)> {
@@ -151,7 +146,7 @@ impl Src for SrcF32 {
     }
 }
 
-/// 16-bit panels (`F16` true: f16, else bf16), interleaved by groups of 4 ([`super::panel_row`]):
+/// 16-bit panels (`F16` true: f16, else bf16), interleaved by groups of 2 ([`super::panel_row`]):
 /// a panel's rows sit `ld` = (panels in its group) x NR apart, the panels of a group `NR` apart.
 /// Columns are stored `c0 c4 c1 c5 c2 c6 c3 c7` ([`super::half_slot`]): in each 32-bit lane, the
 /// low half holds column `l`, the high half column `l + 4`.
@@ -219,13 +214,13 @@ impl<const F16: bool> Src for SrcHalf<F16> {
 }
 
 /// `out[M][N] = x[M][K] · W + bias` with `W` packed in panels of any storage, interleaved by groups
-/// of 4 ([`super::panel_row`]).
+/// of 2 ([`super::panel_row`]).
 ///
 /// Prefill (M >= 4) widens one K-block of two panels into an f32 scratch block (f32 panels are used
 /// in place), then runs a 2 x 16 register tile over every row: 8 f32x4 accumulators, one row of the
 /// two panels (four vectors) loaded per k and multiplied by 2 broadcast activations. Decoding (M < 4) streams
-/// the weights once, widening them in registers, 4 panels side by side: 8 independent accumulators
-/// and no horizontal sum (each lane is one output). Each output accumulates `bias + Σ_k x[k]·w[k]`
+/// the weights once, widening them in registers, two groups of 2 panels side by side (two streams,
+/// half the matrix apart): 8 independent accumulators and no horizontal sum (each lane is one output). Each output accumulates `bias + Σ_k x[k]·w[k]`
 /// in k order either way, as the scalar twin does.
 pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
@@ -455,8 +450,8 @@ unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld
     }
 }
 
-/// Decoding: each row of `x` times 4 panels at a time (32 outputs, 8 accumulators), the weights
-/// widened in registers. SAFETY: as [`gemm`].
+/// Decoding: each row of `x` times two groups of panels at a time, one from each half of the
+/// matrix (32 outputs, 8 accumulators), the weights widened in registers. SAFETY: as [`gemm`].
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
@@ -467,56 +462,69 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
     } else {
         x
     };
-    let groups = n_panels / 4;
-    gemv_rows::<S>(src, x.as_ptr(), m, k, groups, bias.as_ptr(), out.as_mut_ptr(), n);
+    const GP: usize = super::GROUP_PANELS;
+    let whole = n_panels / GP; // whole groups; the panels past them (fewer than GP) at the end
+    let half = whole.div_ceil(2);
+    gemv_rows::<S>(src, x.as_ptr(), m, k, whole, half, bias.as_ptr(), out.as_mut_ptr(), n);
     for i in 0..m {
-        for p in groups * 4..n_panels {
-            gemv_tile::<S, 1>(src, x.as_ptr().add(i * k), k, p, bias.as_ptr(), out.as_mut_ptr().add(i * n), n);
+        let (xi, row) = (x.as_ptr().add(i * k), out.as_mut_ptr().add(i * n));
+        if whole % 2 == 1 {
+            // The pairs cover groups 0..half-1 and half..whole: group half - 1 goes alone.
+            gemv_tile::<S, 1, GP>(src, xi, k, [(half - 1) * GP], bias.as_ptr(), row, n);
+        }
+        for p in whole * GP..n_panels {
+            gemv_tile::<S, 1, 1>(src, xi, k, [p], bias.as_ptr(), row, n);
         }
     }
 }
 
-/// Every row of `x` against every whole group of 4 panels ([`gemv_tile_body`] inlined). Both loops
-/// are here, around the k loop, for V8's unroller (see [`panel_pass`]): bf16 decoding of the
-/// GPT-2-small-shaped model x1.05-1.08 against one call per group (`node bench/decode-ab.mjs
-/// bf16:pkg bf16:OLD`); the other storages the same.
+/// Every row of `x` against the pairs of whole groups (`j`, `j + half`) ([`gemv_tile_body`]
+/// inlined): two sequential streams through memory, half a matrix apart. A single stream pulled
+/// 32 GB/s where two pull 38 (the same multiply-adds, natively on this Zen 5): the hardware
+/// prefetcher stops at every 4 KiB page, and the other stream keeps memory busy meanwhile. Both
+/// loops are here, around the k loop, for V8's unroller (see [`panel_pass`]).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemv_rows<S: Src>(src: &S, x: *const f32, m: usize, k: usize, groups: usize, bias: *const f32, out: *mut f32, n: usize) {
+unsafe fn gemv_rows<S: Src>(src: &S, x: *const f32, m: usize, k: usize, whole: usize, half: usize, bias: *const f32, out: *mut f32, n: usize) {
+    const GP: usize = super::GROUP_PANELS;
     for i in 0..m {
-        for g in 0..groups {
-            gemv_tile_body::<S, 4>(src, x.add(i * k), k, 4 * g, bias, out.add(i * n), n);
+        for j in 0..whole / 2 {
+            gemv_tile_body::<S, 2, GP>(src, x.add(i * k), k, [j * GP, (j + half) * GP], bias, out.add(i * n), n);
         }
     }
 }
 
-/// One row against `P` panels from panel `p` (the panels past the last whole group).
+/// One row against `G` groups of `P` panels, group `g` from panel `firsts[g]` (the groups past the pairs).
 #[inline(never)]
-unsafe fn gemv_tile<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p: usize, bias: *const f32, row: *mut f32, n: usize) {
-    gemv_tile_body::<S, P>(src, x, k, p, bias, row, n)
+unsafe fn gemv_tile<S: Src, const G: usize, const P: usize>(src: &S, x: *const f32, k: usize, firsts: [usize; G], bias: *const f32, row: *mut f32, n: usize) {
+    gemv_tile_body::<S, G, P>(src, x, k, firsts, bias, row, n)
 }
 
-/// One row against `P` panels from panel `p`: `2P` accumulators, one output per lane.
+/// One row against `G` groups of `P` panels (group `g`: panels `firsts[g]..firsts[g] + P`, one
+/// group's, so their rows sit side by side): `2 G P` accumulators, one output per lane.
 #[inline(always)]
-unsafe fn gemv_tile_body<S: Src, const P: usize>(src: &S, x: *const f32, k: usize, p: usize, bias: *const f32, row: *mut f32, n: usize) {
-    let mut acc = [[f32x4_splat(0.0); 2]; P];
-    for q in 0..P {
-        let col = (p + q) * NR;
-        acc[q] = [load(bias.add(col)), load(bias.add(col + 4))];
-        if S::SCALED {
-            let down = f32x4_splat(1.0 / F16_HALF_REBIAS);
-            acc[q] = [f32x4_mul(acc[q][0], down), f32x4_mul(acc[q][1], down)];
+unsafe fn gemv_tile_body<S: Src, const G: usize, const P: usize>(src: &S, x: *const f32, k: usize, firsts: [usize; G], bias: *const f32, row: *mut f32, n: usize) {
+    let mut acc = [[[f32x4_splat(0.0); 2]; P]; G];
+    for g in 0..G {
+        for q in 0..P {
+            let col = (firsts[g] + q) * NR;
+            acc[g][q] = [load(bias.add(col)), load(bias.add(col + 4))];
+            if S::SCALED {
+                let down = f32x4_splat(1.0 / F16_HALF_REBIAS);
+                acc[g][q] = [f32x4_mul(acc[g][q][0], down), f32x4_mul(acc[g][q][1], down)];
+            }
         }
     }
-    // Panels p..p+P share a group (p is a multiple of 4 when P = 4): one source, panel q at offset q.
-    let first = src.panel(p);
+    let srcs: [S; G] = core::array::from_fn(|g| src.panel(firsts[g]));
     // `later`: kk >= 1, so a 16-bit source may read the 2 bytes before its row (`load8_q_later`).
-    let step = |acc: &mut [[v128; 2]; P], kk: usize, later: bool| {
+    let step = |acc: &mut [[[v128; 2]; P]; G], kk: usize, later: bool| {
         let a = load_splat(x.add(kk));
-        for q in 0..P {
-            let [w0, w1] = if later { first.load8_q_later(kk, q) } else { first.load8_q(kk, q) };
-            acc[q][0] = madd(acc[q][0], a, w0);
-            acc[q][1] = madd(acc[q][1], a, w1);
+        for g in 0..G {
+            for q in 0..P {
+                let [w0, w1] = if later { srcs[g].load8_q_later(kk, q) } else { srcs[g].load8_q(kk, q) };
+                acc[g][q][0] = madd(acc[g][q][0], a, w0);
+                acc[g][q][1] = madd(acc[g][q][1], a, w1);
+            }
         }
     };
     let mut kk = 0;
@@ -524,26 +532,18 @@ unsafe fn gemv_tile_body<S: Src, const P: usize>(src: &S, x: *const f32, k: usiz
         step(&mut acc, 0, false);
         kk = 1;
     }
-    if S::UNROLL_DECODE {
-        while kk + 4 <= k {
-            step(&mut acc, kk, true);
-            step(&mut acc, kk + 1, true);
-            step(&mut acc, kk + 2, true);
-            step(&mut acc, kk + 3, true);
-            kk += 4;
-        }
-    }
-    // The rest one k step per iteration (for the widening sources, all of it: see [`tile`]).
     while kk < k {
         step(&mut acc, kk, true);
         kk += 1;
     }
-    for q in 0..P {
-        if S::SCALED {
-            let up = f32x4_splat(F16_HALF_REBIAS);
-            acc[q] = [f32x4_mul(acc[q][0], up), f32x4_mul(acc[q][1], up)];
+    for g in 0..G {
+        for q in 0..P {
+            if S::SCALED {
+                let up = f32x4_splat(F16_HALF_REBIAS);
+                acc[g][q] = [f32x4_mul(acc[g][q][0], up), f32x4_mul(acc[g][q][1], up)];
+            }
+            store8_out(row, (firsts[g] + q) * NR, n, acc[g][q]);
         }
-        store8_out(row, (p + q) * NR, n, acc[q]);
     }
 }
 

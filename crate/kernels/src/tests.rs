@@ -6,7 +6,7 @@ use super::*;
 
 const LENGTHS: [usize; 8] = [0, 1, 3, 4, 15, 16, 17, 1023];
 const ROWS: [usize; 7] = [1, 2, 3, 4, 5, 8, 17];
-const DIMS: [usize; 8] = [1, 3, 8, 15, 16, 17, 64, 100];
+const DIMS: [usize; 9] = [1, 3, 8, 15, 16, 17, 50, 64, 100];
 /// Unit roundoff of f32.
 const U: f64 = 1.0 / (1u64 << 24) as f64;
 
@@ -275,7 +275,7 @@ fn every_storage_matches_its_widened_weights_on_awkward_shapes() {
     let mut rng = Rng(9);
     for storage in Storage::ALL {
         for &k in DIMS.iter().chain(&[300]) {
-            for &n in &[1, 3, 8, 17, 64] {
+            for &n in &[1, 3, 8, 17, 50, 64] {
                 for &m in &[1, 3, 4, 7] {
                     let x = rng.vec(m * k, 1.0);
                     let w_nk = rng.vec(n * k, 1.0);
