@@ -9,10 +9,16 @@
 //!
 //! `out[n] = bias[n] + Σ_g f32(Σ_{k∈g} qx[k]·qw[k][n]) · (sw[g][n] · sx[g])`
 //!
-//! Layout (made by [`pack`]): tiles of [`TILE`] = 16 output columns, each `[Kp/2][16][2]` i8 (the
-//! two k of a pair side by side, then the next pair), `Kp` = K rounded up to the group (zeros past
-//! K); tiles one after another, so a product streams the whole matrix once, front to back, in one
-//! sequential stream. Scales `[tiles][Kp/G][16]` f32 (0 for columns past N).
+//! Layout (made by [`pack`], indexed by [`q_index`]): tiles of [`TILE`] = 16 output columns, each
+//! cut in two halves, `[Kp/G][G/4][16][2]` i8 each: the first G/2 k of every group in the first half,
+//! the last G/2 in the second (in each, the two k of a pair side by side, then the next pair); `Kp`
+//! = K rounded up to the group (zeros past K). All the first halves come first, tile after tile,
+//! then all the second halves: `q: [2][N/16][Kp/G][G/4][16][2]`. A product walks both runs at once,
+//! front to back, each step adding a pair of each half into the same integer sums (exact, so the
+//! order does not matter): two sequential streams half a matrix apart. One stream pulled 27-28
+//! GB/s from memory; two keep more of memory busy (the hardware prefetcher stops at every 4 KiB
+//! page). Two halves of one tile side by side, half a tile apart, measured x0.5: the streams must be
+//! far apart. Scales `[tiles][Kp/G][16]` f32 (0 for columns past N).
 //!
 //! The same arithmetic for every M (decoding, prefill): a row alone gives what the batch gave it,
 //! and the SIMD128 tile ([`simd128_tile`]) gives its scalar twin's ([`scalar_tile`]) bits, since
@@ -24,6 +30,8 @@ use super::INT8_GROUP as G;
 pub const TILE: usize = 16;
 /// Pairs of k per group.
 const PAIRS: usize = G / 2;
+/// Pairs of k per group in each half of a tile.
+const HALF_PAIRS: usize = PAIRS / 2;
 /// Largest |qx|: the activation's int16 range, symmetric.
 const QX_MAX: f32 = 32767.0;
 // A group's integer sum cannot overflow i32: G products of at most 127 · 32767.
@@ -37,7 +45,7 @@ pub fn padded_k(k: usize) -> usize {
 /// Borrowed packed int8 weights (see the module's layout).
 #[derive(Clone, Copy)]
 pub struct Int8Ref<'a> {
-    pub q: &'a [i8],      // [N/TILE][Kp/2][TILE][2]
+    pub q: &'a [i8],      // [2][N/TILE][Kp/G][G/4][TILE][2] ([`q_index`])
     pub scales: &'a [f32], // [N/TILE][Kp/G][TILE]
 }
 
@@ -47,13 +55,47 @@ impl Int8Ref<'_> {
         self.q.len() >= tiles * TILE * padded_k(k) && self.scales.len() >= tiles * (padded_k(k) / G) * TILE
     }
 
-    /// `W[col][kk]` as the product sees it: `q · scale`.
-    pub fn weight(&self, k: usize, col: usize, kk: usize) -> f32 {
+    /// `W[col][kk]` of a matrix of `n` columns as the product sees it: `q · scale`.
+    pub fn weight(&self, k: usize, n: usize, col: usize, kk: usize) -> f32 {
         let kp = padded_k(k);
         let (t, c) = (col / TILE, col % TILE);
-        let q = self.q[t * TILE * kp + (kk / 2) * 2 * TILE + 2 * c + kk % 2];
+        let q = self.q[q_index(kp, n.div_ceil(TILE), col, kk)];
         q as f32 * self.scales[(t * (kp / G) + kk / G) * TILE + c]
     }
+
+    /// Tile `t`'s two halves (of a matrix of `tiles` tiles of `Kp` rows).
+    fn halves(&self, kp: usize, tiles: usize, t: usize) -> (&[i8], &[i8]) {
+        let (half, len) = (tiles * TILE * kp / 2, TILE * kp / 2);
+        (&self.q[t * len..(t + 1) * len], &self.q[half + t * len..half + (t + 1) * len])
+    }
+}
+
+/// Where weight (`kk`, `col`) of a matrix of `tiles` tiles of `Kp` rows sits in `q`: the half of
+/// its group it falls in (all first halves, then all second halves), its tile, its group, its pair
+/// within the half, its column, its place in the pair.
+#[inline(always)]
+pub fn q_index(kp: usize, tiles: usize, col: usize, kk: usize) -> usize {
+    let (t, c) = (col / TILE, col % TILE);
+    let (g, j) = (kk / G, kk % G / 2);
+    let (h, jj) = (j / HALF_PAIRS, j % HALF_PAIRS);
+    (h * tiles + t) * (TILE * kp / 2) + (g * HALF_PAIRS + jj) * 2 * TILE + 2 * c + kk % 2
+}
+
+/// Joins the packings of consecutive blocks of output columns (each a whole number of tiles, in
+/// order) into the packing of all `cols` columns: each block's first halves go with the first
+/// halves, its second halves with the second.
+pub fn join_blocks(kp: usize, cols: usize, parts: impl IntoIterator<Item = Vec<i8>>) -> Vec<i8> {
+    let half = cols.div_ceil(TILE) * TILE * kp / 2;
+    let mut q = vec![0i8; 2 * half];
+    let mut at = 0;
+    for part in parts {
+        let len = part.len() / 2;
+        q[at..at + len].copy_from_slice(&part[..len]);
+        q[half + at..half + at + len].copy_from_slice(&part[len..]);
+        at += len;
+    }
+    assert!(at == half, "int8 blocks: {at} of {half} bytes per half joined");
+    q
 }
 
 /// Symmetric int8 of `value(k, n)`: per column and group, `scale = max|w| / 127`, `q = round(w / scale)`.
@@ -71,7 +113,7 @@ pub fn pack(k: usize, n: usize, value: impl Fn(usize, usize) -> f32) -> (Vec<i8>
             scales[(t * groups + g) * TILE + c] = scale;
             if scale > 0.0 && scale.is_finite() {
                 for kk in ks {
-                    q[t * TILE * kp + (kk / 2) * 2 * TILE + 2 * c + kk % 2] = (value(kk, col) / scale).round().clamp(-127.0, 127.0) as i8;
+                    q[q_index(kp, tiles, col, kk)] = (value(kk, col) / scale).round().clamp(-127.0, 127.0) as i8;
                 }
             }
         }
@@ -167,21 +209,24 @@ pub fn quantize_group_simd128(part: &[f32], dst: &mut [i16]) -> f32 {
 }
 
 /// One row against one tile: `out[col..col+16] = bias + Σ_g f32(idot_g) · (sw_g · sx_g)`.
-/// `qx: [Kp]`, `sx: [Kp/G]`, `q: [Kp/2][16][2]`, `s: [Kp/G][16]`, `bias` and `out` from `col`,
+/// `qx: [Kp]`, `sx: [Kp/G]`, the tile's halves `qa`, `qb: [Kp/G][G/4][16][2]` (the first and last
+/// G/2 k of each group), `s: [Kp/G][16]`, `bias` and `out` from `col`,
 /// `cols` of them real (1..=16). The scalar twin of the tile, and the native path (the compiler
 /// vectorises its integer sums).
 #[inline(always)]
-pub fn scalar_tile(qx: &[i16], sx: &[f32], q: &[i8], s: &[f32], bias: &[f32], out: &mut [f32], cols: usize) {
+#[allow(clippy::too_many_arguments)]
+pub fn scalar_tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], s: &[f32], bias: &[f32], out: &mut [f32], cols: usize) {
     let groups = sx.len();
     let mut acc = [0.0f32; TILE];
     acc[..cols].copy_from_slice(&bias[..cols]);
     for g in 0..groups {
         let mut dot = [0i32; TILE];
         let xg = &qx[g * G..(g + 1) * G];
-        let wg = &q[g * G * TILE..(g + 1) * G * TILE];
         for j in 0..PAIRS {
             let (x0, x1) = (xg[2 * j] as i32, xg[2 * j + 1] as i32);
-            let w = &wg[j * 2 * TILE..(j + 1) * 2 * TILE];
+            let half = if j < HALF_PAIRS { qa } else { qb };
+            let at = (g * HALF_PAIRS + j % HALF_PAIRS) * 2 * TILE;
+            let w = &half[at..at + 2 * TILE];
             for c in 0..TILE {
                 dot[c] += w[2 * c] as i32 * x0 + w[2 * c + 1] as i32 * x1;
             }
@@ -198,38 +243,42 @@ pub fn scalar_tile(qx: &[i16], sx: &[f32], q: &[i8], s: &[f32], bias: &[f32], ou
 /// The SIMD128 tile: per k pair, the two activations splatted as an i16 pair to every lane, 16
 /// weights (8 bytes per 4 columns) sign-extended to i16 by the load, 4 `dot_i16x8_s` into 4 i32
 /// accumulators; per group, 4 converts and f32 multiply-adds into 4 f32 accumulators. Eight live
-/// accumulators: nothing to spill.
+/// accumulators: nothing to spill. Each iteration takes a pair from each half (`k` and `k + G/2`):
+/// the two streams.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn simd128_tile(qx: &[i16], sx: &[f32], q: &[i8], s: &[f32], bias: &[f32], out: &mut [f32], cols: usize) {
+#[allow(clippy::too_many_arguments)]
+pub fn simd128_tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], s: &[f32], bias: &[f32], out: &mut [f32], cols: usize) {
     use core::arch::wasm32::*;
     let groups = sx.len();
-    assert!(qx.len() >= groups * G && q.len() >= groups * G * TILE && s.len() >= groups * TILE && bias.len() >= cols && out.len() >= cols && cols <= TILE);
+    assert!(qx.len() >= groups * G && qa.len() >= groups * G / 2 * TILE && qb.len() >= groups * G / 2 * TILE && s.len() >= groups * TILE && bias.len() >= cols && out.len() >= cols && cols <= TILE);
     let mut b = [0.0f32; TILE];
     b[..cols].copy_from_slice(&bias[..cols]);
-    // SAFETY: the assert bounds every group's G values of qx, its G x 16 weights and 16 scales.
+    // SAFETY: the assert bounds every group's G values of qx, its G/2 x 16 weights in each half
+    // and its 16 scales.
     unsafe {
         let ld = |p: *const f32| v128_load(p as *const v128);
         let mut acc = [ld(b.as_ptr()), ld(b.as_ptr().add(4)), ld(b.as_ptr().add(8)), ld(b.as_ptr().add(12))];
-        let (mut xp, mut wp, mut sp) = (qx.as_ptr(), q.as_ptr(), s.as_ptr());
+        let (mut xp, mut wa, mut wb, mut sp) = (qx.as_ptr(), qa.as_ptr(), qb.as_ptr(), s.as_ptr());
         for g in 0..groups {
             let zero = i32x4_splat(0);
             let mut dot = [zero; 4];
-            let end = xp.add(G);
-            // Two k pairs per iteration (G is a multiple of 4): half the loop's own instructions.
+            let end = xp.add(G / 2);
             while xp < end {
                 let x2 = v128_load32_splat(xp as *const u32);
-                dot[0] = i32x4_add(dot[0], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp), x2));
-                dot[1] = i32x4_add(dot[1], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(8)), x2));
-                dot[2] = i32x4_add(dot[2], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(16)), x2));
-                dot[3] = i32x4_add(dot[3], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(24)), x2));
-                let x2 = v128_load32_splat(xp.add(2) as *const u32);
-                dot[0] = i32x4_add(dot[0], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(32)), x2));
-                dot[1] = i32x4_add(dot[1], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(40)), x2));
-                dot[2] = i32x4_add(dot[2], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(48)), x2));
-                dot[3] = i32x4_add(dot[3], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wp.add(56)), x2));
-                xp = xp.add(4);
-                wp = wp.add(4 * TILE);
+                dot[0] = i32x4_add(dot[0], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wa), x2));
+                dot[1] = i32x4_add(dot[1], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wa.add(8)), x2));
+                dot[2] = i32x4_add(dot[2], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wa.add(16)), x2));
+                dot[3] = i32x4_add(dot[3], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wa.add(24)), x2));
+                let x2 = v128_load32_splat(xp.add(G / 2) as *const u32);
+                dot[0] = i32x4_add(dot[0], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wb), x2));
+                dot[1] = i32x4_add(dot[1], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wb.add(8)), x2));
+                dot[2] = i32x4_add(dot[2], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wb.add(16)), x2));
+                dot[3] = i32x4_add(dot[3], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wb.add(24)), x2));
+                xp = xp.add(2);
+                wa = wa.add(2 * TILE);
+                wb = wb.add(2 * TILE);
             }
+            xp = xp.add(G / 2);
             let sxg = f32x4_splat(*sx.get_unchecked(g));
             for h in 0..4 {
                 let scale = f32x4_mul(ld(sp.add(4 * h)), sxg);
@@ -267,7 +316,7 @@ pub fn gemm(
     n: usize,
     bias: &[f32],
     out: &mut [f32],
-    tile: impl Fn(&[i16], &[f32], &[i8], &[f32], &[f32], &mut [f32], usize),
+    tile: impl Fn(&[i16], &[f32], &[i8], &[i8], &[f32], &[f32], &mut [f32], usize),
     group: impl Fn(&[f32], &mut [i16]) -> f32,
 ) {
     assert!(x.len() >= m * k && bias.len() >= n && out.len() >= m * n && w.len_ok(k, n), "int8 product: operands shorter than their shapes");
@@ -286,7 +335,8 @@ pub fn gemm(
             for t in t0..tiles.min(t0 + per_block) {
                 let col = t * TILE;
                 let cols = TILE.min(n - col);
-                tile(qx, sx, &w.q[t * TILE * kp..(t + 1) * TILE * kp], &w.scales[t * groups * TILE..(t + 1) * groups * TILE], &bias[col..], &mut row[col..], cols);
+                let (qa, qb) = w.halves(kp, tiles, t);
+                tile(qx, sx, qa, qb, &w.scales[t * groups * TILE..(t + 1) * groups * TILE], &bias[col..], &mut row[col..], cols);
             }
         }
     }
@@ -306,7 +356,7 @@ pub mod avx2 {
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn gemm(x: &[f32], m: usize, k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &mut [f32]) {
         // SAFETY: this function runs only where the CPU has AVX2.
-        super::gemm(x, m, k, w, n, bias, out, |qx, sx, q, s, b, o, cols| unsafe { tile(qx, sx, q, s, b, o, cols) }, quantize_group)
+        super::gemm(x, m, k, w, n, bias, out, |qx, sx, qa, qb, s, b, o, cols| unsafe { tile(qx, sx, qa, qb, s, b, o, cols) }, quantize_group)
     }
 
     /// [`scalar_tile`] in 256-bit registers: per k pair the two activations broadcast as an i16 pair,
@@ -317,27 +367,33 @@ pub mod avx2 {
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    unsafe fn tile(qx: &[i16], sx: &[f32], q: &[i8], s: &[f32], bias: &[f32], out: &mut [f32], cols: usize) {
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], s: &[f32], bias: &[f32], out: &mut [f32], cols: usize) {
         let groups = sx.len();
-        assert!(qx.len() >= groups * G && q.len() >= groups * G * TILE && s.len() >= groups * TILE && bias.len() >= cols && out.len() >= cols && cols <= TILE);
+        assert!(qx.len() >= groups * G && qa.len() >= groups * G / 2 * TILE && qb.len() >= groups * G / 2 * TILE && s.len() >= groups * TILE && bias.len() >= cols && out.len() >= cols && cols <= TILE);
         let mut b = [0.0f32; TILE];
         b[..cols].copy_from_slice(&bias[..cols]);
         // SAFETY: the assert bounds every group's G values of qx, its G x 16 weights and 16 scales.
         unsafe {
             let mut acc = [_mm256_loadu_ps(b.as_ptr()), _mm256_loadu_ps(b.as_ptr().add(8))];
-            let (mut xp, mut wp, mut sp) = (qx.as_ptr(), q.as_ptr(), s.as_ptr());
+            let (mut xp, mut wa, mut wb, mut sp) = (qx.as_ptr(), qa.as_ptr(), qb.as_ptr(), s.as_ptr());
             for g in 0..groups {
                 let mut dot = [_mm256_setzero_si256(); 2];
-                let end = xp.add(G);
+                let end = xp.add(G / 2);
                 while xp < end {
-                    let x2 = _mm256_set1_epi32((xp as *const i32).read_unaligned());
-                    let w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp as *const __m128i));
-                    let w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(16) as *const __m128i));
-                    dot[0] = _mm256_add_epi32(dot[0], _mm256_madd_epi16(w0, x2));
-                    dot[1] = _mm256_add_epi32(dot[1], _mm256_madd_epi16(w1, x2));
+                    // A pair from each half: `k` and `k + G/2` of the group.
+                    for (w, x) in [(wa, xp), (wb, xp.add(G / 2))] {
+                        let x2 = _mm256_set1_epi32((x as *const i32).read_unaligned());
+                        let w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(w as *const __m128i));
+                        let w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(w.add(16) as *const __m128i));
+                        dot[0] = _mm256_add_epi32(dot[0], _mm256_madd_epi16(w0, x2));
+                        dot[1] = _mm256_add_epi32(dot[1], _mm256_madd_epi16(w1, x2));
+                    }
                     xp = xp.add(2);
-                    wp = wp.add(2 * TILE);
+                    wa = wa.add(2 * TILE);
+                    wb = wb.add(2 * TILE);
                 }
+                xp = xp.add(G / 2);
                 let sxg = _mm256_set1_ps(*sx.get_unchecked(g));
                 for (h, acc_h) in acc.iter_mut().enumerate() {
                     let scale = _mm256_mul_ps(_mm256_loadu_ps(sp.add(8 * h)), sxg);

@@ -256,7 +256,7 @@ impl PanelRef<'_> {
                 let w = int8::Int8Ref { q, scales };
                 for r in 0..kc {
                     for c in 0..NR {
-                        dst[r * NR + c] = w.weight(k, p * NR + c, k0 + r);
+                        dst[r * NR + c] = w.weight(k, n, p * NR + c, k0 + r);
                     }
                 }
             }
@@ -367,9 +367,10 @@ impl Linear {
             Storage::BF16 => Panels::BF16(Vec::with_capacity(panels_len)),
             Storage::Int8 => {
                 let tiles = d_out.div_ceil(int8::TILE) * int8::TILE;
-                Panels::Int8 { q: Vec::with_capacity(tiles * int8::padded_k(k)), scales: Vec::with_capacity(tiles * int8::padded_k(k) / INT8_GROUP) }
+                Panels::Int8 { q: Vec::new(), scales: Vec::with_capacity(tiles * int8::padded_k(k) / INT8_GROUP) }
             }
         };
+        let mut int8_parts = Vec::new();
         for r0 in (0..d_out).step_by(rows) {
             let r1 = d_out.min(r0 + rows);
             let part = Linear::from_stored(block(r0..r1), Layout::OutIn, k, r1 - r0, None, Some(storage));
@@ -377,11 +378,16 @@ impl Linear {
                 (Panels::F32(all), Panels::F32(p)) => all.extend_from_slice(&p),
                 (Panels::F16(all), Panels::F16(p)) | (Panels::BF16(all), Panels::BF16(p)) => all.extend_from_slice(&p),
                 (Panels::Int8 { q, scales }, Panels::Int8 { q: pq, scales: ps }) => {
-                    q.extend_from_slice(&pq);
+                    // Each block's two halves; joined below (`int8::join_blocks`).
+                    int8_parts.push(pq);
+                    q.clear();
                     scales.extend_from_slice(&ps);
                 }
                 _ => return None,
             }
+        }
+        if let Panels::Int8 { q, .. } = &mut panels {
+            *q = int8::join_blocks(int8::padded_k(k), d_out, int8_parts);
         }
         Some(Self::with_panels(panels, d_in, d_out, bias))
     }
@@ -443,7 +449,7 @@ impl Linear {
             Panels::BF16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = bf16_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
             Panels::Int8 { q, scales } => {
                 let w = int8::Int8Ref { q, scales };
-                dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w.weight(k, n, kk));
+                dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w.weight(k, self.d_out, n, kk));
             }
         }
     }

@@ -520,3 +520,30 @@ fn every_head_in_one_pass_equals_one_head_at_a_time() {
         }
     }
 }
+
+#[test]
+fn packing_by_row_blocks_is_the_whole_packing_in_every_storage() {
+    // A token table is packed a block of rows at a time (`Linear::from_row_blocks`); the result must
+    // be the whole matrix's packing byte for byte, whatever the block size, in every storage
+    // (int8 keeps each tile's two halves in two runs, so its blocks are joined, not appended).
+    let mut rng = Rng(21);
+    for storage in Storage::ALL {
+        for &(k, n) in &[(3usize, 1usize), (64, 17), (100, 50), (130, 100)] {
+            let w_nk = rng.vec(n * k, 1.0);
+            let whole = Linear::from_stored(StoredMatrix::F32(w_nk.clone()), Layout::OutIn, k, n, None, Some(storage));
+            for rows in [1, 16, 32, 48] {
+                let blocks = Linear::from_row_blocks(k, n, None, storage, rows, |r| StoredMatrix::F32(w_nk[r.start * k..r.end * k].to_vec())).expect("no f32 fallback");
+                let case = format!("{storage:?} k={k} n={n} rows={rows}");
+                match (whole.panels(), blocks.panels()) {
+                    (PanelRef::F32(a), PanelRef::F32(b)) => assert_eq!(a, b, "{case}"),
+                    (PanelRef::F16(a), PanelRef::F16(b)) | (PanelRef::BF16(a), PanelRef::BF16(b)) => assert_eq!(a, b, "{case}"),
+                    (PanelRef::Int8 { q: a, scales: sa }, PanelRef::Int8 { q: b, scales: sb }) => {
+                        assert_eq!(a, b, "{case}");
+                        assert_eq!(sa, sb, "{case}");
+                    }
+                    _ => panic!("{case}: storages differ"),
+                }
+            }
+        }
+    }
+}
