@@ -81,21 +81,16 @@ pub fn q_index(kp: usize, tiles: usize, col: usize, kk: usize) -> usize {
     (h * tiles + t) * (TILE * kp / 2) + (g * HALF_PAIRS + jj) * 2 * TILE + 2 * c + kk % 2
 }
 
-/// Joins the packings of consecutive blocks of output columns (each a whole number of tiles, in
-/// order) into the packing of all `cols` columns: each block's first halves go with the first
-/// halves, its second halves with the second.
-pub fn join_blocks(kp: usize, cols: usize, parts: impl IntoIterator<Item = Vec<i8>>) -> Vec<i8> {
-    let half = cols.div_ceil(TILE) * TILE * kp / 2;
-    let mut q = vec![0i8; 2 * half];
-    let mut at = 0;
-    for part in parts {
-        let len = part.len() / 2;
-        q[at..at + len].copy_from_slice(&part[..len]);
-        q[half + at..half + at + len].copy_from_slice(&part[len..]);
-        at += len;
-    }
-    assert!(at == half, "int8 blocks: {at} of {half} bytes per half joined");
-    q
+/// Puts the packing of a block of output columns, a whole number of tiles from tile `t0`, into
+/// `q`, the packing of all `n` columns: the block's first halves among the first halves, its
+/// second halves among the second. Blocks put in this way, in any order, give the whole matrix's
+/// packing.
+pub fn put_block(q: &mut [i8], kp: usize, n: usize, t0: usize, part: &[i8]) {
+    let half = n.div_ceil(TILE) * TILE * kp / 2;
+    let (at, len) = (t0 * TILE * kp / 2, part.len() / 2);
+    assert!(q.len() == 2 * half && part.len() % (TILE * kp) == 0 && at + len <= half, "int8 block past its matrix");
+    q[at..at + len].copy_from_slice(&part[..len]);
+    q[half + at..half + at + len].copy_from_slice(&part[len..]);
 }
 
 /// Symmetric int8 of `value(k, n)`: per column and group, `scale = max|w| / 127`, `q = round(w / scale)`.

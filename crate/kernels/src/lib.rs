@@ -366,11 +366,10 @@ impl Linear {
             Storage::F16 => Panels::F16(Vec::with_capacity(panels_len)),
             Storage::BF16 => Panels::BF16(Vec::with_capacity(panels_len)),
             Storage::Int8 => {
-                let tiles = d_out.div_ceil(int8::TILE) * int8::TILE;
-                Panels::Int8 { q: Vec::new(), scales: Vec::with_capacity(tiles * int8::padded_k(k) / INT8_GROUP) }
+                let cols = d_out.div_ceil(int8::TILE) * int8::TILE;
+                Panels::Int8 { q: vec![0; cols * int8::padded_k(k)], scales: Vec::with_capacity(cols * int8::padded_k(k) / INT8_GROUP) }
             }
         };
-        let mut int8_parts = Vec::new();
         for r0 in (0..d_out).step_by(rows) {
             let r1 = d_out.min(r0 + rows);
             let part = Linear::from_stored(block(r0..r1), Layout::OutIn, k, r1 - r0, None, Some(storage));
@@ -378,16 +377,12 @@ impl Linear {
                 (Panels::F32(all), Panels::F32(p)) => all.extend_from_slice(&p),
                 (Panels::F16(all), Panels::F16(p)) | (Panels::BF16(all), Panels::BF16(p)) => all.extend_from_slice(&p),
                 (Panels::Int8 { q, scales }, Panels::Int8 { q: pq, scales: ps }) => {
-                    // Each block's two halves; joined below (`int8::join_blocks`).
-                    int8_parts.push(pq);
-                    q.clear();
+                    // The block's two halves go to the two runs of the whole (see `int8`).
+                    int8::put_block(q, int8::padded_k(k), d_out, r0 / int8::TILE, &pq);
                     scales.extend_from_slice(&ps);
                 }
                 _ => return None,
             }
-        }
-        if let Panels::Int8 { q, .. } = &mut panels {
-            *q = int8::join_blocks(int8::padded_k(k), d_out, int8_parts);
         }
         Some(Self::with_panels(panels, d_in, d_out, bias))
     }
