@@ -9,7 +9,7 @@
 // the JSON gets `decode_against[storage]` beside `decode[storage]`.
 //
 // Prints a table; `--json FILE` writes the same figures with the field names of issue 11:
-// machine.{peak_gflops, bandwidth_gbs}, minilm["16"|"128"].{glassbox_ms, glassbox_capture_ms,
+// machine.{peak_gflops, bandwidth_gbs (the larger of bandwidth_one_stream_gbs and bandwidth_two_streams_gbs)}, minilm["16"|"128"].{glassbox_ms, glassbox_capture_ms,
 // candle_ms, ort_ms}, gemm[].{m, k, n, glassbox_gflops, candle_gflops, ort_gflops},
 // decode[storage].{tok_s, bound_tok_s}, memory[storage].{weights_mb, after_load_mb, after_512_mb},
 // wasm_bytes (plus a few extra fields).
@@ -177,13 +177,17 @@ const result = { machine: {}, gemm: [], minilm: {}, decode: {}, memory: {}, t5: 
   const peakMs = timeMin(() => peak.run(true, 1), { warm: 3 });
   result.machine.peak_gflops = peak.flops() / peakMs / 1e6;
   peak.free();
-  const stream = new glassbox.KernelBench('stream', 1, 1 << 24, 0, 1);
-  const streamMs = timeMin(() => stream.run(true, 1), { warm: 3 });
-  result.machine.bandwidth_gbs = stream.bytes() / streamMs / 1e6;
-  stream.free();
+  // One core reads more from memory as two streams than as one (decoding reads its weights as two):
+  // the bound is the larger figure, each measured twice, alternately.
+  const streams = [1, 2].map((m) => new glassbox.KernelBench('stream', m, 1 << 24, 0, 1));
+  const best = [Infinity, Infinity];
+  for (let round = 0; round < 2; round++) streams.forEach((b, i) => { best[i] = Math.min(best[i], timeMin(() => b.run(true, 1), { warm: 3 })); });
+  [result.machine.bandwidth_one_stream_gbs, result.machine.bandwidth_two_streams_gbs] = best.map((ms, i) => streams[i].bytes() / ms / 1e6);
+  result.machine.bandwidth_gbs = Math.max(result.machine.bandwidth_one_stream_gbs, result.machine.bandwidth_two_streams_gbs);
+  streams.forEach((b) => b.free());
 }
 const fmt = (v, d = 1) => (v == null ? '—' : v.toFixed(d));
-console.log(`\nmachine: SIMD128 peak ${fmt(result.machine.peak_gflops)} GFLOP/s (independent f32x4 mul+add), streaming read ${fmt(result.machine.bandwidth_gbs)} GB/s (64 MiB); Node ${process.version}`);
+console.log(`\nmachine: SIMD128 peak ${fmt(result.machine.peak_gflops)} GFLOP/s (independent f32x4 mul+add), streaming read ${fmt(result.machine.bandwidth_gbs)} GB/s (64 MiB; one stream ${fmt(result.machine.bandwidth_one_stream_gbs)}, two side by side ${fmt(result.machine.bandwidth_two_streams_gbs)}); Node ${process.version}`);
 
 // GEMM / GEMV on the shapes of MiniLM, BERT-base, GPT-2 small and T5-small.
 const SHAPES = [

@@ -43,6 +43,7 @@ const MIN_SAMPLE_MS = quick ? 5 : 20;
 const CASES = [
   ['peak  independent f32x4 mul+add', 'peak', 1, 1 << 22, 0, 'gflops'],
   ['stream sum of 64 MiB            ', 'stream', 1, 1 << 24, 0, 'gbs'],
+  ['stream sum of 64 MiB, two halves side by side', 'stream', 2, 1 << 24, 0, 'gbs'],
   ['GEMM  M=1    K=N=384 ', 'linear', 1, 384, 384, 'gbs'],
   ['GEMM  M=16   K=N=384 ', 'linear', 16, 384, 384, 'gflops'],
   ['GEMM  M=128  K=N=384 ', 'linear', 128, 384, 384, 'gflops'],

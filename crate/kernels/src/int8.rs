@@ -15,10 +15,12 @@
 //! = K rounded up to the group (zeros past K). All the first halves come first, tile after tile,
 //! then all the second halves: `q: [2][N/16][Kp/G][G/4][16][2]`. A product walks both runs at once,
 //! front to back, each step adding a pair of each half into the same integer sums (exact, so the
-//! order does not matter): two sequential streams half a matrix apart. One stream pulled 27-28
-//! GB/s from memory; two keep more of memory busy (the hardware prefetcher stops at every 4 KiB
-//! page). Two halves of one tile side by side, half a tile apart, measured x0.5: the streams must be
-//! far apart. Scales `[tiles][Kp/G][16]` f32 (0 for columns past N).
+//! order does not matter): two sequential streams half a matrix apart. The GPT-2 LM head (768 x
+//! 50,257) went from 29.0 to 31.9 GB/s against one stream (`node bench/kernels.mjs --only=int8
+//! --against=DIR`); a likely reason is that the hardware prefetcher stops at each 4 KiB page and the
+//! other stream keeps memory busy meanwhile. The two halves of one tile side by side (half a tile
+//! apart) measured x0.50: the streams must be far apart. Scales `[tiles][Kp/G][16]` f32 (0 for
+//! columns past N).
 //!
 //! The same arithmetic for every M (decoding, prefill): a row alone gives what the batch gave it,
 //! and the SIMD128 tile ([`simd128_tile`]) gives its scalar twin's ([`scalar_tile`]) bits, since

@@ -219,7 +219,7 @@ pub enum PanelRef<'a> {
     F32(&'a [f32]),
     F16(&'a [u16]),
     BF16(&'a [u16]),
-    /// Not panels: tiles of [`int8::TILE`] columns, `q: [N/16][Kp/2][16][2]`,
+    /// Not panels: tiles of [`int8::TILE`] columns, `q: [2][N/16][Kp/INT8_GROUP][INT8_GROUP/4][16][2]`,
     /// `scales: [N/16][Kp/INT8_GROUP][16]` (see [`int8`]).
     Int8 { q: &'a [i8], scales: &'a [f32] },
 }

@@ -234,7 +234,8 @@ enum BenchKind {
     GeluTanh,
     /// The machine's SIMD128 multiply-add peak: independent f32x4 multiplies and adds.
     Peak,
-    /// Streaming read bandwidth: a sum over `K` floats (bigger than the caches).
+    /// Streaming read bandwidth: a sum over `K` floats (bigger than the caches), as one stream
+    /// (`M` = 1) or as two halves side by side (`M` = 2).
     Stream,
 }
 
@@ -243,7 +244,8 @@ impl KernelBench {
     /// `kind`: `linear` (`[M][K] x [K][N]` through `Linear`, f32 weights; `linear:f16`,
     /// `linear:bf16`, `linear:int8` for the other storages), `nk` (`matmul_nk`), the row kernels
     /// `softmax`, `layer_norm`, `gelu_erf`, `gelu_tanh` on `M` rows of `K`, or the machine's limits:
-    /// `peak` (`K` steps of 64 flops) and `stream` (sum of `K` floats). Operands are pseudo-random
+    /// `peak` (`K` steps of 64 flops) and `stream` (sum of `K` floats; `M` = 2: its two halves
+    /// read side by side). Operands are pseudo-random
     /// in [-1, 1).
     #[wasm_bindgen(constructor)]
     pub fn new(kind: &str, m: usize, k: usize, n: usize, seed: u32) -> Result<KernelBench, JsError> {
@@ -301,7 +303,7 @@ impl KernelBench {
                     self.out = vec![v];
                 }
                 BenchKind::Stream => {
-                    let v = limits::stream(&self.x);
+                    let v = limits::stream(&self.x, m == 2);
                     self.out = vec![v];
                 }
                 BenchKind::Nk => {
