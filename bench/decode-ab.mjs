@@ -1,10 +1,11 @@
 // GPT-2-small-shaped decoding, several builds and storages in ONE process, interleaved: the most robust
 // A/B on a shared machine (every model sees the same moments). Not part of the tests or CI.
 //
-//   node bench/decode-ab.mjs f32:pkg int8:pkg f32:/tmp/old-pkg int8:/tmp/old-pkg
+//   node bench/decode-ab.mjs f32:pkg int8:pkg f32:/tmp/old-pkg int8:/tmp/old-pkg [--rounds=N]
 //
 // Each argument is `storage:DIR` (DIR holds glassbox.js and glassbox_bg.wasm; one wasm instance per DIR).
-// Every model prefills 128 tokens, then 6 rounds of 3 decoding steps each, round-robin across the models;
+// Every model prefills 128 tokens, then 6 rounds (`--rounds=N`: more on a noisy machine) of 3 decoding
+// steps each, round-robin across the models;
 // the least CPU time per token is printed, with the ratio to the first f32 model of the same DIR.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,7 +15,9 @@ const ids = (n, seed = 1) => Uint32Array.from({ length: n }, (_, i) => (i * 7919
 const cpu = (f) => { const c0 = process.cpuUsage(); f(); const c = process.cpuUsage(c0); return (c.user + c.system) / 1e3; };
 const mods = new Map();
 const runs = [];
-for (const arg of process.argv.slice(2)) {
+const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
+const ROUNDS = roundsArg ? Number(roundsArg.slice(9)) : 6;
+for (const arg of process.argv.slice(2).filter((a) => !a.startsWith('--'))) {
   const [storage, rel] = arg.split(':');
   const dir = resolve(rel);
   if (!mods.has(dir)) {
@@ -28,6 +31,6 @@ for (const arg of process.argv.slice(2)) {
   for (let i = 0; i < 2; i++) m.step(11 + i);
   runs.push({ storage, dir, m, tok: 20, best: Infinity });
 }
-for (let round = 0; round < 6; round++) for (const r of runs) r.best = Math.min(r.best, cpu(() => { for (let i = 0; i < 3; i++) r.m.step(r.tok++); }) / 3);
+for (let round = 0; round < ROUNDS; round++) for (const r of runs) r.best = Math.min(r.best, cpu(() => { for (let i = 0; i < 3; i++) r.m.step(r.tok++); }) / 3);
 const f32Of = (dir) => runs.find((r) => r.storage === 'f32' && r.dir === dir);
 for (const r of runs) console.log(`${r.storage.padEnd(5)} ${r.dir.padEnd(26)} ${r.best.toFixed(2).padStart(7)} ms/token ${(1000 / r.best).toFixed(1).padStart(6)} tok/s  ${f32Of(r.dir) ? `x${(f32Of(r.dir).best / r.best).toFixed(2)} of f32` : ''}`);
