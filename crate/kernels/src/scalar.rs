@@ -7,7 +7,7 @@
 //! The loops are written in fixed-width chunks with independent accumulators so that the native
 //! compiler can vectorise them too.
 
-use super::{decode_group_pairs, int8, panel_row, PanelRef, GROUP_PANELS, NR};
+use super::{decode_group_pairs, int8, panel_ld, panel_row, PanelRef, GROUP_PANELS, NR};
 
 /// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
 /// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
@@ -46,8 +46,9 @@ fn panel_rows_apart(x: &[f32], m: usize, k: usize, panel: &[f32], p: usize, n: u
 
 /// Decoding (M < 4): each panel row widened in registers as the SIMD kernel does (a 16-bit pair
 /// read as one u32: the low half shifted up is column `l`, the high half masked is column `l + 4`),
-/// 4 panels per pass (the SIMD kernel's sums, whatever panels it takes together); prefill: each panel widened to f32 in turn, then `rows(panel, p, out)`
-/// multiplies every row by it. Either way each output is `bias + Σ_k x[k]·w[k]` in k order.
+/// 4 panels per pass (each output's sum is the SIMD kernel's, whichever panels it takes together);
+/// prefill: each panel widened to f32 in turn, then `rows(panel, p, out)` multiplies every row by it.
+/// Either way each output is `bias + Σ_k x[k]·w[k]` in k order.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32], rows: impl Fn(&[f32], usize, &mut [f32])) {
@@ -210,7 +211,7 @@ pub mod avx2 {
                 }
                 base[q] = panel_row(k, n_panels, firsts[q], 0);
             }
-            let ld = super::super::panel_ld(n_panels, firsts[0]);
+            let ld = panel_ld(n_panels, firsts[0]);
             if count == 4 {
                 for (kk, &a) in xr.iter().enumerate() {
                     let av = _mm256_set1_ps(a);
@@ -222,7 +223,7 @@ pub mod avx2 {
                 for (kk, &a) in xr.iter().enumerate() {
                     let av = _mm256_set1_ps(a);
                     for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
-                        *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base[q] + kk * super::super::panel_ld(n_panels, firsts[q]))));
+                        *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base[q] + kk * panel_ld(n_panels, firsts[q]))));
                     }
                 }
             }
