@@ -7,7 +7,7 @@
 //! The loops are written in fixed-width chunks with independent accumulators so that the native
 //! compiler can vectorise them too.
 
-use super::{decode_group_pairs, int8, panel_ld, panel_row, PanelRef, GROUP_PANELS, NR};
+use super::{decode_group_pairs, int8, panel_row, PanelRef, GROUP_PANELS, NR};
 
 /// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
 /// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
@@ -157,6 +157,7 @@ fn gemv_rows(x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f
 #[cfg(target_arch = "x86_64")]
 pub mod avx2 {
     use super::*;
+    use crate::panel_ld;
 
     /// # Safety
     /// The CPU must support AVX2.
