@@ -34,7 +34,7 @@ const MAP_BUDGET_BYTES = 64 << 20;   // a run keeps every layer's attention up t
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  modelSelect: $('model-select'), folderInput: $('folder-input'), filesInput: $('files-input'),
+  modelSelect: $('model-select'), weightsSelect: $('weights-select'), folderInput: $('folder-input'), filesInput: $('files-input'),
   dropZone: $('drop-zone'), urlForm: $('url-form'), urlInput: $('url-input'),
   progress: $('load-progress'), progressBar: $('load-bar'), progressStatus: $('load-status'),
   modelError: $('model-error'), facts: $('model-facts'), modelExplain: $('model-explain'), vocabNote: $('vocab-note'),
@@ -61,6 +61,7 @@ const state = {
   modelName: '',
   scheme: 'plain',        // how the vocabulary writes text: 'byte-level' or 'plain' (see views/token-text.js)
   loadedIndex: null,      // the bundled entry that is loaded (null: the user's own folder, files or URL)
+  source: null,           // what the loaded model came from, when it can be read again (another weight storage)
   loadSeq: 0,             // the newest load wins; older ones are freed when they finish
   loading: false,
   running: false,
@@ -204,6 +205,7 @@ async function loadModel(source, name, bundledIndex = null) {
   ui.progressStatus.textContent = `Loading ${name}…`;
   try {
     const model = await state.gb.loadModel(source, {
+      weights: ui.weightsSelect.value || undefined,
       onProgress: ({ loaded, total, file }) => {
         if (seq !== state.loadSeq) return;
         if (total) {
@@ -231,6 +233,8 @@ async function loadModel(source, name, bundledIndex = null) {
     state.scheme = scheme;
     state.modelName = name;
     state.loadedIndex = bundledIndex;
+    // Blobs and URLs can be read again (another weight storage); transferred ArrayBuffers cannot.
+    state.source = typeof source.baseUrl === 'string' || Object.values(source.files ?? {}).every((v) => typeof Blob !== 'undefined' && v instanceof Blob) ? source : null;
     old?.free().catch(() => {});
     state.figures = { loadMs: performance.now() - startedAt };
     onModelChanged();
@@ -939,6 +943,9 @@ function teachingModel(model) {
 // ---- wiring --------------------------------------------------------------------------------------
 
 function wire() {
+  ui.weightsSelect.addEventListener('change', () => {
+    if (state.model && state.source) loadModel(state.source, state.modelName, state.loadedIndex);
+  });
   ui.modelSelect.addEventListener('change', () => {
     const i = Number(ui.modelSelect.value);
     const m = state.bundled[i];

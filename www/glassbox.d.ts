@@ -87,6 +87,8 @@ export interface LoadOptions {
   onProgress?: (p: Progress) => void;
   /** Build the architecture with seeded random weights (an untrained twin); model.safetensors is not fetched. */
   randomSeed?: number;
+  /** The storage of the weight matrices in memory (default: each in its file's); `model.info.weights` echoes it. */
+  weights?: 'f32' | 'f16' | 'bf16' | 'int8';
 }
 
 export interface Progress { loaded: number; total: number | null; file: string }
@@ -153,6 +155,8 @@ export interface ModelInfo {
   nParams: number;
   /** Bytes of model.safetensors (f32 size for a random-weight twin). */
   sizeBytes: number;
+  /** The weight storage asked for at load (`LoadOptions.weights`); absent when each matrix keeps its file's. */
+  weights?: 'f32' | 'f16' | 'bf16' | 'int8';
   tokenizer: 'BPE' | 'WordPiece' | 'Unigram' | 'WordLevel';
   hasLmHead: boolean;
   /** The mask token's text, for masked-LM models (e.g. "[MASK]"). */

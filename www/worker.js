@@ -7,7 +7,7 @@
 //
 // Requests:
 //   init      { pkgUrl?, wasm? }                      -> result { version, simd128 }
-//   load      { source: { baseUrl, present? } | { files }, randomSeed? }
+//   load      { source: { baseUrl, present? } | { files }, randomSeed?, weights? }
 //                                                     -> progress*, result { handle, info }
 //   loadTokenizer { source: { baseUrl, present? } | { files } }   -> result { handle, info: { tokenizer, vocabSize } } (a tokenizer
 //             alone, e.g. models/tokenizers/gpt2/: only tokenize and free take its handle; scheduled like tokenize)
@@ -289,6 +289,7 @@ function getEngine() {
 async function load(msg) {
   const { source } = msg;
   const randomSeed = msg.randomSeed == null ? undefined : msg.randomSeed;
+  const weights = msg.weights == null ? undefined : msg.weights;
   const needWeights = randomSeed === undefined;
   const progress = (p) => post({ id: msg.id, type: 'progress', ...p });
   let bytes;
@@ -308,13 +309,13 @@ async function load(msg) {
     bytes['tokenizer_config.json'] ?? null,
     bytes['special_tokens_map.json'] ?? null,
     bytes['generation_config.json'] ?? null,
-    { randomSeed },
+    { randomSeed, weights },
   );
   // A replaced worker (Glassbox.interrupt) loads the models again under the handles the page holds.
   const handle = Number.isInteger(msg.handle) && !models.has(msg.handle) ? msg.handle : nextHandle++;
   nextHandle = Math.max(nextHandle, handle + 1);
   models.set(handle, { model, engine: api });
-  if (source.baseUrl !== undefined || onlyBlobs(source.files)) reloadable.set(handle, { source, randomSeed });
+  if (source.baseUrl !== undefined || onlyBlobs(source.files)) reloadable.set(handle, { source, randomSeed, weights });
   return { handle, info: model.info() };
 }
 
@@ -440,14 +441,14 @@ async function readStream(stream, total, file, progress) {
 /// The model of `handle` loaded again into the fresh engine, under the same handle.
 async function reload(handle) {
   if (reloadable.get(handle).tokenizerOnly) return reloadTokenizer(handle);
-  const { source, randomSeed } = reloadable.get(handle);
+  const { source, randomSeed, weights } = reloadable.get(handle);
   const needWeights = randomSeed === undefined;
   const bytes = source.baseUrl !== undefined
     ? await fetchFolder(source.baseUrl, source.present, needWeights, () => {})
     : await readFiles(source.files, needWeights, () => {});
   const api = await getEngine();
   const model = api.WasmModel.load(bytes['config.json'], needWeights ? bytes[WEIGHTS] : null, bytes['tokenizer.json'],
-    bytes['tokenizer_config.json'] ?? null, bytes['special_tokens_map.json'] ?? null, bytes['generation_config.json'] ?? null, { randomSeed });
+    bytes['tokenizer_config.json'] ?? null, bytes['special_tokens_map.json'] ?? null, bytes['generation_config.json'] ?? null, { randomSeed, weights });
   models.set(handle, { model, engine: api });
 }
 

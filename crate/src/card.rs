@@ -23,6 +23,10 @@ pub struct ModelCard<'a> {
     pub generation: GenerationDefaults,
     /// How each block is built, read from the loaded config: what the teaching text quotes.
     pub block: BlockFacts,
+    /// The weight storage asked for at load (`"f32"`, `"f16"`, `"bf16"`, `"int8"`); absent when each
+    /// matrix keeps its file's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<&'static str>,
 }
 
 /// The build of a transformer block, per family, from the loaded config (the page's block view
@@ -124,6 +128,7 @@ impl<'a> ModelCard<'a> {
             mask_token: tokenizer.special_tokens().mask.and_then(|id| tokenizer.id_to_token(id)),
             generation: GenerationDefaults::of(&session.generation),
             block: BlockFacts::of(&session.model),
+            weights: None,
         }
     }
 }

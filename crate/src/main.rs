@@ -387,7 +387,7 @@ fn views(maps: &Option<AttentionMaps>, kind: MapKind, query_ids: &[u32], key_ids
 /// The model card, the same object as JS `model.info` (camelCase; see `glassbox::card`).
 fn info(args: &Args) -> Result<Value> {
     let (bytes, session) = load(args)?;
-    let card = ModelCard::new(&session, bytes.weights.as_ref().map(Vec::len));
+    let card = ModelCard { weights: args.weights.map(glassbox::kernels::Storage::name), ..ModelCard::new(&session, bytes.weights.as_ref().map(Vec::len)) };
     serde_json::to_value(card).map_err(|e| Error::input(format!("the model card could not be written ({e})"), "Report this as a bug"))
 }
 

@@ -295,6 +295,29 @@ describe('bringing your own model', () => {
     }
   });
 
+  it('keeps the weights in the storage the user picks, loading the model again', async () => {
+    const { page } = setup;
+    const model = setup.models.models.find((m) => m.kind === 'decoder-only');
+    await pickModel(page, model.name);
+    await typeAndRun(page, SENTENCES['decoder-only']);
+    const asFile = await page.$eval('#heatmap', (b) => b.dataset.layer);
+    assert.equal((await modelFacts(page))['Weights in memory'], undefined, 'as in the file: no fact');
+    // Choosing int8 loads the same model again in int8; the facts say so and it still runs.
+    const since = await mark(page);
+    await page.selectOption('#weights-select', 'int8');
+    await waitThrough(page, since, 'loading');
+    await waitLoaded(page, model.name);
+    assert.match((await modelFacts(page))['Weights in memory'] ?? '', /^int8/);
+    await typeAndRun(page, SENTENCES['decoder-only']);
+    assert.equal(await page.$eval('#heatmap', (b) => b.dataset.layer), asFile);
+    // Back to the file's own storage for the tests after this one.
+    const back = await mark(page);
+    await page.selectOption('#weights-select', '');
+    await waitThrough(page, back, 'loading');
+    await waitLoaded(page, model.name);
+    assert.equal((await modelFacts(page))['Weights in memory'], undefined);
+  });
+
   it('says plainly when required files are missing', async () => {
     const { page } = setup;
     await page.setInputFiles('#files-input', [{ name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{}') }]);

@@ -2,6 +2,9 @@
 
 import { activationName } from './explain.js';
 
+// The storage chosen at load (`loadModel(…, { weights })`), as the facts list names it.
+const WEIGHT_NAMES = { f32: 'f32 (4 bytes a weight)', f16: 'f16 (2 bytes)', bf16: 'bf16 (2 bytes)', int8: 'int8, a scale per 64 (about 1 byte)' };
+
 const KIND_NAMES = { 'encoder-only': 'encoder-only', 'decoder-only': 'decoder-only', 'encoder-decoder': 'encoder-decoder' };
 const POSITION_NAMES = { learned: 'learned table', sinusoidal: 'sinusoidal (fixed)', relative: 'relative buckets', rotary: 'rotary (q and k turned)' };
 
@@ -49,6 +52,7 @@ export function renderModelFacts(dl, info, name) {
     ...(info.block && info.hasLmHead ? [['Output head', info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)']] : []),
     ['Parameters', formatCount(info.nParams)],
     ['Size', formatBytes(info.sizeBytes)],
+    ...(info.weights ? [['Weights in memory', WEIGHT_NAMES[info.weights] ?? info.weights]] : []),
     ['Positions', POSITION_NAMES[info.positions] ?? info.positions],
     ['Tokenizer', `${info.tokenizer}, ${formatCount(info.vocabSize)} tokens`],
     ['Longest input', info.maxPositions ? `${info.maxPositions} tokens` : 'no fixed limit'],

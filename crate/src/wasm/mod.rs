@@ -321,6 +321,9 @@ fn token_string(session: &Session, id: u32) -> String {
 struct LoadOptions {
     /// Build the architecture with seeded random weights (weights may then be `null`).
     random_seed: Option<u64>,
+    /// The storage of the weight matrices in memory, as the CLI's `--weights`: `"f32"`, `"f16"`,
+    /// `"bf16"` or `"int8"` (`None`: the file's own).
+    weights: Option<String>,
 }
 
 /// `WasmModel.tokenize` options.
@@ -486,6 +489,8 @@ pub struct WasmModel {
     session: Session,
     /// Bytes of model.safetensors (`None` for a random-weight twin).
     weights_len: Option<usize>,
+    /// The storage asked for at load (`None`: each matrix in its file's).
+    storage: Option<crate::kernels::Storage>,
 }
 
 #[derive(Serialize)]
@@ -571,13 +576,19 @@ impl WasmModel {
             special_tokens_map: special_tokens_map.as_deref(),
             generation_config: generation_config.as_deref(),
         };
-        let session = Session::load_from(&files, weight_file, opts.random_seed, None).map_err(js_error)?;
-        Ok(WasmModel { session, weights_len: weight_file.map(|f| f.len()) })
+        let storage = match opts.weights.as_deref() {
+            None => None,
+            Some(name) => Some(crate::kernels::Storage::parse(name).ok_or_else(|| {
+                JsError::new(&format!("load: weights \"{name}\" is not a storage. Use \"f32\", \"f16\", \"bf16\" or \"int8\", or leave it out to keep the file's own"))
+            })?),
+        };
+        let session = Session::load_from(&files, weight_file, opts.random_seed, storage).map_err(js_error)?;
+        Ok(WasmModel { session, weights_len: weight_file.map(|f| f.len()), storage })
     }
 
     /// The model card: `ModelInfo` of `www/glassbox.d.ts`, the object `glassbox info` prints.
     pub fn info(&self) -> Result<JsValue, JsError> {
-        to_js(&ModelCard::new(&self.session, self.weights_len))
+        to_js(&ModelCard { weights: self.storage.map(crate::kernels::Storage::name), ..ModelCard::new(&self.session, self.weights_len) })
     }
 
     /// Tokenize `text` (options `{ addSpecialTokens = true, trace = false }`):
