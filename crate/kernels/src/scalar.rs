@@ -204,27 +204,26 @@ pub mod avx2 {
             let xr = &xs[i * k..(i + 1) * k];
             let count = firsts.len();
             let mut acc = [_mm256_setzero_ps(); 4];
-            let mut base = [0usize; 4];
+            let (mut base, mut ld) = ([0usize; 4], [0usize; 4]);
             for (q, a) in acc.iter_mut().enumerate().take(count) {
                 *a = _mm256_loadu_ps(bias.as_ptr().add(firsts[q] * NR));
                 if f16 {
                     *a = _mm256_mul_ps(*a, _mm256_set1_ps(bias_scale));
                 }
-                base[q] = panel_row(k, n_panels, firsts[q], 0);
+                (base[q], ld[q]) = (panel_row(k, n_panels, firsts[q], 0), panel_ld(n_panels, firsts[q]));
             }
-            let ld = panel_ld(n_panels, firsts[0]);
             if count == 4 {
                 for (kk, &a) in xr.iter().enumerate() {
                     let av = _mm256_set1_ps(a);
                     for (q, acc_q) in acc.iter_mut().enumerate() {
-                        *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base[q] + kk * ld)));
+                        *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base[q] + kk * ld[q])));
                     }
                 }
             } else {
                 for (kk, &a) in xr.iter().enumerate() {
                     let av = _mm256_set1_ps(a);
                     for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
-                        *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base[q] + kk * panel_ld(n_panels, firsts[q]))));
+                        *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base[q] + kk * ld[q])));
                     }
                 }
             }

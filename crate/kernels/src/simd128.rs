@@ -469,6 +469,8 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
     gemv_rows::<S>(src, x.as_ptr(), m, k, whole, half, bias.as_ptr(), out.as_mut_ptr(), n);
     for i in 0..m {
         let (xi, row) = (x.as_ptr().add(i * k), out.as_mut_ptr().add(i * n));
+        // The order of `super::decode_group_pairs`, written out here so that the pairs' loop sits
+        // in `gemv_rows` for V8's unroller.
         if whole % 2 == 1 {
             // The pairs cover groups 0..half-1 and half..whole: group half - 1 goes alone.
             gemv_tile::<S, 1, GP>(src, xi, k, [(half - 1) * GP], bias.as_ptr(), row, n);

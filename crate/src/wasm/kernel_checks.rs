@@ -71,8 +71,10 @@ pub fn check_linear_storage(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, 
     Ok(out)
 }
 
-fn parse_storage(name: &str) -> Result<Storage, JsError> {
-    Storage::parse(name).ok_or_else(|| JsError::new(&format!("no weight storage named '{name}': use f32, f16, bf16 or int8")))
+/// The weight storage called `name` (the load option `weights`, the benchmarks), or a message
+/// naming the four.
+pub(super) fn parse_storage(name: &str) -> Result<Storage, JsError> {
+    Storage::parse(name).ok_or_else(|| JsError::new(&format!("weights \"{name}\" is not a storage. Use \"f32\", \"f16\", \"bf16\" or \"int8\", or leave it out to keep the file's own")))
 }
 
 /// `matmul_kn` on unpacked `w: [K][N]`: `[M][N]`.

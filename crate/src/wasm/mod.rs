@@ -576,12 +576,7 @@ impl WasmModel {
             special_tokens_map: special_tokens_map.as_deref(),
             generation_config: generation_config.as_deref(),
         };
-        let storage = match opts.weights.as_deref() {
-            None => None,
-            Some(name) => Some(crate::kernels::Storage::parse(name).ok_or_else(|| {
-                JsError::new(&format!("load: weights \"{name}\" is not a storage. Use \"f32\", \"f16\", \"bf16\" or \"int8\", or leave it out to keep the file's own"))
-            })?),
-        };
+        let storage = opts.weights.as_deref().map(kernel_checks::parse_storage).transpose()?;
         let session = Session::load_from(&files, weight_file, opts.random_seed, storage).map_err(js_error)?;
         Ok(WasmModel { session, weights_len: weight_file.map(|f| f.len()), storage })
     }
