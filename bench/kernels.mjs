@@ -65,6 +65,7 @@ const CASES = [
   ['GEMV  int8 M=1 K=768 N=3072', 'linear:int8', 1, 768, 3072, 'gbs'],
   ['GEMV  f32  M=1 K=768 N=50257 (LM head as a Linear)', 'linear', 1, 768, 50257, 'gbs'],
   ['GEMV  bf16 M=1 K=768 N=50257', 'linear:bf16', 1, 768, 50257, 'gbs'],
+  ['GEMV  f16  M=1 K=768 N=50257', 'linear:f16', 1, 768, 50257, 'gbs'],
   ['GEMV  int8 M=1 K=768 N=50257', 'linear:int8', 1, 768, 50257, 'gbs'],
   ['GEMM  bf16 M=128 K=N=384', 'linear:bf16', 128, 384, 384, 'gflops'],
   ['GEMM  int8 M=128 K=N=384', 'linear:int8', 128, 384, 384, 'gflops'],

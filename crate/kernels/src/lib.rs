@@ -133,6 +133,44 @@ pub fn f16_to_f32(bits: u16) -> f32 {
     half::f16::from_bits(bits).to_f32()
 }
 
+/// f16 weights sit in their panels with the exponent field moved up by 10 (an f16 whose exponent
+/// bias is 25, not 15): subnormal f16 values become normal ones there. The kernels widen a weight by
+/// a shift and a mask only (sign to bit 31, exponent and mantissa to bits 13..28, f32's exponent
+/// bits 28..31 zero), which reads it as the weight times 2^-102 ([`F16_PANEL_SCALE`]). With f16's
+/// own exponent it would read a subnormal f16 as a subnormal f32, and a multiply with a subnormal
+/// operand is slow on x86 (a microcode assist): at 0.2% subnormal weights (GPT-2's init, std 0.02)
+/// decoding on f16 ran 1.4x slower than with them flushed (`node bench/decode-ab.mjs`).
+/// Exact for every f16 value up to 64 in magnitude; larger or non-finite ones give `None` (their
+/// layer stays f32).
+pub fn f16_to_panel_bits(bits: u16) -> Option<u16> {
+    let (sign, exp, mant) = (bits & 0x8000, (bits >> 10) & 0x1f, bits & 0x3ff);
+    if exp == 0 {
+        if mant == 0 {
+            return Some(sign); // ±0
+        }
+        // mant · 2^-24, its leading bit at `lead` (0..=9): 2^(lead - 24) · 1.f, stored exponent lead + 1.
+        let lead = 15 - mant.leading_zeros() as u16;
+        return Some(sign | (lead + 1) << 10 | (mant << (10 - lead)) & 0x3ff);
+    }
+    if exp > 30 - F16_PANEL_EXP_SHIFT {
+        return None;
+    }
+    Some(sign | (exp + F16_PANEL_EXP_SHIFT) << 10 | mant)
+}
+
+/// How far [`f16_to_panel_bits`] moves an f16 exponent up.
+pub const F16_PANEL_EXP_SHIFT: u16 = 10;
+
+/// 2^102: a panel's f16 weight read as f32 by shift and mask is the weight times 2^-102.
+pub const F16_PANEL_SCALE: f32 = f32::from_bits((127 + 102) << 23);
+
+/// The value of panel bits from [`f16_to_panel_bits`] (the kernels' widening, then the scale).
+#[inline(always)]
+pub fn panel_bits_to_f32(bits: u16) -> f32 {
+    let bits = bits as u32;
+    f32::from_bits((bits & 0x8000) << 16 | (bits & 0x7fff) << 13) * F16_PANEL_SCALE
+}
+
 #[inline(always)]
 pub fn bf16_to_f32(bits: u16) -> f32 {
     f32::from_bits((bits as u32) << 16)
@@ -208,7 +246,7 @@ fn pack_with<T: Copy>(k: usize, n: usize, zero: T, value: impl Fn(usize, usize) 
 #[derive(Debug, Clone)]
 enum Panels {
     F32(Vec<f32>),  // groups of 2 panels [K][2][NR] (`panel_row`)
-    F16(Vec<u16>),  // groups of 2 panels [K][2][NR] (`panel_row`), columns at `half_slot`
+    F16(Vec<u16>),  // as BF16, each value re-encoded by `f16_to_panel_bits`
     BF16(Vec<u16>), // groups of 2 panels [K][2][NR] (`panel_row`), columns at `half_slot`
     Int8 { q: Vec<i8>, scales: Vec<f32> }, // tiles of 16 columns, see [`int8`]
 }
@@ -217,6 +255,7 @@ enum Panels {
 #[derive(Clone, Copy)]
 pub enum PanelRef<'a> {
     F32(&'a [f32]),
+    /// [`f16_to_panel_bits`] values.
     F16(&'a [u16]),
     BF16(&'a [u16]),
     /// Not panels: tiles of [`int8::TILE`] columns, `q: [2][N/16][Kp/INT8_GROUP][INT8_GROUP/4][16][2]`,
@@ -240,7 +279,7 @@ impl PanelRef<'_> {
                 for r in 0..kc {
                     let at = panel_row(k, n_panels, p, k0 + r);
                     for c in 0..NR {
-                        dst[r * NR + c] = f16_to_f32(w[at + half_slot(c)]);
+                        dst[r * NR + c] = panel_bits_to_f32(w[at + half_slot(c)]);
                     }
                 }
             }
@@ -315,8 +354,8 @@ impl Linear {
     }
 
     /// From a matrix as the checkpoint stores it, kept in `storage` (`None`: the storage of the
-    /// file, so f16 and bf16 stay 16-bit). f16 weights that are not finite stay f32 (the SIMD
-    /// widening assumes finite values).
+    /// file, so f16 and bf16 stay 16-bit). A matrix with an f16 weight of 64 or more in magnitude, or
+    /// not finite, stays f32: f16 panels hold the values [`f16_to_panel_bits`] can re-encode.
     pub fn from_stored(w: StoredMatrix<'_>, layout: Layout, d_in: usize, d_out: usize, bias: Option<Vec<f32>>, storage: Option<Storage>) -> Self {
         debug_assert_eq!(w.len(), d_out * d_in);
         let (k, n) = (d_in, d_out);
@@ -326,22 +365,15 @@ impl Linear {
         };
         let mut storage = storage.unwrap_or(w.storage());
         let from = w.storage();
-        if storage == Storage::F16 {
-            let finite = match from {
-                Storage::F16 => (0..w.len()).all(|i| w.bits(i) & 0x7c00 != 0x7c00),
-                _ => (0..w.len()).all(|i| half::f16::from_f32(w.get(i)).is_finite()),
-            };
-            if !finite {
-                storage = Storage::F32;
-            }
+        let f16_bits = |i: usize| if from == Storage::F16 { w.bits(i) } else { half::f16::from_f32(w.get(i)).to_bits() };
+        if storage == Storage::F16 && !(0..w.len()).all(|i| f16_to_panel_bits(f16_bits(i)).is_some()) {
+            storage = Storage::F32;
         }
         let panels = match (storage, from) {
             (Storage::F32, _) => Panels::F32(pack_with(k, n, 0.0, |kk, col| w.get(at(kk, col)), |c| c, panel_row)),
-            (Storage::F16, Storage::F16) | (Storage::BF16, Storage::BF16) => {
-                let packed = pack_with(k, n, 0, |kk, col| w.bits(at(kk, col)), half_slot, panel_row);
-                if storage == Storage::F16 { Panels::F16(packed) } else { Panels::BF16(packed) }
-            }
-            (Storage::F16, _) => Panels::F16(pack_with(k, n, 0, |kk, col| half::f16::from_f32(w.get(at(kk, col))).to_bits(), half_slot, panel_row)),
+            // Every value was checked above: `unwrap_or(0)` never takes its default.
+            (Storage::F16, _) => Panels::F16(pack_with(k, n, 0, |kk, col| f16_to_panel_bits(f16_bits(at(kk, col))).unwrap_or(0), half_slot, panel_row)),
+            (Storage::BF16, Storage::BF16) => Panels::BF16(pack_with(k, n, 0, |kk, col| w.bits(at(kk, col)), half_slot, panel_row)),
             (Storage::BF16, _) => Panels::BF16(pack_with(k, n, 0, |kk, col| half::bf16::from_f32(w.get(at(kk, col))).to_bits(), half_slot, panel_row)),
             (Storage::Int8, _) => {
                 let (q, scales) = int8::pack(k, n, |kk, col| w.get(at(kk, col)));
@@ -440,7 +472,7 @@ impl Linear {
         let dst = &mut dst[..k];
         match &self.panels {
             Panels::F32(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + c]),
-            Panels::F16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = f16_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
+            Panels::F16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = panel_bits_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
             Panels::BF16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = bf16_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
             Panels::Int8 { q, scales } => {
                 let w = int8::Int8Ref { q, scales };

@@ -63,8 +63,8 @@ fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias:
                 [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
             }),
             PanelRef::F16(h) => {
-                // The weights times 2^-112 (no re-bias multiply), `x · 2^56`, `bias · 2^-56`, the
-                // sums times 2^56: the SIMD kernel's order (see `simd128::Src::SCALED`).
+                // The weights times 2^-102 (no re-bias multiply), `x · 2^51`, `bias · 2^-51`, the
+                // sums times 2^51: the SIMD kernel's order (see `simd128::Src::SCALED`).
                 let xs: Vec<f32> = x[..m * k].iter().map(|&v| v * F16_HALF_REBIAS).collect();
                 let bs: Vec<f32> = bias[..n_panels * NR].iter().map(|&b| b * (1.0 / F16_HALF_REBIAS)).collect();
                 gemv_rows(&xs, m, k, n, &bs, out, |p, kk| {
@@ -96,16 +96,18 @@ fn pairs(h: &[u16], at: usize) -> [u32; 4] {
     std::array::from_fn(|l| r[2 * l] as u32 | (r[2 * l + 1] as u32) << 16)
 }
 
-/// f16 bits in the high half of `v` -> f32 times 2^-112, exact for finite values (as the SIMD
-/// kernel widens: shift the exponent and mantissa into place, drop the sign copies; the re-bias
-/// by 2^112 is left to the caller).
+/// f16 panel bits ([`crate::f16_to_panel_bits`]) in the high half of `v` -> the weight times
+/// 2^-102, never subnormal (as the SIMD kernel widens: shift the exponent and mantissa into place,
+/// drop the sign copies; the scale by 2^102 is left to the caller).
 #[inline(always)]
 fn f16_high_to_scaled_f32(v: u32) -> f32 {
     f32::from_bits(((v as i32 >> 3) as u32) & 0x8FFF_E000)
 }
 
-/// 2^56: decoding on f16 multiplies `x · 2^56` by the weights times 2^-112, and the sums by 2^56.
-pub const F16_HALF_REBIAS: f32 = f32::from_bits(0x5B80_0000);
+/// 2^51: decoding on f16 multiplies `x · 2^51` by the weights times 2^-102, and the sums by 2^51:
+/// powers of two, so the same products and sums as unscaled (no value here comes near f32's
+/// range ends: the weights read are normal and below 2^-96).
+pub const F16_HALF_REBIAS: f32 = f32::from_bits((127 + 51) << 23);
 
 /// `out[i] = bias + x[i] · W` for each of the `m` rows, panel rows from `row(p, kk)` (widened),
 /// 4 panels per pass.
@@ -185,7 +187,7 @@ pub mod avx2 {
         assert!(h.len() >= n_panels * NR * k && x.len() >= m * k && bias.len() >= n_panels * NR && out.len() >= m * n);
         let high = _mm_set1_epi32(0xFFFF_0000u32 as i32);
         let f16_bits = _mm256_set1_epi32(0x8FFF_E000u32 as i32);
-        // f16: the weights times 2^-112 against `x · 2^56`, from `bias · 2^-56`, sums times 2^56 (the twin's order).
+        // f16: the weights times 2^-102 against `x · 2^51`, from `bias · 2^-51`, sums times 2^51 (the twin's order).
         let (x_scale, bias_scale) = if f16 { (F16_HALF_REBIAS, 1.0 / F16_HALF_REBIAS) } else { (1.0, 1.0) };
         let xs: Vec<f32> = x[..m * k].iter().map(|&v| if f16 { v * x_scale } else { v }).collect();
         // SAFETY (all loads below): the assert above bounds every panel row, bias and x read.

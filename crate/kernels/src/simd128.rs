@@ -77,9 +77,9 @@ const MV: usize = 4;
 /// Where one panel row of 8 weights comes from, widened to two f32x4 (columns 0..4, 4..8).
 /// The widening gives exactly [`PanelRef::widen_block`]'s values.
 trait Src: Copy {
-    /// Whether [`Src::load8`] gives the weights times 2^-112 (f16 without its re-bias multiply):
-    /// decoding then multiplies `x · 2^56` by them, starts from `bias · 2^-56` and scales the sums
-    /// by 2^56 once, the same products and sums as unscaled, one multiply per weight fewer.
+    /// Whether [`Src::load8`] gives the weights times 2^-102 (f16 without its re-bias multiply):
+    /// decoding then multiplies `x · 2^51` by them, starts from `bias · 2^-51` and scales the sums
+    /// by 2^51 once, the same products and sums as unscaled, one multiply per weight fewer.
     const SCALED: bool = false;
     /// The same source moved to panel `p` (its row 0). SAFETY: `p < n_panels`.
     unsafe fn panel(self, p: usize) -> Self;
@@ -165,18 +165,19 @@ impl<const F16: bool> SrcHalf<F16> {
     }
 }
 
-/// f16 bits in the high half of a lane (low half ignored) -> f32 times 2^-112, exact for finite
-/// values: an arithmetic shift by 3 lines the exponent and mantissa up with f32's (sign stays in bit
-/// 31) and the mask drops the sign copies and the low bits; the f32 read from those bits is the
-/// weight times 2^-112 (exponent bias 15 read as 127), subnormals included (f32 subnormals then).
-/// Inf and NaN would not survive: such layers stay f32.
+/// f16 panel bits ([`super::f16_to_panel_bits`]: exponent bias 25) in the high half of a lane (low
+/// half ignored) -> the weight times 2^-102: an arithmetic shift by 3 lines the exponent and
+/// mantissa up with f32's (sign stays in bit 31) and the mask drops the sign copies and the low
+/// bits; the f32 read from those bits has exponent bias 127, so the weight times 2^-102, a normal
+/// f32 (the panel encoding has no subnormals: with one as an operand, x86 multiplies take a slow
+/// microcode path).
 #[inline(always)]
 fn f16_high_to_scaled_f32(v: v128) -> v128 {
     v128_and(i32x4_shr(v, 3), u32x4_splat(0x8FFF_E000))
 }
 
-/// 2^112: re-biases an f16 exponent read as f32's.
-const F16_REBIAS: f32 = f32::from_bits(0x7780_0000);
+/// 2^102: re-biases a panel's f16 exponent read as f32's.
+const F16_REBIAS: f32 = super::F16_PANEL_SCALE;
 
 impl<const F16: bool> Src for SrcHalf<F16> {
     const SCALED: bool = F16;

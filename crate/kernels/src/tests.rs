@@ -321,7 +321,7 @@ fn every_storage_matches_its_widened_weights_on_awkward_shapes() {
 #[test]
 fn sixteen_bit_files_stay_sixteen_bit() {
     // f16 and bf16 stored values are kept exactly (subnormals included), in 2 bytes each.
-    let vals = [0.0f32, -0.0, 1.0, -2.5, 6.1e-5, 3.0e-7, -65504.0, 0.333];
+    let vals = [0.0f32, -0.0, 1.0, -2.5, 6.1e-5, 3.0e-7, -63.96875, 0.333];
     let (n, k) = (3, vals.len());
     let w: Vec<f32> = (0..n * k).map(|i| vals[i % k] * if i / k == 1 { -1.0 } else { 1.0 }).collect();
     let f16: Vec<u16> = w.iter().map(|&v| half::f16::from_f32(v).to_bits()).collect();
@@ -335,10 +335,38 @@ fn sixteen_bit_files_stay_sixteen_bit() {
             assert_eq!(layer.weight(i / k, i % k).to_bits(), widen[i].to_bits(), "{want_storage:?} weight {i}");
         }
     }
-    // An f16 layer with an infinity is kept as f32 (the SIMD widening assumes finite values).
-    let inf = Linear::from_stored(StoredMatrix::F16(vec![0x7c00, 0x3c00]), Layout::OutIn, 2, 1, None, None);
-    assert_eq!(inf.storage(), Storage::F32);
-    assert_eq!(inf.weight(0, 0), f32::INFINITY);
+    // An f16 layer with an infinity, or a weight of 64 or more, is kept as f32 (f16 panels hold
+    // what `f16_to_panel_bits` re-encodes), its values exact; f16 asked of an f32 file too.
+    for (bits, want) in [(0x7c00u16, f32::INFINITY), (0x5400, 64.0), (0xfbff, -65504.0)] {
+        let big = Linear::from_stored(StoredMatrix::F16(vec![bits, 0x3c00]), Layout::OutIn, 2, 1, None, None);
+        assert_eq!(big.storage(), Storage::F32);
+        assert_eq!(big.weight(0, 0), want);
+        let asked = Linear::from_stored(StoredMatrix::F32(vec![want, 1.0]), Layout::OutIn, 2, 1, None, Some(Storage::F16));
+        assert_eq!(asked.storage(), Storage::F32);
+    }
+    let below = Linear::from_stored(StoredMatrix::F16(vec![0x53ff, 0x0001]), Layout::OutIn, 2, 1, None, None);
+    assert_eq!(below.storage(), Storage::F16);
+    assert_eq!((below.weight(0, 0), below.weight(0, 1)), (63.96875, f16_to_f32(0x0001)));
+}
+
+#[test]
+fn f16_panel_encoding_is_exact_and_never_subnormal() {
+    // Every f16 value below 64 in magnitude survives the re-encoding bit for bit (±0 and the
+    // subnormals included), and the kernels' widening of it (shift and mask, before the 2^102
+    // scale) is a normal f32 or zero: no subnormal operand ever reaches a multiply.
+    for bits in 0..=u16::MAX {
+        let exp = (bits >> 10) & 0x1f;
+        match f16_to_panel_bits(bits) {
+            Some(p) => {
+                assert!(exp <= 20, "{bits:#06x} has exponent {exp} but was re-encoded");
+                assert_eq!(panel_bits_to_f32(p).to_bits(), f16_to_f32(bits).to_bits(), "{bits:#06x} -> {p:#06x}");
+                let read = f32::from_bits(((((p as u32) << 16) as i32 >> 3) as u32) & 0x8FFF_E000);
+                assert!(read == 0.0 || read.is_normal(), "{bits:#06x}: widened to a subnormal {read:e}");
+                assert_eq!(read * F16_PANEL_SCALE, f16_to_f32(bits));
+            }
+            None => assert!(exp > 20, "{bits:#06x} (exponent {exp}) was refused"),
+        }
+    }
 }
 
 #[test]
@@ -360,8 +388,9 @@ fn dot8_and_nk_decode_on_awkward_lengths() {
 #[test]
 fn sixteen_bit_decode_is_the_twin_bit_for_bit_at_the_edges_of_the_formats() {
     // Decoding (M < 4) on 16-bit panels has its own native path (AVX2 when the CPU has it): the same
-    // bits as the scalar twin for subnormal, tiny, huge and signed-zero weights, on awkward shapes.
-    let edges = [0x0001u16, 0x03ff, 0x0400, 0x7bff, 0xfbff, 0x8000, 0x0000, 0x8001, 0x3c00, 0xbc00, 0x1234, 0x5678];
+    // bits as the scalar twin for subnormal, tiny, the largest f16 panels hold and signed-zero
+    // weights, on awkward shapes.
+    let edges = [0x0001u16, 0x03ff, 0x0400, 0x53ff, 0xd3ff, 0x8000, 0x0000, 0x8001, 0x3c00, 0xbc00, 0x1234, 0x5078];
     let mut rng = Rng(21);
     for (storage, bits_of) in [(Storage::F16, 0usize), (Storage::BF16, 1)] {
         for &k in &[1usize, 2, 7, 33, 130] {
