@@ -126,8 +126,8 @@ test('Linear: a row decoded alone (GEMV) equals the same row in a batch (GEMM)',
 
 // One Linear in one weight storage: SIMD == scalar bit for bit, the widened weights within the
 // storage's rounding of the originals, and the product within the float64 reference's bound.
-function checkLinearStorage(rand, storage, m, k, n) {
-  const x = rand(m * k), w = rand(n * k), bias = rand(n);
+function checkLinearStorage(rand, storage, m, k, n, weightScale = 1) {
+  const x = rand(m * k), w = rand(n * k).map((v) => v * weightScale), bias = rand(n);
   const what = `Linear ${storage} m=${m} k=${k} n=${n}`;
   // Output [M][N], then the weights as the layer widened them, [N][K].
   const simd = glassbox.check_linear_storage(x, m, k, w, n, bias, storage, true);
@@ -158,6 +158,15 @@ test('Linear in every weight storage (f32, f16, bf16, int8): SIMD == scalar, and
         for (const m of [1, 2, 3, 4, 7, 40]) checkLinearStorage(rand, storage, m, k, n);
       }
     }
+  }
+});
+
+test('f16 weights of every size: tiny (subnormal in f16) to 60,000 (a smaller exponent shift), SIMD == scalar and exact', () => {
+  // f16 panels move the exponent up by 10, or less when a weight is 64 or more; the widening, its
+  // scales and the scalar twin must agree at every shift.
+  const rand = randomF32(6);
+  for (const scale of [1e-5, 1, 63, 64, 1000, 60000]) {
+    for (const [m, k, n] of [[1, 17, 33], [3, 64, 50], [7, 130, 17]]) checkLinearStorage(rand, 'f16', m, k, n, scale);
   }
 });
 

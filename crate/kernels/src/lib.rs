@@ -133,42 +133,66 @@ pub fn f16_to_f32(bits: u16) -> f32 {
     half::f16::from_bits(bits).to_f32()
 }
 
-/// f16 weights sit in their panels with the exponent field moved up by 10 (an f16 whose exponent
-/// bias is 25, not 15): subnormal f16 values become normal ones there. The kernels widen a weight by
-/// a shift and a mask only (sign to bit 31, exponent and mantissa to bits 13..28, f32's exponent
-/// bits 28..31 zero), which reads it as the weight times 2^-102 ([`F16_PANEL_SCALE`]). With f16's
-/// own exponent it would read a subnormal f16 as a subnormal f32, and a multiply with a subnormal
-/// operand is slow on x86 (a microcode assist): at 0.2% subnormal weights (GPT-2's init, std 0.02)
-/// decoding on f16 ran 1.4x slower than with them flushed (`node bench/decode-ab.mjs`).
-/// Exact for every f16 value up to 64 in magnitude; larger or non-finite ones give `None` (their
-/// layer stays f32).
-pub fn f16_to_panel_bits(bits: u16) -> Option<u16> {
+/// f16 weights sit in their panels with the exponent field moved up by a shift chosen per matrix:
+/// 10 (an f16 whose exponent bias is 25, not 15) unless a weight of 64 or more needs less. The
+/// kernels widen a weight by a shift and a mask only (sign to bit 31, exponent and mantissa to bits
+/// 13..28, f32's exponent bits 28..31 zero), which reads it as the weight times 2^-(112 - shift)
+/// ([`F16Scales`]). With f16's own exponent (shift 0) every subnormal f16 would read as a subnormal
+/// f32, and a multiply with a subnormal operand is slow on x86 (a microcode assist): at 0.2%
+/// subnormal weights (GPT-2's init, std 0.02) decoding on f16 ran 1.4x slower than with them flushed
+/// (`node bench/decode-ab.mjs`). With shift 10 none is subnormal; a smaller shift keeps the
+/// smallest few subnormal. Exact for every finite f16 with `exponent + shift <= 30`; `None` otherwise.
+pub fn f16_to_panel_bits(bits: u16, shift: u16) -> Option<u16> {
     let (sign, exp, mant) = (bits & 0x8000, (bits >> 10) & 0x1f, bits & 0x3ff);
-    if exp == 0 {
-        if mant == 0 {
-            return Some(sign); // ±0
-        }
-        // mant · 2^-24, its leading bit at `lead` (0..=9): 2^(lead - 24) · 1.f, stored exponent lead + 1.
-        let lead = 15 - mant.leading_zeros() as u16;
-        return Some(sign | (lead + 1) << 10 | (mant << (10 - lead)) & 0x3ff);
-    }
-    if exp > 30 - F16_PANEL_EXP_SHIFT {
+    if exp == 31 || exp + shift > 30 {
         return None;
     }
-    Some(sign | (exp + F16_PANEL_EXP_SHIFT) << 10 | mant)
+    if exp != 0 {
+        return Some(sign | (exp + shift) << 10 | mant);
+    }
+    if mant == 0 {
+        return Some(sign); // ±0
+    }
+    // mant · 2^-24 with its leading bit at `lead` (0..=9): 2^(lead - 24) · 1.f, normal in the panel
+    // when its exponent field lead - 24 + 15 + shift is at least 1.
+    let lead = 15 - mant.leading_zeros() as u16;
+    if lead + shift >= 10 {
+        Some(sign | (lead + shift - 9) << 10 | (mant << (10 - lead)) & 0x3ff)
+    } else {
+        Some(sign | mant << shift) // still subnormal: (mant · 2^shift) · 2^-(24 + shift)
+    }
 }
 
-/// How far [`f16_to_panel_bits`] moves an f16 exponent up.
-pub const F16_PANEL_EXP_SHIFT: u16 = 10;
+/// The shift [`f16_to_panel_bits`] uses for a matrix whose largest f16 exponent field is
+/// `max_exp`: 10, or less when a weight is 64 or more. `None` for a non-finite value (exponent 31).
+pub fn f16_panel_shift(max_exp: u16) -> Option<u16> {
+    (max_exp < 31).then(|| 10.min(30 - max_exp))
+}
 
-/// 2^102: a panel's f16 weight read as f32 by shift and mask is the weight times 2^-102.
-pub const F16_PANEL_SCALE: f32 = f32::from_bits((127 + 102) << 23);
+/// The powers of two that undo an f16 panel's shift: a weight read by shift and mask is the weight
+/// times 2^-S (S = 112 - shift); prefill multiplies it by `widen` = 2^S, decoding multiplies
+/// `x · x` by it, starts from `bias / sum` and multiplies the sums by `sum` (x · sum = widen).
+/// Powers of two: the same products and sums as unscaled.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct F16Scales {
+    pub widen: f32,
+    pub x: f32,
+    pub sum: f32,
+}
+
+impl F16Scales {
+    pub fn for_shift(shift: u16) -> Self {
+        let pow2 = |e: u32| f32::from_bits((127 + e) << 23);
+        let s = 112 - shift as u32;
+        F16Scales { widen: pow2(s), x: pow2(s / 2), sum: pow2(s - s / 2) }
+    }
+}
 
 /// The value of panel bits from [`f16_to_panel_bits`] (the kernels' widening, then the scale).
 #[inline(always)]
-pub fn panel_bits_to_f32(bits: u16) -> f32 {
+pub fn panel_bits_to_f32(bits: u16, shift: u16) -> f32 {
     let bits = bits as u32;
-    f32::from_bits((bits & 0x8000) << 16 | (bits & 0x7fff) << 13) * F16_PANEL_SCALE
+    f32::from_bits((bits & 0x8000) << 16 | (bits & 0x7fff) << 13) * F16Scales::for_shift(shift).widen
 }
 
 #[inline(always)]
@@ -246,7 +270,7 @@ fn pack_with<T: Copy>(k: usize, n: usize, zero: T, value: impl Fn(usize, usize) 
 #[derive(Debug, Clone)]
 enum Panels {
     F32(Vec<f32>),  // groups of 2 panels [K][2][NR] (`panel_row`)
-    F16(Vec<u16>),  // as BF16, each value re-encoded by `f16_to_panel_bits`
+    F16 { bits: Vec<u16>, shift: u16 }, // as BF16, each value re-encoded by `f16_to_panel_bits`
     BF16(Vec<u16>), // groups of 2 panels [K][2][NR] (`panel_row`), columns at `half_slot`
     Int8 { q: Vec<i8>, scales: Vec<f32> }, // tiles of 16 columns, see [`int8`]
 }
@@ -255,8 +279,8 @@ enum Panels {
 #[derive(Clone, Copy)]
 pub enum PanelRef<'a> {
     F32(&'a [f32]),
-    /// [`f16_to_panel_bits`] values.
-    F16(&'a [u16]),
+    /// [`f16_to_panel_bits`] values, all with the same `shift`.
+    F16 { bits: &'a [u16], shift: u16 },
     BF16(&'a [u16]),
     /// Not panels: tiles of [`int8::TILE`] columns, `q: [2][N/16][Kp/INT8_GROUP][INT8_GROUP/4][16][2]`,
     /// `scales: [N/16][Kp/INT8_GROUP][16]` (see [`int8`]).
@@ -275,11 +299,11 @@ impl PanelRef<'_> {
                     dst[r * NR..(r + 1) * NR].copy_from_slice(&w[at..at + NR]);
                 }
             }
-            PanelRef::F16(w) => {
+            PanelRef::F16 { bits: w, shift } => {
                 for r in 0..kc {
                     let at = panel_row(k, n_panels, p, k0 + r);
                     for c in 0..NR {
-                        dst[r * NR + c] = panel_bits_to_f32(w[at + half_slot(c)]);
+                        dst[r * NR + c] = panel_bits_to_f32(w[at + half_slot(c)], shift);
                     }
                 }
             }
@@ -306,7 +330,7 @@ impl PanelRef<'_> {
         let want = n.div_ceil(NR) * NR * k;
         match *self {
             PanelRef::F32(w) => w.len() >= want,
-            PanelRef::F16(w) | PanelRef::BF16(w) => w.len() >= want,
+            PanelRef::F16 { bits: w, .. } | PanelRef::BF16(w) => w.len() >= want,
             PanelRef::Int8 { q, scales } => int8::Int8Ref { q, scales }.len_ok(k, n),
         }
     }
@@ -354,8 +378,8 @@ impl Linear {
     }
 
     /// From a matrix as the checkpoint stores it, kept in `storage` (`None`: the storage of the
-    /// file, so f16 and bf16 stay 16-bit). A matrix with an f16 weight of 64 or more in magnitude, or
-    /// not finite, stays f32: f16 panels hold the values [`f16_to_panel_bits`] can re-encode.
+    /// file, so f16 and bf16 stay 16-bit). An f16 matrix with a value that is not finite stays f32 (the
+    /// SIMD widening assumes finite values); the others are re-encoded by [`f16_to_panel_bits`].
     pub fn from_stored(w: StoredMatrix<'_>, layout: Layout, d_in: usize, d_out: usize, bias: Option<Vec<f32>>, storage: Option<Storage>) -> Self {
         debug_assert_eq!(w.len(), d_out * d_in);
         let (k, n) = (d_in, d_out);
@@ -366,13 +390,17 @@ impl Linear {
         let mut storage = storage.unwrap_or(w.storage());
         let from = w.storage();
         let f16_bits = |i: usize| if from == Storage::F16 { w.bits(i) } else { half::f16::from_f32(w.get(i)).to_bits() };
-        if storage == Storage::F16 && !(0..w.len()).all(|i| f16_to_panel_bits(f16_bits(i)).is_some()) {
-            storage = Storage::F32;
+        let mut shift = 0;
+        if storage == Storage::F16 {
+            match f16_panel_shift((0..w.len()).map(|i| (f16_bits(i) >> 10) & 0x1f).max().unwrap_or(0)) {
+                Some(s) => shift = s,
+                None => storage = Storage::F32,
+            }
         }
         let panels = match (storage, from) {
             (Storage::F32, _) => Panels::F32(pack_with(k, n, 0.0, |kk, col| w.get(at(kk, col)), |c| c, panel_row)),
             // Every value was checked above: `unwrap_or(0)` never takes its default.
-            (Storage::F16, _) => Panels::F16(pack_with(k, n, 0, |kk, col| f16_to_panel_bits(f16_bits(at(kk, col))).unwrap_or(0), half_slot, panel_row)),
+            (Storage::F16, _) => Panels::F16 { bits: pack_with(k, n, 0, |kk, col| f16_to_panel_bits(f16_bits(at(kk, col)), shift).unwrap_or(0), half_slot, panel_row), shift },
             (Storage::BF16, Storage::BF16) => Panels::BF16(pack_with(k, n, 0, |kk, col| w.bits(at(kk, col)), half_slot, panel_row)),
             (Storage::BF16, _) => Panels::BF16(pack_with(k, n, 0, |kk, col| half::bf16::from_f32(w.get(at(kk, col))).to_bits(), half_slot, panel_row)),
             (Storage::Int8, _) => {
@@ -395,7 +423,7 @@ impl Linear {
         let (k, panels_len) = (d_in, d_out.div_ceil(NR) * NR * d_in);
         let mut panels = match storage {
             Storage::F32 => Panels::F32(Vec::with_capacity(panels_len)),
-            Storage::F16 => Panels::F16(Vec::with_capacity(panels_len)),
+            Storage::F16 => Panels::F16 { bits: Vec::with_capacity(panels_len), shift: u16::MAX },
             Storage::BF16 => Panels::BF16(Vec::with_capacity(panels_len)),
             Storage::Int8 => {
                 let cols = d_out.div_ceil(int8::TILE) * int8::TILE;
@@ -407,7 +435,12 @@ impl Linear {
             let part = Linear::from_stored(block(r0..r1), Layout::OutIn, k, r1 - r0, None, Some(storage));
             match (&mut panels, part.panels) {
                 (Panels::F32(all), Panels::F32(p)) => all.extend_from_slice(&p),
-                (Panels::F16(all), Panels::F16(p)) | (Panels::BF16(all), Panels::BF16(p)) => all.extend_from_slice(&p),
+                // Every block must share one f16 shift (the first block's): else pack the whole.
+                (Panels::F16 { bits: all, shift }, Panels::F16 { bits: p, shift: s }) if r0 == 0 || *shift == s => {
+                    all.extend_from_slice(&p);
+                    *shift = s;
+                }
+                (Panels::BF16(all), Panels::BF16(p)) => all.extend_from_slice(&p),
                 (Panels::Int8 { q, scales }, Panels::Int8 { q: pq, scales: ps }) => {
                     // The block's two halves go to the two runs of the whole (see `int8`).
                     int8::put_block(q, int8::padded_k(k), d_out, r0 / int8::TILE, &pq);
@@ -431,7 +464,7 @@ impl Linear {
     pub fn storage(&self) -> Storage {
         match self.panels {
             Panels::F32(_) => Storage::F32,
-            Panels::F16(_) => Storage::F16,
+            Panels::F16 { .. } => Storage::F16,
             Panels::BF16(_) => Storage::BF16,
             Panels::Int8 { .. } => Storage::Int8,
         }
@@ -441,7 +474,7 @@ impl Linear {
     pub fn bytes(&self) -> usize {
         let w = match &self.panels {
             Panels::F32(v) => 4 * v.len(),
-            Panels::F16(v) | Panels::BF16(v) => 2 * v.len(),
+            Panels::F16 { bits: v, .. } | Panels::BF16(v) => 2 * v.len(),
             Panels::Int8 { q, scales } => q.len() + 4 * scales.len(),
         };
         w + 4 * self.bias.len()
@@ -451,7 +484,7 @@ impl Linear {
     pub fn panels(&self) -> PanelRef<'_> {
         match &self.panels {
             Panels::F32(v) => PanelRef::F32(v),
-            Panels::F16(v) => PanelRef::F16(v),
+            Panels::F16 { bits, shift } => PanelRef::F16 { bits, shift: *shift },
             Panels::BF16(v) => PanelRef::BF16(v),
             Panels::Int8 { q, scales } => PanelRef::Int8 { q, scales },
         }
@@ -472,7 +505,7 @@ impl Linear {
         let dst = &mut dst[..k];
         match &self.panels {
             Panels::F32(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + c]),
-            Panels::F16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = panel_bits_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
+            Panels::F16 { bits: w, shift } => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = panel_bits_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)], *shift)),
             Panels::BF16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = bf16_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
             Panels::Int8 { q, scales } => {
                 let w = int8::Int8Ref { q, scales };

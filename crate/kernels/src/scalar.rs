@@ -62,18 +62,19 @@ fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias:
                 let hi = u.map(|v| f32::from_bits(v & 0xFFFF_0000));
                 [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
             }),
-            PanelRef::F16(h) => {
-                // The weights times 2^-102 (no re-bias multiply), `x · 2^51`, `bias · 2^-51`, the
-                // sums times 2^51: the SIMD kernel's order (see `simd128::Src::SCALED`).
-                let xs: Vec<f32> = x[..m * k].iter().map(|&v| v * F16_HALF_REBIAS).collect();
-                let bs: Vec<f32> = bias[..n_panels * NR].iter().map(|&b| b * (1.0 / F16_HALF_REBIAS)).collect();
+            PanelRef::F16 { bits: h, shift } => {
+                // The weights times 2^-S (no re-bias multiply), `x · scales.x`, `bias / scales.sum`,
+                // the sums times `scales.sum`: the SIMD kernel's order (see `simd128::Src::SCALED`).
+                let scales = crate::F16Scales::for_shift(shift);
+                let xs: Vec<f32> = x[..m * k].iter().map(|&v| v * scales.x).collect();
+                let bs: Vec<f32> = bias[..n_panels * NR].iter().map(|&b| b * (1.0 / scales.sum)).collect();
                 gemv_rows(&xs, m, k, n, &bs, out, |p, kk| {
                     let u = pairs(h, panel_row(k, n_panels, p, kk));
                     let lo = u.map(|v| f16_high_to_scaled_f32(v << 16));
                     let hi = u.map(f16_high_to_scaled_f32);
                     [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
                 });
-                out[..m * n].iter_mut().for_each(|v| *v *= F16_HALF_REBIAS);
+                out[..m * n].iter_mut().for_each(|v| *v *= scales.sum);
             }
             // Int8 has a product of its own (integer sums, the same for every M).
             PanelRef::Int8 { q, scales } => int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile, int8::quantize_group),
@@ -97,17 +98,12 @@ fn pairs(h: &[u16], at: usize) -> [u32; 4] {
 }
 
 /// f16 panel bits ([`crate::f16_to_panel_bits`]) in the high half of `v` -> the weight times
-/// 2^-102, never subnormal (as the SIMD kernel widens: shift the exponent and mantissa into place,
-/// drop the sign copies; the scale by 2^102 is left to the caller).
+/// 2^-(112 - shift) (as the SIMD kernel widens: shift the exponent and mantissa into place, drop the
+/// sign copies; the scale, [`crate::F16Scales`], is left to the caller).
 #[inline(always)]
 fn f16_high_to_scaled_f32(v: u32) -> f32 {
     f32::from_bits(((v as i32 >> 3) as u32) & 0x8FFF_E000)
 }
-
-/// 2^51: decoding on f16 multiplies `x · 2^51` by the weights times 2^-102, and the sums by 2^51:
-/// powers of two, so the same products and sums as unscaled (no value here comes near f32's
-/// range ends: the weights read are normal and below 2^-96).
-pub const F16_HALF_REBIAS: f32 = f32::from_bits((127 + 51) << 23);
 
 /// `out[i] = bias + x[i] · W` for each of the `m` rows, panel rows from `row(p, kk)` (widened),
 /// 4 panels per pass.
@@ -166,8 +162,8 @@ pub mod avx2 {
     pub unsafe fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
         match w {
             PanelRef::F32(panels) => gemm_packed(x, m, k, panels, n, bias, out),
-            PanelRef::F16(h) if m < 4 => gemv_half(x, m, k, h, true, n, bias, out),
-            PanelRef::BF16(h) if m < 4 => gemv_half(x, m, k, h, false, n, bias, out),
+            PanelRef::F16 { bits, shift } if m < 4 => gemv_half(x, m, k, bits, Some(crate::F16Scales::for_shift(shift)), n, bias, out),
+            PanelRef::BF16(h) if m < 4 => gemv_half(x, m, k, h, None, n, bias, out),
             PanelRef::Int8 { q, scales } => int8::avx2::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out),
             _ => gemm_widened(x, m, k, w, n, bias, out),
         }
@@ -181,14 +177,17 @@ pub mod avx2 {
     #[target_feature(enable = "avx2")]
     #[inline(never)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn gemv_half(x: &[f32], m: usize, k: usize, h: &[u16], f16: bool, n: usize, bias: &[f32], out: &mut [f32]) {
+    unsafe fn gemv_half(x: &[f32], m: usize, k: usize, h: &[u16], f16_scales: Option<crate::F16Scales>, n: usize, bias: &[f32], out: &mut [f32]) {
         use std::arch::x86_64::*;
         let n_panels = n.div_ceil(NR);
         assert!(h.len() >= n_panels * NR * k && x.len() >= m * k && bias.len() >= n_panels * NR && out.len() >= m * n);
         let high = _mm_set1_epi32(0xFFFF_0000u32 as i32);
         let f16_bits = _mm256_set1_epi32(0x8FFF_E000u32 as i32);
-        // f16: the weights times 2^-102 against `x · 2^51`, from `bias · 2^-51`, sums times 2^51 (the twin's order).
-        let (x_scale, bias_scale) = if f16 { (F16_HALF_REBIAS, 1.0 / F16_HALF_REBIAS) } else { (1.0, 1.0) };
+        // f16: the weights times 2^-S against `x · scales.x`, from `bias / scales.sum`, sums times
+        // `scales.sum` (the twin's order).
+        let f16 = f16_scales.is_some();
+        let (x_scale, sum_scale) = f16_scales.map_or((1.0, 1.0), |s| (s.x, s.sum));
+        let bias_scale = 1.0 / sum_scale;
         let xs: Vec<f32> = x[..m * k].iter().map(|&v| if f16 { v * x_scale } else { v }).collect();
         // SAFETY (all loads below): the assert above bounds every panel row, bias and x read.
         let row = |at: usize| {
@@ -231,7 +230,7 @@ pub mod avx2 {
             }
             for (q, acc_q) in acc.iter().enumerate().take(count) {
                 let mut lanes = [0.0f32; NR];
-                _mm256_storeu_ps(lanes.as_mut_ptr(), if f16 { _mm256_mul_ps(*acc_q, _mm256_set1_ps(x_scale)) } else { *acc_q });
+                _mm256_storeu_ps(lanes.as_mut_ptr(), if f16 { _mm256_mul_ps(*acc_q, _mm256_set1_ps(sum_scale)) } else { *acc_q });
                 let col = firsts[q] * NR;
                 let cols = NR.min(n - col);
                 out[i * n + col..i * n + col + cols].copy_from_slice(&lanes[..cols]);

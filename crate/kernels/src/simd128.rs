@@ -14,10 +14,10 @@
 use core::arch::wasm32::*;
 
 use super::scalar::{
-    self, F16_HALF_REBIAS, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5, ERF_P, EXP_C2, EXP_C3, EXP_C4, EXP_C5, EXP_HI, EXP_LO, GELU_A, GELU_C, LN2_HI,
+    self, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5, ERF_P, EXP_C2, EXP_C3, EXP_C4, EXP_C5, EXP_HI, EXP_LO, GELU_A, GELU_C, LN2_HI,
     LN2_LO, LOG2_E, ROUND_MAGIC,
 };
-use super::{PanelRef, NR};
+use super::{F16Scales, PanelRef, NR};
 
 #[inline(always)]
 unsafe fn load(p: *const f32) -> v128 {
@@ -77,10 +77,15 @@ const MV: usize = 4;
 /// Where one panel row of 8 weights comes from, widened to two f32x4 (columns 0..4, 4..8).
 /// The widening gives exactly [`PanelRef::widen_block`]'s values.
 trait Src: Copy {
-    /// Whether [`Src::load8`] gives the weights times 2^-102 (f16 without its re-bias multiply):
-    /// decoding then multiplies `x · 2^51` by them, starts from `bias · 2^-51` and scales the sums
-    /// by 2^51 once, the same products and sums as unscaled, one multiply per weight fewer.
+    /// Whether [`Src::load8`] gives the weights times 2^-S (f16 without its re-bias multiply,
+    /// [`Src::scales`]): decoding then multiplies `x · scales.x` by them, starts from
+    /// `bias / scales.sum` and scales the sums by `scales.sum` once, the same products and sums as
+    /// unscaled, one multiply per weight fewer.
     const SCALED: bool = false;
+    /// The powers of two that undo [`Src::SCALED`] weights.
+    fn scales(&self) -> F16Scales {
+        F16Scales { widen: 1.0, x: 1.0, sum: 1.0 }
+    }
     /// The same source moved to panel `p` (its row 0). SAFETY: `p < n_panels`.
     unsafe fn panel(self, p: usize) -> Self;
     /// Bytes per stored weight.
@@ -157,31 +162,33 @@ struct SrcHalf<const F16: bool> {
     k: usize,
     n_panels: usize,
     ld: usize,
+    scales: F16Scales, // f16: of the matrix's shift (`super::f16_to_panel_bits`)
 }
 
 impl<const F16: bool> SrcHalf<F16> {
-    fn new(w: &[u16], k: usize, n: usize) -> Self {
-        SrcHalf { base: w.as_ptr(), w: w.as_ptr(), k, n_panels: n.div_ceil(NR), ld: 0 }
+    fn new(w: &[u16], k: usize, n: usize, f16_shift: u16) -> Self {
+        SrcHalf { base: w.as_ptr(), w: w.as_ptr(), k, n_panels: n.div_ceil(NR), ld: 0, scales: F16Scales::for_shift(f16_shift) }
     }
 }
 
-/// f16 panel bits ([`super::f16_to_panel_bits`]: exponent bias 25) in the high half of a lane (low
-/// half ignored) -> the weight times 2^-102: an arithmetic shift by 3 lines the exponent and
-/// mantissa up with f32's (sign stays in bit 31) and the mask drops the sign copies and the low
-/// bits; the f32 read from those bits has exponent bias 127, so the weight times 2^-102, a normal
-/// f32 (the panel encoding has no subnormals: with one as an operand, x86 multiplies take a slow
-/// microcode path).
+/// f16 panel bits ([`super::f16_to_panel_bits`]: exponent bias 15 + shift) in the high half of a
+/// lane (low half ignored) -> the weight times 2^-(112 - shift): an arithmetic shift by 3 lines the
+/// exponent and mantissa up with f32's (sign stays in bit 31) and the mask drops the sign copies and
+/// the low bits; the f32 read from those bits has exponent bias 127. With shift 10 (every matrix
+/// whose weights are below 64) it is never subnormal: with a subnormal operand, x86 multiplies take
+/// a slow microcode path.
 #[inline(always)]
 fn f16_high_to_scaled_f32(v: v128) -> v128 {
     v128_and(i32x4_shr(v, 3), u32x4_splat(0x8FFF_E000))
 }
 
-/// 2^102: re-biases a panel's f16 exponent read as f32's.
-const F16_REBIAS: f32 = super::F16_PANEL_SCALE;
 
 impl<const F16: bool> Src for SrcHalf<F16> {
     const SCALED: bool = F16;
     const BYTES: usize = 2;
+    fn scales(&self) -> F16Scales {
+        self.scales
+    }
     #[inline(always)]
     unsafe fn panel(self, p: usize) -> Self {
         SrcHalf { w: self.base.add(super::panel_row(self.k, self.n_panels, p, 0)), ld: super::panel_ld(self.n_panels, p), ..self }
@@ -236,16 +243,16 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
         if m < 4 {
             match w {
                 PanelRef::F32(w) => gemv(&SrcF32::new(w, k, n), x, m, k, n, bias, out),
-                PanelRef::BF16(w) => gemv(&SrcHalf::<false>::new(w, k, n), x, m, k, n, bias, out),
-                PanelRef::F16(w) => gemv(&SrcHalf::<true>::new(w, k, n), x, m, k, n, bias, out),
+                PanelRef::BF16(w) => gemv(&SrcHalf::<false>::new(w, k, n, 0), x, m, k, n, bias, out),
+                PanelRef::F16 { bits, shift } => gemv(&SrcHalf::<true>::new(bits, k, n, shift), x, m, k, n, bias, out),
                 PanelRef::Int8 { q, scales } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q, scales }, n, bias, out, super::int8::simd128_tile, super::int8::quantize_group_simd128),
             }
             return;
         }
         match w {
             PanelRef::F32(w) => prefill(&SrcF32::new(w, k, n), x, m, k, n, bias, out),
-            PanelRef::BF16(w) => prefill(&SrcHalf::<false>::new(w, k, n), x, m, k, n, bias, out),
-            PanelRef::F16(w) => prefill(&SrcHalf::<true>::new(w, k, n), x, m, k, n, bias, out),
+            PanelRef::BF16(w) => prefill(&SrcHalf::<false>::new(w, k, n, 0), x, m, k, n, bias, out),
+            PanelRef::F16 { bits, shift } => prefill(&SrcHalf::<true>::new(bits, k, n, shift), x, m, k, n, bias, out),
             PanelRef::Int8 { q, scales } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q, scales }, n, bias, out, super::int8::simd128_tile, super::int8::quantize_group_simd128),
         }
     }
@@ -371,8 +378,9 @@ unsafe fn widen<S: Src>(src: &S, p: usize, k0: usize, kc: usize, dst: *mut f32, 
     for r in 0..kc {
         let [mut lo, mut hi] = src.load8(k0 + r);
         if S::SCALED {
-            lo = f32x4_mul(lo, f32x4_splat(F16_REBIAS));
-            hi = f32x4_mul(hi, f32x4_splat(F16_REBIAS));
+            let widen = f32x4_splat(src.scales().widen);
+            lo = f32x4_mul(lo, widen);
+            hi = f32x4_mul(hi, widen);
         }
         store(dst.add(r * ld), lo);
         store(dst.add(r * ld + 4), hi);
@@ -459,7 +467,8 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
     let n_panels = n.div_ceil(NR);
     let scaled: Vec<f32>;
     let x = if S::SCALED {
-        scaled = x[..m * k].iter().map(|&v| v * F16_HALF_REBIAS).collect();
+        let up = src.scales().x;
+        scaled = x[..m * k].iter().map(|&v| v * up).collect();
         &scaled[..]
     } else {
         x
@@ -515,7 +524,7 @@ unsafe fn gemv_tile_body<S: Src, const G: usize, const P: usize>(src: &S, x: *co
             let col = (firsts[g] + q) * NR;
             acc[g][q] = [load(bias.add(col)), load(bias.add(col + 4))];
             if S::SCALED {
-                let down = f32x4_splat(1.0 / F16_HALF_REBIAS);
+                let down = f32x4_splat(1.0 / src.scales().sum);
                 acc[g][q] = [f32x4_mul(acc[g][q][0], down), f32x4_mul(acc[g][q][1], down)];
             }
         }
@@ -547,7 +556,7 @@ unsafe fn gemv_tile_body<S: Src, const G: usize, const P: usize>(src: &S, x: *co
     for g in 0..G {
         for q in 0..P {
             if S::SCALED {
-                let up = f32x4_splat(F16_HALF_REBIAS);
+                let up = f32x4_splat(src.scales().sum);
                 acc[g][q] = [f32x4_mul(acc[g][q][0], up), f32x4_mul(acc[g][q][1], up)];
             }
             store8_out(row, (firsts[g] + q) * NR, n, acc[g][q]);

@@ -321,7 +321,7 @@ fn every_storage_matches_its_widened_weights_on_awkward_shapes() {
 #[test]
 fn sixteen_bit_files_stay_sixteen_bit() {
     // f16 and bf16 stored values are kept exactly (subnormals included), in 2 bytes each.
-    let vals = [0.0f32, -0.0, 1.0, -2.5, 6.1e-5, 3.0e-7, -63.96875, 0.333];
+    let vals = [0.0f32, -0.0, 1.0, -2.5, 6.1e-5, 3.0e-7, -65504.0, 0.333];
     let (n, k) = (3, vals.len());
     let w: Vec<f32> = (0..n * k).map(|i| vals[i % k] * if i / k == 1 { -1.0 } else { 1.0 }).collect();
     let f16: Vec<u16> = w.iter().map(|&v| half::f16::from_f32(v).to_bits()).collect();
@@ -335,37 +335,65 @@ fn sixteen_bit_files_stay_sixteen_bit() {
             assert_eq!(layer.weight(i / k, i % k).to_bits(), widen[i].to_bits(), "{want_storage:?} weight {i}");
         }
     }
-    // An f16 layer with an infinity, or a weight of 64 or more, is kept as f32 (f16 panels hold
-    // what `f16_to_panel_bits` re-encodes), its values exact; f16 asked of an f32 file too.
-    for (bits, want) in [(0x7c00u16, f32::INFINITY), (0x5400, 64.0), (0xfbff, -65504.0)] {
-        let big = Linear::from_stored(StoredMatrix::F16(vec![bits, 0x3c00]), Layout::OutIn, 2, 1, None, None);
-        assert_eq!(big.storage(), Storage::F32);
-        assert_eq!(big.weight(0, 0), want);
-        let asked = Linear::from_stored(StoredMatrix::F32(vec![want, 1.0]), Layout::OutIn, 2, 1, None, Some(Storage::F16));
-        assert_eq!(asked.storage(), Storage::F32);
+    // An f16 layer with an infinity is kept as f32 (the SIMD widening assumes finite values); one
+    // with a weight of 64 or more stays f16 with a smaller exponent shift, exact either way.
+    let inf = Linear::from_stored(StoredMatrix::F16(vec![0x7c00, 0x3c00]), Layout::OutIn, 2, 1, None, None);
+    assert_eq!((inf.storage(), inf.weight(0, 0)), (Storage::F32, f32::INFINITY));
+    for (big, shift) in [(0x53ffu16, 10u16), (0x5400, 9), (0xfbff, 0)] {
+        let layer = Linear::from_stored(StoredMatrix::F16(vec![big, 0x0001, 0x0003]), Layout::OutIn, 3, 1, None, None);
+        assert_eq!(layer.storage(), Storage::F16);
+        assert!(matches!(layer.panels(), PanelRef::F16 { shift: s, .. } if s == shift), "{big:#06x}: shift {shift}");
+        for (kk, bits) in [big, 0x0001, 0x0003].into_iter().enumerate() {
+            assert_eq!(layer.weight(0, kk).to_bits(), f16_to_f32(bits).to_bits(), "{big:#06x}: weight {kk}");
+        }
     }
-    let below = Linear::from_stored(StoredMatrix::F16(vec![0x53ff, 0x0001]), Layout::OutIn, 2, 1, None, None);
-    assert_eq!(below.storage(), Storage::F16);
-    assert_eq!((below.weight(0, 0), below.weight(0, 1)), (63.96875, f16_to_f32(0x0001)));
 }
 
 #[test]
-fn f16_panel_encoding_is_exact_and_never_subnormal() {
-    // Every f16 value below 64 in magnitude survives the re-encoding bit for bit (±0 and the
-    // subnormals included), and the kernels' widening of it (shift and mask, before the 2^102
-    // scale) is a normal f32 or zero: no subnormal operand ever reaches a multiply.
-    for bits in 0..=u16::MAX {
-        let exp = (bits >> 10) & 0x1f;
-        match f16_to_panel_bits(bits) {
-            Some(p) => {
-                assert!(exp <= 20, "{bits:#06x} has exponent {exp} but was re-encoded");
-                assert_eq!(panel_bits_to_f32(p).to_bits(), f16_to_f32(bits).to_bits(), "{bits:#06x} -> {p:#06x}");
-                let read = f32::from_bits(((((p as u32) << 16) as i32 >> 3) as u32) & 0x8FFF_E000);
-                assert!(read == 0.0 || read.is_normal(), "{bits:#06x}: widened to a subnormal {read:e}");
-                assert_eq!(read * F16_PANEL_SCALE, f16_to_f32(bits));
+fn row_blocks_with_different_f16_shifts_ask_for_the_whole_packing() {
+    // The second block holds a weight of 100 (shift 9), the first none (shift 10): the blocks cannot
+    // be joined, so `from_row_blocks` says so and the whole packing takes one shift for all.
+    let (k, n, rows) = (4, 2 * GROUP_PANELS * NR, GROUP_PANELS * NR);
+    let mut w = vec![0.5f32; n * k];
+    w[rows * k + 1] = 100.0;
+    assert!(Linear::from_row_blocks(k, n, None, Storage::F16, rows, |r| StoredMatrix::F32(w[r.start * k..r.end * k].to_vec())).is_none());
+    let whole = Linear::from_stored(StoredMatrix::F32(w.clone()), Layout::OutIn, k, n, None, Some(Storage::F16));
+    assert!(matches!(whole.panels(), PanelRef::F16 { shift: 9, .. }));
+    assert_eq!((whole.weight(rows, 1), whole.weight(0, 0)), (100.0, 0.5));
+    // With the large weight in the first block, the second (shift 10) cannot follow either.
+    let mut w2 = vec![0.5f32; n * k];
+    w2[1] = 100.0;
+    assert!(Linear::from_row_blocks(k, n, None, Storage::F16, rows, |r| StoredMatrix::F32(w2[r.start * k..r.end * k].to_vec())).is_none());
+}
+
+#[test]
+fn f16_panel_encoding_is_exact_and_never_subnormal_at_shift_10() {
+    // Every finite f16 value whose exponent fits the shift survives the re-encoding bit for bit (±0
+    // and the subnormals included), at every shift; the kernels' widening of it (shift and mask,
+    // then the matrix's scale) gives it back; at shift 10 (every matrix below 64) the widened bits
+    // are a normal f32 or zero: no subnormal operand ever reaches a multiply.
+    for shift in 0..=10u16 {
+        let widen = F16Scales::for_shift(shift).widen;
+        for bits in 0..=u16::MAX {
+            let exp = (bits >> 10) & 0x1f;
+            match f16_to_panel_bits(bits, shift) {
+                Some(p) => {
+                    assert!(exp < 31 && exp + shift <= 30, "{bits:#06x} (exponent {exp}) re-encoded at shift {shift}");
+                    assert_eq!(panel_bits_to_f32(p, shift).to_bits(), f16_to_f32(bits).to_bits(), "{bits:#06x} -> {p:#06x} at shift {shift}");
+                    let read = f32::from_bits(((((p as u32) << 16) as i32 >> 3) as u32) & 0x8FFF_E000);
+                    assert_eq!((read * widen).to_bits(), f16_to_f32(bits).to_bits());
+                    assert!(shift < 10 || read == 0.0 || read.is_normal(), "{bits:#06x}: widened to a subnormal {read:e}");
+                }
+                None => assert!(exp == 31 || exp + shift > 30, "{bits:#06x} (exponent {exp}) refused at shift {shift}"),
             }
-            None => assert!(exp > 20, "{bits:#06x} (exponent {exp}) was refused"),
         }
+    }
+    assert_eq!((f16_panel_shift(0), f16_panel_shift(20), f16_panel_shift(21), f16_panel_shift(30), f16_panel_shift(31)), (Some(10), Some(10), Some(9), Some(0), None));
+    // The scales undo 2^-(112 - shift) exactly, x times sum being the whole.
+    for shift in 0..=10u16 {
+        let s = F16Scales::for_shift(shift);
+        assert_eq!((s.x as f64) * (s.sum as f64), 2f64.powi(112 - shift as i32));
+        assert_eq!(s.widen as f64, 2f64.powi(112 - shift as i32));
     }
 }
 
@@ -388,9 +416,9 @@ fn dot8_and_nk_decode_on_awkward_lengths() {
 #[test]
 fn sixteen_bit_decode_is_the_twin_bit_for_bit_at_the_edges_of_the_formats() {
     // Decoding (M < 4) on 16-bit panels has its own native path (AVX2 when the CPU has it): the same
-    // bits as the scalar twin for subnormal, tiny, the largest f16 panels hold and signed-zero
+    // bits as the scalar twin for subnormal, tiny, huge (a smaller exponent shift) and signed-zero
     // weights, on awkward shapes.
-    let edges = [0x0001u16, 0x03ff, 0x0400, 0x53ff, 0xd3ff, 0x8000, 0x0000, 0x8001, 0x3c00, 0xbc00, 0x1234, 0x5078];
+    let edges = [0x0001u16, 0x03ff, 0x0400, 0x53ff, 0xd3ff, 0x8000, 0x0000, 0x8001, 0x3c00, 0xbc00, 0x1234, 0x5078, 0x7bff, 0xfbff];
     let mut rng = Rng(21);
     for (storage, bits_of) in [(Storage::F16, 0usize), (Storage::BF16, 1)] {
         for &k in &[1usize, 2, 7, 33, 130] {
@@ -565,7 +593,8 @@ fn packing_by_row_blocks_is_the_whole_packing_in_every_storage() {
                 let case = format!("{storage:?} k={k} n={n} rows={rows}");
                 match (whole.panels(), blocks.panels()) {
                     (PanelRef::F32(a), PanelRef::F32(b)) => assert_eq!(a, b, "{case}"),
-                    (PanelRef::F16(a), PanelRef::F16(b)) | (PanelRef::BF16(a), PanelRef::BF16(b)) => assert_eq!(a, b, "{case}"),
+                    (PanelRef::F16 { bits: a, shift: sa }, PanelRef::F16 { bits: b, shift: sb }) => assert_eq!((a, sa), (b, sb), "{case}"),
+                    (PanelRef::BF16(a), PanelRef::BF16(b)) => assert_eq!(a, b, "{case}"),
                     (PanelRef::Int8 { q: a, scales: sa }, PanelRef::Int8 { q: b, scales: sb }) => {
                         assert_eq!(a, b, "{case}");
                         assert_eq!(sa, sb, "{case}");

@@ -164,15 +164,20 @@ impl<'a> Weights<'a> {
                 let to = storage.unwrap_or(Storage::F32);
                 let mut rng = crate::rng::Rng::new(stream_seed(name, *seed));
                 let std = *std;
-                let packed = Linear::from_row_blocks(d_in, d_out, b, to, rows, |r| {
-                    let draws = (0..r.len() * d_in).map(|_| rng.normal() * std);
-                    match to {
-                        Storage::F16 => StoredMatrix::F16(draws.map(|v| half::f16::from_f32(v).to_bits()).collect()),
-                        Storage::BF16 => StoredMatrix::BF16(draws.map(|v| half::bf16::from_f32(v).to_bits()).collect()),
-                        _ => StoredMatrix::F32(draws.collect()),
-                    }
-                });
-                packed.ok_or_else(|| Error::tensor(name, "does not fit its storage", "Load it with --weights f32"))
+                let stored = |draws: &mut dyn Iterator<Item = f32>| match to {
+                    Storage::F16 => StoredMatrix::F16(draws.map(|v| half::f16::from_f32(v).to_bits()).collect()),
+                    Storage::BF16 => StoredMatrix::BF16(draws.map(|v| half::bf16::from_f32(v).to_bits()).collect()),
+                    _ => StoredMatrix::F32(draws.collect()),
+                };
+                let packed = Linear::from_row_blocks(d_in, d_out, b.clone(), to, rows, |r| stored(&mut (0..r.len() * d_in).map(|_| rng.normal() * std)));
+                if let Some(packed) = packed {
+                    return Ok(packed);
+                }
+                // Blocks that cannot be joined (f16 values of 64 or more in some blocks only, or past
+                // f16's range): the same draws again, packed whole.
+                let mut rng = crate::rng::Rng::new(stream_seed(name, *seed));
+                let whole = stored(&mut (0..d_out * d_in).map(|_| rng.normal() * std));
+                Ok(Linear::from_stored(whole, Layout::OutIn, d_in, d_out, b, Some(to)))
             }
         }
     }
