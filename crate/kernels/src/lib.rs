@@ -170,9 +170,9 @@ pub fn f16_panel_shift(max_exp: u16) -> Option<u16> {
 }
 
 /// The powers of two that undo an f16 panel's shift: a weight read by shift and mask is the weight
-/// times 2^-S (S = 112 - shift); prefill multiplies it by `widen` = 2^S, decoding multiplies
-/// `x · x` by it, starts from `bias / sum` and multiplies the sums by `sum` (x · sum = widen).
-/// Powers of two: the same products and sums as unscaled.
+/// times 2^-S (S = 112 - shift); prefill multiplies it by `widen` = 2^S, decoding multiplies the
+/// activations times `x` by it, starts from `bias / sum` and multiplies the sums by `sum`
+/// (`x · sum` = `widen`). Powers of two: the same products and sums as unscaled.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct F16Scales {
     pub widen: f32,
@@ -392,7 +392,15 @@ impl Linear {
         let f16_bits = |i: usize| if from == Storage::F16 { w.bits(i) } else { half::f16::from_f32(w.get(i)).to_bits() };
         let mut shift = 0;
         if storage == Storage::F16 {
-            match f16_panel_shift((0..w.len()).map(|i| (f16_bits(i) >> 10) & 0x1f).max().unwrap_or(0)) {
+            let max_exp = if from == Storage::F16 {
+                (0..w.len()).map(|i| (w.bits(i) >> 10) & 0x1f).max().unwrap_or(0)
+            } else {
+                // Rounding to f16 keeps the order, so the largest exponent is the largest value's
+                // (one conversion, not one per weight); a NaN anywhere counts as exponent 31.
+                let (max_abs, nan) = (0..w.len()).map(|i| w.get(i)).fold((0.0f32, false), |(m, nan), v| (m.max(v.abs()), nan || v.is_nan()));
+                if nan { 31 } else { (half::f16::from_f32(max_abs).to_bits() >> 10) & 0x1f }
+            };
+            match f16_panel_shift(max_exp) {
                 Some(s) => shift = s,
                 None => storage = Storage::F32,
             }

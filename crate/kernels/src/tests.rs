@@ -339,6 +339,15 @@ fn sixteen_bit_files_stay_sixteen_bit() {
     // with a weight of 64 or more stays f16 with a smaller exponent shift, exact either way.
     let inf = Linear::from_stored(StoredMatrix::F16(vec![0x7c00, 0x3c00]), Layout::OutIn, 2, 1, None, None);
     assert_eq!((inf.storage(), inf.weight(0, 0)), (Storage::F32, f32::INFINITY));
+    // f16 asked of f32 weights: past f16's range or NaN stays f32; 1000 takes shift 6 (its exponent field is 24).
+    for (v, want) in [(1.0e6f32, Storage::F32), (f32::NAN, Storage::F32), (-1000.0, Storage::F16)] {
+        let asked = Linear::from_stored(StoredMatrix::F32(vec![0.5, v, 1e-7]), Layout::OutIn, 3, 1, None, Some(Storage::F16));
+        assert_eq!(asked.storage(), want, "{v}");
+        if want == Storage::F16 {
+            assert!(matches!(asked.panels(), PanelRef::F16 { shift: 6, .. }));
+            assert_eq!((asked.weight(0, 1), asked.weight(0, 2)), (-1000.0, half::f16::from_f32(1e-7).to_f32()));
+        }
+    }
     for (big, shift) in [(0x53ffu16, 10u16), (0x5400, 9), (0xfbff, 0)] {
         let layer = Linear::from_stored(StoredMatrix::F16(vec![big, 0x0001, 0x0003]), Layout::OutIn, 3, 1, None, None);
         assert_eq!(layer.storage(), Storage::F16);
