@@ -9,18 +9,21 @@
 //!
 //! `out[n] = bias[n] + Σ_g f32(Σ_{k∈g} qx[k]·qw[k][n]) · (sw[g][n] · sx[g])`
 //!
-//! Layout (made by [`pack`], indexed by [`q_index`]): tiles of [`TILE`] = 16 output columns, each
-//! cut in two halves, `[Kp/G][G/4][16][2]` i8 each: the first G/2 k of every group in the first half,
-//! the last G/2 in the second (in each, the two k of a pair side by side, then the next pair); `Kp`
-//! = K rounded up to the group (zeros past K). All the first halves come first, tile after tile,
-//! then all the second halves: `q: [2][N/16][Kp/G][G/4][16][2]`. A product walks both runs at once,
-//! front to back, each step adding a pair of each half into the same integer sums (exact, so the
-//! order does not matter): two sequential streams half a matrix apart. The GPT-2 LM head (768 x
-//! 50,257) went from 29.0 to 31.9 GB/s against one stream (`node bench/kernels.mjs --only=int8
-//! --against=DIR`); a likely reason is that the hardware prefetcher stops at each 4 KiB page and the
-//! other stream keeps memory busy meanwhile. The two halves of one tile side by side (half a tile
-//! apart) measured x0.50: the streams must be far apart. Scales `[tiles][Kp/G][16]` f32 (0 for
-//! columns past N).
+//! Layout (made by [`pack`], indexed by [`q_index`] and [`scale_index`]): tiles of [`TILE`] = 16
+//! output columns, each cut in two halves: the first G/2 k of every group in the first half, the
+//! last G/2 in the second (in each, the two k of a pair side by side for the 16 columns, then the
+//! next pair); `Kp` = K rounded up to the group (zeros past K). In the first half each group's
+//! weights are followed by its 16 scales (f32, little-endian, 0 for columns past N):
+//! `[Kp/G]{[G/4][16][2] i8, [16] f32}` (576 bytes a group); the second half is `[Kp/G][G/4][16][2]`
+//! i8. All the first halves come first, tile after tile, then all the second halves. A product
+//! walks both runs at once, front to back, each step adding a pair of each half into the same
+//! integer sums (exact, so the order does not matter): two sequential streams half a matrix apart.
+//! The GPT-2 LM head (768 x 50,257) went from 29.0 to 31.9 GB/s against one stream (`node
+//! bench/kernels.mjs --only=int8 --against=DIR`); a likely reason is that the hardware prefetcher
+//! stops at each 4 KiB page and the other stream keeps memory busy meanwhile. The two halves of one
+//! tile side by side (half a tile apart) measured x0.50: the streams must be far apart. The scales
+//! ride in the first stream: kept in an array of their own they were a third stream, and decoding
+//! read 10-12% faster without it (`node bench/decode-ab.mjs`, GPT-2-small shape).
 //!
 //! The same arithmetic for every M (decoding, prefill): a row alone gives what the batch gave it,
 //! and the SIMD128 tile ([`simd128_tile`]) gives its scalar twin's ([`scalar_tile`]) bits, since
@@ -34,6 +37,12 @@ pub const TILE: usize = 16;
 const PAIRS: usize = G / 2;
 /// Pairs of k per group in each half of a tile.
 const HALF_PAIRS: usize = PAIRS / 2;
+/// Bytes of one group's weights in one half of a tile.
+const HALF_GROUP_WEIGHTS: usize = HALF_PAIRS * 2 * TILE;
+/// Bytes of one group's 16 f32 scales (after its weights in the first half).
+const GROUP_SCALES: usize = 4 * TILE;
+/// Bytes of one group in the first half of a tile: weights, then scales.
+const FIRST_GROUP: usize = HALF_GROUP_WEIGHTS + GROUP_SCALES;
 /// Largest |qx|: the activation's int16 range, symmetric.
 const QX_MAX: f32 = 32767.0;
 // A group's integer sum cannot overflow i32: G products of at most 127 · 32767.
@@ -44,31 +53,34 @@ pub fn padded_k(k: usize) -> usize {
     k.div_ceil(G) * G
 }
 
-/// Borrowed packed int8 weights (see the module's layout).
+/// Bytes the packing of a matrix of `n` columns and `k` rows takes (weights and scales).
+pub fn packed_len(k: usize, n: usize) -> usize {
+    n.div_ceil(TILE) * (padded_k(k) / G) * (FIRST_GROUP + HALF_GROUP_WEIGHTS)
+}
+
+/// Borrowed packed int8 weights with their scales (see the module's layout).
 #[derive(Clone, Copy)]
 pub struct Int8Ref<'a> {
-    pub q: &'a [i8],      // [2][N/TILE][Kp/G][G/4][TILE][2] ([`q_index`])
-    pub scales: &'a [f32], // [N/TILE][Kp/G][TILE]
+    pub q: &'a [i8], // [2 halves][N/TILE tiles] ([`q_index`], [`scale_index`])
 }
 
 impl Int8Ref<'_> {
     pub fn len_ok(&self, k: usize, n: usize) -> bool {
-        let tiles = n.div_ceil(TILE);
-        self.q.len() >= tiles * TILE * padded_k(k) && self.scales.len() >= tiles * (padded_k(k) / G) * TILE
+        self.q.len() >= packed_len(k, n)
     }
 
     /// `W[col][kk]` of a matrix of `n` columns as the product sees it: `q · scale`.
     pub fn weight(&self, k: usize, n: usize, col: usize, kk: usize) -> f32 {
-        let kp = padded_k(k);
-        let (t, c) = (col / TILE, col % TILE);
-        let q = self.q[q_index(kp, n.div_ceil(TILE), col, kk)];
-        q as f32 * self.scales[(t * (kp / G) + kk / G) * TILE + c]
+        let (kp, tiles) = (padded_k(k), n.div_ceil(TILE));
+        self.q[q_index(kp, tiles, col, kk)] as f32 * scale_at(self.q, scale_index(kp, col, kk / G))
     }
 
     /// Tile `t`'s two halves (of a matrix of `tiles` tiles of `Kp` rows).
     fn halves(&self, kp: usize, tiles: usize, t: usize) -> (&[i8], &[i8]) {
-        let (half, len) = (tiles * TILE * kp / 2, TILE * kp / 2);
-        (&self.q[t * len..(t + 1) * len], &self.q[half + t * len..half + (t + 1) * len])
+        let groups = kp / G;
+        let (first, second) = (groups * FIRST_GROUP, groups * HALF_GROUP_WEIGHTS);
+        let half = tiles * first;
+        (&self.q[t * first..(t + 1) * first], &self.q[half + t * second..half + (t + 1) * second])
     }
 }
 
@@ -77,10 +89,34 @@ impl Int8Ref<'_> {
 /// within the half, its column, its place in the pair.
 #[inline(always)]
 pub fn q_index(kp: usize, tiles: usize, col: usize, kk: usize) -> usize {
+    let groups = kp / G;
     let (t, c) = (col / TILE, col % TILE);
     let (g, j) = (kk / G, kk % G / 2);
     let (h, jj) = (j / HALF_PAIRS, j % HALF_PAIRS);
-    (h * tiles + t) * (TILE * kp / 2) + (g * HALF_PAIRS + jj) * 2 * TILE + 2 * c + kk % 2
+    let in_group = jj * 2 * TILE + 2 * c + kk % 2;
+    if h == 0 {
+        (t * groups + g) * FIRST_GROUP + in_group
+    } else {
+        tiles * groups * FIRST_GROUP + (t * groups + g) * HALF_GROUP_WEIGHTS + in_group
+    }
+}
+
+/// Where the scale of column `col`, group `g` starts in `q` (4 bytes, f32 little-endian): after
+/// the group's weights in the first half of its tile.
+#[inline(always)]
+pub fn scale_index(kp: usize, col: usize, g: usize) -> usize {
+    ((col / TILE) * (kp / G) + g) * FIRST_GROUP + HALF_GROUP_WEIGHTS + 4 * (col % TILE)
+}
+
+#[inline(always)]
+fn scale_at(q: &[i8], at: usize) -> f32 {
+    f32::from_le_bytes([q[at] as u8, q[at + 1] as u8, q[at + 2] as u8, q[at + 3] as u8])
+}
+
+fn put_scale(q: &mut [i8], at: usize, scale: f32) {
+    for (d, b) in q[at..at + 4].iter_mut().zip(scale.to_le_bytes()) {
+        *d = b as i8;
+    }
 }
 
 /// Puts the packing of a block of output columns, a whole number of tiles from tile `t0`, into
@@ -88,26 +124,28 @@ pub fn q_index(kp: usize, tiles: usize, col: usize, kk: usize) -> usize {
 /// second halves among the second. Blocks put in this way, in any order, give the whole matrix's
 /// packing.
 pub fn put_block(q: &mut [i8], kp: usize, n: usize, t0: usize, part: &[i8]) {
-    let half = n.div_ceil(TILE) * TILE * kp / 2;
-    let (at, len) = (t0 * TILE * kp / 2, part.len() / 2);
-    assert!(q.len() == 2 * half && part.len() % (TILE * kp) == 0 && at + len <= half, "int8 block past its matrix");
-    q[at..at + len].copy_from_slice(&part[..len]);
-    q[half + at..half + at + len].copy_from_slice(&part[len..]);
+    let groups = kp / G;
+    let (first, second) = (groups * FIRST_GROUP, groups * HALF_GROUP_WEIGHTS);
+    let block_tiles = part.len() / (first + second).max(1);
+    let half = n.div_ceil(TILE) * first;
+    assert!(q.len() == packed_len(kp, n) && part.len() == block_tiles * (first + second) && t0 * first + block_tiles * first <= half, "int8 block past its matrix");
+    let (at_a, len_a) = (t0 * first, block_tiles * first);
+    let (at_b, len_b) = (half + t0 * second, block_tiles * second);
+    q[at_a..at_a + len_a].copy_from_slice(&part[..len_a]);
+    q[at_b..at_b + len_b].copy_from_slice(&part[len_a..]);
 }
 
 /// Symmetric int8 of `value(k, n)`: per column and group, `scale = max|w| / 127`, `q = round(w / scale)`.
-pub fn pack(k: usize, n: usize, value: impl Fn(usize, usize) -> f32) -> (Vec<i8>, Vec<f32>) {
+pub fn pack(k: usize, n: usize, value: impl Fn(usize, usize) -> f32) -> Vec<i8> {
     let (kp, tiles) = (padded_k(k), n.div_ceil(TILE));
     let groups = kp / G;
-    let mut q = vec![0i8; tiles * TILE * kp];
-    let mut scales = vec![0.0f32; tiles * groups * TILE];
+    let mut q = vec![0i8; packed_len(k, n)];
     for col in 0..n {
-        let (t, c) = (col / TILE, col % TILE);
         for g in 0..groups {
             let ks = g * G..k.min((g + 1) * G);
             let max = ks.clone().map(|kk| value(kk, col).abs()).fold(0.0f32, f32::max);
             let scale = max / 127.0;
-            scales[(t * groups + g) * TILE + c] = scale;
+            put_scale(&mut q, scale_index(kp, col, g), scale);
             if scale > 0.0 && scale.is_finite() {
                 for kk in ks {
                     q[q_index(kp, tiles, col, kk)] = (value(kk, col) / scale).round().clamp(-127.0, 127.0) as i8;
@@ -115,7 +153,7 @@ pub fn pack(k: usize, n: usize, value: impl Fn(usize, usize) -> f32) -> (Vec<i8>
             }
         }
     }
-    (q, scales)
+    q
 }
 
 /// Round to nearest, ties to even, for `|v| <= 2^22` (adding 1.5·2^23 leaves no fraction bits).
@@ -206,13 +244,13 @@ pub fn quantize_group_simd128(part: &[f32], dst: &mut [i16]) -> f32 {
 }
 
 /// One row against one tile: `out[col..col+16] = bias + Σ_g f32(idot_g) · (sw_g · sx_g)`.
-/// `qx: [Kp]`, `sx: [Kp/G]`, the tile's halves `qa`, `qb: [Kp/G][G/4][16][2]` (the first and last
-/// G/2 k of each group), `s: [Kp/G][16]`, `bias` and `out` from `col`,
-/// `cols` of them real (1..=16). The scalar twin of the tile, and the native path (the compiler
-/// vectorises its integer sums).
+/// `qx: [Kp]`, `sx: [Kp/G]`, the tile's halves `qa: [Kp/G]{[G/4][16][2] i8, [16] f32}` and
+/// `qb: [Kp/G][G/4][16][2]` (the first and last G/2 k of each group; the scales after each group's
+/// weights in `qa`), `bias` and `out` from `col`, `cols` of them real (1..=16). The scalar twin of
+/// the tile, and the native path (the compiler vectorises its integer sums).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub fn scalar_tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], s: &[f32], bias: &[f32], out: &mut [f32], cols: usize) {
+pub fn scalar_tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], bias: &[f32], out: &mut [f32], cols: usize) {
     let groups = sx.len();
     let mut acc = [0.0f32; TILE];
     acc[..cols].copy_from_slice(&bias[..cols]);
@@ -221,17 +259,16 @@ pub fn scalar_tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], s: &[f32], bias
         let xg = &qx[g * G..(g + 1) * G];
         for j in 0..PAIRS {
             let (x0, x1) = (xg[2 * j] as i32, xg[2 * j + 1] as i32);
-            let half = if j < HALF_PAIRS { qa } else { qb };
-            let at = (g * HALF_PAIRS + j % HALF_PAIRS) * 2 * TILE;
-            let w = &half[at..at + 2 * TILE];
+            let at = (j % HALF_PAIRS) * 2 * TILE;
+            let w = if j < HALF_PAIRS { &qa[g * FIRST_GROUP + at..][..2 * TILE] } else { &qb[g * HALF_GROUP_WEIGHTS + at..][..2 * TILE] };
             for c in 0..TILE {
                 dot[c] += w[2 * c] as i32 * x0 + w[2 * c + 1] as i32 * x1;
             }
         }
         let sxg = sx[g];
-        let sw = &s[g * TILE..(g + 1) * TILE];
+        let sw = g * FIRST_GROUP + HALF_GROUP_WEIGHTS;
         for c in 0..TILE {
-            acc[c] += dot[c] as f32 * (sw[c] * sxg);
+            acc[c] += dot[c] as f32 * (scale_at(qa, sw + 4 * c) * sxg);
         }
     }
     out[..cols].copy_from_slice(&acc[..cols]);
@@ -244,18 +281,18 @@ pub fn scalar_tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], s: &[f32], bias
 /// the two streams.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[allow(clippy::too_many_arguments)]
-pub fn simd128_tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], s: &[f32], bias: &[f32], out: &mut [f32], cols: usize) {
+pub fn simd128_tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], bias: &[f32], out: &mut [f32], cols: usize) {
     use core::arch::wasm32::*;
     let groups = sx.len();
-    assert!(qx.len() >= groups * G && qa.len() >= groups * G / 2 * TILE && qb.len() >= groups * G / 2 * TILE && s.len() >= groups * TILE && bias.len() >= cols && out.len() >= cols && cols <= TILE);
+    assert!(qx.len() >= groups * G && qa.len() >= groups * FIRST_GROUP && qb.len() >= groups * HALF_GROUP_WEIGHTS && bias.len() >= cols && out.len() >= cols && cols <= TILE);
     let mut b = [0.0f32; TILE];
     b[..cols].copy_from_slice(&bias[..cols]);
     // SAFETY: the assert bounds every group's G values of qx, its G/2 x 16 weights in each half
-    // and its 16 scales.
+    // and its 16 scales after them in the first.
     unsafe {
         let ld = |p: *const f32| v128_load(p as *const v128);
         let mut acc = [ld(b.as_ptr()), ld(b.as_ptr().add(4)), ld(b.as_ptr().add(8)), ld(b.as_ptr().add(12))];
-        let (mut xp, mut wa, mut wb, mut sp) = (qx.as_ptr(), qa.as_ptr(), qb.as_ptr(), s.as_ptr());
+        let (mut xp, mut wa, mut wb) = (qx.as_ptr(), qa.as_ptr(), qb.as_ptr());
         for g in 0..groups {
             let zero = i32x4_splat(0);
             let mut dot = [zero; 4];
@@ -276,12 +313,13 @@ pub fn simd128_tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], s: &[f32], bia
                 wb = wb.add(2 * TILE);
             }
             xp = xp.add(G / 2);
+            // `wa` now points at the group's scales (little-endian f32, as wasm loads them).
             let sxg = f32x4_splat(*sx.get_unchecked(g));
             for h in 0..4 {
-                let scale = f32x4_mul(ld(sp.add(4 * h)), sxg);
+                let scale = f32x4_mul(ld(wa.add(16 * h) as *const f32), sxg);
                 acc[h] = f32x4_add(acc[h], f32x4_mul(f32x4_convert_i32x4(dot[h]), scale));
             }
-            sp = sp.add(TILE);
+            wa = wa.add(GROUP_SCALES);
         }
         if cols == TILE {
             for h in 0..4 {
@@ -313,7 +351,7 @@ pub fn gemm(
     n: usize,
     bias: &[f32],
     out: &mut [f32],
-    tile: impl Fn(&[i16], &[f32], &[i8], &[i8], &[f32], &[f32], &mut [f32], usize),
+    tile: impl Fn(&[i16], &[f32], &[i8], &[i8], &[f32], &mut [f32], usize),
     group: impl Fn(&[f32], &mut [i16]) -> f32,
 ) {
     assert!(x.len() >= m * k && bias.len() >= n && out.len() >= m * n && w.len_ok(k, n), "int8 product: operands shorter than their shapes");
@@ -333,7 +371,7 @@ pub fn gemm(
                 let col = t * TILE;
                 let cols = TILE.min(n - col);
                 let (qa, qb) = w.halves(kp, tiles, t);
-                tile(qx, sx, qa, qb, &w.scales[t * groups * TILE..(t + 1) * groups * TILE], &bias[col..], &mut row[col..], cols);
+                tile(qx, sx, qa, qb, &bias[col..], &mut row[col..], cols);
             }
         }
     }
@@ -353,7 +391,7 @@ pub mod avx2 {
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn gemm(x: &[f32], m: usize, k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &mut [f32]) {
         // SAFETY: this function runs only where the CPU has AVX2.
-        super::gemm(x, m, k, w, n, bias, out, |qx, sx, qa, qb, s, b, o, cols| unsafe { tile(qx, sx, qa, qb, s, b, o, cols) }, quantize_group)
+        super::gemm(x, m, k, w, n, bias, out, |qx, sx, qa, qb, b, o, cols| unsafe { tile(qx, sx, qa, qb, b, o, cols) }, quantize_group)
     }
 
     /// [`scalar_tile`] in 256-bit registers: per k pair the two activations broadcast as an i16 pair,
@@ -365,15 +403,15 @@ pub mod avx2 {
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], s: &[f32], bias: &[f32], out: &mut [f32], cols: usize) {
+    unsafe fn tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], bias: &[f32], out: &mut [f32], cols: usize) {
         let groups = sx.len();
-        assert!(qx.len() >= groups * G && qa.len() >= groups * G / 2 * TILE && qb.len() >= groups * G / 2 * TILE && s.len() >= groups * TILE && bias.len() >= cols && out.len() >= cols && cols <= TILE);
+        assert!(qx.len() >= groups * G && qa.len() >= groups * FIRST_GROUP && qb.len() >= groups * HALF_GROUP_WEIGHTS && bias.len() >= cols && out.len() >= cols && cols <= TILE);
         let mut b = [0.0f32; TILE];
         b[..cols].copy_from_slice(&bias[..cols]);
         // SAFETY: the assert bounds every group's G values of qx, its G x 16 weights and 16 scales.
         unsafe {
             let mut acc = [_mm256_loadu_ps(b.as_ptr()), _mm256_loadu_ps(b.as_ptr().add(8))];
-            let (mut xp, mut wa, mut wb, mut sp) = (qx.as_ptr(), qa.as_ptr(), qb.as_ptr(), s.as_ptr());
+            let (mut xp, mut wa, mut wb) = (qx.as_ptr(), qa.as_ptr(), qb.as_ptr());
             for g in 0..groups {
                 let mut dot = [_mm256_setzero_si256(); 2];
                 let end = xp.add(G / 2);
@@ -391,12 +429,13 @@ pub mod avx2 {
                     wb = wb.add(2 * TILE);
                 }
                 xp = xp.add(G / 2);
+                // `wa` now points at the group's scales (little-endian f32, as x86 loads them).
                 let sxg = _mm256_set1_ps(*sx.get_unchecked(g));
                 for (h, acc_h) in acc.iter_mut().enumerate() {
-                    let scale = _mm256_mul_ps(_mm256_loadu_ps(sp.add(8 * h)), sxg);
+                    let scale = _mm256_mul_ps(_mm256_loadu_ps(wa.add(32 * h) as *const f32), sxg);
                     *acc_h = _mm256_add_ps(*acc_h, _mm256_mul_ps(_mm256_cvtepi32_ps(dot[h]), scale));
                 }
-                sp = sp.add(TILE);
+                wa = wa.add(GROUP_SCALES);
             }
             _mm256_storeu_ps(b.as_mut_ptr(), acc[0]);
             _mm256_storeu_ps(b.as_mut_ptr().add(8), acc[1]);

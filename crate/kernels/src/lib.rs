@@ -272,7 +272,7 @@ enum Panels {
     F32(Vec<f32>),  // groups of 2 panels [K][2][NR] (`panel_row`)
     F16 { bits: Vec<u16>, shift: u16 }, // as BF16, each value re-encoded by `f16_to_panel_bits`
     BF16(Vec<u16>), // groups of 2 panels [K][2][NR] (`panel_row`), columns at `half_slot`
-    Int8 { q: Vec<i8>, scales: Vec<f32> }, // tiles of 16 columns, see [`int8`]
+    Int8 { q: Vec<i8> }, // tiles of 16 columns, their scales inside, see [`int8`]
 }
 
 /// A borrowed view of packed weights, what the kernels take.
@@ -282,9 +282,9 @@ pub enum PanelRef<'a> {
     /// [`f16_to_panel_bits`] values, all with the same `shift`.
     F16 { bits: &'a [u16], shift: u16 },
     BF16(&'a [u16]),
-    /// Not panels: tiles of [`int8::TILE`] columns, `q: [2][N/16][Kp/INT8_GROUP][INT8_GROUP/4][16][2]`,
-    /// `scales: [N/16][Kp/INT8_GROUP][16]` (see [`int8`]).
-    Int8 { q: &'a [i8], scales: &'a [f32] },
+    /// Not panels: tiles of [`int8::TILE`] columns in two halves, each group's f32 scales after its
+    /// weights in the first half (see [`int8`]).
+    Int8 { q: &'a [i8] },
 }
 
 impl PanelRef<'_> {
@@ -315,8 +315,8 @@ impl PanelRef<'_> {
                     }
                 }
             }
-            PanelRef::Int8 { q, scales } => {
-                let w = int8::Int8Ref { q, scales };
+            PanelRef::Int8 { q } => {
+                let w = int8::Int8Ref { q };
                 for r in 0..kc {
                     for c in 0..NR {
                         dst[r * NR + c] = w.weight(k, n, p * NR + c, k0 + r);
@@ -331,7 +331,7 @@ impl PanelRef<'_> {
         match *self {
             PanelRef::F32(w) => w.len() >= want,
             PanelRef::F16 { bits: w, .. } | PanelRef::BF16(w) => w.len() >= want,
-            PanelRef::Int8 { q, scales } => int8::Int8Ref { q, scales }.len_ok(k, n),
+            PanelRef::Int8 { q } => int8::Int8Ref { q }.len_ok(k, n),
         }
     }
 }
@@ -412,8 +412,7 @@ impl Linear {
             (Storage::BF16, Storage::BF16) => Panels::BF16(pack_with(k, n, 0, |kk, col| w.bits(at(kk, col)), half_slot, panel_row)),
             (Storage::BF16, _) => Panels::BF16(pack_with(k, n, 0, |kk, col| half::bf16::from_f32(w.get(at(kk, col))).to_bits(), half_slot, panel_row)),
             (Storage::Int8, _) => {
-                let (q, scales) = int8::pack(k, n, |kk, col| w.get(at(kk, col)));
-                Panels::Int8 { q, scales }
+                Panels::Int8 { q: int8::pack(k, n, |kk, col| w.get(at(kk, col))) }
             }
         };
         drop(w);
@@ -433,10 +432,7 @@ impl Linear {
             Storage::F32 => Panels::F32(Vec::with_capacity(panels_len)),
             Storage::F16 => Panels::F16 { bits: Vec::with_capacity(panels_len), shift: u16::MAX },
             Storage::BF16 => Panels::BF16(Vec::with_capacity(panels_len)),
-            Storage::Int8 => {
-                let cols = d_out.div_ceil(int8::TILE) * int8::TILE;
-                Panels::Int8 { q: vec![0; cols * int8::padded_k(k)], scales: Vec::with_capacity(cols * int8::padded_k(k) / INT8_GROUP) }
-            }
+            Storage::Int8 => Panels::Int8 { q: vec![0; int8::packed_len(k, d_out)] },
         };
         for r0 in (0..d_out).step_by(rows) {
             let r1 = d_out.min(r0 + rows);
@@ -449,10 +445,9 @@ impl Linear {
                     *shift = s;
                 }
                 (Panels::BF16(all), Panels::BF16(p)) => all.extend_from_slice(&p),
-                (Panels::Int8 { q, scales }, Panels::Int8 { q: pq, scales: ps }) => {
+                (Panels::Int8 { q }, Panels::Int8 { q: pq }) => {
                     // The block's two halves go to the two runs of the whole (see `int8`).
                     int8::put_block(q, int8::padded_k(k), d_out, r0 / int8::TILE, &pq);
-                    scales.extend_from_slice(&ps);
                 }
                 _ => return None,
             }
@@ -483,7 +478,7 @@ impl Linear {
         let w = match &self.panels {
             Panels::F32(v) => 4 * v.len(),
             Panels::F16 { bits: v, .. } | Panels::BF16(v) => 2 * v.len(),
-            Panels::Int8 { q, scales } => q.len() + 4 * scales.len(),
+            Panels::Int8 { q } => q.len(),
         };
         w + 4 * self.bias.len()
     }
@@ -494,7 +489,7 @@ impl Linear {
             Panels::F32(v) => PanelRef::F32(v),
             Panels::F16 { bits, shift } => PanelRef::F16 { bits, shift: *shift },
             Panels::BF16(v) => PanelRef::BF16(v),
-            Panels::Int8 { q, scales } => PanelRef::Int8 { q, scales },
+            Panels::Int8 { q } => PanelRef::Int8 { q },
         }
     }
 
@@ -515,8 +510,8 @@ impl Linear {
             Panels::F32(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + c]),
             Panels::F16 { bits: w, shift } => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = panel_bits_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)], *shift)),
             Panels::BF16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = bf16_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
-            Panels::Int8 { q, scales } => {
-                let w = int8::Int8Ref { q, scales };
+            Panels::Int8 { q } => {
+                let w = int8::Int8Ref { q };
                 dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w.weight(k, self.d_out, n, kk));
             }
         }
@@ -561,16 +556,16 @@ impl Linear {
 /// and picked at run time when the CPU has it — same operations, same bits).
 pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
     assert!(w.len_ok(k, n), "packed weights shorter than K x N");
-    if let PanelRef::Int8 { q, scales } = w {
+    if let PanelRef::Int8 { q } = w {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2.
-            return unsafe { int8::avx2::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out) };
+            return unsafe { int8::avx2::gemm(x, m, k, int8::Int8Ref { q }, n, bias, out) };
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        return int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::simd128_tile, int8::quantize_group_simd128);
+        return int8::gemm(x, m, k, int8::Int8Ref { q }, n, bias, out, int8::simd128_tile, int8::quantize_group_simd128);
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-        return int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile, int8::quantize_group);
+        return int8::gemm(x, m, k, int8::Int8Ref { q }, n, bias, out, int8::scalar_tile, int8::quantize_group);
     }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {

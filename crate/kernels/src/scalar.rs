@@ -27,7 +27,7 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
     // (5x slower).
     match w {
         PanelRef::F32(panels) => gemm_packed(x, m, k, panels, n, bias, out),
-        PanelRef::Int8 { q, scales } => int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile, int8::quantize_group),
+        PanelRef::Int8 { q } => int8::gemm(x, m, k, int8::Int8Ref { q }, n, bias, out, int8::scalar_tile, int8::quantize_group),
         _ => gemm_widened(x, m, k, w, n, bias, out),
     }
 }
@@ -77,7 +77,7 @@ fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias:
                 out[..m * n].iter_mut().for_each(|v| *v *= scales.sum);
             }
             // Int8 has a product of its own (integer sums, the same for every M).
-            PanelRef::Int8 { q, scales } => int8::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out, int8::scalar_tile, int8::quantize_group),
+            PanelRef::Int8 { q } => int8::gemm(x, m, k, int8::Int8Ref { q }, n, bias, out, int8::scalar_tile, int8::quantize_group),
             PanelRef::F32(f) => gemv_rows(x, m, k, n, bias, out, |p, kk| f[panel_row(k, n_panels, p, kk)..][..NR].try_into().unwrap_or([0.0; NR])),
         }
         return;
@@ -164,7 +164,7 @@ pub mod avx2 {
             PanelRef::F32(panels) => gemm_packed(x, m, k, panels, n, bias, out),
             PanelRef::F16 { bits, shift } if m < 4 => gemv_half(x, m, k, bits, Some(crate::F16Scales::for_shift(shift)), n, bias, out),
             PanelRef::BF16(h) if m < 4 => gemv_half(x, m, k, h, None, n, bias, out),
-            PanelRef::Int8 { q, scales } => int8::avx2::gemm(x, m, k, int8::Int8Ref { q, scales }, n, bias, out),
+            PanelRef::Int8 { q } => int8::avx2::gemm(x, m, k, int8::Int8Ref { q }, n, bias, out),
             _ => gemm_widened(x, m, k, w, n, bias, out),
         }
     }
