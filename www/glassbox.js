@@ -84,7 +84,7 @@ export class Glassbox {
    * they become detached here, so the page keeps no second copy of the weights.
    * `randomSeed` builds the architecture with seeded random weights and skips model.safetensors.
    * `weights` ('f32' | 'f16' | 'bf16' | 'int8') keeps the weight matrices in that storage in memory (default:
-   * each in its file's): 'bf16' or 'int8' shrink an f32 model to a half or about a quarter, and decode faster.
+   * each in its file's): 'bf16', 'f16' or 'int8' shrink an f32 model to a half or about a quarter, and decode faster.
    */
   async loadModel(source, opts = {}) {
     let message;

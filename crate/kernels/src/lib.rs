@@ -188,11 +188,12 @@ impl F16Scales {
     }
 }
 
-/// The value of panel bits from [`f16_to_panel_bits`] (the kernels' widening, then the scale).
+/// The value of panel bits from [`f16_to_panel_bits`]: the kernels' widening (shift and mask, the
+/// scalar twin's [`scalar::f16_high_to_scaled_f32`]), then the matrix's scale `widen`
+/// ([`F16Scales`], computed once per matrix by the caller).
 #[inline(always)]
-pub fn panel_bits_to_f32(bits: u16, shift: u16) -> f32 {
-    let bits = bits as u32;
-    f32::from_bits((bits & 0x8000) << 16 | (bits & 0x7fff) << 13) * F16Scales::for_shift(shift).widen
+pub fn panel_bits_to_f32(bits: u16, widen: f32) -> f32 {
+    scalar::f16_high_to_scaled_f32((bits as u32) << 16) * widen
 }
 
 #[inline(always)]
@@ -300,10 +301,11 @@ impl PanelRef<'_> {
                 }
             }
             PanelRef::F16 { bits: w, shift } => {
+                let widen = F16Scales::for_shift(shift).widen;
                 for r in 0..kc {
                     let at = panel_row(k, n_panels, p, k0 + r);
                     for c in 0..NR {
-                        dst[r * NR + c] = panel_bits_to_f32(w[at + half_slot(c)], shift);
+                        dst[r * NR + c] = panel_bits_to_f32(w[at + half_slot(c)], widen);
                     }
                 }
             }
@@ -508,7 +510,10 @@ impl Linear {
         let dst = &mut dst[..k];
         match &self.panels {
             Panels::F32(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + c]),
-            Panels::F16 { bits: w, shift } => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = panel_bits_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)], *shift)),
+            Panels::F16 { bits: w, shift } => {
+                let widen = F16Scales::for_shift(*shift).widen;
+                dst.iter_mut().enumerate().for_each(|(kk, d)| *d = panel_bits_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)], widen))
+            }
             Panels::BF16(w) => dst.iter_mut().enumerate().for_each(|(kk, d)| *d = bf16_to_f32(w[panel_row(k, self.d_out.div_ceil(NR), p, kk) + half_slot(c)])),
             Panels::Int8 { q } => {
                 let w = int8::Int8Ref { q };

@@ -101,7 +101,7 @@ fn pairs(h: &[u16], at: usize) -> [u32; 4] {
 /// 2^-(112 - shift) (as the SIMD kernel widens: shift the exponent and mantissa into place, drop the
 /// sign copies; the scale, [`crate::F16Scales`], is left to the caller).
 #[inline(always)]
-fn f16_high_to_scaled_f32(v: u32) -> f32 {
+pub(crate) fn f16_high_to_scaled_f32(v: u32) -> f32 {
     f32::from_bits(((v as i32 >> 3) as u32) & 0x8FFF_E000)
 }
 

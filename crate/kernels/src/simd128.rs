@@ -182,7 +182,6 @@ fn f16_high_to_scaled_f32(v: v128) -> v128 {
     v128_and(i32x4_shr(v, 3), u32x4_splat(0x8FFF_E000))
 }
 
-
 impl<const F16: bool> Src for SrcHalf<F16> {
     const SCALED: bool = F16;
     const BYTES: usize = 2;
