@@ -11,6 +11,14 @@ use std::path::{Path, PathBuf};
 /// words beyond them (the second written after the bundled vocabularies' sizes were chosen).
 pub const FREQUENT: &str = "frequent.txt";
 pub const EVERYDAY: [&str; 2] = ["everyday.txt", "everyday-more.txt"];
+/// A third everyday list, written after the bundled models were trained: printed beside the others but not
+/// held to issue 14's bar, which the bundled vocabularies miss on it (about 57% against 80%).
+pub const EVERYDAY_REPORTED: &str = "everyday-third.txt";
+
+/// Every list a coverage row reports, in its column order: [`FREQUENT`], [`EVERYDAY`], [`EVERYDAY_REPORTED`].
+fn all_lists() -> impl Iterator<Item = &'static str> {
+    std::iter::once(FREQUENT).chain(EVERYDAY).chain(std::iter::once(EVERYDAY_REPORTED))
+}
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -61,11 +69,12 @@ pub fn kept_whole(tok: &Tokenizer, list: &[String]) -> (f64, Vec<String>) {
     (1.0 - cut.len() as f64 / list.len().max(1) as f64, cut)
 }
 
-/// Prints one tokenizer's row (frequent, then each everyday list) and returns the fractions in that order.
+/// Prints one tokenizer's row (frequent, each everyday list, then the reported one) and returns the
+/// fractions in that order.
 pub fn coverage_row(name: &str, tok: &Tokenizer) -> Vec<f64> {
     let mut fractions = Vec::new();
     let mut cut_all = Vec::new();
-    for list in std::iter::once(FREQUENT).chain(EVERYDAY) {
+    for list in all_lists() {
         let (f, cut) = kept_whole(tok, &words(list));
         fractions.push(f);
         cut_all.extend(cut);
@@ -78,11 +87,12 @@ pub fn coverage_row(name: &str, tok: &Tokenizer) -> Vec<f64> {
 
 /// The header `coverage_row` lines sit under.
 pub fn coverage_header() {
-    let lists: String = std::iter::once(FREQUENT).chain(EVERYDAY).map(|l| format!(" {:>12}", l.trim_end_matches(".txt"))).collect();
+    let lists: String = all_lists().map(|l| format!(" {:>12}", l.trim_end_matches(".txt"))).collect();
     println!("{:<30} {:>7}{lists}", "tokenizer", "vocab");
 }
 
-/// Issue 14's bar: 95% of the frequent words and 80% of each everyday list kept whole.
+/// Issue 14's bar: 95% of the frequent words and 80% of each everyday list kept whole (the reported list
+/// is left out: see [`EVERYDAY_REPORTED`]).
 pub fn assert_keeps_words_whole(name: &str, fractions: &[f64]) {
     assert!(fractions[0] >= 0.95, "{name} keeps only {:.1}% of the frequent words whole", 100.0 * fractions[0]);
     for (list, f) in EVERYDAY.iter().zip(&fractions[1..]) {
