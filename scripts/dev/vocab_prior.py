@@ -1,0 +1,80 @@
+"""How broad a vocabulary of a given size can be: train the bundled models' tokenizers on the training
+sentences, optionally with a word-frequency prior, and print how many words of each list they keep whole.
+
+    python scripts/dev/vocab_prior.py gpt2 16000               # the shipped recipe (the training sentences alone)
+    python scripts/dev/vocab_prior.py gpt2 16000 --prior 15000  # + the 15,000 commonest English words, 100 times each
+    python scripts/dev/vocab_prior.py bert 12000 --prior 12000
+
+Development-time only: needs `data/` (scripts/training/build_corpus.py), `tokenizers` and, for --prior,
+`wordfreq` (PyPI; its word lists are CC BY-SA 4.0, so a vocabulary chosen with them should credit it). With
+Debian's `scowl` package installed, SCOWL's size-10 and size-20 lists are measured too. A word is kept whole
+when "the WORD" gives it one token, as in tests/rust/support/words.rs; tokens/word is over the first 3,000
+held-out sentences (a broader vocabulary spends pieces on words this corpus rarely has).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from tokenizers import BertWordPieceTokenizer, ByteLevelBPETokenizer
+
+ROOT = Path(__file__).resolve().parents[2]
+SCOWL = Path("/usr/share/dict/scowl")
+
+
+def word_list(path, lowercase_words_only=False):
+    out, seen = [], set()
+    for line in open(path):
+        if line.startswith("#"):
+            continue
+        for w in line.split():
+            if lowercase_words_only and not (w.isalpha() and w.islower() and len(w) >= 3):
+                continue
+            if w not in seen:
+                seen.add(w)
+                out.append(w)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("kind", choices=["gpt2", "bert"])
+    ap.add_argument("vocab_size", type=int)
+    ap.add_argument("--prior", type=int, default=0, help="add the N commonest English words (wordfreq)")
+    ap.add_argument("--repeat", type=int, default=100, help="how many times each prior word is seen")
+    args = ap.parse_args()
+
+    lines = lambda name: [l for l in open(ROOT / "data/english" / name).read().splitlines() if l.strip()]
+    train, held = lines("train.txt"), lines("heldout.txt")[:3000]
+    lists = {n: word_list(ROOT / "tests/fixtures/words" / f"{n}.txt")
+             for n in ["frequent", "everyday", "everyday-more", "everyday-third"]}
+    for size in (10, 20):
+        if (SCOWL / f"english-words.{size}").exists():
+            lists[f"scowl-{size}"] = word_list(SCOWL / f"english-words.{size}", lowercase_words_only=True)
+
+    if args.prior:
+        from wordfreq import top_n_list
+        common = [w for w in top_n_list("en", 4 * args.prior) if w.isalpha() and w.islower() and len(w) >= 3]
+        # One line per word, the word said `repeat` times: the trainer counts each as a word of the text.
+        train = train + [" ".join([w] * args.repeat) for w in common[:args.prior]]
+
+    if args.kind == "gpt2":
+        trainer = ByteLevelBPETokenizer(add_prefix_space=False, trim_offsets=True)
+        specials = ["<|endoftext|>"]
+    else:
+        trainer = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True)
+        specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    trainer.train_from_iterator(train, vocab_size=args.vocab_size, min_frequency=2, special_tokens=specials, show_progress=False)
+    count = lambda text: len(trainer.encode(text).tokens)
+    base = count("the")
+    cells = []
+    for name, words in lists.items():
+        whole = sum(count(f"the {w}") - base == 1 for w in words)
+        cells.append(f"{name} {100 * whole / len(words):.1f}%")
+    tokens = sum(count(s) - count("") for s in held)
+    words = sum(len(s.split()) for s in held)
+    print(f"{args.kind} {args.vocab_size} prior {args.prior}: " + ", ".join(cells) + f"; held-out tokens/word {tokens / words:.3f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
