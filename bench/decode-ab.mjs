@@ -7,12 +7,16 @@
 // Every model prefills 128 tokens, then 6 rounds (`--rounds=N`: more on a noisy machine) of 3 decoding
 // steps each, round-robin across the models;
 // the least CPU time per token is printed, with the ratio to the first f32 model of the same DIR.
+// `--config=FILE` decodes another shape (a Hugging Face config.json: Llama, Qwen2, BERT-less decoders) instead
+// of GPT-2 small; each line then also gives the weights' bytes read per token against the measured time.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 const GPT2_SMALL = { model_type: 'gpt2', vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, tie_word_embeddings: true, bos_token_id: 50256, eos_token_id: 50256 };
 const ids = (n, seed = 1) => Uint32Array.from({ length: n }, (_, i) => (i * 7919 + seed * 104729) % 30000 + 100);
 const cpu = (f) => { const c0 = process.cpuUsage(); f(); const c = process.cpuUsage(c0); return (c.user + c.system) / 1e3; };
+const configArg = process.argv.find((a) => a.startsWith('--config='));
+const CONFIG = configArg ? JSON.parse(readFileSync(configArg.slice(9), 'utf8')) : GPT2_SMALL;
 const mods = new Map();
 const runs = [];
 const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
@@ -26,7 +30,7 @@ for (const arg of process.argv.slice(2).filter((a) => !a.startsWith('--'))) {
     mods.set(dir, g);
   }
   const g = mods.get(dir);
-  const m = new g.BenchModel(new TextEncoder().encode(JSON.stringify(GPT2_SMALL)), undefined, storage, 7);
+  const m = new g.BenchModel(new TextEncoder().encode(JSON.stringify(CONFIG)), undefined, storage, 7);
   m.start(new Uint32Array(0), ids(128));
   for (let i = 0; i < 2; i++) m.step(11 + i);
   runs.push({ storage, dir, m, tok: 20, best: Infinity });

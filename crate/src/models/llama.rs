@@ -134,7 +134,7 @@ pub struct Llama {
     pub rotary: Rotary,
     pub n_kv_heads: usize, // KV
     pub d_head: usize,     // D
-    embed: Linear,         // [V][C] as a bias-free C -> V layer in the load's storage: embedding rows and the tied LM head
+    embed: Linear,         // [V][C] as a bias-free C -> V layer in the load's storage (int8 too): embedding rows and the tied LM head
     blocks: Vec<Block>,
     norm: Vec<f32>,            // [C]
     lm_head: Option<Linear>, // C -> V when untied
@@ -202,9 +202,14 @@ impl Llama {
                 sliding_window,
             });
         }
-        // Packed like every other matrix, in the load's storage (a 16-bit file's table stays 16-bit):
-        // rows are widened when a token is embedded, and the tied head streams it as one GEMV.
-        let embed = super::layers::token_table_not_int8(&w, "embed_tokens.weight", v, c)?;
+        // Packed like every other matrix, in the load's storage (a 16-bit file's table stays 16-bit,
+        // int8 makes it int8 as GPT-2's): rows are widened when a token is embedded, and the tied head
+        // streams it as one GEMV. Int8 tables matter here: a large vocabulary is a large share of a
+        // small Llama-style model (Qwen2-0.5B: 136M of 494M parameters), and a table left 16-bit made
+        // an int8 Qwen2-shaped model decode only 1.3x faster than f32. The int8 rows move the fixtures'
+        // logits a little more (`tests/rust/int8_logits.rs`: qwen2 3.6% -> 4.7% of their spread, under
+        // its 5%); on those tiny random models nearly all of that comes from the rows, not the head.
+        let embed = super::layers::token_table(&w, "embed_tokens.weight", v, c)?;
         let final_norm = norm("norm")?;
         // Tied: HF points lm_head at the embeddings whatever the file holds. Untied: the head must
         // be stored (a base LlamaModel has none, and then there are no logits).
@@ -212,7 +217,7 @@ impl Llama {
             (None, true)
         } else {
             match w.contains("lm_head.weight") || matches!(w, Weights::Random { .. }) {
-                true => (Some(super::layers::token_table_not_int8(&w, "lm_head.weight", v, c)?), true),
+                true => (Some(super::layers::token_table(&w, "lm_head.weight", v, c)?), true),
                 false => (None, false),
             }
         };
