@@ -206,7 +206,7 @@ impl Llama {
         // int8 makes it int8 as GPT-2's): rows are widened when a token is embedded, and the tied head
         // streams it as one GEMV. Int8 tables matter here: a large vocabulary is a large share of a
         // small Llama-style model (Qwen2-0.5B: 136M of 494M parameters), and a table left 16-bit made
-        // an int8 Qwen2-shaped model decode only 1.3x faster than f32. The int8 rows move the fixtures'
+        // an int8 Qwen2-shaped model decode only 1.3-1.5x faster than f32. The int8 rows move the fixtures'
         // logits a little more (`tests/rust/int8_logits.rs`: qwen2 3.6% -> 4.7% of their spread, under
         // its 5%); on those tiny random models nearly all of that comes from the rows, not the head.
         let embed = super::layers::token_table(&w, "embed_tokens.weight", v, c)?;
