@@ -71,7 +71,8 @@ def main():
     for name, words in lists.items():
         whole = sum(count(f"the {w}") - base == 1 for w in words)
         cells.append(f"{name} {100 * whole / len(words):.1f}%")
-    tokens = sum(count(s) - count("") for s in held)
+    specials = count("")  # what the post-processor adds to every text
+    tokens = sum(count(s) - specials for s in held)
     words = sum(len(s.split()) for s in held)
     print(f"{args.kind} {args.vocab_size} prior {args.prior}: " + ", ".join(cells) + f"; held-out tokens/word {tokens / words:.3f}")
 
