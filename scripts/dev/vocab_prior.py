@@ -1,9 +1,10 @@
 """How broad a vocabulary of a given size can be: train the bundled models' tokenizers on the training
 sentences, optionally with a word-frequency prior, and print how many words of each list they keep whole.
 
-    python scripts/dev/vocab_prior.py gpt2 16000               # the shipped recipe (the training sentences alone)
+    python scripts/dev/vocab_prior.py gpt2 16000               # the training sentences alone (the first recipe)
     python scripts/dev/vocab_prior.py gpt2 16000 --prior 15000  # + the 15,000 commonest English words, 100 times each
-    python scripts/dev/vocab_prior.py bert 12000 --prior 12000
+    python scripts/dev/vocab_prior.py bert 12000 --prior 12000  # (these two are what train_gpt2.py / train_bert.py use)
+    python scripts/dev/vocab_prior.py gpt2 16000 --prior 15000 --fourth   # + everyday-fourth.txt, once a choice is made
 
 Development-time only: needs `data/` (scripts/training/build_corpus.py), `tokenizers` and, for --prior,
 `wordfreq` (PyPI; its word lists are CC BY-SA 4.0, so a vocabulary chosen with them should credit it). With
@@ -42,21 +43,22 @@ def main():
     ap.add_argument("vocab_size", type=int)
     ap.add_argument("--prior", type=int, default=0, help="add the N commonest English words (wordfreq)")
     ap.add_argument("--repeat", type=int, default=100, help="how many times each prior word is seen")
+    ap.add_argument("--fourth", action="store_true", help="measure everyday-fourth.txt too (kept out of any choice made with this script)")
     args = ap.parse_args()
 
     lines = lambda name: [l for l in open(ROOT / "data/english" / name).read().splitlines() if l.strip()]
     train, held = lines("train.txt"), lines("heldout.txt")[:3000]
     lists = {n: word_list(ROOT / "tests/fixtures/words" / f"{n}.txt")
-             for n in ["frequent", "everyday", "everyday-more", "everyday-third"]}
+             for n in ["frequent", "everyday", "everyday-more", "everyday-third"] + (["everyday-fourth"] if args.fourth else [])}
     for size in (10, 20):
         if (SCOWL / f"english-words.{size}").exists():
             lists[f"scowl-{size}"] = word_list(SCOWL / f"english-words.{size}", lowercase_words_only=True)
 
     if args.prior:
-        from wordfreq import top_n_list
-        common = [w for w in top_n_list("en", 4 * args.prior) if w.isalpha() and w.islower() and len(w) >= 3]
-        # One line per word, the word said `repeat` times: the trainer counts each as a word of the text.
-        train = train + [" ".join([w] * args.repeat) for w in common[:args.prior]]
+        sys.path.insert(0, str(ROOT / "scripts/training"))
+        from common import prior_lines  # the recipe train_gpt2.py uses
+
+        train = train + prior_lines(args.prior, args.repeat)
 
     if args.kind == "gpt2":
         trainer = ByteLevelBPETokenizer(add_prefix_space=False, trim_offsets=True)

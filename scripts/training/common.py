@@ -29,6 +29,35 @@ own s t don now how why let
 """.split())
 
 
+def prior_lines(words, repeat):
+    """The tokenizer's word-frequency prior: one line per common English word (lower-case letters,
+    three or more), the word said `repeat` times, so the trainer counts it as `repeat` words of text."""
+    if not words:
+        return []
+    from wordfreq import top_n_list
+    common = [w for w in top_n_list("en", 4 * words) if w.isascii() and w.isalpha() and w.islower() and len(w) >= 3]
+    return [" ".join([w] * repeat) for w in common[:words]]
+
+
+@torch.no_grad()
+def moved_rows(old_rows, old_tok, new_tok):
+    """A trained table ([V_old] or [V_old][D]: embeddings, an output bias) moved onto a new
+    vocabulary: a piece both vocabularies have keeps its row; a new piece (mostly a whole word the
+    old vocabulary cut) starts as the mean of the rows of the old pieces it is cut into. Returns the
+    [V_new](...) table and how many pieces kept their row."""
+    old_vocab, wordpiece = old_tok.get_vocab(), type(old_tok.model).__name__ == "WordPiece"
+    rows, kept = torch.empty((new_tok.get_vocab_size(),) + tuple(old_rows.shape[1:])), 0
+    for piece, i in new_tok.get_vocab().items():
+        if piece in old_vocab:
+            rows[i], kept = old_rows[old_vocab[piece]], kept + 1
+        else:
+            # The old model alone (no pre-tokenizer) on the piece's characters: byte-level for BPE; for a
+            # WordPiece "##" piece, its letters, cut as a word would be.
+            text = piece[2:] if wordpiece and piece.startswith("##") and len(piece) > 2 else piece
+            rows[i] = old_rows[[t.id for t in old_tok.model.tokenize(text)]].mean(0)
+    return rows, kept
+
+
 def setup(seed):
     """One thread (the machine is shared), fixed seeds, deterministic kernels."""
     torch.set_num_threads(int(os.environ.get("GLASSBOX_THREADS", "1")))

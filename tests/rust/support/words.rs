@@ -11,13 +11,14 @@ use std::path::{Path, PathBuf};
 /// words beyond them (the second written after the bundled vocabularies' sizes were chosen).
 pub const FREQUENT: &str = "frequent.txt";
 pub const EVERYDAY: [&str; 2] = ["everyday.txt", "everyday-more.txt"];
-/// A third everyday list, written after the bundled models were trained: printed beside the others but not
-/// held to issue 14's bar, which the bundled vocabularies miss on it (about 57% against 80%).
-pub const EVERYDAY_REPORTED: &str = "everyday-third.txt";
+/// Two more everyday lists, printed beside the others but not held to issue 14's bar, which the bundled
+/// vocabularies miss on them: the third was written after the bundled models were first trained (and then
+/// used to choose the GPT-2's word-frequency prior), the fourth before any vocabulary was measured on it.
+pub const EVERYDAY_REPORTED: [&str; 2] = ["everyday-third.txt", "everyday-fourth.txt"];
 
 /// Every list a coverage row reports, in its column order: [`FREQUENT`], [`EVERYDAY`], [`EVERYDAY_REPORTED`].
 fn all_lists() -> impl Iterator<Item = &'static str> {
-    std::iter::once(FREQUENT).chain(EVERYDAY).chain(std::iter::once(EVERYDAY_REPORTED))
+    std::iter::once(FREQUENT).chain(EVERYDAY).chain(EVERYDAY_REPORTED)
 }
 
 pub fn root() -> PathBuf {
@@ -92,7 +93,7 @@ pub fn coverage_header() {
 }
 
 /// Issue 14's bar: 95% of the frequent words and 80% of each everyday list kept whole (the reported list
-/// is left out: see [`EVERYDAY_REPORTED`]).
+/// are left out: see [`EVERYDAY_REPORTED`]).
 pub fn assert_keeps_words_whole(name: &str, fractions: &[f64]) {
     assert!(fractions[0] >= 0.95, "{name} keeps only {:.1}% of the frequent words whole", 100.0 * fractions[0]);
     for (list, f) in EVERYDAY.iter().zip(&fractions[1..]) {
