@@ -592,6 +592,7 @@ fn bundled_vocabularies_keep_everyday_words_whole() {
         let fractions = words::coverage_row(name, &words::tokenizer(&model_dir(name)));
         if name != "glassbox-translator" {
             words::assert_keeps_words_whole(name, &fractions);
+            words::assert_card_quotes(name, &Folder::read(name).text("README.md"), &fractions);
         }
     }
 }

@@ -100,3 +100,16 @@ pub fn assert_keeps_words_whole(name: &str, fractions: &[f64]) {
         assert!(*f >= 0.80, "{name} keeps only {:.1}% of the words of {list} whole", 100.0 * f);
     }
 }
+
+/// A model card's vocabulary table quotes every list's figure as measured: the table row that names the list
+/// (`` `everyday.txt` ``) holds the share kept whole to one decimal ("94.7%"; "100%" when none is cut), so a
+/// card cannot keep an old figure after its tokenizer changes.
+pub fn assert_card_quotes(name: &str, card: &str, fractions: &[f64]) {
+    for (list, f) in all_lists().zip(fractions) {
+        let tag = format!("`{list}`");
+        let row = card.lines().find(|l| l.starts_with('|') && l.contains(&tag)).unwrap_or_else(|| panic!("{name}'s card has no table row for {tag}"));
+        let percent = 100.0 * f;
+        let figure = if percent >= 99.95 { "100%".to_string() } else { format!("{percent:.1}%") };
+        assert!(row.contains(&figure), "{name}'s card gives {tag} another figure than the measured {figure}: {row}");
+    }
+}
