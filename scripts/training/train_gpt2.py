@@ -555,7 +555,8 @@ def main():
             checkpoints(taken)
         kept, loop_rule_met = choose_revocab(checkpoints.rows) if mode == "--revocab" else choose_phase2(checkpoints.rows)
         if not loop_rule_met:
-            log("no checkpoint loops as little as the start: keeping the best one that keeps the quality")
+            log("no checkpoint keeps the heads at the bars: keeping the best nats/char" if mode == "--revocab"
+                else "no checkpoint loops as little as the start: keeping the best one that keeps the quality")
         row = checkpoints.keep(kept)
         step += row["step"]
         phase2 = {"lr": PHASE2_LR, "warmup": PHASE2_WARMUP, "copy_rows": COPY_ROWS, "eval_every": EVAL_EVERY,
@@ -578,7 +579,7 @@ def main():
 
     # With --resume or --polish, "the previous model" stays the one the resumed folder was compared with (the
     # phase-1 figure is recorded beside it as phase1_nats_per_char).
-    # With --revocab too: the model it started from is recorded as revocab.from_nats_per_char.
+    # With --revocab too: the model it started from is recorded as revocab.from_folder_nats_per_char.
     previous_per_char = resumed.get("previous_model_nats_per_char") if resume else previous_model_figure(held)
     revocab = None
     if mode == "--revocab":
