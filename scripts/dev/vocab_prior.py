@@ -6,8 +6,10 @@ sentences, optionally with a word-frequency prior, and print how many words of e
     python scripts/dev/vocab_prior.py bert 12000 --prior 12000  # (these two are what train_gpt2.py / train_bert.py use)
     python scripts/dev/vocab_prior.py gpt2 16000 --prior 15000 --fourth   # + everyday-fourth.txt, once a choice is made
 
-Development-time only: needs `data/` (scripts/training/build_corpus.py), `tokenizers` and, for --prior,
-`wordfreq` (PyPI; its word lists are CC BY-SA 4.0, so a vocabulary chosen with them should credit it). With
+The tokenizer is the training scripts' own (`train_gpt2.train_tokenizer`, `train_bert.train_tokenizer`), so
+what is measured here is what they ship. Development-time only: needs `data/` (scripts/training/build_corpus.py)
+and scripts/training/requirements.txt (wordfreq's word lists are CC BY-SA 4.0: a vocabulary chosen with them
+should credit it). With
 Debian's `scowl` package installed, SCOWL's size-10 and size-20 lists are measured too. A word is kept whole
 when "the WORD" gives it one token, as in tests/rust/support/words.rs; tokens/word is over the first 3,000
 held-out sentences (a broader vocabulary spends pieces on words this corpus rarely has).
@@ -17,9 +19,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tokenizers import BertWordPieceTokenizer, ByteLevelBPETokenizer
-
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts/training"))
 SCOWL = Path("/usr/share/dict/scowl")
 
 
@@ -54,20 +55,16 @@ def main():
         if (SCOWL / f"english-words.{size}").exists():
             lists[f"scowl-{size}"] = word_list(SCOWL / f"english-words.{size}", lowercase_words_only=True)
 
-    if args.prior:
-        sys.path.insert(0, str(ROOT / "scripts/training"))
-        from common import prior_lines  # the recipe train_gpt2.py uses
-
-        train = train + prior_lines(args.prior, args.repeat)
-
     if args.kind == "gpt2":
-        trainer = ByteLevelBPETokenizer(add_prefix_space=False, trim_offsets=True)
-        specials = ["<|endoftext|>"]
+        import train_gpt2
+
+        tok, _ = train_gpt2.train_tokenizer(train, args.vocab_size, args.prior, args.repeat)
     else:
-        trainer = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True)
-        specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    trainer.train_from_iterator(train, vocab_size=args.vocab_size, min_frequency=2, special_tokens=specials, show_progress=False)
-    count = lambda text: len(trainer.encode(text).tokens)
+        import train_bert
+
+        tok = train_bert.train_tokenizer(train, args.vocab_size, args.prior, args.repeat)
+    # Counted with the specials the post-processor adds (<|endoftext|> first; [CLS] ... [SEP]), subtracted below.
+    count = lambda text: len(tok.encode(text).tokens)
     base = count("the")
     cells = []
     for name, words in lists.items():

@@ -40,22 +40,23 @@ def prior_lines(words, repeat):
 
 
 @torch.no_grad()
-def moved_rows(old_rows, old_tok, new_tok):
-    """A trained table ([V_old] or [V_old][D]: embeddings, an output bias) moved onto a new
-    vocabulary: a piece both vocabularies have keeps its row; a new piece (mostly a whole word the
-    old vocabulary cut) starts as the mean of the rows of the old pieces it is cut into. Returns the
-    [V_new](...) table and how many pieces kept their row."""
+def moved_rows(tables, old_tok, new_tok):
+    """Trained tables indexed by the old vocabulary ([V_old] or [V_old][D]: embeddings, an output
+    bias) moved onto a new one: a piece both vocabularies have keeps its row; a new piece (mostly a
+    whole word the old vocabulary cut) starts as the mean of the rows of the old pieces it is cut
+    into. Returns the [V_new](...) tables, in order, and how many pieces kept their row."""
     old_vocab, wordpiece = old_tok.get_vocab(), type(old_tok.model).__name__ == "WordPiece"
-    rows, kept = torch.empty((new_tok.get_vocab_size(),) + tuple(old_rows.shape[1:])), 0
+    sources = [None] * new_tok.get_vocab_size()  # per new piece, the old ids whose rows make its row
     for piece, i in new_tok.get_vocab().items():
         if piece in old_vocab:
-            rows[i], kept = old_rows[old_vocab[piece]], kept + 1
+            sources[i] = [old_vocab[piece]]
         else:
             # The old model alone (no pre-tokenizer) on the piece's characters: byte-level for BPE; for a
             # WordPiece "##" piece, its letters, cut as a word would be.
             text = piece[2:] if wordpiece and piece.startswith("##") and len(piece) > 2 else piece
-            rows[i] = old_rows[[t.id for t in old_tok.model.tokenize(text)]].mean(0)
-    return rows, kept
+            sources[i] = [t.id for t in old_tok.model.tokenize(text)]
+    kept = sum(piece in old_vocab for piece in new_tok.get_vocab())
+    return [torch.stack([table[ids].mean(0) for ids in sources]) for table in tables], kept
 
 
 def setup(seed):

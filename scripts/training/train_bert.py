@@ -69,9 +69,11 @@ def read_lines(name):
     return [ln for ln in open(DATA / "english" / name).read().splitlines() if ln.strip()]
 
 
-def train_tokenizer(train):
+def train_tokenizer(train, size=VOCAB_SIZE, prior_words=PRIOR_WORDS, prior_repeat=PRIOR_REPEAT):
+    """The uncased WordPiece, learned from `train` and the word-frequency prior (scripts/dev/vocab_prior.py
+    calls it with other sizes), with BERT's [CLS] ... [SEP] template."""
     wp = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True)
-    wp.train_from_iterator(train + prior_lines(PRIOR_WORDS, PRIOR_REPEAT), vocab_size=VOCAB_SIZE, min_frequency=2, special_tokens=SPECIALS, show_progress=False)
+    wp.train_from_iterator(train + prior_lines(prior_words, prior_repeat), vocab_size=size, min_frequency=2, special_tokens=SPECIALS, show_progress=False)
     tok = wp._tokenizer
     assert [tok.token_to_id(s) for s in SPECIALS] == [0, 1, 2, 3, 4]
     # Trained from scratch, the implementation leaves out BERT's template: add [CLS] ... [SEP].
@@ -238,10 +240,11 @@ def main():
             old_tok = Tokenizer.from_file(str(Path(resume) / "tokenizer.json"))
             with torch.no_grad():
                 table = model.bert.embeddings.word_embeddings.weight  # tied to the output projection
-                rows, kept = moved_rows(table, old_tok, tok)
+                bias = model.cls.predictions.bias
+                (rows, bias_rows), kept = moved_rows([table, bias], old_tok, tok)
                 assert rows.shape == table.shape, "--revocab keeps the vocabulary's size"
                 table.copy_(rows)
-                model.cls.predictions.bias.copy_(moved_rows(model.cls.predictions.bias, old_tok, tok)[0])
+                bias.copy_(bias_rows)
             log(f"transplant: {kept} of {V} pieces kept their row, {V - kept} started from their old pieces' mean")
             earlier["revocab"] = {"kept_rows": kept, "new_rows": V - kept, "prior_words": PRIOR_WORDS, "prior_repeat": PRIOR_REPEAT,
                                   "from_steps": earlier["steps"], "from_heldout_top1_f16": earlier.get("heldout_top1_f16")}

@@ -105,9 +105,11 @@ def read_lines(name):
     return [ln for ln in open(DATA / "english" / name).read().splitlines() if ln.strip()]
 
 
-def train_tokenizer(train):
+def train_tokenizer(train, size=VOCAB_SIZE, prior_words=PRIOR_WORDS, prior_repeat=PRIOR_REPEAT):
+    """The byte-level BPE, learned from `train` and the word-frequency prior (scripts/dev/vocab_prior.py
+    calls it with other sizes). Returns the tokenizer and its transformers wrapper."""
     bpe = ByteLevelBPETokenizer(add_prefix_space=False, trim_offsets=True)
-    bpe.train_from_iterator(train + prior_lines(PRIOR_WORDS, PRIOR_REPEAT), vocab_size=VOCAB_SIZE, min_frequency=2, special_tokens=[EOT], show_progress=False)
+    bpe.train_from_iterator(train + prior_lines(prior_words, prior_repeat), vocab_size=size, min_frequency=2, special_tokens=[EOT], show_progress=False)
     tok = bpe._tokenizer
     assert tok.token_to_id(EOT) == 0
     eot_first(tok)
@@ -410,7 +412,7 @@ def transplant_embeddings(model, old_tok, new_tok):
     """The trained model moved onto a new vocabulary of the same size (common.moved_rows). The
     layers, which hold what the heads do, are kept as they are; the table is tied, so the output
     side moves with it. Phase 2 then teaches the new rows."""
-    rows, kept = moved_rows(model.transformer.wte.weight, old_tok, new_tok)
+    [rows], kept = moved_rows([model.transformer.wte.weight], old_tok, new_tok)
     log(f"transplant: {kept} of {len(rows)} pieces kept their row, {len(rows) - kept} started from their old pieces' mean")
     assert rows.shape == model.transformer.wte.weight.shape, "--revocab keeps the vocabulary's size"
     model.transformer.wte.weight.copy_(rows)

@@ -92,7 +92,7 @@ pub fn coverage_header() {
     println!("{:<30} {:>7}{lists}", "tokenizer", "vocab");
 }
 
-/// Issue 14's bar: 95% of the frequent words and 80% of each everyday list kept whole (the reported list
+/// Issue 14's bar: 95% of the frequent words and 80% of each everyday list kept whole (the reported lists
 /// are left out: see [`EVERYDAY_REPORTED`]).
 pub fn assert_keeps_words_whole(name: &str, fractions: &[f64]) {
     assert!(fractions[0] >= 0.95, "{name} keeps only {:.1}% of the frequent words whole", 100.0 * fractions[0]);
