@@ -570,8 +570,8 @@ function readSampling() {
   };
   if (sampling.numBeams > 1 && sampling.temperature > 0) {
     ui.numBeams.focus();
-    throw new Error('Beam search keeps the likeliest sequences rather than sampling: set Temperature to 0 to use more '
-      + 'than one beam, or Beams to 1 to sample.');
+    throw new Error('Glassbox runs beam search without sampling (beam sampling, both together, is not implemented): set '
+      + 'Temperature to 0 to use more than one beam, or Beams to 1 to sample.');
   }
   return sampling;
 }

@@ -69,7 +69,8 @@ export function bestPatternOf(scores, layer, head) {
 /** Why the view opened on a head: "Layer 2, head 3: previous token, 0.82 of its attention (uniform: 0.31)." */
 export function describeChoice(best) {
   if (!best) {
-    return 'No head beats uniform attention on any pattern for this text, so the map shows the mean of the heads.';
+    return 'No head beats uniform attention on any pattern for this text (resting on the first token aside: many heads '
+      + 'do, and it shows no pattern of the text), so the map shows the mean of the heads.';
   }
   return `Opened on layer ${best.layer + 1}, head ${best.head + 1}, the head whose pattern stands out most for this `
     + `text: ${PATTERN_NAMES[best.pattern]}, ${best.score.toFixed(2)} of its attention (uniform attention would give `

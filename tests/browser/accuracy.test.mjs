@@ -67,6 +67,10 @@ describe('sentences follow the loaded model', () => {
       assert.ok(explain.includes(b.normPlacement === 'pre' ? '(pre-norm)' : '(post-norm)'), `norm placement: ${explain}`);
       assert.ok(!explain.includes(b.normPlacement === 'pre' ? '(post-norm)' : '(pre-norm)'), 'only the model\'s own placement');
       assert.ok(explain.includes(b.tiedEmbeddings ? 'tied embeddings' : 'untied embeddings'), `output head: ${explain}`);
+      if (info.modelType === 'bert' && b.tiedEmbeddings) {
+        // BERT's masked-LM head transforms the vector before the dot product and adds a bias per token (bert.rs mlm_logits).
+        assert.ok(explain.includes('a LayerNorm of its own') && explain.includes('plus a bias per token'), `BERT's head: ${explain}`);
+      }
       assert.ok(explain.includes(b.normKind), `norm kind ${b.normKind}: ${explain}`);
       const vocab = await text(page, '#vocab-note');
       assert.ok(vocab.includes(info.vocabSize.toLocaleString('en')), `vocabulary size quoted: ${vocab}`);
@@ -81,9 +85,18 @@ describe('sentences follow the loaded model', () => {
       const C = info.dModel;
       const ffnWeights = (b.gatedFfn ? 3 : 2) * C * b.ffnWidth;
       const attentionWeights = 2 * C * info.nHeads * b.dHead + 2 * C * b.nKvHeads * b.dHead;
-      const share = Math.round((100 * ffnWeights) / (ffnWeights + attentionWeights));
-      assert.equal(Number(ffn.share), share, 'feed-forward share of a layer\'s weights');
-      assert.ok(explain.includes(`holds ${share}% of a layer’s weights`), `share quoted: ${explain}`);
+      const shareWith = (attention) => Math.round((100 * ffnWeights) / (ffnWeights + attention));
+      const share = shareWith(attentionWeights);
+      if (kind === 'encoder-decoder') {
+        // A decoder layer has cross-attention too: a second set of attention matrices. The block view draws a decoder layer.
+        const decoderShare = shareWith(2 * attentionWeights);
+        assert.equal(Number(ffn.share), decoderShare, 'feed-forward share of a decoder layer\'s weights');
+        assert.ok(explain.includes(`holds ${share}% of an encoder layer’s weights and ${decoderShare}% of a decoder layer’s`), `shares quoted: ${explain}`);
+        assert.ok(ffn.text.includes(`attention matrices ${(2 * attentionWeights).toLocaleString('en')} (self-attention and cross-attention)`), ffn.text);
+      } else {
+        assert.equal(Number(ffn.share), share, 'feed-forward share of a layer\'s weights');
+        assert.ok(explain.includes(`holds ${share}% of a layer’s weights`), `share quoted: ${explain}`);
+      }
       assert.ok(!explain.includes('most of them') || share > 50, 'says "most" only when it is');
       await shot(`block-${kind}`, '#block-section');
       const formulas = await page.$$eval('#block-view .block-step code', (els) => els.map((e) => e.textContent));

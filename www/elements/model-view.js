@@ -47,7 +47,8 @@ class GlassboxModelView extends ViewElement {
     this.ui.grid = h('div', { class: 'mv-scroll', role: 'group', 'aria-label': 'Every head of every layer' });
     this.ui.note = h('p', { class: 'mv-note', dataset: { control: 'explain' } },
       'A row per layer, a thumbnail per head: darker cells, more attention (0 to 1). Under each, the pattern it beats '
-      + 'uniform attention on most and its score, the mean attention it puts where that pattern looks. Arrow keys move, '
+      + 'uniform attention on by the most (or, if none, falls least short of it) and its score, the mean attention it puts '
+      + 'where that pattern looks. Arrow keys move, '
       + 'Enter focuses a head in the other views.');
     this.ui.detail = h('div', { class: 'mv-detail', 'aria-live': 'polite' });
     this.ui.body.append(this.ui.why, this.ui.grid, this.ui.note, this.ui.detail);

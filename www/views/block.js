@@ -102,11 +102,13 @@ export function renderBlock(root, view) {
   }
 
   // 3. The feed-forward network.
-  const w = layerWeights(info);
+  // The layer drawn above: a decoder layer of an encoder-decoder has cross-attention too.
+  const w = layerWeights(info, { crossAttention: info.kind === 'encoder-decoder' });
   const share = w.share;
   root.append(el('h3', '', 'The feed-forward network'));
-  const ffn = el('p', 'explain', `${ffnSentence(info)} In one layer of this model the feed-forward matrices hold ` +
-    `${w.ffn.toLocaleString('en')} weights and the attention matrices ${w.attention.toLocaleString('en')}.`);
+  const ffn = el('p', 'explain', `${ffnSentence(info)} In one ${stack} layer of this model the feed-forward matrices hold ` +
+    `${w.ffn.toLocaleString('en')} weights and the attention matrices ${w.attention.toLocaleString('en')}` +
+    `${info.kind === 'encoder-decoder' ? ' (self-attention and cross-attention)' : ''}.`);
   ffn.dataset.ffnWidth = String(b.ffnWidth);
   ffn.dataset.activation = b.activation;
   ffn.dataset.share = String(share);

@@ -52,17 +52,27 @@ export function normPhrase(block) {
 
 /**
  * Weights of one layer's attention (W_Q, W_K, W_V, W_O) and feed-forward matrices, biases aside,
- * from the card (grouped-query attention has narrower W_K and W_V).
+ * from the card (grouped-query attention has narrower W_K and W_V). `crossAttention`: the layer
+ * also has a second attention block (a decoder layer of an encoder-decoder), as large as the first.
  */
-export function layerWeights(info) {
+export function layerWeights(info, { crossAttention = false } = {}) {
   const b = info.block;
   const C = info.dModel;
   const D = b.dHead ?? C / info.nHeads;
   const KV = b.nKvHeads ?? info.nHeads;
-  const attention = C * info.nHeads * D + 2 * C * KV * D + info.nHeads * D * C;
+  const attention = (crossAttention ? 2 : 1) * (C * info.nHeads * D + 2 * C * KV * D + info.nHeads * D * C);
   const ffn = (b.gatedFfn ? 3 : 2) * C * b.ffnWidth;
   return { attention, ffn, share: Math.round((100 * ffn) / (ffn + attention)) };
 }
+
+// What a tied output head does around its dot product with the embedding table, by family (as the
+// Rust heads compute it: bert.rs mlm_logits, t5.rs, bart.rs).
+const BERT_TRANSFORM = '(first sent through a dense layer, its activation and a LayerNorm of its own) ';
+const TIED_HEAD_BEFORE = { t5: '(first scaled by 1/√d_model) ', mt5: '(first scaled by 1/√d_model) ', bert: BERT_TRANSFORM, roberta: BERT_TRANSFORM, distilbert: BERT_TRANSFORM };
+const TIED_HEAD_AFTER = {
+  bert: ', plus a bias per token', roberta: ', plus a bias per token', distilbert: ', plus a bias per token',
+  bart: ', plus a bias per token (final_logits_bias)', marian: ', plus a bias per token (final_logits_bias)',
+};
 
 /** The feed-forward network of the loaded model, in one sentence. */
 export function ffnSentence(info) {
@@ -77,9 +87,12 @@ export function ffnSentence(info) {
     : `two matrices: the first widens the vector from ${info.dModel} to ${b.ffnWidth} numbers (${times}), ${act} bends ` +
       `each number, the second brings it back to ${info.dModel}`;
   const { share } = layerWeights(info);
-  return `The feed-forward network is ${shape}. It works on each token alone, holds ${share}% of a layer’s weights ` +
-    `(${share > 50 ? 'most of them' : 'attention holds the rest'}; biases aside), and its activation is the non-linear step that lets ` +
-    'it compute more than a linear function of the token’s vector.';
+  const holds = info.kind === 'encoder-decoder'
+    ? `holds ${share}% of an encoder layer’s weights and ${layerWeights(info, { crossAttention: true }).share}% of a decoder ` +
+      'layer’s (whose cross-attention is a second set of attention matrices; attention holds the rest; biases aside)'
+    : `holds ${share}% of a layer’s weights (${share > 50 ? 'most of them' : 'attention holds the rest'}; biases aside)`;
+  return `The feed-forward network is ${shape}. It works on each token alone, ${holds}, and its activation is the non-linear ` +
+    'step that lets it compute more than a linear function of the token’s vector.';
 }
 
 export const ATTENTION_KINDS = {
@@ -140,7 +153,7 @@ export function modelExplanation(info) {
   const head = b && info.hasLmHead
     ? (b.tiedEmbeddings
       ? ' Its output head reuses the input embedding table (tied embeddings): a token’s score is the dot product of the final vector ' +
-        `${info.modelType === 't5' ? '(first scaled by 1/√d_model) ' : ''}with that token’s embedding.`
+        `${TIED_HEAD_BEFORE[info.modelType] ?? ''}with that token’s embedding${TIED_HEAD_AFTER[info.modelType] ?? ''}.`
       : ' Its output head is a matrix of its own, not the input embedding table (untied embeddings).')
     : '';
   return [KIND[info.kind], POSITIONS[info.positions], layer, ffnSentence(info) + head].filter(Boolean).join(' ');

@@ -28,7 +28,8 @@ export const POSITION_EXPLANATIONS = {
     'the last. Turning both q and k means their dot product only sees the difference of the two turns, so the score depends on ' +
     'how far apart the two tokens are, not where they are.',
   relative: 'Relative positions: nothing is added to the tokens. Instead each attention score gets a learned bonus that depends only on ' +
-    'how far the key is from the query (grouped into buckets: exact for near words, coarser for far ones).',
+    'where the key sits relative to the query: how far, and in the encoder on which side (grouped into buckets: exact for near ' +
+    'words, coarser for far ones).',
 };
 
 /** What bounds the positions a model can take, from its card (`view.maxPositions`). */
@@ -38,7 +39,7 @@ function limitNote(view) {
     return ` The formula gives a pattern for any position, but this model’s limit is ${n ? `${n} tokens (max_position_embeddings)` : 'set by its config'}: ` +
       'positions it never saw in training would be new to it.';
   }
-  if (view.positions === 'learned') return n ? ` The table has ${n} rows, so the longest input is ${n} tokens.` : '';
+  if (view.positions === 'learned') return n ? ` The table covers ${n} positions, so the longest input is ${n} tokens.` : '';
   if (view.positions === 'rotary') return n ? ` The angle is defined for any position; this model was configured for up to ${n} tokens.` : '';
   if (view.positions === 'relative') return ' Far distances share a bucket, so there is no table to run out of: T5 has no fixed input limit.';
   return '';

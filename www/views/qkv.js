@@ -15,14 +15,14 @@ const HIDDEN_SCORE = -1e30;   // scores below this are a hidden key (HF's finfo.
 
 /** Why the scores are scaled as they are, for this model's scale and head width `D` (= d_k). */
 export function scaleWhy(scale, D) {
-  if (scale === 1) return ' (this model does not scale the scores: T5 folds that factor into how its weights were initialised)';
+  if (scale === 1) return ' (this model does not scale the scores; T5, for one, folds that factor into how its weights were initialised)';
   const why = `d_k = ${D} being the width of one head: if q and k held independent numbers of variance 1, their dot product, a sum of ` +
     `${D} products, would have variance ${D}; dividing by √${D} keeps the scores near unit variance, so the softmax does not ` +
     'saturate onto a single key';
   const extra = 1 / (scale * Math.sqrt(D));
   return Math.abs(extra - 1) < 1e-4
     ? ` (the scale is 1/√d_k, ${why})`
-    : ` (the scale is 1/√d_k divided further by ${fmt(extra, 4)}, as this model’s config asks (GPT-2’s scale_attn_by_inverse_layer_idx); ${why})`;
+    : ` (the scale is 1/√d_k divided further by ${fmt(extra, 4)}, as this model’s config asks (as GPT-2’s scale_attn_by_inverse_layer_idx does); ${why})`;
 }
 
 /** The numbers of one head and query row, out of a trace. */

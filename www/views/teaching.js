@@ -295,7 +295,9 @@ export function mountTeaching(root, opts = {}) {
   }
 
   async function greedy(model, text, masks) {
-    const handle = model.generate(text, { maxNewTokens: MAX_OUTPUT_TOKENS, temperature: 0, numCandidates: 1,
+    // One beam, whatever the model's generation config asks (many translators ask for 4): the section says
+    // "greedy", and head and token masks apply to greedy decoding.
+    const handle = model.generate(text, { maxNewTokens: MAX_OUTPUT_TOKENS, temperature: 0, numBeams: 1, numCandidates: 1,
       captureAttention: false, ...masks });
     const started = await handle.started;
     const done = await handle.done;
