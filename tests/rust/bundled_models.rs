@@ -671,3 +671,76 @@ fn bundled_models_fit_the_budget() {
     println!("bundle: {:.2} MB (budget {:.0} MB)", total as f64 / 1e6, BUDGET as f64 / 1e6);
     assert!(total <= BUDGET);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lessons
+// ---------------------------------------------------------------------------------------------
+
+/// The bundled folder a lesson's `model` names: a folder's name, or "@" and a model type (the
+/// page's `findModel` also takes a kind; no bundled lesson uses one).
+fn lesson_model(spec: &str) -> &'static str {
+    const BUNDLED: [&str; 3] = ["glassbox-gpt2", "glassbox-bert", "glassbox-translator"];
+    let Some(wanted) = spec.strip_prefix('@') else {
+        return BUNDLED.into_iter().find(|name| *name == spec).unwrap_or_else(|| panic!("a lesson names {spec}, not a bundled model"));
+    };
+    BUNDLED
+        .into_iter()
+        .find(|name| {
+            let config: serde_json::Value = serde_json::from_str(&Folder::read(name).text("config.json")).expect("config.json");
+            config["model_type"] == wanted
+        })
+        .unwrap_or_else(|| panic!("a lesson names {spec}: no bundled model has that model_type (extend lesson_model for kinds)"))
+}
+
+/// Every greedy generation step of the bundled lessons (www/lessons/*.json; `temperature` 0), for
+/// the model and for its random twin beside it, writes at least one word: a step whose text the
+/// model ends at once (a full stop, then <|endoftext|>) shows the learner an empty box. The
+/// settings carry from step to step as the page's lesson player carries them.
+#[test]
+fn lessons_greedy_steps_write_something() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../www/lessons");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).expect("www/lessons").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    let mut checked = 0;
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+        let lesson: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("lesson")).expect("lesson JSON");
+        let mut state = serde_json::Map::new();
+        for key in ["model", "text", "element"] {
+            if let Some(v) = lesson.get(key) {
+                state.insert(key.into(), v.clone());
+            }
+        }
+        for (i, step) in lesson["steps"].as_array().expect("steps").iter().enumerate() {
+            for (key, value) in step.as_object().expect("a step is an object") {
+                if !["caption", "highlight", "beside", "attributes"].contains(&key.as_str()) {
+                    state.insert(key.clone(), value.clone());
+                }
+            }
+            if state.get("element").and_then(|e| e.as_str()) != Some("generation") || state.get("temperature").and_then(|t| t.as_f64()) != Some(0.0) {
+                continue;
+            }
+            let name = lesson_model(state["model"].as_str().expect("a generation step names its model"));
+            let text = state["text"].as_str().expect("a generation step has a text");
+            let max_tokens = state.get("maxTokens").and_then(|m| m.as_u64()).unwrap_or(20) as usize;
+            let folder = Folder::read(name);
+            let mut twins = vec![(String::from("trained"), folder.session())];
+            if let Some(seed) = step.get("beside").and_then(|b| b.get("randomSeed")).and_then(|s| s.as_u64()) {
+                let random = Session::load(&folder.files(false), Some(seed)).expect("random twin");
+                twins.push((format!("random twin, seed {seed}"), random));
+            }
+            for (which, session) in &twins {
+                let run = session.generate(text, &greedy(max_tokens), &mut |_| true).expect("generate");
+                let written = session.tokenizer.decode(&run.ids(), true).expect("decode");
+                println!("{} step {} ({name}, {which}): {text:?} -> {written:?}", path.file_name().unwrap().to_string_lossy(), i + 1);
+                assert!(
+                    written.split_whitespace().count() >= 1 || written.trim().len() >= 3,
+                    "{} step {}: {name} ({which}) writes nothing after {text:?}: give the step a text the model can continue",
+                    path.display(),
+                    i + 1
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 2, "the bundled lessons have greedy generation steps to check (found {checked})");
+}
