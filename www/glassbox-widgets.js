@@ -468,7 +468,8 @@ class GlassboxPredictions extends GlassboxElement {
     const { info } = entry.model;
     let output;
     if (info.kind === 'encoder-decoder' && info.hasLmHead) {
-      const g = await entry.model.generate(text, { maxNewTokens: 40, temperature: 0, numCandidates: 1, captureAttention: false }).done;
+      // One beam whatever the model's generation config asks: the output is described as greedy.
+      const g = await entry.model.generate(text, { maxNewTokens: 40, temperature: 0, numBeams: 1, numCandidates: 1, captureAttention: false }).done;
       output = { text: g.text };
     }
     const result = await sharedRun(entry, text);

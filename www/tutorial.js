@@ -214,11 +214,17 @@ function drawWaves(d, positions = WAVE_POSITIONS) {
     ctx.stroke();
   });
   ctx.setLineDash([]);
+  // How much of its wavelength the slowest sine drawn covers between position 0 and the last one shown.
+  const slowestShare = () => {
+    const longest = Math.max(...dims.filter((i) => i < d / 2).map((i) => wavelength(i, d)));
+    const share = (positions - 1) / longest;
+    return share >= 1 ? 'more than one whole' : `${Math.round(share * 100)}%`;
+  };
   const describeDim = (i) => `${i} (${i < d / 2 ? 'sine' : 'cosine'}, wavelength ${Math.round(wavelength(i, d)).toLocaleString('en')})`;
   document.getElementById('sinusoid-caption').textContent = `Positions 0 to ${positions - 1} along the bottom. `
     + `Dimensions ${dims.map(describeDim).join(', ')} of ${d}; solid lines are sines, dashed cosines, one colour per `
-    + 'frequency. The first sines swing fast, the later ones slowly (the slowest barely rises over these positions); '
-    + `each cosine in the second half shares its frequency with the sine ${d / 2} dimensions before it.`;
+    + `frequency. The first sines swing fast, the later ones slowly (the slowest drawn covers ${slowestShare()} of its wavelength `
+    + `over these positions); each cosine in the second half shares its frequency with the sine ${d / 2} dimensions before it.`;
   canvas.dataset.dimensions = dims.join(',');
 }
 

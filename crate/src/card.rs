@@ -66,22 +66,16 @@ impl BlockFacts {
             Model::T5(_) | Model::Llama(_) => ("pre", "RMSNorm", false, true),
         };
         let (activation, gated_ffn, tied_embeddings) = match model {
-            Model::Gpt2(m) => (m.config.activation_function.clone(), false, m.config.tie_word_embeddings),
-            Model::Bert(m) => (m.config.hidden_act.clone(), false, m.config.tie_word_embeddings),
-            Model::Bart(m) => (m.config.activation_function.clone(), false, m.config.tie_word_embeddings),
-            Model::Llama(m) => (m.config.hidden_act.clone(), true, m.config.tie_word_embeddings),
+            // Tied: the head the model loaded is its embedding table (config.json's tie, unless the
+            // file stores a head that differs from the table).
+            Model::Gpt2(m) => (m.config.activation_function.clone(), false, m.head_is_embedding_table()),
+            Model::Bert(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
+            Model::Bart(m) => (m.config.activation_function.clone(), false, m.head_is_embedding_table()),
+            Model::Llama(m) => (m.config.hidden_act.clone(), true, m.head_is_embedding_table()),
             Model::T5(m) => {
-                let c = &m.config;
-                // As t5.rs reads it: "gated-gelu" means tanh GELU; stored keys override.
-                let (derived_gated, derived_act) = match c.feed_forward_proj.split_once('-') {
-                    Some(("gated", act)) => (true, if act == "gelu" { "gelu_new" } else { act }),
-                    _ => (false, c.feed_forward_proj.as_str()),
-                };
-                let act = c.dense_act_fn.clone().unwrap_or_else(|| derived_act.to_string());
-                // transformers 5 writes tie_word_embeddings: true for every T5; scale_decoder_outputs
-                // says what the checkpoint meant (as t5.rs decides the output scaling).
-                let tied = c.scale_decoder_outputs.unwrap_or(c.tie_word_embeddings != Some(false));
-                (act, c.is_gated_act.unwrap_or(derived_gated), tied)
+                // As t5.rs runs it (loading already refused a feed_forward_proj it cannot read).
+                let (gated, act) = m.config.ffn_activation().unwrap_or((false, String::new()));
+                (act, gated, m.head_is_embedding_table())
             }
         };
         let info = model.info();

@@ -160,9 +160,10 @@ impl Session {
         let num_beams = request.num_beams.or(g.num_beams).unwrap_or(1);
         if num_beams > 1 {
             if sampling != Sampling::Greedy {
+                let why = if request.temperature.is_some() { "a temperature above 0" } else { "the model's do_sample" };
                 return Err(Error::input(
-                    format!("{num_beams} beams with sampling (beam sampling) is not implemented"),
-                    "Use --num-beams 1 to sample, or drop the sampling options (--temperature/--top-k/--top-p) for beam search",
+                    format!("{num_beams} beams with sampling ({why}) is beam sampling, which Glassbox does not implement"),
+                    "Use --num-beams 1 (numBeams: 1) to sample, or --temperature 0 (temperature: 0) for beam search",
                 ));
             }
             let mut opts = g.beam_options(max_new_tokens);

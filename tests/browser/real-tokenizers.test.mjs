@@ -56,6 +56,10 @@ describe('the text section: the same text through a real tokenizer', () => {
     const why = await page.$eval('#real-tokenizers .why-counts', (e) => e.textContent);
     assert.match(why, /GPT-2’s vocabulary has 50,257 entries/);
     assert.match(why, new RegExp(`GPT-2 needs ${FOX_WORDS.length} tokens where this model needs ${own.tokens.length} tokens`));
+    // The bundled GPT-2's template adds <|endoftext|>: counted apart, so the vocabulary is not blamed for it.
+    const ownSpecial = own.tokens.filter((t) => t === '<|endoftext|>').length;
+    assert.equal(ownSpecial, 1, `the bundled GPT-2 starts with <|endoftext|>: ${own.tokens.join(' ')}`);
+    assert.match(why, new RegExp(`Of these, 0 and 1 are special tokens the tokenizers add; the text itself takes ${FOX_WORDS.length} tokens with GPT-2 and ${own.tokens.length - 1} with this model`));
     // The choice is part of the page's link (url-state.js).
     await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('tokenizer') === 'gpt2', null, WAIT);
     // Credited, with the licence file beside the tokenizer.

@@ -181,6 +181,24 @@ fn explicit_options_override_the_generation_config() {
     assert!(err.contains("beam sampling"), "{err}");
 }
 
+/// A generation_config.json asking for beam sampling (do_sample with several beams) loads, so the
+/// model can be inspected; a run refuses it by name unless one beam or temperature 0 is asked for,
+/// which then decide (sampling with one beam, or beam search).
+#[test]
+fn beam_sampling_in_the_file_is_refused_per_run_and_overridable() {
+    let mut folder = fixture("gpt2_beam_untied");
+    folder.generation_config = Some(br#"{"do_sample": true, "num_beams": 4}"#.to_vec());
+    let session = Session::load(&folder.files(), None).expect("a file asking for beam sampling loads");
+    let text = "Hello world";
+    let err = session.plan(text, &GenerationRequest::default()).unwrap_err().to_string();
+    assert!(err.contains("beam sampling") && err.contains("do_sample") && err.contains("--temperature 0"), "{err}");
+    assert!(matches!(session.plan(text, &GenerationRequest { temperature: Some(0.0), ..Default::default() }).unwrap(), DecodingPlan::Beam(o) if o.num_beams == 4));
+    match session.plan(text, &GenerationRequest { num_beams: Some(1), ..Default::default() }).unwrap() {
+        DecodingPlan::Stepwise(o) => assert!(o.sampling != glassbox::models::generation::Sampling::Greedy, "the file's do_sample samples"),
+        DecodingPlan::Beam(_) => panic!("one beam was asked"),
+    }
+}
+
 /// The CLI's `inspect` cuts logits rows at the LM head's vocabulary (Marian's decoder_vocab_size),
 /// and `generate` with a prompt that leaves no room fails with the limit instead of exiting 0.
 #[test]
@@ -252,4 +270,19 @@ fn sampling_settings_come_from_the_generation_config_unless_given() {
     let a = run(4);
     assert_eq!(a, run(4));
     assert!(a.windows(2).all(|w| !(w[0] == 6 && w[1] == 7)) && !a.contains(&5), "bad_words_ids hold while sampling: {a:?}");
+}
+
+/// The model card says what the loaded model does: a tied config whose file stores a differing
+/// head is untied (as transformers 5 loads it), and mT5's feed-forward default is gated-gelu.
+#[test]
+fn the_card_reports_the_head_and_activation_as_loaded() {
+    use glassbox::card::BlockFacts;
+    for name in ["llama_tied_stored_head_differs", "bert_tied_stored_head_differs"] {
+        let session = Session::load(&fixture(name).files(), None).unwrap();
+        assert!(!BlockFacts::of(&session.model).tied_embeddings, "{name}: the stored head is not the table");
+    }
+    let mt5 = Session::load(&fixture("mt5_v5").files(), None).unwrap();
+    let facts = BlockFacts::of(&mt5.model);
+    assert_eq!((facts.gated_ffn, facts.activation.as_str(), facts.tied_embeddings), (true, "gelu_new", true), "mt5_v5");
+    assert_eq!(mt5.info().model_type, "mt5");
 }

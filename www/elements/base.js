@@ -196,7 +196,8 @@ function sharedTranslationRun(entry, text) {
       if (start === undefined) return first;
       stats.generations += 1;
       const maxNewTokens = 2 * first.tokens.ids.length + TRANSLATION_EXTRA;
-      const { ids } = await entry.model.generate(text, { maxNewTokens, temperature: 0, numCandidates: 1, captureAttention: false }).done;
+      // Greedy, one beam, whatever the model's generation config asks.
+      const { ids } = await entry.model.generate(text, { maxNewTokens, temperature: 0, numBeams: 1, numCandidates: 1, captureAttention: false }).done;
       return ids.length ? sharedRun(entry, text, [start, ...ids]) : first;
     })();
     run.catch(() => runs.delete(key));

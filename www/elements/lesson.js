@@ -75,8 +75,9 @@ const FACTS = {
   dFF: (m) => m.info.dFF,
   ffnRatio: (m) => Math.round((m.info.dFF / m.info.dModel) * 100) / 100,
   nHeads: (m) => m.info.nHeads,
-  dHead: (m) => m.info.dModel / m.info.nHeads,
-  sqrtDHead: (m) => Math.round(Math.sqrt(m.info.dModel / m.info.nHeads) * 100) / 100,
+  // The head width as the model has it (T5's d_kv need not be d_model / heads).
+  dHead: (m) => m.info.block?.dHead ?? m.info.dModel / m.info.nHeads,
+  sqrtDHead: (m) => Math.round(Math.sqrt(m.info.block?.dHead ?? m.info.dModel / m.info.nHeads) * 100) / 100,
   nLayers: (m) => m.info.nLayers,
   nDecoderLayers: (m) => m.info.nDecoderLayers,
   maxPositions: (m) => m.info.maxPositions,

@@ -46,7 +46,7 @@ class GlassboxModelView extends ViewElement {
     this.ui.why = h('p', { class: 'mv-why', dataset: { control: 'explain' } });
     this.ui.grid = h('div', { class: 'mv-scroll', role: 'group', 'aria-label': 'Every head of every layer' });
     this.ui.note = h('p', { class: 'mv-note', dataset: { control: 'explain' } },
-      'A row per layer, a thumbnail per head: darker cells, more attention (0 to 1). Under each, the pattern it beats '
+      'A row per layer, a thumbnail per head: the stronger a cell\'s colour, the more attention (0 to 1). Under each, the pattern it beats '
       + 'uniform attention on by the most (or, if none, falls least short of it) and its score, the mean attention it puts '
       + 'where that pattern looks. Arrow keys move, '
       + 'Enter focuses a head in the other views.');

@@ -178,7 +178,7 @@ class GlassboxRnn extends LazyElement {
       return { f, box };
     };
     this.ui.norms = figure('norms', 'Gradient reaching each time step, ‖dL/dh_t‖ (log scale)');
-    this.ui.curve = figure('curve', 'Accuracy on held-out sequences while training');
+    this.ui.curve = figure('curve', 'Accuracy on a fixed set of fresh random sequences while training');
     this.ui.sweepFig = figure('sweep', 'Accuracy after training, as N grows');
     this.ui.summary = h('div', { class: 'gb-rnn-summary', 'aria-live': 'polite' });
     this.ui.text = h('div', { class: 'gb-rnn-text', dataset: { control: 'explain' } },
@@ -380,7 +380,8 @@ class GlassboxRnn extends LazyElement {
       return h('p', { dataset: { cell } }, h('span', { class: `key ${cell}`, 'aria-hidden': 'true' }),
         `${CELL_NAMES[cell]}: accuracy ${(100 * r.latest.accuracy).toFixed(1)}% after ${r.latest.step} steps; `
         + `the gradient reaching step 1 is ${fmt(n[0] / n[n.length - 1])} times the one reaching step ${n.length}`
-        + (sigma != null ? `; largest singular value of the recurrent matrix ${fmt(sigma)}` : '')
+        + (sigma != null ? `; largest singular value of the recurrent matrix ${fmt(sigma)}`
+          + (cell === 'lstm' ? ' (its four gate blocks stacked, each of which starts with singular values equal to the weight scale)' : '') : '')
         + (r.largestGradNorm !== undefined ? `; largest gradient norm ${fmt(r.largestGradNorm)}` : '')
         + (o.clip !== null && r.clipped !== undefined ? `, ${r.clipped} of ${r.latest.step} steps clipped to ${o.clip}` : '') + '.');
     });

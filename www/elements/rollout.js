@@ -140,12 +140,13 @@ class GlassboxRollout extends ViewElement {
       colAxis: 'input token' });
     renderHeatmap(this.ui.rolloutMap, { ...labels, values: result.rollout.data, title: `Attention rollout of the ${kind} through its ${L} layers`,
       rowAxis: 'output token', colAxis: 'input token' });
-    const table = (flow) => tokenTable(`Where output token ${output + 1} (${rows.labels[output]}) gets its information, ${kind} self-attention`,
+    const table = (flow) => tokenTable(`Where output token ${output + 1} (${rows.labels[output]}) gets its information, estimated from ${kind} self-attention alone`,
       cols, range(T), [`last layer (${L})`, 'rollout', 'flow'], [raw, rollout, flow], output, !flowError);
     this.ui.tables.replaceChildren(table(null));
     this.ui.note.textContent = `Last layer: the mean of layer ${L}'s heads for token ${output + 1}, one layer only. Rollout: each `
       + 'layer\'s heads averaged, half of each position kept for itself (the residual connection), rows rescaled to 1, and '
-      + 'the layers multiplied: the input tokens\' shares, adding up to 1. Flow: the most that can pass from this output '
+      + 'the layers multiplied: an estimate of each input token\'s share, adding up to 1, that assumes information mixes only as '
+      + 'the attention weights say (the values, the feed-forward layers and the norms are left out). Flow: the most that can pass from this output '
       + 'to each input token through the layers when each weight is a pipe\'s capacity; each value is at most 1 and they '
       + `are computed one input at a time, so they do not add up to 1.${kind === 'decoder' ? ' In a decoder every path runs to earlier tokens, so later ones get 0.' : ''}`
       + (info.kind === 'encoder-decoder' ? ' Pick "Through cross-attention" to follow a decoder token into the encoder.' : '');
@@ -207,7 +208,7 @@ class GlassboxRollout extends ViewElement {
     const dec = axesOf(run, 'decoder', scheme).cols;
     const what = `output token ${output + 1} (${rows.labels[output]})`;
     const tables = (flow) => [
-      tokenTable(`Encoder input tokens: where ${what} gets its information`, cols, range(S),
+      tokenTable(`Encoder input tokens: where ${what} gets its information, estimated from attention alone`, cols, range(S),
         [`cross-attention (layer ${Ld})`, 'rollout (of the encoder side)', 'flow'], [raw, encShare, flow && flow.subarray(0, S)], -1, !flowError),
       tokenTable(`Decoder input tokens: the share ${what} keeps from the decoder's own tokens`, dec, range(T),
         ['rollout (of the whole)', 'flow'], [decRow, flow && flow.subarray(S, S + T)], output, !flowError),

@@ -144,8 +144,8 @@ class GlassboxTransfer extends LazyElement {
     this.ui.list = h('div', {});
     this.ui.fit = h('section', { class: 'gb-transfer-fit', dataset: { control: 'classifier' }, 'aria-label': 'A classifier on frozen features' },
       h('h3', {}, 'A tiny classifier on frozen features'), this.ui.fitText, this.ui.table, this.ui.list,
-      h('p', { class: 'muted' }, 'A small classifier on top of a pretrained encoder whose weights stay frozen is called a linear probe (or feature '
-        + 'extraction); fine-tuning goes further and trains the encoder\'s own weights together with the classifier. The random twin has the same architecture and the same '
+      h('p', { class: 'muted' }, 'A linear classifier (like this logistic regression) on top of a pretrained encoder whose weights stay frozen is '
+        + 'called a linear probe; any classifier trained on frozen features is feature extraction. Fine-tuning goes further and trains the encoder\'s own weights together with the classifier. The random twin has the same architecture and the same '
         + 'classifier: only what pretraining put into the weights differs.'));
     this.ui.root = h('div', { class: 'gb-widget', part: 'widget' },
       h('div', { class: 'gb-head', part: 'head' }, this.ui.title), this.ui.textWrap, this.ui.status, this.ui.error, this.ui.sides, this.ui.fit);

@@ -78,8 +78,8 @@ function embeddingsNote(view) {
   for (let t = 0; t < lens.seqLen; t++) if (lens.top[0][t][0].id === Number(columnIds[t])) echoes++;
   const counted = `At ${echoes} of ${lens.seqLen} positions the embeddings row’s top token is the input token itself. `;
   return view.tied
-    ? 'The embeddings row is not a prediction: this model’s output head is its input embedding table (tied embeddings), ' +
-      `so reading an embedding with it mostly scores the token against itself. ${counted}Its dark cells show that echo, not confidence. `
+    ? 'The embeddings row is not a prediction: this model’s output head ends in its input embedding table (tied embeddings), ' +
+      `so reading an embedding with it mostly scores the token against itself. ${counted}Its strongly coloured cells show that echo, not confidence. `
     : `${counted}This model’s output head is not its embedding table (untied), so the embeddings row is the head reading raw embeddings. `;
 }
 

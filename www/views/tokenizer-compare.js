@@ -105,7 +105,10 @@ function openable(url) {
 
 /**
  * Why the two counts differ, in words true for any model: the vocabulary sizes, how the real tokenizer cuts, and
- * the counts here. `own` and `real`: `{ who: 'this model' | 'GPT-2', info: { vocabSize }, count }` (+ `name`).
+ * the counts here, with the special tokens each tokenizer adds counted apart (a model whose template adds
+ * <|endoftext|> is one token longer for a reason that has nothing to do with its vocabulary).
+ * `own` and `real`: `{ who: 'this model' | 'GPT-2', info: { vocabSize }, count, special }` (+ `name`); `special`:
+ * how many of the `count` tokens are special.
  */
 export function whyCountsDiffer(own, real) {
   const fmt = (n) => n.toLocaleString('en');
@@ -118,7 +121,16 @@ export function whyCountsDiffer(own, real) {
   const counts = real.count === own.count
     ? `Here both cut the text into ${plural(real.count)}.`
     : `Here ${real.who} needs ${plural(real.count)} where ${own.who} needs ${plural(own.count)}.`;
-  return [sizes, how, counts].filter(Boolean).join(' ');
+  const [ownSpecial, realSpecial] = [own.special ?? 0, real.special ?? 0];
+  const specials = ownSpecial === realSpecial ? '' : ` Of these, ${fmt(realSpecial)} and ${fmt(ownSpecial)} are special tokens the ` +
+    `tokenizers add; the text itself takes ${plural(real.count - realSpecial)} with ${real.who} and ${fmt(own.count - ownSpecial)} ` +
+    `with ${own.who}.`;
+  return [sizes, how, counts + specials].filter(Boolean).join(' ');
+}
+
+/** How many of `tokens` (from the JS API: ids, special, ...) are special. */
+function specialCount(tokens) {
+  return Array.from(tokens.special ?? []).filter(Boolean).length;
 }
 
 /**
@@ -202,8 +214,8 @@ export function renderTokenizerCompare(root, view) {
   out.append(grid);
   if (view.own) {
     out.append(el('p', 'explain why-counts', whyCountsDiffer(
-      { who: 'this model', info: view.own.info, count: view.own.tokens.ids.length },
-      { name: real.name, who, info: real.info, count: real.tokens.ids.length })));
+      { who: 'this model', info: view.own.info, count: view.own.tokens.ids.length, special: specialCount(view.own.tokens) },
+      { name: real.name, who, info: real.info, count: real.tokens.ids.length, special: specialCount(real.tokens) })));
   }
   const credit = el('p', 'muted tokenizer-credit', KNOWN[real.name]?.credit ?? '');
   if (real.license) {

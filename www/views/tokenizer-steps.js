@@ -12,7 +12,7 @@ const ALGORITHM_NOTES = {
     '(continuations are written “##…”). Each line is one lookup.',
   Unigram: 'Unigram gives every vocabulary piece a score (a log-probability) and picks the cut of the word whose pieces add up to ' +
     'the highest total.',
-  AddedToken: 'A special token, matched whole before the tokenizer’s algorithm runs.',
+  AddedToken: 'An added token (often a special one), matched whole before the tokenizer’s algorithm runs.',
   WordLevel: 'A whole-word vocabulary: the word is looked up as it is.',
 };
 
@@ -98,6 +98,11 @@ function wordSteps(word, scheme) {
   const list = el('ol', 'step-list');
   const show = (t) => tokenLabel(t, scheme);
   if (algorithm === 'Bpe') {
+    if (steps.initial.length === 1 && [...steps.initial[0]].length > 1 && !steps.merges.length) {
+      // Starting from one piece of several characters: the tokenizer looked the whole word up first (ignore_merges).
+      box.append(el('p', 'muted', 'This tokenizer first looks the whole word up in its vocabulary (ignore_merges, as Llama 3’s ' +
+        'does); the word is there, so no merge runs.'));
+    }
     list.append(partsRow('start', steps.initial.map(show), -1));
     for (const m of steps.merges) {
       const merged = m.pair[0] + m.pair[1];

@@ -43,7 +43,8 @@
 //!   `vocab_transform`, `activation`, `vocab_layer_norm`, `vocab_projector`.
 //!
 //! The MLM decoder is the word embedding table when `tie_word_embeddings` (the default), as in HF,
-//! whatever the file stores; untied, the stored decoder weight is required. `is_decoder` (HF's causal
+//! unless the file stores a decoder that differs from it (HF 5 then leaves the pair untied and the
+//! stored one scores); untied, the stored decoder weight is required. `is_decoder` (HF's causal
 //! BertLMHeadModel) and `add_cross_attention` are refused by name.
 
 use super::activations::{self, flat_mut, into_flat};
@@ -255,6 +256,13 @@ fn sinusoidal_table(p: usize, c: usize) -> Vec<f32> {
 }
 
 impl Bert {
+    /// Whether the output head is the input embedding table, as loaded (config.json's tie, unless
+    /// the file stores a head of its own that differs from the table).
+    pub fn head_is_embedding_table(&self) -> bool {
+        // Without an MLM head (a base model): what config.json would tie.
+        self.mlm.as_ref().map_or(self.config.tie_word_embeddings, |h| h.decoder.is_none())
+    }
+
     pub fn load(config_json: &[u8], weights: Weights) -> Result<Self> {
         Self::load_variant(Variant::Bert, config_json, weights)
     }
@@ -362,7 +370,9 @@ impl Bert {
         let emb_ln = LayerNorm::load(&w, names.emb_ln, c, eps)?;
         let pooler = if variant != Variant::DistilBert && (w.contains("pooler.dense.weight") || random) { Some(linear(&w, "pooler.dense", c, c, true)?) } else { None };
         let mlm = if w.contains(&format!("{}.weight", names.head_dense)) || random {
-            let decoder = if cfg.tie_word_embeddings {
+            // Tied unless the file stores a decoder that differs from the table (transformers 5 then
+            // leaves the pair untied); the bias pair below follows config.json, as HF ties it apart.
+            let decoder = if cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, names.head_decoder, names.word, v, c)? {
                 None
             } else {
                 Some(token_table_not_int8(&w, names.head_decoder, v, c)?)

@@ -102,6 +102,12 @@ pub struct Gpt2 {
 }
 
 impl Gpt2 {
+    /// Whether the output head is the input embedding table, as loaded (config.json's tie, unless
+    /// the file stores a head of its own that differs from the table).
+    pub fn head_is_embedding_table(&self) -> bool {
+        self.lm_head.is_none()
+    }
+
     pub fn load(config_json: &[u8], weights: Weights) -> Result<Self> {
         let mut cfg: Gpt2Config = parse_json("config.json", config_json)?;
         if cfg.n_positions == 0 {
@@ -140,13 +146,10 @@ impl Gpt2 {
                 "Add lm_head.weight to model.safetensors, or set tie_word_embeddings to true if the head is the token embedding table",
             ));
         }
-        let lm_head = match w.contains("lm_head.weight") && !random {
-            true => {
-                let head = w.get_stored("lm_head.weight", &[v, c])?;
-                let wte = w.get_stored("wte.weight", &[v, c])?;
-                let tied = head.len() == wte.len() && (0..head.len()).all(|i| head.get(i).to_bits() == wte.get(i).to_bits());
-                if tied { None } else { Some(kernels::Linear::from_stored(head, kernels::Layout::OutIn, c, v, None, w.storage())) }
-            }
+        // A stored head equal to the table is the table; one that differs is a head of its own, tied
+        // or not in config.json (as transformers 5 loads it).
+        let lm_head = match super::layers::stored_head_differs(&w, "lm_head.weight", "wte.weight", v, c)? {
+            true => Some(kernels::Linear::from_stored(w.get_stored("lm_head.weight", &[v, c])?, kernels::Layout::OutIn, c, v, None, w.storage())),
             false => None,
         };
         let n_params = v * c + p * c + 2 * c + l * (4 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * f + f) + (f * c + c));

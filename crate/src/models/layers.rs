@@ -68,6 +68,18 @@ fn missing(name: &str) -> Error {
     Error::tensor(name, "missing from the checkpoint", "Check that config.json belongs to these weights and that the file is complete")
 }
 
+/// Whether the file stores `head` ([V][C]) with values other than `table`'s. transformers 5 then
+/// leaves a head that config.json ties untied (`PreTrainedModel.tie_weights` compares the two stored
+/// tensors and warns), so the stored head makes the logits. False for random weights and when the
+/// file has no `head`.
+pub fn stored_head_differs(w: &Weights, head: &str, table: &str, v: usize, c: usize) -> Result<bool> {
+    if matches!(w, Weights::Random { .. }) || !w.contains(head) {
+        return Ok(false);
+    }
+    let (head, table) = (w.get_stored(head, &[v, c])?, w.get_stored(table, &[v, c])?);
+    Ok(head.len() != table.len() || (0..head.len()).any(|i| head.get(i).to_bits() != table.get(i).to_bits()))
+}
+
 /// A `[V][C]` token embedding table stored as a bias-free [`Linear`] (`N = V`, `K = C`): the same
 /// memory serves the embedding lookup (a row of `W`) and the tied LM head (the packed GEMV/GEMM),
 /// in the storage the load chose. `name` is `[V][C]` in the checkpoint.

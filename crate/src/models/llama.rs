@@ -30,7 +30,7 @@
 //! | `layers.{l}.mlp.{gate,up}_proj.*`      | [F][C], [F] (bias: llama `mlp_bias`) |
 //! | `layers.{l}.mlp.down_proj.*`           | [C][F], [C]   |
 //! | `norm.weight`                          | [C]           |
-//! | `lm_head.weight` (never prefixed)      | [V][C]; unused when tied |
+//! | `lm_head.weight` (never prefixed)      | [V][C]; unused when tied and equal to the table (a differing one is kept, as in HF 5) |
 
 use super::activations::{self, flat_mut};
 use super::attention::{attend, KvCache, Mask, Recorder};
@@ -144,6 +144,13 @@ pub struct Llama {
 }
 
 impl Llama {
+    /// Whether the output head is the input embedding table, as loaded (config.json's tie, unless
+    /// the file stores a head of its own that differs from the table).
+    pub fn head_is_embedding_table(&self) -> bool {
+        // Without a head (a base model): what config.json would tie.
+        if self.info.has_lm_head { self.lm_head.is_none() } else { self.config.tie_word_embeddings }
+    }
+
     pub fn load(flavour: Flavour, config_json: &[u8], weights: Weights) -> Result<Self> {
         let cfg: LlamaConfig = parse_json("config.json", config_json)?;
         let raw: Map<String, Value> = parse_json("config.json", config_json)?;
@@ -211,9 +218,11 @@ impl Llama {
         // its 5%); on those tiny random models nearly all of that comes from the rows, not the head.
         let embed = super::layers::token_table(&w, "embed_tokens.weight", v, c)?;
         let final_norm = norm("norm")?;
-        // Tied: HF points lm_head at the embeddings whatever the file holds. Untied: the head must
-        // be stored (a base LlamaModel has none, and then there are no logits).
-        let (lm_head, has_head) = if cfg.tie_word_embeddings {
+        // Tied: the head is the embedding table, unless the file stores a head that differs from it
+        // (transformers 5 leaves that pair untied). Untied: the head must be stored (a base
+        // LlamaModel has none, and then there are no logits).
+        let tied = cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, "lm_head.weight", "embed_tokens.weight", v, c)?;
+        let (lm_head, has_head) = if tied {
             (None, true)
         } else {
             match w.contains("lm_head.weight") || matches!(w, Weights::Random { .. }) {

@@ -27,7 +27,8 @@
 //! Config: `scale_decoder_outputs` (written by transformers 5) decides the d_model^-0.5 scaling;
 //! without it `tie_word_embeddings` (default true) does, as transformers 4 configs meant it.
 //! transformers 5 always writes `tie_word_embeddings: true`, even for v1.1 / flan, so the key alone
-//! is not enough. Each stack reads its own `{s}.embed_tokens.weight` when the checkpoint stores
+//! is not enough. mT5 (`model_type` "mt5") never scales, and its `feed_forward_proj` defaults to
+//! "gated-gelu" (T5's to "relu"), as `MT5Config` has them. Each stack reads its own `{s}.embed_tokens.weight` when the checkpoint stores
 //! one, else `shared`; the head is the stored `lm_head.weight`, else `shared` (HF 5 unties any
 //! stored tensor that differs from `shared`).
 //! `feed_forward_proj` is `act` or `gated-act` (`gated-gelu` means tanh GELU, for history's sake);
@@ -67,6 +68,9 @@ use ndarray::{Array2, Array3, ArrayView2};
 /// The fields of T5's config.json that change the computation.
 #[derive(Debug, Clone, Deserialize)]
 pub struct T5Config {
+    /// "t5" or "mt5": mT5 has its own defaults and never scales the decoder's output.
+    #[serde(default = "default_model_type")]
+    pub model_type: String,
     pub vocab_size: usize,
     pub d_model: usize,
     pub d_kv: usize,
@@ -81,8 +85,9 @@ pub struct T5Config {
     pub relative_attention_max_distance: usize,
     #[serde(default = "default_eps")]
     pub layer_norm_epsilon: f32,
-    #[serde(default = "default_ffn")]
-    pub feed_forward_proj: String,
+    /// Absent: "relu" for T5 (`T5Config`), "gated-gelu" for mT5 (`MT5Config`); see [`T5Config::ffn`].
+    #[serde(default)]
+    pub feed_forward_proj: Option<String>,
     #[serde(default)]
     pub tie_word_embeddings: Option<bool>,
     #[serde(default = "default_pad", deserialize_with = "one_id")]
@@ -111,8 +116,37 @@ fn default_max_distance() -> usize {
 fn default_eps() -> f32 {
     1e-6
 }
-fn default_ffn() -> String {
-    "relu".into()
+fn default_model_type() -> String {
+    "t5".into()
+}
+
+impl T5Config {
+    fn mt5(&self) -> bool {
+        self.model_type == "mt5"
+    }
+
+    /// `feed_forward_proj`, or its default for the family.
+    fn ffn(&self) -> &str {
+        self.feed_forward_proj.as_deref().unwrap_or(if self.mt5() { "gated-gelu" } else { "relu" })
+    }
+
+    /// (gated, activation name) as HF derives them from `feed_forward_proj` ("gated-gelu" means
+    /// tanh GELU), stored `is_gated_act` / `dense_act_fn` winning. Err when `feed_forward_proj` is
+    /// not ACT or gated-ACT.
+    pub fn ffn_activation(&self) -> Result<(bool, String)> {
+        let (derived_gated, derived_act) = match self.ffn().split_once('-') {
+            Some(("gated", act)) => (true, if act == "gelu" { "gelu_new" } else { act }),
+            Some(_) => {
+                return Err(Error::config(
+                    "feed_forward_proj",
+                    format!("\"{}\" is not of the form ACT or gated-ACT", self.ffn()),
+                    "Use e.g. \"relu\" (T5 v1.0) or \"gated-gelu\" (T5 v1.1, flan-T5)",
+                ))
+            }
+            None => (false, self.ffn()),
+        };
+        Ok((self.is_gated_act.unwrap_or(derived_gated), self.dense_act_fn.clone().unwrap_or_else(|| derived_act.to_string())))
+    }
 }
 fn default_pad() -> Option<u32> {
     Some(0)
@@ -173,6 +207,12 @@ pub struct T5 {
 }
 
 impl T5 {
+    /// Whether the output head is the input embedding table, as loaded (config.json's tie, unless
+    /// the file stores a head of its own that differs from the table).
+    pub fn head_is_embedding_table(&self) -> bool {
+        self.lm_head.is_none()
+    }
+
     pub fn load(config_json: &[u8], w: Weights) -> Result<Self> {
         let cfg: T5Config = parse_json("config.json", config_json)?;
         let (v, c, h, dk, f) = (cfg.vocab_size, cfg.d_model, cfg.num_heads, cfg.d_kv, cfg.d_ff);
@@ -198,22 +238,8 @@ impl T5 {
                 format!("Use a max distance above {} (T5 uses 128 with 32 buckets)", buckets / 2),
             ));
         }
-        let (derived_gated, derived_act) = match cfg.feed_forward_proj.split_once('-') {
-            Some(("gated", act)) => (true, if act == "gelu" { "gelu_new" } else { act }),
-            Some(_) => {
-                return Err(Error::config(
-                    "feed_forward_proj",
-                    format!("\"{}\" is not of the form ACT or gated-ACT", cfg.feed_forward_proj),
-                    "Use e.g. \"relu\" (T5 v1.0) or \"gated-gelu\" (T5 v1.1, flan-T5)",
-                ))
-            }
-            None => (false, cfg.feed_forward_proj.as_str()),
-        };
-        let gated = cfg.is_gated_act.unwrap_or(derived_gated);
-        let act = match &cfg.dense_act_fn {
-            Some(name) => Activation::from_config("dense_act_fn", name)?,
-            None => Activation::from_config("feed_forward_proj", derived_act)?,
-        };
+        let (gated, act_name) = cfg.ffn_activation()?;
+        let act = Activation::from_config(if cfg.dense_act_fn.is_some() { "dense_act_fn" } else { "feed_forward_proj" }, &act_name)?;
         let a = h * dk;
         let lin = |name: &str, d_in: usize, d_out: usize| -> Result<Linear> { super::layers::linear_no_bias(&w, name, d_in, d_out) };
         let attention = |prefix: &str| -> Result<Attention> {
@@ -273,7 +299,9 @@ impl T5 {
         let enc_embed = own_table("encoder.embed_tokens.weight")?;
         let dec_embed = own_table("decoder.embed_tokens.weight")?;
         let lm_head = own_table("lm_head.weight")?;
-        let scale_output = cfg.scale_decoder_outputs.unwrap_or(cfg.tie_word_embeddings != Some(false));
+        // mT5 never scales (transformers 5's MT5 has no such step, and 4.x's only with a tie that
+        // mT5 checkpoints did not have); 5.x writes `tie_word_embeddings: true` for every mT5.
+        let scale_output = !cfg.mt5() && cfg.scale_decoder_outputs.unwrap_or(cfg.tie_word_embeddings != Some(false));
         let enc_final = norm("encoder.final_layer_norm")?;
         let dec_final = norm("decoder.final_layer_norm")?;
 
@@ -288,7 +316,7 @@ impl T5 {
             + 2 * c
             + lm_head.as_ref().map_or(0, Linear::n_params);
         let info = ModelInfo {
-            model_type: "t5".into(),
+            model_type: cfg.model_type.clone(),
             kind: Kind::EncoderDecoder,
             positions: Positions::Relative,
             n_layers: l_enc,
