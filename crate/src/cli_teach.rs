@@ -34,7 +34,8 @@ pub fn rnn(raw: &[String]) -> std::result::Result<(), String> {
     let mut it = raw.iter();
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" || flag == "--help-rnn" {
-            return Err(RNN_USAGE.into());
+            println!("{RNN_USAGE}");
+            return Ok(());
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value (see glassbox rnn --help)"))?;
         let num = |what: &str| value.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("{what}: `{value}` is not a number"));

@@ -11,7 +11,7 @@ use std::fmt;
 pub enum Error {
     /// A whole file is unreadable: empty, truncated, not JSON, not safetensors.
     File { file: String, problem: String, fix: String },
-    /// A field of config.json (or tokenizer_config.json) is missing, of the wrong type or unsupported.
+    /// A field of config.json is missing, of the wrong type or unsupported.
     Config { field: String, problem: String, fix: String },
     /// A tensor in model.safetensors is missing, of the wrong shape or of an unsupported dtype.
     Tensor { name: String, problem: String, fix: String },

@@ -29,13 +29,16 @@ USAGE:
                                  [--cell PX] [--theme light|dark] [--decoder-ids 0,5,9]
   glassbox transfer DIR --data SENTENCES.json   (logistic regression on frozen sentence embeddings)
   glassbox rnn [--cell rnn|lstm|attention] [--length N] [--weight-scale F] [--clip F] [--steps S] ...
-                                 (trains the model of <glassbox-rnn>; --help-rnn lists the options)
+                                 (trains the model of <glassbox-rnn>; `glassbox rnn --help` lists the options)
 
 DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json
 (tokenizer_config.json, special_tokens_map.json and generation_config.json are read when present).
 Generation options left out take the values of generation_config.json (else config.json's
 generation keys, else greedy, one beam and 20 new tokens); options given override them.
-Add --random-weights SEED to any command to use seeded random weights instead of the file.
+--top-k and --top-p apply only when sampling: --temperature F above 0, or do_sample in the model's
+settings (--temperature alone samples with no top-k, where the file's do_sample gets HF's 50).
+Add --random-weights SEED to inspect, generate, info, plot or transfer to use seeded random weights
+instead of the file (model.safetensors is then not needed).
 --weights f32|f16|bf16|int8 keeps the linear layers' weights in that storage (default: the file's
 own dtype, so f16/bf16 checkpoints stay 16-bit; int8 has one scale per 64 weights).
 Encoder-decoder models: --decoder-ids defaults to the decoder start token; ids that do not start
@@ -213,6 +216,11 @@ impl FolderBytes {
 }
 
 fn run(raw: &[String]) -> std::result::Result<(), String> {
+    // Asked-for help is an answer, not an error: stdout, exit code 0.
+    if raw.first().is_some_and(|c| c == "--help" || c == "-h" || c == "help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     if raw.first().is_some_and(|c| c == "rnn") {
         return cli_teach::rnn(&raw[1..]);
     }

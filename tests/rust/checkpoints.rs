@@ -286,3 +286,19 @@ fn the_card_reports_the_head_and_activation_as_loaded() {
     assert_eq!((facts.gated_ffn, facts.activation.as_str(), facts.tied_embeddings), (true, "gelu_new", true), "mt5_v5");
     assert_eq!(mt5.info().model_type, "mt5");
 }
+
+/// Asked-for help is printed on stdout with exit code 0, and the RNN trainer's errors name the
+/// CLI flag beside the page's option name.
+#[test]
+fn cli_help_and_rnn_option_errors() {
+    let run = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_glassbox")).args(args).output().expect("run glassbox");
+    for args in [&["--help"][..], &["rnn", "--help"]] {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?} exits 0");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("glassbox"), "{args:?} prints its usage on stdout");
+    }
+    let out = run(&["rnn", "--eval-size", "0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--eval-size") && err.contains("evalSize"), "{err}");
+}

@@ -26,7 +26,7 @@ const T5_SIZES: &[&str] = &["d_kv", "relative_attention_num_buckets", "relative_
 /// No real checkpoint has a dimension this large (the widest have d_ff ≈ 2^16, vocabularies ≈ 2^18).
 pub const MAX_DIM: u64 = 1 << 24;
 
-/// The most parameters a seeded random-weight twin may have: 1 GiB of f32 (GPT-2 medium fits), checked
+/// The most parameters a seeded random-weight twin may have: 1 GiB of f32 (GPT-2 small fits; GPT-2 medium, 355M, does not), checked
 /// from config.json before a single value is drawn. More would take tens of seconds to draw and
 /// gigabytes to hold for a model nobody can tell apart from a smaller random one.
 pub const MAX_RANDOM_PARAMS: usize = 1 << 28;
@@ -144,7 +144,7 @@ fn shorten(s: &str) -> String {
 
 /// Tokens in one forward pass, whatever the model's position table says: attention is `[T][T]` per
 /// head, so a config with `n_positions: 200000` fed 60k tokens would ask for 14 GB. 8192 is eight
-/// times the longest context of any bundled family (GPT-2 and BART: 1024).
+/// times GPT-2's and BART's context (1024); Llama and Qwen2 configs may allow more and are capped here.
 pub const MAX_SEQUENCE: usize = 8192;
 
 /// A normaliser may grow a text at most this many times (plus [`NORMALIZED_SLACK`] bytes). Real ones

@@ -61,7 +61,7 @@ pub fn model_type(config: &[u8]) -> Result<String> {
     }
     let probe: Probe = parse_json("config.json", config)?;
     probe.model_type.map(|s| s.to_ascii_lowercase()).ok_or_else(|| {
-        Error::config("model_type", "is missing", "Add \"model_type\": one of gpt2, bert, t5, bart, marian")
+        Error::config("model_type", "is missing", format!("Add \"model_type\": one of {}", crate::models::SUPPORTED_MODEL_TYPES))
     })
 }
 

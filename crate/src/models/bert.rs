@@ -482,7 +482,10 @@ impl Bert {
             let zeros = vec![0u32; t];
             let type_ids = type_ids.unwrap_or(&zeros);
             if let Some(&bad) = type_ids.iter().find(|&&ty| ty as usize >= self.config.type_vocab_size) {
-                let fix = if self.config.type_vocab_size == 1 { "This model has one token type: use 0 everywhere" } else { "Use token types 0 or 1" };
+                let fix = match self.config.type_vocab_size {
+                    1 => "This model has one token type: use 0 everywhere".to_string(),
+                    n => format!("Use token types 0 to {}", n - 1),
+                };
                 return Err(Error::input(format!("token type {bad} is out of range (type_vocab_size {})", self.config.type_vocab_size), fix));
             }
             x += &activations::embed(&TokenTable::Rows(types), c, type_ids);
@@ -567,7 +570,7 @@ impl super::Family for Bert {
     }
     fn lens(&self, x: ArrayView2<'_, f32>, _last: bool) -> Result<Array2<f32>> {
         Bert::lens(self, x).ok_or_else(|| {
-            Error::input("this BERT checkpoint has no masked-LM head to read hidden states with", "Load a BertForMaskedLM checkpoint (with cls.predictions.*)")
+            Error::input("this BERT checkpoint has no masked-LM head to read hidden states with", "Load the masked-LM checkpoint (BertForMaskedLM, RobertaForMaskedLM or DistilBertForMaskedLM), not the base model")
         })
     }
     fn position_rows(&self, _stack: super::Stack, n: usize) -> Option<&[f32]> {

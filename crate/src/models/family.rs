@@ -61,6 +61,6 @@ pub trait Family: Forward {
 pub(crate) fn cannot_generate() -> Error {
     Error::input(
         "this is an encoder-only model; it reads text but does not generate it",
-        "Pick a decoder-only (GPT-2) or encoder-decoder (T5, BART, Marian) model to generate",
+        "Pick a decoder-only (GPT-2, Llama, Qwen2) or encoder-decoder (T5, BART, Marian) model to generate",
     )
 }

@@ -158,7 +158,7 @@ impl Activation {
             other => Err(Error::config(
                 field,
                 format!("activation \"{other}\" is not supported"),
-                "Use one of gelu, gelu_new, gelu_pytorch_tanh, relu, silu",
+                "Glassbox runs gelu, gelu_new (gelu_pytorch_tanh, gelu_fast), relu and silu (swish); this checkpoint was trained with another, so it cannot run here (renaming the activation would compute a different network)",
             )),
         }
     }

@@ -195,7 +195,7 @@ pub enum Model {
 }
 
 /// `model_type` values we accept, for error messages.
-pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, roberta, distilbert, t5, bart, marian, llama, qwen2";
+pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, roberta, distilbert, t5, mt5, bart, marian, llama, qwen2";
 
 impl Model {
     /// Build a model from config.json and model.safetensors bytes (or seeded random weights

@@ -23,7 +23,7 @@
 //!
 //! Beside the scores, [`PatternScores::chance`] is each pattern's score for uniform attention of the
 //! same shape and mask (1/n over the visible keys): a head is interesting when it beats chance,
-//! and [`PatternScores::best_head`] picks the head that beats it by most.
+//! and [`PatternScores::best_head`] picks the head that beats it by most (first-token sinks aside).
 
 use crate::error::{Error, Result};
 

@@ -551,7 +551,8 @@ pub struct TrainOptions {
     pub symbols: usize,
     /// Hidden width H (attention: D).
     pub hidden: usize,
-    /// Singular values of the recurrent matrix at the start (RNN, LSTM).
+    /// Singular values of each recurrent block at the start: the RNN's matrix, each of the LSTM's
+    /// four gate blocks (so the stacked LSTM matrix's are twice this).
     pub weight_scale: f64,
     /// Rescale the whole gradient to this norm when it is longer (`None`: never).
     pub clip: Option<f64>,
@@ -584,27 +585,28 @@ impl Default for TrainOptions {
 impl TrainOptions {
     /// Refuse what would not make sense or would take unbounded work, naming the option.
     pub fn check(&self) -> Result<()> {
-        let range = |name: &str, v: usize, lo: usize, hi: usize| {
+        // Each option by both its names: the page's (JS) and the CLI's flag.
+        let range = |name: &str, flag: &str, v: usize, lo: usize, hi: usize| {
             if v < lo || v > hi {
-                return Err(Error::input(format!("{name} {v} is outside {lo}..={hi}"), format!("Choose a {name} from {lo} to {hi}")));
+                return Err(Error::input(format!("{name} (--{flag}) {v} is outside {lo}..={hi}"), format!("Choose a value from {lo} to {hi}")));
             }
             Ok(())
         };
-        range("length", self.length, 1, MAX_LENGTH)?;
-        range("symbols", self.symbols, 2, MAX_SYMBOLS)?;
-        range("hidden", self.hidden, 1, MAX_HIDDEN)?;
-        range("batch", self.batch, 1, MAX_BATCH)?;
-        range("evalSize", self.eval_size, 1, MAX_EVAL)?;
-        let positive = |name: &str, v: f64, hi: f64| {
+        range("length", "length", self.length, 1, MAX_LENGTH)?;
+        range("symbols", "symbols", self.symbols, 2, MAX_SYMBOLS)?;
+        range("hidden", "hidden", self.hidden, 1, MAX_HIDDEN)?;
+        range("batch", "batch", self.batch, 1, MAX_BATCH)?;
+        range("evalSize", "eval-size", self.eval_size, 1, MAX_EVAL)?;
+        let positive = |name: &str, flag: &str, v: f64, hi: f64| {
             if !v.is_finite() || v <= 0.0 || v > hi {
-                return Err(Error::input(format!("{name} {v} is not a number above 0 and at most {hi}"), format!("Choose a {name} such as 1")));
+                return Err(Error::input(format!("{name} (--{flag}) {v} is not a number above 0 and at most {hi}"), "Choose a value such as 1"));
             }
             Ok(())
         };
-        positive("weightScale", self.weight_scale, 100.0)?;
-        positive("learningRate", self.learning_rate, 10.0)?;
+        positive("weightScale", "weight-scale", self.weight_scale, 100.0)?;
+        positive("learningRate", "learning-rate", self.learning_rate, 10.0)?;
         if let Some(c) = self.clip {
-            positive("clip", c, 1e6)?;
+            positive("clip", "clip", c, 1e6)?;
         }
         Ok(())
     }

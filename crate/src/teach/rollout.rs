@@ -7,7 +7,8 @@
 //!
 //! 1. Each layer becomes one matrix: its heads averaged, then the residual connection counted as
 //!    the paper does, `0.5·A + 0.5·I` (half of what a position carries on is itself), each row
-//!    divided by its sum (rows of an ablated head or a hidden key sum to less than 1).
+//!    divided by its sum (a head-mean row falls short of 1 when a head is ablated; a hidden key only
+//!    moves weight to the visible ones).
 //! 2. **Rollout** multiplies the layers' matrices, `R = Ã_L · … · Ã_1`: row `i` of `R` is the
 //!    share of each input token in output position `i` if the shares mixed linearly. Rows sum to 1.
 //! 3. **Flow** treats the layers as a graph: a node per (level, position), level 0 the input
