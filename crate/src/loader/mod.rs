@@ -53,6 +53,10 @@ fn key_before(bytes: &[u8], line: usize, column: usize) -> Option<String> {
     Some(before[key_start + 1..colon].to_string())
 }
 
+/// `model_type` values the model families accept (`models::Model::load_from` matches on them), for
+/// error messages; it lives here so the loader can name them too.
+pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, roberta, distilbert, t5, mt5, bart, marian, llama, qwen2";
+
 /// `model_type` from config.json, lower-cased.
 pub fn model_type(config: &[u8]) -> Result<String> {
     #[derive(serde::Deserialize)]
@@ -61,7 +65,7 @@ pub fn model_type(config: &[u8]) -> Result<String> {
     }
     let probe: Probe = parse_json("config.json", config)?;
     probe.model_type.map(|s| s.to_ascii_lowercase()).ok_or_else(|| {
-        Error::config("model_type", "is missing", format!("Add \"model_type\": one of {}", crate::models::SUPPORTED_MODEL_TYPES))
+        Error::config("model_type", "is missing", format!("Add \"model_type\": one of {SUPPORTED_MODEL_TYPES}"))
     })
 }
 

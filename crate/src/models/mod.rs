@@ -194,8 +194,7 @@ pub enum Model {
     Llama(llama::Llama), // Llama and Qwen2 share one implementation
 }
 
-/// `model_type` values we accept, for error messages.
-pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, bert, roberta, distilbert, t5, mt5, bart, marian, llama, qwen2";
+pub use crate::loader::SUPPORTED_MODEL_TYPES;
 
 impl Model {
     /// Build a model from config.json and model.safetensors bytes (or seeded random weights
