@@ -176,14 +176,12 @@ impl Session {
         Ok(DecodingPlan::Stepwise(GenerateOptions { max_new_tokens, sampling, eos_token_id: None, n_candidates: 0, capture: Capture::NONE }))
     }
 
-    /// The rules every step of a run obeys (an explicit eos id replaces the settings' list; with
-    /// neither, config.json's eos id).
+    /// The rules every step of a run obeys (an explicit eos id replaces the settings' list). The
+    /// settings are generation_config.json, else config.json's keys, as transformers 5 reads them: a
+    /// generation_config.json without an eos id never stops at one, whatever config.json says
+    /// (checked at development time: HF generated config.json's eos id and went on).
     pub fn generation_rules(&self, eos_override: Option<u32>) -> GenerationRules {
-        let mut rules = self.generation.rules(eos_override);
-        if rules.eos_token_ids.is_empty() {
-            rules.eos_token_ids.extend(self.info().eos_token_id);
-        }
-        rules
+        self.generation.rules(eos_override)
     }
 
     pub fn info(&self) -> &ModelInfo {
@@ -368,7 +366,9 @@ impl Session {
                 if input.ids.is_empty() {
                     return Err(Error::input("the source text is empty", "Type a sentence to transform"));
                 }
-                let start = self.generation.decoder_start_token_id.or(info.decoder_start_token_id).ok_or_else(|| {
+                // As transformers 5's generate: the settings' decoder start, else the settings' bos
+                // (from generation_config.json when there is one), else the model's default.
+                let start = self.generation.decoder_start_token_id.or(self.generation.bos_token_id).or(info.decoder_start_token_id).ok_or_else(|| {
                     Error::config("decoder_start_token_id", "is missing", "Add decoder_start_token_id to config.json")
                 })?;
                 (self.model.start_decoding_with(&input.ids, interventions)?, vec![start])

@@ -302,3 +302,20 @@ fn cli_help_and_rnn_option_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--eval-size") && err.contains("evalSize"), "{err}");
 }
+
+/// transformers 5 reads the generation settings from generation_config.json alone when there is
+/// one: without an eos id there, a run does not stop at config.json's (checked at development time
+/// with a GPT-2 whose config.json names a token greedy decoding writes: HF wrote it and went on).
+/// Without generation_config.json, config.json's keys are the settings, its eos id included.
+#[test]
+fn eos_comes_from_the_generation_settings_alone() {
+    let mut folder = fixture("gpt2_generation_config");
+    let cfg: Value = serde_json::from_slice(&folder.config).unwrap();
+    assert_eq!(cfg["eos_token_id"], 0, "config.json names an eos id");
+    folder.generation_config = Some(br#"{"max_new_tokens": 6}"#.to_vec());
+    let session = Session::load(&folder.files(), None).unwrap();
+    assert!(session.generation_rules(None).eos_token_ids.is_empty(), "no eos id in generation_config.json: no stop");
+    folder.generation_config = None;
+    let legacy = Session::load(&folder.files(), None).unwrap();
+    assert_eq!(legacy.generation_rules(None).eos_token_ids, vec![0], "config.json's keys are the settings");
+}

@@ -342,11 +342,11 @@ fn bad_missing_decoder_start_falls_back_as_hf() {
     assert_eq!(t5.info().decoder_start_token_id, Some(0), "T5 starts with the pad id");
     let marian = Model::load(&with_config("marian_tiny", drop_start).files(), None).unwrap();
     assert_eq!(marian.info().decoder_start_token_id, marian.info().pad_token_id, "Marian starts with the pad id");
-    // transformers 5: BartConfig(**config.json) fills in its default, 2, and generate starts there
-    // (checked at development time: the config without the key gives 2 in both, bos being 0).
+    // transformers 5's generate reads the raw keys: without decoder_start_token_id it starts from bos,
+    // not from BartConfig's class default of 2 (checked at development time: bos 7 generates from 7).
     let bart = Model::load(&with_config("bart_tiny", drop_start).files(), None).unwrap();
     assert_eq!(bart.info().bos_token_id, Some(0));
-    assert_eq!(bart.info().decoder_start_token_id, Some(2), "BART takes BartConfig's default, 2, not bos");
+    assert_eq!(bart.info().decoder_start_token_id, Some(0), "BART falls back to bos, as HF's generate does");
     let bare = with_config("marian_tiny", |c| {
         c.remove("decoder_start_token_id");
         c.insert("pad_token_id".into(), Value::Null);

@@ -348,6 +348,28 @@ fn qwen2_sliding_window_is_exact_or_refused() {
     assert!(model.forward(&Inputs { ids: &[5, 6, 7, 8, 9], type_ids: None, decoder_ids: None }, Capture::NONE).is_ok());
 }
 
+/// Keys a Qwen2 config leaves out take Qwen2Config's defaults, which are not Llama's: a window of
+/// 4096 when `use_sliding_window` (refused past it, as any window), and 32 key/value heads (which
+/// this 4-head model cannot split into, so it is refused by name as HF refuses it).
+#[test]
+fn qwen2_left_out_keys_take_qwen2_defaults() {
+    let windowed = edited("qwen2", |c| {
+        c.remove("layer_types");
+        c.remove("sliding_window");
+        c["use_sliding_window"] = serde_json::json!(true);
+        c["max_window_layers"] = serde_json::json!(1);
+        c["max_position_embeddings"] = serde_json::json!(8192);
+    });
+    let model = Model::load(&windowed.files(), None).unwrap();
+    let long: Vec<u32> = (0..4097).map(|i| 5 + (i % 50)).collect();
+    let err = model.forward(&Inputs { ids: &long, type_ids: None, decoder_ids: None }, Capture::NONE).expect_err("past the window").to_string();
+    assert!(err.contains("sliding window of 4096"), "{err}");
+    let err = load_error(&edited("qwen2", |c| {
+        c.remove("num_key_value_heads");
+    }));
+    assert!(err.contains("num_key_value_heads") && err.contains("32"), "{err}");
+}
+
 /// An untied checkpoint without its head has no logits and cannot generate, and says why.
 #[test]
 fn untied_without_lm_head_says_so() {
@@ -392,6 +414,18 @@ fn roberta_positions_follow_the_pad_offset() {
     };
     let (with_pad, without) = (embeddings(&[0, 50, pad as u32, 60, 2]), embeddings(&[0, 50, 60, 2]));
     assert_eq!(&with_pad[3 * c..4 * c], &without[2 * c..3 * c]);
+    // A config that leaves pad_token_id out takes RobertaConfig's 1 (as this fixture's); null is refused.
+    assert_eq!(pad, 1);
+    let left_out = Model::load(&edited("roberta", |c| {
+        c.remove("pad_token_id");
+    }).files(), None).expect("RobertaConfig's default pad id");
+    let ids = [0u32, 50, 60, 2];
+    let run = |m: &Model| m.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().last_hidden_state;
+    assert_eq!(run(&left_out), run(&model));
+    let err = load_error(&edited("roberta", |c| {
+        c["pad_token_id"] = Value::Null;
+    }));
+    assert!(err.contains("pad_token_id"), "{err}");
 }
 
 /// The RoBERTa tokenizer: `<mask>` takes the space before it (lstrip), inside RoBERTa's template.

@@ -37,7 +37,7 @@
 //! `shared`, which is what transformers 4 ran; transformers 5 would start them from random numbers.)
 //!
 //! Decoder start: `decoder_start_token_id` from config.json; when absent, Marian uses its pad id
-//! (what Marian was trained with) and BART 2 (`BartConfig`'s default, which HF's loader fills in).
+//! (what Marian was trained with) and BART its bos id (what HF's `generate` falls back to).
 //!
 //! Checkpoint name map (optionally prefixed `model.`; `{s}` is `encoder` or `decoder`):
 //!
@@ -71,10 +71,6 @@ use crate::kernels::Linear;
 use crate::loader::{parse_json, Weights};
 use ndarray::{s, Array2, ArrayView2};
 use serde::Deserialize;
-
-/// `BartConfig`'s `decoder_start_token_id` when config.json leaves it out (the eos id of the
-/// original vocabulary).
-const BART_DEFAULT_DECODER_START: u32 = 2;
 
 /// The fields of BART's / Marian's config.json that change the computation.
 #[derive(Debug, Clone, Deserialize)]
@@ -300,10 +296,11 @@ impl Bart {
             + if marian { 0 } else { 2 * (p + BART_POSITION_OFFSET) * c + 4 * c }
             + cfg.encoder_layers * (attn_params + 2 * c * f_enc + f_enc + c + 4 * c)
             + cfg.decoder_layers * (2 * attn_params + 2 * c * f_dec + f_dec + c + 6 * c);
-        // Absent from config.json: BART takes BartConfig's default, 2 (HF's class default wins over
-        // generate's fall-back to bos); Marian its pad id (MarianConfig's default is its default pad
-        // id 58100, which a smaller vocabulary does not have: the pad id is what Marian trains with).
-        let decoder_start_token_id = cfg.decoder_start_token_id.or(if marian { cfg.pad_token_id } else { Some(BART_DEFAULT_DECODER_START) });
+        // Absent from config.json: BART starts from its bos id, as transformers 5's `generate` does (it
+        // reads the raw keys, not BartConfig's class default of 2, which only its label shifting uses;
+        // checked: bos 7 and no decoder_start_token_id generate from 7); Marian from its pad id (what
+        // Marian trains with; HF's generate would refuse a Marian config with neither key).
+        let decoder_start_token_id = cfg.decoder_start_token_id.or(if marian { cfg.pad_token_id } else { cfg.bos_token_id });
         let info = ModelInfo {
             model_type: cfg.model_type.clone(),
             kind: Kind::EncoderDecoder,

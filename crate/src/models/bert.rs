@@ -57,6 +57,9 @@ use crate::loader::{parse_json, Weights};
 use ndarray::{s, Array2, ArrayView2};
 use serde::Deserialize;
 
+/// `RobertaConfig`'s `pad_token_id` when config.json leaves it out.
+const ROBERTA_DEFAULT_PAD: u32 = 1;
+
 /// Which checkpoint layout a BERT-like model uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -298,6 +301,15 @@ impl Bert {
             }
             _ => parse_json("config.json", config_json)?,
         };
+        let mut cfg = cfg;
+        if variant == Variant::Roberta {
+            // RobertaConfig's default pad id is 1 (BERT's 0 only names a padding row): a config that
+            // leaves the key out counts positions from 1, as HF does; an explicit null is refused below.
+            let raw: serde_json::Map<String, serde_json::Value> = parse_json("config.json", config_json)?;
+            if !raw.contains_key("pad_token_id") {
+                cfg.pad_token_id = Some(ROBERTA_DEFAULT_PAD);
+            }
+        }
         if cfg.is_decoder {
             return Err(Error::config(
                 "is_decoder",
@@ -330,7 +342,7 @@ impl Bert {
         let head_activation = if variant == Variant::Roberta { Activation::GeluErf } else { activation };
         let position_offset = match variant {
             Variant::Roberta => {
-                let pad = cfg.pad_token_id.ok_or_else(|| Error::config("pad_token_id", "is missing; RoBERTa counts positions from it", "Add \"pad_token_id\": 1 (RoBERTa's)"))? as usize;
+                let pad = cfg.pad_token_id.ok_or_else(|| Error::config("pad_token_id", "is null; RoBERTa counts positions from it", "Set \"pad_token_id\": 1 (RoBERTa's), or leave the key out"))? as usize;
                 if pad + 1 >= p {
                     return Err(Error::config("pad_token_id", format!("is {pad}, but RoBERTa positions start at pad_token_id + 1 and the table has {p} rows"), "Use the config.json saved with the weights"));
                 }

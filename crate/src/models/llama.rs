@@ -158,7 +158,12 @@ impl Llama {
         if h == 0 {
             return Err(Error::config("num_attention_heads", "is 0", "Use the config.json saved with the weights"));
         }
-        let kv = cfg.num_key_value_heads.unwrap_or(h);
+        // Left out: Qwen2Config's default is 32 key/value heads (LlamaConfig's, the query heads); an
+        // explicit null means the query heads in both.
+        let kv = match raw.get("num_key_value_heads") {
+            None if flavour == Flavour::Qwen2 => QWEN2_DEFAULT_KV_HEADS,
+            _ => cfg.num_key_value_heads.unwrap_or(h),
+        };
         if kv == 0 || h % kv != 0 {
             return Err(Error::config(
                 "num_key_value_heads",
@@ -185,7 +190,7 @@ impl Llama {
         let rotary = Rotary::from_config(&raw, d, max_positions)?;
         let activation = Activation::from_config("hidden_act", &cfg.hidden_act)?;
         refuse_unsupported(&raw)?;
-        let windows = sliding_windows(flavour, &cfg)?;
+        let windows = sliding_windows(flavour, &cfg, &raw)?;
 
         let w = weights.with_prefixes(&["model."]);
         let (qkv_bias, o_bias, mlp_bias) = match flavour {
@@ -372,14 +377,23 @@ fn refuse_unsupported(raw: &Map<String, Value>) -> Result<()> {
     Ok(())
 }
 
+/// `Qwen2Config`'s defaults for keys a config leaves out (not for an explicit null).
+const QWEN2_DEFAULT_KV_HEADS: usize = 32;
+const QWEN2_DEFAULT_SLIDING_WINDOW: usize = 4096;
+
 /// The sliding window of each layer (`None`: full causal attention), as HF's Qwen2Config derives
 /// it: `layer_types` if given, else layers from `max_window_layers` on slide when `use_sliding_window`.
-fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<Vec<Option<usize>>> {
+fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig, raw: &Map<String, Value>) -> Result<Vec<Option<usize>>> {
     let l = cfg.num_hidden_layers;
     if flavour == Flavour::Llama {
         return Ok(vec![None; l]);
     }
-    let window = if cfg.use_sliding_window { cfg.sliding_window } else { None };
+    // Left out, Qwen2Config's window is 4096; an explicit null means none.
+    let window = match (cfg.use_sliding_window, raw.get("sliding_window")) {
+        (false, _) => None,
+        (true, None) => Some(QWEN2_DEFAULT_SLIDING_WINDOW),
+        (true, Some(_)) => cfg.sliding_window,
+    };
     let types: Vec<String> = match &cfg.layer_types {
         Some(types) => {
             if types.len() != l {
