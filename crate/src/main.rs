@@ -36,7 +36,7 @@ DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.js
 Generation options left out take the values of generation_config.json (else config.json's
 generation keys, else greedy, one beam and 20 new tokens); options given override them.
 --top-k and --top-p apply only when sampling: --temperature F above 0, or do_sample in the model's
-settings (--temperature alone samples with no top-k, where the file's do_sample gets HF's 50).
+settings; with neither given nor in the settings, top-k is HF's 50 (--top-k 0 switches it off).
 Add --random-weights SEED to inspect, generate, info, plot or transfer to use seeded random weights
 instead of the file (model.safetensors is then not needed).
 --weights f32|f16|bf16|int8 keeps the linear layers' weights in that storage (default: the file's

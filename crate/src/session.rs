@@ -146,11 +146,12 @@ impl Session {
         };
         let max_new_tokens = g.max_new_tokens(request.max_new_tokens, prefix_len);
         // Sampling when asked for (a temperature; 0 means greedy) or when the file says `do_sample`.
-        // The file's filters apply unless overridden, with HF's top-k of 50 when the file samples.
+        // The file's filters apply unless overridden, with HF's top-k of 50 when none is given (HF's
+        // GenerationConfig default, whoever asked for sampling).
         let sampling = if request.temperature.is_some() || g.do_sample {
             let temperature = request.temperature.or(g.temperature).unwrap_or(1.0);
-            let default_top_k = if g.do_sample { crate::models::generation_config::HF_DEFAULT_TOP_K } else { 0 };
-            Sampling::new(temperature, request.top_k.or(g.top_k).unwrap_or(default_top_k), request.top_p.or(g.top_p).unwrap_or(1.0), request.seed)?
+            let top_k = request.top_k.or(g.top_k).unwrap_or(crate::models::generation_config::HF_DEFAULT_TOP_K);
+            Sampling::new(temperature, top_k, request.top_p.or(g.top_p).unwrap_or(1.0), request.seed)?
         } else {
             Sampling::Greedy
         };

@@ -319,3 +319,16 @@ fn eos_comes_from_the_generation_settings_alone() {
     let legacy = Session::load(&folder.files(), None).unwrap();
     assert_eq!(legacy.generation_rules(None).eos_token_ids, vec![0], "config.json's keys are the settings");
 }
+
+/// Sampling asked for with a temperature alone gets HF's default top-k of 50 (GenerationConfig's
+/// default, whoever asks for sampling); --top-k 0 switches it off.
+#[test]
+fn a_temperature_alone_samples_with_hf_top_k() {
+    let session = Session::load(&fixture("gpt2_generation_config").files(), None).unwrap();
+    let plan = |top_k| match session.plan("Hello", &GenerationRequest { temperature: Some(0.8), top_k, num_beams: Some(1), ..Default::default() }).unwrap() {
+        DecodingPlan::Stepwise(o) => o.sampling,
+        DecodingPlan::Beam(_) => panic!("one beam"),
+    };
+    assert!(matches!(plan(None), glassbox::models::generation::Sampling::Sample { top_k: 50, .. }), "{:?}", plan(None));
+    assert!(matches!(plan(Some(0)), glassbox::models::generation::Sampling::Sample { top_k: 0, .. }));
+}

@@ -318,10 +318,12 @@ impl GenerationRules {
         if cur_len < self.min_length || cur_len.saturating_sub(prefix_len) < self.min_new_tokens {
             self.eos_token_ids.iter().for_each(|&eos| ban(eos));
         }
-        let forced: &[u32] = if cur_len == 1 && self.forced_bos_token_id.is_some() {
-            self.forced_bos_token_id.as_slice()
-        } else if cur_len + 1 == max_length {
+        // HF runs the forced-bos processor, then the forced-eos one: when both are due (a run of one
+        // new token after a one-token prefix), eos wins.
+        let forced: &[u32] = if cur_len + 1 == max_length && !self.forced_eos_token_id.is_empty() {
             &self.forced_eos_token_id
+        } else if cur_len == 1 && self.forced_bos_token_id.is_some() {
+            self.forced_bos_token_id.as_slice()
         } else {
             &[]
         };
@@ -333,5 +335,23 @@ impl GenerationRules {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GenerationRules;
+
+    /// When forced bos and forced eos fall due on the same step (one new token after a one-token
+    /// prefix), HF's forced-eos processor runs last and wins.
+    #[test]
+    fn forced_eos_wins_over_forced_bos_on_the_same_step() {
+        let rules = GenerationRules { forced_bos_token_id: Some(7), forced_eos_token_id: vec![9], ..GenerationRules::default() };
+        let mut scores = vec![0.0f32; 12];
+        rules.apply(&mut scores, &[3], 1, 2);
+        assert_eq!((0..12).filter(|&i| scores[i].is_finite()).collect::<Vec<_>>(), vec![9]);
+        let mut scores = vec![0.0f32; 12];
+        rules.apply(&mut scores, &[3], 1, 5);
+        assert_eq!((0..12).filter(|&i| scores[i].is_finite()).collect::<Vec<_>>(), vec![7], "bos alone at the first step");
     }
 }

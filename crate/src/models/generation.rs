@@ -90,11 +90,15 @@ struct SamplingDistribution {
 impl SamplingDistribution {
     /// Temperature, then top-k, then top-p, as Hugging Face's warpers do.
     fn new(logits: &[f32], temperature: f32, top_k: usize, top_p: f32) -> Self {
-        // Candidates sorted by logit, most likely first.
+        // Candidates sorted by logit, most likely first; among equal logits the larger id first, so
+        // that top-p drops the smaller one, as HF's stable ascending sort does.
         let mut order: Vec<usize> = (0..logits.len()).collect();
-        order.sort_by(|&a, &b| cmp_desc(logits[a], logits[b], a, b));
+        order.sort_by(|&a, &b| cmp_desc(logits[a], logits[b], b, a));
         if top_k > 0 && top_k < order.len() {
-            order.truncate(top_k);
+            // HF keeps every token whose logit reaches the k-th largest: ties at the cut stay.
+            let kth = logits[order[top_k - 1]];
+            let keep = top_k + order[top_k..].iter().take_while(|&&i| logits[i] >= kth).count();
+            order.truncate(keep);
         }
         let kept: Vec<f32> = order.iter().map(|&i| logits[i]).collect();
         let probs = softmax_f64(&kept, temperature as f64);
@@ -313,4 +317,27 @@ pub fn generate_with(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SamplingDistribution;
+
+    /// The ids a distribution can draw, in its order.
+    fn kept(d: &SamplingDistribution) -> Vec<usize> {
+        let mut ids = d.order[..d.keep].to_vec();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// HF's top-k keeps every token whose logit reaches the k-th largest (ties at the cut stay), and
+    /// its top-p, sorting ascending and stably, drops the smaller id of a tie first.
+    #[test]
+    fn ties_at_the_cut_follow_hf() {
+        let d = SamplingDistribution::new(&[1.0, 1.0, 1.0, 0.0], 1.0, 2, 1.0);
+        assert_eq!(kept(&d), vec![0, 1, 2], "top-k 2 keeps the three tied tokens");
+        assert!(d.probs[..d.keep].iter().all(|&p| (p / d.mass - 1.0 / 3.0).abs() < 1e-12));
+        assert_eq!(kept(&SamplingDistribution::new(&[0.0, 0.0], 1.0, 0, 0.5)), vec![1], "top-p 0.5 of a tie keeps the larger id");
+        assert_eq!(kept(&SamplingDistribution::new(&[2.0, 1.0, 1.0, 1.0], 1.0, 0, 0.6)), vec![0, 3]);
+    }
 }

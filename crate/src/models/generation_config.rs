@@ -52,7 +52,8 @@ pub struct GenerationConfig {
 
 /// HF's default `top_k` when sampling (`GenerationConfig.top_k = 50`).
 pub const HF_DEFAULT_TOP_K: usize = 50;
-/// HF's `max_length` when nothing sets a length is 20; Glassbox's front ends default to 20 *new* tokens.
+/// New tokens when nothing sets a length: 20, as transformers 5 makes when `max_length` is its
+/// default (it adds the prompt's length, capped at max_position_embeddings).
 pub const DEFAULT_MAX_NEW_TOKENS: usize = 20;
 
 /// Generation keys that change the output and are not implemented, with the value that means
@@ -81,6 +82,8 @@ pub const REFUSED: &[(&str, Off)] = &[
     ("dola_layers", Off::Null),
     ("stop_strings", Off::Null),
     ("max_time", Off::Null),
+    ("remove_invalid_values", Off::False),
+    ("token_healing", Off::False),
 ];
 
 /// The value of a refused key that leaves HF's output unchanged.
@@ -141,7 +144,8 @@ impl GenerationConfig {
             source,
             max_length: f.count("max_length")?,
             max_new_tokens: f.count("max_new_tokens")?,
-            min_length: f.count("min_length")?.unwrap_or(0),
+            // HF: a `min_new_tokens` (0 included) replaces `min_length` (prefix + min_new_tokens).
+            min_length: if f.count("min_new_tokens")?.is_some() { 0 } else { f.count("min_length")?.unwrap_or(0) },
             min_new_tokens: f.count("min_new_tokens")?.unwrap_or(0),
             do_sample: f.flag("do_sample")?.unwrap_or(false),
             temperature: f.number("temperature")?.map(|x| x as f32),
@@ -298,5 +302,18 @@ mod tests {
         assert_eq!(GenerationConfig::default().max_new_tokens(None, 5), DEFAULT_MAX_NEW_TOKENS);
         let s = GenerationConfig::from_files(b"{}", Some(br#"{"do_sample": true, "temperature": 0.7}"#)).unwrap().sampling(3).unwrap();
         assert_eq!(s, Sampling::Sample { temperature: 0.7, top_k: HF_DEFAULT_TOP_K, top_p: 1.0, seed: 3 });
+    }
+
+    /// A `min_new_tokens` in the settings (0 included) replaces `min_length`, as in HF.
+    #[test]
+    fn min_new_tokens_replaces_min_length() {
+        let both = GenerationConfig::from_files(b"{}", Some(br#"{"min_length": 10, "min_new_tokens": 1}"#)).unwrap();
+        assert_eq!((both.min_length, both.min_new_tokens), (0, 1));
+        let zero = GenerationConfig::from_files(b"{}", Some(br#"{"min_length": 10, "min_new_tokens": 0}"#)).unwrap();
+        assert_eq!((zero.min_length, zero.min_new_tokens), (0, 0));
+        let alone = GenerationConfig::from_files(b"{}", Some(br#"{"min_length": 10}"#)).unwrap();
+        assert_eq!(alone.min_length, 10);
+        let err = GenerationConfig::from_files(b"{}", Some(br#"{"remove_invalid_values": true}"#)).unwrap_err().to_string();
+        assert!(err.contains("remove_invalid_values"), "{err}");
     }
 }
