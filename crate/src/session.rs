@@ -148,6 +148,14 @@ impl Session {
         // Sampling when asked for (a temperature; 0 means greedy) or when the file says `do_sample`.
         // The file's filters apply unless overridden, with HF's top-k of 50 when none is given (HF's
         // GenerationConfig default, whoever asked for sampling).
+        // HF refuses a file that samples at temperature 0 (its temperature warper needs T > 0); a
+        // temperature given for the run decides instead (0 there means greedy).
+        if request.temperature.is_none() && g.do_sample && g.temperature.is_some_and(|t| t <= 0.0) {
+            return Err(Error::input(
+                format!("the model's settings ({}) sample (do_sample) at temperature {}, which Hugging Face refuses", g.source, g.temperature.unwrap_or(0.0)),
+                "Give a temperature for the run (--temperature; 0 is greedy), or set do_sample to false in the file",
+            ));
+        }
         let sampling = if request.temperature.is_some() || g.do_sample {
             let temperature = request.temperature.or(g.temperature).unwrap_or(1.0);
             let top_k = request.top_k.or(g.top_k).unwrap_or(crate::models::generation_config::HF_DEFAULT_TOP_K);

@@ -332,3 +332,15 @@ fn a_temperature_alone_samples_with_hf_top_k() {
     assert!(matches!(plan(None), glassbox::models::generation::Sampling::Sample { top_k: 50, .. }), "{:?}", plan(None));
     assert!(matches!(plan(Some(0)), glassbox::models::generation::Sampling::Sample { top_k: 0, .. }));
 }
+
+/// A file that samples at temperature 0 is refused per run, as HF refuses it; a temperature given
+/// for the run decides instead.
+#[test]
+fn a_file_sampling_at_temperature_zero_is_refused_unless_the_run_decides() {
+    let mut folder = fixture("gpt2_generation_config");
+    folder.generation_config = Some(br#"{"do_sample": true, "temperature": 0.0}"#.to_vec());
+    let session = Session::load(&folder.files(), None).unwrap();
+    let err = session.plan("Hello", &GenerationRequest::default()).unwrap_err().to_string();
+    assert!(err.contains("temperature 0") && err.contains("do_sample"), "{err}");
+    assert!(session.plan("Hello", &GenerationRequest { temperature: Some(0.0), ..Default::default() }).is_ok());
+}
