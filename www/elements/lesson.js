@@ -64,6 +64,9 @@ const isCell = (c) => Object.keys(c).every((k) => k === 'query' || k === 'key')
 const isHead = (c) => Object.keys(c).every((k) => k === 'layer' || k === 'head') && wholeFrom1(c.layer) && wholeFrom1(c.head);
 
 /** Numbers a caption may quote from the step's model: `{vocabSize}`. Each is read from the model's info. */
+/** The head width as the model has it (T5's d_kv, a Llama's head_dim need not be d_model / heads). */
+const headWidth = (m) => m.info.block?.dHead ?? m.info.dModel / m.info.nHeads;
+
 const FACTS = {
   name: (m) => m.name,
   modelType: (m) => m.info.modelType,
@@ -75,9 +78,8 @@ const FACTS = {
   dFF: (m) => m.info.dFF,
   ffnRatio: (m) => Math.round((m.info.dFF / m.info.dModel) * 100) / 100,
   nHeads: (m) => m.info.nHeads,
-  // The head width as the model has it (T5's d_kv need not be d_model / heads).
-  dHead: (m) => m.info.block?.dHead ?? m.info.dModel / m.info.nHeads,
-  sqrtDHead: (m) => Math.round(Math.sqrt(m.info.block?.dHead ?? m.info.dModel / m.info.nHeads) * 100) / 100,
+  dHead: (m) => headWidth(m),
+  sqrtDHead: (m) => Math.round(Math.sqrt(headWidth(m)) * 100) / 100,
   nLayers: (m) => m.info.nLayers,
   nDecoderLayers: (m) => m.info.nDecoderLayers,
   maxPositions: (m) => m.info.maxPositions,
