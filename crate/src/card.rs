@@ -82,7 +82,7 @@ impl BlockFacts {
         let heads = info.n_heads.max(1);
         let (d_head, n_kv_heads) = match model {
             Model::T5(m) => (m.config.d_kv, heads),
-            Model::Llama(m) => (m.config.head_dim.unwrap_or(info.d_model / heads), m.config.num_key_value_heads.unwrap_or(heads)),
+            Model::Llama(m) => (m.d_head, m.n_kv_heads), // as loaded: Qwen2 leaves out 32 key/value heads
             _ => (info.d_model / heads, heads),
         };
         BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,

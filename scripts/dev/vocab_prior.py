@@ -44,6 +44,7 @@ def main():
     ap.add_argument("vocab_size", type=int)
     ap.add_argument("--prior", type=int, default=0, help="add the N commonest English words (wordfreq)")
     ap.add_argument("--repeat", type=int, default=100, help="how many times each prior word is seen")
+    ap.add_argument("--capitals", type=int, default=0, help="gpt2: also the N commonest words capitalised, as a sentence starts")
     ap.add_argument("--fourth", action="store_true", help="measure everyday-fourth.txt too (kept out of any choice made with this script)")
     args = ap.parse_args()
 
@@ -58,7 +59,7 @@ def main():
     if args.kind == "gpt2":
         import train_gpt2
 
-        tok, _ = train_gpt2.train_tokenizer(train, args.vocab_size, args.prior, args.repeat)
+        tok, _ = train_gpt2.train_tokenizer(train, args.vocab_size, args.prior, args.repeat, args.capitals)
     else:
         import train_bert
 
@@ -70,6 +71,10 @@ def main():
     for name, words in lists.items():
         whole = sum(count(f"the {w}") - base == 1 for w in words)
         cells.append(f"{name} {100 * whole / len(words):.1f}%")
+    # A prompt's first word: the 200 commonest words capitalised, each a text of its own.
+    from wordfreq import top_n_list
+    starts = [w.capitalize() for w in top_n_list("en", 1000) if w.isascii() and w.isalpha() and w.islower() and len(w) >= 2][:200]
+    cells.append(f"capitalised first words {100 * sum(count(w) - count('') == 1 for w in starts) / len(starts):.1f}%")
     specials = count("")  # what the post-processor adds to every text
     tokens = sum(count(s) - specials for s in held)
     words = sum(len(s.split()) for s in held)

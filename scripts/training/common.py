@@ -29,14 +29,22 @@ own s t don now how why let
 """.split())
 
 
-def prior_lines(words, repeat):
+def prior_lines(words, repeat, capitals=0):
     """The tokenizer's word-frequency prior: one line per common English word (lower-case letters,
-    three or more), the word said `repeat` times, so the trainer counts it as `repeat` words of text."""
+    three or more), the word said `repeat` times, so the trainer counts it as `repeat` words of text.
+    The `capitals` commonest of them (two letters or more) are also said capitalised, as they begin
+    a sentence: `repeat` lines of the word alone (a byte-level BPE sees a sentence's first word
+    without the space before it) and a line of it said `repeat` times (with the space: a name, a
+    title). Without them a prior of lower-case words takes the merges that kept "She" and "When"
+    whole at the start of a prompt."""
     if not words:
         return []
     from wordfreq import top_n_list
-    common = [w for w in top_n_list("en", 4 * words) if w.isascii() and w.isalpha() and w.islower() and len(w) >= 3]
-    return [" ".join([w] * repeat) for w in common[:words]]
+    listed = [w for w in top_n_list("en", 4 * words) if w.isascii() and w.isalpha() and w.islower()]
+    lines = [" ".join([w] * repeat) for w in [w for w in listed if len(w) >= 3][:words]]
+    for w in [w.capitalize() for w in listed if len(w) >= 2][:capitals]:
+        lines += [w] * repeat + [" ".join([w] * repeat)]
+    return lines
 
 
 @torch.no_grad()

@@ -11,6 +11,7 @@ mod support;
 
 use glassbox::models::generation::{generate, GenerateOptions, Sampling};
 use glassbox::models::{AttentionKind, Capture, Inputs, Kind, Model, Outputs, Positions, Probe, QkvRequest};
+use glassbox::loader::ModelFiles;
 use glassbox::session::Session;
 use serde_json::Value;
 use support::{assert_close, flat, ids, pick_rows, reference, Folder};
@@ -368,6 +369,24 @@ fn qwen2_left_out_keys_take_qwen2_defaults() {
         c.remove("num_key_value_heads");
     }));
     assert!(err.contains("num_key_value_heads") && err.contains("32"), "{err}");
+
+    // With 64 query heads the left-out key loads as 32 key/value heads, and the model card says so;
+    // an explicit null means one per query head (random weights: the shapes follow the config).
+    let wide = |kv: Option<Value>| {
+        let folder = edited("qwen2", |c| {
+            c["num_attention_heads"] = serde_json::json!(64);
+            c["hidden_size"] = serde_json::json!(128);
+            match &kv {
+                Some(v) => c["num_key_value_heads"] = v.clone(),
+                None => drop(c.remove("num_key_value_heads")),
+            }
+        });
+        let model = Model::load(&ModelFiles { weights: None, ..folder.files() }, Some(3)).expect("random weights");
+        glassbox::card::BlockFacts::of(&model).n_kv_heads
+    };
+    assert_eq!(wide(None), 32, "left out: Qwen2Config's 32");
+    assert_eq!(wide(Some(Value::Null)), 64, "null: the query heads");
+    assert_eq!(wide(Some(serde_json::json!(8))), 8);
 }
 
 /// An untied checkpoint without its head has no logits and cannot generate, and says why.

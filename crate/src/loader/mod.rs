@@ -41,6 +41,40 @@ pub fn parse_json<T: DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T> {
     })
 }
 
+/// A config.json key whose three states mean different things: left out (the HF config class's
+/// default applies), `null` (HF's `None`, often "derive it from another key"), or a value. serde's
+/// `Option` folds the first two together; give the field `#[serde(default)]` to read all three.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Keyed<T> {
+    #[default]
+    Absent,
+    Null,
+    Given(T),
+}
+
+impl<T> Keyed<T> {
+    /// The value; `absent` when the key is left out, `None` when it is `null`.
+    pub fn or_when_absent(self, absent: Option<T>) -> Option<T> {
+        match self {
+            Keyed::Absent => absent,
+            Keyed::Null => None,
+            Keyed::Given(v) => Some(v),
+        }
+    }
+
+    /// The value when given (left out and null alike: `None`).
+    pub fn value(self) -> Option<T> {
+        self.or_when_absent(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Keyed<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        // Only called when the key is present (a missing one takes `Default`, Absent).
+        Ok(Option::<T>::deserialize(d)?.map_or(Keyed::Null, Keyed::Given))
+    }
+}
+
 /// The JSON object key closest before `line:column` (both 1-based), e.g. `n_layer` for the
 /// error position inside `"n_layer": "two"`.
 fn key_before(bytes: &[u8], line: usize, column: usize) -> Option<String> {

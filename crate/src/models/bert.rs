@@ -53,12 +53,14 @@ use super::layers::{add_in_place, linear, token_table_not_int8, Activation, Laye
 use super::{Kind, ModelInfo, Outputs, Positions, Probe};
 use crate::error::{Error, Result};
 use crate::kernels::Linear;
-use crate::loader::{parse_json, Weights};
+use crate::loader::{parse_json, Keyed, Weights};
 use ndarray::{s, Array2, ArrayView2};
 use serde::Deserialize;
 
-/// `RobertaConfig`'s `pad_token_id` when config.json leaves it out.
+/// `pad_token_id` when config.json leaves it out: `RobertaConfig`'s is 1 (its positions count
+/// from it), `BertConfig`'s and `DistilBertConfig`'s 0 (it only names a padding row).
 const ROBERTA_DEFAULT_PAD: u32 = 1;
+const BERT_DEFAULT_PAD: u32 = 0;
 
 /// Which checkpoint layout a BERT-like model uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,8 +96,9 @@ pub struct BertConfig {
     pub layer_norm_eps: f32,
     #[serde(default)]
     pub position_embedding_type: Option<String>,
+    /// Left out, null and given differ for RoBERTa (see `load_variant`).
     #[serde(default)]
-    pub pad_token_id: Option<u32>,
+    pub pad_token_id: Keyed<u32>,
     #[serde(default = "yes")]
     pub tie_word_embeddings: bool,
     #[serde(default)]
@@ -118,7 +121,7 @@ struct DistilBertConfig {
     #[serde(default)]
     sinusoidal_pos_embds: bool,
     #[serde(default)]
-    pad_token_id: Option<u32>,
+    pad_token_id: Keyed<u32>,
     #[serde(default = "yes")]
     tie_word_embeddings: bool,
 }
@@ -302,14 +305,10 @@ impl Bert {
             _ => parse_json("config.json", config_json)?,
         };
         let mut cfg = cfg;
-        if variant == Variant::Roberta {
-            // RobertaConfig's default pad id is 1 (BERT's 0 only names a padding row): a config that
-            // leaves the key out counts positions from 1, as HF does; an explicit null is refused below.
-            let raw: serde_json::Map<String, serde_json::Value> = parse_json("config.json", config_json)?;
-            if !raw.contains_key("pad_token_id") {
-                cfg.pad_token_id = Some(ROBERTA_DEFAULT_PAD);
-            }
-        }
+        // A config that leaves the pad id out takes its class's default, so a RoBERTa counts positions
+        // from 1 as HF does; an explicit null stays null (RoBERTa refuses it below).
+        let default_pad = if variant == Variant::Roberta { ROBERTA_DEFAULT_PAD } else { BERT_DEFAULT_PAD };
+        cfg.pad_token_id = cfg.pad_token_id.or_when_absent(Some(default_pad)).map_or(Keyed::Null, Keyed::Given);
         if cfg.is_decoder {
             return Err(Error::config(
                 "is_decoder",
@@ -342,7 +341,7 @@ impl Bert {
         let head_activation = if variant == Variant::Roberta { Activation::GeluErf } else { activation };
         let position_offset = match variant {
             Variant::Roberta => {
-                let pad = cfg.pad_token_id.ok_or_else(|| Error::config("pad_token_id", "is null; RoBERTa counts positions from it", "Set \"pad_token_id\": 1 (RoBERTa's), or leave the key out"))? as usize;
+                let pad = cfg.pad_token_id.value().ok_or_else(|| Error::config("pad_token_id", "is null; RoBERTa counts positions from it", "Set \"pad_token_id\": 1 (RoBERTa's), or leave the key out"))? as usize;
                 if pad + 1 >= p {
                     return Err(Error::config("pad_token_id", format!("is {pad}, but RoBERTa positions start at pad_token_id + 1 and the table has {p} rows"), "Use the config.json saved with the weights"));
                 }
@@ -427,7 +426,7 @@ impl Bert {
             has_lm_head: mlm.is_some(),
             bos_token_id: None,
             eos_token_id: None,
-            pad_token_id: cfg.pad_token_id,
+            pad_token_id: cfg.pad_token_id.value(),
             decoder_start_token_id: None,
         };
         Ok(Bert { variant, config: cfg, info, word, pos, types, emb_ln, layers, pooler, mlm, activation, head_activation, position_offset })
@@ -442,7 +441,7 @@ impl Bert {
     /// The position table row of each token: `0..T`, or RoBERTa's `pad + cumsum(id != pad)`
     /// (pad tokens themselves read row `pad`). `[T]`
     fn position_ids(&self, ids: &[u32]) -> Vec<u32> {
-        match (self.variant, self.config.pad_token_id) {
+        match (self.variant, self.config.pad_token_id.value()) {
             (Variant::Roberta, Some(pad)) => {
                 let mut seen = 0;
                 ids.iter()

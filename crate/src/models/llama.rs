@@ -41,7 +41,7 @@ use super::{Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
 use crate::loader::limits::MAX_DIM;
-use crate::loader::{parse_json, Weights};
+use crate::loader::{parse_json, Keyed, Weights};
 use ndarray::{Array2, ArrayView2};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -72,8 +72,9 @@ pub struct LlamaConfig {
     pub intermediate_size: usize,
     pub num_hidden_layers: usize,
     pub num_attention_heads: usize,
+    /// Left out: the class's default (Qwen2's 32); null: the query heads.
     #[serde(default)]
-    pub num_key_value_heads: Option<usize>,
+    pub num_key_value_heads: Keyed<usize>,
     #[serde(default)]
     pub head_dim: Option<usize>,
     #[serde(default = "default_act")]
@@ -91,8 +92,9 @@ pub struct LlamaConfig {
     // Qwen2's sliding window: on for layers >= max_window_layers when use_sliding_window.
     #[serde(default)]
     pub use_sliding_window: bool,
+    /// Left out: Qwen2Config's 4096; null: no window.
     #[serde(default)]
-    pub sliding_window: Option<usize>,
+    pub sliding_window: Keyed<usize>,
     #[serde(default)]
     pub max_window_layers: Option<usize>,
     #[serde(default)]
@@ -160,9 +162,9 @@ impl Llama {
         }
         // Left out: Qwen2Config's default is 32 key/value heads (LlamaConfig's, the query heads); an
         // explicit null means the query heads in both.
-        let kv = match raw.get("num_key_value_heads") {
-            None if flavour == Flavour::Qwen2 => QWEN2_DEFAULT_KV_HEADS,
-            _ => cfg.num_key_value_heads.unwrap_or(h),
+        let kv = match (flavour, cfg.num_key_value_heads) {
+            (Flavour::Qwen2, Keyed::Absent) => QWEN2_DEFAULT_KV_HEADS,
+            (_, keyed) => keyed.value().unwrap_or(h),
         };
         if kv == 0 || h % kv != 0 {
             return Err(Error::config(
@@ -190,7 +192,7 @@ impl Llama {
         let rotary = Rotary::from_config(&raw, d, max_positions)?;
         let activation = Activation::from_config("hidden_act", &cfg.hidden_act)?;
         refuse_unsupported(&raw)?;
-        let windows = sliding_windows(flavour, &cfg, &raw)?;
+        let windows = sliding_windows(flavour, &cfg)?;
 
         let w = weights.with_prefixes(&["model."]);
         let (qkv_bias, o_bias, mlp_bias) = match flavour {
@@ -383,17 +385,13 @@ const QWEN2_DEFAULT_SLIDING_WINDOW: usize = 4096;
 
 /// The sliding window of each layer (`None`: full causal attention), as HF's Qwen2Config derives
 /// it: `layer_types` if given, else layers from `max_window_layers` on slide when `use_sliding_window`.
-fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig, raw: &Map<String, Value>) -> Result<Vec<Option<usize>>> {
+fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<Vec<Option<usize>>> {
     let l = cfg.num_hidden_layers;
     if flavour == Flavour::Llama {
         return Ok(vec![None; l]);
     }
     // Left out, Qwen2Config's window is 4096; an explicit null means none.
-    let window = match (cfg.use_sliding_window, raw.get("sliding_window")) {
-        (false, _) => None,
-        (true, None) => Some(QWEN2_DEFAULT_SLIDING_WINDOW),
-        (true, Some(_)) => cfg.sliding_window,
-    };
+    let window = if cfg.use_sliding_window { cfg.sliding_window.or_when_absent(Some(QWEN2_DEFAULT_SLIDING_WINDOW)) } else { None };
     let types: Vec<String> = match &cfg.layer_types {
         Some(types) => {
             if types.len() != l {
