@@ -322,6 +322,28 @@ fn harmless_keys_load_and_rope_theta_is_honoured() {
         plain
     );
     assert_ne!(run(&edited("llama_gqa", |c| { c["rope_parameters"]["rope_theta"] = serde_json::json!(10000.0); })), plain);
+    // An empty rope_scaling object is falsy in HF's `rope_scaling or rope_parameters`: the saved
+    // rope_parameters (theta 500 here, not the default 10000) still decide.
+    assert_eq!(run(&edited("llama_gqa", |c| { c.insert("rope_scaling".into(), serde_json::json!({})); })), plain);
+}
+
+/// A llama config that carries `sliding_window` or `attention_chunk_size` (keys Llama does not
+/// define): HF's forward pass attends to every key, its generation cache only to the last that
+/// many, so the two agree up to the window. Glassbox runs up to it and refuses past it by name.
+#[test]
+fn llama_with_a_window_key_is_exact_up_to_it_and_refused_past_it() {
+    let ids: Vec<u32> = (0..9).map(|i| 40 + i).collect();
+    let plain = load_model("llama_gqa").forward(&Inputs { ids: &ids[..8], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap();
+    for key in ["sliding_window", "attention_chunk_size"] {
+        let model = Model::load(&edited("llama_gqa", |c| { c.insert(key.into(), serde_json::json!(8)); }).files(), None).unwrap();
+        let within = model.forward(&Inputs { ids: &ids[..8], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap();
+        assert_eq!(within.last_hidden_state, plain.last_hidden_state, "{key}: up to the window nothing changes");
+        let err = model.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).expect_err("past the window").to_string();
+        assert!(err.contains(key) && err.contains("window of 8"), "{key}: {err}");
+        // Null is HF's None: no window.
+        let none = Model::load(&edited("llama_gqa", |c| { c.insert(key.into(), Value::Null); }).files(), None).unwrap();
+        assert!(none.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).is_ok(), "{key}: null");
+    }
 }
 
 /// Qwen2's sliding window changes nothing below the window and is refused beyond it. The layer
@@ -364,7 +386,7 @@ fn qwen2_left_out_keys_take_qwen2_defaults() {
     let model = Model::load(&windowed.files(), None).unwrap();
     let long: Vec<u32> = (0..4097).map(|i| 5 + (i % 50)).collect();
     let err = model.forward(&Inputs { ids: &long, type_ids: None, decoder_ids: None }, Capture::NONE).expect_err("past the window").to_string();
-    assert!(err.contains("sliding window of 4096"), "{err}");
+    assert!(err.contains("sliding_window") && err.contains("window of 4096"), "{err}");
     let err = load_error(&edited("qwen2", |c| {
         c.remove("num_key_value_heads");
     }));

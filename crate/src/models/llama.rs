@@ -99,6 +99,9 @@ pub struct LlamaConfig {
     pub max_window_layers: Option<usize>,
     #[serde(default)]
     pub layer_types: Option<Vec<String>>,
+    /// Llama 4's chunked attention; in a llama config HF's generate reads it as a sliding window.
+    #[serde(default)]
+    pub attention_chunk_size: Option<usize>,
     #[serde(default)]
     pub bos_token_id: Option<Value>,
     #[serde(default)]
@@ -143,6 +146,8 @@ pub struct Llama {
     has_head: bool,
     activation: Activation,
     max_positions: usize,
+    /// The config key the layers' windows come from, for the refusal past them.
+    window_key: &'static str,
 }
 
 impl Llama {
@@ -192,7 +197,7 @@ impl Llama {
         let rotary = Rotary::from_config(&raw, d, max_positions)?;
         let activation = Activation::from_config("hidden_act", &cfg.hidden_act)?;
         refuse_unsupported(&raw)?;
-        let windows = sliding_windows(flavour, &cfg)?;
+        let (windows, window_key) = sliding_windows(flavour, &cfg)?;
 
         let w = weights.with_prefixes(&["model."]);
         let (qkv_bias, o_bias, mlp_bias) = match flavour {
@@ -263,7 +268,7 @@ impl Llama {
             pad_token_id: id("pad_token_id", &cfg.pad_token_id)?,
             decoder_start_token_id: None,
         };
-        Ok(Llama { flavour, config: cfg, info, rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head, activation, max_positions })
+        Ok(Llama { flavour, config: cfg, info, rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head, activation, max_positions, window_key })
     }
 
     /// Run `ids` at positions `past..past+T` through every layer, reading and extending `caches`
@@ -279,9 +284,15 @@ impl Llama {
             ));
         }
         if let Some(w) = self.blocks.iter().filter_map(|b| b.sliding_window).min().filter(|&w| past + t > w) {
+            let (key, fix) = match self.flavour {
+                Flavour::Qwen2 => (self.window_key, "or use a checkpoint with use_sliding_window false"),
+                // Llama attends to every key in HF's forward pass but to the last `w` in its
+                // cached generation: below the window the two agree.
+                Flavour::Llama => (self.window_key, "where Hugging Face's forward pass and its generation agree (its generation cache keeps only that many)"),
+            };
             return Err(Error::input(
-                format!("the sequence would be {} tokens long, past this Qwen2's sliding window of {w} (sliding_window), which Glassbox does not apply", past + t),
-                format!("Keep prompt and generation within {w} tokens, or use a checkpoint with use_sliding_window false"),
+                format!("the sequence would be {} tokens long, past this model's attention window of {w} ({key}), which Glassbox does not apply", past + t),
+                format!("Keep prompt and generation within {w} tokens, {fix}"),
             ));
         }
         let scale = 1.0 / (d as f32).sqrt();
@@ -383,38 +394,43 @@ fn refuse_unsupported(raw: &Map<String, Value>) -> Result<()> {
 const QWEN2_DEFAULT_KV_HEADS: usize = 32;
 const QWEN2_DEFAULT_SLIDING_WINDOW: usize = 4096;
 
-/// The sliding window of each layer (`None`: full causal attention), as HF's Qwen2Config derives
-/// it: `layer_types` if given, else layers from `max_window_layers` on slide when `use_sliding_window`.
-fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<Vec<Option<usize>>> {
+/// The attention window of each layer (`None`: full causal attention) and the config key it comes
+/// from. Qwen2, as `Qwen2Config` derives it: `layer_types` if given, else layers from
+/// `max_window_layers` on slide when `use_sliding_window`. Llama has no window, but a llama config
+/// that carries `sliding_window` or `attention_chunk_size` makes HF's generation cache keep only that
+/// many keys in every layer (`layer_types` if given: `cache_utils.get_layer_types_and_kwargs`).
+fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<Option<usize>>, &'static str)> {
     let l = cfg.num_hidden_layers;
-    if flavour == Flavour::Llama {
-        return Ok(vec![None; l]);
-    }
-    // Left out, Qwen2Config's window is 4096; an explicit null means none.
-    let window = if cfg.use_sliding_window { cfg.sliding_window.or_when_absent(Some(QWEN2_DEFAULT_SLIDING_WINDOW)) } else { None };
-    let types: Vec<String> = match &cfg.layer_types {
+    let (sliding, chunked) = match flavour {
+        // Left out, Qwen2Config's window is 4096; an explicit null means none.
+        Flavour::Qwen2 => (if cfg.use_sliding_window { cfg.sliding_window.or_when_absent(Some(QWEN2_DEFAULT_SLIDING_WINDOW)) } else { None }, None),
+        Flavour::Llama => (cfg.sliding_window.value(), cfg.attention_chunk_size),
+    };
+    let types: Vec<&str> = match &cfg.layer_types {
         Some(types) => {
             if types.len() != l {
                 return Err(Error::config("layer_types", format!("has {} entries for {l} layers", types.len()), "Use the config.json saved with the weights"));
             }
-            types.clone()
+            types.iter().map(String::as_str).collect()
         }
-        None => {
+        None if flavour == Flavour::Qwen2 => {
             let from = cfg.max_window_layers.unwrap_or(28);
-            (0..l).map(|i| if window.is_some() && i >= from { "sliding_attention" } else { "full_attention" }.to_string()).collect()
+            (0..l).map(|i| if sliding.is_some() && i >= from { "sliding_attention" } else { "full_attention" }).collect()
         }
+        None => vec![if sliding.is_some() { "sliding_attention" } else if chunked.is_some() { "chunked_attention" } else { "full_attention" }; l],
     };
-    types
+    let windows = types
         .iter()
-        .map(|ty| match ty.as_str() {
+        .map(|&ty| match ty {
             "full_attention" => Ok(None),
-            "sliding_attention" => match window {
-                Some(w) if w > 0 => Ok(Some(w)),
-                _ => Ok(None), // HF: sliding_window is None unless use_sliding_window, so the layer is full
-            },
+            // HF: a Qwen2 sliding layer without a window (use_sliding_window false) is full.
+            "sliding_attention" => Ok(sliding.filter(|&w| w > 0)),
+            "chunked_attention" if flavour == Flavour::Llama => Ok(chunked.filter(|&w| w > 0)),
             other => Err(Error::config("layer_types", format!("contains \"{other}\""), "Glassbox runs full_attention and sliding_attention layers")),
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    let key = if types.contains(&"chunked_attention") && !types.contains(&"sliding_attention") { "attention_chunk_size" } else { "sliding_window" };
+    Ok((windows, key))
 }
 
 /// A special token id from config.json: a number, or a list whose first entry is taken (Llama 3

@@ -72,8 +72,10 @@ impl Rotary {
         if d_head == 0 || d_head % 2 != 0 {
             return Err(Error::config("head_dim", format!("is {d_head}, but rotary positions need an even head width"), "Use the config.json saved with the weights"));
         }
-        // transformers 5.x reads `rope_scaling` first (4.x configs), then `rope_parameters`.
-        let (params_key, params) = match (non_null(cfg, "rope_scaling"), non_null(cfg, "rope_parameters")) {
+        // transformers 5.x reads `rope_scaling` first (4.x configs), then `rope_parameters`: Python's
+        // `rope_scaling or rope_parameters`, so an empty `rope_scaling` object counts as left out.
+        let scaling = non_null(cfg, "rope_scaling").filter(|v| !matches!(v, Value::Object(m) if m.is_empty()));
+        let (params_key, params) = match (scaling, non_null(cfg, "rope_parameters")) {
             (Some(v), _) => ("rope_scaling", Some(v)),
             (None, Some(v)) => ("rope_parameters", Some(v)),
             (None, None) => ("rope_parameters", None),
