@@ -440,3 +440,45 @@ fn rules_bart() {
 fn rules_marian() {
     rules_match("marian_tiny");
 }
+
+/// transformers 5 keeps a stored `"scale_decoder_outputs": null` as None, which scales nothing
+/// (only a left-out key falls back to `tie_word_embeddings`).
+#[test]
+fn t5_scale_decoder_outputs_null_scales_nothing() {
+    let logits = |scale: Option<Value>| {
+        let folder = with_config("t5_tiny", |c| match &scale {
+            Some(v) => drop(c.insert("scale_decoder_outputs".into(), v.clone())),
+            None => drop(c.remove("scale_decoder_outputs")),
+        });
+        let model = Model::load(&folder.files(), None).unwrap();
+        forward(&model, &[5, 6, 7], &[0, 9]).logits.expect("logits")
+    };
+    let (null, off, on) = (logits(Some(Value::Null)), logits(Some(Value::Bool(false))), logits(Some(Value::Bool(true))));
+    assert_eq!(null, off, "null is HF's None: no scaling");
+    assert_ne!(null, on);
+    assert_eq!(logits(None), on, "left out: tie_word_embeddings (true here) decides");
+}
+
+/// HF 5 loads a Marian file's stored `embed_positions` like any weight (it computes the sinusoids
+/// only for a file without them), so a stored table, even one that is not the sinusoids (or is
+/// their f16 rounding), is what each stack adds.
+#[test]
+fn marian_reads_stored_position_tables() {
+    let plain = load("marian_tiny");
+    let (p, c) = (plain.info().max_positions.unwrap(), plain.info().d_model);
+    let mut folder = Folder::fixture("marian_tiny");
+    let bytes = folder.weights.take().unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let enc: Vec<f32> = (0..p * c).map(|i| ((i % 97) as f32 - 48.0) / 64.0).collect();
+    let dec: Vec<f32> = (0..p * c).map(|i| ((i % 89) as f32 - 44.0) / 32.0).collect();
+    let (enc_bytes, dec_bytes): (Vec<u8>, Vec<u8>) = (enc.iter().flat_map(|x| x.to_le_bytes()).collect(), dec.iter().flat_map(|x| x.to_le_bytes()).collect());
+    let mut views: Vec<(String, safetensors::tensor::TensorView)> = st.tensors();
+    views.push(("model.encoder.embed_positions.weight".into(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![p, c], &enc_bytes).unwrap()));
+    views.push(("model.decoder.embed_positions.weight".into(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![p, c], &dec_bytes).unwrap()));
+    folder.weights = Some(safetensors::serialize(views, None).unwrap());
+    let stored = Model::load(&folder.files(), None).unwrap();
+    use glassbox::models::Stack;
+    assert_eq!(stored.position_vectors(Stack::Encoder, 3).unwrap(), enc[..3 * c]);
+    assert_eq!(stored.position_vectors(Stack::Decoder, 3).unwrap(), dec[..3 * c]);
+    assert_ne!(forward(&stored, &[5, 6, 7], &[0, 9]).logits, forward(&plain, &[5, 6, 7], &[0, 9]).logits);
+}

@@ -507,6 +507,32 @@ fn bert_family_refusals() {
     assert!(msg.contains("vocab_projector.weight"), "{msg}");
 }
 
+/// A tied BERT/RoBERTa whose file stores both head biases with different values: HF 5 leaves the
+/// pair untied (as for the weights) and the forward pass adds the decoder's; equal, they tie.
+#[test]
+fn bert_tied_with_both_head_biases_stored_adds_the_decoder_s() {
+    for (name, own, decoders) in [("bert", "cls.predictions.bias", "cls.predictions.decoder.bias"), ("roberta", "lm_head.bias", "lm_head.decoder.bias")] {
+        let ids = [0u32, 5, 6, 7, 2];
+        let logits = |shift: f32| {
+            let mut folder = Folder::fixture(name);
+            let bytes = folder.weights.take().unwrap();
+            let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+            let bias = st.tensor(own).unwrap();
+            assert_eq!(bias.dtype(), safetensors::Dtype::F32, "{name}: the fixture stores f32");
+            let shifted: Vec<u8> = bias.data().chunks(4).flat_map(|b| (f32::from_le_bytes(b.try_into().unwrap()) + shift).to_le_bytes()).collect();
+            let mut views: Vec<(String, safetensors::tensor::TensorView)> = st.tensors();
+            views.push((decoders.into(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, bias.shape().to_vec(), &shifted).unwrap()));
+            folder.weights = Some(safetensors::serialize(views, None).unwrap());
+            let model = Model::load(&folder.files(), None).unwrap();
+            model.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap()
+        };
+        let (plain, equal, differs) = (load_model(name).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap(), logits(0.0), logits(1.0));
+        assert_eq!(equal, plain, "{name}: an equal copy ties");
+        let gap = differs.iter().zip(&plain).map(|(a, b)| a - b).fold(f32::INFINITY, f32::min);
+        assert!((gap - 1.0).abs() < 1e-4, "{name}: the decoder's bias (+1) is added, smallest gap {gap}");
+    }
+}
+
 /// DistilBERT's sinusoidal table: HF's values, and recomputed the same when a file leaves it out.
 #[test]
 fn distilbert_sinusoidal_table_is_hf_s() {

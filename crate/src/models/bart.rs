@@ -146,8 +146,10 @@ struct DecoderLayer {
 enum PositionTable {
     /// BART: `[P+2][C]` learned rows per stack, read at position + 2, then `layernorm_embedding`.
     Learned { enc: Vec<f32>, dec: Vec<f32>, enc_ln: LayerNorm, dec_ln: LayerNorm },
-    /// Marian: one `[P][C]` sinusoid table shared by both stacks.
-    Sinusoidal(Vec<f32>),
+    /// Marian: a `[P][C]` table per stack, read at the position itself: the stored
+    /// `embed_positions` when the file has them (HF 5 loads them like any weight; an f16 file's
+    /// rounded sinusoids are what it adds), else sinusoids computed as HF initialises them.
+    Sinusoidal { enc: Vec<f32>, dec: Vec<f32> },
 }
 
 pub struct Bart {
@@ -278,7 +280,8 @@ impl Bart {
             _ => vec![0.0; v_dec],
         };
         let positions = if marian {
-            PositionTable::Sinusoidal(sinusoids(p, c))
+            let table = |name: &str| if w.contains(name) { w.get(name, &[p, c]) } else { Ok(sinusoids(p, c)) };
+            PositionTable::Sinusoidal { enc: table("encoder.embed_positions.weight")?, dec: table("decoder.embed_positions.weight")? }
         } else {
             let rows = p + BART_POSITION_OFFSET;
             PositionTable::Learned {
@@ -345,7 +348,7 @@ impl Bart {
             x *= self.embed_scale;
         }
         match &self.positions {
-            PositionTable::Sinusoidal(pos) => x += &view_rows(pos, c).slice(s![past..past + t, ..]),
+            PositionTable::Sinusoidal { enc, dec } => x += &view_rows(if decoder { dec } else { enc }, c).slice(s![past..past + t, ..]),
             PositionTable::Learned { enc, dec, enc_ln, dec_ln } => {
                 let (rows, norm) = if decoder { (dec, dec_ln) } else { (enc, enc_ln) };
                 let at = past + BART_POSITION_OFFSET;
@@ -447,7 +450,7 @@ impl Bart {
     pub(crate) fn position_rows(&self, decoder: bool, n: usize) -> &[f32] {
         let c = self.config.d_model;
         match &self.positions {
-            PositionTable::Sinusoidal(table) => &table[..n * c],
+            PositionTable::Sinusoidal { enc, dec } => &(if decoder { dec } else { enc })[..n * c],
             PositionTable::Learned { enc, dec, .. } => {
                 let rows = if decoder { dec } else { enc };
                 &rows[BART_POSITION_OFFSET * c..(BART_POSITION_OFFSET + n) * c]

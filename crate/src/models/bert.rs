@@ -388,10 +388,13 @@ impl Bert {
             } else {
                 Some(token_table_not_int8(&w, names.head_decoder, v, c)?)
             };
-            // HF 5 ties `decoder.bias` to the head's own `bias` only together with the weights; untied,
-            // the decoder's bias is what the forward pass adds (4.x files may store only the other one).
+            // The forward pass adds `decoder.bias`. HF 5 ties it to the head's own `bias` only together
+            // with the weights, and not when the file stores both with different values (as for the
+            // table above); untied, the decoder's bias is read (4.x files may store only the other one,
+            // which 4.x added: Glassbox reads that one then, where HF 5 would start from zeros).
             let [own, decoders] = names.head_bias;
-            let (first, second) = if cfg.tie_word_embeddings { (own, decoders) } else { (decoders, own) };
+            let both_differ = cfg.tie_word_embeddings && w.contains(own) && w.contains(decoders) && !w.same_values(own, decoders);
+            let (first, second) = if cfg.tie_word_embeddings && !both_differ { (own, decoders) } else { (decoders, own) };
             let bias = match w.get_opt(first, &[v])? {
                 Some(b) => b,
                 None => w.get(second, &[v])?,

@@ -61,7 +61,7 @@ use super::layers::{token_table_not_int8, Activation, TokenTable};
 use super::{DecoderState, Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
-use crate::loader::{one_id, parse_json, Weights};
+use crate::loader::{one_id, parse_json, Keyed, Weights};
 use serde::Deserialize;
 use ndarray::{Array2, Array3, ArrayView2};
 
@@ -97,9 +97,10 @@ pub struct T5Config {
     #[serde(default, deserialize_with = "one_id")]
     pub decoder_start_token_id: Option<u32>,
     /// transformers 5 writes whether the decoder output is scaled by d_model^-0.5 here (and
-    /// always `tie_word_embeddings: true`); when present it decides, as in HF.
+    /// always `tie_word_embeddings: true`); when present it decides, as in HF, where a stored null
+    /// is kept as `None` and scales nothing.
     #[serde(default)]
-    pub scale_decoder_outputs: Option<bool>,
+    pub scale_decoder_outputs: Keyed<bool>,
     /// Derived from `feed_forward_proj` by HF, but a value stored in config.json wins there too.
     #[serde(default)]
     pub dense_act_fn: Option<String>,
@@ -301,7 +302,7 @@ impl T5 {
         let lm_head = own_table("lm_head.weight")?;
         // mT5 never scales (transformers 5's MT5 has no such step, and 4.x's only with a tie that
         // mT5 checkpoints did not have); 5.x writes `tie_word_embeddings: true` for every mT5.
-        let scale_output = !cfg.mt5() && cfg.scale_decoder_outputs.unwrap_or(cfg.tie_word_embeddings != Some(false));
+        let scale_output = !cfg.mt5() && cfg.scale_decoder_outputs.or_when_absent(Some(cfg.tie_word_embeddings != Some(false))).unwrap_or(false);
         let enc_final = norm("encoder.final_layer_norm")?;
         let dec_final = norm("decoder.final_layer_norm")?;
 
