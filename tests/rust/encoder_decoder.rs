@@ -482,3 +482,15 @@ fn marian_reads_stored_position_tables() {
     assert_eq!(stored.position_vectors(Stack::Decoder, 3).unwrap(), dec[..3 * c]);
     assert_ne!(forward(&stored, &[5, 6, 7], &[0, 9]).logits, forward(&plain, &[5, 6, 7], &[0, 9]).logits);
 }
+
+/// Null keys read as HF reads None: BART's `scale_embedding` null scales by 1 (as false); T5's
+/// `is_gated_act` null builds the ungated feed-forward, whose `wi` a gated file does not have.
+#[test]
+fn null_keys_read_as_hf_reads_none() {
+    let run = |folder: Folder| forward(&Model::load(&folder.files(), None).unwrap(), &[5, 6, 7], &[2, 9]).logits;
+    let off = run(with_config("bart_tiny", |c| drop(c.insert("scale_embedding".into(), Value::Bool(false)))));
+    assert_eq!(run(with_config("bart_tiny", |c| drop(c.insert("scale_embedding".into(), Value::Null)))), off);
+    let gated = with_config("flan_t5_tiny", |c| drop(c.insert("is_gated_act".into(), Value::Null)));
+    let err = Model::load(&gated.files(), None).err().expect("a gated file read as ungated").to_string();
+    assert!(err.contains("wi.weight"), "{err}");
+}

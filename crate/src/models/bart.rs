@@ -89,7 +89,8 @@ pub struct BartConfig {
     #[serde(default = "default_activation")]
     pub activation_function: String,
     pub max_position_embeddings: usize,
-    #[serde(default)]
+    /// Null reads as false, as HF's `if config.scale_embedding` does.
+    #[serde(default, deserialize_with = "null_is_false")]
     pub scale_embedding: bool,
     #[serde(default = "yes")]
     pub share_encoder_decoder_embeddings: bool,
@@ -107,6 +108,10 @@ pub struct BartConfig {
 
 fn default_activation() -> String {
     "gelu".into()
+}
+
+fn null_is_false<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
 fn yes() -> bool {
     true

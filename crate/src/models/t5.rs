@@ -104,8 +104,9 @@ pub struct T5Config {
     /// Derived from `feed_forward_proj` by HF, but a value stored in config.json wins there too.
     #[serde(default)]
     pub dense_act_fn: Option<String>,
+    /// Null is HF's None, which builds the ungated feed-forward (so a gated file's `wi` is missing).
     #[serde(default)]
-    pub is_gated_act: Option<bool>,
+    pub is_gated_act: Keyed<bool>,
 }
 
 fn default_buckets() -> usize {
@@ -146,7 +147,7 @@ impl T5Config {
             }
             None => (false, self.ffn()),
         };
-        Ok((self.is_gated_act.unwrap_or(derived_gated), self.dense_act_fn.clone().unwrap_or_else(|| derived_act.to_string())))
+        Ok((self.is_gated_act.or_when_absent(Some(derived_gated)).unwrap_or(false), self.dense_act_fn.clone().unwrap_or_else(|| derived_act.to_string())))
     }
 }
 fn default_pad() -> Option<u32> {
