@@ -144,6 +144,16 @@ impl Session {
             Kind::DecoderOnly => self.encode(text)?.ids.len().max(1),
             _ => 1, // the decoder start token
         };
+        // A settings file that bounds the whole length (max_length, no max_new_tokens) and a prompt
+        // that already fills it: HF's generate refuses rather than make nothing.
+        if let (None, None, Some(max_length)) = (request.max_new_tokens, g.max_new_tokens, g.max_length) {
+            if prefix_len >= max_length {
+                return Err(Error::input(
+                    format!("the prompt is {prefix_len} tokens long, and the model's generation settings end every sequence at max_length {max_length} tokens, so nothing is left to generate"),
+                    "Ask for a number of new tokens (--max-new-tokens N, or the page's length setting), or shorten the prompt",
+                ));
+            }
+        }
         let max_new_tokens = g.max_new_tokens(request.max_new_tokens, prefix_len);
         // Sampling when asked for (a temperature; 0 means greedy) or when the file says `do_sample`.
         // The file's filters apply unless overridden, with HF's top-k of 50 when none is given (HF's
@@ -363,11 +373,12 @@ impl Session {
             Kind::DecoderOnly => {
                 let mut prompt = input.ids.clone();
                 if prompt.is_empty() {
-                    // Nothing typed: start from the beginning-of-text token, as GPT-2 was trained.
-                    prompt.extend(self.generation.bos_token_id.or(info.bos_token_id).or(info.eos_token_id));
+                    // Nothing typed: start from the generation settings' beginning-of-text token, as
+                    // HF's generate does (GPT-2 was trained that way); without one, HF refuses too.
+                    prompt.extend(self.generation.bos_token_id);
                 }
                 if prompt.is_empty() {
-                    return Err(Error::input("the prompt is empty", "Type a prompt"));
+                    return Err(Error::input("the prompt is empty, and the model's generation settings name no bos_token_id to start from", "Type a prompt"));
                 }
                 (self.model.start_decoding_with(&[], interventions)?, prompt)
             }

@@ -344,3 +344,37 @@ fn a_file_sampling_at_temperature_zero_is_refused_unless_the_run_decides() {
     assert!(err.contains("temperature 0") && err.contains("do_sample"), "{err}");
     assert!(session.plan("Hello", &GenerationRequest { temperature: Some(0.0), ..Default::default() }).is_ok());
 }
+
+/// A settings file that ends every sequence at `max_length` (and names no max_new_tokens) with a
+/// prompt that already fills it: HF's generate raises rather than make nothing, and so does
+/// Glassbox, naming the key; a run that asks for new tokens decides instead.
+#[test]
+fn a_prompt_that_fills_max_length_is_refused_unless_the_run_asks_for_tokens() {
+    let mut folder = fixture("gpt2_generation_config");
+    folder.generation_config = Some(br#"{"max_length": 3, "bos_token_id": 0}"#.to_vec());
+    let session = Session::load(&folder.files(), None).unwrap();
+    let prompt = "Hello there, how are you today?";
+    assert!(session.encode(prompt).unwrap().ids.len() >= 3);
+    let err = session.plan(prompt, &GenerationRequest::default()).err().expect("refused").to_string();
+    assert!(err.contains("max_length 3"), "{err}");
+    assert!(session.plan(prompt, &GenerationRequest { max_new_tokens: Some(4), ..Default::default() }).is_ok());
+}
+
+/// An empty prompt starts from the generation settings' bos id, as HF's generate does; settings
+/// without one are refused by name (config.json's bos does not count once generation_config.json
+/// is there, as HF reads only that file).
+#[test]
+fn an_empty_prompt_starts_from_the_settings_bos_or_is_refused() {
+    let mut folder = fixture("gpt2_generation_config");
+    folder.generation_config = Some(br#"{"max_new_tokens": 2}"#.to_vec());
+    let session = Session::load(&folder.files(), None).unwrap();
+    let err = session.generate("", &greedy(2), &mut |_| true).err().expect("refused").to_string();
+    assert!(err.contains("bos_token_id"), "{err}");
+    folder.generation_config = Some(br#"{"max_new_tokens": 2, "bos_token_id": 0}"#.to_vec());
+    let session = Session::load(&folder.files(), None).unwrap();
+    assert!(session.generate("", &greedy(2), &mut |_| true).is_ok());
+}
+
+fn greedy(max_new_tokens: usize) -> glassbox::models::generation::GenerateOptions {
+    glassbox::models::generation::GenerateOptions { max_new_tokens, sampling: glassbox::models::generation::Sampling::Greedy, eos_token_id: None, n_candidates: 0, capture: glassbox::models::Capture::NONE }
+}

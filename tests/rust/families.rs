@@ -533,6 +533,44 @@ fn bert_tied_with_both_head_biases_stored_adds_the_decoder_s() {
     }
 }
 
+/// Old `gamma`/`beta` norm tensors: transformers renames them for modules named `LayerNorm` (BERT's)
+/// and for no other, so a BERT file with them runs as with `weight`/`bias`, and a GPT-2 whose
+/// `ln_f` has them is refused naming the tensor (HF would leave them unused, the norm at 1 and 0).
+#[test]
+fn old_gamma_beta_norms_only_under_layer_norm_names() {
+    let renamed = |name: &str, from: &str| {
+        let mut folder = Folder::fixture(name);
+        let bytes = folder.weights.take().unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let views: Vec<(String, safetensors::tensor::TensorView)> = st
+            .tensors()
+            .into_iter()
+            .map(|(n, v)| (n.replace(&format!("{from}.weight"), &format!("{from}.gamma")).replace(&format!("{from}.bias"), &format!("{from}.beta")), v))
+            .collect();
+        folder.weights = Some(safetensors::serialize(views, None).unwrap());
+        Model::load(&folder.files(), None)
+    };
+    let ids = [0u32, 5, 6, 7, 2];
+    let run = |m: &Model| m.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits;
+    assert_eq!(run(&renamed("bert", "bert.embeddings.LayerNorm").unwrap()), run(&load_model("bert")));
+    let err = renamed("gpt2", "transformer.ln_f").err().expect("refused").to_string();
+    assert!(err.contains("ln_f.weight") && err.contains("ln_f.gamma"), "{err}");
+}
+
+/// A GPT-2 config without `n_positions` (or `n_ctx`) has GPT2Config's 1024 positions, so a file
+/// whose table is another length is refused by its shape, naming the tensor.
+#[test]
+fn gpt2_left_out_positions_are_1024() {
+    let folder = edited("gpt2", |c| {
+        c.remove("n_positions");
+        c.remove("n_ctx");
+    });
+    let random = Model::load(&ModelFiles { weights: None, ..folder.files() }, Some(1)).unwrap();
+    assert_eq!(random.info().max_positions, Some(1024));
+    let err = Model::load(&folder.files(), None).err().expect("a 1024-row table is expected").to_string();
+    assert!(err.contains("wpe") && err.contains("1024"), "{err}");
+}
+
 /// DistilBERT's sinusoidal table: HF's values, and recomputed the same when a file leaves it out.
 #[test]
 fn distilbert_sinusoidal_table_is_hf_s() {

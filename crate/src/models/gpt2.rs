@@ -101,6 +101,9 @@ pub struct Gpt2 {
     activation: Activation,
 }
 
+/// `GPT2Config`'s `n_positions` when config.json leaves it (and `n_ctx`) out.
+const GPT2_DEFAULT_POSITIONS: usize = 1024;
+
 impl Gpt2 {
     /// Whether the output head is the input embedding table, as loaded (config.json's tie, unless
     /// the file stores a head of its own that differs from the table).
@@ -111,7 +114,8 @@ impl Gpt2 {
     pub fn load(config_json: &[u8], weights: Weights) -> Result<Self> {
         let mut cfg: Gpt2Config = parse_json("config.json", config_json)?;
         if cfg.n_positions == 0 {
-            cfg.n_positions = cfg.n_ctx.ok_or_else(|| Error::config("n_positions", "is missing", "Add \"n_positions\" (the length of the position table, e.g. 1024)"))?;
+            // Left out: GPT2Config's 1024 (a table of another length is refused by its shape).
+            cfg.n_positions = cfg.n_ctx.unwrap_or(GPT2_DEFAULT_POSITIONS);
         }
         let (v, p, c, l, h) = (cfg.vocab_size, cfg.n_positions, cfg.n_embd, cfg.n_layer, cfg.n_head);
         if h == 0 || c % h != 0 {

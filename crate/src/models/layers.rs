@@ -43,17 +43,29 @@ pub struct LayerNorm {
 }
 
 impl LayerNorm {
-    /// Reads `{name}.weight` / `{name}.bias`, or the older `{name}.gamma` / `{name}.beta`.
+    /// Reads `{name}.weight` / `{name}.bias`, or the older `{name}.gamma` / `{name}.beta` of a
+    /// module named `LayerNorm` (BERT's), the only ones transformers renames when it loads. Under any
+    /// other name HF leaves the old tensors unused and starts the norm from 1 and 0, so such a file
+    /// is refused naming the tensor rather than run with numbers HF would not give.
     pub fn load(w: &Weights, name: &str, c: usize, eps: f32) -> Result<Self> {
-        let gamma = match w.get_opt(&format!("{name}.weight"), &[c])? {
-            Some(g) => g,
-            None => w.get(&format!("{name}.gamma"), &[c]).map_err(|_| missing(&format!("{name}.weight")))?,
+        let read = |new: &str, old: &str| -> Result<Vec<f32>> {
+            let (new, old) = (format!("{name}.{new}"), format!("{name}.{old}"));
+            if let Some(v) = w.get_opt(&new, &[c])? {
+                return Ok(v);
+            }
+            if !w.contains(&old) {
+                return Err(missing(&new));
+            }
+            if !name.ends_with("LayerNorm") {
+                return Err(Error::tensor(
+                    &new,
+                    format!("is missing; the file stores {old}, which transformers reads only for modules named LayerNorm (it would start this norm from 1 and 0)"),
+                    format!("Rename {old} to {new} if it is this norm's, or use the file saved by `save_pretrained`"),
+                ));
+            }
+            w.get(&old, &[c])
         };
-        let beta = match w.get_opt(&format!("{name}.bias"), &[c])? {
-            Some(b) => b,
-            None => w.get(&format!("{name}.beta"), &[c]).map_err(|_| missing(&format!("{name}.bias")))?,
-        };
-        Ok(LayerNorm { gamma, beta, eps })
+        Ok(LayerNorm { gamma: read("weight", "gamma")?, beta: read("bias", "beta")?, eps })
     }
     /// Normalise every row of `x: [T][C]`, in place.
     pub fn apply(&self, x: &mut [f32]) {
