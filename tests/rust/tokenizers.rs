@@ -368,3 +368,35 @@ fn real_gpt2_loads_and_tokenizes_fast() {
     assert!(load.as_secs_f64() < 10.0, "loading took {load:?}");
     assert!(per_word.as_secs_f64() < 1e-3, "{per_word:?} per word");
 }
+
+/// An added token with `rstrip` takes the whitespace after it, but HF finds every added-token match
+/// before stripping: a match that starts inside that whitespace (a token with a leading space, or a
+/// second newline) is still one, and the whitespace counts for both (ids and offsets as
+/// `tokenizers` 0.23 gives them for this tokenizer.json so edited).
+#[test]
+fn rstrip_added_tokens_do_not_hide_the_next_match() {
+    let with = |added: Value| {
+        let json = edit("roberta_bpe", |v| {
+            let base = v["added_tokens"].as_array().unwrap().len();
+            let mut list = v["added_tokens"].as_array().unwrap().clone();
+            for (i, a) in added.as_array().unwrap().iter().enumerate() {
+                let mut t = a.clone();
+                t["id"] = Value::from(90_000 + base + i);
+                list.push(t);
+            }
+            v["added_tokens"] = Value::from(list);
+        });
+        Tokenizer::from_bytes(&json, None, None).unwrap()
+    };
+    let token = |content: &str, rstrip: bool| serde_json::json!({"content": content, "single_word": false, "lstrip": false, "rstrip": rstrip, "normalized": false, "special": true});
+    let tok = with(Value::from(vec![token("<|end|>", true), token(" <|user|>", false)]));
+    let (end, user) = (tok.token_to_id("<|end|>").unwrap(), tok.token_to_id(" <|user|>").unwrap());
+    let enc = tok.encode("<|end|> <|user|>", false).unwrap();
+    assert_eq!(enc.ids, vec![end, user]);
+    assert_eq!(enc.offsets, vec![(0, 7), (8, 16)], "offsets trimmed by this tokenizer's post-processor, as HF trims them");
+    let tok = with(Value::from(vec![token("\n", true)]));
+    let nl = tok.token_to_id("\n").unwrap();
+    let enc = tok.encode("a\n\nb", false).unwrap();
+    assert_eq!(enc.ids.iter().filter(|&&i| i == nl).count(), 2, "{:?}", enc.ids);
+    assert_eq!(enc.offsets, vec![(0, 1), (3, 3), (3, 3), (3, 4)], "as HF gives them");
+}

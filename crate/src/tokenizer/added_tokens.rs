@@ -210,8 +210,9 @@ impl AddedVocab {
                 }
             }
             if tok.lstrip {
-                // Only the gap since the last split can be stripped (and only it is scanned).
-                start = done + text[done..start].trim_end_matches(char::is_whitespace).len();
+                // Only the gap since the last split can be stripped (and only it is scanned); a match
+                // that starts inside the last one's stripped whitespace starts where that ended.
+                start = if start < done { done } else { done + text[done..start].trim_end_matches(char::is_whitespace).len() };
             }
             if tok.rstrip {
                 stop += text[stop..].len() - text[stop..].trim_start_matches(char::is_whitespace).len();
@@ -219,9 +220,10 @@ impl AddedVocab {
             if done < start {
                 out.push((None, (done, start)));
             }
+            // A match that starts inside the whitespace an `rstrip` token took is still a match: HF
+            // finds every match first and strips afterwards, so the whitespace counts for both.
             out.push((Some(id), (start, stop)));
             done = stop;
-            search = search.max(stop);
         }
         if done != text.len() {
             out.push((None, (done, text.len())));
