@@ -302,8 +302,8 @@ fn categories_named(name: &str) -> Option<u32> {
     })
 }
 
-/// `\d`, `\s`, `\w` with Unicode meanings (regex-syntax's): decimal digits (Nd), White_Space,
-/// and word chars (Alphabetic, marks, Nd, connector punctuation, the two joiners).
+/// `\d`, `\s`, `\w` with Unicode meanings: decimal digits (Nd), White_Space, and word chars
+/// as Oniguruma counts them ([`is_word_char`]).
 pub(crate) fn is_perl(kind: Perl, c: char) -> bool {
     match kind {
         Perl::Digit => matches!(get_general_category(c), G::DecimalNumber),
@@ -312,11 +312,17 @@ pub(crate) fn is_perl(kind: Perl, c: char) -> bool {
     }
 }
 
-/// Unicode's `\w`: Alphabetic (letters, letter numbers and the Other_Alphabetic marks and
-/// circled/squared letters), marks, decimal digits, connector punctuation, ZWNJ and ZWJ.
+/// `\w` (and `\b`) as Oniguruma, the engine HF's tokenizers compile patterns with, has it:
+/// Alphabetic (letters, letter numbers and the Other_Alphabetic marks and circled/squared
+/// letters), marks, decimal digits and connector punctuation, plus the Latin-1 number signs
+/// `² ³ ¹ ¼ ½ ¾`, but not the two joiners ZWNJ and ZWJ (which Unicode's `\w` takes). A sweep
+/// of every code point against `tokenizers` found these 8 to differ from Unicode's definition.
 pub(crate) fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric() || c == '_';
+    }
+    if matches!(c, '\u{b2}' | '\u{b3}' | '\u{b9}' | '\u{bc}'..='\u{be}') {
+        return true;
     }
     match get_general_category(c) {
         G::UppercaseLetter | G::LowercaseLetter | G::TitlecaseLetter | G::ModifierLetter | G::OtherLetter => true,
@@ -324,7 +330,7 @@ pub(crate) fn is_word_char(c: char) -> bool {
         G::DecimalNumber | G::LetterNumber | G::ConnectorPunctuation => true,
         // Other_Alphabetic symbols: circled Latin letters and the squared / negative ones.
         G::OtherSymbol => matches!(c, '\u{24b6}'..='\u{24e9}' | '\u{1f130}'..='\u{1f149}' | '\u{1f150}'..='\u{1f169}' | '\u{1f170}'..='\u{1f189}'),
-        _ => matches!(c, '\u{200c}' | '\u{200d}'),
+        _ => false,
     }
 }
 
