@@ -400,3 +400,23 @@ fn rstrip_added_tokens_do_not_hide_the_next_match() {
     assert_eq!(enc.ids.iter().filter(|&&i| i == nl).count(), 2, "{:?}", enc.ids);
     assert_eq!(enc.offsets, vec![(0, 1), (3, 3), (3, 3), (3, 4)], "as HF gives them");
 }
+
+/// A regex that can match empty (a Replace normalizer's `x*`) skips the empty match right after a
+/// match, as HF's iteration does: "fox" becomes "-f-o-" (not "-f-o--"), "axxb" "-a-b-".
+#[test]
+fn an_empty_match_right_after_a_match_is_skipped() {
+    let vocab: serde_json::Map<String, Value> = ('a'..='z').chain(['-']).map(|c| (c.to_string(), Value::from(c as u32))).collect();
+    let json = serde_json::json!({
+        "version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+        "normalizer": {"type": "Replace", "pattern": {"Regex": "x*"}, "content": "-"},
+        "pre_tokenizer": null, "post_processor": null, "decoder": null,
+        "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null, "end_of_word_suffix": null,
+                  "fuse_unk": false, "byte_fallback": false, "ignore_merges": false, "vocab": vocab, "merges": []}
+    });
+    let tok = Tokenizer::from_bytes(&serde_json::to_vec(&json).unwrap(), None, None).unwrap();
+    for (text, want) in [("fox", "-f-o-"), ("axxb", "-a-b-"), ("xx", "-")] {
+        let ids = tok.encode(text, false).unwrap().ids;
+        let got: String = ids.iter().map(|&i| char::from_u32(i).unwrap()).collect();
+        assert_eq!(got, want, "{text:?}");
+    }
+}

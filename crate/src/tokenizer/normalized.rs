@@ -401,10 +401,16 @@ pub fn regex_matches(text: &str, re: &super::pattern::Pattern) -> Result<Matches
     let mut steps = regex_step_budget(text.len());
     // A search that runs out of steps is an error, never "no more matches": treating it as the
     // end would silently change the tokenization.
+    // Where the last non-empty match ended: an empty match right there is skipped, as HF's (and
+    // Rust regex's) iteration skips it (`x*` -> `-` makes "fox" "-f-o-", not "-f-o--").
+    let mut last_end = None;
     while pos <= text.len() {
         match re.find_at(text, pos, &mut steps) {
             Ok(Some((start, end))) => {
-                found.push((start, end));
+                if end > start || last_end != Some(start) {
+                    found.push((start, end));
+                }
+                last_end = (end > start).then_some(end);
                 pos = if end > start {
                     end
                 } else {
