@@ -420,3 +420,12 @@ fn an_empty_match_right_after_a_match_is_skipped() {
         assert_eq!(got, want, "{text:?}");
     }
 }
+
+/// HF's Whitespace pre-tokenizer runs on Rust regex's Unicode `\w`, not Oniguruma's (which split
+/// patterns use): `²`, `½` are not word chars there and the joiners are (ids as `tokenizers` gives).
+#[test]
+fn whitespace_pre_tokenizer_keeps_unicode_word_chars() {
+    let tok = load("suffix_bpe");
+    assert_eq!(tok.encode("x² y½z", true).unwrap().ids, vec![1, 101, 0, 89, 0, 97, 2]);
+    assert_eq!(tok.encode("a\u{200d}b\u{200c}c ¼", true).unwrap().ids, vec![1, 43, 0, 44, 0, 93, 0, 2]);
+}

@@ -9,6 +9,12 @@ use serde_json::Value;
 use unicode_categories::UnicodeCategories;
 use unicode_general_category::{get_general_category, GeneralCategory};
 
+/// HF's Whitespace pre-tokenizer, `\w+|[^\w\s]+`, is compiled by Rust's regex crate, whose `\w` is
+/// Unicode's, where patterns in tokenizer.json go through Oniguruma (our `\w`, see
+/// `pattern::is_word_char`): Unicode's takes ZWNJ and ZWJ and leaves out Latin-1's number signs
+/// `² ³ ¹ ¼ ½ ¾`, so the pattern spells that difference out.
+const WHITESPACE_PATTERN: &str = "(?:[^\\W\u{b2}\u{b3}\u{b9}\u{bc}-\u{be}]|[\u{200c}\u{200d}])+|(?:[^\\w\\s\u{200c}\u{200d}]|[\u{b2}\u{b3}\u{b9}\u{bc}-\u{be}])+";
+
 const SUPPORTED: &str = "ByteLevel, BertPreTokenizer, Whitespace, WhitespaceSplit, Metaspace, Split, Punctuation, Digits, CharDelimiterSplit, Sequence";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +58,7 @@ impl PreTokenizer {
         Ok(match kind {
             "ByteLevel" => PreTokenizer::ByteLevel { add_prefix_space: f("add_prefix_space", true), use_regex: f("use_regex", true) },
             "BertPreTokenizer" => PreTokenizer::Bert,
-            "Whitespace" => PreTokenizer::Whitespace(super::pattern::Pattern::new(r"\w+|[^\w\s]+").map_err(|e| Error::tokenizer(format!("{e:?}"), ""))?),
+            "Whitespace" => PreTokenizer::Whitespace(super::pattern::Pattern::new(WHITESPACE_PATTERN).map_err(|e| Error::tokenizer(format!("{e:?}"), ""))?),
             "WhitespaceSplit" => PreTokenizer::WhitespaceSplit,
             "Metaspace" => {
                 let replacement = one_char(v, "replacement", '▁')?;
