@@ -33,7 +33,10 @@ fn matches(mut find: impl FnMut(usize) -> Option<(usize, usize)>, text: &str) ->
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };
-    let text = String::from_utf8_lossy(rest);
+    // fancy-regex's `\w` is Unicode's; ours is Oniguruma's (HF's engine), which differs on exactly
+    // these 8 chars (tests/rust/pattern.rs pins them): they are left out of the comparison.
+    const ONIG_WORD_DIFFERENCES: [char; 8] = ['\u{b2}', '\u{b3}', '\u{b9}', '\u{bc}', '\u{bd}', '\u{be}', '\u{200c}', '\u{200d}'];
+    let text: String = String::from_utf8_lossy(rest).chars().filter(|c| !ONIG_WORD_DIFFERENCES.contains(c)).collect();
     // Compiled once: building fancy-regex's Unicode automata dominates a run otherwise.
     static COMPILED: OnceLock<Vec<(Pattern, Regex)>> = OnceLock::new();
     let compiled = COMPILED.get_or_init(|| {
