@@ -284,14 +284,14 @@ impl Llama {
             ));
         }
         if let Some(w) = self.blocks.iter().filter_map(|b| b.sliding_window).min().filter(|&w| past + t > w) {
-            let (key, fix) = match self.flavour {
-                Flavour::Qwen2 => (self.window_key, "or use a checkpoint with use_sliding_window false"),
+            let fix = match self.flavour {
+                Flavour::Qwen2 => "or use a checkpoint with use_sliding_window false",
                 // Llama attends to every key in HF's forward pass but to the last `w` in its
                 // cached generation: below the window the two agree.
-                Flavour::Llama => (self.window_key, "where Hugging Face's forward pass and its generation agree (its generation cache keeps only that many)"),
+                Flavour::Llama => "where Hugging Face's forward pass and its generation agree (its generation cache keeps only that many)",
             };
             return Err(Error::input(
-                format!("the sequence would be {} tokens long, past this model's attention window of {w} ({key}), which Glassbox does not apply", past + t),
+                format!("the sequence would be {} tokens long, past this model's attention window of {w} ({}), which Glassbox does not apply", past + t, self.window_key),
                 format!("Keep prompt and generation within {w} tokens, {fix}"),
             ));
         }
