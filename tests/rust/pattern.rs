@@ -4,7 +4,7 @@
 //! same membership for every char of every class those patterns use.
 
 use fancy_regex::Regex;
-use glassbox::tokenizer::pattern::{Pattern, PatternError};
+use glassbox::tokenizer::pattern::{Pattern, PatternError, ONIG_WORD_DIFFERENCES};
 
 /// Split / Replace patterns seen in real tokenizer.json files, and the Whitespace pre-tokenizer's.
 const REAL_PATTERNS: &[&str] = &[
@@ -177,11 +177,9 @@ fn every_char_is_in_the_same_classes_as_in_fancy_regex() {
     }
 }
 
-/// The chars whose `\w` membership Oniguruma (what HF's tokenizers compile patterns with) gives
-/// differently from Unicode's (fancy-regex's, the reference above): Latin-1's number signs are word
-/// chars there, the two joiners are not. A sweep of every code point against `tokenizers` 0.23
-/// found exactly these.
-const ONIG_WORD_DIFFERENCES: [char; 8] = ['\u{b2}', '\u{b3}', '\u{b9}', '\u{bc}', '\u{bd}', '\u{be}', '\u{200c}', '\u{200d}'];
+// `ONIG_WORD_DIFFERENCES`: the chars whose `\w` membership Oniguruma (what HF's tokenizers
+// compile patterns with) gives differently from Unicode's (fancy-regex's, the reference above). A
+// sweep of every code point against `tokenizers` 0.23 found exactly these.
 
 fn without_onig_word_differences(text: &str) -> String {
     text.chars().filter(|c| !ONIG_WORD_DIFFERENCES.contains(c)).collect()

@@ -68,7 +68,7 @@ use crate::loader::one_id;
 use super::{DecoderState, Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::Linear;
-use crate::loader::{parse_json, Weights};
+use crate::loader::{parse_json, Keyed, Weights};
 use ndarray::{s, Array2, ArrayView2};
 use serde::Deserialize;
 
@@ -89,9 +89,9 @@ pub struct BartConfig {
     #[serde(default = "default_activation")]
     pub activation_function: String,
     pub max_position_embeddings: usize,
-    /// Null reads as false, as HF's `if config.scale_embedding` does.
-    #[serde(default, deserialize_with = "null_is_false")]
-    pub scale_embedding: bool,
+    /// Left out and null both read as false, as HF's `if config.scale_embedding` does.
+    #[serde(default)]
+    pub scale_embedding: Keyed<bool>,
     #[serde(default = "yes")]
     pub share_encoder_decoder_embeddings: bool,
     #[serde(default, deserialize_with = "one_id")]
@@ -108,10 +108,6 @@ pub struct BartConfig {
 
 fn default_activation() -> String {
     "gelu".into()
-}
-
-fn null_is_false<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
-    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
 fn yes() -> bool {
     true
@@ -327,7 +323,7 @@ impl Bart {
             pad_token_id: cfg.pad_token_id,
             decoder_start_token_id,
         };
-        let embed_scale = if cfg.scale_embedding { (c as f32).sqrt() } else { 1.0 };
+        let embed_scale = if cfg.scale_embedding.value().unwrap_or(false) { (c as f32).sqrt() } else { 1.0 };
         Ok(Bart { config: cfg, info, enc_embed, dec_embed, positions, encoder, decoder, lm_head, final_logits_bias, embed_scale, activation, dec_vocab: v_dec })
     }
 

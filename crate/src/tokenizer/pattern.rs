@@ -312,6 +312,12 @@ pub(crate) fn is_perl(kind: Perl, c: char) -> bool {
     }
 }
 
+/// The chars whose `\w` membership Oniguruma gives differently from Unicode: the first
+/// [`ONIG_ONLY_WORD_CHARS`] (Latin-1's number signs) are word chars only in Oniguruma, the rest (the
+/// joiners ZWNJ and ZWJ) only in Unicode.
+pub const ONIG_WORD_DIFFERENCES: [char; 8] = ['\u{b2}', '\u{b3}', '\u{b9}', '\u{bc}', '\u{bd}', '\u{be}', '\u{200c}', '\u{200d}'];
+pub const ONIG_ONLY_WORD_CHARS: usize = 6;
+
 /// `\w` (and `\b`) as Oniguruma, the engine HF's tokenizers compile patterns with, has it:
 /// Alphabetic (letters, letter numbers and the Other_Alphabetic marks and circled/squared
 /// letters), marks, decimal digits and connector punctuation, plus the Latin-1 number signs
@@ -321,8 +327,8 @@ pub(crate) fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric() || c == '_';
     }
-    if matches!(c, '\u{b2}' | '\u{b3}' | '\u{b9}' | '\u{bc}'..='\u{be}') {
-        return true;
+    if let Some(i) = ONIG_WORD_DIFFERENCES.iter().position(|&d| d == c) {
+        return i < ONIG_ONLY_WORD_CHARS;
     }
     match get_general_category(c) {
         G::UppercaseLetter | G::LowercaseLetter | G::TitlecaseLetter | G::ModifierLetter | G::OtherLetter => true,
