@@ -293,7 +293,10 @@ function filesToSource(files) {
     if (!folder && f.webkitRelativePath) folder = f.webkitRelativePath.split('/')[0];
   }
   const missing = REQUIRED_FILES.filter((n) => !record[n]);
-  if (missing.length) {
+  if (missing.length === 1 && missing[0] === 'model.safetensors') {
+    // The worker says what the folder holds instead (shards, a PyTorch pickle ...) from every name.
+    for (const f of files) record[f.name] ??= f;
+  } else if (missing.length) {
     throw new Error(`Missing ${missing.join(', ')}. A model folder needs config.json, model.safetensors and ` +
       'tokenizer.json (tokenizer_config.json and special_tokens_map.json are optional).');
   }

@@ -353,8 +353,28 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
   const small = await Promise.all([...REQUIRED.map((n) => get(n, true)), ...OPTIONAL.map((n) => get(n, false))]);
   const bytes = Object.fromEntries([...REQUIRED, ...OPTIONAL].map((n, i) => [n, small[i]]));
   checkJson(bytes);
-  if (needWeights) bytes[WEIGHTS] = await get(WEIGHTS, true);
+  if (needWeights) {
+    bytes[WEIGHTS] = await get(WEIGHTS, true).catch(async (err) => {
+      // A sharded checkpoint has an index beside its shards: name it rather than the 404.
+      await refuseOtherWeights(await shardNames(base));
+      throw err;
+    });
+  }
   return bytes;
+}
+
+/// The index of a sharded checkpoint in a folder on a server, with the shard files it names (none
+/// when there is no index).
+async function shardNames(base) {
+  const index = 'model.safetensors.index.json';
+  try {
+    const response = await fetch(new URL(index, base).href);
+    if (!response.ok) return [];
+    const shards = Object.values((await response.json())?.weight_map ?? {}).filter((v) => typeof v === 'string');
+    return [index, ...new Set(shards)];
+  } catch {
+    return [];
+  }
 }
 
 async function readFiles(files, needWeights, progress) {
@@ -380,8 +400,17 @@ async function readFiles(files, needWeights, progress) {
   const bytes = {};
   for (const name of [...REQUIRED, ...OPTIONAL]) bytes[name] = await read(name, REQUIRED.includes(name));
   checkJson(bytes);
+  if (needWeights && !byName.has(WEIGHTS)) await refuseOtherWeights([...byName.keys()]);
   if (needWeights) bytes[WEIGHTS] = await read(WEIGHTS, true);
   return bytes;
+}
+
+/// A folder without model.safetensors that holds the weights in another form (shards, a PyTorch
+/// pickle, TensorFlow or Flax, a PEFT adapter): refused with what it holds and how to convert it,
+/// in the CLI's words. Returns when `names` show nothing of the kind (the plain "missing" applies).
+async function refuseOtherWeights(names) {
+  const hint = (await getEngine()).weightFilesHint(names.join('\n'));
+  if (hint) throw new Error(`${WEIGHTS}: ${hint}`);
 }
 
 /// A cheap early look at config.json: an HTML error page served with status 200 (a wrong URL on

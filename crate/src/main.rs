@@ -194,9 +194,18 @@ impl FolderBytes {
             })
         };
         let optional = |name: &str| std::fs::read(dir.join(name)).ok();
+        let weights = |name: &str| {
+            if !dir.join(name).exists() {
+                let names: Vec<String> = dir.read_dir().into_iter().flatten().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+                if let Some(other) = glassbox::loader::other_weight_files(&names.iter().map(String::as_str).collect::<Vec<_>>()) {
+                    return Err(Error::file(dir.join(name).display().to_string(), other.problem, other.fix));
+                }
+            }
+            required(name)
+        };
         Ok(FolderBytes {
             config: if tokenizer_only { optional("config.json").unwrap_or_default() } else { required("config.json")? },
-            weights: if need_weights { Some(required("model.safetensors")?) } else { None },
+            weights: if need_weights { Some(weights("model.safetensors")?) } else { None },
             tokenizer: required("tokenizer.json")?,
             tokenizer_config: optional("tokenizer_config.json"),
             special_tokens_map: optional("special_tokens_map.json"),

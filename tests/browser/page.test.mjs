@@ -323,6 +323,12 @@ describe('bringing your own model', () => {
     await page.setInputFiles('#files-input', [{ name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{}') }]);
     await page.waitForFunction(() => !document.querySelector('#model-error').hidden);
     assert.match(await page.$eval('#model-error', (e) => e.textContent), /Missing .*model\.safetensors/);
+    // A sharded checkpoint is named as such, with the way to save it as one file.
+    const file = (name) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from('{}') });
+    await page.setInputFiles('#files-input', ['config.json', 'tokenizer.json', 'model.safetensors.index.json',
+      'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'].map(file));
+    await page.waitForFunction(() => /sharded/.test(document.querySelector('#model-error').textContent));
+    assert.match(await page.$eval('#model-error', (e) => e.textContent), /sharded checkpoint .*2 shard files.*max_shard_size/);
   });
 });
 

@@ -664,6 +664,19 @@ fn crafted_inputs_through_the_cli() {
     let gpt2 = support::fixture_dir("gpt2");
     cli_refuses("over-long text", &["inspect", gpt2.to_str().unwrap(), "--text", &"word ".repeat(2000)], &["Shorten"]);
     cli_refuses("temperature not a number", &["generate", gpt2.to_str().unwrap(), "--text", "hi", "--temperature", "nan"], &["temperature"]);
+    // Folders whose weights come in another form: the refusal names it and how to convert.
+    let mut no_weights = Folder::fixture("gpt2");
+    no_weights.weights = None;
+    for (what, files, needles) in [
+        ("sharded checkpoint", &["model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"][..], &["sharded", "2 shard files", "max_shard_size"][..]),
+        ("PyTorch pickle", &["pytorch_model.bin", "training_args.bin"], &["pytorch_model.bin", "safetensors"]),
+    ] {
+        let folder = TempFolder::new(&what.replace(' ', "-"), &no_weights);
+        for name in files {
+            std::fs::write(folder.0.join(name), b"{}").unwrap();
+        }
+        cli_refuses(what, &["inspect", folder.0.to_str().unwrap(), "--text", "hi"], needles);
+    }
     let t5 = support::fixture_dir("t5_tiny");
     cli_refuses("decoder id out of range", &["inspect", t5.to_str().unwrap(), "--text", "hi", "--decoder-ids", "0,99999999"], &["99999999"]);
 }

@@ -518,6 +518,31 @@ describe('JS API through the worker', () => {
     await assert.rejects(gb.loadModel({ baseUrl: `${baseUrl}/models/no-such-model/` }), /config\.json: the server answered 404/);
     await assert.rejects(gb.loadModel({ nothing: true }), /baseUrl/);
 
+    // A folder with its weights in another form is refused naming that form, from files and from a server.
+    const small = { 'config.json': new Blob([bytes['config.json']]), 'tokenizer.json': new Blob([bytes['tokenizer.json']]) };
+    const shards = ['model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors'];
+    const sharded = { ...small, 'model.safetensors.index.json': new Blob(['{}']), ...Object.fromEntries(shards.map((s) => [s, new Blob(['x'])])) };
+    await assert.rejects(gb.loadModel({ files: sharded }), /model\.safetensors: the folder holds a sharded checkpoint .*3 shard files.*max_shard_size/);
+    await assert.rejects(gb.loadModel({ files: { ...small, 'pytorch_model.bin': new Blob(['x']) } }), /pytorch_model\.bin.*save_pretrained/);
+    await assert.rejects(gb.loadModel({ files: small }), /model\.safetensors: is missing/);
+    const served = mkdtempSync(join(tmpdir(), 'glassbox-sharded-'));
+    mkdirSync(join(served, 'sharded'));
+    writeFileSync(join(served, 'sharded', 'config.json'), bytes['config.json']);
+    writeFileSync(join(served, 'sharded', 'tokenizer.json'), bytes['tokenizer.json']);
+    writeFileSync(join(served, 'sharded', 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'a.weight': shards[0], 'b.weight': shards[1], 'c.weight': shards[2], 'd.weight': shards[2] } }));
+    const { createGlassboxServer } = await import(pathToFileURL(join(ROOT, 'scripts', 'serve.mjs')).href);
+    const shardServer = createGlassboxServer({ modelsDir: served });
+    await new Promise((resolve) => shardServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${shardServer.address().port}/models/sharded/`;
+      await assert.rejects(gb.loadModel({ baseUrl: url }), /model\.safetensors: the folder holds a sharded checkpoint .*3 shard files/);
+      rmSync(join(served, 'sharded', 'model.safetensors.index.json'));
+      await assert.rejects(gb.loadModel({ baseUrl: url }), /model\.safetensors: the server answered 404/);
+    } finally {
+      shardServer.close();
+      rmSync(served, { recursive: true, force: true });
+    }
+
     // Two models at once: a random twin beside the trained one.
     const twin = await gb.loadModel({ baseUrl: `${baseUrl}/models/${name}/` }, { randomSeed: 5 });
     const twinRun = await twin.run(text);

@@ -2,6 +2,7 @@
 //!
 //! No filesystem here: the CLI reads files, the browser hands over `ArrayBuffer`s.
 
+pub mod folder;
 pub mod limits;
 pub mod tensor_file;
 pub mod weights;
@@ -10,6 +11,7 @@ use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
+pub use folder::{other_weight_files, WeightFilesHint};
 pub use weights::Weights;
 
 /// The files of a standard Hugging Face model folder, as bytes.

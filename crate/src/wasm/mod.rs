@@ -80,6 +80,16 @@ pub fn build_info() -> Result<JsValue, JsError> {
     to_js(&BuildInfo { version: env!("CARGO_PKG_VERSION"), simd128: cfg!(target_feature = "simd128") })
 }
 
+/// Why a folder whose file names are `names` has no model.safetensors (sharded, PyTorch pickle,
+/// TensorFlow or Flax weights, a PEFT adapter), as "problem. Fix", or `undefined` when nothing there
+/// stands in for it. The CLI's refusal says the same ([`crate::loader::other_weight_files`]).
+/// (`names` one per line: a string crosses the boundary with less glue than an array of them.)
+#[wasm_bindgen(js_name = weightFilesHint)]
+pub fn weight_files_hint(names: &str) -> Option<String> {
+    let names: Vec<&str> = names.lines().collect();
+    crate::loader::other_weight_files(&names).map(|h| format!("{}. {}", h.problem, h.fix))
+}
+
 fn js_error(e: Error) -> JsError {
     JsError::new(&e.to_string())
 }

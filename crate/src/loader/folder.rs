@@ -1,0 +1,102 @@
+//! What a model folder without `model.safetensors` holds instead, so the refusal can say what to do.
+//!
+//! Glassbox reads one safetensors file. Folders people bring also come sharded (transformers 4 split
+//! files over 5 GB: `model.safetensors.index.json` beside `model-00001-of-00002.safetensors` ...), as
+//! PyTorch pickles (`pytorch_model.bin`), as TensorFlow or Flax weights, or as a PEFT adapter.
+//! The CLI and the page both look at the folder's file names through [`other_weight_files`].
+
+/// Why a folder has no `model.safetensors`, and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightFilesHint {
+    pub problem: String,
+    pub fix: &'static str,
+}
+
+/// `names`: the file names of the folder (or of the files the user chose). `None` when nothing
+/// recognisable stands in for `model.safetensors` (the plain "missing" message then applies).
+/// Kept small: the page's wasm carries it (a first version with iterator chains cost 5 KB).
+pub fn other_weight_files(names: &[&str]) -> Option<WeightFilesHint> {
+    let (mut index, mut shards, mut pickle, mut other_format, mut single, mut safetensors) = (false, 0, None, None, None, 0);
+    for &name in names {
+        match name {
+            "adapter_config.json" | "adapter_model.safetensors" => {
+                return Some(WeightFilesHint {
+                    problem: "the folder holds a PEFT adapter (adapter_config.json), a small set of changes to a base model, not a whole model".into(),
+                    fix: "Merge the adapter into its base model (peft's merge_and_unload()) and save the result with save_pretrained(folder)",
+                })
+            }
+            "model.safetensors.index.json" => index = true,
+            "pytorch_model.bin.index.json" => pickle = pickle.or(Some(name)),
+            _ => {}
+        }
+        if name.ends_with(".safetensors") {
+            safetensors += 1;
+            single = Some(name);
+            shards += name.contains("-of-") as usize;
+        }
+        // Not every .bin is weights (the trainer leaves training_args.bin beside them).
+        if (name.starts_with("pytorch_model") && name.ends_with(".bin")) || name.ends_with(".pt") || name.ends_with(".pth") {
+            pickle = Some(name);
+        }
+        if name.ends_with(".h5") || name.ends_with(".msgpack") {
+            other_format = Some(name);
+        }
+    }
+    let hint = |problem: String, fix| Some(WeightFilesHint { problem, fix });
+    if index || shards > 0 {
+        return hint(
+            format!("the folder holds a sharded checkpoint (model.safetensors.index.json and {shards} shard files); Glassbox reads the weights as one model.safetensors"),
+            "Save the model again as one file: load it with transformers and call save_pretrained(folder, max_shard_size=\"50GB\") (transformers 5 writes one file by default)",
+        );
+    }
+    if let Some(name) = pickle {
+        return hint(
+            format!("the folder holds PyTorch pickle weights ({name}), which Glassbox does not open: unpickling a file can run any code in it"),
+            "Convert them to safetensors: load the model with transformers and save it again with save_pretrained(folder), which writes safetensors by default",
+        );
+    }
+    if let Some(name) = other_format {
+        return hint(
+            format!("the folder holds TensorFlow or Flax weights ({name}); Glassbox reads safetensors"),
+            "Convert them with transformers 4.x: from_pretrained(folder, from_tf=True) (or from_flax=True), then save_pretrained(folder)",
+        );
+    }
+    match (safetensors, single) {
+        (1, Some(name)) => hint(
+            format!("the folder holds {name} but no model.safetensors"),
+            "If that file holds the whole model's weights, rename it to model.safetensors",
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_stand_in_is_named_with_its_fix() {
+        let sharded = other_weight_files(&["config.json", "model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]).unwrap();
+        assert!(sharded.problem.contains("sharded") && sharded.problem.contains("2 shard files"), "{sharded:?}");
+        assert!(sharded.fix.contains("max_shard_size"), "{sharded:?}");
+        let pickle = other_weight_files(&["config.json", "pytorch_model.bin", "training_args.bin"]).unwrap();
+        assert!(pickle.problem.contains("(pytorch_model.bin)") && pickle.fix.contains("safetensors"), "{pickle:?}");
+        let sharded_pickle = other_weight_files(&["pytorch_model.bin.index.json"]).unwrap();
+        assert!(sharded_pickle.problem.contains("pytorch_model.bin.index.json"), "{sharded_pickle:?}");
+        let tf = other_weight_files(&["tf_model.h5"]).unwrap();
+        assert!(tf.problem.contains("tf_model.h5") && tf.fix.contains("from_tf"), "{tf:?}");
+        let adapter = other_weight_files(&["adapter_config.json", "adapter_model.safetensors"]).unwrap();
+        assert!(adapter.problem.contains("adapter") && adapter.fix.contains("merge_and_unload"), "{adapter:?}");
+        let renamed = other_weight_files(&["config.json", "model.fp16.safetensors"]).unwrap();
+        assert!(renamed.problem.contains("model.fp16.safetensors") && renamed.fix.contains("rename it to model.safetensors"), "{renamed:?}");
+    }
+
+    #[test]
+    fn a_folder_with_nothing_in_its_place_gets_no_hint() {
+        assert_eq!(other_weight_files(&["config.json", "tokenizer.json"]), None);
+        assert_eq!(other_weight_files(&[]), None);
+        assert_eq!(other_weight_files(&["config.json", "training_args.bin"]), None);
+        // Two unrelated safetensors files: which one is the model is not ours to guess.
+        assert_eq!(other_weight_files(&["a.safetensors", "b.safetensors"]), None);
+    }
+}
