@@ -34,7 +34,7 @@ const REAL_PATTERNS: &[&str] = &[
     r"\p{Zs}+|\p{Cc}",
     r"[\u2000-\u200b\u3000]",
     r"(?i)hello|world",
-    r"(?s).{1,4}?x|.",
+    r"(?m).{1,4}?x|.",
     r"(?<=\p{L})'(?=\p{L})",
     r"(?<![a-z])\d+",
     r"\b\w+\b",
@@ -114,8 +114,18 @@ fn our_matches(p: &Pattern, text: &str) -> Vec<(usize, usize)> {
 
 fn compile(pattern: &str) -> (Pattern, Regex) {
     let ours = Pattern::new(pattern).unwrap_or_else(|e| panic!("`{pattern}` should compile: {e:?}"));
-    let reference = Regex::new(pattern).unwrap_or_else(|e| panic!("fancy-regex should compile `{pattern}`: {e}"));
+    let perl = perl_syntax(pattern);
+    let reference = Regex::new(&perl).unwrap_or_else(|e| panic!("fancy-regex should compile `{perl}`: {e}"));
     (ours, reference)
+}
+
+/// The fancy-regex (Perl syntax) twin of one of our patterns (Oniguruma's Ruby syntax, as `tokenizers`
+/// compiles them): Ruby's `^` and `$` are always line anchors, Perl's only under `(?m)`; Ruby's `(?m)`
+/// is Perl's `(?s)`. Exact for the patterns here, where nothing that can match empty follows a `^`
+/// (Perl's multi-line `^` also matches after a final `\n`, Ruby's does not: see
+/// `anchors_and_flags_are_onigurumas`).
+fn perl_syntax(pattern: &str) -> String {
+    format!("(?m){}", pattern.replace("(?m", "(?s"))
 }
 
 #[test]
@@ -210,6 +220,37 @@ fn case_insensitive_contractions_fold_like_unicode() {
         assert_eq!(our_matches(&ours, text), reference_matches(&reference, text), "{text:?}");
     }
     assert_eq!(our_matches(&ours, "'ſ"), [(0, 3)], "long s folds to s");
+}
+
+/// `^`, `$`, `\Z` and the flags as `tokenizers` 0.23.3 (Oniguruma, Ruby syntax) matches them; every
+/// expected span was read from its `Replace` normaliser on the same pattern and text (development
+/// time: Python is never needed to run these). DeepSeek's pre-tokenizer ends in `\s+$`.
+#[test]
+fn anchors_and_flags_are_onigurumas() {
+    for (pattern, text, want) in [
+        (r"^\n", "a\n\nb\n\n", vec![(2, 3), (5, 6)]),
+        (r"\n^", "a\n\n", vec![(1, 2)]), // not at the end, after the final newline
+        (r"\n$", "a\n\n", vec![(1, 2), (2, 3)]),
+        (r"\s+$", "a  \nb \n", vec![(1, 3), (5, 7)]),
+        (r"^.", "ab\ncd\n", vec![(0, 1), (3, 4)]),
+        (r".$", "ab\ncd", vec![(1, 2), (4, 5)]),
+        (r"(?i)^A.", "xa\nAb\nab", vec![(3, 5), (6, 8)]),
+        (r".\Z", "a\nb\n", vec![(2, 3)]),
+        (r".\Z", "ab", vec![(1, 2)]),
+        (r"(?m:.)", "a\nb", vec![(0, 1), (1, 2), (2, 3)]), // Ruby's (?m) is dot-all
+        (r".", "a\nb", vec![(0, 1), (2, 3)]),
+        (r"(?m)a.(?-m:.)", "a\n\na\nxb", vec![(3, 6)]),
+    ] {
+        let ours = Pattern::new(pattern).unwrap_or_else(|e| panic!("`{pattern}`: {e:?}"));
+        assert_eq!(our_matches(&ours, text), want, "`{pattern}` on {text:?}");
+    }
+    // Oniguruma's Ruby syntax has no (?s) or (?U): tokenizers fails to load such a pattern.
+    for pattern in [r"(?s).", r"(?U)a+"] {
+        match Pattern::new(pattern) {
+            Err(PatternError::Syntax(why)) => assert!(why.contains("not supported"), "`{pattern}`: {why}"),
+            other => panic!("`{pattern}` should be refused, got {other:?}"),
+        }
+    }
 }
 
 #[test]

@@ -119,6 +119,11 @@ fn split_regex_then_byte_level_bpe_matches_hf() {
 }
 
 #[test]
+fn line_anchored_split_and_replace_match_hf() {
+    check_against_reference("anchored_split");
+}
+
+#[test]
 fn suffix_bpe_with_whitespace_digits_punctuation_matches_hf() {
     check_against_reference("suffix_bpe");
 }

@@ -3,24 +3,26 @@
 //! patterns real tokenizers use need only a handful of constructs, and a full engine with its
 //! Unicode tables cost the shipped wasm about 400 KB.
 //!
-//! Supported (the syntax of Rust's `regex` / `fancy-regex`, which the results must equal):
+//! Supported (the syntax of Oniguruma's Ruby mode, which `tokenizers` compiles these patterns with and
+//! whose results ours must equal; tests check it against `fancy-regex`, translating the differences):
 //! - literals, escapes `\n \r \t \f \v \a \e`, `\xHH`, `\x{H..}`, `\uHHHH`, `\u{H..}`, `\UHHHHHHHH`,
 //!   escaped punctuation (`\.`, `\(`, `\\`, ...);
-//! - `.` (any char but `\n`; any char under `(?s)`), classes `[...]` with ranges, negation and
-//!   escapes and nested classes (a union) inside, `\s \S \d \D \w \W` (Unicode: White_Space, Nd, regex's word chars),
+//! - `.` (any char but `\n`; any char under `(?m)`, Ruby's dot-all flag), classes `[...]` with
+//!   ranges, negation and escapes and nested classes (a union) inside, `\s \S \d \D \w \W` (Unicode: White_Space, Nd, regex's word chars),
 //!   `\p{..}` / `\P{..}` / `\pL` for the general categories (`L`, `Lu`, `Letter`, `gc=Lu`, ...,
 //!   plus `Any`, `ASCII`, `Assigned`);
-//! - alternation, groups `(...)`, `(?:...)`, named groups, flags `i m s` as `(?i)` or `(?i:...)`
+//! - alternation, groups `(...)`, `(?:...)`, named groups, flags `i m` as `(?i)` or `(?i:...)`
 //!   (`(?-i:...)` too); case-insensitive matching uses Unicode's simple one-char case mappings
 //!   (so `(?i:'s)` matches `'S` and `'ſ`, `k` matches the Kelvin sign);
 //! - quantifiers `? * + {n} {n,} {n,m}`, greedy and lazy (`??`, `*?`, ...);
-//! - anchors `^ $ \A \z`, word boundaries `\b \B`, lookahead `(?=...)` `(?!...)`, fixed-width
-//!   lookbehind `(?<=...)` `(?<!...)`, atomic groups `(?>...)`.
+//! - anchors `^ $` (always at line starts and ends: Ruby has no single-line mode; `^` not after a
+//!   final `\n`), `\A \z \Z`, word boundaries `\b \B`, lookahead `(?=...)` `(?!...)`,
+//!   fixed-width lookbehind `(?<=...)` `(?<!...)`, atomic groups `(?>...)`.
 //!
 //! Refused by name when the tokenizer is loaded: Unicode scripts and properties other than the
 //! general categories (`\p{Greek}`, `\p{Alphabetic}`), backreferences, possessive quantifiers,
-//! class set operations (`&&`, `--`, `~~`), POSIX classes, verbose mode `(?x)`, `(?U)`, and
-//! variable-width lookbehind.
+//! class set operations (`&&`, `--`, `~~`), POSIX classes, verbose mode `(?x)`, `(?s)` and `(?U)`
+//! (which Oniguruma refuses too), and variable-width lookbehind.
 //!
 //! Matching is backtracking with leftmost-first alternation (as Perl, Oniguruma and fancy-regex);
 //! see [`matcher`] for the step budget that keeps hostile patterns bounded.
@@ -86,7 +88,7 @@ impl Pattern {
 #[derive(Debug, Clone, Copy, Default)]
 struct Flags {
     fold: bool,
-    multi_line: bool,
+    /// Ruby's `(?m)`: `.` matches `\n` too. (Its anchors are always multi-line.)
     dot_all: bool,
 }
 
@@ -94,6 +96,8 @@ struct Flags {
 pub(crate) enum Look {
     TextStart,
     TextEnd,
+    /// `\Z`: the end, or just before a final `\n`.
+    TextEndBeforeFinalNewline,
     LineStart,
     LineEnd,
     WordBoundary,
@@ -552,8 +556,8 @@ impl Parser {
                 self.class(class)
             }
             '.' => Node::Any { dot_all: flags.dot_all },
-            '^' => Node::Look(if flags.multi_line { Look::LineStart } else { Look::TextStart }),
-            '$' => Node::Look(if flags.multi_line { Look::LineEnd } else { Look::TextEnd }),
+            '^' => Node::Look(Look::LineStart),
+            '$' => Node::Look(Look::LineEnd),
             '*' | '+' | '?' => return syntax(format!("the quantifier `{c}` at char {at} has nothing to repeat")),
             '{' => return syntax(format!("`{{` at char {at} has nothing to repeat (escape it as \\{{ for a literal brace)")),
             '\\' => match self.escape(false, *flags)? {
@@ -606,8 +610,7 @@ impl Parser {
                 loop {
                     match self.next("a flag group")? {
                         'i' => inner.fold = on,
-                        'm' => inner.multi_line = on,
-                        's' => inner.dot_all = on,
+                        'm' => inner.dot_all = on,
                         'u' => {}
                         '-' if on => on = false,
                         ':' => break,
@@ -618,7 +621,7 @@ impl Parser {
                         }
                         f => {
                             return syntax(format!(
-                                "the flag `{f}` at char {} is not supported (only i, m, s; verbose (?x) and swap-greed (?U) are not)",
+                                "the flag `{f}` at char {} is not supported (only i and m, Oniguruma's dot-all; verbose (?x) and swap-greed (?U) are not, nor (?s), which Oniguruma refuses too)",
                                 self.at - 1
                             ))
                         }
@@ -738,7 +741,7 @@ impl Parser {
                     }
                 }
             }
-            'b' | 'B' | 'A' | 'z' if !in_class => {
+            'b' | 'B' | 'A' | 'z' | 'Z' if !in_class => {
                 if c == 'b' && self.peek() == Some('{') {
                     return syntax(format!("the word-boundary form at char {at} (\\b{{...}}) is not supported; use \\b"));
                 }
@@ -746,6 +749,7 @@ impl Parser {
                     'b' => Look::WordBoundary,
                     'B' => Look::NotWordBoundary,
                     'A' => Look::TextStart,
+                    'Z' => Look::TextEndBeforeFinalNewline,
                     _ => Look::TextEnd,
                 })
             }

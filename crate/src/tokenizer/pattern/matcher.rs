@@ -59,7 +59,9 @@ impl Machine<'_> {
         match look {
             Look::TextStart => pos == 0,
             Look::TextEnd => pos == bytes.len(),
-            Look::LineStart => pos == 0 || bytes[pos - 1] == b'\n',
+            Look::TextEndBeforeFinalNewline => pos == bytes.len() || (pos + 1 == bytes.len() && bytes[pos] == b'\n'),
+            // Oniguruma: not after a `\n` that ends the text (`^` in "a\n" matches only at 0).
+            Look::LineStart => pos == 0 || (pos < bytes.len() && bytes[pos - 1] == b'\n'),
             Look::LineEnd => pos == bytes.len() || bytes[pos] == b'\n',
             Look::WordBoundary | Look::NotWordBoundary => {
                 let before = self.char_before(pos).is_some_and(is_word_char);
