@@ -293,9 +293,12 @@ function filesToSource(files) {
     if (!folder && f.webkitRelativePath) folder = f.webkitRelativePath.split('/')[0];
   }
   const missing = REQUIRED_FILES.filter((n) => !record[n]);
-  if (missing.length === 1 && missing[0] === 'model.safetensors') {
-    // The worker says what the folder holds instead (shards, a PyTorch pickle ...) from every name.
-    for (const f of files) record[f.name] ??= f;
+  const others = [...files].filter((f) => !MODEL_FILES.includes(f.name));
+  if (missing.length && !missing.includes('config.json') && others.length) {
+    // Files of other names may stand in for a missing one (shards, a PyTorch pickle, a slow
+    // tokenizer's files ...): the worker's engine says which and how to convert them, or that the
+    // file is missing.
+    for (const f of others) record[f.name] ??= f;
   } else if (missing.length) {
     throw new Error(`Missing ${missing.join(', ')}. A model folder needs config.json, model.safetensors and ` +
       'tokenizer.json (tokenizer_config.json and special_tokens_map.json are optional).');

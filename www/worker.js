@@ -356,7 +356,7 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
   if (needWeights) {
     bytes[WEIGHTS] = await get(WEIGHTS, true).catch(async (err) => {
       // A sharded checkpoint has an index beside its shards: name it rather than the 404.
-      await refuseOtherWeights(await shardNames(base));
+      await refuseStandIn(await shardNames(base), WEIGHTS);
       throw err;
     });
   }
@@ -398,19 +398,21 @@ async function readFiles(files, needWeights, progress) {
     throw new Error(`${name}: is neither a Blob nor an ArrayBuffer. Pass the File from the file picker or its bytes`);
   };
   const bytes = {};
+  if (!byName.has('tokenizer.json')) await refuseStandIn([...byName.keys()], 'tokenizer.json');
   for (const name of [...REQUIRED, ...OPTIONAL]) bytes[name] = await read(name, REQUIRED.includes(name));
   checkJson(bytes);
-  if (needWeights && !byName.has(WEIGHTS)) await refuseOtherWeights([...byName.keys()]);
+  if (needWeights && !byName.has(WEIGHTS)) await refuseStandIn([...byName.keys()], WEIGHTS);
   if (needWeights) bytes[WEIGHTS] = await read(WEIGHTS, true);
   return bytes;
 }
 
-/// A folder without model.safetensors that holds the weights in another form (shards, a PyTorch
-/// pickle, TensorFlow or Flax, a PEFT adapter): refused with what it holds and how to convert it,
-/// in the CLI's words. Returns when `names` show nothing of the kind (the plain "missing" applies).
-async function refuseOtherWeights(names) {
-  const hint = (await getEngine()).weightFilesHint(names.join('\n'));
-  if (hint) throw new Error(`${WEIGHTS}: ${hint}`);
+/// A folder without `missing` (model.safetensors or tokenizer.json) that holds it in another form
+/// (shards, a PyTorch pickle, TensorFlow or Flax, a PEFT adapter; a slow tokenizer's files): refused
+/// with what it holds and how to convert it, in the CLI's words. Returns when `names` show nothing of
+/// the kind (the plain "missing" applies).
+async function refuseStandIn(names, missing) {
+  const hint = (await getEngine()).folderHint(names.join('\n'), missing);
+  if (hint) throw new Error(`${missing}: ${hint}`);
 }
 
 /// A cheap early look at config.json: an HTML error page served with status 200 (a wrong URL on

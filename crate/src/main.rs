@@ -194,19 +194,22 @@ impl FolderBytes {
             })
         };
         let optional = |name: &str| std::fs::read(dir.join(name)).ok();
-        let weights = |name: &str| {
+        // A missing weights file or tokenizer.json: say what the folder holds instead, if anything.
+        let required_or_stand_in = |name: &str| {
             if !dir.join(name).exists() {
                 let names: Vec<String> = dir.read_dir().into_iter().flatten().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-                if let Some(other) = glassbox::loader::other_weight_files(&names.iter().map(String::as_str).collect::<Vec<_>>()) {
-                    return Err(Error::file(dir.join(name).display().to_string(), other.problem, other.fix));
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let hint = if name == "tokenizer.json" { glassbox::loader::other_tokenizer_files(&names) } else { glassbox::loader::other_weight_files(&names) };
+                if let Some(hint) = hint {
+                    return Err(Error::file(dir.join(name).display().to_string(), hint.problem, hint.fix));
                 }
             }
             required(name)
         };
         Ok(FolderBytes {
             config: if tokenizer_only { optional("config.json").unwrap_or_default() } else { required("config.json")? },
-            weights: if need_weights { Some(weights("model.safetensors")?) } else { None },
-            tokenizer: required("tokenizer.json")?,
+            weights: if need_weights { Some(required_or_stand_in("model.safetensors")?) } else { None },
+            tokenizer: required_or_stand_in("tokenizer.json")?,
             tokenizer_config: optional("tokenizer_config.json"),
             special_tokens_map: optional("special_tokens_map.json"),
             generation_config: optional("generation_config.json"),

@@ -677,6 +677,11 @@ fn crafted_inputs_through_the_cli() {
         }
         cli_refuses(what, &["inspect", folder.0.to_str().unwrap(), "--text", "hi"], needles);
     }
+    // A slow tokenizer's files where tokenizer.json should be.
+    let slow = TempFolder::new("slow-tokenizer", &Folder::fixture("gpt2"));
+    std::fs::remove_file(slow.0.join("tokenizer.json")).unwrap();
+    std::fs::write(slow.0.join("vocab.txt"), "[UNK]\n").unwrap();
+    cli_refuses("vocab.txt, no tokenizer.json", &["tokenize", slow.0.to_str().unwrap(), "--text", "hi"], &["tokenizer.json", "vocab.txt", "AutoTokenizer"]);
     let t5 = support::fixture_dir("t5_tiny");
     cli_refuses("decoder id out of range", &["inspect", t5.to_str().unwrap(), "--text", "hi", "--decoder-ids", "0,99999999"], &["99999999"]);
 }

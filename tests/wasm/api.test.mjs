@@ -525,6 +525,8 @@ describe('JS API through the worker', () => {
     await assert.rejects(gb.loadModel({ files: sharded }), /model\.safetensors: the folder holds a sharded checkpoint .*3 shard files.*max_shard_size/);
     await assert.rejects(gb.loadModel({ files: { ...small, 'pytorch_model.bin': new Blob(['x']) } }), /pytorch_model\.bin.*save_pretrained/);
     await assert.rejects(gb.loadModel({ files: small }), /model\.safetensors: is missing/);
+    const slowTokenizer = { 'config.json': small['config.json'], 'vocab.json': new Blob(['{}']), 'merges.txt': new Blob(['']) };
+    await assert.rejects(gb.loadModel({ files: slowTokenizer }), /tokenizer\.json: the folder holds a slow tokenizer's files \(vocab\.json\).*save_pretrained/);
     const served = mkdtempSync(join(tmpdir(), 'glassbox-sharded-'));
     mkdirSync(join(served, 'sharded'));
     writeFileSync(join(served, 'sharded', 'config.json'), bytes['config.json']);

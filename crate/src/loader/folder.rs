@@ -1,13 +1,16 @@
-//! What a model folder without `model.safetensors` holds instead, so the refusal can say what to do.
+//! What a model folder without `model.safetensors` or `tokenizer.json` holds instead, so the refusal
+//! can say what to do.
 //!
 //! Glassbox reads one safetensors file. Folders people bring also come sharded (transformers 4 split
 //! files over 5 GB: `model.safetensors.index.json` beside `model-00001-of-00002.safetensors` ...), as
-//! PyTorch pickles (`pytorch_model.bin`), as TensorFlow or Flax weights, or as a PEFT adapter.
-//! The CLI and the page both look at the folder's file names through [`other_weight_files`].
+//! PyTorch pickles (`pytorch_model.bin`), as TensorFlow or Flax weights, or as a PEFT adapter. And
+//! Glassbox reads a fast tokenizer's `tokenizer.json`, where older folders hold only the files of a
+//! slow one (`vocab.txt`, `vocab.json` and `merges.txt`, a SentencePiece model).
+//! The CLI and the page both look at the folder's file names through these functions.
 
-/// Why a folder has no `model.safetensors`, and the fix.
+/// Why a folder lacks `model.safetensors` or `tokenizer.json`, and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WeightFilesHint {
+pub struct FolderHint {
     pub problem: String,
     pub fix: &'static str,
 }
@@ -15,12 +18,12 @@ pub struct WeightFilesHint {
 /// `names`: the file names of the folder (or of the files the user chose). `None` when nothing
 /// recognisable stands in for `model.safetensors` (the plain "missing" message then applies).
 /// Kept small: the page's wasm carries it (a first version with iterator chains cost 5 KB).
-pub fn other_weight_files(names: &[&str]) -> Option<WeightFilesHint> {
+pub fn other_weight_files(names: &[&str]) -> Option<FolderHint> {
     let (mut index, mut shards, mut pickle, mut other_format, mut single, mut safetensors) = (false, 0, None, None, None, 0);
     for &name in names {
         match name {
             "adapter_config.json" | "adapter_model.safetensors" => {
-                return Some(WeightFilesHint {
+                return Some(FolderHint {
                     problem: "the folder holds a PEFT adapter (adapter_config.json), a small set of changes to a base model, not a whole model".into(),
                     fix: "Merge the adapter into its base model (peft's merge_and_unload()) and save the result with save_pretrained(folder)",
                 })
@@ -42,7 +45,7 @@ pub fn other_weight_files(names: &[&str]) -> Option<WeightFilesHint> {
             other_format = Some(name);
         }
     }
-    let hint = |problem: String, fix| Some(WeightFilesHint { problem, fix });
+    let hint = |problem: String, fix| Some(FolderHint { problem, fix });
     if index || shards > 0 {
         return hint(
             format!("the folder holds a sharded checkpoint (model.safetensors.index.json and {shards} shard files); Glassbox reads the weights as one model.safetensors"),
@@ -70,9 +73,35 @@ pub fn other_weight_files(names: &[&str]) -> Option<WeightFilesHint> {
     }
 }
 
+/// What stands in for `tokenizer.json` in a folder whose file names are `names`, if anything.
+pub fn other_tokenizer_files(names: &[&str]) -> Option<FolderHint> {
+    let slow = ["vocab.txt", "vocab.json", "merges.txt", "spiece.model", "tokenizer.model", "sentencepiece.bpe.model"];
+    if names.iter().any(|n| *n == "source.spm") {
+        return Some(FolderHint {
+            problem: "the folder holds Marian's SentencePiece models (source.spm, target.spm), which transformers has no tokenizer.json form for".into(),
+            fix: "Glassbox needs a tokenizer.json: Marian checkpoints without one cannot be read yet",
+        });
+    }
+    let found = slow.iter().find(|s| names.contains(s))?;
+    Some(FolderHint {
+        problem: format!("the folder holds a slow tokenizer's files ({found}) but no tokenizer.json"),
+        fix: "Write the fast tokenizer's file: in Python, AutoTokenizer.from_pretrained(folder).save_pretrained(folder) adds tokenizer.json",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slow_tokenizer_is_named_with_how_to_save_a_fast_one() {
+        for (names, says) in [(&["vocab.txt"][..], "vocab.txt"), (&["config.json", "merges.txt", "vocab.json"], "vocab.json"), (&["spiece.model"], "spiece.model")] {
+            let hint = other_tokenizer_files(names).unwrap();
+            assert!(hint.problem.contains(says) && hint.fix.contains("save_pretrained"), "{hint:?}");
+        }
+        assert!(other_tokenizer_files(&["source.spm", "target.spm", "vocab.json"]).unwrap().problem.contains("Marian"));
+        assert_eq!(other_tokenizer_files(&["config.json", "model.safetensors"]), None);
+    }
 
     #[test]
     fn each_stand_in_is_named_with_its_fix() {

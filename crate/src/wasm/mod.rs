@@ -80,14 +80,15 @@ pub fn build_info() -> Result<JsValue, JsError> {
     to_js(&BuildInfo { version: env!("CARGO_PKG_VERSION"), simd128: cfg!(target_feature = "simd128") })
 }
 
-/// Why a folder whose file names are `names` has no model.safetensors (sharded, PyTorch pickle,
-/// TensorFlow or Flax weights, a PEFT adapter), as "problem. Fix", or `undefined` when nothing there
-/// stands in for it. The CLI's refusal says the same ([`crate::loader::other_weight_files`]).
-/// (`names` one per line: a string crosses the boundary with less glue than an array of them.)
-#[wasm_bindgen(js_name = weightFilesHint)]
-pub fn weight_files_hint(names: &str) -> Option<String> {
+/// What a folder whose file names are `names` (one per line: a string crosses the boundary with less
+/// glue than an array) holds instead of `missing` (`model.safetensors`: shards, a PyTorch pickle,
+/// TensorFlow or Flax weights, a PEFT adapter; `tokenizer.json`: a slow tokenizer's files), as
+/// "problem. Fix", or `undefined` when nothing stands in for it. The CLI's refusals say the same.
+#[wasm_bindgen(js_name = folderHint)]
+pub fn folder_hint(names: &str, missing: &str) -> Option<String> {
     let names: Vec<&str> = names.lines().collect();
-    crate::loader::other_weight_files(&names).map(|h| format!("{}. {}", h.problem, h.fix))
+    let hint = if missing == "tokenizer.json" { crate::loader::other_tokenizer_files(&names) } else { crate::loader::other_weight_files(&names) };
+    hint.map(|h| format!("{}. {}", h.problem, h.fix))
 }
 
 fn js_error(e: Error) -> JsError {
