@@ -623,3 +623,36 @@ fn rotary_angles_and_position_vectors_refuse_what_does_not_exist() {
     let err = llama.position_vectors(glassbox::models::Stack::Decoder, 4).expect_err("no vectors").to_string();
     assert!(err.contains("rotary_angles"), "{err}");
 }
+
+/// A tied model whose file stores the table only under the head's name (`lm_head.weight`, as some
+/// converters write it) loads as transformers 5 loads it: the table is the head. Checked against the
+/// same model saved the usual way (logits bit for bit equal), for GPT-2 and the Llama family; untied,
+/// the missing table is refused by name.
+#[test]
+fn a_tied_table_stored_only_as_the_head_is_the_table() {
+    for (name, table) in [("gpt2", "transformer.wte.weight"), ("llama3_tied", "model.embed_tokens.weight")] {
+        let usual = Folder::fixture(name);
+        let bytes = usual.weights.clone().unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let renamed: Vec<(String, safetensors::tensor::TensorView)> = st
+            .tensors()
+            .into_iter()
+            .filter(|(n, _)| n != "lm_head.weight")
+            .map(|(n, t)| (if n == table { "lm_head.weight".to_string() } else { n }, t))
+            .collect();
+        assert!(renamed.iter().any(|(n, _)| n == "lm_head.weight"), "{name}: no {table} to rename");
+        let mut head_only = Folder::fixture(name);
+        head_only.weights = Some(safetensors::serialize(renamed, None).unwrap());
+        let ids = [1u32, 5, 9, 2, 7];
+        let run = |f: &Folder| Model::load(&f.files(), None).unwrap_or_else(|e| panic!("{name}: {e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap();
+        let (want, got) = (run(&usual), run(&head_only));
+        assert_eq!(got.logits.unwrap(), want.logits.unwrap(), "{name}: logits");
+
+        let mut config: Value = serde_json::from_slice(&head_only.config).unwrap();
+        config["tie_word_embeddings"] = Value::Bool(false);
+        head_only.config = serde_json::to_vec(&config).unwrap();
+        let short = table.rsplit_once("model.").or(table.split_once("transformer.")).map_or(table, |(_, t)| t);
+        let err = Model::load(&head_only.files(), None).err().unwrap_or_else(|| panic!("{name} untied without its table loaded")).to_string();
+        assert!(err.contains(short), "{name}: {err}");
+    }
+}

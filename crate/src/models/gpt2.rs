@@ -13,7 +13,7 @@
 //!
 //! | name                        | shape      | field        |
 //! |-----------------------------|------------|--------------|
-//! | `wte.weight`                | [V][C]     | `wte`        |
+//! | `wte.weight`                | [V][C]     | `wte` (tied: `lm_head.weight` when only it is stored) |
 //! | `wpe.weight`                | [P][C]     | `wpe`        |
 //! | `h.{l}.ln_1.{weight,bias}`  | [C]        | `ln_1`       |
 //! | `h.{l}.attn.c_attn.*`       | [C][3C], [3C] | `c_attn` (Conv1D: in × out) |
@@ -137,7 +137,8 @@ impl Gpt2 {
                 mlp_proj: conv1d(&format!("h.{i}.mlp.c_proj"), f, c)?,
             });
         }
-        let wte = super::layers::token_table(&w, "wte.weight", v, c)?;
+        let table = super::layers::tied_table_name(&w, "wte.weight", "lm_head.weight", cfg.tie_word_embeddings);
+        let wte = super::layers::token_table(&w, table, v, c)?;
         let wpe = activations::rows_of(w.get("wpe.weight", &[p, c])?, p, c);
         let ln_f = LayerNorm::load(&w, "ln_f", c, eps)?;
         // A stored lm_head identical to wte is the usual tied case; keep a copy only if it differs.
@@ -152,7 +153,7 @@ impl Gpt2 {
         }
         // A stored head equal to the table is the table; one that differs is a head of its own, tied
         // or not in config.json (as transformers 5 loads it).
-        let lm_head = match super::layers::stored_head_differs(&w, "lm_head.weight", "wte.weight", v, c)? {
+        let lm_head = match super::layers::stored_head_differs(&w, "lm_head.weight", table, v, c)? {
             true => Some(kernels::Linear::from_stored(w.get_stored("lm_head.weight", &[v, c])?, kernels::Layout::OutIn, c, v, None, w.storage())),
             false => None,
         };

@@ -92,6 +92,17 @@ pub fn stored_head_differs(w: &Weights, head: &str, table: &str, v: usize, c: us
     Ok(head.len() != table.len() || (0..head.len()).any(|i| head.get(i).to_bits() != table.get(i).to_bits()))
 }
 
+/// The name a tied token table is read from: `table`, or `head` when the file stores only the head
+/// (some converters write `lm_head.weight` alone): transformers 5 then fills the table from the
+/// head. Untied, a missing table stays missing (HF would start it from random numbers).
+pub fn tied_table_name<'a>(w: &Weights, table: &'a str, head: &'a str, tied: bool) -> &'a str {
+    if tied && !w.contains(table) && w.contains(head) {
+        head
+    } else {
+        table
+    }
+}
+
 /// A `[V][C]` token embedding table stored as a bias-free [`Linear`] (`N = V`, `K = C`): the same
 /// memory serves the embedding lookup (a row of `W`) and the tied LM head (the packed GEMV/GEMM),
 /// in the storage the load chose. `name` is `[V][C]` in the checkpoint.

@@ -21,7 +21,7 @@
 //!
 //! | name                                   | shape         |
 //! |----------------------------------------|---------------|
-//! | `embed_tokens.weight`                  | [V][C]        |
+//! | `embed_tokens.weight`                  | [V][C] (tied: `lm_head.weight` when only it is stored) |
 //! | `layers.{l}.input_layernorm.weight`    | [C]           |
 //! | `layers.{l}.self_attn.q_proj.*`        | [H·D][C], [H·D] (bias: qwen2, or llama `attention_bias`) |
 //! | `layers.{l}.self_attn.{k,v}_proj.*`    | [KV·D][C], [KV·D] |
@@ -228,12 +228,13 @@ impl Llama {
         // an int8 Qwen2-shaped model decode only 1.3-1.5x faster than f32. The int8 rows move the fixtures'
         // logits a little more (`tests/rust/int8_logits.rs`: qwen2 3.6% -> 4.7% of their spread, under
         // its 5%); on those tiny random models nearly all of that comes from the rows, not the head.
-        let embed = super::layers::token_table(&w, "embed_tokens.weight", v, c)?;
+        let table = super::layers::tied_table_name(&w, "embed_tokens.weight", "lm_head.weight", cfg.tie_word_embeddings);
+        let embed = super::layers::token_table(&w, table, v, c)?;
         let final_norm = norm("norm")?;
         // Tied: the head is the embedding table, unless the file stores a head that differs from it
         // (transformers 5 leaves that pair untied). Untied: the head must be stored (a base
         // LlamaModel has none, and then there are no logits).
-        let tied = cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, "lm_head.weight", "embed_tokens.weight", v, c)?;
+        let tied = cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, "lm_head.weight", table, v, c)?;
         let (lm_head, has_head) = if tied {
             (None, true)
         } else {
