@@ -199,8 +199,7 @@ impl FolderBytes {
             if !dir.join(name).exists() {
                 let names: Vec<String> = dir.read_dir().into_iter().flatten().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                let hint = if name == "tokenizer.json" { glassbox::loader::other_tokenizer_files(&names) } else { glassbox::loader::other_weight_files(&names) };
-                if let Some(hint) = hint {
+                if let Some(hint) = glassbox::loader::stand_in_for(name, &names) {
                     return Err(Error::file(dir.join(name).display().to_string(), hint.problem, hint.fix));
                 }
             }

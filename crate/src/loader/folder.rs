@@ -73,6 +73,16 @@ pub fn other_weight_files(names: &[&str]) -> Option<FolderHint> {
     }
 }
 
+/// What stands in for `missing` (`tokenizer.json`, else the weights file) in a folder whose file
+/// names are `names`: the one dispatch the CLI and the page share.
+pub fn stand_in_for(missing: &str, names: &[&str]) -> Option<FolderHint> {
+    if missing == "tokenizer.json" {
+        other_tokenizer_files(names)
+    } else {
+        other_weight_files(names)
+    }
+}
+
 /// What stands in for `tokenizer.json` in a folder whose file names are `names`, if anything.
 pub fn other_tokenizer_files(names: &[&str]) -> Option<FolderHint> {
     let slow = ["vocab.txt", "vocab.json", "merges.txt", "spiece.model", "tokenizer.model", "sentencepiece.bpe.model"];

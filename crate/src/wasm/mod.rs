@@ -87,8 +87,7 @@ pub fn build_info() -> Result<JsValue, JsError> {
 #[wasm_bindgen(js_name = folderHint)]
 pub fn folder_hint(names: &str, missing: &str) -> Option<String> {
     let names: Vec<&str> = names.lines().collect();
-    let hint = if missing == "tokenizer.json" { crate::loader::other_tokenizer_files(&names) } else { crate::loader::other_weight_files(&names) };
-    hint.map(|h| format!("{}. {}", h.problem, h.fix))
+    crate::loader::stand_in_for(missing, &names).map(|h| format!("{}. {}", h.problem, h.fix))
 }
 
 fn js_error(e: Error) -> JsError {
