@@ -266,7 +266,10 @@ fn tokenize(args: &Args) -> Result<Value> {
     } else {
         FolderBytes::read_parts(&args.dir, false, true)?
     };
-    let tok = glassbox::tokenizer::Tokenizer::from_bytes(&bytes.tokenizer, bytes.tokenizer_config.as_deref(), bytes.special_tokens_map.as_deref())?;
+    // A model folder's config.json (if any) names the model type, which changes how transformers
+    // reads some tokenizers; an unreadable one is the model's problem, not the tokenizer's.
+    let model_type = glassbox::loader::model_type(&bytes.config).ok();
+    let tok = glassbox::tokenizer::Tokenizer::for_model(&bytes.tokenizer, bytes.tokenizer_config.as_deref(), bytes.special_tokens_map.as_deref(), model_type.as_deref())?;
     let mut cases = Vec::new();
     for text in &args.texts {
         let enc = tok.encode(text, true)?;

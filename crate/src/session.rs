@@ -123,7 +123,8 @@ impl Session {
     /// [`Session::load_with`] with model.safetensors given apart from `files` (see [`Model::load_from`]).
     pub fn load_from(files: &ModelFiles, weight_file: Option<crate::loader::tensor_file::FileBytes>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Self> {
         let model = Model::load_from(files, weight_file, random_seed, storage)?;
-        let tokenizer = Tokenizer::from_bytes(files.tokenizer, files.tokenizer_config, files.special_tokens_map)?;
+        let model_type = crate::loader::model_type(files.config)?;
+        let tokenizer = Tokenizer::for_model(files.tokenizer, files.tokenizer_config, files.special_tokens_map, Some(&model_type))?;
         let (tv, mv) = (tokenizer.vocab_size(), model.info().vocab_size);
         if tv > mv {
             return Err(Error::config(

@@ -138,6 +138,32 @@ fn unigram_behind_metaspace_first_matches_hf() {
     check_against_reference("metaspace_first");
 }
 
+/// A tokenizer.json saved by transformers 4 for Llama 2 (a `Prepend("▁")` normaliser) under
+/// `tokenizer_class: LlamaTokenizer`: transformers 5 rebuilds the pipeline, so ` hi`, double
+/// spaces and text right after `</s>` or a chat marker tokenize as it does, not as the file says.
+#[test]
+fn llama_tokenizer_class_is_rebuilt_as_transformers_5_does() {
+    check_against_reference("llama_class");
+    check_against_reference("llama_class_legacy");
+}
+
+/// Tokens tokenizer_config.json names are special added tokens, as transformers 5 makes them: one
+/// only in the vocabulary is cut out of the text, an ordinary added one named `eos_token` (in
+/// special_tokens_map.json, which wins) is skipped by decode, new ones take the next ids; a
+/// `normalized` special token whose lowercased form differs is kept by decode.
+#[test]
+fn tokens_the_config_names_are_special_as_in_transformers() {
+    check_against_reference("named_specials");
+}
+
+/// `added_tokens_decoder` overrides tokenizer.json's flags (here `special` and `rstrip`), makes
+/// transformers ignore special_tokens_map.json, and `split_special_tokens` leaves typed special
+/// tokens as text.
+#[test]
+fn added_tokens_decoder_and_split_special_tokens_follow_transformers() {
+    check_against_reference("added_tokens_decoder");
+}
+
 #[test]
 fn special_tokens_are_named() {
     let gpt2 = load("gpt2");
@@ -433,4 +459,33 @@ fn whitespace_pre_tokenizer_keeps_unicode_word_chars() {
     let tok = load("suffix_bpe");
     assert_eq!(tok.encode("x² y½z", true).unwrap().ids, vec![1, 101, 0, 89, 0, 97, 2]);
     assert_eq!(tok.encode("a\u{200d}b\u{200c}c ¼", true).unwrap().ids, vec![1, 43, 0, 44, 0, 93, 0, 2]);
+}
+
+/// `AutoTokenizer` keeps a `LlamaTokenizer`-class file as it is for model types it maps to the
+/// generic class (Mistral, Phi-3) and for byte-level files (Llama 3 style), and a Unigram file
+/// under that class (which transformers would cut into characters) is refused by name.
+#[test]
+fn llama_tokenizer_class_rebuild_follows_the_model_type() {
+    let dir = fixtures().join("llama_class");
+    let json = std::fs::read(dir.join("tokenizer.json")).unwrap();
+    let config = std::fs::read(dir.join("tokenizer_config.json")).unwrap();
+    let ids = |t: &Tokenizer| t.encode(" hi  there</s>after", true).unwrap().ids;
+    let rebuilt = Tokenizer::for_model(&json, Some(&config), None, Some("llama")).unwrap();
+    assert_eq!(ids(&rebuilt), ids(&load("llama_class")), "a llama model's tokenizer is rebuilt as without config.json");
+    let mut as_file: Value = serde_json::from_slice(&config).unwrap();
+    as_file["tokenizer_class"] = "TokenizersBackend".into();
+    let file = Tokenizer::from_bytes(&json, Some(&serde_json::to_vec(&as_file).unwrap()), None).unwrap();
+    assert_ne!(ids(&rebuilt), ids(&file), "the fixture must tell the two pipelines apart");
+    for model_type in ["mistral", "phi3"] {
+        let t = Tokenizer::for_model(&json, Some(&config), None, Some(model_type)).unwrap();
+        assert_eq!(ids(&t), ids(&file), "{model_type}: transformers loads the file as it is");
+    }
+
+    let gpt2 = std::fs::read(fixtures().join("gpt2/tokenizer.json")).unwrap();
+    let gpt2_ids = |config: Option<&[u8]>| Tokenizer::from_bytes(&gpt2, config, None).unwrap().encode(" hi  there", true).unwrap().ids;
+    assert_eq!(gpt2_ids(Some(&config)), gpt2_ids(None), "a byte-level file under LlamaTokenizer is used as it is");
+
+    let unigram = std::fs::read(fixtures().join("llama_unigram_bytes/tokenizer.json")).unwrap();
+    let err = Tokenizer::from_bytes(&unigram, Some(&config), None).err().expect("a Unigram file under LlamaTokenizer is refused").to_string();
+    assert!(err.contains("LlamaTokenizer") && err.contains("Unigram") && err.contains("TokenizersBackend"), "{err}");
 }

@@ -87,6 +87,13 @@ test('the binary was built with SIMD128', () => {
   assert.ok(mul > 10, `only ${mul} f32x4.mul opcodes found in ${wasmPath}`);
 });
 
+test('the shipped wasm stays under 1.5 MB', () => {
+  // Issue 11's limit for what a visitor downloads (raw; about 0.6 MB gzipped). A change that
+  // crosses it has to find the bytes elsewhere (scripts/build-wasm.sh prints the size).
+  const bytes = readFileSync(wasmPath).length;
+  assert.ok(bytes < 1_500_000, `${wasmPath} is ${bytes} bytes, over 1,500,000`);
+});
+
 test('Linear (packed GEMM / GEMV): SIMD == scalar == float64 reference on awkward shapes', () => {
   const rand = randomF32(1);
   // K = 600 with M = 40 crosses the SIMD K-block (512): partial sums are stored and reloaded.

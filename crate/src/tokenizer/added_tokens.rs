@@ -35,6 +35,9 @@ pub struct AddedVocab {
     raw: Matcher,
     /// Patterns matched in normalised pieces.
     normalized: Matcher,
+    /// transformers' `split_special_tokens`: special tokens typed in the text are found but
+    /// left as ordinary text.
+    pub split_special_tokens: bool,
 }
 
 /// The added tokens' patterns as a byte trie: finding the longest pattern at a position walks at
@@ -131,6 +134,8 @@ impl AddedVocab {
             }
             let next_free = max_id.map_or(model_size as u32, |m| if m as usize >= model_size || model_size == 0 { m.saturating_add(1) } else { model_size as u32 });
             let id = v.by_content.get(&t.content).copied().or_else(|| model_id(&t.content)).unwrap_or(next_free);
+            // A later entry for the same token replaces the earlier one's flags.
+            v.normalized_form.remove(&id);
             if t.normalized {
                 if let Some(n) = normalizer {
                     let form = n.normalize_str(&t.content)?;
@@ -201,6 +206,9 @@ impl AddedVocab {
         while let Some((s, e, id)) = m.find(text, search) {
             search = e;
             let Some(tok) = self.by_id.get(&id) else { continue };
+            if self.split_special_tokens && self.special.contains(&tok.content) {
+                continue;
+            }
             let (mut start, mut stop) = (s, e);
             if tok.single_word {
                 let before_ok = start == 0 || !text[..start].chars().next_back().is_some_and(is_word_char);

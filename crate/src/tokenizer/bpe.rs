@@ -171,6 +171,19 @@ impl Bpe {
         })
     }
 
+    /// The options transformers 5's `LlamaTokenizer` gives the BPE it builds around a file's
+    /// vocabulary and merges, whatever the file said: byte fallback, unknowns fused, no unk token
+    /// (an unknown piece without byte tokens is dropped), no prefix or suffix.
+    pub fn use_llama_options(&mut self) {
+        self.fuse_unk = true;
+        self.byte_fallback = true;
+        self.unk_token = None;
+        self.continuing_subword_prefix = None;
+        self.end_of_word_suffix = None;
+        self.ignore_merges = false;
+        self.cache = WordCache::default();
+    }
+
     pub fn unk_token(&self) -> Option<&str> {
         self.unk_token.as_deref()
     }

@@ -24,6 +24,7 @@ mod normalizer;
 pub mod pattern;
 mod post_processor;
 mod pre_tokenizer;
+mod transformers_config;
 mod unigram;
 mod wordpiece;
 
@@ -38,6 +39,7 @@ use normalized::NormalizedString;
 use normalizer::Normalizer;
 use post_processor::PostProcessor;
 use pre_tokenizer::PreTokenizer;
+use transformers_config::TransformersConfig;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -298,33 +300,66 @@ pub struct Tokenizer {
     added: AddedVocab,
     special: SpecialTokens,
     /// transformers' `clean_up_tokenization_spaces` (tokenizer_config.json), applied after
-    /// decoding except for BPE models, as transformers does.
+    /// decoding; off for BPE models unless the config forces it, as in transformers.
     clean_up_spaces: bool,
 }
 
 impl Tokenizer {
+    /// The tokenizer of tokenizer.json with its two optional config files, as `AutoTokenizer`
+    /// loads a folder without config.json.
     pub fn from_bytes(tokenizer_json: &[u8], tokenizer_config: Option<&[u8]>, special_tokens_map: Option<&[u8]>) -> Result<Self> {
-        let j = json::parse(tokenizer_json)?;
-        let model = Model::from_json(j.model)?;
-        let normalizer = component(j.normalizer.as_ref()).map(Normalizer::from_json).transpose()?;
-        let pre_tokenizer = component(j.pre_tokenizer.as_ref()).map(PreTokenizer::from_json).transpose()?;
-        let post_processor = component(j.post_processor.as_ref()).map(PostProcessor::from_json).transpose()?;
-        let decoder = component(j.decoder.as_ref()).map(Decoder::from_json).transpose()?;
-        let added = AddedVocab::new(&j.added_tokens, |t| model.token_to_id(t), model.size(), normalizer.as_ref())?;
+        Self::for_model(tokenizer_json, tokenizer_config, special_tokens_map, None)
+    }
 
+    /// [`Tokenizer::from_bytes`] for a model of config.json's `model_type`, which changes how
+    /// transformers reads some tokenizers (see [`TransformersConfig`]).
+    pub fn for_model(tokenizer_json: &[u8], tokenizer_config: Option<&[u8]>, special_tokens_map: Option<&[u8]>, model_type: Option<&str>) -> Result<Self> {
         let config = optional_json(tokenizer_config, "tokenizer_config.json")?;
         let map = optional_json(special_tokens_map, "special_tokens_map.json")?;
-        let clean_up_spaces = config.as_ref().and_then(|c| c.get("clean_up_tokenization_spaces")).and_then(Value::as_bool).unwrap_or(false);
+        let transformers = TransformersConfig::new(config.as_ref(), map.as_ref(), model_type);
+        let j = json::parse(tokenizer_json)?;
+        let model_kind = json::type_of(&j.model, "model")?.to_string();
+        let rebuild = transformers.llama_rebuild(tokenizer_json, &model_kind)?;
+        let mut model = Model::from_json(j.model)?;
+        let (normalizer, pre_tokenizer, decoder) = match &rebuild {
+            None => (
+                component(j.normalizer.as_ref()).map(Normalizer::from_json).transpose()?,
+                component(j.pre_tokenizer.as_ref()).map(PreTokenizer::from_json).transpose()?,
+                component(j.decoder.as_ref()).map(Decoder::from_json).transpose()?,
+            ),
+            Some(llama) => {
+                if let Model::Bpe(bpe) = &mut model {
+                    bpe.use_llama_options();
+                }
+                let mut decoders = vec![
+                    Decoder::Replace { pattern: pattern::Pattern::literal("▁"), content: " ".into() },
+                    Decoder::ByteFallback,
+                    Decoder::Fuse,
+                ];
+                if llama.strip_leading_space {
+                    decoders.push(Decoder::Strip { content: ' ', start: 1, stop: 0 });
+                }
+                let metaspace = PreTokenizer::Metaspace { replacement: '▁', prepend_scheme: llama.prepend_scheme, split: false };
+                (None, Some(metaspace), Some(Decoder::Sequence(decoders)))
+            }
+        };
+        let post_processor = component(j.post_processor.as_ref()).map(PostProcessor::from_json).transpose()?;
+        let added_list = transformers.added_tokens(&j.added_tokens)?;
+        let mut added = AddedVocab::new(&added_list, |t| model.token_to_id(t), model.size(), normalizer.as_ref())?;
+        added.split_special_tokens = transformers.split_special_tokens()?;
+        let (clean, clean_bpe_too) = transformers.clean_up_spaces()?;
+        let clean_up_spaces = clean && (clean_bpe_too || !matches!(model, Model::Bpe(_)));
         let mut tok = Tokenizer { model, normalizer, pre_tokenizer, post_processor, decoder, added, special: SpecialTokens::default(), clean_up_spaces };
-        tok.special = tok.find_special_tokens(config.as_ref(), map.as_ref());
+        tok.special = tok.find_special_tokens(&transformers);
         Ok(tok)
     }
 
-    /// Each role from special_tokens_map.json, else tokenizer_config.json, else the model and
+    /// Each role from special_tokens_map.json, else tokenizer_config.json (as transformers reads
+    /// them, see [`TransformersConfig`]), else the model and
     /// post-processor, else a conventional name present in the vocabulary.
-    fn find_special_tokens(&self, config: Option<&Value>, map: Option<&Value>) -> SpecialTokens {
+    fn find_special_tokens(&self, transformers: &TransformersConfig) -> SpecialTokens {
         let named = |key: &str| -> Option<u32> {
-            for source in [map, config].into_iter().flatten() {
+            for source in transformers.sources() {
                 let v = source.get(key)?;
                 let name = v.as_str().or_else(|| v.get("content").and_then(Value::as_str));
                 if let Some(id) = name.and_then(|n| self.token_to_id(n)) {
@@ -415,7 +450,9 @@ impl Tokenizer {
             .iter()
             .filter_map(|&id| {
                 let t = self.added.decode_form(id).or_else(|| self.model.id_to_token(id))?;
-                let skip = skip_special_tokens && self.added.get(id).is_some_and(|a| self.added.is_special(&a.content));
+                // As in `tokenizers`, by the string decode uses: a `normalized` special token whose
+                // normalised form differs ([NEW] shown as [new]) is not found among the specials.
+                let skip = skip_special_tokens && self.added.decode_form(id).is_some_and(|form| self.added.is_special(form));
                 (!skip).then(|| t.to_string())
             })
             .collect();
@@ -423,7 +460,7 @@ impl Tokenizer {
             Some(d) => d.decode(tokens)?,
             None => tokens.join(" "),
         };
-        Ok(if self.clean_up_spaces && !matches!(self.model, Model::Bpe(_)) { decoder::clean_up_tokenization(&text) } else { text })
+        Ok(if self.clean_up_spaces { decoder::clean_up_tokenization(&text) } else { text })
     }
 
     pub fn id_to_token(&self, id: u32) -> Option<&str> {

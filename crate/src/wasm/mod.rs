@@ -119,14 +119,56 @@ fn options<T: DeserializeOwned + Default>(value: JsValue, call: &str) -> Result<
     if !json.is_object() {
         return Err(fail(String::new(), "must be an object like { topK: 5 }".into()));
     }
-    serde_path_to_error::deserialize(json).map_err(|e| {
-        let (mut path, problem) = (e.path().to_string(), e.inner().to_string());
+    serde_json::from_value(json.clone()).map_err(|e| {
+        let problem = e.to_string();
+        let error_of = |v: serde_json::Value| serde_json::from_value::<T>(v).err().map(|e| e.to_string());
+        let mut path = key_at_fault(&json, &problem, &error_of);
         if problem.starts_with("unknown field") {
             // The message names the key itself: point at the object holding it.
-            path = path.rsplit_once('.').map_or(String::new(), |(parent, _)| parent.to_owned());
+            path.pop();
         }
-        fail(if path.is_empty() || path == "." { String::new() } else { format!("{path}: ") }, problem)
+        fail(if path.is_empty() { String::new() } else { format!("{}: ", path.join(".")) }, problem)
     })
+}
+
+/// The path of the key an options error comes from (`["qkv", "layer"]`), found by taking keys out
+/// one at a time, level by level: the key whose removal makes the error go away or change is at
+/// fault (options default every key, so one taken out is no loss; a required nested key, whose
+/// removal only gives its own "missing field", is at fault if it alone gives the error). This costs a few deserialisations of a small object;
+/// a path-tracking deserializer (serde_path_to_error) did the same in 50 KB of wasm.
+fn key_at_fault(json: &serde_json::Value, problem: &str, error_of: &dyn Fn(serde_json::Value) -> Option<String>) -> Vec<String> {
+    const MAX_KEYS: usize = 64; // a bigger object is hostile or a mistake: no path, same message
+    let mut path: Vec<String> = Vec::new();
+    loop {
+        let mut at = json;
+        for key in &path {
+            at = &at[key.as_str()];
+        }
+        let Some(object) = at.as_object().filter(|o| o.len() <= MAX_KEYS) else { break };
+        // The same object with its level of `path` edited.
+        let edited = |edit: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>)| {
+            let mut trial = json.clone();
+            let mut holder = &mut trial;
+            for k in &path {
+                holder = &mut holder[k.as_str()];
+            }
+            if let Some(o) = holder.as_object_mut() {
+                edit(o);
+            }
+            error_of(trial)
+        };
+        let culprit = object.keys().find(|key| match edited(&|o| drop(o.remove(key.as_str()))) {
+            None => true,
+            // A required key cannot be taken out: it is at fault if it alone gives the error.
+            Some(e) if e.starts_with("missing field") => edited(&|o| o.retain(|k, _| k == key.as_str())).as_deref() == Some(problem),
+            Some(e) => e != problem,
+        });
+        match culprit {
+            Some(key) => path.push(key.clone()),
+            None => break,
+        }
+    }
+    path
 }
 
 /// A JS value as JSON, for [`options`]: typed arrays become arrays, whole numbers up to 2^53
