@@ -125,7 +125,7 @@ impl Session {
         let model = Model::load_from(files, weight_file, random_seed, storage)?;
         let model_type = crate::loader::model_type(files.config)?;
         let tokenizer = Tokenizer::for_model(files.tokenizer, files.tokenizer_config, files.special_tokens_map, Some(&model_type))?;
-        let (tv, mv) = (tokenizer.vocab_size(), model.info().vocab_size);
+        let (tv, mv) = (tokenizer.vocab_size_of_tokenizer_json(), model.info().vocab_size);
         if tv > mv {
             return Err(Error::config(
                 "vocab_size",

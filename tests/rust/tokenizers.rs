@@ -147,6 +147,14 @@ fn llama_tokenizer_class_is_rebuilt_as_transformers_5_does() {
     check_against_reference("llama_class_legacy");
 }
 
+/// A T5 tokenizer.json under `tokenizer_class: T5Tokenizer`: transformers 5 splits on whitespace
+/// first (offsets of a word leave out the space before it) and adds the `<extra_id_N>` sentinels
+/// up to `extra_ids` that the config does not list (two new ones here).
+#[test]
+fn t5_tokenizer_class_is_rebuilt_as_transformers_5_does() {
+    check_against_reference("t5_class");
+}
+
 /// Tokens tokenizer_config.json names are special added tokens, as transformers 5 makes them: one
 /// only in the vocabulary is cut out of the text, an ordinary added one named `eos_token` (in
 /// special_tokens_map.json, which wins) is skipped by decode, new ones take the next ids; a
@@ -488,4 +496,22 @@ fn llama_tokenizer_class_rebuild_follows_the_model_type() {
     let unigram = std::fs::read(fixtures().join("llama_unigram_bytes/tokenizer.json")).unwrap();
     let err = Tokenizer::from_bytes(&unigram, Some(&config), None).err().expect("a Unigram file under LlamaTokenizer is refused").to_string();
     assert!(err.contains("LlamaTokenizer") && err.contains("Unigram") && err.contains("TokenizersBackend"), "{err}");
+}
+
+/// A T5 folder without tokenizer_config.json: transformers 5's T5Tokenizer adds 100 `<extra_id_N>`
+/// sentinels past this tiny model's 300-row table (ids 300..399, as `AutoTokenizer` gives them).
+/// The model still loads (tokenizer.json itself fits the table); typing a sentinel is refused by
+/// name at run time, where transformers would fail inside the embedding lookup.
+#[test]
+fn t5_sentinels_only_the_class_adds_do_not_block_a_smaller_model() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models/t5_tiny");
+    let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+    let (config, weights, tokenizer) = (read("config.json"), read("model.safetensors"), read("tokenizer.json"));
+    let files = glassbox::loader::ModelFiles { config: &config, weights: Some(&weights), tokenizer: &tokenizer, ..Default::default() };
+    let session = glassbox::session::Session::load(&files, None).expect("tokenizer.json fits the model's table");
+    let enc = session.encode("a <extra_id_99> b").unwrap();
+    assert!(enc.ids.contains(&399), "the sentinel is one token, id 399 as in transformers: {:?}", enc.ids);
+    let err = session.inspect("a <extra_id_99> b", None, Default::default()).err().expect("id 399 is past the table").to_string();
+    assert!(err.contains("399") && err.contains("outside the vocabulary"), "{err}");
+    assert!(session.inspect("a b", None, Default::default()).is_ok(), "ordinary text runs");
 }

@@ -38,6 +38,9 @@ pub struct AddedVocab {
     /// transformers' `split_special_tokens`: special tokens typed in the text are found but
     /// left as ordinary text.
     pub split_special_tokens: bool,
+    /// Ids of tokens only the config files add (transformers' named specials or T5 sentinels that
+    /// tokenizer.json lacks): a model whose table stops short of them still loads.
+    from_config: HashSet<u32>,
 }
 
 /// The added tokens' patterns as a byte trie: finding the longest pattern at a position walks at
@@ -117,7 +120,8 @@ fn is_word_char(c: char) -> bool {
 impl AddedVocab {
     /// Register the tokens of tokenizer.json in order. As in HF, a token already in the model's
     /// vocabulary keeps that id; a new one takes the next free id after the model's.
-    pub fn new(list: &[AddedTokenJson], model_id: impl Fn(&str) -> Option<u32>, model_size: usize, normalizer: Option<&Normalizer>) -> Result<Self> {
+    /// The first `from_file` entries are tokenizer.json's own.
+    pub fn new(list: &[AddedTokenJson], from_file: usize, model_id: impl Fn(&str) -> Option<u32>, model_size: usize, normalizer: Option<&Normalizer>) -> Result<Self> {
         let limit = crate::loader::limits::MAX_ADDED_TOKENS;
         if list.len() > limit {
             return Err(Error::tokenizer(
@@ -128,12 +132,16 @@ impl AddedVocab {
         let mut v = AddedVocab::default();
         // The largest id handed out so far, kept as we go (a max over all ids per token is quadratic).
         let mut max_id: Option<u32> = None;
-        for t in &list[..] {
+        for (index, t) in list.iter().enumerate() {
             if t.content.is_empty() {
                 continue;
             }
             let next_free = max_id.map_or(model_size as u32, |m| if m as usize >= model_size || model_size == 0 { m.saturating_add(1) } else { model_size as u32 });
-            let id = v.by_content.get(&t.content).copied().or_else(|| model_id(&t.content)).unwrap_or(next_free);
+            let known = v.by_content.get(&t.content).copied().or_else(|| model_id(&t.content));
+            let id = known.unwrap_or(next_free);
+            if known.is_none() && index >= from_file {
+                v.from_config.insert(id);
+            }
             // A later entry for the same token replaces the earlier one's flags.
             v.normalized_form.remove(&id);
             if t.normalized {
@@ -186,6 +194,11 @@ impl AddedVocab {
 
     pub fn is_special(&self, content: &str) -> bool {
         self.special.contains(content)
+    }
+
+    /// Was this id added by the config files alone (see `from_config`)?
+    pub fn from_config(&self, id: u32) -> bool {
+        self.from_config.contains(&id)
     }
 
     pub fn tokens(&self) -> impl Iterator<Item = &AddedToken> {

@@ -39,7 +39,8 @@ use normalized::NormalizedString;
 use normalizer::Normalizer;
 use post_processor::PostProcessor;
 use pre_tokenizer::PreTokenizer;
-use transformers_config::TransformersConfig;
+use pre_tokenizer::PrependScheme;
+use transformers_config::{ClassRebuild, TransformersConfig};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -319,15 +320,18 @@ impl Tokenizer {
         let transformers = TransformersConfig::new(config.as_ref(), map.as_ref(), model_type);
         let j = json::parse(tokenizer_json)?;
         let model_kind = json::type_of(&j.model, "model")?.to_string();
-        let rebuild = transformers.llama_rebuild(tokenizer_json, &model_kind)?;
+        let rebuild = transformers.class_rebuild(tokenizer_json, &model_kind)?;
         let mut model = Model::from_json(j.model)?;
-        let (normalizer, pre_tokenizer, decoder) = match &rebuild {
-            None => (
+        let from_file = || -> Result<_> {
+            Ok((
                 component(j.normalizer.as_ref()).map(Normalizer::from_json).transpose()?,
                 component(j.pre_tokenizer.as_ref()).map(PreTokenizer::from_json).transpose()?,
                 component(j.decoder.as_ref()).map(Decoder::from_json).transpose()?,
-            ),
-            Some(llama) => {
+            ))
+        };
+        let (normalizer, pre_tokenizer, decoder) = match &rebuild {
+            None => from_file()?,
+            Some(ClassRebuild::Llama(llama)) => {
                 if let Model::Bpe(bpe) = &mut model {
                     bpe.use_llama_options();
                 }
@@ -342,13 +346,35 @@ impl Tokenizer {
                 let metaspace = PreTokenizer::Metaspace { replacement: '▁', prepend_scheme: llama.prepend_scheme, split: false };
                 (None, Some(metaspace), Some(Decoder::Sequence(decoders)))
             }
+            Some(ClassRebuild::T5) => {
+                if let Model::Unigram(unigram) = &mut model {
+                    unigram.use_t5_options();
+                }
+                // Only the file's Precompiled normaliser stays (SentencePiece's own rules).
+                let normalizer = match component(j.normalizer.as_ref()) {
+                    Some(n) if json::type_of(n, "normalizer")? == "Precompiled" => Some(Normalizer::from_json(n)?),
+                    Some(n) => match n.get("normalizers").and_then(Value::as_array).and_then(|all| all.iter().find(|m| m.get("type").and_then(Value::as_str) == Some("Precompiled"))) {
+                        Some(p) => Some(Normalizer::from_json(p)?),
+                        None => None,
+                    },
+                    None => None,
+                };
+                let words = PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace { replacement: '▁', prepend_scheme: PrependScheme::Always, split: true }]);
+                (normalizer, Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme: PrependScheme::Always }))
+            }
         };
-        let post_processor = component(j.post_processor.as_ref()).map(PostProcessor::from_json).transpose()?;
-        let added_list = transformers.added_tokens(&j.added_tokens)?;
-        let mut added = AddedVocab::new(&added_list, |t| model.token_to_id(t), model.size(), normalizer.as_ref())?;
+        let mut post_processor = component(j.post_processor.as_ref()).map(PostProcessor::from_json).transpose()?;
+        let t5 = matches!(rebuild, Some(ClassRebuild::T5));
+        let added_list = transformers.added_tokens(&j.added_tokens, t5)?;
+        let mut added = AddedVocab::new(&added_list, j.added_tokens.len(), |t| model.token_to_id(t), model.size(), normalizer.as_ref())?;
         added.split_special_tokens = transformers.split_special_tokens()?;
         let (clean, clean_bpe_too) = transformers.clean_up_spaces()?;
         let clean_up_spaces = clean && (clean_bpe_too || !matches!(model, Model::Bpe(_)));
+        if t5 {
+            // T5Tokenizer ends every sequence with its eos token, whatever the file's template.
+            let eos = transformers.eos_token().unwrap_or("</s>");
+            post_processor = added.id_of(eos).or_else(|| model.token_to_id(eos)).map(|id| PostProcessor::eos_after_each(eos, id));
+        }
         let mut tok = Tokenizer { model, normalizer, pre_tokenizer, post_processor, decoder, added, special: SpecialTokens::default(), clean_up_spaces };
         tok.special = tok.find_special_tokens(&transformers);
         Ok(tok)
@@ -473,8 +499,21 @@ impl Tokenizer {
 
     /// Size of the id space, added tokens included (at least the largest id + 1).
     pub fn vocab_size(&self) -> usize {
-        let new_added = self.added.tokens().filter(|t| self.model.token_to_id(&t.content).is_none()).count();
-        let max_id = self.added.tokens().map(|t| t.id).chain(self.model.max_id()).max();
+        self.size_counting(|_| true)
+    }
+
+    /// [`Tokenizer::vocab_size`] without the tokens only the config files add (transformers'
+    /// named specials or T5 sentinels that tokenizer.json lacks): what a model's embedding table
+    /// must hold. Typing one of those gives an id the model refuses by name at run time, where
+    /// transformers would fail in the embedding lookup.
+    pub fn vocab_size_of_tokenizer_json(&self) -> usize {
+        self.size_counting(|t| !self.added.from_config(t.id))
+    }
+
+    fn size_counting(&self, counted: impl Fn(&added_tokens::AddedToken) -> bool) -> usize {
+        let added = || self.added.tokens().filter(|t| counted(t));
+        let new_added = added().filter(|t| self.model.token_to_id(&t.content).is_none()).count();
+        let max_id = added().map(|t| t.id).chain(self.model.max_id()).max();
         (self.model.size() + new_added).max(max_id.map_or(0, |m| m as usize + 1))
     }
 

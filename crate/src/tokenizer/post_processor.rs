@@ -54,6 +54,13 @@ struct ClsSepJson {
 }
 
 impl PostProcessor {
+    /// `$A eos` (pairs: `$A eos $B eos`), the template transformers' T5Tokenizer sets.
+    pub fn eos_after_each(eos: &str, id: u32) -> Self {
+        let single = vec![TemplatePiece::Sequence(0), TemplatePiece::Special(eos.to_string(), 0)];
+        let specials = HashMap::from([(eos.to_string(), (vec![id], vec![eos.to_string()]))]);
+        PostProcessor::Template { single, specials }
+    }
+
     pub fn from_json(v: &Value) -> Result<Self> {
         let kind = json::type_of(v, "post_processor")?;
         let f = |key: &str, default: bool| v.get(key).and_then(Value::as_bool).unwrap_or(default);

@@ -15,7 +15,11 @@
 //!   `rstrip`, `normalized`, `single_word`) for the same token.
 //! - **`split_special_tokens: true`** tokenizes special-token text typed by the user as ordinary
 //!   text (the template's own special tokens are still added).
-//! - **`tokenizer_class: LlamaTokenizer`** (or `LlamaTokenizerFast`) keeps only the vocabulary,
+//! - **The tokenizer class.** `AutoTokenizer` picks a class from `tokenizer_class` and config.json's
+//!   `model_type`; most classes rebuild the pipeline around tokenizer.json's vocabulary, and two
+//!   rebuilds differ from what transformers 4 saved:
+//!
+//!   **`LlamaTokenizer`** (or `LlamaTokenizerFast`) keeps only the vocabulary,
 //!   merges, added tokens and post-processor of tokenizer.json and rebuilds the rest the way
 //!   transformers 5's Llama tokenizer does: no normalizer, a Metaspace pre-tokenizer that puts `▁`
 //!   before the first word only (`legacy: true`: before every piece between added tokens;
@@ -23,6 +27,10 @@
 //!   for Llama 2, Mistral or TinyLlama carry an older pipeline (a `Prepend("▁")` normalizer) that
 //!   transformers 5 no longer runs: with it, ` hi` and text right after a special token tokenize
 //!   differently.
+//!
+//!   **`T5Tokenizer`** keeps the vocabulary and the Precompiled normaliser, splits on whitespace
+//!   before its Metaspace (so a word's offsets no longer take in the space before it), always ends
+//!   with `eos_token`, and adds `<extra_id_N>` tokens when the config lists no extra tokens.
 //!
 //! Other classes' rebuilds give the pipeline their converters wrote into tokenizer.json, so the
 //! file is followed as it is for them.
@@ -46,13 +54,26 @@ pub struct TransformersConfig<'a> {
     model_type: Option<&'a str>,
 }
 
-/// Model types for which `AutoTokenizer` loads tokenizer.json as it is whatever
-/// `tokenizer_class` says (transformers 5's `TOKENIZER_MAPPING_NAMES` maps them to
-/// `TokenizersBackend`; the Llama-like decoders among them, not the whole list).
-const FILE_AS_IS_MODEL_TYPES: &[&str] = &[
-    "mistral", "mixtral", "ministral", "ministral3", "mistral3", "phi3", "phimoe", "granite", "granitemoe", "stablelm",
-    "olmo2", "olmo3", "internlm2", "internlm3", "nemotron", "persimmon", "jamba", "glm", "glm4", "llava", "llava_next",
+/// The tokenizer class transformers 5 registers for a model type (`TOKENIZER_MAPPING_NAMES`), for
+/// Glassbox's families and the Llama-like decoders that use the generic class.
+const REGISTERED_CLASSES: &[(&str, &str)] = &[
+    ("gpt2", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"),
+    ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen2", "Qwen2Tokenizer"),
+    ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC), ("phi3", GENERIC),
+    ("phimoe", GENERIC), ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC),
+    ("internlm2", GENERIC), ("internlm3", GENERIC), ("nemotron", GENERIC), ("persimmon", GENERIC), ("jamba", GENERIC), ("umt5", GENERIC),
 ];
+const GENERIC: &str = "TokenizersBackend";
+
+fn is_generic(class: &str) -> bool {
+    matches!(class, "TokenizersBackend" | "PreTrainedTokenizer" | "PythonBackend")
+}
+
+/// A pipeline transformers 5 builds in place of tokenizer.json's (see the module comment).
+pub enum ClassRebuild {
+    Llama(LlamaRebuild),
+    T5,
+}
 
 /// transformers 5's `LlamaTokenizer` pipeline around tokenizer.json's vocabulary and merges: no
 /// normaliser, `Metaspace("▁", prepend_scheme, split: false)`, byte-fallback BPE without an unk
@@ -103,27 +124,51 @@ impl<'a> TransformersConfig<'a> {
         Ok((clean, for_bpe))
     }
 
-    /// Whether `AutoTokenizer` rebuilds this tokenizer as transformers 5's `LlamaTokenizer`, and
-    /// how (see the module comment); `None` keeps tokenizer.json's pipeline.
-    ///
-    /// It keeps the file as it is, even for `LlamaTokenizer`, when tokenizer.json is byte-level
-    /// (Llama 3 style; transformers looks for `"ByteLevel"` in the file's text), and when the
-    /// model's type is one it maps to the generic class (Mistral, Phi-3, ...) or to a class of its
-    /// own (Qwen2, whose rebuild gives what its converter saves).
-    pub fn llama_rebuild(&self, file_text: &[u8], model_kind: &str) -> Result<Option<LlamaRebuild>> {
-        let Some(class @ ("LlamaTokenizer" | "LlamaTokenizerFast")) = self.config.and_then(|c| c.get("tokenizer_class")).and_then(Value::as_str) else {
+    /// The class `AutoTokenizer` loads, as transformers 5 resolves it (`None`: the generic one,
+    /// which runs tokenizer.json as it is). The config's `tokenizer_class` wins, except where the
+    /// model type registers another class: then the generic one (Mistral, Phi-3, ...), or the
+    /// registered one for types transformers knows to carry a wrong class (Qwen2). A byte-level
+    /// tokenizer.json (Llama 3 style; transformers looks for `"ByteLevel"` in the text) under
+    /// `LlamaTokenizer` is loaded as it is.
+    fn resolved_class(&self, file_text: &[u8]) -> Option<&'a str> {
+        let named = self.config.and_then(|c| c.get("tokenizer_class")).and_then(Value::as_str);
+        let named = named.map(|c| c.strip_suffix("Fast").unwrap_or(c));
+        let registered = self.model_type.and_then(|t| REGISTERED_CLASSES.iter().find(|(k, _)| *k == t)).map(|(_, c)| *c);
+        let wrong_on_hub = self.model_type == Some("qwen2");
+        if named == Some("LlamaTokenizer") && !wrong_on_hub {
+            let byte_level = file_text.windows(b"\"ByteLevel\"".len()).any(|w| w == b"\"ByteLevel\"");
+            if byte_level {
+                return None;
+            }
+        }
+        let class = match (named, registered) {
+            (Some(named), Some(registered)) if named != registered => {
+                if is_generic(registered) {
+                    return None;
+                }
+                if wrong_on_hub { registered } else { named }
+            }
+            (Some(named), _) => named,
+            (None, registered) => registered?,
+        };
+        (!is_generic(class)).then_some(class)
+    }
+
+    /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
+    /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
+    pub fn class_rebuild(&self, file_text: &[u8], model_kind: &str) -> Result<Option<ClassRebuild>> {
+        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer")) = self.resolved_class(file_text) else {
             return Ok(None);
         };
-        let byte_level = file_text.windows(b"\"ByteLevel\"".len()).any(|w| w == b"\"ByteLevel\"");
-        let own_class = self.model_type.is_some_and(|t| FILE_AS_IS_MODEL_TYPES.contains(&t) || t == "qwen2");
-        if byte_level || own_class {
-            return Ok(None);
-        }
-        if model_kind != "BPE" {
+        let wanted = if class == "T5Tokenizer" { "Unigram" } else { "BPE" };
+        if model_kind != wanted {
             return Err(Error::tokenizer(
-                format!("tokenizer_config.json names tokenizer_class `{class}`, which transformers 5 rebuilds as a BPE model, but tokenizer.json holds a {model_kind} model (transformers would cut every word into single characters)"),
+                format!("transformers 5 loads this tokenizer as `{class}` (tokenizer_class in tokenizer_config.json, or the model's type), which rebuilds a {wanted} model, but tokenizer.json holds a {model_kind} model"),
                 "Set `tokenizer_class` to `TokenizersBackend` in tokenizer_config.json so tokenizer.json is used as it is",
             ));
+        }
+        if class == "T5Tokenizer" {
+            return Ok(Some(ClassRebuild::T5));
         }
         let add_prefix_space = self.flag("add_prefix_space")?.unwrap_or(true);
         let legacy = self.flag("legacy")?.unwrap_or(false);
@@ -132,7 +177,13 @@ impl<'a> TransformersConfig<'a> {
             (true, false) => PrependScheme::First,
             (true, true) => PrependScheme::Always,
         };
-        Ok(Some(LlamaRebuild { prepend_scheme, strip_leading_space: add_prefix_space }))
+        Ok(Some(ClassRebuild::Llama(LlamaRebuild { prepend_scheme, strip_leading_space: add_prefix_space })))
+    }
+
+    /// The eos token's text as the config names it (T5's template ends with it).
+    pub fn eos_token(&self) -> Option<&'a str> {
+        let v = self.get("eos_token")?;
+        v.as_str().or_else(|| v.get("content").and_then(Value::as_str))
     }
 
     /// tokenizer.json's added tokens followed by what transformers 5 adds or changes after
@@ -142,7 +193,10 @@ impl<'a> TransformersConfig<'a> {
     /// transformers re-adds the config's `added_tokens_decoder` if it has one, else tokenizer.json's
     /// own added tokens; each of those a config names becomes special. Then each named or extra
     /// token that is not an added token yet is added.
-    pub fn added_tokens(&self, from_file: &[AddedTokenJson]) -> Result<Vec<AddedTokenJson>> {
+    ///
+    /// `t5` adds T5Tokenizer's sentinels: `<extra_id_0>` ... up to `extra_ids` (default 100) when
+    /// the config has no `extra_special_tokens` and its `additional_special_tokens` hold none.
+    pub fn added_tokens(&self, from_file: &[AddedTokenJson], t5: bool) -> Result<Vec<AddedTokenJson>> {
         let mut re_added: Vec<AddedTokenJson> = match self.config.and_then(|c| c.get("added_tokens_decoder")).filter(|d| !d.is_null()) {
             None => from_file.to_vec(),
             Some(Value::Object(decoder)) => {
@@ -181,7 +235,7 @@ impl<'a> TransformersConfig<'a> {
             }
         }
         named.extend(other_keys.into_iter().filter_map(|k| self.get(k)).filter(|v| is_token_value(v)));
-        let extra: Vec<&Value> = match self.get("extra_special_tokens").or_else(|| self.get("additional_special_tokens")) {
+        let mut extra: Vec<&Value> = match self.get("extra_special_tokens").or_else(|| self.get("additional_special_tokens")) {
             None => vec![],
             Some(Value::Array(items)) => items.iter().collect(),
             // transformers 5 also takes a map of named extra tokens ({"image_token": "<image>"}).
@@ -197,6 +251,13 @@ impl<'a> TransformersConfig<'a> {
                 ))
             }
         };
+        let sentinels: Vec<Value> = if t5 && self.get("extra_special_tokens").is_none() && !extra.iter().any(|v| v.as_str().is_some_and(|s| s.contains("<extra_id_"))) {
+            let count = self.config.and_then(|c| c.get("extra_ids")).and_then(Value::as_u64).unwrap_or(100).min(crate::loader::limits::MAX_ADDED_TOKENS as u64);
+            (0..count).map(|i| Value::String(format!("<extra_id_{i}>"))).collect()
+        } else {
+            vec![]
+        };
+        extra.extend(&sentinels);
         // What counts as added is fixed before the loop: two names for one new token both add it,
         // and the later one's flags win.
         let known: std::collections::HashSet<String> = from_file.iter().chain(&re_added).map(|t| t.content.clone()).collect();

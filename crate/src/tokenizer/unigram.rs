@@ -50,6 +50,14 @@ struct UnigramJson {
 }
 
 impl Unigram {
+    /// The options transformers 5's `T5Tokenizer` gives the Unigram it builds around a file's
+    /// pieces: the unknown piece is id 2 (T5's `<unk>`), no byte fallback.
+    pub fn use_t5_options(&mut self) {
+        self.unk_id = (self.pieces.len() > 2).then_some(2);
+        self.byte_fallback = false;
+        self.cache = WordCache::default();
+    }
+
     pub fn from_json(v: Value) -> Result<Self> {
         let j: UnigramJson = json::fields_owned(v, "model", "Unigram")?;
         if let Some(u) = j.unk_id {
