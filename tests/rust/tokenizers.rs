@@ -515,3 +515,18 @@ fn t5_sentinels_only_the_class_adds_do_not_block_a_smaller_model() {
     assert!(err.contains("399") && err.contains("outside the vocabulary"), "{err}");
     assert!(session.inspect("a b", None, Default::default()).is_ok(), "ordinary text runs");
 }
+
+/// transformers skips `clean_up_tokenization_spaces` for BPE models unless
+/// `clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output` forces it (strings
+/// as transformers 5.24 decodes them).
+#[test]
+fn clean_up_for_bpe_only_when_forced() {
+    let json = std::fs::read(fixtures().join("roberta_bpe/tokenizer.json")).unwrap();
+    let decode = |force: bool| {
+        let config = format!(r#"{{"clean_up_tokenization_spaces": true, "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output": {force}}}"#);
+        let tok = Tokenizer::from_bytes(&json, Some(config.as_bytes()), None).unwrap();
+        tok.decode(&tok.encode("Hello , world . I do n't", true).unwrap().ids, true).unwrap()
+    };
+    assert_eq!(decode(false), "Hello , world . I do n't");
+    assert_eq!(decode(true), "Hello, world. I don't");
+}
