@@ -605,6 +605,10 @@ impl TempFolder {
             std::fs::write(dir.join("model.safetensors"), w).unwrap();
         }
         std::fs::write(dir.join("tokenizer.json"), &folder.tokenizer).unwrap();
+        // Without it a gpt2 folder loads as GPT2Tokenizer, which rebuilds (and so ignores) a crafted pipeline.
+        if let Some(c) = &folder.tokenizer_config {
+            std::fs::write(dir.join("tokenizer_config.json"), c).unwrap();
+        }
         TempFolder(dir)
     }
 }

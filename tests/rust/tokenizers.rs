@@ -16,7 +16,9 @@ fn load(name: &str) -> Tokenizer {
     let dir = fixtures().join(name);
     let read = |f: &str| std::fs::read(dir.join(f)).ok();
     let json = read("tokenizer.json").unwrap_or_else(|| panic!("missing {}/tokenizer.json", dir.display()));
-    Tokenizer::from_bytes(&json, read("tokenizer_config.json").as_deref(), read("special_tokens_map.json").as_deref())
+    // A fixture with config.json is a model's tokenizer: its model type changes what transformers loads.
+    let model_type = read("config.json").map(|c| glassbox::loader::model_type(&c).expect("config.json names a model_type"));
+    Tokenizer::for_model(&json, read("tokenizer_config.json").as_deref(), read("special_tokens_map.json").as_deref(), model_type.as_deref())
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
@@ -153,6 +155,13 @@ fn llama_tokenizer_class_is_rebuilt_as_transformers_5_does() {
 #[test]
 fn t5_tokenizer_class_is_rebuilt_as_transformers_5_does() {
     check_against_reference("t5_class");
+}
+
+/// A byte-level BPE of another style in a `qwen2` model's folder, its config naming
+/// `GPT2Tokenizer`: transformers 5 loads it as Qwen2Tokenizer (NFC, Qwen's split pattern).
+#[test]
+fn qwen2_models_tokenize_as_qwen2_tokenizer() {
+    check_against_reference("qwen2_class");
 }
 
 /// Tokens tokenizer_config.json names are special added tokens, as transformers 5 makes them: one

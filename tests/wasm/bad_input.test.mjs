@@ -25,8 +25,8 @@ before(async () => {
   wasm.installPanicHook();
 });
 
-function load({ config, weights, tokenizer, randomSeed }) {
-  return wasm.WasmModel.load(config, weights ?? null, tokenizer, null, null, null, randomSeed === undefined ? {} : { randomSeed });
+function load({ config, weights, tokenizer, tokenizerConfig, randomSeed }) {
+  return wasm.WasmModel.load(config, weights ?? null, tokenizer, tokenizerConfig ?? null, null, null, randomSeed === undefined ? {} : { randomSeed });
 }
 
 /** The error `fn` throws: a JS Error (never a trap), one line, with every needle; timed. */
@@ -45,7 +45,9 @@ function refused(what, fn, needles) {
   for (const n of needles) assert.ok(message.includes(n), `${what}: "${n}" in ${message}`);
 }
 
-const gpt2 = () => ({ config: read('gpt2', 'config.json'), weights: read('gpt2', 'model.safetensors'), tokenizer: read('gpt2', 'tokenizer.json') });
+// With its tokenizer_config.json (class TokenizersBackend, as transformers 5 saves it): without one,
+// a gpt2 folder loads as GPT2Tokenizer, which rebuilds the pipeline and so ignores a crafted one.
+const gpt2 = () => ({ config: read('gpt2', 'config.json'), weights: read('gpt2', 'model.safetensors'), tokenizer: read('gpt2', 'tokenizer.json'), tokenizerConfig: read('gpt2', 'tokenizer_config.json') });
 const withTokenizer = (edit) => {
   const t = json('gpt2', 'tokenizer.json');
   edit(t);

@@ -125,7 +125,10 @@ impl AddedVocab {
         let limit = crate::loader::limits::MAX_ADDED_TOKENS;
         if list.len() > limit {
             return Err(Error::tokenizer(
-                format!("tokenizer.json has {} added tokens, more than the limit of {limit} (MAX_ADDED_TOKENS)", list.len()),
+                match list.len().saturating_sub(from_file) {
+                    0 => format!("tokenizer.json has {} added tokens, more than the limit of {limit} (MAX_ADDED_TOKENS)", list.len()),
+                    by_config => format!("tokenizer.json and its config files name {} added tokens ({by_config} of them in tokenizer_config.json or special_tokens_map.json), more than the limit of {limit} (MAX_ADDED_TOKENS)", list.len()),
+                },
                 "Use the tokenizer.json saved with the model; real ones add at most a few thousand tokens",
             ));
         }

@@ -121,6 +121,10 @@ pub(crate) struct Piece {
     pub tokens: Option<Vec<Token>>,
 }
 
+/// transformers 5's Qwen2Tokenizer pre-tokenizer pattern (contractions, letters with one leading
+/// non-letter, single digits, punctuation runs, newlines, spaces).
+const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
 /// A bounded memo of word -> model output: real text repeats words a lot, and a BPE merge loop
 /// is the costly step. Behind a mutex so the tokenizer stays `Sync`; a busy lock just skips it.
 pub(crate) struct WordCache<T> {
@@ -317,10 +321,11 @@ impl Tokenizer {
     pub fn for_model(tokenizer_json: &[u8], tokenizer_config: Option<&[u8]>, special_tokens_map: Option<&[u8]>, model_type: Option<&str>) -> Result<Self> {
         let config = optional_json(tokenizer_config, "tokenizer_config.json")?;
         let map = optional_json(special_tokens_map, "special_tokens_map.json")?;
-        let transformers = TransformersConfig::new(config.as_ref(), map.as_ref(), model_type);
+        let mut transformers = TransformersConfig::new(config.as_ref(), map.as_ref(), model_type);
+        transformers.resolve_class(tokenizer_json);
         let j = json::parse(tokenizer_json)?;
         let model_kind = json::type_of(&j.model, "model")?.to_string();
-        let rebuild = transformers.class_rebuild(tokenizer_json, &model_kind)?;
+        let rebuild = transformers.class_rebuild(&model_kind)?;
         let mut model = Model::from_json(j.model)?;
         let from_file = || -> Result<_> {
             Ok((
@@ -362,18 +367,35 @@ impl Tokenizer {
                 let words = PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace { replacement: '▁', prepend_scheme: PrependScheme::Always, split: true }]);
                 (normalizer, Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme: PrependScheme::Always }))
             }
+            Some(ClassRebuild::Qwen2 { add_prefix_space }) => {
+                if let Model::Bpe(bpe) = &mut model {
+                    bpe.use_qwen2_options();
+                }
+                let pattern = pattern::Pattern::new(QWEN2_SPLIT).map_err(|e| Error::tokenizer(format!("Qwen2's split pattern does not compile ({e:?})"), "This is a bug; please report it"))?;
+                let words = PreTokenizer::Sequence(vec![
+                    PreTokenizer::Split { pattern, behavior: normalized::SplitBehavior::Isolated, invert: false },
+                    PreTokenizer::ByteLevel { add_prefix_space: *add_prefix_space, use_regex: false },
+                ]);
+                (Some(Normalizer::Nfc), Some(words), Some(Decoder::ByteLevel))
+            }
+            Some(ClassRebuild::Gpt2 { add_prefix_space }) => {
+                if let Model::Bpe(bpe) = &mut model {
+                    bpe.use_qwen2_options();
+                }
+                (None, Some(PreTokenizer::ByteLevel { add_prefix_space: *add_prefix_space, use_regex: true }), Some(Decoder::ByteLevel))
+            }
         };
         let mut post_processor = component(j.post_processor.as_ref()).map(PostProcessor::from_json).transpose()?;
         let t5 = matches!(rebuild, Some(ClassRebuild::T5));
-        let added_list = transformers.added_tokens(&j.added_tokens, t5)?;
+        let added_list = transformers.added_tokens(&j.added_tokens)?;
         let mut added = AddedVocab::new(&added_list, j.added_tokens.len(), |t| model.token_to_id(t), model.size(), normalizer.as_ref())?;
         added.split_special_tokens = transformers.split_special_tokens()?;
         let (clean, clean_bpe_too) = transformers.clean_up_spaces()?;
         let clean_up_spaces = clean && (clean_bpe_too || !matches!(model, Model::Bpe(_)));
         if t5 {
             // T5Tokenizer ends every sequence with its eos token, whatever the file's template.
-            let eos = transformers.eos_token().unwrap_or("</s>");
-            post_processor = added.id_of(eos).or_else(|| model.token_to_id(eos)).map(|id| PostProcessor::eos_after_each(eos, id));
+            let eos = transformers.role_text("eos_token");
+            post_processor = eos.and_then(|eos| Some(PostProcessor::eos_after_each(&eos, added.id_of(&eos).or_else(|| model.token_to_id(&eos))?)));
         }
         let mut tok = Tokenizer { model, normalizer, pre_tokenizer, post_processor, decoder, added, special: SpecialTokens::default(), clean_up_spaces };
         tok.special = tok.find_special_tokens(&transformers);
@@ -392,7 +414,8 @@ impl Tokenizer {
                     return Some(id);
                 }
             }
-            None
+            // The loaded class's default for the role (Llama's `</s>`, ...).
+            transformers.role_text(key).and_then(|n| self.token_to_id(&n))
         };
         let conventional = |names: &[&str]| names.iter().find_map(|n| self.token_to_id(n));
         let (cls_pp, sep_pp) = match self.post_processor.as_ref().and_then(PostProcessor::cls_sep) {

@@ -16,8 +16,9 @@
 //! - **`split_special_tokens: true`** tokenizes special-token text typed by the user as ordinary
 //!   text (the template's own special tokens are still added).
 //! - **The tokenizer class.** `AutoTokenizer` picks a class from `tokenizer_class` and config.json's
-//!   `model_type`; most classes rebuild the pipeline around tokenizer.json's vocabulary, and two
-//!   rebuilds differ from what transformers 4 saved:
+//!   `model_type`; most classes rebuild the pipeline around tokenizer.json's vocabulary. Glassbox
+//!   rebuilds as four of them do (Llama, T5, Qwen2, GPT-2: the decoder families it runs); two of
+//!   those differ even from the files transformers 4 saved for their own class:
 //!
 //!   **`LlamaTokenizer`** (or `LlamaTokenizerFast`) keeps only the vocabulary,
 //!   merges, added tokens and post-processor of tokenizer.json and rebuilds the rest the way
@@ -32,8 +33,12 @@
 //!   before its Metaspace (so a word's offsets no longer take in the space before it), always ends
 //!   with `eos_token`, and adds `<extra_id_N>` tokens when the config lists no extra tokens.
 //!
-//! Other classes' rebuilds give the pipeline their converters wrote into tokenizer.json, so the
-//! file is followed as it is for them.
+//!   **`Qwen2Tokenizer`** (every `qwen2` model, whatever class its config names) and
+//!   **`GPT2Tokenizer`** put their own byte-level pipeline around the vocabulary and merges: the
+//!   same as their own files, different for a file of another style saved under their name.
+//!
+//! Other classes' rebuilds (BERT, RoBERTa/BART, Marian) give the pipeline their converters wrote
+//! into tokenizer.json, so the file is followed as it is for them.
 
 use super::json::AddedTokenJson;
 use super::pre_tokenizer::PrependScheme;
@@ -52,6 +57,8 @@ pub struct TransformersConfig<'a> {
     /// config.json's `model_type`, when the tokenizer belongs to a model: it changes which class
     /// `AutoTokenizer` picks.
     model_type: Option<&'a str>,
+    /// The class `AutoTokenizer` loads (`None`: the generic one), once [`Self::resolve_class`] ran.
+    class: Option<&'a str>,
 }
 
 /// The tokenizer class transformers 5 registers for a model type (`TOKENIZER_MAPPING_NAMES`), for
@@ -69,10 +76,20 @@ fn is_generic(class: &str) -> bool {
     matches!(class, "TokenizersBackend" | "PreTrainedTokenizer" | "PythonBackend")
 }
 
+/// The roles each rebuilt class names when the config does not (its `__init__` defaults).
+const LLAMA_ROLES: &[(&str, &str)] = &[("bos_token", "<s>"), ("eos_token", "</s>"), ("unk_token", "<unk>")];
+const T5_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>")];
+const QWEN2_ROLES: &[(&str, &str)] = &[("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|endoftext|>")];
+const GPT2_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>")];
+
 /// A pipeline transformers 5 builds in place of tokenizer.json's (see the module comment).
 pub enum ClassRebuild {
     Llama(LlamaRebuild),
     T5,
+    /// Qwen2Tokenizer: NFC, Qwen's split pattern, byte-level BPE; `add_prefix_space` (default false).
+    Qwen2 { add_prefix_space: bool },
+    /// GPT2Tokenizer: GPT-2's byte-level split and BPE, no normaliser; `add_prefix_space` (default false).
+    Gpt2 { add_prefix_space: bool },
 }
 
 /// transformers 5's `LlamaTokenizer` pipeline around tokenizer.json's vocabulary and merges: no
@@ -86,7 +103,12 @@ pub struct LlamaRebuild {
 impl<'a> TransformersConfig<'a> {
     pub fn new(config: Option<&'a Value>, map: Option<&'a Value>, model_type: Option<&'a str>) -> Self {
         let has_decoder = config.is_some_and(|c| c.get("added_tokens_decoder").is_some_and(|d| !d.is_null()));
-        TransformersConfig { config, map: if has_decoder { None } else { map }, model_type }
+        TransformersConfig { config, map: if has_decoder { None } else { map }, model_type, class: None }
+    }
+
+    /// Settle the class `AutoTokenizer` loads for this tokenizer.json (see [`Self::resolved_class`]).
+    pub fn resolve_class(&mut self, file_text: &[u8]) {
+        self.class = self.resolved_class(file_text);
     }
 
     /// The files that name special tokens, the one that wins first.
@@ -97,6 +119,22 @@ impl<'a> TransformersConfig<'a> {
     /// The value of `key`, from the file that wins.
     fn get(&self, key: &str) -> Option<&'a Value> {
         self.sources().find_map(|c| c.get(key).filter(|v| !v.is_null()))
+    }
+
+    /// A role's token (`eos_token`, ...): the config's, else the loaded class's default (Llama's
+    /// `</s>`, Qwen2's `<|endoftext|>`, ...); a role the config sets to `null` has none.
+    pub fn role(&self, key: &str) -> Option<Value> {
+        if let Some(v) = self.sources().find_map(|c| c.get(key)) {
+            return (!v.is_null()).then(|| v.clone());
+        }
+        let defaults = match self.class {
+            Some("LlamaTokenizer") => LLAMA_ROLES,
+            Some("T5Tokenizer") => T5_ROLES,
+            Some("Qwen2Tokenizer") => QWEN2_ROLES,
+            Some("GPT2Tokenizer") => GPT2_ROLES,
+            _ => &[],
+        };
+        defaults.iter().find(|(k, _)| *k == key).map(|(_, v)| Value::String(v.to_string()))
     }
 
     fn flag(&self, key: &str) -> Result<Option<bool>> {
@@ -156,8 +194,8 @@ impl<'a> TransformersConfig<'a> {
 
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
-    pub fn class_rebuild(&self, file_text: &[u8], model_kind: &str) -> Result<Option<ClassRebuild>> {
-        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer")) = self.resolved_class(file_text) else {
+    pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {
+        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer")) = self.class else {
             return Ok(None);
         };
         let wanted = if class == "T5Tokenizer" { "Unigram" } else { "BPE" };
@@ -170,6 +208,12 @@ impl<'a> TransformersConfig<'a> {
         if class == "T5Tokenizer" {
             return Ok(Some(ClassRebuild::T5));
         }
+        if class == "Qwen2Tokenizer" {
+            return Ok(Some(ClassRebuild::Qwen2 { add_prefix_space: self.flag("add_prefix_space")?.unwrap_or(false) }));
+        }
+        if class == "GPT2Tokenizer" {
+            return Ok(Some(ClassRebuild::Gpt2 { add_prefix_space: self.flag("add_prefix_space")?.unwrap_or(false) }));
+        }
         let add_prefix_space = self.flag("add_prefix_space")?.unwrap_or(true);
         let legacy = self.flag("legacy")?.unwrap_or(false);
         let prepend_scheme = match (add_prefix_space, legacy) {
@@ -180,10 +224,10 @@ impl<'a> TransformersConfig<'a> {
         Ok(Some(ClassRebuild::Llama(LlamaRebuild { prepend_scheme, strip_leading_space: add_prefix_space })))
     }
 
-    /// The eos token's text as the config names it (T5's template ends with it).
-    pub fn eos_token(&self) -> Option<&'a str> {
-        let v = self.get("eos_token")?;
-        v.as_str().or_else(|| v.get("content").and_then(Value::as_str))
+    /// The text of a role's token (T5's template ends with `eos_token`).
+    pub fn role_text(&self, key: &str) -> Option<String> {
+        let v = self.role(key)?;
+        v.as_str().or_else(|| v.get("content").and_then(Value::as_str)).map(str::to_string)
     }
 
     /// tokenizer.json's added tokens followed by what transformers 5 adds or changes after
@@ -194,9 +238,9 @@ impl<'a> TransformersConfig<'a> {
     /// own added tokens; each of those a config names becomes special. Then each named or extra
     /// token that is not an added token yet is added.
     ///
-    /// `t5` adds T5Tokenizer's sentinels: `<extra_id_0>` ... up to `extra_ids` (default 100) when
-    /// the config has no `extra_special_tokens` and its `additional_special_tokens` hold none.
-    pub fn added_tokens(&self, from_file: &[AddedTokenJson], t5: bool) -> Result<Vec<AddedTokenJson>> {
+    /// T5Tokenizer adds its sentinels: `<extra_id_0>` ... up to `extra_ids` (default 100) when the
+    /// config has no `extra_special_tokens` and its `additional_special_tokens` hold none.
+    pub fn added_tokens(&self, from_file: &[AddedTokenJson]) -> Result<Vec<AddedTokenJson>> {
         let mut re_added: Vec<AddedTokenJson> = match self.config.and_then(|c| c.get("added_tokens_decoder")).filter(|d| !d.is_null()) {
             None => from_file.to_vec(),
             Some(Value::Object(decoder)) => {
@@ -227,20 +271,19 @@ impl<'a> TransformersConfig<'a> {
 
         // Named tokens: the roles and any other `*_token` key; extra tokens are special too but
         // not "named" (an extra one that is already added keeps its flags).
-        let mut named: Vec<&Value> = ROLES.iter().filter_map(|k| self.get(k)).collect();
-        let mut other_keys: Vec<&String> = Vec::new();
+        let mut named: Vec<Value> = ROLES.iter().filter_map(|k| self.role(k)).collect();
+        let mut seen = std::collections::HashSet::new();
         for key in self.sources().filter_map(Value::as_object).flat_map(|o| o.keys()) {
-            if key.ends_with("_token") && !ROLES.contains(&key.as_str()) && !other_keys.contains(&key) {
-                other_keys.push(key);
+            if key.ends_with("_token") && !ROLES.contains(&key.as_str()) && seen.insert(key) {
+                named.extend(self.get(key).filter(|v| is_token_value(v)).cloned());
             }
         }
-        named.extend(other_keys.into_iter().filter_map(|k| self.get(k)).filter(|v| is_token_value(v)));
-        let mut extra: Vec<&Value> = match self.get("extra_special_tokens").or_else(|| self.get("additional_special_tokens")) {
+        let mut extra: Vec<Value> = match self.get("extra_special_tokens").or_else(|| self.get("additional_special_tokens")) {
             None => vec![],
-            Some(Value::Array(items)) => items.iter().collect(),
+            Some(Value::Array(items)) => items.clone(),
             // transformers 5 also takes a map of named extra tokens ({"image_token": "<image>"}).
             Some(Value::Object(items)) => {
-                named.extend(items.values());
+                named.extend(items.values().cloned());
                 vec![]
             }
             Some(other) => {
@@ -251,44 +294,58 @@ impl<'a> TransformersConfig<'a> {
                 ))
             }
         };
-        let sentinels: Vec<Value> = if t5 && self.get("extra_special_tokens").is_none() && !extra.iter().any(|v| v.as_str().is_some_and(|s| s.contains("<extra_id_"))) {
+        // T5Tokenizer's sentinels, when the config lists no extra tokens of its own.
+        if self.class == Some("T5Tokenizer") && self.get("extra_special_tokens").is_none() && !extra.iter().any(|v| v.as_str().is_some_and(|s| s.contains("<extra_id_"))) {
             let count = self.config.and_then(|c| c.get("extra_ids")).and_then(Value::as_u64).unwrap_or(100).min(crate::loader::limits::MAX_ADDED_TOKENS as u64);
-            (0..count).map(|i| Value::String(format!("<extra_id_{i}>"))).collect()
-        } else {
-            vec![]
-        };
-        extra.extend(&sentinels);
-        // What counts as added is fixed before the loop: two names for one new token both add it,
-        // and the later one's flags win.
-        let known: std::collections::HashSet<String> = from_file.iter().chain(&re_added).map(|t| t.content.clone()).collect();
-        let mut new_tokens = Vec::new();
-        let mut named_contents = Vec::with_capacity(named.len());
-        for v in named.iter().chain(&extra) {
-            let Some(token) = token_from_value(v, true) else {
-                return Err(Error::file(
+            extra.extend((0..count).map(|i| Value::String(format!("<extra_id_{i}>"))));
+        }
+        let as_token = |v: &Value| {
+            token_from_value(v, true).ok_or_else(|| {
+                Error::file(
                     "tokenizer_config.json",
                     format!("a special token is {}, not a token string", short(v)),
                     "Name tokens as strings (or objects with a `content` string), or remove the entry",
-                ));
-            };
-            let is_named = !extra.iter().any(|e| std::ptr::eq(*e, *v));
-            if is_named {
-                named_contents.push(token.content.clone());
-            }
-            if !token.content.is_empty() && !known.contains(&token.content) {
-                new_tokens.push(token);
-            }
-        }
+                )
+            })
+        };
+        let named: Vec<AddedTokenJson> = named.iter().map(as_token).collect::<Result<_>>()?;
+        let extra: Vec<AddedTokenJson> = extra.iter().map(as_token).collect::<Result<_>>()?;
+        // What counts as added is fixed before the loop: two names for one new token both add it,
+        // and the later one's flags win.
+        let known: std::collections::HashSet<&str> = from_file.iter().chain(&re_added).map(|t| t.content.as_str()).collect();
+        let new_tokens: Vec<AddedTokenJson> = named.iter().chain(&extra).filter(|t| !t.content.is_empty() && !known.contains(t.content.as_str())).cloned().collect();
+        drop(known);
         re_added.extend(new_tokens);
+        let named_contents: std::collections::HashSet<&str> = named.iter().map(|t| t.content.as_str()).collect();
         for t in &mut re_added {
-            if named_contents.contains(&t.content) {
+            if named_contents.contains(t.content.as_str()) {
                 t.special = true;
             }
         }
+        // Qwen2Tokenizer ends by adding every special token again as a plain special token (no
+        // stripping, not normalised), which replaces the flags they had.
+        if self.class == Some("Qwen2Tokenizer") {
+            for t in named.iter().chain(&extra) {
+                re_added.push(AddedTokenJson { content: t.content.clone(), single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+            }
+        }
+        // Re-adding a token with the flags it already has changes nothing: leave those out, so the
+        // list (and the MAX_ADDED_TOKENS limit) counts each token once.
+        let mut current: std::collections::HashMap<String, AddedTokenJson> = from_file.iter().map(|t| (t.content.clone(), t.clone())).collect();
         let mut list = from_file.to_vec();
-        list.extend(re_added.into_iter().filter(|t| !t.content.is_empty()));
+        for t in re_added {
+            if t.content.is_empty() || current.get(&t.content).is_some_and(|old| same_flags(old, &t)) {
+                continue;
+            }
+            current.insert(t.content.clone(), t.clone());
+            list.push(t);
+        }
         Ok(list)
     }
+}
+
+fn same_flags(a: &AddedTokenJson, b: &AddedTokenJson) -> bool {
+    (a.special, a.lstrip, a.rstrip, a.normalized, a.single_word) == (b.special, b.lstrip, b.rstrip, b.normalized, b.single_word)
 }
 
 /// A string, or an object with a string `content` (an `AddedToken` as transformers saves it).
