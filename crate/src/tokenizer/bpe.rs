@@ -186,7 +186,7 @@ impl Bpe {
 
     /// The options transformers 5's `Qwen2Tokenizer` and `GPT2Tokenizer` give their BPE: no unk
     /// token, no fusing, no byte fallback (byte-level pieces cover every input), no prefix or suffix.
-    pub fn use_qwen2_options(&mut self) {
+    pub fn use_byte_level_options(&mut self) {
         self.use_llama_options();
         self.fuse_unk = false;
         self.byte_fallback = false;

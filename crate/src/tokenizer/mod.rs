@@ -327,63 +327,13 @@ impl Tokenizer {
         let model_kind = json::type_of(&j.model, "model")?.to_string();
         let rebuild = transformers.class_rebuild(&model_kind)?;
         let mut model = Model::from_json(j.model)?;
-        let from_file = || -> Result<_> {
-            Ok((
+        let (normalizer, pre_tokenizer, decoder) = match &rebuild {
+            None => (
                 component(j.normalizer.as_ref()).map(Normalizer::from_json).transpose()?,
                 component(j.pre_tokenizer.as_ref()).map(PreTokenizer::from_json).transpose()?,
                 component(j.decoder.as_ref()).map(Decoder::from_json).transpose()?,
-            ))
-        };
-        let (normalizer, pre_tokenizer, decoder) = match &rebuild {
-            None => from_file()?,
-            Some(ClassRebuild::Llama(llama)) => {
-                if let Model::Bpe(bpe) = &mut model {
-                    bpe.use_llama_options();
-                }
-                let mut decoders = vec![
-                    Decoder::Replace { pattern: pattern::Pattern::literal("▁"), content: " ".into() },
-                    Decoder::ByteFallback,
-                    Decoder::Fuse,
-                ];
-                if llama.strip_leading_space {
-                    decoders.push(Decoder::Strip { content: ' ', start: 1, stop: 0 });
-                }
-                let metaspace = PreTokenizer::Metaspace { replacement: '▁', prepend_scheme: llama.prepend_scheme, split: false };
-                (None, Some(metaspace), Some(Decoder::Sequence(decoders)))
-            }
-            Some(ClassRebuild::T5) => {
-                if let Model::Unigram(unigram) = &mut model {
-                    unigram.use_t5_options();
-                }
-                // Only the file's Precompiled normaliser stays (SentencePiece's own rules).
-                let normalizer = match component(j.normalizer.as_ref()) {
-                    Some(n) if json::type_of(n, "normalizer")? == "Precompiled" => Some(Normalizer::from_json(n)?),
-                    Some(n) => match n.get("normalizers").and_then(Value::as_array).and_then(|all| all.iter().find(|m| m.get("type").and_then(Value::as_str) == Some("Precompiled"))) {
-                        Some(p) => Some(Normalizer::from_json(p)?),
-                        None => None,
-                    },
-                    None => None,
-                };
-                let words = PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace { replacement: '▁', prepend_scheme: PrependScheme::Always, split: true }]);
-                (normalizer, Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme: PrependScheme::Always }))
-            }
-            Some(ClassRebuild::Qwen2 { add_prefix_space }) => {
-                if let Model::Bpe(bpe) = &mut model {
-                    bpe.use_qwen2_options();
-                }
-                let pattern = pattern::Pattern::new(QWEN2_SPLIT).map_err(|e| Error::tokenizer(format!("Qwen2's split pattern does not compile ({e:?})"), "This is a bug; please report it"))?;
-                let words = PreTokenizer::Sequence(vec![
-                    PreTokenizer::Split { pattern, behavior: normalized::SplitBehavior::Isolated, invert: false },
-                    PreTokenizer::ByteLevel { add_prefix_space: *add_prefix_space, use_regex: false },
-                ]);
-                (Some(Normalizer::Nfc), Some(words), Some(Decoder::ByteLevel))
-            }
-            Some(ClassRebuild::Gpt2 { add_prefix_space }) => {
-                if let Model::Bpe(bpe) = &mut model {
-                    bpe.use_qwen2_options();
-                }
-                (None, Some(PreTokenizer::ByteLevel { add_prefix_space: *add_prefix_space, use_regex: true }), Some(Decoder::ByteLevel))
-            }
+            ),
+            Some(class) => class_pipeline(class, component(j.normalizer.as_ref()), &mut model)?,
         };
         let mut post_processor = component(j.post_processor.as_ref()).map(PostProcessor::from_json).transpose()?;
         let t5 = matches!(rebuild, Some(ClassRebuild::T5));
@@ -560,6 +510,62 @@ impl Tokenizer {
 /// A pipeline component, treating JSON `null` as absent.
 fn component(v: Option<&Value>) -> Option<&Value> {
     v.filter(|v| !v.is_null())
+}
+
+/// The normaliser, pre-tokenizer and decoder transformers 5's tokenizer class builds in place of
+/// tokenizer.json's (see `transformers_config.rs`), setting the model's options as it does;
+/// `file_normalizer` is tokenizer.json's (T5 keeps its Precompiled part).
+fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: &mut Model) -> Result<(Option<Normalizer>, Option<PreTokenizer>, Option<Decoder>)> {
+    Ok(match class {
+        ClassRebuild::Llama(llama) => {
+            if let Model::Bpe(bpe) = model {
+                bpe.use_llama_options();
+            }
+            let mut decoders = vec![
+                Decoder::Replace { pattern: pattern::Pattern::literal("▁"), content: " ".into() },
+                Decoder::ByteFallback,
+                Decoder::Fuse,
+            ];
+            if llama.strip_leading_space {
+                decoders.push(Decoder::Strip { content: ' ', start: 1, stop: 0 });
+            }
+            let metaspace = PreTokenizer::Metaspace { replacement: '▁', prepend_scheme: llama.prepend_scheme, split: false };
+            (None, Some(metaspace), Some(Decoder::Sequence(decoders)))
+        }
+        ClassRebuild::T5 => {
+            if let Model::Unigram(unigram) = model {
+                unigram.use_t5_options();
+            }
+            // Only the file's Precompiled normaliser stays (SentencePiece's own rules).
+            let normalizer = match file_normalizer {
+                Some(n) if json::type_of(n, "normalizer")? == "Precompiled" => Some(Normalizer::from_json(n)?),
+                Some(n) => match n.get("normalizers").and_then(Value::as_array).and_then(|all| all.iter().find(|m| m.get("type").and_then(Value::as_str) == Some("Precompiled"))) {
+                    Some(p) => Some(Normalizer::from_json(p)?),
+                    None => None,
+                },
+                None => None,
+            };
+            let words = PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace { replacement: '▁', prepend_scheme: PrependScheme::Always, split: true }]);
+            (normalizer, Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme: PrependScheme::Always }))
+        }
+        ClassRebuild::Qwen2 { add_prefix_space } => {
+            if let Model::Bpe(bpe) = model {
+                bpe.use_byte_level_options();
+            }
+            let pattern = pattern::Pattern::new(QWEN2_SPLIT).map_err(|e| Error::tokenizer(format!("Qwen2's split pattern does not compile ({e:?})"), "This is a bug; please report it"))?;
+            let words = PreTokenizer::Sequence(vec![
+                PreTokenizer::Split { pattern, behavior: normalized::SplitBehavior::Isolated, invert: false },
+                PreTokenizer::ByteLevel { add_prefix_space: *add_prefix_space, use_regex: false },
+            ]);
+            (Some(Normalizer::Nfc), Some(words), Some(Decoder::ByteLevel))
+        }
+        ClassRebuild::Gpt2 { add_prefix_space } => {
+            if let Model::Bpe(bpe) = model {
+                bpe.use_byte_level_options();
+            }
+            (None, Some(PreTokenizer::ByteLevel { add_prefix_space: *add_prefix_space, use_regex: true }), Some(Decoder::ByteLevel))
+        }
+    })
 }
 
 fn optional_json(bytes: Option<&[u8]>, file: &str) -> Result<Option<Value>> {

@@ -1,8 +1,9 @@
 //! What transformers 5 changes on top of tokenizer.json when `AutoTokenizer` loads a folder.
 //!
 //! tokenizer.json alone is what the `tokenizers` library runs. `AutoTokenizer` also reads
-//! tokenizer_config.json (and special_tokens_map.json, which wins where both name a role), and
-//! that changes ids and decoded text in four ways, each followed here:
+//! tokenizer_config.json, special_tokens_map.json (see [`TransformersConfig`] for which wins) and
+//! config.json's `model_type`, and that changes ids and decoded text in four ways, each followed
+//! here:
 //!
 //! - **Named tokens are special.** Every token a config names (`bos_token` ... `mask_token`, any
 //!   other `*_token` such as `image_token`, and `extra_special_tokens`, formerly
@@ -25,7 +26,7 @@
 //!   transformers 5's Llama tokenizer does: no normalizer, a Metaspace pre-tokenizer that puts `▁`
 //!   before the first word only (`legacy: true`: before every piece between added tokens;
 //!   `add_prefix_space: false`: never), and a byte-fallback BPE. Files saved by transformers 4
-//!   for Llama 2, Mistral or TinyLlama carry an older pipeline (a `Prepend("▁")` normalizer) that
+//!   for Llama 2, TinyLlama or Vicuna carry an older pipeline (a `Prepend("▁")` normalizer) that
 //!   transformers 5 no longer runs: with it, ` hi` and text right after a special token tokenize
 //!   differently.
 //!
@@ -143,7 +144,7 @@ impl<'a> TransformersConfig<'a> {
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(other) => Err(Error::file(
                 "tokenizer_config.json",
-                format!("`{key}` is {other}, not true or false"),
+                format!("`{key}` is {}, not true or false", short(other)),
                 format!("Set `{key}` to true or false (or remove it for transformers' default)"),
             )),
         }
@@ -253,7 +254,9 @@ impl<'a> TransformersConfig<'a> {
                             "Give each entry a `content` (transformers writes them so), or remove the key",
                         )
                     })?;
-                    tokens.push((index.len(), token));
+                    // A u64 has at most 20 digits: longer keys are not ids (transformers would fail on
+                    // them) and all go last, which also bounds the loop below.
+                    tokens.push((index.len().min(21), token));
                 }
                 // In id order, as transformers adds them: the map's keys come sorted as text, and
                 // numbers without leading zeros sort as text within one length.
