@@ -164,6 +164,13 @@ fn qwen2_models_tokenize_as_qwen2_tokenizer() {
     check_against_reference("qwen2_class");
 }
 
+/// A cased WordPiece in a `bert` folder without tokenizer_config.json: transformers 5 loads it as
+/// BertTokenizer, whose `do_lower_case` defaults to true, so it lowercases.
+#[test]
+fn bert_folders_without_a_config_tokenize_as_bert_tokenizer() {
+    check_against_reference("bert_class");
+}
+
 /// Tokens tokenizer_config.json names are special added tokens, as transformers 5 makes them: one
 /// only in the vocabulary is cut out of the text, an ordinary added one named `eos_token` (in
 /// special_tokens_map.json, which wins) is skipped by decode, new ones take the next ids; a

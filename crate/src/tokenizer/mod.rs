@@ -342,6 +342,17 @@ impl Tokenizer {
         added.split_special_tokens = transformers.split_special_tokens()?;
         let (clean, clean_bpe_too) = transformers.clean_up_spaces()?;
         let clean_up_spaces = clean && (clean_bpe_too || !matches!(model, Model::Bpe(_)));
+        if let (Some(ClassRebuild::Bert { .. }), Model::WordPiece(wordpiece)) = (&rebuild, &mut model) {
+            // BertTokenizer's WordPiece takes its unknown token from the config (default [UNK]),
+            // and its template is `[CLS] $A [SEP]` (ids 2 and 3 when the roles are missing).
+            wordpiece.use_bert_options(transformers.role_text("unk_token").unwrap_or_else(|| "[UNK]".into()));
+            let id_of = |key: &str, fallback: u32| {
+                let text = transformers.role_text(key).unwrap_or_default();
+                let id = added.id_of(&text).or_else(|| wordpiece.vocab.get(&text).copied()).unwrap_or(fallback);
+                (text, id)
+            };
+            post_processor = Some(PostProcessor::Bert { cls: id_of("cls_token", 2), sep: id_of("sep_token", 3) });
+        }
         if t5 {
             // T5Tokenizer ends every sequence with its eos token, whatever the file's template.
             let eos = transformers.role_text("eos_token");
@@ -564,6 +575,10 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
                 bpe.use_byte_level_options();
             }
             (None, Some(PreTokenizer::ByteLevel { add_prefix_space: *add_prefix_space, use_regex: true }), Some(Decoder::ByteLevel))
+        }
+        ClassRebuild::Bert { lowercase, strip_accents, chinese_chars } => {
+            let normalizer = Normalizer::Bert { clean_text: true, handle_chinese_chars: *chinese_chars, strip_accents: *strip_accents, lowercase: *lowercase };
+            (Some(normalizer), Some(PreTokenizer::Bert), Some(Decoder::WordPiece { prefix: "##".into(), cleanup: true }))
         }
     })
 }

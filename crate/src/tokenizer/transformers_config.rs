@@ -18,8 +18,8 @@
 //!   text (the template's own special tokens are still added).
 //! - **The tokenizer class.** `AutoTokenizer` picks a class from `tokenizer_class` and config.json's
 //!   `model_type`; most classes rebuild the pipeline around tokenizer.json's vocabulary. Glassbox
-//!   rebuilds as four of them do (Llama, T5, Qwen2, GPT-2: the decoder families it runs); two of
-//!   those differ even from the files transformers 4 saved for their own class:
+//!   rebuilds as five of them do (Llama, T5, Qwen2, GPT-2, BERT); two of those differ even from
+//!   the files transformers 4 saved for their own class:
 //!
 //!   **`LlamaTokenizer`** (or `LlamaTokenizerFast`) keeps only the vocabulary,
 //!   merges, added tokens and post-processor of tokenizer.json and rebuilds the rest the way
@@ -38,7 +38,11 @@
 //!   **`GPT2Tokenizer`** put their own byte-level pipeline around the vocabulary and merges: the
 //!   same as their own files, different for a file of another style saved under their name.
 //!
-//! Other classes' rebuilds (BERT, RoBERTa/BART, Marian) give the pipeline their converters wrote
+//!   **`BertTokenizer`** (also every `bert` or `distilbert` folder naming no class) builds BERT's
+//!   normaliser from `do_lower_case` (default true), so a cased tokenizer.json in a folder without
+//!   tokenizer_config.json is lowercased.
+//!
+//! Other classes' rebuilds (RoBERTa/BART, Marian, ...) give the pipeline their converters wrote
 //! into tokenizer.json, so the file is followed as it is for them.
 
 use super::json::AddedTokenJson;
@@ -81,6 +85,7 @@ fn is_generic(class: &str) -> bool {
 const LLAMA_ROLES: &[(&str, &str)] = &[("bos_token", "<s>"), ("eos_token", "</s>"), ("unk_token", "<unk>")];
 const T5_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>")];
 const QWEN2_ROLES: &[(&str, &str)] = &[("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|endoftext|>")];
+const BERT_ROLES: &[(&str, &str)] = &[("unk_token", "[UNK]"), ("sep_token", "[SEP]"), ("pad_token", "[PAD]"), ("cls_token", "[CLS]"), ("mask_token", "[MASK]")];
 const GPT2_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>")];
 
 /// A pipeline transformers 5 builds in place of tokenizer.json's (see the module comment).
@@ -91,6 +96,9 @@ pub enum ClassRebuild {
     Qwen2 { add_prefix_space: bool },
     /// GPT2Tokenizer: GPT-2's byte-level split and BPE, no normaliser; `add_prefix_space` (default false).
     Gpt2 { add_prefix_space: bool },
+    /// BertTokenizer: BERT's normaliser from `do_lower_case` (default true), `strip_accents`
+    /// (default: as lowercasing) and `tokenize_chinese_chars` (default true); `[CLS] $A [SEP]`.
+    Bert { lowercase: bool, strip_accents: bool, chinese_chars: bool },
 }
 
 /// transformers 5's `LlamaTokenizer` pipeline around tokenizer.json's vocabulary and merges: no
@@ -133,6 +141,7 @@ impl<'a> TransformersConfig<'a> {
             Some("T5Tokenizer") => T5_ROLES,
             Some("Qwen2Tokenizer") => QWEN2_ROLES,
             Some("GPT2Tokenizer") => GPT2_ROLES,
+            Some("BertTokenizer") => BERT_ROLES,
             _ => &[],
         };
         defaults.iter().find(|(k, _)| *k == key).map(|(_, v)| Value::String(v.to_string()))
@@ -196,10 +205,14 @@ impl<'a> TransformersConfig<'a> {
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
     pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {
-        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer")) = self.class else {
+        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "BertTokenizer")) = self.class else {
             return Ok(None);
         };
-        let wanted = if class == "T5Tokenizer" { "Unigram" } else { "BPE" };
+        let wanted = match class {
+            "T5Tokenizer" => "Unigram",
+            "BertTokenizer" => "WordPiece",
+            _ => "BPE",
+        };
         if model_kind != wanted {
             return Err(Error::tokenizer(
                 format!("transformers 5 loads this tokenizer as `{class}` (tokenizer_class in tokenizer_config.json, or the model's type), which rebuilds a {wanted} model, but tokenizer.json holds a {model_kind} model"),
@@ -214,6 +227,11 @@ impl<'a> TransformersConfig<'a> {
         }
         if class == "GPT2Tokenizer" {
             return Ok(Some(ClassRebuild::Gpt2 { add_prefix_space: self.flag("add_prefix_space")?.unwrap_or(false) }));
+        }
+        if class == "BertTokenizer" {
+            let lowercase = self.flag("do_lower_case")?.unwrap_or(true);
+            let strip_accents = self.flag("strip_accents")?.unwrap_or(lowercase);
+            return Ok(Some(ClassRebuild::Bert { lowercase, strip_accents, chinese_chars: self.flag("tokenize_chinese_chars")?.unwrap_or(true) }));
         }
         let add_prefix_space = self.flag("add_prefix_space")?.unwrap_or(true);
         let legacy = self.flag("legacy")?.unwrap_or(false);

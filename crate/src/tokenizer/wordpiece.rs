@@ -56,6 +56,14 @@ fn default_max() -> usize {
 }
 
 impl WordPiece {
+    /// The options transformers 5's `BertTokenizer` gives the WordPiece it builds around a file's
+    /// vocabulary: its unknown token, `##`, and words up to 100 characters.
+    pub fn use_bert_options(&mut self, unk_token: String) {
+        self.unk_token = unk_token;
+        self.prefix = "##".into();
+        self.max_input_chars_per_word = 100;
+    }
+
     pub fn from_json(v: Value) -> Result<Self> {
         let j: WordPieceJson = json::fields_owned(v, "model", "WordPiece")?;
         let vocab_r = super::json::reverse_vocab(&j.vocab, "WordPiece")?;
