@@ -364,6 +364,9 @@ describe('crafted folders typed as a URL on the page', () => {
       'tokenizer.json': fs.readFileSync(path.join(dir, 'tokenizer.json')),
       'model.safetensors': fs.readFileSync(path.join(dir, 'model.safetensors')),
     };
+    // Its tokenizer_config.json names the generic class: without it a gpt2 folder loads as
+    // transformers' GPT2Tokenizer, which rebuilds the pipeline and so never runs a crafted one.
+    if (fs.existsSync(path.join(dir, 'tokenizer_config.json'))) base['tokenizer_config.json'] = fs.readFileSync(path.join(dir, 'tokenizer_config.json'));
     const tokenizer = JSON.parse(base['tokenizer.json']);
     const edited = (edit) => {
       const t = structuredClone(tokenizer);
