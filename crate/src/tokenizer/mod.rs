@@ -121,10 +121,6 @@ pub(crate) struct Piece {
     pub tokens: Option<Vec<Token>>,
 }
 
-/// transformers 5's Qwen2Tokenizer pre-tokenizer pattern (contractions, letters with one leading
-/// non-letter, single digits, punctuation runs, newlines, spaces).
-const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
-
 /// A bounded memo of word -> model output: real text repeats words a lot, and a BPE merge loop
 /// is the costly step. Behind a mutex so the tokenizer stays `Sync`; a busy lock just skips it.
 pub(crate) struct WordCache<T> {
@@ -336,27 +332,30 @@ impl Tokenizer {
             Some(class) => class_pipeline(class, component(j.normalizer.as_ref()), &mut model)?,
         };
         let mut post_processor = component(j.post_processor.as_ref()).map(PostProcessor::from_json).transpose()?;
-        let t5 = matches!(rebuild, Some(ClassRebuild::T5));
         let added_list = transformers.added_tokens(&j.added_tokens)?;
         let mut added = AddedVocab::new(&added_list, j.added_tokens.len(), |t| model.token_to_id(t), model.size(), normalizer.as_ref())?;
         added.split_special_tokens = transformers.split_special_tokens()?;
         let (clean, clean_bpe_too) = transformers.clean_up_spaces()?;
         let clean_up_spaces = clean && (clean_bpe_too || !matches!(model, Model::Bpe(_)));
-        if let (Some(ClassRebuild::Bert { .. }), Model::WordPiece(wordpiece)) = (&rebuild, &mut model) {
-            // BertTokenizer's WordPiece takes its unknown token from the config (default [UNK]),
-            // and its template is `[CLS] $A [SEP]` (ids 2 and 3 when the roles are missing).
-            wordpiece.use_bert_options(transformers.role_text("unk_token").unwrap_or_else(|| "[UNK]".into()));
-            let id_of = |key: &str, fallback: u32| {
-                let text = transformers.role_text(key).unwrap_or_default();
-                let id = added.id_of(&text).or_else(|| wordpiece.vocab.get(&text).copied()).unwrap_or(fallback);
-                (text, id)
-            };
-            post_processor = Some(PostProcessor::Bert { cls: id_of("cls_token", 2), sep: id_of("sep_token", 3) });
-        }
-        if t5 {
-            // T5Tokenizer ends every sequence with its eos token, whatever the file's template.
-            let eos = transformers.role_text("eos_token");
-            post_processor = eos.and_then(|eos| Some(PostProcessor::eos_after_each(&eos, added.id_of(&eos).or_else(|| model.token_to_id(&eos))?)));
+        // Two classes set their own template, from role tokens only known once tokens are added.
+        match (&rebuild, &mut model) {
+            (Some(ClassRebuild::Bert { .. }), Model::WordPiece(wordpiece)) => {
+                // BertTokenizer's WordPiece takes its unknown token from the config (default [UNK]),
+                // and its template is `[CLS] $A [SEP]` (ids 2 and 3 when the roles are missing).
+                wordpiece.use_bert_options(transformers.role_text("unk_token").unwrap_or_else(|| "[UNK]".into()));
+                let id_of = |key: &str, fallback: u32| {
+                    let text = transformers.role_text(key).unwrap_or_default();
+                    let id = added.id_of(&text).or_else(|| wordpiece.vocab.get(&text).copied()).unwrap_or(fallback);
+                    (text, id)
+                };
+                post_processor = Some(PostProcessor::Bert { cls: id_of("cls_token", 2), sep: id_of("sep_token", 3) });
+            }
+            (Some(ClassRebuild::T5), model) => {
+                // T5Tokenizer ends every sequence with its eos token, whatever the file's template.
+                let eos = transformers.role_text("eos_token");
+                post_processor = eos.and_then(|eos| Some(PostProcessor::eos_after_each(&eos, added.id_of(&eos).or_else(|| model.token_to_id(&eos))?)));
+            }
+            _ => {}
         }
         let mut tok = Tokenizer { model, normalizer, pre_tokenizer, post_processor, decoder, added, special: SpecialTokens::default(), clean_up_spaces };
         tok.special = tok.find_special_tokens(&transformers);
@@ -522,6 +521,10 @@ impl Tokenizer {
 fn component(v: Option<&Value>) -> Option<&Value> {
     v.filter(|v| !v.is_null())
 }
+
+/// transformers 5's Qwen2Tokenizer pre-tokenizer pattern (contractions, letters with one leading
+/// non-letter, single digits, punctuation runs, newlines, spaces).
+const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 /// The normaliser, pre-tokenizer and decoder transformers 5's tokenizer class builds in place of
 /// tokenizer.json's (see `transformers_config.rs`), setting the model's options as it does;

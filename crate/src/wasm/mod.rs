@@ -134,8 +134,9 @@ fn options<T: DeserializeOwned + Default>(value: JsValue, call: &str) -> Result<
 /// The path of the key an options error comes from (`["qkv", "layer"]`), found by taking keys out
 /// one at a time, level by level: the key whose removal makes the error go away or change is at
 /// fault (options default every key, so one taken out is no loss; a required nested key, whose
-/// removal only gives its own "missing field", is at fault if it alone gives the error). This costs a few deserialisations of a small object;
-/// a path-tracking deserializer (serde_path_to_error) did the same in 50 KB of wasm.
+/// removal only gives its own "missing field", is at fault if it alone gives the error). This
+/// costs a few deserialisations of a small object; a path-tracking deserializer
+/// (serde_path_to_error) did the same in 50 KB of wasm.
 fn key_at_fault(json: &serde_json::Value, problem: &str, error_of: &dyn Fn(serde_json::Value) -> Option<String>) -> Vec<String> {
     const MAX_KEYS: usize = 64; // a bigger object is hostile or a mistake: no path, same message
     let mut path: Vec<String> = Vec::new();
