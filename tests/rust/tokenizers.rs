@@ -164,6 +164,14 @@ fn qwen2_models_tokenize_as_qwen2_tokenizer() {
     check_against_reference("qwen2_class");
 }
 
+/// A RoBERTa-style file saved with a leading space and no template, in a `bart` folder without
+/// tokenizer_config.json: transformers 5 loads it as RobertaTokenizer, which adds no leading space
+/// (`add_prefix_space` defaults to false) and wraps the text in `<s> ... </s>`.
+#[test]
+fn bart_and_roberta_folders_tokenize_as_roberta_tokenizer() {
+    check_against_reference("roberta_class");
+}
+
 /// A cased WordPiece in a `bert` folder without tokenizer_config.json: transformers 5 loads it as
 /// BertTokenizer, whose `do_lower_case` defaults to true, so it lowercases.
 #[test]

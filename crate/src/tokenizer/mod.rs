@@ -350,6 +350,22 @@ impl Tokenizer {
                 };
                 post_processor = Some(PostProcessor::Bert { cls: id_of("cls_token", 2), sep: id_of("sep_token", 3) });
             }
+            (Some(ClassRebuild::Roberta { add_prefix_space, trim_offsets }), model) => {
+                // RobertaTokenizer's template, from its cls and sep roles (named tokens are added
+                // by now, so both have ids).
+                let role = |key: &str| {
+                    let text = transformers.role_text(key)?;
+                    let id = added.id_of(&text).or_else(|| model.token_to_id(&text))?;
+                    Some((text, id))
+                };
+                let (Some(cls), Some(sep)) = (role("cls_token"), role("sep_token")) else {
+                    return Err(Error::tokenizer(
+                        "transformers 5 loads this tokenizer as `RobertaTokenizer`, whose template needs `cls_token` and `sep_token`, but the config sets one of them to null",
+                        "Name both tokens in tokenizer_config.json, or set `tokenizer_class` to `TokenizersBackend` to use tokenizer.json's template",
+                    ));
+                };
+                post_processor = Some(PostProcessor::Roberta { cls, sep, trim_offsets: *trim_offsets, add_prefix_space: *add_prefix_space });
+            }
             (Some(ClassRebuild::T5), model) => {
                 // T5Tokenizer ends every sequence with its eos token, whatever the file's template.
                 let eos = transformers.role_text("eos_token");
@@ -573,7 +589,7 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
             ]);
             (Some(Normalizer::Nfc), Some(words), Some(Decoder::ByteLevel))
         }
-        ClassRebuild::Gpt2 { add_prefix_space } => {
+        ClassRebuild::Gpt2 { add_prefix_space } | ClassRebuild::Roberta { add_prefix_space, .. } => {
             if let Model::Bpe(bpe) = model {
                 bpe.use_byte_level_options();
             }

@@ -18,7 +18,7 @@
 //!   text (the template's own special tokens are still added).
 //! - **The tokenizer class.** `AutoTokenizer` picks a class from `tokenizer_class` and config.json's
 //!   `model_type`; most classes rebuild the pipeline around tokenizer.json's vocabulary. Glassbox
-//!   rebuilds as five of them do (Llama, T5, Qwen2, GPT-2, BERT); two of those differ even from
+//!   rebuilds as six of them do (Llama, T5, Qwen2, GPT-2, RoBERTa, BERT); two of those differ even from
 //!   the files transformers 4 saved for their own class:
 //!
 //!   **`LlamaTokenizer`** (or `LlamaTokenizerFast`) keeps only the vocabulary,
@@ -34,15 +34,18 @@
 //!   before its Metaspace (so a word's offsets no longer take in the space before it), always ends
 //!   with `eos_token`, and adds `<extra_id_N>` tokens when the config lists no extra tokens.
 //!
-//!   **`Qwen2Tokenizer`** (every `qwen2` model, whatever class its config names) and
-//!   **`GPT2Tokenizer`** put their own byte-level pipeline around the vocabulary and merges: the
-//!   same as their own files, different for a file of another style saved under their name.
+//!   **`Qwen2Tokenizer`** (every `qwen2` model, whatever class its config names),
+//!   **`GPT2Tokenizer`** and **`RobertaTokenizer`** (also `BartTokenizer`, and every `roberta` or
+//!   `bart` folder naming no class) put their own byte-level pipeline around the vocabulary and
+//!   merges: the same as their own files, different for a file of another style saved under their
+//!   name (RoBERTa's also sets its `<s> $A </s>` template and `add_prefix_space`, default false).
 //!
-//!   **`BertTokenizer`** (also every `bert` or `distilbert` folder naming no class) builds BERT's
+//!   **`BertTokenizer`** (also `DistilBertTokenizer`, and every `bert` or `distilbert` folder
+//!   naming no class) builds BERT's
 //!   normaliser from `do_lower_case` (default true), so a cased tokenizer.json in a folder without
 //!   tokenizer_config.json is lowercased.
 //!
-//! Other classes' rebuilds (RoBERTa/BART, Marian, ...) give the pipeline their converters wrote
+//! Other classes' rebuilds (Marian, ...) give the pipeline their converters wrote
 //! into tokenizer.json, so the file is followed as it is for them.
 
 use super::json::AddedTokenJson;
@@ -87,6 +90,20 @@ const T5_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"
 const QWEN2_ROLES: &[(&str, &str)] = &[("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|endoftext|>")];
 const BERT_ROLES: &[(&str, &str)] = &[("unk_token", "[UNK]"), ("sep_token", "[SEP]"), ("pad_token", "[PAD]"), ("cls_token", "[CLS]"), ("mask_token", "[MASK]")];
 const GPT2_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>")];
+const ROBERTA_ROLES: &[(&str, &str)] = &[
+    ("bos_token", "<s>"), ("eos_token", "</s>"), ("sep_token", "</s>"), ("cls_token", "<s>"),
+    ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask>"),
+];
+
+/// Classes transformers 5 keeps under a second name: the same class (`BartTokenizer`) or a
+/// subclass that changes no default (`DistilBertTokenizer`).
+fn canonical_class(name: &str) -> &str {
+    match name {
+        "BartTokenizer" => "RobertaTokenizer",
+        "DistilBertTokenizer" => "BertTokenizer",
+        other => other,
+    }
+}
 
 /// A pipeline transformers 5 builds in place of tokenizer.json's (see the module comment).
 pub enum ClassRebuild {
@@ -96,6 +113,9 @@ pub enum ClassRebuild {
     Qwen2 { add_prefix_space: bool },
     /// GPT2Tokenizer: GPT-2's byte-level split and BPE, no normaliser; `add_prefix_space` (default false).
     Gpt2 { add_prefix_space: bool },
+    /// RobertaTokenizer: GPT-2's pipeline and RoBERTa's template `<s> $A </s>` (`cls_token`,
+    /// `sep_token`), which trims the spaces out of offsets unless `trim_offsets` is false.
+    Roberta { add_prefix_space: bool, trim_offsets: bool },
     /// BertTokenizer: BERT's normaliser from `do_lower_case` (default true), `strip_accents`
     /// (default: as lowercasing) and `tokenize_chinese_chars` (default true); `[CLS] $A [SEP]`.
     Bert { lowercase: bool, strip_accents: bool, chinese_chars: bool },
@@ -142,6 +162,7 @@ impl<'a> TransformersConfig<'a> {
             Some("Qwen2Tokenizer") => QWEN2_ROLES,
             Some("GPT2Tokenizer") => GPT2_ROLES,
             Some("BertTokenizer") => BERT_ROLES,
+            Some("RobertaTokenizer") => ROBERTA_ROLES,
             _ => &[],
         };
         defaults.iter().find(|(k, _)| *k == key).map(|(_, v)| Value::String(v.to_string()))
@@ -180,7 +201,7 @@ impl<'a> TransformersConfig<'a> {
     /// `LlamaTokenizer` is loaded as it is.
     fn resolved_class(&self, file_text: &[u8]) -> Option<&'a str> {
         let named = self.config.and_then(|c| c.get("tokenizer_class")).and_then(Value::as_str);
-        let named = named.map(|c| c.strip_suffix("Fast").unwrap_or(c));
+        let named = named.map(|c| canonical_class(c.strip_suffix("Fast").unwrap_or(c)));
         let registered = self.model_type.and_then(|t| REGISTERED_CLASSES.iter().find(|(k, _)| *k == t)).map(|(_, c)| *c);
         let wrong_on_hub = self.model_type == Some("qwen2");
         if named == Some("LlamaTokenizer") && !wrong_on_hub {
@@ -205,7 +226,7 @@ impl<'a> TransformersConfig<'a> {
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
     pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {
-        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "BertTokenizer")) = self.class else {
+        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "RobertaTokenizer" | "BertTokenizer")) = self.class else {
             return Ok(None);
         };
         let wanted = match class {
@@ -227,6 +248,10 @@ impl<'a> TransformersConfig<'a> {
         }
         if class == "GPT2Tokenizer" {
             return Ok(Some(ClassRebuild::Gpt2 { add_prefix_space: self.flag("add_prefix_space")?.unwrap_or(false) }));
+        }
+        if class == "RobertaTokenizer" {
+            let add_prefix_space = self.flag("add_prefix_space")?.unwrap_or(false);
+            return Ok(Some(ClassRebuild::Roberta { add_prefix_space, trim_offsets: self.flag("trim_offsets")?.unwrap_or(true) }));
         }
         if class == "BertTokenizer" {
             let lowercase = self.flag("do_lower_case")?.unwrap_or(true);
