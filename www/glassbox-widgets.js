@@ -71,7 +71,9 @@ class GlassboxTokens extends GlassboxElement {
       },
     });
     const n = tokens.ids.length;
-    this.ui.count.textContent = `${n} token${n === 1 ? '' : 's'} from a ${tokenizer} vocabulary of ${vocabSize.toLocaleString('en')}.`;
+    // vocabSize is config.json's (the embedding table's rows), which may exceed what the tokenizer can produce
+    // (T5: 32,128 rows for 32,100 pieces; Qwen2 pads its table too).
+    this.ui.count.textContent = `${n} token${n === 1 ? '' : 's'} from a ${tokenizer} tokenizer; the model's vocabulary has ${vocabSize.toLocaleString('en')} entries.`;
     this.tokens = tokens;
     await this._compare.update(entry, tokens, text);
   }

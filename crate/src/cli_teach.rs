@@ -25,7 +25,7 @@ OPTIONS (defaults in brackets; the same options give the same numbers as the pag
 
 Prints { options, parameters, recurrentSingularValue, steps: { loss, accuracy, gradNorm, clipped },
 evaluations: [{ step, loss, accuracy, stepNorms }] } where stepNorms[t] is the mean norm of the
-gradient reaching the state of step t + 1.";
+gradient reaching the state of step t + 1 (attention: that step's embedding).";
 
 /// `glassbox rnn ...`
 pub fn rnn(raw: &[String]) -> std::result::Result<(), String> {

@@ -6,7 +6,8 @@
 //   <glassbox-rnn cell="all" length="20" weight-scale="0.5" seed="1" autorun></glassbox-rnn>
 //
 // Attributes: cell = rnn | lstm | attention | all (default all), length (N, default 20), weight-scale (the
-// singular values of the recurrent matrix at the start, default 0.5), clip (gradient-norm clipping; absent =
+// singular values of the recurrent matrix at the start, of each of its four gate blocks for the LSTM; default
+// 0.5), clip (gradient-norm clipping; absent =
 // off), optimizer = adam | sgd, steps (per model, default 200), seed (default 1), autorun (train on sight),
 // hide, theme. The numbers are those of `glassbox rnn` with the same options.
 
@@ -177,7 +178,7 @@ class GlassboxRnn extends LazyElement {
       const f = h('figure', { dataset: { control } }, h('figcaption', {}, caption), box);
       return { f, box };
     };
-    this.ui.norms = figure('norms', 'Gradient reaching each time step, ‖dL/dh_t‖ (log scale)');
+    this.ui.norms = figure('norms', 'Gradient reaching each time step, ‖dL/dh_t‖ (attention: its embedding e_t; log scale)');
     this.ui.curve = figure('curve', 'Accuracy on a fixed set of fresh random sequences while training');
     this.ui.sweepFig = figure('sweep', 'Accuracy after training, as N grows');
     this.ui.summary = h('div', { class: 'gb-rnn-summary', 'aria-live': 'polite' });

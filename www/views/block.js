@@ -137,7 +137,7 @@ export function renderBlock(root, view) {
     root.append(el('p', 'explain', 'Each row is the token’s vector after one more layer: its size (root mean square of its ' +
       `${r.dModel} numbers) and how much that layer changed it (the root mean square of the difference).` +
       (b.normPlacement === 'post'
-        ? ' In this post-norm model every layer ends with a norm, so the size is reset each time (to a level set by the norm’s learned scale): the change is where the work shows.'
+        ? ` In this post-norm model every layer ends with a norm, so the size is reset each time (to a level set by the norm’s learned scale${b.normKind === 'LayerNorm' ? ' and shift' : ''}): the change is where the work shows.`
         : ' In this pre-norm model layers only add to the stream, so its size is free to grow.') +
       (b.finalNorm ? ' The last row is taken after the final norm, as Hugging Face reports hidden states, so its size and change ' +
         'include that norm’s rescaling.' : '')), field);

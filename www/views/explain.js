@@ -5,8 +5,8 @@
 
 const KIND = {
   'encoder-only': 'An encoder reads the whole text at once: every token may look at every other, before and after ' +
-    'it. What comes out is one vector per token, a meaning in context, used to classify or compare text; ' +
-    'it does not write new text.',
+    'it. What comes out is one vector per token, a meaning in context, used to classify or compare text or, ' +
+    'through a masked-LM head such as BERT’s, to guess a hidden token; it does not write new text.',
   'decoder-only': 'A decoder writes text one token at a time, predicting the next token from the ones before it. ' +
     'It is trained on every position of a text at once, so it must never see the token it is asked to predict: ' +
     'each token attends only to itself and earlier tokens.',
@@ -124,7 +124,7 @@ export const ATTENTION_KINDS = {
     colTitle: 'encoder token (the input)',
     explain: 'Cross-attention: each row is a token fed into the decoder, looking at the encoded input (columns) in ' +
       'order to write the next output token. The first row is the decoder start token, which begins every output; ' +
-      'the second row is the first word written, used to write the second, and so on. This is where a translation ' +
+      'the second row is the first token written, used to write the second, and so on. This is where a translation ' +
       'model looks up the source.',
   },
 };

@@ -19,10 +19,11 @@ const CURVE_COLOURS = ['#2c66ad', '#d6336c', '#2f9e44', '#e8890c'];
 const BUCKET_CELL = 22;
 
 export const POSITION_EXPLANATIONS = {
-  learned: 'Learned positions: the model has a table with one trained vector per position and adds row p to the token at position p. ' +
+  learned: 'Learned positions: the model has a table with one trained vector per position and adds position p’s vector to the token at position p. ' +
     'Nothing forces a pattern; whatever structure you see was learned from data.',
-  sinusoidal: 'Sinusoidal positions: no table is trained. Each dimension is a sine or a cosine of the position with its own wavelength, ' +
-    'from fast waves to slow ones, so every position gets a unique, smoothly changing pattern.',
+  sinusoidal: 'Sinusoidal positions: no table is trained. Each dimension is a sine or a cosine of the position; each sine has a ' +
+    'cosine partner of the same wavelength, and the wavelengths run from fast waves to slow ones, so every position gets a unique, ' +
+    'smoothly changing pattern.',
   rotary: 'Rotary positions: nothing is added to the tokens. Inside every head, the query and the key are cut into pairs of ' +
     'numbers and each pair is turned like a clock hand by an angle that grows with the position: fast for the first pairs, slow for ' +
     'the last. Turning both q and k means their dot product only sees the difference of the two turns, so the score depends on ' +

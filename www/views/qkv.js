@@ -16,7 +16,7 @@ const HIDDEN_SCORE = -1e30;   // scores below this are a hidden key (HF's finfo.
 /** Why the scores are scaled as they are, for this model's scale and head width `D` (= d_k). */
 export function scaleWhy(scale, D) {
   if (scale === 1) return ' (this model does not scale the scores; T5, for one, folds that factor into how its weights were initialised)';
-  const why = `d_k = ${D} being the width of one head: if q and k held independent numbers of variance 1, their dot product, a sum of ` +
+  const why = `d_k = ${D} being the width of one head: if q and k held independent numbers of mean 0 and variance 1, their dot product, a sum of ` +
     `${D} products, would have variance ${D}; dividing by √${D} keeps the scores near unit variance, so the softmax does not ` +
     'saturate onto a single key';
   const extra = 1 / (scale * Math.sqrt(D));

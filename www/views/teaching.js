@@ -46,7 +46,7 @@ const SECTIONS = [
       'follow the Q/K/V section above.' },
   { id: 'positions', title: 'Positions: how word order gets in',
     intro: 'Attention by itself has no notion of order: shuffle the tokens and, without position information, each one gets the same ' +
-      'output as before (a decoder’s causal mask is the only exception: it tells a token how many come before it). Each architecture ' +
+      'output as before (a decoder’s causal mask is the only exception: from it a model can work out how many tokens come before it). Each architecture ' +
       'brings order in differently.' },
   { id: 'lens', title: 'Layer by layer: the logit lens',
     intro: 'Each layer adds its attention and feed-forward results to a running vector per token, the residual stream (post-norm models ' +
@@ -382,7 +382,7 @@ export function mountTeaching(root, opts = {}) {
         lens: r.logitLens, columnLabels: cols, scheme: st.scheme,
         columnIds: info.kind === 'encoder-decoder' ? r.decoderIds : r.tokens.ids, tied: info.block?.tiedEmbeddings,
         note: info.kind === 'encoder-only'
-          ? 'Each cell: the word this masked-LM would guess at that position if it stopped after that layer.'
+          ? 'Each cell: the token this masked-LM would guess at that position if it stopped after that layer.'
           : 'Each cell: the token the model would predict next after that position, if it stopped after that layer.',
       });
     }

@@ -6,8 +6,8 @@ import { tokenLabel, truncate } from './token-text.js';
 
 const LABEL_CHARS = 14;
 const ALGORITHM_NOTES = {
-  Bpe: 'BPE starts from single characters (bytes) and repeatedly glues the adjacent pair whose merge rule was learned earliest ' +
-    '(lowest rank), until no learned rule applies.',
+  Bpe: 'BPE starts from single characters (in a byte-level BPE such as GPT-2’s, bytes shown as characters) and ' +
+    'repeatedly glues the adjacent pair whose merge rule was learned earliest (lowest rank), until no learned rule applies.',
   WordPiece: 'WordPiece takes the longest start of the word that is in the vocabulary, then does the same with the rest ' +
     '(continuations are written “##…”). Each line is one lookup.',
   Unigram: 'Unigram gives every vocabulary piece a score (a log-probability) and picks the cut of the word whose pieces add up to ' +

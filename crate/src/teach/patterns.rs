@@ -8,8 +8,9 @@
 //!
 //! - [`Pattern::PreviousToken`]: weight on key `i - 1` from query `i` (self-attention, rows `i >= 1`).
 //! - [`Pattern::FirstToken`]: weight on key 0, the first token, which many heads use as a "sink"
-//!   when they have nothing to do (self-attention: rows `i >= 1`, since a causal row 0 can only see
-//!   key 0; cross-attention: every row).
+//!   when they have nothing to do (decoders above all: Xiao et al., 2023; BERT's heads park much of
+//!   theirs on `[SEP]` and punctuation instead, Clark et al., 2019, which this score does not count)
+//!   (self-attention: rows `i >= 1`, since a causal row 0 can only see key 0; cross-attention: every row).
 //! - [`Pattern::SameToken`]: weight on earlier keys `j < i` holding the same token id as query `i`
 //!   (rows whose token occurred before; none when no token repeats).
 //! - [`Pattern::Induction`]: where the text repeats, weight on the key just after an earlier

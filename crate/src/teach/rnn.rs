@@ -8,8 +8,10 @@
 //! Three models, each a handful of named parameter tensors, with forward and backward passes
 //! (backpropagation through time) written out by hand:
 //! - **RNN** (Elman, tanh): `h_t = tanh(W_in[x_t] + W_rec h_{t-1} + b)`. Going back one step
-//!   multiplies the gradient by `W_recᵀ diag(1 - h_t²)`: a matrix whose largest singular value,
-//!   times the tanh slope (at most 1), decides whether the gradient shrinks or grows step after step.
+//!   multiplies the gradient by `W_recᵀ diag(1 - h_t²)`. The tanh slopes are at most 1, so when
+//!   `W_rec`'s largest singular value is below 1 the gradient must shrink step after step
+//!   (vanishing); above 1 it can grow (exploding) but need not, since the slopes may shrink it
+//!   (Pascanu, Mikolov and Bengio, 2013: a sufficient condition for vanishing, a necessary one for exploding).
 //! - **LSTM**: gates `i, f, o` and a candidate `g` from `[x_t, h_{t-1}]`; the memory cell is updated
 //!   by addition, `c_t = f ⊙ c_{t-1} + i ⊙ g`, and `h_t = o ⊙ tanh(c_t)`. Going back one step along
 //!   the cell multiplies the gradient by the forget gate only, so with `f` near 1 it survives.
@@ -527,7 +529,9 @@ pub enum Optimizer {
     /// Plain gradient descent: the step is the gradient times the learning rate, so an exploding
     /// gradient is an exploding step.
     Sgd,
-    /// Adam (β1 0.9, β2 0.999, ε 1e-8): each number's step is scaled by its running gradient size.
+    /// Adam (β1 0.9, β2 0.999, ε 1e-8): each number's step is divided by its running gradient size
+    /// (root mean square), so its size stays of the order of the learning rate however large the
+    /// gradient grows (Kingma and Ba, 2015).
     Adam,
 }
 

@@ -14,8 +14,9 @@
 //! 3. **Flow** treats the layers as a graph: a node per (level, position), level 0 the input
 //!    tokens and level `L` the outputs; an edge from position `i` of level `l + 1` to position `j`
 //!    of level `l` whose capacity is `Ã_{l+1}[i][j]`. The flow from output `o` to input `j` is the
-//!    maximum flow from node (L, o) to node (0, j): it is limited by the narrowest path instead of
-//!    multiplied along it, so it spreads more evenly than rollout. Each value is at most 1 (the
+//!    maximum flow from node (L, o) to node (0, j): a path carries at most its narrowest edge
+//!    (rollout multiplies its edges instead), and the paths together at most the narrowest cut, so
+//!    it spreads more evenly than rollout. Each value is at most 1 (the
 //!    capacities leaving a node sum to 1); the values of one output are computed separately and do
 //!    not sum to 1 (the paper normalises them for display; [`flow`] leaves them raw).
 //!
