@@ -45,8 +45,9 @@ export declare class Glassbox {
   /** Stops the worker: pending promises reject, every model is gone. */
   terminate(): void;
   /**
-   * Stops whatever is being computed by replacing the worker: pending promises reject ("stopped: …"), models
-   * loaded from a folder URL are loaded again under the same handles. Not for a Glassbox given its `worker`.
+   * Stops whatever is being computed by replacing the worker: pending promises reject ("stopped: …"), models and
+   * tokenizers loaded from a folder URL or from File/Blob objects are loaded again under the same handles (ones given
+   * as ArrayBuffers must be opened again). Not for a Glassbox given its `worker`.
    */
   interrupt(): Promise<void>;
   /** Withdraws the queued background requests (of lanes starting with `lane`, or all); each rejects with "cancelled: …". */
@@ -74,7 +75,8 @@ export interface MapOptions {
   mask?: ArrayLike<number>;
   /** `#rrggbb` colours; default: the page's light theme. */
   palette?: { stops: [string, string, string, string, string]; masked: string; hatch: string; grid: string };
-  /** Several maps one after another in `values`, drawn as one grid: `maps` of them, `columns` a row, `gapPx` apart. */
+  /** Several maps one after another in `values`, drawn as one grid: `maps` of them (default 1), `columns` a row
+   *  (default: all in one row), `gapPx` apart (default 4). */
   maps?: number;
   columns?: number;
   gapPx?: number;
@@ -110,7 +112,8 @@ export declare class Model {
   inspect(text: string, opts?: InspectOptions): Promise<InspectResult>;
   /** `[L, H]` of an attention kind, or null when the model has none. */
   attentionDims(kind: AttentionKind): Promise<[number, number] | null>;
-  /** What the model adds to the token embeddings at positions 0..n-1: learned rows or Marian's sinusoids. T5 rejects (use relativePositions). */
+  /** What the model adds to the token embeddings at positions 0..n-1: learned rows or Marian's sinusoids. T5 rejects it
+   *  (use relativePositions), and so do Llama and Qwen2 (use rotaryAngles). */
   positionVectors(stack: Stack, n: number): Promise<{ data: Float32Array; shape: [number, number] }>;
   /** T5 only: the bucket of every distance -(n-1)..n-1 and what each head adds per bucket. */
   relativePositions(stack: Stack, n: number): Promise<RelativePositions>;
@@ -291,7 +294,7 @@ export interface RunResult {
 export interface GenerateOptions {
   maxNewTokens?: number; // [20] or the file's max_new_tokens / max_length (also capped by the position table)
   temperature?: number;  // [0 = greedy]; given: 0 greedy, > 0 samples (the file's top_k / top_p still apply unless given)
-  topK?: number;         // [0 = off]; 50 when the file asks to sample without top_k (HF's default)
+  topK?: number;         // when sampling: [the file's top_k, else 50 as in HF]; 0 = off
   topP?: number;         // [1 = off]
   seed?: number;         // 0; a whole number up to 2^53; same seed, same tokens, here and in the CLI
   /** [1] More than 1 runs beam search (HF's `num_beams`; not with sampling, nor with headMask/tokenMask). */
@@ -315,13 +318,15 @@ export type Stack = 'encoder' | 'decoder';
 /** Per attention kind, `[L][H]` flat: 1 keeps a head, 0 ablates it (its attention weights are multiplied by the value). */
 export interface HeadMask { encoder?: ArrayLike<number>; decoder?: ArrayLike<number>; cross?: ArrayLike<number> }
 
-export interface InspectOptions extends RunOptions {
+/** `run`'s options except `logits`, which `inspect` refuses by name. */
+export interface InspectOptions extends Omit<RunOptions, 'logits'> {
   /** One layer's step-through, every head. */
   qkv?: { kind: AttentionKind; layer: number };
   /** The k likeliest tokens at every hidden state and position (models with an LM head). */
   logitLens?: number;
   headMask?: HeadMask;
-  /** One 1 (visible) or 0 (hidden) per source token, specials included (encoders only; GPT-2 rejects it). */
+  /** One 1 (visible) or 0 (hidden) per source token, specials included (encoder-only and encoder-decoder models;
+   *  decoder-only models reject it). */
   tokenMask?: ArrayLike<number>;
 }
 
