@@ -13,8 +13,12 @@ export const REAL_TOKENIZERS = ['gpt2', 'bert-base-uncased'];
 export const MAKE_REAL_TOKENIZERS = 'node scripts/make-real-tokenizers.mjs';
 
 /// Which architecture family a config.json describes.
-const KIND_OF = {
-  gpt2: 'decoder-only', bert: 'encoder-only', t5: 'encoder-decoder', mt5: 'encoder-decoder', bart: 'encoder-decoder', marian: 'encoder-decoder',
+/// Every model_type the crate runs (SUPPORTED_MODEL_TYPES in crate/src/loader/mod.rs; tests/wasm/model-index.test.mjs
+/// holds the two lists equal).
+export const KIND_OF = {
+  gpt2: 'decoder-only', llama: 'decoder-only', qwen2: 'decoder-only',
+  bert: 'encoder-only', roberta: 'encoder-only', distilbert: 'encoder-only',
+  t5: 'encoder-decoder', mt5: 'encoder-decoder', bart: 'encoder-decoder', marian: 'encoder-decoder',
 };
 
 function kindOf(config) {

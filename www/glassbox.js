@@ -3,7 +3,7 @@
 // Types: glassbox.d.ts. Guide: docs/js-api.md.
 //
 //   const gb = await Glassbox.create();
-//   const model = await gb.loadModel({ baseUrl: 'models/gpt2-tiny/' }, { onProgress: console.log });
+//   const model = await gb.loadModel({ baseUrl: 'models/glassbox-gpt2/' }, { onProgress: console.log });
 //   const run = await model.run('The cat sat');
 //   run.attentions.decoder.shape; // [L, H, T, T]
 
