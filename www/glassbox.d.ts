@@ -113,11 +113,11 @@ export declare class Model {
   /** `[L, H]` of an attention kind, or null when the model has none. */
   attentionDims(kind: AttentionKind): Promise<[number, number] | null>;
   /** What the model adds to the token embeddings at positions 0..n-1: learned rows or Marian's sinusoids. T5 rejects it
-   *  (use relativePositions), and so do Llama and Qwen2 (use rotaryAngles). */
+   *  (use relativePositions), and so does the Llama family: Llama, Qwen2, Qwen3, Mistral (use rotaryAngles). */
   positionVectors(stack: Stack, n: number): Promise<{ data: Float32Array; shape: [number, number] }>;
   /** T5 only: the bucket of every distance -(n-1)..n-1 and what each head adds per bucket. */
   relativePositions(stack: Stack, n: number): Promise<RelativePositions>;
-  /** Rotary models only (Llama, Qwen2): the angle each pair of head dimensions is turned by at positions 0..n-1. */
+  /** Rotary models only (Llama, Qwen2, Qwen3, Mistral): the angle each pair of head dimensions is turned by at positions 0..n-1. */
   rotaryAngles(n: number): Promise<RotaryAngles>;
   /** Rows of the stack's token table for `ids` and the factor the model multiplies them by (√C for Marian/BART with scale_embedding). */
   tokenEmbeddings(stack: Stack, ids: ArrayLike<number>): Promise<{ rows: { data: Float32Array; shape: [number, number] }; scale: number }>;
@@ -176,7 +176,7 @@ export interface ModelInfo {
 }
 
 export interface BlockFacts {
-  /** 'pre': x + f(norm(x)) (GPT-2, T5, Llama, Qwen2); 'post': norm(x + f(x)) (BERT family, BART, Marian). */
+  /** 'pre': x + f(norm(x)) (GPT-2, T5, the Llama family); 'post': norm(x + f(x)) (BERT family, BART, Marian). */
   normPlacement: 'pre' | 'post';
   normKind: 'LayerNorm' | 'RMSNorm';
   /** A norm on the embeddings before the first block (BERT family, BART). */
@@ -185,7 +185,7 @@ export interface BlockFacts {
   finalNorm: boolean;
   /** The feed-forward activation as config.json names it ("gelu", "gelu_new", "relu", "silu", ...). */
   activation: string;
-  /** act(x·W_gate) × (x·W_up), then down (Llama, Qwen2, T5 v1.1). */
+  /** act(x·W_gate) × (x·W_up), then down (the Llama family, T5 v1.1). */
   gatedFfn: boolean;
   /** The feed-forward hidden width (d_ff). */
   ffnWidth: number;
@@ -195,6 +195,8 @@ export interface BlockFacts {
   dHead: number;
   /** Key/value heads (fewer than the query heads under grouped-query attention). */
   nKvHeads: number;
+  /** Each head's query and key pass through an RMSNorm of their own before the rotation (Qwen3). */
+  qkNorm: boolean;
 }
 
 /**

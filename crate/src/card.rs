@@ -55,6 +55,8 @@ pub struct BlockFacts {
     pub d_head: usize,
     /// Key/value heads: fewer than the query heads under grouped-query attention (Llama, Qwen2).
     pub n_kv_heads: usize,
+    /// Each head's query and key go through an RMSNorm of their own before the rotation (Qwen3).
+    pub qk_norm: bool,
 }
 
 impl BlockFacts {
@@ -85,8 +87,9 @@ impl BlockFacts {
             Model::Llama(m) => (m.d_head, m.n_kv_heads), // as loaded: Qwen2 leaves out 32 key/value heads
             _ => (info.d_model / heads, heads),
         };
+        let qk_norm = matches!(model, Model::Llama(m) if m.has_qk_norm());
         BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,
-            ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads }
+            ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm }
     }
 }
 

@@ -18,6 +18,8 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("marian", fixture!("models/marian_tiny", "config.json"), fixture!("models/marian_tiny", "model.safetensors"), fixture!("models/marian_tiny", "tokenizer.json")),
     ("llama", fixture!("models/llama_gqa", "config.json"), fixture!("models/llama_gqa", "model.safetensors"), fixture!("models/llama_gqa", "tokenizer.json")),
     ("qwen2", fixture!("models/qwen2", "config.json"), fixture!("models/qwen2", "model.safetensors"), fixture!("models/qwen2", "tokenizer.json")),
+    ("qwen3", fixture!("models/qwen3", "config.json"), fixture!("models/qwen3", "model.safetensors"), fixture!("models/qwen3", "tokenizer.json")),
+    ("mistral", fixture!("models/mistral", "config.json"), fixture!("models/mistral", "model.safetensors"), fixture!("models/mistral", "tokenizer.json")),
     ("roberta", fixture!("models/roberta", "config.json"), fixture!("models/roberta", "model.safetensors"), fixture!("models/roberta", "tokenizer.json")),
     ("distilbert", fixture!("models/distilbert", "config.json"), fixture!("models/distilbert", "model.safetensors"), fixture!("models/distilbert", "tokenizer.json")),
 ];

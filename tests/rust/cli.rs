@@ -183,10 +183,10 @@ fn errors_exit_1_with_one_line_naming_the_problem() {
     let err = failure(&["generate", &dir("gpt2"), "--text", "hi", "--top-p", "lots"]);
     assert!(err.contains("--top-p"), "{err}");
 
-    let mistral = broken_copy("gpt2", "mistral", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"mistral\""));
-    let err = failure(&["inspect", mistral.to_str().unwrap(), "--text", "hi"]);
-    assert!(err.contains("model_type") && err.contains("mistral"), "{err}");
-    let _ = std::fs::remove_dir_all(mistral);
+    let gemma = broken_copy("gpt2", "gemma", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"gemma\""));
+    let err = failure(&["inspect", gemma.to_str().unwrap(), "--text", "hi"]);
+    assert!(err.contains("model_type") && err.contains("gemma"), "{err}");
+    let _ = std::fs::remove_dir_all(gemma);
 
     let wide = broken_copy("gpt2", "wide", |c| c.replace("\"n_embd\": 64", "\"n_embd\": 128"));
     let err = failure(&["inspect", wide.to_str().unwrap(), "--text", "hi"]);

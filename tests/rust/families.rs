@@ -136,7 +136,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen3, mistral, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -153,6 +153,14 @@ fn llama3_tied_v4_greedy_generation_matches_hf() {
 #[test]
 fn qwen2_greedy_generation_matches_hf() {
     generation_matches("qwen2");
+}
+#[test]
+fn qwen3_greedy_generation_matches_hf() {
+    generation_matches("qwen3");
+}
+#[test]
+fn mistral_greedy_generation_matches_hf() {
+    generation_matches("mistral");
 }
 
 /// The fixtures have the properties the tests rely on.
@@ -190,13 +198,62 @@ fn fixtures_cover_what_they_claim() {
     assert_eq!(qwen["model_type"], "qwen2");
     assert!(names("qwen2").iter().any(|n| n.ends_with("q_proj.bias")));
     assert!(!names("qwen2").iter().any(|n| n.ends_with("o_proj.bias")));
+    let qwen3 = config("qwen3");
+    assert_eq!(qwen3["attention_bias"], true);
+    assert_ne!(qwen3["head_dim"].as_u64().unwrap(), qwen3["hidden_size"].as_u64().unwrap() / qwen3["num_attention_heads"].as_u64().unwrap());
+    for tensor in ["q_norm.weight", "k_norm.weight", "o_proj.bias"] {
+        assert!(names("qwen3").iter().any(|n| n.ends_with(tensor)), "qwen3 stores {tensor}");
+    }
+    let mistral = config("mistral");
+    assert_eq!((mistral["num_key_value_heads"].as_u64(), mistral["sliding_window"].as_u64()), (Some(8), Some(4096)));
+    assert!(!names("mistral").iter().any(|n| n.ends_with("bias")));
+}
+
+/// Keys a Qwen3 or Mistral config leaves out take their config classes' defaults, which are not
+/// Llama's: Qwen3's head width is 128 (not hidden_size / heads) and its key/value heads 32;
+/// Mistral's key/value heads are 8 and its window 4096 tokens, on every layer.
+#[test]
+fn qwen3_and_mistral_left_out_keys_take_their_defaults() {
+    let err = load_error(&edited("qwen3", |c| {
+        c.remove("head_dim");
+    }));
+    assert!(err.contains("implies [512, 64]"), "a Qwen3 config without head_dim means 128-wide heads (4 x 128 = 512): {err}");
+    let err = load_error(&edited("qwen3", |c| {
+        c.insert("head_dim".into(), Value::Null);
+    }));
+    assert!(err.contains("head_dim") && err.contains("null"), "{err}");
+    let err = load_error(&edited("qwen3", |c| {
+        c.remove("num_key_value_heads");
+    }));
+    assert!(err.contains("num_key_value_heads") && err.contains("32"), "{err}");
+
+    // Mistral: the saved 8 and 4096 are its defaults, so taking them out changes nothing.
+    let ids: Vec<u32> = (3..40).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap().forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("mistral"));
+    let defaults = edited("mistral", |c| {
+        c.remove("num_key_value_heads");
+        c.remove("sliding_window");
+        c.remove("max_position_embeddings");
+    });
+    assert_eq!(run(&defaults), plain);
+    // The window is every layer's: up to it the numbers are exact, past it Glassbox refuses.
+    let windowed = edited("mistral", |c| {
+        c.insert("sliding_window".into(), serde_json::json!(16));
+    });
+    let model = Model::load(&windowed.files(), None).unwrap();
+    let short = model.forward(&Inputs { ids: &ids[..16], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let full = Model::load(&Folder::fixture("mistral").files(), None).unwrap().forward(&Inputs { ids: &ids[..16], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    assert_eq!(short, full);
+    let err = model.forward(&Inputs { ids: &ids[..17], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap_err().to_string();
+    assert!(err.contains("window of 16") && err.contains("sliding_window"), "{err}");
 }
 
 /// The rotation's frequencies are HF's (`rotary_emb.inv_freq`), llama3 smoothing included, and
 /// the page's angle table is position × frequency.
 #[test]
 fn rotary_frequencies_match_hf() {
-    for name in ["llama_gqa", "llama3_tied", "llama3_tied_v4", "qwen2"] {
+    for name in ["llama_gqa", "llama3_tied", "llama3_tied_v4", "qwen2", "qwen3", "mistral"] {
         let model = load_model(name);
         assert_eq!(model.info().positions, Positions::Rotary, "{name}");
         let angles = model.rotary_angles(5).unwrap();
@@ -654,5 +711,16 @@ fn a_tied_table_stored_only_as_the_head_is_the_table() {
         let short = table.rsplit_once("model.").or(table.split_once("transformer.")).map_or(table, |(_, t)| t);
         let err = Model::load(&head_only.files(), None).err().unwrap_or_else(|| panic!("{name} untied without its table loaded")).to_string();
         assert!(err.contains(short), "{name}: {err}");
+    }
+}
+
+/// The model card says which blocks normalise each head's query and key (the page's facts and
+/// block explanation read it): Qwen3 does, the other Llama-style families do not.
+#[test]
+fn the_card_names_qwen3_query_key_norm() {
+    for (name, qk_norm) in [("qwen3", true), ("qwen2", false), ("mistral", false), ("llama_gqa", false)] {
+        let facts = glassbox::card::BlockFacts::of(&load_model(name));
+        assert_eq!(facts.qk_norm, qk_norm, "{name}");
+        assert_eq!((facts.norm_placement, facts.norm_kind), ("pre", "RMSNorm"), "{name}");
     }
 }

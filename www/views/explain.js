@@ -45,7 +45,8 @@ export function normPhrase(block) {
     : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
   return block.normPlacement === 'pre'
     ? `normalises the input of each step (pre-norm) with ${norm}, and adds the step’s result to the unnormalised ` +
-      `stream${block.finalNorm ? '; one last norm follows the final layer' : ''}`
+      `stream${block.finalNorm ? '; one last norm follows the final layer' : ''}` +
+      `${block.qkNorm ? '; inside attention, each head’s query and key get an RMSNorm of their own before the rotation, which stops the attention scores from growing too large in training' : ''}`
     : `normalises after each step, once the step’s result has been added to the stream (post-norm), with ${norm}` +
       `${block.embeddingNorm ? '; the embeddings are normalised too before the first layer' : ''}`;
 }

@@ -48,7 +48,7 @@ export function renderModelFacts(dl, info, name) {
     ['Feed-forward (d_ff)', info.block
       ? `${info.dFF} (${+(info.dFF / info.dModel).toFixed(2)}× d_model), ${activationName(info.block.activation)}${info.block.gatedFfn ? ', gated' : ''}`
       : String(info.dFF)],
-    ...(info.block ? [['Normalisation', `${info.block.normPlacement}-norm, ${info.block.normKind}`]] : []),
+    ...(info.block ? [['Normalisation', `${info.block.normPlacement}-norm, ${info.block.normKind}${info.block.qkNorm ? '; each head’s query and key normalised too' : ''}`]] : []),
     ...(info.block && info.hasLmHead ? [['Output head', info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)']] : []),
     ['Parameters', formatCount(info.nParams)],
     ['Size', formatBytes(info.sizeBytes)],

@@ -103,6 +103,7 @@ function kvSharing(trace, head) {
  * @param {string[]} view.keyLabels    one per key
  * @param {(q: number) => void} view.onQuery
  * @param {boolean} [view.rotary]     the model turns q and k by position (info.positions === 'rotary')
+ * @param {boolean} [view.qkNorm]     each head's q and k are RMS-normalised first (info.block.qkNorm: Qwen3)
  */
 export function renderQkv(root, view) {
   const { trace, head, query, queryLabels, keyLabels } = view;
@@ -148,7 +149,9 @@ export function renderQkv(root, view) {
   qLine.append(el('span', 'qkv-name', `q of “${truncate(qLabel, LABEL_CHARS)}”`),
     vectorStrip(row.q, { maxAbs: qScale, label: `query vector of ${qLabel}`, onHover: hover(`q of “${qLabel}”`), keyboard: true }));
 
-  const rotaryNote = view.rotary ? ' (q and k here are already turned by their positions\' rotary angles)' : '';
+  const turned = view.rotary ? 'turned by their positions\' rotary angles' : '';
+  const rotaryNote = view.qkNorm || view.rotary
+    ? ` (q and k here are already ${[view.qkNorm ? 'normalised head by head (RMSNorm)' : '', turned].filter(Boolean).join(' and ')})` : '';
   const scaleText = `score = q·k${rotaryNote} × ${fmt(trace.scale)}${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
   const formula = el('p', 'qkv-formula',
     `${scaleText}${scaleWhy(trace.scale, D)}; ` +

@@ -457,7 +457,7 @@ export function mountTeaching(root, opts = {}) {
     const keyLabels = trace.kind === 'decoder' ? dec : input;
     st.select('query', Math.min(st.query, trace.qLen - 1));
     renderQkv(ui.qkv, {
-      trace, head: st.head, query: st.query, rotary: st.model.info.positions === 'rotary',
+      trace, head: st.head, query: st.query, rotary: st.model.info.positions === 'rotary', qkNorm: !!st.model.info.block?.qkNorm,
       queryLabels: queryLabels.length === trace.qLen ? queryLabels : range(trace.qLen).map(String),
       keyLabels: keyLabels.length === trace.kLen ? keyLabels : range(trace.kLen).map(String),
       onQuery: (q) => { st.select('query', q); renderQkvSection(input, dec); renderBlockSection(input, dec); },

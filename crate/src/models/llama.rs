@@ -1,9 +1,9 @@
-//! Llama-style decoders (`LlamaForCausalLM`, `Qwen2ForCausalLM`; SmolLM, TinyLlama, Qwen2 are
-//! these): decoder-only, rotary positions, pre-RMSNorm blocks, gated (SwiGLU) feed-forward,
-//! grouped-query attention.
+//! Llama-style decoders (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`,
+//! `MistralForCausalLM`; SmolLM, TinyLlama, Qwen2/2.5, Qwen3 and Mistral are these): decoder-only,
+//! rotary positions, pre-RMSNorm blocks, gated (SwiGLU) feed-forward, grouped-query attention.
 //!
-//! Reference semantics: Hugging Face `transformers/models/llama/modeling_llama.py` and
-//! `models/qwen2/modeling_qwen2.py` (5.x).
+//! Reference semantics: Hugging Face `transformers/models/{llama,qwen2,qwen3,mistral}/modeling_*.py`
+//! (5.x).
 //!
 //! ```text
 //! x = embed[ids]                                                    # [T][C], no position vectors
@@ -16,7 +16,11 @@
 //! ```
 //!
 //! Qwen2 is the same network with biases on q/k/v (never on o or the MLP) and an optional
-//! sliding window on some layers. Checkpoint names (with a `model.` prefix under a causal-LM
+//! sliding window on some layers. Qwen3 drops those biases (all four projections take
+//! `attention_bias`, default false) and normalises each head's query and key with an RMSNorm of
+//! its own (`q_norm`, `k_norm`, weights `[D]`) before the rotation. Mistral is Llama with a
+//! sliding window on every layer (`sliding_window`, 4096 when left out; null: none) and no
+//! biases at all. Checkpoint names (with a `model.` prefix under a causal-LM
 //! head, bare in a base `LlamaModel`):
 //!
 //! | name                                   | shape         |
@@ -25,7 +29,8 @@
 //! | `layers.{l}.input_layernorm.weight`    | [C]           |
 //! | `layers.{l}.self_attn.q_proj.*`        | [H·D][C], [H·D] (bias: qwen2, or llama `attention_bias`) |
 //! | `layers.{l}.self_attn.{k,v}_proj.*`    | [KV·D][C], [KV·D] |
-//! | `layers.{l}.self_attn.o_proj.*`        | [C][H·D], [C] (bias: llama `attention_bias` only) |
+//! | `layers.{l}.self_attn.o_proj.*`        | [C][H·D], [C] (bias: llama and qwen3 `attention_bias`) |
+//! | `layers.{l}.self_attn.{q,k}_norm.weight` | [D] (qwen3 only) |
 //! | `layers.{l}.post_attention_layernorm.weight` | [C]     |
 //! | `layers.{l}.mlp.{gate,up}_proj.*`      | [F][C], [F] (bias: llama `mlp_bias`) |
 //! | `layers.{l}.mlp.down_proj.*`           | [C][F], [C]   |
@@ -46,12 +51,14 @@ use ndarray::{Array2, ArrayView2};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// Which of the two Llama-style families a checkpoint is: they differ only in biases and in
-/// the keys their configs may carry.
+/// Which Llama-style family a checkpoint is: they differ in biases, Qwen3's per-head q/k norm,
+/// where sliding windows apply, and the defaults of the keys a config leaves out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavour {
     Llama,
     Qwen2,
+    Qwen3,
+    Mistral,
 }
 
 impl Flavour {
@@ -59,7 +66,14 @@ impl Flavour {
         match self {
             Flavour::Llama => "llama",
             Flavour::Qwen2 => "qwen2",
+            Flavour::Qwen3 => "qwen3",
+            Flavour::Mistral => "mistral",
         }
+    }
+
+    /// Qwen2 and Qwen3 share their configs' window keys (`use_sliding_window`, `max_window_layers`).
+    fn is_qwen(self) -> bool {
+        matches!(self, Flavour::Qwen2 | Flavour::Qwen3)
     }
 }
 
@@ -72,7 +86,7 @@ pub struct LlamaConfig {
     pub intermediate_size: usize,
     pub num_hidden_layers: usize,
     pub num_attention_heads: usize,
-    /// Left out: the class's default (Qwen2's 32); null: the query heads.
+    /// Left out: the class's default (Qwen2's and Qwen3's 32, Mistral's 8); null: the query heads.
     #[serde(default)]
     pub num_key_value_heads: Keyed<usize>,
     #[serde(default)]
@@ -89,10 +103,10 @@ pub struct LlamaConfig {
     pub attention_bias: bool,
     #[serde(default)]
     pub mlp_bias: bool,
-    // Qwen2's sliding window: on for layers >= max_window_layers when use_sliding_window.
+    // Qwen2's and Qwen3's sliding window: on for layers >= max_window_layers when use_sliding_window.
     #[serde(default)]
     pub use_sliding_window: bool,
-    /// Left out: Qwen2Config's 4096; null: no window.
+    /// Left out: Qwen2Config's, Qwen3Config's and MistralConfig's 4096; null: no window.
     #[serde(default)]
     pub sliding_window: Keyed<usize>,
     #[serde(default)]
@@ -127,7 +141,9 @@ struct Block {
     gate_proj: Linear,    // C -> F
     up_proj: Linear,      // C -> F
     down_proj: Linear,    // F -> C
-    /// Keys further back than this are hidden (Qwen2 sliding layers). Enforced by refusing
+    /// Qwen3: RMSNorm weights applied to each head's query and key (`[D]` each), before the rotation.
+    qk_norm: Option<(Vec<f32>, Vec<f32>)>,
+    /// Keys further back than this are hidden (Qwen2/Qwen3 sliding layers, every Mistral layer). Enforced by refusing
     /// sequences longer than the window, where it would change anything.
     sliding_window: Option<usize>,
 }
@@ -158,6 +174,11 @@ impl Llama {
         if self.info.has_lm_head { self.lm_head.is_none() } else { self.config.tie_word_embeddings }
     }
 
+    /// Whether each head's query and key are RMS-normalised before the rotation (Qwen3).
+    pub fn has_qk_norm(&self) -> bool {
+        self.blocks.first().is_some_and(|b| b.qk_norm.is_some())
+    }
+
     pub fn load(flavour: Flavour, config_json: &[u8], weights: Weights) -> Result<Self> {
         let cfg: LlamaConfig = parse_json("config.json", config_json)?;
         let raw: Map<String, Value> = parse_json("config.json", config_json)?;
@@ -168,7 +189,8 @@ impl Llama {
         // Left out: Qwen2Config's default is 32 key/value heads (LlamaConfig's, the query heads); an
         // explicit null means the query heads in both.
         let kv = match (flavour, cfg.num_key_value_heads) {
-            (Flavour::Qwen2, Keyed::Absent) => QWEN2_DEFAULT_KV_HEADS,
+            (Flavour::Qwen2 | Flavour::Qwen3, Keyed::Absent) => QWEN_DEFAULT_KV_HEADS,
+            (Flavour::Mistral, Keyed::Absent) => MISTRAL_DEFAULT_KV_HEADS,
             (_, keyed) => keyed.value().unwrap_or(h),
         };
         if kv == 0 || h % kv != 0 {
@@ -182,17 +204,29 @@ impl Llama {
         if flavour == Flavour::Llama && c % h != 0 {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
-        let d = match cfg.head_dim {
+        let head_dim = match (flavour, raw.get("head_dim")) {
+            // Qwen3Config's head width is its own key, 128 when left out (not hidden_size / heads);
+            // an explicit null makes transformers fail.
+            (Flavour::Qwen3, None) => Some(QWEN3_DEFAULT_HEAD_DIM),
+            (Flavour::Qwen3, Some(Value::Null)) => {
+                return Err(Error::config("head_dim", "is null, but Qwen3 takes the head width from it", "Set head_dim (Qwen3Config's default is 128)"))
+            }
+            _ => cfg.head_dim,
+        };
+        let d = match head_dim {
             Some(d) if d == 0 || d as u64 > MAX_DIM => {
                 return Err(Error::config("head_dim", format!("is {d}, outside 1..={MAX_DIM}"), "Use the config.json saved with the weights"))
             }
             Some(d) => d,
             None if c % h == 0 => c / h,
+            // MistralConfig rounds down (hidden_size // heads); the projections then narrow the stream.
+            None if flavour == Flavour::Mistral && c >= h => c / h,
             None => return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Add head_dim or use the config.json saved with the weights")),
         };
         let max_positions = cfg.max_position_embeddings.unwrap_or(match flavour {
             Flavour::Llama => 2048,
-            Flavour::Qwen2 => 32768,
+            Flavour::Qwen2 | Flavour::Qwen3 => 32768,
+            Flavour::Mistral => 4096 * 32,
         });
         let rotary = Rotary::from_config(&raw, d, max_positions)?;
         let activation = Activation::from_config("hidden_act", &cfg.hidden_act)?;
@@ -203,6 +237,8 @@ impl Llama {
         let (qkv_bias, o_bias, mlp_bias) = match flavour {
             Flavour::Llama => (cfg.attention_bias, cfg.attention_bias, cfg.mlp_bias),
             Flavour::Qwen2 => (true, false, false),
+            Flavour::Qwen3 => (cfg.attention_bias, cfg.attention_bias, false),
+            Flavour::Mistral => (false, false, false),
         };
         let norm = |name: &str| w.get(&format!("{name}.weight"), &[c]);
         let mut blocks = Vec::with_capacity(l);
@@ -218,6 +254,10 @@ impl Llama {
                 gate_proj: linear(&w, &format!("{n}.mlp.gate_proj"), c, f, mlp_bias)?,
                 up_proj: linear(&w, &format!("{n}.mlp.up_proj"), c, f, mlp_bias)?,
                 down_proj: linear(&w, &format!("{n}.mlp.down_proj"), f, c, mlp_bias)?,
+                qk_norm: match flavour {
+                    Flavour::Qwen3 => Some((w.get(&format!("{n}.self_attn.q_norm.weight"), &[d])?, w.get(&format!("{n}.self_attn.k_norm.weight"), &[d])?)),
+                    _ => None,
+                },
                 sliding_window,
             });
         }
@@ -248,7 +288,8 @@ impl Llama {
             + 2 * (c * kv * d + if qkv_bias { kv * d } else { 0 })
             + (h * d * c + if o_bias { c } else { 0 })
             + 3 * c * f
-            + if mlp_bias { 2 * f + c } else { 0 };
+            + if mlp_bias { 2 * f + c } else { 0 }
+            + if flavour == Flavour::Qwen3 { 2 * d } else { 0 };
         let n_params = v * c + c + l * per_layer + lm_head.as_ref().map_or(0, Linear::n_params);
         let id = |field: &str, value: &Option<Value>| token_id(field, value);
         let info = ModelInfo {
@@ -286,7 +327,8 @@ impl Llama {
         }
         if let Some(w) = self.blocks.iter().filter_map(|b| b.sliding_window).min().filter(|&w| past + t > w) {
             let fix = match self.flavour {
-                Flavour::Qwen2 => "or use a checkpoint with use_sliding_window false",
+                Flavour::Qwen2 | Flavour::Qwen3 => "or use a checkpoint with use_sliding_window false",
+                Flavour::Mistral => "or use a checkpoint whose sliding_window is null (Mistral v0.2 and later)",
                 // Llama attends to every key in HF's forward pass but to the last `w` in its
                 // cached generation: below the window the two agree.
                 Flavour::Llama => "where Hugging Face's forward pass and its generation agree (its generation cache keeps only that many)",
@@ -307,6 +349,11 @@ impl Llama {
             let mut q = activations::linear(&block.q_proj, a.view()); // [T][H·D]
             let mut k = activations::linear(&block.k_proj, a.view()); // [T][KV·D]
             let v = activations::linear(&block.v_proj, a.view()); // [T][KV·D]
+            if let Some((q_norm, k_norm)) = &block.qk_norm {
+                // Qwen3: every D-wide head slice of q and k is RMS-normalised with its own weights.
+                kernels::rms_norm(flat_mut(&mut q), q_norm, eps);
+                kernels::rms_norm(flat_mut(&mut k), k_norm, eps);
+            }
             turn.rotate_rows(&mut q);
             turn.rotate_rows(&mut k);
             cache.append(k.view(), v.view());
@@ -385,46 +432,51 @@ fn refuse_unsupported(raw: &Map<String, Value>) -> Result<()> {
     // is accepted. `attn_logit_softcapping` and friends belong to other families.
     for key in ["attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar", "embedding_multiplier", "logits_scaling", "residual_multiplier", "attention_multiplier"] {
         if raw.get(key).is_some_and(|v| !v.is_null()) {
-            return Err(Error::config(key, "is not part of Llama or Qwen2 and would change the numbers", "Check model_type: this config looks like another family's"));
+            return Err(Error::config(key, "is not part of Llama, Qwen2, Qwen3 or Mistral and would change the numbers", "Check model_type: this config looks like another family's"));
         }
     }
     Ok(())
 }
 
-/// `Qwen2Config`'s defaults for keys a config leaves out (not for an explicit null).
-const QWEN2_DEFAULT_KV_HEADS: usize = 32;
-const QWEN2_DEFAULT_SLIDING_WINDOW: usize = 4096;
+/// `Qwen2Config`'s, `Qwen3Config`'s and `MistralConfig`'s defaults for keys a config leaves out
+/// (not for an explicit null).
+const QWEN_DEFAULT_KV_HEADS: usize = 32;
+const QWEN3_DEFAULT_HEAD_DIM: usize = 128;
+const MISTRAL_DEFAULT_KV_HEADS: usize = 8;
+const DEFAULT_SLIDING_WINDOW: usize = 4096;
 
 /// The attention window of each layer (`None`: full causal attention) and the config key it comes
-/// from. Qwen2, as `Qwen2Config` derives it: `layer_types` if given, else layers from
-/// `max_window_layers` on slide when `use_sliding_window`. Llama has no window, but a llama config
+/// from. Qwen2 and Qwen3, as their configs derive it: `layer_types` if given, else layers from
+/// `max_window_layers` on slide when `use_sliding_window`. Mistral: every layer slides when
+/// `sliding_window` is set (its config has no `layer_types`; one in config.json is not read). Llama has no window, but a llama config
 /// that carries `sliding_window` or `attention_chunk_size` makes HF's generation cache keep only that
 /// many keys in every layer (`layer_types` if given: `cache_utils.get_layer_types_and_kwargs`).
 fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<Option<usize>>, &'static str)> {
     let l = cfg.num_hidden_layers;
     let (sliding, chunked) = match flavour {
-        // Left out, Qwen2Config's window is 4096; an explicit null means none.
-        Flavour::Qwen2 => (if cfg.use_sliding_window { cfg.sliding_window.or_when_absent(Some(QWEN2_DEFAULT_SLIDING_WINDOW)) } else { None }, None),
+        // Left out, the window is 4096; an explicit null means none.
+        Flavour::Qwen2 | Flavour::Qwen3 => (if cfg.use_sliding_window { cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)) } else { None }, None),
+        Flavour::Mistral => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), None),
         Flavour::Llama => (cfg.sliding_window.value(), cfg.attention_chunk_size),
     };
     let types: Vec<&str> = match &cfg.layer_types {
-        Some(types) => {
+        Some(types) if flavour != Flavour::Mistral => {
             if types.len() != l {
                 return Err(Error::config("layer_types", format!("has {} entries for {l} layers", types.len()), "Use the config.json saved with the weights"));
             }
             types.iter().map(String::as_str).collect()
         }
-        None if flavour == Flavour::Qwen2 => {
+        _ if flavour.is_qwen() => {
             let from = cfg.max_window_layers.unwrap_or(28);
             (0..l).map(|i| if sliding.is_some() && i >= from { "sliding_attention" } else { "full_attention" }).collect()
         }
-        None => vec![if sliding.is_some() { "sliding_attention" } else if chunked.is_some() { "chunked_attention" } else { "full_attention" }; l],
+        _ => vec![if sliding.is_some() { "sliding_attention" } else if chunked.is_some() { "chunked_attention" } else { "full_attention" }; l],
     };
     let windows = types
         .iter()
         .map(|&ty| match ty {
             "full_attention" => Ok(None),
-            // HF: a Qwen2 sliding layer without a window (use_sliding_window false) is full.
+            // HF: a Qwen sliding layer without a window (use_sliding_window false) is full.
             "sliding_attention" => Ok(sliding.filter(|&w| w > 0)),
             "chunked_attention" if flavour == Flavour::Llama => Ok(chunked.filter(|&w| w > 0)),
             other => Err(Error::config("layer_types", format!("contains \"{other}\""), "Glassbox runs full_attention and sliding_attention layers")),

@@ -232,6 +232,8 @@ impl Model {
             "bart" | "marian" => Ok(Model::Bart(bart::Bart::load(files.config, weights)?)),
             "llama" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Llama, files.config, weights)?)),
             "qwen2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Qwen2, files.config, weights)?)),
+            "qwen3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Qwen3, files.config, weights)?)),
+            "mistral" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Mistral, files.config, weights)?)),
             other => Err(Error::config(
                 "model_type",
                 format!("\"{other}\" is not supported"),

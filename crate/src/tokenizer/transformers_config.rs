@@ -73,7 +73,7 @@ pub struct TransformersConfig<'a> {
 /// Glassbox's families and the Llama-like decoders that use the generic class.
 const REGISTERED_CLASSES: &[(&str, &str)] = &[
     ("gpt2", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"),
-    ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen2", "Qwen2Tokenizer"),
+    ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen2", "Qwen2Tokenizer"), ("qwen3", "Qwen2Tokenizer"),
     ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC), ("phi3", GENERIC),
     ("phimoe", GENERIC), ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC),
     ("internlm2", GENERIC), ("internlm3", GENERIC), ("nemotron", GENERIC), ("persimmon", GENERIC), ("jamba", GENERIC), ("umt5", GENERIC),
