@@ -360,6 +360,11 @@ describe('phones, keyboards and the network', () => {
       await page.goto(setup.server.url);
       await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
       await waitIdle(page);
+      // The first tokenization lands after the load (it does not make the page busy): wait for its chips and
+      // an enabled Run, or on a slow machine the chips are drawn again under the Tab key and focus falls back
+      // to the body (a CI run saw text-input → BODY → a chip, Run skipped).
+      await page.waitForFunction(() => document.querySelector('#tokens')?.children.length > 0
+        && !document.querySelector('#run-button').disabled, null, { timeout: 60000 });
       const seen = [];
       let reachedRun = false;
       for (let i = 0; i < 40 && !reachedRun; i++) {
