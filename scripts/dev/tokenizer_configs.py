@@ -90,7 +90,7 @@ def random_folder(seed):
 
 CLASS_FILES = ["tokenizers/wordpiece_cased", "tokenizers/wordpiece_stripped", "models/distilbert", "tokenizers/gpt2", "models/qwen2",
                "tokenizers/roberta_bpe", "tokenizers/llama_bpe_bytes", "tokenizers/t5_unigram", "tokenizers/albert_unigram", "tokenizers/bert_uncased"]
-MODEL_TYPES = [None, "qwen2", "llama", "t5", "gpt2", "mistral", "bert", "distilbert", "roberta", "bart"]
+MODEL_TYPES = [None, "qwen2", "qwen3", "llama", "t5", "gpt2", "mistral", "bert", "distilbert", "roberta", "bart"]
 CLASS_CONFIGS = [{}, {"tokenizer_class": "TokenizersBackend"}, {"tokenizer_class": "LlamaTokenizerFast"}, {"tokenizer_class": "T5Tokenizer", "extra_ids": 2},
                  {"tokenizer_class": "Qwen2Tokenizer", "add_prefix_space": True}, {"tokenizer_class": "GPT2Tokenizer", "eos_token": "<|endoftext|>"},
                  {"tokenizer_class": "BertTokenizer", "do_lower_case": False}, {"tokenizer_class": "BertTokenizerFast", "strip_accents": False},
