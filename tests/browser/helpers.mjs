@@ -283,6 +283,17 @@ export async function teachingSettled(page, action, timeout = 60000) {
   await waitThrough(page, since, 'busy', { which: 'teaching', timeout });
 }
 
+/** A page whose picker also offers the model folder `folder` as `name`, with that model picked and `text` run
+ * (teaching sections settled): the start of the tests that look at one family on the page. */
+export async function openPageWithModel(name, folder, text) {
+  const setup = await openPage({ extraModels: { [name]: folder } });
+  await pickModel(setup.page, name);
+  await setup.page.fill('#text-input', text);
+  await teachingSettled(setup.page, () => setup.page.click('#run-button'), 90000);
+  await waitIdle(setup.page);
+  return setup;
+}
+
 /** The model facts the page lists (#model-facts: "Model", "Type", "Layers", ...), as { term: text }. */
 export function modelFacts(page) {
   return page.$$eval('#model-facts div', (rows) => Object.fromEntries(rows.map((r) =>

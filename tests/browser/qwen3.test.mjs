@@ -10,7 +10,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { openPage, closePage, cliInspect, waitIdle, pickModel, axeViolations, ROOT, teachingSettled } from './helpers.mjs';
+import { openPageWithModel, closePage, cliInspect, axeViolations, ROOT } from './helpers.mjs';
 
 const NAME = 'zz-qwen3';
 const FIXTURE = path.join(ROOT, 'tests/fixtures/models/qwen3');
@@ -18,12 +18,7 @@ const TEXT = 'The dog chased the cat';
 const setup = {};
 
 before(async () => {
-  Object.assign(setup, await openPage({ extraModels: { [NAME]: FIXTURE } }));
-  const { page } = setup;
-  await pickModel(page, NAME);
-  await page.fill('#text-input', TEXT);
-  await teachingSettled(page, () => page.click('#run-button'), 90000);
-  await waitIdle(page);
+  Object.assign(setup, await openPageWithModel(NAME, FIXTURE, TEXT));
 });
 
 after(() => closePage(setup));

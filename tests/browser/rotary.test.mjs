@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  openPage, closePage, cliInspect, waitIdle, pickModel, canvasInk, axeViolations, CLI, ARTIFACTS, ROOT, teachingSettled, qkvScale,
+  openPageWithModel, closePage, cliInspect, canvasInk, axeViolations, CLI, ARTIFACTS, ROOT, qkvScale,
 } from './helpers.mjs';
 
 const NAME = 'zz-llama-gqa';
@@ -23,12 +23,7 @@ const TEXT = 'The dog chased the cat';
 const setup = {};
 
 before(async () => {
-  Object.assign(setup, await openPage({ extraModels: { [NAME]: FIXTURE } }));
-  const { page } = setup;
-  await pickModel(page, NAME);
-  await page.fill('#text-input', TEXT);
-  await teachingSettled(page, () => page.click('#run-button'), 90000);
-  await waitIdle(page);
+  Object.assign(setup, await openPageWithModel(NAME, FIXTURE, TEXT));
 });
 
 after(() => closePage(setup));
