@@ -90,6 +90,17 @@ struct Args {
     data: Option<PathBuf>,
 }
 
+/// The options each command reads (every other known option is refused for it by name).
+const FLAGS: &[(&str, &[&str])] = &[
+    ("tokenize", &["--text"]),
+    // --generate N is greedy, or beam search when the model's settings or --num-beams ask for it.
+    ("inspect", &["--text", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
+    ("generate", &["--text", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
+    ("info", &["--random-weights", "--weights"]),
+    ("plot", &["--text", "--out", "--kind", "--layer", "--head", "--cell", "--theme", "--decoder-ids", "--random-weights", "--weights"]),
+    ("transfer", &["--data", "--random-weights", "--weights"]),
+];
+
 fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     let mut it = raw.iter();
     let command = it.next().ok_or_else(|| USAGE.to_string())?.clone();
@@ -102,6 +113,12 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     let mut a = Args { command, cell: 16, theme: "light".into(), ..Default::default() };
     let mut dir = None;
     while let Some(arg) = it.next() {
+        if let Some(allowed) = arg.starts_with("--").then(|| FLAGS.iter().find(|(c, _)| *c == a.command)).flatten().map(|(_, f)| *f) {
+            if FLAGS.iter().any(|(_, f)| f.contains(&arg.as_str())) && !allowed.contains(&arg.as_str()) {
+                // A flag another command takes would change nothing here: say so rather than ignore it.
+                return Err(format!("`{arg}` does not apply to `{}`, which takes {} (see --help)", a.command, allowed.join(", ")));
+            }
+        }
         let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
         match arg.as_str() {
             "--text" => a.texts.push(value("--text")?),

@@ -285,3 +285,23 @@ fn llama_family_runs_in_the_cli() {
     let err = failure(&["generate", &dir("roberta"), "--text", "Hello"]);
     assert!(err.contains("encoder-only"), "{err}");
 }
+
+/// An option another command reads is refused by name where it would change nothing, so
+/// `tokenize --weights int8` or `inspect --temperature 0.8` cannot look as if it had been applied.
+#[test]
+fn options_that_do_not_apply_are_refused() {
+    let gpt2 = dir("gpt2");
+    for (args, flag, command) in [
+        (vec!["tokenize", &gpt2, "--text", "hi", "--weights", "int8"], "--weights", "tokenize"),
+        (vec!["inspect", &gpt2, "--text", "hi", "--temperature", "0.8"], "--temperature", "inspect"),
+        (vec!["generate", &gpt2, "--text", "hi", "--scores"], "--scores", "generate"),
+        (vec!["info", &gpt2, "--text", "hi"], "--text", "info"),
+        (vec!["plot", &gpt2, "--text", "hi", "--out", "/tmp/x.png", "--seed", "3"], "--seed", "plot"),
+    ] {
+        let err = failure(&args);
+        assert!(err.contains(&format!("`{flag}` does not apply to `{command}`")), "{err}");
+    }
+    // The options each command does read still work.
+    let out = json(&["inspect", &gpt2, "--text", "hi", "--generate", "2", "--num-beams", "2", "--weights", "bf16"]);
+    assert_eq!(out["cases"][0]["generated_ids"].as_array().map(Vec::len), Some(2));
+}
