@@ -724,3 +724,31 @@ fn the_card_names_qwen3_query_key_norm() {
         assert_eq!((facts.norm_placement, facts.norm_kind), ("pre", "RMSNorm"), "{name}");
     }
 }
+
+/// Window settings transformers cannot run are refused by name, and Mistral's
+/// `attention_chunk_size` (no `sliding_window`) is the window of HF's generation cache, as for Llama:
+/// exact up to it, refused past it.
+#[test]
+fn window_settings_transformers_cannot_run_are_refused() {
+    let ids: Vec<u32> = (3..20).collect();
+    let logits = |model: &Model, n: usize| model.forward(&Inputs { ids: &ids[..n], type_ids: None, decoder_ids: None }, Capture::NONE).map(|o| o.logits.unwrap());
+    let chunked = Model::load(&edited("mistral", |c| {
+        c.insert("sliding_window".into(), Value::Null);
+        c.insert("attention_chunk_size".into(), serde_json::json!(4));
+    }).files(), None).unwrap();
+    assert_eq!(logits(&chunked, 4).unwrap(), logits(&load_model("mistral"), 4).unwrap());
+    let err = logits(&chunked, 5).unwrap_err().to_string();
+    assert!(err.contains("window of 4") && err.contains("attention_chunk_size"), "{err}");
+
+    let cases: [(&str, Box<dyn Fn(&mut serde_json::Map<String, Value>)>, &str); 5] = [
+        ("mistral", Box::new(|c| { c.insert("sliding_window".into(), serde_json::json!(0)); }), "sliding_window"),
+        ("qwen3", Box::new(|c| { c.insert("use_sliding_window".into(), serde_json::json!(true)); c.insert("sliding_window".into(), serde_json::json!(0)); c.remove("layer_types"); }), "sliding_window"),
+        ("qwen3", Box::new(|c| { c.insert("layer_types".into(), serde_json::json!(["sliding_attention", "full_attention"])); c.insert("use_sliding_window".into(), serde_json::json!(false)); }), "layer_types"),
+        ("mistral", Box::new(|c| { c.insert("layer_types".into(), serde_json::json!(["full_attention", "full_attention"])); }), "Ministral"),
+        ("qwen2", Box::new(|c| { c.insert("max_window_layers".into(), Value::Null); }), "max_window_layers"),
+    ];
+    for (name, edit, named) in cases {
+        let err = load_error(&edited(name, edit));
+        assert!(err.contains(named), "{name}: {err}");
+    }
+}

@@ -554,3 +554,24 @@ fn clean_up_for_bpe_only_when_forced() {
     assert_eq!(decode(false), "Hello , world . I do n't");
     assert_eq!(decode(true), "Hello, world. I don't");
 }
+
+/// For the model types transformers knows to carry a wrong class on the Hub, the type's registered
+/// class wins over the one the config names: a `RobertaTokenizerFast` named in a `modernbert` folder
+/// runs tokenizer.json as it is (transformers 5.24: `TokenizersBackend`, ids [391, 534, 83, 425, 336]
+/// for "Hello world"), not RoBERTa's rebuild (`<s> ... </s>`, no leading space). RobertaTokenizer
+/// refuses a null `add_prefix_space` or `trim_offsets`, as transformers fails on them.
+#[test]
+fn types_with_a_wrong_hub_class_keep_their_registered_class() {
+    let json = std::fs::read(fixtures().join("roberta_class/tokenizer.json")).unwrap();
+    let config = |class: &str| serde_json::to_vec(&serde_json::json!({ "tokenizer_class": class })).unwrap();
+    let ids = |config: &[u8], model_type: &str| Tokenizer::for_model(&json, Some(config), None, Some(model_type)).unwrap().encode("Hello world", true).unwrap().ids;
+    for (class, model_type) in [("RobertaTokenizerFast", "modernbert"), ("BartTokenizer", "llava"), ("RobertaTokenizer", "phi3")] {
+        assert_eq!(ids(&config(class), model_type), [391, 534, 83, 425, 336], "{class} in a {model_type} folder");
+    }
+    assert_eq!(ids(&config("RobertaTokenizerFast"), "roberta"), [0, 44, 534, 83, 425, 336, 2], "a roberta folder is rebuilt");
+    for key in ["add_prefix_space", "trim_offsets"] {
+        let null = serde_json::to_vec(&serde_json::json!({ "tokenizer_class": "RobertaTokenizer", key: null })).unwrap();
+        let err = Tokenizer::for_model(&json, Some(&null), None, Some("roberta")).err().expect("refused").to_string();
+        assert!(err.contains(key) && err.contains("null"), "{err}");
+    }
+}

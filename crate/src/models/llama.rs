@@ -111,6 +111,9 @@ pub struct LlamaConfig {
     pub sliding_window: Keyed<usize>,
     #[serde(default)]
     pub max_window_layers: Option<usize>,
+    /// `max_window_layers: null`, which Qwen2Config and Qwen3Config refuse (left out is 28).
+    #[serde(skip)]
+    pub max_window_layers_null: bool,
     #[serde(default)]
     pub layer_types: Option<Vec<String>>,
     /// Llama 4's chunked attention; in a llama config HF's generate reads it as a sliding window.
@@ -180,8 +183,9 @@ impl Llama {
     }
 
     pub fn load(flavour: Flavour, config_json: &[u8], weights: Weights) -> Result<Self> {
-        let cfg: LlamaConfig = parse_json("config.json", config_json)?;
+        let mut cfg: LlamaConfig = parse_json("config.json", config_json)?;
         let raw: Map<String, Value> = parse_json("config.json", config_json)?;
+        cfg.max_window_layers_null = raw.get("max_window_layers").is_some_and(Value::is_null);
         let (v, c, l, h, f) = (cfg.vocab_size, cfg.hidden_size, cfg.num_hidden_layers, cfg.num_attention_heads, cfg.intermediate_size);
         if h == 0 {
             return Err(Error::config("num_attention_heads", "is 0", "Use the config.json saved with the weights"));
@@ -448,19 +452,37 @@ const DEFAULT_SLIDING_WINDOW: usize = 4096;
 /// The attention window of each layer (`None`: full causal attention) and the config key it comes
 /// from. Qwen2 and Qwen3, as their configs derive it: `layer_types` if given, else layers from
 /// `max_window_layers` on slide when `use_sliding_window`. Mistral: every layer slides when
-/// `sliding_window` is set (its config has no `layer_types`; one in config.json is not read). Llama has no window, but a llama config
-/// that carries `sliding_window` or `attention_chunk_size` makes HF's generation cache keep only that
-/// many keys in every layer (`layer_types` if given: `cache_utils.get_layer_types_and_kwargs`).
+/// `sliding_window` is set (a mistral config with `layer_types` is Ministral to transformers, and
+/// refused). Llama has no window, but a llama config that carries `sliding_window` or
+/// `attention_chunk_size` makes HF's generation cache keep only that many keys in every layer
+/// (`layer_types` if given: `cache_utils.get_layer_types_and_kwargs`); so does a mistral config
+/// with `attention_chunk_size` and no window. A window of 0, and a sliding layer without a
+/// window, make transformers fail, and are refused by name.
 fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<Option<usize>>, &'static str)> {
     let l = cfg.num_hidden_layers;
     let (sliding, chunked) = match flavour {
         // Left out, the window is 4096; an explicit null means none.
         Flavour::Qwen2 | Flavour::Qwen3 => (if cfg.use_sliding_window { cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)) } else { None }, None),
-        Flavour::Mistral => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), None),
+        Flavour::Mistral => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), cfg.attention_chunk_size),
         Flavour::Llama => (cfg.sliding_window.value(), cfg.attention_chunk_size),
     };
+    if flavour == Flavour::Mistral && cfg.layer_types.is_some() {
+        return Err(Error::config(
+            "layer_types",
+            "is set, and transformers loads a mistral config with layer_types as Ministral (alternating attention), which Glassbox does not run",
+            "Remove layer_types if every layer is the same, or use a model type Glassbox runs",
+        ));
+    }
+    if flavour.is_qwen() && cfg.max_window_layers_null {
+        return Err(Error::config("max_window_layers", "is null, which transformers refuses", "Set it to the number of layers that attend to every key (Qwen's default is 28)"));
+    }
+    for (key, value) in [("sliding_window", sliding), ("attention_chunk_size", chunked)] {
+        if value == Some(0) {
+            return Err(Error::config(key, "is 0, a window of no keys, on which transformers fails", "Set the window the model was trained with, or null for none"));
+        }
+    }
     let types: Vec<&str> = match &cfg.layer_types {
-        Some(types) if flavour != Flavour::Mistral => {
+        Some(types) => {
             if types.len() != l {
                 return Err(Error::config("layer_types", format!("has {} entries for {l} layers", types.len()), "Use the config.json saved with the weights"));
             }
@@ -476,9 +498,11 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<Option<us
         .iter()
         .map(|&ty| match ty {
             "full_attention" => Ok(None),
-            // HF: a Qwen sliding layer without a window (use_sliding_window false) is full.
-            "sliding_attention" => Ok(sliding.filter(|&w| w > 0)),
-            "chunked_attention" if flavour == Flavour::Llama => Ok(chunked.filter(|&w| w > 0)),
+            "sliding_attention" => sliding.map(Some).ok_or_else(|| {
+                // transformers finds no window for the layer's mask and fails.
+                Error::config("layer_types", "names sliding_attention layers, but the config gives them no window (sliding_window null, or use_sliding_window false)", "Set sliding_window and use_sliding_window, or make those layers full_attention")
+            }),
+            "chunked_attention" if matches!(flavour, Flavour::Llama | Flavour::Mistral) => Ok(chunked),
             other => Err(Error::config("layer_types", format!("contains \"{other}\""), "Glassbox runs full_attention and sliding_attention layers")),
         })
         .collect::<Result<Vec<_>>>()?;

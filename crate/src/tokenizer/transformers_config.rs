@@ -73,10 +73,24 @@ pub struct TransformersConfig<'a> {
 /// Glassbox's families and the Llama-like decoders that use the generic class.
 const REGISTERED_CLASSES: &[(&str, &str)] = &[
     ("gpt2", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"),
-    ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen2", "Qwen2Tokenizer"), ("qwen3", "Qwen2Tokenizer"),
-    ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC), ("phi3", GENERIC),
-    ("phimoe", GENERIC), ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC),
-    ("internlm2", GENERIC), ("internlm3", GENERIC), ("nemotron", GENERIC), ("persimmon", GENERIC), ("jamba", GENERIC), ("umt5", GENERIC),
+    ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen3", "Qwen2Tokenizer"),
+    ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC),
+    ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC), ("persimmon", GENERIC), ("umt5", GENERIC),
+];
+
+/// transformers 5's `MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS` with the class it registers for each:
+/// for these model types the registered class wins over the one a config names (most are the generic
+/// class, so a `RobertaTokenizer` named in a `modernbert` folder still runs tokenizer.json as it is).
+const INCORRECT_HUB_CLASS: &[(&str, &str)] = &[
+    ("qwen2", "Qwen2Tokenizer"), ("hyperclovax_vision_v2", "GPT2Tokenizer"), ("siglip2", "Siglip2Tokenizer"),
+    ("qwen3_5", "Qwen3_5Tokenizer"), ("qwen3_5_moe", "Qwen3_5Tokenizer"), ("qwen3_5_moe_text", "Qwen3_5Tokenizer"), ("qwen4_exp", "Qwen3_5Tokenizer"),
+    ("arctic", GENERIC), ("camembertv2-base", GENERIC), ("chatlm", GENERIC), ("cohere_asr", GENERIC), ("ernie4_5", GENERIC),
+    ("ernie4_5_moe", GENERIC), ("fuyu", GENERIC), ("h2ovl_chat", GENERIC), ("hyperclovax", GENERIC), ("hyperclovax_vlm", GENERIC),
+    ("internlm2", GENERIC), ("internlm3", GENERIC), ("iquestcoder", GENERIC), ("jamba", GENERIC), ("llava", GENERIC), ("llava_next", GENERIC),
+    ("minicpm3", GENERIC), ("minicpmv", GENERIC), ("minimax_m2", GENERIC), ("modernbert", GENERIC), ("modernbert-decoder", GENERIC),
+    ("molmo", GENERIC), ("molmo2", GENERIC), ("nemotron", GENERIC), ("nvfp4", GENERIC), ("opencua", GENERIC), ("openvla", GENERIC),
+    ("paddleocr_vl", GENERIC), ("phi3", GENERIC), ("phi3_v", GENERIC), ("phimoe", GENERIC), ("smolvlm", GENERIC), ("step3_vl", GENERIC),
+    ("vipllava", GENERIC),
 ];
 const GENERIC: &str = "TokenizersBackend";
 
@@ -196,14 +210,16 @@ impl<'a> TransformersConfig<'a> {
     /// The class `AutoTokenizer` loads, as transformers 5 resolves it (`None`: the generic one,
     /// which runs tokenizer.json as it is). The config's `tokenizer_class` wins, except where the
     /// model type registers another class: then the generic one (Mistral, Phi-3, ...), or the
-    /// registered one for types transformers knows to carry a wrong class (Qwen2). A byte-level
+    /// registered one for types transformers knows to carry a wrong class (Qwen2, ModernBERT, ...). A byte-level
     /// tokenizer.json (Llama 3 style; transformers looks for `"ByteLevel"` in the text) under
     /// `LlamaTokenizer` is loaded as it is.
     fn resolved_class(&self, file_text: &[u8]) -> Option<&'a str> {
         let named = self.config.and_then(|c| c.get("tokenizer_class")).and_then(Value::as_str);
         let named = named.map(|c| canonical_class(c.strip_suffix("Fast").unwrap_or(c)));
-        let registered = self.model_type.and_then(|t| REGISTERED_CLASSES.iter().find(|(k, _)| *k == t)).map(|(_, c)| *c);
-        let wrong_on_hub = self.model_type == Some("qwen2");
+        let find = |table: &[(&'static str, &'static str)]| self.model_type.and_then(|t| table.iter().find(|(k, _)| *k == t)).map(|(_, c)| *c);
+        let wrong_on_hub = find(INCORRECT_HUB_CLASS);
+        let registered = wrong_on_hub.or_else(|| find(REGISTERED_CLASSES));
+        let wrong_on_hub = wrong_on_hub.is_some();
         if named == Some("LlamaTokenizer") && !wrong_on_hub {
             let byte_level = file_text.windows(b"\"ByteLevel\"".len()).any(|w| w == b"\"ByteLevel\"");
             if byte_level {
@@ -250,6 +266,12 @@ impl<'a> TransformersConfig<'a> {
             return Ok(Some(ClassRebuild::Gpt2 { add_prefix_space: self.flag("add_prefix_space")?.unwrap_or(false) }));
         }
         if class == "RobertaTokenizer" {
+            // RobertaTokenizer passes both to the tokenizers library, which takes no null.
+            for key in ["add_prefix_space", "trim_offsets"] {
+                if self.config.and_then(|c| c.get(key)).is_some_and(Value::is_null) {
+                    return Err(Error::file("tokenizer_config.json", format!("`{key}` is null, which transformers' RobertaTokenizer cannot take"), format!("Set `{key}` to true or false, or remove it")));
+                }
+            }
             let add_prefix_space = self.flag("add_prefix_space")?.unwrap_or(false);
             return Ok(Some(ClassRebuild::Roberta { add_prefix_space, trim_offsets: self.flag("trim_offsets")?.unwrap_or(true) }));
         }
