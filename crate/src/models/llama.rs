@@ -77,7 +77,7 @@ impl Flavour {
     }
 }
 
-/// The fields of a Llama or Qwen2 config.json that change the computation (the rotary keys are
+/// The fields of a Llama, Qwen2, Qwen3 or Mistral config.json that change the computation (the rotary keys are
 /// read by [`Rotary::from_config`]).
 #[derive(Debug, Clone, Deserialize)]
 pub struct LlamaConfig {
