@@ -112,12 +112,11 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     }
     let mut a = Args { command, cell: 16, theme: "light".into(), ..Default::default() };
     let mut dir = None;
+    let allowed = FLAGS.iter().find(|(c, _)| *c == a.command).map_or(&[][..], |(_, f)| *f);
     while let Some(arg) = it.next() {
-        if let Some(allowed) = arg.starts_with("--").then(|| FLAGS.iter().find(|(c, _)| *c == a.command)).flatten().map(|(_, f)| *f) {
-            if FLAGS.iter().any(|(_, f)| f.contains(&arg.as_str())) && !allowed.contains(&arg.as_str()) {
-                // A flag another command takes would change nothing here: say so rather than ignore it.
-                return Err(format!("`{arg}` does not apply to `{}`, which takes {} (see --help)", a.command, allowed.join(", ")));
-            }
+        if !allowed.contains(&arg.as_str()) && FLAGS.iter().any(|(_, f)| f.contains(&arg.as_str())) {
+            // A flag another command takes would change nothing here: say so rather than ignore it.
+            return Err(format!("`{arg}` does not apply to `{}`, which takes {} (see --help)", a.command, allowed.join(", ")));
         }
         let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
         match arg.as_str() {

@@ -111,9 +111,6 @@ pub struct LlamaConfig {
     pub sliding_window: Keyed<usize>,
     #[serde(default)]
     pub max_window_layers: Option<usize>,
-    /// `max_window_layers: null`, which Qwen2Config and Qwen3Config refuse (left out is 28).
-    #[serde(skip)]
-    pub max_window_layers_null: bool,
     #[serde(default)]
     pub layer_types: Option<Vec<String>>,
     /// Llama 4's chunked attention; in a llama config HF's generate reads it as a sliding window.
@@ -183,9 +180,8 @@ impl Llama {
     }
 
     pub fn load(flavour: Flavour, config_json: &[u8], weights: Weights) -> Result<Self> {
-        let mut cfg: LlamaConfig = parse_json("config.json", config_json)?;
+        let cfg: LlamaConfig = parse_json("config.json", config_json)?;
         let raw: Map<String, Value> = parse_json("config.json", config_json)?;
-        cfg.max_window_layers_null = raw.get("max_window_layers").is_some_and(Value::is_null);
         let (v, c, l, h, f) = (cfg.vocab_size, cfg.hidden_size, cfg.num_hidden_layers, cfg.num_attention_heads, cfg.intermediate_size);
         if h == 0 {
             return Err(Error::config("num_attention_heads", "is 0", "Use the config.json saved with the weights"));
@@ -235,6 +231,10 @@ impl Llama {
         let rotary = Rotary::from_config(&raw, d, max_positions)?;
         let activation = Activation::from_config("hidden_act", &cfg.hidden_act)?;
         refuse_unsupported(&raw)?;
+        // Qwen2Config and Qwen3Config refuse a null here (left out, it is 28).
+        if flavour.is_qwen() && raw.get("max_window_layers").is_some_and(Value::is_null) {
+            return Err(Error::config("max_window_layers", "is null, which transformers refuses", "Set it to the number of layers that attend to every key (Qwen's default is 28)"));
+        }
         let (windows, window_key) = sliding_windows(flavour, &cfg)?;
 
         let w = weights.with_prefixes(&["model."]);
@@ -472,9 +472,6 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<Option<us
             "is set, and transformers loads a mistral config with layer_types as Ministral (alternating attention), which Glassbox does not run",
             "Remove layer_types if every layer is the same, or use a model type Glassbox runs",
         ));
-    }
-    if flavour.is_qwen() && cfg.max_window_layers_null {
-        return Err(Error::config("max_window_layers", "is null, which transformers refuses", "Set it to the number of layers that attend to every key (Qwen's default is 28)"));
     }
     for (key, value) in [("sliding_window", sliding), ("attention_chunk_size", chunked)] {
         if value == Some(0) {

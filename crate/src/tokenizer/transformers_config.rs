@@ -182,6 +182,14 @@ impl<'a> TransformersConfig<'a> {
         defaults.iter().find(|(k, _)| *k == key).map(|(_, v)| Value::String(v.to_string()))
     }
 
+    /// [`Self::flag`] for a key a class hands on as a bool, where null makes transformers fail.
+    fn flag_not_null(&self, key: &str, class: &str) -> Result<Option<bool>> {
+        if self.config.and_then(|c| c.get(key)).is_some_and(Value::is_null) {
+            return Err(Error::file("tokenizer_config.json", format!("`{key}` is null, which transformers' {class} cannot take"), format!("Set `{key}` to true or false, or remove it")));
+        }
+        self.flag(key)
+    }
+
     fn flag(&self, key: &str) -> Result<Option<bool>> {
         match self.config.and_then(|c| c.get(key)) {
             None | Some(Value::Null) => Ok(None),
@@ -217,9 +225,9 @@ impl<'a> TransformersConfig<'a> {
         let named = self.config.and_then(|c| c.get("tokenizer_class")).and_then(Value::as_str);
         let named = named.map(|c| canonical_class(c.strip_suffix("Fast").unwrap_or(c)));
         let find = |table: &[(&'static str, &'static str)]| self.model_type.and_then(|t| table.iter().find(|(k, _)| *k == t)).map(|(_, c)| *c);
-        let wrong_on_hub = find(INCORRECT_HUB_CLASS);
-        let registered = wrong_on_hub.or_else(|| find(REGISTERED_CLASSES));
-        let wrong_on_hub = wrong_on_hub.is_some();
+        let hub_override = find(INCORRECT_HUB_CLASS);
+        let wrong_on_hub = hub_override.is_some();
+        let registered = hub_override.or_else(|| find(REGISTERED_CLASSES));
         if named == Some("LlamaTokenizer") && !wrong_on_hub {
             let byte_level = file_text.windows(b"\"ByteLevel\"".len()).any(|w| w == b"\"ByteLevel\"");
             if byte_level {
@@ -267,13 +275,8 @@ impl<'a> TransformersConfig<'a> {
         }
         if class == "RobertaTokenizer" {
             // RobertaTokenizer passes both to the tokenizers library, which takes no null.
-            for key in ["add_prefix_space", "trim_offsets"] {
-                if self.config.and_then(|c| c.get(key)).is_some_and(Value::is_null) {
-                    return Err(Error::file("tokenizer_config.json", format!("`{key}` is null, which transformers' RobertaTokenizer cannot take"), format!("Set `{key}` to true or false, or remove it")));
-                }
-            }
-            let add_prefix_space = self.flag("add_prefix_space")?.unwrap_or(false);
-            return Ok(Some(ClassRebuild::Roberta { add_prefix_space, trim_offsets: self.flag("trim_offsets")?.unwrap_or(true) }));
+            let add_prefix_space = self.flag_not_null("add_prefix_space", class)?.unwrap_or(false);
+            return Ok(Some(ClassRebuild::Roberta { add_prefix_space, trim_offsets: self.flag_not_null("trim_offsets", class)?.unwrap_or(true) }));
         }
         if class == "BertTokenizer" {
             let lowercase = self.flag("do_lower_case")?.unwrap_or(true);
