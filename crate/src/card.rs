@@ -55,8 +55,19 @@ pub struct BlockFacts {
     pub d_head: usize,
     /// Key/value heads: fewer than the query heads under grouped-query attention (Llama, Qwen2).
     pub n_kv_heads: usize,
-    /// Each head's query and key go through an RMSNorm of their own before the rotation (Qwen3).
+    /// Each head's query and key go through an RMSNorm of their own before the rotation (Qwen3, Gemma 3).
     pub qk_norm: bool,
+    /// Attention's and the feed-forward's outputs are normalised before they join the stream, on
+    /// top of the usual norm of their inputs (Gemma 3: four RMSNorms per layer).
+    pub output_norms: bool,
+    /// What the token embeddings are multiplied by before the first layer: 1, or `sqrt(d_model)`
+    /// (Gemma 3; BART's and Marian's `scale_embedding` are the same idea).
+    pub embedding_scale: f32,
+    /// Logits squashed into `(-cap, cap)` by `cap · tanh(logit / cap)` (Gemma 3's `final_logit_softcapping`).
+    pub logit_softcap: Option<f32>,
+    /// The layers that see only the last `sliding_window` keys (0-based), and that window.
+    pub sliding_layers: Vec<usize>,
+    pub sliding_window: Option<usize>,
 }
 
 impl BlockFacts {
@@ -73,7 +84,7 @@ impl BlockFacts {
             Model::Gpt2(m) => (m.config.activation_function.clone(), false, m.head_is_embedding_table()),
             Model::Bert(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::Bart(m) => (m.config.activation_function.clone(), false, m.head_is_embedding_table()),
-            Model::Llama(m) => (m.config.hidden_act.clone(), true, m.head_is_embedding_table()),
+            Model::Llama(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
             Model::T5(m) => {
                 // As t5.rs runs it (loading already refused a feed_forward_proj it cannot read).
                 let (gated, act) = m.config.ffn_activation().unwrap_or((false, String::new()));
@@ -88,8 +99,19 @@ impl BlockFacts {
             _ => (info.d_model / heads, heads),
         };
         let qk_norm = matches!(model, Model::Llama(m) if m.has_qk_norm());
+        let output_norms = matches!(model, Model::Llama(m) if m.has_output_norms());
+        let (embedding_scale, logit_softcap) = match model {
+            Model::Llama(m) => (m.embed_scale(), m.logit_cap()),
+            Model::Bart(m) => (m.embed_scale(), None),
+            _ => (1.0, None),
+        };
+        let (sliding_layers, sliding_window) = match model {
+            Model::Llama(m) => m.sliding_layers(),
+            _ => (Vec::new(), None),
+        };
         BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,
-            ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm }
+            ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm, output_norms, embedding_scale, logit_softcap,
+            sliding_layers, sliding_window }
     }
 }
 

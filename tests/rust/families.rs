@@ -136,7 +136,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen3, mistral, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen3, mistral, gemma3, gemma3_v4, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -157,6 +157,14 @@ fn qwen2_greedy_generation_matches_hf() {
 #[test]
 fn qwen3_greedy_generation_matches_hf() {
     generation_matches("qwen3");
+}
+#[test]
+fn gemma3_greedy_generation_matches_hf() {
+    generation_matches("gemma3");
+}
+#[test]
+fn gemma3_v4_greedy_generation_matches_hf() {
+    generation_matches("gemma3_v4");
 }
 #[test]
 fn mistral_greedy_generation_matches_hf() {

@@ -190,6 +190,9 @@ pub enum Mask<'a> {
     Full,
     /// Query `i` sits at absolute position `past + i` and sees keys `0..=past + i` (decoders).
     Causal { past: usize },
+    /// Causal, and only the last `window` of those keys, itself included: keys
+    /// `past + i + 1 - window ..= past + i` (HF's sliding-window mask; Gemma 3's sliding layers).
+    Sliding { past: usize, window: usize },
     /// Every query sees every key, plus this additive mask `[Tk]`: 0 for a visible key,
     /// [`HIDDEN_KEY`] for a hidden one (HF's `attention_mask` after its conversion).
     Keys(&'a [f32]),
@@ -244,7 +247,13 @@ pub fn attend(
     }
     let visible_keys = |i: usize| match mask {
         Mask::Full | Mask::Keys(_) => k_len,
-        Mask::Causal { past } => (past + i + 1).min(k_len),
+        Mask::Causal { past } | Mask::Sliding { past, .. } => (past + i + 1).min(k_len),
+    };
+    // Keys before this one have slid out of query `i`'s window: scored like the others (the visible
+    // keys stay a prefix, so the kernels read one run of rows), then hidden before the softmax.
+    let first_key = |i: usize| match mask {
+        Mask::Sliding { past, window } => (past + i + 1).saturating_sub(window),
+        _ => 0,
     };
     // One head's raw dot products of query `i` (in `row[..visible]`) to probs, in place: scale,
     // bias, mask, softmax, head mask, with the captured rows copied out on the way.
@@ -259,6 +268,7 @@ pub fn attend(
             add_in_place(row, additive);
         }
         row[visible..].fill(f32::NEG_INFINITY);
+        row[..first_key(i).min(visible)].fill(f32::NEG_INFINITY);
         put_row(sink.scores.as_mut().map(|m| m.view_mut()), h, i, row);
         put_row(sink.trace.as_deref_mut().map(|t| t.scores.view_mut()), h, i, row);
         kernels::softmax(row);

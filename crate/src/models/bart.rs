@@ -170,6 +170,11 @@ pub struct Bart {
 }
 
 impl Bart {
+    /// What token rows are multiplied by before positions are added: sqrt(d_model) with `scale_embedding`, else 1.
+    pub fn embed_scale(&self) -> f32 {
+        self.embed_scale
+    }
+
     /// Whether the output head is the input embedding table, as loaded (config.json's tie, unless
     /// the file stores a head of its own that differs from the table).
     pub fn head_is_embedding_table(&self) -> bool {

@@ -1,9 +1,10 @@
 //! Llama-style decoders (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`,
-//! `MistralForCausalLM`; SmolLM, TinyLlama, Qwen2/2.5, Qwen3 and Mistral are these): decoder-only,
-//! rotary positions, pre-RMSNorm blocks, gated (SwiGLU) feed-forward, grouped-query attention.
+//! `MistralForCausalLM`, `Gemma3ForCausalLM`; SmolLM, TinyLlama, Qwen2/2.5, Qwen3, Mistral and
+//! Gemma 3's text models are these): decoder-only, rotary positions, pre-RMSNorm blocks, gated
+//! (SwiGLU, GeGLU) feed-forward, grouped-query attention.
 //!
-//! Reference semantics: Hugging Face `transformers/models/{llama,qwen2,qwen3,mistral}/modeling_*.py`
-//! (5.x).
+//! Reference semantics: Hugging Face
+//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma3}/modeling_*.py` (5.x).
 //!
 //! ```text
 //! x = embed[ids]                                                    # [T][C], no position vectors
@@ -20,7 +21,23 @@
 //! `attention_bias`, default false) and normalises each head's query and key with an RMSNorm of
 //! its own (`q_norm`, `k_norm`, weights `[D]`) before the rotation. Mistral is Llama with a
 //! sliding window on every layer (`sliding_window`, 4096 when left out; null: none) and no
-//! biases at all. Checkpoint names (with a `model.` prefix under a causal-LM
+//! biases at all.
+//!
+//! Gemma 3 (`gemma3_text`: gemma-3-270m, gemma-3-1b) changes more:
+//!
+//! ```text
+//! x = embed[ids] · sqrt(C)
+//! for each layer:
+//!     a = rms_in(x);  q, k, v as above;  q = rms_q(q), k = rms_k(k) per head (as Qwen3)
+//!     q, k = rotate(q, k, positions)      (sliding layers with their own base, rope_local_base_freq)
+//!     x = x + rms_attn_out(Wo · attn(q, k, v))   (scores times query_pre_attn_scalar^-1/2;
+//!                                                 sliding layers see the last `sliding_window` keys)
+//!     m = rms_pre_ffn(x);  x = x + rms_ffn_out(W_down (gelu_tanh(W_gate m) ⊙ W_up m))
+//! h = rms_final(x);  logits = cap · tanh(h · embedᵀ / cap)   (cap: final_logit_softcapping)
+//! ```
+//!
+//! and every one of its RMSNorms scales by `1 + w` rather than `w` (weights stored around 0), which
+//! Glassbox folds into the weights at load. Checkpoint names (with a `model.` prefix under a causal-LM
 //! head, bare in a base `LlamaModel`):
 //!
 //! | name                                   | shape         |
@@ -30,8 +47,9 @@
 //! | `layers.{l}.self_attn.q_proj.*`        | [H·D][C], [H·D] (bias: qwen2, or llama `attention_bias`) |
 //! | `layers.{l}.self_attn.{k,v}_proj.*`    | [KV·D][C], [KV·D] |
 //! | `layers.{l}.self_attn.o_proj.*`        | [C][H·D], [C] (bias: llama and qwen3 `attention_bias`) |
-//! | `layers.{l}.self_attn.{q,k}_norm.weight` | [D] (qwen3 only) |
-//! | `layers.{l}.post_attention_layernorm.weight` | [C]     |
+//! | `layers.{l}.self_attn.{q,k}_norm.weight` | [D] (qwen3, gemma3) |
+//! | `layers.{l}.post_attention_layernorm.weight` | [C] (gemma3: the attention output's norm) |
+//! | `layers.{l}.{pre,post}_feedforward_layernorm.weight` | [C] (gemma3 only: around the MLP) |
 //! | `layers.{l}.mlp.{gate,up}_proj.*`      | [F][C], [F] (bias: llama `mlp_bias`) |
 //! | `layers.{l}.mlp.down_proj.*`           | [C][F], [C]   |
 //! | `norm.weight`                          | [C]           |
@@ -59,6 +77,7 @@ pub enum Flavour {
     Qwen2,
     Qwen3,
     Mistral,
+    Gemma3,
 }
 
 impl Flavour {
@@ -68,6 +87,7 @@ impl Flavour {
             Flavour::Qwen2 => "qwen2",
             Flavour::Qwen3 => "qwen3",
             Flavour::Mistral => "mistral",
+            Flavour::Gemma3 => "gemma3_text",
         }
     }
 
@@ -93,12 +113,16 @@ pub struct LlamaConfig {
     pub head_dim: Option<usize>,
     #[serde(default = "default_act")]
     pub hidden_act: String,
+    /// Gemma 3 reads its activation from this key (gelu_pytorch_tanh when left out), not `hidden_act`.
+    #[serde(default)]
+    pub hidden_activation: Option<String>,
     #[serde(default)]
     pub max_position_embeddings: Option<usize>,
     #[serde(default = "default_eps")]
     pub rms_norm_eps: f32,
+    /// Left out: tied for Gemma 3, untied for the others (their config classes' defaults).
     #[serde(default)]
-    pub tie_word_embeddings: bool,
+    pub tie_word_embeddings: Option<bool>,
     #[serde(default)]
     pub attention_bias: bool,
     #[serde(default)]
@@ -122,6 +146,15 @@ pub struct LlamaConfig {
     pub eos_token_id: Option<Value>,
     #[serde(default)]
     pub pad_token_id: Option<Value>,
+    /// Gemma 3: the attention scores are scaled by `query_pre_attn_scalar^-1/2`, not `head_dim^-1/2`.
+    #[serde(default)]
+    pub query_pre_attn_scalar: Option<f64>,
+    /// Gemma 3: logits squashed into `(-cap, cap)` by `cap · tanh(logit / cap)`.
+    #[serde(default)]
+    pub final_logit_softcapping: Option<f64>,
+    /// Gemma 3 configs saved before `layer_types`: every n-th layer attends to every key.
+    #[serde(default)]
+    pub sliding_window_pattern: Option<usize>,
 }
 
 fn default_act() -> String {
@@ -131,28 +164,40 @@ fn default_eps() -> f32 {
     1e-6
 }
 
+/// One layer's weights. Norm weights are the factors the norms multiply by: Gemma's `1 + w` is
+/// added up at load.
 struct Block {
     input_norm: Vec<f32>, // [C]
     q_proj: Linear,       // C -> H·D
     k_proj: Linear,       // C -> KV·D
     v_proj: Linear,       // C -> KV·D
     o_proj: Linear,       // H·D -> C
-    post_attention_norm: Vec<f32>, // [C]
+    /// Gemma 3: the attention's output is normalised before it joins the stream (`[C]`).
+    attn_out_norm: Option<Vec<f32>>,
+    mlp_norm: Vec<f32>,   // [C]: the MLP's input norm (`post_attention_layernorm`; Gemma 3's `pre_feedforward_layernorm`)
     gate_proj: Linear,    // C -> F
     up_proj: Linear,      // C -> F
     down_proj: Linear,    // F -> C
-    /// Qwen3: RMSNorm weights applied to each head's query and key (`[D]` each), before the rotation.
+    /// Gemma 3: the MLP's output is normalised before it joins the stream (`[C]`).
+    mlp_out_norm: Option<Vec<f32>>,
+    /// Qwen3, Gemma 3: RMSNorm weights applied to each head's query and key (`[D]` each), before the rotation.
     qk_norm: Option<(Vec<f32>, Vec<f32>)>,
-    /// Keys further back than this are hidden (Qwen2/Qwen3 sliding layers, every Mistral layer). Enforced by refusing
-    /// sequences longer than the window, where it would change anything.
+    /// Keys further back than this are hidden (Qwen2/Qwen3 sliding layers, every Mistral layer,
+    /// Gemma 3's sliding layers). Gemma 3 masks them; the others refuse sequences longer than the
+    /// window, where it would change anything.
     sliding_window: Option<usize>,
+    /// Gemma 3: this layer turns q and k with the sliding layers' rotation (`Llama::local_rotary`).
+    local_rotary: bool,
 }
 
 pub struct Llama {
     pub flavour: Flavour,
     pub config: LlamaConfig,
     pub info: ModelInfo,
+    /// The rotation of every layer (Gemma 3: of its full-attention layers).
     pub rotary: Rotary,
+    /// Gemma 3: the rotation of its sliding layers (their own base, no scaling).
+    pub local_rotary: Option<Rotary>,
     pub n_kv_heads: usize, // KV
     pub d_head: usize,     // D
     embed: Linear,         // [V][C] as a bias-free C -> V layer in the load's storage (int8 too): embedding rows and the tied LM head
@@ -162,6 +207,12 @@ pub struct Llama {
     has_head: bool,
     activation: Activation,
     max_positions: usize,
+    /// What the token rows are multiplied by on the way in: `sqrt(C)` for Gemma 3, else 1.
+    embed_scale: f32,
+    /// Scores are `q·k` times this: `D^-1/2`, Gemma 3's `query_pre_attn_scalar^-1/2`.
+    attn_scale: f32,
+    /// Gemma 3's `final_logit_softcapping`.
+    logit_cap: Option<f32>,
     /// The config key the layers' windows come from, for the refusal past them.
     window_key: &'static str,
 }
@@ -171,12 +222,46 @@ impl Llama {
     /// the file stores a head of its own that differs from the table).
     pub fn head_is_embedding_table(&self) -> bool {
         // Without a head (a base model): what config.json would tie.
-        if self.info.has_lm_head { self.lm_head.is_none() } else { self.config.tie_word_embeddings }
+        if self.info.has_lm_head { self.lm_head.is_none() } else { self.tied_in_config() }
     }
 
-    /// Whether each head's query and key are RMS-normalised before the rotation (Qwen3).
+    /// Whether each head's query and key are RMS-normalised before the rotation (Qwen3, Gemma 3).
     pub fn has_qk_norm(&self) -> bool {
         self.blocks.first().is_some_and(|b| b.qk_norm.is_some())
+    }
+
+    /// Whether attention's and the MLP's outputs are normalised before they join the stream (Gemma 3).
+    pub fn has_output_norms(&self) -> bool {
+        self.blocks.first().is_some_and(|b| b.mlp_out_norm.is_some())
+    }
+
+    /// The activation's name as config.json gives it (`hidden_act`; Gemma 3's `hidden_activation`).
+    pub fn activation_name(&self) -> &str {
+        match self.flavour {
+            Flavour::Gemma3 => self.config.hidden_activation.as_deref().unwrap_or("gelu_pytorch_tanh"),
+            _ => &self.config.hidden_act,
+        }
+    }
+
+    /// The layers with an attention window (0-based) and the smallest window among them.
+    pub fn sliding_layers(&self) -> (Vec<usize>, Option<usize>) {
+        let layers: Vec<usize> = self.blocks.iter().enumerate().filter(|(_, b)| b.sliding_window.is_some()).map(|(i, _)| i).collect();
+        (layers, self.blocks.iter().filter_map(|b| b.sliding_window).min())
+    }
+
+    /// The factor token rows are multiplied by on the way in (Gemma 3: `sqrt(C)`).
+    pub fn embed_scale(&self) -> f32 {
+        self.embed_scale
+    }
+
+    /// Gemma 3's `final_logit_softcapping`, if set.
+    pub fn logit_cap(&self) -> Option<f32> {
+        self.logit_cap
+    }
+
+    /// config.json's `tie_word_embeddings`, or its config class's default when left out.
+    fn tied_in_config(&self) -> bool {
+        self.config.tie_word_embeddings.unwrap_or(self.flavour == Flavour::Gemma3)
     }
 
     pub fn load(flavour: Flavour, config_json: &[u8], weights: Weights) -> Result<Self> {
@@ -191,6 +276,7 @@ impl Llama {
         let kv = match (flavour, cfg.num_key_value_heads) {
             (Flavour::Qwen2 | Flavour::Qwen3, Keyed::Absent) => QWEN_DEFAULT_KV_HEADS,
             (Flavour::Mistral, Keyed::Absent) => MISTRAL_DEFAULT_KV_HEADS,
+            (Flavour::Gemma3, Keyed::Absent) => GEMMA3_DEFAULT_KV_HEADS,
             (_, keyed) => keyed.value().unwrap_or(h),
         };
         if kv == 0 || h % kv != 0 {
@@ -200,8 +286,8 @@ impl Llama {
                 "Use the config.json saved with the weights",
             ));
         }
-        // HF's LlamaConfig validates hidden_size % heads even when head_dim is given.
-        if flavour == Flavour::Llama && c % h != 0 {
+        // HF's LlamaConfig and Gemma3TextConfig validate hidden_size % heads even when head_dim is given.
+        if matches!(flavour, Flavour::Llama | Flavour::Gemma3) && c % h != 0 {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
         let head_dim = match (flavour, raw.get("head_dim")) {
@@ -211,6 +297,7 @@ impl Llama {
             (Flavour::Qwen3, Some(Value::Null)) => {
                 return Err(Error::config("head_dim", "is null, but Qwen3 takes the head width from it", "Set head_dim (Qwen3Config's default is 128)"))
             }
+            (Flavour::Gemma3, None) => Some(GEMMA3_DEFAULT_HEAD_DIM),
             _ => cfg.head_dim,
         };
         let d = match head_dim {
@@ -227,10 +314,37 @@ impl Llama {
             Flavour::Llama => 2048,
             Flavour::Qwen2 | Flavour::Qwen3 => 32768,
             Flavour::Mistral => 4096 * 32,
+            Flavour::Gemma3 => 131_072,
         });
-        let rotary = Rotary::from_config(&raw, d, max_positions)?;
-        let activation = Activation::from_config("hidden_act", &cfg.hidden_act)?;
-        refuse_unsupported(&raw)?;
+        let (rotary, local_rotary) = match flavour {
+            Flavour::Gemma3 => {
+                let (full, sliding) = gemma3_rotaries(&raw, d, max_positions)?;
+                (full, Some(sliding))
+            }
+            _ => (Rotary::from_config(&raw, d, max_positions)?, None),
+        };
+        let activation = match flavour {
+            Flavour::Gemma3 => Activation::from_config("hidden_activation", cfg.hidden_activation.as_deref().unwrap_or("gelu_pytorch_tanh"))?,
+            _ => Activation::from_config("hidden_act", &cfg.hidden_act)?,
+        };
+        refuse_unsupported(flavour, &raw)?;
+        let attn_scale = match flavour {
+            Flavour::Gemma3 => {
+                let scalar = cfg.query_pre_attn_scalar.unwrap_or(GEMMA3_DEFAULT_QUERY_PRE_ATTN_SCALAR);
+                if !(scalar.is_finite() && scalar > 0.0) {
+                    return Err(Error::config("query_pre_attn_scalar", format!("is {scalar}, but the scores are scaled by its inverse square root"), "Use the config.json saved with the weights (usually the head width, 256)"));
+                }
+                scalar.powf(-0.5) as f32
+            }
+            _ => 1.0 / (d as f32).sqrt(),
+        };
+        let logit_cap = match (flavour, cfg.final_logit_softcapping) {
+            (Flavour::Gemma3, Some(cap)) if !(cap.is_finite() && cap > 0.0) => {
+                return Err(Error::config("final_logit_softcapping", format!("is {cap}, but a cap on the logits must be a positive number"), "Use the config.json saved with the weights, or null for none"))
+            }
+            (Flavour::Gemma3, cap) => cap.map(|c| c as f32),
+            _ => None,
+        };
         // Qwen2Config and Qwen3Config refuse a null here (left out, it is 28).
         if flavour.is_qwen() && raw.get("max_window_layers").is_some_and(Value::is_null) {
             return Err(Error::config("max_window_layers", "is null, which transformers refuses", "Set it to the number of layers that attend to every key (Qwen's default is 28)"));
@@ -241,28 +355,43 @@ impl Llama {
         let (qkv_bias, o_bias, mlp_bias) = match flavour {
             Flavour::Llama => (cfg.attention_bias, cfg.attention_bias, cfg.mlp_bias),
             Flavour::Qwen2 => (true, false, false),
-            Flavour::Qwen3 => (cfg.attention_bias, cfg.attention_bias, false),
+            Flavour::Qwen3 | Flavour::Gemma3 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Mistral => (false, false, false),
         };
-        let norm = |name: &str| w.get(&format!("{name}.weight"), &[c]);
+        let gemma = flavour == Flavour::Gemma3;
+        // Gemma's RMSNorm multiplies by (1 + w) (`1.0 + weight.float()` in HF): the same f32 sum, made once.
+        let norm_of = |name: &str, width: usize| -> Result<Vec<f32>> {
+            let mut weight = w.get(&format!("{name}.weight"), &[width])?;
+            if gemma {
+                weight.iter_mut().for_each(|x| *x += 1.0);
+            }
+            Ok(weight)
+        };
+        let norm = |name: &str| norm_of(name, c);
         let mut blocks = Vec::with_capacity(l);
-        for (i, sliding_window) in windows.into_iter().enumerate() {
+        for (i, (sliding_window, local_rotary)) in windows.into_iter().enumerate() {
             let n = format!("layers.{i}");
+            let ln = |name: &str| norm(&format!("{n}.{name}"));
             blocks.push(Block {
-                input_norm: norm(&format!("{n}.input_layernorm"))?,
+                input_norm: ln("input_layernorm")?,
                 q_proj: linear(&w, &format!("{n}.self_attn.q_proj"), c, h * d, qkv_bias)?,
                 k_proj: linear(&w, &format!("{n}.self_attn.k_proj"), c, kv * d, qkv_bias)?,
                 v_proj: linear(&w, &format!("{n}.self_attn.v_proj"), c, kv * d, qkv_bias)?,
                 o_proj: linear(&w, &format!("{n}.self_attn.o_proj"), h * d, c, o_bias)?,
-                post_attention_norm: norm(&format!("{n}.post_attention_layernorm"))?,
+                // Gemma 3 names its norms for where they sit: `post_attention_layernorm` is the
+                // attention output's, `pre_feedforward_layernorm` the MLP input's.
+                attn_out_norm: if gemma { Some(ln("post_attention_layernorm")?) } else { None },
+                mlp_norm: ln(if gemma { "pre_feedforward_layernorm" } else { "post_attention_layernorm" })?,
                 gate_proj: linear(&w, &format!("{n}.mlp.gate_proj"), c, f, mlp_bias)?,
                 up_proj: linear(&w, &format!("{n}.mlp.up_proj"), c, f, mlp_bias)?,
                 down_proj: linear(&w, &format!("{n}.mlp.down_proj"), f, c, mlp_bias)?,
+                mlp_out_norm: if gemma { Some(ln("post_feedforward_layernorm")?) } else { None },
                 qk_norm: match flavour {
-                    Flavour::Qwen3 => Some((w.get(&format!("{n}.self_attn.q_norm.weight"), &[d])?, w.get(&format!("{n}.self_attn.k_norm.weight"), &[d])?)),
+                    Flavour::Qwen3 | Flavour::Gemma3 => Some((norm_of(&format!("{n}.self_attn.q_norm"), d)?, norm_of(&format!("{n}.self_attn.k_norm"), d)?)),
                     _ => None,
                 },
                 sliding_window,
+                local_rotary,
             });
         }
         // Packed like every other matrix, in the load's storage (a 16-bit file's table stays 16-bit,
@@ -272,13 +401,14 @@ impl Llama {
         // an int8 Qwen2-shaped model decode only 1.3-1.5x faster than f32. The int8 rows move the fixtures'
         // logits a little more (`tests/rust/int8_logits.rs`: qwen2 3.6% -> 4.7% of their spread, under
         // its 5%); on those tiny random models nearly all of that comes from the rows, not the head.
-        let table = super::layers::tied_table_name(&w, "embed_tokens.weight", "lm_head.weight", cfg.tie_word_embeddings);
+        let tie = cfg.tie_word_embeddings.unwrap_or(gemma);
+        let table = super::layers::tied_table_name(&w, "embed_tokens.weight", "lm_head.weight", tie);
         let embed = super::layers::token_table(&w, table, v, c)?;
         let final_norm = norm("norm")?;
         // Tied: the head is the embedding table, unless the file stores a head that differs from it
         // (transformers 5 leaves that pair untied). Untied: the head must be stored (a base
         // LlamaModel has none, and then there are no logits).
-        let tied = cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, "lm_head.weight", table, v, c)?;
+        let tied = tie && !super::layers::stored_head_differs(&w, "lm_head.weight", table, v, c)?;
         let (lm_head, has_head) = if tied {
             (None, true)
         } else {
@@ -287,13 +417,13 @@ impl Llama {
                 false => (None, false),
             }
         };
-        let per_layer = 2 * c
+        let per_layer = if gemma { 4 * c } else { 2 * c }
             + (c * h * d + if qkv_bias { h * d } else { 0 })
             + 2 * (c * kv * d + if qkv_bias { kv * d } else { 0 })
             + (h * d * c + if o_bias { c } else { 0 })
             + 3 * c * f
             + if mlp_bias { 2 * f + c } else { 0 }
-            + if flavour == Flavour::Qwen3 { 2 * d } else { 0 };
+            + if matches!(flavour, Flavour::Qwen3 | Flavour::Gemma3) { 2 * d } else { 0 };
         let n_params = v * c + c + l * per_layer + lm_head.as_ref().map_or(0, Linear::n_params);
         let id = |field: &str, value: &Option<Value>| token_id(field, value);
         let info = ModelInfo {
@@ -314,7 +444,11 @@ impl Llama {
             pad_token_id: id("pad_token_id", &cfg.pad_token_id)?,
             decoder_start_token_id: None,
         };
-        Ok(Llama { flavour, config: cfg, info, rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head, activation, max_positions, window_key })
+        let embed_scale = if gemma { (c as f64).sqrt() as f32 } else { 1.0 };
+        Ok(Llama {
+            flavour, config: cfg, info, rotary, local_rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head,
+            activation, max_positions, window_key, embed_scale, attn_scale, logit_cap,
+        })
     }
 
     /// Run `ids` at positions `past..past+T` through every layer, reading and extending `caches`
@@ -329,23 +463,30 @@ impl Llama {
                 "Shorten the prompt or generate fewer tokens",
             ));
         }
-        if let Some(w) = self.blocks.iter().filter_map(|b| b.sliding_window).min().filter(|&w| past + t > w) {
+        // Gemma 3 masks its windows; the others' windows are refused past them.
+        let refused_window = if self.flavour == Flavour::Gemma3 { None } else { self.blocks.iter().filter_map(|b| b.sliding_window).min() };
+        if let Some(w) = refused_window.filter(|&w| past + t > w) {
             let fix = match self.flavour {
                 Flavour::Qwen2 | Flavour::Qwen3 => "or use a checkpoint with use_sliding_window false",
                 Flavour::Mistral => "or use a checkpoint whose sliding_window is null (Mistral v0.2 and later)",
                 // Llama attends to every key in HF's forward pass but to the last `w` in its
                 // cached generation: below the window the two agree.
                 Flavour::Llama => "where Hugging Face's forward pass and its generation agree (its generation cache keeps only that many)",
+                Flavour::Gemma3 => "", // masked, never refused
             };
             return Err(Error::input(
                 format!("the sequence would be {} tokens long, past this model's attention window of {w} ({}), which Glassbox does not apply", past + t, self.window_key),
                 format!("Keep prompt and generation within {w} tokens, {fix}"),
             ));
         }
-        let scale = 1.0 / (d as f32).sqrt();
         let eps = self.config.rms_norm_eps;
         let mut x = activations::embed(&TokenTable::Packed(&self.embed), c, ids); // [T][C]
-        let turn = self.rotary.cos_sin(past, t); // positions past..past+T, shared by every layer
+        if self.embed_scale != 1.0 {
+            x *= self.embed_scale;
+        }
+        // Positions past..past+T, shared by every layer of one rotation.
+        let turn = self.rotary.cos_sin(past, t);
+        let local_turn = self.local_rotary.as_ref().map(|r| r.cos_sin(past, t));
         for (l, (block, cache)) in self.blocks.iter().zip(caches.iter_mut()).enumerate() {
             recorder.hidden_state(&x);
             // x = x + Wo · attn(rope(Wq a), rope(Wk a), Wv a),  a = rms_1(x)
@@ -354,27 +495,42 @@ impl Llama {
             let mut k = activations::linear(&block.k_proj, a.view()); // [T][KV·D]
             let v = activations::linear(&block.v_proj, a.view()); // [T][KV·D]
             if let Some((q_norm, k_norm)) = &block.qk_norm {
-                // Qwen3: every D-wide head slice of q and k is RMS-normalised with its own weights.
+                // Qwen3, Gemma 3: every D-wide head slice of q and k is RMS-normalised with its own weights.
                 kernels::rms_norm(flat_mut(&mut q), q_norm, eps);
                 kernels::rms_norm(flat_mut(&mut k), k_norm, eps);
             }
+            let turn = match &local_turn {
+                Some(local) if block.local_rotary => local,
+                _ => &turn,
+            };
             turn.rotate_rows(&mut q);
             turn.rotate_rows(&mut k);
             cache.append(k.view(), v.view());
             // Grouped-query attention: every query head of a group reads its group's key/value head
             // (`attend` sees KV·D-wide rows and indexes them; the cache is not repeated).
             recorder.kv_heads(l, kv_heads);
-            let ctx = attend(q.view(), cache.keys(), cache.values(), h, d, scale, Mask::Causal { past }, None, recorder.layer(l));
+            let mask = match block.sliding_window {
+                Some(window) if self.flavour == Flavour::Gemma3 => Mask::Sliding { past, window },
+                _ => Mask::Causal { past },
+            };
+            let ctx = attend(q.view(), cache.keys(), cache.values(), h, d, self.attn_scale, mask, None, recorder.layer(l));
             cache.layer_done();
-            let out = activations::linear(&block.o_proj, ctx.view()); // [T][C]
+            let mut out = activations::linear(&block.o_proj, ctx.view()); // [T][C]
             recorder.trace_io(l, &a, &out);
+            if let Some(norm) = &block.attn_out_norm {
+                kernels::rms_norm(flat_mut(&mut out), norm, eps);
+            }
             x += &out;
             // x = x + W_down (act(W_gate m) ⊙ W_up m),  m = rms_2(x)
-            let m = activations::rms_norm(&x, &block.post_attention_norm, eps);
+            let m = activations::rms_norm(&x, &block.mlp_norm, eps);
             let mut gate = activations::linear(&block.gate_proj, m.view()); // [T][F]
             self.activation.apply(flat_mut(&mut gate));
             gate *= &activations::linear(&block.up_proj, m.view()); // [T][F]
-            x += &activations::linear(&block.down_proj, gate.view());
+            let mut down = activations::linear(&block.down_proj, gate.view()); // [T][C]
+            if let Some(norm) = &block.mlp_out_norm {
+                kernels::rms_norm(flat_mut(&mut down), norm, eps);
+            }
+            x += &down;
         }
         kernels::rms_norm(flat_mut(&mut x), &self.norm, eps);
         recorder.hidden_state(&x);
@@ -386,7 +542,12 @@ impl Llama {
         if !self.has_head {
             return None;
         }
-        Some(activations::linear(self.lm_head.as_ref().unwrap_or(&self.embed), h))
+        let mut logits = activations::linear(self.lm_head.as_ref().unwrap_or(&self.embed), h); // [T][V]
+        if let Some(cap) = self.logit_cap {
+            // Gemma 3: cap · tanh(logit / cap), in HF's order of operations.
+            logits.mapv_inplace(|z| (z / cap).tanh() * cap);
+        }
+        Some(logits)
     }
 
     /// Logits as if the model stopped at hidden state `x: [T][C]`: the final norm then the head;
@@ -431,15 +592,62 @@ impl DecoderOnly for Llama {
 }
 
 /// Keys that would change the numbers and that Glassbox does not implement.
-fn refuse_unsupported(raw: &Map<String, Value>) -> Result<()> {
+fn refuse_unsupported(flavour: Flavour, raw: &Map<String, Value>) -> Result<()> {
     // HF 5 drops `pretraining_tp` (4.x split the same matmuls into slices: the same numbers), so it
-    // is accepted. `attn_logit_softcapping` and friends belong to other families.
-    for key in ["attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar", "embedding_multiplier", "logits_scaling", "residual_multiplier", "attention_multiplier"] {
+    // is accepted. Gemma 3 reads `query_pre_attn_scalar` and `final_logit_softcapping`; its
+    // attention never applies `attn_logit_softcapping` (transformers 5's Gemma3Attention does not
+    // pass it on: Gemma 2's key, kept in the config class), so that key changes nothing there.
+    let gemma_keys = ["attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar"];
+    for key in gemma_keys.into_iter().chain(["embedding_multiplier", "logits_scaling", "residual_multiplier", "attention_multiplier"]) {
+        if flavour == Flavour::Gemma3 && gemma_keys.contains(&key) {
+            continue;
+        }
         if raw.get(key).is_some_and(|v| !v.is_null()) {
-            return Err(Error::config(key, "is not part of Llama, Qwen2, Qwen3 or Mistral and would change the numbers", "Check model_type: this config looks like another family's"));
+            return Err(Error::config(key, "is not part of Llama, Qwen2, Qwen3, Mistral or Gemma 3 and would change the numbers", "Check model_type: this config looks like another family's"));
         }
     }
+    if flavour == Flavour::Gemma3 && raw.get("use_bidirectional_attention").is_some_and(|v| v.as_bool() == Some(true)) {
+        return Err(Error::config(
+            "use_bidirectional_attention",
+            "is true: every token attends to the tokens after it too (an embedding model such as EmbeddingGemma), which Glassbox does not run",
+            "Use a causal Gemma 3 checkpoint (gemma-3-270m, gemma-3-1b)",
+        ));
+    }
     Ok(())
+}
+
+/// Gemma 3's two rotations: its full-attention layers' (`rope_theta`, 1,000,000 when left out,
+/// with `rope_scaling`) and its sliding layers' (`rope_local_base_freq`, 10,000 when left out,
+/// never scaled). transformers 5 saves both under `rope_parameters`, keyed by layer type; a
+/// `rope_scaling` beside it still applies to the full layers, as `Gemma3TextConfig` merges it.
+fn gemma3_rotaries(raw: &Map<String, Value>, d_head: usize, max_positions: usize) -> Result<(Rotary, Rotary)> {
+    let by_type = match raw.get("rope_parameters") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) if m.values().all(|v| v.is_object() || v.is_null()) => m.clone(),
+        Some(_) => {
+            return Err(Error::config(
+                "rope_parameters",
+                "gives one rotation, but Gemma 3 reads one per layer type (full_attention, sliding_attention)",
+                "Use the config.json saved with the weights",
+            ))
+        }
+    };
+    let params = |layer_type: &str, theta_key: &str, default_theta: f64, scaling: Option<&Value>| -> Result<Rotary> {
+        let mut p = match by_type.get(layer_type) {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::from_iter([("rope_type".to_string(), Value::from("default"))]),
+        };
+        if let Some(Value::Object(extra)) = scaling {
+            p.extend(extra.clone());
+        }
+        if !p.contains_key("rope_theta") {
+            p.insert("rope_theta".into(), raw.get(theta_key).filter(|v| !v.is_null()).cloned().unwrap_or(Value::from(default_theta)));
+        }
+        Rotary::from_config(&Map::from_iter([("rope_parameters".to_string(), Value::Object(p))]), d_head, max_positions)
+    };
+    let full = params("full_attention", "rope_theta", 1_000_000.0, raw.get("rope_scaling"))?;
+    let sliding = params("sliding_attention", "rope_local_base_freq", 10_000.0, None)?;
+    Ok((full, sliding))
 }
 
 /// `Qwen2Config`'s, `Qwen3Config`'s and `MistralConfig`'s defaults for keys a config leaves out
@@ -448,6 +656,11 @@ const QWEN_DEFAULT_KV_HEADS: usize = 32;
 const QWEN3_DEFAULT_HEAD_DIM: usize = 128;
 const MISTRAL_DEFAULT_KV_HEADS: usize = 8;
 const DEFAULT_SLIDING_WINDOW: usize = 4096;
+const GEMMA3_DEFAULT_KV_HEADS: usize = 4;
+const GEMMA3_DEFAULT_HEAD_DIM: usize = 256;
+const GEMMA3_DEFAULT_QUERY_PRE_ATTN_SCALAR: f64 = 256.0;
+/// Gemma 3 configs without `layer_types`: every sixth layer attends to every key, the rest slide.
+const GEMMA3_DEFAULT_SLIDING_WINDOW_PATTERN: usize = 6;
 
 /// The attention window of each layer (`None`: full causal attention) and the config key it comes
 /// from. Qwen2 and Qwen3, as their configs derive it: `layer_types` if given, else layers from
@@ -456,11 +669,15 @@ const DEFAULT_SLIDING_WINDOW: usize = 4096;
 /// refused). Llama has no window, but a llama config that carries `sliding_window` or
 /// `attention_chunk_size` makes HF's generation cache keep only that many keys in every layer
 /// (`layer_types` if given: `cache_utils.get_layer_types_and_kwargs`); so does a mistral config
-/// with `attention_chunk_size` and no window. A window of 0, and a sliding layer without a
-/// window, make transformers fail, and are refused by name.
-fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<Option<usize>>, &'static str)> {
+/// with `attention_chunk_size` and no window. Gemma 3: `layer_types`, else every
+/// `sliding_window_pattern`-th layer (6th) attends to every key and the others slide (4096 keys
+/// when `sliding_window` is left out). A window of 0, and a sliding layer without a window, make
+/// transformers fail, and are refused by name. With each window, whether the layer is a
+/// `sliding_attention` one (Gemma 3 turns those with their own rotation).
+fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<(Option<usize>, bool)>, &'static str)> {
     let l = cfg.num_hidden_layers;
     let (sliding, chunked) = match flavour {
+        Flavour::Gemma3 => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), None),
         // Left out, the window is 4096; an explicit null means none.
         Flavour::Qwen2 | Flavour::Qwen3 => (if cfg.use_sliding_window { cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)) } else { None }, None),
         Flavour::Mistral => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), cfg.attention_chunk_size),
@@ -489,6 +706,13 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<Option<us
             let from = cfg.max_window_layers.unwrap_or(28);
             (0..l).map(|i| if sliding.is_some() && i >= from { "sliding_attention" } else { "full_attention" }).collect()
         }
+        _ if flavour == Flavour::Gemma3 => {
+            let every = cfg.sliding_window_pattern.unwrap_or(GEMMA3_DEFAULT_SLIDING_WINDOW_PATTERN);
+            if every == 0 {
+                return Err(Error::config("sliding_window_pattern", "is 0, on which transformers fails (every n-th layer attends to every key)", "Use the config.json saved with the weights (Gemma 3's is 6)"));
+            }
+            (0..l).map(|i| if (i + 1) % every != 0 { "sliding_attention" } else { "full_attention" }).collect()
+        }
         _ => vec![if sliding.is_some() { "sliding_attention" } else if chunked.is_some() { "chunked_attention" } else { "full_attention" }; l],
     };
     let windows = types
@@ -502,6 +726,8 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<Option<us
             "chunked_attention" if matches!(flavour, Flavour::Llama | Flavour::Mistral) => Ok(chunked),
             other => Err(Error::config("layer_types", format!("contains \"{other}\""), "Glassbox runs full_attention and sliding_attention layers")),
         })
+        .zip(&types)
+        .map(|(window, &ty)| window.map(|w| (w, ty == "sliding_attention")))
         .collect::<Result<Vec<_>>>()?;
     let key = if types.contains(&"chunked_attention") && !types.contains(&"sliding_attention") { "attention_chunk_size" } else { "sliding_window" };
     Ok((windows, key))
@@ -537,6 +763,6 @@ impl super::Family for Llama {
         None // rotary: see Model::rotary_angles
     }
     fn token_table(&self, _stack: super::Stack) -> (super::layers::TokenTable<'_>, usize, f32) {
-        (Llama::token_table(self), self.config.vocab_size, 1.0)
+        (Llama::token_table(self), self.config.vocab_size, self.embed_scale)
     }
 }

@@ -234,6 +234,12 @@ impl Model {
             "qwen2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Qwen2, files.config, weights)?)),
             "qwen3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Qwen3, files.config, weights)?)),
             "mistral" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Mistral, files.config, weights)?)),
+            "gemma3_text" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Gemma3, files.config, weights)?)),
+            "gemma3" => Err(Error::config(
+                "model_type",
+                "\"gemma3\" is Gemma 3's image-and-text model (Gemma3ForConditionalGeneration), which Glassbox does not run",
+                "Load a text-only Gemma 3 checkpoint (model_type \"gemma3_text\": gemma-3-270m, gemma-3-1b)",
+            )),
             other => Err(Error::config(
                 "model_type",
                 format!("\"{other}\" is not supported"),

@@ -30,6 +30,9 @@ use serde_json::{Map, Value};
 pub enum RopeScaling {
     /// The original RoPE: `inv_freq[i] = θ^(-2i/D)`.
     Default,
+    /// Every frequency divided by `factor` (positions read as if `factor` times closer; Gemma 3's
+    /// full-attention layers from 4B up, some long-context Llama 2 fine-tunes).
+    Linear { factor: f64 },
     /// Llama 3.1: low frequencies divided by `factor`, high ones kept, a smooth blend between.
     Llama3 { factor: f64, low_freq_factor: f64, high_freq_factor: f64, original_max_position_embeddings: f64 },
 }
@@ -38,6 +41,7 @@ impl RopeScaling {
     pub fn as_str(&self) -> &'static str {
         match self {
             RopeScaling::Default => "default",
+            RopeScaling::Linear { .. } => "linear",
             RopeScaling::Llama3 { .. } => "llama3",
         }
     }
@@ -124,6 +128,15 @@ impl Rotary {
         let rope_type = params.get("rope_type").or_else(|| params.get("type")).and_then(Value::as_str).unwrap_or("default");
         let scaling = match rope_type {
             "default" => RopeScaling::Default,
+            "linear" => {
+                let key = format!("{params_key}.factor");
+                match number(params, "factor", &key)? {
+                    // transformers only warns below 1 (a compression); 0 or less would turn no pair or flip them.
+                    Some(factor) if factor > 0.0 => RopeScaling::Linear { factor },
+                    Some(factor) => return Err(Error::config(key, format!("is {factor}, but linear rope scaling divides the frequencies by it"), "Use the config.json saved with the weights (a factor such as 2 or 8)")),
+                    None => return Err(Error::config(key, "is missing (linear rope scaling needs it)", "Use the config.json saved with the weights")),
+                }
+            }
             "llama3" => {
                 let field = |k: &str| format!("{params_key}.{k}");
                 let required = |k: &str| -> Result<f64> {
@@ -150,7 +163,7 @@ impl Rotary {
                 return Err(Error::config(
                     format!("{params_key}.rope_type"),
                     format!("\"{other}\" rotary scaling is not supported"),
-                    "Glassbox runs the \"default\" and \"llama3\" rotary positions; use a checkpoint with one of those",
+                    "Glassbox runs the \"default\", \"linear\" and \"llama3\" rotary positions; use a checkpoint with one of those",
                 ))
             }
         };
@@ -161,6 +174,10 @@ impl Rotary {
         let half = d_head / 2;
         // HF computes in f32: base ** (arange(0, D, 2).float() / D), then its reciprocal.
         let mut inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / (theta as f32).powf((2 * i) as f32 / d_head as f32)).collect();
+        if let RopeScaling::Linear { factor } = scaling {
+            // HF: `inv_freq /= factor`, an f32 division.
+            inv_freq.iter_mut().for_each(|f| *f /= factor as f32);
+        }
         if let RopeScaling::Llama3 { factor, low_freq_factor, high_freq_factor, original_max_position_embeddings: old } = scaling {
             let (low_wavelen, high_wavelen) = (old / low_freq_factor, old / high_freq_factor);
             for f in inv_freq.iter_mut() {

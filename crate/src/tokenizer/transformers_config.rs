@@ -74,6 +74,7 @@ pub struct TransformersConfig<'a> {
 const REGISTERED_CLASSES: &[(&str, &str)] = &[
     ("gpt2", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"),
     ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen3", "Qwen2Tokenizer"),
+    ("gemma3_text", "GemmaTokenizer"),
     ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC),
     ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC), ("persimmon", GENERIC), ("umt5", GENERIC),
 ];
@@ -100,6 +101,7 @@ fn is_generic(class: &str) -> bool {
 
 /// The roles each rebuilt class names when the config does not (its `__init__` defaults).
 const LLAMA_ROLES: &[(&str, &str)] = &[("bos_token", "<s>"), ("eos_token", "</s>"), ("unk_token", "<unk>")];
+const GEMMA_ROLES: &[(&str, &str)] = &[("bos_token", "<bos>"), ("eos_token", "<eos>"), ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask>")];
 const T5_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>")];
 const QWEN2_ROLES: &[(&str, &str)] = &[("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|endoftext|>")];
 const BERT_ROLES: &[(&str, &str)] = &[("unk_token", "[UNK]"), ("sep_token", "[SEP]"), ("pad_token", "[PAD]"), ("cls_token", "[CLS]"), ("mask_token", "[MASK]")];
@@ -172,6 +174,7 @@ impl<'a> TransformersConfig<'a> {
         }
         let defaults = match self.class {
             Some("LlamaTokenizer") => LLAMA_ROLES,
+            Some("GemmaTokenizer") => GEMMA_ROLES,
             Some("T5Tokenizer") => T5_ROLES,
             Some("Qwen2Tokenizer") => QWEN2_ROLES,
             Some("GPT2Tokenizer") => GPT2_ROLES,
