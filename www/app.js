@@ -11,7 +11,7 @@ import { attentionMap, labelSchemeOf, stepMap } from './run-view.js';
 import { renderGenerated } from './views/generated.js';
 import { renderSampling } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
-import { ATTENTION_KINDS, attentionExplanation, modelExplanation } from './views/explain.js';
+import { ATTENTION_KINDS, attentionExplanation, modelExplanation, windowOf } from './views/explain.js';
 import { decodeState, findModel } from './url-state.js';
 import { mountTeaching } from './views/teaching.js';
 import { describeChoice, scorePatterns } from './head-choice.js';
@@ -472,11 +472,12 @@ function renderAttention() {
     return;
   }
   ui.heatmap.hidden = false;
-  renderHeatmap(ui.heatmap, { ...attentionMap(r, { kind: state.kind, layer, head: state.head, scheme: state.scheme }), raster });
+  const window = windowOf(state.model.info, state.kind, layer);
+  renderHeatmap(ui.heatmap, { ...attentionMap(r, { kind: state.kind, layer, head: state.head, scheme: state.scheme, window }), raster });
   ui.heatmap.dataset.kind = state.kind;
   ui.heatmap.dataset.layer = String(layer);
   ui.heatmap.dataset.head = state.head;
-  let explain = attentionExplanation(state.kind, { startLabel: encDec ? r.decoderTokens?.[0] : undefined });
+  let explain = attentionExplanation(state.kind, { startLabel: encDec ? r.decoderTokens?.[0] : undefined, window });
   if (encDec && state.kind !== 'encoder') {
     explain += Tq > 1
       ? ' The decoder input here is the start token followed by the generated output.'

@@ -21,7 +21,7 @@ import { renderHeatmap } from './views/heatmap.js';
 import { renderGenerated } from './views/generated.js';
 import { renderSampling } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
-import { ATTENTION_KINDS } from './views/explain.js';
+import { ATTENTION_KINDS, attentionExplanation, windowOf } from './views/explain.js';
 import { attentionMap, axesOf, stepMap } from './run-view.js';
 import { renderQkv } from './views/qkv.js';
 import { renderPredictions } from './views/fill-mask.js';
@@ -182,10 +182,11 @@ class GlassboxAttention extends GlassboxElement {
       ...range(H).map((i) => ({ value: String(i), label: `${i + 1} of ${H}` }))], String(head));
     this._applyChrome();
 
-    renderHeatmap(this.ui.heatmap, { ...attentionMap(r, { kind, layer, head, scheme: this._entry.scheme }), raster });
+    const window = windowOf(info, kind, layer);
+    renderHeatmap(this.ui.heatmap, { ...attentionMap(r, { kind, layer, head, scheme: this._entry.scheme, window }), raster });
     Object.assign(this.ui.heatmap.dataset, { kind, layer: String(layer), head: String(head) });
     this.shown = { kind, layer, head, nRows: Tq, nCols: Tk };
-    this.ui.explain.textContent = ATTENTION_KINDS[kind].explain;
+    this.ui.explain.textContent = attentionExplanation(kind, { window });
     this.ui.why.textContent = picked !== undefined ? describeChoice(picked) : '';
   }
 

@@ -195,8 +195,19 @@ export interface BlockFacts {
   dHead: number;
   /** Key/value heads (fewer than the query heads under grouped-query attention). */
   nKvHeads: number;
-  /** Each head's query and key pass through an RMSNorm of their own before the rotation (Qwen3). */
+  /** Each head's query and key pass through an RMSNorm of their own before the rotation (Qwen3, Gemma 3). */
   qkNorm: boolean;
+  /** Attention's and the feed-forward's outputs are normalised before they join the stream (Gemma 3: four norms a layer). */
+  outputNorms: boolean;
+  /** What token embeddings are multiplied by before the first layer: 1, or √d_model (Gemma 3; BART with scale_embedding). */
+  embeddingScale: number;
+  /** Logits are squashed into ±cap by cap · tanh(logit / cap) (Gemma 3's final_logit_softcapping); null: not. */
+  logitSoftcap: number | null;
+  /** Gemma 3: the scores are scaled by 1/√queryPreAttnScalar instead of 1/√dHead; null elsewhere. */
+  queryPreAttnScalar: number | null;
+  /** The layers (from 0) that see only the last `slidingWindow` keys, the token itself included; empty: none. */
+  slidingLayers: number[];
+  slidingWindow: number | null;
 }
 
 /**

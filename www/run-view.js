@@ -11,7 +11,7 @@
 // knows its special ids), never from how the string looks.
 
 import { tokenLabel, vocabScheme } from './views/token-text.js';
-import { ATTENTION_KINDS, CAUSAL_NOTE } from './views/explain.js';
+import { ATTENTION_KINDS, causalNote } from './views/explain.js';
 
 /** How `model`'s vocabulary writes text ('byte-level' or 'plain'): how its tokenizer writes a space. */
 export async function labelSchemeOf(model) {
@@ -70,9 +70,10 @@ function fit(axis, n) {
 
 /**
  * The heatmap of one attention kind, layer and head (or 'mean') of a run, labelled:
- * `{ values, nRows, nCols, rowLabels, colLabels, rowSpecial, colSpecial, causal, maskNote, title }`.
+ * `{ values, nRows, nCols, rowLabels, colLabels, rowSpecial, colSpecial, causal, window, maskNote, title }`.
+ * `window`: the layer's attention window (explain.js `windowOf`), 0 for none.
  */
-export function attentionMap(run, { kind, layer, head, scheme, title }) {
+export function attentionMap(run, { kind, layer, head, scheme, title, window = 0 }) {
   const tensor = run.attentions[kind];
   const [, , Tq, Tk] = tensor.shape;
   const { rows, cols } = axesOf(run, kind, scheme);
@@ -86,7 +87,8 @@ export function attentionMap(run, { kind, layer, head, scheme, title }) {
     rowLabels: r.labels, colLabels: c.labels, rowSpecial: r.special, colSpecial: c.special,
     rowTitle: ATTENTION_KINDS[kind].rowTitle, colTitle: ATTENTION_KINDS[kind].colTitle,
     causal,
-    maskNote: causal ? CAUSAL_NOTE : '',
+    window: causal ? window : 0,
+    maskNote: causal ? causalNote(window) : '',
     title: title ?? `${ATTENTION_KINDS[kind].title}, layer ${layer + 1}, ${headName}`,
   };
 }

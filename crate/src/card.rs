@@ -65,6 +65,8 @@ pub struct BlockFacts {
     pub embedding_scale: f32,
     /// Logits squashed into `(-cap, cap)` by `cap · tanh(logit / cap)` (Gemma 3's `final_logit_softcapping`).
     pub logit_softcap: Option<f32>,
+    /// Gemma 3: the scores are scaled by `query_pre_attn_scalar^-1/2` rather than `d_head^-1/2`.
+    pub query_pre_attn_scalar: Option<f32>,
     /// The layers that see only the last `sliding_window` keys (0-based), and that window.
     pub sliding_layers: Vec<usize>,
     pub sliding_window: Option<usize>,
@@ -105,13 +107,17 @@ impl BlockFacts {
             Model::Bart(m) => (m.embed_scale(), None),
             _ => (1.0, None),
         };
+        let query_pre_attn_scalar = match model {
+            Model::Llama(m) => m.query_pre_attn_scalar(),
+            _ => None,
+        };
         let (sliding_layers, sliding_window) = match model {
             Model::Llama(m) => m.sliding_layers(),
             _ => (Vec::new(), None),
         };
         BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,
             ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm, output_norms, embedding_scale, logit_softcap,
-            sliding_layers, sliding_window }
+            query_pre_attn_scalar, sliding_layers, sliding_window }
     }
 }
 

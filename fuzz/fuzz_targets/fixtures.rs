@@ -22,6 +22,7 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("mistral", fixture!("models/mistral", "config.json"), fixture!("models/mistral", "model.safetensors"), fixture!("models/mistral", "tokenizer.json")),
     ("roberta", fixture!("models/roberta", "config.json"), fixture!("models/roberta", "model.safetensors"), fixture!("models/roberta", "tokenizer.json")),
     ("distilbert", fixture!("models/distilbert", "config.json"), fixture!("models/distilbert", "model.safetensors"), fixture!("models/distilbert", "tokenizer.json")),
+    ("gemma3", fixture!("models/gemma3", "config.json"), fixture!("models/gemma3", "model.safetensors"), fixture!("models/gemma3", "tokenizer.json")),
 ];
 
 /// tokenizer.json of each tokenizer kind the core implements.

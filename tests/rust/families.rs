@@ -339,7 +339,7 @@ fn load_error(folder: &Folder) -> String {
 /// Config keys that would change the numbers and are not implemented are refused by name.
 #[test]
 fn unsupported_config_keys_are_refused_by_name() {
-    for ty in ["linear", "dynamic", "yarn", "longrope"] {
+    for ty in ["dynamic", "yarn", "longrope"] {
         let msg = load_error(&edited("llama_gqa", |c| {
             c["rope_parameters"] = serde_json::json!({"rope_type": ty, "rope_theta": 500.0, "factor": 2.0});
         }));
@@ -759,4 +759,85 @@ fn window_settings_transformers_cannot_run_are_refused() {
         let err = load_error(&edited(name, edit));
         assert!(err.contains(named), "{name}: {err}");
     }
+}
+
+/// Gemma 3's rotations are HF's, one per layer type: the full layers' base with linear scaling,
+/// the sliding layers' own base (`rope_local_base_freq` in the transformers-4 config).
+#[test]
+fn gemma3_rotations_per_layer_type_match_hf() {
+    let meta = &reference("gemma3")["meta"]["inv_freq"];
+    for name in ["gemma3", "gemma3_v4"] {
+        let Model::Llama(model) = load_model(name) else { panic!("{name} loads as a Llama-style model") };
+        assert_close(&format!("{name}: full layers' inv_freq"), &model.rotary.inv_freq, &flat(&meta["full_attention"]), 1e-7);
+        let local = model.local_rotary.as_ref().expect("a rotation for the sliding layers");
+        assert_close(&format!("{name}: sliding layers' inv_freq"), &local.inv_freq, &flat(&meta["sliding_attention"]), 1e-7);
+        assert_eq!(model.rotary.scaling, glassbox::models::rotary::RopeScaling::Linear { factor: 2.0 }, "{name}");
+    }
+}
+
+/// Keys a Gemma 3 config leaves out take Gemma3TextConfig's defaults: 256-wide heads, 4 key/value
+/// heads, tied embeddings, a 4096-key window on five layers in six.
+#[test]
+fn gemma3_left_out_keys_take_their_defaults() {
+    let err = load_error(&edited("gemma3", |c| {
+        c.remove("head_dim");
+    }));
+    assert!(err.contains("implies [1024, 64]"), "a Gemma 3 config without head_dim means 256-wide heads (4 x 256): {err}");
+    let err = load_error(&edited("gemma3", |c| {
+        c.remove("num_key_value_heads");
+    }));
+    assert!(err.contains("implies [1536, 64]") || err.contains("[96, 64]"), "4 key/value heads of 24: {err}");
+    // Tied when left out: the fixture stores no head, so it loads with logits only if tied.
+    let untold = edited("gemma3", |c| {
+        c.remove("tie_word_embeddings");
+    });
+    let ids: Vec<u32> = (2..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap().forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap();
+    assert_eq!(run(&untold).logits, run(&Folder::fixture("gemma3")).logits);
+    // Without layer_types, five layers in six slide (here 0, 1, 2 of 3), each with the window.
+    let Model::Llama(model) = Model::load(&edited("gemma3", |c| {
+        c.remove("layer_types");
+        c.remove("sliding_window");
+    }).files(), None).unwrap() else { unreachable!() };
+    assert_eq!(model.sliding_layers(), (vec![0, 1, 2], Some(4096)));
+}
+
+/// What Gemma 3 cannot run, or what transformers refuses, is refused by name.
+#[test]
+fn gemma3_refusals_name_the_key() {
+    let cases: Vec<(Box<dyn Fn(&mut serde_json::Map<String, Value>)>, &str)> = vec![
+        (Box::new(|c| { c.insert("model_type".into(), serde_json::json!("gemma3")); }), "gemma3_text"),
+        (Box::new(|c| { c.insert("use_bidirectional_attention".into(), serde_json::json!(true)); }), "use_bidirectional_attention"),
+        (Box::new(|c| { c.remove("layer_types"); c.insert("sliding_window_pattern".into(), serde_json::json!(0)); }), "sliding_window_pattern"),
+        (Box::new(|c| { c.insert("rope_parameters".into(), serde_json::json!({"rope_type": "default", "rope_theta": 10000.0})); }), "rope_parameters"),
+        (Box::new(|c| { c.insert("query_pre_attn_scalar".into(), serde_json::json!(0)); }), "query_pre_attn_scalar"),
+        (Box::new(|c| { c.insert("final_logit_softcapping".into(), serde_json::json!(-1.0)); }), "final_logit_softcapping"),
+        (Box::new(|c| { c.insert("sliding_window".into(), serde_json::json!(0)); }), "sliding_window"),
+        (Box::new(|c| { c.insert("sliding_window".into(), Value::Null); }), "layer_types"),
+        (Box::new(|c| { c.insert("hidden_activation".into(), serde_json::json!("gelu_10")); }), "hidden_activation"),
+    ];
+    for (edit, key) in cases {
+        let err = load_error(&edited("gemma3", edit));
+        assert!(err.contains(key), "expected a refusal naming {key}: {err}");
+    }
+    // The other families still refuse Gemma's keys.
+    let err = load_error(&edited("llama_gqa", |c| {
+        c.insert("query_pre_attn_scalar".into(), serde_json::json!(256));
+    }));
+    assert!(err.contains("query_pre_attn_scalar"), "{err}");
+}
+
+/// The card tells the page what Gemma 3 does differently: four norms per layer, the scaled
+/// embeddings, the capped logits, the sliding layers and the activation it reads.
+#[test]
+fn the_card_names_gemma3s_differences() {
+    let facts = glassbox::card::BlockFacts::of(&load_model("gemma3"));
+    assert!(facts.qk_norm && facts.output_norms && facts.gated_ffn && facts.tied_embeddings);
+    assert_eq!(facts.embedding_scale, 8.0);
+    assert_eq!(facts.logit_softcap, Some(2.5));
+    assert_eq!((facts.sliding_layers.clone(), facts.sliding_window), (vec![0, 2], Some(8)));
+    assert_eq!(facts.activation, "gelu_pytorch_tanh");
+    let llama = glassbox::card::BlockFacts::of(&load_model("llama_gqa"));
+    assert!(!llama.output_norms && llama.logit_softcap.is_none() && llama.sliding_layers.is_empty());
+    assert_eq!(llama.embedding_scale, 1.0);
 }

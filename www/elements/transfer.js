@@ -13,6 +13,7 @@ import { renderHeatmap } from '../views/heatmap.js';
 import { renderPredictions } from '../views/fill-mask.js';
 import { renderTextHighlight } from '../views/text-highlight.js';
 import { attentionMap } from '../run-view.js';
+import { windowOf } from '../views/explain.js';
 import { HERE, LazyElement, TEXT_DELAY_MS, define, h, numberAttr, raster, sharedGlassbox, sharedModel, sharedRun, widgetSheets } from './base.js';
 
 const DEFAULT_MODEL = 'glassbox-bert';
@@ -210,7 +211,7 @@ class GlassboxTransfer extends LazyElement {
     const kind = run.attentions.encoder ? 'encoder' : 'decoder';
     const L = run.attentions[kind].shape[0];
     const who = side === this.ui.pre ? 'pretrained' : 'random weights';
-    renderHeatmap(side.map, { ...attentionMap(run, { kind, layer: L - 1, head: 'mean', scheme: entry.scheme,
+    renderHeatmap(side.map, { ...attentionMap(run, { kind, layer: L - 1, head: 'mean', scheme: entry.scheme, window: windowOf(info, kind, L - 1),
       title: `Attention, ${who}, last layer (${L}), mean of heads` }), raster });
     renderPredictions(side.preds, { info, result: run, scheme: entry.scheme });
   }

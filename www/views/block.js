@@ -22,7 +22,8 @@ export function blockSteps(info, stack) {
   subs.push(['feed-forward network', 'FFN']);
   const steps = subs.map(([name, f]) => ({
     name,
-    formula: b.normPlacement === 'pre' ? `x ← x + ${f}(${norm}(x))` : `x ← ${norm}(x + ${f}(x))`,
+    formula: b.normPlacement === 'post' ? `x ← ${norm}(x + ${f}(x))`
+      : b.outputNorms ? `x ← x + ${norm}(${f}(${norm}(x)))` : `x ← x + ${f}(${norm}(x))`,
   }));
   return steps;
 }
@@ -62,7 +63,9 @@ export function renderBlock(root, view) {
   }
   root.append(el('p', 'muted', b.normPlacement === 'pre'
     ? 'Pre-norm: the stream x itself is never normalised inside the block, only the copy each step reads; what a step returns is added ' +
-      'to x unchanged. That keeps a clean path from the embeddings to the output, which helps deep pre-norm models train stably.' +
+      (b.outputNorms ? 'to x after a norm of its own, so the size of what a step adds is set by that norm’s learned scale, whatever the step computed. '
+        : 'to x unchanged. ') +
+      'That keeps a clean path from the embeddings to the output, which helps deep pre-norm models train stably.' +
       (b.finalNorm ? ` After the last layer one more ${b.normKind} is applied before the output head.` : '')
     : 'Post-norm (the original transformer’s order): each step’s result is added to the stream and the sum is normalised, so the ' +
       'stream is rescaled after every step.'));
@@ -77,7 +80,8 @@ export function renderBlock(root, view) {
     root.append(el('h3', '', `The heads, put back together (layer ${trace.layer + 1}, token “${truncate(label, LABEL_CHARS)}”)`));
     root.append(el('p', 'explain', `Each of the ${H} heads returns ${D} numbers for this token (its weighted mix of values). They are ` +
       `concatenated into one vector of ${H} × ${D} = ${H * D} numbers, and the output matrix W_O (${H * D} × ${C}) projects it back to the ` +
-      `model width, ${C}. That result is what attention adds to the residual stream.`));
+      `model width, ${C}. ${b.outputNorms ? 'That result, after one more RMSNorm (this model normalises each step’s output), is' : 'That result is'} ` +
+      'what attention adds to the residual stream.'));
     const heads = [];
     for (let h = 0; h < H; h++) {
       const at = (h * trace.qLen + q) * D;

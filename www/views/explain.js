@@ -43,9 +43,11 @@ export function normPhrase(block) {
   const norm = block.normKind === 'RMSNorm'
     ? 'RMSNorm (divides a vector by its root mean square, then scales it)'
     : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
+  const added = block.outputNorms
+    ? 'normalises the step’s result once more before adding it to the unnormalised stream (four norms a layer: before and after attention, before and after the feed-forward network)'
+    : 'adds the step’s result to the unnormalised stream';
   return block.normPlacement === 'pre'
-    ? `normalises the input of each step (pre-norm) with ${norm}, and adds the step’s result to the unnormalised ` +
-      `stream${block.finalNorm ? '; one last norm follows the final layer' : ''}` +
+    ? `normalises the input of each step (pre-norm) with ${norm}, and ${added}${block.finalNorm ? '; one last norm follows the final layer' : ''}` +
       `${block.qkNorm ? '; inside attention, each head’s query and key get an RMSNorm of their own before the rotation, which stops the attention scores from growing too large in training' : ''}`
     : `normalises after each step, once the step’s result has been added to the stream (post-norm), with ${norm}` +
       `${block.embeddingNorm ? '; the embeddings are normalised too before the first layer' : ''}`;
@@ -133,10 +135,29 @@ export const ATTENTION_KINDS = {
 export const CAUSAL_NOTE = 'Hatched = masked: a decoder cannot see tokens that come after the one it is reading. ' +
   'Row marked * (the first): its only key is itself, so its weight is 1 by construction, not a learned choice.';
 
-/** The explanation under the attention map, for `kind` and the loaded model (its start token named). */
-export function attentionExplanation(kind, { startLabel } = {}) {
+/** The mask note of a decoder map; `window` > 0: the layer sees only that many recent keys (a sliding window). */
+export function causalNote(window = 0) {
+  if (!(window > 0)) return CAUSAL_NOTE;
+  return `Hatched = masked: a decoder cannot see tokens that come after the one it is reading, and this layer cannot see ` +
+    `tokens more than ${window - 1} back either (a sliding window of ${window} keys, itself included). ` +
+    'Row marked * (the first): its only key is itself, so its weight is 1 by construction, not a learned choice.';
+}
+
+/** Which attention window layer `layer` (0-based) of `kind` has in the loaded model: its size, or 0 for none. */
+export function windowOf(info, kind, layer) {
+  const b = info?.block;
+  return kind === 'decoder' && info.kind === 'decoder-only' && b?.slidingLayers?.includes(layer) ? b.slidingWindow ?? 0 : 0;
+}
+
+/** The explanation under the attention map, for `kind` and the loaded model (its start token named; `window`: the shown layer's). */
+export function attentionExplanation(kind, { startLabel, window = 0 } = {}) {
   let text = ATTENTION_KINDS[kind].explain;
   if (kind === 'cross' && startLabel) text = text.replace('the decoder start token', `the decoder start token (${startLabel})`);
+  if (kind === 'decoder' && window > 0) {
+    text += ` This layer also slides: each token sees only the last ${window} tokens, itself included, so on a text longer ` +
+      'than that the oldest tokens drop out of view (the band in the map). Information from further back still arrives through ' +
+      'the layers without a window, if the model has any, and through stacking: each windowed layer reaches one more window back.';
+  }
   return text;
 }
 

@@ -47,7 +47,7 @@ export function visibleMax(view) {
 
 /** Whether row `r` of a causal map has a single visible key (its weight is 1 by construction). */
 export function isForcedRow(view, r) {
-  return Boolean(view.causal) && r + (view.nCols - view.nRows) === 0;
+  return Boolean(view.causal) && (r + (view.nCols - view.nRows) === 0 || view.window === 1);
 }
 
 /** The top of the colour scale: 1, or the largest visible weight when the colours are stretched. */
@@ -68,6 +68,7 @@ function scaleTop(st) {
  * @param {boolean[]} [view.rowSpecial]        special tokens get muted labels
  * @param {boolean[]} [view.colSpecial]
  * @param {boolean} [view.causal]             a decoder's causal mask: key c is masked for query r when c > r + (nCols - nRows)
+ * @param {number} [view.window]               with `causal`, a sliding window: keys more than window - 1 before the query are masked too
  * @param {string} [view.maskNote]             one line explaining the mask (shown with the legend)
  * @param {(values: Float32Array, options: object) => Promise<ImageBitmap|{width: number, height: number, rgba: Uint8ClampedArray}>} view.raster
  *        draws the cells (Glassbox.drawMap: options { rows, cols, cellPx, gridLines, hatchPx, causal, palette })
@@ -260,9 +261,27 @@ function palette(root) {
   };
 }
 
-/** Whether key `c` is hidden from query `r` (a decoder's causal mask; the rasteriser's rule). */
+/** Whether key `c` is hidden from query `r`: a later key (a decoder's causal mask; the rasteriser's rule), or one
+ *  that slid out of the layer's window. */
 function isMasked(view, r, c) {
+  return isLater(view, r, c) || isOutsideWindow(view, r, c);
+}
+
+function isLater(view, r, c) {
   return Boolean(view.causal) && c > r + (view.nCols - view.nRows);
+}
+
+function isOutsideWindow(view, r, c) {
+  return Boolean(view.causal) && view.window > 0 && c <= r + (view.nCols - view.nRows) - view.window;
+}
+
+/** One byte per cell, non-zero masked: the rasteriser's cell mask for a windowed map. */
+function windowMask(view) {
+  const cells = new Uint8Array(view.nRows * view.nCols);
+  for (let r = 0; r < view.nRows; r++) {
+    for (let c = 0; c < view.nCols; c++) cells[r * view.nCols + c] = isMasked(view, r, c) ? 1 : 0;
+  }
+  return cells;
 }
 
 function measureLabels(ctx, labels) {
@@ -361,6 +380,7 @@ function paintCells(root, st, frame) {
     gridLines: layout.cellPx >= 12,
     hatchPx: Math.max(2, Math.round(2 * HATCH_STEP * dpr)),
     causal: Boolean(view.causal),
+    ...(view.causal && view.window > 0 ? { mask: windowMask(view) } : {}),
     palette: colors.raster,
   };
   const top = scaleTop(st);
@@ -442,14 +462,16 @@ function drawLegend(root) {
   const digits = top === 1 ? 2 : 3;
   st.tickLabels.forEach((tick, i) => { tick.textContent = top === 1 ? String(LEGEND_TICKS[i]) : fmtWeight(LEGEND_TICKS[i] * top, digits); });
   st.legendTitle.textContent = top === 1 ? 'attention weight' : `attention weight (stretched: darkest = ${fmtWeight(top, 3)}, the largest shown)`;
-  const n = st.view.nCols;
+  const windowed = st.view.causal && st.view.window > 0 && st.view.window < st.view.nCols;
+  const n = windowed ? st.view.window : st.view.nCols;
   if (n > 0) {
     const u = 1 / n;
     st.uniform.hidden = false;
     st.uniform.style.left = `${Math.min(1, u / top) * 100}%`;
     st.uniform.textContent = `▲ 1/${n} uniform`;
     st.uniform.title = `Uniform weight 1/${n} = ${fmtWeight(u, 3)}: a row that looked at all ${n} keys equally` +
-      (st.view.causal ? ' (the last row; a causal row r sees r keys, uniform 1/r)' : '');
+      (windowed ? ` (a row of this windowed layer sees at most ${n} keys)`
+        : st.view.causal ? ' (the last row; a causal row r sees r keys, uniform 1/r)' : '');
     st.uniform.dataset.value = String(u);
   } else {
     st.uniform.hidden = true;
@@ -527,7 +549,10 @@ function updateReadout(root) {
   // An empty rowAxis means the row labels name themselves ("head 3").
   const row = rowWord ? `${rowWord} ${JSON.stringify(view.rowLabels[r])}` : view.rowLabels[r];
   const col = `${colWord} ${JSON.stringify(view.colLabels[c])}`;
-  if (isMasked(view, r, c)) {
+  if (isOutsideWindow(view, r, c)) {
+    readout.textContent = `${row} → ${col}: masked (more than ${view.window - 1} tokens back: outside this layer’s window)`;
+    readout.dataset.value = 'masked';
+  } else if (isMasked(view, r, c)) {
     readout.textContent = `${row} → ${col}: masked (a later token, not visible when this one is processed)`;
     readout.dataset.value = 'masked';
   } else {

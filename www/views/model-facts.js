@@ -15,6 +15,29 @@ export function formatCount(n) {
   return String(n);
 }
 
+/** Layer numbers (0-based in, 1-based out) as ranges: [0, 1, 2, 4] -> "1–3, 5". */
+export function layerRanges(layers) {
+  const parts = [];
+  for (let i = 0; i < layers.length; i++) {
+    let j = i;
+    while (j + 1 < layers.length && layers[j + 1] === layers[j] + 1) j++;
+    parts.push(j > i ? `${layers[i] + 1}–${layers[j] + 1}` : String(layers[i] + 1));
+    i = j;
+  }
+  return parts.join(', ');
+}
+
+/** Which layers see only a window of recent tokens (info.block.slidingLayers), in words; '' when none does. */
+export function windowFact(info) {
+  const b = info.block;
+  if (!b?.slidingLayers?.length || !b.slidingWindow) return '';
+  const n = b.slidingLayers.length;
+  const all = n === info.nLayers;
+  const layers = all ? 'every layer' : `layers ${layerRanges(b.slidingLayers)} (${n} of ${info.nLayers})`;
+  return `${layers} ${all ? 'sees' : 'see'} only the last ${b.slidingWindow} tokens, itself included` +
+    (all ? '' : `; the other ${info.nLayers - n} ${info.nLayers - n === 1 ? 'sees' : 'see'} every earlier token`);
+}
+
 export function formatBytes(n) {
   if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GB`;
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MB`;
@@ -48,8 +71,14 @@ export function renderModelFacts(dl, info, name) {
     ['Feed-forward (d_ff)', info.block
       ? `${info.dFF} (${+(info.dFF / info.dModel).toFixed(2)}× d_model), ${activationName(info.block.activation)}${info.block.gatedFfn ? ', gated' : ''}`
       : String(info.dFF)],
-    ...(info.block ? [['Normalisation', `${info.block.normPlacement}-norm, ${info.block.normKind}${info.block.qkNorm ? '; each head’s query and key normalised too' : ''}`]] : []),
-    ...(info.block && info.hasLmHead ? [['Output head', info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)']] : []),
+    ...(info.block ? [['Normalisation', `${info.block.normPlacement}-norm, ${info.block.normKind}` +
+      `${info.block.outputNorms ? '; attention’s and the feed-forward’s outputs normalised too (four norms a layer)' : ''}` +
+      `${info.block.qkNorm ? '; each head’s query and key normalised too' : ''}`]] : []),
+    ...(info.block && info.block.embeddingScale !== 1
+      ? [['Token embeddings', `multiplied by √${info.dModel} ≈ ${info.block.embeddingScale.toFixed(2)} on the way in`]] : []),
+    ...(info.block && info.hasLmHead ? [['Output head', (info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)') +
+      (info.block.logitSoftcap ? `; logits squashed into ±${info.block.logitSoftcap} (cap · tanh(logit / cap))` : '')]] : []),
+    ...(windowFact(info) ? [['Attention window', windowFact(info)]] : []),
     ['Parameters', formatCount(info.nParams)],
     ['Size', formatBytes(info.sizeBytes)],
     ...(info.weights ? [['Weights in memory', WEIGHT_NAMES[info.weights] ?? info.weights]] : []),

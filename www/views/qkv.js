@@ -13,13 +13,20 @@ import { truncate } from './token-text.js';
 const LABEL_CHARS = 12;
 const HIDDEN_SCORE = -1e30;   // scores below this are a hidden key (HF's finfo.min), not a real score
 
-/** Why the scores are scaled as they are, for this model's scale and head width `D` (= d_k). */
-export function scaleWhy(scale, D) {
+/**
+ * Why the scores are scaled as they are, for this model's scale and head width `D` (= d_k); `scalar`: the
+ * model's own divisor under the root (Gemma 3's query_pre_attn_scalar), when it sets one.
+ */
+export function scaleWhy(scale, D, scalar = null) {
   if (scale === 1) return ' (this model does not scale the scores; T5, for one, folds that factor into how its weights were initialised)';
   const why = `d_k = ${D} being the width of one head: if q and k held independent numbers of mean 0 and variance 1, their dot product, a sum of ` +
     `${D} products, would have variance ${D}; dividing by √${D} keeps the scores near unit variance, so the softmax does not ` +
     'saturate onto a single key';
   const extra = 1 / (scale * Math.sqrt(D));
+  if (scalar && scalar !== D) {
+    return ` (the scale is 1/√${scalar}: this model’s config sets the number under the root, query_pre_attn_scalar, ` +
+      `instead of taking d_k; the reason for a scale at all: ${why})`;
+  }
   return Math.abs(extra - 1) < 1e-4
     ? ` (the scale is 1/√d_k, ${why})`
     : ` (the scale is 1/√d_k divided further by ${fmt(extra, 4)}, as this model’s config asks (as GPT-2’s scale_attn_by_inverse_layer_idx does); ${why})`;
@@ -44,7 +51,8 @@ export function qkvRow(trace, head, query) {
       bias: trace.bias ? trace.bias[rowAt + j] : 0,
       score,
       weight: trace.probs[rowAt + j],
-      blocked: score === -Infinity ? 'future' : score < HIDDEN_SCORE ? 'hidden' : null,
+      // −∞: a later key (causal), or an earlier one that slid out of the layer's window.
+      blocked: score === -Infinity ? (j > query + (Tk - Tq) ? 'future' : 'window') : score < HIDDEN_SCORE ? 'hidden' : null,
     });
   }
   const ctx = trace.ctx.subarray(qAt, qAt + D);
@@ -103,7 +111,9 @@ function kvSharing(trace, head) {
  * @param {string[]} view.keyLabels    one per key
  * @param {(q: number) => void} view.onQuery
  * @param {boolean} [view.rotary]     the model turns q and k by position (info.positions === 'rotary')
- * @param {boolean} [view.qkNorm]     each head's q and k are RMS-normalised first (info.block.qkNorm: Qwen3)
+ * @param {boolean} [view.qkNorm]     each head's q and k are RMS-normalised first (info.block.qkNorm: Qwen3, Gemma 3)
+ * @param {number} [view.scoreScalar] the number whose inverse root scales the scores, when the model sets its own
+ *                                    (info.block.queryPreAttnScalar: Gemma 3)
  */
 export function renderQkv(root, view) {
   const { trace, head, query, queryLabels, keyLabels } = view;
@@ -154,7 +164,7 @@ export function renderQkv(root, view) {
     ? ` (q and k here are already ${[view.qkNorm ? 'normalised head by head (RMSNorm)' : '', turned].filter(Boolean).join(' and ')})` : '';
   const scaleText = `score = q·k${rotaryNote} × ${fmt(trace.scale)}${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
   const formula = el('p', 'qkv-formula',
-    `${scaleText}${scaleWhy(trace.scale, D)}; ` +
+    `${scaleText}${scaleWhy(trace.scale, D, trace.kind === 'decoder' ? view.scoreScalar : null)}; ` +
     'weight = softmax(scores) over the keys; output = Σ weight × v.');
 
   const table = el('table', 'qkv-table');
@@ -174,7 +184,7 @@ export function renderQkv(root, view) {
     kCell.append(vectorStrip(key.k, { maxAbs: kScale, label: `key vector of ${label}`, onHover: hover(`k of “${label}”`) }));
     tr.append(kCell, el('td', 'num', fmt(key.dot)));
     if (trace.bias) tr.append(el('td', 'num', key.blocked ? '' : fmt(key.bias)));
-    tr.append(el('td', 'num', key.blocked === 'future' ? 'masked' : key.blocked === 'hidden' ? 'hidden' : fmt(key.score)));
+    tr.append(el('td', 'num', key.blocked === 'future' || key.blocked === 'window' ? 'masked' : key.blocked === 'hidden' ? 'hidden' : fmt(key.score)));
     const wCell = el('td', 'qkv-weight');
     const bar = el('span', 'qkv-bar');
     bar.style.width = `${Math.max(0, Math.min(1, key.weight)) * 100}%`;
@@ -194,8 +204,13 @@ export function renderQkv(root, view) {
   const ctxLine = el('div', 'qkv-vector');
   ctxLine.append(el('span', 'qkv-name', 'output = Σ weight × v'),
     vectorStrip(row.ctx, { maxAbs: vScale, label: `weighted sum of the values for ${qLabel}`, onHover: hover('output'), keyboard: true }));
-  const blockedNote = row.keys.some((k) => k.blocked === 'future')
-    ? el('p', 'muted', '“masked”: a decoder may not look at later tokens, so those scores are −∞ and their weight is exactly 0.')
+  const windowed = row.keys.some((k) => k.blocked === 'window');
+  const inWindow = row.keys.filter((k) => k.blocked !== 'window' && k.blocked !== 'future').length;
+  const blockedNote = windowed
+    ? el('p', 'muted', `“masked”: a decoder may not look at later tokens, and this layer looks only at the last ${inWindow} ` +
+      '(a sliding window, the token itself included); the other scores are −∞ and their weight is exactly 0.')
+    : row.keys.some((k) => k.blocked === 'future')
+      ? el('p', 'muted', '“masked”: a decoder may not look at later tokens, so those scores are −∞ and their weight is exactly 0.')
     : row.keys.some((k) => k.blocked === 'hidden')
       ? el('p', 'muted', '“hidden”: you hid this token; its score gets a huge negative number added, so its weight is 0.')
       : null;

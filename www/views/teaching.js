@@ -10,7 +10,7 @@
 
 import { renderSelect } from './controls.js';
 import { renderHeatmap } from './heatmap.js';
-import { ATTENTION_KINDS, CAUSAL_NOTE } from './explain.js';
+import { ATTENTION_KINDS, causalNote, windowOf } from './explain.js';
 import { decoderLabels, headMatrix, inputLabels } from '../run-view.js';
 import { tokenLabel } from './token-text.js';
 import { renderPredictions } from './fill-mask.js';
@@ -419,7 +419,8 @@ export function mountTeaching(root, opts = {}) {
       rowLabels: rows.length === Tq ? rows : range(Tq).map(String),
       colLabels: cols.length === Tk ? cols : range(Tk).map(String),
       causal: st.kind === 'decoder',
-      maskNote: st.kind === 'decoder' ? CAUSAL_NOTE : '',
+      window: windowOf(st.model.info, st.kind, layer),
+      maskNote: st.kind === 'decoder' ? causalNote(windowOf(st.model.info, st.kind, layer)) : '',
       rowTitle: ATTENTION_KINDS[st.kind].rowTitle, colTitle: ATTENTION_KINDS[st.kind].colTitle,
       title,
       raster: (values, options) => opts.glassbox().drawMap(values, options),
@@ -458,6 +459,7 @@ export function mountTeaching(root, opts = {}) {
     st.select('query', Math.min(st.query, trace.qLen - 1));
     renderQkv(ui.qkv, {
       trace, head: st.head, query: st.query, rotary: st.model.info.positions === 'rotary', qkNorm: !!st.model.info.block?.qkNorm,
+      scoreScalar: st.model.info.block?.queryPreAttnScalar ?? null,
       queryLabels: queryLabels.length === trace.qLen ? queryLabels : range(trace.qLen).map(String),
       keyLabels: keyLabels.length === trace.kLen ? keyLabels : range(trace.kLen).map(String),
       onQuery: (q) => { st.select('query', q); renderQkvSection(input, dec); renderBlockSection(input, dec); },

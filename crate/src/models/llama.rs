@@ -254,6 +254,11 @@ impl Llama {
         self.embed_scale
     }
 
+    /// Gemma 3's `query_pre_attn_scalar` (the scores are scaled by its inverse square root).
+    pub fn query_pre_attn_scalar(&self) -> Option<f32> {
+        (self.flavour == Flavour::Gemma3).then(|| self.config.query_pre_attn_scalar.unwrap_or(GEMMA3_DEFAULT_QUERY_PRE_ATTN_SCALAR) as f32)
+    }
+
     /// Gemma 3's `final_logit_softcapping`, if set.
     pub fn logit_cap(&self) -> Option<f32> {
         self.logit_cap
@@ -635,15 +640,19 @@ fn gemma3_rotaries(raw: &Map<String, Value>, d_head: usize, max_positions: usize
     let params = |layer_type: &str, theta_key: &str, default_theta: f64, scaling: Option<&Value>| -> Result<Rotary> {
         let mut p = match by_type.get(layer_type) {
             Some(Value::Object(m)) => m.clone(),
-            _ => Map::from_iter([("rope_type".to_string(), Value::from("default"))]),
+            _ => Map::new(), // rope_type "default"
         };
         if let Some(Value::Object(extra)) = scaling {
-            p.extend(extra.clone());
+            for (key, value) in extra {
+                p.insert(key.clone(), value.clone());
+            }
         }
         if !p.contains_key("rope_theta") {
             p.insert("rope_theta".into(), raw.get(theta_key).filter(|v| !v.is_null()).cloned().unwrap_or(Value::from(default_theta)));
         }
-        Rotary::from_config(&Map::from_iter([("rope_parameters".to_string(), Value::Object(p))]), d_head, max_positions)
+        let mut cfg = Map::new();
+        cfg.insert("rope_parameters".into(), Value::Object(p));
+        Rotary::from_config(&cfg, d_head, max_positions)
     };
     let full = params("full_attention", "rope_theta", 1_000_000.0, raw.get("rope_scaling"))?;
     let sliding = params("sliding_attention", "rope_local_base_freq", 10_000.0, None)?;
