@@ -434,6 +434,8 @@ export function mountTeaching(root, opts = {}) {
   function rotaryPair(dec = null) {
     const t = st.result?.qkv;
     if (!t || t.kind !== 'decoder' || t.qLen !== t.kLen || t.qLen < 1) return null;
+    // Gemma 3's sliding layers turn with a rotation of their own, not the one the positions view shows.
+    if (st.model.info.modelType === 'gemma3_text' && st.model.info.block?.slidingLayers?.includes(t.layer)) return null;
     const D = t.dHead;
     const head = Math.min(st.head, t.nHeads - 1);
     const qPos = t.qLen - 1;
