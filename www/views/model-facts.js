@@ -30,7 +30,8 @@ export function layerRanges(layers) {
 /** Which layers see only a window of recent tokens (info.block.slidingLayers), in words; '' when none does. */
 export function windowFact(info) {
   const b = info.block;
-  if (!b?.slidingLayers?.length || !b.slidingWindow) return '';
+  // A window as long as the position table never hides a key.
+  if (!b?.slidingLayers?.length || !b.slidingWindow || (info.maxPositions && b.slidingWindow >= info.maxPositions)) return '';
   const n = b.slidingLayers.length;
   const all = n === info.nLayers;
   const layers = all ? 'every layer' : `layers ${layerRanges(b.slidingLayers)} (${n} of ${info.nLayers})`;

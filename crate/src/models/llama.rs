@@ -608,7 +608,8 @@ fn refuse_unsupported(flavour: Flavour, raw: &Map<String, Value>) -> Result<()> 
             continue;
         }
         if raw.get(key).is_some_and(|v| !v.is_null()) {
-            return Err(Error::config(key, "is not part of Llama, Qwen2, Qwen3, Mistral or Gemma 3 and would change the numbers", "Check model_type: this config looks like another family's"));
+            let fix = if gemma_keys.contains(&key) { "Check model_type: Gemma 3's key, and its text models are \"gemma3_text\"" } else { "Check model_type: this config looks like another family's" };
+            return Err(Error::config(key, format!("is not part of {} and would change the numbers", flavour.model_type()), fix));
         }
     }
     if flavour == Flavour::Gemma3 && raw.get("use_bidirectional_attention").is_some_and(|v| v.as_bool() == Some(true)) {
