@@ -136,7 +136,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen3, mistral, gemma3, gemma3_v4, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma3, gemma3_v4, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -157,6 +157,14 @@ fn qwen2_greedy_generation_matches_hf() {
 #[test]
 fn qwen3_greedy_generation_matches_hf() {
     generation_matches("qwen3");
+}
+#[test]
+fn qwen2_window_greedy_generation_matches_hf() {
+    generation_matches("qwen2_window");
+}
+#[test]
+fn mistral_window_greedy_generation_matches_hf() {
+    generation_matches("mistral_window");
 }
 #[test]
 fn gemma3_greedy_generation_matches_hf() {
@@ -245,16 +253,19 @@ fn qwen3_and_mistral_left_out_keys_take_their_defaults() {
         c.remove("max_position_embeddings");
     });
     assert_eq!(run(&defaults), plain);
-    // The window is every layer's: up to it the numbers are exact, past it Glassbox refuses.
+    let Model::Llama(model) = Model::load(&defaults.files(), None).unwrap() else { unreachable!() };
+    assert_eq!(model.sliding_layers(), (vec![0, 1], Some(4096)), "the window is every layer's");
+    // Up to the window the numbers are those of no window; past it the oldest keys drop out
+    // (exact against HF: the `mistral_window` fixture).
     let windowed = edited("mistral", |c| {
         c.insert("sliding_window".into(), serde_json::json!(16));
     });
-    let model = Model::load(&windowed.files(), None).unwrap();
-    let short = model.forward(&Inputs { ids: &ids[..16], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
-    let full = Model::load(&Folder::fixture("mistral").files(), None).unwrap().forward(&Inputs { ids: &ids[..16], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
-    assert_eq!(short, full);
-    let err = model.forward(&Inputs { ids: &ids[..17], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap_err().to_string();
-    assert!(err.contains("window of 16") && err.contains("sliding_window"), "{err}");
+    let logits = |folder: &Folder, n: usize| Model::load(&folder.files(), None).unwrap().forward(&Inputs { ids: &ids[..n], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let v = load_model("mistral").info().vocab_size;
+    assert_eq!(logits(&windowed, 16), logits(&Folder::fixture("mistral"), 16));
+    let (past, full) = (logits(&windowed, 17), logits(&Folder::fixture("mistral"), 17));
+    assert_eq!(past[..16 * v], full[..16 * v], "the first 16 positions see the same keys");
+    assert_ne!(past[16 * v..], full[16 * v..], "the 17th no longer sees the first token");
 }
 
 /// The rotation's frequencies are HF's (`rotary_emb.inv_freq`), llama3 smoothing included, and
@@ -411,34 +422,40 @@ fn llama_with_a_window_key_is_exact_up_to_it_and_refused_past_it() {
     }
 }
 
-/// Qwen2's sliding window changes nothing below the window and is refused beyond it. The layer
-/// kinds come from `layer_types` when saved (transformers 5 saves them), else from max_window_layers.
+/// Qwen2's sliding window (exact against HF past it: the `qwen2_window` fixture) changes nothing
+/// below the window and hides the oldest keys beyond it, on the sliding layers only. The layer kinds
+/// come from `layer_types` when saved (transformers 5 saves them), else from max_window_layers.
 #[test]
-fn qwen2_sliding_window_is_exact_or_refused() {
+fn qwen2_sliding_layers_follow_the_config() {
+    let ids: Vec<u32> = (5..15).collect();
+    let run = |folder: &Folder, n: usize| {
+        let probe = Probe { capture: Capture::PROBS, ..Default::default() };
+        Model::load(&folder.files(), None).unwrap().forward_probed(&Inputs { ids: &ids[..n], type_ids: None, decoder_ids: None }, &probe).unwrap()
+    };
     let folder = edited("qwen2", |c| {
         c.remove("layer_types");
         c["use_sliding_window"] = serde_json::json!(true);
         c["sliding_window"] = serde_json::json!(4);
         c["max_window_layers"] = serde_json::json!(1);
     });
-    let model = Model::load(&folder.files(), None).unwrap();
-    let short = model.forward(&Inputs { ids: &[5, 6, 7, 8], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap();
-    let plain = load_model("qwen2").forward(&Inputs { ids: &[5, 6, 7, 8], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap();
-    assert_eq!(short.last_hidden_state, plain.last_hidden_state);
-    let err = model.forward(&Inputs { ids: &[5, 6, 7, 8, 9], type_ids: None, decoder_ids: None }, Capture::NONE).expect_err("refused").to_string();
-    assert!(err.contains("sliding_window"), "{err}");
+    let plain = Folder::fixture("qwen2");
+    assert_eq!(run(&folder, 4).last_hidden_state, run(&plain, 4).last_hidden_state, "up to the window nothing changes");
+    let windowed = run(&folder, 10).decoder_attentions.unwrap();
+    // Layer 0 (below max_window_layers) sees every earlier key; layers 1 and 2 the last 4.
+    let visible = |layer: usize, query: usize| (0..10).filter(|&k| windowed[[layer, 0, query, k]] > 0.0).count();
+    assert_eq!((visible(0, 9), visible(1, 9), visible(2, 9), visible(2, 3)), (10, 4, 4, 4));
+    assert_ne!(run(&folder, 10).last_hidden_state, run(&plain, 10).last_hidden_state);
     // Saved layer kinds win, as in HF: all full here, so nothing slides.
     let saved = edited("qwen2", |c| {
         c["use_sliding_window"] = serde_json::json!(true);
         c["sliding_window"] = serde_json::json!(4);
     });
-    let model = Model::load(&saved.files(), None).unwrap();
-    assert!(model.forward(&Inputs { ids: &[5, 6, 7, 8, 9], type_ids: None, decoder_ids: None }, Capture::NONE).is_ok());
+    assert_eq!(run(&saved, 10).last_hidden_state, run(&plain, 10).last_hidden_state);
 }
 
 /// Keys a Qwen2 config leaves out take Qwen2Config's defaults, which are not Llama's: a window of
-/// 4096 when `use_sliding_window` (refused past it, as any window), and 32 key/value heads (which
-/// this 4-head model cannot split into, so it is refused by name as HF refuses it).
+/// 4096 when `use_sliding_window`, and 32 key/value heads (which this 4-head model cannot split
+/// into, so it is refused by name as HF refuses it).
 #[test]
 fn qwen2_left_out_keys_take_qwen2_defaults() {
     let windowed = edited("qwen2", |c| {
@@ -448,10 +465,8 @@ fn qwen2_left_out_keys_take_qwen2_defaults() {
         c["max_window_layers"] = serde_json::json!(1);
         c["max_position_embeddings"] = serde_json::json!(8192);
     });
-    let model = Model::load(&windowed.files(), None).unwrap();
-    let long: Vec<u32> = (0..4097).map(|i| 5 + (i % 50)).collect();
-    let err = model.forward(&Inputs { ids: &long, type_ids: None, decoder_ids: None }, Capture::NONE).expect_err("past the window").to_string();
-    assert!(err.contains("sliding_window") && err.contains("window of 4096"), "{err}");
+    let Model::Llama(model) = Model::load(&windowed.files(), None).unwrap() else { unreachable!() };
+    assert_eq!(model.sliding_layers(), (vec![1, 2], Some(4096)));
     let err = load_error(&edited("qwen2", |c| {
         c.remove("num_key_value_heads");
     }));

@@ -182,12 +182,25 @@ struct Block {
     mlp_out_norm: Option<Vec<f32>>,
     /// Qwen3, Gemma 3: RMSNorm weights applied to each head's query and key (`[D]` each), before the rotation.
     qk_norm: Option<(Vec<f32>, Vec<f32>)>,
-    /// Keys further back than this are hidden (Qwen2/Qwen3 sliding layers, every Mistral layer,
-    /// Gemma 3's sliding layers). Gemma 3 masks them; the others refuse sequences longer than the
-    /// window, where it would change anything.
-    sliding_window: Option<usize>,
+    /// Which earlier keys the layer's queries see.
+    window: LayerWindow,
     /// Gemma 3: this layer turns q and k with the sliding layers' rotation (`Llama::local_rotary`).
     local_rotary: bool,
+}
+
+/// Which earlier keys one layer attends to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LayerWindow {
+    /// All of them.
+    Full,
+    /// The last `n`, the query itself included (`sliding_attention` layers of Qwen2, Qwen3,
+    /// Mistral and Gemma 3): masked in a forward pass and in generation alike, as HF's sliding mask
+    /// and its sliding cache agree.
+    Sliding(usize),
+    /// A window only HF's generation cache applies (a llama config's `sliding_window` or
+    /// `attention_chunk_size`, a mistral one's chunk): its forward pass attends to every key, so the
+    /// two agree only up to `n` keys, and Glassbox refuses longer sequences.
+    CacheOnly(usize),
 }
 
 pub struct Llama {
@@ -243,10 +256,14 @@ impl Llama {
         }
     }
 
-    /// The layers with an attention window (0-based) and the smallest window among them.
+    /// The layers that see only a window of recent keys (0-based), and the smallest such window.
     pub fn sliding_layers(&self) -> (Vec<usize>, Option<usize>) {
-        let layers: Vec<usize> = self.blocks.iter().enumerate().filter(|(_, b)| b.sliding_window.is_some()).map(|(i, _)| i).collect();
-        (layers, self.blocks.iter().filter_map(|b| b.sliding_window).min())
+        let window = |b: &Block| match b.window {
+            LayerWindow::Sliding(n) => Some(n),
+            _ => None,
+        };
+        let layers: Vec<usize> = self.blocks.iter().enumerate().filter(|(_, b)| window(b).is_some()).map(|(i, _)| i).collect();
+        (layers, self.blocks.iter().filter_map(window).min())
     }
 
     /// The factor token rows are multiplied by on the way in (Gemma 3: `sqrt(C)`).
@@ -374,7 +391,7 @@ impl Llama {
         };
         let norm = |name: &str| norm_of(name, c);
         let mut blocks = Vec::with_capacity(l);
-        for (i, (sliding_window, local_rotary)) in windows.into_iter().enumerate() {
+        for (i, window) in windows.into_iter().enumerate() {
             let n = format!("layers.{i}");
             let ln = |name: &str| norm(&format!("{n}.{name}"));
             blocks.push(Block {
@@ -395,8 +412,8 @@ impl Llama {
                     Flavour::Qwen3 | Flavour::Gemma3 => Some((norm_of(&format!("{n}.self_attn.q_norm"), d)?, norm_of(&format!("{n}.self_attn.k_norm"), d)?)),
                     _ => None,
                 },
-                sliding_window,
-                local_rotary,
+                window,
+                local_rotary: gemma && matches!(window, LayerWindow::Sliding(_)),
             });
         }
         // Packed like every other matrix, in the load's storage (a 16-bit file's table stays 16-bit,
@@ -468,20 +485,18 @@ impl Llama {
                 "Shorten the prompt or generate fewer tokens",
             ));
         }
-        // Gemma 3 masks its windows; the others' windows are refused past them.
-        let refused_window = if self.flavour == Flavour::Gemma3 { None } else { self.blocks.iter().filter_map(|b| b.sliding_window).min() };
-        if let Some(w) = refused_window.filter(|&w| past + t > w) {
-            let fix = match self.flavour {
-                Flavour::Qwen2 | Flavour::Qwen3 => "or use a checkpoint with use_sliding_window false",
-                Flavour::Mistral => "or use a checkpoint whose sliding_window is null (Mistral v0.2 and later)",
-                // Llama attends to every key in HF's forward pass but to the last `w` in its
-                // cached generation: below the window the two agree.
-                Flavour::Llama => "where Hugging Face's forward pass and its generation agree (its generation cache keeps only that many)",
-                Flavour::Gemma3 => "", // masked, never refused
-            };
+        let cache_only = self.blocks.iter().filter_map(|b| match b.window {
+            LayerWindow::CacheOnly(n) => Some(n),
+            _ => None,
+        });
+        if let Some(w) = cache_only.min().filter(|&w| past + t > w) {
             return Err(Error::input(
-                format!("the sequence would be {} tokens long, past this model's attention window of {w} ({}), which Glassbox does not apply", past + t, self.window_key),
-                format!("Keep prompt and generation within {w} tokens, {fix}"),
+                format!(
+                    "the sequence would be {} tokens long, past the window of {w} keys ({}) that Hugging Face's generation cache keeps but its forward pass ignores",
+                    past + t,
+                    self.window_key
+                ),
+                format!("Keep prompt and generation within {w} tokens, where the two agree"),
             ));
         }
         let eps = self.config.rms_norm_eps;
@@ -514,8 +529,8 @@ impl Llama {
             // Grouped-query attention: every query head of a group reads its group's key/value head
             // (`attend` sees KV·D-wide rows and indexes them; the cache is not repeated).
             recorder.kv_heads(l, kv_heads);
-            let mask = match block.sliding_window {
-                Some(window) if self.flavour == Flavour::Gemma3 => Mask::Sliding { past, window },
+            let mask = match block.window {
+                LayerWindow::Sliding(window) => Mask::Sliding { past, window },
                 _ => Mask::Causal { past },
             };
             let ctx = attend(q.view(), cache.keys(), cache.values(), h, d, self.attn_scale, mask, None, recorder.layer(l));
@@ -682,9 +697,8 @@ const GEMMA3_DEFAULT_SLIDING_WINDOW_PATTERN: usize = 6;
 /// with `attention_chunk_size` and no window. Gemma 3: `layer_types`, else every
 /// `sliding_window_pattern`-th layer (6th) attends to every key and the others slide (4096 keys
 /// when `sliding_window` is left out). A window of 0, and a sliding layer without a window, make
-/// transformers fail, and are refused by name. With each window, whether the layer is a
-/// `sliding_attention` one (Gemma 3 turns those with their own rotation).
-fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<(Option<usize>, bool)>, &'static str)> {
+/// transformers fail, and are refused by name.
+fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWindow>, &'static str)> {
     let l = cfg.num_hidden_layers;
     let (sliding, chunked) = match flavour {
         Flavour::Gemma3 => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), None),
@@ -728,16 +742,15 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<(Option<u
     let windows = types
         .iter()
         .map(|&ty| match ty {
-            "full_attention" => Ok(None),
-            "sliding_attention" => sliding.map(Some).ok_or_else(|| {
+            "full_attention" => Ok(LayerWindow::Full),
+            // A llama config's window is its generation cache's only (LlamaModel's forward has no sliding mask).
+            "sliding_attention" => sliding.map(if flavour == Flavour::Llama { LayerWindow::CacheOnly } else { LayerWindow::Sliding }).ok_or_else(|| {
                 // transformers finds no window for the layer's mask and fails.
                 Error::config("layer_types", "names sliding_attention layers, but the config gives them no window (sliding_window null, or use_sliding_window false)", "Set sliding_window and use_sliding_window, or make those layers full_attention")
             }),
-            "chunked_attention" if matches!(flavour, Flavour::Llama | Flavour::Mistral) => Ok(chunked),
+            "chunked_attention" if matches!(flavour, Flavour::Llama | Flavour::Mistral) => Ok(chunked.map_or(LayerWindow::Full, LayerWindow::CacheOnly)),
             other => Err(Error::config("layer_types", format!("contains \"{other}\""), "Glassbox runs full_attention and sliding_attention layers")),
         })
-        .zip(&types)
-        .map(|(window, &ty)| window.map(|w| (w, ty == "sliding_attention")))
         .collect::<Result<Vec<_>>>()?;
     let key = if types.contains(&"chunked_attention") && !types.contains(&"sliding_attention") { "attention_chunk_size" } else { "sliding_window" };
     Ok((windows, key))
