@@ -136,7 +136,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma3, gemma3_v4, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma3, gemma3_v4, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -855,4 +855,29 @@ fn the_card_names_gemma3s_differences() {
     let llama = glassbox::card::BlockFacts::of(&load_model("llama_gqa"));
     assert!(!llama.output_norms && llama.logit_softcap.is_none() && llama.sliding_layers.is_empty());
     assert_eq!(llama.embedding_scale, 1.0);
+}
+
+/// XLM-RoBERTa's tokenizer class rebuilds the file's pipeline (the fixture's tokenizer.json is laid
+/// out as XLM-R's converter writes it; the cases above pass only with the rebuild) and reads
+/// tokenizer_config.json: `add_prefix_space` false drops the `▁` before words, and its template
+/// takes `bos_token` and `eos_token` from the config. transformers 5.24's ids and offsets for each
+/// edit are in the fixture's reference.json (`meta.config_variants`).
+#[test]
+fn xlm_roberta_tokenizer_config_edits_match_hf() {
+    let variants = reference("xlm_roberta")["meta"]["config_variants"].as_array().expect("config_variants").clone();
+    assert!(variants.len() >= 6);
+    for v in variants {
+        let mut folder = Folder::fixture("xlm_roberta");
+        let mut cfg: Value = serde_json::from_slice(folder.tokenizer_config.as_ref().unwrap()).unwrap();
+        for (key, value) in v["edit"].as_object().unwrap() {
+            cfg[key] = value.clone();
+        }
+        folder.tokenizer_config = Some(serde_json::to_vec(&cfg).unwrap());
+        let session = Session::load(&folder.files(), None).unwrap();
+        let text = v["text"].as_str().unwrap();
+        let enc = session.encode(text).unwrap();
+        assert_eq!(enc.ids, ids(&v["input_ids"]), "{} on {text:?}", v["edit"]);
+        let offsets: Vec<(usize, usize)> = v["offsets"].as_array().unwrap().iter().map(|o| (o[0].as_u64().unwrap() as usize, o[1].as_u64().unwrap() as usize)).collect();
+        assert_eq!(enc.offsets, offsets, "{} on {text:?}", v["edit"]);
+    }
 }

@@ -67,6 +67,9 @@ const BERT_DEFAULT_PAD: u32 = 0;
 pub enum Variant {
     Bert,
     Roberta,
+    /// XLM-RoBERTa (`xlm-roberta`): RoBERTa's network and names, a multilingual SentencePiece
+    /// vocabulary (XLMRobertaConfig differs from RobertaConfig only in its default vocabulary size).
+    XlmRoberta,
     DistilBert,
 }
 
@@ -75,8 +78,14 @@ impl Variant {
         match self {
             Variant::Bert => "bert",
             Variant::Roberta => "roberta",
+            Variant::XlmRoberta => "xlm-roberta",
             Variant::DistilBert => "distilbert",
         }
+    }
+
+    /// RoBERTa's layout: positions counted from the padding id, `roberta.` names, erf-GELU head.
+    pub fn is_roberta(self) -> bool {
+        matches!(self, Variant::Roberta | Variant::XlmRoberta)
     }
 }
 
@@ -307,7 +316,7 @@ impl Bert {
         let mut cfg = cfg;
         // A config that leaves the pad id out takes its class's default, so a RoBERTa counts positions
         // from 1 as HF does; an explicit null stays null (RoBERTa refuses it below).
-        let default_pad = if variant == Variant::Roberta { ROBERTA_DEFAULT_PAD } else { BERT_DEFAULT_PAD };
+        let default_pad = if variant.is_roberta() { ROBERTA_DEFAULT_PAD } else { BERT_DEFAULT_PAD };
         cfg.pad_token_id = cfg.pad_token_id.or_when_absent(Some(default_pad)).map_or(Keyed::Null, Keyed::Given);
         if cfg.is_decoder {
             return Err(Error::config(
@@ -321,7 +330,7 @@ impl Bert {
         }
         let names = match variant {
             Variant::Bert => &BERT_NAMES,
-            Variant::Roberta => &ROBERTA_NAMES,
+            Variant::Roberta | Variant::XlmRoberta => &ROBERTA_NAMES,
             Variant::DistilBert => &DISTILBERT_NAMES,
         };
         if let Some(kind) = cfg.position_embedding_type.as_deref() {
@@ -338,9 +347,9 @@ impl Bert {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
         let activation = Activation::from_config(if variant == Variant::DistilBert { "activation" } else { "hidden_act" }, &cfg.hidden_act)?;
-        let head_activation = if variant == Variant::Roberta { Activation::GeluErf } else { activation };
+        let head_activation = if variant.is_roberta() { Activation::GeluErf } else { activation };
         let position_offset = match variant {
-            Variant::Roberta => {
+            Variant::Roberta | Variant::XlmRoberta => {
                 let pad = cfg.pad_token_id.value().ok_or_else(|| Error::config("pad_token_id", "is null; RoBERTa counts positions from it", "Set \"pad_token_id\": 1 (RoBERTa's), or leave the key out"))? as usize;
                 if pad + 1 >= p {
                     return Err(Error::config("pad_token_id", format!("is {pad}, but RoBERTa positions start at pad_token_id + 1 and the table has {p} rows"), "Use the config.json saved with the weights"));
@@ -445,7 +454,7 @@ impl Bert {
     /// (pad tokens themselves read row `pad`). `[T]`
     fn position_ids(&self, ids: &[u32]) -> Vec<u32> {
         match (self.variant, self.config.pad_token_id.value()) {
-            (Variant::Roberta, Some(pad)) => {
+            (Variant::Roberta | Variant::XlmRoberta, Some(pad)) => {
                 let mut seen = 0;
                 ids.iter()
                     .map(|&id| {

@@ -337,7 +337,7 @@ impl Tokenizer {
         added.split_special_tokens = transformers.split_special_tokens()?;
         let (clean, clean_bpe_too) = transformers.clean_up_spaces()?;
         let clean_up_spaces = clean && (clean_bpe_too || !matches!(model, Model::Bpe(_)));
-        // Two classes set their own template, from role tokens only known once tokens are added.
+        // Some classes set their own template, from role tokens only known once tokens are added.
         match (&rebuild, &mut model) {
             (Some(ClassRebuild::Bert { .. }), Model::WordPiece(wordpiece)) => {
                 // BertTokenizer's WordPiece takes its unknown token from the config (default [UNK]),
@@ -365,6 +365,21 @@ impl Tokenizer {
                     ));
                 };
                 post_processor = Some(PostProcessor::Roberta { cls, sep, trim_offsets: *trim_offsets, add_prefix_space: *add_prefix_space });
+            }
+            (Some(ClassRebuild::XlmRoberta { .. }), model) => {
+                // XLMRobertaTokenizer's template: `bos_token $A eos_token`, whatever the file's.
+                let role = |key: &str| {
+                    let text = transformers.role_text(key)?;
+                    let id = added.id_of(&text).or_else(|| model.token_to_id(&text))?;
+                    Some((text, id))
+                };
+                let (Some(bos), Some(eos)) = (role("bos_token"), role("eos_token")) else {
+                    return Err(Error::tokenizer(
+                        "transformers 5 loads this tokenizer as `XLMRobertaTokenizer`, whose template needs `bos_token` and `eos_token`, but the config sets one of them to null or names a token the vocabulary lacks",
+                        "Name both tokens in tokenizer_config.json, or set `tokenizer_class` to `TokenizersBackend` to use tokenizer.json's template",
+                    ));
+                };
+                post_processor = Some(PostProcessor::wrapped(bos, eos));
             }
             (Some(ClassRebuild::T5), model) => {
                 // T5Tokenizer ends every sequence with its eos token, whatever the file's template.
@@ -562,9 +577,16 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
             let metaspace = PreTokenizer::Metaspace { replacement: '▁', prepend_scheme: llama.prepend_scheme, split: false };
             (None, Some(metaspace), Some(Decoder::Sequence(decoders)))
         }
-        ClassRebuild::T5 => {
+        ClassRebuild::T5 | ClassRebuild::XlmRoberta { .. } => {
+            let prepend_scheme = match class {
+                ClassRebuild::XlmRoberta { add_prefix_space: false } => PrependScheme::Never,
+                _ => PrependScheme::Always,
+            };
             if let Model::Unigram(unigram) = model {
-                unigram.use_t5_options();
+                match class {
+                    ClassRebuild::T5 => unigram.use_t5_options(),
+                    _ => unigram.use_xlm_roberta_options(),
+                }
             }
             // Only the file's Precompiled normaliser stays (SentencePiece's own rules).
             let normalizer = match file_normalizer {
@@ -575,8 +597,8 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
                 },
                 None => None,
             };
-            let words = PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace { replacement: '▁', prepend_scheme: PrependScheme::Always, split: true }]);
-            (normalizer, Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme: PrependScheme::Always }))
+            let words = PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace { replacement: '▁', prepend_scheme, split: true }]);
+            (normalizer, Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme }))
         }
         ClassRebuild::Qwen2 { add_prefix_space } => {
             if let Model::Bpe(bpe) = model {

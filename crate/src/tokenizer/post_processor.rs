@@ -61,6 +61,13 @@ impl PostProcessor {
         PostProcessor::Template { single, specials }
     }
 
+    /// `bos $A eos`, the template transformers' XLMRobertaTokenizer sets.
+    pub fn wrapped((bos, bos_id): (String, u32), (eos, eos_id): (String, u32)) -> Self {
+        let single = vec![TemplatePiece::Special(bos.clone(), 0), TemplatePiece::Sequence(0), TemplatePiece::Special(eos.clone(), 0)];
+        let specials = HashMap::from([(bos.clone(), (vec![bos_id], vec![bos])), (eos.clone(), (vec![eos_id], vec![eos]))]);
+        PostProcessor::Template { single, specials }
+    }
+
     pub fn from_json(v: &Value) -> Result<Self> {
         let kind = json::type_of(v, "post_processor")?;
         let f = |key: &str, default: bool| v.get(key).and_then(Value::as_bool).unwrap_or(default);

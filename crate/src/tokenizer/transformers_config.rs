@@ -74,7 +74,7 @@ pub struct TransformersConfig<'a> {
 const REGISTERED_CLASSES: &[(&str, &str)] = &[
     ("gpt2", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"),
     ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen3", "Qwen2Tokenizer"),
-    ("gemma3_text", "GemmaTokenizer"),
+    ("gemma3_text", "GemmaTokenizer"), ("xlm-roberta", "XLMRobertaTokenizer"),
     ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC),
     ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC), ("persimmon", GENERIC), ("umt5", GENERIC),
 ];
@@ -101,6 +101,7 @@ fn is_generic(class: &str) -> bool {
 
 /// The roles each rebuilt class names when the config does not (its `__init__` defaults).
 const LLAMA_ROLES: &[(&str, &str)] = &[("bos_token", "<s>"), ("eos_token", "</s>"), ("unk_token", "<unk>")];
+const XLM_ROBERTA_ROLES: &[(&str, &str)] = &[("bos_token", "<s>"), ("eos_token", "</s>"), ("sep_token", "</s>"), ("cls_token", "<s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask>")];
 const GEMMA_ROLES: &[(&str, &str)] = &[("bos_token", "<bos>"), ("eos_token", "<eos>"), ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask>")];
 const T5_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>")];
 const QWEN2_ROLES: &[(&str, &str)] = &[("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|endoftext|>")];
@@ -132,6 +133,10 @@ pub enum ClassRebuild {
     /// RobertaTokenizer: GPT-2's pipeline and RoBERTa's template `<s> $A </s>` (`cls_token`,
     /// `sep_token`), which trims the spaces out of offsets unless `trim_offsets` is false.
     Roberta { add_prefix_space: bool, trim_offsets: bool },
+    /// XLMRobertaTokenizer: T5's rebuild of a SentencePiece Unigram (the file's Precompiled
+    /// normaliser only, whitespace split, then Metaspace: `▁` before each word, or none when
+    /// `add_prefix_space` is false), `<unk>` at id 3, and its `<s> $A </s>` template.
+    XlmRoberta { add_prefix_space: bool },
     /// BertTokenizer: BERT's normaliser from `do_lower_case` (default true), `strip_accents`
     /// (default: as lowercasing) and `tokenize_chinese_chars` (default true); `[CLS] $A [SEP]`.
     Bert { lowercase: bool, strip_accents: bool, chinese_chars: bool },
@@ -175,6 +180,7 @@ impl<'a> TransformersConfig<'a> {
         let defaults = match self.class {
             Some("LlamaTokenizer") => LLAMA_ROLES,
             Some("GemmaTokenizer") => GEMMA_ROLES,
+            Some("XLMRobertaTokenizer") => XLM_ROBERTA_ROLES,
             Some("T5Tokenizer") => T5_ROLES,
             Some("Qwen2Tokenizer") => QWEN2_ROLES,
             Some("GPT2Tokenizer") => GPT2_ROLES,
@@ -253,11 +259,11 @@ impl<'a> TransformersConfig<'a> {
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
     pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {
-        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "RobertaTokenizer" | "BertTokenizer")) = self.class else {
+        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "RobertaTokenizer" | "BertTokenizer")) = self.class else {
             return Ok(None);
         };
         let wanted = match class {
-            "T5Tokenizer" => "Unigram",
+            "T5Tokenizer" | "XLMRobertaTokenizer" => "Unigram",
             "BertTokenizer" => "WordPiece",
             _ => "BPE",
         };
@@ -269,6 +275,9 @@ impl<'a> TransformersConfig<'a> {
         }
         if class == "T5Tokenizer" {
             return Ok(Some(ClassRebuild::T5));
+        }
+        if class == "XLMRobertaTokenizer" {
+            return Ok(Some(ClassRebuild::XlmRoberta { add_prefix_space: self.flag_not_null("add_prefix_space", class)?.unwrap_or(true) }));
         }
         if class == "Qwen2Tokenizer" {
             return Ok(Some(ClassRebuild::Qwen2 { add_prefix_space: self.flag("add_prefix_space")?.unwrap_or(false) }));

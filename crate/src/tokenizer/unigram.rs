@@ -52,6 +52,13 @@ struct UnigramJson {
 impl Unigram {
     /// The options transformers 5's `T5Tokenizer` gives the Unigram it builds around a file's
     /// pieces: the unknown piece is id 2 (T5's `<unk>`), no byte fallback.
+    /// XLMRobertaTokenizer's Unigram: `<unk>` at id 3 (after `<s> <pad> </s>`), no byte fallback.
+    pub fn use_xlm_roberta_options(&mut self) {
+        self.unk_id = (self.pieces.len() > 3).then_some(3);
+        self.byte_fallback = false;
+        self.cache = WordCache::default();
+    }
+
     pub fn use_t5_options(&mut self) {
         self.unk_id = (self.pieces.len() > 2).then_some(2);
         self.byte_fallback = false;
