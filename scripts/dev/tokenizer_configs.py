@@ -89,13 +89,15 @@ def random_folder(seed):
 
 
 CLASS_FILES = ["tokenizers/wordpiece_cased", "tokenizers/wordpiece_stripped", "models/distilbert", "tokenizers/gpt2", "models/qwen2",
-               "tokenizers/roberta_bpe", "tokenizers/llama_bpe_bytes", "tokenizers/t5_unigram", "tokenizers/albert_unigram", "tokenizers/bert_uncased"]
-MODEL_TYPES = [None, "qwen2", "qwen3", "llama", "t5", "gpt2", "mistral", "bert", "distilbert", "roberta", "bart"]
+               "tokenizers/roberta_bpe", "tokenizers/llama_bpe_bytes", "tokenizers/t5_unigram", "tokenizers/albert_unigram", "tokenizers/bert_uncased",
+               "models/xlm_roberta", "models/gemma3"]
+MODEL_TYPES = [None, "qwen2", "qwen3", "llama", "t5", "gpt2", "mistral", "bert", "distilbert", "roberta", "bart", "xlm-roberta", "gemma3_text"]
 CLASS_CONFIGS = [{}, {"tokenizer_class": "TokenizersBackend"}, {"tokenizer_class": "LlamaTokenizerFast"}, {"tokenizer_class": "T5Tokenizer", "extra_ids": 2},
                  {"tokenizer_class": "Qwen2Tokenizer", "add_prefix_space": True}, {"tokenizer_class": "GPT2Tokenizer", "eos_token": "<|endoftext|>"},
                  {"tokenizer_class": "BertTokenizer", "do_lower_case": False}, {"tokenizer_class": "BertTokenizerFast", "strip_accents": False},
                  {"tokenizer_class": "RobertaTokenizer", "add_prefix_space": True}, {"tokenizer_class": "BartTokenizerFast", "trim_offsets": False},
-                 {"tokenizer_class": "DistilBertTokenizer"}]
+                 {"tokenizer_class": "DistilBertTokenizer"}, {"tokenizer_class": "XLMRobertaTokenizer"},
+                 {"tokenizer_class": "XLMRobertaTokenizerFast", "add_prefix_space": False, "bos_token": "</s>"}, {"tokenizer_class": "GemmaTokenizer"}]
 CLASS_TEXTS = ["", " hi", "Hello   world  with   runs", "In 2024 I'M here, 1,000 times.", "x\n\ny\r\nz", "Café naïve ÅNGSTRÖM",
                "<|endoftext|>a<|endoftext|>", "a</s>b <s> <unk> <pad> [CLS] [MASK]", "日本語 and emoji 👍🏽"]
 
