@@ -351,34 +351,13 @@ impl Tokenizer {
                 post_processor = Some(PostProcessor::Bert { cls: id_of("cls_token", 2), sep: id_of("sep_token", 3) });
             }
             (Some(ClassRebuild::Roberta { add_prefix_space, trim_offsets }), model) => {
-                // RobertaTokenizer's template, from its cls and sep roles (named tokens are added
-                // by now, so both have ids).
-                let role = |key: &str| {
-                    let text = transformers.role_text(key)?;
-                    let id = added.id_of(&text).or_else(|| model.token_to_id(&text))?;
-                    Some((text, id))
-                };
-                let (Some(cls), Some(sep)) = (role("cls_token"), role("sep_token")) else {
-                    return Err(Error::tokenizer(
-                        "transformers 5 loads this tokenizer as `RobertaTokenizer`, whose template needs `cls_token` and `sep_token`, but the config sets one of them to null",
-                        "Name both tokens in tokenizer_config.json, or set `tokenizer_class` to `TokenizersBackend` to use tokenizer.json's template",
-                    ));
-                };
+                // RobertaTokenizer's template, from its cls and sep roles.
+                let [cls, sep] = template_roles(&transformers, &added, model, "RobertaTokenizer", ["cls_token", "sep_token"])?;
                 post_processor = Some(PostProcessor::Roberta { cls, sep, trim_offsets: *trim_offsets, add_prefix_space: *add_prefix_space });
             }
             (Some(ClassRebuild::XlmRoberta { .. }), model) => {
                 // XLMRobertaTokenizer's template: `bos_token $A eos_token`, whatever the file's.
-                let role = |key: &str| {
-                    let text = transformers.role_text(key)?;
-                    let id = added.id_of(&text).or_else(|| model.token_to_id(&text))?;
-                    Some((text, id))
-                };
-                let (Some(bos), Some(eos)) = (role("bos_token"), role("eos_token")) else {
-                    return Err(Error::tokenizer(
-                        "transformers 5 loads this tokenizer as `XLMRobertaTokenizer`, whose template needs `bos_token` and `eos_token`, but the config sets one of them to null or names a token the vocabulary lacks",
-                        "Name both tokens in tokenizer_config.json, or set `tokenizer_class` to `TokenizersBackend` to use tokenizer.json's template",
-                    ));
-                };
+                let [bos, eos] = template_roles(&transformers, &added, model, "XLMRobertaTokenizer", ["bos_token", "eos_token"])?;
                 post_processor = Some(PostProcessor::wrapped(bos, eos));
             }
             (Some(ClassRebuild::T5), model) => {
@@ -560,6 +539,23 @@ const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}
 /// The normaliser, pre-tokenizer and decoder transformers 5's tokenizer class builds in place of
 /// tokenizer.json's (see `transformers_config.rs`), setting the model's options as it does;
 /// `file_normalizer` is tokenizer.json's (T5 keeps its Precompiled part).
+/// The two role tokens a class builds its template from, with their ids (the config's named tokens
+/// are added by then), or an error naming the class and the roles it needs.
+fn template_roles(transformers: &TransformersConfig, added: &AddedVocab, model: &Model, class: &str, keys: [&str; 2]) -> Result<[(String, u32); 2]> {
+    let role = |key: &str| {
+        let text = transformers.role_text(key)?;
+        let id = added.id_of(&text).or_else(|| model.token_to_id(&text))?;
+        Some((text, id))
+    };
+    match (role(keys[0]), role(keys[1])) {
+        (Some(first), Some(second)) => Ok([first, second]),
+        _ => Err(Error::tokenizer(
+            format!("transformers 5 loads this tokenizer as `{class}`, whose template needs `{}` and `{}`, but the config sets one of them to null", keys[0], keys[1]),
+            "Name both tokens in tokenizer_config.json, or set `tokenizer_class` to `TokenizersBackend` to use tokenizer.json's template",
+        )),
+    }
+}
+
 fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: &mut Model) -> Result<(Option<Normalizer>, Option<PreTokenizer>, Option<Decoder>)> {
     Ok(match class {
         ClassRebuild::Llama(llama) => {
