@@ -184,6 +184,13 @@ impl Bpe {
         self.cache = WordCache::default();
     }
 
+    /// The options transformers 5's `GemmaTokenizer` gives its BPE: Llama's, with an unk token
+    /// (the config's `unk_token`, `<unk>` by default) that must then be in the vocabulary.
+    pub fn use_gemma_options(&mut self, unk: String) {
+        self.use_llama_options();
+        self.unk_token = Some(unk);
+    }
+
     /// The options transformers 5's `Qwen2Tokenizer` and `GPT2Tokenizer` give their BPE: no unk
     /// token, no fusing, no byte fallback (byte-level pieces cover every input), no prefix or suffix.
     pub fn use_byte_level_options(&mut self) {

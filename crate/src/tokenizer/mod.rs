@@ -596,6 +596,15 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
             let words = PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace { replacement: '▁', prepend_scheme, split: true }]);
             (normalizer, Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme }))
         }
+        ClassRebuild::Gemma { unk } => {
+            if let Model::Bpe(bpe) = model {
+                bpe.use_gemma_options(unk.clone());
+            }
+            let space = || pattern::Pattern::literal(" ");
+            let words = PreTokenizer::Split { pattern: space(), behavior: normalized::SplitBehavior::MergedWithPrevious, invert: false };
+            let decoder = Decoder::Sequence(vec![Decoder::Replace { pattern: pattern::Pattern::literal("▁"), content: " ".into() }, Decoder::ByteFallback, Decoder::Fuse]);
+            (Some(Normalizer::Replace { pattern: space(), content: "▁".into() }), Some(words), Some(decoder))
+        }
         ClassRebuild::Qwen2 { add_prefix_space } => {
             if let Model::Bpe(bpe) = model {
                 bpe.use_byte_level_options();

@@ -45,6 +45,11 @@
 //!   normaliser from `do_lower_case` (default true), so a cased tokenizer.json in a folder without
 //!   tokenizer_config.json is lowercased.
 //!
+//!   **`XLMRobertaTokenizer`** (every `xlm-roberta` folder naming no class) rebuilds as
+//!   `T5Tokenizer` does, with `<unk>` at id 3, `add_prefix_space`, and its `<s> $A </s>` template;
+//!   **`GemmaTokenizer`** (every `gemma3_text` folder naming no class) puts Gemma's `▁` pipeline
+//!   and byte-fallback BPE around the vocabulary and merges, keeping the file's template.
+//!
 //! Other classes' rebuilds (Marian, ...) give the pipeline their converters wrote
 //! into tokenizer.json, so the file is followed as it is for them.
 
@@ -137,6 +142,10 @@ pub enum ClassRebuild {
     /// normaliser only, whitespace split, then Metaspace: `▁` before each word, or none when
     /// `add_prefix_space` is false), `<unk>` at id 3, and its `<s> $A </s>` template.
     XlmRoberta { add_prefix_space: bool },
+    /// GemmaTokenizer: every space becomes `▁` (a Replace normaliser), a split after each space,
+    /// byte-fallback BPE with unknowns fused into `unk`, and the decoder that undoes it; the file's
+    /// template stays.
+    Gemma { unk: String },
     /// BertTokenizer: BERT's normaliser from `do_lower_case` (default true), `strip_accents`
     /// (default: as lowercasing) and `tokenize_chinese_chars` (default true); `[CLS] $A [SEP]`.
     Bert { lowercase: bool, strip_accents: bool, chinese_chars: bool },
@@ -259,7 +268,7 @@ impl<'a> TransformersConfig<'a> {
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
     pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {
-        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "RobertaTokenizer" | "BertTokenizer")) = self.class else {
+        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "RobertaTokenizer" | "BertTokenizer")) = self.class else {
             return Ok(None);
         };
         let wanted = match class {
@@ -275,6 +284,9 @@ impl<'a> TransformersConfig<'a> {
         }
         if class == "T5Tokenizer" {
             return Ok(Some(ClassRebuild::T5));
+        }
+        if class == "GemmaTokenizer" {
+            return Ok(Some(ClassRebuild::Gemma { unk: self.role_text("unk_token").unwrap_or_else(|| "<unk>".into()) }));
         }
         if class == "XLMRobertaTokenizer" {
             return Ok(Some(ClassRebuild::XlmRoberta { add_prefix_space: self.flag_not_null("add_prefix_space", class)?.unwrap_or(true) }));
