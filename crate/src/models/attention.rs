@@ -249,8 +249,8 @@ pub fn attend(
         Mask::Full | Mask::Keys(_) => k_len,
         Mask::Causal { past } | Mask::Sliding { past, .. } => (past + i + 1).min(k_len),
     };
-    // Keys before this one have slid out of query `i`'s window: scored like the others (the visible
-    // keys stay a prefix, so the kernels read one run of rows), then hidden before the softmax.
+    // Keys before this one have slid out of query `i`'s window: neither scored nor read (their
+    // scores are -inf, their weights 0), so a sliding layer costs its window, not the whole text.
     let first_key = |i: usize| match mask {
         Mask::Sliding { past, window } => (past + i + 1).saturating_sub(window),
         _ => 0,
@@ -282,18 +282,21 @@ pub fn attend(
     if q_len <= ALL_HEADS_ROWS {
         // Decoding: each key row and each value row read once, whole, for every head (the cache
         // streams from memory in order; per head it would be visited in strided 256-byte pieces).
-        let mut probs = vec![0.0f32; n_heads * k_len]; // [H][visible]
+        let mut probs = vec![0.0f32; n_heads * k_len]; // [H][seen]
         for i in 0..q_len {
             let visible = visible_keys(i);
-            let (qi, probs) = (&q_rows[i * hd..(i + 1) * hd], &mut probs[..n_heads * visible]);
-            kernels::dot_rows_heads(qi, n_heads, d_head, group, k_rows, kvd, visible, probs);
-            for (h, head) in probs.chunks_exact_mut(visible.max(1)).enumerate().take(n_heads) {
-                row[..visible].copy_from_slice(&head[..visible]);
+            let first = first_key(i).min(visible);
+            let seen = visible - first; // keys first..visible
+            let (qi, probs) = (&q_rows[i * hd..(i + 1) * hd], &mut probs[..n_heads * seen]);
+            kernels::dot_rows_heads(qi, n_heads, d_head, group, k_rows.get(first * kvd..).unwrap_or(&[]), kvd, seen, probs);
+            for (h, head) in probs.chunks_exact_mut(seen.max(1)).enumerate().take(n_heads) {
+                row[..first].fill(f32::NEG_INFINITY);
+                row[first..visible].copy_from_slice(&head[..seen]);
                 finish_row(h, i, visible, &mut row);
-                head.copy_from_slice(&row[..visible]);
+                head.copy_from_slice(&row[first..visible]);
             }
             let out = ctx.row_mut(i).into_slice().expect("ctx is row-major");
-            kernels::axpy_rows_heads(probs, visible, n_heads, d_head, group, v_rows, kvd, out);
+            kernels::axpy_rows_heads(probs, seen, n_heads, d_head, group, v_rows.get(first * kvd..).unwrap_or(&[]), kvd, out);
         }
     } else {
         // A whole text: head by head, so one head's keys and values (Tk x 256 bytes for D = 64)
@@ -303,11 +306,13 @@ pub fn attend(
             let (keys, values) = (k_rows.get(at..).unwrap_or(&[]), v_rows.get(at..).unwrap_or(&[]));
             for i in 0..q_len {
                 let visible = visible_keys(i);
+                let first = first_key(i).min(visible);
                 let qi = &q_rows[i * hd + h * d_head..i * hd + (h + 1) * d_head];
-                kernels::dot_rows(qi, d_head, keys, kvd, visible, &mut row[..visible]);
+                row[..first].fill(f32::NEG_INFINITY);
+                kernels::dot_rows(qi, d_head, keys.get(first * kvd..).unwrap_or(&[]), kvd, visible - first, &mut row[first..visible]);
                 finish_row(h, i, visible, &mut row);
                 let out = &mut ctx.row_mut(i).into_slice().expect("ctx is row-major")[h * d_head..(h + 1) * d_head];
-                kernels::axpy_rows(&row[..visible], values, kvd, d_head, out);
+                kernels::axpy_rows(&row[first..visible], values.get(first * kvd..).unwrap_or(&[]), kvd, d_head, out);
             }
         }
     }
