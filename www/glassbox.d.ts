@@ -201,9 +201,11 @@ export interface BlockFacts {
   outputNorms: boolean;
   /** What token embeddings are multiplied by before the first layer: 1, or √d_model (Gemma 3; BART with scale_embedding). */
   embeddingScale: number;
-  /** Logits are squashed into ±cap by cap · tanh(logit / cap) (Gemma 3's final_logit_softcapping); null: not. */
+  /** Logits are squashed into ±cap by cap · tanh(logit / cap) (Gemma 2's and 3's final_logit_softcapping); null: not. */
   logitSoftcap: number | null;
-  /** Gemma 3: the scores are scaled by 1/√queryPreAttnScalar instead of 1/√dHead; null elsewhere. */
+  /** Attention scores are squashed the same way after their scale (Gemma 2's attn_logit_softcapping); null: not. */
+  scoreSoftcap: number | null;
+  /** Gemma 2 and 3: the scores are scaled by 1/√queryPreAttnScalar instead of 1/√dHead; null elsewhere. */
   queryPreAttnScalar: number | null;
   /** The layers (from 0) that see only the last `slidingWindow` keys, the token itself included; empty: none. */
   slidingLayers: number[];
@@ -349,8 +351,10 @@ export interface QkvTrace {
   nHeads: number; qLen: number; kLen: number; dHead: number; dModel: number;
   /** Key/value heads: query head h reads kv head ⌊h / (nHeads / nKvHeads)⌋ (fewer than nHeads under grouped-query attention; k and v are already repeated per query head). */
   nKvHeads: number;
-  /** 1/√D (GPT-2 may also divide by layer+1); 1 for T5. */
+  /** 1/√D (GPT-2 may also divide by layer+1; Gemma 2 and 3: 1/√query_pre_attn_scalar); 1 for T5. */
   scale: number;
+  /** Gemma 2: each scaled score s becomes softcap · tanh(s / softcap) before the mask; null elsewhere. */
+  softcap: number | null;
   input: Float32Array;   // [Tq][C] what the query projection reads
   q: Float32Array;       // [H][Tq][D]
   k: Float32Array;       // [H][Tk][D]

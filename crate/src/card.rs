@@ -63,8 +63,10 @@ pub struct BlockFacts {
     /// What the token embeddings are multiplied by before the first layer: 1, or `sqrt(d_model)`
     /// (Gemma 3; BART's and Marian's `scale_embedding` are the same idea).
     pub embedding_scale: f32,
-    /// Logits squashed into `(-cap, cap)` by `cap · tanh(logit / cap)` (Gemma 3's `final_logit_softcapping`).
+    /// Logits squashed into `(-cap, cap)` by `cap · tanh(logit / cap)` (Gemma 2's and 3's `final_logit_softcapping`).
     pub logit_softcap: Option<f32>,
+    /// Attention scores squashed the same way after their scale (Gemma 2's `attn_logit_softcapping`).
+    pub score_softcap: Option<f32>,
     /// Gemma 3: the scores are scaled by `query_pre_attn_scalar^-1/2` rather than `d_head^-1/2`.
     pub query_pre_attn_scalar: Option<f32>,
     /// The layers that see only the last `sliding_window` keys (0-based), and that window.
@@ -102,10 +104,10 @@ impl BlockFacts {
         };
         let qk_norm = matches!(model, Model::Llama(m) if m.has_qk_norm());
         let output_norms = matches!(model, Model::Llama(m) if m.has_output_norms());
-        let (embedding_scale, logit_softcap) = match model {
-            Model::Llama(m) => (m.embed_scale(), m.logit_cap()),
-            Model::Bart(m) => (m.embed_scale(), None),
-            _ => (1.0, None),
+        let (embedding_scale, logit_softcap, score_softcap) = match model {
+            Model::Llama(m) => (m.embed_scale(), m.logit_cap(), m.score_cap()),
+            Model::Bart(m) => (m.embed_scale(), None, None),
+            _ => (1.0, None, None),
         };
         let query_pre_attn_scalar = match model {
             Model::Llama(m) => m.query_pre_attn_scalar(),
@@ -117,7 +119,7 @@ impl BlockFacts {
         };
         BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,
             ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm, output_norms, embedding_scale, logit_softcap,
-            query_pre_attn_scalar, sliding_layers, sliding_window }
+            score_softcap, query_pre_attn_scalar, sliding_layers, sliding_window }
     }
 }
 

@@ -136,7 +136,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma3, gemma3_v4, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -165,6 +165,14 @@ fn qwen2_window_greedy_generation_matches_hf() {
 #[test]
 fn mistral_window_greedy_generation_matches_hf() {
     generation_matches("mistral_window");
+}
+#[test]
+fn gemma_greedy_generation_matches_hf() {
+    generation_matches("gemma");
+}
+#[test]
+fn gemma2_greedy_generation_matches_hf() {
+    generation_matches("gemma2");
 }
 #[test]
 fn gemma3_greedy_generation_matches_hf() {
@@ -880,4 +888,40 @@ fn xlm_roberta_tokenizer_config_edits_match_hf() {
         let offsets: Vec<(usize, usize)> = v["offsets"].as_array().unwrap().iter().map(|o| (o[0].as_u64().unwrap() as usize, o[1].as_u64().unwrap() as usize)).collect();
         assert_eq!(enc.offsets, offsets, "{} on {text:?}", v["edit"]);
     }
+}
+
+/// Gemma 2's caps are on when the config leaves them out (Gemma2Config: 50 on the scores, 30 on the
+/// logits) and off when it says null; its layers alternate, sliding first; Gemma 1 leaves out 16
+/// key/value heads, and neither caps nor slides.
+#[test]
+fn gemma1_and_gemma2_defaults() {
+    let Model::Llama(m) = Model::load(&edited("gemma2", |c| {
+        c.remove("attn_logit_softcapping");
+        c.remove("final_logit_softcapping");
+        c.remove("layer_types");
+    }).files(), None).unwrap() else { unreachable!() };
+    assert_eq!((m.score_cap(), m.logit_cap()), (Some(50.0), Some(30.0)));
+    assert_eq!(m.sliding_layers(), (vec![0, 2], Some(8)));
+    let Model::Llama(m) = Model::load(&edited("gemma2", |c| {
+        c.insert("attn_logit_softcapping".into(), Value::Null);
+        c.insert("final_logit_softcapping".into(), Value::Null);
+    }).files(), None).unwrap() else { unreachable!() };
+    assert_eq!((m.score_cap(), m.logit_cap()), (None, None));
+    let err = load_error(&edited("gemma", |c| {
+        c.remove("num_key_value_heads");
+    }));
+    assert!(err.contains("num_key_value_heads") && err.contains("is 16"), "GemmaConfig's 16 key/value heads: {err}");
+    let Model::Llama(m) = load_model("gemma") else { unreachable!() };
+    assert_eq!((m.score_cap(), m.logit_cap(), m.query_pre_attn_scalar(), m.has_output_norms()), (None, None, None, false));
+    assert_eq!(m.activation_name(), "gelu_pytorch_tanh", "config.json says \"gelu\"; GemmaConfig runs (and the card names) the tanh GELU");
+    for (name, key) in [("gemma", "final_logit_softcapping"), ("gemma", "query_pre_attn_scalar")] {
+        let err = load_error(&edited(name, |c| {
+            c.insert(key.into(), serde_json::json!(30.0));
+        }));
+        assert!(err.contains(key) && err.contains("gemma2"), "{err}");
+    }
+    let err = load_error(&edited("gemma2", |c| {
+        c.insert("attn_logit_softcapping".into(), serde_json::json!(0.0));
+    }));
+    assert!(err.contains("attn_logit_softcapping"), "{err}");
 }

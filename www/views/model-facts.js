@@ -80,6 +80,7 @@ export function renderModelFacts(dl, info, name) {
     ...(info.block && info.hasLmHead ? [['Output head', (info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)') +
       (info.block.logitSoftcap ? `; logits squashed into ±${info.block.logitSoftcap} (cap · tanh(logit / cap))` : '')]] : []),
     ...(windowFact(info) ? [['Attention window', windowFact(info)]] : []),
+    ...(info.block?.scoreSoftcap ? [['Attention scores', `squashed into ±${info.block.scoreSoftcap} (cap · tanh(score / cap)) before the softmax`]] : []),
     ['Parameters', formatCount(info.nParams)],
     ['Size', formatBytes(info.sizeBytes)],
     ...(info.weights ? [['Weights in memory', WEIGHT_NAMES[info.weights] ?? info.weights]] : []),

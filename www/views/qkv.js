@@ -162,9 +162,12 @@ export function renderQkv(root, view) {
   const turned = view.rotary ? 'turned by their positions\' rotary angles' : '';
   const rotaryNote = view.qkNorm || view.rotary
     ? ` (q and k here are already ${[view.qkNorm ? 'normalised head by head (RMSNorm)' : '', turned].filter(Boolean).join(' and ')})` : '';
-  const scaleText = `score = q·k${rotaryNote} × ${fmt(trace.scale)}${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
+  const scaled = `q·k${rotaryNote} × ${fmt(trace.scale)}`;
+  const scaleText = `score = ${trace.softcap ? `${fmt(trace.softcap)} · tanh(${scaled} / ${fmt(trace.softcap)})` : scaled}` +
+    `${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
   const formula = el('p', 'qkv-formula',
-    `${scaleText}${scaleWhy(trace.scale, D, trace.kind === 'decoder' ? view.scoreScalar : null)}; ` +
+    `${scaleText}${scaleWhy(trace.scale, D, trace.kind === 'decoder' ? view.scoreScalar : null)}` +
+    `${trace.softcap ? `, then capped: tanh keeps every score between −${fmt(trace.softcap)} and ${fmt(trace.softcap)} (this model’s attn_logit_softcapping)` : ''}; ` +
     'weight = softmax(scores) over the keys; output = Σ weight × v.');
 
   const table = el('table', 'qkv-table');

@@ -30,6 +30,8 @@ pub struct QkvTrace {
     pub k: Array3<f32>, // [H][Tk][D] (cross-attention: projected from the encoder output)
     pub v: Array3<f32>, // [H][Tk][D]
     pub scale: f32,
+    /// Gemma 2's `attn_logit_softcapping`: scores become `cap · tanh(score / cap)` after the scale.
+    pub softcap: Option<f32>,
     /// T5's relative position bias added to the scores.
     pub bias: Option<Array3<f32>>, // [H][Tq][Tk]
     pub scores: Array3<f32>, // [H][Tq][Tk], causal entries -inf, hidden keys ≈ f32::MIN
@@ -50,6 +52,7 @@ impl QkvTrace {
             k: none3.clone(),
             v: none3.clone(),
             scale: 1.0,
+            softcap: None,
             bias: None,
             scores: none3.clone(),
             probs: none3.clone(),
@@ -223,6 +226,24 @@ pub fn attend(
     scale: f32,
     mask: Mask<'_>,
     bias: Option<ArrayView3<'_, f32>>,
+    sink: LayerSink<'_>,
+) -> Array2<f32> {
+    attend_capped(q, k, v, n_heads, d_head, scale, None, mask, bias, sink)
+}
+
+/// [`attend`] with Gemma 2's score cap: each scaled score `s` becomes `cap · tanh(s / cap)` before
+/// the mask (HF's `attn_logit_softcapping`, in its order of operations).
+#[allow(clippy::too_many_arguments)]
+pub fn attend_capped(
+    q: ArrayView2<'_, f32>,
+    k: ArrayView2<'_, f32>,
+    v: ArrayView2<'_, f32>,
+    n_heads: usize,
+    d_head: usize,
+    scale: f32,
+    softcap: Option<f32>,
+    mask: Mask<'_>,
+    bias: Option<ArrayView3<'_, f32>>,
     mut sink: LayerSink<'_>,
 ) -> Array2<f32> {
     let (q_len, k_len) = (q.nrows(), k.nrows());
@@ -238,6 +259,7 @@ pub fn attend(
     let mut row = vec![0.0f32; k_len]; // one query's scores, then probs, for one head
     if let Some(t) = sink.trace.as_deref_mut() {
         t.scale = scale;
+        t.softcap = softcap;
         if t.n_kv_heads == 0 {
             t.n_kv_heads = n_heads / group;
         }
@@ -260,6 +282,9 @@ pub fn attend(
     let mut finish_row = |h: usize, i: usize, visible: usize, row: &mut [f32]| {
         for (j, s) in row[..visible].iter_mut().enumerate() {
             *s *= scale;
+            if let Some(cap) = softcap {
+                *s = (*s / cap).tanh() * cap;
+            }
             if let Some(b) = &bias {
                 *s += b[[h, i, j]];
             }

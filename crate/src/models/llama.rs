@@ -56,7 +56,7 @@
 //! | `lm_head.weight` (never prefixed)      | [V][C]; unused when tied and equal to the table (a differing one is kept, as in HF 5) |
 
 use super::activations::{self, flat_mut};
-use super::attention::{attend, KvCache, Mask, Recorder};
+use super::attention::{attend_capped, KvCache, Mask, Recorder};
 use super::decoder_only::{self, DecoderOnly};
 use super::layers::{linear, Activation, TokenTable};
 use super::rotary::{Rotary, RotaryAngles};
@@ -77,6 +77,8 @@ pub enum Flavour {
     Qwen2,
     Qwen3,
     Mistral,
+    Gemma,
+    Gemma2,
     Gemma3,
 }
 
@@ -87,8 +89,22 @@ impl Flavour {
             Flavour::Qwen2 => "qwen2",
             Flavour::Qwen3 => "qwen3",
             Flavour::Mistral => "mistral",
+            Flavour::Gemma => "gemma",
+            Flavour::Gemma2 => "gemma2",
             Flavour::Gemma3 => "gemma3_text",
         }
+    }
+
+    /// Gemma's traits, every generation: RMSNorms that scale by `1 + w`, embeddings times
+    /// `sqrt(C)`, tied heads and 256-wide heads when the config leaves them out, GeGLU.
+    fn is_gemma(self) -> bool {
+        matches!(self, Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3)
+    }
+
+    /// Gemma 2 and 3: a norm after attention and after the MLP too, and scores scaled by
+    /// `query_pre_attn_scalar^-1/2`.
+    fn has_output_norms(self) -> bool {
+        matches!(self, Flavour::Gemma2 | Flavour::Gemma3)
     }
 
     /// Qwen2 and Qwen3 share their configs' window keys (`use_sliding_window`, `max_window_layers`).
@@ -149,9 +165,13 @@ pub struct LlamaConfig {
     /// Gemma 3: the attention scores are scaled by `query_pre_attn_scalar^-1/2`, not `head_dim^-1/2`.
     #[serde(default)]
     pub query_pre_attn_scalar: Option<f64>,
-    /// Gemma 3: logits squashed into `(-cap, cap)` by `cap · tanh(logit / cap)`.
+    /// Gemma 2 and 3: logits squashed into `(-cap, cap)` by `cap · tanh(logit / cap)` (left out:
+    /// Gemma 2's 30, Gemma 3's none; null: none).
     #[serde(default)]
-    pub final_logit_softcapping: Option<f64>,
+    pub final_logit_softcapping: Keyed<f64>,
+    /// Gemma 2: scores squashed the same way (left out: 50; null: none).
+    #[serde(default)]
+    pub attn_logit_softcapping: Keyed<f64>,
     /// Gemma 3 configs saved before `layer_types`: every n-th layer attends to every key.
     #[serde(default)]
     pub sliding_window_pattern: Option<usize>,
@@ -219,12 +239,15 @@ pub struct Llama {
     lm_head: Option<Linear>, // C -> V when untied
     has_head: bool,
     activation: Activation,
+    activation_name: String,
     max_positions: usize,
     /// What the token rows are multiplied by on the way in: `sqrt(C)` for Gemma 3, else 1.
     embed_scale: f32,
     /// Scores are `q·k` times this: `D^-1/2`, Gemma 3's `query_pre_attn_scalar^-1/2`.
     attn_scale: f32,
-    /// Gemma 3's `final_logit_softcapping`.
+    /// Gemma 2's `attn_logit_softcapping`: scores become `cap · tanh(score / cap)`.
+    score_cap: Option<f32>,
+    /// Gemma 2's and 3's `final_logit_softcapping`.
     logit_cap: Option<f32>,
     /// The config key the layers' windows come from, for the refusal past them.
     window_key: &'static str,
@@ -248,12 +271,10 @@ impl Llama {
         self.blocks.first().is_some_and(|b| b.mlp_out_norm.is_some())
     }
 
-    /// The activation's name as config.json gives it (`hidden_act`; Gemma 3's `hidden_activation`).
+    /// The activation that runs, by its config name (`hidden_act`; Gemma 2's and 3's
+    /// `hidden_activation`; Gemma 1's legacy "gelu" read as the tanh approximation, as HF does).
     pub fn activation_name(&self) -> &str {
-        match self.flavour {
-            Flavour::Gemma3 => self.config.hidden_activation.as_deref().unwrap_or("gelu_pytorch_tanh"),
-            _ => &self.config.hidden_act,
-        }
+        &self.activation_name
     }
 
     /// The layers that see only a window of recent keys (0-based), and the smallest such window.
@@ -273,17 +294,22 @@ impl Llama {
 
     /// Gemma 3's `query_pre_attn_scalar` (the scores are scaled by its inverse square root).
     pub fn query_pre_attn_scalar(&self) -> Option<f32> {
-        (self.flavour == Flavour::Gemma3).then(|| self.config.query_pre_attn_scalar.unwrap_or(GEMMA3_DEFAULT_QUERY_PRE_ATTN_SCALAR) as f32)
+        self.flavour.has_output_norms().then(|| self.config.query_pre_attn_scalar.unwrap_or(GEMMA_DEFAULT_QUERY_PRE_ATTN_SCALAR) as f32)
     }
 
-    /// Gemma 3's `final_logit_softcapping`, if set.
+    /// Gemma 2's and 3's `final_logit_softcapping`, if set.
     pub fn logit_cap(&self) -> Option<f32> {
         self.logit_cap
     }
 
+    /// Gemma 2's `attn_logit_softcapping`, if set.
+    pub fn score_cap(&self) -> Option<f32> {
+        self.score_cap
+    }
+
     /// config.json's `tie_word_embeddings`, or its config class's default when left out.
     fn tied_in_config(&self) -> bool {
-        self.config.tie_word_embeddings.unwrap_or(self.flavour == Flavour::Gemma3)
+        self.config.tie_word_embeddings.unwrap_or(self.flavour.is_gemma())
     }
 
     pub fn load(flavour: Flavour, config_json: &[u8], weights: Weights) -> Result<Self> {
@@ -298,7 +324,8 @@ impl Llama {
         let kv = match (flavour, cfg.num_key_value_heads) {
             (Flavour::Qwen2 | Flavour::Qwen3, Keyed::Absent) => QWEN_DEFAULT_KV_HEADS,
             (Flavour::Mistral, Keyed::Absent) => MISTRAL_DEFAULT_KV_HEADS,
-            (Flavour::Gemma3, Keyed::Absent) => GEMMA3_DEFAULT_KV_HEADS,
+            (Flavour::Gemma, Keyed::Absent) => GEMMA_DEFAULT_KV_HEADS,
+            (Flavour::Gemma2 | Flavour::Gemma3, Keyed::Absent) => GEMMA3_DEFAULT_KV_HEADS,
             (_, keyed) => keyed.value().unwrap_or(h),
         };
         if kv == 0 || h % kv != 0 {
@@ -308,8 +335,8 @@ impl Llama {
                 "Use the config.json saved with the weights",
             ));
         }
-        // HF's LlamaConfig and Gemma3TextConfig validate hidden_size % heads even when head_dim is given.
-        if matches!(flavour, Flavour::Llama | Flavour::Gemma3) && c % h != 0 {
+        // HF's LlamaConfig, Gemma2Config and Gemma3TextConfig validate hidden_size % heads even when head_dim is given.
+        if matches!(flavour, Flavour::Llama | Flavour::Gemma2 | Flavour::Gemma3) && c % h != 0 {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
         let head_dim = match (flavour, raw.get("head_dim")) {
@@ -319,7 +346,7 @@ impl Llama {
             (Flavour::Qwen3, Some(Value::Null)) => {
                 return Err(Error::config("head_dim", "is null, but Qwen3 takes the head width from it", "Set head_dim (Qwen3Config's default is 128)"))
             }
-            (Flavour::Gemma3, None) => Some(GEMMA3_DEFAULT_HEAD_DIM),
+            (Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3, None) => Some(GEMMA_DEFAULT_HEAD_DIM),
             _ => cfg.head_dim,
         };
         let d = match head_dim {
@@ -336,6 +363,7 @@ impl Llama {
             Flavour::Llama => 2048,
             Flavour::Qwen2 | Flavour::Qwen3 => 32768,
             Flavour::Mistral => 4096 * 32,
+            Flavour::Gemma | Flavour::Gemma2 => 8192,
             Flavour::Gemma3 => 131_072,
         });
         let (rotary, local_rotary) = match flavour {
@@ -345,14 +373,21 @@ impl Llama {
             }
             _ => (Rotary::from_config(&raw, d, max_positions)?, None),
         };
-        let activation = match flavour {
-            Flavour::Gemma3 => Activation::from_config("hidden_activation", cfg.hidden_activation.as_deref().unwrap_or("gelu_pytorch_tanh"))?,
-            _ => Activation::from_config("hidden_act", &cfg.hidden_act)?,
+        let (activation_key, activation_name) = match flavour {
+            Flavour::Gemma2 | Flavour::Gemma3 => ("hidden_activation", cfg.hidden_activation.clone().unwrap_or_else(|| "gelu_pytorch_tanh".into())),
+            // GemmaConfig reads `hidden_act` (the tanh GELU when left out) and turns the official
+            // checkpoints' legacy "gelu" into the tanh approximation they were trained with.
+            Flavour::Gemma => match raw.get("hidden_act").and_then(Value::as_str) {
+                None | Some("gelu") => ("hidden_act", "gelu_pytorch_tanh".into()),
+                Some(name) => ("hidden_act", name.to_string()),
+            },
+            _ => ("hidden_act", cfg.hidden_act.clone()),
         };
+        let activation = Activation::from_config(activation_key, &activation_name)?;
         refuse_unsupported(flavour, &raw)?;
         let attn_scale = match flavour {
-            Flavour::Gemma3 => {
-                let scalar = cfg.query_pre_attn_scalar.unwrap_or(GEMMA3_DEFAULT_QUERY_PRE_ATTN_SCALAR);
+            Flavour::Gemma2 | Flavour::Gemma3 => {
+                let scalar = cfg.query_pre_attn_scalar.unwrap_or(GEMMA_DEFAULT_QUERY_PRE_ATTN_SCALAR);
                 if !(scalar.is_finite() && scalar > 0.0) {
                     return Err(Error::config("query_pre_attn_scalar", format!("is {scalar}, but the scores are scaled by its inverse square root"), "Use the config.json saved with the weights (usually the head width, 256)"));
                 }
@@ -360,11 +395,23 @@ impl Llama {
             }
             _ => 1.0 / (d as f32).sqrt(),
         };
-        let logit_cap = match (flavour, cfg.final_logit_softcapping) {
-            (Flavour::Gemma3, Some(cap)) if !(cap.is_finite() && cap > 0.0) => {
-                return Err(Error::config("final_logit_softcapping", format!("is {cap}, but a cap on the logits must be a positive number"), "Use the config.json saved with the weights, or null for none"))
+        // Gemma 2's caps are on unless the config says null (Gemma2Config: 30 on the logits, 50 on
+        // the scores); Gemma 3 caps the logits only when asked, and never its scores (transformers
+        // 5's Gemma3Attention does not pass the key on).
+        let cap = |key: &str, keyed: Keyed<f64>, gemma2_default: f64| -> Result<Option<f32>> {
+            let cap = match (flavour, keyed) {
+                (Flavour::Gemma2, Keyed::Absent) => Some(gemma2_default),
+                (Flavour::Gemma2 | Flavour::Gemma3, keyed) => keyed.value(),
+                _ => None,
+            };
+            match cap {
+                Some(c) if !(c.is_finite() && c > 0.0) => Err(Error::config(key, format!("is {c}, but a cap must be a positive number"), "Use the config.json saved with the weights, or null for none")),
+                c => Ok(c.map(|c| c as f32)),
             }
-            (Flavour::Gemma3, cap) => cap.map(|c| c as f32),
+        };
+        let logit_cap = cap("final_logit_softcapping", cfg.final_logit_softcapping, 30.0)?;
+        let score_cap = match flavour {
+            Flavour::Gemma2 => cap("attn_logit_softcapping", cfg.attn_logit_softcapping, 50.0)?,
             _ => None,
         };
         // Qwen2Config and Qwen3Config refuse a null here (left out, it is 28).
@@ -377,10 +424,10 @@ impl Llama {
         let (qkv_bias, o_bias, mlp_bias) = match flavour {
             Flavour::Llama => (cfg.attention_bias, cfg.attention_bias, cfg.mlp_bias),
             Flavour::Qwen2 => (true, false, false),
-            Flavour::Qwen3 | Flavour::Gemma3 => (cfg.attention_bias, cfg.attention_bias, false),
+            Flavour::Qwen3 | Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Mistral => (false, false, false),
         };
-        let gemma = flavour == Flavour::Gemma3;
+        let (gemma, output_norms) = (flavour.is_gemma(), flavour.has_output_norms());
         // Gemma's RMSNorm multiplies by (1 + w) (`1.0 + weight.float()` in HF): the same f32 sum, made once.
         let norm_of = |name: &str, width: usize| -> Result<Vec<f32>> {
             let mut weight = w.get(&format!("{name}.weight"), &[width])?;
@@ -402,18 +449,18 @@ impl Llama {
                 o_proj: linear(&w, &format!("{n}.self_attn.o_proj"), h * d, c, o_bias)?,
                 // Gemma 3 names its norms for where they sit: `post_attention_layernorm` is the
                 // attention output's, `pre_feedforward_layernorm` the MLP input's.
-                attn_out_norm: if gemma { Some(ln("post_attention_layernorm")?) } else { None },
-                mlp_norm: ln(if gemma { "pre_feedforward_layernorm" } else { "post_attention_layernorm" })?,
+                attn_out_norm: if output_norms { Some(ln("post_attention_layernorm")?) } else { None },
+                mlp_norm: ln(if output_norms { "pre_feedforward_layernorm" } else { "post_attention_layernorm" })?,
                 gate_proj: linear(&w, &format!("{n}.mlp.gate_proj"), c, f, mlp_bias)?,
                 up_proj: linear(&w, &format!("{n}.mlp.up_proj"), c, f, mlp_bias)?,
                 down_proj: linear(&w, &format!("{n}.mlp.down_proj"), f, c, mlp_bias)?,
-                mlp_out_norm: if gemma { Some(ln("post_feedforward_layernorm")?) } else { None },
+                mlp_out_norm: if output_norms { Some(ln("post_feedforward_layernorm")?) } else { None },
                 qk_norm: match flavour {
                     Flavour::Qwen3 | Flavour::Gemma3 => Some((norm_of(&format!("{n}.self_attn.q_norm"), d)?, norm_of(&format!("{n}.self_attn.k_norm"), d)?)),
                     _ => None,
                 },
                 window,
-                local_rotary: gemma && matches!(window, LayerWindow::Sliding(_)),
+                local_rotary: flavour == Flavour::Gemma3 && matches!(window, LayerWindow::Sliding(_)),
             });
         }
         // Packed like every other matrix, in the load's storage (a 16-bit file's table stays 16-bit,
@@ -439,7 +486,7 @@ impl Llama {
                 false => (None, false),
             }
         };
-        let per_layer = if gemma { 4 * c } else { 2 * c }
+        let per_layer = if output_norms { 4 * c } else { 2 * c }
             + (c * h * d + if qkv_bias { h * d } else { 0 })
             + 2 * (c * kv * d + if qkv_bias { kv * d } else { 0 })
             + (h * d * c + if o_bias { c } else { 0 })
@@ -469,7 +516,7 @@ impl Llama {
         let embed_scale = if gemma { (c as f64).sqrt() as f32 } else { 1.0 };
         Ok(Llama {
             flavour, config: cfg, info, rotary, local_rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head,
-            activation, max_positions, window_key, embed_scale, attn_scale, logit_cap,
+            activation, activation_name, max_positions, window_key, embed_scale, attn_scale, score_cap, logit_cap,
         })
     }
 
@@ -533,7 +580,7 @@ impl Llama {
                 LayerWindow::Sliding(window) => Mask::Sliding { past, window },
                 _ => Mask::Causal { past },
             };
-            let ctx = attend(q.view(), cache.keys(), cache.values(), h, d, self.attn_scale, mask, None, recorder.layer(l));
+            let ctx = attend_capped(q.view(), cache.keys(), cache.values(), h, d, self.attn_scale, self.score_cap, mask, None, recorder.layer(l));
             cache.layer_done();
             let mut out = activations::linear(&block.o_proj, ctx.view()); // [T][C]
             recorder.trace_io(l, &a, &out);
@@ -619,19 +666,19 @@ fn refuse_unsupported(flavour: Flavour, raw: &Map<String, Value>) -> Result<()> 
     // pass it on: Gemma 2's key, kept in the config class), so that key changes nothing there.
     let gemma_keys = ["attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar"];
     for key in gemma_keys.into_iter().chain(["embedding_multiplier", "logits_scaling", "residual_multiplier", "attention_multiplier"]) {
-        if flavour == Flavour::Gemma3 && gemma_keys.contains(&key) {
+        if flavour.has_output_norms() && gemma_keys.contains(&key) {
             continue;
         }
         if raw.get(key).is_some_and(|v| !v.is_null()) {
-            let fix = if gemma_keys.contains(&key) { "Check model_type: Gemma 3's key, and its text models are \"gemma3_text\"" } else { "Check model_type: this config looks like another family's" };
+            let fix = if gemma_keys.contains(&key) { "Check model_type: a key of Gemma 2 (\"gemma2\") and Gemma 3 (\"gemma3_text\")" } else { "Check model_type: this config looks like another family's" };
             return Err(Error::config(key, format!("is not part of {} and would change the numbers", flavour.model_type()), fix));
         }
     }
-    if flavour == Flavour::Gemma3 && raw.get("use_bidirectional_attention").is_some_and(|v| v.as_bool() == Some(true)) {
+    if flavour.is_gemma() && raw.get("use_bidirectional_attention").is_some_and(|v| v.as_bool() == Some(true)) {
         return Err(Error::config(
             "use_bidirectional_attention",
             "is true: every token attends to the tokens after it too (an embedding model such as EmbeddingGemma), which Glassbox does not run",
-            "Use a causal Gemma 3 checkpoint (gemma-3-270m, gemma-3-1b)",
+            "Use a causal Gemma checkpoint (gemma-3-270m, gemma-2-2b, ...)",
         ));
     }
     Ok(())
@@ -681,9 +728,10 @@ const QWEN_DEFAULT_KV_HEADS: usize = 32;
 const QWEN3_DEFAULT_HEAD_DIM: usize = 128;
 const MISTRAL_DEFAULT_KV_HEADS: usize = 8;
 const DEFAULT_SLIDING_WINDOW: usize = 4096;
-const GEMMA3_DEFAULT_KV_HEADS: usize = 4;
-const GEMMA3_DEFAULT_HEAD_DIM: usize = 256;
-const GEMMA3_DEFAULT_QUERY_PRE_ATTN_SCALAR: f64 = 256.0;
+const GEMMA_DEFAULT_KV_HEADS: usize = 16;
+const GEMMA3_DEFAULT_KV_HEADS: usize = 4; // Gemma 2's too
+const GEMMA_DEFAULT_HEAD_DIM: usize = 256;
+const GEMMA_DEFAULT_QUERY_PRE_ATTN_SCALAR: f64 = 256.0;
 /// Gemma 3 configs without `layer_types`: every sixth layer attends to every key, the rest slide.
 const GEMMA3_DEFAULT_SLIDING_WINDOW_PATTERN: usize = 6;
 
@@ -701,11 +749,11 @@ const GEMMA3_DEFAULT_SLIDING_WINDOW_PATTERN: usize = 6;
 fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWindow>, &'static str)> {
     let l = cfg.num_hidden_layers;
     let (sliding, chunked) = match flavour {
-        Flavour::Gemma3 => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), None),
+        Flavour::Gemma2 | Flavour::Gemma3 => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), None),
         // Left out, the window is 4096; an explicit null means none.
         Flavour::Qwen2 | Flavour::Qwen3 => (if cfg.use_sliding_window { cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)) } else { None }, None),
         Flavour::Mistral => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), cfg.attention_chunk_size),
-        Flavour::Llama => (cfg.sliding_window.value(), cfg.attention_chunk_size),
+        Flavour::Llama | Flavour::Gemma => (cfg.sliding_window.value(), cfg.attention_chunk_size),
     };
     if flavour == Flavour::Mistral && cfg.layer_types.is_some() {
         return Err(Error::config(
@@ -730,6 +778,8 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
             let from = cfg.max_window_layers.unwrap_or(28);
             (0..l).map(|i| if sliding.is_some() && i >= from { "sliding_attention" } else { "full_attention" }).collect()
         }
+        // Gemma2Config: every other layer slides, from the first.
+        _ if flavour == Flavour::Gemma2 => (0..l).map(|i| if (i + 1) % 2 != 0 { "sliding_attention" } else { "full_attention" }).collect(),
         _ if flavour == Flavour::Gemma3 => {
             let every = cfg.sliding_window_pattern.unwrap_or(GEMMA3_DEFAULT_SLIDING_WINDOW_PATTERN);
             if every == 0 {
@@ -744,11 +794,11 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
         .map(|&ty| match ty {
             "full_attention" => Ok(LayerWindow::Full),
             // A llama config's window is its generation cache's only (LlamaModel's forward has no sliding mask).
-            "sliding_attention" => sliding.map(if flavour == Flavour::Llama { LayerWindow::CacheOnly } else { LayerWindow::Sliding }).ok_or_else(|| {
+            "sliding_attention" => sliding.map(if matches!(flavour, Flavour::Llama | Flavour::Gemma) { LayerWindow::CacheOnly } else { LayerWindow::Sliding }).ok_or_else(|| {
                 // transformers finds no window for the layer's mask and fails.
                 Error::config("layer_types", "names sliding_attention layers, but the config gives them no window (sliding_window null, or use_sliding_window false)", "Set sliding_window and use_sliding_window, or make those layers full_attention")
             }),
-            "chunked_attention" if matches!(flavour, Flavour::Llama | Flavour::Mistral) => Ok(chunked.map_or(LayerWindow::Full, LayerWindow::CacheOnly)),
+            "chunked_attention" if matches!(flavour, Flavour::Llama | Flavour::Gemma | Flavour::Mistral) => Ok(chunked.map_or(LayerWindow::Full, LayerWindow::CacheOnly)),
             other => Err(Error::config("layer_types", format!("contains \"{other}\""), "Glassbox runs full_attention and sliding_attention layers")),
         })
         .collect::<Result<Vec<_>>>()?;

@@ -235,6 +235,8 @@ impl Model {
             "qwen2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Qwen2, files.config, weights)?)),
             "qwen3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Qwen3, files.config, weights)?)),
             "mistral" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Mistral, files.config, weights)?)),
+            "gemma" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Gemma, files.config, weights)?)),
+            "gemma2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Gemma2, files.config, weights)?)),
             "gemma3_text" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Gemma3, files.config, weights)?)),
             "gemma3" => Err(Error::config(
                 "model_type",

@@ -580,6 +580,8 @@ struct QkvMeta {
     d_head: usize,
     d_model: usize,
     scale: f32,
+    /// Gemma 2's score cap (`cap · tanh(score / cap)` after the scale), or null.
+    softcap: Option<f32>,
 }
 
 #[derive(Serialize)]
@@ -790,7 +792,7 @@ fn stack_named(name: &str) -> Result<Stack, JsError> {
     }
 }
 
-/// `{ kind, layer, nHeads, qLen, kLen, dHead, dModel, scale, input, q, k, v, bias?, scores, probs, ctx, out }`,
+/// `{ kind, layer, nHeads, qLen, kLen, dHead, dModel, scale, softcap, input, q, k, v, bias?, scores, probs, ctx, out }`,
 /// every array a flat `Float32Array` in the shapes of [`QkvTrace`] (`-inf` and `f32::MIN` survive).
 fn qkv_object(t: &QkvTrace) -> Result<JsValue, JsError> {
     let meta = QkvMeta {
@@ -803,6 +805,7 @@ fn qkv_object(t: &QkvTrace) -> Result<JsValue, JsError> {
         d_head: t.d_head(),
         d_model: t.d_model(),
         scale: t.scale,
+        softcap: t.softcap,
     };
     let mut arrays: Vec<(&str, JsValue)> = vec![("input", row_major(&t.input).into()), ("out", row_major(&t.out).into())];
     for (key, data) in [("q", &t.q), ("k", &t.k), ("v", &t.v), ("scores", &t.scores), ("probs", &t.probs), ("ctx", &t.ctx)] {
