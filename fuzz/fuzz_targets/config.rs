@@ -1,4 +1,4 @@
-//! config.json of every family: the first byte picks the family (GPT-2, BERT, T5, BART, Marian, Llama, Qwen2, Qwen3, Mistral, RoBERTa, DistilBERT, Gemma 3, XLM-RoBERTa) whose real tiny weights and tokenizer
+//! config.json of every family: the first byte picks the family (GPT-2, BERT, T5, BART, Marian, Llama, Qwen2, Qwen3, Mistral, RoBERTa, DistilBERT, Gemma 3, XLM-RoBERTa, Gemma 2) whose real tiny weights and tokenizer
 //! the fuzzed config is loaded with; a load that succeeds runs one short text.
 #![no_main]
 use libfuzzer_sys::fuzz_target;

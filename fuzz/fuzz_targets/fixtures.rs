@@ -24,6 +24,7 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("distilbert", fixture!("models/distilbert", "config.json"), fixture!("models/distilbert", "model.safetensors"), fixture!("models/distilbert", "tokenizer.json")),
     ("gemma3", fixture!("models/gemma3", "config.json"), fixture!("models/gemma3", "model.safetensors"), fixture!("models/gemma3", "tokenizer.json")),
     ("xlm-roberta", fixture!("models/xlm_roberta", "config.json"), fixture!("models/xlm_roberta", "model.safetensors"), fixture!("models/xlm_roberta", "tokenizer.json")),
+    ("gemma2", fixture!("models/gemma2", "config.json"), fixture!("models/gemma2", "model.safetensors"), fixture!("models/gemma2", "tokenizer.json")),
 ];
 
 /// tokenizer.json of each tokenizer kind the core implements.

@@ -1,10 +1,10 @@
 //! Llama-style decoders (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`,
-//! `MistralForCausalLM`, `Gemma3ForCausalLM`; SmolLM, TinyLlama, Qwen2/2.5, Qwen3, Mistral and
-//! Gemma 3's text models are these): decoder-only, rotary positions, pre-RMSNorm blocks, gated
-//! (SwiGLU, GeGLU) feed-forward, grouped-query attention.
+//! `MistralForCausalLM`, `GemmaForCausalLM`, `Gemma2ForCausalLM`, `Gemma3ForCausalLM`; SmolLM,
+//! TinyLlama, Qwen2/2.5, Qwen3, Mistral and Gemma 1-3's text models are these): decoder-only,
+//! rotary positions, pre-RMSNorm blocks, gated (SwiGLU, GeGLU) feed-forward, grouped-query attention.
 //!
 //! Reference semantics: Hugging Face
-//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma3}/modeling_*.py` (5.x).
+//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3}/modeling_*.py` (5.x).
 //!
 //! ```text
 //! x = embed[ids]                                                    # [T][C], no position vectors
@@ -37,7 +37,10 @@
 //! ```
 //!
 //! and every one of its RMSNorms scales by `1 + w` rather than `w` (weights stored around 0), which
-//! Glassbox folds into the weights at load. Checkpoint names (with a `model.` prefix under a causal-LM
+//! Glassbox folds into the weights at load. Gemma 1 is Llama with those norms, the scaled embeddings
+//! and GeGLU. Gemma 2 is Gemma 3 without the per-head q/k norms and the second rotation, with
+//! windows on every other layer and a cap on the attention scores too (`attn_logit_softcapping`:
+//! `cap · tanh(score / cap)` after the scale, before the mask). Checkpoint names (with a `model.` prefix under a causal-LM
 //! head, bare in a base `LlamaModel`):
 //!
 //! | name                                   | shape         |
