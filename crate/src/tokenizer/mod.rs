@@ -536,9 +536,6 @@ fn component(v: Option<&Value>) -> Option<&Value> {
 /// non-letter, single digits, punctuation runs, newlines, spaces).
 const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
-/// The normaliser, pre-tokenizer and decoder transformers 5's tokenizer class builds in place of
-/// tokenizer.json's (see `transformers_config.rs`), setting the model's options as it does;
-/// `file_normalizer` is tokenizer.json's (T5 keeps its Precompiled part).
 /// The two role tokens a class builds its template from, with their ids (the config's named tokens
 /// are added by then), or an error naming the class and the roles it needs.
 fn template_roles(transformers: &TransformersConfig, added: &AddedVocab, model: &Model, class: &str, keys: [&str; 2]) -> Result<[(String, u32); 2]> {
@@ -556,6 +553,9 @@ fn template_roles(transformers: &TransformersConfig, added: &AddedVocab, model: 
     }
 }
 
+/// The normaliser, pre-tokenizer and decoder transformers 5's tokenizer class builds in place of
+/// tokenizer.json's (see `transformers_config.rs`), setting the model's options as it does;
+/// `file_normalizer` is tokenizer.json's (T5 and XLM-R keep its Precompiled part).
 fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: &mut Model) -> Result<(Option<Normalizer>, Option<PreTokenizer>, Option<Decoder>)> {
     Ok(match class {
         ClassRebuild::Llama(llama) => {
