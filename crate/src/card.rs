@@ -58,16 +58,16 @@ pub struct BlockFacts {
     /// Each head's query and key go through an RMSNorm of their own before the rotation (Qwen3, Gemma 3).
     pub qk_norm: bool,
     /// Attention's and the feed-forward's outputs are normalised before they join the stream, on
-    /// top of the usual norm of their inputs (Gemma 3: four RMSNorms per layer).
+    /// top of the usual norm of their inputs (Gemma 2 and 3: four RMSNorms per layer).
     pub output_norms: bool,
     /// What the token embeddings are multiplied by before the first layer: 1, or `sqrt(d_model)`
-    /// (Gemma 3; BART's and Marian's `scale_embedding` are the same idea).
+    /// (Gemma 1-3; BART's and Marian's `scale_embedding` are the same idea).
     pub embedding_scale: f32,
     /// Logits squashed into `(-cap, cap)` by `cap · tanh(logit / cap)` (Gemma 2's and 3's `final_logit_softcapping`).
     pub logit_softcap: Option<f32>,
     /// Attention scores squashed the same way after their scale (Gemma 2's `attn_logit_softcapping`).
     pub score_softcap: Option<f32>,
-    /// Gemma 3: the scores are scaled by `query_pre_attn_scalar^-1/2` rather than `d_head^-1/2`.
+    /// Gemma 2 and 3: the scores are scaled by `query_pre_attn_scalar^-1/2` rather than `d_head^-1/2`.
     pub query_pre_attn_scalar: Option<f32>,
     /// The layers that see only the last `sliding_window` keys (0-based), and that window.
     pub sliding_layers: Vec<usize>,
