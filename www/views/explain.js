@@ -177,7 +177,9 @@ export function modelExplanation(info) {
     ? (b.tiedEmbeddings
       ? ' Its output head reuses the input embedding table (tied embeddings): a token’s score is the dot product of the final vector ' +
         `${TIED_HEAD_BEFORE[info.modelType] ?? ''}with that token’s embedding${TIED_HEAD_AFTER[info.modelType] ?? ''}.`
-      : ' Its output head is a matrix of its own, not the input embedding table (untied embeddings).')
+      : ' Its output head is a matrix of its own, not the input embedding table (untied embeddings).') +
+      (b.logitSoftcap ? ` Each score is then squashed into ±${b.logitSoftcap} (cap · tanh(score / cap)), which keeps any one from ` +
+        'running away while leaving their order unchanged.' : '')
     : '';
   return [KIND[info.kind], POSITIONS[info.positions], layer, ffnSentence(info) + head].filter(Boolean).join(' ');
 }
