@@ -157,8 +157,8 @@ fn with_config(name: &str, edit: impl Fn(String) -> String) -> Folder {
 
 #[test]
 fn unknown_model_type() {
-    let err = model_error(&with_config("gpt2", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"gemma\"")));
-    assert_mentions(&err, &["model_type", "gemma", "gpt2", "bert"]);
+    let err = model_error(&with_config("gpt2", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"falcon\"")));
+    assert_mentions(&err, &["model_type", "falcon", "gpt2", "bert"]);
     let err = model_error(&with_config("gpt2", |c| c.replace("\"model_type\": \"gpt2\",", "")));
     assert_mentions(&err, &["model_type", "missing"]);
 }

@@ -183,10 +183,10 @@ fn errors_exit_1_with_one_line_naming_the_problem() {
     let err = failure(&["generate", &dir("gpt2"), "--text", "hi", "--top-p", "lots"]);
     assert!(err.contains("--top-p"), "{err}");
 
-    let gemma = broken_copy("gpt2", "gemma", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"gemma\""));
-    let err = failure(&["inspect", gemma.to_str().unwrap(), "--text", "hi"]);
-    assert!(err.contains("model_type") && err.contains("gemma"), "{err}");
-    let _ = std::fs::remove_dir_all(gemma);
+    let falcon = broken_copy("gpt2", "falcon", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"falcon\""));
+    let err = failure(&["inspect", falcon.to_str().unwrap(), "--text", "hi"]);
+    assert!(err.contains("model_type") && err.contains("falcon"), "{err}");
+    let _ = std::fs::remove_dir_all(falcon);
 
     let wide = broken_copy("gpt2", "wide", |c| c.replace("\"n_embd\": 64", "\"n_embd\": 128"));
     let err = failure(&["inspect", wide.to_str().unwrap(), "--text", "hi"]);
