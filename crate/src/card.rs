@@ -103,19 +103,11 @@ impl BlockFacts {
             _ => (info.d_model / heads, heads),
         };
         let qk_norm = matches!(model, Model::Llama(m) if m.has_qk_norm());
-        let output_norms = matches!(model, Model::Llama(m) if m.has_output_norms());
-        let (embedding_scale, logit_softcap, score_softcap) = match model {
-            Model::Llama(m) => (m.embed_scale(), m.logit_cap(), m.score_cap()),
-            Model::Bart(m) => (m.embed_scale(), None, None),
-            _ => (1.0, None, None),
-        };
-        let query_pre_attn_scalar = match model {
-            Model::Llama(m) => m.query_pre_attn_scalar(),
-            _ => None,
-        };
-        let (sliding_layers, sliding_window) = match model {
-            Model::Llama(m) => m.sliding_layers(),
-            _ => (Vec::new(), None),
+        // What only the Llama-style families vary (BART shares the embedding scale).
+        let (output_norms, embedding_scale, logit_softcap, score_softcap, query_pre_attn_scalar, (sliding_layers, sliding_window)) = match model {
+            Model::Llama(m) => (m.has_output_norms(), m.embed_scale(), m.logit_cap(), m.score_cap(), m.query_pre_attn_scalar(), m.sliding_layers()),
+            Model::Bart(m) => (false, m.embed_scale(), None, None, None, (Vec::new(), None)),
+            _ => (false, 1.0, None, None, None, (Vec::new(), None)),
         };
         BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,
             ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm, output_norms, embedding_scale, logit_softcap,

@@ -60,6 +60,7 @@ export function renderModelFacts(dl, info, name) {
     dl.append(none);
     return;
   }
+  const windowed = windowFact(info);
   const layers = info.kind === 'encoder-decoder'
     ? `${info.nLayers} encoder + ${info.nDecoderLayers} decoder`
     : String(info.nLayers);
@@ -79,7 +80,7 @@ export function renderModelFacts(dl, info, name) {
       ? [['Token embeddings', `multiplied by √${info.dModel} ≈ ${info.block.embeddingScale.toFixed(2)} on the way in`]] : []),
     ...(info.block && info.hasLmHead ? [['Output head', (info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)') +
       (info.block.logitSoftcap ? `; logits squashed into ±${info.block.logitSoftcap} (cap · tanh(logit / cap))` : '')]] : []),
-    ...(windowFact(info) ? [['Attention window', windowFact(info)]] : []),
+    ...(windowed ? [['Attention window', windowed]] : []),
     ...(info.block?.scoreSoftcap ? [['Attention scores', `squashed into ±${info.block.scoreSoftcap} (cap · tanh(score / cap)) before the softmax`]] : []),
     ['Parameters', formatCount(info.nParams)],
     ['Size', formatBytes(info.sizeBytes)],

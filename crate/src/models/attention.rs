@@ -277,10 +277,10 @@ pub fn attend_capped(
         Mask::Sliding { past, window } => (past + i + 1).saturating_sub(window),
         _ => 0,
     };
-    // One head's raw dot products of query `i` (in `row[..visible]`) to probs, in place: scale,
-    // bias, mask, softmax, head mask, with the captured rows copied out on the way.
-    let mut finish_row = |h: usize, i: usize, visible: usize, row: &mut [f32]| {
-        for (j, s) in row[..visible].iter_mut().enumerate() {
+    // One head's raw dot products of query `i` (in `row[first..visible]`) to probs, in place: scale,
+    // cap, bias, mask, softmax, head mask, with the captured rows copied out on the way.
+    let mut finish_row = |h: usize, i: usize, first: usize, visible: usize, row: &mut [f32]| {
+        for (j, s) in row.iter_mut().enumerate().take(visible).skip(first) {
             *s *= scale;
             if let Some(cap) = softcap {
                 *s = (*s / cap).tanh() * cap;
@@ -293,7 +293,7 @@ pub fn attend_capped(
             add_in_place(row, additive);
         }
         row[visible..].fill(f32::NEG_INFINITY);
-        row[..first_key(i).min(visible)].fill(f32::NEG_INFINITY);
+        row[..first].fill(f32::NEG_INFINITY);
         put_row(sink.scores.as_mut().map(|m| m.view_mut()), h, i, row);
         put_row(sink.trace.as_deref_mut().map(|t| t.scores.view_mut()), h, i, row);
         kernels::softmax(row);
@@ -315,9 +315,8 @@ pub fn attend_capped(
             let (qi, probs) = (&q_rows[i * hd..(i + 1) * hd], &mut probs[..n_heads * seen]);
             kernels::dot_rows_heads(qi, n_heads, d_head, group, k_rows.get(first * kvd..).unwrap_or(&[]), kvd, seen, probs);
             for (h, head) in probs.chunks_exact_mut(seen.max(1)).enumerate().take(n_heads) {
-                row[..first].fill(f32::NEG_INFINITY);
                 row[first..visible].copy_from_slice(&head[..seen]);
-                finish_row(h, i, visible, &mut row);
+                finish_row(h, i, first, visible, &mut row);
                 head.copy_from_slice(&row[first..visible]);
             }
             let out = ctx.row_mut(i).into_slice().expect("ctx is row-major");
@@ -333,9 +332,8 @@ pub fn attend_capped(
                 let visible = visible_keys(i);
                 let first = first_key(i).min(visible);
                 let qi = &q_rows[i * hd + h * d_head..i * hd + (h + 1) * d_head];
-                row[..first].fill(f32::NEG_INFINITY);
                 kernels::dot_rows(qi, d_head, keys.get(first * kvd..).unwrap_or(&[]), kvd, visible - first, &mut row[first..visible]);
-                finish_row(h, i, visible, &mut row);
+                finish_row(h, i, first, visible, &mut row);
                 let out = &mut ctx.row_mut(i).into_slice().expect("ctx is row-major")[h * d_head..(h + 1) * d_head];
                 kernels::axpy_rows(&row[first..visible], values.get(first * kvd..).unwrap_or(&[]), kvd, d_head, out);
             }

@@ -116,8 +116,8 @@ impl Flavour {
     }
 }
 
-/// The fields of a Llama, Qwen2, Qwen3 or Mistral config.json that change the computation (the rotary keys are
-/// read by [`Rotary::from_config`]).
+/// The fields of a Llama, Qwen2, Qwen3, Mistral or Gemma config.json that change the computation
+/// (the rotary keys are read by [`Rotary::from_config`]).
 #[derive(Debug, Clone, Deserialize)]
 pub struct LlamaConfig {
     pub vocab_size: usize,
@@ -132,14 +132,14 @@ pub struct LlamaConfig {
     pub head_dim: Option<usize>,
     #[serde(default = "default_act")]
     pub hidden_act: String,
-    /// Gemma 3 reads its activation from this key (gelu_pytorch_tanh when left out), not `hidden_act`.
+    /// Gemma 2 and 3 read their activation from this key (gelu_pytorch_tanh when left out), not `hidden_act`.
     #[serde(default)]
     pub hidden_activation: Option<String>,
     #[serde(default)]
     pub max_position_embeddings: Option<usize>,
     #[serde(default = "default_eps")]
     pub rms_norm_eps: f32,
-    /// Left out: tied for Gemma 3, untied for the others (their config classes' defaults).
+    /// Left out: tied for Gemma, untied for the others (their config classes' defaults).
     #[serde(default)]
     pub tie_word_embeddings: Option<bool>,
     #[serde(default)]
@@ -165,7 +165,7 @@ pub struct LlamaConfig {
     pub eos_token_id: Option<Value>,
     #[serde(default)]
     pub pad_token_id: Option<Value>,
-    /// Gemma 3: the attention scores are scaled by `query_pre_attn_scalar^-1/2`, not `head_dim^-1/2`.
+    /// Gemma 2 and 3: the attention scores are scaled by `query_pre_attn_scalar^-1/2`, not `head_dim^-1/2`.
     #[serde(default)]
     pub query_pre_attn_scalar: Option<f64>,
     /// Gemma 2 and 3: logits squashed into `(-cap, cap)` by `cap · tanh(logit / cap)` (left out:
@@ -195,13 +195,13 @@ struct Block {
     k_proj: Linear,       // C -> KV·D
     v_proj: Linear,       // C -> KV·D
     o_proj: Linear,       // H·D -> C
-    /// Gemma 3: the attention's output is normalised before it joins the stream (`[C]`).
+    /// Gemma 2 and 3: the attention's output is normalised before it joins the stream (`[C]`).
     attn_out_norm: Option<Vec<f32>>,
-    mlp_norm: Vec<f32>,   // [C]: the MLP's input norm (`post_attention_layernorm`; Gemma 3's `pre_feedforward_layernorm`)
+    mlp_norm: Vec<f32>,   // [C]: the MLP's input norm (`post_attention_layernorm`; Gemma 2's and 3's `pre_feedforward_layernorm`)
     gate_proj: Linear,    // C -> F
     up_proj: Linear,      // C -> F
     down_proj: Linear,    // F -> C
-    /// Gemma 3: the MLP's output is normalised before it joins the stream (`[C]`).
+    /// Gemma 2 and 3: the MLP's output is normalised before it joins the stream (`[C]`).
     mlp_out_norm: Option<Vec<f32>>,
     /// Qwen3, Gemma 3: RMSNorm weights applied to each head's query and key (`[D]` each), before the rotation.
     qk_norm: Option<(Vec<f32>, Vec<f32>)>,
@@ -217,10 +217,10 @@ enum LayerWindow {
     /// All of them.
     Full,
     /// The last `n`, the query itself included (`sliding_attention` layers of Qwen2, Qwen3,
-    /// Mistral and Gemma 3): masked in a forward pass and in generation alike, as HF's sliding mask
+    /// Mistral, Gemma 2 and 3): masked in a forward pass and in generation alike, as HF's sliding mask
     /// and its sliding cache agree.
     Sliding(usize),
-    /// A window only HF's generation cache applies (a llama config's `sliding_window` or
+    /// A window only HF's generation cache applies (a llama or gemma config's `sliding_window` or
     /// `attention_chunk_size`, a mistral one's chunk): its forward pass attends to every key, so the
     /// two agree only up to `n` keys, and Glassbox refuses longer sequences.
     CacheOnly(usize),
@@ -244,9 +244,11 @@ pub struct Llama {
     activation: Activation,
     activation_name: String,
     max_positions: usize,
-    /// What the token rows are multiplied by on the way in: `sqrt(C)` for Gemma 3, else 1.
+    /// What the token rows are multiplied by on the way in: `sqrt(C)` for Gemma, else 1.
     embed_scale: f32,
-    /// Scores are `q·k` times this: `D^-1/2`, Gemma 3's `query_pre_attn_scalar^-1/2`.
+    /// Gemma 2 and 3: the number whose inverse square root scales the scores (`query_pre_attn_scalar`).
+    score_scalar: Option<f64>,
+    /// Scores are `q·k` times this: `D^-1/2`, or `score_scalar^-1/2`.
     attn_scale: f32,
     /// Gemma 2's `attn_logit_softcapping`: scores become `cap · tanh(score / cap)`.
     score_cap: Option<f32>,
@@ -269,7 +271,7 @@ impl Llama {
         self.blocks.first().is_some_and(|b| b.qk_norm.is_some())
     }
 
-    /// Whether attention's and the MLP's outputs are normalised before they join the stream (Gemma 3).
+    /// Whether attention's and the MLP's outputs are normalised before they join the stream (Gemma 2 and 3).
     pub fn has_output_norms(&self) -> bool {
         self.blocks.first().is_some_and(|b| b.mlp_out_norm.is_some())
     }
@@ -290,14 +292,14 @@ impl Llama {
         (layers, self.blocks.iter().filter_map(window).min())
     }
 
-    /// The factor token rows are multiplied by on the way in (Gemma 3: `sqrt(C)`).
+    /// The factor token rows are multiplied by on the way in (Gemma: `sqrt(C)`).
     pub fn embed_scale(&self) -> f32 {
         self.embed_scale
     }
 
-    /// Gemma 3's `query_pre_attn_scalar` (the scores are scaled by its inverse square root).
+    /// Gemma 2's and 3's `query_pre_attn_scalar` (the scores are scaled by its inverse square root).
     pub fn query_pre_attn_scalar(&self) -> Option<f32> {
-        self.flavour.has_output_norms().then(|| self.config.query_pre_attn_scalar.unwrap_or(GEMMA_DEFAULT_QUERY_PRE_ATTN_SCALAR) as f32)
+        self.score_scalar.map(|s| s as f32)
     }
 
     /// Gemma 2's and 3's `final_logit_softcapping`, if set.
@@ -310,9 +312,8 @@ impl Llama {
         self.score_cap
     }
 
-    /// config.json's `tie_word_embeddings`, or its config class's default when left out.
     fn tied_in_config(&self) -> bool {
-        self.config.tie_word_embeddings.unwrap_or(self.flavour.is_gemma())
+        tied_in_config(self.flavour, &self.config)
     }
 
     pub fn load(flavour: Flavour, config_json: &[u8], weights: Weights) -> Result<Self> {
@@ -388,15 +389,13 @@ impl Llama {
         };
         let activation = Activation::from_config(activation_key, &activation_name)?;
         refuse_unsupported(flavour, &raw)?;
-        let attn_scale = match flavour {
-            Flavour::Gemma2 | Flavour::Gemma3 => {
-                let scalar = cfg.query_pre_attn_scalar.unwrap_or(GEMMA_DEFAULT_QUERY_PRE_ATTN_SCALAR);
-                if !(scalar.is_finite() && scalar > 0.0) {
-                    return Err(Error::config("query_pre_attn_scalar", format!("is {scalar}, but the scores are scaled by its inverse square root"), "Use the config.json saved with the weights (usually the head width, 256)"));
-                }
-                scalar.powf(-0.5) as f32
+        let score_scalar = flavour.has_output_norms().then(|| cfg.query_pre_attn_scalar.unwrap_or(GEMMA_DEFAULT_QUERY_PRE_ATTN_SCALAR));
+        let attn_scale = match score_scalar {
+            Some(scalar) if !(scalar.is_finite() && scalar > 0.0) => {
+                return Err(Error::config("query_pre_attn_scalar", format!("is {scalar}, but the scores are scaled by its inverse square root"), "Use the config.json saved with the weights (usually the head width, 256)"))
             }
-            _ => 1.0 / (d as f32).sqrt(),
+            Some(scalar) => scalar.powf(-0.5) as f32,
+            None => 1.0 / (d as f32).sqrt(),
         };
         // Gemma 2's caps are on unless the config says null (Gemma2Config: 30 on the logits, 50 on
         // the scores); Gemma 3 caps the logits only when asked, and never its scores (transformers
@@ -450,7 +449,7 @@ impl Llama {
                 k_proj: linear(&w, &format!("{n}.self_attn.k_proj"), c, kv * d, qkv_bias)?,
                 v_proj: linear(&w, &format!("{n}.self_attn.v_proj"), c, kv * d, qkv_bias)?,
                 o_proj: linear(&w, &format!("{n}.self_attn.o_proj"), h * d, c, o_bias)?,
-                // Gemma 3 names its norms for where they sit: `post_attention_layernorm` is the
+                // Gemma 2 and 3 name their norms for where they sit: `post_attention_layernorm` is the
                 // attention output's, `pre_feedforward_layernorm` the MLP input's.
                 attn_out_norm: if output_norms { Some(ln("post_attention_layernorm")?) } else { None },
                 mlp_norm: ln(if output_norms { "pre_feedforward_layernorm" } else { "post_attention_layernorm" })?,
@@ -473,7 +472,7 @@ impl Llama {
         // an int8 Qwen2-shaped model decode only 1.3-1.5x faster than f32. The int8 rows move the fixtures'
         // logits a little more (`tests/rust/int8_logits.rs`: qwen2 3.6% -> 4.7% of their spread, under
         // its 5%); on those tiny random models nearly all of that comes from the rows, not the head.
-        let tie = cfg.tie_word_embeddings.unwrap_or(gemma);
+        let tie = tied_in_config(flavour, &cfg);
         let table = super::layers::tied_table_name(&w, "embed_tokens.weight", "lm_head.weight", tie);
         let embed = super::layers::token_table(&w, table, v, c)?;
         let final_norm = norm("norm")?;
@@ -519,7 +518,7 @@ impl Llama {
         let embed_scale = if gemma { (c as f64).sqrt() as f32 } else { 1.0 };
         Ok(Llama {
             flavour, config: cfg, info, rotary, local_rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head,
-            activation, activation_name, max_positions, window_key, embed_scale, attn_scale, score_cap, logit_cap,
+            activation, activation_name, max_positions, window_key, embed_scale, score_scalar, attn_scale, score_cap, logit_cap,
         })
     }
 
@@ -659,6 +658,11 @@ impl DecoderOnly for Llama {
         }
         Ok(())
     }
+}
+
+/// config.json's `tie_word_embeddings`, or its config class's default when left out (Gemma's tie).
+fn tied_in_config(flavour: Flavour, cfg: &LlamaConfig) -> bool {
+    cfg.tie_word_embeddings.unwrap_or(flavour.is_gemma())
 }
 
 /// Keys that would change the numbers and that Glassbox does not implement.

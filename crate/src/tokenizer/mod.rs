@@ -574,15 +574,13 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
             (None, Some(metaspace), Some(Decoder::Sequence(decoders)))
         }
         ClassRebuild::T5 | ClassRebuild::XlmRoberta { .. } => {
-            let prepend_scheme = match class {
-                ClassRebuild::XlmRoberta { add_prefix_space: false } => PrependScheme::Never,
-                _ => PrependScheme::Always,
+            let (unk_id, prepend_scheme) = match class {
+                ClassRebuild::XlmRoberta { add_prefix_space: false } => (3, PrependScheme::Never),
+                ClassRebuild::XlmRoberta { .. } => (3, PrependScheme::Always),
+                _ => (2, PrependScheme::Always),
             };
             if let Model::Unigram(unigram) = model {
-                match class {
-                    ClassRebuild::T5 => unigram.use_t5_options(),
-                    _ => unigram.use_xlm_roberta_options(),
-                }
+                unigram.use_class_options(unk_id);
             }
             // Only the file's Precompiled normaliser stays (SentencePiece's own rules).
             let normalizer = match file_normalizer {

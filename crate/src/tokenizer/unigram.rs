@@ -50,17 +50,11 @@ struct UnigramJson {
 }
 
 impl Unigram {
-    /// The options transformers 5's `T5Tokenizer` gives the Unigram it builds around a file's
-    /// pieces: the unknown piece is id 2 (T5's `<unk>`), no byte fallback.
-    /// XLMRobertaTokenizer's Unigram: `<unk>` at id 3 (after `<s> <pad> </s>`), no byte fallback.
-    pub fn use_xlm_roberta_options(&mut self) {
-        self.unk_id = (self.pieces.len() > 3).then_some(3);
-        self.byte_fallback = false;
-        self.cache = WordCache::default();
-    }
-
-    pub fn use_t5_options(&mut self) {
-        self.unk_id = (self.pieces.len() > 2).then_some(2);
+    /// The options transformers 5's `T5Tokenizer` and `XLMRobertaTokenizer` give the Unigram they
+    /// build around a file's pieces: the unknown piece at a fixed id (T5's `<unk>` is 2, XLM-R's 3,
+    /// after `<s> <pad> </s>`; none in a vocabulary too small to hold it), no byte fallback.
+    pub fn use_class_options(&mut self, unk_id: u32) {
+        self.unk_id = (self.pieces.len() > unk_id as usize).then_some(unk_id);
         self.byte_fallback = false;
         self.cache = WordCache::default();
     }
