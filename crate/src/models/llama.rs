@@ -83,6 +83,9 @@ pub enum Flavour {
     Gemma,
     Gemma2,
     Gemma3,
+    Granite,
+    Olmo2,
+    SmolLm3,
 }
 
 impl Flavour {
@@ -95,7 +98,16 @@ impl Flavour {
             Flavour::Gemma => "gemma",
             Flavour::Gemma2 => "gemma2",
             Flavour::Gemma3 => "gemma3_text",
+            Flavour::Granite => "granite",
+            Flavour::Olmo2 => "olmo2",
+            Flavour::SmolLm3 => "smollm3",
         }
+    }
+
+    /// The families whose head width, when config.json leaves `head_dim` out, is
+    /// `hidden_size // heads` rounded down (no divisibility check in their config classes).
+    fn floors_head_width(self) -> bool {
+        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo2 | Flavour::SmolLm3)
     }
 
     /// Gemma's traits, every generation: RMSNorms that scale by `1 + w`, embeddings times
@@ -137,8 +149,9 @@ pub struct LlamaConfig {
     pub hidden_activation: Option<String>,
     #[serde(default)]
     pub max_position_embeddings: Option<usize>,
-    #[serde(default = "default_eps")]
-    pub rms_norm_eps: f32,
+    /// Left out: OLMo 2's 1e-5, the others' 1e-6 (see [`Llama::eps`]).
+    #[serde(default)]
+    pub rms_norm_eps: Option<f32>,
     /// Left out: tied for Gemma, untied for the others (their config classes' defaults).
     #[serde(default)]
     pub tie_word_embeddings: Option<bool>,
@@ -178,37 +191,67 @@ pub struct LlamaConfig {
     /// Gemma 3 configs saved before `layer_types`: every n-th layer attends to every key.
     #[serde(default)]
     pub sliding_window_pattern: Option<usize>,
+    /// Granite: the token rows times this on the way in (left out: 1).
+    #[serde(default)]
+    pub embedding_multiplier: Option<f64>,
+    /// Granite: what attention's and the MLP's outputs are multiplied by before they join the stream.
+    #[serde(default)]
+    pub residual_multiplier: Option<f64>,
+    /// Granite: the scores' scale itself (left out: 1, not `head_dim^-1/2`).
+    #[serde(default)]
+    pub attention_multiplier: Option<f64>,
+    /// Granite: the logits are divided by this.
+    #[serde(default)]
+    pub logits_scaling: Option<f64>,
+    /// SmolLM3: per layer, whether it turns q and k (1) or uses no positions at all (0).
+    #[serde(default)]
+    pub no_rope_layers: Option<Vec<Value>>,
+    /// SmolLM3 without `no_rope_layers`: every n-th layer has no rotation (left out: 4).
+    #[serde(default)]
+    pub no_rope_layer_interval: Option<usize>,
 }
 
 fn default_act() -> String {
     "silu".into()
 }
-fn default_eps() -> f32 {
-    1e-6
-}
 
 /// One layer's weights. Norm weights are the factors the norms multiply by: Gemma's `1 + w` is
 /// added up at load.
 struct Block {
-    input_norm: Vec<f32>, // [C]
+    /// The attention's input norm (`[C]`); OLMo 2 has none (its norms sit on the outputs).
+    input_norm: Option<Vec<f32>>,
     q_proj: Linear,       // C -> H·D
     k_proj: Linear,       // C -> KV·D
     v_proj: Linear,       // C -> KV·D
     o_proj: Linear,       // H·D -> C
-    /// Gemma 2 and 3: the attention's output is normalised before it joins the stream (`[C]`).
+    /// Gemma 2 and 3, OLMo 2: the attention's output is normalised before it joins the stream (`[C]`).
     attn_out_norm: Option<Vec<f32>>,
-    mlp_norm: Vec<f32>,   // [C]: the MLP's input norm (`post_attention_layernorm`; Gemma 2's and 3's `pre_feedforward_layernorm`)
+    /// The MLP's input norm (`[C]`: `post_attention_layernorm`; Gemma 2's and 3's
+    /// `pre_feedforward_layernorm`); OLMo 2 has none.
+    mlp_norm: Option<Vec<f32>>,
     gate_proj: Linear,    // C -> F
     up_proj: Linear,      // C -> F
     down_proj: Linear,    // F -> C
-    /// Gemma 2 and 3: the MLP's output is normalised before it joins the stream (`[C]`).
+    /// Gemma 2 and 3, OLMo 2: the MLP's output is normalised before it joins the stream (`[C]`).
     mlp_out_norm: Option<Vec<f32>>,
-    /// Qwen3, Gemma 3: RMSNorm weights applied to each head's query and key (`[D]` each), before the rotation.
+    /// RMSNorm weights for the queries and keys, before the rotation: each head's alone (Qwen3,
+    /// Gemma 3: `[D]` each), or the whole projection at once (OLMo 2: `[H·D]` and `[KV·D]`).
     qk_norm: Option<(Vec<f32>, Vec<f32>)>,
     /// Which earlier keys the layer's queries see.
     window: LayerWindow,
-    /// Gemma 3: this layer turns q and k with the sliding layers' rotation (`Llama::local_rotary`).
-    local_rotary: bool,
+    /// How the layer's queries and keys learn their positions.
+    turn: Turn,
+}
+
+/// Which rotation a layer applies to its queries and keys.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Turn {
+    /// The model's rotation (`Llama::rotary`).
+    Shared,
+    /// Gemma 3's sliding layers: their own base (`Llama::local_rotary`).
+    Local,
+    /// SmolLM3's "NoPE" layers: none; attention there sees no positions, only the causal mask.
+    None,
 }
 
 /// Which earlier keys one layer attends to.
@@ -256,6 +299,12 @@ pub struct Llama {
     logit_cap: Option<f32>,
     /// The config key the layers' windows come from, for the refusal past them.
     window_key: &'static str,
+    /// The norms' epsilon (`rms_norm_eps`, or the family's default).
+    eps: f32,
+    /// Granite's `residual_multiplier`: each step's output is multiplied by it before it joins the stream.
+    residual_scale: f32,
+    /// Granite's `logits_scaling`: the logits are divided by it.
+    logits_divisor: Option<f32>,
 }
 
 impl Llama {
@@ -312,6 +361,38 @@ impl Llama {
         self.score_cap
     }
 
+    /// Whether each step's input is normalised (false for OLMo 2, whose norms sit on the outputs only).
+    pub fn has_input_norms(&self) -> bool {
+        self.blocks.first().is_none_or(|b| b.input_norm.is_some())
+    }
+
+    /// Whether the q/k norms take each head alone (Qwen3, Gemma 3) rather than the whole
+    /// projection at once (OLMo 2). Meaningful when [`Self::has_qk_norm`].
+    pub fn qk_norm_per_head(&self) -> bool {
+        self.flavour != Flavour::Olmo2
+    }
+
+    /// The layers (0-based) whose queries and keys are not rotated: SmolLM3's "NoPE" layers.
+    pub fn unrotated_layers(&self) -> Vec<usize> {
+        self.blocks.iter().enumerate().filter(|(_, b)| b.turn == Turn::None).map(|(i, _)| i).collect()
+    }
+
+    /// The factor the attention scores `q·k` are multiplied by, and whether the config sets it
+    /// directly (Granite's `attention_multiplier`) rather than as `head_dim^-1/2` or Gemma's scalar.
+    pub fn score_scale(&self) -> (f32, bool) {
+        (self.attn_scale, self.flavour == Flavour::Granite)
+    }
+
+    /// Granite's `residual_multiplier` (1 for the others).
+    pub fn residual_scale(&self) -> f32 {
+        self.residual_scale
+    }
+
+    /// Granite's `logits_scaling`: what the logits are divided by.
+    pub fn logits_divisor(&self) -> Option<f32> {
+        self.logits_divisor
+    }
+
     fn tied_in_config(&self) -> bool {
         tied_in_config(self.flavour, &self.config)
     }
@@ -330,6 +411,7 @@ impl Llama {
             (Flavour::Mistral, Keyed::Absent) => MISTRAL_DEFAULT_KV_HEADS,
             (Flavour::Gemma, Keyed::Absent) => GEMMA_DEFAULT_KV_HEADS,
             (Flavour::Gemma2 | Flavour::Gemma3, Keyed::Absent) => GEMMA3_DEFAULT_KV_HEADS,
+            (Flavour::SmolLm3, Keyed::Absent) => SMOLLM3_DEFAULT_KV_HEADS,
             (_, keyed) => keyed.value().unwrap_or(h),
         };
         if kv == 0 || h % kv != 0 {
@@ -359,13 +441,14 @@ impl Llama {
             }
             Some(d) => d,
             None if c % h == 0 => c / h,
-            // MistralConfig rounds down (hidden_size // heads); the projections then narrow the stream.
-            None if flavour == Flavour::Mistral && c >= h => c / h,
+            // MistralConfig (and Granite's, OLMo 2's, SmolLM3's attention) round down
+            // (hidden_size // heads); the projections then narrow the stream.
+            None if flavour.floors_head_width() && c >= h => c / h,
             None => return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Add head_dim or use the config.json saved with the weights")),
         };
         let max_positions = cfg.max_position_embeddings.unwrap_or(match flavour {
-            Flavour::Llama => 2048,
-            Flavour::Qwen2 | Flavour::Qwen3 => 32768,
+            Flavour::Llama | Flavour::Granite | Flavour::Olmo2 => 2048,
+            Flavour::Qwen2 | Flavour::Qwen3 | Flavour::SmolLm3 => 32768,
             Flavour::Mistral => 4096 * 32,
             Flavour::Gemma | Flavour::Gemma2 => 8192,
             Flavour::Gemma3 => 131_072,
@@ -375,6 +458,8 @@ impl Llama {
                 let (full, sliding) = gemma3_rotaries(&raw, d, max_positions)?;
                 (full, Some(sliding))
             }
+            // SmolLM3Config's base is 2,000,000 when the config gives none.
+            Flavour::SmolLm3 => (Rotary::from_config(&with_default_theta(&raw, SMOLLM3_DEFAULT_ROPE_THETA), d, max_positions)?, None),
             _ => (Rotary::from_config(&raw, d, max_positions)?, None),
         };
         let (activation_key, activation_name) = match flavour {
@@ -390,7 +475,28 @@ impl Llama {
         let activation = Activation::from_config(activation_key, &activation_name)?;
         refuse_unsupported(flavour, &raw)?;
         let score_scalar = flavour.has_output_norms().then(|| cfg.query_pre_attn_scalar.unwrap_or(GEMMA_DEFAULT_QUERY_PRE_ATTN_SCALAR));
+        // Granite's four multipliers (GraniteConfig's default for each is 1, the attention's too).
+        let multiplier = |key: &str, value: Option<f64>| -> Result<f32> {
+            match value.unwrap_or(1.0) {
+                m if m.is_finite() && (m as f32).is_finite() => Ok(m as f32),
+                m => Err(Error::config(key, format!("is {m}, but it must be a finite number"), "Use the config.json saved with the weights")),
+            }
+        };
+        let granite = flavour == Flavour::Granite;
+        let (embed_multiplier, residual_scale) = match granite {
+            true => (multiplier("embedding_multiplier", cfg.embedding_multiplier)?, multiplier("residual_multiplier", cfg.residual_multiplier)?),
+            false => (1.0, 1.0),
+        };
+        let logits_divisor = match granite {
+            true => match multiplier("logits_scaling", cfg.logits_scaling)? {
+                0.0 => return Err(Error::config("logits_scaling", "is 0, and the logits are divided by it", "Use the config.json saved with the weights")),
+                1.0 => None,
+                s => Some(s),
+            },
+            false => None,
+        };
         let attn_scale = match score_scalar {
+            _ if granite => multiplier("attention_multiplier", cfg.attention_multiplier)?,
             Some(scalar) if !(scalar.is_finite() && scalar > 0.0) => {
                 return Err(Error::config("query_pre_attn_scalar", format!("is {scalar}, but the scores are scaled by its inverse square root"), "Use the config.json saved with the weights (usually the head width, 256)"))
             }
@@ -424,12 +530,14 @@ impl Llama {
 
         let w = weights.with_prefixes(&["model."]);
         let (qkv_bias, o_bias, mlp_bias) = match flavour {
-            Flavour::Llama => (cfg.attention_bias, cfg.attention_bias, cfg.mlp_bias),
+            Flavour::Llama | Flavour::Granite | Flavour::SmolLm3 => (cfg.attention_bias, cfg.attention_bias, cfg.mlp_bias),
+            Flavour::Olmo2 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Qwen2 => (true, false, false),
             Flavour::Qwen3 | Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Mistral => (false, false, false),
         };
-        let (gemma, output_norms) = (flavour.is_gemma(), flavour.has_output_norms());
+        let (gemma, output_norms, olmo2) = (flavour.is_gemma(), flavour.has_output_norms(), flavour == Flavour::Olmo2);
+        let no_rope = no_rope_layers(flavour, &cfg)?;
         // Gemma's RMSNorm multiplies by (1 + w) (`1.0 + weight.float()` in HF): the same f32 sum, made once.
         let norm_of = |name: &str, width: usize| -> Result<Vec<f32>> {
             let mut weight = w.get(&format!("{name}.weight"), &[width])?;
@@ -444,25 +552,37 @@ impl Llama {
             let n = format!("layers.{i}");
             let ln = |name: &str| norm(&format!("{n}.{name}"));
             blocks.push(Block {
-                input_norm: ln("input_layernorm")?,
+                input_norm: if olmo2 { None } else { Some(ln("input_layernorm")?) },
                 q_proj: linear(&w, &format!("{n}.self_attn.q_proj"), c, h * d, qkv_bias)?,
                 k_proj: linear(&w, &format!("{n}.self_attn.k_proj"), c, kv * d, qkv_bias)?,
                 v_proj: linear(&w, &format!("{n}.self_attn.v_proj"), c, kv * d, qkv_bias)?,
                 o_proj: linear(&w, &format!("{n}.self_attn.o_proj"), h * d, c, o_bias)?,
                 // Gemma 2 and 3 name their norms for where they sit: `post_attention_layernorm` is the
                 // attention output's, `pre_feedforward_layernorm` the MLP input's.
-                attn_out_norm: if output_norms { Some(ln("post_attention_layernorm")?) } else { None },
-                mlp_norm: ln(if output_norms { "pre_feedforward_layernorm" } else { "post_attention_layernorm" })?,
+                // OLMo 2 has only these two, on the outputs: `post_attention_layernorm` and
+                // `post_feedforward_layernorm`.
+                attn_out_norm: if output_norms || olmo2 { Some(ln("post_attention_layernorm")?) } else { None },
+                mlp_norm: match (olmo2, output_norms) {
+                    (true, _) => None,
+                    (false, true) => Some(ln("pre_feedforward_layernorm")?),
+                    (false, false) => Some(ln("post_attention_layernorm")?),
+                },
                 gate_proj: linear(&w, &format!("{n}.mlp.gate_proj"), c, f, mlp_bias)?,
                 up_proj: linear(&w, &format!("{n}.mlp.up_proj"), c, f, mlp_bias)?,
                 down_proj: linear(&w, &format!("{n}.mlp.down_proj"), f, c, mlp_bias)?,
-                mlp_out_norm: if output_norms { Some(ln("post_feedforward_layernorm")?) } else { None },
+                mlp_out_norm: if output_norms || olmo2 { Some(ln("post_feedforward_layernorm")?) } else { None },
                 qk_norm: match flavour {
                     Flavour::Qwen3 | Flavour::Gemma3 => Some((norm_of(&format!("{n}.self_attn.q_norm"), d)?, norm_of(&format!("{n}.self_attn.k_norm"), d)?)),
+                    // OLMo 2 normalises the whole projection, all heads together, before splitting it.
+                    Flavour::Olmo2 => Some((norm_of(&format!("{n}.self_attn.q_norm"), h * d)?, norm_of(&format!("{n}.self_attn.k_norm"), kv * d)?)),
                     _ => None,
                 },
                 window,
-                local_rotary: flavour == Flavour::Gemma3 && matches!(window, LayerWindow::Sliding(_)),
+                turn: match (flavour, window) {
+                    (Flavour::Gemma3, LayerWindow::Sliding(_)) => Turn::Local,
+                    _ if no_rope.get(i).copied().unwrap_or(false) => Turn::None,
+                    _ => Turn::Shared,
+                },
             });
         }
         // Packed like every other matrix, in the load's storage (a 16-bit file's table stays 16-bit,
@@ -494,7 +614,11 @@ impl Llama {
             + (h * d * c + if o_bias { c } else { 0 })
             + 3 * c * f
             + if mlp_bias { 2 * f + c } else { 0 }
-            + if matches!(flavour, Flavour::Qwen3 | Flavour::Gemma3) { 2 * d } else { 0 };
+            + match flavour {
+                Flavour::Qwen3 | Flavour::Gemma3 => 2 * d,
+                Flavour::Olmo2 => h * d + kv * d,
+                _ => 0,
+            };
         let n_params = v * c + c + l * per_layer + lm_head.as_ref().map_or(0, Linear::n_params);
         let id = |field: &str, value: &Option<Value>| token_id(field, value);
         let info = ModelInfo {
@@ -515,10 +639,12 @@ impl Llama {
             pad_token_id: id("pad_token_id", &cfg.pad_token_id)?,
             decoder_start_token_id: None,
         };
-        let embed_scale = if gemma { (c as f64).sqrt() as f32 } else { 1.0 };
+        let embed_scale = if gemma { (c as f64).sqrt() as f32 } else { embed_multiplier };
+        let eps = cfg.rms_norm_eps.unwrap_or(if olmo2 { OLMO2_DEFAULT_EPS } else { DEFAULT_EPS });
         Ok(Llama {
             flavour, config: cfg, info, rotary, local_rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head,
-            activation, activation_name, max_positions, window_key, embed_scale, score_scalar, attn_scale, score_cap, logit_cap,
+            activation, activation_name, max_positions, window_key, embed_scale, score_scalar, attn_scale, score_cap, logit_cap, eps,
+            residual_scale, logits_divisor,
         })
     }
 
@@ -548,7 +674,7 @@ impl Llama {
                 format!("Keep prompt and generation within {w} tokens, where the two agree"),
             ));
         }
-        let eps = self.config.rms_norm_eps;
+        let eps = self.eps;
         let mut x = activations::embed(&TokenTable::Packed(&self.embed), c, ids); // [T][C]
         if self.embed_scale != 1.0 {
             x *= self.embed_scale;
@@ -559,21 +685,28 @@ impl Llama {
         for (l, (block, cache)) in self.blocks.iter().zip(caches.iter_mut()).enumerate() {
             recorder.hidden_state(&x);
             // x = x + Wo · attn(rope(Wq a), rope(Wk a), Wv a),  a = rms_1(x)
-            let a = activations::rms_norm(&x, &block.input_norm, eps); // [T][C]
+            let a = match &block.input_norm {
+                Some(norm) => activations::rms_norm(&x, norm, eps), // [T][C]
+                None => x.clone(),                                  // OLMo 2: the stream itself
+            };
             let mut q = activations::linear(&block.q_proj, a.view()); // [T][H·D]
             let mut k = activations::linear(&block.k_proj, a.view()); // [T][KV·D]
             let v = activations::linear(&block.v_proj, a.view()); // [T][KV·D]
             if let Some((q_norm, k_norm)) = &block.qk_norm {
-                // Qwen3, Gemma 3: every D-wide head slice of q and k is RMS-normalised with its own weights.
+                // Qwen3, Gemma 3: every D-wide head slice of q and k is RMS-normalised with its own
+                // weights; OLMo 2's weights span the whole row, so each row is one slice.
                 kernels::rms_norm(flat_mut(&mut q), q_norm, eps);
                 kernels::rms_norm(flat_mut(&mut k), k_norm, eps);
             }
-            let turn = match &local_turn {
-                Some(local) if block.local_rotary => local,
-                _ => &turn,
+            let layer_turn = match (block.turn, &local_turn) {
+                (Turn::Local, Some(local)) => Some(local),
+                (Turn::None, _) => None,
+                _ => Some(&turn),
             };
-            turn.rotate_rows(&mut q);
-            turn.rotate_rows(&mut k);
+            if let Some(turn) = layer_turn {
+                turn.rotate_rows(&mut q);
+                turn.rotate_rows(&mut k);
+            }
             cache.append(k.view(), v.view());
             // Grouped-query attention: every query head of a group reads its group's key/value head
             // (`attend` sees KV·D-wide rows and indexes them; the cache is not repeated).
@@ -589,15 +722,24 @@ impl Llama {
             if let Some(norm) = &block.attn_out_norm {
                 kernels::rms_norm(flat_mut(&mut out), norm, eps);
             }
+            if self.residual_scale != 1.0 {
+                out *= self.residual_scale; // Granite
+            }
             x += &out;
             // x = x + W_down (act(W_gate m) ⊙ W_up m),  m = rms_2(x)
-            let m = activations::rms_norm(&x, &block.mlp_norm, eps);
+            let m = match &block.mlp_norm {
+                Some(norm) => activations::rms_norm(&x, norm, eps),
+                None => x.clone(), // OLMo 2
+            };
             let mut gate = activations::linear(&block.gate_proj, m.view()); // [T][F]
             self.activation.apply(flat_mut(&mut gate));
             gate *= &activations::linear(&block.up_proj, m.view()); // [T][F]
             let mut down = activations::linear(&block.down_proj, gate.view()); // [T][C]
             if let Some(norm) = &block.mlp_out_norm {
                 kernels::rms_norm(flat_mut(&mut down), norm, eps);
+            }
+            if self.residual_scale != 1.0 {
+                down *= self.residual_scale;
             }
             x += &down;
         }
@@ -616,6 +758,9 @@ impl Llama {
             // Gemma 3: cap · tanh(logit / cap), in HF's order of operations.
             logits.mapv_inplace(|z| (z / cap).tanh() * cap);
         }
+        if let Some(divisor) = self.logits_divisor {
+            logits.mapv_inplace(|z| z / divisor); // Granite's logits_scaling
+        }
         Some(logits)
     }
 
@@ -625,7 +770,7 @@ impl Llama {
         if last {
             return self.lm_logits(x);
         }
-        let normed = activations::rms_norm(&x.to_owned(), &self.norm, self.config.rms_norm_eps);
+        let normed = activations::rms_norm(&x.to_owned(), &self.norm, self.eps);
         self.lm_logits(normed.view())
     }
 
@@ -673,7 +818,7 @@ fn refuse_unsupported(flavour: Flavour, raw: &Map<String, Value>) -> Result<()> 
     // pass it on: Gemma 2's key, kept in the config class), so that key changes nothing there.
     let gemma_keys = ["attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar"];
     for key in gemma_keys.into_iter().chain(["embedding_multiplier", "logits_scaling", "residual_multiplier", "attention_multiplier"]) {
-        if flavour.has_output_norms() && gemma_keys.contains(&key) {
+        if (flavour.has_output_norms() && gemma_keys.contains(&key)) || (flavour == Flavour::Granite && !gemma_keys.contains(&key)) {
             continue;
         }
         if raw.get(key).is_some_and(|v| !v.is_null()) {
@@ -741,6 +886,52 @@ const GEMMA_DEFAULT_HEAD_DIM: usize = 256;
 const GEMMA_DEFAULT_QUERY_PRE_ATTN_SCALAR: f64 = 256.0;
 /// Gemma 3 configs without `layer_types`: every sixth layer attends to every key, the rest slide.
 const GEMMA3_DEFAULT_SLIDING_WINDOW_PATTERN: usize = 6;
+const SMOLLM3_DEFAULT_KV_HEADS: usize = 4;
+const SMOLLM3_DEFAULT_ROPE_THETA: f64 = 2_000_000.0;
+/// SmolLM3 without `no_rope_layers`: every fourth layer has no rotation.
+const SMOLLM3_DEFAULT_NO_ROPE_INTERVAL: usize = 4;
+const DEFAULT_EPS: f32 = 1e-6;
+const OLMO2_DEFAULT_EPS: f32 = 1e-5;
+
+/// `raw` with `rope_theta` set to `theta` when neither it nor the rotary parameters give one.
+fn with_default_theta(raw: &Map<String, Value>, theta: f64) -> Map<String, Value> {
+    let given = |v: Option<&Value>| v.is_some_and(|v| !v.is_null());
+    let in_params = ["rope_scaling", "rope_parameters"].iter().any(|key| given(raw.get(*key).and_then(|p| p.get("rope_theta"))));
+    let mut raw = raw.clone();
+    if !in_params && !given(raw.get("rope_theta")) {
+        raw.insert("rope_theta".into(), Value::from(theta));
+    }
+    raw
+}
+
+/// SmolLM3's layers without a rotation ("NoPE"), one flag per layer: `no_rope_layers` (1: rotate,
+/// 0: not; any number other than 0 counts as 1, as Python's truth does), else every
+/// `no_rope_layer_interval`-th layer. Every layer of the other families rotates.
+fn no_rope_layers(flavour: Flavour, cfg: &LlamaConfig) -> Result<Vec<bool>> {
+    let l = cfg.num_hidden_layers;
+    if flavour != Flavour::SmolLm3 {
+        return Ok(vec![false; l]);
+    }
+    match &cfg.no_rope_layers {
+        Some(flags) => {
+            if flags.len() < l {
+                return Err(Error::config("no_rope_layers", format!("has {} entries for {l} layers", flags.len()), "Use the config.json saved with the weights"));
+            }
+            flags[..l]
+                .iter()
+                .map(|f| match f {
+                    Value::Bool(b) => Ok(!b),
+                    Value::Number(n) if n.as_f64().is_some() => Ok(n.as_f64() == Some(0.0)),
+                    other => Err(Error::config("no_rope_layers", format!("contains {other}, but each entry must be 1 (rotate) or 0 (no rotation)"), "Use the config.json saved with the weights")),
+                })
+                .collect()
+        }
+        None => match cfg.no_rope_layer_interval.unwrap_or(SMOLLM3_DEFAULT_NO_ROPE_INTERVAL) {
+            0 => Err(Error::config("no_rope_layer_interval", "is 0, on which transformers fails (every n-th layer has no rotation)", "Use the config.json saved with the weights (SmolLM3's is 4)")),
+            every => Ok((0..l).map(|i| (i + 1) % every == 0).collect()),
+        },
+    }
+}
 
 /// The attention window of each layer (`None`: full causal attention) and the config key it comes
 /// from. Qwen2 and Qwen3, as their configs derive it: `layer_types` if given, else layers from
@@ -760,8 +951,12 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
         // Left out, the window is 4096; an explicit null means none.
         Flavour::Qwen2 | Flavour::Qwen3 => (if cfg.use_sliding_window { cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)) } else { None }, None),
         Flavour::Mistral => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), cfg.attention_chunk_size),
-        Flavour::Llama | Flavour::Gemma => (cfg.sliding_window.value(), cfg.attention_chunk_size),
+        Flavour::Llama | Flavour::Gemma | Flavour::Granite | Flavour::Olmo2 => (cfg.sliding_window.value(), cfg.attention_chunk_size),
+        // SmolLM3Config: no window unless given; its sliding layers are masked in the forward pass.
+        Flavour::SmolLm3 => (cfg.sliding_window.value(), None),
     };
+    // The families whose window only HF's generation cache applies (their forward pass has no sliding mask).
+    let cache_only = matches!(flavour, Flavour::Llama | Flavour::Gemma | Flavour::Granite | Flavour::Olmo2);
     if flavour == Flavour::Mistral && cfg.layer_types.is_some() {
         return Err(Error::config(
             "layer_types",
@@ -787,6 +982,11 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
         }
         // Gemma2Config: every other layer slides, from the first.
         _ if flavour == Flavour::Gemma2 => (0..l).map(|i| if (i + 1) % 2 != 0 { "sliding_attention" } else { "full_attention" }).collect(),
+        // SmolLM3Config: the layers without a rotation slide, when use_sliding_window and a window are set.
+        _ if flavour == Flavour::SmolLm3 => {
+            let no_rope = no_rope_layers(flavour, cfg)?;
+            (0..l).map(|i| if cfg.use_sliding_window && sliding.is_some() && no_rope[i] { "sliding_attention" } else { "full_attention" }).collect()
+        }
         _ if flavour == Flavour::Gemma3 => {
             let every = cfg.sliding_window_pattern.unwrap_or(GEMMA3_DEFAULT_SLIDING_WINDOW_PATTERN);
             if every == 0 {
@@ -801,11 +1001,11 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
         .map(|&ty| match ty {
             "full_attention" => Ok(LayerWindow::Full),
             // A llama config's window is its generation cache's only (LlamaModel's forward has no sliding mask).
-            "sliding_attention" => sliding.map(if matches!(flavour, Flavour::Llama | Flavour::Gemma) { LayerWindow::CacheOnly } else { LayerWindow::Sliding }).ok_or_else(|| {
+            "sliding_attention" => sliding.map(if cache_only { LayerWindow::CacheOnly } else { LayerWindow::Sliding }).ok_or_else(|| {
                 // transformers finds no window for the layer's mask and fails.
                 Error::config("layer_types", "names sliding_attention layers, but the config gives them no window (sliding_window null, or use_sliding_window false)", "Set sliding_window and use_sliding_window, or make those layers full_attention")
             }),
-            "chunked_attention" if matches!(flavour, Flavour::Llama | Flavour::Gemma | Flavour::Mistral) => Ok(chunked.map_or(LayerWindow::Full, LayerWindow::CacheOnly)),
+            "chunked_attention" if cache_only || flavour == Flavour::Mistral => Ok(chunked.map_or(LayerWindow::Full, LayerWindow::CacheOnly)),
             other => Err(Error::config("layer_types", format!("contains \"{other}\""), "Glassbox runs full_attention and sliding_attention layers")),
         })
         .collect::<Result<Vec<_>>>()?;

@@ -238,6 +238,9 @@ impl Model {
             "gemma" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Gemma, files.config, weights)?)),
             "gemma2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Gemma2, files.config, weights)?)),
             "gemma3_text" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Gemma3, files.config, weights)?)),
+            "granite" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Granite, files.config, weights)?)),
+            "olmo2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Olmo2, files.config, weights)?)),
+            "smollm3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::SmolLm3, files.config, weights)?)),
             "gemma3" => Err(Error::config(
                 "model_type",
                 "\"gemma3\" is Gemma 3's image-and-text model (Gemma3ForConditionalGeneration), which Glassbox does not run",
