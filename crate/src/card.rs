@@ -34,7 +34,8 @@ pub struct ModelCard<'a> {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockFacts {
-    /// `"pre"`: x + f(norm(x)) (GPT-2, T5, Llama, Qwen2); `"post"`: norm(x + f(x)) (BERT, BART, Marian).
+    /// `"pre"`: x + f(norm(x)) (GPT-2, T5, Llama, Qwen2); `"post"`: norm(x + f(x)) (BERT, BART,
+    /// Marian); `"output"`: x + norm(f(x)), no norm on a step's input (OLMo 2).
     pub norm_placement: &'static str,
     /// `"LayerNorm"` (subtract the mean, divide by the spread, scale and shift) or `"RMSNorm"`
     /// (divide by the root mean square, scale; T5, Llama, Qwen2).
@@ -55,14 +56,27 @@ pub struct BlockFacts {
     pub d_head: usize,
     /// Key/value heads: fewer than the query heads under grouped-query attention (Llama, Qwen2).
     pub n_kv_heads: usize,
-    /// Each head's query and key go through an RMSNorm of their own before the rotation (Qwen3, Gemma 3).
+    /// The queries and keys go through an RMSNorm before the rotation (Qwen3, Gemma 3, OLMo 2).
     pub qk_norm: bool,
-    /// Attention's and the feed-forward's outputs are normalised before they join the stream, on
-    /// top of the usual norm of their inputs (Gemma 2 and 3: four RMSNorms per layer).
+    /// That norm takes each head alone (Qwen3, Gemma 3), not the whole projection at once (OLMo 2).
+    pub qk_norm_per_head: bool,
+    /// Attention's and the feed-forward's outputs are normalised before they join the stream (Gemma
+    /// 2 and 3, on top of the usual norm of their inputs: four RMSNorms per layer; OLMo 2, instead of it).
     pub output_norms: bool,
-    /// What the token embeddings are multiplied by before the first layer: 1, or `sqrt(d_model)`
-    /// (Gemma 1-3; BART's and Marian's `scale_embedding` are the same idea).
+    /// What each step's output is multiplied by before it joins the stream (Granite's
+    /// `residual_multiplier`; 1 for the others).
+    pub residual_scale: f32,
+    /// What the token embeddings are multiplied by before the first layer: 1, `sqrt(d_model)` (Gemma
+    /// 1-3; BART's and Marian's `scale_embedding`), or Granite's `embedding_multiplier`.
     pub embedding_scale: f32,
+    /// The attention scores' scale when the config sets it outright instead of from the head width
+    /// (Granite's `attention_multiplier`).
+    pub score_scale: Option<f32>,
+    /// What the logits are divided by (Granite's `logits_scaling`).
+    pub logits_divisor: Option<f32>,
+    /// The layers (0-based) whose queries and keys are not rotated in a rotary model: they see no
+    /// positions at all, only the causal mask (SmolLM3's "NoPE" layers).
+    pub unrotated_layers: Vec<usize>,
     /// Logits squashed into `(-cap, cap)` by `cap · tanh(logit / cap)` (Gemma 2's and 3's `final_logit_softcapping`).
     pub logit_softcap: Option<f32>,
     /// Attention scores squashed the same way after their scale (Gemma 2's `attn_logit_softcapping`).
@@ -80,6 +94,7 @@ impl BlockFacts {
             Model::Gpt2(_) => ("pre", "LayerNorm", false, true),
             Model::Bert(_) => ("post", "LayerNorm", true, false),
             Model::Bart(m) => ("post", "LayerNorm", m.info.model_type != "marian", false),
+            Model::Llama(m) if !m.has_input_norms() => ("output", "RMSNorm", false, true),
             Model::T5(_) | Model::Llama(_) => ("pre", "RMSNorm", false, true),
         };
         let (activation, gated_ffn, tied_embeddings) = match model {
@@ -103,6 +118,11 @@ impl BlockFacts {
             _ => (info.d_model / heads, heads),
         };
         let qk_norm = matches!(model, Model::Llama(m) if m.has_qk_norm());
+        let qk_norm_per_head = matches!(model, Model::Llama(m) if m.has_qk_norm() && m.qk_norm_per_head());
+        let (residual_scale, score_scale, logits_divisor, unrotated_layers) = match model {
+            Model::Llama(m) => (m.residual_scale(), m.score_scale().1.then_some(m.score_scale().0), m.logits_divisor(), m.unrotated_layers()),
+            _ => (1.0, None, None, Vec::new()),
+        };
         // What only the Llama-style families vary (BART shares the embedding scale).
         let (output_norms, embedding_scale, logit_softcap, score_softcap, query_pre_attn_scalar, (sliding_layers, sliding_window)) = match model {
             Model::Llama(m) => (m.has_output_norms(), m.embed_scale(), m.logit_cap(), m.score_cap(), m.query_pre_attn_scalar(), m.sliding_layers()),
@@ -110,8 +130,8 @@ impl BlockFacts {
             _ => (false, 1.0, None, None, None, (Vec::new(), None)),
         };
         BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,
-            ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm, output_norms, embedding_scale, logit_softcap,
-            score_softcap, query_pre_attn_scalar, sliding_layers, sliding_window }
+            ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm, qk_norm_per_head, output_norms, residual_scale, embedding_scale,
+            score_scale, logits_divisor, unrotated_layers, logit_softcap, score_softcap, query_pre_attn_scalar, sliding_layers, sliding_window }
     }
 }
 

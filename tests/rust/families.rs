@@ -937,3 +937,108 @@ fn gemma1_and_gemma2_defaults() {
     }));
     assert!(err.contains("attn_logit_softcapping"), "{err}");
 }
+
+/// Granite, OLMo 2 and SmolLM3: the fixtures carry what makes each differ from Llama, and the card
+/// (what the page's facts and block view quote) names it.
+#[test]
+fn granite_olmo2_smollm3_fixtures_and_cards() {
+    let config = |name: &str| -> Value { serde_json::from_slice(&Folder::fixture(name).config).unwrap() };
+    let names = |name: &str| -> Vec<String> {
+        let bytes = Folder::fixture(name).weights.expect("weights");
+        safetensors::SafeTensors::deserialize(&bytes).unwrap().names().into_iter().map(String::from).collect()
+    };
+    let granite = config("granite");
+    for key in ["embedding_multiplier", "residual_multiplier", "attention_multiplier", "logits_scaling"] {
+        assert!(granite[key].as_f64().is_some_and(|m| m != 1.0), "granite's {key} is not 1");
+    }
+    let facts = glassbox::card::BlockFacts::of(&load_model("granite"));
+    assert_eq!((facts.embedding_scale, facts.residual_scale, facts.score_scale, facts.logits_divisor), (3.0, 0.4, Some(0.09), Some(2.5)));
+    assert_eq!(facts.norm_placement, "pre");
+
+    let olmo = names("olmo2");
+    assert!(!olmo.iter().any(|n| n.contains("input_layernorm")), "OLMo 2 has no input norms");
+    assert!(olmo.iter().any(|n| n.ends_with("post_feedforward_layernorm.weight")));
+    let facts = glassbox::card::BlockFacts::of(&load_model("olmo2"));
+    assert_eq!((facts.norm_placement, facts.output_norms, facts.qk_norm, facts.qk_norm_per_head), ("output", true, true, false));
+    assert_eq!((facts.residual_scale, facts.score_scale, facts.logits_divisor), (1.0, None, None));
+
+    let smol = config("smollm3");
+    assert_eq!(smol["no_rope_layers"], serde_json::json!([1, 0, 1, 0]));
+    let facts = glassbox::card::BlockFacts::of(&load_model("smollm3"));
+    assert_eq!(facts.unrotated_layers, vec![1, 3]);
+    assert_eq!((facts.sliding_layers.clone(), facts.sliding_window), (vec![1, 3], Some(6)));
+    assert!(facts.tied_embeddings && !facts.qk_norm);
+    let llama = glassbox::card::BlockFacts::of(&load_model("llama_gqa"));
+    assert!(llama.unrotated_layers.is_empty() && llama.score_scale.is_none() && llama.residual_scale == 1.0);
+}
+
+/// Keys these configs leave out take their classes' defaults, and each family's own keys change the
+/// numbers (so a loader that ignored them would fail here, not only on the fixtures).
+#[test]
+fn granite_olmo2_smollm3_defaults_and_keys_that_bite() {
+    let ids: Vec<u32> = (3..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    // Granite: every multiplier left out is 1, which is not what the fixture says.
+    let plain = run(&Folder::fixture("granite"));
+    for key in ["embedding_multiplier", "residual_multiplier", "attention_multiplier", "logits_scaling"] {
+        assert_ne!(run(&edited("granite", |c| { c.remove(key); })), plain, "granite without {key}");
+        let ones = edited("granite", |c| { c.insert(key.into(), serde_json::json!(1.0)); });
+        assert_eq!(run(&edited("granite", |c| { c.remove(key); })), run(&ones), "{key} left out is 1");
+    }
+    // Granite's logits are the others divided by logits_scaling, exactly.
+    let doubled = run(&edited("granite", |c| { c.insert("logits_scaling".into(), serde_json::json!(5.0)); }));
+    for (a, b) in plain.iter().zip(&doubled) {
+        assert!((a / 2.0 - b).abs() <= 1e-6 * a.abs().max(1.0), "logits_scaling 5 halves the logits of 2.5: {a} {b}");
+    }
+    // The same keys in a llama config are refused by name.
+    let err = load_error(&edited("llama_gqa", |c| { c.insert("residual_multiplier".into(), serde_json::json!(0.5)); }));
+    assert!(err.contains("residual_multiplier"), "{err}");
+    for (key, value) in [("logits_scaling", serde_json::json!(0.0)), ("attention_multiplier", serde_json::json!(1e300))] {
+        let err = load_error(&edited("granite", |c| { c.insert(key.into(), value.clone()); }));
+        assert!(err.contains(key), "{err}");
+    }
+
+    // OLMo 2: rms_norm_eps left out is Olmo2Config's 1e-5 (the fixture saved it), not Llama's 1e-6.
+    let plain = run(&Folder::fixture("olmo2"));
+    assert_eq!(config_f64("olmo2", "rms_norm_eps"), 1e-5);
+    assert_eq!(run(&edited("olmo2", |c| { c.remove("rms_norm_eps"); })), plain);
+    assert_ne!(run(&edited("olmo2", |c| { c.insert("rms_norm_eps".into(), serde_json::json!(1e-6)); })), plain);
+
+    // SmolLM3: no_rope_layers left out follows no_rope_layer_interval (2 here: the same layers);
+    // both left out, every fourth layer; an all-rotating list changes the numbers.
+    let plain = run(&Folder::fixture("smollm3"));
+    assert_eq!(run(&edited("smollm3", |c| { c.remove("no_rope_layers"); c.remove("layer_types"); })), plain);
+    assert_ne!(run(&edited("smollm3", |c| { c.insert("no_rope_layers".into(), serde_json::json!([1, 1, 1, 1])); c.remove("layer_types"); })), plain);
+    // (Random weights: 4 key/value heads no longer fit the file's.)
+    let mut defaults = edited("smollm3", |c| {
+        c.remove("no_rope_layers");
+        c.remove("no_rope_layer_interval");
+        c.remove("layer_types");
+        c.remove("num_key_value_heads");
+        c.remove("rope_parameters");
+    });
+    defaults.weights = None;
+    let Model::Llama(m) = Model::load(&defaults.files(), Some(7)).unwrap_or_else(|e| panic!("{e}")) else { unreachable!() };
+    assert_eq!(m.unrotated_layers(), vec![3], "every fourth layer");
+    assert_eq!(m.sliding_layers(), (vec![3], Some(6)), "the unrotated layers slide when use_sliding_window");
+    assert_eq!(m.n_kv_heads, 4, "SmolLM3Config's 4 key/value heads");
+    assert_eq!(m.rotary_angles(2).inv_freq[0], 1.0);
+    assert!((m.rotary_angles(2).inv_freq[1] - 2e6f32.powf(-2.0 / 16.0)).abs() < 1e-9, "base 2,000,000 when the config gives none");
+    for (edit, key) in [
+        (serde_json::json!({"no_rope_layers": [1, 0]}), "no_rope_layers"),
+        (serde_json::json!({"no_rope_layers": [1, "x", 1, 1]}), "no_rope_layers"),
+        (serde_json::json!({"no_rope_layers": null, "no_rope_layer_interval": 0, "layer_types": null}), "no_rope_layer_interval"),
+    ] {
+        let err = load_error(&edited("smollm3", |c| {
+            for (k, v) in edit.as_object().unwrap() {
+                c.insert(k.clone(), v.clone());
+            }
+        }));
+        assert!(err.contains(key), "{key}: {err}");
+    }
+}
+
+fn config_f64(name: &str, key: &str) -> f64 {
+    let cfg: Value = serde_json::from_slice(&Folder::fixture(name).config).unwrap();
+    cfg[key].as_f64().unwrap_or_else(|| panic!("{name}: {key}"))
+}

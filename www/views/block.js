@@ -6,7 +6,7 @@
 // `model.inspect(text, { qkv })` (ctx [H][Tq][D], out [Tq][C], input [Tq][C]) and `residual` of
 // `model.inspect(text, { logitLens })` ({ nStates, seqLen, dModel, rms [L+1][T], change [L+1][T] }).
 
-import { activationName, ffnSentence, layerWeights, normPhrase } from './explain.js';
+import { activationName, ffnSentence, layerWeights, normPhrase, residualScaled } from './explain.js';
 import { vectorStrip, maxAbsOf, fmt, stripLegend } from './vector-strip.js';
 import { truncate } from './token-text.js';
 
@@ -20,10 +20,13 @@ export function blockSteps(info, stack) {
   const subs = [[stack === 'decoder' ? 'masked (causal) self-attention' : 'self-attention', 'SelfAttention']];
   if (crossToo) subs.push(['cross-attention, reading the encoder’s output', 'CrossAttention']);
   subs.push(['feed-forward network', 'FFN']);
+  // Granite multiplies each step's output by its residual_multiplier before adding it.
+  const times = residualScaled(b) ? `${fmt(b.residualScale)} · ` : '';
   const steps = subs.map(([name, f]) => ({
     name,
     formula: b.normPlacement === 'post' ? `x ← ${norm}(x + ${f}(x))`
-      : b.outputNorms ? `x ← x + ${norm}(${f}(${norm}(x)))` : `x ← x + ${f}(${norm}(x))`,
+      : b.normPlacement === 'output' ? `x ← x + ${times}${norm}(${f}(x))`
+        : b.outputNorms ? `x ← x + ${times}${norm}(${f}(${norm}(x)))` : `x ← x + ${times}${f}(${norm}(x))`,
   }));
   return steps;
 }
@@ -61,7 +64,12 @@ export function renderBlock(root, view) {
     root.append(el('p', 'muted', 'That is a decoder layer. An encoder layer is the same without the cross-attention step, and its ' +
       'self-attention sees every token.'));
   }
-  root.append(el('p', 'muted', b.normPlacement === 'pre'
+  root.append(el('p', 'muted', b.normPlacement === 'output'
+    ? 'Norms on the outputs only: each step reads the stream x as it is, with no norm in front, and its result is normalised before it ' +
+      'is added, so the size of what a step adds is set by that norm’s learned scale, whatever the step computed, while x itself is ' +
+      'never rescaled. Like pre-norm, that leaves a clean path from the embeddings to the output.' +
+      (b.finalNorm ? ` After the last layer one more ${b.normKind} is applied before the output head.` : '')
+    : b.normPlacement === 'pre'
     ? 'Pre-norm: the stream x itself is never normalised inside the block, only the copy each step reads; what a step returns is added ' +
       (b.outputNorms ? 'to x after a norm of its own, so the size of what a step adds is set by that norm’s learned scale, whatever the step computed. '
         : 'to x unchanged. ') +
@@ -80,8 +88,8 @@ export function renderBlock(root, view) {
     root.append(el('h3', '', `The heads, put back together (layer ${trace.layer + 1}, token “${truncate(label, LABEL_CHARS)}”)`));
     root.append(el('p', 'explain', `Each of the ${H} heads returns ${D} numbers for this token (its weighted mix of values). They are ` +
       `concatenated into one vector of ${H} × ${D} = ${H * D} numbers, and the output matrix W_O (${H * D} × ${C}) projects it back to the ` +
-      `model width, ${C}. ${b.outputNorms ? 'That result, after one more RMSNorm (this model normalises each step’s output), is' : 'That result is'} ` +
-      'what attention adds to the residual stream.'));
+      `model width, ${C}. That result${b.outputNorms ? ', after one more RMSNorm (this model normalises each step’s output),' : ''}` +
+      `${residualScaled(b) ? `${b.outputNorms ? '' : ','} times ${fmt(b.residualScale)} (residual_multiplier),` : ''} is what attention adds to the residual stream.`));
     const heads = [];
     for (let h = 0; h < H; h++) {
       const at = (h * trace.qLen + q) * D;
@@ -142,7 +150,7 @@ export function renderBlock(root, view) {
       `${r.dModel} numbers) and how much that layer changed it (the root mean square of the difference).` +
       (b.normPlacement === 'post'
         ? ` In this post-norm model every layer ends with a norm, so the size is reset each time (to a level set by the norm’s learned scale${b.normKind === 'LayerNorm' ? ' and shift' : ''}): the change is where the work shows.`
-        : ' In this pre-norm model layers only add to the stream, so its size is free to grow.') +
+        : ` In this ${b.normPlacement === 'output' ? 'model, whose norms sit on each step’s output,' : 'pre-norm model'} layers only add to the stream, so its size is free to grow.`) +
       (b.finalNorm ? ' The last row is taken after the final norm, as Hugging Face reports hidden states, so its size and change ' +
         'include that norm’s rescaling.' : '')), field);
     const table = el('table', 'residual-table');

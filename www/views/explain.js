@@ -3,6 +3,8 @@
 // goes deeper. Every number and every model-dependent claim comes from the loaded model's card
 // (`info`, including `info.block`: crate/src/card.rs), so the text stays true for every family.
 
+import { fmt } from './vector-strip.js';
+
 const KIND = {
   'encoder-only': 'An encoder reads the whole text at once: every token may look at every other, before and after ' +
     'it. What comes out is one vector per token, a meaning in context, used to classify or compare text or, ' +
@@ -37,20 +39,35 @@ export function activationName(name) {
   return known[name] ?? name;
 }
 
-/** How the loaded model normalises, as a verb phrase ("normalises …"; pre-LN vs post-LN, LayerNorm vs RMSNorm). */
+/** How the loaded model normalises, as a verb phrase ("normalises …"; pre-norm, post-norm or on the
+ * outputs only, LayerNorm vs RMSNorm), with Granite's residual scale where it has one. */
 export function normPhrase(block) {
   if (!block) return '';
   const norm = block.normKind === 'RMSNorm'
     ? 'RMSNorm (divides a vector by its root mean square, then scales it)'
     : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
+  const scaled = residualScaled(block) ? `, times ${fmt(block.residualScale)} (this model’s residual_multiplier),` : '';
   const added = block.outputNorms
-    ? 'normalises the step’s result once more before adding it to the unnormalised stream (four norms a layer: before and after attention, before and after the feed-forward network)'
-    : 'adds the step’s result to the unnormalised stream';
+    ? `normalises the step’s result once more before adding it${scaled} to the unnormalised stream (four norms a layer: before and after attention, before and after the feed-forward network)`
+    : `adds the step’s result${scaled} to the unnormalised stream`;
+  const qk = !block.qkNorm ? ''
+    : block.qkNormPerHead
+      ? '; inside attention, each head’s query and key get an RMSNorm of their own before the rotation, which stops the attention scores from growing too large in training'
+      : '; inside attention, the queries of all heads together, and the keys of all heads together, get one RMSNorm each before they are split into heads and rotated, which keeps the attention scores from growing too large in training';
+  const last = block.finalNorm ? '; one last norm follows the final layer' : '';
+  if (block.normPlacement === 'output') {
+    return `does not normalise what a step reads: each step works on the stream as it is, and its result is normalised with ${norm} ` +
+      `before it is added${scaled} to the stream (two norms a layer: after attention and after the feed-forward network)${last}${qk}`;
+  }
   return block.normPlacement === 'pre'
-    ? `normalises the input of each step (pre-norm) with ${norm}, and ${added}${block.finalNorm ? '; one last norm follows the final layer' : ''}` +
-      `${block.qkNorm ? '; inside attention, each head’s query and key get an RMSNorm of their own before the rotation, which stops the attention scores from growing too large in training' : ''}`
+    ? `normalises the input of each step (pre-norm) with ${norm}, and ${added}${last}${qk}`
     : `normalises after each step, once the step’s result has been added to the stream (post-norm), with ${norm}` +
       `${block.embeddingNorm ? '; the embeddings are normalised too before the first layer' : ''}`;
+}
+
+/** Whether each step's output is scaled before it joins the stream (Granite's residual_multiplier). */
+export function residualScaled(block) {
+  return block?.residualScale != null && block.residualScale !== 1;
 }
 
 /**
@@ -162,6 +179,16 @@ export function attentionExplanation(kind, { startLabel, window = 0 } = {}) {
   return text;
 }
 
+/** Rotary models whose config leaves some layers unrotated (SmolLM3's "NoPE" layers): which, and what that means. */
+export function unrotatedNote(info) {
+  const layers = info?.positions === 'rotary' ? info.block?.unrotatedLayers ?? [] : [];
+  if (!layers.length) return '';
+  const names = layers.map((l) => l + 1).join(', ');
+  return ` Not every layer, though: ${layers.length === 1 ? `layer ${names} turns` : `layers ${names} turn`} nothing, so attention there ` +
+    'sees no positions at all, only the causal mask (a “NoPE” layer); what it knows of order comes from what the rotated layers ' +
+    'wrote into the stream, and from the mask itself.';
+}
+
 /** The model section's paragraph: its type, positions and how its layers are built, from `info`. */
 export function modelExplanation(info) {
   if (!info) return '';
@@ -179,7 +206,9 @@ export function modelExplanation(info) {
         `${TIED_HEAD_BEFORE[info.modelType] ?? ''}with that token’s embedding${TIED_HEAD_AFTER[info.modelType] ?? ''}.`
       : ' Its output head is a matrix of its own, not the input embedding table (untied embeddings).') +
       (b.logitSoftcap ? ` Each score is then squashed into ±${b.logitSoftcap} (cap · tanh(score / cap)), which keeps any one from ` +
-        'running away while leaving their order unchanged.' : '')
+        'running away while leaving their order unchanged.' : '') +
+      (b.logitsDivisor ? ` The scores are then divided by ${fmt(b.logitsDivisor)} (this model’s logits_scaling), which changes how sure ` +
+        'the probabilities look but not which token comes first.' : '')
     : '';
-  return [KIND[info.kind], POSITIONS[info.positions], layer, ffnSentence(info) + head].filter(Boolean).join(' ');
+  return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info), layer, ffnSentence(info) + head].filter(Boolean).join(' ');
 }

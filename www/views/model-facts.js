@@ -27,6 +27,30 @@ export function layerRanges(layers) {
   return parts.join(', ');
 }
 
+/** The Normalisation row: where the norms sit, which kind, and the extra q/k norms. */
+function normalisationFact(b) {
+  const where = b.normPlacement === 'output'
+    ? 'on each step’s output only (no norm on what a step reads; two a layer)'
+    : `${b.normPlacement}-norm`;
+  return `${where}, ${b.normKind}` +
+    `${b.outputNorms && b.normPlacement !== 'output' ? '; attention’s and the feed-forward’s outputs normalised too (four norms a layer)' : ''}` +
+    `${b.qkNorm ? (b.qkNormPerHead ? '; each head’s query and key normalised too' : '; the queries and the keys normalised too, all heads at once') : ''}`;
+}
+
+/** The Token embeddings row: √d_model (Gemma, BART's scale_embedding) or a number the config gives (Granite). */
+function embeddingScaleFact(info) {
+  const s = info.block.embeddingScale;
+  const root = Math.sqrt(info.dModel);
+  return Math.abs(s - root) <= 1e-4 * root
+    ? `multiplied by √${info.dModel} ≈ ${s.toFixed(2)} on the way in`
+    : `multiplied by ${fmtNumber(s)} on the way in (embedding_multiplier)`;
+}
+
+/** A config number, short: 12, 0.22, 0.0078125. */
+function fmtNumber(x) {
+  return String(+x.toPrecision(6));
+}
+
 /** Which layers see only a window of recent tokens (info.block.slidingLayers), in words; '' when none does. */
 export function windowFact(info) {
   const b = info.block;
@@ -73,19 +97,21 @@ export function renderModelFacts(dl, info, name) {
     ['Feed-forward (d_ff)', info.block
       ? `${info.dFF} (${+(info.dFF / info.dModel).toFixed(2)}× d_model), ${activationName(info.block.activation)}${info.block.gatedFfn ? ', gated' : ''}`
       : String(info.dFF)],
-    ...(info.block ? [['Normalisation', `${info.block.normPlacement}-norm, ${info.block.normKind}` +
-      `${info.block.outputNorms ? '; attention’s and the feed-forward’s outputs normalised too (four norms a layer)' : ''}` +
-      `${info.block.qkNorm ? '; each head’s query and key normalised too' : ''}`]] : []),
-    ...(info.block && info.block.embeddingScale !== 1
-      ? [['Token embeddings', `multiplied by √${info.dModel} ≈ ${info.block.embeddingScale.toFixed(2)} on the way in`]] : []),
+    ...(info.block ? [['Normalisation', normalisationFact(info.block)]] : []),
+    ...(info.block && info.block.embeddingScale !== 1 ? [['Token embeddings', embeddingScaleFact(info)]] : []),
+    ...(info.block?.residualScale != null && info.block.residualScale !== 1
+      ? [['Residual stream', `each step’s output multiplied by ${fmtNumber(info.block.residualScale)} before it is added (residual_multiplier)`]] : []),
     ...(info.block && info.hasLmHead ? [['Output head', (info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)') +
-      (info.block.logitSoftcap ? `; logits squashed into ±${info.block.logitSoftcap} (cap · tanh(logit / cap))` : '')]] : []),
+      (info.block.logitSoftcap ? `; logits squashed into ±${info.block.logitSoftcap} (cap · tanh(logit / cap))` : '') +
+      (info.block.logitsDivisor ? `; logits divided by ${fmtNumber(info.block.logitsDivisor)} (logits_scaling)` : '')]] : []),
     ...(windowed ? [['Attention window', windowed]] : []),
+    ...(info.block?.scoreScale != null ? [['Attention scores', `q·k times ${fmtNumber(info.block.scoreScale)}, a number the config sets (attention_multiplier), not 1/√d_k = ${fmtNumber(1 / Math.sqrt(info.block.dHead))}`]] : []),
     ...(info.block?.scoreSoftcap ? [['Attention scores', `squashed into ±${info.block.scoreSoftcap} (cap · tanh(score / cap)) before the softmax`]] : []),
     ['Parameters', formatCount(info.nParams)],
     ['Size', formatBytes(info.sizeBytes)],
     ...(info.weights ? [['Weights in memory', WEIGHT_NAMES[info.weights] ?? info.weights]] : []),
-    ['Positions', POSITION_NAMES[info.positions] ?? info.positions],
+    ['Positions', (POSITION_NAMES[info.positions] ?? info.positions) + (info.positions === 'rotary' && info.block?.unrotatedLayers?.length
+      ? `, except layers ${layerRanges(info.block.unrotatedLayers)} (${info.block.unrotatedLayers.length} of ${info.nLayers}), which turn nothing and see no positions (“NoPE”)` : '')],
     ['Tokenizer', `${info.tokenizer}, ${formatCount(info.vocabSize)} tokens`],
     ['Longest input', info.maxPositions ? `${info.maxPositions} tokens` : 'no fixed limit'],
   ];

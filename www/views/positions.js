@@ -101,7 +101,7 @@ export function renderPositions(root, view) {
     const [N, P] = view.rotary.angles.shape;
     root.append(el('p', 'curve-axes', `Rows ↓: positions 0 to ${N - 1} (top = 0). Columns →: the ${P} pairs of head dimensions, fastest ` +
       'first. Colour: where the pair’s clock hand points (the hue goes once round the colour wheel per full turn).'),
-    angleImage(view.rotary, readout), readout, angleKey(view.rotary, view.modelType), offsetDemo(view.rotary, view.pair));
+    angleImage(view.rotary, readout), readout, angleKey(view.rotary, view.modelType, view.unrotatedLayers), offsetDemo(view.rotary, view.pair));
   }
 }
 
@@ -179,7 +179,7 @@ function angleImage(rot, readout) {
   return wrap;
 }
 
-function angleKey(rot, modelType) {
+function angleKey(rot, modelType, unrotated = []) {
   const P = rot.nPairs;
   const turns = (i) => (2 * Math.PI) / rot.invFreq[i];
   // Linear scaling divides every pair's angle by one factor; pair 0's unscaled angle is 1 radian a position.
@@ -188,7 +188,8 @@ function angleKey(rot, modelType) {
     `${fmt(turns(0), 3)} positions and pair ${P - 1} every ${fmt(turns(P - 1), 4)}.` +
     (rot.scaling === 'llama3' ? ' This model uses Llama 3 scaling: the slow pairs were slowed further (divided by a factor) so that longer texts fit, the fast ones kept, and the ones between blended.' : '') +
     (factor !== 1 ? ` This model uses linear scaling: every pair turns ${fmt(factor, 4)} times more slowly than the base alone would make it, so that positions ${fmt(factor, 4)} times further apart look as close as the base intended.` : '') +
-    (modelType === 'gemma3_text' ? ' This is the rotation of Gemma 3’s full-attention layers; its sliding-window layers turn q and k with a base of their own (rope_local_base_freq) and no scaling.' : '');
+    (modelType === 'gemma3_text' ? ' This is the rotation of Gemma 3’s full-attention layers; its sliding-window layers turn q and k with a base of their own (rope_local_base_freq) and no scaling.' : '') +
+    (unrotated.length ? ` Layers ${unrotated.map((l) => l + 1).join(', ')} do not use it: they turn nothing, so their attention sees no positions (“NoPE” layers).` : '');
   return el('p', 'muted rotary-key', text);
 }
 

@@ -17,7 +17,11 @@ const HIDDEN_SCORE = -1e30;   // scores below this are a hidden key (HF's finfo.
  * Why the scores are scaled as they are, for this model's scale and head width `D` (= d_k); `scalar`: the
  * model's own divisor under the root (Gemma 3's query_pre_attn_scalar), when it sets one.
  */
-export function scaleWhy(scale, D, scalar = null) {
+export function scaleWhy(scale, D, scalar = null, set = false) {
+  if (set) {
+    return ` (the scale is this model’s attention_multiplier, a number its config gives outright instead of 1/√d_k = ${fmt(1 / Math.sqrt(D), 4)}: ` +
+      'the model was trained with it, so its weights expect it)';
+  }
   if (scale === 1) return ' (this model does not scale the scores; T5, for one, folds that factor into how its weights were initialised)';
   const why = `d_k = ${D} being the width of one head: if q and k held independent numbers of mean 0 and variance 1, their dot product, a sum of ` +
     `${D} products, would have variance ${D}; dividing by √${D} keeps the scores near unit variance, so the softmax does not ` +
@@ -114,6 +118,9 @@ function kvSharing(trace, head) {
  * @param {boolean} [view.qkNorm]     each head's q and k are RMS-normalised first (info.block.qkNorm: Qwen3, Gemma 3)
  * @param {number} [view.scoreScalar] the number whose inverse root scales the scores, when the model sets its own
  *                                    (info.block.queryPreAttnScalar: Gemma 3)
+ * @param {boolean} [view.unrotated]  this layer turns nothing although the model is rotary (SmolLM3's "NoPE" layers)
+ * @param {boolean} [view.qkNormPerHead] the q/k norm takes each head alone (false: all heads at once, OLMo 2)
+ * @param {boolean} [view.scoreSet]   the config sets the scale outright (info.block.scoreScale: Granite)
  */
 export function renderQkv(root, view) {
   const { trace, head, query, queryLabels, keyLabels } = view;
@@ -159,14 +166,15 @@ export function renderQkv(root, view) {
   qLine.append(el('span', 'qkv-name', `q of “${truncate(qLabel, LABEL_CHARS)}”`),
     vectorStrip(row.q, { maxAbs: qScale, label: `query vector of ${qLabel}`, onHover: hover(`q of “${qLabel}”`), keyboard: true }));
 
-  const turned = view.rotary ? 'turned by their positions\' rotary angles' : '';
-  const rotaryNote = view.qkNorm || view.rotary
-    ? ` (q and k here are already ${[view.qkNorm ? 'normalised head by head (RMSNorm)' : '', turned].filter(Boolean).join(' and ')})` : '';
+  const turned = view.rotary && !view.unrotated ? 'turned by their positions\' rotary angles' : '';
+  const normed = view.qkNorm ? (view.qkNormPerHead === false ? 'normalised (one RMSNorm over all heads’ queries, one over all keys)' : 'normalised head by head (RMSNorm)') : '';
+  const rotaryNote = (normed || turned ? ` (q and k here are already ${[normed, turned].filter(Boolean).join(' and ')})` : '') +
+    (view.rotary && view.unrotated ? ' (this layer does not turn q and k: it sees no positions, only the mask)' : '');
   const scaled = `q·k${rotaryNote} × ${fmt(trace.scale)}`;
   const scaleText = `score = ${trace.softcap ? `${fmt(trace.softcap)} · tanh(${scaled} / ${fmt(trace.softcap)})` : scaled}` +
     `${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
   const formula = el('p', 'qkv-formula',
-    `${scaleText}${scaleWhy(trace.scale, D, trace.kind === 'decoder' ? view.scoreScalar : null)}` +
+    `${scaleText}${scaleWhy(trace.scale, D, trace.kind === 'decoder' ? view.scoreScalar : null, !!view.scoreSet)}` +
     `${trace.softcap ? `, then capped: tanh keeps every score between −${fmt(trace.softcap)} and ${fmt(trace.softcap)} (this model’s attn_logit_softcapping)` : ''}; ` +
     'weight = softmax(scores) over the keys; output = Σ weight × v.');
 

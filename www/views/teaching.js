@@ -260,7 +260,7 @@ export function mountTeaching(root, opts = {}) {
     const info = model.info;
     const stack = info.kind === 'decoder-only' ? 'decoder' : 'encoder';
     try {
-      const view = { positions: info.positions, maxPositions: info.maxPositions, modelType: info.modelType };
+      const view = { positions: info.positions, maxPositions: info.maxPositions, modelType: info.modelType, unrotatedLayers: info.block?.unrotatedLayers ?? [] };
       if (info.positions === 'relative') {
         view.relative = await model.relativePositions(stack, RELATIVE_SPAN);
       } else if (info.positions === 'rotary') {
@@ -436,6 +436,8 @@ export function mountTeaching(root, opts = {}) {
     if (!t || t.kind !== 'decoder' || t.qLen !== t.kLen || t.qLen < 1) return null;
     // Gemma 3's sliding layers turn with a rotation of their own, not the one the positions view shows.
     if (st.model.info.modelType === 'gemma3_text' && st.model.info.block?.slidingLayers?.includes(t.layer)) return null;
+    // SmolLM3's "NoPE" layers turn nothing: their q and k show no rotation to demonstrate.
+    if (st.model.info.block?.unrotatedLayers?.includes(t.layer)) return null;
     const D = t.dHead;
     const head = Math.min(st.head, t.nHeads - 1);
     const qPos = t.qLen - 1;
@@ -460,8 +462,10 @@ export function mountTeaching(root, opts = {}) {
     const keyLabels = trace.kind === 'decoder' ? dec : input;
     st.select('query', Math.min(st.query, trace.qLen - 1));
     renderQkv(ui.qkv, {
-      trace, head: st.head, query: st.query, rotary: st.model.info.positions === 'rotary', qkNorm: !!st.model.info.block?.qkNorm,
-      scoreScalar: st.model.info.block?.queryPreAttnScalar ?? null,
+      trace, head: st.head, query: st.query, rotary: st.model.info.positions === 'rotary',
+      unrotated: trace.kind === 'decoder' && !!st.model.info.block?.unrotatedLayers?.includes(trace.layer),
+      qkNorm: !!st.model.info.block?.qkNorm, qkNormPerHead: st.model.info.block?.qkNormPerHead !== false,
+      scoreScalar: st.model.info.block?.queryPreAttnScalar ?? null, scoreSet: st.model.info.block?.scoreScale != null,
       queryLabels: queryLabels.length === trace.qLen ? queryLabels : range(trace.qLen).map(String),
       keyLabels: keyLabels.length === trace.kLen ? keyLabels : range(trace.kLen).map(String),
       onQuery: (q) => { st.select('query', q); renderQkvSection(input, dec); renderBlockSection(input, dec); },

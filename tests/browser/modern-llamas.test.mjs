@@ -1,0 +1,111 @@
+// Granite, OLMo 2 and SmolLM3 (the granite, olmo2 and smollm3 fixtures), each opened on the page as a folder the
+// server offers, in headless Chromium. Each differs from Llama in one way the teaching text must not get wrong:
+// Granite's four multipliers (embeddings, what each step adds, the scores' scale, the logits), OLMo 2's norms on
+// each step's output with none on its input (and one q/k norm over all heads), SmolLM3's layers that turn nothing
+// ("NoPE"). The facts, the block formulas and the Q/K/V step-through must say so; axe-core finds no serious or
+// critical WCAG 2.1 AA violation there.
+//
+//   node tests/browser/run.mjs            (or, with pkg/ and target/debug/glassbox built:)
+//   node --test tests/browser/modern-llamas.test.mjs
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { openPageWithModel, closePage, axeViolations, modelFacts, ROOT } from './helpers.mjs';
+
+const TEXT = 'The dog chased the cat across the garden';
+const fixture = (name) => path.join(ROOT, 'tests/fixtures/models', name);
+const formulas = (page) => page.$$eval('#block-view .block-step code', (els) => els.map((e) => e.textContent));
+const qkvFormula = (page) => page.$eval('#qkv .qkv-formula', (e) => e.textContent);
+
+describe('a Granite model on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-granite', fixture('granite'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts give its multipliers, not Gemma’s √d_model or the usual 1/√d_k', async () => {
+    const facts = await modelFacts(setup.page);
+    assert.match(facts.Type, /granite · decoder-only/);
+    assert.equal(facts['Token embeddings'], 'multiplied by 3 on the way in (embedding_multiplier)');
+    assert.match(facts['Residual stream'], /multiplied by 0\.4 before it is added \(residual_multiplier\)/);
+    assert.match(facts['Attention scores'], /q·k times 0\.09, a number the config sets \(attention_multiplier\), not 1\/√d_k = 0\.25/);
+    assert.match(facts['Output head'], /logits divided by 2\.5 \(logits_scaling\)/);
+  });
+
+  it('the block formulas scale what each step adds, and the Q/K/V step-through names the config’s scale', async () => {
+    const { page } = setup;
+    assert.deepEqual(await formulas(page), ['x ← x + 0.4 · SelfAttention(RMSNorm(x))', 'x ← x + 0.4 · FFN(RMSNorm(x))']);
+    const formula = await qkvFormula(page);
+    assert.match(formula, /× 0\.09 \(the scale is this model’s attention_multiplier/);
+    assert.doesNotMatch(formula, /scale_attn_by_inverse_layer_idx|does not scale the scores/);
+  });
+
+  it('axe: no serious or critical violations in the facts, the block view and the Q/K/V section', async () => {
+    const violations = await axeViolations(setup.page, ['#model-facts', '#block-view', '#qkv-section']);
+    assert.ok(violations.passed > 3, `axe checked the sections (${violations.passed} rules passed)`);
+    assert.deepEqual(violations.serious, []);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('an OLMo 2 model on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-olmo2', fixture('olmo2'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts and the block view put the norms on each step’s output, with none on its input', async () => {
+    const { page } = setup;
+    const facts = await modelFacts(page);
+    assert.match(facts.Type, /olmo2 · decoder-only/);
+    assert.match(facts.Normalisation, /^on each step’s output only \(no norm on what a step reads; two a layer\), RMSNorm; the queries and the keys normalised too, all heads at once$/);
+    assert.deepEqual(await formulas(page), ['x ← x + RMSNorm(SelfAttention(x))', 'x ← x + RMSNorm(FFN(x))']);
+    assert.equal(await page.$eval('#block-view', (e) => e.dataset.norm), 'output');
+    const view = await page.$eval('#block-view', (e) => e.textContent);
+    assert.match(view, /does not normalise what a step reads/);
+    assert.doesNotMatch(view, /normalises the input of each step|post-norm/);
+  });
+
+  it('the Q/K/V step-through says the q/k norm spans all heads', async () => {
+    assert.match(await qkvFormula(setup.page), /already normalised \(one RMSNorm over all heads’ queries, one over all keys\) and turned/);
+  });
+
+  it('axe: no serious or critical violations in the facts, the block view and the Q/K/V section', async () => {
+    const violations = await axeViolations(setup.page, ['#model-facts', '#block-view', '#qkv-section']);
+    assert.ok(violations.passed > 3, `axe checked the sections (${violations.passed} rules passed)`);
+    assert.deepEqual(violations.serious, []);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('a SmolLM3 model on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-smollm3', fixture('smollm3'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts and the positions view name the layers without rotation', async () => {
+    const { page } = setup;
+    const facts = await modelFacts(page);
+    assert.match(facts.Type, /smollm3 · decoder-only/);
+    assert.match(facts.Positions, /, except layers 2, 4 \(2 of 4\), which turn nothing and see no positions \(“NoPE”\)$/);
+    assert.match(await page.$eval('#positions-view', (e) => e.textContent), /Layers 2, 4 do not use it/);
+  });
+
+  it('the Q/K/V step-through turns q and k on a rotated layer and says it does not on a NoPE layer', async () => {
+    const { page } = setup;
+    await page.selectOption('#qkv-layer', '0');
+    await page.waitForFunction(() => /turned by their positions/.test(document.querySelector('#qkv .qkv-formula')?.textContent ?? ''));
+    await page.selectOption('#qkv-layer', '1');
+    await page.waitForFunction(() => /this layer does not turn q and k/.test(document.querySelector('#qkv .qkv-formula')?.textContent ?? ''));
+    assert.doesNotMatch(await qkvFormula(page), /turned by their positions/);
+  });
+
+  it('axe: no serious or critical violations in the facts, the positions view and the Q/K/V section', async () => {
+    const violations = await axeViolations(setup.page, ['#model-facts', '#positions-view', '#qkv-section']);
+    assert.ok(violations.passed > 3, `axe checked the sections (${violations.passed} rules passed)`);
+    assert.deepEqual(violations.serious, []);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
