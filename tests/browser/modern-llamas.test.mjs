@@ -89,7 +89,7 @@ describe('a SmolLM3 model on the page', () => {
     const facts = await modelFacts(page);
     assert.match(facts.Type, /smollm3 · decoder-only/);
     assert.match(facts.Positions, /, except layers 2, 4 \(2 of 4\), which turn nothing and see no positions \(“NoPE”\)$/);
-    assert.match(await page.$eval('#positions-view', (e) => e.textContent), /Layers 2, 4 do not use it/);
+    assert.match(await page.$eval('#positions', (e) => e.textContent), /Layers 2, 4 do not use it/);
   });
 
   it('the Q/K/V step-through turns q and k on a rotated layer and says it does not on a NoPE layer', async () => {
@@ -102,7 +102,7 @@ describe('a SmolLM3 model on the page', () => {
   });
 
   it('axe: no serious or critical violations in the facts, the positions view and the Q/K/V section', async () => {
-    const violations = await axeViolations(setup.page, ['#model-facts', '#positions-view', '#qkv-section']);
+    const violations = await axeViolations(setup.page, ['#model-facts', '#positions', '#qkv-section']);
     assert.ok(violations.passed > 3, `axe checked the sections (${violations.passed} rules passed)`);
     assert.deepEqual(violations.serious, []);
   });
