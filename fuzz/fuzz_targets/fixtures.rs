@@ -25,6 +25,9 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("gemma3", fixture!("models/gemma3", "config.json"), fixture!("models/gemma3", "model.safetensors"), fixture!("models/gemma3", "tokenizer.json")),
     ("xlm-roberta", fixture!("models/xlm_roberta", "config.json"), fixture!("models/xlm_roberta", "model.safetensors"), fixture!("models/xlm_roberta", "tokenizer.json")),
     ("gemma2", fixture!("models/gemma2", "config.json"), fixture!("models/gemma2", "model.safetensors"), fixture!("models/gemma2", "tokenizer.json")),
+    ("granite", fixture!("models/granite", "config.json"), fixture!("models/granite", "model.safetensors"), fixture!("models/granite", "tokenizer.json")),
+    ("olmo2", fixture!("models/olmo2", "config.json"), fixture!("models/olmo2", "model.safetensors"), fixture!("models/olmo2", "tokenizer.json")),
+    ("smollm3", fixture!("models/smollm3", "config.json"), fixture!("models/smollm3", "model.safetensors"), fixture!("models/smollm3", "tokenizer.json")),
 ];
 
 /// tokenizer.json of each tokenizer kind the core implements.

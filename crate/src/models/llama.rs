@@ -1,10 +1,12 @@
 //! Llama-style decoders (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`,
-//! `MistralForCausalLM`, `GemmaForCausalLM`, `Gemma2ForCausalLM`, `Gemma3ForCausalLM`; SmolLM,
-//! TinyLlama, Qwen2/2.5, Qwen3, Mistral and Gemma 1-3's text models are these): decoder-only,
-//! rotary positions, pre-RMSNorm blocks, gated (SwiGLU, GeGLU) feed-forward, grouped-query attention.
+//! `MistralForCausalLM`, `GemmaForCausalLM`, `Gemma2ForCausalLM`, `Gemma3ForCausalLM`,
+//! `GraniteForCausalLM`, `Olmo2ForCausalLM`, `SmolLM3ForCausalLM`; SmolLM 1-3, TinyLlama,
+//! Qwen2/2.5, Qwen3, Mistral, Gemma 1-3's text models, Granite 3 and OLMo 2 are these):
+//! decoder-only, rotary positions, RMSNorm blocks, gated (SwiGLU, GeGLU) feed-forward,
+//! grouped-query attention.
 //!
 //! Reference semantics: Hugging Face
-//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3}/modeling_*.py` (5.x).
+//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3,granite,olmo2,smollm3}/modeling_*.py` (5.x).
 //!
 //! ```text
 //! x = embed[ids]                                                    # [T][C], no position vectors
@@ -40,19 +42,28 @@
 //! Glassbox folds into the weights at load. Gemma 1 is Llama with those norms, the scaled embeddings
 //! and GeGLU. Gemma 2 is Gemma 3 without the per-head q/k norms and the second rotation, with
 //! windows on every other layer and a cap on the attention scores too (`attn_logit_softcapping`:
-//! `cap · tanh(score / cap)` after the scale, before the mask). Checkpoint names (with a `model.` prefix under a causal-LM
-//! head, bare in a base `LlamaModel`):
+//! `cap · tanh(score / cap)` after the scale, before the mask).
+//!
+//! Three more change one thing each. Granite multiplies: the token rows by `embedding_multiplier`,
+//! each step's output by `residual_multiplier` before it joins the stream, the scores by
+//! `attention_multiplier` (instead of `D^-1/2`), and divides the logits by `logits_scaling`. OLMo 2
+//! moves the norms to the outputs, `x = x + rms(Wo · attn(..))`, `x = x + rms(mlp(x))`, with no
+//! norm on a step's input, and normalises the whole query and key projections (`[H·D]`, `[KV·D]`)
+//! before splitting them into heads. SmolLM3 leaves some layers unrotated (`no_rope_layers`, else
+//! every fourth): attention there sees no positions, only the causal mask.
+//!
+//! Checkpoint names (with a `model.` prefix under a causal-LM head, bare in a base `LlamaModel`):
 //!
 //! | name                                   | shape         |
 //! |----------------------------------------|---------------|
 //! | `embed_tokens.weight`                  | [V][C] (tied: `lm_head.weight` when only it is stored) |
-//! | `layers.{l}.input_layernorm.weight`    | [C]           |
+//! | `layers.{l}.input_layernorm.weight`    | [C] (not olmo2) |
 //! | `layers.{l}.self_attn.q_proj.*`        | [H·D][C], [H·D] (bias: qwen2, or llama `attention_bias`) |
 //! | `layers.{l}.self_attn.{k,v}_proj.*`    | [KV·D][C], [KV·D] |
 //! | `layers.{l}.self_attn.o_proj.*`        | [C][H·D], [C] (bias: llama and qwen3 `attention_bias`) |
-//! | `layers.{l}.self_attn.{q,k}_norm.weight` | [D] (qwen3, gemma3) |
-//! | `layers.{l}.post_attention_layernorm.weight` | [C] (gemma3: the attention output's norm) |
-//! | `layers.{l}.{pre,post}_feedforward_layernorm.weight` | [C] (gemma3 only: around the MLP) |
+//! | `layers.{l}.self_attn.{q,k}_norm.weight` | [D] (qwen3, gemma3); [H·D], [KV·D] (olmo2) |
+//! | `layers.{l}.post_attention_layernorm.weight` | [C] (gemma2/3, olmo2: the attention output's norm) |
+//! | `layers.{l}.{pre,post}_feedforward_layernorm.weight` | [C] (gemma2/3: around the MLP; olmo2: post only) |
 //! | `layers.{l}.mlp.{gate,up}_proj.*`      | [F][C], [F] (bias: llama `mlp_bias`) |
 //! | `layers.{l}.mlp.down_proj.*`           | [C][F], [C]   |
 //! | `norm.weight`                          | [C]           |
