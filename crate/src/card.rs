@@ -86,6 +86,13 @@ pub struct BlockFacts {
     /// The layers that see only the last `sliding_window` keys (0-based), and that window.
     pub sliding_layers: Vec<usize>,
     pub sliding_window: Option<usize>,
+    /// An encoder's layers that see only a band of neighbours (0-based: ModernBERT's local layers),
+    /// and how far the band reaches on each side (`local_attention / 2`).
+    pub band_layers: Vec<usize>,
+    pub band_reach: Option<usize>,
+    /// The first layer's attention reads the embedding norm's output with no norm of its own
+    /// (ModernBERT).
+    pub first_attention_unnormed: bool,
 }
 
 impl BlockFacts {
@@ -96,6 +103,7 @@ impl BlockFacts {
             Model::Bart(m) => ("post", "LayerNorm", m.info.model_type != "marian", false),
             Model::Llama(m) if !m.has_input_norms() => ("output", "RMSNorm", false, true),
             Model::T5(_) | Model::Llama(_) => ("pre", "RMSNorm", false, true),
+            Model::ModernBert(_) => ("pre", "LayerNorm", true, true),
         };
         let (activation, gated_ffn, tied_embeddings) = match model {
             // Tied: the head the model loaded is its embedding table (config.json's tie, unless the
@@ -104,6 +112,7 @@ impl BlockFacts {
             Model::Bert(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::Bart(m) => (m.config.activation_function.clone(), false, m.head_is_embedding_table()),
             Model::Llama(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
+            Model::ModernBert(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
             Model::T5(m) => {
                 // As t5.rs runs it (loading already refused a feed_forward_proj it cannot read).
                 let (gated, act) = m.config.ffn_activation().unwrap_or((false, String::new()));
@@ -118,6 +127,10 @@ impl BlockFacts {
             _ => (info.d_model / heads, heads),
         };
         let qk_norm = matches!(model, Model::Llama(m) if m.has_qk_norm());
+        let (band_layers, band_reach) = match model {
+            Model::ModernBert(m) => m.band_layers(),
+            _ => (Vec::new(), None),
+        };
         let qk_norm_per_head = matches!(model, Model::Llama(m) if m.has_qk_norm() && m.qk_norm_per_head());
         let (residual_scale, score_scale, logits_divisor, unrotated_layers) = match model {
             Model::Llama(m) => (m.residual_scale(), m.score_scale().1.then_some(m.score_scale().0), m.logits_divisor(), m.unrotated_layers()),
@@ -131,7 +144,8 @@ impl BlockFacts {
         };
         BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,
             ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm, qk_norm_per_head, output_norms, residual_scale, embedding_scale,
-            score_scale, logits_divisor, unrotated_layers, logit_softcap, score_softcap, query_pre_attn_scalar, sliding_layers, sliding_window }
+            score_scale, logits_divisor, unrotated_layers, logit_softcap, score_softcap, query_pre_attn_scalar, sliding_layers, sliding_window,
+            band_layers, band_reach, first_attention_unnormed: matches!(model, Model::ModernBert(_)) }
     }
 }
 

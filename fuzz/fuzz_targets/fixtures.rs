@@ -28,6 +28,7 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("granite", fixture!("models/granite", "config.json"), fixture!("models/granite", "model.safetensors"), fixture!("models/granite", "tokenizer.json")),
     ("olmo2", fixture!("models/olmo2", "config.json"), fixture!("models/olmo2", "model.safetensors"), fixture!("models/olmo2", "tokenizer.json")),
     ("smollm3", fixture!("models/smollm3", "config.json"), fixture!("models/smollm3", "model.safetensors"), fixture!("models/smollm3", "tokenizer.json")),
+    ("modernbert", fixture!("models/modernbert", "config.json"), fixture!("models/modernbert", "model.safetensors"), fixture!("models/modernbert", "tokenizer.json")),
 ];
 
 /// tokenizer.json of each tokenizer kind the core implements.

@@ -199,6 +199,9 @@ pub enum Mask<'a> {
     /// Every query sees every key, plus this additive mask `[Tk]`: 0 for a visible key,
     /// [`HIDDEN_KEY`] for a hidden one (HF's `attention_mask` after its conversion).
     Keys(&'a [f32]),
+    /// An encoder's band: query `i` sees keys `i - half ..= i + half` (ModernBERT's local layers,
+    /// HF's bidirectional sliding-window mask), plus the additive key mask when given.
+    Band { half: usize, keys: Option<&'a [f32]> },
 }
 
 
@@ -270,11 +273,13 @@ pub fn attend_capped(
     let visible_keys = |i: usize| match mask {
         Mask::Full | Mask::Keys(_) => k_len,
         Mask::Causal { past } | Mask::Sliding { past, .. } => (past + i + 1).min(k_len),
+        Mask::Band { half, .. } => i.saturating_add(half).saturating_add(1).min(k_len),
     };
     // Keys before this one have slid out of query `i`'s window: neither scored nor read (their
     // scores are -inf, their weights 0), so a sliding layer costs its window, not the whole text.
     let first_key = |i: usize| match mask {
         Mask::Sliding { past, window } => (past + i + 1).saturating_sub(window),
+        Mask::Band { half, .. } => i.saturating_sub(half),
         _ => 0,
     };
     // One head's raw dot products of query `i` (in `row[first..visible]`) to probs, in place: scale,
@@ -289,7 +294,7 @@ pub fn attend_capped(
                 *s += b[[h, i, j]];
             }
         }
-        if let Mask::Keys(additive) = mask {
+        if let Mask::Keys(additive) | Mask::Band { keys: Some(additive), .. } = mask {
             add_in_place(row, additive);
         }
         row[visible..].fill(f32::NEG_INFINITY);

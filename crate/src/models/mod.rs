@@ -19,6 +19,7 @@ pub mod gpt2;
 pub mod layers;
 pub mod llama;
 pub mod logits;
+pub mod modernbert;
 pub mod probe;
 pub mod rotary;
 pub mod seq2seq;
@@ -192,6 +193,7 @@ pub enum Model {
     T5(t5::T5),
     Bart(bart::Bart), // BART and Marian share one implementation
     Llama(llama::Llama), // Llama and Qwen2 share one implementation
+    ModernBert(modernbert::ModernBert),
 }
 
 pub use crate::loader::SUPPORTED_MODEL_TYPES;
@@ -241,6 +243,7 @@ impl Model {
             "granite" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Granite, files.config, weights)?)),
             "olmo2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Olmo2, files.config, weights)?)),
             "smollm3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::SmolLm3, files.config, weights)?)),
+            "modernbert" => Ok(Model::ModernBert(modernbert::ModernBert::load(files.config, weights)?)),
             "gemma3" => Err(Error::config(
                 "model_type",
                 "\"gemma3\" is Gemma 3's image-and-text model (Gemma3ForConditionalGeneration), which Glassbox does not run",
@@ -262,6 +265,7 @@ impl Model {
             Model::T5(m) => m,
             Model::Bart(m) => m,
             Model::Llama(m) => m,
+            Model::ModernBert(m) => m,
         }
     }
 

@@ -236,22 +236,26 @@ impl Model {
 
     /// A rotary model's rotation angles for positions `0..n`: `[N][D/2]` (see [`super::rotary`]).
     pub fn rotary_angles(&self, n: usize) -> Result<super::rotary::RotaryAngles> {
-        let Model::Llama(m) = self else {
-            return Err(Error::input(
-                format!("{} positions are not rotary; only Llama-style models' are", self.info().model_type),
-                "Ask for position_vectors or relative_positions instead",
-            ));
+        let rotary = match self {
+            Model::Llama(m) => &m.rotary,
+            Model::ModernBert(m) => &m.rotary,
+            _ => {
+                return Err(Error::input(
+                    format!("{} positions are not rotary; only Llama-style models' and ModernBERT's are", self.info().model_type),
+                    "Ask for position_vectors or relative_positions instead",
+                ))
+            }
         };
         let max = self.info().max_positions.unwrap_or(n);
         if n > max {
             return Err(Error::input(format!("{n} positions were asked for but this model has {max}"), format!("Ask for at most {max}")));
         }
         // A table for the page, not a tensor of the model: keep it small whatever the config says.
-        let cells = n.saturating_mul(m.rotary.inv_freq.len());
+        let cells = n.saturating_mul(rotary.inv_freq.len());
         if cells > MAX_ANGLE_CELLS {
-            return Err(Error::input(format!("{n} positions × {} pairs is more than the {MAX_ANGLE_CELLS} angles one table may hold", m.rotary.inv_freq.len()), "Ask for fewer positions"));
+            return Err(Error::input(format!("{n} positions × {} pairs is more than the {MAX_ANGLE_CELLS} angles one table may hold", rotary.inv_freq.len()), "Ask for fewer positions"));
         }
-        Ok(m.rotary_angles(n))
+        Ok(rotary.angles(n))
     }
 
     /// How positions enter the model (for choosing between the two accessors above).
