@@ -11,7 +11,7 @@
 // knows its special ids), never from how the string looks.
 
 import { tokenLabel, vocabScheme } from './views/token-text.js';
-import { ATTENTION_KINDS, causalNote } from './views/explain.js';
+import { ATTENTION_KINDS, bandNote, causalNote } from './views/explain.js';
 
 /** How `model`'s vocabulary writes text ('byte-level' or 'plain'): how its tokenizer writes a space. */
 export async function labelSchemeOf(model) {
@@ -71,7 +71,8 @@ function fit(axis, n) {
 /**
  * The heatmap of one attention kind, layer and head (or 'mean') of a run, labelled:
  * `{ values, nRows, nCols, rowLabels, colLabels, rowSpecial, colSpecial, causal, window, maskNote, title }`.
- * `window`: the layer's attention window (explain.js `windowOf`), 0 for none.
+ * `window`: the layer's attention window (explain.js `windowOf`), 0 for none: a decoder's sliding window, or an
+ * encoder's band reach (the map's `band`).
  */
 export function attentionMap(run, { kind, layer, head, scheme, title, window = 0 }) {
   const tensor = run.attentions[kind];
@@ -88,7 +89,8 @@ export function attentionMap(run, { kind, layer, head, scheme, title, window = 0
     rowTitle: ATTENTION_KINDS[kind].rowTitle, colTitle: ATTENTION_KINDS[kind].colTitle,
     causal,
     window: causal ? window : 0,
-    maskNote: causal ? causalNote(window) : '',
+    band: kind === 'encoder' ? window : 0,
+    maskNote: causal ? causalNote(window) : kind === 'encoder' ? bandNote(window) : '',
     title: title ?? `${ATTENTION_KINDS[kind].title}, layer ${layer + 1}, ${headName}`,
   };
 }

@@ -93,6 +93,10 @@ pub struct BlockFacts {
     /// The first layer's attention reads the embedding norm's output with no norm of its own
     /// (ModernBERT).
     pub first_attention_unnormed: bool,
+    /// Whether the output head adds a bias per token, where the config says (ModernBERT's
+    /// `decoder_bias`); absent where the family decides (BERT's has one, GPT-2's has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_bias: Option<bool>,
 }
 
 impl BlockFacts {
@@ -145,7 +149,11 @@ impl BlockFacts {
         BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,
             ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm, qk_norm_per_head, output_norms, residual_scale, embedding_scale,
             score_scale, logits_divisor, unrotated_layers, logit_softcap, score_softcap, query_pre_attn_scalar, sliding_layers, sliding_window,
-            band_layers, band_reach, first_attention_unnormed: matches!(model, Model::ModernBert(_)) }
+            band_layers, band_reach, first_attention_unnormed: matches!(model, Model::ModernBert(_)),
+            head_bias: match model {
+                Model::ModernBert(m) => Some(m.config.decoder_bias),
+                _ => None,
+            } }
     }
 }
 

@@ -59,8 +59,10 @@ export function normPhrase(block) {
     return `does not normalise what a step reads: each step works on the stream as it is, and its result is normalised with ${norm} ` +
       `before it is added${scaled} to the stream (two norms a layer: after attention and after the feed-forward network)${last}${qk}`;
   }
+  const first = block.firstAttentionUnnormed ? ' (the first layer’s attention step skips its norm: it reads the embeddings, already normalised)' : '';
+  const embeddings = block.embeddingNorm && block.normPlacement === 'pre' ? '; the embeddings are normalised too before the first layer' : '';
   return block.normPlacement === 'pre'
-    ? `normalises the input of each step (pre-norm) with ${norm}, and ${added}${last}${qk}`
+    ? `normalises the input of each step (pre-norm) with ${norm}${first}, and ${added}${embeddings}${last}${qk}`
     : `normalises after each step, once the step’s result has been added to the stream (post-norm), with ${norm}` +
       `${block.embeddingNorm ? '; the embeddings are normalised too before the first layer' : ''}`;
 }
@@ -89,7 +91,7 @@ export function layerWeights(info, { crossAttention = false } = {}) {
 // Rust heads compute it: bert.rs mlm_logits, t5.rs, bart.rs).
 const BERT_TRANSFORM = '(first sent through a dense layer, its activation and a LayerNorm of its own) ';
 const TIED_HEAD_BEFORE = { t5: '(first scaled by 1/√d_model) ', bert: BERT_TRANSFORM, roberta: BERT_TRANSFORM,
-  'xlm-roberta': BERT_TRANSFORM, distilbert: BERT_TRANSFORM };
+  'xlm-roberta': BERT_TRANSFORM, distilbert: BERT_TRANSFORM, modernbert: BERT_TRANSFORM };
 const TIED_HEAD_AFTER = {
   bert: ', plus a bias per token', roberta: ', plus a bias per token', 'xlm-roberta': ', plus a bias per token', distilbert: ', plus a bias per token',
   bart: ', plus a bias per token (final_logits_bias)', marian: ', plus a bias per token (final_logits_bias)',
@@ -161,16 +163,31 @@ export function causalNote(window = 0) {
     'Row marked * (the first): its only key is itself, so its weight is 1 by construction, not a learned choice.';
 }
 
-/** Which attention window layer `layer` (0-based) of `kind` has in the loaded model: its size, or 0 for none. */
+/** Which attention window layer `layer` (0-based) of `kind` has in the loaded model, or 0 for none: a decoder's
+ *  sliding window (its size, the query included), or an encoder's band (how far it reaches on each side:
+ *  ModernBERT's local layers). */
 export function windowOf(info, kind, layer) {
   const b = info?.block;
+  if (kind === 'encoder' && info.kind === 'encoder-only') return b?.bandLayers?.includes(layer) ? b.bandReach ?? 0 : 0;
   return kind === 'decoder' && info.kind === 'decoder-only' && b?.slidingLayers?.includes(layer) ? b.slidingWindow ?? 0 : 0;
+}
+
+/** The mask note of an encoder map whose layer sees a band of `reach` tokens either side (0: no mask, no note). */
+export function bandNote(reach = 0) {
+  if (!(reach > 0)) return '';
+  return `Hatched = masked: this layer sees only tokens at most ${reach} positions away, before or after (a band of ` +
+    `${2 * reach + 1} keys, itself included).`;
 }
 
 /** The explanation under the attention map, for `kind` and the loaded model (its start token named; `window`: the shown layer's). */
 export function attentionExplanation(kind, { startLabel, window = 0 } = {}) {
   let text = ATTENTION_KINDS[kind].explain;
   if (kind === 'cross' && startLabel) text = text.replace('the decoder start token', `the decoder start token (${startLabel})`);
+  if (kind === 'encoder' && window > 0) {
+    text += ` This layer sees only a band: each token attends to the tokens at most ${window} positions away on either side, ` +
+      'so on a longer text the far ones drop out of view (the diagonal band in the map). What lies further away still arrives ' +
+      'through the layers that see every token, and through stacking: each band layer reaches one more band further.';
+  }
   if (kind === 'decoder' && window > 0) {
     text += ` This layer also slides: each token sees only the last ${window} tokens, itself included, so on a text longer ` +
       'than that the oldest tokens drop out of view (the band in the map). Information from further back still arrives through ' +
@@ -203,7 +220,8 @@ export function modelExplanation(info) {
   const head = b && info.hasLmHead
     ? (b.tiedEmbeddings
       ? ' Its output head reuses the input embedding table (tied embeddings): a token’s score is the dot product of the final vector ' +
-        `${TIED_HEAD_BEFORE[info.modelType] ?? ''}with that token’s embedding${TIED_HEAD_AFTER[info.modelType] ?? ''}.`
+        `${TIED_HEAD_BEFORE[info.modelType] ?? ''}with that token’s embedding` +
+        `${b.headBias != null ? (b.headBias ? ', plus a bias per token' : '') : TIED_HEAD_AFTER[info.modelType] ?? ''}.`
       : ' Its output head is a matrix of its own, not the input embedding table (untied embeddings).') +
       (b.logitSoftcap ? ` Each score is then squashed into ±${b.logitSoftcap} (cap · tanh(score / cap)), which keeps any one from ` +
         'running away while leaving their order unchanged.' : '') +

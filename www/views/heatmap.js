@@ -69,6 +69,7 @@ function scaleTop(st) {
  * @param {boolean[]} [view.colSpecial]
  * @param {boolean} [view.causal]             a decoder's causal mask: key c is masked for query r when c > r + (nCols - nRows)
  * @param {number} [view.window]               with `causal`, a sliding window: keys more than window - 1 before the query are masked too
+ * @param {number} [view.band]                 an encoder's band: keys more than `band` positions from the query, either side, are masked
  * @param {string} [view.maskNote]             one line explaining the mask (shown with the legend)
  * @param {(values: Float32Array, options: object) => Promise<ImageBitmap|{width: number, height: number, rgba: Uint8ClampedArray}>} view.raster
  *        draws the cells (Glassbox.drawMap: options { rows, cols, cellPx, gridLines, hatchPx, causal, palette })
@@ -264,7 +265,11 @@ function palette(root) {
 /** Whether key `c` is hidden from query `r`: a later key (a decoder's causal mask; the rasteriser's rule), or one
  *  that slid out of the layer's window. */
 function isMasked(view, r, c) {
-  return isLater(view, r, c) || isOutsideWindow(view, r, c);
+  return isLater(view, r, c) || isOutsideWindow(view, r, c) || isOutsideBand(view, r, c);
+}
+
+function isOutsideBand(view, r, c) {
+  return view.band > 0 && Math.abs(c - r) > view.band;
 }
 
 function isLater(view, r, c) {
@@ -380,7 +385,7 @@ function paintCells(root, st, frame) {
     gridLines: layout.cellPx >= 12,
     hatchPx: Math.max(2, Math.round(2 * HATCH_STEP * dpr)),
     causal: Boolean(view.causal),
-    ...(view.causal && view.window > 0 ? { mask: windowMask(view) } : {}),
+    ...((view.causal && view.window > 0) || view.band > 0 ? { mask: windowMask(view) } : {}),
     palette: colors.raster,
   };
   const top = scaleTop(st);
@@ -462,15 +467,16 @@ function drawLegend(root) {
   const digits = top === 1 ? 2 : 3;
   st.tickLabels.forEach((tick, i) => { tick.textContent = top === 1 ? String(LEGEND_TICKS[i]) : fmtWeight(LEGEND_TICKS[i] * top, digits); });
   st.legendTitle.textContent = top === 1 ? 'attention weight' : `attention weight (stretched: darkest = ${fmtWeight(top, 3)}, the largest shown)`;
-  const windowed = st.view.causal && st.view.window > 0 && st.view.window < st.view.nCols;
-  const n = windowed ? st.view.window : st.view.nCols;
+  const banded = st.view.band > 0 && 2 * st.view.band + 1 < st.view.nCols;
+  const windowed = (st.view.causal && st.view.window > 0 && st.view.window < st.view.nCols) || banded;
+  const n = banded ? 2 * st.view.band + 1 : windowed ? st.view.window : st.view.nCols;
   if (n > 0) {
     const u = 1 / n;
     st.uniform.hidden = false;
     st.uniform.style.left = `${Math.min(1, u / top) * 100}%`;
     st.uniform.textContent = `▲ 1/${n} uniform`;
     st.uniform.title = `Uniform weight 1/${n} = ${fmtWeight(u, 3)}: a row that looked at all ${n} keys equally` +
-      (windowed ? ` (a row of this windowed layer sees at most ${n} keys)`
+      (windowed ? ` (a row of this ${banded ? 'banded' : 'windowed'} layer sees at most ${n} keys)`
         : st.view.causal ? ' (the last row; a causal row r sees r keys, uniform 1/r)' : '');
     st.uniform.dataset.value = String(u);
   } else {
@@ -549,7 +555,10 @@ function updateReadout(root) {
   // An empty rowAxis means the row labels name themselves ("head 3").
   const row = rowWord ? `${rowWord} ${JSON.stringify(view.rowLabels[r])}` : view.rowLabels[r];
   const col = `${colWord} ${JSON.stringify(view.colLabels[c])}`;
-  if (isOutsideWindow(view, r, c)) {
+  if (isOutsideBand(view, r, c)) {
+    readout.textContent = `${row} → ${col}: masked (more than ${view.band} tokens away: outside this layer’s band)`;
+    readout.dataset.value = 'masked';
+  } else if (isOutsideWindow(view, r, c)) {
     readout.textContent = `${row} → ${col}: masked (more than ${view.window - 1} tokens back: outside this layer’s window)`;
     readout.dataset.value = 'masked';
   } else if (isMasked(view, r, c)) {

@@ -54,6 +54,13 @@ function fmtNumber(x) {
 /** Which layers see only a window of recent tokens (info.block.slidingLayers), in words; '' when none does. */
 export function windowFact(info) {
   const b = info.block;
+  if (b?.bandLayers?.length && b.bandReach && !(info.maxPositions && b.bandReach >= info.maxPositions)) {
+    const n = b.bandLayers.length;
+    const all = n === info.nLayers;
+    const layers = all ? 'every layer' : `layers ${layerRanges(b.bandLayers)} (${n} of ${info.nLayers})`;
+    return `${layers} ${all ? 'sees' : 'see'} only the tokens at most ${b.bandReach} positions away, before or after` +
+      (all ? '' : `; the other ${info.nLayers - n} ${info.nLayers - n === 1 ? 'sees' : 'see'} every token`);
+  }
   // A window as long as the position table never hides a key.
   if (!b?.slidingLayers?.length || !b.slidingWindow || (info.maxPositions && b.slidingWindow >= info.maxPositions)) return '';
   const n = b.slidingLayers.length;

@@ -10,7 +10,7 @@
 
 import { renderSelect } from './controls.js';
 import { renderHeatmap } from './heatmap.js';
-import { ATTENTION_KINDS, causalNote, windowOf } from './explain.js';
+import { ATTENTION_KINDS, bandNote, causalNote, windowOf } from './explain.js';
 import { decoderLabels, headMatrix, inputLabels } from '../run-view.js';
 import { tokenLabel } from './token-text.js';
 import { renderPredictions } from './fill-mask.js';
@@ -419,8 +419,10 @@ export function mountTeaching(root, opts = {}) {
       rowLabels: rows.length === Tq ? rows : range(Tq).map(String),
       colLabels: cols.length === Tk ? cols : range(Tk).map(String),
       causal: st.kind === 'decoder',
-      window: windowOf(st.model.info, st.kind, layer),
-      maskNote: st.kind === 'decoder' ? causalNote(windowOf(st.model.info, st.kind, layer)) : '',
+      window: st.kind === 'decoder' ? windowOf(st.model.info, st.kind, layer) : 0,
+      band: st.kind === 'encoder' ? windowOf(st.model.info, st.kind, layer) : 0,
+      maskNote: st.kind === 'decoder' ? causalNote(windowOf(st.model.info, st.kind, layer))
+        : st.kind === 'encoder' ? bandNote(windowOf(st.model.info, st.kind, layer)) : '',
       rowTitle: ATTENTION_KINDS[st.kind].rowTitle, colTitle: ATTENTION_KINDS[st.kind].colTitle,
       title,
       raster: (values, options) => opts.glassbox().drawMap(values, options),
