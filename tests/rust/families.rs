@@ -1042,3 +1042,68 @@ fn config_f64(name: &str, key: &str) -> f64 {
     let cfg: Value = serde_json::from_slice(&Folder::fixture(name).config).unwrap();
     cfg[key].as_f64().unwrap_or_else(|| panic!("{name}: {key}"))
 }
+
+/// ModernBERT: the fixture's band layers and card; keys left out take `ModernBertConfig`'s defaults
+/// (the transformers-4 keys included), and each key that changes the numbers does.
+#[test]
+fn modernbert_keys_defaults_and_card() {
+    let facts = glassbox::card::BlockFacts::of(&load_model("modernbert"));
+    assert_eq!((facts.norm_placement, facts.norm_kind, facts.embedding_norm, facts.final_norm), ("pre", "LayerNorm", true, true));
+    assert!(facts.gated_ffn && facts.tied_embeddings && facts.first_attention_unnormed);
+    assert_eq!((facts.band_layers.clone(), facts.band_reach), (vec![1, 2], Some(4)));
+    assert_eq!(facts.head_bias, Some(true));
+    assert!(facts.sliding_layers.is_empty());
+
+    let ids: Vec<u32> = (5..40).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap();
+    let plain = run(&Folder::fixture("modernbert"));
+    let logits = |o: &Outputs| o.logits.clone().unwrap();
+    // The band bites; a band wider than the text is no band at all: with both rotations alike, it
+    // is full attention.
+    assert!(logits(&run(&edited("modernbert", |c| { c.insert("local_attention".into(), serde_json::json!(16)); }))) != logits(&plain), "local_attention");
+    let wide = run(&edited("modernbert", |c| {
+        c.insert("local_attention".into(), serde_json::json!(200));
+        c["rope_parameters"]["sliding_attention"]["rope_theta"] = serde_json::json!(500.0);
+    }));
+    let full = run(&edited("modernbert", |c| { c.insert("layer_types".into(), serde_json::json!(["full_attention", "full_attention", "full_attention"])); }));
+    assert!(logits(&wide) == logits(&full), "a band wider than the text is full attention");
+    // transformers 4's keys: global_attn_every_n_layers for the layer types, global/local_rope_theta for the bases.
+    let v4 = run(&edited("modernbert", |c| {
+        c.remove("layer_types");
+        c.remove("rope_parameters");
+        c.insert("global_rope_theta".into(), serde_json::json!(500.0));
+        c.insert("local_rope_theta".into(), serde_json::json!(100.0));
+    }));
+    assert!(logits(&v4) == logits(&plain), "transformers 4's keys read as 5's");
+    // Left out, the bases are 160,000 and 10,000: other numbers.
+    assert!(logits(&run(&edited("modernbert", |c| { c.remove("rope_parameters"); }))) != logits(&plain), "default bases");
+    let Model::ModernBert(m) = load_model("modernbert") else { panic!("not a ModernBERT") };
+    assert_eq!(m.rotary.inv_freq, flat(&reference("modernbert")["meta"]["inv_freq"]["full_attention"]).iter().map(|&x| x as f32).collect::<Vec<_>>());
+    assert_eq!(m.local_rotary.inv_freq, flat(&reference("modernbert")["meta"]["inv_freq"]["sliding_attention"]).iter().map(|&x| x as f32).collect::<Vec<_>>());
+    // The decoder's bias is read only with decoder_bias.
+    assert!(logits(&run(&edited("modernbert", |c| { c.insert("decoder_bias".into(), serde_json::json!(false)); }))) != logits(&plain), "decoder_bias");
+    // What transformers refuses, refused by name.
+    for (edit, key) in [
+        (serde_json::json!({"layer_types": ["full_attention"]}), "layer_types"),
+        (serde_json::json!({"layer_types": ["full_attention", "chunked_attention", "full_attention"]}), "layer_types"),
+        (serde_json::json!({"layer_types": null, "global_attn_every_n_layers": 0}), "global_attn_every_n_layers"),
+        (serde_json::json!({"num_attention_heads": 5}), "num_attention_heads"),
+        (serde_json::json!({"rope_parameters": {"rope_type": "default", "rope_theta": 500.0}}), "rope_parameters"),
+        (serde_json::json!({"local_attention": 1}), "local_attention"),
+        (serde_json::json!({"hidden_activation": "gelu_10"}), "hidden_activation"),
+    ] {
+        let err = load_error(&edited("modernbert", |c| {
+            for (k, v) in edit.as_object().unwrap() {
+                c.insert(k.clone(), v.clone());
+            }
+        }));
+        assert!(err.contains(key), "{key}: {err}");
+    }
+    // The logit lens of the last state is the head's logits; of an earlier state, the final norm first.
+    let model = load_model("modernbert");
+    let probe = Probe { hidden_states: true, ..Default::default() };
+    let out = model.forward_probed(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, &probe).unwrap();
+    let states = out.encoder_hidden_states.unwrap();
+    let last = model.family().lens(states.index_axis(ndarray::Axis(0), 3), true).unwrap();
+    assert!(last.as_slice().unwrap() == logits(&plain).as_slice(), "the lens of the last state is the logits");
+}
