@@ -852,36 +852,8 @@ fn refuse_unsupported(flavour: Flavour, raw: &Map<String, Value>) -> Result<()> 
 /// never scaled). transformers 5 saves both under `rope_parameters`, keyed by layer type; a
 /// `rope_scaling` beside it still applies to the full layers, as `Gemma3TextConfig` merges it.
 fn gemma3_rotaries(raw: &Map<String, Value>, d_head: usize, max_positions: usize) -> Result<(Rotary, Rotary)> {
-    let by_type = match raw.get("rope_parameters") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) if m.values().all(|v| v.is_object() || v.is_null()) => m.clone(),
-        Some(_) => {
-            return Err(Error::config(
-                "rope_parameters",
-                "gives one rotation, but Gemma 3 reads one per layer type (full_attention, sliding_attention)",
-                "Use the config.json saved with the weights",
-            ))
-        }
-    };
-    let params = |layer_type: &str, theta_key: &str, default_theta: f64, scaling: Option<&Value>| -> Result<Rotary> {
-        let mut p = match by_type.get(layer_type) {
-            Some(Value::Object(m)) => m.clone(),
-            _ => Map::new(), // rope_type "default"
-        };
-        if let Some(Value::Object(extra)) = scaling {
-            for (key, value) in extra {
-                p.insert(key.clone(), value.clone());
-            }
-        }
-        if !p.contains_key("rope_theta") {
-            p.insert("rope_theta".into(), raw.get(theta_key).filter(|v| !v.is_null()).cloned().unwrap_or(Value::from(default_theta)));
-        }
-        let mut cfg = Map::new();
-        cfg.insert("rope_parameters".into(), Value::Object(p));
-        Rotary::from_config(&cfg, d_head, max_positions)
-    };
-    let full = params("full_attention", "rope_theta", 1_000_000.0, raw.get("rope_scaling"))?;
-    let sliding = params("sliding_attention", "rope_local_base_freq", 10_000.0, None)?;
+    let full = Rotary::for_layer_type(raw, d_head, max_positions, "Gemma 3", ("full_attention", "rope_theta", 1_000_000.0), true)?;
+    let sliding = Rotary::for_layer_type(raw, d_head, max_positions, "Gemma 3", ("sliding_attention", "rope_local_base_freq", 10_000.0), false)?;
     Ok((full, sliding))
 }
 

@@ -377,35 +377,9 @@ fn layer_types(cfg: &ModernBertConfig) -> Result<Vec<String>> {
 /// (transformers 5), or the older `global_rope_theta` / `local_rope_theta` (160,000 and 10,000
 /// when left out), with a `rope_scaling` applying to both.
 fn rotaries(raw: &Map<String, Value>, d_head: usize, max_positions: usize) -> Result<(Rotary, Rotary)> {
-    let by_type = match raw.get("rope_parameters") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) if m.values().all(|v| v.is_object() || v.is_null()) => m.clone(),
-        Some(_) => {
-            return Err(Error::config(
-                "rope_parameters",
-                "gives one rotation, but ModernBERT reads one per layer type (full_attention, sliding_attention)",
-                "Use the config.json saved with the weights",
-            ))
-        }
-    };
-    let params = |layer_type: &str, theta_key: &str, default_theta: f64| -> Result<Rotary> {
-        let mut p = match by_type.get(layer_type) {
-            Some(Value::Object(m)) => m.clone(),
-            _ => Map::new(),
-        };
-        if let Some(Value::Object(extra)) = raw.get("rope_scaling") {
-            for (key, value) in extra {
-                p.insert(key.clone(), value.clone());
-            }
-        }
-        if !p.contains_key("rope_theta") {
-            p.insert("rope_theta".into(), raw.get(theta_key).filter(|v| !v.is_null()).cloned().unwrap_or(Value::from(default_theta)));
-        }
-        let mut cfg = Map::new();
-        cfg.insert("rope_parameters".into(), Value::Object(p));
-        Rotary::from_config(&cfg, d_head, max_positions)
-    };
-    Ok((params("full_attention", "global_rope_theta", GLOBAL_ROPE_THETA)?, params("sliding_attention", "local_rope_theta", LOCAL_ROPE_THETA)?))
+    let full = Rotary::for_layer_type(raw, d_head, max_positions, "ModernBERT", ("full_attention", "global_rope_theta", GLOBAL_ROPE_THETA), true)?;
+    let band = Rotary::for_layer_type(raw, d_head, max_positions, "ModernBERT", ("sliding_attention", "local_rope_theta", LOCAL_ROPE_THETA), true)?;
+    Ok((full, band))
 }
 
 impl super::family::Forward for ModernBert {

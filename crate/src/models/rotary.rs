@@ -70,6 +70,47 @@ pub struct RotaryAngles {
 }
 
 impl Rotary {
+    /// The rotation of one layer type, in a config that keeps one per type (Gemma 3, ModernBERT):
+    /// `rope_parameters[layer_type]` as transformers 5 saves it, else the 4.x top-level base
+    /// `theta_key`, else `default_theta`; a `rope_scaling` object beside it is merged in when
+    /// `scaled` (as the config classes do for the layer types they scale). `family` names the
+    /// model in the refusal of a single, untyped `rope_parameters`.
+    pub fn for_layer_type(
+        raw: &Map<String, Value>,
+        d_head: usize,
+        max_positions: usize,
+        family: &str,
+        (layer_type, theta_key, default_theta): (&str, &str, f64),
+        scaled: bool,
+    ) -> Result<Self> {
+        let by_type = match raw.get("rope_parameters") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) if m.values().all(|v| v.is_object() || v.is_null()) => Some(m),
+            Some(_) => {
+                return Err(Error::config(
+                    "rope_parameters",
+                    format!("gives one rotation, but {family} reads one per layer type (full_attention, sliding_attention)"),
+                    "Use the config.json saved with the weights",
+                ))
+            }
+        };
+        let mut p = match by_type.and_then(|m| m.get(layer_type)) {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::new(), // rope_type "default"
+        };
+        if let (true, Some(Value::Object(extra))) = (scaled, raw.get("rope_scaling")) {
+            for (key, value) in extra {
+                p.insert(key.clone(), value.clone());
+            }
+        }
+        if !p.contains_key("rope_theta") {
+            p.insert("rope_theta".into(), raw.get(theta_key).filter(|v| !v.is_null()).cloned().unwrap_or(Value::from(default_theta)));
+        }
+        let mut cfg = Map::new();
+        cfg.insert("rope_parameters".into(), Value::Object(p));
+        Rotary::from_config(&cfg, d_head, max_positions)
+    }
+
     /// Read the rotation from a Llama-style config.json object. `d_head` is the model's head width,
     /// `max_positions` its `max_position_embeddings` (llama3's default for the original length).
     pub fn from_config(cfg: &Map<String, Value>, d_head: usize, max_positions: usize) -> Result<Self> {
