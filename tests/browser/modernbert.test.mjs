@@ -66,6 +66,7 @@ describe('a ModernBERT model on the page', () => {
       if (layer === 1) {
         assert.match(note, new RegExp(`a band of ${2 * REACH + 1} keys`));
         assert.match(explain, new RegExp(`This layer sees only a band: each token attends to the tokens at most ${REACH} positions away`));
+        assert.doesNotMatch(explain, /Every token sees every other/);
         assert.equal(corner.value, 'masked');
         assert.match(corner.text, /outside this layer’s band/);
         for (let r = 0; r < T; r++) {

@@ -184,6 +184,8 @@ export function attentionExplanation(kind, { startLabel, window = 0 } = {}) {
   let text = ATTENTION_KINDS[kind].explain;
   if (kind === 'cross' && startLabel) text = text.replace('the decoder start token', `the decoder start token (${startLabel})`);
   if (kind === 'encoder' && window > 0) {
+    // The base text's "every token sees every other" holds for full layers only.
+    text = text.replace('Every token sees every other here because one text runs alone', 'No padding is masked here because one text runs alone');
     text += ` This layer sees only a band: each token attends to the tokens at most ${window} positions away on either side, ` +
       'so on a longer text the far ones drop out of view (the diagonal band in the map). What lies further away still arrives ' +
       'through the layers that see every token, and through stacking: each band layer reaches one more band further.';
