@@ -97,13 +97,20 @@ pub struct BlockFacts {
     /// `decoder_bias`); absent where the family decides (BERT's has one, GPT-2's has none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub head_bias: Option<bool>,
+    /// The token and position rows' width when narrower than the model's, widened by one matrix
+    /// before the first layer (ALBERT's `embedding_size`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding_width: Option<usize>,
+    /// Which set of weights each layer runs (0-based, one entry per layer), when layers share
+    /// them (ALBERT: every layer runs set 0); empty when each layer has its own.
+    pub shared_layers: Vec<usize>,
 }
 
 impl BlockFacts {
     pub fn of(model: &Model) -> Self {
         let (norm_placement, norm_kind, embedding_norm, final_norm) = match model {
             Model::Gpt2(_) => ("pre", "LayerNorm", false, true),
-            Model::Bert(_) => ("post", "LayerNorm", true, false),
+            Model::Bert(_) | Model::Albert(_) => ("post", "LayerNorm", true, false),
             Model::Bart(m) => ("post", "LayerNorm", m.info.model_type != "marian", false),
             Model::Llama(m) if !m.has_input_norms() => ("output", "RMSNorm", false, true),
             Model::T5(_) | Model::Llama(_) => ("pre", "RMSNorm", false, true),
@@ -117,6 +124,7 @@ impl BlockFacts {
             Model::Bart(m) => (m.config.activation_function.clone(), false, m.head_is_embedding_table()),
             Model::Llama(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
             Model::ModernBert(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
+            Model::Albert(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::T5(m) => {
                 // As t5.rs runs it (loading already refused a feed_forward_proj it cannot read).
                 let (gated, act) = m.config.ffn_activation().unwrap_or((false, String::new()));
@@ -153,6 +161,14 @@ impl BlockFacts {
             head_bias: match model {
                 Model::ModernBert(m) => Some(m.config.decoder_bias),
                 _ => None,
+            },
+            embedding_width: match model {
+                Model::Albert(m) if m.config.embedding_size != m.config.hidden_size => Some(m.config.embedding_size),
+                _ => None,
+            },
+            shared_layers: match model {
+                Model::Albert(m) => m.shared_layers(),
+                _ => Vec::new(),
             } }
     }
 }

@@ -136,7 +136,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, smollm3, modernbert, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, smollm3, modernbert, albert, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -1106,4 +1106,63 @@ fn modernbert_keys_defaults_and_card() {
     let states = out.encoder_hidden_states.unwrap();
     let last = model.family().lens(states.index_axis(ndarray::Axis(0), 3), true).unwrap();
     assert!(last.as_slice().unwrap() == logits(&plain).as_slice(), "the lens of the last state is the logits");
+}
+
+/// ALBERT's tokenizer class rebuilds the file's pipeline and reads tokenizer_config.json's
+/// `do_lower_case`, `keep_accents` and `add_prefix_space`, as transformers 5.24 does (its ids and
+/// offsets for each edit are in the fixture's reference.json, `meta.config_variants`).
+#[test]
+fn albert_tokenizer_config_edits_match_hf() {
+    let variants = reference("albert")["meta"]["config_variants"].as_array().expect("config_variants").clone();
+    assert!(variants.len() >= 8);
+    for v in variants {
+        let mut folder = Folder::fixture("albert");
+        let mut cfg: Value = serde_json::from_slice(folder.tokenizer_config.as_ref().unwrap()).unwrap();
+        for (key, value) in v["edit"].as_object().unwrap() {
+            cfg[key] = value.clone();
+        }
+        folder.tokenizer_config = Some(serde_json::to_vec(&cfg).unwrap());
+        let session = Session::load(&folder.files(), None).unwrap();
+        let text = v["text"].as_str().unwrap();
+        let enc = session.encode(text).unwrap();
+        assert_eq!(enc.ids, ids(&v["input_ids"]), "{} on {text:?}", v["edit"]);
+        let offsets: Vec<(usize, usize)> = v["offsets"].as_array().unwrap().iter().map(|o| (o[0].as_u64().unwrap() as usize, o[1].as_u64().unwrap() as usize)).collect();
+        assert_eq!(enc.offsets, offsets, "{} on {text:?}", v["edit"]);
+    }
+}
+
+/// ALBERT: six layers applied by one shared set of two, 32-wide embeddings; the card says so, the
+/// sharing and the groups bite, and what transformers cannot run is refused by name.
+#[test]
+fn albert_card_sharing_and_refusals() {
+    let model = load_model("albert");
+    assert_eq!(model.info().n_layers, 6, "3 steps of a group of 2: six layers applied");
+    let facts = glassbox::card::BlockFacts::of(&model);
+    assert_eq!((facts.norm_placement, facts.embedding_norm, facts.tied_embeddings), ("post", true, true));
+    assert_eq!(facts.embedding_width, Some(32));
+    assert_eq!(facts.shared_layers, vec![0, 1, 0, 1, 0, 1]);
+    // The position rows and token rows are the narrow ones.
+    assert_eq!(model.position_vectors(glassbox::models::Stack::Encoder, 3).unwrap().len(), 3 * 32);
+    assert_eq!(model.token_embeddings(glassbox::models::Stack::Encoder, &[5, 6]).unwrap().rows.len(), 2 * 32);
+
+    let ids: Vec<u32> = (5..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("albert"));
+    // One layer per step (inner_group_num 1) runs only the group's first layer: other numbers.
+    assert!(run(&edited("albert", |c| { c.insert("inner_group_num".into(), serde_json::json!(1)); })) != plain, "inner_group_num");
+    assert!(run(&edited("albert", |c| { c.insert("num_hidden_layers".into(), serde_json::json!(2)); })) != plain, "num_hidden_layers");
+    for (edit, key) in [
+        (serde_json::json!({"num_hidden_groups": 2}), "albert_layer_groups.1"),
+        (serde_json::json!({"num_hidden_groups": 4}), "num_hidden_groups"),
+        (serde_json::json!({"embedding_size": 0}), "embedding_size"),
+        (serde_json::json!({"position_embedding_type": "relative_key"}), "position_embedding_type"),
+        (serde_json::json!({"hidden_act": "gelu_10"}), "hidden_act"),
+    ] {
+        let err = load_error(&edited("albert", |c| {
+            for (k, v) in edit.as_object().unwrap() {
+                c.insert(k.clone(), v.clone());
+            }
+        }));
+        assert!(err.contains(key), "{key}: {err}");
+    }
 }

@@ -91,9 +91,9 @@ export function layerWeights(info, { crossAttention = false } = {}) {
 // Rust heads compute it: bert.rs mlm_logits, t5.rs, bart.rs).
 const BERT_TRANSFORM = '(first sent through a dense layer, its activation and a LayerNorm of its own) ';
 const TIED_HEAD_BEFORE = { t5: '(first scaled by 1/√d_model) ', bert: BERT_TRANSFORM, roberta: BERT_TRANSFORM,
-  'xlm-roberta': BERT_TRANSFORM, distilbert: BERT_TRANSFORM, modernbert: BERT_TRANSFORM };
+  'xlm-roberta': BERT_TRANSFORM, distilbert: BERT_TRANSFORM, modernbert: BERT_TRANSFORM, albert: BERT_TRANSFORM };
 const TIED_HEAD_AFTER = {
-  bert: ', plus a bias per token', roberta: ', plus a bias per token', 'xlm-roberta': ', plus a bias per token', distilbert: ', plus a bias per token',
+  bert: ', plus a bias per token', roberta: ', plus a bias per token', albert: ', plus a bias per token', 'xlm-roberta': ', plus a bias per token', distilbert: ', plus a bias per token',
   bart: ', plus a bias per token (final_logits_bias)', marian: ', plus a bias per token (final_logits_bias)',
 };
 
@@ -208,6 +208,21 @@ export function unrotatedNote(info) {
     'wrote into the stream, and from the mask itself.';
 }
 
+/** ALBERT's two savings, in words: narrow embeddings widened by one matrix, and layers that share their weights. */
+export function sharingNote(info) {
+  const b = info?.block;
+  if (!b) return '';
+  const narrow = b.embeddingWidth
+    ? ` Its token and position vectors are only ${b.embeddingWidth} numbers wide; one matrix widens them to ${info.dModel} before the first layer.` : '';
+  const sets = new Set(b.sharedLayers ?? []).size;
+  const shared = sets
+    ? ` Its layers share their weights: ${sets === 1 ? 'one set of weights is' : `${sets} sets of weights are`} run ${info.nLayers / sets} ` +
+      `time${info.nLayers / sets === 1 ? '' : 's'} each, so the model holds far fewer parameters than its depth suggests, and every layer is ` +
+      'the same function applied again to what the previous one produced.'
+    : '';
+  return narrow + shared;
+}
+
 /** The model section's paragraph: its type, positions and how its layers are built, from `info`. */
 export function modelExplanation(info) {
   if (!info) return '';
@@ -230,5 +245,5 @@ export function modelExplanation(info) {
       (b.logitsDivisor ? ` The scores are then divided by ${fmt(b.logitsDivisor)} (this model’s logits_scaling), which changes how sure ` +
         'the probabilities look but not which token comes first.' : '')
     : '';
-  return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info), layer, ffnSentence(info) + head].filter(Boolean).join(' ');
+  return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info), layer + sharingNote(info), ffnSentence(info) + head].filter(Boolean).join(' ');
 }

@@ -27,6 +27,13 @@ export function layerRanges(layers) {
   return parts.join(', ');
 }
 
+/** After the layer count: how many sets of weights the layers share (ALBERT), or ''. */
+function sharedFact(info) {
+  const sets = new Set(info.block?.sharedLayers ?? []).size;
+  if (!sets) return '';
+  return sets === 1 ? ', all running one shared set of weights' : `, sharing ${sets} sets of weights (each run ${info.nLayers / sets} times)`;
+}
+
 /** The Normalisation row: where the norms sit, which kind, and the extra q/k norms. */
 function normalisationFact(b) {
   const where = b.normPlacement === 'output'
@@ -98,7 +105,7 @@ export function renderModelFacts(dl, info, name) {
   const rows = [
     ['Model', name],
     ['Type', `${info.modelType} · ${KIND_NAMES[info.kind] ?? info.kind}`],
-    ['Layers', layers],
+    ['Layers', layers + sharedFact(info)],
     ['Heads per layer', String(info.nHeads)],
     ['Width (d_model)', String(info.dModel)],
     ['Feed-forward (d_ff)', info.block
@@ -106,6 +113,7 @@ export function renderModelFacts(dl, info, name) {
       : String(info.dFF)],
     ...(info.block ? [['Normalisation', normalisationFact(info.block)]] : []),
     ...(info.block && info.block.embeddingScale !== 1 ? [['Token embeddings', embeddingScaleFact(info)]] : []),
+    ...(info.block?.embeddingWidth ? [['Embedding width', `${info.block.embeddingWidth}, widened to ${info.dModel} by one matrix before the first layer (embedding_size)`]] : []),
     ...(info.block?.residualScale != null && info.block.residualScale !== 1
       ? [['Residual stream', `each step’s output multiplied by ${fmtNumber(info.block.residualScale)} before it is added (residual_multiplier)`]] : []),
     ...(info.block && info.hasLmHead ? [['Output head', (info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)') +

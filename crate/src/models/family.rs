@@ -55,6 +55,12 @@ pub trait Family: Forward {
 
     /// `stack`'s token table `[V][C]`, its row count and the scale applied to its rows.
     fn token_table(&self, stack: Stack) -> (super::layers::TokenTable<'_>, usize, f32);
+
+    /// The width of the token and position rows: the model width, except where the embeddings are
+    /// narrower and a matrix widens them (ALBERT's `embedding_size`).
+    fn embedding_width(&self) -> usize {
+        self.info().d_model
+    }
 }
 
 /// The error for generating with an encoder-only model.

@@ -6,6 +6,7 @@
 //! (pre-softmax), `probs` (post-softmax, what the page plots), `ctx`, `logits`.
 
 pub mod activations;
+pub mod albert;
 pub mod attention;
 pub mod bart;
 pub mod beam;
@@ -194,6 +195,7 @@ pub enum Model {
     Bart(bart::Bart), // BART and Marian share one implementation
     Llama(llama::Llama), // Llama and Qwen2 share one implementation
     ModernBert(modernbert::ModernBert),
+    Albert(albert::Albert),
 }
 
 pub use crate::loader::SUPPORTED_MODEL_TYPES;
@@ -244,6 +246,7 @@ impl Model {
             "olmo2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Olmo2, files.config, weights)?)),
             "smollm3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::SmolLm3, files.config, weights)?)),
             "modernbert" => Ok(Model::ModernBert(modernbert::ModernBert::load(files.config, weights)?)),
+            "albert" => Ok(Model::Albert(albert::Albert::load(files.config, weights)?)),
             "gemma3" => Err(Error::config(
                 "model_type",
                 "\"gemma3\" is Gemma 3's image-and-text model (Gemma3ForConditionalGeneration), which Glassbox does not run",
@@ -266,6 +269,7 @@ impl Model {
             Model::Bart(m) => m,
             Model::Llama(m) => m,
             Model::ModernBert(m) => m,
+            Model::Albert(m) => m,
         }
     }
 

@@ -214,7 +214,7 @@ impl Model {
         if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
             return Err(Error::input(format!("token id {bad} is outside the vocabulary (0..{vocab})"), "Use ids below vocab_size"));
         }
-        let c = self.info().d_model;
+        let c = self.family().embedding_width();
         Ok(TokenEmbeddings { d_model: c, rows: table.gather(c, ids), scale })
     }
 

@@ -355,6 +355,11 @@ impl Tokenizer {
                 let [cls, sep] = template_roles(&transformers, &added, model, "RobertaTokenizer", ["cls_token", "sep_token"])?;
                 post_processor = Some(PostProcessor::Roberta { cls, sep, trim_offsets: *trim_offsets, add_prefix_space: *add_prefix_space });
             }
+            (Some(ClassRebuild::Albert { .. }), model) => {
+                // AlbertTokenizer's template: `[CLS] $A [SEP]` (pairs `$B [SEP]` with type 1), from its roles.
+                let [cls, sep] = template_roles(&transformers, &added, model, "AlbertTokenizer", ["cls_token", "sep_token"])?;
+                post_processor = Some(PostProcessor::Bert { cls, sep });
+            }
             (Some(ClassRebuild::XlmRoberta { .. }), model) => {
                 // XLMRobertaTokenizer's template: `bos_token $A eos_token`, whatever the file's.
                 let [bos, eos] = template_roles(&transformers, &added, model, "XLMRobertaTokenizer", ["bos_token", "eos_token"])?;
@@ -553,6 +558,19 @@ fn template_roles(transformers: &TransformersConfig, added: &AddedVocab, model: 
     }
 }
 
+/// tokenizer.json's Precompiled normaliser (SentencePiece's own rules), alone or within a
+/// Sequence: what the SentencePiece classes keep of the file's normaliser.
+fn file_precompiled(file_normalizer: Option<&Value>) -> Result<Option<Normalizer>> {
+    Ok(match file_normalizer {
+        Some(n) if json::type_of(n, "normalizer")? == "Precompiled" => Some(Normalizer::from_json(n)?),
+        Some(n) => match n.get("normalizers").and_then(Value::as_array).and_then(|all| all.iter().find(|m| m.get("type").and_then(Value::as_str) == Some("Precompiled"))) {
+            Some(p) => Some(Normalizer::from_json(p)?),
+            None => None,
+        },
+        None => None,
+    })
+}
+
 /// The normaliser, pre-tokenizer and decoder transformers 5's tokenizer class builds in place of
 /// tokenizer.json's (see `transformers_config.rs`), setting the model's options as it does;
 /// `file_normalizer` is tokenizer.json's (T5 and XLM-R keep its Precompiled part).
@@ -573,6 +591,23 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
             let metaspace = PreTokenizer::Metaspace { replacement: '▁', prepend_scheme: llama.prepend_scheme, split: false };
             (None, Some(metaspace), Some(Decoder::Sequence(decoders)))
         }
+        ClassRebuild::Albert { lowercase, keep_accents, add_prefix_space } => {
+            if let Model::Unigram(unigram) = model {
+                unigram.use_class_options(1);
+            }
+            let quotes = |from: &str| Normalizer::Replace { pattern: pattern::Pattern::literal(from), content: "\"".into() };
+            let mut rules = vec![quotes("``"), quotes("''")];
+            if !keep_accents {
+                rules.extend([Normalizer::Nfkd, Normalizer::StripAccents]);
+            }
+            if *lowercase {
+                rules.push(Normalizer::Lowercase);
+            }
+            rules.extend(file_precompiled(file_normalizer)?);
+            let prepend_scheme = if *add_prefix_space { PrependScheme::Always } else { PrependScheme::Never };
+            let words = PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace { replacement: '▁', prepend_scheme, split: true }]);
+            (Some(Normalizer::Sequence(rules)), Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme }))
+        }
         ClassRebuild::T5 | ClassRebuild::XlmRoberta { .. } => {
             let (unk_id, prepend_scheme) = match class {
                 ClassRebuild::XlmRoberta { add_prefix_space: false } => (3, PrependScheme::Never),
@@ -583,14 +618,7 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
                 unigram.use_class_options(unk_id);
             }
             // Only the file's Precompiled normaliser stays (SentencePiece's own rules).
-            let normalizer = match file_normalizer {
-                Some(n) if json::type_of(n, "normalizer")? == "Precompiled" => Some(Normalizer::from_json(n)?),
-                Some(n) => match n.get("normalizers").and_then(Value::as_array).and_then(|all| all.iter().find(|m| m.get("type").and_then(Value::as_str) == Some("Precompiled"))) {
-                    Some(p) => Some(Normalizer::from_json(p)?),
-                    None => None,
-                },
-                None => None,
-            };
+            let normalizer = file_precompiled(file_normalizer)?;
             let words = PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace { replacement: '▁', prepend_scheme, split: true }]);
             (normalizer, Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme }))
         }

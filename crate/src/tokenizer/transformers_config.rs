@@ -80,6 +80,7 @@ const REGISTERED_CLASSES: &[(&str, &str)] = &[
     ("gpt2", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"),
     ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen3", "Qwen2Tokenizer"),
     ("gemma", "GemmaTokenizer"), ("gemma2", "GemmaTokenizer"), ("gemma3_text", "GemmaTokenizer"), ("xlm-roberta", "XLMRobertaTokenizer"),
+    ("albert", "AlbertTokenizer"),
     ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC),
     ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC), ("persimmon", GENERIC), ("umt5", GENERIC),
 ];
@@ -107,6 +108,7 @@ fn is_generic(class: &str) -> bool {
 /// The roles each rebuilt class names when the config does not (its `__init__` defaults).
 const LLAMA_ROLES: &[(&str, &str)] = &[("bos_token", "<s>"), ("eos_token", "</s>"), ("unk_token", "<unk>")];
 const XLM_ROBERTA_ROLES: &[(&str, &str)] = &[("bos_token", "<s>"), ("eos_token", "</s>"), ("sep_token", "</s>"), ("cls_token", "<s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask>")];
+const ALBERT_ROLES: &[(&str, &str)] = &[("bos_token", "[CLS]"), ("eos_token", "[SEP]"), ("unk_token", "<unk>"), ("sep_token", "[SEP]"), ("pad_token", "<pad>"), ("cls_token", "[CLS]"), ("mask_token", "[MASK]")];
 const GEMMA_ROLES: &[(&str, &str)] = &[("bos_token", "<bos>"), ("eos_token", "<eos>"), ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask>")];
 const T5_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>")];
 const QWEN2_ROLES: &[(&str, &str)] = &[("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|endoftext|>")];
@@ -149,6 +151,11 @@ pub enum ClassRebuild {
     /// BertTokenizer: BERT's normaliser from `do_lower_case` (default true), `strip_accents`
     /// (default: as lowercasing) and `tokenize_chinese_chars` (default true); `[CLS] $A [SEP]`.
     Bert { lowercase: bool, strip_accents: bool, chinese_chars: bool },
+    /// AlbertTokenizer: a SentencePiece Unigram (`<unk>` at id 1) behind its own normaliser
+    /// (`` and '' to ", NFKD and accents stripped unless `keep_accents`, lower case when
+    /// `do_lower_case`, then the file's Precompiled rules), whitespace split then Metaspace
+    /// (`add_prefix_space`), and `[CLS] $A [SEP]`.
+    Albert { lowercase: bool, keep_accents: bool, add_prefix_space: bool },
 }
 
 /// transformers 5's `LlamaTokenizer` pipeline around tokenizer.json's vocabulary and merges: no
@@ -190,6 +197,7 @@ impl<'a> TransformersConfig<'a> {
             Some("LlamaTokenizer") => LLAMA_ROLES,
             Some("GemmaTokenizer") => GEMMA_ROLES,
             Some("XLMRobertaTokenizer") => XLM_ROBERTA_ROLES,
+            Some("AlbertTokenizer") => ALBERT_ROLES,
             Some("T5Tokenizer") => T5_ROLES,
             Some("Qwen2Tokenizer") => QWEN2_ROLES,
             Some("GPT2Tokenizer") => GPT2_ROLES,
@@ -268,11 +276,11 @@ impl<'a> TransformersConfig<'a> {
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
     pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {
-        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "RobertaTokenizer" | "BertTokenizer")) = self.class else {
+        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "AlbertTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "RobertaTokenizer" | "BertTokenizer")) = self.class else {
             return Ok(None);
         };
         let wanted = match class {
-            "T5Tokenizer" | "XLMRobertaTokenizer" => "Unigram",
+            "T5Tokenizer" | "XLMRobertaTokenizer" | "AlbertTokenizer" => "Unigram",
             "BertTokenizer" => "WordPiece",
             _ => "BPE",
         };
@@ -290,6 +298,13 @@ impl<'a> TransformersConfig<'a> {
         }
         if class == "XLMRobertaTokenizer" {
             return Ok(Some(ClassRebuild::XlmRoberta { add_prefix_space: self.flag_not_null("add_prefix_space", class)?.unwrap_or(true) }));
+        }
+        if class == "AlbertTokenizer" {
+            return Ok(Some(ClassRebuild::Albert {
+                lowercase: self.flag("do_lower_case")?.unwrap_or(true),
+                keep_accents: self.flag("keep_accents")?.unwrap_or(false),
+                add_prefix_space: self.flag_not_null("add_prefix_space", class)?.unwrap_or(true),
+            }));
         }
         if class == "Qwen2Tokenizer" {
             return Ok(Some(ClassRebuild::Qwen2 { add_prefix_space: self.flag("add_prefix_space")?.unwrap_or(false) }));

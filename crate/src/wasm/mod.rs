@@ -687,11 +687,12 @@ impl WasmModel {
         to_js(&self.session.model.attention_dims(kind).map(|(l, h)| [l, h]))
     }
 
-    /// What the model adds to the token embeddings at positions `0..n` of `stack`: `{ data, shape: [N, C] }`.
+    /// What the model adds to the token embeddings at positions `0..n` of `stack`: `{ data, shape: [N, C] }`
+    /// (C: the embeddings' width, ALBERT's `embedding_size`).
     #[wasm_bindgen(js_name = positionVectors)]
     pub fn position_vectors(&self, stack: &str, n: u32) -> Result<JsValue, JsError> {
         let rows = self.session.position_vectors(stack_named(stack)?, n as usize).map_err(js_error)?;
-        let c = self.session.info().d_model;
+        let c = self.session.model.family().embedding_width();
         Ok(tensor(&rows, &[rows.len().checked_div(c).unwrap_or(0), c]))
     }
 

@@ -1,0 +1,353 @@
+//! ALBERT (`AlbertModel`, `AlbertForMaskedLM`): BERT with two savings. The token, position and
+//! type tables are narrow (`embedding_size` E, 128 in the released models) and one matrix widens
+//! them to the model width C; and the layers share their weights: `num_hidden_groups` sets of
+//! `inner_group_num` layers serve all `num_hidden_layers` steps (the released models: one set of
+//! one layer, used 12 or 24 times).
+//!
+//! Reference semantics: Hugging Face `transformers/models/albert/modeling_albert.py` (5.x).
+//!
+//! ```text
+//! e = LN_emb(word[ids] + pos[0..T] + type[type_ids])          # [T][E]
+//! x = W_in e + b_in                                            # [T][C]
+//! for i in 0..num_hidden_layers:
+//!     for each layer of group  i / (num_hidden_layers / num_hidden_groups):   (BERT's post-norm layer)
+//!         a = LN_attn(x + W_o attn(x))
+//!         x = LN_full(a + W_2 act(W_1 a))
+//! logits = decoder(LN_head(act(W_dense x)))  + bias    (decoder: the word table, [V][E], tied)
+//! ```
+//!
+//! Checkpoint names (`albert.` before the encoder's under the masked-LM head):
+//!
+//! | name | shape |
+//! |------|-------|
+//! | `embeddings.{word,position,token_type}_embeddings.weight` | [V][E], [P][E], [types][E] |
+//! | `embeddings.LayerNorm.{weight,bias}` | [E] |
+//! | `encoder.embedding_hidden_mapping_in.{weight,bias}` | [C][E], [C] |
+//! | `encoder.albert_layer_groups.{g}.albert_layers.{j}.attention.{query,key,value,dense}.*` | [C][C], [C] |
+//! | `encoder.albert_layer_groups.{g}.albert_layers.{j}.attention.LayerNorm.*` | [C] |
+//! | `encoder.albert_layer_groups.{g}.albert_layers.{j}.{ffn,ffn_output}.*` | [F][C], [F]; [C][F], [C] |
+//! | `encoder.albert_layer_groups.{g}.albert_layers.{j}.full_layer_layer_norm.*` | [C] |
+//! | `pooler.{weight,bias}` | [C][C], [C] (`AlbertModel`) |
+//! | `predictions.{dense,LayerNorm}.*`, `predictions.bias` (never prefixed) | [E][C], [E]; [E]; [V] |
+//! | `predictions.decoder.weight` | [V][E], only when untied |
+
+use super::activations::{self, flat_mut, into_flat};
+use super::attention::{attend, AttentionKind, Mask, Recorder};
+use super::capture::Probe;
+use super::layers::{add_in_place, linear, token_table_not_int8, Activation, LayerNorm, TokenTable};
+use super::{Kind, ModelInfo, Outputs, Positions};
+use crate::error::{Error, Result};
+use crate::kernels::Linear;
+use crate::loader::limits::MAX_DIM;
+use crate::loader::{parse_json, Keyed, Weights};
+use ndarray::{s, Array2, ArrayView2};
+use serde::Deserialize;
+
+/// The fields of an ALBERT config.json that change the computation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlbertConfig {
+    pub vocab_size: usize,
+    #[serde(default = "default_embedding_size")]
+    pub embedding_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    #[serde(default = "one")]
+    pub num_hidden_groups: usize,
+    #[serde(default = "one")]
+    pub inner_group_num: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+    #[serde(default = "default_positions")]
+    pub max_position_embeddings: usize,
+    #[serde(default = "default_types")]
+    pub type_vocab_size: usize,
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f32,
+    #[serde(default)]
+    pub position_embedding_type: Option<String>,
+    #[serde(default = "yes")]
+    pub tie_word_embeddings: bool,
+    #[serde(default)]
+    pub pad_token_id: Keyed<u32>,
+}
+
+fn default_embedding_size() -> usize {
+    128
+}
+fn one() -> usize {
+    1
+}
+fn default_act() -> String {
+    "gelu_new".into()
+}
+fn default_positions() -> usize {
+    512
+}
+fn default_types() -> usize {
+    2
+}
+fn default_eps() -> f32 {
+    1e-12
+}
+fn yes() -> bool {
+    true
+}
+
+/// One `AlbertLayer`: BERT's post-norm attention and feed-forward steps.
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    dense: Linear,
+    attn_ln: LayerNorm,
+    ffn: Linear,        // C -> F
+    ffn_output: Linear, // F -> C
+    full_ln: LayerNorm,
+}
+
+struct MlmHead {
+    dense: Linear, // C -> E
+    ln: LayerNorm, // [E]
+    decoder: Option<Linear>, // [V][E] when not tied to the word table
+    bias: Vec<f32>,          // [V]
+}
+
+pub struct Albert {
+    pub config: AlbertConfig,
+    pub info: ModelInfo,
+    word: Linear,        // [V][E] as a bias-free E -> V layer: the rows, and the tied decoder
+    pos: Vec<f32>,       // [P][E]
+    types: Vec<f32>,     // [types][E]
+    emb_ln: LayerNorm,   // [E]
+    mapping_in: Linear,  // E -> C
+    /// `groups[g][j]`: layer `j` of group `g`, shared by every step that runs the group.
+    groups: Vec<Vec<Layer>>,
+    pooler: Option<Linear>,
+    mlm: Option<MlmHead>,
+    activation: Activation,
+}
+
+impl Albert {
+    pub fn load(config_json: &[u8], weights: Weights) -> Result<Self> {
+        let cfg: AlbertConfig = parse_json("config.json", config_json)?;
+        let (v, e, c, h, f) = (cfg.vocab_size, cfg.embedding_size, cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size);
+        let (l, groups, inner) = (cfg.num_hidden_layers, cfg.num_hidden_groups, cfg.inner_group_num);
+        for (field, n) in [("embedding_size", e), ("num_hidden_groups", groups), ("inner_group_num", inner)] {
+            if n == 0 || n as u64 > MAX_DIM {
+                return Err(Error::config(field, format!("is {n}, outside 1..={MAX_DIM}"), "Use the config.json saved with the weights"));
+            }
+        }
+        if h == 0 || c % h != 0 {
+            return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
+        }
+        if groups > l {
+            // HF builds the groups but steps through `i / (layers / groups)`, which skips some and
+            // indexes past the last: no released checkpoint has more groups than layers.
+            return Err(Error::config("num_hidden_groups", format!("is {groups}, more than the {l} layers that share them"), "Use the config.json saved with the weights"));
+        }
+        if let Some(kind) = cfg.position_embedding_type.as_deref().filter(|k| *k != "absolute") {
+            return Err(Error::config("position_embedding_type", format!("is \"{kind}\"; Glassbox runs ALBERT's absolute position table"), "Use a checkpoint with absolute positions"));
+        }
+        let activation = Activation::from_config("hidden_act", &cfg.hidden_act)?;
+        let eps = cfg.layer_norm_eps;
+        let random = matches!(weights, Weights::Random { .. });
+        let w = weights.with_prefixes(&["albert."]);
+        let p = cfg.max_position_embeddings;
+        let word = token_table_not_int8(&w, "embeddings.word_embeddings.weight", v, e)?;
+        let pos = w.get("embeddings.position_embeddings.weight", &[p, e])?;
+        let types = w.get("embeddings.token_type_embeddings.weight", &[cfg.type_vocab_size, e])?;
+        let emb_ln = LayerNorm::load(&w, "embeddings.LayerNorm", e, eps)?;
+        let mapping_in = linear(&w, "encoder.embedding_hidden_mapping_in", e, c, true)?;
+        let groups = (0..groups)
+            .map(|g| {
+                (0..inner)
+                    .map(|j| {
+                        let n = format!("encoder.albert_layer_groups.{g}.albert_layers.{j}");
+                        Ok(Layer {
+                            query: linear(&w, &format!("{n}.attention.query"), c, c, true)?,
+                            key: linear(&w, &format!("{n}.attention.key"), c, c, true)?,
+                            value: linear(&w, &format!("{n}.attention.value"), c, c, true)?,
+                            dense: linear(&w, &format!("{n}.attention.dense"), c, c, true)?,
+                            attn_ln: LayerNorm::load(&w, &format!("{n}.attention.LayerNorm"), c, eps)?,
+                            ffn: linear(&w, &format!("{n}.ffn"), c, f, true)?,
+                            ffn_output: linear(&w, &format!("{n}.ffn_output"), f, c, true)?,
+                            full_ln: LayerNorm::load(&w, &format!("{n}.full_layer_layer_norm"), c, eps)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let pooler = if w.contains("pooler.weight") || random { Some(linear(&w, "pooler", c, c, true)?) } else { None };
+        let mlm = if w.contains("predictions.dense.weight") || random {
+            let tied = cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, "predictions.decoder.weight", "embeddings.word_embeddings.weight", v, e)?;
+            let bias = match w.get_opt("predictions.bias", &[v])? {
+                Some(b) => b,
+                None => w.get("predictions.decoder.bias", &[v])?,
+            };
+            Some(MlmHead {
+                dense: linear(&w, "predictions.dense", c, e, true)?,
+                ln: LayerNorm::load(&w, "predictions.LayerNorm", e, eps)?,
+                decoder: if tied { None } else { Some(token_table_not_int8(&w, "predictions.decoder.weight", v, e)?) },
+                bias,
+            })
+        } else {
+            None
+        };
+        let per_layer = 4 * (c * c + c) + (c * f + f) + (f * c + c) + 4 * c;
+        let n_params = (v + p + cfg.type_vocab_size) * e + 2 * e + (e * c + c) + groups.len() * inner * per_layer
+            + pooler.as_ref().map_or(0, |_| c * c + c)
+            + mlm.as_ref().map_or(0, |m| c * e + e + 2 * e + v + m.decoder.as_ref().map_or(0, Linear::n_params));
+        let info = ModelInfo {
+            model_type: "albert".into(),
+            kind: Kind::EncoderOnly,
+            positions: Positions::Learned,
+            // Every layer applied counts, shared or not: HF returns one attention map and one
+            // hidden state for each.
+            n_layers: l * inner,
+            n_decoder_layers: 0,
+            n_heads: h,
+            d_model: c,
+            d_ff: f,
+            vocab_size: v,
+            max_positions: Some(p),
+            n_params,
+            has_lm_head: mlm.is_some(),
+            bos_token_id: None,
+            eos_token_id: None,
+            pad_token_id: cfg.pad_token_id.value(),
+            decoder_start_token_id: None,
+        };
+        Ok(Albert { config: cfg, info, word, pos, types, emb_ln, mapping_in, groups, pooler, mlm, activation })
+    }
+
+    /// The weights each applied layer runs, in order: `(group, layer in group)`.
+    fn schedule(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let (l, g) = (self.config.num_hidden_layers, self.config.num_hidden_groups);
+        // HF's `int(i / (layers / groups))`, in exact integer arithmetic: floor(i · groups / layers).
+        (0..l).flat_map(move |i| (0..self.config.inner_group_num).map(move |j| (i * g / l, j)))
+    }
+
+    /// Which set of shared weights each applied layer uses (0-based), for the card.
+    pub fn shared_layers(&self) -> Vec<usize> {
+        let inner = self.config.inner_group_num;
+        self.schedule().map(|(g, j)| g * inner + j).collect()
+    }
+
+    pub fn head_is_embedding_table(&self) -> bool {
+        self.mlm.as_ref().map_or(self.config.tie_word_embeddings, |m| m.decoder.is_none())
+    }
+
+    /// The position rows added at positions `0..n`: `[N][E]` (E-wide, before the widening).
+    pub(crate) fn position_rows(&self, n: usize) -> &[f32] {
+        &self.pos[..n * self.config.embedding_size]
+    }
+
+    pub(crate) fn token_table(&self) -> TokenTable<'_> {
+        TokenTable::Packed(&self.word)
+    }
+
+    /// The masked-LM head on any hidden state `x: [T][C]` (ALBERT has no final norm): `[T][V]`.
+    fn mlm_logits(&self, x: ArrayView2<'_, f32>) -> Option<Array2<f32>> {
+        self.mlm.as_ref().map(|head| {
+            let mut z = activations::linear(&head.dense, x); // [T][E]
+            self.activation.apply(flat_mut(&mut z));
+            head.ln.apply(flat_mut(&mut z));
+            let mut logits = activations::linear(head.decoder.as_ref().unwrap_or(&self.word), z.view()); // [T][V]
+            for mut row in logits.rows_mut() {
+                add_in_place(row.as_slice_mut().expect("standard layout"), &head.bias);
+            }
+            logits
+        })
+    }
+
+    pub fn forward(&self, ids: &[u32], type_ids: Option<&[u32]>, probe: &Probe) -> Result<Outputs> {
+        let (e, c, h) = (self.config.embedding_size, self.config.hidden_size, self.config.num_attention_heads);
+        let dh = c / h;
+        let t = ids.len();
+        // e = LN(word[ids] + type[type_ids] + pos[0..T])     [T][E]
+        let mut emb = activations::embed(&TokenTable::Packed(&self.word), e, ids);
+        let zeros = vec![0u32; t];
+        let type_ids = type_ids.unwrap_or(&zeros);
+        if let Some(&bad) = type_ids.iter().find(|&&ty| ty as usize >= self.config.type_vocab_size) {
+            return Err(Error::input(format!("token type {bad} is out of range (type_vocab_size {})", self.config.type_vocab_size), format!("Use token types 0 to {}", self.config.type_vocab_size.saturating_sub(1))));
+        }
+        emb += &activations::embed(&TokenTable::Rows(&self.types), e, type_ids);
+        emb += &activations::view_rows(self.position_rows(t), e);
+        self.emb_ln.apply(flat_mut(&mut emb));
+        let mut x = activations::linear(&self.mapping_in, emb.view()); // [T][C]
+
+        let mut rec = Recorder::probing(probe, AttentionKind::Encoder, self.info.n_layers, h, t, t);
+        let keys = probe.interventions.additive_token_mask(); // [T], hidden tokens ≈ -inf
+        let scale = 1.0 / (dh as f32).sqrt();
+        for (l, (g, j)) in self.schedule().enumerate() {
+            let layer = &self.groups[g][j];
+            rec.hidden_state(&x);
+            // a = LN(x + W_o attn(q, k, v))
+            let q = activations::linear(&layer.query, x.view()); // [T][C]
+            let k = activations::linear(&layer.key, x.view());
+            let v = activations::linear(&layer.value, x.view());
+            let ctx = attend(q.view(), k.view(), v.view(), h, dh, scale, Mask::keys_or_full(keys.as_deref()), None, rec.layer(l));
+            let mut a = activations::linear(&layer.dense, ctx.view()); // [T][C]
+            rec.trace_io(l, &x, &a);
+            a += &x;
+            layer.attn_ln.apply(flat_mut(&mut a));
+            // x = LN(a + W_2 act(W_1 a))
+            let mut inner = activations::linear(&layer.ffn, a.view()); // [T][F]
+            self.activation.apply(flat_mut(&mut inner));
+            let mut o = activations::linear(&layer.ffn_output, inner.view()); // [T][C]
+            o += &a;
+            layer.full_ln.apply(flat_mut(&mut o));
+            x = o;
+        }
+        rec.hidden_state(&x);
+        let pooled = self.pooler.as_ref().filter(|_| t > 0).map(|p| {
+            let mut y = activations::linear(p, x.slice(s![..1, ..])); // [1][C]
+            y.mapv_inplace(f32::tanh);
+            into_flat(y)
+        });
+        let (logits, top_k) = super::logits::keep(probe.logits, x.view(), self.info.vocab_size, |rows| self.mlm_logits(rows));
+        Ok(Outputs {
+            encoder_hidden_states: rec.take_hidden_states(c),
+            qkv: rec.trace.take(),
+            encoder_attentions: rec.probs,
+            encoder_scores: rec.scores,
+            last_hidden_state: into_flat(x),
+            logits,
+            top_k,
+            pooled,
+            ..Default::default()
+        })
+    }
+}
+
+impl super::family::Forward for Albert {
+    fn forward(&self, inputs: &super::Inputs, probe: &Probe) -> Result<Outputs> {
+        Albert::forward(self, inputs.ids, inputs.type_ids, probe)
+    }
+    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<super::DecoderState> {
+        Err(super::family::cannot_generate())
+    }
+    fn feed(&self, _state: &mut super::DecoderState, _tokens: &[u32], _capture: super::Capture) -> Result<super::StepOutput> {
+        Err(super::family::cannot_generate())
+    }
+}
+
+impl super::Family for Albert {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+    fn lens(&self, x: ArrayView2<'_, f32>, _last: bool) -> Result<Array2<f32>> {
+        self.mlm_logits(x).ok_or_else(|| Error::input("this ALBERT checkpoint has no masked-LM head to read hidden states with", "Load the AlbertForMaskedLM checkpoint, not the base model"))
+    }
+    fn position_rows(&self, _stack: super::Stack, n: usize) -> Option<&[f32]> {
+        Some(Albert::position_rows(self, n))
+    }
+    fn token_table(&self, _stack: super::Stack) -> (TokenTable<'_>, usize, f32) {
+        (Albert::token_table(self), self.config.vocab_size, 1.0)
+    }
+    fn embedding_width(&self) -> usize {
+        self.config.embedding_size
+    }
+}
