@@ -182,9 +182,12 @@ impl Albert {
         let pooler = if w.contains("pooler.weight") || random { Some(linear(&w, "pooler", c, c, true)?) } else { None };
         let mlm = if w.contains("predictions.dense.weight") || random {
             let tied = cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, "predictions.decoder.weight", "embeddings.word_embeddings.weight", v, e)?;
-            let bias = match w.get_opt("predictions.bias", &[v])? {
+            // The forward pass adds the decoder's bias, which HF ties to `predictions.bias` only when the
+            // weights are tied: untied, the decoder's own is read first.
+            let (first, second) = if tied { ("predictions.bias", "predictions.decoder.bias") } else { ("predictions.decoder.bias", "predictions.bias") };
+            let bias = match w.get_opt(first, &[v])? {
                 Some(b) => b,
-                None => w.get("predictions.decoder.bias", &[v])?,
+                None => w.get(second, &[v])?,
             };
             Some(MlmHead {
                 dense: linear(&w, "predictions.dense", c, e, true)?,
