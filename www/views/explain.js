@@ -91,9 +91,9 @@ export function layerWeights(info, { crossAttention = false } = {}) {
 // Rust heads compute it: bert.rs mlm_logits, t5.rs, bart.rs).
 const BERT_TRANSFORM = '(first sent through a dense layer, its activation and a LayerNorm of its own) ';
 const TIED_HEAD_BEFORE = { t5: '(first scaled by 1/√d_model) ', bert: BERT_TRANSFORM, roberta: BERT_TRANSFORM,
-  'xlm-roberta': BERT_TRANSFORM, distilbert: BERT_TRANSFORM, modernbert: BERT_TRANSFORM, albert: BERT_TRANSFORM };
+  'xlm-roberta': BERT_TRANSFORM, camembert: BERT_TRANSFORM, distilbert: BERT_TRANSFORM, modernbert: BERT_TRANSFORM, albert: BERT_TRANSFORM };
 const TIED_HEAD_AFTER = {
-  bert: ', plus a bias per token', roberta: ', plus a bias per token', albert: ', plus a bias per token', 'xlm-roberta': ', plus a bias per token', distilbert: ', plus a bias per token',
+  bert: ', plus a bias per token', roberta: ', plus a bias per token', albert: ', plus a bias per token', 'xlm-roberta': ', plus a bias per token', camembert: ', plus a bias per token', distilbert: ', plus a bias per token',
   bart: ', plus a bias per token (final_logits_bias)', marian: ', plus a bias per token (final_logits_bias)',
 };
 

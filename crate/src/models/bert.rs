@@ -70,6 +70,9 @@ pub enum Variant {
     /// XLM-RoBERTa (`xlm-roberta`): RoBERTa's network and names, a multilingual SentencePiece
     /// vocabulary (XLMRobertaConfig differs from RobertaConfig only in its default vocabulary size).
     XlmRoberta,
+    /// CamemBERT (`camembert`): RoBERTa's network and names again (`CamembertConfig` has
+    /// RoBERTa's defaults), with a French SentencePiece vocabulary.
+    Camembert,
     DistilBert,
 }
 
@@ -79,13 +82,14 @@ impl Variant {
             Variant::Bert => "bert",
             Variant::Roberta => "roberta",
             Variant::XlmRoberta => "xlm-roberta",
+            Variant::Camembert => "camembert",
             Variant::DistilBert => "distilbert",
         }
     }
 
     /// RoBERTa's layout: positions counted from the padding id, `roberta.` names, erf-GELU head.
     pub fn is_roberta(self) -> bool {
-        matches!(self, Variant::Roberta | Variant::XlmRoberta)
+        matches!(self, Variant::Roberta | Variant::XlmRoberta | Variant::Camembert)
     }
 }
 
@@ -330,7 +334,7 @@ impl Bert {
         }
         let names = match variant {
             Variant::Bert => &BERT_NAMES,
-            Variant::Roberta | Variant::XlmRoberta => &ROBERTA_NAMES,
+            Variant::Roberta | Variant::XlmRoberta | Variant::Camembert => &ROBERTA_NAMES,
             Variant::DistilBert => &DISTILBERT_NAMES,
         };
         if let Some(kind) = cfg.position_embedding_type.as_deref() {
@@ -349,7 +353,7 @@ impl Bert {
         let activation = Activation::from_config(if variant == Variant::DistilBert { "activation" } else { "hidden_act" }, &cfg.hidden_act)?;
         let head_activation = if variant.is_roberta() { Activation::GeluErf } else { activation };
         let position_offset = match variant {
-            Variant::Roberta | Variant::XlmRoberta => {
+            Variant::Roberta | Variant::XlmRoberta | Variant::Camembert => {
                 let pad = cfg.pad_token_id.value().ok_or_else(|| Error::config("pad_token_id", "is null; RoBERTa counts positions from it", "Set \"pad_token_id\": 1 (RoBERTa's), or leave the key out"))? as usize;
                 if pad + 1 >= p {
                     return Err(Error::config("pad_token_id", format!("is {pad}, but RoBERTa positions start at pad_token_id + 1 and the table has {p} rows"), "Use the config.json saved with the weights"));
@@ -454,7 +458,7 @@ impl Bert {
     /// (pad tokens themselves read row `pad`). `[T]`
     fn position_ids(&self, ids: &[u32]) -> Vec<u32> {
         match (self.variant, self.config.pad_token_id.value()) {
-            (Variant::Roberta | Variant::XlmRoberta, Some(pad)) => {
+            (Variant::Roberta | Variant::XlmRoberta | Variant::Camembert, Some(pad)) => {
                 let mut seen = 0;
                 ids.iter()
                     .map(|&id| {

@@ -360,7 +360,7 @@ impl Tokenizer {
                 let [cls, sep] = template_roles(&transformers, &added, model, "AlbertTokenizer", ["cls_token", "sep_token"])?;
                 post_processor = Some(PostProcessor::Bert { cls, sep });
             }
-            (Some(ClassRebuild::XlmRoberta { .. }), model) => {
+            (Some(ClassRebuild::XlmRoberta { .. } | ClassRebuild::Camembert { .. }), model) => {
                 // XLMRobertaTokenizer's template: `bos_token $A eos_token`, whatever the file's.
                 let [bos, eos] = template_roles(&transformers, &added, model, "XLMRobertaTokenizer", ["bos_token", "eos_token"])?;
                 post_processor = Some(PostProcessor::wrapped(bos, eos));
@@ -608,10 +608,12 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
             let words = PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace { replacement: '▁', prepend_scheme, split: true }]);
             (Some(Normalizer::Sequence(rules)), Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme }))
         }
-        ClassRebuild::T5 | ClassRebuild::XlmRoberta { .. } => {
+        ClassRebuild::T5 | ClassRebuild::XlmRoberta { .. } | ClassRebuild::Camembert { .. } => {
+            let scheme = |add_prefix_space: bool| if add_prefix_space { PrependScheme::Always } else { PrependScheme::Never };
             let (unk_id, prepend_scheme) = match class {
-                ClassRebuild::XlmRoberta { add_prefix_space: false } => (3, PrependScheme::Never),
-                ClassRebuild::XlmRoberta { .. } => (3, PrependScheme::Always),
+                ClassRebuild::XlmRoberta { add_prefix_space } => (3, scheme(*add_prefix_space)),
+                // CamembertTokenizer looks its unknown token up in the vocabulary (the first piece when absent).
+                ClassRebuild::Camembert { add_prefix_space, unk } => (model.token_to_id(unk).unwrap_or(0), scheme(*add_prefix_space)),
                 _ => (2, PrependScheme::Always),
             };
             if let Model::Unigram(unigram) = model {

@@ -80,7 +80,7 @@ const REGISTERED_CLASSES: &[(&str, &str)] = &[
     ("gpt2", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"),
     ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen3", "Qwen2Tokenizer"),
     ("gemma", "GemmaTokenizer"), ("gemma2", "GemmaTokenizer"), ("gemma3_text", "GemmaTokenizer"), ("xlm-roberta", "XLMRobertaTokenizer"),
-    ("albert", "AlbertTokenizer"),
+    ("albert", "AlbertTokenizer"), ("camembert", "CamembertTokenizer"),
     ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC),
     ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC), ("persimmon", GENERIC), ("umt5", GENERIC),
 ];
@@ -144,6 +144,8 @@ pub enum ClassRebuild {
     /// normaliser only, whitespace split, then Metaspace: `▁` before each word, or none when
     /// `add_prefix_space` is false), `<unk>` at id 3, and its `<s> $A </s>` template.
     XlmRoberta { add_prefix_space: bool },
+    /// CamembertTokenizer: XLM-R's rebuild, with `<unk>` wherever the vocabulary holds `unk_token`.
+    Camembert { add_prefix_space: bool, unk: String },
     /// GemmaTokenizer: every space becomes `▁` (a Replace normaliser), a split after each space,
     /// byte-fallback BPE with unknowns fused into `unk`, and the decoder that undoes it; the file's
     /// template stays.
@@ -198,6 +200,7 @@ impl<'a> TransformersConfig<'a> {
             Some("GemmaTokenizer") => GEMMA_ROLES,
             Some("XLMRobertaTokenizer") => XLM_ROBERTA_ROLES,
             Some("AlbertTokenizer") => ALBERT_ROLES,
+            Some("CamembertTokenizer") => XLM_ROBERTA_ROLES,
             Some("T5Tokenizer") => T5_ROLES,
             Some("Qwen2Tokenizer") => QWEN2_ROLES,
             Some("GPT2Tokenizer") => GPT2_ROLES,
@@ -276,11 +279,11 @@ impl<'a> TransformersConfig<'a> {
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
     pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {
-        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "AlbertTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "RobertaTokenizer" | "BertTokenizer")) = self.class else {
+        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "RobertaTokenizer" | "BertTokenizer")) = self.class else {
             return Ok(None);
         };
         let wanted = match class {
-            "T5Tokenizer" | "XLMRobertaTokenizer" | "AlbertTokenizer" => "Unigram",
+            "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" => "Unigram",
             "BertTokenizer" => "WordPiece",
             _ => "BPE",
         };
@@ -298,6 +301,12 @@ impl<'a> TransformersConfig<'a> {
         }
         if class == "XLMRobertaTokenizer" {
             return Ok(Some(ClassRebuild::XlmRoberta { add_prefix_space: self.flag_not_null("add_prefix_space", class)?.unwrap_or(true) }));
+        }
+        if class == "CamembertTokenizer" {
+            return Ok(Some(ClassRebuild::Camembert {
+                add_prefix_space: self.flag_not_null("add_prefix_space", class)?.unwrap_or(true),
+                unk: self.role_text("unk_token").unwrap_or_else(|| "<unk>".into()),
+            }));
         }
         if class == "AlbertTokenizer" {
             return Ok(Some(ClassRebuild::Albert {
