@@ -104,12 +104,19 @@ pub struct BlockFacts {
     /// Which set of weights each layer runs (0-based, one entry per layer), when layers share
     /// them (ALBERT: every layer runs set 0); empty when each layer has its own.
     pub shared_layers: Vec<usize>,
+    /// Attention and the feed-forward network read the same input and their results are added
+    /// together, `x + attn(LN_1 x) + mlp(LN_2 x)` (GPT-NeoX's `use_parallel_residual`).
+    pub parallel_residual: bool,
+    /// The dimensions of each head that the rotation turns, when fewer than all (GPT-NeoX's
+    /// `partial_rotary_factor`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotary_dims: Option<usize>,
 }
 
 impl BlockFacts {
     pub fn of(model: &Model) -> Self {
         let (norm_placement, norm_kind, embedding_norm, final_norm) = match model {
-            Model::Gpt2(_) => ("pre", "LayerNorm", false, true),
+            Model::Gpt2(_) | Model::GptNeoX(_) => ("pre", "LayerNorm", false, true),
             Model::Bert(_) | Model::Albert(_) => ("post", "LayerNorm", true, false),
             Model::Bart(m) => ("post", "LayerNorm", m.info.model_type != "marian", false),
             Model::Llama(m) if !m.has_input_norms() => ("output", "RMSNorm", false, true),
@@ -125,6 +132,7 @@ impl BlockFacts {
             Model::Llama(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
             Model::ModernBert(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
             Model::Albert(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
+            Model::GptNeoX(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::T5(m) => {
                 // As t5.rs runs it (loading already refused a feed_forward_proj it cannot read).
                 let (gated, act) = m.config.ffn_activation().unwrap_or((false, String::new()));
@@ -169,6 +177,11 @@ impl BlockFacts {
             shared_layers: match model {
                 Model::Albert(m) => m.shared_layers(),
                 _ => Vec::new(),
+            },
+            parallel_residual: matches!(model, Model::GptNeoX(m) if m.config.use_parallel_residual),
+            rotary_dims: match model {
+                Model::GptNeoX(m) if m.rotary.rotary_dims < m.rotary.d_head => Some(m.rotary.rotary_dims),
+                _ => None,
             } }
     }
 }

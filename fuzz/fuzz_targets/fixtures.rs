@@ -29,6 +29,7 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("olmo2", fixture!("models/olmo2", "config.json"), fixture!("models/olmo2", "model.safetensors"), fixture!("models/olmo2", "tokenizer.json")),
     ("smollm3", fixture!("models/smollm3", "config.json"), fixture!("models/smollm3", "model.safetensors"), fixture!("models/smollm3", "tokenizer.json")),
     ("modernbert", fixture!("models/modernbert", "config.json"), fixture!("models/modernbert", "model.safetensors"), fixture!("models/modernbert", "tokenizer.json")),
+    ("gpt_neox", fixture!("models/gpt_neox", "config.json"), fixture!("models/gpt_neox", "model.safetensors"), fixture!("models/gpt_neox", "tokenizer.json")),
     ("camembert", fixture!("models/camembert", "config.json"), fixture!("models/camembert", "model.safetensors"), fixture!("models/camembert", "tokenizer.json")),
     ("albert", fixture!("models/albert", "config.json"), fixture!("models/albert", "model.safetensors"), fixture!("models/albert", "tokenizer.json")),
 ];

@@ -136,7 +136,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, smollm3, modernbert, albert, camembert, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, smollm3, modernbert, albert, camembert, gpt_neox, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -193,6 +193,10 @@ fn olmo2_greedy_generation_matches_hf() {
 #[test]
 fn smollm3_greedy_generation_matches_hf() {
     generation_matches("smollm3");
+}
+#[test]
+fn gpt_neox_greedy_generation_matches_hf() {
+    generation_matches("gpt_neox");
 }
 #[test]
 fn mistral_greedy_generation_matches_hf() {

@@ -17,6 +17,7 @@ pub mod family;
 pub mod generation;
 pub mod generation_config;
 pub mod gpt2;
+pub mod gpt_neox;
 pub mod layers;
 pub mod llama;
 pub mod logits;
@@ -196,6 +197,7 @@ pub enum Model {
     Llama(llama::Llama), // Llama and Qwen2 share one implementation
     ModernBert(modernbert::ModernBert),
     Albert(albert::Albert),
+    GptNeoX(gpt_neox::GptNeoX),
 }
 
 pub use crate::loader::SUPPORTED_MODEL_TYPES;
@@ -248,6 +250,7 @@ impl Model {
             "smollm3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::SmolLm3, files.config, weights)?)),
             "modernbert" => Ok(Model::ModernBert(modernbert::ModernBert::load(files.config, weights)?)),
             "albert" => Ok(Model::Albert(albert::Albert::load(files.config, weights)?)),
+            "gpt_neox" => Ok(Model::GptNeoX(gpt_neox::GptNeoX::load(files.config, weights)?)),
             "gemma3" => Err(Error::config(
                 "model_type",
                 "\"gemma3\" is Gemma 3's image-and-text model (Gemma3ForConditionalGeneration), which Glassbox does not run",
@@ -271,6 +274,7 @@ impl Model {
             Model::Llama(m) => m,
             Model::ModernBert(m) => m,
             Model::Albert(m) => m,
+            Model::GptNeoX(m) => m,
         }
     }
 

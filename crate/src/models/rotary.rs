@@ -50,7 +50,10 @@ impl RopeScaling {
 /// The rotation every query and key of one model goes through.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rotary {
-    pub d_head: usize, // D (rotated in full: partial rotation is refused at load)
+    pub d_head: usize, // D
+    /// R: the dimensions of each head that turn, the first R of D (GPT-NeoX's `partial_rotary_factor`;
+    /// D for the others); the last D - R pass through unturned.
+    pub rotary_dims: usize,
     pub theta: f64,    // rope_theta, the base
     pub scaling: RopeScaling,
     /// The angle one position step turns each pair by: `[D/2]`.
@@ -61,12 +64,15 @@ pub struct Rotary {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RotaryAngles {
     pub n_positions: usize, // N
-    pub n_pairs: usize,     // D/2
+    pub n_pairs: usize,     // R/2
+    /// D, and R: the first R dimensions of each head turn, the rest do not.
+    pub d_head: usize,
+    pub rotary_dims: usize,
     pub theta: f64,
     pub scaling: &'static str,
-    /// Pair `i` is dimensions `(i, i + D/2)` of a head.
-    pub inv_freq: Vec<f32>, // [D/2]
-    pub angles: Vec<f32>,   // [N][D/2]
+    /// Pair `i` is dimensions `(i, i + R/2)` of a head.
+    pub inv_freq: Vec<f32>, // [R/2]
+    pub angles: Vec<f32>,   // [N][R/2]
 }
 
 impl Rotary {
@@ -114,6 +120,16 @@ impl Rotary {
     /// Read the rotation from a Llama-style config.json object. `d_head` is the model's head width,
     /// `max_positions` its `max_position_embeddings` (llama3's default for the original length).
     pub fn from_config(cfg: &Map<String, Value>, d_head: usize, max_positions: usize) -> Result<Self> {
+        Self::read(cfg, d_head, max_positions, false)
+    }
+
+    /// [`Rotary::from_config`] for a family that turns only part of each head (GPT-NeoX): its
+    /// `partial_rotary_factor` is read, not refused.
+    pub fn from_config_partial(cfg: &Map<String, Value>, d_head: usize, max_positions: usize) -> Result<Self> {
+        Self::read(cfg, d_head, max_positions, true)
+    }
+
+    fn read(cfg: &Map<String, Value>, d_head: usize, max_positions: usize, partial_ok: bool) -> Result<Self> {
         if d_head == 0 || d_head % 2 != 0 {
             return Err(Error::config("head_dim", format!("is {d_head}, but rotary positions need an even head width"), "Use the config.json saved with the weights"));
         }
@@ -159,13 +175,28 @@ impl Rotary {
             Some(p) => Some(p),
             None => number(cfg, "partial_rotary_factor", "partial_rotary_factor")?,
         };
-        if let Some(p) = partial.filter(|&p| p != 1.0) {
-            return Err(Error::config(
-                "partial_rotary_factor",
-                format!("is {p}; Glassbox rotates whole heads only"),
-                "Use a checkpoint without partial_rotary_factor (or with 1.0)",
-            ));
-        }
+        let rotary_dims = match partial.filter(|&p| p != 1.0) {
+            None => d_head,
+            Some(p) if !partial_ok => {
+                return Err(Error::config(
+                    "partial_rotary_factor",
+                    format!("is {p}; this family rotates whole heads only"),
+                    "Use a checkpoint without partial_rotary_factor (or with 1.0)",
+                ))
+            }
+            Some(p) => {
+                // As HF: int(head_size * partial_rotary_factor), an f64 product truncated.
+                let dims = (d_head as f64 * p) as i64;
+                if !(p > 0.0 && p <= 1.0) || dims < 2 || dims % 2 != 0 {
+                    return Err(Error::config(
+                        "partial_rotary_factor",
+                        format!("is {p}, which turns {dims} of each head's {d_head} dimensions; the rotation needs an even number, at least 2"),
+                        "Use the config.json saved with the weights (Pythia's is 0.25)",
+                    ));
+                }
+                dims as usize
+            }
+        };
         let rope_type = params.get("rope_type").or_else(|| params.get("type")).and_then(Value::as_str).unwrap_or("default");
         let scaling = match rope_type {
             "default" => RopeScaling::Default,
@@ -208,13 +239,18 @@ impl Rotary {
                 ))
             }
         };
-        Ok(Rotary::new(d_head, theta, scaling))
+        Ok(Rotary::partial(d_head, rotary_dims, theta, scaling))
     }
 
     pub fn new(d_head: usize, theta: f64, scaling: RopeScaling) -> Self {
-        let half = d_head / 2;
-        // HF computes in f32: base ** (arange(0, D, 2).float() / D), then its reciprocal.
-        let mut inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / (theta as f32).powf((2 * i) as f32 / d_head as f32)).collect();
+        Self::partial(d_head, d_head, theta, scaling)
+    }
+
+    /// A rotation of the first `rotary_dims` (R, even) of each head's `d_head` dimensions.
+    pub fn partial(d_head: usize, rotary_dims: usize, theta: f64, scaling: RopeScaling) -> Self {
+        let half = rotary_dims / 2;
+        // HF computes in f32: base ** (arange(0, R, 2).float() / R), then its reciprocal.
+        let mut inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / (theta as f32).powf((2 * i) as f32 / rotary_dims as f32)).collect();
         if let RopeScaling::Linear { factor } = scaling {
             // HF: `inv_freq /= factor`, an f32 division.
             inv_freq.iter_mut().for_each(|f| *f /= factor as f32);
@@ -234,7 +270,7 @@ impl Rotary {
                 } as f32;
             }
         }
-        Rotary { d_head, theta, scaling, inv_freq }
+        Rotary { d_head, rotary_dims, theta, scaling, inv_freq }
     }
 
     /// The cosines and sines of positions `first..first+T`: `[T][D/2]` each, computed once per
@@ -250,7 +286,7 @@ impl Rotary {
                 sin.push(angle.sin());
             }
         }
-        CosSin { half, cos, sin }
+        CosSin { half, d_head: self.d_head, cos, sin }
     }
 
     /// Rotate `x: [T][W]` in place, where each row holds `W / D` heads of width `D` and row `t`
@@ -266,21 +302,23 @@ impl Rotary {
         for p in 0..n {
             angles.extend(self.inv_freq.iter().map(|&f| p as f32 * f));
         }
-        RotaryAngles { n_positions: n, n_pairs: half, theta: self.theta, scaling: self.scaling.as_str(), inv_freq: self.inv_freq.clone(), angles }
+        RotaryAngles { n_positions: n, n_pairs: half, d_head: self.d_head, rotary_dims: self.rotary_dims, theta: self.theta, scaling: self.scaling.as_str(), inv_freq: self.inv_freq.clone(), angles }
     }
 }
 
 /// The cosines and sines of a run of positions (see [`Rotary::cos_sin`]).
 #[derive(Debug, Clone)]
 pub struct CosSin {
-    half: usize,   // D/2
+    half: usize,   // R/2
+    d_head: usize, // D
     cos: Vec<f32>, // [T][D/2]
     sin: Vec<f32>, // [T][D/2]
 }
 
 impl CosSin {
     /// Rotate `x: [T][W]` in place (rows of `W / D` heads, row `t` at the run's `t`-th position):
-    /// `x'[i] = x[i]·cos − x[i+D/2]·sin`, `x'[i+D/2] = x[i+D/2]·cos + x[i]·sin`.
+    /// `x'[i] = x[i]·cos − x[i+R/2]·sin`, `x'[i+R/2] = x[i+R/2]·cos + x[i]·sin` for `i < R/2`;
+    /// dimensions `R..D` of each head pass through.
     /// [`CosSin::rotate`] of every row of `x: [T][W]`.
     pub fn rotate_rows(&self, x: &mut ndarray::Array2<f32>) {
         let width = x.ncols();
@@ -292,8 +330,8 @@ impl CosSin {
             return;
         }
         for ((row, cos), sin) in x.chunks_exact_mut(width).zip(self.cos.chunks_exact(half)).zip(self.sin.chunks_exact(half)) {
-            for head in row.chunks_exact_mut(2 * half) {
-                let (a, b) = head.split_at_mut(half);
+            for head in row.chunks_exact_mut(self.d_head) {
+                let (a, b) = head[..2 * half].split_at_mut(half);
                 for i in 0..half {
                     let (x1, x2) = (a[i], b[i]);
                     a[i] = x1 * cos[i] - x2 * sin[i];

@@ -365,6 +365,11 @@ impl Tokenizer {
                 let [bos, eos] = template_roles(&transformers, &added, model, "XLMRobertaTokenizer", ["bos_token", "eos_token"])?;
                 post_processor = Some(PostProcessor::wrapped(bos, eos));
             }
+            (Some(ClassRebuild::GptNeoX { add_bos, add_eos, .. }), model) => {
+                // GPTNeoXTokenizer's `update_post_processor`: the bos and eos tokens it is asked to add, else none.
+                let role = |key: &str| transformers.role_text(key).and_then(|t| Some((t.clone(), added.id_of(&t).or_else(|| model.token_to_id(&t))?)));
+                post_processor = Some(PostProcessor::around(add_bos.then(|| role("bos_token")).flatten(), add_eos.then(|| role("eos_token")).flatten()));
+            }
             (Some(ClassRebuild::T5), model) => {
                 // T5Tokenizer ends every sequence with its eos token, whatever the file's template.
                 let eos = transformers.role_text("eos_token");
@@ -643,6 +648,12 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
                 PreTokenizer::ByteLevel { add_prefix_space: *add_prefix_space, use_regex: false },
             ]);
             (Some(Normalizer::Nfc), Some(words), Some(Decoder::ByteLevel))
+        }
+        ClassRebuild::GptNeoX { add_prefix_space, .. } => {
+            if let Model::Bpe(bpe) = model {
+                bpe.use_byte_level_options();
+            }
+            (Some(Normalizer::Nfc), Some(PreTokenizer::ByteLevel { add_prefix_space: *add_prefix_space, use_regex: true }), Some(Decoder::ByteLevel))
         }
         ClassRebuild::Gpt2 { add_prefix_space } | ClassRebuild::Roberta { add_prefix_space, .. } => {
             if let Model::Bpe(bpe) = model {

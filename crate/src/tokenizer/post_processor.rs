@@ -61,6 +61,23 @@ impl PostProcessor {
         PostProcessor::Template { single, specials }
     }
 
+    /// `[bos] $A [eos]`, each when given (none: the text alone), as transformers'
+    /// `update_post_processor` builds it from `add_bos_token` / `add_eos_token`.
+    pub fn around(bos: Option<(String, u32)>, eos: Option<(String, u32)>) -> Self {
+        let mut single = Vec::new();
+        let mut specials = HashMap::new();
+        if let Some((text, id)) = &bos {
+            single.push(TemplatePiece::Special(text.clone(), 0));
+            specials.insert(text.clone(), (vec![*id], vec![text.clone()]));
+        }
+        single.push(TemplatePiece::Sequence(0));
+        if let Some((text, id)) = &eos {
+            single.push(TemplatePiece::Special(text.clone(), 0));
+            specials.insert(text.clone(), (vec![*id], vec![text.clone()]));
+        }
+        PostProcessor::Template { single, specials }
+    }
+
     /// `bos $A eos`, the template transformers' XLMRobertaTokenizer sets.
     pub fn wrapped((bos, bos_id): (String, u32), (eos, eos_id): (String, u32)) -> Self {
         let single = vec![TemplatePiece::Special(bos.clone(), 0), TemplatePiece::Sequence(0), TemplatePiece::Special(eos.clone(), 0)];

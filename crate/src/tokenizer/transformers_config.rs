@@ -80,7 +80,7 @@ const REGISTERED_CLASSES: &[(&str, &str)] = &[
     ("gpt2", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"),
     ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen3", "Qwen2Tokenizer"),
     ("gemma", "GemmaTokenizer"), ("gemma2", "GemmaTokenizer"), ("gemma3_text", "GemmaTokenizer"), ("xlm-roberta", "XLMRobertaTokenizer"),
-    ("albert", "AlbertTokenizer"), ("camembert", "CamembertTokenizer"),
+    ("albert", "AlbertTokenizer"), ("camembert", "CamembertTokenizer"), ("gpt_neox", "GPTNeoXTokenizer"),
     ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC),
     ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC), ("persimmon", GENERIC), ("umt5", GENERIC),
 ];
@@ -113,6 +113,7 @@ const GEMMA_ROLES: &[(&str, &str)] = &[("bos_token", "<bos>"), ("eos_token", "<e
 const T5_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>")];
 const QWEN2_ROLES: &[(&str, &str)] = &[("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|endoftext|>")];
 const BERT_ROLES: &[(&str, &str)] = &[("unk_token", "[UNK]"), ("sep_token", "[SEP]"), ("pad_token", "[PAD]"), ("cls_token", "[CLS]"), ("mask_token", "[MASK]")];
+const GPT_NEOX_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|padding|>")];
 const GPT2_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>")];
 const ROBERTA_ROLES: &[(&str, &str)] = &[
     ("bos_token", "<s>"), ("eos_token", "</s>"), ("sep_token", "</s>"), ("cls_token", "<s>"),
@@ -158,6 +159,10 @@ pub enum ClassRebuild {
     /// `do_lower_case`, then the file's Precompiled rules), whitespace split then Metaspace
     /// (`add_prefix_space`), and `[CLS] $A [SEP]`.
     Albert { lowercase: bool, keep_accents: bool, add_prefix_space: bool },
+    /// GPTNeoXTokenizer: NFC, GPT-2's byte-level split and BPE (`add_prefix_space`, default false),
+    /// and a template of `bos_token` and `eos_token` only when `add_bos_token` / `add_eos_token`
+    /// (both false by default: then nothing is added and offsets keep their spaces).
+    GptNeoX { add_prefix_space: bool, add_bos: bool, add_eos: bool },
 }
 
 /// transformers 5's `LlamaTokenizer` pipeline around tokenizer.json's vocabulary and merges: no
@@ -203,6 +208,7 @@ impl<'a> TransformersConfig<'a> {
             Some("CamembertTokenizer") => XLM_ROBERTA_ROLES,
             Some("T5Tokenizer") => T5_ROLES,
             Some("Qwen2Tokenizer") => QWEN2_ROLES,
+            Some("GPTNeoXTokenizer") => GPT_NEOX_ROLES,
             Some("GPT2Tokenizer") => GPT2_ROLES,
             Some("BertTokenizer") => BERT_ROLES,
             Some("RobertaTokenizer") => ROBERTA_ROLES,
@@ -279,7 +285,7 @@ impl<'a> TransformersConfig<'a> {
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
     pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {
-        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "RobertaTokenizer" | "BertTokenizer")) = self.class else {
+        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "GPTNeoXTokenizer" | "RobertaTokenizer" | "BertTokenizer")) = self.class else {
             return Ok(None);
         };
         let wanted = match class {
@@ -317,6 +323,13 @@ impl<'a> TransformersConfig<'a> {
         }
         if class == "Qwen2Tokenizer" {
             return Ok(Some(ClassRebuild::Qwen2 { add_prefix_space: self.flag("add_prefix_space")?.unwrap_or(false) }));
+        }
+        if class == "GPTNeoXTokenizer" {
+            return Ok(Some(ClassRebuild::GptNeoX {
+                add_prefix_space: self.flag("add_prefix_space")?.unwrap_or(false),
+                add_bos: self.flag("add_bos_token")?.unwrap_or(false),
+                add_eos: self.flag("add_eos_token")?.unwrap_or(false),
+            }));
         }
         if class == "GPT2Tokenizer" {
             return Ok(Some(ClassRebuild::Gpt2 { add_prefix_space: self.flag("add_prefix_space")?.unwrap_or(false) }));

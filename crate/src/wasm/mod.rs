@@ -589,6 +589,9 @@ struct QkvMeta {
 struct RotaryMeta {
     n_positions: usize,
     n_pairs: usize,
+    d_head: usize,
+    /// The dimensions of each head that turn (the first `rotaryDims` of `dHead`).
+    rotary_dims: usize,
     theta: f64,
     scaling: &'static str,
 }
@@ -719,7 +722,7 @@ impl WasmModel {
     pub fn rotary_angles(&self, n: u32) -> Result<JsValue, JsError> {
         let r = self.session.model.rotary_angles(n as usize).map_err(js_error)?;
         with_arrays(
-            &RotaryMeta { n_positions: r.n_positions, n_pairs: r.n_pairs, theta: r.theta, scaling: r.scaling },
+            &RotaryMeta { n_positions: r.n_positions, n_pairs: r.n_pairs, d_head: r.d_head, rotary_dims: r.rotary_dims, theta: r.theta, scaling: r.scaling },
             vec![("invFreq", Float32Array::from(&r.inv_freq[..]).into()), ("angles", tensor(&r.angles, &[r.n_positions, r.n_pairs]))],
         )
     }
