@@ -1170,3 +1170,47 @@ fn albert_card_sharing_and_refusals() {
         assert!(err.contains(key), "{key}: {err}");
     }
 }
+
+/// GPT-NeoX: the card's facts, its rotation (HF's inv_freq over the turned dimensions), transformers
+/// 4's `rotary_pct` / `rotary_emb_base` read as 5's keys, 0.25 of each head when left out, the
+/// parallel and sequential blocks, and refusals by name.
+#[test]
+fn gpt_neox_keys_defaults_and_card() {
+    let model = load_model("gpt_neox");
+    let facts = glassbox::card::BlockFacts::of(&model);
+    assert!(facts.parallel_residual && !facts.gated_ffn && !facts.tied_embeddings);
+    assert_eq!((facts.norm_placement, facts.norm_kind, facts.rotary_dims, facts.d_head), ("pre", "LayerNorm", Some(8), 16));
+    let angles = model.rotary_angles(3).unwrap();
+    assert_eq!((angles.n_pairs, angles.d_head, angles.rotary_dims), (4, 16, 8));
+    let want: Vec<f32> = flat(&reference("gpt_neox")["meta"]["inv_freq"]).iter().map(|&x| x as f32).collect();
+    assert_eq!(angles.inv_freq, want, "HF's inv_freq");
+
+    let ids: Vec<u32> = (3..40).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("gpt_neox"));
+    let v4 = run(&edited("gpt_neox", |c| {
+        c.remove("rope_parameters");
+        c.insert("rotary_pct".into(), serde_json::json!(0.5));
+        c.insert("rotary_emb_base".into(), serde_json::json!(1000));
+    }));
+    assert!(v4 == plain, "rotary_pct and rotary_emb_base read as partial_rotary_factor and rope_theta");
+    let Model::GptNeoX(m) = Model::load(&edited("gpt_neox", |c| { c.remove("rope_parameters"); }).files(), None).unwrap() else { panic!("not GPT-NeoX") };
+    assert_eq!((m.rotary.rotary_dims, m.rotary.theta), (4, 10_000.0), "left out: a quarter of each head, base 10,000");
+    assert!(run(&edited("gpt_neox", |c| { c.insert("use_parallel_residual".into(), serde_json::json!(false)); })) != plain, "use_parallel_residual");
+    assert!(run(&edited("gpt_neox", |c| { c["rope_parameters"]["partial_rotary_factor"] = serde_json::json!(1.0); })) != plain, "partial_rotary_factor");
+    for (edit, key) in [
+        (serde_json::json!({"rope_parameters": {"rope_type": "default", "rope_theta": 1000.0, "partial_rotary_factor": 0.1}}), "partial_rotary_factor"),
+        (serde_json::json!({"num_attention_heads": 5}), "num_attention_heads"),
+        (serde_json::json!({"hidden_act": "gelu_10"}), "hidden_act"),
+    ] {
+        let err = load_error(&edited("gpt_neox", |c| {
+            for (k, v) in edit.as_object().unwrap() {
+                c.insert(k.clone(), v.clone());
+            }
+        }));
+        assert!(err.contains(key), "{key}: {err}");
+    }
+    // The Llama family still turns whole heads: a partial factor there is refused (transformers fails on it).
+    let err = load_error(&edited("llama_gqa", |c| { c.insert("partial_rotary_factor".into(), serde_json::json!(0.5)); }));
+    assert!(err.contains("partial_rotary_factor") && err.contains("whole heads"), "{err}");
+}

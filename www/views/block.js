@@ -22,6 +22,10 @@ export function blockSteps(info, stack) {
   subs.push(['feed-forward network', 'FFN']);
   // Granite multiplies each step's output by its residual_multiplier before adding it.
   const times = residualScaled(b) ? `${fmt(b.residualScale)} · ` : '';
+  if (b.parallelResidual && subs.length === 2) {
+    // GPT-NeoX's use_parallel_residual: one step, attention and the FFN reading the same x.
+    return [{ name: `${subs[0][0]} and ${subs[1][0]}, side by side`, formula: `x ← x + ${times}${subs[0][1]}(${norm}₁(x)) + ${times}${subs[1][1]}(${norm}₂(x))` }];
+  }
   const steps = subs.map(([name, f]) => ({
     name,
     formula: b.normPlacement === 'post' ? `x ← ${norm}(x + ${f}(x))`
@@ -64,7 +68,12 @@ export function renderBlock(root, view) {
     root.append(el('p', 'muted', 'That is a decoder layer. An encoder layer is the same without the cross-attention step, and its ' +
       'self-attention sees every token.'));
   }
-  root.append(el('p', 'muted', b.normPlacement === 'output'
+  root.append(el('p', 'muted', b.parallelResidual
+    ? 'Parallel: attention and the feed-forward network do not take turns. Both read the same x, each through a norm of its own, and ' +
+      'both results are added in one step, so the feed-forward network of a layer never sees what that layer’s attention just wrote ' +
+      '(the next layer does). The two can run at the same time, which made large models faster to train.' +
+      (b.finalNorm ? ` After the last layer one more ${b.normKind} is applied before the output head.` : '')
+    : b.normPlacement === 'output'
     ? 'Norms on the outputs only: each step reads the stream x as it is, with no norm in front, and its result is normalised before it ' +
       'is added, so the size of what a step adds is set by that norm’s learned scale, whatever the step computed, while x itself is ' +
       'never rescaled. Like pre-norm, that leaves a clean path from the embeddings to the output.' +

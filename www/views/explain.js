@@ -59,6 +59,10 @@ export function normPhrase(block) {
     return `does not normalise what a step reads: each step works on the stream as it is, and its result is normalised with ${norm} ` +
       `before it is added${scaled} to the stream (two norms a layer: after attention and after the feed-forward network)${last}${qk}`;
   }
+  if (block.parallelResidual) {
+    return `runs attention and the feed-forward network side by side: each reads the same stream through a ${norm} of its own ` +
+      `(pre-norm), and both results are added to the unnormalised stream at once${last}`;
+  }
   const first = block.firstAttentionUnnormed ? ' (the first layer’s attention step skips its norm: it reads the embeddings, already normalised)' : '';
   const embeddings = block.embeddingNorm && block.normPlacement === 'pre' ? '; the embeddings are normalised too before the first layer' : '';
   return block.normPlacement === 'pre'
@@ -208,6 +212,14 @@ export function unrotatedNote(info) {
     'wrote into the stream, and from the mask itself.';
 }
 
+/** Rotary models that turn only part of each head (GPT-NeoX's partial_rotary_factor): how much, in words. */
+export function partialRotaryNote(info) {
+  const b = info?.block;
+  if (info?.positions !== 'rotary' || !b?.rotaryDims || !b.dHead || b.rotaryDims >= b.dHead) return '';
+  return ` Only the first ${b.rotaryDims} of each head’s ${b.dHead} dimensions are turned, though; the other ${b.dHead - b.rotaryDims} ` +
+    'carry no position, so part of every score compares two tokens by content alone, wherever they are.';
+}
+
 /** ALBERT's two savings, in words: narrow embeddings widened by one matrix, and layers that share their weights. */
 export function sharingNote(info) {
   const b = info?.block;
@@ -245,5 +257,5 @@ export function modelExplanation(info) {
       (b.logitsDivisor ? ` The scores are then divided by ${fmt(b.logitsDivisor)} (this model’s logits_scaling), which changes how sure ` +
         'the probabilities look but not which token comes first.' : '')
     : '';
-  return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info), layer + sharingNote(info), ffnSentence(info) + head].filter(Boolean).join(' ');
+  return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info) + partialRotaryNote(info), layer + sharingNote(info), ffnSentence(info) + head].filter(Boolean).join(' ');
 }

@@ -36,6 +36,7 @@ function sharedFact(info) {
 
 /** The Normalisation row: where the norms sit, which kind, and the extra q/k norms. */
 function normalisationFact(b) {
+  if (b.parallelResidual) return `pre-norm, ${b.normKind}; attention and the feed-forward network side by side, each with its own norm`;
   const where = b.normPlacement === 'output'
     ? 'on each step’s output only (no norm on what a step reads; two a layer)'
     : `${b.normPlacement}-norm`;
@@ -125,7 +126,9 @@ export function renderModelFacts(dl, info, name) {
     ['Parameters', formatCount(info.nParams)],
     ['Size', formatBytes(info.sizeBytes)],
     ...(info.weights ? [['Weights in memory', WEIGHT_NAMES[info.weights] ?? info.weights]] : []),
-    ['Positions', (POSITION_NAMES[info.positions] ?? info.positions) + (info.positions === 'rotary' && info.block?.unrotatedLayers?.length
+    ['Positions', (POSITION_NAMES[info.positions] ?? info.positions) +
+      (info.positions === 'rotary' && info.block?.rotaryDims ? `, on the first ${info.block.rotaryDims} of each head’s ${info.block.dHead} dimensions` : '') +
+      (info.positions === 'rotary' && info.block?.unrotatedLayers?.length
       ? `, except layers ${layerRanges(info.block.unrotatedLayers)} (${info.block.unrotatedLayers.length} of ${info.nLayers}), which turn nothing and see no positions (“NoPE”)` : '')],
     ['Tokenizer', `${info.tokenizer}, ${formatCount(info.vocabSize)} tokens`],
     ['Longest input', info.maxPositions ? `${info.maxPositions} tokens` : 'no fixed limit'],

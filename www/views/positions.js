@@ -109,10 +109,10 @@ export function renderPositions(root, view) {
 // Rotary positions. The layout is Hugging Face's (`rotate_half`): pair i of a head of width D is
 // dimensions (i, i + D/2), turned by angle p · invFreq[i] at position p.
 
-/** `x` (one head, [D]) turned by `angle(i)` per pair: x'[i] = x[i]cos − x[i+D/2]sin, x'[i+D/2] = x[i+D/2]cos + x[i]sin. */
-export function rotatePairs(x, angle) {
-  const half = x.length / 2;
-  const out = new Float64Array(x.length);
+/** `x` (one head, [D]) turned by `angle(i)` per pair: x'[i] = x[i]cos − x[i+R/2]sin, x'[i+R/2] = x[i+R/2]cos + x[i]sin
+ *  for the first R = 2·half dimensions (all of them unless the model turns only part of a head); the rest pass through. */
+export function rotatePairs(x, angle, half = x.length / 2) {
+  const out = Float64Array.from(x);
   for (let i = 0; i < half; i++) {
     const a = angle(i);
     const c = Math.cos(a);
@@ -125,7 +125,7 @@ export function rotatePairs(x, angle) {
 
 /** `x` turned as at `position` (negative positions turn back). */
 export function rotateAt(x, invFreq, position) {
-  return rotatePairs(x, (i) => position * invFreq[i]);
+  return rotatePairs(x, (i) => position * invFreq[i], invFreq.length);
 }
 
 export function dot(a, b) {
@@ -190,7 +190,9 @@ function angleKey(rot, modelType, unrotated = []) {
     (factor !== 1 ? ` This model uses linear scaling: every pair turns ${fmt(factor, 4)} times more slowly than the base alone would make it, so that positions ${fmt(factor, 4)} times further apart look as close as the base intended.` : '') +
     (modelType === 'gemma3_text' ? ' This is the rotation of Gemma 3’s full-attention layers; its sliding-window layers turn q and k with a base of their own (rope_local_base_freq) and no scaling.' : '') +
     (modelType === 'modernbert' ? ' This is the rotation of ModernBERT’s layers that see every token; its band layers turn q and k with a base of their own (rope_parameters.sliding_attention, 10,000 by default).' : '') +
-    (unrotated.length ? ` Layers ${unrotated.map((l) => l + 1).join(', ')} do not use it: they turn nothing, so their attention sees no positions (“NoPE” layers).` : '');
+    (unrotated.length ? ` Layers ${unrotated.map((l) => l + 1).join(', ')} do not use it: they turn nothing, so their attention sees no positions (“NoPE” layers).` : '') +
+    (rot.rotaryDims && rot.dHead && rot.rotaryDims < rot.dHead
+      ? ` Only the first ${rot.rotaryDims} of each head’s ${rot.dHead} dimensions turn (${P} pairs); the other ${rot.dHead - rot.rotaryDims} carry no position, so that part of every score compares the two tokens by content alone.` : '');
   return el('p', 'muted rotary-key', text);
 }
 

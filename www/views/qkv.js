@@ -120,6 +120,7 @@ function kvSharing(trace, head) {
  *                                    (info.block.queryPreAttnScalar: Gemma 3)
  * @param {boolean} [view.unrotated]  this layer turns nothing although the model is rotary (SmolLM3's "NoPE" layers)
  * @param {boolean} [view.qkNormPerHead] the q/k norm takes each head alone (false: all heads at once, OLMo 2)
+ * @param {number} [view.rotaryDims] how many of each head's numbers turn, when not all (info.block.rotaryDims: GPT-NeoX)
  * @param {boolean} [view.scoreSet]   the config sets the scale outright (info.block.scoreScale: Granite)
  */
 export function renderQkv(root, view) {
@@ -166,7 +167,8 @@ export function renderQkv(root, view) {
   qLine.append(el('span', 'qkv-name', `q of “${truncate(qLabel, LABEL_CHARS)}”`),
     vectorStrip(row.q, { maxAbs: qScale, label: `query vector of ${qLabel}`, onHover: hover(`q of “${qLabel}”`), keyboard: true }));
 
-  const turned = view.rotary && !view.unrotated ? 'turned by their positions\' rotary angles' : '';
+  const turned = view.rotary && !view.unrotated
+    ? `turned by their positions' rotary angles${view.rotaryDims && view.rotaryDims < D ? ` (their first ${view.rotaryDims} of ${D} numbers)` : ''}` : '';
   const normed = view.qkNorm ? (view.qkNormPerHead === false ? 'normalised (one RMSNorm over all heads’ queries, one over all keys)' : 'normalised head by head (RMSNorm)') : '';
   const rotaryNote = (normed || turned ? ` (q and k here are already ${[normed, turned].filter(Boolean).join(' and ')})` : '') +
     (view.rotary && view.unrotated ? ' (this layer does not turn q and k: it sees no positions, only the mask)' : '');

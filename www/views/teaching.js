@@ -468,6 +468,7 @@ export function mountTeaching(root, opts = {}) {
       unrotated: trace.kind === 'decoder' && !!st.model.info.block?.unrotatedLayers?.includes(trace.layer),
       qkNorm: !!st.model.info.block?.qkNorm, qkNormPerHead: st.model.info.block?.qkNormPerHead !== false,
       scoreScalar: st.model.info.block?.queryPreAttnScalar ?? null, scoreSet: st.model.info.block?.scoreScale != null,
+      rotaryDims: st.model.info.block?.rotaryDims ?? null,
       queryLabels: queryLabels.length === trace.qLen ? queryLabels : range(trace.qLen).map(String),
       keyLabels: keyLabels.length === trace.kLen ? keyLabels : range(trace.kLen).map(String),
       onQuery: (q) => { st.select('query', q); renderQkvSection(input, dec); renderBlockSection(input, dec); },
