@@ -1152,12 +1152,21 @@ fn albert_card_sharing_and_refusals() {
     let ids: Vec<u32> = (5..30).collect();
     let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
     let plain = run(&Folder::fixture("albert"));
+    // HF's group of each step, in floats: 18 steps over 14 groups run group 6 (not 7) at step 9.
+    let mut deep = edited("albert", |c| {
+        c.insert("num_hidden_layers".into(), serde_json::json!(18));
+        c.insert("num_hidden_groups".into(), serde_json::json!(14));
+        c.insert("inner_group_num".into(), serde_json::json!(1));
+    });
+    deep.weights = None;
+    let Model::Albert(deep) = Model::load(&deep.files(), Some(3)).unwrap() else { panic!("not ALBERT") };
+    assert_eq!(deep.shared_layers()[9], 6);
+    assert_eq!(deep.shared_layers().len(), 18);
     // One layer per step (inner_group_num 1) runs only the group's first layer: other numbers.
     assert!(run(&edited("albert", |c| { c.insert("inner_group_num".into(), serde_json::json!(1)); })) != plain, "inner_group_num");
     assert!(run(&edited("albert", |c| { c.insert("num_hidden_layers".into(), serde_json::json!(2)); })) != plain, "num_hidden_layers");
     for (edit, key) in [
         (serde_json::json!({"num_hidden_groups": 2}), "albert_layer_groups.1"),
-        (serde_json::json!({"num_hidden_groups": 4}), "num_hidden_groups"),
         (serde_json::json!({"embedding_size": 0}), "embedding_size"),
         (serde_json::json!({"position_embedding_type": "relative_key"}), "position_embedding_type"),
         (serde_json::json!({"hidden_act": "gelu_10"}), "hidden_act"),

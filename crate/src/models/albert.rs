@@ -142,11 +142,6 @@ impl Albert {
         if h == 0 || c % h != 0 {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
-        if groups > l {
-            // HF builds the groups but steps through `i / (layers / groups)`, which skips some and
-            // indexes past the last: no released checkpoint has more groups than layers.
-            return Err(Error::config("num_hidden_groups", format!("is {groups}, more than the {l} layers that share them"), "Use the config.json saved with the weights"));
-        }
         if let Some(kind) = cfg.position_embedding_type.as_deref().filter(|k| *k != "absolute") {
             return Err(Error::config("position_embedding_type", format!("is \"{kind}\"; Glassbox runs ALBERT's absolute position table"), "Use a checkpoint with absolute positions"));
         }
@@ -225,11 +220,16 @@ impl Albert {
         Ok(Albert { config: cfg, info, word, pos, types, emb_ln, mapping_in, groups, pooler, mlm, activation })
     }
 
-    /// The weights each applied layer runs, in order: `(group, layer in group)`.
+    /// The weights each applied layer runs, in order: `(group, layer in group)`. With more groups
+    /// than layers some groups never run (HF loads them all the same).
     fn schedule(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         let (l, g) = (self.config.num_hidden_layers, self.config.num_hidden_groups);
-        // HF's `int(i / (layers / groups))`, in exact integer arithmetic: floor(i · groups / layers).
-        (0..l).flat_map(move |i| (0..self.config.inner_group_num).map(move |j| (i * g / l, j)))
+        // HF's `int(i / (num_hidden_layers / num_hidden_groups))` in Python floats, rounding included:
+        // 18 layers in 14 groups run group 6 at step 9 there, where exact arithmetic says 7.
+        (0..l).flat_map(move |i| {
+            let group = ((i as f64 / (l as f64 / g as f64)) as usize).min(g - 1);
+            (0..self.config.inner_group_num).map(move |j| (group, j))
+        })
     }
 
     /// Which set of shared weights each applied layer uses (0-based), for the card.
