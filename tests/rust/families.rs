@@ -1093,7 +1093,6 @@ fn modernbert_keys_defaults_and_card() {
         (serde_json::json!({"layer_types": null, "global_attn_every_n_layers": 0}), "global_attn_every_n_layers"),
         (serde_json::json!({"num_attention_heads": 5}), "num_attention_heads"),
         (serde_json::json!({"rope_parameters": {"rope_type": "default", "rope_theta": 500.0}}), "rope_parameters"),
-        (serde_json::json!({"local_attention": 1}), "local_attention"),
         (serde_json::json!({"hidden_activation": "gelu_10"}), "hidden_activation"),
     ] {
         let err = load_error(&edited("modernbert", |c| {
@@ -1102,6 +1101,14 @@ fn modernbert_keys_defaults_and_card() {
             }
         }));
         assert!(err.contains(key), "{key}: {err}");
+    }
+    // A band of 0 or 1 (local_attention / 2 = 0) leaves each token itself alone, as HF's mask does.
+    let alone = Model::load(&edited("modernbert", |c| { c.insert("local_attention".into(), serde_json::json!(1)); }).files(), None).unwrap();
+    let out = alone.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::PROBS).unwrap();
+    let maps = out.encoder_attentions.unwrap();
+    let t = ids.len();
+    for (h, i) in [(0, 0), (1, 7), (3, t - 1)] {
+        assert_eq!(maps[[1, h, i, i]], 1.0, "band layer 2, head {h}, token {i} sees only itself");
     }
     // The logit lens of the last state is the head's logits; of an earlier state, the final norm first.
     let model = load_model("modernbert");

@@ -363,13 +363,6 @@ fn layer_types(cfg: &ModernBertConfig) -> Result<Vec<String>> {
     if let Some(other) = types.iter().find(|t| !matches!(t.as_str(), "full_attention" | "sliding_attention")) {
         return Err(Error::config("layer_types", format!("contains \"{other}\""), "ModernBERT's layers are full_attention or sliding_attention"));
     }
-    if types.iter().any(|t| t == "sliding_attention") && cfg.local_attention < 2 {
-        return Err(Error::config(
-            "local_attention",
-            format!("is {}, a band of no neighbours (a key is seen when at most local_attention / 2 positions away)", cfg.local_attention),
-            "Use the config.json saved with the weights (ModernBERT's is 128)",
-        ));
-    }
     Ok(types)
 }
 
