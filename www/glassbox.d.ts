@@ -112,14 +112,17 @@ export declare class Model {
   inspect(text: string, opts?: InspectOptions): Promise<InspectResult>;
   /** `[L, H]` of an attention kind, or null when the model has none. */
   attentionDims(kind: AttentionKind): Promise<[number, number] | null>;
-  /** What the model adds to the token embeddings at positions 0..n-1: learned rows or Marian's sinusoids. T5 rejects it
-   *  (use relativePositions), and so does the Llama family: Llama, Qwen2, Qwen3, Mistral (use rotaryAngles). */
+  /** What the model adds to the token embeddings at positions 0..n-1: learned rows or Marian's sinusoids, as wide as
+   *  the embeddings (ALBERT's embedding_size). T5 rejects it (use relativePositions), and so do the rotary models:
+   *  the Llama family, GPT-NeoX, ModernBERT (use rotaryAngles). */
   positionVectors(stack: Stack, n: number): Promise<{ data: Float32Array; shape: [number, number] }>;
   /** T5 only: the bucket of every distance -(n-1)..n-1 and what each head adds per bucket. */
   relativePositions(stack: Stack, n: number): Promise<RelativePositions>;
-  /** Rotary models only (Llama, Qwen2, Qwen3, Mistral): the angle each pair of head dimensions is turned by at positions 0..n-1. */
+  /** Rotary models only (the Llama family, GPT-NeoX, ModernBERT): the angle each pair of turned head dimensions is
+   *  turned by at positions 0..n-1. */
   rotaryAngles(n: number): Promise<RotaryAngles>;
-  /** Rows of the stack's token table for `ids` and the factor the model multiplies them by (√C for Marian/BART with scale_embedding). */
+  /** Rows of the stack's token table for `ids` (as wide as the embeddings: ALBERT's embedding_size) and the factor the
+   *  model multiplies them by (√C for Marian/BART with scale_embedding). */
   tokenEmbeddings(stack: Stack, ids: ArrayLike<number>): Promise<{ rows: { data: Float32Array; shape: [number, number] }; scale: number }>;
   /** Releases the model in the worker (cancelling its generations); later calls reject. */
   free(): Promise<void>;
@@ -176,8 +179,9 @@ export interface ModelInfo {
 }
 
 export interface BlockFacts {
-  /** 'pre': x + f(norm(x)) (GPT-2, T5, the Llama family); 'post': norm(x + f(x)) (BERT family, BART, Marian). */
-  normPlacement: 'pre' | 'post';
+  /** 'pre': x + f(norm(x)) (GPT-2, T5, the Llama family); 'post': norm(x + f(x)) (BERT family, BART, Marian);
+   *  'output': x + norm(f(x)), no norm on a step's input (OLMo 2). */
+  normPlacement: 'pre' | 'post' | 'output';
   normKind: 'LayerNorm' | 'RMSNorm';
   /** A norm on the embeddings before the first block (BERT family, BART). */
   embeddingNorm: boolean;
@@ -195,12 +199,23 @@ export interface BlockFacts {
   dHead: number;
   /** Key/value heads (fewer than the query heads under grouped-query attention). */
   nKvHeads: number;
-  /** Each head's query and key pass through an RMSNorm of their own before the rotation (Qwen3, Gemma 3). */
+  /** The queries and keys pass through an RMSNorm before the rotation (Qwen3, Gemma 3, OLMo 2). */
   qkNorm: boolean;
-  /** Attention's and the feed-forward's outputs are normalised before they join the stream (Gemma 3: four norms a layer). */
+  /** That norm takes each head alone (Qwen3, Gemma 3); false: the whole projection at once (OLMo 2). */
+  qkNormPerHead: boolean;
+  /** Attention's and the feed-forward's outputs are normalised before they join the stream (Gemma 2 and 3, OLMo 2). */
   outputNorms: boolean;
-  /** What token embeddings are multiplied by before the first layer: 1, or √d_model (Gemma 3; BART with scale_embedding). */
+  /** What each step's output is multiplied by before it joins the stream (Granite's residual_multiplier; else 1). */
+  residualScale: number;
+  /** What token embeddings are multiplied by before the first layer: 1, √d_model (Gemma; BART with scale_embedding),
+   *  or Granite's embedding_multiplier. */
   embeddingScale: number;
+  /** The attention scores' scale when the config sets it outright (Granite's attention_multiplier); null: not. */
+  scoreScale: number | null;
+  /** What the logits are divided by (Granite's logits_scaling); null: nothing. */
+  logitsDivisor: number | null;
+  /** The layers (from 0) that turn no query or key in a rotary model (SmolLM3's "NoPE" layers); empty: none. */
+  unrotatedLayers: number[];
   /** Logits are squashed into ±cap by cap · tanh(logit / cap) (Gemma 2's and 3's final_logit_softcapping); null: not. */
   logitSoftcap: number | null;
   /** Attention scores are squashed the same way after their scale (Gemma 2's attn_logit_softcapping); null: not. */
@@ -210,6 +225,21 @@ export interface BlockFacts {
   /** The layers (from 0) that see only the last `slidingWindow` keys, the token itself included; empty: none. */
   slidingLayers: number[];
   slidingWindow: number | null;
+  /** An encoder's layers (from 0) that see only the tokens at most `bandReach` positions away, either side (ModernBERT). */
+  bandLayers: number[];
+  bandReach: number | null;
+  /** The first layer's attention reads the normalised embeddings with no norm of its own (ModernBERT). */
+  firstAttentionUnnormed: boolean;
+  /** Whether the output head adds a bias per token, where the config decides (ModernBERT's decoder_bias). */
+  headBias?: boolean;
+  /** The token and position rows' width when narrower than dModel (ALBERT's embedding_size). */
+  embeddingWidth?: number;
+  /** Which shared set of weights each layer runs (ALBERT); empty when every layer has its own. */
+  sharedLayers: number[];
+  /** x + attn(LN₁ x) + mlp(LN₂ x), both from the same x (GPT-NeoX's use_parallel_residual). */
+  parallelResidual: boolean;
+  /** How many of each head's dHead numbers the rotation turns, when not all (GPT-NeoX). */
+  rotaryDims?: number;
 }
 
 /**
@@ -385,14 +415,16 @@ export interface RelativePositions {
   bias: { data: Float32Array; shape: [number, number] };   // [H][buckets]
 }
 
-/** Radians; pair i is head dimensions (i, i + D/2) (Hugging Face's rotate_half layout). */
+/** Radians; pair i is head dimensions (i, i + R/2), R = rotaryDims (Hugging Face's rotate_half layout); the
+ *  dimensions from R to dHead are not turned. */
 export interface RotaryAngles {
   nPositions: number; nPairs: number;
+  dHead: number; rotaryDims: number;
   /** rope_theta, the base. */
   theta: number;
-  scaling: 'default' | 'llama3';
-  invFreq: Float32Array;                                    // [D/2] radians per position of each pair
-  angles: { data: Float32Array; shape: [number, number] };  // [N][D/2] p · invFreq[i]
+  scaling: 'default' | 'linear' | 'llama3';
+  invFreq: Float32Array;                                    // [R/2] radians per position of each pair
+  angles: { data: Float32Array; shape: [number, number] };  // [N][R/2] p · invFreq[i]
 }
 
 export interface GeneratedToken {
