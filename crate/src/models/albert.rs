@@ -34,7 +34,7 @@
 use super::activations::{self, flat_mut, into_flat};
 use super::attention::{attend, AttentionKind, Mask, Recorder};
 use super::capture::Probe;
-use super::layers::{add_in_place, linear, token_table_not_int8, Activation, LayerNorm, TokenTable};
+use super::layers::{linear, token_table_not_int8, Activation, LayerNorm, MlmHead, TokenTable};
 use super::{Kind, ModelInfo, Outputs, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::Linear;
@@ -105,13 +105,6 @@ struct Layer {
     ffn: Linear,        // C -> F
     ffn_output: Linear, // F -> C
     full_ln: LayerNorm,
-}
-
-struct MlmHead {
-    dense: Linear, // C -> E
-    ln: LayerNorm, // [E]
-    decoder: Option<Linear>, // [V][E] when not tied to the word table
-    bias: Vec<f32>,          // [V]
 }
 
 pub struct Albert {
@@ -253,16 +246,7 @@ impl Albert {
 
     /// The masked-LM head on any hidden state `x: [T][C]` (ALBERT has no final norm): `[T][V]`.
     fn mlm_logits(&self, x: ArrayView2<'_, f32>) -> Option<Array2<f32>> {
-        self.mlm.as_ref().map(|head| {
-            let mut z = activations::linear(&head.dense, x); // [T][E]
-            self.activation.apply(flat_mut(&mut z));
-            head.ln.apply(flat_mut(&mut z));
-            let mut logits = activations::linear(head.decoder.as_ref().unwrap_or(&self.word), z.view()); // [T][V]
-            for mut row in logits.rows_mut() {
-                add_in_place(row.as_slice_mut().expect("standard layout"), &head.bias);
-            }
-            logits
-        })
+        self.mlm.as_ref().map(|head| head.logits(x, &self.word, self.activation))
     }
 
     pub fn forward(&self, ids: &[u32], type_ids: Option<&[u32]>, probe: &Probe) -> Result<Outputs> {
@@ -325,17 +309,7 @@ impl Albert {
     }
 }
 
-impl super::family::Forward for Albert {
-    fn forward(&self, inputs: &super::Inputs, probe: &Probe) -> Result<Outputs> {
-        Albert::forward(self, inputs.ids, inputs.type_ids, probe)
-    }
-    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<super::DecoderState> {
-        Err(super::family::cannot_generate())
-    }
-    fn feed(&self, _state: &mut super::DecoderState, _tokens: &[u32], _capture: super::Capture) -> Result<super::StepOutput> {
-        Err(super::family::cannot_generate())
-    }
-}
+super::family::impl_encoder_forward!(Albert, Albert::forward);
 
 impl super::Family for Albert {
     fn info(&self) -> &ModelInfo {

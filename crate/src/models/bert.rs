@@ -49,7 +49,7 @@
 
 use super::activations::{self, flat_mut, into_flat};
 use super::attention::{attend, AttentionKind, Mask, Recorder};
-use super::layers::{add_in_place, linear, token_table_not_int8, Activation, LayerNorm, TokenTable};
+use super::layers::{add_in_place, linear, token_table_not_int8, Activation, LayerNorm, MlmHead, TokenTable};
 use super::{Kind, ModelInfo, Outputs, Positions, Probe};
 use crate::error::{Error, Result};
 use crate::kernels::Linear;
@@ -162,13 +162,6 @@ struct Layer {
     intermediate: Linear, // C -> F
     output: Linear,       // F -> C
     out_ln: LayerNorm,
-}
-
-struct MlmHead {
-    dense: Linear,
-    ln: LayerNorm,
-    decoder: Option<Linear>, // [V][C] when not tied to the word embeddings
-    bias: Vec<f32>,            // [V]
 }
 
 pub struct Bert {
@@ -486,16 +479,7 @@ impl Bert {
 
     /// `x: [T][C]` -> `[T][V]` through the masked-LM head, if the checkpoint has one.
     fn mlm_logits(&self, x: ArrayView2<'_, f32>) -> Option<Array2<f32>> {
-        self.mlm.as_ref().map(|head| {
-            let mut z = activations::linear(&head.dense, x); // [T][C]
-            self.head_activation.apply(flat_mut(&mut z));
-            head.ln.apply(flat_mut(&mut z));
-            let mut logits = activations::linear(head.decoder.as_ref().unwrap_or(&self.word), z.view());
-            for mut row in logits.rows_mut() {
-                add_in_place(row.as_slice_mut().expect("standard layout"), &head.bias);
-            }
-            logits
-        })
+        self.mlm.as_ref().map(|head| head.logits(x, &self.word, self.head_activation))
     }
 
     pub fn forward(&self, ids: &[u32], type_ids: Option<&[u32]>, probe: &Probe) -> Result<Outputs> {
@@ -579,17 +563,7 @@ pub fn sentence_embedding(hidden: &[f32], c: usize) -> Vec<f32> {
     mean
 }
 
-impl super::family::Forward for Bert {
-    fn forward(&self, inputs: &super::Inputs, probe: &Probe) -> Result<Outputs> {
-        Bert::forward(self, inputs.ids, inputs.type_ids, probe)
-    }
-    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<super::DecoderState> {
-        Err(super::family::cannot_generate())
-    }
-    fn feed(&self, _state: &mut super::DecoderState, _tokens: &[u32], _capture: super::Capture) -> Result<super::StepOutput> {
-        Err(super::family::cannot_generate())
-    }
-}
+super::family::impl_encoder_forward!(Bert, Bert::forward);
 
 impl super::Family for Bert {
     fn info(&self) -> &ModelInfo {

@@ -70,3 +70,22 @@ pub(crate) fn cannot_generate() -> Error {
         "Pick a decoder-only (GPT-2, Llama, Qwen2) or encoder-decoder (T5, BART, Marian) model to generate",
     )
 }
+
+/// [`Forward`] for an encoder-only family, whose `$encode(&self, ids, type_ids, probe)` is the whole
+/// forward pass; it cannot start or feed a decoder.
+macro_rules! impl_encoder_forward {
+    ($model:ty, $encode:path) => {
+        impl crate::models::family::Forward for $model {
+            fn forward(&self, inputs: &crate::models::Inputs, probe: &crate::models::Probe) -> crate::error::Result<crate::models::Outputs> {
+                $encode(self, inputs.ids, inputs.type_ids, probe)
+            }
+            fn start(&self, _source: &[u32], _interventions: &crate::models::Interventions) -> crate::error::Result<crate::models::DecoderState> {
+                Err(crate::models::family::cannot_generate())
+            }
+            fn feed(&self, _state: &mut crate::models::DecoderState, _tokens: &[u32], _capture: crate::models::Capture) -> crate::error::Result<crate::models::StepOutput> {
+                Err(crate::models::family::cannot_generate())
+            }
+        }
+    };
+}
+pub(crate) use impl_encoder_forward;

@@ -199,3 +199,28 @@ impl Activation {
 pub fn linear_params(l: &Linear, bias: bool) -> usize {
     l.d_in * l.d_out + if bias { l.d_out } else { 0 }
 }
+
+/// A masked-LM head as BERT's descendants build it: `decoder(LN(act(W_dense x))) + bias`, the
+/// decoder being the token table unless the checkpoint has one of its own (BERT, RoBERTa,
+/// DistilBERT, ALBERT, ModernBERT).
+pub struct MlmHead {
+    pub dense: Linear, // C -> the table's width
+    pub ln: LayerNorm,
+    /// The decoder's own weights `[V][E]` when it is not the token table.
+    pub decoder: Option<Linear>,
+    pub bias: Vec<f32>, // [V]
+}
+
+impl MlmHead {
+    /// `x: [T][C]` -> logits `[T][V]`; `table` is the token table the decoder is tied to.
+    pub fn logits(&self, x: ndarray::ArrayView2<'_, f32>, table: &Linear, act: Activation) -> ndarray::Array2<f32> {
+        let mut z = super::activations::linear(&self.dense, x);
+        act.apply(super::activations::flat_mut(&mut z));
+        self.ln.apply(super::activations::flat_mut(&mut z));
+        let mut logits = super::activations::linear(self.decoder.as_ref().unwrap_or(table), z.view());
+        for mut row in logits.rows_mut() {
+            add_in_place(row.as_slice_mut().expect("standard layout"), &self.bias);
+        }
+        logits
+    }
+}

@@ -38,7 +38,7 @@
 use super::activations::{self, flat_mut, into_flat};
 use super::attention::{attend, AttentionKind, Mask, Recorder};
 use super::capture::Probe;
-use super::layers::{add_in_place, linear, Activation, LayerNorm, TokenTable};
+use super::layers::{linear, Activation, LayerNorm, MlmHead, TokenTable};
 use super::rotary::{Rotary, RotaryAngles};
 use super::{Kind, ModelInfo, Outputs, Positions};
 use crate::error::{Error, Result};
@@ -127,14 +127,6 @@ struct Layer {
     band: Option<usize>,
 }
 
-struct Head {
-    dense: Linear, // C -> C
-    norm: LayerNorm,
-    /// The untied decoder's own weights (`None`: the token table).
-    decoder: Option<Linear>,
-    bias: Vec<f32>, // [V], zeros without `decoder_bias`
-}
-
 pub struct ModernBert {
     pub config: ModernBertConfig,
     pub info: ModelInfo,
@@ -146,7 +138,7 @@ pub struct ModernBert {
     emb_norm: LayerNorm,
     layers: Vec<Layer>,
     final_norm: LayerNorm,
-    head: Option<Head>,
+    head: Option<MlmHead>,
     activation: Activation,
     head_activation: Activation,
 }
@@ -199,9 +191,9 @@ impl ModernBert {
         // The masked-LM head, when the checkpoint has one (a base ModernBertModel has not).
         let head = if w.contains("head.dense.weight") || matches!(w, Weights::Random { .. }) {
             let tied = tie && !super::layers::stored_head_differs(&w, "decoder.weight", table, v, c)?;
-            Some(Head {
+            Some(MlmHead {
                 dense: linear(&w, "head.dense", c, c, cfg.classifier_bias)?,
-                norm: norm(&w, "head.norm", c, eps, nb)?,
+                ln: norm(&w, "head.norm", c, eps, nb)?,
                 decoder: if tied { None } else { Some(super::layers::token_table_not_int8(&w, "decoder.weight", v, c)?) },
                 bias: if cfg.decoder_bias { w.get("decoder.bias", &[v])? } else { vec![0.0; v] },
             })
@@ -264,16 +256,7 @@ impl ModernBert {
 
     /// The masked-LM head on a final state `x: [T][C]` (after the final norm): `[T][V]`.
     fn mlm_logits(&self, x: ArrayView2<'_, f32>) -> Option<Array2<f32>> {
-        self.head.as_ref().map(|head| {
-            let mut z = activations::linear(&head.dense, x); // [T][C]
-            self.head_activation.apply(flat_mut(&mut z));
-            head.norm.apply(flat_mut(&mut z));
-            let mut logits = activations::linear(head.decoder.as_ref().unwrap_or(&self.embed), z.view()); // [T][V]
-            for mut row in logits.rows_mut() {
-                add_in_place(row.as_slice_mut().expect("standard layout"), &head.bias);
-            }
-            logits
-        })
+        self.head.as_ref().map(|head| head.logits(x, &self.embed, self.head_activation))
     }
 
     /// Logits as if the encoder stopped at hidden state `x: [T][C]`: the final norm, then the
@@ -287,7 +270,8 @@ impl ModernBert {
         self.mlm_logits(normed.view())
     }
 
-    pub fn forward(&self, ids: &[u32], probe: &Probe) -> Result<Outputs> {
+    /// One pass over `ids` (ModernBERT has no token types: `_type_ids` is ignored, as HF's model takes none).
+    pub fn forward(&self, ids: &[u32], _type_ids: Option<&[u32]>, probe: &Probe) -> Result<Outputs> {
         let (c, h, f) = (self.config.hidden_size, self.config.num_attention_heads, self.config.intermediate_size);
         let d = c / h;
         let t = ids.len();
@@ -375,17 +359,7 @@ fn rotaries(raw: &Map<String, Value>, d_head: usize, max_positions: usize) -> Re
     Ok((full, band))
 }
 
-impl super::family::Forward for ModernBert {
-    fn forward(&self, inputs: &super::Inputs, probe: &Probe) -> Result<Outputs> {
-        ModernBert::forward(self, inputs.ids, probe)
-    }
-    fn start(&self, _source: &[u32], _interventions: &super::Interventions) -> Result<super::DecoderState> {
-        Err(super::family::cannot_generate())
-    }
-    fn feed(&self, _state: &mut super::DecoderState, _tokens: &[u32], _capture: super::Capture) -> Result<super::StepOutput> {
-        Err(super::family::cannot_generate())
-    }
-}
+super::family::impl_encoder_forward!(ModernBert, ModernBert::forward);
 
 impl super::Family for ModernBert {
     fn info(&self) -> &ModelInfo {
