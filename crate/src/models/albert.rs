@@ -32,8 +32,9 @@
 //! | `predictions.decoder.weight` | [V][E], only when untied |
 
 use super::activations::{self, flat_mut, into_flat};
-use super::attention::{attend, AttentionKind, Mask, Recorder};
+use super::attention::{AttentionKind, Recorder};
 use super::capture::Probe;
+use super::bert::Layer;
 use super::layers::{linear, token_table_not_int8, Activation, LayerNorm, MlmHead, TokenTable};
 use super::{Kind, ModelInfo, Outputs, Positions};
 use crate::error::{Error, Result};
@@ -95,18 +96,6 @@ fn yes() -> bool {
     true
 }
 
-/// One `AlbertLayer`: BERT's post-norm attention and feed-forward steps.
-struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    dense: Linear,
-    attn_ln: LayerNorm,
-    ffn: Linear,        // C -> F
-    ffn_output: Linear, // F -> C
-    full_ln: LayerNorm,
-}
-
 pub struct Albert {
     pub config: AlbertConfig,
     pub info: ModelInfo,
@@ -153,15 +142,16 @@ impl Albert {
                 (0..inner)
                     .map(|j| {
                         let n = format!("encoder.albert_layer_groups.{g}.albert_layers.{j}");
+                        // An `AlbertLayer` is BERT's post-norm layer under other names.
                         Ok(Layer {
                             query: linear(&w, &format!("{n}.attention.query"), c, c, true)?,
                             key: linear(&w, &format!("{n}.attention.key"), c, c, true)?,
                             value: linear(&w, &format!("{n}.attention.value"), c, c, true)?,
-                            dense: linear(&w, &format!("{n}.attention.dense"), c, c, true)?,
+                            attn_out: linear(&w, &format!("{n}.attention.dense"), c, c, true)?,
                             attn_ln: LayerNorm::load(&w, &format!("{n}.attention.LayerNorm"), c, eps)?,
-                            ffn: linear(&w, &format!("{n}.ffn"), c, f, true)?,
-                            ffn_output: linear(&w, &format!("{n}.ffn_output"), f, c, true)?,
-                            full_ln: LayerNorm::load(&w, &format!("{n}.full_layer_layer_norm"), c, eps)?,
+                            intermediate: linear(&w, &format!("{n}.ffn"), c, f, true)?,
+                            output: linear(&w, &format!("{n}.ffn_output"), f, c, true)?,
+                            out_ln: LayerNorm::load(&w, &format!("{n}.full_layer_layer_norm"), c, eps)?,
                         })
                     })
                     .collect::<Result<Vec<_>>>()
@@ -267,26 +257,9 @@ impl Albert {
 
         let mut rec = Recorder::probing(probe, AttentionKind::Encoder, self.info.n_layers, h, t, t);
         let keys = probe.interventions.additive_token_mask(); // [T], hidden tokens ≈ -inf
-        let scale = 1.0 / (dh as f32).sqrt();
         for (l, (g, j)) in self.schedule().enumerate() {
-            let layer = &self.groups[g][j];
             rec.hidden_state(&x);
-            // a = LN(x + W_o attn(q, k, v))
-            let q = activations::linear(&layer.query, x.view()); // [T][C]
-            let k = activations::linear(&layer.key, x.view());
-            let v = activations::linear(&layer.value, x.view());
-            let ctx = attend(q.view(), k.view(), v.view(), h, dh, scale, Mask::keys_or_full(keys.as_deref()), None, rec.layer(l));
-            let mut a = activations::linear(&layer.dense, ctx.view()); // [T][C]
-            rec.trace_io(l, &x, &a);
-            a += &x;
-            layer.attn_ln.apply(flat_mut(&mut a));
-            // x = LN(a + W_2 act(W_1 a))
-            let mut inner = activations::linear(&layer.ffn, a.view()); // [T][F]
-            self.activation.apply(flat_mut(&mut inner));
-            let mut o = activations::linear(&layer.ffn_output, inner.view()); // [T][C]
-            o += &a;
-            layer.full_ln.apply(flat_mut(&mut o));
-            x = o;
+            x = self.groups[g][j].apply(&x, (h, dh), keys.as_deref(), self.activation, &mut rec, l);
         }
         rec.hidden_state(&x);
         let pooled = self.pooler.as_ref().filter(|_| t > 0).map(|p| {

@@ -153,15 +153,38 @@ fn default_eps() -> f32 {
     1e-12
 }
 
-struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attn_out: Linear,
-    attn_ln: LayerNorm,
-    intermediate: Linear, // C -> F
-    output: Linear,       // F -> C
-    out_ln: LayerNorm,
+/// BERT's post-norm layer (RoBERTa's, DistilBERT's and ALBERT's too).
+pub(crate) struct Layer {
+    pub query: Linear,
+    pub key: Linear,
+    pub value: Linear,
+    pub attn_out: Linear,
+    pub attn_ln: LayerNorm,
+    pub intermediate: Linear, // C -> F
+    pub output: Linear,       // F -> C
+    pub out_ln: LayerNorm,
+}
+
+impl Layer {
+    /// Layer `l` on `x: [T][C]`: `a = LN(x + W_o attn(q, k, v))`, then `LN(a + W_2 act(W_1 a))`.
+    /// `keys`: the additive key mask of hidden tokens, if any.
+    pub(crate) fn apply(&self, x: &Array2<f32>, (h, dh): (usize, usize), keys: Option<&[f32]>, act: Activation, rec: &mut Recorder, l: usize) -> Array2<f32> {
+        let scale = 1.0 / (dh as f32).sqrt();
+        let q = activations::linear(&self.query, x.view()); // [T][C]
+        let k = activations::linear(&self.key, x.view());
+        let v = activations::linear(&self.value, x.view());
+        let ctx = attend(q.view(), k.view(), v.view(), h, dh, scale, Mask::keys_or_full(keys), None, rec.layer(l));
+        let mut a = activations::linear(&self.attn_out, ctx.view()); // [T][C]
+        rec.trace_io(l, x, &a);
+        a += x;
+        self.attn_ln.apply(flat_mut(&mut a));
+        let mut inner = activations::linear(&self.intermediate, a.view()); // [T][F]
+        act.apply(flat_mut(&mut inner));
+        let mut o = activations::linear(&self.output, inner.view()); // [T][C]
+        o += &a;
+        self.out_ln.apply(flat_mut(&mut o));
+        o
+    }
 }
 
 pub struct Bert {
@@ -505,26 +528,9 @@ impl Bert {
 
         let mut rec = Recorder::probing(probe, AttentionKind::Encoder, self.layers.len(), h, t, t);
         let keys = probe.interventions.additive_token_mask(); // [T], hidden tokens ≈ -inf
-        let scale = 1.0 / (dh as f32).sqrt();
         for (l, layer) in self.layers.iter().enumerate() {
             rec.hidden_state(&x);
-            // x = LN(x + Wo · attn(q, k, v))
-            let q = activations::linear(&layer.query, x.view()); // [T][C]
-            let k = activations::linear(&layer.key, x.view());
-            let v = activations::linear(&layer.value, x.view());
-            let ctx = attend(q.view(), k.view(), v.view(), h, dh, scale, Mask::keys_or_full(keys.as_deref()), None, rec.layer(l));
-            let mut a = activations::linear(&layer.attn_out, ctx.view()); // [T][C]
-            rec.trace_io(l, &x, &a);
-            a += &x;
-            layer.attn_ln.apply(flat_mut(&mut a));
-            x = a;
-            // x = LN(x + W2 · act(W1 · x))
-            let mut inner = activations::linear(&layer.intermediate, x.view()); // [T][F]
-            self.activation.apply(flat_mut(&mut inner));
-            let mut o = activations::linear(&layer.output, inner.view()); // [T][C]
-            o += &x;
-            layer.out_ln.apply(flat_mut(&mut o));
-            x = o;
+            x = layer.apply(&x, (h, dh), keys.as_deref(), self.activation, &mut rec, l);
         }
         rec.hidden_state(&x);
 
