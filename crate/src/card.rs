@@ -107,8 +107,8 @@ pub struct BlockFacts {
     /// Attention and the feed-forward network read the same input and their results are added
     /// together, `x + attn(LN_1 x) + mlp(LN_2 x)` (GPT-NeoX's `use_parallel_residual`).
     pub parallel_residual: bool,
-    /// The dimensions of each head that the rotation turns, when fewer than all (GPT-NeoX's
-    /// `partial_rotary_factor`).
+    /// The dimensions of each head that the rotation turns, when fewer than all (GPT-NeoX's and
+    /// Phi-3's `partial_rotary_factor`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rotary_dims: Option<usize>,
 }
@@ -181,6 +181,7 @@ impl BlockFacts {
             parallel_residual: matches!(model, Model::GptNeoX(m) if m.config.use_parallel_residual),
             rotary_dims: match model {
                 Model::GptNeoX(m) if m.rotary.rotary_dims < m.rotary.d_head => Some(m.rotary.rotary_dims),
+                Model::Llama(m) if m.rotary.rotary_dims < m.rotary.d_head => Some(m.rotary.rotary_dims), // Phi-4-mini
                 _ => None,
             } }
     }

@@ -136,7 +136,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, smollm3, modernbert, albert, camembert, gpt_neox, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, smollm3, phi3, phi3_longrope, modernbert, albert, camembert, gpt_neox, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -197,6 +197,14 @@ fn smollm3_greedy_generation_matches_hf() {
 #[test]
 fn gpt_neox_greedy_generation_matches_hf() {
     generation_matches("gpt_neox");
+}
+#[test]
+fn phi3_greedy_generation_matches_hf() {
+    generation_matches("phi3");
+}
+#[test]
+fn phi3_longrope_greedy_generation_matches_hf() {
+    generation_matches("phi3_longrope");
 }
 #[test]
 fn mistral_greedy_generation_matches_hf() {
@@ -374,7 +382,7 @@ fn load_error(folder: &Folder) -> String {
 /// Config keys that would change the numbers and are not implemented are refused by name.
 #[test]
 fn unsupported_config_keys_are_refused_by_name() {
-    for ty in ["dynamic", "yarn", "longrope"] {
+    for ty in ["dynamic", "yarn"] {
         let msg = load_error(&edited("llama_gqa", |c| {
             c["rope_parameters"] = serde_json::json!({"rope_type": ty, "rope_theta": 500.0, "factor": 2.0});
         }));
@@ -1229,4 +1237,93 @@ fn gpt_neox_keys_defaults_and_card() {
     // The Llama family still turns whole heads: a partial factor there is refused (transformers fails on it).
     let err = load_error(&edited("llama_gqa", |c| { c.insert("partial_rotary_factor".into(), serde_json::json!(0.5)); }));
     assert!(err.contains("partial_rotary_factor") && err.contains("whole heads"), "{err}");
+}
+
+/// Phi-3: fused projections, Phi-4-mini's partial rotation, and LongRoPE's two sets of factors,
+/// its attention factor and the config class's defaults and renamings.
+#[test]
+fn phi3_keys_defaults_longrope_and_card() {
+    let names = |name: &str| -> Vec<String> {
+        let bytes = Folder::fixture(name).weights.expect("weights");
+        safetensors::SafeTensors::deserialize(&bytes).unwrap().names().into_iter().map(String::from).collect()
+    };
+    for name in ["phi3", "phi3_longrope"] {
+        let stored = names(name);
+        assert!(stored.iter().any(|n| n.ends_with("self_attn.qkv_proj.weight")) && stored.iter().any(|n| n.ends_with("mlp.gate_up_proj.weight")), "{name}");
+        assert!(!stored.iter().any(|n| n.ends_with("q_proj.weight") && !n.ends_with("qkv_proj.weight")), "{name}: fused only");
+    }
+    let model = load_model("phi3_longrope");
+    let facts = glassbox::card::BlockFacts::of(&model);
+    assert_eq!((facts.rotary_dims, facts.d_head, facts.n_kv_heads), (Some(12), 16, 1));
+    // Up to the original length (16) the short factors turn the pairs; past it the long ones.
+    let meta = &reference("phi3_longrope")["meta"];
+    let short: Vec<f32> = flat(&meta["inv_freq"]).iter().map(|&x| x as f32).collect();
+    let cfg: Value = serde_json::from_slice(&Folder::fixture("phi3_longrope").config).unwrap();
+    let long_factor = flat(&cfg["rope_parameters"]["long_factor"]);
+    let short_factor = flat(&cfg["rope_parameters"]["short_factor"]);
+    assert_eq!(model.rotary_angles(16).unwrap().inv_freq, short, "HF's inv_freq (short factors)");
+    let long = model.rotary_angles(17).unwrap().inv_freq;
+    for i in 0..6 {
+        let ratio = short[i] / long[i];
+        assert!((ratio as f64 - long_factor[i] / short_factor[i]).abs() < 1e-5, "pair {i}: long/short {ratio}");
+    }
+    assert!((meta["attention_scaling"].as_f64().unwrap() - (1.0f64 + 4f64.ln() / 16f64.ln()).sqrt()).abs() < 1e-12, "64 / 16 positions");
+
+    let ids: Vec<u32> = (3..40).collect();
+    let run_n = |folder: &Folder, n: usize| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids[..n], type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let run = |folder: &Folder| run_n(folder, ids.len());
+    let plain = run(&Folder::fixture("phi3_longrope"));
+    let set = |key: &'static str, value: Value| move |c: &mut serde_json::Map<String, Value>| { c["rope_parameters"][key] = value.clone(); };
+    // The long factors only matter once the text is longer than the original length.
+    let long_as_short = edited("phi3_longrope", set("long_factor", cfg["rope_parameters"]["short_factor"].clone()));
+    assert_eq!(run_n(&long_as_short, 16), run_n(&Folder::fixture("phi3_longrope"), 16));
+    assert!(run(&long_as_short) != plain, "long_factor past 16 tokens");
+    assert!(run_n(&edited("phi3_longrope", set("short_factor", cfg["rope_parameters"]["long_factor"].clone())), 16) != run_n(&Folder::fixture("phi3_longrope"), 16), "short_factor up to 16 tokens");
+    assert!(run(&edited("phi3_longrope", set("attention_factor", serde_json::json!(1.0)))) != plain, "attention_factor");
+    assert!(run(&edited("phi3_longrope", set("factor", serde_json::json!(2.0)))) != plain, "factor (sets the attention factor)");
+    // "su" and "yarn" are the old names of longrope in Phi3Config; the top-level original length wins.
+    for ty in ["su", "yarn"] {
+        assert_eq!(run(&edited("phi3_longrope", set("rope_type", serde_json::json!(ty)))), plain, "{ty}");
+    }
+    assert_eq!(run(&edited("phi3_longrope", set("original_max_position_embeddings", serde_json::json!(32)))), plain, "the inner key loses");
+    assert!(run(&edited("phi3_longrope", |c| { c.remove("original_max_position_embeddings"); })) != plain, "left out: 4096");
+    assert!(run(&edited("phi3_longrope", |c| { c.remove("partial_rotary_factor"); c["rope_parameters"].as_object_mut().unwrap().remove("partial_rotary_factor"); c["rope_parameters"]["short_factor"] = serde_json::json!(vec![1.0; 8]); c["rope_parameters"]["long_factor"] = serde_json::json!(vec![1.0; 8]); })) != plain, "whole heads");
+    for (edit, key) in [
+        (serde_json::json!({"rope_type": "linear", "factor": 2.0}), "rope_type"),
+        (serde_json::json!({"short_factor": [1.0, 1.0]}), "short_factor"),
+        (serde_json::json!({"long_factor": [1.0, 1.0, 0.0, 1.0, 1.0, 1.0]}), "long_factor"),
+        (serde_json::json!({"attention_factor": -1.0}), "attention_factor"),
+    ] {
+        let err = load_error(&edited("phi3_longrope", |c| {
+            for (k, v) in edit.as_object().unwrap() {
+                c["rope_parameters"][k] = v.clone();
+            }
+        }));
+        assert!(err.contains(key), "{key}: {err}");
+    }
+    let err = load_error(&edited("phi3", |c| { c.insert("layer_types".into(), serde_json::json!(["full_attention", "full_attention"])); }));
+    assert!(err.contains("layer_types"), "{err}");
+
+    // Phi3Config's defaults: eps 1e-5, no window, ids 1 / 32000; the window covers every layer.
+    let plain = run(&Folder::fixture("phi3"));
+    assert_eq!(run(&edited("phi3", |c| { c.remove("rms_norm_eps"); })), plain);
+    let Model::Llama(phi3) = load_model("phi3") else { panic!("not Llama-style") };
+    assert_eq!(phi3.sliding_layers(), (vec![0, 1], Some(8)));
+    let unwindowed = edited("phi3", |c| { c.remove("sliding_window"); });
+    assert_eq!(run_n(&unwindowed, 8), run_n(&Folder::fixture("phi3"), 8));
+    assert!(run(&unwindowed) != plain, "sliding_window");
+    let defaults = Model::load(&edited("phi3", |c| { c.remove("eos_token_id"); c.remove("bos_token_id"); c.remove("pad_token_id"); }).files(), None).unwrap();
+    let info = defaults.info();
+    assert_eq!((info.bos_token_id, info.eos_token_id, info.pad_token_id), (Some(1), Some(32000), Some(32000)));
+
+    // LongRoPE is not Phi-3's alone: transformers runs it for Llama too.
+    let llama = edited("llama_gqa", |c| {
+        c["rope_parameters"] = serde_json::json!({"rope_type": "longrope", "rope_theta": 500.0, "short_factor": vec![1.0; 12], "long_factor": vec![4.0; 12]});
+        c.insert("original_max_position_embeddings".into(), serde_json::json!(8));
+    });
+    let n = |f: &Folder, k: usize| run_n(f, k);
+    let base_folder = Folder::fixture("llama_gqa");
+    let scaled_short = n(&llama, 8);
+    let unscaled_short = n(&base_folder, 8);
+    assert!(scaled_short != unscaled_short, "the attention factor (64 / 8 positions) scales even short texts");
 }

@@ -97,6 +97,7 @@ pub enum Flavour {
     Granite,
     Olmo2,
     SmolLm3,
+    Phi3,
 }
 
 impl Flavour {
@@ -112,13 +113,14 @@ impl Flavour {
             Flavour::Granite => "granite",
             Flavour::Olmo2 => "olmo2",
             Flavour::SmolLm3 => "smollm3",
+            Flavour::Phi3 => "phi3",
         }
     }
 
     /// The families whose head width, when config.json leaves `head_dim` out, is
     /// `hidden_size // heads` rounded down (no divisibility check in their config classes).
     fn floors_head_width(self) -> bool {
-        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo2 | Flavour::SmolLm3)
+        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo2 | Flavour::SmolLm3 | Flavour::Phi3)
     }
 
     /// Gemma's traits, every generation: RMSNorms that scale by `1 + w`, embeddings times
@@ -231,17 +233,14 @@ fn default_act() -> String {
 struct Block {
     /// The attention's input norm (`[C]`); OLMo 2 has none (its norms sit on the outputs).
     input_norm: Option<Vec<f32>>,
-    q_proj: Linear,       // C -> H·D
-    k_proj: Linear,       // C -> KV·D
-    v_proj: Linear,       // C -> KV·D
+    qkv: QkvProj,
     o_proj: Linear,       // H·D -> C
     /// Gemma 2 and 3, OLMo 2: the attention's output is normalised before it joins the stream (`[C]`).
     attn_out_norm: Option<Vec<f32>>,
     /// The MLP's input norm (`[C]`: `post_attention_layernorm`; Gemma 2's and 3's
     /// `pre_feedforward_layernorm`); OLMo 2 has none.
     mlp_norm: Option<Vec<f32>>,
-    gate_proj: Linear,    // C -> F
-    up_proj: Linear,      // C -> F
+    gate_up: GateUp,
     down_proj: Linear,    // F -> C
     /// Gemma 2 and 3, OLMo 2: the MLP's output is normalised before it joins the stream (`[C]`).
     mlp_out_norm: Option<Vec<f32>>,
@@ -252,6 +251,56 @@ struct Block {
     window: LayerWindow,
     /// How the layer's queries and keys learn their positions.
     turn: Turn,
+}
+
+/// A layer's query, key and value projections: three matrices, or Phi-3's one.
+enum QkvProj {
+    Separate { q: Linear, k: Linear, v: Linear }, // C -> H·D, C -> KV·D, C -> KV·D
+    /// `qkv_proj`: C -> H·D + 2·KV·D, the query rows, then the key rows, then the value rows.
+    Fused(Linear),
+}
+
+impl QkvProj {
+    /// `a: [T][C]` -> `q [T][H·D]`, `k [T][KV·D]`, `v [T][KV·D]`.
+    fn apply(&self, a: ArrayView2<'_, f32>, q_width: usize, kv_width: usize) -> (Array2<f32>, Array2<f32>, Array2<f32>) {
+        match self {
+            QkvProj::Separate { q, k, v } => (activations::linear(q, a), activations::linear(k, a), activations::linear(v, a)),
+            QkvProj::Fused(qkv) => {
+                let all = activations::linear(qkv, a); // [T][H·D + 2·KV·D]
+                let part = |from: usize, width: usize| all.slice(ndarray::s![.., from..from + width]).to_owned();
+                (part(0, q_width), part(q_width, kv_width), part(q_width + kv_width, kv_width))
+            }
+        }
+    }
+}
+
+/// A layer's gate and up projections: two matrices, or Phi-3's one.
+enum GateUp {
+    Separate { gate: Linear, up: Linear }, // C -> F each
+    /// `gate_up_proj`: C -> 2F, the gate's rows, then the up projection's.
+    Fused(Linear),
+}
+
+impl GateUp {
+    /// `act(W_gate m) ⊙ W_up m`: `m: [T][C]` -> `[T][F]`.
+    fn apply(&self, m: ArrayView2<'_, f32>, activation: Activation, f: usize) -> Array2<f32> {
+        match self {
+            GateUp::Separate { gate, up } => {
+                let mut g = activations::linear(gate, m); // [T][F]
+                activation.apply(flat_mut(&mut g));
+                g *= &activations::linear(up, m);
+                g
+            }
+            GateUp::Fused(gate_up) => {
+                let both = activations::linear(gate_up, m); // [T][2F]
+                let mut g = both.slice(ndarray::s![.., ..f]).to_owned();
+                activation.apply(flat_mut(&mut g));
+                // HF: up * act(gate); the product is the same either way round.
+                g *= &both.slice(ndarray::s![.., f..]);
+                g
+            }
+        }
+    }
 }
 
 /// Which rotation a layer applies to its queries and keys.
@@ -459,6 +508,7 @@ impl Llama {
         };
         let max_positions = cfg.max_position_embeddings.unwrap_or(match flavour {
             Flavour::Llama | Flavour::Granite | Flavour::Olmo2 => 2048,
+            Flavour::Phi3 => 4096,
             Flavour::Qwen2 | Flavour::Qwen3 | Flavour::SmolLm3 => 32768,
             Flavour::Mistral => 4096 * 32,
             Flavour::Gemma | Flavour::Gemma2 => 8192,
@@ -471,6 +521,8 @@ impl Llama {
             }
             // SmolLM3Config's base is 2,000,000 when the config gives none.
             Flavour::SmolLm3 => (Rotary::from_config(&with_default_theta(&raw, SMOLLM3_DEFAULT_ROPE_THETA), d, max_positions)?, None),
+            // Phi-3 turns part of each head when asked (Phi-4-mini: 0.75) and may use LongRoPE.
+            Flavour::Phi3 => (Rotary::from_config_partial(&phi3_rope_keys(&raw)?, d, max_positions)?, None),
             _ => (Rotary::from_config(&raw, d, max_positions)?, None),
         };
         let (activation_key, activation_name) = match flavour {
@@ -545,9 +597,10 @@ impl Llama {
             Flavour::Olmo2 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Qwen2 => (true, false, false),
             Flavour::Qwen3 | Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3 => (cfg.attention_bias, cfg.attention_bias, false),
-            Flavour::Mistral => (false, false, false),
+            Flavour::Mistral | Flavour::Phi3 => (false, false, false),
         };
         let (gemma, output_norms, olmo2) = (flavour.is_gemma(), flavour.has_output_norms(), flavour == Flavour::Olmo2);
+        let phi3 = flavour == Flavour::Phi3;
         let no_rope = no_rope_layers(flavour, &cfg)?;
         // Gemma's RMSNorm multiplies by (1 + w) (`1.0 + weight.float()` in HF): the same f32 sum, made once.
         let norm_of = |name: &str, width: usize| -> Result<Vec<f32>> {
@@ -564,9 +617,14 @@ impl Llama {
             let ln = |name: &str| norm(&format!("{n}.{name}"));
             blocks.push(Block {
                 input_norm: if olmo2 { None } else { Some(ln("input_layernorm")?) },
-                q_proj: linear(&w, &format!("{n}.self_attn.q_proj"), c, h * d, qkv_bias)?,
-                k_proj: linear(&w, &format!("{n}.self_attn.k_proj"), c, kv * d, qkv_bias)?,
-                v_proj: linear(&w, &format!("{n}.self_attn.v_proj"), c, kv * d, qkv_bias)?,
+                qkv: match phi3 {
+                    true => QkvProj::Fused(linear(&w, &format!("{n}.self_attn.qkv_proj"), c, (h + 2 * kv) * d, false)?),
+                    false => QkvProj::Separate {
+                        q: linear(&w, &format!("{n}.self_attn.q_proj"), c, h * d, qkv_bias)?,
+                        k: linear(&w, &format!("{n}.self_attn.k_proj"), c, kv * d, qkv_bias)?,
+                        v: linear(&w, &format!("{n}.self_attn.v_proj"), c, kv * d, qkv_bias)?,
+                    },
+                },
                 o_proj: linear(&w, &format!("{n}.self_attn.o_proj"), h * d, c, o_bias)?,
                 // Gemma 2 and 3 name their norms for where they sit: `post_attention_layernorm` is the
                 // attention output's, `pre_feedforward_layernorm` the MLP input's.
@@ -578,8 +636,13 @@ impl Llama {
                     (false, true) => Some(ln("pre_feedforward_layernorm")?),
                     (false, false) => Some(ln("post_attention_layernorm")?),
                 },
-                gate_proj: linear(&w, &format!("{n}.mlp.gate_proj"), c, f, mlp_bias)?,
-                up_proj: linear(&w, &format!("{n}.mlp.up_proj"), c, f, mlp_bias)?,
+                gate_up: match phi3 {
+                    true => GateUp::Fused(linear(&w, &format!("{n}.mlp.gate_up_proj"), c, 2 * f, false)?),
+                    false => GateUp::Separate {
+                        gate: linear(&w, &format!("{n}.mlp.gate_proj"), c, f, mlp_bias)?,
+                        up: linear(&w, &format!("{n}.mlp.up_proj"), c, f, mlp_bias)?,
+                    },
+                },
                 down_proj: linear(&w, &format!("{n}.mlp.down_proj"), f, c, mlp_bias)?,
                 mlp_out_norm: if output_norms || olmo2 { Some(ln("post_feedforward_layernorm")?) } else { None },
                 qk_norm: match flavour {
@@ -645,13 +708,13 @@ impl Llama {
             max_positions: Some(max_positions),
             n_params,
             has_lm_head: has_head,
-            bos_token_id: id("bos_token_id", &cfg.bos_token_id)?,
-            eos_token_id: id("eos_token_id", &cfg.eos_token_id)?,
-            pad_token_id: id("pad_token_id", &cfg.pad_token_id)?,
+            bos_token_id: class_default(flavour, &raw, "bos_token_id").unwrap_or(id("bos_token_id", &cfg.bos_token_id)?),
+            eos_token_id: class_default(flavour, &raw, "eos_token_id").unwrap_or(id("eos_token_id", &cfg.eos_token_id)?),
+            pad_token_id: class_default(flavour, &raw, "pad_token_id").unwrap_or(id("pad_token_id", &cfg.pad_token_id)?),
             decoder_start_token_id: None,
         };
         let embed_scale = if gemma { (c as f64).sqrt() as f32 } else { embed_multiplier };
-        let eps = cfg.rms_norm_eps.unwrap_or(if olmo2 { OLMO2_DEFAULT_EPS } else { DEFAULT_EPS });
+        let eps = cfg.rms_norm_eps.unwrap_or(if olmo2 || phi3 { OLMO2_DEFAULT_EPS } else { DEFAULT_EPS });
         Ok(Llama {
             flavour, config: cfg, info, rotary, local_rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head,
             activation, activation_name, max_positions, window_key, embed_scale, score_scalar, attn_scale, score_cap, logit_cap, eps,
@@ -700,9 +763,7 @@ impl Llama {
                 Some(norm) => activations::rms_norm(&x, norm, eps), // [T][C]
                 None => x.clone(),                                  // OLMo 2: the stream itself
             };
-            let mut q = activations::linear(&block.q_proj, a.view()); // [T][H·D]
-            let mut k = activations::linear(&block.k_proj, a.view()); // [T][KV·D]
-            let v = activations::linear(&block.v_proj, a.view()); // [T][KV·D]
+            let (mut q, mut k, v) = block.qkv.apply(a.view(), h * d, kv_heads * d); // [T][H·D], [T][KV·D], [T][KV·D]
             if let Some((q_norm, k_norm)) = &block.qk_norm {
                 // Qwen3, Gemma 3: every D-wide head slice of q and k is RMS-normalised with its own
                 // weights; OLMo 2's weights span the whole row, so each row is one slice.
@@ -742,9 +803,7 @@ impl Llama {
                 Some(norm) => activations::rms_norm(&x, norm, eps),
                 None => x.clone(), // OLMo 2
             };
-            let mut gate = activations::linear(&block.gate_proj, m.view()); // [T][F]
-            self.activation.apply(flat_mut(&mut gate));
-            gate *= &activations::linear(&block.up_proj, m.view()); // [T][F]
+            let gate = block.gate_up.apply(m.view(), self.activation, self.config.intermediate_size); // [T][F]
             let mut down = activations::linear(&block.down_proj, gate.view()); // [T][C]
             if let Some(norm) = &block.mlp_out_norm {
                 kernels::rms_norm(flat_mut(&mut down), norm, eps);
@@ -874,7 +933,10 @@ const SMOLLM3_DEFAULT_ROPE_THETA: f64 = 2_000_000.0;
 /// SmolLM3 without `no_rope_layers`: every fourth layer has no rotation.
 const SMOLLM3_DEFAULT_NO_ROPE_INTERVAL: usize = 4;
 const DEFAULT_EPS: f32 = 1e-6;
-const OLMO2_DEFAULT_EPS: f32 = 1e-5;
+const OLMO2_DEFAULT_EPS: f32 = 1e-5; // Phi-3's too
+const PHI3_DEFAULT_BOS: u32 = 1;
+const PHI3_DEFAULT_EOS: u32 = 32_000; // and pad
+const PHI3_DEFAULT_ORIGINAL_POSITIONS: u64 = 4096;
 
 /// `raw` with `rope_theta` set to `theta` when neither it nor the rotary parameters give one.
 fn with_default_theta(raw: &Map<String, Value>, theta: f64) -> Map<String, Value> {
@@ -937,9 +999,18 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
         Flavour::Llama | Flavour::Gemma | Flavour::Granite | Flavour::Olmo2 => (cfg.sliding_window.value(), cfg.attention_chunk_size),
         // SmolLM3Config: no window unless given; its sliding layers are masked in the forward pass.
         Flavour::SmolLm3 => (cfg.sliding_window.value(), None),
+        // Phi3Config: no window unless given; then every layer slides, in the forward mask and the cache.
+        Flavour::Phi3 => (cfg.sliding_window.value(), None),
     };
     // The families whose window only HF's generation cache applies (their forward pass has no sliding mask).
     let cache_only = matches!(flavour, Flavour::Llama | Flavour::Gemma | Flavour::Granite | Flavour::Olmo2);
+    if flavour == Flavour::Phi3 && cfg.layer_types.is_some() {
+        return Err(Error::config(
+            "layer_types",
+            "is set, but Phi-3 has no per-layer attention types (its forward pass gives every layer the same mask)",
+            "Remove layer_types: sliding_window alone sets Phi-3's window",
+        ));
+    }
     if flavour == Flavour::Mistral && cfg.layer_types.is_some() {
         return Err(Error::config(
             "layer_types",
@@ -994,6 +1065,47 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
         .collect::<Result<Vec<_>>>()?;
     let key = if types.contains(&"chunked_attention") && !types.contains(&"sliding_attention") { "attention_chunk_size" } else { "sliding_window" };
     Ok((windows, key))
+}
+
+/// Phi3Config's special ids when config.json leaves the key out: bos 1, eos and pad 32000 (the
+/// Phi-3 vocabulary's `<|endoftext|>`). `None`: the key is there, or the family has no such default.
+fn class_default(flavour: Flavour, raw: &Map<String, Value>, key: &str) -> Option<Option<u32>> {
+    if flavour != Flavour::Phi3 || raw.contains_key(key) {
+        return None;
+    }
+    Some(Some(if key == "bos_token_id" { PHI3_DEFAULT_BOS } else { PHI3_DEFAULT_EOS }))
+}
+
+/// Phi3Config's rotary keys in the names [`Rotary`] reads: the old `"su"` and `"yarn"` types are
+/// LongRoPE (the config class renames them), the original length is the top-level key or 4096 (the
+/// class always has one, and it wins over one inside the rotary settings), and any other scaling
+/// is refused, as Phi3Config refuses it.
+fn phi3_rope_keys(raw: &Map<String, Value>) -> Result<Map<String, Value>> {
+    let mut cfg = raw.clone();
+    let key = match raw.get("rope_scaling") {
+        Some(Value::Object(m)) if !m.is_empty() => "rope_scaling",
+        _ => "rope_parameters",
+    };
+    if let Some(Value::Object(params)) = cfg.get_mut(key) {
+        let named = params.get("rope_type").or_else(|| params.get("type")).and_then(Value::as_str).unwrap_or("default").to_string();
+        match named.as_str() {
+            "default" => {}
+            "longrope" | "su" | "yarn" => {
+                params.insert("rope_type".into(), Value::from("longrope"));
+            }
+            other => {
+                return Err(Error::config(
+                    format!("{key}.rope_type"),
+                    format!("is \"{other}\", but Phi-3 runs only the default rotation or \"longrope\" (transformers refuses the rest)"),
+                    "Use the config.json saved with the weights",
+                ))
+            }
+        }
+    }
+    if raw.get("original_max_position_embeddings").is_none_or(Value::is_null) {
+        cfg.insert("original_max_position_embeddings".into(), Value::from(PHI3_DEFAULT_ORIGINAL_POSITIONS));
+    }
+    Ok(cfg)
 }
 
 /// A special token id from config.json: a number, or a list whose first entry is taken (Llama 3

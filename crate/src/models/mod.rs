@@ -248,6 +248,7 @@ impl Model {
             "granite" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Granite, files.config, weights)?)),
             "olmo2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Olmo2, files.config, weights)?)),
             "smollm3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::SmolLm3, files.config, weights)?)),
+            "phi3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Phi3, files.config, weights)?)),
             "modernbert" => Ok(Model::ModernBert(modernbert::ModernBert::load(files.config, weights)?)),
             "albert" => Ok(Model::Albert(albert::Albert::load(files.config, weights)?)),
             "gpt_neox" => Ok(Model::GptNeoX(gpt_neox::GptNeoX::load(files.config, weights)?)),

@@ -35,6 +35,10 @@ pub enum RopeScaling {
     Linear { factor: f64 },
     /// Llama 3.1: low frequencies divided by `factor`, high ones kept, a smooth blend between.
     Llama3 { factor: f64, low_freq_factor: f64, high_freq_factor: f64, original_max_position_embeddings: f64 },
+    /// LongRoPE (Phi-3 128k, Phi-3.5, Phi-4-mini): every pair's frequency divided by a factor of its
+    /// own, `short_factor[i]` while the sequence fits the original length and `long_factor[i]` once it
+    /// is longer, and every cosine and sine multiplied by `attention_factor`.
+    LongRope { short_factor: Vec<f64>, long_factor: Vec<f64>, original_max_position_embeddings: usize, attention_factor: f64 },
 }
 
 impl RopeScaling {
@@ -43,6 +47,7 @@ impl RopeScaling {
             RopeScaling::Default => "default",
             RopeScaling::Linear { .. } => "linear",
             RopeScaling::Llama3 { .. } => "llama3",
+            RopeScaling::LongRope { .. } => "longrope",
         }
     }
 }
@@ -56,8 +61,13 @@ pub struct Rotary {
     pub rotary_dims: usize,
     pub theta: f64,    // rope_theta, the base
     pub scaling: RopeScaling,
-    /// The angle one position step turns each pair by: `[D/2]`.
+    /// The angle one position step turns each pair by: `[R/2]` (LongRoPE: while the sequence is
+    /// at most `original_max_position_embeddings` long).
     pub inv_freq: Vec<f32>,
+    /// LongRoPE: the frequencies once the sequence is longer than that, `[R/2]`.
+    long_inv_freq: Option<Vec<f32>>,
+    /// What cosines and sines are multiplied by (LongRoPE's `attention_factor`; 1 for the others).
+    attention_factor: f32,
 }
 
 /// The rotation angles of positions `0..n`: `angles[p][i] = p · inv_freq[i]`, radians.
@@ -231,11 +241,50 @@ impl Rotary {
                 }
                 RopeScaling::Llama3 { factor, low_freq_factor: low, high_freq_factor: high, original_max_position_embeddings: original }
             }
+            "longrope" => {
+                let field = |k: &str| format!("{params_key}.{k}");
+                let pairs = rotary_dims / 2;
+                let factors = |k: &str| -> Result<Vec<f64>> {
+                    let bad = |why: String| Error::config(field(k), why, "Use the config.json saved with the weights");
+                    let list = match params.get(k) {
+                        Some(Value::Array(items)) => items,
+                        None | Some(Value::Null) => return Err(bad("is missing (longrope scaling needs short_factor and long_factor)".into())),
+                        Some(other) => return Err(bad(format!("is {other}, but it must be a list of numbers"))),
+                    };
+                    if list.len() != pairs {
+                        return Err(bad(format!("has {} numbers, but longrope needs one per rotated pair: {pairs}", list.len())));
+                    }
+                    // A factor of 0 or less would give an infinite or backwards frequency (NaN scores).
+                    list.iter()
+                        .map(|v| v.as_f64().filter(|x| x.is_finite() && *x > 0.0).ok_or_else(|| bad(format!("holds {v}, but every factor must be a positive number"))))
+                        .collect()
+                };
+                let (short_factor, long_factor) = (factors("short_factor")?, factors("long_factor")?);
+                // As llama3: a top-level `original_max_position_embeddings` wins over the one inside.
+                let original = match number(cfg, "original_max_position_embeddings", "original_max_position_embeddings")? {
+                    Some(o) => o,
+                    None => number(params, "original_max_position_embeddings", &field("original_max_position_embeddings"))?.unwrap_or(max_positions as f64),
+                };
+                if !(original >= 1.0 && original <= u32::MAX as f64) || original.fract() != 0.0 {
+                    return Err(Error::config("original_max_position_embeddings", format!("is {original}, but it must be a whole number of positions, at least 1"), "Use the config.json saved with the weights"));
+                }
+                // HF: `factor` if given, else max_position_embeddings / original; the attention factor
+                // if given, else sqrt(1 + ln(factor) / ln(original)) above 1.
+                let factor = number(params, "factor", &field("factor"))?.unwrap_or(max_positions as f64 / original);
+                let attention_factor = match number(params, "attention_factor", &field("attention_factor"))? {
+                    Some(a) if a > 0.0 => a,
+                    Some(a) => return Err(Error::config(field("attention_factor"), format!("is {a}, but cosines and sines are multiplied by it"), "Use the config.json saved with the weights, or leave it out")),
+                    None if factor <= 1.0 => 1.0,
+                    None if original <= 1.0 => return Err(Error::config("original_max_position_embeddings", "is 1, and longrope's attention factor divides by its logarithm", "Use the config.json saved with the weights")),
+                    None => (1.0 + factor.ln() / original.ln()).sqrt(),
+                };
+                RopeScaling::LongRope { short_factor, long_factor, original_max_position_embeddings: original as usize, attention_factor }
+            }
             other => {
                 return Err(Error::config(
                     format!("{params_key}.rope_type"),
                     format!("\"{other}\" rotary scaling is not supported"),
-                    "Glassbox runs the \"default\", \"linear\" and \"llama3\" rotary positions; use a checkpoint with one of those",
+                    "Glassbox runs the \"default\", \"linear\", \"llama3\" and \"longrope\" rotary positions; use a checkpoint with one of those",
                 ))
             }
         };
@@ -250,7 +299,16 @@ impl Rotary {
     pub fn partial(d_head: usize, rotary_dims: usize, theta: f64, scaling: RopeScaling) -> Self {
         let half = rotary_dims / 2;
         // HF computes in f32: base ** (arange(0, R, 2).float() / R), then its reciprocal.
-        let mut inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / (theta as f32).powf((2 * i) as f32 / rotary_dims as f32)).collect();
+        let base_power = |i: usize| (theta as f32).powf((2 * i) as f32 / rotary_dims as f32);
+        let mut inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / base_power(i)).collect();
+        let (mut long_inv_freq, mut attention_factor) = (None, 1.0);
+        if let RopeScaling::LongRope { short_factor, long_factor, attention_factor: a, .. } = &scaling {
+            // HF, in f32: 1 / (ext_factors · base^(2i/R)), with the short or the long factors.
+            let scaled = |factors: &[f64]| -> Vec<f32> { (0..half).map(|i| 1.0 / (factors[i] as f32 * base_power(i))).collect() };
+            inv_freq = scaled(short_factor);
+            long_inv_freq = Some(scaled(long_factor));
+            attention_factor = *a as f32;
+        }
         if let RopeScaling::Linear { factor } = scaling {
             // HF: `inv_freq /= factor`, an f32 division.
             inv_freq.iter_mut().for_each(|f| *f /= factor as f32);
@@ -270,23 +328,36 @@ impl Rotary {
                 } as f32;
             }
         }
-        Rotary { d_head, rotary_dims, theta, scaling, inv_freq }
+        Rotary { d_head, rotary_dims, theta, scaling, inv_freq, long_inv_freq, attention_factor }
     }
 
     /// The cosines and sines of positions `first..first+T`: `[T][D/2]` each, computed once per
     /// forward pass and shared by the queries and keys of every layer.
     pub fn cos_sin(&self, first: usize, t: usize) -> CosSin {
-        let half = self.inv_freq.len();
+        let inv_freq = self.frequencies(first + t);
+        let half = inv_freq.len();
         let (mut cos, mut sin) = (Vec::with_capacity(t * half), Vec::with_capacity(t * half));
+        let factor = self.attention_factor;
         for p in first..first + t {
-            // As HF: the angle in f32 (`position.float() * inv_freq`), then its cosine and sine.
-            for &f in &self.inv_freq {
+            // As HF: the angle in f32 (`position.float() * inv_freq`), then its cosine and sine
+            // (times LongRoPE's attention factor, `emb.cos() * attention_scaling`).
+            for &f in inv_freq {
                 let angle = p as f32 * f;
-                cos.push(angle.cos());
-                sin.push(angle.sin());
+                cos.push(if factor == 1.0 { angle.cos() } else { angle.cos() * factor });
+                sin.push(if factor == 1.0 { angle.sin() } else { angle.sin() * factor });
             }
         }
         CosSin { half, d_head: self.d_head, cos, sin }
+    }
+
+    /// The frequencies a forward pass over positions `0..seq_len` turns its new positions by:
+    /// LongRoPE's long ones once `seq_len` is past the original length (HF decides per call on the
+    /// largest position, so keys cached while the text was short keep their short rotation).
+    pub fn frequencies(&self, seq_len: usize) -> &[f32] {
+        match (&self.long_inv_freq, &self.scaling) {
+            (Some(long), RopeScaling::LongRope { original_max_position_embeddings, .. }) if seq_len > *original_max_position_embeddings => long,
+            _ => &self.inv_freq,
+        }
     }
 
     /// Rotate `x: [T][W]` in place, where each row holds `W / D` heads of width `D` and row `t`
@@ -297,12 +368,13 @@ impl Rotary {
     }
     /// The angle table of positions `0..n`, for the positions view.
     pub fn angles(&self, n: usize) -> RotaryAngles {
-        let half = self.inv_freq.len();
+        let inv_freq = self.frequencies(n); // as a forward pass over n tokens turns them
+        let half = inv_freq.len();
         let mut angles = Vec::with_capacity(n * half);
         for p in 0..n {
-            angles.extend(self.inv_freq.iter().map(|&f| p as f32 * f));
+            angles.extend(inv_freq.iter().map(|&f| p as f32 * f));
         }
-        RotaryAngles { n_positions: n, n_pairs: half, d_head: self.d_head, rotary_dims: self.rotary_dims, theta: self.theta, scaling: self.scaling.as_str(), inv_freq: self.inv_freq.clone(), angles }
+        RotaryAngles { n_positions: n, n_pairs: half, d_head: self.d_head, rotary_dims: self.rotary_dims, theta: self.theta, scaling: self.scaling.as_str(), inv_freq: inv_freq.to_vec(), angles }
     }
 }
 
