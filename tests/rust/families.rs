@@ -1327,3 +1327,43 @@ fn phi3_keys_defaults_longrope_and_card() {
     let unscaled_short = n(&base_folder, 8);
     assert!(scaled_short != unscaled_short, "the attention factor (64 / 8 positions) scales even short texts");
 }
+
+/// Phi-3's generation, like HF's, runs the whole text again the first time it outgrows the original
+/// length, so from then on every position is turned by LongRoPE's long factors: each step's logits
+/// are those of a fresh forward pass over the text so far. (Kept caches would leave the first 16 keys
+/// turned by the short factors, and the logits past the switch would differ.) The attention a step
+/// reports keeps its shape, [L][H][1][P+1].
+#[test]
+fn phi3_generation_rebuilds_its_cache_where_the_long_factors_take_over() {
+    let model = load_model("phi3_longrope");
+    let v = model.info().vocab_size;
+    let mut text: Vec<u32> = (3..15).collect(); // 12 tokens; the original length is 16
+    let mut state = model.start_decoding(&[]).unwrap();
+    let mut step = model.feed(&mut state, &text, Capture::NONE).unwrap();
+    for _ in 0..8 {
+        let full = model.forward(&Inputs { ids: &text, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+        let last = &full[(text.len() - 1) * v..];
+        assert_close(&format!("step at {} tokens", text.len()), &step.logits, &last.iter().map(|&x| x as f64).collect::<Vec<_>>(), 1e-4);
+        let next = (0..v).max_by(|&a, &b| step.logits[a].total_cmp(&step.logits[b])).unwrap() as u32;
+        text.push(next);
+        step = model.feed(&mut state, &[next], Capture::PROBS).unwrap();
+        let maps = step.self_attentions.as_ref().unwrap();
+        assert_eq!(maps.shape(), [2, 4, 1, text.len()], "the maps of the new token only, at {} tokens", text.len());
+    }
+    assert!(text.len() > 17, "the loop crossed the original length");
+    // Without a Phi-3 (Llama with the same LongRoPE keeps its cache, as HF's Llama does), the step
+    // after the switch differs from a fresh pass.
+    let llama = edited("llama_gqa", |c| {
+        c["rope_parameters"] = serde_json::json!({"rope_type": "longrope", "rope_theta": 500.0, "short_factor": vec![1.0; 12], "long_factor": vec![4.0; 12]});
+        c.insert("original_max_position_embeddings".into(), serde_json::json!(8));
+    });
+    let llama = Model::load(&llama.files(), None).unwrap();
+    let ids: Vec<u32> = (3..13).collect();
+    let mut state = llama.start_decoding(&[]).unwrap();
+    llama.feed(&mut state, &ids[..7], Capture::NONE).unwrap();
+    let kept = llama.feed(&mut state, &ids[7..10], Capture::NONE).unwrap();
+    let full = llama.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let lv = llama.info().vocab_size;
+    let diff = kept.logits.iter().zip(&full[9 * lv..]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(diff > 1e-3, "llama keeps its short-turned keys: {diff}");
+}

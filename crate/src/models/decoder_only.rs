@@ -50,6 +50,13 @@ pub trait DecoderOnly: Family {
     fn check_can_generate(&self) -> Result<()> {
         Ok(())
     }
+    /// Whether generation throws its cache away before feeding `t` tokens after `past` and runs the
+    /// whole text again, as Hugging Face's Phi-3 does once, the first time the text outgrows its
+    /// original length (its LongRoPE then turns every position by the long factors, not only the new
+    /// ones). Default: never.
+    fn rebuilds_cache_at(&self, _past: usize, _t: usize) -> bool {
+        false
+    }
 }
 
 /// One forward pass over `inputs.ids` from empty caches.
@@ -82,11 +89,24 @@ pub fn start<M: DecoderOnly>(m: &M) -> Result<DecoderState> {
 pub fn feed<M: DecoderOnly>(m: &M, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
     let (t, past) = (tokens.len(), state.fed);
     let (l, h) = m.decoder_shape();
-    let mut rec = Recorder::new(capture, l, h, t, past + t).with_head_mask(state.interventions.head_mask.decoder.as_deref());
-    let hidden = m.run(tokens, &mut state.self_kv, &mut rec)?; // [T][C]
+    let rebuild = past > 0 && m.rebuilds_cache_at(past, t);
+    // Rebuilding: every token so far runs again from empty caches, and the new tokens' rows of the
+    // maps are kept ([L][H][T][P+T], as a step without a rebuild records them).
+    let run_ids: Vec<u32> = if rebuild { state.fed_ids.iter().chain(tokens).copied().collect() } else { tokens.to_vec() };
+    if rebuild {
+        state.self_kv = vec![KvCache::default(); l];
+    }
+    let mut rec = Recorder::new(capture, l, h, run_ids.len(), past + t).with_head_mask(state.interventions.head_mask.decoder.as_deref());
+    let hidden = m.run(&run_ids, &mut state.self_kv, &mut rec)?; // [T or P+T][C]
     state.fed += t;
-    let last = hidden.slice(s![t.saturating_sub(1).., ..]); // [1][C]
+    state.fed_ids.extend_from_slice(tokens);
+    let rows = hidden.nrows();
+    let last = hidden.slice(s![rows.saturating_sub(1).., ..]); // [1][C]
     let logits = m.lm_logits(last).ok_or_else(|| Error::input("this checkpoint has no LM head", "Load the ForCausalLM checkpoint"))?;
-    Ok(StepOutput { logits: into_flat(logits), self_attentions: rec.probs, cross_attentions: None })
+    let self_attentions = match rebuild {
+        true => rec.probs.map(|maps| maps.slice(s![.., .., past.., ..]).to_owned()),
+        false => rec.probs,
+    };
+    Ok(StepOutput { logits: into_flat(logits), self_attentions, cross_attentions: None })
 }
 

@@ -365,6 +365,9 @@ pub struct Llama {
     residual_scale: f32,
     /// Granite's `logits_scaling`: the logits are divided by it.
     logits_divisor: Option<f32>,
+    /// Phi-3's `original_max_position_embeddings` (4096 when left out): generation rebuilds its cache
+    /// when the text first grows past it.
+    phi3_original_positions: Option<usize>,
 }
 
 impl Llama {
@@ -714,11 +717,20 @@ impl Llama {
             decoder_start_token_id: None,
         };
         let embed_scale = if gemma { (c as f64).sqrt() as f32 } else { embed_multiplier };
+        let phi3_original_positions = match phi3 {
+            true => Some(match raw.get("original_max_position_embeddings") {
+                None | Some(Value::Null) => PHI3_DEFAULT_ORIGINAL_POSITIONS as usize,
+                Some(v) => v.as_u64().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
+                    Error::config("original_max_position_embeddings", format!("is {v}, but it must be a whole number of positions"), "Use the config.json saved with the weights")
+                })?,
+            }),
+            false => None,
+        };
         let eps = cfg.rms_norm_eps.unwrap_or(if olmo2 || phi3 { OLMO2_DEFAULT_EPS } else { DEFAULT_EPS });
         Ok(Llama {
             flavour, config: cfg, info, rotary, local_rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head,
             activation, activation_name, max_positions, window_key, embed_scale, score_scalar, attn_scale, score_cap, logit_cap, eps,
-            residual_scale, logits_divisor,
+            residual_scale, logits_divisor, phi3_original_positions,
         })
     }
 
@@ -863,6 +875,15 @@ impl DecoderOnly for Llama {
     }
     fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Option<Array2<f32>> {
         Llama::lm_logits(self, h)
+    }
+    /// Phi-3 (HF's `Phi3ForCausalLM.prepare_inputs_for_generation`): when the text first reaches
+    /// `original_max_position_embeddings + 1` tokens with at most that many cached, the cache is
+    /// dropped and the whole text runs again, so that LongRoPE's long factors turn every position.
+    fn rebuilds_cache_at(&self, past: usize, t: usize) -> bool {
+        match self.phi3_original_positions {
+            Some(original) => past <= original && past + t > original,
+            None => false,
+        }
     }
     fn check_can_generate(&self) -> Result<()> {
         if !self.has_head {

@@ -184,6 +184,9 @@ pub struct DecoderState {
     pub src_len: usize,                    // S
     /// Tokens fed so far (P).
     pub fed: usize,
+    /// Decoder-only: those tokens, for a family whose generation recomputes its cache from the start
+    /// at some step (Phi-3 when the text first outgrows its original length: [`decoder_only::DecoderOnly::rebuilds_cache_at`]).
+    pub fed_ids: Vec<u32>,
     /// Head masks and the source's token mask every step runs with.
     pub interventions: Interventions,
 }
