@@ -422,7 +422,13 @@ export interface RotaryAngles {
   dHead: number; rotaryDims: number;
   /** rope_theta, the base. */
   theta: number;
-  scaling: 'default' | 'linear' | 'llama3';
+  scaling: 'default' | 'linear' | 'llama3' | 'longrope';
+  /** LongRoPE only: the text length up to which the short factors turn the pairs (original_max_position_embeddings). */
+  originalMaxPositions?: number;
+  /** LongRoPE only: these nPositions are past that length, so the long factors turn them. */
+  longFactors?: boolean;
+  /** LongRoPE only: what every turned query and key is multiplied by. */
+  attentionFactor?: number;
   invFreq: Float32Array;                                    // [R/2] radians per position of each pair
   angles: { data: Float32Array; shape: [number, number] };  // [N][R/2] p · invFreq[i]
 }

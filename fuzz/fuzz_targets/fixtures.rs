@@ -32,6 +32,8 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("gpt_neox", fixture!("models/gpt_neox", "config.json"), fixture!("models/gpt_neox", "model.safetensors"), fixture!("models/gpt_neox", "tokenizer.json")),
     ("camembert", fixture!("models/camembert", "config.json"), fixture!("models/camembert", "model.safetensors"), fixture!("models/camembert", "tokenizer.json")),
     ("albert", fixture!("models/albert", "config.json"), fixture!("models/albert", "model.safetensors"), fixture!("models/albert", "tokenizer.json")),
+    ("phi3", fixture!("models/phi3", "config.json"), fixture!("models/phi3", "model.safetensors"), fixture!("models/phi3", "tokenizer.json")),
+    ("phi3_longrope", fixture!("models/phi3_longrope", "config.json"), fixture!("models/phi3_longrope", "model.safetensors"), fixture!("models/phi3_longrope", "tokenizer.json")),
 ];
 
 /// tokenizer.json of each tokenizer kind the core implements.

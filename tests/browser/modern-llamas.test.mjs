@@ -1,8 +1,9 @@
-// Granite, OLMo 2 and SmolLM3 (the granite, olmo2 and smollm3 fixtures), each opened on the page as a folder the
+// Granite, OLMo 2, SmolLM3 and Phi-3 (the granite, olmo2, smollm3 and phi3_longrope fixtures), each opened on the page as a folder the
 // server offers, in headless Chromium. Each differs from Llama in one way the teaching text must not get wrong:
 // Granite's four multipliers (embeddings, what each step adds, the scores' scale, the logits), OLMo 2's norms on
 // each step's output with none on its input (and one q/k norm over all heads), SmolLM3's layers that turn nothing
-// ("NoPE"). The facts, the block formulas and the Q/K/V step-through must say so; axe-core finds no serious or
+// ("NoPE"), Phi-3's LongRoPE on part of each head. The facts, the block formulas, the positions view and the Q/K/V
+// step-through must say so; axe-core finds no serious or
 // critical WCAG 2.1 AA violation there.
 //
 //   node tests/browser/run.mjs            (or, with pkg/ and target/debug/glassbox built:)
@@ -103,6 +104,32 @@ describe('a SmolLM3 model on the page', () => {
 
   it('axe: no serious or critical violations in the facts, the positions view and the Q/K/V section', async () => {
     const violations = await axeViolations(setup.page, ['#model-facts', '#positions', '#qkv-section']);
+    assert.ok(violations.passed > 3, `axe checked the sections (${violations.passed} rules passed)`);
+    assert.deepEqual(violations.serious, []);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('a Phi-3 model with LongRoPE on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-phi3', fixture('phi3_longrope'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts and the positions view give the partial rotation and LongRoPE’s two sets of factors', async () => {
+    const { page } = setup;
+    const facts = await modelFacts(page);
+    assert.match(facts.Type, /phi3 · decoder-only/);
+    assert.match(facts.Positions, /, on the first 12 of each head’s 16 dimensions$/);
+    const text = await page.$eval('#positions', (e) => e.textContent);
+    assert.match(text, /pair i turns by θ\^\(−2i\/12\) \/ fᵢ radians per position/);
+    assert.match(text, /This model uses LongRoPE: .* texts of up to 16 tokens, another \(long_factor\) longer ones; these \d+ positions use the (long|short) set/);
+    assert.match(text, /multiplied by 1\.225 \(the attention factor\)/);
+    assert.match(text, /Only the first 12 of each head’s 16 dimensions turn \(6 pairs\)/);
+  });
+
+  it('axe: no serious or critical violations in the facts and the positions view', async () => {
+    const violations = await axeViolations(setup.page, ['#model-facts', '#positions']);
     assert.ok(violations.passed > 3, `axe checked the sections (${violations.passed} rules passed)`);
     assert.deepEqual(violations.serious, []);
   });

@@ -5,7 +5,8 @@
 // position, and a demonstration that q·k after the turn depends only on the offset.
 // Data: model.positionVectors(stack, n) -> { data, shape: [N, C] },
 // model.relativePositions(stack, n), and for rotary models model.rotaryAngles(n) ->
-// { nPositions, nPairs, theta, scaling: 'default'|'llama3', invFreq: Float32Array [D/2],
+// { nPositions, nPairs, theta, scaling: 'default'|'linear'|'llama3'|'longrope', invFreq: Float32Array [D/2],
+//   originalMaxPositions, longFactors, attentionFactor (LongRoPE only),
 //   angles: { data: Float32Array, shape: [N, D/2] } }   (radians; pair i = head dims (i, i + D/2)).
 
 import { divergingColour, maxAbsOf, fmt, vectorStrip, stripLegend } from './vector-strip.js';
@@ -184,9 +185,13 @@ function angleKey(rot, modelType, unrotated = []) {
   const turns = (i) => (2 * Math.PI) / rot.invFreq[i];
   // Linear scaling divides every pair's angle by one factor; pair 0's unscaled angle is 1 radian a position.
   const factor = rot.scaling === 'linear' ? 1 / rot.invFreq[0] : 1;
-  const text = `Base θ = ${fmt(rot.theta, 6)}: pair i turns by θ^(−2i/${2 * P})${factor !== 1 ? ` / ${fmt(factor, 4)}` : ''} radians per position, so pair 0 turns fully every ` +
+  const longrope = rot.scaling === 'longrope';
+  const text = `Base θ = ${fmt(rot.theta, 6)}: pair i turns by θ^(−2i/${2 * P})${factor !== 1 ? ` / ${fmt(factor, 4)}` : ''}${longrope ? ' / fᵢ' : ''} radians per position, so pair 0 turns fully every ` +
     `${fmt(turns(0), 3)} positions and pair ${P - 1} every ${fmt(turns(P - 1), 4)}.` +
     (rot.scaling === 'llama3' ? ' This model uses Llama 3 scaling: the slow pairs were slowed further (divided by a factor) so that longer texts fit, the fast ones kept, and the ones between blended.' : '') +
+    (longrope ? ` This model uses LongRoPE: every pair has a divisor fᵢ of its own, found by a search after training so that long texts still read well. ` +
+      `One set (short_factor) serves texts of up to ${rot.originalMaxPositions} tokens, another (long_factor) longer ones; these ${rot.nPositions} positions use the ${rot.longFactors ? 'long' : 'short'} set. ` +
+      (rot.attentionFactor && rot.attentionFactor !== 1 ? `The turned dimensions of every query and key are also multiplied by ${fmt(rot.attentionFactor, 4)} (the attention factor), so their part of each score grows ${fmt(rot.attentionFactor ** 2, 4)} times and attention gets a little sharper, at every length; LongRoPE uses it to keep attention from spreading thin over long texts.` : '') : '') +
     (factor !== 1 ? ` This model uses linear scaling: every pair turns ${fmt(factor, 4)} times more slowly than the base alone would make it, so that positions ${fmt(factor, 4)} times further apart look as close as the base intended.` : '') +
     (modelType === 'gemma3_text' ? ' This is the rotation of Gemma 3’s full-attention layers; its sliding-window layers turn q and k with a base of their own (rope_local_base_freq) and no scaling.' : '') +
     (modelType === 'modernbert' ? ' This is the rotation of ModernBERT’s layers that see every token; its band layers turn q and k with a base of their own (rope_parameters.sliding_attention, 10,000 by default).' : '') +

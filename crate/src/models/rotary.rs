@@ -83,6 +83,18 @@ pub struct RotaryAngles {
     /// Pair `i` is dimensions `(i, i + R/2)` of a head.
     pub inv_freq: Vec<f32>, // [R/2]
     pub angles: Vec<f32>,   // [N][R/2]
+    /// LongRoPE: the length up to which the short factors turn the pairs
+    /// (`original_max_position_embeddings`), whether these N positions are past it (the long
+    /// factors in use), and what every turned q and k is multiplied by.
+    pub long_rope: Option<LongRopeFacts>,
+}
+
+/// What the positions view says of a LongRoPE rotation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LongRopeFacts {
+    pub original_max_positions: usize,
+    pub long_factors: bool,
+    pub attention_factor: f32,
 }
 
 impl Rotary {
@@ -374,7 +386,16 @@ impl Rotary {
         for p in 0..n {
             angles.extend(inv_freq.iter().map(|&f| p as f32 * f));
         }
-        RotaryAngles { n_positions: n, n_pairs: half, d_head: self.d_head, rotary_dims: self.rotary_dims, theta: self.theta, scaling: self.scaling.as_str(), inv_freq: inv_freq.to_vec(), angles }
+        let long_rope = match &self.scaling {
+            RopeScaling::LongRope { original_max_position_embeddings: original, .. } => {
+                Some(LongRopeFacts { original_max_positions: *original, long_factors: n > *original, attention_factor: self.attention_factor })
+            }
+            _ => None,
+        };
+        RotaryAngles {
+            n_positions: n, n_pairs: half, d_head: self.d_head, rotary_dims: self.rotary_dims, theta: self.theta, scaling: self.scaling.as_str(),
+            inv_freq: inv_freq.to_vec(), angles, long_rope,
+        }
     }
 }
 

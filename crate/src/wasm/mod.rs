@@ -594,6 +594,14 @@ struct RotaryMeta {
     rotary_dims: usize,
     theta: f64,
     scaling: &'static str,
+    /// LongRoPE only: the length the short factors serve, whether these positions use the long
+    /// ones, and the factor cosines and sines are multiplied by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original_max_positions: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    long_factors: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attention_factor: Option<f32>,
 }
 
 #[derive(Serialize)]
@@ -722,7 +730,12 @@ impl WasmModel {
     pub fn rotary_angles(&self, n: u32) -> Result<JsValue, JsError> {
         let r = self.session.model.rotary_angles(n as usize).map_err(js_error)?;
         with_arrays(
-            &RotaryMeta { n_positions: r.n_positions, n_pairs: r.n_pairs, d_head: r.d_head, rotary_dims: r.rotary_dims, theta: r.theta, scaling: r.scaling },
+            &RotaryMeta {
+                n_positions: r.n_positions, n_pairs: r.n_pairs, d_head: r.d_head, rotary_dims: r.rotary_dims, theta: r.theta, scaling: r.scaling,
+                original_max_positions: r.long_rope.map(|l| l.original_max_positions),
+                long_factors: r.long_rope.map(|l| l.long_factors),
+                attention_factor: r.long_rope.map(|l| l.attention_factor),
+            },
             vec![("invFreq", Float32Array::from(&r.inv_freq[..]).into()), ("angles", tensor(&r.angles, &[r.n_positions, r.n_pairs]))],
         )
     }
