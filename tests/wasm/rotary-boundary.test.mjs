@@ -56,6 +56,26 @@ for (const [name, theta, scaling] of [['llama_gqa', 500, 'default'], ['llama3_ti
   });
 }
 
+test('phi3_longrope: rotaryAngles says which LongRoPE set the positions use, and the attention factor', () => {
+  const m = load('phi3_longrope');
+  const hf = reference('phi3_longrope').meta; // inv_freq: the short factors' frequencies
+  const short = m.rotaryAngles(16);
+  assert.equal(short.scaling, 'longrope');
+  assert.equal(short.originalMaxPositions, 16);
+  assert.equal(short.longFactors, false);
+  assert.ok(Math.abs(short.attentionFactor - hf.attention_scaling) < 1e-6, `${short.attentionFactor}`);
+  assert.deepEqual([short.nPairs, short.rotaryDims, short.dHead], [6, 12, 16]);
+  hf.inv_freq.forEach((f, i) => assert.ok(Math.abs(short.invFreq[i] - f) <= 1e-7 * Math.max(1, f), `invFreq[${i}]`));
+  const long = m.rotaryAngles(17);
+  assert.equal(long.longFactors, true);
+  const config = JSON.parse(readFileSync(join(FIXTURES, 'phi3_longrope', 'config.json'), 'utf8')).rope_parameters;
+  for (let i = 0; i < 6; i++) {
+    const ratio = short.invFreq[i] / long.invFreq[i];
+    assert.ok(Math.abs(ratio - config.long_factor[i] / config.short_factor[i]) < 1e-5, `pair ${i}: ${ratio}`);
+  }
+  assert.equal(models.llama_gqa.rotaryAngles(4).attentionFactor, undefined, 'only LongRoPE reports it');
+});
+
 test('rotaryAngles is refused by name for other models and beyond max_position_embeddings', () => {
   assert.throws(() => models.gpt2.rotaryAngles(4), /not rotary/);
   assert.throws(() => models.llama_gqa.rotaryAngles(65), /64/);
