@@ -236,9 +236,11 @@ export interface BlockFacts {
   embeddingWidth?: number;
   /** Which shared set of weights each layer runs (ALBERT); empty when every layer has its own. */
   sharedLayers: number[];
-  /** x + attn(LN₁ x) + mlp(LN₂ x), both from the same x (GPT-NeoX's use_parallel_residual). */
+  /** x + attn(LN₁ x) + mlp(LN₂ x), both from the same x (GPT-NeoX's use_parallel_residual; Phi). */
   parallelResidual: boolean;
-  /** How many of each head's dHead numbers the rotation turns, when not all (GPT-NeoX). */
+  /** With parallelResidual: one norm read by both, x + attn(LN x) + mlp(LN x) (Phi). */
+  parallelSharedNorm: boolean;
+  /** How many of each head's dHead numbers the rotation turns, when not all (GPT-NeoX, Phi, Phi-4-mini). */
   rotaryDims?: number;
 }
 

@@ -107,6 +107,9 @@ pub struct BlockFacts {
     /// Attention and the feed-forward network read the same input and their results are added
     /// together, `x + attn(LN_1 x) + mlp(LN_2 x)` (GPT-NeoX's `use_parallel_residual`).
     pub parallel_residual: bool,
+    /// With `parallel_residual`: both branches read the stream through one shared norm,
+    /// `x + attn(LN x) + mlp(LN x)` (Phi), not a norm each.
+    pub parallel_shared_norm: bool,
     /// The dimensions of each head that the rotation turns, when fewer than all (GPT-NeoX's and
     /// Phi-3's `partial_rotary_factor`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,7 +119,7 @@ pub struct BlockFacts {
 impl BlockFacts {
     pub fn of(model: &Model) -> Self {
         let (norm_placement, norm_kind, embedding_norm, final_norm) = match model {
-            Model::Gpt2(_) | Model::GptNeoX(_) => ("pre", "LayerNorm", false, true),
+            Model::Gpt2(_) | Model::GptNeoX(_) | Model::Phi(_) => ("pre", "LayerNorm", false, true),
             Model::Bert(_) | Model::Albert(_) => ("post", "LayerNorm", true, false),
             Model::Bart(m) => ("post", "LayerNorm", m.info.model_type != "marian", false),
             Model::Llama(m) if !m.has_input_norms() => ("output", "RMSNorm", false, true),
@@ -133,6 +136,7 @@ impl BlockFacts {
             Model::ModernBert(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
             Model::Albert(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::GptNeoX(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
+            Model::Phi(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::T5(m) => {
                 // As t5.rs runs it (loading already refused a feed_forward_proj it cannot read).
                 let (gated, act) = m.config.ffn_activation().unwrap_or((false, String::new()));
@@ -144,14 +148,15 @@ impl BlockFacts {
         let (d_head, n_kv_heads) = match model {
             Model::T5(m) => (m.config.d_kv, heads),
             Model::Llama(m) => (m.d_head, m.n_kv_heads), // as loaded: Qwen2 leaves out 32 key/value heads
+            Model::Phi(m) => (m.d_head, m.n_kv_heads),
             _ => (info.d_model / heads, heads),
         };
-        let qk_norm = matches!(model, Model::Llama(m) if m.has_qk_norm());
+        let qk_norm = matches!(model, Model::Llama(m) if m.has_qk_norm()) || matches!(model, Model::Phi(m) if m.has_qk_norm());
         let (band_layers, band_reach) = match model {
             Model::ModernBert(m) => m.band_layers(),
             _ => (Vec::new(), None),
         };
-        let qk_norm_per_head = matches!(model, Model::Llama(m) if m.has_qk_norm() && m.qk_norm_per_head());
+        let qk_norm_per_head = matches!(model, Model::Llama(m) if m.has_qk_norm() && m.qk_norm_per_head()) || matches!(model, Model::Phi(m) if m.has_qk_norm());
         let (residual_scale, score_scale, logits_divisor, unrotated_layers) = match model {
             Model::Llama(m) => (m.residual_scale(), m.score_scale().1.then_some(m.score_scale().0), m.logits_divisor(), m.unrotated_layers()),
             _ => (1.0, None, None, Vec::new()),
@@ -168,6 +173,7 @@ impl BlockFacts {
             band_layers, band_reach, first_attention_unnormed: matches!(model, Model::ModernBert(_)),
             head_bias: match model {
                 Model::ModernBert(m) => Some(m.config.decoder_bias),
+                Model::Phi(_) => Some(true), // lm_head.bias
                 _ => None,
             },
             embedding_width: match model {
@@ -178,10 +184,12 @@ impl BlockFacts {
                 Model::Albert(m) => m.shared_layers(),
                 _ => Vec::new(),
             },
-            parallel_residual: matches!(model, Model::GptNeoX(m) if m.config.use_parallel_residual),
+            parallel_residual: matches!(model, Model::GptNeoX(m) if m.config.use_parallel_residual) || matches!(model, Model::Phi(_)),
+            parallel_shared_norm: matches!(model, Model::Phi(_)),
             rotary_dims: match model {
                 Model::GptNeoX(m) if m.rotary.rotary_dims < m.rotary.d_head => Some(m.rotary.rotary_dims),
                 Model::Llama(m) if m.rotary.rotary_dims < m.rotary.d_head => Some(m.rotary.rotary_dims), // Phi-4-mini
+                Model::Phi(m) if m.rotary.rotary_dims < m.rotary.d_head => Some(m.rotary.rotary_dims),
                 _ => None,
             } }
     }

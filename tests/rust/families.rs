@@ -136,7 +136,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, smollm3, phi3, phi3_longrope, modernbert, albert, camembert, gpt_neox, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -205,6 +205,10 @@ fn phi3_greedy_generation_matches_hf() {
 #[test]
 fn phi3_longrope_greedy_generation_matches_hf() {
     generation_matches("phi3_longrope");
+}
+#[test]
+fn phi_greedy_generation_matches_hf() {
+    generation_matches("phi");
 }
 #[test]
 fn mistral_greedy_generation_matches_hf() {
@@ -1366,4 +1370,38 @@ fn phi3_generation_rebuilds_its_cache_where_the_long_factors_take_over() {
     let lv = llama.info().vocab_size;
     let diff = kept.logits.iter().zip(&full[9 * lv..]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(diff > 1e-3, "llama keeps its short-turned keys: {diff}");
+}
+
+/// Phi: one norm for both branches, partial rotation (half of each head when no key says), q/k
+/// LayerNorms only when `qk_layernorm`, PhiConfig's ids, and what the card says of it.
+#[test]
+fn phi_keys_defaults_and_card() {
+    let model = load_model("phi");
+    let facts = glassbox::card::BlockFacts::of(&model);
+    assert!(facts.parallel_residual && facts.parallel_shared_norm && facts.qk_norm && facts.qk_norm_per_head && !facts.gated_ffn && !facts.tied_embeddings);
+    assert_eq!((facts.norm_placement, facts.norm_kind, facts.rotary_dims, facts.d_head, facts.n_kv_heads, facts.head_bias), ("pre", "LayerNorm", Some(6), 16, 2, Some(true)));
+    let neox = glassbox::card::BlockFacts::of(&load_model("gpt_neox"));
+    assert!(neox.parallel_residual && !neox.parallel_shared_norm, "GPT-NeoX has a norm per branch");
+    let angles = model.rotary_angles(3).unwrap();
+    assert_eq!((angles.n_pairs, angles.rotary_dims), (3, 6));
+    let want: Vec<f32> = flat(&reference("phi")["meta"]["inv_freq"]).iter().map(|&x| x as f32).collect();
+    assert_eq!(angles.inv_freq, want, "HF's inv_freq");
+
+    let ids: Vec<u32> = (3..40).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("phi"));
+    // Left out everywhere, half of each head turns (PhiConfig's default), not all of it.
+    let Model::Phi(m) = Model::load(&edited("phi", |c| { c["rope_parameters"].as_object_mut().unwrap().remove("partial_rotary_factor"); c.remove("partial_rotary_factor"); }).files(), None).unwrap() else { panic!("not Phi") };
+    assert_eq!(m.rotary.rotary_dims, 8);
+    assert!(run(&edited("phi", |c| { c["rope_parameters"]["partial_rotary_factor"] = serde_json::json!(1.0); c.remove("partial_rotary_factor"); })) != plain, "partial_rotary_factor");
+    // qk_layernorm off: the stored norms go unused, as in HF.
+    assert!(run(&edited("phi", |c| { c.insert("qk_layernorm".into(), serde_json::json!(false)); })) != plain, "qk_layernorm");
+    // Tied in config.json but the file's head differs from the table: transformers 5 leaves it untied.
+    assert!(run(&edited("phi", |c| { c.insert("tie_word_embeddings".into(), serde_json::json!(true)); })) == plain, "a stored head that differs stays");
+    let defaults = Model::load(&edited("phi", |c| { c.remove("bos_token_id"); c.remove("eos_token_id"); }).files(), None).unwrap();
+    assert_eq!((defaults.info().bos_token_id, defaults.info().eos_token_id), (Some(1), Some(2)), "PhiConfig's ids");
+    for (key, value) in [("head_dim", serde_json::json!(8)), ("hidden_act", serde_json::json!("gelu_10")), ("num_key_value_heads", serde_json::json!(3))] {
+        let err = load_error(&edited("phi", |c| { c.insert(key.into(), value.clone()); }));
+        assert!(err.contains(key), "{key}: {err}");
+    }
 }

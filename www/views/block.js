@@ -23,8 +23,11 @@ export function blockSteps(info, stack) {
   // Granite multiplies each step's output by its residual_multiplier before adding it.
   const times = residualScaled(b) ? `${fmt(b.residualScale)} · ` : '';
   if (b.parallelResidual && subs.length === 2) {
-    // GPT-NeoX's use_parallel_residual: one step, attention and the FFN reading the same x.
-    return [{ name: `${subs[0][0]} and ${subs[1][0]}, side by side`, formula: `x ← x + ${times}${subs[0][1]}(${norm}₁(x)) + ${times}${subs[1][1]}(${norm}₂(x))` }];
+    // GPT-NeoX's use_parallel_residual: one step, attention and the FFN reading the same x (Phi: through one shared norm).
+    const formula = b.parallelSharedNorm
+      ? `x ← x + ${times}${subs[0][1]}(a) + ${times}${subs[1][1]}(a),  a = ${norm}(x)`
+      : `x ← x + ${times}${subs[0][1]}(${norm}₁(x)) + ${times}${subs[1][1]}(${norm}₂(x))`;
+    return [{ name: `${subs[0][0]} and ${subs[1][0]}, side by side`, formula }];
   }
   const steps = subs.map(([name, f]) => ({
     name,
@@ -69,7 +72,8 @@ export function renderBlock(root, view) {
       'self-attention sees every token.'));
   }
   root.append(el('p', 'muted', b.parallelResidual
-    ? 'Parallel: attention and the feed-forward network do not take turns. Both read the same x, each through a norm of its own, and ' +
+    ? 'Parallel: attention and the feed-forward network do not take turns. Both read the same x, ' +
+      (b.parallelSharedNorm ? 'through one norm they share, ' : 'each through a norm of its own, ') + 'and ' +
       'both results are added in one step, so the feed-forward network of a layer never sees what that layer’s attention just wrote ' +
       '(the next layer does). The two can run at the same time, which made large models faster to train.' +
       (b.finalNorm ? ` After the last layer one more ${b.normKind} is applied before the output head.` : '')

@@ -52,7 +52,7 @@ export function normPhrase(block) {
     : `adds the step’s result${scaled} to the unnormalised stream`;
   const qk = !block.qkNorm ? ''
     : block.qkNormPerHead
-      ? '; inside attention, each head’s query and key get an RMSNorm of their own before the rotation, which stops the attention scores from growing too large in training'
+      ? `; inside attention, each head’s query and key get a ${block.normKind === 'LayerNorm' ? 'LayerNorm' : 'RMSNorm'} of their own before the rotation, which stops the attention scores from growing too large in training`
       : '; inside attention, the queries of all heads together, and the keys of all heads together, get one RMSNorm each before they are split into heads and rotated, which keeps the attention scores from growing too large in training';
   const last = block.finalNorm ? '; one last norm follows the final layer' : '';
   if (block.normPlacement === 'output') {
@@ -60,8 +60,8 @@ export function normPhrase(block) {
       `before it is added${scaled} to the stream (two norms a layer: after attention and after the feed-forward network)${last}${qk}`;
   }
   if (block.parallelResidual) {
-    return `runs attention and the feed-forward network side by side: each reads the same stream through a ${norm} of its own ` +
-      `(pre-norm), and both results are added to the unnormalised stream at once${last}`;
+    return `runs attention and the feed-forward network side by side: ${block.parallelSharedNorm ? `both read the same stream through one shared ${norm}` : `each reads the same stream through a ${norm} of its own`} ` +
+      `(pre-norm), and both results are added to the unnormalised stream at once${last}${qk}`;
   }
   const first = block.firstAttentionUnnormed ? ' (the first layer’s attention step skips its norm: it reads the embeddings, already normalised)' : '';
   const embeddings = block.embeddingNorm && block.normPlacement === 'pre' ? '; the embeddings are normalised too before the first layer' : '';
@@ -251,7 +251,7 @@ export function modelExplanation(info) {
       ? ' Its output head reuses the input embedding table (tied embeddings): a token’s score is the dot product of the final vector ' +
         `${TIED_HEAD_BEFORE[info.modelType] ?? ''}with that token’s embedding` +
         `${b.headBias != null ? (b.headBias ? ', plus a bias per token' : '') : TIED_HEAD_AFTER[info.modelType] ?? ''}.`
-      : ' Its output head is a matrix of its own, not the input embedding table (untied embeddings).') +
+      : ` Its output head is a matrix of its own${b.headBias ? ' with a bias per token' : ''}, not the input embedding table (untied embeddings).`) +
       (b.logitSoftcap ? ` Each score is then squashed into ±${b.logitSoftcap} (cap · tanh(score / cap)), which keeps any one from ` +
         'running away while leaving their order unchanged.' : '') +
       (b.logitsDivisor ? ` The scores are then divided by ${fmt(b.logitsDivisor)} (this model’s logits_scaling), which changes how sure ` +

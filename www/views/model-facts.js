@@ -36,7 +36,10 @@ function sharedFact(info) {
 
 /** The Normalisation row: where the norms sit, which kind, and the extra q/k norms. */
 function normalisationFact(b) {
-  if (b.parallelResidual) return `pre-norm, ${b.normKind}; attention and the feed-forward network side by side, each with its own norm`;
+  if (b.parallelResidual) {
+    return `pre-norm, ${b.normKind}; attention and the feed-forward network side by side, ${b.parallelSharedNorm ? 'reading through one shared norm' : 'each with its own norm'}` +
+      `${b.qkNorm ? '; each head’s query and key normalised too' : ''}`;
+  }
   const where = b.normPlacement === 'output'
     ? 'on each step’s output only (no norm on what a step reads; two a layer)'
     : `${b.normPlacement}-norm`;

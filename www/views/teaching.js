@@ -466,7 +466,7 @@ export function mountTeaching(root, opts = {}) {
     renderQkv(ui.qkv, {
       trace, head: st.head, query: st.query, rotary: st.model.info.positions === 'rotary',
       unrotated: trace.kind === 'decoder' && !!st.model.info.block?.unrotatedLayers?.includes(trace.layer),
-      qkNorm: !!st.model.info.block?.qkNorm, qkNormPerHead: st.model.info.block?.qkNormPerHead !== false,
+      qkNorm: !!st.model.info.block?.qkNorm, qkNormPerHead: st.model.info.block?.qkNormPerHead !== false, qkNormKind: st.model.info.block?.normKind,
       scoreScalar: st.model.info.block?.queryPreAttnScalar ?? null, scoreSet: st.model.info.block?.scoreScale != null,
       rotaryDims: st.model.info.block?.rotaryDims ?? null,
       queryLabels: queryLabels.length === trace.qLen ? queryLabels : range(trace.qLen).map(String),

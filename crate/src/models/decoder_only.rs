@@ -19,7 +19,8 @@ use super::activations::into_flat;
 use ndarray::{s, Array2, ArrayView2};
 
 /// `impl Forward for $family` through this module's [`forward`], [`start`] and [`feed`]: one line per
-/// decoder-only family instead of the same three methods in each family's file.
+/// decoder-only family instead of the same three methods in each family's file. The three take the
+/// family as `&dyn DecoderOnly`, so the shipped wasm holds one copy of each, not one per family.
 macro_rules! impl_forward {
     ($family:ty) => {
         impl crate::models::family::Forward for $family {
@@ -60,7 +61,7 @@ pub trait DecoderOnly: Family {
 }
 
 /// One forward pass over `inputs.ids` from empty caches.
-pub fn forward<M: DecoderOnly>(m: &M, inputs: &Inputs, probe: &Probe) -> Result<Outputs> {
+pub fn forward(m: &dyn DecoderOnly, inputs: &Inputs, probe: &Probe) -> Result<Outputs> {
     let (ids, t) = (inputs.ids, inputs.ids.len());
     let (l, h) = m.decoder_shape();
     let mut caches = vec![KvCache::one_pass(); l]; // each layer's rows let go once it has attended
@@ -80,13 +81,13 @@ pub fn forward<M: DecoderOnly>(m: &M, inputs: &Inputs, probe: &Probe) -> Result<
 }
 
 /// A fresh decoder state (empty KV caches) for generation; the prompt is fed next.
-pub fn start<M: DecoderOnly>(m: &M) -> Result<DecoderState> {
+pub fn start(m: &dyn DecoderOnly) -> Result<DecoderState> {
     m.check_can_generate()?;
     Ok(DecoderState { self_kv: vec![KvCache::default(); m.decoder_shape().0], ..Default::default() })
 }
 
 /// Feed tokens at the next positions, extending the KV cache; logits of the last one.
-pub fn feed<M: DecoderOnly>(m: &M, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
+pub fn feed(m: &dyn DecoderOnly, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
     let (t, past) = (tokens.len(), state.fed);
     let (l, h) = m.decoder_shape();
     let rebuild = past > 0 && m.rebuilds_cache_at(past, t);

@@ -1131,7 +1131,7 @@ fn phi3_rope_keys(raw: &Map<String, Value>) -> Result<Map<String, Value>> {
 
 /// A special token id from config.json: a number, or a list whose first entry is taken (Llama 3
 /// lists several end-of-text ids; generation stops at the first).
-fn token_id(field: &str, value: &Option<Value>) -> Result<Option<u32>> {
+pub(crate) fn token_id(field: &str, value: &Option<Value>) -> Result<Option<u32>> {
     let bad = || Error::config(field, "must be a token id (a whole number) or a list of them", "Use the config.json saved with the weights");
     match value {
         None | Some(Value::Null) => Ok(None),

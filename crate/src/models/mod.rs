@@ -22,6 +22,7 @@ pub mod layers;
 pub mod llama;
 pub mod logits;
 pub mod modernbert;
+pub mod phi;
 pub mod probe;
 pub mod rotary;
 pub mod seq2seq;
@@ -201,6 +202,7 @@ pub enum Model {
     ModernBert(modernbert::ModernBert),
     Albert(albert::Albert),
     GptNeoX(gpt_neox::GptNeoX),
+    Phi(phi::Phi),
 }
 
 pub use crate::loader::SUPPORTED_MODEL_TYPES;
@@ -255,6 +257,7 @@ impl Model {
             "modernbert" => Ok(Model::ModernBert(modernbert::ModernBert::load(files.config, weights)?)),
             "albert" => Ok(Model::Albert(albert::Albert::load(files.config, weights)?)),
             "gpt_neox" => Ok(Model::GptNeoX(gpt_neox::GptNeoX::load(files.config, weights)?)),
+            "phi" => Ok(Model::Phi(phi::Phi::load(files.config, weights)?)),
             "gemma3" => Err(Error::config(
                 "model_type",
                 "\"gemma3\" is Gemma 3's image-and-text model (Gemma3ForConditionalGeneration), which Glassbox does not run",
@@ -279,6 +282,7 @@ impl Model {
             Model::ModernBert(m) => m,
             Model::Albert(m) => m,
             Model::GptNeoX(m) => m,
+            Model::Phi(m) => m,
         }
     }
 

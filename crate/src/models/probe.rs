@@ -240,6 +240,7 @@ impl Model {
             Model::Llama(m) => &m.rotary,
             Model::ModernBert(m) => &m.rotary,
             Model::GptNeoX(m) => &m.rotary,
+            Model::Phi(m) => &m.rotary,
             _ => {
                 return Err(Error::input(
                     format!("{} positions are not rotary; only Llama-style models' and ModernBERT's are", self.info().model_type),

@@ -36,6 +36,7 @@ pub trait EncoderDecoder: Family {
     fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32>;
 }
 
+// The helpers below take the family as `&dyn EncoderDecoder`: one copy of each in the shipped wasm.
 impl<M: EncoderDecoder> Forward for M {
     fn forward(&self, inputs: &Inputs, probe: &Probe) -> Result<Outputs> {
         forward(self, inputs.ids, &decoder_ids_or_start(inputs, self.info())?, probe)
@@ -49,14 +50,14 @@ impl<M: EncoderDecoder> Forward for M {
 }
 
 /// Decoder state over an encoded source: cross-attention keys and values computed once per layer.
-fn state_for<M: EncoderDecoder>(m: &M, enc: Array2<f32>) -> DecoderState {
+fn state_for(m: &dyn EncoderDecoder, enc: Array2<f32>) -> DecoderState {
     let cross_kv = m.cross_kv(enc.view());
     let s = enc.nrows();
     DecoderState { self_kv: vec![KvCache::default(); cross_kv.len()], cross_kv, encoder_hidden: Some(into_flat(enc)), src_len: s, fed: 0, ..Default::default() }
 }
 
 /// Encode `ids` and run the decoder over all of `decoder_ids` at once.
-pub(crate) fn forward<M: EncoderDecoder>(m: &M, ids: &[u32], decoder_ids: &[u32], probe: &Probe) -> Result<Outputs> {
+pub(crate) fn forward(m: &dyn EncoderDecoder, ids: &[u32], decoder_ids: &[u32], probe: &Probe) -> Result<Outputs> {
     let (s, t) = (ids.len(), decoder_ids.len());
     let ((l_enc, h_enc), (l_dec, h_dec)) = (m.encoder_shape(), m.decoder_shape());
     let mut enc_rec = Recorder::probing(probe, AttentionKind::Encoder, l_enc, h_enc, s, s);
@@ -73,7 +74,7 @@ pub(crate) fn forward<M: EncoderDecoder>(m: &M, ids: &[u32], decoder_ids: &[u32]
 
 /// Encode `source` once (with `interventions`' encoder head mask and token mask) and prepare the
 /// decoder's caches.
-pub(crate) fn start<M: EncoderDecoder>(m: &M, source: &[u32], interventions: &Interventions) -> Result<DecoderState> {
+pub(crate) fn start(m: &dyn EncoderDecoder, source: &[u32], interventions: &Interventions) -> Result<DecoderState> {
     let mut rec = Recorder::new(Capture::NONE, 0, m.encoder_shape().1, 0, 0).with_head_mask(interventions.head_mask.encoder.as_deref());
     let keys = interventions.additive_token_mask();
     let enc = m.encode(source, keys.as_deref(), &mut rec)?;
@@ -81,7 +82,7 @@ pub(crate) fn start<M: EncoderDecoder>(m: &M, source: &[u32], interventions: &In
 }
 
 /// Feed decoder tokens at the next positions; logits of the last one.
-pub(crate) fn feed<M: EncoderDecoder>(m: &M, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
+pub(crate) fn feed(m: &dyn EncoderDecoder, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
     let (t, past) = (tokens.len(), state.fed);
     let (l_dec, h_dec) = m.decoder_shape();
     let masks = &state.interventions.head_mask;
