@@ -424,12 +424,12 @@ export interface RotaryAngles {
   dHead: number; rotaryDims: number;
   /** rope_theta, the base. */
   theta: number;
-  scaling: 'default' | 'linear' | 'llama3' | 'longrope';
-  /** LongRoPE only: the text length up to which the short factors turn the pairs (original_max_position_embeddings). */
+  scaling: 'default' | 'linear' | 'llama3' | 'longrope' | 'yarn' | 'dynamic';
+  /** LongRoPE and YaRN: the length the model was first trained on (original_max_position_embeddings); LongRoPE's short factors serve texts up to it. */
   originalMaxPositions?: number;
   /** LongRoPE only: these nPositions are past that length, so the long factors turn them. */
   longFactors?: boolean;
-  /** LongRoPE only: what every turned query and key is multiplied by. */
+  /** LongRoPE and YaRN: what the turned dimensions of every query and key are multiplied by. */
   attentionFactor?: number;
   invFreq: Float32Array;                                    // [R/2] radians per position of each pair
   angles: { data: Float32Array; shape: [number, number] };  // [N][R/2] p · invFreq[i]

@@ -1,8 +1,9 @@
-// Granite, OLMo 2, SmolLM3 and Phi-3 (the granite, olmo2, smollm3 and phi3_longrope fixtures), each opened on the page as a folder the
+// Granite, OLMo 2 and 3, SmolLM3 and Phi-3 (the granite, olmo2, olmo3, smollm3 and phi3_longrope fixtures), each opened on the page as a folder the
 // server offers, in headless Chromium. Each differs from Llama in one way the teaching text must not get wrong:
 // Granite's four multipliers (embeddings, what each step adds, the scores' scale, the logits), OLMo 2's norms on
 // each step's output with none on its input (and one q/k norm over all heads), SmolLM3's layers that turn nothing
-// ("NoPE"), Phi-3's LongRoPE on part of each head. The facts, the block formulas, the positions view and the Q/K/V
+// ("NoPE"), OLMo 3's sliding layers with a rotation of their own and YaRN on its full layers, Phi-3's LongRoPE
+// on part of each head. The facts, the block formulas, the positions view and the Q/K/V
 // step-through must say so; axe-core finds no serious or
 // critical WCAG 2.1 AA violation there.
 //
@@ -126,6 +127,31 @@ describe('a Phi-3 model with LongRoPE on the page', () => {
     assert.match(text, /This model uses LongRoPE: .* texts of up to 16 tokens, another \(long_factor\) longer ones; these \d+ positions use the (long|short) set/);
     assert.match(text, /multiplied by 1\.225 \(the attention factor\)/);
     assert.match(text, /Only the first 12 of each head’s 16 dimensions turn \(6 pairs\)/);
+  });
+
+  it('axe: no serious or critical violations in the facts and the positions view', async () => {
+    const violations = await axeViolations(setup.page, ['#model-facts', '#positions']);
+    assert.ok(violations.passed > 3, `axe checked the sections (${violations.passed} rules passed)`);
+    assert.deepEqual(violations.serious, []);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('an OLMo 3 model with YaRN on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-olmo3', fixture('olmo3'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts name the sliding layers and the positions view explains YaRN and the second rotation', async () => {
+    const { page } = setup;
+    const facts = await modelFacts(page);
+    assert.match(facts.Type, /olmo3 · decoder-only/);
+    assert.match(facts.Normalisation, /^on each step’s output only/);
+    const text = await page.$eval('#positions', (e) => e.textContent);
+    assert.match(text, /This model uses YaRN scaling: pairs that turn many times within the 16 positions it was first trained on keep their speed/);
+    assert.match(text, /multiplied by 1\.139 \(the attention factor\)/);
+    assert.match(text, /This is the rotation of OLMo 3’s full-attention layers; its sliding-window layers turn q and k with a rotation of their own/);
   });
 
   it('axe: no serious or critical violations in the facts and the positions view', async () => {

@@ -136,7 +136,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -205,6 +205,10 @@ fn phi3_greedy_generation_matches_hf() {
 #[test]
 fn phi3_longrope_greedy_generation_matches_hf() {
     generation_matches("phi3_longrope");
+}
+#[test]
+fn olmo3_greedy_generation_matches_hf() {
+    generation_matches("olmo3");
 }
 #[test]
 fn phi_greedy_generation_matches_hf() {
@@ -386,7 +390,7 @@ fn load_error(folder: &Folder) -> String {
 /// Config keys that would change the numbers and are not implemented are refused by name.
 #[test]
 fn unsupported_config_keys_are_refused_by_name() {
-    for ty in ["dynamic", "yarn"] {
+    for ty in ["proportional", "ntk-by-parts"] {
         let msg = load_error(&edited("llama_gqa", |c| {
             c["rope_parameters"] = serde_json::json!({"rope_type": ty, "rope_theta": 500.0, "factor": 2.0});
         }));
@@ -1404,4 +1408,72 @@ fn phi_keys_defaults_and_card() {
         let err = load_error(&edited("phi", |c| { c.insert(key.into(), value.clone()); }));
         assert!(err.contains(key), "{key}: {err}");
     }
+}
+
+/// OLMo 3: OLMo 2's norms, every fourth layer full and the rest sliding, one rotation per layer
+/// type (YaRN on the full layers here), Olmo3Config's defaults and its 4.x keys; YaRN and dynamic
+/// NTK scaling in the flat rotary settings of the other families.
+#[test]
+fn olmo3_yarn_and_dynamic_ntk() {
+    let model = load_model("olmo3");
+    let Model::Llama(m) = &model else { panic!("not Llama-style") };
+    assert_eq!(m.sliding_layers(), (vec![0, 1, 2], Some(6)));
+    let facts = glassbox::card::BlockFacts::of(&model);
+    assert_eq!((facts.norm_placement, facts.qk_norm, facts.qk_norm_per_head), ("output", true, false));
+    // The rotations are HF's: YaRN's frequencies and attention factor on the full layers, the sliding layers' own base.
+    let meta = &reference("olmo3")["meta"]["inv_freq"];
+    let want = |key: &str| flat(&meta[key]).iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    assert_eq!(m.rotary.inv_freq, want("full_attention"), "YaRN's inv_freq");
+    assert_eq!(m.local_rotary.as_ref().unwrap().inv_freq, want("sliding_attention"));
+    let angles = model.rotary_angles(4).unwrap();
+    assert_eq!(angles.scaling, "yarn");
+    assert!((angles.attention_factor.unwrap() as f64 - meta["attention_scaling"].as_f64().unwrap()).abs() < 1e-6);
+
+    let ids: Vec<u32> = (3..40).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("olmo3"));
+    assert!(run(&edited("olmo3", |c| { c.remove("layer_types"); })) == plain, "left out: every fourth layer full");
+    assert!(run(&edited("olmo3", |c| { c.remove("sliding_window"); })) != plain, "sliding_window (left out: 4096)");
+    assert!(run(&edited("olmo3", |c| { c["rope_parameters"]["full_attention"] = serde_json::json!({"rope_type": "default", "rope_theta": 500000.0}); })) != plain, "YaRN");
+    // HF reads `truncate` from the top of rope_parameters only: inside a type's settings it changes nothing.
+    assert!(run(&edited("olmo3", |c| { c["rope_parameters"]["full_attention"]["truncate"] = serde_json::json!(false); })) == plain, "truncate inside a type");
+    // transformers 4's keys: rope_theta and rope_scaling reach the full layers only; the sliding ones keep 500,000.
+    let v4 = edited("olmo3", |c| {
+        let rope = c.remove("rope_parameters").unwrap();
+        let mut scaling = rope["full_attention"].clone();
+        let theta = scaling.as_object_mut().unwrap().remove("rope_theta").unwrap();
+        c.insert("rope_theta".into(), theta);
+        c.insert("rope_scaling".into(), scaling);
+    });
+    let v5_same = edited("olmo3", |c| { c["rope_parameters"]["sliding_attention"]["rope_theta"] = serde_json::json!(500000.0); });
+    assert!(run(&v4) == run(&v5_same) && run(&v4) != plain, "4.x keys: the sliding layers at 500,000");
+    let defaults = Model::load(&edited("olmo3", |c| { c.remove("eos_token_id"); c.remove("pad_token_id"); c.remove("bos_token_id"); }).files(), None).unwrap();
+    assert_eq!((defaults.info().bos_token_id, defaults.info().eos_token_id, defaults.info().pad_token_id), (None, Some(50279), Some(1)));
+
+    // YaRN in a flat rope_parameters (llama): truncate is read there; the factor is required and positive.
+    let yarn = |extra: serde_json::Value| {
+        edited("llama_gqa", move |c| {
+            let mut rope = serde_json::json!({"rope_type": "yarn", "rope_theta": 500.0, "factor": 4.0, "original_max_position_embeddings": 16});
+            for (k, v) in extra.as_object().unwrap() {
+                rope[k] = v.clone();
+            }
+            c["rope_parameters"] = rope;
+        })
+    };
+    let yarn_plain = run(&yarn(serde_json::json!({})));
+    assert!(yarn_plain != run(&Folder::fixture("llama_gqa")), "yarn");
+    assert!(run(&yarn(serde_json::json!({"truncate": false}))) != yarn_plain, "truncate");
+    assert!(run(&yarn(serde_json::json!({"beta_slow": 0.25}))) != yarn_plain, "beta_slow");
+    assert!(run(&yarn(serde_json::json!({"attention_factor": 1.0}))) != yarn_plain, "attention_factor");
+    assert!(run(&yarn(serde_json::json!({"mscale": 1.0, "mscale_all_dim": 1.0}))) != yarn_plain, "mscale (an attention factor of 1)");
+    for (extra, key) in [(serde_json::json!({"factor": null}), "factor"), (serde_json::json!({"factor": -2.0}), "factor"), (serde_json::json!({"attention_factor": -1.0}), "attention_factor"), (serde_json::json!({"truncate": "no"}), "truncate")] {
+        let err = load_error(&yarn(extra));
+        assert!(err.contains(key), "{key}: {err}");
+    }
+    // Dynamic NTK only moves the base past max_position_embeddings, where Glassbox stops: within it, the default rotation.
+    let dynamic = edited("llama_gqa", |c| { c["rope_parameters"] = serde_json::json!({"rope_type": "dynamic", "rope_theta": 500.0, "factor": 4.0}); });
+    assert!(run(&dynamic) == run(&Folder::fixture("llama_gqa")), "dynamic within max_position_embeddings");
+    assert_eq!(Model::load(&dynamic.files(), None).unwrap().rotary_angles(2).unwrap().scaling, "dynamic");
+    let err = load_error(&edited("llama_gqa", |c| { c["rope_parameters"] = serde_json::json!({"rope_type": "dynamic", "rope_theta": 500.0}); }));
+    assert!(err.contains("factor"), "{err}");
 }

@@ -5,8 +5,8 @@
 // position, and a demonstration that q·k after the turn depends only on the offset.
 // Data: model.positionVectors(stack, n) -> { data, shape: [N, C] },
 // model.relativePositions(stack, n), and for rotary models model.rotaryAngles(n) ->
-// { nPositions, nPairs, theta, scaling: 'default'|'linear'|'llama3'|'longrope', invFreq: Float32Array [D/2],
-//   originalMaxPositions, longFactors, attentionFactor (LongRoPE only),
+// { nPositions, nPairs, theta, scaling: 'default'|'linear'|'llama3'|'longrope'|'yarn'|'dynamic', invFreq: Float32Array [D/2],
+//   originalMaxPositions, attentionFactor (LongRoPE, YaRN), longFactors (LongRoPE),
 //   angles: { data: Float32Array, shape: [N, D/2] } }   (radians; pair i = head dims (i, i + D/2)).
 
 import { divergingColour, maxAbsOf, fmt, vectorStrip, stripLegend } from './vector-strip.js';
@@ -180,6 +180,13 @@ function angleImage(rot, readout) {
   return wrap;
 }
 
+/** What LongRoPE's and YaRN's attention factor does, or '' when it is 1. */
+function attentionFactorNote(rot, method) {
+  const a = rot.attentionFactor;
+  if (!a || a === 1) return '';
+  return `The turned dimensions of every query and key are also multiplied by ${fmt(a, 4)} (the attention factor), so their part of each score grows ${fmt(a ** 2, 4)} times and attention gets a little sharper, at every length; ${method} uses it to keep attention from spreading thin over long texts.`;
+}
+
 function angleKey(rot, modelType, unrotated = []) {
   const P = rot.nPairs;
   const turns = (i) => (2 * Math.PI) / rot.invFreq[i];
@@ -191,9 +198,13 @@ function angleKey(rot, modelType, unrotated = []) {
     (rot.scaling === 'llama3' ? ' This model uses Llama 3 scaling: the slow pairs were slowed further (divided by a factor) so that longer texts fit, the fast ones kept, and the ones between blended.' : '') +
     (longrope ? ` This model uses LongRoPE: every pair has a divisor fᵢ of its own, found by a search after training so that long texts still read well. ` +
       `One set (short_factor) serves texts of up to ${rot.originalMaxPositions} tokens, another (long_factor) longer ones; these ${rot.nPositions} positions use the ${rot.longFactors ? 'long' : 'short'} set. ` +
-      (rot.attentionFactor && rot.attentionFactor !== 1 ? `The turned dimensions of every query and key are also multiplied by ${fmt(rot.attentionFactor, 4)} (the attention factor), so their part of each score grows ${fmt(rot.attentionFactor ** 2, 4)} times and attention gets a little sharper, at every length; LongRoPE uses it to keep attention from spreading thin over long texts.` : '') : '') +
+      attentionFactorNote(rot, 'LongRoPE') : '') +
+    (rot.scaling === 'yarn' ? ` This model uses YaRN scaling: pairs that turn many times within the ${rot.originalMaxPositions} positions it was first trained on keep their speed, pairs that turn less than about once in that span are slowed by a factor (so that a longer text still looks familiar to them), and the pairs between are blended. ` +
+      attentionFactorNote(rot, 'YaRN') : '') +
+    (rot.scaling === 'dynamic' ? ' The config asks for dynamic NTK scaling, which would raise the base for texts longer than the model’s positions; within them (all Glassbox runs) the turn is the plain one shown here.' : '') +
     (factor !== 1 ? ` This model uses linear scaling: every pair turns ${fmt(factor, 4)} times more slowly than the base alone would make it, so that positions ${fmt(factor, 4)} times further apart look as close as the base intended.` : '') +
     (modelType === 'gemma3_text' ? ' This is the rotation of Gemma 3’s full-attention layers; its sliding-window layers turn q and k with a base of their own (rope_local_base_freq) and no scaling.' : '') +
+    (modelType === 'olmo3' ? ' This is the rotation of OLMo 3’s full-attention layers; its sliding-window layers turn q and k with a rotation of their own (rope_parameters.sliding_attention).' : '') +
     (modelType === 'modernbert' ? ' This is the rotation of ModernBERT’s layers that see every token; its band layers turn q and k with a base of their own (rope_parameters.sliding_attention, 10,000 by default).' : '') +
     (unrotated.length ? ` Layers ${unrotated.map((l) => l + 1).join(', ')} do not use it: they turn nothing, so their attention sees no positions (“NoPE” layers).` : '') +
     (rot.rotaryDims && rot.dHead && rot.rotaryDims < rot.dHead

@@ -96,6 +96,7 @@ pub enum Flavour {
     Gemma3,
     Granite,
     Olmo2,
+    Olmo3,
     SmolLm3,
     Phi3,
 }
@@ -112,6 +113,7 @@ impl Flavour {
             Flavour::Gemma3 => "gemma3_text",
             Flavour::Granite => "granite",
             Flavour::Olmo2 => "olmo2",
+            Flavour::Olmo3 => "olmo3",
             Flavour::SmolLm3 => "smollm3",
             Flavour::Phi3 => "phi3",
         }
@@ -120,7 +122,12 @@ impl Flavour {
     /// The families whose head width, when config.json leaves `head_dim` out, is
     /// `hidden_size // heads` rounded down (no divisibility check in their config classes).
     fn floors_head_width(self) -> bool {
-        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo2 | Flavour::SmolLm3 | Flavour::Phi3)
+        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo2 | Flavour::Olmo3 | Flavour::SmolLm3 | Flavour::Phi3)
+    }
+
+    /// OLMo 2 and 3: norms on each step's output only, and q/k norms over whole projections.
+    fn is_olmo(self) -> bool {
+        matches!(self, Flavour::Olmo2 | Flavour::Olmo3)
     }
 
     /// Gemma's traits, every generation: RMSNorms that scale by `1 + w`, embeddings times
@@ -432,7 +439,7 @@ impl Llama {
     /// Whether the q/k norms take each head alone (Qwen3, Gemma 3) rather than the whole
     /// projection at once (OLMo 2). Meaningful when [`Self::has_qk_norm`].
     pub fn qk_norm_per_head(&self) -> bool {
-        self.flavour != Flavour::Olmo2
+        !self.flavour.is_olmo()
     }
 
     /// The layers (0-based) whose queries and keys are not rotated: SmolLM3's "NoPE" layers.
@@ -510,7 +517,7 @@ impl Llama {
             None => return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Add head_dim or use the config.json saved with the weights")),
         };
         let max_positions = cfg.max_position_embeddings.unwrap_or(match flavour {
-            Flavour::Llama | Flavour::Granite | Flavour::Olmo2 => 2048,
+            Flavour::Llama | Flavour::Granite | Flavour::Olmo2 | Flavour::Olmo3 => 2048,
             Flavour::Phi3 => 4096,
             Flavour::Qwen2 | Flavour::Qwen3 | Flavour::SmolLm3 => 32768,
             Flavour::Mistral => 4096 * 32,
@@ -520,6 +527,10 @@ impl Llama {
         let (rotary, local_rotary) = match flavour {
             Flavour::Gemma3 => {
                 let (full, sliding) = gemma3_rotaries(&raw, d, max_positions)?;
+                (full, Some(sliding))
+            }
+            Flavour::Olmo3 => {
+                let (full, sliding) = olmo3_rotaries(&raw, d, max_positions)?;
                 (full, Some(sliding))
             }
             // SmolLM3Config's base is 2,000,000 when the config gives none.
@@ -597,12 +608,12 @@ impl Llama {
         let w = weights.with_prefixes(&["model."]);
         let (qkv_bias, o_bias, mlp_bias) = match flavour {
             Flavour::Llama | Flavour::Granite | Flavour::SmolLm3 => (cfg.attention_bias, cfg.attention_bias, cfg.mlp_bias),
-            Flavour::Olmo2 => (cfg.attention_bias, cfg.attention_bias, false),
+            Flavour::Olmo2 | Flavour::Olmo3 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Qwen2 => (true, false, false),
             Flavour::Qwen3 | Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Mistral | Flavour::Phi3 => (false, false, false),
         };
-        let (gemma, output_norms, olmo2) = (flavour.is_gemma(), flavour.has_output_norms(), flavour == Flavour::Olmo2);
+        let (gemma, output_norms, olmo2) = (flavour.is_gemma(), flavour.has_output_norms(), flavour.is_olmo());
         let phi3 = flavour == Flavour::Phi3;
         let no_rope = no_rope_layers(flavour, &cfg)?;
         // Gemma's RMSNorm multiplies by (1 + w) (`1.0 + weight.float()` in HF): the same f32 sum, made once.
@@ -651,12 +662,12 @@ impl Llama {
                 qk_norm: match flavour {
                     Flavour::Qwen3 | Flavour::Gemma3 => Some((norm_of(&format!("{n}.self_attn.q_norm"), d)?, norm_of(&format!("{n}.self_attn.k_norm"), d)?)),
                     // OLMo 2 normalises the whole projection, all heads together, before splitting it.
-                    Flavour::Olmo2 => Some((norm_of(&format!("{n}.self_attn.q_norm"), h * d)?, norm_of(&format!("{n}.self_attn.k_norm"), kv * d)?)),
+                    Flavour::Olmo2 | Flavour::Olmo3 => Some((norm_of(&format!("{n}.self_attn.q_norm"), h * d)?, norm_of(&format!("{n}.self_attn.k_norm"), kv * d)?)),
                     _ => None,
                 },
                 window,
                 turn: match (flavour, window) {
-                    (Flavour::Gemma3, LayerWindow::Sliding(_)) => Turn::Local,
+                    (Flavour::Gemma3 | Flavour::Olmo3, LayerWindow::Sliding(_)) => Turn::Local,
                     _ if no_rope.get(i).copied().unwrap_or(false) => Turn::None,
                     _ => Turn::Shared,
                 },
@@ -693,7 +704,7 @@ impl Llama {
             + if mlp_bias { 2 * f + c } else { 0 }
             + match flavour {
                 Flavour::Qwen3 | Flavour::Gemma3 => 2 * d,
-                Flavour::Olmo2 => h * d + kv * d,
+                Flavour::Olmo2 | Flavour::Olmo3 => h * d + kv * d,
                 _ => 0,
             };
         let n_params = v * c + c + l * per_layer + lm_head.as_ref().map_or(0, Linear::n_params);
@@ -931,6 +942,17 @@ fn refuse_unsupported(flavour: Flavour, raw: &Map<String, Value>) -> Result<()> 
 /// with `rope_scaling`) and its sliding layers' (`rope_local_base_freq`, 10,000 when left out,
 /// never scaled). transformers 5 saves both under `rope_parameters`, keyed by layer type; a
 /// `rope_scaling` beside it still applies to the full layers, as `Gemma3TextConfig` merges it.
+/// OLMo 3's two rotations, one per layer type, both with a base of 500,000 when the config gives
+/// none. A transformers-4 top-level `rope_theta` and `rope_scaling` reach the full-attention
+/// layers only (`Olmo3Config` hands the key to the first type it fills): the sliding layers keep
+/// 500,000 and no scaling unless `rope_parameters.sliding_attention` says otherwise.
+fn olmo3_rotaries(raw: &Map<String, Value>, d_head: usize, max_positions: usize) -> Result<(Rotary, Rotary)> {
+    let full = Rotary::for_layer_type(raw, d_head, max_positions, "OLMo 3", ("full_attention", "rope_theta", OLMO3_DEFAULT_ROPE_THETA), true)?;
+    // No top-level key reaches the sliding layers: "" names none.
+    let sliding = Rotary::for_layer_type(raw, d_head, max_positions, "OLMo 3", ("sliding_attention", "", OLMO3_DEFAULT_ROPE_THETA), false)?;
+    Ok((full, sliding))
+}
+
 fn gemma3_rotaries(raw: &Map<String, Value>, d_head: usize, max_positions: usize) -> Result<(Rotary, Rotary)> {
     let full = Rotary::for_layer_type(raw, d_head, max_positions, "Gemma 3", ("full_attention", "rope_theta", 1_000_000.0), true)?;
     let sliding = Rotary::for_layer_type(raw, d_head, max_positions, "Gemma 3", ("sliding_attention", "rope_local_base_freq", 10_000.0), false)?;
@@ -955,6 +977,9 @@ const SMOLLM3_DEFAULT_ROPE_THETA: f64 = 2_000_000.0;
 const SMOLLM3_DEFAULT_NO_ROPE_INTERVAL: usize = 4;
 const DEFAULT_EPS: f32 = 1e-6;
 const OLMO2_DEFAULT_EPS: f32 = 1e-5; // Phi-3's too
+const OLMO3_DEFAULT_ROPE_THETA: f64 = 500_000.0;
+const OLMO3_DEFAULT_EOS: u32 = 50_279;
+const OLMO3_DEFAULT_PAD: u32 = 1;
 const PHI3_DEFAULT_BOS: u32 = 1;
 const PHI3_DEFAULT_EOS: u32 = 32_000; // and pad
 const PHI3_DEFAULT_ORIGINAL_POSITIONS: u64 = 4096;
@@ -1013,7 +1038,7 @@ fn no_rope_layers(flavour: Flavour, cfg: &LlamaConfig) -> Result<Vec<bool>> {
 fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWindow>, &'static str)> {
     let l = cfg.num_hidden_layers;
     let (sliding, chunked) = match flavour {
-        Flavour::Gemma2 | Flavour::Gemma3 => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), None),
+        Flavour::Gemma2 | Flavour::Gemma3 | Flavour::Olmo3 => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), None),
         // Left out, the window is 4096; an explicit null means none.
         Flavour::Qwen2 | Flavour::Qwen3 => (if cfg.use_sliding_window { cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)) } else { None }, None),
         Flavour::Mistral => (cfg.sliding_window.or_when_absent(Some(DEFAULT_SLIDING_WINDOW)), cfg.attention_chunk_size),
@@ -1062,6 +1087,8 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
             let no_rope = no_rope_layers(flavour, cfg)?;
             (0..l).map(|i| if cfg.use_sliding_window && sliding.is_some() && no_rope[i] { "sliding_attention" } else { "full_attention" }).collect()
         }
+        // Olmo3Config: every fourth layer attends to every key, the rest slide.
+        _ if flavour == Flavour::Olmo3 => (0..l).map(|i| if (i + 1) % 4 != 0 { "sliding_attention" } else { "full_attention" }).collect(),
         _ if flavour == Flavour::Gemma3 => {
             let every = cfg.sliding_window_pattern.unwrap_or(GEMMA3_DEFAULT_SLIDING_WINDOW_PATTERN);
             if every == 0 {
@@ -1088,13 +1115,22 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
     Ok((windows, key))
 }
 
-/// Phi3Config's special ids when config.json leaves the key out: bos 1, eos and pad 32000 (the
-/// Phi-3 vocabulary's `<|endoftext|>`). `None`: the key is there, or the family has no such default.
+/// The config class's special ids when config.json leaves the key out: Phi3Config's bos 1, eos and
+/// pad 32000 (the Phi-3 vocabulary's `<|endoftext|>`); Olmo3Config's eos 50279 and pad 1. `None`:
+/// the key is there, or Glassbox reads the family's ids as given.
 fn class_default(flavour: Flavour, raw: &Map<String, Value>, key: &str) -> Option<Option<u32>> {
-    if flavour != Flavour::Phi3 || raw.contains_key(key) {
+    if raw.contains_key(key) {
         return None;
     }
-    Some(Some(if key == "bos_token_id" { PHI3_DEFAULT_BOS } else { PHI3_DEFAULT_EOS }))
+    match (flavour, key) {
+        (Flavour::Phi3, "bos_token_id") => Some(Some(PHI3_DEFAULT_BOS)),
+        (Flavour::Phi3, _) => Some(Some(PHI3_DEFAULT_EOS)),
+        // Olmo3Config: no bos, eos 50279, pad 1.
+        (Flavour::Olmo3, "bos_token_id") => Some(None),
+        (Flavour::Olmo3, "eos_token_id") => Some(Some(OLMO3_DEFAULT_EOS)),
+        (Flavour::Olmo3, _) => Some(Some(OLMO3_DEFAULT_PAD)),
+        _ => None,
+    }
 }
 
 /// Phi3Config's rotary keys in the names [`Rotary`] reads: the old `"su"` and `"yarn"` types are

@@ -252,6 +252,7 @@ impl Model {
             "gemma3_text" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Gemma3, files.config, weights)?)),
             "granite" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Granite, files.config, weights)?)),
             "olmo2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Olmo2, files.config, weights)?)),
+            "olmo3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Olmo3, files.config, weights)?)),
             "smollm3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::SmolLm3, files.config, weights)?)),
             "phi3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Phi3, files.config, weights)?)),
             "modernbert" => Ok(Model::ModernBert(modernbert::ModernBert::load(files.config, weights)?)),

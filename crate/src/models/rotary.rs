@@ -39,6 +39,13 @@ pub enum RopeScaling {
     /// own, `short_factor[i]` while the sequence fits the original length and `long_factor[i]` once it
     /// is longer, and every cosine and sine multiplied by `attention_factor`.
     LongRope { short_factor: Vec<f64>, long_factor: Vec<f64>, original_max_position_embeddings: usize, attention_factor: f64 },
+    /// YaRN (OLMo 3, Qwen's long-context settings): pairs that turn many times within the original
+    /// length keep their frequency, pairs that turn less than once are divided by `factor`, a linear
+    /// ramp between (`beta_fast`, `beta_slow` rotations), and cosines and sines times `attention_factor`.
+    Yarn { factor: f64, original_max_position_embeddings: f64, attention_factor: f64, beta_fast: f64, beta_slow: f64, truncate: bool },
+    /// Dynamic NTK: the base grows once a text is longer than `max_position_embeddings`; within it
+    /// (and Glassbox refuses longer texts) the rotation is the default one.
+    Dynamic { factor: f64 },
 }
 
 impl RopeScaling {
@@ -48,6 +55,8 @@ impl RopeScaling {
             RopeScaling::Linear { .. } => "linear",
             RopeScaling::Llama3 { .. } => "llama3",
             RopeScaling::LongRope { .. } => "longrope",
+            RopeScaling::Yarn { .. } => "yarn",
+            RopeScaling::Dynamic { .. } => "dynamic",
         }
     }
 }
@@ -83,18 +92,13 @@ pub struct RotaryAngles {
     /// Pair `i` is dimensions `(i, i + R/2)` of a head.
     pub inv_freq: Vec<f32>, // [R/2]
     pub angles: Vec<f32>,   // [N][R/2]
-    /// LongRoPE: the length up to which the short factors turn the pairs
-    /// (`original_max_position_embeddings`), whether these N positions are past it (the long
-    /// factors in use), and what every turned q and k is multiplied by.
-    pub long_rope: Option<LongRopeFacts>,
-}
-
-/// What the positions view says of a LongRoPE rotation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LongRopeFacts {
-    pub original_max_positions: usize,
-    pub long_factors: bool,
-    pub attention_factor: f32,
+    /// LongRoPE and YaRN: the length the model was first trained on (`original_max_position_embeddings`;
+    /// LongRoPE's short factors serve texts up to it).
+    pub original_max_positions: Option<usize>,
+    /// LongRoPE: whether these N positions are past that length (the long factors in use).
+    pub long_factors: Option<bool>,
+    /// LongRoPE and YaRN: what every turned q and k is multiplied by.
+    pub attention_factor: Option<f32>,
 }
 
 impl Rotary {
@@ -131,6 +135,9 @@ impl Rotary {
                 p.insert(key.clone(), value.clone());
             }
         }
+        // HF reads YaRN's `truncate` from the top of `rope_parameters`, which holds per-type objects
+        // here: one inside a type's settings is never seen (truncation stays on).
+        p.remove("truncate");
         if !p.contains_key("rope_theta") {
             p.insert("rope_theta".into(), raw.get(theta_key).filter(|v| !v.is_null()).cloned().unwrap_or(Value::from(default_theta)));
         }
@@ -292,11 +299,50 @@ impl Rotary {
                 };
                 RopeScaling::LongRope { short_factor, long_factor, original_max_position_embeddings: original as usize, attention_factor }
             }
+            "yarn" => {
+                let field = |k: &str| format!("{params_key}.{k}");
+                let factor = match number(params, "factor", &field("factor"))? {
+                    // transformers only warns below 1; 0 or less would divide by nothing or turn pairs backwards.
+                    Some(f) if f > 0.0 => f,
+                    Some(f) => return Err(Error::config(field("factor"), format!("is {f}, but YaRN divides the slow pairs' frequencies by it"), "Use the config.json saved with the weights (a factor such as 4 or 8)")),
+                    None => return Err(Error::config(field("factor"), "is missing (yarn rope scaling needs it)", "Use the config.json saved with the weights")),
+                };
+                let original = match number(cfg, "original_max_position_embeddings", "original_max_position_embeddings")? {
+                    Some(o) => o,
+                    None => number(params, "original_max_position_embeddings", &field("original_max_position_embeddings"))?.unwrap_or(max_positions as f64),
+                };
+                if !(original > 0.0) {
+                    return Err(Error::config("original_max_position_embeddings", format!("is {original}, but it must be a positive length"), "Use the config.json saved with the weights"));
+                }
+                // HF's get_mscale: 0.1 · m · ln(s) + 1 above 1, else 1.
+                let mscale = |scale: f64, m: f64| if scale <= 1.0 { 1.0 } else { 0.1 * m * scale.ln() + 1.0 };
+                let attention_factor = match number(params, "attention_factor", &field("attention_factor"))? {
+                    Some(a) if a > 0.0 => a,
+                    Some(a) => return Err(Error::config(field("attention_factor"), format!("is {a}, but cosines and sines are multiplied by it"), "Use the config.json saved with the weights, or leave it out")),
+                    None => match (number(params, "mscale", &field("mscale"))?, number(params, "mscale_all_dim", &field("mscale_all_dim"))?) {
+                        (Some(m), Some(all)) if m != 0.0 && all != 0.0 => mscale(factor, m) / mscale(factor, all),
+                        _ => mscale(factor, 1.0),
+                    },
+                };
+                // Python's `x or default`: a 0 (or absent) beta takes the default.
+                let beta = |k: &str, default: f64| -> Result<f64> { Ok(number(params, k, &field(k))?.filter(|&b| b != 0.0).unwrap_or(default)) };
+                let truncate = match params.get("truncate") {
+                    None | Some(Value::Null) => true,
+                    Some(Value::Bool(b)) => *b,
+                    Some(other) => return Err(Error::config(field("truncate"), format!("is {other}, but it must be true or false"), "Use the config.json saved with the weights")),
+                };
+                RopeScaling::Yarn { factor, original_max_position_embeddings: original, attention_factor, beta_fast: beta("beta_fast", 32.0)?, beta_slow: beta("beta_slow", 1.0)?, truncate }
+            }
+            "dynamic" => match number(params, "factor", &format!("{params_key}.factor"))? {
+                Some(factor) if factor > 0.0 => RopeScaling::Dynamic { factor },
+                Some(factor) => return Err(Error::config(format!("{params_key}.factor"), format!("is {factor}, but dynamic scaling needs a positive factor"), "Use the config.json saved with the weights")),
+                None => return Err(Error::config(format!("{params_key}.factor"), "is missing (dynamic rope scaling needs it)", "Use the config.json saved with the weights")),
+            },
             other => {
                 return Err(Error::config(
                     format!("{params_key}.rope_type"),
                     format!("\"{other}\" rotary scaling is not supported"),
-                    "Glassbox runs the \"default\", \"linear\", \"llama3\" and \"longrope\" rotary positions; use a checkpoint with one of those",
+                    "Glassbox runs the \"default\", \"linear\", \"llama3\", \"longrope\", \"yarn\" and \"dynamic\" rotary positions; use a checkpoint with one of those",
                 ))
             }
         };
@@ -314,6 +360,32 @@ impl Rotary {
         let base_power = |i: usize| (theta as f32).powf((2 * i) as f32 / rotary_dims as f32);
         let mut inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / base_power(i)).collect();
         let (mut long_inv_freq, mut attention_factor) = (None, 1.0);
+        if let RopeScaling::Yarn { factor, original_max_position_embeddings: original, attention_factor: a, beta_fast, beta_slow, truncate } = scaling {
+            // HF's _compute_yarn_parameters: which pairs turn more than `beta_fast` times within the
+            // original length (kept) or fewer than `beta_slow` times (divided by the factor), in f64;
+            // the ramp and the blend in f32, as torch computes them.
+            let dims = rotary_dims as f64;
+            let correction = |rotations: f64| dims * (original / (rotations * 2.0 * std::f64::consts::PI)).ln() / (2.0 * theta.ln());
+            let (mut low, mut high) = (correction(beta_fast), correction(beta_slow));
+            if truncate {
+                (low, high) = (low.floor(), high.ceil());
+            }
+            let (low, mut high) = (low.max(0.0), high.min(dims - 1.0));
+            if low == high {
+                high += 0.001; // HF: prevents a division by zero
+            }
+            let (low32, span32) = (low as f32, (high - low) as f32);
+            inv_freq = (0..half)
+                .map(|i| {
+                    let power = base_power(i);
+                    let (extrapolated, interpolated) = (1.0 / power, 1.0 / (factor as f32 * power));
+                    let ramp = ((i as f32 - low32) / span32).clamp(0.0, 1.0);
+                    let keep = 1.0 - ramp; // how much of the original frequency the pair keeps
+                    interpolated * (1.0 - keep) + extrapolated * keep
+                })
+                .collect();
+            attention_factor = a as f32;
+        }
         if let RopeScaling::LongRope { short_factor, long_factor, attention_factor: a, .. } = &scaling {
             // HF, in f32: 1 / (ext_factors · base^(2i/R)), with the short or the long factors.
             let scaled = |factors: &[f64]| -> Vec<f32> { (0..half).map(|i| 1.0 / (factors[i] as f32 * base_power(i))).collect() };
@@ -386,15 +458,16 @@ impl Rotary {
         for p in 0..n {
             angles.extend(inv_freq.iter().map(|&f| p as f32 * f));
         }
-        let long_rope = match &self.scaling {
-            RopeScaling::LongRope { original_max_position_embeddings: original, .. } => {
-                Some(LongRopeFacts { original_max_positions: *original, long_factors: n > *original, attention_factor: self.attention_factor })
-            }
+        let original_max_positions = match &self.scaling {
+            RopeScaling::LongRope { original_max_position_embeddings: original, .. } => Some(*original),
+            RopeScaling::Yarn { original_max_position_embeddings: original, .. } => Some(*original as usize),
             _ => None,
         };
+        let long_factors = matches!(self.scaling, RopeScaling::LongRope { .. }).then(|| original_max_positions.is_some_and(|o| n > o));
         RotaryAngles {
             n_positions: n, n_pairs: half, d_head: self.d_head, rotary_dims: self.rotary_dims, theta: self.theta, scaling: self.scaling.as_str(),
-            inv_freq: inv_freq.to_vec(), angles, long_rope,
+            inv_freq: inv_freq.to_vec(), angles, original_max_positions, long_factors,
+            attention_factor: matches!(self.scaling, RopeScaling::LongRope { .. } | RopeScaling::Yarn { .. }).then_some(self.attention_factor),
         }
     }
 }

@@ -594,8 +594,8 @@ struct RotaryMeta {
     rotary_dims: usize,
     theta: f64,
     scaling: &'static str,
-    /// LongRoPE only: the length the short factors serve, whether these positions use the long
-    /// ones, and the factor cosines and sines are multiplied by.
+    /// LongRoPE and YaRN: the length first trained on, and the factor cosines and sines are
+    /// multiplied by; LongRoPE: whether these positions use the long factors.
     #[serde(skip_serializing_if = "Option::is_none")]
     original_max_positions: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -732,9 +732,9 @@ impl WasmModel {
         with_arrays(
             &RotaryMeta {
                 n_positions: r.n_positions, n_pairs: r.n_pairs, d_head: r.d_head, rotary_dims: r.rotary_dims, theta: r.theta, scaling: r.scaling,
-                original_max_positions: r.long_rope.map(|l| l.original_max_positions),
-                long_factors: r.long_rope.map(|l| l.long_factors),
-                attention_factor: r.long_rope.map(|l| l.attention_factor),
+                original_max_positions: r.original_max_positions,
+                long_factors: r.long_factors,
+                attention_factor: r.attention_factor,
             },
             vec![("invFreq", Float32Array::from(&r.inv_freq[..]).into()), ("angles", tensor(&r.angles, &[r.n_positions, r.n_pairs]))],
         )
