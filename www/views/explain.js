@@ -52,7 +52,7 @@ export function normPhrase(block) {
     : `adds the step’s result${scaled} to the unnormalised stream`;
   const qk = !block.qkNorm ? ''
     : block.qkNormPerHead
-      ? `; inside attention, each head’s query and key get a ${block.normKind === 'LayerNorm' ? 'LayerNorm' : 'RMSNorm'} of their own before the rotation, which stops the attention scores from growing too large in training`
+      ? `; inside attention, each head’s query and key get ${block.normKind === 'LayerNorm' ? 'a LayerNorm' : 'an RMSNorm'} of their own before the rotation, which stops the attention scores from growing too large in training`
       : '; inside attention, the queries of all heads together, and the keys of all heads together, get one RMSNorm each before they are split into heads and rotated, which keeps the attention scores from growing too large in training';
   const last = block.finalNorm ? '; one last norm follows the final layer' : '';
   if (block.normPlacement === 'output') {
