@@ -240,6 +240,8 @@ export interface BlockFacts {
   parallelResidual: boolean;
   /** With parallelResidual: one norm read by both, x + attn(LN x) + mlp(LN x) (Phi). */
   parallelSharedNorm: boolean;
+  /** Besides learned positions, a learned bias per head and distance bucket added to every layer's scores (MPNet). */
+  relativeBias: boolean;
   /** How many of each head's dHead numbers the rotation turns, when not all (GPT-NeoX, Phi, Phi-4-mini). */
   rotaryDims?: number;
 }

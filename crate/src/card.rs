@@ -110,6 +110,9 @@ pub struct BlockFacts {
     /// With `parallel_residual`: both branches read the stream through one shared norm,
     /// `x + attn(LN x) + mlp(LN x)` (Phi), not a norm each.
     pub parallel_shared_norm: bool,
+    /// Besides the position table, every layer adds a learned bias per head and distance bucket to
+    /// its scores, one table shared by all layers (MPNet).
+    pub relative_bias: bool,
     /// The dimensions of each head that the rotation turns, when fewer than all (GPT-NeoX's and
     /// Phi-3's `partial_rotary_factor`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,6 +189,7 @@ impl BlockFacts {
             },
             parallel_residual: matches!(model, Model::GptNeoX(m) if m.config.use_parallel_residual) || matches!(model, Model::Phi(_)),
             parallel_shared_norm: matches!(model, Model::Phi(_)),
+            relative_bias: matches!(model, Model::Bert(m) if m.has_relative_bias()),
             rotary_dims: match model {
                 Model::GptNeoX(m) if m.rotary.rotary_dims < m.rotary.d_head => Some(m.rotary.rotary_dims),
                 Model::Llama(m) if m.rotary.rotary_dims < m.rotary.d_head => Some(m.rotary.rotary_dims), // Phi-4-mini

@@ -136,7 +136,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, xlm_roberta, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, xlm_roberta, mpnet, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -1476,4 +1476,21 @@ fn olmo3_yarn_and_dynamic_ntk() {
     assert_eq!(Model::load(&dynamic.files(), None).unwrap().rotary_angles(2).unwrap().scaling, "dynamic");
     let err = load_error(&edited("llama_gqa", |c| { c["rope_parameters"] = serde_json::json!({"rope_type": "dynamic", "rope_theta": 500.0}); }));
     assert!(err.contains("factor"), "{err}");
+}
+
+/// MPNet: positions counted from row 2 whatever the pad id, a relative bias that needs 32 buckets,
+/// and the card's note of it (RoBERTa, with learned positions only, has none).
+#[test]
+fn mpnet_positions_bias_and_card() {
+    let model = load_model("mpnet");
+    assert!(glassbox::card::BlockFacts::of(&model).relative_bias);
+    assert!(!glassbox::card::BlockFacts::of(&load_model("roberta")).relative_bias);
+    assert_eq!((model.info().positions, model.info().max_positions), (Positions::Learned, Some(64)));
+    let ids: Vec<u32> = (5..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("mpnet"));
+    assert!(run(&edited("mpnet", |c| { c.insert("pad_token_id".into(), serde_json::json!(0)); })) == plain, "MPNet's position offset is fixed, not the pad id");
+    assert!(run(&edited("mpnet", |c| { c.insert("hidden_act".into(), serde_json::json!("relu")); })) != plain, "hidden_act");
+    let err = load_error(&edited("mpnet", |c| { c.insert("relative_attention_num_buckets".into(), serde_json::json!(16)); }));
+    assert!(err.contains("relative_attention_num_buckets"), "{err}");
 }

@@ -212,6 +212,13 @@ export function unrotatedNote(info) {
     'wrote into the stream, and from the mask itself.';
 }
 
+/** MPNet: a learned distance bias on top of the position table. */
+function relativeBiasNote(info) {
+  if (!info.block?.relativeBias) return '';
+  return ' On top of that, every attention score gets a learned bias that depends on how far, and in which direction, ' +
+    'the key is from the query (distances grouped into buckets, one bias per head), the same table in every layer.';
+}
+
 /** Rotary models that turn only part of each head (GPT-NeoX's partial_rotary_factor): how much, in words. */
 export function partialRotaryNote(info) {
   const b = info?.block;
@@ -257,5 +264,5 @@ export function modelExplanation(info) {
       (b.logitsDivisor ? ` The scores are then divided by ${fmt(b.logitsDivisor)} (this model’s logits_scaling), which changes how sure ` +
         'the probabilities look but not which token comes first.' : '')
     : '';
-  return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info) + partialRotaryNote(info), layer + sharingNote(info), ffnSentence(info) + head].filter(Boolean).join(' ');
+  return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info) + partialRotaryNote(info) + relativeBiasNote(info), layer + sharingNote(info), ffnSentence(info) + head].filter(Boolean).join(' ');
 }

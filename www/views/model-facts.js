@@ -131,6 +131,7 @@ export function renderModelFacts(dl, info, name) {
     ...(info.weights ? [['Weights in memory', WEIGHT_NAMES[info.weights] ?? info.weights]] : []),
     ['Positions', (POSITION_NAMES[info.positions] ?? info.positions) +
       (info.positions === 'rotary' && info.block?.rotaryDims ? `, on the first ${info.block.rotaryDims} of each head’s ${info.block.dHead} dimensions` : '') +
+      (info.block?.relativeBias ? ', plus a learned bias per head for each distance between two tokens (the same in every layer)' : '') +
       (info.positions === 'rotary' && info.block?.unrotatedLayers?.length
       ? `, except layers ${layerRanges(info.block.unrotatedLayers)} (${info.block.unrotatedLayers.length} of ${info.nLayers}), which turn nothing and see no positions (“NoPE”)` : '')],
     ['Tokenizer', `${info.tokenizer}, ${formatCount(info.vocabSize)} tokens`],

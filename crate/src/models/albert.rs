@@ -259,7 +259,7 @@ impl Albert {
         let keys = probe.interventions.additive_token_mask(); // [T], hidden tokens ≈ -inf
         for (l, (g, j)) in self.schedule().enumerate() {
             rec.hidden_state(&x);
-            x = self.groups[g][j].apply(&x, (h, dh), keys.as_deref(), self.activation, &mut rec, l);
+            x = self.groups[g][j].apply(&x, (h, dh), keys.as_deref(), None, self.activation, &mut rec, l);
         }
         rec.hidden_state(&x);
         let pooled = self.pooler.as_ref().filter(|_| t > 0).map(|p| {

@@ -54,7 +54,7 @@ use super::{Kind, ModelInfo, Outputs, Positions, Probe};
 use crate::error::{Error, Result};
 use crate::kernels::Linear;
 use crate::loader::{parse_json, Keyed, Weights};
-use ndarray::{s, Array2, ArrayView2};
+use ndarray::{s, Array2, Array3, ArrayView2, ArrayView3};
 use serde::Deserialize;
 
 /// `pad_token_id` when config.json leaves it out: `RobertaConfig`'s is 1 (its positions count
@@ -74,6 +74,10 @@ pub enum Variant {
     /// RoBERTa's defaults), with a French SentencePiece vocabulary.
     Camembert,
     DistilBert,
+    /// MPNet (`mpnet`: all-mpnet-base-v2 and its kin): BERT's post-norm layers under other names, no
+    /// token types, RoBERTa's position offset, and a learned bias per head and distance bucket that
+    /// every layer adds to its scores (T5's buckets, computed once).
+    MpNet,
 }
 
 impl Variant {
@@ -84,6 +88,7 @@ impl Variant {
             Variant::XlmRoberta => "xlm-roberta",
             Variant::Camembert => "camembert",
             Variant::DistilBert => "distilbert",
+            Variant::MpNet => "mpnet",
         }
     }
 
@@ -118,6 +123,9 @@ pub struct BertConfig {
     pub is_decoder: bool,
     #[serde(default)]
     pub add_cross_attention: bool,
+    /// MPNet: the rows of its relative position bias table (32 when left out).
+    #[serde(default)]
+    pub relative_attention_num_buckets: Option<usize>,
 }
 
 /// DistilBERT's config.json, translated to [`BertConfig`] at load.
@@ -168,12 +176,13 @@ pub(crate) struct Layer {
 impl Layer {
     /// Layer `l` on `x: [T][C]`: `a = LN(x + W_o attn(q, k, v))`, then `LN(a + W_2 act(W_1 a))`.
     /// `keys`: the additive key mask of hidden tokens, if any.
-    pub(crate) fn apply(&self, x: &Array2<f32>, (h, dh): (usize, usize), keys: Option<&[f32]>, act: Activation, rec: &mut Recorder, l: usize) -> Array2<f32> {
+    /// `bias`: `[H][T][T]` added to the scaled scores (MPNet's relative position bias).
+    pub(crate) fn apply(&self, x: &Array2<f32>, (h, dh): (usize, usize), keys: Option<&[f32]>, bias: Option<ArrayView3<'_, f32>>, act: Activation, rec: &mut Recorder, l: usize) -> Array2<f32> {
         let scale = 1.0 / (dh as f32).sqrt();
         let q = activations::linear(&self.query, x.view()); // [T][C]
         let k = activations::linear(&self.key, x.view());
         let v = activations::linear(&self.value, x.view());
-        let ctx = attend(q.view(), k.view(), v.view(), h, dh, scale, Mask::keys_or_full(keys), None, rec.layer(l));
+        let ctx = attend(q.view(), k.view(), v.view(), h, dh, scale, Mask::keys_or_full(keys), bias, rec.layer(l));
         let mut a = activations::linear(&self.attn_out, ctx.view()); // [T][C]
         rec.trace_io(l, x, &a);
         a += x;
@@ -203,6 +212,9 @@ pub struct Bert {
     head_activation: Activation,
     /// Row of the position table that position 0 reads (RoBERTa: pad_token_id + 1).
     position_offset: usize,
+    /// MPNet: the learned bias of each distance bucket for each head, `[32][H]`
+    /// (`encoder.relative_attention_bias.weight`).
+    relative_bias: Option<Vec<f32>>,
 }
 
 /// Checkpoint names of one variant.
@@ -256,6 +268,24 @@ const ROBERTA_NAMES: Names = Names {
     head_bias: ["lm_head.bias", "lm_head.decoder.bias"],
     ..BERT_NAMES
 };
+
+const MPNET_NAMES: Names = Names {
+    prefix: "mpnet.",
+    types: None,
+    query: "attention.attn.q",
+    key: "attention.attn.k",
+    value: "attention.attn.v",
+    attn_out: "attention.attn.o",
+    attn_ln: "attention.LayerNorm",
+    ..ROBERTA_NAMES
+};
+
+/// MPNet's buckets: 32 of them, bidirectional, up to 128 positions apart (MPNetEncoder passes these
+/// numbers, whatever `relative_attention_num_buckets` says; that key sizes the table).
+const MPNET_BUCKETS: usize = 32;
+const MPNET_MAX_DISTANCE: usize = 128;
+/// MPNet counts positions from its padding id, 1 (fixed in MPNetEmbeddings, not read from the config).
+const MPNET_PAD: u32 = 1;
 
 const DISTILBERT_NAMES: Names = Names {
     prefix: "distilbert.",
@@ -329,6 +359,7 @@ impl Bert {
                     tie_word_embeddings: d.tie_word_embeddings,
                     is_decoder: false,
                     add_cross_attention: false,
+                    relative_attention_num_buckets: None,
                 }
             }
             _ => parse_json("config.json", config_json)?,
@@ -352,6 +383,7 @@ impl Bert {
             Variant::Bert => &BERT_NAMES,
             Variant::Roberta | Variant::XlmRoberta | Variant::Camembert => &ROBERTA_NAMES,
             Variant::DistilBert => &DISTILBERT_NAMES,
+            Variant::MpNet => &MPNET_NAMES,
         };
         if let Some(kind) = cfg.position_embedding_type.as_deref() {
             if kind != "absolute" {
@@ -367,7 +399,8 @@ impl Bert {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
         let activation = Activation::from_config(if variant == Variant::DistilBert { "activation" } else { "hidden_act" }, &cfg.hidden_act)?;
-        let head_activation = if variant.is_roberta() { Activation::GeluErf } else { activation };
+        // RoBERTa's and MPNet's heads use the erf GELU whatever hidden_act says.
+        let head_activation = if variant.is_roberta() || variant == Variant::MpNet { Activation::GeluErf } else { activation };
         let position_offset = match variant {
             Variant::Roberta | Variant::XlmRoberta | Variant::Camembert => {
                 let pad = cfg.pad_token_id.value().ok_or_else(|| Error::config("pad_token_id", "is null; RoBERTa counts positions from it", "Set \"pad_token_id\": 1 (RoBERTa's), or leave the key out"))? as usize;
@@ -375,6 +408,12 @@ impl Bert {
                     return Err(Error::config("pad_token_id", format!("is {pad}, but RoBERTa positions start at pad_token_id + 1 and the table has {p} rows"), "Use the config.json saved with the weights"));
                 }
                 pad + 1
+            }
+            Variant::MpNet => {
+                if MPNET_PAD as usize + 1 >= p {
+                    return Err(Error::config("max_position_embeddings", format!("is {p}, but MPNet's positions start at row 2"), "Use the config.json saved with the weights"));
+                }
+                MPNET_PAD as usize + 1
             }
             _ => 0,
         };
@@ -408,6 +447,22 @@ impl Bert {
             None => None,
         };
         let emb_ln = LayerNorm::load(&w, names.emb_ln, c, eps)?;
+        let relative_bias = match variant {
+            Variant::MpNet => {
+                // `relative_attention_num_buckets` sizes the table; the encoder looks up the first 32 rows.
+                let rows = cfg.relative_attention_num_buckets.unwrap_or(MPNET_BUCKETS);
+                if rows < MPNET_BUCKETS {
+                    return Err(Error::config(
+                        "relative_attention_num_buckets",
+                        format!("is {rows}, but MPNet's encoder looks up {MPNET_BUCKETS} distance buckets"),
+                        "Use the config.json saved with the weights (MPNet's is 32)",
+                    ));
+                }
+                let table = w.get("encoder.relative_attention_bias.weight", &[rows, h])?;
+                Some(table[..MPNET_BUCKETS * h].to_vec())
+            }
+            _ => None,
+        };
         let pooler = if variant != Variant::DistilBert && (w.contains("pooler.dense.weight") || random) { Some(linear(&w, "pooler.dense", c, c, true)?) } else { None };
         let mlm = if w.contains(&format!("{}.weight", names.head_dense)) || random {
             // Tied unless the file stores a decoder that differs from the table (transformers 5 then
@@ -461,7 +516,7 @@ impl Bert {
             pad_token_id: cfg.pad_token_id.value(),
             decoder_start_token_id: None,
         };
-        Ok(Bert { variant, config: cfg, info, word, pos, types, emb_ln, layers, pooler, mlm, activation, head_activation, position_offset })
+        Ok(Bert { variant, config: cfg, info, word, pos, types, emb_ln, layers, pooler, mlm, activation, head_activation, position_offset, relative_bias })
     }
 
     /// The position rows added at positions `0..n` (of a text without pad tokens): `[N][C]`.
@@ -473,8 +528,12 @@ impl Bert {
     /// The position table row of each token: `0..T`, or RoBERTa's `pad + cumsum(id != pad)`
     /// (pad tokens themselves read row `pad`). `[T]`
     fn position_ids(&self, ids: &[u32]) -> Vec<u32> {
-        match (self.variant, self.config.pad_token_id.value()) {
-            (Variant::Roberta | Variant::XlmRoberta | Variant::Camembert, Some(pad)) => {
+        let pad = match self.variant {
+            Variant::MpNet => Some(MPNET_PAD),
+            _ => self.config.pad_token_id.value(),
+        };
+        match (self.variant, pad) {
+            (Variant::Roberta | Variant::XlmRoberta | Variant::Camembert | Variant::MpNet, Some(pad)) => {
                 let mut seen = 0;
                 ids.iter()
                     .map(|&id| {
@@ -493,6 +552,19 @@ impl Bert {
 
     pub(crate) fn token_table(&self) -> TokenTable<'_> {
         TokenTable::Packed(&self.word)
+    }
+
+    /// MPNet's position bias for `t` tokens: `bias[h][i][j] = table[bucket(j - i)][h]`, `[H][T][T]`.
+    fn position_bias(&self, table: &[f32], t: usize) -> Array3<f32> {
+        let h = self.config.num_attention_heads;
+        Array3::from_shape_fn((h, t, t), |(head, i, j)| {
+            table[super::t5::relative_bucket(j as i64 - i as i64, true, MPNET_BUCKETS, MPNET_MAX_DISTANCE) * h + head]
+        })
+    }
+
+    /// Whether every layer adds a learned bias per head and distance bucket to its scores (MPNet).
+    pub fn has_relative_bias(&self) -> bool {
+        self.relative_bias.is_some()
     }
 
     /// The masked-LM head on any hidden state `x: [T][C]` (BERT has no final norm): `[T][V]`.
@@ -528,9 +600,10 @@ impl Bert {
 
         let mut rec = Recorder::probing(probe, AttentionKind::Encoder, self.layers.len(), h, t, t);
         let keys = probe.interventions.additive_token_mask(); // [T], hidden tokens ≈ -inf
+        let bias = self.relative_bias.as_ref().map(|table| self.position_bias(table, t)); // [H][T][T], the same in every layer
         for (l, layer) in self.layers.iter().enumerate() {
             rec.hidden_state(&x);
-            x = layer.apply(&x, (h, dh), keys.as_deref(), self.activation, &mut rec, l);
+            x = layer.apply(&x, (h, dh), keys.as_deref(), bias.as_ref().map(|b| b.view()), self.activation, &mut rec, l);
         }
         rec.hidden_state(&x);
 

@@ -350,6 +350,18 @@ impl Tokenizer {
                 };
                 post_processor = Some(PostProcessor::Bert { cls: id_of("cls_token", 2), sep: id_of("sep_token", 3) });
             }
+            (Some(ClassRebuild::MpNet { .. }), Model::WordPiece(wordpiece)) => {
+                // MPNetTokenizer: WordPiece with its unknown token ([UNK] by default), RobertaProcessing's
+                // template from its roles, trimming offsets.
+                wordpiece.use_bert_options(transformers.role_text("unk_token").unwrap_or_else(|| "[UNK]".into()));
+                // HF falls back to ids 0 and 2 when a role's token is not in the vocabulary.
+                let id_of = |key: &str, fallback: u32| {
+                    let text = transformers.role_text(key).unwrap_or_default();
+                    let id = added.id_of(&text).or_else(|| wordpiece.vocab.get(&text).copied()).unwrap_or(fallback);
+                    (text, id)
+                };
+                post_processor = Some(PostProcessor::Roberta { cls: id_of("cls_token", 0), sep: id_of("sep_token", 2), trim_offsets: true, add_prefix_space: false });
+            }
             (Some(ClassRebuild::Roberta { add_prefix_space, trim_offsets }), model) => {
                 // RobertaTokenizer's template, from its cls and sep roles.
                 let [cls, sep] = template_roles(&transformers, &added, model, "RobertaTokenizer", ["cls_token", "sep_token"])?;
@@ -661,7 +673,7 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
             }
             (None, Some(PreTokenizer::ByteLevel { add_prefix_space: *add_prefix_space, use_regex: true }), Some(Decoder::ByteLevel))
         }
-        ClassRebuild::Bert { lowercase, strip_accents, chinese_chars } => {
+        ClassRebuild::Bert { lowercase, strip_accents, chinese_chars } | ClassRebuild::MpNet { lowercase, strip_accents, chinese_chars } => {
             let normalizer = Normalizer::Bert { clean_text: true, handle_chinese_chars: *chinese_chars, strip_accents: *strip_accents, lowercase: *lowercase };
             (Some(normalizer), Some(PreTokenizer::Bert), Some(Decoder::WordPiece { prefix: "##".into(), cleanup: true }))
         }

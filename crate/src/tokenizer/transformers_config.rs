@@ -80,7 +80,7 @@ const REGISTERED_CLASSES: &[(&str, &str)] = &[
     ("gpt2", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"),
     ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen3", "Qwen2Tokenizer"),
     ("gemma", "GemmaTokenizer"), ("gemma2", "GemmaTokenizer"), ("gemma3_text", "GemmaTokenizer"), ("xlm-roberta", "XLMRobertaTokenizer"),
-    ("albert", "AlbertTokenizer"), ("camembert", "CamembertTokenizer"), ("gpt_neox", "GPTNeoXTokenizer"),
+    ("albert", "AlbertTokenizer"), ("camembert", "CamembertTokenizer"), ("gpt_neox", "GPTNeoXTokenizer"), ("mpnet", "MPNetTokenizer"),
     ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC),
     ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC), ("persimmon", GENERIC), ("umt5", GENERIC),
 ];
@@ -112,6 +112,10 @@ const ALBERT_ROLES: &[(&str, &str)] = &[("bos_token", "[CLS]"), ("eos_token", "[
 const GEMMA_ROLES: &[(&str, &str)] = &[("bos_token", "<bos>"), ("eos_token", "<eos>"), ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask>")];
 const T5_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>")];
 const QWEN2_ROLES: &[(&str, &str)] = &[("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|endoftext|>")];
+const MPNET_ROLES: &[(&str, &str)] = &[
+    ("bos_token", "<s>"), ("eos_token", "</s>"), ("sep_token", "</s>"), ("cls_token", "<s>"),
+    ("unk_token", "[UNK]"), ("pad_token", "<pad>"), ("mask_token", "<mask>"),
+];
 const BERT_ROLES: &[(&str, &str)] = &[("unk_token", "[UNK]"), ("sep_token", "[SEP]"), ("pad_token", "[PAD]"), ("cls_token", "[CLS]"), ("mask_token", "[MASK]")];
 const GPT_NEOX_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|padding|>")];
 const GPT2_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>")];
@@ -154,6 +158,9 @@ pub enum ClassRebuild {
     /// BertTokenizer: BERT's normaliser from `do_lower_case` (default true), `strip_accents`
     /// (default: as lowercasing) and `tokenize_chinese_chars` (default true); `[CLS] $A [SEP]`.
     Bert { lowercase: bool, strip_accents: bool, chinese_chars: bool },
+    /// MPNetTokenizer: BertTokenizer's pipeline (the same three options, `[UNK]` by default) with
+    /// RoBERTa's template from its `cls_token` and `sep_token` (`<s> $A </s>`, offsets trimmed).
+    MpNet { lowercase: bool, strip_accents: bool, chinese_chars: bool },
     /// AlbertTokenizer: a SentencePiece Unigram (`<unk>` at id 1) behind its own normaliser
     /// (`` and '' to ", NFKD and accents stripped unless `keep_accents`, lower case when
     /// `do_lower_case`, then the file's Precompiled rules), whitespace split then Metaspace
@@ -211,6 +218,7 @@ impl<'a> TransformersConfig<'a> {
             Some("GPTNeoXTokenizer") => GPT_NEOX_ROLES,
             Some("GPT2Tokenizer") => GPT2_ROLES,
             Some("BertTokenizer") => BERT_ROLES,
+            Some("MPNetTokenizer") => MPNET_ROLES,
             Some("RobertaTokenizer") => ROBERTA_ROLES,
             _ => &[],
         };
@@ -285,12 +293,12 @@ impl<'a> TransformersConfig<'a> {
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
     pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {
-        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "GPTNeoXTokenizer" | "RobertaTokenizer" | "BertTokenizer")) = self.class else {
+        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "GPTNeoXTokenizer" | "RobertaTokenizer" | "BertTokenizer" | "MPNetTokenizer")) = self.class else {
             return Ok(None);
         };
         let wanted = match class {
             "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" => "Unigram",
-            "BertTokenizer" => "WordPiece",
+            "BertTokenizer" | "MPNetTokenizer" => "WordPiece",
             _ => "BPE",
         };
         if model_kind != wanted {
@@ -338,6 +346,11 @@ impl<'a> TransformersConfig<'a> {
             // RobertaTokenizer passes both to the tokenizers library, which takes no null.
             let add_prefix_space = self.flag_not_null("add_prefix_space", class)?.unwrap_or(false);
             return Ok(Some(ClassRebuild::Roberta { add_prefix_space, trim_offsets: self.flag_not_null("trim_offsets", class)?.unwrap_or(true) }));
+        }
+        if class == "MPNetTokenizer" {
+            let lowercase = self.flag("do_lower_case")?.unwrap_or(true);
+            let strip_accents = self.flag("strip_accents")?.unwrap_or(lowercase);
+            return Ok(Some(ClassRebuild::MpNet { lowercase, strip_accents, chinese_chars: self.flag("tokenize_chinese_chars")?.unwrap_or(true) }));
         }
         if class == "BertTokenizer" {
             let lowercase = self.flag("do_lower_case")?.unwrap_or(true);
