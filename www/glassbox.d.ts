@@ -116,7 +116,8 @@ export declare class Model {
    *  the embeddings (ALBERT's embedding_size). T5 rejects it (use relativePositions), and so do the rotary models:
    *  the Llama family, GPT-NeoX, ModernBERT (use rotaryAngles). */
   positionVectors(stack: Stack, n: number): Promise<{ data: Float32Array; shape: [number, number] }>;
-  /** T5 only: the bucket of every distance -(n-1)..n-1 and what each head adds per bucket. */
+  /** T5, and MPNet (the distance bias beside its learned positions): the bucket of every distance -(n-1)..n-1
+   *  and what each head adds per bucket. */
   relativePositions(stack: Stack, n: number): Promise<RelativePositions>;
   /** Rotary models only (the Llama family, GPT-NeoX, ModernBERT): the angle each pair of turned head dimensions is
    *  turned by at positions 0..n-1. */

@@ -33,8 +33,17 @@ describe('an MPNet model on the page', () => {
     assert.match(about, /On top of that, every attention score gets a learned bias that depends on how far, and in which direction, the key is from the query/);
   });
 
-  it('axe (WCAG 2.1 A/AA): no serious or critical violations in the facts and the model paragraph', async () => {
-    const violations = await axeViolations(setup.page, ['#model-facts', '#model-explain']);
+  it('the positions view shows the learned table and, below it, the distance bias per head and bucket', async () => {
+    const { page } = setup;
+    const text = await page.$eval('#positions', (e) => e.textContent);
+    assert.match(text, /Columns →: the 64 dimensions of a position vector/);
+    assert.match(text, /This model also adds a learned bonus to every attention score that depends only on where the key sits relative to the query/);
+    assert.match(text, /Distance \(key − query\) → bucket \(32 buckets, half per direction\)/);
+    assert.equal(await page.$$eval('#positions canvas', (els) => els.length) >= 4, true, 'the table, its curves, the buckets and the bias');
+  });
+
+  it('axe (WCAG 2.1 A/AA): no serious or critical violations in the facts, the model paragraph and the positions view', async () => {
+    const violations = await axeViolations(setup.page, ['#model-facts', '#model-explain', '#positions']);
     assert.ok(violations.passed > 2, `axe checked the sections (${violations.passed} rules passed)`);
     assert.deepEqual(violations.serious, []);
   });

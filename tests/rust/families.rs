@@ -1493,4 +1493,9 @@ fn mpnet_positions_bias_and_card() {
     assert!(run(&edited("mpnet", |c| { c.insert("hidden_act".into(), serde_json::json!("relu")); })) != plain, "hidden_act");
     let err = load_error(&edited("mpnet", |c| { c.insert("relative_attention_num_buckets".into(), serde_json::json!(16)); }));
     assert!(err.contains("relative_attention_num_buckets"), "{err}");
+    // The positions view's data: MPNet's buckets (both directions, 32) and its bias per head, as the layers add it.
+    let rel = model.relative_positions(glassbox::models::Stack::Encoder, 5).unwrap();
+    assert_eq!((rel.num_buckets, rel.max_distance, rel.bidirectional, rel.n_heads, rel.bias.len()), (32, 128, true, 4, 4 * 32));
+    assert_eq!(rel.buckets, vec![4, 3, 2, 1, 0, 17, 18, 19, 20], "distances -4..4: exact buckets, the keys after the query in the upper half");
+    assert!(load_model("roberta").relative_positions(glassbox::models::Stack::Encoder, 5).is_err());
 }

@@ -95,6 +95,16 @@ export function renderPositions(root, view) {
       key.append(sw, ` dim ${d}${view.positions === 'sinusoidal' ? (sin ? ' (sin)' : ' (cos)') : ''}  `);
     });
     root.append(key);
+    if (view.relative) {
+      // MPNet: besides the table, every layer adds a learned bias per head and distance bucket.
+      const biasReadout = el('p', 'readout', 'Hover the buckets or the bias to read a value.');
+      biasReadout.setAttribute('aria-live', 'polite');
+      root.append(el('p', 'explain', 'This model also adds a learned bonus to every attention score that depends only on where the key sits ' +
+        'relative to the query (how far, and on which side; distances grouped into buckets, exact for near ones and coarser further out). ' +
+        'The table below is the same in every layer: the vectors above say where a token is, the bonus says how far apart two tokens are.'),
+      bucketStrip(view.relative, biasReadout), biasReadout, biasImage(view.relative, biasReadout),
+      stripLegend([{ name: 'bias', maxAbs: maxAbsOf(view.relative.bias.data) }], 'A positive bias raises the score (more attention), a negative one lowers it.', 'head and bucket'));
+    }
   } else if (view.relative) {
     root.append(bucketStrip(view.relative, readout), readout, biasImage(view.relative, readout),
       stripLegend([{ name: 'bias', maxAbs: maxAbsOf(view.relative.bias.data) }], 'A positive bias raises the score (more attention), a negative one lowers it.', 'head and bucket'));

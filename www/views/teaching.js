@@ -268,6 +268,8 @@ export function mountTeaching(root, opts = {}) {
       } else {
         const n = Math.min(POSITIONS_SHOWN, info.maxPositions ?? POSITIONS_SHOWN);
         view.table = await model.positionVectors(stack, n);
+        // MPNet: a learned distance bias on top of the table.
+        if (info.block?.relativeBias) view.relative = await model.relativePositions(stack, RELATIVE_SPAN);
       }
       const sentences = [];
       for (const text of ORDER_SENTENCES) {

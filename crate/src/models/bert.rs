@@ -284,6 +284,8 @@ const MPNET_NAMES: Names = Names {
 /// numbers, whatever `relative_attention_num_buckets` says; that key sizes the table).
 const MPNET_BUCKETS: usize = 32;
 const MPNET_MAX_DISTANCE: usize = 128;
+/// `(buckets, max_distance)`, for the positions view.
+pub(crate) const MPNET_RELATIVE_BUCKETS: (usize, usize) = (MPNET_BUCKETS, MPNET_MAX_DISTANCE);
 /// MPNet counts positions from its padding id, 1 (fixed in MPNetEmbeddings, not read from the config).
 const MPNET_PAD: u32 = 1;
 
@@ -565,6 +567,11 @@ impl Bert {
     /// Whether every layer adds a learned bias per head and distance bucket to its scores (MPNet).
     pub fn has_relative_bias(&self) -> bool {
         self.relative_bias.is_some()
+    }
+
+    /// MPNet's bias of each bucket for each head: `[32][H]`.
+    pub(crate) fn relative_bias_table(&self) -> Option<&[f32]> {
+        self.relative_bias.as_deref()
     }
 
     /// The masked-LM head on any hidden state `x: [T][C]` (BERT has no final norm): `[T][V]`.

@@ -186,22 +186,33 @@ impl Model {
         })
     }
 
-    /// T5's relative position scheme for `stack` over distances `-(n-1)..=n-1`.
+    /// T5's relative position scheme for `stack` over distances `-(n-1)..=n-1`, or MPNet's (its
+    /// encoder's bias, added on top of its learned positions).
     pub fn relative_positions(&self, stack: Stack, n: usize) -> Result<RelativePositions> {
-        let Model::T5(m) = self else {
-            return Err(Error::input(
-                format!("{} positions are not relative; only T5's are", self.info().model_type),
-                "Ask for position_vectors instead",
-            ));
+        let (table, num_buckets, max_distance, h, bidirectional) = match self {
+            Model::T5(m) => (
+                m.relative_bias_table(stack == Stack::Decoder), // [buckets][H]
+                m.config.relative_attention_num_buckets,
+                m.config.relative_attention_max_distance,
+                m.config.num_heads,
+                stack == Stack::Encoder,
+            ),
+            Model::Bert(m) if m.relative_bias_table().is_some() => {
+                self.check_stack(stack)?;
+                let (buckets, distance) = super::bert::MPNET_RELATIVE_BUCKETS;
+                (m.relative_bias_table().unwrap_or_default(), buckets, distance, m.config.num_attention_heads, true)
+            }
+            _ => {
+                return Err(Error::input(
+                    format!("{} positions are not relative; only T5's are (and MPNet adds a relative bias to its learned ones)", self.info().model_type),
+                    "Ask for position_vectors instead",
+                ))
+            }
         };
         crate::loader::limits::check_sequence("relative positions asked for", n)?;
-        let bidirectional = stack == Stack::Encoder;
-        let (num_buckets, max_distance) = (m.config.relative_attention_num_buckets, m.config.relative_attention_max_distance);
         let n = n.max(1) as i64;
         let distances: Vec<i64> = (-(n - 1)..n).collect();
         let buckets = distances.iter().map(|&d| super::t5::relative_bucket(d, bidirectional, num_buckets, max_distance) as u32).collect();
-        let table = m.relative_bias_table(stack == Stack::Decoder); // [buckets][H]
-        let h = m.config.num_heads;
         let bias = (0..h).flat_map(|head| (0..num_buckets).map(move |b| table[b * h + head])).collect();
         Ok(RelativePositions { num_buckets, max_distance, bidirectional, distances, buckets, n_heads: h, bias })
     }
