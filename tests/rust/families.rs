@@ -83,14 +83,24 @@ fn generation_matches(name: &str) {
         let Some(want) = case.get("generated_ids").filter(|g| !g.is_null()) else { continue };
         let prompt = ids(&case["input_ids"]);
         let want = ids(want);
-        // HF ran with min_new_tokens = max_new_tokens, so no end-of-text stop here either.
-        let opts = GenerateOptions { max_new_tokens: want.len(), sampling: Sampling::Greedy, eos_token_id: None, n_candidates: 0, capture: Capture::NONE };
-        let state = model.start_decoding(&[]).expect("decoder state");
-        let got: Vec<u32> = generate(&model, state, &prompt, &opts, &mut |_| true)
-            .unwrap_or_else(|e| panic!("[generation] {name} case {i}: {e}"))
-            .iter()
-            .map(|t| t.id)
-            .collect();
+        // HF ran with min_new_tokens = max_new_tokens: no end-of-text stop, and its min-length rule
+        // sets the end-of-text score to -inf at every step, so greedy takes the best other token.
+        let eos = model.info().eos_token_id;
+        let got: Vec<u32> = if eos.is_some() {
+            let mut state = model.start_decoding(&[]).expect("decoder state");
+            let mut step = model.feed(&mut state, &prompt, Capture::NONE).unwrap_or_else(|e| panic!("[generation] {name} case {i}: {e}"));
+            let mut got = Vec::new();
+            for _ in 0..want.len() {
+                let best = (0..step.logits.len()).filter(|&id| Some(id as u32) != eos).max_by(|&a, &b| step.logits[a].total_cmp(&step.logits[b])).unwrap() as u32;
+                got.push(best);
+                step = model.feed(&mut state, &[best], Capture::NONE).unwrap_or_else(|e| panic!("[generation] {name} case {i}: {e}"));
+            }
+            got
+        } else {
+            let opts = GenerateOptions { max_new_tokens: want.len(), sampling: Sampling::Greedy, eos_token_id: None, n_candidates: 0, capture: Capture::NONE };
+            let state = model.start_decoding(&[]).expect("decoder state");
+            generate(&model, state, &prompt, &opts, &mut |_| true).unwrap_or_else(|e| panic!("[generation] {name} case {i}: {e}")).iter().map(|t| t.id).collect()
+        };
         assert_eq!(got, want, "[generation] {name} case {i}: greedy continuation differs from HF (min logit gap {})", case["generation_min_logit_gap"]);
         checked += 1;
     }
