@@ -33,6 +33,7 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("camembert", fixture!("models/camembert", "config.json"), fixture!("models/camembert", "model.safetensors"), fixture!("models/camembert", "tokenizer.json")),
     ("albert", fixture!("models/albert", "config.json"), fixture!("models/albert", "model.safetensors"), fixture!("models/albert", "tokenizer.json")),
     ("phi3", fixture!("models/phi3", "config.json"), fixture!("models/phi3", "model.safetensors"), fixture!("models/phi3", "tokenizer.json")),
+    ("gemma3_vision", fixture!("models/gemma3_vision", "config.json"), fixture!("models/gemma3_vision", "model.safetensors"), fixture!("models/gemma3_vision", "tokenizer.json")),
     ("mpnet", fixture!("models/mpnet", "config.json"), fixture!("models/mpnet", "model.safetensors"), fixture!("models/mpnet", "tokenizer.json")),
     ("olmo3", fixture!("models/olmo3", "config.json"), fixture!("models/olmo3", "model.safetensors"), fixture!("models/olmo3", "tokenizer.json")),
     ("phi", fixture!("models/phi", "config.json"), fixture!("models/phi", "model.safetensors"), fixture!("models/phi", "tokenizer.json")),

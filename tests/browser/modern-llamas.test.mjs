@@ -162,3 +162,19 @@ describe('an OLMo 3 model with YaRN on the page', () => {
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
 });
+
+describe('a Gemma 3 image-and-text checkpoint on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-gemma3-vision', fixture('gemma3_vision'), TEXT)));
+  after(() => closePage(setup));
+
+  it('its language model runs: the facts, the sliding layers and the second rotation are Gemma 3’s', async () => {
+    const { page } = setup;
+    const facts = await modelFacts(page);
+    assert.match(facts.Type, /gemma3 · decoder-only/);
+    assert.doesNotMatch(facts['Output head'] ?? '', /squashed/, 'no logit cap in the image-and-text model');
+    assert.match(await page.$eval('#positions', (e) => e.textContent), /This is the rotation of Gemma 3’s full-attention layers/);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});

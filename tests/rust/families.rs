@@ -146,7 +146,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, xlm_roberta, mpnet, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, xlm_roberta, mpnet, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -215,6 +215,10 @@ fn phi3_greedy_generation_matches_hf() {
 #[test]
 fn phi3_longrope_greedy_generation_matches_hf() {
     generation_matches("phi3_longrope");
+}
+#[test]
+fn gemma3_vision_greedy_generation_matches_hf() {
+    generation_matches("gemma3_vision");
 }
 #[test]
 fn olmo3_greedy_generation_matches_hf() {
@@ -871,7 +875,6 @@ fn gemma3_left_out_keys_take_their_defaults() {
 #[test]
 fn gemma3_refusals_name_the_key() {
     let cases: Vec<(Box<dyn Fn(&mut serde_json::Map<String, Value>)>, &str)> = vec![
-        (Box::new(|c| { c.insert("model_type".into(), serde_json::json!("gemma3")); }), "gemma3_text"),
         (Box::new(|c| { c.insert("use_bidirectional_attention".into(), serde_json::json!(true)); }), "use_bidirectional_attention"),
         (Box::new(|c| { c.remove("layer_types"); c.insert("sliding_window_pattern".into(), serde_json::json!(0)); }), "sliding_window_pattern"),
         (Box::new(|c| { c.insert("rope_parameters".into(), serde_json::json!({"rope_type": "default", "rope_theta": 10000.0})); }), "rope_parameters"),
@@ -1508,4 +1511,25 @@ fn mpnet_positions_bias_and_card() {
     assert_eq!((rel.num_buckets, rel.max_distance, rel.bidirectional, rel.n_heads, rel.bias.len()), (32, 128, true, 4, 4 * 32));
     assert_eq!(rel.buckets, vec![4, 3, 2, 1, 0, 17, 18, 19, 20], "distances -4..4: exact buckets, the keys after the query in the upper half");
     assert!(load_model("roberta").relative_positions(glassbox::models::Stack::Encoder, 5).is_err());
+}
+
+/// Gemma 3's multimodal checkpoints run their language model on text: the weights under
+/// `language_model.model.`, the settings from `text_config`, no logit softcap (the conditional
+/// model's head has none, though text_config asks for 2.5 here), the vision tower not read.
+#[test]
+fn gemma3_multimodal_checkpoints_run_their_language_model() {
+    let model = load_model("gemma3_vision");
+    assert_eq!((model.info().model_type.as_str(), model.info().n_layers), ("gemma3", 3));
+    let Model::Llama(m) = &model else { panic!("not Llama-style") };
+    assert_eq!(m.logit_cap(), None, "no softcap in Gemma3ForConditionalGeneration");
+    let config: Value = serde_json::from_slice(&Folder::fixture("gemma3_vision").config).unwrap();
+    assert_eq!(config["text_config"]["final_logit_softcapping"], 2.5);
+    assert!(config["vision_config"].is_object());
+    let err = load_error(&edited("gemma3_vision", |c| { c.insert("text_config".into(), serde_json::json!(7)); }));
+    assert!(err.contains("text_config"), "{err}");
+    // The same text settings as a text-only Gemma 3 keep their cap: the difference is the head's.
+    let ids: Vec<u32> = (3..20).collect();
+    let logits = |folder: &Folder| Model::load(&folder.files(), None).unwrap().forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let capped = edited("gemma3_vision", |c| { c["text_config"]["final_logit_softcapping"] = serde_json::json!(null); });
+    assert!(logits(&capped) == logits(&Folder::fixture("gemma3_vision")), "text_config's cap is not applied either way");
 }

@@ -213,7 +213,7 @@ function angleKey(rot, modelType, unrotated = []) {
       attentionFactorNote(rot, 'YaRN') : '') +
     (rot.scaling === 'dynamic' ? ' The config asks for dynamic NTK scaling, which would raise the base for texts longer than the model’s positions; within them (all Glassbox runs) the turn is the plain one shown here.' : '') +
     (factor !== 1 ? ` This model uses linear scaling: every pair turns ${fmt(factor, 4)} times more slowly than the base alone would make it, so that positions ${fmt(factor, 4)} times further apart look as close as the base intended.` : '') +
-    (modelType === 'gemma3_text' ? ' This is the rotation of Gemma 3’s full-attention layers; its sliding-window layers turn q and k with a base of their own (rope_local_base_freq) and no scaling.' : '') +
+    (modelType === 'gemma3_text' || modelType === 'gemma3' ? ' This is the rotation of Gemma 3’s full-attention layers; its sliding-window layers turn q and k with a base of their own (rope_local_base_freq) and no scaling.' : '') +
     (modelType === 'olmo3' ? ' This is the rotation of OLMo 3’s full-attention layers; its sliding-window layers turn q and k with a rotation of their own (rope_parameters.sliding_attention).' : '') +
     (modelType === 'modernbert' ? ' This is the rotation of ModernBERT’s layers that see every token; its band layers turn q and k with a base of their own (rope_parameters.sliding_attention, 10,000 by default).' : '') +
     (unrotated.length ? ` Layers ${unrotated.map((l) => l + 1).join(', ')} do not use it: they turn nothing, so their attention sees no positions (“NoPE” layers).` : '') +

@@ -439,7 +439,7 @@ export function mountTeaching(root, opts = {}) {
     const t = st.result?.qkv;
     if (!t || t.kind !== 'decoder' || t.qLen !== t.kLen || t.qLen < 1) return null;
     // Gemma 3's and OLMo 3's sliding layers turn with a rotation of their own, not the one the positions view shows.
-    if (['gemma3_text', 'olmo3'].includes(st.model.info.modelType) && st.model.info.block?.slidingLayers?.includes(t.layer)) return null;
+    if (['gemma3_text', 'gemma3', 'olmo3'].includes(st.model.info.modelType) && st.model.info.block?.slidingLayers?.includes(t.layer)) return null;
     // SmolLM3's "NoPE" layers turn nothing: their q and k show no rotation to demonstrate.
     if (st.model.info.block?.unrotatedLayers?.includes(t.layer)) return null;
     const D = t.dHead;

@@ -907,6 +907,34 @@ impl DecoderOnly for Llama {
     }
 }
 
+/// Gemma 3's multimodal checkpoints (`gemma3`, `Gemma3ForConditionalGeneration`: gemma-3-4b and
+/// larger): the language model alone, for text. Its settings are `text_config` (Gemma3TextConfig's
+/// defaults where it leaves keys out), its weights sit under `language_model.model.` (as transformers
+/// saves them) or `model.language_model.`, and the vision tower and projector are not read. The
+/// conditional model's head is the table unless the outer config unties it, and it applies no
+/// `final_logit_softcapping` (HF's `Gemma3ForConditionalGeneration.forward` does not), whatever
+/// `text_config` says. On text alone HF runs exactly this: a causal mask, no image features.
+pub fn load_gemma3_multimodal(config_json: &[u8], weights: Weights) -> Result<Llama> {
+    let outer: Map<String, Value> = parse_json("config.json", config_json)?;
+    let mut text = match outer.get("text_config") {
+        Some(Value::Object(m)) => m.clone(),
+        None | Some(Value::Null) => Map::new(),
+        Some(other) => return Err(Error::config("text_config", format!("is {other}, but it must be an object"), "Use the config.json saved with the weights")),
+    };
+    if let Some(tie) = outer.get("tie_word_embeddings").filter(|v| !v.is_null()) {
+        text.insert("tie_word_embeddings".into(), tie.clone());
+    }
+    text.insert("final_logit_softcapping".into(), Value::Null);
+    // Gemma3TextConfig's sizes when text_config leaves them out (as a default Gemma3Config does).
+    for (key, value) in [("vocab_size", 262_208u64), ("hidden_size", 2304), ("intermediate_size", 9216), ("num_hidden_layers", 26), ("num_attention_heads", 8)] {
+        text.entry(key).or_insert(Value::from(value));
+    }
+    let bytes = serde_json::to_vec(&Value::Object(text)).map_err(|e| Error::config("text_config", e.to_string(), "Use the config.json saved with the weights"))?;
+    let mut model = Llama::load(Flavour::Gemma3, &bytes, weights.with_prefixes(&["language_model.model.", "model.language_model.", "language_model."]))?;
+    model.info.model_type = "gemma3".into();
+    Ok(model)
+}
+
 /// config.json's `tie_word_embeddings`, or its config class's default when left out (Gemma's tie).
 fn tied_in_config(flavour: Flavour, cfg: &LlamaConfig) -> bool {
     cfg.tie_word_embeddings.unwrap_or(flavour.is_gemma())

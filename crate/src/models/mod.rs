@@ -254,17 +254,13 @@ impl Model {
             "granite" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Granite, files.config, weights)?)),
             "olmo2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Olmo2, files.config, weights)?)),
             "olmo3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Olmo3, files.config, weights)?)),
+            "gemma3" => Ok(Model::Llama(llama::load_gemma3_multimodal(files.config, weights)?)),
             "smollm3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::SmolLm3, files.config, weights)?)),
             "phi3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Phi3, files.config, weights)?)),
             "modernbert" => Ok(Model::ModernBert(modernbert::ModernBert::load(files.config, weights)?)),
             "albert" => Ok(Model::Albert(albert::Albert::load(files.config, weights)?)),
             "gpt_neox" => Ok(Model::GptNeoX(gpt_neox::GptNeoX::load(files.config, weights)?)),
             "phi" => Ok(Model::Phi(phi::Phi::load(files.config, weights)?)),
-            "gemma3" => Err(Error::config(
-                "model_type",
-                "\"gemma3\" is Gemma 3's image-and-text model (Gemma3ForConditionalGeneration), which Glassbox does not run",
-                "Load a text-only Gemma 3 checkpoint (model_type \"gemma3_text\": gemma-3-270m, gemma-3-1b)",
-            )),
             other => Err(Error::config(
                 "model_type",
                 format!("\"{other}\" is not supported"),

@@ -79,7 +79,7 @@ pub struct TransformersConfig<'a> {
 const REGISTERED_CLASSES: &[(&str, &str)] = &[
     ("gpt2", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"),
     ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen3", "Qwen2Tokenizer"),
-    ("gemma", "GemmaTokenizer"), ("gemma2", "GemmaTokenizer"), ("gemma3_text", "GemmaTokenizer"), ("xlm-roberta", "XLMRobertaTokenizer"),
+    ("gemma", "GemmaTokenizer"), ("gemma2", "GemmaTokenizer"), ("gemma3_text", "GemmaTokenizer"), ("gemma3", "GemmaTokenizer"), ("xlm-roberta", "XLMRobertaTokenizer"),
     ("albert", "AlbertTokenizer"), ("camembert", "CamembertTokenizer"), ("gpt_neox", "GPTNeoXTokenizer"), ("mpnet", "MPNetTokenizer"),
     ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC),
     ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC), ("persimmon", GENERIC), ("umt5", GENERIC),
