@@ -249,6 +249,9 @@ export function mountTeaching(root, opts = {}) {
   function setModel(model, scheme) {
     // Runs wait for the model's attention shapes (refresh awaits st.ready).
     const modelSeq = st.setModel(model, scheme);
+    // A run still going for the previous model is dropped (setModel moved `seq` on) and will never say
+    // it ended: the sections are idle until the next run starts, not busy forever.
+    document.body.dataset.teaching = 'idle';
     for (const id of SECTIONS.map((s) => s.id)) showError(id, null);
     for (const box of [ui.predictions, ui.interventions, ui.qkv, ui.blockView, ui.lensView, ui.tokenizerView]) placeholder(box, 'Run the model to see this.');
     sec.lens.section.hidden = !model.info.hasLmHead;
