@@ -69,8 +69,8 @@ pub struct BlockFacts {
     /// What the token embeddings are multiplied by before the first layer: 1, `sqrt(d_model)` (Gemma
     /// 1-3; BART's and Marian's `scale_embedding`), or Granite's `embedding_multiplier`.
     pub embedding_scale: f32,
-    /// The attention scores' scale when the config sets it outright instead of from the head width
-    /// (Granite's `attention_multiplier`).
+    /// The attention scores' scale when the model does not take it from the head width: Granite's
+    /// `attention_multiplier`, or 1 where the scores are not scaled at all (GPT-Neo).
     pub score_scale: Option<f32>,
     /// What the logits are divided by (Granite's `logits_scaling`).
     pub logits_divisor: Option<f32>,
@@ -162,12 +162,15 @@ impl BlockFacts {
         let qk_norm_per_head = matches!(model, Model::Llama(m) if m.has_qk_norm() && m.qk_norm_per_head()) || matches!(model, Model::Phi(m) if m.has_qk_norm());
         let (residual_scale, score_scale, logits_divisor, unrotated_layers) = match model {
             Model::Llama(m) => (m.residual_scale(), m.score_scale().1.then_some(m.score_scale().0), m.logits_divisor(), m.unrotated_layers()),
+            // GPT-Neo (and a GPT-2 with scale_attn_weights false): q·k as it is.
+            Model::Gpt2(m) if !m.config.scale_attn_weights && !m.config.scale_attn_by_inverse_layer_idx => (1.0, Some(1.0), None, Vec::new()),
             _ => (1.0, None, None, Vec::new()),
         };
         // What only the Llama-style families vary (BART shares the embedding scale).
         let (output_norms, embedding_scale, logit_softcap, score_softcap, query_pre_attn_scalar, (sliding_layers, sliding_window)) = match model {
             Model::Llama(m) => (m.has_output_norms(), m.embed_scale(), m.logit_cap(), m.score_cap(), m.query_pre_attn_scalar(), m.sliding_layers()),
             Model::Bart(m) => (false, m.embed_scale(), None, None, None, (Vec::new(), None)),
+            Model::Gpt2(m) => (false, 1.0, None, None, None, m.sliding_layers()),
             _ => (false, 1.0, None, None, None, (Vec::new(), None)),
         };
         BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,

@@ -38,6 +38,7 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("olmo3", fixture!("models/olmo3", "config.json"), fixture!("models/olmo3", "model.safetensors"), fixture!("models/olmo3", "tokenizer.json")),
     ("phi", fixture!("models/phi", "config.json"), fixture!("models/phi", "model.safetensors"), fixture!("models/phi", "tokenizer.json")),
     ("phi3_longrope", fixture!("models/phi3_longrope", "config.json"), fixture!("models/phi3_longrope", "model.safetensors"), fixture!("models/phi3_longrope", "tokenizer.json")),
+    ("gpt_neo", fixture!("models/gpt_neo", "config.json"), fixture!("models/gpt_neo", "model.safetensors"), fixture!("models/gpt_neo", "tokenizer.json")),
 ];
 
 /// tokenizer.json of each tokenizer kind the core implements.

@@ -146,7 +146,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, xlm_roberta, mpnet, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, xlm_roberta, mpnet, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -207,6 +207,14 @@ fn smollm3_greedy_generation_matches_hf() {
 #[test]
 fn gpt_neox_greedy_generation_matches_hf() {
     generation_matches("gpt_neox");
+}
+#[test]
+fn gpt_neo_greedy_generation_matches_hf() {
+    generation_matches("gpt_neo");
+}
+#[test]
+fn gpt_neo_v4_greedy_generation_matches_hf() {
+    generation_matches("gpt_neo_v4");
 }
 #[test]
 fn phi3_greedy_generation_matches_hf() {
@@ -1532,4 +1540,66 @@ fn gemma3_multimodal_checkpoints_run_their_language_model() {
     let logits = |folder: &Folder| Model::load(&folder.files(), None).unwrap().forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
     let capped = edited("gemma3_vision", |c| { c["text_config"]["final_logit_softcapping"] = serde_json::json!(null); });
     assert!(logits(&capped) == logits(&Folder::fixture("gemma3_vision")), "text_config's cap is not applied either way");
+}
+
+/// The last case's (long text's) attention maps and logits, for comparing configs.
+fn long_run(folder: &Folder, name: &str) -> (Vec<f32>, Vec<f32>) {
+    let model = Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let case = cases(name).pop().unwrap();
+    let input_ids = ids(&case["input_ids"]);
+    let out = model.forward_probed(&Inputs { ids: &input_ids, type_ids: None, decoder_ids: None }, &Probe { capture: Capture::PROBS, ..Default::default() }).unwrap();
+    (out.decoder_attentions.expect("maps").iter().copied().collect(), out.logits.expect("logits"))
+}
+
+/// GPT-Neo's keys change the numbers as GPTNeoConfig reads them: `attention_types` decides which
+/// layers are local, `window_size` how far back they see (256 when left out: past this fixture's 64
+/// positions, so its local layers then see every key, as global ones do), and the scores are not
+/// scaled. Impossible values are refused by name.
+#[test]
+fn gpt_neo_keys_defaults_and_refusals() {
+    let facts = glassbox::card::BlockFacts::of(&load_model("gpt_neo"));
+    assert_eq!((facts.sliding_layers.clone(), facts.sliding_window), (vec![1, 2], Some(6)));
+    assert_eq!(facts.score_scale, Some(1.0), "GPT-Neo's scores are q·k as they are");
+    assert_eq!((facts.norm_placement, facts.norm_kind, facts.ffn_width, facts.tied_embeddings), ("pre", "LayerNorm", 256, true));
+    let gpt2 = glassbox::card::BlockFacts::of(&load_model("gpt2"));
+    assert!(gpt2.sliding_layers.is_empty() && gpt2.score_scale.is_none());
+
+    let (fixture_maps, fixture_logits) = long_run(&Folder::fixture("gpt_neo"), "gpt_neo");
+    let all_global = edited("gpt_neo", |c| {
+        c.insert("attention_types".into(), serde_json::json!([[["global"], 3]]));
+    });
+    let (global_maps, global_logits) = long_run(&all_global, "gpt_neo");
+    assert!(worst(&global_logits, &fixture_logits.iter().map(|&x| x as f64).collect::<Vec<_>>()) > 1e-2, "attention_types changes the logits");
+    // Layer 0 is global either way: its maps agree; layer 1 differs.
+    let per_layer = fixture_maps.len() / 3;
+    assert_eq!(&global_maps[..per_layer], &fixture_maps[..per_layer]);
+    assert_ne!(&global_maps[per_layer..2 * per_layer], &fixture_maps[per_layer..2 * per_layer]);
+    let no_window = edited("gpt_neo", |c| {
+        c.remove("window_size");
+    });
+    let (wide_maps, wide_logits) = long_run(&no_window, "gpt_neo");
+    assert_eq!((wide_maps, wide_logits), (global_maps, global_logits), "window_size left out is 256: every key of 64 positions");
+    let widened = edited("gpt_neo", |c| {
+        c.insert("window_size".into(), 7.into());
+    });
+    assert_ne!(long_run(&widened, "gpt_neo").1, fixture_logits, "window_size is honoured");
+
+    let refusals = [
+        (serde_json::json!({"attention_types": [[["global", "local"], 2]]}), "attention_types"),
+        (serde_json::json!({"attention_types": [[["global", "sparse"], 1], [["local"], 1]]}), "attention_types"),
+        (serde_json::json!({"attention_types": [[["global"], 1_000_000_000_000u64]]}), "attention_types"),
+        (serde_json::json!({"attention_types": null, "num_layers": 3}), "attention_types"), // the default describes 24 layers
+        (serde_json::json!({"window_size": 0}), "window_size"),
+    ];
+    for (edit, key) in refusals {
+        let folder = edited("gpt_neo", |c| {
+            for (k, v) in edit.as_object().unwrap() {
+                c.insert(k.clone(), v.clone());
+            }
+        });
+        let err = load_error(&folder);
+        assert!(err.contains(key), "{edit}: {err}");
+    }
+    let model = load_model("gpt_neo");
+    assert_eq!((model.info().model_type.as_str(), model.info().max_positions, model.info().eos_token_id), ("gpt_neo", Some(64), Some(0)));
 }

@@ -124,7 +124,9 @@ export function renderModelFacts(dl, info, name) {
       (info.block.logitSoftcap ? `; logits squashed into ±${info.block.logitSoftcap} (cap · tanh(logit / cap))` : '') +
       (info.block.logitsDivisor ? `; logits divided by ${fmtNumber(info.block.logitsDivisor)} (logits_scaling)` : '')]] : []),
     ...(windowed ? [['Attention window', windowed]] : []),
-    ...(info.block?.scoreScale != null ? [['Attention scores', `q·k times ${fmtNumber(info.block.scoreScale)}, a number the config sets (attention_multiplier), not 1/√d_k = ${fmtNumber(1 / Math.sqrt(info.block.dHead))}`]] : []),
+    ...(info.block?.scoreScale != null ? [['Attention scores', info.block.scoreScale === 1
+      ? `q·k as it is, not divided by √d_k = ${fmtNumber(Math.sqrt(info.block.dHead))}: the model was trained without that factor`
+      : `q·k times ${fmtNumber(info.block.scoreScale)}, a number the config sets (attention_multiplier), not 1/√d_k = ${fmtNumber(1 / Math.sqrt(info.block.dHead))}`]] : []),
     ...(info.block?.scoreSoftcap ? [['Attention scores', `squashed into ±${info.block.scoreSoftcap} (cap · tanh(score / cap)) before the softmax`]] : []),
     ['Parameters', formatCount(info.nParams)],
     ['Size', formatBytes(info.sizeBytes)],

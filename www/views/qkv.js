@@ -18,11 +18,14 @@ const HIDDEN_SCORE = -1e30;   // scores below this are a hidden key (HF's finfo.
  * model's own divisor under the root (Gemma 3's query_pre_attn_scalar), when it sets one.
  */
 export function scaleWhy(scale, D, scalar = null, set = false) {
+  if (scale === 1) {
+    return ' (this model does not scale the scores: it was trained without the 1/√d_k factor, so its weights learned to give scores ' +
+      'of the size its softmax works with; T5 folds the factor into how its weights were initialised, GPT-Neo simply leaves it out)';
+  }
   if (set) {
     return ` (the scale is this model’s attention_multiplier, a number its config gives outright instead of 1/√d_k = ${fmt(1 / Math.sqrt(D), 4)}: ` +
       'the model was trained with it, so its weights expect it)';
   }
-  if (scale === 1) return ' (this model does not scale the scores; T5, for one, folds that factor into how its weights were initialised)';
   const why = `d_k = ${D} being the width of one head: if q and k held independent numbers of mean 0 and variance 1, their dot product, a sum of ` +
     `${D} products, would have variance ${D}; dividing by √${D} keeps the scores near unit variance, so the softmax does not ` +
     'saturate onto a single key';

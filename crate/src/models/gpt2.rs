@@ -23,11 +23,23 @@
 //! | `h.{l}.mlp.c_proj.*`        | [F][C], [C] | `mlp_proj`  |
 //! | `ln_f.{weight,bias}`        | [C]        | `ln_f`       |
 //! | `lm_head.weight` (optional) | [V][C]     | tied to `wte` when absent |
+//!
+//! **GPT-Neo** (`gpt_neo`: gpt-neo-125M to 2.7B, the TinyStories models) is GPT-2's block with three
+//! differences, each from `modeling_gpt_neo.py`:
+//! - q, k and v are three bias-free `nn.Linear`s (`h.{l}.attn.attention.{q,k,v}_proj`, `[C][C]`),
+//!   the output `attn.attention.out_proj` (with bias), and the MLP's `c_fc`/`c_proj` are `nn.Linear`
+//!   too (`[out][in]`, where GPT-2's Conv1D is `[in][out]`);
+//! - the scores are `q·k` as they are: no `1/sqrt(d_head)`;
+//! - `attention_types` (`[[["global", "local"], 12]]` by default: groups of layer kinds, each repeated)
+//!   makes some layers "local": a query sees only the last `window_size` keys, itself included.
+//!
+//! Its config.json names the sizes as BERT does (`hidden_size`, `num_layers`, `num_heads`,
+//! `max_position_embeddings`); [`GptNeoConfig`] reads them with GPTNeoConfig's defaults.
 
 use super::activations::{self, flat_mut};
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::decoder_only::{self, DecoderOnly};
-use super::layers::{Activation, LayerNorm, TokenTable};
+use super::layers::{Activation, LayerNorm, QkvProj, TokenTable};
 use super::{Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
@@ -71,6 +83,119 @@ pub struct Gpt2Config {
     pub tie_word_embeddings: bool,
 }
 
+/// GPT-Neo's config.json, read into [`Gpt2Config`] at load. Left-out keys take GPTNeoConfig's
+/// defaults (the 1.3B model's sizes).
+#[derive(Debug, Clone, Deserialize)]
+struct GptNeoConfig {
+    #[serde(default = "neo_vocab")]
+    vocab_size: usize,
+    #[serde(default = "neo_positions")]
+    max_position_embeddings: usize,
+    #[serde(default = "neo_hidden")]
+    hidden_size: usize,
+    #[serde(default = "neo_layers")]
+    num_layers: usize,
+    #[serde(default = "neo_heads")]
+    num_heads: usize,
+    /// `null`: 4 x hidden_size.
+    #[serde(default)]
+    intermediate_size: Option<usize>,
+    /// Groups of layer kinds and how often each group repeats, e.g. `[[["global", "local"], 12]]`
+    /// (the default); `attention_layers`, which GPTNeoConfig writes beside it, is recomputed from it.
+    #[serde(default)]
+    attention_types: Option<Vec<(Vec<String>, usize)>>,
+    #[serde(default = "neo_window")]
+    window_size: usize,
+    #[serde(default = "default_activation")]
+    activation_function: String,
+    #[serde(default = "default_eps")]
+    layer_norm_epsilon: f32,
+    #[serde(default = "neo_eot", deserialize_with = "crate::loader::one_id")]
+    bos_token_id: Option<u32>,
+    #[serde(default = "neo_eot", deserialize_with = "crate::loader::one_id")]
+    eos_token_id: Option<u32>,
+    #[serde(default, deserialize_with = "crate::loader::one_id")]
+    pad_token_id: Option<u32>,
+    #[serde(default = "yes")]
+    tie_word_embeddings: bool,
+}
+
+fn neo_vocab() -> usize {
+    50257
+}
+fn neo_positions() -> usize {
+    2048
+}
+fn neo_hidden() -> usize {
+    2048
+}
+fn neo_layers() -> usize {
+    24
+}
+fn neo_heads() -> usize {
+    16
+}
+fn neo_window() -> usize {
+    256
+}
+fn neo_eot() -> Option<u32> {
+    Some(50256)
+}
+
+impl GptNeoConfig {
+    /// Each layer's window: `None` for a global layer, `Some(window_size)` for a local one.
+    fn layer_windows(&self) -> Result<Vec<Option<usize>>> {
+        let default = [(vec!["global".to_string(), "local".to_string()], 12)];
+        let groups = self.attention_types.as_deref().unwrap_or(&default);
+        let mut windows = Vec::new();
+        for (kinds, repeat) in groups {
+            if windows.len().saturating_add(kinds.len().saturating_mul(*repeat)) > crate::loader::limits::MAX_DIM as usize {
+                return Err(Error::config("attention_types", "repeats its groups more often than any model has layers", "Use the config.json saved with the weights"));
+            }
+            for _ in 0..*repeat {
+                for kind in kinds {
+                    windows.push(match kind.as_str() {
+                        "global" => None,
+                        "local" => Some(self.window_size),
+                        other => return Err(Error::config("attention_types", format!("names a layer kind \"{other}\"; GPT-Neo has only \"global\" and \"local\""), "Use the config.json saved with the weights")),
+                    });
+                }
+            }
+        }
+        if windows.len() != self.num_layers {
+            return Err(Error::config(
+                "attention_types",
+                format!("describes {} layers but num_layers is {}", windows.len(), self.num_layers),
+                "Make the groups' kinds times their repeats add up to num_layers, as transformers requires",
+            ));
+        }
+        if self.window_size == 0 && windows.iter().any(Option::is_some) {
+            return Err(Error::config("window_size", "is 0: a local layer would see no key, not even its own", "Use the config.json saved with the weights (gpt-neo uses 256)"));
+        }
+        Ok(windows)
+    }
+
+    fn into_gpt2(self) -> Gpt2Config {
+        Gpt2Config {
+            vocab_size: self.vocab_size,
+            n_positions: self.max_position_embeddings,
+            n_ctx: None,
+            n_embd: self.hidden_size,
+            n_layer: self.num_layers,
+            n_head: self.num_heads,
+            n_inner: self.intermediate_size,
+            activation_function: self.activation_function,
+            layer_norm_epsilon: self.layer_norm_epsilon,
+            scale_attn_weights: false,
+            scale_attn_by_inverse_layer_idx: false,
+            bos_token_id: self.bos_token_id,
+            eos_token_id: self.eos_token_id,
+            pad_token_id: self.pad_token_id,
+            tie_word_embeddings: self.tie_word_embeddings,
+        }
+    }
+}
+
 fn default_activation() -> String {
     "gelu_new".into()
 }
@@ -83,7 +208,7 @@ fn yes() -> bool {
 
 struct Block {
     ln_1: LayerNorm,
-    c_attn: Linear, // C -> 3C (q | k | v)
+    qkv: QkvProj,   // C -> 3C: GPT-2's fused `c_attn` (q | k | v), GPT-Neo's three
     c_proj: Linear, // C -> C
     ln_2: LayerNorm,
     c_fc: Linear,     // C -> F
@@ -99,6 +224,8 @@ pub struct Gpt2 {
     ln_f: LayerNorm,
     lm_head: Option<Linear>, // C -> V, only when stored untied
     activation: Activation,
+    /// Per layer, how many of the latest keys a query sees (GPT-Neo's local layers); `None`: all.
+    windows: Vec<Option<usize>>,
 }
 
 /// `GPT2Config`'s `n_positions` when config.json leaves it (and `n_ctx`) out.
@@ -117,6 +244,19 @@ impl Gpt2 {
             // Left out: GPT2Config's 1024 (a table of another length is refused by its shape).
             cfg.n_positions = cfg.n_ctx.unwrap_or(GPT2_DEFAULT_POSITIONS);
         }
+        let windows = vec![None; cfg.n_layer];
+        Self::load_from(cfg, windows, weights, false)
+    }
+
+    /// GPT-Neo (`gpt_neo`): see the module notes.
+    pub fn load_neo(config_json: &[u8], weights: Weights) -> Result<Self> {
+        // Its sizes went through `loader::limits` (which knows BERT's names) before this.
+        let neo: GptNeoConfig = parse_json("config.json", config_json)?;
+        let windows = neo.layer_windows()?;
+        Self::load_from(neo.into_gpt2(), windows, weights, true)
+    }
+
+    fn load_from(cfg: Gpt2Config, windows: Vec<Option<usize>>, weights: Weights, neo: bool) -> Result<Self> {
         let (v, p, c, l, h) = (cfg.vocab_size, cfg.n_positions, cfg.n_embd, cfg.n_layer, cfg.n_head);
         if h == 0 || c % h != 0 {
             return Err(Error::config("n_head", format!("n_embd {c} is not divisible by n_head {h}"), "Use the config.json saved with the weights"));
@@ -127,14 +267,33 @@ impl Gpt2 {
         let eps = cfg.layer_norm_epsilon;
         let conv1d = |name: &str, d_in: usize, d_out: usize| -> Result<Linear> { super::layers::conv1d(&w, name, d_in, d_out) };
         let mut blocks = Vec::with_capacity(l);
+        // GPT-Neo's layers are nn.Linear ([out][in]) where GPT-2's are Conv1D ([in][out]).
+        let dense = |name: &str, d_in: usize, d_out: usize, bias: bool| -> Result<Linear> {
+            match neo {
+                true => super::layers::linear(&w, name, d_in, d_out, bias),
+                false => conv1d(name, d_in, d_out),
+            }
+        };
         for i in 0..l {
+            let (qkv, c_proj) = match neo {
+                true => {
+                    let a = format!("h.{i}.attn.attention");
+                    let qkv = QkvProj::Separate {
+                        q: dense(&format!("{a}.q_proj"), c, c, false)?,
+                        k: dense(&format!("{a}.k_proj"), c, c, false)?,
+                        v: dense(&format!("{a}.v_proj"), c, c, false)?,
+                    };
+                    (qkv, dense(&format!("{a}.out_proj"), c, c, true)?)
+                }
+                false => (QkvProj::Fused(conv1d(&format!("h.{i}.attn.c_attn"), c, 3 * c)?), conv1d(&format!("h.{i}.attn.c_proj"), c, c)?),
+            };
             blocks.push(Block {
                 ln_1: LayerNorm::load(&w, &format!("h.{i}.ln_1"), c, eps)?,
-                c_attn: conv1d(&format!("h.{i}.attn.c_attn"), c, 3 * c)?,
-                c_proj: conv1d(&format!("h.{i}.attn.c_proj"), c, c)?,
+                qkv,
+                c_proj,
                 ln_2: LayerNorm::load(&w, &format!("h.{i}.ln_2"), c, eps)?,
-                c_fc: conv1d(&format!("h.{i}.mlp.c_fc"), c, f)?,
-                mlp_proj: conv1d(&format!("h.{i}.mlp.c_proj"), f, c)?,
+                c_fc: dense(&format!("h.{i}.mlp.c_fc"), c, f, true)?,
+                mlp_proj: dense(&format!("h.{i}.mlp.c_proj"), f, c, true)?,
             });
         }
         let table = super::layers::tied_table_name(&w, "wte.weight", "lm_head.weight", cfg.tie_word_embeddings);
@@ -157,9 +316,10 @@ impl Gpt2 {
             true => Some(kernels::Linear::from_stored(w.get_stored("lm_head.weight", &[v, c])?, kernels::Layout::OutIn, c, v, None, w.storage())),
             false => None,
         };
-        let n_params = v * c + p * c + 2 * c + l * (4 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * f + f) + (f * c + c));
+        let qkv_bias = if neo { 0 } else { 3 * c };
+        let n_params = v * c + p * c + 2 * c + l * (4 * c + (c * 3 * c + qkv_bias) + (c * c + c) + (c * f + f) + (f * c + c));
         let info = ModelInfo {
-            model_type: "gpt2".into(),
+            model_type: if neo { "gpt_neo" } else { "gpt2" }.into(),
             kind: Kind::DecoderOnly,
             positions: Positions::Learned,
             n_layers: l,
@@ -176,11 +336,18 @@ impl Gpt2 {
             pad_token_id: cfg.pad_token_id,
             decoder_start_token_id: None,
         };
-        Ok(Gpt2 { config: cfg, info, wte, wpe, blocks, ln_f, lm_head, activation })
+        Ok(Gpt2 { config: cfg, info, wte, wpe, blocks, ln_f, lm_head, activation, windows })
     }
 
     fn d_head(&self) -> usize {
         self.config.n_embd / self.config.n_head
+    }
+
+    /// The local layers (GPT-Neo) and their window, for the card.
+    pub(crate) fn sliding_layers(&self) -> (Vec<usize>, Option<usize>) {
+        let layers: Vec<usize> = (0..self.windows.len()).filter(|&l| self.windows[l].is_some()).collect();
+        let window = layers.first().and_then(|&l| self.windows[l]);
+        (layers, window)
     }
 
     /// Run `ids` at positions `past..past+T` through every block, reading and extending `caches`.
@@ -191,7 +358,7 @@ impl Gpt2 {
         let past = caches.first().map_or(0, KvCache::len);
         if past + t > self.config.n_positions {
             return Err(Error::input(
-                format!("the sequence would be {} tokens long but GPT-2 here has positions for only {}", past + t, self.config.n_positions),
+                format!("the sequence would be {} tokens long but this model has positions for only {}", past + t, self.config.n_positions),
                 "Shorten the prompt or generate fewer tokens",
             ));
         }
@@ -202,15 +369,17 @@ impl Gpt2 {
             recorder.hidden_state(&x);
             // x = x + attn(ln_1(x))
             let a = activations::layer_norm(&block.ln_1, &x); // [T][C]
-            let qkv = activations::linear(&block.c_attn, a.view()); // [T][3C] = q | k | v
-            let part = |i: usize| qkv.slice(s![.., i * c..(i + 1) * c]).as_standard_layout().into_owned(); // [T][C]
-            let q = part(0);
-            kv.append(part(1).view(), part(2).view());
+            let (q, k, v) = block.qkv.apply(a.view(), c, c); // [T][C] each
+            kv.append(k.view(), v.view());
             let mut scale = if self.config.scale_attn_weights { 1.0 / (dh as f32).sqrt() } else { 1.0 };
             if self.config.scale_attn_by_inverse_layer_idx {
                 scale /= (l + 1) as f32;
             }
-            let ctx = attend(q.view(), kv.keys(), kv.values(), h, dh, scale, Mask::Causal { past }, None, recorder.layer(l));
+            let mask = match self.windows[l] {
+                Some(window) => Mask::Sliding { past, window },
+                None => Mask::Causal { past },
+            };
+            let ctx = attend(q.view(), kv.keys(), kv.values(), h, dh, scale, mask, None, recorder.layer(l));
             kv.layer_done();
             let out = activations::linear(&block.c_proj, ctx.view()); // [T][C]
             recorder.trace_io(l, &a, &out);

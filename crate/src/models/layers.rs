@@ -13,6 +13,29 @@ pub fn linear(w: &Weights, name: &str, d_in: usize, d_out: usize, bias: bool) ->
     Ok(Linear::from_stored(weight, Layout::OutIn, d_in, d_out, b, w.storage()))
 }
 
+/// A layer's query, key and value projections: three matrices (Llama, GPT-Neo), or one whose
+/// output is the three side by side (GPT-2's `c_attn`, Phi-3's `qkv_proj`).
+pub enum QkvProj {
+    Separate { q: Linear, k: Linear, v: Linear }, // C -> H·D, C -> KV·D, C -> KV·D
+    /// C -> H·D + 2·KV·D: the query columns, then the keys', then the values'.
+    Fused(Linear),
+}
+
+impl QkvProj {
+    /// `a: [T][C]` -> `q [T][H·D]`, `k [T][KV·D]`, `v [T][KV·D]`.
+    pub fn apply(&self, a: ndarray::ArrayView2<'_, f32>, q_width: usize, kv_width: usize) -> (ndarray::Array2<f32>, ndarray::Array2<f32>, ndarray::Array2<f32>) {
+        use super::activations::linear;
+        match self {
+            QkvProj::Separate { q, k, v } => (linear(q, a), linear(k, a), linear(v, a)),
+            QkvProj::Fused(qkv) => {
+                let all = linear(qkv, a); // [T][H·D + 2·KV·D]
+                let part = |from: usize, width: usize| all.slice(ndarray::s![.., from..from + width]).to_owned();
+                (part(0, q_width), part(q_width, kv_width), part(q_width + kv_width, kv_width))
+            }
+        }
+    }
+}
+
 /// `nn.Linear` whose bias may or may not be stored.
 pub fn linear_opt_bias(w: &Weights, name: &str, d_in: usize, d_out: usize) -> Result<Linear> {
     let weight = w.get_stored(&format!("{name}.weight"), &[d_out, d_in])?;

@@ -72,7 +72,7 @@
 use super::activations::{self, flat_mut};
 use super::attention::{attend_capped, KvCache, Mask, Recorder};
 use super::decoder_only::{self, DecoderOnly};
-use super::layers::{linear, Activation, TokenTable};
+use super::layers::{linear, Activation, QkvProj, TokenTable};
 use super::rotary::{Rotary, RotaryAngles};
 use super::{Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
@@ -258,27 +258,6 @@ struct Block {
     window: LayerWindow,
     /// How the layer's queries and keys learn their positions.
     turn: Turn,
-}
-
-/// A layer's query, key and value projections: three matrices, or Phi-3's one.
-enum QkvProj {
-    Separate { q: Linear, k: Linear, v: Linear }, // C -> H·D, C -> KV·D, C -> KV·D
-    /// `qkv_proj`: C -> H·D + 2·KV·D, the query rows, then the key rows, then the value rows.
-    Fused(Linear),
-}
-
-impl QkvProj {
-    /// `a: [T][C]` -> `q [T][H·D]`, `k [T][KV·D]`, `v [T][KV·D]`.
-    fn apply(&self, a: ArrayView2<'_, f32>, q_width: usize, kv_width: usize) -> (Array2<f32>, Array2<f32>, Array2<f32>) {
-        match self {
-            QkvProj::Separate { q, k, v } => (activations::linear(q, a), activations::linear(k, a), activations::linear(v, a)),
-            QkvProj::Fused(qkv) => {
-                let all = activations::linear(qkv, a); // [T][H·D + 2·KV·D]
-                let part = |from: usize, width: usize| all.slice(ndarray::s![.., from..from + width]).to_owned();
-                (part(0, q_width), part(q_width, kv_width), part(q_width + kv_width, kv_width))
-            }
-        }
-    }
 }
 
 /// A layer's gate and up projections: two matrices, or Phi-3's one.

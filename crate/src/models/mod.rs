@@ -236,6 +236,7 @@ impl Model {
         loader::limits::check_values(files.config)?;
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
+            "gpt_neo" => Ok(Model::Gpt2(gpt2::Gpt2::load_neo(files.config, weights)?)),
             "bert" => Ok(Model::Bert(bert::Bert::load(files.config, weights)?)),
             "roberta" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::Roberta, files.config, weights)?)),
             "xlm-roberta" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::XlmRoberta, files.config, weights)?)),
