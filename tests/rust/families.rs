@@ -1600,6 +1600,12 @@ fn gpt_neo_keys_defaults_and_refusals() {
         let err = load_error(&folder);
         assert!(err.contains(key), "{edit}: {err}");
     }
+    // A window of 0 matters only to local layers: with none, the model loads as transformers runs it.
+    let global_zero = edited("gpt_neo", |c| {
+        c.insert("attention_types".into(), serde_json::json!([[["global"], 3]]));
+        c.insert("window_size".into(), 0.into());
+    });
+    assert_eq!(long_run(&global_zero, "gpt_neo").1, long_run(&all_global, "gpt_neo").1);
     let model = load_model("gpt_neo");
     assert_eq!((model.info().model_type.as_str(), model.info().max_positions, model.info().eos_token_id), ("gpt_neo", Some(64), Some(0)));
 }

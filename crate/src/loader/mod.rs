@@ -32,15 +32,20 @@ pub fn parse_json<T: DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::file(file, "the file is empty", "Provide the file saved by `save_pretrained`"));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let fix = if e.is_eof() { "The file looks truncated; fetch it again" } else { "Check that this is the file saved by `save_pretrained`" };
-        // serde names a missing field itself, but a wrong value only by line and column.
-        let near = match key_before(bytes, e.line(), e.column()) {
-            Some(key) if e.is_data() && !e.to_string().contains("missing field") => format!(" in field `{key}`"),
-            _ => String::new(),
-        };
-        Error::file(file, format!("not valid JSON or missing a required field{near} ({e})"), fix)
-    })
+    serde_json::from_slice(bytes).map_err(|e| json_error(file, bytes, e))
+}
+
+/// [`parse_json`]'s message, kept out of its generic body so that each type it parses does not
+/// carry a copy (13 of them: 8 KB of wasm).
+#[inline(never)]
+fn json_error(file: &str, bytes: &[u8], e: serde_json::Error) -> Error {
+    let fix = if e.is_eof() { "The file looks truncated; fetch it again" } else { "Check that this is the file saved by `save_pretrained`" };
+    // serde names a missing field itself, but a wrong value only by line and column.
+    let near = match key_before(bytes, e.line(), e.column()) {
+        Some(key) if e.is_data() && !e.to_string().contains("missing field") => format!(" in field `{key}`"),
+        _ => String::new(),
+    };
+    Error::file(file, format!("not valid JSON or missing a required field{near} ({e})"), fix)
 }
 
 /// A config.json key whose three states mean different things: left out (the HF config class's

@@ -34,7 +34,7 @@
 //!   makes some layers "local": a query sees only the last `window_size` keys, itself included.
 //!
 //! Its config.json names the sizes as BERT does (`hidden_size`, `num_layers`, `num_heads`,
-//! `max_position_embeddings`); [`GptNeoConfig`] reads them with GPTNeoConfig's defaults.
+//! `max_position_embeddings`); [`neo_as_gpt2`] renames them, with GPTNeoConfig's defaults.
 
 use super::activations::{self, flat_mut};
 use super::attention::{attend, KvCache, Mask, Recorder};
@@ -46,6 +46,7 @@ use crate::kernels::{self, Linear};
 use crate::loader::{parse_json, Weights};
 use ndarray::{s, Array2, ArrayView2};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 /// The fields of GPT-2's config.json that change the computation.
 #[derive(Debug, Clone, Deserialize)]
@@ -83,117 +84,92 @@ pub struct Gpt2Config {
     pub tie_word_embeddings: bool,
 }
 
-/// GPT-Neo's config.json, read into [`Gpt2Config`] at load. Left-out keys take GPTNeoConfig's
-/// defaults (the 1.3B model's sizes).
-#[derive(Debug, Clone, Deserialize)]
-struct GptNeoConfig {
-    #[serde(default = "neo_vocab")]
-    vocab_size: usize,
-    #[serde(default = "neo_positions")]
-    max_position_embeddings: usize,
-    #[serde(default = "neo_hidden")]
-    hidden_size: usize,
-    #[serde(default = "neo_layers")]
-    num_layers: usize,
-    #[serde(default = "neo_heads")]
-    num_heads: usize,
-    /// `null`: 4 x hidden_size.
-    #[serde(default)]
-    intermediate_size: Option<usize>,
-    /// Groups of layer kinds and how often each group repeats, e.g. `[[["global", "local"], 12]]`
-    /// (the default); `attention_layers`, which GPTNeoConfig writes beside it, is recomputed from it.
-    #[serde(default)]
-    attention_types: Option<Vec<(Vec<String>, usize)>>,
-    #[serde(default = "neo_window")]
-    window_size: usize,
-    #[serde(default = "default_activation")]
-    activation_function: String,
-    #[serde(default = "default_eps")]
-    layer_norm_epsilon: f32,
-    #[serde(default = "neo_eot", deserialize_with = "crate::loader::one_id")]
-    bos_token_id: Option<u32>,
-    #[serde(default = "neo_eot", deserialize_with = "crate::loader::one_id")]
-    eos_token_id: Option<u32>,
-    #[serde(default, deserialize_with = "crate::loader::one_id")]
-    pad_token_id: Option<u32>,
-    #[serde(default = "yes")]
-    tie_word_embeddings: bool,
-}
+/// GPT-Neo's sizes under GPT-2's names, with GPTNeoConfig's defaults for keys left out (the 1.3B
+/// model's): `(GPT-Neo's key, GPT-2's, default)`.
+const NEO_SIZES: [(&str, &str, u64); 5] = [
+    ("vocab_size", "vocab_size", 50257),
+    ("max_position_embeddings", "n_positions", 2048),
+    ("hidden_size", "n_embd", 2048),
+    ("num_layers", "n_layer", 24),
+    ("num_heads", "n_head", 16),
+];
+/// GPTNeoConfig's `window_size` and its `bos_token_id`/`eos_token_id` when left out.
+const NEO_WINDOW: u64 = 256;
+const NEO_EOT: u64 = 50256;
 
-fn neo_vocab() -> usize {
-    50257
-}
-fn neo_positions() -> usize {
-    2048
-}
-fn neo_hidden() -> usize {
-    2048
-}
-fn neo_layers() -> usize {
-    24
-}
-fn neo_heads() -> usize {
-    16
-}
-fn neo_window() -> usize {
-    256
-}
-fn neo_eot() -> Option<u32> {
-    Some(50256)
-}
-
-impl GptNeoConfig {
-    /// Each layer's window: `None` for a global layer, `Some(window_size)` for a local one.
-    fn layer_windows(&self) -> Result<Vec<Option<usize>>> {
-        let default = [(vec!["global".to_string(), "local".to_string()], 12)];
-        let groups = self.attention_types.as_deref().unwrap_or(&default);
-        let mut windows = Vec::new();
-        for (kinds, repeat) in groups {
-            if windows.len().saturating_add(kinds.len().saturating_mul(*repeat)) > crate::loader::limits::MAX_DIM as usize {
-                return Err(Error::config("attention_types", "repeats its groups more often than any model has layers", "Use the config.json saved with the weights"));
-            }
-            for _ in 0..*repeat {
-                for kind in kinds {
-                    windows.push(match kind.as_str() {
-                        "global" => None,
-                        "local" => Some(self.window_size),
-                        other => return Err(Error::config("attention_types", format!("names a layer kind \"{other}\"; GPT-Neo has only \"global\" and \"local\""), "Use the config.json saved with the weights")),
-                    });
-                }
-            }
+/// GPT-Neo's config.json as GPT-2's: the sizes renamed ([`NEO_SIZES`]), `intermediate_size` as
+/// `n_inner` (null: 4 x width), unscaled scores, and each layer's window from `attention_types`
+/// (`None`: global). The sizes went through `loader::limits` under GPT-Neo's names before this.
+fn neo_as_gpt2(config_json: &[u8]) -> Result<(Gpt2Config, Vec<Option<usize>>)> {
+    let mut neo: Map<String, Value> = parse_json("config.json", config_json)?;
+    let whole = |neo: &Map<String, Value>, key: &str, default: u64| -> Result<u64> {
+        match neo.get(key) {
+            None => Ok(default),
+            Some(v) => v.as_u64().ok_or_else(|| Error::config(key, format!("is {v}, but it must be a whole number"), "Use the config.json saved with the weights")),
         }
-        if windows.len() != self.num_layers {
-            return Err(Error::config(
-                "attention_types",
-                format!("describes {} layers but num_layers is {}", windows.len(), self.num_layers),
-                "Make the groups' kinds times their repeats add up to num_layers, as transformers requires",
-            ));
-        }
-        if self.window_size == 0 && windows.iter().any(Option::is_some) {
-            return Err(Error::config("window_size", "is 0: a local layer would see no key, not even its own", "Use the config.json saved with the weights (gpt-neo uses 256)"));
-        }
-        Ok(windows)
+    };
+    let layers = whole(&neo, "num_layers", 24)? as usize;
+    let window = whole(&neo, "window_size", NEO_WINDOW)? as usize;
+    let windows = neo_windows(neo.get("attention_types"), layers, window)?;
+    let mut gpt2 = Map::new();
+    for (from, to, default) in NEO_SIZES {
+        gpt2.insert(to.into(), neo.remove(from).unwrap_or(Value::from(default)));
     }
-
-    fn into_gpt2(self) -> Gpt2Config {
-        Gpt2Config {
-            vocab_size: self.vocab_size,
-            n_positions: self.max_position_embeddings,
-            n_ctx: None,
-            n_embd: self.hidden_size,
-            n_layer: self.num_layers,
-            n_head: self.num_heads,
-            n_inner: self.intermediate_size,
-            activation_function: self.activation_function,
-            layer_norm_epsilon: self.layer_norm_epsilon,
-            scale_attn_weights: false,
-            scale_attn_by_inverse_layer_idx: false,
-            bos_token_id: self.bos_token_id,
-            eos_token_id: self.eos_token_id,
-            pad_token_id: self.pad_token_id,
-            tie_word_embeddings: self.tie_word_embeddings,
+    gpt2.insert("n_inner".into(), neo.remove("intermediate_size").unwrap_or(Value::Null));
+    gpt2.insert("scale_attn_weights".into(), Value::Bool(false));
+    for id in ["bos_token_id", "eos_token_id"] {
+        gpt2.insert(id.into(), neo.remove(id).unwrap_or(Value::from(NEO_EOT)));
+    }
+    // The keys both classes read alike (left out, GPT2Config's defaults are GPTNeoConfig's too).
+    for key in ["activation_function", "layer_norm_epsilon", "pad_token_id", "tie_word_embeddings"] {
+        if let Some(v) = neo.remove(key) {
+            gpt2.insert(key.into(), v);
         }
     }
+    let bytes = serde_json::to_vec(&Value::Object(gpt2)).map_err(|e| Error::config("config.json", e.to_string(), "Use the config.json saved with the weights"))?;
+    Ok((parse_json("config.json", &bytes)?, windows))
+}
+
+/// Each layer's window from `attention_types`, groups of layer kinds and how often each group repeats
+/// (`[[["global", "local"], 12]]` when left out or null): `Some(window)` for a local layer. HF's
+/// `attention_layers`, which GPTNeoConfig writes beside it, is recomputed from it, as the class does.
+fn neo_windows(types: Option<&Value>, layers: usize, window: usize) -> Result<Vec<Option<usize>>> {
+    let bad = |what: String| Error::config("attention_types", what, "Use the config.json saved with the weights: groups like [[[\"global\", \"local\"], 12]] whose layers add up to num_layers");
+    // A local layer with a window of 0 would see no key, not even its own.
+    let local = || match window {
+        0 => Err(Error::config("window_size", "is 0, and a local layer would see no key", "Use the config.json saved with the weights (gpt-neo uses 256)")),
+        _ => Ok(Some(window)),
+    };
+    let Some(groups) = types.filter(|v| !v.is_null()) else {
+        // GPTNeoConfig's [[["global", "local"], 12]]: 24 layers, global first, then alternating.
+        return match layers {
+            24 => (0..24).map(|l| if l % 2 == 1 { local() } else { Ok(None) }).collect(),
+            _ => Err(bad(format!("is left out, which means 24 layers (global and local, 12 times), but num_layers is {layers}"))),
+        };
+    };
+    let mut windows = Vec::new();
+    for group in groups.as_array().ok_or_else(|| bad(format!("is {groups}, not a list of groups")))? {
+        let (kinds, repeat) = match group.as_array().map(Vec::as_slice) {
+            Some([Value::Array(kinds), repeat]) if repeat.is_u64() => (kinds, repeat.as_u64().unwrap_or(0)),
+            _ => return Err(bad(format!("has a group {group}, not [kinds, repeats]"))),
+        };
+        if (windows.len() as u64).saturating_add((kinds.len() as u64).saturating_mul(repeat)) > layers as u64 {
+            return Err(bad(format!("describes more layers than num_layers ({layers})")));
+        }
+        for _ in 0..repeat {
+            for kind in kinds {
+                windows.push(match kind.as_str() {
+                    Some("global") => None,
+                    Some("local") => local()?,
+                    _ => return Err(bad(format!("names a layer kind {kind}; GPT-Neo has only \"global\" and \"local\""))),
+                });
+            }
+        }
+    }
+    if windows.len() != layers {
+        return Err(bad(format!("describes {} layers but num_layers is {layers}", windows.len())));
+    }
+    Ok(windows)
 }
 
 fn default_activation() -> String {
@@ -250,10 +226,8 @@ impl Gpt2 {
 
     /// GPT-Neo (`gpt_neo`): see the module notes.
     pub fn load_neo(config_json: &[u8], weights: Weights) -> Result<Self> {
-        // Its sizes went through `loader::limits` (which knows BERT's names) before this.
-        let neo: GptNeoConfig = parse_json("config.json", config_json)?;
-        let windows = neo.layer_windows()?;
-        Self::load_from(neo.into_gpt2(), windows, weights, true)
+        let (cfg, windows) = neo_as_gpt2(config_json)?;
+        Self::load_from(cfg, windows, weights, true)
     }
 
     fn load_from(cfg: Gpt2Config, windows: Vec<Option<usize>>, weights: Weights, neo: bool) -> Result<Self> {
