@@ -211,7 +211,8 @@ export interface BlockFacts {
   /** What token embeddings are multiplied by before the first layer: 1, √d_model (Gemma; BART with scale_embedding),
    *  or Granite's embedding_multiplier. */
   embeddingScale: number;
-  /** The attention scores' scale when the config sets it outright (Granite's attention_multiplier); null: not. */
+  /** The attention scores' scale when not 1/√dHead: Granite's attention_multiplier, or 1 where the scores are not scaled
+   *  at all (GPT-Neo); null: 1/√dHead. */
   scoreScale: number | null;
   /** What the logits are divided by (Granite's logits_scaling); null: nothing. */
   logitsDivisor: number | null;

@@ -426,7 +426,8 @@ impl Linear {
     /// panels, which are appended in order, so the result is bit for bit the whole matrix's packing while
     /// only one block ever exists in its file's form (a 50k-row token table is never held twice).
     /// `None` if a block fell back to f32 (f16 storage of values past its range): pack the whole matrix then.
-    pub fn from_row_blocks<'s>(d_in: usize, d_out: usize, bias: Option<Vec<f32>>, storage: Storage, rows: usize, mut block: impl FnMut(std::ops::Range<usize>) -> StoredMatrix<'s>) -> Option<Self> {
+    /// `block` is a trait object: one copy of this loop serves every caller (three were 4 KB of wasm).
+    pub fn from_row_blocks<'s>(d_in: usize, d_out: usize, bias: Option<Vec<f32>>, storage: Storage, rows: usize, block: &mut dyn FnMut(std::ops::Range<usize>) -> StoredMatrix<'s>) -> Option<Self> {
         const ROWS: usize = GROUP_PANELS * NR; // a multiple of int8::TILE too
         let rows = rows.div_ceil(ROWS).max(1) * ROWS;
         let (k, panels_len) = (d_in, d_out.div_ceil(NR) * NR * d_in);

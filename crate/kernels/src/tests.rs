@@ -365,14 +365,14 @@ fn row_blocks_with_different_f16_shifts_ask_for_the_whole_packing() {
     let (k, n, rows) = (4, 2 * GROUP_PANELS * NR, GROUP_PANELS * NR);
     let mut w = vec![0.5f32; n * k];
     w[rows * k + 1] = 100.0;
-    assert!(Linear::from_row_blocks(k, n, None, Storage::F16, rows, |r| StoredMatrix::F32(w[r.start * k..r.end * k].to_vec())).is_none());
+    assert!(Linear::from_row_blocks(k, n, None, Storage::F16, rows, &mut |r| StoredMatrix::F32(w[r.start * k..r.end * k].to_vec())).is_none());
     let whole = Linear::from_stored(StoredMatrix::F32(w.clone()), Layout::OutIn, k, n, None, Some(Storage::F16));
     assert!(matches!(whole.panels(), PanelRef::F16 { shift: 9, .. }));
     assert_eq!((whole.weight(rows, 1), whole.weight(0, 0)), (100.0, 0.5));
     // With the large weight in the first block, the second (shift 10) cannot follow either.
     let mut w2 = vec![0.5f32; n * k];
     w2[1] = 100.0;
-    assert!(Linear::from_row_blocks(k, n, None, Storage::F16, rows, |r| StoredMatrix::F32(w2[r.start * k..r.end * k].to_vec())).is_none());
+    assert!(Linear::from_row_blocks(k, n, None, Storage::F16, rows, &mut |r| StoredMatrix::F32(w2[r.start * k..r.end * k].to_vec())).is_none());
 }
 
 #[test]
@@ -598,7 +598,7 @@ fn packing_by_row_blocks_is_the_whole_packing_in_every_storage() {
             let w_nk = rng.vec(n * k, 1.0);
             let whole = Linear::from_stored(StoredMatrix::F32(w_nk.clone()), Layout::OutIn, k, n, None, Some(storage));
             for rows in [1, 16, 32, 48] {
-                let blocks = Linear::from_row_blocks(k, n, None, storage, rows, |r| StoredMatrix::F32(w_nk[r.start * k..r.end * k].to_vec())).expect("no f32 fallback");
+                let blocks = Linear::from_row_blocks(k, n, None, storage, rows, &mut |r| StoredMatrix::F32(w_nk[r.start * k..r.end * k].to_vec())).expect("no f32 fallback");
                 let case = format!("{storage:?} k={k} n={n} rows={rows}");
                 match (whole.panels(), blocks.panels()) {
                     (PanelRef::F32(a), PanelRef::F32(b)) => assert_eq!(a, b, "{case}"),

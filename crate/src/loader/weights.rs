@@ -115,12 +115,12 @@ impl<'a> Weights<'a> {
     /// storage, `bias` read after the matrix is found. A file held elsewhere and a random twin are packed a
     /// block of rows at a time ([`Linear::from_row_blocks`]), so a 50k-row token table never exists in its
     /// file's form (or in f32) beside its packed form; a file in memory is packed in place.
-    pub fn linear_out_in(&self, name: &str, d_in: usize, d_out: usize, bias: impl FnOnce() -> Result<Option<Vec<f32>>>) -> Result<Linear> {
+    pub fn linear_out_in(&self, name: &str, d_in: usize, d_out: usize, bias: &dyn Fn() -> Result<Option<Vec<f32>>>) -> Result<Linear> {
         self.linear_out_in_as(name, d_in, d_out, bias, self.storage())
     }
 
     /// [`Weights::linear_out_in`] in `storage` rather than the load's (`None`: the file's own).
-    pub fn linear_out_in_as(&self, name: &str, d_in: usize, d_out: usize, bias: impl FnOnce() -> Result<Option<Vec<f32>>>, storage: Option<Storage>) -> Result<Linear> {
+    pub fn linear_out_in_as(&self, name: &str, d_in: usize, d_out: usize, bias: &dyn Fn() -> Result<Option<Vec<f32>>>, storage: Option<Storage>) -> Result<Linear> {
         let shape = [d_out, d_in];
         // Rows per block: about a MiB of f32.
         let rows = ((1usize << 20) / (4 * d_in.max(1))).max(1);
@@ -139,7 +139,7 @@ impl<'a> Weights<'a> {
                         if to != Storage::F16 || from == Storage::F16 {
                             let b = bias()?;
                             let width = if from == Storage::F32 { 4 } else { 2 };
-                            let packed = Linear::from_row_blocks(d_in, d_out, b.clone(), to, rows, |r| {
+                            let packed = Linear::from_row_blocks(d_in, d_out, b.clone(), to, rows, &mut |r| {
                                 let (at, len) = (r.start * d_in * width, r.len() * d_in * width);
                                 match from {
                                     Storage::F32 => StoredMatrix::F32(read_f32(tensors, info, at, len)),
@@ -169,7 +169,7 @@ impl<'a> Weights<'a> {
                     Storage::BF16 => StoredMatrix::BF16(draws.map(|v| half::bf16::from_f32(v).to_bits()).collect()),
                     _ => StoredMatrix::F32(draws.collect()),
                 };
-                let packed = Linear::from_row_blocks(d_in, d_out, b.clone(), to, rows, |r| stored(&mut (0..r.len() * d_in).map(|_| rng.normal() * std)));
+                let packed = Linear::from_row_blocks(d_in, d_out, b.clone(), to, rows, &mut |r| stored(&mut (0..r.len() * d_in).map(|_| rng.normal() * std)));
                 if let Some(packed) = packed {
                     return Ok(packed);
                 }

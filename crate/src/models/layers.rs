@@ -131,7 +131,7 @@ pub fn tied_table_name<'a>(w: &Weights, table: &'a str, head: &'a str, tied: boo
 /// in the storage the load chose. `name` is `[V][C]` in the checkpoint.
 /// Packed a block of rows at a time where it can be ([`Weights::linear_out_in`]): no second copy.
 pub fn token_table(w: &Weights, name: &str, v: usize, c: usize) -> Result<Linear> {
-    w.linear_out_in(name, c, v, || Ok(None))
+    w.linear_out_in(name, c, v, &|| Ok(None))
 }
 
 /// [`token_table`] for families whose tables stay out of int8 (T5, BERT, BART and Marian): a load
@@ -141,7 +141,7 @@ pub fn token_table(w: &Weights, name: &str, v: usize, c: usize) -> Result<Linear
 /// family take [`token_table`]: their tables are int8 under int8, head and rows.
 pub fn token_table_not_int8(w: &Weights, name: &str, v: usize, c: usize) -> Result<Linear> {
     match w.storage() {
-        Some(kernels::Storage::Int8) => w.linear_out_in_as(name, c, v, || Ok(None), None),
+        Some(kernels::Storage::Int8) => w.linear_out_in_as(name, c, v, &|| Ok(None), None),
         _ => token_table(w, name, v, c),
     }
 }
