@@ -97,8 +97,9 @@ pub struct BlockFacts {
     /// `decoder_bias`); absent where the family decides (BERT's has one, GPT-2's has none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub head_bias: Option<bool>,
-    /// The token and position rows' width when narrower than the model's, widened by one matrix
-    /// before the first layer (ALBERT's `embedding_size`).
+    /// The token rows' width when narrower than the model's, widened by one matrix before the first
+    /// layer (ALBERT's `embedding_size`, whose position rows are as narrow; opt-350m's
+    /// `word_embed_proj_dim`, whose output is also narrowed back for the tied head).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub embedding_width: Option<usize>,
     /// Which set of weights each layer runs (0-based, one entry per layer), when layers share
@@ -122,6 +123,7 @@ pub struct BlockFacts {
 impl BlockFacts {
     pub fn of(model: &Model) -> Self {
         let (norm_placement, norm_kind, embedding_norm, final_norm) = match model {
+            Model::Gpt2(m) if m.is_post_norm() => ("post", "LayerNorm", false, false), // opt-350m
             Model::Gpt2(_) | Model::GptNeoX(_) | Model::Phi(_) => ("pre", "LayerNorm", false, true),
             Model::Bert(_) | Model::Albert(_) => ("post", "LayerNorm", true, false),
             Model::Bart(m) => ("post", "LayerNorm", m.info.model_type != "marian", false),
@@ -184,6 +186,7 @@ impl BlockFacts {
             },
             embedding_width: match model {
                 Model::Albert(m) if m.config.embedding_size != m.config.hidden_size => Some(m.config.embedding_size),
+                Model::Gpt2(m) => m.embedding_width(),
                 _ => None,
             },
             shared_layers: match model {

@@ -343,7 +343,7 @@ fn inspect(args: &Args) -> Result<Value> {
             "tokens": tokens,
             "decoder_ids": ins.decoder_ids,
             "attentions": { "encoder": maps(&o.encoder_attentions), "decoder": maps(&o.decoder_attentions), "cross": maps(&o.cross_attentions) },
-            "last_hidden_state": matrix(&o.last_hidden_state, info.d_model),
+            "last_hidden_state": matrix(&o.last_hidden_state, session.model.last_state_width()),
             "encoder_last_hidden_state": o.encoder_last_hidden_state.as_ref().map_or(Value::Null, |h| matrix(h, info.d_model)),
             "logits": o.logits.as_ref().map_or(Value::Null, |l| matrix(l, session.model.decoder_vocab_size())),
             "generated_ids": Value::Null,

@@ -146,7 +146,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, xlm_roberta, mpnet, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, xlm_roberta, mpnet, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -211,6 +211,18 @@ fn gpt_neox_greedy_generation_matches_hf() {
 #[test]
 fn gpt_neo_greedy_generation_matches_hf() {
     generation_matches("gpt_neo");
+}
+#[test]
+fn opt_greedy_generation_matches_hf() {
+    generation_matches("opt");
+}
+#[test]
+fn opt_v4_greedy_generation_matches_hf() {
+    generation_matches("opt_v4");
+}
+#[test]
+fn opt_350m_greedy_generation_matches_hf() {
+    generation_matches("opt_350m");
 }
 #[test]
 fn gpt_neo_v4_greedy_generation_matches_hf() {
@@ -1608,4 +1620,57 @@ fn gpt_neo_keys_defaults_and_refusals() {
     assert_eq!(long_run(&global_zero, "gpt_neo").1, long_run(&all_global, "gpt_neo").1);
     let model = load_model("gpt_neo");
     assert_eq!((model.info().model_type.as_str(), model.info().max_positions, model.info().eos_token_id), ("gpt_neo", Some(64), Some(0)));
+}
+
+/// OPT's keys change the numbers as OPTConfig reads them; the card says how each block is built; the
+/// logit lens at the last state gives the model's own logits, opt-350m's narrowing included; the
+/// position vectors the page shows are the table's rows from 2 on; keys Glassbox does not run are
+/// refused by name.
+#[test]
+fn opt_keys_card_lens_and_refusals() {
+    let opt = glassbox::card::BlockFacts::of(&load_model("opt"));
+    assert_eq!((opt.norm_placement, opt.final_norm, opt.activation.as_str(), opt.embedding_width, opt.tied_embeddings), ("pre", true, "relu", None, true));
+    let small = glassbox::card::BlockFacts::of(&load_model("opt_350m"));
+    assert_eq!((small.norm_placement, small.final_norm, small.embedding_width), ("post", false, Some(32)));
+
+    for name in ["opt", "opt_350m"] {
+        let model = load_model(name);
+        let ids = ids(&cases(name)[1]["input_ids"]);
+        let out = model.forward_probed(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, &Probe { hidden_states: true, ..Default::default() }).unwrap();
+        let n = out.decoder_hidden_states.as_ref().unwrap().dim().0;
+        assert_eq!(model.logit_lens(&out, n - 1).unwrap(), out.logits.clone().unwrap(), "{name}: the lens at the last state is the logits");
+        assert_ne!(Some(model.logit_lens(&out, 1).unwrap()), out.logits, "{name}");
+        let c = model.info().d_model;
+        let rows = model.position_vectors(glassbox::models::Stack::Decoder, 3).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let table = safetensors::SafeTensors::deserialize(&Folder::fixture(name).weights.unwrap()).unwrap().tensor("model.decoder.embed_positions.weight").unwrap().data().to_vec();
+        let row2: Vec<f32> = table[2 * c * 4..3 * c * 4].chunks(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        assert_eq!(&rows[..c], &row2[..], "{name}: position 0 reads row 2");
+    }
+
+    let (_, logits) = long_run(&Folder::fixture("opt"), "opt");
+    for (key, value) in [("do_layer_norm_before", Value::Bool(false)), ("enable_bias", Value::Bool(false)), ("activation_function", "gelu".into())] {
+        let folder = edited("opt", |c| {
+            c.insert(key.into(), value.clone());
+        });
+        assert_ne!(long_run(&folder, "opt").1, logits, "{key} changes the logits");
+    }
+    let defaults = edited("opt", |c| {
+        c.remove("activation_function"); // OPTConfig's relu, which the fixture uses
+        c.remove("word_embed_proj_dim"); // hidden_size
+        c.remove("do_layer_norm_before"); // true
+    });
+    assert_eq!(long_run(&defaults, "opt").1, logits);
+    let missing_ffn = edited("opt", |c| {
+        c.remove("ffn_dim"); // OPTConfig's 3072: the file's 128-wide layers no longer fit
+    });
+    assert!(load_error(&missing_ffn).contains("fc1"), "{}", load_error(&missing_ffn));
+    for (key, value) in [("layer_norm_elementwise_affine", Value::Bool(false)), ("_remove_final_layer_norm", Value::Bool(true)), ("word_embed_proj_dim", Value::from(-3))] {
+        let folder = edited("opt", |c| {
+            c.insert(key.into(), value.clone());
+        });
+        let err = load_error(&folder);
+        assert!(err.contains(key), "{key}: {err}");
+    }
+    let model = load_model("opt");
+    assert_eq!((model.info().model_type.as_str(), model.info().bos_token_id, model.info().eos_token_id, model.info().pad_token_id), ("opt", Some(2), Some(2), Some(1)));
 }

@@ -117,7 +117,9 @@ export function renderModelFacts(dl, info, name) {
       : String(info.dFF)],
     ...(info.block ? [['Normalisation', normalisationFact(info.block)]] : []),
     ...(info.block && info.block.embeddingScale !== 1 ? [['Token embeddings', embeddingScaleFact(info)]] : []),
-    ...(info.block?.embeddingWidth ? [['Embedding width', `${info.block.embeddingWidth}, widened to ${info.dModel} by one matrix before the first layer (embedding_size)`]] : []),
+    ...(info.block?.embeddingWidth ? [['Embedding width', info.modelType === 'opt'
+      ? `${info.block.embeddingWidth}, widened to ${info.dModel} by one matrix before the first layer and narrowed back by another after the last, for the tied output head (word_embed_proj_dim)`
+      : `${info.block.embeddingWidth}, widened to ${info.dModel} by one matrix before the first layer (embedding_size)`]] : []),
     ...(info.block?.residualScale != null && info.block.residualScale !== 1
       ? [['Residual stream', `each step’s output multiplied by ${fmtNumber(info.block.residualScale)} before it is added (residual_multiplier)`]] : []),
     ...(info.block && info.hasLmHead ? [['Output head', (info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)') +

@@ -36,13 +36,7 @@ pub trait Family: Forward {
 
     /// `(layers, heads)` of attention `kind`, or `None` when the model has no such attention.
     fn attention_dims(&self, kind: AttentionKind) -> Option<(usize, usize)> {
-        let i = self.info();
-        match (i.kind, kind) {
-            (Kind::EncoderOnly, AttentionKind::Encoder) | (Kind::DecoderOnly, AttentionKind::Decoder) => Some((i.n_layers, i.n_heads)),
-            (Kind::EncoderDecoder, AttentionKind::Encoder) => Some((i.n_layers, i.n_heads)),
-            (Kind::EncoderDecoder, _) => Some((i.n_decoder_layers, i.n_heads)),
-            _ => None,
-        }
+        attention_dims(self.info(), kind)
     }
 
     /// The logit lens: logits `[T][V]` as if the stack feeding the head stopped at `x: [T][C]`
@@ -89,3 +83,14 @@ macro_rules! impl_encoder_forward {
     };
 }
 pub(crate) use impl_encoder_forward;
+
+/// [`Family::attention_dims`] from the model's card: one copy, not one per family.
+#[inline(never)]
+fn attention_dims(i: &ModelInfo, kind: AttentionKind) -> Option<(usize, usize)> {
+    match (i.kind, kind) {
+        (Kind::EncoderOnly, AttentionKind::Encoder) | (Kind::DecoderOnly, AttentionKind::Decoder) => Some((i.n_layers, i.n_heads)),
+        (Kind::EncoderDecoder, AttentionKind::Encoder) => Some((i.n_layers, i.n_heads)),
+        (Kind::EncoderDecoder, _) => Some((i.n_decoder_layers, i.n_heads)),
+        _ => None,
+    }
+}

@@ -33,7 +33,16 @@
 //! - `attention_types` (`[[["global", "local"], 12]]` by default: groups of layer kinds, each repeated)
 //!   makes some layers "local": a query sees only the last `window_size` keys, itself included.
 //!
-//! Its config.json names the sizes as BERT does (`hidden_size`, `num_layers`, `num_heads`,
+//! **OPT** (`opt`: opt-125m to 66b, and opt-350m) is the same decoder under other names
+//! (`model.decoder.layers.{l}.self_attn.{q,k,v,out}_proj`, `self_attn_layer_norm`, `fc1`, `fc2`,
+//! `final_layer_norm`, `model.decoder.final_layer_norm`), with q/k/v biases (`enable_bias`), ReLU, and
+//! a position table whose row `p + 2` holds position `p` (`OPTLearnedPositionalEmbedding`'s offset).
+//! opt-350m differs twice: `do_layer_norm_before: false` puts each norm after its residual add
+//! (`x = LN(x + attn(x))`, no final norm), and `word_embed_proj_dim` narrower than the model adds
+//! `project_in` (embeddings widened before the first layer) and `project_out` (narrowed back for the
+//! tied head). [`opt_as_gpt2`] reads its config.
+//!
+//! GPT-Neo's config.json names the sizes as BERT does (`hidden_size`, `num_layers`, `num_heads`,
 //! `max_position_embeddings`); [`neo_as_gpt2`] renames them, with GPTNeoConfig's defaults.
 
 use super::activations::{self, flat_mut};
@@ -172,6 +181,76 @@ fn neo_windows(types: Option<&Value>, layers: usize, window: usize) -> Result<Ve
     Ok(windows)
 }
 
+/// OPT's sizes under GPT-2's names, with OPTConfig's defaults (opt-125m's) for keys left out.
+const OPT_SIZES: [(&str, &str, u64); 5] = [
+    ("vocab_size", "vocab_size", 50272),
+    ("max_position_embeddings", "n_positions", 2048),
+    ("hidden_size", "n_embd", 768),
+    ("num_hidden_layers", "n_layer", 12),
+    ("num_attention_heads", "n_head", 12),
+];
+
+/// What OPT adds to GPT-2's config (OPTConfig's keys, their defaults in brackets).
+struct OptShape {
+    /// `do_layer_norm_before` [true]: false (opt-350m) puts each norm after its residual add.
+    norm_before: bool,
+    /// `word_embed_proj_dim` [hidden_size]: the token table's width; narrower, it is widened by
+    /// `project_in` before the first layer and the output narrowed by `project_out` for the head.
+    embed_width: usize,
+    /// `enable_bias` [true]: biases on q, k, v, out, fc1 and fc2 (GPT-2 and GPT-Neo: true, GPT-Neo's q,
+    /// k and v having none whatever this says).
+    bias: bool,
+}
+
+/// OPT's config.json as GPT-2's plus [`OptShape`]. Keys that change the numbers and that Glassbox does
+/// not run are refused by name.
+fn opt_as_gpt2(config_json: &[u8]) -> Result<(Gpt2Config, OptShape)> {
+    let mut opt: Map<String, Value> = parse_json("config.json", config_json)?;
+    let flag = |opt: &Map<String, Value>, key: &str, default: bool| -> Result<bool> {
+        match opt.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v.as_bool().ok_or_else(|| Error::config(key, format!("is {v}, but it must be true or false"), "Use the config.json saved with the weights")),
+        }
+    };
+    if !flag(&opt, "layer_norm_elementwise_affine", true)? {
+        return Err(Error::config("layer_norm_elementwise_affine", "is false (LayerNorms without weights), which Glassbox does not run", "Use a checkpoint whose norms have weights (every released OPT)"));
+    }
+    let norm_before = flag(&opt, "do_layer_norm_before", true)?;
+    if flag(&opt, "_remove_final_layer_norm", false)? && norm_before {
+        return Err(Error::config("_remove_final_layer_norm", "is true (a pre-norm OPT without its final norm, an old conversion's setting), which Glassbox does not run", "Save the checkpoint again with transformers 5"));
+    }
+    let bias = flag(&opt, "enable_bias", true)?;
+    let hidden = opt.get("hidden_size").and_then(Value::as_u64).unwrap_or(768);
+    let embed_width = match opt.get("word_embed_proj_dim") {
+        None | Some(Value::Null) => hidden,
+        Some(v) => v.as_u64().filter(|&e| e > 0 && e <= crate::loader::limits::MAX_DIM).ok_or_else(|| Error::config("word_embed_proj_dim", format!("is {v}, but it must be a positive whole number"), "Use the config.json saved with the weights"))?,
+    } as usize;
+    let mut gpt2 = Map::new();
+    for (from, to, default) in OPT_SIZES {
+        gpt2.insert(to.into(), opt.remove(from).unwrap_or(Value::from(default)));
+    }
+    gpt2.insert("n_inner".into(), opt.remove("ffn_dim").unwrap_or(Value::from(3072)));
+    gpt2.insert("activation_function".into(), opt.remove("activation_function").unwrap_or(Value::from("relu")));
+    // nn.LayerNorm's own epsilon: OPTConfig has no key for it.
+    gpt2.insert("layer_norm_epsilon".into(), Value::from(1e-5));
+    for (id, default) in [("bos_token_id", 2), ("eos_token_id", 2), ("pad_token_id", 1)] {
+        gpt2.insert(id.into(), opt.remove(id).unwrap_or(Value::from(default)));
+    }
+    if let Some(tie) = opt.remove("tie_word_embeddings") {
+        gpt2.insert("tie_word_embeddings".into(), tie);
+    }
+    let bytes = serde_json::to_vec(&Value::Object(gpt2)).map_err(|e| Error::config("config.json", e.to_string(), "Use the config.json saved with the weights"))?;
+    Ok((parse_json("config.json", &bytes)?, OptShape { norm_before, embed_width, bias }))
+}
+
+/// Which checkpoint layout [`Gpt2::load_from`] reads.
+#[derive(Clone, Copy, PartialEq)]
+enum Flavour {
+    Gpt2,
+    Neo,
+    Opt,
+}
+
 fn default_activation() -> String {
     "gelu_new".into()
 }
@@ -194,18 +273,67 @@ struct Block {
 pub struct Gpt2 {
     pub config: Gpt2Config,
     pub info: ModelInfo,
-    wte: Linear, // [V][C] as a bias-free C -> V layer: embedding rows and the tied LM head
-    wpe: Array2<f32>, // [P][C]
+    wte: Linear, // [V][E] as a bias-free E -> V layer: embedding rows and the tied LM head (E = C but in opt-350m)
+    wpe: Array2<f32>, // [P + position_offset][C]
     blocks: Vec<Block>,
-    ln_f: LayerNorm,
+    ln_f: Option<LayerNorm>, // none after post-norm blocks
     lm_head: Option<Linear>, // C -> V, only when stored untied
     activation: Activation,
     /// Per layer, how many of the latest keys a query sees (GPT-Neo's local layers); `None`: all.
     windows: Vec<Option<usize>>,
+    /// The row of `wpe` that position 0 reads (OPT: 2).
+    position_offset: usize,
+    /// Norms after the residual adds, `x = LN(x + f(x))`, and no final norm (opt-350m).
+    post_norm: bool,
+    /// OPT's `project_in` (E -> C) and `project_out` (C -> E) when its token table is narrower (E).
+    project: Option<(Linear, Linear)>,
 }
 
 /// `GPT2Config`'s `n_positions` when config.json leaves it (and `n_ctx`) out.
 const GPT2_DEFAULT_POSITIONS: usize = 1024;
+
+/// Checkpoint names of one layout (GPT-Neo's are GPT-2's but for the attention module).
+struct Names {
+    prefixes: &'static [&'static str],
+    wte: &'static str,
+    wpe: &'static str,
+    layers: &'static str,
+    attention: &'static str,
+    ln_1: &'static str,
+    ln_2: &'static str,
+    c_fc: &'static str,
+    mlp_proj: &'static str,
+    ln_f: &'static str,
+}
+
+const GPT2_NAMES: Names = Names {
+    prefixes: &["transformer."],
+    wte: "wte.weight",
+    wpe: "wpe.weight",
+    layers: "h",
+    attention: "attn.attention",
+    ln_1: "ln_1",
+    ln_2: "ln_2",
+    c_fc: "mlp.c_fc",
+    mlp_proj: "mlp.c_proj",
+    ln_f: "ln_f",
+};
+
+const OPT_NAMES: Names = Names {
+    prefixes: &["model.decoder.", "decoder."],
+    wte: "embed_tokens.weight",
+    wpe: "embed_positions.weight",
+    layers: "layers",
+    attention: "self_attn",
+    ln_1: "self_attn_layer_norm",
+    ln_2: "final_layer_norm",
+    c_fc: "fc1",
+    mlp_proj: "fc2",
+    ln_f: "final_layer_norm",
+};
+
+/// OPT's position table keeps two rows before position 0's (`OPTLearnedPositionalEmbedding`).
+const OPT_POSITION_OFFSET: usize = 2;
 
 impl Gpt2 {
     /// Whether the output head is the input embedding table, as loaded (config.json's tie, unless
@@ -221,59 +349,86 @@ impl Gpt2 {
             cfg.n_positions = cfg.n_ctx.unwrap_or(GPT2_DEFAULT_POSITIONS);
         }
         let windows = vec![None; cfg.n_layer];
-        Self::load_from(cfg, windows, weights, false)
+        let opt = OptShape { norm_before: true, embed_width: cfg.n_embd, bias: true };
+        Self::load_from(cfg, windows, opt, weights, Flavour::Gpt2)
     }
 
     /// GPT-Neo (`gpt_neo`): see the module notes.
     pub fn load_neo(config_json: &[u8], weights: Weights) -> Result<Self> {
         let (cfg, windows) = neo_as_gpt2(config_json)?;
-        Self::load_from(cfg, windows, weights, true)
+        // Biased outputs and MLP; its q, k and v never are (`load_from`).
+        let opt = OptShape { norm_before: true, embed_width: cfg.n_embd, bias: true };
+        Self::load_from(cfg, windows, opt, weights, Flavour::Neo)
     }
 
-    fn load_from(cfg: Gpt2Config, windows: Vec<Option<usize>>, weights: Weights, neo: bool) -> Result<Self> {
+    /// OPT (`opt`): see the module notes.
+    pub fn load_opt(config_json: &[u8], weights: Weights) -> Result<Self> {
+        let (cfg, opt) = opt_as_gpt2(config_json)?;
+        let windows = vec![None; cfg.n_layer];
+        Self::load_from(cfg, windows, opt, weights, Flavour::Opt)
+    }
+
+    fn load_from(cfg: Gpt2Config, windows: Vec<Option<usize>>, opt: OptShape, weights: Weights, flavour: Flavour) -> Result<Self> {
         let (v, p, c, l, h) = (cfg.vocab_size, cfg.n_positions, cfg.n_embd, cfg.n_layer, cfg.n_head);
         if h == 0 || c % h != 0 {
             return Err(Error::config("n_head", format!("n_embd {c} is not divisible by n_head {h}"), "Use the config.json saved with the weights"));
         }
         let f = cfg.n_inner.unwrap_or(4 * c);
         let activation = Activation::from_config("activation_function", &cfg.activation_function)?;
-        let w = weights.with_prefixes(&["transformer."]);
+        let names = match flavour {
+            Flavour::Opt => OPT_NAMES,
+            _ => GPT2_NAMES,
+        };
+        let w = weights.with_prefixes(names.prefixes);
         let eps = cfg.layer_norm_epsilon;
         let conv1d = |name: &str, d_in: usize, d_out: usize| -> Result<Linear> { super::layers::conv1d(&w, name, d_in, d_out) };
         let mut blocks = Vec::with_capacity(l);
-        // GPT-Neo's layers are nn.Linear ([out][in]) where GPT-2's are Conv1D ([in][out]).
+        // GPT-Neo's and OPT's layers are nn.Linear ([out][in]) where GPT-2's are Conv1D ([in][out]).
         let dense = |name: &str, d_in: usize, d_out: usize, bias: bool| -> Result<Linear> {
-            match neo {
-                true => super::layers::linear(&w, name, d_in, d_out, bias),
-                false => conv1d(name, d_in, d_out),
+            match flavour {
+                Flavour::Gpt2 => conv1d(name, d_in, d_out),
+                _ => super::layers::linear(&w, name, d_in, d_out, bias),
             }
         };
+        // GPT-Neo: no q/k/v biases, the rest biased; OPT: all or none (`enable_bias`).
+        let qkv_biased = flavour == Flavour::Opt && opt.bias;
         for i in 0..l {
-            let (qkv, c_proj) = match neo {
-                true => {
-                    let a = format!("h.{i}.attn.attention");
+            let (qkv, c_proj) = match flavour {
+                Flavour::Gpt2 => (QkvProj::Fused(conv1d(&format!("h.{i}.attn.c_attn"), c, 3 * c)?), conv1d(&format!("h.{i}.attn.c_proj"), c, c)?),
+                _ => {
+                    let a = format!("{}.{i}.{}", names.layers, names.attention);
                     let qkv = QkvProj::Separate {
-                        q: dense(&format!("{a}.q_proj"), c, c, false)?,
-                        k: dense(&format!("{a}.k_proj"), c, c, false)?,
-                        v: dense(&format!("{a}.v_proj"), c, c, false)?,
+                        q: dense(&format!("{a}.q_proj"), c, c, qkv_biased)?,
+                        k: dense(&format!("{a}.k_proj"), c, c, qkv_biased)?,
+                        v: dense(&format!("{a}.v_proj"), c, c, qkv_biased)?,
                     };
-                    (qkv, dense(&format!("{a}.out_proj"), c, c, true)?)
+                    (qkv, dense(&format!("{a}.out_proj"), c, c, opt.bias)?)
                 }
-                false => (QkvProj::Fused(conv1d(&format!("h.{i}.attn.c_attn"), c, 3 * c)?), conv1d(&format!("h.{i}.attn.c_proj"), c, c)?),
             };
+            let n = |part: &str| format!("{}.{i}.{part}", names.layers);
             blocks.push(Block {
-                ln_1: LayerNorm::load(&w, &format!("h.{i}.ln_1"), c, eps)?,
+                ln_1: LayerNorm::load(&w, &n(names.ln_1), c, eps)?,
                 qkv,
                 c_proj,
-                ln_2: LayerNorm::load(&w, &format!("h.{i}.ln_2"), c, eps)?,
-                c_fc: dense(&format!("h.{i}.mlp.c_fc"), c, f, true)?,
-                mlp_proj: dense(&format!("h.{i}.mlp.c_proj"), f, c, true)?,
+                ln_2: LayerNorm::load(&w, &n(names.ln_2), c, eps)?,
+                c_fc: dense(&n(names.c_fc), c, f, opt.bias)?,
+                mlp_proj: dense(&n(names.mlp_proj), f, c, opt.bias)?,
             });
         }
-        let table = super::layers::tied_table_name(&w, "wte.weight", "lm_head.weight", cfg.tie_word_embeddings);
-        let wte = super::layers::token_table(&w, table, v, c)?;
-        let wpe = activations::rows_of(w.get("wpe.weight", &[p, c])?, p, c);
-        let ln_f = LayerNorm::load(&w, "ln_f", c, eps)?;
+        let e = opt.embed_width;
+        let table = super::layers::tied_table_name(&w, names.wte, "lm_head.weight", cfg.tie_word_embeddings);
+        let wte = super::layers::token_table(&w, table, v, e)?;
+        let position_offset = if flavour == Flavour::Opt { OPT_POSITION_OFFSET } else { 0 };
+        let rows = p.checked_add(position_offset).ok_or_else(|| Error::config("max_position_embeddings", "is too large", "Use the config.json saved with the weights"))?;
+        let wpe = activations::rows_of(w.get(names.wpe, &[rows, c])?, rows, c);
+        let ln_f = match opt.norm_before {
+            true => Some(LayerNorm::load(&w, names.ln_f, c, eps)?),
+            false => None,
+        };
+        let project = match e == c {
+            true => None,
+            false => Some((super::layers::linear(&w, "project_in", e, c, false)?, super::layers::linear(&w, "project_out", c, e, false)?)),
+        };
         // A stored lm_head identical to wte is the usual tied case; keep a copy only if it differs.
         // Random twins are tied, as GPT2LMHeadModel always is (`tie_word_embeddings`).
         let random = matches!(w, Weights::Random { .. });
@@ -286,14 +441,24 @@ impl Gpt2 {
         }
         // A stored head equal to the table is the table; one that differs is a head of its own, tied
         // or not in config.json (as transformers 5 loads it).
-        let lm_head = match super::layers::stored_head_differs(&w, "lm_head.weight", table, v, c)? {
-            true => Some(kernels::Linear::from_stored(w.get_stored("lm_head.weight", &[v, c])?, kernels::Layout::OutIn, c, v, None, w.storage())),
+        let lm_head = match super::layers::stored_head_differs(&w, "lm_head.weight", table, v, e)? {
+            true => Some(kernels::Linear::from_stored(w.get_stored("lm_head.weight", &[v, e])?, kernels::Layout::OutIn, e, v, None, w.storage())),
             false => None,
         };
-        let qkv_bias = if neo { 0 } else { 3 * c };
-        let n_params = v * c + p * c + 2 * c + l * (4 * c + (c * 3 * c + qkv_bias) + (c * c + c) + (c * f + f) + (f * c + c));
+        let (qkv_bias, other_bias) = match flavour {
+            Flavour::Gpt2 => (3 * c, 2 * c + f),
+            Flavour::Neo => (0, 2 * c + f),
+            Flavour::Opt => (usize::from(opt.bias) * 3 * c, usize::from(opt.bias) * (2 * c + f)),
+        };
+        let n_params = v * e + rows * c + if ln_f.is_some() { 2 * c } else { 0 } + if e == c { 0 } else { 2 * e * c }
+            + l * (4 * c + 3 * c * c + qkv_bias + c * c + 2 * c * f + other_bias);
         let info = ModelInfo {
-            model_type: if neo { "gpt_neo" } else { "gpt2" }.into(),
+            model_type: match flavour {
+                Flavour::Gpt2 => "gpt2",
+                Flavour::Neo => "gpt_neo",
+                Flavour::Opt => "opt",
+            }
+            .into(),
             kind: Kind::DecoderOnly,
             positions: Positions::Learned,
             n_layers: l,
@@ -310,7 +475,7 @@ impl Gpt2 {
             pad_token_id: cfg.pad_token_id,
             decoder_start_token_id: None,
         };
-        Ok(Gpt2 { config: cfg, info, wte, wpe, blocks, ln_f, lm_head, activation, windows })
+        Ok(Gpt2 { config: cfg, info, wte, wpe, blocks, ln_f, lm_head, activation, windows, position_offset, post_norm: !opt.norm_before, project })
     }
 
     fn d_head(&self) -> usize {
@@ -336,13 +501,17 @@ impl Gpt2 {
                 "Shorten the prompt or generate fewer tokens",
             ));
         }
-        // x = wte[ids] + wpe[past..past+T]                                   [T][C]
-        let mut x = activations::embed(&TokenTable::Packed(&self.wte), c, ids);
-        x += &self.wpe.slice(s![past..past + t, ..]);
+        // x = wte[ids] (widened by project_in) + wpe[offset + past..offset + past + T]    [T][C]
+        let mut x = activations::embed(&TokenTable::Packed(&self.wte), self.wte.d_in, ids); // [T][E]
+        if let Some((project_in, _)) = &self.project {
+            x = activations::linear(project_in, x.view());
+        }
+        let at = self.position_offset + past;
+        x += &self.wpe.slice(s![at..at + t, ..]);
         for (l, (block, kv)) in self.blocks.iter().zip(caches.iter_mut()).enumerate() {
             recorder.hidden_state(&x);
-            // x = x + attn(ln_1(x))
-            let a = activations::layer_norm(&block.ln_1, &x); // [T][C]
+            // x = x + attn(ln_1(x)); post-norm: x = ln_1(x + attn(x))
+            let a = if self.post_norm { x.clone() } else { activations::layer_norm(&block.ln_1, &x) }; // [T][C]
             let (q, k, v) = block.qkv.apply(a.view(), c, c); // [T][C] each
             kv.append(k.view(), v.view());
             let mut scale = if self.config.scale_attn_weights { 1.0 / (dh as f32).sqrt() } else { 1.0 };
@@ -358,15 +527,33 @@ impl Gpt2 {
             let out = activations::linear(&block.c_proj, ctx.view()); // [T][C]
             recorder.trace_io(l, &a, &out);
             x += &out;
-            // x = x + mlp(ln_2(x))
-            let m = activations::layer_norm(&block.ln_2, &x);
+            if self.post_norm {
+                block.ln_1.apply(flat_mut(&mut x));
+            }
+            // x = x + mlp(ln_2(x)); post-norm: x = ln_2(x + mlp(x))
+            let m = if self.post_norm { x.clone() } else { activations::layer_norm(&block.ln_2, &x) };
             let mut hidden = activations::linear(&block.c_fc, m.view()); // [T][F]
             self.activation.apply(flat_mut(&mut hidden));
             x += &activations::linear(&block.mlp_proj, hidden.view());
+            if self.post_norm {
+                block.ln_2.apply(flat_mut(&mut x));
+            }
         }
-        self.ln_f.apply(flat_mut(&mut x));
+        if let Some(ln_f) = &self.ln_f {
+            ln_f.apply(flat_mut(&mut x));
+        }
+        // The last state kept is the model's width: opt-350m's narrowing for the head comes after it
+        // (HF's last hidden state is the narrowed one; the fixture records project_out's input).
         recorder.hidden_state(&x);
-        Ok(x)
+        Ok(self.narrow(x))
+    }
+
+    /// opt-350m's `project_out` (`[T][C]` -> `[T][E]`) for the tied head; the others: `x` as it is.
+    fn narrow(&self, x: Array2<f32>) -> Array2<f32> {
+        match &self.project {
+            Some((_, project_out)) => activations::linear(project_out, x.view()),
+            None => x,
+        }
     }
 
     /// `h: [T][C]` -> logits `[T][V]` through the (tied) LM head.
@@ -374,18 +561,30 @@ impl Gpt2 {
         activations::linear(self.lm_head.as_ref().unwrap_or(&self.wte), h)
     }
 
-    /// Logits as if the model stopped at hidden state `x: [T][C]`: `ln_f` then the head; the
-    /// last state (`last`) has been through `ln_f` already.
+    /// Logits as if the model stopped at hidden state `x: [T][C]`: `ln_f`, opt-350m's `project_out`,
+    /// then the head; the last state (`last`) has been through `ln_f` already.
     pub(crate) fn lens(&self, x: ArrayView2<'_, f32>, last: bool) -> Array2<f32> {
-        if last {
-            return self.lm_logits(x);
+        let mut x = x.to_owned();
+        if let (Some(ln_f), false) = (&self.ln_f, last) {
+            ln_f.apply(flat_mut(&mut x));
         }
-        self.lm_logits(activations::layer_norm(&self.ln_f, &x.to_owned()).view())
+        self.lm_logits(self.narrow(x).view())
     }
 
-    /// `wpe` rows of positions `0..n`: `[N][C]`.
+    /// The position vectors of positions `0..n` (OPT's from row 2 on): `[N][C]`.
     pub(crate) fn position_rows(&self, n: usize) -> &[f32] {
-        &self.wpe.as_slice().expect("standard layout")[..n * self.config.n_embd]
+        let c = self.config.n_embd;
+        &self.wpe.as_slice().expect("standard layout")[self.position_offset * c..(self.position_offset + n) * c]
+    }
+
+    /// opt-350m: the token table's width when narrower than the model's.
+    pub(crate) fn embedding_width(&self) -> Option<usize> {
+        self.project.as_ref().map(|_| self.wte.d_in)
+    }
+
+    /// Each norm after its residual add, and no final norm (opt-350m).
+    pub(crate) fn is_post_norm(&self) -> bool {
+        self.post_norm
     }
 
     pub(crate) fn token_table(&self) -> TokenTable<'_> {

@@ -237,6 +237,7 @@ impl Model {
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
             "gpt_neo" => Ok(Model::Gpt2(gpt2::Gpt2::load_neo(files.config, weights)?)),
+            "opt" => Ok(Model::Gpt2(gpt2::Gpt2::load_opt(files.config, weights)?)),
             "bert" => Ok(Model::Bert(bert::Bert::load(files.config, weights)?)),
             "roberta" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::Roberta, files.config, weights)?)),
             "xlm-roberta" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::XlmRoberta, files.config, weights)?)),
@@ -287,6 +288,16 @@ impl Model {
 
     pub fn info(&self) -> &ModelInfo {
         self.family().info()
+    }
+
+    /// The width of `Outputs::last_hidden_state`'s rows: `d_model`, but opt-350m's narrower output
+    /// (`project_out`, for its tied head).
+    pub fn last_state_width(&self) -> usize {
+        match self {
+            Model::Gpt2(m) => m.embedding_width(),
+            _ => None,
+        }
+        .unwrap_or(self.info().d_model)
     }
 
     pub fn kind(&self) -> Kind {

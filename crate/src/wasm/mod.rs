@@ -771,7 +771,7 @@ impl WasmModel {
             arrays.push(("scores", attention_kinds(&out.encoder_scores, &out.decoder_scores, &out.cross_scores)));
             capture::mark_first_layers(&arrays[arrays.len() - 1].1, maps, &self.session);
         }
-        let c = info.d_model;
+        let c = self.session.model.last_state_width();
         let rows = out.last_hidden_state.len().checked_div(c).unwrap_or(0);
         arrays.push(("lastHiddenState", tensor(&out.last_hidden_state, &[rows, c])));
         if let Some(top) = &out.top_k {
