@@ -1,7 +1,8 @@
 // GPT-2-small-shaped decoding, several builds and storages in ONE process, interleaved: the most robust
 // A/B on a shared machine (every model sees the same moments). Not part of the tests or CI.
 //
-//   node bench/decode-ab.mjs f32:pkg int8:pkg f32:/tmp/old-pkg int8:/tmp/old-pkg [--rounds=N]
+//   node bench/decode-ab.mjs f32:pkg-checks int8:pkg-checks f32:/tmp/old-pkg int8:/tmp/old-pkg [--rounds=N]
+//   (each DIR a build with the benchmark handles: pkg-checks/ from scripts/build-wasm.sh --with-checks)
 //
 // Each argument is `storage:DIR` (DIR holds glassbox.js and glassbox_bg.wasm; one wasm instance per DIR).
 // Every model prefills 128 tokens, then 6 rounds (`--rounds=N`: more on a noisy machine) of 3 decoding

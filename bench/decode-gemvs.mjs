@@ -4,12 +4,12 @@
 // products' share of a token from the rest. Weights are uniform in [-1, 1) (`KernelBench`), not the
 // model's init: a difference between the two can come from the values (as f16's subnormal weights did).
 //
-//   node bench/decode-gemvs.mjs [DIR]     (DIR holds glassbox.js and glassbox_bg.wasm; default pkg/)
+//   node bench/decode-gemvs.mjs [DIR]     (DIR holds glassbox.js and glassbox_bg.wasm; default pkg-checks/, from scripts/build-wasm.sh --with-checks)
 import { readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const dir = resolve(process.argv[2] || join(dirname(fileURLToPath(import.meta.url)), '..', 'pkg'));
+const dir = resolve(process.argv[2] || join(dirname(fileURLToPath(import.meta.url)), '..', 'pkg-checks'));
 const g = await import(pathToFileURL(join(dir, 'glassbox.js')).href);
 g.initSync({ module: readFileSync(join(dir, 'glassbox_bg.wasm')) });
 const shapes = [[768, 2304], [768, 768], [768, 3072], [3072, 768]]; // [K, N]: qkv, attention out, MLP up, MLP down

@@ -17,8 +17,9 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const glassbox = await import(pathToFileURL(join(ROOT, 'pkg', 'glassbox.js')).href);
-glassbox.initSync({ module: readFileSync(join(ROOT, 'pkg', 'glassbox_bg.wasm')) });
+// pkg-checks/: the shipped kernels plus the checks and KernelBench (scripts/build-wasm.sh --with-checks).
+const glassbox = await import(pathToFileURL(join(ROOT, 'pkg-checks', 'glassbox.js')).href);
+glassbox.initSync({ module: readFileSync(join(ROOT, 'pkg-checks', 'glassbox_bg.wasm')) });
 
 const againstArg = process.argv.find((a) => a.startsWith('--against='));
 let other = null;

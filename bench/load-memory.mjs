@@ -1,7 +1,8 @@
 // Wasm memory after loading a GPT-2-small-shaped random twin, for builds side by side (each in this
 // process's own wasm instance; memory never shrinks, so one model per instance).
 //
-//   node bench/load-memory.mjs [--storage=int8] DIR [DIR ...]   (DIR holds glassbox.js and glassbox_bg.wasm)
+//   node bench/load-memory.mjs [--storage=int8] DIR [DIR ...]   (DIR holds glassbox.js and glassbox_bg.wasm built with
+//   the benchmark handles: pkg-checks/ from scripts/build-wasm.sh --with-checks)
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';

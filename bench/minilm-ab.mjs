@@ -2,7 +2,8 @@
 // kernel change is judged by a ratio measured side by side on a shared machine.
 //
 //   node bench/minilm-ab.mjs DIR [DIR ...]      (each DIR holds a build's glassbox.js and glassbox_bg.wasm,
-//                                                e.g. pkg/ and a copy of pkg/ from before a change)
+//                                                e.g. pkg-checks/ and a copy of it from before a change:
+//                                                builds with the benchmark handles, scripts/build-wasm.sh --with-checks)
 //
 // Prints, at 16 and 128 tokens, the minimum CPU milliseconds of 20 forward passes per build (no attention
 // captured). Needs models/extra/all-minilm-l6-v2 (scripts/fetch-minilm.sh). Asserts nothing.

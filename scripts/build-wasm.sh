@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Build the wasm package the page and the Node tests load: pkg/glassbox.js + pkg/glassbox_bg.wasm.
 #
-#   scripts/build-wasm.sh            release build, wasm-bindgen (web target), wasm-opt -Oz
-#   GLASSBOX_NO_OPT=1 scripts/...    skip wasm-opt (faster edit loop; same SIMD code)
+#   scripts/build-wasm.sh                release build, wasm-bindgen (web target), wasm-opt -Oz -> pkg/
+#   scripts/build-wasm.sh --with-checks  also pkg-checks/: the same build plus the `checks` feature (the
+#                                        kernel checks and benchmark handles the Node tests and bench/ use;
+#                                        never shipped)
+#   GLASSBOX_NO_OPT=1 scripts/...        skip wasm-opt (faster edit loop; same SIMD code)
 #
 # Safe to run twice. Installs nothing: a missing tool is an error that says what to install
 # (scripts that set up a machine do the installing).
@@ -36,46 +39,63 @@ have_wb="$(wasm-bindgen --version | awk '{print $2}')"
 # A RUSTFLAGS variable would replace the `+simd128` flag from .cargo/config.toml and silently build scalar kernels.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 
-echo "build-wasm: cargo build (wasm32, profile wasm = release + LTO, size-optimised non-hot crates, +simd128)"
-cargo build --profile wasm --target wasm32-unknown-unknown --lib -p glassbox
+with_checks=0
+for arg in "$@"; do
+    case "$arg" in
+        --with-checks) with_checks=1 ;;
+        *) die "unknown option $arg (use --with-checks, or nothing)" ;;
+    esac
+done
 
-target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-[ -n "$target_dir" ] || target_dir="$root/target"
-raw="$target_dir/wasm32-unknown-unknown/wasm/glassbox.wasm"
-[ -f "$raw" ] || die "cargo did not produce $raw"
+# build OUT [cargo args...]: one wasm build into OUT/ (glassbox.js + glassbox_bg.wasm), SIMD proven.
+build() {
+    local out=$1; shift
+    echo "build-wasm: cargo build $* (wasm32, profile wasm = release + LTO, size-optimised non-hot crates, +simd128)"
+    cargo build --profile wasm --target wasm32-unknown-unknown --lib -p glassbox "$@"
 
-# wasm-opt runs on cargo's output, before wasm-bindgen: binaryen 108 (Debian's) re-encodes the
-# externref table that wasm-bindgen adds as `anyref`, which V8 then rejects at instantiation.
-# wasm-bindgen only adds thin adapters around the optimised code.
-features=(--enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
-    --enable-mutable-globals --enable-multivalue --enable-reference-types)
-input="$raw"
-if [ "${GLASSBOX_NO_OPT:-0}" != "1" ]; then
-    echo "build-wasm: wasm-opt -Oz"
-    opt_dir="$target_dir/wasm-opt"
-    mkdir -p "$opt_dir"
-    # -Oz: the kernels arrive already unrolled and inlined by LLVM (glassbox-kernels at opt-level 3),
-    # so binaryen sizes the rest down; measured no slower than -O3 on bench/kernels.mjs.
-    wasm-opt -Oz "${features[@]}" "$raw" -o "$opt_dir/glassbox.wasm"
-    input="$opt_dir/glassbox.wasm"
+    target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+    [ -n "$target_dir" ] || target_dir="$root/target"
+    raw="$target_dir/wasm32-unknown-unknown/wasm/glassbox.wasm"
+    [ -f "$raw" ] || die "cargo did not produce $raw"
+
+    # wasm-opt runs on cargo's output, before wasm-bindgen: binaryen 108 (Debian's) re-encodes the
+    # externref table that wasm-bindgen adds as `anyref`, which V8 then rejects at instantiation.
+    # wasm-bindgen only adds thin adapters around the optimised code.
+    features=(--enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+        --enable-mutable-globals --enable-multivalue --enable-reference-types)
+    input="$raw"
+    if [ "${GLASSBOX_NO_OPT:-0}" != "1" ]; then
+        echo "build-wasm: wasm-opt -Oz"
+        opt_dir="$target_dir/wasm-opt/$out"
+        mkdir -p "$opt_dir"
+        # -Oz: the kernels arrive already unrolled and inlined by LLVM (glassbox-kernels at opt-level 3),
+        # so binaryen sizes the rest down; measured no slower than -O3 on bench/kernels.mjs.
+        wasm-opt -Oz "${features[@]}" "$raw" -o "$opt_dir/glassbox.wasm"
+        input="$opt_dir/glassbox.wasm"
+    fi
+
+    echo "build-wasm: wasm-bindgen --target web -> $out/"
+    mkdir -p "$out"
+    # The name section (function names, ~10% of the file) is only for stack traces: not shipped.
+    wasm-bindgen --target web --remove-name-section --remove-producers-section --out-dir "$out" "$input"
+    wasm="$out/glassbox_bg.wasm"
+
+    # Prove the SIMD is in the binary rather than trusting the flags.
+    text="$(wasm-dis "${features[@]}" "$wasm")"
+    count() { { grep -oE "\(($1)[.a-z0-9_]*" <<<"$text" || true; } | wc -l; }
+    simd_total="$(count 'v128|f32x4|i32x4|i64x2|f64x2|i16x8|i8x16')"
+    simd_f32="$(count 'f32x4')"
+    simd_mem="$(count 'v128\.load|v128\.store')"
+    bytes="$(wc -c <"$wasm")"
+    gz="$(gzip -9 -c "$wasm" | wc -c)"
+
+    echo "build-wasm: $wasm"
+    printf '  size:          %d bytes (%d KiB), gzip -9: %d bytes (%d KiB)\n' "$bytes" $((bytes / 1024)) "$gz" $((gz / 1024))
+    printf '  SIMD opcodes:  %d total, %d f32x4.*, %d v128 loads/stores\n' "$simd_total" "$simd_f32" "$simd_mem"
+    [ "$simd_total" -gt 0 ] || die "the binary has no SIMD instructions: was +simd128 dropped (RUSTFLAGS? .cargo/config.toml?)"
+}
+
+build pkg
+if [ "$with_checks" = 1 ]; then
+    build pkg-checks --features checks
 fi
-
-echo "build-wasm: wasm-bindgen --target web -> pkg/"
-mkdir -p pkg
-# The name section (function names, ~10% of the file) is only for stack traces: not shipped.
-wasm-bindgen --target web --remove-name-section --remove-producers-section --out-dir pkg "$input"
-wasm="pkg/glassbox_bg.wasm"
-
-# Prove the SIMD is in the binary rather than trusting the flags.
-text="$(wasm-dis "${features[@]}" "$wasm")"
-count() { { grep -oE "\(($1)[.a-z0-9_]*" <<<"$text" || true; } | wc -l; }
-simd_total="$(count 'v128|f32x4|i32x4|i64x2|f64x2|i16x8|i8x16')"
-simd_f32="$(count 'f32x4')"
-simd_mem="$(count 'v128\.load|v128\.store')"
-bytes="$(wc -c <"$wasm")"
-gz="$(gzip -9 -c "$wasm" | wc -c)"
-
-echo "build-wasm: $wasm"
-printf '  size:          %d bytes (%d KiB), gzip -9: %d bytes (%d KiB)\n' "$bytes" $((bytes / 1024)) "$gz" $((gz / 1024))
-printf '  SIMD opcodes:  %d total, %d f32x4.*, %d v128 loads/stores\n' "$simd_total" "$simd_f32" "$simd_mem"
-[ "$simd_total" -gt 0 ] || die "the binary has no SIMD instructions: was +simd128 dropped (RUSTFLAGS? .cargo/config.toml?)"

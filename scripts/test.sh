@@ -18,7 +18,8 @@ stage "native tests (cargo test --release)" cargo test --release --workspace
 # The wasm and browser tests compare against this CLI build.
 cargo build --release --bin glassbox 2>&1 || exit 1
 export GLASSBOX_BIN="$PWD/target/release/glassbox"
-scripts/build-wasm.sh || exit 1
+# pkg/ is what ships; pkg-checks/ adds the kernel checks and benchmark handles the Node tests use.
+scripts/build-wasm.sh --with-checks || exit 1
 stage "wasm in Node" node --test tests/wasm/
 stage "browser tests (headless Chromium)" node tests/browser/run.mjs --no-build
 stage "fuzz smoke run (20 s per target)" scripts/fuzz.sh 20

@@ -2,7 +2,8 @@
 //
 //   scripts/build-wasm.sh && node --test tests/wasm/
 //
-// Each `check_*` export of pkg/glassbox.js runs one kernel on our inputs, either the SIMD128 version
+// Each `check_*` export of pkg-checks/glassbox.js (the shipped build plus the `checks` feature,
+// scripts/build-wasm.sh --with-checks) runs one kernel on our inputs, either the SIMD128 version
 // (`simd = true`) or the scalar twin that the native build runs. The twins do the same f32
 // operations in the same order per output, so the results must be identical, not merely close:
 // that is what lets the page reproduce the native CLI. A float64 reference computed here also
@@ -15,9 +16,10 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const wasmPath = join(ROOT, 'pkg', 'glassbox_bg.wasm');
-const glassbox = await import(pathToFileURL(join(ROOT, 'pkg', 'glassbox.js')).href);
-glassbox.initSync({ module: readFileSync(wasmPath) });
+const wasmPath = join(ROOT, 'pkg', 'glassbox_bg.wasm'); // what ships
+const checksPath = join(ROOT, 'pkg-checks', 'glassbox_bg.wasm');
+const glassbox = await import(pathToFileURL(join(ROOT, 'pkg-checks', 'glassbox.js')).href);
+glassbox.initSync({ module: readFileSync(checksPath) });
 
 const LENGTHS = [0, 1, 3, 4, 15, 16, 17, 1023];
 // 40: more rows than the SIMD prefill takes in one K-block per panel (32), so K = 600 is cut in two.
@@ -85,6 +87,15 @@ test('the binary was built with SIMD128', () => {
   let mul = 0;
   for (let i = 0; i + 2 < bytes.length; i++) if (bytes[i] === 0xfd && bytes[i + 1] === 0xe6 && bytes[i + 2] === 0x01) mul++;
   assert.ok(mul > 10, `only ${mul} f32x4.mul opcodes found in ${wasmPath}`);
+});
+
+test('the shipped wasm carries no kernel checks or benchmark handles (they are pkg-checks/ only)', async () => {
+  const shipped = await import(`${pathToFileURL(join(ROOT, 'pkg', 'glassbox.js')).href}?shipped`);
+  assert.equal(typeof shipped.WasmModel, 'function', 'pkg/ is the real build');
+  for (const name of ['check_linear', 'check_softmax', 'kernels_simd128', 'KernelBench', 'BenchModel', 'bench_memory_bytes']) {
+    assert.equal(shipped[name], undefined, `pkg/ exports ${name}: the \`checks\` feature leaked into the shipped build`);
+  }
+  assert.ok(readFileSync(checksPath).length > readFileSync(wasmPath).length, 'pkg-checks/ holds more than pkg/');
 });
 
 test('the shipped wasm stays under 1.5 MB', () => {

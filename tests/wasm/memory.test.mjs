@@ -101,9 +101,10 @@ test('int8 chosen at load: memory after load is at most 1.15x the int8 weights p
   // are built inside the wasm (`BenchModel`, no file, no tokenizer) by the same row-block packing as a
   // file's, each in a fresh instance; the allowance is the engine alone, with a model of a few KB (a large
   // vocabulary would not do: K = 8 pads to one int8 group of 64, so its table would weigh 8x its values).
-  const wasm = readFileSync(join(ROOT, 'pkg', 'glassbox_bg.wasm'));
+  // BenchModel is in pkg-checks/ (the shipped build plus the `checks` feature: scripts/build-wasm.sh --with-checks).
+  const wasm = readFileSync(join(ROOT, 'pkg-checks', 'glassbox_bg.wasm'));
   const measure = async (dims, tag) => {
-    const g = await import(`${pathToFileURL(join(ROOT, 'pkg', 'glassbox.js')).href}?instance=int8-${tag}`);
+    const g = await import(`${pathToFileURL(join(ROOT, 'pkg-checks', 'glassbox.js')).href}?instance=int8-${tag}`);
     g.initSync({ module: wasm });
     const config = dims.model_type === 'llama' ? dims
       : { model_type: 'gpt2', activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, tie_word_embeddings: true, ...dims };

@@ -1,3 +1,6 @@
+//! Built only with the `checks` feature (pkg-checks/, `scripts/build-wasm.sh --with-checks`), never
+//! into the shipped pkg/.
+//!
 //! wasm exports that run one kernel, either its SIMD128 version (`simd = true`) or its scalar twin,
 //! on inputs given from JavaScript, so the Node tests can check SIMD == scalar in the real binary,
 //! and a [`KernelBench`] that keeps its operands in wasm memory so the benchmarks time the kernels,
@@ -71,11 +74,7 @@ pub fn check_linear_storage(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, 
     Ok(out)
 }
 
-/// The weight storage called `name` (the load option `weights`, the benchmarks), or a message
-/// naming the four.
-pub(super) fn parse_storage(name: &str) -> Result<Storage, JsError> {
-    Storage::parse(name).ok_or_else(|| JsError::new(&format!("weights \"{name}\" is not a storage. Use \"f32\", \"f16\", \"bf16\" or \"int8\", or leave it out to keep the file's own")))
-}
+use super::parse_storage;
 
 /// `matmul_kn` on unpacked `w: [K][N]`: `[M][N]`.
 #[wasm_bindgen]

@@ -16,6 +16,7 @@
 
 mod block;
 mod capture;
+#[cfg(feature = "checks")]
 mod kernel_checks;
 mod lens;
 mod views;
@@ -293,6 +294,12 @@ struct EncodingMeta<'a, T: Serialize> {
     /// The tokenizer's own account of its steps (`tokenize` with `trace: true`).
     #[serde(skip_serializing_if = "Option::is_none")]
     trace: Option<T>,
+}
+
+/// The weight storage called `name` (the load option `weights`, the benchmarks), or a message
+/// naming the four.
+fn parse_storage(name: &str) -> Result<crate::kernels::Storage, JsError> {
+    crate::kernels::Storage::parse(name).ok_or_else(|| JsError::new(&format!("weights \"{name}\" is not a storage. Use \"f32\", \"f16\", \"bf16\" or \"int8\", or leave it out to keep the file's own")))
 }
 
 /// `{ ids: Uint32Array, tokens: string[], offsets: Uint32Array [T*2] (UTF-16), special: Uint8Array, trace? }`
@@ -642,7 +649,7 @@ impl WasmModel {
             special_tokens_map: special_tokens_map.as_deref(),
             generation_config: generation_config.as_deref(),
         };
-        let storage = opts.weights.as_deref().map(kernel_checks::parse_storage).transpose()?;
+        let storage = opts.weights.as_deref().map(parse_storage).transpose()?;
         let session = Session::load_from(&files, weight_file, opts.random_seed, storage).map_err(js_error)?;
         Ok(WasmModel { session, weights_len: weight_file.map(|f| f.len()), storage })
     }
@@ -755,7 +762,6 @@ impl WasmModel {
 impl WasmModel {
     /// The `run` result object of an inspection.
     fn run_object(&self, text: &str, ins: &Inspection, scores: bool, top_k: u32, logits: bool, maps: MapSelection) -> Result<JsValue, JsError> {
-        let info = self.session.info();
         let out = &ins.outputs;
         let decoder = ins.decoder_ids.as_ref().map(|ids| IdTokens::of(&self.session, ids));
         let (decoder_tokens, decoder_special) = decoder.map_or((None, None), |d| (Some(d.tokens), Some(d.special)));
