@@ -114,6 +114,12 @@ pub struct BlockFacts {
     /// Besides the position table, every layer adds a learned bias per head and distance bucket to
     /// its scores, one table shared by all layers (MPNet).
     pub relative_bias: bool,
+    /// Each step's residual is the norm's output, not the stream itself: `a = LN(x); x = a + f(a)`
+    /// (BLOOM's `apply_residual_connection_post_layernorm`).
+    pub residual_from_norm: bool,
+    /// ALiBi: what each head subtracts from a score per token of distance (BLOOM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alibi_slopes: Option<Vec<f32>>,
     /// The dimensions of each head that the rotation turns, when fewer than all (GPT-NeoX's and
     /// Phi-3's `partial_rotary_factor`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,6 +131,7 @@ impl BlockFacts {
         let (norm_placement, norm_kind, embedding_norm, final_norm) = match model {
             Model::Gpt2(m) if m.is_post_norm() => ("post", "LayerNorm", false, false), // opt-350m
             Model::Gpt2(_) | Model::GptNeoX(_) | Model::Phi(_) => ("pre", "LayerNorm", false, true),
+            Model::Bloom(_) => ("pre", "LayerNorm", true, true),
             Model::Bert(_) | Model::Albert(_) => ("post", "LayerNorm", true, false),
             Model::Bart(m) => ("post", "LayerNorm", m.info.model_type != "marian", false),
             Model::Llama(m) if !m.has_input_norms() => ("output", "RMSNorm", false, true),
@@ -142,6 +149,8 @@ impl BlockFacts {
             Model::Albert(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::GptNeoX(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::Phi(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
+            // BLOOM's GELU is fixed (no key): the tanh approximation, under the name the page knows.
+            Model::Bloom(m) => ("gelu_new".into(), false, m.head_is_embedding_table()),
             Model::T5(m) => {
                 // As t5.rs runs it (loading already refused a feed_forward_proj it cannot read).
                 let (gated, act) = m.config.ffn_activation().unwrap_or((false, String::new()));
@@ -196,6 +205,11 @@ impl BlockFacts {
             parallel_residual: matches!(model, Model::GptNeoX(m) if m.config.use_parallel_residual) || matches!(model, Model::Phi(_)),
             parallel_shared_norm: matches!(model, Model::Phi(_)),
             relative_bias: matches!(model, Model::Bert(m) if m.has_relative_bias()),
+            residual_from_norm: matches!(model, Model::Bloom(m) if m.config.apply_residual_connection_post_layernorm),
+            alibi_slopes: match model {
+                Model::Bloom(m) => Some(m.slopes.clone()),
+                _ => None,
+            },
             rotary_dims: match model {
                 Model::GptNeoX(m) if m.rotary.rotary_dims < m.rotary.d_head => Some(m.rotary.rotary_dims),
                 Model::Llama(m) if m.rotary.rotary_dims < m.rotary.d_head => Some(m.rotary.rotary_dims), // Phi-4-mini

@@ -146,7 +146,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, xlm_roberta, mpnet, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -219,6 +219,14 @@ fn opt_greedy_generation_matches_hf() {
 #[test]
 fn opt_v4_greedy_generation_matches_hf() {
     generation_matches("opt_v4");
+}
+#[test]
+fn bloom_greedy_generation_matches_hf() {
+    generation_matches("bloom");
+}
+#[test]
+fn bloom_plain_greedy_generation_matches_hf() {
+    generation_matches("bloom_plain");
 }
 #[test]
 fn opt_350m_greedy_generation_matches_hf() {
@@ -1673,4 +1681,52 @@ fn opt_keys_card_lens_and_refusals() {
     }
     let model = load_model("opt");
     assert_eq!((model.info().model_type.as_str(), model.info().bos_token_id, model.info().eos_token_id, model.info().pad_token_id), ("opt", Some(2), Some(2), Some(1)));
+}
+
+/// BLOOM's ALiBi slopes are HF's (`_get_alibi_slopes`: a geometric run for the largest power of two
+/// of heads, every other power of the next run for the rest), its keys change the numbers as
+/// BloomConfig reads them, and the card says how its positions and residuals work.
+#[test]
+fn bloom_slopes_keys_and_card() {
+    use glassbox::models::bloom::alibi_slopes;
+    let close = |got: Vec<f32>, want: &[f64]| {
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert!((*g as f64 - w).abs() <= 1e-6 * w, "{got:?} vs {want:?}");
+        }
+    };
+    close(alibi_slopes(4), &[0.25, 0.0625, 0.015625, 0.00390625]);
+    close(alibi_slopes(8), &[0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625]);
+    // 6 heads: four from 2^(-8/4) = 1/4, then 2^(-8/8) = 1/2 to the powers 1 and 3.
+    close(alibi_slopes(6), &[0.25, 0.0625, 0.015625, 0.00390625, 0.5, 0.125]);
+    // 12 heads (bloom-1b7's 16 is a power of two): eight from 2^-1, then 2^-0.5 to the powers 1, 3, 5, 7.
+    let r = 0.5f64.sqrt();
+    close(alibi_slopes(12), &[0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625, r, r.powi(3), r.powi(5), r.powi(7)]);
+
+    let facts = glassbox::card::BlockFacts::of(&load_model("bloom"));
+    assert_eq!((facts.norm_placement, facts.embedding_norm, facts.final_norm, facts.residual_from_norm), ("pre", true, true, true));
+    assert_eq!(facts.alibi_slopes.as_deref().map(<[f32]>::len), Some(6));
+    assert!(!glassbox::card::BlockFacts::of(&load_model("bloom_plain")).residual_from_norm);
+    let model = load_model("bloom");
+    assert_eq!((model.info().positions, model.info().max_positions), (Positions::Alibi, None));
+    assert!(model.position_vectors(glassbox::models::Stack::Decoder, 3).is_err(), "ALiBi has no position vectors");
+
+    let (_, logits) = long_run(&Folder::fixture("bloom"), "bloom");
+    let flipped = edited("bloom", |c| {
+        c.insert("apply_residual_connection_post_layernorm".into(), false.into());
+    });
+    assert_ne!(long_run(&flipped, "bloom").1, logits, "apply_residual_connection_post_layernorm changes the logits");
+    // Old configs name the width n_embed and the heads num_attention_heads; n_embed wins over hidden_size.
+    let old_names = edited("bloom", |c| {
+        let width = c.remove("hidden_size").unwrap();
+        c.insert("n_embed".into(), width);
+        c.insert("hidden_size".into(), 8.into());
+        let heads = c.remove("n_head").unwrap();
+        c.insert("num_attention_heads".into(), heads);
+    });
+    assert_eq!(long_run(&old_names, "bloom").1, logits);
+    let odd = edited("bloom", |c| {
+        c.insert("n_head".into(), 5.into());
+    });
+    assert!(load_error(&odd).contains("n_head"), "{}", load_error(&odd));
 }

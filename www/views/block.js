@@ -33,7 +33,9 @@ export function blockSteps(info, stack) {
     name,
     formula: b.normPlacement === 'post' ? `x ← ${norm}(x + ${f}(x))`
       : b.normPlacement === 'output' ? `x ← x + ${times}${norm}(${f}(x))`
-        : b.outputNorms ? `x ← x + ${times}${norm}(${f}(${norm}(x)))` : `x ← x + ${times}${f}(${norm}(x))`,
+        : b.outputNorms ? `x ← x + ${times}${norm}(${f}(${norm}(x)))`
+          // BLOOM's apply_residual_connection_post_layernorm: the residual is the normed input.
+          : b.residualFromNorm ? `a = ${norm}(x);  x ← a + ${times}${f}(a)` : `x ← x + ${times}${f}(${norm}(x))`,
   }));
   return steps;
 }

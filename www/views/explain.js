@@ -28,6 +28,9 @@ const POSITIONS = {
   rotary: 'Attention alone ignores word order; this model adds nothing to the embeddings and instead turns each ' +
     'query and key inside every head by an angle that grows with its position (rotary positions), so a score ' +
     'depends on how far apart the two tokens are.',
+  alibi: 'Attention alone ignores word order; this model adds nothing to the embeddings and learns nothing for positions: ' +
+    'each head lowers every attention score by a fixed slope times how many tokens back the key is (ALiBi, attention with ' +
+    'linear biases), so nearer tokens win ties, and each head has its own slope, some looking close by, some far.',
 };
 
 /** A config.json activation name in words. */
@@ -49,7 +52,9 @@ export function normPhrase(block) {
   const scaled = residualScaled(block) ? `, times ${fmt(block.residualScale)} (this model’s residual_multiplier),` : '';
   const added = block.outputNorms
     ? `normalises the step’s result once more before adding it${scaled} to the unnormalised stream (four norms a layer: before and after attention, before and after the feed-forward network)`
-    : `adds the step’s result${scaled} to the unnormalised stream`;
+    : block.residualFromNorm
+      ? `adds the step’s result${scaled} to the normalised input, not to the stream it came from (apply_residual_connection_post_layernorm)`
+      : `adds the step’s result${scaled} to the unnormalised stream`;
   const qk = !block.qkNorm ? ''
     : block.qkNormPerHead
       ? `; inside attention, each head’s query and key get ${block.normKind === 'LayerNorm' ? 'a LayerNorm' : 'an RMSNorm'} of their own before the rotation, which stops the attention scores from growing too large in training`

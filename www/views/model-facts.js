@@ -6,7 +6,7 @@ import { activationName } from './explain.js';
 const WEIGHT_NAMES = { f32: 'f32 (4 bytes a weight)', f16: 'f16 (2 bytes)', bf16: 'bf16 (2 bytes)', int8: 'int8, a scale per 64 (about 1 byte)' };
 
 const KIND_NAMES = { 'encoder-only': 'encoder-only', 'decoder-only': 'decoder-only', 'encoder-decoder': 'encoder-decoder' };
-const POSITION_NAMES = { learned: 'learned table', sinusoidal: 'sinusoidal (fixed)', relative: 'relative buckets', rotary: 'rotary (q and k turned)' };
+const POSITION_NAMES = { learned: 'learned table', sinusoidal: 'sinusoidal (fixed)', relative: 'relative buckets', rotary: 'rotary (q and k turned)', alibi: 'ALiBi (each score lowered by a slope times the distance)' };
 
 export function formatCount(n) {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;

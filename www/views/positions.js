@@ -29,6 +29,11 @@ export const POSITION_EXPLANATIONS = {
     'numbers and each pair is turned like a clock hand by an angle that grows with the position: fast for the first pairs, slow for ' +
     'the last. Turning both q and k means their dot product only sees the difference of the two turns, so the score depends on ' +
     'how far apart the two tokens are, not where they are.',
+  alibi: 'ALiBi (attention with linear biases): nothing is added to the tokens, and nothing about positions is learned. Every ' +
+    'attention score is lowered by a fixed amount that grows in a straight line with the distance: a key n tokens back loses ' +
+    'n times the head’s slope. Each head has its own slope, fixed before training (a geometric sequence), so steep heads attend ' +
+    'close by and gentle ones can reach far back. The softmax only sees differences between scores, so the penalty is all the ' +
+    'model knows of order.',
   relative: 'Relative positions: nothing is added to the tokens. Instead each attention score gets a learned bonus that depends only on ' +
     'where the key sits relative to the query: how far, and in the encoder on which side (grouped into buckets: exact for near ' +
     'words, coarser for far ones).',
@@ -44,6 +49,8 @@ function limitNote(view) {
   if (view.positions === 'learned') return n ? ` The table covers ${n} positions, so the longest input is ${n} tokens.` : '';
   if (view.positions === 'rotary') return n ? ` The angle is defined for any position; this model was configured for up to ${n} tokens.` : '';
   if (view.positions === 'relative') return ' Far distances share a bucket, so there is no table to run out of: T5 has no fixed input limit.';
+  if (view.positions === 'alibi') return ' The penalty is defined at any distance, so there is no table to run out of and no fixed input limit; ' +
+    'texts much longer than the ones it was trained on still meet distances it has never seen.';
   return '';
 }
 
@@ -108,6 +115,8 @@ export function renderPositions(root, view) {
   } else if (view.relative) {
     root.append(bucketStrip(view.relative, readout), readout, biasImage(view.relative, readout),
       stripLegend([{ name: 'bias', maxAbs: maxAbsOf(view.relative.bias.data) }], 'A positive bias raises the score (more attention), a negative one lowers it.', 'head and bucket'));
+  } else if (view.alibi) {
+    root.append(alibiTable(view.alibi));
   } else if (view.rotary) {
     const [N, P] = view.rotary.angles.shape;
     root.append(el('p', 'curve-axes', `Rows ↓: positions 0 to ${N - 1} (top = 0). Columns →: the ${P} pairs of head dimensions, fastest ` +
@@ -398,6 +407,8 @@ export function renderOrderDemo(root, sentences, positions, vectors) {
   }
   const how = positions === 'relative'
     ? 'the attention scores get different distance bonuses'
+    : positions === 'alibi'
+      ? 'the attention scores get different distance penalties'
     : positions === 'rotary'
       ? 'each query and key is turned by a different angle'
       : 'a different position vector is added to each word';
@@ -405,6 +416,31 @@ export function renderOrderDemo(root, sentences, positions, vectors) {
   root.append(el('p', 'explain', same
     ? `Both sentences have exactly the same tokens, so the same embedding rows. Without positions the model would see the same bag of vectors; the only difference is where each token sits, so ${how}.`
     : `The two sentences tokenize differently here; still, words that appear in both differ only in their position, so ${how}.`));
+}
+
+/** Each head's ALiBi slope and what it takes off a score at a few distances (the penalty is the slope times the distance). */
+export function alibiTable(slopes) {
+  const distances = [1, 4, 16, 64];
+  const table = el('table', 'qkv-table alibi-table');
+  table.append(el('caption', '', 'What each head subtracts from a score, by how many tokens back the key is'));
+  const head = el('tr');
+  for (const h of ['head', 'slope', ...distances.map((d) => `${d} back`)]) head.append(el('th', '', h));
+  table.append(el('thead'));
+  table.tHead.append(head);
+  const body = el('tbody');
+  slopes.forEach((m, h) => {
+    const tr = el('tr');
+    tr.append(el('th', '', String(h + 1)), el('td', 'num', fmt(m, 4)), ...distances.map((d) => el('td', 'num', `−${fmt(m * d, 3)}`)));
+    body.append(tr);
+  });
+  table.append(body);
+  const steep = slopes.indexOf(Math.max(...slopes));
+  const gentle = slopes.indexOf(Math.min(...slopes));
+  const wrap = el('div', 'alibi');
+  wrap.append(table, el('p', 'explain', `Head ${steep + 1} is the steepest: a key 16 tokens back starts ${fmt(16 * slopes[steep], 3)} lower ` +
+    `than the query’s own, so it mostly reads nearby words; head ${gentle + 1} loses only ${fmt(16 * slopes[gentle], 3)} there and can ` +
+    'still attend far back. The same penalties in every layer.'));
+  return wrap;
 }
 
 /** The first token whose position differs between the two sentences: same token row, different position row. */

@@ -266,6 +266,8 @@ export function mountTeaching(root, opts = {}) {
       const view = { positions: info.positions, maxPositions: info.maxPositions, modelType: info.modelType, unrotatedLayers: info.block?.unrotatedLayers ?? [] };
       if (info.positions === 'relative') {
         view.relative = await model.relativePositions(stack, RELATIVE_SPAN);
+      } else if (info.positions === 'alibi') {
+        view.alibi = info.block?.alibiSlopes ?? [];
       } else if (info.positions === 'rotary') {
         view.rotary = await model.rotaryAngles(Math.min(POSITIONS_SHOWN, info.maxPositions ?? POSITIONS_SHOWN));
       } else {

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 
 /// Widths (C) by family: GPT-2, BERT, T5 / BART / Marian.
-const WIDTHS: &[&str] = &["n_embd", "hidden_size", "d_model"];
+const WIDTHS: &[&str] = &["n_embd", "n_embed", "hidden_size", "d_model"];
 /// Rows of embedding tables.
 const VOCABS: &[&str] = &["vocab_size", "decoder_vocab_size", "type_vocab_size"];
 /// Rows of learned position tables.

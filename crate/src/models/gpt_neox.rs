@@ -255,7 +255,7 @@ impl GptNeoX {
 
 /// GPT-NeoX's fused projection `[T][3C]`, whose columns are `[H][3][D]` (each head's q, k and v
 /// side by side), as three `[T][C]` arrays with the heads in order.
-fn split_per_head(qkv: &Array2<f32>, h: usize, d: usize) -> (Array2<f32>, Array2<f32>, Array2<f32>) {
+pub(crate) fn split_per_head(qkv: &Array2<f32>, h: usize, d: usize) -> (Array2<f32>, Array2<f32>, Array2<f32>) {
     let t = qkv.nrows();
     let c = h * d;
     let (mut q, mut k, mut v) = (Array2::zeros((t, c)), Array2::zeros((t, c)), Array2::zeros((t, c)));

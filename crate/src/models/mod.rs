@@ -18,6 +18,7 @@ pub mod generation;
 pub mod generation_config;
 pub mod gpt2;
 pub mod gpt_neox;
+pub mod bloom;
 pub mod layers;
 pub mod llama;
 pub mod logits;
@@ -62,6 +63,7 @@ pub enum Positions {
     Sinusoidal, // Marian: fixed sines and cosines, as in the original transformer
     Relative,   // T5: a learned bias per (head, bucketed distance) added to the scores
     Rotary,     // Llama, Qwen2: queries and keys turned by a position-dependent angle (rotary.rs)
+    Alibi,      // BLOOM: each head subtracts a fixed slope times the distance from its scores (bloom.rs)
 }
 
 impl Positions {
@@ -72,6 +74,7 @@ impl Positions {
             Positions::Sinusoidal => "sinusoidal",
             Positions::Relative => "relative",
             Positions::Rotary => "rotary",
+            Positions::Alibi => "alibi",
         }
     }
 }
@@ -203,6 +206,7 @@ pub enum Model {
     Albert(albert::Albert),
     GptNeoX(gpt_neox::GptNeoX),
     Phi(phi::Phi),
+    Bloom(bloom::Bloom),
 }
 
 pub use crate::loader::SUPPORTED_MODEL_TYPES;
@@ -262,6 +266,7 @@ impl Model {
             "modernbert" => Ok(Model::ModernBert(modernbert::ModernBert::load(files.config, weights)?)),
             "albert" => Ok(Model::Albert(albert::Albert::load(files.config, weights)?)),
             "gpt_neox" => Ok(Model::GptNeoX(gpt_neox::GptNeoX::load(files.config, weights)?)),
+            "bloom" => Ok(Model::Bloom(bloom::Bloom::load(files.config, weights)?)),
             "phi" => Ok(Model::Phi(phi::Phi::load(files.config, weights)?)),
             other => Err(Error::config(
                 "model_type",
@@ -282,6 +287,7 @@ impl Model {
             Model::ModernBert(m) => m,
             Model::Albert(m) => m,
             Model::GptNeoX(m) => m,
+            Model::Bloom(m) => m,
             Model::Phi(m) => m,
         }
     }
