@@ -196,6 +196,7 @@ impl BlockFacts {
             embedding_width: match model {
                 Model::Albert(m) if m.config.embedding_size != m.config.hidden_size => Some(m.config.embedding_size),
                 Model::Gpt2(m) => m.embedding_width(),
+                Model::Bert(m) if m.has_embedding_projection() => Some(m.embedding_width()),
                 _ => None,
             },
             shared_layers: match model {

@@ -39,6 +39,7 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("phi", fixture!("models/phi", "config.json"), fixture!("models/phi", "model.safetensors"), fixture!("models/phi", "tokenizer.json")),
     ("phi3_longrope", fixture!("models/phi3_longrope", "config.json"), fixture!("models/phi3_longrope", "model.safetensors"), fixture!("models/phi3_longrope", "tokenizer.json")),
     ("gpt_neo", fixture!("models/gpt_neo", "config.json"), fixture!("models/gpt_neo", "model.safetensors"), fixture!("models/gpt_neo", "tokenizer.json")),
+    ("electra", fixture!("models/electra", "config.json"), fixture!("models/electra", "model.safetensors"), fixture!("models/electra", "tokenizer.json")),
     ("bloom", fixture!("models/bloom", "config.json"), fixture!("models/bloom", "model.safetensors"), fixture!("models/bloom", "tokenizer.json")),
     ("opt_350m", fixture!("models/opt_350m", "config.json"), fixture!("models/opt_350m", "model.safetensors"), fixture!("models/opt_350m", "tokenizer.json")),
 ];

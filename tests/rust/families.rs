@@ -146,7 +146,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, electra, electra_discriminator, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -1681,6 +1681,11 @@ fn opt_keys_card_lens_and_refusals() {
     }
     let model = load_model("opt");
     assert_eq!((model.info().model_type.as_str(), model.info().bos_token_id, model.info().eos_token_id, model.info().pad_token_id), ("opt", Some(2), Some(2), Some(1)));
+    // opt-350m's token rows are narrower than its position rows: each comes at its own width.
+    let small = load_model("opt_350m");
+    let tokens = small.token_embeddings(glassbox::models::Stack::Decoder, &[5, 6]).unwrap();
+    assert_eq!((tokens.d_model, tokens.rows.len()), (32, 64));
+    assert_eq!(small.position_vectors(glassbox::models::Stack::Decoder, 2).unwrap().len(), 2 * 64);
 }
 
 /// BLOOM's ALiBi slopes are HF's (`_get_alibi_slopes`: a geometric run for the largest power of two
@@ -1729,4 +1734,28 @@ fn bloom_slopes_keys_and_card() {
         c.insert("n_head".into(), 5.into());
     });
     assert!(load_error(&odd).contains("n_head"), "{}", load_error(&odd));
+}
+
+/// ELECTRA: the embeddings' width is `embedding_size` (ElectraConfig's 128 when left out), widened by
+/// `embeddings_project`; the generator's head narrows back for the tied table; the discriminator loads
+/// as an encoder without a masked-LM head; the card gives the narrow width.
+#[test]
+fn electra_widths_heads_and_card() {
+    let generator = load_model("electra");
+    assert!(generator.info().has_lm_head);
+    assert_eq!(glassbox::card::BlockFacts::of(&generator).embedding_width, Some(32));
+    let discriminator = load_model("electra_discriminator");
+    assert!(!discriminator.info().has_lm_head, "the replaced-token head is not a masked-LM head");
+    let left_out = edited("electra", |c| {
+        c.remove("embedding_size");
+    });
+    let err = load_error(&left_out);
+    assert!(err.contains("word_embeddings") && err.contains("128"), "a left-out embedding_size is 128, which this file's tables are not: {err}");
+    let rows = generator.position_vectors(glassbox::models::Stack::Encoder, 2).unwrap();
+    assert_eq!(rows.len(), 2 * 32, "position rows are the embeddings' width");
+    let tokens = generator.token_embeddings(glassbox::models::Stack::Encoder, &[5, 6]).unwrap();
+    assert_eq!((tokens.d_model, tokens.rows.len()), (32, 64));
+    let bloom = load_model("bloom");
+    let err = bloom.position_vectors(glassbox::models::Stack::Decoder, 2).unwrap_err().to_string();
+    assert!(err.contains("ALiBi") && !err.contains("T5"), "{err}");
 }

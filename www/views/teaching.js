@@ -284,7 +284,9 @@ export function mountTeaching(root, opts = {}) {
       let vectors;
       if (view.table && sentences[0].ids.length <= view.table.shape[0]) {
         const emb = await model.tokenEmbeddings(stack, sentences[0].ids);
-        vectors = { tokenRows: emb.rows, scale: emb.scale, table: view.table };
+        // Only where a token row and a position row are added as they are (not opt-350m's, whose token rows are
+        // widened first).
+        if (emb.rows.shape[1] === view.table.shape[1]) vectors = { tokenRows: emb.rows, scale: emb.scale, table: view.table };
       }
       if (seq !== st.modelSeq) return;
       st.positions = view;

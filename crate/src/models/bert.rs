@@ -78,6 +78,12 @@ pub enum Variant {
     /// token types, RoBERTa's position offset, and a learned bias per head and distance bucket that
     /// every layer adds to its scores (T5's buckets, computed once).
     MpNet,
+    /// ELECTRA (`electra`: the electra-small/base/large discriminators and generators): BERT's
+    /// network under `electra.`, with embeddings `embedding_size` wide (128 by default) widened by
+    /// `embeddings_project` before the first layer when narrower than the model; the generator's
+    /// masked-LM head (`generator_predictions`, `generator_lm_head`) narrows back to that width for
+    /// the tied table. The discriminator's replaced-token head is not read.
+    Electra,
 }
 
 impl Variant {
@@ -89,6 +95,7 @@ impl Variant {
             Variant::Camembert => "camembert",
             Variant::DistilBert => "distilbert",
             Variant::MpNet => "mpnet",
+            Variant::Electra => "electra",
         }
     }
 
@@ -126,6 +133,9 @@ pub struct BertConfig {
     /// MPNet: the rows of its relative position bias table (32 when left out).
     #[serde(default)]
     pub relative_attention_num_buckets: Option<usize>,
+    /// ELECTRA: the width of the token, position and type rows (ElectraConfig's 128 when left out).
+    #[serde(default)]
+    pub embedding_size: Option<usize>,
 }
 
 /// DistilBERT's config.json, translated to [`BertConfig`] at load.
@@ -215,6 +225,8 @@ pub struct Bert {
     /// MPNet: the learned bias of each distance bucket for each head, `[32][H]`
     /// (`encoder.relative_attention_bias.weight`).
     relative_bias: Option<Vec<f32>>,
+    /// ELECTRA's `embeddings_project`, E -> C, when its embeddings are narrower than the model.
+    project: Option<Linear>,
 }
 
 /// Checkpoint names of one variant.
@@ -289,6 +301,18 @@ pub(crate) const MPNET_RELATIVE_BUCKETS: (usize, usize) = (MPNET_BUCKETS, MPNET_
 /// MPNet counts positions from its padding id, 1 (fixed in MPNetEmbeddings, not read from the config).
 const MPNET_PAD: u32 = 1;
 
+const ELECTRA_NAMES: Names = Names {
+    prefix: "electra.",
+    head_dense: "generator_predictions.dense",
+    head_ln: "generator_predictions.LayerNorm",
+    head_decoder: "generator_lm_head.weight",
+    head_bias: ["generator_lm_head.bias", "generator_lm_head.bias"],
+    ..BERT_NAMES
+};
+
+/// ElectraConfig's `embedding_size` when left out.
+const ELECTRA_EMBEDDING_SIZE: usize = 128;
+
 const DISTILBERT_NAMES: Names = Names {
     prefix: "distilbert.",
     word: "embeddings.word_embeddings.weight",
@@ -362,6 +386,7 @@ impl Bert {
                     is_decoder: false,
                     add_cross_attention: false,
                     relative_attention_num_buckets: None,
+                    embedding_size: None,
                 }
             }
             _ => parse_json("config.json", config_json)?,
@@ -386,6 +411,7 @@ impl Bert {
             Variant::Roberta | Variant::XlmRoberta | Variant::Camembert => &ROBERTA_NAMES,
             Variant::DistilBert => &DISTILBERT_NAMES,
             Variant::MpNet => &MPNET_NAMES,
+            Variant::Electra => &ELECTRA_NAMES,
         };
         if let Some(kind) = cfg.position_embedding_type.as_deref() {
             if kind != "absolute" {
@@ -401,8 +427,16 @@ impl Bert {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
         let activation = Activation::from_config(if variant == Variant::DistilBert { "activation" } else { "hidden_act" }, &cfg.hidden_act)?;
-        // RoBERTa's and MPNet's heads use the erf GELU whatever hidden_act says.
-        let head_activation = if variant.is_roberta() || variant == Variant::MpNet { Activation::GeluErf } else { activation };
+        // RoBERTa's, MPNet's and ELECTRA's generator heads use the erf GELU whatever hidden_act says.
+        let head_activation = if variant.is_roberta() || matches!(variant, Variant::MpNet | Variant::Electra) { Activation::GeluErf } else { activation };
+        // The embeddings' width: ELECTRA's embedding_size, the model's for the others.
+        let e = match variant {
+            Variant::Electra => cfg.embedding_size.unwrap_or(ELECTRA_EMBEDDING_SIZE),
+            _ => c,
+        };
+        if e == 0 || e as u64 > crate::loader::limits::MAX_DIM {
+            return Err(Error::config("embedding_size", format!("is {e}, but it must be a positive width"), "Use the config.json saved with the weights"));
+        }
         let position_offset = match variant {
             Variant::Roberta | Variant::XlmRoberta | Variant::Camembert => {
                 let pad = cfg.pad_token_id.value().ok_or_else(|| Error::config("pad_token_id", "is null; RoBERTa counts positions from it", "Set \"pad_token_id\": 1 (RoBERTa's), or leave the key out"))? as usize;
@@ -436,19 +470,23 @@ impl Bert {
                 out_ln: LayerNorm::load(&w, &at(names.out_ln), c, eps)?,
             });
         }
-        let word = token_table_not_int8(&w, names.word, v, c)?;
+        let word = token_table_not_int8(&w, names.word, v, e)?;
         let random = matches!(w, Weights::Random { .. });
-        let pos = match w.get_opt(names.pos, &[p, c])? {
+        let pos = match w.get_opt(names.pos, &[p, e])? {
             Some(table) if !(sinusoidal && random) => table,
             // HF fills DistilBERT's sinusoidal table at init; a file may leave it out.
             _ if sinusoidal && p.saturating_mul(c) <= crate::loader::limits::MAX_RANDOM_PARAMS => sinusoidal_table(p, c),
             _ => return Err(Error::tensor(names.pos, "missing from the checkpoint", "Check that config.json belongs to these weights and that the file is complete")),
         };
         let types = match names.types {
-            Some(name) => Some(w.get(name, &[cfg.type_vocab_size, c])?),
+            Some(name) => Some(w.get(name, &[cfg.type_vocab_size, e])?),
             None => None,
         };
-        let emb_ln = LayerNorm::load(&w, names.emb_ln, c, eps)?;
+        let emb_ln = LayerNorm::load(&w, names.emb_ln, e, eps)?;
+        let project = match e == c {
+            true => None,
+            false => Some(linear(&w, "embeddings_project", e, c, true)?),
+        };
         let relative_bias = match variant {
             Variant::MpNet => {
                 // `relative_attention_num_buckets` sizes the table; the encoder looks up the first 32 rows.
@@ -465,14 +503,14 @@ impl Bert {
             }
             _ => None,
         };
-        let pooler = if variant != Variant::DistilBert && (w.contains("pooler.dense.weight") || random) { Some(linear(&w, "pooler.dense", c, c, true)?) } else { None };
+        let pooler = if !matches!(variant, Variant::DistilBert | Variant::Electra) && (w.contains("pooler.dense.weight") || random) { Some(linear(&w, "pooler.dense", c, c, true)?) } else { None };
         let mlm = if w.contains(&format!("{}.weight", names.head_dense)) || random {
             // Tied unless the file stores a decoder that differs from the table (transformers 5 then
             // leaves the pair untied); the bias pair below follows config.json, as HF ties it apart.
-            let decoder = if cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, names.head_decoder, names.word, v, c)? {
+            let decoder = if cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, names.head_decoder, names.word, v, e)? {
                 None
             } else {
-                Some(token_table_not_int8(&w, names.head_decoder, v, c)?)
+                Some(token_table_not_int8(&w, names.head_decoder, v, e)?)
             };
             // The forward pass adds `decoder.bias`. HF 5 ties it to the head's own `bias` only together
             // with the weights, and not when the file stores both with different values (as for the
@@ -486,8 +524,8 @@ impl Bert {
                 None => w.get(second, &[v])?,
             };
             Some(MlmHead {
-                dense: linear(&w, names.head_dense, c, c, true)?,
-                ln: LayerNorm::load(&w, names.head_ln, c, eps)?,
+                dense: linear(&w, names.head_dense, c, e, true)?,
+                ln: LayerNorm::load(&w, names.head_ln, e, eps)?,
                 decoder,
                 bias,
             })
@@ -495,11 +533,12 @@ impl Bert {
             None
         };
         let per_layer = 4 * (c * c + c) + (c * f + f) + (f * c + c) + 4 * c;
-        let n_params = (v + if sinusoidal { 0 } else { p } + cfg.type_vocab_size) * c
-            + 2 * c
+        let n_params = (v + if sinusoidal { 0 } else { p } + cfg.type_vocab_size) * e
+            + 2 * e
+            + project.as_ref().map_or(0, |_| e * c + c)
             + cfg.num_hidden_layers * per_layer
             + pooler.as_ref().map_or(0, |_| c * c + c)
-            + mlm.as_ref().map_or(0, |_| c * c + 3 * c + v);
+            + mlm.as_ref().map_or(0, |_| c * e + 3 * e + v);
         let info = ModelInfo {
             model_type: variant.model_type().into(),
             kind: Kind::EncoderOnly,
@@ -518,13 +557,24 @@ impl Bert {
             pad_token_id: cfg.pad_token_id.value(),
             decoder_start_token_id: None,
         };
-        Ok(Bert { variant, config: cfg, info, word, pos, types, emb_ln, layers, pooler, mlm, activation, head_activation, position_offset, relative_bias })
+        Ok(Bert { variant, config: cfg, info, word, pos, types, emb_ln, layers, pooler, mlm, activation, head_activation, position_offset, relative_bias, project })
     }
 
-    /// The position rows added at positions `0..n` (of a text without pad tokens): `[N][C]`.
+    /// The position rows added at positions `0..n` (of a text without pad tokens): `[N][E]` (E = C
+    /// but for ELECTRA's narrower embeddings).
     pub(crate) fn position_rows(&self, n: usize) -> &[f32] {
-        let c = self.config.hidden_size;
-        &self.pos[self.position_offset * c..(self.position_offset + n) * c]
+        let e = self.embedding_width();
+        &self.pos[self.position_offset * e..(self.position_offset + n) * e]
+    }
+
+    /// The width of the token, position and type rows: `embedding_size` for ELECTRA, else the model's.
+    pub fn embedding_width(&self) -> usize {
+        self.word.d_in
+    }
+
+    /// ELECTRA: whether its embeddings are widened by `embeddings_project` before the first layer.
+    pub fn has_embedding_projection(&self) -> bool {
+        self.project.is_some()
     }
 
     /// The position table row of each token: `0..T`, or RoBERTa's `pad + cumsum(id != pad)`
@@ -588,9 +638,10 @@ impl Bert {
         let (c, h) = (self.config.hidden_size, self.config.num_attention_heads);
         let dh = c / h;
         let t = ids.len();
-        // x = LN(word[ids] + pos[position_ids] + type[type_ids])                 [T][C]
-        let mut x = activations::embed(&TokenTable::Packed(&self.word), c, ids);
-        x += &activations::embed(&TokenTable::Rows(&self.pos), c, &self.position_ids(ids));
+        // x = LN(word[ids] + pos[position_ids] + type[type_ids])    [T][E], widened to [T][C] (ELECTRA)
+        let e = self.embedding_width();
+        let mut x = activations::embed(&TokenTable::Packed(&self.word), e, ids);
+        x += &activations::embed(&TokenTable::Rows(&self.pos), e, &self.position_ids(ids));
         if let Some(types) = &self.types {
             let zeros = vec![0u32; t];
             let type_ids = type_ids.unwrap_or(&zeros);
@@ -601,9 +652,12 @@ impl Bert {
                 };
                 return Err(Error::input(format!("token type {bad} is out of range (type_vocab_size {})", self.config.type_vocab_size), fix));
             }
-            x += &activations::embed(&TokenTable::Rows(types), c, type_ids);
+            x += &activations::embed(&TokenTable::Rows(types), e, type_ids);
         }
         self.emb_ln.apply(flat_mut(&mut x));
+        if let Some(project) = &self.project {
+            x = activations::linear(project, x.view());
+        }
 
         let mut rec = Recorder::probing(probe, AttentionKind::Encoder, self.layers.len(), h, t, t);
         let keys = probe.interventions.additive_token_mask(); // [T], hidden tokens ≈ -inf
@@ -665,5 +719,8 @@ impl super::Family for Bert {
     }
     fn token_table(&self, _stack: super::Stack) -> (super::layers::TokenTable<'_>, usize, f32) {
         (Bert::token_table(self), self.config.vocab_size, 1.0)
+    }
+    fn embedding_width(&self) -> usize {
+        Bert::embedding_width(self)
     }
 }

@@ -51,7 +51,8 @@ pub trait Family: Forward {
     fn token_table(&self, stack: Stack) -> (super::layers::TokenTable<'_>, usize, f32);
 
     /// The width of the token and position rows: the model width, except where the embeddings are
-    /// narrower and a matrix widens them (ALBERT's `embedding_size`).
+    /// narrower and a matrix widens them (ALBERT's and ELECTRA's `embedding_size`, opt-350m's
+    /// `word_embed_proj_dim`).
     fn embedding_width(&self) -> usize {
         self.info().d_model
     }

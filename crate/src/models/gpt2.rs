@@ -619,4 +619,6 @@ impl super::Family for Gpt2 {
     fn token_table(&self, _stack: super::Stack) -> (super::layers::TokenTable<'_>, usize, f32) {
         (Gpt2::token_table(self), self.config.vocab_size, 1.0)
     }
+    // `embedding_width` stays the model's: opt-350m's position rows are that wide (added after
+    // `project_in`); its narrower token rows give their own width (`Model::token_embeddings`).
 }

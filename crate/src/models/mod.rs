@@ -248,6 +248,7 @@ impl Model {
             "camembert" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::Camembert, files.config, weights)?)),
             "distilbert" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::DistilBert, files.config, weights)?)),
             "mpnet" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::MpNet, files.config, weights)?)),
+            "electra" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::Electra, files.config, weights)?)),
             "t5" | "mt5" => Ok(Model::T5(t5::T5::load(files.config, weights)?)),
             "bart" | "marian" => Ok(Model::Bart(bart::Bart::load(files.config, weights)?)),
             "llama" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Llama, files.config, weights)?)),

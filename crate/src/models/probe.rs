@@ -10,6 +10,7 @@
 pub use super::capture::{HeadMasks, HiddenStates, Interventions, Probe, Stack};
 use super::capture::AttentionKind;
 use super::generation::top_candidates;
+use super::layers::TokenTable;
 use super::{Kind, Model, Outputs, Positions};
 use crate::error::{Error, Result};
 use ndarray::Axis;
@@ -165,9 +166,15 @@ impl Model {
     /// Marian's sinusoids. T5 has none: see [`Model::relative_positions`].
     pub fn position_vectors(&self, stack: Stack, n: usize) -> Result<Vec<f32>> {
         self.check_stack(stack)?;
-        let max = match self.info().max_positions {
-            Some(max) => max,
-            None => {
+        let max = match (self.info().max_positions, self.info().positions) {
+            (Some(max), _) => max,
+            (None, Positions::Alibi) => {
+                return Err(Error::input(
+                    "an ALiBi model adds no position vectors; each head lowers its scores by a fixed slope times the distance",
+                    "Read the slopes from the model card (block.alibiSlopes)",
+                ))
+            }
+            (None, _) => {
                 return Err(Error::input(
                     "T5 adds no position vectors; it biases attention scores by relative distance",
                     "Ask for relative_positions instead",
@@ -225,7 +232,11 @@ impl Model {
         if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
             return Err(Error::input(format!("token id {bad} is outside the vocabulary (0..{vocab})"), "Use ids below vocab_size"));
         }
-        let c = self.family().embedding_width();
+        // A packed table knows its rows' width (opt-350m's are narrower than its position rows).
+        let c = match &table {
+            TokenTable::Packed(t) => t.d_in,
+            TokenTable::Rows(_) => self.family().embedding_width(),
+        };
         Ok(TokenEmbeddings { d_model: c, rows: table.gather(c, ids), scale })
     }
 

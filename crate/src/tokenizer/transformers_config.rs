@@ -77,7 +77,7 @@ pub struct TransformersConfig<'a> {
 /// The tokenizer class transformers 5 registers for a model type (`TOKENIZER_MAPPING_NAMES`), for
 /// Glassbox's families and the Llama-like decoders that use the generic class.
 const REGISTERED_CLASSES: &[(&str, &str)] = &[
-    ("gpt2", "GPT2Tokenizer"), ("gpt_neo", "GPT2Tokenizer"), ("opt", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"),
+    ("gpt2", "GPT2Tokenizer"), ("gpt_neo", "GPT2Tokenizer"), ("opt", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"), ("electra", "BertTokenizer"),
     ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen3", "Qwen2Tokenizer"),
     ("gemma", "GemmaTokenizer"), ("gemma2", "GemmaTokenizer"), ("gemma3_text", "GemmaTokenizer"), ("gemma3", "GemmaTokenizer"), ("xlm-roberta", "XLMRobertaTokenizer"),
     ("albert", "AlbertTokenizer"), ("camembert", "CamembertTokenizer"), ("gpt_neox", "GPTNeoXTokenizer"), ("mpnet", "MPNetTokenizer"),
@@ -129,7 +129,7 @@ const ROBERTA_ROLES: &[(&str, &str)] = &[
 fn canonical_class(name: &str) -> &str {
     match name {
         "BartTokenizer" => "RobertaTokenizer",
-        "DistilBertTokenizer" => "BertTokenizer",
+        "DistilBertTokenizer" | "ElectraTokenizer" => "BertTokenizer",
         other => other,
     }
 }
