@@ -35,6 +35,9 @@ describe('a BLOOM model (ALiBi) on the page', () => {
     assert.match(await page.$eval('#model-explain', (e) => e.textContent), /lowers every attention score by a fixed slope times how many tokens back the key is \(ALiBi/);
     const steps = await page.$$eval('#block-view .block-step code', (els) => els.map((e) => e.textContent));
     assert.deepEqual(steps, ['a = LayerNorm(x);  x ← a + SelfAttention(a)', 'a = LayerNorm(x);  x ← a + FFN(a)']);
+    const wiring = await page.$eval('#block-view', (e) => e.textContent);
+    assert.match(wiring, /its result is added to that copy, not to the stream it came from/);
+    assert.doesNotMatch(wiring, /the stream x itself is never normalised/, 'the pre-norm sentence does not hold for BLOOM’s residual');
   });
 
   it('the positions view gives each head\'s slope and what it subtracts', async () => {

@@ -84,6 +84,11 @@ export function renderBlock(root, view) {
       'is added, so the size of what a step adds is set by that norm’s learned scale, whatever the step computed, while x itself is ' +
       'never rescaled. Like pre-norm, that leaves a clean path from the embeddings to the output.' +
       (b.finalNorm ? ` After the last layer one more ${b.normKind} is applied before the output head.` : '')
+    : b.residualFromNorm
+    ? 'Pre-norm, with a twist: each step reads a normalised copy a of the stream, and its result is added to that copy, not to the ' +
+      'stream it came from (apply_residual_connection_post_layernorm), so the stream is rescaled by the norm at every step, much as in ' +
+      'post-norm, and no path from the embeddings to the output skips the norms.' +
+      (b.finalNorm ? ` After the last layer one more ${b.normKind} is applied before the output head.` : '')
     : b.normPlacement === 'pre'
     ? 'Pre-norm: the stream x itself is never normalised inside the block, only the copy each step reads; what a step returns is added ' +
       (b.outputNorms ? 'to x after a norm of its own, so the size of what a step adds is set by that norm’s learned scale, whatever the step computed. '
@@ -163,7 +168,9 @@ export function renderBlock(root, view) {
     field.append(lab, sel);
     root.append(el('p', 'explain', 'Each row is the token’s vector after one more layer: its size (root mean square of its ' +
       `${r.dModel} numbers) and how much that layer changed it (the root mean square of the difference).` +
-      (b.normPlacement === 'post'
+      (b.residualFromNorm
+        ? ' In this model each step adds its result to a normalised copy of the stream, so the size is reset at every step and then grows by what the step adds.'
+        : b.normPlacement === 'post'
         ? ` In this post-norm model every layer ends with a norm, so the size is reset each time (to a level set by the norm’s learned scale${b.normKind === 'LayerNorm' ? ' and shift' : ''}): the change is where the work shows.`
         : ` In this ${b.normPlacement === 'output' ? 'model, whose norms sit on each step’s output,' : 'pre-norm model'} layers only add to the stream, so its size is free to grow.`) +
       (b.finalNorm ? ' The last row is taken after the final norm, as Hugging Face reports hidden states, so its size and change ' +

@@ -32,8 +32,8 @@ export const POSITION_EXPLANATIONS = {
   alibi: 'ALiBi (attention with linear biases): nothing is added to the tokens, and nothing about positions is learned. Every ' +
     'attention score is lowered by a fixed amount that grows in a straight line with the distance: a key n tokens back loses ' +
     'n times the head’s slope. Each head has its own slope, fixed before training (a geometric sequence), so steep heads attend ' +
-    'close by and gentle ones can reach far back. The softmax only sees differences between scores, so the penalty is all the ' +
-    'model knows of order.',
+    'close by and gentle ones can reach far back. Apart from the causal mask (a decoder sees only earlier tokens), the penalty is ' +
+    'all the model knows of word order.',
   relative: 'Relative positions: nothing is added to the tokens. Instead each attention score gets a learned bonus that depends only on ' +
     'where the key sits relative to the query: how far, and in the encoder on which side (grouped into buckets: exact for near ' +
     'words, coarser for far ones).',
@@ -437,9 +437,9 @@ export function alibiTable(slopes) {
   const steep = slopes.indexOf(Math.max(...slopes));
   const gentle = slopes.indexOf(Math.min(...slopes));
   const wrap = el('div', 'alibi');
-  wrap.append(table, el('p', 'explain', `Head ${steep + 1} is the steepest: a key 16 tokens back starts ${fmt(16 * slopes[steep], 3)} lower ` +
-    `than the query’s own, so it mostly reads nearby words; head ${gentle + 1} loses only ${fmt(16 * slopes[gentle], 3)} there and can ` +
-    'still attend far back. The same penalties in every layer.'));
+  wrap.append(table, el('p', 'explain', `Head ${steep + 1} is the steepest: a key 16 tokens back has ${fmt(16 * slopes[steep], 3)} taken ` +
+    `off its score, so this head mostly reads nearby words; head ${gentle + 1} takes off only ${fmt(16 * slopes[gentle], 3)} there and can ` +
+    'still attend far back. Every layer uses the same slopes.'));
   return wrap;
 }
 
