@@ -327,6 +327,8 @@ export interface RunResult {
   /** Pre-softmax, when asked for. */
   scores?: AttentionKinds;
   /** [T][C]: the decoder side for encoder-decoder models. */
+  /** ELECTRA discriminators: each token's "was it replaced?" logit [T] (its sigmoid is the probability). */
+  replacedLogits?: Float32Array;
   /** [T][dModel]; opt-350m: [T][block.embeddingWidth], its output narrowed for the tied head. */
   lastHiddenState: { data: Float32Array; shape: [number, number] };
   /** Per position of the LM-head output (absent when the model has no LM head or topK is 0). */

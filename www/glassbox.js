@@ -533,6 +533,7 @@ function toRunResult(raw) {
   if (raw.topK) result.topK = toCandidateRows(raw.topK);
   if (raw.logits) result.logits = raw.logits;
   if (raw.sentenceEmbedding) result.sentenceEmbedding = raw.sentenceEmbedding;
+  if (raw.replacedLogits) result.replacedLogits = raw.replacedLogits;
   return result;
 }
 

@@ -346,6 +346,7 @@ fn inspect(args: &Args) -> Result<Value> {
             "last_hidden_state": matrix(&o.last_hidden_state, session.model.last_state_width()),
             "encoder_last_hidden_state": o.encoder_last_hidden_state.as_ref().map_or(Value::Null, |h| matrix(h, info.d_model)),
             "logits": o.logits.as_ref().map_or(Value::Null, |l| matrix(l, session.model.decoder_vocab_size())),
+            "replaced_logits": o.replaced_logits.as_ref().map_or(Value::Null, |l| json!(l)),
             "generated_ids": Value::Null,
             "generated_text": Value::Null,
         });

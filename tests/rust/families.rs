@@ -1746,6 +1746,16 @@ fn electra_widths_heads_and_card() {
     assert_eq!(glassbox::card::BlockFacts::of(&generator).embedding_width, Some(32));
     let discriminator = load_model("electra_discriminator");
     assert!(!discriminator.info().has_lm_head, "the replaced-token head is not a masked-LM head");
+    // The discriminator's head: one "replaced?" logit per token, as ElectraForPreTraining's.
+    for (i, case) in cases("electra_discriminator").iter().enumerate() {
+        let (input_ids, type_ids) = (ids(&case["input_ids"]), ids(&case["token_type_ids"]));
+        let out = discriminator.forward_probed(&Inputs { ids: &input_ids, type_ids: Some(&type_ids), decoder_ids: None }, &Probe::default()).unwrap();
+        let got = out.replaced_logits.unwrap_or_else(|| panic!("case {i}: no replaced-token logits"));
+        assert_close(&format!("electra_discriminator case {i}: replaced logits"), &got, &flat(&case["replaced_logits"]), STATE_TOL);
+    }
+    let ids5 = [2u32, 10, 11, 3];
+    let generated = generator.forward_probed(&Inputs { ids: &ids5, type_ids: None, decoder_ids: None }, &Probe::default()).unwrap();
+    assert!(generated.replaced_logits.is_none(), "a generator has no replaced-token head");
     let left_out = edited("electra", |c| {
         c.remove("embedding_size");
     });

@@ -27,6 +27,10 @@ export function renderPredictions(root, view) {
   const { info, result, baseline, scheme } = view;
   root.replaceChildren();
   if (!info.hasLmHead) {
+    if (result.replacedLogits) {
+      root.append(...replacedView(result, scheme, baseline));
+      return;
+    }
     root.append(p('placeholder', 'This checkpoint has no language-model head, so it makes no word predictions.'));
     return;
   }
@@ -92,6 +96,34 @@ export function renderPredictions(root, view) {
     }
     root.append(box);
   }
+}
+
+/** An ELECTRA discriminator's verdict on every token: the probability that it was swapped in (sigmoid of its logit). */
+export function replacedProbabilities(logits) {
+  return Array.from(logits, (z) => 1 / (1 + Math.exp(-z)));
+}
+
+function replacedView(result, scheme, baseline) {
+  const probs = replacedProbabilities(result.replacedLogits);
+  const before = baseline?.replacedLogits ? replacedProbabilities(baseline.replacedLogits) : null;
+  const list = el('ol', 'tokens replaced-tokens');
+  list.setAttribute('aria-label', 'Each token with the probability that it was replaced');
+  probs.forEach((prob, i) => {
+    const label = truncate(tokenLabel(result.tokens.tokens[i], scheme, result.tokens.special[i]), LABEL_CHARS);
+    const chip = el('li', 'chip replaced-chip');
+    chip.dataset.prob = String(prob);
+    // Opaque, from white to a mid rose as the probability grows, under dark text in either colour scheme
+    // (contrast above 4.5:1 at the darkest shade).
+    const a = 0.6 * prob;
+    const mix = (c) => Math.round(255 - (255 - c) * a);
+    chip.style.background = `rgb(${mix(214)}, ${mix(51)}, ${mix(108)})`;
+    chip.append(el('span', 'replaced-token', label), el('span', 'replaced-prob', ` ${(100 * prob).toFixed(0)}%` +
+      (before && Math.abs(before[i] - prob) >= 0.005 ? ` (was ${(100 * before[i]).toFixed(0)}%)` : '')));
+    list.append(chip);
+  });
+  return [p('explain', 'This is an ELECTRA discriminator. It was trained beside a small generator that replaced some words of ' +
+    'each text with plausible others; for every token it says how likely it is that the token was replaced, reading the whole ' +
+    'text in both directions. Swap a word for one that does not fit and run again: in a trained discriminator its percentage rises.'), list];
 }
 
 function el(tag, className = '', text = '') {

@@ -82,7 +82,8 @@ pub enum Variant {
     /// network under `electra.`, with embeddings `embedding_size` wide (128 by default) widened by
     /// `embeddings_project` before the first layer when narrower than the model; the generator's
     /// masked-LM head (`generator_predictions`, `generator_lm_head`) narrows back to that width for
-    /// the tied table. The discriminator's replaced-token head is not read.
+    /// the tied table; the discriminator's head (`discriminator_predictions`) scores each token for
+    /// having been replaced.
     Electra,
 }
 
@@ -227,6 +228,9 @@ pub struct Bert {
     relative_bias: Option<Vec<f32>>,
     /// ELECTRA's `embeddings_project`, E -> C, when its embeddings are narrower than the model.
     project: Option<Linear>,
+    /// ELECTRA discriminators' head: `dense` (C -> C, then `hidden_act`) and `dense_prediction`
+    /// (C -> 1), one "replaced?" logit per token.
+    discriminator: Option<(Linear, Linear)>,
 }
 
 /// Checkpoint names of one variant.
@@ -532,13 +536,18 @@ impl Bert {
         } else {
             None
         };
+        let discriminator = match variant == Variant::Electra && w.contains("discriminator_predictions.dense.weight") {
+            true => Some((linear(&w, "discriminator_predictions.dense", c, c, true)?, linear(&w, "discriminator_predictions.dense_prediction", c, 1, true)?)),
+            false => None,
+        };
         let per_layer = 4 * (c * c + c) + (c * f + f) + (f * c + c) + 4 * c;
         let n_params = (v + if sinusoidal { 0 } else { p } + cfg.type_vocab_size) * e
             + 2 * e
             + project.as_ref().map_or(0, |_| e * c + c)
             + cfg.num_hidden_layers * per_layer
             + pooler.as_ref().map_or(0, |_| c * c + c)
-            + mlm.as_ref().map_or(0, |_| c * e + 3 * e + v);
+            + mlm.as_ref().map_or(0, |_| c * e + 3 * e + v)
+            + discriminator.as_ref().map_or(0, |_| c * c + 2 * c + 1);
         let info = ModelInfo {
             model_type: variant.model_type().into(),
             kind: Kind::EncoderOnly,
@@ -557,7 +566,7 @@ impl Bert {
             pad_token_id: cfg.pad_token_id.value(),
             decoder_start_token_id: None,
         };
-        Ok(Bert { variant, config: cfg, info, word, pos, types, emb_ln, layers, pooler, mlm, activation, head_activation, position_offset, relative_bias, project })
+        Ok(Bert { variant, config: cfg, info, word, pos, types, emb_ln, layers, pooler, mlm, activation, head_activation, position_offset, relative_bias, project, discriminator })
     }
 
     /// The position rows added at positions `0..n` (of a text without pad tokens): `[N][E]` (E = C
@@ -572,7 +581,12 @@ impl Bert {
         self.word.d_in
     }
 
-    /// ELECTRA: whether its embeddings are widened by `embeddings_project` before the first layer.
+    /// ELECTRA discriminators: whether the checkpoint scores each token for having been replaced.
+    pub fn has_replaced_token_head(&self) -> bool {
+        self.discriminator.is_some()
+    }
+
+    /// ELECTRA's `embeddings_project`: whether its embeddings are widened before the first layer.
     pub fn has_embedding_projection(&self) -> bool {
         self.project.is_some()
     }
@@ -675,6 +689,12 @@ impl Bert {
             into_flat(y)
         });
         let (logits, top_k) = super::logits::keep(probe.logits, x.view(), self.info.vocab_size, |rows| self.mlm_logits(rows));
+        // ELECTRA discriminator: `w_p · act(W_d x + b_d) + b_p`, one logit per token.
+        let replaced_logits = self.discriminator.as_ref().map(|(dense, prediction)| {
+            let mut hidden = activations::linear(dense, x.view()); // [T][C]
+            self.activation.apply(flat_mut(&mut hidden));
+            into_flat(activations::linear(prediction, hidden.view())) // [T][1]
+        });
         Ok(Outputs {
             encoder_hidden_states: rec.take_hidden_states(c),
             qkv: rec.trace.take(),
@@ -684,6 +704,7 @@ impl Bert {
             logits,
             top_k,
             pooled,
+            replaced_logits,
             ..Default::default()
         })
     }

@@ -129,6 +129,9 @@ pub struct Outputs {
     pub top_k: Option<logits::TopK>,
     /// BERT pooler output (tanh(W h_[CLS] + b)) when the checkpoint has a pooler: [C].
     pub pooled: Option<Vec<f32>>,
+    /// ELECTRA discriminators: each token's logit for "this token was replaced" (its probability
+    /// is the sigmoid): [T].
+    pub replaced_logits: Option<Vec<f32>>,
     /// HF's `output_hidden_states` per stack (BERT: encoder; GPT-2: decoder), when probed: [L+1][T][C].
     pub encoder_hidden_states: Option<HiddenStates>,
     pub decoder_hidden_states: Option<HiddenStates>,
@@ -163,6 +166,7 @@ impl Outputs {
             logits,
             top_k,
             pooled: None,
+            replaced_logits: None,
         }
     }
 }

@@ -791,6 +791,9 @@ impl WasmModel {
                 arrays.push(("logits", tensor(l, &[l.len().checked_div(v).unwrap_or(0), v])));
             }
         }
+        if let Some(replaced) = &out.replaced_logits {
+            arrays.push(("replacedLogits", Float32Array::from(&replaced[..]).into()));
+        }
         if let Some(embedding) = self.session.sentence_embedding(ins) {
             arrays.push(("sentenceEmbedding", Float32Array::from(&embedding[..]).into()));
         }
