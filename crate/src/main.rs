@@ -346,7 +346,6 @@ fn inspect(args: &Args) -> Result<Value> {
             "last_hidden_state": matrix(&o.last_hidden_state, session.model.last_state_width()),
             "encoder_last_hidden_state": o.encoder_last_hidden_state.as_ref().map_or(Value::Null, |h| matrix(h, info.d_model)),
             "logits": o.logits.as_ref().map_or(Value::Null, |l| matrix(l, session.model.decoder_vocab_size())),
-            "replaced_logits": o.replaced_logits.as_ref().map_or(Value::Null, |l| json!(l)),
             "generated_ids": Value::Null,
             "generated_text": Value::Null,
         });
@@ -365,6 +364,10 @@ fn inspect(args: &Args) -> Result<Value> {
             if let (Some(e), Some(d), Some(c)) = (&o.encoder_attentions, &o.decoder_attentions, &o.cross_attentions) {
                 case["views"]["through_cross"] = cli_teach::cross_views(e, d, c)?;
             }
+        }
+        // ELECTRA discriminators: each token's "was it replaced?" logit.
+        if let Some(replaced) = &o.replaced_logits {
+            case["replaced_logits"] = json!(replaced.iter().map(|&x| float(x)).collect::<Vec<_>>());
         }
         if let Some(embedding) = session.sentence_embedding(&ins) {
             case["sentence_embedding"] = json!(embedding.iter().map(|&x| float(x)).collect::<Vec<_>>());
