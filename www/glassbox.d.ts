@@ -148,7 +148,7 @@ export declare class Tokenizer {
 export interface ModelInfo {
   modelType: string;
   kind: 'encoder-only' | 'decoder-only' | 'encoder-decoder';
-  positions: 'learned' | 'sinusoidal' | 'relative' | 'rotary';
+  positions: 'learned' | 'sinusoidal' | 'relative' | 'rotary' | 'alibi';
   /** Encoder layers (decoder layers for decoder-only models). */
   nLayers: number;
   /** 0 for encoder-only. */
@@ -234,7 +234,8 @@ export interface BlockFacts {
   firstAttentionUnnormed: boolean;
   /** Whether the output head adds a bias per token, where the config decides (ModernBERT's decoder_bias). */
   headBias?: boolean;
-  /** The token and position rows' width when narrower than dModel (ALBERT's embedding_size). */
+  /** The token rows' width when narrower than dModel, widened by one matrix before the first layer (ALBERT's and ELECTRA's
+   *  embedding_size, whose position rows are as narrow; opt-350m's word_embed_proj_dim, whose output is narrowed back). */
   embeddingWidth?: number;
   /** Which shared set of weights each layer runs (ALBERT); empty when every layer has its own. */
   sharedLayers: number[];
@@ -246,6 +247,10 @@ export interface BlockFacts {
   relativeBias: boolean;
   /** How many of each head's dHead numbers the rotation turns, when not all (GPT-NeoX, Phi, Phi-4-mini). */
   rotaryDims?: number;
+  /** Each step adds its result to the normed input, a = LN(x); x = a + f(a) (BLOOM's apply_residual_connection_post_layernorm). */
+  residualFromNorm: boolean;
+  /** ALiBi (positions 'alibi', BLOOM): what each head subtracts from a score per token of distance. */
+  alibiSlopes?: number[];
 }
 
 /**
