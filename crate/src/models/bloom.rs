@@ -37,8 +37,8 @@
 use super::activations::{self, flat_mut};
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::decoder_only::{self, DecoderOnly};
-use super::gpt_neox::split_per_head;
-use super::layers::{linear, Activation, LayerNorm, TokenTable};
+use super::gpt_neox::{split_per_head, Block};
+use super::layers::{Activation, LayerNorm, TokenTable};
 use super::{Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
 use crate::kernels::Linear;
@@ -115,15 +115,6 @@ pub fn alibi_slopes(heads: usize) -> Vec<f32> {
     slopes
 }
 
-struct Block {
-    ln_1: LayerNorm,
-    qkv: Linear, // C -> 3C, rows [H][3][D]
-    dense: Linear, // C -> C
-    ln_2: LayerNorm,
-    fc_in: Linear,  // C -> 4C
-    fc_out: Linear, // 4C -> C
-}
-
 pub struct Bloom {
     pub config: BloomConfig,
     pub info: ModelInfo,
@@ -146,35 +137,13 @@ impl Bloom {
         let f = 4 * c; // BloomMLP: always four times the width
         let w = weights.with_prefixes(&["transformer."]);
         let eps = cfg.layer_norm_epsilon;
-        let blocks = (0..l)
-            .map(|i| {
-                let n = format!("h.{i}");
-                Ok(Block {
-                    ln_1: LayerNorm::load(&w, &format!("{n}.input_layernorm"), c, eps)?,
-                    qkv: linear(&w, &format!("{n}.self_attention.query_key_value"), c, 3 * c, true)?,
-                    dense: linear(&w, &format!("{n}.self_attention.dense"), c, c, true)?,
-                    ln_2: LayerNorm::load(&w, &format!("{n}.post_attention_layernorm"), c, eps)?,
-                    fc_in: linear(&w, &format!("{n}.mlp.dense_h_to_4h"), c, f, true)?,
-                    fc_out: linear(&w, &format!("{n}.mlp.dense_4h_to_h"), f, c, true)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        // GPT-NeoX's layer under BLOOM's names (its attention module is `self_attention`, always biased).
+        let blocks = (0..l).map(|i| Block::load(&w, &format!("h.{i}"), "self_attention", (c, f), eps, true)).collect::<Result<Vec<_>>>()?;
         let table = super::layers::tied_table_name(&w, "word_embeddings.weight", "lm_head.weight", cfg.tie_word_embeddings);
         let word = super::layers::token_table(&w, table, v, c)?;
         let emb_ln = LayerNorm::load(&w, "word_embeddings_layernorm", c, eps)?;
         let ln_f = LayerNorm::load(&w, "ln_f", c, eps)?;
-        let random = matches!(w, Weights::Random { .. });
-        if !cfg.tie_word_embeddings && !random && !w.contains("lm_head.weight") {
-            return Err(Error::tensor(
-                "lm_head.weight",
-                "is missing while config.json says tie_word_embeddings: false (Hugging Face would start this head from random numbers)",
-                "Add lm_head.weight to model.safetensors, or set tie_word_embeddings to true if the head is the token embedding table",
-            ));
-        }
-        let lm_head = match super::layers::stored_head_differs(&w, "lm_head.weight", table, v, c)? || (!cfg.tie_word_embeddings && !random) {
-            true => Some(super::layers::token_table(&w, "lm_head.weight", v, c)?),
-            false => None,
-        };
+        let lm_head = super::layers::head_of_its_own(&w, "lm_head.weight", table, v, c, cfg.tie_word_embeddings)?;
         let per_layer = 4 * c + (3 * c * c + 3 * c) + (c * c + c) + (c * f + f) + (f * c + c);
         let n_params = v * c + 4 * c + l * per_layer + lm_head.as_ref().map_or(0, |_| v * c);
         let info = ModelInfo {

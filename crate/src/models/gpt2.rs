@@ -51,7 +51,7 @@ use super::decoder_only::{self, DecoderOnly};
 use super::layers::{Activation, LayerNorm, QkvProj, TokenTable};
 use super::{Kind, ModelInfo, Positions};
 use crate::error::{Error, Result};
-use crate::kernels::{self, Linear};
+use crate::kernels::Linear;
 use crate::loader::{parse_json, Weights};
 use ndarray::{s, Array2, ArrayView2};
 use serde::Deserialize;
@@ -190,21 +190,29 @@ const OPT_SIZES: [(&str, &str, u64); 5] = [
     ("num_attention_heads", "n_head", 12),
 ];
 
-/// What OPT adds to GPT-2's config (OPTConfig's keys, their defaults in brackets).
-struct OptShape {
+/// The block's build beyond `Gpt2Config`: what OPT's keys set (OPTConfig's defaults in brackets);
+/// GPT-2 and GPT-Neo use [`BlockShape::gpt2`].
+struct BlockShape {
     /// `do_layer_norm_before` [true]: false (opt-350m) puts each norm after its residual add.
     norm_before: bool,
     /// `word_embed_proj_dim` [hidden_size]: the token table's width; narrower, it is widened by
     /// `project_in` before the first layer and the output narrowed by `project_out` for the head.
     embed_width: usize,
-    /// `enable_bias` [true]: biases on q, k, v, out, fc1 and fc2 (GPT-2 and GPT-Neo: true, GPT-Neo's q,
-    /// k and v having none whatever this says).
+    /// `enable_bias` [true]: biases on q, k, v, out, fc1 and fc2 (GPT-Neo's q, k and v have none
+    /// whatever this says).
     bias: bool,
 }
 
-/// OPT's config.json as GPT-2's plus [`OptShape`]. Keys that change the numbers and that Glassbox does
+impl BlockShape {
+    /// Pre-norm, embeddings as wide as the model, biases: GPT-2's and GPT-Neo's block.
+    fn gpt2(width: usize) -> Self {
+        BlockShape { norm_before: true, embed_width: width, bias: true }
+    }
+}
+
+/// OPT's config.json as GPT-2's plus [`BlockShape`]. Keys that change the numbers and that Glassbox does
 /// not run are refused by name.
-fn opt_as_gpt2(config_json: &[u8]) -> Result<(Gpt2Config, OptShape)> {
+fn opt_as_gpt2(config_json: &[u8]) -> Result<(Gpt2Config, BlockShape)> {
     let mut opt: Map<String, Value> = parse_json("config.json", config_json)?;
     let flag = |opt: &Map<String, Value>, key: &str, default: bool| -> Result<bool> {
         match opt.get(key) {
@@ -240,7 +248,7 @@ fn opt_as_gpt2(config_json: &[u8]) -> Result<(Gpt2Config, OptShape)> {
         gpt2.insert("tie_word_embeddings".into(), tie);
     }
     let bytes = serde_json::to_vec(&Value::Object(gpt2)).map_err(|e| Error::config("config.json", e.to_string(), "Use the config.json saved with the weights"))?;
-    Ok((parse_json("config.json", &bytes)?, OptShape { norm_before, embed_width, bias }))
+    Ok((parse_json("config.json", &bytes)?, BlockShape { norm_before, embed_width, bias }))
 }
 
 /// Which checkpoint layout [`Gpt2::load_from`] reads.
@@ -349,26 +357,26 @@ impl Gpt2 {
             cfg.n_positions = cfg.n_ctx.unwrap_or(GPT2_DEFAULT_POSITIONS);
         }
         let windows = vec![None; cfg.n_layer];
-        let opt = OptShape { norm_before: true, embed_width: cfg.n_embd, bias: true };
-        Self::load_from(cfg, windows, opt, weights, Flavour::Gpt2)
+        let shape = BlockShape::gpt2(cfg.n_embd);
+        Self::load_from(cfg, windows, shape, weights, Flavour::Gpt2)
     }
 
     /// GPT-Neo (`gpt_neo`): see the module notes.
     pub fn load_neo(config_json: &[u8], weights: Weights) -> Result<Self> {
         let (cfg, windows) = neo_as_gpt2(config_json)?;
         // Biased outputs and MLP; its q, k and v never are (`load_from`).
-        let opt = OptShape { norm_before: true, embed_width: cfg.n_embd, bias: true };
-        Self::load_from(cfg, windows, opt, weights, Flavour::Neo)
+        let shape = BlockShape::gpt2(cfg.n_embd);
+        Self::load_from(cfg, windows, shape, weights, Flavour::Neo)
     }
 
     /// OPT (`opt`): see the module notes.
     pub fn load_opt(config_json: &[u8], weights: Weights) -> Result<Self> {
-        let (cfg, opt) = opt_as_gpt2(config_json)?;
+        let (cfg, shape) = opt_as_gpt2(config_json)?;
         let windows = vec![None; cfg.n_layer];
-        Self::load_from(cfg, windows, opt, weights, Flavour::Opt)
+        Self::load_from(cfg, windows, shape, weights, Flavour::Opt)
     }
 
-    fn load_from(cfg: Gpt2Config, windows: Vec<Option<usize>>, opt: OptShape, weights: Weights, flavour: Flavour) -> Result<Self> {
+    fn load_from(cfg: Gpt2Config, windows: Vec<Option<usize>>, shape: BlockShape, weights: Weights, flavour: Flavour) -> Result<Self> {
         let (v, p, c, l, h) = (cfg.vocab_size, cfg.n_positions, cfg.n_embd, cfg.n_layer, cfg.n_head);
         if h == 0 || c % h != 0 {
             return Err(Error::config("n_head", format!("n_embd {c} is not divisible by n_head {h}"), "Use the config.json saved with the weights"));
@@ -391,7 +399,7 @@ impl Gpt2 {
             }
         };
         // GPT-Neo: no q/k/v biases, the rest biased; OPT: all or none (`enable_bias`).
-        let qkv_biased = flavour == Flavour::Opt && opt.bias;
+        let qkv_biased = flavour == Flavour::Opt && shape.bias;
         for i in 0..l {
             let (qkv, c_proj) = match flavour {
                 Flavour::Gpt2 => (QkvProj::Fused(conv1d(&format!("h.{i}.attn.c_attn"), c, 3 * c)?), conv1d(&format!("h.{i}.attn.c_proj"), c, c)?),
@@ -402,7 +410,7 @@ impl Gpt2 {
                         k: dense(&format!("{a}.k_proj"), c, c, qkv_biased)?,
                         v: dense(&format!("{a}.v_proj"), c, c, qkv_biased)?,
                     };
-                    (qkv, dense(&format!("{a}.out_proj"), c, c, opt.bias)?)
+                    (qkv, dense(&format!("{a}.out_proj"), c, c, shape.bias)?)
                 }
             };
             let n = |part: &str| format!("{}.{i}.{part}", names.layers);
@@ -411,17 +419,17 @@ impl Gpt2 {
                 qkv,
                 c_proj,
                 ln_2: LayerNorm::load(&w, &n(names.ln_2), c, eps)?,
-                c_fc: dense(&n(names.c_fc), c, f, opt.bias)?,
-                mlp_proj: dense(&n(names.mlp_proj), f, c, opt.bias)?,
+                c_fc: dense(&n(names.c_fc), c, f, shape.bias)?,
+                mlp_proj: dense(&n(names.mlp_proj), f, c, shape.bias)?,
             });
         }
-        let e = opt.embed_width;
+        let e = shape.embed_width;
         let table = super::layers::tied_table_name(&w, names.wte, "lm_head.weight", cfg.tie_word_embeddings);
         let wte = super::layers::token_table(&w, table, v, e)?;
         let position_offset = if flavour == Flavour::Opt { OPT_POSITION_OFFSET } else { 0 };
         let rows = p.checked_add(position_offset).ok_or_else(|| Error::config("max_position_embeddings", "is too large", "Use the config.json saved with the weights"))?;
         let wpe = activations::rows_of(w.get(names.wpe, &[rows, c])?, rows, c);
-        let ln_f = match opt.norm_before {
+        let ln_f = match shape.norm_before {
             true => Some(LayerNorm::load(&w, names.ln_f, c, eps)?),
             false => None,
         };
@@ -429,26 +437,13 @@ impl Gpt2 {
             true => None,
             false => Some((super::layers::linear(&w, "project_in", e, c, false)?, super::layers::linear(&w, "project_out", c, e, false)?)),
         };
-        // A stored lm_head identical to wte is the usual tied case; keep a copy only if it differs.
+        // A stored lm_head identical to wte is the usual tied case; a copy is kept only if it differs.
         // Random twins are tied, as GPT2LMHeadModel always is (`tie_word_embeddings`).
-        let random = matches!(w, Weights::Random { .. });
-        if !cfg.tie_word_embeddings && !random && !w.contains("lm_head.weight") {
-            return Err(Error::tensor(
-                "lm_head.weight",
-                "is missing while config.json says tie_word_embeddings: false (Hugging Face would start this head from random numbers)",
-                "Add lm_head.weight to model.safetensors, or set tie_word_embeddings to true if the head is the token embedding table",
-            ));
-        }
-        // A stored head equal to the table is the table; one that differs is a head of its own, tied
-        // or not in config.json (as transformers 5 loads it).
-        let lm_head = match super::layers::stored_head_differs(&w, "lm_head.weight", table, v, e)? {
-            true => Some(kernels::Linear::from_stored(w.get_stored("lm_head.weight", &[v, e])?, kernels::Layout::OutIn, e, v, None, w.storage())),
-            false => None,
-        };
+        let lm_head = super::layers::head_of_its_own(&w, "lm_head.weight", table, v, e, cfg.tie_word_embeddings)?;
         let (qkv_bias, other_bias) = match flavour {
             Flavour::Gpt2 => (3 * c, 2 * c + f),
             Flavour::Neo => (0, 2 * c + f),
-            Flavour::Opt => (usize::from(opt.bias) * 3 * c, usize::from(opt.bias) * (2 * c + f)),
+            Flavour::Opt => (usize::from(shape.bias) * 3 * c, usize::from(shape.bias) * (2 * c + f)),
         };
         let n_params = v * e + rows * c + if ln_f.is_some() { 2 * c } else { 0 } + if e == c { 0 } else { 2 * e * c }
             + l * (4 * c + 3 * c * c + qkv_bias + c * c + 2 * c * f + other_bias);
@@ -475,7 +470,7 @@ impl Gpt2 {
             pad_token_id: cfg.pad_token_id,
             decoder_start_token_id: None,
         };
-        Ok(Gpt2 { config: cfg, info, wte, wpe, blocks, ln_f, lm_head, activation, windows, position_offset, post_norm: !opt.norm_before, project })
+        Ok(Gpt2 { config: cfg, info, wte, wpe, blocks, ln_f, lm_head, activation, windows, position_offset, post_norm: !shape.norm_before, project })
     }
 
     fn d_head(&self) -> usize {
@@ -511,7 +506,8 @@ impl Gpt2 {
         for (l, (block, kv)) in self.blocks.iter().zip(caches.iter_mut()).enumerate() {
             recorder.hidden_state(&x);
             // x = x + attn(ln_1(x)); post-norm: x = ln_1(x + attn(x))
-            let a = if self.post_norm { x.clone() } else { activations::layer_norm(&block.ln_1, &x) }; // [T][C]
+            let normed;
+            let a = if self.post_norm { &x } else { normed = activations::layer_norm(&block.ln_1, &x); &normed }; // [T][C]
             let (q, k, v) = block.qkv.apply(a.view(), c, c); // [T][C] each
             kv.append(k.view(), v.view());
             let mut scale = if self.config.scale_attn_weights { 1.0 / (dh as f32).sqrt() } else { 1.0 };
@@ -525,13 +521,14 @@ impl Gpt2 {
             let ctx = attend(q.view(), kv.keys(), kv.values(), h, dh, scale, mask, None, recorder.layer(l));
             kv.layer_done();
             let out = activations::linear(&block.c_proj, ctx.view()); // [T][C]
-            recorder.trace_io(l, &a, &out);
+            recorder.trace_io(l, a, &out);
             x += &out;
             if self.post_norm {
                 block.ln_1.apply(flat_mut(&mut x));
             }
             // x = x + mlp(ln_2(x)); post-norm: x = ln_2(x + mlp(x))
-            let m = if self.post_norm { x.clone() } else { activations::layer_norm(&block.ln_2, &x) };
+            let normed;
+            let m = if self.post_norm { &x } else { normed = activations::layer_norm(&block.ln_2, &x); &normed };
             let mut hidden = activations::linear(&block.c_fc, m.view()); // [T][F]
             self.activation.apply(flat_mut(&mut hidden));
             x += &activations::linear(&block.mlp_proj, hidden.view());

@@ -87,13 +87,30 @@ fn yes() -> bool {
 const DEFAULT_ROTARY_PCT: f64 = 0.25;
 const DEFAULT_ROTARY_BASE: f64 = 10_000.0;
 
-struct Block {
-    ln_1: LayerNorm,
-    qkv: Linear, // C -> 3C, rows [H][3][D]
-    dense: Linear, // C -> C
-    ln_2: LayerNorm,
-    fc_in: Linear,  // C -> F
-    fc_out: Linear, // F -> C
+/// A GPT-NeoX-style layer (BLOOM's too): two LayerNorms, q/k/v fused per head, an MLP of two matrices.
+pub(crate) struct Block {
+    pub ln_1: LayerNorm,
+    pub qkv: Linear, // C -> 3C, rows [H][3][D]
+    pub dense: Linear, // C -> C
+    pub ln_2: LayerNorm,
+    pub fc_in: Linear,  // C -> F
+    pub fc_out: Linear, // F -> C
+}
+
+impl Block {
+    /// Layer `n` (e.g. `layers.3`), its attention module called `attention` (GPT-NeoX: `attention`,
+    /// BLOOM: `self_attention`): `input_layernorm`, `{attention}.query_key_value` and `.dense` (with
+    /// biases when `attention_bias`), `post_attention_layernorm`, `mlp.dense_h_to_4h`, `mlp.dense_4h_to_h`.
+    pub(crate) fn load(w: &Weights, n: &str, attention: &str, (c, f): (usize, usize), eps: f32, attention_bias: bool) -> Result<Self> {
+        Ok(Block {
+            ln_1: LayerNorm::load(w, &format!("{n}.input_layernorm"), c, eps)?,
+            qkv: linear(w, &format!("{n}.{attention}.query_key_value"), c, 3 * c, attention_bias)?,
+            dense: linear(w, &format!("{n}.{attention}.dense"), c, c, attention_bias)?,
+            ln_2: LayerNorm::load(w, &format!("{n}.post_attention_layernorm"), c, eps)?,
+            fc_in: linear(w, &format!("{n}.mlp.dense_h_to_4h"), c, f, true)?,
+            fc_out: linear(w, &format!("{n}.mlp.dense_4h_to_h"), f, c, true)?,
+        })
+    }
 }
 
 pub struct GptNeoX {
@@ -122,19 +139,7 @@ impl GptNeoX {
         let w = weights.with_prefixes(&["gpt_neox."]);
         let eps = cfg.layer_norm_eps;
         let bias = cfg.attention_bias;
-        let blocks = (0..l)
-            .map(|i| {
-                let n = format!("layers.{i}");
-                Ok(Block {
-                    ln_1: LayerNorm::load(&w, &format!("{n}.input_layernorm"), c, eps)?,
-                    qkv: linear(&w, &format!("{n}.attention.query_key_value"), c, 3 * c, bias)?,
-                    dense: linear(&w, &format!("{n}.attention.dense"), c, c, bias)?,
-                    ln_2: LayerNorm::load(&w, &format!("{n}.post_attention_layernorm"), c, eps)?,
-                    fc_in: linear(&w, &format!("{n}.mlp.dense_h_to_4h"), c, f, true)?,
-                    fc_out: linear(&w, &format!("{n}.mlp.dense_4h_to_h"), f, c, true)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let blocks = (0..l).map(|i| Block::load(&w, &format!("layers.{i}"), "attention", (c, f), eps, bias)).collect::<Result<Vec<_>>>()?;
         let table = super::layers::tied_table_name(&w, "embed_in.weight", "embed_out.weight", cfg.tie_word_embeddings);
         let embed = super::layers::token_table(&w, table, v, c)?;
         let ln_f = LayerNorm::load(&w, "final_layer_norm", c, eps)?;

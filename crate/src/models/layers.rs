@@ -115,6 +115,24 @@ pub fn stored_head_differs(w: &Weights, head: &str, table: &str, v: usize, c: us
     Ok(head.len() != table.len() || (0..head.len()).any(|i| head.get(i).to_bits() != table.get(i).to_bits()))
 }
 
+/// A decoder's output head `[V][C]` when it is not the token table `table`: `Some` when the file
+/// stores one whose values differ (tied or not in config.json, as transformers 5 loads it), `None`
+/// when the table serves (a stored head equal to it is the table). Untied in config.json with no head
+/// stored is refused: Hugging Face would start that head from random numbers.
+pub fn head_of_its_own(w: &Weights, head: &str, table: &str, v: usize, c: usize, tied: bool) -> Result<Option<Linear>> {
+    if !tied && !matches!(w, Weights::Random { .. }) && !w.contains(head) {
+        return Err(Error::tensor(
+            head,
+            "is missing while config.json says tie_word_embeddings: false (Hugging Face would start this head from random numbers)",
+            format!("Add {head} to model.safetensors, or set tie_word_embeddings to true if the head is the token embedding table"),
+        ));
+    }
+    match stored_head_differs(w, head, table, v, c)? {
+        true => Ok(Some(token_table(w, head, v, c)?)),
+        false => Ok(None),
+    }
+}
+
 /// The name a tied token table is read from: `table`, or `head` when the file stores only the head
 /// (some converters write `lm_head.weight` alone): transformers 5 then fills the table from the
 /// head. Untied, a missing table stays missing (HF would start it from random numbers).
