@@ -53,6 +53,8 @@ describe('a BLOOM model (ALiBi) on the page', () => {
       assert.ok(Math.abs(Number(r[3].replace('−', '-')) + 4 * SLOPES[h]) <= 1e-2 * SLOPES[h], `head ${h + 1} at 4 tokens back: ${r[3]}`);
     });
     assert.match(text, /Head 5 is the steepest/);
+    // On a narrow screen the table scrolls inside its own box instead of widening the page.
+    assert.equal(await page.$eval('#positions .alibi-table', (t) => getComputedStyle(t.parentElement).overflowX), 'auto');
   });
 
   it('the Q/K/V step-through shows the distance penalty as each key\'s bias, and the CLI\'s weights', async () => {

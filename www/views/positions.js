@@ -437,7 +437,10 @@ export function alibiTable(slopes) {
   const steep = slopes.indexOf(Math.max(...slopes));
   const gentle = slopes.indexOf(Math.min(...slopes));
   const wrap = el('div', 'alibi');
-  wrap.append(table, el('p', 'explain', `Head ${steep + 1} is the steepest: a key 16 tokens back has ${fmt(16 * slopes[steep], 3)} taken ` +
+  // Scrolls sideways on its own on a narrow screen, as the Q/K/V tables do.
+  const scroller = el('div', 'qkv-scroll');
+  scroller.append(table);
+  wrap.append(scroller, el('p', 'explain', `Head ${steep + 1} is the steepest: a key 16 tokens back has ${fmt(16 * slopes[steep], 3)} taken ` +
     `off its score, so this head mostly reads nearby words; head ${gentle + 1} takes off only ${fmt(16 * slopes[gentle], 3)} there and can ` +
     'still attend far back. Every layer uses the same slopes.'));
   return wrap;
