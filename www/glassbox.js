@@ -534,6 +534,7 @@ function toRunResult(raw) {
   if (raw.logits) result.logits = raw.logits;
   if (raw.sentenceEmbedding) result.sentenceEmbedding = raw.sentenceEmbedding;
   if (raw.replacedLogits) result.replacedLogits = raw.replacedLogits;
+  if (raw.classLogits) result.classLogits = raw.classLogits;
   return result;
 }
 

@@ -27,6 +27,10 @@ pub struct ModelCard<'a> {
     /// matrix keeps its file's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weights: Option<&'static str>,
+    /// A fine-tuned checkpoint's classification head: what it scores (the whole text or each
+    /// token), its labels, and how scores become probabilities.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classifier: Option<&'a crate::models::classifier::ClassifierInfo>,
 }
 
 /// The build of a transformer block, per family, from the loaded config (the page's block view
@@ -253,6 +257,7 @@ impl<'a> ModelCard<'a> {
             generation: GenerationDefaults::of(&session.generation),
             block: BlockFacts::of(&session.model),
             weights: None,
+            classifier: session.model.classifier(),
         }
     }
 }

@@ -369,6 +369,13 @@ fn inspect(args: &Args) -> Result<Value> {
         if let Some(replaced) = &o.replaced_logits {
             case["replaced_logits"] = json!(replaced.iter().map(|&x| float(x)).collect::<Vec<_>>());
         }
+        // A classification head's scores: [labels], or [tokens][labels] for a token classifier.
+        if let (Some(scores), Some(head)) = (&o.class_logits, session.model.classifier()) {
+            case["class_logits"] = match head.task {
+                glassbox::models::classifier::Task::Sequence => json!(scores.iter().map(|&x| float(x)).collect::<Vec<_>>()),
+                glassbox::models::classifier::Task::Token => matrix(scores, head.labels.len()),
+            };
+        }
         if let Some(embedding) = session.sentence_embedding(&ins) {
             case["sentence_embedding"] = json!(embedding.iter().map(|&x| float(x)).collect::<Vec<_>>());
         }

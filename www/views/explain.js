@@ -269,5 +269,10 @@ export function modelExplanation(info) {
       (b.logitsDivisor ? ` The scores are then divided by ${fmt(b.logitsDivisor)} (this model’s logits_scaling), which changes how sure ` +
         'the probabilities look but not which token comes first.' : '')
     : '';
-  return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info) + partialRotaryNote(info) + relativeBiasNote(info), layer + sharingNote(info), ffnSentence(info) + head].filter(Boolean).join(' ');
+  const classifier = info.classifier
+    ? (info.classifier.task === 'token'
+      ? ' It was fine-tuned as a token classifier: one small layer turns each token’s final vector into a score for each of its labels.'
+      : ' It was fine-tuned as a text classifier: a small head turns the first token’s final vector into a score for each of its labels.')
+    : '';
+  return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info) + partialRotaryNote(info) + relativeBiasNote(info), layer + sharingNote(info), ffnSentence(info) + head + classifier].filter(Boolean).join(' ');
 }

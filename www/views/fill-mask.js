@@ -26,6 +26,12 @@ export function maskPositions(tokens, maskToken) {
 export function renderPredictions(root, view) {
   const { info, result, baseline, scheme } = view;
   root.replaceChildren();
+  if (info.classifier && result.classLogits) {
+    root.append(...(info.classifier.task === 'token'
+      ? tagView(info.classifier, result, scheme, baseline)
+      : verdictView(info.classifier, result, baseline)));
+    return;
+  }
   if (!info.hasLmHead) {
     if (result.replacedLogits) {
       root.append(...replacedView(result, scheme, baseline));
@@ -124,6 +130,125 @@ function replacedView(result, scheme, baseline) {
   return [p('explain', 'This is an ELECTRA discriminator. It was trained beside a small generator that replaced some words of ' +
     'each text with plausible others; for every token it says how likely it is that the token was replaced, reading the whole ' +
     'text in both directions. Swap a word for one that does not fit and run again: in a trained discriminator its percentage rises.'), list];
+}
+
+/**
+ * A classification head's scores as the user reads them, by the card's rule (transformers' pipeline):
+ * `softmax` over the labels (of each token, for a token head), a `sigmoid` per label, or `none` (a
+ * regression head's raw value). `logits`: `[L]`, or `[T][L]` row-major for a token head.
+ */
+export function classScores(logits, labels, scoring) {
+  const z = Array.from(logits);
+  if (scoring === 'sigmoid') return z.map((v) => 1 / (1 + Math.exp(-v)));
+  if (scoring !== 'softmax') return z;
+  const out = [];
+  for (let at = 0; at < z.length; at += labels) {
+    const row = z.slice(at, at + labels);
+    const top = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - top));
+    const sum = e.reduce((a, b) => a + b, 0);
+    out.push(...e.map((v) => v / sum));
+  }
+  return out;
+}
+
+const SHOWN_LABELS = 12;
+
+const SCORING_TEXT = {
+  softmax: 'Its probabilities add up to 100%: it picks one label.',
+  sigmoid: 'Each label gets a probability of its own (a sigmoid of its score), so several may apply at once, or none.',
+  none: 'It was trained to predict a number (a regression head), so the value below is a score, not a probability.',
+};
+
+function pct(x) {
+  return `${(100 * x).toFixed(1)}%`;
+}
+
+/** A sequence classifier: every label with its probability (or score), likeliest first. */
+function verdictView(head, result, baseline) {
+  const n = head.labels.length;
+  const now = classScores(result.classLogits, n, head.scoring);
+  const before = baseline?.classLogits ? classScores(baseline.classLogits, n, head.scoring) : null;
+  const raw = head.scoring === 'none';
+  const show = (x) => (raw ? x.toFixed(3) : pct(x));
+  const task = raw ? 'to give a whole text a score'
+    : n === 1 ? `to say whether a whole text is “${head.labels[0]}”` : `to sort whole texts into ${n} labels`;
+  const through = /^(Bert|Albert)/.test(head.architecture) ? 'through the pooler (a matrix, then tanh)' : 'through one layer of its own';
+  const explain = p('explain', `This model was fine-tuned ${task} (${head.architecture}). A small head reads the final vector of ` +
+    `the first token ${through}; attention has mixed information from the whole text into that vector. ${SCORING_TEXT[head.scoring] ?? ''}`);
+  const order = now.map((v, i) => i).sort((a, b) => now[b] - now[a]);
+  const top = order[0];
+  const verdict = p('prediction-output', '');
+  verdict.append(el('strong', '', raw ? 'Score: ' : 'Verdict: '), el('span', 'pred-text', `${head.labels[top]} (${show(now[top])})`));
+  const box = el('div', 'prediction class-verdict');
+  const list = el('ol', 'candidate-list');
+  for (const i of order.slice(0, SHOWN_LABELS)) {
+    const li = el('li', `candidate${i === top ? ' chosen' : ''}`);
+    li.dataset.label = head.labels[i];
+    const label = el('span', 'cand-token', truncate(head.labels[i], LABEL_CHARS));
+    label.title = head.labels[i];
+    const track = el('span', 'cand-track');
+    const bar = el('span', 'cand-bar');
+    bar.style.width = `${raw ? 0 : Math.max(0, Math.min(1, now[i])) * 100}%`;
+    track.append(bar);
+    li.append(label, track, el('span', 'cand-prob', show(now[i])));
+    li.setAttribute('aria-label', `${head.labels[i]}: ${raw ? show(now[i]) : `${(100 * now[i]).toFixed(1)} percent`}`);
+    list.append(li);
+  }
+  box.append(list);
+  if (order.length > SHOWN_LABELS) box.append(p('pred-was', `${order.length - SHOWN_LABELS} less likely labels not shown.`));
+  if (before) {
+    const was = before.map((v, i) => i).sort((a, b) => before[b] - before[a])[0];
+    box.append(p('pred-was', was !== top
+      ? `Without your changes: ${head.labels[was]} (${show(before[was])}).`
+      : Math.abs(now[top] - before[top]) >= 0.0005
+        ? `Same verdict; ${raw ? 'its score' : 'its probability'} moved from ${show(before[top])} to ${show(now[top])}.`
+        : 'Same verdict; it barely moved.'));
+  }
+  return [explain, verdict, box];
+}
+
+/** The kinds of name the common tagging data sets use (CoNLL-2003, OntoNotes), for the explanation. */
+const ENTITY_KINDS = { PER: 'a person', ORG: 'an organisation', LOC: 'a place', MISC: 'another name', GPE: 'a country or city', DATE: 'a date' };
+
+/** Labels such as B-PER / I-PER / O: a named-entity tagger's "begins", "inside", "outside". */
+function isBio(labels) {
+  return labels.includes('O') && labels.some((l) => /^[BI]-/.test(l));
+}
+
+/** A token classifier: every token with its likeliest label; tokens outside every label ("O") stay plain. */
+function tagView(head, result, scheme, baseline) {
+  const n = head.labels.length;
+  const probs = classScores(result.classLogits, n, 'softmax');
+  const before = baseline?.classLogits ? classScores(baseline.classLogits, n, 'softmax') : null;
+  const best = (ps, t) => {
+    let k = 0;
+    for (let j = 1; j < n; j++) if (ps[t * n + j] > ps[t * n + k]) k = j;
+    return k;
+  };
+  const list = el('ol', 'tokens tag-tokens');
+  list.setAttribute('aria-label', 'Each token with the label the model gives it');
+  const t = result.tokens.ids.length;
+  for (let i = 0; i < t; i++) {
+    const chip = el('li', 'chip tag-chip');
+    const text = truncate(tokenLabel(result.tokens.tokens[i], scheme, result.tokens.special[i]), LABEL_CHARS);
+    const k = best(probs, i);
+    const outside = head.labels[k] === 'O';
+    chip.dataset.label = head.labels[k];
+    if (!outside) chip.classList.add('tagged');
+    const was = before ? best(before, i) : k;
+    chip.append(el('span', 'tag-token', text), el('span', 'tag-label', ` ${head.labels[k]} ${(100 * probs[i * n + k]).toFixed(0)}%` +
+      (was !== k ? ` (was ${head.labels[was]})` : '')));
+    list.append(chip);
+  }
+  const kinds = [...new Set(head.labels.filter((l) => /^[BI]-/.test(l)).map((l) => l.slice(2)))]
+    .filter((k) => ENTITY_KINDS[k]).map((k) => `${k} ${ENTITY_KINDS[k]}`);
+  const bio = isBio(head.labels)
+    ? ' Its labels follow the BIO scheme: B- marks the first token of a name, I- a token inside one, and O a token outside every name; ' +
+      `what follows the dash is the kind of name${kinds.length ? ` (here ${kinds.join(', ')})` : ''}.`
+    : '';
+  return [p('explain', `This model was fine-tuned to label every token (${head.architecture}): one small layer turns each token’s final vector ` +
+    `into a score for each of its ${n} labels, and a softmax makes them probabilities.${bio} Each token shows its likeliest label.`), list];
 }
 
 function el(tag, className = '', text = '') {

@@ -125,6 +125,7 @@ export function renderModelFacts(dl, info, name) {
     ...(info.block && info.hasLmHead ? [['Output head', (info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)') +
       (info.block.logitSoftcap ? `; logits squashed into ±${info.block.logitSoftcap} (cap · tanh(logit / cap))` : '') +
       (info.block.logitsDivisor ? `; logits divided by ${fmtNumber(info.block.logitsDivisor)} (logits_scaling)` : '')]] : []),
+    ...(info.classifier ? [['Classification head', classifierFact(info.classifier)]] : []),
     ...(windowed ? [['Attention window', windowed]] : []),
     ...(info.block?.scoreScale != null ? [['Attention scores', info.block.scoreScale === 1
       ? `q·k as it is, not divided by √d_k = ${fmtNumber(Math.sqrt(info.block.dHead))}: the model was trained without that factor`
@@ -150,4 +151,13 @@ export function renderModelFacts(dl, info, name) {
     div.append(dt, dd);
     dl.append(div);
   }
+}
+
+/** What a fine-tuned classifier's head answers, its labels and how its scores are read. */
+function classifierFact(head) {
+  const n = head.labels.length;
+  const names = head.labels.slice(0, 8).join(', ') + (n > 8 ? `, … (${n} in all)` : '');
+  const what = head.task === 'token' ? `a label for every token, one of ${n}` : n === 1 ? 'one score for the whole text' : `one of ${n} labels for the whole text`;
+  const read = { softmax: 'a softmax over the labels', sigmoid: 'a sigmoid per label', none: 'the raw score (regression)' }[head.scoring] ?? head.scoring;
+  return `${what} (${names}); ${read}; ${head.architecture}`;
 }

@@ -139,7 +139,7 @@ impl<'a> Weights<'a> {
                         if to != Storage::F16 || from == Storage::F16 {
                             let b = bias()?;
                             let width = if from == Storage::F32 { 4 } else { 2 };
-                            let packed = Linear::from_row_blocks(d_in, d_out, b.clone(), to, rows, &mut |r| {
+                            let packed = Linear::from_row_blocks(d_in, d_out, b.clone(), to, rows, &mut |r: std::ops::Range<usize>| {
                                 let (at, len) = (r.start * d_in * width, r.len() * d_in * width);
                                 match from {
                                     Storage::F32 => StoredMatrix::F32(read_f32(tensors, info, at, len)),
@@ -169,7 +169,7 @@ impl<'a> Weights<'a> {
                     Storage::BF16 => StoredMatrix::BF16(draws.map(|v| half::bf16::from_f32(v).to_bits()).collect()),
                     _ => StoredMatrix::F32(draws.collect()),
                 };
-                let packed = Linear::from_row_blocks(d_in, d_out, b.clone(), to, rows, &mut |r| stored(&mut (0..r.len() * d_in).map(|_| rng.normal() * std)));
+                let packed = Linear::from_row_blocks(d_in, d_out, b.clone(), to, rows, &mut |r: std::ops::Range<usize>| stored(&mut (0..r.len() * d_in).map(|_| rng.normal() * std)));
                 if let Some(packed) = packed {
                     return Ok(packed);
                 }
@@ -208,6 +208,12 @@ impl<'a> Weights<'a> {
                 .find(|full| tensors.info(full).is_some()),
             Weights::Random { .. } => Some(name.to_string()),
         }
+    }
+
+    /// The stored shape of `name`, if the file has it (`None` for random weights).
+    pub fn shape_of(&self, name: &str) -> Option<Vec<usize>> {
+        let Weights::File { tensors, .. } = self else { return None };
+        self.resolve(name).and_then(|full| tensors.info(&full)).map(|info| info.shape.clone())
     }
 
     pub fn contains(&self, name: &str) -> bool {

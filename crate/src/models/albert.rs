@@ -35,6 +35,7 @@ use super::activations::{self, flat_mut, into_flat};
 use super::attention::{AttentionKind, Recorder};
 use super::capture::Probe;
 use super::bert::Layer;
+use super::classifier::{self, ClassifierHead, ClassifierInfo, HeadNames};
 use super::layers::{linear, token_table_not_int8, Activation, LayerNorm, MlmHead, TokenTable};
 use super::{Kind, ModelInfo, Outputs, Positions};
 use crate::error::{Error, Result};
@@ -109,6 +110,9 @@ pub struct Albert {
     pooler: Option<Linear>,
     mlm: Option<MlmHead>,
     activation: Activation,
+    /// A fine-tuned checkpoint's head (`AlbertForSequenceClassification`: the pooler, then
+    /// `classifier`; `AlbertForTokenClassification`: `classifier` on every token).
+    classifier: Option<ClassifierHead>,
 }
 
 impl Albert {
@@ -176,8 +180,12 @@ impl Albert {
         } else {
             None
         };
+        let classifier = match classifier::requested(config_json)? {
+            Some(info) => Some(ClassifierHead::load(&w, info, HeadNames { dense: None, out: "classifier", pooler: "pooler.weight" }, c, pooler.is_some())?),
+            None => None,
+        };
         let per_layer = 4 * (c * c + c) + (c * f + f) + (f * c + c) + 4 * c;
-        let n_params = (v + p + cfg.type_vocab_size) * e + 2 * e + (e * c + c) + groups.len() * inner * per_layer
+        let n_params = classifier.as_ref().map_or(0, ClassifierHead::n_params) + (v + p + cfg.type_vocab_size) * e + 2 * e + (e * c + c) + groups.len() * inner * per_layer
             + pooler.as_ref().map_or(0, |_| c * c + c)
             + mlm.as_ref().map_or(0, |m| c * e + e + 2 * e + v + m.decoder.as_ref().map_or(0, Linear::n_params));
         let info = ModelInfo {
@@ -200,7 +208,7 @@ impl Albert {
             pad_token_id: cfg.pad_token_id.value(),
             decoder_start_token_id: None,
         };
-        Ok(Albert { config: cfg, info, word, pos, types, emb_ln, mapping_in, groups, pooler, mlm, activation })
+        Ok(Albert { config: cfg, info, word, pos, types, emb_ln, mapping_in, groups, pooler, mlm, activation, classifier })
     }
 
     /// The weights each applied layer runs, in order: `(group, layer in group)`. With more groups
@@ -219,6 +227,11 @@ impl Albert {
     pub fn shared_layers(&self) -> Vec<usize> {
         let inner = self.config.inner_group_num;
         self.schedule().map(|(g, j)| g * inner + j).collect()
+    }
+
+    /// The classification head the checkpoint carries, if any.
+    pub fn classifier(&self) -> Option<&ClassifierInfo> {
+        self.classifier.as_ref().map(|h| &h.info)
     }
 
     pub fn head_is_embedding_table(&self) -> bool {
@@ -268,6 +281,7 @@ impl Albert {
             into_flat(y)
         });
         let (logits, top_k) = super::logits::keep(probe.logits, x.view(), self.info.vocab_size, |rows| self.mlm_logits(rows));
+        let class_logits = self.classifier.as_ref().and_then(|head| head.logits(x.view(), pooled.as_deref()));
         Ok(Outputs {
             encoder_hidden_states: rec.take_hidden_states(c),
             qkv: rec.trace.take(),
@@ -277,6 +291,7 @@ impl Albert {
             logits,
             top_k,
             pooled,
+            class_logits,
             ..Default::default()
         })
     }

@@ -49,6 +49,7 @@
 
 use super::activations::{self, flat_mut, into_flat};
 use super::attention::{attend, AttentionKind, Mask, Recorder};
+use super::classifier::{self, ClassifierHead, ClassifierInfo, HeadAct, HeadNames, Task};
 use super::layers::{add_in_place, linear, token_table_not_int8, Activation, LayerNorm, MlmHead, TokenTable};
 use super::{Kind, ModelInfo, Outputs, Positions, Probe};
 use crate::error::{Error, Result};
@@ -231,6 +232,9 @@ pub struct Bert {
     /// ELECTRA discriminators' head: `dense` (C -> C, then `hidden_act`) and `dense_prediction`
     /// (C -> 1), one "replaced?" logit per token.
     discriminator: Option<(Linear, Linear)>,
+    /// A fine-tuned checkpoint's classification head (`*ForSequenceClassification`,
+    /// `*ForTokenClassification`), as config.json's `architectures` names it.
+    classifier: Option<ClassifierHead>,
 }
 
 /// Checkpoint names of one variant.
@@ -337,6 +341,24 @@ const DISTILBERT_NAMES: Names = Names {
     head_decoder: "vocab_projector.weight",
     head_bias: ["vocab_projector.bias", "vocab_projector.bias"],
 };
+
+/// Where each variant keeps its classification head. A sequence head reads the first token's
+/// state through BERT's pooler (tanh), DistilBERT's `pre_classifier` (ReLU), ELECTRA's
+/// `classifier.dense` (erf GELU) or RoBERTa's and MPNet's `classifier.dense` (tanh); a token
+/// head is `classifier` alone in every variant.
+fn classifier_names(variant: Variant, task: Task) -> HeadNames {
+    let dense = match variant {
+        Variant::Bert => None,
+        Variant::DistilBert => Some(("pre_classifier", HeadAct::Act(Activation::Relu))),
+        Variant::Electra => Some(("classifier.dense", HeadAct::Act(Activation::GeluErf))),
+        Variant::Roberta | Variant::XlmRoberta | Variant::Camembert | Variant::MpNet => Some(("classifier.dense", HeadAct::Tanh)),
+    };
+    let out = match (task, dense) {
+        (Task::Sequence, Some(_)) if variant != Variant::DistilBert => "classifier.out_proj",
+        _ => "classifier",
+    };
+    HeadNames { dense, out, pooler: "pooler.dense.weight" }
+}
 
 /// DistilBERT's fixed table: `sin(p / 10000^(2⌊j/2⌋/C))` at even `j`, `cos` at odd `j`. `[P][C]`
 fn sinusoidal_table(p: usize, c: usize) -> Vec<f32> {
@@ -540,8 +562,15 @@ impl Bert {
             true => Some((linear(&w, "discriminator_predictions.dense", c, c, true)?, linear(&w, "discriminator_predictions.dense_prediction", c, 1, true)?)),
             false => None,
         };
+        let classifier = match classifier::requested(config_json)? {
+            Some(info) => {
+                let names = classifier_names(variant, info.task);
+                Some(ClassifierHead::load(&w, info, names, c, pooler.is_some())?)
+            }
+            None => None,
+        };
         let per_layer = 4 * (c * c + c) + (c * f + f) + (f * c + c) + 4 * c;
-        let n_params = (v + if sinusoidal { 0 } else { p } + cfg.type_vocab_size) * e
+        let n_params = classifier.as_ref().map_or(0, ClassifierHead::n_params) + (v + if sinusoidal { 0 } else { p } + cfg.type_vocab_size) * e
             + 2 * e
             + project.as_ref().map_or(0, |_| e * c + c)
             + cfg.num_hidden_layers * per_layer
@@ -566,7 +595,7 @@ impl Bert {
             pad_token_id: cfg.pad_token_id.value(),
             decoder_start_token_id: None,
         };
-        Ok(Bert { variant, config: cfg, info, word, pos, types, emb_ln, layers, pooler, mlm, activation, head_activation, position_offset, relative_bias, project, discriminator })
+        Ok(Bert { variant, config: cfg, info, word, pos, types, emb_ln, layers, pooler, mlm, activation, head_activation, position_offset, relative_bias, project, discriminator, classifier })
     }
 
     /// The position rows added at positions `0..n` (of a text without pad tokens): `[N][E]` (E = C
@@ -584,6 +613,11 @@ impl Bert {
     /// ELECTRA discriminators: whether the checkpoint scores each token for having been replaced.
     pub fn has_replaced_token_head(&self) -> bool {
         self.discriminator.is_some()
+    }
+
+    /// The classification head the checkpoint carries, if any.
+    pub fn classifier(&self) -> Option<&ClassifierInfo> {
+        self.classifier.as_ref().map(|h| &h.info)
     }
 
     /// ELECTRA's `embeddings_project`: whether its embeddings are widened before the first layer.
@@ -695,6 +729,7 @@ impl Bert {
             self.activation.apply(flat_mut(&mut hidden));
             into_flat(activations::linear(prediction, hidden.view())) // [T][1]
         });
+        let class_logits = self.classifier.as_ref().and_then(|head| head.logits(x.view(), pooled.as_deref()));
         Ok(Outputs {
             encoder_hidden_states: rec.take_hidden_states(c),
             qkv: rec.trace.take(),
@@ -705,6 +740,7 @@ impl Bert {
             top_k,
             pooled,
             replaced_logits,
+            class_logits,
             ..Default::default()
         })
     }

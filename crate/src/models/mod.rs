@@ -12,6 +12,7 @@ pub mod bart;
 pub mod beam;
 pub mod bert;
 pub mod capture;
+pub mod classifier;
 pub mod decoder_only;
 pub mod family;
 pub mod generation;
@@ -132,6 +133,9 @@ pub struct Outputs {
     /// ELECTRA discriminators: each token's logit for "this token was replaced" (its probability
     /// is the sigmoid): [T].
     pub replaced_logits: Option<Vec<f32>>,
+    /// A classification head's scores (before softmax or sigmoid): `[L]` for a sequence head,
+    /// `[T][L]` for a token head ([`classifier::ClassifierInfo`] says which, and the labels).
+    pub class_logits: Option<Vec<f32>>,
     /// HF's `output_hidden_states` per stack (BERT: encoder; GPT-2: decoder), when probed: [L+1][T][C].
     pub encoder_hidden_states: Option<HiddenStates>,
     pub decoder_hidden_states: Option<HiddenStates>,
@@ -167,6 +171,7 @@ impl Outputs {
             top_k,
             pooled: None,
             replaced_logits: None,
+            class_logits: None,
         }
     }
 }
@@ -299,6 +304,15 @@ impl Model {
 
     pub fn info(&self) -> &ModelInfo {
         self.family().info()
+    }
+
+    /// The classification head the checkpoint carries (the encoder families that read one).
+    pub fn classifier(&self) -> Option<&classifier::ClassifierInfo> {
+        match self {
+            Model::Bert(m) => m.classifier(),
+            Model::Albert(m) => m.classifier(),
+            _ => None,
+        }
     }
 
     /// The width of `Outputs::last_hidden_state`'s rows: `d_model`, but opt-350m's narrower output

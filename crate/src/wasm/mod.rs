@@ -791,6 +791,9 @@ impl WasmModel {
                 arrays.push(("logits", tensor(l, &[l.len().checked_div(v).unwrap_or(0), v])));
             }
         }
+        if let Some(scores) = &out.class_logits {
+            arrays.push(("classLogits", Float32Array::from(&scores[..]).into()));
+        }
         if let Some(replaced) = &out.replaced_logits {
             arrays.push(("replacedLogits", Float32Array::from(&replaced[..]).into()));
         }

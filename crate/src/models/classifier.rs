@@ -1,0 +1,238 @@
+//! Classification heads: what a fine-tuned encoder answers instead of filling in words. A
+//! sentiment model (`DistilBertForSequenceClassification`) scores the whole text for each of its
+//! labels; a named-entity tagger (`BertForTokenClassification`) scores every token.
+//!
+//! Reference semantics: the `*ForSequenceClassification` and `*ForTokenClassification` classes of
+//! Hugging Face `transformers`, and its text-classification pipeline for turning scores into
+//! probabilities.
+//!
+//! ```text
+//! sequence:  h = x[0]                        # the first token's state ([CLS], <s>)   [C]
+//!            h = pooler(h) | act(dense(h))   # BERT, ALBERT: their pooler (tanh); the others: the head's own layer
+//!            logits = out(h)                 # [L]
+//! token:     logits = out(x)                 # [T][L]
+//! ```
+//!
+//! Which head a checkpoint carries is read from config.json's `architectures` (the class that saved
+//! it: HF loads whichever class the user asks for, so the file alone cannot say); the labels from
+//! `id2label` (else `num_labels`, else HF's two `LABEL_0`, `LABEL_1`); how scores become
+//! probabilities from `problem_type` as the pipeline decides it (softmax over the labels; a sigmoid
+//! each for multi-label heads and heads with one label; the raw value for regression).
+
+use super::activations::{self, flat_mut, into_flat};
+use super::layers::{linear, Activation};
+use crate::error::{Error, Result};
+use crate::kernels::Linear;
+use crate::loader::{parse_json, Weights};
+use ndarray::{s, Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a head scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// One score per label for the whole text: `[L]`.
+    Sequence,
+    /// One score per label for every token: `[T][L]`.
+    Token,
+}
+
+/// How a score becomes what the user reads (the text-classification pipeline's rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scoring {
+    /// Probabilities over the labels that add up to 1 (one label is right).
+    Softmax,
+    /// A probability per label on its own (any number may apply; or a single yes/no label).
+    Sigmoid,
+    /// The raw number (`problem_type` "regression": a score, not a probability).
+    None,
+}
+
+/// The card's account of a classification head.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassifierInfo {
+    pub task: Task,
+    /// The class that saved the checkpoint, as config.json's `architectures` names it.
+    pub architecture: String,
+    /// One name per output, in order (`id2label`).
+    pub labels: Vec<String>,
+    pub scoring: Scoring,
+}
+
+/// The config.json keys that describe a head.
+#[derive(Deserialize)]
+struct HeadKeys {
+    #[serde(default)]
+    architectures: Option<Vec<String>>,
+    #[serde(default)]
+    id2label: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    num_labels: Option<usize>,
+    #[serde(default)]
+    problem_type: Option<String>,
+}
+
+/// More labels than this is not a classifier anyone trained (the largest label sets in use, such as
+/// ImageNet's 21k classes, stay below it); it bounds what a crafted config can ask for.
+const MAX_LABELS: usize = 100_000;
+
+/// The classification head config.json describes, if its `architectures` names one.
+pub fn requested(config_json: &[u8]) -> Result<Option<ClassifierInfo>> {
+    let keys: HeadKeys = parse_json("config.json", config_json)?;
+    let Some((architecture, task)) = keys.architectures.iter().flatten().find_map(|a| {
+        if a.ends_with("ForSequenceClassification") {
+            Some((a.clone(), Task::Sequence))
+        } else if a.ends_with("ForTokenClassification") {
+            Some((a.clone(), Task::Token))
+        } else {
+            None
+        }
+    }) else {
+        return Ok(None);
+    };
+    let labels = match (&keys.id2label, keys.num_labels) {
+        (Some(map), _) => {
+            // Keys are the output numbers, written as strings: "0", "1", ... each once.
+            let mut by_id = BTreeMap::new();
+            for (key, name) in map {
+                let id: usize = key.trim().parse().map_err(|_| {
+                    Error::config("id2label", format!("has the key \"{key}\", which is not a label number"), "Number the labels 0, 1, 2, ... as transformers saves them")
+                })?;
+                by_id.insert(id, name.clone());
+            }
+            if by_id.keys().copied().ne(0..by_id.len()) {
+                return Err(Error::config("id2label", "does not number its labels 0, 1, 2, ... without gaps", "Number the labels 0 to (labels - 1) as transformers saves them"));
+            }
+            by_id.into_values().collect::<Vec<_>>()
+        }
+        (None, Some(n)) => (0..n.min(MAX_LABELS + 1)).map(|i| format!("LABEL_{i}")).collect(),
+        (None, None) => vec!["LABEL_0".into(), "LABEL_1".into()],
+    };
+    if labels.is_empty() || labels.len() > MAX_LABELS {
+        return Err(Error::config("id2label", format!("gives {} labels", labels.len()), format!("A classifier has 1 to {MAX_LABELS} labels: use the config.json saved with the model")));
+    }
+    if let Some(n) = keys.num_labels {
+        if keys.id2label.is_some() && n != labels.len() {
+            return Err(Error::config("num_labels", format!("is {n}, but id2label names {} labels", labels.len()), "Use the config.json saved with the model (transformers counts the labels of id2label)"));
+        }
+    }
+    if let Some(kind) = keys.problem_type.as_deref() {
+        if !matches!(kind, "regression" | "single_label_classification" | "multi_label_classification") {
+            return Err(Error::config(
+                "problem_type",
+                format!("is \"{kind}\""),
+                "transformers knows \"regression\", \"single_label_classification\" and \"multi_label_classification\"",
+            ));
+        }
+    }
+    let scoring = match (task, keys.problem_type.as_deref()) {
+        // The token-classification pipeline always takes a softmax over each token's labels.
+        (Task::Token, _) => Scoring::Softmax,
+        (_, Some("regression")) => Scoring::None,
+        (_, Some("multi_label_classification")) => Scoring::Sigmoid,
+        _ if labels.len() == 1 => Scoring::Sigmoid,
+        _ => Scoring::Softmax,
+    };
+    Ok(Some(ClassifierInfo { task, architecture, labels, scoring }))
+}
+
+/// The non-linearity between a sequence head's dense layer and its output layer.
+#[derive(Debug, Clone, Copy)]
+pub enum HeadAct {
+    /// RoBERTa, XLM-R, CamemBERT, MPNet (and the BERT pooler).
+    Tanh,
+    /// DistilBERT's ReLU, ELECTRA's erf GELU.
+    Act(Activation),
+}
+
+impl HeadAct {
+    fn apply(self, x: &mut [f32]) {
+        match self {
+            HeadAct::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
+            HeadAct::Act(a) => a.apply(x),
+        }
+    }
+}
+
+/// Where a family keeps its head's weights (checkpoint names, never prefixed).
+pub struct HeadNames {
+    /// Sequence heads' own layer before the output: `(name, non-linearity)`; `None` where the
+    /// model's pooler does that job (BERT, ALBERT).
+    pub dense: Option<(&'static str, HeadAct)>,
+    /// The layer that gives one score per label: C -> L.
+    pub out: &'static str,
+    /// The model's pooler weight that a sequence head without `dense` reads (for the message when
+    /// it is missing).
+    pub pooler: &'static str,
+}
+
+/// A loaded classification head.
+pub struct ClassifierHead {
+    pub info: ClassifierInfo,
+    dense: Option<(Linear, HeadAct)>, // C -> C
+    out: Linear,                      // C -> L
+}
+
+impl ClassifierHead {
+    /// `names` for the task in `info`; `c` the model's width; `has_pooler`: whether the model loaded
+    /// its pooler.
+    pub fn load(w: &Weights, info: ClassifierInfo, names: HeadNames, c: usize, has_pooler: bool) -> Result<Self> {
+        let l = info.labels.len();
+        let out_weight = format!("{}.weight", names.out);
+        if !w.contains(&out_weight) && !matches!(w, Weights::Random { .. }) {
+            return Err(Error::tensor(
+                &out_weight,
+                format!("is missing, but config.json says a {} saved this checkpoint", info.architecture),
+                "Check that config.json belongs to these weights; to look at the encoder alone, remove the classification class from \"architectures\"",
+            ));
+        }
+        if info.task == Task::Sequence && names.dense.is_none() && !has_pooler {
+            return Err(Error::tensor(
+                names.pooler,
+                format!("is missing, but a {} reads the pooler's output", info.architecture),
+                "Use the complete checkpoint (the pooler is saved with every sequence classifier of this family)",
+            ));
+        }
+        let dense = match (info.task, names.dense) {
+            (Task::Sequence, Some((name, act))) => Some((linear(w, name, c, c, true)?, act)),
+            _ => None,
+        };
+        if let Some(shape) = w.shape_of(&out_weight) {
+            if shape.len() == 2 && shape[0] != l && shape[1] == c {
+                return Err(Error::tensor(&out_weight, format!("scores {} labels, but config.json names {l} (id2label)", shape[0]), "Use the config.json saved with these weights"));
+            }
+        }
+        let out = linear(w, names.out, c, l, true)?;
+        Ok(ClassifierHead { info, dense, out })
+    }
+
+    pub fn n_params(&self) -> usize {
+        self.dense.as_ref().map_or(0, |(d, _)| d.n_params()) + self.out.n_params()
+    }
+
+    /// The head's scores: `[L]` (sequence) or `[T][L]` (token). `x: [T][C]`, the last layer's
+    /// states; `pooled: [C]`, the pooler's output, which sequence heads without a layer of their own
+    /// read. `None` for an empty text.
+    pub fn logits(&self, x: ArrayView2<'_, f32>, pooled: Option<&[f32]>) -> Option<Vec<f32>> {
+        if x.nrows() == 0 {
+            return None;
+        }
+        match self.info.task {
+            Task::Token => Some(into_flat(activations::linear(&self.out, x))),
+            Task::Sequence => {
+                let first: Array2<f32> = match &self.dense {
+                    Some((dense, act)) => {
+                        let mut y = activations::linear(dense, x.slice(s![..1, ..])); // [1][C]
+                        act.apply(flat_mut(&mut y));
+                        y
+                    }
+                    None => Array2::from_shape_vec((1, pooled?.len()), pooled?.to_vec()).ok()?,
+                };
+                Some(into_flat(activations::linear(&self.out, first.view()))) // [1][L]
+            }
+        }
+    }
+}

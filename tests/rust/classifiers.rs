@@ -1,0 +1,259 @@
+//! Fine-tuned encoders' classification heads against Hugging Face `transformers` 5 on the
+//! fixtures of `scripts/fixtures/classifiers.py`: sentiment, emotion, topic (multi-label),
+//! similarity (regression) and NLI heads over whole texts, and named-entity taggers over tokens.
+//!
+//! Per fixture: the model fed HF's ids (text pairs included: attention 1e-4, last hidden state and
+//! the head's scores 1e-3), text-to-scores through `Session`, and the card's account of the head
+//! (task, labels, how scores become probabilities, which the page applies). Then the config keys
+//! that describe a head, refused by name when they cannot be right.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use glassbox::models::classifier::{Scoring, Task};
+use glassbox::models::{Capture, Inputs, Model, Probe};
+use glassbox::session::Session;
+use serde_json::{json, Value};
+use support::{assert_close, flat, ids, reference, Folder};
+
+const ATTENTION_TOL: f64 = 1e-4;
+const STATE_TOL: f64 = 1e-3;
+
+fn load(folder: &Folder) -> Model {
+    Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("loading failed: {e}"))
+}
+
+fn cases(name: &str) -> Vec<Value> {
+    reference(name)["cases"].as_array().expect("cases").clone()
+}
+
+fn model_matches(name: &str) {
+    support::regenerate_if_asked("classifiers.py", &[name]);
+    let model = load(&Folder::fixture(name));
+    let head = model.classifier().unwrap_or_else(|| panic!("{name}: no classification head was read"));
+    let labels = head.labels.len();
+    for (i, case) in cases(name).iter().enumerate() {
+        let what = format!("{name} case {i} ({:?} / {:?})", case["text"], case["pair"]);
+        let input_ids = ids(&case["input_ids"]);
+        let type_ids = ids(&case["token_type_ids"]);
+        let out = model
+            .forward_probed(&Inputs { ids: &input_ids, type_ids: Some(&type_ids), decoder_ids: None }, &Probe { capture: Capture::PROBS, ..Default::default() })
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let attention = out.encoder_attentions.as_ref().expect("attention captured");
+        assert_close(&format!("{what}: attentions"), attention.as_slice().unwrap(), &flat(&case["attentions"]), ATTENTION_TOL);
+        assert_close(&format!("{what}: last_hidden_state"), &out.last_hidden_state, &flat(&case["last_hidden_state"]), STATE_TOL);
+        let scores = out.class_logits.as_ref().unwrap_or_else(|| panic!("{what}: no class scores"));
+        let rows = match head.task {
+            Task::Sequence => 1,
+            Task::Token => input_ids.len(),
+        };
+        assert_eq!(scores.len(), rows * labels, "{what}: {rows} row(s) of {labels} scores");
+        assert_close(&format!("{what}: class scores"), scores, &flat(&case["class_logits"]), STATE_TOL);
+    }
+}
+
+/// Text in, scores out, through the tokenizer and `Session` (single texts; the page has no pairs).
+fn session_matches(name: &str) {
+    let session = Session::load(&Folder::fixture(name).files(), None).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut checked = 0;
+    for case in cases(name).iter().filter(|c| c["pair"].is_null()) {
+        let text = case["text"].as_str().unwrap();
+        let ins = session.inspect(text, None, Capture::NONE).unwrap_or_else(|e| panic!("{name} {text:?}: {e}"));
+        assert_eq!(ins.encoding.ids, ids(&case["input_ids"]), "{name} {text:?}: ids");
+        assert_close(&format!("{name} {text:?}: class scores"), ins.outputs.class_logits.as_deref().expect("scores"), &flat(&case["class_logits"]), STATE_TOL);
+        checked += 1;
+    }
+    assert!(checked > 0, "{name}: no single-text case");
+}
+
+macro_rules! fixture_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn model_matches_hf_from_hf_ids() {
+                super::model_matches(stringify!($name));
+            }
+            #[test]
+            fn session_matches_hf() {
+                super::session_matches(stringify!($name));
+            }
+        }
+    )*};
+}
+
+fixture_tests!(bert_sentiment, distilbert_emotion, roberta_topics, electra_similarity, mpnet_sequence, albert_nli, bert_ner, xlm_roberta_ner);
+
+/// The card: which head, its labels in id order, and the pipeline's rule for probabilities.
+#[test]
+fn card_describes_each_head() {
+    let expect: [(&str, Task, &[&str], Scoring); 8] = [
+        ("bert_sentiment", Task::Sequence, &["NEGATIVE", "POSITIVE"], Scoring::Softmax),
+        ("distilbert_emotion", Task::Sequence, &["sadness", "joy", "love", "anger", "fear", "surprise"], Scoring::Softmax),
+        ("roberta_topics", Task::Sequence, &["sport", "politics", "science", "arts"], Scoring::Sigmoid),
+        ("electra_similarity", Task::Sequence, &["LABEL_0"], Scoring::None),
+        ("mpnet_sequence", Task::Sequence, &["LABEL_0", "LABEL_1", "LABEL_2"], Scoring::Softmax),
+        ("albert_nli", Task::Sequence, &["entailment", "neutral", "contradiction"], Scoring::Softmax),
+        ("bert_ner", Task::Token, &["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"], Scoring::Softmax),
+        ("xlm_roberta_ner", Task::Token, &["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"], Scoring::Softmax),
+    ];
+    for (name, task, labels, scoring) in expect {
+        let model = load(&Folder::fixture(name));
+        let head = model.classifier().unwrap_or_else(|| panic!("{name}: no head"));
+        assert_eq!((head.task, head.labels.as_slice(), head.scoring), (task, labels.iter().map(|s| s.to_string()).collect::<Vec<_>>().as_slice(), scoring), "{name}");
+        assert_eq!(head.architecture, reference(name)["meta"]["class"].as_str().unwrap(), "{name}: architecture");
+        // The head's weights count in the model's size.
+        let bare = load(&edited(name, |c| {
+            c.remove("architectures");
+        }));
+        assert!(bare.classifier().is_none(), "{name}: no architectures, no head");
+        assert!(model.info().n_params > bare.info().n_params, "{name}: the head's parameters are counted");
+    }
+}
+
+/// The pipeline's probabilities follow from the card's rule: the page applies it to the scores.
+#[test]
+fn card_rule_reproduces_the_pipeline_scores() {
+    for name in ["bert_sentiment", "distilbert_emotion", "roberta_topics", "electra_similarity", "mpnet_sequence", "albert_nli"] {
+        let model = load(&Folder::fixture(name));
+        let head = model.classifier().unwrap().clone();
+        let mut checked = 0;
+        for case in cases(name).into_iter().filter(|c| c["pair"].is_null()) {
+            checked += 1;
+            let z: Vec<f64> = flat(&case["class_logits"]);
+            let probs: Vec<f64> = match head.scoring {
+                Scoring::Softmax => {
+                    let m = z.iter().cloned().fold(f64::MIN, f64::max);
+                    let e: Vec<f64> = z.iter().map(|v| (v - m).exp()).collect();
+                    let s: f64 = e.iter().sum();
+                    e.iter().map(|v| v / s).collect()
+                }
+                Scoring::Sigmoid => z.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
+                Scoring::None => z.clone(),
+            };
+            for item in case["pipeline"].as_array().unwrap() {
+                let at = head.labels.iter().position(|l| l == item["label"].as_str().unwrap()).expect("a label of the card");
+                let want = item["score"].as_f64().unwrap();
+                assert!((probs[at] - want).abs() < 1e-5, "{name}: {} is {want} in the pipeline, {} by the card's rule", item["label"], probs[at]);
+            }
+        }
+        assert!(checked > 0, "{name}: no pipeline scores recorded");
+    }
+}
+
+fn edited(name: &str, edit: impl Fn(&mut serde_json::Map<String, Value>)) -> Folder {
+    let mut folder = Folder::fixture(name);
+    let mut cfg: Value = serde_json::from_slice(&folder.config).unwrap();
+    edit(cfg.as_object_mut().unwrap());
+    folder.config = serde_json::to_vec(&cfg).unwrap();
+    folder
+}
+
+fn load_error(folder: &Folder) -> String {
+    match Model::load(&folder.files(), None) {
+        Ok(_) => panic!("expected a refusal"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn head_keys_follow_transformers() {
+    // One label and no problem_type: a sigmoid (the pipeline's rule for a yes/no head).
+    let one = load(&edited("electra_similarity", |c| {
+        c.remove("problem_type");
+    }));
+    assert_eq!(one.classifier().unwrap().scoring, Scoring::Sigmoid);
+    // No id2label: num_labels names them LABEL_i; neither: HF's two.
+    let counted = load(&edited("bert_sentiment", |c| {
+        c.remove("id2label");
+        c.remove("label2id");
+        c.insert("num_labels".into(), json!(2));
+    }));
+    assert_eq!(counted.classifier().unwrap().labels, ["LABEL_0", "LABEL_1"]);
+    let default = load(&edited("bert_sentiment", |c| {
+        c.remove("id2label");
+        c.remove("label2id");
+    }));
+    assert_eq!(default.classifier().unwrap().labels, ["LABEL_0", "LABEL_1"]);
+    // A token head takes a softmax per token whatever problem_type says.
+    let tagger = load(&edited("bert_ner", |c| {
+        c.insert("problem_type".into(), json!("multi_label_classification"));
+    }));
+    assert_eq!(tagger.classifier().unwrap().scoring, Scoring::Softmax);
+    // Labels numbered out of order are put in order.
+    let shuffled = load(&edited("bert_sentiment", |c| {
+        c.insert("id2label".into(), json!({"1": "POSITIVE", "0": "NEGATIVE"}));
+    }));
+    assert_eq!(shuffled.classifier().unwrap().labels, ["NEGATIVE", "POSITIVE"]);
+}
+
+#[test]
+fn impossible_heads_are_refused_by_name() {
+    let refusals: Vec<(&str, Folder, &[&str])> = vec![
+        ("three labels for a two-row head", edited("bert_sentiment", |c| {
+            c.insert("id2label".into(), json!({"0": "a", "1": "b", "2": "c"}));
+        }), &["classifier.weight", "2 labels", "3"]),
+        ("a gap in the label numbers", edited("bert_sentiment", |c| {
+            c.insert("id2label".into(), json!({"0": "a", "2": "b"}));
+        }), &["id2label", "0, 1, 2"]),
+        ("a label number that is not a number", edited("bert_sentiment", |c| {
+            c.insert("id2label".into(), json!({"zero": "a", "1": "b"}));
+        }), &["id2label", "zero"]),
+        ("num_labels against id2label", edited("bert_sentiment", |c| {
+            c.insert("num_labels".into(), json!(5));
+        }), &["num_labels", "5", "2 labels"]),
+        ("an unknown problem_type", edited("bert_sentiment", |c| {
+            c.insert("problem_type".into(), json!("ranking"));
+        }), &["problem_type", "ranking"]),
+        ("no labels", edited("bert_sentiment", |c| {
+            c.insert("id2label".into(), json!({}));
+        }), &["id2label", "0 labels"]),
+        ("a head the file does not have", edited("bert", |c| {
+            c.insert("architectures".into(), json!(["BertForSequenceClassification"]));
+        }), &["classifier.weight", "BertForSequenceClassification"]),
+    ];
+    for (what, folder, words) in refusals {
+        let msg = load_error(&folder);
+        for w in words {
+            assert!(msg.contains(w), "{what}: {w:?} not in {msg:?}");
+        }
+    }
+    // A huge num_labels is refused before anything is made of it.
+    let msg = load_error(&edited("bert_sentiment", |c| {
+        c.remove("id2label");
+        c.insert("num_labels".into(), json!(1u64 << 40));
+    }));
+    assert!(msg.contains("labels"), "{msg}");
+    // BERT's sequence head reads the pooler: without it, a refusal by name.
+    let mut folder = Folder::fixture("bert_sentiment");
+    let weights = folder.weights.take().unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&weights).unwrap();
+    let kept: Vec<(String, safetensors::tensor::TensorView)> = tensors.tensors().into_iter().filter(|(n, _)| !n.contains("pooler")).collect();
+    folder.weights = Some(safetensors::serialize(kept, None).unwrap());
+    let msg = load_error(&folder);
+    assert!(msg.contains("pooler") && msg.contains("BertForSequenceClassification"), "{msg}");
+}
+
+/// A random twin of a classifier config gets a random head of the right size.
+#[test]
+fn random_twin_has_a_head() {
+    let mut folder = Folder::fixture("distilbert_emotion");
+    folder.weights = None;
+    let model = Model::load(&folder.files(), Some(7)).expect("random twin");
+    let ids = [2u32, 50, 60, 3];
+    let out = model.forward_probed(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, &Probe::default()).unwrap();
+    assert_eq!(out.class_logits.map(|s| s.len()), Some(6));
+}
+
+/// Hiding tokens or ablating heads changes the verdict's scores (what the page's "was" compares).
+#[test]
+fn interventions_move_the_scores() {
+    let session = Session::load(&Folder::fixture("bert_sentiment").files(), None).unwrap();
+    let text = "I loved this film.";
+    let before = session.inspect(text, None, Capture::NONE).unwrap().outputs.class_logits.unwrap();
+    let n = session.encode(text).unwrap().ids.len();
+    let mut mask = vec![1u8; n];
+    mask[1] = 0;
+    let opts = glassbox::session::InspectOptions { token_mask: Some(mask), ..Default::default() };
+    let after = session.inspect_with(text, &opts).unwrap().outputs.class_logits.unwrap();
+    assert!(before.iter().zip(&after).any(|(a, b)| (a - b).abs() > 1e-4), "hiding a word changed nothing: {before:?} {after:?}");
+}
