@@ -145,6 +145,18 @@ export declare class Tokenizer {
 }
 
 /** The model card: one Rust struct (crate/src/card.rs); `glassbox info DIR` prints the same object. */
+/** A classification head: what it scores, its labels, and how scores become what the model answers. */
+export interface ClassifierInfo {
+  /** 'sequence': one score per label for the whole text; 'token': one per label for every token. */
+  task: 'sequence' | 'token';
+  /** The class that saved the checkpoint, e.g. "DistilBertForSequenceClassification". */
+  architecture: string;
+  /** `id2label` in order (transformers' `LABEL_0`, `LABEL_1`, ... when the file names none). */
+  labels: string[];
+  /** transformers' text-classification pipeline rule: softmax over the labels, a sigmoid each, or the raw score (regression). */
+  scoring: 'softmax' | 'sigmoid' | 'none';
+}
+
 export interface ModelInfo {
   modelType: string;
   kind: 'encoder-only' | 'decoder-only' | 'encoder-decoder';
@@ -168,6 +180,8 @@ export interface ModelInfo {
   hasLmHead: boolean;
   /** The mask token's text, for masked-LM models (e.g. "[MASK]"). */
   maskToken?: string;
+  /** A fine-tuned classifier's head (config.json's `architectures` names it). */
+  classifier?: ClassifierInfo;
   // Extensions beyond the JS_API contract:
   bosTokenId: number | null;
   eosTokenId: number | null;
@@ -334,6 +348,8 @@ export interface RunResult {
   /** [T][C]: the decoder side for encoder-decoder models. */
   /** ELECTRA discriminators: each token's "was it replaced?" logit [T] (its sigmoid is the probability). */
   replacedLogits?: Float32Array;
+  /** Fine-tuned classifiers: the head's scores, [L] for the whole text or [T][L] row-major for each token. */
+  classLogits?: Float32Array;
   /** [T][dModel]; opt-350m: [T][block.embeddingWidth], its output narrowed for the tied head. */
   lastHiddenState: { data: Float32Array; shape: [number, number] };
   /** Per position of the LM-head output (absent when the model has no LM head or topK is 0). */

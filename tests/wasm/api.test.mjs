@@ -193,6 +193,9 @@ function compareInspect(model, dir, text, extraArgs = [], decoderIds) {
     assert.equal(got.logits, undefined, 'no logits without an LM head');
   }
   if (want.sentence_embedding) assertClose(got.sentenceEmbedding, Float64Array.from(want.sentence_embedding), 'sentence embedding');
+  // A fine-tuned classifier's scores: the CLI's [labels] or [tokens][labels], flat in JS.
+  if (want.class_logits) assertClose(got.classLogits, flat(want.class_logits), 'class scores');
+  else assert.equal(got.classLogits, undefined, 'no class scores without a classification head');
   return got;
 }
 

@@ -23,10 +23,10 @@ use super::activations::{self, flat_mut, into_flat};
 use super::layers::{linear, Activation};
 use crate::error::{Error, Result};
 use crate::kernels::Linear;
-use crate::loader::{parse_json, Weights};
+use crate::loader::Weights;
 use ndarray::{s, Array2, ArrayView2};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::Serialize;
+use serde_json::Value;
 
 /// What a head scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,51 +62,57 @@ pub struct ClassifierInfo {
     pub scoring: Scoring,
 }
 
-/// The config.json keys that describe a head.
-#[derive(Deserialize)]
-struct HeadKeys {
-    #[serde(default)]
-    architectures: Option<Vec<String>>,
-    #[serde(default)]
-    id2label: Option<BTreeMap<String, String>>,
-    #[serde(default)]
-    num_labels: Option<usize>,
-    #[serde(default)]
-    problem_type: Option<String>,
-}
-
 /// More labels than this is not a classifier anyone trained (the largest label sets in use, such as
 /// ImageNet's 21k classes, stay below it); it bounds what a crafted config can ask for.
 const MAX_LABELS: usize = 100_000;
 
 /// The classification head config.json describes, if its `architectures` names one.
 pub fn requested(config_json: &[u8]) -> Result<Option<ClassifierInfo>> {
-    let keys: HeadKeys = parse_json("config.json", config_json)?;
-    let Some((architecture, task)) = keys.architectures.iter().flatten().find_map(|a| {
+    // Read from serde_json's `Value`, whose code the loader already carries (a struct of our own
+    // would add its own deserializer to the wasm).
+    let Ok(Value::Object(cfg)) = serde_json::from_slice::<Value>(config_json) else {
+        return Ok(None); // the family's own parse has reported what is wrong with the file
+    };
+    let key = |name: &str| cfg.get(name).filter(|v| !v.is_null());
+    let Some((architecture, task)) = key("architectures").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).find_map(|a| {
         if a.ends_with("ForSequenceClassification") {
-            Some((a.clone(), Task::Sequence))
+            Some((a.to_string(), Task::Sequence))
         } else if a.ends_with("ForTokenClassification") {
-            Some((a.clone(), Task::Token))
+            Some((a.to_string(), Task::Token))
         } else {
             None
         }
     }) else {
         return Ok(None);
     };
-    let labels = match (&keys.id2label, keys.num_labels) {
+    let num_labels = match key("num_labels") {
+        None => None,
+        Some(n) => Some(n.as_u64().ok_or_else(|| Error::config("num_labels", format!("is {n}, not a count"), "Give the number of labels, or leave the key out"))?.min(usize::MAX as u64) as usize),
+    };
+    let id2label = match key("id2label") {
+        None => None,
+        Some(map) => Some(map.as_object().ok_or_else(|| Error::config("id2label", "is not a map from label numbers to names", "Give it as {\"0\": \"NEGATIVE\", \"1\": \"POSITIVE\"}"))?),
+    };
+    let problem_type = match key("problem_type") {
+        None => None,
+        Some(v) => Some(v.as_str().ok_or_else(|| Error::config("problem_type", format!("is {v}, not a name"), "Leave it out or name the problem in quotes"))?),
+    };
+    let labels = match (id2label, num_labels) {
         (Some(map), _) => {
             // Keys are the output numbers, written as strings: "0", "1", ... each once.
-            let mut by_id = BTreeMap::new();
+            let gaps = || Error::config("id2label", "does not number its labels 0, 1, 2, ... without gaps", "Number the labels 0 to (labels - 1) as transformers saves them");
+            let mut by_id: Vec<Option<String>> = vec![None; map.len()];
             for (key, name) in map {
                 let id: usize = key.trim().parse().map_err(|_| {
                     Error::config("id2label", format!("has the key \"{key}\", which is not a label number"), "Number the labels 0, 1, 2, ... as transformers saves them")
                 })?;
-                by_id.insert(id, name.clone());
+                let name = name.as_str().ok_or_else(|| Error::config("id2label", format!("names label {id} with {name}, not a string"), "Give each label a name in quotes"))?;
+                match by_id.get_mut(id) {
+                    Some(slot @ None) => *slot = Some(name.to_string()),
+                    _ => return Err(gaps()),
+                }
             }
-            if by_id.keys().copied().ne(0..by_id.len()) {
-                return Err(Error::config("id2label", "does not number its labels 0, 1, 2, ... without gaps", "Number the labels 0 to (labels - 1) as transformers saves them"));
-            }
-            by_id.into_values().collect::<Vec<_>>()
+            by_id.into_iter().collect::<Option<Vec<_>>>().ok_or_else(gaps)?
         }
         (None, Some(n)) => (0..n.min(MAX_LABELS + 1)).map(|i| format!("LABEL_{i}")).collect(),
         (None, None) => vec!["LABEL_0".into(), "LABEL_1".into()],
@@ -114,12 +120,12 @@ pub fn requested(config_json: &[u8]) -> Result<Option<ClassifierInfo>> {
     if labels.is_empty() || labels.len() > MAX_LABELS {
         return Err(Error::config("id2label", format!("gives {} labels", labels.len()), format!("A classifier has 1 to {MAX_LABELS} labels: use the config.json saved with the model")));
     }
-    if let Some(n) = keys.num_labels {
-        if keys.id2label.is_some() && n != labels.len() {
+    if let Some(n) = num_labels {
+        if id2label.is_some() && n != labels.len() {
             return Err(Error::config("num_labels", format!("is {n}, but id2label names {} labels", labels.len()), "Use the config.json saved with the model (transformers counts the labels of id2label)"));
         }
     }
-    if let Some(kind) = keys.problem_type.as_deref() {
+    if let Some(kind) = problem_type {
         if !matches!(kind, "regression" | "single_label_classification" | "multi_label_classification") {
             return Err(Error::config(
                 "problem_type",
@@ -128,7 +134,7 @@ pub fn requested(config_json: &[u8]) -> Result<Option<ClassifierInfo>> {
             ));
         }
     }
-    let scoring = match (task, keys.problem_type.as_deref()) {
+    let scoring = match (task, problem_type) {
         // The token-classification pipeline always takes a softmax over each token's labels.
         (Task::Token, _) => Scoring::Softmax,
         (_, Some("regression")) => Scoring::None,
