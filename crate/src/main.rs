@@ -20,8 +20,8 @@ const USAGE: &str = "\
 glassbox: look inside transformer models
 
 USAGE:
-  glassbox tokenize DIR --text T [--text T2 ...]
-  glassbox inspect  DIR --text T [--text T2 ...] [--decoder-ids 0,5,9] [--generate N] [--scores] [--views]
+  glassbox tokenize DIR --text T [--pair P] [--text T2 [--pair P2] ...]
+  glassbox inspect  DIR --text T [--pair P] [--text T2 ...] [--decoder-ids 0,5,9] [--generate N] [--scores] [--views]
   glassbox generate DIR --text T [--max-new-tokens N] [--temperature F] [--top-k K] [--top-p P] [--seed S]
                                  [--num-beams B] [--length-penalty F]
   glassbox info     DIR
@@ -67,6 +67,8 @@ struct Args {
     command: String,
     dir: PathBuf,
     texts: Vec<String>,
+    /// `--pair` after a `--text`: the second text read with it (`[CLS] A [SEP] B [SEP]`), by index.
+    pairs: Vec<Option<String>>,
     decoder_ids: Option<Vec<u32>>,
     generate: Option<usize>,
     scores: bool,
@@ -92,9 +94,9 @@ struct Args {
 
 /// The options each command reads (every other known option is refused for it by name).
 const FLAGS: &[(&str, &[&str])] = &[
-    ("tokenize", &["--text"]),
+    ("tokenize", &["--text", "--pair"]),
     // --generate N is greedy, or beam search when the model's settings or --num-beams ask for it.
-    ("inspect", &["--text", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
+    ("inspect", &["--text", "--pair", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
     ("generate", &["--text", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
     ("info", &["--random-weights", "--weights"]),
     ("plot", &["--text", "--out", "--kind", "--layer", "--head", "--cell", "--theme", "--decoder-ids", "--random-weights", "--weights"]),
@@ -120,7 +122,18 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
         }
         let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
         match arg.as_str() {
-            "--text" => a.texts.push(value("--text")?),
+            "--text" => {
+                a.texts.push(value("--text")?);
+                a.pairs.push(None);
+            }
+            "--pair" => {
+                let pair = value("--pair")?;
+                match a.pairs.last_mut() {
+                    Some(slot @ None) => *slot = Some(pair),
+                    Some(Some(_)) => return Err("--pair given twice for one --text: one second text per text".into()),
+                    None => return Err("--pair comes after the --text it goes with: --text \"premise\" --pair \"hypothesis\"".into()),
+                }
+            }
             "--decoder-ids" => {
                 let v = value("--decoder-ids")?;
                 let ids = v
@@ -287,9 +300,19 @@ fn tokenize(args: &Args) -> Result<Value> {
     let model_type = glassbox::loader::model_type(&bytes.config).ok();
     let tok = glassbox::tokenizer::Tokenizer::for_model(&bytes.tokenizer, bytes.tokenizer_config.as_deref(), bytes.special_tokens_map.as_deref(), model_type.as_deref())?;
     let mut cases = Vec::new();
-    for text in &args.texts {
-        let enc = tok.encode(text, true)?;
-        cases.push(json!({ "text": text, "ids": enc.ids, "tokens": enc.tokens, "offsets": enc.offsets }));
+    for (text, pair) in args.texts.iter().zip(&args.pairs) {
+        let enc = match pair {
+            Some(pair) => tok.encode_pair(text, pair, true)?,
+            None => tok.encode(text, true)?,
+        };
+        let mut case = json!({ "text": text, "ids": enc.ids, "tokens": enc.tokens, "offsets": enc.offsets });
+        if let Some(pair) = pair {
+            // Which tokens are the second text's (their offsets index it), and BERT's segments.
+            case["pair"] = json!(pair);
+            case["type_ids"] = json!(enc.type_ids);
+            case["second"] = json!(enc.second);
+        }
+        cases.push(case);
     }
     Ok(json!({ "cases": cases }))
 }
@@ -333,8 +356,9 @@ fn inspect(args: &Args) -> Result<Value> {
     let info = session.info().clone();
     let capture = Capture { probs: true, scores: args.scores };
     let mut cases = Vec::new();
-    for text in &args.texts {
-        let ins = session.inspect(text, args.decoder_ids.as_deref(), capture)?;
+    for (text, pair) in args.texts.iter().zip(&args.pairs) {
+        let opts = glassbox::session::InspectOptions { decoder_ids: args.decoder_ids.clone(), capture, pair: pair.clone(), ..Default::default() };
+        let ins = session.inspect_with(text, &opts)?;
         let o = &ins.outputs;
         let tokens: Vec<Option<&str>> = ins.encoding.ids.iter().map(|&id| session.tokenizer.id_to_token(id)).collect();
         let mut case = json!({
@@ -375,6 +399,12 @@ fn inspect(args: &Args) -> Result<Value> {
                 glassbox::models::classifier::Task::Sequence => json!(scores.iter().map(|&x| float(x)).collect::<Vec<_>>()),
                 glassbox::models::classifier::Task::Token => matrix(scores, head.labels.len()),
             };
+        }
+        if let Some(pair) = pair {
+            // The second text, BERT's segment of each token, and which tokens are the second text's.
+            case["pair"] = json!(pair);
+            case["type_ids"] = json!(ins.encoding.type_ids);
+            case["second"] = json!(ins.encoding.second);
         }
         if let Some(embedding) = session.sentence_embedding(&ins) {
             case["sentence_embedding"] = json!(embedding.iter().map(|&x| float(x)).collect::<Vec<_>>());

@@ -69,6 +69,9 @@ pub struct InspectOptions {
     pub token_mask: Option<Vec<u8>>,
     /// Every row of logits (default), or only each row's k likeliest tokens (`Outputs::top_k`).
     pub logits: LogitRows,
+    /// A second text read together with the first (`tokenizer(text, text_pair)`: `[CLS] A [SEP] B
+    /// [SEP]`), for encoder-only models: sentence pairs for NLI heads, cross-encoders, BERT's segments.
+    pub pair: Option<String>,
 }
 
 impl InspectOptions {
@@ -222,7 +225,18 @@ impl Session {
     /// states, a Q/K/V trace, ablated heads, hidden tokens. See docs/core-teaching-api.md.
     pub fn inspect_with(&self, text: &str, opts: &InspectOptions) -> Result<Inspection> {
         let decoder_ids = opts.decoder_ids.as_deref();
-        let encoding = self.encode(text)?;
+        let encoding = match opts.pair.as_deref() {
+            Some(pair) => {
+                if self.info().kind != Kind::EncoderOnly {
+                    return Err(Error::input(
+                        format!("a second text was given, but this is a{} {} model; Glassbox reads text pairs with encoder-only models (BERT's [CLS] A [SEP] B [SEP])", if self.info().kind == Kind::EncoderDecoder { "n" } else { "" }, self.info().kind.as_str()),
+                        "Leave out the second text, or join the two texts into one",
+                    ));
+                }
+                self.tokenizer.encode_pair(text, pair, true)?
+            }
+            None => self.encode(text)?,
+        };
         if encoding.ids.is_empty() {
             return Err(Error::input("the text gives no tokens", "Type some text"));
         }

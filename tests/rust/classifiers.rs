@@ -52,14 +52,17 @@ fn model_matches(name: &str) {
     }
 }
 
-/// Text in, scores out, through the tokenizer and `Session` (single texts; the page has no pairs).
+/// Text in, scores out, through the tokenizer and `Session` (text pairs as a second text).
 fn session_matches(name: &str) {
     let session = Session::load(&Folder::fixture(name).files(), None).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut checked = 0;
-    for case in cases(name).iter().filter(|c| c["pair"].is_null()) {
+    for case in cases(name) {
         let text = case["text"].as_str().unwrap();
-        let ins = session.inspect(text, None, Capture::NONE).unwrap_or_else(|e| panic!("{name} {text:?}: {e}"));
+        let pair = case["pair"].as_str().map(str::to_string);
+        let opts = glassbox::session::InspectOptions { pair, ..Default::default() };
+        let ins = session.inspect_with(text, &opts).unwrap_or_else(|e| panic!("{name} {text:?}: {e}"));
         assert_eq!(ins.encoding.ids, ids(&case["input_ids"]), "{name} {text:?}: ids");
+        assert_eq!(ins.encoding.type_ids, ids(&case["token_type_ids"]), "{name} {text:?}: type ids");
         assert_close(&format!("{name} {text:?}: class scores"), ins.outputs.class_logits.as_deref().expect("scores"), &flat(&case["class_logits"]), STATE_TOL);
         checked += 1;
     }
@@ -256,4 +259,15 @@ fn interventions_move_the_scores() {
     let opts = glassbox::session::InspectOptions { token_mask: Some(mask), ..Default::default() };
     let after = session.inspect_with(text, &opts).unwrap().outputs.class_logits.unwrap();
     assert!(before.iter().zip(&after).any(|(a, b)| (a - b).abs() > 1e-4), "hiding a word changed nothing: {before:?} {after:?}");
+}
+
+/// A second text is for encoders: a decoder or an encoder-decoder refuses it by name.
+#[test]
+fn pairs_are_for_encoders() {
+    for name in ["gpt2", "t5_tiny"] {
+        let session = Session::load(&Folder::fixture(name).files(), None).unwrap();
+        let opts = glassbox::session::InspectOptions { pair: Some("second".into()), ..Default::default() };
+        let msg = session.inspect_with("first", &opts).err().expect("refused").to_string();
+        assert!(msg.contains("second text") && msg.contains("encoder-only"), "{name}: {msg}");
+    }
 }

@@ -584,3 +584,43 @@ fn types_with_a_wrong_hub_class_keep_their_registered_class() {
         assert!(err.contains(key) && err.contains("null"), "{err}");
     }
 }
+
+/// Two texts as one input (`tokenizer(text, text_pair)`): every fixture case recorded with a pair
+/// gives transformers' ids, tokens, type ids and offsets (the second text's offsets index that
+/// text), through each kind of pair template (BERT's, RoBERTa's, XLM-R's rebuilt one, ALBERT's,
+/// MPNet's and the TemplateProcessing files').
+#[test]
+fn pairs_encode_as_transformers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models");
+    let mut names: Vec<_> = std::fs::read_dir(&root).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.join("reference.json").exists()).collect();
+    names.sort();
+    let mut checked = 0;
+    for dir in names {
+        let reference: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("reference.json")).unwrap()).unwrap();
+        let pairs: Vec<&serde_json::Value> = reference["cases"].as_array().into_iter().flatten().filter(|c| c["pair"].is_string() && c["token_type_ids"].is_array()).collect();
+        if pairs.is_empty() {
+            continue;
+        }
+        let read = |f: &str| std::fs::read(dir.join(f)).ok();
+        let tok = Tokenizer::from_bytes(&read("tokenizer.json").unwrap(), read("tokenizer_config.json").as_deref(), read("special_tokens_map.json").as_deref()).unwrap();
+        for case in pairs {
+            let (a, b) = (case["text"].as_str().unwrap(), case["pair"].as_str().unwrap());
+            let what = format!("{}: {a:?} + {b:?}", dir.file_name().unwrap().to_string_lossy());
+            let enc = tok.encode_pair(a, b, true).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let want_ids: Vec<u32> = case["input_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+            let want_types: Vec<u32> = case["token_type_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+            let want_tokens: Vec<&str> = case["tokens"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            let want_offsets: Vec<(usize, usize)> = case["offsets"].as_array().unwrap().iter().map(|o| (o[0].as_u64().unwrap() as usize, o[1].as_u64().unwrap() as usize)).collect();
+            assert_eq!(enc.ids, want_ids, "{what}: ids");
+            assert_eq!(enc.tokens, want_tokens, "{what}: tokens");
+            assert_eq!(enc.type_ids, want_types, "{what}: type ids");
+            assert_eq!(enc.offsets, want_offsets, "{what}: offsets");
+            // The second text's tokens are the ones after the first text's that are not special.
+            let first_second = enc.second.iter().position(|&s| s).expect("some tokens of the second text");
+            assert!(enc.second[first_second..].iter().zip(&enc.special[first_second..]).all(|(&s, &sp)| s != sp), "{what}: second marks every non-special token after the first text");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "only {checked} pair cases found");
+    eprintln!("{checked} pair encodings equal transformers'");
+}

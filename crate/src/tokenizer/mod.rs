@@ -58,6 +58,8 @@ pub struct Encoding {
     pub type_ids: Vec<u32>,
     /// `true` for special tokens (added by the template or typed as special-token text).
     pub special: Vec<bool>,
+    /// `true` for the tokens of a pair's second text (their offsets index that text).
+    pub second: Vec<bool>,
 }
 
 /// What each stage of the pipeline did, for teaching views.
@@ -429,12 +431,50 @@ impl Tokenizer {
         Ok(self.run(text, add_special_tokens, false)?.0)
     }
 
+    /// Two texts as one input (`tokenizer(text, text_pair)`): each tokenized on its own, then
+    /// joined by the post-processor's pair template (`[CLS] A [SEP] B [SEP]`, `<s> A </s></s> B </s>`).
+    /// The second text's tokens are marked `second`, with offsets into that text; their type id is
+    /// 1 unless the template says otherwise.
+    pub fn encode_pair(&self, text: &str, pair: &str, add_special_tokens: bool) -> Result<Encoding> {
+        let (a, _) = self.tokenize_text(text, false)?;
+        let (mut b, _) = self.tokenize_text(pair, false)?;
+        b.type_ids.iter_mut().for_each(|t| *t = 1);
+        b.second.iter_mut().for_each(|s| *s = true);
+        let enc = match &self.post_processor {
+            Some(pp) => pp.process_pair(a, b, add_special_tokens)?,
+            None => post_processor::PostProcessor::Sequence(Vec::new()).process_pair(a, b, add_special_tokens)?,
+        };
+        Ok(self.vocabulary_strings(enc))
+    }
+
     pub fn encode_traced(&self, text: &str, add_special_tokens: bool) -> Result<(Encoding, Trace)> {
         let (enc, trace) = self.run(text, add_special_tokens, true)?;
         Ok((enc, trace.unwrap_or_default()))
     }
 
     fn run(&self, text: &str, add_special_tokens: bool, traced: bool) -> Result<(Encoding, Option<Trace>)> {
+        let (mut enc, trace) = self.tokenize_text(text, traced)?;
+        if let Some(pp) = &self.post_processor {
+            enc = pp.process(enc, add_special_tokens);
+        }
+        Ok((self.vocabulary_strings(enc), trace))
+    }
+
+    /// Report vocabulary strings (HF's `convert_ids_to_tokens`), not the raw text an unknown piece
+    /// or an added token covered.
+    fn vocabulary_strings(&self, mut enc: Encoding) -> Encoding {
+        for (tok, &id) in enc.tokens.iter_mut().zip(&enc.ids) {
+            if let Some(s) = self.id_to_token(id) {
+                if s != tok {
+                    *tok = s.to_string();
+                }
+            }
+        }
+        enc
+    }
+
+    /// One text through the normalizer, pre-tokenizer and model, before the post-processor.
+    fn tokenize_text(&self, text: &str, traced: bool) -> Result<(Encoding, Option<Trace>)> {
         let mut pieces = self.added.extract_and_normalize(self.normalizer.as_ref(), text)?;
         let normalized = if traced { pieces.iter().map(|p| p.text.get()).collect::<String>() } else { String::new() };
         if let Some(p) = &self.pre_tokenizer {
@@ -457,6 +497,7 @@ impl Tokenizer {
                 enc.offsets.push(chars.convert(bytes));
                 enc.type_ids.push(0);
                 enc.special.push(matches!(steps, Steps::AddedToken) && self.added.get(t.id).is_some_and(|a| a.special));
+                enc.second.push(false);
             }
             if traced {
                 let span = piece.text.offsets_original();
@@ -470,18 +511,6 @@ impl Tokenizer {
             }
         }
 
-        if let Some(pp) = &self.post_processor {
-            enc = pp.process(enc, add_special_tokens);
-        }
-        // Report vocabulary strings (HF's `convert_ids_to_tokens`), not the raw text an
-        // unknown piece or an added token covered.
-        for (tok, &id) in enc.tokens.iter_mut().zip(&enc.ids) {
-            if let Some(s) = self.id_to_token(id) {
-                if s != tok {
-                    *tok = s.to_string();
-                }
-            }
-        }
         Ok((enc, traced.then_some(Trace { normalized, words })))
     }
 

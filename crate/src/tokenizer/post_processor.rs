@@ -13,15 +13,16 @@ const SUPPORTED: &str = "TemplateProcessing, BertProcessing, RobertaProcessing, 
 
 #[derive(Debug, Clone)]
 pub enum TemplatePiece {
-    /// The input sequence, with its type id.
-    Sequence(u32),
+    /// An input sequence (`second`: `$B`, the second text of a pair), with its type id.
+    Sequence { second: bool, type_id: u32 },
     /// A special token by name, with its type id.
     Special(String, u32),
 }
 
 #[derive(Debug, Clone)]
 pub enum PostProcessor {
-    Template { single: Vec<TemplatePiece>, specials: HashMap<String, (Vec<u32>, Vec<String>)> },
+    /// `pair`: the template for two texts (`None` when the file gives none).
+    Template { single: Vec<TemplatePiece>, pair: Option<Vec<TemplatePiece>>, specials: HashMap<String, (Vec<u32>, Vec<String>)> },
     Bert { cls: (String, u32), sep: (String, u32) },
     Roberta { cls: (String, u32), sep: (String, u32), trim_offsets: bool, add_prefix_space: bool },
     ByteLevel { trim_offsets: bool, add_prefix_space: bool },
@@ -44,6 +45,8 @@ struct SpecialJson {
 struct TemplateJson {
     single: Vec<PieceJson>,
     #[serde(default)]
+    pair: Option<Vec<PieceJson>>,
+    #[serde(default)]
     special_tokens: HashMap<String, SpecialJson>,
 }
 
@@ -53,36 +56,50 @@ struct ClsSepJson {
     cls: (String, u32),
 }
 
+/// `$A` and `$B` as the templates transformers builds write them (type id 0).
+const A: TemplatePiece = TemplatePiece::Sequence { second: false, type_id: 0 };
+const B0: TemplatePiece = TemplatePiece::Sequence { second: true, type_id: 0 };
+
 impl PostProcessor {
     /// `$A eos` (pairs: `$A eos $B eos`), the template transformers' T5Tokenizer sets.
     pub fn eos_after_each(eos: &str, id: u32) -> Self {
-        let single = vec![TemplatePiece::Sequence(0), TemplatePiece::Special(eos.to_string(), 0)];
+        let end = || TemplatePiece::Special(eos.to_string(), 0);
+        let single = vec![A, end()];
+        let pair = vec![A, end(), B0, end()];
         let specials = HashMap::from([(eos.to_string(), (vec![id], vec![eos.to_string()]))]);
-        PostProcessor::Template { single, specials }
+        PostProcessor::Template { single, pair: Some(pair), specials }
     }
 
     /// `[bos] $A [eos]`, each when given (none: the text alone), as transformers'
     /// `update_post_processor` builds it from `add_bos_token` / `add_eos_token`.
+    /// Pairs: `[bos] $A [eos] [bos] $B [eos]`, the second half with type id 1.
     pub fn around(bos: Option<(String, u32)>, eos: Option<(String, u32)>) -> Self {
-        let mut single = Vec::new();
         let mut specials = HashMap::new();
-        if let Some((text, id)) = &bos {
-            single.push(TemplatePiece::Special(text.clone(), 0));
-            specials.insert(text.clone(), (vec![*id], vec![text.clone()]));
-        }
-        single.push(TemplatePiece::Sequence(0));
-        if let Some((text, id)) = &eos {
-            single.push(TemplatePiece::Special(text.clone(), 0));
-            specials.insert(text.clone(), (vec![*id], vec![text.clone()]));
-        }
-        PostProcessor::Template { single, specials }
+        let mut half = |text: TemplatePiece, type_id: u32| {
+            let mut pieces = Vec::new();
+            if let Some((name, id)) = &bos {
+                pieces.push(TemplatePiece::Special(name.clone(), type_id));
+                specials.insert(name.clone(), (vec![*id], vec![name.clone()]));
+            }
+            pieces.push(text);
+            if let Some((name, id)) = &eos {
+                pieces.push(TemplatePiece::Special(name.clone(), type_id));
+                specials.insert(name.clone(), (vec![*id], vec![name.clone()]));
+            }
+            pieces
+        };
+        let single = half(A, 0);
+        let pair = [single.clone(), half(TemplatePiece::Sequence { second: true, type_id: 1 }, 1)].concat();
+        PostProcessor::Template { single, pair: Some(pair), specials }
     }
 
-    /// `bos $A eos`, the template transformers' XLMRobertaTokenizer sets.
+    /// `bos $A eos` (pairs: `bos $A eos eos $B eos`), the template transformers' XLMRobertaTokenizer sets.
     pub fn wrapped((bos, bos_id): (String, u32), (eos, eos_id): (String, u32)) -> Self {
-        let single = vec![TemplatePiece::Special(bos.clone(), 0), TemplatePiece::Sequence(0), TemplatePiece::Special(eos.clone(), 0)];
-        let specials = HashMap::from([(bos.clone(), (vec![bos_id], vec![bos])), (eos.clone(), (vec![eos_id], vec![eos]))]);
-        PostProcessor::Template { single, specials }
+        let (start, end) = (|| TemplatePiece::Special(bos.clone(), 0), || TemplatePiece::Special(eos.clone(), 0));
+        let single = vec![start(), A, end()];
+        let pair = vec![start(), A, end(), end(), B0, end()];
+        let specials = HashMap::from([(bos.clone(), (vec![bos_id], vec![bos.clone()])), (eos.clone(), (vec![eos_id], vec![eos.clone()]))]);
+        PostProcessor::Template { single, pair: Some(pair), specials }
     }
 
     pub fn from_json(v: &Value) -> Result<Self> {
@@ -91,25 +108,33 @@ impl PostProcessor {
         Ok(match kind {
             "TemplateProcessing" => {
                 let t: TemplateJson = json::fields(v, "post_processor", kind)?;
-                let mut single = vec![];
-                for p in t.single {
-                    single.push(match p {
-                        PieceJson::Sequence { id, type_id } => {
-                            if id != "A" {
-                                return Err(Error::tokenizer(format!("TemplateProcessing `single` refers to sequence {id}"), "A single-sequence template can only use $A"));
+                let pieces = |template: Vec<PieceJson>, which: &str, names: &[&str]| -> Result<Vec<TemplatePiece>> {
+                    let mut out = vec![];
+                    for p in template {
+                        out.push(match p {
+                            PieceJson::Sequence { id, type_id } => {
+                                if !names.contains(&id.as_str()) {
+                                    return Err(Error::tokenizer(format!("TemplateProcessing `{which}` refers to sequence {id}"), format!("A `{which}` template can only use {}", names.iter().map(|n| format!("${n}")).collect::<Vec<_>>().join(" and "))));
+                                }
+                                TemplatePiece::Sequence { second: id == "B", type_id }
                             }
-                            TemplatePiece::Sequence(type_id)
-                        }
-                        PieceJson::SpecialToken { id, type_id } => {
-                            if !t.special_tokens.contains_key(&id) {
-                                return Err(Error::tokenizer(format!("TemplateProcessing uses `{id}` but does not list it in special_tokens"), "Add it to the template's special_tokens"));
+                            PieceJson::SpecialToken { id, type_id } => {
+                                if !t.special_tokens.contains_key(&id) {
+                                    return Err(Error::tokenizer(format!("TemplateProcessing uses `{id}` but does not list it in special_tokens"), "Add it to the template's special_tokens"));
+                                }
+                                TemplatePiece::Special(id, type_id)
                             }
-                            TemplatePiece::Special(id, type_id)
-                        }
-                    });
-                }
+                        });
+                    }
+                    Ok(out)
+                };
+                let single = pieces(t.single, "single", &["A"])?;
+                let pair = match t.pair {
+                    Some(pair) => Some(pieces(pair, "pair", &["A", "B"])?),
+                    None => None,
+                };
                 let specials = t.special_tokens.into_iter().map(|(k, s)| (k, (s.ids, s.tokens))).collect();
-                PostProcessor::Template { single, specials }
+                PostProcessor::Template { single, pair, specials }
             }
             "BertProcessing" => {
                 let j: ClsSepJson = json::fields(v, "post_processor", kind)?;
@@ -165,37 +190,146 @@ impl PostProcessor {
                     enc
                 }
             }
-            PostProcessor::Template { single, specials } => {
-                let mut out = Encoding::default();
-                for piece in single {
-                    match piece {
-                        TemplatePiece::Sequence(type_id) => {
-                            out.ids.extend(&enc.ids);
-                            out.tokens.extend(enc.tokens.iter().cloned());
-                            out.offsets.extend(&enc.offsets);
-                            out.type_ids.extend(std::iter::repeat_n(*type_id, enc.ids.len()));
-                            out.special.extend(&enc.special);
-                        }
-                        TemplatePiece::Special(name, type_id) => {
-                            if !add_special_tokens {
-                                continue;
-                            }
-                            if let Some((ids, tokens)) = specials.get(name) {
-                                for (i, &id) in ids.iter().enumerate() {
-                                    out.ids.push(id);
-                                    out.tokens.push(tokens.get(i).cloned().unwrap_or_default());
-                                    out.offsets.push((0, 0));
-                                    out.type_ids.push(*type_id);
-                                    out.special.push(true);
-                                }
-                            }
-                        }
-                    }
-                }
-                out
-            }
+            PostProcessor::Template { single, specials, .. } => fill_template(single, specials, [&enc, &Encoding::default()], add_special_tokens),
             PostProcessor::Sequence(items) => items.iter().fold(enc, |e, p| p.process(e, add_special_tokens)),
         }
+    }
+}
+
+/// `$A` and `$B` (an empty encoding for `$B` in a single text's template) in `template`, with the
+/// specials when asked.
+fn fill_template(template: &[TemplatePiece], specials: &HashMap<String, (Vec<u32>, Vec<String>)>, texts: [&Encoding; 2], add_special_tokens: bool) -> Encoding {
+    let mut out = Encoding::default();
+    for piece in template {
+        match piece {
+            TemplatePiece::Sequence { second, type_id } => {
+                let enc = texts[*second as usize];
+                out.ids.extend(&enc.ids);
+                out.tokens.extend(enc.tokens.iter().cloned());
+                out.offsets.extend(&enc.offsets);
+                out.type_ids.extend(std::iter::repeat_n(*type_id, enc.ids.len()));
+                out.special.extend(&enc.special);
+                out.second.extend(&enc.second);
+            }
+            TemplatePiece::Special(name, type_id) => {
+                if !add_special_tokens {
+                    continue;
+                }
+                if let Some((ids, tokens)) = specials.get(name) {
+                    for (i, &id) in ids.iter().enumerate() {
+                        out.ids.push(id);
+                        out.tokens.push(tokens.get(i).cloned().unwrap_or_default());
+                        out.offsets.push((0, 0));
+                        out.type_ids.push(*type_id);
+                        out.special.push(true);
+                        out.second.push(false);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Two encodings one after the other (`b` with type id `b_type`).
+fn concat(mut a: Encoding, b: Encoding, b_type: Option<u32>) -> Encoding {
+    let n = b.ids.len();
+    a.ids.extend(b.ids);
+    a.tokens.extend(b.tokens);
+    a.offsets.extend(b.offsets);
+    match b_type {
+        Some(t) => a.type_ids.extend(std::iter::repeat_n(t, n)),
+        None => a.type_ids.extend(b.type_ids),
+    }
+    a.special.extend(b.special);
+    a.second.extend(b.second);
+    a
+}
+
+/// A special token of a pair's template (`cls`, `sep`), with its type id.
+fn special(enc: &mut Encoding, (token, id): &(String, u32), type_id: u32) {
+    enc.ids.push(*id);
+    enc.tokens.push(token.clone());
+    enc.offsets.push((0, 0));
+    enc.type_ids.push(type_id);
+    enc.special.push(true);
+    enc.second.push(false);
+}
+
+impl PostProcessor {
+    /// Two texts: `a`'s and `b`'s encodings (`b`'s tokens marked `second`, offsets into its own
+    /// text) through the processor as `tokenizers` runs a pair: processors that trim offsets trim
+    /// each text; the one that adds specials joins them with its pair template.
+    pub fn process_pair(&self, a: Encoding, b: Encoding, add_special_tokens: bool) -> Result<Encoding> {
+        let mut parts = self.process_parts(vec![a, b], add_special_tokens)?;
+        let mut joined = parts.remove(0);
+        for more in parts {
+            joined = concat(joined, more, None);
+        }
+        Ok(joined)
+    }
+
+    /// `tokenizers`' `process_encodings`: each processor takes the list of encodings and gives one
+    /// back (joined, for those with templates).
+    fn process_parts(&self, mut parts: Vec<Encoding>, add: bool) -> Result<Vec<Encoding>> {
+        if parts.len() == 1 {
+            return Ok(vec![self.process(parts.remove(0), add)]);
+        }
+        let b = parts.pop().unwrap_or_default();
+        let a = parts.pop().unwrap_or_default();
+        Ok(match self {
+            PostProcessor::ByteLevel { trim_offsets, add_prefix_space } => {
+                let (mut a, mut b) = (a, b);
+                if *trim_offsets {
+                    trim_byte_level_offsets(&mut a, *add_prefix_space);
+                    trim_byte_level_offsets(&mut b, *add_prefix_space);
+                }
+                vec![a, b]
+            }
+            PostProcessor::Sequence(items) => {
+                let mut parts = vec![a, b];
+                for p in items {
+                    parts = p.process_parts(parts, add)?;
+                }
+                parts
+            }
+            // `[CLS] A [SEP] B [SEP]`, the second text and its `[SEP]` with type id 1.
+            PostProcessor::Bert { cls, sep } => {
+                if !add {
+                    return Ok(vec![concat(a, b, Some(1))]);
+                }
+                let mut out = Encoding::default();
+                special(&mut out, cls, 0);
+                out = concat(out, a, Some(0));
+                special(&mut out, sep, 0);
+                out = concat(out, b, Some(1));
+                special(&mut out, sep, 1);
+                vec![out]
+            }
+            // `<s> A </s></s> B </s>`, every type id 0.
+            PostProcessor::Roberta { cls, sep, trim_offsets, add_prefix_space } => {
+                let (mut a, mut b) = (a, b);
+                if *trim_offsets {
+                    trim_byte_level_offsets(&mut a, *add_prefix_space);
+                    trim_byte_level_offsets(&mut b, *add_prefix_space);
+                }
+                if !add {
+                    return Ok(vec![concat(concat(Encoding::default(), a, Some(0)), b, Some(0))]);
+                }
+                let mut out = Encoding::default();
+                special(&mut out, cls, 0);
+                out = concat(out, a, Some(0));
+                special(&mut out, sep, 0);
+                special(&mut out, sep, 0);
+                out = concat(out, b, Some(0));
+                special(&mut out, sep, 0);
+                vec![out]
+            }
+            PostProcessor::Template { pair, specials, .. } => {
+                let pair = pair.as_ref().ok_or_else(|| Error::tokenizer("this tokenizer's template has no `pair` form, so it cannot join two texts", "Use one text, or a tokenizer.json whose TemplateProcessing gives `pair`"))?;
+                vec![fill_template(pair, specials, [&a, &b], add)]
+            }
+        })
     }
 }
 
@@ -215,6 +349,7 @@ fn wrap(enc: Encoding, cls: &(String, u32), sep: &(String, u32)) -> Encoding {
     out.special.push(true);
     out.special.extend(enc.special);
     out.special.push(true);
+    out.second = vec![false; n + 2];
     out
 }
 

@@ -52,9 +52,10 @@ impl WasmInspection {
             head_mask: opts.head_mask.map(HeadMasks::from).unwrap_or_default(),
             token_mask: opts.token_mask,
             logits: LogitRows::TopK(opts.top_k as usize),
+            pair: opts.pair.clone(),
         };
         let inspection = model.session.inspect_with(text, &core).map_err(js_error)?;
-        let object = model.run_object(text, &inspection, opts.scores, opts.top_k, false, maps)?;
+        let object = model.run_object(text, opts.pair.as_deref(), &inspection, opts.scores, opts.top_k, false, maps)?;
         if let Some(trace) = &inspection.outputs.qkv {
             let _ = Reflect::set(&object, &"qkv".into(), &qkv_object(trace)?);
         }

@@ -302,21 +302,26 @@ fn parse_storage(name: &str) -> Result<crate::kernels::Storage, JsError> {
     crate::kernels::Storage::parse(name).ok_or_else(|| JsError::new(&format!("weights \"{name}\" is not a storage. Use \"f32\", \"f16\", \"bf16\" or \"int8\", or leave it out to keep the file's own")))
 }
 
-/// `{ ids: Uint32Array, tokens: string[], offsets: Uint32Array [T*2] (UTF-16), special: Uint8Array, trace? }`
-fn encoding_object<T: Serialize>(enc: &Encoding, text: &str, trace: Option<T>) -> Result<JsValue, JsError> {
-    let table = utf16_index_table(text);
-    let last = table.len() - 1;
-    let to_utf16 = |c: usize| table[c.min(last)];
-    let offsets: Vec<u32> = enc.offsets.iter().flat_map(|&(s, e)| [to_utf16(s), to_utf16(e)]).collect();
+/// `{ ids: Uint32Array, tokens: string[], offsets: Uint32Array [T*2] (UTF-16), special: Uint8Array,
+/// second?: Uint8Array, trace? }`; with a `pair`, `second` marks its tokens, whose offsets index it.
+fn encoding_object<T: Serialize>(enc: &Encoding, text: &str, pair: Option<&str>, trace: Option<T>) -> Result<JsValue, JsError> {
+    let tables = [utf16_index_table(text), utf16_index_table(pair.unwrap_or_default())];
+    let to_utf16 = |c: usize, second: bool| {
+        let table = &tables[second as usize];
+        table[c.min(table.len() - 1)]
+    };
+    let offsets: Vec<u32> = enc.offsets.iter().zip(enc.second.iter().chain(std::iter::repeat(&false))).flat_map(|(&(s, e), &second)| [to_utf16(s, second), to_utf16(e, second)]).collect();
     let special: Vec<u8> = enc.special.iter().map(|&s| s as u8).collect();
-    with_arrays(
-        &EncodingMeta { tokens: &enc.tokens, trace },
-        vec![
-            ("ids", Uint32Array::from(&enc.ids[..]).into()),
-            ("offsets", Uint32Array::from(&offsets[..]).into()),
-            ("special", Uint8Array::from(&special[..]).into()),
-        ],
-    )
+    let mut arrays = vec![
+        ("ids", Uint32Array::from(&enc.ids[..]).into()),
+        ("offsets", Uint32Array::from(&offsets[..]).into()),
+        ("special", Uint8Array::from(&special[..]).into()),
+    ];
+    if pair.is_some() {
+        let second: Vec<u8> = enc.second.iter().map(|&s| s as u8).collect();
+        arrays.push(("second", Uint8Array::from(&second[..]).into()));
+    }
+    with_arrays(&EncodingMeta { tokens: &enc.tokens, trace }, arrays)
 }
 
 /// Tokens named by id (decoder inputs, candidates): their vocabulary strings and whether the
@@ -392,11 +397,13 @@ struct LoadOptions {
 struct TokenizeOptions {
     add_special_tokens: bool,
     trace: bool,
+    /// A second text joined by the pair template (no trace then).
+    pair: Option<String>,
 }
 
 impl Default for TokenizeOptions {
     fn default() -> Self {
-        TokenizeOptions { add_special_tokens: true, trace: false }
+        TokenizeOptions { add_special_tokens: true, trace: false, pair: None }
     }
 }
 
@@ -405,6 +412,8 @@ impl Default for TokenizeOptions {
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct RunOptions {
     decoder_ids: Option<Vec<u32>>,
+    /// A second text read with the first (encoder-only models: `[CLS] A [SEP] B [SEP]`).
+    pair: Option<String>,
     scores: bool,
     top_k: u32,
     logits: bool,
@@ -414,7 +423,7 @@ struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { decoder_ids: None, scores: false, top_k: 10, logits: false, attention: None }
+        RunOptions { decoder_ids: None, pair: None, scores: false, top_k: 10, logits: false, attention: None }
     }
 }
 
@@ -464,6 +473,8 @@ struct QkvOption {
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct InspectOptions {
     decoder_ids: Option<Vec<u32>>,
+    /// A second text read with the first (encoder-only models).
+    pair: Option<String>,
     scores: bool,
     top_k: u32,
     /// One layer's Q/K/V arithmetic, every head.
@@ -479,7 +490,7 @@ struct InspectOptions {
 
 impl Default for InspectOptions {
     fn default() -> Self {
-        InspectOptions { decoder_ids: None, scores: false, top_k: 10, qkv: None, logit_lens: 0, head_mask: None, token_mask: None, attention: None }
+        InspectOptions { decoder_ids: None, pair: None, scores: false, top_k: 10, qkv: None, logit_lens: 0, head_mask: None, token_mask: None, attention: None }
     }
 }
 
@@ -659,17 +670,21 @@ impl WasmModel {
         to_js(&ModelCard { weights: self.storage.map(crate::kernels::Storage::name), ..ModelCard::new(&self.session, self.weights_len) })
     }
 
-    /// Tokenize `text` (options `{ addSpecialTokens = true, trace = false }`):
-    /// `{ ids, tokens, offsets (UTF-16, flat pairs), special, trace? }`.
+    /// Tokenize `text` (options `{ addSpecialTokens = true, trace = false, pair? }`):
+    /// `{ ids, tokens, offsets (UTF-16, flat pairs), special, second?, trace? }`.
     pub fn tokenize(&self, text: &str, tokenize_options: JsValue) -> Result<JsValue, JsError> {
         let opts: TokenizeOptions = options(tokenize_options, "tokenize")?;
         let tok = &self.session.tokenizer;
+        if let Some(pair) = opts.pair.as_deref() {
+            let enc = tok.encode_pair(text, pair, opts.add_special_tokens).map_err(js_error)?;
+            return encoding_object(&enc, text, Some(pair), None::<()>);
+        }
         if !opts.trace {
             let enc = tok.encode(text, opts.add_special_tokens).map_err(js_error)?;
-            return encoding_object(&enc, text, None::<()>);
+            return encoding_object(&enc, text, None, None::<()>);
         }
         let (enc, steps) = tok.encode_traced(text, opts.add_special_tokens).map_err(js_error)?;
-        encoding_object(&enc, text, Some(steps))
+        encoding_object(&enc, text, None, Some(steps))
     }
 
     /// One forward pass over `text` (options `{ decoderIds?, scores = false, topK = 10, logits = false }`).
@@ -680,9 +695,9 @@ impl WasmModel {
         let maps = capture::selection(opts.attention.as_ref(), &self.session)?;
         // The page wants a few candidates per position, not [T][V]: those are worked out a block of rows at a time.
         let logits = if opts.logits { LogitRows::All } else { LogitRows::TopK(opts.top_k as usize) };
-        let core = CoreInspectOptions { decoder_ids: opts.decoder_ids, capture: Capture { probs: true, scores: opts.scores }, maps, logits, ..Default::default() };
+        let core = CoreInspectOptions { decoder_ids: opts.decoder_ids, capture: Capture { probs: true, scores: opts.scores }, maps, logits, pair: opts.pair.clone(), ..Default::default() };
         let ins = self.session.inspect_with(text, &core).map_err(js_error)?;
-        self.run_object(text, &ins, opts.scores, opts.top_k, opts.logits, maps)
+        self.run_object(text, opts.pair.as_deref(), &ins, opts.scores, opts.top_k, opts.logits, maps)
     }
 
     /// `run` for the teaching views. Options: `run`'s (`decoderIds`, `scores`, `topK`) plus
@@ -761,12 +776,12 @@ impl WasmModel {
 
 impl WasmModel {
     /// The `run` result object of an inspection.
-    fn run_object(&self, text: &str, ins: &Inspection, scores: bool, top_k: u32, logits: bool, maps: MapSelection) -> Result<JsValue, JsError> {
+    fn run_object(&self, text: &str, pair: Option<&str>, ins: &Inspection, scores: bool, top_k: u32, logits: bool, maps: MapSelection) -> Result<JsValue, JsError> {
         let out = &ins.outputs;
         let decoder = ins.decoder_ids.as_ref().map(|ids| IdTokens::of(&self.session, ids));
         let (decoder_tokens, decoder_special) = decoder.map_or((None, None), |d| (Some(d.tokens), Some(d.special)));
         let mut arrays = vec![
-            ("tokens", encoding_object(&ins.encoding, text, None::<()>)?),
+            ("tokens", encoding_object(&ins.encoding, text, pair, None::<()>)?),
             ("attentions", attention_kinds(&out.encoder_attentions, &out.decoder_attentions, &out.cross_attentions)),
         ];
         capture::mark_first_layers(&arrays[1].1, maps, &self.session);
@@ -1126,7 +1141,7 @@ impl WasmGenerator {
         let named = IdTokens::of(&model.session, &self.prefix_ids);
         with_arrays(
             &StartMeta { prefix_tokens: named.tokens, prefix_special: named.special, plan: PlanMeta::of(&self.plan) },
-            vec![("input", encoding_object(&self.input, &self.input_text, None::<()>)?), ("prefixIds", Uint32Array::from(&self.prefix_ids[..]).into())],
+            vec![("input", encoding_object(&self.input, &self.input_text, None, None::<()>)?), ("prefixIds", Uint32Array::from(&self.prefix_ids[..]).into())],
         )
     }
 

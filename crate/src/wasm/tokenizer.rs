@@ -41,9 +41,9 @@ impl WasmTokenizer {
         let opts: TokenizeOptions = options(tokenize_options, "tokenize")?;
         if !opts.trace {
             let enc = self.tokenizer.encode(text, opts.add_special_tokens).map_err(js_error)?;
-            return encoding_object(&enc, text, None::<()>);
+            return encoding_object(&enc, text, None, None::<()>);
         }
         let (enc, steps) = self.tokenizer.encode_traced(text, opts.add_special_tokens).map_err(js_error)?;
-        encoding_object(&enc, text, Some(steps))
+        encoding_object(&enc, text, None, Some(steps))
     }
 }
