@@ -38,7 +38,7 @@ const ui = {
   dropZone: $('drop-zone'), urlForm: $('url-form'), urlInput: $('url-input'),
   progress: $('load-progress'), progressBar: $('load-bar'), progressStatus: $('load-status'),
   modelError: $('model-error'), facts: $('model-facts'), modelExplain: $('model-explain'), vocabNote: $('vocab-note'),
-  text: $('text-input'), backdrop: $('text-backdrop'), runButton: $('run-button'), tokenCount: $('token-count'),
+  text: $('text-input'), pairRow: $('pair-row'), pair: $('pair-input'), backdrop: $('text-backdrop'), runButton: $('run-button'), tokenCount: $('token-count'),
   runError: $('run-error'), tokens: $('tokens'), realTokenizers: $('real-tokenizers'),
   attentionControls: $('attention-controls'), kindSwitch: $('kind-switch'), layerSelect: $('layer-select'), headSelect: $('head-select'),
   attentionPlaceholder: $('attention-placeholder'), heatmap: $('heatmap'), kindExplain: $('kind-explain'),
@@ -254,8 +254,14 @@ function mb(n) {
   return `${(n / (1 << 20)).toFixed(1)} MB`;
 }
 
+/** The second text of a pair, when the model reads pairs (encoders) and one is typed; else undefined. */
+function currentPair() {
+  return !ui.pairRow.hidden && ui.pair.value.trim() !== '' ? ui.pair.value : undefined;
+}
+
 function onModelChanged() {
   const info = state.model.info;
+  ui.pairRow.hidden = info.kind !== 'encoder-only';
   renderModelFacts(ui.facts, info, state.modelName);
   ui.modelExplain.textContent = modelExplanation(info);
   ui.vocabNote.textContent = ` (this model’s has ${info.vocabSize.toLocaleString('en')} entries)`;
@@ -335,12 +341,13 @@ async function tokenizeNow() {
   const model = state.model;
   if (!model) return;
   const text = ui.text.value;
+  const pair = currentPair();
   const seq = ++state.tokenizeSeq;
   try {
     // A newer keystroke's tokenization replaces one still queued in the worker (it rejects as superseded).
-    const tokens = await tracked(model.scheduled({ priority: 'user', lane: 'typing' }).tokenize(text));
+    const tokens = await tracked(model.scheduled({ priority: 'user', lane: 'typing' }).tokenize(text, pair === undefined ? {} : { pair }));
     if (seq !== state.tokenizeSeq || model !== state.model) return;
-    showTokens(tokens, text);
+    showTokens(tokens, text, pair);
     // Clear only a tokenizer error; a failed run's message stays until the next run.
     if (state.tokenizeFailed) clearError(ui.runError);
     state.tokenizeFailed = false;
@@ -354,10 +361,10 @@ async function tokenizeNow() {
   updateStaleNote();
 }
 
-function showTokens(tokens, text) {
+function showTokens(tokens, text, pair) {
   state.tokens = tokens;
   state.tokensText = text;
-  ui.tokens.classList.toggle('stale', text !== ui.text.value);
+  ui.tokens.classList.toggle('stale', text !== ui.text.value || pair !== currentPair());
   renderTokens(ui.tokens, tokens, { scheme: state.scheme, onHighlight: highlightSpan });
   const n = tokens.ids.length;
   ui.tokenCount.textContent = `${n} token${n === 1 ? '' : 's'}`;
@@ -376,6 +383,7 @@ async function run() {
   const model = state.model;
   if (!model || state.running) return;
   const text = ui.text.value;
+  const pair = currentPair();
   state.running = true;
   setStatus();
   clearError(ui.runError);
@@ -386,6 +394,7 @@ async function run() {
   state.tokenizeSeq++;
   try {
     const opts = { topK: N_CANDIDATES, attention: shownLayerOnly(text) };
+    if (pair !== undefined) opts.pair = pair;
     if (model.info.kind === 'encoder-decoder' && state.decoderIdsFor === text && state.decoderIds) {
       opts.decoderIds = state.decoderIds;
     }
@@ -400,15 +409,16 @@ async function run() {
     state.picks = Object.fromEntries(kinds.map((k, i) => [k, scored[i]?.best ?? null]));
     state.result = result;
     state.resultText = text;
+    state.resultPair = pair;
     if (result.decoderIds?.length && !opts.decoderIds) state.decoderStartId = result.decoderIds[0];
-    showTokens(result.tokens, text);
+    showTokens(result.tokens, text, pair);
     renderAttention();
     if (state.figures.firstPlotMs === undefined) {
       const figures = state.figures;
       whenPainted(ui.heatmap).then((ok) => { if (ok && figures === state.figures) { figures.firstPlotMs = performance.now() - startedAt; renderFigures(); } });
     }
     teachingGate.newInput(model.info.nParams >= DEFER_TEACHING_PARAMS || state.lastRunMs >= DEFER_TEACHING_RUN_MS);
-    teaching?.update(text);
+    teaching?.update(text, pair);
   } catch (e) {
     if (state.interrupting) return;   // the Stop control reports what happened and tokenizes again
     showError(ui.runError, e);
@@ -420,7 +430,7 @@ async function run() {
 }
 
 function updateStaleNote() {
-  const stale = state.result && state.resultText !== ui.text.value;
+  const stale = state.result && (state.resultText !== ui.text.value || state.resultPair !== currentPair());
   if (!state.result) {
     ui.attentionPlaceholder.textContent = 'Run the model to see where each token looks.';
     ui.attentionPlaceholder.hidden = false;
@@ -996,6 +1006,14 @@ function wire() {
     highlightSpan(null);
     scheduleTokenize();
     updateStaleNote();
+  });
+  ui.pair.addEventListener('input', () => {
+    ui.tokens.classList.add('stale');
+    scheduleTokenize();
+    updateStaleNote();
+  });
+  ui.pair.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') { e.preventDefault(); run(); }
   });
   ui.text.addEventListener('scroll', () => { ui.backdrop.scrollTop = ui.text.scrollTop; });
   ui.text.addEventListener('keydown', (e) => {

@@ -507,6 +507,8 @@ function toTokens(raw) {
   for (let i = 0; i < offsets.length; i++) offsets[i] = [raw.offsets[2 * i], raw.offsets[2 * i + 1]];
   const tokens = { ids: raw.ids, tokens: raw.tokens, offsets, special: Array.from(raw.special, Boolean) };
   if (raw.trace !== undefined) tokens.trace = raw.trace;
+  // A text pair: which tokens are the second text's (their offsets index that text).
+  if (raw.second !== undefined) tokens.second = Array.from(raw.second, Boolean);
   return tokens;
 }
 

@@ -11,7 +11,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { openPageWithModel, closePage, cliInspect, axeViolations, ROOT } from './helpers.mjs';
+import { openPageWithModel, closePage, cliInspect, axeViolations, teachingSettled, waitIdle, pickModel, ROOT } from './helpers.mjs';
 
 const fixture = (name) => path.join(ROOT, 'tests/fixtures/models', name);
 
@@ -108,6 +108,46 @@ describe('a named-entity tagger on the page', () => {
   it('axe (WCAG 2.1 A/AA): no serious or critical violations in the predictions section', async () => {
     const violations = await axeViolations(setup.page, ['#predictions']);
     assert.deepEqual(violations.serious, []);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('an NLI classifier reads a pair of texts on the page', () => {
+  const setup = {};
+  const [PREMISE, HYPOTHESIS] = ['A dog runs in the park.', 'An animal is outside.'];
+  before(async () => {
+    Object.assign(setup, await openPageWithModel('zz-nli', fixture('albert_nli'), PREMISE));
+    const { page } = setup;
+    assert.equal(await page.isVisible('#pair-input'), true, 'an encoder offers a second text');
+    await page.fill('#pair-input', HYPOTHESIS);
+    await teachingSettled(page, () => page.click('#run-button'), 60000);
+    await waitIdle(page);
+  });
+  after(() => closePage(setup));
+
+  it('the tokens are [CLS] A [SEP] B [SEP], and the verdict is the CLI\'s for the pair', async () => {
+    const { page } = setup;
+    const want = cliInspect(fixture('albert_nli'), PREMISE, ['--pair', HYPOTHESIS]);
+    await page.waitForSelector('#tokens .chip.second');
+    const chips = await page.$$eval('#tokens .chip', (cs) => cs.map((c) => ({ second: c.classList.contains('second'), special: c.classList.contains('special') })));
+    assert.equal(chips.length, want.ids.length, 'one chip per token of the pair');
+    assert.deepEqual(chips.map((c) => c.second), want.second, 'the second text\'s tokens are marked');
+    const probs = softmax(want.class_logits);
+    const labels = ['entailment', 'neutral', 'contradiction'];
+    await page.waitForSelector('#predictions .class-verdict .candidate');
+    const rows = await page.$$eval('#predictions .class-verdict .candidate', (lis) => lis.map((li) => [li.dataset.label, li.querySelector('.cand-prob').textContent]));
+    for (const [label, shown] of rows) assert.equal(shown, `${(100 * probs[labels.indexOf(label)]).toFixed(1)}%`, label);
+    // Alone, the premise gives other scores: the pair is what was read.
+    const alone = softmax(cliInspect(fixture('albert_nli'), PREMISE).class_logits);
+    assert.ok(alone.some((p, i) => Math.abs(p - probs[i]) > 1e-3), 'the second text changes the verdict');
+  });
+
+  it('a decoder offers no second text', async () => {
+    const { page } = setup;
+    await pickModel(page, 'glassbox-gpt2');
+    await page.waitForFunction(() => /decoder-only/.test(document.querySelector('#model-facts')?.textContent ?? ''));
+    assert.equal(await page.isVisible('#pair-input'), false);
   });
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));

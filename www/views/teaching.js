@@ -298,8 +298,9 @@ export function mountTeaching(root, opts = {}) {
     }
   }
 
-  function update(text) {
+  function update(text, pair) {
     st.text = text;
+    st.pair = pair;
     refresh();
   }
 
@@ -333,10 +334,16 @@ export function mountTeaching(root, opts = {}) {
         }
       }
       const opts = st.inspectOptions(info, masks, output?.decoderIds);
+      // A text pair (encoders): every view reads the same two texts as the main run.
+      const pair = st.pair;
+      if (pair !== undefined) opts.pair = pair;
       const result = await model.inspect(text, opts);
       let baseline = null;
       if (!pristine) {
-        if (st.baselineFor !== text || !st.baseline) st.baseline = await model.inspect(text, { topK: TOP_K, decoderIds: opts.decoderIds });
+        if (st.baselineFor !== text || st.baselinePair !== pair || !st.baseline) {
+          st.baseline = await model.inspect(text, { topK: TOP_K, decoderIds: opts.decoderIds, ...(pair === undefined ? {} : { pair }) });
+          st.baselinePair = pair;
+        }
         baseline = st.baseline;
       } else {
         st.baseline = result;

@@ -34,9 +34,11 @@ export function renderTokens(root, tokens, { scheme, onHighlight }) {
   const n = Math.min(total, MAX_CHIPS);
   for (let i = 0; i < n; i++) {
     const special = Boolean(tokens.special[i]);
-    const [start, end] = tokens.offsets[i] ?? [0, 0];
+    // A pair's second text: its offsets index that text, not the one the chips highlight.
+    const second = Boolean(tokens.second?.[i]);
+    const [start, end] = second ? [0, 0] : tokens.offsets[i] ?? [0, 0];
     const chip = document.createElement('span');
-    chip.className = special ? 'chip special' : 'chip';
+    chip.className = special ? 'chip special' : second ? 'chip second' : 'chip';
     chip.setAttribute('role', 'option');
     chip.dataset.index = String(i);
     chip.dataset.start = String(start);
@@ -44,7 +46,7 @@ export function renderTokens(root, tokens, { scheme, onHighlight }) {
     chip.tabIndex = i === 0 ? 0 : -1;
     const text = tokenText(tokens.tokens[i], scheme, special);
     chip.title = `${JSON.stringify(tokens.tokens[i])} · id ${tokens.ids[i]}` +
-      (special ? ' · special token' : ` · characters ${start}–${end}`);
+      (special ? ' · special token' : second ? ` · second text, characters ${tokens.offsets[i][0]}–${tokens.offsets[i][1]}` : ` · characters ${start}–${end}`);
     // The accessible name comes from the chip's own text (WCAG label-in-name: what is seen is what is said),
     // with hidden words between the parts: "special token [CLS], id 2". The decoded text, quoted so a leading
     // space is heard, is the description.
