@@ -105,7 +105,7 @@ export type ModelSource =
 
 export declare class Model {
   readonly info: ModelInfo;
-  tokenize(text: string, opts?: { addSpecialTokens?: boolean /* true */; trace?: boolean /* false */ }): Promise<Tokens>;
+  tokenize(text: string, opts?: { addSpecialTokens?: boolean /* true */; trace?: boolean /* false */; pair?: string }): Promise<Tokens>;
   run(text: string, opts?: RunOptions): Promise<RunResult>;
   generate(text: string, opts?: GenerateOptions): GenerationHandle;
   /** `run` plus the teaching extras: one layer's Q/K/V arithmetic, the logit lens, ablated heads, hidden tokens. */
@@ -138,7 +138,7 @@ export declare class Model {
 /** A tokenizer without a model (`Glassbox.loadTokenizer`). */
 export declare class Tokenizer {
   readonly info: { tokenizer: 'BPE' | 'WordPiece' | 'Unigram' | 'WordLevel'; vocabSize: number };
-  tokenize(text: string, opts?: { addSpecialTokens?: boolean /* true */; trace?: boolean /* false */ }): Promise<Tokens>;
+  tokenize(text: string, opts?: { addSpecialTokens?: boolean /* true */; trace?: boolean /* false */; pair?: string }): Promise<Tokens>;
   /** As `Model.scheduled`. */
   scheduled(opts?: { priority?: 'user' | 'background'; lane?: string }): Tokenizer;
   free(): Promise<void>;
@@ -155,6 +155,8 @@ export interface ClassifierInfo {
   labels: string[];
   /** transformers' text-classification pipeline rule: softmax over the labels, a sigmoid each, or the raw score (regression). */
   scoring: 'softmax' | 'sigmoid' | 'none';
+  /** What the head reads: BERT's and ALBERT's pooler, the first token's state, the mean of the tokens' states (ModernBERT's "mean"), or each token. */
+  reads: 'pooler' | 'first' | 'mean' | 'eachToken';
 }
 
 export interface ModelInfo {
@@ -292,6 +294,8 @@ export interface Tokens {
   /** UTF-16 code-unit offsets into the JS string (use with text.slice); [0, 0] for added specials. */
   offsets: Array<[number, number]>;
   special: boolean[];
+  /** With a `pair`: true for the second text's tokens (their offsets index that text). */
+  second?: boolean[];
   /** The tokenizer's steps: the Rust `Trace` as a plain object (normalized text, pre-tokens, merges / WordPiece / Unigram path).
    *  Offsets inside the trace count Unicode characters, not UTF-16 units. */
   trace?: TokenizerTrace;
@@ -318,6 +322,8 @@ export interface AttentionKinds {
 export interface RunOptions {
   /** Encoder-decoder only: the decoder's input (default: the decoder start token). */
   decoderIds?: ArrayLike<number>;
+  /** Encoder-only: a second text read with the first (`[CLS] A [SEP] B [SEP]`: NLI, similarity, cross-encoders). */
+  pair?: string;
   /** Also return pre-softmax scores (masked entries are -Infinity). */
   scores?: boolean;
   /** Candidates per position from the LM head; 0 leaves topK out. Default 10. */

@@ -84,12 +84,14 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(bert_sentiment, distilbert_emotion, roberta_topics, electra_similarity, mpnet_sequence, albert_nli, bert_ner, xlm_roberta_ner);
+fixture_tests!(bert_sentiment, distilbert_emotion, roberta_topics, electra_similarity, mpnet_sequence, albert_nli, modernbert_reviews, modernbert_ner, bert_ner, xlm_roberta_ner);
 
 /// The card: which head, its labels in id order, and the pipeline's rule for probabilities.
 #[test]
 fn card_describes_each_head() {
-    let expect: [(&str, Task, &[&str], Scoring); 8] = [
+    let expect: [(&str, Task, &[&str], Scoring); 10] = [
+        ("modernbert_reviews", Task::Sequence, &["1 star", "2 stars", "3 stars", "4 stars", "5 stars"], Scoring::Softmax),
+        ("modernbert_ner", Task::Token, &["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"], Scoring::Softmax),
         ("bert_sentiment", Task::Sequence, &["NEGATIVE", "POSITIVE"], Scoring::Softmax),
         ("distilbert_emotion", Task::Sequence, &["sadness", "joy", "love", "anger", "fear", "surprise"], Scoring::Softmax),
         ("roberta_topics", Task::Sequence, &["sport", "politics", "science", "arts"], Scoring::Sigmoid),
@@ -113,10 +115,19 @@ fn card_describes_each_head() {
     }
 }
 
+/// What each head reads, for the page's explanation.
+#[test]
+fn card_says_what_the_head_reads() {
+    use glassbox::models::classifier::Reads;
+    for (name, reads) in [("bert_sentiment", Reads::Pooler), ("albert_nli", Reads::Pooler), ("distilbert_emotion", Reads::First), ("roberta_topics", Reads::First), ("modernbert_reviews", Reads::Mean), ("bert_ner", Reads::EachToken), ("modernbert_ner", Reads::EachToken)] {
+        assert_eq!(load(&Folder::fixture(name)).classifier().unwrap().reads, reads, "{name}");
+    }
+}
+
 /// The pipeline's probabilities follow from the card's rule: the page applies it to the scores.
 #[test]
 fn card_rule_reproduces_the_pipeline_scores() {
-    for name in ["bert_sentiment", "distilbert_emotion", "roberta_topics", "electra_similarity", "mpnet_sequence", "albert_nli"] {
+    for name in ["bert_sentiment", "distilbert_emotion", "roberta_topics", "electra_similarity", "mpnet_sequence", "albert_nli", "modernbert_reviews"] {
         let model = load(&Folder::fixture(name));
         let head = model.classifier().unwrap().clone();
         let mut checked = 0;
@@ -270,4 +281,26 @@ fn pairs_are_for_encoders() {
         let msg = session.inspect_with("first", &opts).err().expect("refused").to_string();
         assert!(msg.contains("second text") && msg.contains("encoder-only"), "{name}: {msg}");
     }
+}
+
+/// ModernBERT: a classifier's `head` feeds its labels, not a vocabulary (no masked-LM predictions
+/// from it); its mean pooling leaves hidden tokens out, as HF's attention mask does; the pooling
+/// key is refused by name when unknown.
+#[test]
+fn modernbert_heads() {
+    let model = load(&Folder::fixture("modernbert_reviews"));
+    assert!(!model.info().has_lm_head, "the classifier's head is not a masked-LM head");
+    let session = Session::load(&Folder::fixture("modernbert_reviews").files(), None).unwrap();
+    let text = "I loved this film.";
+    let all = session.inspect(text, None, Capture::NONE).unwrap().outputs.class_logits.unwrap();
+    let n = session.encode(text).unwrap().ids.len();
+    let mut mask = vec![1u8; n];
+    mask[2] = 0;
+    let opts = glassbox::session::InspectOptions { token_mask: Some(mask), ..Default::default() };
+    let hidden = session.inspect_with(text, &opts).unwrap().outputs.class_logits.unwrap();
+    assert!(all.iter().zip(&hidden).any(|(a, b)| (a - b).abs() > 1e-4), "hiding a token changes the mean");
+    let msg = load_error(&edited("modernbert_reviews", |c| {
+        c.insert("classifier_pooling".into(), json!("max"));
+    }));
+    assert!(msg.contains("classifier_pooling") && msg.contains("max"), "{msg}");
 }

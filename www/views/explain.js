@@ -272,7 +272,7 @@ export function modelExplanation(info) {
   const classifier = info.classifier
     ? (info.classifier.task === 'token'
       ? ' It was fine-tuned as a token classifier: one small layer turns each token’s final vector into a score for each of its labels.'
-      : ' It was fine-tuned as a text classifier: a small head turns the first token’s final vector into a score for each of its labels.')
+      : ` It was fine-tuned as a text classifier: a small head turns ${info.classifier.reads === 'mean' ? 'the average of the tokens’ final vectors' : 'the first token’s final vector'} into a score for each of its labels.`)
     : '';
   return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info) + partialRotaryNote(info) + relativeBiasNote(info), layer + sharingNote(info), ffnSentence(info) + head + classifier].filter(Boolean).join(' ');
 }

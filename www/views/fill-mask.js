@@ -173,9 +173,12 @@ function verdictView(head, result, baseline) {
   const show = (x) => (raw ? x.toFixed(3) : pct(x));
   const task = raw ? 'to give a whole text a score'
     : n === 1 ? `to say whether a whole text is “${head.labels[0]}”` : `to sort whole texts into ${n} labels`;
-  const through = /^(Bert|Albert)/.test(head.architecture) ? 'through the pooler (a matrix, then tanh)' : 'through one layer of its own';
-  const explain = p('explain', `This model was fine-tuned ${task} (${head.architecture}). A small head reads the final vector of ` +
-    `the first token ${through}; attention has mixed information from the whole text into that vector. ${SCORING_TEXT[head.scoring] ?? ''}`);
+  const reads = head.reads === 'mean'
+    ? 'the average of every token’s final vector, through one layer of its own'
+    : head.reads === 'pooler'
+      ? 'the final vector of the first token through the pooler (a matrix, then tanh); attention has mixed information from the whole text into that vector'
+      : 'the final vector of the first token through one layer of its own; attention has mixed information from the whole text into that vector';
+  const explain = p('explain', `This model was fine-tuned ${task} (${head.architecture}). A small head reads ${reads}. ${SCORING_TEXT[head.scoring] ?? ''}`);
   const order = now.map((v, i) => i).sort((a, b) => now[b] - now[a]);
   const top = order[0];
   const verdict = p('prediction-output', '');

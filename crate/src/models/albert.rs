@@ -281,7 +281,7 @@ impl Albert {
             into_flat(y)
         });
         let (logits, top_k) = super::logits::keep(probe.logits, x.view(), self.info.vocab_size, |rows| self.mlm_logits(rows));
-        let class_logits = self.classifier.as_ref().and_then(|head| head.logits(x.view(), pooled.as_deref()));
+        let class_logits = self.classifier.as_ref().and_then(|head| head.logits(x.view(), pooled.as_deref(), keys.as_deref()));
         Ok(Outputs {
             encoder_hidden_states: rec.take_hidden_states(c),
             qkv: rec.trace.take(),

@@ -729,7 +729,7 @@ impl Bert {
             self.activation.apply(flat_mut(&mut hidden));
             into_flat(activations::linear(prediction, hidden.view())) // [T][1]
         });
-        let class_logits = self.classifier.as_ref().and_then(|head| head.logits(x.view(), pooled.as_deref()));
+        let class_logits = self.classifier.as_ref().and_then(|head| head.logits(x.view(), pooled.as_deref(), keys.as_deref()));
         Ok(Outputs {
             encoder_hidden_states: rec.take_hidden_states(c),
             qkv: rec.trace.take(),

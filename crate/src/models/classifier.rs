@@ -20,7 +20,7 @@
 //! each for multi-label heads and heads with one label; the raw value for regression).
 
 use super::activations::{self, flat_mut, into_flat};
-use super::layers::{linear, Activation};
+use super::layers::{linear, Activation, LayerNorm};
 use crate::error::{Error, Result};
 use crate::kernels::Linear;
 use crate::loader::Weights;
@@ -60,6 +60,22 @@ pub struct ClassifierInfo {
     /// One name per output, in order (`id2label`).
     pub labels: Vec<String>,
     pub scoring: Scoring,
+    /// What the head reads (set when the head loads).
+    pub reads: Reads,
+}
+
+/// What a head reads from the last layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Reads {
+    /// The model's pooler output: tanh of a matrix times the first token's state (BERT, ALBERT).
+    Pooler,
+    /// The first token's state, through the head's own layer.
+    First,
+    /// The mean of the tokens' states, through the head's own layer (ModernBERT's "mean").
+    Mean,
+    /// Every token's state (token classifiers).
+    EachToken,
 }
 
 /// More labels than this is not a classifier anyone trained (the largest label sets in use, such as
@@ -142,7 +158,8 @@ pub fn requested(config_json: &[u8]) -> Result<Option<ClassifierInfo>> {
         _ if labels.len() == 1 => Scoring::Sigmoid,
         _ => Scoring::Softmax,
     };
-    Ok(Some(ClassifierInfo { task, architecture, labels, scoring }))
+    let reads = if task == Task::Token { Reads::EachToken } else { Reads::First };
+    Ok(Some(ClassifierInfo { task, architecture, labels, scoring, reads }))
 }
 
 /// The non-linearity between a sequence head's dense layer and its output layer.
@@ -175,18 +192,33 @@ pub struct HeadNames {
     pub pooler: &'static str,
 }
 
+/// Which vector a sequence head reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    /// The first token's state ([CLS], <s>).
+    First,
+    /// The mean of the visible tokens' states (ModernBERT's `classifier_pooling: "mean"`).
+    Mean,
+}
+
 /// A loaded classification head.
 pub struct ClassifierHead {
     pub info: ClassifierInfo,
     dense: Option<(Linear, HeadAct)>, // C -> C
-    out: Linear,                      // C -> L
+    /// ModernBERT: a LayerNorm after `dense`, and `dense` (with it) applied to every token of a token head.
+    norm: Option<LayerNorm>,
+    pooling: Pooling,
+    out: Linear, // C -> L
 }
 
 impl ClassifierHead {
     /// `names` for the task in `info`; `c` the model's width; `has_pooler`: whether the model loaded
     /// its pooler.
-    pub fn load(w: &Weights, info: ClassifierInfo, names: HeadNames, c: usize, has_pooler: bool) -> Result<Self> {
+    pub fn load(w: &Weights, mut info: ClassifierInfo, names: HeadNames, c: usize, has_pooler: bool) -> Result<Self> {
         let l = info.labels.len();
+        if info.task == Task::Sequence && names.dense.is_none() {
+            info.reads = Reads::Pooler;
+        }
         let out_weight = format!("{}.weight", names.out);
         if !w.contains(&out_weight) && !matches!(w, Weights::Random { .. }) {
             return Err(Error::tensor(
@@ -212,33 +244,68 @@ impl ClassifierHead {
             }
         }
         let out = linear(w, names.out, c, l, true)?;
-        Ok(ClassifierHead { info, dense, out })
+        Ok(ClassifierHead { info, dense, norm: None, pooling: Pooling::First, out })
+    }
+
+    /// ModernBERT's heads: `pooling` (sequence), then `head` (`dense`, its activation, `norm`) on the
+    /// pooled vector or on every token, then `classifier`.
+    pub fn modernbert(w: &Weights, info: ClassifierInfo, dense: (Linear, Activation), norm: LayerNorm, pooling: Pooling, c: usize) -> Result<Self> {
+        let mut head = ClassifierHead::load(w, info, HeadNames { dense: None, out: "classifier", pooler: "head.dense.weight" }, c, true)?;
+        head.dense = Some((dense.0, HeadAct::Act(dense.1)));
+        head.norm = Some(norm);
+        head.pooling = pooling;
+        if head.info.task == Task::Sequence {
+            head.info.reads = if pooling == Pooling::Mean { Reads::Mean } else { Reads::First };
+        }
+        Ok(head)
     }
 
     pub fn n_params(&self) -> usize {
-        self.dense.as_ref().map_or(0, |(d, _)| d.n_params()) + self.out.n_params()
+        self.dense.as_ref().map_or(0, |(d, _)| d.n_params()) + self.norm.as_ref().map_or(0, |n| n.gamma.len() + n.beta.len()) + self.out.n_params()
+    }
+
+    /// `dense`, its non-linearity and the norm, on every row of `x: [N][C]`.
+    fn transform(&self, dense: &Linear, act: HeadAct, x: ArrayView2<'_, f32>) -> Array2<f32> {
+        let mut y = activations::linear(dense, x);
+        act.apply(flat_mut(&mut y));
+        if let Some(norm) = &self.norm {
+            norm.apply(flat_mut(&mut y));
+        }
+        y
     }
 
     /// The head's scores: `[L]` (sequence) or `[T][L]` (token). `x: [T][C]`, the last layer's
     /// states; `pooled: [C]`, the pooler's output, which sequence heads without a layer of their own
-    /// read. `None` for an empty text.
-    pub fn logits(&self, x: ArrayView2<'_, f32>, pooled: Option<&[f32]>) -> Option<Vec<f32>> {
-        if x.nrows() == 0 {
+    /// read; `hidden: [T]`, the additive mask of hidden tokens (a mean leaves them out, as HF's
+    /// attention mask does). `None` for an empty text.
+    pub fn logits(&self, x: ArrayView2<'_, f32>, pooled: Option<&[f32]>, hidden: Option<&[f32]>) -> Option<Vec<f32>> {
+        let t = x.nrows();
+        if t == 0 {
             return None;
         }
-        match self.info.task {
-            Task::Token => Some(into_flat(activations::linear(&self.out, x))),
-            Task::Sequence => {
-                let first: Array2<f32> = match &self.dense {
-                    Some((dense, act)) => {
-                        let mut y = activations::linear(dense, x.slice(s![..1, ..])); // [1][C]
-                        act.apply(flat_mut(&mut y));
-                        y
+        let rows: Array2<f32> = match (self.info.task, &self.dense) {
+            (Task::Token, Some((dense, act))) if self.norm.is_some() => self.transform(dense, *act, x),
+            (Task::Token, _) => x.to_owned(),
+            (Task::Sequence, dense) => {
+                let pooled_rows: Array2<f32> = match (self.pooling, dense) {
+                    (Pooling::Mean, _) => {
+                        let visible: Vec<usize> = (0..t).filter(|&i| hidden.is_none_or(|m| m[i] > -1.0)).collect();
+                        let mut mean = Array2::<f32>::zeros((1, x.ncols()));
+                        for &i in &visible {
+                            mean.row_mut(0).scaled_add(1.0, &x.row(i));
+                        }
+                        mean /= visible.len().max(1) as f32;
+                        mean
                     }
-                    None => Array2::from_shape_vec((1, pooled?.len()), pooled?.to_vec()).ok()?,
+                    (Pooling::First, Some(_)) => x.slice(s![..1, ..]).to_owned(),
+                    (Pooling::First, None) => Array2::from_shape_vec((1, pooled?.len()), pooled?.to_vec()).ok()?,
                 };
-                Some(into_flat(activations::linear(&self.out, first.view()))) // [1][L]
+                match dense {
+                    Some((dense, act)) => self.transform(dense, *act, pooled_rows.view()), // [1][C]
+                    None => pooled_rows,
+                }
             }
-        }
+        };
+        Some(into_flat(activations::linear(&self.out, rows.view()))) // [1][L] or [T][L]
     }
 }

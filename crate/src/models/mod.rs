@@ -311,6 +311,7 @@ impl Model {
         match self {
             Model::Bert(m) => m.classifier(),
             Model::Albert(m) => m.classifier(),
+            Model::ModernBert(m) => m.classifier(),
             _ => None,
         }
     }

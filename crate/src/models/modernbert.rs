@@ -38,6 +38,7 @@
 use super::activations::{self, flat_mut, into_flat};
 use super::attention::{attend, AttentionKind, Mask, Recorder};
 use super::capture::Probe;
+use super::classifier::{self, ClassifierHead, ClassifierInfo, Pooling};
 use super::layers::{linear, Activation, LayerNorm, MlmHead, TokenTable};
 use super::rotary::{Rotary, RotaryAngles};
 use super::{Kind, ModelInfo, Outputs, Positions};
@@ -75,6 +76,9 @@ pub struct ModernBertConfig {
     pub classifier_bias: bool,
     #[serde(default = "default_act")]
     pub classifier_activation: String,
+    /// What a sequence classifier reads: `"cls"` (the first token; ModernBertConfig's default) or `"mean"`.
+    #[serde(default)]
+    pub classifier_pooling: Option<String>,
     /// The whole band, both sides and the token itself counted as HF's config does: a key is seen
     /// when it is at most `local_attention / 2` positions away.
     #[serde(default = "default_local_attention")]
@@ -141,6 +145,9 @@ pub struct ModernBert {
     head: Option<MlmHead>,
     activation: Activation,
     head_activation: Activation,
+    /// A fine-tuned checkpoint's head (`ModernBertForSequenceClassification`,
+    /// `ModernBertForTokenClassification`): `head` then `classifier`, instead of the masked-LM decoder.
+    classifier: Option<ClassifierHead>,
 }
 
 /// A LayerNorm whose bias is stored only when `bias` (ModernBERT's `norm_bias`); without it the
@@ -188,8 +195,22 @@ impl ModernBert {
         let embed = super::layers::token_table_not_int8(&w, table, v, c)?;
         let emb_norm = norm(&w, "embeddings.norm", c, eps, nb)?;
         let final_norm = norm(&w, "final_norm", c, eps, nb)?;
-        // The masked-LM head, when the checkpoint has one (a base ModernBertModel has not).
-        let head = if w.contains("head.dense.weight") || matches!(w, Weights::Random { .. }) {
+        // A classifier's `head` feeds its `classifier`, not a decoder over the vocabulary.
+        let classifier = match classifier::requested(config_json)? {
+            Some(info) => {
+                let pooling = match cfg.classifier_pooling.as_deref().unwrap_or("cls") {
+                    "cls" => Pooling::First,
+                    "mean" => Pooling::Mean,
+                    other => return Err(Error::config("classifier_pooling", format!("is \"{other}\""), "ModernBERT pools with \"cls\" (the first token) or \"mean\"")),
+                };
+                let dense = linear(&w, "head.dense", c, c, cfg.classifier_bias)?;
+                Some(ClassifierHead::modernbert(&w, info, (dense, head_activation), norm(&w, "head.norm", c, eps, nb)?, pooling, c)?)
+            }
+            None => None,
+        };
+        // The masked-LM head, when the checkpoint has one (a base ModernBertModel has not; a
+        // classifier's file has `head` too, for its `classifier`, even when config.json does not say so).
+        let head = if classifier.is_none() && ((w.contains("head.dense.weight") && !w.contains("classifier.weight")) || matches!(w, Weights::Random { .. })) {
             let tied = tie && !super::layers::stored_head_differs(&w, "decoder.weight", table, v, c)?;
             Some(MlmHead {
                 dense: linear(&w, "head.dense", c, c, cfg.classifier_bias)?,
@@ -207,7 +228,7 @@ impl ModernBert {
         let head_params = head.as_ref().map_or(0, |hd| {
             c * c + if cfg.classifier_bias { c } else { 0 } + norm_params + hd.decoder.as_ref().map_or(0, Linear::n_params) + if cfg.decoder_bias { v } else { 0 }
         });
-        let n_params = v * c + 2 * norm_params + l * per_layer - norm_params + head_params;
+        let n_params = v * c + 2 * norm_params + l * per_layer - norm_params + head_params + classifier.as_ref().map_or(0, ClassifierHead::n_params);
         let id = |value: &Option<Value>| value.as_ref().and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
         let info = ModelInfo {
             model_type: "modernbert".into(),
@@ -227,7 +248,7 @@ impl ModernBert {
             pad_token_id: cfg.pad_token_id.value(),
             decoder_start_token_id: None,
         };
-        Ok(ModernBert { config: cfg, info, rotary, local_rotary, embed, emb_norm, layers, final_norm, head, activation, head_activation })
+        Ok(ModernBert { config: cfg, info, rotary, local_rotary, embed, emb_norm, layers, final_norm, head, activation, head_activation, classifier })
     }
 
     /// The layers (0-based) that see only a band of neighbours, and how far the band reaches on
@@ -235,6 +256,11 @@ impl ModernBert {
     pub fn band_layers(&self) -> (Vec<usize>, Option<usize>) {
         let layers: Vec<usize> = self.layers.iter().enumerate().filter(|(_, l)| l.band.is_some()).map(|(i, _)| i).collect();
         (layers, self.layers.iter().find_map(|l| l.band))
+    }
+
+    /// The classification head the checkpoint carries, if any.
+    pub fn classifier(&self) -> Option<&ClassifierInfo> {
+        self.classifier.as_ref().map(|h| &h.info)
     }
 
     pub fn head_is_embedding_table(&self) -> bool {
@@ -314,6 +340,7 @@ impl ModernBert {
         self.final_norm.apply(flat_mut(&mut x));
         rec.hidden_state(&x);
         let (logits, top_k) = super::logits::keep(probe.logits, x.view(), self.info.vocab_size, |rows| self.mlm_logits(rows));
+        let class_logits = self.classifier.as_ref().and_then(|head| head.logits(x.view(), None, keys.as_deref()));
         Ok(Outputs {
             encoder_hidden_states: rec.take_hidden_states(c),
             qkv: rec.trace.take(),
@@ -322,6 +349,7 @@ impl ModernBert {
             last_hidden_state: into_flat(x),
             logits,
             top_k,
+            class_logits,
             ..Default::default()
         })
     }
