@@ -148,7 +148,7 @@ export declare class Tokenizer {
 /** A classification head: what it scores, its labels, and how scores become what the model answers. */
 export interface ClassifierInfo {
   /** 'sequence': one score per label for the whole text; 'token': one per label for every token. */
-  task: 'sequence' | 'token';
+  task: 'sequence' | 'token' | 'span';
   /** The class that saved the checkpoint, e.g. "DistilBertForSequenceClassification". */
   architecture: string;
   /** `id2label` in order (transformers' `LABEL_0`, `LABEL_1`, ... when the file names none). */
@@ -354,8 +354,11 @@ export interface RunResult {
   /** [T][C]: the decoder side for encoder-decoder models. */
   /** ELECTRA discriminators: each token's "was it replaced?" logit [T] (its sigmoid is the probability). */
   replacedLogits?: Float32Array;
-  /** Fine-tuned classifiers: the head's scores, [L] for the whole text or [T][L] row-major for each token. */
+  /** Fine-tuned classifiers: the head's scores, [L] for the whole text or [T][L] row-major for each token
+   * (question answering: [T][2], each token's start and end score). */
   classLogits?: Float32Array;
+  /** Question answering with a `pair` (the passage): the likeliest answers, token indices, best first. */
+  answers?: Array<{ start: number; end: number; score: number }>;
   /** [T][dModel]; opt-350m: [T][block.embeddingWidth], its output narrowed for the tied head. */
   lastHiddenState: { data: Float32Array; shape: [number, number] };
   /** Per position of the LM-head output (absent when the model has no LM head or topK is 0). */

@@ -537,6 +537,7 @@ function toRunResult(raw) {
   if (raw.sentenceEmbedding) result.sentenceEmbedding = raw.sentenceEmbedding;
   if (raw.replacedLogits) result.replacedLogits = raw.replacedLogits;
   if (raw.classLogits) result.classLogits = raw.classLogits;
+  if (raw.answers) result.answers = raw.answers;
   return result;
 }
 

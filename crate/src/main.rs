@@ -397,8 +397,19 @@ fn inspect(args: &Args) -> Result<Value> {
         if let (Some(scores), Some(head)) = (&o.class_logits, session.model.classifier()) {
             case["class_logits"] = match head.task {
                 glassbox::models::classifier::Task::Sequence => json!(scores.iter().map(|&x| float(x)).collect::<Vec<_>>()),
-                glassbox::models::classifier::Task::Token => matrix(scores, head.labels.len()),
+                _ => matrix(scores, head.labels.len()),
             };
+        }
+        // A question-answering model: its likeliest answers in the passage (the --pair text).
+        if let (Some(answers), Some(passage)) = (session.answers(&ins, ANSWERS_SHOWN), pair) {
+            let chars: Vec<char> = passage.chars().collect();
+            case["answers"] = json!(answers
+                .iter()
+                .map(|a| {
+                    let (from, to) = (ins.encoding.offsets[a.start].0, ins.encoding.offsets[a.end].1);
+                    json!({ "start": a.start, "end": a.end, "score": float(a.score), "text": chars[from.min(chars.len())..to.min(chars.len())].iter().collect::<String>() })
+                })
+                .collect::<Vec<_>>());
         }
         if let Some(pair) = pair {
             // The second text, BERT's segment of each token, and which tokens are the second text's.
@@ -425,6 +436,9 @@ fn inspect(args: &Args) -> Result<Value> {
     }
     Ok(json!({ "model": info.model_type, "kind": info.kind.as_str(), "cases": cases }))
 }
+
+/// How many answers `inspect` lists for a question-answering model.
+const ANSWERS_SHOWN: usize = 3;
 
 /// Up to this many tokens `inspect --views` gives the flow from every output token; beyond, from the
 /// last one only (a maximum flow per pair of tokens: see `glassbox::teach::rollout`'s cost).

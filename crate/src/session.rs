@@ -261,6 +261,25 @@ impl Session {
         Ok(Inspection { encoding, decoder_ids, outputs })
     }
 
+    /// A question-answering model's `k` likeliest answers, best first, when the inspection read a
+    /// question and a passage (the second text): spans of the passage's tokens, by the rule of
+    /// [`crate::models::classifier::best_spans`]. Both front ends read them here.
+    pub fn answers(&self, inspection: &Inspection, k: usize) -> Option<Vec<crate::models::classifier::Span>> {
+        let head = self.model.classifier()?;
+        if head.task != crate::models::classifier::Task::Span {
+            return None;
+        }
+        let logits = inspection.outputs.class_logits.as_ref()?;
+        let enc = &inspection.encoding;
+        let passage: Vec<bool> = enc.second.iter().zip(&enc.special).map(|(&second, &special)| second && !special).collect();
+        if !passage.contains(&true) {
+            return None;
+        }
+        // The pipeline keeps the [CLS] token in the softmax (some models score "no answer" there).
+        let cls = self.tokenizer.special_tokens().cls.and_then(|id| enc.ids.iter().position(|&i| i == id));
+        Some(crate::models::classifier::best_spans(logits, &passage, cls, k))
+    }
+
     /// The sentence embedding of an encoder-only model's inspection (mean-pooled over every token,
     /// L2-normalised, `[C]`), or `None` for models that do not embed sentences. Both front ends read
     /// it here, so the CLI's `sentence_embedding` and the JS `sentenceEmbedding` are one computation.

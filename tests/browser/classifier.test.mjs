@@ -152,3 +152,34 @@ describe('an NLI classifier reads a pair of texts on the page', () => {
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
 });
+
+describe('a question-answering model points at the answer in the passage', () => {
+  const setup = {};
+  const [QUESTION, PASSAGE] = ['Who worked with Charles Babbage?', 'Ada Lovelace worked with Charles Babbage in London on his engine.'];
+  before(async () => {
+    Object.assign(setup, await openPageWithModel('zz-qa', fixture('bert_qa'), QUESTION));
+    const { page } = setup;
+    await page.fill('#pair-input', PASSAGE);
+    await teachingSettled(page, () => page.click('#run-button'), 60000);
+    await waitIdle(page);
+  });
+  after(() => closePage(setup));
+
+  it('the answer and the runners-up are the CLI\'s spans, with their text from the passage', async () => {
+    const { page } = setup;
+    const want = cliInspect(fixture('bert_qa'), QUESTION, ['--pair', PASSAGE]).answers;
+    await page.waitForSelector('#predictions .answer-spans .candidate');
+    const spans = await page.$$eval('#predictions .answer-spans .candidate', (lis) => lis.map((li) => [Number(li.dataset.start), Number(li.dataset.end), li.querySelector('.cand-prob').textContent]));
+    assert.deepEqual(spans, want.map((a) => [a.start, a.end, `${(100 * a.score).toFixed(1)}%`]));
+    const text = await page.$eval('#predictions', (e) => e.textContent);
+    assert.ok(text.includes(`Answer: “${want[0].text}”`), text);
+    assert.match(text, /points at one in the passage/);
+  });
+
+  it('axe (WCAG 2.1 A/AA): no serious or critical violations in the predictions section', async () => {
+    const violations = await axeViolations(setup.page, ['#predictions']);
+    assert.deepEqual(violations.serious, []);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});

@@ -45,7 +45,7 @@ fn model_matches(name: &str) {
         let scores = out.class_logits.as_ref().unwrap_or_else(|| panic!("{what}: no class scores"));
         let rows = match head.task {
             Task::Sequence => 1,
-            Task::Token => input_ids.len(),
+            Task::Token | Task::Span => input_ids.len(),
         };
         assert_eq!(scores.len(), rows * labels, "{what}: {rows} row(s) of {labels} scores");
         assert_close(&format!("{what}: class scores"), scores, &flat(&case["class_logits"]), STATE_TOL);
@@ -84,7 +84,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(bert_sentiment, distilbert_emotion, roberta_topics, electra_similarity, mpnet_sequence, albert_nli, modernbert_reviews, modernbert_ner, bert_ner, xlm_roberta_ner);
+fixture_tests!(bert_sentiment, distilbert_emotion, roberta_topics, electra_similarity, mpnet_sequence, albert_nli, modernbert_reviews, modernbert_ner, bert_ner, xlm_roberta_ner, bert_qa, distilbert_qa, modernbert_qa);
 
 /// The card: which head, its labels in id order, and the pipeline's rule for probabilities.
 #[test]
@@ -303,4 +303,53 @@ fn modernbert_heads() {
         c.insert("classifier_pooling".into(), json!("max"));
     }));
     assert!(msg.contains("classifier_pooling") && msg.contains("max"), "{msg}");
+}
+
+/// Question answering: the answer is the span of the passage (the second text) that the pipeline
+/// rule picks from the start and end scores; the CLI names its text. Without a passage, no answer.
+#[test]
+fn question_answering_finds_the_span() {
+    for name in ["bert_qa", "distilbert_qa", "modernbert_qa"] {
+        let folder = Folder::fixture(name);
+        let session = Session::load(&folder.files(), None).unwrap();
+        let head = session.model.classifier().unwrap();
+        assert_eq!((head.task, head.labels.as_slice()), (Task::Span, &["start".to_string(), "end".to_string()][..]), "{name}");
+        for case in cases(name) {
+            let (question, passage) = (case["text"].as_str().unwrap(), case["pair"].as_str().unwrap());
+            let opts = glassbox::session::InspectOptions { pair: Some(passage.into()), ..Default::default() };
+            let ins = session.inspect_with(question, &opts).unwrap();
+            let got = session.answers(&ins, 3).expect("answers");
+            let want = case["answers"].as_array().unwrap();
+            assert_eq!(got.len(), want.len(), "{name}");
+            for (g, w) in got.iter().zip(want) {
+                assert_eq!((g.start, g.end), (w["start"].as_u64().unwrap() as usize, w["end"].as_u64().unwrap() as usize), "{name}: {got:?} vs {want:?}");
+                assert!((g.score as f64 - w["score"].as_f64().unwrap()).abs() < 1e-5, "{name}: score {} vs {}", g.score, w["score"]);
+                assert!(ins.encoding.second[g.start] && ins.encoding.second[g.end], "{name}: the answer lies in the passage");
+            }
+            let alone = session.inspect(question, None, Capture::NONE).unwrap();
+            assert!(session.answers(&alone, 3).is_none(), "{name}: no passage, no answer");
+        }
+    }
+}
+
+#[test]
+fn best_spans_follow_the_rule() {
+    use glassbox::models::classifier::{best_spans, MAX_ANSWER_TOKENS};
+    // Tokens: [CLS] q [SEP] p p p [SEP]; the passage is 3..6.
+    let passage = [false, false, false, true, true, true, false];
+    let mut logits = vec![0.0f32; 14];
+    logits[2 * 4] = 5.0; // start at 4
+    logits[2 * 3 + 1] = 6.0; // an end at 3 would come before the start (e^(5+6) as (4, 3), e^6 as (3, 3))
+    logits[2 * 5 + 1] = 4.0; // end at 5
+    logits[2 * 1] = 20.0; // the question is never an answer
+    let spans = best_spans(&logits, &passage, Some(0), 2);
+    assert_eq!((spans[0].start, spans[0].end), (4, 5));
+    assert!(spans.iter().all(|s| s.start <= s.end && passage[s.start] && passage[s.end]));
+    // No span longer than the limit.
+    let long = vec![true; 40];
+    let mut z = vec![0.0f32; 80];
+    z[0] = 10.0;
+    z[2 * 39 + 1] = 10.0;
+    let spans = best_spans(&z, &long, None, 5);
+    assert!(spans.iter().all(|s| s.end - s.start < MAX_ANSWER_TOKENS), "{spans:?}");
 }

@@ -22,10 +22,15 @@ export function maskPositions(tokens, maskToken) {
  * @param {object} [view.baseline]  the same run without interventions (omit when there are none)
  * @param {string} view.scheme
  * @param {{text: string, baseline?: string}} [view.output]  encoder-decoder: greedy outputs
+ * @param {string} [view.pair]      the second text the run read (a question-answering model's passage)
  */
 export function renderPredictions(root, view) {
   const { info, result, baseline, scheme } = view;
   root.replaceChildren();
+  if (info.classifier?.task === 'span') {
+    root.append(...answerView(info.classifier, result, view.pair, baseline));
+    return;
+  }
   if (info.classifier && result.classLogits) {
     root.append(...(info.classifier.task === 'token'
       ? tagView(info.classifier, result, scheme, baseline)
@@ -213,6 +218,50 @@ function verdictView(head, result, baseline) {
 
 /** The kinds of name the common tagging data sets use (CoNLL-2003, OntoNotes), for the explanation. */
 const ENTITY_KINDS = { PER: 'a person', ORG: 'an organisation', LOC: 'a place', MISC: 'another name', GPE: 'a country or city', DATE: 'a date' };
+
+/** A span's text in the passage, from its tokens' offsets (UTF-16, into `pair`). */
+function spanText(result, pair, span) {
+  const from = result.tokens.offsets[span.start]?.[0] ?? 0;
+  const to = result.tokens.offsets[span.end]?.[1] ?? from;
+  return (pair ?? '').slice(from, to);
+}
+
+/** An extractive question-answering model: the span of the passage it points at, and the runners-up. */
+function answerView(head, result, pair, baseline) {
+  const explain = p('explain', `This model was fine-tuned for extractive question answering (${head.architecture}): it does not ` +
+    'write an answer, it points at one in the passage. For every token it scores how likely the answer starts there and how ' +
+    'likely it ends there; the answer is the span of the passage whose start and end probabilities multiply to the most ' +
+    '(at most 15 tokens, the end not before the start).');
+  if (!result.answers?.length || pair === undefined) {
+    return [explain, p('placeholder', 'Type the question as your text and the passage as the second text, then run the model.')];
+  }
+  const [best] = result.answers;
+  const verdict = p('prediction-output', '');
+  verdict.append(el('strong', '', 'Answer: '), el('span', 'pred-text', `“${spanText(result, pair, best)}” (${pct(best.score)})`));
+  const box = el('div', 'prediction answer-spans');
+  const list = el('ol', 'candidate-list');
+  result.answers.forEach((a, i) => {
+    const text = spanText(result, pair, a);
+    const li = el('li', `candidate${i === 0 ? ' chosen' : ''}`);
+    li.dataset.start = String(a.start);
+    li.dataset.end = String(a.end);
+    const label = el('span', 'cand-token', truncate(text, 2 * LABEL_CHARS));
+    label.title = `${text} · tokens ${a.start + 1} to ${a.end + 1}`;
+    const track = el('span', 'cand-track');
+    const bar = el('span', 'cand-bar');
+    bar.style.width = `${Math.max(0, Math.min(1, a.score / best.score)) * 100}%`;
+    track.append(bar);
+    li.append(label, track, el('span', 'cand-prob', pct(a.score)));
+    li.setAttribute('aria-label', `${JSON.stringify(text)}: ${(100 * a.score).toFixed(1)} percent`);
+    list.append(li);
+  });
+  box.append(list);
+  const was = baseline?.answers?.[0];
+  if (was && (was.start !== best.start || was.end !== best.end)) {
+    box.append(p('pred-was', `Without your changes: “${spanText(baseline, pair, was)}” (${pct(was.score)}).`));
+  }
+  return [explain, verdict, box];
+}
 
 /** Labels such as B-PER / I-PER / O: a named-entity tagger's "begins", "inside", "outside". */
 function isBio(labels) {

@@ -377,7 +377,7 @@ export function mountTeaching(root, opts = {}) {
     const r = st.result;
     const info = st.model.info;
     renderPredictions(ui.predictions, {
-      info, result: r, baseline, scheme: st.scheme,
+      info, result: r, baseline, scheme: st.scheme, pair: st.pair,
       output: st.output ? { text: st.output.text, baseline: baseline ? st.outputBaseline?.text : undefined } : undefined,
     });
     const { input, dec } = labels();

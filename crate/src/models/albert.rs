@@ -181,7 +181,10 @@ impl Albert {
             None
         };
         let classifier = match classifier::requested(config_json)? {
-            Some(info) => Some(ClassifierHead::load(&w, info, HeadNames { dense: None, out: "classifier", pooler: "pooler.weight" }, c, pooler.is_some())?),
+            Some(info) => {
+                let out = if info.task == super::classifier::Task::Span { "qa_outputs" } else { "classifier" };
+                Some(ClassifierHead::load(&w, info, HeadNames { dense: None, out, pooler: "pooler.weight" }, c, pooler.is_some())?)
+            }
             None => None,
         };
         let per_layer = 4 * (c * c + c) + (c * f + f) + (f * c + c) + 4 * c;

@@ -354,6 +354,7 @@ fn classifier_names(variant: Variant, task: Task) -> HeadNames {
         Variant::Roberta | Variant::XlmRoberta | Variant::Camembert | Variant::MpNet => Some(("classifier.dense", HeadAct::Tanh)),
     };
     let out = match (task, dense) {
+        (Task::Span, _) => "qa_outputs",
         (Task::Sequence, Some(_)) if variant != Variant::DistilBert => "classifier.out_proj",
         _ => "classifier",
     };

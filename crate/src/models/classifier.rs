@@ -36,6 +36,10 @@ pub enum Task {
     Sequence,
     /// One score per label for every token: `[T][L]`.
     Token,
+    /// Extractive question answering (`*ForQuestionAnswering`): for every token, a score for the
+    /// answer starting there and one for it ending there, `[T][2]`; the answer is the span of the
+    /// second text (the passage) with the likeliest start and end ([`best_spans`]).
+    Span,
 }
 
 /// How a score becomes what the user reads (the text-classification pipeline's rule).
@@ -95,6 +99,8 @@ pub fn requested(config_json: &[u8]) -> Result<Option<ClassifierInfo>> {
             Some((a.to_string(), Task::Sequence))
         } else if a.ends_with("ForTokenClassification") {
             Some((a.to_string(), Task::Token))
+        } else if a.ends_with("ForQuestionAnswering") {
+            Some((a.to_string(), Task::Span))
         } else {
             None
         }
@@ -114,6 +120,8 @@ pub fn requested(config_json: &[u8]) -> Result<Option<ClassifierInfo>> {
         Some(v) => Some(v.as_str().ok_or_else(|| Error::config("problem_type", format!("is {v}, not a name"), "Leave it out or name the problem in quotes"))?),
     };
     let labels = match (id2label, num_labels) {
+        // A question-answering head scores a start and an end, whatever the label map says.
+        _ if task == Task::Span => vec!["start".into(), "end".into()],
         (Some(map), _) => {
             // Keys are the output numbers, written as strings: "0", "1", ... each once.
             let gaps = || Error::config("id2label", "does not number its labels 0, 1, 2, ... without gaps", "Number the labels 0 to (labels - 1) as transformers saves them");
@@ -137,7 +145,7 @@ pub fn requested(config_json: &[u8]) -> Result<Option<ClassifierInfo>> {
         return Err(Error::config("id2label", format!("gives {} labels", labels.len()), format!("A classifier has 1 to {MAX_LABELS} labels: use the config.json saved with the model")));
     }
     if let Some(n) = num_labels {
-        if id2label.is_some() && n != labels.len() {
+        if (id2label.is_some() || task == Task::Span) && n != labels.len() {
             return Err(Error::config("num_labels", format!("is {n}, but id2label names {} labels", labels.len()), "Use the config.json saved with the model (transformers counts the labels of id2label)"));
         }
     }
@@ -158,7 +166,7 @@ pub fn requested(config_json: &[u8]) -> Result<Option<ClassifierInfo>> {
         _ if labels.len() == 1 => Scoring::Sigmoid,
         _ => Scoring::Softmax,
     };
-    let reads = if task == Task::Token { Reads::EachToken } else { Reads::First };
+    let reads = if task == Task::Sequence { Reads::First } else { Reads::EachToken };
     Ok(Some(ClassifierInfo { task, architecture, labels, scoring, reads }))
 }
 
@@ -284,8 +292,8 @@ impl ClassifierHead {
             return None;
         }
         let rows: Array2<f32> = match (self.info.task, &self.dense) {
-            (Task::Token, Some((dense, act))) if self.norm.is_some() => self.transform(dense, *act, x),
-            (Task::Token, _) => x.to_owned(),
+            (Task::Token | Task::Span, Some((dense, act))) if self.norm.is_some() => self.transform(dense, *act, x),
+            (Task::Token | Task::Span, _) => x.to_owned(),
             (Task::Sequence, dense) => {
                 let pooled_rows: Array2<f32> = match (self.pooling, dense) {
                     (Pooling::Mean, _) => {
@@ -308,4 +316,44 @@ impl ClassifierHead {
         };
         Some(into_flat(activations::linear(&self.out, rows.view()))) // [1][L] or [T][L]
     }
+}
+
+/// One answer of a question-answering head: tokens `start..=end`, and `score`, the product of the
+/// start's and the end's probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub score: f32,
+}
+
+/// The longest answer, in tokens, that [`best_spans`] considers (the question-answering pipeline's
+/// `max_answer_len`).
+pub const MAX_ANSWER_TOKENS: usize = 15;
+
+/// The `k` likeliest answers of a question-answering head, best first, by the rule of transformers
+/// 4's question-answering pipeline: start and end probabilities are softmaxes over the passage's
+/// tokens and `keep_in_softmax` (the `[CLS]` token, which some models score for "no answer"), an
+/// answer lies inside the passage, ends at or after its start and spans at most
+/// [`MAX_ANSWER_TOKENS`], and scores the product of its two probabilities.
+/// `logits: [T][2]` (start, end); `passage[i]`: token `i` may be part of an answer.
+pub fn best_spans(logits: &[f32], passage: &[bool], keep_in_softmax: Option<usize>, k: usize) -> Vec<Span> {
+    let t = passage.len().min(logits.len() / 2);
+    let counted = |i: usize| passage[i] || keep_in_softmax == Some(i);
+    let probs = |column: usize| -> Vec<f32> {
+        let top = (0..t).filter(|&i| counted(i)).map(|i| logits[2 * i + column]).fold(f32::NEG_INFINITY, f32::max);
+        let e: Vec<f32> = (0..t).map(|i| if counted(i) { (logits[2 * i + column] - top).exp() } else { 0.0 }).collect();
+        let sum: f32 = e.iter().sum();
+        e.iter().map(|v| if sum > 0.0 { v / sum } else { 0.0 }).collect()
+    };
+    let (starts, ends) = (probs(0), probs(1));
+    let mut spans = Vec::new();
+    for s in (0..t).filter(|&i| passage[i]) {
+        for e in (s..t.min(s + MAX_ANSWER_TOKENS)).filter(|&i| passage[i]) {
+            spans.push(Span { start: s, end: e, score: starts[s] * ends[e] });
+        }
+    }
+    spans.sort_by(|a, b| b.score.total_cmp(&a.score));
+    spans.truncate(k);
+    spans
 }

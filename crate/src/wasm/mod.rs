@@ -809,6 +809,10 @@ impl WasmModel {
         if let Some(scores) = &out.class_logits {
             arrays.push(("classLogits", Float32Array::from(&scores[..]).into()));
         }
+        // A question-answering model's likeliest answers in the passage (the second text).
+        if let Some(answers) = pair.and(self.session.answers(ins, 3)) {
+            arrays.push(("answers", to_js(&answers)?));
+        }
         if let Some(replaced) = &out.replaced_logits {
             arrays.push(("replacedLogits", Float32Array::from(&replaced[..]).into()));
         }
