@@ -86,6 +86,7 @@ export function currentState() {
   return {
     model,
     text: $('#text-input')?.value ?? '',
+    pair: $('#pair-row')?.hidden === false ? $('#pair-input')?.value ?? '' : '',
     view: share.view,
     kind: $('#kind-switch input:checked')?.value ?? '',
     layer: $('#layer-select')?.value ? Number($('#layer-select').value) + 1 : DEFAULTS.layer,
@@ -156,6 +157,7 @@ async function applyState(state) {
       await waitFor(idle, 'the model to load');
     }
     if (state.text !== '' || new URLSearchParams(location.hash.slice(1)).has('text')) setValue('#text-input', state.text);
+    if (state.pair !== '' || new URLSearchParams(location.hash.slice(1)).has(KEYS.pair)) setValue('#pair-input', state.pair);
     $(`#real-tokenizers input[value="${CSS.escape(state.tokenizer)}"]`)?.click();
     // A setting the link leaves out takes the control's starting value: the model's own (generation_config.json).
     const named = new URLSearchParams(location.hash.slice(1));

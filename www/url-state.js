@@ -4,6 +4,7 @@
 //   #model=gpt2&text=The+cat+sat&view=attention&kind=decoder&layer=2&head=3
 //   #model=gpt2&text=Once+upon&view=generate&temperature=0.8&top-k=40&top-p=0.95&seed=7&max-tokens=20&generate=1
 //   #model=bart&text=Hello&view=generate&beams=4                        (beam search with 4 beams)
+//   #model=my-nli&text=A+dog+runs.&pair=An+animal+moves.                  (an encoder's second text: sentence pairs, a passage)
 //   #model=marian&text=Hello&rollout-kind=cross&rollout-output=3        (the rollout view's kind and output token)
 //   #model=gpt2&text=The+quick+brown+fox&view=tokens&tokenizer=bert-base-uncased   (also cut by a real tokenizer)
 //   …&embed=1&model_hide=1&sampling_hide=1      (embed mode without the page chrome; hidden controls)
@@ -16,14 +17,14 @@
 
 /** Settings and their defaults; a default is left out of the link to keep it short (model, text and view never are). */
 export const DEFAULTS = Object.freeze({
-  model: '', text: '', view: 'attention', kind: '', layer: 1, head: 'mean',
+  model: '', text: '', pair: '', view: 'attention', kind: '', layer: 1, head: 'mean',
   temperature: 0, topK: 0, topP: 1, seed: 42, maxTokens: 20, numBeams: 1, generate: false, embed: false, tokenizer: '',
   rolloutKind: '', rolloutOutput: 0,
 });
 
 /** Hash key for each state field (same spelling as the widget attributes). */
 export const KEYS = {
-  model: 'model', text: 'text', view: 'view', kind: 'kind', layer: 'layer', head: 'head', temperature: 'temperature',
+  model: 'model', text: 'text', pair: 'pair', view: 'view', kind: 'kind', layer: 'layer', head: 'head', temperature: 'temperature',
   topK: 'top-k', topP: 'top-p', seed: 'seed', maxTokens: 'max-tokens', numBeams: 'beams', generate: 'generate', embed: 'embed',
   tokenizer: 'tokenizer',
   // <glassbox-rollout> on the page: its attention kind and output token (from 1; 0 = the last).
@@ -46,6 +47,8 @@ export function decodeState(hash) {
   const get = (field) => params.get(KEYS[field]);
   if (get('model') !== null) state.model = get('model');
   if (get('text') !== null) state.text = get('text');
+  // An encoder's second text (sentence pairs, a question's passage).
+  if (get('pair') !== null) state.pair = get('pair');
   if (VIEWS.includes(get('view'))) state.view = get('view');
   if (KINDS.includes(get('kind'))) state.kind = get('kind');
   const layer = Number(get('layer'));

@@ -143,6 +143,25 @@ describe('an NLI classifier reads a pair of texts on the page', () => {
     assert.ok(alone.some((p, i) => Math.abs(p - probs[i]) > 1e-3), 'the second text changes the verdict');
   });
 
+  it('the page link carries the second text, and a new tab replays it to the same verdict', async () => {
+    const { page, context } = setup;
+    await page.waitForFunction(() => location.hash.includes('pair='), null, { timeout: 15000 });
+    assert.ok(page.url().includes(`pair=${new URLSearchParams({ p: HYPOTHESIS }).toString().slice(2)}`), page.url());
+    const verdict = (p) => p.$$eval('#predictions .class-verdict .candidate', (lis) => lis.map((li) => [li.dataset.label, li.querySelector('.cand-prob').textContent]));
+    const shown = await verdict(page);
+    const again = await context.newPage();
+    try {
+      await again.goto(page.url());
+      await again.waitForFunction((want) => document.querySelector('#pair-input')?.value === want, HYPOTHESIS, { timeout: 60000 });
+      await again.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, { timeout: 90000 });
+      await again.waitForSelector('#predictions .class-verdict .candidate', { timeout: 90000 });
+      await again.waitForFunction(() => document.body.dataset.teaching === 'idle', null, { timeout: 90000 });
+      assert.deepEqual(await verdict(again), shown);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('a decoder offers no second text', async () => {
     const { page } = setup;
     await pickModel(page, 'glassbox-gpt2');
