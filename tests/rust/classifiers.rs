@@ -14,7 +14,7 @@ use glassbox::models::classifier::{Scoring, Task};
 use glassbox::models::{Capture, Inputs, Model, Probe};
 use glassbox::session::Session;
 use serde_json::{json, Value};
-use support::{assert_close, flat, ids, reference, Folder};
+use support::{assert_close, edited, flat, ids, load_error, reference, Folder};
 
 const ATTENTION_TOL: f64 = 1e-4;
 const STATE_TOL: f64 = 1e-3;
@@ -151,21 +151,6 @@ fn card_rule_reproduces_the_pipeline_scores() {
             }
         }
         assert!(checked > 0, "{name}: no pipeline scores recorded");
-    }
-}
-
-fn edited(name: &str, edit: impl Fn(&mut serde_json::Map<String, Value>)) -> Folder {
-    let mut folder = Folder::fixture(name);
-    let mut cfg: Value = serde_json::from_slice(&folder.config).unwrap();
-    edit(cfg.as_object_mut().unwrap());
-    folder.config = serde_json::to_vec(&cfg).unwrap();
-    folder
-}
-
-fn load_error(folder: &Folder) -> String {
-    match Model::load(&folder.files(), None) {
-        Ok(_) => panic!("expected a refusal"),
-        Err(e) => e.to_string(),
     }
 }
 

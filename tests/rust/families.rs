@@ -14,7 +14,7 @@ use glassbox::models::{AttentionKind, Capture, Inputs, Kind, Model, Outputs, Pos
 use glassbox::loader::ModelFiles;
 use glassbox::session::Session;
 use serde_json::Value;
-use support::{assert_close, flat, ids, pick_rows, reference, Folder};
+use support::{assert_close, edited, flat, ids, load_error, pick_rows, reference, Folder};
 
 const ATTENTION_TOL: f64 = 1e-4;
 const STATE_TOL: f64 = 1e-3;
@@ -411,21 +411,6 @@ fn rotated_scores_depend_only_on_the_offset() {
             assert!((score(i, j) - score(i + s, j + s)).abs() < 1e-4, "({i},{j}) vs shifted by {s}");
         }
         assert!((score(5, 2) - score(5, 4)).abs() > 1e-3, "a different offset gives a different score");
-    }
-}
-
-fn edited(name: &str, edit: impl Fn(&mut serde_json::Map<String, Value>)) -> Folder {
-    let mut folder = Folder::fixture(name);
-    let mut cfg: Value = serde_json::from_slice(&folder.config).unwrap();
-    edit(cfg.as_object_mut().unwrap());
-    folder.config = serde_json::to_vec(&cfg).unwrap();
-    folder
-}
-
-fn load_error(folder: &Folder) -> String {
-    match Model::load(&folder.files(), None) {
-        Ok(_) => panic!("expected a refusal"),
-        Err(e) => e.to_string(),
     }
 }
 

@@ -50,6 +50,23 @@ impl Folder {
     }
 }
 
+/// Fixture `name` with its config.json changed by `edit` (for refusals and key-by-key checks).
+pub fn edited(name: &str, edit: impl Fn(&mut serde_json::Map<String, Value>)) -> Folder {
+    let mut folder = Folder::fixture(name);
+    let mut cfg: Value = serde_json::from_slice(&folder.config).unwrap();
+    edit(cfg.as_object_mut().unwrap());
+    folder.config = serde_json::to_vec(&cfg).unwrap();
+    folder
+}
+
+/// The message of a model that must not load.
+pub fn load_error(folder: &Folder) -> String {
+    match glassbox::models::Model::load(&folder.files(), None) {
+        Ok(_) => panic!("expected a refusal"),
+        Err(e) => e.to_string(),
+    }
+}
+
 /// `reference.json` of a fixture: `{"meta": .., "cases": [..]}`.
 pub fn reference(name: &str) -> Value {
     let path = fixture_dir(name).join("reference.json");
