@@ -193,6 +193,8 @@ describe('a question-answering model points at the answer in the passage', () =>
     const text = await page.$eval('#predictions', (e) => e.textContent);
     assert.ok(text.includes(`Answer: “${want[0].text}”`), text);
     assert.match(text, /points at one in the passage/);
+    const facts = await page.$eval('#model-facts', (e) => e.textContent);
+    assert.match(facts, /extractive question answering: a start and an end score for every token/);
   });
 
   it('axe (WCAG 2.1 A/AA): no serious or critical violations in the predictions section', async () => {

@@ -221,7 +221,12 @@ fn impossible_heads_are_refused_by_name() {
         c.remove("id2label");
         c.insert("num_labels".into(), json!(1u64 << 40));
     }));
-    assert!(msg.contains("labels"), "{msg}");
+    assert!(msg.contains("num_labels") && msg.contains("1099511627776"), "{msg}");
+    let msg = load_error(&edited("bert_sentiment", |c| {
+        c.remove("id2label");
+        c.insert("num_labels".into(), json!(0));
+    }));
+    assert!(msg.contains("num_labels") && msg.contains("is 0"), "{msg}");
     // BERT's sequence head reads the pooler: without it, a refusal by name.
     let mut folder = Folder::fixture("bert_sentiment");
     let weights = folder.weights.take().unwrap();

@@ -270,7 +270,9 @@ export function modelExplanation(info) {
         'the probabilities look but not which token comes first.' : '')
     : '';
   const classifier = info.classifier
-    ? (info.classifier.task === 'token'
+    ? (info.classifier.task === 'span'
+      ? ' It was fine-tuned for extractive question answering: one small layer gives every token a score for the answer starting there and one for it ending there, and the answer is the likeliest span of the passage.'
+      : info.classifier.task === 'token'
       ? ' It was fine-tuned as a token classifier: one small layer turns each token’s final vector into a score for each of its labels.'
       : ` It was fine-tuned as a text classifier: a small head turns ${info.classifier.reads === 'mean' ? 'the average of the tokens’ final vectors' : 'the first token’s final vector'} into a score for each of its labels.`)
     : '';

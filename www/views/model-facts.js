@@ -157,6 +157,7 @@ export function renderModelFacts(dl, info, name) {
 function classifierFact(head) {
   const n = head.labels.length;
   const names = head.labels.slice(0, 8).join(', ') + (n > 8 ? `, … (${n} in all)` : '');
+  if (head.task === 'span') return `extractive question answering: a start and an end score for every token, the answer the likeliest span of the passage (the second text); ${head.architecture}`;
   const what = head.task === 'token' ? `a label for every token, one of ${n}` : n === 1 ? 'one score for the whole text' : `one of ${n} labels for the whole text`;
   const read = { softmax: 'a softmax over the labels', sigmoid: 'a sigmoid per label', none: 'the raw score (regression)' }[head.scoring] ?? head.scoring;
   return `${what} (${names}); ${read}; ${head.architecture}`;

@@ -138,7 +138,12 @@ pub fn requested(config_json: &[u8]) -> Result<Option<ClassifierInfo>> {
             }
             by_id.into_iter().collect::<Option<Vec<_>>>().ok_or_else(gaps)?
         }
-        (None, Some(n)) => (0..n.min(MAX_LABELS + 1)).map(|i| format!("LABEL_{i}")).collect(),
+        (None, Some(n)) => {
+            if n == 0 || n > MAX_LABELS {
+                return Err(Error::config("num_labels", format!("is {n}"), format!("A classifier has 1 to {MAX_LABELS} labels: use the config.json saved with the model")));
+            }
+            (0..n).map(|i| format!("LABEL_{i}")).collect()
+        }
         (None, None) => vec!["LABEL_0".into(), "LABEL_1".into()],
     };
     if labels.is_empty() || labels.len() > MAX_LABELS {
