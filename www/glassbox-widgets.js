@@ -148,7 +148,7 @@ class GlassboxAttention extends GlassboxElement {
     const { info } = entry.model;
     const wantsDecoder = info.kind === 'encoder-decoder' && this.kind !== 'encoder' && this.kind !== '';
     const result = await (info.kind === 'encoder-decoder' && (wantsDecoder || this.kind === '')
-      ? sharedTranslationRun(entry, text) : sharedRun(entry, text));
+      ? sharedTranslationRun(entry, text) : sharedRun(entry, text, null, this.pair));
     // Without a layer and head named, open on the head the pattern scores pick (head-choice.js).
     const gb = await sharedGlassbox();
     const kinds = ['encoder', 'decoder', 'cross'].filter((k) => result.attentions[k]);
@@ -475,9 +475,9 @@ class GlassboxPredictions extends GlassboxElement {
       const g = await entry.model.generate(text, { maxNewTokens: 40, temperature: 0, numBeams: 1, numCandidates: 1, captureAttention: false }).done;
       output = { text: g.text };
     }
-    const result = await sharedRun(entry, text);
+    const result = await sharedRun(entry, text, null, this.pair);
     if (!isCurrent()) return;
-    renderPredictions(this.ui.predictions, { info, result, scheme: entry.scheme, output });
+    renderPredictions(this.ui.predictions, { info, result, scheme: entry.scheme, output, pair: this.pair });
   }
 }
 

@@ -11,7 +11,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { openPageWithModel, closePage, cliInspect, axeViolations, teachingSettled, waitIdle, pickModel, ROOT } from './helpers.mjs';
+import { openPageWithModel, closePage, cliInspect, axeViolations, teachingSettled, waitIdle, pickModel, openPage, newWatchedPage, ROOT } from './helpers.mjs';
 
 const fixture = (name) => path.join(ROOT, 'tests/fixtures/models', name);
 
@@ -203,4 +203,28 @@ describe('a question-answering model points at the answer in the passage', () =>
   });
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('widgets read a pair too', () => {
+  const setup = {};
+  const [QUESTION, PASSAGE] = ['Who worked with Charles Babbage?', 'Ada Lovelace worked with Charles Babbage in London on his engine.'];
+  before(async () => Object.assign(setup, await openPage({ extraModels: { 'zz-qa': fixture('bert_qa') }, openPage: false })));
+  after(() => closePage(setup));
+
+  it('<glassbox-predictions pair="..."> shows the question-answering model\'s answer, the CLI\'s', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    try {
+      await context.route('**/__qa-host.html', (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>host</title><script type="module" src="/glassbox-widgets.js"></script></head>
+<body><glassbox-predictions id="qa" model="zz-qa" text="${QUESTION}" pair="${PASSAGE}"></glassbox-predictions></body></html>` }));
+      await page.goto(`${setup.server.url}__qa-host.html`);
+      await page.waitForFunction(() => document.querySelector('#qa')?.dataset.status === 'ready', null, { timeout: 120000 });
+      const want = cliInspect(fixture('bert_qa'), QUESTION, ['--pair', PASSAGE]).answers[0];
+      const text = await page.$eval('#qa', (e) => e.shadowRoot.querySelector('.predictions').textContent);
+      assert.ok(text.includes(`Answer: “${want.text}”`), text);
+      assert.deepEqual(watch.errors, []);
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -169,13 +169,15 @@ async function fetchFiles(urls) {
   return Object.fromEntries(entries);
 }
 
-/** One forward pass per (model, text, decoder input), shared by the widgets that show it. */
-function sharedRun(entry, text, decoderIds = null) {
-  const key = `${entry.key}\u0000${text}\u0000${decoderIds ? decoderIds.join(',') : ''}`;
+/** One forward pass per (model, text, decoder input, second text), shared by the widgets that show it. */
+function sharedRun(entry, text, decoderIds = null, pair = undefined) {
+  const key = `${entry.key}\u0000${text}\u0000${decoderIds ? decoderIds.join(',') : ''}\u0000${pair ?? ''}`;
   let run = runs.get(key);
   if (!run) {
     stats.runs += 1;
-    run = entry.model.run(text, decoderIds ? { decoderIds, topK: N_CANDIDATES } : { topK: N_CANDIDATES });
+    const options = decoderIds ? { decoderIds, topK: N_CANDIDATES } : { topK: N_CANDIDATES };
+    if (pair !== undefined) options.pair = pair;
+    run = entry.model.run(text, options);
     run.catch(() => runs.delete(key));
     runs.set(key, run);
   }
@@ -323,7 +325,7 @@ let widgetCount = 0;
 
 // ---- the base element ---------------------------------------------------------------------------
 
-const COMMON_ATTRIBUTES = ['model', 'text', 'hide', 'readonly', 'random-seed'];
+const COMMON_ATTRIBUTES = ['model', 'text', 'pair', 'hide', 'readonly', 'random-seed'];
 
 /**
  * What every element shares, models or not: a shadow root, built once when first connected (`_build`), and the
@@ -376,6 +378,11 @@ class GlassboxElement extends LazyElement {
     if (name === 'model' || name === 'random-seed') this._entry = null;
     this._applyChrome();
     this._queueUpdate();
+  }
+
+  /** An encoder's second text (the `pair` attribute: sentence pairs, a question's passage), or undefined. */
+  get pair() {
+    return this.getAttribute('pair') || undefined;
   }
 
   /** The text being shown (the reader's edit, else the text attribute). */
@@ -521,7 +528,7 @@ class GlassboxElement extends LazyElement {
 
   /** The page state that reproduces this widget (for "Open in Glassbox"). */
   linkState() {
-    return { model: this.getAttribute('model') ?? '', text: this.text };
+    return { model: this.getAttribute('model') ?? '', text: this.text, ...(this.pair === undefined ? {} : { pair: this.pair }) };
   }
 
   // Subclasses: buildControls() once; update(entry, isCurrent) to fetch data and draw.

@@ -80,7 +80,7 @@ export class ViewElement extends GlassboxElement {
 
   async update(entry, isCurrent) {
     const { info } = entry.model;
-    const run = await (info.kind === 'encoder-decoder' ? sharedTranslationRun(entry, this.text) : sharedRun(entry, this.text));
+    const run = await (info.kind === 'encoder-decoder' ? sharedTranslationRun(entry, this.text) : sharedRun(entry, this.text, null, this.pair));
     const glassbox = await sharedGlassbox();
     if (!isCurrent()) return;
     /** The run shown (the JS API's RunResult). */
