@@ -359,6 +359,9 @@ export interface RunResult {
   classLogits?: Float32Array;
   /** Question answering with a `pair` (the passage): the likeliest answers, token indices, best first. */
   answers?: Array<{ start: number; end: number; score: number }>;
+  /** With `answers`: each token's probability of starting / ending the answer [T] (0 outside the passage and [CLS]). */
+  answerStarts?: Float32Array;
+  answerEnds?: Float32Array;
   /** [T][dModel]; opt-350m: [T][block.embeddingWidth], its output narrowed for the tied head. */
   lastHiddenState: { data: Float32Array; shape: [number, number] };
   /** Per position of the LM-head output (absent when the model has no LM head or topK is 0). */

@@ -537,7 +537,11 @@ function toRunResult(raw) {
   if (raw.sentenceEmbedding) result.sentenceEmbedding = raw.sentenceEmbedding;
   if (raw.replacedLogits) result.replacedLogits = raw.replacedLogits;
   if (raw.classLogits) result.classLogits = raw.classLogits;
-  if (raw.answers) result.answers = raw.answers;
+  if (raw.answers) {
+    result.answers = raw.answers;
+    result.answerStarts = raw.answerStarts;
+    result.answerEnds = raw.answerEnds;
+  }
   return result;
 }
 

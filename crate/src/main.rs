@@ -401,7 +401,8 @@ fn inspect(args: &Args) -> Result<Value> {
             };
         }
         // A question-answering model: its likeliest answers in the passage (the --pair text).
-        if let (Some(answers), Some(passage)) = (session.answers(&ins, ANSWERS_SHOWN), pair) {
+        if let (Some((answers, probs)), Some(passage)) = (session.answers(&ins, ANSWERS_SHOWN), pair) {
+            case["answer_probs"] = json!({ "start": probs.starts.iter().map(|&x| float(x)).collect::<Vec<_>>(), "end": probs.ends.iter().map(|&x| float(x)).collect::<Vec<_>>() });
             let chars: Vec<char> = passage.chars().collect();
             case["answers"] = json!(answers
                 .iter()

@@ -263,8 +263,9 @@ impl Session {
 
     /// A question-answering model's `k` likeliest answers, best first, when the inspection read a
     /// question and a passage (the second text): spans of the passage's tokens, by the rule of
-    /// [`crate::models::classifier::best_spans`]. Both front ends read them here.
-    pub fn answers(&self, inspection: &Inspection, k: usize) -> Option<Vec<crate::models::classifier::Span>> {
+    /// [`crate::models::classifier::best_spans`], and every token's start and end probability. Both
+    /// front ends read them here.
+    pub fn answers(&self, inspection: &Inspection, k: usize) -> Option<(Vec<crate::models::classifier::Span>, crate::models::classifier::SpanProbabilities)> {
         let head = self.model.classifier()?;
         if head.task != crate::models::classifier::Task::Span {
             return None;
@@ -277,7 +278,8 @@ impl Session {
         }
         // The pipeline keeps the [CLS] token in the softmax (some models score "no answer" there).
         let cls = self.tokenizer.special_tokens().cls.and_then(|id| enc.ids.iter().position(|&i| i == id));
-        Some(crate::models::classifier::best_spans(logits, &passage, cls, k))
+        let spans = crate::models::classifier::best_spans(logits, &passage, cls, k);
+        Some((spans, crate::models::classifier::span_probabilities(logits, &passage, cls)))
     }
 
     /// The sentence embedding of an encoder-only model's inspection (mean-pooled over every token,

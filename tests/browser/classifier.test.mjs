@@ -195,6 +195,13 @@ describe('a question-answering model points at the answer in the passage', () =>
     assert.match(text, /points at one in the passage/);
     const facts = await page.$eval('#model-facts', (e) => e.textContent);
     assert.match(facts, /extractive question answering: a start and an end score for every token/);
+    // Each passage token with its start and end probability, the CLI's.
+    const probs = cliInspect(fixture('bert_qa'), QUESTION, ['--pair', PASSAGE]).answer_probs;
+    const chips = await page.$$eval('#predictions .span-chip', (cs) => cs.map((c) => [Number(c.dataset.index), Number(c.dataset.start), Number(c.dataset.end)]));
+    assert.ok(chips.length > 5, 'the passage\'s tokens are listed');
+    for (const [i, s, e] of chips) {
+      assert.ok(Math.abs(s - probs.start[i]) < 1e-5 && Math.abs(e - probs.end[i]) < 1e-5, `token ${i}`);
+    }
   });
 
   it('axe (WCAG 2.1 A/AA): no serious or critical violations in the predictions section', async () => {

@@ -308,7 +308,11 @@ fn question_answering_finds_the_span() {
             let (question, passage) = (case["text"].as_str().unwrap(), case["pair"].as_str().unwrap());
             let opts = glassbox::session::InspectOptions { pair: Some(passage.into()), ..Default::default() };
             let ins = session.inspect_with(question, &opts).unwrap();
-            let got = session.answers(&ins, 3).expect("answers");
+            let (got, probs) = session.answers(&ins, 3).expect("answers");
+            let (s, e) = (probs.starts.iter().sum::<f32>(), probs.ends.iter().sum::<f32>());
+            assert!((s - 1.0).abs() < 1e-4 && (e - 1.0).abs() < 1e-4, "{name}: probabilities add up to 1 ({s}, {e})");
+            assert!(got[0].score >= got.last().unwrap().score);
+            assert!((got[0].score - probs.starts[got[0].start] * probs.ends[got[0].end]).abs() < 1e-6, "{name}: the score is the product");
             let want = case["answers"].as_array().unwrap();
             assert_eq!(got.len(), want.len(), "{name}");
             for (g, w) in got.iter().zip(want) {

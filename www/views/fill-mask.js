@@ -28,7 +28,7 @@ export function renderPredictions(root, view) {
   const { info, result, baseline, scheme } = view;
   root.replaceChildren();
   if (info.classifier?.task === 'span') {
-    root.append(...answerView(info.classifier, result, view.pair, baseline));
+    root.append(...answerView(info.classifier, result, view.pair, baseline, scheme));
     return;
   }
   if (info.classifier && result.classLogits) {
@@ -227,7 +227,7 @@ function spanText(result, pair, span) {
 }
 
 /** An extractive question-answering model: the span of the passage it points at, and the runners-up. */
-function answerView(head, result, pair, baseline) {
+function answerView(head, result, pair, baseline, scheme) {
   const explain = p('explain', `This model was fine-tuned for extractive question answering (${head.architecture}): it does not ` +
     'write an answer, it points at one in the passage. For every token it scores how likely the answer starts there and how ' +
     'likely it ends there; the answer is the span of the passage whose start and end probabilities multiply to the most ' +
@@ -260,7 +260,29 @@ function answerView(head, result, pair, baseline) {
   if (was && (was.start !== best.start || was.end !== best.end)) {
     box.append(p('pred-was', `Without your changes: “${spanText(baseline, pair, was)}” (${pct(was.score)}).`));
   }
-  return [explain, verdict, box];
+  return [explain, verdict, box, ...(result.answerStarts ? startEndView(result, scheme) : [])];
+}
+
+/** Every passage token with its probability of starting and of ending the answer (shaded by the larger). */
+function startEndView(result, scheme) {
+  const list = el('ol', 'tokens span-tokens');
+  list.setAttribute('aria-label', 'Each token of the passage with the probability that the answer starts and ends there');
+  result.tokens.ids.forEach((id, i) => {
+    if (!result.tokens.second?.[i] || result.tokens.special[i]) return;
+    const [start, end] = [result.answerStarts[i], result.answerEnds[i]];
+    const chip = el('li', 'chip span-chip');
+    chip.dataset.index = String(i);
+    chip.dataset.start = String(start);
+    chip.dataset.end = String(end);
+    // Opaque, from white to a mid rose as the larger probability grows, under dark text in either colour scheme.
+    const a = 0.6 * Math.max(start, end);
+    const mix = (c) => Math.round(255 - (255 - c) * a);
+    chip.style.background = `rgb(${mix(214)}, ${mix(51)}, ${mix(108)})`;
+    chip.append(el('span', 'replaced-token', truncate(tokenLabel(result.tokens.tokens[i], scheme, false), LABEL_CHARS)),
+      el('span', 'replaced-prob', ` starts ${(100 * start).toFixed(0)}% · ends ${(100 * end).toFixed(0)}%`));
+    list.append(chip);
+  });
+  return [p('explain', 'Where the model thinks the answer starts and ends, token by token (each a softmax over the passage):'), list];
 }
 
 /** Labels such as B-PER / I-PER / O: a named-entity tagger's "begins", "inside", "outside". */

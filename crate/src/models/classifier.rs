@@ -323,6 +323,27 @@ impl ClassifierHead {
     }
 }
 
+/// Each token's probability of starting and of ending the answer (`[T]` each; 0 outside the
+/// passage and `keep_in_softmax`), the softmaxes [`best_spans`] multiplies.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpanProbabilities {
+    pub starts: Vec<f32>,
+    pub ends: Vec<f32>,
+}
+
+/// [`SpanProbabilities`] of `logits: [T][2]` over the tokens of `passage` and `keep_in_softmax`.
+pub fn span_probabilities(logits: &[f32], passage: &[bool], keep_in_softmax: Option<usize>) -> SpanProbabilities {
+    let t = passage.len().min(logits.len() / 2);
+    let counted = |i: usize| passage[i] || keep_in_softmax == Some(i);
+    let probs = |column: usize| -> Vec<f32> {
+        let top = (0..t).filter(|&i| counted(i)).map(|i| logits[2 * i + column]).fold(f32::NEG_INFINITY, f32::max);
+        let e: Vec<f32> = (0..t).map(|i| if counted(i) { (logits[2 * i + column] - top).exp() } else { 0.0 }).collect();
+        let sum: f32 = e.iter().sum();
+        e.iter().map(|v| if sum > 0.0 { v / sum } else { 0.0 }).collect()
+    };
+    SpanProbabilities { starts: probs(0), ends: probs(1) }
+}
+
 /// One answer of a question-answering head: tokens `start..=end`, and `score`, the product of the
 /// start's and the end's probabilities.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -344,14 +365,7 @@ pub const MAX_ANSWER_TOKENS: usize = 15;
 /// `logits: [T][2]` (start, end); `passage[i]`: token `i` may be part of an answer.
 pub fn best_spans(logits: &[f32], passage: &[bool], keep_in_softmax: Option<usize>, k: usize) -> Vec<Span> {
     let t = passage.len().min(logits.len() / 2);
-    let counted = |i: usize| passage[i] || keep_in_softmax == Some(i);
-    let probs = |column: usize| -> Vec<f32> {
-        let top = (0..t).filter(|&i| counted(i)).map(|i| logits[2 * i + column]).fold(f32::NEG_INFINITY, f32::max);
-        let e: Vec<f32> = (0..t).map(|i| if counted(i) { (logits[2 * i + column] - top).exp() } else { 0.0 }).collect();
-        let sum: f32 = e.iter().sum();
-        e.iter().map(|v| if sum > 0.0 { v / sum } else { 0.0 }).collect()
-    };
-    let (starts, ends) = (probs(0), probs(1));
+    let SpanProbabilities { starts, ends } = span_probabilities(logits, passage, keep_in_softmax);
     let mut spans = Vec::new();
     for s in (0..t).filter(|&i| passage[i]) {
         for e in (s..t.min(s + MAX_ANSWER_TOKENS)).filter(|&i| passage[i]) {

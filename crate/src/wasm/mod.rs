@@ -810,8 +810,10 @@ impl WasmModel {
             arrays.push(("classLogits", Float32Array::from(&scores[..]).into()));
         }
         // A question-answering model's likeliest answers in the passage (the second text).
-        if let Some(answers) = pair.and(self.session.answers(ins, 3)) {
+        if let Some((answers, probs)) = pair.and(self.session.answers(ins, 3)) {
             arrays.push(("answers", to_js(&answers)?));
+            arrays.push(("answerStarts", Float32Array::from(&probs.starts[..]).into()));
+            arrays.push(("answerEnds", Float32Array::from(&probs.ends[..]).into()));
         }
         if let Some(replaced) = &out.replaced_logits {
             arrays.push(("replacedLogits", Float32Array::from(&replaced[..]).into()));
