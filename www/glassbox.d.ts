@@ -156,7 +156,7 @@ export interface ClassifierInfo {
   /** transformers' text-classification pipeline rule: softmax over the labels, a sigmoid each, or the raw score (regression). */
   scoring: 'softmax' | 'sigmoid' | 'none';
   /** What the head reads: BERT's and ALBERT's pooler, the first token's state, the mean of the tokens' states (ModernBERT's "mean"), or each token. */
-  reads: 'pooler' | 'first' | 'mean' | 'eachToken';
+  reads: 'pooler' | 'first' | 'mean' | 'eachToken' | 'last';
 }
 
 export interface ModelInfo {

@@ -235,3 +235,23 @@ describe('widgets read a pair too', () => {
     }
   });
 });
+
+describe('a decoder classifier on the page', () => {
+  const setup = {};
+  const TEXT = 'Who wrote this?';
+  before(async () => Object.assign(setup, await openPageWithModel('zz-llama-cls', fixture('llama_classifier'), TEXT)));
+  after(() => closePage(setup));
+
+  it('reads the last token, says why, and shows the CLI\'s probabilities', async () => {
+    const { page } = setup;
+    await page.waitForSelector('#predictions .class-verdict .candidate');
+    const want = softmax(cliInspect(fixture('llama_classifier'), TEXT).class_logits);
+    const labels = ['question', 'statement', 'command'];
+    const rows = await page.$$eval('#predictions .class-verdict .candidate', (lis) => lis.map((li) => [li.dataset.label, li.querySelector('.cand-prob').textContent]));
+    for (const [label, shown] of rows) assert.equal(shown, `${(100 * want[labels.indexOf(label)]).toFixed(1)}%`, label);
+    assert.match(await page.$eval('#predictions', (e) => e.textContent), /only the last has seen the whole text/);
+    assert.equal(await page.isVisible('#pair-input'), false, 'a decoder takes no second text');
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});

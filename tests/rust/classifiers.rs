@@ -39,7 +39,7 @@ fn model_matches(name: &str) {
         let out = model
             .forward_probed(&Inputs { ids: &input_ids, type_ids: Some(&type_ids), decoder_ids: None }, &Probe { capture: Capture::PROBS, ..Default::default() })
             .unwrap_or_else(|e| panic!("{what}: {e}"));
-        let attention = out.encoder_attentions.as_ref().expect("attention captured");
+        let attention = out.encoder_attentions.as_ref().or(out.decoder_attentions.as_ref()).expect("attention captured");
         assert_close(&format!("{what}: attentions"), attention.as_slice().unwrap(), &flat(&case["attentions"]), ATTENTION_TOL);
         assert_close(&format!("{what}: last_hidden_state"), &out.last_hidden_state, &flat(&case["last_hidden_state"]), STATE_TOL);
         let scores = out.class_logits.as_ref().unwrap_or_else(|| panic!("{what}: no class scores"));
@@ -84,12 +84,15 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(bert_sentiment, distilbert_emotion, roberta_topics, electra_similarity, mpnet_sequence, albert_nli, modernbert_reviews, modernbert_ner, bert_ner, xlm_roberta_ner, bert_qa, distilbert_qa, modernbert_qa);
+fixture_tests!(bert_sentiment, distilbert_emotion, roberta_topics, electra_similarity, mpnet_sequence, albert_nli, modernbert_reviews, modernbert_ner, bert_ner, xlm_roberta_ner, bert_qa, distilbert_qa, modernbert_qa, gpt2_sentiment, llama_classifier, qwen2_tagger);
 
 /// The card: which head, its labels in id order, and the pipeline's rule for probabilities.
 #[test]
 fn card_describes_each_head() {
-    let expect: [(&str, Task, &[&str], Scoring); 10] = [
+    let expect: [(&str, Task, &[&str], Scoring); 13] = [
+        ("gpt2_sentiment", Task::Sequence, &["NEGATIVE", "POSITIVE"], Scoring::Softmax),
+        ("llama_classifier", Task::Sequence, &["question", "statement", "command"], Scoring::Softmax),
+        ("qwen2_tagger", Task::Token, &["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"], Scoring::Softmax),
         ("modernbert_reviews", Task::Sequence, &["1 star", "2 stars", "3 stars", "4 stars", "5 stars"], Scoring::Softmax),
         ("modernbert_ner", Task::Token, &["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"], Scoring::Softmax),
         ("bert_sentiment", Task::Sequence, &["NEGATIVE", "POSITIVE"], Scoring::Softmax),
@@ -119,7 +122,7 @@ fn card_describes_each_head() {
 #[test]
 fn card_says_what_the_head_reads() {
     use glassbox::models::classifier::Reads;
-    for (name, reads) in [("bert_sentiment", Reads::Pooler), ("albert_nli", Reads::Pooler), ("distilbert_emotion", Reads::First), ("roberta_topics", Reads::First), ("modernbert_reviews", Reads::Mean), ("bert_ner", Reads::EachToken), ("modernbert_ner", Reads::EachToken)] {
+    for (name, reads) in [("bert_sentiment", Reads::Pooler), ("albert_nli", Reads::Pooler), ("distilbert_emotion", Reads::First), ("roberta_topics", Reads::First), ("modernbert_reviews", Reads::Mean), ("bert_ner", Reads::EachToken), ("modernbert_ner", Reads::EachToken), ("gpt2_sentiment", Reads::Last), ("llama_classifier", Reads::Last), ("qwen2_tagger", Reads::EachToken)] {
         assert_eq!(load(&Folder::fixture(name)).classifier().unwrap().reads, reads, "{name}");
     }
 }
@@ -127,7 +130,7 @@ fn card_says_what_the_head_reads() {
 /// The pipeline's probabilities follow from the card's rule: the page applies it to the scores.
 #[test]
 fn card_rule_reproduces_the_pipeline_scores() {
-    for name in ["bert_sentiment", "distilbert_emotion", "roberta_topics", "electra_similarity", "mpnet_sequence", "albert_nli", "modernbert_reviews"] {
+    for name in ["bert_sentiment", "distilbert_emotion", "roberta_topics", "electra_similarity", "mpnet_sequence", "albert_nli", "modernbert_reviews", "gpt2_sentiment", "llama_classifier"] {
         let model = load(&Folder::fixture(name));
         let head = model.classifier().unwrap().clone();
         let mut checked = 0;
@@ -346,4 +349,26 @@ fn best_spans_follow_the_rule() {
     z[2 * 39 + 1] = 10.0;
     let spans = best_spans(&z, &long, None, 5);
     assert!(spans.iter().all(|s| s.end - s.start < MAX_ANSWER_TOKENS), "{spans:?}");
+}
+
+/// A decoder's sequence head reads the last token that is not padding (HF's rule): padding after
+/// the text changes nothing; without a pad id, the last token whatever it is.
+#[test]
+fn decoder_heads_read_the_last_real_token() {
+    let model = load(&Folder::fixture("gpt2_sentiment"));
+    let pad = model.info().pad_token_id.expect("the fixture sets a pad id");
+    let case = &cases("gpt2_sentiment")[0];
+    let ids = ids(&case["input_ids"]);
+    let run = |ids: &[u32]| model.forward_probed(&Inputs { ids, type_ids: None, decoder_ids: None }, &Probe::default()).unwrap().class_logits.unwrap();
+    let plain = run(&ids);
+    let padded: Vec<u32> = ids.iter().copied().chain([pad, pad]).collect();
+    let with_pad = run(&padded);
+    assert_close("padding after the text", &with_pad, &plain.iter().map(|&v| v as f64).collect::<Vec<_>>(), 1e-5);
+    let shorter = run(&ids[..ids.len() - 1]);
+    assert!(shorter.iter().zip(&plain).any(|(a, b)| (a - b).abs() > 1e-4), "another last token, another verdict");
+    // A decoder question-answering head is refused by name.
+    let msg = load_error(&edited("gpt2_sentiment", |c| {
+        c.insert("architectures".into(), json!(["GPT2ForQuestionAnswering"]));
+    }));
+    assert!(msg.contains("architectures") && msg.contains("GPT2ForQuestionAnswering"), "{msg}");
 }

@@ -274,7 +274,7 @@ export function modelExplanation(info) {
       ? ' It was fine-tuned for extractive question answering: one small layer gives every token a score for the answer starting there and one for it ending there, and the answer is the likeliest span of the passage.'
       : info.classifier.task === 'token'
       ? ' It was fine-tuned as a token classifier: one small layer turns each token’s final vector into a score for each of its labels.'
-      : ` It was fine-tuned as a text classifier: a small head turns ${info.classifier.reads === 'mean' ? 'the average of the tokens’ final vectors' : 'the first token’s final vector'} into a score for each of its labels.`)
+      : ` It was fine-tuned as a text classifier: a small head turns ${{ mean: 'the average of the tokens’ final vectors', last: 'the last token’s final vector' }[info.classifier.reads] ?? 'the first token’s final vector'} into a score for each of its labels.`)
     : '';
   return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info) + partialRotaryNote(info) + relativeBiasNote(info), layer + sharingNote(info), ffnSentence(info) + head + classifier].filter(Boolean).join(' ');
 }

@@ -180,6 +180,8 @@ function verdictView(head, result, baseline) {
     : n === 1 ? `to say whether a whole text is “${head.labels[0]}”` : `to sort whole texts into ${n} labels`;
   const reads = head.reads === 'mean'
     ? 'the average of every token’s final vector, through one layer of its own'
+    : head.reads === 'last'
+      ? 'the final vector of the last token: in a decoder each token sees only the ones before it, so only the last has seen the whole text'
     : head.reads === 'pooler'
       ? 'the final vector of the first token through the pooler (a matrix, then tanh); attention has mixed information from the whole text into that vector'
       : 'the final vector of the first token through one layer of its own; attention has mixed information from the whole text into that vector';

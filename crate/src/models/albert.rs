@@ -183,7 +183,7 @@ impl Albert {
         let classifier = match classifier::requested(config_json)? {
             Some(info) => {
                 let out = if info.task == super::classifier::Task::Span { "qa_outputs" } else { "classifier" };
-                Some(ClassifierHead::load(&w, info, HeadNames { dense: None, out, pooler: "pooler.weight" }, c, pooler.is_some())?)
+                Some(ClassifierHead::load(&w, info, HeadNames { dense: None, out, pooler: "pooler.weight", out_bias: true }, c, pooler.is_some())?)
             }
             None => None,
         };

@@ -358,7 +358,7 @@ fn classifier_names(variant: Variant, task: Task) -> HeadNames {
         (Task::Sequence, Some(_)) if variant != Variant::DistilBert => "classifier.out_proj",
         _ => "classifier",
     };
-    HeadNames { dense, out, pooler: "pooler.dense.weight" }
+    HeadNames { dense, out, pooler: "pooler.dense.weight", out_bias: true }
 }
 
 /// DistilBERT's fixed table: `sin(p / 10000^(2⌊j/2⌋/C))` at even `j`, `cos` at odd `j`. `[P][C]`

@@ -80,6 +80,9 @@ pub enum Reads {
     Mean,
     /// Every token's state (token classifiers).
     EachToken,
+    /// The last token's state, the only one a decoder lets see the whole text (GPT-2's and the
+    /// Llama family's `score`; the last token that is not padding).
+    Last,
 }
 
 /// More labels than this is not a classifier anyone trained (the largest label sets in use, such as
@@ -203,6 +206,8 @@ pub struct HeadNames {
     /// The model's pooler weight that a sequence head without `dense` reads (for the message when
     /// it is missing).
     pub pooler: &'static str,
+    /// Whether `out` has a bias (decoders' `score` has none).
+    pub out_bias: bool,
 }
 
 /// Which vector a sequence head reads.
@@ -256,14 +261,52 @@ impl ClassifierHead {
                 return Err(Error::tensor(&out_weight, format!("scores {} labels, but config.json names {l} (id2label)", shape[0]), "Use the config.json saved with these weights"));
             }
         }
-        let out = linear(w, names.out, c, l, true)?;
+        let out = linear(w, names.out, c, l, names.out_bias)?;
         Ok(ClassifierHead { info, dense, norm: None, pooling: Pooling::First, out })
+    }
+
+    /// A decoder's head (GPT-2 family, Llama family): `score` (no bias) read at the last token that
+    /// is not padding, or on every token (`*ForTokenClassification`: `token_head`, with a bias).
+    /// `c`: the width of the decoder's final states.
+    pub fn decoder(w: &Weights, info: ClassifierInfo, token_head: &'static str, c: usize) -> Result<Self> {
+        let names = match info.task {
+            Task::Sequence => HeadNames { dense: None, out: "score", pooler: "", out_bias: false },
+            Task::Token => HeadNames { dense: None, out: token_head, pooler: "", out_bias: true },
+            Task::Span => {
+                return Err(Error::config(
+                    "architectures",
+                    format!("names {}: Glassbox answers questions with encoder models only", info.architecture),
+                    "Use an encoder question-answering checkpoint (BERT, RoBERTa, DistilBERT, ...), or remove the class from \"architectures\" to look at the decoder alone",
+                ))
+            }
+        };
+        // `has_pooler` true: a decoder's sequence head reads a row the caller picks, not a pooler.
+        let mut head = ClassifierHead::load(w, info, names, c, true)?;
+        if head.info.task == Task::Sequence {
+            head.info.reads = Reads::Last;
+        }
+        Ok(head)
+    }
+
+    /// A decoder's scores from its final states `x: [T][C]`: `[L]` at the last token whose id is not
+    /// `pad` (HF's rule; every token padding: the first), or `[T][L]` for a token head.
+    pub fn decoder_logits(&self, x: ArrayView2<'_, f32>, ids: &[u32], pad: Option<u32>) -> Option<Vec<f32>> {
+        if x.nrows() == 0 {
+            return None;
+        }
+        match self.info.task {
+            Task::Sequence => {
+                let at = ids.iter().rposition(|&id| Some(id) != pad).unwrap_or(0).min(x.nrows() - 1);
+                Some(into_flat(activations::linear(&self.out, x.slice(s![at..at + 1, ..]))))
+            }
+            _ => Some(into_flat(activations::linear(&self.out, x))),
+        }
     }
 
     /// ModernBERT's heads: `pooling` (sequence), then `head` (`dense`, its activation, `norm`) on the
     /// pooled vector or on every token, then `classifier`.
     pub fn modernbert(w: &Weights, info: ClassifierInfo, dense: (Linear, Activation), norm: LayerNorm, pooling: Pooling, c: usize) -> Result<Self> {
-        let mut head = ClassifierHead::load(w, info, HeadNames { dense: None, out: "classifier", pooler: "head.dense.weight" }, c, true)?;
+        let mut head = ClassifierHead::load(w, info, HeadNames { dense: None, out: "classifier", pooler: "head.dense.weight", out_bias: true }, c, true)?;
         head.dense = Some((dense.0, HeadAct::Act(dense.1)));
         head.norm = Some(norm);
         head.pooling = pooling;

@@ -47,6 +47,11 @@ pub trait DecoderOnly: Family {
     fn run(&self, ids: &[u32], caches: &mut [KvCache], rec: &mut Recorder) -> Result<Array2<f32>>;
     /// `h: [T][C]` -> logits `[T][V]`, or `None` when the checkpoint has no LM head.
     fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Option<Array2<f32>>;
+    /// A fine-tuned checkpoint's classification head (`*ForSequenceClassification`: `score` at the
+    /// last token), if any.
+    fn classifier_head(&self) -> Option<&super::classifier::ClassifierHead> {
+        None
+    }
     /// Why this checkpoint cannot generate, if it cannot.
     fn check_can_generate(&self) -> Result<()> {
         Ok(())
@@ -68,7 +73,9 @@ pub fn forward(m: &dyn DecoderOnly, inputs: &Inputs, probe: &Probe) -> Result<Ou
     let mut rec = Recorder::probing(probe, AttentionKind::Decoder, l, h, t, t);
     let hidden = m.run(ids, &mut caches, &mut rec)?; // [T][C]
     let (logits, top_k) = logits::keep(probe.logits, hidden.view(), m.info().vocab_size, |rows| m.lm_logits(rows));
+    let class_logits = m.classifier_head().and_then(|head| head.decoder_logits(hidden.view(), ids, m.info().pad_token_id));
     Ok(Outputs {
+        class_logits,
         decoder_hidden_states: rec.take_hidden_states(m.info().d_model),
         qkv: rec.trace.take(),
         decoder_attentions: rec.probs,

@@ -45,6 +45,7 @@
 //! GPT-Neo's config.json names the sizes as BERT does (`hidden_size`, `num_layers`, `num_heads`,
 //! `max_position_embeddings`); [`neo_as_gpt2`] renames them, with GPTNeoConfig's defaults.
 
+use super::classifier::{self, ClassifierHead, ClassifierInfo};
 use super::activations::{self, flat_mut};
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::decoder_only::{self, DecoderOnly};
@@ -295,6 +296,8 @@ pub struct Gpt2 {
     post_norm: bool,
     /// OPT's `project_in` (E -> C) and `project_out` (C -> E) when its token table is narrower (E).
     project: Option<(Linear, Linear)>,
+    /// A fine-tuned checkpoint's head (`GPT2ForSequenceClassification`'s `score`, ...).
+    classifier: Option<ClassifierHead>,
 }
 
 /// `GPT2Config`'s `n_positions` when config.json leaves it (and `n_ctx`) out.
@@ -344,6 +347,11 @@ const OPT_NAMES: Names = Names {
 const OPT_POSITION_OFFSET: usize = 2;
 
 impl Gpt2 {
+    /// The classification head the checkpoint carries, if any.
+    pub fn classifier(&self) -> Option<&ClassifierInfo> {
+        self.classifier.as_ref().map(|h| &h.info)
+    }
+
     /// Whether the output head is the input embedding table, as loaded (config.json's tie, unless
     /// the file stores a head of its own that differs from the table).
     pub fn head_is_embedding_table(&self) -> bool {
@@ -358,7 +366,7 @@ impl Gpt2 {
         }
         let windows = vec![None; cfg.n_layer];
         let shape = BlockShape::gpt2(cfg.n_embd);
-        Self::load_from(cfg, windows, shape, weights, Flavour::Gpt2)
+        Self::load_from(cfg, windows, shape, weights, Flavour::Gpt2, classifier::requested(config_json)?)
     }
 
     /// GPT-Neo (`gpt_neo`): see the module notes.
@@ -366,17 +374,18 @@ impl Gpt2 {
         let (cfg, windows) = neo_as_gpt2(config_json)?;
         // Biased outputs and MLP; its q, k and v never are (`load_from`).
         let shape = BlockShape::gpt2(cfg.n_embd);
-        Self::load_from(cfg, windows, shape, weights, Flavour::Neo)
+        Self::load_from(cfg, windows, shape, weights, Flavour::Neo, classifier::requested(config_json)?)
     }
 
     /// OPT (`opt`): see the module notes.
     pub fn load_opt(config_json: &[u8], weights: Weights) -> Result<Self> {
         let (cfg, shape) = opt_as_gpt2(config_json)?;
         let windows = vec![None; cfg.n_layer];
-        Self::load_from(cfg, windows, shape, weights, Flavour::Opt)
+        Self::load_from(cfg, windows, shape, weights, Flavour::Opt, classifier::requested(config_json)?)
     }
 
-    fn load_from(cfg: Gpt2Config, windows: Vec<Option<usize>>, shape: BlockShape, weights: Weights, flavour: Flavour) -> Result<Self> {
+    /// `head`: the classification head config.json names (`score`, or `classifier` on every token).
+    fn load_from(cfg: Gpt2Config, windows: Vec<Option<usize>>, shape: BlockShape, weights: Weights, flavour: Flavour, head: Option<ClassifierInfo>) -> Result<Self> {
         let (v, p, c, l, h) = (cfg.vocab_size, cfg.n_positions, cfg.n_embd, cfg.n_layer, cfg.n_head);
         if h == 0 || c % h != 0 {
             return Err(Error::config("n_head", format!("n_embd {c} is not divisible by n_head {h}"), "Use the config.json saved with the weights"));
@@ -440,12 +449,17 @@ impl Gpt2 {
         // A stored lm_head identical to wte is the usual tied case; a copy is kept only if it differs.
         // Random twins are tied, as GPT2LMHeadModel always is (`tie_word_embeddings`).
         let lm_head = super::layers::head_of_its_own(&w, "lm_head.weight", table, v, e, cfg.tie_word_embeddings)?;
+        // `score` reads the final states, E wide for opt-350m (after `project_out`).
+        let classifier = match head {
+            Some(info) => Some(ClassifierHead::decoder(&w, info, "classifier", e)?),
+            None => None,
+        };
         let (qkv_bias, other_bias) = match flavour {
             Flavour::Gpt2 => (3 * c, 2 * c + f),
             Flavour::Neo => (0, 2 * c + f),
             Flavour::Opt => (usize::from(shape.bias) * 3 * c, usize::from(shape.bias) * (2 * c + f)),
         };
-        let n_params = v * e + rows * c + if ln_f.is_some() { 2 * c } else { 0 } + if e == c { 0 } else { 2 * e * c }
+        let n_params = classifier.as_ref().map_or(0, ClassifierHead::n_params) + v * e + rows * c + if ln_f.is_some() { 2 * c } else { 0 } + if e == c { 0 } else { 2 * e * c }
             + l * (4 * c + 3 * c * c + qkv_bias + c * c + 2 * c * f + other_bias);
         let info = ModelInfo {
             model_type: match flavour {
@@ -470,7 +484,7 @@ impl Gpt2 {
             pad_token_id: cfg.pad_token_id,
             decoder_start_token_id: None,
         };
-        Ok(Gpt2 { config: cfg, info, wte, wpe, blocks, ln_f, lm_head, activation, windows, position_offset, post_norm: !shape.norm_before, project })
+        Ok(Gpt2 { config: cfg, info, wte, wpe, blocks, ln_f, lm_head, activation, windows, position_offset, post_norm: !shape.norm_before, project, classifier })
     }
 
     fn d_head(&self) -> usize {
@@ -590,6 +604,9 @@ impl Gpt2 {
 }
 
 impl DecoderOnly for Gpt2 {
+    fn classifier_head(&self) -> Option<&ClassifierHead> {
+        self.classifier.as_ref()
+    }
     fn decoder_shape(&self) -> (usize, usize) {
         (self.config.n_layer, self.config.n_head)
     }

@@ -316,6 +316,8 @@ enum LayerWindow {
 }
 
 pub struct Llama {
+    /// A fine-tuned checkpoint's head (`LlamaForSequenceClassification`'s `score`, ...).
+    classifier: Option<super::classifier::ClassifierHead>,
     pub flavour: Flavour,
     pub config: LlamaConfig,
     pub info: ModelInfo,
@@ -357,6 +359,11 @@ pub struct Llama {
 }
 
 impl Llama {
+    /// The classification head the checkpoint carries, if any.
+    pub fn classifier(&self) -> Option<&super::classifier::ClassifierInfo> {
+        self.classifier.as_ref().map(|h| &h.info)
+    }
+
     /// Whether the output head is the input embedding table, as loaded (config.json's tie, unless
     /// the file stores a head of its own that differs from the table).
     pub fn head_is_embedding_table(&self) -> bool {
@@ -688,7 +695,7 @@ impl Llama {
             };
         let n_params = v * c + c + l * per_layer + lm_head.as_ref().map_or(0, Linear::n_params);
         let id = |field: &str, value: &Option<Value>| token_id(field, value);
-        let info = ModelInfo {
+        let mut info = ModelInfo {
             model_type: flavour.model_type().into(),
             kind: Kind::DecoderOnly,
             positions: Positions::Rotary,
@@ -717,10 +724,18 @@ impl Llama {
             false => None,
         };
         let eps = cfg.rms_norm_eps.unwrap_or(if olmo2 || phi3 { OLMO2_DEFAULT_EPS } else { DEFAULT_EPS });
+        // A fine-tuned checkpoint's head: `score` (at the last token, or on every token).
+        let classifier = match super::classifier::requested(config_json)? {
+            Some(head) => Some(super::classifier::ClassifierHead::decoder(&w, head, "score", c)?),
+            None => None,
+        };
+        if let Some(head) = &classifier {
+            info.n_params += head.n_params();
+        }
         Ok(Llama {
             flavour, config: cfg, info, rotary, local_rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head,
             activation, activation_name, max_positions, window_key, embed_scale, score_scalar, attn_scale, score_cap, logit_cap, eps,
-            residual_scale, logits_divisor, phi3_original_positions,
+            residual_scale, logits_divisor, phi3_original_positions, classifier,
         })
     }
 
@@ -857,6 +872,9 @@ impl Llama {
 }
 
 impl DecoderOnly for Llama {
+    fn classifier_head(&self) -> Option<&super::classifier::ClassifierHead> {
+        self.classifier.as_ref()
+    }
     fn decoder_shape(&self) -> (usize, usize) {
         (self.config.num_hidden_layers, self.config.num_attention_heads)
     }

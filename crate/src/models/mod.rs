@@ -312,6 +312,8 @@ impl Model {
             Model::Bert(m) => m.classifier(),
             Model::Albert(m) => m.classifier(),
             Model::ModernBert(m) => m.classifier(),
+            Model::Gpt2(m) => m.classifier(),
+            Model::Llama(m) => m.classifier(),
             _ => None,
         }
     }
