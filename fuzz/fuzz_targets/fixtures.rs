@@ -42,6 +42,13 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("electra", fixture!("models/electra", "config.json"), fixture!("models/electra", "model.safetensors"), fixture!("models/electra", "tokenizer.json")),
     ("bloom", fixture!("models/bloom", "config.json"), fixture!("models/bloom", "model.safetensors"), fixture!("models/bloom", "tokenizer.json")),
     ("opt_350m", fixture!("models/opt_350m", "config.json"), fixture!("models/opt_350m", "model.safetensors"), fixture!("models/opt_350m", "tokenizer.json")),
+    // Fine-tuned heads (classifiers, a tagger, question answering): config.json's architectures and labels.
+    ("bert_sentiment", fixture!("models/bert_sentiment", "config.json"), fixture!("models/bert_sentiment", "model.safetensors"), fixture!("models/bert_sentiment", "tokenizer.json")),
+    ("modernbert_reviews", fixture!("models/modernbert_reviews", "config.json"), fixture!("models/modernbert_reviews", "model.safetensors"), fixture!("models/modernbert_reviews", "tokenizer.json")),
+    ("gpt2_sentiment", fixture!("models/gpt2_sentiment", "config.json"), fixture!("models/gpt2_sentiment", "model.safetensors"), fixture!("models/gpt2_sentiment", "tokenizer.json")),
+    ("llama_classifier", fixture!("models/llama_classifier", "config.json"), fixture!("models/llama_classifier", "model.safetensors"), fixture!("models/llama_classifier", "tokenizer.json")),
+    ("bert_qa", fixture!("models/bert_qa", "config.json"), fixture!("models/bert_qa", "model.safetensors"), fixture!("models/bert_qa", "tokenizer.json")),
+    ("xlm_roberta_ner", fixture!("models/xlm_roberta_ner", "config.json"), fixture!("models/xlm_roberta_ner", "model.safetensors"), fixture!("models/xlm_roberta_ner", "tokenizer.json")),
 ];
 
 /// tokenizer.json of each tokenizer kind the core implements.
