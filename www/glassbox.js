@@ -367,6 +367,14 @@ export class Model extends WorkerHandle {
    * `headMask: { encoder?, decoder?, cross? }` (`[L][H]` flat, 1 keeps a head, 0 ablates it) and
    * `tokenMask` (one 1/0 per source token, specials included: 0 hides it from every query).
    */
+  /**
+   * A text classifier's "which words decided it?": `{ label, verdict, effects: Float32Array [T] }`, how much
+   * hiding each token lowers the verdict's probability (one run per token; options `{ pair? }`).
+   */
+  async tokenEffects(text, opts = {}) {
+    return this._request({ type: 'tokenEffects', text, options: opts });
+  }
+
   async inspect(text, opts = {}) {
     const raw = await this._request({ type: 'inspect', text, options: plainIds(opts) });
     const result = toRunResult(raw);

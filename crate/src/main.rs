@@ -22,6 +22,7 @@ glassbox: look inside transformer models
 USAGE:
   glassbox tokenize DIR --text T [--pair P] [--text T2 [--pair P2] ...]
   glassbox inspect  DIR --text T [--pair P] [--text T2 ...] [--decoder-ids 0,5,9] [--generate N] [--scores] [--views]
+                                 [--token-effects]
   glassbox generate DIR --text T [--max-new-tokens N] [--temperature F] [--top-k K] [--top-p P] [--seed S]
                                  [--num-beams B] [--length-penalty F]
   glassbox info     DIR
@@ -73,6 +74,8 @@ struct Args {
     generate: Option<usize>,
     scores: bool,
     views: bool,
+    /// `inspect --token-effects`: how much hiding each token lowers a text classifier's verdict.
+    token_effects: bool,
     // `None`: what the model's generation_config.json (or config.json) says.
     max_new_tokens: Option<usize>,
     temperature: Option<f32>,
@@ -96,7 +99,7 @@ struct Args {
 const FLAGS: &[(&str, &[&str])] = &[
     ("tokenize", &["--text", "--pair"]),
     // --generate N is greedy, or beam search when the model's settings or --num-beams ask for it.
-    ("inspect", &["--text", "--pair", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
+    ("inspect", &["--text", "--pair", "--token-effects", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
     ("generate", &["--text", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
     ("info", &["--random-weights", "--weights"]),
     ("plot", &["--text", "--out", "--kind", "--layer", "--head", "--cell", "--theme", "--decoder-ids", "--random-weights", "--weights"]),
@@ -146,6 +149,7 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             "--generate" => a.generate = Some(number(&value("--generate")?, "--generate")?),
             "--scores" => a.scores = true,
             "--views" => a.views = true,
+            "--token-effects" => a.token_effects = true,
             "--max-new-tokens" => a.max_new_tokens = Some(number(&value("--max-new-tokens")?, "--max-new-tokens")?),
             "--temperature" => a.temperature = Some(number(&value("--temperature")?, "--temperature")?),
             "--top-k" => a.top_k = Some(number(&value("--top-k")?, "--top-k")?),
@@ -417,6 +421,10 @@ fn inspect(args: &Args) -> Result<Value> {
             case["pair"] = json!(pair);
             case["type_ids"] = json!(ins.encoding.type_ids);
             case["second"] = json!(ins.encoding.second);
+        }
+        if args.token_effects {
+            // One run per token: how much hiding it lowers the verdict's probability.
+            case["token_effects"] = serde_json::to_value(session.token_effects(text, pair.as_deref())?).unwrap_or(Value::Null);
         }
         if let Some(embedding) = session.sentence_embedding(&ins) {
             case["sentence_embedding"] = json!(embedding.iter().map(|&x| float(x)).collect::<Vec<_>>());

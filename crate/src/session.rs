@@ -49,6 +49,19 @@ pub struct Inspection {
     pub outputs: Outputs,
 }
 
+/// The longest text [`Session::token_effects`] takes (it runs the model once per token).
+pub const MAX_EFFECT_TOKENS: usize = 256;
+
+/// [`Session::token_effects`]: the verdict (label index and its probability, or a regression
+/// head's score) and, per token (`[T]`), how much hiding it lowers that (negative: raises it; 0 for
+/// special tokens, which stay visible).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenEffects {
+    pub label: usize,
+    pub verdict: f32,
+    pub effects: Vec<f32>,
+}
+
 /// What [`Session::inspect_with`] should show and change. `Default` is a plain run.
 #[derive(Debug, Clone, Default)]
 pub struct InspectOptions {
@@ -259,6 +272,55 @@ impl Session {
         let type_ids = (info.kind == Kind::EncoderOnly).then_some(encoding.type_ids.as_slice());
         let outputs = self.model.forward_probed(&Inputs { ids: &encoding.ids, type_ids, decoder_ids: decoder_ids.as_deref() }, &opts.probe())?;
         Ok(Inspection { encoding, decoder_ids, outputs })
+    }
+
+    /// How much each token holds up a text classifier's verdict ("which words decided it?"): the
+    /// verdict's probability with every token visible, less the same with that one token hidden (HF's
+    /// attention mask), one forward pass per token. A regression head's raw score stands in for the
+    /// probability. Encoder classifiers only (a decoder cannot hide a token); at most
+    /// [`MAX_EFFECT_TOKENS`] tokens.
+    pub fn token_effects(&self, text: &str, pair: Option<&str>) -> Result<TokenEffects> {
+        use crate::models::classifier::{Scoring, Task};
+        let head = match self.model.classifier() {
+            Some(h) if h.task == Task::Sequence && self.info().kind == Kind::EncoderOnly => h.clone(),
+            _ => {
+                return Err(Error::input(
+                    "token effects are for text classifiers of encoder models (a *ForSequenceClassification BERT, RoBERTa, ...)",
+                    "Load such a classifier, or use the interventions to hide tokens by hand",
+                ))
+            }
+        };
+        let quiet = |token_mask: Option<Vec<u8>>| InspectOptions { pair: pair.map(str::to_string), token_mask, logits: LogitRows::TopK(0), ..Default::default() };
+        let base = self.inspect_with(text, &quiet(None))?;
+        let n = base.encoding.ids.len();
+        if n > MAX_EFFECT_TOKENS {
+            return Err(Error::input(
+                format!("the text is {n} tokens long; token effects run the model once per token, up to {MAX_EFFECT_TOKENS}"),
+                "Shorten the text",
+            ));
+        }
+        let logits = base.outputs.class_logits.clone().unwrap_or_default();
+        let label = (0..logits.len()).max_by(|&a, &b| logits[a].total_cmp(&logits[b])).unwrap_or(0);
+        let score = |z: &[f32]| -> f32 {
+            match head.scoring {
+                Scoring::Softmax => {
+                    let top = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let sum: f32 = z.iter().map(|v| (v - top).exp()).sum();
+                    (z[label] - top).exp() / sum
+                }
+                Scoring::Sigmoid => 1.0 / (1.0 + (-z[label]).exp()),
+                Scoring::None => z[label],
+            }
+        };
+        let verdict = score(&logits);
+        let mut effects = vec![0.0; n];
+        for i in (0..n).filter(|&i| !base.encoding.special[i]) {
+            let mut mask = vec![1u8; n];
+            mask[i] = 0;
+            let hidden = self.inspect_with(text, &quiet(Some(mask)))?;
+            effects[i] = verdict - score(hidden.outputs.class_logits.as_deref().unwrap_or(&logits));
+        }
+        Ok(TokenEffects { label, verdict, effects })
     }
 
     /// A question-answering model's `k` likeliest answers, best first, when the inspection read a

@@ -255,3 +255,29 @@ describe('a decoder classifier on the page', () => {
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
 });
+
+describe('which words decided a verdict', () => {
+  const setup = {};
+  const TEXT = 'The service was slow and the food was cold.';
+  before(async () => Object.assign(setup, await openPageWithModel('zz-effects', fixture('bert_sentiment'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the button hides each token in turn and shows the CLI\'s effects', async () => {
+    const { page } = setup;
+    await page.click('#predictions .token-effects button');
+    await page.waitForSelector('#predictions .effect-chip', { timeout: 60000 });
+    const want = cliInspect(fixture('bert_sentiment'), TEXT, ['--token-effects']).token_effects;
+    const chips = await page.$$eval('#predictions .effect-chip', (cs) => cs.map((c) => [Number(c.dataset.index), Number(c.dataset.effect)]));
+    assert.equal(chips.length, want.effects.length - 2, 'every token but [CLS] and [SEP]');
+    for (const [i, d] of chips) assert.ok(Math.abs(d - want.effects[i]) < 1e-5, `token ${i}: page ${d}, CLI ${want.effects[i]}`);
+    const label = ['NEGATIVE', 'POSITIVE'][want.label];
+    assert.match(await page.$eval('#predictions', (e) => e.textContent), new RegExp(`how much “${label}”`));
+  });
+
+  it('axe (WCAG 2.1 A/AA): no serious or critical violations with the effects shown', async () => {
+    const violations = await axeViolations(setup.page, ['#predictions']);
+    assert.deepEqual(violations.serious, []);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});

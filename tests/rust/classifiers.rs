@@ -372,3 +372,48 @@ fn decoder_heads_read_the_last_real_token() {
     }));
     assert!(msg.contains("architectures") && msg.contains("GPT2ForQuestionAnswering"), "{msg}");
 }
+
+/// "Which words decided it?": each token's effect is the verdict's probability less the same with that
+/// token hidden (checked against runs with the token mask by hand); special tokens stay visible; only
+/// encoder text classifiers offer it.
+#[test]
+fn token_effects_hide_one_token_at_a_time() {
+    let session = Session::load(&Folder::fixture("bert_sentiment").files(), None).unwrap();
+    let text = "The service was slow and the food was cold.";
+    let e = session.token_effects(text, None).unwrap();
+    let softmax = |z: &[f32]| {
+        let top = z.iter().copied().fold(f32::MIN, f32::max);
+        let sum: f32 = z.iter().map(|v| (v - top).exp()).sum();
+        z.iter().map(|v| (v - top).exp() / sum).collect::<Vec<f32>>()
+    };
+    let base = session.inspect(text, None, Capture::NONE).unwrap();
+    let probs = softmax(base.outputs.class_logits.as_deref().unwrap());
+    assert_eq!(e.label, if probs[1] > probs[0] { 1 } else { 0 });
+    assert!((e.verdict - probs[e.label]).abs() < 1e-6);
+    let n = base.encoding.ids.len();
+    assert_eq!(e.effects.len(), n);
+    for i in 0..n {
+        if base.encoding.special[i] {
+            assert_eq!(e.effects[i], 0.0, "special token {i}");
+            continue;
+        }
+        let mut mask = vec![1u8; n];
+        mask[i] = 0;
+        let opts = glassbox::session::InspectOptions { token_mask: Some(mask), ..Default::default() };
+        let hidden = softmax(session.inspect_with(text, &opts).unwrap().outputs.class_logits.as_deref().unwrap());
+        assert!((e.effects[i] - (probs[e.label] - hidden[e.label])).abs() < 1e-6, "token {i}");
+    }
+    assert!(e.effects.iter().any(|&d| d.abs() > 1e-4), "some token matters");
+    // A pair: the second text's tokens count too.
+    let nli = Session::load(&Folder::fixture("albert_nli").files(), None).unwrap();
+    let pair = nli.token_effects("A dog runs in the park.", Some("An animal is outside.")).unwrap();
+    let enc = nli.tokenizer.encode_pair("A dog runs in the park.", "An animal is outside.", true).unwrap();
+    assert_eq!(pair.effects.len(), enc.ids.len());
+    assert!(pair.effects.iter().zip(&enc.second).any(|(&d, &s)| s && d.abs() > 1e-5), "second text's tokens have effects");
+    // Not for token heads, question answering or decoders.
+    for name in ["bert_ner", "bert_qa", "gpt2_sentiment"] {
+        let s = Session::load(&Folder::fixture(name).files(), None).unwrap();
+        let msg = s.token_effects("Ada worked in London.", None).err().expect("refused").to_string();
+        assert!(msg.contains("text classifiers of encoder models"), "{name}: {msg}");
+    }
+}

@@ -23,6 +23,8 @@ export function maskPositions(tokens, maskToken) {
  * @param {string} view.scheme
  * @param {{text: string, baseline?: string}} [view.output]  encoder-decoder: greedy outputs
  * @param {string} [view.pair]      the second text the run read (a question-answering model's passage)
+ * @param {() => Promise<{label: number, verdict: number, effects: Float32Array}>} [view.tokenEffects]
+ *   a text classifier's "which words decided it?" (one run per token), offered behind a button
  */
 export function renderPredictions(root, view) {
   const { info, result, baseline, scheme } = view;
@@ -34,7 +36,7 @@ export function renderPredictions(root, view) {
   if (info.classifier && result.classLogits) {
     root.append(...(info.classifier.task === 'token'
       ? tagView(info.classifier, result, scheme, baseline)
-      : verdictView(info.classifier, result, baseline)));
+      : verdictView(info.classifier, result, baseline, view.tokenEffects, scheme)));
     return;
   }
   if (!info.hasLmHead) {
@@ -170,7 +172,7 @@ function pct(x) {
 }
 
 /** A sequence classifier: every label with its probability (or score), likeliest first. */
-function verdictView(head, result, baseline) {
+function verdictView(head, result, baseline, tokenEffects, scheme) {
   const n = head.labels.length;
   const now = classScores(result.classLogits, n, head.scoring);
   const before = baseline?.classLogits ? classScores(baseline.classLogits, n, head.scoring) : null;
@@ -215,7 +217,59 @@ function verdictView(head, result, baseline) {
         ? `Same verdict; ${raw ? 'its score' : 'its probability'} moved from ${show(before[top])} to ${show(now[top])}.`
         : 'Same verdict; it barely moved.'));
   }
-  return [explain, verdict, box];
+  return [explain, verdict, box, ...(tokenEffects ? [effectsView(head, result, tokenEffects, scheme)] : [])];
+}
+
+/** "Which words decided it?": a button that hides each token in turn and shows how far the verdict falls. */
+function effectsView(head, result, tokenEffects, scheme) {
+  const root = el('div', 'token-effects');
+  const button = el('button', 'secondary', 'Which words decided it?');
+  button.type = 'button';
+  const status = el('p', 'muted', '');
+  status.setAttribute('role', 'status');
+  const out = el('div', '');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    status.textContent = `Running the model again once for each of the ${result.tokens.ids.length} tokens, each time with that token hidden…`;
+    try {
+      const e = await tokenEffects();
+      status.textContent = '';
+      out.replaceChildren(...effectChips(head, result, e, scheme));
+    } catch (err) {
+      status.textContent = `Could not work it out: ${err.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  root.append(button, status, out);
+  return root;
+}
+
+function effectChips(head, result, e, scheme) {
+  const raw = head.scoring === 'none';
+  const unit = raw ? '' : ' points';
+  const scale = Math.max(1e-6, ...Array.from(e.effects, Math.abs));
+  const list = el('ol', 'tokens effect-tokens');
+  list.setAttribute('aria-label', `How much hiding each token changes ${raw ? 'the score' : `the probability of ${head.labels[e.label]}`}`);
+  Array.from(e.effects).forEach((d, i) => {
+    if (result.tokens.special[i]) return;
+    const chip = el('li', 'chip effect-chip');
+    chip.dataset.index = String(i);
+    chip.dataset.effect = String(d);
+    // Opaque tints under dark text: green where the token holds the verdict up, rose where it pulls it down.
+    const a = 0.55 * Math.min(1, Math.abs(d) / scale);
+    const [r, g, b] = d >= 0 ? [46, 160, 67] : [214, 51, 108];
+    const mix = (c) => Math.round(255 - (255 - c) * a);
+    chip.style.background = `rgb(${mix(r)}, ${mix(g)}, ${mix(b)})`;
+    const shown = raw ? Math.abs(d).toFixed(3) : Math.abs(100 * d).toFixed(1);
+    chip.append(el('span', 'replaced-token', truncate(tokenLabel(result.tokens.tokens[i], scheme, false), LABEL_CHARS)),
+      el('span', 'replaced-prob', ` ${d >= 0 ? '+' : '−'}${shown}${unit}`));
+    list.append(chip);
+  });
+  const what = raw ? 'its score' : `“${head.labels[e.label]}” (${pct(e.verdict)})`;
+  return [p('explain', `Each token hidden in turn (as the interventions hide them): how much ${what} falls without it. ` +
+    'Green tokens hold the verdict up, rose ones pull against it. This shows what the model relies on for this text, ' +
+    'not why: hiding a word also changes what every other word attends to.'), list];
 }
 
 /** The kinds of name the common tagging data sets use (CoNLL-2003, OntoNotes), for the explanation. */

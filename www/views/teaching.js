@@ -376,8 +376,11 @@ export function mountTeaching(root, opts = {}) {
   function renderAll(baseline) {
     const r = st.result;
     const info = st.model.info;
+    const pairOption = st.pair === undefined ? {} : { pair: st.pair };
+    const [text, model] = [st.text, st.model];
     renderPredictions(ui.predictions, {
       info, result: r, baseline, scheme: st.scheme, pair: st.pair,
+      tokenEffects: info.classifier?.task === 'sequence' && info.kind === 'encoder-only' ? () => model.tokenEffects(text, pairOption) : undefined,
       output: st.output ? { text: st.output.text, baseline: baseline ? st.outputBaseline?.text : undefined } : undefined,
     });
     const { input, dec } = labels();

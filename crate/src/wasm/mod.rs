@@ -391,6 +391,13 @@ struct LoadOptions {
     weights: Option<String>,
 }
 
+/// `WasmModel.tokenEffects` options.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+struct EffectsOptions {
+    pair: Option<String>,
+}
+
 /// `WasmModel.tokenize` options.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
@@ -711,6 +718,20 @@ impl WasmModel {
         let mut job = lens::WasmInspection::start(self, text, inspect_options)?;
         while job.step(self)? {}
         job.finish(self)
+    }
+
+    /// How much each token holds up a text classifier's verdict (options `{ pair? }`): `{ label, verdict,
+    /// effects: Float32Array [T] }`, one forward pass per token (see `Session::token_effects`).
+    #[wasm_bindgen(js_name = tokenEffects)]
+    pub fn token_effects(&self, text: &str, effects_options: JsValue) -> Result<JsValue, JsError> {
+        let opts: EffectsOptions = options(effects_options, "tokenEffects")?;
+        let e = self.session.token_effects(text, opts.pair.as_deref()).map_err(js_error)?;
+        #[derive(Serialize)]
+        struct Verdict {
+            label: usize,
+            verdict: f32,
+        }
+        with_arrays(&Verdict { label: e.label, verdict: e.verdict }, vec![("effects", Float32Array::from(&e.effects[..]).into())])
     }
 
     /// `[L, H]` of attention `kind` ("encoder", "decoder", "cross"), or `null` when the model has none.
