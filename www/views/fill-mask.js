@@ -187,7 +187,10 @@ function verdictView(head, result, baseline, tokenEffects, scheme) {
     : head.reads === 'pooler'
       ? 'the final vector of the first token through the pooler (a matrix, then tanh); attention has mixed information from the whole text into that vector'
       : 'the final vector of the first token through one layer of its own; attention has mixed information from the whole text into that vector';
-  const explain = p('explain', `This model was fine-tuned ${task} (${head.architecture}). A small head reads ${reads}. ${SCORING_TEXT[head.scoring] ?? ''}`);
+  const scoring = head.scoring === 'sigmoid' && n === 1
+    ? 'A sigmoid turns its score into a probability: above 50% means yes.'
+    : SCORING_TEXT[head.scoring] ?? '';
+  const explain = p('explain', `This model was fine-tuned ${task} (${head.architecture}). A small head reads ${reads}. ${scoring}`);
   const order = now.map((v, i) => i).sort((a, b) => now[b] - now[a]);
   const top = order[0];
   const verdict = p('prediction-output', '');
@@ -377,7 +380,7 @@ function tagView(head, result, scheme, baseline) {
     ? ' Its labels follow the BIO scheme: B- marks the first token of a name, I- a token inside one, and O a token outside every name; ' +
       `what follows the dash is the kind of name${kinds.length ? ` (here ${kinds.join(', ')})` : ''}.`
     : '';
-  return [p('explain', `This model was fine-tuned to label every token (${head.architecture}): one small layer turns each token’s final vector ` +
+  return [p('explain', `This model was fine-tuned to label every token (${head.architecture}): a small head turns each token’s final vector ` +
     `into a score for each of its ${n} labels, and a softmax makes them probabilities.${bio} Each token shows its likeliest label.`), list];
 }
 
