@@ -261,7 +261,8 @@ function currentPair() {
 
 function onModelChanged() {
   const info = state.model.info;
-  ui.pairRow.hidden = info.kind !== 'encoder-only';
+  // Encoders read pairs, and so does an encoder-decoder fine-tuned as a classifier (BART's NLI heads).
+  ui.pairRow.hidden = !(info.kind === 'encoder-only' || (info.kind === 'encoder-decoder' && info.classifier));
   renderModelFacts(ui.facts, info, state.modelName);
   ui.modelExplain.textContent = modelExplanation(info);
   ui.vocabNote.textContent = ` (this model’s has ${info.vocabSize.toLocaleString('en')} entries)`;

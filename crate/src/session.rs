@@ -240,7 +240,8 @@ impl Session {
         let decoder_ids = opts.decoder_ids.as_deref();
         let encoding = match opts.pair.as_deref() {
             Some(pair) => {
-                if self.info().kind != Kind::EncoderOnly {
+                // Encoders, and an encoder-decoder sequence classifier (BART's NLI heads).
+                if self.info().kind != Kind::EncoderOnly && !(self.info().kind == Kind::EncoderDecoder && self.model.classifier().is_some()) {
                     return Err(Error::input(
                         format!("a second text was given, but this is a{} {} model; Glassbox reads text pairs with encoder-only models (BERT's [CLS] A [SEP] B [SEP])", if self.info().kind == Kind::EncoderDecoder { "n" } else { "" }, self.info().kind.as_str()),
                         "Leave out the second text, or join the two texts into one",
@@ -263,6 +264,8 @@ impl Session {
         let decoder_ids = match info.kind {
             Kind::EncoderDecoder => Some(match decoder_ids {
                 Some(ids) if !ids.is_empty() => ids.to_vec(),
+                // A BART classifier's decoder reads the input shifted right.
+                _ if self.model.classifier().is_some() => self.model.classifier_decoder_input(&encoding.ids).unwrap_or_default(),
                 _ => vec![info.decoder_start_token_id.ok_or_else(|| {
                     Error::config("decoder_start_token_id", "is missing", "Add decoder_start_token_id to config.json or pass decoder ids")
                 })?],

@@ -281,3 +281,29 @@ describe('which words decided a verdict', () => {
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
 });
+
+describe('a BART NLI classifier reads a pair on the page', () => {
+  const setup = {};
+  const [PREMISE, HYPOTHESIS] = ['A dog runs in the park.', 'An animal is outside.'];
+  before(async () => {
+    Object.assign(setup, await openPageWithModel('zz-bart-nli', fixture('bart_nli'), PREMISE));
+    const { page } = setup;
+    assert.equal(await page.isVisible('#pair-input'), true, 'an encoder-decoder classifier offers a second text');
+    await page.fill('#pair-input', HYPOTHESIS);
+    await teachingSettled(page, () => page.click('#run-button'), 60000);
+    await waitIdle(page);
+  });
+  after(() => closePage(setup));
+
+  it('the verdict is the CLI\'s for the pair, read at the last </s>', async () => {
+    const { page } = setup;
+    const want = softmax(cliInspect(fixture('bart_nli'), PREMISE, ['--pair', HYPOTHESIS]).class_logits);
+    const labels = ['contradiction', 'neutral', 'entailment'];
+    await page.waitForSelector('#predictions .class-verdict .candidate');
+    const rows = await page.$$eval('#predictions .class-verdict .candidate', (lis) => lis.map((li) => [li.dataset.label, li.querySelector('.cand-prob').textContent]));
+    assert.equal(rows.length, 3);
+    for (const [label, shown] of rows) assert.equal(shown, `${(100 * want[labels.indexOf(label)]).toFixed(1)}%`, label);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});

@@ -84,12 +84,13 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(bert_sentiment, distilbert_emotion, roberta_topics, electra_similarity, mpnet_sequence, albert_nli, modernbert_reviews, modernbert_ner, bert_ner, xlm_roberta_ner, bert_qa, distilbert_qa, modernbert_qa, gpt2_sentiment, llama_classifier, qwen2_tagger);
+fixture_tests!(bert_sentiment, distilbert_emotion, roberta_topics, electra_similarity, mpnet_sequence, albert_nli, modernbert_reviews, modernbert_ner, bert_ner, xlm_roberta_ner, bert_qa, distilbert_qa, modernbert_qa, gpt2_sentiment, llama_classifier, qwen2_tagger, bart_nli);
 
 /// The card: which head, its labels in id order, and the pipeline's rule for probabilities.
 #[test]
 fn card_describes_each_head() {
-    let expect: [(&str, Task, &[&str], Scoring); 13] = [
+    let expect: [(&str, Task, &[&str], Scoring); 14] = [
+        ("bart_nli", Task::Sequence, &["contradiction", "neutral", "entailment"], Scoring::Softmax),
         ("gpt2_sentiment", Task::Sequence, &["NEGATIVE", "POSITIVE"], Scoring::Softmax),
         ("llama_classifier", Task::Sequence, &["question", "statement", "command"], Scoring::Softmax),
         ("qwen2_tagger", Task::Token, &["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"], Scoring::Softmax),
@@ -122,7 +123,7 @@ fn card_describes_each_head() {
 #[test]
 fn card_says_what_the_head_reads() {
     use glassbox::models::classifier::Reads;
-    for (name, reads) in [("bert_sentiment", Reads::Pooler), ("albert_nli", Reads::Pooler), ("distilbert_emotion", Reads::First), ("roberta_topics", Reads::First), ("modernbert_reviews", Reads::Mean), ("bert_ner", Reads::EachToken), ("modernbert_ner", Reads::EachToken), ("gpt2_sentiment", Reads::Last), ("llama_classifier", Reads::Last), ("qwen2_tagger", Reads::EachToken)] {
+    for (name, reads) in [("bert_sentiment", Reads::Pooler), ("albert_nli", Reads::Pooler), ("distilbert_emotion", Reads::First), ("roberta_topics", Reads::First), ("modernbert_reviews", Reads::Mean), ("bert_ner", Reads::EachToken), ("modernbert_ner", Reads::EachToken), ("gpt2_sentiment", Reads::Last), ("llama_classifier", Reads::Last), ("qwen2_tagger", Reads::EachToken), ("bart_nli", Reads::Last)] {
         assert_eq!(load(&Folder::fixture(name)).classifier().unwrap().reads, reads, "{name}");
     }
 }
@@ -130,7 +131,7 @@ fn card_says_what_the_head_reads() {
 /// The pipeline's probabilities follow from the card's rule: the page applies it to the scores.
 #[test]
 fn card_rule_reproduces_the_pipeline_scores() {
-    for name in ["bert_sentiment", "distilbert_emotion", "roberta_topics", "electra_similarity", "mpnet_sequence", "albert_nli", "modernbert_reviews", "gpt2_sentiment", "llama_classifier"] {
+    for name in ["bert_sentiment", "distilbert_emotion", "roberta_topics", "electra_similarity", "mpnet_sequence", "albert_nli", "modernbert_reviews", "gpt2_sentiment", "llama_classifier", "bart_nli"] {
         let model = load(&Folder::fixture(name));
         let head = model.classifier().unwrap().clone();
         let mut checked = 0;

@@ -327,7 +327,8 @@ export function mountTeaching(root, opts = {}) {
     document.body.dataset.teaching = 'busy';
     try {
       let output = null;
-      if (info.kind === 'encoder-decoder' && info.hasLmHead) {
+      // A BART classifier's decoder reads the input itself (shifted): no greedy output to feed it.
+      if (info.kind === 'encoder-decoder' && info.hasLmHead && !info.classifier) {
         output = await greedy(model, text, masks);
         if (pristine || st.baselineFor !== text || !st.outputBaseline) {
           st.outputBaseline = pristine ? output : await greedy(model, text, {});

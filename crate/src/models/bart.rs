@@ -167,9 +167,17 @@ pub struct Bart {
     embed_scale: f32,
     activation: Activation,
     dec_vocab: usize, // V_dec
+    /// `BartForSequenceClassification`'s head (`classification_head`: dense, tanh, out_proj), read at
+    /// the decoder's state of the last `</s>`, the input shifted in as the decoder's input.
+    classifier: Option<super::classifier::ClassifierHead>,
 }
 
 impl Bart {
+    /// The classification head the checkpoint carries, if any.
+    pub fn classifier(&self) -> Option<&super::classifier::ClassifierInfo> {
+        self.classifier.as_ref().map(|h| &h.info)
+    }
+
     /// What token rows are multiplied by before positions are added: sqrt(d_model) with `scale_embedding`, else 1.
     pub fn embed_scale(&self) -> f32 {
         self.embed_scale
@@ -310,6 +318,28 @@ impl Bart {
         // checked: bos 7 and no decoder_start_token_id generate from 7); Marian from its pad id (what
         // Marian trains with; HF's generate would refuse a Marian config with neither key).
         let decoder_start_token_id = cfg.decoder_start_token_id.or(if marian { cfg.pad_token_id } else { cfg.bos_token_id });
+        let classifier = match super::classifier::requested(config_json)? {
+            Some(head) if head.task == super::classifier::Task::Sequence && !marian => {
+                let names = super::classifier::HeadNames {
+                    dense: Some(("classification_head.dense", super::classifier::HeadAct::Tanh)),
+                    out: "classification_head.out_proj",
+                    pooler: "",
+                    out_bias: true,
+                };
+                let mut head = super::classifier::ClassifierHead::load(&w, head, names, c, true)?;
+                head.info.reads = super::classifier::Reads::Last;
+                Some(head)
+            }
+            Some(head) => {
+                return Err(Error::config(
+                    "architectures",
+                    format!("names {}: Glassbox reads BART's sequence classification head only", head.architecture),
+                    "Use a BartForSequenceClassification or BartForConditionalGeneration checkpoint, or remove the class from \"architectures\"",
+                ))
+            }
+            None => None,
+        };
+        let n_params = n_params + classifier.as_ref().map_or(0, super::classifier::ClassifierHead::n_params);
         let info = ModelInfo {
             model_type: cfg.model_type.clone(),
             kind: Kind::EncoderDecoder,
@@ -329,7 +359,7 @@ impl Bart {
             decoder_start_token_id,
         };
         let embed_scale = if cfg.scale_embedding.value().unwrap_or(false) { (c as f32).sqrt() } else { 1.0 };
-        Ok(Bart { config: cfg, info, enc_embed, dec_embed, positions, encoder, decoder, lm_head, final_logits_bias, embed_scale, activation, dec_vocab: v_dec })
+        Ok(Bart { config: cfg, info, enc_embed, dec_embed, positions, encoder, decoder, lm_head, final_logits_bias, embed_scale, activation, dec_vocab: v_dec, classifier })
     }
 
     fn d_head_enc(&self) -> usize {
@@ -495,7 +525,16 @@ impl EncoderDecoder for Bart {
     fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32> {
         self.logits(h)
     }
+    fn classifier_head(&self) -> Option<(&super::classifier::ClassifierHead, u32, u32)> {
+        // BartConfig's decoder_start_token_id (2 when left out) shifts the labels in; `</s>` ends the text.
+        let eos = self.config.eos_token_id.unwrap_or(BART_DEFAULT_EOS);
+        self.classifier.as_ref().map(|h| (h, self.config.decoder_start_token_id.unwrap_or(BART_DEFAULT_DECODER_START), eos))
+    }
 }
+
+/// BartConfig's `eos_token_id` and `decoder_start_token_id` when config.json leaves them out.
+const BART_DEFAULT_EOS: u32 = 2;
+const BART_DEFAULT_DECODER_START: u32 = 2;
 
 /// Marian's position table `[P][C]`: for position `p` and `k < C/2` (rounded up),
 /// `row[k] = sin(p / 10000^(2k/C))` and `row[C/2 + k] = cos(p / 10000^(2k/C))`: the sines fill

@@ -306,6 +306,15 @@ impl Model {
         self.family().info()
     }
 
+    /// The decoder input of an encoder-decoder sequence classifier (BART's: the input shifted right),
+    /// when the checkpoint is one.
+    pub fn classifier_decoder_input(&self, ids: &[u32]) -> Option<Vec<u32>> {
+        match self {
+            Model::Bart(m) => seq2seq::EncoderDecoder::classifier_head(m).map(|(_, start, _)| seq2seq::shift_right(ids, start)),
+            _ => None,
+        }
+    }
+
     /// The classification head the checkpoint carries (the encoder families that read one).
     pub fn classifier(&self) -> Option<&classifier::ClassifierInfo> {
         match self {
@@ -314,6 +323,7 @@ impl Model {
             Model::ModernBert(m) => m.classifier(),
             Model::Gpt2(m) => m.classifier(),
             Model::Llama(m) => m.classifier(),
+            Model::Bart(m) => m.classifier(),
             _ => None,
         }
     }

@@ -34,12 +34,31 @@ pub trait EncoderDecoder: Family {
     fn decode(&self, state: &mut DecoderState, tokens: &[u32], self_rec: &mut Recorder, cross_rec: &mut Recorder) -> Result<Array2<f32>>;
     /// `h: [T][C]` -> logits `[T][V_dec]`.
     fn lm_logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32>;
+    /// A sequence classifier's head (BART's), with the decoder start id that shifts the input into
+    /// the decoder and the end-of-text id whose last occurrence it reads.
+    fn classifier_head(&self) -> Option<(&super::classifier::ClassifierHead, u32, u32)> {
+        None
+    }
 }
 
 // The helpers below take the family as `&dyn EncoderDecoder`: one copy of each in the shipped wasm.
 impl<M: EncoderDecoder> Forward for M {
     fn forward(&self, inputs: &Inputs, probe: &Probe) -> Result<Outputs> {
-        forward(self, inputs.ids, &decoder_ids_or_start(inputs, self.info())?, probe)
+        // BartForSequenceClassification: the decoder reads the input shifted right by the start id, and
+        // the head the decoder's state at the input's last `</s>`. Other decoder inputs run as given.
+        let shifted = self.classifier_head().map(|(_, start, _)| shift_right(inputs.ids, start));
+        let given = inputs.decoder_ids.filter(|ids| !ids.is_empty());
+        let (Some((head, _, eos)), Some(shifted)) = (self.classifier_head(), shifted.filter(|s| given.is_none_or(|g| g == &s[..]))) else {
+            return forward(self, inputs.ids, &decoder_ids_or_start(inputs, self.info())?, probe);
+        };
+        let at = inputs.ids.iter().rposition(|&id| id == eos).ok_or_else(|| {
+            Error::input(format!("this classifier reads the decoder's state at the last end-of-text token (id {eos}), which the input lacks"), "Tokenize with the special tokens (add_special_tokens)")
+        })?;
+        let mut out = forward(self, inputs.ids, &shifted, probe)?;
+        let c = self.d_model();
+        let row = ndarray::ArrayView2::from_shape((1, c), &out.last_hidden_state[at * c..(at + 1) * c]).map_err(|e| Error::input(e.to_string(), "Report this"))?;
+        out.class_logits = head.logits(row, None, None);
+        Ok(out)
     }
     fn start(&self, source: &[u32], interventions: &Interventions) -> Result<DecoderState> {
         start(self, source, interventions)
@@ -92,6 +111,12 @@ pub(crate) fn feed(m: &dyn EncoderDecoder, state: &mut DecoderState, tokens: &[u
     let last = hidden.slice(s![t.saturating_sub(1).., ..]); // [1][C]
     let logits = m.lm_logits(last);
     Ok(StepOutput { logits: into_flat(logits), self_attentions: self_rec.probs, cross_attentions: cross_rec.probs })
+}
+
+/// `ids` shifted one place right behind `start` (the last id drops out): what a BART classifier's
+/// decoder reads (HF's `shift_tokens_right`).
+pub(crate) fn shift_right(ids: &[u32], start: u32) -> Vec<u32> {
+    std::iter::once(start).chain(ids[..ids.len().saturating_sub(1)].iter().copied()).collect()
 }
 
 /// A decoder state must come from [`start`] of a model with this many decoder layers.
