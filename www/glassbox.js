@@ -371,6 +371,10 @@ export class Model extends WorkerHandle {
    * A text classifier's "which words decided it?": `{ label, verdict, effects: Float32Array [T] }`, how much
    * hiding each token lowers the verdict's probability (one run per token; options `{ pair? }`).
    */
+  async zeroShot(text, opts) {
+    return this._request({ type: 'zeroShot', text, options: opts });
+  }
+
   async tokenEffects(text, opts = {}) {
     return this._request({ type: 'tokenEffects', text, options: opts });
   }

@@ -22,7 +22,7 @@ glassbox: look inside transformer models
 USAGE:
   glassbox tokenize DIR --text T [--pair P] [--text T2 [--pair P2] ...]
   glassbox inspect  DIR --text T [--pair P] [--text T2 ...] [--decoder-ids 0,5,9] [--generate N] [--scores] [--views]
-                                 [--token-effects]
+                                 [--token-effects] [--zero-shot LABEL,LABEL,... [--template T] [--multi-label]]
   glassbox generate DIR --text T [--max-new-tokens N] [--temperature F] [--top-k K] [--top-p P] [--seed S]
                                  [--num-beams B] [--length-penalty F]
   glassbox info     DIR
@@ -76,6 +76,10 @@ struct Args {
     views: bool,
     /// `inspect --token-effects`: how much hiding each token lowers a text classifier's verdict.
     token_effects: bool,
+    /// `inspect --zero-shot a,b,c [--template T] [--multi-label]`: an NLI model's zero-shot scores.
+    zero_shot: Option<Vec<String>>,
+    template: Option<String>,
+    multi_label: bool,
     // `None`: what the model's generation_config.json (or config.json) says.
     max_new_tokens: Option<usize>,
     temperature: Option<f32>,
@@ -99,7 +103,7 @@ struct Args {
 const FLAGS: &[(&str, &[&str])] = &[
     ("tokenize", &["--text", "--pair"]),
     // --generate N is greedy, or beam search when the model's settings or --num-beams ask for it.
-    ("inspect", &["--text", "--pair", "--token-effects", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
+    ("inspect", &["--text", "--pair", "--token-effects", "--zero-shot", "--template", "--multi-label", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
     ("generate", &["--text", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
     ("info", &["--random-weights", "--weights"]),
     ("plot", &["--text", "--out", "--kind", "--layer", "--head", "--cell", "--theme", "--decoder-ids", "--random-weights", "--weights"]),
@@ -150,6 +154,9 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             "--scores" => a.scores = true,
             "--views" => a.views = true,
             "--token-effects" => a.token_effects = true,
+            "--zero-shot" => a.zero_shot = Some(value("--zero-shot")?.split(',').map(|l| l.trim().to_string()).collect()),
+            "--template" => a.template = Some(value("--template")?),
+            "--multi-label" => a.multi_label = true,
             "--max-new-tokens" => a.max_new_tokens = Some(number(&value("--max-new-tokens")?, "--max-new-tokens")?),
             "--temperature" => a.temperature = Some(number(&value("--temperature")?, "--temperature")?),
             "--top-k" => a.top_k = Some(number(&value("--top-k")?, "--top-k")?),
@@ -421,6 +428,11 @@ fn inspect(args: &Args) -> Result<Value> {
             case["pair"] = json!(pair);
             case["type_ids"] = json!(ins.encoding.type_ids);
             case["second"] = json!(ins.encoding.second);
+        }
+        if let Some(labels) = &args.zero_shot {
+            let template = args.template.as_deref().unwrap_or(glassbox::session::ZERO_SHOT_TEMPLATE);
+            let scores = session.zero_shot(text, labels, template, args.multi_label)?;
+            case["zero_shot"] = json!({ "labels": labels, "template": template, "multi_label": args.multi_label, "scores": scores.iter().map(|&x| float(x)).collect::<Vec<_>>() });
         }
         if args.token_effects {
             // One run per token: how much hiding it lowers the verdict's probability.

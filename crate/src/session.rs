@@ -49,6 +49,12 @@ pub struct Inspection {
     pub outputs: Outputs,
 }
 
+/// The most candidate labels [`Session::zero_shot`] takes (one run each).
+pub const MAX_ZERO_SHOT_LABELS: usize = 64;
+
+/// transformers' zero-shot pipeline's hypothesis template.
+pub const ZERO_SHOT_TEMPLATE: &str = "This example is {}.";
+
 /// The longest text [`Session::token_effects`] takes (it runs the model once per token).
 pub const MAX_EFFECT_TOKENS: usize = 256;
 
@@ -324,6 +330,44 @@ impl Session {
             effects[i] = verdict - score(hidden.outputs.class_logits.as_deref().unwrap_or(&logits));
         }
         Ok(TokenEffects { label, verdict, effects })
+    }
+
+    /// Zero-shot classification with an NLI classifier (transformers' zero-shot pipeline): each
+    /// candidate label becomes a hypothesis (`template` with the label for its `{}`, "This example is
+    /// {}." in HF) read as the second text after `text`; a label scores the entailment logits'
+    /// softmax over the labels, or with `multi_label` (and for one label) the softmax of its own
+    /// entailment and contradiction logits. One run per label, scores in the labels' order.
+    pub fn zero_shot(&self, text: &str, labels: &[String], template: &str, multi_label: bool) -> Result<Vec<f32>> {
+        let head = match self.model.classifier() {
+            Some(h) if h.task == crate::models::classifier::Task::Sequence => h.clone(),
+            _ => return Err(Error::input("zero-shot classification needs an NLI classifier (a *ForSequenceClassification trained on entailment)", "Load an NLI model such as bart-large-mnli or an MNLI-tuned RoBERTa")),
+        };
+        // HF's rule: the first label whose name starts with "entail"; contradiction is the first label,
+        // or the last when entailment is the first.
+        let entail = head.labels.iter().position(|l| l.to_lowercase().starts_with("entail")).ok_or_else(|| {
+            Error::config("id2label", format!("names no entailment label ({})", head.labels.join(", ")), "Zero-shot classification needs an NLI model whose labels include \"entailment\"")
+        })?;
+        let contra = if entail == 0 { head.labels.len() - 1 } else { 0 };
+        if labels.is_empty() || labels.len() > MAX_ZERO_SHOT_LABELS || labels.iter().any(|l| l.trim().is_empty()) {
+            return Err(Error::input(format!("zero-shot classification takes 1 to {MAX_ZERO_SHOT_LABELS} candidate labels, none empty"), "Give candidate labels such as sport, politics, cooking"));
+        }
+        if !template.contains("{}") {
+            return Err(Error::input(format!("the hypothesis template {template:?} has no {{}} for the label"), "Use a template such as \"This example is {}.\""));
+        }
+        let mut entailment = Vec::with_capacity(labels.len());
+        for label in labels {
+            let opts = InspectOptions { pair: Some(template.replacen("{}", label, 1)), logits: LogitRows::TopK(0), ..Default::default() };
+            let z = self.inspect_with(text, &opts)?.outputs.class_logits.unwrap_or_default();
+            let (e, c) = (z.get(entail).copied().unwrap_or(0.0), z.get(contra).copied().unwrap_or(0.0));
+            entailment.push((e, c));
+        }
+        Ok(if multi_label || labels.len() == 1 {
+            entailment.iter().map(|&(e, c)| 1.0 / (1.0 + (c - e).exp())).collect()
+        } else {
+            let top = entailment.iter().map(|p| p.0).fold(f32::NEG_INFINITY, f32::max);
+            let sum: f32 = entailment.iter().map(|p| (p.0 - top).exp()).sum();
+            entailment.iter().map(|p| (p.0 - top).exp() / sum).collect()
+        })
     }
 
     /// A question-answering model's `k` likeliest answers, best first, when the inspection read a

@@ -418,3 +418,29 @@ fn token_effects_hide_one_token_at_a_time() {
         assert!(msg.contains("text classifiers of encoder models"), "{name}: {msg}");
     }
 }
+
+/// Zero-shot classification with an NLI head equals transformers' zero-shot pipeline, both rules
+/// (the entailment logits' softmax over the labels; each label's entailment against contradiction).
+#[test]
+fn zero_shot_equals_the_pipeline() {
+    for name in ["albert_nli", "bart_nli"] {
+        let session = Session::load(&Folder::fixture(name).files(), None).unwrap();
+        let zs = &reference(name)["meta"]["zero_shot"];
+        let labels: Vec<String> = zs["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect();
+        let text = zs["text"].as_str().unwrap();
+        for (key, multi) in [("single", false), ("multi", true)] {
+            let got = session.zero_shot(text, &labels, zs["template"].as_str().unwrap(), multi).unwrap();
+            for (label, score) in labels.iter().zip(&got) {
+                let want = zs[key][label].as_f64().unwrap();
+                assert!((*score as f64 - want).abs() < 1e-5, "{name} {key} {label}: {score} vs {want}");
+            }
+        }
+    }
+    // Refusals by name: no entailment label, no labels, a template without {}.
+    let session = Session::load(&Folder::fixture("bert_sentiment").files(), None).unwrap();
+    let msg = session.zero_shot("x", &["a".into()], "This is {}.", false).err().unwrap().to_string();
+    assert!(msg.contains("id2label") && msg.contains("entailment"), "{msg}");
+    let nli = Session::load(&Folder::fixture("albert_nli").files(), None).unwrap();
+    assert!(nli.zero_shot("x", &[], "{}", false).err().unwrap().to_string().contains("candidate labels"));
+    assert!(nli.zero_shot("x", &["a".into()], "no slot", false).err().unwrap().to_string().contains("{}"));
+}

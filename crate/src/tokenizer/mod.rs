@@ -305,6 +305,9 @@ pub struct Tokenizer {
     /// transformers' `clean_up_tokenization_spaces` (tokenizer_config.json), applied after
     /// decoding; off for BPE models unless the config forces it, as in transformers.
     clean_up_spaces: bool,
+    /// Whether transformers' tokenizer hands the model `token_type_ids` (`model_input_names`): when
+    /// it does not, the model reads a pair's second text as type 0 too, and so does Glassbox.
+    type_ids: bool,
 }
 
 impl Tokenizer {
@@ -391,7 +394,8 @@ impl Tokenizer {
             }
             _ => {}
         }
-        let mut tok = Tokenizer { model, normalizer, pre_tokenizer, post_processor, decoder, added, special: SpecialTokens::default(), clean_up_spaces };
+        let type_ids = transformers.emits_type_ids();
+        let mut tok = Tokenizer { model, normalizer, pre_tokenizer, post_processor, decoder, added, special: SpecialTokens::default(), clean_up_spaces, type_ids };
         tok.special = tok.find_special_tokens(&transformers);
         Ok(tok)
     }
@@ -461,8 +465,11 @@ impl Tokenizer {
     }
 
     /// Report vocabulary strings (HF's `convert_ids_to_tokens`), not the raw text an unknown piece
-    /// or an added token covered.
+    /// or an added token covered; type ids only where transformers' tokenizer gives the model any.
     fn vocabulary_strings(&self, mut enc: Encoding) -> Encoding {
+        if !self.type_ids {
+            enc.type_ids.iter_mut().for_each(|t| *t = 0);
+        }
         for (tok, &id) in enc.tokens.iter_mut().zip(&enc.ids) {
             if let Some(s) = self.id_to_token(id) {
                 if s != tok {
@@ -512,6 +519,11 @@ impl Tokenizer {
         }
 
         Ok((enc, traced.then_some(Trace { normalized, words })))
+    }
+
+    /// Whether transformers' tokenizer gives the model `token_type_ids` (else every type id is 0).
+    pub fn gives_type_ids(&self) -> bool {
+        self.type_ids
     }
 
     /// Text of `ids` as HF decodes it: unknown ids are skipped, special tokens too when asked.

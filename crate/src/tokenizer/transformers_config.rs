@@ -290,6 +290,16 @@ impl<'a> TransformersConfig<'a> {
         (!is_generic(class)).then_some(class)
     }
 
+    /// Whether the tokenizer's output carries `token_type_ids`, as transformers 5 decides it: the
+    /// config's `model_input_names`, else the class's (BERT's and ELECTRA's tokenizers, DeBERTa-v2's;
+    /// not ALBERT's, RoBERTa's or the generic one). Without them a model reads every token as type 0.
+    pub fn emits_type_ids(&self) -> bool {
+        if let Some(names) = self.config.and_then(|c| c.get("model_input_names")).and_then(Value::as_array) {
+            return names.iter().any(|n| n.as_str() == Some("token_type_ids"));
+        }
+        matches!(self.class, Some("BertTokenizer" | "ElectraTokenizer" | "DebertaV2Tokenizer"))
+    }
+
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
     pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {

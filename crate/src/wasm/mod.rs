@@ -391,6 +391,17 @@ struct LoadOptions {
     weights: Option<String>,
 }
 
+/// `WasmModel.zeroShot` options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ZeroShotOptions {
+    labels: Vec<String>,
+    #[serde(default)]
+    template: Option<String>,
+    #[serde(default)]
+    multi_label: bool,
+}
+
 /// `WasmModel.tokenEffects` options.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
@@ -732,6 +743,16 @@ impl WasmModel {
             verdict: f32,
         }
         with_arrays(&Verdict { label: e.label, verdict: e.verdict }, vec![("effects", Float32Array::from(&e.effects[..]).into())])
+    }
+
+    /// Zero-shot classification with an NLI classifier (options `{ labels, template = "This example is {}.",
+    /// multiLabel = false }`): one score per label, in their order (see `Session::zero_shot`).
+    #[wasm_bindgen(js_name = zeroShot)]
+    pub fn zero_shot(&self, text: &str, zero_shot_options: JsValue) -> Result<Float32Array, JsError> {
+        let opts: ZeroShotOptions = options(zero_shot_options, "zeroShot")?;
+        let template = opts.template.as_deref().unwrap_or(crate::session::ZERO_SHOT_TEMPLATE);
+        let scores = self.session.zero_shot(text, &opts.labels, template, opts.multi_label).map_err(js_error)?;
+        Ok(Float32Array::from(&scores[..]))
     }
 
     /// `[L, H]` of attention `kind` ("encoder", "decoder", "cross"), or `null` when the model has none.
