@@ -107,6 +107,8 @@ export declare class Model {
   readonly info: ModelInfo;
   /** A text classifier's "which words decided it?": how much hiding each token lowers the verdict (one run per token). */
   tokenEffects(text: string, opts?: { pair?: string }): Promise<{ label: number; verdict: number; effects: Float32Array }>;
+  /** Zero-shot classification with an NLI classifier: one score per candidate label (one run per label). */
+  zeroShot(text: string, opts: { labels: string[]; template?: string; multiLabel?: boolean }): Promise<Float32Array>;
   tokenize(text: string, opts?: { addSpecialTokens?: boolean /* true */; trace?: boolean /* false */; pair?: string }): Promise<Tokens>;
   run(text: string, opts?: RunOptions): Promise<RunResult>;
   generate(text: string, opts?: GenerateOptions): GenerationHandle;

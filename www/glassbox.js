@@ -368,15 +368,71 @@ export class Model extends WorkerHandle {
    * `tokenMask` (one 1/0 per source token, specials included: 0 hides it from every query).
    */
   /**
-   * A text classifier's "which words decided it?": `{ label, verdict, effects: Float32Array [T] }`, how much
-   * hiding each token lowers the verdict's probability (one run per token; options `{ pair? }`).
+   * Zero-shot classification with an NLI classifier (transformers' zero-shot pipeline; the CLI's `inspect
+   * --zero-shot` is the same rule in Rust, Session::zero_shot): each candidate label goes into `template`'s `{}`
+   * and is read as the second text; a label scores the softmax of the entailment logits over the labels, or with
+   * `multiLabel` (and for one label) its entailment against contradiction. One run per label; scores in the
+   * labels' order. Composed here from `run`, so the shipped wasm carries no second copy of the rule.
    */
-  async zeroShot(text, opts) {
-    return this._request({ type: 'zeroShot', text, options: opts });
+  async zeroShot(text, { labels, template = 'This example is {}.', multiLabel = false } = {}) {
+    const head = this.info.classifier;
+    const entail = head?.task === 'sequence' ? head.labels.findIndex((l) => l.toLowerCase().startsWith('entail')) : -1;
+    if (entail < 0) {
+      throw new Error('zero-shot classification needs an NLI classifier whose labels include "entailment". Load an NLI model such as bart-large-mnli');
+    }
+    if (!Array.isArray(labels) || !labels.length || labels.length > 64 || labels.some((l) => typeof l !== 'string' || !l.trim())) {
+      throw new Error('zero-shot classification takes 1 to 64 candidate labels, none empty. Give labels such as ["sport", "politics"]');
+    }
+    if (typeof template !== 'string' || !template.includes('{}')) {
+      throw new Error(`the hypothesis template ${JSON.stringify(template)} has no {} for the label. Use e.g. "This example is {}."`);
+    }
+    const contra = entail === 0 ? head.labels.length - 1 : 0;
+    const pairs = [];
+    for (const label of labels) {
+      const r = await this.run(text, { pair: template.replace('{}', label), topK: 0, attention: { kinds: ['encoder'], layers: [0, 1] } });
+      pairs.push([r.classLogits[entail], r.classLogits[contra]]);
+    }
+    if (multiLabel || labels.length === 1) return Float32Array.from(pairs, ([e, c]) => 1 / (1 + Math.exp(c - e)));
+    const top = Math.max(...pairs.map((p) => p[0]));
+    const ex = pairs.map((p) => Math.exp(p[0] - top));
+    const sum = ex.reduce((a, b) => a + b, 0);
+    return Float32Array.from(ex, (v) => v / sum);
   }
 
-  async tokenEffects(text, opts = {}) {
-    return this._request({ type: 'tokenEffects', text, options: opts });
+  /**
+   * A text classifier's "which words decided it?": `{ label, verdict, effects: Float32Array [T] }`, how much
+   * hiding each token (`inspect`'s `tokenMask`) lowers the verdict's probability (a regression head: its score);
+   * 0 for special tokens. One run per token, at most 256 (the CLI's `inspect --token-effects`, Session::token_effects,
+   * is the same rule in Rust). Options `{ pair? }`.
+   */
+  async tokenEffects(text, { pair } = {}) {
+    const head = this.info.classifier;
+    if (head?.task !== 'sequence' || this.info.kind !== 'encoder-only') {
+      throw new Error('token effects are for text classifiers of encoder models (a *ForSequenceClassification BERT, RoBERTa, ...). Load such a classifier, or use the interventions to hide tokens by hand');
+    }
+    const quiet = { topK: 0, attention: { kinds: ['encoder'], layers: [0, 1] }, ...(pair === undefined ? {} : { pair }) };
+    const base = await this.inspect(text, quiet);
+    const n = base.tokens.ids.length;
+    if (n > 256) throw new Error(`the text is ${n} tokens long; token effects run the model once per token, up to 256. Shorten the text`);
+    const z0 = Array.from(base.classLogits);
+    const label = z0.indexOf(Math.max(...z0));
+    const score = (z) => {
+      if (head.scoring === 'sigmoid') return 1 / (1 + Math.exp(-z[label]));
+      if (head.scoring !== 'softmax') return z[label];
+      const top = Math.max(...z);
+      const sum = z.reduce((a, v) => a + Math.exp(v - top), 0);
+      return Math.exp(z[label] - top) / sum;
+    };
+    const verdict = score(z0);
+    const effects = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      if (base.tokens.special[i]) continue;
+      const tokenMask = new Array(n).fill(1);
+      tokenMask[i] = 0;
+      const hidden = await this.inspect(text, { ...quiet, tokenMask });
+      effects[i] = verdict - score(Array.from(hidden.classLogits));
+    }
+    return { label, verdict, effects };
   }
 
   async inspect(text, opts = {}) {

@@ -179,8 +179,6 @@ function dispatch(msg) {
     case 'tokenize': return modelFor(msg.handle).model.tokenize(text(msg.text), msg.options);
     case 'run': return modelFor(msg.handle).model.run(text(msg.text), msg.options);
     case 'inspect': return modelFor(msg.handle).model.inspect(text(msg.text), msg.options);
-    case 'tokenEffects': return modelFor(msg.handle).model.tokenEffects(text(msg.text), msg.options);
-    case 'zeroShot': return modelFor(msg.handle).model.zeroShot(text(msg.text), msg.options);
     case 'drawMap': return drawMap(msg);
     case 'rasterizeMap': return getEngine().then((api) => api.rasterizeMap(floats(msg.values), msg.options));
     case 'attentionPatterns': return getEngine().then((api) => api.attentionPatterns(floats(msg.values), msg.options));

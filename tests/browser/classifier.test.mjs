@@ -307,3 +307,30 @@ describe('a BART NLI classifier reads a pair on the page', () => {
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
 });
+
+describe('zero-shot classification with an NLI model on the page', () => {
+  const setup = {};
+  const TEXT = 'The match ended in a draw.';
+  before(async () => Object.assign(setup, await openPageWithModel('zz-zero-shot', fixture('bart_nli'), TEXT)));
+  after(() => closePage(setup));
+
+  it('scores the candidate labels as the CLI does', async () => {
+    const { page } = setup;
+    await page.fill('#zero-shot-labels', 'sport, politics, cooking, weather');
+    await page.click('#predictions .zero-shot button');
+    await page.waitForSelector('#predictions .zero-shot-scores .candidate', { timeout: 60000 });
+    const want = cliInspect(fixture('bart_nli'), TEXT, ['--zero-shot', 'sport,politics,cooking,weather']).zero_shot;
+    const rows = await page.$$eval('#predictions .zero-shot-scores .candidate', (lis) => lis.map((li) => [li.dataset.label, li.querySelector('.cand-prob').textContent]));
+    assert.equal(rows.length, 4);
+    for (const [label, shown] of rows) assert.equal(shown, `${(100 * want.scores[want.labels.indexOf(label)]).toFixed(1)}%`, label);
+    const best = want.labels[want.scores.indexOf(Math.max(...want.scores))];
+    assert.equal(rows[0][0], best, 'best first');
+  });
+
+  it('axe (WCAG 2.1 A/AA): no serious or critical violations with the zero-shot form', async () => {
+    const violations = await axeViolations(setup.page, ['#predictions']);
+    assert.deepEqual(violations.serious, []);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});

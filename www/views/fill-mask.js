@@ -25,6 +25,8 @@ export function maskPositions(tokens, maskToken) {
  * @param {string} [view.pair]      the second text the run read (a question-answering model's passage)
  * @param {() => Promise<{label: number, verdict: number, effects: Float32Array}>} [view.tokenEffects]
  *   a text classifier's "which words decided it?" (one run per token), offered behind a button
+ * @param {(labels: string[], template: string) => Promise<Float32Array>} [view.zeroShot]
+ *   an NLI classifier's zero-shot scores for candidate labels (one run per label), offered as a small form
  */
 export function renderPredictions(root, view) {
   const { info, result, baseline, scheme } = view;
@@ -36,7 +38,7 @@ export function renderPredictions(root, view) {
   if (info.classifier && result.classLogits) {
     root.append(...(info.classifier.task === 'token'
       ? tagView(info.classifier, result, scheme, baseline)
-      : verdictView(info.classifier, result, baseline, view.tokenEffects, scheme)));
+      : verdictView(info.classifier, result, baseline, view.tokenEffects, scheme, view.zeroShot)));
     return;
   }
   if (!info.hasLmHead) {
@@ -172,7 +174,7 @@ function pct(x) {
 }
 
 /** A sequence classifier: every label with its probability (or score), likeliest first. */
-function verdictView(head, result, baseline, tokenEffects, scheme) {
+function verdictView(head, result, baseline, tokenEffects, scheme, zeroShot) {
   const n = head.labels.length;
   const now = classScores(result.classLogits, n, head.scoring);
   const before = baseline?.classLogits ? classScores(baseline.classLogits, n, head.scoring) : null;
@@ -220,7 +222,65 @@ function verdictView(head, result, baseline, tokenEffects, scheme) {
         ? `Same verdict; ${raw ? 'its score' : 'its probability'} moved from ${show(before[top])} to ${show(now[top])}.`
         : 'Same verdict; it barely moved.'));
   }
-  return [explain, verdict, box, ...(tokenEffects ? [effectsView(head, result, tokenEffects, scheme)] : [])];
+  const nli = head.labels.some((l) => l.toLowerCase().startsWith('entail'));
+  return [explain, verdict, box, ...(tokenEffects ? [effectsView(head, result, tokenEffects, scheme)] : []),
+    ...(zeroShot && nli ? [zeroShotView(zeroShot)] : [])];
+}
+
+/** The zero-shot pipeline's idea: an entailment model as a classifier for labels it never saw in training. */
+function zeroShotView(zeroShot) {
+  const root = el('div', 'zero-shot');
+  root.append(el('h4', '', 'Zero-shot classification'), p('explain', 'An entailment model can sort a text into labels it was never ' +
+    'trained on: each label goes into a hypothesis (“This example is sport.”), the model reads your text with each one as the ' +
+    'second text, and the labels whose hypotheses it finds most entailed win (a softmax of the entailment scores over the labels).'));
+  const field = (id, label, value) => {
+    const wrap = el('div', 'pair-row');
+    const l = el('label', '', label);
+    l.htmlFor = id;
+    const input = el('input', '');
+    input.id = id;
+    input.type = 'text';
+    input.value = value;
+    input.spellcheck = false;
+    wrap.append(l, input);
+    return [wrap, input];
+  };
+  const [labelsRow, labels] = field('zero-shot-labels', 'Candidate labels, separated by commas', 'sport, politics, science, cooking');
+  const [templateRow, template] = field('zero-shot-template', 'Hypothesis ({} stands for the label)', 'This example is {}.');
+  const button = el('button', 'secondary', 'Score the labels');
+  button.type = 'button';
+  const status = el('p', 'muted', '');
+  status.setAttribute('role', 'status');
+  const out = el('div', '');
+  button.addEventListener('click', async () => {
+    const names = labels.value.split(',').map((s) => s.trim()).filter(Boolean);
+    button.disabled = true;
+    status.textContent = `Running the model once for each of the ${names.length} labels…`;
+    try {
+      const scores = await zeroShot(names, template.value);
+      status.textContent = '';
+      const order = names.map((_, i) => i).sort((a, b) => scores[b] - scores[a]);
+      const list = el('ol', 'candidate-list zero-shot-scores');
+      for (const i of order) {
+        const li = el('li', `candidate${i === order[0] ? ' chosen' : ''}`);
+        li.dataset.label = names[i];
+        const track = el('span', 'cand-track');
+        const bar = el('span', 'cand-bar');
+        bar.style.width = `${Math.max(0, Math.min(1, scores[i])) * 100}%`;
+        track.append(bar);
+        li.append(el('span', 'cand-token', truncate(names[i], LABEL_CHARS)), track, el('span', 'cand-prob', pct(scores[i])));
+        li.setAttribute('aria-label', `${names[i]}: ${(100 * scores[i]).toFixed(1)} percent`);
+        list.append(li);
+      }
+      out.replaceChildren(list);
+    } catch (err) {
+      status.textContent = `Could not score them: ${err.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  root.append(labelsRow, templateRow, button, status, out);
+  return root;
 }
 
 /** "Which words decided it?": a button that hides each token in turn and shows how far the verdict falls. */

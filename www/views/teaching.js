@@ -382,6 +382,7 @@ export function mountTeaching(root, opts = {}) {
     renderPredictions(ui.predictions, {
       info, result: r, baseline, scheme: st.scheme, pair: st.pair,
       tokenEffects: info.classifier?.task === 'sequence' && info.kind === 'encoder-only' ? () => model.tokenEffects(text, pairOption) : undefined,
+      zeroShot: info.classifier?.task === 'sequence' ? (labels, template) => model.zeroShot(text, { labels, template }) : undefined,
       output: st.output ? { text: st.output.text, baseline: baseline ? st.outputBaseline?.text : undefined } : undefined,
     });
     const { input, dec } = labels();

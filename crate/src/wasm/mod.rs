@@ -391,24 +391,6 @@ struct LoadOptions {
     weights: Option<String>,
 }
 
-/// `WasmModel.zeroShot` options.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ZeroShotOptions {
-    labels: Vec<String>,
-    #[serde(default)]
-    template: Option<String>,
-    #[serde(default)]
-    multi_label: bool,
-}
-
-/// `WasmModel.tokenEffects` options.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-struct EffectsOptions {
-    pair: Option<String>,
-}
-
 /// `WasmModel.tokenize` options.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
@@ -729,30 +711,6 @@ impl WasmModel {
         let mut job = lens::WasmInspection::start(self, text, inspect_options)?;
         while job.step(self)? {}
         job.finish(self)
-    }
-
-    /// How much each token holds up a text classifier's verdict (options `{ pair? }`): `{ label, verdict,
-    /// effects: Float32Array [T] }`, one forward pass per token (see `Session::token_effects`).
-    #[wasm_bindgen(js_name = tokenEffects)]
-    pub fn token_effects(&self, text: &str, effects_options: JsValue) -> Result<JsValue, JsError> {
-        let opts: EffectsOptions = options(effects_options, "tokenEffects")?;
-        let e = self.session.token_effects(text, opts.pair.as_deref()).map_err(js_error)?;
-        #[derive(Serialize)]
-        struct Verdict {
-            label: usize,
-            verdict: f32,
-        }
-        with_arrays(&Verdict { label: e.label, verdict: e.verdict }, vec![("effects", Float32Array::from(&e.effects[..]).into())])
-    }
-
-    /// Zero-shot classification with an NLI classifier (options `{ labels, template = "This example is {}.",
-    /// multiLabel = false }`): one score per label, in their order (see `Session::zero_shot`).
-    #[wasm_bindgen(js_name = zeroShot)]
-    pub fn zero_shot(&self, text: &str, zero_shot_options: JsValue) -> Result<Float32Array, JsError> {
-        let opts: ZeroShotOptions = options(zero_shot_options, "zeroShot")?;
-        let template = opts.template.as_deref().unwrap_or(crate::session::ZERO_SHOT_TEMPLATE);
-        let scores = self.session.zero_shot(text, &opts.labels, template, opts.multi_label).map_err(js_error)?;
-        Ok(Float32Array::from(&scores[..]))
     }
 
     /// `[L, H]` of attention `kind` ("encoder", "decoder", "cross"), or `null` when the model has none.
