@@ -444,3 +444,16 @@ fn zero_shot_equals_the_pipeline() {
     assert!(nli.zero_shot("x", &[], "{}", false).err().unwrap().to_string().contains("candidate labels"));
     assert!(nli.zero_shot("x", &["a".into()], "no slot", false).err().unwrap().to_string().contains("{}"));
 }
+
+/// A question-answering head scores two things per token whatever its label map says; another count is refused by name.
+#[test]
+fn question_answering_heads_score_two_things() {
+    let relabelled = load(&edited("bert_qa", |c| {
+        c.insert("id2label".into(), json!({"0": "a", "1": "b"}));
+    }));
+    assert_eq!(relabelled.classifier().unwrap().labels, ["start", "end"]);
+    let msg = load_error(&edited("bert_qa", |c| {
+        c.insert("num_labels".into(), json!(3));
+    }));
+    assert!(msg.contains("num_labels") && msg.contains("a start and an end"), "{msg}");
+}

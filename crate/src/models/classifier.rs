@@ -153,7 +153,10 @@ pub fn requested(config_json: &[u8]) -> Result<Option<ClassifierInfo>> {
         return Err(Error::config("id2label", format!("gives {} labels", labels.len()), format!("A classifier has 1 to {MAX_LABELS} labels: use the config.json saved with the model")));
     }
     if let Some(n) = num_labels {
-        if (id2label.is_some() || task == Task::Span) && n != labels.len() {
+        if task == Task::Span && n != 2 {
+            return Err(Error::config("num_labels", format!("is {n}, but a question-answering head scores 2 things per token (a start and an end)"), "Use the config.json saved with the model"));
+        }
+        if id2label.is_some() && task != Task::Span && n != labels.len() {
             return Err(Error::config("num_labels", format!("is {n}, but id2label names {} labels", labels.len()), "Use the config.json saved with the model (transformers counts the labels of id2label)"));
         }
     }
