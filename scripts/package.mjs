@@ -104,10 +104,12 @@ function elementsDts(elements) {
   return `// The Glassbox custom elements (import 'glassbox/elements'). Written by scripts/package.mjs. Guide: docs/widgets.md.
 import type { Glassbox, Model, Tokens } from './glassbox.js';
 
-/** What every Glassbox element has (attributes: model, text, hide, readonly, random-seed, theme, eager). */
+/** What every Glassbox element has (attributes: model, text, pair, hide, readonly, random-seed, theme, eager). */
 export interface GlassboxWidget extends HTMLElement {
   /** The text shown (the reader's edit, else the text attribute). */
   text: string;
+  /** An encoder's second text (the pair attribute), read by the attention, predictions and view elements. */
+  readonly pair: string | undefined;
   /** Draw again with the current attributes. */
   refresh(): void;
   /** This element as HTML an author can paste. */
