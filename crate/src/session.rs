@@ -313,9 +313,9 @@ impl Session {
         let score = |z: &[f32]| -> f32 {
             match head.scoring {
                 Scoring::Softmax => {
-                    let top = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let sum: f32 = z.iter().map(|v| (v - top).exp()).sum();
-                    (z[label] - top).exp() / sum
+                    let mut p = z.to_vec();
+                    crate::kernels::softmax(&mut p);
+                    p[label]
                 }
                 Scoring::Sigmoid => 1.0 / (1.0 + (-z[label]).exp()),
                 Scoring::None => z[label],
@@ -364,9 +364,9 @@ impl Session {
         Ok(if multi_label || labels.len() == 1 {
             entailment.iter().map(|&(e, c)| 1.0 / (1.0 + (c - e).exp())).collect()
         } else {
-            let top = entailment.iter().map(|p| p.0).fold(f32::NEG_INFINITY, f32::max);
-            let sum: f32 = entailment.iter().map(|p| (p.0 - top).exp()).sum();
-            entailment.iter().map(|p| (p.0 - top).exp() / sum).collect()
+            let mut scores: Vec<f32> = entailment.iter().map(|p| p.0).collect();
+            crate::kernels::softmax(&mut scores);
+            scores
         })
     }
 

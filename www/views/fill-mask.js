@@ -127,11 +127,7 @@ function replacedView(result, scheme, baseline) {
     const label = truncate(tokenLabel(result.tokens.tokens[i], scheme, result.tokens.special[i]), LABEL_CHARS);
     const chip = el('li', 'chip replaced-chip');
     chip.dataset.prob = String(prob);
-    // Opaque, from white to a mid rose as the probability grows, under dark text in either colour scheme
-    // (contrast above 4.5:1 at the darkest shade).
-    const a = 0.6 * prob;
-    const mix = (c) => Math.round(255 - (255 - c) * a);
-    chip.style.background = `rgb(${mix(214)}, ${mix(51)}, ${mix(108)})`;
+    chip.style.background = tint(ROSE, 0.6 * prob);
     chip.append(el('span', 'replaced-token', label), el('span', 'replaced-prob', ` ${(100 * prob).toFixed(0)}%` +
       (before && Math.abs(before[i] - prob) >= 0.005 ? ` (was ${(100 * before[i]).toFixed(0)}%)` : '')));
     list.append(chip);
@@ -319,11 +315,8 @@ function effectChips(head, result, e, scheme) {
     const chip = el('li', 'chip effect-chip');
     chip.dataset.index = String(i);
     chip.dataset.effect = String(d);
-    // Opaque tints under dark text: green where the token holds the verdict up, rose where it pulls it down.
-    const a = 0.55 * Math.min(1, Math.abs(d) / scale);
-    const [r, g, b] = d >= 0 ? [46, 160, 67] : [214, 51, 108];
-    const mix = (c) => Math.round(255 - (255 - c) * a);
-    chip.style.background = `rgb(${mix(r)}, ${mix(g)}, ${mix(b)})`;
+    // Green where the token holds the verdict up, rose where it pulls it down.
+    chip.style.background = tint(d >= 0 ? GREEN : ROSE, 0.55 * Math.min(1, Math.abs(d) / scale));
     const shown = raw ? Math.abs(d).toFixed(3) : Math.abs(100 * d).toFixed(1);
     chip.append(el('span', 'replaced-token', truncate(tokenLabel(result.tokens.tokens[i], scheme, false), LABEL_CHARS)),
       el('span', 'replaced-prob', ` ${d >= 0 ? '+' : '−'}${shown}${unit}`));
@@ -393,10 +386,7 @@ function startEndView(result, scheme) {
     chip.dataset.index = String(i);
     chip.dataset.start = String(start);
     chip.dataset.end = String(end);
-    // Opaque, from white to a mid rose as the larger probability grows, under dark text in either colour scheme.
-    const a = 0.6 * Math.max(start, end);
-    const mix = (c) => Math.round(255 - (255 - c) * a);
-    chip.style.background = `rgb(${mix(214)}, ${mix(51)}, ${mix(108)})`;
+    chip.style.background = tint(ROSE, 0.6 * Math.max(start, end));
     chip.append(el('span', 'replaced-token', truncate(tokenLabel(result.tokens.tokens[i], scheme, false), LABEL_CHARS)),
       el('span', 'replaced-prob', ` starts ${(100 * start).toFixed(0)}% · ends ${(100 * end).toFixed(0)}%`));
     list.append(chip);
@@ -442,6 +432,18 @@ function tagView(head, result, scheme, baseline) {
     : '';
   return [p('explain', `This model was fine-tuned to label every token (${head.architecture}): a small head turns each token’s final vector ` +
     `into a score for each of its ${n} labels, and a softmax makes them probabilities.${bio} Each token shows its likeliest label.`), list];
+}
+
+const ROSE = [214, 51, 108];
+const GREEN = [46, 160, 67];
+
+/**
+ * An opaque background from white (`a` = 0) towards `rgb` (`a` = 0.6 at most), under the chips' dark text in
+ * either colour scheme (contrast above 4.5:1 at the darkest shade).
+ */
+function tint([r, g, b], a) {
+  const mix = (c) => Math.round(255 - (255 - c) * a);
+  return `rgb(${mix(r)}, ${mix(g)}, ${mix(b)})`;
 }
 
 function el(tag, className = '', text = '') {

@@ -381,11 +381,11 @@ pub struct SpanProbabilities {
 pub fn span_probabilities(logits: &[f32], passage: &[bool], keep_in_softmax: Option<usize>) -> SpanProbabilities {
     let t = passage.len().min(logits.len() / 2);
     let counted = |i: usize| passage[i] || keep_in_softmax == Some(i);
+    // The attention softmax: masked (-inf) entries come out exactly 0.
     let probs = |column: usize| -> Vec<f32> {
-        let top = (0..t).filter(|&i| counted(i)).map(|i| logits[2 * i + column]).fold(f32::NEG_INFINITY, f32::max);
-        let e: Vec<f32> = (0..t).map(|i| if counted(i) { (logits[2 * i + column] - top).exp() } else { 0.0 }).collect();
-        let sum: f32 = e.iter().sum();
-        e.iter().map(|v| if sum > 0.0 { v / sum } else { 0.0 }).collect()
+        let mut row: Vec<f32> = (0..t).map(|i| if counted(i) { logits[2 * i + column] } else { f32::NEG_INFINITY }).collect();
+        crate::kernels::softmax(&mut row);
+        row
     };
     SpanProbabilities { starts: probs(0), ends: probs(1) }
 }
