@@ -136,7 +136,7 @@ impl BlockFacts {
             Model::Gpt2(m) if m.is_post_norm() => ("post", "LayerNorm", false, false), // opt-350m
             Model::Gpt2(_) | Model::GptNeoX(_) | Model::Phi(_) => ("pre", "LayerNorm", false, true),
             Model::Bloom(_) => ("pre", "LayerNorm", true, true),
-            Model::Bert(_) | Model::Albert(_) => ("post", "LayerNorm", true, false),
+            Model::Bert(_) | Model::Albert(_) | Model::Deberta(_) => ("post", "LayerNorm", true, false),
             Model::Bart(m) => ("post", "LayerNorm", m.info.model_type != "marian", false),
             Model::Llama(m) if !m.has_input_norms() => ("output", "RMSNorm", false, true),
             Model::T5(_) | Model::Llama(_) => ("pre", "RMSNorm", false, true),
@@ -151,6 +151,7 @@ impl BlockFacts {
             Model::Llama(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
             Model::ModernBert(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
             Model::Albert(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
+            Model::Deberta(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::GptNeoX(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::Phi(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             // BLOOM's GELU is fixed (no key): the tanh approximation, under the name the page knows.
@@ -201,6 +202,7 @@ impl BlockFacts {
                 Model::Albert(m) if m.config.embedding_size != m.config.hidden_size => Some(m.config.embedding_size),
                 Model::Gpt2(m) => m.embedding_width(),
                 Model::Bert(m) if m.has_embedding_projection() => Some(m.embedding_width()),
+                Model::Deberta(m) if m.embedding_width() != m.config.hidden_size => Some(m.embedding_width()),
                 _ => None,
             },
             shared_layers: match model {

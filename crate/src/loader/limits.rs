@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 /// Widths (C) by family: GPT-2, BERT, T5 / BART / Marian.
 const WIDTHS: &[&str] = &["n_embd", "n_embed", "hidden_size", "d_model"];
 /// Rows of embedding tables.
-const VOCABS: &[&str] = &["vocab_size", "decoder_vocab_size", "type_vocab_size"];
+const VOCABS: &[&str] = &["vocab_size", "decoder_vocab_size"];
+/// Rows of the token-type table: 0 means none (DeBERTa-v3).
+const TYPES: &[&str] = &["type_vocab_size"];
 /// Rows of learned position tables.
 const POSITIONS: &[&str] = &["n_positions", "n_ctx", "max_position_embeddings"];
 /// Layer counts; 0 is allowed (a zero-layer transformer is a known teaching toy).
@@ -42,7 +44,8 @@ pub fn check_sizes(config: &[u8], weights_len: Option<usize>) -> Result<()> {
         fields.iter().filter_map(|&f| read(&cfg, f, min).transpose()).collect()
     };
     let widths = size(WIDTHS, 1)?;
-    let vocabs = size(VOCABS, 1)?;
+    let mut vocabs = size(VOCABS, 1)?;
+    vocabs.extend(size(TYPES, 0)?);
     let positions = size(POSITIONS, 1)?;
     let layers = size(LAYERS, 0)?;
     let heads = size(HEADS, 1)?;

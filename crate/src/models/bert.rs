@@ -195,6 +195,13 @@ impl Layer {
         let k = activations::linear(&self.key, x.view());
         let v = activations::linear(&self.value, x.view());
         let ctx = attend(q.view(), k.view(), v.view(), h, dh, scale, Mask::keys_or_full(keys), bias, rec.layer(l));
+        self.finish(x, ctx, act, rec, l)
+    }
+
+    /// The rest of layer `l` once attention has mixed the values (`ctx: [T][C]`, the heads side by
+    /// side): project back, add and norm, then the feed-forward network, add and norm. DeBERTa's
+    /// layers share it, with attention of their own.
+    pub(crate) fn finish(&self, x: &Array2<f32>, ctx: Array2<f32>, act: Activation, rec: &mut Recorder, l: usize) -> Array2<f32> {
         let mut a = activations::linear(&self.attn_out, ctx.view()); // [T][C]
         rec.trace_io(l, x, &a);
         a += x;

@@ -191,7 +191,7 @@ pub enum HeadAct {
 }
 
 impl HeadAct {
-    fn apply(self, x: &mut [f32]) {
+    pub(crate) fn apply(self, x: &mut [f32]) {
         match self {
             HeadAct::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
             HeadAct::Act(a) => a.apply(x),

@@ -24,6 +24,7 @@ pub mod layers;
 pub mod llama;
 pub mod logits;
 pub mod modernbert;
+pub mod deberta;
 pub mod phi;
 pub mod probe;
 pub mod rotary;
@@ -65,6 +66,9 @@ pub enum Positions {
     Relative,   // T5: a learned bias per (head, bucketed distance) added to the scores
     Rotary,     // Llama, Qwen2: queries and keys turned by a position-dependent angle (rotary.rs)
     Alibi,      // BLOOM: each head subtracts a fixed slope times the distance from its scores (bloom.rs)
+    /// DeBERTa: a table of relative-distance vectors that each head projects into keys and queries;
+    /// scores gain content-to-position and position-to-content terms (deberta.rs)
+    Disentangled,
 }
 
 impl Positions {
@@ -76,6 +80,7 @@ impl Positions {
             Positions::Relative => "relative",
             Positions::Rotary => "rotary",
             Positions::Alibi => "alibi",
+            Positions::Disentangled => "disentangled",
         }
     }
 }
@@ -213,6 +218,7 @@ pub enum Model {
     Llama(llama::Llama), // Llama and Qwen2 share one implementation
     ModernBert(modernbert::ModernBert),
     Albert(albert::Albert),
+    Deberta(deberta::Deberta),
     GptNeoX(gpt_neox::GptNeoX),
     Phi(phi::Phi),
     Bloom(bloom::Bloom),
@@ -275,6 +281,7 @@ impl Model {
             "phi3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Phi3, files.config, weights)?)),
             "modernbert" => Ok(Model::ModernBert(modernbert::ModernBert::load(files.config, weights)?)),
             "albert" => Ok(Model::Albert(albert::Albert::load(files.config, weights)?)),
+            "deberta-v2" => Ok(Model::Deberta(deberta::Deberta::load(files.config, weights)?)),
             "gpt_neox" => Ok(Model::GptNeoX(gpt_neox::GptNeoX::load(files.config, weights)?)),
             "bloom" => Ok(Model::Bloom(bloom::Bloom::load(files.config, weights)?)),
             "phi" => Ok(Model::Phi(phi::Phi::load(files.config, weights)?)),
@@ -296,6 +303,7 @@ impl Model {
             Model::Llama(m) => m,
             Model::ModernBert(m) => m,
             Model::Albert(m) => m,
+            Model::Deberta(m) => m,
             Model::GptNeoX(m) => m,
             Model::Bloom(m) => m,
             Model::Phi(m) => m,
@@ -320,6 +328,7 @@ impl Model {
         match self {
             Model::Bert(m) => m.classifier(),
             Model::Albert(m) => m.classifier(),
+            Model::Deberta(m) => m.classifier(),
             Model::ModernBert(m) => m.classifier(),
             Model::Gpt2(m) => m.classifier(),
             Model::Llama(m) => m.classifier(),

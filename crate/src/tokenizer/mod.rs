@@ -372,7 +372,7 @@ impl Tokenizer {
                 let [cls, sep] = template_roles(&transformers, &added, model, "RobertaTokenizer", ["cls_token", "sep_token"])?;
                 post_processor = Some(PostProcessor::Roberta { cls, sep, trim_offsets: *trim_offsets, add_prefix_space: *add_prefix_space });
             }
-            (Some(ClassRebuild::Albert { .. }), model) => {
+            (Some(ClassRebuild::Albert { .. } | ClassRebuild::DebertaV2 { .. }), model) => {
                 // AlbertTokenizer's template: `[CLS] $A [SEP]` (pairs `$B [SEP]` with type 1), from its roles.
                 let [cls, sep] = template_roles(&transformers, &added, model, "AlbertTokenizer", ["cls_token", "sep_token"])?;
                 post_processor = Some(PostProcessor::Bert { cls, sep });
@@ -665,6 +665,29 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
             let prepend_scheme = if *add_prefix_space { PrependScheme::Always } else { PrependScheme::Never };
             let words = PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace { replacement: '▁', prepend_scheme, split: true }]);
             (Some(Normalizer::Sequence(rules)), Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme }))
+        }
+        ClassRebuild::DebertaV2 { lowercase, split_by_punct, add_prefix_space, unk, unk_id } => {
+            // The class looks its unknown piece up (with score 0, as a converted vocabulary has it).
+            let unk_id = match model {
+                Model::Unigram(unigram) => unigram.id_with_score(unk, 0.0).unwrap_or(*unk_id),
+                _ => *unk_id,
+            };
+            if let Model::Unigram(unigram) = model {
+                unigram.use_class_options(unk_id);
+            }
+            let mut rules = Vec::new();
+            if *lowercase {
+                rules.push(Normalizer::Lowercase);
+            }
+            let spaces = pattern::Pattern::new(r"\s{2,}|[\n\r\t]").map_err(|e| Error::tokenizer(format!("DebertaV2Tokenizer's whitespace rule: {e:?}"), "Report this"))?;
+            rules.extend([Normalizer::Replace { pattern: spaces, content: " ".into() }, Normalizer::Nfc, Normalizer::Strip { left: false, right: true }]);
+            let prepend_scheme = if *add_prefix_space { PrependScheme::Always } else { PrependScheme::First };
+            let mut words = Vec::new();
+            if *split_by_punct {
+                words.push(PreTokenizer::Punctuation(normalized::SplitBehavior::Isolated));
+            }
+            words.push(PreTokenizer::Metaspace { replacement: '▁', prepend_scheme, split: true });
+            (Some(Normalizer::Sequence(rules)), Some(PreTokenizer::Sequence(words)), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme }))
         }
         ClassRebuild::T5 | ClassRebuild::XlmRoberta { .. } | ClassRebuild::Camembert { .. } => {
             let scheme = |add_prefix_space: bool| if add_prefix_space { PrependScheme::Always } else { PrependScheme::Never };

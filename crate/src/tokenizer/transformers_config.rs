@@ -80,7 +80,7 @@ const REGISTERED_CLASSES: &[(&str, &str)] = &[
     ("gpt2", "GPT2Tokenizer"), ("gpt_neo", "GPT2Tokenizer"), ("opt", "GPT2Tokenizer"), ("bert", "BertTokenizer"), ("roberta", "RobertaTokenizer"), ("distilbert", "BertTokenizer"), ("electra", "BertTokenizer"),
     ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen3", "Qwen2Tokenizer"),
     ("gemma", "GemmaTokenizer"), ("gemma2", "GemmaTokenizer"), ("gemma3_text", "GemmaTokenizer"), ("gemma3", "GemmaTokenizer"), ("xlm-roberta", "XLMRobertaTokenizer"),
-    ("albert", "AlbertTokenizer"), ("camembert", "CamembertTokenizer"), ("gpt_neox", "GPTNeoXTokenizer"), ("mpnet", "MPNetTokenizer"),
+    ("albert", "AlbertTokenizer"), ("camembert", "CamembertTokenizer"), ("gpt_neox", "GPTNeoXTokenizer"), ("mpnet", "MPNetTokenizer"), ("deberta-v2", "DebertaV2Tokenizer"),
     ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC),
     ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC), ("persimmon", GENERIC), ("umt5", GENERIC),
 ];
@@ -109,6 +109,7 @@ fn is_generic(class: &str) -> bool {
 const LLAMA_ROLES: &[(&str, &str)] = &[("bos_token", "<s>"), ("eos_token", "</s>"), ("unk_token", "<unk>")];
 const XLM_ROBERTA_ROLES: &[(&str, &str)] = &[("bos_token", "<s>"), ("eos_token", "</s>"), ("sep_token", "</s>"), ("cls_token", "<s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask>")];
 const ALBERT_ROLES: &[(&str, &str)] = &[("bos_token", "[CLS]"), ("eos_token", "[SEP]"), ("unk_token", "<unk>"), ("sep_token", "[SEP]"), ("pad_token", "<pad>"), ("cls_token", "[CLS]"), ("mask_token", "[MASK]")];
+const DEBERTA_V2_ROLES: &[(&str, &str)] = &[("bos_token", "[CLS]"), ("eos_token", "[SEP]"), ("unk_token", "[UNK]"), ("sep_token", "[SEP]"), ("pad_token", "[PAD]"), ("cls_token", "[CLS]"), ("mask_token", "[MASK]")];
 const GEMMA_ROLES: &[(&str, &str)] = &[("bos_token", "<bos>"), ("eos_token", "<eos>"), ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask>")];
 const T5_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>")];
 const QWEN2_ROLES: &[(&str, &str)] = &[("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|endoftext|>")];
@@ -166,6 +167,12 @@ pub enum ClassRebuild {
     /// `do_lower_case`, then the file's Precompiled rules), whitespace split then Metaspace
     /// (`add_prefix_space`), and `[CLS] $A [SEP]`.
     Albert { lowercase: bool, keep_accents: bool, add_prefix_space: bool },
+    /// DebertaV2Tokenizer: a SentencePiece Unigram (the unknown piece looked up, else `unk_id`, else 1)
+    /// behind a normaliser of its own, not the file's (lower case when `do_lower_case`; runs of
+    /// whitespace, tabs and newlines to one space; NFC; trailing spaces stripped; no Precompiled
+    /// rules), punctuation split off when `split_by_punct`, Metaspace (`add_prefix_space`: always,
+    /// else first), and `[CLS] $A [SEP]` (pairs `$B [SEP]` with type 1).
+    DebertaV2 { lowercase: bool, split_by_punct: bool, add_prefix_space: bool, unk: String, unk_id: u32 },
     /// GPTNeoXTokenizer: NFC, GPT-2's byte-level split and BPE (`add_prefix_space`, default false),
     /// and a template of `bos_token` and `eos_token` only when `add_bos_token` / `add_eos_token`
     /// (both false by default: then nothing is added and offsets keep their spaces).
@@ -212,6 +219,7 @@ impl<'a> TransformersConfig<'a> {
             Some("GemmaTokenizer") => GEMMA_ROLES,
             Some("XLMRobertaTokenizer") => XLM_ROBERTA_ROLES,
             Some("AlbertTokenizer") => ALBERT_ROLES,
+            Some("DebertaV2Tokenizer") => DEBERTA_V2_ROLES,
             Some("CamembertTokenizer") => XLM_ROBERTA_ROLES,
             Some("T5Tokenizer") => T5_ROLES,
             Some("Qwen2Tokenizer") => QWEN2_ROLES,
@@ -303,11 +311,11 @@ impl<'a> TransformersConfig<'a> {
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
     pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {
-        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "GPTNeoXTokenizer" | "RobertaTokenizer" | "BertTokenizer" | "MPNetTokenizer")) = self.class else {
+        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "GPTNeoXTokenizer" | "RobertaTokenizer" | "BertTokenizer" | "MPNetTokenizer" | "DebertaV2Tokenizer")) = self.class else {
             return Ok(None);
         };
         let wanted = match class {
-            "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" => "Unigram",
+            "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "DebertaV2Tokenizer" => "Unigram",
             "BertTokenizer" | "MPNetTokenizer" => "WordPiece",
             _ => "BPE",
         };
@@ -337,6 +345,21 @@ impl<'a> TransformersConfig<'a> {
                 lowercase: self.flag("do_lower_case")?.unwrap_or(true),
                 keep_accents: self.flag("keep_accents")?.unwrap_or(false),
                 add_prefix_space: self.flag_not_null("add_prefix_space", class)?.unwrap_or(true),
+            }));
+        }
+        if class == "DebertaV2Tokenizer" {
+            let unk_id = match self.config.and_then(|c| c.get("unk_id")) {
+                None | Some(Value::Null) => 1,
+                Some(v) => v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+                    Error::file("tokenizer_config.json", format!("`unk_id` is {v}, not a token id"), "Set `unk_id` to the id of the unknown token, or remove it")
+                })?,
+            };
+            return Ok(Some(ClassRebuild::DebertaV2 {
+                lowercase: self.flag("do_lower_case")?.unwrap_or(false),
+                split_by_punct: self.flag("split_by_punct")?.unwrap_or(false),
+                add_prefix_space: self.flag("add_prefix_space")?.unwrap_or(true),
+                unk: self.role_text("unk_token").unwrap_or_else(|| "[UNK]".into()),
+                unk_id,
             }));
         }
         if class == "Qwen2Tokenizer" {

@@ -59,6 +59,13 @@ impl Unigram {
         self.cache = WordCache::default();
     }
 
+    /// The id of `piece` when the vocabulary holds it with exactly `score` (how DebertaV2Tokenizer
+    /// finds its unknown piece).
+    pub fn id_with_score(&self, piece: &str, score: f64) -> Option<u32> {
+        let id = *self.piece_ids.get(piece)?;
+        (self.pieces.get(id as usize)?.1 == score).then_some(id)
+    }
+
     pub fn from_json(v: Value) -> Result<Self> {
         let j: UnigramJson = json::fields_owned(v, "model", "Unigram")?;
         if let Some(u) = j.unk_id {
