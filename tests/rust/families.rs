@@ -1166,10 +1166,21 @@ fn modernbert_keys_defaults_and_card() {
 /// offsets for each edit are in the fixture's reference.json, `meta.config_variants`).
 #[test]
 fn albert_tokenizer_config_edits_match_hf() {
-    let variants = reference("albert")["meta"]["config_variants"].as_array().expect("config_variants").clone();
-    assert!(variants.len() >= 8);
+    tokenizer_config_edits_match_hf("albert", 8);
+}
+
+/// DebertaV2Tokenizer reads `do_lower_case`, `split_by_punct` and `add_prefix_space` (first, not
+/// always, when false), as transformers 5.24 does.
+#[test]
+fn deberta_tokenizer_config_edits_match_hf() {
+    tokenizer_config_edits_match_hf("deberta_v3", 6);
+}
+
+fn tokenizer_config_edits_match_hf(name: &str, at_least: usize) {
+    let variants = reference(name)["meta"]["config_variants"].as_array().expect("config_variants").clone();
+    assert!(variants.len() >= at_least);
     for v in variants {
-        let mut folder = Folder::fixture("albert");
+        let mut folder = Folder::fixture(name);
         let mut cfg: Value = serde_json::from_slice(folder.tokenizer_config.as_ref().unwrap()).unwrap();
         for (key, value) in v["edit"].as_object().unwrap() {
             cfg[key] = value.clone();
@@ -1181,6 +1192,118 @@ fn albert_tokenizer_config_edits_match_hf() {
         assert_eq!(enc.ids, ids(&v["input_ids"]), "{} on {text:?}", v["edit"]);
         let offsets: Vec<(usize, usize)> = v["offsets"].as_array().unwrap().iter().map(|o| (o[0].as_u64().unwrap() as usize, o[1].as_u64().unwrap() as usize)).collect();
         assert_eq!(enc.offsets, offsets, "{} on {text:?}", v["edit"]);
+    }
+}
+
+/// DeBERTa's log buckets against HF's `make_log_bucket_position` for every distance of a 1,024-token
+/// text, at deberta-v3's settings (256 buckets over 512 positions) and two others.
+#[test]
+fn deberta_log_buckets_match_hf() {
+    let meta = &reference("deberta_v3")["meta"]["log_buckets"];
+    let first = meta["relative"][0].as_i64().unwrap();
+    let settings = meta["buckets"].as_object().unwrap();
+    assert_eq!(settings.len(), 3);
+    for (key, want) in settings {
+        let (b, m) = key.split_once(',').unwrap();
+        let (b, m): (i64, i64) = (b.parse().unwrap(), m.parse().unwrap());
+        let want: Vec<i64> = want.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        let got: Vec<i64> = (0..want.len() as i64).map(|n| glassbox::models::deberta::log_bucket(first + n, b, m)).collect();
+        assert_eq!(got, want, "buckets {b} over {m} positions");
+    }
+}
+
+/// A hidden token (the interventions' token mask) as transformers hides padding in DeBERTa: no query
+/// reads it, its own row attends to every key alike, its embedding is zeroed (and, beside layer 0,
+/// the convolution's row): every attention map and state equal to HF's with that attention mask.
+#[test]
+fn deberta_hidden_tokens_match_hf_attention_mask() {
+    for name in ["deberta_v3", "deberta_v2", "deberta_c2p"] {
+        let model = load_model(name);
+        let masked = &reference(name)["meta"]["masked"];
+        let case = &cases(name)[masked["case"].as_u64().unwrap() as usize];
+        let token_mask: Vec<u8> = flat(&masked["attention_mask"]).iter().map(|&v| v as u8).collect();
+        assert!(token_mask.contains(&0));
+        let probe = Probe {
+            capture: Capture::PROBS,
+            interventions: glassbox::models::Interventions { token_mask: Some(token_mask), ..Default::default() },
+            ..Default::default()
+        };
+        let (input_ids, type_ids) = (ids(&case["input_ids"]), ids(&case["token_type_ids"]));
+        let out = model.forward_probed(&Inputs { ids: &input_ids, type_ids: Some(&type_ids), decoder_ids: None }, &probe).unwrap();
+        let attention = out.encoder_attentions.unwrap();
+        assert_close(&format!("{name}: attention with hidden tokens"), attention.as_slice().unwrap(), &flat(&masked["attentions"]), ATTENTION_TOL);
+        assert_close(&format!("{name}: last_hidden_state with hidden tokens"), &out.last_hidden_state, &flat(&masked["last_hidden_state"]), STATE_TOL);
+        // And it differs from the unmasked run, so the check above could fail.
+        assert!(worst(&out.last_hidden_state, &flat(&case["last_hidden_state"])) > 1e-2, "{name}: hiding changed nothing");
+    }
+}
+
+/// DeBERTa's card, its position parts doing work, the keys that change the numbers honoured, and
+/// what transformers cannot run (or would run with a head of random numbers) refused by name.
+#[test]
+fn deberta_card_keys_and_refusals() {
+    use glassbox::models::Model as M;
+    let model = load_model("deberta_v3");
+    assert_eq!(model.info().positions, Positions::Disentangled);
+    assert_eq!(model.info().positions.as_str(), "disentangled");
+    assert_eq!(model.info().max_positions, None, "no absolute table: the buckets take any length");
+    let facts = glassbox::card::BlockFacts::of(&model);
+    assert_eq!((facts.norm_placement, facts.embedding_norm, facts.tied_embeddings), ("post", true, true));
+    let M::Deberta(m) = &model else { panic!("not DeBERTa") };
+    assert_eq!(m.position_parts(), (true, true));
+    let scheme = m.relative_scheme().unwrap();
+    assert_eq!((scheme.span, scheme.buckets, scheme.max_distance), (8, 8, 64));
+    assert_eq!((scheme.row(5, 5), scheme.row(9, 5), scheme.row(5, 9), scheme.row(63, 0), scheme.row(0, 63)), (8, 12, 4, 15, 1));
+    assert_eq!(load_model("deberta_v2").info().max_positions, Some(64));
+    assert_eq!(glassbox::card::BlockFacts::of(&load_model("deberta_c2p")).embedding_width, Some(32));
+
+    let ids: Vec<u32> = (5..40).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("deberta_v3"));
+    for edit in [
+        serde_json::json!({"pos_att_type": "c2p"}),
+        serde_json::json!({"pos_att_type": ["p2c"]}),
+        serde_json::json!({"max_relative_positions": 32}),
+        serde_json::json!({"norm_rel_ebd": "none"}),
+        serde_json::json!({"relative_attention": false, "position_biased_input": false, "pos_att_type": null}),
+    ] {
+        let folder = edited("deberta_v3", |c| {
+            for (k, v) in edit.as_object().unwrap() {
+                c.insert(k.clone(), v.clone());
+            }
+        });
+        if edit.get("relative_attention").is_some() {
+            assert!(load_error(&folder).contains("position_biased_input"), "{edit}: a model that sees no order");
+            continue;
+        }
+        assert!(run(&folder) != plain, "{edit} changed nothing");
+    }
+    for (name, edit, key) in [
+        ("deberta_v3", serde_json::json!({"legacy": false}), "legacy"),
+        ("deberta_v2", serde_json::json!({"legacy": true}), "legacy"),
+        ("deberta_v2", serde_json::json!({"conv_groups": 2}), "conv_groups"),
+        ("deberta_v2", serde_json::json!({"conv_kernel_size": 2}), "conv_kernel_size"),
+        ("deberta_v2", serde_json::json!({"conv_act": "gelu_10"}), "conv_act"),
+        ("deberta_v3", serde_json::json!({"position_buckets": 1}), "position_buckets"),
+        ("deberta_v3", serde_json::json!({"max_relative_positions": 5}), "position_buckets"),
+        ("deberta_v3", serde_json::json!({"attention_head_size": 8}), "attention_head_size"),
+        ("deberta_v3", serde_json::json!({"pos_att_type": 3}), "pos_att_type"),
+        ("deberta_v3", serde_json::json!({"hidden_act": "gelu_10"}), "hidden_act"),
+        ("deberta_v3", serde_json::json!({"position_buckets": 16}), "rel_embeddings"),
+    ] {
+        let err = load_error(&edited(name, |c| {
+            for (k, v) in edit.as_object().unwrap() {
+                c.insert(k.clone(), v.clone());
+            }
+        }));
+        assert!(err.contains(key), "{name} {edit}: {err}");
+    }
+    // The untrained twin of each loads and runs.
+    for name in ["deberta_v3", "deberta_v2", "deberta_c2p"] {
+        let mut folder = Folder::fixture(name);
+        folder.weights = None;
+        let twin = Model::load(&folder.files(), Some(5)).unwrap_or_else(|e| panic!("{name} twin: {e}"));
+        twin.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::PROBS).unwrap();
     }
 }
 
