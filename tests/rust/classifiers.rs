@@ -84,12 +84,12 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(bert_sentiment, distilbert_emotion, roberta_topics, electra_similarity, mpnet_sequence, albert_nli, modernbert_reviews, modernbert_ner, bert_ner, xlm_roberta_ner, bert_qa, distilbert_qa, modernbert_qa, gpt2_sentiment, llama_classifier, qwen2_tagger, bart_nli);
+fixture_tests!(bert_sentiment, distilbert_emotion, roberta_topics, electra_similarity, mpnet_sequence, albert_nli, modernbert_reviews, modernbert_ner, bert_ner, xlm_roberta_ner, bert_qa, distilbert_qa, modernbert_qa, gpt2_sentiment, llama_classifier, qwen2_tagger, bart_nli, deberta_nli, deberta_ner, deberta_qa);
 
 /// The card: which head, its labels in id order, and the pipeline's rule for probabilities.
 #[test]
 fn card_describes_each_head() {
-    let expect: [(&str, Task, &[&str], Scoring); 14] = [
+    let expect: [(&str, Task, &[&str], Scoring); 16] = [
         ("bart_nli", Task::Sequence, &["contradiction", "neutral", "entailment"], Scoring::Softmax),
         ("gpt2_sentiment", Task::Sequence, &["NEGATIVE", "POSITIVE"], Scoring::Softmax),
         ("llama_classifier", Task::Sequence, &["question", "statement", "command"], Scoring::Softmax),
@@ -104,6 +104,8 @@ fn card_describes_each_head() {
         ("albert_nli", Task::Sequence, &["entailment", "neutral", "contradiction"], Scoring::Softmax),
         ("bert_ner", Task::Token, &["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"], Scoring::Softmax),
         ("xlm_roberta_ner", Task::Token, &["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"], Scoring::Softmax),
+        ("deberta_nli", Task::Sequence, &["entailment", "neutral", "contradiction"], Scoring::Softmax),
+        ("deberta_ner", Task::Token, &["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"], Scoring::Softmax),
     ];
     for (name, task, labels, scoring) in expect {
         let model = load(&Folder::fixture(name));
@@ -123,7 +125,7 @@ fn card_describes_each_head() {
 #[test]
 fn card_says_what_the_head_reads() {
     use glassbox::models::classifier::Reads;
-    for (name, reads) in [("bert_sentiment", Reads::Pooler), ("albert_nli", Reads::Pooler), ("distilbert_emotion", Reads::First), ("roberta_topics", Reads::First), ("modernbert_reviews", Reads::Mean), ("bert_ner", Reads::EachToken), ("modernbert_ner", Reads::EachToken), ("gpt2_sentiment", Reads::Last), ("llama_classifier", Reads::Last), ("qwen2_tagger", Reads::EachToken), ("bart_nli", Reads::Last)] {
+    for (name, reads) in [("bert_sentiment", Reads::Pooler), ("albert_nli", Reads::Pooler), ("distilbert_emotion", Reads::First), ("roberta_topics", Reads::First), ("modernbert_reviews", Reads::Mean), ("bert_ner", Reads::EachToken), ("modernbert_ner", Reads::EachToken), ("gpt2_sentiment", Reads::Last), ("llama_classifier", Reads::Last), ("qwen2_tagger", Reads::EachToken), ("bart_nli", Reads::Last), ("deberta_nli", Reads::First), ("deberta_ner", Reads::EachToken)] {
         assert_eq!(load(&Folder::fixture(name)).classifier().unwrap().reads, reads, "{name}");
     }
 }
@@ -131,7 +133,7 @@ fn card_says_what_the_head_reads() {
 /// The pipeline's probabilities follow from the card's rule: the page applies it to the scores.
 #[test]
 fn card_rule_reproduces_the_pipeline_scores() {
-    for name in ["bert_sentiment", "distilbert_emotion", "roberta_topics", "electra_similarity", "mpnet_sequence", "albert_nli", "modernbert_reviews", "gpt2_sentiment", "llama_classifier", "bart_nli"] {
+    for name in ["bert_sentiment", "distilbert_emotion", "roberta_topics", "electra_similarity", "mpnet_sequence", "albert_nli", "modernbert_reviews", "gpt2_sentiment", "llama_classifier", "bart_nli", "deberta_nli"] {
         let model = load(&Folder::fixture(name));
         let head = model.classifier().unwrap().clone();
         let mut checked = 0;
@@ -423,7 +425,7 @@ fn token_effects_hide_one_token_at_a_time() {
 /// (the entailment logits' softmax over the labels; each label's entailment against contradiction).
 #[test]
 fn zero_shot_equals_the_pipeline() {
-    for name in ["albert_nli", "bart_nli"] {
+    for name in ["albert_nli", "bart_nli", "deberta_nli"] {
         let session = Session::load(&Folder::fixture(name).files(), None).unwrap();
         let zs = &reference(name)["meta"]["zero_shot"];
         let labels: Vec<String> = zs["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect();
