@@ -261,12 +261,7 @@ impl Albert {
         let t = ids.len();
         // e = LN(word[ids] + type[type_ids] + pos[0..T])     [T][E]
         let mut emb = activations::embed(&TokenTable::Packed(&self.word), e, ids);
-        let zeros = vec![0u32; t];
-        let type_ids = type_ids.unwrap_or(&zeros);
-        if let Some(&bad) = type_ids.iter().find(|&&ty| ty as usize >= self.config.type_vocab_size) {
-            return Err(Error::input(format!("token type {bad} is out of range (type_vocab_size {})", self.config.type_vocab_size), format!("Use token types 0 to {}", self.config.type_vocab_size.saturating_sub(1))));
-        }
-        emb += &activations::embed(&TokenTable::Rows(&self.types), e, type_ids);
+        super::layers::add_token_types(&mut emb, &self.types, self.config.type_vocab_size, type_ids)?;
         emb += &activations::view_rows(self.position_rows(t), e);
         self.emb_ln.apply(flat_mut(&mut emb));
         let mut x = activations::linear(&self.mapping_in, emb.view()); // [T][C]

@@ -699,16 +699,7 @@ impl Bert {
         let mut x = activations::embed(&TokenTable::Packed(&self.word), e, ids);
         x += &activations::embed(&TokenTable::Rows(&self.pos), e, &self.position_ids(ids));
         if let Some(types) = &self.types {
-            let zeros = vec![0u32; t];
-            let type_ids = type_ids.unwrap_or(&zeros);
-            if let Some(&bad) = type_ids.iter().find(|&&ty| ty as usize >= self.config.type_vocab_size) {
-                let fix = match self.config.type_vocab_size {
-                    1 => "This model has one token type: use 0 everywhere".to_string(),
-                    n => format!("Use token types 0 to {}", n - 1),
-                };
-                return Err(Error::input(format!("token type {bad} is out of range (type_vocab_size {})", self.config.type_vocab_size), fix));
-            }
-            x += &activations::embed(&TokenTable::Rows(types), e, type_ids);
+            super::layers::add_token_types(&mut x, types, self.config.type_vocab_size, type_ids)?;
         }
         self.emb_ln.apply(flat_mut(&mut x));
         if let Some(project) = &self.project {

@@ -50,77 +50,80 @@ use super::layers::{linear, token_table_not_int8, Activation, LayerNorm, MlmHead
 use super::{Kind, ModelInfo, Outputs, Positions, Probe};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Linear};
-use crate::loader::{parse_json, Keyed, Weights};
-use ndarray::{s, Array2, Array3, ArrayView2};
-use serde::Deserialize;
+use crate::loader::{parse_json, Weights};
+use ndarray::{Array2, Array3, ArrayView2};
 
 /// The keys of a `DebertaV2Config` that change the numbers (defaults as the class's).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct DebertaConfig {
     pub vocab_size: usize,
     pub hidden_size: usize,
     pub num_hidden_layers: usize,
     pub num_attention_heads: usize,
     pub intermediate_size: usize,
-    #[serde(default = "gelu")]
     pub hidden_act: String,
-    #[serde(default = "default_positions")]
     pub max_position_embeddings: usize,
-    #[serde(default)]
     pub type_vocab_size: usize,
-    #[serde(default = "default_eps")]
     pub layer_norm_eps: f32,
-    #[serde(default)]
     pub relative_attention: bool,
-    #[serde(default = "minus_one")]
     pub max_relative_positions: i64,
-    #[serde(default = "minus_one")]
     pub position_buckets: i64,
-    #[serde(default = "yes")]
     pub position_biased_input: bool,
-    /// `"p2c|c2p"` (the Hub's form) or `["p2c", "c2p"]`.
-    #[serde(default)]
-    pub pos_att_type: Option<serde_json::Value>,
-    #[serde(default)]
     pub share_att_key: bool,
-    #[serde(default)]
-    pub norm_rel_ebd: Option<String>,
-    #[serde(default)]
-    pub embedding_size: Option<usize>,
-    #[serde(default)]
-    pub conv_kernel_size: usize,
-    #[serde(default)]
-    pub conv_groups: Option<usize>,
-    #[serde(default)]
-    pub conv_act: Option<String>,
-    #[serde(default)]
-    pub pooler_hidden_size: Option<usize>,
-    #[serde(default = "gelu")]
-    pub pooler_hidden_act: String,
-    #[serde(default = "yes")]
+    pub embedding_size: usize,
     pub legacy: bool,
-    #[serde(default = "yes")]
     pub tie_word_embeddings: bool,
-    #[serde(default)]
-    pub pad_token_id: Keyed<u32>,
-    #[serde(default)]
-    pub attention_head_size: Option<usize>,
+    pub pad_token_id: Option<u32>,
 }
 
-fn gelu() -> String {
-    "gelu".into()
-}
-fn default_positions() -> usize {
-    512
-}
-fn default_eps() -> f32 {
-    1e-7
-}
-fn minus_one() -> i64 {
-    -1
-}
-fn yes() -> bool {
-    true
+/// config.json's keys read through serde_json's `Value`: a derived parser of two dozen keys cost
+/// 7 KB of the shipped wasm. Left out or `null`, a key takes the class's default.
+struct Keys(serde_json::Map<String, serde_json::Value>);
+
+impl Keys {
+    fn get(&self, key: &str) -> Option<&serde_json::Value> {
+        self.0.get(key).filter(|v| !v.is_null())
+    }
+
+    #[inline(never)]
+    fn int(&self, key: &str, default: Option<i64>) -> Result<i64> {
+        match self.get(key) {
+            None => default.ok_or_else(|| Error::config(key, "is missing", "Use the config.json saved with the weights")),
+            Some(v) => v.as_i64().ok_or_else(|| Error::config(key, format!("is {v}, not a whole number"), "Use the config.json saved with the weights")),
+        }
+    }
+
+    /// A size: a whole number from 0 to the loader's limit.
+    #[inline(never)]
+    fn size(&self, key: &str, default: Option<i64>) -> Result<usize> {
+        let n = self.int(key, default)?;
+        usize::try_from(n).ok().filter(|&n| n as u64 <= crate::loader::limits::MAX_DIM).ok_or_else(|| Error::config(key, format!("is {n}, not a size a model can have"), "Use the config.json saved with the weights"))
+    }
+
+    #[inline(never)]
+    fn flag(&self, key: &str, default: bool) -> Result<bool> {
+        self.get(key).map_or(Ok(default), |v| v.as_bool().ok_or_else(|| Error::config(key, format!("is {v}, not true or false"), "Use true or false")))
+    }
+
+    #[inline(never)]
+    fn text(&self, key: &str, default: &str) -> Result<String> {
+        match self.get(key) {
+            None => Ok(default.into()),
+            Some(v) => v.as_str().map(str::to_string).ok_or_else(|| Error::config(key, format!("is {v}, not a name"), "Use the config.json saved with the weights")),
+        }
+    }
+
+    /// A `|`-separated list of names, lower-cased, as the config class splits it (`pos_att_type`
+    /// may also be a list).
+    #[inline(never)]
+    fn names(&self, key: &str) -> Result<Vec<String>> {
+        Ok(match self.get(key) {
+            None => Vec::new(),
+            Some(serde_json::Value::String(s)) => s.to_ascii_lowercase().split('|').map(|p| p.trim().to_string()).collect(),
+            Some(serde_json::Value::Array(items)) => items.iter().filter_map(|p| p.as_str().map(str::to_string)).collect(),
+            Some(other) => return Err(Error::config(key, format!("is {other}, neither a string nor a list"), "Use a string such as \"p2c|c2p\" or a list such as [\"p2c\", \"c2p\"]")),
+        })
+    }
 }
 
 /// How relative distances reach the table: `S` rows each side, and the log buckets past `S/2`
@@ -168,41 +171,85 @@ enum PositionProjections {
 }
 
 /// deberta-v2-xlarge's convolution beside layer 0: `LN(x + act(conv1d(e)))`, hidden rows zeroed.
+/// Only the command-line tool runs it: the checkpoints that have it (deberta-v2-xlarge and xxlarge,
+/// 0.9 and 1.5 billion parameters) are beyond a browser tab, and the page's wasm has no bytes to spare.
+#[cfg(not(target_arch = "wasm32"))]
 struct Conv {
-    /// One C -> C matrix per kernel tap `u`, reading the embedding `u - (K-1)/2` rows away.
-    taps: Vec<Linear>,
+    /// The kernel regrouped by tap: `[K][C][C]`, tap `u` reading the embedding `u - (K-1)/2` rows away.
+    taps: Vec<f32>,
+    k: usize,
     bias: Vec<f32>, // [C]
     act: HeadAct,
     ln: LayerNorm,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Conv {
+    fn load(keys: &Keys, w: &Weights, k: usize, c: usize, eps: f32) -> Result<Self> {
+        if keys.size("conv_groups", Some(1))? != 1 {
+            return Err(Error::config("conv_groups", "is not 1; Glassbox runs DeBERTa's convolution with one group (deberta-v2-xlarge's)", "Use a checkpoint with conv_groups 1"));
+        }
+        if k % 2 == 0 || k > 64 {
+            return Err(Error::config("conv_kernel_size", format!("is {k}; an even kernel makes transformers' convolution one row short, and real ones are 3 wide"), "Use the config.json saved with the weights"));
+        }
+        let act = match keys.text("conv_act", "tanh")?.as_str() {
+            "tanh" => HeadAct::Tanh,
+            other => HeadAct::Act(Activation::from_config("conv_act", other)?),
+        };
+        let weight = w.get("encoder.conv.conv.weight", &[c, c, k])?; // [out][in][tap]
+        // Regrouped by tap, `[K][out][in]`: each tap one matrix whose rows are dotted with the embeddings.
+        let taps = (0..k).flat_map(|u| weight.iter().skip(u).step_by(k).copied().collect::<Vec<_>>()).collect();
+        Ok(Conv { taps, k, bias: w.get("encoder.conv.conv.bias", &[c])?, act, ln: LayerNorm::load(w, "encoder.conv.LayerNorm", c, eps)? })
+    }
+
     /// `e`: the embeddings `[T][C]` (the conv's input), `x`: layer 0's output `[T][C]`; `visible[t]`.
     fn apply(&self, e: &Array2<f32>, x: &Array2<f32>, visible: &[bool]) -> Array2<f32> {
         let (t, c) = e.dim();
-        let pad = (self.taps.len() as isize - 1) / 2;
-        let mut out = Array2::<f32>::zeros((t, c));
-        for (u, tap) in self.taps.iter().enumerate() {
-            let y = activations::linear(tap, e.view()); // [T][C]: this tap applied to every row
-            let shift = u as isize - pad;
-            for row in 0..t {
-                let from = row as isize + shift;
-                if (0..t as isize).contains(&from) {
-                    out.row_mut(row).zip_mut_with(&y.row(from as usize), |o, v| *o += v);
+        let e = e.as_standard_layout();
+        let e = e.as_slice().expect("standard layout");
+        let pad = (self.k - 1) / 2;
+        let mut out = vec![0.0f32; t * c];
+        for (row, o) in out.chunks_exact_mut(c).enumerate() {
+            for u in 0..self.k {
+                // Output row `row` reads input row `row + u - pad` (zeros outside the text).
+                let Some(from) = (row + u).checked_sub(pad).filter(|&f| f < t) else { continue };
+                let input = &e[from * c..(from + 1) * c];
+                for (v, w) in o.iter_mut().zip(self.taps[u * c * c..(u + 1) * c * c].chunks_exact(c)) {
+                    *v += kernels::dot(w, input);
                 }
             }
         }
-        for (row, mut o) in out.rows_mut().into_iter().enumerate() {
-            match visible[row] {
-                true => o.zip_mut_with(&ndarray::aview1(&self.bias), |o, b| *o += b),
+        for (o, &keep) in out.chunks_exact_mut(c).zip(visible) {
+            match keep {
+                true => kernels::axpy(1.0, &self.bias, o),
                 false => o.fill(0.0),
             }
         }
-        self.act.apply(flat_mut(&mut out));
+        self.act.apply(&mut out);
+        let mut out = Array2::from_shape_vec((t, c), out).expect("[T][C]");
         out += x;
         self.ln.apply(flat_mut(&mut out));
         zero_hidden_rows(&mut out, visible);
         out
+    }
+}
+
+/// In the browser: a checkpoint with the convolution is refused by name (see the native `Conv`).
+#[cfg(target_arch = "wasm32")]
+enum Conv {}
+
+#[cfg(target_arch = "wasm32")]
+impl Conv {
+    fn load(_: &Keys, _: &Weights, _: usize, _: usize, _: f32) -> Result<Self> {
+        Err(Error::config(
+            "conv_kernel_size",
+            "is set: deberta-v2-xlarge's convolution beside the first layer runs in Glassbox's command-line tool, not in the browser",
+            "Run this checkpoint with the glassbox CLI (its 0.9 billion or more parameters are beyond a browser tab)",
+        ))
+    }
+
+    fn apply(&self, _: &Array2<f32>, _: &Array2<f32>, _: &[bool]) -> Array2<f32> {
+        match *self {}
     }
 }
 
@@ -233,32 +280,49 @@ pub struct Deberta {
     classifier: Option<ClassifierHead>,
 }
 
-/// `pos_att_type` as HF reads it: a `|`-separated string (lower-cased) or a list.
-fn position_parts(v: Option<&serde_json::Value>) -> Result<Vec<String>> {
-    Ok(match v {
-        None | Some(serde_json::Value::Null) => Vec::new(),
-        Some(serde_json::Value::String(s)) => s.to_lowercase().split('|').map(|p| p.trim().to_string()).collect(),
-        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|p| p.as_str().map(str::to_string)).collect(),
-        Some(other) => return Err(Error::config("pos_att_type", format!("is {other}, neither a string nor a list"), "Use \"p2c|c2p\" (deberta-v3's) or a list such as [\"p2c\", \"c2p\"]")),
-    })
-}
-
 impl Deberta {
     pub fn load(config_json: &[u8], weights: Weights) -> Result<Self> {
-        let cfg: DebertaConfig = parse_json("config.json", config_json)?;
+        let keys = match parse_json::<serde_json::Value>("config.json", config_json)? {
+            serde_json::Value::Object(map) => Keys(map),
+            _ => return Err(Error::file("config.json", "is not a JSON object", "Use the config.json saved with the model")),
+        };
+        let hidden_size = keys.size("hidden_size", None)?;
+        let cfg = DebertaConfig {
+            vocab_size: keys.size("vocab_size", None)?,
+            hidden_size,
+            num_hidden_layers: keys.size("num_hidden_layers", None)?,
+            num_attention_heads: keys.size("num_attention_heads", None)?,
+            intermediate_size: keys.size("intermediate_size", None)?,
+            hidden_act: keys.text("hidden_act", "gelu")?,
+            max_position_embeddings: keys.size("max_position_embeddings", Some(512))?,
+            type_vocab_size: keys.size("type_vocab_size", Some(0))?,
+            layer_norm_eps: keys.get("layer_norm_eps").and_then(serde_json::Value::as_f64).unwrap_or(1e-7) as f32,
+            relative_attention: keys.flag("relative_attention", false)?,
+            max_relative_positions: keys.int("max_relative_positions", Some(-1))?,
+            position_buckets: keys.int("position_buckets", Some(-1))?,
+            position_biased_input: keys.flag("position_biased_input", true)?,
+            share_att_key: keys.flag("share_att_key", false)?,
+            embedding_size: keys.size("embedding_size", Some(hidden_size as i64))?,
+            legacy: keys.flag("legacy", true)?,
+            tie_word_embeddings: keys.flag("tie_word_embeddings", true)?,
+            pad_token_id: match keys.0.get("pad_token_id") {
+                None => Some(0),
+                Some(v) => v.as_u64().and_then(|n| u32::try_from(n).ok()),
+            },
+        };
         let (v, c, h, f) = (cfg.vocab_size, cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size);
         if h == 0 || c % h != 0 {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
-        if let Some(d) = cfg.attention_head_size.filter(|&d| d * h != c) {
-            return Err(Error::config("attention_head_size", format!("is {d}: {h} heads of it are not hidden_size {c} wide, which the attention output layer reads"), "Remove the key, or use the config.json saved with the weights"));
+        if keys.get("attention_head_size").is_some() && keys.size("attention_head_size", None)? * h != c {
+            return Err(Error::config("attention_head_size", format!("times {h} heads is not hidden_size {c}, which the attention output layer reads"), "Remove the key, or use the config.json saved with the weights"));
         }
         let activation = Activation::from_config("hidden_act", &cfg.hidden_act)?;
-        let parts = position_parts(cfg.pos_att_type.as_ref())?;
+        let parts = keys.names("pos_att_type")?;
         let (c2p, p2c) = (parts.iter().any(|p| p == "c2p"), parts.iter().any(|p| p == "p2c"));
-        let e = cfg.embedding_size.unwrap_or(c);
-        if e == 0 || e as u64 > crate::loader::limits::MAX_DIM {
-            return Err(Error::config("embedding_size", format!("is {e}, but it must be a positive width"), "Use the config.json saved with the weights"));
+        let e = cfg.embedding_size;
+        if e == 0 {
+            return Err(Error::config("embedding_size", "is 0, but it must be a positive width", "Use the config.json saved with the weights"));
         }
         let w = weights.with_prefixes(&["deberta."]);
         let random = matches!(w, Weights::Random { .. });
@@ -283,8 +347,7 @@ impl Deberta {
                 }
                 let rows = 2 * span as usize;
                 let mut table = w.get("encoder.rel_embeddings.weight", &[rows, c])?;
-                let norms: Vec<String> = cfg.norm_rel_ebd.as_deref().unwrap_or("none").to_lowercase().split('|').map(|s| s.trim().to_string()).collect();
-                if norms.iter().any(|n| n == "layer_norm") {
+                if keys.names("norm_rel_ebd")?.iter().any(|n| n == "layer_norm") {
                     LayerNorm::load(&w, "encoder.LayerNorm", c, eps)?.apply(&mut table);
                 }
                 Some((table, RelativeScheme { span, buckets, max_distance }))
@@ -329,28 +392,9 @@ impl Deberta {
         let embed_proj = if e != c { Some(linear(&w, "embeddings.embed_proj", e, c, false)?) } else { None };
         let emb_ln = LayerNorm::load(&w, "embeddings.LayerNorm", c, eps)?;
 
-        let conv = match cfg.conv_kernel_size {
+        let conv = match keys.size("conv_kernel_size", Some(0))? {
             0 => None,
-            k => {
-                if let Some(g) = cfg.conv_groups.filter(|&g| g != 1) {
-                    return Err(Error::config("conv_groups", format!("is {g}; Glassbox runs DeBERTa's convolution with one group (deberta-v2-xlarge's)"), "Use a checkpoint with conv_groups 1"));
-                }
-                if k % 2 == 0 || k > 64 {
-                    return Err(Error::config("conv_kernel_size", format!("is {k}; an even kernel makes transformers' convolution one row short, and real ones are 3 wide"), "Use the config.json saved with the weights"));
-                }
-                let act = match cfg.conv_act.as_deref().unwrap_or("tanh") {
-                    "tanh" => HeadAct::Tanh,
-                    other => HeadAct::Act(Activation::from_config("conv_act", other)?),
-                };
-                let weight = w.get("encoder.conv.conv.weight", &[c, c, k])?; // [out][in][tap]
-                let taps = (0..k)
-                    .map(|u| {
-                        let tap: Vec<f32> = weight.iter().skip(u).step_by(k).copied().collect(); // [out][in]
-                        Linear::from_out_in(&tap, c, c, None)
-                    })
-                    .collect();
-                Some(Conv { taps, bias: w.get("encoder.conv.conv.bias", &[c])?, act, ln: LayerNorm::load(&w, "encoder.conv.LayerNorm", c, eps)? })
-            }
+            k => Some(Conv::load(&keys, &w, k, c, eps)?),
         };
 
         // The masked-LM head: the legacy one (`cls.predictions`, HF's default) or the original one.
@@ -385,10 +429,10 @@ impl Deberta {
 
         let classifier = match classifier::requested(config_json)? {
             Some(info) => {
-                if info.task == Task::Sequence && cfg.pooler_hidden_size.is_some_and(|p| p != c) {
+                if info.task == Task::Sequence && keys.size("pooler_hidden_size", Some(c as i64))? != c {
                     return Err(Error::config("pooler_hidden_size", format!("differs from hidden_size {c}; the pooler reads the first token's {c} numbers"), "Use the config.json saved with the weights"));
                 }
-                let pooler_act = HeadAct::Act(Activation::from_config("pooler_hidden_act", &cfg.pooler_hidden_act)?);
+                let pooler_act = HeadAct::Act(Activation::from_config("pooler_hidden_act", &keys.text("pooler_hidden_act", "gelu")?)?);
                 let out = if info.task == Task::Span { "qa_outputs" } else { "classifier" };
                 Some(ClassifierHead::load(&w, info, HeadNames { dense: Some(("pooler.dense", pooler_act)), out, pooler: "pooler.dense.weight", out_bias: true }, c, false)?)
             }
@@ -402,7 +446,7 @@ impl Deberta {
             + relative.as_ref().map_or(0, |(t, _)| t.len() + 2 * c)
             + cfg.num_hidden_layers * (4 * (c * c + c) + (c * f + f) + (f * c + c) + 4 * c)
             + own_position_layers * (c * c + c)
-            + conv.as_ref().map_or(0, |k| k.taps.len() * c * c + 3 * c)
+            + if conv.is_some() { keys.size("conv_kernel_size", Some(0))? * c * c + 3 * c } else { 0 }
             + mlm.as_ref().map_or(0, |m| m.dense.d_out * (c + 3) + v)
             + classifier.as_ref().map_or(0, ClassifierHead::n_params);
         let info = ModelInfo {
@@ -425,7 +469,7 @@ impl Deberta {
             has_lm_head: mlm.is_some(),
             bos_token_id: None,
             eos_token_id: None,
-            pad_token_id: cfg.pad_token_id.or_when_absent(Some(0)),
+            pad_token_id: cfg.pad_token_id,
             decoder_start_token_id: None,
         };
         if relative.is_none() && pos.is_none() {
@@ -488,53 +532,41 @@ impl Deberta {
         if parts.is_none() && !hidden {
             return None;
         }
-        let mut bias = Array3::<f32>::zeros((h, t, t));
+        let mut bias = vec![0.0f32; h * t * t]; // [H][T][T]
         if let Some((table, scheme)) = parts {
             // Only the rows distances in this text reach: from the farthest key behind to the farthest ahead.
             let (lo, hi) = (scheme.row(0, t - 1), scheme.row(t - 1, 0));
-            let rows = table.len() / c;
-            let used = ndarray::ArrayView2::from_shape((rows, c), table).expect("[2S][C]").slice_move(s![lo..=hi, ..]);
+            let used = ArrayView2::from_shape((hi + 1 - lo, c), &table[lo * c..(hi + 1) * c]).expect("rows of [2S][C]");
             let layer = &self.layers[l];
             let (key_proj, query_proj) = match &self.position_projections[l] {
                 PositionProjections::Shared => (self.c2p.then_some(&layer.key), self.p2c.then_some(&layer.query)),
                 PositionProjections::Own { key, query } => (key.as_ref(), query.as_ref()),
             };
-            let pk = key_proj.map(|p| activations::linear(p, used)); // [R][C]
-            let pq = query_proj.map(|p| activations::linear(p, used));
-            let (q, k) = (q.as_standard_layout(), k.as_standard_layout());
-            let (qs, ks) = (q.as_slice().expect("standard"), k.as_slice().expect("standard"));
-            let (pks, pqs) = (pk.as_ref().map(|a| a.as_slice().expect("standard")), pq.as_ref().map(|a| a.as_slice().expect("standard")));
-            // The row of every distance d = i - j, as index d + T - 1 (the scheme depends on d alone).
+            let pk = key_proj.map(|p| into_flat(activations::linear(p, used))); // [R][C]
+            let pq = query_proj.map(|p| into_flat(activations::linear(p, used)));
+            let (qs, ks) = (q.as_slice().expect("standard layout"), k.as_slice().expect("standard layout"));
+            // The table row of each distance i - j, at index i - j + T - 1 (the scheme depends on the distance alone).
             let row_of: Vec<usize> = (0..2 * t - 1).map(|n| if n < t { scheme.row(0, t - 1 - n) } else { scheme.row(n + 1 - t, 0) } - lo).collect();
-            for head in 0..h {
-                let col = head * dh;
-                for i in 0..t {
-                    let qi = &qs[i * c + col..i * c + col + dh];
-                    let out = &mut bias.slice_mut(s![head, i, ..]);
-                    for j in 0..t {
-                        let r = row_of[i + t - 1 - j];
-                        let mut sum = 0.0;
-                        if let Some(pk) = pks {
-                            sum += kernels::dot(qi, &pk[r * c + col..r * c + col + dh]);
-                        }
-                        if let Some(pq) = pqs {
-                            sum += kernels::dot(&ks[j * c + col..j * c + col + dh], &pq[r * c + col..r * c + col + dh]);
-                        }
-                        out[j] = sum * scale;
-                    }
-                }
+            // Head `head`'s part of row `r` of `[rows][C]`.
+            let head_of = |r: usize, head: usize| r * c + head * dh..r * c + (head + 1) * dh;
+            for (n, out) in bias.iter_mut().enumerate() {
+                let (head, i, j) = (n / (t * t), n / t % t, n % t);
+                let r = row_of[i + t - 1 - j];
+                let content_to_position = pk.as_deref().map_or(0.0, |pk| kernels::dot(&qs[head_of(i, head)], &pk[head_of(r, head)]));
+                let position_to_content = pq.as_deref().map_or(0.0, |pq| kernels::dot(&ks[head_of(j, head)], &pq[head_of(r, head)]));
+                *out = (content_to_position + position_to_content) * scale;
             }
         }
         if hidden {
             // transformers fills the score of a pair with a hidden side by the lowest f32 (replacing it):
             // adding the lowest f32 to a score of ordinary size gives the same number.
-            for ((_, i, j), b) in bias.indexed_iter_mut() {
-                if !(visible[i] && visible[j]) {
+            for (n, b) in bias.iter_mut().enumerate() {
+                if !(visible[n / t % t] && visible[n % t]) {
                     *b = f32::MIN;
                 }
             }
         }
-        Some(bias)
+        Some(Array3::from_shape_vec((h, t, t), bias).expect("[H][T][T]"))
     }
 
     pub fn forward(&self, ids: &[u32], type_ids: Option<&[u32]>, probe: &Probe) -> Result<Outputs> {
@@ -552,12 +584,7 @@ impl Deberta {
             x += &activations::embed(&TokenTable::Rows(pos), e, &(0..t as u32).collect::<Vec<_>>());
         }
         if let Some(types) = &self.types {
-            let zeros = vec![0u32; t];
-            let type_ids = type_ids.unwrap_or(&zeros);
-            if let Some(&bad) = type_ids.iter().find(|&&ty| ty as usize >= self.config.type_vocab_size) {
-                return Err(Error::input(format!("token type {bad} is out of range (type_vocab_size {})", self.config.type_vocab_size), format!("Use token types 0 to {}", self.config.type_vocab_size - 1)));
-            }
-            x += &activations::embed(&TokenTable::Rows(types), e, type_ids);
+            super::layers::add_token_types(&mut x, types, self.config.type_vocab_size, type_ids)?;
         }
         if let Some(proj) = &self.embed_proj {
             x = activations::linear(proj, x.view());

@@ -265,3 +265,21 @@ impl MlmHead {
         logits
     }
 }
+
+/// `x += type[type_ids]` (`x: [T][E]`, `types: [n_types][E]`; no type ids: every token type 0), for the
+/// BERT-like encoders, refusing a type the table has no row for. One copy for BERT, ALBERT and DeBERTa.
+pub(crate) fn add_token_types(x: &mut ndarray::Array2<f32>, types: &[f32], n_types: usize, type_ids: Option<&[u32]>) -> crate::error::Result<()> {
+    let (t, e) = x.dim();
+    let zeros = vec![0u32; t];
+    let type_ids = type_ids.unwrap_or(&zeros);
+    if let Some(&bad) = type_ids.iter().find(|&&ty| ty as usize >= n_types) {
+        let fix = match n_types {
+            1 => "This model has one token type: use 0 everywhere".to_string(),
+            n => format!("Use token types 0 to {}", n.saturating_sub(1)),
+        };
+        return Err(crate::error::Error::input(format!("token type {bad} is out of range (type_vocab_size {n_types})"), fix));
+    }
+    *x += &super::activations::embed(&TokenTable::Rows(types), e, type_ids);
+    Ok(())
+}
+
