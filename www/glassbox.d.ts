@@ -166,7 +166,7 @@ export interface ClassifierInfo {
 export interface ModelInfo {
   modelType: string;
   kind: 'encoder-only' | 'decoder-only' | 'encoder-decoder';
-  positions: 'learned' | 'sinusoidal' | 'relative' | 'rotary' | 'alibi';
+  positions: 'learned' | 'sinusoidal' | 'relative' | 'rotary' | 'alibi' | 'disentangled';
   /** Encoder layers (decoder layers for decoder-only models). */
   nLayers: number;
   /** 0 for encoder-only. */
@@ -265,6 +265,10 @@ export interface BlockFacts {
   parallelSharedNorm: boolean;
   /** Besides learned positions, a learned bias per head and distance bucket added to every layer's scores (MPNet). */
   relativeBias: boolean;
+  /** DeBERTa (positions 'disentangled'): [S, buckets, maxDistance, c2p, p2c]. The relative table has 2S rows for
+   *  distances −S..S−1 (clamped); with buckets > 0, distances past buckets/2 share rows on a log scale that ends at
+   *  maxDistance; c2p / p2c are 1 when scores gain the content-to-position / position-to-content term. */
+  disentangled?: [number, number, number, number, number];
   /** How many of each head's dHead numbers the rotation turns, when not all (GPT-NeoX, Phi, Phi-4-mini). */
   rotaryDims?: number;
   /** Each step adds its result to the normed input, a = LN(x); x = a + f(a) (BLOOM's apply_residual_connection_post_layernorm). */

@@ -118,6 +118,10 @@ pub struct BlockFacts {
     /// Besides the position table, every layer adds a learned bias per head and distance bucket to
     /// its scores, one table shared by all layers (MPNet).
     pub relative_bias: bool,
+    /// DeBERTa's disentangled attention: `[rows each side S, log buckets (0: none), where the buckets
+    /// end, content-to-position (1/0), position-to-content (1/0)]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disentangled: Option<[i64; 5]>,
     /// Each step's residual is the norm's output, not the stream itself: `a = LN(x); x = a + f(a)`
     /// (BLOOM's `apply_residual_connection_post_layernorm`).
     pub residual_from_norm: bool,
@@ -212,6 +216,10 @@ impl BlockFacts {
             parallel_residual: matches!(model, Model::GptNeoX(m) if m.config.use_parallel_residual) || matches!(model, Model::Phi(_)),
             parallel_shared_norm: matches!(model, Model::Phi(_)),
             relative_bias: matches!(model, Model::Bert(m) if m.has_relative_bias()),
+            disentangled: match model {
+                Model::Deberta(m) => m.relative_scheme().map(|s| [s.span, s.buckets, s.max_distance, m.position_parts().0 as i64, m.position_parts().1 as i64]),
+                _ => None,
+            },
             residual_from_norm: matches!(model, Model::Bloom(m) if m.config.apply_residual_connection_post_layernorm),
             alibi_slopes: match model {
                 Model::Bloom(m) => Some(m.slopes.clone()),

@@ -31,6 +31,9 @@ const POSITIONS = {
   alibi: 'Attention alone ignores word order; this model adds nothing to the embeddings and learns nothing for positions: ' +
     'each head lowers every attention score by a fixed slope times how many tokens back the key is (ALiBi, attention with ' +
     'linear biases), so nearer tokens win ties, and each head has its own slope, some looking close by, some far.',
+  disentangled: 'Attention alone ignores word order; this model keeps where a token is apart from what it says. The tokens ' +
+    'carry their content only, a separate learned table holds one vector per relative distance, and each attention score ' +
+    'adds position terms to the usual query·key (disentangled attention).',
 };
 
 /** A config.json activation name in words. */
@@ -218,6 +221,20 @@ export function unrotatedNote(info) {
 }
 
 /** MPNet: a learned distance bias on top of the position table. */
+/** DeBERTa: which position terms its scores add, and how far its table reaches, from the card. */
+export function disentangledNote(info) {
+  const d = info?.block?.disentangled;
+  if (!d) return '';
+  const [span, buckets, maxDistance, c2p, p2c] = d;
+  const terms = [c2p && 'the query’s content against the key’s distance from it (content-to-position)',
+    p2c && 'the key’s content against that same distance seen from the query’s side (position-to-content)'].filter(Boolean);
+  const reach = buckets > 0
+    ? ` Distances up to ${Math.floor(buckets / 2)} each have their own row; farther ones share rows on a logarithmic scale that reaches ${maxDistance}, and beyond that all share the last row, so the table sets no length limit.`
+    : ` Each distance up to ${span - 1} has its own row; farther ones share the table’s first or last row.`;
+  const absolute = info.maxPositions ? ` It also adds a learned vector per absolute position to the tokens (${info.maxPositions} of them).` : '';
+  return (terms.length ? ` The terms: ${terms.join('; and ')}.` : ' This checkpoint adds no position term to the scores.') + reach + absolute;
+}
+
 function relativeBiasNote(info) {
   if (!info.block?.relativeBias) return '';
   return ' On top of that, every attention score gets a learned bias that depends on how far, and in which direction, ' +
@@ -276,5 +293,5 @@ export function modelExplanation(info) {
       ? ' It was fine-tuned as a token classifier: one small layer turns each token’s final vector into a score for each of its labels.'
       : ` It was fine-tuned as a text classifier: a small head turns ${{ mean: 'the average of the tokens’ final vectors', last: 'the last token’s final vector' }[info.classifier.reads] ?? 'the first token’s final vector'} into a score for each of its labels.`)
     : '';
-  return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info) + partialRotaryNote(info) + relativeBiasNote(info), layer + sharingNote(info), ffnSentence(info) + head + classifier].filter(Boolean).join(' ');
+  return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info) + partialRotaryNote(info) + relativeBiasNote(info) + disentangledNote(info), layer + sharingNote(info), ffnSentence(info) + head + classifier].filter(Boolean).join(' ');
 }

@@ -6,7 +6,15 @@ import { activationName } from './explain.js';
 const WEIGHT_NAMES = { f32: 'f32 (4 bytes a weight)', f16: 'f16 (2 bytes)', bf16: 'bf16 (2 bytes)', int8: 'int8, a scale per 64 (about 1 byte)' };
 
 const KIND_NAMES = { 'encoder-only': 'encoder-only', 'decoder-only': 'decoder-only', 'encoder-decoder': 'encoder-decoder' };
-const POSITION_NAMES = { learned: 'learned table', sinusoidal: 'sinusoidal (fixed)', relative: 'relative buckets', rotary: 'rotary (q and k turned)', alibi: 'ALiBi (each score lowered by a slope times the distance)' };
+const POSITION_NAMES = { learned: 'learned table', sinusoidal: 'sinusoidal (fixed)', relative: 'relative buckets', rotary: 'rotary (q and k turned)', alibi: 'ALiBi (each score lowered by a slope times the distance)', disentangled: 'disentangled (a learned table of relative distances, kept apart from the tokens)' };
+
+/** DeBERTa's table and terms in a few words: `[S, buckets, maxDistance, c2p, p2c]` from the card. */
+function disentangledFacts(info) {
+  const [span, buckets, maxDistance, c2p, p2c] = info.block.disentangled;
+  const terms = [c2p && 'content-to-position', p2c && 'position-to-content'].filter(Boolean).join(' and ') || 'no';
+  const rows = buckets > 0 ? `${2 * span} rows, exact up to ${Math.floor(buckets / 2)} tokens apart, log buckets to ${maxDistance}` : `${2 * span} rows, clamped beyond ${span - 1} tokens apart`;
+  return `: ${rows}; ${terms} terms in every score${info.maxPositions ? '; plus a learned absolute table' : ''}`;
+}
 
 export function formatCount(n) {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
@@ -137,6 +145,7 @@ export function renderModelFacts(dl, info, name) {
     ['Positions', (POSITION_NAMES[info.positions] ?? info.positions) +
       (info.positions === 'rotary' && info.block?.rotaryDims ? `, on the first ${info.block.rotaryDims} of each head’s ${info.block.dHead} dimensions` : '') +
       (info.block?.relativeBias ? ', plus a learned bias per head for each distance between two tokens (the same in every layer)' : '') +
+      (info.block?.disentangled ? disentangledFacts(info) : '') +
       (info.positions === 'rotary' && info.block?.unrotatedLayers?.length
       ? `, except layers ${layerRanges(info.block.unrotatedLayers)} (${info.block.unrotatedLayers.length} of ${info.nLayers}), which turn nothing and see no positions (“NoPE”)` : '')],
     ['Tokenizer', `${info.tokenizer}, ${formatCount(info.vocabSize)} tokens`],

@@ -34,6 +34,12 @@ export const POSITION_EXPLANATIONS = {
     'n times the head’s slope. Each head has its own slope, fixed before training (a geometric sequence), so steep heads attend ' +
     'close by and gentle ones can reach far back. Apart from the causal mask (a decoder sees only earlier tokens), the penalty is ' +
     'all the model knows of word order.',
+  disentangled: 'Disentangled positions (DeBERTa): the tokens carry what they say, and where they are is kept apart, in a learned ' +
+    'table with one vector for each relative distance. Each layer turns those vectors into position keys and queries (with the ' +
+    'projections it uses for the tokens, or with two of their own), and in every head each attention score adds two terms to ' +
+    'the usual query·key: the query’s content against the key’s ' +
+    'distance from it, and the key’s content against that distance seen from the query. The sum is divided by √(3·d) ' +
+    'instead of √d, as there are three terms (√(2·d) when the model uses only one of the two).',
   relative: 'Relative positions: nothing is added to the tokens. Instead each attention score gets a learned bonus that depends only on ' +
     'where the key sits relative to the query: how far, and in the encoder on which side (grouped into buckets: exact for near ' +
     'words, coarser for far ones).',
@@ -49,6 +55,9 @@ function limitNote(view) {
   if (view.positions === 'learned') return n ? ` The table covers ${n} positions, so the longest input is ${n} tokens.` : '';
   if (view.positions === 'rotary') return n ? ` The angle is defined for any position; this model was configured for up to ${n} tokens.` : '';
   if (view.positions === 'relative') return ' Far distances share a bucket, so there is no table to run out of: T5 has no fixed input limit.';
+  if (view.positions === 'disentangled') return n
+    ? ` This checkpoint also adds a learned vector per absolute position to the tokens, so its longest input is ${n} tokens.`
+    : ' Far distances share the last rows of the table, so there is no table to run out of and no fixed input limit.';
   if (view.positions === 'alibi') return ' The penalty is defined at any distance, so there is no table to run out of and no fixed input limit; ' +
     'texts much longer than the ones it was trained on still meet distances it has never seen.';
   return '';
@@ -123,6 +132,35 @@ export function renderPositions(root, view) {
       'first. Colour: where the pair’s clock hand points (the hue goes once round the colour wheel per full turn).'),
     angleImage(view.rotary, readout), readout, angleKey(view.rotary, view.modelType, view.unrotatedLayers), offsetDemo(view.rotary, view.pair));
   }
+  if (view.disentangled) {
+    const rowReadout = el('p', 'readout', 'Hover the strip to read a distance and its row.');
+    rowReadout.setAttribute('aria-live', 'polite');
+    const [span, buckets] = view.disentangled;
+    root.append(el('p', 'explain', buckets > 0
+      ? `Which row of the relative table each distance reads: every distance up to ${Math.floor(buckets / 2)} has a row of its own, farther ones share rows on a logarithmic scale (the table has ${2 * span} rows).`
+      : `Which row of the relative table each distance reads: one row per distance up to ${span - 1}, and the first or last row for anything farther (the table has ${2 * span} rows).`),
+    bucketStrip(disentangledRows(view.disentangled, DISENTANGLED_SHOWN), rowReadout), rowReadout);
+  }
+}
+
+const DISENTANGLED_SHOWN = 40;
+
+/** DeBERTa's table row for each distance (key − query) from −n to n, as transformers computes it
+ *  (`make_log_bucket_position` in f32, then the clamp to the table): the bucketStrip's data. */
+export function disentangledRows([span, buckets, maxDistance], n) {
+  const f = Math.fround;
+  const bucket = (d) => {
+    if (buckets <= 0) return d;
+    const mid = Math.floor(buckets / 2);
+    const abs = d < mid && d > -mid ? mid - 1 : Math.abs(d);
+    if (abs <= mid) return d;
+    const logPos = Math.ceil(f(f(f(Math.log(f(abs / mid))) / f(Math.log(f((maxDistance - 1) / mid)))) * (mid - 1))) + mid;
+    return logPos * Math.sign(d);
+  };
+  const distances = Array.from({ length: 2 * n + 1 }, (_, i) => i - n);
+  // transformers' distance is query − key; the strip's is key − query.
+  const rows = distances.map((d) => Math.min(Math.max(bucket(-d) + span, 0), 2 * span - 1));
+  return { distances, buckets: rows, numBuckets: 2 * span, bidirectional: true };
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -346,9 +384,21 @@ function bucketStrip(rel, readout) {
     ctx.fillText(String(rel.distances[i]), i * BUCKET_CELL + BUCKET_CELL / 2, BUCKET_CELL / 2);
     ctx.fillText(String(b), i * BUCKET_CELL + BUCKET_CELL / 2, BUCKET_CELL * 1.5);
   }
+  const show = (i) => { readout.textContent = `distance ${rel.distances[i]} → bucket ${rel.buckets[i]}`; };
   canvas.addEventListener('pointermove', (e) => {
     const i = Math.floor(e.offsetX / BUCKET_CELL);
-    if (i >= 0 && i < n) readout.textContent = `distance ${rel.distances[i]} → bucket ${rel.buckets[i]}`;
+    if (i >= 0 && i < n) show(i);
+  });
+  // By keyboard too (and so the scrolling strip can take focus): the arrow keys step through the distances.
+  canvas.tabIndex = 0;
+  let at = Math.floor(n / 2);
+  canvas.addEventListener('focus', () => show(at));
+  canvas.addEventListener('keydown', (e) => {
+    const step = { ArrowLeft: -1, ArrowRight: 1, Home: -n, End: n }[e.key];
+    if (step === undefined) return;
+    e.preventDefault();
+    at = Math.min(n - 1, Math.max(0, at + step));
+    show(at);
   });
   const scroller = el('div', 'heatmap-scroll');
   scroller.append(canvas);
@@ -407,6 +457,8 @@ export function renderOrderDemo(root, sentences, positions, vectors) {
   }
   const how = positions === 'relative'
     ? 'the attention scores get different distance bonuses'
+    : positions === 'disentangled'
+      ? 'the attention scores get different position terms (each pair of tokens is a different distance apart)'
     : positions === 'alibi'
       ? 'the attention scores get different distance penalties'
     : positions === 'rotary'

@@ -268,6 +268,10 @@ export function mountTeaching(root, opts = {}) {
         view.relative = await model.relativePositions(stack, RELATIVE_SPAN);
       } else if (info.positions === 'alibi') {
         view.alibi = info.block?.alibiSlopes ?? [];
+      } else if (info.positions === 'disentangled') {
+        view.disentangled = info.block?.disentangled;
+        // deberta-v2 style: an absolute table added to the tokens too.
+        if (info.maxPositions) view.table = await model.positionVectors(stack, Math.min(POSITIONS_SHOWN, info.maxPositions));
       } else if (info.positions === 'rotary') {
         view.rotary = await model.rotaryAngles(Math.min(POSITIONS_SHOWN, info.maxPositions ?? POSITIONS_SHOWN));
       } else {
