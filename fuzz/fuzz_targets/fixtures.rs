@@ -42,6 +42,8 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("electra", fixture!("models/electra", "config.json"), fixture!("models/electra", "model.safetensors"), fixture!("models/electra", "tokenizer.json")),
     ("bloom", fixture!("models/bloom", "config.json"), fixture!("models/bloom", "model.safetensors"), fixture!("models/bloom", "tokenizer.json")),
     ("opt_350m", fixture!("models/opt_350m", "config.json"), fixture!("models/opt_350m", "model.safetensors"), fixture!("models/opt_350m", "tokenizer.json")),
+    ("deberta_v3", fixture!("models/deberta_v3", "config.json"), fixture!("models/deberta_v3", "model.safetensors"), fixture!("models/deberta_v3", "tokenizer.json")),
+    ("deberta_v2", fixture!("models/deberta_v2", "config.json"), fixture!("models/deberta_v2", "model.safetensors"), fixture!("models/deberta_v2", "tokenizer.json")),
     // Fine-tuned heads (classifiers, a tagger, question answering): config.json's architectures and labels.
     ("bert_sentiment", fixture!("models/bert_sentiment", "config.json"), fixture!("models/bert_sentiment", "model.safetensors"), fixture!("models/bert_sentiment", "tokenizer.json")),
     ("modernbert_reviews", fixture!("models/modernbert_reviews", "config.json"), fixture!("models/modernbert_reviews", "model.safetensors"), fixture!("models/modernbert_reviews", "tokenizer.json")),
@@ -49,6 +51,7 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("llama_classifier", fixture!("models/llama_classifier", "config.json"), fixture!("models/llama_classifier", "model.safetensors"), fixture!("models/llama_classifier", "tokenizer.json")),
     ("bert_qa", fixture!("models/bert_qa", "config.json"), fixture!("models/bert_qa", "model.safetensors"), fixture!("models/bert_qa", "tokenizer.json")),
     ("xlm_roberta_ner", fixture!("models/xlm_roberta_ner", "config.json"), fixture!("models/xlm_roberta_ner", "model.safetensors"), fixture!("models/xlm_roberta_ner", "tokenizer.json")),
+    ("deberta_nli", fixture!("models/deberta_nli", "config.json"), fixture!("models/deberta_nli", "model.safetensors"), fixture!("models/deberta_nli", "tokenizer.json")),
 ];
 
 /// tokenizer.json of each tokenizer kind the core implements.
