@@ -23,7 +23,7 @@ import { renderSampling } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, attentionExplanation, windowOf } from './views/explain.js';
 import { attentionMap, axesOf, stepMap } from './run-view.js';
-import { renderQkv } from './views/qkv.js';
+import { renderQkv, qkvModelFacts } from './views/qkv.js';
 import { renderPredictions } from './views/fill-mask.js';
 import { describeChoice, scorePatterns } from './head-choice.js';
 import {
@@ -439,7 +439,7 @@ class GlassboxQkv extends GlassboxElement {
     const r = await model.inspect(text, { topK: 0, qkv: { kind, layer: Number(layer) }, decoderIds });
     if (!isCurrent()) return;
     const { rows, cols } = axesOf(r, kind, entry.scheme);
-    this._view = { trace: r.qkv, queryLabels: rows.labels, keyLabels: cols.labels };
+    this._view = { trace: r.qkv, ...qkvModelFacts(info, r.qkv), queryLabels: rows.labels, keyLabels: cols.labels };
     this._redraw();
   }
 

@@ -54,6 +54,15 @@ describe('a DeBERTa-v3 classifier on the page', () => {
     assert.equal(await readout(), 'distance 40 → bucket 1');
   });
 
+  it('the Q/K/V step-through says why the scale is 1/√(3·d_k) and names the position terms', async () => {
+    const text = await setup.page.$eval('#qkv-section', (e) => e.textContent);
+    assert.match(text, /score = q·k × 0\.1443 \+ position terms \(the scale is 1\/√\(3·d_k\): this score adds 3 dot products of d_k = 16 numbers/);
+    assert.match(text, /the position terms \(the table’s row for each key’s distance, projected: the query’s content against the key’s distance, plus the key’s content against that distance\) are scaled the same way/);
+    assert.doesNotMatch(text, /scale_attn_by_inverse_layer_idx/, 'not GPT-2\'s reason');
+    const headers = await setup.page.$$eval('#qkv-section .qkv-table th', (ths) => ths.map((t) => t.textContent));
+    assert.ok(headers.includes('position terms'), headers.join(', '));
+  });
+
   it('the verdict has the CLI\'s probabilities', async () => {
     await setup.page.waitForSelector('#predictions .class-verdict .candidate');
     const z = cliInspect(FIXTURE, TEXT).class_logits;

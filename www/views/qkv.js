@@ -17,7 +17,14 @@ const HIDDEN_SCORE = -1e30;   // scores below this are a hidden key (HF's finfo.
  * Why the scores are scaled as they are, for this model's scale and head width `D` (= d_k); `scalar`: the
  * model's own divisor under the root (Gemma 3's query_pre_attn_scalar), when it sets one.
  */
-export function scaleWhy(scale, D, scalar = null, set = false) {
+export function scaleWhy(scale, D, scalar = null, set = false, terms = 1) {
+  if (terms > 1) {
+    // DeBERTa: q·k and the position terms are each a dot product of d_k numbers, and all of them are divided by one root.
+    return ` (the scale is 1/√(${terms}·d_k): this score adds ${terms} dot products of d_k = ${D} numbers each (q·k and ` +
+      `${terms === 3 ? 'the two position terms' : 'one position term'}); with independent numbers of mean 0 and variance 1 their ` +
+      `sum would have variance ${terms}·${D}, so DeBERTa divides by √${terms * D} to keep the scores near unit variance and the ` +
+      'softmax from saturating onto a single key)';
+  }
   if (scale === 1) {
     return ' (this model does not scale the scores: it was trained without the 1/√d_k factor, so its weights learned to give scores ' +
       'of the size its softmax works with; T5 folds the factor into how its weights were initialised, GPT-Neo simply leaves it out)';
@@ -37,6 +44,28 @@ export function scaleWhy(scale, D, scalar = null, set = false) {
   return Math.abs(extra - 1) < 1e-4
     ? ` (the scale is 1/√d_k, ${why})`
     : ` (the scale is 1/√d_k divided further by ${fmt(extra, 4)}, as this model’s config asks (as GPT-2’s scale_attn_by_inverse_layer_idx does); ${why})`;
+}
+
+/** DeBERTa's position terms in words, from the card's `[S, buckets, maxDistance, c2p, p2c]`. */
+function disentangledTerms(d) {
+  return [d[3] && 'the query’s content against the key’s distance', d[4] && 'the key’s content against that distance'].filter(Boolean).join(', plus ');
+}
+
+/**
+ * What the Q/K/V view needs from the model card beyond the trace (the page and the widget pass the same).
+ * @param {object} info  model.info
+ * @param {object} trace the Q/K/V trace (its kind and layer)
+ */
+export function qkvModelFacts(info, trace) {
+  const b = info?.block ?? {};
+  return {
+    rotary: info?.positions === 'rotary',
+    unrotated: trace.kind === 'decoder' && !!b.unrotatedLayers?.includes(trace.layer),
+    qkNorm: !!b.qkNorm, qkNormPerHead: b.qkNormPerHead !== false, qkNormKind: b.normKind,
+    scoreScalar: b.queryPreAttnScalar ?? null, scoreSet: b.scoreScale != null,
+    rotaryDims: b.rotaryDims ?? null,
+    disentangled: trace.kind === 'encoder' ? b.disentangled ?? null : null,
+  };
 }
 
 /** The numbers of one head and query row, out of a trace. */
@@ -128,6 +157,8 @@ function kvSharing(trace, head) {
  * @param {boolean} [view.scoreSet]   the config sets the scale outright (info.block.scoreScale: Granite)
  */
 export function renderQkv(root, view) {
+  // DeBERTa's scores: q·k plus one or two position terms ([S, buckets, maxDistance, c2p, p2c] from the card).
+  const terms = view.disentangled ? 1 + view.disentangled[3] + view.disentangled[4] : 1;
   const { trace, head, query, queryLabels, keyLabels } = view;
   root.replaceChildren();
   const row = qkvRow(trace, head, query);
@@ -178,9 +209,10 @@ export function renderQkv(root, view) {
     (view.rotary && view.unrotated ? ' (this layer does not turn q and k: it sees no positions, only the mask)' : '');
   const scaled = `q·k${rotaryNote} × ${fmt(trace.scale)}`;
   const scaleText = `score = ${trace.softcap ? `${fmt(trace.softcap)} · tanh(${scaled} / ${fmt(trace.softcap)})` : scaled}` +
-    `${trace.kind === 'cross' || !trace.bias ? '' : ' + position bias'}`;
+    `${trace.kind === 'cross' || !trace.bias ? '' : terms > 1 ? ' + position terms' : ' + position bias'}`;
   const formula = el('p', 'qkv-formula',
-    `${scaleText}${scaleWhy(trace.scale, D, trace.kind === 'decoder' ? view.scoreScalar : null, !!view.scoreSet)}` +
+    `${scaleText}${scaleWhy(trace.scale, D, trace.kind === 'decoder' ? view.scoreScalar : null, !!view.scoreSet, terms)}` +
+    (terms > 1 ? `; the position terms (the table’s row for each key’s distance, projected: ${disentangledTerms(view.disentangled)}) are scaled the same way` : '') +
     `${trace.softcap ? `, then capped: tanh keeps every score between −${fmt(trace.softcap)} and ${fmt(trace.softcap)} (this model’s attn_logit_softcapping)` : ''}; ` +
     'weight = softmax(scores) over the keys; output = Σ weight × v.');
 
@@ -188,7 +220,7 @@ export function renderQkv(root, view) {
   const caption = el('caption', 'visually-hidden', `Keys for the query ${qLabel}, head ${head + 1}`);
   const thead = el('thead');
   const hr = el('tr');
-  const cols = ['key', 'k', 'q·k', ...(trace.bias ? ['bias'] : []), 'score', 'weight', 'v'];
+  const cols = ['key', 'k', 'q·k', ...(trace.bias ? [terms > 1 ? 'position terms' : 'bias'] : []), 'score', 'weight', 'v'];
   for (const c of cols) hr.append(el('th', '', c));
   thead.append(hr);
   const tbody = el('tbody');

@@ -15,7 +15,7 @@ import { decoderLabels, headMatrix, inputLabels } from '../run-view.js';
 import { tokenLabel } from './token-text.js';
 import { renderPredictions } from './fill-mask.js';
 import { renderInterventions, isPristine } from './interventions.js';
-import { renderQkv } from './qkv.js';
+import { renderQkv, qkvModelFacts } from './qkv.js';
 import { renderPositions, renderOrderDemo } from './positions.js';
 import { renderLogitLens } from './residual.js';
 import { renderTokenizerSteps } from './tokenizer-steps.js';
@@ -489,11 +489,7 @@ export function mountTeaching(root, opts = {}) {
     const keyLabels = trace.kind === 'decoder' ? dec : input;
     st.select('query', Math.min(st.query, trace.qLen - 1));
     renderQkv(ui.qkv, {
-      trace, head: st.head, query: st.query, rotary: st.model.info.positions === 'rotary',
-      unrotated: trace.kind === 'decoder' && !!st.model.info.block?.unrotatedLayers?.includes(trace.layer),
-      qkNorm: !!st.model.info.block?.qkNorm, qkNormPerHead: st.model.info.block?.qkNormPerHead !== false, qkNormKind: st.model.info.block?.normKind,
-      scoreScalar: st.model.info.block?.queryPreAttnScalar ?? null, scoreSet: st.model.info.block?.scoreScale != null,
-      rotaryDims: st.model.info.block?.rotaryDims ?? null,
+      trace, head: st.head, query: st.query, ...qkvModelFacts(st.model.info, trace),
       queryLabels: queryLabels.length === trace.qLen ? queryLabels : range(trace.qLen).map(String),
       keyLabels: keyLabels.length === trace.kLen ? keyLabels : range(trace.kLen).map(String),
       onQuery: (q) => { st.select('query', q); renderQkvSection(input, dec); renderBlockSection(input, dec); },
