@@ -34,6 +34,7 @@ describe('a DeBERTa-v3 classifier on the page', () => {
     assert.match(paragraph, /disentangled attention/);
     assert.match(paragraph, /content-to-position.*position-to-content/);
     assert.match(paragraph, /Distances up to 4 each have their own row; farther ones share rows on a logarithmic scale that reaches 64/);
+    assert.match(paragraph, /The tokens themselves carry no position\./);
   });
 
   it('the positions view explains the scheme and draws the row of every distance', async () => {

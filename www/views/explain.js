@@ -31,9 +31,9 @@ const POSITIONS = {
   alibi: 'Attention alone ignores word order; this model adds nothing to the embeddings and learns nothing for positions: ' +
     'each head lowers every attention score by a fixed slope times how many tokens back the key is (ALiBi, attention with ' +
     'linear biases), so nearer tokens win ties, and each head has its own slope, some looking close by, some far.',
-  disentangled: 'Attention alone ignores word order; this model keeps where a token is apart from what it says. The tokens ' +
-    'carry their content only, a separate learned table holds one vector per relative distance, and each attention score ' +
-    'adds position terms to the usual query·key (disentangled attention).',
+  disentangled: 'Attention alone ignores word order; this model keeps how far apart two tokens are apart from what they say: a ' +
+    'separate learned table holds one vector per relative distance, and each attention score adds position terms to the ' +
+    'usual query·key (disentangled attention).',
 };
 
 /** A config.json activation name in words. */
@@ -231,7 +231,9 @@ export function disentangledNote(info) {
   const reach = buckets > 0
     ? ` Distances up to ${Math.floor(buckets / 2)} each have their own row; farther ones share rows on a logarithmic scale that reaches ${maxDistance}, and beyond that all share the last row, so the table sets no length limit.`
     : ` Each distance up to ${span - 1} has its own row; farther ones share the table’s first or last row.`;
-  const absolute = info.maxPositions ? ` It also adds a learned vector per absolute position to the tokens (${info.maxPositions} of them).` : '';
+  const absolute = info.maxPositions
+    ? ` Unlike deberta-v3, this checkpoint also adds a learned vector per absolute position to the tokens (${info.maxPositions} of them), which bounds its input.`
+    : ' The tokens themselves carry no position.';
   return (terms.length ? ` The terms: ${terms.join('; and ')}.` : ' This checkpoint adds no position term to the scores.') + reach + absolute;
 }
 
