@@ -1254,7 +1254,12 @@ fn deberta_card_keys_and_refusals() {
     let scheme = m.relative_scheme().unwrap();
     assert_eq!((scheme.span, scheme.buckets, scheme.max_distance), (8, 8, 64));
     assert_eq!((scheme.row(5, 5), scheme.row(9, 5), scheme.row(5, 9), scheme.row(63, 0), scheme.row(0, 63)), (8, 12, 4, 15, 1));
+    // Asked for position vectors or a T5-style bias table, it says what it has instead.
+    for err in [model.position_vectors(glassbox::models::Stack::Encoder, 4).err().unwrap(), model.relative_positions(glassbox::models::Stack::Encoder, 4).err().unwrap()] {
+        assert!(err.to_string().contains("table of relative distances") && err.to_string().contains("block.disentangled"), "{err}");
+    }
     assert_eq!(load_model("deberta_v2").info().max_positions, Some(64));
+    assert_eq!(load_model("deberta_v2").position_vectors(glassbox::models::Stack::Encoder, 3).unwrap().len(), 3 * 64, "v2 style: its absolute table");
     assert_eq!(glassbox::card::BlockFacts::of(&load_model("deberta_c2p")).embedding_width, Some(32));
 
     let ids: Vec<u32> = (5..40).collect();

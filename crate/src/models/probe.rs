@@ -174,6 +174,7 @@ impl Model {
                     "Read the slopes from the model card (block.alibiSlopes)",
                 ))
             }
+            (None, Positions::Disentangled) => return Err(disentangled_has_no_bias_table()),
             (None, _) => {
                 return Err(Error::input(
                     "T5 adds no position vectors; it biases attention scores by relative distance",
@@ -209,6 +210,7 @@ impl Model {
                 let (buckets, distance) = super::bert::MPNET_RELATIVE_BUCKETS;
                 (m.relative_bias_table().unwrap_or_default(), buckets, distance, m.config.num_attention_heads, true)
             }
+            Model::Deberta(_) => return Err(disentangled_has_no_bias_table()),
             _ => {
                 return Err(Error::input(
                     format!("{} positions are not relative; only T5's are (and MPNet adds a relative bias to its learned ones)", self.info().model_type),
@@ -286,4 +288,13 @@ impl Model {
     pub fn position_scheme(&self) -> Positions {
         self.info().positions
     }
+}
+
+/// DeBERTa's answer to both position questions: its tokens get no position vectors (deberta-v3), and its
+/// relative positions are vectors each layer projects, not a bias per head and bucket.
+fn disentangled_has_no_bias_table() -> Error {
+    Error::input(
+        "DeBERTa adds no position vectors to its tokens and has no bias per head and distance: each layer turns a learned table of relative distances into position keys and queries",
+        "Read the table's scheme from the model card (block.disentangled); the attention maps and the Q/K/V trace show what it does",
+    )
 }
