@@ -1212,6 +1212,15 @@ fn deberta_log_buckets_match_hf() {
     }
 }
 
+/// The card's parameter count is transformers' `model.parameters()` count, for every DeBERTa shape and head.
+#[test]
+fn deberta_parameter_counts_match_hf() {
+    for name in ["deberta_v3", "deberta_v2", "deberta_c2p", "deberta_nli", "deberta_ner", "deberta_qa"] {
+        let want = reference(name)["meta"]["n_params"].as_u64().unwrap_or_else(|| panic!("{name}: no n_params in meta"));
+        assert_eq!(load_model(name).info().n_params as u64, want, "{name}");
+    }
+}
+
 /// A hidden token (the interventions' token mask) as transformers hides padding in DeBERTa: no query
 /// reads it, its own row attends to every key alike, its embedding is zeroed (and, beside layer 0,
 /// the convolution's row): every attention map and state equal to HF's with that attention mask.

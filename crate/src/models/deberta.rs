@@ -329,6 +329,7 @@ impl Deberta {
         let eps = cfg.layer_norm_eps;
 
         // The relative table and how distances reach it.
+        let mut relative_params = 0; // the table, and its norm when norm_rel_ebd asks
         let relative = match cfg.relative_attention {
             false => None,
             true => {
@@ -347,9 +348,11 @@ impl Deberta {
                 }
                 let rows = 2 * span as usize;
                 let mut table = w.get("encoder.rel_embeddings.weight", &[rows, c])?;
-                if keys.names("norm_rel_ebd")?.iter().any(|n| n == "layer_norm") {
+                let normed = keys.names("norm_rel_ebd")?.iter().any(|n| n == "layer_norm");
+                if normed {
                     LayerNorm::load(&w, "encoder.LayerNorm", c, eps)?.apply(&mut table);
                 }
+                relative_params = table.len() + if normed { 2 * c } else { 0 };
                 Some((table, RelativeScheme { span, buckets, max_distance }))
             }
         };
@@ -443,7 +446,7 @@ impl Deberta {
         let n_params = (v + pos.as_ref().map_or(0, |_| p) + cfg.type_vocab_size) * e
             + embed_proj.as_ref().map_or(0, |_| e * c)
             + 2 * c
-            + relative.as_ref().map_or(0, |(t, _)| t.len() + 2 * c)
+            + relative_params
             + cfg.num_hidden_layers * (4 * (c * c + c) + (c * f + f) + (f * c + c) + 4 * c)
             + own_position_layers * (c * c + c)
             + if conv.is_some() { keys.size("conv_kernel_size", Some(0))? * c * c + 3 * c } else { 0 }
