@@ -1212,6 +1212,24 @@ fn deberta_log_buckets_match_hf() {
     }
 }
 
+/// The card's parameter count is transformers' `model.parameters()` count for every fixture
+/// (`tests/fixtures/models/param_counts.json`, written by `scripts/fixtures/param_counts.py`): frozen
+/// sinusoidal tables count, buffers such as BART's `final_logits_bias` do not, an untied head counts.
+#[test]
+fn parameter_counts_match_hf_for_every_fixture() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models/param_counts.json");
+    let counts: serde_json::Map<String, Value> = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert!(counts.len() >= 70, "{} fixtures counted", counts.len());
+    let wrong: Vec<String> = counts
+        .iter()
+        .filter_map(|(name, want)| {
+            let got = load_model(name).info().n_params as u64;
+            (got != want.as_u64().unwrap()).then(|| format!("{name}: {got} against transformers' {want}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 /// The card's parameter count is transformers' `model.parameters()` count, for every DeBERTa shape and head.
 #[test]
 fn deberta_parameter_counts_match_hf() {

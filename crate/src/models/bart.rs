@@ -309,8 +309,9 @@ impl Bart {
         let n_params = v * c
             + dec_embed.as_ref().map_or(0, Linear::n_params)
             + lm_head.as_ref().map_or(0, Linear::n_params)
-            + v_dec
-            + if marian { 0 } else { 2 * (p + BART_POSITION_OFFSET) * c + 4 * c }
+            // As transformers counts `parameters()`: `final_logits_bias` is a buffer, not counted; Marian's
+            // sinusoidal tables are (frozen) parameters, counted.
+            + if marian { 2 * p * c } else { 2 * (p + BART_POSITION_OFFSET) * c + 4 * c }
             + cfg.encoder_layers * (attn_params + 2 * c * f_enc + f_enc + c + 4 * c)
             + cfg.decoder_layers * (2 * attn_params + 2 * c * f_dec + f_dec + c + 6 * c);
         // Absent from config.json: BART starts from its bos id, as transformers 5's `generate` does (it

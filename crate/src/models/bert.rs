@@ -578,12 +578,14 @@ impl Bert {
             None => None,
         };
         let per_layer = 4 * (c * c + c) + (c * f + f) + (f * c + c) + 4 * c;
-        let n_params = classifier.as_ref().map_or(0, ClassifierHead::n_params) + (v + if sinusoidal { 0 } else { p } + cfg.type_vocab_size) * e
+        // As transformers counts `parameters()`: DistilBERT's sinusoidal table is a (frozen) parameter too, and an
+        // untied decoder adds its weights and, untied by config, a bias of its own beside the head's.
+        let n_params = classifier.as_ref().map_or(0, ClassifierHead::n_params) + (v + p + cfg.type_vocab_size) * e
             + 2 * e
             + project.as_ref().map_or(0, |_| e * c + c)
             + cfg.num_hidden_layers * per_layer
             + pooler.as_ref().map_or(0, |_| c * c + c)
-            + mlm.as_ref().map_or(0, |_| c * e + 3 * e + v)
+            + mlm.as_ref().map_or(0, |m| c * e + 3 * e + v + m.decoder.as_ref().map_or(0, |_| v * e + if cfg.tie_word_embeddings { 0 } else { v }))
             + discriminator.as_ref().map_or(0, |_| c * c + 2 * c + 1);
         let info = ModelInfo {
             model_type: variant.model_type().into(),

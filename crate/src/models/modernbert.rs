@@ -228,7 +228,9 @@ impl ModernBert {
         let head_params = head.as_ref().map_or(0, |hd| {
             c * c + if cfg.classifier_bias { c } else { 0 } + norm_params + hd.decoder.as_ref().map_or(0, Linear::n_params) + if cfg.decoder_bias { v } else { 0 }
         });
-        let n_params = v * c + 2 * norm_params + l * per_layer - norm_params + head_params + classifier.as_ref().map_or(0, ClassifierHead::n_params);
+        // A classifier's `head.norm` has no bias without norm_bias (the head counts one vector of zeros).
+        let classifier_params = classifier.as_ref().map_or(0, |h| h.n_params() - if nb { 0 } else { c });
+        let n_params = v * c + 2 * norm_params + l * per_layer - norm_params + head_params + classifier_params;
         let id = |value: &Option<Value>| value.as_ref().and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
         let info = ModelInfo {
             model_type: "modernbert".into(),
