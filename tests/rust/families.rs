@@ -1330,6 +1330,13 @@ fn deberta_card_keys_and_refusals() {
         }));
         assert!(err.contains(key), "{name} {edit}: {err}");
     }
+    // Without architectures naming the masked-LM class, a file with the other head runs as a base model.
+    let base = edited("deberta_v3", |c| {
+        c.insert("legacy".into(), serde_json::json!(false));
+        c.remove("architectures");
+    });
+    let base = Model::load(&base.files(), None).unwrap();
+    assert!(!base.info().has_lm_head, "the encoder alone");
     // The untrained twin of each loads and runs.
     for name in ["deberta_v3", "deberta_v2", "deberta_c2p"] {
         let mut folder = Folder::fixture(name);

@@ -419,7 +419,10 @@ impl Deberta {
                 Some(MlmHead { dense: linear(&w, dense, c, head_width, true)?, ln: LayerNorm::load(&w, ln, head_width, eps)?, decoder, bias: w.get(bias, &[v])? })
             }
         };
-        if mlm.is_none() && !random {
+        // Only a checkpoint that says it is a DebertaV2ForMaskedLM: a base model (DebertaModel, or no
+        // architectures) runs its encoder as transformers' AutoModel does, whatever else the file holds.
+        let masked_lm = keys.get("architectures").and_then(serde_json::Value::as_array).is_some_and(|a| a.iter().any(|c| c.as_str().is_some_and(|c| c.ends_with("ForMaskedLM"))));
+        if mlm.is_none() && !random && masked_lm {
             let other = if cfg.legacy { "lm_predictions.lm_head.dense.weight" } else { "cls.predictions.transform.dense.weight" };
             if w.contains(other) {
                 return Err(Error::config(
