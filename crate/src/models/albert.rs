@@ -281,16 +281,11 @@ impl Albert {
         let (logits, top_k) = super::logits::keep(probe.logits, x.view(), self.info.vocab_size, |rows| self.mlm_logits(rows));
         let class_logits = self.classifier.as_ref().and_then(|head| head.logits(x.view(), pooled.as_deref(), keys.as_deref()));
         Ok(Outputs {
-            encoder_hidden_states: rec.take_hidden_states(c),
-            qkv: rec.trace.take(),
-            encoder_attentions: rec.probs,
-            encoder_scores: rec.scores,
-            last_hidden_state: into_flat(x),
             logits,
             top_k,
             pooled,
             class_logits,
-            ..Default::default()
+            ..rec.encoder_outputs(x)
         })
     }
 }

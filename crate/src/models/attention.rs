@@ -111,6 +111,19 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// An encoder-only family's outputs: the maps, scores, step-through and hidden states this recorder
+    /// kept, and the final states `x: [T][C]`. The family adds its heads' results (logits, pooled, ...).
+    pub fn encoder_outputs(mut self, x: Array2<f32>) -> super::Outputs {
+        super::Outputs {
+            encoder_hidden_states: self.take_hidden_states(x.ncols()),
+            qkv: self.trace.take(),
+            encoder_attentions: self.probs,
+            encoder_scores: self.scores,
+            last_hidden_state: super::activations::into_flat(x),
+            ..Default::default()
+        }
+    }
+
     pub fn new(capture: Capture, n_layers: usize, n_heads: usize, q_len: usize, k_len: usize) -> Self {
         let maps = || AttentionMaps::zeros((n_layers, n_heads, q_len, k_len));
         Recorder { probs: capture.probs.then(maps), scores: capture.scores.then(maps), n_heads, q_len, ..Default::default() }

@@ -619,15 +619,10 @@ impl Deberta {
         let keys = probe.interventions.additive_token_mask();
         let class_logits = self.classifier.as_ref().and_then(|head| head.logits(x.view(), None, keys.as_deref()));
         Ok(Outputs {
-            encoder_hidden_states: rec.take_hidden_states(c),
-            qkv: rec.trace.take(),
-            encoder_attentions: rec.probs,
-            encoder_scores: rec.scores,
-            last_hidden_state: into_flat(x),
             logits,
             top_k,
             class_logits,
-            ..Default::default()
+            ..rec.encoder_outputs(x)
         })
     }
 }

@@ -35,7 +35,7 @@
 //! | `head.norm.{weight,bias}`                | [C] |
 //! | `decoder.weight`, `decoder.bias`         | [V][C] (only when untied), [V] (`decoder_bias`) |
 
-use super::activations::{self, flat_mut, into_flat};
+use super::activations::{self, flat_mut};
 use super::attention::{attend, AttentionKind, Mask, Recorder};
 use super::capture::Probe;
 use super::classifier::{self, ClassifierHead, ClassifierInfo, Pooling};
@@ -344,15 +344,10 @@ impl ModernBert {
         let (logits, top_k) = super::logits::keep(probe.logits, x.view(), self.info.vocab_size, |rows| self.mlm_logits(rows));
         let class_logits = self.classifier.as_ref().and_then(|head| head.logits(x.view(), None, keys.as_deref()));
         Ok(Outputs {
-            encoder_hidden_states: rec.take_hidden_states(c),
-            qkv: rec.trace.take(),
-            encoder_attentions: rec.probs,
-            encoder_scores: rec.scores,
-            last_hidden_state: into_flat(x),
             logits,
             top_k,
             class_logits,
-            ..Default::default()
+            ..rec.encoder_outputs(x)
         })
     }
 }
