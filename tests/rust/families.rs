@@ -1322,6 +1322,11 @@ fn deberta_card_keys_and_refusals() {
         ("deberta_v3", serde_json::json!({"pos_att_type": 3}), "pos_att_type"),
         ("deberta_v3", serde_json::json!({"hidden_act": "gelu_10"}), "hidden_act"),
         ("deberta_v3", serde_json::json!({"position_buckets": 16}), "rel_embeddings"),
+        // null, which transformers 5 refuses (a typed field) or cannot build a model with.
+        ("deberta_v3", serde_json::json!({"position_buckets": null}), "position_buckets"),
+        ("deberta_v3", serde_json::json!({"relative_attention": null}), "relative_attention"),
+        ("deberta_v3", serde_json::json!({"norm_rel_ebd": null}), "norm_rel_ebd"),
+        ("deberta_v3", serde_json::json!({"embedding_size": null}), "embedding_size"),
     ] {
         let err = load_error(&edited(name, |c| {
             for (k, v) in edit.as_object().unwrap() {
@@ -1329,6 +1334,20 @@ fn deberta_card_keys_and_refusals() {
             }
         }));
         assert!(err.contains(key), "{name} {edit}: {err}");
+    }
+    // null where transformers reads None as no value: share_att_key (false), pos_att_type (no terms).
+    for (edit, parts) in [(serde_json::json!({"share_att_key": null}), None), (serde_json::json!({"pos_att_type": null}), Some((false, false)))] {
+        let folder = edited("deberta_v3", |c| {
+            for (k, v) in edit.as_object().unwrap() {
+                c.insert(k.clone(), v.clone());
+            }
+        });
+        match (Model::load(&folder.files(), None), parts) {
+            (Ok(M::Deberta(m)), Some(p)) => assert_eq!(m.position_parts(), p, "{edit}"),
+            // share_att_key null: own projections, which this file does not hold.
+            (Err(e), None) => assert!(e.to_string().contains("pos_key_proj"), "{edit}: {e}"),
+            (other, _) => panic!("{edit}: {:?}", other.err()),
+        }
     }
     // Without architectures naming the masked-LM class, a file with the other head runs as a base model.
     let base = edited("deberta_v3", |c| {

@@ -77,17 +77,22 @@ pub struct DebertaConfig {
 }
 
 /// config.json's keys read through serde_json's `Value`: a derived parser of two dozen keys cost
-/// 7 KB of the shipped wasm. Left out or `null`, a key takes the class's default.
+/// 7 KB of the shipped wasm. Left out, a key takes the class's default; `null` is refused by name, as
+/// transformers 5 refuses it (its typed fields fail validation, the others fail building the model).
 struct Keys(serde_json::Map<String, serde_json::Value>);
 
 impl Keys {
-    fn get(&self, key: &str) -> Option<&serde_json::Value> {
-        self.0.get(key).filter(|v| !v.is_null())
+    /// The key's value; `None` when left out, an error when `null`.
+    fn get(&self, key: &str) -> Result<Option<&serde_json::Value>> {
+        match self.0.get(key) {
+            Some(serde_json::Value::Null) => Err(Error::config(key, "is null, which transformers cannot build a DeBERTa with", "Give it a value, or leave the key out for the default")),
+            other => Ok(other),
+        }
     }
 
     #[inline(never)]
     fn int(&self, key: &str, default: Option<i64>) -> Result<i64> {
-        match self.get(key) {
+        match self.get(key)? {
             None => default.ok_or_else(|| Error::config(key, "is missing", "Use the config.json saved with the weights")),
             Some(v) => v.as_i64().ok_or_else(|| Error::config(key, format!("is {v}, not a whole number"), "Use the config.json saved with the weights")),
         }
@@ -102,12 +107,12 @@ impl Keys {
 
     #[inline(never)]
     fn flag(&self, key: &str, default: bool) -> Result<bool> {
-        self.get(key).map_or(Ok(default), |v| v.as_bool().ok_or_else(|| Error::config(key, format!("is {v}, not true or false"), "Use true or false")))
+        self.get(key)?.map_or(Ok(default), |v| v.as_bool().ok_or_else(|| Error::config(key, format!("is {v}, not true or false"), "Use true or false")))
     }
 
     #[inline(never)]
     fn text(&self, key: &str, default: &str) -> Result<String> {
-        match self.get(key) {
+        match self.get(key)? {
             None => Ok(default.into()),
             Some(v) => v.as_str().map(str::to_string).ok_or_else(|| Error::config(key, format!("is {v}, not a name"), "Use the config.json saved with the weights")),
         }
@@ -117,7 +122,7 @@ impl Keys {
     /// may also be a list).
     #[inline(never)]
     fn names(&self, key: &str) -> Result<Vec<String>> {
-        Ok(match self.get(key) {
+        Ok(match self.get(key)? {
             None => Vec::new(),
             Some(serde_json::Value::String(s)) => s.to_ascii_lowercase().split('|').map(|p| p.trim().to_string()).collect(),
             Some(serde_json::Value::Array(items)) => items.iter().filter_map(|p| p.as_str().map(str::to_string)).collect(),
@@ -296,12 +301,14 @@ impl Deberta {
             hidden_act: keys.text("hidden_act", "gelu")?,
             max_position_embeddings: keys.size("max_position_embeddings", Some(512))?,
             type_vocab_size: keys.size("type_vocab_size", Some(0))?,
-            layer_norm_eps: keys.get("layer_norm_eps").and_then(serde_json::Value::as_f64).unwrap_or(1e-7) as f32,
+            // (loader::limits::check_values has refused an epsilon that is not a finite number ≥ 0.)
+            layer_norm_eps: keys.get("layer_norm_eps")?.and_then(serde_json::Value::as_f64).unwrap_or(1e-7) as f32,
             relative_attention: keys.flag("relative_attention", false)?,
             max_relative_positions: keys.int("max_relative_positions", Some(-1))?,
             position_buckets: keys.int("position_buckets", Some(-1))?,
             position_biased_input: keys.flag("position_biased_input", true)?,
-            share_att_key: keys.flag("share_att_key", false)?,
+            // Not a declared field: `null` reaches the model as None, which it reads as false.
+            share_att_key: keys.0.get("share_att_key").is_some_and(|v| !v.is_null()) && keys.flag("share_att_key", false)?,
             embedding_size: keys.size("embedding_size", Some(hidden_size as i64))?,
             legacy: keys.flag("legacy", true)?,
             tie_word_embeddings: keys.flag("tie_word_embeddings", true)?,
@@ -314,11 +321,12 @@ impl Deberta {
         if h == 0 || c % h != 0 {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
-        if keys.get("attention_head_size").is_some() && keys.size("attention_head_size", None)? * h != c {
+        if keys.get("attention_head_size")?.is_some() && keys.size("attention_head_size", None)? * h != c {
             return Err(Error::config("attention_head_size", format!("times {h} heads is not hidden_size {c}, which the attention output layer reads"), "Remove the key, or use the config.json saved with the weights"));
         }
         let activation = Activation::from_config("hidden_act", &cfg.hidden_act)?;
-        let parts = keys.names("pos_att_type")?;
+        // (`null` is no terms: the config class reads None as none.)
+        let parts = if keys.0.get("pos_att_type").is_some_and(serde_json::Value::is_null) { Vec::new() } else { keys.names("pos_att_type")? };
         let (c2p, p2c) = (parts.iter().any(|p| p == "c2p"), parts.iter().any(|p| p == "p2c"));
         let e = cfg.embedding_size;
         if e == 0 {
@@ -421,7 +429,7 @@ impl Deberta {
         };
         // Only a checkpoint that says it is a DebertaV2ForMaskedLM: a base model (DebertaModel, or no
         // architectures) runs its encoder as transformers' AutoModel does, whatever else the file holds.
-        let masked_lm = keys.get("architectures").and_then(serde_json::Value::as_array).is_some_and(|a| a.iter().any(|c| c.as_str().is_some_and(|c| c.ends_with("ForMaskedLM"))));
+        let masked_lm = keys.0.get("architectures").and_then(serde_json::Value::as_array).is_some_and(|a| a.iter().any(|c| c.as_str().is_some_and(|c| c.ends_with("ForMaskedLM"))));
         if mlm.is_none() && !random && masked_lm {
             let other = if cfg.legacy { "lm_predictions.lm_head.dense.weight" } else { "cls.predictions.transform.dense.weight" };
             if w.contains(other) {
