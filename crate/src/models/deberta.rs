@@ -466,10 +466,7 @@ impl Deberta {
         let info = ModelInfo {
             model_type: "deberta-v2".into(),
             kind: Kind::EncoderOnly,
-            positions: match (&relative, &pos) {
-                (Some(_), _) => Positions::Disentangled,
-                (None, _) => Positions::Learned,
-            },
+            positions: if relative.is_some() { Positions::Disentangled } else { Positions::Learned },
             n_layers: cfg.num_hidden_layers,
             n_decoder_layers: 0,
             n_heads: h,
@@ -535,21 +532,30 @@ impl Deberta {
         self.mlm.as_ref().map(|head| head.logits(x, &self.word, self.activation))
     }
 
+    /// Which rows of the relative table a text of `t` tokens reads, the same in every layer: the first
+    /// and last (from the farthest key behind to the farthest ahead), and for each distance `i - j`, at
+    /// index `i - j + T - 1`, its row counted from the first.
+    fn distance_rows(&self, t: usize) -> Option<(usize, usize, Vec<usize>)> {
+        let (_, scheme) = self.relative.as_ref().filter(|_| self.c2p || self.p2c)?;
+        let (lo, hi) = (scheme.row(0, t - 1), scheme.row(t - 1, 0));
+        let row_of = (0..2 * t - 1).map(|n| if n < t { scheme.row(0, t - 1 - n) } else { scheme.row(n + 1 - t, 0) } - lo).collect();
+        Some((lo, hi, row_of))
+    }
+
     /// Layer `l`'s position parts plus the hidden-token mask, scaled as the content scores are: `[H][T][T]`.
-    /// `q`, `k`: the layer's queries and keys `[T][C]`. `None` when nothing is added.
-    fn score_bias(&self, l: usize, q: &Array2<f32>, k: &Array2<f32>, visible: &[bool], scale: f32) -> Option<Array3<f32>> {
+    /// `q`, `k`: the layer's queries and keys `[T][C]`; `rows`: [`Self::distance_rows`]. `None` when nothing is added.
+    fn score_bias(&self, l: usize, q: &Array2<f32>, k: &Array2<f32>, rows: Option<&(usize, usize, Vec<usize>)>, visible: &[bool], scale: f32) -> Option<Array3<f32>> {
         let t = q.nrows();
         let (h, c) = (self.config.num_attention_heads, self.config.hidden_size);
         let dh = c / h;
         let hidden = visible.iter().any(|v| !v);
-        let parts = self.relative.as_ref().filter(|_| self.c2p || self.p2c);
-        if parts.is_none() && !hidden {
+        if rows.is_none() && !hidden {
             return None;
         }
         let mut bias = vec![0.0f32; h * t * t]; // [H][T][T]
-        if let Some((table, scheme)) = parts {
-            // Only the rows distances in this text reach: from the farthest key behind to the farthest ahead.
-            let (lo, hi) = (scheme.row(0, t - 1), scheme.row(t - 1, 0));
+        if let (Some((table, _)), Some((lo, hi, row_of))) = (&self.relative, rows) {
+            // Only the rows distances in this text reach are projected.
+            let (lo, hi) = (*lo, *hi);
             let used = ArrayView2::from_shape((hi + 1 - lo, c), &table[lo * c..(hi + 1) * c]).expect("rows of [2S][C]");
             let layer = &self.layers[l];
             let (key_proj, query_proj) = match &self.position_projections[l] {
@@ -559,8 +565,6 @@ impl Deberta {
             let pk = key_proj.map(|p| into_flat(activations::linear(p, used))); // [R][C]
             let pq = query_proj.map(|p| into_flat(activations::linear(p, used)));
             let (qs, ks) = (q.as_slice().expect("standard layout"), k.as_slice().expect("standard layout"));
-            // The table row of each distance i - j, at index i - j + T - 1 (the scheme depends on the distance alone).
-            let row_of: Vec<usize> = (0..2 * t - 1).map(|n| if n < t { scheme.row(0, t - 1 - n) } else { scheme.row(n + 1 - t, 0) } - lo).collect();
             // Head `head`'s part of row `r` of `[rows][C]`.
             let head_of = |r: usize, head: usize| r * c + head * dh..r * c + (head + 1) * dh;
             for (n, out) in bias.iter_mut().enumerate() {
@@ -588,7 +592,8 @@ impl Deberta {
         let dh = c / h;
         let t = ids.len();
         let e = self.embedding_width();
-        let visible: Vec<bool> = match probe.interventions.additive_token_mask() {
+        let keys = probe.interventions.additive_token_mask(); // [T], hidden tokens ≈ -inf
+        let visible: Vec<bool> = match &keys {
             Some(mask) => mask.iter().map(|&m| m == 0.0).collect(),
             None => vec![true; t],
         };
@@ -608,13 +613,14 @@ impl Deberta {
         let embedded = self.conv.as_ref().map(|_| x.clone());
 
         let scale = self.score_scale();
+        let rows = self.distance_rows(t); // the same in every layer
         let mut rec = Recorder::probing(probe, AttentionKind::Encoder, self.layers.len(), h, t, t);
         for (l, layer) in self.layers.iter().enumerate() {
             rec.hidden_state(&x);
             let q = activations::linear(&layer.query, x.view()); // [T][C]
             let k = activations::linear(&layer.key, x.view());
             let v = activations::linear(&layer.value, x.view());
-            let bias = self.score_bias(l, &q, &k, &visible, scale);
+            let bias = self.score_bias(l, &q, &k, rows.as_ref(), &visible, scale);
             let ctx = attend(q.view(), k.view(), v.view(), h, dh, scale, Mask::Full, bias.as_ref().map(|b| b.view()), rec.layer(l));
             x = layer.finish(&x, ctx, self.activation, &mut rec, l);
             if let (0, Some(conv), Some(embedded)) = (l, &self.conv, &embedded) {
@@ -624,7 +630,6 @@ impl Deberta {
         rec.hidden_state(&x);
 
         let (logits, top_k) = super::logits::keep(probe.logits, x.view(), self.info.vocab_size, |rows| self.mlm_logits(rows));
-        let keys = probe.interventions.additive_token_mask();
         let class_logits = self.classifier.as_ref().and_then(|head| head.logits(x.view(), None, keys.as_deref()));
         Ok(Outputs {
             logits,
