@@ -113,8 +113,8 @@ impl Matcher {
 /// Does the text start (or end) with a regex `\w` char? (Unicode word: alphabetic, marks,
 /// decimal digits, connector punctuation, joiners.)
 fn is_word_char(c: char) -> bool {
-    use unicode_categories::UnicodeCategories;
-    c.is_alphabetic() || c.is_mark() || c.is_number_decimal_digit() || c.is_punctuation_connector() || matches!(c, '\u{200c}' | '\u{200d}')
+    use super::unicode::hf_lists;
+    c.is_alphabetic() || hf_lists::is_mark(c) || hf_lists::is_number_decimal_digit(c) || hf_lists::is_punctuation_connector(c) || matches!(c, '\u{200c}' | '\u{200d}')
 }
 
 impl AddedVocab {

@@ -26,6 +26,7 @@ mod post_processor;
 mod pre_tokenizer;
 mod transformers_config;
 mod unigram;
+pub mod unicode;
 mod wordpiece;
 
 pub use bpe::{BpeMerge, BpeTrace};

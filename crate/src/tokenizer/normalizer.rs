@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::loader::limits;
 use serde::Deserialize;
 use serde_json::Value;
-use unicode_categories::UnicodeCategories;
+use super::unicode::hf_lists;
 use unicode_segmentation::UnicodeSegmentation;
 
 const SUPPORTED: &str = "BertNormalizer, NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, Strip, Replace, Prepend, Precompiled, Nmt, ByteLevel, Sequence";
@@ -122,7 +122,7 @@ impl Normalizer {
                 }
                 if *strip_accents {
                     s.nfd();
-                    s.filter(|c| !c.is_mark_nonspacing());
+                    s.filter(|c| !hf_lists::is_mark_nonspacing(c));
                 }
                 if *lowercase {
                     s.lowercase();
@@ -242,7 +242,7 @@ fn bert_is_whitespace(c: char) -> bool {
 }
 
 fn bert_is_control(c: char) -> bool {
-    !matches!(c, '\t' | '\n' | '\r') && c.is_other()
+    !matches!(c, '\t' | '\n' | '\r') && hf_lists::is_other(c)
 }
 
 fn is_chinese_char(c: char) -> bool {

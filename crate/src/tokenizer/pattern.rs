@@ -29,7 +29,7 @@
 
 pub mod matcher;
 
-use unicode_general_category::{get_general_category, GeneralCategory as G};
+use super::unicode::{general_category, Category as G};
 
 /// Why a pattern cannot be compiled.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,7 +209,7 @@ impl Class {
 
 /// One bit per general category.
 fn category_bit(c: char) -> u32 {
-    1 << category_index(get_general_category(c))
+    1 << category_index(general_category(c))
 }
 
 fn category_index(g: G) -> u32 {
@@ -310,7 +310,7 @@ fn categories_named(name: &str) -> Option<u32> {
 /// as Oniguruma counts them ([`is_word_char`]).
 pub(crate) fn is_perl(kind: Perl, c: char) -> bool {
     match kind {
-        Perl::Digit => matches!(get_general_category(c), G::DecimalNumber),
+        Perl::Digit => matches!(general_category(c), G::DecimalNumber),
         Perl::Space => matches!(c, '\t'..='\r' | ' ' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'),
         Perl::Word => is_word_char(c),
     }
@@ -334,7 +334,7 @@ pub(crate) fn is_word_char(c: char) -> bool {
     if let Some(i) = ONIG_WORD_DIFFERENCES.iter().position(|&d| d == c) {
         return i < ONIG_ONLY_WORD_CHARS;
     }
-    match get_general_category(c) {
+    match general_category(c) {
         G::UppercaseLetter | G::LowercaseLetter | G::TitlecaseLetter | G::ModifierLetter | G::OtherLetter => true,
         G::NonspacingMark | G::SpacingMark | G::EnclosingMark => true,
         G::DecimalNumber | G::LetterNumber | G::ConnectorPunctuation => true,

@@ -6,8 +6,7 @@ use super::Piece;
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use serde_json::Value;
-use unicode_categories::UnicodeCategories;
-use unicode_general_category::{get_general_category, GeneralCategory};
+use super::unicode::{general_category, hf_lists, Category};
 
 /// HF's Whitespace pre-tokenizer, `\w+|[^\w\s]+`, is compiled by Rust's regex crate, whose `\w` is
 /// Unicode's, where patterns in tokenizer.json go through Oniguruma (our `\w`, see
@@ -208,7 +207,7 @@ pub fn split_pieces(pieces: &mut Vec<Piece>, mut f: impl FnMut(NormalizedString)
 }
 
 fn is_punctuation(c: char) -> bool {
-    c.is_ascii_punctuation() || c.is_punctuation()
+    c.is_ascii_punctuation() || hf_lists::is_punctuation(c)
 }
 
 /// Map every byte of the UTF-8 text to its printable stand-in, keeping offsets per original char.
@@ -277,12 +276,12 @@ fn is_letter(c: char) -> bool {
         return c.is_ascii_alphabetic();
     }
     matches!(
-        get_general_category(c),
-        GeneralCategory::UppercaseLetter
-            | GeneralCategory::LowercaseLetter
-            | GeneralCategory::TitlecaseLetter
-            | GeneralCategory::ModifierLetter
-            | GeneralCategory::OtherLetter
+        general_category(c),
+        Category::UppercaseLetter
+            | Category::LowercaseLetter
+            | Category::TitlecaseLetter
+            | Category::ModifierLetter
+            | Category::OtherLetter
     )
 }
 
