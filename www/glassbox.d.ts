@@ -117,17 +117,19 @@ export declare class Model {
   /** `[L, H]` of an attention kind, or null when the model has none. */
   attentionDims(kind: AttentionKind): Promise<[number, number] | null>;
   /** What the model adds to the token embeddings at positions 0..n-1: learned rows or Marian's sinusoids, as wide as
-   *  the embeddings (ALBERT's embedding_size). T5 rejects it (use relativePositions), and so do the rotary models:
-   *  the Llama family, GPT-NeoX, ModernBERT (use rotaryAngles). */
+   *  the embeddings (ALBERT's embedding_size). T5 rejects it (use relativePositions), BLOOM (ALiBi: read
+   *  block.alibiSlopes), DeBERTa without position_biased_input (deberta-v3: read block.disentangled), and the rotary
+   *  models: the Llama family, GPT-NeoX, Phi, ModernBERT (use rotaryAngles). */
   positionVectors(stack: Stack, n: number): Promise<{ data: Float32Array; shape: [number, number] }>;
   /** T5, and MPNet (the distance bias beside its learned positions): the bucket of every distance -(n-1)..n-1
    *  and what each head adds per bucket. */
   relativePositions(stack: Stack, n: number): Promise<RelativePositions>;
-  /** Rotary models only (the Llama family, GPT-NeoX, ModernBERT): the angle each pair of turned head dimensions is
-   *  turned by at positions 0..n-1. */
+  /** Rotary models only (the Llama family, GPT-NeoX, Phi, ModernBERT): the angle each pair of turned head dimensions
+   *  is turned by at positions 0..n-1. */
   rotaryAngles(n: number): Promise<RotaryAngles>;
   /** Rows of the stack's token table for `ids` (as wide as the embeddings: ALBERT's embedding_size) and the factor the
-   *  model multiplies them by (√C for Marian/BART with scale_embedding). */
+   *  model multiplies them by (√C for Gemma and for Marian/BART with scale_embedding; Granite's embedding_multiplier;
+   *  1 elsewhere; the card gives the same factor as block.embeddingScale). */
   tokenEmbeddings(stack: Stack, ids: ArrayLike<number>): Promise<{ rows: { data: Float32Array; shape: [number, number] }; scale: number }>;
   /** Releases the model in the worker (cancelling its generations); later calls reject. */
   free(): Promise<void>;
@@ -330,7 +332,8 @@ export interface AttentionKinds {
 export interface RunOptions {
   /** Encoder-decoder only: the decoder's input (default: the decoder start token). */
   decoderIds?: ArrayLike<number>;
-  /** Encoder-only: a second text read with the first (`[CLS] A [SEP] B [SEP]`: NLI, similarity, cross-encoders). */
+  /** Encoder-only models, and an encoder-decoder sequence classifier (BART's NLI heads): a second text read with the
+   *  first (`[CLS] A [SEP] B [SEP]`: NLI, similarity, cross-encoders). Other models refuse it. */
   pair?: string;
   /** Also return pre-softmax scores (masked entries are -Infinity). */
   scores?: boolean;

@@ -303,6 +303,10 @@ describe('a BART NLI classifier reads a pair on the page', () => {
     const rows = await page.$$eval('#predictions .class-verdict .candidate', (lis) => lis.map((li) => [li.dataset.label, li.querySelector('.cand-prob').textContent]));
     assert.equal(rows.length, 3);
     for (const [label, shown] of rows) assert.equal(shown, `${(100 * want[labels.indexOf(label)]).toFixed(1)}%`, label);
+    // Why the last position: the decoder's causal reading of its copy, not a decoder-only model's blindness.
+    const text = await page.$eval('#predictions', (e) => e.textContent);
+    assert.match(text, /the decoder’s final vector at the closing <\/s>: every decoder position sees the whole encoded text through cross-attention/);
+    assert.doesNotMatch(text, /in a decoder each token sees only the ones before it/);
   });
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));

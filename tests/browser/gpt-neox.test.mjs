@@ -36,6 +36,7 @@ describe('a GPT-NeoX model on the page', () => {
     assert.match(await page.$eval('#block-view', (e) => e.textContent), /runs attention and the feed-forward network side by side/);
     assert.match(await page.$eval('#model-explain', (e) => e.textContent), /Only the first 8 of each head’s 16 dimensions are turned/);
     assert.match(await page.$eval('#positions', (e) => e.textContent), /Only the first 8 of each head’s 16 dimensions turn \(4 pairs\)/);
+    assert.match((await page.$$eval('#positions figcaption', (fs) => fs.map((f) => f.textContent))).join(' | '), /columns: the 4 pairs of the 8 dimensions it turns \(of each head’s 16; the other 8 are not turned\)/);
   });
 
   it('the Q/K/V step-through shows the CLI\'s weights and says which numbers were turned', async () => {

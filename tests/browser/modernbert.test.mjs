@@ -81,6 +81,22 @@ describe('a ModernBERT model on the page', () => {
     }
   });
 
+  it('the Q/K/V step-through of a band layer calls the masked keys outside the band, on both sides, not a decoder\'s', async () => {
+    const { page } = setup;
+    await page.selectOption('#qkv-layer', '1');
+    const queries = await page.$$('#qkv .qkv-query');
+    assert.ok(queries.length > 2 * REACH + 3, `the text is longer than the band (${queries.length} tokens)`);
+    // A query in the middle: keys outside the band lie before and after it.
+    const middle = Math.floor(queries.length / 2);
+    await page.click(`#qkv .qkv-query[data-index="${middle}"]`);
+    await page.waitForFunction(() => /this layer is local/.test(document.querySelector('#qkv-section')?.textContent ?? ''));
+    const section = await page.$eval('#qkv-section', (e) => e.textContent);
+    assert.match(section, new RegExp(`a band; here ${2 * REACH + 1} keys, the token itself included`));
+    assert.doesNotMatch(section, /a decoder may not look at later tokens/);
+    const masked = await page.$$eval('#qkv tbody tr', (rows) => rows.map((r) => /masked/.test(r.textContent)));
+    masked.forEach((m, j) => assert.equal(m, Math.abs(j - middle) > REACH, `key ${j} against query ${middle}`));
+  });
+
   it('fill-mask: one guess box, at [MASK], whose top guess is the CLI argmax', async () => {
     const cli = cliInspect(FIXTURE, TEXT);
     const at = cli.tokens.indexOf('[MASK]');

@@ -31,6 +31,8 @@ describe('an MPNet model on the page', () => {
     const about = await page.$eval('#model-explain', (e) => e.textContent);
     assert.match(about, /adds a learned position vector/);
     assert.match(about, /On top of that, every attention score gets a learned bias that depends on how far, and in which direction, the key is from the query/);
+    // Its masked-LM head transforms the vector before the tied table, and adds a bias (as BERT's does).
+    assert.match(about, /dot product of the final vector \(first sent through a dense layer, its activation and a LayerNorm of its own\) with that token’s embedding, plus a bias per token\./);
   });
 
   it('the positions view shows the learned table and, below it, the distance bias per head and bucket', async () => {

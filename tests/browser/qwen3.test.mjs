@@ -29,7 +29,7 @@ describe('a Qwen3 model on the page', () => {
     const facts = await page.$eval('#model-facts', (e) => e.textContent);
     assert.match(facts, /qwen3/);
     assert.match(facts, /pre-norm, RMSNorm; each head’s query and key normalised too/);
-    assert.match(await page.$eval('#block-view', (e) => e.textContent), /each head’s query and key get an RMSNorm of their own before the rotation/);
+    assert.match(await page.$eval('#block-view', (e) => e.textContent), /each head’s query and key are normalised on their own \(an RMSNorm over the head’s numbers, with one learned scale that all heads share\) before the rotation/);
   });
 
   it('the Q/K/V step-through shows the normalised, turned q and k: its weights are the CLI\'s attention', async () => {

@@ -60,7 +60,8 @@ export function normPhrase(block) {
       : `adds the step’s result${scaled} to the unnormalised stream`;
   const qk = !block.qkNorm ? ''
     : block.qkNormPerHead
-      ? `; inside attention, each head’s query and key get ${block.normKind === 'LayerNorm' ? 'a LayerNorm' : 'an RMSNorm'} of their own before the rotation, which stops the attention scores from growing too large in training`
+      ? `; inside attention, each head’s query and key are normalised on their own (${block.normKind === 'LayerNorm' ? 'a LayerNorm' : 'an RMSNorm'} over ` +
+        'the head’s numbers, with one learned scale that all heads share) before the rotation, which stops the attention scores from growing too large in training'
       : '; inside attention, the queries of all heads together, and the keys of all heads together, get one RMSNorm each before they are split into heads and rotated, which keeps the attention scores from growing too large in training';
   const last = block.finalNorm ? '; one last norm follows the final layer' : '';
   if (block.normPlacement === 'output') {
@@ -103,9 +104,11 @@ export function layerWeights(info, { crossAttention = false } = {}) {
 // Rust heads compute it: bert.rs mlm_logits, t5.rs, bart.rs).
 const BERT_TRANSFORM = '(first sent through a dense layer, its activation and a LayerNorm of its own) ';
 const TIED_HEAD_BEFORE = { t5: '(first scaled by 1/√d_model) ', bert: BERT_TRANSFORM, roberta: BERT_TRANSFORM,
-  'xlm-roberta': BERT_TRANSFORM, camembert: BERT_TRANSFORM, distilbert: BERT_TRANSFORM, modernbert: BERT_TRANSFORM, albert: BERT_TRANSFORM };
+  'xlm-roberta': BERT_TRANSFORM, camembert: BERT_TRANSFORM, distilbert: BERT_TRANSFORM, modernbert: BERT_TRANSFORM, albert: BERT_TRANSFORM,
+  mpnet: BERT_TRANSFORM, electra: BERT_TRANSFORM, 'deberta-v2': BERT_TRANSFORM };
 const TIED_HEAD_AFTER = {
   bert: ', plus a bias per token', roberta: ', plus a bias per token', albert: ', plus a bias per token', 'xlm-roberta': ', plus a bias per token', camembert: ', plus a bias per token', distilbert: ', plus a bias per token',
+  mpnet: ', plus a bias per token', electra: ', plus a bias per token', 'deberta-v2': ', plus a bias per token',
   bart: ', plus a bias per token (final_logits_bias)', marian: ', plus a bias per token (final_logits_bias)',
 };
 
@@ -227,7 +230,7 @@ export function disentangledNote(info) {
   if (!d) return '';
   const [span, buckets, maxDistance, c2p, p2c] = d;
   const terms = [c2p && 'the query’s content against the key’s distance from it (content-to-position)',
-    p2c && 'the key’s content against that same distance seen from the query’s side (position-to-content)'].filter(Boolean);
+    p2c && 'the key’s content against that same distance seen from the key’s side, its sign reversed (position-to-content)'].filter(Boolean);
   const reach = buckets > 0
     ? ` Distances up to ${Math.floor(buckets / 2)} each have their own row; farther ones share rows on a logarithmic scale that reaches ${maxDistance}, and beyond that all share the last row, so the table sets no length limit.`
     : ` Each distance up to ${span - 1} has its own row; farther ones share the table’s first or last row.`;

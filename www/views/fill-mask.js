@@ -38,7 +38,7 @@ export function renderPredictions(root, view) {
   if (info.classifier && result.classLogits) {
     root.append(...(info.classifier.task === 'token'
       ? tagView(info.classifier, result, scheme, baseline)
-      : verdictView(info.classifier, result, baseline, view.tokenEffects, scheme, view.zeroShot)));
+      : verdictView(info.classifier, result, baseline, view.tokenEffects, scheme, view.zeroShot, info.kind)));
     return;
   }
   if (!info.hasLmHead) {
@@ -170,7 +170,7 @@ function pct(x) {
 }
 
 /** A sequence classifier: every label with its probability (or score), likeliest first. */
-function verdictView(head, result, baseline, tokenEffects, scheme, zeroShot) {
+function verdictView(head, result, baseline, tokenEffects, scheme, zeroShot, kind) {
   const n = head.labels.length;
   const now = classScores(result.classLogits, n, head.scoring);
   const before = baseline?.classLogits ? classScores(baseline.classLogits, n, head.scoring) : null;
@@ -178,13 +178,19 @@ function verdictView(head, result, baseline, tokenEffects, scheme, zeroShot) {
   const show = (x) => (raw ? x.toFixed(3) : pct(x));
   const task = raw ? 'to give a whole text a score'
     : n === 1 ? `to say whether a whole text is “${head.labels[0]}”` : `to sort whole texts into ${n} labels`;
+  // The heads after the pooler or the average are small networks (BERT's one matrix after its pooler; RoBERTa's,
+  // DeBERTa's, DistilBERT's a dense layer with its activation, then the scores; ModernBERT's a norm too).
   const reads = head.reads === 'mean'
-    ? 'the average of every token’s final vector, through one layer of its own'
+    ? 'the average of every token’s final vector, through a small network of its own'
+    : head.reads === 'last' && kind === 'encoder-decoder'
+      ? 'the decoder’s final vector at the closing </s>: every decoder position sees the whole encoded text through ' +
+        'cross-attention, but the decoder reads its own copy of the text left to right, so only that last position has seen all of it'
     : head.reads === 'last'
       ? 'the final vector of the last token: in a decoder each token sees only the ones before it, so only the last has seen the whole text'
     : head.reads === 'pooler'
       ? 'the final vector of the first token through the pooler (a matrix, then tanh); attention has mixed information from the whole text into that vector'
-      : 'the final vector of the first token through one layer of its own; attention has mixed information from the whole text into that vector';
+      : 'the final vector of the first token through a small network of its own (usually a dense layer with its activation, then ' +
+        'one score per label); attention has mixed information from the whole text into that vector';
   const scoring = head.scoring === 'sigmoid' && n === 1
     ? 'A sigmoid turns its score into a probability: above 50% means yes.'
     : SCORING_TEXT[head.scoring] ?? '';

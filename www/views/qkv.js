@@ -87,8 +87,10 @@ export function qkvRow(trace, head, query) {
       bias: trace.bias ? trace.bias[rowAt + j] : 0,
       score,
       weight: trace.probs[rowAt + j],
-      // −∞: a later key (causal), or an earlier one that slid out of the layer's window.
-      blocked: score === -Infinity ? (j > query + (Tk - Tq) ? 'future' : 'window') : score < HIDDEN_SCORE ? 'hidden' : null,
+      // −∞: in a decoder, a later key (causal) or an earlier one that slid out of the layer's window; in an
+      // encoder (never causal), a key outside the layer's band, on either side.
+      blocked: score === -Infinity ? (trace.kind === 'decoder' && j > query + (Tk - Tq) ? 'future' : 'window')
+        : score < HIDDEN_SCORE ? 'hidden' : null,
     });
   }
   const ctx = trace.ctx.subarray(qAt, qAt + D);
@@ -255,7 +257,10 @@ export function renderQkv(root, view) {
     vectorStrip(row.ctx, { maxAbs: vScale, label: `weighted sum of the values for ${qLabel}`, onHover: hover('output'), keyboard: true }));
   const windowed = row.keys.some((k) => k.blocked === 'window');
   const inWindow = row.keys.filter((k) => k.blocked !== 'window' && k.blocked !== 'future').length;
-  const blockedNote = windowed
+  const blockedNote = windowed && trace.kind !== 'decoder'
+    ? el('p', 'muted', '“masked”: this layer is local: a token sees only the tokens within a fixed distance of it, before or ' +
+      `after (a band; here ${inWindow} keys, the token itself included); the other scores are −∞ and their weight is exactly 0.`)
+    : windowed
     ? el('p', 'muted', `“masked”: a decoder may not look at later tokens, and this layer looks only at the last ${inWindow} ` +
       '(a sliding window, the token itself included); the other scores are −∞ and their weight is exactly 0.')
     : row.keys.some((k) => k.blocked === 'future')

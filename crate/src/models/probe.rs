@@ -267,7 +267,7 @@ impl Model {
             Model::Phi(m) => &m.rotary,
             _ => {
                 return Err(Error::input(
-                    format!("{} positions are not rotary; only Llama-style models' and ModernBERT's are", self.info().model_type),
+                    format!("{} positions are not rotary; the Llama family's, GPT-NeoX's, Phi's and ModernBERT's are", self.info().model_type),
                     "Ask for position_vectors or relative_positions instead",
                 ))
             }
