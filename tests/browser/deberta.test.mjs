@@ -33,7 +33,8 @@ describe('a DeBERTa-v3 classifier on the page', () => {
     const paragraph = await setup.page.$eval('#model-explain', (e) => e.textContent);
     assert.match(paragraph, /disentangled attention/);
     assert.match(paragraph, /content-to-position.*position-to-content/);
-    assert.match(paragraph, /the key’s content against that same distance seen from the key’s side, its sign reversed \(position-to-content\)/);
+    // transformers reads the same table row (distance i - j) for both terms: p2c gathers at -r_pos, then transposes.
+    assert.match(paragraph, /the key’s content against that same distance seen from the query’s side \(position-to-content\)/);
     assert.match(paragraph, /Distances up to 4 each have their own row; farther ones share rows on a logarithmic scale that reaches 64/);
     assert.match(paragraph, /The tokens themselves carry no position\./);
   });

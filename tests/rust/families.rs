@@ -1196,19 +1196,44 @@ fn tokenizer_config_edits_match_hf(name: &str, at_least: usize) {
 }
 
 /// DeBERTa's log buckets against HF's `make_log_bucket_position` for every distance of a 1,024-token
-/// text, at deberta-v3's settings (256 buckets over 512 positions) and two others.
+/// text, at deberta-v3's settings (256 buckets over 512 positions) and three others, one of them a
+/// config whose log scale runs backwards (16 buckets over 6 positions: far distances fold back).
 #[test]
 fn deberta_log_buckets_match_hf() {
     let meta = &reference("deberta_v3")["meta"]["log_buckets"];
     let first = meta["relative"][0].as_i64().unwrap();
     let settings = meta["buckets"].as_object().unwrap();
-    assert_eq!(settings.len(), 3);
+    assert_eq!(settings.len(), 4);
     for (key, want) in settings {
         let (b, m) = key.split_once(',').unwrap();
         let (b, m): (i64, i64) = (b.parse().unwrap(), m.parse().unwrap());
         let want: Vec<i64> = want.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
         let got: Vec<i64> = (0..want.len() as i64).map(|n| glassbox::models::deberta::log_bucket(first + n, b, m)).collect();
         assert_eq!(got, want, "buckets {b} over {m} positions");
+    }
+}
+
+/// A config whose log buckets end before they begin (`max_relative_positions` below half of
+/// `position_buckets`) folds far distances back towards the middle of the table, as transformers
+/// computes it: the rows a text reads are then not in order of distance, and the forward pass must
+/// still project every row it reads (it once assumed the farthest distances read the end rows).
+#[test]
+fn deberta_buckets_that_fold_back_still_run() {
+    let folder = edited("deberta_v3", |c| {
+        c["position_buckets"] = serde_json::json!(16);
+        c["max_relative_positions"] = serde_json::json!(6);
+    });
+    let model = Model::load(&ModelFiles { weights: None, ..folder.files() }, Some(3)).expect("random weights");
+    let glassbox::models::Model::Deberta(m) = &model else { panic!("not DeBERTa") };
+    let scheme = m.relative_scheme().unwrap();
+    assert!(scheme.row(60, 0) < scheme.row(20, 0) && scheme.row(20, 0) < scheme.row(8, 0), "far distances fold back: {} {} {}", scheme.row(60, 0), scheme.row(20, 0), scheme.row(8, 0));
+    let ids: Vec<u32> = (5..66).collect();
+    let out = model.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::PROBS).expect("runs");
+    let attention = out.encoder_attentions.expect("captured");
+    let t = ids.len();
+    for (n, row) in attention.as_slice().unwrap().chunks(t).enumerate() {
+        let sum: f32 = row.iter().sum();
+        assert!(row.iter().all(|w| w.is_finite()) && (sum - 1.0).abs() < 1e-4, "row {n}: sum {sum}");
     }
 }
 

@@ -1,6 +1,6 @@
 // The positions view's DeBERTa strip (www/views/positions.js `disentangledRows`): the table row of every
 // distance, against transformers' own `make_log_bucket_position` (recorded by scripts/fixtures/families.py
-// in deberta_v3's reference.json for every distance of a 1,024-token text, at deberta-v3's settings and two
+// in deberta_v3's reference.json for every distance of a 1,024-token text, at deberta-v3's settings and three
 // others), and the clamp without buckets.
 //
 //   node --test tests/wasm/disentangled-rows.test.mjs
@@ -15,7 +15,7 @@ import { disentangledRows } from '../../www/views/positions.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const meta = JSON.parse(readFileSync(join(ROOT, 'tests/fixtures/models/deberta_v3/reference.json'), 'utf8')).meta.log_buckets;
 
-test('every distance reads the row transformers gives it, at three bucket settings', () => {
+test('every distance reads the row transformers gives it, at each bucket setting stored (one of them folds far distances back)', () => {
   const [first, last] = meta.relative;
   const n = last; // distances -n..n
   assert.equal(first, -n);

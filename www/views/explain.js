@@ -230,7 +230,7 @@ export function disentangledNote(info) {
   if (!d) return '';
   const [span, buckets, maxDistance, c2p, p2c] = d;
   const terms = [c2p && 'the query’s content against the key’s distance from it (content-to-position)',
-    p2c && 'the key’s content against that same distance seen from the key’s side, its sign reversed (position-to-content)'].filter(Boolean);
+    p2c && 'the key’s content against that same distance seen from the query’s side (position-to-content)'].filter(Boolean);
   const reach = buckets > 0
     ? ` Distances up to ${Math.floor(buckets / 2)} each have their own row; farther ones share rows on a logarithmic scale that reaches ${maxDistance}, and beyond that all share the last row, so the table sets no length limit.`
     : ` Each distance up to ${span - 1} has its own row; farther ones share the table’s first or last row.`;

@@ -38,7 +38,7 @@ export const POSITION_EXPLANATIONS = {
     'table with one vector for each relative distance. Each layer turns those vectors into position keys and queries (with the ' +
     'projections it uses for the tokens, or with two of their own), and in every head each attention score adds two terms to ' +
     'the usual query·key: the query’s content against the key’s ' +
-    'distance from it, and the key’s content against that distance seen from the key (its sign reversed). The sum is divided by √(3·d) ' +
+    'distance from it, and the key’s content against that same distance, seen from the query. The sum is divided by √(3·d) ' +
     'instead of √d, as there are three terms (√(2·d) when the model uses only one of the two).',
   relative: 'Relative positions: nothing is added to the tokens. Instead each attention score gets a learned bonus that depends only on ' +
     'where the key sits relative to the query: how far, and in the encoder on which side (grouped into buckets: exact for near ' +

@@ -532,14 +532,16 @@ impl Deberta {
         self.mlm.as_ref().map(|head| head.logits(x, &self.word, self.activation))
     }
 
-    /// Which rows of the relative table a text of `t` tokens reads, the same in every layer: the first
-    /// and last (from the farthest key behind to the farthest ahead), and for each distance `i - j`, at
-    /// index `i - j + T - 1`, its row counted from the first.
+    /// Which rows of the relative table a text of `t` tokens reads, the same in every layer: the lowest
+    /// and highest, and for each distance `i - j`, at index `i - j + T - 1`, its row counted from the
+    /// lowest. The rows usually grow with the distance, but not always: with `max_relative_positions`
+    /// below half of `position_buckets` the log scale runs backwards and far distances fold back
+    /// towards the middle of the table (transformers runs such a config, so Glassbox does too).
     fn distance_rows(&self, t: usize) -> Option<(usize, usize, Vec<usize>)> {
         let (_, scheme) = self.relative.as_ref().filter(|_| self.c2p || self.p2c)?;
-        let (lo, hi) = (scheme.row(0, t - 1), scheme.row(t - 1, 0));
-        let row_of = (0..2 * t - 1).map(|n| if n < t { scheme.row(0, t - 1 - n) } else { scheme.row(n + 1 - t, 0) } - lo).collect();
-        Some((lo, hi, row_of))
+        let rows: Vec<usize> = (0..2 * t - 1).map(|n| if n < t { scheme.row(0, t - 1 - n) } else { scheme.row(n + 1 - t, 0) }).collect();
+        let (lo, hi) = (*rows.iter().min()?, *rows.iter().max()?);
+        Some((lo, hi, rows.into_iter().map(|r| r - lo).collect()))
     }
 
     /// Layer `l`'s position parts plus the hidden-token mask, scaled as the content scores are: `[H][T][T]`.
