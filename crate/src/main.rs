@@ -55,8 +55,23 @@ inspect --views adds, per attention kind, the model view's pattern scores of eve
 output token (the last one only beyond 48 tokens; see glassbox::teach).";
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(message) = run(&args) {
+    // `std::env::args` panics on an argument that is not UTF-8 (a lone surrogate, a Latin-1 byte in a
+    // shell-escaped text): read them raw and say which one instead.
+    let args: std::result::Result<Vec<String>, String> = std::env::args_os()
+        .skip(1)
+        .enumerate()
+        .map(|(i, arg)| {
+            arg.into_string().map_err(|raw| {
+                format!(
+                    "argument {} ({}) is not valid UTF-8, and Glassbox reads texts and paths as UTF-8. Give the text as UTF-8 \
+                     (a lone surrogate or a byte such as \\xFF is not a character), or rename the folder",
+                    i + 1,
+                    raw.to_string_lossy()
+                )
+            })
+        })
+        .collect();
+    if let Err(message) = args.and_then(|args| run(&args)) {
         eprintln!("error: {message}");
         std::process::exit(1);
     }

@@ -305,3 +305,22 @@ fn options_that_do_not_apply_are_refused() {
     let out = json(&["inspect", &gpt2, "--text", "hi", "--generate", "2", "--num-beams", "2", "--weights", "bf16"]);
     assert_eq!(out["cases"][0]["generated_ids"].as_array().map(Vec::len), Some(2));
 }
+
+/// An argument that is not UTF-8 (a lone surrogate's bytes, a Latin-1 byte from a shell escape) is
+/// named in a one-line error, not a panic from the standard library's argument reader.
+#[cfg(unix)]
+#[test]
+fn an_argument_that_is_not_utf8_is_named() {
+    use std::os::unix::ffi::OsStrExt;
+    for bad in [&b"\xed\xa0\x80"[..], &b"\xff\xfe abc"[..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+            .args(["tokenize", &dir("gpt2"), "--text"])
+            .arg(std::ffi::OsStr::from_bytes(bad))
+            .output()
+            .expect("run glassbox");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("argument 4") && err.contains("not valid UTF-8") && !err.contains("panicked"), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+}
