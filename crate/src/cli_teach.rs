@@ -34,8 +34,7 @@ pub fn rnn(raw: &[String]) -> std::result::Result<(), String> {
     let mut it = raw.iter();
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" || flag == "--help-rnn" {
-            println!("{RNN_USAGE}");
-            return Ok(());
+            return writeln!(std::io::stdout(), "{RNN_USAGE}").map_err(|e| format!("the output cannot be written ({e}); check where stdout goes"));
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value (see glassbox rnn --help)"))?;
         let num = |what: &str| value.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("{what}: `{value}` is not a number"));
@@ -94,8 +93,7 @@ fn evaluation(step: usize, e: &Evaluation) -> Value {
 
 fn print_json(v: &Value) -> std::result::Result<(), String> {
     let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer(&mut stdout, v).map_err(|e| e.to_string())?;
-    writeln!(stdout).map_err(|e| e.to_string())
+    serde_json::to_writer(&mut stdout, v).map_err(std::io::Error::from).and_then(|_| writeln!(stdout)).and_then(|_| stdout.flush()).map_err(|e| crate::stdout_failed(e).to_string())
 }
 
 /// `glassbox transfer DIR --data FILE`: `{ classes, trainAccuracy, testAccuracy, testPredictions }`
@@ -103,12 +101,15 @@ fn print_json(v: &Value) -> std::result::Result<(), String> {
 /// FILE: `{ classes: [..], train: [{ text, label }], test: [{ text, label }] }`.
 pub fn transfer(session: &Session, data: &Path) -> Result<Value> {
     let fail = |problem: String| Error::file(data.display().to_string(), problem, "Use the layout of www/data/transfer-sentences.json");
-    let text = std::fs::read_to_string(data).map_err(|e| fail(format!("cannot be read ({e})")))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| fail(format!("is not JSON ({e})")))?;
-    let classes = v["classes"].as_array().map_or(0, Vec::len);
+    let text = crate::read_file(data, Some(crate::MAX_JSON_BYTES))?.ok_or_else(|| fail("cannot be read (no such file)".into()))?;
+    let v: Value = serde_json::from_slice(&text).map_err(|e| fail(format!("is not JSON ({e})")))?;
+    let classes = v["classes"].as_array().ok_or_else(|| fail("has no \"classes\" list (the label names)".into()))?.len();
     let mut sets = Vec::new();
     for key in ["train", "test"] {
         let rows = v[key].as_array().ok_or_else(|| fail(format!("has no \"{key}\" list")))?;
+        if rows.is_empty() {
+            return Err(fail(format!("has an empty \"{key}\" list: nothing to {}", if key == "train" { "learn from" } else { "measure on" })));
+        }
         let (mut features, mut labels) = (Vec::new(), Vec::new());
         for row in rows {
             let (Some(t), Some(label)) = (row["text"].as_str(), row["label"].as_u64()) else {

@@ -72,9 +72,56 @@ fn main() {
         })
         .collect();
     if let Err(message) = args.and_then(|args| run(&args)) {
-        eprintln!("error: {message}");
+        // Not eprintln!: it panics when stderr cannot be written (a full disk); exit 1 either way.
+        let _ = writeln!(std::io::stderr(), "error: {message}");
         std::process::exit(1);
     }
+}
+
+/// The largest JSON file the CLI reads (config.json, tokenizer_config.json, ...): a real one is a few
+/// kilobytes, a tokenizer.json tens of megabytes.
+const MAX_JSON_BYTES: u64 = 1 << 26;
+const MAX_TOKENIZER_BYTES: u64 = 1 << 30;
+
+/// Reads `path` if it is a regular file of at most `max` bytes (no limit when `None`): a pipe would
+/// block forever, and a device (a link to /dev/zero) or a sparse file of gigabytes would be read
+/// until memory runs out before the parser could say anything. `Ok(None)`: there is no such file.
+fn read_file(path: &Path, max: Option<u64>) -> Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::file(name, format!("cannot be read ({e})"), "Check the file's permissions")),
+    };
+    if !meta.is_file() {
+        return Err(Error::file(name, "is not a regular file (a folder, a pipe or a device)", "Put the file itself in the model folder"));
+    }
+    if let Some(max) = max.filter(|&max| meta.len() > max) {
+        return Err(Error::file(name, format!("is {} bytes, more than the {max} such a file can be", meta.len()), "Use the file saved with the model"));
+    }
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(|e| Error::file(path.display().to_string(), format!("cannot be read ({e})"), "Check the file's permissions"))?;
+    // `take`: a file that grows while it is read stops at the limit too.
+    file.take(max.map_or(u64::MAX, |max| max + 1)).read_to_end(&mut bytes).map_err(|e| Error::file(path.display().to_string(), format!("cannot be read ({e})"), "Check the file"))?;
+    if max.is_some_and(|max| bytes.len() as u64 > max) {
+        return Err(Error::file(path.display().to_string(), "grew past its limit while it was read", "Use the file saved with the model"));
+    }
+    Ok(Some(bytes))
+}
+
+/// The most a file called `name` in a model folder may hold.
+fn limit_of(name: &str) -> Option<u64> {
+    match name {
+        "model.safetensors" => None,
+        "tokenizer.json" => Some(MAX_TOKENIZER_BYTES),
+        _ => Some(MAX_JSON_BYTES),
+    }
+}
+
+/// stdout could not be written (a closed pipe, a full disk).
+fn stdout_failed(e: std::io::Error) -> Error {
+    Error::input(format!("the output cannot be written ({e})"), "Check where stdout goes (a closed pipe, a full disk)")
 }
 
 /// Parsed command line.
@@ -244,11 +291,12 @@ impl FolderBytes {
 
     fn read_parts(dir: &Path, need_weights: bool, tokenizer_only: bool) -> Result<Self> {
         let required = |name: &str| {
-            std::fs::read(dir.join(name)).map_err(|e| {
-                Error::file(dir.join(name).display().to_string(), format!("cannot be read ({e})"), "Pass a folder holding config.json, model.safetensors and tokenizer.json")
+            read_file(&dir.join(name), limit_of(name))?.ok_or_else(|| {
+                Error::file(dir.join(name).display().to_string(), "cannot be read (no such file)", "Pass a folder holding config.json, model.safetensors and tokenizer.json")
             })
         };
-        let optional = |name: &str| std::fs::read(dir.join(name)).ok();
+        // An optional file that is there but cannot be read is an error, not silently left out.
+        let optional = |name: &str| read_file(&dir.join(name), limit_of(name));
         // A missing weights file or tokenizer.json: say what the folder holds instead, if anything.
         let required_or_stand_in = |name: &str| {
             if !dir.join(name).exists() {
@@ -261,12 +309,12 @@ impl FolderBytes {
             required(name)
         };
         Ok(FolderBytes {
-            config: if tokenizer_only { optional("config.json").unwrap_or_default() } else { required("config.json")? },
+            config: if tokenizer_only { optional("config.json")?.unwrap_or_default() } else { required("config.json")? },
             weights: if need_weights { Some(required_or_stand_in("model.safetensors")?) } else { None },
             tokenizer: required_or_stand_in("tokenizer.json")?,
-            tokenizer_config: optional("tokenizer_config.json"),
-            special_tokens_map: optional("special_tokens_map.json"),
-            generation_config: optional("generation_config.json"),
+            tokenizer_config: optional("tokenizer_config.json")?,
+            special_tokens_map: optional("special_tokens_map.json")?,
+            generation_config: optional("generation_config.json")?,
         })
     }
     fn files(&self) -> ModelFiles<'_> {
@@ -284,8 +332,7 @@ impl FolderBytes {
 fn run(raw: &[String]) -> std::result::Result<(), String> {
     // Asked-for help is an answer, not an error: stdout, exit code 0.
     if raw.first().is_some_and(|c| c == "--help" || c == "-h" || c == "help") {
-        println!("{USAGE}");
-        return Ok(());
+        return writeln!(std::io::stdout(), "{USAGE}").map_err(|e| stdout_failed(e).to_string());
     }
     if raw.first().is_some_and(|c| c == "rnn") {
         return cli_teach::rnn(&raw[1..]);
@@ -302,20 +349,19 @@ fn run(raw: &[String]) -> std::result::Result<(), String> {
     }
     .map_err(|e| e.to_string())?;
     let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer(&mut stdout, &out).map_err(|e| e.to_string())?;
-    writeln!(stdout).map_err(|e| e.to_string())
+    serde_json::to_writer(&mut stdout, &out).map_err(std::io::Error::from).and_then(|_| writeln!(stdout)).and_then(|_| stdout.flush()).map_err(|e| stdout_failed(e).to_string())
 }
 
 fn tokenize(args: &Args) -> Result<Value> {
     // A folder, or a tokenizer.json file itself (its siblings' tokenizer configs are read too).
     let bytes = if args.dir.is_file() {
-        let beside = |name: &str| std::fs::read(args.dir.with_file_name(name)).ok();
+        let beside = |name: &str| read_file(&args.dir.with_file_name(name), limit_of(name));
         FolderBytes {
             config: Vec::new(),
             weights: None,
-            tokenizer: std::fs::read(&args.dir).map_err(|e| Error::file(args.dir.display().to_string(), format!("cannot be read ({e})"), "Pass a tokenizer.json file or a model folder"))?,
-            tokenizer_config: beside("tokenizer_config.json"),
-            special_tokens_map: beside("special_tokens_map.json"),
+            tokenizer: read_file(&args.dir, Some(MAX_TOKENIZER_BYTES))?.unwrap_or_default(),
+            tokenizer_config: beside("tokenizer_config.json")?,
+            special_tokens_map: beside("special_tokens_map.json")?,
             generation_config: None,
         }
     } else {
@@ -563,8 +609,7 @@ fn plot(args: &Args) -> Result<()> {
     let mut writer = std::io::BufWriter::new(file);
     plot::write_png(&image, &mut writer).map_err(fail)?;
     writer.flush().map_err(|e| fail(e.to_string()))?;
-    println!("{}", json!({ "out": out.display().to_string(), "width": image.width, "height": image.height, "kind": kind }));
-    Ok(())
+    writeln!(std::io::stdout(), "{}", json!({ "out": out.display().to_string(), "width": image.width, "height": image.height, "kind": kind })).map_err(stdout_failed)
 }
 
 /// Streams text to stdout as it is produced (the decoded suffix of all tokens so far, so
@@ -578,7 +623,7 @@ fn generate_cmd(args: &Args) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     let is_decoder_only = session.info().kind == Kind::DecoderOnly;
     if is_decoder_only {
-        let _ = write!(stdout, "{}", args.texts[0]);
+        write!(stdout, "{}", args.texts[0]).map_err(stdout_failed)?;
     }
     let mut ids = Vec::new();
     let mut printed = String::new();
@@ -588,8 +633,11 @@ fn generate_cmd(args: &Args) -> Result<()> {
         match session.tokenizer.decode(&ids, true) {
             Ok(text) => {
                 if text.starts_with(&printed) && !text.ends_with('\u{FFFD}') {
-                    let _ = write!(stdout, "{}", &text[printed.len()..]);
-                    let _ = stdout.flush();
+                    // Nobody reads the rest once stdout fails: stop generating and say so.
+                    if let Err(e) = write!(stdout, "{}", &text[printed.len()..]).and_then(|_| stdout.flush()) {
+                        failure = Some(stdout_failed(e));
+                        return false;
+                    }
                     printed = text;
                 }
                 true
@@ -605,10 +653,9 @@ fn generate_cmd(args: &Args) -> Result<()> {
     }
     let final_text = session.tokenizer.decode(&ids, true)?;
     if final_text.starts_with(&printed) {
-        let _ = write!(stdout, "{}", &final_text[printed.len()..]);
+        write!(stdout, "{}", &final_text[printed.len()..]).map_err(stdout_failed)?;
     }
-    let _ = writeln!(stdout);
-    Ok(())
+    writeln!(stdout).and_then(|_| stdout.flush()).map_err(stdout_failed)
 }
 
 /// `generate --num-beams B`: beam search, then the best sequence (beams cannot be streamed: the
@@ -619,8 +666,7 @@ fn beam_cmd(args: &Args, session: &Session, opts: &BeamOptions) -> Result<()> {
     let text = session.tokenizer.decode(&best, true)?;
     let mut stdout = std::io::stdout().lock();
     if session.info().kind == Kind::DecoderOnly {
-        let _ = write!(stdout, "{}", args.texts[0]);
+        write!(stdout, "{}", args.texts[0]).map_err(stdout_failed)?;
     }
-    let _ = writeln!(stdout, "{text}");
-    Ok(())
+    writeln!(stdout, "{text}").and_then(|_| stdout.flush()).map_err(stdout_failed)
 }

@@ -324,3 +324,52 @@ fn an_argument_that_is_not_utf8_is_named() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
 }
+
+/// A model folder whose files are not regular files: a pipe (reading it would block forever) and a
+/// link to /dev/zero (it would be read until memory runs out). Both are named at once, exit 1.
+#[cfg(unix)]
+#[test]
+fn files_that_are_pipes_or_devices_are_refused_at_once() {
+    let tmp = std::env::temp_dir().join(format!("glassbox-cli-special-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    for name in ["config.json", "model.safetensors", "tokenizer.json"] {
+        std::fs::copy(fixture_dir("gpt2").join(name), tmp.join(name)).unwrap();
+    }
+    let folder = tmp.display().to_string();
+    // A pipe where config.json should be.
+    std::fs::remove_file(tmp.join("config.json")).unwrap();
+    assert!(Command::new("mkfifo").arg(tmp.join("config.json")).status().unwrap().success());
+    let err = failure(&["info", &folder]);
+    assert!(err.contains("config.json") && err.contains("not a regular file"), "{err}");
+    std::fs::remove_file(tmp.join("config.json")).unwrap();
+    std::fs::copy(fixture_dir("gpt2").join("config.json"), tmp.join("config.json")).unwrap();
+    // An optional file linked to a device: refused, not silently left out.
+    std::os::unix::fs::symlink("/dev/zero", tmp.join("tokenizer_config.json")).unwrap();
+    let err = failure(&["tokenize", &folder, "--text", "hi"]);
+    assert!(err.contains("tokenizer_config.json") && err.contains("not a regular file"), "{err}");
+    std::fs::remove_file(tmp.join("tokenizer_config.json")).unwrap();
+    // A config.json far larger than any real one is refused by its size, before it is read.
+    let big = std::fs::File::create(tmp.join("generation_config.json")).unwrap();
+    big.set_len(1 << 27).unwrap(); // sparse: 128 MB of nothing
+    let err = failure(&["info", &folder]);
+    assert!(err.contains("generation_config.json") && err.contains("134217728 bytes"), "{err}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// stdout that cannot be written (a reader that has gone, a full disk): exit 1 with the reason on
+/// stderr, from every command, generation included (it used to exit 0 having written nothing).
+#[cfg(unix)]
+#[test]
+fn an_unwritable_stdout_is_an_error_not_a_panic() {
+    let full = Path::new("/dev/full");
+    if !full.exists() {
+        return; // not every unix has one; Linux, where CI runs, does
+    }
+    for args in [vec!["--help".to_string()], vec!["rnn".into(), "--help".into()], vec!["generate".into(), dir("gpt2"), "--text".into(), "hi".into()], vec!["generate".into(), dir("gpt2"), "--text".into(), "hi".into(), "--num-beams".into(), "2".into()], vec!["info".into(), dir("gpt2")]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_glassbox")).args(&args).stdout(std::fs::File::create(full).unwrap()).output().expect("run glassbox");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("cannot be written") && !err.contains("panicked"), "{args:?}: {err}");
+    }
+}
