@@ -1960,3 +1960,25 @@ fn electra_widths_heads_and_card() {
     let err = bloom.position_vectors(glassbox::models::Stack::Decoder, 2).unwrap_err().to_string();
     assert!(err.contains("ALiBi") && !err.contains("T5"), "{err}");
 }
+
+/// Config keys under which transformers computes something other than the checkpoint's model are
+/// refused by name: BLOOM's slice-by-slice path (`slow_but_exact` with `pretraining_tp` > 1) leaves
+/// out two biases, and an unshared Marian without its stacks' own tables would start them from
+/// random numbers.
+#[test]
+fn configs_transformers_would_run_differently_are_refused_by_name() {
+    let err = load_error(&edited("bloom", |c| {
+        c.insert("pretraining_tp".into(), serde_json::json!(2));
+        c.insert("slow_but_exact".into(), serde_json::json!(true));
+    }));
+    assert!(err.contains("slow_but_exact") && err.contains("biases"), "{err}");
+    // pretraining_tp alone changes nothing (the fast path is the whole product).
+    let fast = edited("bloom", |c| {
+        c.insert("pretraining_tp".into(), serde_json::json!(2));
+    });
+    assert!(Model::load(&fast.files(), None).is_ok());
+    let err = load_error(&edited("marian_tiny", |c| {
+        c.insert("share_encoder_decoder_embeddings".into(), serde_json::json!(false));
+    }));
+    assert!(err.contains("encoder.embed_tokens.weight") && err.contains("share_encoder_decoder_embeddings"), "{err}");
+}

@@ -239,6 +239,19 @@ impl Bart {
         // chosen by name, a table stored twice (bit for bit) is kept once, and each is packed in the
         // load's storage (a 16-bit file's tables stay 16-bit; rows are widened on lookup).
         let random = matches!(w, Weights::Random { .. });
+        if marian && !cfg.share_encoder_decoder_embeddings && !random {
+            // Unshared, each stack has a table of its own and nothing is tied to `shared`: HF would
+            // start a missing one from random numbers (and warn that the checkpoint seems corrupted).
+            for name in ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"] {
+                if !w.contains(name) {
+                    return Err(Error::tensor(
+                        name,
+                        "is missing while config.json says share_encoder_decoder_embeddings: false (Hugging Face would start this table from random numbers)",
+                        "Add the stack's own table to model.safetensors, or set share_encoder_decoder_embeddings to true if both stacks read shared.weight",
+                    ));
+                }
+            }
+        }
         let shared = w.contains("shared.weight").then_some("shared.weight");
         let enc_name = match (w.contains("encoder.embed_tokens.weight"), shared) {
             (true, _) => "encoder.embed_tokens.weight",

@@ -73,6 +73,15 @@ pub struct BloomConfig {
     pub eos_token_id: Option<u32>,
     #[serde(default, deserialize_with = "crate::loader::one_id")]
     pub pad_token_id: Option<u32>,
+    /// With `slow_but_exact`, transformers runs two matrices slice by slice (refused below).
+    #[serde(default = "one")]
+    pretraining_tp: u64,
+    #[serde(default)]
+    slow_but_exact: bool,
+}
+
+fn one() -> u64 {
+    1
 }
 
 fn default_vocab() -> usize {
@@ -133,6 +142,13 @@ impl Bloom {
         let (v, (c, l, h)) = (cfg.vocab_size, cfg.sizes());
         if h == 0 || c % h != 0 {
             return Err(Error::config("n_head", format!("the width {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
+        }
+        if cfg.slow_but_exact && cfg.pretraining_tp > 1 {
+            return Err(Error::config(
+                "slow_but_exact",
+                format!("is true with pretraining_tp {}: transformers then multiplies the attention output and the second feed-forward matrix slice by slice and leaves out their biases, so its numbers are not this checkpoint's", cfg.pretraining_tp),
+                "Set slow_but_exact to false, as every released BLOOM has it (the same products, biases included)",
+            ));
         }
         let f = 4 * c; // BloomMLP: always four times the width
         let w = weights.with_prefixes(&["transformer."]);
