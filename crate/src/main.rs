@@ -400,6 +400,10 @@ fn load(args: &Args) -> Result<(FolderBytes, Session)> {
     Ok((bytes, session))
 }
 
+/// The most numbers `inspect` writes as JSON over all its texts (each is a JSON value of about 65 bytes
+/// in memory before it is written: about 4 GB at this bound).
+const CLI_JSON_NUMBERS_MAX: usize = 1 << 26;
+
 fn maps(m: &Option<AttentionMaps>) -> Value {
     match m {
         None => Value::Null,
@@ -428,10 +432,22 @@ fn inspect(args: &Args) -> Result<Value> {
     let info = session.info().clone();
     let capture = Capture { probs: true, scores: args.scores };
     let mut cases = Vec::new();
+    let mut numbers = 0usize; // written so far, over every text
     for (text, pair) in args.texts.iter().zip(&args.pairs) {
         let opts = glassbox::session::InspectOptions { decoder_ids: args.decoder_ids.clone(), capture, pair: pair.clone(), ..Default::default() };
         let ins = session.inspect_with(text, &opts)?;
         let o = &ins.outputs;
+        // Each number becomes a JSON value of about 65 bytes before it is written: bound the total
+        // (the forward pass's own capture is bounded by `limits::MAX_CAPTURED`).
+        let len = |m: &Option<AttentionMaps>| m.as_ref().map_or(0, |m| m.len());
+        let maps_len = len(&o.encoder_attentions) + len(&o.decoder_attentions) + len(&o.cross_attentions);
+        numbers += maps_len * if args.scores { 2 } else { 1 } + o.last_hidden_state.len() + o.encoder_last_hidden_state.as_ref().map_or(0, Vec::len) + o.logits.as_ref().map_or(0, Vec::len);
+        if numbers > CLI_JSON_NUMBERS_MAX {
+            return Err(Error::input(
+                format!("the JSON output would hold more than {CLI_JSON_NUMBERS_MAX} numbers (the attention maps of every layer and head, the hidden states and the logits of every token, for every text): several gigabytes of memory"),
+                "Inspect fewer or shorter texts, or leave out --scores; `glassbox plot` draws one map of a long text",
+            ));
+        }
         let tokens: Vec<Option<&str>> = ins.encoding.ids.iter().map(|&id| session.tokenizer.id_to_token(id)).collect();
         let mut case = json!({
             "text": text,

@@ -373,3 +373,13 @@ fn an_unwritable_stdout_is_an_error_not_a_panic() {
         assert!(err.contains("cannot be written") && !err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// `inspect` bounds how many numbers it turns into JSON over all its texts (each is a JSON value of
+/// about 65 bytes before it is written): two long texts with --scores on the bloom fixture would
+/// have needed about 5 GB; they are refused by name instead.
+#[test]
+fn inspect_refuses_json_output_past_its_bound() {
+    let long = "a b ".repeat(500);
+    let err = failure(&["inspect", &dir("bloom"), "--scores", "--text", &long, "--text", &long]);
+    assert!(err.contains("JSON output would hold more than") && err.contains("glassbox plot"), "{err}");
+}
