@@ -717,6 +717,6 @@ fn crafted_outputs_too_large_are_refused_before_the_pass() {
     let model = Model::load(&f.files(), Some(1)).unwrap();
     let ids = vec![1u32; 4000];
     let err = timed_error("2,000 layers × 8 heads × 4,000² attention kept", || model.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::ALL));
-    assert_mentions(&err, &["MAX_CAPTURED", "Shorten"]);
+    assert_mentions(&err, &["MAX_CAPTURED", "Shorten", "of 2000 layers × 8 heads"]);
     let _ = MAX_CAPTURED;
 }

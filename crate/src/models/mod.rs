@@ -467,7 +467,8 @@ fn check_output_sizes(info: &ModelInfo, src_len: usize, dec_len: usize, probe: &
     };
     // Hidden states after every layer (`[L+1][T][C]` per stack), kept for the logit lens.
     let hidden = if hidden_states {
-        (info.n_layers as u128 + 1) * s * info.d_model as u128 + if info.n_decoder_layers > 0 { (info.n_decoder_layers as u128 + 1) * d * info.d_model as u128 } else { 0 }
+        // A decoder-only model's card repeats its layers as `n_decoder_layers`: one stack, counted once.
+        (info.n_layers as u128 + 1) * s * info.d_model as u128 + if info.kind == Kind::EncoderDecoder { (info.n_decoder_layers as u128 + 1) * d * info.d_model as u128 } else { 0 }
     } else {
         0
     };
@@ -475,7 +476,7 @@ fn check_output_sizes(info: &ModelInfo, src_len: usize, dec_len: usize, probe: &
     if captured > MAX_CAPTURED {
         return Err(Error::input(
             format!("keeping the attention of {} layers × {} heads for {} tokens would take {} values, more than the limit of {} (MAX_CAPTURED)",
-                info.n_layers + info.n_decoder_layers, info.n_heads, src_len.max(dec_len), human(captured), human(MAX_CAPTURED)),
+                info.n_layers + if info.kind == Kind::EncoderDecoder { info.n_decoder_layers } else { 0 }, info.n_heads, src_len.max(dec_len), human(captured), human(MAX_CAPTURED)),
             "Shorten the text, or run without keeping the attention maps",
         ));
     }
