@@ -496,6 +496,21 @@ fn nan_and_infinite_weights_are_refused_by_name() {
     }
 }
 
+/// Finite weights can still overflow: one weight of 3.4e38 in the first attention's projection makes
+/// every output NaN (transformers gives NaN too). The forward pass and each generation step say so
+/// instead of returning NaN maps or reading NaN scores as a choice.
+#[test]
+fn outputs_that_overflow_are_refused_by_name() {
+    let folder = gpt2_with_value("h.0.attn.c_attn.weight", 0, 3.4e38);
+    let model = Model::load(&folder.files(), None).expect("every weight is finite");
+    let ids = [10u32, 20, 30];
+    let err = model.forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::PROBS).err().expect("NaN outputs refused").to_string();
+    assert_mentions(&err, &["final hidden state", "NaN", "f32's range", "every weight is finite"]);
+    let mut state = model.start_decoding(&[]).unwrap();
+    let err = model.feed(&mut state, &ids, Capture::NONE).err().expect("NaN scores refused").to_string();
+    assert_mentions(&err, &["next-token scores", "NaN"]);
+}
+
 #[test]
 fn f64_weights_are_refused_with_a_fix() {
     let mut ts = tensors(&Folder::fixture("gpt2").weights.unwrap());

@@ -366,7 +366,9 @@ impl Model {
         self.check_probe(probe, inputs.ids.len())?;
         let dec_len = inputs.decoder_ids.map_or(1, <[u32]>::len);
         check_output_sizes(info, inputs.ids.len(), dec_len, probe)?;
-        self.family().forward(inputs, probe)
+        let out = self.family().forward(inputs, probe)?;
+        check_finite("final hidden state", &out.last_hidden_state)?;
+        Ok(out)
     }
 
     /// A decoder ready to generate. Decoder-only: nothing fed yet (feed the prompt).
@@ -396,7 +398,22 @@ impl Model {
     pub fn feed(&self, state: &mut DecoderState, tokens: &[u32], capture: Capture) -> Result<StepOutput> {
         check_ids_below("token ids", tokens, self.decoder_vocab_size(), self.info())?;
         loader::limits::check_sequence("decoded tokens", state.fed.saturating_add(tokens.len()))?;
-        self.family().feed(state, tokens, capture)
+        let step = self.family().feed(state, tokens, capture)?;
+        check_finite("next-token scores", &step.logits)?;
+        Ok(step)
+    }
+}
+
+/// The weights are checked for NaN and infinity when they load, but finite weights can still
+/// overflow (a weight of 1e38 times an activation of 10): the outputs would be NaN, which the page
+/// would draw as empty maps and generation would read as a choice. Say so instead.
+fn check_finite(what: &str, values: &[f32]) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(at) => Err(Error::input(
+            format!("the model's {what} holds {} (value {at}): a sum or product inside the model passed f32's range of ±3.4e38, although every weight is finite", values[at]),
+            "Check the checkpoint's weights for values far larger than the others (transformers gives NaN on the same file)",
+        )),
     }
 }
 
