@@ -27,6 +27,9 @@ Prints { options, parameters, recurrentSingularValue, steps: { loss, accuracy, g
 evaluations: [{ step, loss, accuracy, stepNorms }] } where stepNorms[t] is the mean norm of the
 gradient reaching the state of step t + 1 (attention: that step's embedding).";
 
+/// The most work (`TrainOptions::work_per_sequence` units) one `glassbox rnn` run may do: about a minute.
+const RNN_RUN_WORK_MAX: u64 = 30_000_000_000;
+
 /// `glassbox rnn ...`
 pub fn rnn(raw: &[String]) -> std::result::Result<(), String> {
     let mut o = TrainOptions::default();
@@ -60,6 +63,15 @@ pub fn rnn(raw: &[String]) -> std::result::Result<(), String> {
         return Err(format!("--steps {steps} is more than 1000000; train in fewer steps"));
     }
     let mut trainer = Trainer::new(o.clone()).map_err(|e| e.to_string())?;
+    // The whole run, steps and evaluations, within about a minute (each step alone is bounded by `check`).
+    let evaluations_run = 2 + if eval_every > 0 { steps / eval_every } else { 0 } as u64;
+    let work = (steps as u64 * o.batch as u64 + evaluations_run * o.eval_size as u64) * o.work_per_sequence();
+    if work > RNN_RUN_WORK_MAX {
+        return Err(format!(
+            "{steps} steps of {} sequences and {evaluations_run} evaluations of {} would take more than a minute ({work} units of work, over {RNN_RUN_WORK_MAX}); ask for fewer --steps, a larger --eval-every, or a smaller --batch, --length or --hidden",
+            o.batch, o.eval_size
+        ));
+    }
     let mut evaluations = vec![evaluation(0, &trainer.evaluate())];
     let mut reports = Vec::with_capacity(steps);
     for s in 1..=steps {

@@ -383,3 +383,13 @@ fn inspect_refuses_json_output_past_its_bound() {
     let err = failure(&["inspect", &dir("bloom"), "--scores", "--text", &long, "--text", &long]);
     assert!(err.contains("JSON output would hold more than") && err.contains("glassbox plot"), "{err}");
 }
+
+/// `glassbox rnn` bounds a whole run (steps and evaluations), not only each option: a million steps
+/// at the default sizes would take minutes, and is refused with what to lower.
+#[test]
+fn rnn_runs_that_would_take_minutes_are_refused() {
+    let err = failure(&["rnn", "--steps", "1000000"]);
+    assert!(err.contains("would take more than a minute") && err.contains("--steps"), "{err}");
+    let err = failure(&["rnn", "--cell", "lstm", "--length", "200", "--hidden", "128", "--batch", "512", "--steps", "1"]);
+    assert!(err.contains("one training step would take too long") && err.contains("at most 59 sequences"), "{err}");
+}

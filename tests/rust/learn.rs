@@ -121,10 +121,15 @@ fn bad_options_are_refused_by_name() {
         (TrainOptions { weight_scale: f64::NAN, ..Default::default() }, "weightScale"),
         (TrainOptions { clip: Some(0.0), ..Default::default() }, "clip"),
         (TrainOptions { hidden: 100_000, ..Default::default() }, "hidden"),
+        // Every option within its own bound, but together minutes a step (and an evaluation).
+        (TrainOptions { length: MAX_LENGTH, hidden: 128, batch: 512, ..Default::default() }, "batch (--batch) 512"),
+        (TrainOptions { length: MAX_LENGTH, hidden: 128, batch: 8, eval_size: 4096, ..Default::default() }, "evalSize (--eval-size) 4096"),
     ] {
         let err = Trainer::new(options).err().expect("refused").to_string();
         assert!(err.contains(word), "{err}");
     }
+    // The page's own settings at its longest length stay well inside.
+    assert!(Trainer::new(TrainOptions { length: MAX_LENGTH, ..Default::default() }).is_ok());
 }
 
 /// The claim `<glassbox-rnn>` makes: with the same small recurrent weights (scale 0.5) and the same

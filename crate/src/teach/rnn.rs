@@ -32,6 +32,11 @@ pub const MAX_HIDDEN: usize = 128;
 pub const MAX_SYMBOLS: usize = 16;
 pub const MAX_BATCH: usize = 512;
 pub const MAX_EVAL: usize = 4096;
+/// Each option may be at its bound, but not all at once: one training step (`batch` sequences) and
+/// one evaluation (`eval_size` sequences) are bounded in [`TrainOptions::work_per_sequence`] units,
+/// about a second and four seconds of a laptop core (natively; the page's wasm is slower).
+pub const MAX_STEP_WORK: u64 = 2_000_000_000;
+pub const MAX_EVAL_WORK: u64 = 8_000_000_000;
 
 /// Which network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -587,6 +592,13 @@ impl Default for TrainOptions {
 }
 
 impl TrainOptions {
+    /// The work of one sequence through the network, forward and back, in multiply-adds give or take
+    /// a constant: `N · H · (H + N)` (the recurrence, and attention's `N²` scores) times 4 (an LSTM's gates).
+    pub fn work_per_sequence(&self) -> u64 {
+        let (n, h) = (self.length as u64, self.hidden as u64);
+        4 * n * h * (h + n)
+    }
+
     /// Refuse what would not make sense or would take unbounded work, naming the option.
     pub fn check(&self) -> Result<()> {
         // Each option by both its names: the page's (JS) and the CLI's flag.
@@ -607,6 +619,15 @@ impl TrainOptions {
             }
             Ok(())
         };
+        let unit = self.work_per_sequence();
+        for (what, flags, n, max) in [("one training step", "batch (--batch)", self.batch, MAX_STEP_WORK), ("one evaluation", "evalSize (--eval-size)", self.eval_size, MAX_EVAL_WORK)] {
+            if n as u64 * unit > max {
+                return Err(Error::input(
+                    format!("{what} would take too long: {flags} {n} sequences of length {} through a hidden state of {} is {} units of work, more than {max}", self.length, self.hidden, n as u64 * unit),
+                    format!("Lower {flags}, the length or the hidden size (at this length and size, at most {} sequences)", (max / unit).max(1)),
+                ));
+            }
+        }
         positive("weightScale", "weight-scale", self.weight_scale, 100.0)?;
         positive("learningRate", "learning-rate", self.learning_rate, 10.0)?;
         if let Some(c) = self.clip {
