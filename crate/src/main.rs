@@ -270,7 +270,9 @@ impl Args {
 }
 
 fn number<T: std::str::FromStr>(s: &str, flag: &str) -> std::result::Result<T, String> {
-    s.parse().map_err(|_| format!("{flag}: `{s}` is not a valid number"))
+    let kind = std::any::type_name::<T>();
+    let want = if kind.starts_with('f') { "a number such as 0.8" } else if kind.starts_with('i') { "a whole number such as 5" } else { "a whole number of 0 or more, such as 5" };
+    s.parse().map_err(|_| format!("{flag}: `{s}` is not a valid value; give {want}"))
 }
 
 /// The files of a model folder, read from disk.
@@ -519,7 +521,8 @@ fn inspect(args: &Args) -> Result<Value> {
             case["sentence_embedding"] = json!(embedding.iter().map(|&x| float(x)).collect::<Vec<_>>());
         }
         if let Some(n) = args.generate {
-            if info.kind != Kind::EncoderOnly {
+            // An encoder-only model cannot write: the same answer as `generate` gives, not silence.
+            {
                 // The model's generation settings apply (beams, penalties, forced tokens), never sampling.
                 let request = GenerationRequest { max_new_tokens: Some(n), temperature: Some(0.0), ..args.request() };
                 let ids = match session.plan(text, &request)? {

@@ -393,3 +393,15 @@ fn rnn_runs_that_would_take_minutes_are_refused() {
     let err = failure(&["rnn", "--cell", "lstm", "--length", "200", "--hidden", "128", "--batch", "512", "--steps", "1"]);
     assert!(err.contains("one training step would take too long") && err.contains("at most 59 sequences"), "{err}");
 }
+
+/// `inspect --generate` on an encoder-only model says it cannot write (it used to leave the
+/// option out in silence), and a malformed number says what kind of value to give.
+#[test]
+fn inspect_generate_on_an_encoder_and_bad_numbers_say_why() {
+    let err = failure(&["inspect", &dir("bert"), "--text", "hi", "--generate", "5"]);
+    assert!(err.contains("encoder-only") && err.contains("does not write"), "{err}");
+    let err = failure(&["generate", &dir("gpt2"), "--text", "hi", "--top-k", "-1"]);
+    assert!(err.contains("--top-k") && err.contains("a whole number of 0 or more"), "{err}");
+    let err = failure(&["generate", &dir("gpt2"), "--text", "hi", "--temperature", "warm"]);
+    assert!(err.contains("--temperature") && err.contains("a number such as"), "{err}");
+}
