@@ -639,8 +639,15 @@ fn generate_cmd(args: &Args) -> Result<()> {
         DecodingPlan::Beam(opts) => return beam_cmd(args, &session, &opts),
         DecodingPlan::Stepwise(opts) => opts,
     };
-    let mut stdout = std::io::stdout().lock();
     let is_decoder_only = session.info().kind == Kind::DecoderOnly;
+    // Generation stops when the position table is full: say so up front rather than stop short in silence.
+    if let Some(max) = session.info().max_positions {
+        let used = if is_decoder_only { session.encode(&args.texts[0])?.ids.len() } else { 1 };
+        if used + opts.max_new_tokens > max {
+            let _ = writeln!(std::io::stderr(), "note: {} new tokens were asked for, but this model has positions for {max} tokens{}: generation stops when they are used up", opts.max_new_tokens, if is_decoder_only { " (the prompt's included)" } else { " in its decoder" });
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
     if is_decoder_only {
         write!(stdout, "{}", args.texts[0]).map_err(stdout_failed)?;
     }

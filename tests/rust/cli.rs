@@ -405,3 +405,15 @@ fn inspect_generate_on_an_encoder_and_bad_numbers_say_why() {
     let err = failure(&["generate", &dir("gpt2"), "--text", "hi", "--temperature", "warm"]);
     assert!(err.contains("--temperature") && err.contains("a number such as"), "{err}");
 }
+
+/// Asked for more new tokens than the position table holds, `generate` says it will stop when the
+/// table is full (stderr, exit 0) instead of stopping short in silence; within it, no note.
+#[test]
+fn generate_notes_when_the_position_table_will_cut_it_short() {
+    let out = glassbox(&["generate", &dir("gpt2"), "--text", "hi", "--max-new-tokens", "100000"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("100000 new tokens were asked for") && err.contains("positions for 64 tokens"), "{err}");
+    let out = glassbox(&["generate", &dir("gpt2"), "--text", "hi", "--max-new-tokens", "3"]);
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
