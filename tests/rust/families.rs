@@ -1776,8 +1776,10 @@ fn gpt_neo_keys_defaults_and_refusals() {
     assert!(gpt2.sliding_layers.is_empty() && gpt2.score_scale.is_none());
 
     let (fixture_maps, fixture_logits) = long_run(&Folder::fixture("gpt_neo"), "gpt_neo");
+    // As GPTNeoConfig writes it: both keys agree (the file's attention_layers would otherwise win).
     let all_global = edited("gpt_neo", |c| {
         c.insert("attention_types".into(), serde_json::json!([[["global"], 3]]));
+        c.insert("attention_layers".into(), serde_json::json!(["global", "global", "global"]));
     });
     let (global_maps, global_logits) = long_run(&all_global, "gpt_neo");
     assert!(worst(&global_logits, &fixture_logits.iter().map(|&x| x as f64).collect::<Vec<_>>()) > 1e-2, "attention_types changes the logits");
@@ -1814,6 +1816,7 @@ fn gpt_neo_keys_defaults_and_refusals() {
     // A window of 0 matters only to local layers: with none, the model loads as transformers runs it.
     let global_zero = edited("gpt_neo", |c| {
         c.insert("attention_types".into(), serde_json::json!([[["global"], 3]]));
+        c.insert("attention_layers".into(), serde_json::json!(["global", "global", "global"]));
         c.insert("window_size".into(), 0.into());
     });
     assert_eq!(long_run(&global_zero, "gpt_neo").1, long_run(&all_global, "gpt_neo").1);
@@ -1981,4 +1984,31 @@ fn configs_transformers_would_run_differently_are_refused_by_name() {
         c.insert("share_encoder_decoder_embeddings".into(), serde_json::json!(false));
     }));
     assert!(err.contains("encoder.embed_tokens.weight") && err.contains("share_encoder_decoder_embeddings"), "{err}");
+}
+
+/// GPTNeoConfig sets the file's own `attention_layers` over the list it computes from
+/// `attention_types`, and each layer reads that list: when they disagree, the file's list decides
+/// which layers are local (checked against the same kinds written as `attention_types`). A list of
+/// the wrong length or with an unknown kind is refused by name, as transformers fails on it.
+#[test]
+fn gpt_neo_attention_layers_override_attention_types() {
+    let ids: Vec<u32> = (1..40).collect();
+    let logits = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let overridden = edited("gpt_neo", |c| {
+        c.insert("attention_layers".into(), serde_json::json!(["local", "global", "global"]));
+    });
+    let same_by_types = edited("gpt_neo", |c| {
+        c.insert("attention_types".into(), serde_json::json!([[["local"], 1], [["global"], 2]]));
+        c.insert("attention_layers".into(), serde_json::json!(["local", "global", "global"]));
+    });
+    let plain = logits(&Folder::fixture("gpt_neo"));
+    let (a, b) = (logits(&overridden), logits(&same_by_types));
+    assert_eq!(a, b, "the file's attention_layers decide the kinds");
+    assert!(a.iter().zip(&plain).any(|(x, y)| (x - y).abs() > 1e-4), "and they changed the model");
+    for (list, word) in [(serde_json::json!(["local", "global"]), "names 2 layers"), (serde_json::json!(["local", "global", "sparse"]), "\"sparse\"")] {
+        let err = load_error(&edited("gpt_neo", |c| {
+            c.insert("attention_layers".into(), list.clone());
+        }));
+        assert!(err.contains("attention_layers") && err.contains(word), "{err}");
+    }
 }

@@ -120,7 +120,26 @@ fn neo_as_gpt2(config_json: &[u8]) -> Result<(Gpt2Config, Vec<Option<usize>>)> {
     };
     let layers = whole(&neo, "num_layers", 24)? as usize;
     let window = whole(&neo, "window_size", NEO_WINDOW)? as usize;
-    let windows = neo_windows(neo.get("attention_types"), layers, window)?;
+    let mut windows = neo_windows(neo.get("attention_types"), layers, window)?;
+    // GPTNeoConfig computes `attention_layers` from `attention_types`, then sets the file's own
+    // `attention_layers` over it, and each layer reads that: when the two disagree, the file's list wins.
+    if let Some(list) = neo.get("attention_layers").filter(|v| !v.is_null()) {
+        let bad = |what: String| Error::config("attention_layers", what, "Use the config.json saved with the weights: one \"global\" or \"local\" per layer");
+        let kinds = list.as_array().ok_or_else(|| bad(format!("is {list}, not a list of layer kinds")))?;
+        if kinds.len() != layers {
+            return Err(bad(format!("names {} layers but num_layers is {layers}", kinds.len())));
+        }
+        for (slot, kind) in windows.iter_mut().zip(kinds) {
+            *slot = match kind.as_str() {
+                Some("global") => None,
+                Some("local") => Some(window), // `neo_windows` refused a window of 0 if any layer is local
+                _ => return Err(bad(format!("names a layer kind {kind}; GPT-Neo has only \"global\" and \"local\""))),
+            };
+        }
+        if window == 0 && windows.iter().any(Option::is_some) {
+            return Err(Error::config("window_size", "is 0, and a local layer would see no key", "Use the config.json saved with the weights (gpt-neo uses 256)"));
+        }
+    }
     let mut gpt2 = Map::new();
     for (from, to, default) in NEO_SIZES {
         gpt2.insert(to.into(), neo.remove(from).unwrap_or(Value::from(default)));
@@ -141,8 +160,8 @@ fn neo_as_gpt2(config_json: &[u8]) -> Result<(Gpt2Config, Vec<Option<usize>>)> {
 }
 
 /// Each layer's window from `attention_types`, groups of layer kinds and how often each group repeats
-/// (`[[["global", "local"], 12]]` when left out or null): `Some(window)` for a local layer. HF's
-/// `attention_layers`, which GPTNeoConfig writes beside it, is recomputed from it, as the class does.
+/// (`[[["global", "local"], 12]]` when left out or null): `Some(window)` for a local layer. A file's
+/// own `attention_layers` then overrides it (see [`neo_as_gpt2`]).
 fn neo_windows(types: Option<&Value>, layers: usize, window: usize) -> Result<Vec<Option<usize>>> {
     let bad = |what: String| Error::config("attention_types", what, "Use the config.json saved with the weights: groups like [[[\"global\", \"local\"], 12]] whose layers add up to num_layers");
     // A local layer with a window of 0 would see no key, not even its own.
