@@ -68,7 +68,7 @@ impl BeamOptions {
             return Err(Error::input(format!("{} beams were asked for", self.num_beams), format!("Use between 1 beam (greedy search) and {MAX_BEAMS}, e.g. --num-beams 4")));
         }
         if !self.length_penalty.is_finite() {
-            return Err(Error::input(format!("length penalty {} is not a number", self.length_penalty), "Use a finite length penalty, e.g. 1.0"));
+            return Err(Error::input(format!("length penalty {} is not a finite number", self.length_penalty), "Use a finite length penalty, e.g. 1.0"));
         }
         if self.num_return_sequences == 0 || self.num_return_sequences > self.num_beams {
             return Err(Error::input(
