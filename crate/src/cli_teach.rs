@@ -37,7 +37,7 @@ pub fn rnn(raw: &[String]) -> std::result::Result<(), String> {
     let mut it = raw.iter();
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" || flag == "--help-rnn" {
-            return writeln!(std::io::stdout(), "{RNN_USAGE}").map_err(|e| format!("the output cannot be written ({e}); check where stdout goes"));
+            return writeln!(std::io::stdout(), "{RNN_USAGE}").map_err(|e| crate::stdout_failed(e).to_string());
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value (see glassbox rnn --help)"))?;
         let num = |what: &str| value.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("{what}: `{value}` is not a number"));

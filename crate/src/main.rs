@@ -88,24 +88,24 @@ const MAX_TOKENIZER_BYTES: u64 = 1 << 30;
 /// until memory runs out before the parser could say anything. `Ok(None)`: there is no such file.
 fn read_file(path: &Path, max: Option<u64>) -> Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let name = path.display().to_string();
+    let fail = |problem: String, fix: &str| Error::file(path.display().to_string(), problem, fix);
+    let unreadable = |e: std::io::Error| fail(format!("cannot be read ({e})"), "Check the file's permissions");
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::file(name, format!("cannot be read ({e})"), "Check the file's permissions")),
+        Err(e) => return Err(unreadable(e)),
     };
     if !meta.is_file() {
-        return Err(Error::file(name, "is not a regular file (a folder, a pipe or a device)", "Put the file itself in the model folder"));
+        return Err(fail("is not a regular file (a folder, a pipe or a device)".into(), "Put the file itself in the model folder"));
     }
     if let Some(max) = max.filter(|&max| meta.len() > max) {
-        return Err(Error::file(name, format!("is {} bytes, more than the {max} such a file can be", meta.len()), "Use the file saved with the model"));
+        return Err(fail(format!("is {} bytes, more than the {max} such a file can be", meta.len()), "Use the file saved with the model"));
     }
     let mut bytes = Vec::new();
-    let file = std::fs::File::open(path).map_err(|e| Error::file(path.display().to_string(), format!("cannot be read ({e})"), "Check the file's permissions"))?;
     // `take`: a file that grows while it is read stops at the limit too.
-    file.take(max.map_or(u64::MAX, |max| max + 1)).read_to_end(&mut bytes).map_err(|e| Error::file(path.display().to_string(), format!("cannot be read ({e})"), "Check the file"))?;
+    std::fs::File::open(path).and_then(|file| file.take(max.map_or(u64::MAX, |max| max + 1)).read_to_end(&mut bytes)).map_err(unreadable)?;
     if max.is_some_and(|max| bytes.len() as u64 > max) {
-        return Err(Error::file(path.display().to_string(), "grew past its limit while it was read", "Use the file saved with the model"));
+        return Err(fail("grew past its limit while it was read".into(), "Use the file saved with the model"));
     }
     Ok(Some(bytes))
 }

@@ -132,12 +132,9 @@ fn neo_as_gpt2(config_json: &[u8]) -> Result<(Gpt2Config, Vec<Option<usize>>)> {
         for (slot, kind) in windows.iter_mut().zip(kinds) {
             *slot = match kind.as_str() {
                 Some("global") => None,
-                Some("local") => Some(window), // `neo_windows` refused a window of 0 if any layer is local
+                Some("local") => neo_local_window(window)?,
                 _ => return Err(bad(format!("names a layer kind {kind}; GPT-Neo has only \"global\" and \"local\""))),
             };
-        }
-        if window == 0 && windows.iter().any(Option::is_some) {
-            return Err(Error::config("window_size", "is 0, and a local layer would see no key", "Use the config.json saved with the weights (gpt-neo uses 256)"));
         }
     }
     let mut gpt2 = Map::new();
@@ -164,11 +161,7 @@ fn neo_as_gpt2(config_json: &[u8]) -> Result<(Gpt2Config, Vec<Option<usize>>)> {
 /// own `attention_layers` then overrides it (see [`neo_as_gpt2`]).
 fn neo_windows(types: Option<&Value>, layers: usize, window: usize) -> Result<Vec<Option<usize>>> {
     let bad = |what: String| Error::config("attention_types", what, "Use the config.json saved with the weights: groups like [[[\"global\", \"local\"], 12]] whose layers add up to num_layers");
-    // A local layer with a window of 0 would see no key, not even its own.
-    let local = || match window {
-        0 => Err(Error::config("window_size", "is 0, and a local layer would see no key", "Use the config.json saved with the weights (gpt-neo uses 256)")),
-        _ => Ok(Some(window)),
-    };
+    let local = || neo_local_window(window);
     let Some(groups) = types.filter(|v| !v.is_null()) else {
         // GPTNeoConfig's [[["global", "local"], 12]]: 24 layers, global first, then alternating.
         return match layers {
@@ -199,6 +192,14 @@ fn neo_windows(types: Option<&Value>, layers: usize, window: usize) -> Result<Ve
         return Err(bad(format!("describes {} layers but num_layers is {layers}", windows.len())));
     }
     Ok(windows)
+}
+
+/// A local layer's window; 0 is refused: the layer would see no key, not even its own.
+fn neo_local_window(window: usize) -> Result<Option<usize>> {
+    match window {
+        0 => Err(Error::config("window_size", "is 0, and a local layer would see no key", "Use the config.json saved with the weights (gpt-neo uses 256)")),
+        _ => Ok(Some(window)),
+    }
 }
 
 /// OPT's sizes under GPT-2's names, with OPTConfig's defaults (opt-125m's) for keys left out.
