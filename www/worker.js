@@ -47,6 +47,10 @@
 
 const REQUIRED = ['config.json', 'tokenizer.json'];
 const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
+// A Marian folder as transformers saves it: no tokenizer.json, these instead (target_vocab.json only with
+// separate vocabularies). The engine makes a tokenizer.json of them (marianTokenizerJson), as the CLI does.
+const MARIAN = ['source.spm', 'target.spm', 'vocab.json'];
+const MARIAN_OPTIONAL = ['target_vocab.json'];
 const WEIGHTS = 'model.safetensors';
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -349,9 +353,19 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
     if (!response.body) return new Uint8Array(await response.arrayBuffer());
     return readStream(response.body, total, name, progress);
   };
-  // The small files first, so a bad config fails before a large download.
-  const small = await Promise.all([...REQUIRED.map((n) => get(n, true)), ...OPTIONAL.map((n) => get(n, false))]);
+  // The small files first, so a bad config fails before a large download. A folder the index lists with
+  // source.spm and no tokenizer.json is a Marian one; elsewhere tokenizer.json is tried first.
+  const marian = Array.isArray(present) && !present.includes('tokenizer.json') && present.includes('source.spm');
+  const small = await Promise.all([get('config.json', true), marian ? null : get('tokenizer.json', false), ...OPTIONAL.map((n) => get(n, false))]);
   const bytes = Object.fromEntries([...REQUIRED, ...OPTIONAL].map((n, i) => [n, small[i]]));
+  if (!bytes['tokenizer.json']) {
+    const source = await get('source.spm', false);
+    if (!source) await get('tokenizer.json', true); // throws, naming tokenizer.json and the server's answer
+    const files = { 'source.spm': source };
+    for (const name of MARIAN.slice(1)) files[name] = await get(name, true);
+    for (const name of MARIAN_OPTIONAL) files[name] = await get(name, false);
+    bytes['tokenizer.json'] = await marianTokenizer(files, bytes['tokenizer_config.json']);
+  }
   checkJson(bytes);
   if (needWeights) {
     bytes[WEIGHTS] = await get(WEIGHTS, true).catch(async (err) => {
@@ -398,12 +412,25 @@ async function readFiles(files, needWeights, progress) {
     throw new Error(`${name}: is neither a Blob nor an ArrayBuffer. Pass the File from the file picker or its bytes`);
   };
   const bytes = {};
-  if (!byName.has('tokenizer.json')) await refuseStandIn([...byName.keys()], 'tokenizer.json');
-  for (const name of [...REQUIRED, ...OPTIONAL]) bytes[name] = await read(name, REQUIRED.includes(name));
+  const marian = !byName.has('tokenizer.json') && MARIAN.every((n) => byName.has(n));
+  if (!byName.has('tokenizer.json') && !marian) await refuseStandIn([...byName.keys()], 'tokenizer.json');
+  for (const name of [...REQUIRED, ...OPTIONAL]) bytes[name] = await read(name, REQUIRED.includes(name) && !(marian && name === 'tokenizer.json'));
+  if (marian) {
+    const files = {};
+    for (const name of [...MARIAN, ...MARIAN_OPTIONAL]) files[name] = await read(name, MARIAN.includes(name));
+    bytes['tokenizer.json'] = await marianTokenizer(files, bytes['tokenizer_config.json']);
+  }
   checkJson(bytes);
   if (needWeights && !byName.has(WEIGHTS)) await refuseStandIn([...byName.keys()], WEIGHTS);
   if (needWeights) bytes[WEIGHTS] = await read(WEIGHTS, true);
   return bytes;
+}
+
+/// The tokenizer.json the engine makes of a Marian folder's files (`files`: name -> bytes).
+async function marianTokenizer(files, tokenizerConfig) {
+  const api = await getEngine();
+  return api.marianTokenizerJson(files['source.spm'], files['target.spm'], files['vocab.json'], files['target_vocab.json'] ?? undefined,
+    tokenizerConfig ?? undefined);
 }
 
 /// A folder without `missing` (model.safetensors or tokenizer.json) that holds it in another form

@@ -310,11 +310,33 @@ impl FolderBytes {
             }
             required(name)
         };
+        let tokenizer_config = optional("tokenizer_config.json")?;
+        // A Marian folder as transformers saves it has no tokenizer.json: Glassbox makes one of
+        // its SentencePiece models and vocabulary (the page does the same).
+        let tokenizer = if !dir.join("tokenizer.json").exists() && dir.join("source.spm").exists() {
+            let marian_file = |name: &str| {
+                optional(name)?.ok_or_else(|| {
+                    Error::file(dir.join(name).display().to_string(), "cannot be read (no such file): a Marian folder without tokenizer.json needs source.spm, target.spm and vocab.json", "Add the files MarianTokenizer.save_pretrained writes beside source.spm")
+                })
+            };
+            let [source_spm, target_spm, vocab] = glassbox::tokenizer::marian::MARIAN_FILES.map(marian_file);
+            let target_vocab = optional("target_vocab.json")?;
+            let files = glassbox::tokenizer::marian::MarianFiles {
+                source_spm: &source_spm?,
+                target_spm: &target_spm?,
+                vocab: &vocab?,
+                target_vocab: target_vocab.as_deref(),
+                tokenizer_config: tokenizer_config.as_deref(),
+            };
+            glassbox::tokenizer::marian::tokenizer_json(&files)?
+        } else {
+            required_or_stand_in("tokenizer.json")?
+        };
         Ok(FolderBytes {
             config: if tokenizer_only { optional("config.json")?.unwrap_or_default() } else { required("config.json")? },
             weights: if need_weights { Some(required_or_stand_in("model.safetensors")?) } else { None },
-            tokenizer: required_or_stand_in("tokenizer.json")?,
-            tokenizer_config: optional("tokenizer_config.json")?,
+            tokenizer,
+            tokenizer_config,
             special_tokens_map: optional("special_tokens_map.json")?,
             generation_config: optional("generation_config.json")?,
         })

@@ -87,9 +87,12 @@ pub fn stand_in_for(missing: &str, names: &[&str]) -> Option<FolderHint> {
 pub fn other_tokenizer_files(names: &[&str]) -> Option<FolderHint> {
     let slow = ["vocab.txt", "vocab.json", "merges.txt", "spiece.model", "tokenizer.model", "sentencepiece.bpe.model"];
     if names.iter().any(|n| *n == "source.spm") {
+        // With all of them Glassbox makes its own tokenizer.json (tokenizer::marian); this is
+        // what is said when some are missing.
+        let missing: Vec<&str> = crate::tokenizer::marian::MARIAN_FILES.into_iter().filter(|f| !names.contains(f)).collect();
         return Some(FolderHint {
-            problem: "the folder holds Marian's SentencePiece models (source.spm, target.spm), which transformers has no tokenizer.json form for".into(),
-            fix: "Glassbox needs a tokenizer.json: Marian checkpoints without one cannot be read yet",
+            problem: format!("the folder holds Marian's source.spm but not {} (and no tokenizer.json)", missing.join(" or ")),
+            fix: "Add the files MarianTokenizer.save_pretrained writes: source.spm, target.spm and vocab.json",
         });
     }
     let found = slow.iter().find(|s| names.contains(s))?;
@@ -109,7 +112,7 @@ mod tests {
             let hint = other_tokenizer_files(names).unwrap();
             assert!(hint.problem.contains(says) && hint.fix.contains("save_pretrained"), "{hint:?}");
         }
-        assert!(other_tokenizer_files(&["source.spm", "target.spm", "vocab.json"]).unwrap().problem.contains("Marian"));
+        assert!(other_tokenizer_files(&["source.spm", "vocab.json"]).unwrap().problem.contains("Marian's source.spm but not target.spm"));
         assert_eq!(other_tokenizer_files(&["config.json", "model.safetensors"]), None);
     }
 

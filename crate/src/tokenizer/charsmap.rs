@@ -44,12 +44,40 @@ impl CharsMap {
         Some(rest.split('\0').next().unwrap_or(rest))
     }
 
+    /// The longest rule that `key` starts with: (its length in bytes, its replacement), as the
+    /// `sentencepiece` library's normaliser picks it (HF's `Precompiled` takes the first, above).
+    pub fn longest_prefix(&self, key: &[u8]) -> Option<(usize, &str)> {
+        let unit = |pos: usize| self.trie.get(pos).copied();
+        let (offset, has_leaf, label) = Self::unit_fields();
+        let mut pos = offset(unit(0)?);
+        let mut found = None;
+        for (depth, &c) in key.iter().enumerate() {
+            pos ^= c as usize;
+            let Some(u) = unit(pos) else { break };
+            if label(u) != c as u32 {
+                break;
+            }
+            pos ^= offset(u);
+            if has_leaf(u) {
+                let Some(value) = unit(pos) else { break };
+                found = Some((depth + 1, (value & ((1 << 31) - 1)) as usize));
+            }
+        }
+        let (len, start) = found?;
+        let rest = self.rewrites.get(start..)?;
+        Some((len, rest.split('\0').next().unwrap_or(rest)))
+    }
+
+    /// How a double-array unit packs its child offset, its has-leaf bit and its label.
+    #[allow(clippy::type_complexity)]
+    fn unit_fields() -> (fn(u32) -> usize, fn(u32) -> bool, fn(u32) -> u32) {
+        (|u| ((u >> 10) << ((u & (1 << 9)) >> 6)) as usize, |u| (u >> 8) & 1 == 1, |u| u & ((1 << 31) | 0xFF))
+    }
+
     /// Double-array walk over `key`; the value of the first node that has a leaf.
     fn first_prefix_value(&self, key: &[u8]) -> Option<usize> {
         let unit = |pos: usize| self.trie.get(pos).copied();
-        let offset = |u: u32| ((u >> 10) << ((u & (1 << 9)) >> 6)) as usize;
-        let has_leaf = |u: u32| (u >> 8) & 1 == 1;
-        let label = |u: u32| u & ((1 << 31) | 0xFF);
+        let (offset, has_leaf, label) = Self::unit_fields();
         let mut pos = offset(unit(0)?);
         for &c in key.iter().take_while(|&&c| c != 0) {
             pos ^= c as usize;
@@ -64,6 +92,19 @@ impl CharsMap {
         }
         None
     }
+}
+
+/// Standard base64 with `=` padding, as tokenizer.json stores a charsmap.
+pub fn encode_base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
 }
 
 /// Standard base64 (`A-Z a-z 0-9 + /`, `=` padding optional); `None` on anything else.
@@ -107,33 +148,22 @@ mod tests {
         assert_eq!(decode_base64("").unwrap(), b"");
         assert!(decode_base64("a").is_none());
         assert!(decode_base64("!!!!").is_none());
+        for bytes in [&b""[..], b"h", b"hi", b"hello", &[0, 255, 128, 7]] {
+            assert_eq!(decode_base64(&encode_base64(bytes)).unwrap(), bytes);
+        }
     }
 
     #[test]
     fn corrupt_maps_never_panic() {
         // Header only, trie pointing anywhere, trie too long for the body.
         for bytes in [vec![0u8, 0, 0, 0], vec![4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, b'a'], vec![8, 0, 0, 0, 0, 0, 0, 0]] {
-            let text: String = encode(&bytes);
+            let text: String = encode_base64(&bytes);
             if let Ok(map) = CharsMap::from_base64(&text) {
                 for s in ["a", "é", "\u{1F600}", "\0", ""] {
                     let _ = map.transform(s);
+                    let _ = map.longest_prefix(s.as_bytes());
                 }
             }
         }
-    }
-
-    fn encode(bytes: &[u8]) -> String {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let mut n = 0u32;
-            for (i, &b) in chunk.iter().enumerate() {
-                n |= (b as u32) << (16 - 8 * i);
-            }
-            for i in 0..=chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        out
     }
 }

@@ -19,11 +19,13 @@ mod bpe;
 mod charsmap;
 mod decoder;
 mod json;
+pub mod marian;
 mod normalized;
 mod normalizer;
 pub mod pattern;
 mod post_processor;
 mod pre_tokenizer;
+pub mod sentencepiece;
 mod transformers_config;
 mod unigram;
 pub mod unicode;
@@ -173,6 +175,8 @@ enum Model {
     WordPiece(wordpiece::WordPiece),
     Unigram(unigram::Unigram),
     WordLevel { vocab: HashMap<String, u32>, vocab_r: HashMap<u32, String>, unk_token: String },
+    /// Marian's slow tokenizer, converted from its folder's files ([`marian::tokenizer_json`]).
+    Marian(Box<marian::Marian>),
 }
 
 impl Model {
@@ -189,6 +193,7 @@ impl Model {
             "BPE" => Model::Bpe(bpe::Bpe::from_json(v)?),
             "WordPiece" => Model::WordPiece(wordpiece::WordPiece::from_json(v)?),
             "Unigram" => Model::Unigram(unigram::Unigram::from_json(v)?),
+            "MarianSentencePiece" => Model::Marian(Box::new(marian::Marian::from_json(v)?)),
             "WordLevel" => {
                 #[derive(serde::Deserialize)]
                 struct W {
@@ -210,6 +215,8 @@ impl Model {
             Model::WordPiece(_) => "WordPiece",
             Model::Unigram(_) => "Unigram",
             Model::WordLevel { .. } => "WordLevel",
+            // A SentencePiece unigram model: the page's Unigram views (the lattice's path) apply.
+            Model::Marian(_) => "Unigram",
         }
     }
 
@@ -219,6 +226,7 @@ impl Model {
             Model::WordPiece(m) => m.vocab.get(token).copied(),
             Model::Unigram(m) => m.piece_ids.get(token).copied(),
             Model::WordLevel { vocab, .. } => vocab.get(token).copied(),
+            Model::Marian(m) => m.token_to_id(token),
         }
     }
 
@@ -228,6 +236,7 @@ impl Model {
             Model::WordPiece(m) => m.vocab_r.get(&id).map(String::as_str),
             Model::Unigram(m) => m.pieces.get(id as usize).map(|p| p.0.as_str()),
             Model::WordLevel { vocab_r, .. } => vocab_r.get(&id).map(String::as_str),
+            Model::Marian(m) => m.id_to_token(id),
         }
     }
 
@@ -237,6 +246,7 @@ impl Model {
             Model::WordPiece(m) => m.vocab.len(),
             Model::Unigram(m) => m.pieces.len(),
             Model::WordLevel { vocab, .. } => vocab.len(),
+            Model::Marian(m) => m.size(),
         }
     }
 
@@ -246,6 +256,7 @@ impl Model {
             Model::WordPiece(m) => m.vocab_r.keys().max().copied(),
             Model::Unigram(m) => m.pieces.len().checked_sub(1).map(|n| n as u32),
             Model::WordLevel { vocab_r, .. } => vocab_r.keys().max().copied(),
+            Model::Marian(m) => m.max_id(),
         }
     }
 
@@ -255,6 +266,7 @@ impl Model {
             Model::WordPiece(m) => Some(m.unk_token()),
             Model::Unigram(m) => m.unk_id().and_then(|id| self.id_to_token(id)),
             Model::WordLevel { unk_token, .. } => Some(unk_token.as_str()),
+            Model::Marian(m) => Some(m.unk_token()),
         }
     }
 
@@ -264,6 +276,7 @@ impl Model {
             Model::WordPiece(m) => m.tokenize(word),
             Model::Unigram(m) => m.tokenize(word),
             Model::WordLevel { vocab, unk_token, .. } => word_level(vocab, unk_token, word),
+            Model::Marian(m) => Ok(m.tokenize_traced(word).0),
         }
     }
 
@@ -282,6 +295,10 @@ impl Model {
                 (t, Steps::Unigram(s))
             }
             Model::WordLevel { vocab, unk_token, .. } => (word_level(vocab, unk_token, word)?, Steps::WordLevel),
+            Model::Marian(m) => {
+                let (t, s) = m.tokenize_traced(word);
+                (t, Steps::Unigram(s))
+            }
         })
     }
 }
@@ -529,6 +546,11 @@ impl Tokenizer {
 
     /// Text of `ids` as HF decodes it: unknown ids are skipped, special tokens too when asked.
     pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
+        if let Model::Marian(m) = &self.model {
+            let skip = |id: u32| skip_special_tokens && self.added.get(id).is_some_and(|a| a.special);
+            let text = m.decode(ids, skip, |t| self.added.is_special(t));
+            return Ok(if self.clean_up_spaces { decoder::clean_up_tokenization(&text) } else { text });
+        }
         let tokens: Vec<String> = ids
             .iter()
             .filter_map(|&id| {
@@ -548,6 +570,16 @@ impl Tokenizer {
 
     pub fn id_to_token(&self, id: u32) -> Option<&str> {
         self.added.decode_form(id).or_else(|| self.model.id_to_token(id))
+    }
+
+    /// The string of `id` as a model's output (a generated token, a next-token candidate): the
+    /// same as [`Tokenizer::id_to_token`] except for a Marian tokenizer with separate
+    /// vocabularies, whose outputs are target-vocabulary ids.
+    pub fn output_token(&self, id: u32) -> Option<&str> {
+        match &self.model {
+            Model::Marian(m) => self.added.decode_form(id).or_else(|| m.output_token(id)),
+            _ => self.id_to_token(id),
+        }
     }
 
     pub fn token_to_id(&self, token: &str) -> Option<u32> {

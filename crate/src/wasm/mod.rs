@@ -91,6 +91,16 @@ pub fn folder_hint(names: &str, missing: &str) -> Option<String> {
     crate::loader::stand_in_for(missing, &names).map(|h| format!("{}. {}", h.problem, h.fix))
 }
 
+/// The tokenizer.json Glassbox makes of a Marian folder's files (`source.spm`, `target.spm`,
+/// `vocab.json`; `target_vocab.json` when tokenizer_config.json says `separate_vocabs`), which
+/// transformers keeps as a slow tokenizer with no tokenizer.json: the page converts a folder
+/// without tokenizer.json that holds them, then loads it like any other. The CLI does the same.
+#[wasm_bindgen(js_name = marianTokenizerJson)]
+pub fn marian_tokenizer_json(source_spm: &[u8], target_spm: &[u8], vocab: &[u8], target_vocab: Option<Vec<u8>>, tokenizer_config: Option<Vec<u8>>) -> Result<Vec<u8>, JsError> {
+    let files = crate::tokenizer::marian::MarianFiles { source_spm, target_spm, vocab, target_vocab: target_vocab.as_deref(), tokenizer_config: tokenizer_config.as_deref() };
+    crate::tokenizer::marian::tokenizer_json(&files).map_err(js_error)
+}
+
 fn js_error(e: Error) -> JsError {
     JsError::new(&e.to_string())
 }
@@ -371,10 +381,11 @@ fn top_k_rows_object(session: &Session, top: &TopK) -> Result<JsValue, JsError> 
     )
 }
 
-/// The vocabulary string of `id`; ids the tokenizer does not cover (padding rows of a larger
-/// embedding table) show as `[id]`.
+/// The vocabulary string of `id`, a model's output (a candidate, a generated or decoder token:
+/// Marian's target vocabulary where it has its own); ids the tokenizer does not cover (padding
+/// rows of a larger embedding table) show as `[id]`.
 fn token_string(session: &Session, id: u32) -> String {
-    session.tokenizer.id_to_token(id).map_or_else(|| format!("[{id}]"), str::to_owned)
+    session.tokenizer.output_token(id).map_or_else(|| format!("[{id}]"), str::to_owned)
 }
 
 // ---------------------------------------------------------------------------------------------

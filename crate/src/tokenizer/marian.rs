@@ -1,0 +1,225 @@
+//! Marian's tokenizer (transformers' `MarianTokenizer`), which exists only in slow (Python) form:
+//! an opus-mt folder holds `source.spm`, `target.spm` and `vocab.json` (with separate
+//! vocabularies also `target_vocab.json`), never a tokenizer.json.
+//!
+//! Reference semantics: `transformers/models/marian/tokenization_marian.py` over the
+//! `sentencepiece` library ([`super::sentencepiece`]).
+//!
+//! ```text
+//! encode: text -> special tokens cut out (</s>, <unk>, <pad>, as added tokens)
+//!              -> each other stretch: a leading ">>xx<<" language code is one token, the rest
+//!                 is cut by source.spm
+//!              -> each piece's id from vocab.json (a piece it lacks is <unk>) -> ids + [</s>]
+//! decode: ids -> strings from vocab.json (target_vocab.json with separate vocabularies; an id
+//!              it lacks: the SentencePiece model's own piece)
+//!              -> each run between special tokens decoded by source.spm (shared vocabulary)
+//!                 or target.spm (separate), special tokens written as they are plus a space,
+//!                 "▁" -> " ", and the ends trimmed
+//! ```
+//!
+//! [`tokenizer_json`] turns the folder's files into one tokenizer.json of Glassbox's own (model
+//! `type` "MarianSentencePiece", the SentencePiece models in plain form), so the CLI, the wasm
+//! boundary and the page pass Marian's tokenizer on like any other.
+
+use super::sentencepiece::{Spm, SpmFile, SPACE};
+use super::unigram::{UnigramStep, UnigramTrace};
+use super::{json, Token};
+use crate::error::{Error, Result};
+use crate::loader::parse_json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// The files of a Marian tokenizer, as `MarianTokenizer.save_pretrained` writes them.
+pub struct MarianFiles<'a> {
+    pub source_spm: &'a [u8],
+    pub target_spm: &'a [u8],
+    pub vocab: &'a [u8],
+    /// `target_vocab.json`: read only when tokenizer_config.json says `separate_vocabs`.
+    pub target_vocab: Option<&'a [u8]>,
+    pub tokenizer_config: Option<&'a [u8]>,
+}
+
+/// The names of the files a Marian tokenizer needs (beside the optional `target_vocab.json`).
+pub const MARIAN_FILES: [&str; 3] = ["source.spm", "target.spm", "vocab.json"];
+
+/// The model section of the converted tokenizer.json.
+#[derive(Serialize, Deserialize)]
+struct MarianJson {
+    source: SpmFile,
+    target: SpmFile,
+    vocab: HashMap<String, u32>,
+    #[serde(default)]
+    target_vocab: Option<HashMap<String, u32>>,
+    unk_token: String,
+}
+
+/// A role's token text in tokenizer_config.json (a string or an `AddedToken` object), else `default`.
+fn role(config: Option<&Value>, key: &str, default: &str) -> String {
+    match config.and_then(|c| c.get(key)) {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.get("content").and_then(Value::as_str).unwrap_or(default).to_string(),
+        None => default.to_string(),
+    }
+}
+
+/// One tokenizer.json (Glassbox's form, see the module doc) from a Marian folder's files.
+pub fn tokenizer_json(files: &MarianFiles) -> Result<Vec<u8>> {
+    let config: Option<Value> = files.tokenizer_config.map(|b| parse_json("tokenizer_config.json", b)).transpose()?;
+    let config = config.as_ref();
+    let separate = match config.and_then(|c| c.get("separate_vocabs")) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(Error::file("tokenizer_config.json", format!("`separate_vocabs` is {other}, not true or false"), "Set it to true or false, as MarianTokenizer saves it")),
+    };
+    let vocab: HashMap<String, u32> = parse_json("vocab.json", files.vocab)?;
+    let target_vocab: Option<HashMap<String, u32>> = match (separate, files.target_vocab) {
+        (false, _) => None,
+        (true, Some(bytes)) => Some(parse_json("target_vocab.json", bytes)?),
+        (true, None) => {
+            return Err(Error::file("target_vocab.json", "is missing, and tokenizer_config.json says the vocabularies are separate (`separate_vocabs`)", "Add the target_vocab.json saved with the checkpoint"))
+        }
+    };
+    let (unk, eos, pad) = (role(config, "unk_token", "<unk>"), role(config, "eos_token", "</s>"), role(config, "pad_token", "<pad>"));
+    for (name, token) in [("unk_token", &unk), ("eos_token", &eos)] {
+        if !vocab.contains_key(token) {
+            return Err(Error::file("vocab.json", format!("has no entry for the {name} {token:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json"));
+        }
+    }
+    let source = SpmFile::from_proto("source.spm", files.source_spm)?;
+    let target = SpmFile::from_proto("target.spm", files.target_spm)?;
+    let special = |content: &str| json!({"content": content, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true});
+    let mut added: Vec<Value> = vec![special(&eos), special(&unk)];
+    if vocab.contains_key(&pad) {
+        added.push(special(&pad));
+    }
+    let eos_id = vocab[&eos];
+    let piece = |id: &str, type_id: u32| json!({"Sequence": {"id": id, "type_id": type_id}});
+    let end = json!({"SpecialToken": {"id": eos, "type_id": 0}});
+    let file = json!({
+        "version": "1.0",
+        "glassbox": "Converted by Glassbox from a Marian folder (source.spm, target.spm, vocab.json): MarianTokenizer has no tokenizer.json form",
+        "added_tokens": added,
+        "normalizer": null,
+        "pre_tokenizer": null,
+        // MarianTokenizer's build_inputs_with_special_tokens: ids + [eos], pairs ids_a + ids_b + [eos].
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [piece("A", 0), end],
+            "pair": [piece("A", 0), piece("B", 0), end],
+            "special_tokens": {eos.clone(): {"id": eos, "ids": [eos_id], "tokens": [eos]}},
+        },
+        "decoder": null,
+        "model": {"type": "MarianSentencePiece", "source": source, "target": target, "vocab": vocab, "target_vocab": target_vocab, "unk_token": unk},
+    });
+    serde_json::to_vec(&file).map_err(|e| Error::tokenizer(format!("the converted Marian tokenizer could not be written ({e})"), "Report this with the folder's files"))
+}
+
+/// A Marian tokenizer, ready to run.
+#[derive(Debug, Clone)]
+pub struct Marian {
+    source: Spm,
+    target: Spm,
+    vocab: HashMap<String, u32>,
+    vocab_r: HashMap<u32, String>,
+    /// target_vocab.json reversed (separate vocabularies): what decoding reads.
+    target_vocab_r: Option<HashMap<u32, String>>,
+    unk_token: String,
+    unk: u32,
+}
+
+impl Marian {
+    pub fn from_json(v: Value) -> Result<Marian> {
+        let j: MarianJson = json::fields_owned(v, "model", "MarianSentencePiece")?;
+        let unk = *j.vocab.get(&j.unk_token).ok_or_else(|| Error::tokenizer(format!("the Marian vocabulary has no entry for its unknown token {:?}", j.unk_token), "Convert the Marian folder again"))?;
+        let vocab_r = json::reverse_vocab(&j.vocab, "MarianSentencePiece")?;
+        let target_vocab_r = j.target_vocab.as_ref().map(|t| json::reverse_vocab(t, "MarianSentencePiece")).transpose()?;
+        Ok(Marian { source: Spm::new(j.source)?, target: Spm::new(j.target)?, vocab: j.vocab, vocab_r, target_vocab_r, unk_token: j.unk_token, unk })
+    }
+
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.vocab.get(token).copied()
+    }
+
+    /// The input side's string of `id` (vocab.json).
+    pub fn id_to_token(&self, id: u32) -> Option<&str> {
+        self.vocab_r.get(&id).map(String::as_str)
+    }
+
+    /// The string decoding reads for `id`: the target vocabulary's with separate vocabularies,
+    /// else vocab.json's; an id neither holds is the decoding model's own piece
+    /// (`_convert_id_to_token`; transformers fails on ids past that too).
+    pub fn output_token(&self, id: u32) -> Option<&str> {
+        let (vocab_r, spm) = self.decoding_side();
+        vocab_r.get(&id).map(String::as_str).or_else(|| spm.piece(id))
+    }
+
+    fn decoding_side(&self) -> (&HashMap<u32, String>, &Spm) {
+        match &self.target_vocab_r {
+            Some(t) => (t, &self.target),
+            None => (&self.vocab_r, &self.source),
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.vocab.len()
+    }
+
+    pub fn max_id(&self) -> Option<u32> {
+        self.vocab_r.keys().max().copied()
+    }
+
+    pub fn unk_token(&self) -> &str {
+        &self.unk_token
+    }
+
+    /// One stretch of text between special tokens, as `MarianTokenizer._tokenize` and
+    /// `_convert_token_to_id` give it; offsets are bytes of `text`.
+    pub(crate) fn tokenize_traced(&self, text: &str) -> (Vec<Token>, UnigramTrace) {
+        let mut tokens = Vec::new();
+        let mut trace = UnigramTrace { path: Vec::new(), total_score: 0.0 };
+        let id_of = |piece: &str| self.vocab.get(piece).copied().unwrap_or(self.unk);
+        // `remove_language_code`: ">>fr<<" at the start is a token of its own (an unknown code is <unk>).
+        let mut skip = 0;
+        if text.starts_with(">>") {
+            if let Some(end) = text.find("<<") {
+                let code = &text[..end + 2];
+                tokens.push(Token { id: id_of(code), value: code.to_string(), offsets: (0, code.len()) });
+                trace.path.push(UnigramStep { piece: code.to_string(), score: 0.0, unk: !self.vocab.contains_key(code) });
+                skip = code.len();
+            }
+        }
+        for p in self.source.encode(&text[skip..]) {
+            let id = id_of(&p.piece);
+            trace.total_score += p.score as f64;
+            trace.path.push(UnigramStep { piece: p.piece.clone(), score: p.score as f64, unk: p.unk || id == self.unk });
+            tokens.push(Token { id, value: p.piece, offsets: (p.span.0 + skip, p.span.1 + skip) });
+        }
+        (tokens, trace)
+    }
+
+    /// `MarianTokenizer.decode`: `skip(id)` says which ids to leave out (the special ones when
+    /// asked), `is_special(text)` which strings are special tokens (written as they are).
+    pub fn decode(&self, ids: &[u32], skip: impl Fn(u32) -> bool, is_special: impl Fn(&str) -> bool) -> String {
+        let (_, spm) = self.decoding_side();
+        let mut out = String::new();
+        let mut run: Vec<&str> = Vec::new();
+        for &id in ids {
+            if skip(id) {
+                continue;
+            }
+            let Some(token) = self.output_token(id) else { continue };
+            if is_special(token) {
+                out.push_str(&spm.decode_pieces(&run));
+                out.push_str(token);
+                out.push(' ');
+                run.clear();
+            } else {
+                run.push(token);
+            }
+        }
+        out.push_str(&spm.decode_pieces(&run));
+        // Python's str.strip(): Unicode white space and the four separators U+001C..U+001F.
+        out.replace(SPACE, " ").trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)).to_string()
+    }
+}
