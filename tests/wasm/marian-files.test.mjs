@@ -1,0 +1,98 @@
+// Marian folders as transformers saves them (source.spm, target.spm, vocab.json, no tokenizer.json) through
+// the page's path: the worker finds the files, the engine makes a tokenizer.json of them (marianTokenizerJson),
+// and the model tokenizes and generates as transformers does (tests/fixtures/marian_files, written by
+// scripts/fixtures/marian_files.py). From files (a picked folder), from a server with its index and without
+// one, and a folder missing a file refused by that file's name.
+//
+//   scripts/build-wasm.sh && node --test tests/wasm/marian-files.test.mjs
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { NodeWorker } from './node-worker.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MODEL = join(ROOT, 'tests', 'fixtures', 'marian_files', 'model');
+const REFERENCE = JSON.parse(readFileSync(join(MODEL, 'reference.json'), 'utf8'));
+const SHARED = JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', 'marian_files', 'shared', 'reference.json'), 'utf8'));
+
+let gb;
+let server;
+let served;
+
+before(async () => {
+  assert.ok(existsSync(join(ROOT, 'pkg', 'glassbox.js')), 'pkg/ is missing: build it with scripts/build-wasm.sh');
+  const { Glassbox } = await import(pathToFileURL(join(ROOT, 'www', 'glassbox.js')).href);
+  gb = await Glassbox.create({ worker: new NodeWorker() });
+  served = mkdtempSync(join(tmpdir(), 'glassbox-marian-'));
+  cpSync(MODEL, join(served, 'opus-mt-tiny'), { recursive: true });
+  const { createGlassboxServer } = await import(pathToFileURL(join(ROOT, 'scripts', 'serve.mjs')).href);
+  server = createGlassboxServer({ modelsDir: served });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+});
+
+after(() => {
+  gb?.terminate();
+  server?.close();
+  if (served) rmSync(served, { recursive: true, force: true });
+});
+
+const files = (names = readdirSync(MODEL).filter((n) => n !== 'reference.json')) =>
+  Object.fromEntries(names.map((n) => [`opus-mt-tiny/${n}`, new Blob([readFileSync(join(MODEL, n))])]));
+
+/** Greedy ids and text, and the tokens of the shared tokenizer's reference texts. */
+async function check(model, how) {
+  assert.equal(model.info.kind, 'encoder-decoder', how);
+  for (const run of REFERENCE.greedy) {
+    const tokens = await model.tokenize(run.text);
+    assert.deepEqual(Array.from(tokens.ids), run.input_ids, `${how}: ids of ${JSON.stringify(run.text)}`);
+    const done = await model.generate(run.text, { maxNewTokens: REFERENCE.max_new_tokens, temperature: 0 }).done;
+    assert.deepEqual(done.ids, run.generated.slice(1), `${how}: greedy ids of ${JSON.stringify(run.text)}`);
+    assert.equal(done.text, run.decoded, `${how}: text of ${JSON.stringify(run.text)}`);
+  }
+  for (const row of SHARED.encode) {
+    const tokens = await model.tokenize(row.text);
+    assert.deepEqual(Array.from(tokens.ids), row.ids, `${how}: ids of ${JSON.stringify(row.text)}`);
+    assert.deepEqual(tokens.tokens, row.tokens, `${how}: tokens of ${JSON.stringify(row.text)}`);
+  }
+}
+
+test('a picked Marian folder (no tokenizer.json) tokenizes and generates as transformers does', async () => {
+  const model = await gb.loadModel({ files: files() });
+  await check(model, 'files');
+  const traced = await model.tokenize('The cat sat.', { trace: true });
+  assert.ok(traced.trace.words.length > 0, 'the tokenizer view gets its trace');
+  await model.free();
+});
+
+test('a served Marian folder loads with its index and without one', async () => {
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const index = await (await fetch(`${base}/models/index.json`)).json();
+  const entry = index.models.find((m) => m.name === 'opus-mt-tiny');
+  assert.ok(entry && entry.files.includes('source.spm') && !entry.files.includes('tokenizer.json'), JSON.stringify(index));
+  const notFound = [];
+  const record = (req, res) => res.on('finish', () => res.statusCode === 404 && notFound.push(req.url));
+  server.on('request', record);
+  const listed = await gb.loadModel({ baseUrl: `${base}/${entry.path}`, files: entry.files });
+  server.off('request', record);
+  assert.deepEqual(notFound, [], 'with the index, no file that is not there is asked for');
+  await check(listed, 'URL with index');
+  await listed.free();
+  const bare = await gb.loadModel({ baseUrl: `${base}/${entry.path}` });
+  await check(bare, 'URL without index');
+  await bare.free();
+});
+
+test('a Marian folder missing a file is refused by that file', async () => {
+  const names = readdirSync(MODEL).filter((n) => n !== 'reference.json' && n !== 'target.spm');
+  await assert.rejects(gb.loadModel({ files: files(names) }), /target\.spm/);
+  const broken = files();
+  broken['opus-mt-tiny/source.spm'] = new Blob([readFileSync(join(MODEL, 'source.spm')).subarray(0, 5000)]);
+  await assert.rejects(gb.loadModel({ files: broken }), /source\.spm: is not a SentencePiece model file/);
+  const base = `http://127.0.0.1:${server.address().port}`;
+  rmSync(join(served, 'opus-mt-tiny', 'vocab.json'));
+  await assert.rejects(gb.loadModel({ baseUrl: `${base}/models/opus-mt-tiny/` }), /vocab\.json: the server answered 404/);
+});
