@@ -24,7 +24,11 @@ fn corrupt(problem: impl Into<String>) -> Error {
 
 impl CharsMap {
     pub fn from_base64(text: &str) -> Result<Self> {
-        let bytes = decode_base64(text).ok_or_else(|| corrupt("not valid base64"))?;
+        Self::from_bytes(&decode_base64(text).ok_or_else(|| corrupt("not valid base64"))?)
+    }
+
+    /// The map as a SentencePiece model file stores it (no base64).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let header: [u8; 4] = bytes.get(..4).and_then(|b| b.try_into().ok()).ok_or_else(|| corrupt("shorter than its 4-byte header"))?;
         let trie_bytes = u32::from_le_bytes(header) as usize;
         let body = &bytes[4..];
@@ -108,7 +112,7 @@ pub fn encode_base64(bytes: &[u8]) -> String {
 }
 
 /// Standard base64 (`A-Z a-z 0-9 + /`, `=` padding optional); `None` on anything else.
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
+pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
     let digits = text.trim_end_matches('=').as_bytes();
     let value = |c: u8| -> Option<u32> {
         Some(match c {

@@ -21,13 +21,14 @@
 //! `type` "MarianSentencePiece", the SentencePiece models in plain form), so the CLI, the wasm
 //! boundary and the page pass Marian's tokenizer on like any other.
 
-use super::sentencepiece::{Spm, SpmFile, SPACE};
+use super::charsmap::{decode_base64, encode_base64};
+use super::sentencepiece::{Spm, SPACE};
 use super::unigram::{UnigramStep, UnigramTrace};
 use super::{json, Token};
 use crate::error::{Error, Result};
 use crate::loader::parse_json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// The files of a Marian tokenizer, as `MarianTokenizer.save_pretrained` writes them.
@@ -43,15 +44,69 @@ pub struct MarianFiles<'a> {
 /// The names of the files a Marian tokenizer needs (beside the optional `target_vocab.json`).
 pub const MARIAN_FILES: [&str; 3] = ["source.spm", "target.spm", "vocab.json"];
 
-/// The model section of the converted tokenizer.json.
+/// The model section of the converted tokenizer.json: the two SentencePiece model files as
+/// they are (base64) and the vocabularies.
 #[derive(Serialize, Deserialize)]
 struct MarianJson {
-    source: SpmFile,
-    target: SpmFile,
+    source_spm: String,
+    target_spm: String,
     vocab: HashMap<String, u32>,
     #[serde(default)]
     target_vocab: Option<HashMap<String, u32>>,
     unk_token: String,
+}
+
+/// The converted tokenizer.json: Hugging Face's layout, with the model section above.
+#[derive(Serialize)]
+struct ConvertedJson<'a> {
+    version: &'static str,
+    glassbox: &'static str,
+    added_tokens: Vec<AddedSpecial<'a>>,
+    normalizer: Option<()>,
+    pre_tokenizer: Option<()>,
+    post_processor: Template<'a>,
+    decoder: Option<()>,
+    model: Tagged,
+}
+
+#[derive(Serialize)]
+struct AddedSpecial<'a> {
+    content: &'a str,
+    single_word: bool,
+    lstrip: bool,
+    rstrip: bool,
+    normalized: bool,
+    special: bool,
+}
+
+#[derive(Serialize)]
+struct Template<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    single: [Slot<'a>; 2],
+    pair: [Slot<'a>; 3],
+    special_tokens: HashMap<&'a str, SpecialIds<'a>>,
+}
+
+#[derive(Serialize)]
+enum Slot<'a> {
+    Sequence { id: &'static str, type_id: u32 },
+    SpecialToken { id: &'a str, type_id: u32 },
+}
+
+#[derive(Serialize)]
+struct SpecialIds<'a> {
+    id: &'a str,
+    ids: [u32; 1],
+    tokens: [&'a str; 1],
+}
+
+#[derive(Serialize)]
+struct Tagged {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    marian: MarianJson,
 }
 
 /// A role's token text in tokenizer_config.json (a string or an `AddedToken` object), else `default`.
@@ -81,37 +136,40 @@ pub fn tokenizer_json(files: &MarianFiles) -> Result<Vec<u8>> {
         }
     };
     let (unk, eos, pad) = (role(config, "unk_token", "<unk>"), role(config, "eos_token", "</s>"), role(config, "pad_token", "<pad>"));
-    for (name, token) in [("unk_token", &unk), ("eos_token", &eos)] {
-        if !vocab.contains_key(token) {
-            return Err(Error::file("vocab.json", format!("has no entry for the {name} {token:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json"));
-        }
+    let Some(&eos_id) = vocab.get(&eos) else {
+        return Err(Error::file("vocab.json", format!("has no entry for the eos_token {eos:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json"));
+    };
+    if !vocab.contains_key(&unk) {
+        return Err(Error::file("vocab.json", format!("has no entry for the unk_token {unk:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json"));
     }
-    let source = SpmFile::from_proto("source.spm", files.source_spm)?;
-    let target = SpmFile::from_proto("target.spm", files.target_spm)?;
-    let special = |content: &str| json!({"content": content, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true});
-    let mut added: Vec<Value> = vec![special(&eos), special(&unk)];
+    // Read now so that a bad file is named by its own name, not later as tokenizer.json.
+    Spm::from_proto("source.spm", files.source_spm)?;
+    Spm::from_proto("target.spm", files.target_spm)?;
+    let special = |content| AddedSpecial { content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+    let mut added_tokens = vec![special(&eos), special(&unk)];
     if vocab.contains_key(&pad) {
-        added.push(special(&pad));
+        added_tokens.push(special(&pad));
     }
-    let eos_id = vocab[&eos];
-    let piece = |id: &str, type_id: u32| json!({"Sequence": {"id": id, "type_id": type_id}});
-    let end = json!({"SpecialToken": {"id": eos, "type_id": 0}});
-    let file = json!({
-        "version": "1.0",
-        "glassbox": "Converted by Glassbox from a Marian folder (source.spm, target.spm, vocab.json): MarianTokenizer has no tokenizer.json form",
-        "added_tokens": added,
-        "normalizer": null,
-        "pre_tokenizer": null,
+    let end = || Slot::SpecialToken { id: &eos, type_id: 0 };
+    let file = ConvertedJson {
+        version: "1.0",
+        glassbox: "Converted by Glassbox from a Marian folder (source.spm, target.spm, vocab.json): MarianTokenizer has no tokenizer.json form",
+        added_tokens,
+        normalizer: None,
+        pre_tokenizer: None,
         // MarianTokenizer's build_inputs_with_special_tokens: ids + [eos], pairs ids_a + ids_b + [eos].
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [piece("A", 0), end],
-            "pair": [piece("A", 0), piece("B", 0), end],
-            "special_tokens": {eos.clone(): {"id": eos, "ids": [eos_id], "tokens": [eos]}},
+        post_processor: Template {
+            kind: "TemplateProcessing",
+            single: [Slot::Sequence { id: "A", type_id: 0 }, end()],
+            pair: [Slot::Sequence { id: "A", type_id: 0 }, Slot::Sequence { id: "B", type_id: 0 }, end()],
+            special_tokens: HashMap::from([(eos.as_str(), SpecialIds { id: &eos, ids: [eos_id], tokens: [&eos] })]),
         },
-        "decoder": null,
-        "model": {"type": "MarianSentencePiece", "source": source, "target": target, "vocab": vocab, "target_vocab": target_vocab, "unk_token": unk},
-    });
+        decoder: None,
+        model: Tagged {
+            kind: "MarianSentencePiece",
+            marian: MarianJson { source_spm: encode_base64(files.source_spm), target_spm: encode_base64(files.target_spm), vocab, target_vocab, unk_token: unk.clone() },
+        },
+    };
     serde_json::to_vec(&file).map_err(|e| Error::tokenizer(format!("the converted Marian tokenizer could not be written ({e})"), "Report this with the folder's files"))
 }
 
@@ -134,7 +192,11 @@ impl Marian {
         let unk = *j.vocab.get(&j.unk_token).ok_or_else(|| Error::tokenizer(format!("the Marian vocabulary has no entry for its unknown token {:?}", j.unk_token), "Convert the Marian folder again"))?;
         let vocab_r = json::reverse_vocab(&j.vocab, "MarianSentencePiece")?;
         let target_vocab_r = j.target_vocab.as_ref().map(|t| json::reverse_vocab(t, "MarianSentencePiece")).transpose()?;
-        Ok(Marian { source: Spm::new(j.source)?, target: Spm::new(j.target)?, vocab: j.vocab, vocab_r, target_vocab_r, unk_token: j.unk_token, unk })
+        let spm = |name: &str, text: &str| {
+            let bytes = decode_base64(text).ok_or_else(|| Error::tokenizer(format!("the Marian model's {name} is not valid base64"), "Convert the Marian folder again"))?;
+            Spm::from_proto(name, &bytes)
+        };
+        Ok(Marian { source: spm("source.spm", &j.source_spm)?, target: spm("target.spm", &j.target_spm)?, vocab: j.vocab, vocab_r, target_vocab_r, unk_token: j.unk_token, unk })
     }
 
     pub fn token_to_id(&self, token: &str) -> Option<u32> {

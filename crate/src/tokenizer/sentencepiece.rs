@@ -18,67 +18,17 @@
 //!      -> runs of <unk> fused (or, with byte fallback, each <unk> spelled as <0xXX> pieces)
 //! ```
 //!
-//! The protobuf is read once, by [`SpmFile::from_proto`], into a plain form that serialises to
-//! JSON: the converted tokenizer.json carries it, so the CLI and the page pass one file on.
+//! The converted tokenizer.json carries the model files themselves (base64); [`SpmFile::from_proto`]
+//! reads one, [`Spm::new`] makes it ready to run.
 
 use super::charsmap::CharsMap;
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// What `sentencepiece` writes as the piece of a space.
 pub const SPACE: &str = "\u{2581}";
 /// The library's penalty below the lowest piece score for an uncovered character.
 const UNK_PENALTY: f32 = 10.0;
-
-// The fields of sentencepiece_model.proto that change how text is cut (field numbers as there).
-#[derive(Clone, PartialEq, prost::Message)]
-struct ModelProto {
-    #[prost(message, repeated, tag = "1")]
-    pieces: Vec<PieceProto>,
-    #[prost(message, optional, tag = "2")]
-    trainer_spec: Option<TrainerSpec>,
-    #[prost(message, optional, tag = "3")]
-    normalizer_spec: Option<NormalizerSpec>,
-    #[prost(message, optional, tag = "5")]
-    denormalizer_spec: Option<NormalizerSpec>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct PieceProto {
-    #[prost(string, optional, tag = "1")]
-    piece: Option<String>,
-    #[prost(float, optional, tag = "2")]
-    score: Option<f32>,
-    #[prost(int32, optional, tag = "3")]
-    kind: Option<i32>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct TrainerSpec {
-    #[prost(int32, optional, tag = "3")]
-    model_type: Option<i32>,
-    #[prost(bool, optional, tag = "24")]
-    treat_whitespace_as_suffix: Option<bool>,
-    #[prost(bool, optional, tag = "35")]
-    byte_fallback: Option<bool>,
-    #[prost(string, optional, tag = "44")]
-    unk_surface: Option<String>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct NormalizerSpec {
-    #[prost(string, optional, tag = "1")]
-    name: Option<String>,
-    #[prost(bytes = "vec", optional, tag = "2")]
-    precompiled_charsmap: Option<Vec<u8>>,
-    #[prost(bool, optional, tag = "3")]
-    add_dummy_prefix: Option<bool>,
-    #[prost(bool, optional, tag = "4")]
-    remove_extra_whitespaces: Option<bool>,
-    #[prost(bool, optional, tag = "5")]
-    escape_whitespaces: Option<bool>,
-}
 
 /// A piece's type, as the file numbers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,15 +55,15 @@ impl Kind {
     }
 }
 
-/// A model file in plain form: what the converted tokenizer.json stores.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What a model file says about cutting text: its pieces and the normaliser's and trainer's
+/// settings that change the result.
+#[derive(Debug, Clone)]
 pub struct SpmFile {
-    /// `[piece, score, type]`, the type as the file numbers it (1 normal, 2 unknown, 3 control,
+    /// `(piece, score, type)`, the type as the file numbers it (1 normal, 2 unknown, 3 control,
     /// 4 user-defined, 5 unused, 6 byte).
     pub pieces: Vec<(String, f32, i32)>,
-    /// The normaliser's rules (base64, as tokenizer.json's `Precompiled` holds them); none for
-    /// the `identity` normaliser.
-    pub precompiled_charsmap: Option<String>,
+    /// The normaliser's rules (`precompiled_charsmap`); none for the `identity` normaliser.
+    pub precompiled_charsmap: Option<Vec<u8>>,
     pub add_dummy_prefix: bool,
     pub remove_extra_whitespaces: bool,
     pub escape_whitespaces: bool,
@@ -122,17 +72,121 @@ pub struct SpmFile {
     pub unk_surface: String,
 }
 
+// Protobuf's wire format, read for the few fields of sentencepiece_model.proto that change how
+// text is cut (field numbers as there). Written here rather than taken from a protobuf crate:
+// reading 14 fields is 70 lines, and the crate cost 20 KB of the shipped wasm.
+
+/// One field's value on the wire.
+enum Wire<'a> {
+    Varint(u64),
+    Fixed32(u32),
+    Bytes(&'a [u8]),
+    Fixed64,
+}
+
+/// The fields of one message, in order: `(number, value)`, or `Err` with what is wrong.
+fn fields(mut bytes: &[u8]) -> impl Iterator<Item = std::result::Result<(u64, Wire<'_>), &'static str>> {
+    fn varint(bytes: &mut &[u8]) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = bytes.split_first()?;
+            *bytes = rest;
+            value |= ((b & 0x7f) as u64) << shift;
+            if b < 0x80 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    fn take<'a>(bytes: &mut &'a [u8], n: u64) -> Option<&'a [u8]> {
+        let n = usize::try_from(n).ok().filter(|&n| n <= bytes.len())?;
+        let (head, rest) = bytes.split_at(n);
+        *bytes = rest;
+        Some(head)
+    }
+    std::iter::from_fn(move || {
+        if bytes.is_empty() {
+            return None;
+        }
+        let field = (|| {
+            let key = varint(&mut bytes).ok_or("a field key runs past the end")?;
+            let value = match key & 7 {
+                0 => Wire::Varint(varint(&mut bytes).ok_or("a number runs past the end")?),
+                1 => take(&mut bytes, 8).map(|_| Wire::Fixed64).ok_or("a field runs past the end")?,
+                2 => {
+                    let len = varint(&mut bytes).ok_or("a length runs past the end")?;
+                    Wire::Bytes(take(&mut bytes, len).ok_or("a field is longer than the file")?)
+                }
+                5 => take(&mut bytes, 4).map(|b| Wire::Fixed32(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))).ok_or("a field runs past the end")?,
+                _ => return Err("a field has a wire type protobuf does not use here"),
+            };
+            Ok((key >> 3, value))
+        })();
+        if field.is_err() {
+            bytes = &[]; // one error, then the end
+        }
+        Some(field)
+    })
+}
+
 impl SpmFile {
     /// Read `bytes`, a SentencePiece model file named `file` in messages. Only unigram models
     /// (every Marian model) are read; the others are refused by name.
     pub fn from_proto(file: &str, bytes: &[u8]) -> Result<SpmFile> {
         let bad = |problem: String| Error::file(file, problem, "Use the SentencePiece model saved with the checkpoint (save_pretrained copies it)");
-        let proto = <ModelProto as prost::Message>::decode(bytes).map_err(|e| bad(format!("is not a SentencePiece model file ({e})")))?;
-        if proto.pieces.is_empty() {
+        let not_spm = |why: &str| bad(format!("is not a SentencePiece model file ({why})"));
+        let mut spm = SpmFile { pieces: Vec::new(), precompiled_charsmap: None, add_dummy_prefix: true, remove_extra_whitespaces: true, escape_whitespaces: true, byte_fallback: false, unk_surface: " \u{2047} ".into() };
+        let (mut model_type, mut suffix, mut denormalizer) = (1, false, false);
+        let text = |b: &[u8]| std::str::from_utf8(b).map(str::to_string).map_err(|_| not_spm("a piece is not UTF-8"));
+        for field in fields(bytes) {
+            match field.map_err(not_spm)? {
+                (1, Wire::Bytes(piece)) => {
+                    let (mut name, mut score, mut kind) = (String::new(), 0f32, 1i32);
+                    for f in fields(piece) {
+                        match f.map_err(not_spm)? {
+                            (1, Wire::Bytes(b)) => name = text(b)?,
+                            (2, Wire::Fixed32(bits)) => score = f32::from_bits(bits),
+                            (3, Wire::Varint(v)) => kind = v as i32,
+                            _ => {}
+                        }
+                    }
+                    spm.pieces.push((name, score, kind));
+                }
+                (2, Wire::Bytes(trainer)) => {
+                    for f in fields(trainer) {
+                        match f.map_err(not_spm)? {
+                            (3, Wire::Varint(v)) => model_type = v,
+                            (24, Wire::Varint(v)) => suffix = v != 0,
+                            (35, Wire::Varint(v)) => spm.byte_fallback = v != 0,
+                            (44, Wire::Bytes(b)) => spm.unk_surface = text(b)?,
+                            _ => {}
+                        }
+                    }
+                }
+                (3, Wire::Bytes(normalizer)) => {
+                    for f in fields(normalizer) {
+                        match f.map_err(not_spm)? {
+                            (2, Wire::Bytes(b)) => spm.precompiled_charsmap = Some(b.to_vec()).filter(|m| !m.is_empty()),
+                            (3, Wire::Varint(v)) => spm.add_dummy_prefix = v != 0,
+                            (4, Wire::Varint(v)) => spm.remove_extra_whitespaces = v != 0,
+                            (5, Wire::Varint(v)) => spm.escape_whitespaces = v != 0,
+                            _ => {}
+                        }
+                    }
+                }
+                (5, Wire::Bytes(d)) => {
+                    for f in fields(d) {
+                        if let (2, Wire::Bytes(b)) = f.map_err(not_spm)? {
+                            denormalizer = !b.is_empty();
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if spm.pieces.is_empty() {
             return Err(bad("holds no pieces".into()));
         }
-        let trainer = proto.trainer_spec.unwrap_or_default();
-        let model_type = trainer.model_type.unwrap_or(1);
         if model_type != 1 {
             let name = match model_type {
                 2 => "BPE",
@@ -142,43 +196,25 @@ impl SpmFile {
             };
             return Err(Error::file(file, format!("is a SentencePiece {name} model; Glassbox reads SentencePiece unigram models here (Marian's)"), "Save the tokenizer with a tokenizer.json (AutoTokenizer.from_pretrained(folder).save_pretrained(folder)) and load that"));
         }
-        if trainer.treat_whitespace_as_suffix.unwrap_or(false) {
+        if suffix {
             return Err(Error::file(file, "puts the space piece after words (treat_whitespace_as_suffix), which Glassbox does not read", "Use a model trained with spaces before words (the default)"));
         }
-        if proto.denormalizer_spec.as_ref().and_then(|d| d.precompiled_charsmap.as_ref()).is_some_and(|m| !m.is_empty()) {
+        if denormalizer {
             return Err(Error::file(file, "has decoding rules (a denormalizer), which Glassbox does not read", "Use a model without denormalisation rules"));
         }
-        let mut pieces = Vec::with_capacity(proto.pieces.len());
-        for (i, p) in proto.pieces.into_iter().enumerate() {
-            let piece = p.piece.unwrap_or_default();
+        for (i, (piece, score, kind)) in spm.pieces.iter().enumerate() {
             if piece.is_empty() {
                 return Err(bad(format!("piece {i} is empty")));
             }
-            crate::loader::limits::check_piece("SentencePiece", &piece)?;
-            let kind = p.kind.unwrap_or(1);
-            if Kind::of(kind).is_none() {
+            crate::loader::limits::check_piece("SentencePiece", piece)?;
+            if Kind::of(*kind).is_none() {
                 return Err(bad(format!("piece {i} ({piece:?}) has type {kind}, which SentencePiece does not define")));
             }
-            let score = p.score.unwrap_or(0.0);
             if !score.is_finite() {
                 return Err(bad(format!("piece {i} ({piece:?}) has the score {score}, not a finite number")));
             }
-            pieces.push((piece, score, kind));
         }
-        let spec = proto.normalizer_spec.unwrap_or_default();
-        let charsmap = spec.precompiled_charsmap.filter(|m| !m.is_empty()).map(|m| super::charsmap::encode_base64(&m));
-        let file_form = SpmFile {
-            pieces,
-            precompiled_charsmap: charsmap,
-            add_dummy_prefix: spec.add_dummy_prefix.unwrap_or(true),
-            remove_extra_whitespaces: spec.remove_extra_whitespaces.unwrap_or(true),
-            escape_whitespaces: spec.escape_whitespaces.unwrap_or(true),
-            byte_fallback: trainer.byte_fallback.unwrap_or(false),
-            unk_surface: trainer.unk_surface.unwrap_or_else(|| " \u{2047} ".into()),
-        };
-        // Checked now, so a bad file is named by its own name rather than as tokenizer.json later.
-        Spm::new(file_form.clone()).map_err(|e| bad(e.to_string()))?;
-        Ok(file_form)
+        Ok(spm)
     }
 }
 
@@ -212,6 +248,11 @@ pub struct Spm {
 }
 
 impl Spm {
+    /// [`SpmFile::from_proto`] then [`Spm::new`], every problem named by `file`.
+    pub fn from_proto(file: &str, bytes: &[u8]) -> Result<Spm> {
+        Spm::new(SpmFile::from_proto(file, bytes)?).map_err(|e| Error::file(file, e.to_string(), "Use the SentencePiece model saved with the checkpoint"))
+    }
+
     pub fn new(file: SpmFile) -> Result<Spm> {
         let mut kinds = Vec::with_capacity(file.pieces.len());
         let (mut matchable, mut reserved) = (HashMap::new(), HashMap::new());
@@ -237,7 +278,7 @@ impl Spm {
         }
         let unk_id = unk_id.ok_or_else(|| Error::tokenizer("the SentencePiece model has no unknown piece (type 2)", "Use the model file saved with the checkpoint"))?;
         user_defined.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        let charsmap = file.precompiled_charsmap.as_deref().map(CharsMap::from_base64).transpose()?;
+        let charsmap = file.precompiled_charsmap.as_deref().map(CharsMap::from_bytes).transpose()?;
         Ok(Spm { file, kinds, matchable, reserved, user_defined, max_piece_len, min_score, max_score, unk_id, charsmap })
     }
 
