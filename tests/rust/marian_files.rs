@@ -222,17 +222,38 @@ fn sentencepiece_spaces_follow_the_library() {
         ((true, true, false), " a b"),
     ] {
         let m = spm(switches.0, switches.1, switches.2);
-        let (norm, orig) = m.normalize("  a  b  ");
+        let (norm, orig) = m.normalize("  a  b  ").unwrap();
         assert_eq!(norm, want, "{switches:?}");
         assert_eq!(orig.len(), norm.len() + 1, "{switches:?}: one source byte per normalised byte, and the end");
     }
     let m = spm(true, true, true);
-    assert_eq!(m.normalize("   ").0, "", "only spaces");
-    let cut: Vec<String> = m.encode(" ab  a").into_iter().map(|p| p.piece).collect();
+    assert_eq!(m.normalize("   ").unwrap().0, "", "only spaces");
+    let cut: Vec<String> = m.encode(" ab  a").unwrap().into_iter().map(|p| p.piece).collect();
     assert_eq!(cut, ["\u{2581}a", "b", "\u{2581}a"]);
     // Unknown characters fuse into one piece; decoding writes a lacking piece as itself and the
     // unknown piece as the surface.
-    let cut: Vec<(String, bool)> = m.encode("a😀😀b").into_iter().map(|p| (p.piece, p.unk)).collect();
+    let cut: Vec<(String, bool)> = m.encode("a😀😀b").unwrap().into_iter().map(|p| (p.piece, p.unk)).collect();
     assert_eq!(cut, [("\u{2581}a".to_string(), false), ("😀😀".to_string(), true), ("b".to_string(), false)]);
     assert_eq!(m.decode_pieces(&["\u{2581}a", "<unk>", "\u{2581}b", "</s>", "zz\u{2581}"]), "a \u{2047}  bzz\u{2581}");
+}
+
+/// A charsmap whose one rule turns "a" into 200 bytes: a short text is rewritten, a long one is
+/// refused as it grows, before the memory is taken.
+#[test]
+fn a_charsmap_that_multiplies_the_text_is_refused() {
+    // A double-array trie with one key, "a" (SentencePiece's layout: the root's child offset 1,
+    // the node for "a" at 1 ^ 'a' with a leaf whose value, the rewrite's offset, is 0).
+    let mut units = vec![0u32; 98];
+    units[0] = 1 << 10;
+    units[1 ^ b'a' as usize] = (1 << 10) | (1 << 8) | b'a' as u32;
+    units[(1 ^ b'a' as usize) ^ 1] = 0;
+    let mut map = ((units.len() * 4) as u32).to_le_bytes().to_vec();
+    map.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+    map.extend("x".repeat(200).bytes());
+    map.push(0);
+    let pieces = vec![("<unk>".to_string(), 0.0, 2), ("\u{2581}".to_string(), -1.0, 1), ("x".to_string(), -2.0, 1)];
+    let spm = Spm::new(SpmFile { pieces, precompiled_charsmap: Some(map), add_dummy_prefix: true, remove_extra_whitespaces: true, escape_whitespaces: true, byte_fallback: false, unk_surface: " \u{2047} ".into() }).unwrap();
+    assert_eq!(spm.normalize("ba").unwrap().0, format!("\u{2581}b{}", "x".repeat(200)), "the rule applies");
+    let err = spm.encode(&"a".repeat(1000)).unwrap_err().to_string();
+    assert!(err.contains("SentencePiece normaliser") && err.contains("1000 bytes"), "{err}");
 }

@@ -237,7 +237,7 @@ impl Marian {
 
     /// One stretch of text between special tokens, as `MarianTokenizer._tokenize` and
     /// `_convert_token_to_id` give it; offsets are bytes of `text`.
-    pub(crate) fn tokenize_traced(&self, text: &str) -> (Vec<Token>, UnigramTrace) {
+    pub(crate) fn tokenize_traced(&self, text: &str) -> Result<(Vec<Token>, UnigramTrace)> {
         let mut tokens = Vec::new();
         let mut trace = UnigramTrace { path: Vec::new(), total_score: 0.0 };
         let id_of = |piece: &str| self.vocab.get(piece).copied().unwrap_or(self.unk);
@@ -251,13 +251,13 @@ impl Marian {
                 skip = code.len();
             }
         }
-        for p in self.source.encode(&text[skip..]) {
+        for p in self.source.encode(&text[skip..])? {
             let id = id_of(&p.piece);
             trace.total_score += p.score as f64;
             trace.path.push(UnigramStep { piece: p.piece.clone(), score: p.score as f64, unk: p.unk || id == self.unk });
             tokens.push(Token { id, value: p.piece, offsets: (p.span.0 + skip, p.span.1 + skip) });
         }
-        (tokens, trace)
+        Ok((tokens, trace))
     }
 
     /// `MarianTokenizer.decode`: `skip(id)` says which ids to leave out (the special ones when

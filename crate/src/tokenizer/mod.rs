@@ -276,7 +276,7 @@ impl Model {
             Model::WordPiece(m) => m.tokenize(word),
             Model::Unigram(m) => m.tokenize(word),
             Model::WordLevel { vocab, unk_token, .. } => word_level(vocab, unk_token, word),
-            Model::Marian(m) => Ok(m.tokenize_traced(word).0),
+            Model::Marian(m) => Ok(m.tokenize_traced(word)?.0),
         }
     }
 
@@ -296,7 +296,7 @@ impl Model {
             }
             Model::WordLevel { vocab, unk_token, .. } => (word_level(vocab, unk_token, word)?, Steps::WordLevel),
             Model::Marian(m) => {
-                let (t, s) = m.tokenize_traced(word);
+                let (t, s) = m.tokenize_traced(word)?;
                 (t, Steps::Unigram(s))
             }
         })

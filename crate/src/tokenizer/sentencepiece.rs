@@ -23,6 +23,7 @@
 
 use super::charsmap::CharsMap;
 use crate::error::{Error, Result};
+use crate::loader::limits;
 use std::collections::HashMap;
 
 /// What `sentencepiece` writes as the piece of a space.
@@ -199,6 +200,9 @@ impl SpmFile {
         if suffix {
             return Err(Error::file(file, "puts the space piece after words (treat_whitespace_as_suffix), which Glassbox does not read", "Use a model trained with spaces before words (the default)"));
         }
+        if spm.unk_surface.len() > limits::MAX_PIECE_BYTES {
+            return Err(bad(format!("has an unknown-piece surface of {} bytes, longer than any piece may be ({})", spm.unk_surface.len(), limits::MAX_PIECE_BYTES)));
+        }
         if denormalizer {
             return Err(Error::file(file, "has decoding rules (a denormalizer), which Glassbox does not read", "Use a model without denormalisation rules"));
         }
@@ -206,7 +210,7 @@ impl SpmFile {
             if piece.is_empty() {
                 return Err(bad(format!("piece {i} is empty")));
             }
-            crate::loader::limits::check_piece("SentencePiece", piece)?;
+            limits::check_piece("SentencePiece", piece)?;
             if Kind::of(*kind).is_none() {
                 return Err(bad(format!("piece {i} ({piece:?}) has type {kind}, which SentencePiece does not define")));
             }
@@ -307,8 +311,9 @@ impl Spm {
     }
 
     /// The normalised text and, for each of its bytes and one past the end, the byte of `text`
-    /// it came from (the library's `norm_to_orig`).
-    pub fn normalize(&self, text: &str) -> (String, Vec<usize>) {
+    /// it came from (the library's `norm_to_orig`). A map whose rules would grow the text past
+    /// [`limits::max_normalized_len`] is refused as it grows, before the memory is taken.
+    pub fn normalize(&self, text: &str) -> Result<(String, Vec<usize>)> {
         let f = &self.file;
         let mut out: Vec<u8> = Vec::with_capacity(text.len() + 3);
         let mut orig: Vec<usize> = Vec::with_capacity(text.len() + 4);
@@ -324,8 +329,9 @@ impl Spm {
             }
         }
         if rest.is_empty() {
-            return (String::new(), vec![consumed]);
+            return Ok((String::new(), vec![consumed]));
         }
+        let max = limits::max_normalized_len(text.len());
         let space: &[u8] = if f.escape_whitespaces { SPACE.as_bytes() } else { b" " };
         if f.add_dummy_prefix {
             out.extend_from_slice(space);
@@ -349,6 +355,9 @@ impl Spm {
                     }
                 }
                 prev_space = written.last() == Some(&b' ');
+                if out.len() > max {
+                    limits::check_growth("the SentencePiece normaliser", text.len(), out.len())?;
+                }
             }
             consumed += len;
             rest = &rest[len..];
@@ -366,15 +375,15 @@ impl Spm {
         }
         orig.push(consumed);
         // Only whole characters were written (rules are UTF-8 strings; spaces are single bytes).
-        (String::from_utf8(out).unwrap_or_default(), orig)
+        Ok((String::from_utf8(out).unwrap_or_default(), orig))
     }
 
     /// `text` cut into pieces, as `SentencePieceProcessor.encode(text, out_type=str)` cuts it.
-    pub fn encode(&self, text: &str) -> Vec<SpmPiece> {
-        let (norm, orig) = self.normalize(text);
+    pub fn encode(&self, text: &str) -> Result<Vec<SpmPiece>> {
+        let (norm, orig) = self.normalize(text)?;
         let n = norm.len();
         if n == 0 {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         #[derive(Clone, Copy)]
         struct Best {
@@ -449,7 +458,7 @@ impl Spm {
             }
             prev_unk = unk;
         }
-        out
+        Ok(out)
     }
 
     /// `SentencePieceProcessor.decode_pieces(pieces)`: controls vanish, `<unk>` reads as the
