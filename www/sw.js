@@ -22,6 +22,7 @@ const SHELL = [
   'views/model-facts.js', 'views/roving.js', 'views/text-highlight.js', 'views/token-text.js', 'views/tokens.js',
   'views/teaching.js', 'views/fill-mask.js', 'views/interventions.js', 'views/qkv.js', 'views/positions.js',
   'views/residual.js', 'views/tokenizer-steps.js', 'views/tokenizer-compare.js', 'elements/tokens-real.js', 'views/vector-strip.js',
+  'views/block.js', 'views/sampling.js', 'views/scroll-region.js',
   'head-choice.js', 'elements/view-element.js', 'elements/head-view.js', 'elements/model-view.js', 'elements/rollout.js',
   'elements/rnn.js', 'elements/transfer.js', 'data/transfer-sentences.json',
   '../pkg/glassbox.js', '../pkg/glassbox_bg.wasm',

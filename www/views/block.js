@@ -9,6 +9,7 @@
 import { activationName, ffnSentence, layerWeights, normPhrase, residualScaled } from './explain.js';
 import { vectorStrip, maxAbsOf, fmt, stripLegend } from './vector-strip.js';
 import { truncate } from './token-text.js';
+import { scrollRegion } from './scroll-region.js';
 
 const LABEL_CHARS = 12;
 
@@ -190,9 +191,7 @@ export function renderBlock(root, view) {
       tbody.append(tr);
     }
     table.append(thead, tbody);
-    const scroller = el('div', 'qkv-scroll');
-    scroller.append(table);
-    root.append(scroller);
+    root.append(scrollRegion(table, 'the residual stream’s size after each layer'));
   }
   root.dataset.norm = b.normPlacement;
 }

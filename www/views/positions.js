@@ -10,6 +10,7 @@
 //   angles: { data: Float32Array, shape: [N, D/2] } }   (radians; pair i = head dims (i, i + D/2)).
 
 import { divergingColour, maxAbsOf, fmt, vectorStrip, stripLegend } from './vector-strip.js';
+import { scrollRegion } from './scroll-region.js';
 
 // Layout, in CSS pixels.
 const IMAGE_MAX_WIDTH = 340;
@@ -492,8 +493,7 @@ export function alibiTable(slopes) {
   const gentle = slopes.indexOf(Math.min(...slopes));
   const wrap = el('div', 'alibi');
   // Scrolls sideways on its own on a narrow screen, as the Q/K/V tables do.
-  const scroller = el('div', 'qkv-scroll');
-  scroller.append(table);
+  const scroller = scrollRegion(table, 'ALiBi slopes and what they take off a score');
   wrap.append(scroller, el('p', 'explain', `Head ${steep + 1} is the steepest: a key 16 tokens back has ${fmt(16 * slopes[steep], 3)} taken ` +
     `off its score, so this head mostly reads nearby words; head ${gentle + 1} takes off only ${fmt(16 * slopes[gentle], 3)} there and can ` +
     'still attend far back. Every layer uses the same slopes.'));

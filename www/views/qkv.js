@@ -9,6 +9,7 @@
 
 import { vectorStrip, maxAbsOf, fmt, stripLegend } from './vector-strip.js';
 import { truncate } from './token-text.js';
+import { scrollRegion } from './scroll-region.js';
 
 const LABEL_CHARS = 12;
 const HIDDEN_SCORE = -1e30;   // scores below this are a hidden key (HF's finfo.min), not a real score
@@ -249,8 +250,7 @@ export function renderQkv(root, view) {
     tbody.append(tr);
   });
   table.append(caption, thead, tbody);
-  const scroller = el('div', 'qkv-scroll');
-  scroller.append(table);
+  const scroller = scrollRegion(table, 'keys, weights and values of the chosen query');
 
   const ctxLine = el('div', 'qkv-vector');
   ctxLine.append(el('span', 'qkv-name', 'output = Σ weight × v'),

@@ -5,6 +5,7 @@
 // Data: `logitLens` of model.inspect(text, { logitLens: k }) -> { nStates, seqLen, k, top[state][pos] }.
 
 import { tokenLabel, truncate } from './token-text.js';
+import { scrollRegion } from './scroll-region.js';
 
 const LABEL_CHARS = 10;
 
@@ -46,8 +47,7 @@ export function renderLogitLens(root, view) {
     body.append(tr);
   }
   table.append(thead, body);
-  const scroller = el('div', 'qkv-scroll');
-  scroller.append(table);
+  const scroller = scrollRegion(table, 'logit lens: each layer’s likeliest next token at each position');
   root.append(scroller, lensLegend(), el('p', 'muted', embeddingsNote(view) +
     'Hover a cell for its runners-up. The top row is the model’s real output.'));
 }

@@ -8,6 +8,7 @@
 // many tokens that distribution gives a non-zero probability).
 
 import { tokenLabel, truncate } from './token-text.js';
+import { scrollRegion } from './scroll-region.js';
 
 const LABEL_CHARS = 16;
 
@@ -68,8 +69,7 @@ export function renderSampling(root, { step, settings, vocabSize, scheme }) {
     body.append(tr);
   }
   table.append(thead, body);
-  const scroller = el('div', 'qkv-scroll');
-  scroller.append(table);
+  const scroller = scrollRegion(table, 'next-token candidates before and after sampling');
   const support = step.sampledSupport;
   const kept = support ? ` Here ${support.toLocaleString('en')} token${support === 1 ? '' : 's'} could be drawn.` : '';
   root.append(scroller,
