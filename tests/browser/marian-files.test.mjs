@@ -11,7 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openPageWithModel, closePage, cliInspect, axeViolations, pressGenerate, modelKind, ROOT } from './helpers.mjs';
+import { openPageWithModel, closePage, cliInspect, axeViolations, pressGenerate, pressRun, modelKind, ROOT } from './helpers.mjs';
 
 const NAME = 'zz-opus-mt-tiny';
 const FIXTURE = path.join(ROOT, 'tests/fixtures/marian_files/model');
@@ -45,6 +45,17 @@ describe('a Marian folder without tokenizer.json on the page', () => {
     const steps = await page.$eval('#tokenizer-steps .word-steps', (e) => e.textContent);
     assert.match(steps, /\(unknown\)/, 'the emoji no piece covers is marked unknown');
     assert.match(steps, /total -?\d/);
+    // A language code, and a piece source.spm has but vocab.json lacks (the fixture leaves "▁The" out).
+    await page.fill('#text-input', '>>fra<< The cat');
+    assert.equal(await pressRun(page), '');
+    await page.waitForSelector('#tokenizer-steps .word-choice');
+    await page.click('#tokenizer-steps .word-choice[data-index="0"]');
+    await page.waitForFunction(() => /language code/.test(document.querySelector('#tokenizer-steps .word-steps')?.textContent ?? ''));
+    const noted = await page.$eval('#tokenizer-steps .word-steps', (e) => e.textContent);
+    assert.match(noted, />>fra<< \(a language code: one token of its own, not cut\)/);
+    assert.match(noted, /The score -?[\d.]+ \(in source\.spm, not in vocab\.json: read as <unk>\)/);
+    await page.fill('#text-input', TEXT);
+    assert.equal(await pressRun(page), '');
   });
 
   it('greedy generation gives transformers\' ids', async () => {

@@ -257,3 +257,19 @@ fn a_charsmap_that_multiplies_the_text_is_refused() {
     let err = spm.encode(&"a".repeat(1000)).unwrap_err().to_string();
     assert!(err.contains("SentencePiece normaliser") && err.contains("1000 bytes"), "{err}");
 }
+
+/// The tokenizer view's trace says why a step is what it is: a language code is one token, and a
+/// piece source.spm cuts but vocab.json lacks (the fixture leaves "▁The" out) is read as <unk>.
+#[test]
+fn the_trace_names_language_codes_and_pieces_the_vocabulary_lacks() {
+    let tok = Files::read(&dir("shared")).tokenizer();
+    let (enc, trace) = tok.encode_traced(">>fra<< The cat", true).unwrap();
+    let glassbox::tokenizer::Steps::Unigram(path) = &trace.words[0].steps else { panic!("a Unigram trace: {:?}", trace.words[0].steps) };
+    assert_eq!(path.path[0].piece, ">>fra<<");
+    assert!(path.path[0].note.is_some_and(|n| n.contains("language code")), "{:?}", path.path[0]);
+    let the = path.path.iter().find(|s| s.piece == "\u{2581}The").expect("the cut keeps ▁The whole");
+    assert!(the.unk && the.note.is_some_and(|n| n.contains("not in vocab.json")), "{the:?}");
+    assert_eq!(enc.tokens[1], "<unk>", "the model reads it as <unk>");
+    let cat = path.path.iter().find(|s| s.piece == "\u{2581}cat").unwrap();
+    assert!(!cat.unk && cat.note.is_none());
+}

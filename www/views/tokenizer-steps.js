@@ -120,7 +120,9 @@ function wordSteps(word, scheme) {
   } else if (algorithm === 'Unigram') {
     for (const s of steps.path) {
       const li = el('li', s.unk ? 'missed' : 'found');
-      li.append(el('code', '', show(s.piece)), el('span', 'muted', ` score ${s.score.toFixed(3)}${s.unk ? ' (unknown)' : ''}`));
+      // A note (Marian's language codes, pieces its vocabulary lacks) says more than "unknown".
+      const why = s.note ? ` (${s.note})` : s.unk ? ' (unknown)' : '';
+      li.append(el('code', '', show(s.piece)), el('span', 'muted', `${s.note?.startsWith('a language code') ? '' : ` score ${s.score.toFixed(3)}`}${why}`));
       list.append(li);
     }
     list.append(el('li', 'total', `total ${steps.total_score.toFixed(3)}: the best of all the ways to cut “${show(word.text)}”`));

@@ -247,14 +247,18 @@ impl Marian {
             if let Some(end) = text.find("<<") {
                 let code = &text[..end + 2];
                 tokens.push(Token { id: id_of(code), value: code.to_string(), offsets: (0, code.len()) });
-                trace.path.push(UnigramStep { piece: code.to_string(), score: 0.0, unk: !self.vocab.contains_key(code) });
+                let known = self.vocab.contains_key(code);
+                let note = if known { "a language code: one token of its own, not cut" } else { "a language code vocab.json lacks: <unk>" };
+                trace.path.push(UnigramStep { piece: code.to_string(), score: 0.0, unk: !known, note: Some(note) });
                 skip = code.len();
             }
         }
         for p in self.source.encode(&text[skip..])? {
             let id = id_of(&p.piece);
             trace.total_score += p.score as f64;
-            trace.path.push(UnigramStep { piece: p.piece.clone(), score: p.score as f64, unk: p.unk || id == self.unk });
+            // A piece source.spm cuts but vocab.json lacks is <unk> for the model, though the cut chose it.
+            let note = (!p.unk && id == self.unk && p.piece != self.unk_token).then_some("in source.spm, not in vocab.json: read as <unk>");
+            trace.path.push(UnigramStep { piece: p.piece.clone(), score: p.score as f64, unk: p.unk || id == self.unk, note });
             tokens.push(Token { id, value: p.piece, offsets: (p.span.0 + skip, p.span.1 + skip) });
         }
         Ok((tokens, trace))

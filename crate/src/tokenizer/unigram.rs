@@ -19,6 +19,10 @@ pub struct UnigramStep {
     pub piece: String,
     pub score: f64,
     pub unk: bool,
+    /// Why the step is what it is, where the score alone does not say (Marian: a language code,
+    /// a piece the SentencePiece model has but vocab.json lacks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -215,7 +219,7 @@ impl Unigram {
                 }
             } else {
                 parts.push(word[s..e].to_string());
-                steps.push(UnigramStep { piece: word[s..e].to_string(), score, unk: is_unk });
+                steps.push(UnigramStep { piece: word[s..e].to_string(), score, unk: is_unk, note: None });
             }
             prev_unk = is_unk;
         }
