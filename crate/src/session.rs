@@ -151,8 +151,8 @@ impl Session {
         if tv > mv {
             return Err(Error::config(
                 "vocab_size",
-                format!("is {mv} but tokenizer.json can produce ids up to {}", tv - 1),
-                "Use the tokenizer.json that belongs to this model",
+                format!("is {mv} but {} can produce ids up to {}", tokenizer.vocabulary_file(), tv - 1),
+                format!("Use the {} that belongs to this model", tokenizer.vocabulary_file()),
             ));
         }
         let generation = GenerationConfig::from_files(files.config, files.generation_config)?;

@@ -165,6 +165,8 @@ fn hostile_marian_files_are_refused_by_name() {
     assert!(m.contains("vocab.json") && m.contains("<unk>"), "{m}");
     let m = message(Files { vocab: br#"["a", "b"]"#.to_vec(), ..Files::read(&dir("shared")) });
     assert!(m.contains("vocab.json"), "{m}");
+    let m = message(Files { vocab: br#"{"</s>": 0, "<unk>": 1, "a": 1}"#.to_vec(), ..Files::read(&dir("shared")) });
+    assert!(m.starts_with("vocab.json: gives id 1 to two tokens"), "{m}");
     // Separate vocabularies without the target's.
     let separate = Files::read(&dir("separate"));
     let m = message(Files { target_vocab: None, ..separate });
@@ -197,6 +199,13 @@ fn a_folder_missing_a_marian_file_is_named_by_the_cli() {
     std::fs::copy(from.join("target.spm"), tmp.join("target.spm")).unwrap();
     let out = glassbox(&["tokenize", tmp.to_str().unwrap(), "--text", "The cat"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A vocabulary with ids past the model's table is named as vocab.json, the file the folder has.
+    let mut vocab: serde_json::Map<String, Value> = serde_json::from_slice(&std::fs::read(from.join("vocab.json")).unwrap()).unwrap();
+    vocab.insert("</s>".into(), Value::from(9999));
+    std::fs::write(tmp.join("vocab.json"), serde_json::to_vec(&vocab).unwrap()).unwrap();
+    let out = glassbox(&["info", tmp.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("vocab.json can produce ids up to 9999"), "{err}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
 

@@ -83,13 +83,17 @@ pub fn stand_in_for(missing: &str, names: &[&str]) -> Option<FolderHint> {
     }
 }
 
+/// The files a Marian folder holds instead of tokenizer.json (`target_vocab.json` too when its
+/// vocabularies are separate): MarianTokenizer is slow-only. `tokenizer::marian` reads them.
+pub const MARIAN_FILES: [&str; 3] = ["source.spm", "target.spm", "vocab.json"];
+
 /// What stands in for `tokenizer.json` in a folder whose file names are `names`, if anything.
 pub fn other_tokenizer_files(names: &[&str]) -> Option<FolderHint> {
     let slow = ["vocab.txt", "vocab.json", "merges.txt", "spiece.model", "tokenizer.model", "sentencepiece.bpe.model"];
     if names.iter().any(|n| *n == "source.spm") {
         // With all of them Glassbox makes its own tokenizer.json (tokenizer::marian); this is
         // what is said when some are missing.
-        let missing: Vec<&str> = crate::tokenizer::marian::MARIAN_FILES.into_iter().filter(|f| !names.contains(f)).collect();
+        let missing: Vec<&str> = MARIAN_FILES.into_iter().filter(|f| !names.contains(f)).collect();
         return Some(FolderHint {
             problem: format!("the folder holds Marian's source.spm but not {} (and no tokenizer.json)", missing.join(" or ")),
             fix: "Add the files MarianTokenizer.save_pretrained writes: source.spm, target.spm and vocab.json",

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
-pub use folder::{other_tokenizer_files, other_weight_files, stand_in_for, FolderHint};
+pub use folder::{other_tokenizer_files, other_weight_files, stand_in_for, FolderHint, MARIAN_FILES};
 pub use weights::Weights;
 
 /// The files of a standard Hugging Face model folder, as bytes.

@@ -41,8 +41,7 @@ pub struct MarianFiles<'a> {
     pub tokenizer_config: Option<&'a [u8]>,
 }
 
-/// The names of the files a Marian tokenizer needs (beside the optional `target_vocab.json`).
-pub const MARIAN_FILES: [&str; 3] = ["source.spm", "target.spm", "vocab.json"];
+pub use crate::loader::MARIAN_FILES;
 
 /// The model section of the converted tokenizer.json: the two SentencePiece model files as
 /// they are (base64) and the vocabularies.
@@ -143,6 +142,13 @@ pub fn tokenizer_json(files: &MarianFiles) -> Result<Vec<u8>> {
         return Err(Error::file("vocab.json", format!("has no entry for the unk_token {unk:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json"));
     }
     // Read now so that a bad file is named by its own name, not later as tokenizer.json.
+    for (name, table) in [("vocab.json", Some(&vocab)), ("target_vocab.json", target_vocab.as_ref())] {
+        let mut entries: Vec<(u32, &str)> = table.into_iter().flatten().map(|(t, &id)| (id, t.as_str())).collect();
+        entries.sort_unstable();
+        if let Some(pair) = entries.windows(2).find(|p| p[0].0 == p[1].0) {
+            return Err(Error::file(name, format!("gives id {} to two tokens, {:?} and {:?}, so decoding it would be ambiguous", pair[0].0, pair[0].1, pair[1].1), "Use the vocabulary saved with the checkpoint: every entry has its own id"));
+        }
+    }
     Spm::from_proto("source.spm", files.source_spm)?;
     Spm::from_proto("target.spm", files.target_spm)?;
     let special = |content| AddedSpecial { content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };

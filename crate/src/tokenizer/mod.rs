@@ -572,6 +572,15 @@ impl Tokenizer {
         self.added.decode_form(id).or_else(|| self.model.id_to_token(id))
     }
 
+    /// The file the vocabulary came from, for messages: a Marian folder's `vocab.json`, else `tokenizer.json`.
+    pub fn vocabulary_file(&self) -> &'static str {
+        if matches!(self.model, Model::Marian(_)) {
+            "vocab.json"
+        } else {
+            "tokenizer.json"
+        }
+    }
+
     /// The string of `id` as a model's output (a generated token, a next-token candidate): the
     /// same as [`Tokenizer::id_to_token`] except for a Marian tokenizer with separate
     /// vocabularies, whose outputs are target-vocabulary ids.
