@@ -166,7 +166,7 @@ fn hostile_marian_files_are_refused_by_name() {
     let m = message(Files { vocab: br#"["a", "b"]"#.to_vec(), ..Files::read(&dir("shared")) });
     assert!(m.contains("vocab.json"), "{m}");
     let m = message(Files { vocab: br#"{"</s>": 0, "<unk>": 1, "a": 1}"#.to_vec(), ..Files::read(&dir("shared")) });
-    assert!(m.starts_with("vocab.json: gives id 1 to two tokens"), "{m}");
+    assert!(m.starts_with("vocab.json: the vocab gives id 1 to two tokens"), "{m}");
     // Separate vocabularies without the target's.
     let separate = Files::read(&dir("separate"));
     let m = message(Files { target_vocab: None, ..separate });

@@ -143,10 +143,8 @@ pub fn tokenizer_json(files: &MarianFiles) -> Result<Vec<u8>> {
     }
     // Read now so that a bad file is named by its own name, not later as tokenizer.json.
     for (name, table) in [("vocab.json", Some(&vocab)), ("target_vocab.json", target_vocab.as_ref())] {
-        let mut entries: Vec<(u32, &str)> = table.into_iter().flatten().map(|(t, &id)| (id, t.as_str())).collect();
-        entries.sort_unstable();
-        if let Some(pair) = entries.windows(2).find(|p| p[0].0 == p[1].0) {
-            return Err(Error::file(name, format!("gives id {} to two tokens, {:?} and {:?}, so decoding it would be ambiguous", pair[0].0, pair[0].1, pair[1].1), "Use the vocabulary saved with the checkpoint: every entry has its own id"));
+        if let Some(Err(Error::Tokenizer { problem, .. })) = table.map(|t| json::reverse_vocab(t, "the")) {
+            return Err(Error::file(name, problem, "Use the vocabulary saved with the checkpoint: every entry has its own id"));
         }
     }
     Spm::from_proto("source.spm", files.source_spm)?;
