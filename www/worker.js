@@ -51,6 +51,9 @@ const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generatio
 // separate vocabularies). The engine makes a tokenizer.json of them (marianTokenizerJson), as the CLI does.
 const MARIAN = ['source.spm', 'target.spm', 'vocab.json'];
 const MARIAN_OPTIONAL = ['target_vocab.json'];
+// A slow tokenizer's files (older checkpoints): BERT's vocab.txt, or GPT-2's and RoBERTa's vocab.json and merges.txt.
+// The engine builds the tokenizer of them as transformers does, by the folder's class (slowTokenizerJson).
+const SLOW = ['vocab.txt', 'vocab.json', 'merges.txt'];
 const WEIGHTS = 'model.safetensors';
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -360,11 +363,17 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
   const bytes = Object.fromEntries([...REQUIRED, ...OPTIONAL].map((n, i) => [n, small[i]]));
   if (!bytes['tokenizer.json']) {
     const source = await get('source.spm', false);
-    if (!source) await get('tokenizer.json', true); // throws, naming tokenizer.json and the server's answer
-    const files = { 'source.spm': source };
-    for (const name of MARIAN.slice(1)) files[name] = await get(name, true);
-    for (const name of MARIAN_OPTIONAL) files[name] = await get(name, false);
-    bytes['tokenizer.json'] = await marianTokenizer(files, bytes['tokenizer_config.json']);
+    if (source) {
+      const files = { 'source.spm': source };
+      for (const name of MARIAN.slice(1)) files[name] = await get(name, true);
+      for (const name of MARIAN_OPTIONAL) files[name] = await get(name, false);
+      bytes['tokenizer.json'] = await marianTokenizer(files, bytes['tokenizer_config.json']);
+    } else {
+      const files = {};
+      for (const name of SLOW) files[name] = await get(name, false);
+      if (!files['vocab.txt'] && !(files['vocab.json'] && files['merges.txt'])) await get('tokenizer.json', true); // throws, naming tokenizer.json and the server's answer
+      bytes['tokenizer.json'] = await slowTokenizer(files);
+    }
   }
   checkJson(bytes);
   if (needWeights) {
@@ -412,18 +421,31 @@ async function readFiles(files, needWeights, progress) {
     throw new Error(`${name}: is neither a Blob nor an ArrayBuffer. Pass the File from the file picker or its bytes`);
   };
   const bytes = {};
-  const marian = !byName.has('tokenizer.json') && MARIAN.every((n) => byName.has(n));
-  if (!byName.has('tokenizer.json') && !marian) await refuseStandIn([...byName.keys()], 'tokenizer.json');
-  for (const name of [...REQUIRED, ...OPTIONAL]) bytes[name] = await read(name, REQUIRED.includes(name) && !(marian && name === 'tokenizer.json'));
+  const noTokenizer = !byName.has('tokenizer.json');
+  const marian = noTokenizer && MARIAN.every((n) => byName.has(n));
+  const slow = noTokenizer && !marian && (byName.has('vocab.txt') || (byName.has('vocab.json') && byName.has('merges.txt')));
+  if (noTokenizer && !marian && !slow) await refuseStandIn([...byName.keys()], 'tokenizer.json');
+  for (const name of [...REQUIRED, ...OPTIONAL]) bytes[name] = await read(name, REQUIRED.includes(name) && !(noTokenizer && name === 'tokenizer.json'));
   if (marian) {
     const files = {};
     for (const name of [...MARIAN, ...MARIAN_OPTIONAL]) files[name] = await read(name, MARIAN.includes(name));
     bytes['tokenizer.json'] = await marianTokenizer(files, bytes['tokenizer_config.json']);
+  } else if (slow) {
+    const files = {};
+    for (const name of SLOW) files[name] = await read(name, false);
+    bytes['tokenizer.json'] = await slowTokenizer(files);
   }
   checkJson(bytes);
   if (needWeights && !byName.has(WEIGHTS)) await refuseStandIn([...byName.keys()], WEIGHTS);
   if (needWeights) bytes[WEIGHTS] = await read(WEIGHTS, true);
   return bytes;
+}
+
+/// The tokenizer.json the engine writes of a folder's slow tokenizer files (`files`: name -> bytes); loading it with
+/// the folder's configs builds the pipeline by the tokenizer class, as transformers does.
+async function slowTokenizer(files) {
+  const api = await getEngine();
+  return api.slowTokenizerJson(files['vocab.txt'] ?? undefined, files['vocab.json'] ?? undefined, files['merges.txt'] ?? undefined);
 }
 
 /// The tokenizer.json the engine makes of a Marian folder's files (`files`: name -> bytes).

@@ -329,6 +329,12 @@ impl FolderBytes {
                 tokenizer_config: tokenizer_config.as_deref(),
             };
             glassbox::tokenizer::marian::tokenizer_json(&files)?
+        } else if !dir.join("tokenizer.json").exists() && (dir.join("vocab.txt").exists() || dir.join("merges.txt").exists()) {
+            // A slow tokenizer's files (BERT's vocab.txt, GPT-2's and RoBERTa's vocab.json and
+            // merges.txt): built as transformers builds them, by the folder's tokenizer class.
+            let (vocab_txt, vocab_json, merges_txt) = (optional("vocab.txt")?, optional("vocab.json")?, optional("merges.txt")?);
+            let files = glassbox::tokenizer::slow::SlowFiles { vocab_txt: vocab_txt.as_deref(), vocab_json: vocab_json.as_deref(), merges_txt: merges_txt.as_deref() };
+            glassbox::tokenizer::slow::tokenizer_json(&files)?
         } else {
             required_or_stand_in("tokenizer.json")?
         };

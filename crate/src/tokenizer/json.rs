@@ -21,6 +21,10 @@ pub struct TokenizerJson {
     pub post_processor: Option<Value>,
     #[serde(default)]
     pub decoder: Option<Value>,
+    /// Set by [`super::slow::tokenizer_json`] (the slow files it was written from): the folder's
+    /// tokenizer class must then supply the whole pipeline, as transformers builds it from them.
+    #[serde(default)]
+    pub slow_files: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -47,6 +47,8 @@ pub use crate::loader::MARIAN_FILES;
 /// they are (base64) and the vocabularies.
 #[derive(Serialize, Deserialize)]
 struct MarianJson {
+    #[serde(rename = "type")]
+    kind: String,
     source_spm: String,
     target_spm: String,
     vocab: HashMap<String, u32>,
@@ -55,57 +57,12 @@ struct MarianJson {
     unk_token: String,
 }
 
-/// The converted tokenizer.json: Hugging Face's layout, with the model section above.
+/// The converted tokenizer.json: the model section alone (loading it supplies MarianTokenizer's
+/// special tokens and template, `Tokenizer::for_model`).
 #[derive(Serialize)]
-struct ConvertedJson<'a> {
-    version: &'static str,
+struct ConvertedJson {
     glassbox: &'static str,
-    added_tokens: Vec<AddedSpecial<'a>>,
-    normalizer: Option<()>,
-    pre_tokenizer: Option<()>,
-    post_processor: Template<'a>,
-    decoder: Option<()>,
-    model: Tagged,
-}
-
-#[derive(Serialize)]
-struct AddedSpecial<'a> {
-    content: &'a str,
-    single_word: bool,
-    lstrip: bool,
-    rstrip: bool,
-    normalized: bool,
-    special: bool,
-}
-
-#[derive(Serialize)]
-struct Template<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    single: [Slot<'a>; 2],
-    pair: [Slot<'a>; 3],
-    special_tokens: HashMap<&'a str, SpecialIds<'a>>,
-}
-
-#[derive(Serialize)]
-enum Slot<'a> {
-    Sequence { id: &'static str, type_id: u32 },
-    SpecialToken { id: &'a str, type_id: u32 },
-}
-
-#[derive(Serialize)]
-struct SpecialIds<'a> {
-    id: &'a str,
-    ids: [u32; 1],
-    tokens: [&'a str; 1],
-}
-
-#[derive(Serialize)]
-struct Tagged {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(flatten)]
-    marian: MarianJson,
+    model: MarianJson,
 }
 
 /// A role's token text in tokenizer_config.json (a string or an `AddedToken` object), else `default`.
@@ -134,12 +91,12 @@ pub fn tokenizer_json(files: &MarianFiles) -> Result<Vec<u8>> {
             return Err(Error::file("target_vocab.json", "is missing, and tokenizer_config.json says the vocabularies are separate (`separate_vocabs`)", "Add the target_vocab.json saved with the checkpoint"))
         }
     };
-    let (unk, eos, pad) = (role(config, "unk_token", "<unk>"), role(config, "eos_token", "</s>"), role(config, "pad_token", "<pad>"));
-    let Some(&eos_id) = vocab.get(&eos) else {
-        return Err(Error::file("vocab.json", format!("has no entry for the eos_token {eos:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json"));
-    };
-    if !vocab.contains_key(&unk) {
-        return Err(Error::file("vocab.json", format!("has no entry for the unk_token {unk:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json"));
+    // MarianTokenizer itself fails without them (`self.encoder[self.unk_token]`, the eos it appends).
+    let unk = role(config, "unk_token", "<unk>");
+    for (key, token) in [("unk_token", &unk), ("eos_token", &role(config, "eos_token", "</s>"))] {
+        if !vocab.contains_key(token) {
+            return Err(Error::file("vocab.json", format!("has no entry for the {key} {token:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json"));
+        }
     }
     // Read now so that a bad file is named by its own name, not later as tokenizer.json.
     for (name, table) in [("vocab.json", Some(&vocab)), ("target_vocab.json", target_vocab.as_ref())] {
@@ -149,30 +106,9 @@ pub fn tokenizer_json(files: &MarianFiles) -> Result<Vec<u8>> {
     }
     Spm::from_proto("source.spm", files.source_spm)?;
     Spm::from_proto("target.spm", files.target_spm)?;
-    let special = |content| AddedSpecial { content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
-    let mut added_tokens = vec![special(&eos), special(&unk)];
-    if vocab.contains_key(&pad) {
-        added_tokens.push(special(&pad));
-    }
-    let end = || Slot::SpecialToken { id: &eos, type_id: 0 };
     let file = ConvertedJson {
-        version: "1.0",
         glassbox: "Converted by Glassbox from a Marian folder (source.spm, target.spm, vocab.json): MarianTokenizer has no tokenizer.json form",
-        added_tokens,
-        normalizer: None,
-        pre_tokenizer: None,
-        // MarianTokenizer's build_inputs_with_special_tokens: ids + [eos], pairs ids_a + ids_b + [eos].
-        post_processor: Template {
-            kind: "TemplateProcessing",
-            single: [Slot::Sequence { id: "A", type_id: 0 }, end()],
-            pair: [Slot::Sequence { id: "A", type_id: 0 }, Slot::Sequence { id: "B", type_id: 0 }, end()],
-            special_tokens: HashMap::from([(eos.as_str(), SpecialIds { id: &eos, ids: [eos_id], tokens: [&eos] })]),
-        },
-        decoder: None,
-        model: Tagged {
-            kind: "MarianSentencePiece",
-            marian: MarianJson { source_spm: encode_base64(files.source_spm), target_spm: encode_base64(files.target_spm), vocab, target_vocab, unk_token: unk.clone() },
-        },
+        model: MarianJson { kind: "MarianSentencePiece".into(), source_spm: encode_base64(files.source_spm), target_spm: encode_base64(files.target_spm), vocab, target_vocab, unk_token: unk },
     };
     serde_json::to_vec(&file).map_err(|e| Error::tokenizer(format!("the converted Marian tokenizer could not be written ({e})"), "Report this with the folder's files"))
 }

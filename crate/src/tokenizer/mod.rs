@@ -26,6 +26,7 @@ pub mod pattern;
 mod post_processor;
 mod pre_tokenizer;
 pub mod sentencepiece;
+pub mod slow;
 mod transformers_config;
 mod unigram;
 pub mod unicode;
@@ -344,7 +345,18 @@ impl Tokenizer {
         transformers.resolve_class(tokenizer_json);
         let j = json::parse(tokenizer_json)?;
         let model_kind = json::type_of(&j.model, "model")?.to_string();
-        let rebuild = transformers.class_rebuild(&model_kind)?;
+        if model_kind == "MarianSentencePiece" {
+            transformers.set_class("MarianTokenizer");
+        }
+        let rebuild = match &j.slow_files {
+            None => transformers.class_rebuild(&model_kind)?,
+            // A slow tokenizer's files: only a class that builds the whole pipeline from them will do.
+            Some(files) => match transformers.class_rebuild(&model_kind).ok().flatten() {
+                Some(r @ (ClassRebuild::Bert { .. } | ClassRebuild::MpNet { .. })) if model_kind == "WordPiece" => Some(r),
+                Some(r @ (ClassRebuild::Gpt2 { .. } | ClassRebuild::Roberta { .. })) if model_kind == "BPE" => Some(r),
+                _ => return Err(slow::unbuildable(files, transformers.class_name())),
+            },
+        };
         let mut model = Model::from_json(j.model)?;
         let (normalizer, pre_tokenizer, decoder) = match &rebuild {
             None => (
@@ -400,10 +412,31 @@ impl Tokenizer {
                 let [bos, eos] = template_roles(&transformers, &added, model, "XLMRobertaTokenizer", ["bos_token", "eos_token"])?;
                 post_processor = Some(PostProcessor::wrapped(bos, eos));
             }
+            (Some(ClassRebuild::Gpt2 { .. }), model) if j.slow_files.is_some() => {
+                // GPT2Tokenizer built from slow files has no template, so transformers' `update_post_processor`
+                // makes one: bos and eos only when add_bos_token / add_eos_token ask for them.
+                let (add_bos, add_eos) = (transformers.flag("add_bos_token")?.unwrap_or(false), transformers.flag("add_eos_token")?.unwrap_or(false));
+                let role = |key: &str| -> Result<(String, u32)> {
+                    let text = transformers.role_text(key).unwrap_or_else(|| "<|endoftext|>".into());
+                    let id = added.id_of(&text).or_else(|| model.token_to_id(&text)).ok_or_else(|| {
+                        Error::file("vocab.json", format!("has no entry for the {key} {text:?} that add_{} adds", &key[..3]), "Name a token vocab.json holds in tokenizer_config.json")
+                    })?;
+                    Ok((text, id))
+                };
+                post_processor = Some(PostProcessor::around(add_bos.then(|| role("bos_token")).transpose()?, add_eos.then(|| role("eos_token")).transpose()?));
+            }
             (Some(ClassRebuild::GptNeoX { add_bos, add_eos, .. }), model) => {
                 // GPTNeoXTokenizer's `update_post_processor`: the bos and eos tokens it is asked to add, else none.
                 let role = |key: &str| transformers.role_text(key).and_then(|t| Some((t.clone(), added.id_of(&t).or_else(|| model.token_to_id(&t))?)));
                 post_processor = Some(PostProcessor::around(add_bos.then(|| role("bos_token")).flatten(), add_eos.then(|| role("eos_token")).flatten()));
+            }
+            (_, Model::Marian(marian)) => {
+                // MarianTokenizer: ids + [eos], a pair ids_a + ids_b + [eos] (its eos must be in vocab.json).
+                let eos = transformers.role_text("eos_token").unwrap_or_else(|| "</s>".into());
+                let id = added.id_of(&eos).or_else(|| marian.token_to_id(&eos)).ok_or_else(|| {
+                    Error::file("vocab.json", format!("has no entry for the eos_token {eos:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json")
+                })?;
+                post_processor = Some(PostProcessor::eos_after_all(&eos, id));
             }
             (Some(ClassRebuild::T5), model) => {
                 // T5Tokenizer ends every sequence with its eos token, whatever the file's template.

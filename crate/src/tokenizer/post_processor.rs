@@ -61,6 +61,13 @@ const A: TemplatePiece = TemplatePiece::Sequence { second: false, type_id: 0 };
 const B0: TemplatePiece = TemplatePiece::Sequence { second: true, type_id: 0 };
 
 impl PostProcessor {
+    /// `$A eos` (pairs: `$A $B eos`, one type): MarianTokenizer's `build_inputs_with_special_tokens`.
+    pub fn eos_after_all(eos: &str, id: u32) -> Self {
+        let end = || TemplatePiece::Special(eos.to_string(), 0);
+        let specials = HashMap::from([(eos.to_string(), (vec![id], vec![eos.to_string()]))]);
+        PostProcessor::Template { single: vec![A, end()], pair: Some(vec![A, B0, end()]), specials }
+    }
+
     /// `$A eos` (pairs: `$A eos $B eos`), the template transformers' T5Tokenizer sets.
     pub fn eos_after_each(eos: &str, id: u32) -> Self {
         let end = || TemplatePiece::Special(eos.to_string(), 0);

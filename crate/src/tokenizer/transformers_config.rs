@@ -120,6 +120,7 @@ const MPNET_ROLES: &[(&str, &str)] = &[
 const BERT_ROLES: &[(&str, &str)] = &[("unk_token", "[UNK]"), ("sep_token", "[SEP]"), ("pad_token", "[PAD]"), ("cls_token", "[CLS]"), ("mask_token", "[MASK]")];
 const GPT_NEOX_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|padding|>")];
 const GPT2_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>")];
+const MARIAN_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>")];
 const ROBERTA_ROLES: &[(&str, &str)] = &[
     ("bos_token", "<s>"), ("eos_token", "</s>"), ("sep_token", "</s>"), ("cls_token", "<s>"),
     ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask>"),
@@ -228,6 +229,7 @@ impl<'a> TransformersConfig<'a> {
             Some("BertTokenizer") => BERT_ROLES,
             Some("MPNetTokenizer") => MPNET_ROLES,
             Some("RobertaTokenizer") => ROBERTA_ROLES,
+            Some("MarianTokenizer") => MARIAN_ROLES,
             _ => &[],
         };
         defaults.iter().find(|(k, _)| *k == key).map(|(_, v)| Value::String(v.to_string()))
@@ -241,7 +243,7 @@ impl<'a> TransformersConfig<'a> {
         self.flag(key)
     }
 
-    fn flag(&self, key: &str) -> Result<Option<bool>> {
+    pub(crate) fn flag(&self, key: &str) -> Result<Option<bool>> {
         match self.config.and_then(|c| c.get(key)) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -398,6 +400,17 @@ impl<'a> TransformersConfig<'a> {
             (true, true) => PrependScheme::Always,
         };
         Ok(Some(ClassRebuild::Llama(LlamaRebuild { prepend_scheme, strip_leading_space: add_prefix_space })))
+    }
+
+    /// The class is `class` whatever the configs say: a tokenizer.json Glassbox wrote of Marian's
+    /// files can only be a MarianTokenizer's.
+    pub fn set_class(&mut self, class: &'a str) {
+        self.class = Some(class);
+    }
+
+    /// The class `AutoTokenizer` loads, once [`Self::resolve_class`] ran (`None`: the generic one).
+    pub fn class_name(&self) -> Option<&'a str> {
+        self.class
     }
 
     /// The text of a role's token (T5's template ends with `eos_token`).

@@ -101,6 +101,16 @@ pub fn marian_tokenizer_json(source_spm: &[u8], target_spm: &[u8], vocab: &[u8],
     crate::tokenizer::marian::tokenizer_json(&files).map_err(js_error)
 }
 
+/// The tokenizer.json Glassbox writes of a folder's slow tokenizer files (BERT's `vocab.txt`, or
+/// GPT-2's and RoBERTa's `vocab.json` and `merges.txt`): their vocabulary and merges, with no
+/// pipeline; loading it then builds the pipeline as transformers 5 does, by the folder's tokenizer
+/// class (a class that does not build one from them is refused with how to save a tokenizer.json).
+#[wasm_bindgen(js_name = slowTokenizerJson)]
+pub fn slow_tokenizer_json(vocab_txt: Option<Vec<u8>>, vocab_json: Option<Vec<u8>>, merges_txt: Option<Vec<u8>>) -> Result<Vec<u8>, JsError> {
+    let files = crate::tokenizer::slow::SlowFiles { vocab_txt: vocab_txt.as_deref(), vocab_json: vocab_json.as_deref(), merges_txt: merges_txt.as_deref() };
+    crate::tokenizer::slow::tokenizer_json(&files).map_err(js_error)
+}
+
 fn js_error(e: Error) -> JsError {
     JsError::new(&e.to_string())
 }
