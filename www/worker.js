@@ -425,7 +425,8 @@ async function readFiles(files, needWeights, progress) {
   const marian = noTokenizer && MARIAN.every((n) => byName.has(n));
   const slow = noTokenizer && !marian && (byName.has('vocab.txt') || (byName.has('vocab.json') && byName.has('merges.txt')));
   if (noTokenizer && !marian && !slow) await refuseStandIn([...byName.keys()], 'tokenizer.json');
-  for (const name of [...REQUIRED, ...OPTIONAL]) bytes[name] = await read(name, REQUIRED.includes(name) && !(noTokenizer && name === 'tokenizer.json'));
+  const standIn = marian || slow; // what replaces tokenizer.json
+  for (const name of [...REQUIRED, ...OPTIONAL]) bytes[name] = await read(name, REQUIRED.includes(name) && !(standIn && name === 'tokenizer.json'));
   if (marian) {
     const files = {};
     for (const name of [...MARIAN, ...MARIAN_OPTIONAL]) files[name] = await read(name, MARIAN.includes(name));
