@@ -545,7 +545,7 @@ describe('JS API through the worker', () => {
     await assert.rejects(gb.loadModel({ files: sharded }), /model\.safetensors: the folder holds a sharded checkpoint .*3 shard files.*max_shard_size/);
     await assert.rejects(gb.loadModel({ files: { ...small, 'pytorch_model.bin': new Blob(['x']) } }), /pytorch_model\.bin.*save_pretrained/);
     await assert.rejects(gb.loadModel({ files: small }), /model\.safetensors: is missing/);
-    // A slow tokenizer's files are read (tests/wasm/slow-tokenizers.test.mjs), but an empty vocabulary is named;
+    // A slow tokenizer's files are read (tests/wasm/folders-without-tokenizer-json.test.mjs), but an empty vocabulary is named;
     // a slow form Glassbox does not build (a SentencePiece model) keeps the hint to save a tokenizer.json.
     const slowTokenizer = { 'config.json': small['config.json'], 'vocab.json': new Blob(['{}']), 'merges.txt': new Blob(['']) };
     await assert.rejects(gb.loadModel({ files: slowTokenizer }), /vocab\.json and merges\.txt: holds no tokens/);

@@ -1,14 +1,18 @@
-// Marian folders as transformers saves them (source.spm, target.spm, vocab.json, no tokenizer.json) through
-// the page's path: the worker finds the files, the engine makes a tokenizer.json of them (marianTokenizerJson),
-// and the model tokenizes and generates as transformers does (tests/fixtures/marian_files, written by
-// scripts/fixtures/marian_files.py). From files (a picked folder), from a server with its index and without
-// one, and a folder missing a file refused by that file's name.
+// Folders with no tokenizer.json, through the page's path (the worker finds the files, the engine builds the
+// tokenizer, the ids equal transformers'), from files (a picked folder), from a server with its index and without
+// one, and a folder missing a file refused by that file's name:
+// - Marian folders as transformers saves them (source.spm, target.spm, vocab.json: every opus-mt checkpoint;
+//   marianTokenizerJson), with a tiny opus-mt-shaped model that generates as transformers does
+//   (tests/fixtures/marian_files, written by scripts/fixtures/marian_files.py);
+// - folders with a slow tokenizer's files (BERT's vocab.txt, GPT-2's and RoBERTa's vocab.json and merges.txt;
+//   slowTokenizerJson), built by the folder's tokenizer class as transformers 5 builds them, with a model whose
+//   vocabulary the files hold (tests/fixtures/slow_tokenizers, written by scripts/fixtures/slow_tokenizers.py).
 //
-//   scripts/build-wasm.sh && node --test tests/wasm/marian-files.test.mjs
+//   scripts/build-wasm.sh && node --test tests/wasm/folders-without-tokenizer-json.test.mjs
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -18,6 +22,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MODEL = join(ROOT, 'tests', 'fixtures', 'marian_files', 'model');
 const REFERENCE = JSON.parse(readFileSync(join(MODEL, 'reference.json'), 'utf8'));
 const SHARED = JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', 'marian_files', 'shared', 'reference.json'), 'utf8'));
+const SLOW = join(ROOT, 'tests', 'fixtures', 'slow_tokenizers');
+const MODELS = join(ROOT, 'tests', 'fixtures', 'models');
+// (slow case, the model fixture whose weights go with its vocabulary, the slow files)
+const CASES = [['bert', 'bert', ['vocab.txt']], ['gpt2', 'gpt2', ['vocab.json', 'merges.txt']]];
 
 let gb;
 let server;
@@ -27,8 +35,14 @@ before(async () => {
   assert.ok(existsSync(join(ROOT, 'pkg', 'glassbox.js')), 'pkg/ is missing: build it with scripts/build-wasm.sh');
   const { Glassbox } = await import(pathToFileURL(join(ROOT, 'www', 'glassbox.js')).href);
   gb = await Glassbox.create({ worker: new NodeWorker() });
-  served = mkdtempSync(join(tmpdir(), 'glassbox-marian-'));
+  // One server for both kinds: the Marian model folder and one folder per slow case.
+  served = mkdtempSync(join(tmpdir(), 'glassbox-no-tokenizer-json-'));
   cpSync(MODEL, join(served, 'opus-mt-tiny'), { recursive: true });
+  for (const [slow, model, names] of CASES) {
+    mkdirSync(join(served, slow));
+    for (const f of ['config.json', 'model.safetensors']) cpSync(join(MODELS, model, f), join(served, slow, f));
+    for (const f of names) cpSync(join(SLOW, slow, f), join(served, slow, f));
+  }
   const { createGlassboxServer } = await import(pathToFileURL(join(ROOT, 'scripts', 'serve.mjs')).href);
   server = createGlassboxServer({ modelsDir: served });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -39,6 +53,8 @@ after(() => {
   server?.close();
   if (served) rmSync(served, { recursive: true, force: true });
 });
+
+// ---- Marian ----------------------------------------------------------------------------------------
 
 const files = (names = readdirSync(MODEL).filter((n) => n !== 'reference.json')) =>
   Object.fromEntries(names.map((n) => [`opus-mt-tiny/${n}`, new Blob([readFileSync(join(MODEL, n))])]));
@@ -95,4 +111,42 @@ test('a Marian folder missing a file is refused by that file', async () => {
   const base = `http://127.0.0.1:${server.address().port}`;
   rmSync(join(served, 'opus-mt-tiny', 'vocab.json'));
   await assert.rejects(gb.loadModel({ baseUrl: `${base}/models/opus-mt-tiny/` }), /vocab\.json: the server answered 404/);
+});
+
+// ---- slow tokenizer files ------------------------------------------------------------------------------
+
+async function checkSlow(model, slow, how) {
+  const reference = JSON.parse(readFileSync(join(SLOW, slow, 'reference.json'), 'utf8'));
+  for (const row of reference.encode) {
+    const tokens = await model.tokenize(row.text);
+    assert.deepEqual(Array.from(tokens.ids), row.ids, `${slow} (${how}): ids of ${JSON.stringify(row.text)}`);
+    assert.deepEqual(tokens.tokens, row.tokens, `${slow} (${how}): tokens of ${JSON.stringify(row.text)}`);
+  }
+}
+
+test('a picked folder with a slow tokenizer\'s files tokenizes as transformers does', async () => {
+  for (const [slow, model, names] of CASES) {
+    const files = {};
+    for (const f of ['config.json', 'model.safetensors']) files[`folder/${f}`] = new Blob([readFileSync(join(MODELS, model, f))]);
+    for (const f of names) files[`folder/${f}`] = new Blob([readFileSync(join(SLOW, slow, f))]);
+    const loaded = await gb.loadModel({ files });
+    await checkSlow(loaded, slow, 'files');
+    const run = await loaded.run('The quick brown fox.');
+    assert.ok(run.tokens.ids.length > 0);
+    await loaded.free();
+  }
+});
+
+test('a served folder with a slow tokenizer\'s files loads with its index and without one', async () => {
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const index = await (await fetch(`${base}/models/index.json`)).json();
+  for (const [slow] of CASES) {
+    const entry = index.models.find((m) => m.name === slow);
+    const listed = await gb.loadModel({ baseUrl: `${base}/${entry.path}`, files: entry.files });
+    await checkSlow(listed, slow, 'URL with index');
+    await listed.free();
+    const bare = await gb.loadModel({ baseUrl: `${base}/${entry.path}` });
+    await checkSlow(bare, slow, 'URL without index');
+    await bare.free();
+  }
 });
