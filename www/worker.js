@@ -356,10 +356,9 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
     if (!response.body) return new Uint8Array(await response.arrayBuffer());
     return readStream(response.body, total, name, progress);
   };
-  // The small files first, so a bad config fails before a large download. A folder the index lists with
-  // source.spm and no tokenizer.json is a Marian one; elsewhere tokenizer.json is tried first.
-  const marian = Array.isArray(present) && !present.includes('tokenizer.json') && present.includes('source.spm');
-  const small = await Promise.all([get('config.json', true), marian ? null : get('tokenizer.json', false), ...OPTIONAL.map((n) => get(n, false))]);
+  // The small files first, so a bad config fails before a large download. tokenizer.json is asked for as optional
+  // (`get` skips it when the index lists the folder without it); without it, the files that stand in for it.
+  const small = await Promise.all([get('config.json', true), get('tokenizer.json', false), ...OPTIONAL.map((n) => get(n, false))]);
   const bytes = Object.fromEntries([...REQUIRED, ...OPTIONAL].map((n, i) => [n, small[i]]));
   if (!bytes['tokenizer.json']) {
     const source = await get('source.spm', false);

@@ -23,6 +23,7 @@
 
 use super::charsmap::{decode_base64, encode_base64};
 use super::sentencepiece::{Spm, SPACE};
+use super::transformers_config::TransformersConfig;
 use super::unigram::{UnigramStep, UnigramTrace};
 use super::{json, Token};
 use crate::error::{Error, Result};
@@ -65,24 +66,13 @@ struct ConvertedJson {
     model: MarianJson,
 }
 
-/// A role's token text in tokenizer_config.json (a string or an `AddedToken` object), else `default`.
-fn role(config: Option<&Value>, key: &str, default: &str) -> String {
-    match config.and_then(|c| c.get(key)) {
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => v.get("content").and_then(Value::as_str).unwrap_or(default).to_string(),
-        None => default.to_string(),
-    }
-}
-
 /// One tokenizer.json (Glassbox's form, see the module doc) from a Marian folder's files.
 pub fn tokenizer_json(files: &MarianFiles) -> Result<Vec<u8>> {
     let config: Option<Value> = files.tokenizer_config.map(|b| parse_json("tokenizer_config.json", b)).transpose()?;
-    let config = config.as_ref();
-    let separate = match config.and_then(|c| c.get("separate_vocabs")) {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => return Err(Error::file("tokenizer_config.json", format!("`separate_vocabs` is {other}, not true or false"), "Set it to true or false, as MarianTokenizer saves it")),
-    };
+    // The roles as `Tokenizer::for_model` reads them for this class (its defaults included).
+    let mut transformers = TransformersConfig::new(config.as_ref(), None, Some("marian"));
+    transformers.set_class("MarianTokenizer");
+    let separate = transformers.flag("separate_vocabs")?.unwrap_or(false);
     let vocab: HashMap<String, u32> = parse_json("vocab.json", files.vocab)?;
     let target_vocab: Option<HashMap<String, u32>> = match (separate, files.target_vocab) {
         (false, _) => None,
@@ -91,12 +81,11 @@ pub fn tokenizer_json(files: &MarianFiles) -> Result<Vec<u8>> {
             return Err(Error::file("target_vocab.json", "is missing, and tokenizer_config.json says the vocabularies are separate (`separate_vocabs`)", "Add the target_vocab.json saved with the checkpoint"))
         }
     };
-    // MarianTokenizer itself fails without them (`self.encoder[self.unk_token]`, the eos it appends).
-    let unk = role(config, "unk_token", "<unk>");
-    for (key, token) in [("unk_token", &unk), ("eos_token", &role(config, "eos_token", "</s>"))] {
-        if !vocab.contains_key(token) {
-            return Err(Error::file("vocab.json", format!("has no entry for the {key} {token:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json"));
-        }
+    // MarianTokenizer itself fails without it (`self.encoder[self.unk_token]`); the eos it appends
+    // is checked where its template is made (`Tokenizer::for_model`).
+    let unk = transformers.role_text("unk_token").unwrap_or_else(|| "<unk>".into());
+    if !vocab.contains_key(&unk) {
+        return Err(Error::file("vocab.json", format!("has no entry for the unk_token {unk:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json"));
     }
     // Read now so that a bad file is named by its own name, not later as tokenizer.json.
     for (name, table) in [("vocab.json", Some(&vocab)), ("target_vocab.json", target_vocab.as_ref())] {

@@ -206,18 +206,7 @@ impl SpmFile {
         if denormalizer {
             return Err(Error::file(file, "has decoding rules (a denormalizer), which Glassbox does not read", "Use a model without denormalisation rules"));
         }
-        for (i, (piece, score, kind)) in spm.pieces.iter().enumerate() {
-            if piece.is_empty() {
-                return Err(bad(format!("piece {i} is empty")));
-            }
-            limits::check_piece("SentencePiece", piece)?;
-            if Kind::of(*kind).is_none() {
-                return Err(bad(format!("piece {i} ({piece:?}) has type {kind}, which SentencePiece does not define")));
-            }
-            if !score.is_finite() {
-                return Err(bad(format!("piece {i} ({piece:?}) has the score {score}, not a finite number")));
-            }
-        }
+        // Each piece is checked by `Spm::new`, which every path takes.
         Ok(spm)
     }
 }
@@ -254,7 +243,10 @@ pub struct Spm {
 impl Spm {
     /// [`SpmFile::from_proto`] then [`Spm::new`], every problem named by `file`.
     pub fn from_proto(file: &str, bytes: &[u8]) -> Result<Spm> {
-        Spm::new(SpmFile::from_proto(file, bytes)?).map_err(|e| Error::file(file, e.to_string(), "Use the SentencePiece model saved with the checkpoint"))
+        Spm::new(SpmFile::from_proto(file, bytes)?).map_err(|e| match e {
+            Error::Tokenizer { problem, fix } => Error::file(file, problem, fix),
+            other => other,
+        })
     }
 
     pub fn new(file: SpmFile) -> Result<Spm> {
@@ -262,8 +254,16 @@ impl Spm {
         let (mut matchable, mut reserved) = (HashMap::new(), HashMap::new());
         let (mut min_score, mut max_score) = (f32::MAX, f32::MIN_POSITIVE);
         let (mut unk_id, mut user_defined, mut max_piece_len) = (None, Vec::new(), 0);
+        let bad = |problem: String| Error::tokenizer(problem, "Use the SentencePiece model saved with the checkpoint");
         for (i, (piece, score, code)) in file.pieces.iter().enumerate() {
-            let kind = Kind::of(*code).ok_or_else(|| Error::tokenizer(format!("SentencePiece piece {i} has type {code}"), "Convert the tokenizer again"))?;
+            if piece.is_empty() {
+                return Err(bad(format!("piece {i} is empty")));
+            }
+            limits::check_piece("SentencePiece", piece)?;
+            if !score.is_finite() {
+                return Err(bad(format!("piece {i} ({piece:?}) has the score {score}, not a finite number")));
+            }
+            let kind = Kind::of(*code).ok_or_else(|| bad(format!("piece {i} ({piece:?}) has type {code}, which SentencePiece does not define")))?;
             kinds.push(kind);
             let map = if matches!(kind, Kind::Normal | Kind::UserDefined | Kind::Unused) { &mut matchable } else { &mut reserved };
             if map.insert(piece.clone(), i as u32).is_some() {
@@ -379,6 +379,9 @@ impl Spm {
     }
 
     /// `text` cut into pieces, as `SentencePieceProcessor.encode(text, out_type=str)` cuts it.
+    /// The lattice walk has the shape of `unigram::Unigram::best_path` (HF's), kept apart on
+    /// purpose: scores here add up in f32, user-defined pieces get the library's bonus and unused
+    /// ones are skipped, and either change there would move HF's ids.
     pub fn encode(&self, text: &str) -> Result<Vec<SpmPiece>> {
         let (norm, orig) = self.normalize(text)?;
         let n = norm.len();
