@@ -264,7 +264,7 @@ const NORM_PLACEMENT = {
   llama: 'pre-LN with RMSNorm',
   qwen2: 'pre-LN with RMSNorm',
   t5: 'pre-LN with RMSNorm',
-  bert: 'post-LN (LayerNorm after each residual addition)',
+  bert: 'post-LN (LayerNorm after each residual addition, one more on the embeddings)',
   marian: 'post-LN (LayerNorm after each residual addition)',
   bart: 'post-LN (LayerNorm after each residual addition, one more on the embeddings)',
 };
@@ -276,14 +276,20 @@ async function blockFacts() {
     try {
       const { model, name } = await sharedModel(spec);
       const { dModel, dFF, modelType } = model.info;
-      // Weights of one encoder-style block: Q, K, V and the output projection (4 d²), then the feed-forward
-      // matrices (2 d·F); biases and norms are a rounding error.
+      // Weights of one encoder-style block: Q, K, V and the output projection (4 d² when the heads fill the width
+      // and every head has its own keys and values), then the feed-forward matrices (2 d·F); biases and norms are
+      // a rounding error.
       // The model card says how its blocks are built (info.block) where this Glassbox reports it; a gated
-      // feed-forward network (Llama, T5 v1.1) has three matrices.
+      // feed-forward network (Llama, T5 v1.1) has three matrices, and grouped-query attention has fewer key and
+      // value heads than query heads.
       const block = model.info.block;
-      const attention = 4 * dModel * dModel;
+      const heads = model.info.nHeads;
+      const qWidth = block?.dHead && heads ? block.dHead * heads : dModel;
+      const kvWidth = block?.dHead && block?.nKvHeads ? block.dHead * block.nKvHeads : qWidth;
+      const attention = 2 * dModel * qWidth + 2 * dModel * kvWidth;
       const ffn = (block?.gatedFfn ? 3 : 2) * dModel * dFF;
-      const norm = block ? `${block.normPlacement}-LN with ${block.normKind}${block.finalNorm ? ', one more norm at the end' : ''}`
+      const norm = block ? `${block.normPlacement}-LN with ${block.normKind}${block.embeddingNorm ? ', one more on the embeddings' : ''}`
+        + `${block.finalNorm ? ', one more at the end' : ''}${block.parallelResidual ? ', attention and feed-forward in parallel' : ''}`
         : NORM_PLACEMENT[modelType] ?? 'see the model card';
       const cells = [name, dModel.toLocaleString('en'), `${dFF.toLocaleString('en')} (${+(dFF / dModel).toFixed(2)} × the width)`,
         `${Math.round((100 * ffn) / (attention + ffn))}%`, norm];
