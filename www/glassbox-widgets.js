@@ -1,9 +1,9 @@
 // Glassbox widgets: custom elements a tutorial author drops into any page with one module script.
 //
 //   <script type="module" src="https://example.org/glassbox/glassbox-widgets.js"></script>
-//   <glassbox-tokens model="gpt2" text="Tokenizers split words."></glassbox-tokens>
-//   <glassbox-attention model="gpt2" text="The cat sat on the mat" layer="2" head="3"></glassbox-attention>
-//   <glassbox-generation model="gpt2" text="Once upon a time" temperature="0.8" seed="42"></glassbox-generation>
+//   <glassbox-tokens model="glassbox-gpt2" text="Tokenizers split words."></glassbox-tokens>
+//   <glassbox-attention model="@gpt2" text="The cat sat on the mat" layer="2" head="3"></glassbox-attention>
+//   <glassbox-generation model="glassbox-gpt2" text="Once upon a time" temperature="0.8" seed="42"></glassbox-generation>
 //
 // Every widget on a page shares one Web Worker (one Glassbox) and each model is loaded once, however many
 // widgets show it. A widget starts its work only when it scrolls into view. Each lives in a shadow root:

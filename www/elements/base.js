@@ -97,7 +97,7 @@ export function bundledModels() {
 }
 
 /**
- * Where a `model` attribute points: a bundled model's name ("gpt2"), the first bundled model of a type or
+ * Where a `model` attribute points: a bundled model's name ("glassbox-gpt2"), the first bundled model of a type or
  * kind ("@gpt2", "@marian", "@decoder-only"), or a folder URL ("./my-model/", "https://…/bert/"; anything
  * with a slash), resolved against the host page.
  */
