@@ -409,6 +409,8 @@ export interface GenerateOptions {
   headMask?: HeadMask;
   /** Encoder-decoder: hide source tokens for the whole generation (see InspectOptions.tokenMask). */
   tokenMask?: ArrayLike<number>;
+  /** A language code (`fra_Latn`, `fr_XX`) forced as the first generated token for this run (HF's forced_bos_token_id; the CLI's --tgt-lang). */
+  targetLanguage?: string;
   /** Called once per token, in order; a fast model's tokens arrive about a frame's worth at a time (several calls in one task). */
   onToken?: (t: GeneratedToken) => void;
 }

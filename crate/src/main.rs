@@ -24,7 +24,7 @@ USAGE:
   glassbox inspect  DIR --text T [--pair P] [--text T2 ...] [--decoder-ids 0,5,9] [--generate N] [--scores] [--views]
                                  [--token-effects] [--zero-shot LABEL,LABEL,... [--template T] [--multi-label]]
   glassbox generate DIR --text T [--max-new-tokens N] [--temperature F] [--top-k K] [--top-p P] [--seed S]
-                                 [--num-beams B] [--length-penalty F]
+                                 [--num-beams B] [--length-penalty F] [--tgt-lang CODE]
   glassbox info     DIR
   glassbox plot     DIR --text T --out fig.png [--kind encoder|decoder|cross] [--layer N] [--head N|mean|all]
                                  [--cell PX] [--theme light|dark] [--decoder-ids 0,5,9]
@@ -45,7 +45,9 @@ own dtype, so f16/bf16 checkpoints stay 16-bit; int8 has one scale per 64 weight
 Encoder-decoder models: --decoder-ids defaults to the decoder start token; ids that do not start
 with it are allowed (the model sees exactly what you give). --num-beams B > 1 runs beam search
 (Hugging Face's definition; the length penalty divides the summed log-probability by
-new_tokens^F) and prints the best sequence once it is done.
+new_tokens^F) and prints the best sequence once it is done. --tgt-lang CODE (generate, and inspect
+--generate) makes the language code the first generated token, as transformers' forced_bos_token_id
+does: how NLLB and mBART-50 are told which language to translate into (fra_Latn, fr_XX, ...).
 plot draws one attention map as the page does (same colours, hatched masked cells, PX pixels a
 cell, default 16) and writes it as a PNG: layers and heads count from 0, --head mean (the default)
 averages the heads, --head all draws every head of every layer as a grid (a row per layer).
@@ -150,6 +152,8 @@ struct Args {
     seed: u64,
     num_beams: Option<usize>,
     length_penalty: Option<f64>,
+    /// `--tgt-lang CODE`: the token forced first when generating.
+    tgt_lang: Option<String>,
     random_weights: Option<u64>,
     weights: Option<glassbox::kernels::Storage>,
     kind: Option<String>,
@@ -165,8 +169,8 @@ struct Args {
 const FLAGS: &[(&str, &[&str])] = &[
     ("tokenize", &["--text", "--pair"]),
     // --generate N is greedy, or beam search when the model's settings or --num-beams ask for it.
-    ("inspect", &["--text", "--pair", "--token-effects", "--zero-shot", "--template", "--multi-label", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
-    ("generate", &["--text", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--num-beams", "--length-penalty", "--random-weights", "--weights"]),
+    ("inspect", &["--text", "--pair", "--token-effects", "--zero-shot", "--template", "--multi-label", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--tgt-lang", "--random-weights", "--weights"]),
+    ("generate", &["--text", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--num-beams", "--length-penalty", "--tgt-lang", "--random-weights", "--weights"]),
     ("info", &["--random-weights", "--weights"]),
     ("plot", &["--text", "--out", "--kind", "--layer", "--head", "--cell", "--theme", "--decoder-ids", "--random-weights", "--weights"]),
     ("transfer", &["--data", "--random-weights", "--weights"]),
@@ -226,6 +230,7 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             "--seed" => a.seed = number(&value("--seed")?, "--seed")?,
             "--num-beams" => a.num_beams = Some(number(&value("--num-beams")?, "--num-beams")?),
             "--length-penalty" => a.length_penalty = Some(number(&value("--length-penalty")?, "--length-penalty")?),
+            "--tgt-lang" => a.tgt_lang = Some(value("--tgt-lang")?),
             "--random-weights" => a.random_weights = Some(number(&value("--random-weights")?, "--random-weights")?),
             "--weights" => {
                 let v = value("--weights")?;
@@ -427,6 +432,7 @@ fn transfer(args: &Args) -> Result<Value> {
 fn load(args: &Args) -> Result<(FolderBytes, Session)> {
     let bytes = FolderBytes::read(&args.dir, args.random_weights.is_none())?;
     let session = Session::load_with(&bytes.files(), args.random_weights, args.weights)?;
+    session.set_target_language(args.tgt_lang.as_deref())?;
     Ok((bytes, session))
 }
 

@@ -1,5 +1,7 @@
 //! A model and its tokenizer, loaded together: the API that the CLI and the wasm boundary share.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::error::{Error, Result};
 use crate::loader::ModelFiles;
 use crate::models::capture::MapSelection;
@@ -16,6 +18,11 @@ pub struct Session {
     pub tokenizer: Tokenizer,
     /// The model's generation settings (generation_config.json, or config.json's generation keys).
     pub generation: GenerationConfig,
+    /// The token the caller forces first in the runs that follow, in place of the settings'
+    /// `forced_bos_token_id`: what transformers' `generate(forced_bos_token_id=...)` does, and how a
+    /// many-to-many translation model (NLLB, mBART-50) is told its target language. 0: none, else
+    /// id + 1. Atomic so that a session stays `Sync` while each run may set it.
+    target_language: AtomicU64,
 }
 
 /// What a front end chose for one generation run; `None` takes the model's generation settings
@@ -156,7 +163,7 @@ impl Session {
             ));
         }
         let generation = GenerationConfig::from_files(files.config, files.generation_config)?;
-        Ok(Session { model, tokenizer, generation })
+        Ok(Session { model, tokenizer, generation, target_language: AtomicU64::new(0) })
     }
 
     /// Merge `request` with the model's generation settings: explicit choices win, then the
@@ -223,7 +230,32 @@ impl Session {
     /// generation_config.json without an eos id never stops at one, whatever config.json says
     /// (checked at development time: HF generated config.json's eos id and went on).
     pub fn generation_rules(&self, eos_override: Option<u32>) -> GenerationRules {
-        self.generation.rules(eos_override)
+        let mut rules = self.generation.rules(eos_override);
+        let forced = self.target_language.load(Ordering::Relaxed);
+        if forced > 0 {
+            rules.forced_bos_token_id = Some((forced - 1) as u32);
+        }
+        rules
+    }
+
+    /// Force `code`'s token as the first generated one from now on (a language code such as
+    /// `fra_Latn` or `fr_XX`: the target language of a many-to-many translation model), or go back
+    /// to the model's settings with `None`. The code must be one token of the tokenizer.
+    pub fn set_target_language(&self, code: Option<&str>) -> Result<()> {
+        let id = match code {
+            None => None,
+            Some(code) => {
+                let id = self.tokenizer.token_to_id(code).filter(|&id| (id as usize) < self.model.decoder_vocab_size());
+                Some(id.ok_or_else(|| {
+                    Error::input(
+                        format!("the target language {code:?} is not a token of this model's vocabulary"),
+                        "Give a language code exactly as the tokenizer spells it (NLLB: fra_Latn; mBART-50: fr_XX), or leave the target language out",
+                    )
+                })?)
+            }
+        };
+        self.target_language.store(id.map_or(0, |id| id as u64 + 1), Ordering::Relaxed);
+        Ok(())
     }
 
     pub fn info(&self) -> &ModelInfo {

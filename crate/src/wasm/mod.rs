@@ -537,6 +537,8 @@ struct GenerateOptions {
     attention: Option<capture::AttentionOption>,
     head_mask: Option<HeadMaskOption>,
     token_mask: Option<Vec<u8>>,
+    /// A language code forced as the first generated token (the CLI's `--tgt-lang`).
+    target_language: Option<String>,
 }
 
 impl Default for GenerateOptions {
@@ -554,6 +556,7 @@ impl Default for GenerateOptions {
             attention: None,
             head_mask: None,
             token_mask: None,
+            target_language: None,
         }
     }
 }
@@ -1115,7 +1118,7 @@ impl WasmGenerator {
     /// Start generating from `text`. Options (each left out takes the model's generation_config.json,
     /// then Glassbox's default): `{ maxNewTokens (20), temperature (0: greedy), topK (0: off),
     /// topP (1: off), seed = 0, numBeams (1), lengthPenalty (1), numCandidates = 10,
-    /// captureAttention = true, headMask?, tokenMask? }` (the masks as in `WasmModel::inspect`,
+    /// captureAttention = true, headMask?, tokenMask?, targetLanguage? }` (the masks as in `WasmModel::inspect`,
     /// for every step). The merge is the CLI's ([`Session::plan`]). With more than one beam the
     /// whole beam search runs here; `next_token` then replays the best hypothesis a token at a time.
     pub fn create(model: &WasmModel, text: &str, generate_options: JsValue) -> Result<WasmGenerator, JsError> {
@@ -1131,6 +1134,7 @@ impl WasmGenerator {
                 "Leave attention out, or pass captureAttention: true",
             )));
         }
+        session.set_target_language(o.target_language.as_deref()).map_err(js_error)?;
         let plan = session.plan(text, &o.request()).map_err(js_error)?;
         let eos_token_ids = session.generation_rules(None).eos_token_ids;
         let interventions = Interventions { head_mask: o.head_mask.map(HeadMasks::from).unwrap_or_default(), token_mask: o.token_mask };
