@@ -265,7 +265,8 @@ function onModelChanged() {
   ui.pairRow.hidden = !(info.kind === 'encoder-only' || (info.kind === 'encoder-decoder' && info.classifier));
   renderModelFacts(ui.facts, info, state.modelName);
   ui.modelExplain.textContent = modelExplanation(info);
-  ui.vocabNote.textContent = ` (this model’s has ${info.vocabSize.toLocaleString('en')} entries)`;
+  // config.json's vocab_size: the embedding table's rows, which may exceed the tokenizer's entries (padded tables).
+  ui.vocabNote.textContent = ` (this model’s embedding table has ${info.vocabSize.toLocaleString('en')} rows, one per id)`;
   state.result = null;
   state.resultText = null;
   state.decoderStartId = null;

@@ -34,7 +34,7 @@ describe('a DeBERTa-v3 classifier on the page', () => {
     assert.match(paragraph, /disentangled attention/);
     assert.match(paragraph, /content-to-position.*position-to-content/);
     // transformers reads the same table row (distance i - j) for both terms: p2c gathers at -r_pos, then transposes.
-    assert.match(paragraph, /the key’s content against that same distance seen from the query’s side \(position-to-content\)/);
+    assert.match(paragraph, /the key’s content against that same distance, its table row projected as a query \(position-to-content\)/);
     assert.match(paragraph, /Distances up to 4 each have their own row; farther ones share rows on a logarithmic scale that reaches 64/);
     assert.match(paragraph, /The tokens themselves carry no position\./);
   });
@@ -43,6 +43,8 @@ describe('a DeBERTa-v3 classifier on the page', () => {
     const text = await setup.page.$eval('#positions', (e) => e.textContent);
     assert.match(text, /Disentangled positions \(DeBERTa\)/);
     assert.match(text, /divided by √\(3·d\)/);
+    assert.match(text, /This checkpoint uses both terms\./);
+    assert.match(text, /Far distances share the table’s first and last rows/);
     assert.match(text, /every distance up to 4 has a row of its own.*the table has 16 rows/);
     const label = await setup.page.$eval('#positions .bucket-strip canvas', (c) => c.getAttribute('aria-label'));
     assert.equal(label, 'Buckets of distances -40 to 40');

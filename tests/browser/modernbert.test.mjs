@@ -39,6 +39,13 @@ describe('a ModernBERT model on the page', () => {
     assert.match(block, /x ← x \+ SelfAttention\(LayerNorm\(x\)\)/);
     assert.match(block, /the first layer’s attention step skips its norm/);
     assert.match(block, /the embeddings are normalised too before the first layer/);
+    // ModernBERT's LayerNorms learn a shift only when norm_bias is set (off by default), unlike BERT's.
+    assert.match(block, /then scales it; a learned shift too only if the config’s norm_bias is set, off by default/);
+  });
+
+  it('the model paragraph says that the band layers do not see every token', async () => {
+    const about = await setup.page.$eval('#model-explain', (e) => e.textContent);
+    assert.match(about, new RegExp(`In this model, though, 2 of its 3 layers see only the tokens at most ${REACH} positions away\\.`));
   });
 
   it('a band layer\'s map masks the keys outside the band, and equals the CLI\'s attention', async () => {

@@ -39,7 +39,7 @@ describe('an MPNet model on the page', () => {
     const { page } = setup;
     const text = await page.$eval('#positions', (e) => e.textContent);
     assert.match(text, /Columns →: the 64 dimensions of a position vector/);
-    assert.match(text, /This model also adds a learned bonus to every attention score that depends only on where the key sits relative to the query/);
+    assert.match(text, /This model also adds a learned bias to every attention score that depends only on where the key sits relative to the query/);
     assert.match(text, /Distance \(key − query\) → bucket \(32 buckets, half per direction\)/);
     assert.equal(await page.$$eval('#positions canvas', (els) => els.length) >= 4, true, 'the table, its curves, the buckets and the bias');
   });

@@ -32,6 +32,12 @@ describe('an OPT model (opt-350m\'s shape) on the page', () => {
     assert.match(facts['Feed-forward (d_ff)'], /ReLU|relu/);
     const steps = await page.$$eval('#block-view .block-step code', (els) => els.map((e) => e.textContent));
     assert.ok(steps.some((s) => /LayerNorm.*\(x \+ SelfAttention\(x\)\)/.test(s)), `a post-norm step: ${steps.join(' | ')}`);
+    // Only the token rows are narrow: opt-350m's position rows are 64 wide, added after project_in, and the tied head
+    // reads the final vectors after project_out.
+    const paragraph = await page.$eval('#model-explain', (e) => e.textContent);
+    assert.match(paragraph, /Its token vectors are only 32 numbers wide; one matrix widens them to 64 before the position vectors \(64 wide\) are added/);
+    assert.doesNotMatch(paragraph, /token and position vectors are only/);
+    assert.match(paragraph, /dot product of the final vector \(first narrowed back to 32 numbers, as above\) with that token’s embedding/);
   });
 
   it('the attention map is the CLI\'s', async () => {

@@ -38,7 +38,7 @@ describe('a Phi model on the page', () => {
     assert.doesNotMatch(view, /of its own|LayerNorm₁/);
     const about = await page.$eval('#model-explain', (e) => e.textContent);
     assert.match(about, /Its output head is a matrix of its own with a bias per token/);
-    assert.match(about, /each head’s query and key are normalised on their own \(a LayerNorm over the head’s numbers, with one learned scale that all heads share\) before the rotation/);
+    assert.match(about, /each head’s query and key are normalised on their own \(a LayerNorm over the head’s numbers, with one learned scale and shift that all heads share\) before the rotation/);
   });
 
   it('the Q/K/V step-through shows the CLI\'s weights, normalised by LayerNorm and partly turned', async () => {

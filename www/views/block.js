@@ -62,7 +62,7 @@ export function renderBlock(root, view) {
 
   // 1. The wiring.
   root.append(el('h3', '', 'How this model’s layers are wired'));
-  root.append(el('p', 'explain', `This ${info.modelType} model ${normPhrase(b)}. One ${stack} layer:`));
+  root.append(el('p', 'explain', `This ${info.modelType} model ${normPhrase(b, info.modelType)}. One ${stack} layer:`));
   const list = el('ol', 'block-diagram');
   for (const s of blockSteps(info, stack)) {
     const li = el('li', 'block-step');

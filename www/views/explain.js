@@ -17,22 +17,30 @@ const KIND = {
     'This is the shape of translation and summarising models.',
 };
 
+// How attention alone stands towards word order: blind in an encoder; a decoder's causal mask is the one
+// thing that tells a token which tokens came before it (a model can learn to count from it).
+const ORDER_BLIND = {
+  'encoder-only': 'Attention alone ignores word order',
+  'encoder-decoder': 'Attention alone ignores word order (apart from the hint in the decoder’s causal mask)',
+  'decoder-only': 'Attention alone barely sees word order (only the causal mask, which hides later tokens, hints at it)',
+};
+
 const POSITIONS = {
-  learned: 'Attention alone ignores word order, so this model adds a learned position vector (one trained row per ' +
+  learned: (blind) => `${blind}, so this model adds a learned position vector (one trained row per ` +
     'position) to each token’s embedding.',
-  sinusoidal: 'Attention alone ignores word order, so this model adds fixed sine and cosine waves of different ' +
+  sinusoidal: (blind) => `${blind}, so this model adds fixed sine and cosine waves of different ` +
     'frequencies to each token’s embedding: each position gets its own pattern, and nothing about it is trained.',
-  relative: 'Attention alone ignores word order; this model adds nothing to the embeddings and instead adds a ' +
+  relative: (blind) => `${blind}; this model adds nothing to the embeddings and instead adds a ` +
     'learned bias to each attention score that depends on how far, and in which direction, the key is from the ' +
     'query (distances grouped into buckets).',
-  rotary: 'Attention alone ignores word order; this model adds nothing to the embeddings and instead turns each ' +
-    'query and key inside every head by an angle that grows with its position (rotary positions), so a score ' +
-    'depends on how far apart the two tokens are.',
-  alibi: 'Attention alone ignores word order; this model adds nothing to the embeddings and learns nothing for positions: ' +
+  rotary: (blind) => `${blind}; this model adds nothing to the embeddings and instead, inside every head, turns ` +
+    'each pair of numbers of the query and of the key by an angle proportional to the token’s position, each pair at its own ' +
+    'speed (rotary positions), so the position part of a score depends only on how far apart the two tokens are, not on where they stand.',
+  alibi: (blind) => `${blind}; this model adds nothing to the embeddings and learns nothing for positions: ` +
     'each head lowers every attention score by a fixed slope times how many tokens back the key is (ALiBi, attention with ' +
-    'linear biases), so nearer tokens win ties, and each head has its own slope, some looking close by, some far.',
-  disentangled: 'Attention alone ignores word order; this model keeps how far apart two tokens are apart from what they say: a ' +
-    'separate learned table holds one vector per relative distance, and each attention score adds position terms to the ' +
+    'linear biases), so of two keys that match the query equally well the nearer one gets more weight, and each head has its own slope, some looking close by, some far.',
+  disentangled: (blind) => `${blind}; this model keeps where tokens are apart from what they say: a ` +
+    'separate learned table holds one vector per relative distance (far distances share rows), and each attention score adds position terms to the ' +
     'usual query·key (disentangled attention).',
 };
 
@@ -47,11 +55,14 @@ export function activationName(name) {
 
 /** How the loaded model normalises, as a verb phrase ("normalises …"; pre-norm, post-norm or on the
  * outputs only, LayerNorm vs RMSNorm), with Granite's residual scale where it has one. */
-export function normPhrase(block) {
+export function normPhrase(block, modelType = '') {
   if (!block) return '';
   const norm = block.normKind === 'RMSNorm'
     ? 'RMSNorm (divides a vector by its root mean square, then scales it)'
-    : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
+    : modelType === 'modernbert'
+      // ModernBERT's norm_bias (false by default) decides whether its LayerNorms learn a shift.
+      ? 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales it; a learned shift too only if the config’s norm_bias is set, off by default)'
+      : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
   const scaled = residualScaled(block) ? `, times ${fmt(block.residualScale)} (this model’s residual_multiplier),` : '';
   const added = block.outputNorms
     ? `normalises the step’s result once more before adding it${scaled} to the unnormalised stream (four norms a layer: before and after attention, before and after the feed-forward network)`
@@ -61,7 +72,7 @@ export function normPhrase(block) {
   const qk = !block.qkNorm ? ''
     : block.qkNormPerHead
       ? `; inside attention, each head’s query and key are normalised on their own (${block.normKind === 'LayerNorm' ? 'a LayerNorm' : 'an RMSNorm'} over ` +
-        'the head’s numbers, with one learned scale that all heads share) before the rotation, which stops the attention scores from growing too large in training'
+        `the head’s numbers, with one learned scale${block.normKind === 'LayerNorm' ? ' and shift' : ''} that all heads share) before the rotation, which stops the attention scores from growing too large in training`
       : '; inside attention, the queries of all heads together, and the keys of all heads together, get one RMSNorm each before they are split into heads and rotated, which keeps the attention scores from growing too large in training';
   const last = block.finalNorm ? '; one last norm follows the final layer' : '';
   if (block.normPlacement === 'output') {
@@ -127,8 +138,8 @@ export function ffnSentence(info) {
   const { share } = layerWeights(info);
   const holds = info.kind === 'encoder-decoder'
     ? `holds ${share}% of an encoder layer’s weights and ${layerWeights(info, { crossAttention: true }).share}% of a decoder ` +
-      'layer’s (whose cross-attention is a second set of attention matrices; attention holds the rest; biases aside)'
-    : `holds ${share}% of a layer’s weights (${share > 50 ? 'most of them' : 'attention holds the rest'}; biases aside)`;
+      'layer’s (whose cross-attention is a second set of attention matrices; attention holds the rest; biases and norms aside)'
+    : `holds ${share}% of a layer’s weights (${share > 50 ? 'most of them' : 'attention holds the rest'}; biases and norms aside)`;
   return `The feed-forward network is ${shape}. It works on each token alone, ${holds}, and its activation is the non-linear ` +
     'step that lets it compute more than a linear function of the token’s vector.';
 }
@@ -230,9 +241,9 @@ export function disentangledNote(info) {
   if (!d) return '';
   const [span, buckets, maxDistance, c2p, p2c] = d;
   const terms = [c2p && 'the query’s content against the key’s distance from it (content-to-position)',
-    p2c && 'the key’s content against that same distance seen from the query’s side (position-to-content)'].filter(Boolean);
+    p2c && 'the key’s content against that same distance, its table row projected as a query (position-to-content)'].filter(Boolean);
   const reach = buckets > 0
-    ? ` Distances up to ${Math.floor(buckets / 2)} each have their own row; farther ones share rows on a logarithmic scale that reaches ${maxDistance}, and beyond that all share the last row, so the table sets no length limit.`
+    ? ` Distances up to ${Math.floor(buckets / 2)} each have their own row; farther ones share rows on a logarithmic scale that reaches ${maxDistance}, and beyond that all share the table’s first or last row, so the table sets no length limit.`
     : ` Each distance up to ${span - 1} has its own row; farther ones share the table’s first or last row.`;
   const absolute = info.maxPositions
     ? ` Unlike deberta-v3, this checkpoint also adds a learned vector per absolute position to the tokens (${info.maxPositions} of them), which bounds its input.`
@@ -258,8 +269,15 @@ export function partialRotaryNote(info) {
 export function sharingNote(info) {
   const b = info?.block;
   if (!b) return '';
-  const narrow = b.embeddingWidth
-    ? ` Its token and position vectors are only ${b.embeddingWidth} numbers wide; one matrix widens them to ${info.dModel} before the first layer.` : '';
+  // Which rows are narrow: ALBERT's and ELECTRA's position rows are as narrow as their token rows (and are added
+  // before the widening); opt-350m's position rows are full width, added after it; a DeBERTa without absolute
+  // positions has token rows only.
+  const withPositions = info.modelType !== 'opt' && (info.positions === 'learned' || (info.positions === 'disentangled' && info.maxPositions));
+  const narrow = !b.embeddingWidth ? ''
+    : info.modelType === 'opt'
+      ? ` Its token vectors are only ${b.embeddingWidth} numbers wide; one matrix widens them to ${info.dModel} before the position vectors ` +
+        `(${info.dModel} wide) are added, and another narrows the final vectors back to ${b.embeddingWidth} for the output head (word_embed_proj_dim).`
+      : ` Its token${withPositions ? ' and position' : ''} vectors are only ${b.embeddingWidth} numbers wide; one matrix widens them to ${info.dModel} before the first layer.`;
   const sets = new Set(b.sharedLayers ?? []).size;
   const shared = sets
     ? ` Its layers share their weights: ${sets === 1 ? 'one set of weights is' : `${sets} sets of weights are`} run ${info.nLayers / sets} ` +
@@ -279,11 +297,11 @@ export function modelExplanation(info) {
   const cross = info.kind === 'encoder-decoder' ? ' (a decoder layer also adds cross-attention to the encoded input)' : '';
   const layer = `It has ${layers}. A running vector per token, the residual stream, passes through them, and each layer ` +
     `adds two results to it: attention, which mixes information between tokens, and a feed-forward network${cross}` +
-    (b ? `; it ${normPhrase(b)}.` : '.');
+    (b ? `; it ${normPhrase(b, info.modelType)}.` : '.');
   const head = b && info.hasLmHead
     ? (b.tiedEmbeddings
       ? ' Its output head reuses the input embedding table (tied embeddings): a token’s score is the dot product of the final vector ' +
-        `${TIED_HEAD_BEFORE[info.modelType] ?? ''}with that token’s embedding` +
+        `${info.modelType === 'opt' && b.embeddingWidth ? `(first narrowed back to ${b.embeddingWidth} numbers, as above) ` : TIED_HEAD_BEFORE[info.modelType] ?? ''}with that token’s embedding` +
         `${b.headBias != null ? (b.headBias ? ', plus a bias per token' : '') : TIED_HEAD_AFTER[info.modelType] ?? ''}.`
       : ` Its output head is a matrix of its own${b.headBias ? ' with a bias per token' : ''}, not the input embedding table (untied embeddings).`) +
       (b.logitSoftcap ? ` Each score is then squashed into ±${b.logitSoftcap} (cap · tanh(score / cap)), which keeps any one from ` +
@@ -298,5 +316,10 @@ export function modelExplanation(info) {
       ? ' It was fine-tuned as a token classifier: one small layer turns each token’s final vector into a score for each of its labels.'
       : ` It was fine-tuned as a text classifier: a small head turns ${{ mean: 'the average of the tokens’ final vectors', last: 'the last token’s final vector' }[info.classifier.reads] ?? 'the first token’s final vector'} into a score for each of its labels.`)
     : '';
-  return [KIND[info.kind], POSITIONS[info.positions] + unrotatedNote(info) + partialRotaryNote(info) + relativeBiasNote(info) + disentangledNote(info), layer + sharingNote(info), ffnSentence(info) + head + classifier].filter(Boolean).join(' ');
+  // "every token may look at every other" holds for an encoder's full layers only (ModernBERT's local layers see a band).
+  const banded = info.kind === 'encoder-only' && b?.bandLayers?.length && b.bandReach && !(info.maxPositions && b.bandReach >= info.maxPositions)
+    ? ` In this model, though, ${b.bandLayers.length === info.nLayers ? 'every layer sees' : `${b.bandLayers.length} of its ${info.nLayers} layers see`} ` +
+      `only the tokens at most ${b.bandReach} positions away.`
+    : '';
+  return [KIND[info.kind] + banded, (POSITIONS[info.positions]?.(ORDER_BLIND[info.kind] ?? ORDER_BLIND['encoder-only']) ?? '') + unrotatedNote(info) + partialRotaryNote(info) + relativeBiasNote(info) + disentangledNote(info), layer + sharingNote(info), ffnSentence(info) + head + classifier].filter(Boolean).join(' ');
 }

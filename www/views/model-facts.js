@@ -148,7 +148,7 @@ export function renderModelFacts(dl, info, name) {
       (info.block?.disentangled ? disentangledFacts(info) : '') +
       (info.positions === 'rotary' && info.block?.unrotatedLayers?.length
       ? `, except layers ${layerRanges(info.block.unrotatedLayers)} (${info.block.unrotatedLayers.length} of ${info.nLayers}), which turn nothing and see no positions (“NoPE”)` : '')],
-    ['Tokenizer', `${info.tokenizer}, ${formatCount(info.vocabSize)} tokens`],
+    ['Tokenizer', `${info.tokenizer}; ${formatCount(info.vocabSize)} ids in the embedding table (vocab_size)`],
     ['Longest input', info.maxPositions ? `${info.maxPositions} tokens` : 'no fixed limit'],
   ];
   for (const [k, v] of rows) {

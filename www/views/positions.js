@@ -36,15 +36,26 @@ export const POSITION_EXPLANATIONS = {
     'close by and gentle ones can reach far back. Apart from the causal mask (a decoder sees only earlier tokens), the penalty is ' +
     'all the model knows of word order.',
   disentangled: 'Disentangled positions (DeBERTa): the tokens carry what they say, and where they are is kept apart, in a learned ' +
-    'table with one vector for each relative distance. Each layer turns those vectors into position keys and queries (with the ' +
-    'projections it uses for the tokens, or with two of their own), and in every head each attention score adds two terms to ' +
+    'table with one vector for each relative distance (far distances share rows). Each layer turns those vectors into position keys and queries (with the ' +
+    'projections it uses for the tokens, or with two of their own), and in every head each attention score can add two terms to ' +
     'the usual query·key: the query’s content against the key’s ' +
-    'distance from it, and the key’s content against that same distance, seen from the query. The sum is divided by √(3·d) ' +
-    'instead of √d, as there are three terms (√(2·d) when the model uses only one of the two).',
-  relative: 'Relative positions: nothing is added to the tokens. Instead each attention score gets a learned bonus that depends only on ' +
+    'distance from it (content-to-position), and the key’s content against that same distance, its table row projected as a ' +
+    'query (position-to-content). With both, the sum is divided by √(3·d) ' +
+    'instead of √d, as there are three dot products (√(2·d) with only one of the two).',
+  relative: 'Relative positions: nothing is added to the tokens. Instead each attention score gets a learned bias (a number added, positive or negative) that depends only on ' +
     'where the key sits relative to the query: how far, and in the encoder on which side (grouped into buckets: exact for near ' +
     'words, coarser for far ones).',
 };
+
+/** Which of DeBERTa's two position terms this checkpoint uses (pos_att_type), from the card's `[S, buckets, maxDistance, c2p, p2c]`. */
+function termsNote(view) {
+  const d = view.positions === 'disentangled' ? view.disentangled : null;
+  if (!d) return '';
+  const names = [d[3] && 'content-to-position', d[4] && 'position-to-content'].filter(Boolean);
+  return names.length === 2 ? ' This checkpoint uses both terms.'
+    : names.length === 1 ? ` This checkpoint uses only ${names[0]}, so its scores are divided by √(2·d).`
+      : ' This checkpoint adds neither term, so its scores see no positions from the table.';
+}
 
 /** What bounds the positions a model can take, from its card (`view.maxPositions`). */
 function limitNote(view) {
@@ -58,7 +69,7 @@ function limitNote(view) {
   if (view.positions === 'relative') return ' Far distances share a bucket, so there is no table to run out of: T5 has no fixed input limit.';
   if (view.positions === 'disentangled') return n
     ? ` This checkpoint also adds a learned vector per absolute position to the tokens, so its longest input is ${n} tokens.`
-    : ' Far distances share the last rows of the table, so there is no table to run out of and no fixed input limit.';
+    : ' Far distances share the table’s first and last rows, so there is no table to run out of and no fixed input limit.';
   if (view.positions === 'alibi') return ' The penalty is defined at any distance, so there is no table to run out of and no fixed input limit; ' +
     'texts much longer than the ones it was trained on still meet distances it has never seen.';
   return '';
@@ -91,7 +102,7 @@ export function renderPositions(root, view) {
     : view.modelType === 'distilbert'
       ? ' This model interleaves them as the original transformer paper does: sines on even dimensions, cosines on odd ones.'
       : ' This model puts all the sines in the first half of the dimensions and the cosines in the second, each half running from fast to slow.';
-  root.append(el('p', 'explain', POSITION_EXPLANATIONS[view.positions] + layout + limitNote(view)));
+  root.append(el('p', 'explain', POSITION_EXPLANATIONS[view.positions] + layout + termsNote(view) + limitNote(view)));
   const readout = el('p', 'readout', 'Hover the picture to read a value.');
   readout.setAttribute('aria-live', 'polite');
   if (view.table) {
@@ -116,9 +127,9 @@ export function renderPositions(root, view) {
       // MPNet: besides the table, every layer adds a learned bias per head and distance bucket.
       const biasReadout = el('p', 'readout', 'Hover the buckets or the bias to read a value.');
       biasReadout.setAttribute('aria-live', 'polite');
-      root.append(el('p', 'explain', 'This model also adds a learned bonus to every attention score that depends only on where the key sits ' +
+      root.append(el('p', 'explain', 'This model also adds a learned bias to every attention score that depends only on where the key sits ' +
         'relative to the query (how far, and on which side; distances grouped into buckets, exact for near ones and coarser further out). ' +
-        'The table below is the same in every layer: the vectors above say where a token is, the bonus says how far apart two tokens are.'),
+        'The table below is the same in every layer: the vectors above say where a token is, the bias says how far apart two tokens are.'),
       bucketStrip(view.relative, biasReadout), biasReadout, biasImage(view.relative, biasReadout),
       stripLegend([{ name: 'bias', maxAbs: maxAbsOf(view.relative.bias.data) }], 'A positive bias raises the score (more attention), a negative one lowers it.', 'head and bucket'));
     }
@@ -429,7 +440,7 @@ function biasImage(rel, readout) {
     if (b >= 0 && b < B && h >= 0 && h < H) readout.textContent = `head ${h + 1}, bucket ${b}: adds ${fmt(rel.bias.data[h * B + b], 6)}`;
   });
   const wrap = el('figure', 'position-figure');
-  wrap.append(canvas, el('figcaption', 'muted', `rows: heads 1–${H} · columns: buckets 0–${B - 1} · the bonus each head adds to a score`));
+  wrap.append(canvas, el('figcaption', 'muted', `rows: heads 1–${H} · columns: buckets 0–${B - 1} · the bias each head adds to a score`));
   return wrap;
 }
 
@@ -459,7 +470,7 @@ export function renderOrderDemo(root, sentences, positions, vectors) {
     root.append(row);
   }
   const how = positions === 'relative'
-    ? 'the attention scores get different distance bonuses'
+    ? 'the attention scores get different distance biases'
     : positions === 'disentangled'
       ? 'the attention scores get different position terms (each pair of tokens is a different distance apart)'
     : positions === 'alibi'
@@ -495,7 +506,7 @@ export function alibiTable(slopes) {
   // Scrolls sideways on its own on a narrow screen, as the Q/K/V tables do.
   const scroller = scrollRegion(table, 'ALiBi slopes and what they take off a score');
   wrap.append(scroller, el('p', 'explain', `Head ${steep + 1} is the steepest: a key 16 tokens back has ${fmt(16 * slopes[steep], 3)} taken ` +
-    `off its score, so this head mostly reads nearby words; head ${gentle + 1} takes off only ${fmt(16 * slopes[gentle], 3)} there and can ` +
+    `off its score, so this head is pushed hard towards nearby words; head ${gentle + 1} takes off only ${fmt(16 * slopes[gentle], 3)} there and can ` +
     'still attend far back. Every layer uses the same slopes.'));
   return wrap;
 }
