@@ -681,7 +681,7 @@ async function generate() {
   try {
     const res = await gen.handle.done;
     if (state.gen === gen && res.stoppedBy !== 'cancel') generationFigures(startedAt, arrivals);
-    gen.status = { eos: 'Stopped at the end-of-text token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
+    gen.status = { eos: 'Stopped at the end-of-sequence token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
       cancel: 'Stopped.' }[res.stoppedBy] ?? '';
     if (res.beams) {
       gen.status = `Beam search kept ${res.beams.length} finished sequences; this is the best (score `

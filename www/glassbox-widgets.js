@@ -322,7 +322,7 @@ class GlassboxGeneration extends GlassboxElement {
     }, () => {});
     try {
       const res = await gen.handle.done;
-      gen.status = { eos: 'Stopped at the end-of-text token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
+      gen.status = { eos: 'Stopped at the end-of-sequence token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
         cancel: 'Stopped.' }[res.stoppedBy] ?? '';
       gen.result = res;
       this.generated = res;

@@ -119,7 +119,7 @@ describe('each model, as a user walks through it', () => {
       // generation can finish within a single frame, or a loaded one draw only after it ended), so only "drawn".
       const drawn = await page.evaluate((n) => window.__seen.drawn.slice(n), drawnBefore);
       assert.ok(drawn.some((n) => n >= 1), `${model.name}: tokens drawn (${drawn})`);
-      assert.match(done.status, /Stopped (at the end-of-text token|after \d+ tokens)/, `${model.name}: how it ended`);
+      assert.match(done.status, /Stopped (at the end-of-sequence token|after \d+ tokens)/, `${model.name}: how it ended`);
       const cli = cliInspect(model.dir, text, ['--generate', String(GENERATE_TOKENS)]);
       assert.deepEqual(done.ids, cli.generated_ids, `${model.name}: greedy ids equal the CLI's`);
 
