@@ -17,7 +17,8 @@ use std::path::Path;
 const RNN_USAGE: &str = "\
 glassbox rnn: train an RNN, an LSTM or a one-head attention model to recall the first symbol
 
-OPTIONS (defaults in brackets; the same options give the same numbers as the page):
+OPTIONS (defaults in brackets; the same options give the same numbers as the page, whose <glassbox-rnn>
+starts from --length 20 --weight-scale 0.5 --steps 200 unless its attributes say otherwise):
   --cell rnn|lstm|attention [lstm]   --length N [10]        --symbols K [4]      --hidden H [16]
   --weight-scale F [1]               --clip F [none]        --optimizer adam|sgd [adam]
   --learning-rate F [0.01]           --batch B [32]         --eval-size E [256]  --seed S [1]
