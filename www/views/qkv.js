@@ -39,8 +39,10 @@ export function scaleWhy(scale, D, scalar = null, set = false, terms = 1) {
     'saturate onto a single key';
   const extra = 1 / (scale * Math.sqrt(D));
   if (scalar && scalar !== D) {
-    return ` (the scale is 1/√${scalar}: this model’s config sets the number under the root, query_pre_attn_scalar, ` +
-      `instead of taking d_k; the reason for a scale at all: ${why})`;
+    return ` (the scale is 1/√${scalar}: this model’s config sets the number under the root, query_pre_attn_scalar = ${scalar}, ` +
+      `where most models take the head width d_k = ${D}. Why scores are scaled at all: a dot product of many independent ` +
+      'numbers of mean 0 and variance 1 has a variance as large as their count, and scores that large would make the ' +
+      'softmax put nearly all the weight on a single key)';
   }
   return Math.abs(extra - 1) < 1e-4
     ? ` (the scale is 1/√d_k, ${why})`
