@@ -192,6 +192,9 @@ export interface ModelInfo {
   maskToken?: string;
   /** A fine-tuned classifier's head (config.json's `architectures` names it). */
   classifier?: ClassifierInfo;
+  /** mBART, mBART-50, NLLB: the tokenizer's source-language codes, and the one its template adds. */
+  languageCodes?: string[];
+  srcLang?: string;
   // Extensions beyond the JS_API contract:
   bosTokenId: number | null;
   eosTokenId: number | null;

@@ -31,6 +31,12 @@ pub struct ModelCard<'a> {
     /// token), its labels, and how scores become probabilities.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classifier: Option<&'a crate::models::classifier::ClassifierInfo>,
+    /// A translation tokenizer's (mBART's, mBART-50's, NLLB's) source-language codes, and the one
+    /// its template adds (`srcLang`); absent for other tokenizers.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub language_codes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_lang: Option<&'a str>,
 }
 
 /// The build of a transformer block, per family, from the loaded config (the page's block view
@@ -270,6 +276,8 @@ impl<'a> ModelCard<'a> {
             block: BlockFacts::of(&session.model),
             weights: None,
             classifier: session.model.classifier(),
+            language_codes: tokenizer.language_codes(),
+            src_lang: tokenizer.src_lang(),
         }
     }
 }

@@ -20,7 +20,7 @@ const USAGE: &str = "\
 glassbox: look inside transformer models
 
 USAGE:
-  glassbox tokenize DIR --text T [--pair P] [--text T2 [--pair P2] ...]
+  glassbox tokenize DIR --text T [--pair P] [--text T2 [--pair P2] ...] [--src-lang CODE]
   glassbox inspect  DIR --text T [--pair P] [--text T2 ...] [--decoder-ids 0,5,9] [--generate N] [--scores] [--views]
                                  [--token-effects] [--zero-shot LABEL,LABEL,... [--template T] [--multi-label]]
   glassbox generate DIR --text T [--max-new-tokens N] [--temperature F] [--top-k K] [--top-p P] [--seed S]
@@ -48,6 +48,8 @@ with it are allowed (the model sees exactly what you give). --num-beams B > 1 ru
 new_tokens^F) and prints the best sequence once it is done. --tgt-lang CODE (generate, and inspect
 --generate) makes the language code the first generated token, as transformers' forced_bos_token_id
 does: how NLLB and mBART-50 are told which language to translate into (fra_Latn, fr_XX, ...).
+--src-lang CODE (tokenize, inspect, generate) sets an mBART, mBART-50 or NLLB tokenizer's source
+language, whose code its template adds to the input (default: the folder's src_lang).
 plot draws one attention map as the page does (same colours, hatched masked cells, PX pixels a
 cell, default 16) and writes it as a PNG: layers and heads count from 0, --head mean (the default)
 averages the heads, --head all draws every head of every layer as a grid (a row per layer).
@@ -154,6 +156,8 @@ struct Args {
     length_penalty: Option<f64>,
     /// `--tgt-lang CODE`: the token forced first when generating.
     tgt_lang: Option<String>,
+    /// `--src-lang CODE`: a translation tokenizer's source language (its template's code).
+    src_lang: Option<String>,
     random_weights: Option<u64>,
     weights: Option<glassbox::kernels::Storage>,
     kind: Option<String>,
@@ -167,10 +171,10 @@ struct Args {
 
 /// The options each command reads (every other known option is refused for it by name).
 const FLAGS: &[(&str, &[&str])] = &[
-    ("tokenize", &["--text", "--pair"]),
+    ("tokenize", &["--text", "--pair", "--src-lang"]),
     // --generate N is greedy, or beam search when the model's settings or --num-beams ask for it.
-    ("inspect", &["--text", "--pair", "--token-effects", "--zero-shot", "--template", "--multi-label", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--tgt-lang", "--random-weights", "--weights"]),
-    ("generate", &["--text", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--num-beams", "--length-penalty", "--tgt-lang", "--random-weights", "--weights"]),
+    ("inspect", &["--text", "--pair", "--token-effects", "--zero-shot", "--template", "--multi-label", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--tgt-lang", "--src-lang", "--random-weights", "--weights"]),
+    ("generate", &["--text", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--num-beams", "--length-penalty", "--tgt-lang", "--src-lang", "--random-weights", "--weights"]),
     ("info", &["--random-weights", "--weights"]),
     ("plot", &["--text", "--out", "--kind", "--layer", "--head", "--cell", "--theme", "--decoder-ids", "--random-weights", "--weights"]),
     ("transfer", &["--data", "--random-weights", "--weights"]),
@@ -231,6 +235,7 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             "--num-beams" => a.num_beams = Some(number(&value("--num-beams")?, "--num-beams")?),
             "--length-penalty" => a.length_penalty = Some(number(&value("--length-penalty")?, "--length-penalty")?),
             "--tgt-lang" => a.tgt_lang = Some(value("--tgt-lang")?),
+            "--src-lang" => a.src_lang = Some(value("--src-lang")?),
             "--random-weights" => a.random_weights = Some(number(&value("--random-weights")?, "--random-weights")?),
             "--weights" => {
                 let v = value("--weights")?;
@@ -405,7 +410,10 @@ fn tokenize(args: &Args) -> Result<Value> {
     // A model folder's config.json (if any) names the model type, which changes how transformers
     // reads some tokenizers; an unreadable one is the model's problem, not the tokenizer's.
     let model_type = glassbox::loader::model_type(&bytes.config).ok();
-    let tok = glassbox::tokenizer::Tokenizer::for_model(&bytes.tokenizer, bytes.tokenizer_config.as_deref(), bytes.special_tokens_map.as_deref(), model_type.as_deref())?;
+    let mut tok = glassbox::tokenizer::Tokenizer::for_model(&bytes.tokenizer, bytes.tokenizer_config.as_deref(), bytes.special_tokens_map.as_deref(), model_type.as_deref())?;
+    if let Some(code) = &args.src_lang {
+        tok.set_src_lang(code)?;
+    }
     let mut cases = Vec::new();
     for (text, pair) in args.texts.iter().zip(&args.pairs) {
         let enc = match pair {
@@ -431,8 +439,11 @@ fn transfer(args: &Args) -> Result<Value> {
 
 fn load(args: &Args) -> Result<(FolderBytes, Session)> {
     let bytes = FolderBytes::read(&args.dir, args.random_weights.is_none())?;
-    let session = Session::load_with(&bytes.files(), args.random_weights, args.weights)?;
+    let mut session = Session::load_with(&bytes.files(), args.random_weights, args.weights)?;
     session.set_target_language(args.tgt_lang.as_deref())?;
+    if let Some(code) = &args.src_lang {
+        session.tokenizer.set_src_lang(code)?;
+    }
     Ok((bytes, session))
 }
 

@@ -186,9 +186,11 @@ impl Bpe {
 
     /// The options transformers 5's `GemmaTokenizer` gives its BPE: Llama's, with an unk token
     /// (the config's `unk_token`, `<unk>` by default) that must then be in the vocabulary.
-    pub fn use_gemma_options(&mut self, unk: String) {
+    /// `NllbTokenizer`'s are the same without byte fallback.
+    pub fn use_gemma_options(&mut self, unk: String, byte_fallback: bool) {
         self.use_llama_options();
         self.unk_token = Some(unk);
+        self.byte_fallback = byte_fallback;
     }
 
     /// The options transformers 5's `Qwen2Tokenizer` and `GPT2Tokenizer` give their BPE: no unk

@@ -44,7 +44,7 @@ use normalizer::Normalizer;
 use post_processor::PostProcessor;
 use pre_tokenizer::PreTokenizer;
 use pre_tokenizer::PrependScheme;
-use transformers_config::{ClassRebuild, TransformersConfig};
+use transformers_config::{ClassRebuild, TransformersConfig, Translator};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -327,6 +327,18 @@ pub struct Tokenizer {
     /// Whether transformers' tokenizer hands the model `token_type_ids` (`model_input_names`): when
     /// it does not, the model reads a pair's second text as type 0 too, and so does Glassbox.
     type_ids: bool,
+    /// A translation tokenizer's source languages, which set its template.
+    languages: Option<Languages>,
+}
+
+/// MBart's, MBart-50's and NLLB's source languages: the codes `src_lang` may name, the one in use,
+/// whether its code starts the template (else it ends it, after `eos`).
+#[derive(Debug, Clone)]
+struct Languages {
+    codes: Vec<String>,
+    src_lang: String,
+    code_first: bool,
+    eos: (String, u32),
 }
 
 impl Tokenizer {
@@ -373,6 +385,7 @@ impl Tokenizer {
         let (clean, clean_bpe_too) = transformers.clean_up_spaces()?;
         let clean_up_spaces = clean && (clean_bpe_too || !matches!(model, Model::Bpe(_)));
         // Some classes set their own template, from role tokens only known once tokens are added.
+        let mut languages = None;
         match (&rebuild, &mut model) {
             (Some(ClassRebuild::Bert { .. }), Model::WordPiece(wordpiece)) => {
                 // BertTokenizer's WordPiece takes its unknown token from the config (default [UNK]),
@@ -438,6 +451,18 @@ impl Tokenizer {
                 })?;
                 post_processor = Some(PostProcessor::eos_after_all(&eos, id));
             }
+            (Some(ClassRebuild::Translation { class, .. }), model) => {
+                // Pegasus: `$A </s>`; the others place their source language's code by `src_lang` (below).
+                let eos = transformers.role_text("eos_token").unwrap_or_default();
+                let id = added.id_of(&eos).or_else(|| model.token_to_id(&eos)).ok_or_else(|| {
+                    Error::tokenizer(format!("the eos_token {eos:?} is not in the vocabulary, and its template ends with it"), "Name a token tokenizer.json holds as `eos_token`")
+                })?;
+                post_processor = Some(PostProcessor::framed(&[], &[(eos.clone(), id)]));
+                if let Some((codes, src_lang)) = transformers.languages()? {
+                    let code_first = matches!(class, Translator::MBart50 | Translator::Nllb { legacy: false });
+                    languages = Some((Languages { codes, src_lang: String::new(), code_first, eos: (eos, id) }, src_lang));
+                }
+            }
             (Some(ClassRebuild::T5), model) => {
                 // T5Tokenizer ends every sequence with its eos token, whatever the file's template.
                 let eos = transformers.role_text("eos_token");
@@ -446,8 +471,12 @@ impl Tokenizer {
             _ => {}
         }
         let type_ids = transformers.emits_type_ids();
-        let mut tok = Tokenizer { model, normalizer, pre_tokenizer, post_processor, decoder, added, special: SpecialTokens::default(), clean_up_spaces, type_ids };
+        let mut tok = Tokenizer { model, normalizer, pre_tokenizer, post_processor, decoder, added, special: SpecialTokens::default(), clean_up_spaces, type_ids, languages: None };
         tok.special = tok.find_special_tokens(&transformers);
+        if let Some((languages, src_lang)) = languages {
+            tok.languages = Some(languages);
+            tok.set_src_lang(&src_lang)?;
+        }
         Ok(tok)
     }
 
@@ -570,6 +599,33 @@ impl Tokenizer {
         }
 
         Ok((enc, traced.then_some(Trace { normalized, words })))
+    }
+
+    /// Set the source language of a translation tokenizer (MBart's, MBart-50's, NLLB's `src_lang`):
+    /// its code goes before the text or after `</s>`, as the class places it. `code` must be one of
+    /// [`Tokenizer::language_codes`].
+    pub fn set_src_lang(&mut self, code: &str) -> Result<()> {
+        let id = self.token_to_id(code);
+        let Some(l) = &mut self.languages else {
+            return Err(Error::input(format!("a source language ({code:?}) was given, but this tokenizer takes none"), "Leave it out: only MBart, MBart-50 and NLLB tokenizers have one"));
+        };
+        let (Some(id), true) = (id, l.codes.iter().any(|c| c == code)) else {
+            return Err(Error::input(format!("the source language {code:?} is not one of this tokenizer's language codes ({})", l.codes.join(", ")), "Give one of those codes as `src_lang`"));
+        };
+        let lang = (code.to_string(), id);
+        self.post_processor = Some(if l.code_first { PostProcessor::framed(&[lang], &[l.eos.clone()]) } else { PostProcessor::framed(&[], &[l.eos.clone(), lang]) });
+        l.src_lang = code.to_string();
+        Ok(())
+    }
+
+    /// A translation tokenizer's source-language codes (empty for other tokenizers).
+    pub fn language_codes(&self) -> &[String] {
+        self.languages.as_ref().map_or(&[], |l| &l.codes)
+    }
+
+    /// The source language in use ([`Tokenizer::set_src_lang`]), for translation tokenizers.
+    pub fn src_lang(&self) -> Option<&str> {
+        self.languages.as_ref().map(|l| l.src_lang.as_str())
     }
 
     /// Whether transformers' tokenizer gives the model `token_type_ids` (else every type id is 0).
@@ -780,9 +836,40 @@ fn class_pipeline(class: &ClassRebuild, file_normalizer: Option<&Value>, model: 
             let words = PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, PreTokenizer::Metaspace { replacement: '▁', prepend_scheme, split: true }]);
             (normalizer, Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme }))
         }
+        ClassRebuild::Translation { class, unk } => {
+            let unk_id = match class {
+                // PegasusTokenizer looks for `(unk_token, 0.0)` from id 1 on (transformers fails without one).
+                Translator::Pegasus => match model {
+                    Model::Unigram(unigram) => unigram.id_with_score(unk, 0.0).filter(|&id| id > 0).ok_or_else(|| {
+                        Error::tokenizer(format!("PegasusTokenizer needs its unk_token {unk:?} in tokenizer.json's vocabulary with score 0, after the first entry"), "Use the tokenizer.json saved with the checkpoint")
+                    })?,
+                    _ => 0,
+                },
+                _ => 3,
+            };
+            match model {
+                Model::Unigram(unigram) => unigram.use_class_options(unk_id),
+                Model::Bpe(bpe) => bpe.use_gemma_options(unk.clone(), false),
+                _ => {}
+            }
+            if *class == Translator::MBart50 && !transformers_config::mbart_codes(52).any(|c| model.token_to_id(c).is_some()) {
+                // MBart50Tokenizer would reorder such a vocabulary (a SentencePiece model's) as its converter does.
+                return Err(Error::tokenizer("tokenizer.json's vocabulary holds none of MBart-50's language codes, which MBart50Tokenizer then rebuilds in another order", "Re-save the tokenizer with transformers 5 (save_pretrained) and load that folder"));
+            }
+            let collapse = Normalizer::Replace { pattern: pattern::Pattern::new(" {2,}").map_err(|e| Error::tokenizer(format!("a space rule: {e:?}"), "Report this"))?, content: " ".into() };
+            let precompiled = file_precompiled(file_normalizer)?;
+            let normalizer = match (class, precompiled) {
+                (Translator::MBart, _) | (Translator::Nllb { .. }, None) => None,
+                (Translator::Pegasus, None) => Some(vec![Normalizer::Replace { pattern: pattern::Pattern::literal("\n"), content: " ".into() }, collapse]),
+                (_, precompiled) => Some(precompiled.into_iter().chain([collapse]).collect()),
+            };
+            let metaspace = PreTokenizer::Metaspace { replacement: '▁', prepend_scheme: PrependScheme::Always, split: true };
+            let words = if *class == Translator::MBart { PreTokenizer::Sequence(vec![PreTokenizer::WhitespaceSplit, metaspace]) } else { metaspace };
+            (normalizer.map(Normalizer::Sequence), Some(words), Some(Decoder::Metaspace { replacement: '▁', prepend_scheme: PrependScheme::Always }))
+        }
         ClassRebuild::Gemma { unk } => {
             if let Model::Bpe(bpe) = model {
-                bpe.use_gemma_options(unk.clone());
+                bpe.use_gemma_options(unk.clone(), true);
             }
             let space = || pattern::Pattern::literal(" ");
             let words = PreTokenizer::Split { pattern: space(), behavior: normalized::SplitBehavior::MergedWithPrevious, invert: false };

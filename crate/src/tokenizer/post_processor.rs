@@ -63,9 +63,17 @@ const B0: TemplatePiece = TemplatePiece::Sequence { second: true, type_id: 0 };
 impl PostProcessor {
     /// `$A eos` (pairs: `$A $B eos`, one type): MarianTokenizer's `build_inputs_with_special_tokens`.
     pub fn eos_after_all(eos: &str, id: u32) -> Self {
-        let end = || TemplatePiece::Special(eos.to_string(), 0);
-        let specials = HashMap::from([(eos.to_string(), (vec![id], vec![eos.to_string()]))]);
-        PostProcessor::Template { single: vec![A, end()], pair: Some(vec![A, B0, end()]), specials }
+        Self::framed(&[], &[(eos.to_string(), id)])
+    }
+
+    /// `prefix $A suffix` (pairs: `prefix $A $B suffix`, one type): the templates of Marian,
+    /// Pegasus and the translation tokenizers that place a language code (`en_XX $A </s>`).
+    pub fn framed(prefix: &[(String, u32)], suffix: &[(String, u32)]) -> Self {
+        let special = |t: &[(String, u32)]| t.iter().map(|(name, _)| TemplatePiece::Special(name.clone(), 0)).collect::<Vec<_>>();
+        let specials = prefix.iter().chain(suffix).map(|(name, id)| (name.clone(), (vec![*id], vec![name.clone()]))).collect();
+        let single = [special(prefix), vec![A], special(suffix)].concat();
+        let pair = [special(prefix), vec![A, B0], special(suffix)].concat();
+        PostProcessor::Template { single, pair: Some(pair), specials }
     }
 
     /// `$A eos` (pairs: `$A eos $B eos`), the template transformers' T5Tokenizer sets.

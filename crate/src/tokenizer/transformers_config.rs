@@ -50,6 +50,13 @@
 //!   **`GemmaTokenizer`** (every `gemma3_text` folder naming no class) puts Gemma's `▁` pipeline
 //!   and byte-fallback BPE around the vocabulary and merges, keeping the file's template.
 //!
+//!   **`MBartTokenizer`**, **`MBart50Tokenizer`**, **`NllbTokenizer`** (NLLB checkpoints, model type
+//!   `m2m_100`) and **`PegasusTokenizer`** each put their own Metaspace pipeline and template around
+//!   the vocabulary ([`Translator`] lists the rules): MBart drops the file's normaliser entirely,
+//!   the others keep only its Precompiled rules; the template places the `src_lang` code
+//!   (`Tokenizer::set_src_lang` changes it, as transformers' `src_lang` setter does).
+//!   `M2M100Tokenizer` (every `m2m_100` folder naming no class) is slow-only and refused.
+//!
 //! Other classes' rebuilds (Marian, ...) give the pipeline their converters wrote
 //! into tokenizer.json, so the file is followed as it is for them.
 
@@ -81,6 +88,7 @@ const REGISTERED_CLASSES: &[(&str, &str)] = &[
     ("t5", "T5Tokenizer"), ("mt5", "T5Tokenizer"), ("bart", "RobertaTokenizer"), ("marian", "MarianTokenizer"), ("qwen3", "Qwen2Tokenizer"),
     ("gemma", "GemmaTokenizer"), ("gemma2", "GemmaTokenizer"), ("gemma3_text", "GemmaTokenizer"), ("gemma3", "GemmaTokenizer"), ("xlm-roberta", "XLMRobertaTokenizer"),
     ("albert", "AlbertTokenizer"), ("camembert", "CamembertTokenizer"), ("gpt_neox", "GPTNeoXTokenizer"), ("mpnet", "MPNetTokenizer"), ("deberta-v2", "DebertaV2Tokenizer"),
+    ("mbart", "MBartTokenizer"), ("pegasus", "PegasusTokenizer"), ("m2m_100", "M2M100Tokenizer"), ("nllb-moe", "NllbTokenizer"),
     ("mistral", GENERIC), ("mixtral", GENERIC), ("ministral", GENERIC), ("ministral3", GENERIC), ("mistral3", GENERIC),
     ("granite", GENERIC), ("granitemoe", GENERIC), ("stablelm", GENERIC), ("olmo2", GENERIC), ("olmo3", GENERIC), ("persimmon", GENERIC), ("umt5", GENERIC),
 ];
@@ -120,6 +128,7 @@ const MPNET_ROLES: &[(&str, &str)] = &[
 const BERT_ROLES: &[(&str, &str)] = &[("unk_token", "[UNK]"), ("sep_token", "[SEP]"), ("pad_token", "[PAD]"), ("cls_token", "[CLS]"), ("mask_token", "[MASK]")];
 const GPT_NEOX_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>"), ("pad_token", "<|padding|>")];
 const GPT2_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>")];
+const PEGASUS_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask_2>")];
 const MARIAN_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>")];
 const ROBERTA_ROLES: &[(&str, &str)] = &[
     ("bos_token", "<s>"), ("eos_token", "</s>"), ("sep_token", "</s>"), ("cls_token", "<s>"),
@@ -178,6 +187,40 @@ pub enum ClassRebuild {
     /// and a template of `bos_token` and `eos_token` only when `add_bos_token` / `add_eos_token`
     /// (both false by default: then nothing is added and offsets keep their spaces).
     GptNeoX { add_prefix_space: bool, add_bos: bool, add_eos: bool },
+    /// MBartTokenizer, MBart50Tokenizer, NllbTokenizer, PegasusTokenizer (see [`Translator`]): a
+    /// Metaspace (`▁` before each word) and its decoder around tokenizer.json's vocabulary; `unk` is
+    /// `unk_token` (NLLB's BPE takes it, Pegasus looks its id up).
+    Translation { class: Translator, unk: String },
+}
+
+/// What each translation class builds (transformers 5's `__init__`):
+///
+/// - **MBart**: no normaliser (not even the file's Precompiled rules), a whitespace split, a
+///   Unigram with `<unk>` at id 3; template `$A </s> src_lang` (default `en_XX`).
+/// - **MBart50**: the file's Precompiled rules then runs of spaces to one, a Unigram with `<unk>`
+///   at 3; template `src_lang $A </s>` (default `en_XX`).
+/// - **Nllb**: the file's Precompiled rules then runs of spaces to one (no normaliser when the file
+///   has no Precompiled rules), a BPE fusing unknowns into `unk_token`; template `src_lang $A </s>`,
+///   or `$A </s> src_lang` when `legacy_behaviour` (default `eng_Latn`).
+/// - **Pegasus**: the file's Precompiled rules (else newlines to spaces) then runs of spaces to one,
+///   a Unigram whose unknown is the first `unk_token` scored 0 after id 0; template `$A </s>`.
+///
+/// Pairs put `$B` right after `$A`. Language codes are special tokens (MBart's 25 and MBart-50's
+/// 52 are built in; NLLB's are the config's extra tokens); `src_lang` must be one of them.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Translator {
+    MBart,
+    MBart50,
+    Nllb { legacy: bool },
+    Pegasus,
+}
+
+/// MBart-50's language codes, five characters each; MBart's are the first 25.
+const MBART50_CODES: &str = "ar_ARcs_CZde_DEen_XXes_XXet_EEfi_FIfr_XXgu_INhi_INit_ITja_XXkk_KZko_KRlt_LTlv_LVmy_MMne_NPnl_XXro_ROru_RUsi_LKtr_TRvi_VNzh_CNaf_ZAaz_AZbn_INfa_IRhe_ILhr_HRid_IDka_GEkm_KHmk_MKml_INmn_MNmr_INpl_PLps_AFpt_XXsv_SEsw_KEta_INte_INth_THtl_XXuk_UAur_PKxh_ZAgl_ESsl_SI";
+
+/// The first `n` of [`MBART50_CODES`].
+pub fn mbart_codes(n: usize) -> impl Iterator<Item = &'static str> {
+    (0..n).map(|i| &MBART50_CODES[i * 5..i * 5 + 5])
 }
 
 /// transformers 5's `LlamaTokenizer` pipeline around tokenizer.json's vocabulary and merges: no
@@ -218,7 +261,10 @@ impl<'a> TransformersConfig<'a> {
         let defaults = match self.class {
             Some("LlamaTokenizer") => LLAMA_ROLES,
             Some("GemmaTokenizer") => GEMMA_ROLES,
-            Some("XLMRobertaTokenizer") => XLM_ROBERTA_ROLES,
+            Some("XLMRobertaTokenizer" | "MBartTokenizer" | "NllbTokenizer") => XLM_ROBERTA_ROLES,
+            // MBart50Tokenizer names no bos_token.
+            Some("MBart50Tokenizer") => &XLM_ROBERTA_ROLES[1..],
+            Some("PegasusTokenizer") => PEGASUS_ROLES,
             Some("AlbertTokenizer") => ALBERT_ROLES,
             Some("DebertaV2Tokenizer") => DEBERTA_V2_ROLES,
             Some("CamembertTokenizer") => XLM_ROBERTA_ROLES,
@@ -313,11 +359,17 @@ impl<'a> TransformersConfig<'a> {
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
     pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {
-        let Some(class @ ("LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "GPTNeoXTokenizer" | "RobertaTokenizer" | "BertTokenizer" | "MPNetTokenizer" | "DebertaV2Tokenizer")) = self.class else {
+        if self.class == Some("M2M100Tokenizer") {
+            return Err(Error::tokenizer(
+                "transformers 5 loads this tokenizer as `M2M100Tokenizer` (the model type m2m_100, or tokenizer_class), a slow-only class that reads sentencepiece.bpe.model and vocab.json, not tokenizer.json; Glassbox does not support it",
+                "For an NLLB checkpoint set `tokenizer_class` to `NllbTokenizer` in tokenizer_config.json; to use tokenizer.json as it is, `TokenizersBackend`",
+            ));
+        }
+        let Some(class @ ("MBartTokenizer" | "MBart50Tokenizer" | "NllbTokenizer" | "PegasusTokenizer" | "LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "GPTNeoXTokenizer" | "RobertaTokenizer" | "BertTokenizer" | "MPNetTokenizer" | "DebertaV2Tokenizer")) = self.class else {
             return Ok(None);
         };
         let wanted = match class {
-            "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "DebertaV2Tokenizer" => "Unigram",
+            "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "DebertaV2Tokenizer" | "MBartTokenizer" | "MBart50Tokenizer" | "PegasusTokenizer" => "Unigram",
             "BertTokenizer" | "MPNetTokenizer" => "WordPiece",
             _ => "BPE",
         };
@@ -326,6 +378,16 @@ impl<'a> TransformersConfig<'a> {
                 format!("transformers 5 loads this tokenizer as `{class}` (tokenizer_class in tokenizer_config.json, or the model's type), which rebuilds a {wanted} model, but tokenizer.json holds a {model_kind} model"),
                 "Set `tokenizer_class` to `TokenizersBackend` in tokenizer_config.json so tokenizer.json is used as it is",
             ));
+        }
+        let translator = match class {
+            "MBartTokenizer" => Some(Translator::MBart),
+            "MBart50Tokenizer" => Some(Translator::MBart50),
+            "NllbTokenizer" => Some(Translator::Nllb { legacy: self.flag("legacy_behaviour")?.unwrap_or(false) }),
+            "PegasusTokenizer" => Some(Translator::Pegasus),
+            _ => None,
+        };
+        if let Some(class) = translator {
+            return Ok(Some(ClassRebuild::Translation { class, unk: self.role_text("unk_token").unwrap_or_else(|| "<unk>".into()) }));
         }
         if class == "T5Tokenizer" {
             return Ok(Some(ClassRebuild::T5));
@@ -402,6 +464,29 @@ impl<'a> TransformersConfig<'a> {
         Ok(Some(ClassRebuild::Llama(LlamaRebuild { prepend_scheme, strip_leading_space: add_prefix_space })))
     }
 
+    /// The source languages of a translation class (MBart's, MBart-50's, NLLB's; `None` for any
+    /// other) and the one `src_lang` names (default `en_XX`, NLLB `eng_Latn`).
+    pub fn languages(&self) -> Result<Option<(Vec<String>, String)>> {
+        let (codes, default): (Vec<String>, _) = match self.class {
+            Some("MBartTokenizer") => (mbart_codes(25).map(String::from).collect(), "en_XX"),
+            Some("MBart50Tokenizer") => (mbart_codes(52).map(String::from).collect(), "en_XX"),
+            // NllbTokenizer's codes are its extra tokens; without any it takes 202 built-in ones Glassbox does not carry.
+            Some("NllbTokenizer") => match self.get("extra_special_tokens").or_else(|| self.get("additional_special_tokens")).and_then(Value::as_array) {
+                Some(items) => (items.iter().filter_map(|v| token_from_value(v, true)).map(|t| t.content).collect(), "eng_Latn"),
+                None => {
+                    return Err(Error::file(
+                        "tokenizer_config.json",
+                        "lists no language codes (`extra_special_tokens`), so transformers' NllbTokenizer would take its built-in ones, which Glassbox does not carry",
+                        "Re-save the tokenizer with transformers (save_pretrained writes the codes), or list them",
+                    ))
+                }
+            },
+            _ => return Ok(None),
+        };
+        let src_lang = self.config.and_then(|c| c.get("src_lang")).and_then(Value::as_str).unwrap_or(default);
+        Ok(Some((codes, src_lang.to_string())))
+    }
+
     /// The class is `class` whatever the configs say: a tokenizer.json Glassbox wrote of Marian's
     /// files can only be a MarianTokenizer's.
     pub fn set_class(&mut self, class: &'a str) {
@@ -470,6 +555,17 @@ impl<'a> TransformersConfig<'a> {
             }
         }
         let mut extra: Vec<Value> = match self.get("extra_special_tokens").or_else(|| self.get("additional_special_tokens")) {
+            // A class's own extra tokens, when the config lists none: MBart's language codes,
+            // Pegasus's `mask_token_sent` and `<unk_2>` up to `<unk_{offset - 1}>` (offset 103).
+            None if self.class == Some("MBartTokenizer") => mbart_codes(25).map(Value::from).collect(),
+            None if self.class == Some("PegasusTokenizer") => {
+                let offset = self.config.and_then(|c| c.get("offset")).and_then(Value::as_u64).unwrap_or(103).min(crate::loader::limits::MAX_ADDED_TOKENS as u64);
+                let sent = match self.config.and_then(|c| c.get("mask_token_sent")) {
+                    None => Some(Value::from("<mask_1>")),
+                    Some(v) => (!v.is_null()).then(|| v.clone()),
+                };
+                sent.into_iter().chain((2..offset).map(|i| Value::String(format!("<unk_{i}>")))).collect()
+            }
             None => vec![],
             Some(Value::Array(items)) => items.clone(),
             // transformers 5 also takes a map of named extra tokens ({"image_token": "<image>"}).
@@ -485,6 +581,11 @@ impl<'a> TransformersConfig<'a> {
                 ))
             }
         };
+        // MBart50Tokenizer's language codes follow whatever extra tokens the config lists.
+        if self.class == Some("MBart50Tokenizer") {
+            let listed: Vec<String> = extra.iter().filter_map(|v| token_from_value(v, true)).map(|t| t.content).collect();
+            extra.extend(mbart_codes(52).filter(|c| !listed.iter().any(|l| l == c)).map(Value::from));
+        }
         // T5Tokenizer's sentinels, when the config lists no extra tokens of its own.
         if self.class == Some("T5Tokenizer") && self.get("extra_special_tokens").is_none() && !extra.iter().any(|v| v.as_str().is_some_and(|s| s.contains("<extra_id_"))) {
             let count = self.config.and_then(|c| c.get("extra_ids")).and_then(Value::as_u64).unwrap_or(100).min(crate::loader::limits::MAX_ADDED_TOKENS as u64);

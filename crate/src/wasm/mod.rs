@@ -410,6 +410,8 @@ struct LoadOptions {
     /// The storage of the weight matrices in memory, as the CLI's `--weights`: `"f32"`, `"f16"`,
     /// `"bf16"` or `"int8"` (`None`: the file's own).
     weights: Option<String>,
+    /// A translation tokenizer's source language (`src_lang`), as the CLI's `--src-lang`.
+    src_lang: Option<String>,
 }
 
 /// `WasmModel.tokenize` options.
@@ -685,7 +687,10 @@ impl WasmModel {
             generation_config: generation_config.as_deref(),
         };
         let storage = opts.weights.as_deref().map(parse_storage).transpose()?;
-        let session = Session::load_from(&files, weight_file, opts.random_seed, storage).map_err(js_error)?;
+        let mut session = Session::load_from(&files, weight_file, opts.random_seed, storage).map_err(js_error)?;
+        if let Some(code) = &opts.src_lang {
+            session.tokenizer.set_src_lang(code).map_err(js_error)?;
+        }
         Ok(WasmModel { session, weights_len: weight_file.map(|f| f.len()), storage })
     }
 
