@@ -147,9 +147,10 @@ impl BlockFacts {
             Model::Gpt2(_) | Model::GptNeoX(_) | Model::Phi(_) => ("pre", "LayerNorm", false, true),
             Model::Bloom(_) => ("pre", "LayerNorm", true, true),
             Model::Bert(_) | Model::Albert(_) | Model::Deberta(_) => ("post", "LayerNorm", true, false),
-            Model::Bart(m) => match m.norms() {
-                (pre, embedding_norm) => (if pre { "pre" } else { "post" }, "LayerNorm", embedding_norm, pre),
-            },
+            Model::Bart(m) => {
+                let (pre, embedding_norm) = m.norms(); // pre-LN: mBART, Pegasus, M2M100, each stack ending in a norm
+                (if pre { "pre" } else { "post" }, "LayerNorm", embedding_norm, pre)
+            }
             Model::Llama(m) if !m.has_input_norms() => ("output", "RMSNorm", false, true),
             Model::T5(_) | Model::Llama(_) => ("pre", "RMSNorm", false, true),
             Model::ModernBert(_) => ("pre", "LayerNorm", true, true),

@@ -130,6 +130,25 @@ def draw_bart(rng, marian=False):
     return Draw(cfg, gen, start=start, limit=limit)
 
 
+def draw_pre_ln(rng, family):
+    """mBART, Pegasus, M2M100: BART's keys, each family's ids and defaults, sometimes left out."""
+    draw = draw_bart(rng)
+    cfg = draw.config
+    if family == "pegasus":
+        cfg.update(pad_token_id=0, eos_token_id=1, bos_token_id=None, decoder_start_token_id=0, forced_eos_token_id=1)
+        draw.start, eos = 0, 1
+    else:
+        eos = 2
+    if family == "m2m_100":
+        # fairseq positions count from the pad id and outgrow a small max_position_embeddings.
+        cfg.update(pad_token_id=pick(rng, 1, 1, 3), max_position_embeddings=pick(rng, 8, 24, 48), forced_eos_token_id=None)
+        draw.limit = 40
+        if rng.random() < 0.3:  # M2M100Config's own defaults: scale_embedding true, relu
+            del cfg["scale_embedding"], cfg["activation_function"]
+    draw.generation = generation_settings(rng, eos)
+    return draw
+
+
 # One row per family: (draw, kind, tokenizer fixture). New families add a row here.
 FAMILIES = {
     "gpt2": (draw_gpt2, "decoder", "gpt2"),
@@ -137,6 +156,9 @@ FAMILIES = {
     "t5": (draw_t5, "seq2seq", "bart_tiny"),
     "bart": (draw_bart, "seq2seq", "bart_tiny"),
     "marian": (lambda rng: draw_bart(rng, marian=True), "seq2seq", "bart_tiny"),
+    "mbart": (lambda rng: draw_pre_ln(rng, "mbart"), "seq2seq", "bart_tiny"),
+    "pegasus": (lambda rng: draw_pre_ln(rng, "pegasus"), "seq2seq", "bart_tiny"),
+    "m2m_100": (lambda rng: draw_pre_ln(rng, "m2m_100"), "seq2seq", "bart_tiny"),
 }
 
 
@@ -227,7 +249,7 @@ def main():
     rng = random.Random(args.seed)
     rows, failures, saved = [], 0, {f: 0 for f in families}
     ck.DIGITS = 9  # compare against unrounded references
-    print(f"{'#':>3} | {'family':6} | {'config':96} | {'attn':>8} | {'hidden':>8} | {'logits':>8} | gen")
+    print(f"{'#':>3} | {'family':7} | {'config':96} | {'attn':>8} | {'hidden':>8} | {'logits':>8} | gen")
     with tempfile.TemporaryDirectory() as tmp:
         ck.OUT = Path(tmp)
         for i in range(args.n):
@@ -245,18 +267,18 @@ def main():
             try:
                 result, error = compare(folder, loaded, kind, draw, tok, texts)
             except Exception as e:  # transformers itself fails on some corners; not Glassbox's row to judge
-                print(f"{i:>3} | {family:6} | {describe(draw):96} | transformers failed: {type(e).__name__}: {e}")
+                print(f"{i:>3} | {family:7} | {describe(draw):96} | transformers failed: {type(e).__name__}: {e}")
                 continue
             summary = describe(draw)
             if error:
                 failures += 1
-                print(f"{i:>3} | {family:6} | {summary:96} | ERROR {error}")
+                print(f"{i:>3} | {family:7} | {summary:96} | ERROR {error}")
                 continue
             worst, gen_equal = result
             bad = any(worst[k] > TOL[k] or worst[k] != worst[k] for k in TOL) or gen_equal is False
             failures += bad
             gen = "-" if gen_equal is None else ("yes" if gen_equal else "NO")
-            print(f"{i:>3} | {family:6} | {summary:96} | {worst['attention']:8.1e} | {worst['hidden']:8.1e} | {worst['logits']:8.1e} | {gen}{'  <-- over tolerance' if bad else ''}")
+            print(f"{i:>3} | {family:7} | {summary:96} | {worst['attention']:8.1e} | {worst['hidden']:8.1e} | {worst['logits']:8.1e} | {gen}{'  <-- over tolerance' if bad else ''}")
             rows.append((family, summary, worst, gen_equal))
             if saved[family] < args.save and not bad:
                 ck.OUT = ck.ROOT / "tests" / "fixtures" / "checkpoints"

@@ -1,24 +1,38 @@
-//! BART (`BartForConditionalGeneration`) and Marian (`MarianMTModel`): the original
-//! encoder-decoder transformer with post-LayerNorm blocks, biased projections and q scaled by
-//! D^-0.5. They differ only in how positions enter and in one norm:
+//! BART (`BartForConditionalGeneration`), Marian (`MarianMTModel`) and their pre-LayerNorm
+//! relatives mBART (`MBartForConditionalGeneration`), Pegasus (`PegasusForConditionalGeneration`)
+//! and M2M100 / NLLB (`M2M100ForConditionalGeneration`): the original encoder-decoder transformer
+//! with biased projections and q scaled by D^-0.5. They differ in where the norms sit and how
+//! positions enter:
 //!
-//! | model_type | positions                                        | after the embeddings |
-//! |------------|--------------------------------------------------|----------------------|
-//! | `bart`     | learned table, row = position + 2 (HF's offset)  | `layernorm_embedding` |
-//! | `marian`   | sinusoids computed here, never loaded: `sin` in the first half of the vector, `cos` in the second | nothing |
+//! | model_type | norms | positions                                        | after the embeddings |
+//! |------------|-------|--------------------------------------------------|----------------------|
+//! | `bart`     | post  | learned table, row = position + 2 (HF's offset)  | `layernorm_embedding` |
+//! | `marian`   | post  | sinusoids: `sin` in the first half of the vector, `cos` in the second | nothing |
+//! | `mbart`    | pre   | as `bart`                                        | `layernorm_embedding` |
+//! | `pegasus`  | pre   | as `marian`                                      | nothing |
+//! | `m2m_100`  | pre   | fairseq sinusoids (see [`fairseq_sinusoids`]), row = pad + 1 + count of non-pad tokens so far; a pad token reads the zeroed row `pad` | nothing |
 //!
-//! Reference semantics: Hugging Face `transformers/models/bart/modeling_bart.py` and
-//! `transformers/models/marian/modeling_marian.py` (`MarianSinusoidalPositionalEmbedding`).
+//! Reference semantics: Hugging Face `modeling_bart.py`, `modeling_marian.py`, `modeling_mbart.py`,
+//! `modeling_pegasus.py` and `modeling_m2m_100.py` (transformers 5.24).
 //!
 //! ```text
-//! encoder:  x = embed[src]·scale + pos[0..S]   (BART: x = LN_emb(x))         # [S][C]
-//!           for each layer:  x = LN(x + attn(x));  x = LN(x + fc2(act(fc1(x))))
-//! decoder:  y = embed[tgt]·scale + pos[P..P+T] (BART: y = LN_emb(y))         # [T][C]
-//!           for each layer:  y = LN(y + self_attn(y))       (causal, KV cache)
+//! encoder:  x = embed[src]·scale + pos[0..S]   (BART, mBART: x = LN_emb(x))  # [S][C]
+//!   post:   for each layer:  x = LN(x + attn(x));  x = LN(x + fc2(act(fc1(x))))
+//!   pre:    for each layer:  x = x + attn(LN(x));  x = x + fc2(act(fc1(LN(x))));  then x = LN_enc(x)
+//! decoder:  y = embed[tgt]·scale + pos[P..P+T] (BART, mBART: y = LN_emb(y))  # [T][C]
+//!   post:   for each layer:  y = LN(y + self_attn(y))       (causal, KV cache)
 //!                            y = LN(y + cross_attn(y, enc))
 //!                            y = LN(y + fc2(act(fc1(y))))
-//!           logits = y · headᵀ + final_logits_bias                           # [T][V]
+//!   pre:    the same sublayers reading LN(y) and adding to y; then y = LN_dec(y)
+//!           logits = y · headᵀ + final_logits_bias (M2M100 has none)          # [T][V]
 //! ```
+//!
+//! M2M100's table grows in HF when a sequence needs rows past `max_position_embeddings` (its rows
+//! are computed, never loaded, and a row's values do not depend on the table's size), so Glassbox
+//! honours any position: the model has no position limit (`max_positions: None`) and runs, as for
+//! every such model, at most `MAX_TOKENS_WITHOUT_POSITION_TABLE` tokens at once. Its config class
+//! defaults differ from BART's: `scale_embedding` true, `activation_function` relu, `pad_token_id`
+//! 1 (the positions read it; `null` is refused, HF cannot build its positions without it).
 //!
 //! `scale` is sqrt(d_model) when `scale_embedding` is true, else 1. HF's Marian ignores the
 //! `normalize_before` / `normalize_embedding` keys some converted configs carry (every Marian
@@ -37,7 +51,8 @@
 //! `shared`, which is what transformers 4 ran; transformers 5 would start them from random numbers.)
 //!
 //! Decoder start: `decoder_start_token_id` from config.json; when absent, Marian uses its pad id
-//! (what Marian was trained with) and BART its bos id (what HF's `generate` falls back to).
+//! (what Marian was trained with) and the others their bos id (what HF's `generate` falls back to:
+//! it reads the raw keys, not the config classes' defaults; checked for all five).
 //!
 //! Checkpoint name map (optionally prefixed `model.`; `{s}` is `encoder` or `decoder`):
 //!
@@ -46,8 +61,8 @@
 //! | `shared.weight` (or `encoder.embed_tokens.weight`) | [V][C]      |
 //! | `encoder.embed_tokens.weight` (defaults to shared) | [V][C]      |
 //! | `decoder.embed_tokens.weight` (defaults to shared) | [V_dec][C]  |
-//! | `{s}.embed_positions.weight` (BART only)           | [P+2][C]    |
-//! | `{s}.layernorm_embedding.{weight,bias}` (BART only) | [C]        |
+//! | `{s}.embed_positions.weight` (BART, mBART)         | [P+2][C]    |
+//! | `{s}.layernorm_embedding.{weight,bias}` (BART, mBART) | [C]      |
 //! | `{s}.layers.{l}.self_attn.{q,k,v,out}_proj.{weight,bias}` | [C][C], [C] |
 //! | `{s}.layers.{l}.self_attn_layer_norm.*`            | [C]         |
 //! | `decoder.layers.{l}.encoder_attn.{q,k,v,out}_proj.*` | [C][C], [C] |
@@ -55,10 +70,12 @@
 //! | `{s}.layers.{l}.fc1.*`                             | [F][C], [F] |
 //! | `{s}.layers.{l}.fc2.*`                             | [C][F], [C] |
 //! | `{s}.layers.{l}.final_layer_norm.*`                | [C]         |
+//! | `{s}.layer_norm.{weight,bias}` (pre-LN only)       | [C]         |
 //! | `lm_head.weight` (optional; tied to the decoder embeddings) | [V_dec][C] |
-//! | `final_logits_bias` (optional; zeros)              | [1][V_dec]  |
+//! | `final_logits_bias` (optional; zeros; never read for M2M100) | [1][V_dec] |
 //!
-//! Marian checkpoints may also store `{s}.embed_positions.weight`; it is ignored (recomputed).
+//! Marian and Pegasus checkpoints may also store `{s}.embed_positions.weight` `[P][C]`: read when
+//! stored (as HF 5 loads it), else computed.
 
 use super::attention::{attend, KvCache, Mask, Recorder};
 use super::seq2seq::{check_state, EncoderDecoder};
@@ -71,8 +88,9 @@ use crate::kernels::Linear;
 use crate::loader::{parse_json, Keyed, Weights};
 use ndarray::{s, Array2, ArrayView2};
 use serde::Deserialize;
+use std::borrow::Cow;
 
-/// The fields of BART's / Marian's config.json that change the computation.
+/// The fields of config.json that change the computation (all five model types).
 #[derive(Debug, Clone, Deserialize)]
 pub struct BartConfig {
     pub model_type: String,
@@ -86,15 +104,19 @@ pub struct BartConfig {
     pub decoder_attention_heads: usize,
     pub encoder_ffn_dim: usize,
     pub decoder_ffn_dim: usize,
-    #[serde(default = "default_activation")]
-    pub activation_function: String,
+    /// Left out: the config class's default (`relu` for m2m_100, else `gelu`), filled in by `load`.
+    #[serde(default)]
+    pub activation_function: Option<String>,
     pub max_position_embeddings: usize,
-    /// Left out and null both read as false, as HF's `if config.scale_embedding` does.
+    /// Null reads as false, as HF's `if config.scale_embedding` does; left out, the class's default
+    /// (true for m2m_100, else false).
     #[serde(default)]
     pub scale_embedding: Keyed<bool>,
     #[serde(default = "yes")]
     pub share_encoder_decoder_embeddings: bool,
-    #[serde(default, deserialize_with = "one_id")]
+    /// `PAD_ABSENT` while parsing when the key is left out (`load` settles it: m2m_100's positions
+    /// read the class default 1; the other families keep `None`, the raw key generation reads).
+    #[serde(default = "pad_absent", deserialize_with = "one_id")]
     pub pad_token_id: Option<u32>,
     #[serde(default, deserialize_with = "one_id")]
     pub bos_token_id: Option<u32>,
@@ -106,8 +128,9 @@ pub struct BartConfig {
     pub tie_word_embeddings: bool,
 }
 
-fn default_activation() -> String {
-    "gelu".into()
+const PAD_ABSENT: u32 = u32::MAX;
+fn pad_absent() -> Option<u32> {
+    Some(PAD_ABSENT)
 }
 fn yes() -> bool {
     true
@@ -147,10 +170,13 @@ struct DecoderLayer {
 enum PositionTable {
     /// BART: `[P+2][C]` learned rows per stack, read at position + 2, then `layernorm_embedding`.
     Learned { enc: Vec<f32>, dec: Vec<f32>, enc_ln: LayerNorm, dec_ln: LayerNorm },
-    /// Marian: a `[P][C]` table per stack, read at the position itself: the stored
+    /// Marian, Pegasus: a `[P][C]` table per stack, read at the position itself: the stored
     /// `embed_positions` when the file has them (HF 5 loads them like any weight; an f16 file's
     /// rounded sinusoids are what it adds), else sinusoids computed as HF initialises them.
     Sinusoidal { enc: Vec<f32>, dec: Vec<f32> },
+    /// M2M100: one computed `[pad + 1 + N][C]` table for both stacks; the k-th non-pad token (from 1,
+    /// counting the cached ones) reads row `pad + k`, a pad token row `pad` (zeros).
+    Fairseq { rows: Vec<f32>, pad: usize },
 }
 
 pub struct Bart {
@@ -163,6 +189,9 @@ pub struct Bart {
     encoder: Vec<EncoderLayer>,
     decoder: Vec<DecoderLayer>,
     lm_head: Option<Linear>, // [V_dec][C], only when stored untied
+    /// The final norms of the encoder and decoder stacks (`{s}.layer_norm`): present exactly when
+    /// the blocks are pre-LN (mBART, Pegasus, M2M100).
+    final_norms: Option<(LayerNorm, LayerNorm)>,
     final_logits_bias: Vec<f32>, // [V_dec]
     embed_scale: f32,
     activation: Activation,
@@ -190,8 +219,16 @@ impl Bart {
     }
 
     pub fn load(config_json: &[u8], weights: Weights) -> Result<Self> {
-        let cfg: BartConfig = parse_json("config.json", config_json)?;
+        let mut cfg: BartConfig = parse_json("config.json", config_json)?;
         let marian = cfg.model_type == "marian";
+        let m2m = cfg.model_type == "m2m_100";
+        let pre_ln = matches!(cfg.model_type.as_str(), "mbart" | "pegasus" | "m2m_100");
+        // The config classes' defaults for keys left out (M2M100Config differs from BartConfig).
+        if cfg.pad_token_id == Some(PAD_ABSENT) {
+            cfg.pad_token_id = m2m.then_some(1);
+        }
+        let act_name = cfg.activation_function.get_or_insert_with(|| if m2m { "relu" } else { "gelu" }.into()).clone();
+        let scale_embedding = cfg.scale_embedding.or_when_absent(Some(m2m)).unwrap_or(false);
         let (v, c, p) = (cfg.vocab_size, cfg.d_model, cfg.max_position_embeddings);
         let v_dec = if marian && !cfg.share_encoder_decoder_embeddings { cfg.decoder_vocab_size.unwrap_or(v) } else { v };
         for (field, heads) in [("encoder_attention_heads", cfg.encoder_attention_heads), ("decoder_attention_heads", cfg.decoder_attention_heads)] {
@@ -199,7 +236,7 @@ impl Bart {
                 return Err(Error::config(field, format!("d_model {c} is not divisible by {heads} heads"), "Use the config.json saved with the weights"));
             }
         }
-        let activation = Activation::from_config("activation_function", &cfg.activation_function)?;
+        let activation = Activation::from_config("activation_function", &act_name)?;
         let w = weights.with_prefixes(&["model."]);
         let attention = |prefix: &str| -> Result<Attention> {
             Ok(Attention {
@@ -302,11 +339,18 @@ impl Bart {
                 "Add lm_head.weight to model.safetensors, or set tie_word_embeddings to true if the head is the decoder's embedding table",
             ));
         }
+        // M2M100 has no `final_logits_bias` (HF leaves a stored one unread).
         let final_logits_bias = match w.get_opt("final_logits_bias", &[1, v_dec])? {
-            Some(b) if w.contains("final_logits_bias") => b,
+            Some(b) if w.contains("final_logits_bias") && !m2m => b,
             _ => vec![0.0; v_dec],
         };
-        let positions = if marian {
+        let final_norms = if pre_ln { Some((ln("encoder.layer_norm")?, ln("decoder.layer_norm")?)) } else { None };
+        let positions = if m2m {
+            let pad = cfg.pad_token_id.ok_or_else(|| {
+                Error::config("pad_token_id", "is null, but M2M100's positions count from it", "Set it as saved with the model (1 for M2M100 and NLLB)")
+            })? as usize;
+            PositionTable::Fairseq { rows: fairseq_sinusoids(pad + 1 + p.max(super::MAX_TOKENS_WITHOUT_POSITION_TABLE), c, pad), pad }
+        } else if marian || cfg.model_type == "pegasus" {
             let table = |name: &str| if w.contains(name) { w.get(name, &[p, c]) } else { Ok(sinusoids(p, c)) };
             PositionTable::Sinusoidal { enc: table("encoder.embed_positions.weight")?, dec: table("decoder.embed_positions.weight")? }
         } else {
@@ -324,7 +368,15 @@ impl Bart {
             + lm_head.as_ref().map_or(0, Linear::n_params)
             // As transformers counts `parameters()`: `final_logits_bias` is a buffer, not counted; Marian's
             // sinusoidal tables are (frozen) parameters, counted.
-            + if marian { 2 * p * c } else { 2 * (p + BART_POSITION_OFFSET) * c + 4 * c }
+            + match &positions {
+                PositionTable::Sinusoidal { .. } => 2 * p * c,
+                PositionTable::Fairseq { .. } => 0, // a buffer, not a parameter
+                PositionTable::Learned { .. } => 2 * (p + BART_POSITION_OFFSET) * c + 4 * c,
+            }
+            + if pre_ln { 4 * c } else { 0 }
+            // transformers 5 keeps a stored `shared` that no stack or head reads (an untied model
+            // with its own tables) as a parameter of its own.
+            + if shared.is_some_and(|s| ![Some(enc_name), dec_name, head_name].iter().flatten().any(|n| w.same_values(s, n))) { v * c } else { 0 }
             + cfg.encoder_layers * (attn_params + 2 * c * f_enc + f_enc + c + 4 * c)
             + cfg.decoder_layers * (2 * attn_params + 2 * c * f_dec + f_dec + c + 6 * c);
         // Absent from config.json: BART starts from its bos id, as transformers 5's `generate` does (it
@@ -333,7 +385,8 @@ impl Bart {
         // Marian trains with; HF's generate would refuse a Marian config with neither key).
         let decoder_start_token_id = cfg.decoder_start_token_id.or(if marian { cfg.pad_token_id } else { cfg.bos_token_id });
         let classifier = match super::classifier::requested(config_json)? {
-            Some(head) if head.task == super::classifier::Task::Sequence && !marian => {
+            // mBART's class shifts its input differently (the last token wraps round): not read.
+            Some(head) if head.task == super::classifier::Task::Sequence && cfg.model_type == "bart" => {
                 let names = super::classifier::HeadNames {
                     dense: Some(("classification_head.dense", super::classifier::HeadAct::Tanh)),
                     out: "classification_head.out_proj",
@@ -357,14 +410,14 @@ impl Bart {
         let info = ModelInfo {
             model_type: cfg.model_type.clone(),
             kind: Kind::EncoderDecoder,
-            positions: if marian { Positions::Sinusoidal } else { Positions::Learned },
+            positions: if matches!(positions, PositionTable::Learned { .. }) { Positions::Learned } else { Positions::Sinusoidal },
             n_layers: cfg.encoder_layers,
             n_decoder_layers: cfg.decoder_layers,
             n_heads: cfg.encoder_attention_heads,
             d_model: c,
             d_ff: f_enc,
             vocab_size: v,
-            max_positions: Some(p),
+            max_positions: (!m2m).then_some(p),
             n_params,
             has_lm_head: true,
             bos_token_id: cfg.bos_token_id,
@@ -372,8 +425,8 @@ impl Bart {
             pad_token_id: cfg.pad_token_id,
             decoder_start_token_id,
         };
-        let embed_scale = if cfg.scale_embedding.value().unwrap_or(false) { (c as f32).sqrt() } else { 1.0 };
-        Ok(Bart { config: cfg, info, enc_embed, dec_embed, positions, encoder, decoder, lm_head, final_logits_bias, embed_scale, activation, dec_vocab: v_dec, classifier })
+        let embed_scale = if scale_embedding { (c as f32).sqrt() } else { 1.0 };
+        Ok(Bart { config: cfg, info, enc_embed, dec_embed, positions, encoder, decoder, lm_head, final_norms, final_logits_bias, embed_scale, activation, dec_vocab: v_dec, classifier })
     }
 
     fn d_head_enc(&self) -> usize {
@@ -383,10 +436,11 @@ impl Bart {
         self.config.d_model / self.config.decoder_attention_heads
     }
 
-    /// `embed[ids]·scale + pos[past..past+T]` (then BART's `layernorm_embedding`): `[T][C]`.
+    /// `embed[ids]·scale + pos[past..past+T]` (then `layernorm_embedding`): `[T][C]`.
     fn embed(&self, table: &Linear, ids: &[u32], past: usize, decoder: bool) -> Result<Array2<f32>> {
         let (c, t, p) = (self.config.d_model, ids.len(), self.config.max_position_embeddings);
-        if past + t > p {
+        // M2M100 computes rows for any position (checked below against the rows it keeps).
+        if past + t > p && !matches!(self.positions, PositionTable::Fairseq { .. }) {
             let side = if decoder { "decoder" } else { "source" };
             return Err(Error::input(
                 format!("the {side} would be {} tokens long but this model has positions for only {p}", past + t),
@@ -400,13 +454,41 @@ impl Bart {
         match &self.positions {
             PositionTable::Sinusoidal { enc, dec } => x += &view_rows(if decoder { dec } else { enc }, c).slice(s![past..past + t, ..]),
             PositionTable::Learned { enc, dec, enc_ln, dec_ln } => {
-                let (rows, norm) = if decoder { (dec, dec_ln) } else { (enc, enc_ln) };
+                let (rows, norm_ln) = if decoder { (dec, dec_ln) } else { (enc, enc_ln) };
                 let at = past + BART_POSITION_OFFSET;
                 x += &view_rows(rows, c).slice(s![at..at + t, ..]);
-                norm.apply(flat_mut(&mut x));
+                norm(norm_ln, &mut x);
+            }
+            PositionTable::Fairseq { rows, pad } => {
+                // fairseq's make_positions: only non-pad tokens advance the count, which goes on
+                // from the cached tokens (pads included, as HF adds its cache length).
+                let mut seen = past;
+                for (row, &id) in flat_mut(&mut x).chunks_exact_mut(c).zip(ids) {
+                    let at = if id as usize == *pad { *pad } else { seen += 1; pad + seen };
+                    // Rows reach past every length the session lets through; a longer decode is refused.
+                    let pos = rows.get(at * c..(at + 1) * c).ok_or_else(|| Error::input("too many tokens for this model", "Shorten the text"))?;
+                    add_in_place(row, pos);
+                }
             }
         }
         Ok(x)
+    }
+
+    /// What a sublayer reads: `LN(x)` in a pre-LN block, `x` itself in a post-LN one.
+    fn sublayer_input<'a>(&self, x: &'a Array2<f32>, ln: &LayerNorm) -> Cow<'a, Array2<f32>> {
+        if self.final_norms.is_none() {
+            return Cow::Borrowed(x);
+        }
+        let mut a = x.clone();
+        norm(ln, &mut a);
+        Cow::Owned(a)
+    }
+
+    /// After the residual sum `x`: a post-LN block norms the stream itself.
+    fn after_residual(&self, x: &mut Array2<f32>, ln: &LayerNorm) {
+        if self.final_norms.is_none() {
+            norm(ln, x);
+        }
     }
 
     /// `x: [T][C]` -> `fc2(act(fc1 x))`: `[T][C]`.
@@ -423,16 +505,21 @@ impl Bart {
         let mut x = self.embed(&self.enc_embed, src, 0, false)?; // [S][C]
         for (l, layer) in self.encoder.iter().enumerate() {
             rec.hidden_state(&x);
-            // x = LN(x + attn(x))
-            let (q, k, v) = (activations::linear(&layer.attn.q, x.view()), activations::linear(&layer.attn.k, x.view()), activations::linear(&layer.attn.v, x.view()));
+            // x = LN(x + attn(x)), or pre-LN x = x + attn(LN(x))
+            let a = self.sublayer_input(&x, &layer.attn_ln); // [S][C]
+            let (q, k, v) = (activations::linear(&layer.attn.q, a.view()), activations::linear(&layer.attn.k, a.view()), activations::linear(&layer.attn.v, a.view()));
             let ctx = attend(q.view(), k.view(), v.view(), h, d, scale, Mask::keys_or_full(keys), None, rec.layer(l));
             let out = activations::linear(&layer.attn.out, ctx.view()); // [S][C]
-            rec.trace_io(l, &x, &out);
+            rec.trace_io(l, &a, &out);
             x += &out;
-            layer.attn_ln.apply(flat_mut(&mut x));
-            // x = LN(x + ffn(x))
-            x += &self.ffn(&layer.fc1, &layer.fc2, &x);
-            layer.ffn_ln.apply(flat_mut(&mut x));
+            self.after_residual(&mut x, &layer.attn_ln);
+            // x = LN(x + ffn(x)), or pre-LN x = x + ffn(LN(x))
+            let f = self.ffn(&layer.fc1, &layer.fc2, &self.sublayer_input(&x, &layer.ffn_ln));
+            x += &f;
+            self.after_residual(&mut x, &layer.ffn_ln);
+        }
+        if let Some((enc_ln, _)) = &self.final_norms {
+            norm(enc_ln, &mut x);
         }
         rec.hidden_state(&x);
         Ok(x)
@@ -454,26 +541,32 @@ impl Bart {
         let mut y = self.embed(self.dec_embed.as_ref().unwrap_or(&self.enc_embed), tokens, past, true)?; // [T][C]
         for (l, layer) in self.decoder.iter().enumerate() {
             self_rec.hidden_state(&y);
-            // y = LN(y + self_attn(y)), causal over the cache
-            let (q, k, v) = (activations::linear(&layer.self_attn.q, y.view()), activations::linear(&layer.self_attn.k, y.view()), activations::linear(&layer.self_attn.v, y.view()));
+            // y = LN(y + self_attn(y)) (pre-LN: y + self_attn(LN(y))), causal over the cache
+            let a = self.sublayer_input(&y, &layer.self_ln); // [T][C]
+            let (q, k, v) = (activations::linear(&layer.self_attn.q, a.view()), activations::linear(&layer.self_attn.k, a.view()), activations::linear(&layer.self_attn.v, a.view()));
             let kv = &mut state.self_kv[l];
             kv.append(k.view(), v.view());
             let ctx = attend(q.view(), kv.keys(), kv.values(), h, d, scale, Mask::Causal { past }, None, self_rec.layer(l));
             let out = activations::linear(&layer.self_attn.out, ctx.view()); // [T][C]
-            self_rec.trace_io(l, &y, &out);
+            self_rec.trace_io(l, &a, &out);
             y += &out;
-            layer.self_ln.apply(flat_mut(&mut y));
-            // y = LN(y + cross_attn(y, enc))
-            let q = activations::linear(&layer.cross.q, y.view());
+            self.after_residual(&mut y, &layer.self_ln);
+            // y = LN(y + cross_attn(y, enc)) (pre-LN: y + cross_attn(LN(y), enc))
+            let a = self.sublayer_input(&y, &layer.cross_ln);
+            let q = activations::linear(&layer.cross.q, a.view());
             let kv = &state.cross_kv[l];
             let ctx = attend(q.view(), kv.keys(), kv.values(), h, d, scale, Mask::keys_or_full(src_keys.as_deref()), None, cross_rec.layer(l));
             let out = activations::linear(&layer.cross.out, ctx.view());
-            cross_rec.trace_io(l, &y, &out);
+            cross_rec.trace_io(l, &a, &out);
             y += &out;
-            layer.cross_ln.apply(flat_mut(&mut y));
-            // y = LN(y + ffn(y))
-            y += &self.ffn(&layer.fc1, &layer.fc2, &y);
-            layer.ffn_ln.apply(flat_mut(&mut y));
+            self.after_residual(&mut y, &layer.cross_ln);
+            // y = LN(y + ffn(y)) (pre-LN: y + ffn(LN(y)))
+            let f = self.ffn(&layer.fc1, &layer.fc2, &self.sublayer_input(&y, &layer.ffn_ln));
+            y += &f;
+            self.after_residual(&mut y, &layer.ffn_ln);
+        }
+        if let Some((_, dec_ln)) = &self.final_norms {
+            norm(dec_ln, &mut y);
         }
         self_rec.hidden_state(&y);
         state.fed += t;
@@ -490,16 +583,31 @@ impl Bart {
         logits
     }
 
-    /// Logits as if the decoder stopped at hidden state `x: [T][C]` (post-norm: no final norm).
-    pub(crate) fn lens(&self, x: ArrayView2<'_, f32>) -> Array2<f32> {
-        self.logits(x)
+    /// Logits as if the decoder stopped at hidden state `x: [T][C]`: post-LN, the head alone;
+    /// pre-LN, the decoder's final norm first (which the `last` state has had already).
+    pub(crate) fn lens(&self, x: ArrayView2<'_, f32>, last: bool) -> Array2<f32> {
+        match &self.final_norms {
+            Some((_, dec_ln)) if !last => {
+                let mut normed = x.to_owned();
+                norm(dec_ln, &mut normed);
+                self.logits(normed.view())
+            }
+            _ => self.logits(x),
+        }
+    }
+
+    /// Whether the blocks norm before each sublayer (and each stack ends in a final norm), and
+    /// whether the embeddings are normed (`layernorm_embedding`): for the model card.
+    pub fn norms(&self) -> (bool, bool) {
+        (self.final_norms.is_some(), matches!(self.positions, PositionTable::Learned { .. }))
     }
 
     /// What the embeddings add at positions `0..n` of a stack: `[N][C]` (learned rows read at
-    /// position + 2, or the sinusoids).
+    /// position + 2, or the sinusoids; M2M100's from row pad + 1, as a text without pads reads them).
     pub(crate) fn position_rows(&self, decoder: bool, n: usize) -> &[f32] {
         let c = self.config.d_model;
         match &self.positions {
+            PositionTable::Fairseq { rows, pad } => &rows[(pad + 1) * c..(pad + 1 + n) * c],
             PositionTable::Sinusoidal { enc, dec } => &(if decoder { dec } else { enc })[..n * c],
             PositionTable::Learned { enc, dec, .. } => {
                 let rows = if decoder { dec } else { enc };
@@ -546,6 +654,12 @@ impl EncoderDecoder for Bart {
     }
 }
 
+/// `x: [T][C]` normed in place; one copy of the norm's code for every call (wasm size).
+#[inline(never)]
+fn norm(ln: &LayerNorm, x: &mut Array2<f32>) {
+    ln.apply(flat_mut(x));
+}
+
 /// BartConfig's `eos_token_id` and `decoder_start_token_id` when config.json leaves them out.
 const BART_DEFAULT_EOS: u32 = 2;
 const BART_DEFAULT_DECODER_START: u32 = 2;
@@ -573,6 +687,26 @@ pub fn sinusoids(n_positions: usize, c: usize) -> Vec<f32> {
     table
 }
 
+/// M2M100's (fairseq's) position table `[N][C]`: `half = C/2` frequencies
+/// `f_k = exp(-k·ln(10000)/(half-1))`, `row[k] = sin(p·f_k)`, `row[half + k] = cos(p·f_k)` (a zero
+/// last column when C is odd), and row `pad` all zeros. A row depends only on its position, so a
+/// longer table extends a shorter one (HF regrows its table so). Rounded to f32 step by step, as
+/// torch computes it.
+pub fn fairseq_sinusoids(n_rows: usize, c: usize, pad: usize) -> Vec<f32> {
+    let half = c / 2;
+    let step = -(10000f64.ln() / (half as f64 - 1.0)) as f32;
+    let mut table = vec![0.0f32; n_rows * c];
+    for (pos, row) in table.chunks_exact_mut(c).enumerate().filter(|&(pos, _)| pos != pad) {
+        let (sines, cosines) = row.split_at_mut(half); // cosines: C - half >= half slots
+        for (k, (sin, cos)) in sines.iter_mut().zip(cosines).enumerate() {
+            // Each step's f32 result, through f64 functions (the wasm has no f32 ones to spare).
+            let angle = (pos as f32 * ((k as f32 * step) as f64).exp() as f32) as f64;
+            (*sin, *cos) = (angle.sin() as f32, angle.cos() as f32);
+        }
+    }
+    table
+}
+
 impl super::Family for Bart {
     fn info(&self) -> &ModelInfo {
         &self.info
@@ -587,8 +721,8 @@ impl super::Family for Bart {
             _ => (c.decoder_layers, c.decoder_attention_heads),
         })
     }
-    fn lens(&self, x: ArrayView2<'_, f32>, _last: bool) -> Result<Array2<f32>> {
-        Ok(Bart::lens(self, x))
+    fn lens(&self, x: ArrayView2<'_, f32>, last: bool) -> Result<Array2<f32>> {
+        Ok(Bart::lens(self, x, last))
     }
     fn position_rows(&self, stack: super::Stack, n: usize) -> Option<&[f32]> {
         Some(Bart::position_rows(self, stack == super::Stack::Decoder, n))

@@ -214,7 +214,7 @@ pub enum Model {
     Gpt2(gpt2::Gpt2),
     Bert(bert::Bert), // BERT, RoBERTa and DistilBERT share one implementation
     T5(t5::T5),
-    Bart(bart::Bart), // BART and Marian share one implementation
+    Bart(bart::Bart), // BART, Marian, mBART, Pegasus and M2M100 share one implementation
     Llama(llama::Llama), // Llama and Qwen2 share one implementation
     ModernBert(modernbert::ModernBert),
     Albert(albert::Albert),
@@ -265,7 +265,7 @@ impl Model {
             "mpnet" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::MpNet, files.config, weights)?)),
             "electra" => Ok(Model::Bert(bert::Bert::load_variant(bert::Variant::Electra, files.config, weights)?)),
             "t5" | "mt5" => Ok(Model::T5(t5::T5::load(files.config, weights)?)),
-            "bart" | "marian" => Ok(Model::Bart(bart::Bart::load(files.config, weights)?)),
+            "bart" | "marian" | "mbart" | "pegasus" | "m2m_100" => Ok(Model::Bart(bart::Bart::load(files.config, weights)?)),
             "llama" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Llama, files.config, weights)?)),
             "qwen2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Qwen2, files.config, weights)?)),
             "qwen3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Qwen3, files.config, weights)?)),

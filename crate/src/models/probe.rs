@@ -175,6 +175,8 @@ impl Model {
                 ))
             }
             (None, Positions::Disentangled) => return Err(disentangled_has_no_bias_table()),
+            // M2M100: computed rows for any position, as many as Glassbox runs at once.
+            (None, Positions::Sinusoidal) => super::MAX_TOKENS_WITHOUT_POSITION_TABLE,
             (None, _) => {
                 return Err(Error::input(
                     "T5 adds no position vectors; it biases attention scores by relative distance",
