@@ -38,7 +38,8 @@ const ui = {
   dropZone: $('drop-zone'), urlForm: $('url-form'), urlInput: $('url-input'),
   progress: $('load-progress'), progressBar: $('load-bar'), progressStatus: $('load-status'),
   modelError: $('model-error'), facts: $('model-facts'), modelExplain: $('model-explain'), vocabNote: $('vocab-note'),
-  text: $('text-input'), pairRow: $('pair-row'), pair: $('pair-input'), backdrop: $('text-backdrop'), runButton: $('run-button'), tokenCount: $('token-count'),
+  text: $('text-input'), pairRow: $('pair-row'), pair: $('pair-input'), languageRow: $('language-row'), srcLang: $('src-lang'),
+  tgtLang: $('tgt-lang'), languageNote: $('language-note'), backdrop: $('text-backdrop'), runButton: $('run-button'), tokenCount: $('token-count'),
   runError: $('run-error'), tokens: $('tokens'), realTokenizers: $('real-tokenizers'),
   attentionControls: $('attention-controls'), kindSwitch: $('kind-switch'), layerSelect: $('layer-select'), headSelect: $('head-select'),
   attentionPlaceholder: $('attention-placeholder'), heatmap: $('heatmap'), kindExplain: $('kind-explain'),
@@ -259,8 +260,42 @@ function currentPair() {
   return !ui.pairRow.hidden && ui.pair.value.trim() !== '' ? ui.pair.value : undefined;
 }
 
+/**
+ * A many-to-many translation model (mBART, mBART-50, NLLB) reads a code that names the input's language, put
+ * around the text by its tokenizer, and writes in the language whose code is forced as its first token.
+ */
+function applyLanguages(info) {
+  const codes = info.languageCodes ?? [];
+  ui.languageRow.hidden = codes.length === 0;
+  const options = (select, list) => select.replaceChildren(...list.map(([value, label]) => Object.assign(document.createElement('option'), { value, textContent: label })));
+  options(ui.srcLang, codes.map((c) => [c, c]));
+  ui.srcLang.value = info.srcLang ?? codes[0] ?? '';
+  ui.srcLang.dataset.default = ui.srcLang.value;
+  options(ui.tgtLang, [['', 'the model’s own choice'], ...codes.map((c) => [c, c])]);
+  ui.tgtLang.value = '';
+  ui.languageNote.textContent = codes.length === 0 ? '' : `This tokenizer knows ${codes.length} language codes. It adds the `
+    + 'source language’s code to the input (see the tokens). When generating, the target language’s code is forced as the '
+    + 'decoder’s first token, which tells a many-to-many translation model the language to write in (Hugging Face’s '
+    + 'forced_bos_token_id).';
+}
+
+async function changeSourceLanguage() {
+  const model = state.model;
+  if (!model) return;
+  clearError(ui.runError);
+  try {
+    await model.setSourceLanguage(ui.srcLang.value);
+  } catch (err) {
+    ui.srcLang.value = model.info.srcLang ?? '';
+    showError(ui.runError, err);
+    return;
+  }
+  if (state.model === model) run();
+}
+
 function onModelChanged() {
   const info = state.model.info;
+  applyLanguages(info);
   // Encoders read pairs, and so does an encoder-decoder fine-tuned as a classifier (BART's NLI heads).
   ui.pairRow.hidden = !(info.kind === 'encoder-only' || (info.kind === 'encoder-decoder' && info.classifier));
   renderModelFacts(ui.facts, info, state.modelName);
@@ -660,6 +695,7 @@ async function generate() {
   renderGeneration();
   gen.handle = model.generate(text, {
     ...sampling, numCandidates: N_CANDIDATES, captureAttention: true, attention: stepLayerOnly(text, sampling),
+    ...(!ui.languageRow.hidden && ui.tgtLang.value ? { targetLanguage: ui.tgtLang.value } : {}),
     onToken: (t) => {
       if (state.gen !== gen) return;
       arrivals.push(performance.now());
@@ -1022,6 +1058,7 @@ function wire() {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); }
   });
   ui.runButton.addEventListener('click', run);
+  ui.srcLang.addEventListener('change', changeSourceLanguage);
   ui.layerSelect.addEventListener('change', () => { state.layer = ui.layerSelect.value; state.headPicked = true; renderAttention(); });
   ui.headSelect.addEventListener('change', () => { state.head = ui.headSelect.value; state.headPicked = true; renderAttention(); });
   // A thumbnail of the model view (or another element view of this run) focuses a layer and head here.

@@ -91,6 +91,8 @@ export interface LoadOptions {
   randomSeed?: number;
   /** The storage of the weight matrices in memory (default: each in its file's); `model.info.weights` echoes it. */
   weights?: 'f32' | 'f16' | 'bf16' | 'int8';
+  /** A translation tokenizer's source language (one of `info.languageCodes`; default: the folder's `src_lang`). */
+  srcLang?: string;
 }
 
 export interface Progress { loaded: number; total: number | null; file: string }
@@ -116,6 +118,8 @@ export declare class Model {
   generate(text: string, opts?: GenerateOptions): GenerationHandle;
   /** `run` plus the teaching extras: one layer's Q/K/V arithmetic, the logit lens, ablated heads, hidden tokens. */
   inspect(text: string, opts?: InspectOptions): Promise<InspectResult>;
+  /** A translation tokenizer's source language from now on; resolves to the updated card (also `info`). */
+  setSourceLanguage(code: string): Promise<ModelInfo>;
   /** `[L, H]` of an attention kind, or null when the model has none. */
   attentionDims(kind: AttentionKind): Promise<[number, number] | null>;
   /** What the model adds to the token embeddings at positions 0..n-1: learned rows or Marian's sinusoids, as wide as

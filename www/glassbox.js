@@ -85,6 +85,7 @@ export class Glassbox {
    * `randomSeed` builds the architecture with seeded random weights and skips model.safetensors.
    * `weights` ('f32' | 'f16' | 'bf16' | 'int8') keeps the weight matrices in that storage in memory (default:
    * each in its file's): 'bf16', 'f16' or 'int8' shrink an f32 model to a half or about a quarter, and decode faster.
+   * `srcLang` sets a translation tokenizer's source language (see `Model.setSourceLanguage`).
    */
   async loadModel(source, opts = {}) {
     let message;
@@ -104,11 +105,11 @@ export class Glassbox {
       throw new Error('the model source must be { baseUrl: "models/name/" } or { files: { "config.json": file, ... } }. '
         + 'Pass a folder URL or the chosen files');
     }
-    const loaded = await this._request({ type: 'load', source: message, randomSeed: opts.randomSeed, weights: opts.weights }, { onProgress: opts.onProgress }, transfer);
+    const loaded = await this._request({ type: 'load', source: message, randomSeed: opts.randomSeed, weights: opts.weights, srcLang: opts.srcLang }, { onProgress: opts.onProgress }, transfer);
     // Files are kept as File/Blob handles (not bytes) so a replaced worker can read them again; ArrayBuffers were
     // transferred away and cannot be.
     const blobsOnly = message.files && typeof Blob !== 'undefined' && Object.values(message.files).every((v) => v instanceof Blob);
-    if (message.baseUrl || blobsOnly) this._reloadable.set(loaded.handle, { type: 'load', source: message, randomSeed: opts.randomSeed, weights: opts.weights, handle: loaded.handle });
+    if (message.baseUrl || blobsOnly) this._reloadable.set(loaded.handle, { type: 'load', source: message, randomSeed: opts.randomSeed, weights: opts.weights, srcLang: opts.srcLang, handle: loaded.handle });
     return new Model(this, loaded.handle, loaded.info);
   }
 
@@ -442,6 +443,21 @@ export class Model extends WorkerHandle {
     if (raw.lens) result.logitLens = toLens(raw.lens);
     if (raw.residual) result.residual = raw.residual;
     return result;
+  }
+
+  /**
+   * A translation tokenizer's source language from now on (`info.languageCodes` lists them; mBART puts the code after
+   * the text, mBART-50 and NLLB before it). Resolves to the updated model card, which is also `this.info`.
+   */
+  async setSourceLanguage(code) {
+    const info = await this._request({ type: 'setSourceLanguage', code: String(code) });
+    // The card lives on the model itself, not on a scheduled view of it (`scheduled` makes those).
+    let model = this;
+    while (Object.prototype.hasOwnProperty.call(model, '_schedule')) model = Object.getPrototypeOf(model);
+    model.info = info;
+    const load = this._gb._reloadable.get(this._handle);
+    if (load) load.srcLang = String(code);
+    return info;
   }
 
   /** `[L, H]` of an attention kind ('encoder' | 'decoder' | 'cross'), or null when the model has none. */

@@ -103,6 +103,8 @@ export function currentState() {
     embed: share.viewer.embed,
     hide: share.viewer.hide,
     tokenizer: $('#real-tokenizers input:checked')?.value ?? '',
+    srcLang: $('#language-row')?.hidden === false ? $('#src-lang')?.value ?? '' : '',
+    tgtLang: $('#language-row')?.hidden === false ? $('#tgt-lang')?.value ?? '' : '',
   };
 }
 
@@ -117,6 +119,8 @@ function baseline() {
     if (!el) continue;
     base[field] = el.defaultValue === '' ? null : Number(el.defaultValue);
   }
+  // The tokenizer's own source language is what a link without one gets.
+  base.srcLang = $('#src-lang')?.dataset.default ?? '';
   return base;
 }
 
@@ -157,6 +161,15 @@ async function applyState(state) {
       await waitFor(idle, 'the model to load');
     }
     if (state.text !== '' || new URLSearchParams(location.hash.slice(1)).has('text')) setValue('#text-input', state.text);
+    // A translation model's languages (codes the model lacks are not offered, so they are left as they are).
+    if ($('#language-row')?.hidden === false) {
+      if (state.srcLang && $(`#src-lang option[value="${CSS.escape(state.srcLang)}"]`)) {
+        setValue('#src-lang', state.srcLang);
+        await sleep(0);
+        await waitFor(idle, 'the source language');
+      }
+      if ($(`#tgt-lang option[value="${CSS.escape(state.tgtLang)}"]`)) setValue('#tgt-lang', state.tgtLang);
+    }
     if (state.pair !== '' || new URLSearchParams(location.hash.slice(1)).has(KEYS.pair)) setValue('#pair-input', state.pair);
     $(`#real-tokenizers input[value="${CSS.escape(state.tokenizer)}"]`)?.click();
     // A setting the link leaves out takes the control's starting value: the model's own (generation_config.json).

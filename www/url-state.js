@@ -4,6 +4,7 @@
 //   #model=gpt2&text=The+cat+sat&view=attention&kind=decoder&layer=2&head=3
 //   #model=gpt2&text=Once+upon&view=generate&temperature=0.8&top-k=40&top-p=0.95&seed=7&max-tokens=20&generate=1
 //   #model=bart&text=Hello&view=generate&beams=4                        (beam search with 4 beams)
+//   #model=nllb&text=Hello&view=generate&src-lang=eng_Latn&tgt-lang=fra_Latn   (a translation model's languages)
 //   #model=my-nli&text=A+dog+runs.&pair=An+animal+moves.                  (an encoder's second text: sentence pairs, a passage)
 //   #model=marian&text=Hello&rollout-kind=cross&rollout-output=3        (the rollout view's kind and output token)
 //   #model=gpt2&text=The+quick+brown+fox&view=tokens&tokenizer=bert-base-uncased   (also cut by a real tokenizer)
@@ -19,7 +20,7 @@
 export const DEFAULTS = Object.freeze({
   model: '', text: '', pair: '', view: 'attention', kind: '', layer: 1, head: 'mean',
   temperature: 0, topK: 0, topP: 1, seed: 42, maxTokens: 20, numBeams: 1, generate: false, embed: false, tokenizer: '',
-  rolloutKind: '', rolloutOutput: 0,
+  rolloutKind: '', rolloutOutput: 0, srcLang: '', tgtLang: '',
 });
 
 /** Hash key for each state field (same spelling as the widget attributes). */
@@ -29,6 +30,8 @@ export const KEYS = {
   tokenizer: 'tokenizer',
   // <glassbox-rollout> on the page: its attention kind and output token (from 1; 0 = the last).
   rolloutKind: 'rollout-kind', rolloutOutput: 'rollout-output',
+  // A translation model's source and target language codes (left out: the tokenizer's own src_lang, the model's choice).
+  srcLang: 'src-lang', tgtLang: 'tgt-lang',
 };
 
 export const VIEWS = ['tokens', 'attention', 'generate'];
@@ -63,6 +66,8 @@ export function decodeState(hash) {
     const v = Number(raw);
     if (raw !== null && raw.trim() !== '' && Number.isFinite(v) && v >= 0 && (field !== 'numBeams' || (Number.isInteger(v) && v >= 1))) state[field] = v;
   }
+  // Language codes look like eng_Latn, fr_XX or __fr__; anything else is not one.
+  for (const field of ['srcLang', 'tgtLang']) if (/^[A-Za-z0-9_-]{1,32}$/.test(get(field) ?? '')) state[field] = get(field);
   // The real tokenizer the text is also cut with (models/tokenizers/<name>/): a folder name.
   if (/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(get('tokenizer') ?? '')) state.tokenizer = get('tokenizer');
   state.generate = flag(get('generate'));

@@ -191,6 +191,13 @@ function dispatch(msg) {
     case 'attentionPatterns': return getEngine().then((api) => api.attentionPatterns(floats(msg.values), msg.options));
     case 'attentionRollout': return getEngine().then((api) => api.attentionRollout(floats(msg.values), msg.options));
     case 'attentionDims': return modelFor(msg.handle).model.attentionDims(String(msg.kind));
+    case 'setSourceLanguage': {
+      const entry = modelFor(msg.handle);
+      entry.model.setSourceLanguage(String(msg.code));
+      // A model loaded again (a fresh engine) keeps the chosen language.
+      if (reloadable.has(msg.handle)) reloadable.get(msg.handle).srcLang = String(msg.code);
+      return entry.model.info();
+    }
     case 'positionVectors': return modelFor(msg.handle).model.positionVectors(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
     case 'relativePositions': return modelFor(msg.handle).model.relativePositions(String(msg.stack), wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
     case 'rotaryAngles': return modelFor(msg.handle).model.rotaryAngles(wholeNumber(msg.n, 'n', 'Ask for e.g. 32 positions'));
@@ -199,7 +206,7 @@ function dispatch(msg) {
     case 'memory': return getEngine().then(() => ({ wasmBytes: wasmMemory?.buffer.byteLength ?? 0 }));
     case 'trainerCreate': case 'trainerStep': case 'trainerEvaluate': case 'trainerInfo': case 'trainerFree': case 'fitLogistic':
       return learn(msg);
-    default: throw new Error(`unknown request type "${msg.type}". Use init, load, loadTokenizer, tokenize, run, inspect, attentionDims, `
+    default: throw new Error(`unknown request type "${msg.type}". Use init, load, loadTokenizer, tokenize, run, inspect, setSourceLanguage, attentionDims, `
       + 'positionVectors, relativePositions, rotaryAngles, tokenEmbeddings, drawMap, rasterizeMap, attentionPatterns, '
       + 'attentionRollout, generate, cancel, free, memory, trainerCreate, trainerStep, trainerEvaluate, trainerInfo, trainerFree or fitLogistic');
   }
@@ -297,6 +304,7 @@ async function load(msg) {
   const { source } = msg;
   const randomSeed = msg.randomSeed == null ? undefined : msg.randomSeed;
   const weights = msg.weights == null ? undefined : msg.weights;
+  const srcLang = msg.srcLang == null ? undefined : String(msg.srcLang);
   const needWeights = randomSeed === undefined;
   const progress = (p) => post({ id: msg.id, type: 'progress', ...p });
   let bytes;
@@ -316,13 +324,13 @@ async function load(msg) {
     bytes['tokenizer_config.json'] ?? null,
     bytes['special_tokens_map.json'] ?? null,
     bytes['generation_config.json'] ?? null,
-    { randomSeed, weights },
+    { randomSeed, weights, srcLang },
   );
   // A replaced worker (Glassbox.interrupt) loads the models again under the handles the page holds.
   const handle = Number.isInteger(msg.handle) && !models.has(msg.handle) ? msg.handle : nextHandle++;
   nextHandle = Math.max(nextHandle, handle + 1);
   models.set(handle, { model, engine: api });
-  if (source.baseUrl !== undefined || onlyBlobs(source.files)) reloadable.set(handle, { source, randomSeed, weights });
+  if (source.baseUrl !== undefined || onlyBlobs(source.files)) reloadable.set(handle, { source, randomSeed, weights, srcLang });
   return { handle, info: model.info() };
 }
 
@@ -521,14 +529,14 @@ async function readStream(stream, total, file, progress) {
 /// The model of `handle` loaded again into the fresh engine, under the same handle.
 async function reload(handle) {
   if (reloadable.get(handle).tokenizerOnly) return reloadTokenizer(handle);
-  const { source, randomSeed, weights } = reloadable.get(handle);
+  const { source, randomSeed, weights, srcLang } = reloadable.get(handle);
   const needWeights = randomSeed === undefined;
   const bytes = source.baseUrl !== undefined
     ? await fetchFolder(source.baseUrl, source.present, needWeights, () => {})
     : await readFiles(source.files, needWeights, () => {});
   const api = await getEngine();
   const model = api.WasmModel.load(bytes['config.json'], needWeights ? bytes[WEIGHTS] : null, bytes['tokenizer.json'],
-    bytes['tokenizer_config.json'] ?? null, bytes['special_tokens_map.json'] ?? null, bytes['generation_config.json'] ?? null, { randomSeed, weights });
+    bytes['tokenizer_config.json'] ?? null, bytes['special_tokens_map.json'] ?? null, bytes['generation_config.json'] ?? null, { randomSeed, weights, srcLang });
   models.set(handle, { model, engine: api });
 }
 

@@ -59,3 +59,36 @@ fn unknown_target_language_is_refused_by_name() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--tgt-lang"));
 }
+
+/// Whole translation folders (an NLLB-shaped M2M100 and an mBART-50-shaped mBART with their tokenizers,
+/// scripts/fixtures/translation_models.py): for each source language (`--src-lang`) and target language
+/// (`--tgt-lang`), the input ids and the greedy generation equal transformers' (its translation pipeline
+/// passes the target's code as `forced_bos_token_id`).
+#[test]
+fn translation_models_take_source_and_target_languages_as_transformers_does() {
+    for name in ["nllb_tiny", "mbart50_tiny"] {
+        let dir = root().join("tests/fixtures/translation_models").join(name);
+        let reference: Value = serde_json::from_slice(&std::fs::read(dir.join("reference.json")).unwrap()).unwrap();
+        let cases = reference["cases"].as_array().unwrap();
+        assert!(cases.len() >= 8, "{name}: too few cases");
+        let dir = dir.to_str().unwrap();
+        for case in cases {
+            let (text, src) = (case["text"].as_str().unwrap(), case["src_lang"].as_str().unwrap());
+            let mut args = vec!["inspect", dir, "--text", text, "--src-lang", src, "--generate", "8"];
+            if let Some(tgt) = case["tgt_lang"].as_str() {
+                args.extend(["--tgt-lang", tgt]);
+            }
+            let out = glassbox(&args);
+            assert!(out.status.success(), "glassbox {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let got = &got["cases"][0];
+            assert_eq!(got["ids"], case["input_ids"], "{name} {src}: input ids");
+            assert_eq!(got["tokens"], case["tokens"], "{name} {src}: tokens");
+            assert_eq!(got["generated_ids"], case["generated_ids"], "{args:?}");
+        }
+        // The source language's code is where the tokenizer puts it, and a code it lacks is refused with its codes.
+        let out = glassbox(&["tokenize", dir, "--text", "Hello", "--src-lang", "xx_Nowhere"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("xx_Nowhere"));
+    }
+}

@@ -742,6 +742,13 @@ impl WasmModel {
         job.finish(self)
     }
 
+    /// A translation tokenizer's source language from now on (`src_lang`: the code its template
+    /// puts around the text); a code the tokenizer lacks is refused with the codes it has.
+    #[wasm_bindgen(js_name = setSourceLanguage)]
+    pub fn set_source_language(&mut self, code: &str) -> Result<(), JsError> {
+        self.session.tokenizer.set_src_lang(code).map_err(js_error)
+    }
+
     /// `[L, H]` of attention `kind` ("encoder", "decoder", "cross"), or `null` when the model has none.
     #[wasm_bindgen(js_name = attentionDims)]
     pub fn attention_dims(&self, kind: &str) -> Result<JsValue, JsError> {
