@@ -20,7 +20,8 @@ export const KIND_OF = {
   gemma: 'decoder-only', gemma2: 'decoder-only', gemma3_text: 'decoder-only', gemma3: 'decoder-only',
   granite: 'decoder-only', olmo2: 'decoder-only', olmo3: 'decoder-only', smollm3: 'decoder-only', phi3: 'decoder-only', phi: 'decoder-only',
   bert: 'encoder-only', electra: 'encoder-only', roberta: 'encoder-only', modernbert: 'encoder-only', albert: 'encoder-only', 'xlm-roberta': 'encoder-only', camembert: 'encoder-only', distilbert: 'encoder-only', mpnet: 'encoder-only', 'deberta-v2': 'encoder-only',
-  t5: 'encoder-decoder', mt5: 'encoder-decoder', bart: 'encoder-decoder', marian: 'encoder-decoder',
+  t5: 'encoder-decoder', mt5: 'encoder-decoder', bart: 'encoder-decoder', marian: 'encoder-decoder', mbart: 'encoder-decoder',
+  pegasus: 'encoder-decoder', m2m_100: 'encoder-decoder',
 };
 
 function kindOf(config) {

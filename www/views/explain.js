@@ -121,6 +121,7 @@ const TIED_HEAD_AFTER = {
   bert: ', plus a bias per token', roberta: ', plus a bias per token', albert: ', plus a bias per token', 'xlm-roberta': ', plus a bias per token', camembert: ', plus a bias per token', distilbert: ', plus a bias per token',
   mpnet: ', plus a bias per token', electra: ', plus a bias per token', 'deberta-v2': ', plus a bias per token',
   bart: ', plus a bias per token (final_logits_bias)', marian: ', plus a bias per token (final_logits_bias)',
+  mbart: ', plus a bias per token (final_logits_bias)', pegasus: ', plus a bias per token (final_logits_bias)',
 };
 
 /** The feed-forward network of the loaded model, in one sentence. */
