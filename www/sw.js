@@ -28,9 +28,9 @@ const SHELL = [
   '../pkg/glassbox.js', '../pkg/glassbox_bg.wasm',
 ].map((p) => new URL(p, self.location.href).href);
 
-// A Marian folder's tokenizer files stand in for tokenizer.json (worker.js makes one of them).
+// A Marian or M2M100 folder's tokenizer files stand in for tokenizer.json (worker.js makes one of them).
 const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json',
-  'generation_config.json', 'source.spm', 'target.spm', 'vocab.json', 'target_vocab.json'];
+  'generation_config.json', 'source.spm', 'target.spm', 'vocab.json', 'target_vocab.json', 'sentencepiece.bpe.model'];
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 self.addEventListener('install', (event) => {

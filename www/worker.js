@@ -51,6 +51,9 @@ const OPTIONAL = ['tokenizer_config.json', 'special_tokens_map.json', 'generatio
 // separate vocabularies). The engine makes a tokenizer.json of them (marianTokenizerJson), as the CLI does.
 const MARIAN = ['source.spm', 'target.spm', 'vocab.json'];
 const MARIAN_OPTIONAL = ['target_vocab.json'];
+// An M2M100 folder (facebook/m2m100_418M): M2M100Tokenizer's files, made into a tokenizer.json by marianTokenizerJson
+// with no target.spm.
+const M2M100 = ['sentencepiece.bpe.model', 'vocab.json'];
 // A slow tokenizer's files (older checkpoints): BERT's vocab.txt, or GPT-2's and RoBERTa's vocab.json and merges.txt.
 // The engine builds the tokenizer of them as transformers does, by the folder's class (slowTokenizerJson).
 const SLOW = ['vocab.txt', 'vocab.json', 'merges.txt'];
@@ -370,11 +373,14 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
   const bytes = Object.fromEntries([...REQUIRED, ...OPTIONAL].map((n, i) => [n, small[i]]));
   if (!bytes['tokenizer.json']) {
     const source = await get('source.spm', false);
+    let spm;
     if (source) {
       const files = { 'source.spm': source };
       for (const name of MARIAN.slice(1)) files[name] = await get(name, true);
       for (const name of MARIAN_OPTIONAL) files[name] = await get(name, false);
       bytes['tokenizer.json'] = await marianTokenizer(files, bytes['tokenizer_config.json']);
+    } else if ((spm = await get(M2M100[0], false))) {
+      bytes['tokenizer.json'] = await m2m100Tokenizer(spm, await get(M2M100[1], true), bytes['tokenizer_config.json']);
     } else {
       const files = {};
       for (const name of SLOW) files[name] = await get(name, false);
@@ -430,14 +436,17 @@ async function readFiles(files, needWeights, progress) {
   const bytes = {};
   const noTokenizer = !byName.has('tokenizer.json');
   const marian = noTokenizer && MARIAN.every((n) => byName.has(n));
-  const slow = noTokenizer && !marian && (byName.has('vocab.txt') || (byName.has('vocab.json') && byName.has('merges.txt')));
-  if (noTokenizer && !marian && !slow) await refuseStandIn([...byName.keys()], 'tokenizer.json');
-  const standIn = marian || slow; // what replaces tokenizer.json
+  const m2m100 = noTokenizer && !marian && !byName.has('merges.txt') && M2M100.every((n) => byName.has(n));
+  const slow = noTokenizer && !marian && !m2m100 && (byName.has('vocab.txt') || (byName.has('vocab.json') && byName.has('merges.txt')));
+  if (noTokenizer && !marian && !m2m100 && !slow) await refuseStandIn([...byName.keys()], 'tokenizer.json');
+  const standIn = marian || m2m100 || slow; // what replaces tokenizer.json
   for (const name of [...REQUIRED, ...OPTIONAL]) bytes[name] = await read(name, REQUIRED.includes(name) && !(standIn && name === 'tokenizer.json'));
   if (marian) {
     const files = {};
     for (const name of [...MARIAN, ...MARIAN_OPTIONAL]) files[name] = await read(name, MARIAN.includes(name));
     bytes['tokenizer.json'] = await marianTokenizer(files, bytes['tokenizer_config.json']);
+  } else if (m2m100) {
+    bytes['tokenizer.json'] = await m2m100Tokenizer(await read(M2M100[0], true), await read(M2M100[1], true), bytes['tokenizer_config.json']);
   } else if (slow) {
     const files = {};
     for (const name of SLOW) files[name] = await read(name, false);
@@ -461,6 +470,12 @@ async function marianTokenizer(files, tokenizerConfig) {
   const api = await getEngine();
   return api.marianTokenizerJson(files['source.spm'], files['target.spm'], files['vocab.json'], files['target_vocab.json'] ?? undefined,
     tokenizerConfig ?? undefined);
+}
+
+/// The tokenizer.json the engine makes of an M2M100 folder's SentencePiece model and vocab.json.
+async function m2m100Tokenizer(spm, vocab, tokenizerConfig) {
+  const api = await getEngine();
+  return api.marianTokenizerJson(spm, undefined, vocab, undefined, tokenizerConfig ?? undefined);
 }
 
 /// A folder without `missing` (model.safetensors or tokenizer.json) that holds it in another form

@@ -333,12 +333,16 @@ impl FolderBytes {
             let target_vocab = optional("target_vocab.json")?;
             let files = glassbox::tokenizer::marian::MarianFiles {
                 source_spm: &source_spm?,
-                target_spm: &target_spm?,
+                target_spm: Some(&target_spm?),
                 vocab: &vocab?,
                 target_vocab: target_vocab.as_deref(),
                 tokenizer_config: tokenizer_config.as_deref(),
             };
             glassbox::tokenizer::marian::tokenizer_json(&files)?
+        } else if !dir.join("tokenizer.json").exists() && dir.join("sentencepiece.bpe.model").exists() && dir.join("vocab.json").exists() && !dir.join("merges.txt").exists() {
+            // M2M100Tokenizer's files (facebook/m2m100_418M): its SentencePiece model and vocabulary.
+            let [spm, vocab] = glassbox::tokenizer::marian::M2M100_FILES.map(|name| optional(name));
+            glassbox::tokenizer::marian::m2m100_tokenizer_json(&spm?.unwrap_or_default(), &vocab?.unwrap_or_default(), tokenizer_config.as_deref())?
         } else if !dir.join("tokenizer.json").exists() && (dir.join("vocab.txt").exists() || dir.join("merges.txt").exists()) {
             // A slow tokenizer's files (BERT's vocab.txt, GPT-2's and RoBERTa's vocab.json and
             // merges.txt): built as transformers builds them, by the folder's tokenizer class.

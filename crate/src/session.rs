@@ -239,17 +239,18 @@ impl Session {
     }
 
     /// Force `code`'s token as the first generated one from now on (a language code such as
-    /// `fra_Latn` or `fr_XX`: the target language of a many-to-many translation model), or go back
-    /// to the model's settings with `None`. The code must be one token of the tokenizer.
+    /// `fra_Latn`, `fr_XX` or M2M100's `fr`: the target language of a many-to-many translation model), or go back
+    /// to the model's settings with `None`. The code must be a language code of the tokenizer or one of its tokens.
     pub fn set_target_language(&self, code: Option<&str>) -> Result<()> {
         let id = match code {
             None => None,
             Some(code) => {
-                let id = self.tokenizer.token_to_id(code).filter(|&id| (id as usize) < self.model.decoder_vocab_size());
+                // A translation tokenizer's code (M2M100's `fr` is `__fr__`), else a token as it is.
+                let id = self.tokenizer.language_id(code).or_else(|| self.tokenizer.token_to_id(code)).filter(|&id| (id as usize) < self.model.decoder_vocab_size());
                 Some(id.ok_or_else(|| {
                     Error::input(
                         format!("the target language {code:?} is not a token of this model's vocabulary"),
-                        "Give a language code exactly as the tokenizer spells it (NLLB: fra_Latn; mBART-50: fr_XX), or leave the target language out",
+                        "Give a language code exactly as the tokenizer spells it (NLLB: fra_Latn; mBART-50: fr_XX; M2M100: fr), or leave the target language out",
                     )
                 })?)
             }

@@ -10,7 +10,7 @@ const VOCAB: &[u8] = include_bytes!("../../tests/fixtures/marian_files/shared/vo
 const TARGET: &[u8] = include_bytes!("../../tests/fixtures/marian_files/shared/target.spm");
 
 fuzz_target!(|data: &[u8]| {
-    let files = MarianFiles { source_spm: data, target_spm: TARGET, vocab: VOCAB, target_vocab: None, tokenizer_config: None };
+    let files = MarianFiles { source_spm: data, target_spm: Some(TARGET), vocab: VOCAB, target_vocab: None, tokenizer_config: None };
     let Ok(json) = tokenizer_json(&files) else { return };
     let tokenizer = glassbox::tokenizer::Tokenizer::for_model(&json, None, None, Some("marian")).expect("a converted Marian tokenizer loads");
     if let Ok(enc) = tokenizer.encode(TEXT, true) {

@@ -37,7 +37,7 @@ impl Files {
     fn convert(&self) -> glassbox::Result<Vec<u8>> {
         tokenizer_json(&MarianFiles {
             source_spm: &self.source,
-            target_spm: &self.target,
+            target_spm: Some(&self.target),
             vocab: &self.vocab,
             target_vocab: self.target_vocab.as_deref(),
             tokenizer_config: self.config.as_deref(),

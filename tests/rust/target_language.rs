@@ -66,7 +66,7 @@ fn unknown_target_language_is_refused_by_name() {
 /// passes the target's code as `forced_bos_token_id`).
 #[test]
 fn translation_models_take_source_and_target_languages_as_transformers_does() {
-    for name in ["nllb_tiny", "mbart50_tiny"] {
+    for name in ["nllb_tiny", "mbart50_tiny", "m2m100_tiny"] {
         let dir = root().join("tests/fixtures/translation_models").join(name);
         let reference: Value = serde_json::from_slice(&std::fs::read(dir.join("reference.json")).unwrap()).unwrap();
         let cases = reference["cases"].as_array().unwrap();

@@ -99,12 +99,6 @@ pub fn other_tokenizer_files(names: &[&str]) -> Option<FolderHint> {
             fix: "Add the files MarianTokenizer.save_pretrained writes: source.spm, target.spm and vocab.json",
         });
     }
-    if names.contains(&"sentencepiece.bpe.model") && names.contains(&"vocab.json") && !names.contains(&"merges.txt") {
-        return Some(FolderHint {
-            problem: "the folder holds M2M100Tokenizer's files (sentencepiece.bpe.model and vocab.json) but no tokenizer.json: M2M100Tokenizer is slow-only, and Glassbox does not read it".into(),
-            fix: "transformers cannot save a tokenizer.json for it either; NLLB checkpoints (the same m2m_100 model) come with one",
-        });
-    }
     let found = slow.iter().find(|s| names.contains(s))?;
     Some(FolderHint {
         problem: format!("the folder holds a slow tokenizer's files ({found}) but no tokenizer.json"),
@@ -123,7 +117,8 @@ mod tests {
             assert!(hint.problem.contains(says) && hint.fix.contains("save_pretrained"), "{hint:?}");
         }
         assert!(other_tokenizer_files(&["source.spm", "vocab.json"]).unwrap().problem.contains("Marian's source.spm but not target.spm"));
-        assert!(other_tokenizer_files(&["sentencepiece.bpe.model", "vocab.json"]).unwrap().problem.contains("M2M100Tokenizer"));
+        // M2M100's pair is read (tokenizer::marian), so only its model alone gets here.
+        assert!(other_tokenizer_files(&["sentencepiece.bpe.model"]).unwrap().problem.contains("sentencepiece.bpe.model"));
         assert_eq!(other_tokenizer_files(&["config.json", "model.safetensors"]), None);
     }
 

@@ -20,6 +20,22 @@
 //! [`tokenizer_json`] turns the folder's files into one tokenizer.json of Glassbox's own (model
 //! `type` "MarianSentencePiece", the SentencePiece models in plain form), so the CLI, the wasm
 //! boundary and the page pass Marian's tokenizer on like any other.
+//!
+//! **M2M100** (`M2M100Tokenizer`, facebook/m2m100_418M and _1.2B) is slow-only too and runs the same
+//! way: one `sentencepiece.bpe.model` (a unigram model, whatever the name says) and `vocab.json`.
+//! [`m2m100_tokenizer_json`] writes the same model section with no `target_spm` and the
+//! `language_codes` set ("m2m100": 100 codes, "wmt21": 8). Where it differs from Marian:
+//!
+//! ```text
+//! ids:    vocab.json (a piece it lacks is <unk>); then the set's language tokens "__xx__",
+//!         code i at len(vocab.json) + i. num_madeup_words (8) gives no ids: the model's table
+//!         is that much larger, and the tokenizer reads those ids (like any id past its own) as
+//!         unk_token's text
+//! encode: no ">>xx<<" rule; "__fr__" typed in the text is cut by the SentencePiece model unless
+//!         the config lists it as a special token (then its id above)
+//! template: [__src_lang__] ids </s> (pairs: [__src_lang__] a b </s>); src_lang defaults to "en"
+//! decode: special tokens written as they are, with no space after them
+//! ```
 
 use super::charsmap::{decode_base64, encode_base64};
 use super::sentencepiece::{Spm, SPACE};
@@ -32,10 +48,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// The files of a Marian tokenizer, as `MarianTokenizer.save_pretrained` writes them.
+/// The files of a Marian tokenizer, as `MarianTokenizer.save_pretrained` writes them (or M2M100's).
 pub struct MarianFiles<'a> {
+    /// `sentencepiece.bpe.model` for M2M100.
     pub source_spm: &'a [u8],
-    pub target_spm: &'a [u8],
+    /// `None`: an M2M100 folder's files.
+    pub target_spm: Option<&'a [u8]>,
     pub vocab: &'a [u8],
     /// `target_vocab.json`: read only when tokenizer_config.json says `separate_vocabs`.
     pub target_vocab: Option<&'a [u8]>,
@@ -51,11 +69,16 @@ struct MarianJson {
     #[serde(rename = "type")]
     kind: String,
     source_spm: String,
+    /// Empty for M2M100: one model does both (plain strings: an `Option` costs the wasm more).
+    #[serde(default)]
     target_spm: String,
     vocab: HashMap<String, u32>,
     #[serde(default)]
     target_vocab: Option<HashMap<String, u32>>,
     unk_token: String,
+    /// M2M100's `language_codes`, which marks the file as M2M100's (empty for Marian).
+    #[serde(default)]
+    language_codes: String,
 }
 
 /// The converted tokenizer.json: the model section alone (loading it supplies MarianTokenizer's
@@ -66,13 +89,20 @@ struct ConvertedJson {
     model: MarianJson,
 }
 
-/// One tokenizer.json (Glassbox's form, see the module doc) from a Marian folder's files.
+/// One tokenizer.json (Glassbox's form, see the module doc) from a Marian folder's files, or an
+/// M2M100 folder's (`target_spm` `None`).
 pub fn tokenizer_json(files: &MarianFiles) -> Result<Vec<u8>> {
     let config: Option<Value> = files.tokenizer_config.map(|b| parse_json("tokenizer_config.json", b)).transpose()?;
+    let m2m100 = files.target_spm.is_none();
     // The roles as `Tokenizer::for_model` reads them for this class (its defaults included).
-    let mut transformers = TransformersConfig::new(config.as_ref(), None, Some("marian"));
-    transformers.set_class("MarianTokenizer");
-    let separate = transformers.flag("separate_vocabs")?.unwrap_or(false);
+    let mut transformers = TransformersConfig::new(config.as_ref(), None, None);
+    transformers.set_class(if m2m100 { "M2M100Tokenizer" } else { "MarianTokenizer" });
+    let separate = !m2m100 && transformers.flag("separate_vocabs")?.unwrap_or(false);
+    let mut language_codes = String::new();
+    if m2m100 {
+        language_codes = config.as_ref().and_then(|c| c.get("language_codes")).and_then(Value::as_str).unwrap_or("m2m100").into();
+        m2m100_codes(&language_codes)?;
+    }
     let vocab: HashMap<String, u32> = parse_json("vocab.json", files.vocab)?;
     let target_vocab: Option<HashMap<String, u32>> = match (separate, files.target_vocab) {
         (false, _) => None,
@@ -81,8 +111,8 @@ pub fn tokenizer_json(files: &MarianFiles) -> Result<Vec<u8>> {
             return Err(Error::file("target_vocab.json", "is missing, and tokenizer_config.json says the vocabularies are separate (`separate_vocabs`)", "Add the target_vocab.json saved with the checkpoint"))
         }
     };
-    // MarianTokenizer itself fails without it (`self.encoder[self.unk_token]`); the eos it appends
-    // is checked where its template is made (`Tokenizer::for_model`).
+    // MarianTokenizer and M2M100Tokenizer fail without it (`self.encoder[self.unk_token]`); the eos
+    // they append is checked where the template is made (`Tokenizer::for_model`).
     let unk = transformers.role_text("unk_token").unwrap_or_else(|| "<unk>".into());
     if !vocab.contains_key(&unk) {
         return Err(Error::file("vocab.json", format!("has no entry for the unk_token {unk:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json"));
@@ -93,13 +123,44 @@ pub fn tokenizer_json(files: &MarianFiles) -> Result<Vec<u8>> {
             return Err(Error::file(name, problem, "Use the vocabulary saved with the checkpoint: every entry has its own id"));
         }
     }
-    Spm::from_proto("source.spm", files.source_spm)?;
-    Spm::from_proto("target.spm", files.target_spm)?;
+    Spm::from_proto(if m2m100 { M2M100_FILES[0] } else { "source.spm" }, files.source_spm)?;
+    files.target_spm.map(|t| Spm::from_proto("target.spm", t)).transpose()?;
     let file = ConvertedJson {
-        glassbox: "Converted by Glassbox from a Marian folder (source.spm, target.spm, vocab.json): MarianTokenizer has no tokenizer.json form",
-        model: MarianJson { kind: "MarianSentencePiece".into(), source_spm: encode_base64(files.source_spm), target_spm: encode_base64(files.target_spm), vocab, target_vocab, unk_token: unk },
+        glassbox: "Converted by Glassbox from MarianTokenizer's or M2M100Tokenizer's files, which have no tokenizer.json form",
+        model: MarianJson {
+            kind: "MarianSentencePiece".into(),
+            source_spm: encode_base64(files.source_spm),
+            target_spm: files.target_spm.map(encode_base64).unwrap_or_default(),
+            vocab,
+            target_vocab,
+            unk_token: unk,
+            language_codes,
+        },
     };
-    serde_json::to_vec(&file).map_err(|e| Error::tokenizer(format!("the converted Marian tokenizer could not be written ({e})"), "Report this with the folder's files"))
+    serde_json::to_vec(&file).map_err(|e| Error::tokenizer(format!("the converted tokenizer could not be written ({e})"), "Report this with the folder's files"))
+}
+
+/// The files M2M100Tokenizer reads in place of tokenizer.json.
+pub const M2M100_FILES: [&str; 2] = ["sentencepiece.bpe.model", "vocab.json"];
+
+/// [`tokenizer_json`] of an M2M100 folder's `sentencepiece.bpe.model`, `vocab.json` and
+/// tokenizer_config.json (see the module doc).
+pub fn m2m100_tokenizer_json(spm: &[u8], vocab: &[u8], tokenizer_config: Option<&[u8]>) -> Result<Vec<u8>> {
+    tokenizer_json(&MarianFiles { source_spm: spm, target_spm: None, vocab, target_vocab: None, tokenizer_config })
+}
+
+/// transformers' `FAIRSEQ_LANGUAGE_CODES` for M2M100Tokenizer's `language_codes`.
+const M2M100_CODES: &str = "af am ar ast az ba be bg bn br bs ca ceb cs cy da de el en es et fa ff fi fr fy ga gd gl gu ha he hi hr ht hu hy id ig ilo is it ja jv ka kk km kn ko lb lg ln lo lt lv mg mk ml mn mr ms my ne nl no ns oc or pa pl ps pt ro ru sd si sk sl so sq sr ss su sv sw ta th tl tn tr uk ur uz vi wo xh yi yo zh zu";
+const WMT21_CODES: &str = "en ha is ja cs ru zh de";
+
+/// The codes of one of M2M100Tokenizer's `language_codes` sets, in id order.
+pub fn m2m100_codes(set: &str) -> Result<Vec<String>> {
+    let codes = match set {
+        "m2m100" => M2M100_CODES,
+        "wmt21" => WMT21_CODES,
+        _ => return Err(Error::file("tokenizer_config.json", format!("`language_codes` is {set:?}; M2M100Tokenizer knows \"m2m100\" and \"wmt21\""), "Set it as saved with the checkpoint")),
+    };
+    Ok(codes.split(' ').map(String::from).collect())
 }
 
 /// A Marian tokenizer, ready to run.
@@ -113,6 +174,8 @@ pub struct Marian {
     target_vocab_r: Option<HashMap<u32, String>>,
     unk_token: String,
     unk: u32,
+    /// M2M100's language tokens `__code__` (none for Marian): the i-th is id `vocab.len() + i`.
+    langs: Vec<String>,
 }
 
 impl Marian {
@@ -125,22 +188,52 @@ impl Marian {
             let bytes = decode_base64(text).ok_or_else(|| Error::tokenizer(format!("the Marian model's {name} is not valid base64"), "Convert the Marian folder again"))?;
             Spm::from_proto(name, &bytes)
         };
-        Ok(Marian { source: spm("source.spm", &j.source_spm)?, target: spm("target.spm", &j.target_spm)?, vocab: j.vocab, vocab_r, target_vocab_r, unk_token: j.unk_token, unk })
+        let source = spm("source.spm", &j.source_spm)?;
+        let target = match j.target_spm.as_str() {
+            "" => source.clone(),
+            t => spm("target.spm", t)?,
+        };
+        let codes = match j.language_codes.as_str() {
+            "" => vec![],
+            set => m2m100_codes(set)?,
+        };
+        let langs = codes.iter().map(|c| format!("__{c}__")).collect();
+        Ok(Marian { source, target, vocab: j.vocab, vocab_r, target_vocab_r, unk_token: j.unk_token, unk, langs })
+    }
+
+    /// M2M100's (true) or Marian's (false).
+    pub fn is_m2m100(&self) -> bool {
+        !self.langs.is_empty()
+    }
+
+    /// M2M100's language codes, in id order (none for Marian).
+    pub fn codes(&self) -> Vec<String> {
+        self.langs.iter().map(|t| t[2..t.len() - 2].to_string()).collect()
     }
 
     pub fn token_to_id(&self, token: &str) -> Option<u32> {
-        self.vocab.get(token).copied()
+        // M2M100 looks its language tokens up first.
+        let lang = self.langs.iter().position(|t| t == token);
+        lang.map(|i| (self.vocab.len() + i) as u32).or_else(|| self.vocab.get(token).copied())
     }
 
-    /// The input side's string of `id` (vocab.json).
+    /// The input side's string of `id` (vocab.json, or M2M100's language token).
     pub fn id_to_token(&self, id: u32) -> Option<&str> {
-        self.vocab_r.get(&id).map(String::as_str)
+        self.lang_token(id).or_else(|| self.vocab_r.get(&id).map(String::as_str))
+    }
+
+    fn lang_token(&self, id: u32) -> Option<&str> {
+        self.langs.get((id as usize).checked_sub(self.vocab.len())?).map(String::as_str)
     }
 
     /// The string decoding reads for `id`: the target vocabulary's with separate vocabularies,
     /// else vocab.json's; an id neither holds is the decoding model's own piece
     /// (`_convert_id_to_token`; transformers fails on ids past that too).
+    /// M2M100 reads an id it lacks as `unk_token` (madeup words included).
     pub fn output_token(&self, id: u32) -> Option<&str> {
+        if self.is_m2m100() {
+            return Some(self.id_to_token(id).unwrap_or(&self.unk_token));
+        }
         let (vocab_r, spm) = self.decoding_side();
         vocab_r.get(&id).map(String::as_str).or_else(|| spm.piece(id))
     }
@@ -153,11 +246,12 @@ impl Marian {
     }
 
     pub fn size(&self) -> usize {
-        self.vocab.len()
+        self.vocab.len() + self.langs.len()
     }
 
     pub fn max_id(&self) -> Option<u32> {
-        self.vocab_r.keys().max().copied()
+        let langs = (self.size() as u32).checked_sub(1).filter(|_| self.is_m2m100());
+        self.vocab_r.keys().max().copied().max(langs)
     }
 
     pub fn unk_token(&self) -> &str {
@@ -169,10 +263,10 @@ impl Marian {
     pub(crate) fn tokenize_traced(&self, text: &str) -> Result<(Vec<Token>, UnigramTrace)> {
         let mut tokens = Vec::new();
         let mut trace = UnigramTrace { path: Vec::new(), total_score: 0.0 };
-        let id_of = |piece: &str| self.vocab.get(piece).copied().unwrap_or(self.unk);
+        let id_of = |piece: &str| self.token_to_id(piece).unwrap_or(self.unk);
         // `remove_language_code`: ">>fr<<" at the start is a token of its own (an unknown code is <unk>).
         let mut skip = 0;
-        if text.starts_with(">>") {
+        if text.starts_with(">>") && !self.is_m2m100() {
             if let Some(end) = text.find("<<") {
                 let code = &text[..end + 2];
                 tokens.push(Token { id: id_of(code), value: code.to_string(), offsets: (0, code.len()) });
@@ -207,7 +301,9 @@ impl Marian {
             if is_special(token) {
                 out.push_str(&spm.decode_pieces(&run));
                 out.push_str(token);
-                out.push(' ');
+                if !self.is_m2m100() {
+                    out.push(' ');
+                }
                 run.clear();
             } else {
                 run.push(token);

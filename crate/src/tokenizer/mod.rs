@@ -339,6 +339,28 @@ struct Languages {
     src_lang: String,
     code_first: bool,
     eos: (String, u32),
+    /// M2M100's codes stand for the tokens `__code__`; the others' codes are tokens.
+    m2m100: bool,
+}
+
+/// transformers numbers the special tokens a config adds beyond vocab.json from `len(vocab)` on,
+/// in order; M2M100Tokenizer puts its language tokens there too. Glassbox gives each language token
+/// its own id, so a list that numbers them apart (another token first, a language missing) is refused.
+fn m2m100_numbering(added: &[json::AddedTokenJson], marian: &marian::Marian) -> Result<()> {
+    let n = marian.codes().len();
+    let base = marian.size() - n;
+    // The next language expected; one listed again keeps its id.
+    let mut next = 0;
+    for t in added {
+        let lang = marian.token_to_id(&t.content).map(|id| id as usize).filter(|&id| id >= base).map(|id| id - base);
+        match lang {
+            Some(i) if i == next => next += 1,
+            Some(i) if i < next => {}
+            None if next == n || marian.token_to_id(&t.content).is_some() => {}
+            _ => return Err(Error::file("tokenizer_config.json", format!("lists the special token {:?} where M2M100Tokenizer numbers it over a language token's id", t.content), "List the language tokens first and in order, or none")),
+        }
+    }
+    Ok(())
 }
 
 impl Tokenizer {
@@ -358,7 +380,7 @@ impl Tokenizer {
         let j = json::parse(tokenizer_json)?;
         let model_kind = json::type_of(&j.model, "model")?.to_string();
         if model_kind == "MarianSentencePiece" {
-            transformers.set_class("MarianTokenizer");
+            transformers.set_class(if j.model.get("language_codes").and_then(Value::as_str).is_some_and(|c| !c.is_empty()) { "M2M100Tokenizer" } else { "MarianTokenizer" });
         }
         let rebuild = match &j.slow_files {
             None => transformers.class_rebuild(&model_kind)?,
@@ -450,6 +472,11 @@ impl Tokenizer {
                     Error::file("vocab.json", format!("has no entry for the eos_token {eos:?}"), "Use the vocab.json saved with the checkpoint, or name a token it holds in tokenizer_config.json")
                 })?;
                 post_processor = Some(PostProcessor::eos_after_all(&eos, id));
+                if marian.is_m2m100() {
+                    // M2M100Tokenizer: `__src_lang__ $A </s>`, the code's token after vocab.json's ids.
+                    m2m100_numbering(&added_list, marian)?;
+                    languages = Some((Languages { codes: marian.codes(), src_lang: String::new(), code_first: true, eos: (eos, id), m2m100: true }, transformers.src_lang("en")));
+                }
             }
             (Some(ClassRebuild::Translation { class, .. }), model) => {
                 // Pegasus: `$A </s>`; the others place their source language's code by `src_lang` (below).
@@ -460,7 +487,7 @@ impl Tokenizer {
                 post_processor = Some(PostProcessor::framed(&[], &[(eos.clone(), id)]));
                 if let Some((codes, src_lang)) = transformers.languages()? {
                     let code_first = matches!(class, Translator::MBart50 | Translator::Nllb { legacy: false });
-                    languages = Some((Languages { codes, src_lang: String::new(), code_first, eos: (eos, id) }, src_lang));
+                    languages = Some((Languages { codes, src_lang: String::new(), code_first, eos: (eos, id), m2m100: false }, src_lang));
                 }
             }
             (Some(ClassRebuild::T5), model) => {
@@ -605,17 +632,24 @@ impl Tokenizer {
     /// its code goes before the text or after `</s>`, as the class places it. `code` must be one of
     /// [`Tokenizer::language_codes`].
     pub fn set_src_lang(&mut self, code: &str) -> Result<()> {
-        let id = self.token_to_id(code);
+        let id = self.language_id(code);
         let Some(l) = &mut self.languages else {
-            return Err(Error::input(format!("a source language ({code:?}) was given, but this tokenizer takes none"), "Leave it out: only MBart, MBart-50 and NLLB tokenizers have one"));
+            return Err(Error::input(format!("a source language ({code:?}) was given, but this tokenizer takes none"), "Leave it out: only MBart, MBart-50, NLLB and M2M100 tokenizers have one"));
         };
-        let (Some(id), true) = (id, l.codes.iter().any(|c| c == code)) else {
+        let Some(id) = id else {
             return Err(Error::input(format!("the source language {code:?} is not one of this tokenizer's language codes ({})", l.codes.join(", ")), "Give one of those codes as `src_lang`"));
         };
-        let lang = (code.to_string(), id);
+        let lang = (lang_token(l, code), id);
         self.post_processor = Some(if l.code_first { PostProcessor::framed(&[lang], &[l.eos.clone()]) } else { PostProcessor::framed(&[], &[l.eos.clone(), lang]) });
         l.src_lang = code.to_string();
         Ok(())
+    }
+
+    /// The token id of a translation tokenizer's language `code` (M2M100: `__code__`'s, the
+    /// others: the code's own); `None` for a code it does not list.
+    pub fn language_id(&self, code: &str) -> Option<u32> {
+        let l = self.languages.as_ref().filter(|l| l.codes.iter().any(|c| c == code))?;
+        self.token_to_id(&lang_token(l, code))
     }
 
     /// A translation tokenizer's source-language codes (empty for other tokenizers).
@@ -719,6 +753,11 @@ impl Tokenizer {
         ids.sort_unstable();
         ids
     }
+}
+
+/// The token that stands for a language `code`.
+fn lang_token(l: &Languages, code: &str) -> String {
+    if l.m2m100 { format!("__{code}__") } else { code.to_string() }
 }
 
 /// A pipeline component, treating JSON `null` as absent.

@@ -195,7 +195,7 @@ impl SpmFile {
                 4 => "char",
                 _ => "unknown",
             };
-            return Err(Error::file(file, format!("is a SentencePiece {name} model; Glassbox reads SentencePiece unigram models here (Marian's)"), "Save the tokenizer with a tokenizer.json (AutoTokenizer.from_pretrained(folder).save_pretrained(folder)) and load that"));
+            return Err(Error::file(file, format!("is a SentencePiece {name} model; Glassbox reads SentencePiece unigram models here (Marian's, M2M100's)"), "Load a folder with a tokenizer.json, which AutoTokenizer.from_pretrained(folder).save_pretrained(folder) writes where transformers has a fast tokenizer"));
         }
         if suffix {
             return Err(Error::file(file, "puts the space piece after words (treat_whitespace_as_suffix), which Glassbox does not read", "Use a model trained with spaces before words (the default)"));

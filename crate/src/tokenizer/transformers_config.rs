@@ -55,7 +55,9 @@
 //!   the vocabulary ([`Translator`] lists the rules): MBart drops the file's normaliser entirely,
 //!   the others keep only its Precompiled rules; the template places the `src_lang` code
 //!   (`Tokenizer::set_src_lang` changes it, as transformers' `src_lang` setter does).
-//!   `M2M100Tokenizer` (every `m2m_100` folder naming no class) is slow-only and refused.
+//!   `M2M100Tokenizer` (every `m2m_100` folder naming no class) is slow-only: Glassbox runs its
+//!   `sentencepiece.bpe.model` and `vocab.json` (`marian::m2m100_tokenizer_json`) and refuses it
+//!   over a tokenizer.json.
 //!
 //! Other classes' rebuilds (Marian, ...) give the pipeline their converters wrote
 //! into tokenizer.json, so the file is followed as it is for them.
@@ -130,6 +132,7 @@ const GPT_NEOX_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_
 const GPT2_ROLES: &[(&str, &str)] = &[("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>"), ("unk_token", "<|endoftext|>")];
 const PEGASUS_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask_2>")];
 const MARIAN_ROLES: &[(&str, &str)] = &[("eos_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>")];
+const M2M100_ROLES: &[(&str, &str)] = &[("bos_token", "<s>"), ("eos_token", "</s>"), ("sep_token", "</s>"), ("unk_token", "<unk>"), ("pad_token", "<pad>")];
 const ROBERTA_ROLES: &[(&str, &str)] = &[
     ("bos_token", "<s>"), ("eos_token", "</s>"), ("sep_token", "</s>"), ("cls_token", "<s>"),
     ("unk_token", "<unk>"), ("pad_token", "<pad>"), ("mask_token", "<mask>"),
@@ -276,6 +279,7 @@ impl<'a> TransformersConfig<'a> {
             Some("MPNetTokenizer") => MPNET_ROLES,
             Some("RobertaTokenizer") => ROBERTA_ROLES,
             Some("MarianTokenizer") => MARIAN_ROLES,
+            Some("M2M100Tokenizer") => M2M100_ROLES,
             _ => &[],
         };
         defaults.iter().find(|(k, _)| *k == key).map(|(_, v)| Value::String(v.to_string()))
@@ -359,10 +363,10 @@ impl<'a> TransformersConfig<'a> {
     /// The pipeline transformers 5 builds in place of tokenizer.json's, if it does for this
     /// tokenizer's class and differently from what the file says; `model_kind` is the file's.
     pub fn class_rebuild(&self, model_kind: &str) -> Result<Option<ClassRebuild>> {
-        if self.class == Some("M2M100Tokenizer") {
+        if self.class == Some("M2M100Tokenizer") && model_kind != "MarianSentencePiece" {
             return Err(Error::tokenizer(
-                "transformers 5 loads this tokenizer as `M2M100Tokenizer` (the model type m2m_100, or tokenizer_class), a slow-only class that reads sentencepiece.bpe.model and vocab.json, not tokenizer.json; Glassbox does not support it",
-                "For an NLLB checkpoint set `tokenizer_class` to `NllbTokenizer` in tokenizer_config.json; to use tokenizer.json as it is, `TokenizersBackend`",
+                "transformers 5 loads this tokenizer as `M2M100Tokenizer` (the model type m2m_100, or tokenizer_class), a slow-only class that reads sentencepiece.bpe.model and vocab.json, not tokenizer.json",
+                "Load a folder with those two files and no tokenizer.json; for an NLLB checkpoint set `tokenizer_class` to `NllbTokenizer` in tokenizer_config.json",
             ));
         }
         let Some(class @ ("MBartTokenizer" | "MBart50Tokenizer" | "NllbTokenizer" | "PegasusTokenizer" | "LlamaTokenizer" | "T5Tokenizer" | "XLMRobertaTokenizer" | "CamembertTokenizer" | "AlbertTokenizer" | "GemmaTokenizer" | "Qwen2Tokenizer" | "GPT2Tokenizer" | "GPTNeoXTokenizer" | "RobertaTokenizer" | "BertTokenizer" | "MPNetTokenizer" | "DebertaV2Tokenizer")) = self.class else {
@@ -483,8 +487,12 @@ impl<'a> TransformersConfig<'a> {
             },
             _ => return Ok(None),
         };
-        let src_lang = self.config.and_then(|c| c.get("src_lang")).and_then(Value::as_str).unwrap_or(default);
-        Ok(Some((codes, src_lang.to_string())))
+        Ok(Some((codes, self.src_lang(default))))
+    }
+
+    /// The config's `src_lang`, else the class's `default`.
+    pub fn src_lang(&self, default: &str) -> String {
+        self.config.and_then(|c| c.get("src_lang")).and_then(Value::as_str).unwrap_or(default).to_string()
     }
 
     /// The class is `class` whatever the configs say: a tokenizer.json Glassbox wrote of Marian's

@@ -95,9 +95,10 @@ pub fn folder_hint(names: &str, missing: &str) -> Option<String> {
 /// `vocab.json`; `target_vocab.json` when tokenizer_config.json says `separate_vocabs`), which
 /// transformers keeps as a slow tokenizer with no tokenizer.json: the page converts a folder
 /// without tokenizer.json that holds them, then loads it like any other. The CLI does the same.
+/// Without `target_spm`: an M2M100 folder's `sentencepiece.bpe.model` as `source_spm`, and `vocab.json`.
 #[wasm_bindgen(js_name = marianTokenizerJson)]
-pub fn marian_tokenizer_json(source_spm: &[u8], target_spm: &[u8], vocab: &[u8], target_vocab: Option<Vec<u8>>, tokenizer_config: Option<Vec<u8>>) -> Result<Vec<u8>, JsError> {
-    let files = crate::tokenizer::marian::MarianFiles { source_spm, target_spm, vocab, target_vocab: target_vocab.as_deref(), tokenizer_config: tokenizer_config.as_deref() };
+pub fn marian_tokenizer_json(source_spm: &[u8], target_spm: Option<Vec<u8>>, vocab: &[u8], target_vocab: Option<Vec<u8>>, tokenizer_config: Option<Vec<u8>>) -> Result<Vec<u8>, JsError> {
+    let files = crate::tokenizer::marian::MarianFiles { source_spm, target_spm: target_spm.as_deref(), vocab, target_vocab: target_vocab.as_deref(), tokenizer_config: tokenizer_config.as_deref() };
     crate::tokenizer::marian::tokenizer_json(&files).map_err(js_error)
 }
 
