@@ -91,7 +91,8 @@ pub fn check_sizes(config: &[u8], weights_len: Option<usize>) -> Result<()> {
         // Every layer of every family holds at least one norm of C values, 2 bytes each at least.
         Some(len) if l * c * 2 > len as u128 => Err(Error::config(
             biggest(&layers).unwrap_or("n_layer"),
-            format!("{l} layers of width {c} need at least {} bytes of weights but model.safetensors has {len}", human(l * c * 2)),
+            // Printed as u64 (they are sums of u64 sizes): formatting a u128 would link its own printer.
+            format!("{} layers of width {} need at least {} bytes of weights but model.safetensors has {len}", l as u64, c as u64, human(l * c * 2)),
             "Use the config.json saved with these weights",
         )),
         _ => Ok(()),
@@ -128,7 +129,8 @@ pub(crate) fn human(n: u128) -> String {
         n if n >= 1_000_000_000_000 => format!("{:.1} trillion", n as f64 / 1e12),
         n if n >= 1_000_000_000 => format!("{:.1} billion", n as f64 / 1e9),
         n if n >= 1_000_000 => format!("{:.0} million", n as f64 / 1e6),
-        n => n.to_string(),
+        // Under a million: a u64 prints it without linking u128's printer (about 2 KB of wasm).
+        n => (n as u64).to_string(),
     }
 }
 

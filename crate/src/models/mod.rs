@@ -472,7 +472,7 @@ fn check_output_sizes(info: &ModelInfo, src_len: usize, dec_len: usize, probe: &
     let logits = if info.has_lm_head && whole { out_len * info.vocab_size as u128 } else { 0 };
     if logits > MAX_LOGITS {
         return Err(Error::input(
-            format!("{out_len} tokens × a vocabulary of {} would make {} logits, more than the limit of {} (MAX_LOGITS)", info.vocab_size, human(logits), human(MAX_LOGITS)),
+            format!("{} tokens × a vocabulary of {} would make {} logits, more than the limit of {} (MAX_LOGITS)", out_len as u64, info.vocab_size, human(logits), human(MAX_LOGITS)),
             "Shorten the text",
         ));
     }
