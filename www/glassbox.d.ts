@@ -100,7 +100,7 @@ export interface Progress { loaded: number; total: number | null; file: string }
 export type ModelSource =
   /** A folder URL (resolved against the page) holding config.json, model.safetensors, tokenizer.json
    *  and optionally tokenizer_config.json, special_tokens_map.json. Without tokenizer.json, a slow tokenizer's
-   *  files stand in for it (vocab.txt; vocab.json + merges.txt; Marian's source.spm, target.spm, vocab.json),
+   *  files stand in for it (vocab.txt; vocab.json + merges.txt; Marian's source.spm, target.spm, vocab.json; M2M100's sentencepiece.bpe.model, vocab.json),
    *  here and in `{ files }` (docs/js-api.md). Extension: `files`, the names present
    *  (as in /models/index.json), skips requests for absent optional files (each 404 is a console error). */
   | { baseUrl: string; files?: string[] }
