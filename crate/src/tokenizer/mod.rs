@@ -637,7 +637,11 @@ impl Tokenizer {
             return Err(Error::input(format!("a source language ({code:?}) was given, but this tokenizer takes none"), "Leave it out: only MBart, MBart-50, NLLB and M2M100 tokenizers have one"));
         };
         let Some(id) = id else {
-            return Err(Error::input(format!("the source language {code:?} is not one of this tokenizer's language codes ({})", l.codes.join(", ")), "Give one of those codes as `src_lang`"));
+            // NLLB has 202 codes: name a few and say where the rest are listed.
+            return Err(Error::input(
+                format!("the source language {code:?} is not one of this tokenizer's {} language codes ({}, ...)", l.codes.len(), l.codes[..l.codes.len().min(12)].join(", ")),
+                "Give one of its codes as `src_lang` (`glassbox info` lists them as languageCodes)",
+            ));
         };
         let lang = (lang_token(l, code), id);
         self.post_processor = Some(if l.code_first { PostProcessor::framed(&[lang], &[l.eos.clone()]) } else { PostProcessor::framed(&[], &[l.eos.clone(), lang]) });

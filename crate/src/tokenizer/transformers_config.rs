@@ -490,9 +490,14 @@ impl<'a> TransformersConfig<'a> {
         Ok(Some((codes, self.src_lang(default))))
     }
 
-    /// The config's `src_lang`, else the class's `default`.
+    /// The config's `src_lang`, else the class's `default`. A value that is not a string is kept as
+    /// its JSON text, so that it is refused by name as no language code (rather than quietly replaced).
     pub fn src_lang(&self, default: &str) -> String {
-        self.config.and_then(|c| c.get("src_lang")).and_then(Value::as_str).unwrap_or(default).to_string()
+        match self.config.and_then(|c| c.get("src_lang")) {
+            None | Some(Value::Null) => default.to_string(),
+            Some(Value::String(code)) => code.clone(),
+            Some(other) => other.to_string(),
+        }
     }
 
     /// The class is `class` whatever the configs say: a tokenizer.json Glassbox wrote of Marian's
