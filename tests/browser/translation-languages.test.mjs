@@ -78,6 +78,34 @@ describe('a translation model\'s languages on the page', () => {
     await page.waitForFunction(() => !/src-lang=/.test(location.hash));
   });
 
+  it('the JS API: srcLang at load, setSourceLanguage later, and both kept when the Stop button replaces the worker', async () => {
+    const { page } = setup;
+    const ids = await page.evaluate(async (name) => {
+      const { Glassbox } = await import('./glassbox.js');
+      const gb = await Glassbox.create();
+      const cut = async (m) => Array.from((await m.tokenize('Hello world')).ids);
+      try {
+        const atLoad = await gb.loadModel({ baseUrl: `models/${name}/` }, { srcLang: 'fra_Latn' });
+        const later = await gb.loadModel({ baseUrl: `models/${name}/` });
+        const card = await later.setSourceLanguage('fra_Latn');
+        const before = [await cut(atLoad), await cut(later)];
+        await gb.interrupt();
+        const after = [await cut(atLoad), await cut(later)];
+        const refused = await later.setSourceLanguage('xx_Nowhere').then(() => '', (e) => e.message);
+        return { before, after, srcLang: card.srcLang, info: later.info.srcLang, refused, kept: await cut(later) };
+      } finally {
+        gb.terminate();
+      }
+    }, NAME);
+    const want = reference('fra_Latn', null).input_ids;
+    assert.deepEqual(ids.before, [want, want]);
+    assert.deepEqual(ids.after, [want, want], 'a replaced worker loads both models again with their source language');
+    assert.equal(ids.srcLang, 'fra_Latn');
+    assert.equal(ids.info, 'fra_Latn', 'model.info follows');
+    assert.match(ids.refused, /"xx_Nowhere" is not one of this tokenizer's 202 language codes/);
+    assert.deepEqual(ids.kept, want, 'a refused code changes nothing');
+  });
+
   it('axe-core finds no serious or critical violation', async () => {
     const result = await axeViolations(setup.page);
     assert.deepEqual(result.serious, []);
