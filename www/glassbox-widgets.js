@@ -206,7 +206,9 @@ class GlassboxAttention extends GlassboxElement {
 
 /** Writing token by token: temperature, top-k, top-p and seed; the candidates at each step. */
 class GlassboxGeneration extends GlassboxElement {
-  static observedAttributes = [...COMMON_ATTRIBUTES, 'temperature', 'top-k', 'top-p', 'seed', 'max-tokens', 'autorun'];
+  // `tgt-lang`: a translation model's target language (NLLB's fra_Latn, mBART-50's fr_XX, M2M100's fr), forced as
+  // the decoder's first token for each run. The source language is the model's own (widgets share loaded models).
+  static observedAttributes = [...COMMON_ATTRIBUTES, 'temperature', 'top-k', 'top-p', 'seed', 'max-tokens', 'autorun', 'tgt-lang'];
 
   buildControls() {
     const num = (control, label, attrs) => this._field(control, label, h('input', { type: 'number', ...attrs }), true);
@@ -272,7 +274,7 @@ class GlassboxGeneration extends GlassboxElement {
   linkState() {
     const s = this.ui ? this.sampling() : {};
     return { ...super.linkState(), view: 'generate', temperature: s.temperature, topK: s.topK, topP: s.topP,
-      seed: s.seed, maxTokens: s.maxNewTokens, generate: true };
+      seed: s.seed, maxTokens: s.maxNewTokens, generate: true, ...(this.getAttribute('tgt-lang') ? { tgtLang: this.getAttribute('tgt-lang') } : {}) };
   }
 
   async update(entry, isCurrent) {
@@ -301,8 +303,10 @@ class GlassboxGeneration extends GlassboxElement {
     this._busy(true);
     this._render();
     stats.generations += 1;
+    const target = this.getAttribute('tgt-lang');
     gen.handle = entry.model.generate(text, {
       ...sampling, numCandidates: N_CANDIDATES, captureAttention: !this._hidden('step-attention'),
+      ...(target ? { targetLanguage: target } : {}),
       onToken: (t) => {
         if (this._gen !== gen) return;
         gen.steps.push(t);

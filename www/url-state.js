@@ -141,6 +141,7 @@ export function widgetEmbedCode(baseUrl, state) {
   } else if (s.view === 'generate') {
     attrs += attr('temperature', s.temperature) + attr('top-k', s.topK) + attr('top-p', s.topP) + attr('seed', s.seed)
       + attr('max-tokens', s.maxTokens ?? DEFAULTS.maxTokens);
+    if (s.tgtLang) attrs += attr('tgt-lang', s.tgtLang);
     if (s.generate) attrs += ' autorun';
   }
   if (s.view === 'tokens' && s.tokenizer) attrs += attr('tokenizer', s.tokenizer);

@@ -106,6 +106,28 @@ describe('a translation model\'s languages on the page', () => {
     assert.deepEqual(ids.kept, want, 'a refused code changes nothing');
   });
 
+  it('<glassbox-generation tgt-lang> forces the target too, and its link and embed code keep it', async () => {
+    const { page } = setup;
+    const got = await page.evaluate(async (name) => {
+      const { widgetEmbedCode } = await import('./url-state.js');
+      await import('./glassbox-widgets.js');
+      const el = document.createElement('glassbox-generation');
+      for (const [k, v] of Object.entries({ model: name, text: 'Hello world', 'tgt-lang': 'deu_Latn', 'max-tokens': '8', temperature: '0' })) el.setAttribute(k, v);
+      el.setAttribute('autorun', '');
+      document.body.prepend(el);
+      el.scrollIntoView(); // widgets load when they come into view
+      const t0 = Date.now();
+      while (!el.generated && Date.now() - t0 < 60000) await new Promise((r) => setTimeout(r, 100));
+      const ids = el.generated ? [...el.generated.ids] : null;
+      const state = el.linkState();
+      el.remove();
+      return { ids, tgtLang: state.tgtLang, embed: widgetEmbedCode(location.href, state), status: el.dataset.status };
+    }, NAME);
+    assert.deepEqual(got.ids, reference('eng_Latn', 'deu_Latn').generated_ids, `widget status ${got.status}`);
+    assert.equal(got.tgtLang, 'deu_Latn');
+    assert.match(got.embed, /<glassbox-generation[^>]* tgt-lang="deu_Latn"/);
+  });
+
   it('axe-core finds no serious or critical violation', async () => {
     const result = await axeViolations(setup.page);
     assert.deepEqual(result.serious, []);
