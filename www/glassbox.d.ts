@@ -196,7 +196,7 @@ export interface ModelInfo {
   maskToken?: string;
   /** A fine-tuned classifier's head (config.json's `architectures` names it). */
   classifier?: ClassifierInfo;
-  /** mBART, mBART-50, NLLB: the tokenizer's source-language codes, and the one its template adds. */
+  /** mBART, mBART-50, NLLB, M2M100 (codes such as `fr`): the tokenizer's source-language codes, and the one its template adds. */
   languageCodes?: string[];
   srcLang?: string;
   // Extensions beyond the JS_API contract:

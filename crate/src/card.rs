@@ -31,7 +31,7 @@ pub struct ModelCard<'a> {
     /// token), its labels, and how scores become probabilities.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classifier: Option<&'a crate::models::classifier::ClassifierInfo>,
-    /// A translation tokenizer's (mBART's, mBART-50's, NLLB's) source-language codes, and the one
+    /// A translation tokenizer's (mBART's, mBART-50's, NLLB's, M2M100's) source-language codes, and the one
     /// its template adds (`srcLang`); absent for other tokenizers.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub language_codes: &'a [String],

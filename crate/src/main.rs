@@ -48,7 +48,7 @@ with it are allowed (the model sees exactly what you give). --num-beams B > 1 ru
 new_tokens^F) and prints the best sequence once it is done. --tgt-lang CODE (generate, and inspect
 --generate) makes the language code the first generated token, as transformers' forced_bos_token_id
 does: how NLLB and mBART-50 are told which language to translate into (fra_Latn, fr_XX, ...).
---src-lang CODE (tokenize, inspect, generate) sets an mBART, mBART-50 or NLLB tokenizer's source
+--src-lang CODE (tokenize, inspect, generate) sets an mBART, mBART-50, NLLB or M2M100 tokenizer's source
 language, whose code its template adds to the input (default: the folder's src_lang).
 plot draws one attention map as the page does (same colours, hatched masked cells, PX pixels a
 cell, default 16) and writes it as a PNG: layers and heads count from 0, --head mean (the default)

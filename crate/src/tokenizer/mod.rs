@@ -331,7 +331,7 @@ pub struct Tokenizer {
     languages: Option<Languages>,
 }
 
-/// MBart's, MBart-50's and NLLB's source languages: the codes `src_lang` may name, the one in use,
+/// MBart's, MBart-50's, NLLB's and M2M100's source languages: the codes `src_lang` may name, the one in use,
 /// whether its code starts the template (else it ends it, after `eos`).
 #[derive(Debug, Clone)]
 struct Languages {
@@ -628,7 +628,7 @@ impl Tokenizer {
         Ok((enc, traced.then_some(Trace { normalized, words })))
     }
 
-    /// Set the source language of a translation tokenizer (MBart's, MBart-50's, NLLB's `src_lang`):
+    /// Set the source language of a translation tokenizer (MBart's, MBart-50's, NLLB's, M2M100's `src_lang`):
     /// its code goes before the text or after `</s>`, as the class places it. `code` must be one of
     /// [`Tokenizer::language_codes`].
     pub fn set_src_lang(&mut self, code: &str) -> Result<()> {
