@@ -13,6 +13,8 @@ import path from 'node:path';
 import { startServer, launchBrowser, newWatchedPage, modelsUnderTest, waitIdle, pickModel, cliInspect, CLI, ROOT, pressGenerate } from './helpers.mjs';
 
 const NAME = 'zz-gpt2-beams';
+// The same checkpoint asking for more new tokens (300) than the page once let its control hold (200).
+const LONG = 'zz-gpt2-long';
 const SOURCE = path.join(ROOT, 'tests/fixtures/checkpoints/gpt2_beam_untied');
 const TEXT = 'Hello world, this is a test.';
 const setup = {};
@@ -26,6 +28,12 @@ before(async () => {
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
     fs.copyFileSync(path.join(SOURCE, f), path.join(dir, f));
   }
+  const long = path.join(setup.models.root, LONG);
+  fs.mkdirSync(long);
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
+    fs.copyFileSync(path.join(SOURCE, f), path.join(long, f));
+  }
+  fs.writeFileSync(path.join(long, 'generation_config.json'), JSON.stringify({ bos_token_id: 0, eos_token_id: 0, max_new_tokens: 300 }));
   setup.server = await startServer(setup.models.root);
   setup.browser = await launchBrowser();
   const { context, page, watch } = await newWatchedPage(setup.browser.browser);
@@ -78,6 +86,27 @@ describe('generation_config.json on the page', () => {
     const cli = cliInspect(path.join(setup.models.root, NAME), TEXT, ['--generate', '4', '--num-beams', '1']);
     assert.deepEqual(greedy.ids, cli.generated_ids);
     await page.waitForFunction(() => /beams=1/.test(location.hash) && /max-tokens=4/.test(location.hash), null, { timeout: 5000 });
+    assert.deepEqual(setup.watch.errors, [], 'no console errors');
+  });
+
+  it('a model\'s own max_new_tokens above 200 generates, and an impossible value is refused in words', async () => {
+    const { page } = setup;
+    await pickModel(page, LONG);
+    assert.equal(await page.inputValue('#max-tokens'), '300');
+    await page.fill('#text-input', TEXT);
+    // The form once carried max="200": the browser's own validation then swallowed the press, with no message.
+    const done = await generate(page);
+    assert.ok(done.ids.length > 0, `tokens were generated: ${done.status}`);
+    // A value no setting allows (a hand-edited link can carry one too) is named, with the range to use.
+    const before = await page.$$eval('#generated .gen-token', (els) => els.length);
+    await page.fill('#max-tokens', '5000');
+    await page.click('#generate-button');
+    await page.waitForFunction(() => !document.querySelector('#generate-error').hidden, null, { timeout: 5000 });
+    const message = await page.$eval('#generate-error', (e) => e.textContent);
+    assert.match(message, /Max tokens must be a whole number from 1 to 1000/);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'max-tokens', 'the field to fix has the focus');
+    assert.equal(await page.$$eval('#generated .gen-token', (els) => els.length), before, 'nothing new was generated');
+    assert.equal(await page.inputValue('#max-tokens'), '5000', 'what was typed stays to be corrected');
     assert.deepEqual(setup.watch.errors, [], 'no console errors');
   });
 });
