@@ -22,6 +22,7 @@ import './elements/rollout.js';
 const TOKENIZE_DELAY_MS = 150;   // re-tokenize this long after the last keystroke
 const INTERRUPT_AFTER_MS = 300;  // a call still running after this long gets a Stop control
 const N_CANDIDATES = 10;         // bars in the next-token chart
+const MAX_NEW_TOKENS = 1000;     // the most new tokens the Max tokens control asks for (index.html's max says the same)
 const MODEL_INDEX_URL = 'models/index.json';
 const REQUIRED_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
 const MODEL_FILES = [...REQUIRED_FILES, 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
@@ -619,7 +620,7 @@ function readSampling() {
     seed: num(ui.seed, 'Seed', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
     // Empty: the model's max_length decides (it counts the prompt, so the page cannot turn it into a number).
     maxNewTokens: ui.maxTokens.value.trim() === '' && ui.maxTokens.defaultValue === ''
-      ? undefined : num(ui.maxTokens, 'Max tokens', { min: 1, max: 1000, integer: true }),
+      ? undefined : num(ui.maxTokens, 'Max tokens', { min: 1, max: MAX_NEW_TOKENS, integer: true }),
     numBeams: num(ui.numBeams, 'Beams', { min: 1, max: 16, integer: true }),
   };
   if (sampling.numBeams > 1 && sampling.temperature > 0) {
@@ -640,7 +641,9 @@ function applyGenerationDefaults(info) {
   const sample = Boolean(g.doSample);
   const onlyMaxLength = g.maxNewTokens == null && g.maxLength != null;
   // An encoder-decoder's max_length counts the decoder start token; a prompt's length is not known here.
-  const maxTokens = g.maxNewTokens ?? (onlyMaxLength && info.kind === 'encoder-decoder' ? Math.max(1, g.maxLength - 1) : null);
+  const ownMax = g.maxNewTokens ?? (onlyMaxLength && info.kind === 'encoder-decoder' ? Math.max(1, g.maxLength - 1) : null);
+  // A model may ask for more than the control takes (max_new_tokens 2048): start at the control's most.
+  const maxTokens = ownMax === null ? null : Math.min(ownMax, MAX_NEW_TOKENS);
   const values = {
     temperature: sample ? (g.temperature ?? 1) : 0,
     topK: g.topK ?? (sample ? 50 : 0),
@@ -661,7 +664,8 @@ function applyGenerationDefaults(info) {
   } else if (g.fromGenerationConfig) {
     said.push('greedy decoding');
   }
-  if (g.maxNewTokens != null) said.push(`up to ${g.maxNewTokens} new tokens`);
+  if (ownMax !== null && ownMax > MAX_NEW_TOKENS) said.push(`up to ${ownMax} new tokens (this page writes at most ${MAX_NEW_TOKENS} at a time)`);
+  else if (g.maxNewTokens != null) said.push(`up to ${g.maxNewTokens} new tokens`);
   else if (g.maxLength != null) said.push(`up to ${g.maxLength} tokens in all (max_length, counting the ${info.kind === 'decoder-only' ? 'prompt' : 'start token'})`);
   const parts = said;
   const file = g.fromGenerationConfig ? 'generation_config.json' : 'config.json (its generation keys)';

@@ -15,6 +15,8 @@ import { startServer, launchBrowser, newWatchedPage, modelsUnderTest, waitIdle, 
 const NAME = 'zz-gpt2-beams';
 // The same checkpoint asking for more new tokens (300) than the page once let its control hold (200).
 const LONG = 'zz-gpt2-long';
+// And more than the control takes at all (1000).
+const LONGER = 'zz-gpt2-longer';
 const SOURCE = path.join(ROOT, 'tests/fixtures/checkpoints/gpt2_beam_untied');
 const TEXT = 'Hello world, this is a test.';
 const setup = {};
@@ -28,12 +30,14 @@ before(async () => {
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
     fs.copyFileSync(path.join(SOURCE, f), path.join(dir, f));
   }
-  const long = path.join(setup.models.root, LONG);
-  fs.mkdirSync(long);
-  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
-    fs.copyFileSync(path.join(SOURCE, f), path.join(long, f));
+  for (const [name, maxNew] of [[LONG, 300], [LONGER, 2048]]) {
+    const long = path.join(setup.models.root, name);
+    fs.mkdirSync(long);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
+      fs.copyFileSync(path.join(SOURCE, f), path.join(long, f));
+    }
+    fs.writeFileSync(path.join(long, 'generation_config.json'), JSON.stringify({ bos_token_id: 0, eos_token_id: 0, max_new_tokens: maxNew }));
   }
-  fs.writeFileSync(path.join(long, 'generation_config.json'), JSON.stringify({ bos_token_id: 0, eos_token_id: 0, max_new_tokens: 300 }));
   setup.server = await startServer(setup.models.root);
   setup.browser = await launchBrowser();
   const { context, page, watch } = await newWatchedPage(setup.browser.browser);
@@ -107,6 +111,13 @@ describe('generation_config.json on the page', () => {
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'max-tokens', 'the field to fix has the focus');
     assert.equal(await page.$$eval('#generated .gen-token', (els) => els.length), before, 'nothing new was generated');
     assert.equal(await page.inputValue('#max-tokens'), '5000', 'what was typed stays to be corrected');
+
+    // A model asking for more than the page writes at once starts at the page's most, and the note says so.
+    await pickModel(page, LONGER);
+    assert.equal(await page.inputValue('#max-tokens'), '1000');
+    assert.match(await page.$eval('#generation-source', (e) => e.textContent), /up to 2048 new tokens \(this page writes at most 1000/);
+    await page.fill('#text-input', TEXT);
+    assert.ok((await generate(page)).ids.length > 0, 'its own setting generates');
     assert.deepEqual(setup.watch.errors, [], 'no console errors');
   });
 });
