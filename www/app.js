@@ -33,13 +33,25 @@ const DEFER_TEACHING_PARAMS = 50e6;
 const DEFER_TEACHING_RUN_MS = 1000;
 const MAP_BUDGET_BYTES = 64 << 20;   // a run keeps every layer's attention up to this; a longer input only the shown layer
 
+// A bundled model that cannot read the page's example sentence gets one it can (models/<name>/README.md says what
+// each was trained on), and a line under the text saying what it knows. Keyed by the bundled folder's name.
+const SUITED = {
+  'glassbox-translator': {
+    text: 'The small red car sees the dog.',
+    note: 'This translator learned a small made-up English (123 nouns, 46 adjectives, 37 verbs, 8 prepositions, '
+      + 'a few determiners) and its French-like translation, nothing else. A word it never saw is cut into single '
+      + 'letters, and what it writes for such a text is nonsense. Try “the big dog that sees the cat sleeps.” or '
+      + '“a big cat chases the small white dogs.”: most adjectives come after their noun in the translation.',
+  },
+};
+
 const $ = (id) => document.getElementById(id);
 const ui = {
   modelSelect: $('model-select'), weightsSelect: $('weights-select'), folderInput: $('folder-input'), filesInput: $('files-input'),
   dropZone: $('drop-zone'), urlForm: $('url-form'), urlInput: $('url-input'),
   progress: $('load-progress'), progressBar: $('load-bar'), progressStatus: $('load-status'),
   modelError: $('model-error'), facts: $('model-facts'), modelExplain: $('model-explain'), vocabNote: $('vocab-note'),
-  text: $('text-input'), pairRow: $('pair-row'), pair: $('pair-input'), languageRow: $('language-row'), srcLang: $('src-lang'),
+  text: $('text-input'), textHint: $('text-hint'), pairRow: $('pair-row'), pair: $('pair-input'), languageRow: $('language-row'), srcLang: $('src-lang'),
   tgtLang: $('tgt-lang'), languageNote: $('language-note'), backdrop: $('text-backdrop'), runButton: $('run-button'), tokenCount: $('token-count'),
   runError: $('run-error'), tokens: $('tokens'), realTokenizers: $('real-tokenizers'),
   attentionControls: $('attention-controls'), kindSwitch: $('kind-switch'), layerSelect: $('layer-select'), headSelect: $('head-select'),
@@ -325,8 +337,26 @@ function onModelChanged() {
     : 'This model has no language-model head, so it cannot pick a next token.';
   ui.generateBody.hidden = !canGenerate;
   applyGenerationDefaults(info);
+  suitText();
   setStatus();
   tokenizeNow();
+}
+
+/**
+ * The page's example sentence (or another bundled model's) gives way to one the loaded bundled model can read;
+ * a text the reader typed or a link brought is never replaced.
+ */
+function suitText() {
+  const suited = state.loadedIndex === null ? undefined : SUITED[state.modelName];
+  ui.textHint.textContent = suited?.note ?? '';
+  ui.textHint.hidden = !suited;
+  const current = ui.text.value;
+  const untouched = current === ui.text.defaultValue || Object.values(SUITED).some((m) => m.text === current);
+  const wanted = suited?.text ?? ui.text.defaultValue;
+  if (!untouched || current === wanted) return;
+  ui.text.value = wanted;
+  // As if typed: kept for a reload, drawn behind the text, written into the page's link.
+  ui.text.dispatchEvent(new Event('input', { bubbles: true }));
 }
 
 function filesToSource(files) {

@@ -13,7 +13,7 @@ const MODEL_INDEX_URL = 'models/index.json';
 /** Which page elements each `<name>_hide=1` flag hides. */
 const HIDE_SELECTORS = {
   model: ['#model-section'],
-  text: ['#text-section .text-wrap'],
+  text: ['#text-section .text-wrap', '#text-hint'],
   run: ['#run-button'],
   tokens: ['#tokens', '#token-count'],
   attention: ['#attention-section'],
