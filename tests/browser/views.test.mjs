@@ -91,6 +91,22 @@ for (const kindName of ['encoder-only', 'decoder-only', 'encoder-decoder']) {
           }
         }
       }
+      // Each thumbnail is named after a pattern only when the head beats uniform attention on it ("none" otherwise:
+      // a next-token head once read "first 0.00", the pattern it fell least short of).
+      const labels = await page.$eval('#mv', (e) => [...e.shadowRoot.querySelectorAll('.mv-thumb')]
+        .map((t) => ({ l: Number(t.dataset.layer), x: Number(t.dataset.head), label: t.querySelector('span').firstChild.textContent })));
+      const SHORT = { prev: 'previous-token', first: 'first-token', same: 'same-token', induct: 'induction', diag: 'diagonal' };
+      for (const { l, x, label } of labels) {
+        const above = views.patterns.filter((_, p) => views.scores[l][x][p] !== null && views.chance[p] !== null
+          && views.scores[l][x][p] > views.chance[p]);
+        if (label === 'none') {
+          assert.deepEqual(above, [], `layer ${l} head ${x} is labelled none but beats uniform attention on ${above}`);
+        } else if (label !== '—') {
+          const [short, score] = label.split(' ');
+          assert.ok(above.includes(SHORT[short]), `layer ${l} head ${x} "${label}": ${SHORT[short]} is above uniform attention`);
+          close(Number(score), views.scores[l][x][views.patterns.indexOf(SHORT[short])], 0.006, `layer ${l} head ${x} label`);
+        }
+      }
       if (views.best) {
         assert.deepEqual([mv.shown.layer, mv.shown.head], [views.best.layer, views.best.head], 'the model view opens on the CLI\'s pick');
         assert.match(mv.why, new RegExp(`layer ${views.best.layer + 1}, head ${views.best.head + 1}`));

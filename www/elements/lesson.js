@@ -762,7 +762,7 @@ class GlassboxLesson extends HTMLElement {
     }
     el.dataset.highlight = cells.map(({ layer, head }) => `${layer},${head}`).join(' ');
     this.ui.highlight.textContent = `Look at ${described.map((d) => `layer ${d.layer + 1}, head ${d.head + 1}`
-      + (d.pattern ? ` (${d.pattern}, ${d.score.toFixed(2)})` : ' (no pattern scored)')).join('; ')}.`;
+      + (d.pattern ? ` (${d.pattern}, ${d.score.toFixed(2)})` : d.scored ? ' (above uniform attention on no scored pattern)' : ' (no pattern scored)')).join('; ')}.`;
   }
 }
 

@@ -47,9 +47,9 @@ class GlassboxModelView extends ViewElement {
     this.ui.grid = h('div', { class: 'mv-scroll', role: 'group', 'aria-label': 'Every head of every layer' });
     this.ui.note = h('p', { class: 'mv-note', dataset: { control: 'explain' } },
       'A row per layer, a thumbnail per head: the stronger a cell\'s colour, the more attention (0 to 1). Under each, the pattern it beats '
-      + 'uniform attention on by the most (or, if none, falls least short of it) and its score, the mean attention it puts '
-      + 'where that pattern looks. Arrow keys move, '
-      + 'Enter focuses a head in the other views.');
+      + 'uniform attention on by the most and its score, the mean attention it puts where that pattern looks; “none” when it beats '
+      + 'uniform attention on none of the patterns scored (it may still follow one they leave out, such as reading the next '
+      + 'token). Arrow keys move, Enter focuses a head in the other views.');
     this.ui.detail = h('div', { class: 'mv-detail', 'aria-live': 'polite' });
     this.ui.body.append(this.ui.why, this.ui.grid, this.ui.note, this.ui.detail);
   }
@@ -98,9 +98,13 @@ class GlassboxModelView extends ViewElement {
         if (!bitmap.rgba) ctx.drawImage(bitmap, x * w, l * hgt, w, hgt, 0, 0, w, hgt);
         else ctx.putImageData(new ImageData(bitmap.rgba, bitmap.width, bitmap.height), -x * w, -l * hgt, x * w, l * hgt, w, hgt);
         const best = bestPatternOf(scores, l, x);
-        const label = best ? `${SHORT[best.pattern]} ${best.score.toFixed(2)}` : '—';
+        // A head that beats uniform attention on no pattern is not named after the one it falls least short of
+        // (a clear next-token head once read "first 0.00").
+        const beats = best && best.score > best.chance;
+        const label = beats ? `${SHORT[best.pattern]} ${best.score.toFixed(2)}` : best ? 'none' : '—';
         // The accessible name starts with the visible label and spells it out.
-        const spoken = ` (layer ${l + 1}, head ${x + 1}: ${best ? `${PATTERN_NAMES[best.pattern]}, uniform attention ${best.chance.toFixed(2)}` : 'no pattern scored'})`;
+        const spoken = ` (layer ${l + 1}, head ${x + 1}: ${beats ? `${PATTERN_NAMES[best.pattern]}, uniform attention ${best.chance.toFixed(2)}`
+          : best ? 'no scored pattern above uniform attention' : 'no pattern scored'})`;
         const thumb = h('button', { type: 'button', class: 'mv-thumb', tabindex: '-1', 'aria-pressed': 'false', dataset: { layer: String(l), head: String(x) } },
           canvas, h('span', {}, label, h('span', { class: 'visually-hidden' }, spoken)));
         thumb.addEventListener('click', () => this._activate(kind, l, x));
@@ -116,8 +120,8 @@ class GlassboxModelView extends ViewElement {
 
   /**
    * Mark heads (a lesson's highlight, `[{ layer, head }]` 0-based) with a dashed outline. Returns, for each, the
-   * pattern it beats uniform attention on most and its score (null: no pattern scored), or null for a head
-   * the model does not have.
+   * pattern it beats uniform attention on most and its score (null: none beaten; `scored` false: no pattern
+   * scored), or null for a head the model does not have.
    */
   highlightHeads(heads) {
     const H = this.scores?.nHeads ?? 0;
@@ -127,7 +131,8 @@ class GlassboxModelView extends ViewElement {
     return heads.map(({ layer, head }) => {
       if (layer >= L || head >= H) return null;
       const best = bestPatternOf(this.scores, layer, head);
-      return { layer, head, pattern: best ? PATTERN_NAMES[best.pattern] : null, score: best ? best.score : null };
+      const beats = best && best.score > best.chance;
+      return { layer, head, pattern: beats ? PATTERN_NAMES[best.pattern] : null, score: beats ? best.score : null, scored: Boolean(best) };
     });
   }
 
