@@ -190,8 +190,13 @@ function drawWaves(d, positions = WAVE_POSITIONS) {
     ctx.stroke();
     ctx.fillText(String(v), 14, y(v) + 4);
   }
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => Math.round(t * (positions - 1)));
+  // Round positions a quarter apart (0, 16, 32, 48 of 64), then the last one.
+  const step = Math.max(1, Math.round((positions - 1) / 32) * 8);
+  const ticks = [];
+  for (let p = 0; p < positions - 1 - step / 2; p += step) ticks.push(p);
+  ticks.push(positions - 1);
   for (const p of ticks) ctx.fillText(String(p), x(p) - 6, height - 22);
+  canvas.dataset.ticks = ticks.join(',');
   ctx.fillText('position →', pad.left + w / 2 - 30, height - 6);
   ctx.save();
   ctx.translate(10, pad.top + h / 2 + 14);

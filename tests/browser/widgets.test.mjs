@@ -193,6 +193,8 @@ describe('the tutorial', () => {
       const d = info(byType.marian.dir).dModel;
       await page.waitForFunction((w) => document.querySelector('#sinusoid').dataset.dimensions?.split(',').includes(String(w / 2)), d, WAIT);
       assert.match(await page.$eval('#sinusoid-caption', (e) => e.textContent), new RegExp(`of ${d};`), 'the waves are drawn at the translator\'s width');
+      // The position axis is marked at round positions, then the last (once 0, 16, 32, 47, 63).
+      assert.equal(await page.$eval('#sinusoid', (e) => e.dataset.ticks), '0,16,32,48,63');
       assert.match(await page.$eval('#position-facts', (e) => e.textContent), new RegExp(`at most ${info(byType.marian.dir).maxPositions} tokens`));
     }
     // The two small figures compute what they claim: one neuron learns AND; repeated products with a matrix fade or blow up.
