@@ -2012,3 +2012,121 @@ fn gpt_neo_attention_layers_override_attention_types() {
         assert!(err.contains("attention_layers") && err.contains(word), "{err}");
     }
 }
+
+// ---- Config keys transformers reads through its shared code (scripts/dev/config_key_audit.py) ----
+
+/// `tests/fixtures/config_keys/reference.json` (scripts/fixtures/config_keys.py): a fixture of
+/// tests/fixtures/models/ with its config.json edited, and transformers' logits on that folder.
+fn config_key_case(name: &str) -> (Folder, Vec<Value>) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/config_keys/reference.json");
+    let all: Value = serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap();
+    let case = &all["cases"][name];
+    let folder = edited(case["fixture"].as_str().unwrap(), |c| {
+        for key in case["remove"].as_array().unwrap() {
+            c.remove(key.as_str().unwrap());
+        }
+        for (key, value) in case["set"].as_object().unwrap() {
+            c.insert(key.clone(), value.clone());
+        }
+    });
+    (folder, case["cases"].as_array().unwrap().clone())
+}
+
+/// The edited folder gives transformers' logits (a token classifier: its scores) on every input.
+fn config_key_matches(name: &str) {
+    let (folder, cases) = config_key_case(name);
+    let model = Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{name}: loading failed: {e}"));
+    for (i, case) in cases.iter().enumerate() {
+        let input = ids(&case["input_ids"]);
+        let decoder = case["decoder_ids"].as_array().map(|_| ids(&case["decoder_ids"]));
+        let out = model.forward(&Inputs { ids: &input, type_ids: None, decoder_ids: decoder.as_deref() }, Capture::NONE).unwrap_or_else(|e| panic!("{name} case {i}: {e}"));
+        let rows = ids(&case["logit_rows"]);
+        let got = match &out.class_logits {
+            Some(scores) => scores.clone(),
+            None => pick_rows(out.logits.as_ref().expect("logits"), model.info().vocab_size, &rows),
+        };
+        assert_close(&format!("{name} case {i}: logits rows {rows:?}"), &got, &flat(&case["logits"]), STATE_TOL);
+    }
+}
+
+/// `token_classification_bias: false`: the generic token head (Llama family) has no bias, and the one
+/// stored in the file goes unread, as in HF.
+#[test]
+fn token_classification_bias_false_drops_the_token_heads_bias() {
+    config_key_matches("qwen2_tagger_no_token_bias");
+}
+
+/// ModernBERT's `sliding_window` sets the band to twice itself (ModernBertConfig's setter), over
+/// the file's `local_attention`; null is refused by name (transformers fails on it).
+#[test]
+fn modernbert_sliding_window_sets_the_band() {
+    config_key_matches("modernbert_sliding_window");
+    let err = load_error(&edited("modernbert", |c| {
+        c.insert("sliding_window".into(), Value::Null);
+    }));
+    assert!(err.contains("sliding_window") && err.contains("null"), "{err}");
+}
+
+/// A config class's `attribute_map`: a size written under its alias sets the key the loader reads,
+/// and wins over that key when both are there (the fixtures carry a wrong head count beside it).
+#[test]
+fn config_aliases_are_read_as_their_keys() {
+    for name in ["gpt2_aliases", "t5_aliases", "bart_aliases", "distilbert_aliases", "bloom_aliases", "gpt_neo_aliases"] {
+        config_key_matches(name);
+    }
+}
+
+/// `is_causal` false (or null, as Python reads it) makes transformers' causal mask bidirectional in
+/// every decoder built on `create_causal_mask`: refused by name. GPT-Neo builds its own mask and
+/// ignores the key, and encoders never read it.
+#[test]
+fn is_causal_false_is_refused_by_name() {
+    for name in ["llama_gqa", "gpt2", "opt", "bloom", "gpt_neox", "phi", "phi3", "gemma3", "t5_tiny", "bart_tiny"] {
+        for value in [Value::Bool(false), Value::Null, serde_json::json!(0)] {
+            let err = load_error(&edited(name, |c| {
+                c.insert("is_causal".into(), value.clone());
+            }));
+            assert!(err.contains("is_causal") && err.contains(&value.to_string()), "{name}: {err}");
+        }
+        let model = Model::load(&edited(name, |c| {
+            c.insert("is_causal".into(), Value::Bool(true));
+        }).files(), None);
+        assert!(model.is_ok(), "{name}: is_causal true is the default");
+    }
+    for name in ["gpt_neo", "bert", "modernbert"] {
+        let model = Model::load(&edited(name, |c| {
+            c.insert("is_causal".into(), Value::Bool(false));
+        }).files(), None);
+        assert!(model.is_ok(), "{name}: transformers does not read is_causal here");
+    }
+}
+
+/// A window written into the config of a family that defines none still reaches transformers'
+/// generation cache, which then drops keys its forward pass attends to: refused by name. A null
+/// window is none, and loads.
+#[test]
+fn windows_in_families_without_them_are_refused_by_name() {
+    for name in ["gpt2", "gpt_neo", "opt", "bloom", "gpt_neox", "phi", "t5_tiny", "bart_tiny"] {
+        for (key, value) in [("sliding_window", serde_json::json!(4)), ("attention_chunk_size", serde_json::json!(4)), ("layer_types", serde_json::json!(["sliding_attention"]))] {
+            let err = load_error(&edited(name, |c| {
+                c.insert(key.into(), value.clone());
+            }));
+            assert!(err.contains(key), "{name}: {err}");
+        }
+        let model = Model::load(&edited(name, |c| {
+            c.insert("sliding_window".into(), Value::Null);
+        }).files(), None);
+        assert!(model.is_ok(), "{name}: no window: {:?}", model.err().map(|e| e.to_string()));
+    }
+}
+
+/// `per_layer_config` (transformers 5's per-layer settings) is refused by name in every family.
+#[test]
+fn per_layer_config_is_refused_by_name() {
+    for name in ["llama_gqa", "gpt2", "bert", "t5_tiny"] {
+        let err = load_error(&edited(name, |c| {
+            c.insert("per_layer_config".into(), serde_json::json!({"0": {"intermediate_size": 8}}));
+        }));
+        assert!(err.contains("per_layer_config"), "{name}: {err}");
+    }
+}

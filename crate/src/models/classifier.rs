@@ -269,12 +269,12 @@ impl ClassifierHead {
     }
 
     /// A decoder's head (GPT-2 family, Llama family): `score` (no bias) read at the last token that
-    /// is not padding, or on every token (`*ForTokenClassification`: `token_head`, with a bias).
-    /// `c`: the width of the decoder's final states.
-    pub fn decoder(w: &Weights, info: ClassifierInfo, token_head: &'static str, c: usize) -> Result<Self> {
+    /// is not padding, or on every token (`*ForTokenClassification`: `token_head`, with a bias when
+    /// `token_bias`). `c`: the width of the decoder's final states.
+    pub fn decoder(w: &Weights, info: ClassifierInfo, token_head: &'static str, token_bias: bool, c: usize) -> Result<Self> {
         let names = match info.task {
             Task::Sequence => HeadNames { dense: None, out: "score", pooler: "", out_bias: false },
-            Task::Token => HeadNames { dense: None, out: token_head, pooler: "", out_bias: true },
+            Task::Token => HeadNames { dense: None, out: token_head, pooler: "", out_bias: token_bias },
             Task::Span => {
                 return Err(Error::config(
                     "architectures",

@@ -471,7 +471,7 @@ impl Gpt2 {
         let lm_head = super::layers::head_of_its_own(&w, "lm_head.weight", table, v, e, cfg.tie_word_embeddings)?;
         // `score` reads the final states, E wide for opt-350m (after `project_out`).
         let classifier = match head {
-            Some(info) => Some(ClassifierHead::decoder(&w, info, "classifier", e)?),
+            Some(info) => Some(ClassifierHead::decoder(&w, info, "classifier", true, e)?),
             None => None,
         };
         let (qkv_bias, other_bias) = match flavour {

@@ -38,6 +38,95 @@ pub use capture::AttentionMaps;
 pub use family::{Family, Forward};
 pub use probe::{HeadMasks, HiddenStates, Interventions, Probe, Stack};
 
+/// `attribute_map` of the config classes that have one: a key written under the alias (left) sets
+/// the key the loaders read (right), and wins over it when both are there, as in transformers.
+const CONFIG_ALIASES: &[(&str, &[(&str, &str)])] = &[
+    ("gpt2", &[("hidden_size", "n_embd"), ("max_position_embeddings", "n_positions"), ("num_attention_heads", "n_head"), ("num_hidden_layers", "n_layer")]),
+    ("gpt_neo", &[("num_attention_heads", "num_heads"), ("num_hidden_layers", "num_layers")]),
+    ("bloom", &[("num_hidden_layers", "n_layer"), ("num_attention_heads", "n_head")]),
+    ("distilbert", &[("hidden_size", "dim"), ("num_attention_heads", "n_heads"), ("num_hidden_layers", "n_layers")]),
+    ("t5", &[("hidden_size", "d_model"), ("num_attention_heads", "num_heads"), ("num_hidden_layers", "num_layers"), ("head_dim", "d_kv")]),
+    ("mt5", &[("hidden_size", "d_model"), ("num_attention_heads", "num_heads"), ("num_hidden_layers", "num_layers"), ("head_dim", "d_kv")]),
+    ("bart", BART_ALIASES),
+    ("marian", BART_ALIASES),
+    ("mbart", BART_ALIASES),
+    ("pegasus", BART_ALIASES),
+    ("m2m_100", BART_ALIASES),
+];
+/// BART and its relatives: the aliases reach the encoder only (the decoder keeps its own keys).
+const BART_ALIASES: &[(&str, &str)] = &[("num_attention_heads", "encoder_attention_heads"), ("hidden_size", "d_model"), ("num_hidden_layers", "encoder_layers")];
+
+/// The decoders whose masks transformers builds with `create_causal_mask`, which turns
+/// bidirectional when the config says `is_causal` is false (GPT-Neo builds its own mask).
+const READS_IS_CAUSAL: &[&str] = &[
+    "gpt2", "opt", "bloom", "gpt_neox", "t5", "mt5", "bart", "marian", "mbart", "pegasus", "m2m_100", "llama", "qwen2",
+    "qwen3", "mistral", "gemma", "gemma2", "gemma3_text", "gemma3", "granite", "olmo2", "olmo3", "smollm3", "phi3", "phi",
+];
+
+/// The decoders whose config classes have no attention window: a `sliding_window`,
+/// `attention_chunk_size` or `layer_types` written into their config.json still reaches
+/// transformers' generation cache, which then keeps only that many keys, while their forward
+/// pass attends to every key (llama.rs handles the families that define these keys).
+const CACHE_WINDOW_ONLY: &[&str] = &["gpt2", "gpt_neo", "opt", "bloom", "gpt_neox", "phi", "t5", "mt5", "bart", "marian", "mbart", "pegasus", "m2m_100"];
+
+/// Config keys that transformers reads for every family in its shared code (masks, the generation
+/// cache, `attribute_map`), which the families' own loaders do not see: an alias is written under
+/// the name the loader reads (the returned config.json, when there was one), and what Glassbox does
+/// not run is refused by name.
+fn shared_keys(model_type: &str, config: &[u8]) -> Result<Option<Vec<u8>>> {
+    let mut cfg: serde_json::Map<String, serde_json::Value> = loader::parse_json("config.json", config)?;
+    // Python's truth: `not getattr(config, "is_causal", True)` holds for false, null, 0 and "".
+    let falsy = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => true,
+        serde_json::Value::Bool(b) => !b,
+        serde_json::Value::Number(n) => n.as_f64() == Some(0.0),
+        serde_json::Value::String(s) => s.is_empty(),
+        serde_json::Value::Array(a) => a.is_empty(),
+        serde_json::Value::Object(o) => o.is_empty(),
+    };
+    if let Some(v) = cfg.get("is_causal").filter(|v| falsy(v) && READS_IS_CAUSAL.contains(&model_type)) {
+        return Err(Error::config(
+            "is_causal",
+            format!("is {v}: transformers then lets every token of this decoder attend to later tokens too, which Glassbox does not run"),
+            "Remove is_causal (or set it to true) to run the model as it was trained: each token sees only earlier ones",
+        ));
+    }
+    if let Some(v) = cfg.get("per_layer_config").filter(|v| !v.is_null()) {
+        return Err(Error::config(
+            "per_layer_config",
+            format!("is {}: settings that differ from layer to layer are not run by Glassbox", if v.is_object() { "set" } else { "given" }),
+            "Remove per_layer_config to run every layer with the config's own settings",
+        ));
+    }
+    if CACHE_WINDOW_ONLY.contains(&model_type) {
+        for key in ["sliding_window", "attention_chunk_size", "layer_types"] {
+            let full = |v: &serde_json::Value| v.as_array().is_some_and(|a| a.iter().all(|t| t == "full_attention"));
+            if let Some(v) = cfg.get(key).filter(|v| !v.is_null() && !full(v)) {
+                return Err(Error::config(
+                    key,
+                    format!("is {v}, which this family does not define: transformers' generation cache would keep only part of the keys while its forward pass sees them all"),
+                    format!("Remove {key} (the model was not trained with an attention window)"),
+                ));
+            }
+        }
+    }
+    let aliases = CONFIG_ALIASES.iter().find(|(t, _)| *t == model_type).map_or(&[][..], |(_, a)| a);
+    if !aliases.iter().any(|(alias, _)| cfg.contains_key(*alias)) {
+        return Ok(None);
+    }
+    for (alias, key) in aliases {
+        if let Some(v) = cfg.remove(*alias) {
+            // T5Config fills `num_decoder_layers` from `num_layers` before the alias is applied.
+            if *alias == "num_hidden_layers" && model_type.ends_with("t5") && cfg.get("num_decoder_layers").is_none_or(|d| d.is_null()) {
+                let before = cfg.get("num_layers").cloned().unwrap_or_else(|| (if model_type == "t5" { 6 } else { 8 }).into());
+                cfg.insert("num_decoder_layers".into(), before);
+            }
+            cfg.insert((*key).into(), v);
+        }
+    }
+    serde_json::to_vec(&cfg).map(Some).map_err(|e| Error::config("config.json", e.to_string(), "Use the config.json saved with the weights"))
+}
+
 /// The three ways a transformer is put together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -243,6 +332,8 @@ impl Model {
     /// ignored): in memory or held elsewhere and read one tensor at a time (the page's worker).
     pub fn load_from(files: &ModelFiles, weight_file: Option<loader::tensor_file::FileBytes>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
         let model_type = loader::model_type(files.config)?;
+        let renamed = shared_keys(&model_type, files.config)?;
+        let files = &ModelFiles { config: renamed.as_deref().unwrap_or(files.config), ..*files };
         let weights = match (weight_file, random_seed) {
             (Some(bytes), _) => Weights::from_file(bytes)?,
             (None, Some(seed)) => Weights::random(seed),

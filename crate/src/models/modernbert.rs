@@ -171,7 +171,14 @@ impl ModernBert {
         let activation = Activation::from_config("hidden_activation", &cfg.hidden_activation)?;
         let head_activation = Activation::from_config("classifier_activation", &cfg.classifier_activation)?;
         let types = layer_types(&cfg)?;
-        let half = cfg.local_attention / 2;
+        // `sliding_window` is ModernBertConfig's other name for half the band: written into config.json it
+        // sets `local_attention` to twice itself, over the file's own `local_attention`.
+        let half = match raw.get("sliding_window") {
+            None => cfg.local_attention / 2,
+            Some(v) => v.as_u64().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
+                Error::config("sliding_window", format!("is {v}, but it must be a whole number of positions (half of local_attention)"), "Remove sliding_window and set local_attention, the band's whole width")
+            })?,
+        };
         let (rotary, local_rotary) = rotaries(&raw, d, cfg.max_position_embeddings)?;
 
         let w = weights.with_prefixes(&["model."]);
