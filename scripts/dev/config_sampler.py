@@ -6,7 +6,10 @@ position limits, tied or untied embeddings, generation settings), builds tiny se
 `transformers`, saves each as a model folder, runs the glassbox CLI on texts up to the position limit
 (`glassbox inspect DIR --text T --decoder-ids ... --generate N`) and prints one row per configuration:
 the largest differences in attention, hidden states and logits, and whether the generated ids equal
-`model.generate`'s. Never run in CI: it needs torch and transformers.
+`model.generate`'s. In 30% of the gpt2, t5 and BART-family draws some keys are written under their config class's
+`attribute_map` alias (`num_attention_heads` for `n_head`, ...; a head count sometimes beside a wrong value that the
+alias overrides), and transformers loads that same file for the reference. Never run in CI: it needs torch and
+transformers.
 
     cargo build --release
     python3 scripts/dev/config_sampler.py --n 50 --seed 1            # the table
@@ -51,6 +54,9 @@ class Draw:
     start: int | None = None  # decoder start (encoder-decoder)
     limit: int | None = None  # position limit (None: no table)
     summary: str = ""
+    # config.json keys written under their config class's `attribute_map` alias once saved: {key: (alias, wrong
+    # value left under the key itself, or None to remove it)}. transformers reads the alias over the key.
+    aliases: dict = field(default_factory=dict)
 
 
 def pick(rng, *options):
@@ -59,6 +65,34 @@ def pick(rng, *options):
 
 def heads_for(rng, width):
     return rng.choice([h for h in (1, 2, 4, 8) if width % h == 0])
+
+
+# The config classes' `attribute_map`: (key config.json is saved with, alias that sets it). Head counts are the keys
+# a wrong value can sit beside (1 divides every width); the other keys are moved to their alias.
+ALIASES = {
+    "gpt2": [("n_embd", "hidden_size"), ("n_positions", "max_position_embeddings"), ("n_head", "num_attention_heads"), ("n_layer", "num_hidden_layers")],
+    "t5": [("d_model", "hidden_size"), ("num_heads", "num_attention_heads"), ("num_layers", "num_hidden_layers"), ("d_kv", "head_dim")],
+    "bart": [("encoder_attention_heads", "num_attention_heads"), ("d_model", "hidden_size"), ("encoder_layers", "num_hidden_layers")],
+}
+HEAD_KEYS = {"n_head", "num_heads", "encoder_attention_heads"}
+
+
+def draw_aliases(rng, family):
+    """In 30% of draws, some of the family's keys written under their alias (head counts beside a wrong 1)."""
+    if rng.random() >= 0.3:
+        return {}
+    chosen = [pair for pair in ALIASES[family] if rng.random() < 0.6] or [rng.choice(ALIASES[family])]
+    return {key: (alias, 1 if key in HEAD_KEYS and rng.random() < 0.5 else None) for key, alias in chosen}
+
+
+def write_aliases(folder, aliases):
+    path = folder / "config.json"
+    config = json.loads(path.read_text())
+    for key, (alias, wrong) in aliases.items():
+        config[alias] = config.pop(key)
+        if wrong is not None:
+            config[key] = wrong
+    path.write_text(json.dumps(config, indent=2))
 
 
 def generation_settings(rng, eos, beams=True):
@@ -86,7 +120,7 @@ def draw_gpt2(rng):
                n_inner=pick(rng, None, 8, 40), activation_function=pick(rng, "gelu_new", "gelu", "relu", "silu", "gelu_pytorch_tanh"),
                layer_norm_epsilon=pick(rng, 1e-5, 1e-3), scale_attn_weights=pick(rng, True, True, False),
                scale_attn_by_inverse_layer_idx=pick(rng, False, True), tie_word_embeddings=pick(rng, True, False), bos_token_id=0, eos_token_id=0)
-    return Draw(cfg, generation_settings(rng, 0), limit=limit)
+    return Draw(cfg, generation_settings(rng, 0), limit=limit, aliases=draw_aliases(rng, "gpt2"))
 
 
 def draw_bert(rng):
@@ -106,7 +140,7 @@ def draw_t5(rng):
                relative_attention_num_buckets=(buckets := pick(rng, 6, 8, 16, 32)), relative_attention_max_distance=pick(rng, buckets // 2 + 1, 20, 128),
                feed_forward_proj=pick(rng, "relu", "gated-gelu", "gated-silu", "gelu"), tie_word_embeddings=pick(rng, True, False),
                layer_norm_epsilon=pick(rng, 1e-6, 1e-3), pad_token_id=1, eos_token_id=2, decoder_start_token_id=1, dropout_rate=0.0)
-    return Draw(cfg, generation_settings(rng, 2), start=1)
+    return Draw(cfg, generation_settings(rng, 2), start=1, aliases=draw_aliases(rng, "t5"))
 
 
 def draw_bart(rng, marian=False):
@@ -127,7 +161,7 @@ def draw_bart(rng, marian=False):
     gen = generation_settings(rng, 2)
     if not marian and rng.random() < 0.3:
         gen["forced_bos_token_id"] = 0
-    return Draw(cfg, gen, start=start, limit=limit)
+    return Draw(cfg, gen, start=start, limit=limit, aliases=draw_aliases(rng, "bart"))
 
 
 def draw_pre_ln(rng, family):
@@ -192,7 +226,8 @@ def describe(draw):
     short = lambda v: ("y" if v else "n") if isinstance(v, bool) else v
     parts = [f"{label}={short(draw.config[k])}" for k, label in LABELS.items() if draw.config.get(k) is not None]
     gen = [GEN_LABELS[k] for k in draw.generation if k in GEN_LABELS and k not in ("length_penalty", "early_stopping")]
-    return " ".join(parts) + (" | " + ",".join(gen) if gen else "")
+    aliased = [alias + ("!" if wrong is not None else "") for alias, wrong in draw.aliases.values()]
+    return " ".join(parts) + (" | " + ",".join(gen) if gen else "") + (" | alias " + ",".join(aliased) if aliased else "")
 
 
 def max_diff(got, want):
@@ -260,6 +295,8 @@ def main():
             name = f"sampled_{family}_{seed}"
             model = ck.build(family, seed, **{k: v for k, v in draw.config.items() if v is not None})
             folder = ck.save_folder(name, model, tokenizer, generation=draw.generation or None)
+            # transformers reads the aliased folder too: the reference is what it makes of the same file.
+            write_aliases(folder, draw.aliases)
             loaded = type(model).from_pretrained(folder, attn_implementation="eager").eval()
             from tokenizers import Tokenizer
             tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
