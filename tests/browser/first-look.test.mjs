@@ -8,7 +8,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, closePage, newWatchedPage, pickModel, waitLoaded } from './helpers.mjs';
+import { openPage, closePage, newWatchedPage, pickModel, waitLoaded, pressGenerate } from './helpers.mjs';
 
 const TRANSLATOR = 'glassbox-translator';
 const setup = {};
@@ -65,3 +65,33 @@ describe('the text a bundled model opens on', () => {
     await context.close();
   });
 });
+
+describe('hostile direction marks', () => {
+  it('an override left open in the prompt does not reorder the generated tokens, and tokens show such marks', async () => {
+    const { page, models } = setup;
+    const decoder = models.models.find((m) => m.kind === 'decoder-only');
+    await pickModel(page, decoder.name);
+    // U+202E (right-to-left override) with no U+202C to close it: everything after it on the line is drawn reversed.
+    await page.fill('#text-input', 'Hello \u202eworld abc');
+    await page.fill('#max-tokens', '4');
+    const done = await pressGenerate(page);
+    assert.ok(done.ids.length >= 2, `generated ${done.ids.length} tokens`);
+    const boxes = await page.$$eval('#generated .prompt, #generated .gen-token', (els) => els.map((e) => e.getBoundingClientRect())
+      .map((r) => ({ left: r.left, right: r.right, top: r.top })));
+    const [prompt, ...tokens] = boxes;
+    // Left to right, as generated (a wrapped line starts lower): the prompt first, then each token after the one before.
+    let before = prompt;
+    for (const [i, t] of tokens.entries()) {
+      assert.ok(t.top > before.top + 1 || t.left >= before.right - 1, `token ${i} is drawn after what precedes it: ${JSON.stringify({ before, t })}`);
+      before = t;
+    }
+    // A token's label writes an invisible direction mark as its code point (a vocabulary may hold one whole).
+    const labels = await page.evaluate(async () => {
+      const { tokenLabel } = await import('./views/token-text.js');
+      return [tokenLabel('\u202eabc', 'plain'), tokenLabel('a\u200fb\u2067c\ufeff', 'plain'), tokenLabel('👩\u200d👧', 'plain')];
+    });
+    assert.deepEqual(labels, ['⟨U+202E⟩abc', 'a⟨U+200F⟩b⟨U+2067⟩c⟨U+FEFF⟩', '👩\u200d👧']);
+    assert.deepEqual(setup.watch.errors, []);
+  });
+});
+

@@ -20,9 +20,17 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** A byte that is not text on its own, written as ⟨E2⟩. */
 const hexByte = (b) => `⟨${b.toString(16).toUpperCase().padStart(2, '0')}⟩`;
 
-/** Control characters (other than the whitespace drawn by visibleWhitespace) as hex, so they are never invisible. */
+/**
+ * Control characters (other than the whitespace drawn by visibleWhitespace) as hex, so they are never invisible;
+ * and the invisible formatting characters as their code points (⟨U+202E⟩): the bidirectional marks, embeddings,
+ * overrides and isolates, which would otherwise reorder the text drawn after them (a token's label beside
+ * another's, a read-out), the zero-width space and the byte-order mark. The joiners (U+200C, U+200D) stay: they
+ * shape emoji and scripts.
+ */
 function showControls(s) {
-  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, (c) => hexByte(c.charCodeAt(0)));
+  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, (c) => hexByte(c.charCodeAt(0)))
+    .replace(/[\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g,
+      (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
 }
 
 /** Whitespace drawn as visible marks, so " the" and "the" look different. */
