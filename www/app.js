@@ -1119,6 +1119,8 @@ const teaching = ui.teaching
   : null;
 
 async function main() {
+  // The single-file edition (opened from disk) carries the page only: no tutorial to link to.
+  if (location.protocol === 'file:') $('tutorial-link').hidden = true;
   wire();
   watchTeaching();
   try {

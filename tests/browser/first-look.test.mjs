@@ -8,7 +8,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, closePage, newWatchedPage, pickModel, waitLoaded, pressGenerate } from './helpers.mjs';
+import { openPage, closePage, newWatchedPage, pickModel, waitLoaded, pressGenerate, axeViolations } from './helpers.mjs';
 
 const TRANSLATOR = 'glassbox-translator';
 const setup = {};
@@ -92,6 +92,29 @@ describe('hostile direction marks', () => {
     });
     assert.deepEqual(labels, ['⟨U+202E⟩abc', 'a⟨U+200F⟩b⟨U+2067⟩c⟨U+FEFF⟩', '👩\u200d👧']);
     assert.deepEqual(setup.watch.errors, []);
+  });
+});
+
+describe('the way to the tutorial', () => {
+  it('the page links to it from its header, by keyboard, in both colour schemes', async () => {
+    const { page } = setup;
+    const link = page.locator('.page-header a[href="tutorial.html"]');
+    assert.equal(await link.count(), 1, 'the header links to the tutorial');
+    assert.ok(await link.isVisible());
+    // The RNN, LSTM and pretraining parts of the article live there: the line says so.
+    assert.match(await page.$eval('#tutorial-link', (e) => e.textContent), /RNNs and LSTMs[\s\S]*pretrained/);
+    const res = await page.evaluate(async () => (await fetch('tutorial.html')).status);
+    assert.equal(res, 200);
+    // Reached by Tab at the top of the page: next after the skip link.
+    await page.focus('.skip-link');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('href')), 'tutorial.html');
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const { serious } = await axeViolations(page, ['.page-header']);
+      assert.deepEqual(serious, [], `${scheme}: no serious axe violation in the header`);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 });
 
