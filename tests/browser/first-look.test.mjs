@@ -118,3 +118,23 @@ describe('the way to the tutorial', () => {
   });
 });
 
+describe('the page at 390 px', () => {
+  it('every thumbnail of the model view shows its whole label', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const encoder = setup.models.models.find((m) => m.kind === 'encoder-only');
+    await page.goto(`${setup.server.url}#model=${encoder.name}&text=The+cat+sat+on+the+mat+because+it+was+warm.`);
+    await waitLoaded(page, encoder.name);
+    await page.locator('#model-view').scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => document.querySelector('#model-view').dataset.status === 'ready', null, { timeout: 60000 });
+    const labels = await page.$eval('#model-view', (e) => [...e.shadowRoot.querySelectorAll('.mv-thumb > span')]
+      .map((s) => ({ text: s.firstChild.textContent, clipped: s.scrollWidth > s.clientWidth + 0.5 || s.scrollHeight > s.clientHeight + 0.5 })));
+    assert.ok(labels.length >= 4, `${labels.length} thumbnails`);
+    assert.deepEqual(labels.filter((l) => l.clipped), [], 'no label is cut off');
+    // Each label is either "none" / "—" or a pattern and a score with two decimals, whole.
+    for (const { text } of labels) assert.match(text, /^(none|—|(prev|first|same|induct|diag) \d\.\d\d)$/);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), 'the page does not scroll sideways');
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+

@@ -21,12 +21,13 @@ const SHORT = { 'previous-token': 'prev', 'first-token': 'first', 'same-token': 
 const sheet = new CSSStyleSheet();
 sheet.replaceSync(`
 .mv-scroll { overflow-x: auto; padding: 2px; }
-.mv-row { display: grid; grid-auto-flow: column; grid-auto-columns: minmax(52px, 1fr); gap: 4px; align-items: end; margin-bottom: 4px; }
+.mv-row { display: grid; grid-auto-flow: column; grid-auto-columns: minmax(52px, 1fr); gap: 4px; align-items: start; margin-bottom: 4px; }
 .mv-row-label { font-size: 12px; color: var(--gb-muted); align-self: center; writing-mode: horizontal-tb; }
 .mv-thumb { all: unset; box-sizing: border-box; display: flex; flex-direction: column; align-items: stretch; cursor: pointer;
   border: 2px solid transparent; border-radius: 4px; padding: 1px; min-width: 0; }
 .mv-thumb canvas { width: 100%; height: auto; image-rendering: pixelated; display: block; }
-.mv-thumb span { font-size: 11px; line-height: 1.3; text-align: center; color: var(--gb-text); white-space: nowrap; overflow: hidden; }
+/* A narrow thumbnail (a phone) wraps its label onto two lines rather than clipping its score ("same 0.4" for 0.48). */
+.mv-thumb span { font-size: 11px; line-height: 1.3; text-align: center; color: var(--gb-text); overflow-wrap: anywhere; }
 .mv-thumb[aria-pressed="true"] { border-color: var(--gb-accent); }
 .mv-thumb:focus-visible { outline: 2px solid var(--gb-accent); outline-offset: 1px; }
 .mv-thumb.marked { outline: 2px dashed var(--gb-accent); outline-offset: 1px; }
