@@ -2078,7 +2078,8 @@ fn config_aliases_are_read_as_their_keys() {
 
 /// `is_causal` false (or null, as Python reads it) makes transformers' causal mask bidirectional in
 /// every decoder built on `create_causal_mask`: refused by name. GPT-Neo builds its own mask and
-/// ignores the key, and encoders never read it.
+/// ignores the key, encoders never read it, and Gemma 3's image-and-text model reads only
+/// `text_config`'s (checked against transformers: 2.0 apart on the logits; the outer key, 0).
 #[test]
 fn is_causal_false_is_refused_by_name() {
     for name in ["llama_gqa", "gpt2", "opt", "bloom", "gpt_neox", "phi", "phi3", "gemma3", "t5_tiny", "bart_tiny"] {
@@ -2093,12 +2094,17 @@ fn is_causal_false_is_refused_by_name() {
         }).files(), None);
         assert!(model.is_ok(), "{name}: is_causal true is the default");
     }
-    for name in ["gpt_neo", "bert", "modernbert"] {
+    for name in ["gpt_neo", "bert", "modernbert", "gemma3_vision"] {
         let model = Model::load(&edited(name, |c| {
             c.insert("is_causal".into(), Value::Bool(false));
         }).files(), None);
         assert!(model.is_ok(), "{name}: transformers does not read is_causal here");
     }
+    // Gemma 3's image-and-text model reads its language model's key.
+    let err = load_error(&edited("gemma3_vision", |c| {
+        c["text_config"].as_object_mut().unwrap().insert("is_causal".into(), Value::Bool(false));
+    }));
+    assert!(err.contains("text_config.is_causal"), "{err}");
 }
 
 /// A window written into the config of a family that defines none still reaches transformers'

@@ -84,9 +84,14 @@ fn shared_keys(model_type: &str, config: &[u8]) -> Result<Option<Vec<u8>>> {
         serde_json::Value::Array(a) => a.is_empty(),
         serde_json::Value::Object(o) => o.is_empty(),
     };
-    if let Some(v) = cfg.get("is_causal").filter(|v| falsy(v) && READS_IS_CAUSAL.contains(&model_type)) {
+    // Gemma 3's image-and-text checkpoints mask their language model by `text_config`'s key.
+    let (scope, field) = match model_type {
+        "gemma3" => (cfg.get("text_config").and_then(serde_json::Value::as_object), "text_config.is_causal"),
+        _ => (Some(&cfg), "is_causal"),
+    };
+    if let Some(v) = scope.and_then(|c| c.get("is_causal")).filter(|v| falsy(v) && READS_IS_CAUSAL.contains(&model_type)) {
         return Err(Error::config(
-            "is_causal",
+            field,
             format!("is {v}: transformers then lets every token of this decoder attend to later tokens too, which Glassbox does not run"),
             "Remove is_causal (or set it to true) to run the model as it was trained: each token sees only earlier ones",
         ));
