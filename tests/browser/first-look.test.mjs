@@ -138,3 +138,17 @@ describe('the page at 390 px', () => {
   });
 });
 
+describe('the tokenizer\'s steps', () => {
+  it('a word of one token reads "id", of several "ids"', async () => {
+    const { page } = setup;
+    const encoder = setup.models.models.find((m) => m.kind === 'encoder-only');
+    await pickModel(page, encoder.name);
+    await page.fill('#text-input', 'the');
+    await page.click('#run-button');
+    const result = () => page.$$eval('#teaching p.muted', (ps) => ps.map((p) => p.textContent).find((t) => t.startsWith('Result:')) ?? '');
+    await page.locator('#teaching').scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => [...document.querySelectorAll('#teaching p.muted')].some((p) => p.textContent.startsWith('Result:')), null, { timeout: 60000 });
+    assert.match(await result(), /\(id \d+\)$/, 'one token, one id');
+  });
+});
+

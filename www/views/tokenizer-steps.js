@@ -128,7 +128,7 @@ function wordSteps(word, scheme) {
     list.append(el('li', 'total', `total ${steps.total_score.toFixed(3)}: the best of all the ways to cut “${show(word.text)}”`));
   }
   box.append(list);
-  const result = el('p', 'muted', `Result: ${word.tokens.map((t) => show(t)).join(' | ')}  (ids ${word.ids.join(', ')})`);
+  const result = el('p', 'muted', `Result: ${word.tokens.map((t) => show(t)).join(' | ')}  (${word.ids.length === 1 ? 'id' : 'ids'} ${word.ids.join(', ')})`);
   box.append(result);
   return box;
 }
