@@ -435,7 +435,12 @@ function showTokens(tokens, text, pair) {
   ui.tokens.classList.toggle('stale', text !== ui.text.value || pair !== currentPair());
   renderTokens(ui.tokens, tokens, { scheme: state.scheme, onHighlight: highlightSpan });
   const n = tokens.ids.length;
-  ui.tokenCount.textContent = `${n} token${n === 1 ? '' : 's'}`;
+  // Said before Run fails: the model's longest input (the facts' "Longest input"), with what to do.
+  const longest = state.model.info.maxPositions;
+  const over = Boolean(longest) && n > longest;
+  ui.tokenCount.textContent = `${n} token${n === 1 ? '' : 's'}`
+    + (over ? `: more than the ${longest} this model reads at once. Shorten the text by ${n - longest} tokens to run it.` : '');
+  ui.tokenCount.classList.toggle('over', over);
   tokenizerCompare.update({ info: state.model.info, tokens, scheme: state.scheme }, text);
 }
 

@@ -8,7 +8,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, closePage, newWatchedPage, pickModel, waitLoaded, pressGenerate, axeViolations } from './helpers.mjs';
+import { openPage, closePage, newWatchedPage, pickModel, waitLoaded, pressGenerate, pressRun, axeViolations, modelFacts } from './helpers.mjs';
 
 const TRANSLATOR = 'glassbox-translator';
 const setup = {};
@@ -149,6 +149,28 @@ describe('the tokenizer\'s steps', () => {
     await page.locator('#teaching').scrollIntoViewIfNeeded();
     await page.waitForFunction(() => [...document.querySelectorAll('#teaching p.muted')].some((p) => p.textContent.startsWith('Result:')), null, { timeout: 60000 });
     assert.match(await result(), /\(id \d+\)$/, 'one token, one id');
+  });
+});
+
+describe('a text longer than the model reads', () => {
+  it('is said under the text as soon as it is cut, with how much to shorten; Run names the limit; the text stays', async () => {
+    const { page } = setup;
+    const decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
+    await pickModel(page, decoder.name);
+    const longest = Number((await modelFacts(page))['Longest input']?.match(/^(\d+) tokens$/)?.[1]);
+    assert.ok(longest > 0, 'a GPT-2 has a longest input (its learned position table)');
+    const text = 'word '.repeat(longest * 2);
+    await page.fill('#text-input', text);
+    await page.waitForFunction(() => /more than the/.test(document.querySelector('#token-count').textContent), null, { timeout: 30000 });
+    const count = await page.$eval('#token-count', (e) => e.textContent);
+    const n = Number(count.match(/^(\d+) tokens/)[1]);
+    assert.equal(count, `${n} tokens: more than the ${longest} this model reads at once. Shorten the text by ${n - longest} tokens to run it.`);
+    assert.match(await pressRun(page), new RegExp(`${longest}`), 'Run names the same limit');
+    assert.equal(await page.inputValue('#text-input'), text, 'the text is kept');
+    await page.fill('#text-input', 'word word');
+    await page.waitForFunction(() => !/more than/.test(document.querySelector('#token-count').textContent), null, { timeout: 30000 });
+    assert.equal(await page.$eval('#token-count', (e) => e.classList.contains('over')), false);
+    assert.equal(await pressRun(page), '', 'a short text runs again');
   });
 });
 
