@@ -85,6 +85,9 @@ describe('<glassbox-rnn>', () => {
     }
     const summary = await page.$eval('#r', (e) => e.shadowRoot.querySelector('.gb-rnn-summary').textContent);
     assert.match(summary, /LSTM: accuracy/);
+    // The LSTM's cell update names every symbol it uses (f, i, g and ⊙ were once left to the reader).
+    const prose = await page.$eval('#r', (e) => e.shadowRoot.querySelector('.gb-rnn-text').textContent);
+    assert.match(prose, /c_t = f ⊙ c_\(t−1\) \+ i ⊙ g, where f \(the forget gate\)[^.]*g is new content[^.]*i \(the input gate\)[^.]*⊙ multiplies/);
 
     // A control changes the attribute (state in attributes) and the view follows.
     await page.fill('#r input[type="number"] >> nth=0', '8');
