@@ -149,6 +149,10 @@ describe('the tokenizer\'s steps', () => {
     await page.locator('#teaching').scrollIntoViewIfNeeded();
     await page.waitForFunction(() => [...document.querySelectorAll('#teaching p.muted')].some((p) => p.textContent.startsWith('Result:')), null, { timeout: 60000 });
     assert.match(await result(), /\(id \d+\)$/, 'one token, one id');
+    // The residual stream's token picker is as wide as its options, not the whole 1200 px section.
+    await page.waitForSelector('#block-position');
+    const width = await page.$eval('#block-position', (e) => e.getBoundingClientRect().width);
+    assert.ok(width < 400, `the token picker is ${width} px wide`);
   });
 });
 

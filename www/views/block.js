@@ -154,7 +154,7 @@ export function renderBlock(root, view) {
   if (r && r.seqLen > 0) {
     root.append(el('h3', '', 'The residual stream, layer by layer'));
     const p = Math.min(view.position, r.seqLen - 1);
-    const field = el('div', 'field compact');
+    const field = el('div', 'field compact narrow');
     const lab = el('label', '', 'Token');
     lab.htmlFor = 'block-position';
     const sel = el('select');
