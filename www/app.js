@@ -39,8 +39,8 @@ const SUITED = {
   'glassbox-translator': {
     text: 'The small red car sees the dog.',
     note: 'This translator learned a small made-up English (123 nouns, 46 adjectives, 37 verbs, 8 prepositions, '
-      + 'the, a, an, this, these, my and that) and its French-like translation, nothing else. A word it never saw is cut into single '
-      + 'letters, and what it writes for such a text is nonsense. Try “the big dog that sees the cat sleeps.” or '
+      + 'the, a, an, this, these, my and that) and its French-like translation, nothing else. A word it never saw is cut into smaller '
+      + 'pieces, mostly single letters, and what it writes for such a text is nonsense. Try “the big dog that sees the cat sleeps.” or '
       + '“a big cat chases the small white dogs.”: most adjectives come after their noun in the translation.',
   },
 };
