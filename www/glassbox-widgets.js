@@ -40,6 +40,7 @@ import {
   sharedRun,
   sharedTranslationRun,
   stats,
+  translationLinkState,
 } from './elements/base.js';
 
 export { configure, stats, sharedGlassbox, bundledModels, sharedModel } from './elements/base.js';
@@ -140,7 +141,7 @@ class GlassboxAttention extends GlassboxElement {
   linkState() {
     const head = this.head;
     return { ...super.linkState(), view: 'attention', kind: this.kind || undefined, layer: this.layer + 1,
-      head: head === 'mean' ? 'mean' : head + 1 };
+      head: head === 'mean' ? 'mean' : head + 1, ...translationLinkState(this._result, this.shown?.kind ?? this.kind) };
   }
 
   async update(entry, isCurrent) {

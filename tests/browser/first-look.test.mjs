@@ -178,3 +178,38 @@ describe('a text longer than the model reads', () => {
   });
 });
 
+describe('"Open in Glassbox" from a translation\'s cross-attention', () => {
+  it('opens the page on the same map: the page generates the same greedy output first', async () => {
+    const translator = setup.models.models.find((m) => m.kind === 'encoder-decoder');
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const mapOf = (root) => page.evaluate(async (sel) => {
+      const { heatmapData } = await import('./views/heatmap.js');
+      const host = document.querySelector('glassbox-attention');
+      const v = heatmapData(sel ? document.querySelector(sel) : host.shadowRoot.querySelector('.heatmap'));
+      return v && { rows: v.rowLabels, cols: v.colLabels, values: Array.from(v.values, (x) => Math.round(x * 1e4) / 1e4) };
+    }, root);
+    await page.goto(`${setup.server.url}embed.html#model=${translator.name}&text=the+small+dog+sees+the+red+car&view=attention&kind=cross&layer=2`);
+    await page.waitForFunction(() => document.querySelector('glassbox-attention')?.dataset.status === 'ready', null, { timeout: 60000 });
+    const widget = await mapOf(null);
+    assert.ok(widget.rows.length > 1, 'the widget shows the cross-attention of its whole translation');
+    const href = await page.$eval('glassbox-attention', (e) => [...e.shadowRoot.querySelectorAll('a')].find((a) => a.href.includes('index.html#'))?.href);
+    assert.ok(href, 'the widget links to the page');
+    const hash = new URLSearchParams(new URL(href).hash.slice(1));
+    assert.equal(hash.get('generate'), '1');
+    assert.equal(hash.get('temperature'), '0');
+    assert.equal(hash.get('beams'), '1');
+    await page.goto(href);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+    await page.waitForFunction(() => document.body.dataset.status === 'idle' && document.querySelector('#generated .gen-status')?.textContent
+      && document.querySelector('#heatmap').dataset.kind === 'cross' && Number(document.querySelector('#heatmap').dataset.rows) > 1, null, { timeout: 60000 });
+    const shown = await page.$eval('#heatmap', (e) => ({ kind: e.dataset.kind, layer: e.dataset.layer, head: e.dataset.head }));
+    assert.deepEqual(shown, { kind: 'cross', layer: '1', head: 'mean' });
+    const onPage = await mapOf('#heatmap');
+    assert.deepEqual(onPage.rows, widget.rows, 'the same decoder tokens');
+    assert.deepEqual(onPage.cols, widget.cols);
+    assert.deepEqual(onPage.values, widget.values, 'the same weights');
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+

@@ -11,7 +11,7 @@
 import { Glassbox } from '../glassbox.js';
 import { renderTextHighlight } from '../views/text-highlight.js';
 import { labelSchemeOf } from '../run-view.js';
-import { pageLink, findModel } from '../url-state.js';
+import { pageLink, findModel, DEFAULTS } from '../url-state.js';
 
 const HERE = new URL(/* @vite-ignore */ '../', import.meta.url); // the Glassbox folder (www/); not a file for bundlers to copy
 const LAZY_MARGIN = '300px';       // start loading a little before the widget is on screen
@@ -188,6 +188,20 @@ function sharedRun(entry, text, decoderIds = null, pair = undefined) {
  * For an encoder-decoder: the greedy output, fed back as the decoder input, so the decoder and cross
  * maps show the whole translation rather than the start token alone.
  */
+/** What a generating link leaves out: nothing of the sampling (see _applyChrome). */
+const GENERATING_BASELINE = { ...DEFAULTS, temperature: null, topK: null, topP: null, numBeams: null };
+
+/**
+ * What a page link adds for a view of an encoder-decoder's decoder or cross-attention (`kind`): the view drew them
+ * over its own greedy translation (sharedTranslationRun), and the page shows them only after generating. Generating
+ * greedily, with one beam and as many tokens, gives the page the same output, so it shows the same map.
+ */
+function translationLinkState(run, kind) {
+  const ids = run?.decoderIds;
+  if (!ids || ids.length < 2 || kind === 'encoder' || !run.attentions?.cross) return {};
+  return { generate: true, temperature: 0, numBeams: 1, maxTokens: ids.length - 1 };
+}
+
 function sharedTranslationRun(entry, text) {
   const key = `${entry.key}\u0000${text}\u0000translation`;
   let run = runs.get(key);
@@ -464,7 +478,12 @@ class GlassboxElement extends LazyElement {
       if (this._readonly) input.setAttribute('disabled', '');
       else if (!input.dataset.busy) input.removeAttribute('disabled');
     }
-    if (config.pageUrl) this.ui.open.href = pageLink(config.pageUrl, this.linkState());
+    if (config.pageUrl) {
+      const state = this.linkState();
+      // A link that generates names every sampling setting, even one at the page's default: the page otherwise
+      // starts from the model's own generation_config.json (sampling, beams), not the widget's settings.
+      this.ui.open.href = pageLink(config.pageUrl, state, state.generate ? GENERATING_BASELINE : DEFAULTS);
+    }
     // The page has no random-weights twins: a link would show the trained model instead.
     this.ui.open.hidden = this._hidden('open') || this.hasAttribute('random-seed') || !config.pageUrl;
   }
@@ -569,6 +588,7 @@ export {
   shadowCss,
   sharedRun,
   sharedTranslationRun,
+  translationLinkState,
   sheets,
   widgetCount,
   widgetSheets,

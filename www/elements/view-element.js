@@ -8,7 +8,7 @@
 // (layer and head counted from 1, like the attributes). Every view of the same model and text follows it;
 // the page listens to it too.
 
-import { COMMON_ATTRIBUTES, GlassboxElement, h, numberAttr, observer, sharedGlassbox, sharedRun, sharedTranslationRun } from './base.js';
+import { COMMON_ATTRIBUTES, GlassboxElement, h, numberAttr, observer, sharedGlassbox, sharedRun, sharedTranslationRun, translationLinkState } from './base.js';
 import { ATTENTION_KINDS } from '../views/explain.js';
 import { renderSelect } from '../views/controls.js';
 import { scorePatterns } from '../head-choice.js';
@@ -86,6 +86,8 @@ export class ViewElement extends GlassboxElement {
     /** The run shown (the JS API's RunResult). */
     this.run = run;
     await this.show({ run, info, scheme: entry.scheme, glassbox, name: entry.name }, isCurrent);
+    // The "Open in Glassbox" link now knows the run (a translation's decoder and cross maps need the page to generate).
+    if (isCurrent()) this._applyChrome();
   }
 
   /** Subclasses draw `src` here. */
@@ -155,7 +157,8 @@ export class ViewElement extends GlassboxElement {
 
   linkState() {
     return { ...super.linkState(), view: 'attention', kind: this.getAttribute('kind') || undefined,
-      layer: numberAttr(this, 'layer', 1), head: this.hasAttribute('head') ? numberAttr(this, 'head', 1) : 'mean' };
+      layer: numberAttr(this, 'layer', 1), head: this.hasAttribute('head') ? numberAttr(this, 'head', 1) : 'mean',
+      ...translationLinkState(this.run, this.shown?.kind ?? this.getAttribute('kind')) };
   }
 }
 
