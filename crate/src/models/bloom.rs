@@ -57,9 +57,11 @@ pub struct BloomConfig {
     hidden_size: Option<usize>,
     #[serde(default)]
     n_embed: Option<usize>,
-    #[serde(default, alias = "num_hidden_layers")]
+    /// `num_hidden_layers` and `num_attention_heads` (BloomConfig's aliases) are written here by
+    /// `models::shared_keys`, winning over these as in transformers.
+    #[serde(default)]
     n_layer: Option<usize>,
-    #[serde(default, alias = "num_attention_heads")]
+    #[serde(default)]
     n_head: Option<usize>,
     #[serde(default = "default_eps")]
     pub layer_norm_epsilon: f32,

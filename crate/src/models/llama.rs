@@ -727,7 +727,7 @@ impl Llama {
         // A fine-tuned checkpoint's head: `score` (at the last token, or on every token).
         // `token_classification_bias` (the generic token head's, true when left out): a false one, as
         // Python reads it (false, null, 0), builds `score` without a bias, and a stored one goes unread.
-        let token_bias = !matches!(raw.get("token_classification_bias"), Some(Value::Null | Value::Bool(false))) && raw.get("token_classification_bias").and_then(Value::as_f64) != Some(0.0);
+        let token_bias = raw.get("token_classification_bias").is_none_or(|v| !(v.is_null() || *v == false || *v == 0));
         let classifier = match super::classifier::requested(config_json)? {
             Some(head) => Some(super::classifier::ClassifierHead::decoder(&w, head, "score", token_bias, c)?),
             None => None,

@@ -74,45 +74,26 @@ const CACHE_WINDOW_ONLY: &[&str] = &["gpt2", "gpt_neo", "opt", "bloom", "gpt_neo
 /// the name the loader reads (the returned config.json, when there was one), and what Glassbox does
 /// not run is refused by name.
 fn shared_keys(model_type: &str, config: &[u8]) -> Result<Option<Vec<u8>>> {
-    let mut cfg: serde_json::Map<String, serde_json::Value> = loader::parse_json("config.json", config)?;
-    // Python's truth: `not getattr(config, "is_causal", True)` holds for false, null, 0 and "".
-    let falsy = |v: &serde_json::Value| match v {
-        serde_json::Value::Null => true,
-        serde_json::Value::Bool(b) => !b,
-        serde_json::Value::Number(n) => n.as_f64() == Some(0.0),
-        serde_json::Value::String(s) => s.is_empty(),
-        serde_json::Value::Array(a) => a.is_empty(),
-        serde_json::Value::Object(o) => o.is_empty(),
-    };
+    use serde_json::Value;
+    let mut cfg: serde_json::Map<String, Value> = loader::parse_json("config.json", config)?;
     // Gemma 3's image-and-text checkpoints mask their language model by `text_config`'s key.
-    let (scope, field) = match model_type {
-        "gemma3" => (cfg.get("text_config").and_then(serde_json::Value::as_object), "text_config.is_causal"),
+    let (inner, field) = match model_type {
+        "gemma3" => (cfg.get("text_config").and_then(Value::as_object), "text_config.is_causal"),
         _ => (Some(&cfg), "is_causal"),
     };
-    if let Some(v) = scope.and_then(|c| c.get("is_causal")).filter(|v| falsy(v) && READS_IS_CAUSAL.contains(&model_type)) {
-        return Err(Error::config(
-            field,
-            format!("is {v}: transformers then lets every token of this decoder attend to later tokens too, which Glassbox does not run"),
-            "Remove is_causal (or set it to true) to run the model as it was trained: each token sees only earlier ones",
-        ));
+    // `not getattr(config, "is_causal", True)`: false, null and 0 all turn the mask bidirectional.
+    if let Some(v) = inner.and_then(|c| c.get("is_causal")).filter(|v| v.is_null() || *v == false || *v == 0) {
+        if READS_IS_CAUSAL.contains(&model_type) {
+            return Err(Error::config(field, format!("is {v}: transformers then lets each token of this decoder see later tokens too"), "Remove it (or set it to true): Glassbox runs decoders causally"));
+        }
     }
-    if let Some(v) = cfg.get("per_layer_config").filter(|v| !v.is_null()) {
-        return Err(Error::config(
-            "per_layer_config",
-            format!("is {}: settings that differ from layer to layer are not run by Glassbox", if v.is_object() { "set" } else { "given" }),
-            "Remove per_layer_config to run every layer with the config's own settings",
-        ));
+    if cfg.get("per_layer_config").is_some_and(|v| !v.is_null()) {
+        return Err(Error::config("per_layer_config", "is set: Glassbox runs every layer with the config's own settings", "Remove per_layer_config"));
     }
-    if CACHE_WINDOW_ONLY.contains(&model_type) {
-        for key in ["sliding_window", "attention_chunk_size", "layer_types"] {
-            let full = |v: &serde_json::Value| v.as_array().is_some_and(|a| a.iter().all(|t| t == "full_attention"));
-            if let Some(v) = cfg.get(key).filter(|v| !v.is_null() && !full(v)) {
-                return Err(Error::config(
-                    key,
-                    format!("is {v}, which this family does not define: transformers' generation cache would keep only part of the keys while its forward pass sees them all"),
-                    format!("Remove {key} (the model was not trained with an attention window)"),
-                ));
-            }
+    for key in ["sliding_window", "attention_chunk_size", "layer_types"] {
+        let window = cfg.get(key).is_some_and(|v| !v.is_null() && !v.as_array().is_some_and(|a| a.iter().all(|t| t == "full_attention")));
+        if window && CACHE_WINDOW_ONLY.contains(&model_type) {
+            return Err(Error::config(key, "is set, but this family has no attention window: only transformers' generation cache would apply it", "Remove it"));
         }
     }
     let aliases = CONFIG_ALIASES.iter().find(|(t, _)| *t == model_type).map_or(&[][..], |(_, a)| a);
@@ -120,9 +101,10 @@ fn shared_keys(model_type: &str, config: &[u8]) -> Result<Option<Vec<u8>>> {
         return Ok(None);
     }
     for (alias, key) in aliases {
-        if let Some(v) = cfg.remove(*alias) {
+        // The alias stays in the map: no loader reads it.
+        if let Some(v) = cfg.get(*alias).cloned() {
             // T5Config fills `num_decoder_layers` from `num_layers` before the alias is applied.
-            if *alias == "num_hidden_layers" && model_type.ends_with("t5") && cfg.get("num_decoder_layers").is_none_or(|d| d.is_null()) {
+            if *alias == "num_hidden_layers" && model_type.ends_with("t5") && cfg.get("num_decoder_layers").is_none_or(Value::is_null) {
                 let before = cfg.get("num_layers").cloned().unwrap_or_else(|| (if model_type == "t5" { 6 } else { 8 }).into());
                 cfg.insert("num_decoder_layers".into(), before);
             }
