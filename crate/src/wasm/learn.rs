@@ -3,20 +3,20 @@
 //! `<glassbox-transfer>` ([`fit_logistic`]). Options come in typed (unknown keys refused by name),
 //! curves go out as `Float32Array`s.
 
+use super::read::{self, f64_of, option, read_struct, string_of, u64_of, usize_of, vec_of, Optional, ReadOptions};
 use super::{options, to_js, with_arrays, js_error};
 use crate::error::Error;
 use crate::teach::logreg::{fit_and_test, Dataset, FitOptions};
 use crate::teach::rnn::{Cell, Optimizer, TrainOptions, Trainer};
 use js_sys::{Float32Array, Uint32Array};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 /// Most steps one `step` call may take (the page asks for a few at a time to stay responsive).
 const MAX_STEPS_PER_CALL: u32 = 10_000;
 
 /// `WasmTrainer.create` options (the CLI's `glassbox rnn` flags, camelCase).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct TrainerOptions {
     cell: String,
     length: usize,
@@ -47,6 +47,30 @@ impl Default for TrainerOptions {
             eval_size: d.eval_size,
             seed: d.seed,
         }
+    }
+}
+
+impl ReadOptions for TrainerOptions {
+    fn read(value: Value) -> read::Result<Self> {
+        let mut o = TrainerOptions::default();
+        let keys = &["cell", "length", "symbols", "hidden", "weightScale", "clip", "optimizer", "learningRate", "batch", "evalSize", "seed"];
+        read_struct(value, "struct TrainerOptions", keys, Optional::ALL, &mut |i, v| {
+            match i {
+                0 => o.cell = string_of(v)?,
+                1 => o.length = usize_of(v)?,
+                2 => o.symbols = usize_of(v)?,
+                3 => o.hidden = usize_of(v)?,
+                4 => o.weight_scale = f64_of(v)?,
+                5 => o.clip = option(v, f64_of)?,
+                6 => o.optimizer = string_of(v)?,
+                7 => o.learning_rate = f64_of(v)?,
+                8 => o.batch = usize_of(v)?,
+                9 => o.eval_size = usize_of(v)?,
+                _ => o.seed = u64_of(v)?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
     }
 }
 
@@ -150,26 +174,43 @@ impl WasmTrainer {
 }
 
 /// `fitLogistic` options: features `[N][dims]` flat, one label per row, and the same for the held-out set.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct LogisticOptions {
     dims: usize,
     classes: usize,
     train_features: Vec<f64>,
     train_labels: Vec<usize>,
-    #[serde(default)]
+    /// This and the rest default (empty, `None`).
     test_features: Vec<f64>,
-    #[serde(default)]
     test_labels: Vec<usize>,
-    #[serde(default)]
     l2: Option<f64>,
-    #[serde(default)]
     iterations: Option<usize>,
 }
 
 impl Default for LogisticOptions {
     fn default() -> Self {
         LogisticOptions { dims: 0, classes: 0, train_features: vec![], train_labels: vec![], test_features: vec![], test_labels: vec![], l2: None, iterations: None }
+    }
+}
+
+impl ReadOptions for LogisticOptions {
+    fn read(value: Value) -> read::Result<Self> {
+        // The first four keys are required: their defaults are placeholders.
+        let mut o = LogisticOptions::default();
+        let keys = &["dims", "classes", "trainFeatures", "trainLabels", "testFeatures", "testLabels", "l2", "iterations"];
+        read_struct(value, "struct LogisticOptions", keys, Optional { defaults: 0b1111_0000, options: 0 }, &mut |i, v| {
+            match i {
+                0 => o.dims = usize_of(v)?,
+                1 => o.classes = usize_of(v)?,
+                2 => o.train_features = vec_of(v, f64_of)?,
+                3 => o.train_labels = vec_of(v, usize_of)?,
+                4 => o.test_features = vec_of(v, f64_of)?,
+                5 => o.test_labels = vec_of(v, usize_of)?,
+                6 => o.l2 = option(v, f64_of)?,
+                _ => o.iterations = option(v, usize_of)?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
     }
 }
 

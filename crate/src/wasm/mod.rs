@@ -3,9 +3,9 @@
 //! Long-lived state stays in Rust behind two opaque handles, [`WasmModel`] (a loaded
 //! [`Session`]) and [`WasmGenerator`] (one generation, driven a token per call). Two kinds of
 //! value cross:
-//! - structured values (the model card, each call's options, tokenizer traces, result metadata)
-//!   go through serde-wasm-bindgen: every call takes one typed options object whose unknown or
-//!   mistyped keys are refused by name (`deny_unknown_fields`, with the key's path in the message);
+//! - structured values: results' metadata (the model card, tokenizer traces) go out through
+//!   serde-wasm-bindgen; every call takes one typed options object, read by `read.rs` with serde's
+//!   rules and messages, whose unknown or mistyped keys are refused by name (with the key's path);
 //! - tensors stay flat typed arrays with their shape beside them (`{ data: Float32Array, shape }`),
 //!   one copy each, never through serde (it would make plain arrays of numbers).
 //!
@@ -22,6 +22,7 @@ mod lens;
 mod views;
 mod learn;
 mod load;
+mod read;
 mod tokenizer;
 
 use crate::card::ModelCard;
@@ -36,8 +37,9 @@ use crate::models::logits::{LogitRows, TopK};
 use crate::session::{DecodingPlan, GenerationRequest, InspectOptions as CoreInspectOptions, Inspection, Session};
 use crate::tokenizer::Encoding;
 use js_sys::{Float32Array, Object, Reflect, Uint32Array, Uint8Array};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use read::{array_of, bool_of, f32_of, f64_of, option, read_struct, string_of, u32_of, u64_of, u8_of, usize_of, vec_of, Optional, ReadOptions};
+use serde::Serialize;
+use serde_json::Value;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use ndarray::{s, ArrayBase, Data, Dimension};
@@ -130,9 +132,10 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
 /// wrong type is refused with the key's name, e.g. `inspect options: qkv.layer: invalid type: ...`.
 ///
 /// The object is first read into a `serde_json::Value` (keys holding `undefined` or `null` left
-/// out: in JS both mean "the default") and then deserialised: serde-wasm-bindgen's own
-/// deserializer reads only a struct's declared keys, so it could not see a misspelt one.
-fn options<T: DeserializeOwned + Default>(value: JsValue, call: &str) -> Result<T, JsError> {
+/// out: in JS both mean "the default") and then read into its struct (`read.rs`, serde's rules and
+/// messages): serde-wasm-bindgen's own deserializer reads only a struct's declared keys, so it
+/// could not see a misspelt one.
+fn options<T: ReadOptions + Default>(value: JsValue, call: &str) -> Result<T, JsError> {
     if value.is_undefined() || value.is_null() {
         return Ok(T::default());
     }
@@ -141,9 +144,9 @@ fn options<T: DeserializeOwned + Default>(value: JsValue, call: &str) -> Result<
     if !json.is_object() {
         return Err(fail(String::new(), "must be an object like { topK: 5 }".into()));
     }
-    serde_json::from_value(json.clone()).map_err(|e| {
+    T::read(json.clone()).map_err(|e| {
         let problem = e.to_string();
-        let error_of = |v: serde_json::Value| serde_json::from_value::<T>(v).err().map(|e| e.to_string());
+        let error_of = |v: Value| T::read(v).err().map(|e| e.to_string());
         let mut path = key_at_fault(&json, &problem, &error_of);
         if problem.starts_with("unknown field") {
             // The message names the key itself: point at the object holding it.
@@ -403,8 +406,7 @@ fn token_string(session: &Session, id: u32) -> String {
 // The options of each call (docs/js-api.md and www/glassbox.d.ts name the same keys).
 
 /// `WasmModel.load` options.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Default)]
 struct LoadOptions {
     /// Build the architecture with seeded random weights (weights may then be `null`).
     random_seed: Option<u64>,
@@ -415,9 +417,22 @@ struct LoadOptions {
     src_lang: Option<String>,
 }
 
+impl ReadOptions for LoadOptions {
+    fn read(value: Value) -> read::Result<Self> {
+        let mut o = LoadOptions::default();
+        read_struct(value, "struct LoadOptions", &["randomSeed", "weights", "srcLang"], Optional { defaults: 0, options: 0b111 }, &mut |i, v| {
+            match i {
+                0 => o.random_seed = option(v, u64_of)?,
+                1 => o.weights = option(v, string_of)?,
+                _ => o.src_lang = option(v, string_of)?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
+    }
+}
+
 /// `WasmModel.tokenize` options.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct TokenizeOptions {
     add_special_tokens: bool,
     trace: bool,
@@ -431,9 +446,22 @@ impl Default for TokenizeOptions {
     }
 }
 
+impl ReadOptions for TokenizeOptions {
+    fn read(value: Value) -> read::Result<Self> {
+        let mut o = TokenizeOptions::default();
+        read_struct(value, "struct TokenizeOptions", &["addSpecialTokens", "trace", "pair"], Optional::ALL, &mut |i, v| {
+            match i {
+                0 => o.add_special_tokens = bool_of(v)?,
+                1 => o.trace = bool_of(v)?,
+                _ => o.pair = option(v, string_of)?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
+    }
+}
+
 /// `WasmModel.run` options.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct RunOptions {
     decoder_ids: Option<Vec<u32>>,
     /// A second text read with the first (encoder-only models: `[CLS] A [SEP] B [SEP]`).
@@ -451,13 +479,46 @@ impl Default for RunOptions {
     }
 }
 
+impl ReadOptions for RunOptions {
+    fn read(value: Value) -> read::Result<Self> {
+        let mut o = RunOptions::default();
+        read_struct(value, "struct RunOptions", &["decoderIds", "pair", "scores", "topK", "logits", "attention"], Optional::ALL, &mut |i, v| {
+            match i {
+                0 => o.decoder_ids = option(v, |v| vec_of(v, u32_of))?,
+                1 => o.pair = option(v, string_of)?,
+                2 => o.scores = bool_of(v)?,
+                3 => o.top_k = u32_of(v)?,
+                4 => o.logits = bool_of(v)?,
+                _ => o.attention = option(v, capture::AttentionOption::read)?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
+    }
+}
+
 /// Heads to ablate per attention kind, each `[L][H]` flat (1 keeps a head, 0 ablates it).
-#[derive(Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
+#[derive(Default, Clone)]
 struct HeadMaskOption {
     encoder: Option<Vec<f32>>,
     decoder: Option<Vec<f32>>,
     cross: Option<Vec<f32>>,
+}
+
+impl ReadOptions for HeadMaskOption {
+    fn read(value: Value) -> read::Result<Self> {
+        let mut o = HeadMaskOption::default();
+        read_struct(value, "struct HeadMaskOption", &["encoder", "decoder", "cross"], Optional { defaults: 0, options: 0b111 }, &mut |i, v| {
+            let mask = option(v, |v| vec_of(v, f32_of))?;
+            match i {
+                0 => o.encoder = mask,
+                1 => o.decoder = mask,
+                _ => o.cross = mask,
+            }
+            Ok(())
+        })?;
+        Ok(o)
+    }
 }
 
 impl From<HeadMaskOption> for HeadMasks {
@@ -466,12 +527,24 @@ impl From<HeadMaskOption> for HeadMasks {
     }
 }
 
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy)]
 enum KindOption {
     Encoder,
     Decoder,
     Cross,
+}
+
+impl KindOption {
+    /// Its names in options (serde's lower-cased variants).
+    const NAMES: &'static [&'static str] = &["encoder", "decoder", "cross"];
+
+    fn read(value: Value) -> read::Result<Self> {
+        Ok(match read::variant_of(value, Self::NAMES)? {
+            0 => KindOption::Encoder,
+            1 => KindOption::Decoder,
+            _ => KindOption::Cross,
+        })
+    }
 }
 
 impl From<KindOption> for AttentionKind {
@@ -484,17 +557,28 @@ impl From<KindOption> for AttentionKind {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct QkvOption {
     kind: KindOption,
-    #[serde(default)]
+    /// Default 0.
     layer: usize,
 }
 
+impl ReadOptions for QkvOption {
+    fn read(value: Value) -> read::Result<Self> {
+        // `kind` is required: the placeholder never survives a successful read.
+        let mut o = QkvOption { kind: KindOption::Encoder, layer: 0 };
+        read_struct(value, "struct QkvOption", &["kind", "layer"], Optional { defaults: 0b10, options: 0 }, &mut |i, v| {
+            match i {
+                0 => o.kind = KindOption::read(v)?,
+                _ => o.layer = usize_of(v)?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
+    }
+}
+
 /// `WasmModel.inspect` options: `run`'s plus the teaching extras.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct InspectOptions {
     decoder_ids: Option<Vec<u32>>,
     /// A second text read with the first (encoder-only models).
@@ -518,11 +602,31 @@ impl Default for InspectOptions {
     }
 }
 
+impl ReadOptions for InspectOptions {
+    fn read(value: Value) -> read::Result<Self> {
+        let mut o = InspectOptions::default();
+        let keys = &["decoderIds", "pair", "scores", "topK", "qkv", "logitLens", "headMask", "tokenMask", "attention"];
+        read_struct(value, "struct InspectOptions", keys, Optional::ALL, &mut |i, v| {
+            match i {
+                0 => o.decoder_ids = option(v, |v| vec_of(v, u32_of))?,
+                1 => o.pair = option(v, string_of)?,
+                2 => o.scores = bool_of(v)?,
+                3 => o.top_k = u32_of(v)?,
+                4 => o.qkv = option(v, QkvOption::read)?,
+                5 => o.logit_lens = u32_of(v)?,
+                6 => o.head_mask = option(v, HeadMaskOption::read)?,
+                7 => o.token_mask = option(v, |v| vec_of(v, u8_of))?,
+                _ => o.attention = option(v, capture::AttentionOption::read)?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
+    }
+}
+
 /// `WasmGenerator.create` options. The decoding options left out (`None`) take the model's
 /// generation settings (generation_config.json, else config.json), then Glassbox's defaults,
 /// through [`Session::plan`] as in the CLI.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct GenerateOptions {
     max_new_tokens: Option<u32>,
     /// 0: greedy; other values sample.
@@ -561,6 +665,34 @@ impl Default for GenerateOptions {
             token_mask: None,
             target_language: None,
         }
+    }
+}
+
+impl ReadOptions for GenerateOptions {
+    fn read(value: Value) -> read::Result<Self> {
+        let mut o = GenerateOptions::default();
+        let keys = &[
+            "maxNewTokens", "temperature", "topK", "topP", "seed", "numBeams", "lengthPenalty", "numCandidates", "captureAttention", "attention", "headMask", "tokenMask", "targetLanguage",
+        ];
+        read_struct(value, "struct GenerateOptions", keys, Optional::ALL, &mut |i, v| {
+            match i {
+                0 => o.max_new_tokens = option(v, u32_of)?,
+                1 => o.temperature = option(v, f32_of)?,
+                2 => o.top_k = option(v, u32_of)?,
+                3 => o.top_p = option(v, f32_of)?,
+                4 => o.seed = u64_of(v)?,
+                5 => o.num_beams = option(v, u32_of)?,
+                6 => o.length_penalty = option(v, f64_of)?,
+                7 => o.num_candidates = u32_of(v)?,
+                8 => o.capture_attention = bool_of(v)?,
+                9 => o.attention = option(v, capture::AttentionOption::read)?,
+                10 => o.head_mask = option(v, HeadMaskOption::read)?,
+                11 => o.token_mask = option(v, |v| vec_of(v, u8_of))?,
+                _ => o.target_language = option(v, string_of)?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
     }
 }
 
@@ -908,8 +1040,7 @@ fn qkv_object(t: &QkvTrace) -> Result<JsValue, JsError> {
 // Drawing: attention maps rasterised by `crate::plot`, the rasteriser of the CLI's figures.
 
 /// `#rgb`/`#rrggbb` colours of a map (the page reads them from its CSS custom properties).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Default)]
 struct PaletteOption {
     /// The 0, 0.25, 0.5, 0.75 and 1 stops.
     stops: [String; 5],
@@ -918,9 +1049,24 @@ struct PaletteOption {
     grid: String,
 }
 
+impl ReadOptions for PaletteOption {
+    fn read(value: Value) -> read::Result<Self> {
+        // Every key is required: the defaults are placeholders.
+        let mut o = PaletteOption::default();
+        read_struct(value, "struct PaletteOption", &["stops", "masked", "hatch", "grid"], Optional { defaults: 0, options: 0 }, &mut |i, v| {
+            match i {
+                0 => o.stops = array_of(v, string_of)?,
+                1 => o.masked = string_of(v)?,
+                2 => o.hatch = string_of(v)?,
+                _ => o.grid = string_of(v)?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
+    }
+}
+
 /// `rasterizeMap` / `drawMap` options.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct MapOptions {
     rows: usize,
     cols: usize,
@@ -958,6 +1104,30 @@ impl Default for MapOptions {
             columns: None,
             gap_px: 4,
         }
+    }
+}
+
+impl ReadOptions for MapOptions {
+    fn read(value: Value) -> read::Result<Self> {
+        let mut o = MapOptions::default();
+        let keys = &["rows", "cols", "cellPx", "gridLines", "hatchPx", "causal", "mask", "palette", "maps", "columns", "gapPx"];
+        read_struct(value, "struct MapOptions", keys, Optional::ALL, &mut |i, v| {
+            match i {
+                0 => o.rows = usize_of(v)?,
+                1 => o.cols = usize_of(v)?,
+                2 => o.cell_px = usize_of(v)?,
+                3 => o.grid_lines = option(v, bool_of)?,
+                4 => o.hatch_px = usize_of(v)?,
+                5 => o.causal = bool_of(v)?,
+                6 => o.mask = option(v, |v| vec_of(v, u8_of))?,
+                7 => o.palette = option(v, PaletteOption::read)?,
+                8 => o.maps = usize_of(v)?,
+                9 => o.columns = option(v, usize_of)?,
+                _ => o.gap_px = usize_of(v)?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
     }
 }
 

@@ -5,16 +5,16 @@
 //! a run returned. Options arrive through serde (unknown keys refused by name), the maps as a flat
 //! `Float32Array` with their shape among the options, results as metadata plus typed arrays.
 
+use super::read::{self, array_of, option, read_struct, u32_of, usize_of, vec_of, bool_of, Optional, ReadOptions};
 use super::{js_error, options, tensor, with_arrays, KindOption};
 use crate::teach::patterns::{score_heads, MapKind, Pattern};
 use crate::teach::rollout;
 use js_sys::Float32Array;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 /// `attentionPatterns` options.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct PatternOptions {
     /// `[layers, heads, queries, keys]` of the maps.
     shape: [usize; 4],
@@ -22,13 +22,29 @@ struct PatternOptions {
     /// The token id of each row (query).
     query_ids: Vec<u32>,
     /// The token id of each column (key); self-attention: the query ids again (the default).
-    #[serde(default)]
     key_ids: Option<Vec<u32>>,
 }
 
 impl Default for PatternOptions {
     fn default() -> Self {
         PatternOptions { shape: [0; 4], kind: KindOption::Encoder, query_ids: Vec::new(), key_ids: None }
+    }
+}
+
+impl ReadOptions for PatternOptions {
+    fn read(value: Value) -> read::Result<Self> {
+        // `shape`, `kind` and `queryIds` are required: their defaults are placeholders.
+        let mut o = PatternOptions::default();
+        read_struct(value, "struct PatternOptions", &["shape", "kind", "queryIds", "keyIds"], Optional { defaults: 0b1000, options: 0 }, &mut |i, v| {
+            match i {
+                0 => o.shape = array_of(v, usize_of)?,
+                1 => o.kind = KindOption::read(v)?,
+                2 => o.query_ids = vec_of(v, u32_of)?,
+                _ => o.key_ids = option(v, |v| vec_of(v, u32_of))?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
     }
 }
 
@@ -77,30 +93,42 @@ pub fn attention_patterns(values: &[f32], pattern_options: JsValue) -> Result<Js
 }
 
 /// `attentionRollout` options.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Default)]
 struct RolloutOptions {
     /// The shape of the (first) maps: one stack's self-attention, or the encoder's.
     shape: [usize; 4],
     /// Through cross-attention: the decoder's self-attention and the cross-attention maps follow the
     /// encoder's in `values`, with these shapes.
-    #[serde(default)]
     decoder_shape: Option<[usize; 4]>,
-    #[serde(default)]
     cross_shape: Option<[usize; 4]>,
     /// The output token whose attention flow is wanted (none: rollout only).
-    #[serde(default)]
     flow_from: Option<usize>,
     /// Compute one bounded part of the flow, from this input token on (none: the whole flow at once).
-    #[serde(default)]
     flow_start: Option<usize>,
-    /// Whether to compute the rollout (a caller fetching the flow's later parts leaves it out).
-    #[serde(default = "yes")]
+    /// Whether to compute the rollout (a caller fetching the flow's later parts leaves it out; default
+    /// true when options are given).
     rollout: bool,
 }
 
-fn yes() -> bool {
-    true
+impl ReadOptions for RolloutOptions {
+    fn read(value: Value) -> read::Result<Self> {
+        // `shape` is required; every other key has a default.
+        let mut o = RolloutOptions { rollout: true, ..RolloutOptions::default() };
+        let keys = &["shape", "decoderShape", "crossShape", "flowFrom", "flowStart", "rollout"];
+        read_struct(value, "struct RolloutOptions", keys, Optional { defaults: 0b111110, options: 0 }, &mut |i, v| {
+            let shape = |v| option(v, |v| array_of(v, usize_of));
+            match i {
+                0 => o.shape = array_of(v, usize_of)?,
+                1 => o.decoder_shape = shape(v)?,
+                2 => o.cross_shape = shape(v)?,
+                3 => o.flow_from = option(v, usize_of)?,
+                4 => o.flow_start = option(v, usize_of)?,
+                _ => o.rollout = bool_of(v)?,
+            }
+            Ok(())
+        })?;
+        Ok(o)
+    }
 }
 
 #[derive(Serialize)]
