@@ -71,6 +71,8 @@ struct HashMetadata {
 /// A parsed header and the bytes behind it.
 pub struct TensorFile<'a> {
     metadata: Metadata,
+    /// The tensors' names in file order (`Metadata::offset_keys` would sort them again on every call).
+    names: Vec<String>,
     /// Where the data starts: after the length and the header.
     data_start: usize,
     bytes: FileBytes<'a>,
@@ -98,13 +100,16 @@ impl<'a> TensorFile<'a> {
         bytes.read_at(LENGTH_BYTES, &mut header);
         let text = std::str::from_utf8(&header).map_err(SafeTensorError::InvalidHeader)?;
         let parsed: HashMetadata = serde_json::from_str(text).map_err(SafeTensorError::InvalidHeaderDeserialization)?;
-        let mut tensors: Vec<(String, TensorInfo)> = parsed.tensors.into_iter().collect();
-        tensors.sort_by_key(|(_, info)| info.data_offsets);
-        let metadata = Metadata::new(parsed.metadata, tensors)?;
+        let tensors: Vec<(String, TensorInfo)> = parsed.tensors.into_iter().collect();
+        let order = stable_order(&tensors.iter().map(|(_, info)| info.data_offsets).collect::<Vec<_>>());
+        let mut slots: Vec<Option<(String, TensorInfo)>> = tensors.into_iter().map(Some).collect();
+        let sorted: Vec<(String, TensorInfo)> = order.iter().filter_map(|&i| slots[i].take()).collect();
+        let names = sorted.iter().map(|(name, _)| name.clone()).collect();
+        let metadata = Metadata::new(parsed.metadata, sorted)?;
         if metadata.data_len() != file_len - data_start {
             return Err(SafeTensorError::MetadataIncompleteBuffer);
         }
-        Ok(TensorFile { metadata, data_start, bytes })
+        Ok(TensorFile { metadata, names, data_start, bytes })
     }
 
     /// The stored tensor named `name`.
@@ -114,7 +119,7 @@ impl<'a> TensorFile<'a> {
 
     /// Every stored tensor, in file order.
     pub fn tensors(&self) -> Vec<(String, &TensorInfo)> {
-        self.metadata.offset_keys().into_iter().filter_map(|name| self.metadata.info(&name).map(|info| (name.clone(), info))).collect()
+        self.names.iter().filter_map(|name| self.metadata.info(name).map(|info| (name.clone(), info))).collect()
     }
 
     /// The tensor's bytes in place, when the whole file is in memory.
@@ -146,6 +151,62 @@ impl<'a> TensorFile<'a> {
             self.read(info, at, piece);
             visit(piece);
             at += piece.len();
+        }
+    }
+}
+
+/// The order that sorts `keys` stably (equal keys keep their order), the order `sort_by_key` gives:
+/// a bottom-up merge sort of indices. The standard library's sort would cost its own copy of about
+/// 3.5 KB of wasm for this element type and key; a header holds a few thousand tensors at most.
+fn stable_order(keys: &[(usize, usize)]) -> Vec<usize> {
+    let n = keys.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut merged = vec![0; n];
+    let mut width = 1;
+    while width < n {
+        for start in (0..n).step_by(2 * width) {
+            let mid = (start + width).min(n);
+            let end = (start + 2 * width).min(n);
+            let (mut left, mut right) = (start, mid);
+            for slot in &mut merged[start..end] {
+                // Ties take the left run first: that is what keeps the sort stable.
+                if right >= end || (left < mid && keys[order[left]] <= keys[order[right]]) {
+                    *slot = order[left];
+                    left += 1;
+                } else {
+                    *slot = order[right];
+                    right += 1;
+                }
+            }
+        }
+        std::mem::swap(&mut order, &mut merged);
+        width *= 2;
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stable_order;
+
+    /// The merge sort gives `sort_by_key`'s order, ties included, on every length up to 40.
+    #[test]
+    fn stable_order_is_sort_by_key() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for n in 0..=40 {
+            for _ in 0..20 {
+                let keys: Vec<(usize, usize)> = (0..n)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        ((seed % 5) as usize, (seed / 5 % 3) as usize)
+                    })
+                    .collect();
+                let mut expected: Vec<usize> = (0..n).collect();
+                expected.sort_by_key(|&i| keys[i]);
+                assert_eq!(stable_order(&keys), expected, "keys {keys:?}");
+            }
         }
     }
 }
