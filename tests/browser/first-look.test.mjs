@@ -133,6 +133,21 @@ describe('the page at 390 px', () => {
     // Each label is either "none" / "—" or a pattern and a score with two decimals, whole.
     for (const { text } of labels) assert.match(text, /^(none|—|(prev|first|same|induct|diag) \d\.\d\d)$/);
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), 'the page does not scroll sideways');
+
+    // The Q/K/V table shows every key's weight without scrolling sideways (the weight column was off screen).
+    await page.locator('#qkv').scrollIntoViewIfNeeded();
+    await page.waitForSelector('#qkv .qkv-table .qkv-weight');
+    const fit = await page.evaluate(() => ({ box: document.querySelector('#qkv .qkv-scroll').getBoundingClientRect().right,
+      weights: [...document.querySelectorAll('#qkv .qkv-weight')].map((e) => e.getBoundingClientRect().right) }));
+    assert.ok(fit.weights.every((r) => r <= fit.box), `weights end at ${Math.max(...fit.weights)} px, the box at ${fit.box} px`);
+    // A narrowed strip still reads by position: its right end is the key's last dimension.
+    const strip = page.locator('#qkv .qkv-table tbody tr').first().locator('canvas.vector-strip').first();
+    const { width, height } = await strip.boundingBox();
+    const n = Number((await strip.getAttribute('aria-label')).match(/: (\d+) numbers/)[1]);
+    await strip.hover({ position: { x: width - 2, y: height / 2 } });
+    assert.match(await page.$eval('#qkv .qkv-readout', (e) => e.textContent), new RegExp(`^k of “.*”\\[${n - 1}\\] = `));
+    await strip.hover({ position: { x: 1, y: height / 2 } });
+    assert.match(await page.$eval('#qkv .qkv-readout', (e) => e.textContent), /\[0\] = /);
     assert.deepEqual(watch.errors, []);
     await context.close();
   });

@@ -58,7 +58,10 @@ export function vectorStrip(values, { maxAbs, label, onHover, keyboard = false }
   }
   if (onHover) {
     canvas.addEventListener('pointermove', (e) => {
-      const i = Math.floor(e.offsetX / cell);
+      // By position across the drawn width (inside the border): a style sheet may draw the strip narrower than its
+      // cells (a phone).
+      const x = e.clientX - canvas.getBoundingClientRect().left - canvas.clientLeft;
+      const i = Math.max(0, Math.min(n - 1, Math.floor((x / (canvas.clientWidth || width)) * n)));
       if (i >= 0 && i < n) onHover(i, values[i]);
     });
     canvas.addEventListener('pointerleave', () => onHover(-1, NaN));
