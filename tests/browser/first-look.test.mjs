@@ -228,3 +228,25 @@ describe('"Open in Glassbox" from a translation\'s cross-attention', () => {
   });
 });
 
+describe('the Q/K/V step-through of a decoder', () => {
+  it('opens on the last token, which sees every other, not the first, whose only key is itself', async () => {
+    const { page } = setup;
+    const decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
+    await pickModel(page, decoder.name);
+    await page.fill('#text-input', 'The cat sat on the mat.');
+    assert.equal(await pressRun(page), '');
+    await page.locator('#qkv').scrollIntoViewIfNeeded();
+    await page.waitForSelector('#qkv .qkv-table tbody tr');
+    const n = await page.$$eval('#qkv .qkv-query', (b) => b.length);
+    await page.waitForFunction((last) => document.querySelector('#qkv').dataset.query === String(last), n - 1, { timeout: 30000 });
+    const masked = await page.$$eval('#qkv .qkv-table tbody tr', (rows) => rows.filter((r) => r.textContent.includes('masked')).length);
+    assert.equal(masked, 0, 'the last token masks no key');
+    // The reader's choice holds across runs.
+    await page.click('#qkv .qkv-query[data-index="1"]');
+    await page.waitForFunction(() => document.querySelector('#qkv').dataset.query === '1');
+    assert.equal(await pressRun(page), '');
+    await page.waitForSelector('#qkv .qkv-table tbody tr');
+    assert.equal(await page.$eval('#qkv', (e) => e.dataset.query), '1');
+  });
+});
+

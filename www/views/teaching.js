@@ -83,6 +83,7 @@ export class TeachingState {
     this.layer = 0;
     this.head = 0;
     this.query = 0;
+    this.queryChosen = false;   // the reader picked a query token (until then a decoder opens on its last)
     this.result = null;
     this.baseline = null;
     this.baselineFor = null;
@@ -487,12 +488,14 @@ export function mountTeaching(root, opts = {}) {
     if (!trace) return;
     const queryLabels = trace.kind === 'encoder' ? input : dec;
     const keyLabels = trace.kind === 'decoder' ? dec : input;
+    // A decoder's first query sees only itself (weight 1 by construction): open on the last, which sees them all.
+    if (!st.queryChosen && trace.kind === 'decoder') st.query = trace.qLen - 1;
     st.select('query', Math.min(st.query, trace.qLen - 1));
     renderQkv(ui.qkv, {
       trace, head: st.head, query: st.query, ...qkvModelFacts(st.model.info, trace),
       queryLabels: queryLabels.length === trace.qLen ? queryLabels : range(trace.qLen).map(String),
       keyLabels: keyLabels.length === trace.kLen ? keyLabels : range(trace.kLen).map(String),
-      onQuery: (q) => { st.select('query', q); renderQkvSection(input, dec); renderBlockSection(input, dec); },
+      onQuery: (q) => { st.select('query', q); st.queryChosen = true; renderQkvSection(input, dec); renderBlockSection(input, dec); },
     });
   }
 
