@@ -135,7 +135,16 @@ impl GptNeoX {
         }
         let d = c / h;
         let activation = Activation::from_config("hidden_act", &cfg.hidden_act)?;
-        let rotary = Rotary::from_config_partial(&neox_rope_keys(&raw), d, cfg.max_position_embeddings)?;
+        // `head_dim` is no GPTNeoXConfig key, but the rotary embedding reads one from config.json
+        // (`getattr(config, "head_dim", None) or hidden_size // heads`): the rotation's width and
+        // frequencies follow it, while attention keeps heads `hidden_size / heads` wide.
+        let rope_width = raw.get("head_dim").and_then(Value::as_u64).filter(|&n| n > 0).map_or(d, |n| n as usize);
+        let mut rotary = Rotary::from_config_partial(&neox_rope_keys(&raw), rope_width, cfg.max_position_embeddings)?;
+        if rotary.rotary_dims > d {
+            // transformers fails: the rotation is wider than the head.
+            return Err(Error::config("head_dim", format!("is {rope_width}, which turns {} dimensions of heads {d} wide", rotary.rotary_dims), "Remove head_dim: GPT-NeoX's heads are hidden_size / num_attention_heads wide"));
+        }
+        rotary.d_head = d;
         let w = weights.with_prefixes(&["gpt_neox."]);
         let eps = cfg.layer_norm_eps;
         let bias = cfg.attention_bias;

@@ -45,54 +45,54 @@ const CONFIG_ALIASES: &[(&str, &[(&str, &str)])] = &[
     ("gpt_neo", &[("num_attention_heads", "num_heads"), ("num_hidden_layers", "num_layers")]),
     ("bloom", &[("num_hidden_layers", "n_layer"), ("num_attention_heads", "n_head")]),
     ("distilbert", &[("hidden_size", "dim"), ("num_attention_heads", "n_heads"), ("num_hidden_layers", "n_layers")]),
-    ("t5", &[("hidden_size", "d_model"), ("num_attention_heads", "num_heads"), ("num_hidden_layers", "num_layers"), ("head_dim", "d_kv")]),
-    ("mt5", &[("hidden_size", "d_model"), ("num_attention_heads", "num_heads"), ("num_hidden_layers", "num_layers"), ("head_dim", "d_kv")]),
+    ("t5", T5_ALIASES),
+    ("mt5", T5_ALIASES),
     ("bart", BART_ALIASES),
     ("marian", BART_ALIASES),
     ("mbart", BART_ALIASES),
     ("pegasus", BART_ALIASES),
     ("m2m_100", BART_ALIASES),
 ];
+const T5_ALIASES: &[(&str, &str)] = &[("hidden_size", "d_model"), ("num_attention_heads", "num_heads"), ("num_hidden_layers", "num_layers"), ("head_dim", "d_kv")];
 /// BART and its relatives: the aliases reach the encoder only (the decoder keeps its own keys).
 const BART_ALIASES: &[(&str, &str)] = &[("num_attention_heads", "encoder_attention_heads"), ("hidden_size", "d_model"), ("num_hidden_layers", "encoder_layers")];
 
-/// The decoders whose masks transformers builds with `create_causal_mask`, which turns
-/// bidirectional when the config says `is_causal` is false (GPT-Neo builds its own mask).
-const READS_IS_CAUSAL: &[&str] = &[
-    "gpt2", "opt", "bloom", "gpt_neox", "t5", "mt5", "bart", "marian", "mbart", "pegasus", "m2m_100", "llama", "qwen2",
-    "qwen3", "mistral", "gemma", "gemma2", "gemma3_text", "gemma3", "granite", "olmo2", "olmo3", "smollm3", "phi3", "phi",
-];
+/// The encoders: their masks are bidirectional whatever `is_causal` says, and they generate nothing.
+const ENCODERS: &[&str] = &["bert", "roberta", "xlm-roberta", "camembert", "distilbert", "mpnet", "electra", "modernbert", "albert", "deberta-v2"];
 
-/// The decoders whose config classes have no attention window: a `sliding_window`,
-/// `attention_chunk_size` or `layer_types` written into their config.json still reaches
-/// transformers' generation cache, which then keeps only that many keys, while their forward
-/// pass attends to every key (llama.rs handles the families that define these keys).
-const CACHE_WINDOW_ONLY: &[&str] = &["gpt2", "gpt_neo", "opt", "bloom", "gpt_neox", "phi", "t5", "mt5", "bart", "marian", "mbart", "pegasus", "m2m_100"];
+/// The decoders whose config classes define attention windows (llama.rs reads them).
+const WINDOWED: &[&str] = &["llama", "qwen2", "qwen3", "mistral", "gemma", "gemma2", "gemma3_text", "gemma3", "granite", "olmo2", "olmo3", "smollm3", "phi3"];
 
 /// Config keys that transformers reads for every family in its shared code (masks, the generation
 /// cache, `attribute_map`), which the families' own loaders do not see: an alias is written under
 /// the name the loader reads (the returned config.json, when there was one), and what Glassbox does
 /// not run is refused by name.
+///
+/// * `is_causal` false (null, 0: Python's falsy) turns `create_causal_mask` bidirectional in every
+///   decoder but GPT-Neo, which builds its own mask.
+/// * `sliding_window`, `attention_chunk_size`, `layer_types` in a decoder whose config class has no
+///   window still reach the generation cache, which then keeps only that many keys while the
+///   forward pass sees them all.
+/// * `per_layer_config`: transformers 5's settings per layer.
 fn shared_keys(model_type: &str, config: &[u8]) -> Result<Option<Vec<u8>>> {
     use serde_json::Value;
     let mut cfg: serde_json::Map<String, Value> = loader::parse_json("config.json", config)?;
+    let decoder = !ENCODERS.contains(&model_type);
     // Gemma 3's image-and-text checkpoints mask their language model by `text_config`'s key.
     let (inner, field) = match model_type {
         "gemma3" => (cfg.get("text_config").and_then(Value::as_object), "text_config.is_causal"),
         _ => (Some(&cfg), "is_causal"),
     };
-    // `not getattr(config, "is_causal", True)`: false, null and 0 all turn the mask bidirectional.
-    if let Some(v) = inner.and_then(|c| c.get("is_causal")).filter(|v| v.is_null() || *v == false || *v == 0) {
-        if READS_IS_CAUSAL.contains(&model_type) {
-            return Err(Error::config(field, format!("is {v}: transformers then lets each token of this decoder see later tokens too"), "Remove it (or set it to true): Glassbox runs decoders causally"));
-        }
+    let causal_off = inner.and_then(|c| c.get("is_causal")).is_some_and(|v| v.is_null() || *v == false || *v == 0);
+    if causal_off && decoder && model_type != "gpt_neo" {
+        return Err(Error::config(field, "is off: transformers then lets each token of this decoder see later tokens too", "Remove it (or set it to true): Glassbox runs decoders causally"));
     }
     if cfg.get("per_layer_config").is_some_and(|v| !v.is_null()) {
         return Err(Error::config("per_layer_config", "is set: Glassbox runs every layer with the config's own settings", "Remove per_layer_config"));
     }
     for key in ["sliding_window", "attention_chunk_size", "layer_types"] {
         let window = cfg.get(key).is_some_and(|v| !v.is_null() && !v.as_array().is_some_and(|a| a.iter().all(|t| t == "full_attention")));
-        if window && CACHE_WINDOW_ONLY.contains(&model_type) {
+        if window && decoder && !WINDOWED.contains(&model_type) {
             return Err(Error::config(key, "is set, but this family has no attention window: only transformers' generation cache would apply it", "Remove it"));
         }
     }

@@ -168,6 +168,11 @@ impl ModernBert {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
         let d = c / h;
+        // The rotary embedding reads a `head_dim` from config.json (no ModernBertConfig key); one that
+        // differs from the heads' width makes transformers fail.
+        if raw.get("head_dim").and_then(Value::as_u64).is_some_and(|n| n > 0 && n as usize != d) {
+            return Err(Error::config("head_dim", format!("differs from the heads' width {d} (hidden_size / num_attention_heads)"), "Remove head_dim"));
+        }
         let activation = Activation::from_config("hidden_activation", &cfg.hidden_activation)?;
         let head_activation = Activation::from_config("classifier_activation", &cfg.classifier_activation)?;
         let types = layer_types(&cfg)?;
