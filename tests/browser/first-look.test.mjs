@@ -1,8 +1,14 @@
-// What a learner meets first: each bundled model opens on a sentence it can read, and says what it knows.
-// The bundled translator learned a small made-up English; the page's example sentence ("The cat sat on the mat
-// because it was warm.") is mostly outside it, cut into single letters and translated as nonsense. So picking the
-// translator puts one of its own sentences in the box (only while the box holds an example, never what the reader
-// typed or a link brought) and a line under the text says what it was trained on.
+// The page as a learner, a teacher and a tutorial author first meet it, each fix held by a test:
+// - each bundled model opens on a sentence it can read: the translator learned a small made-up English, and the
+//   page's example ("The cat sat on the mat because it was warm.") was mostly outside it, cut into letters and
+//   translated as nonsense; it now gets a sentence of its own grammar (only while the box holds an example, never
+//   what the reader typed or a link brought) and a line under the text saying what it knows;
+// - hostile direction marks (an unclosed right-to-left override) cannot reorder the generated tokens or a label;
+// - the header links to the tutorial (the article's neuron, RNN and pretraining parts live there);
+// - at 390 px the model view's labels and the Q/K/V table's weights are whole on screen;
+// - a text longer than the model reads is said under the text before Run fails;
+// - a widget's "Open in Glassbox" from a translation's cross-attention opens the page on the same map;
+// - a decoder's Q/K/V step-through opens on a query that sees every key.
 //
 //   node tests/browser/run.mjs --no-build   (or: node --test tests/browser/first-look.test.mjs)
 
