@@ -150,6 +150,14 @@ impl AddedVocab {
             if t.normalized {
                 if let Some(n) = normalizer {
                     let form = n.normalize_str(&t.content)?;
+                    // HF would search for the empty string, which matches between every two
+                    // characters and cuts the whole text into single characters.
+                    if form.is_empty() {
+                        return Err(Error::tokenizer(
+                            format!("added token {:?} is `normalized` and the normalizer turns it into nothing", t.content),
+                            "Set its `normalized` to false in tokenizer.json (transformers would cut the text into single characters around it)",
+                        ));
+                    }
                     if form != t.content {
                         v.normalized_form.insert(id, form);
                     }

@@ -960,7 +960,9 @@ fn optional_json(bytes: Option<&[u8]>, file: &str) -> Result<Option<Value>> {
 }
 
 /// Byte offsets of the original text -> character offsets, the way Python's `tokenizers`
-/// converts them (an end past the last byte maps to the char count).
+/// converts them: an end past the last byte maps to one past the char of the byte before it, and
+/// when that byte is past the text too (a byte-fallback token's offsets can run beyond its word),
+/// to the start plus two.
 struct CharIndex {
     /// Char index of the char each byte belongs to.
     of_byte: Vec<usize>,
@@ -979,7 +981,7 @@ impl CharIndex {
         let Some(&cs) = self.of_byte.get(s) else { return (s, e) };
         let ce = match self.of_byte.get(e) {
             Some(&c) => c,
-            None => e.checked_sub(1).and_then(|b| self.of_byte.get(b)).map_or(cs + 1, |&c| c + 1),
+            None => e.checked_sub(1).and_then(|b| self.of_byte.get(b)).map_or(cs + 2, |&c| c + 1),
         };
         (cs, ce)
     }
