@@ -66,13 +66,25 @@ export function bestPatternOf(scores, layer, head) {
   return best;
 }
 
-/** Why the view opened on a head: "Layer 2, head 3: previous token, 0.82 of its attention (uniform: 0.31)." */
+/**
+ * A score in words: which rows it averages and where their weight goes (the score is a mean over the rows where the
+ * pattern is defined, crate/src/teach/patterns.rs, so "same token" and "induction" speak only of repeated tokens).
+ */
+const SCORE_IN_WORDS = {
+  'previous-token': (s) => `each token after the first puts on average ${s} of its attention on the token just before it`,
+  'first-token': (s) => `each token puts on average ${s} of its attention on the first token`,
+  'same-token': (s) => `a token that occurred earlier in the text puts on average ${s} of its attention on its earlier copies`,
+  induction: (s) => `where the text repeats, a token puts on average ${s} of its attention on the token that followed its earlier copy`,
+  diagonal: (s) => `each output token puts on average ${s} of its attention near the diagonal, where source and output in the same order would line up`,
+};
+
+/** Why the view opened on a head: "... layer 2, head 3 ...: previous token: each token puts on average 0.82 ..." */
 export function describeChoice(best) {
   if (!best) {
     return 'No head beats uniform attention on any pattern for this text (resting on the first token aside: many heads '
       + 'do, and it shows no pattern of the text), so the map shows the mean of the heads.';
   }
   return `Opened on layer ${best.layer + 1}, head ${best.head + 1}, the head whose pattern stands out most for this `
-    + `text: ${PATTERN_NAMES[best.pattern]}, ${best.score.toFixed(2)} of its attention (uniform attention would give `
-    + `${best.chance.toFixed(2)}).`;
+    + `text: ${PATTERN_NAMES[best.pattern]}: ${SCORE_IN_WORDS[best.pattern](best.score.toFixed(2))} (uniform attention `
+    + `would give ${best.chance.toFixed(2)}).`;
 }

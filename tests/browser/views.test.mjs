@@ -114,6 +114,9 @@ for (const kindName of ['encoder-only', 'decoder-only', 'encoder-decoder']) {
         const at = await page.$eval('#at', (e) => ({ shown: e.shown, why: e.shadowRoot.querySelector('[data-why]').textContent }));
         assert.deepEqual([at.shown.kind, at.shown.layer, at.shown.head], [kind, views.best.layer, views.best.head]);
         assert.match(at.why, /pattern stands out most/);
+        // The score in words: an average over the rows the pattern speaks of, with the CLI's number.
+        assert.ok(at.why.includes(`puts on average ${views.best.score.toFixed(2)} of its attention`), at.why);
+        assert.ok(at.why.includes(`(uniform attention would give ${views.best.chance.toFixed(2)})`), at.why);
         assert.ok(at.why.includes(views.best.score.toFixed(2)), at.why);
       }
       // The detail panel shows the selected head's scores (3 decimals).
