@@ -123,9 +123,13 @@ fn js_error(e: Error) -> JsError {
 
 /// A structured value as a plain JS object (maps as objects, `None` as `null`, u64 as numbers).
 fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&format!("a result could not be passed to JavaScript ({e}). This is a bug; please report it")))
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(unpassable)
+}
+
+/// [`to_js`]'s error, kept out of its generic body so that each type it passes does not carry a copy.
+#[inline(never)]
+fn unpassable(e: serde_wasm_bindgen::Error) -> JsError {
+    JsError::new(&format!("a result could not be passed to JavaScript ({e}). This is a bug; please report it"))
 }
 
 /// A call's options object (`undefined`/`null`: every default). An unknown key or a value of the
@@ -136,17 +140,25 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
 /// messages): serde-wasm-bindgen's own deserializer reads only a struct's declared keys, so it
 /// could not see a misspelt one.
 fn options<T: ReadOptions + Default>(value: JsValue, call: &str) -> Result<T, JsError> {
+    let read = std::cell::Cell::new(None);
+    read_options(value, call, &|v| T::read(v).map(|o| read.set(Some(o))))?;
+    Ok(read.into_inner().unwrap_or_default())
+}
+
+/// [`options`] without its type: `read` reads a `Value` into the options struct (keeping the
+/// result), so this body exists once in the wasm rather than once per options struct.
+fn read_options(value: JsValue, call: &str, read: &dyn Fn(Value) -> read::Result<()>) -> Result<(), JsError> {
     if value.is_undefined() || value.is_null() {
-        return Ok(T::default());
+        return Ok(());
     }
     let fail = |at: String, problem: String| JsError::new(&format!("{call} options: {at}{problem}. Check the option's name and type in docs/js-api.md"));
     let json = json_of(&value, 0).map_err(|(path, problem)| fail(format!("{path}: "), problem))?.unwrap_or(serde_json::Value::Null);
     if !json.is_object() {
         return Err(fail(String::new(), "must be an object like { topK: 5 }".into()));
     }
-    T::read(json.clone()).map_err(|e| {
+    read(json.clone()).map_err(|e| {
         let problem = e.to_string();
-        let error_of = |v: Value| T::read(v).err().map(|e| e.to_string());
+        let error_of = |v: Value| read(v).err().map(|e| e.to_string());
         let mut path = key_at_fault(&json, &problem, &error_of);
         if problem.starts_with("unknown field") {
             // The message names the key itself: point at the object holding it.
@@ -248,12 +260,17 @@ fn json_of(value: &JsValue, depth: usize) -> Result<Option<serde_json::Value>, (
 
 /// A metadata object (through serde) with typed arrays added beside it (one copy each).
 fn with_arrays<T: Serialize>(meta: &T, arrays: Vec<(&str, JsValue)>) -> Result<JsValue, JsError> {
-    let o = to_js(meta)?;
+    Ok(add_arrays(to_js(meta)?, arrays))
+}
+
+/// [`with_arrays`]' untyped half, once in the wasm rather than once per metadata type.
+#[inline(never)]
+fn add_arrays(o: JsValue, arrays: Vec<(&str, JsValue)>) -> JsValue {
     for (key, value) in arrays {
         // Setting a data property on a fresh plain object cannot fail.
         let _ = Reflect::set(&o, &JsValue::from_str(key), &value);
     }
-    Ok(o)
+    o
 }
 
 /// `{ data: Float32Array, shape: [...] }`
@@ -329,6 +346,11 @@ fn parse_storage(name: &str) -> Result<crate::kernels::Storage, JsError> {
 /// `{ ids: Uint32Array, tokens: string[], offsets: Uint32Array [T*2] (UTF-16), special: Uint8Array,
 /// second?: Uint8Array, trace? }`; with a `pair`, `second` marks its tokens, whose offsets index it.
 fn encoding_object<T: Serialize>(enc: &Encoding, text: &str, pair: Option<&str>, trace: Option<T>) -> Result<JsValue, JsError> {
+    with_arrays(&EncodingMeta { tokens: &enc.tokens, trace }, encoding_arrays(enc, text, pair))
+}
+
+/// [`encoding_object`]'s typed arrays, apart from its generic trace so that they are built by one copy of this code.
+fn encoding_arrays(enc: &Encoding, text: &str, pair: Option<&str>) -> Vec<(&'static str, JsValue)> {
     let tables = [utf16_index_table(text), utf16_index_table(pair.unwrap_or_default())];
     let to_utf16 = |c: usize, second: bool| {
         let table = &tables[second as usize];
@@ -345,7 +367,7 @@ fn encoding_object<T: Serialize>(enc: &Encoding, text: &str, pair: Option<&str>,
         let second: Vec<u8> = enc.second.iter().map(|&s| s as u8).collect();
         arrays.push(("second", Uint8Array::from(&second[..]).into()));
     }
-    with_arrays(&EncodingMeta { tokens: &enc.tokens, trace }, arrays)
+    arrays
 }
 
 /// Tokens named by id (decoder inputs, candidates): their vocabulary strings and whether the
