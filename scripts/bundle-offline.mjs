@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Glassbox for a classroom without network: writes
-//   1. a self-contained static folder (page, tutorial, widgets, embed page, worker, wasm, bundled models,
-//      service worker) that runs from any static file server, under any path, with no network at all;
+//   1. a self-contained static folder (page, tutorial, widgets and their gallery, embed page, worker, wasm,
+//      bundled models, service worker) that runs from any static file server, under any path, with no network at all;
 //   2. one HTML file holding the page, the worker, the wasm and the bundled models (base64), which runs when opened
 //      straight from disk (file://), e.g. from a USB stick.
 //
@@ -147,7 +147,7 @@ function writeFolder(out, models, tokenizers) {
   // The folder is flat (pkg/ and models/ beside index.html), so it works under any path of any server.
   fs.mkdirSync(path.join(out, 'pkg'));
   for (const f of ['glassbox.js', 'glassbox_bg.wasm']) fs.copyFileSync(path.join(PKG, f), path.join(out, 'pkg', f));
-  for (const [page, policy] of [['index.html', CSP.document], ['tutorial.html', CSP.document], ['embed.html', CSP.embed]]) {
+  for (const [page, policy] of [['index.html', CSP.document], ['tutorial.html', CSP.document], ['widgets.html', CSP.document], ['embed.html', CSP.embed]]) {
     const file = path.join(out, page);
     fs.writeFileSync(file, withMetaCsp(fs.readFileSync(file, 'utf8'), policy, `www/${page}`));
   }

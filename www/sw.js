@@ -16,6 +16,7 @@ const NETWORK_TIMEOUT_MS = 4000;   // a network that hangs counts as gone
 const SHELL = [
   './', 'index.html', 'style.css', 'app.js', 'glassbox.js', 'worker.js', 'glassbox-widgets.js', 'elements/base.js', 'url-state.js',
   'page-share.js', 'offline.js', 'embed.html', 'embed.js', 'embed.css', 'tutorial.html', 'tutorial.js', 'tutorial.css', 'run-view.js',
+  'widgets.html', 'gallery.js', 'gallery.css',
   'elements/lesson.js', 'lessons/tokens.json', 'lessons/rnn.json', 'lessons/attention.json', 'lessons/heads.json',
   'lessons/positions.json', 'lessons/model-types.json', 'lessons/generation.json', 'lessons/pretraining.json',
   'views/candidates.js', 'views/controls.js', 'views/explain.js', 'views/generated.js', 'views/heatmap.js',
