@@ -68,12 +68,13 @@ def pick_pattern(r, kind):
     if r.random() < 0.4:
         s = r.choice([" ", "-", "a", "ab", "  ", "'", "é", "▁"])
         return s, f"{kind}(str {s!r})"
-    s = r.choice([r"\s+", r"\d+", r"[aeiou]", r"\p{L}+", r"'s|'t|'re", r"(?i:the)", r"\w+|[^\w\s]+", r"[\p{P}\p{S}]", r" ?\p{L}+| ?\p{N}+", r"^ ", r"\b", r"(?<=a)b", r"\s+(?!\S)"])
+    s = r.choice([r"\s+", r"\d+", r"[aeiou]", r"\p{L}+", r"'s|'t|'re", r"(?i:the)", r"\w+|[^\w\s]+", r"[\p{P}\p{S}]", r" ?\p{L}+| ?\p{N}+", r"^ ", r"\b", r"(?<=a)b", r"\s+(?!\S)", r"(?=a)", r"[^\s]+", r"\p{Lu}\p{Ll}*", r"\s", r"(\d)(\d)", r"'(?i:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}{1,3}"])
     return Regex(s), f"{kind}(re {s!r})"
 
 
 def normalizer(r, charsmap):
-    kind = r.choice(["NFC", "NFD", "NFKC", "NFKD", "Lowercase", "Strip", "StripAccents", "Replace", "Prepend", "Bert", "Precompiled", "Nmt"])
+    kind = r.choice(["NFC", "NFD", "NFKC", "NFKD", "Lowercase", "Strip", "StripAccents", "Replace", "Prepend", "Bert", "Precompiled", "Nmt", "ByteLevel"])
+    if kind == "ByteLevel": return normalizers.ByteLevel(), kind
     if kind == "NFC": return normalizers.NFC(), kind
     if kind == "NFD": return normalizers.NFD(), kind
     if kind == "NFKC": return normalizers.NFKC(), kind
@@ -166,9 +167,11 @@ def post_processor(r, byte_level):
     cls, sep = ("[CLS]", "[SEP]") if r.random() < 0.5 else ("<s>", "</s>")
     if kind == "none": return None, "none"
     if kind == "Template" or (kind == "Sequence" and not byte_level):
-        single = r.choice([f"{cls} $A {sep}", f"$A {sep}", f"{cls} $A", "$A", f"{cls} $A:1 {sep}:1"])
-        tp = processors.TemplateProcessing(single=single, pair=f"{cls} $A {sep} $B:1 {sep}:1", special_tokens=[(cls, SPECIALS.index(cls)), (sep, SPECIALS.index(sep))])
-        return tp, f"Template({single!r})"
+        single = r.choice([f"{cls} $A {sep}", f"$A {sep}", f"{cls} $A", "$A", f"{cls} $A:1 {sep}:1", "[BOTH] $A"])
+        pair = r.choice([f"{cls} $A {sep} $B:1 {sep}:1", f"$A {sep} $B", f"{cls}:2 $B:1 $A:3", "[BOTH] $A [BOTH] $B:1"])
+        specials = [(cls, SPECIALS.index(cls)), (sep, SPECIALS.index(sep)), {"id": "[BOTH]", "ids": [5, 6], "tokens": ["<s>", "</s>"]}]
+        tp = processors.TemplateProcessing(single=single, pair=pair, special_tokens=specials)
+        return tp, f"Template({single!r}|{pair!r})"
     if kind == "Bert":
         return processors.BertProcessing((sep, SPECIALS.index(sep)), (cls, SPECIALS.index(cls))), "BertProcessing"
     t, a = r.choice([True, False]), r.choice([True, False])
@@ -189,7 +192,7 @@ def decoder(r, label_model):
     return d, f"decoder:{kind}"
 
 
-ADDED = ["<x>", "hello", " wor", "ab", "[NEW]", "é", "the", "<|end|>", "ZWJ\u200d", "ing ", "日本", "  "]
+ADDED = ["<x>", "hello", " wor", "ab", "[NEW]", "é", "the", "<|end|>", "ZWJ\u200d", "ing ", "日本", "  ", "Hello", "▁", "\n", "🙂", "1", "<x><y>"]
 
 
 def added_tokens(r):
@@ -243,11 +246,16 @@ def build(seed, lines, charsmap):
 
 
 def save(folder, tokenizer_json, class_name):
+    """The folder; a `+types` class name also lists token_type_ids among the model's inputs (the
+    generic class leaves them out, and then every type id is 0)."""
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(tokenizer_json, f, ensure_ascii=False)
+    config = {"tokenizer_class": class_name.removesuffix("+types")}
+    if class_name.endswith("+types"):
+        config["model_input_names"] = ["input_ids", "token_type_ids", "attention_mask"]
     with open(os.path.join(folder, "tokenizer_config.json"), "w", encoding="utf-8") as f:
-        json.dump({"tokenizer_class": class_name}, f)
+        json.dump(config, f)
 
 
 def texts_for(r, tokenizer_json):
@@ -260,6 +268,8 @@ def texts_for(r, tokenizer_json):
             for _ in range(r.randint(1, 3)):
                 parts.insert(r.randint(0, len(parts)), r.choice(specials))
         texts.append("".join(parts))
+    # Pairs go through the post-processor's pair template (type ids, offsets into the second text).
+    texts += [(r.choice(texts), r.choice(texts)) for _ in range(12)]
     return texts
 
 
@@ -300,23 +310,23 @@ def reference(folder, texts):
     out = []
     for t in texts:
         try:
-            e = hf(t, return_offsets_mapping=True)
+            e = hf(*(t if isinstance(t, tuple) else (t,)), return_offsets_mapping=True)
         except BaseException as e:  # `tokenizers` panics on some pipelines (a PanicException is no Exception)
             if isinstance(e, KeyboardInterrupt): raise
             out.append(None)
             continue
-        out.append((e["input_ids"], [list(o) for o in e["offset_mapping"]]))
+        out.append((e["input_ids"], [list(o) for o in e["offset_mapping"]], e.get("token_type_ids")))
     return out
 
 
 def glassbox(folder, texts):
     args = [CLI, "tokenize", folder]
     for t in texts:
-        args += ["--text", t]
+        args += ["--text", t[0], "--pair", t[1]] if isinstance(t, tuple) else ["--text", t]
     p = subprocess.run(args, capture_output=True, text=True, timeout=120)
     if p.returncode != 0:
         return None, p.stderr.strip().splitlines()[-1][:300] if p.stderr.strip() else f"exit {p.returncode}"
-    return [(c["ids"], [list(o) for o in c["offsets"]]) for c in json.loads(p.stdout)["cases"]], None
+    return [(c["ids"], [list(o) for o in c["offsets"]], c.get("type_ids", [0] * len(c["ids"]))) for c in json.loads(p.stdout)["cases"]], None
 
 
 def compare(folder, tokenizer_json, texts, class_name):
@@ -332,7 +342,8 @@ def compare(folder, tokenizer_json, texts, class_name):
     if got is None:
         return "refused", error
     for t, w, g in zip(texts, want, got):
-        if w is not None and w != g:
+        # transformers leaves out the type ids when the tokenizer does not name them as a model input.
+        if w is not None and (w[0], w[1]) != (g[0], g[1]) or w is not None and w[2] is not None and w[2] != g[2]:
             return "differs", (t, w, g)
     return "same", None
 
@@ -400,7 +411,7 @@ def main():
             if args.verbose: print(f"untrainable p{seed}: {built and built[1]}")
             continue
         j, labels = built[1]
-        class_name = "PreTrainedTokenizerFast" if n % 2 else "TokenizersBackend"
+        class_name = ("PreTrainedTokenizerFast" if n % 2 else "TokenizersBackend") + ("+types" if n % 3 == 0 else "")
         folder = os.path.join(work, f"p{seed}")
         texts = texts_for(random.Random(seed), j)
         status, detail = compare(folder, j, texts, class_name)

@@ -34,11 +34,17 @@ fn matches_hf(name: &str) {
         let want_ids: Vec<u32> = serde_json::from_value(case["ids"].clone()).expect("ids");
         let want_tokens: Vec<String> = serde_json::from_value(case["tokens"].clone()).expect("tokens");
         let want_offsets: Vec<(usize, usize)> = serde_json::from_value(case["offsets"].clone()).expect("offsets");
-        match tok.encode(text, true) {
-            Err(e) => failures.push(format!("{text:?}: error {e}")),
-            Ok(enc) if (&enc.ids, &enc.tokens, &enc.offsets) != (&want_ids, &want_tokens, &want_offsets) => failures.push(format!(
-                "{text:?}\n   got  {:?} {:?}\n   want {want_tokens:?} {want_offsets:?}",
-                enc.tokens, enc.offsets
+        let want_types: Vec<u32> = serde_json::from_value(case["type_ids"].clone()).expect("type_ids");
+        let pair = case["pair"].as_str();
+        let got = match pair {
+            Some(p) => tok.encode_pair(text, p, true),
+            None => tok.encode(text, true),
+        };
+        match got {
+            Err(e) => failures.push(format!("{text:?} {pair:?}: error {e}")),
+            Ok(enc) if (&enc.ids, &enc.tokens, &enc.offsets, &enc.type_ids) != (&want_ids, &want_tokens, &want_offsets, &want_types) => failures.push(format!(
+                "{text:?} {pair:?}\n   got  {:?} {:?} {:?}\n   want {want_tokens:?} {want_offsets:?} {want_types:?}",
+                enc.tokens, enc.offsets, enc.type_ids
             )),
             Ok(_) => {}
         }
@@ -53,6 +59,13 @@ fn byte_fallback_offsets_past_the_text_convert_as_hf() {
     matches_hf("byte_fallback_offsets_past_text");
     matches_hf("byte_fallback_prefix_suffix");
     matches_hf("byte_fallback_prefix_metaspace");
+}
+
+#[test]
+fn empty_second_text_is_no_second_text() {
+    // transformers tests `text_pair` for truth; a non-empty pair (a lone space included) still
+    // goes through the pair template.
+    matches_hf("empty_second_text");
 }
 
 #[test]

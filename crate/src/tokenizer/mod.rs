@@ -545,8 +545,12 @@ impl Tokenizer {
     /// Two texts as one input (`tokenizer(text, text_pair)`): each tokenized on its own, then
     /// joined by the post-processor's pair template (`[CLS] A [SEP] B [SEP]`, `<s> A </s></s> B </s>`).
     /// The second text's tokens are marked `second`, with offsets into that text; their type id is
-    /// 1 unless the template says otherwise.
+    /// 1 unless the template says otherwise. An empty second text is no second text, as in
+    /// transformers (it tests `text_pair` for truth, so `tokenizer(text, "")` is `tokenizer(text)`).
     pub fn encode_pair(&self, text: &str, pair: &str, add_special_tokens: bool) -> Result<Encoding> {
+        if pair.is_empty() {
+            return self.encode(text, add_special_tokens);
+        }
         let (a, _) = self.tokenize_text(text, false)?;
         let (mut b, _) = self.tokenize_text(pair, false)?;
         b.type_ids.iter_mut().for_each(|t| *t = 1);
