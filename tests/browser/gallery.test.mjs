@@ -2,7 +2,8 @@
 // model; each Copy button puts the markup on the clipboard, and that markup, pasted into a blank page that loads the
 // widget script with the copied script tag, draws the same widget; every link on it (and to it, from the page and the
 // tutorial) leads somewhere; axe finds no serious or critical violation at 1280 and 390 px; no request leaves the
-// origin; the offline folder carries it under its policy and the service worker caches it. The gallery covers every
+// origin; the offline folder carries it under its policy and the service worker caches it, and the single file (which
+// has no gallery) hides the page's link to it. The gallery covers every
 // element docs/widgets.md lists, and each table names every attribute its element reacts to.
 
 import { describe, it, before, after } from 'node:test';
@@ -10,6 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   openPage, closePage, newWatchedPage, foreignRequests, canvasInk, axeViolations, ROOT,
 } from './helpers.mjs';
@@ -285,14 +287,15 @@ ${snippet}
     assert.deepEqual(found, [], 'axe: no serious or critical violation');
   });
 
-  it('comes with the offline folder, under its policy, and the service worker caches it', async () => {
+  it('comes with the offline folder, under its policy, and the service worker caches it; the single file hides the link', async () => {
     const sw = fs.readFileSync(path.join(ROOT, 'www/sw.js'), 'utf8');
     for (const f of ['widgets.html', 'gallery.js', 'gallery.css']) assert.ok(sw.includes(`'${f}'`), `www/sw.js caches ${f}`);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-gallery-'));
     const out = path.join(tmp, 'glassbox');
     let server;
     try {
-      await bundleOffline({ out, single: null, models: setup.models.root });
+      const single = path.join(tmp, 'glassbox.html');
+      await bundleOffline({ out, single, models: setup.models.root });
       const html = fs.readFileSync(path.join(out, 'widgets.html'), 'utf8');
       const policy = CSP.document.split(';').map((d) => d.trim()).filter((d) => !d.startsWith('frame-ancestors')).join('; ');
       assert.ok(html.includes(`<meta http-equiv="Content-Security-Policy" content="${policy}">`), 'widgets.html carries the pages\' policy');
@@ -308,6 +311,11 @@ ${snippet}
         await DRAWN['glassbox-qkv'](page, sel);
         assert.deepEqual(foreignRequests(watch.requests), []);
         assert.deepEqual(watch.errors.filter((e) => !/favicon/.test(e)), [], 'no console error (a policy violation is one)');
+        // The single file (opened from disk) carries the page only: its header offers no gallery to follow.
+        await page.goto(pathToFileURL(single).href);
+        await page.waitForFunction(() => document.getElementById('tutorial-link')?.hidden === true, null, WAIT);
+        assert.equal(await page.locator('a[href="widgets.html"]').count(), 1, 'the link is in the header');
+        assert.equal(await page.locator('a[href="widgets.html"]').isVisible(), false, 'and hidden there');
       } finally {
         await context.close();
       }
