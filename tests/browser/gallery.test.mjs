@@ -3,8 +3,8 @@
 // widget script with the copied script tag, draws the same widget; every link on it (and to it, from the page and the
 // tutorial) leads somewhere; axe finds no serious or critical violation at 1280 and 390 px; no request leaves the
 // origin; the offline folder carries it under its policy and the service worker caches it, and the single file (which
-// has no gallery) hides the page's link to it. The gallery covers every
-// element docs/widgets.md lists, and each table names every attribute its element reacts to.
+// has no gallery) hides the page's link to it. The gallery covers every element docs/widgets.md lists, and each
+// table names every attribute its element reacts to.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
