@@ -22,6 +22,15 @@ printed per family: each such key must be honoured, refused by name, or document
     python3 scripts/dev/config_key_audit.py --family llama  # one family (repeatable)
     python3 scripts/dev/config_key_audit.py --verbose       # also where each key was seen, and what accounts for the rest
     python3 scripts/dev/config_key_audit.py --check         # exit 1 when any key is unaccounted
+    python3 scripts/dev/config_key_audit.py --drop-one      # the dynamic check below (needs torch and
+                                                            # `cargo build --release --bin glassbox`)
+
+`--drop-one [FIXTURE ...]` checks what the static audit cannot see, the defaults of keys a config.json leaves out: for
+each fixture of tests/fixtures/models/ (or those named) and each key of its config.json, it writes the folder without
+that key, runs `glassbox inspect` on one text and transformers (eager, float32) on the same ids, and prints every
+key whose removal makes the two disagree (logits over 1e-3, or a token classifier's scores), or that Glassbox refuses
+while transformers runs with every weight loaded. Removals that make transformers start weights from random numbers
+(a size key left out) are skipped: refusing those is right.
 
 Needs python3 with transformers installed (the code it reads is the installed version's; 5.24 at the time of
 writing). It reads source only: nothing is imported from transformers' model code and no model is built.
@@ -326,12 +335,101 @@ def doc_keys(model_type, sections):
     return keys
 
 
+def drop_one(only):
+    """The dynamic check: one config.json key left out at a time, Glassbox against transformers."""
+    import contextlib
+    import io
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+
+    import torch
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    glassbox = ROOT / "target" / "release" / "glassbox"
+    if not glassbox.exists():
+        sys.exit(f"{glassbox} is missing: run `cargo build --release --bin glassbox` first")
+    text = "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun and nobody knows why."
+    never = {"model_type", "architectures", "transformers_version", "dtype", "torch_dtype", "id2label", "label2id"}
+
+    def inspect(folder):
+        run = subprocess.run([str(glassbox), "inspect", str(folder), "--text", text], capture_output=True, text=True)
+        if run.returncode:
+            return None, (run.stderr.strip().splitlines() or ["?"])[-1][:160]
+        return json.loads(run.stdout)["cases"][0], None
+
+    def reference(folder, ids, decoder_ids):
+        config = transformers.AutoConfig.from_pretrained(folder)
+        cls = getattr(transformers, config.architectures[0])
+        model, info = cls.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32, output_loading_info=True)
+        if info.get("missing_keys") or info.get("mismatched_keys"):
+            return None  # transformers starts weights from random numbers: nothing to compare
+        kwargs = {"input_ids": torch.tensor([ids])}
+        if decoder_ids is not None:
+            kwargs["decoder_input_ids"] = torch.tensor([decoder_ids])
+        with torch.no_grad():
+            return model.eval()(**kwargs).logits[0]
+
+    fixtures = ROOT / "tests" / "fixtures" / "models"
+    found = 0
+    for src in sorted(fixtures.iterdir()):
+        if only and src.name not in only or not (src / "model.safetensors").exists():
+            continue
+        base = json.loads((src / "config.json").read_text())
+        arch = (base.get("architectures") or [""])[0]
+        # A sequence head's scores come from one row; compare LM logits and token heads' scores only.
+        if not arch or "SequenceClassification" in arch or "QuestionAnswering" in arch:
+            continue
+        plain, _ = inspect(src)
+        if plain is None:
+            continue
+        for key in sorted(k for k in base if k not in never and base[k] is not None):
+            tmp = Path(tempfile.mkdtemp())
+            try:
+                for f in src.iterdir():
+                    if f.name != "config.json":
+                        shutil.copy(f, tmp / f.name)
+                (tmp / "config.json").write_text(json.dumps({k: v for k, v in base.items() if k != key}))
+                case, refused = inspect(tmp)
+                ids = (case or plain)["ids"]
+                seq2seq = (case or plain).get("encoder_last_hidden_state") is not None
+                decoder_ids = (case or plain).get("decoder_ids") if seq2seq else None
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                        want = reference(tmp, ids, decoder_ids)
+                except Exception:  # transformers fails without the key: a refusal agrees with it
+                    continue
+                if want is None:
+                    continue
+                if case is None:
+                    found += 1
+                    print(f"{src.name:28s} -{key:32s} Glassbox refuses, transformers runs: {refused}")
+                    continue
+                got = case.get("class_logits") if "TokenClassification" in arch else case.get("logits")
+                if got is None:
+                    continue
+                got = torch.tensor(got)
+                diff = (got - want).abs().max().item() if got.shape == want.shape else float("inf")
+                if diff > 1e-3:
+                    found += 1
+                    print(f"{src.name:28s} -{key:32s} logits differ by {diff:.2e}")
+            finally:
+                shutil.rmtree(tmp)
+    print(f"{found} keys whose absence Glassbox and transformers read differently")
+    return found
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--family", action="append", help="a model_type (repeatable); default every supported one")
     ap.add_argument("--verbose", action="store_true", help="also show where each key was seen and what accounts for the others")
     ap.add_argument("--check", action="store_true", help="exit 1 when a key is unaccounted")
+    ap.add_argument("--drop-one", nargs="*", metavar="FIXTURE", help="the dynamic check: leave out one key at a time (all fixtures when none named)")
     args = ap.parse_args()
+    if args.drop_one is not None:
+        sys.exit(1 if drop_one(set(args.drop_one)) and args.check else 0)
     tdir = transformers_dir()
     families = args.family or list(FAMILIES)
     unknown = [f for f in families if f not in FAMILIES]
