@@ -4,12 +4,11 @@
 //! curves go out as `Float32Array`s.
 
 use super::read::{self, f64_of, option, read_struct, string_of, u64_of, usize_of, vec_of, Optional, ReadOptions};
-use super::{options, to_js, with_arrays, js_error};
+use super::{options, with_arrays, js_error, Meta, ToJs};
 use crate::error::Error;
 use crate::teach::logreg::{fit_and_test, Dataset, FitOptions};
 use crate::teach::rnn::{Cell, Optimizer, TrainOptions, Trainer};
 use js_sys::{Float32Array, Uint32Array};
-use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -80,8 +79,6 @@ pub struct WasmTrainer {
     trainer: Trainer,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct TrainerInfo {
     cell: &'static str,
     length: usize,
@@ -91,8 +88,18 @@ struct TrainerInfo {
     steps: usize,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl ToJs for TrainerInfo {
+    fn js(&self) -> JsValue {
+        Meta::new()
+            .set("cell", self.cell)
+            .set("length", self.length)
+            .set("parameters", self.parameters)
+            .set("recurrentSingularValue", self.recurrent_singular_value)
+            .set("steps", self.steps)
+            .done()
+    }
+}
+
 struct StepsMeta {
     /// Steps taken in all, after this call.
     step: usize,
@@ -101,12 +108,22 @@ struct StepsMeta {
     skipped: usize,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl ToJs for StepsMeta {
+    fn js(&self) -> JsValue {
+        Meta::new().set("step", self.step).set("clipped", self.clipped).set("skipped", self.skipped).done()
+    }
+}
+
 struct EvaluationMeta {
     step: usize,
     loss: f64,
     accuracy: f64,
+}
+
+impl ToJs for EvaluationMeta {
+    fn js(&self) -> JsValue {
+        Meta::new().set("step", self.step).set("loss", self.loss).set("accuracy", self.accuracy).done()
+    }
 }
 
 #[wasm_bindgen]
@@ -137,13 +154,14 @@ impl WasmTrainer {
     /// `{ cell, length, parameters, recurrentSingularValue, steps }`
     pub fn info(&self) -> Result<JsValue, JsError> {
         let t = &self.trainer;
-        to_js(&TrainerInfo {
+        Ok(TrainerInfo {
             cell: t.options.cell.as_str(),
             length: t.options.length,
             parameters: t.model.n_parameters(),
             recurrent_singular_value: t.model.recurrent_singular_value(),
             steps: t.steps(),
-        })
+        }
+        .js())
     }
 
     /// `n` more steps: `{ step, clipped, skipped, loss, accuracy, gradNorm }`, the last three
@@ -214,11 +232,15 @@ impl ReadOptions for LogisticOptions {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct LogisticMeta {
     train_accuracy: f64,
     test_accuracy: f64,
+}
+
+impl ToJs for LogisticMeta {
+    fn js(&self) -> JsValue {
+        Meta::new().set("trainAccuracy", self.train_accuracy).set("testAccuracy", self.test_accuracy).done()
+    }
 }
 
 /// Multinomial logistic regression with L2 (`crate::teach::logreg`, the CLI's `glassbox transfer`):

@@ -71,16 +71,10 @@ pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow().clone())
 }
 
-#[derive(Serialize)]
-struct BuildInfo {
-    version: &'static str,
-    simd128: bool,
-}
-
 /// The crate version and whether this build's kernels use SIMD128: `{ version, simd128 }`.
 #[wasm_bindgen(js_name = buildInfo)]
 pub fn build_info() -> Result<JsValue, JsError> {
-    to_js(&BuildInfo { version: env!("CARGO_PKG_VERSION"), simd128: cfg!(target_feature = "simd128") })
+    Ok(Meta::new().set("version", env!("CARGO_PKG_VERSION")).set("simd128", cfg!(target_feature = "simd128")).done())
 }
 
 /// What a folder whose file names are `names` (one per line: a string crosses the boundary with less
@@ -258,19 +252,137 @@ fn json_of(value: &JsValue, depth: usize) -> Result<Option<serde_json::Value>, (
     }))
 }
 
-/// A metadata object (through serde) with typed arrays added beside it (one copy each).
-fn with_arrays<T: Serialize>(meta: &T, arrays: Vec<(&str, JsValue)>) -> Result<JsValue, JsError> {
-    Ok(add_arrays(to_js(meta)?, arrays))
+/// A metadata object with typed arrays added beside it (one copy each).
+fn with_arrays<T: ToJs>(meta: &T, arrays: Vec<(&str, JsValue)>) -> Result<JsValue, JsError> {
+    Ok(add_arrays(meta.js(), arrays))
 }
 
 /// [`with_arrays`]' untyped half, once in the wasm rather than once per metadata type.
 #[inline(never)]
 fn add_arrays(o: JsValue, arrays: Vec<(&str, JsValue)>) -> JsValue {
     for (key, value) in arrays {
-        // Setting a data property on a fresh plain object cannot fail.
-        let _ = Reflect::set(&o, &JsValue::from_str(key), &value);
+        put(&o, key, value);
     }
     o
+}
+
+/// Set `key` on a fresh plain object (a data property: it cannot fail).
+#[inline(never)]
+fn put(o: &JsValue, key: &str, value: JsValue) {
+    let _ = Reflect::set(o, &JsValue::from_str(key), &value);
+}
+
+/// A result's metadata as serde-wasm-bindgen's `json_compatible` serializer made it: numbers (every
+/// integer here is far below 2^53), strings, booleans, arrays, `None` as `null`, and objects whose
+/// keys come in declaration order. The metadata structs of this module build their objects with it:
+/// a serde serializer per struct cost several KB of wasm more. (The model card and the tokenizers'
+/// traces, defined elsewhere, still go through serde: [`to_js`].)
+trait ToJs {
+    fn js(&self) -> JsValue;
+}
+
+impl ToJs for bool {
+    fn js(&self) -> JsValue {
+        JsValue::from_bool(*self)
+    }
+}
+
+impl ToJs for u32 {
+    fn js(&self) -> JsValue {
+        JsValue::from_f64(f64::from(*self))
+    }
+}
+
+impl ToJs for usize {
+    fn js(&self) -> JsValue {
+        JsValue::from_f64(*self as f64)
+    }
+}
+
+impl ToJs for f32 {
+    fn js(&self) -> JsValue {
+        JsValue::from_f64(f64::from(*self))
+    }
+}
+
+impl ToJs for f64 {
+    fn js(&self) -> JsValue {
+        JsValue::from_f64(*self)
+    }
+}
+
+impl ToJs for str {
+    fn js(&self) -> JsValue {
+        JsValue::from_str(self)
+    }
+}
+
+impl ToJs for String {
+    fn js(&self) -> JsValue {
+        JsValue::from_str(self)
+    }
+}
+
+impl ToJs for JsValue {
+    fn js(&self) -> JsValue {
+        self.clone()
+    }
+}
+
+impl<T: ToJs + ?Sized> ToJs for &T {
+    fn js(&self) -> JsValue {
+        (**self).js()
+    }
+}
+
+impl<T: ToJs> ToJs for Option<T> {
+    fn js(&self) -> JsValue {
+        self.as_ref().map_or(JsValue::NULL, ToJs::js)
+    }
+}
+
+impl<T: ToJs> ToJs for [T] {
+    fn js(&self) -> JsValue {
+        self.iter().map(ToJs::js).collect::<js_sys::Array>().into()
+    }
+}
+
+impl<T: ToJs> ToJs for Vec<T> {
+    fn js(&self) -> JsValue {
+        self.as_slice().js()
+    }
+}
+
+impl<T: ToJs, const N: usize> ToJs for [T; N] {
+    fn js(&self) -> JsValue {
+        self.as_slice().js()
+    }
+}
+
+/// An object built key by key, in the order serde's derive writes a struct's fields.
+struct Meta(JsValue);
+
+impl Meta {
+    fn new() -> Self {
+        Meta(Object::new().into())
+    }
+
+    fn set(self, key: &str, value: impl ToJs) -> Self {
+        put(&self.0, key, value.js());
+        self
+    }
+
+    /// `value`, or no key at all for `None` (serde's `skip_serializing_if = "Option::is_none"`).
+    fn set_some(self, key: &str, value: Option<impl ToJs>) -> Self {
+        match value {
+            Some(v) => self.set(key, v),
+            None => self,
+        }
+    }
+
+    fn done(self) -> JsValue {
+        self.0
+    }
 }
 
 /// `{ data: Float32Array, shape: [...] }`
@@ -346,7 +458,7 @@ fn parse_storage(name: &str) -> Result<crate::kernels::Storage, JsError> {
 /// `{ ids: Uint32Array, tokens: string[], offsets: Uint32Array [T*2] (UTF-16), special: Uint8Array,
 /// second?: Uint8Array, trace? }`; with a `pair`, `second` marks its tokens, whose offsets index it.
 fn encoding_object<T: Serialize>(enc: &Encoding, text: &str, pair: Option<&str>, trace: Option<T>) -> Result<JsValue, JsError> {
-    with_arrays(&EncodingMeta { tokens: &enc.tokens, trace }, encoding_arrays(enc, text, pair))
+    Ok(add_arrays(to_js(&EncodingMeta { tokens: &enc.tokens, trace })?, encoding_arrays(enc, text, pair)))
 }
 
 /// [`encoding_object`]'s typed arrays, apart from its generic trace so that they are built by one copy of this code.
@@ -387,11 +499,16 @@ impl IdTokens {
     }
 }
 
-#[derive(Serialize)]
 struct TopKMeta {
     k: usize,
     tokens: Vec<String>,
     special: Vec<bool>,
+}
+
+impl ToJs for TopKMeta {
+    fn js(&self) -> JsValue {
+        Meta::new().set("k", self.k).set("tokens", &self.tokens).set("special", &self.special).done()
+    }
 }
 
 /// `{ k, ids: Uint32Array [n*k], probs: Float32Array [n*k], tokens: string[n*k], special: boolean[n*k] }`:
@@ -745,18 +862,18 @@ pub struct WasmModel {
     storage: Option<crate::kernels::Storage>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct RunMeta {
-    #[serde(skip_serializing_if = "Option::is_none")]
     decoder_tokens: Option<Vec<String>>,
     /// Which decoder input tokens the tokenizer marks special.
-    #[serde(skip_serializing_if = "Option::is_none")]
     decoder_special: Option<Vec<bool>>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl ToJs for RunMeta {
+    fn js(&self) -> JsValue {
+        Meta::new().set_some("decoderTokens", self.decoder_tokens.as_ref()).set_some("decoderSpecial", self.decoder_special.as_ref()).done()
+    }
+}
+
 struct LensMeta {
     k: usize,
     n_states: usize,
@@ -765,9 +882,13 @@ struct LensMeta {
     special: Vec<bool>,
 }
 
+impl ToJs for LensMeta {
+    fn js(&self) -> JsValue {
+        Meta::new().set("k", self.k).set("nStates", self.n_states).set("seqLen", self.seq_len).set("tokens", &self.tokens).set("special", &self.special).done()
+    }
+}
+
 /// `{ kind, layer, nHeads, nKvHeads, qLen, kLen, dHead, dModel, scale }` of a Q/K/V trace (its arrays beside).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct QkvMeta {
     kind: &'static str,
     layer: usize,
@@ -783,8 +904,23 @@ struct QkvMeta {
     softcap: Option<f32>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl ToJs for QkvMeta {
+    fn js(&self) -> JsValue {
+        Meta::new()
+            .set("kind", self.kind)
+            .set("layer", self.layer)
+            .set("nHeads", self.n_heads)
+            .set("nKvHeads", self.n_kv_heads)
+            .set("qLen", self.q_len)
+            .set("kLen", self.k_len)
+            .set("dHead", self.d_head)
+            .set("dModel", self.d_model)
+            .set("scale", self.scale)
+            .set("softcap", self.softcap)
+            .done()
+    }
+}
+
 struct RotaryMeta {
     n_positions: usize,
     n_pairs: usize,
@@ -795,21 +931,38 @@ struct RotaryMeta {
     scaling: &'static str,
     /// LongRoPE and YaRN: the length first trained on, and the factor cosines and sines are
     /// multiplied by; LongRoPE: whether these positions use the long factors.
-    #[serde(skip_serializing_if = "Option::is_none")]
     original_max_positions: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     long_factors: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     attention_factor: Option<f32>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl ToJs for RotaryMeta {
+    fn js(&self) -> JsValue {
+        Meta::new()
+            .set("nPositions", self.n_positions)
+            .set("nPairs", self.n_pairs)
+            .set("dHead", self.d_head)
+            .set("rotaryDims", self.rotary_dims)
+            .set("theta", self.theta)
+            .set("scaling", self.scaling)
+            .set_some("originalMaxPositions", self.original_max_positions)
+            .set_some("longFactors", self.long_factors)
+            .set_some("attentionFactor", self.attention_factor)
+            .done()
+    }
+}
+
 struct RelativeMeta {
     num_buckets: usize,
     max_distance: usize,
     bidirectional: bool,
     n_heads: usize,
+}
+
+impl ToJs for RelativeMeta {
+    fn js(&self) -> JsValue {
+        Meta::new().set("numBuckets", self.num_buckets).set("maxDistance", self.max_distance).set("bidirectional", self.bidirectional).set("nHeads", self.n_heads).done()
+    }
 }
 
 #[wasm_bindgen]
@@ -908,7 +1061,7 @@ impl WasmModel {
     #[wasm_bindgen(js_name = attentionDims)]
     pub fn attention_dims(&self, kind: &str) -> Result<JsValue, JsError> {
         let kind = attention_kind(kind)?;
-        to_js(&self.session.model.attention_dims(kind).map(|(l, h)| [l, h]))
+        Ok(self.session.model.attention_dims(kind).map(|(l, h)| [l, h]).js())
     }
 
     /// What the model adds to the token embeddings at positions `0..n` of `stack`: `{ data, shape: [N, C] }`
@@ -957,11 +1110,7 @@ impl WasmModel {
     #[wasm_bindgen(js_name = tokenEmbeddings)]
     pub fn token_embeddings(&self, stack: &str, ids: Vec<u32>) -> Result<JsValue, JsError> {
         let e = self.session.token_embeddings(stack_named(stack)?, &ids).map_err(js_error)?;
-        #[derive(Serialize)]
-        struct Scale {
-            scale: f32,
-        }
-        with_arrays(&Scale { scale: e.scale }, vec![("rows", tensor(&e.rows, &[e.rows.len().checked_div(e.d_model).unwrap_or(0), e.d_model]))])
+        Ok(add_arrays(Meta::new().set("scale", e.scale).done(), vec![("rows", tensor(&e.rows, &[e.rows.len().checked_div(e.d_model).unwrap_or(0), e.d_model]))]))
     }
 }
 
@@ -1185,12 +1334,7 @@ fn rasterize_with(values: &[f32], map_options: JsValue, call: &str) -> Result<pl
 #[wasm_bindgen(js_name = rasterizeMap)]
 pub fn rasterize_map(values: &[f32], map_options: JsValue) -> Result<JsValue, JsError> {
     let img = rasterize_with(values, map_options, "rasterizeMap")?;
-    #[derive(Serialize)]
-    struct Size {
-        width: usize,
-        height: usize,
-    }
-    with_arrays(&Size { width: img.width, height: img.height }, vec![("rgba", js_sys::Uint8ClampedArray::from(&img.rgba[..]).into())])
+    Ok(add_arrays(Meta::new().set("width", img.width).set("height", img.height).done(), vec![("rgba", js_sys::Uint8ClampedArray::from(&img.rgba[..]).into())]))
 }
 
 /// `rasterizeMap` put on an `OffscreenCanvas` (the worker's own) and handed over as an
@@ -1243,22 +1387,30 @@ enum Mode {
     },
 }
 
-/// The settings a run uses once the options and the model's settings are merged.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+/// The settings a run uses once the options and the model's settings are merged (`None`: no key).
 struct PlanMeta {
     /// `"greedy"`, `"sample"` or `"beam"`.
     decoding: &'static str,
     max_new_tokens: usize,
     num_beams: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
     length_penalty: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     top_k: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     top_p: Option<f32>,
+}
+
+impl ToJs for PlanMeta {
+    fn js(&self) -> JsValue {
+        Meta::new()
+            .set("decoding", self.decoding)
+            .set("maxNewTokens", self.max_new_tokens)
+            .set("numBeams", self.num_beams)
+            .set_some("lengthPenalty", self.length_penalty)
+            .set_some("temperature", self.temperature)
+            .set_some("topK", self.top_k)
+            .set_some("topP", self.top_p)
+            .done()
+    }
 }
 
 impl PlanMeta {
@@ -1289,15 +1441,18 @@ impl PlanMeta {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct StartMeta {
     prefix_tokens: Vec<String>,
     prefix_special: Vec<bool>,
     plan: PlanMeta,
 }
 
-#[derive(Serialize)]
+impl ToJs for StartMeta {
+    fn js(&self) -> JsValue {
+        Meta::new().set("prefixTokens", &self.prefix_tokens).set("prefixSpecial", &self.prefix_special).set("plan", self.plan.js()).done()
+    }
+}
+
 struct BeamMeta {
     /// The new tokens of this hypothesis (eos included when it ended there).
     ids: Vec<u32>,
@@ -1306,7 +1461,12 @@ struct BeamMeta {
     score: f32,
 }
 
-#[derive(Serialize)]
+impl ToJs for BeamMeta {
+    fn js(&self) -> JsValue {
+        Meta::new().set("ids", &self.ids).set("text", &self.text).set("score", self.score).done()
+    }
+}
+
 struct TokenMeta {
     step: usize,
     id: u32,
@@ -1316,6 +1476,19 @@ struct TokenMeta {
     text: String,
     /// The token's probability; `None` (null) for beam search, whose tokens are replayed.
     prob: Option<f32>,
+}
+
+impl ToJs for TokenMeta {
+    fn js(&self) -> JsValue {
+        Meta::new()
+            .set("step", self.step)
+            .set("id", self.id)
+            .set("token", &self.token)
+            .set("special", self.special)
+            .set("text", &self.text)
+            .set("prob", self.prob)
+            .done()
+    }
 }
 
 #[wasm_bindgen]
@@ -1397,15 +1570,11 @@ impl WasmGenerator {
                 *replayed += 1;
                 let meta = token_meta(&model.session, &best[..*replayed], None)?;
                 // No candidates (the beams chose among many) and no attention (not captured).
-                #[derive(Serialize)]
-                struct NoNames {
-                    tokens: [String; 0],
-                    special: [bool; 0],
-                }
-                let candidates = with_arrays(
-                    &NoNames { tokens: [], special: [] },
+                let no_names = Meta::new().set("tokens", JsValue::from(js_sys::Array::new())).set("special", JsValue::from(js_sys::Array::new())).done();
+                let candidates = add_arrays(
+                    no_names,
                     vec![("ids", Uint32Array::new_with_length(0).into()), ("probs", Float32Array::new_with_length(0).into())],
-                )?;
+                );
                 debug_assert_eq!(meta.id, id);
                 return with_arrays(&meta, vec![("candidates", candidates)]);
             }
@@ -1417,29 +1586,18 @@ impl WasmGenerator {
         let ids: Vec<u32> = tok.candidates.iter().map(|&(id, _)| id).collect();
         let probs: Vec<f32> = tok.candidates.iter().map(|&(_, p)| p).collect();
         let named = IdTokens::of(&model.session, &ids);
-        #[derive(Serialize)]
-        struct Names {
-            tokens: Vec<String>,
-            special: Vec<bool>,
-        }
-        let candidates = with_arrays(
-            &Names { tokens: named.tokens, special: named.special },
+        let candidates = add_arrays(
+            Meta::new().set("tokens", &named.tokens).set("special", &named.special).done(),
             vec![("ids", Uint32Array::from(&ids[..]).into()), ("probs", Float32Array::from(&probs[..]).into())],
-        )?;
+        );
         // The distribution actually drawn from (after the rules, temperature, top-k, top-p).
         let sampled_ids: Vec<u32> = tok.sampled.iter().map(|&(id, _)| id).collect();
         let sampled_probs: Vec<f32> = tok.sampled.iter().map(|&(_, p)| p).collect();
         let sampled_named = IdTokens::of(&model.session, &sampled_ids);
-        #[derive(Serialize)]
-        struct Sampled {
-            tokens: Vec<String>,
-            special: Vec<bool>,
-            support: usize,
-        }
-        let sampled = with_arrays(
-            &Sampled { tokens: sampled_named.tokens, special: sampled_named.special, support: tok.sampled_support },
+        let sampled = add_arrays(
+            Meta::new().set("tokens", &sampled_named.tokens).set("special", &sampled_named.special).set("support", tok.sampled_support).done(),
             vec![("ids", Uint32Array::from(&sampled_ids[..]).into()), ("probs", Float32Array::from(&sampled_probs[..]).into())],
-        )?;
+        );
         let mut arrays = vec![("candidates", candidates), ("sampled", sampled)];
         if let Some(self_maps) = &tok.self_attentions {
             let att = Object::new();
@@ -1491,7 +1649,7 @@ impl WasmGenerator {
             .map(|h| Ok(BeamMeta { ids: h.ids.clone(), text: model.session.tokenizer.decode(&h.ids, true)?, score: h.score }))
             .collect::<crate::error::Result<Vec<_>>>()
             .map_err(js_error)?;
-        to_js(&beams)
+        Ok(beams.js())
     }
 }
 

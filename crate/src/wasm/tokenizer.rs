@@ -3,9 +3,8 @@
 //! the loaded model's. It answers `tokenize` exactly as [`super::WasmModel`] does, so the worker
 //! keeps both behind the same handles.
 
-use super::{encoding_object, js_error, options, to_js, TokenizeOptions};
+use super::{encoding_object, js_error, options, Meta, TokenizeOptions};
 use crate::tokenizer::Tokenizer;
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -15,8 +14,6 @@ pub struct WasmTokenizer {
 
 /// `{ tokenizer: 'BPE' | 'WordPiece' | 'Unigram' | 'WordLevel', vocabSize }`: the keys a model card
 /// gives for its tokenizer, so the page labels both alike.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct TokenizerInfo {
     tokenizer: &'static str,
     vocab_size: usize,
@@ -32,7 +29,8 @@ impl WasmTokenizer {
     }
 
     pub fn info(&self) -> Result<JsValue, JsError> {
-        to_js(&TokenizerInfo { tokenizer: self.tokenizer.model_kind(), vocab_size: self.tokenizer.vocab_size() })
+        let info = TokenizerInfo { tokenizer: self.tokenizer.model_kind(), vocab_size: self.tokenizer.vocab_size() };
+        Ok(Meta::new().set("tokenizer", info.tokenizer).set("vocabSize", info.vocab_size).done())
     }
 
     /// As `WasmModel.tokenize`: options `{ addSpecialTokens = true, trace = false }`,

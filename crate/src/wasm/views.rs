@@ -6,11 +6,10 @@
 //! `Float32Array` with their shape among the options, results as metadata plus typed arrays.
 
 use super::read::{self, array_of, option, read_struct, u32_of, usize_of, vec_of, bool_of, Optional, ReadOptions};
-use super::{js_error, options, tensor, with_arrays, KindOption};
+use super::{js_error, options, tensor, with_arrays, KindOption, Meta, ToJs};
 use crate::teach::patterns::{score_heads, MapKind, Pattern};
 use crate::teach::rollout;
 use js_sys::Float32Array;
-use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -48,8 +47,6 @@ impl ReadOptions for PatternOptions {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct BestMeta {
     layer: usize,
     head: usize,
@@ -58,8 +55,12 @@ struct BestMeta {
     chance: f32,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl ToJs for BestMeta {
+    fn js(&self) -> JsValue {
+        Meta::new().set("layer", self.layer).set("head", self.head).set("pattern", self.pattern).set("score", self.score).set("chance", self.chance).done()
+    }
+}
+
 struct PatternMeta {
     n_layers: usize,
     n_heads: usize,
@@ -67,6 +68,18 @@ struct PatternMeta {
     /// Each pattern's score under uniform attention (null: undefined for these maps).
     chance: Vec<Option<f32>>,
     best: Option<BestMeta>,
+}
+
+impl ToJs for PatternMeta {
+    fn js(&self) -> JsValue {
+        Meta::new()
+            .set("nLayers", self.n_layers)
+            .set("nHeads", self.n_heads)
+            .set("patterns", &self.patterns)
+            .set("chance", &self.chance)
+            .set("best", &self.best)
+            .done()
+    }
 }
 
 fn map_kind(kind: KindOption) -> MapKind {
@@ -131,8 +144,6 @@ impl ReadOptions for RolloutOptions {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct RolloutMeta {
     flow_from: Option<usize>,
     /// The first input token of `flow` (0 unless a part was asked for).
@@ -141,6 +152,12 @@ struct RolloutMeta {
     flow_next: Option<usize>,
     /// How many input tokens the whole flow has (through cross-attention: the encoder's, then the decoder's).
     flow_inputs: Option<usize>,
+}
+
+impl ToJs for RolloutMeta {
+    fn js(&self) -> JsValue {
+        Meta::new().set("flowFrom", self.flow_from).set("flowStart", self.flow_start).set("flowNext", self.flow_next).set("flowInputs", self.flow_inputs).done()
+    }
 }
 
 /// Attention rollout (and flow from one output token) of self-attention maps `values`
