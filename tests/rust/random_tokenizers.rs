@@ -62,6 +62,13 @@ fn byte_fallback_offsets_past_the_text_convert_as_hf() {
 }
 
 #[test]
+fn word_class_inside_brackets_leaves_out_latin1_number_signs() {
+    // Oniguruma: the bare `\w` takes ² ³ ¹ ¼ ½ ¾, `[\w]` does not and `[\W]`, `[^\w\s]` do.
+    matches_hf("word_class_split");
+    matches_hf("word_class_bracketed");
+}
+
+#[test]
 fn empty_second_text_is_no_second_text() {
     // transformers tests `text_pair` for truth; a non-empty pair (a lone space included) still
     // goes through the pair template.

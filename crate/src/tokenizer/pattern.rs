@@ -160,6 +160,9 @@ pub(crate) enum Perl {
     Digit,
     Space,
     Word,
+    /// `\w` inside brackets (`[\w]`, `[^\w\s]`): Oniguruma leaves Latin-1's number signs out
+    /// there, though the bare `\w` takes them.
+    ClassWord,
 }
 
 #[derive(Debug, Clone)]
@@ -313,6 +316,7 @@ pub(crate) fn is_perl(kind: Perl, c: char) -> bool {
         Perl::Digit => matches!(general_category(c), G::DecimalNumber),
         Perl::Space => matches!(c, '\t'..='\r' | ' ' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'),
         Perl::Word => is_word_char(c),
+        Perl::ClassWord => is_word_char(c) && !ONIG_WORD_DIFFERENCES[..ONIG_ONLY_WORD_CHARS].contains(&c),
     }
 }
 
@@ -726,7 +730,7 @@ impl Parser {
             'U' => Escaped::Char(self.hex(8, at)?),
             'd' | 'D' => Escaped::Item(Item::Perl(Perl::Digit, c == 'D')),
             's' | 'S' => Escaped::Item(Item::Perl(Perl::Space, c == 'S')),
-            'w' | 'W' => Escaped::Item(Item::Perl(Perl::Word, c == 'W')),
+            'w' | 'W' => Escaped::Item(Item::Perl(if in_class { Perl::ClassWord } else { Perl::Word }, c == 'W')),
             'p' | 'P' => {
                 let name = match self.braced("the Unicode class", at)? {
                     Some(name) => name,
