@@ -1806,6 +1806,8 @@ fn gpt_neo_keys_defaults_and_refusals() {
     ];
     for (edit, key) in refusals {
         let folder = edited("gpt_neo", |c| {
+            // The file's attention_layers would decide alone (transformers then checks only that list).
+            c.remove("attention_layers");
             for (k, v) in edit.as_object().unwrap() {
                 c.insert(k.clone(), v.clone());
             }
@@ -2004,6 +2006,16 @@ fn gpt_neo_attention_layers_override_attention_types() {
     let plain = logits(&Folder::fixture("gpt_neo"));
     let (a, b) = (logits(&overridden), logits(&same_by_types));
     assert_eq!(a, b, "the file's attention_layers decide the kinds");
+    // With the file's list, attention_types changes nothing, whatever it says (left out: GPTNeoConfig's
+    // 24-layer default; too many layers; a kind GPT-Neo lacks): transformers checks only the list
+    // (found by config_key_audit.py --drop-one, which saw the first refused).
+    for types in [None, Some(serde_json::json!([[["global", "local"], 2]])), Some(serde_json::json!([[["global", "sparse"], 1], [["local"], 1]]))] {
+        let folder = edited("gpt_neo", |c| match &types {
+            None => drop(c.remove("attention_types")),
+            Some(t) => drop(c.insert("attention_types".into(), t.clone())),
+        });
+        assert_eq!(logits(&folder), plain, "attention_layers alone decide the kinds ({types:?})");
+    }
     assert!(a.iter().zip(&plain).any(|(x, y)| (x - y).abs() > 1e-4), "and they changed the model");
     for (list, word) in [(serde_json::json!(["local", "global"]), "names 2 layers"), (serde_json::json!(["local", "global", "sparse"]), "\"sparse\"")] {
         let err = load_error(&edited("gpt_neo", |c| {

@@ -120,10 +120,15 @@ fn neo_as_gpt2(config_json: &[u8]) -> Result<(Gpt2Config, Vec<Option<usize>>)> {
     };
     let layers = whole(&neo, "num_layers", 24)? as usize;
     let window = whole(&neo, "window_size", NEO_WINDOW)? as usize;
-    let mut windows = neo_windows(neo.get("attention_types"), layers, window)?;
     // GPTNeoConfig computes `attention_layers` from `attention_types`, then sets the file's own
-    // `attention_layers` over it, and each layer reads that: when the two disagree, the file's list wins.
-    if let Some(list) = neo.get("attention_layers").filter(|v| !v.is_null()) {
+    // `attention_layers` over it, checks only that list's length, and each layer reads it: with the
+    // file's list, `attention_types` changes nothing (left out, its 24-layer default is not checked).
+    let own_list = neo.get("attention_layers").filter(|v| !v.is_null());
+    let mut windows = match own_list {
+        Some(_) => vec![None; layers],
+        None => neo_windows(neo.get("attention_types"), layers, window)?,
+    };
+    if let Some(list) = own_list {
         let bad = |what: String| Error::config("attention_layers", what, "Use the config.json saved with the weights: one \"global\" or \"local\" per layer");
         let kinds = list.as_array().ok_or_else(|| bad(format!("is {list}, not a list of layer kinds")))?;
         if kinds.len() != layers {
