@@ -28,7 +28,11 @@ for d in sys.argv[1:]:
         continue
     args = ["target/release/glassbox", "tokenize", d]
     for t in texts: args += ["--text", t]
-    out = json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
+    run = subprocess.run(args, capture_output=True, text=True)
+    if run.returncode != 0:  # a refusal is reported, not a crash of the whole sweep
+        print(d, "refused:", run.stderr.strip().splitlines()[-1][:160] if run.stderr.strip() else f"exit {run.returncode}")
+        continue
+    out = json.loads(run.stdout)
     bad = 0
     for t, case in zip(texts, out["cases"]):
         e = hf(t, return_offsets_mapping=True)
