@@ -1004,7 +1004,7 @@ impl WasmModel {
 
     /// The model card: `ModelInfo` of `www/glassbox.d.ts`, the object `glassbox info` prints.
     pub fn info(&self) -> Result<JsValue, JsError> {
-        to_js(&ModelCard { weights: self.storage.map(crate::kernels::Storage::name), ..ModelCard::new(&self.session, self.weights_len) })
+        card_object(&ModelCard { weights: self.storage.map(crate::kernels::Storage::name), ..ModelCard::new(&self.session, self.weights_len) })
     }
 
     /// Tokenize `text` (options `{ addSpecialTokens = true, trace = false, pair? }`):
@@ -1163,6 +1163,102 @@ impl WasmModel {
         }
         with_arrays(&RunMeta { decoder_tokens, decoder_special }, arrays)
     }
+}
+
+/// The model card as serde-wasm-bindgen made it of `ModelCard`'s derived `Serialize` (which the
+/// CLI still prints through serde_json): the model's facts first (`info`, flattened), then the card's
+/// own keys in declaration order, with the same keys left out. The card's own structs are written
+/// here by hand (about 7 KB of wasm less); each is taken apart field by field, so a field added to
+/// one of them does not compile until it is written here too. `ModelInfo` and `ClassifierInfo`
+/// still go through serde.
+fn card_object(card: &ModelCard) -> Result<JsValue, JsError> {
+    let ModelCard { info, size_bytes, tokenizer, mask_token, generation, block, weights, classifier, language_codes, src_lang } = card;
+    let crate::card::GenerationDefaults { source, from_generation_config, max_new_tokens, max_length, do_sample, temperature, top_k, top_p, num_beams, length_penalty } = generation;
+    let generation = Meta::new()
+        .set("source", *source)
+        .set("fromGenerationConfig", *from_generation_config)
+        .set("maxNewTokens", *max_new_tokens)
+        .set("maxLength", *max_length)
+        .set("doSample", *do_sample)
+        .set("temperature", *temperature)
+        .set("topK", *top_k)
+        .set("topP", *top_p)
+        .set("numBeams", *num_beams)
+        .set("lengthPenalty", *length_penalty)
+        .done();
+    let crate::card::BlockFacts {
+        norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn, ffn_width, tied_embeddings, d_head, n_kv_heads, qk_norm,
+        qk_norm_per_head, output_norms, residual_scale, embedding_scale, score_scale, logits_divisor, unrotated_layers, logit_softcap,
+        score_softcap, query_pre_attn_scalar, sliding_layers, sliding_window, band_layers, band_reach, first_attention_unnormed, head_bias,
+        embedding_width, shared_layers, parallel_residual, parallel_shared_norm, relative_bias, disentangled, residual_from_norm, alibi_slopes,
+        rotary_dims,
+    } = block;
+    // serde-wasm-bindgen refuses an i64 beyond 2^53 rather than round it; so does this.
+    let disentangled = match disentangled {
+        Some(values) => {
+            let mut numbers = Vec::with_capacity(values.len());
+            for &v in values {
+                if v.unsigned_abs() > (1u64 << 53) - 1 {
+                    return Err(unpassable(serde::ser::Error::custom(format_args!("{v} can't be represented as a JavaScript number"))));
+                }
+                numbers.push(v as f64);
+            }
+            Some(numbers)
+        }
+        None => None,
+    };
+    let block = Meta::new()
+        .set("normPlacement", *norm_placement)
+        .set("normKind", *norm_kind)
+        .set("embeddingNorm", *embedding_norm)
+        .set("finalNorm", *final_norm)
+        .set("activation", activation)
+        .set("gatedFfn", *gated_ffn)
+        .set("ffnWidth", *ffn_width)
+        .set("tiedEmbeddings", *tied_embeddings)
+        .set("dHead", *d_head)
+        .set("nKvHeads", *n_kv_heads)
+        .set("qkNorm", *qk_norm)
+        .set("qkNormPerHead", *qk_norm_per_head)
+        .set("outputNorms", *output_norms)
+        .set("residualScale", *residual_scale)
+        .set("embeddingScale", *embedding_scale)
+        .set("scoreScale", *score_scale)
+        .set("logitsDivisor", *logits_divisor)
+        .set("unrotatedLayers", unrotated_layers)
+        .set("logitSoftcap", *logit_softcap)
+        .set("scoreSoftcap", *score_softcap)
+        .set("queryPreAttnScalar", *query_pre_attn_scalar)
+        .set("slidingLayers", sliding_layers)
+        .set("slidingWindow", *sliding_window)
+        .set("bandLayers", band_layers)
+        .set("bandReach", *band_reach)
+        .set("firstAttentionUnnormed", *first_attention_unnormed)
+        .set_some("headBias", *head_bias)
+        .set_some("embeddingWidth", *embedding_width)
+        .set("sharedLayers", shared_layers)
+        .set("parallelResidual", *parallel_residual)
+        .set("parallelSharedNorm", *parallel_shared_norm)
+        .set("relativeBias", *relative_bias)
+        .set_some("disentangled", disentangled)
+        .set("residualFromNorm", *residual_from_norm)
+        .set_some("alibiSlopes", alibi_slopes.as_ref())
+        .set_some("rotaryDims", *rotary_dims)
+        .done();
+    let mut o = Meta(to_js(*info)?)
+        .set("sizeBytes", *size_bytes)
+        .set("tokenizer", *tokenizer)
+        .set_some("maskToken", *mask_token)
+        .set("generation", generation)
+        .set("block", block)
+        .set_some("weights", *weights);
+    if let Some(classifier) = classifier {
+        o = o.set("classifier", to_js(*classifier)?);
+    }
+    if !language_codes.is_empty() {
+        o = o.set("languageCodes", *language_codes);
+    }
+    Ok(o.set_some("srcLang", *src_lang).done())
 }
 
 fn attention_kind(name: &str) -> Result<AttentionKind, JsError> {
