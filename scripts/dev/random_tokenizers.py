@@ -273,6 +273,8 @@ def texts_for(r, tokenizer_json):
             for _ in range(r.randint(1, 3)):
                 parts.insert(r.randint(0, len(parts)), r.choice(specials))
         texts.append("".join(parts))
+    # One long text of everything above, where a wrong offset early shifts every later one.
+    texts.append("".join(r.choice(texts) + r.choice(["", " ", "\n", "  "]) for _ in range(60)))
     # Pairs go through the post-processor's pair template (type ids, offsets into the second text).
     texts += [(r.choice(texts), r.choice(texts)) for _ in range(12)]
     return texts
@@ -404,7 +406,10 @@ def main():
     ap.add_argument("--keep", help="write the folders here (default: a new temporary folder); those that pass are removed")
     ap.add_argument("--minimize", action="store_true")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--cli", default=CLI, help="the glassbox binary to check (default: target/release/glassbox)")
     args = ap.parse_args()
+    global CLI
+    CLI = args.cli
     work = args.keep or tempfile.mkdtemp(prefix="glassbox-randtok-")
     lines, charsmap = corpus(), precompiled_charsmap()
     used, bad = Counter(), Counter()
