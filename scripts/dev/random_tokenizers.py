@@ -399,6 +399,7 @@ def summary(j):
 
 
 def main():
+    global CLI
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--count", type=int, default=150)
     ap.add_argument("--seed", type=int, default=0)
@@ -406,10 +407,9 @@ def main():
     ap.add_argument("--keep", help="write the folders here (default: a new temporary folder); those that pass are removed")
     ap.add_argument("--minimize", action="store_true")
     ap.add_argument("--verbose", action="store_true")
-    ap.add_argument("--cli", default=CLI, help="the glassbox binary to check (default: target/release/glassbox)")
+    ap.add_argument("--cli", help="the glassbox binary to check (default: target/release/glassbox)")
     args = ap.parse_args()
-    global CLI
-    CLI = args.cli
+    CLI = args.cli or CLI
     work = args.keep or tempfile.mkdtemp(prefix="glassbox-randtok-")
     lines, charsmap = corpus(), precompiled_charsmap()
     used, bad = Counter(), Counter()
