@@ -574,7 +574,7 @@ export interface PatternOptions {
   keyIds?: ArrayLike<number>;
 }
 
-export type PatternName = 'previous-token' | 'first-token' | 'same-token' | 'induction' | 'diagonal';
+export type PatternName = 'previous-token' | 'next-token' | 'first-token' | 'same-token' | 'induction' | 'diagonal';
 
 export interface PatternScores {
   nLayers: number;
@@ -584,7 +584,7 @@ export interface PatternScores {
   chance: Array<number | null>;
   /** The head that beats chance by most (the first-token sink left out), or null. Layer and head count from 0. */
   best: { layer: number; head: number; pattern: PatternName; score: number; chance: number } | null;
-  /** `[L][H][P]` flat, each a mean attention mass in [0, 1]; NaN where undefined (no repeats: no induction). */
+  /** `[L][H][P]` flat, each a mean attention mass in [0, 1]; NaN where undefined (no repeats: no induction; a decoder: no next token). */
   scores: Float32Array;
 }
 

@@ -5,6 +5,7 @@
 /** Readable names of the patterns (the API's names are kebab-case). */
 export const PATTERN_NAMES = {
   'previous-token': 'previous token',
+  'next-token': 'next token',
   'first-token': 'first token (sink)',
   'same-token': 'same token',
   induction: 'induction',
@@ -14,6 +15,7 @@ export const PATTERN_NAMES = {
 /** One line per pattern: what its score measures. */
 export const PATTERN_MEANING = {
   'previous-token': 'the weight each token puts on the token just before it',
+  'next-token': 'the weight each token puts on the token just after it (an encoder\'s heads only: a decoder\'s mask hides it)',
   'first-token': 'the weight put on the first token, where many heads park attention they do not need',
   'same-token': 'the weight put on earlier copies of the same token',
   induction: 'where the text repeats, the weight put on the token that followed the earlier copy',
@@ -54,6 +56,17 @@ export function scoreOf(scores, layer, head, pattern) {
   return Number.isFinite(v) ? v : null;
 }
 
+/**
+ * Why a pattern has no score for any text in attention of `kind` (null when it may have one): the rules of
+ * crate/src/teach/patterns.rs, in words, so the model view does not blame the text for what the kind rules out.
+ */
+export function notScoredFor(pattern, kind) {
+  if (kind === 'cross') return pattern === 'first-token' || pattern === 'diagonal' ? null : 'self-attention only';
+  if (pattern === 'diagonal') return 'cross-attention only';
+  if (pattern === 'next-token' && kind === 'decoder') return 'not scored in a decoder: its mask hides the next token';
+  return null;
+}
+
 /** A head's strongest pattern by how far it beats uniform attention: `{ pattern, score, chance }` or null. */
 export function bestPatternOf(scores, layer, head) {
   let best = null;
@@ -72,6 +85,7 @@ export function bestPatternOf(scores, layer, head) {
  */
 const SCORE_IN_WORDS = {
   'previous-token': (s) => `each token after the first puts on average ${s} of its attention on the token just before it`,
+  'next-token': (s) => `each token before the last puts on average ${s} of its attention on the token just after it`,
   'first-token': (s) => `each token puts on average ${s} of its attention on the first token`,
   'same-token': (s) => `a token that occurred earlier in the text puts on average ${s} of its attention on its earlier copies`,
   induction: (s) => `where the text repeats, a token puts on average ${s} of its attention on the token that followed its earlier copy`,

@@ -500,11 +500,13 @@ fn patterns_score_the_heads_built_for_them() {
     // The induction head's previous-token score: rows 1 and 2 read themselves (0); rows 3, 4, 5 read
     // 1, 2, 3, none of them i-1: 0.
     assert_eq!(s.get(0, 2, Pattern::PreviousToken), Some(0.0));
-    // Diagonal is a cross-attention pattern.
+    // Diagonal is a cross-attention pattern; the next token is behind the causal mask.
     assert_eq!(s.get(0, 0, Pattern::Diagonal), None);
+    assert_eq!(s.get(0, 0, Pattern::NextToken), None);
     // Chance (uniform over j <= i): previous-token = mean over i = 1..5 of 1/(i+1) = (1/2+1/3+1/4+1/5+1/6)/5.
     let want = (0.5 + 1.0 / 3.0 + 0.25 + 0.2 + 1.0 / 6.0) / 5.0;
-    assert!((s.chance[0].unwrap() - want as f32).abs() < 1e-6, "{:?}", s.chance);
+    let previous = Pattern::ALL.iter().position(|&p| p == Pattern::PreviousToken).unwrap();
+    assert!((s.chance[previous].unwrap() - want as f32).abs() < 1e-6, "{:?}", s.chance);
     // The best head beats chance by most, and is not the sink: chance of previous-token is 0.29, of
     // induction (rows 3..5: 1/4, 1/5, 1/6) 0.206, of same-token the same 0.206: the induction and the
     // same-token heads (1 - 0.206) beat the previous-token head (1 - 0.29); the first found wins ties.
@@ -540,7 +542,8 @@ fn diagonal_scores_cross_attention_alignment() {
     assert_eq!(s.get(0, 1, Pattern::FirstToken), Some(0.5), "cross: every row counts; row 1 on key 0");
     assert_eq!(s.get(0, 0, Pattern::PreviousToken), None, "previous-token is a self-attention pattern");
     // Chance: uniform 1/4; each row has 2 of the 4 keys in its window: 0.5.
-    assert!((s.chance[4].unwrap() - 0.5).abs() < 1e-6);
+    let diagonal = Pattern::ALL.iter().position(|&p| p == Pattern::Diagonal).unwrap();
+    assert!((s.chance[diagonal].unwrap() - 0.5).abs() < 1e-6);
     // One decoder token has no diagonal to follow.
     let one = score_heads(&[0.25; 4], [1, 1, 1, 4], MapKind::Cross, &[7], &[1, 2, 3, 4]).unwrap();
     assert_eq!(one.get(0, 0, Pattern::Diagonal), None);
@@ -670,5 +673,37 @@ fn cli_views_are_the_library_numbers_on_the_printed_attention() {
             }
         }
         assert_eq!(through["flow_outputs"].as_array().unwrap().len(), t, "every decoder token of a short output");
+    }
+}
+
+/// The bundled BERT's clearest head, layer 2, head 4 (0-based 1, 3), reads the next token. Through the
+/// CLI, as the page's numbers are checked: on texts with and without repeats, it is the head `--views`
+/// picks, for the next-token pattern, and the pattern it beats uniform attention on by most is the
+/// next token, which is what its thumbnail is labelled with (www/head-choice.js, bestPatternOf).
+#[test]
+fn bundled_bert_next_token_head_is_picked_as_next_token() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/glassbox-bert");
+    let texts = ["The animal did not cross the street because it was too tired.", "the cat sat on the mat . the cat sat on the mat"];
+    let mut args = vec!["inspect".to_owned(), dir.display().to_string(), "--views".into()];
+    for text in texts {
+        args.extend(["--text".to_owned(), text.to_owned()]);
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox")).args(&args).output().expect("run glassbox");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    for (text, case) in texts.iter().zip(doc["cases"].as_array().unwrap()) {
+        let views = &case["views"]["encoder"];
+        let patterns: Vec<&str> = views["patterns"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+        let best = &views["best"];
+        assert_eq!((&best["layer"], &best["head"], &best["pattern"]), (&1.into(), &3.into(), &"next-token".into()), "{text}: {best}");
+        // Most of its attention, far above uniform's 1/T.
+        let (score, chance) = (best["score"].as_f64().unwrap(), best["chance"].as_f64().unwrap());
+        assert!(score > 0.7 && chance < 0.1, "{text}: {score} vs uniform {chance}");
+        // Its own label, first-token sink included: the pattern with the largest lift over uniform attention.
+        let lifts: Vec<(f64, &str)> = patterns.iter().enumerate()
+            .filter_map(|(p, name)| Some((views["scores"][1][3][p].as_f64()? - views["chance"][p].as_f64()?, *name)))
+            .collect();
+        let top = lifts.iter().copied().fold((f64::NEG_INFINITY, ""), |a, b| if b.0 > a.0 { b } else { a });
+        assert_eq!(top.1, "next-token", "{text}: {lifts:?}");
     }
 }

@@ -88,14 +88,35 @@ test('attentionRollout flow in parts: bounded, resumable, the same numbers as in
 test('attentionPatterns: scores, chance and the picked head', () => {
   const ids = [1, 2, 3];
   const p = wasm.attentionPatterns(maps, { shape: [2, 2, 3, 3], kind: 'encoder', queryIds: ids });
-  assert.deepEqual(p.patterns, ['previous-token', 'first-token', 'same-token', 'induction', 'diagonal']);
-  assert.equal(p.scores.length, 2 * 2 * 5);
-  // Layer 1, head 1 (swap): rows 1, 2 put 1 and 0 on their previous token: 0.5. No repeats: same-token NaN.
+  assert.deepEqual(p.patterns, ['previous-token', 'next-token', 'first-token', 'same-token', 'induction', 'diagonal']);
+  assert.equal(p.scores.length, 2 * 2 * 6);
+  // Layer 1, head 1 (swap): rows 1, 2 put 1 and 0 on their previous token: 0.5; rows 0, 1 put 1 and 0 on their
+  // next token: 0.5. No repeats: same-token and induction NaN; diagonal is for cross-attention.
   assert.equal(p.scores[0], 0.5);
-  assert.ok(Number.isNaN(p.scores[2]) && Number.isNaN(p.scores[3]) && Number.isNaN(p.scores[4]));
-  assert.deepEqual(p.chance.slice(2), [null, null, null]);
+  assert.equal(p.scores[1], 0.5);
+  assert.ok(Number.isNaN(p.scores[3]) && Number.isNaN(p.scores[4]) && Number.isNaN(p.scores[5]));
+  // Layer 2, head 1 (every row reads token 2): row 1's next token is 2, row 0's is not: 0.5.
+  assert.equal(p.scores[(1 * 2 + 0) * 6 + 1], 0.5);
+  // Uniform over 3 keys: 1/3 on the previous token, on the next one, on the first.
+  near(p.chance.slice(0, 3), [1 / 3, 1 / 3, 1 / 3], 'chance');
+  assert.deepEqual(p.chance.slice(3), [null, null, null]);
+  // Both heads of layer 1 (on the previous and on the next token) and layer 2, head 1 (on the next token) beat
+  // chance by the same 0.5 - 1/3: the first found wins.
   assert.equal(p.best.pattern, 'previous-token');
   assert.deepEqual([p.best.layer, p.best.head], [0, 0]);
+});
+
+test('attentionPatterns: the next token is not scored behind a causal mask', () => {
+  // A decoder's previous-token head over 3 tokens (row 0 can only read itself).
+  const previous = Float32Array.from([1, 0, 0, 1, 0, 0, 0, 1, 0]);
+  const p = wasm.attentionPatterns(previous, { shape: [1, 1, 3, 3], kind: 'decoder', queryIds: [1, 2, 3] });
+  const next = p.patterns.indexOf('next-token');
+  assert.ok(Number.isNaN(p.scores[next]), 'no score for the head');
+  assert.equal(p.chance[next], null, 'nor for uniform attention');
+  assert.equal(p.scores[p.patterns.indexOf('previous-token')], 1);
+  // The same map read as an encoder's: row 0 reads itself, row 1 reads key 0: nothing on the next token.
+  const e = wasm.attentionPatterns(previous, { shape: [1, 1, 3, 3], kind: 'encoder', queryIds: [1, 2, 3] });
+  assert.equal(e.scores[next], 0);
 });
 
 test('bad options and shapes are refused by name', () => {

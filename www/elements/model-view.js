@@ -1,8 +1,8 @@
 // <glassbox-model-view>: every layer x head of one attention kind as thumbnails (a row per layer), each labelled
-// with the pattern it shows most (previous token, first token / sink, same token, induction, diagonal alignment;
-// crate/src/teach/patterns.rs), so the interesting heads can be found at a glance. Click a thumbnail (or move
-// to it with the arrow keys and press Enter) to focus that layer and head in the other views: a bubbling,
-// composed `glassbox-focus` event { kind, layer, head, model, text } (counted from 1).
+// with the pattern it shows most (previous token, next token in an encoder, first token / sink, same token,
+// induction, diagonal alignment; crate/src/teach/patterns.rs), so the interesting heads can be found at a glance.
+// Click a thumbnail (or move to it with the arrow keys and press Enter) to focus that layer and head in the other
+// views: a bubbling, composed `glassbox-focus` event { kind, layer, head, model, text } (counted from 1).
 //
 //   <glassbox-model-view model="glassbox-bert" text="The cat sat on the mat. The cat sat."></glassbox-model-view>
 //
@@ -12,11 +12,11 @@
 import { define, h, range, widgetSheets } from './base.js';
 import { ViewElement, VIEW_ATTRIBUTES } from './view-element.js';
 import { paletteOf } from '../run-view.js';
-import { PATTERN_NAMES, bestPatternOf, describeChoice, scoreOf } from '../head-choice.js';
+import { PATTERN_NAMES, bestPatternOf, describeChoice, notScoredFor, scoreOf } from '../head-choice.js';
 
 const THUMB_PX = 64;  // a thumbnail's side in bitmap pixels at most (cells are whole pixels, at least 1)
 
-const SHORT = { 'previous-token': 'prev', 'first-token': 'first', 'same-token': 'same', induction: 'induct', diagonal: 'diag' };
+const SHORT = { 'previous-token': 'prev', 'next-token': 'next', 'first-token': 'first', 'same-token': 'same', induction: 'induct', diagonal: 'diag' };
 
 const sheet = new CSSStyleSheet();
 sheet.replaceSync(`
@@ -49,8 +49,8 @@ class GlassboxModelView extends ViewElement {
     this.ui.note = h('p', { class: 'mv-note', dataset: { control: 'explain' } },
       'A row per layer, a thumbnail per head: the stronger a cell\'s colour, the more attention (0 to 1). Under each, the pattern it beats '
       + 'uniform attention on by the most and its score, the mean attention it puts where that pattern looks; “none” when it beats '
-      + 'uniform attention on none of the patterns scored (it may still follow one they leave out, such as reading the next '
-      + 'token). Arrow keys move, Enter focuses a head in the other views.');
+      + 'uniform attention on none of the patterns scored (it may still follow one they leave out, such as resting on '
+      + '[SEP] or on punctuation, as many heads of Google\'s BERT-base do). Arrow keys move, Enter focuses a head in the other views.');
     this.ui.detail = h('div', { class: 'mv-detail', 'aria-live': 'polite' });
     this.ui.body.append(this.ui.why, this.ui.grid, this.ui.note, this.ui.detail);
   }
@@ -175,7 +175,7 @@ class GlassboxModelView extends ViewElement {
       const v = scoreOf(scores, layer, head, p);
       const chance = scores.chance[k];
       return [h('dt', {}, PATTERN_NAMES[p]), h('dd', { dataset: { pattern: p } },
-        v === null ? 'not defined for this text' : `${v.toFixed(3)} (uniform ${chance.toFixed(3)})`)];
+        v !== null ? `${v.toFixed(3)} (uniform ${chance.toFixed(3)})` : notScoredFor(p, kind) ?? 'not defined for this text')];
     }).flat();
     this.ui.detail.replaceChildren(h('strong', {}, `Layer ${layer + 1}, head ${head + 1}`), h('dl', {}, ...items));
   }

@@ -3,10 +3,16 @@
 //!
 //! Every score is a mean attention mass in [0, 1]: for each query row the weight the head puts on
 //! the keys the pattern names, averaged over the rows where the pattern is defined. A pattern that
-//! no row defines (no repeated token, or a self-attention pattern asked of cross-attention) has no
-//! score (`None`), never a made-up 0.
+//! no row defines (no repeated token, a self-attention pattern asked of cross-attention, the next
+//! token behind a causal mask) has no score (`None`), never a made-up 0.
 //!
 //! - [`Pattern::PreviousToken`]: weight on key `i - 1` from query `i` (self-attention, rows `i >= 1`).
+//! - [`Pattern::NextToken`]: weight on key `i + 1` from query `i` (rows `i < T - 1`), for
+//!   self-attention that can see later tokens: an encoder's. A decoder's causal mask hides key
+//!   `i + 1` from query `i`, so there the weight is 0 by construction, not a choice the head made,
+//!   and the pattern has no score. Bidirectional encoders often have such heads: Clark et al. (2019)
+//!   found heads in BERT-base, mostly in its early layers, that attend heavily to the next token, as
+//!   others do to the previous one.
 //! - [`Pattern::FirstToken`]: weight on key 0, the first token, which many heads use as a "sink"
 //!   when they have nothing to do (decoders above all: Xiao et al., 2023; BERT's heads park much of
 //!   theirs on `[SEP]` and punctuation instead, Clark et al., 2019, which this score does not count)
@@ -32,6 +38,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pattern {
     PreviousToken,
+    NextToken,
     FirstToken,
     SameToken,
     Induction,
@@ -39,12 +46,13 @@ pub enum Pattern {
 }
 
 impl Pattern {
-    pub const ALL: [Pattern; 5] = [Pattern::PreviousToken, Pattern::FirstToken, Pattern::SameToken, Pattern::Induction, Pattern::Diagonal];
+    pub const ALL: [Pattern; 6] = [Pattern::PreviousToken, Pattern::NextToken, Pattern::FirstToken, Pattern::SameToken, Pattern::Induction, Pattern::Diagonal];
 
     /// The name the CLI and the JS API use.
     pub fn as_str(self) -> &'static str {
         match self {
             Pattern::PreviousToken => "previous-token",
+            Pattern::NextToken => "next-token",
             Pattern::FirstToken => "first-token",
             Pattern::SameToken => "same-token",
             Pattern::Induction => "induction",
@@ -176,6 +184,7 @@ fn score_map(map: &[f32], q_len: usize, k_len: usize, kind: MapKind, query_ids: 
     };
     match pattern {
         Pattern::PreviousToken if is_self => (1..q_len).for_each(|i| add(row(i)[i - 1] as f64)),
+        Pattern::NextToken if kind == MapKind::SelfAttention { causal: false } => (0..q_len.saturating_sub(1)).for_each(|i| add(row(i)[i + 1] as f64)),
         Pattern::FirstToken if k_len > 0 => (if is_self { 1 } else { 0 }..q_len).for_each(|i| add(row(i)[0] as f64)),
         Pattern::SameToken if is_self => {
             for i in 1..q_len {
@@ -204,4 +213,61 @@ fn score_map(map: &[f32], q_len: usize, k_len: usize, kind: MapKind, query_ids: 
         _ => {}
     }
     (rows > 0).then(|| (total / rows as f64).clamp(0.0, 1.0) as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One-hot rows: `targets[i]` is the key query `i` puts all its weight on (`[Tq][Tk]`).
+    fn one_hot(targets: &[usize], k_len: usize) -> Vec<f32> {
+        let mut map = vec![0.0; targets.len() * k_len];
+        for (i, &j) in targets.iter().enumerate() {
+            map[i * k_len + j] = 1.0;
+        }
+        map
+    }
+
+    #[test]
+    fn next_token_scores_an_encoder_head_that_reads_ahead() {
+        // Five tokens, no repeats. Head 0 reads the next token, the last row (which has none) itself;
+        // head 1 reads the previous token, row 0 itself; head 2 is uniform.
+        let ids = [5u32, 6, 7, 8, 9];
+        let next = one_hot(&[1, 2, 3, 4, 4], 5);
+        let previous = one_hot(&[0, 0, 1, 2, 3], 5);
+        let maps = [next, previous, vec![0.2; 25]].concat();
+        let s = score_heads(&maps, [1, 3, 5, 5], MapKind::SelfAttention { causal: false }, &ids, &ids).unwrap();
+        // Rows 0..=3 have a next token; the last row does not count, so reading itself costs nothing.
+        assert_eq!(s.get(0, 0, Pattern::NextToken), Some(1.0));
+        assert_eq!(s.get(0, 0, Pattern::PreviousToken), Some(0.0));
+        // The previous-token head is the mirror image: 0 on the next token, 1 on the previous one.
+        assert_eq!(s.get(0, 1, Pattern::NextToken), Some(0.0));
+        assert_eq!(s.get(0, 1, Pattern::PreviousToken), Some(1.0));
+        // Uniform over the 5 visible keys puts 1/5 on the next one: chance is 1/5, as for the previous token.
+        let p = Pattern::ALL.iter().position(|&x| x == Pattern::NextToken).unwrap();
+        assert!((s.chance[p].unwrap() - 0.2).abs() < 1e-6, "{:?}", s.chance);
+        assert!((s.get(0, 2, Pattern::NextToken).unwrap() - 0.2).abs() < 1e-6);
+        // Both heads beat chance by 0.8; the first found wins the tie, and it is named for the next token.
+        let best = s.best_head().unwrap();
+        assert_eq!((best.layer, best.head, best.pattern), (0, 0, Pattern::NextToken), "{best:?}");
+        assert_eq!(Pattern::NextToken.as_str(), "next-token");
+    }
+
+    #[test]
+    fn next_token_does_not_apply_behind_a_causal_mask_or_across_attention() {
+        // A decoder's previous-token head: its next-token weight is 0 because the mask forbids it, so
+        // the pattern is not scored at all (neither the head nor uniform attention).
+        let ids = [5u32, 6, 7, 8];
+        let causal = score_heads(&one_hot(&[0, 0, 1, 2], 4), [1, 1, 4, 4], MapKind::SelfAttention { causal: true }, &ids, &ids).unwrap();
+        assert_eq!(causal.get(0, 0, Pattern::NextToken), None);
+        let p = Pattern::ALL.iter().position(|&x| x == Pattern::NextToken).unwrap();
+        assert_eq!(causal.chance[p], None);
+        assert_eq!(causal.best_head().map(|b| b.pattern), Some(Pattern::PreviousToken));
+        // Cross-attention keys are other tokens: there is no "next" of a query among them.
+        let cross = score_heads(&one_hot(&[1, 2], 4), [1, 1, 2, 4], MapKind::Cross, &[7, 8], &ids).unwrap();
+        assert_eq!(cross.get(0, 0, Pattern::NextToken), None);
+        // A one-token text has no row with a next token.
+        let one = score_heads(&[1.0], [1, 1, 1, 1], MapKind::SelfAttention { causal: false }, &[5], &[5]).unwrap();
+        assert_eq!(one.get(0, 0, Pattern::NextToken), None);
+    }
 }
