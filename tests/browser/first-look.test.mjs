@@ -137,7 +137,7 @@ describe('the page at 390 px', () => {
     assert.ok(labels.length >= 4, `${labels.length} thumbnails`);
     assert.deepEqual(labels.filter((l) => l.clipped), [], 'no label is cut off');
     // Each label is either "none" / "—" or a pattern and a score with two decimals, whole.
-    for (const { text } of labels) assert.match(text, /^(none|—|(prev|first|same|induct|diag) \d\.\d\d)$/);
+    for (const { text } of labels) assert.match(text, /^(none|—|(prev|next|first|same|induct|diag) \d\.\d\d)$/);
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), 'the page does not scroll sideways');
 
     // The Q/K/V table shows every key's weight without scrolling sideways (the weight column was off screen).
