@@ -461,6 +461,11 @@ fn encoding_object<T: Serialize>(enc: &Encoding, text: &str, pair: Option<&str>,
     Ok(add_arrays(to_js(&EncodingMeta { tokens: &enc.tokens, trace })?, encoding_arrays(enc, text, pair)))
 }
 
+/// [`encoding_object`] without a trace, the common case: built by hand, without serde.
+fn plain_encoding_object(enc: &Encoding, text: &str, pair: Option<&str>) -> JsValue {
+    add_arrays(Meta::new().set("tokens", &enc.tokens).done(), encoding_arrays(enc, text, pair))
+}
+
 /// [`encoding_object`]'s typed arrays, apart from its generic trace so that they are built by one copy of this code.
 fn encoding_arrays(enc: &Encoding, text: &str, pair: Option<&str>) -> Vec<(&'static str, JsValue)> {
     let tables = [utf16_index_table(text), utf16_index_table(pair.unwrap_or_default())];
@@ -1014,11 +1019,11 @@ impl WasmModel {
         let tok = &self.session.tokenizer;
         if let Some(pair) = opts.pair.as_deref() {
             let enc = tok.encode_pair(text, pair, opts.add_special_tokens).map_err(js_error)?;
-            return encoding_object(&enc, text, Some(pair), None::<()>);
+            return Ok(plain_encoding_object(&enc, text, Some(pair)));
         }
         if !opts.trace {
             let enc = tok.encode(text, opts.add_special_tokens).map_err(js_error)?;
-            return encoding_object(&enc, text, None, None::<()>);
+            return Ok(plain_encoding_object(&enc, text, None));
         }
         let (enc, steps) = tok.encode_traced(text, opts.add_special_tokens).map_err(js_error)?;
         encoding_object(&enc, text, None, Some(steps))
@@ -1121,7 +1126,7 @@ impl WasmModel {
         let decoder = ins.decoder_ids.as_ref().map(|ids| IdTokens::of(&self.session, ids));
         let (decoder_tokens, decoder_special) = decoder.map_or((None, None), |d| (Some(d.tokens), Some(d.special)));
         let mut arrays = vec![
-            ("tokens", encoding_object(&ins.encoding, text, pair, None::<()>)?),
+            ("tokens", plain_encoding_object(&ins.encoding, text, pair)),
             ("attentions", attention_kinds(&out.encoder_attentions, &out.decoder_attentions, &out.cross_attentions)),
         ];
         capture::mark_first_layers(&arrays[1].1, maps, &self.session);
@@ -1646,7 +1651,7 @@ impl WasmGenerator {
         let named = IdTokens::of(&model.session, &self.prefix_ids);
         with_arrays(
             &StartMeta { prefix_tokens: named.tokens, prefix_special: named.special, plan: PlanMeta::of(&self.plan) },
-            vec![("input", encoding_object(&self.input, &self.input_text, None, None::<()>)?), ("prefixIds", Uint32Array::from(&self.prefix_ids[..]).into())],
+            vec![("input", plain_encoding_object(&self.input, &self.input_text, None)), ("prefixIds", Uint32Array::from(&self.prefix_ids[..]).into())],
         )
     }
 

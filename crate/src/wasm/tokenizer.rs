@@ -3,7 +3,7 @@
 //! the loaded model's. It answers `tokenize` exactly as [`super::WasmModel`] does, so the worker
 //! keeps both behind the same handles.
 
-use super::{encoding_object, js_error, options, Meta, TokenizeOptions};
+use super::{encoding_object, js_error, options, plain_encoding_object, Meta, TokenizeOptions};
 use crate::tokenizer::Tokenizer;
 use wasm_bindgen::prelude::*;
 
@@ -39,7 +39,7 @@ impl WasmTokenizer {
         let opts: TokenizeOptions = options(tokenize_options, "tokenize")?;
         if !opts.trace {
             let enc = self.tokenizer.encode(text, opts.add_special_tokens).map_err(js_error)?;
-            return encoding_object(&enc, text, None, None::<()>);
+            return Ok(plain_encoding_object(&enc, text, None));
         }
         let (enc, steps) = self.tokenizer.encode_traced(text, opts.add_special_tokens).map_err(js_error)?;
         encoding_object(&enc, text, None, Some(steps))
