@@ -1,8 +1,6 @@
 //! The model card: what the CLI's `glassbox info` prints and what JS sees as `model.info`.
-//! One definition, serialised by serde_json natively and, in the browser, written key by key by
-//! `wasm::card_object` as serde would (smaller wasm than a serializer per struct; a field added
-//! here does not compile there until it is written), so the two front ends cannot drift
-//! (`tests/wasm/api.test.mjs` compares them).
+//! One definition, serialised by serde_json natively and by serde-wasm-bindgen in the browser,
+//! so the two front ends cannot drift (`tests/wasm/api.test.mjs` compares them).
 
 use crate::models::{Model, ModelInfo};
 use crate::session::Session;

@@ -1,22 +1,19 @@
 //! The residual stream's size after every layer, for the page's block view (www/views/block.js):
 //! computed from the hidden states a logit-lens inspection already holds, so nothing extra runs.
 
-use super::{with_arrays, Meta, ToJs};
+use super::with_arrays;
 use crate::models::{HiddenStates, Kind, Outputs};
 use js_sys::Float32Array;
 use ndarray::Array2;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ResidualMeta {
     n_states: usize,
     seq_len: usize,
     d_model: usize,
-}
-
-impl ToJs for ResidualMeta {
-    fn js(&self) -> JsValue {
-        Meta::new().set("nStates", self.n_states).set("seqLen", self.seq_len).set("dModel", self.d_model).done()
-    }
 }
 
 /// `{ nStates, seqLen, dModel, rms: [L+1][T], change: [L+1][T] }` of the stack the logit lens

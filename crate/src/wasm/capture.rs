@@ -2,36 +2,22 @@
 //! kind and layer at a time; asking for just those keeps a long input's maps in a tab's memory (every
 //! layer of a GPT-2-small at 1024 tokens is 600 MB of maps, one layer 50 MB).
 
-use super::read::{self, array_of, option, read_struct, u32_of, vec_of, Optional, ReadOptions};
 use super::{js_error, KindOption};
 use crate::error::Error;
 use crate::models::capture::MapSelection;
 use crate::models::AttentionKind;
 use crate::session::Session;
 use js_sys::Reflect;
-use serde_json::Value;
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 /// `{ kinds?: ("encoder" | "decoder" | "cross")[], layers?: [first, end] }`: the kinds kept (default:
 /// all) and the layers kept, counted from 0, `end` excluded (default: all).
-#[derive(Clone)]
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
 pub(super) struct AttentionOption {
     kinds: Option<Vec<KindOption>>,
     layers: Option<[u32; 2]>,
-}
-
-impl ReadOptions for AttentionOption {
-    fn read(value: Value) -> read::Result<Self> {
-        let mut o = AttentionOption { kinds: None, layers: None };
-        read_struct(value, "struct AttentionOption", &["kinds", "layers"], Optional { defaults: 0, options: 0b11 }, &mut |i, v| {
-            match i {
-                0 => o.kinds = option(v, |v| vec_of(v, KindOption::read))?,
-                _ => o.layers = option(v, |v| array_of(v, u32_of))?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
 }
 
 /// The selection an `attention` option asks of `session`'s model, refused by name when its layers

@@ -3,19 +3,20 @@
 //! `<glassbox-transfer>` ([`fit_logistic`]). Options come in typed (unknown keys refused by name),
 //! curves go out as `Float32Array`s.
 
-use super::read::{self, f64_of, option, read_struct, string_of, u64_of, usize_of, vec_of, Optional, ReadOptions};
-use super::{options, with_arrays, js_error, Meta, ToJs};
+use super::{options, to_js, with_arrays, js_error};
 use crate::error::Error;
 use crate::teach::logreg::{fit_and_test, Dataset, FitOptions};
 use crate::teach::rnn::{Cell, Optimizer, TrainOptions, Trainer};
 use js_sys::{Float32Array, Uint32Array};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 /// Most steps one `step` call may take (the page asks for a few at a time to stay responsive).
 const MAX_STEPS_PER_CALL: u32 = 10_000;
 
 /// `WasmTrainer.create` options (the CLI's `glassbox rnn` flags, camelCase).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct TrainerOptions {
     cell: String,
     length: usize,
@@ -49,36 +50,14 @@ impl Default for TrainerOptions {
     }
 }
 
-impl ReadOptions for TrainerOptions {
-    fn read(value: Value) -> read::Result<Self> {
-        let mut o = TrainerOptions::default();
-        let keys = &["cell", "length", "symbols", "hidden", "weightScale", "clip", "optimizer", "learningRate", "batch", "evalSize", "seed"];
-        read_struct(value, "struct TrainerOptions", keys, Optional::ALL, &mut |i, v| {
-            match i {
-                0 => o.cell = string_of(v)?,
-                1 => o.length = usize_of(v)?,
-                2 => o.symbols = usize_of(v)?,
-                3 => o.hidden = usize_of(v)?,
-                4 => o.weight_scale = f64_of(v)?,
-                5 => o.clip = option(v, f64_of)?,
-                6 => o.optimizer = string_of(v)?,
-                7 => o.learning_rate = f64_of(v)?,
-                8 => o.batch = usize_of(v)?,
-                9 => o.eval_size = usize_of(v)?,
-                _ => o.seed = u64_of(v)?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
-}
-
 /// A model of `crate::teach::rnn` in training.
 #[wasm_bindgen]
 pub struct WasmTrainer {
     trainer: Trainer,
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct TrainerInfo {
     cell: &'static str,
     length: usize,
@@ -88,18 +67,8 @@ struct TrainerInfo {
     steps: usize,
 }
 
-impl ToJs for TrainerInfo {
-    fn js(&self) -> JsValue {
-        Meta::new()
-            .set("cell", self.cell)
-            .set("length", self.length)
-            .set("parameters", self.parameters)
-            .set("recurrentSingularValue", self.recurrent_singular_value)
-            .set("steps", self.steps)
-            .done()
-    }
-}
-
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct StepsMeta {
     /// Steps taken in all, after this call.
     step: usize,
@@ -108,22 +77,12 @@ struct StepsMeta {
     skipped: usize,
 }
 
-impl ToJs for StepsMeta {
-    fn js(&self) -> JsValue {
-        Meta::new().set("step", self.step).set("clipped", self.clipped).set("skipped", self.skipped).done()
-    }
-}
-
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct EvaluationMeta {
     step: usize,
     loss: f64,
     accuracy: f64,
-}
-
-impl ToJs for EvaluationMeta {
-    fn js(&self) -> JsValue {
-        Meta::new().set("step", self.step).set("loss", self.loss).set("accuracy", self.accuracy).done()
-    }
 }
 
 #[wasm_bindgen]
@@ -154,14 +113,13 @@ impl WasmTrainer {
     /// `{ cell, length, parameters, recurrentSingularValue, steps }`
     pub fn info(&self) -> Result<JsValue, JsError> {
         let t = &self.trainer;
-        Ok(TrainerInfo {
+        to_js(&TrainerInfo {
             cell: t.options.cell.as_str(),
             length: t.options.length,
             parameters: t.model.n_parameters(),
             recurrent_singular_value: t.model.recurrent_singular_value(),
             steps: t.steps(),
-        }
-        .js())
+        })
     }
 
     /// `n` more steps: `{ step, clipped, skipped, loss, accuracy, gradNorm }`, the last three
@@ -192,15 +150,20 @@ impl WasmTrainer {
 }
 
 /// `fitLogistic` options: features `[N][dims]` flat, one label per row, and the same for the held-out set.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct LogisticOptions {
     dims: usize,
     classes: usize,
     train_features: Vec<f64>,
     train_labels: Vec<usize>,
-    /// This and the rest default (empty, `None`).
+    #[serde(default)]
     test_features: Vec<f64>,
+    #[serde(default)]
     test_labels: Vec<usize>,
+    #[serde(default)]
     l2: Option<f64>,
+    #[serde(default)]
     iterations: Option<usize>,
 }
 
@@ -210,37 +173,11 @@ impl Default for LogisticOptions {
     }
 }
 
-impl ReadOptions for LogisticOptions {
-    fn read(value: Value) -> read::Result<Self> {
-        // The first four keys are required: their defaults are placeholders.
-        let mut o = LogisticOptions::default();
-        let keys = &["dims", "classes", "trainFeatures", "trainLabels", "testFeatures", "testLabels", "l2", "iterations"];
-        read_struct(value, "struct LogisticOptions", keys, Optional { defaults: 0b1111_0000, options: 0 }, &mut |i, v| {
-            match i {
-                0 => o.dims = usize_of(v)?,
-                1 => o.classes = usize_of(v)?,
-                2 => o.train_features = vec_of(v, f64_of)?,
-                3 => o.train_labels = vec_of(v, usize_of)?,
-                4 => o.test_features = vec_of(v, f64_of)?,
-                5 => o.test_labels = vec_of(v, usize_of)?,
-                6 => o.l2 = option(v, f64_of)?,
-                _ => o.iterations = option(v, usize_of)?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
-}
-
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct LogisticMeta {
     train_accuracy: f64,
     test_accuracy: f64,
-}
-
-impl ToJs for LogisticMeta {
-    fn js(&self) -> JsValue {
-        Meta::new().set("trainAccuracy", self.train_accuracy).set("testAccuracy", self.test_accuracy).done()
-    }
 }
 
 /// Multinomial logistic regression with L2 (`crate::teach::logreg`, the CLI's `glassbox transfer`):

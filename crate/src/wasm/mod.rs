@@ -3,9 +3,9 @@
 //! Long-lived state stays in Rust behind two opaque handles, [`WasmModel`] (a loaded
 //! [`Session`]) and [`WasmGenerator`] (one generation, driven a token per call). Two kinds of
 //! value cross:
-//! - structured values: results' metadata (the model card, tokenizer traces) go out through
-//!   serde-wasm-bindgen; every call takes one typed options object, read by `read.rs` with serde's
-//!   rules and messages, whose unknown or mistyped keys are refused by name (with the key's path);
+//! - structured values (the model card, each call's options, tokenizer traces, result metadata)
+//!   go through serde-wasm-bindgen: every call takes one typed options object whose unknown or
+//!   mistyped keys are refused by name (`deny_unknown_fields`, with the key's path in the message);
 //! - tensors stay flat typed arrays with their shape beside them (`{ data: Float32Array, shape }`),
 //!   one copy each, never through serde (it would make plain arrays of numbers).
 //!
@@ -22,7 +22,6 @@ mod lens;
 mod views;
 mod learn;
 mod load;
-mod read;
 mod tokenizer;
 
 use crate::card::ModelCard;
@@ -37,9 +36,8 @@ use crate::models::logits::{LogitRows, TopK};
 use crate::session::{DecodingPlan, GenerationRequest, InspectOptions as CoreInspectOptions, Inspection, Session};
 use crate::tokenizer::Encoding;
 use js_sys::{Float32Array, Object, Reflect, Uint32Array, Uint8Array};
-use read::{array_of, bool_of, f32_of, f64_of, option, read_struct, string_of, u32_of, u64_of, u8_of, usize_of, vec_of, Optional, ReadOptions};
-use serde::Serialize;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use ndarray::{s, ArrayBase, Data, Dimension};
@@ -71,10 +69,16 @@ pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow().clone())
 }
 
+#[derive(Serialize)]
+struct BuildInfo {
+    version: &'static str,
+    simd128: bool,
+}
+
 /// The crate version and whether this build's kernels use SIMD128: `{ version, simd128 }`.
 #[wasm_bindgen(js_name = buildInfo)]
 pub fn build_info() -> Result<JsValue, JsError> {
-    Ok(Meta::new().set("version", env!("CARGO_PKG_VERSION")).set("simd128", cfg!(target_feature = "simd128")).done())
+    to_js(&BuildInfo { version: env!("CARGO_PKG_VERSION"), simd128: cfg!(target_feature = "simd128") })
 }
 
 /// What a folder whose file names are `names` (one per line: a string crosses the boundary with less
@@ -130,18 +134,19 @@ fn unpassable(e: serde_wasm_bindgen::Error) -> JsError {
 /// wrong type is refused with the key's name, e.g. `inspect options: qkv.layer: invalid type: ...`.
 ///
 /// The object is first read into a `serde_json::Value` (keys holding `undefined` or `null` left
-/// out: in JS both mean "the default") and then read into its struct (`read.rs`, serde's rules and
-/// messages): serde-wasm-bindgen's own deserializer reads only a struct's declared keys, so it
-/// could not see a misspelt one.
-fn options<T: ReadOptions + Default>(value: JsValue, call: &str) -> Result<T, JsError> {
+/// out: in JS both mean "the default") and then deserialised: serde-wasm-bindgen's own
+/// deserializer reads only a struct's declared keys, so it could not see a misspelt one.
+fn options<T: DeserializeOwned + Default>(value: JsValue, call: &str) -> Result<T, JsError> {
     let read = std::cell::Cell::new(None);
-    read_options(value, call, &|v| T::read(v).map(|o| read.set(Some(o))))?;
+    read_options(value, call, &|v| serde_json::from_value::<T>(v).map(|o| read.set(Some(o))))?;
     Ok(read.into_inner().unwrap_or_default())
 }
 
-/// [`options`] without its type: `read` reads a `Value` into the options struct (keeping the
-/// result), so this body exists once in the wasm rather than once per options struct.
-fn read_options(value: JsValue, call: &str, read: &dyn Fn(Value) -> read::Result<()>) -> Result<(), JsError> {
+/// [`options`] without its type: `read` deserialises a `Value` into the options struct (keeping
+/// the result), so the conversion, the search for the key at fault and the message exist once in
+/// the wasm rather than once per options struct (6.6 KB less).
+#[inline(never)]
+fn read_options(value: JsValue, call: &str, read: &dyn Fn(serde_json::Value) -> Result<(), serde_json::Error>) -> Result<(), JsError> {
     if value.is_undefined() || value.is_null() {
         return Ok(());
     }
@@ -152,7 +157,7 @@ fn read_options(value: JsValue, call: &str, read: &dyn Fn(Value) -> read::Result
     }
     read(json.clone()).map_err(|e| {
         let problem = e.to_string();
-        let error_of = |v: Value| read(v).err().map(|e| e.to_string());
+        let error_of = |v: serde_json::Value| read(v).err().map(|e| e.to_string());
         let mut path = key_at_fault(&json, &problem, &error_of);
         if problem.starts_with("unknown field") {
             // The message names the key itself: point at the object holding it.
@@ -252,137 +257,19 @@ fn json_of(value: &JsValue, depth: usize) -> Result<Option<serde_json::Value>, (
     }))
 }
 
-/// A metadata object with typed arrays added beside it (one copy each).
-fn with_arrays<T: ToJs>(meta: &T, arrays: Vec<(&str, JsValue)>) -> Result<JsValue, JsError> {
-    Ok(add_arrays(meta.js(), arrays))
+/// A metadata object (through serde) with typed arrays added beside it (one copy each).
+fn with_arrays<T: Serialize>(meta: &T, arrays: Vec<(&str, JsValue)>) -> Result<JsValue, JsError> {
+    Ok(add_arrays(to_js(meta)?, arrays))
 }
 
 /// [`with_arrays`]' untyped half, once in the wasm rather than once per metadata type.
 #[inline(never)]
 fn add_arrays(o: JsValue, arrays: Vec<(&str, JsValue)>) -> JsValue {
     for (key, value) in arrays {
-        put(&o, key, value);
+        // Setting a data property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&o, &JsValue::from_str(key), &value);
     }
     o
-}
-
-/// Set `key` on a fresh plain object (a data property: it cannot fail).
-#[inline(never)]
-fn put(o: &JsValue, key: &str, value: JsValue) {
-    let _ = Reflect::set(o, &JsValue::from_str(key), &value);
-}
-
-/// A result's metadata as serde-wasm-bindgen's `json_compatible` serializer made it: numbers (every
-/// integer here is far below 2^53), strings, booleans, arrays, `None` as `null`, and objects whose
-/// keys come in declaration order. The metadata structs of this module build their objects with it:
-/// a serde serializer per struct cost several KB of wasm more. (The model card and the tokenizers'
-/// traces, defined elsewhere, still go through serde: [`to_js`].)
-trait ToJs {
-    fn js(&self) -> JsValue;
-}
-
-impl ToJs for bool {
-    fn js(&self) -> JsValue {
-        JsValue::from_bool(*self)
-    }
-}
-
-impl ToJs for u32 {
-    fn js(&self) -> JsValue {
-        JsValue::from_f64(f64::from(*self))
-    }
-}
-
-impl ToJs for usize {
-    fn js(&self) -> JsValue {
-        JsValue::from_f64(*self as f64)
-    }
-}
-
-impl ToJs for f32 {
-    fn js(&self) -> JsValue {
-        JsValue::from_f64(f64::from(*self))
-    }
-}
-
-impl ToJs for f64 {
-    fn js(&self) -> JsValue {
-        JsValue::from_f64(*self)
-    }
-}
-
-impl ToJs for str {
-    fn js(&self) -> JsValue {
-        JsValue::from_str(self)
-    }
-}
-
-impl ToJs for String {
-    fn js(&self) -> JsValue {
-        JsValue::from_str(self)
-    }
-}
-
-impl ToJs for JsValue {
-    fn js(&self) -> JsValue {
-        self.clone()
-    }
-}
-
-impl<T: ToJs + ?Sized> ToJs for &T {
-    fn js(&self) -> JsValue {
-        (**self).js()
-    }
-}
-
-impl<T: ToJs> ToJs for Option<T> {
-    fn js(&self) -> JsValue {
-        self.as_ref().map_or(JsValue::NULL, ToJs::js)
-    }
-}
-
-impl<T: ToJs> ToJs for [T] {
-    fn js(&self) -> JsValue {
-        self.iter().map(ToJs::js).collect::<js_sys::Array>().into()
-    }
-}
-
-impl<T: ToJs> ToJs for Vec<T> {
-    fn js(&self) -> JsValue {
-        self.as_slice().js()
-    }
-}
-
-impl<T: ToJs, const N: usize> ToJs for [T; N] {
-    fn js(&self) -> JsValue {
-        self.as_slice().js()
-    }
-}
-
-/// An object built key by key, in the order serde's derive writes a struct's fields.
-struct Meta(JsValue);
-
-impl Meta {
-    fn new() -> Self {
-        Meta(Object::new().into())
-    }
-
-    fn set(self, key: &str, value: impl ToJs) -> Self {
-        put(&self.0, key, value.js());
-        self
-    }
-
-    /// `value`, or no key at all for `None` (serde's `skip_serializing_if = "Option::is_none"`).
-    fn set_some(self, key: &str, value: Option<impl ToJs>) -> Self {
-        match value {
-            Some(v) => self.set(key, v),
-            None => self,
-        }
-    }
-
-    fn done(self) -> JsValue {
-        self.0
-    }
 }
 
 /// `{ data: Float32Array, shape: [...] }`
@@ -458,15 +345,10 @@ fn parse_storage(name: &str) -> Result<crate::kernels::Storage, JsError> {
 /// `{ ids: Uint32Array, tokens: string[], offsets: Uint32Array [T*2] (UTF-16), special: Uint8Array,
 /// second?: Uint8Array, trace? }`; with a `pair`, `second` marks its tokens, whose offsets index it.
 fn encoding_object<T: Serialize>(enc: &Encoding, text: &str, pair: Option<&str>, trace: Option<T>) -> Result<JsValue, JsError> {
-    Ok(add_arrays(to_js(&EncodingMeta { tokens: &enc.tokens, trace })?, encoding_arrays(enc, text, pair)))
+    with_arrays(&EncodingMeta { tokens: &enc.tokens, trace }, encoding_arrays(enc, text, pair))
 }
 
-/// [`encoding_object`] without a trace, the common case: built by hand, without serde.
-fn plain_encoding_object(enc: &Encoding, text: &str, pair: Option<&str>) -> JsValue {
-    add_arrays(Meta::new().set("tokens", &enc.tokens).done(), encoding_arrays(enc, text, pair))
-}
-
-/// [`encoding_object`]'s typed arrays, apart from its generic trace so that they are built by one copy of this code.
+/// [`encoding_object`]'s typed arrays, apart from its generic trace so that one copy of this code builds them.
 fn encoding_arrays(enc: &Encoding, text: &str, pair: Option<&str>) -> Vec<(&'static str, JsValue)> {
     let tables = [utf16_index_table(text), utf16_index_table(pair.unwrap_or_default())];
     let to_utf16 = |c: usize, second: bool| {
@@ -504,16 +386,11 @@ impl IdTokens {
     }
 }
 
+#[derive(Serialize)]
 struct TopKMeta {
     k: usize,
     tokens: Vec<String>,
     special: Vec<bool>,
-}
-
-impl ToJs for TopKMeta {
-    fn js(&self) -> JsValue {
-        Meta::new().set("k", self.k).set("tokens", &self.tokens).set("special", &self.special).done()
-    }
 }
 
 /// `{ k, ids: Uint32Array [n*k], probs: Float32Array [n*k], tokens: string[n*k], special: boolean[n*k] }`:
@@ -550,7 +427,8 @@ fn token_string(session: &Session, id: u32) -> String {
 // The options of each call (docs/js-api.md and www/glassbox.d.ts name the same keys).
 
 /// `WasmModel.load` options.
-#[derive(Default)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct LoadOptions {
     /// Build the architecture with seeded random weights (weights may then be `null`).
     random_seed: Option<u64>,
@@ -561,22 +439,9 @@ struct LoadOptions {
     src_lang: Option<String>,
 }
 
-impl ReadOptions for LoadOptions {
-    fn read(value: Value) -> read::Result<Self> {
-        let mut o = LoadOptions::default();
-        read_struct(value, "struct LoadOptions", &["randomSeed", "weights", "srcLang"], Optional { defaults: 0, options: 0b111 }, &mut |i, v| {
-            match i {
-                0 => o.random_seed = option(v, u64_of)?,
-                1 => o.weights = option(v, string_of)?,
-                _ => o.src_lang = option(v, string_of)?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
-}
-
 /// `WasmModel.tokenize` options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct TokenizeOptions {
     add_special_tokens: bool,
     trace: bool,
@@ -590,22 +455,9 @@ impl Default for TokenizeOptions {
     }
 }
 
-impl ReadOptions for TokenizeOptions {
-    fn read(value: Value) -> read::Result<Self> {
-        let mut o = TokenizeOptions::default();
-        read_struct(value, "struct TokenizeOptions", &["addSpecialTokens", "trace", "pair"], Optional::ALL, &mut |i, v| {
-            match i {
-                0 => o.add_special_tokens = bool_of(v)?,
-                1 => o.trace = bool_of(v)?,
-                _ => o.pair = option(v, string_of)?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
-}
-
 /// `WasmModel.run` options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct RunOptions {
     decoder_ids: Option<Vec<u32>>,
     /// A second text read with the first (encoder-only models: `[CLS] A [SEP] B [SEP]`).
@@ -623,46 +475,13 @@ impl Default for RunOptions {
     }
 }
 
-impl ReadOptions for RunOptions {
-    fn read(value: Value) -> read::Result<Self> {
-        let mut o = RunOptions::default();
-        read_struct(value, "struct RunOptions", &["decoderIds", "pair", "scores", "topK", "logits", "attention"], Optional::ALL, &mut |i, v| {
-            match i {
-                0 => o.decoder_ids = option(v, |v| vec_of(v, u32_of))?,
-                1 => o.pair = option(v, string_of)?,
-                2 => o.scores = bool_of(v)?,
-                3 => o.top_k = u32_of(v)?,
-                4 => o.logits = bool_of(v)?,
-                _ => o.attention = option(v, capture::AttentionOption::read)?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
-}
-
 /// Heads to ablate per attention kind, each `[L][H]` flat (1 keeps a head, 0 ablates it).
-#[derive(Default, Clone)]
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
 struct HeadMaskOption {
     encoder: Option<Vec<f32>>,
     decoder: Option<Vec<f32>>,
     cross: Option<Vec<f32>>,
-}
-
-impl ReadOptions for HeadMaskOption {
-    fn read(value: Value) -> read::Result<Self> {
-        let mut o = HeadMaskOption::default();
-        read_struct(value, "struct HeadMaskOption", &["encoder", "decoder", "cross"], Optional { defaults: 0, options: 0b111 }, &mut |i, v| {
-            let mask = option(v, |v| vec_of(v, f32_of))?;
-            match i {
-                0 => o.encoder = mask,
-                1 => o.decoder = mask,
-                _ => o.cross = mask,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
 }
 
 impl From<HeadMaskOption> for HeadMasks {
@@ -671,24 +490,12 @@ impl From<HeadMaskOption> for HeadMasks {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
 enum KindOption {
     Encoder,
     Decoder,
     Cross,
-}
-
-impl KindOption {
-    /// Its names in options (serde's lower-cased variants).
-    const NAMES: &'static [&'static str] = &["encoder", "decoder", "cross"];
-
-    fn read(value: Value) -> read::Result<Self> {
-        Ok(match read::variant_of(value, Self::NAMES)? {
-            0 => KindOption::Encoder,
-            1 => KindOption::Decoder,
-            _ => KindOption::Cross,
-        })
-    }
 }
 
 impl From<KindOption> for AttentionKind {
@@ -701,28 +508,17 @@ impl From<KindOption> for AttentionKind {
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct QkvOption {
     kind: KindOption,
-    /// Default 0.
+    #[serde(default)]
     layer: usize,
 }
 
-impl ReadOptions for QkvOption {
-    fn read(value: Value) -> read::Result<Self> {
-        // `kind` is required: the placeholder never survives a successful read.
-        let mut o = QkvOption { kind: KindOption::Encoder, layer: 0 };
-        read_struct(value, "struct QkvOption", &["kind", "layer"], Optional { defaults: 0b10, options: 0 }, &mut |i, v| {
-            match i {
-                0 => o.kind = KindOption::read(v)?,
-                _ => o.layer = usize_of(v)?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
-}
-
 /// `WasmModel.inspect` options: `run`'s plus the teaching extras.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct InspectOptions {
     decoder_ids: Option<Vec<u32>>,
     /// A second text read with the first (encoder-only models).
@@ -746,31 +542,11 @@ impl Default for InspectOptions {
     }
 }
 
-impl ReadOptions for InspectOptions {
-    fn read(value: Value) -> read::Result<Self> {
-        let mut o = InspectOptions::default();
-        let keys = &["decoderIds", "pair", "scores", "topK", "qkv", "logitLens", "headMask", "tokenMask", "attention"];
-        read_struct(value, "struct InspectOptions", keys, Optional::ALL, &mut |i, v| {
-            match i {
-                0 => o.decoder_ids = option(v, |v| vec_of(v, u32_of))?,
-                1 => o.pair = option(v, string_of)?,
-                2 => o.scores = bool_of(v)?,
-                3 => o.top_k = u32_of(v)?,
-                4 => o.qkv = option(v, QkvOption::read)?,
-                5 => o.logit_lens = u32_of(v)?,
-                6 => o.head_mask = option(v, HeadMaskOption::read)?,
-                7 => o.token_mask = option(v, |v| vec_of(v, u8_of))?,
-                _ => o.attention = option(v, capture::AttentionOption::read)?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
-}
-
 /// `WasmGenerator.create` options. The decoding options left out (`None`) take the model's
 /// generation settings (generation_config.json, else config.json), then Glassbox's defaults,
 /// through [`Session::plan`] as in the CLI.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct GenerateOptions {
     max_new_tokens: Option<u32>,
     /// 0: greedy; other values sample.
@@ -812,34 +588,6 @@ impl Default for GenerateOptions {
     }
 }
 
-impl ReadOptions for GenerateOptions {
-    fn read(value: Value) -> read::Result<Self> {
-        let mut o = GenerateOptions::default();
-        let keys = &[
-            "maxNewTokens", "temperature", "topK", "topP", "seed", "numBeams", "lengthPenalty", "numCandidates", "captureAttention", "attention", "headMask", "tokenMask", "targetLanguage",
-        ];
-        read_struct(value, "struct GenerateOptions", keys, Optional::ALL, &mut |i, v| {
-            match i {
-                0 => o.max_new_tokens = option(v, u32_of)?,
-                1 => o.temperature = option(v, f32_of)?,
-                2 => o.top_k = option(v, u32_of)?,
-                3 => o.top_p = option(v, f32_of)?,
-                4 => o.seed = u64_of(v)?,
-                5 => o.num_beams = option(v, u32_of)?,
-                6 => o.length_penalty = option(v, f64_of)?,
-                7 => o.num_candidates = u32_of(v)?,
-                8 => o.capture_attention = bool_of(v)?,
-                9 => o.attention = option(v, capture::AttentionOption::read)?,
-                10 => o.head_mask = option(v, HeadMaskOption::read)?,
-                11 => o.token_mask = option(v, |v| vec_of(v, u8_of))?,
-                _ => o.target_language = option(v, string_of)?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
-}
-
 impl GenerateOptions {
     fn request(&self) -> GenerationRequest {
         GenerationRequest {
@@ -867,18 +615,18 @@ pub struct WasmModel {
     storage: Option<crate::kernels::Storage>,
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct RunMeta {
+    #[serde(skip_serializing_if = "Option::is_none")]
     decoder_tokens: Option<Vec<String>>,
     /// Which decoder input tokens the tokenizer marks special.
+    #[serde(skip_serializing_if = "Option::is_none")]
     decoder_special: Option<Vec<bool>>,
 }
 
-impl ToJs for RunMeta {
-    fn js(&self) -> JsValue {
-        Meta::new().set_some("decoderTokens", self.decoder_tokens.as_ref()).set_some("decoderSpecial", self.decoder_special.as_ref()).done()
-    }
-}
-
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct LensMeta {
     k: usize,
     n_states: usize,
@@ -887,13 +635,9 @@ struct LensMeta {
     special: Vec<bool>,
 }
 
-impl ToJs for LensMeta {
-    fn js(&self) -> JsValue {
-        Meta::new().set("k", self.k).set("nStates", self.n_states).set("seqLen", self.seq_len).set("tokens", &self.tokens).set("special", &self.special).done()
-    }
-}
-
 /// `{ kind, layer, nHeads, nKvHeads, qLen, kLen, dHead, dModel, scale }` of a Q/K/V trace (its arrays beside).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct QkvMeta {
     kind: &'static str,
     layer: usize,
@@ -909,23 +653,8 @@ struct QkvMeta {
     softcap: Option<f32>,
 }
 
-impl ToJs for QkvMeta {
-    fn js(&self) -> JsValue {
-        Meta::new()
-            .set("kind", self.kind)
-            .set("layer", self.layer)
-            .set("nHeads", self.n_heads)
-            .set("nKvHeads", self.n_kv_heads)
-            .set("qLen", self.q_len)
-            .set("kLen", self.k_len)
-            .set("dHead", self.d_head)
-            .set("dModel", self.d_model)
-            .set("scale", self.scale)
-            .set("softcap", self.softcap)
-            .done()
-    }
-}
-
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct RotaryMeta {
     n_positions: usize,
     n_pairs: usize,
@@ -936,38 +665,21 @@ struct RotaryMeta {
     scaling: &'static str,
     /// LongRoPE and YaRN: the length first trained on, and the factor cosines and sines are
     /// multiplied by; LongRoPE: whether these positions use the long factors.
+    #[serde(skip_serializing_if = "Option::is_none")]
     original_max_positions: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     long_factors: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     attention_factor: Option<f32>,
 }
 
-impl ToJs for RotaryMeta {
-    fn js(&self) -> JsValue {
-        Meta::new()
-            .set("nPositions", self.n_positions)
-            .set("nPairs", self.n_pairs)
-            .set("dHead", self.d_head)
-            .set("rotaryDims", self.rotary_dims)
-            .set("theta", self.theta)
-            .set("scaling", self.scaling)
-            .set_some("originalMaxPositions", self.original_max_positions)
-            .set_some("longFactors", self.long_factors)
-            .set_some("attentionFactor", self.attention_factor)
-            .done()
-    }
-}
-
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct RelativeMeta {
     num_buckets: usize,
     max_distance: usize,
     bidirectional: bool,
     n_heads: usize,
-}
-
-impl ToJs for RelativeMeta {
-    fn js(&self) -> JsValue {
-        Meta::new().set("numBuckets", self.num_buckets).set("maxDistance", self.max_distance).set("bidirectional", self.bidirectional).set("nHeads", self.n_heads).done()
-    }
 }
 
 #[wasm_bindgen]
@@ -1009,7 +721,7 @@ impl WasmModel {
 
     /// The model card: `ModelInfo` of `www/glassbox.d.ts`, the object `glassbox info` prints.
     pub fn info(&self) -> Result<JsValue, JsError> {
-        card_object(&ModelCard { weights: self.storage.map(crate::kernels::Storage::name), ..ModelCard::new(&self.session, self.weights_len) })
+        to_js(&ModelCard { weights: self.storage.map(crate::kernels::Storage::name), ..ModelCard::new(&self.session, self.weights_len) })
     }
 
     /// Tokenize `text` (options `{ addSpecialTokens = true, trace = false, pair? }`):
@@ -1019,11 +731,11 @@ impl WasmModel {
         let tok = &self.session.tokenizer;
         if let Some(pair) = opts.pair.as_deref() {
             let enc = tok.encode_pair(text, pair, opts.add_special_tokens).map_err(js_error)?;
-            return Ok(plain_encoding_object(&enc, text, Some(pair)));
+            return encoding_object(&enc, text, Some(pair), None::<()>);
         }
         if !opts.trace {
             let enc = tok.encode(text, opts.add_special_tokens).map_err(js_error)?;
-            return Ok(plain_encoding_object(&enc, text, None));
+            return encoding_object(&enc, text, None, None::<()>);
         }
         let (enc, steps) = tok.encode_traced(text, opts.add_special_tokens).map_err(js_error)?;
         encoding_object(&enc, text, None, Some(steps))
@@ -1066,7 +778,7 @@ impl WasmModel {
     #[wasm_bindgen(js_name = attentionDims)]
     pub fn attention_dims(&self, kind: &str) -> Result<JsValue, JsError> {
         let kind = attention_kind(kind)?;
-        Ok(self.session.model.attention_dims(kind).map(|(l, h)| [l, h]).js())
+        to_js(&self.session.model.attention_dims(kind).map(|(l, h)| [l, h]))
     }
 
     /// What the model adds to the token embeddings at positions `0..n` of `stack`: `{ data, shape: [N, C] }`
@@ -1115,7 +827,11 @@ impl WasmModel {
     #[wasm_bindgen(js_name = tokenEmbeddings)]
     pub fn token_embeddings(&self, stack: &str, ids: Vec<u32>) -> Result<JsValue, JsError> {
         let e = self.session.token_embeddings(stack_named(stack)?, &ids).map_err(js_error)?;
-        Ok(add_arrays(Meta::new().set("scale", e.scale).done(), vec![("rows", tensor(&e.rows, &[e.rows.len().checked_div(e.d_model).unwrap_or(0), e.d_model]))]))
+        #[derive(Serialize)]
+        struct Scale {
+            scale: f32,
+        }
+        with_arrays(&Scale { scale: e.scale }, vec![("rows", tensor(&e.rows, &[e.rows.len().checked_div(e.d_model).unwrap_or(0), e.d_model]))])
     }
 }
 
@@ -1126,7 +842,7 @@ impl WasmModel {
         let decoder = ins.decoder_ids.as_ref().map(|ids| IdTokens::of(&self.session, ids));
         let (decoder_tokens, decoder_special) = decoder.map_or((None, None), |d| (Some(d.tokens), Some(d.special)));
         let mut arrays = vec![
-            ("tokens", plain_encoding_object(&ins.encoding, text, pair)),
+            ("tokens", encoding_object(&ins.encoding, text, pair, None::<()>)?),
             ("attentions", attention_kinds(&out.encoder_attentions, &out.decoder_attentions, &out.cross_attentions)),
         ];
         capture::mark_first_layers(&arrays[1].1, maps, &self.session);
@@ -1168,102 +884,6 @@ impl WasmModel {
         }
         with_arrays(&RunMeta { decoder_tokens, decoder_special }, arrays)
     }
-}
-
-/// The model card as serde-wasm-bindgen made it of `ModelCard`'s derived `Serialize` (which the
-/// CLI still prints through serde_json): the model's facts first (`info`, flattened), then the card's
-/// own keys in declaration order, with the same keys left out. The card's own structs are written
-/// here by hand (about 7 KB of wasm less); each is taken apart field by field, so a field added to
-/// one of them does not compile until it is written here too. `ModelInfo` and `ClassifierInfo`
-/// still go through serde.
-fn card_object(card: &ModelCard) -> Result<JsValue, JsError> {
-    let ModelCard { info, size_bytes, tokenizer, mask_token, generation, block, weights, classifier, language_codes, src_lang } = card;
-    let crate::card::GenerationDefaults { source, from_generation_config, max_new_tokens, max_length, do_sample, temperature, top_k, top_p, num_beams, length_penalty } = generation;
-    let generation = Meta::new()
-        .set("source", *source)
-        .set("fromGenerationConfig", *from_generation_config)
-        .set("maxNewTokens", *max_new_tokens)
-        .set("maxLength", *max_length)
-        .set("doSample", *do_sample)
-        .set("temperature", *temperature)
-        .set("topK", *top_k)
-        .set("topP", *top_p)
-        .set("numBeams", *num_beams)
-        .set("lengthPenalty", *length_penalty)
-        .done();
-    let crate::card::BlockFacts {
-        norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn, ffn_width, tied_embeddings, d_head, n_kv_heads, qk_norm,
-        qk_norm_per_head, output_norms, residual_scale, embedding_scale, score_scale, logits_divisor, unrotated_layers, logit_softcap,
-        score_softcap, query_pre_attn_scalar, sliding_layers, sliding_window, band_layers, band_reach, first_attention_unnormed, head_bias,
-        embedding_width, shared_layers, parallel_residual, parallel_shared_norm, relative_bias, disentangled, residual_from_norm, alibi_slopes,
-        rotary_dims,
-    } = block;
-    // serde-wasm-bindgen refuses an i64 beyond 2^53 rather than round it; so does this.
-    let disentangled = match disentangled {
-        Some(values) => {
-            let mut numbers = Vec::with_capacity(values.len());
-            for &v in values {
-                if v.unsigned_abs() > (1u64 << 53) - 1 {
-                    return Err(unpassable(serde::ser::Error::custom(format_args!("{v} can't be represented as a JavaScript number"))));
-                }
-                numbers.push(v as f64);
-            }
-            Some(numbers)
-        }
-        None => None,
-    };
-    let block = Meta::new()
-        .set("normPlacement", *norm_placement)
-        .set("normKind", *norm_kind)
-        .set("embeddingNorm", *embedding_norm)
-        .set("finalNorm", *final_norm)
-        .set("activation", activation)
-        .set("gatedFfn", *gated_ffn)
-        .set("ffnWidth", *ffn_width)
-        .set("tiedEmbeddings", *tied_embeddings)
-        .set("dHead", *d_head)
-        .set("nKvHeads", *n_kv_heads)
-        .set("qkNorm", *qk_norm)
-        .set("qkNormPerHead", *qk_norm_per_head)
-        .set("outputNorms", *output_norms)
-        .set("residualScale", *residual_scale)
-        .set("embeddingScale", *embedding_scale)
-        .set("scoreScale", *score_scale)
-        .set("logitsDivisor", *logits_divisor)
-        .set("unrotatedLayers", unrotated_layers)
-        .set("logitSoftcap", *logit_softcap)
-        .set("scoreSoftcap", *score_softcap)
-        .set("queryPreAttnScalar", *query_pre_attn_scalar)
-        .set("slidingLayers", sliding_layers)
-        .set("slidingWindow", *sliding_window)
-        .set("bandLayers", band_layers)
-        .set("bandReach", *band_reach)
-        .set("firstAttentionUnnormed", *first_attention_unnormed)
-        .set_some("headBias", *head_bias)
-        .set_some("embeddingWidth", *embedding_width)
-        .set("sharedLayers", shared_layers)
-        .set("parallelResidual", *parallel_residual)
-        .set("parallelSharedNorm", *parallel_shared_norm)
-        .set("relativeBias", *relative_bias)
-        .set_some("disentangled", disentangled)
-        .set("residualFromNorm", *residual_from_norm)
-        .set_some("alibiSlopes", alibi_slopes.as_ref())
-        .set_some("rotaryDims", *rotary_dims)
-        .done();
-    let mut o = Meta(to_js(*info)?)
-        .set("sizeBytes", *size_bytes)
-        .set("tokenizer", *tokenizer)
-        .set_some("maskToken", *mask_token)
-        .set("generation", generation)
-        .set("block", block)
-        .set_some("weights", *weights);
-    if let Some(classifier) = classifier {
-        o = o.set("classifier", to_js(*classifier)?);
-    }
-    if !language_codes.is_empty() {
-        o = o.set("languageCodes", *language_codes);
-    }
-    Ok(o.set_some("srcLang", *src_lang).done())
 }
 
 fn attention_kind(name: &str) -> Result<AttentionKind, JsError> {
@@ -1312,7 +932,8 @@ fn qkv_object(t: &QkvTrace) -> Result<JsValue, JsError> {
 // Drawing: attention maps rasterised by `crate::plot`, the rasteriser of the CLI's figures.
 
 /// `#rgb`/`#rrggbb` colours of a map (the page reads them from its CSS custom properties).
-#[derive(Default)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct PaletteOption {
     /// The 0, 0.25, 0.5, 0.75 and 1 stops.
     stops: [String; 5],
@@ -1321,24 +942,9 @@ struct PaletteOption {
     grid: String,
 }
 
-impl ReadOptions for PaletteOption {
-    fn read(value: Value) -> read::Result<Self> {
-        // Every key is required: the defaults are placeholders.
-        let mut o = PaletteOption::default();
-        read_struct(value, "struct PaletteOption", &["stops", "masked", "hatch", "grid"], Optional { defaults: 0, options: 0 }, &mut |i, v| {
-            match i {
-                0 => o.stops = array_of(v, string_of)?,
-                1 => o.masked = string_of(v)?,
-                2 => o.hatch = string_of(v)?,
-                _ => o.grid = string_of(v)?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
-}
-
 /// `rasterizeMap` / `drawMap` options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 struct MapOptions {
     rows: usize,
     cols: usize,
@@ -1379,30 +985,6 @@ impl Default for MapOptions {
     }
 }
 
-impl ReadOptions for MapOptions {
-    fn read(value: Value) -> read::Result<Self> {
-        let mut o = MapOptions::default();
-        let keys = &["rows", "cols", "cellPx", "gridLines", "hatchPx", "causal", "mask", "palette", "maps", "columns", "gapPx"];
-        read_struct(value, "struct MapOptions", keys, Optional::ALL, &mut |i, v| {
-            match i {
-                0 => o.rows = usize_of(v)?,
-                1 => o.cols = usize_of(v)?,
-                2 => o.cell_px = usize_of(v)?,
-                3 => o.grid_lines = option(v, bool_of)?,
-                4 => o.hatch_px = usize_of(v)?,
-                5 => o.causal = bool_of(v)?,
-                6 => o.mask = option(v, |v| vec_of(v, u8_of))?,
-                7 => o.palette = option(v, PaletteOption::read)?,
-                8 => o.maps = usize_of(v)?,
-                9 => o.columns = option(v, usize_of)?,
-                _ => o.gap_px = usize_of(v)?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
-}
-
 fn rasterize_with(values: &[f32], map_options: JsValue, call: &str) -> Result<plot::Image, JsError> {
     let opts: MapOptions = options(map_options, call)?;
     let palette = match &opts.palette {
@@ -1435,7 +1017,12 @@ fn rasterize_with(values: &[f32], map_options: JsValue, call: &str) -> Result<pl
 #[wasm_bindgen(js_name = rasterizeMap)]
 pub fn rasterize_map(values: &[f32], map_options: JsValue) -> Result<JsValue, JsError> {
     let img = rasterize_with(values, map_options, "rasterizeMap")?;
-    Ok(add_arrays(Meta::new().set("width", img.width).set("height", img.height).done(), vec![("rgba", js_sys::Uint8ClampedArray::from(&img.rgba[..]).into())]))
+    #[derive(Serialize)]
+    struct Size {
+        width: usize,
+        height: usize,
+    }
+    with_arrays(&Size { width: img.width, height: img.height }, vec![("rgba", js_sys::Uint8ClampedArray::from(&img.rgba[..]).into())])
 }
 
 /// `rasterizeMap` put on an `OffscreenCanvas` (the worker's own) and handed over as an
@@ -1488,30 +1075,22 @@ enum Mode {
     },
 }
 
-/// The settings a run uses once the options and the model's settings are merged (`None`: no key).
+/// The settings a run uses once the options and the model's settings are merged.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct PlanMeta {
     /// `"greedy"`, `"sample"` or `"beam"`.
     decoding: &'static str,
     max_new_tokens: usize,
     num_beams: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
     length_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     top_k: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     top_p: Option<f32>,
-}
-
-impl ToJs for PlanMeta {
-    fn js(&self) -> JsValue {
-        Meta::new()
-            .set("decoding", self.decoding)
-            .set("maxNewTokens", self.max_new_tokens)
-            .set("numBeams", self.num_beams)
-            .set_some("lengthPenalty", self.length_penalty)
-            .set_some("temperature", self.temperature)
-            .set_some("topK", self.top_k)
-            .set_some("topP", self.top_p)
-            .done()
-    }
 }
 
 impl PlanMeta {
@@ -1542,18 +1121,15 @@ impl PlanMeta {
     }
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct StartMeta {
     prefix_tokens: Vec<String>,
     prefix_special: Vec<bool>,
     plan: PlanMeta,
 }
 
-impl ToJs for StartMeta {
-    fn js(&self) -> JsValue {
-        Meta::new().set("prefixTokens", &self.prefix_tokens).set("prefixSpecial", &self.prefix_special).set("plan", self.plan.js()).done()
-    }
-}
-
+#[derive(Serialize)]
 struct BeamMeta {
     /// The new tokens of this hypothesis (eos included when it ended there).
     ids: Vec<u32>,
@@ -1562,12 +1138,7 @@ struct BeamMeta {
     score: f32,
 }
 
-impl ToJs for BeamMeta {
-    fn js(&self) -> JsValue {
-        Meta::new().set("ids", &self.ids).set("text", &self.text).set("score", self.score).done()
-    }
-}
-
+#[derive(Serialize)]
 struct TokenMeta {
     step: usize,
     id: u32,
@@ -1577,19 +1148,6 @@ struct TokenMeta {
     text: String,
     /// The token's probability; `None` (null) for beam search, whose tokens are replayed.
     prob: Option<f32>,
-}
-
-impl ToJs for TokenMeta {
-    fn js(&self) -> JsValue {
-        Meta::new()
-            .set("step", self.step)
-            .set("id", self.id)
-            .set("token", &self.token)
-            .set("special", self.special)
-            .set("text", &self.text)
-            .set("prob", self.prob)
-            .done()
-    }
 }
 
 #[wasm_bindgen]
@@ -1651,7 +1209,7 @@ impl WasmGenerator {
         let named = IdTokens::of(&model.session, &self.prefix_ids);
         with_arrays(
             &StartMeta { prefix_tokens: named.tokens, prefix_special: named.special, plan: PlanMeta::of(&self.plan) },
-            vec![("input", plain_encoding_object(&self.input, &self.input_text, None)), ("prefixIds", Uint32Array::from(&self.prefix_ids[..]).into())],
+            vec![("input", encoding_object(&self.input, &self.input_text, None, None::<()>)?), ("prefixIds", Uint32Array::from(&self.prefix_ids[..]).into())],
         )
     }
 
@@ -1671,11 +1229,15 @@ impl WasmGenerator {
                 *replayed += 1;
                 let meta = token_meta(&model.session, &best[..*replayed], None)?;
                 // No candidates (the beams chose among many) and no attention (not captured).
-                let no_names = Meta::new().set("tokens", JsValue::from(js_sys::Array::new())).set("special", JsValue::from(js_sys::Array::new())).done();
-                let candidates = add_arrays(
-                    no_names,
+                #[derive(Serialize)]
+                struct NoNames {
+                    tokens: [String; 0],
+                    special: [bool; 0],
+                }
+                let candidates = with_arrays(
+                    &NoNames { tokens: [], special: [] },
                     vec![("ids", Uint32Array::new_with_length(0).into()), ("probs", Float32Array::new_with_length(0).into())],
-                );
+                )?;
                 debug_assert_eq!(meta.id, id);
                 return with_arrays(&meta, vec![("candidates", candidates)]);
             }
@@ -1687,18 +1249,29 @@ impl WasmGenerator {
         let ids: Vec<u32> = tok.candidates.iter().map(|&(id, _)| id).collect();
         let probs: Vec<f32> = tok.candidates.iter().map(|&(_, p)| p).collect();
         let named = IdTokens::of(&model.session, &ids);
-        let candidates = add_arrays(
-            Meta::new().set("tokens", &named.tokens).set("special", &named.special).done(),
+        #[derive(Serialize)]
+        struct Names {
+            tokens: Vec<String>,
+            special: Vec<bool>,
+        }
+        let candidates = with_arrays(
+            &Names { tokens: named.tokens, special: named.special },
             vec![("ids", Uint32Array::from(&ids[..]).into()), ("probs", Float32Array::from(&probs[..]).into())],
-        );
+        )?;
         // The distribution actually drawn from (after the rules, temperature, top-k, top-p).
         let sampled_ids: Vec<u32> = tok.sampled.iter().map(|&(id, _)| id).collect();
         let sampled_probs: Vec<f32> = tok.sampled.iter().map(|&(_, p)| p).collect();
         let sampled_named = IdTokens::of(&model.session, &sampled_ids);
-        let sampled = add_arrays(
-            Meta::new().set("tokens", &sampled_named.tokens).set("special", &sampled_named.special).set("support", tok.sampled_support).done(),
+        #[derive(Serialize)]
+        struct Sampled {
+            tokens: Vec<String>,
+            special: Vec<bool>,
+            support: usize,
+        }
+        let sampled = with_arrays(
+            &Sampled { tokens: sampled_named.tokens, special: sampled_named.special, support: tok.sampled_support },
             vec![("ids", Uint32Array::from(&sampled_ids[..]).into()), ("probs", Float32Array::from(&sampled_probs[..]).into())],
-        );
+        )?;
         let mut arrays = vec![("candidates", candidates), ("sampled", sampled)];
         if let Some(self_maps) = &tok.self_attentions {
             let att = Object::new();
@@ -1750,7 +1323,7 @@ impl WasmGenerator {
             .map(|h| Ok(BeamMeta { ids: h.ids.clone(), text: model.session.tokenizer.decode(&h.ids, true)?, score: h.score }))
             .collect::<crate::error::Result<Vec<_>>>()
             .map_err(js_error)?;
-        Ok(beams.js())
+        to_js(&beams)
     }
 }
 

@@ -3,8 +3,9 @@
 //! the loaded model's. It answers `tokenize` exactly as [`super::WasmModel`] does, so the worker
 //! keeps both behind the same handles.
 
-use super::{encoding_object, js_error, options, plain_encoding_object, Meta, TokenizeOptions};
+use super::{encoding_object, js_error, options, to_js, TokenizeOptions};
 use crate::tokenizer::Tokenizer;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -14,6 +15,8 @@ pub struct WasmTokenizer {
 
 /// `{ tokenizer: 'BPE' | 'WordPiece' | 'Unigram' | 'WordLevel', vocabSize }`: the keys a model card
 /// gives for its tokenizer, so the page labels both alike.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct TokenizerInfo {
     tokenizer: &'static str,
     vocab_size: usize,
@@ -29,8 +32,7 @@ impl WasmTokenizer {
     }
 
     pub fn info(&self) -> Result<JsValue, JsError> {
-        let info = TokenizerInfo { tokenizer: self.tokenizer.model_kind(), vocab_size: self.tokenizer.vocab_size() };
-        Ok(Meta::new().set("tokenizer", info.tokenizer).set("vocabSize", info.vocab_size).done())
+        to_js(&TokenizerInfo { tokenizer: self.tokenizer.model_kind(), vocab_size: self.tokenizer.vocab_size() })
     }
 
     /// As `WasmModel.tokenize`: options `{ addSpecialTokens = true, trace = false }`,
@@ -39,7 +41,7 @@ impl WasmTokenizer {
         let opts: TokenizeOptions = options(tokenize_options, "tokenize")?;
         if !opts.trace {
             let enc = self.tokenizer.encode(text, opts.add_special_tokens).map_err(js_error)?;
-            return Ok(plain_encoding_object(&enc, text, None));
+            return encoding_object(&enc, text, None, None::<()>);
         }
         let (enc, steps) = self.tokenizer.encode_traced(text, opts.add_special_tokens).map_err(js_error)?;
         encoding_object(&enc, text, None, Some(steps))

@@ -5,15 +5,16 @@
 //! a run returned. Options arrive through serde (unknown keys refused by name), the maps as a flat
 //! `Float32Array` with their shape among the options, results as metadata plus typed arrays.
 
-use super::read::{self, array_of, option, read_struct, u32_of, usize_of, vec_of, bool_of, Optional, ReadOptions};
-use super::{js_error, options, tensor, with_arrays, KindOption, Meta, ToJs};
+use super::{js_error, options, tensor, with_arrays, KindOption};
 use crate::teach::patterns::{score_heads, MapKind, Pattern};
 use crate::teach::rollout;
 use js_sys::Float32Array;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 /// `attentionPatterns` options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct PatternOptions {
     /// `[layers, heads, queries, keys]` of the maps.
     shape: [usize; 4],
@@ -21,6 +22,7 @@ struct PatternOptions {
     /// The token id of each row (query).
     query_ids: Vec<u32>,
     /// The token id of each column (key); self-attention: the query ids again (the default).
+    #[serde(default)]
     key_ids: Option<Vec<u32>>,
 }
 
@@ -30,23 +32,8 @@ impl Default for PatternOptions {
     }
 }
 
-impl ReadOptions for PatternOptions {
-    fn read(value: Value) -> read::Result<Self> {
-        // `shape`, `kind` and `queryIds` are required: their defaults are placeholders.
-        let mut o = PatternOptions::default();
-        read_struct(value, "struct PatternOptions", &["shape", "kind", "queryIds", "keyIds"], Optional { defaults: 0b1000, options: 0 }, &mut |i, v| {
-            match i {
-                0 => o.shape = array_of(v, usize_of)?,
-                1 => o.kind = KindOption::read(v)?,
-                2 => o.query_ids = vec_of(v, u32_of)?,
-                _ => o.key_ids = option(v, |v| vec_of(v, u32_of))?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
-}
-
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct BestMeta {
     layer: usize,
     head: usize,
@@ -55,12 +42,8 @@ struct BestMeta {
     chance: f32,
 }
 
-impl ToJs for BestMeta {
-    fn js(&self) -> JsValue {
-        Meta::new().set("layer", self.layer).set("head", self.head).set("pattern", self.pattern).set("score", self.score).set("chance", self.chance).done()
-    }
-}
-
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct PatternMeta {
     n_layers: usize,
     n_heads: usize,
@@ -68,18 +51,6 @@ struct PatternMeta {
     /// Each pattern's score under uniform attention (null: undefined for these maps).
     chance: Vec<Option<f32>>,
     best: Option<BestMeta>,
-}
-
-impl ToJs for PatternMeta {
-    fn js(&self) -> JsValue {
-        Meta::new()
-            .set("nLayers", self.n_layers)
-            .set("nHeads", self.n_heads)
-            .set("patterns", &self.patterns)
-            .set("chance", &self.chance)
-            .set("best", &self.best)
-            .done()
-    }
 }
 
 fn map_kind(kind: KindOption) -> MapKind {
@@ -106,44 +77,34 @@ pub fn attention_patterns(values: &[f32], pattern_options: JsValue) -> Result<Js
 }
 
 /// `attentionRollout` options.
-#[derive(Default)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RolloutOptions {
     /// The shape of the (first) maps: one stack's self-attention, or the encoder's.
     shape: [usize; 4],
     /// Through cross-attention: the decoder's self-attention and the cross-attention maps follow the
     /// encoder's in `values`, with these shapes.
+    #[serde(default)]
     decoder_shape: Option<[usize; 4]>,
+    #[serde(default)]
     cross_shape: Option<[usize; 4]>,
     /// The output token whose attention flow is wanted (none: rollout only).
+    #[serde(default)]
     flow_from: Option<usize>,
     /// Compute one bounded part of the flow, from this input token on (none: the whole flow at once).
+    #[serde(default)]
     flow_start: Option<usize>,
-    /// Whether to compute the rollout (a caller fetching the flow's later parts leaves it out; default
-    /// true when options are given).
+    /// Whether to compute the rollout (a caller fetching the flow's later parts leaves it out).
+    #[serde(default = "yes")]
     rollout: bool,
 }
 
-impl ReadOptions for RolloutOptions {
-    fn read(value: Value) -> read::Result<Self> {
-        // `shape` is required; every other key has a default.
-        let mut o = RolloutOptions { rollout: true, ..RolloutOptions::default() };
-        let keys = &["shape", "decoderShape", "crossShape", "flowFrom", "flowStart", "rollout"];
-        read_struct(value, "struct RolloutOptions", keys, Optional { defaults: 0b111110, options: 0 }, &mut |i, v| {
-            let shape = |v| option(v, |v| array_of(v, usize_of));
-            match i {
-                0 => o.shape = array_of(v, usize_of)?,
-                1 => o.decoder_shape = shape(v)?,
-                2 => o.cross_shape = shape(v)?,
-                3 => o.flow_from = option(v, usize_of)?,
-                4 => o.flow_start = option(v, usize_of)?,
-                _ => o.rollout = bool_of(v)?,
-            }
-            Ok(())
-        })?;
-        Ok(o)
-    }
+fn yes() -> bool {
+    true
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct RolloutMeta {
     flow_from: Option<usize>,
     /// The first input token of `flow` (0 unless a part was asked for).
@@ -152,12 +113,6 @@ struct RolloutMeta {
     flow_next: Option<usize>,
     /// How many input tokens the whole flow has (through cross-attention: the encoder's, then the decoder's).
     flow_inputs: Option<usize>,
-}
-
-impl ToJs for RolloutMeta {
-    fn js(&self) -> JsValue {
-        Meta::new().set("flowFrom", self.flow_from).set("flowStart", self.flow_start).set("flowNext", self.flow_next).set("flowInputs", self.flow_inputs).done()
-    }
 }
 
 /// Attention rollout (and flow from one output token) of self-attention maps `values`
