@@ -760,7 +760,7 @@ async function generate() {
       cancel: 'Stopped.' }[res.stoppedBy] ?? '';
     if (res.beams) {
       gen.status = `Beam search kept ${res.beams.length} finished sequences; this is the best (score `
-        + `${res.beams[0]?.score.toFixed(3)}, log-probability per length^penalty). ${gen.status}`;
+        + `${res.beams[0]?.score.toFixed(3)}: its summed log-probability divided by its new tokens' count raised to the length penalty). ${gen.status}`;
     }
     if (state.gen === gen && info.kind === 'encoder-decoder' && res.ids.length) {
       await feedBackTranslation(model, text, res.ids);

@@ -189,7 +189,7 @@ class GlassboxRnn extends LazyElement {
         + 'a larger weight scale can make it grow instead (exploding). Clipping the gradient\'s norm tames an explosion; it cannot bring back a vanished gradient.'),
       h('p', {}, 'The LSTM keeps a memory cell updated by addition, c_t = f ⊙ c_(t−1) + i ⊙ g, where f (the forget gate) says how much '
         + 'of the old cell to keep, g is new content made from the input and the hidden state, i (the input gate) how much of it to '
-        + 'add, and ⊙ multiplies number by number. Going back along the cell, the gradient is multiplied only by f, '
+        + 'add, and ⊙ multiplies number by number. Going back along the cell itself (c_t to c_(t−1), not through the gates), the gradient is multiplied only by f, '
         + 'so when f stays near 1 the first symbol\'s information and its gradient cross many steps.'),
       h('p', {}, 'Attention reaches every earlier step in one step: the last step\'s query scores all keys, so the path from the output to step 1 does not grow with N.'));
     this.ui.plots = h('div', { class: 'gb-rnn-plots' }, this.ui.norms.f, this.ui.curve.f, this.ui.sweepFig.f);

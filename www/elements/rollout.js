@@ -139,7 +139,7 @@ class GlassboxRollout extends ViewElement {
     renderHeatmap(this.ui.rawMap, { ...labels, values: headMatrix(tensor, L - 1, 'mean'), title: `Layer ${L} of the ${kind}, mean of the heads`,
       colAxis: 'input token' });
     renderHeatmap(this.ui.rolloutMap, { ...labels, values: result.rollout.data, title: `Attention rollout of the ${kind} through its ${L} layers`,
-      rowAxis: 'output token', colAxis: 'input token' });
+      rowAxis: 'output token', colAxis: 'input token', quantity: 'rollout share (each row adds up to 1)' });
     const table = (flow) => tokenTable(`Where output token ${output + 1} (${rows.labels[output]}) gets its information, estimated from ${kind} self-attention alone`,
       cols, range(T), [`last layer (${L})`, 'rollout', 'flow'], [raw, rollout, flow], output, !flowError);
     this.ui.tables.replaceChildren(table(null));
@@ -147,7 +147,7 @@ class GlassboxRollout extends ViewElement {
       + 'layer\'s heads averaged, half of each position kept for itself (the residual connection), rows rescaled to 1, and '
       + 'the layers multiplied: an estimate of each input token\'s share, adding up to 1, that assumes information mixes only as '
       + 'the attention weights say (the values, the feed-forward layers and the norms are left out). Flow: the most that can pass from this output '
-      + 'to each input token through the layers when each weight is a pipe\'s capacity; each value is at most 1 and they '
+      + 'to each input token through the same layers (heads averaged, half kept for the residual) when each of their weights is a pipe\'s capacity; each value is at most 1 and they '
       + `are computed one input at a time, so they do not add up to 1.${kind === 'decoder' ? ' In a decoder every path runs to earlier tokens, so later ones get 0.' : ''}`
       + (info.kind === 'encoder-decoder' ? ' Pick "Through cross-attention" to follow a decoder token into the encoder.' : '');
     if (flowError) {
@@ -204,7 +204,7 @@ class GlassboxRollout extends ViewElement {
     renderHeatmap(this.ui.rawMap, { ...labels, values: rawAll, title: `Cross-attention of decoder layer ${Ld}, mean of the heads`,
       rowAxis: 'decoder token', colAxis: 'encoder token' });
     renderHeatmap(this.ui.rolloutMap, { ...labels, values: encMap, title: `Rollout through ${Ld} decoder and ${Le} encoder layers, encoder side`,
-      rowAxis: 'decoder output token', colAxis: 'encoder input token' });
+      rowAxis: 'decoder output token', colAxis: 'encoder input token', quantity: 'rollout share (each row rescaled to 1)' });
     const dec = axesOf(run, 'decoder', scheme).cols;
     const what = `output token ${output + 1} (${rows.labels[output]})`;
     const tables = (flow) => [

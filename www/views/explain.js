@@ -35,7 +35,8 @@ const POSITIONS = {
     'query (distances grouped into buckets).',
   rotary: (blind) => `${blind}; this model adds nothing to the embeddings and instead, inside every head, turns ` +
     'each pair of numbers of the query and of the key by an angle proportional to the token’s position, each pair at its own ' +
-    'speed (rotary positions), so the position part of a score depends only on how far apart the two tokens are, not on where they stand.',
+    'speed (rotary positions), so positions enter a query·key product only through how far apart the two tokens are, not where they stand ' +
+    '(the product still depends on what the two vectors hold, and the softmax on which keys a token can see).',
   alibi: (blind) => `${blind}; this model adds nothing to the embeddings and learns nothing for positions: ` +
     'each head lowers every attention score by a fixed slope times how many tokens back the key is (ALiBi, attention with ' +
     'linear biases), so of two keys that match the query equally well the nearer one gets more weight, and each head has its own slope, some looking close by, some far.',

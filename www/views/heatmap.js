@@ -78,6 +78,8 @@ function scaleTop(st) {
  * @param {string} [view.colAxis]              word for a column ("key")
  * @param {string} [view.rowTitle]             the rows' axis title (default: from rowAxis; "one row per head" when '')
  * @param {string} [view.colTitle]             the columns' axis title (default: from colAxis)
+ * @param {string} [view.quantity]             what a cell holds, named on the colour scale (default "attention weight";
+ *                                            a rollout map: "rollout share")
  *
  * Below the map, "Stretch the colours" (off by default) divides every weight by the largest one shown,
  * so a pale map becomes readable; the scale then reads 0..that maximum. Either way the scale marks the
@@ -466,7 +468,8 @@ function drawLegend(root) {
   const top = scaleTop(st);
   const digits = top === 1 ? 2 : 3;
   st.tickLabels.forEach((tick, i) => { tick.textContent = top === 1 ? String(LEGEND_TICKS[i]) : fmtWeight(LEGEND_TICKS[i] * top, digits); });
-  st.legendTitle.textContent = top === 1 ? 'attention weight' : `attention weight (stretched: darkest = ${fmtWeight(top, 3)}, the largest shown)`;
+  const quantity = st.view.quantity ?? 'attention weight';
+  st.legendTitle.textContent = top === 1 ? quantity : `${quantity} (stretched: darkest = ${fmtWeight(top, 3)}, the largest shown)`;
   const banded = st.view.band > 0 && 2 * st.view.band + 1 < st.view.nCols;
   const windowed = (st.view.causal && st.view.window > 0 && st.view.window < st.view.nCols) || banded;
   const n = banded ? 2 * st.view.band + 1 : windowed ? st.view.window : st.view.nCols;

@@ -28,8 +28,8 @@ export const POSITION_EXPLANATIONS = {
     'smoothly changing pattern.',
   rotary: 'Rotary positions: nothing is added to the tokens. Inside every head, the query and the key are cut into pairs of ' +
     'numbers and each pair is turned like a clock hand by an angle that grows with the position: fast for the first pairs, slow for ' +
-    'the last. Turning both q and k means their dot product only sees the difference of the two turns, so the score depends on ' +
-    'how far apart the two tokens are, not where they are.',
+    'the last. Turning both q and k means their dot product only sees the difference of the two turns, so positions reach the ' +
+    'score only through how far apart the two tokens are, not through where they stand; the rest of the score is what q and k hold.',
   alibi: 'ALiBi (attention with linear biases): nothing is added to the tokens, and nothing about positions is learned. Every ' +
     'attention score is lowered by a fixed amount that grows in a straight line with the distance: a key n tokens back loses ' +
     'n times the head’s slope. Each head has its own slope, fixed before training (a geometric sequence), so steep heads attend ' +

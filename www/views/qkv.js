@@ -122,8 +122,8 @@ function kvSharing(trace, head) {
   const mine = kvOf[head];
   box.append(el('p', 'explain',
     `Grouped-query attention: this model has ${H} query heads but only ${groups.length} key/value head${groups.length > 1 ? 's' : ''}. ` +
-    `Each group of ${group} query heads reads the same keys and values (they are computed and cached once per group, ` +
-    `${group}× less memory for the cache); the query heads still differ, so their attention differs. ` +
+    `Each group of ${group} query heads reads the same keys and values: they are computed once per group, so the cache of ` +
+    `past keys and values that generation keeps (to avoid recomputing them at every new token) is ${group}× smaller; the query heads still differ, so their attention differs. ` +
     `Head ${head + 1} reads key/value head ${mine + 1}, shared with ${groups[mine].filter((h) => h !== head).map((h) => `head ${h + 1}`).join(', ') || 'no other head'}.`));
   const row = el('div', 'qkv-gqa-groups');
   groups.forEach((members, g) => {
