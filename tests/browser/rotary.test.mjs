@@ -50,6 +50,15 @@ describe('a rotary, grouped-query model on the page', () => {
     const { page } = setup;
     assert.equal(await page.$eval('#positions-section .error', (e) => (e.hidden ? '' : e.textContent)), '', 'no error in the positions section');
     assert.match(await page.$eval('#positions', (e) => e.textContent), /Rotary positions/);
+    // Rotation makes the rotated q·k depend on the positions only through their offset; the score as a whole still
+    // depends on what q and k hold (and the weights on which keys are visible): the text says so, not "the score
+    // depends only on the distance".
+    const positionsText = await page.$eval('#positions', (e) => e.textContent);
+    assert.match(positionsText, /positions reach the score only through how far apart the two tokens are, not through where they stand; the rest of the score is what q and k hold/);
+    assert.doesNotMatch(positionsText, /the score depends on how far apart the two tokens are/);
+    const paragraph = await page.$eval('#model-explain', (e) => e.textContent);
+    assert.match(paragraph, /positions enter a query·key product only through how far apart the two tokens are, not where they stand \(the product still depends on what the two vectors hold/);
+    assert.doesNotMatch(paragraph, /the position part of a score depends only/);
     assert.match(await page.$eval('#positions .rotary-key', (e) => e.textContent), /Base θ = 500/);
     assert.ok((await canvasInk(page, '#positions .position-image')).colours > 10, 'the angle table is drawn');
     const invFreq = reference().meta.inv_freq;   // Hugging Face's rotary_emb.inv_freq
@@ -90,6 +99,7 @@ describe('a rotary, grouped-query model on the page', () => {
     const text = () => page.$eval('#qkv .qkv-gqa', (e) => e.textContent);
     assert.match(await text(), /4 query heads but only 2 key\/value heads/);
     assert.match(await text(), /Head 1 reads key\/value head 1, shared with head 2/);
+    assert.match(await text(), /the cache of past keys and values that generation keeps \(to avoid recomputing them at every new token\) is 2× smaller/);
     await page.selectOption('#qkv-head', '2');
     await page.waitForFunction(() => document.querySelector('#qkv')?.dataset.head === '2');
     assert.match(await text(), /Head 3 reads key\/value head 2, shared with head 4/);

@@ -205,6 +205,8 @@ for (const kindName of ['encoder-only', 'decoder-only', 'encoder-decoder']) {
         assert.ok(maxDiff(want, drawn) < 1e-4, 'the rollout heatmap through cross-attention');
         const note = await page.$eval('#ro', (e) => e.shadowRoot.querySelector('[data-control="explain"]').textContent);
         assert.match(note, /What is composed: first the encoder's own rollout/);
+        assert.equal(await page.$eval('#ro', (e) => e.shadowRoot.querySelectorAll('.ro-maps .legend-title')[1].textContent),
+          'rollout share (each row rescaled to 1)', 'the cross rollout map\'s colour scale names rollout shares');
         assert.match(note, new RegExp(`each of the ${Ld} decoder layers applies, in order, its self-attention`));
         // Another decoder token and then the encoder's own rollout, by keyboard.
         await page.locator('#ro select').nth(1).focus();
@@ -241,6 +243,13 @@ for (const kindName of ['encoder-only', 'decoder-only', 'encoder-decoder']) {
         return Array.from(maps, (m) => Array.from(heatmapData(m).values));
       });
       assert.ok(Math.max(...rv.rollout.flat().map((v, k) => Math.abs(v - drawn[1][k]))) < 1e-4, 'the rollout heatmap is the CLI\'s');
+      // Each map's colour scale names what its cells hold: attention weights beside rollout shares (not "attention weight" twice).
+      await page.waitForFunction(() => document.querySelector('#ro').shadowRoot.querySelectorAll('.ro-maps .legend-title')[1]?.textContent.startsWith('rollout share'), null, WAIT);
+      const legends = await page.$eval('#ro', (e) => Array.from(e.shadowRoot.querySelectorAll('.ro-maps .legend-title'), (t) => t.textContent));
+      assert.deepEqual(legends, ['attention weight', 'rollout share (each row adds up to 1)']);
+      // Flow's capacities are the same residual-counted, head-averaged layers as rollout's, not the raw weights.
+      const selfNote = await page.$eval('#ro', (e) => e.shadowRoot.querySelector('[data-control="explain"]').textContent);
+      assert.match(selfNote, /through the same layers \(heads averaged, half kept for the residual\) when each of their weights is a pipe's capacity/);
       // Pick another output token with the keyboard.
       await page.locator('#ro select').nth(1).focus();
       await page.keyboard.press('Home');
