@@ -154,7 +154,7 @@ function setup(root) {
   contrast.id = contrastId;
   const contrastLabel = el('label');
   contrastLabel.htmlFor = contrastId;
-  contrastLabel.textContent = 'Stretch the colours to the largest weight';
+  contrastLabel.textContent = 'Stretch the colours to the largest value shown';
   contrastBox.append(contrast, contrastLabel);
   const legendMasked = el('span', 'legend-masked');
   const swatch = el('span', 'swatch-masked');
