@@ -139,7 +139,7 @@ class GlassboxRollout extends ViewElement {
     renderHeatmap(this.ui.rawMap, { ...labels, values: headMatrix(tensor, L - 1, 'mean'), title: `Layer ${L} of the ${kind}, mean of the heads`,
       colAxis: 'input token' });
     renderHeatmap(this.ui.rolloutMap, { ...labels, values: result.rollout.data, title: `Attention rollout of the ${kind} through its ${L} layers`,
-      rowAxis: 'output token', colAxis: 'input token', quantity: 'rollout share (each row adds up to 1)' });
+      rowAxis: 'output token', colAxis: 'input token', quantity: 'rollout share (each row adds up to 1)', shares: true });
     const table = (flow) => tokenTable(`Where output token ${output + 1} (${rows.labels[output]}) gets its information, estimated from ${kind} self-attention alone`,
       cols, range(T), [`last layer (${L})`, 'rollout', 'flow'], [raw, rollout, flow], output, !flowError);
     this.ui.tables.replaceChildren(table(null));
@@ -204,7 +204,7 @@ class GlassboxRollout extends ViewElement {
     renderHeatmap(this.ui.rawMap, { ...labels, values: rawAll, title: `Cross-attention of decoder layer ${Ld}, mean of the heads`,
       rowAxis: 'decoder token', colAxis: 'encoder token' });
     renderHeatmap(this.ui.rolloutMap, { ...labels, values: encMap, title: `Rollout through ${Ld} decoder and ${Le} encoder layers, encoder side`,
-      rowAxis: 'decoder output token', colAxis: 'encoder input token', quantity: 'rollout share (each row rescaled to 1)' });
+      rowAxis: 'decoder output token', colAxis: 'encoder input token', quantity: 'rollout share (each row rescaled to 1)', shares: true });
     const dec = axesOf(run, 'decoder', scheme).cols;
     const what = `output token ${output + 1} (${rows.labels[output]})`;
     const tables = (flow) => [
