@@ -302,6 +302,13 @@ impl FolderBytes {
     }
 
     fn read_parts(dir: &Path, need_weights: bool, tokenizer_only: bool) -> Result<Self> {
+        // A mistyped path or a file given for the folder: say so, not that one of its files is missing.
+        if !dir.exists() {
+            return Err(Error::file(dir.display().to_string(), "no such folder", "Check the path: give the model folder, the one holding config.json, model.safetensors and tokenizer.json"));
+        }
+        if !dir.is_dir() {
+            return Err(Error::file(dir.display().to_string(), "is a file, not a folder", "Give the model folder that holds it (config.json, model.safetensors and tokenizer.json side by side)"));
+        }
         let required = |name: &str| {
             read_file(&dir.join(name), limit_of(name))?.ok_or_else(|| {
                 Error::file(dir.join(name).display().to_string(), "cannot be read (no such file)", "Pass a folder holding config.json, model.safetensors and tokenizer.json")
@@ -320,6 +327,8 @@ impl FolderBytes {
             }
             required(name)
         };
+        // config.json first: a folder without it (or with one that is not a model's) is named by it, not by the tokenizer.
+        let config = if tokenizer_only { optional("config.json")?.unwrap_or_default() } else { required("config.json")? };
         let tokenizer_config = optional("tokenizer_config.json")?;
         // A Marian folder as transformers saves it has no tokenizer.json: Glassbox makes one of
         // its SentencePiece models and vocabulary (the page does the same).
@@ -353,7 +362,7 @@ impl FolderBytes {
             required_or_stand_in("tokenizer.json")?
         };
         Ok(FolderBytes {
-            config: if tokenizer_only { optional("config.json")?.unwrap_or_default() } else { required("config.json")? },
+            config,
             weights: if need_weights { Some(required_or_stand_in("model.safetensors")?) } else { None },
             tokenizer,
             tokenizer_config,

@@ -194,6 +194,34 @@ fn errors_exit_1_with_one_line_naming_the_problem() {
     let _ = std::fs::remove_dir_all(wide);
 }
 
+/// A mistyped path, a file given for the folder, a folder without config.json, a config.json that is not
+/// JSON: each is named for what it is, not reported as some other file being missing.
+#[test]
+fn folder_mistakes_are_named_for_what_they_are() {
+    let root = std::env::temp_dir().join(format!("glassbox-cli-folders-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("empty")).unwrap();
+    let missing = root.join("typo").display().to_string();
+    let err = failure(&["info", &missing]);
+    assert!(err.contains("typo: no such folder") && err.contains("Check the path"), "{err}");
+    assert!(!err.contains("tokenizer.json: cannot be read"), "a missing folder is not a missing tokenizer: {err}");
+
+    let config = fixture_dir("gpt2").join("config.json").display().to_string();
+    let err = failure(&["inspect", &config, "--text", "hi"]);
+    assert!(err.contains("is a file, not a folder") && err.contains("model folder"), "{err}");
+
+    // An empty folder: config.json is named first (it was tokenizer.json, which made the folder look nearly right).
+    let empty = root.join("empty").display().to_string();
+    let err = failure(&["info", &empty]);
+    assert!(err.contains("config.json: cannot be read (no such file)"), "{err}");
+
+    let bad = broken_copy("gpt2", "notjson", |_| "{not json".into());
+    let err = failure(&["info", bad.to_str().unwrap()]);
+    assert!(err.starts_with("error: config.json: not valid JSON"), "{err}");
+    let _ = std::fs::remove_dir_all(bad);
+    let _ = std::fs::remove_dir_all(root);
+}
+
 #[test]
 fn input_errors_exit_1_with_one_line() {
     let long = "the quick brown fox jumps over the lazy dog ".repeat(20);
@@ -205,6 +233,9 @@ fn input_errors_exit_1_with_one_line() {
     assert!(err.contains("temperature"), "{err}");
     let err = failure(&["generate", &dir("bert"), "--text", "hi"]);
     assert!(err.contains("encoder-only"), "{err}");
+    // Decoder ids given to a decoder-only model: the article agrees with the kind, and the JS option is named too.
+    let err = failure(&["inspect", &dir("gpt2"), "--text", "hi", "--decoder-ids", "1"]);
+    assert!(err.contains("this is a decoder-only model") && err.contains("decoderIds"), "{err}");
 }
 
 /// `plot` draws the attention `inspect` prints, with the page's colours: one block per cell, the
