@@ -327,6 +327,16 @@ async function raster(values, options) {
   return (await sharedGlassbox()).drawMap(values, options);
 }
 
+/**
+ * An error message shown as a sentence: its first letter capitalised only when its first word is a plain word
+ * ("the text …" -> "The text …"), never when it is a file or a model name ("config.json: …", "glassbox-bert is …"),
+ * which would no longer be the name the reader has to type.
+ */
+function asSentence(message) {
+  const first = message.match(/^[^\s:,;]*/)[0];
+  return /^[a-z]+$/.test(first) ? message.charAt(0).toUpperCase() + message.slice(1) : message;
+}
+
 /** A number attribute, or `fallback` when it is absent or not a number. */
 function numberAttr(el, name, fallback) {
   const raw = el.getAttribute(name);
@@ -524,7 +534,7 @@ class GlassboxElement extends LazyElement {
 
   _showError(err) {
     const message = err instanceof Error ? err.message : String(err);
-    this.ui.error.textContent = message ? message.charAt(0).toUpperCase() + message.slice(1) : 'Something went wrong.';
+    this.ui.error.textContent = message ? asSentence(message) : 'Something went wrong.';
     this.ui.error.hidden = false;
     this._setStatus('error', '');
     this.dispatchEvent(new CustomEvent('glassbox-error', { bubbles: true, composed: true, detail: { message } }));
@@ -574,6 +584,7 @@ export {
   TEXT_DELAY_MS,
   TRANSLATION_EXTRA,
   WIDGET_CSS,
+  asSentence,
   config,
   glassbox,
   h,
