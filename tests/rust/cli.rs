@@ -275,6 +275,11 @@ fn plot_writes_the_inspected_map_as_png() {
     }
     assert!(failure(&["plot", &gpt2, "--text", text, "--kind", "cross", "--out", &out_s]).contains("no cross attention"));
     assert!(failure(&["plot", &gpt2, "--text", text, "--head", "99", "--out", &out_s]).contains("head 99"));
+    // Ranges as a reader says them: "0 to 3" with the fix naming both ends (it was "layers 0..3. Pick a layer from 0").
+    let err = failure(&["plot", &gpt2, "--text", text, "--layer", "99", "--out", &out_s]);
+    assert!(err.contains("layer 99 does not exist: this map has layers 0 to ") && err.contains("Pick a layer from 0 to "), "{err}");
+    let err = failure(&["plot", &gpt2, "--text", text, "--head", "99", "--out", &out_s]);
+    assert!(err.contains("this layer has heads 0 to ") && !err.contains(".."), "{err}");
     assert!(failure(&["plot", &gpt2, "--text", text]).contains("--out"));
 }
 
