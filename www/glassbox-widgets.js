@@ -178,6 +178,7 @@ class GlassboxAttention extends GlassboxElement {
     const layer = Math.min(L - 1, picked?.layer ?? this.layer);
     let head = picked ? picked.head : this.head;
     if (head !== 'mean' && head >= H) head = H - 1;
+    this._setNotes('view', this._rangeNotes(kinds, kind, L, H, layer, head));
     renderSelect(this.ui.layer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), String(layer));
     renderSelect(this.ui.head, [{ value: 'mean', label: 'mean of heads' },
       ...range(H).map((i) => ({ value: String(i), label: `${i + 1} of ${H}` }))], String(head));
@@ -189,6 +190,32 @@ class GlassboxAttention extends GlassboxElement {
     this.shown = { kind, layer, head, nRows: Tq, nCols: Tk };
     this.ui.explain.textContent = attentionExplanation(kind, { window });
     this.ui.why.textContent = picked !== undefined ? describeChoice(picked) : '';
+  }
+
+  /**
+   * The author's kind, layer or head attribute when the model has no such one: what is shown instead, and why.
+   * (The reader's own choices come from the menus and are always valid.)
+   */
+  _rangeNotes(kinds, kind, L, H, layer, head) {
+    const notes = [];
+    const raw = (name) => (this._choice[name] === undefined ? this.getAttribute(name)?.trim() : undefined);
+    const wanted = raw('kind');
+    if (wanted && wanted !== kind) {
+      const has = kinds.join(' and ');
+      notes.push(['encoder', 'decoder', 'cross'].includes(wanted)
+        ? `kind="${wanted}": this model has no ${wanted} attention (it has ${has}), so ${kind} is shown.`
+        : `kind="${wanted}" is not a kind (encoder, decoder or cross); this model has ${has}, so ${kind} is shown.`);
+    }
+    const n = (name) => { const v = raw(name); return v && Number.isFinite(Number(v)) ? Number(v) : null; };
+    const wantedLayer = n('layer');
+    if (wantedLayer !== null && wantedLayer !== layer + 1) {
+      notes.push(`layer="${raw('layer')}": layers count from 1 and the ${kind} attention has ${L}, so layer ${layer + 1} is shown.`);
+    }
+    const wantedHead = n('head');
+    if (wantedHead !== null && head !== 'mean' && wantedHead !== head + 1) {
+      notes.push(`head="${raw('head')}": heads count from 1 and each layer has ${H}, so head ${head + 1} is shown.`);
+    }
+    return notes;
   }
 
   /**

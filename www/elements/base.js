@@ -350,6 +350,8 @@ let widgetCount = 0;
 // ---- the base element ---------------------------------------------------------------------------
 
 const COMMON_ATTRIBUTES = ['model', 'text', 'pair', 'hide', 'readonly', 'random-seed'];
+/** The attributes read as numbers, by whichever element observes them. */
+const NUMBER_ATTRIBUTES = ['random-seed', 'layer', 'head', 'query', 'output', 'temperature', 'top-k', 'top-p', 'seed', 'max-tokens'];
 
 /**
  * What every element shares, models or not: a shadow root, built once when first connected (`_build`), and the
@@ -454,9 +456,12 @@ class GlassboxElement extends LazyElement {
     this.ui.controls = h('div', { class: 'gb-controls', dataset: { control: 'controls' } });
     this.ui.status = h('p', { class: 'gb-status placeholder', 'aria-live': 'polite' });
     this.ui.error = h('p', { class: 'error', role: 'alert', hidden: true });
+    // An attribute the widget could not use as written (layer="abc", a layer the model lacks): said, not guessed at.
+    this.ui.note = h('p', { class: 'explain gb-note', role: 'status', hidden: true });
+    this._notes = { attributes: [], view: [] };
     this.ui.body = h('div', { class: 'gb-body' });
     this.ui.root = h('div', { class: 'gb-widget', part: 'widget' },
-      this.ui.header, this.ui.textWrap, this.ui.controls, this.ui.status, this.ui.error, this.ui.body);
+      this.ui.header, this.ui.textWrap, this.ui.controls, this.ui.status, this.ui.error, this.ui.note, this.ui.body);
     this.shadowRoot.append(this.ui.root);
 
     this.ui.textArea.addEventListener('input', () => {
@@ -498,6 +503,32 @@ class GlassboxElement extends LazyElement {
     this.ui.open.hidden = this._hidden('open') || this.hasAttribute('random-seed') || !config.pageUrl;
   }
 
+  /**
+   * Number attributes this element reads whose value is not a number (temperature="0,8", layer="two"): each is
+   * named, with what is used instead, rather than silently replaced by the default.
+   */
+  _numberNotes() {
+    const observed = this.constructor.observedAttributes ?? [];
+    const notes = [];
+    for (const name of NUMBER_ATTRIBUTES.filter((n) => observed.includes(n))) {
+      const raw = this.getAttribute(name);
+      if (raw === null || raw.trim() === '' || Number.isFinite(Number(raw))) continue;
+      // head="mean" (and the head view's "all" or a list "1,3") are words the attribute takes.
+      if (name === 'head' && /^(mean|all|\d+(\s*,\s*\d+)*)$/.test(raw.trim())) continue;
+      const instead = name === 'random-seed' ? 'the random weights use seed 0' : 'its default is used';
+      notes.push(`${name}="${raw}" is not a number, so ${instead}${name === 'temperature' || name === 'top-p' ? ' (write decimals with a point: 0.8)' : ''}.`);
+    }
+    return notes;
+  }
+
+  /** Show the notes about attributes (`which`: 'attributes' from the base, 'view' from the element's own checks). */
+  _setNotes(which, notes) {
+    this._notes[which] = notes;
+    const all = [...this._notes.attributes, ...this._notes.view];
+    this.ui.note.textContent = all.join(' ');
+    this.ui.note.hidden = all.length === 0;
+  }
+
   _wake() {
     if (this._awake) return;
     this._awake = true;
@@ -512,6 +543,7 @@ class GlassboxElement extends LazyElement {
       const seq = ++this._seq;
       try {
         this._clearError();
+        this._setNotes('attributes', this._numberNotes());
         if (!this._entry) {
           this._setStatus('loading', 'Loading the model…');
           const randomSeed = this.hasAttribute('random-seed') ? numberAttr(this, 'random-seed', 0) : null;

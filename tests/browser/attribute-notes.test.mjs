@@ -1,0 +1,86 @@
+// A tutorial author's mistakes in widget attributes, as the author would see them on their own page: a number
+// attribute that is not a number, a layer or head the model lacks, a kind it does not have. The widget still draws
+// (what it shows is unchanged) and a note names the attribute and what is shown instead; it used to replace such a
+// value silently. Error messages keep a file's or a model's name as written (config.json, not "Config.json").
+//
+//   GLASSBOX_BIN=$PWD/target/release/glassbox node --test tests/browser/attribute-notes.test.mjs
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openPage, closePage, newWatchedPage, axeViolations } from './helpers.mjs';
+
+const WAIT = { timeout: 90000 };
+const setup = {};
+
+before(async () => {
+  Object.assign(setup, await openPage({ openPage: false }));
+  setup.decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
+  setup.encoder = setup.models.models.find((m) => m.kind === 'encoder-only');
+  assert.ok(setup.decoder && setup.encoder, 'a decoder-only and an encoder-only model are needed');
+});
+
+after(() => closePage(setup));
+
+describe('widget attributes an author got wrong', () => {
+  it('are named in a note, with what is shown instead; good ones give no note', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const dec = setup.decoder.name;
+    const body = `
+<glassbox-attention id="fine" eager model="${dec}" text="the cat sat" layer="1" head="2"></glassbox-attention>
+<glassbox-attention id="mean" eager model="${dec}" text="the cat sat" layer="1" head="mean"></glassbox-attention>
+<glassbox-attention id="word" eager model="${dec}" text="the cat sat" layer="two"></glassbox-attention>
+<glassbox-attention id="deep" eager model="${dec}" text="the cat sat" layer="99" head="99"></glassbox-attention>
+<glassbox-attention id="cross" eager model="${dec}" text="the cat sat" kind="cross"></glassbox-attention>
+<glassbox-attention id="bogus" eager model="${dec}" text="the cat sat" kind="self"></glassbox-attention>
+<glassbox-generation id="comma" eager model="${dec}" text="Once" temperature="0,8" max-tokens="2"></glassbox-generation>
+<glassbox-attention id="missing" eager model="models/no-such-folder/" text="the cat sat"></glassbox-attention>
+<glassbox-generation id="encoder" eager model="${setup.encoder.name}" text="Once"></glassbox-generation>`;
+    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>attribute notes</title>
+<script type="module" src="/glassbox-widgets.js"></script></head><body><main>${body}</main></body></html>`;
+    await context.route('**/__attribute-notes.html', (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html }));
+    await page.goto(`${setup.server.url}__attribute-notes.html`);
+    await page.waitForFunction(() => [...document.querySelectorAll('main > *')]
+      .every((e) => e.dataset.status === 'ready' || e.dataset.status === 'error'), null, WAIT);
+    const read = () => page.$$eval('main > *', (els) => Object.fromEntries(els.map((e) => [e.id, {
+      status: e.dataset.status,
+      note: e.shadowRoot.querySelector('.gb-note:not([hidden])')?.textContent ?? '',
+      error: e.shadowRoot.querySelector('.error:not([hidden])')?.textContent ?? '',
+      shown: e.shown ?? null,
+    }])));
+    const w = await read();
+
+    assert.equal(w.fine.note, '', 'valid attributes: no note');
+    assert.equal(w.mean.note, '', 'head="mean" is a word the attribute takes');
+    assert.deepEqual([w.fine.shown.layer, w.fine.shown.head], [0, 1]);
+
+    assert.equal(w.word.note, 'layer="two" is not a number, so its default is used.');
+    assert.equal(w.word.shown.layer, 0);
+
+    const layers = w.deep.shown.layer + 1;
+    const heads = w.deep.shown.head + 1;
+    assert.equal(w.deep.note, `layer="99": layers count from 1 and the decoder attention has ${layers}, so layer ${layers} is shown. `
+      + `head="99": heads count from 1 and each layer has ${heads}, so head ${heads} is shown.`);
+
+    assert.equal(w.cross.note, 'kind="cross": this model has no cross attention (it has decoder), so decoder is shown.');
+    assert.equal(w.bogus.note, 'kind="self" is not a kind (encoder, decoder or cross); this model has decoder, so decoder is shown.');
+    assert.equal(w.comma.note, 'temperature="0,8" is not a number, so its default is used (write decimals with a point: 0.8).');
+    assert.equal(w.comma.status, 'ready');
+
+    // A file's and a model's name stay as the reader must type them at the start of a message.
+    assert.match(w.missing.error, /^config\.json: the server answered 404/);
+    assert.match(w.encoder.error, new RegExp(`^${setup.encoder.name} is an encoder-only model`));
+
+    // The author fixes the attribute: the note goes.
+    await page.$eval('#word', (e) => e.setAttribute('layer', '2'));
+    await page.waitForFunction(() => document.querySelector('#word').shown?.layer === 1, null, WAIT);
+    assert.equal((await read()).word.note, '');
+    // The reader's own choice in the menu is always one the model has: no note about the author's attribute then.
+    await page.locator('#deep').locator('select').first().selectOption('0');
+    await page.waitForFunction(() => document.querySelector('#deep').shown?.layer === 0, null, WAIT);
+    assert.equal((await read()).deep.note, `head="99": heads count from 1 and each layer has ${heads}, so head ${heads} is shown.`);
+
+    const axe = await axeViolations(page);
+    assert.deepEqual(axe.serious, [], 'axe: no serious or critical violations');
+    await context.close();
+  });
+});
