@@ -84,3 +84,25 @@ describe('widget attributes an author got wrong', () => {
     await context.close();
   });
 });
+
+describe('a page link an author got wrong', () => {
+  it('says which attention settings it could not show, and still shows the model', async () => {
+    const dec = setup.decoder.name;
+    const cases = [
+      [`model=${dec}&text=the+cat+sat&view=attention&layer=99&head=99`, /^The link asks for layer 99 \(this map has \d+\), head 99 \(each layer has \d+\); the attention map shows what the page picked instead\.$/],
+      [`model=${dec}&text=the+cat+sat&view=attention&kind=cross&layer=abc`, /^The link asks for cross attention \(this model has none\), layer=abc \(not a layer number\); /],
+      [`model=${dec}&text=the+cat+sat&view=attention&kind=self&head=first`, /^The link asks for kind=self \(not encoder, decoder or cross\), head=first \(not a head number or mean\); /],
+      [`model=${dec}&text=the+cat+sat&view=attention&layer=1&head=mean`, /^$/],
+    ];
+    for (const [hash, want] of cases) {
+      const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+      await page.goto(`${setup.server.url}#${hash}`);
+      await page.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+      const note = await page.$eval('#share-status', (e) => e.textContent);
+      assert.match(note, want, hash);
+      assert.equal(await page.$eval('#heatmap', (e) => e.hidden), false, `${hash}: the map is still drawn`);
+      assert.deepEqual(watch.errors, []);
+      await context.close();
+    }
+  });
+});
