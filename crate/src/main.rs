@@ -21,10 +21,11 @@ glassbox: look inside transformer models
 
 USAGE:
   glassbox tokenize DIR --text T [--pair P] [--text T2 [--pair P2] ...] [--src-lang CODE]
-  glassbox inspect  DIR --text T [--pair P] [--text T2 ...] [--decoder-ids 0,5,9] [--generate N] [--scores] [--views]
+  glassbox inspect  DIR --text T [--pair P] [--text T2 ...] [--decoder-ids 0,5,9] [--scores] [--views] [--src-lang CODE]
+                                 [--generate N [--num-beams B] [--length-penalty F] [--tgt-lang CODE]]
                                  [--token-effects] [--zero-shot LABEL,LABEL,... [--template T] [--multi-label]]
   glassbox generate DIR --text T [--max-new-tokens N] [--temperature F] [--top-k K] [--top-p P] [--seed S]
-                                 [--num-beams B] [--length-penalty F] [--tgt-lang CODE]
+                                 [--num-beams B] [--length-penalty F] [--tgt-lang CODE] [--src-lang CODE]
   glassbox info     DIR
   glassbox plot     DIR --text T --out fig.png [--kind encoder|decoder|cross] [--layer N] [--head N|mean|all]
                                  [--cell PX] [--theme light|dark] [--decoder-ids 0,5,9]
@@ -488,6 +489,17 @@ fn float(x: f32) -> Value {
 }
 
 fn inspect(args: &Args) -> Result<Value> {
+    // The generation options of `inspect` act only through --generate: without it they would be read and do nothing.
+    if args.generate.is_none() {
+        let given: Vec<&str> = [("--num-beams", args.num_beams.is_some()), ("--length-penalty", args.length_penalty.is_some()), ("--tgt-lang", args.tgt_lang.is_some())]
+            .into_iter()
+            .filter_map(|(flag, set)| set.then_some(flag))
+            .collect();
+        if !given.is_empty() {
+            let verb = if given.len() == 1 { "applies" } else { "apply" };
+            return Err(Error::input(format!("{} {verb} to inspect only with --generate N", given.join(" and ")), "Add --generate N (the number of tokens to write), or leave it out"));
+        }
+    }
     let (_bytes, session) = load(args)?;
     let info = session.info().clone();
     let capture = Capture { probs: true, scores: args.scores };

@@ -340,6 +340,12 @@ fn options_that_do_not_apply_are_refused() {
     // The options each command does read still work.
     let out = json(&["inspect", &gpt2, "--text", "hi", "--generate", "2", "--num-beams", "2", "--weights", "bf16"]);
     assert_eq!(out["cases"][0]["generated_ids"].as_array().map(Vec::len), Some(2));
+    // inspect's generation options without --generate did nothing and said nothing.
+    let err = failure(&["inspect", &gpt2, "--text", "hi", "--num-beams", "3", "--length-penalty", "2"]);
+    assert!(err.contains("--num-beams and --length-penalty apply to inspect only with --generate N") && err.contains("Add --generate N"), "{err}");
+    // The usage lines name the options each command reads.
+    let help = String::from_utf8(glassbox(&["--help"]).stdout).unwrap();
+    assert!(help.contains("[--generate N [--num-beams B] [--length-penalty F] [--tgt-lang CODE]]"), "{help}");
 }
 
 /// An argument that is not UTF-8 (a lone surrogate's bytes, a Latin-1 byte from a shell escape) is
