@@ -296,6 +296,9 @@ class GlassboxGeneration extends GlassboxElement {
       topP: Math.min(1, read(this.ui.topP, 1)),
       seed: Math.floor(read(this.ui.seed, 42)),
       maxNewTokens: Math.max(1, Math.min(200, Math.floor(read(this.ui.maxTokens, 12)))),
+      // The widget has no Beams control: one beam always, or a model whose generation_config.json asks for beams
+      // would turn temperature 0 into a beam search (no per-step probabilities to show).
+      numBeams: 1,
     };
   }
 
