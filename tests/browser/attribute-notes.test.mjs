@@ -34,7 +34,8 @@ describe('widget attributes an author got wrong', () => {
 <glassbox-attention id="bogus" eager model="${dec}" text="the cat sat" kind="self"></glassbox-attention>
 <glassbox-generation id="comma" eager model="${dec}" text="Once" temperature="0,8" max-tokens="2"></glassbox-generation>
 <glassbox-attention id="missing" eager model="models/no-such-folder/" text="the cat sat"></glassbox-attention>
-<glassbox-generation id="encoder" eager model="${setup.encoder.name}" text="Once"></glassbox-generation>`;
+<glassbox-generation id="encoder" eager model="${setup.encoder.name}" text="Once"></glassbox-generation>
+<glassbox-tokens id="tok" eager model="${dec}" text="hi" tokenizer="gpt3"></glassbox-tokens>`;
     const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>attribute notes</title>
 <script type="module" src="/glassbox-widgets.js"></script></head><body><main>${body}</main></body></html>`;
     await context.route('**/__attribute-notes.html', (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html }));
@@ -65,6 +66,9 @@ describe('widget attributes an author got wrong', () => {
     assert.equal(w.bogus.note, 'kind="self" is not a kind (encoder, decoder or cross); this model has decoder, so decoder is shown.');
     assert.equal(w.comma.note, 'temperature="0,8" is not a number, so its default is used (write decimals with a point: 0.8).');
     assert.equal(w.comma.status, 'ready');
+
+    // A real tokenizer the site does not have.
+    assert.match(w.tok.note, /^tokenizer="gpt3" is not one of the real tokenizers here \(.*gpt2.*\), so none is chosen\.$/);
 
     // A file's and a model's name stay as the reader must type them at the start of a message.
     assert.match(w.missing.error, /^config\.json: the server answered 404/);
