@@ -434,6 +434,14 @@ fn rnn_runs_that_would_take_minutes_are_refused() {
     assert!(err.contains("would take more than a minute") && err.contains("--steps"), "{err}");
     let err = failure(&["rnn", "--cell", "lstm", "--length", "200", "--hidden", "128", "--batch", "512", "--steps", "1"]);
     assert!(err.contains("one training step would take too long") && err.contains("at most 59 sequences"), "{err}");
+    // A malformed number says what to give ("-1 is not a whole number" alone read as wrong: -1 is one).
+    let err = failure(&["rnn", "--steps", "-1"]);
+    assert!(err.contains("--steps: `-1` is not a whole number of 0 or more; give one such as 20"), "{err}");
+    let err = failure(&["rnn", "--clip", "lots"]);
+    assert!(err.contains("--clip: `lots` is not a number; give one such as 0.5"), "{err}");
+    // Ranges read as words, not Rust's 1..=200.
+    let err = failure(&["rnn", "--length", "500"]);
+    assert!(err.contains("is outside 1 to 200") && !err.contains("..="), "{err}");
 }
 
 /// `inspect --generate` on an encoder-only model says it cannot write (it used to leave the
