@@ -35,7 +35,9 @@ describe('widget attributes an author got wrong', () => {
 <glassbox-generation id="comma" eager model="${dec}" text="Once" temperature="0,8" max-tokens="2"></glassbox-generation>
 <glassbox-attention id="missing" eager model="models/no-such-folder/" text="the cat sat"></glassbox-attention>
 <glassbox-generation id="encoder" eager model="${setup.encoder.name}" text="Once"></glassbox-generation>
-<glassbox-tokens id="tok" eager model="${dec}" text="hi" tokenizer="gpt3"></glassbox-tokens>`;
+<glassbox-tokens id="tok" eager model="${dec}" text="hi" tokenizer="gpt3"></glassbox-tokens>
+<glassbox-rollout id="roll" eager model="${dec}" text="the cat sat" output="99"></glassbox-rollout>
+<glassbox-model-view id="mv" eager model="${dec}" text="the cat sat" layer="one"></glassbox-model-view>`;
     const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>attribute notes</title>
 <script type="module" src="/glassbox-widgets.js"></script></head><body><main>${body}</main></body></html>`;
     await context.route('**/__attribute-notes.html', (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html }));
@@ -67,6 +69,11 @@ describe('widget attributes an author got wrong', () => {
     assert.equal(w.comma.note, 'temperature="0,8" is not a number, so its default is used (write decimals with a point: 0.8).');
     assert.equal(w.comma.status, 'ready');
 
+    const T = w.roll.shown.output + 1;
+    assert.equal(w.roll.note, `output="99": output tokens count from 1 and this text has ${T}, so token ${T} is shown.`);
+    // The views keep their own explanation beside the note (both were once called ui.note).
+    assert.equal(w.mv.note, 'layer="one" is not a number, so its default is used.');
+    assert.ok(await page.$eval('#mv', (e) => e.shadowRoot.querySelector('.mv-note').textContent.length > 20), 'the model view still explains itself');
     // A real tokenizer the site does not have.
     assert.match(w.tok.note, /^tokenizer="gpt3" is not one of the real tokenizers here \(.*gpt2.*\), so none is chosen\.$/);
 

@@ -457,11 +457,11 @@ class GlassboxElement extends LazyElement {
     this.ui.status = h('p', { class: 'gb-status placeholder', 'aria-live': 'polite' });
     this.ui.error = h('p', { class: 'error', role: 'alert', hidden: true });
     // An attribute the widget could not use as written (layer="abc", a layer the model lacks): said, not guessed at.
-    this.ui.note = h('p', { class: 'explain gb-note', role: 'status', hidden: true });
+    this.ui.attrNote = h('p', { class: 'explain gb-note', role: 'status', hidden: true });
     this._notes = { attributes: [], view: [] };
     this.ui.body = h('div', { class: 'gb-body' });
     this.ui.root = h('div', { class: 'gb-widget', part: 'widget' },
-      this.ui.header, this.ui.textWrap, this.ui.controls, this.ui.status, this.ui.error, this.ui.note, this.ui.body);
+      this.ui.header, this.ui.textWrap, this.ui.controls, this.ui.status, this.ui.error, this.ui.attrNote, this.ui.body);
     this.shadowRoot.append(this.ui.root);
 
     this.ui.textArea.addEventListener('input', () => {
@@ -525,8 +525,8 @@ class GlassboxElement extends LazyElement {
   _setNotes(which, notes) {
     this._notes[which] = notes;
     const all = [...this._notes.attributes, ...this._notes.view];
-    this.ui.note.textContent = all.join(' ');
-    this.ui.note.hidden = all.length === 0;
+    this.ui.attrNote.textContent = all.join(' ');
+    this.ui.attrNote.hidden = all.length === 0;
   }
 
   _wake() {

@@ -79,6 +79,11 @@ class GlassboxRollout extends ViewElement {
   /** The output token (0-based) and the output select, over `labels`. */
   _output(labels, T) {
     const output = Math.min(T - 1, Math.max(0, numberAttr(this, 'output', T) - 1));
+    // An output token the text does not have: named in the widget's note, not clamped in silence.
+    const raw = this.getAttribute('output')?.trim();
+    const asked = raw && Number.isFinite(Number(raw)) ? Number(raw) : null;
+    this._setNotes('view', asked !== null && asked !== output + 1
+      ? [`output="${raw}": output tokens count from 1 and this text has ${T}, so token ${output + 1} is shown.`] : []);
     renderSelect(this.ui.output, range(T).map((i) => ({ value: String(i), label: `${i + 1}: ${labels[i] ?? i}` })), String(output));
     return output;
   }
