@@ -468,6 +468,14 @@ class GlassboxQkv extends GlassboxElement {
       String(this._choice.layer ?? Math.min(L - 1, Math.max(0, numberAttr(this, 'layer', 1) - 1))));
     renderSelect(this.ui.head, range(H).map((x) => ({ value: String(x), label: `${x + 1} of ${H}` })),
       String(this._choice.head ?? Math.min(H - 1, Math.max(0, numberAttr(this, 'head', 1) - 1))));
+    // The author's kind, layer or head that the model lacks: named, with what is shown instead.
+    this._fixedNotes = [];
+    const asked = (name) => (this._choice[name] === undefined ? this.getAttribute(name)?.trim() || null : null);
+    if (asked('kind') && asked('kind') !== kind) this._fixedNotes.push(`kind="${asked('kind')}": this model has ${kinds.join(' and ')} attention, so ${kind} is shown.`);
+    for (const [name, n, shown] of [['layer', L, Number(layer) + 1], ['head', H, Number(this.ui.head.value) + 1]]) {
+      const v = Number(asked(name));
+      if (asked(name) && Number.isFinite(v) && v !== shown) this._fixedNotes.push(`${name}="${asked(name)}": ${name}s count from 1 and there are ${n}, so ${name} ${shown} is shown.`);
+    }
     const info = model.info;
     let decoderIds;
     if (info.kind === 'encoder-decoder') decoderIds = (await sharedTranslationRun(entry, text)).decoderIds;
@@ -482,6 +490,9 @@ class GlassboxQkv extends GlassboxElement {
     if (!this._view) return;
     const { trace } = this._view;
     const query = Math.min(trace.qLen - 1, this._choice.query ?? Math.max(0, numberAttr(this, 'query', 1) - 1));
+    const askedQuery = this._choice.query === undefined ? this.getAttribute('query')?.trim() : null;
+    this._setNotes('view', [...(this._fixedNotes ?? []), ...(askedQuery && Number.isFinite(Number(askedQuery)) && Number(askedQuery) !== query + 1
+      ? [`query="${askedQuery}": query tokens count from 1 and this text has ${trace.qLen}, so token ${query + 1} is shown.`] : [])]);
     renderQkv(this.ui.qkv, { ...this._view, head: Number(this.ui.head.value), query,
       onQuery: (q) => { this._choice.query = q; this._redraw(); } });
   }

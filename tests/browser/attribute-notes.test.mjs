@@ -37,6 +37,7 @@ describe('widget attributes an author got wrong', () => {
 <glassbox-generation id="encoder" eager model="${setup.encoder.name}" text="Once"></glassbox-generation>
 <glassbox-tokens id="tok" eager model="${dec}" text="hi" tokenizer="gpt3"></glassbox-tokens>
 <glassbox-rollout id="roll" eager model="${dec}" text="the cat sat" output="99"></glassbox-rollout>
+<glassbox-qkv id="qkv" eager model="${dec}" text="the cat" layer="9" query="9"></glassbox-qkv>
 <glassbox-model-view id="mv" eager model="${dec}" text="the cat sat" layer="one"></glassbox-model-view>`;
     const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>attribute notes</title>
 <script type="module" src="/glassbox-widgets.js"></script></head><body><main>${body}</main></body></html>`;
@@ -71,6 +72,7 @@ describe('widget attributes an author got wrong', () => {
 
     const T = w.roll.shown.output + 1;
     assert.equal(w.roll.note, `output="99": output tokens count from 1 and this text has ${T}, so token ${T} is shown.`);
+    assert.match(w.qkv.note, /^layer="9": layers count from 1 and there are (\d+), so layer \1 is shown\. query="9": query tokens count from 1 and this text has (\d+), so token \2 is shown\.$/);
     // The views keep their own explanation beside the note (both were once called ui.note).
     assert.equal(w.mv.note, 'layer="one" is not a number, so its default is used.');
     assert.ok(await page.$eval('#mv', (e) => e.shadowRoot.querySelector('.mv-note').textContent.length > 20), 'the model view still explains itself');
