@@ -119,3 +119,19 @@ describe('a page link an author got wrong', () => {
     }
   });
 });
+
+describe('the Generate panel', () => {
+  it('says top-p 0 is the problem when sampling, with the range to use', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    await page.goto(`${setup.server.url}#model=${setup.decoder.name}&text=Once`);
+    await page.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+    await page.fill('#temperature', '1');
+    await page.fill('#top-p', '0');
+    await page.click('#generate-button');
+    await page.waitForFunction(() => !document.querySelector('#generate-error').hidden, null, { timeout: 10000 });
+    assert.equal(await page.$eval('#generate-error', (e) => e.textContent),
+      'Top-p 0 would keep no token to sample from: use a top-p above 0 and at most 1 (1 switches it off).');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'top-p', 'the field to fix has the focus');
+    await context.close();
+  });
+});
