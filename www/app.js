@@ -658,6 +658,11 @@ function readSampling() {
       ? undefined : num(ui.maxTokens, 'Max tokens', { min: 1, max: MAX_NEW_TOKENS, integer: true }),
     numBeams: num(ui.numBeams, 'Beams', { min: 1, max: 16, integer: true }),
   };
+  if (sampling.topP === 0 && sampling.temperature > 0) {
+    // The core refuses it too, but in words that do not say 0 itself is the problem.
+    ui.topP.focus();
+    throw new Error('Top-p 0 would keep no token to sample from: use a top-p above 0 and at most 1 (1 switches it off).');
+  }
   if (sampling.numBeams > 1 && sampling.temperature > 0) {
     ui.numBeams.focus();
     throw new Error('Glassbox runs beam search without sampling (beam sampling, both together, is not implemented): set '

@@ -178,6 +178,7 @@ class GlassboxAttention extends GlassboxElement {
     const layer = Math.min(L - 1, picked?.layer ?? this.layer);
     let head = picked ? picked.head : this.head;
     if (head !== 'mean' && head >= H) head = H - 1;
+    this._setNotes('view', this._rangeNotes(kinds, kind, L, H, layer, head));
     renderSelect(this.ui.layer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), String(layer));
     renderSelect(this.ui.head, [{ value: 'mean', label: 'mean of heads' },
       ...range(H).map((i) => ({ value: String(i), label: `${i + 1} of ${H}` }))], String(head));
@@ -189,6 +190,32 @@ class GlassboxAttention extends GlassboxElement {
     this.shown = { kind, layer, head, nRows: Tq, nCols: Tk };
     this.ui.explain.textContent = attentionExplanation(kind, { window });
     this.ui.why.textContent = picked !== undefined ? describeChoice(picked) : '';
+  }
+
+  /**
+   * The author's kind, layer or head attribute when the model has no such one: what is shown instead, and why.
+   * (The reader's own choices come from the menus and are always valid.)
+   */
+  _rangeNotes(kinds, kind, L, H, layer, head) {
+    const notes = [];
+    const raw = (name) => (this._choice[name] === undefined ? this.getAttribute(name)?.trim() : undefined);
+    const wanted = raw('kind');
+    if (wanted && wanted !== kind) {
+      const has = kinds.join(' and ');
+      notes.push(['encoder', 'decoder', 'cross'].includes(wanted)
+        ? `kind="${wanted}": this model has no ${wanted} attention (it has ${has}), so ${kind} is shown.`
+        : `kind="${wanted}" is not a kind (encoder, decoder or cross); this model has ${has}, so ${kind} is shown.`);
+    }
+    const n = (name) => { const v = raw(name); return v && Number.isFinite(Number(v)) ? Number(v) : null; };
+    const wantedLayer = n('layer');
+    if (wantedLayer !== null && wantedLayer !== layer + 1) {
+      notes.push(`layer="${raw('layer')}": layers count from 1 and the ${kind} attention has ${L}, so layer ${layer + 1} is shown.`);
+    }
+    const wantedHead = n('head');
+    if (wantedHead !== null && head !== 'mean' && wantedHead !== head + 1) {
+      notes.push(`head="${raw('head')}": heads count from 1 and each layer has ${H}, so head ${head + 1} is shown.`);
+    }
+    return notes;
   }
 
   /**
@@ -269,6 +296,9 @@ class GlassboxGeneration extends GlassboxElement {
       topP: Math.min(1, read(this.ui.topP, 1)),
       seed: Math.floor(read(this.ui.seed, 42)),
       maxNewTokens: Math.max(1, Math.min(200, Math.floor(read(this.ui.maxTokens, 12)))),
+      // The widget has no Beams control: one beam always, or a model whose generation_config.json asks for beams
+      // would turn temperature 0 into a beam search (no per-step probabilities to show).
+      numBeams: 1,
     };
   }
 
@@ -438,6 +468,14 @@ class GlassboxQkv extends GlassboxElement {
       String(this._choice.layer ?? Math.min(L - 1, Math.max(0, numberAttr(this, 'layer', 1) - 1))));
     renderSelect(this.ui.head, range(H).map((x) => ({ value: String(x), label: `${x + 1} of ${H}` })),
       String(this._choice.head ?? Math.min(H - 1, Math.max(0, numberAttr(this, 'head', 1) - 1))));
+    // The author's kind, layer or head that the model lacks: named, with what is shown instead.
+    this._fixedNotes = [];
+    const asked = (name) => (this._choice[name] === undefined ? this.getAttribute(name)?.trim() || null : null);
+    if (asked('kind') && asked('kind') !== kind) this._fixedNotes.push(`kind="${asked('kind')}": this model has ${kinds.join(' and ')} attention, so ${kind} is shown.`);
+    for (const [name, n, shown] of [['layer', L, Number(layer) + 1], ['head', H, Number(this.ui.head.value) + 1]]) {
+      const v = Number(asked(name));
+      if (asked(name) && Number.isFinite(v) && v !== shown) this._fixedNotes.push(`${name}="${asked(name)}": ${name}s count from 1 and there are ${n}, so ${name} ${shown} is shown.`);
+    }
     const info = model.info;
     let decoderIds;
     if (info.kind === 'encoder-decoder') decoderIds = (await sharedTranslationRun(entry, text)).decoderIds;
@@ -452,6 +490,9 @@ class GlassboxQkv extends GlassboxElement {
     if (!this._view) return;
     const { trace } = this._view;
     const query = Math.min(trace.qLen - 1, this._choice.query ?? Math.max(0, numberAttr(this, 'query', 1) - 1));
+    const askedQuery = this._choice.query === undefined ? this.getAttribute('query')?.trim() : null;
+    this._setNotes('view', [...(this._fixedNotes ?? []), ...(askedQuery && Number.isFinite(Number(askedQuery)) && Number(askedQuery) !== query + 1
+      ? [`query="${askedQuery}": query tokens count from 1 and this text has ${trace.qLen}, so token ${query + 1} is shown.`] : [])]);
     renderQkv(this.ui.qkv, { ...this._view, head: Number(this.ui.head.value), query,
       onQuery: (q) => { this._choice.query = q; this._redraw(); } });
   }

@@ -57,8 +57,9 @@ export declare class Glassbox {
 }
 
 /**
- * Every options object is checked by the wasm: an unknown key or a value of the wrong type rejects with a
- * message naming it (e.g. "run options: unknown field `topk`, expected one of ..."). `undefined`/`null` keys take the default.
+ * Every options object is checked, by the wasm or (CreateOptions, LoadOptions, loadTokenizer's, generate's onToken)
+ * by glassbox.js with the same rule: an unknown key or a value of the wrong type rejects with a message naming it
+ * (e.g. "run options: unknown field `topk`, expected one of ..."). `undefined`/`null` keys take the default.
  */
 export interface MapOptions {
   rows: number;

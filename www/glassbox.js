@@ -34,6 +34,20 @@ function startWorker(opts) {
   return new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 }
 
+/**
+ * The options read here rather than by Rust (which refuses an unknown key by name): the same rule, so a misspelt
+ * `wieghts` or an `onToken` that is not a function is named at the call instead of being ignored or failing later.
+ */
+function checkOptions(call, opts, known, callbacks = []) {
+  if (opts === undefined || opts === null) return;
+  const fail = (problem) => new Error(`${call} options: ${problem}. Check the option's name and type in docs/js-api.md`);
+  if (typeof opts !== 'object' || Array.isArray(opts)) throw fail(`must be an object like { ${known[0]}: … }, not ${Array.isArray(opts) ? 'an array' : typeof opts}`);
+  const unknown = Object.keys(opts).find((key) => !known.includes(key));
+  if (unknown !== undefined) throw fail(`unknown field \`${unknown}\`, expected one of ${known.map((k) => `\`${k}\``).join(', ')}`);
+  const notCallable = callbacks.find((key) => opts[key] != null && typeof opts[key] !== 'function');
+  if (notCallable !== undefined) throw fail(`${notCallable}: must be a function, not ${typeof opts[notCallable]}`);
+}
+
 export class Glassbox {
   /**
    * Start the worker and the wasm. Options: `workerUrl` (default: worker.js beside this module),
@@ -42,6 +56,8 @@ export class Glassbox {
    * `worker` (an already created Worker-like object; mainly for tests).
    */
   static async create(opts = {}) {
+    checkOptions('create', opts, ['workerUrl', 'pkgUrl', 'wasm', 'worker']);
+    opts ??= {};
     const worker = opts.worker ?? startWorker(opts);
     const gb = new Glassbox(worker);
     const wasm = typeof opts.wasm === 'string' || opts.wasm instanceof URL ? resolveUrl(opts.wasm) : opts.wasm;
@@ -88,6 +104,8 @@ export class Glassbox {
    * `srcLang` sets a translation tokenizer's source language (see `Model.setSourceLanguage`).
    */
   async loadModel(source, opts = {}) {
+    checkOptions('load', opts, ['onProgress', 'randomSeed', 'weights', 'srcLang'], ['onProgress']);
+    opts ??= {};
     let message;
     const transfer = [];
     if (source && typeof source.baseUrl === 'string') {
@@ -121,7 +139,9 @@ export class Glassbox {
    * `priority: 'background'` queues the load behind the user's requests (building a large vocabulary keeps the
    * worker busy for a moment).
    */
-  async loadTokenizer(source, { priority } = {}) {
+  async loadTokenizer(source, opts = {}) {
+    checkOptions('loadTokenizer', opts, ['priority']);
+    const { priority } = opts ?? {};
     let message;
     if (source && typeof source.baseUrl === 'string') {
       message = { baseUrl: resolveUrl(source.baseUrl), present: Array.isArray(source.files) ? source.files.map(String) : undefined };
@@ -494,7 +514,18 @@ export class Model extends WorkerHandle {
    * candidates or attention) and `done` resolves with `beams` (every hypothesis, best first).
    */
   generate(text, opts = {}) {
-    const { onToken, ...options } = opts;
+    try {
+      checkOptions('generate', opts === null ? undefined : { onToken: opts?.onToken }, ['onToken'], ['onToken']);
+    } catch (err) {
+      // The handle's promises carry the error, as every other failure of a generation does.
+      // Marked handled as the working path's are: a caller may await either one.
+      const failed = Promise.reject(err);
+      const started = Promise.reject(err);
+      failed.catch(() => {});
+      started.catch(() => {});
+      return { done: failed, started, cancel: () => {} };
+    }
+    const { onToken, ...options } = opts ?? {};
     let id = null;
     let cancelled = false;
     let resolveStarted;

@@ -208,15 +208,28 @@ async function applyState(state) {
 }
 
 function focusAttention(state) {
+  const named = new URLSearchParams(location.hash.slice(1));
+  // What the link asks for that this model or the page cannot show: said under the share bar, not dropped silently.
+  const missed = [];
+  const asked = (key) => named.get(KEYS[key]);
+  if (asked('kind') !== null && asked('kind') !== state.kind) missed.push(`kind=${asked('kind')} (not encoder, decoder or cross)`);
   if (state.kind) {
     const radio = $(`#kind-switch input[value="${state.kind}"]`);
     if (radio && !radio.checked) radio.click();
+    if (!radio && $('#kind-switch input')) missed.push(`${state.kind} attention (this model has none)`);
   }
   // A link that names no layer or head leaves the one the page picked by the pattern scores (head-choice.js).
-  const named = new URLSearchParams(location.hash.slice(1));
-  if (!named.has(KEYS.layer) && !named.has(KEYS.head)) return;
-  setValue('#layer-select', state.layer - 1);
-  setValue('#head-select', state.head === 'mean' ? 'mean' : state.head - 1);
+  if (named.has(KEYS.layer) || named.has(KEYS.head)) {
+    const layers = $('#layer-select').options.length;
+    if (named.has(KEYS.layer) && String(state.layer) !== asked('layer')) missed.push(`layer=${asked('layer')} (not a layer number)`);
+    else if (state.layer > layers) missed.push(`layer ${state.layer} (this map has ${layers})`);
+    else setValue('#layer-select', state.layer - 1);
+    const heads = [...$('#head-select').options].filter((o) => o.value !== 'mean').length;
+    if (named.has(KEYS.head) && asked('head') !== 'mean' && String(state.head) !== asked('head')) missed.push(`head=${asked('head')} (not a head number or mean)`);
+    else if (state.head !== 'mean' && state.head > heads) missed.push(`head ${state.head} (each layer has ${heads})`);
+    else setValue('#head-select', state.head === 'mean' ? 'mean' : state.head - 1);
+  }
+  if (missed.length) showNote(`The link asks for ${missed.join(', ')}; the attention map shows what the page picked instead.`);
 }
 
 /** The rollout view's kind and output token, as the link names them (else the view's own defaults). */

@@ -41,8 +41,8 @@ pub fn rnn(raw: &[String]) -> std::result::Result<(), String> {
             return writeln!(std::io::stdout(), "{RNN_USAGE}").map_err(|e| crate::stdout_failed(e).to_string());
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value (see glassbox rnn --help)"))?;
-        let num = |what: &str| value.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("{what}: `{value}` is not a number"));
-        let whole = |what: &str| value.parse::<usize>().map_err(|_| format!("{what}: `{value}` is not a whole number"));
+        let num = |what: &str| value.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("{what}: `{value}` is not a number; give one such as 0.5"));
+        let whole = |what: &str| value.parse::<usize>().map_err(|_| format!("{what}: `{value}` is not a whole number of 0 or more; give one such as 20"));
         match flag.as_str() {
             "--cell" => o.cell = Cell::parse(value).map_err(|e| e.to_string())?,
             "--length" => o.length = whole(flag)?,
@@ -54,7 +54,7 @@ pub fn rnn(raw: &[String]) -> std::result::Result<(), String> {
             "--learning-rate" => o.learning_rate = num(flag)?,
             "--batch" => o.batch = whole(flag)?,
             "--eval-size" => o.eval_size = whole(flag)?,
-            "--seed" => o.seed = value.parse().map_err(|_| format!("--seed: `{value}` is not a whole number"))?,
+            "--seed" => o.seed = value.parse().map_err(|_| format!("--seed: `{value}` is not a whole number of 0 or more; give one such as 1"))?,
             "--steps" => steps = whole(flag)?,
             "--eval-every" => eval_every = whole(flag)?,
             other => return Err(format!("unknown option `{other}` (see glassbox rnn --help)")),

@@ -21,10 +21,11 @@ glassbox: look inside transformer models
 
 USAGE:
   glassbox tokenize DIR --text T [--pair P] [--text T2 [--pair P2] ...] [--src-lang CODE]
-  glassbox inspect  DIR --text T [--pair P] [--text T2 ...] [--decoder-ids 0,5,9] [--generate N] [--scores] [--views]
+  glassbox inspect  DIR --text T [--pair P] [--text T2 ...] [--decoder-ids 0,5,9] [--scores] [--views] [--src-lang CODE]
+                                 [--generate N [--num-beams B] [--length-penalty F] [--tgt-lang CODE]]
                                  [--token-effects] [--zero-shot LABEL,LABEL,... [--template T] [--multi-label]]
   glassbox generate DIR --text T [--max-new-tokens N] [--temperature F] [--top-k K] [--top-p P] [--seed S]
-                                 [--num-beams B] [--length-penalty F] [--tgt-lang CODE]
+                                 [--num-beams B] [--length-penalty F] [--tgt-lang CODE] [--src-lang CODE]
   glassbox info     DIR
   glassbox plot     DIR --text T --out fig.png [--kind encoder|decoder|cross] [--layer N] [--head N|mean|all]
                                  [--cell PX] [--theme light|dark] [--decoder-ids 0,5,9]
@@ -302,6 +303,13 @@ impl FolderBytes {
     }
 
     fn read_parts(dir: &Path, need_weights: bool, tokenizer_only: bool) -> Result<Self> {
+        // A mistyped path or a file given for the folder: say so, not that one of its files is missing.
+        if !dir.exists() {
+            return Err(Error::file(dir.display().to_string(), "no such folder", "Check the path: give the model folder, the one holding config.json, model.safetensors and tokenizer.json"));
+        }
+        if !dir.is_dir() {
+            return Err(Error::file(dir.display().to_string(), "is a file, not a folder", "Give the model folder that holds it (config.json, model.safetensors and tokenizer.json side by side)"));
+        }
         let required = |name: &str| {
             read_file(&dir.join(name), limit_of(name))?.ok_or_else(|| {
                 Error::file(dir.join(name).display().to_string(), "cannot be read (no such file)", "Pass a folder holding config.json, model.safetensors and tokenizer.json")
@@ -320,6 +328,8 @@ impl FolderBytes {
             }
             required(name)
         };
+        // config.json first: a folder without it (or with one that is not a model's) is named by it, not by the tokenizer.
+        let config = if tokenizer_only { optional("config.json")?.unwrap_or_default() } else { required("config.json")? };
         let tokenizer_config = optional("tokenizer_config.json")?;
         // A Marian folder as transformers saves it has no tokenizer.json: Glassbox makes one of
         // its SentencePiece models and vocabulary (the page does the same).
@@ -353,7 +363,7 @@ impl FolderBytes {
             required_or_stand_in("tokenizer.json")?
         };
         Ok(FolderBytes {
-            config: if tokenizer_only { optional("config.json")?.unwrap_or_default() } else { required("config.json")? },
+            config,
             weights: if need_weights { Some(required_or_stand_in("model.safetensors")?) } else { None },
             tokenizer,
             tokenizer_config,
@@ -479,6 +489,17 @@ fn float(x: f32) -> Value {
 }
 
 fn inspect(args: &Args) -> Result<Value> {
+    // The generation options of `inspect` act only through --generate: without it they would be read and do nothing.
+    if args.generate.is_none() {
+        let given: Vec<&str> = [("--num-beams", args.num_beams.is_some()), ("--length-penalty", args.length_penalty.is_some()), ("--tgt-lang", args.tgt_lang.is_some())]
+            .into_iter()
+            .filter_map(|(flag, set)| set.then_some(flag))
+            .collect();
+        if !given.is_empty() {
+            let verb = if given.len() == 1 { "applies" } else { "apply" };
+            return Err(Error::input(format!("{} {verb} to inspect only with --generate N", given.join(" and ")), "Add --generate N (the number of tokens to write), or leave it out"));
+        }
+    }
     let (_bytes, session) = load(args)?;
     let info = session.info().clone();
     let capture = Capture { probs: true, scores: args.scores };

@@ -296,8 +296,9 @@ impl Session {
         let info = self.info();
         if info.kind != Kind::EncoderDecoder && decoder_ids.is_some_and(|ids| !ids.is_empty()) {
             return Err(Error::input(
-                format!("decoder ids were given but this is an {} model; only encoder-decoder models read them", info.kind.as_str()),
-                "Leave out the decoder ids (--decoder-ids) for this model",
+                format!("decoder ids were given but this is {} {} model; only encoder-decoder models read them",
+                    if info.kind == Kind::EncoderOnly { "an" } else { "a" }, info.kind.as_str()),
+                "Leave out the decoder ids (--decoder-ids, or the decoderIds option) for this model",
             ));
         }
         let decoder_ids = match info.kind {

@@ -123,4 +123,22 @@ describe('generation_config.json on the page', () => {
     assert.ok((await generate(page)).ids.length > 0, 'its own setting generates');
     assert.deepEqual(setup.watch.errors, [], 'no console errors');
   });
+
+  it('<glassbox-generation> decodes with one beam, as its settings and docs say, whatever the model\'s file asks', async () => {
+    // The widget has no Beams control (docs/widgets.md: beams are the page's only); it used to leave numBeams out,
+    // so this checkpoint's num_beams 3 turned its temperature 0 into a beam search with no per-step probabilities.
+    const { context } = setup;
+    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>widget</title>
+<script type="module" src="/glassbox-widgets.js"></script></head><body><main>
+<glassbox-generation id="g" eager autorun model="${NAME}" text="${TEXT}" max-tokens="4"></glassbox-generation></main></body></html>`;
+    await context.route('**/__generation-widget.html', (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html }));
+    const page = await context.newPage();
+    await page.goto(`${setup.server.url}__generation-widget.html`);
+    await page.waitForFunction(() => document.querySelector('#g').generated, null, { timeout: 90000 });
+    const result = await page.$eval('#g', (e) => ({ ids: e.generated.ids, beams: e.generated.beams ?? null }));
+    assert.equal(result.beams, null, 'no beam search');
+    const cli = cliInspect(path.join(setup.models.root, NAME), TEXT, ['--generate', '4', '--num-beams', '1']);
+    assert.deepEqual(result.ids, cli.generated_ids, 'greedy, the CLI\'s one-beam continuation');
+    await page.close();
+  });
 });

@@ -194,6 +194,34 @@ fn errors_exit_1_with_one_line_naming_the_problem() {
     let _ = std::fs::remove_dir_all(wide);
 }
 
+/// A mistyped path, a file given for the folder, a folder without config.json, a config.json that is not
+/// JSON: each is named for what it is, not reported as some other file being missing.
+#[test]
+fn folder_mistakes_are_named_for_what_they_are() {
+    let root = std::env::temp_dir().join(format!("glassbox-cli-folders-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("empty")).unwrap();
+    let missing = root.join("typo").display().to_string();
+    let err = failure(&["info", &missing]);
+    assert!(err.contains("typo: no such folder") && err.contains("Check the path"), "{err}");
+    assert!(!err.contains("tokenizer.json: cannot be read"), "a missing folder is not a missing tokenizer: {err}");
+
+    let config = fixture_dir("gpt2").join("config.json").display().to_string();
+    let err = failure(&["inspect", &config, "--text", "hi"]);
+    assert!(err.contains("is a file, not a folder") && err.contains("model folder"), "{err}");
+
+    // An empty folder: config.json is named first (it was tokenizer.json, which made the folder look nearly right).
+    let empty = root.join("empty").display().to_string();
+    let err = failure(&["info", &empty]);
+    assert!(err.contains("config.json: cannot be read (no such file)"), "{err}");
+
+    let bad = broken_copy("gpt2", "notjson", |_| "{not json".into());
+    let err = failure(&["info", bad.to_str().unwrap()]);
+    assert!(err.starts_with("error: config.json: not valid JSON"), "{err}");
+    let _ = std::fs::remove_dir_all(bad);
+    let _ = std::fs::remove_dir_all(root);
+}
+
 #[test]
 fn input_errors_exit_1_with_one_line() {
     let long = "the quick brown fox jumps over the lazy dog ".repeat(20);
@@ -205,6 +233,9 @@ fn input_errors_exit_1_with_one_line() {
     assert!(err.contains("temperature"), "{err}");
     let err = failure(&["generate", &dir("bert"), "--text", "hi"]);
     assert!(err.contains("encoder-only"), "{err}");
+    // Decoder ids given to a decoder-only model: the article agrees with the kind, and the JS option is named too.
+    let err = failure(&["inspect", &dir("gpt2"), "--text", "hi", "--decoder-ids", "1"]);
+    assert!(err.contains("this is a decoder-only model") && err.contains("decoderIds"), "{err}");
 }
 
 /// `plot` draws the attention `inspect` prints, with the page's colours: one block per cell, the
@@ -244,6 +275,11 @@ fn plot_writes_the_inspected_map_as_png() {
     }
     assert!(failure(&["plot", &gpt2, "--text", text, "--kind", "cross", "--out", &out_s]).contains("no cross attention"));
     assert!(failure(&["plot", &gpt2, "--text", text, "--head", "99", "--out", &out_s]).contains("head 99"));
+    // Ranges as a reader says them: "0 to 3" with the fix naming both ends (it was "layers 0..3. Pick a layer from 0").
+    let err = failure(&["plot", &gpt2, "--text", text, "--layer", "99", "--out", &out_s]);
+    assert!(err.contains("layer 99 does not exist: this map has layers 0 to ") && err.contains("Pick a layer from 0 to "), "{err}");
+    let err = failure(&["plot", &gpt2, "--text", text, "--head", "99", "--out", &out_s]);
+    assert!(err.contains("this layer has heads 0 to ") && !err.contains(".."), "{err}");
     assert!(failure(&["plot", &gpt2, "--text", text]).contains("--out"));
 }
 
@@ -304,6 +340,12 @@ fn options_that_do_not_apply_are_refused() {
     // The options each command does read still work.
     let out = json(&["inspect", &gpt2, "--text", "hi", "--generate", "2", "--num-beams", "2", "--weights", "bf16"]);
     assert_eq!(out["cases"][0]["generated_ids"].as_array().map(Vec::len), Some(2));
+    // inspect's generation options without --generate did nothing and said nothing.
+    let err = failure(&["inspect", &gpt2, "--text", "hi", "--num-beams", "3", "--length-penalty", "2"]);
+    assert!(err.contains("--num-beams and --length-penalty apply to inspect only with --generate N") && err.contains("Add --generate N"), "{err}");
+    // The usage lines name the options each command reads.
+    let help = String::from_utf8(glassbox(&["--help"]).stdout).unwrap();
+    assert!(help.contains("[--generate N [--num-beams B] [--length-penalty F] [--tgt-lang CODE]]"), "{help}");
 }
 
 /// An argument that is not UTF-8 (a lone surrogate's bytes, a Latin-1 byte from a shell escape) is
@@ -392,6 +434,14 @@ fn rnn_runs_that_would_take_minutes_are_refused() {
     assert!(err.contains("would take more than a minute") && err.contains("--steps"), "{err}");
     let err = failure(&["rnn", "--cell", "lstm", "--length", "200", "--hidden", "128", "--batch", "512", "--steps", "1"]);
     assert!(err.contains("one training step would take too long") && err.contains("at most 59 sequences"), "{err}");
+    // A malformed number says what to give ("-1 is not a whole number" alone read as wrong: -1 is one).
+    let err = failure(&["rnn", "--steps", "-1"]);
+    assert!(err.contains("--steps: `-1` is not a whole number of 0 or more; give one such as 20"), "{err}");
+    let err = failure(&["rnn", "--clip", "lots"]);
+    assert!(err.contains("--clip: `lots` is not a number; give one such as 0.5"), "{err}");
+    // Ranges read as words, not Rust's 1..=200.
+    let err = failure(&["rnn", "--length", "500"]);
+    assert!(err.contains("is outside 1 to 200") && !err.contains("..="), "{err}");
 }
 
 /// `inspect --generate` on an encoder-only model says it cannot write (it used to leave the

@@ -327,6 +327,16 @@ async function raster(values, options) {
   return (await sharedGlassbox()).drawMap(values, options);
 }
 
+/**
+ * An error message shown as a sentence: its first letter capitalised only when its first word is a plain word
+ * ("the text …" -> "The text …"), never when it is a file or a model name ("config.json: …", "glassbox-bert is …"),
+ * which would no longer be the name the reader has to type.
+ */
+function asSentence(message) {
+  const first = message.match(/^[^\s:,;]*/)[0];
+  return /^[a-z]+$/.test(first) ? message.charAt(0).toUpperCase() + message.slice(1) : message;
+}
+
 /** A number attribute, or `fallback` when it is absent or not a number. */
 function numberAttr(el, name, fallback) {
   const raw = el.getAttribute(name);
@@ -340,6 +350,8 @@ let widgetCount = 0;
 // ---- the base element ---------------------------------------------------------------------------
 
 const COMMON_ATTRIBUTES = ['model', 'text', 'pair', 'hide', 'readonly', 'random-seed'];
+/** The attributes read as numbers, by whichever element observes them. */
+const NUMBER_ATTRIBUTES = ['random-seed', 'layer', 'head', 'query', 'output', 'temperature', 'top-k', 'top-p', 'seed', 'max-tokens'];
 
 /**
  * What every element shares, models or not: a shadow root, built once when first connected (`_build`), and the
@@ -444,9 +456,12 @@ class GlassboxElement extends LazyElement {
     this.ui.controls = h('div', { class: 'gb-controls', dataset: { control: 'controls' } });
     this.ui.status = h('p', { class: 'gb-status placeholder', 'aria-live': 'polite' });
     this.ui.error = h('p', { class: 'error', role: 'alert', hidden: true });
+    // An attribute the widget could not use as written (layer="abc", a layer the model lacks): said, not guessed at.
+    this.ui.attrNote = h('p', { class: 'explain gb-note', role: 'status', hidden: true });
+    this._notes = { attributes: [], view: [] };
     this.ui.body = h('div', { class: 'gb-body' });
     this.ui.root = h('div', { class: 'gb-widget', part: 'widget' },
-      this.ui.header, this.ui.textWrap, this.ui.controls, this.ui.status, this.ui.error, this.ui.body);
+      this.ui.header, this.ui.textWrap, this.ui.controls, this.ui.status, this.ui.error, this.ui.attrNote, this.ui.body);
     this.shadowRoot.append(this.ui.root);
 
     this.ui.textArea.addEventListener('input', () => {
@@ -488,6 +503,32 @@ class GlassboxElement extends LazyElement {
     this.ui.open.hidden = this._hidden('open') || this.hasAttribute('random-seed') || !config.pageUrl;
   }
 
+  /**
+   * Number attributes this element reads whose value is not a number (temperature="0,8", layer="two"): each is
+   * named, with what is used instead, rather than silently replaced by the default.
+   */
+  _numberNotes() {
+    const observed = this.constructor.observedAttributes ?? [];
+    const notes = [];
+    for (const name of NUMBER_ATTRIBUTES.filter((n) => observed.includes(n))) {
+      const raw = this.getAttribute(name);
+      if (raw === null || raw.trim() === '' || Number.isFinite(Number(raw))) continue;
+      // head="mean" (and the head view's "all" or a list "1,3") are words the attribute takes.
+      if (name === 'head' && /^(mean|all|\d+(\s*,\s*\d+)*)$/.test(raw.trim())) continue;
+      const instead = name === 'random-seed' ? 'the random weights use seed 0' : 'its default is used';
+      notes.push(`${name}="${raw}" is not a number, so ${instead}${name === 'temperature' || name === 'top-p' ? ' (write decimals with a point: 0.8)' : ''}.`);
+    }
+    return notes;
+  }
+
+  /** Show the notes about attributes (`which`: 'attributes' from the base, 'view' from the element's own checks). */
+  _setNotes(which, notes) {
+    this._notes[which] = notes;
+    const all = [...this._notes.attributes, ...this._notes.view];
+    this.ui.attrNote.textContent = all.join(' ');
+    this.ui.attrNote.hidden = all.length === 0;
+  }
+
   _wake() {
     if (this._awake) return;
     this._awake = true;
@@ -502,6 +543,7 @@ class GlassboxElement extends LazyElement {
       const seq = ++this._seq;
       try {
         this._clearError();
+        this._setNotes('attributes', this._numberNotes());
         if (!this._entry) {
           this._setStatus('loading', 'Loading the model…');
           const randomSeed = this.hasAttribute('random-seed') ? numberAttr(this, 'random-seed', 0) : null;
@@ -524,7 +566,7 @@ class GlassboxElement extends LazyElement {
 
   _showError(err) {
     const message = err instanceof Error ? err.message : String(err);
-    this.ui.error.textContent = message ? message.charAt(0).toUpperCase() + message.slice(1) : 'Something went wrong.';
+    this.ui.error.textContent = message ? asSentence(message) : 'Something went wrong.';
     this.ui.error.hidden = false;
     this._setStatus('error', '');
     this.dispatchEvent(new CustomEvent('glassbox-error', { bubbles: true, composed: true, detail: { message } }));
@@ -574,6 +616,7 @@ export {
   TEXT_DELAY_MS,
   TRANSLATION_EXTRA,
   WIDGET_CSS,
+  asSentence,
   config,
   glassbox,
   h,

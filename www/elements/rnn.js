@@ -11,7 +11,7 @@
 // off), optimizer = adam | sgd, steps (per model, default 200), seed (default 1), autorun (train on sight),
 // hide, theme. The numbers are those of `glassbox rnn` with the same options.
 
-import { LazyElement, define, h, numberAttr, sharedGlassbox, widgetSheets } from './base.js';
+import { LazyElement, asSentence, define, h, numberAttr, sharedGlassbox, widgetSheets } from './base.js';
 
 const CELLS = ['rnn', 'lstm', 'attention'];
 const CELL_NAMES = { rnn: 'RNN', lstm: 'LSTM', attention: 'Attention' };
@@ -341,7 +341,7 @@ class GlassboxRnn extends LazyElement {
 
   _fail(err) {
     const message = err instanceof Error ? err.message : String(err);
-    this.ui.error.textContent = message.charAt(0).toUpperCase() + message.slice(1);
+    this.ui.error.textContent = asSentence(message);
     this.ui.error.hidden = false;
     this._setStatus('error', '');
     this.dispatchEvent(new CustomEvent('glassbox-error', { bubbles: true, composed: true, detail: { message } }));

@@ -79,6 +79,11 @@ class GlassboxRollout extends ViewElement {
   /** The output token (0-based) and the output select, over `labels`. */
   _output(labels, T) {
     const output = Math.min(T - 1, Math.max(0, numberAttr(this, 'output', T) - 1));
+    // An output token the text does not have: named in the widget's note, not clamped in silence.
+    const raw = this.getAttribute('output')?.trim();
+    const asked = raw && Number.isFinite(Number(raw)) ? Number(raw) : null;
+    this._setNotes('view', asked !== null && asked !== output + 1
+      ? [`output="${raw}": output tokens count from 1 and this text has ${T}, so token ${output + 1} is shown.`] : []);
     renderSelect(this.ui.output, range(T).map((i) => ({ value: String(i), label: `${i + 1}: ${labels[i] ?? i}` })), String(output));
     return output;
   }
@@ -139,7 +144,7 @@ class GlassboxRollout extends ViewElement {
     renderHeatmap(this.ui.rawMap, { ...labels, values: headMatrix(tensor, L - 1, 'mean'), title: `Layer ${L} of the ${kind}, mean of the heads`,
       colAxis: 'input token' });
     renderHeatmap(this.ui.rolloutMap, { ...labels, values: result.rollout.data, title: `Attention rollout of the ${kind} through its ${L} layers`,
-      rowAxis: 'output token', colAxis: 'input token', quantity: 'rollout share (each row adds up to 1)' });
+      rowAxis: 'output token', colAxis: 'input token', quantity: 'rollout share (each row adds up to 1)', shares: true });
     const table = (flow) => tokenTable(`Where output token ${output + 1} (${rows.labels[output]}) gets its information, estimated from ${kind} self-attention alone`,
       cols, range(T), [`last layer (${L})`, 'rollout', 'flow'], [raw, rollout, flow], output, !flowError);
     this.ui.tables.replaceChildren(table(null));
@@ -204,7 +209,7 @@ class GlassboxRollout extends ViewElement {
     renderHeatmap(this.ui.rawMap, { ...labels, values: rawAll, title: `Cross-attention of decoder layer ${Ld}, mean of the heads`,
       rowAxis: 'decoder token', colAxis: 'encoder token' });
     renderHeatmap(this.ui.rolloutMap, { ...labels, values: encMap, title: `Rollout through ${Ld} decoder and ${Le} encoder layers, encoder side`,
-      rowAxis: 'decoder output token', colAxis: 'encoder input token', quantity: 'rollout share (each row rescaled to 1)' });
+      rowAxis: 'decoder output token', colAxis: 'encoder input token', quantity: 'rollout share (each row rescaled to 1)', shares: true });
     const dec = axesOf(run, 'decoder', scheme).cols;
     const what = `output token ${output + 1} (${rows.labels[output]})`;
     const tables = (flow) => [

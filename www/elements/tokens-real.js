@@ -49,9 +49,16 @@ export function mountRealTokenizer(element, root) {
   return {
     async update(entry, tokens, text) {
       root.hidden = !element.hasAttribute('tokenizer');
+      element._setNotes?.('view', []);
       if (root.hidden) return;
-      compare.setChoices(await tokenizerChoices());
-      compare.choose(element.getAttribute('tokenizer') || null);
+      const choices = await tokenizerChoices();
+      compare.setChoices(choices);
+      const wanted = element.getAttribute('tokenizer') || null;
+      // A name this site has no tokenizer for: said, with the names it has, rather than showing none chosen.
+      if (wanted && !choices.some((c) => c.name === wanted)) {
+        element._setNotes?.('view', [`tokenizer="${wanted}" is not one of the real tokenizers here (${choices.map((c) => c.name).join(', ')}), so none is chosen.`]);
+      }
+      compare.choose(wanted);
       compare.update({ info: entry.model.info, tokens, scheme: entry.scheme }, text);
     },
   };

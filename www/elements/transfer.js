@@ -14,7 +14,7 @@ import { renderPredictions } from '../views/fill-mask.js';
 import { renderTextHighlight } from '../views/text-highlight.js';
 import { attentionMap } from '../run-view.js';
 import { windowOf } from '../views/explain.js';
-import { HERE, LazyElement, TEXT_DELAY_MS, define, h, numberAttr, raster, sharedGlassbox, sharedModel, sharedRun, widgetSheets } from './base.js';
+import { HERE, LazyElement, TEXT_DELAY_MS, asSentence, define, h, numberAttr, raster, sharedGlassbox, sharedModel, sharedRun, widgetSheets } from './base.js';
 
 const DEFAULT_MODEL = 'glassbox-bert';
 const DEFAULT_TEXT = 'The program crashed when the [MASK] was full.';
@@ -199,7 +199,7 @@ class GlassboxTransfer extends LazyElement {
     } catch (err) {
       if (!current()) return;
       const message = err instanceof Error ? err.message : String(err);
-      this.ui.error.textContent = message.charAt(0).toUpperCase() + message.slice(1);
+      this.ui.error.textContent = asSentence(message);
       this.ui.error.hidden = false;
       this._setStatus('error', '');
       this.dispatchEvent(new CustomEvent('glassbox-error', { bubbles: true, composed: true, detail: { message } }));

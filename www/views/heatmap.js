@@ -80,10 +80,13 @@ function scaleTop(st) {
  * @param {string} [view.colTitle]             the columns' axis title (default: from colAxis)
  * @param {string} [view.quantity]             what a cell holds, named on the colour scale (default "attention weight";
  *                                            a rollout map: "rollout share")
+ * @param {boolean} [view.shares]              the cells are shares of where a row's information came from (rollout), not
+ *                                            attention weights over keys: the scale's 1/n marker then reads "even share"
  *
  * Below the map, "Stretch the colours" (off by default) divides every weight by the largest one shown,
  * so a pale map becomes readable; the scale then reads 0..that maximum. Either way the scale marks the
- * uniform weight 1/n (n keys: what a row would hold if it looked everywhere equally), and on a causal
+ * uniform weight 1/n (n keys: what a row would hold if it looked everywhere equally; with `shares`, the even
+ * share 1/n of a row that drew on all n columns equally), and on a causal
  * map the first row, whose single visible key must get weight 1, is marked * as forced.
  */
 export function renderHeatmap(root, view) {
@@ -477,10 +480,18 @@ function drawLegend(root) {
     const u = 1 / n;
     st.uniform.hidden = false;
     st.uniform.style.left = `${Math.min(1, u / top) * 100}%`;
-    st.uniform.textContent = `▲ 1/${n} uniform`;
-    st.uniform.title = `Uniform weight 1/${n} = ${fmtWeight(u, 3)}: a row that looked at all ${n} keys equally` +
-      (windowed ? ` (a row of this ${banded ? 'banded' : 'windowed'} layer sees at most ${n} keys)`
-        : st.view.causal ? ' (the last row; a causal row r sees r keys, uniform 1/r)' : '');
+    if (st.view.shares) {
+      // Rollout: a row's cells are shares of where its information came from, adding up to 1 over the columns.
+      const cols = `${st.view.colAxis || 'column'}s`;
+      st.uniform.textContent = `▲ 1/${n} even share`;
+      st.uniform.title = `Even share 1/${n} = ${fmtWeight(u, 3)}: a row that drew on all ${n} ${cols} equally` +
+        (st.view.causal ? ` (the last row; a causal row r draws only on the first r ${cols}, even share 1/r)` : '');
+    } else {
+      st.uniform.textContent = `▲ 1/${n} uniform`;
+      st.uniform.title = `Uniform weight 1/${n} = ${fmtWeight(u, 3)}: a row that looked at all ${n} keys equally` +
+        (windowed ? ` (a row of this ${banded ? 'banded' : 'windowed'} layer sees at most ${n} keys)`
+          : st.view.causal ? ' (the last row; a causal row r sees r keys, uniform 1/r)' : '');
+    }
     st.uniform.dataset.value = String(u);
   } else {
     st.uniform.hidden = true;
@@ -570,7 +581,9 @@ function updateReadout(root) {
   } else {
     const v = view.values[r * view.nCols + c];
     readout.textContent = `${row} → ${col}: ${v.toFixed(4)}` +
-      (isForcedRow(view, r) ? ' (forced: the only key this row may see, so its weight is 1 by construction)' : '');
+      (isForcedRow(view, r) ? (view.shares
+        ? ` (forced: the only ${colWord} this row can draw on, so its share is 1 by construction)`
+        : ' (forced: the only key this row may see, so its weight is 1 by construction)') : '');
     readout.dataset.value = String(v);
   }
   readout.dataset.row = String(r);

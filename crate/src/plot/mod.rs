@@ -176,11 +176,15 @@ pub fn rasterize(values: &[f32], rows: usize, cols: usize, mask: Mask, style: Ma
 pub fn head_map(maps: &AttentionMaps, layer: usize, head: Option<usize>) -> Result<Vec<f32>> {
     let (l, h, tq, tk) = maps.dim();
     if layer >= l {
-        return Err(Error::input(format!("layer {layer} does not exist: this map has layers 0..{}", l.saturating_sub(1)), "Pick a layer from 0"));
+        let last = l.saturating_sub(1);
+        return Err(Error::input(format!("layer {layer} does not exist: this map has layers 0 to {last}"), format!("Pick a layer from 0 to {last}")));
     }
     let heads = maps.index_axis(Axis(0), layer); // [H][Tq][Tk]
     match head {
-        Some(head) if head >= h => Err(Error::input(format!("head {head} does not exist: this layer has heads 0..{}", h.saturating_sub(1)), "Pick a head from 0, or the mean")),
+        Some(head) if head >= h => {
+            let last = h.saturating_sub(1);
+            Err(Error::input(format!("head {head} does not exist: this layer has heads 0 to {last}"), format!("Pick a head from 0 to {last}, or the mean")))
+        }
         Some(head) => Ok(heads.index_axis(Axis(0), head).iter().copied().collect()),
         None => {
             let mut mean = Array2::<f32>::zeros((tq, tk));

@@ -62,14 +62,20 @@ impl Dataset<'_> {
     }
     fn check(&self, classes: usize) -> Result<()> {
         if self.dims == 0 || self.dims > MAX_DIMS {
-            return Err(Error::input(format!("{} feature dimensions is outside 1..={MAX_DIMS}", self.dims), "Pass feature vectors of a sensible size"));
+            return Err(Error::input(format!("{} feature dimensions is outside 1 to {MAX_DIMS}", self.dims), "Pass feature vectors of a sensible size"));
         }
         if self.rows() == 0 || self.rows() > MAX_ROWS {
-            return Err(Error::input(format!("{} examples is outside 1..={MAX_ROWS}", self.rows()), "Pass at least one labelled example"));
+            return Err(Error::input(format!("{} examples is outside 1 to {MAX_ROWS}", self.rows()), "Pass at least one labelled example"));
         }
         if self.features.len() != self.rows() * self.dims {
             return Err(Error::input(
-                format!("{} feature values are not {} examples of {} dimensions", self.features.len(), self.rows(), self.dims),
+                format!(
+                    "{} feature values were given, but {} labels of {} dimensions each need {}",
+                    self.features.len(),
+                    self.rows(),
+                    self.dims,
+                    self.rows() * self.dims
+                ),
                 "Pass one feature vector per label, all of the same length",
             ));
         }
@@ -103,7 +109,7 @@ impl LogisticRegression {
     /// Fit on `data` with `classes` classes.
     pub fn fit(data: Dataset<'_>, classes: usize, options: &FitOptions) -> Result<Self> {
         if classes < 2 || classes > MAX_CLASSES {
-            return Err(Error::input(format!("{classes} classes is outside 2..={MAX_CLASSES}"), "Use at least two classes"));
+            return Err(Error::input(format!("{classes} classes is outside 2 to {MAX_CLASSES}"), "Use at least two classes"));
         }
         if !options.l2.is_finite() || options.l2 < 0.0 {
             return Err(Error::input(format!("l2 {} is not a number of at least 0", options.l2), "Use an l2 such as 0.1"));

@@ -604,7 +604,7 @@ impl TrainOptions {
         // Each option by both its names: the page's (JS) and the CLI's flag.
         let range = |name: &str, flag: &str, v: usize, lo: usize, hi: usize| {
             if v < lo || v > hi {
-                return Err(Error::input(format!("{name} (--{flag}) {v} is outside {lo}..={hi}"), format!("Choose a value from {lo} to {hi}")));
+                return Err(Error::input(format!("{name} (--{flag}) {v} is outside {lo} to {hi}"), format!("Choose a value from {lo} to {hi}")));
             }
             Ok(())
         };

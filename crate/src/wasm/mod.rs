@@ -163,8 +163,28 @@ fn read_options(value: JsValue, call: &str, read: &dyn Fn(serde_json::Value) -> 
             // The message names the key itself: point at the object holding it.
             path.pop();
         }
-        fail(if path.is_empty() { String::new() } else { format!("{}: ", path.join(".")) }, problem)
+        fail(if path.is_empty() { String::new() } else { format!("{}: ", path.join(".")) }, in_js_words(&problem))
     })
+}
+
+/// serde's messages name Rust types ("expected u32", "expected struct QkvRequest", "a sequence"); a JS
+/// caller knows numbers, arrays and objects.
+fn in_js_words(problem: &str) -> String {
+    const WHOLE: &str = "a whole number of 0 or more";
+    let mut out = problem.to_string();
+    for (rust, js) in [
+        ("expected usize", WHOLE), ("expected u64", WHOLE), ("expected u32", WHOLE), ("expected u16", WHOLE), ("expected u8", WHOLE),
+        ("expected i64", "a whole number"), ("expected i32", "a whole number"), ("expected f64", "a number"), ("expected f32", "a number"),
+        ("expected a sequence", "an array"), ("expected a map", "an object"), ("expected a tuple of size 2", "an array of 2 numbers"),
+    ] {
+        out = out.replace(rust, &format!("expected {js}"));
+    }
+    // "expected struct QkvRequest" (and "struct variant ..."): the name is the crate's, not the caller's.
+    if let Some(at) = out.find("expected struct ") {
+        let end = out[at + 16..].find(|c: char| !c.is_alphanumeric() && c != '_').map_or(out.len(), |n| at + 16 + n);
+        out.replace_range(at..end, "expected an object");
+    }
+    out
 }
 
 /// The path of the key an options error comes from (`["qkv", "layer"]`), found by taking keys out

@@ -1,0 +1,137 @@
+// A tutorial author's mistakes in widget attributes, as the author would see them on their own page: a number
+// attribute that is not a number, a layer or head the model lacks, a kind it does not have. The widget still draws
+// (what it shows is unchanged) and a note names the attribute and what is shown instead; it used to replace such a
+// value silently. Error messages keep a file's or a model's name as written (config.json, not "Config.json").
+//
+//   GLASSBOX_BIN=$PWD/target/release/glassbox node --test tests/browser/attribute-notes.test.mjs
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openPage, closePage, newWatchedPage, axeViolations } from './helpers.mjs';
+
+const WAIT = { timeout: 90000 };
+const setup = {};
+
+before(async () => {
+  Object.assign(setup, await openPage({ openPage: false }));
+  setup.decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
+  setup.encoder = setup.models.models.find((m) => m.kind === 'encoder-only');
+  assert.ok(setup.decoder && setup.encoder, 'a decoder-only and an encoder-only model are needed');
+});
+
+after(() => closePage(setup));
+
+describe('widget attributes an author got wrong', () => {
+  it('are named in a note, with what is shown instead; good ones give no note', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const dec = setup.decoder.name;
+    const body = `
+<glassbox-attention id="fine" eager model="${dec}" text="the cat sat" layer="1" head="2"></glassbox-attention>
+<glassbox-attention id="mean" eager model="${dec}" text="the cat sat" layer="1" head="mean"></glassbox-attention>
+<glassbox-attention id="word" eager model="${dec}" text="the cat sat" layer="two"></glassbox-attention>
+<glassbox-attention id="deep" eager model="${dec}" text="the cat sat" layer="99" head="99"></glassbox-attention>
+<glassbox-attention id="cross" eager model="${dec}" text="the cat sat" kind="cross"></glassbox-attention>
+<glassbox-attention id="bogus" eager model="${dec}" text="the cat sat" kind="self"></glassbox-attention>
+<glassbox-generation id="comma" eager model="${dec}" text="Once" temperature="0,8" max-tokens="2"></glassbox-generation>
+<glassbox-attention id="missing" eager model="models/no-such-folder/" text="the cat sat"></glassbox-attention>
+<glassbox-generation id="encoder" eager model="${setup.encoder.name}" text="Once"></glassbox-generation>
+<glassbox-tokens id="tok" eager model="${dec}" text="hi" tokenizer="gpt3"></glassbox-tokens>
+<glassbox-rollout id="roll" eager model="${dec}" text="the cat sat" output="99"></glassbox-rollout>
+<glassbox-qkv id="qkv" eager model="${dec}" text="the cat" layer="9" query="9"></glassbox-qkv>
+<glassbox-model-view id="mv" eager model="${dec}" text="the cat sat" layer="one"></glassbox-model-view>`;
+    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>attribute notes</title>
+<script type="module" src="/glassbox-widgets.js"></script></head><body><main>${body}</main></body></html>`;
+    await context.route('**/__attribute-notes.html', (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html }));
+    await page.goto(`${setup.server.url}__attribute-notes.html`);
+    await page.waitForFunction(() => [...document.querySelectorAll('main > *')]
+      .every((e) => e.dataset.status === 'ready' || e.dataset.status === 'error'), null, WAIT);
+    const read = () => page.$$eval('main > *', (els) => Object.fromEntries(els.map((e) => [e.id, {
+      status: e.dataset.status,
+      note: e.shadowRoot.querySelector('.gb-note:not([hidden])')?.textContent ?? '',
+      error: e.shadowRoot.querySelector('.error:not([hidden])')?.textContent ?? '',
+      shown: e.shown ?? null,
+    }])));
+    const w = await read();
+
+    assert.equal(w.fine.note, '', 'valid attributes: no note');
+    assert.equal(w.mean.note, '', 'head="mean" is a word the attribute takes');
+    assert.deepEqual([w.fine.shown.layer, w.fine.shown.head], [0, 1]);
+
+    assert.equal(w.word.note, 'layer="two" is not a number, so its default is used.');
+    assert.equal(w.word.shown.layer, 0);
+
+    const layers = w.deep.shown.layer + 1;
+    const heads = w.deep.shown.head + 1;
+    assert.equal(w.deep.note, `layer="99": layers count from 1 and the decoder attention has ${layers}, so layer ${layers} is shown. `
+      + `head="99": heads count from 1 and each layer has ${heads}, so head ${heads} is shown.`);
+
+    assert.equal(w.cross.note, 'kind="cross": this model has no cross attention (it has decoder), so decoder is shown.');
+    assert.equal(w.bogus.note, 'kind="self" is not a kind (encoder, decoder or cross); this model has decoder, so decoder is shown.');
+    assert.equal(w.comma.note, 'temperature="0,8" is not a number, so its default is used (write decimals with a point: 0.8).');
+    assert.equal(w.comma.status, 'ready');
+
+    const T = w.roll.shown.output + 1;
+    assert.equal(w.roll.note, `output="99": output tokens count from 1 and this text has ${T}, so token ${T} is shown.`);
+    assert.match(w.qkv.note, /^layer="9": layers count from 1 and there are (\d+), so layer \1 is shown\. query="9": query tokens count from 1 and this text has (\d+), so token \2 is shown\.$/);
+    // The views keep their own explanation beside the note (both were once called ui.note).
+    assert.equal(w.mv.note, 'layer="one" is not a number, so its default is used.');
+    assert.ok(await page.$eval('#mv', (e) => e.shadowRoot.querySelector('.mv-note').textContent.length > 20), 'the model view still explains itself');
+    // A real tokenizer the site does not have.
+    assert.match(w.tok.note, /^tokenizer="gpt3" is not one of the real tokenizers here \(.*gpt2.*\), so none is chosen\.$/);
+
+    // A file's and a model's name stay as the reader must type them at the start of a message.
+    assert.match(w.missing.error, /^config\.json: the server answered 404/);
+    assert.match(w.encoder.error, new RegExp(`^${setup.encoder.name} is an encoder-only model`));
+
+    // The author fixes the attribute: the note goes.
+    await page.$eval('#word', (e) => e.setAttribute('layer', '2'));
+    await page.waitForFunction(() => document.querySelector('#word').shown?.layer === 1, null, WAIT);
+    assert.equal((await read()).word.note, '');
+    // The reader's own choice in the menu is always one the model has: no note about the author's attribute then.
+    await page.locator('#deep').locator('select').first().selectOption('0');
+    await page.waitForFunction(() => document.querySelector('#deep').shown?.layer === 0, null, WAIT);
+    assert.equal((await read()).deep.note, `head="99": heads count from 1 and each layer has ${heads}, so head ${heads} is shown.`);
+
+    const axe = await axeViolations(page);
+    assert.deepEqual(axe.serious, [], 'axe: no serious or critical violations');
+    await context.close();
+  });
+});
+
+describe('a page link an author got wrong', () => {
+  it('says which attention settings it could not show, and still shows the model', async () => {
+    const dec = setup.decoder.name;
+    const cases = [
+      [`model=${dec}&text=the+cat+sat&view=attention&layer=99&head=99`, /^The link asks for layer 99 \(this map has \d+\), head 99 \(each layer has \d+\); the attention map shows what the page picked instead\.$/],
+      [`model=${dec}&text=the+cat+sat&view=attention&kind=cross&layer=abc`, /^The link asks for cross attention \(this model has none\), layer=abc \(not a layer number\); /],
+      [`model=${dec}&text=the+cat+sat&view=attention&kind=self&head=first`, /^The link asks for kind=self \(not encoder, decoder or cross\), head=first \(not a head number or mean\); /],
+      [`model=${dec}&text=the+cat+sat&view=attention&layer=1&head=mean`, /^$/],
+    ];
+    for (const [hash, want] of cases) {
+      const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+      await page.goto(`${setup.server.url}#${hash}`);
+      await page.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+      const note = await page.$eval('#share-status', (e) => e.textContent);
+      assert.match(note, want, hash);
+      assert.equal(await page.$eval('#heatmap', (e) => e.hidden), false, `${hash}: the map is still drawn`);
+      assert.deepEqual(watch.errors, []);
+      await context.close();
+    }
+  });
+});
+
+describe('the Generate panel', () => {
+  it('says top-p 0 is the problem when sampling, with the range to use', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    await page.goto(`${setup.server.url}#model=${setup.decoder.name}&text=Once`);
+    await page.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+    await page.fill('#temperature', '1');
+    await page.fill('#top-p', '0');
+    await page.click('#generate-button');
+    await page.waitForFunction(() => !document.querySelector('#generate-error').hidden, null, { timeout: 10000 });
+    assert.equal(await page.$eval('#generate-error', (e) => e.textContent),
+      'Top-p 0 would keep no token to sample from: use a top-p above 0 and at most 1 (1 switches it off).');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'top-p', 'the field to fix has the focus');
+    await context.close();
+  });
+});
