@@ -253,7 +253,8 @@ describe('positions and embeddings', () => {
 
   test('T5: no position vectors (the error points to relative positions); buckets and bias per head', () => {
     const m = models.t5_tiny;
-    assert.throws(() => m.positionVectors('encoder', 4), /relative/i);
+    // The fix names the JS method to call, not the Rust one (relative_positions).
+    assert.throws(() => m.positionVectors('encoder', 4), /Ask for relativePositions instead/);
     const r = m.relativePositions('encoder', 5);
     assert.deepEqual(Array.from(r.distances), [-4, -3, -2, -1, 0, 1, 2, 3, 4]);
     assert.equal(r.buckets[4], 0, 'distance 0 is bucket 0');

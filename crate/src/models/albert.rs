@@ -122,7 +122,7 @@ impl Albert {
         let (l, groups, inner) = (cfg.num_hidden_layers, cfg.num_hidden_groups, cfg.inner_group_num);
         for (field, n) in [("embedding_size", e), ("num_hidden_groups", groups), ("inner_group_num", inner)] {
             if n == 0 || n as u64 > MAX_DIM {
-                return Err(Error::config(field, format!("is {n}, outside 1..={MAX_DIM}"), "Use the config.json saved with the weights"));
+                return Err(Error::config(field, format!("is {n}, outside 1 to {MAX_DIM}"), "Use the config.json saved with the weights"));
             }
         }
         if h == 0 || c % h != 0 {

@@ -141,7 +141,7 @@ impl Phi {
         }
         // PhiAttention: `head_dim` if the config has one, else hidden_size // heads (rounded down).
         let d = match cfg.head_dim {
-            Some(d) if d == 0 || d as u64 > MAX_DIM => return Err(Error::config("head_dim", format!("is {d}, outside 1..={MAX_DIM}"), "Use the config.json saved with the weights")),
+            Some(d) if d == 0 || d as u64 > MAX_DIM => return Err(Error::config("head_dim", format!("is {d}, outside 1 to {MAX_DIM}"), "Use the config.json saved with the weights")),
             Some(d) => d,
             None => c / h,
         };

@@ -67,8 +67,8 @@ impl Model {
             let (layers, _) = self.attention_dims(req.kind).ok_or_else(|| self.no_such_kind(req.kind))?;
             if req.layer >= layers {
                 return Err(Error::input(
-                    format!("layer {} was asked for but {} attention has layers 0..{layers}", req.layer, req.kind.as_str()),
-                    format!("Pick a layer below {layers}"),
+                    format!("layer {} was asked for but {} attention has layers 0 to {}", req.layer, req.kind.as_str(), layers.saturating_sub(1)),
+                    format!("Pick a layer from 0 to {}", layers.saturating_sub(1)),
                 ));
             }
         }
@@ -128,7 +128,7 @@ impl Model {
         let states = self.lens_states(outputs)?;
         let n_states = states.dim().0;
         if layer >= n_states {
-            return Err(Error::input(format!("hidden state {layer} was asked for but there are {n_states} (0..{n_states})"), "Pick a smaller layer"));
+            return Err(Error::input(format!("hidden state {layer} was asked for but there are {n_states} (0 to {})", n_states.saturating_sub(1)), format!("Pick a hidden state from 0 to {}", n_states.saturating_sub(1))));
         }
         let logits = self.family().lens(states.index_axis(Axis(0), layer), layer + 1 == n_states)?; // [T][V]
         Ok(super::activations::into_flat(logits))
@@ -180,7 +180,7 @@ impl Model {
             (None, _) => {
                 return Err(Error::input(
                     "T5 adds no position vectors; it biases attention scores by relative distance",
-                    "Ask for relative_positions instead",
+                    "Ask for relativePositions instead",
                 ))
             }
         };
@@ -190,9 +190,9 @@ impl Model {
         self.family().position_rows(stack, n).map(<[f32]>::to_vec).ok_or_else(|| match self.info().positions {
             Positions::Rotary => Error::input(
                 "a rotary model adds no position vectors; it turns each query and key by an angle that grows with the position",
-                "Ask for rotary_angles instead",
+                "Ask for rotaryAngles instead",
             ),
-            _ => Error::input(format!("{} adds no position vectors", self.info().model_type), "Ask for relative_positions instead"),
+            _ => Error::input(format!("{} adds no position vectors", self.info().model_type), "Ask for relativePositions instead"),
         })
     }
 
@@ -216,7 +216,7 @@ impl Model {
             _ => {
                 return Err(Error::input(
                     format!("{} positions are not relative; only T5's are (and MPNet adds a relative bias to its learned ones)", self.info().model_type),
-                    "Ask for position_vectors instead",
+                    "Ask for positionVectors instead",
                 ))
             }
         };
@@ -234,7 +234,7 @@ impl Model {
         crate::loader::limits::check_sequence("token embeddings asked for", ids.len())?;
         let (table, vocab, scale) = self.family().token_table(stack);
         if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
-            return Err(Error::input(format!("token id {bad} is outside the vocabulary (0..{vocab})"), "Use ids below vocab_size"));
+            return Err(Error::input(format!("token id {bad} is outside the vocabulary (ids 0 to {})", vocab.saturating_sub(1)), format!("Use ids below {vocab} (vocab_size)")));
         }
         // A packed table knows its rows' width (opt-350m's are narrower than its position rows).
         let c = match &table {
@@ -270,7 +270,7 @@ impl Model {
             _ => {
                 return Err(Error::input(
                     format!("{} positions are not rotary; the Llama family's, GPT-NeoX's, Phi's and ModernBERT's are", self.info().model_type),
-                    "Ask for position_vectors or relative_positions instead",
+                    "Ask for positionVectors or relativePositions instead",
                 ))
             }
         };
