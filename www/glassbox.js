@@ -409,8 +409,10 @@ export class Model extends WorkerHandle {
     }
     const contra = entail === 0 ? head.labels.length - 1 : 0;
     const pairs = [];
+    // Only the class logits are read: keep one layer of the model's own first kind of attention.
+    const kinds = [this.info.kind === 'decoder-only' ? 'decoder' : 'encoder'];
     for (const label of labels) {
-      const r = await this.run(text, { pair: template.replace('{}', label), topK: 0, attention: { kinds: ['encoder'], layers: [0, 1] } });
+      const r = await this.run(text, { pair: template.replace('{}', label), topK: 0, attention: { kinds, layers: [0, 1] } });
       pairs.push([r.classLogits[entail], r.classLogits[contra]]);
     }
     if (multiLabel || labels.length === 1) return Float32Array.from(pairs, ([e, c]) => 1 / (1 + Math.exp(c - e)));

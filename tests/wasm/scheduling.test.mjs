@@ -77,6 +77,12 @@ describe('the attention option keeps only the selected maps', () => {
       assert.throws(() => m.run(TEXT, { attention: { layers: [L, L + 1] } }), /keeps no layer of this model's/);
       assert.throws(() => m.run(TEXT, { attention: { layer: 1 } }), /unknown field `layer`/);
       assert.throws(() => m.inspect(TEXT, { attention: { kinds: ['self'] } }), /attention\.kinds/);
+      // Kinds the model lacks alone would bring back no map: refused by name, with the kinds it has.
+      const missing = kinds.includes('encoder') ? null : 'encoder';
+      if (missing) {
+        assert.throws(() => m.run(TEXT, { attention: { kinds: [missing] } }), /attention\.kinds asks for encoder attention, which this decoder-only model does not have\. Ask for decoder/);
+        assert.deepEqual(Object.keys(m.run(TEXT, { attention: { kinds: ['encoder', 'decoder'] } }).attentions), ['decoder'], 'a kind it has beside one it lacks is kept');
+      }
       m.free();
     });
   }

@@ -25,6 +25,19 @@ pub(super) struct AttentionOption {
 pub(super) fn selection(option: Option<&AttentionOption>, session: &Session) -> Result<MapSelection, JsError> {
     let Some(option) = option else { return Ok(MapSelection::ALL) };
     let kinds: Option<Vec<AttentionKind>> = option.kinds.as_ref().map(|ks| ks.iter().map(|&k| k.into()).collect());
+    // Kinds the model lacks are skipped (a view may ask for every kind), but a list of only those
+    // would return no map at all and look like a bug in the caller's drawing.
+    if let Some(ks) = kinds.as_deref().filter(|ks| !ks.is_empty()) {
+        let all = [AttentionKind::Encoder, AttentionKind::Decoder, AttentionKind::Cross];
+        if ks.iter().all(|&k| session.model.attention_dims(k).is_none()) {
+            let has: Vec<&str> = all.iter().filter(|&&k| session.model.attention_dims(k).is_some()).map(|k| k.as_str()).collect();
+            let asked: Vec<&str> = ks.iter().map(|k| k.as_str()).collect();
+            return Err(js_error(Error::input(
+                format!("attention.kinds asks for {} attention, which this {} model does not have", asked.join(" and "), session.model.kind().as_str()),
+                format!("Ask for {} (its kinds of attention)", has.join(", ")),
+            )));
+        }
+    }
     let layers = match option.layers {
         None => None,
         Some([first, end]) => {
