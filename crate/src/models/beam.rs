@@ -288,7 +288,7 @@ impl GenerationRules {
         let cur_len = history.len();
         if self.repetition_penalty != 1.0 {
             let mut seen = history.to_vec();
-            seen.sort_unstable();
+            rank::sort_ids(&mut seen);
             seen.dedup();
             for id in seen {
                 if let Some(s) = scores.get_mut(id as usize) {
