@@ -212,7 +212,10 @@ pub fn beam_search_with(model: &Model, state: DecoderState, prefix: &[u32], opts
 
 /// The positions of the best `n` of `scores`, best first; equal scores keep their order (as HF's
 /// stable top-k does), and -0.0 ties with 0.0. A NaN score (NaN logits) ranks with -inf.
+/// Positions fit the key's 32 bits: at most [`MAX_BEAMS`] (2^8) beams of a vocabulary of at most
+/// 2^24 (`loader::limits::MAX_DIM`).
 fn best(scores: &[f32], n: usize) -> Vec<usize> {
+    debug_assert!(u32::try_from(scores.len()).is_ok());
     let score_rank = |s: f32| rank::f32_rank(if s.is_nan() { f32::NEG_INFINITY } else { s + 0.0 }); // -0.0 + 0.0 is 0.0
     let mut keys: Vec<u64> = scores.iter().enumerate().map(|(i, &s)| rank::key_desc(score_rank(s), i as u32)).collect();
     rank::keep_best(&mut keys, n);
