@@ -142,22 +142,22 @@ pub fn beam_search_with(model: &Model, state: DecoderState, prefix: &[u32], opts
     let mut improvable = true;
 
     for step in 0..opts.max_new_tokens {
-        // 1. Score every continuation of every running beam.
-        let mut candidates: Vec<Candidate> = Vec::new();
-        for (b, beam) in running.iter_mut().enumerate() {
+        // 1. Score every continuation of every running beam: beam b's token t at b·V + t.
+        let mut scores: Vec<f32> = Vec::new();
+        let mut vocab = 0;
+        for beam in running.iter_mut() {
             let out = model.feed(&mut beam.state, &beam.pending, Capture::NONE)?;
             let mut log_probs = log_softmax(&out.logits);
             if !rules.is_empty() {
                 let history: Vec<u32> = prefix.iter().chain(&beam.ids).copied().collect();
                 rules.apply(&mut log_probs, &history, prefix.len(), max_length);
             }
-            for (token, lp) in log_probs.into_iter().enumerate() {
-                candidates.push(Candidate { parent: b, token: token as u32, score: beam.score + lp });
-            }
+            vocab = log_probs.len(); // the model's: the same for every beam
+            scores.extend(log_probs.into_iter().map(|lp| beam.score + lp));
         }
         // 2. The best 2K, best first (ties: the earlier beam and smaller id, as a stable top-k).
-        let scores: Vec<f32> = candidates.iter().map(|c| c.score).collect();
-        let candidates: Vec<Candidate> = best(&scores, keep).into_iter().map(|i| candidates[i]).collect();
+        let candidates: Vec<Candidate> = best(&scores, keep).into_iter().map(|i| Candidate { parent: i / vocab, token: (i % vocab) as u32, score: scores[i] }).collect();
+        drop(scores);
         let generated = step + 1; // new tokens in each candidate
         let ends: Vec<bool> = candidates.iter().map(|c| eos_ids.contains(&c.token) || generated >= opts.max_new_tokens).collect();
 
