@@ -28,7 +28,7 @@
 //!  tokenizer    loader         tokenizer.json pipelines; config / safetensors parsing, limits
 //!          \    /
 //!          kernels             the math on contiguous &[f32]
-//!   (error, rng: leaves any layer may use)
+//!   (error, rank, rng: leaves any layer may use)
 //! ```
 //!
 //! Tensors whose shape matters (attention maps `[L][H][Tq][Tk]`, hidden states `[L+1][T][C]`,
@@ -40,6 +40,7 @@ pub mod kernels;
 pub mod loader;
 pub mod models;
 pub mod plot;
+pub mod rank;
 pub mod rng;
 pub mod session;
 pub mod teach;

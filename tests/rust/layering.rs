@@ -5,10 +5,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Bottom to top. A module may use itself and any module of a lower rank; `error` and `rng` are
-/// leaves every layer may use.
+/// Bottom to top. A module may use itself and any module of a lower rank; `error`, `rank` and `rng`
+/// are leaves every layer may use.
 const LAYERS: &[(&str, u8)] = &[
     ("error", 0),
+    ("rank", 0),
     ("rng", 0),
     ("kernels", 1),
     ("loader", 2),

@@ -99,7 +99,9 @@ impl<'a> TensorFile<'a> {
         let mut header = vec![0u8; n];
         bytes.read_at(LENGTH_BYTES, &mut header);
         let text = std::str::from_utf8(&header).map_err(SafeTensorError::InvalidHeader)?;
-        let parsed: HashMetadata = serde_json::from_str(text).map_err(SafeTensorError::InvalidHeaderDeserialization)?;
+        // Parsed from the (checked) bytes: every other JSON file is read with `from_slice`, and
+        // `from_str` would compile a second copy of serde_json's parser into the wasm.
+        let parsed: HashMetadata = serde_json::from_slice(text.as_bytes()).map_err(SafeTensorError::InvalidHeaderDeserialization)?;
         let tensors: Vec<(String, TensorInfo)> = parsed.tensors.into_iter().collect();
         let order = stable_order(&tensors.iter().map(|(_, info)| info.data_offsets).collect::<Vec<_>>());
         let mut slots: Vec<Option<(String, TensorInfo)>> = tensors.into_iter().map(Some).collect();

@@ -23,6 +23,7 @@
 
 use super::{Capture, DecoderState, Model};
 use crate::error::{Error, Result};
+use crate::rank;
 
 /// Each beam owns a copy of the decoder state; more than this is a typo, not a search.
 pub const MAX_BEAMS: usize = 256;
@@ -104,7 +105,7 @@ struct Candidate {
 }
 
 /// A slot of the finished list (HF keeps exactly `num_beams`, empty ones at -1e9).
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Slot {
     ids: Vec<u32>,
     score: f32,
@@ -141,22 +142,22 @@ pub fn beam_search_with(model: &Model, state: DecoderState, prefix: &[u32], opts
     let mut improvable = true;
 
     for step in 0..opts.max_new_tokens {
-        // 1. Score every continuation of every running beam.
-        let mut candidates: Vec<Candidate> = Vec::new();
-        for (b, beam) in running.iter_mut().enumerate() {
+        // 1. Score every continuation of every running beam: beam b's token t at b·V + t.
+        let mut scores: Vec<f32> = Vec::new();
+        let mut vocab = 0;
+        for beam in running.iter_mut() {
             let out = model.feed(&mut beam.state, &beam.pending, Capture::NONE)?;
             let mut log_probs = log_softmax(&out.logits);
             if !rules.is_empty() {
                 let history: Vec<u32> = prefix.iter().chain(&beam.ids).copied().collect();
                 rules.apply(&mut log_probs, &history, prefix.len(), max_length);
             }
-            for (token, lp) in log_probs.into_iter().enumerate() {
-                candidates.push(Candidate { parent: b, token: token as u32, score: beam.score + lp });
-            }
+            vocab = log_probs.len(); // the model's: the same for every beam
+            scores.extend(log_probs.into_iter().map(|lp| beam.score + lp));
         }
         // 2. The best 2K, best first (ties: the earlier beam and smaller id, as a stable top-k).
-        candidates.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
-        candidates.truncate(keep);
+        let candidates: Vec<Candidate> = best(&scores, keep).into_iter().map(|i| Candidate { parent: i / vocab, token: (i % vocab) as u32, score: scores[i] }).collect();
+        drop(scores);
         let generated = step + 1; // new tokens in each candidate
         let ends: Vec<bool> = candidates.iter().map(|c| eos_ids.contains(&c.token) || generated >= opts.max_new_tokens).collect();
 
@@ -179,17 +180,14 @@ pub fn beam_search_with(model: &Model, state: DecoderState, prefix: &[u32], opts
             ids.push(c.token);
             merged.push(Slot { ids, score, finished: counts });
         }
-        merged.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
-        merged.truncate(k);
-        slots = merged;
+        let scores: Vec<f32> = merged.iter().map(|s| s.score).collect();
+        slots = best(&scores, k).into_iter().map(|i| std::mem::take(&mut merged[i])).collect();
 
         // 4. The next running beams: the best K continuations, those that ended pushed to the back.
-        let mut order: Vec<(f32, usize)> = candidates.iter().zip(&ends).enumerate().map(|(i, (c, &e))| (c.score + if e { NEVER } else { 0.0 }, i)).collect();
-        order.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
-        order.truncate(k);
-        let mut next = Vec::with_capacity(order.len());
-        for &(score, i) in &order {
-            let c = candidates[i];
+        let scores: Vec<f32> = candidates.iter().zip(&ends).map(|(c, &e)| c.score + if e { NEVER } else { 0.0 }).collect();
+        let mut next = Vec::with_capacity(k);
+        for i in best(&scores, k) {
+            let (c, score) = (candidates[i], scores[i]);
             let parent = &running[c.parent];
             let mut ids = parent.ids.clone();
             ids.push(c.token);
@@ -210,6 +208,18 @@ pub fn beam_search_with(model: &Model, state: DecoderState, prefix: &[u32], opts
         }
     }
     Ok(slots.into_iter().filter(|s| s.finished).take(opts.num_return_sequences).map(|s| Hypothesis { ids: s.ids, score: s.score }).collect())
+}
+
+/// The positions of the best `n` of `scores`, best first; equal scores keep their order (as HF's
+/// stable top-k does), and -0.0 ties with 0.0. A NaN score (NaN logits) ranks with -inf.
+/// Positions fit the key's 32 bits: at most [`MAX_BEAMS`] (2^8) beams of a vocabulary of at most
+/// 2^24 (`loader::limits::MAX_DIM`).
+fn best(scores: &[f32], n: usize) -> Vec<usize> {
+    debug_assert!(u32::try_from(scores.len()).is_ok());
+    let score_rank = |s: f32| rank::f32_rank(if s.is_nan() { f32::NEG_INFINITY } else { s + 0.0 }); // -0.0 + 0.0 is 0.0
+    let mut keys: Vec<u64> = scores.iter().enumerate().map(|(i, &s)| rank::key_desc(score_rank(s), i as u32)).collect();
+    rank::keep_best(&mut keys, n);
+    keys.into_iter().map(|k| rank::tie(k) as usize).collect()
 }
 
 /// `log_softmax(logits)` with the normaliser summed in f64.
@@ -281,7 +291,7 @@ impl GenerationRules {
         let cur_len = history.len();
         if self.repetition_penalty != 1.0 {
             let mut seen = history.to_vec();
-            seen.sort_unstable();
+            rank::sort_ids(&mut seen);
             seen.dedup();
             for id in seen {
                 if let Some(s) = scores.get_mut(id as usize) {
@@ -340,7 +350,19 @@ impl GenerationRules {
 
 #[cfg(test)]
 mod tests {
-    use super::GenerationRules;
+    use super::{best, GenerationRules};
+
+    /// `best` is the stable descending sort by `partial_cmp` it replaced: equal scores (-0.0 and 0.0
+    /// among them) keep their order; NaN goes with -inf.
+    #[test]
+    fn best_is_a_stable_descending_top_k() {
+        let scores = [-1.0, 0.0, -0.0, f32::NEG_INFINITY, 0.0, -1.0, f32::NAN, -0.0, 2.0];
+        assert_eq!(best(&scores, 20), vec![8, 1, 2, 4, 7, 0, 5, 3, 6]);
+        assert_eq!(best(&scores, 3), vec![8, 1, 2]);
+        let mut stable: Vec<usize> = (0..scores.len() - 3).collect(); // (no NaN, no -inf)
+        stable.sort_by(|&a, &b| scores[b].partial_cmp(&scores[a]).unwrap());
+        assert_eq!(best(&scores[..scores.len() - 3], 6), stable);
+    }
 
     /// When forced bos and forced eos fall due on the same step (one new token after a one-token
     /// prefix), HF's forced-eos processor runs last and wins.

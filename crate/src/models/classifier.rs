@@ -24,6 +24,7 @@ use super::layers::{linear, Activation, LayerNorm};
 use crate::error::{Error, Result};
 use crate::kernels::Linear;
 use crate::loader::Weights;
+use crate::rank;
 use ndarray::{s, Array2, ArrayView2};
 use serde::Serialize;
 use serde_json::Value;
@@ -418,7 +419,8 @@ pub fn best_spans(logits: &[f32], passage: &[bool], keep_in_softmax: Option<usiz
             spans.push(Span { start: s, end: e, score: starts[s] * ends[e] });
         }
     }
-    spans.sort_by(|a, b| b.score.total_cmp(&a.score));
-    spans.truncate(k);
-    spans
+    // Best first by `total_cmp`, equal scores in the order above (as a stable sort keeps them).
+    let mut keys: Vec<u64> = spans.iter().enumerate().map(|(i, s)| rank::key_desc(rank::f32_rank(s.score), i as u32)).collect();
+    rank::keep_best(&mut keys, k);
+    keys.into_iter().map(|key| spans[rank::tie(key) as usize]).collect()
 }

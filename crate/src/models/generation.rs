@@ -8,6 +8,7 @@ use super::beam::GenerationRules;
 use super::{Capture, DecoderState, Model};
 use crate::error::{Error, Result};
 use crate::models::AttentionMaps;
+use crate::rank;
 
 pub use crate::rng::Rng;
 
@@ -39,23 +40,20 @@ impl Sampling {
 
 /// The `n` most likely tokens under plain softmax of `logits`, most likely first: `(id, probability)`.
 pub fn top_candidates(logits: &[f32], n: usize) -> Vec<(u32, f32)> {
-    let probs = softmax_f64(logits, 1.0);
-    let mut idx: Vec<usize> = (0..logits.len()).collect();
-    let n = n.min(idx.len());
     if n == 0 {
         return Vec::new();
     }
-    idx.select_nth_unstable_by(n - 1, |&a, &b| cmp_desc(logits[a], logits[b], a, b));
-    idx.truncate(n);
-    idx.sort_by(|&a, &b| cmp_desc(logits[a], logits[b], a, b));
-    idx.into_iter().map(|i| (i as u32, probs[i] as f32)).collect()
+    let probs = softmax_f64(logits, 1.0);
+    // Ties: the smaller id first (as `argmax` does).
+    let mut keys: Vec<u64> = logits.iter().enumerate().map(|(i, &l)| rank::key_desc(logit_rank(l), i as u32)).collect();
+    rank::keep_best(&mut keys, n);
+    keys.into_iter().map(rank::tie).map(|i| (i, probs[i as usize] as f32)).collect()
 }
 
-/// Larger logit first; ties broken by the smaller id (as `argmax` does). NaN ranks last: the
-/// order must be total, or `sort_by` may panic on logits a corrupt checkpoint made NaN.
-fn cmp_desc(la: f32, lb: f32, a: usize, b: usize) -> std::cmp::Ordering {
-    let key = |x: f32| if x.is_nan() { f32::NEG_INFINITY } else { x };
-    key(lb).total_cmp(&key(la)).then(a.cmp(&b))
+/// A logit's rank, larger first ([`f32::total_cmp`]'s order). NaN ranks with -inf, last: logits a
+/// corrupt checkpoint made NaN must still be ranked somewhere.
+fn logit_rank(l: f32) -> u32 {
+    rank::f32_rank(if l.is_nan() { f32::NEG_INFINITY } else { l })
 }
 
 fn softmax_f64(logits: &[f32], temperature: f64) -> Vec<f64> {
@@ -92,8 +90,10 @@ impl SamplingDistribution {
     fn new(logits: &[f32], temperature: f32, top_k: usize, top_p: f32) -> Self {
         // Candidates sorted by logit, most likely first; among equal logits the larger id first, so
         // that top-p drops the smaller one, as HF's stable ascending sort does.
-        let mut order: Vec<usize> = (0..logits.len()).collect();
-        order.sort_by(|&a, &b| cmp_desc(logits[a], logits[b], b, a));
+        // (The key's tie-breaker is `!id`: ascending, that is the larger id first.)
+        let mut keys: Vec<u64> = logits.iter().enumerate().map(|(i, &l)| rank::key_desc(logit_rank(l), !(i as u32))).collect();
+        rank::sort(&mut keys);
+        let mut order: Vec<usize> = keys.into_iter().map(|k| !rank::tie(k) as usize).collect();
         if top_k > 0 && top_k < order.len() {
             // HF keeps every token whose logit reaches the k-th largest: ties at the cut stay.
             let kth = logits[order[top_k - 1]];

@@ -10,6 +10,7 @@ use super::normalized::NormalizedString;
 use super::normalizer::Normalizer;
 use super::{Piece, Token};
 use crate::error::{Error, Result};
+use crate::rank;
 use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone)]
@@ -176,7 +177,7 @@ impl AddedVocab {
         }
         // In id order, so that two tokens with one pattern always resolve to the same id.
         let mut ids: Vec<u32> = v.by_id.keys().copied().collect();
-        ids.sort_unstable();
+        rank::sort_ids(&mut ids);
         for id in ids {
             let t = &v.by_id[&id];
             if t.normalized {

@@ -37,6 +37,7 @@ pub use unigram::{UnigramStep, UnigramTrace};
 pub use wordpiece::{WordPieceAttempt, WordPieceTrace};
 
 use crate::error::{Error, Result};
+use crate::rank;
 use added_tokens::AddedVocab;
 use decoder::Decoder;
 use normalized::NormalizedString;
@@ -758,7 +759,7 @@ impl Tokenizer {
     /// Ids of every added token marked special (the ones `decode(.., true)` leaves out).
     pub fn special_ids(&self) -> Vec<u32> {
         let mut ids: Vec<u32> = self.added.tokens().filter(|t| t.special).map(|t| t.id).collect();
-        ids.sort_unstable();
+        rank::sort_ids(&mut ids);
         ids
     }
 }

@@ -24,6 +24,7 @@
 use super::charsmap::CharsMap;
 use crate::error::{Error, Result};
 use crate::loader::limits;
+use crate::rank;
 use std::collections::HashMap;
 
 /// What `sentencepiece` writes as the piece of a space.
@@ -281,7 +282,10 @@ impl Spm {
             max_piece_len = max_piece_len.max(piece.len());
         }
         let unk_id = unk_id.ok_or_else(|| Error::tokenizer("the SentencePiece model has no unknown piece (type 2)", "Use the model file saved with the checkpoint"))?;
-        user_defined.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        // Longest first, pieces of one length in the file's order.
+        let mut keys: Vec<u64> = user_defined.iter().enumerate().map(|(i, p)| rank::key_desc(p.len() as u32, i as u32)).collect();
+        rank::sort(&mut keys);
+        let user_defined: Vec<String> = keys.into_iter().map(|k| std::mem::take(&mut user_defined[rank::tie(k) as usize])).collect();
         let charsmap = file.precompiled_charsmap.as_deref().map(CharsMap::from_bytes).transpose()?;
         Ok(Spm { file, kinds, matchable, reserved, user_defined, max_piece_len, min_score, max_score, unk_id, charsmap })
     }
