@@ -240,7 +240,7 @@ fn decoder_ids_outside_the_vocabulary() {
 fn bad_sampling_options() {
     assert_mentions(&Sampling::new(-1.0, 0, 1.0, 0).unwrap_err().to_string(), &["temperature"]);
     assert_mentions(&Sampling::new(f32::NAN, 0, 1.0, 0).unwrap_err().to_string(), &["temperature"]);
-    assert_mentions(&Sampling::new(1.0, 0, 0.0, 0).unwrap_err().to_string(), &["top-p"]);
+    assert_mentions(&Sampling::new(1.0, 0, 0.0, 0).unwrap_err().to_string(), &["top-p", "above 0", "keep no token"]);
     assert_mentions(&Sampling::new(1.0, 0, 1.5, 0).unwrap_err().to_string(), &["top-p"]);
 }
 

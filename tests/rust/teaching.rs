@@ -445,7 +445,7 @@ fn bad_probes_are_refused_with_a_reason() {
     let (src, _) = inputs(&doc);
     let fwd = |m: &Model, p: Probe| m.forward_probed(&Inputs { ids: &src, type_ids: None, decoder_ids: None }, &p).map(|_| ()).unwrap_err().to_string();
     let e = fwd(&gpt2, Probe { qkv: Some(QkvRequest { kind: AttentionKind::Decoder, layer: 9 }), ..Default::default() });
-    assert!(e.contains("layer 9") && e.contains("0..2"), "{e}");
+    assert!(e.contains("layer 9") && e.contains("layers 0 to 1") && e.contains("Pick a layer from 0 to 1"), "{e}");
     let e = fwd(&gpt2, Probe { qkv: Some(QkvRequest { kind: AttentionKind::Cross, layer: 0 }), ..Default::default() });
     assert!(e.contains("no cross attention"), "{e}");
     let e = fwd(&gpt2, Probe { interventions: Interventions { head_mask: HeadMasks { decoder: Some(vec![1.0; 5]), ..Default::default() }, ..Default::default() }, ..Default::default() });

@@ -29,7 +29,7 @@ impl Sampling {
             return Err(Error::input(format!("temperature {temperature} is not allowed"), "Use a temperature of 0 (greedy) or more, e.g. 0.8"));
         }
         if !(top_p > 0.0 && top_p <= 1.0) {
-            return Err(Error::input(format!("top-p {top_p} is outside (0, 1]"), "Use a top-p between 0 and 1, e.g. 0.9 (1 switches it off)"));
+            return Err(Error::input(format!("top-p {top_p} is outside the range above 0 and up to 1 (0 would keep no token to sample from)"), "Use a top-p above 0 and at most 1, e.g. 0.9 (1 switches it off)"));
         }
         if temperature == 0.0 {
             return Ok(Sampling::Greedy);

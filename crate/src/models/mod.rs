@@ -517,7 +517,7 @@ fn check_ids_below(what: &str, ids: &[u32], vocab: usize, info: &ModelInfo) -> R
     loader::limits::check_sequence(what, ids.len())?;
     if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
         return Err(Error::input(
-            format!("{what} contain {bad}, outside the vocabulary (0..{vocab})"),
+            format!("{what} contain {bad}, outside the vocabulary (ids 0 to {})", vocab.saturating_sub(1)),
             if vocab == info.vocab_size { "Use ids below vocab_size from config.json" } else { "Use ids below decoder_vocab_size from config.json" },
         ));
     }
