@@ -146,7 +146,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(deberta_v3, deberta_v2, deberta_c2p, llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, electra, electra_discriminator, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(deberta_v3, deberta_v2, deberta_c2p, llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, stablelm, stablelm_parallel, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, electra, electra_discriminator, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -248,6 +248,16 @@ fn phi3_longrope_greedy_generation_matches_hf() {
 fn gemma3_vision_greedy_generation_matches_hf() {
     generation_matches("gemma3_vision");
 }
+#[test]
+fn stablelm_greedy_generation_matches_hf() {
+    generation_matches("stablelm");
+}
+
+#[test]
+fn stablelm_parallel_greedy_generation_matches_hf() {
+    generation_matches("stablelm_parallel");
+}
+
 #[test]
 fn olmo3_greedy_generation_matches_hf() {
     generation_matches("olmo3");
@@ -2167,4 +2177,61 @@ fn per_layer_config_is_refused_by_name() {
         }));
         assert!(err.contains("per_layer_config"), "{name}: {err}");
     }
+}
+
+/// StableLM: the fixtures hold what they claim, the card says it, the keys that change the numbers
+/// bite, and those left out take StableLmConfig's defaults.
+#[test]
+fn stablelm_fixtures_cards_defaults_and_keys_that_bite() {
+    let names = |name: &str| -> Vec<String> {
+        let bytes = Folder::fixture(name).weights.expect("weights");
+        safetensors::SafeTensors::deserialize(&bytes).unwrap().names().into_iter().map(String::from).collect()
+    };
+    let plain_names = names("stablelm");
+    assert!(plain_names.iter().any(|n| n.ends_with("input_layernorm.bias")) && plain_names.iter().any(|n| n.ends_with("q_proj.bias")));
+    assert!(!plain_names.iter().any(|n| n.ends_with("o_proj.bias") || n.contains("q_layernorm")));
+    let parallel_names = names("stablelm_parallel");
+    assert!(parallel_names.iter().any(|n| n.ends_with("self_attn.q_layernorm.norms.3.weight")));
+    assert!(!parallel_names.iter().any(|n| n.contains("post_attention_layernorm") || n.ends_with("q_proj.bias")));
+
+    let facts = glassbox::card::BlockFacts::of(&load_model("stablelm"));
+    assert_eq!((facts.norm_kind, facts.norm_placement, facts.norm_learns), ("LayerNorm", "pre", Some("scale and shift")));
+    assert_eq!((facts.rotary_dims, facts.d_head, facts.parallel_residual, facts.qk_norm), (Some(4), 16, false, false));
+    assert!(facts.gated_ffn && !facts.tied_embeddings);
+    let facts = glassbox::card::BlockFacts::of(&load_model("stablelm_parallel"));
+    assert!(facts.parallel_residual && facts.parallel_shared_norm && facts.qk_norm && facts.qk_norm_per_head && facts.qk_norm_own_scales);
+    assert_eq!((facts.rotary_dims, facts.tied_embeddings), (Some(8), true));
+    let qwen3 = glassbox::card::BlockFacts::of(&load_model("qwen3"));
+    assert!(qwen3.qk_norm_per_head && !qwen3.qk_norm_own_scales && qwen3.norm_learns.is_none());
+
+    let ids: Vec<u32> = (3..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    // Left out, a quarter of each head turns (StableLmConfig's default): the fixture's own value.
+    let plain = run(&Folder::fixture("stablelm"));
+    assert_eq!(run(&edited("stablelm", |c| { c["rope_parameters"].as_object_mut().unwrap().remove("partial_rotary_factor"); })), plain);
+    assert_ne!(run(&edited("stablelm", |c| { c["rope_parameters"]["partial_rotary_factor"] = serde_json::json!(0.5); })), plain);
+    // layer_norm_eps left out is 1e-5 (the fixture's); the Llama key rms_norm_eps is not StableLM's.
+    assert_eq!(run(&edited("stablelm", |c| { c.remove("layer_norm_eps"); })), plain);
+    assert_eq!(run(&edited("stablelm", |c| { c.insert("rms_norm_eps".into(), serde_json::json!(0.5)); })), plain);
+    assert_ne!(run(&edited("stablelm", |c| { c.insert("layer_norm_eps".into(), serde_json::json!(0.5)); })), plain);
+    // Llama's bias keys are not read: StableLM's biases follow use_qkv_bias alone.
+    assert_eq!(run(&edited("stablelm", |c| { c.insert("attention_bias".into(), serde_json::json!(false)); })), plain);
+    assert_ne!(run(&edited("stablelm", |c| { c.insert("use_qkv_bias".into(), serde_json::json!(false)); })), plain); // stored biases unread, as in HF
+    // The parallel block and the per-head norms change the numbers: the fixture run with either
+    // switched off reads other tensors (refused as missing) or differs.
+    let parallel = run(&Folder::fixture("stablelm_parallel"));
+    let err = load_error(&edited("stablelm_parallel", |c| { c.insert("use_parallel_residual".into(), serde_json::json!(false)); }));
+    assert!(err.contains("post_attention_layernorm"), "{err}");
+    assert_ne!(run(&edited("stablelm_parallel", |c| { c.insert("qk_layernorm".into(), serde_json::json!(false)); })), parallel);
+    // A head_dim other than hidden_size / heads, and an uneven split, are refused by name.
+    for (key, value) in [("head_dim", serde_json::json!(8)), ("num_attention_heads", serde_json::json!(6))] {
+        let err = load_error(&edited("stablelm", |c| { c.insert(key.into(), value.clone()); }));
+        assert!(err.contains(key), "{err}");
+    }
+    assert!(load_error(&edited("stablelm", |c| { c.insert("sliding_window".into(), serde_json::json!(8)); })).contains("sliding_window"));
+    // Special ids and key/value heads left out: StableLmConfig's bos/eos 0 and 32 key/value heads.
+    let mut defaults = edited("stablelm", |c| { c.remove("bos_token_id"); c.remove("eos_token_id"); c.remove("num_key_value_heads"); c.insert("num_attention_heads".into(), serde_json::json!(32)); c.insert("hidden_size".into(), serde_json::json!(256)); });
+    defaults.weights = None;
+    let Model::Llama(m) = Model::load(&defaults.files(), Some(7)).unwrap_or_else(|e| panic!("{e}")) else { unreachable!() };
+    assert_eq!((m.n_kv_heads, m.info.bos_token_id, m.info.eos_token_id, m.info.max_positions), (32, Some(0), Some(0), Some(64)));
 }

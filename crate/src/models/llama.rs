@@ -99,6 +99,7 @@ pub enum Flavour {
     Olmo3,
     SmolLm3,
     Phi3,
+    StableLm,
 }
 
 impl Flavour {
@@ -116,6 +117,7 @@ impl Flavour {
             Flavour::Olmo3 => "olmo3",
             Flavour::SmolLm3 => "smollm3",
             Flavour::Phi3 => "phi3",
+            Flavour::StableLm => "stablelm",
         }
     }
 
@@ -145,6 +147,15 @@ impl Flavour {
     /// Qwen2 and Qwen3 share their configs' window keys (`use_sliding_window`, `max_window_layers`).
     fn is_qwen(self) -> bool {
         matches!(self, Flavour::Qwen2 | Flavour::Qwen3)
+    }
+
+    /// The families that normalise with LayerNorm (the mean taken away, then a scale and a shift)
+    /// rather than RMSNorm: `Some(true)` when their norms store a bias (StableLM).
+    fn layer_norm(self) -> Option<bool> {
+        match self {
+            Flavour::StableLm => Some(true),
+            _ => None,
+        }
     }
 }
 
@@ -229,31 +240,78 @@ pub struct LlamaConfig {
     /// SmolLM3 without `no_rope_layers`: every n-th layer has no rotation (left out: 4).
     #[serde(default)]
     pub no_rope_layer_interval: Option<usize>,
+    /// StableLM: biases on the query, key and value projections (never on o or the MLP).
+    #[serde(default)]
+    pub use_qkv_bias: bool,
+    /// StableLM: a LayerNorm per head on the queries and keys, each head with its own scale.
+    #[serde(default)]
+    pub qk_layernorm: bool,
+    /// StableLM: attention and the MLP read the same normed input and join the stream together.
+    #[serde(default)]
+    pub use_parallel_residual: bool,
+    /// StableLM's LayerNorm epsilon (left out: 1e-5).
+    #[serde(default)]
+    pub layer_norm_eps: Option<f32>,
 }
 
 fn default_act() -> String {
     "silu".into()
 }
 
-/// One layer's weights. Norm weights are the factors the norms multiply by: Gemma's `1 + w` is
-/// added up at load.
+/// One norm's weights. Without a shift it is an RMSNorm (divide by the root mean square, scale);
+/// with one, a LayerNorm (take the mean away, divide by the spread, scale, shift: StableLM).
+/// The scale is the factor the norm multiplies by: Gemma's `1 + w` is added up at load.
+struct Norm {
+    scale: Vec<f32>,
+    shift: Option<Vec<f32>>,
+    /// How many numbers are normalised together: the whole scale, or one head's `D` when the scale
+    /// holds a different one per head (StableLM's q/k norms), slice `i` taking head `i mod n`'s.
+    width: usize,
+}
+
+impl Norm {
+    fn apply(&self, x: &mut [f32], eps: f32) {
+        let run = |x: &mut [f32], scale: &[f32], shift: Option<&[f32]>| match shift {
+            Some(shift) => kernels::layer_norm(x, scale, shift, eps),
+            None => kernels::rms_norm(x, scale, eps),
+        };
+        let (w, n) = (self.width, self.scale.len());
+        if w == n {
+            return run(x, &self.scale, self.shift.as_deref());
+        }
+        for (i, part) in x.chunks_exact_mut(w).enumerate() {
+            let at = i % (n / w) * w..(i % (n / w) + 1) * w;
+            run(part, &self.scale[at.clone()], self.shift.as_ref().map(|b| &b[at]));
+        }
+    }
+
+    fn normed(&self, x: &Array2<f32>, eps: f32) -> Array2<f32> {
+        let mut y = x.clone();
+        self.apply(flat_mut(&mut y), eps);
+        y
+    }
+}
+
+/// One layer's weights.
 struct Block {
     /// The attention's input norm (`[C]`); OLMo 2 has none (its norms sit on the outputs).
-    input_norm: Option<Vec<f32>>,
+    input_norm: Option<Norm>,
     qkv: QkvProj,
     o_proj: Linear,       // H·D -> C
     /// Gemma 2 and 3, OLMo 2: the attention's output is normalised before it joins the stream (`[C]`).
-    attn_out_norm: Option<Vec<f32>>,
+    attn_out_norm: Option<Norm>,
     /// The MLP's input norm (`[C]`: `post_attention_layernorm`; Gemma 2's and 3's
-    /// `pre_feedforward_layernorm`); OLMo 2 has none.
-    mlp_norm: Option<Vec<f32>>,
+    /// `pre_feedforward_layernorm`); OLMo 2 has none, nor does a parallel block (StableLM's
+    /// `use_parallel_residual`), whose MLP reads the attention's input.
+    mlp_norm: Option<Norm>,
     gate_up: GateUp,
     down_proj: Linear,    // F -> C
     /// Gemma 2 and 3, OLMo 2: the MLP's output is normalised before it joins the stream (`[C]`).
-    mlp_out_norm: Option<Vec<f32>>,
-    /// RMSNorm weights for the queries and keys, before the rotation: each head's alone (Qwen3,
-    /// Gemma 3: `[D]` each), or the whole projection at once (OLMo 2: `[H·D]` and `[KV·D]`).
-    qk_norm: Option<(Vec<f32>, Vec<f32>)>,
+    mlp_out_norm: Option<Norm>,
+    /// Norms of the queries and keys, before the rotation: each head's alone (Qwen3, Gemma 3: `[D]`
+    /// each; StableLM: a LayerNorm of its own per head), or the whole projection at once (OLMo 2:
+    /// `[H·D]` and `[KV·D]`).
+    qk_norm: Option<(Norm, Norm)>,
     /// Which earlier keys the layer's queries see.
     window: LayerWindow,
     /// How the layer's queries and keys learn their positions.
@@ -329,7 +387,7 @@ pub struct Llama {
     pub d_head: usize,     // D
     embed: Linear,         // [V][C] as a bias-free C -> V layer in the load's storage (int8 too): embedding rows and the tied LM head
     blocks: Vec<Block>,
-    norm: Vec<f32>,            // [C]
+    norm: Norm,                // [C]
     lm_head: Option<Linear>, // C -> V when untied
     has_head: bool,
     activation: Activation,
@@ -356,6 +414,9 @@ pub struct Llama {
     /// Phi-3's `original_max_position_embeddings` (4096 when left out): generation rebuilds its cache
     /// when the text first grows past it.
     phi3_original_positions: Option<usize>,
+    /// StableLM's `use_parallel_residual`: the MLP reads the attention's normed input, and both
+    /// outputs join the stream together.
+    parallel: bool,
 }
 
 impl Llama {
@@ -428,6 +489,28 @@ impl Llama {
         !self.flavour.is_olmo()
     }
 
+    /// Whether the norms are LayerNorms (StableLM) rather than RMSNorms.
+    pub fn is_layer_norm(&self) -> bool {
+        self.flavour.layer_norm().is_some()
+    }
+
+    /// What a LayerNorm family's block norms learn: a scale and a shift (StableLM). `None` for RMSNorm.
+    pub fn norm_learns(&self) -> Option<&'static str> {
+        self.flavour.layer_norm().map(|_| "scale and shift")
+    }
+
+    /// Whether attention and the MLP read one normed input and join the stream together (StableLM's
+    /// `use_parallel_residual`).
+    pub fn parallel_residual(&self) -> bool {
+        self.parallel
+    }
+
+    /// Whether each head's q/k norm has a scale of its own (StableLM's `qk_layernorm`), rather than
+    /// one that every head shares.
+    pub fn qk_norm_own_scales(&self) -> bool {
+        self.blocks.first().and_then(|b| b.qk_norm.as_ref()).is_some_and(|(q, _)| q.width < q.scale.len())
+    }
+
     /// The layers (0-based) whose queries and keys are not rotated: SmolLM3's "NoPE" layers.
     pub fn unrotated_layers(&self) -> Vec<usize> {
         self.blocks.iter().enumerate().filter(|(_, b)| b.turn == Turn::None).map(|(i, _)| i).collect()
@@ -468,6 +551,7 @@ impl Llama {
             (Flavour::Gemma, Keyed::Absent) => GEMMA_DEFAULT_KV_HEADS,
             (Flavour::Gemma2 | Flavour::Gemma3, Keyed::Absent) => GEMMA3_DEFAULT_KV_HEADS,
             (Flavour::SmolLm3, Keyed::Absent) => SMOLLM3_DEFAULT_KV_HEADS,
+            (Flavour::StableLm, Keyed::Absent) => STABLELM_DEFAULT_KV_HEADS,
             (_, keyed) => keyed.value().unwrap_or(h),
         };
         if kv == 0 || h % kv != 0 {
@@ -478,7 +562,7 @@ impl Llama {
             ));
         }
         // HF's LlamaConfig, Gemma2Config and Gemma3TextConfig validate hidden_size % heads even when head_dim is given.
-        if matches!(flavour, Flavour::Llama | Flavour::Gemma2 | Flavour::Gemma3) && c % h != 0 {
+        if matches!(flavour, Flavour::Llama | Flavour::Gemma2 | Flavour::Gemma3 | Flavour::StableLm) && c % h != 0 {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
         let head_dim = match (flavour, raw.get("head_dim")) {
@@ -489,6 +573,12 @@ impl Llama {
                 return Err(Error::config("head_dim", "is null, but Qwen3 takes the head width from it", "Set head_dim (Qwen3Config's default is 128)"))
             }
             (Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3, None) => Some(GEMMA_DEFAULT_HEAD_DIM),
+            // StableLM's attention is always hidden_size / heads wide, but its rotation would size
+            // itself by a head_dim key: any other width leaves the two disagreeing.
+            (Flavour::StableLm, Some(v)) if !v.is_null() && v.as_u64() != Some((c / h) as u64) => {
+                return Err(Error::config("head_dim", format!("is {v}, but StableLM's heads are hidden_size / heads = {} wide", c / h), "Remove head_dim"))
+            }
+            (Flavour::StableLm, _) => None,
             _ => cfg.head_dim,
         };
         let d = match head_dim {
@@ -504,7 +594,7 @@ impl Llama {
         };
         let max_positions = cfg.max_position_embeddings.unwrap_or(match flavour {
             Flavour::Llama | Flavour::Granite | Flavour::Olmo2 | Flavour::Olmo3 => 2048,
-            Flavour::Phi3 => 4096,
+            Flavour::Phi3 | Flavour::StableLm => 4096,
             Flavour::Qwen2 | Flavour::Qwen3 | Flavour::SmolLm3 => 32768,
             Flavour::Mistral => 4096 * 32,
             Flavour::Gemma | Flavour::Gemma2 => 8192,
@@ -523,6 +613,8 @@ impl Llama {
             Flavour::SmolLm3 => (Rotary::from_config(&with_default_theta(&raw, SMOLLM3_DEFAULT_ROPE_THETA), d, max_positions)?, None),
             // Phi-3 turns part of each head when asked (Phi-4-mini: 0.75) and may use LongRoPE.
             Flavour::Phi3 => (Rotary::from_config_partial(&phi3_rope_keys(&raw)?, d, max_positions)?, None),
+            // StableLmConfig turns a quarter of each head unless told otherwise.
+            Flavour::StableLm => (Rotary::from_config_partial(&super::phi::with_partial_default(&raw, STABLELM_DEFAULT_PARTIAL_ROTARY_FACTOR), d, max_positions)?, None),
             _ => (Rotary::from_config(&raw, d, max_positions)?, None),
         };
         let (activation_key, activation_name) = match flavour {
@@ -598,17 +690,33 @@ impl Llama {
             Flavour::Qwen2 => (true, false, false),
             Flavour::Qwen3 | Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Mistral | Flavour::Phi3 => (false, false, false),
+            Flavour::StableLm => (cfg.use_qkv_bias, false, false),
         };
         let (gemma, output_norms, olmo2) = (flavour.is_gemma(), flavour.has_output_norms(), flavour.is_olmo());
         let phi3 = flavour == Flavour::Phi3;
         let no_rope = no_rope_layers(flavour, &cfg)?;
+        let stablelm = flavour == Flavour::StableLm;
+        let parallel = stablelm && cfg.use_parallel_residual;
         // Gemma's RMSNorm multiplies by (1 + w) (`1.0 + weight.float()` in HF): the same f32 sum, made once.
-        let norm_of = |name: &str, width: usize| -> Result<Vec<f32>> {
-            let mut weight = w.get(&format!("{name}.weight"), &[width])?;
+        let norm_of = |name: &str, width: usize| -> Result<Norm> {
+            let mut scale = w.get(&format!("{name}.weight"), &[width])?;
             if gemma {
-                weight.iter_mut().for_each(|x| *x += 1.0);
+                scale.iter_mut().for_each(|x| *x += 1.0);
             }
-            Ok(weight)
+            let shift = match flavour.layer_norm() {
+                Some(true) => Some(w.get(&format!("{name}.bias"), &[width])?),
+                Some(false) => Some(vec![0.0; width]),
+                None => None,
+            };
+            Ok(Norm { scale, shift, width })
+        };
+        // StableLM's q/k norms: one bias-free LayerNorm per head (`norms.{j}`), gathered head after head.
+        let per_head_norm = |name: &str, heads: usize| -> Result<Norm> {
+            let mut scale = Vec::with_capacity(heads * d);
+            for j in 0..heads {
+                scale.extend(w.get(&format!("{name}.norms.{j}.weight"), &[d])?);
+            }
+            Ok(Norm { scale, shift: Some(vec![0.0; heads * d]), width: d })
         };
         let norm = |name: &str| norm_of(name, c);
         let mut blocks = Vec::with_capacity(l);
@@ -631,7 +739,7 @@ impl Llama {
                 // OLMo 2 has only these two, on the outputs: `post_attention_layernorm` and
                 // `post_feedforward_layernorm`.
                 attn_out_norm: if output_norms || olmo2 { Some(ln("post_attention_layernorm")?) } else { None },
-                mlp_norm: match (olmo2, output_norms) {
+                mlp_norm: match (olmo2 || parallel, output_norms) {
                     (true, _) => None,
                     (false, true) => Some(ln("pre_feedforward_layernorm")?),
                     (false, false) => Some(ln("post_attention_layernorm")?),
@@ -649,6 +757,7 @@ impl Llama {
                     Flavour::Qwen3 | Flavour::Gemma3 => Some((norm_of(&format!("{n}.self_attn.q_norm"), d)?, norm_of(&format!("{n}.self_attn.k_norm"), d)?)),
                     // OLMo 2 normalises the whole projection, all heads together, before splitting it.
                     Flavour::Olmo2 | Flavour::Olmo3 => Some((norm_of(&format!("{n}.self_attn.q_norm"), h * d)?, norm_of(&format!("{n}.self_attn.k_norm"), kv * d)?)),
+                    Flavour::StableLm if cfg.qk_layernorm => Some((per_head_norm(&format!("{n}.self_attn.q_layernorm"), h)?, per_head_norm(&format!("{n}.self_attn.k_layernorm"), kv)?)),
                     _ => None,
                 },
                 window,
@@ -682,7 +791,9 @@ impl Llama {
                 false => (None, false),
             }
         };
-        let per_layer = if output_norms { 4 * c } else { 2 * c }
+        // A norm's stored numbers: its scale, and its bias when it has one.
+        let norm_params = if flavour.layer_norm() == Some(true) { 2 * c } else { c };
+        let per_layer = norm_params * if output_norms { 4 } else if parallel { 1 } else { 2 }
             + (c * h * d + if qkv_bias { h * d } else { 0 })
             + 2 * (c * kv * d + if qkv_bias { kv * d } else { 0 })
             + (h * d * c + if o_bias { c } else { 0 })
@@ -691,9 +802,10 @@ impl Llama {
             + match flavour {
                 Flavour::Qwen3 | Flavour::Gemma3 => 2 * d,
                 Flavour::Olmo2 | Flavour::Olmo3 => h * d + kv * d,
+                Flavour::StableLm if cfg.qk_layernorm => h * d + kv * d,
                 _ => 0,
             };
-        let n_params = v * c + c + l * per_layer + lm_head.as_ref().map_or(0, Linear::n_params);
+        let n_params = v * c + norm_params + l * per_layer + lm_head.as_ref().map_or(0, Linear::n_params);
         let id = |field: &str, value: &Option<Value>| token_id(field, value);
         let mut info = ModelInfo {
             model_type: flavour.model_type().into(),
@@ -723,7 +835,10 @@ impl Llama {
             }),
             false => None,
         };
-        let eps = cfg.rms_norm_eps.unwrap_or(if olmo2 || phi3 { OLMO2_DEFAULT_EPS } else { DEFAULT_EPS });
+        let eps = match flavour {
+            Flavour::StableLm => cfg.layer_norm_eps.unwrap_or(OLMO2_DEFAULT_EPS),
+            _ => cfg.rms_norm_eps.unwrap_or(if olmo2 || phi3 { OLMO2_DEFAULT_EPS } else { DEFAULT_EPS }),
+        };
         // A fine-tuned checkpoint's head: `score` (at the last token, or on every token).
         // `token_classification_bias` (the generic token head's, true when left out): a false one, as
         // Python reads it (false, null, 0), builds `score` without a bias, and a stored one goes unread.
@@ -738,7 +853,7 @@ impl Llama {
         Ok(Llama {
             flavour, config: cfg, info, rotary, local_rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head,
             activation, activation_name, max_positions, window_key, embed_scale, score_scalar, attn_scale, score_cap, logit_cap, eps,
-            residual_scale, logits_divisor, phi3_original_positions, classifier,
+            residual_scale, logits_divisor, phi3_original_positions, classifier, parallel,
         })
     }
 
@@ -780,15 +895,15 @@ impl Llama {
             recorder.hidden_state(&x);
             // x = x + Wo · attn(rope(Wq a), rope(Wk a), Wv a),  a = rms_1(x)
             let a = match &block.input_norm {
-                Some(norm) => activations::rms_norm(&x, norm, eps), // [T][C]
+                Some(norm) => norm.normed(&x, eps), // [T][C]
                 None => x.clone(),                                  // OLMo 2: the stream itself
             };
             let (mut q, mut k, v) = block.qkv.apply(a.view(), h * d, kv_heads * d); // [T][H·D], [T][KV·D], [T][KV·D]
             if let Some((q_norm, k_norm)) = &block.qk_norm {
                 // Qwen3, Gemma 3: every D-wide head slice of q and k is RMS-normalised with its own
                 // weights; OLMo 2's weights span the whole row, so each row is one slice.
-                kernels::rms_norm(flat_mut(&mut q), q_norm, eps);
-                kernels::rms_norm(flat_mut(&mut k), k_norm, eps);
+                q_norm.apply(flat_mut(&mut q), eps);
+                k_norm.apply(flat_mut(&mut k), eps);
             }
             let layer_turn = match (block.turn, &local_turn) {
                 (Turn::Local, Some(local)) => Some(local),
@@ -812,28 +927,30 @@ impl Llama {
             let mut out = activations::linear(&block.o_proj, ctx.view()); // [T][C]
             recorder.trace_io(l, &a, &out);
             if let Some(norm) = &block.attn_out_norm {
-                kernels::rms_norm(flat_mut(&mut out), norm, eps);
+                norm.apply(flat_mut(&mut out), eps);
             }
             if self.residual_scale != 1.0 {
                 out *= self.residual_scale; // Granite
             }
             x += &out;
             // x = x + W_down (act(W_gate m) ⊙ W_up m),  m = rms_2(x)
+            // (HF adds the parallel block's two outputs in this order too: stream + attention + MLP.)
             let m = match &block.mlp_norm {
-                Some(norm) => activations::rms_norm(&x, norm, eps),
+                Some(norm) => norm.normed(&x, eps),
+                None if self.parallel => a,
                 None => x.clone(), // OLMo 2
             };
             let gate = block.gate_up.apply(m.view(), self.activation, self.config.intermediate_size); // [T][F]
             let mut down = activations::linear(&block.down_proj, gate.view()); // [T][C]
             if let Some(norm) = &block.mlp_out_norm {
-                kernels::rms_norm(flat_mut(&mut down), norm, eps);
+                norm.apply(flat_mut(&mut down), eps);
             }
             if self.residual_scale != 1.0 {
                 down *= self.residual_scale;
             }
             x += &down;
         }
-        kernels::rms_norm(flat_mut(&mut x), &self.norm, eps);
+        self.norm.apply(flat_mut(&mut x), eps);
         recorder.hidden_state(&x);
         Ok(x)
     }
@@ -860,7 +977,7 @@ impl Llama {
         if last {
             return self.lm_logits(x);
         }
-        let normed = activations::rms_norm(&x.to_owned(), &self.norm, self.eps);
+        let normed = self.norm.normed(&x.to_owned(), self.eps);
         self.lm_logits(normed.view())
     }
 
@@ -1011,6 +1128,10 @@ const OLMO3_DEFAULT_PAD: u32 = 1;
 const PHI3_DEFAULT_BOS: u32 = 1;
 const PHI3_DEFAULT_EOS: u32 = 32_000; // and pad
 const PHI3_DEFAULT_ORIGINAL_POSITIONS: u64 = 4096;
+const STABLELM_DEFAULT_KV_HEADS: usize = 32;
+const STABLELM_DEFAULT_PARTIAL_ROTARY_FACTOR: f64 = 0.25;
+/// StableLmConfig's bos and eos when config.json leaves them out.
+const STABLELM_DEFAULT_SPECIAL: u32 = 0;
 
 /// `raw` with `rope_theta` set to `theta` when neither it nor the rotary parameters give one.
 fn with_default_theta(raw: &Map<String, Value>, theta: f64) -> Map<String, Value> {
@@ -1075,6 +1196,8 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
         Flavour::SmolLm3 => (cfg.sliding_window.value(), None),
         // Phi3Config: no window unless given; then every layer slides, in the forward mask and the cache.
         Flavour::Phi3 => (cfg.sliding_window.value(), None),
+        // StableLM has no window (shared_keys refuses the keys before this).
+        Flavour::StableLm => (None, None),
     };
     // The families whose window only HF's generation cache applies (their forward pass has no sliding mask).
     let cache_only = matches!(flavour, Flavour::Llama | Flavour::Gemma | Flavour::Granite | Flavour::Olmo2);
@@ -1157,6 +1280,9 @@ fn class_default(flavour: Flavour, raw: &Map<String, Value>, key: &str) -> Optio
         (Flavour::Olmo3, "bos_token_id") => Some(None),
         (Flavour::Olmo3, "eos_token_id") => Some(Some(OLMO3_DEFAULT_EOS)),
         (Flavour::Olmo3, _) => Some(Some(OLMO3_DEFAULT_PAD)),
+        // StableLmConfig: bos and eos 0, no pad.
+        (Flavour::StableLm, "pad_token_id") => Some(None),
+        (Flavour::StableLm, _) => Some(Some(STABLELM_DEFAULT_SPECIAL)),
         _ => None,
     }
 }
