@@ -80,6 +80,7 @@ FAMILIES = {
     "olmo3": ("olmo3", ["llama.rs", "rotary.rs"]),
     "smollm3": ("smollm3", ["llama.rs", "rotary.rs"]),
     "phi3": ("phi3", ["llama.rs", "rotary.rs"]),
+    "stablelm": ("stablelm", ["llama.rs", "rotary.rs", "phi.rs"]),
     "phi": ("phi", ["phi.rs", "rotary.rs"]),
     "modernbert": ("modernbert", ["modernbert.rs", "rotary.rs"]),
     "albert": ("albert", ["albert.rs"]),
