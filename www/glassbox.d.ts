@@ -235,6 +235,11 @@ export interface BlockFacts {
   qkNorm: boolean;
   /** That norm takes each head alone (Qwen3, Gemma 3); false: the whole projection at once (OLMo 2). */
   qkNormPerHead: boolean;
+  /** Each head's q/k norm learns a scale of its own and no shift (StableLM's qk_layernorm); false: the heads share one. */
+  qkNormOwnScales: boolean;
+  /** What the block norms learn where the family sets it apart from normKind: 'scale and shift' (StableLM's
+   *  LayerNorms). Absent for the other families. */
+  normLearns?: string;
   /** Attention's and the feed-forward's outputs are normalised before they join the stream (Gemma 2 and 3, OLMo 2). */
   outputNorms: boolean;
   /** What each step's output is multiplied by before it joins the stream (Granite's residual_multiplier; else 1). */

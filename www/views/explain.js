@@ -69,10 +69,13 @@ export function normPhrase(block, modelType = '') {
     : block.residualFromNorm
       ? `adds the step’s result${scaled} to the normalised input, not to the stream it came from (apply_residual_connection_post_layernorm)`
       : `adds the step’s result${scaled} to the unnormalised stream`;
+  // StableLM's q/k LayerNorms: one per head, each with a scale of its own and no shift.
+  const qkWeights = block.qkNormOwnScales ? 'with a learned scale of its own for every head and no shift'
+    : `with one learned scale${block.normKind === 'LayerNorm' ? ' and shift' : ''} that all heads share`;
   const qk = !block.qkNorm ? ''
     : block.qkNormPerHead
       ? `; inside attention, each head’s query and key are normalised on their own (${block.normKind === 'LayerNorm' ? 'a LayerNorm' : 'an RMSNorm'} over ` +
-        `the head’s numbers, with one learned scale${block.normKind === 'LayerNorm' ? ' and shift' : ''} that all heads share) before the rotation, which stops the attention scores from growing too large in training`
+        `the head’s numbers, ${qkWeights}) before the rotation, which stops the attention scores from growing too large in training`
       : '; inside attention, the queries of all heads together, and the keys of all heads together, get one RMSNorm each before they are split into heads and rotated, which keeps the attention scores from growing too large in training';
   const last = block.finalNorm ? '; one last norm follows the final layer' : '';
   if (block.normPlacement === 'output') {

@@ -46,14 +46,19 @@ function sharedFact(info) {
 function normalisationFact(b) {
   if (b.parallelResidual) {
     return `pre-norm, ${b.normKind}; attention and the feed-forward network side by side, ${b.parallelSharedNorm ? 'reading through one shared norm' : 'each with its own norm'}` +
-      `${b.qkNorm ? '; each head’s query and key normalised too' : ''}`;
+      `${b.qkNorm ? `; each head’s query and key normalised too${ownScales(b)}` : ''}`;
   }
   const where = b.normPlacement === 'output'
     ? 'on each step’s output only (no norm on what a step reads; two a layer)'
     : `${b.normPlacement}-norm`;
   return `${where}, ${b.normKind}` +
     `${b.outputNorms && b.normPlacement !== 'output' ? '; attention’s and the feed-forward’s outputs normalised too (four norms a layer)' : ''}` +
-    `${b.qkNorm ? (b.qkNormPerHead ? '; each head’s query and key normalised too' : '; the queries and the keys normalised too, all heads at once') : ''}`;
+    `${b.qkNorm ? (b.qkNormPerHead ? `; each head’s query and key normalised too${ownScales(b)}` : '; the queries and the keys normalised too, all heads at once') : ''}`;
+}
+
+/** StableLM's per-head q/k norms each learn their own scale (the others' heads share one). */
+function ownScales(b) {
+  return b.qkNormOwnScales ? ', each head with a scale of its own' : '';
 }
 
 /** The Token embeddings row: √d_model (Gemma, BART's scale_embedding) or a number the config gives (Granite). */

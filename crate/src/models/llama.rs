@@ -1,12 +1,12 @@
 //! Llama-style decoders (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`,
 //! `MistralForCausalLM`, `GemmaForCausalLM`, `Gemma2ForCausalLM`, `Gemma3ForCausalLM`,
-//! `GraniteForCausalLM`, `Olmo2ForCausalLM`, `SmolLM3ForCausalLM`; SmolLM 1-3, TinyLlama,
+//! `GraniteForCausalLM`, `Olmo2ForCausalLM`, `SmolLM3ForCausalLM`, `StableLmForCausalLM`; SmolLM 1-3, TinyLlama,
 //! Qwen2/2.5, Qwen3, Mistral, Gemma 1-3's text models, Granite 3 and OLMo 2 are these):
 //! decoder-only, rotary positions, RMSNorm blocks, gated (SwiGLU, GeGLU) feed-forward,
 //! grouped-query attention.
 //!
 //! Reference semantics: Hugging Face
-//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3,granite,olmo2,smollm3}/modeling_*.py` (5.x).
+//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3,granite,olmo2,smollm3,stablelm}/modeling_*.py` (5.x).
 //!
 //! ```text
 //! x = embed[ids]                                                    # [T][C], no position vectors
@@ -52,6 +52,12 @@
 //! before splitting them into heads. SmolLM3 leaves some layers unrotated (`no_rope_layers`, else
 //! every fourth): attention there sees no positions, only the causal mask.
 //!
+//! StableLM (`StableLmForCausalLM`) swaps every RMSNorm for a LayerNorm with a bias, turns only the
+//! first quarter of each head (`partial_rotary_factor`), takes q/k/v biases from `use_qkv_bias`, and
+//! may normalise each head's query and key with a bias-free LayerNorm of that head's own
+//! (`qk_layernorm`) and run attention and the MLP side by side from one norm
+//! (`use_parallel_residual`: `x = x + Wo · attn(..) + mlp(a)`, `a = LN(x)`).
+//!
 //! Checkpoint names (with a `model.` prefix under a causal-LM head, bare in a base `LlamaModel`):
 //!
 //! | name                                   | shape         |
@@ -62,6 +68,8 @@
 //! | `layers.{l}.self_attn.{k,v}_proj.*`    | [KV·D][C], [KV·D] |
 //! | `layers.{l}.self_attn.o_proj.*`        | [C][H·D], [C] (bias: llama and qwen3 `attention_bias`) |
 //! | `layers.{l}.self_attn.{q,k}_norm.weight` | [D] (qwen3, gemma3); [H·D], [KV·D] (olmo2) |
+//! | `layers.{l}.self_attn.{q,k}_layernorm.norms.{h}.weight` | [D] per head (stablelm `qk_layernorm`) |
+//! | `layers.{l}.*_layernorm.bias`, `norm.bias` | [C] (stablelm) |
 //! | `layers.{l}.post_attention_layernorm.weight` | [C] (gemma2/3, olmo2: the attention output's norm) |
 //! | `layers.{l}.{pre,post}_feedforward_layernorm.weight` | [C] (gemma2/3: around the MLP; olmo2: post only) |
 //! | `layers.{l}.mlp.{gate,up}_proj.*`      | [F][C], [F] (bias: llama `mlp_bias`) |
