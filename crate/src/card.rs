@@ -74,9 +74,13 @@ pub struct BlockFacts {
     /// others share one scale among the heads.
     pub qk_norm_own_scales: bool,
     /// What the block norms learn, where the family decides it apart from `norm_kind`: "scale and
-    /// shift" (StableLM's LayerNorms).
+    /// shift" (StableLM's LayerNorms) or "nothing" (OLMo 1's, which store no weights).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub norm_learns: Option<&'static str>,
+    /// The bound the queries, keys and values are clamped to straight after their projections
+    /// (OLMo 1's `clip_qkv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_qkv: Option<f32>,
     /// Attention's and the feed-forward's outputs are normalised before they join the stream (Gemma
     /// 2 and 3, on top of the usual norm of their inputs: four RMSNorms per layer; OLMo 2, instead of it).
     pub output_norms: bool,
@@ -214,6 +218,10 @@ impl BlockFacts {
             qk_norm_own_scales: matches!(model, Model::Llama(m) if m.qk_norm_own_scales()),
             norm_learns: match model {
                 Model::Llama(m) => m.norm_learns(),
+                _ => None,
+            },
+            clip_qkv: match model {
+                Model::Llama(m) => m.clip_qkv(),
                 _ => None,
             },
             ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm, qk_norm_per_head, output_norms, residual_scale, embedding_scale,

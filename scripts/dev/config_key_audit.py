@@ -81,6 +81,7 @@ FAMILIES = {
     "smollm3": ("smollm3", ["llama.rs", "rotary.rs"]),
     "phi3": ("phi3", ["llama.rs", "rotary.rs"]),
     "stablelm": ("stablelm", ["llama.rs", "rotary.rs", "phi.rs"]),
+    "olmo": ("olmo", ["llama.rs", "rotary.rs"]),
     "phi": ("phi", ["phi.rs", "rotary.rs"]),
     "modernbert": ("modernbert", ["modernbert.rs", "rotary.rs"]),
     "albert": ("albert", ["albert.rs"]),

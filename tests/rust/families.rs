@@ -146,7 +146,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(deberta_v3, deberta_v2, deberta_c2p, llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, stablelm, stablelm_parallel, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, electra, electra_discriminator, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(deberta_v3, deberta_v2, deberta_c2p, llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, stablelm, stablelm_parallel, olmo, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, electra, electra_discriminator, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -248,6 +248,11 @@ fn phi3_longrope_greedy_generation_matches_hf() {
 fn gemma3_vision_greedy_generation_matches_hf() {
     generation_matches("gemma3_vision");
 }
+#[test]
+fn olmo_greedy_generation_matches_hf() {
+    generation_matches("olmo");
+}
+
 #[test]
 fn stablelm_greedy_generation_matches_hf() {
     generation_matches("stablelm");
@@ -2234,4 +2239,40 @@ fn stablelm_fixtures_cards_defaults_and_keys_that_bite() {
     defaults.weights = None;
     let Model::Llama(m) = Model::load(&defaults.files(), Some(7)).unwrap_or_else(|e| panic!("{e}")) else { unreachable!() };
     assert_eq!((m.n_kv_heads, m.info.bos_token_id, m.info.eos_token_id, m.info.max_positions), (32, Some(0), Some(0), Some(64)));
+}
+
+/// OLMo 1: no norm weights in the file (its LayerNorms learn nothing), clip_qkv bites and is
+/// refused when it is not a number, the card says both, and left-out keys take OlmoConfig's defaults.
+#[test]
+fn olmo_fixture_card_defaults_and_keys_that_bite() {
+    let bytes = Folder::fixture("olmo").weights.expect("weights");
+    let names: Vec<String> = safetensors::SafeTensors::deserialize(&bytes).unwrap().names().into_iter().map(String::from).collect();
+    assert!(!names.iter().any(|n| n.contains("norm")), "OLMo 1 stores no norm weights: {names:?}");
+    assert!(names.iter().any(|n| n.ends_with("o_proj.bias")), "attention_bias reaches o_proj");
+    let facts = glassbox::card::BlockFacts::of(&load_model("olmo"));
+    assert_eq!((facts.norm_kind, facts.norm_placement, facts.norm_learns, facts.clip_qkv), ("LayerNorm", "pre", Some("nothing"), Some(0.9)));
+    assert!(!facts.qk_norm && !facts.parallel_residual && facts.rotary_dims.is_none());
+    assert_eq!(glassbox::card::BlockFacts::of(&load_model("stablelm")).clip_qkv, None);
+
+    let ids: Vec<u32> = (3..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("olmo"));
+    assert_ne!(run(&edited("olmo", |c| { c.insert("clip_qkv".into(), Value::Null); })), plain, "clip_qkv bites on the fixture");
+    assert_eq!(run(&edited("olmo", |c| { c.insert("clip_qkv".into(), serde_json::json!(1e9)); })),
+        run(&edited("olmo", |c| { c.remove("clip_qkv"); })), "a bound nothing reaches is no clipping");
+    // No key sets OLMo 1's norm epsilon (1e-5 always): rms_norm_eps and layer_norm_eps change nothing.
+    for key in ["rms_norm_eps", "layer_norm_eps"] {
+        assert_eq!(run(&edited("olmo", |c| { c.insert(key.into(), serde_json::json!(0.5)); })), plain, "{key}");
+    }
+    assert!(load_error(&edited("olmo", |c| { c.insert("clip_qkv".into(), serde_json::json!("8")); })).contains("clip_qkv"));
+    assert!(load_error(&edited("olmo", |c| { c.insert("sliding_window".into(), serde_json::json!(8)); })).contains("sliding_window"));
+    // Left out: OlmoConfig's query heads as key/value heads, no bos, eos 50279, pad 1, 2048 positions.
+    let mut defaults = edited("olmo", |c| {
+        for key in ["num_key_value_heads", "bos_token_id", "eos_token_id", "pad_token_id", "max_position_embeddings"] {
+            c.remove(key);
+        }
+    });
+    defaults.weights = None;
+    let Model::Llama(m) = Model::load(&defaults.files(), Some(7)).unwrap_or_else(|e| panic!("{e}")) else { unreachable!() };
+    assert_eq!((m.n_kv_heads, m.info.bos_token_id, m.info.eos_token_id, m.info.pad_token_id, m.info.max_positions), (4, None, Some(50279), Some(1), Some(2048)));
 }

@@ -108,6 +108,7 @@ pub enum Flavour {
     SmolLm3,
     Phi3,
     StableLm,
+    Olmo,
 }
 
 impl Flavour {
@@ -126,13 +127,14 @@ impl Flavour {
             Flavour::SmolLm3 => "smollm3",
             Flavour::Phi3 => "phi3",
             Flavour::StableLm => "stablelm",
+            Flavour::Olmo => "olmo",
         }
     }
 
     /// The families whose head width, when config.json leaves `head_dim` out, is
     /// `hidden_size // heads` rounded down (no divisibility check in their config classes).
     fn floors_head_width(self) -> bool {
-        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo2 | Flavour::Olmo3 | Flavour::SmolLm3 | Flavour::Phi3)
+        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo | Flavour::Olmo2 | Flavour::Olmo3 | Flavour::SmolLm3 | Flavour::Phi3)
     }
 
     /// OLMo 2 and 3: norms on each step's output only, and q/k norms over whole projections.
@@ -158,10 +160,12 @@ impl Flavour {
     }
 
     /// The families that normalise with LayerNorm (the mean taken away, then a scale and a shift)
-    /// rather than RMSNorm: `Some(true)` when their norms store a bias (StableLM).
+    /// rather than RMSNorm: `Some(true)` when their norms store a bias (StableLM), `Some(false)` when
+    /// they store nothing at all (OLMo 1: no scale, no shift).
     fn layer_norm(self) -> Option<bool> {
         match self {
             Flavour::StableLm => Some(true),
+            Flavour::Olmo => Some(false),
             _ => None,
         }
     }
@@ -260,6 +264,9 @@ pub struct LlamaConfig {
     /// StableLM's LayerNorm epsilon (left out: 1e-5).
     #[serde(default)]
     pub layer_norm_eps: Option<f32>,
+    /// OLMo 1: the query, key and value projections are clamped to `[-clip, clip]`.
+    #[serde(default)]
+    pub clip_qkv: Option<f64>,
 }
 
 fn default_act() -> String {
@@ -425,6 +432,8 @@ pub struct Llama {
     /// StableLM's `use_parallel_residual`: the MLP reads the attention's normed input, and both
     /// outputs join the stream together.
     parallel: bool,
+    /// OLMo 1's `clip_qkv`: q, k and v are clamped to `[-clip, clip]` straight after their projections.
+    clip_qkv: Option<f32>,
 }
 
 impl Llama {
@@ -502,9 +511,15 @@ impl Llama {
         self.flavour.layer_norm().is_some()
     }
 
-    /// What a LayerNorm family's block norms learn: a scale and a shift (StableLM). `None` for RMSNorm.
+    /// What a LayerNorm family's block norms learn: a scale and a shift (StableLM), or nothing (OLMo
+    /// 1). `None` for RMSNorm.
     pub fn norm_learns(&self) -> Option<&'static str> {
-        self.flavour.layer_norm().map(|_| "scale and shift")
+        self.flavour.layer_norm().map(|bias| if bias { "scale and shift" } else { "nothing" })
+    }
+
+    /// OLMo 1's `clip_qkv`: the bound q, k and v are clamped to.
+    pub fn clip_qkv(&self) -> Option<f32> {
+        self.clip_qkv
     }
 
     /// Whether attention and the MLP read one normed input and join the stream together (StableLM's
@@ -601,7 +616,7 @@ impl Llama {
             None => return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Add head_dim or use the config.json saved with the weights")),
         };
         let max_positions = cfg.max_position_embeddings.unwrap_or(match flavour {
-            Flavour::Llama | Flavour::Granite | Flavour::Olmo2 | Flavour::Olmo3 => 2048,
+            Flavour::Llama | Flavour::Granite | Flavour::Olmo | Flavour::Olmo2 | Flavour::Olmo3 => 2048,
             Flavour::Phi3 | Flavour::StableLm => 4096,
             Flavour::Qwen2 | Flavour::Qwen3 | Flavour::SmolLm3 => 32768,
             Flavour::Mistral => 4096 * 32,
@@ -694,7 +709,7 @@ impl Llama {
         let w = weights.with_prefixes(&["model."]);
         let (qkv_bias, o_bias, mlp_bias) = match flavour {
             Flavour::Llama | Flavour::Granite | Flavour::SmolLm3 => (cfg.attention_bias, cfg.attention_bias, cfg.mlp_bias),
-            Flavour::Olmo2 | Flavour::Olmo3 => (cfg.attention_bias, cfg.attention_bias, false),
+            Flavour::Olmo | Flavour::Olmo2 | Flavour::Olmo3 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Qwen2 => (true, false, false),
             Flavour::Qwen3 | Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Mistral | Flavour::Phi3 => (false, false, false),
@@ -704,9 +719,20 @@ impl Llama {
         let phi3 = flavour == Flavour::Phi3;
         let no_rope = no_rope_layers(flavour, &cfg)?;
         let stablelm = flavour == Flavour::StableLm;
+        let clip_qkv = match (flavour, cfg.clip_qkv) {
+            (Flavour::Olmo, Some(clip)) if !(clip as f32).is_finite() => {
+                return Err(Error::config("clip_qkv", format!("is {clip}, but it must be a finite number"), "Use the config.json saved with the weights, or null for no clipping"))
+            }
+            (Flavour::Olmo, clip) => clip.map(|c| c as f32),
+            _ => None,
+        };
         let parallel = stablelm && cfg.use_parallel_residual;
         // Gemma's RMSNorm multiplies by (1 + w) (`1.0 + weight.float()` in HF): the same f32 sum, made once.
         let norm_of = |name: &str, width: usize| -> Result<Norm> {
+            // OLMo 1's LayerNorms learn nothing: a scale of ones and a shift of zeros change no number.
+            if flavour == Flavour::Olmo {
+                return Ok(Norm { scale: vec![1.0; width], shift: Some(vec![0.0; width]), width });
+            }
             let mut scale = w.get(&format!("{name}.weight"), &[width])?;
             if gemma {
                 scale.iter_mut().for_each(|x| *x += 1.0);
@@ -800,7 +826,11 @@ impl Llama {
             }
         };
         // A norm's stored numbers: its scale, and its bias when it has one.
-        let norm_params = if flavour.layer_norm() == Some(true) { 2 * c } else { c };
+        let norm_params = match flavour.layer_norm() {
+            Some(true) => 2 * c,
+            Some(false) => 0,
+            None => c,
+        };
         let per_layer = norm_params * if output_norms { 4 } else if parallel { 1 } else { 2 }
             + (c * h * d + if qkv_bias { h * d } else { 0 })
             + 2 * (c * kv * d + if qkv_bias { kv * d } else { 0 })
@@ -845,6 +875,8 @@ impl Llama {
         };
         let eps = match flavour {
             Flavour::StableLm => cfg.layer_norm_eps.unwrap_or(OLMO2_DEFAULT_EPS),
+            // OLMo 1's norms always use 1e-5: no config key reaches them.
+            Flavour::Olmo => OLMO2_DEFAULT_EPS,
             _ => cfg.rms_norm_eps.unwrap_or(if olmo2 || phi3 { OLMO2_DEFAULT_EPS } else { DEFAULT_EPS }),
         };
         // A fine-tuned checkpoint's head: `score` (at the last token, or on every token).
@@ -861,7 +893,7 @@ impl Llama {
         Ok(Llama {
             flavour, config: cfg, info, rotary, local_rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head,
             activation, activation_name, max_positions, window_key, embed_scale, score_scalar, attn_scale, score_cap, logit_cap, eps,
-            residual_scale, logits_divisor, phi3_original_positions, classifier, parallel,
+            residual_scale, logits_divisor, phi3_original_positions, classifier, parallel, clip_qkv,
         })
     }
 
@@ -906,7 +938,13 @@ impl Llama {
                 Some(norm) => norm.normed(&x, eps), // [T][C]
                 None => x.clone(),                                  // OLMo 2: the stream itself
             };
-            let (mut q, mut k, v) = block.qkv.apply(a.view(), h * d, kv_heads * d); // [T][H·D], [T][KV·D], [T][KV·D]
+            let (mut q, mut k, mut v) = block.qkv.apply(a.view(), h * d, kv_heads * d); // [T][H·D], [T][KV·D], [T][KV·D]
+            if let Some(c) = self.clip_qkv {
+                // OLMo 1, as torch's clamp(min=-c, max=c): the upper bound wins should they cross.
+                for x in [&mut q, &mut k, &mut v] {
+                    x.mapv_inplace(|z| z.max(-c).min(c));
+                }
+            }
             if let Some((q_norm, k_norm)) = &block.qk_norm {
                 // Qwen3, Gemma 3: every D-wide head slice of q and k is RMS-normalised with its own
                 // weights; OLMo 2's weights span the whole row, so each row is one slice.
@@ -1204,8 +1242,8 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
         Flavour::SmolLm3 => (cfg.sliding_window.value(), None),
         // Phi3Config: no window unless given; then every layer slides, in the forward mask and the cache.
         Flavour::Phi3 => (cfg.sliding_window.value(), None),
-        // StableLM has no window (shared_keys refuses the keys before this).
-        Flavour::StableLm => (None, None),
+        // StableLM and OLMo 1 have no window (shared_keys refuses the keys before this).
+        Flavour::StableLm | Flavour::Olmo => (None, None),
     };
     // The families whose window only HF's generation cache applies (their forward pass has no sliding mask).
     let cache_only = matches!(flavour, Flavour::Llama | Flavour::Gemma | Flavour::Granite | Flavour::Olmo2);
@@ -1288,6 +1326,10 @@ fn class_default(flavour: Flavour, raw: &Map<String, Value>, key: &str) -> Optio
         (Flavour::Olmo3, "bos_token_id") => Some(None),
         (Flavour::Olmo3, "eos_token_id") => Some(Some(OLMO3_DEFAULT_EOS)),
         (Flavour::Olmo3, _) => Some(Some(OLMO3_DEFAULT_PAD)),
+        // OlmoConfig: as Olmo3Config, no bos, eos 50279, pad 1.
+        (Flavour::Olmo, "bos_token_id") => Some(None),
+        (Flavour::Olmo, "eos_token_id") => Some(Some(OLMO3_DEFAULT_EOS)),
+        (Flavour::Olmo, _) => Some(Some(OLMO3_DEFAULT_PAD)),
         // StableLmConfig: bos and eos 0, no pad.
         (Flavour::StableLm, "pad_token_id") => Some(None),
         (Flavour::StableLm, _) => Some(Some(STABLELM_DEFAULT_SPECIAL)),

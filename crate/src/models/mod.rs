@@ -358,6 +358,7 @@ impl Model {
             "smollm3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::SmolLm3, files.config, weights)?)),
             "phi3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Phi3, files.config, weights)?)),
             "stablelm" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::StableLm, files.config, weights)?)),
+            "olmo" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Olmo, files.config, weights)?)),
             "modernbert" => Ok(Model::ModernBert(modernbert::ModernBert::load(files.config, weights)?)),
             "albert" => Ok(Model::Albert(albert::Albert::load(files.config, weights)?)),
             "deberta-v2" => Ok(Model::Deberta(deberta::Deberta::load(files.config, weights)?)),
