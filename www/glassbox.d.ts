@@ -238,8 +238,10 @@ export interface BlockFacts {
   /** Each head's q/k norm learns a scale of its own and no shift (StableLM's qk_layernorm); false: the heads share one. */
   qkNormOwnScales: boolean;
   /** What the block norms learn where the family sets it apart from normKind: 'scale and shift' (StableLM's
-   *  LayerNorms). Absent for the other families. */
+   *  LayerNorms) or 'nothing' (OLMo 1's, which store no weights). Absent for the other families. */
   normLearns?: string;
+  /** The bound the queries, keys and values are clamped to right after their projections (OLMo 1's clip_qkv). */
+  clipQkv?: number;
   /** Attention's and the feed-forward's outputs are normalised before they join the stream (Gemma 2 and 3, OLMo 2). */
   outputNorms: boolean;
   /** What each step's output is multiplied by before it joins the stream (Granite's residual_multiplier; else 1). */

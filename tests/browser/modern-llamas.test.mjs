@@ -1,10 +1,10 @@
 // Granite, OLMo 2 and 3, SmolLM3, Phi-3 and StableLM (the granite, olmo2, olmo3, smollm3, phi3_longrope, stablelm_parallel and stablelm
-// fixtures), each opened on the page as a folder the
+// fixtures, and OLMo 1: olmo), each opened on the page as a folder the
 // server offers, in headless Chromium. Each differs from Llama in one way the teaching text must not get wrong:
 // Granite's four multipliers (embeddings, what each step adds, the scores' scale, the logits), OLMo 2's norms on
 // each step's output with none on its input (and one q/k norm over all heads), SmolLM3's layers that turn nothing
 // ("NoPE"), OLMo 3's sliding layers with a rotation of their own and YaRN on its full layers, Phi-3's LongRoPE
-// on part of each head, StableLM's LayerNorms, parallel block and per-head q/k norms with a scale per head. The facts, the block formulas, the positions view and the Q/K/V
+// on part of each head, StableLM's LayerNorms, parallel block and per-head q/k norms with a scale per head, OLMo 1's weightless LayerNorms and clip_qkv. The facts, the block formulas, the positions view and the Q/K/V
 // step-through must say so; axe-core finds no serious or
 // critical WCAG 2.1 AA violation there.
 //
@@ -232,6 +232,33 @@ describe('a StableLM 2 model (one block after the other) on the page', () => {
     assert.match(facts.Positions, /, on the first 4 of each head’s 16 dimensions$/);
     assert.deepEqual(await formulas(page), ['x ← x + SelfAttention(LayerNorm(x))', 'x ← x + FFN(LayerNorm(x))']);
     assert.match(await page.$eval('#block-view', (e) => e.textContent), /normalises the input of each step \(pre-norm\) with LayerNorm \(subtracts a vector’s mean, divides by its spread, then scales and shifts\)/);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('an OLMo 1 model (weightless LayerNorms, clip_qkv) on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-olmo1', fixture('olmo'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts say LayerNorm and the clamp on q, k and v', async () => {
+    const facts = await modelFacts(setup.page);
+    assert.match(facts.Type, /olmo · decoder-only/);
+    assert.equal(facts.Normalisation, 'pre-norm, LayerNorm');
+    assert.equal(facts['Queries, keys, values'], 'clamped to ±0.9 straight after their projections (clip_qkv)');
+  });
+
+  it('the paragraphs say its LayerNorms learn nothing and name the clamp; the Q/K/V step-through says q and k are clamped', async () => {
+    const { page } = setup;
+    assert.deepEqual(await formulas(page), ['x ← x + SelfAttention(LayerNorm(x))', 'x ← x + FFN(LayerNorm(x))']);
+    for (const where of ['#block-view', '#model-explain']) {
+      const text = await page.$eval(where, (e) => e.textContent);
+      assert.match(text, /LayerNorm \(subtracts a vector’s mean and divides by its spread; it learns no scale and no shift\)/, where);
+      assert.match(text, /every number of each query, key and value is clamped to ±0\.9 \(this model’s clip_qkv\)/, where);
+      assert.doesNotMatch(text, /RMSNorm|scales and shifts/, where);
+    }
+    assert.match(await qkvFormula(page), /q and k here are already clamped to ±0\.9 \(clip_qkv, v too\) and turned by their positions/);
   });
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));

@@ -62,7 +62,10 @@ export function normPhrase(block, modelType = '') {
     : modelType === 'modernbert'
       // ModernBERT's norm_bias (false by default) decides whether its LayerNorms learn a shift.
       ? 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales it; a learned shift too only if the config’s norm_bias is set, off by default)'
-      : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
+      // OLMo 1's LayerNorms store no weights at all.
+      : block.normLearns === 'nothing'
+        ? 'LayerNorm (subtracts a vector’s mean and divides by its spread; it learns no scale and no shift)'
+        : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
   const scaled = residualScaled(block) ? `, times ${fmt(block.residualScale)} (this model’s residual_multiplier),` : '';
   const added = block.outputNorms
     ? `normalises the step’s result once more before adding it${scaled} to the unnormalised stream (four norms a layer: before and after attention, before and after the feed-forward network)`
@@ -77,7 +80,7 @@ export function normPhrase(block, modelType = '') {
       ? `; inside attention, each head’s query and key are normalised on their own (${block.normKind === 'LayerNorm' ? 'a LayerNorm' : 'an RMSNorm'} over ` +
         `the head’s numbers, ${qkWeights}) before the rotation, which stops the attention scores from growing too large in training`
       : '; inside attention, the queries of all heads together, and the keys of all heads together, get one RMSNorm each before they are split into heads and rotated, which keeps the attention scores from growing too large in training';
-  const last = block.finalNorm ? '; one last norm follows the final layer' : '';
+  const last = (block.finalNorm ? '; one last norm follows the final layer' : '') + clipPhrase(block);
   if (block.normPlacement === 'output') {
     return `does not normalise what a step reads: each step works on the stream as it is, and its result is normalised with ${norm} ` +
       `before it is added${scaled} to the stream (two norms a layer: after attention and after the feed-forward network)${last}${qk}`;
@@ -92,6 +95,13 @@ export function normPhrase(block, modelType = '') {
     ? `normalises the input of each step (pre-norm) with ${norm}${first}, and ${added}${embeddings}${last}${qk}`
     : `normalises after each step, once the step’s result has been added to the stream (post-norm), with ${norm}` +
       `${block.embeddingNorm ? '; the embeddings are normalised too before the first layer' : ''}`;
+}
+
+/** OLMo 1's clip_qkv: every query, key and value clamped right after its projection. */
+export function clipPhrase(block) {
+  return block?.clipQkv != null
+    ? `; inside attention, every number of each query, key and value is clamped to ±${fmt(block.clipQkv)} (this model’s clip_qkv) as soon as it is computed`
+    : '';
 }
 
 /** Whether each step's output is scaled before it joins the stream (Granite's residual_multiplier). */

@@ -143,6 +143,7 @@ export function renderModelFacts(dl, info, name) {
     ...(info.block?.scoreScale != null ? [['Attention scores', info.block.scoreScale === 1
       ? `q·k as it is, not divided by √d_k = ${fmtNumber(Math.sqrt(info.block.dHead))}: the model was trained without that factor`
       : `q·k times ${fmtNumber(info.block.scoreScale)}, a number the config sets (attention_multiplier), not 1/√d_k = ${fmtNumber(1 / Math.sqrt(info.block.dHead))}`]] : []),
+    ...(info.block?.clipQkv != null ? [['Queries, keys, values', `clamped to ±${fmtNumber(info.block.clipQkv)} straight after their projections (clip_qkv)`]] : []),
     ...(info.block?.scoreSoftcap ? [['Attention scores', `squashed into ±${info.block.scoreSoftcap} (cap · tanh(score / cap)) before the softmax`]] : []),
     ['Parameters', formatCount(info.nParams)],
     ['Size', formatBytes(info.sizeBytes)],

@@ -1,12 +1,12 @@
 //! Llama-style decoders (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`,
 //! `MistralForCausalLM`, `GemmaForCausalLM`, `Gemma2ForCausalLM`, `Gemma3ForCausalLM`,
-//! `GraniteForCausalLM`, `Olmo2ForCausalLM`, `SmolLM3ForCausalLM`, `StableLmForCausalLM`; SmolLM 1-3, TinyLlama,
+//! `GraniteForCausalLM`, `Olmo2ForCausalLM`, `SmolLM3ForCausalLM`, `StableLmForCausalLM`, `OlmoForCausalLM`; SmolLM 1-3, TinyLlama,
 //! Qwen2/2.5, Qwen3, Mistral, Gemma 1-3's text models, Granite 3 and OLMo 2 are these):
 //! decoder-only, rotary positions, RMSNorm blocks, gated (SwiGLU, GeGLU) feed-forward,
 //! grouped-query attention.
 //!
 //! Reference semantics: Hugging Face
-//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3,granite,olmo2,smollm3,stablelm}/modeling_*.py` (5.x).
+//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3,granite,olmo,olmo2,smollm3,stablelm}/modeling_*.py` (5.x).
 //!
 //! ```text
 //! x = embed[ids]                                                    # [T][C], no position vectors
@@ -56,7 +56,9 @@
 //! first quarter of each head (`partial_rotary_factor`), takes q/k/v biases from `use_qkv_bias`, and
 //! may normalise each head's query and key with a bias-free LayerNorm of that head's own
 //! (`qk_layernorm`) and run attention and the MLP side by side from one norm
-//! (`use_parallel_residual`: `x = x + Wo · attn(..) + mlp(a)`, `a = LN(x)`).
+//! (`use_parallel_residual`: `x = x + Wo · attn(..) + mlp(a)`, `a = LN(x)`). OLMo 1 (`OlmoForCausalLM`)
+//! is Llama with LayerNorms that learn nothing (no tensors; eps 1e-5) and, with `clip_qkv`, q, k and v
+//! clamped to `[-clip, clip]` straight after their projections.
 //!
 //! Checkpoint names (with a `model.` prefix under a causal-LM head, bare in a base `LlamaModel`):
 //!
