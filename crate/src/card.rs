@@ -163,7 +163,7 @@ impl BlockFacts {
                 (if pre { "pre" } else { "post" }, "LayerNorm", embedding_norm, pre)
             }
             Model::Llama(m) if !m.has_input_norms() => ("output", "RMSNorm", false, true),
-            Model::Llama(m) if m.is_layer_norm() => ("pre", "LayerNorm", false, true), // StableLM
+            Model::Llama(m) if m.is_layer_norm() => ("pre", "LayerNorm", false, true), // StableLM, OLMo 1, StarCoder2
             Model::T5(_) | Model::Llama(_) => ("pre", "RMSNorm", false, true),
             Model::ModernBert(_) => ("pre", "LayerNorm", true, true),
         };
@@ -173,7 +173,7 @@ impl BlockFacts {
             Model::Gpt2(m) => (m.config.activation_function.clone(), false, m.head_is_embedding_table()),
             Model::Bert(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::Bart(m) => (m.config.activation_function.clone().unwrap_or_default(), false, m.head_is_embedding_table()),
-            Model::Llama(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
+            Model::Llama(m) => (m.activation_name().to_string(), m.gated_ffn(), m.head_is_embedding_table()),
             Model::ModernBert(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
             Model::Albert(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::Deberta(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),

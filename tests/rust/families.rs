@@ -146,7 +146,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(deberta_v3, deberta_v2, deberta_c2p, llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, stablelm, stablelm_parallel, olmo, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, electra, electra_discriminator, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(deberta_v3, deberta_v2, deberta_c2p, llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, stablelm, stablelm_parallel, olmo, starcoder2, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, electra, electra_discriminator, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -248,6 +248,11 @@ fn phi3_longrope_greedy_generation_matches_hf() {
 fn gemma3_vision_greedy_generation_matches_hf() {
     generation_matches("gemma3_vision");
 }
+#[test]
+fn starcoder2_greedy_generation_matches_hf() {
+    generation_matches("starcoder2");
+}
+
 #[test]
 fn olmo_greedy_generation_matches_hf() {
     generation_matches("olmo");
@@ -2275,4 +2280,46 @@ fn olmo_fixture_card_defaults_and_keys_that_bite() {
     defaults.weights = None;
     let Model::Llama(m) = Model::load(&defaults.files(), Some(7)).unwrap_or_else(|e| panic!("{e}")) else { unreachable!() };
     assert_eq!((m.n_kv_heads, m.info.bos_token_id, m.info.eos_token_id, m.info.pad_token_id, m.info.max_positions), (4, None, Some(50279), Some(1), Some(2048)));
+}
+
+/// StarCoder2: an ungated MLP with biases, LayerNorms with biases, a window on every layer (masked
+/// in the forward pass, as HF's sliding mask); the card says so; its keys bite and default as
+/// Starcoder2Config's.
+#[test]
+fn starcoder2_fixture_card_defaults_and_keys_that_bite() {
+    let bytes = Folder::fixture("starcoder2").weights.expect("weights");
+    let names: Vec<String> = safetensors::SafeTensors::deserialize(&bytes).unwrap().names().into_iter().map(String::from).collect();
+    for tensor in ["mlp.c_fc.bias", "mlp.c_proj.bias", "o_proj.bias", "input_layernorm.bias", "norm.bias"] {
+        assert!(names.iter().any(|n| n.ends_with(tensor)), "starcoder2 stores {tensor}");
+    }
+    assert!(!names.iter().any(|n| n.contains("gate_proj") || n == "lm_head.weight"));
+    let facts = glassbox::card::BlockFacts::of(&load_model("starcoder2"));
+    assert_eq!((facts.norm_kind, facts.norm_learns, facts.gated_ffn, facts.activation.as_str()), ("LayerNorm", Some("scale and shift"), false, "gelu_pytorch_tanh"));
+    assert_eq!((facts.sliding_layers.clone(), facts.sliding_window, facts.tied_embeddings), (vec![0, 1], Some(6), true));
+    assert!(glassbox::card::BlockFacts::of(&load_model("llama_gqa")).gated_ffn);
+
+    let ids: Vec<u32> = (3..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("starcoder2"));
+    // The window masks in the forward pass: without it every key is seen (27 tokens > 6).
+    assert_ne!(run(&edited("starcoder2", |c| { c.insert("sliding_window".into(), Value::Null); })), plain);
+    // Left out: use_bias true, tied, the tanh GELU, norm_epsilon 1e-5 (the fixture's own values).
+    assert_eq!(run(&edited("starcoder2", |c| { c.remove("use_bias"); c.remove("tie_word_embeddings"); c.remove("hidden_act"); c.remove("norm_epsilon"); })), plain);
+    assert_ne!(run(&edited("starcoder2", |c| { c.insert("use_bias".into(), serde_json::json!(false)); })), plain, "use_bias false reads no bias");
+    assert_ne!(run(&edited("starcoder2", |c| { c.insert("norm_epsilon".into(), serde_json::json!(0.5)); })), plain);
+    assert_ne!(run(&edited("starcoder2", |c| { c.insert("hidden_act".into(), serde_json::json!("gelu")); })), plain);
+    // Llama's keys are not StarCoder2's: rms_norm_eps and mlp_bias change nothing.
+    assert_eq!(run(&edited("starcoder2", |c| { c.insert("rms_norm_eps".into(), serde_json::json!(0.5)); c.insert("mlp_bias".into(), serde_json::json!(false)); })), plain);
+    for (key, value) in [("layer_types", serde_json::json!(["sliding_attention", "full_attention"])), ("sliding_window", serde_json::json!(0))] {
+        assert!(load_error(&edited("starcoder2", |c| { c.insert(key.into(), value.clone()); })).contains(key), "{key}");
+    }
+    let mut defaults = edited("starcoder2", |c| {
+        for key in ["num_key_value_heads", "bos_token_id", "eos_token_id", "pad_token_id", "max_position_embeddings", "sliding_window"] {
+            c.remove(key);
+        }
+    });
+    defaults.weights = None;
+    let Model::Llama(m) = Model::load(&defaults.files(), Some(7)).unwrap_or_else(|e| panic!("{e}")) else { unreachable!() };
+    assert_eq!((m.n_kv_heads, m.info.bos_token_id, m.info.eos_token_id, m.info.pad_token_id, m.info.max_positions), (2, Some(50256), Some(50256), None, Some(4096)));
+    assert_eq!(m.sliding_layers(), (vec![], None), "no window unless given");
 }

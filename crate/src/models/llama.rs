@@ -111,6 +111,7 @@ pub enum Flavour {
     Phi3,
     StableLm,
     Olmo,
+    Starcoder2,
 }
 
 impl Flavour {
@@ -130,13 +131,14 @@ impl Flavour {
             Flavour::Phi3 => "phi3",
             Flavour::StableLm => "stablelm",
             Flavour::Olmo => "olmo",
+            Flavour::Starcoder2 => "starcoder2",
         }
     }
 
     /// The families whose head width, when config.json leaves `head_dim` out, is
     /// `hidden_size // heads` rounded down (no divisibility check in their config classes).
     fn floors_head_width(self) -> bool {
-        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo | Flavour::Olmo2 | Flavour::Olmo3 | Flavour::SmolLm3 | Flavour::Phi3)
+        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo | Flavour::Olmo2 | Flavour::Olmo3 | Flavour::SmolLm3 | Flavour::Phi3 | Flavour::Starcoder2)
     }
 
     /// OLMo 2 and 3: norms on each step's output only, and q/k norms over whole projections.
@@ -166,7 +168,7 @@ impl Flavour {
     /// they store nothing at all (OLMo 1: no scale, no shift).
     fn layer_norm(self) -> Option<bool> {
         match self {
-            Flavour::StableLm => Some(true),
+            Flavour::StableLm | Flavour::Starcoder2 => Some(true),
             Flavour::Olmo => Some(false),
             _ => None,
         }
@@ -269,6 +271,12 @@ pub struct LlamaConfig {
     /// OLMo 1: the query, key and value projections are clamped to `[-clip, clip]`.
     #[serde(default)]
     pub clip_qkv: Option<f64>,
+    /// StarCoder2: biases on every projection, attention's and the MLP's (left out: true).
+    #[serde(default)]
+    pub use_bias: Option<bool>,
+    /// StarCoder2's LayerNorm epsilon (left out: 1e-5).
+    #[serde(default)]
+    pub norm_epsilon: Option<f32>,
 }
 
 fn default_act() -> String {
@@ -335,11 +343,14 @@ struct Block {
     turn: Turn,
 }
 
-/// A layer's gate and up projections: two matrices, or Phi-3's one.
+/// A layer's gate and up projections: two matrices, or Phi-3's one; or StarCoder2's single
+/// ungated one (`c_fc`), whose activation goes straight to the down projection.
 enum GateUp {
     Separate { gate: Linear, up: Linear }, // C -> F each
     /// `gate_up_proj`: C -> 2F, the gate's rows, then the up projection's.
     Fused(Linear),
+    /// `c_fc`: C -> F, `act(W m)` with no gate.
+    Plain(Linear),
 }
 
 impl GateUp {
@@ -358,6 +369,11 @@ impl GateUp {
                 activation.apply(flat_mut(&mut g));
                 // HF: up * act(gate); the product is the same either way round.
                 g *= &both.slice(ndarray::s![.., f..]);
+                g
+            }
+            GateUp::Plain(fc) => {
+                let mut g = activations::linear(fc, m); // [T][F]
+                activation.apply(flat_mut(&mut g));
                 g
             }
         }
@@ -519,6 +535,11 @@ impl Llama {
         self.flavour.layer_norm().map(|bias| if bias { "scale and shift" } else { "nothing" })
     }
 
+    /// Whether the MLP is gated (`act(W_gate m) ⊙ W_up m`); StarCoder2's is not.
+    pub fn gated_ffn(&self) -> bool {
+        !self.blocks.first().is_some_and(|b| matches!(b.gate_up, GateUp::Plain(_)))
+    }
+
     /// OLMo 1's `clip_qkv`: the bound q, k and v are clamped to.
     pub fn clip_qkv(&self) -> Option<f32> {
         self.clip_qkv
@@ -577,6 +598,7 @@ impl Llama {
             (Flavour::Gemma2 | Flavour::Gemma3, Keyed::Absent) => GEMMA3_DEFAULT_KV_HEADS,
             (Flavour::SmolLm3, Keyed::Absent) => SMOLLM3_DEFAULT_KV_HEADS,
             (Flavour::StableLm, Keyed::Absent) => STABLELM_DEFAULT_KV_HEADS,
+            (Flavour::Starcoder2, Keyed::Absent) => STARCODER2_DEFAULT_KV_HEADS,
             (_, keyed) => keyed.value().unwrap_or(h),
         };
         if kv == 0 || h % kv != 0 {
@@ -619,7 +641,7 @@ impl Llama {
         };
         let max_positions = cfg.max_position_embeddings.unwrap_or(match flavour {
             Flavour::Llama | Flavour::Granite | Flavour::Olmo | Flavour::Olmo2 | Flavour::Olmo3 => 2048,
-            Flavour::Phi3 | Flavour::StableLm => 4096,
+            Flavour::Phi3 | Flavour::StableLm | Flavour::Starcoder2 => 4096,
             Flavour::Qwen2 | Flavour::Qwen3 | Flavour::SmolLm3 => 32768,
             Flavour::Mistral => 4096 * 32,
             Flavour::Gemma | Flavour::Gemma2 => 8192,
@@ -646,6 +668,8 @@ impl Llama {
             Flavour::Gemma2 | Flavour::Gemma3 => ("hidden_activation", cfg.hidden_activation.clone().unwrap_or_else(|| "gelu_pytorch_tanh".into())),
             // GemmaConfig reads `hidden_act` (the tanh GELU when left out) and turns the official
             // checkpoints' legacy "gelu" into the tanh approximation they were trained with.
+            // Starcoder2Config's activation is the tanh GELU when the config gives none.
+            Flavour::Starcoder2 if !raw.contains_key("hidden_act") => ("hidden_act", "gelu_pytorch_tanh".into()),
             Flavour::Gemma => match raw.get("hidden_act").and_then(Value::as_str) {
                 None | Some("gelu") => ("hidden_act", "gelu_pytorch_tanh".into()),
                 Some(name) => ("hidden_act", name.to_string()),
@@ -716,11 +740,16 @@ impl Llama {
             Flavour::Qwen3 | Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Mistral | Flavour::Phi3 => (false, false, false),
             Flavour::StableLm => (cfg.use_qkv_bias, false, false),
+            Flavour::Starcoder2 => {
+                let bias = cfg.use_bias.unwrap_or(true);
+                (bias, bias, bias)
+            }
         };
         let (gemma, output_norms, olmo2) = (flavour.is_gemma(), flavour.has_output_norms(), flavour.is_olmo());
         let phi3 = flavour == Flavour::Phi3;
         let no_rope = no_rope_layers(flavour, &cfg)?;
         let stablelm = flavour == Flavour::StableLm;
+        let starcoder2 = flavour == Flavour::Starcoder2;
         let clip_qkv = match (flavour, cfg.clip_qkv) {
             (Flavour::Olmo, Some(clip)) if !(clip as f32).is_finite() => {
                 return Err(Error::config("clip_qkv", format!("is {clip}, but it must be a finite number"), "Use the config.json saved with the weights, or null for no clipping"))
@@ -780,14 +809,15 @@ impl Llama {
                     (false, true) => Some(ln("pre_feedforward_layernorm")?),
                     (false, false) => Some(ln("post_attention_layernorm")?),
                 },
-                gate_up: match phi3 {
-                    true => GateUp::Fused(linear(&w, &format!("{n}.mlp.gate_up_proj"), c, 2 * f, false)?),
-                    false => GateUp::Separate {
+                gate_up: match (phi3, starcoder2) {
+                    (true, _) => GateUp::Fused(linear(&w, &format!("{n}.mlp.gate_up_proj"), c, 2 * f, false)?),
+                    (_, true) => GateUp::Plain(linear(&w, &format!("{n}.mlp.c_fc"), c, f, mlp_bias)?),
+                    _ => GateUp::Separate {
                         gate: linear(&w, &format!("{n}.mlp.gate_proj"), c, f, mlp_bias)?,
                         up: linear(&w, &format!("{n}.mlp.up_proj"), c, f, mlp_bias)?,
                     },
                 },
-                down_proj: linear(&w, &format!("{n}.mlp.down_proj"), f, c, mlp_bias)?,
+                down_proj: linear(&w, &format!("{n}.mlp.{}", if starcoder2 { "c_proj" } else { "down_proj" }), f, c, mlp_bias)?,
                 mlp_out_norm: if output_norms || olmo2 { Some(ln("post_feedforward_layernorm")?) } else { None },
                 qk_norm: match flavour {
                     Flavour::Qwen3 | Flavour::Gemma3 => Some((norm_of(&format!("{n}.self_attn.q_norm"), d)?, norm_of(&format!("{n}.self_attn.k_norm"), d)?)),
@@ -837,8 +867,8 @@ impl Llama {
             + (c * h * d + if qkv_bias { h * d } else { 0 })
             + 2 * (c * kv * d + if qkv_bias { kv * d } else { 0 })
             + (h * d * c + if o_bias { c } else { 0 })
-            + 3 * c * f
-            + if mlp_bias { 2 * f + c } else { 0 }
+            + if starcoder2 { 2 * c * f } else { 3 * c * f }
+            + if mlp_bias { if starcoder2 { f + c } else { 2 * f + c } } else { 0 }
             + match flavour {
                 Flavour::Qwen3 | Flavour::Gemma3 => 2 * d,
                 Flavour::Olmo2 | Flavour::Olmo3 => h * d + kv * d,
@@ -879,6 +909,7 @@ impl Llama {
             Flavour::StableLm => cfg.layer_norm_eps.unwrap_or(OLMO2_DEFAULT_EPS),
             // OLMo 1's norms always use 1e-5: no config key reaches them.
             Flavour::Olmo => OLMO2_DEFAULT_EPS,
+            Flavour::Starcoder2 => cfg.norm_epsilon.unwrap_or(OLMO2_DEFAULT_EPS),
             _ => cfg.rms_norm_eps.unwrap_or(if olmo2 || phi3 { OLMO2_DEFAULT_EPS } else { DEFAULT_EPS }),
         };
         // A fine-tuned checkpoint's head: `score` (at the last token, or on every token).
@@ -1102,7 +1133,7 @@ pub fn load_gemma3_multimodal(config_json: &[u8], weights: Weights) -> Result<Ll
 
 /// config.json's `tie_word_embeddings`, or its config class's default when left out (Gemma's tie).
 fn tied_in_config(flavour: Flavour, cfg: &LlamaConfig) -> bool {
-    cfg.tie_word_embeddings.unwrap_or(flavour.is_gemma())
+    cfg.tie_word_embeddings.unwrap_or(flavour.is_gemma() || flavour == Flavour::Starcoder2)
 }
 
 /// Keys that would change the numbers and that Glassbox does not implement.
@@ -1177,6 +1208,9 @@ const PHI3_DEFAULT_BOS: u32 = 1;
 const PHI3_DEFAULT_EOS: u32 = 32_000; // and pad
 const PHI3_DEFAULT_ORIGINAL_POSITIONS: u64 = 4096;
 const STABLELM_DEFAULT_KV_HEADS: usize = 32;
+const STARCODER2_DEFAULT_KV_HEADS: usize = 2;
+/// Starcoder2Config's bos and eos when config.json leaves them out.
+const STARCODER2_DEFAULT_SPECIAL: u32 = 50_256;
 const STABLELM_DEFAULT_PARTIAL_ROTARY_FACTOR: f64 = 0.25;
 /// StableLmConfig's bos and eos when config.json leaves them out.
 const STABLELM_DEFAULT_SPECIAL: u32 = 0;
@@ -1242,18 +1276,19 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
         Flavour::Llama | Flavour::Gemma | Flavour::Granite | Flavour::Olmo2 => (cfg.sliding_window.value(), cfg.attention_chunk_size),
         // SmolLM3Config: no window unless given; its sliding layers are masked in the forward pass.
         Flavour::SmolLm3 => (cfg.sliding_window.value(), None),
-        // Phi3Config: no window unless given; then every layer slides, in the forward mask and the cache.
-        Flavour::Phi3 => (cfg.sliding_window.value(), None),
+        // Phi3Config and Starcoder2Config: no window unless given; then every layer slides, in the
+        // forward mask and the cache.
+        Flavour::Phi3 | Flavour::Starcoder2 => (cfg.sliding_window.value(), None),
         // StableLM and OLMo 1 have no window (shared_keys refuses the keys before this).
         Flavour::StableLm | Flavour::Olmo => (None, None),
     };
     // The families whose window only HF's generation cache applies (their forward pass has no sliding mask).
     let cache_only = matches!(flavour, Flavour::Llama | Flavour::Gemma | Flavour::Granite | Flavour::Olmo2);
-    if flavour == Flavour::Phi3 && cfg.layer_types.is_some() {
+    if matches!(flavour, Flavour::Phi3 | Flavour::Starcoder2) && cfg.layer_types.is_some() {
         return Err(Error::config(
             "layer_types",
-            "is set, but Phi-3 has no per-layer attention types (its forward pass gives every layer the same mask)",
-            "Remove layer_types: sliding_window alone sets Phi-3's window",
+            format!("is set, but {} has no per-layer attention types (its forward pass gives every layer the same mask)", flavour.model_type()),
+            "Remove layer_types: sliding_window alone sets the window",
         ));
     }
     if flavour == Flavour::Mistral && cfg.layer_types.is_some() {
@@ -1332,6 +1367,9 @@ fn class_default(flavour: Flavour, raw: &Map<String, Value>, key: &str) -> Optio
         (Flavour::Olmo, "bos_token_id") => Some(None),
         (Flavour::Olmo, "eos_token_id") => Some(Some(OLMO3_DEFAULT_EOS)),
         (Flavour::Olmo, _) => Some(Some(OLMO3_DEFAULT_PAD)),
+        // Starcoder2Config: bos and eos 50256, no pad.
+        (Flavour::Starcoder2, "pad_token_id") => Some(None),
+        (Flavour::Starcoder2, _) => Some(Some(STARCODER2_DEFAULT_SPECIAL)),
         // StableLmConfig: bos and eos 0, no pad.
         (Flavour::StableLm, "pad_token_id") => Some(None),
         (Flavour::StableLm, _) => Some(Some(STABLELM_DEFAULT_SPECIAL)),
