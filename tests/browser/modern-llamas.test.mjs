@@ -1,10 +1,10 @@
 // Granite, OLMo 2 and 3, SmolLM3, Phi-3 and StableLM (the granite, olmo2, olmo3, smollm3, phi3_longrope, stablelm_parallel and stablelm
-// fixtures, and OLMo 1: olmo), each opened on the page as a folder the
+// fixtures, OLMo 1: olmo, StarCoder2: starcoder2), each opened on the page as a folder the
 // server offers, in headless Chromium. Each differs from Llama in one way the teaching text must not get wrong:
 // Granite's four multipliers (embeddings, what each step adds, the scores' scale, the logits), OLMo 2's norms on
 // each step's output with none on its input (and one q/k norm over all heads), SmolLM3's layers that turn nothing
 // ("NoPE"), OLMo 3's sliding layers with a rotation of their own and YaRN on its full layers, Phi-3's LongRoPE
-// on part of each head, StableLM's LayerNorms, parallel block and per-head q/k norms with a scale per head, OLMo 1's weightless LayerNorms and clip_qkv. The facts, the block formulas, the positions view and the Q/K/V
+// on part of each head, StableLM's LayerNorms, parallel block and per-head q/k norms with a scale per head, OLMo 1's weightless LayerNorms and clip_qkv, StarCoder2's ungated MLP and window. The facts, the block formulas, the positions view and the Q/K/V
 // step-through must say so; axe-core finds no serious or
 // critical WCAG 2.1 AA violation there.
 //
@@ -259,6 +259,32 @@ describe('an OLMo 1 model (weightless LayerNorms, clip_qkv) on the page', () => 
       assert.doesNotMatch(text, /RMSNorm|scales and shifts/, where);
     }
     assert.match(await qkvFormula(page), /q and k here are already clamped to ±0\.9 \(clip_qkv, v too\) and turned by their positions/);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('a StarCoder2 model (LayerNorms, an ungated GELU MLP, a window on every layer) on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-starcoder2', fixture('starcoder2'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts say LayerNorm, an ungated feed-forward network and the window on every layer', async () => {
+    const facts = await modelFacts(setup.page);
+    assert.match(facts.Type, /starcoder2 · decoder-only/);
+    assert.equal(facts.Normalisation, 'pre-norm, LayerNorm');
+    assert.equal(facts['Feed-forward (d_ff)'], '128 (2× d_model), GELU (tanh approximation)');
+    assert.match(facts['Attention window'], /6/);
+  });
+
+  it('the block view gives LayerNorm formulas and a two-matrix feed-forward network, and the paragraph says LayerNorm', async () => {
+    const { page } = setup;
+    assert.deepEqual(await formulas(page), ['x ← x + SelfAttention(LayerNorm(x))', 'x ← x + FFN(LayerNorm(x))']);
+    const view = await page.$eval('#block-view', (e) => e.textContent);
+    assert.match(view, /The feed-forward network is two matrices: the first widens the vector from 64 to 128 numbers \(2×\), GELU \(tanh approximation\) bends each number/);
+    assert.match(view, /Activation: GELU \(tanh approximation\)\. /);
+    assert.doesNotMatch(view, /gated|RMSNorm/);
+    assert.match(await page.$eval('#model-explain', (e) => e.textContent), /normalises the input of each step \(pre-norm\) with LayerNorm \(subtracts a vector’s mean, divides by its spread, then scales and shifts\)/);
   });
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));

@@ -1,12 +1,12 @@
 //! Llama-style decoders (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`,
 //! `MistralForCausalLM`, `GemmaForCausalLM`, `Gemma2ForCausalLM`, `Gemma3ForCausalLM`,
-//! `GraniteForCausalLM`, `Olmo2ForCausalLM`, `SmolLM3ForCausalLM`, `StableLmForCausalLM`, `OlmoForCausalLM`; SmolLM 1-3, TinyLlama,
+//! `GraniteForCausalLM`, `Olmo2ForCausalLM`, `SmolLM3ForCausalLM`, `StableLmForCausalLM`, `OlmoForCausalLM`, `Starcoder2ForCausalLM`; SmolLM 1-3, TinyLlama,
 //! Qwen2/2.5, Qwen3, Mistral, Gemma 1-3's text models, Granite 3 and OLMo 2 are these):
 //! decoder-only, rotary positions, RMSNorm blocks, gated (SwiGLU, GeGLU) feed-forward,
 //! grouped-query attention.
 //!
 //! Reference semantics: Hugging Face
-//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3,granite,olmo,olmo2,smollm3,stablelm}/modeling_*.py` (5.x).
+//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3,granite,olmo,olmo2,smollm3,stablelm,starcoder2}/modeling_*.py` (5.x).
 //!
 //! ```text
 //! x = embed[ids]                                                    # [T][C], no position vectors
@@ -58,7 +58,9 @@
 //! (`qk_layernorm`) and run attention and the MLP side by side from one norm
 //! (`use_parallel_residual`: `x = x + Wo · attn(..) + mlp(a)`, `a = LN(x)`). OLMo 1 (`OlmoForCausalLM`)
 //! is Llama with LayerNorms that learn nothing (no tensors; eps 1e-5) and, with `clip_qkv`, q, k and v
-//! clamped to `[-clip, clip]` straight after their projections.
+//! clamped to `[-clip, clip]` straight after their projections. StarCoder2 (`Starcoder2ForCausalLM`)
+//! has LayerNorms with biases, biases on every projection (`use_bias`), an ungated MLP
+//! (`c_proj(act(c_fc m))`) and a window on every layer when `sliding_window` is set.
 //!
 //! Checkpoint names (with a `model.` prefix under a causal-LM head, bare in a base `LlamaModel`):
 //!
@@ -76,6 +78,7 @@
 //! | `layers.{l}.{pre,post}_feedforward_layernorm.weight` | [C] (gemma2/3: around the MLP; olmo2: post only) |
 //! | `layers.{l}.mlp.{gate,up}_proj.*`      | [F][C], [F] (bias: llama `mlp_bias`) |
 //! | `layers.{l}.mlp.down_proj.*`           | [C][F], [C]   |
+//! | `layers.{l}.mlp.{c_fc,c_proj}.*`       | [F][C], [F]; [C][F], [C] (starcoder2, in place of gate/up/down) |
 //! | `norm.weight`                          | [C]           |
 //! | `lm_head.weight` (never prefixed)      | [V][C]; unused when tied and equal to the table (a differing one is kept, as in HF 5) |
 
