@@ -74,13 +74,20 @@ pub struct BlockFacts {
     /// others share one scale among the heads.
     pub qk_norm_own_scales: bool,
     /// What the block norms learn, where the family decides it apart from `norm_kind`: "scale and
-    /// shift" (StableLM's LayerNorms) or "nothing" (OLMo 1's, which store no weights).
+    /// shift" (StableLM's, StarCoder2's LayerNorms), "scale" (Cohere's) or "nothing" (OLMo 1's, which
+    /// store no weights).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub norm_learns: Option<&'static str>,
     /// The bound the queries, keys and values are clamped to straight after their projections
     /// (OLMo 1's `clip_qkv`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clip_qkv: Option<f32>,
+    /// What the logits are multiplied by (Cohere's `logit_scale`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logit_scale: Option<f32>,
+    /// Each rotated pair is two neighbouring dimensions `(2i, 2i+1)` (Cohere), not `(i, i + R/2)`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rotary_interleaved: bool,
     /// Attention's and the feed-forward's outputs are normalised before they join the stream (Gemma
     /// 2 and 3, on top of the usual norm of their inputs: four RMSNorms per layer; OLMo 2, instead of it).
     pub output_norms: bool,
@@ -224,6 +231,11 @@ impl BlockFacts {
                 Model::Llama(m) => m.clip_qkv(),
                 _ => None,
             },
+            logit_scale: match model {
+                Model::Llama(m) => m.logit_scale(),
+                _ => None,
+            },
+            rotary_interleaved: matches!(model, Model::Llama(m) if m.rotary_interleaved()),
             ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm, qk_norm_per_head, output_norms, residual_scale, embedding_scale,
             score_scale, logits_divisor, unrotated_layers, logit_softcap, score_softcap, query_pre_attn_scalar, sliding_layers, sliding_window,
             band_layers, band_reach, first_attention_unnormed: matches!(model, Model::ModernBert(_)),

@@ -36,6 +36,7 @@ pub const MODELS: &[(&str, &[u8], &[u8], &[u8])] = &[
     ("gemma3_vision", fixture!("models/gemma3_vision", "config.json"), fixture!("models/gemma3_vision", "model.safetensors"), fixture!("models/gemma3_vision", "tokenizer.json")),
     ("mpnet", fixture!("models/mpnet", "config.json"), fixture!("models/mpnet", "model.safetensors"), fixture!("models/mpnet", "tokenizer.json")),
     ("olmo3", fixture!("models/olmo3", "config.json"), fixture!("models/olmo3", "model.safetensors"), fixture!("models/olmo3", "tokenizer.json")),
+    ("cohere", fixture!("models/cohere", "config.json"), fixture!("models/cohere", "model.safetensors"), fixture!("models/cohere", "tokenizer.json")),
     ("starcoder2", fixture!("models/starcoder2", "config.json"), fixture!("models/starcoder2", "model.safetensors"), fixture!("models/starcoder2", "tokenizer.json")),
     ("olmo", fixture!("models/olmo", "config.json"), fixture!("models/olmo", "model.safetensors"), fixture!("models/olmo", "tokenizer.json")),
     ("stablelm", fixture!("models/stablelm", "config.json"), fixture!("models/stablelm", "model.safetensors"), fixture!("models/stablelm", "tokenizer.json")),

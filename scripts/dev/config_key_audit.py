@@ -83,6 +83,7 @@ FAMILIES = {
     "stablelm": ("stablelm", ["llama.rs", "rotary.rs", "phi.rs"]),
     "olmo": ("olmo", ["llama.rs", "rotary.rs"]),
     "starcoder2": ("starcoder2", ["llama.rs", "rotary.rs"]),
+    "cohere": ("cohere", ["llama.rs", "rotary.rs"]),
     "phi": ("phi", ["phi.rs", "rotary.rs"]),
     "modernbert": ("modernbert", ["modernbert.rs", "rotary.rs"]),
     "albert": ("albert", ["albert.rs"]),

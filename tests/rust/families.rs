@@ -146,7 +146,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(deberta_v3, deberta_v2, deberta_c2p, llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, stablelm, stablelm_parallel, olmo, starcoder2, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, electra, electra_discriminator, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(deberta_v3, deberta_v2, deberta_c2p, llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, stablelm, stablelm_parallel, olmo, starcoder2, cohere, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, electra, electra_discriminator, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -248,6 +248,11 @@ fn phi3_longrope_greedy_generation_matches_hf() {
 fn gemma3_vision_greedy_generation_matches_hf() {
     generation_matches("gemma3_vision");
 }
+#[test]
+fn cohere_greedy_generation_matches_hf() {
+    generation_matches("cohere");
+}
+
 #[test]
 fn starcoder2_greedy_generation_matches_hf() {
     generation_matches("starcoder2");
@@ -2322,4 +2327,39 @@ fn starcoder2_fixture_card_defaults_and_keys_that_bite() {
     let Model::Llama(m) = Model::load(&defaults.files(), Some(7)).unwrap_or_else(|e| panic!("{e}")) else { unreachable!() };
     assert_eq!((m.n_kv_heads, m.info.bos_token_id, m.info.eos_token_id, m.info.pad_token_id, m.info.max_positions), (2, Some(50256), Some(50256), None, Some(4096)));
     assert_eq!(m.sliding_layers(), (vec![], None), "no window unless given");
+}
+
+/// Cohere: the parallel block from one bias-free LayerNorm, interleaved rotary pairs, per-head q/k
+/// norms with a scale per head, logits times logit_scale; the card says so; the keys bite and
+/// default as CohereConfig's.
+#[test]
+fn cohere_fixture_card_defaults_and_keys_that_bite() {
+    let facts = glassbox::card::BlockFacts::of(&load_model("cohere"));
+    assert_eq!((facts.norm_kind, facts.norm_learns, facts.logit_scale, facts.rotary_interleaved), ("LayerNorm", Some("scale"), Some(0.25), true));
+    assert!(facts.parallel_residual && facts.parallel_shared_norm && facts.qk_norm && facts.qk_norm_per_head && facts.qk_norm_own_scales && facts.tied_embeddings);
+    assert!(!glassbox::card::BlockFacts::of(&load_model("llama_gqa")).rotary_interleaved);
+
+    let ids: Vec<u32> = (3..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("cohere"));
+    // logit_scale multiplies: left out it is 0.0625, a quarter of the fixture's 0.25.
+    let default_scale = run(&edited("cohere", |c| { c.remove("logit_scale"); }));
+    for (a, b) in plain.iter().zip(&default_scale) {
+        assert!((a / 4.0 - b).abs() <= 1e-6 * a.abs().max(1.0), "{a} {b}");
+    }
+    assert!(load_error(&edited("cohere", |c| { c.insert("logit_scale".into(), Value::Null); })).contains("logit_scale"));
+    assert_ne!(run(&edited("cohere", |c| { c.insert("use_qk_norm".into(), serde_json::json!(false)); })), plain);
+    assert_ne!(run(&edited("cohere", |c| { c.insert("layer_norm_eps".into(), serde_json::json!(0.5)); })), plain);
+    assert!(load_error(&edited("cohere", |c| { c.insert("sliding_window".into(), serde_json::json!(8)); })).contains("sliding_window"));
+    assert!(load_error(&edited("cohere", |c| { c["rope_parameters"]["partial_rotary_factor"] = serde_json::json!(0.5); })).contains("partial_rotary_factor"));
+    let mut defaults = edited("cohere", |c| {
+        for key in ["num_key_value_heads", "bos_token_id", "eos_token_id", "pad_token_id", "max_position_embeddings", "tie_word_embeddings"] {
+            c.remove(key);
+        }
+        c.insert("vocab_size".into(), serde_json::json!(255_100));
+    });
+    defaults.weights = None;
+    let Model::Llama(m) = Model::load(&defaults.files(), Some(7)).unwrap_or_else(|e| panic!("{e}")) else { unreachable!() };
+    assert_eq!((m.n_kv_heads, m.info.bos_token_id, m.info.eos_token_id, m.info.pad_token_id, m.info.max_positions), (4, Some(5), Some(255_001), Some(0), Some(8192)));
+    assert!(m.head_is_embedding_table(), "tied when left out");
 }

@@ -115,6 +115,7 @@ pub enum Flavour {
     StableLm,
     Olmo,
     Starcoder2,
+    Cohere,
 }
 
 impl Flavour {
@@ -135,13 +136,14 @@ impl Flavour {
             Flavour::StableLm => "stablelm",
             Flavour::Olmo => "olmo",
             Flavour::Starcoder2 => "starcoder2",
+            Flavour::Cohere => "cohere",
         }
     }
 
     /// The families whose head width, when config.json leaves `head_dim` out, is
     /// `hidden_size // heads` rounded down (no divisibility check in their config classes).
     fn floors_head_width(self) -> bool {
-        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo | Flavour::Olmo2 | Flavour::Olmo3 | Flavour::SmolLm3 | Flavour::Phi3 | Flavour::Starcoder2)
+        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo | Flavour::Olmo2 | Flavour::Olmo3 | Flavour::SmolLm3 | Flavour::Phi3 | Flavour::Starcoder2 | Flavour::Cohere)
     }
 
     /// OLMo 2 and 3: norms on each step's output only, and q/k norms over whole projections.
@@ -166,13 +168,14 @@ impl Flavour {
         matches!(self, Flavour::Qwen2 | Flavour::Qwen3)
     }
 
-    /// The families that normalise with LayerNorm (the mean taken away, then a scale and a shift)
-    /// rather than RMSNorm: `Some(true)` when their norms store a bias (StableLM), `Some(false)` when
-    /// they store nothing at all (OLMo 1: no scale, no shift).
-    fn layer_norm(self) -> Option<bool> {
+    /// What the families that normalise with LayerNorm (the mean taken away first) rather than
+    /// RMSNorm store for their norms: a scale and a shift (StableLM, StarCoder2), a scale alone
+    /// (Cohere), or nothing (OLMo 1). `None`: RMSNorm.
+    fn layer_norm(self) -> Option<&'static str> {
         match self {
-            Flavour::StableLm | Flavour::Starcoder2 => Some(true),
-            Flavour::Olmo => Some(false),
+            Flavour::StableLm | Flavour::Starcoder2 => Some("scale and shift"),
+            Flavour::Cohere => Some("scale"),
+            Flavour::Olmo => Some("nothing"),
             _ => None,
         }
     }
@@ -280,6 +283,12 @@ pub struct LlamaConfig {
     /// StarCoder2's LayerNorm epsilon (left out: 1e-5).
     #[serde(default)]
     pub norm_epsilon: Option<f32>,
+    /// Cohere: a LayerNorm (a scale per head, no shift) on each head's query and key.
+    #[serde(default)]
+    pub use_qk_norm: bool,
+    /// Cohere: the logits are multiplied by this (left out: 0.0625).
+    #[serde(default)]
+    pub logit_scale: Keyed<f64>,
 }
 
 fn default_act() -> String {
@@ -455,6 +464,8 @@ pub struct Llama {
     parallel: bool,
     /// OLMo 1's `clip_qkv`: q, k and v are clamped to `[-clip, clip]` straight after their projections.
     clip_qkv: Option<f32>,
+    /// Cohere's `logit_scale`: the logits are multiplied by it.
+    logit_scale: Option<f32>,
 }
 
 impl Llama {
@@ -532,15 +543,25 @@ impl Llama {
         self.flavour.layer_norm().is_some()
     }
 
-    /// What a LayerNorm family's block norms learn: a scale and a shift (StableLM), or nothing (OLMo
-    /// 1). `None` for RMSNorm.
+    /// What a LayerNorm family's block norms learn: a scale and a shift (StableLM, StarCoder2), a
+    /// scale (Cohere), or nothing (OLMo 1). `None` for RMSNorm.
     pub fn norm_learns(&self) -> Option<&'static str> {
-        self.flavour.layer_norm().map(|bias| if bias { "scale and shift" } else { "nothing" })
+        self.flavour.layer_norm()
     }
 
     /// Whether the MLP is gated (`act(W_gate m) ⊙ W_up m`); StarCoder2's is not.
     pub fn gated_ffn(&self) -> bool {
         !self.blocks.first().is_some_and(|b| matches!(b.gate_up, GateUp::Plain(_)))
+    }
+
+    /// Cohere's `logit_scale`: what the logits are multiplied by.
+    pub fn logit_scale(&self) -> Option<f32> {
+        self.logit_scale
+    }
+
+    /// Whether each rotated pair is two neighbouring dimensions (Cohere).
+    pub fn rotary_interleaved(&self) -> bool {
+        self.rotary.interleaved
     }
 
     /// OLMo 1's `clip_qkv`: the bound q, k and v are clamped to.
@@ -602,6 +623,7 @@ impl Llama {
             (Flavour::SmolLm3, Keyed::Absent) => SMOLLM3_DEFAULT_KV_HEADS,
             (Flavour::StableLm, Keyed::Absent) => STABLELM_DEFAULT_KV_HEADS,
             (Flavour::Starcoder2, Keyed::Absent) => STARCODER2_DEFAULT_KV_HEADS,
+            // CohereConfig: none given, the query heads.
             (_, keyed) => keyed.value().unwrap_or(h),
         };
         if kv == 0 || h % kv != 0 {
@@ -647,7 +669,7 @@ impl Llama {
             Flavour::Phi3 | Flavour::StableLm | Flavour::Starcoder2 => 4096,
             Flavour::Qwen2 | Flavour::Qwen3 | Flavour::SmolLm3 => 32768,
             Flavour::Mistral => 4096 * 32,
-            Flavour::Gemma | Flavour::Gemma2 => 8192,
+            Flavour::Gemma | Flavour::Gemma2 | Flavour::Cohere => 8192,
             Flavour::Gemma3 => 131_072,
         });
         let (rotary, local_rotary) = match flavour {
@@ -665,6 +687,12 @@ impl Llama {
             Flavour::Phi3 => (Rotary::from_config_partial(&phi3_rope_keys(&raw)?, d, max_positions)?, None),
             // StableLmConfig turns a quarter of each head unless told otherwise.
             Flavour::StableLm => (Rotary::from_config_partial(&super::phi::with_partial_default(&raw, STABLELM_DEFAULT_PARTIAL_ROTARY_FACTOR), d, max_positions)?, None),
+            // Cohere turns neighbouring dimensions together: pair i is (2i, 2i+1).
+            Flavour::Cohere => {
+                let mut rotary = Rotary::from_config(&raw, d, max_positions)?;
+                rotary.interleaved = true;
+                (rotary, None)
+            }
             _ => (Rotary::from_config(&raw, d, max_positions)?, None),
         };
         let (activation_key, activation_name) = match flavour {
@@ -740,7 +768,7 @@ impl Llama {
             Flavour::Llama | Flavour::Granite | Flavour::SmolLm3 => (cfg.attention_bias, cfg.attention_bias, cfg.mlp_bias),
             Flavour::Olmo | Flavour::Olmo2 | Flavour::Olmo3 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Qwen2 => (true, false, false),
-            Flavour::Qwen3 | Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3 => (cfg.attention_bias, cfg.attention_bias, false),
+            Flavour::Qwen3 | Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3 | Flavour::Cohere => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Mistral | Flavour::Phi3 => (false, false, false),
             Flavour::StableLm => (cfg.use_qkv_bias, false, false),
             Flavour::Starcoder2 => {
@@ -760,7 +788,16 @@ impl Llama {
             (Flavour::Olmo, clip) => clip.map(|c| c as f32),
             _ => None,
         };
-        let parallel = stablelm && cfg.use_parallel_residual;
+        // Cohere's block is always parallel; StableLM's when asked.
+        let parallel = (stablelm && cfg.use_parallel_residual) || flavour == Flavour::Cohere;
+        let logit_scale = match (flavour, cfg.logit_scale) {
+            (Flavour::Cohere, Keyed::Absent) => Some(COHERE_DEFAULT_LOGIT_SCALE),
+            (Flavour::Cohere, Keyed::Given(x)) if (x as f32).is_finite() => Some(x as f32),
+            (Flavour::Cohere, _) => {
+                return Err(Error::config("logit_scale", "must be a finite number: Cohere multiplies its logits by it (transformers fails on null)", "Use the config.json saved with the weights (Cohere's default is 0.0625)"))
+            }
+            _ => None,
+        };
         // Gemma's RMSNorm multiplies by (1 + w) (`1.0 + weight.float()` in HF): the same f32 sum, made once.
         let norm_of = |name: &str, width: usize| -> Result<Norm> {
             // OLMo 1's LayerNorms learn nothing: a scale of ones and a shift of zeros change no number.
@@ -772,8 +809,8 @@ impl Llama {
                 scale.iter_mut().for_each(|x| *x += 1.0);
             }
             let shift = match flavour.layer_norm() {
-                Some(true) => Some(w.get(&format!("{name}.bias"), &[width])?),
-                Some(false) => Some(vec![0.0; width]),
+                Some("scale and shift") => Some(w.get(&format!("{name}.bias"), &[width])?),
+                Some(_) => Some(vec![0.0; width]),
                 None => None,
             };
             Ok(Norm { scale, shift, width })
@@ -827,6 +864,13 @@ impl Llama {
                     // OLMo 2 normalises the whole projection, all heads together, before splitting it.
                     Flavour::Olmo2 | Flavour::Olmo3 => Some((norm_of(&format!("{n}.self_attn.q_norm"), h * d)?, norm_of(&format!("{n}.self_attn.k_norm"), kv * d)?)),
                     Flavour::StableLm if cfg.qk_layernorm => Some((per_head_norm(&format!("{n}.self_attn.q_layernorm"), h)?, per_head_norm(&format!("{n}.self_attn.k_layernorm"), kv)?)),
+                    // Cohere: one [H][D] scale, each head's row its own, no shift.
+                    Flavour::Cohere if cfg.use_qk_norm => {
+                        let own = |name: &str, heads: usize| -> Result<Norm> {
+                            Ok(Norm { scale: w.get(&format!("{n}.self_attn.{name}.weight"), &[heads, d])?, shift: Some(vec![0.0; heads * d]), width: d })
+                        };
+                        Some((own("q_norm", h)?, own("k_norm", kv)?))
+                    }
                     _ => None,
                 },
                 window,
@@ -862,9 +906,9 @@ impl Llama {
         };
         // A norm's stored numbers: its scale, and its bias when it has one.
         let norm_params = match flavour.layer_norm() {
-            Some(true) => 2 * c,
-            Some(false) => 0,
-            None => c,
+            Some("scale and shift") => 2 * c,
+            Some("nothing") => 0,
+            _ => c,
         };
         let per_layer = norm_params * if output_norms { 4 } else if parallel { 1 } else { 2 }
             + (c * h * d + if qkv_bias { h * d } else { 0 })
@@ -876,6 +920,7 @@ impl Llama {
                 Flavour::Qwen3 | Flavour::Gemma3 => 2 * d,
                 Flavour::Olmo2 | Flavour::Olmo3 => h * d + kv * d,
                 Flavour::StableLm if cfg.qk_layernorm => h * d + kv * d,
+                Flavour::Cohere if cfg.use_qk_norm => h * d + kv * d,
                 _ => 0,
             };
         let n_params = v * c + norm_params + l * per_layer + lm_head.as_ref().map_or(0, Linear::n_params);
@@ -909,7 +954,7 @@ impl Llama {
             false => None,
         };
         let eps = match flavour {
-            Flavour::StableLm => cfg.layer_norm_eps.unwrap_or(OLMO2_DEFAULT_EPS),
+            Flavour::StableLm | Flavour::Cohere => cfg.layer_norm_eps.unwrap_or(OLMO2_DEFAULT_EPS),
             // OLMo 1's norms always use 1e-5: no config key reaches them.
             Flavour::Olmo => OLMO2_DEFAULT_EPS,
             Flavour::Starcoder2 => cfg.norm_epsilon.unwrap_or(OLMO2_DEFAULT_EPS),
@@ -929,7 +974,7 @@ impl Llama {
         Ok(Llama {
             flavour, config: cfg, info, rotary, local_rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head,
             activation, activation_name, max_positions, window_key, embed_scale, score_scalar, attn_scale, score_cap, logit_cap, eps,
-            residual_scale, logits_divisor, phi3_original_positions, classifier, parallel, clip_qkv,
+            residual_scale, logits_divisor, phi3_original_positions, classifier, parallel, clip_qkv, logit_scale,
         })
     }
 
@@ -1050,6 +1095,9 @@ impl Llama {
         if let Some(divisor) = self.logits_divisor {
             logits.mapv_inplace(|z| z / divisor); // Granite's logits_scaling
         }
+        if let Some(scale) = self.logit_scale {
+            logits *= scale; // Cohere's logit_scale
+        }
         Some(logits)
     }
 
@@ -1136,7 +1184,7 @@ pub fn load_gemma3_multimodal(config_json: &[u8], weights: Weights) -> Result<Ll
 
 /// config.json's `tie_word_embeddings`, or its config class's default when left out (Gemma's tie).
 fn tied_in_config(flavour: Flavour, cfg: &LlamaConfig) -> bool {
-    cfg.tie_word_embeddings.unwrap_or(flavour.is_gemma() || flavour == Flavour::Starcoder2)
+    cfg.tie_word_embeddings.unwrap_or(flavour.is_gemma() || matches!(flavour, Flavour::Starcoder2 | Flavour::Cohere))
 }
 
 /// Keys that would change the numbers and that Glassbox does not implement.
@@ -1212,6 +1260,9 @@ const PHI3_DEFAULT_EOS: u32 = 32_000; // and pad
 const PHI3_DEFAULT_ORIGINAL_POSITIONS: u64 = 4096;
 const STABLELM_DEFAULT_KV_HEADS: usize = 32;
 const STARCODER2_DEFAULT_KV_HEADS: usize = 2;
+const COHERE_DEFAULT_LOGIT_SCALE: f32 = 0.0625;
+const COHERE_DEFAULT_BOS: u32 = 5;
+const COHERE_DEFAULT_EOS: u32 = 255_001;
 /// Starcoder2Config's bos and eos when config.json leaves them out.
 const STARCODER2_DEFAULT_SPECIAL: u32 = 50_256;
 const STABLELM_DEFAULT_PARTIAL_ROTARY_FACTOR: f64 = 0.25;
@@ -1283,7 +1334,7 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
         // forward mask and the cache.
         Flavour::Phi3 | Flavour::Starcoder2 => (cfg.sliding_window.value(), None),
         // StableLM and OLMo 1 have no window (shared_keys refuses the keys before this).
-        Flavour::StableLm | Flavour::Olmo => (None, None),
+        Flavour::StableLm | Flavour::Olmo | Flavour::Cohere => (None, None),
     };
     // The families whose window only HF's generation cache applies (their forward pass has no sliding mask).
     let cache_only = matches!(flavour, Flavour::Llama | Flavour::Gemma | Flavour::Granite | Flavour::Olmo2);
@@ -1373,6 +1424,10 @@ fn class_default(flavour: Flavour, raw: &Map<String, Value>, key: &str) -> Optio
         // Starcoder2Config: bos and eos 50256, no pad.
         (Flavour::Starcoder2, "pad_token_id") => Some(None),
         (Flavour::Starcoder2, _) => Some(Some(STARCODER2_DEFAULT_SPECIAL)),
+        // CohereConfig: bos 5, eos 255001, pad 0.
+        (Flavour::Cohere, "bos_token_id") => Some(Some(COHERE_DEFAULT_BOS)),
+        (Flavour::Cohere, "eos_token_id") => Some(Some(COHERE_DEFAULT_EOS)),
+        (Flavour::Cohere, _) => Some(Some(0)),
         // StableLmConfig: bos and eos 0, no pad.
         (Flavour::StableLm, "pad_token_id") => Some(None),
         (Flavour::StableLm, _) => Some(Some(STABLELM_DEFAULT_SPECIAL)),

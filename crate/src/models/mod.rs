@@ -360,6 +360,7 @@ impl Model {
             "stablelm" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::StableLm, files.config, weights)?)),
             "olmo" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Olmo, files.config, weights)?)),
             "starcoder2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Starcoder2, files.config, weights)?)),
+            "cohere" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Cohere, files.config, weights)?)),
             "modernbert" => Ok(Model::ModernBert(modernbert::ModernBert::load(files.config, weights)?)),
             "albert" => Ok(Model::Albert(albert::Albert::load(files.config, weights)?)),
             "deberta-v2" => Ok(Model::Deberta(deberta::Deberta::load(files.config, weights)?)),
