@@ -1,10 +1,10 @@
 // Granite, OLMo 2 and 3, SmolLM3, Phi-3 and StableLM (the granite, olmo2, olmo3, smollm3, phi3_longrope, stablelm_parallel and stablelm
-// fixtures, OLMo 1: olmo, StarCoder2: starcoder2), each opened on the page as a folder the
+// fixtures, OLMo 1: olmo, StarCoder2: starcoder2, Cohere: cohere), each opened on the page as a folder the
 // server offers, in headless Chromium. Each differs from Llama in one way the teaching text must not get wrong:
 // Granite's four multipliers (embeddings, what each step adds, the scores' scale, the logits), OLMo 2's norms on
 // each step's output with none on its input (and one q/k norm over all heads), SmolLM3's layers that turn nothing
 // ("NoPE"), OLMo 3's sliding layers with a rotation of their own and YaRN on its full layers, Phi-3's LongRoPE
-// on part of each head, StableLM's LayerNorms, parallel block and per-head q/k norms with a scale per head, OLMo 1's weightless LayerNorms and clip_qkv, StarCoder2's ungated MLP and window. The facts, the block formulas, the positions view and the Q/K/V
+// on part of each head, StableLM's LayerNorms, parallel block and per-head q/k norms with a scale per head, OLMo 1's weightless LayerNorms and clip_qkv, StarCoder2's ungated MLP and window, Cohere's neighbouring rotary pairs and logit_scale. The facts, the block formulas, the positions view and the Q/K/V
 // step-through must say so; axe-core finds no serious or
 // critical WCAG 2.1 AA violation there.
 //
@@ -285,6 +285,45 @@ describe('a StarCoder2 model (LayerNorms, an ungated GELU MLP, a window on every
     assert.match(view, /Activation: GELU \(tanh approximation\)\. /);
     assert.doesNotMatch(view, /gated|RMSNorm/);
     assert.match(await page.$eval('#model-explain', (e) => e.textContent), /normalises the input of each step \(pre-norm\) with LayerNorm \(subtracts a vector’s mean, divides by its spread, then scales and shifts\)/);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('a Cohere model (parallel block, interleaved rotation, per-head q/k norms, logit_scale) on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-cohere', fixture('cohere'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts say LayerNorm with one shared norm, per-head q/k norms, the neighbouring pairs and the logit scale', async () => {
+    const facts = await modelFacts(setup.page);
+    assert.match(facts.Type, /cohere · decoder-only/);
+    assert.equal(facts.Normalisation, 'pre-norm, LayerNorm; attention and the feed-forward network side by side, reading through one shared norm; ' +
+      'each head’s query and key normalised too, each head with a scale of its own');
+    assert.match(facts.Positions, /, turning neighbouring dimensions together \(pair i is dimensions 2i and 2i \+ 1\)$/);
+    assert.match(facts['Output head'], /^tied to the input embeddings; logits multiplied by 0\.25 \(logit_scale\)$/);
+  });
+
+  it('the paragraphs say the LayerNorm learns a scale and no shift, and the scores are multiplied by logit_scale', async () => {
+    const { page } = setup;
+    assert.deepEqual(await formulas(page), ['x ← x + SelfAttention(a) + FFN(a),  a = LayerNorm(x)']);
+    const paragraph = await page.$eval('#model-explain', (e) => e.textContent);
+    assert.match(paragraph, /through one shared LayerNorm \(subtracts a vector’s mean, divides by its spread, then scales it; it learns no shift\)/);
+    assert.match(paragraph, /The scores are then multiplied by 0\.25 \(this model’s logit_scale\)/);
+    assert.doesNotMatch(paragraph, /RMSNorm|scales and shifts/);
+  });
+
+  it('the positions view says which dimensions pair up, and the offset demonstration holds with that layout', async () => {
+    const { page } = setup;
+    const text = await page.$eval('#positions', (e) => e.textContent);
+    assert.match(text, /This model pairs neighbouring dimensions: pair i is dimensions 2i and 2i \+ 1 of each head/);
+    // Shifting both positions leaves the score unchanged only if the demonstration turns the pairs the model turns.
+    const rows = await page.$$eval('#positions .rotary-table tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    const offset = rows[0][2];
+    const same = rows.filter((r) => r[2] === offset);
+    assert.ok(same.length >= 2, `the demonstration shifts the pair at least once (${JSON.stringify(rows)})`);
+    for (const r of same) assert.equal(r[3], same[0][3], `q·k at ${r[0]}, ${r[1]} equals q·k at ${same[0][0]}, ${same[0][1]}`);
+    assert.ok(rows.some((r) => r[2] !== offset && r[3] !== same[0][3]), 'another offset scores differently');
   });
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));

@@ -62,10 +62,12 @@ export function normPhrase(block, modelType = '') {
     : modelType === 'modernbert'
       // ModernBERT's norm_bias (false by default) decides whether its LayerNorms learn a shift.
       ? 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales it; a learned shift too only if the config’s norm_bias is set, off by default)'
-      // OLMo 1's LayerNorms store no weights at all.
+      // OLMo 1's LayerNorms store no weights at all, Cohere's a scale without a shift.
       : block.normLearns === 'nothing'
         ? 'LayerNorm (subtracts a vector’s mean and divides by its spread; it learns no scale and no shift)'
-        : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
+        : block.normLearns === 'scale'
+          ? 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales it; it learns no shift)'
+          : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
   const scaled = residualScaled(block) ? `, times ${fmt(block.residualScale)} (this model’s residual_multiplier),` : '';
   const added = block.outputNorms
     ? `normalises the step’s result once more before adding it${scaled} to the unnormalised stream (four norms a layer: before and after attention, before and after the feed-forward network)`
@@ -321,6 +323,8 @@ export function modelExplanation(info) {
       (b.logitSoftcap ? ` Each score is then squashed into ±${b.logitSoftcap} (cap · tanh(score / cap)), which keeps any one from ` +
         'running away while leaving their order unchanged.' : '') +
       (b.logitsDivisor ? ` The scores are then divided by ${fmt(b.logitsDivisor)} (this model’s logits_scaling), which changes how sure ` +
+        'the probabilities look but not which token comes first.' : '') +
+      (b.logitScale != null ? ` The scores are then multiplied by ${fmt(b.logitScale)} (this model’s logit_scale), which changes how sure ` +
         'the probabilities look but not which token comes first.' : '')
     : '';
   const classifier = info.classifier

@@ -137,7 +137,8 @@ export function renderModelFacts(dl, info, name) {
       ? [['Residual stream', `each step’s output multiplied by ${fmtNumber(info.block.residualScale)} before it is added (residual_multiplier)`]] : []),
     ...(info.block && info.hasLmHead ? [['Output head', (info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)') +
       (info.block.logitSoftcap ? `; logits squashed into ±${info.block.logitSoftcap} (cap · tanh(logit / cap))` : '') +
-      (info.block.logitsDivisor ? `; logits divided by ${fmtNumber(info.block.logitsDivisor)} (logits_scaling)` : '')]] : []),
+      (info.block.logitsDivisor ? `; logits divided by ${fmtNumber(info.block.logitsDivisor)} (logits_scaling)` : '') +
+      (info.block.logitScale != null ? `; logits multiplied by ${fmtNumber(info.block.logitScale)} (logit_scale)` : '')]] : []),
     ...(info.classifier ? [['Classification head', classifierFact(info.classifier)]] : []),
     ...(windowed ? [['Attention window', windowed]] : []),
     ...(info.block?.scoreScale != null ? [['Attention scores', info.block.scoreScale === 1
@@ -150,6 +151,7 @@ export function renderModelFacts(dl, info, name) {
     ...(info.weights ? [['Weights in memory', WEIGHT_NAMES[info.weights] ?? info.weights]] : []),
     ['Positions', (POSITION_NAMES[info.positions] ?? info.positions) +
       (info.positions === 'rotary' && info.block?.rotaryDims ? `, on the first ${info.block.rotaryDims} of each head’s ${info.block.dHead} dimensions` : '') +
+      (info.block?.rotaryInterleaved ? ', turning neighbouring dimensions together (pair i is dimensions 2i and 2i + 1)' : '') +
       (info.block?.relativeBias ? ', plus a learned bias per head for each distance between two tokens (the same in every layer)' : '') +
       (info.block?.disentangled ? disentangledFacts(info) : '') +
       (info.positions === 'rotary' && info.block?.unrotatedLayers?.length

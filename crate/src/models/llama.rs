@@ -1,12 +1,12 @@
 //! Llama-style decoders (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`,
 //! `MistralForCausalLM`, `GemmaForCausalLM`, `Gemma2ForCausalLM`, `Gemma3ForCausalLM`,
-//! `GraniteForCausalLM`, `Olmo2ForCausalLM`, `SmolLM3ForCausalLM`, `StableLmForCausalLM`, `OlmoForCausalLM`, `Starcoder2ForCausalLM`; SmolLM 1-3, TinyLlama,
+//! `GraniteForCausalLM`, `Olmo2ForCausalLM`, `SmolLM3ForCausalLM`, `StableLmForCausalLM`, `OlmoForCausalLM`, `Starcoder2ForCausalLM`, `CohereForCausalLM`; SmolLM 1-3, TinyLlama,
 //! Qwen2/2.5, Qwen3, Mistral, Gemma 1-3's text models, Granite 3 and OLMo 2 are these):
 //! decoder-only, rotary positions, RMSNorm blocks, gated (SwiGLU, GeGLU) feed-forward,
 //! grouped-query attention.
 //!
 //! Reference semantics: Hugging Face
-//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3,granite,olmo,olmo2,smollm3,stablelm,starcoder2}/modeling_*.py` (5.x).
+//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3,granite,olmo,olmo2,smollm3,stablelm,starcoder2,cohere}/modeling_*.py` (5.x).
 //!
 //! ```text
 //! x = embed[ids]                                                    # [T][C], no position vectors
@@ -60,7 +60,11 @@
 //! is Llama with LayerNorms that learn nothing (no tensors; eps 1e-5) and, with `clip_qkv`, q, k and v
 //! clamped to `[-clip, clip]` straight after their projections. StarCoder2 (`Starcoder2ForCausalLM`)
 //! has LayerNorms with biases, biases on every projection (`use_bias`), an ungated MLP
-//! (`c_proj(act(c_fc m))`) and a window on every layer when `sliding_window` is set.
+//! (`c_proj(act(c_fc m))`) and a window on every layer when `sliding_window` is set. Cohere
+//! (`CohereForCausalLM`) always runs the parallel block from one LayerNorm that learns a scale and no
+//! shift, rotates neighbouring dimensions together (pair `i` is `(2i, 2i+1)`), may normalise each
+//! head's query and key with a scale of that head's own (`use_qk_norm`), and multiplies its logits
+//! by `logit_scale`.
 //!
 //! Checkpoint names (with a `model.` prefix under a causal-LM head, bare in a base `LlamaModel`):
 //!
@@ -73,6 +77,7 @@
 //! | `layers.{l}.self_attn.o_proj.*`        | [C][H·D], [C] (bias: llama and qwen3 `attention_bias`) |
 //! | `layers.{l}.self_attn.{q,k}_norm.weight` | [D] (qwen3, gemma3); [H·D], [KV·D] (olmo2) |
 //! | `layers.{l}.self_attn.{q,k}_layernorm.norms.{h}.weight` | [D] per head (stablelm `qk_layernorm`) |
+//! | `layers.{l}.self_attn.{q,k}_norm.weight` (cohere) | [H][D], [KV][D]: a row per head (`use_qk_norm`) |
 //! | `layers.{l}.*_layernorm.bias`, `norm.bias` | [C] (stablelm) |
 //! | `layers.{l}.post_attention_layernorm.weight` | [C] (gemma2/3, olmo2: the attention output's norm) |
 //! | `layers.{l}.{pre,post}_feedforward_layernorm.weight` | [C] (gemma2/3: around the MLP; olmo2: post only) |
