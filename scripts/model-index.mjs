@@ -18,7 +18,7 @@ export const MAKE_REAL_TOKENIZERS = 'node scripts/make-real-tokenizers.mjs';
 export const KIND_OF = {
   gpt2: 'decoder-only', gpt_neo: 'decoder-only', opt: 'decoder-only', bloom: 'decoder-only', gpt_neox: 'decoder-only', llama: 'decoder-only', qwen2: 'decoder-only', qwen3: 'decoder-only', mistral: 'decoder-only',
   gemma: 'decoder-only', gemma2: 'decoder-only', gemma3_text: 'decoder-only', gemma3: 'decoder-only',
-  granite: 'decoder-only', olmo2: 'decoder-only', olmo3: 'decoder-only', smollm3: 'decoder-only', phi3: 'decoder-only', phi: 'decoder-only',
+  granite: 'decoder-only', olmo2: 'decoder-only', olmo3: 'decoder-only', smollm3: 'decoder-only', phi3: 'decoder-only', stablelm: 'decoder-only', olmo: 'decoder-only', starcoder2: 'decoder-only', cohere: 'decoder-only', phi: 'decoder-only',
   bert: 'encoder-only', electra: 'encoder-only', roberta: 'encoder-only', modernbert: 'encoder-only', albert: 'encoder-only', 'xlm-roberta': 'encoder-only', camembert: 'encoder-only', distilbert: 'encoder-only', mpnet: 'encoder-only', 'deberta-v2': 'encoder-only',
   t5: 'encoder-decoder', mt5: 'encoder-decoder', bart: 'encoder-decoder', marian: 'encoder-decoder', mbart: 'encoder-decoder',
   pegasus: 'encoder-decoder', m2m_100: 'encoder-decoder',

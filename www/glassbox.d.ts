@@ -236,6 +236,17 @@ export interface BlockFacts {
   qkNorm: boolean;
   /** That norm takes each head alone (Qwen3, Gemma 3); false: the whole projection at once (OLMo 2). */
   qkNormPerHead: boolean;
+  /** Each head's q/k norm learns a scale of its own and no shift (StableLM's qk_layernorm); false: the heads share one. */
+  qkNormOwnScales: boolean;
+  /** What the block norms learn where the family sets it apart from normKind: 'scale and shift' (StableLM's
+   *  LayerNorms) or 'nothing' (OLMo 1's, which store no weights). Absent for the other families. */
+  normLearns?: string;
+  /** The bound the queries, keys and values are clamped to right after their projections (OLMo 1's clip_qkv). */
+  clipQkv?: number;
+  /** What the logits are multiplied by (Cohere's logit_scale). */
+  logitScale?: number;
+  /** Each rotated pair is two neighbouring dimensions (2i, 2i + 1) (Cohere); absent for the (i, i + R/2) of the others. */
+  rotaryInterleaved?: boolean;
   /** Attention's and the feed-forward's outputs are normalised before they join the stream (Gemma 2 and 3, OLMo 2). */
   outputNorms: boolean;
   /** What each step's output is multiplied by before it joins the stream (Granite's residual_multiplier; else 1). */
@@ -480,8 +491,8 @@ export interface RelativePositions {
   bias: { data: Float32Array; shape: [number, number] };   // [H][buckets]
 }
 
-/** Radians; pair i is head dimensions (i, i + R/2), R = rotaryDims (Hugging Face's rotate_half layout); the
- *  dimensions from R to dHead are not turned. */
+/** Radians; pair i is head dimensions (i, i + R/2), R = rotaryDims (Hugging Face's rotate_half layout), or (2i, 2i + 1)
+ *  when `interleaved` (Cohere); the dimensions from R to dHead are not turned. */
 export interface RotaryAngles {
   nPositions: number; nPairs: number;
   dHead: number; rotaryDims: number;
@@ -494,6 +505,8 @@ export interface RotaryAngles {
   longFactors?: boolean;
   /** LongRoPE and YaRN: what the turned dimensions of every query and key are multiplied by. */
   attentionFactor?: number;
+  /** Cohere: pair i is dimensions (2i, 2i + 1). Absent for the others. */
+  interleaved?: boolean;
   invFreq: Float32Array;                                    // [R/2] radians per position of each pair
   angles: { data: Float32Array; shape: [number, number] };  // [N][R/2] p · invFreq[i]
 }

@@ -70,6 +70,24 @@ pub struct BlockFacts {
     pub qk_norm: bool,
     /// That norm takes each head alone (Qwen3, Gemma 3), not the whole projection at once (OLMo 2).
     pub qk_norm_per_head: bool,
+    /// Each head's q/k norm has a scale of its own and no shift (StableLM's `qk_layernorm`), where the
+    /// others share one scale among the heads.
+    pub qk_norm_own_scales: bool,
+    /// What the block norms learn, where the family decides it apart from `norm_kind`: "scale and
+    /// shift" (StableLM's, StarCoder2's LayerNorms), "scale" (Cohere's) or "nothing" (OLMo 1's, which
+    /// store no weights).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub norm_learns: Option<&'static str>,
+    /// The bound the queries, keys and values are clamped to straight after their projections
+    /// (OLMo 1's `clip_qkv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_qkv: Option<f32>,
+    /// What the logits are multiplied by (Cohere's `logit_scale`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logit_scale: Option<f32>,
+    /// Each rotated pair is two neighbouring dimensions `(2i, 2i+1)` (Cohere), not `(i, i + R/2)`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rotary_interleaved: bool,
     /// Attention's and the feed-forward's outputs are normalised before they join the stream (Gemma
     /// 2 and 3, on top of the usual norm of their inputs: four RMSNorms per layer; OLMo 2, instead of it).
     pub output_norms: bool,
@@ -152,6 +170,7 @@ impl BlockFacts {
                 (if pre { "pre" } else { "post" }, "LayerNorm", embedding_norm, pre)
             }
             Model::Llama(m) if !m.has_input_norms() => ("output", "RMSNorm", false, true),
+            Model::Llama(m) if m.is_layer_norm() => ("pre", "LayerNorm", false, true), // StableLM, OLMo 1, StarCoder2
             Model::T5(_) | Model::Llama(_) => ("pre", "RMSNorm", false, true),
             Model::ModernBert(_) => ("pre", "LayerNorm", true, true),
         };
@@ -161,7 +180,7 @@ impl BlockFacts {
             Model::Gpt2(m) => (m.config.activation_function.clone(), false, m.head_is_embedding_table()),
             Model::Bert(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::Bart(m) => (m.config.activation_function.clone().unwrap_or_default(), false, m.head_is_embedding_table()),
-            Model::Llama(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
+            Model::Llama(m) => (m.activation_name().to_string(), m.gated_ffn(), m.head_is_embedding_table()),
             Model::ModernBert(m) => (m.activation_name().to_string(), true, m.head_is_embedding_table()),
             Model::Albert(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
             Model::Deberta(m) => (m.config.hidden_act.clone(), false, m.head_is_embedding_table()),
@@ -203,6 +222,20 @@ impl BlockFacts {
             _ => (false, 1.0, None, None, None, (Vec::new(), None)),
         };
         BlockFacts { norm_placement, norm_kind, embedding_norm, final_norm, activation, gated_ffn,
+            qk_norm_own_scales: matches!(model, Model::Llama(m) if m.qk_norm_own_scales()),
+            norm_learns: match model {
+                Model::Llama(m) => m.norm_learns(),
+                _ => None,
+            },
+            clip_qkv: match model {
+                Model::Llama(m) => m.clip_qkv(),
+                _ => None,
+            },
+            logit_scale: match model {
+                Model::Llama(m) => m.logit_scale(),
+                _ => None,
+            },
+            rotary_interleaved: matches!(model, Model::Llama(m) if m.rotary_interleaved()),
             ffn_width: info.d_ff, tied_embeddings, d_head, n_kv_heads, qk_norm, qk_norm_per_head, output_norms, residual_scale, embedding_scale,
             score_scale, logits_divisor, unrotated_layers, logit_softcap, score_softcap, query_pre_attn_scalar, sliding_layers, sliding_window,
             band_layers, band_reach, first_attention_unnormed: matches!(model, Model::ModernBert(_)),
@@ -222,8 +255,9 @@ impl BlockFacts {
                 Model::Albert(m) => m.shared_layers(),
                 _ => Vec::new(),
             },
-            parallel_residual: matches!(model, Model::GptNeoX(m) if m.config.use_parallel_residual) || matches!(model, Model::Phi(_)),
-            parallel_shared_norm: matches!(model, Model::Phi(_)),
+            parallel_residual: matches!(model, Model::GptNeoX(m) if m.config.use_parallel_residual) || matches!(model, Model::Phi(_))
+                || matches!(model, Model::Llama(m) if m.parallel_residual()),
+            parallel_shared_norm: matches!(model, Model::Phi(_)) || matches!(model, Model::Llama(m) if m.parallel_residual()),
             relative_bias: matches!(model, Model::Bert(m) if m.has_relative_bias()),
             disentangled: match model {
                 Model::Deberta(m) => m.relative_scheme().map(|s| [s.span, s.buckets, s.max_distance, m.position_parts().0 as i64, m.position_parts().1 as i64]),

@@ -1,9 +1,10 @@
-// Granite, OLMo 2 and 3, SmolLM3 and Phi-3 (the granite, olmo2, olmo3, smollm3 and phi3_longrope fixtures), each opened on the page as a folder the
+// Granite, OLMo 2 and 3, SmolLM3, Phi-3 and StableLM (the granite, olmo2, olmo3, smollm3, phi3_longrope, stablelm_parallel and stablelm
+// fixtures, OLMo 1: olmo, StarCoder2: starcoder2, Cohere: cohere), each opened on the page as a folder the
 // server offers, in headless Chromium. Each differs from Llama in one way the teaching text must not get wrong:
 // Granite's four multipliers (embeddings, what each step adds, the scores' scale, the logits), OLMo 2's norms on
 // each step's output with none on its input (and one q/k norm over all heads), SmolLM3's layers that turn nothing
 // ("NoPE"), OLMo 3's sliding layers with a rotation of their own and YaRN on its full layers, Phi-3's LongRoPE
-// on part of each head. The facts, the block formulas, the positions view and the Q/K/V
+// on part of each head, StableLM's LayerNorms, parallel block and per-head q/k norms with a scale per head, OLMo 1's weightless LayerNorms and clip_qkv, StarCoder2's ungated MLP and window, Cohere's neighbouring rotary pairs and logit_scale. The facts, the block formulas, the positions view and the Q/K/V
 // step-through must say so; axe-core finds no serious or
 // critical WCAG 2.1 AA violation there.
 //
@@ -174,6 +175,155 @@ describe('a Gemma 3 image-and-text checkpoint on the page', () => {
     assert.match(facts.Type, /gemma3 · decoder-only/);
     assert.doesNotMatch(facts['Output head'] ?? '', /squashed/, 'no logit cap in the image-and-text model');
     assert.match(await page.$eval('#positions', (e) => e.textContent), /This is the rotation of Gemma 3’s full-attention layers/);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('a StableLM model with the parallel block and per-head q/k norms on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-stablelm', fixture('stablelm_parallel'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts say LayerNorm, the shared norm of the parallel block, the per-head q/k norms and the partial rotation', async () => {
+    const { page } = setup;
+    const facts = await modelFacts(page);
+    assert.match(facts.Type, /stablelm · decoder-only/);
+    assert.equal(facts.Normalisation, 'pre-norm, LayerNorm; attention and the feed-forward network side by side, reading through one shared norm; ' +
+      'each head’s query and key normalised too, each head with a scale of its own');
+    assert.match(facts.Positions, /, on the first 8 of each head’s 16 dimensions$/);
+  });
+
+  it('the block formula reads both branches from one LayerNorm, and the paragraph says LayerNorm, not RMSNorm', async () => {
+    const { page } = setup;
+    assert.deepEqual(await formulas(page), ['x ← x + SelfAttention(a) + FFN(a),  a = LayerNorm(x)']);
+    const view = await page.$eval('#block-view', (e) => e.textContent);
+    assert.match(view, /runs attention and the feed-forward network side by side: both read the same stream through one shared LayerNorm \(subtracts a vector’s mean, divides by its spread, then scales and shifts\)/);
+    assert.match(view, /each head’s query and key are normalised on their own \(a LayerNorm over the head’s numbers, with a learned scale of its own for every head and no shift\)/);
+    assert.doesNotMatch(view, /RMSNorm|that all heads share/);
+    const paragraph = await page.$eval('#model-explain', (e) => e.textContent);
+    assert.match(paragraph, /; it runs attention and the feed-forward network side by side: both read the same stream through one shared LayerNorm/);
+    assert.doesNotMatch(paragraph, /RMSNorm/);
+  });
+
+  it('the Q/K/V step-through says each head is normalised with its own scale and only part of it turns', async () => {
+    const formula = await qkvFormula(setup.page);
+    assert.match(formula, /already normalised head by head \(LayerNorm, each head with its own scale\) and turned by their positions' rotary angles \(their first 8 of 16 numbers\)/);
+  });
+
+  it('axe: no serious or critical violations in the facts, the block view and the Q/K/V section', async () => {
+    const violations = await axeViolations(setup.page, ['#model-facts', '#block-view', '#qkv-section']);
+    assert.ok(violations.passed > 3, `axe checked the sections (${violations.passed} rules passed)`);
+    assert.deepEqual(violations.serious, []);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('a StableLM 2 model (one block after the other) on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-stablelm2', fixture('stablelm'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts and formulas give two LayerNorms a layer, pre-norm, and a quarter of each head turned', async () => {
+    const { page } = setup;
+    const facts = await modelFacts(page);
+    assert.equal(facts.Normalisation, 'pre-norm, LayerNorm');
+    assert.match(facts.Positions, /, on the first 4 of each head’s 16 dimensions$/);
+    assert.deepEqual(await formulas(page), ['x ← x + SelfAttention(LayerNorm(x))', 'x ← x + FFN(LayerNorm(x))']);
+    assert.match(await page.$eval('#block-view', (e) => e.textContent), /normalises the input of each step \(pre-norm\) with LayerNorm \(subtracts a vector’s mean, divides by its spread, then scales and shifts\)/);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('an OLMo 1 model (weightless LayerNorms, clip_qkv) on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-olmo1', fixture('olmo'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts say LayerNorm and the clamp on q, k and v', async () => {
+    const facts = await modelFacts(setup.page);
+    assert.match(facts.Type, /olmo · decoder-only/);
+    assert.equal(facts.Normalisation, 'pre-norm, LayerNorm');
+    assert.equal(facts['Queries, keys, values'], 'clamped to ±0.9 straight after their projections (clip_qkv)');
+  });
+
+  it('the paragraphs say its LayerNorms learn nothing and name the clamp; the Q/K/V step-through says q and k are clamped', async () => {
+    const { page } = setup;
+    assert.deepEqual(await formulas(page), ['x ← x + SelfAttention(LayerNorm(x))', 'x ← x + FFN(LayerNorm(x))']);
+    for (const where of ['#block-view', '#model-explain']) {
+      const text = await page.$eval(where, (e) => e.textContent);
+      assert.match(text, /LayerNorm \(subtracts a vector’s mean and divides by its spread; it learns no scale and no shift\)/, where);
+      assert.match(text, /every number of each query, key and value is clamped to ±0\.9 \(this model’s clip_qkv\)/, where);
+      assert.doesNotMatch(text, /RMSNorm|scales and shifts/, where);
+    }
+    assert.match(await qkvFormula(page), /q and k here are already clamped to ±0\.9 \(clip_qkv, v too\) and turned by their positions/);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('a StarCoder2 model (LayerNorms, an ungated GELU MLP, a window on every layer) on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-starcoder2', fixture('starcoder2'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts say LayerNorm, an ungated feed-forward network and the window on every layer', async () => {
+    const facts = await modelFacts(setup.page);
+    assert.match(facts.Type, /starcoder2 · decoder-only/);
+    assert.equal(facts.Normalisation, 'pre-norm, LayerNorm');
+    assert.equal(facts['Feed-forward (d_ff)'], '128 (2× d_model), GELU (tanh approximation)');
+    assert.match(facts['Attention window'], /6/);
+  });
+
+  it('the block view gives LayerNorm formulas and a two-matrix feed-forward network, and the paragraph says LayerNorm', async () => {
+    const { page } = setup;
+    assert.deepEqual(await formulas(page), ['x ← x + SelfAttention(LayerNorm(x))', 'x ← x + FFN(LayerNorm(x))']);
+    const view = await page.$eval('#block-view', (e) => e.textContent);
+    assert.match(view, /The feed-forward network is two matrices: the first widens the vector from 64 to 128 numbers \(2×\), GELU \(tanh approximation\) bends each number/);
+    assert.match(view, /Activation: GELU \(tanh approximation\)\. /);
+    assert.doesNotMatch(view, /gated|RMSNorm/);
+    assert.match(await page.$eval('#model-explain', (e) => e.textContent), /normalises the input of each step \(pre-norm\) with LayerNorm \(subtracts a vector’s mean, divides by its spread, then scales and shifts\)/);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});
+
+describe('a Cohere model (parallel block, interleaved rotation, per-head q/k norms, logit_scale) on the page', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-cohere', fixture('cohere'), TEXT)));
+  after(() => closePage(setup));
+
+  it('the facts say LayerNorm with one shared norm, per-head q/k norms, the neighbouring pairs and the logit scale', async () => {
+    const facts = await modelFacts(setup.page);
+    assert.match(facts.Type, /cohere · decoder-only/);
+    assert.equal(facts.Normalisation, 'pre-norm, LayerNorm; attention and the feed-forward network side by side, reading through one shared norm; ' +
+      'each head’s query and key normalised too, each head with a scale of its own');
+    assert.match(facts.Positions, /, turning neighbouring dimensions together \(pair i is dimensions 2i and 2i \+ 1\)$/);
+    assert.match(facts['Output head'], /^tied to the input embeddings; logits multiplied by 0\.25 \(logit_scale\)$/);
+  });
+
+  it('the paragraphs say the LayerNorm learns a scale and no shift, and the scores are multiplied by logit_scale', async () => {
+    const { page } = setup;
+    assert.deepEqual(await formulas(page), ['x ← x + SelfAttention(a) + FFN(a),  a = LayerNorm(x)']);
+    const paragraph = await page.$eval('#model-explain', (e) => e.textContent);
+    assert.match(paragraph, /through one shared LayerNorm \(subtracts a vector’s mean, divides by its spread, then scales it; it learns no shift\)/);
+    assert.match(paragraph, /The scores are then multiplied by 0\.25 \(this model’s logit_scale\)/);
+    assert.doesNotMatch(paragraph, /RMSNorm|scales and shifts/);
+  });
+
+  it('the positions view says which dimensions pair up, and the offset demonstration holds with that layout', async () => {
+    const { page } = setup;
+    const text = await page.$eval('#positions', (e) => e.textContent);
+    assert.match(text, /This model pairs neighbouring dimensions: pair i is dimensions 2i and 2i \+ 1 of each head/);
+    // Shifting both positions leaves the score unchanged only if the demonstration turns the pairs the model turns.
+    const rows = await page.$$eval('#positions .rotary-table tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    const offset = rows[0][2];
+    const same = rows.filter((r) => r[2] === offset);
+    assert.ok(same.length >= 2, `the demonstration shifts the pair at least once (${JSON.stringify(rows)})`);
+    for (const r of same) assert.equal(r[3], same[0][3], `q·k at ${r[0]}, ${r[1]} equals q·k at ${same[0][0]}, ${same[0][1]}`);
+    assert.ok(rows.some((r) => r[2] !== offset && r[3] !== same[0][3]), 'another offset scores differently');
   });
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));

@@ -146,7 +146,7 @@ macro_rules! fixture_tests {
     )*};
 }
 
-fixture_tests!(deberta_v3, deberta_v2, deberta_c2p, llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, electra, electra_discriminator, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
+fixture_tests!(deberta_v3, deberta_v2, deberta_c2p, llama_gqa, llama3_tied, llama3_tied_v4, qwen2, qwen2_window, qwen3, mistral, mistral_window, gemma, gemma2, gemma3, gemma3_v4, gemma3_vision, granite, olmo2, olmo3, smollm3, stablelm, stablelm_parallel, olmo, starcoder2, cohere, phi3, phi3_longrope, phi, modernbert, albert, camembert, gpt_neox, gpt_neo, gpt_neo_v4, opt, opt_v4, opt_350m, bloom, bloom_plain, xlm_roberta, mpnet, electra, electra_discriminator, distilbert, distilbert_sin, distilbert_v4, roberta, roberta_untied, roberta_v4);
 
 #[test]
 fn llama_gqa_greedy_generation_matches_hf() {
@@ -248,6 +248,31 @@ fn phi3_longrope_greedy_generation_matches_hf() {
 fn gemma3_vision_greedy_generation_matches_hf() {
     generation_matches("gemma3_vision");
 }
+#[test]
+fn cohere_greedy_generation_matches_hf() {
+    generation_matches("cohere");
+}
+
+#[test]
+fn starcoder2_greedy_generation_matches_hf() {
+    generation_matches("starcoder2");
+}
+
+#[test]
+fn olmo_greedy_generation_matches_hf() {
+    generation_matches("olmo");
+}
+
+#[test]
+fn stablelm_greedy_generation_matches_hf() {
+    generation_matches("stablelm");
+}
+
+#[test]
+fn stablelm_parallel_greedy_generation_matches_hf() {
+    generation_matches("stablelm_parallel");
+}
+
 #[test]
 fn olmo3_greedy_generation_matches_hf() {
     generation_matches("olmo3");
@@ -2167,4 +2192,174 @@ fn per_layer_config_is_refused_by_name() {
         }));
         assert!(err.contains("per_layer_config"), "{name}: {err}");
     }
+}
+
+/// StableLM: the fixtures hold what they claim, the card says it, the keys that change the numbers
+/// bite, and those left out take StableLmConfig's defaults.
+#[test]
+fn stablelm_fixtures_cards_defaults_and_keys_that_bite() {
+    let names = |name: &str| -> Vec<String> {
+        let bytes = Folder::fixture(name).weights.expect("weights");
+        safetensors::SafeTensors::deserialize(&bytes).unwrap().names().into_iter().map(String::from).collect()
+    };
+    let plain_names = names("stablelm");
+    assert!(plain_names.iter().any(|n| n.ends_with("input_layernorm.bias")) && plain_names.iter().any(|n| n.ends_with("q_proj.bias")));
+    assert!(!plain_names.iter().any(|n| n.ends_with("o_proj.bias") || n.contains("q_layernorm")));
+    let parallel_names = names("stablelm_parallel");
+    assert!(parallel_names.iter().any(|n| n.ends_with("self_attn.q_layernorm.norms.3.weight")));
+    assert!(!parallel_names.iter().any(|n| n.contains("post_attention_layernorm") || n.ends_with("q_proj.bias")));
+
+    let facts = glassbox::card::BlockFacts::of(&load_model("stablelm"));
+    assert_eq!((facts.norm_kind, facts.norm_placement, facts.norm_learns), ("LayerNorm", "pre", Some("scale and shift")));
+    assert_eq!((facts.rotary_dims, facts.d_head, facts.parallel_residual, facts.qk_norm), (Some(4), 16, false, false));
+    assert!(facts.gated_ffn && !facts.tied_embeddings);
+    let facts = glassbox::card::BlockFacts::of(&load_model("stablelm_parallel"));
+    assert!(facts.parallel_residual && facts.parallel_shared_norm && facts.qk_norm && facts.qk_norm_per_head && facts.qk_norm_own_scales);
+    assert_eq!((facts.rotary_dims, facts.tied_embeddings), (Some(8), true));
+    let qwen3 = glassbox::card::BlockFacts::of(&load_model("qwen3"));
+    assert!(qwen3.qk_norm_per_head && !qwen3.qk_norm_own_scales && qwen3.norm_learns.is_none());
+
+    let ids: Vec<u32> = (3..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    // Left out, a quarter of each head turns (StableLmConfig's default): the fixture's own value.
+    let plain = run(&Folder::fixture("stablelm"));
+    assert_eq!(run(&edited("stablelm", |c| { c["rope_parameters"].as_object_mut().unwrap().remove("partial_rotary_factor"); })), plain);
+    assert_ne!(run(&edited("stablelm", |c| { c["rope_parameters"]["partial_rotary_factor"] = serde_json::json!(0.5); })), plain);
+    // layer_norm_eps left out is 1e-5 (the fixture's); the Llama key rms_norm_eps is not StableLM's.
+    assert_eq!(run(&edited("stablelm", |c| { c.remove("layer_norm_eps"); })), plain);
+    assert_eq!(run(&edited("stablelm", |c| { c.insert("rms_norm_eps".into(), serde_json::json!(0.5)); })), plain);
+    assert_ne!(run(&edited("stablelm", |c| { c.insert("layer_norm_eps".into(), serde_json::json!(0.5)); })), plain);
+    // Llama's bias keys are not read: StableLM's biases follow use_qkv_bias alone.
+    assert_eq!(run(&edited("stablelm", |c| { c.insert("attention_bias".into(), serde_json::json!(false)); })), plain);
+    assert_ne!(run(&edited("stablelm", |c| { c.insert("use_qkv_bias".into(), serde_json::json!(false)); })), plain); // stored biases unread, as in HF
+    // The parallel block and the per-head norms change the numbers: the fixture run with either
+    // switched off reads other tensors (refused as missing) or differs.
+    let parallel = run(&Folder::fixture("stablelm_parallel"));
+    let err = load_error(&edited("stablelm_parallel", |c| { c.insert("use_parallel_residual".into(), serde_json::json!(false)); }));
+    assert!(err.contains("post_attention_layernorm"), "{err}");
+    assert_ne!(run(&edited("stablelm_parallel", |c| { c.insert("qk_layernorm".into(), serde_json::json!(false)); })), parallel);
+    // A head_dim other than hidden_size / heads, and an uneven split, are refused by name.
+    for (key, value) in [("head_dim", serde_json::json!(8)), ("num_attention_heads", serde_json::json!(6))] {
+        let err = load_error(&edited("stablelm", |c| { c.insert(key.into(), value.clone()); }));
+        assert!(err.contains(key), "{err}");
+    }
+    assert!(load_error(&edited("stablelm", |c| { c.insert("sliding_window".into(), serde_json::json!(8)); })).contains("sliding_window"));
+    // Special ids and key/value heads left out: StableLmConfig's bos/eos 0 and 32 key/value heads.
+    let mut defaults = edited("stablelm", |c| { c.remove("bos_token_id"); c.remove("eos_token_id"); c.remove("num_key_value_heads"); c.insert("num_attention_heads".into(), serde_json::json!(32)); c.insert("hidden_size".into(), serde_json::json!(256)); });
+    defaults.weights = None;
+    let Model::Llama(m) = Model::load(&defaults.files(), Some(7)).unwrap_or_else(|e| panic!("{e}")) else { unreachable!() };
+    assert_eq!((m.n_kv_heads, m.info.bos_token_id, m.info.eos_token_id, m.info.max_positions), (32, Some(0), Some(0), Some(64)));
+}
+
+/// OLMo 1: no norm weights in the file (its LayerNorms learn nothing), clip_qkv bites and is
+/// refused when it is not a number, the card says both, and left-out keys take OlmoConfig's defaults.
+#[test]
+fn olmo_fixture_card_defaults_and_keys_that_bite() {
+    let bytes = Folder::fixture("olmo").weights.expect("weights");
+    let names: Vec<String> = safetensors::SafeTensors::deserialize(&bytes).unwrap().names().into_iter().map(String::from).collect();
+    assert!(!names.iter().any(|n| n.contains("norm")), "OLMo 1 stores no norm weights: {names:?}");
+    assert!(names.iter().any(|n| n.ends_with("o_proj.bias")), "attention_bias reaches o_proj");
+    let facts = glassbox::card::BlockFacts::of(&load_model("olmo"));
+    assert_eq!((facts.norm_kind, facts.norm_placement, facts.norm_learns, facts.clip_qkv), ("LayerNorm", "pre", Some("nothing"), Some(0.9)));
+    assert!(!facts.qk_norm && !facts.parallel_residual && facts.rotary_dims.is_none());
+    assert_eq!(glassbox::card::BlockFacts::of(&load_model("stablelm")).clip_qkv, None);
+
+    let ids: Vec<u32> = (3..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("olmo"));
+    assert_ne!(run(&edited("olmo", |c| { c.insert("clip_qkv".into(), Value::Null); })), plain, "clip_qkv bites on the fixture");
+    assert_eq!(run(&edited("olmo", |c| { c.insert("clip_qkv".into(), serde_json::json!(1e9)); })),
+        run(&edited("olmo", |c| { c.remove("clip_qkv"); })), "a bound nothing reaches is no clipping");
+    // No key sets OLMo 1's norm epsilon (1e-5 always): rms_norm_eps and layer_norm_eps change nothing.
+    for key in ["rms_norm_eps", "layer_norm_eps"] {
+        assert_eq!(run(&edited("olmo", |c| { c.insert(key.into(), serde_json::json!(0.5)); })), plain, "{key}");
+    }
+    assert!(load_error(&edited("olmo", |c| { c.insert("clip_qkv".into(), serde_json::json!("8")); })).contains("clip_qkv"));
+    assert!(load_error(&edited("olmo", |c| { c.insert("sliding_window".into(), serde_json::json!(8)); })).contains("sliding_window"));
+    // Left out: OlmoConfig's query heads as key/value heads, no bos, eos 50279, pad 1, 2048 positions.
+    let mut defaults = edited("olmo", |c| {
+        for key in ["num_key_value_heads", "bos_token_id", "eos_token_id", "pad_token_id", "max_position_embeddings"] {
+            c.remove(key);
+        }
+    });
+    defaults.weights = None;
+    let Model::Llama(m) = Model::load(&defaults.files(), Some(7)).unwrap_or_else(|e| panic!("{e}")) else { unreachable!() };
+    assert_eq!((m.n_kv_heads, m.info.bos_token_id, m.info.eos_token_id, m.info.pad_token_id, m.info.max_positions), (4, None, Some(50279), Some(1), Some(2048)));
+}
+
+/// StarCoder2: an ungated MLP with biases, LayerNorms with biases, a window on every layer (masked
+/// in the forward pass, as HF's sliding mask); the card says so; its keys bite and default as
+/// Starcoder2Config's.
+#[test]
+fn starcoder2_fixture_card_defaults_and_keys_that_bite() {
+    let bytes = Folder::fixture("starcoder2").weights.expect("weights");
+    let names: Vec<String> = safetensors::SafeTensors::deserialize(&bytes).unwrap().names().into_iter().map(String::from).collect();
+    for tensor in ["mlp.c_fc.bias", "mlp.c_proj.bias", "o_proj.bias", "input_layernorm.bias", "norm.bias"] {
+        assert!(names.iter().any(|n| n.ends_with(tensor)), "starcoder2 stores {tensor}");
+    }
+    assert!(!names.iter().any(|n| n.contains("gate_proj") || n == "lm_head.weight"));
+    let facts = glassbox::card::BlockFacts::of(&load_model("starcoder2"));
+    assert_eq!((facts.norm_kind, facts.norm_learns, facts.gated_ffn, facts.activation.as_str()), ("LayerNorm", Some("scale and shift"), false, "gelu_pytorch_tanh"));
+    assert_eq!((facts.sliding_layers.clone(), facts.sliding_window, facts.tied_embeddings), (vec![0, 1], Some(6), true));
+    assert!(glassbox::card::BlockFacts::of(&load_model("llama_gqa")).gated_ffn);
+
+    let ids: Vec<u32> = (3..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("starcoder2"));
+    // The window masks in the forward pass: without it every key is seen (27 tokens > 6).
+    assert_ne!(run(&edited("starcoder2", |c| { c.insert("sliding_window".into(), Value::Null); })), plain);
+    // Left out: use_bias true, tied, the tanh GELU, norm_epsilon 1e-5 (the fixture's own values).
+    assert_eq!(run(&edited("starcoder2", |c| { c.remove("use_bias"); c.remove("tie_word_embeddings"); c.remove("hidden_act"); c.remove("norm_epsilon"); })), plain);
+    assert_ne!(run(&edited("starcoder2", |c| { c.insert("use_bias".into(), serde_json::json!(false)); })), plain, "use_bias false reads no bias");
+    assert_ne!(run(&edited("starcoder2", |c| { c.insert("norm_epsilon".into(), serde_json::json!(0.5)); })), plain);
+    assert_ne!(run(&edited("starcoder2", |c| { c.insert("hidden_act".into(), serde_json::json!("gelu")); })), plain);
+    // Llama's keys are not StarCoder2's: rms_norm_eps and mlp_bias change nothing.
+    assert_eq!(run(&edited("starcoder2", |c| { c.insert("rms_norm_eps".into(), serde_json::json!(0.5)); c.insert("mlp_bias".into(), serde_json::json!(false)); })), plain);
+    for (key, value) in [("layer_types", serde_json::json!(["sliding_attention", "full_attention"])), ("sliding_window", serde_json::json!(0))] {
+        assert!(load_error(&edited("starcoder2", |c| { c.insert(key.into(), value.clone()); })).contains(key), "{key}");
+    }
+    let mut defaults = edited("starcoder2", |c| {
+        for key in ["num_key_value_heads", "bos_token_id", "eos_token_id", "pad_token_id", "max_position_embeddings", "sliding_window"] {
+            c.remove(key);
+        }
+    });
+    defaults.weights = None;
+    let Model::Llama(m) = Model::load(&defaults.files(), Some(7)).unwrap_or_else(|e| panic!("{e}")) else { unreachable!() };
+    assert_eq!((m.n_kv_heads, m.info.bos_token_id, m.info.eos_token_id, m.info.pad_token_id, m.info.max_positions), (2, Some(50256), Some(50256), None, Some(4096)));
+    assert_eq!(m.sliding_layers(), (vec![], None), "no window unless given");
+}
+
+/// Cohere: the parallel block from one bias-free LayerNorm, interleaved rotary pairs, per-head q/k
+/// norms with a scale per head, logits times logit_scale; the card says so; the keys bite and
+/// default as CohereConfig's.
+#[test]
+fn cohere_fixture_card_defaults_and_keys_that_bite() {
+    let facts = glassbox::card::BlockFacts::of(&load_model("cohere"));
+    assert_eq!((facts.norm_kind, facts.norm_learns, facts.logit_scale, facts.rotary_interleaved), ("LayerNorm", Some("scale"), Some(0.25), true));
+    assert!(facts.parallel_residual && facts.parallel_shared_norm && facts.qk_norm && facts.qk_norm_per_head && facts.qk_norm_own_scales && facts.tied_embeddings);
+    assert!(!glassbox::card::BlockFacts::of(&load_model("llama_gqa")).rotary_interleaved);
+
+    let ids: Vec<u32> = (3..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let plain = run(&Folder::fixture("cohere"));
+    // logit_scale multiplies: left out it is 0.0625, a quarter of the fixture's 0.25.
+    let default_scale = run(&edited("cohere", |c| { c.remove("logit_scale"); }));
+    for (a, b) in plain.iter().zip(&default_scale) {
+        assert!((a / 4.0 - b).abs() <= 1e-6 * a.abs().max(1.0), "{a} {b}");
+    }
+    assert!(load_error(&edited("cohere", |c| { c.insert("logit_scale".into(), Value::Null); })).contains("logit_scale"));
+    assert_ne!(run(&edited("cohere", |c| { c.insert("use_qk_norm".into(), serde_json::json!(false)); })), plain);
+    assert_ne!(run(&edited("cohere", |c| { c.insert("layer_norm_eps".into(), serde_json::json!(0.5)); })), plain);
+    assert!(load_error(&edited("cohere", |c| { c.insert("sliding_window".into(), serde_json::json!(8)); })).contains("sliding_window"));
+    assert!(load_error(&edited("cohere", |c| { c["rope_parameters"]["partial_rotary_factor"] = serde_json::json!(0.5); })).contains("partial_rotary_factor"));
+    let mut defaults = edited("cohere", |c| {
+        for key in ["num_key_value_heads", "bos_token_id", "eos_token_id", "pad_token_id", "max_position_embeddings", "tie_word_embeddings"] {
+            c.remove(key);
+        }
+        c.insert("vocab_size".into(), serde_json::json!(255_100));
+    });
+    defaults.weights = None;
+    let Model::Llama(m) = Model::load(&defaults.files(), Some(7)).unwrap_or_else(|e| panic!("{e}")) else { unreachable!() };
+    assert_eq!((m.n_kv_heads, m.info.bos_token_id, m.info.eos_token_id, m.info.pad_token_id, m.info.max_positions), (4, Some(5), Some(255_001), Some(0), Some(8192)));
+    assert!(m.head_is_embedding_table(), "tied when left out");
 }

@@ -26,7 +26,7 @@ test("each fixture folder is listed with the kind the engine reports for it", as
   glassbox.initSync({ module: readFileSync(join(ROOT, 'pkg', 'glassbox_bg.wasm')) });
   const listed = await listModels(FIXTURES, 'fixtures/');
   const types = new Set(listed.map((m) => m.modelType));
-  for (const type of ['gpt2', 'gpt_neo', 'opt', 'bloom', 'gpt_neox', 'llama', 'qwen2', 'qwen3', 'mistral', 'gemma', 'gemma2', 'gemma3_text', 'gemma3', 'granite', 'olmo2', 'olmo3', 'smollm3', 'phi3', 'phi', 'modernbert', 'albert', 'bert', 'roberta', 'xlm-roberta', 'camembert', 'distilbert', 'mpnet', 'electra', 'deberta-v2', 't5', 'bart', 'marian']) {
+  for (const type of ['gpt2', 'gpt_neo', 'opt', 'bloom', 'gpt_neox', 'llama', 'qwen2', 'qwen3', 'mistral', 'gemma', 'gemma2', 'gemma3_text', 'gemma3', 'granite', 'olmo2', 'olmo3', 'smollm3', 'phi3', 'stablelm', 'olmo', 'starcoder2', 'cohere', 'phi', 'modernbert', 'albert', 'bert', 'roberta', 'xlm-roberta', 'camembert', 'distilbert', 'mpnet', 'electra', 'deberta-v2', 't5', 'bart', 'marian']) {
     assert.ok(types.has(type), `the fixtures hold a ${type} folder`);
   }
   for (const m of listed) {

@@ -103,3 +103,11 @@ test('llama_gqa: the Q/K/V trace says which key/value head each query head reads
   const g = models.gpt2.inspect('The dog', { topK: 1, qkv: { kind: 'decoder', layer: 0 } }).qkv;
   assert.equal(g.nKvHeads, g.nHeads);
 });
+
+test('cohere: rotaryAngles says its pairs are neighbouring dimensions; the others leave the key out', () => {
+  const r = load('cohere').rotaryAngles(4);
+  assert.equal(r.interleaved, true);
+  assert.equal(models.llama_gqa.rotaryAngles(4).interleaved, undefined);
+  const hf = reference('cohere').meta.inv_freq;
+  hf.forEach((f, i) => assert.ok(Math.abs(r.invFreq[i] - f) <= 1e-6 * Math.max(1, f), `invFreq[${i}]`));
+});

@@ -46,3 +46,18 @@ test('grouped-query attention: which key/value head each query head reads', () =
   assert.deepEqual(kvGroups(4, 1).kvOf, [0, 0, 0, 0]);
   assert.deepEqual(kvGroups(3, 3).groups, [[0], [1], [2]]);
 });
+
+test('Cohere’s interleaved layout: pair 0 is dims 0 and 1, turning back undoes it, and q·k still depends only on the offset', () => {
+  const e0 = new Float64Array(D);
+  e0[0] = 1;
+  const one = rotateAt(e0, invFreq, 1, true);
+  assert.ok(Math.abs(one[0] - Math.cos(invFreq[0])) < 1e-12 && Math.abs(one[1] - Math.sin(invFreq[0])) < 1e-12);
+  assert.equal(one[D / 2], 0, 'the half layout’s partner is not touched');
+  const turned = rotateAt(q, invFreq, 11, true);
+  rotateAt(turned, invFreq, -11, true).forEach((x, d) => assert.ok(Math.abs(x - q[d]) < 1e-12));
+  const pair = { q: rotateAt(q, invFreq, 9, true), k: rotateAt(k, invFreq, 4, true), qPos: 9, kPos: 4 };
+  const { shifted } = offsetScores(pair, invFreq, [0, 1, 4, 10], 64, true);
+  for (const r of shifted) assert.ok(Math.abs(r.score - dot(pair.q, pair.k)) < 1e-9);
+  // The other layout's raw vectors differ: un-turning with it recovers a different q.
+  assert.ok(rotateAt(pair.q, invFreq, -9).some((x, d) => Math.abs(x - q[d]) > 1e-6));
+});

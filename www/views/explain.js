@@ -63,19 +63,27 @@ export function normPhrase(block, modelType = '') {
     : modelType === 'modernbert'
       // ModernBERT's norm_bias (false by default) decides whether its LayerNorms learn a shift.
       ? 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales it; a learned shift too only if the config’s norm_bias is set, off by default)'
-      : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
+      // OLMo 1's LayerNorms store no weights at all, Cohere's a scale without a shift.
+      : block.normLearns === 'nothing'
+        ? 'LayerNorm (subtracts a vector’s mean and divides by its spread; it learns no scale and no shift)'
+        : block.normLearns === 'scale'
+          ? 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales it; it learns no shift)'
+          : 'LayerNorm (subtracts a vector’s mean, divides by its spread, then scales and shifts)';
   const scaled = residualScaled(block) ? `, times ${fmt(block.residualScale)} (this model’s residual_multiplier),` : '';
   const added = block.outputNorms
     ? `normalises the step’s result once more before adding it${scaled} to the unnormalised stream (four norms a layer: before and after attention, before and after the feed-forward network)`
     : block.residualFromNorm
       ? `adds the step’s result${scaled} to the normalised input, not to the stream it came from (apply_residual_connection_post_layernorm)`
       : `adds the step’s result${scaled} to the unnormalised stream`;
+  // StableLM's q/k LayerNorms: one per head, each with a scale of its own and no shift.
+  const qkWeights = block.qkNormOwnScales ? 'with a learned scale of its own for every head and no shift'
+    : `with one learned scale${block.normKind === 'LayerNorm' ? ' and shift' : ''} that all heads share`;
   const qk = !block.qkNorm ? ''
     : block.qkNormPerHead
       ? `; inside attention, each head’s query and key are normalised on their own (${block.normKind === 'LayerNorm' ? 'a LayerNorm' : 'an RMSNorm'} over ` +
-        `the head’s numbers, with one learned scale${block.normKind === 'LayerNorm' ? ' and shift' : ''} that all heads share) before the rotation, which stops the attention scores from growing too large in training`
+        `the head’s numbers, ${qkWeights}) before the rotation, which stops the attention scores from growing too large in training`
       : '; inside attention, the queries of all heads together, and the keys of all heads together, get one RMSNorm each before they are split into heads and rotated, which keeps the attention scores from growing too large in training';
-  const last = block.finalNorm ? '; one last norm follows the final layer' : '';
+  const last = (block.finalNorm ? '; one last norm follows the final layer' : '') + clipPhrase(block);
   if (block.normPlacement === 'output') {
     return `does not normalise what a step reads: each step works on the stream as it is, and its result is normalised with ${norm} ` +
       `before it is added${scaled} to the stream (two norms a layer: after attention and after the feed-forward network)${last}${qk}`;
@@ -90,6 +98,13 @@ export function normPhrase(block, modelType = '') {
     ? `normalises the input of each step (pre-norm) with ${norm}${first}, and ${added}${embeddings}${last}${qk}`
     : `normalises after each step, once the step’s result has been added to the stream (post-norm), with ${norm}` +
       `${block.embeddingNorm ? '; the embeddings are normalised too before the first layer' : ''}`;
+}
+
+/** OLMo 1's clip_qkv: every query, key and value clamped right after its projection. */
+export function clipPhrase(block) {
+  return block?.clipQkv != null
+    ? `; inside attention, every number of each query, key and value is clamped to ±${fmt(block.clipQkv)} (this model’s clip_qkv) as soon as it is computed`
+    : '';
 }
 
 /** Whether each step's output is scaled before it joins the stream (Granite's residual_multiplier). */
@@ -309,6 +324,8 @@ export function modelExplanation(info) {
       (b.logitSoftcap ? ` Each score is then squashed into ±${b.logitSoftcap} (cap · tanh(score / cap)), which keeps any one from ` +
         'running away while leaving their order unchanged.' : '') +
       (b.logitsDivisor ? ` The scores are then divided by ${fmt(b.logitsDivisor)} (this model’s logits_scaling), which changes how sure ` +
+        'the probabilities look but not which token comes first.' : '') +
+      (b.logitScale != null ? ` The scores are then multiplied by ${fmt(b.logitScale)} (this model’s logit_scale), which changes how sure ` +
         'the probabilities look but not which token comes first.' : '')
     : '';
   const classifier = info.classifier

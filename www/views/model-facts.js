@@ -46,14 +46,19 @@ function sharedFact(info) {
 function normalisationFact(b) {
   if (b.parallelResidual) {
     return `pre-norm, ${b.normKind}; attention and the feed-forward network side by side, ${b.parallelSharedNorm ? 'reading through one shared norm' : 'each with its own norm'}` +
-      `${b.qkNorm ? '; each head’s query and key normalised too' : ''}`;
+      `${b.qkNorm ? `; each head’s query and key normalised too${ownScales(b)}` : ''}`;
   }
   const where = b.normPlacement === 'output'
     ? 'on each step’s output only (no norm on what a step reads; two a layer)'
     : `${b.normPlacement}-norm`;
   return `${where}, ${b.normKind}` +
     `${b.outputNorms && b.normPlacement !== 'output' ? '; attention’s and the feed-forward’s outputs normalised too (four norms a layer)' : ''}` +
-    `${b.qkNorm ? (b.qkNormPerHead ? '; each head’s query and key normalised too' : '; the queries and the keys normalised too, all heads at once') : ''}`;
+    `${b.qkNorm ? (b.qkNormPerHead ? `; each head’s query and key normalised too${ownScales(b)}` : '; the queries and the keys normalised too, all heads at once') : ''}`;
+}
+
+/** StableLM's per-head q/k norms each learn their own scale (the others' heads share one). */
+function ownScales(b) {
+  return b.qkNormOwnScales ? ', each head with a scale of its own' : '';
 }
 
 /** The Token embeddings row: √d_model (Gemma, BART's scale_embedding) or a number the config gives (Granite). */
@@ -132,18 +137,21 @@ export function renderModelFacts(dl, info, name) {
       ? [['Residual stream', `each step’s output multiplied by ${fmtNumber(info.block.residualScale)} before it is added (residual_multiplier)`]] : []),
     ...(info.block && info.hasLmHead ? [['Output head', (info.block.tiedEmbeddings ? 'tied to the input embeddings' : 'its own matrix (untied)') +
       (info.block.logitSoftcap ? `; logits squashed into ±${info.block.logitSoftcap} (cap · tanh(logit / cap))` : '') +
-      (info.block.logitsDivisor ? `; logits divided by ${fmtNumber(info.block.logitsDivisor)} (logits_scaling)` : '')]] : []),
+      (info.block.logitsDivisor ? `; logits divided by ${fmtNumber(info.block.logitsDivisor)} (logits_scaling)` : '') +
+      (info.block.logitScale != null ? `; logits multiplied by ${fmtNumber(info.block.logitScale)} (logit_scale)` : '')]] : []),
     ...(info.classifier ? [['Classification head', classifierFact(info.classifier)]] : []),
     ...(windowed ? [['Attention window', windowed]] : []),
     ...(info.block?.scoreScale != null ? [['Attention scores', info.block.scoreScale === 1
       ? `q·k as it is, not divided by √d_k = ${fmtNumber(Math.sqrt(info.block.dHead))}: the model was trained without that factor`
       : `q·k times ${fmtNumber(info.block.scoreScale)}, a number the config sets (attention_multiplier), not 1/√d_k = ${fmtNumber(1 / Math.sqrt(info.block.dHead))}`]] : []),
+    ...(info.block?.clipQkv != null ? [['Queries, keys, values', `clamped to ±${fmtNumber(info.block.clipQkv)} straight after their projections (clip_qkv)`]] : []),
     ...(info.block?.scoreSoftcap ? [['Attention scores', `squashed into ±${info.block.scoreSoftcap} (cap · tanh(score / cap)) before the softmax`]] : []),
     ['Parameters', formatCount(info.nParams)],
     ['Size', formatBytes(info.sizeBytes)],
     ...(info.weights ? [['Weights in memory', WEIGHT_NAMES[info.weights] ?? info.weights]] : []),
     ['Positions', (POSITION_NAMES[info.positions] ?? info.positions) +
       (info.positions === 'rotary' && info.block?.rotaryDims ? `, on the first ${info.block.rotaryDims} of each head’s ${info.block.dHead} dimensions` : '') +
+      (info.block?.rotaryInterleaved ? ', turning neighbouring dimensions together (pair i is dimensions 2i and 2i + 1)' : '') +
       (info.block?.relativeBias ? ', plus a learned bias per head for each distance between two tokens (the same in every layer)' : '') +
       (info.block?.disentangled ? disentangledFacts(info) : '') +
       (info.positions === 'rotary' && info.block?.unrotatedLayers?.length

@@ -177,25 +177,28 @@ export function disentangledRows([span, buckets, maxDistance], n) {
 
 // ----------------------------------------------------------------------------------------------
 // Rotary positions. The layout is Hugging Face's (`rotate_half`): pair i of a head of width D is
-// dimensions (i, i + D/2), turned by angle p · invFreq[i] at position p.
+// dimensions (i, i + D/2), turned by angle p · invFreq[i] at position p; Cohere's (`interleaved`)
+// pairs neighbours instead, dimensions (2i, 2i + 1).
 
 /** `x` (one head, [D]) turned by `angle(i)` per pair: x'[i] = x[i]cos − x[i+R/2]sin, x'[i+R/2] = x[i+R/2]cos + x[i]sin
- *  for the first R = 2·half dimensions (all of them unless the model turns only part of a head); the rest pass through. */
-export function rotatePairs(x, angle, half = x.length / 2) {
+ *  for the first R = 2·half dimensions (all of them unless the model turns only part of a head); the rest pass through.
+ *  `interleaved`: the pair is (2i, 2i + 1) instead. */
+export function rotatePairs(x, angle, half = x.length / 2, interleaved = false) {
   const out = Float64Array.from(x);
   for (let i = 0; i < half; i++) {
     const a = angle(i);
     const c = Math.cos(a);
     const s = Math.sin(a);
-    out[i] = x[i] * c - x[i + half] * s;
-    out[i + half] = x[i + half] * c + x[i] * s;
+    const [m, n] = interleaved ? [2 * i, 2 * i + 1] : [i, i + half];
+    out[m] = x[m] * c - x[n] * s;
+    out[n] = x[n] * c + x[m] * s;
   }
   return out;
 }
 
 /** `x` turned as at `position` (negative positions turn back). */
-export function rotateAt(x, invFreq, position) {
-  return rotatePairs(x, (i) => position * invFreq[i], invFreq.length);
+export function rotateAt(x, invFreq, position, interleaved = false) {
+  return rotatePairs(x, (i) => position * invFreq[i], invFreq.length, interleaved);
 }
 
 export function dot(a, b) {
@@ -210,9 +213,10 @@ export function dot(a, b) {
  * the same vectors at a different offset score differently.
  * @returns {{ shifted: Array<{qPos, kPos, score}>, other: Array<{qPos, kPos, score}>, raw: {q, k} }}
  */
-export function offsetScores({ q, k, qPos, kPos }, invFreq, shifts, maxPos) {
-  const raw = { q: rotateAt(q, invFreq, -qPos), k: rotateAt(k, invFreq, -kPos) };
-  const score = (i, j) => ({ qPos: i, kPos: j, score: dot(rotateAt(raw.q, invFreq, i), rotateAt(raw.k, invFreq, j)) });
+export function offsetScores({ q, k, qPos, kPos }, invFreq, shifts, maxPos, interleaved = false) {
+  const turn = (x, p) => rotateAt(x, invFreq, p, interleaved);
+  const raw = { q: turn(q, -qPos), k: turn(k, -kPos) };
+  const score = (i, j) => ({ qPos: i, kPos: j, score: dot(turn(raw.q, i), turn(raw.k, j)) });
   const shifted = shifts.filter((s) => qPos + s >= 0 && kPos + s >= 0 && Math.max(qPos, kPos) + s < maxPos).map((s) => score(qPos + s, kPos + s));
   const offsets = [0, 1, 3, 8].map((d) => d + Math.abs(qPos - kPos)).filter((d, i, all) => all.indexOf(d) === i);
   const other = offsets.filter((d) => d !== qPos - kPos && d < maxPos).slice(0, 3).map((d) => score(d, 0));
@@ -239,7 +243,7 @@ function angleImage(rot, readout) {
     const p = Math.floor(e.offsetY / ROW_PX);
     if (i >= 0 && i < P && p >= 0 && p < N) {
       const a = rot.angles.data[p * P + i];
-      readout.textContent = `position ${p}, pair ${i} (dims ${i} and ${i + P}): turned by ${fmt(a, 5)} rad = ${fmt((a * 180) / Math.PI, 5)}°` +
+      readout.textContent = `position ${p}, pair ${i} (dims ${rot.interleaved ? `${2 * i} and ${2 * i + 1}` : `${i} and ${i + P}`}): turned by ${fmt(a, 5)} rad = ${fmt((a * 180) / Math.PI, 5)}°` +
         ` (${fmt(rot.invFreq[i], 4)} rad per position, a full turn every ${fmt((2 * Math.PI) / rot.invFreq[i], 4)} positions)`;
     }
   });
@@ -277,6 +281,7 @@ function angleKey(rot, modelType, unrotated = []) {
     (modelType === 'gemma3_text' || modelType === 'gemma3' ? ' This is the rotation of Gemma 3’s full-attention layers; its sliding-window layers turn q and k with a base of their own (rope_local_base_freq) and no scaling.' : '') +
     (modelType === 'olmo3' ? ' This is the rotation of OLMo 3’s full-attention layers; its sliding-window layers turn q and k with a rotation of their own (rope_parameters.sliding_attention).' : '') +
     (modelType === 'modernbert' ? ' This is the rotation of ModernBERT’s layers that see every token; its band layers turn q and k with a base of their own (rope_parameters.sliding_attention, 10,000 by default).' : '') +
+    (rot.interleaved ? ' This model pairs neighbouring dimensions: pair i is dimensions 2i and 2i + 1 of each head (most models pair dimension i with i + D/2); the angles are the same either way.' : '') +
     (unrotated.length ? ` Layers ${unrotated.map((l) => l + 1).join(', ')} do not use it: they turn nothing, so their attention sees no positions (“NoPE” layers).` : '') +
     (rot.rotaryDims && rot.dHead && rot.rotaryDims < rot.dHead
       ? ` Only the first ${rot.rotaryDims} of each head’s ${rot.dHead} dimensions turn (${P} pairs); the other ${rot.dHead - rot.rotaryDims} carry no position, so that part of every score compares the two tokens by content alone.` : '');
@@ -292,9 +297,9 @@ function offsetDemo(rot, pair) {
     // A fixed example pair, when no run of the model is at hand.
     const q = Float64Array.from({ length: D }, (_, d) => Math.sin(1.7 * d + 0.3));
     const k = Float64Array.from({ length: D }, (_, d) => Math.cos(0.9 * d + 1.1));
-    pair = { q: rotateAt(q, rot.invFreq, 5), k: rotateAt(k, rot.invFreq, 2), qPos: 5, kPos: 2, qLabel: 'q', kLabel: 'k' };
+    pair = { q: rotateAt(q, rot.invFreq, 5, rot.interleaved), k: rotateAt(k, rot.invFreq, 2, rot.interleaved), qPos: 5, kPos: 2, qLabel: 'q', kLabel: 'k' };
   }
-  const { shifted, other } = offsetScores(pair, rot.invFreq, [0, 1, 4, 10, 25], maxPos);
+  const { shifted, other } = offsetScores(pair, rot.invFreq, [0, 1, 4, 10, 25], maxPos, !!rot.interleaved);
   const box = el('div', 'rotary-demo');
   box.append(el('h4', '', 'Why the score only sees the offset'));
   box.append(el('p', 'explain', real

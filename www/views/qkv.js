@@ -64,9 +64,9 @@ export function qkvModelFacts(info, trace) {
   return {
     rotary: info?.positions === 'rotary',
     unrotated: trace.kind === 'decoder' && !!b.unrotatedLayers?.includes(trace.layer),
-    qkNorm: !!b.qkNorm, qkNormPerHead: b.qkNormPerHead !== false, qkNormKind: b.normKind,
+    qkNorm: !!b.qkNorm, qkNormPerHead: b.qkNormPerHead !== false, qkNormKind: b.normKind, qkNormOwnScales: !!b.qkNormOwnScales,
     scoreScalar: b.queryPreAttnScalar ?? null, scoreSet: b.scoreScale != null,
-    rotaryDims: b.rotaryDims ?? null,
+    rotaryDims: b.rotaryDims ?? null, clipQkv: b.clipQkv ?? null,
     disentangled: trace.kind === 'encoder' ? b.disentangled ?? null : null,
   };
 }
@@ -158,6 +158,8 @@ function kvSharing(trace, head) {
  * @param {boolean} [view.unrotated]  this layer turns nothing although the model is rotary (SmolLM3's "NoPE" layers)
  * @param {boolean} [view.qkNormPerHead] the q/k norm takes each head alone (false: all heads at once, OLMo 2)
  * @param {string} [view.qkNormKind]   which norm that is per head: 'RMSNorm' (Qwen3, Gemma 3) or 'LayerNorm' (Phi's qk_layernorm)
+ * @param {boolean} [view.qkNormOwnScales] each head's q/k norm has a scale of its own (StableLM's qk_layernorm)
+ * @param {number} [view.clipQkv]     the bound q, k and v are clamped to after their projections (OLMo 1's clip_qkv)
  * @param {number} [view.rotaryDims] how many of each head's numbers turn, when not all (info.block.rotaryDims: GPT-NeoX)
  * @param {boolean} [view.scoreSet]   the config sets the scale outright (info.block.scoreScale: Granite)
  */
@@ -209,8 +211,10 @@ export function renderQkv(root, view) {
 
   const turned = view.rotary && !view.unrotated
     ? `turned by their positions' rotary angles${view.rotaryDims && view.rotaryDims < D ? ` (their first ${view.rotaryDims} of ${D} numbers)` : ''}` : '';
-  const normed = view.qkNorm ? (view.qkNormPerHead === false ? 'normalised (one RMSNorm over all heads’ queries, one over all keys)' : `normalised head by head (${view.qkNormKind ?? 'RMSNorm'})`) : '';
-  const rotaryNote = (normed || turned ? ` (q and k here are already ${[normed, turned].filter(Boolean).join(' and ')})` : '') +
+  const normed = view.qkNorm ? (view.qkNormPerHead === false ? 'normalised (one RMSNorm over all heads’ queries, one over all keys)'
+    : `normalised head by head (${view.qkNormKind ?? 'RMSNorm'}${view.qkNormOwnScales ? ', each head with its own scale' : ''})`) : '';
+  const clipped = view.clipQkv != null ? `clamped to ±${fmt(view.clipQkv)} (clip_qkv, v too)` : '';
+  const rotaryNote = (normed || turned || clipped ? ` (q and k here are already ${[clipped, normed, turned].filter(Boolean).join(' and ')})` : '') +
     (view.rotary && view.unrotated ? ' (this layer does not turn q and k: it sees no positions, only the mask)' : '');
   const scaled = `q·k${rotaryNote} × ${fmt(trace.scale)}`;
   const scaleText = `score = ${trace.softcap ? `${fmt(trace.softcap)} · tanh(${scaled} / ${fmt(trace.softcap)})` : scaled}` +

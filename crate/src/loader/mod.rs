@@ -96,7 +96,7 @@ fn key_before(bytes: &[u8], line: usize, column: usize) -> Option<String> {
 
 /// `model_type` values the model families accept (`models::Model::load_from` matches on them), for
 /// error messages; it lives here so the loader can name them too.
-pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, gpt_neo, opt, bloom, gpt_neox, bert, roberta, xlm-roberta, camembert, distilbert, mpnet, electra, t5, mt5, bart, marian, mbart, pegasus, m2m_100, llama, qwen2, qwen3, mistral, gemma, gemma2, gemma3_text, gemma3, granite, olmo2, olmo3, smollm3, phi3, phi, modernbert, albert, deberta-v2";
+pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, gpt_neo, opt, bloom, gpt_neox, bert, roberta, xlm-roberta, camembert, distilbert, mpnet, electra, t5, mt5, bart, marian, mbart, pegasus, m2m_100, llama, qwen2, qwen3, mistral, gemma, gemma2, gemma3_text, gemma3, granite, olmo2, olmo3, smollm3, phi3, stablelm, olmo, starcoder2, cohere, phi, modernbert, albert, deberta-v2";
 
 /// `model_type` from config.json, lower-cased.
 pub fn model_type(config: &[u8]) -> Result<String> {

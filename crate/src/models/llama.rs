@@ -1,12 +1,12 @@
 //! Llama-style decoders (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`,
 //! `MistralForCausalLM`, `GemmaForCausalLM`, `Gemma2ForCausalLM`, `Gemma3ForCausalLM`,
-//! `GraniteForCausalLM`, `Olmo2ForCausalLM`, `SmolLM3ForCausalLM`; SmolLM 1-3, TinyLlama,
+//! `GraniteForCausalLM`, `Olmo2ForCausalLM`, `SmolLM3ForCausalLM`, `StableLmForCausalLM`, `OlmoForCausalLM`, `Starcoder2ForCausalLM`, `CohereForCausalLM`; SmolLM 1-3, TinyLlama,
 //! Qwen2/2.5, Qwen3, Mistral, Gemma 1-3's text models, Granite 3 and OLMo 2 are these):
 //! decoder-only, rotary positions, RMSNorm blocks, gated (SwiGLU, GeGLU) feed-forward,
 //! grouped-query attention.
 //!
 //! Reference semantics: Hugging Face
-//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3,granite,olmo2,smollm3}/modeling_*.py` (5.x).
+//! `transformers/models/{llama,qwen2,qwen3,mistral,gemma,gemma2,gemma3,granite,olmo,olmo2,smollm3,stablelm,starcoder2,cohere}/modeling_*.py` (5.x).
 //!
 //! ```text
 //! x = embed[ids]                                                    # [T][C], no position vectors
@@ -52,6 +52,20 @@
 //! before splitting them into heads. SmolLM3 leaves some layers unrotated (`no_rope_layers`, else
 //! every fourth): attention there sees no positions, only the causal mask.
 //!
+//! StableLM (`StableLmForCausalLM`) swaps every RMSNorm for a LayerNorm with a bias, turns only the
+//! first quarter of each head (`partial_rotary_factor`), takes q/k/v biases from `use_qkv_bias`, and
+//! may normalise each head's query and key with a bias-free LayerNorm of that head's own
+//! (`qk_layernorm`) and run attention and the MLP side by side from one norm
+//! (`use_parallel_residual`: `x = x + Wo · attn(..) + mlp(a)`, `a = LN(x)`). OLMo 1 (`OlmoForCausalLM`)
+//! is Llama with LayerNorms that learn nothing (no tensors; eps 1e-5) and, with `clip_qkv`, q, k and v
+//! clamped to `[-clip, clip]` straight after their projections. StarCoder2 (`Starcoder2ForCausalLM`)
+//! has LayerNorms with biases, biases on every projection (`use_bias`), an ungated MLP
+//! (`c_proj(act(c_fc m))`) and a window on every layer when `sliding_window` is set. Cohere
+//! (`CohereForCausalLM`) always runs the parallel block from one LayerNorm that learns a scale and no
+//! shift, rotates neighbouring dimensions together (pair `i` is `(2i, 2i+1)`), may normalise each
+//! head's query and key with a scale of that head's own (`use_qk_norm`), and multiplies its logits
+//! by `logit_scale`.
+//!
 //! Checkpoint names (with a `model.` prefix under a causal-LM head, bare in a base `LlamaModel`):
 //!
 //! | name                                   | shape         |
@@ -62,10 +76,14 @@
 //! | `layers.{l}.self_attn.{k,v}_proj.*`    | [KV·D][C], [KV·D] |
 //! | `layers.{l}.self_attn.o_proj.*`        | [C][H·D], [C] (bias: llama and qwen3 `attention_bias`) |
 //! | `layers.{l}.self_attn.{q,k}_norm.weight` | [D] (qwen3, gemma3); [H·D], [KV·D] (olmo2) |
+//! | `layers.{l}.self_attn.{q,k}_layernorm.norms.{h}.weight` | [D] per head (stablelm `qk_layernorm`) |
+//! | `layers.{l}.self_attn.{q,k}_norm.weight` (cohere) | [H][D], [KV][D]: a row per head (`use_qk_norm`) |
+//! | `layers.{l}.*_layernorm.bias`, `norm.bias` | [C] (stablelm) |
 //! | `layers.{l}.post_attention_layernorm.weight` | [C] (gemma2/3, olmo2: the attention output's norm) |
 //! | `layers.{l}.{pre,post}_feedforward_layernorm.weight` | [C] (gemma2/3: around the MLP; olmo2: post only) |
 //! | `layers.{l}.mlp.{gate,up}_proj.*`      | [F][C], [F] (bias: llama `mlp_bias`) |
 //! | `layers.{l}.mlp.down_proj.*`           | [C][F], [C]   |
+//! | `layers.{l}.mlp.{c_fc,c_proj}.*`       | [F][C], [F]; [C][F], [C] (starcoder2, in place of gate/up/down) |
 //! | `norm.weight`                          | [C]           |
 //! | `lm_head.weight` (never prefixed)      | [V][C]; unused when tied and equal to the table (a differing one is kept, as in HF 5) |
 
@@ -99,6 +117,10 @@ pub enum Flavour {
     Olmo3,
     SmolLm3,
     Phi3,
+    StableLm,
+    Olmo,
+    Starcoder2,
+    Cohere,
 }
 
 impl Flavour {
@@ -116,13 +138,17 @@ impl Flavour {
             Flavour::Olmo3 => "olmo3",
             Flavour::SmolLm3 => "smollm3",
             Flavour::Phi3 => "phi3",
+            Flavour::StableLm => "stablelm",
+            Flavour::Olmo => "olmo",
+            Flavour::Starcoder2 => "starcoder2",
+            Flavour::Cohere => "cohere",
         }
     }
 
     /// The families whose head width, when config.json leaves `head_dim` out, is
     /// `hidden_size // heads` rounded down (no divisibility check in their config classes).
     fn floors_head_width(self) -> bool {
-        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo2 | Flavour::Olmo3 | Flavour::SmolLm3 | Flavour::Phi3)
+        matches!(self, Flavour::Mistral | Flavour::Granite | Flavour::Olmo | Flavour::Olmo2 | Flavour::Olmo3 | Flavour::SmolLm3 | Flavour::Phi3 | Flavour::Starcoder2 | Flavour::Cohere)
     }
 
     /// OLMo 2 and 3: norms on each step's output only, and q/k norms over whole projections.
@@ -145,6 +171,18 @@ impl Flavour {
     /// Qwen2 and Qwen3 share their configs' window keys (`use_sliding_window`, `max_window_layers`).
     fn is_qwen(self) -> bool {
         matches!(self, Flavour::Qwen2 | Flavour::Qwen3)
+    }
+
+    /// What the families that normalise with LayerNorm (the mean taken away first) rather than
+    /// RMSNorm store for their norms: a scale and a shift (StableLM, StarCoder2), a scale alone
+    /// (Cohere), or nothing (OLMo 1). `None`: RMSNorm.
+    fn layer_norm(self) -> Option<&'static str> {
+        match self {
+            Flavour::StableLm | Flavour::Starcoder2 => Some("scale and shift"),
+            Flavour::Cohere => Some("scale"),
+            Flavour::Olmo => Some("nothing"),
+            _ => None,
+        }
     }
 }
 
@@ -229,42 +267,107 @@ pub struct LlamaConfig {
     /// SmolLM3 without `no_rope_layers`: every n-th layer has no rotation (left out: 4).
     #[serde(default)]
     pub no_rope_layer_interval: Option<usize>,
+    /// StableLM: biases on the query, key and value projections (never on o or the MLP).
+    #[serde(default)]
+    pub use_qkv_bias: bool,
+    /// StableLM: a LayerNorm per head on the queries and keys, each head with its own scale.
+    #[serde(default)]
+    pub qk_layernorm: bool,
+    /// StableLM: attention and the MLP read the same normed input and join the stream together.
+    #[serde(default)]
+    pub use_parallel_residual: bool,
+    /// StableLM's LayerNorm epsilon (left out: 1e-5).
+    #[serde(default)]
+    pub layer_norm_eps: Option<f32>,
+    /// OLMo 1: the query, key and value projections are clamped to `[-clip, clip]`.
+    #[serde(default)]
+    pub clip_qkv: Option<f64>,
+    /// StarCoder2: biases on every projection, attention's and the MLP's (left out: true).
+    #[serde(default)]
+    pub use_bias: Option<bool>,
+    /// StarCoder2's LayerNorm epsilon (left out: 1e-5).
+    #[serde(default)]
+    pub norm_epsilon: Option<f32>,
+    /// Cohere: a LayerNorm (a scale per head, no shift) on each head's query and key.
+    #[serde(default)]
+    pub use_qk_norm: bool,
+    /// Cohere: the logits are multiplied by this (left out: 0.0625).
+    #[serde(default)]
+    pub logit_scale: Keyed<f64>,
 }
 
 fn default_act() -> String {
     "silu".into()
 }
 
-/// One layer's weights. Norm weights are the factors the norms multiply by: Gemma's `1 + w` is
-/// added up at load.
+/// One norm's weights. Without a shift it is an RMSNorm (divide by the root mean square, scale);
+/// with one, a LayerNorm (take the mean away, divide by the spread, scale, shift: StableLM).
+/// The scale is the factor the norm multiplies by: Gemma's `1 + w` is added up at load.
+struct Norm {
+    scale: Vec<f32>,
+    shift: Option<Vec<f32>>,
+    /// How many numbers are normalised together: the whole scale, or one head's `D` when the scale
+    /// holds a different one per head (StableLM's q/k norms), slice `i` taking head `i mod n`'s.
+    width: usize,
+}
+
+impl Norm {
+    fn apply(&self, x: &mut [f32], eps: f32) {
+        let run = |x: &mut [f32], scale: &[f32], shift: Option<&[f32]>| match shift {
+            Some(shift) => kernels::layer_norm(x, scale, shift, eps),
+            None => kernels::rms_norm(x, scale, eps),
+        };
+        let (w, n) = (self.width, self.scale.len());
+        if w == n {
+            return run(x, &self.scale, self.shift.as_deref());
+        }
+        for (i, part) in x.chunks_exact_mut(w).enumerate() {
+            let at = i % (n / w) * w..(i % (n / w) + 1) * w;
+            run(part, &self.scale[at.clone()], self.shift.as_ref().map(|b| &b[at]));
+        }
+    }
+
+    fn normed(&self, x: &Array2<f32>, eps: f32) -> Array2<f32> {
+        let mut y = x.clone();
+        self.apply(flat_mut(&mut y), eps);
+        y
+    }
+}
+
+/// One layer's weights.
 struct Block {
     /// The attention's input norm (`[C]`); OLMo 2 has none (its norms sit on the outputs).
-    input_norm: Option<Vec<f32>>,
+    input_norm: Option<Norm>,
     qkv: QkvProj,
     o_proj: Linear,       // H·D -> C
     /// Gemma 2 and 3, OLMo 2: the attention's output is normalised before it joins the stream (`[C]`).
-    attn_out_norm: Option<Vec<f32>>,
+    attn_out_norm: Option<Norm>,
     /// The MLP's input norm (`[C]`: `post_attention_layernorm`; Gemma 2's and 3's
-    /// `pre_feedforward_layernorm`); OLMo 2 has none.
-    mlp_norm: Option<Vec<f32>>,
+    /// `pre_feedforward_layernorm`); OLMo 2 has none, nor does a parallel block (StableLM's
+    /// `use_parallel_residual`), whose MLP reads the attention's input.
+    mlp_norm: Option<Norm>,
     gate_up: GateUp,
     down_proj: Linear,    // F -> C
     /// Gemma 2 and 3, OLMo 2: the MLP's output is normalised before it joins the stream (`[C]`).
-    mlp_out_norm: Option<Vec<f32>>,
-    /// RMSNorm weights for the queries and keys, before the rotation: each head's alone (Qwen3,
-    /// Gemma 3: `[D]` each), or the whole projection at once (OLMo 2: `[H·D]` and `[KV·D]`).
-    qk_norm: Option<(Vec<f32>, Vec<f32>)>,
+    mlp_out_norm: Option<Norm>,
+    /// Norms of the queries and keys, before the rotation: each head's alone (Qwen3, Gemma 3: `[D]`
+    /// each; StableLM: a LayerNorm of its own per head), or the whole projection at once (OLMo 2:
+    /// `[H·D]` and `[KV·D]`).
+    qk_norm: Option<(Norm, Norm)>,
     /// Which earlier keys the layer's queries see.
     window: LayerWindow,
     /// How the layer's queries and keys learn their positions.
     turn: Turn,
 }
 
-/// A layer's gate and up projections: two matrices, or Phi-3's one.
+/// A layer's gate and up projections: two matrices, or Phi-3's one; or StarCoder2's single
+/// ungated one (`c_fc`), whose activation goes straight to the down projection.
 enum GateUp {
     Separate { gate: Linear, up: Linear }, // C -> F each
     /// `gate_up_proj`: C -> 2F, the gate's rows, then the up projection's.
     Fused(Linear),
+    /// `c_fc`: C -> F, `act(W m)` with no gate.
+    Plain(Linear),
 }
 
 impl GateUp {
@@ -283,6 +386,11 @@ impl GateUp {
                 activation.apply(flat_mut(&mut g));
                 // HF: up * act(gate); the product is the same either way round.
                 g *= &both.slice(ndarray::s![.., f..]);
+                g
+            }
+            GateUp::Plain(fc) => {
+                let mut g = activations::linear(fc, m); // [T][F]
+                activation.apply(flat_mut(&mut g));
                 g
             }
         }
@@ -329,7 +437,7 @@ pub struct Llama {
     pub d_head: usize,     // D
     embed: Linear,         // [V][C] as a bias-free C -> V layer in the load's storage (int8 too): embedding rows and the tied LM head
     blocks: Vec<Block>,
-    norm: Vec<f32>,            // [C]
+    norm: Norm,                // [C]
     lm_head: Option<Linear>, // C -> V when untied
     has_head: bool,
     activation: Activation,
@@ -356,6 +464,13 @@ pub struct Llama {
     /// Phi-3's `original_max_position_embeddings` (4096 when left out): generation rebuilds its cache
     /// when the text first grows past it.
     phi3_original_positions: Option<usize>,
+    /// StableLM's `use_parallel_residual`: the MLP reads the attention's normed input, and both
+    /// outputs join the stream together.
+    parallel: bool,
+    /// OLMo 1's `clip_qkv`: q, k and v are clamped to `[-clip, clip]` straight after their projections.
+    clip_qkv: Option<f32>,
+    /// Cohere's `logit_scale`: the logits are multiplied by it.
+    logit_scale: Option<f32>,
 }
 
 impl Llama {
@@ -428,6 +543,49 @@ impl Llama {
         !self.flavour.is_olmo()
     }
 
+    /// Whether the norms are LayerNorms (StableLM) rather than RMSNorms.
+    pub fn is_layer_norm(&self) -> bool {
+        self.flavour.layer_norm().is_some()
+    }
+
+    /// What a LayerNorm family's block norms learn: a scale and a shift (StableLM, StarCoder2), a
+    /// scale (Cohere), or nothing (OLMo 1). `None` for RMSNorm.
+    pub fn norm_learns(&self) -> Option<&'static str> {
+        self.flavour.layer_norm()
+    }
+
+    /// Whether the MLP is gated (`act(W_gate m) ⊙ W_up m`); StarCoder2's is not.
+    pub fn gated_ffn(&self) -> bool {
+        !self.blocks.first().is_some_and(|b| matches!(b.gate_up, GateUp::Plain(_)))
+    }
+
+    /// Cohere's `logit_scale`: what the logits are multiplied by.
+    pub fn logit_scale(&self) -> Option<f32> {
+        self.logit_scale
+    }
+
+    /// Whether each rotated pair is two neighbouring dimensions (Cohere).
+    pub fn rotary_interleaved(&self) -> bool {
+        self.rotary.interleaved
+    }
+
+    /// OLMo 1's `clip_qkv`: the bound q, k and v are clamped to.
+    pub fn clip_qkv(&self) -> Option<f32> {
+        self.clip_qkv
+    }
+
+    /// Whether attention and the MLP read one normed input and join the stream together (StableLM's
+    /// `use_parallel_residual`).
+    pub fn parallel_residual(&self) -> bool {
+        self.parallel
+    }
+
+    /// Whether each head's q/k norm has a scale of its own (StableLM's `qk_layernorm`), rather than
+    /// one that every head shares.
+    pub fn qk_norm_own_scales(&self) -> bool {
+        self.blocks.first().and_then(|b| b.qk_norm.as_ref()).is_some_and(|(q, _)| q.width < q.scale.len())
+    }
+
     /// The layers (0-based) whose queries and keys are not rotated: SmolLM3's "NoPE" layers.
     pub fn unrotated_layers(&self) -> Vec<usize> {
         self.blocks.iter().enumerate().filter(|(_, b)| b.turn == Turn::None).map(|(i, _)| i).collect()
@@ -468,6 +626,9 @@ impl Llama {
             (Flavour::Gemma, Keyed::Absent) => GEMMA_DEFAULT_KV_HEADS,
             (Flavour::Gemma2 | Flavour::Gemma3, Keyed::Absent) => GEMMA3_DEFAULT_KV_HEADS,
             (Flavour::SmolLm3, Keyed::Absent) => SMOLLM3_DEFAULT_KV_HEADS,
+            (Flavour::StableLm, Keyed::Absent) => STABLELM_DEFAULT_KV_HEADS,
+            (Flavour::Starcoder2, Keyed::Absent) => STARCODER2_DEFAULT_KV_HEADS,
+            // CohereConfig: none given, the query heads.
             (_, keyed) => keyed.value().unwrap_or(h),
         };
         if kv == 0 || h % kv != 0 {
@@ -478,7 +639,7 @@ impl Llama {
             ));
         }
         // HF's LlamaConfig, Gemma2Config and Gemma3TextConfig validate hidden_size % heads even when head_dim is given.
-        if matches!(flavour, Flavour::Llama | Flavour::Gemma2 | Flavour::Gemma3) && c % h != 0 {
+        if matches!(flavour, Flavour::Llama | Flavour::Gemma2 | Flavour::Gemma3 | Flavour::StableLm) && c % h != 0 {
             return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Use the config.json saved with the weights"));
         }
         let head_dim = match (flavour, raw.get("head_dim")) {
@@ -489,6 +650,12 @@ impl Llama {
                 return Err(Error::config("head_dim", "is null, but Qwen3 takes the head width from it", "Set head_dim (Qwen3Config's default is 128)"))
             }
             (Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3, None) => Some(GEMMA_DEFAULT_HEAD_DIM),
+            // StableLM's attention is always hidden_size / heads wide, but its rotation would size
+            // itself by a head_dim key: any other width leaves the two disagreeing.
+            (Flavour::StableLm, Some(v)) if !v.is_null() && v.as_u64() != Some((c / h) as u64) => {
+                return Err(Error::config("head_dim", format!("is {v}, but StableLM's heads are hidden_size / heads = {} wide", c / h), "Remove head_dim"))
+            }
+            (Flavour::StableLm, _) => None,
             _ => cfg.head_dim,
         };
         let d = match head_dim {
@@ -503,11 +670,11 @@ impl Llama {
             None => return Err(Error::config("num_attention_heads", format!("hidden_size {c} is not divisible by {h} heads"), "Add head_dim or use the config.json saved with the weights")),
         };
         let max_positions = cfg.max_position_embeddings.unwrap_or(match flavour {
-            Flavour::Llama | Flavour::Granite | Flavour::Olmo2 | Flavour::Olmo3 => 2048,
-            Flavour::Phi3 => 4096,
+            Flavour::Llama | Flavour::Granite | Flavour::Olmo | Flavour::Olmo2 | Flavour::Olmo3 => 2048,
+            Flavour::Phi3 | Flavour::StableLm | Flavour::Starcoder2 => 4096,
             Flavour::Qwen2 | Flavour::Qwen3 | Flavour::SmolLm3 => 32768,
             Flavour::Mistral => 4096 * 32,
-            Flavour::Gemma | Flavour::Gemma2 => 8192,
+            Flavour::Gemma | Flavour::Gemma2 | Flavour::Cohere => 8192,
             Flavour::Gemma3 => 131_072,
         });
         let (rotary, local_rotary) = match flavour {
@@ -523,12 +690,22 @@ impl Llama {
             Flavour::SmolLm3 => (Rotary::from_config(&with_default_theta(&raw, SMOLLM3_DEFAULT_ROPE_THETA), d, max_positions)?, None),
             // Phi-3 turns part of each head when asked (Phi-4-mini: 0.75) and may use LongRoPE.
             Flavour::Phi3 => (Rotary::from_config_partial(&phi3_rope_keys(&raw)?, d, max_positions)?, None),
+            // StableLmConfig turns a quarter of each head unless told otherwise.
+            Flavour::StableLm => (Rotary::from_config_partial(&super::phi::with_partial_default(&raw, STABLELM_DEFAULT_PARTIAL_ROTARY_FACTOR), d, max_positions)?, None),
+            // Cohere turns neighbouring dimensions together: pair i is (2i, 2i+1).
+            Flavour::Cohere => {
+                let mut rotary = Rotary::from_config(&raw, d, max_positions)?;
+                rotary.interleaved = true;
+                (rotary, None)
+            }
             _ => (Rotary::from_config(&raw, d, max_positions)?, None),
         };
         let (activation_key, activation_name) = match flavour {
             Flavour::Gemma2 | Flavour::Gemma3 => ("hidden_activation", cfg.hidden_activation.clone().unwrap_or_else(|| "gelu_pytorch_tanh".into())),
             // GemmaConfig reads `hidden_act` (the tanh GELU when left out) and turns the official
             // checkpoints' legacy "gelu" into the tanh approximation they were trained with.
+            // Starcoder2Config's activation is the tanh GELU when the config gives none.
+            Flavour::Starcoder2 if !raw.contains_key("hidden_act") => ("hidden_act", "gelu_pytorch_tanh".into()),
             Flavour::Gemma => match raw.get("hidden_act").and_then(Value::as_str) {
                 None | Some("gelu") => ("hidden_act", "gelu_pytorch_tanh".into()),
                 Some(name) => ("hidden_act", name.to_string()),
@@ -594,21 +771,62 @@ impl Llama {
         let w = weights.with_prefixes(&["model."]);
         let (qkv_bias, o_bias, mlp_bias) = match flavour {
             Flavour::Llama | Flavour::Granite | Flavour::SmolLm3 => (cfg.attention_bias, cfg.attention_bias, cfg.mlp_bias),
-            Flavour::Olmo2 | Flavour::Olmo3 => (cfg.attention_bias, cfg.attention_bias, false),
+            Flavour::Olmo | Flavour::Olmo2 | Flavour::Olmo3 => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Qwen2 => (true, false, false),
-            Flavour::Qwen3 | Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3 => (cfg.attention_bias, cfg.attention_bias, false),
+            Flavour::Qwen3 | Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3 | Flavour::Cohere => (cfg.attention_bias, cfg.attention_bias, false),
             Flavour::Mistral | Flavour::Phi3 => (false, false, false),
+            Flavour::StableLm => (cfg.use_qkv_bias, false, false),
+            Flavour::Starcoder2 => {
+                let bias = cfg.use_bias.unwrap_or(true);
+                (bias, bias, bias)
+            }
         };
         let (gemma, output_norms, olmo2) = (flavour.is_gemma(), flavour.has_output_norms(), flavour.is_olmo());
         let phi3 = flavour == Flavour::Phi3;
         let no_rope = no_rope_layers(flavour, &cfg)?;
-        // Gemma's RMSNorm multiplies by (1 + w) (`1.0 + weight.float()` in HF): the same f32 sum, made once.
-        let norm_of = |name: &str, width: usize| -> Result<Vec<f32>> {
-            let mut weight = w.get(&format!("{name}.weight"), &[width])?;
-            if gemma {
-                weight.iter_mut().for_each(|x| *x += 1.0);
+        let stablelm = flavour == Flavour::StableLm;
+        let starcoder2 = flavour == Flavour::Starcoder2;
+        let clip_qkv = match (flavour, cfg.clip_qkv) {
+            (Flavour::Olmo, Some(clip)) if !(clip as f32).is_finite() => {
+                return Err(Error::config("clip_qkv", format!("is {clip}, but it must be a finite number"), "Use the config.json saved with the weights, or null for no clipping"))
             }
-            Ok(weight)
+            (Flavour::Olmo, clip) => clip.map(|c| c as f32),
+            _ => None,
+        };
+        // Cohere's block is always parallel; StableLM's when asked.
+        let parallel = (stablelm && cfg.use_parallel_residual) || flavour == Flavour::Cohere;
+        let logit_scale = match (flavour, cfg.logit_scale) {
+            (Flavour::Cohere, Keyed::Absent) => Some(COHERE_DEFAULT_LOGIT_SCALE),
+            (Flavour::Cohere, Keyed::Given(x)) if (x as f32).is_finite() => Some(x as f32),
+            (Flavour::Cohere, _) => {
+                return Err(Error::config("logit_scale", "must be a finite number: Cohere multiplies its logits by it (transformers fails on null)", "Use the config.json saved with the weights (Cohere's default is 0.0625)"))
+            }
+            _ => None,
+        };
+        // Gemma's RMSNorm multiplies by (1 + w) (`1.0 + weight.float()` in HF): the same f32 sum, made once.
+        let norm_of = |name: &str, width: usize| -> Result<Norm> {
+            // OLMo 1's LayerNorms learn nothing: a scale of ones and a shift of zeros change no number.
+            if flavour == Flavour::Olmo {
+                return Ok(Norm { scale: vec![1.0; width], shift: Some(vec![0.0; width]), width });
+            }
+            let mut scale = w.get(&format!("{name}.weight"), &[width])?;
+            if gemma {
+                scale.iter_mut().for_each(|x| *x += 1.0);
+            }
+            let shift = match flavour.layer_norm() {
+                Some("scale and shift") => Some(w.get(&format!("{name}.bias"), &[width])?),
+                Some(_) => Some(vec![0.0; width]),
+                None => None,
+            };
+            Ok(Norm { scale, shift, width })
+        };
+        // StableLM's q/k norms: one bias-free LayerNorm per head (`norms.{j}`), gathered head after head.
+        let per_head_norm = |name: &str, heads: usize| -> Result<Norm> {
+            let mut scale = Vec::with_capacity(heads * d);
+            for j in 0..heads {
+                scale.extend(w.get(&format!("{name}.norms.{j}.weight"), &[d])?);
+            }
+            Ok(Norm { scale, shift: Some(vec![0.0; heads * d]), width: d })
         };
         let norm = |name: &str| norm_of(name, c);
         let mut blocks = Vec::with_capacity(l);
@@ -631,24 +849,33 @@ impl Llama {
                 // OLMo 2 has only these two, on the outputs: `post_attention_layernorm` and
                 // `post_feedforward_layernorm`.
                 attn_out_norm: if output_norms || olmo2 { Some(ln("post_attention_layernorm")?) } else { None },
-                mlp_norm: match (olmo2, output_norms) {
+                mlp_norm: match (olmo2 || parallel, output_norms) {
                     (true, _) => None,
                     (false, true) => Some(ln("pre_feedforward_layernorm")?),
                     (false, false) => Some(ln("post_attention_layernorm")?),
                 },
-                gate_up: match phi3 {
-                    true => GateUp::Fused(linear(&w, &format!("{n}.mlp.gate_up_proj"), c, 2 * f, false)?),
-                    false => GateUp::Separate {
+                gate_up: match (phi3, starcoder2) {
+                    (true, _) => GateUp::Fused(linear(&w, &format!("{n}.mlp.gate_up_proj"), c, 2 * f, false)?),
+                    (_, true) => GateUp::Plain(linear(&w, &format!("{n}.mlp.c_fc"), c, f, mlp_bias)?),
+                    _ => GateUp::Separate {
                         gate: linear(&w, &format!("{n}.mlp.gate_proj"), c, f, mlp_bias)?,
                         up: linear(&w, &format!("{n}.mlp.up_proj"), c, f, mlp_bias)?,
                     },
                 },
-                down_proj: linear(&w, &format!("{n}.mlp.down_proj"), f, c, mlp_bias)?,
+                down_proj: linear(&w, &format!("{n}.mlp.{}", if starcoder2 { "c_proj" } else { "down_proj" }), f, c, mlp_bias)?,
                 mlp_out_norm: if output_norms || olmo2 { Some(ln("post_feedforward_layernorm")?) } else { None },
                 qk_norm: match flavour {
                     Flavour::Qwen3 | Flavour::Gemma3 => Some((norm_of(&format!("{n}.self_attn.q_norm"), d)?, norm_of(&format!("{n}.self_attn.k_norm"), d)?)),
                     // OLMo 2 normalises the whole projection, all heads together, before splitting it.
                     Flavour::Olmo2 | Flavour::Olmo3 => Some((norm_of(&format!("{n}.self_attn.q_norm"), h * d)?, norm_of(&format!("{n}.self_attn.k_norm"), kv * d)?)),
+                    Flavour::StableLm if cfg.qk_layernorm => Some((per_head_norm(&format!("{n}.self_attn.q_layernorm"), h)?, per_head_norm(&format!("{n}.self_attn.k_layernorm"), kv)?)),
+                    // Cohere: one [H][D] scale, each head's row its own, no shift.
+                    Flavour::Cohere if cfg.use_qk_norm => {
+                        let own = |name: &str, heads: usize| -> Result<Norm> {
+                            Ok(Norm { scale: w.get(&format!("{n}.self_attn.{name}.weight"), &[heads, d])?, shift: Some(vec![0.0; heads * d]), width: d })
+                        };
+                        Some((own("q_norm", h)?, own("k_norm", kv)?))
+                    }
                     _ => None,
                 },
                 window,
@@ -682,18 +909,26 @@ impl Llama {
                 false => (None, false),
             }
         };
-        let per_layer = if output_norms { 4 * c } else { 2 * c }
+        // A norm's stored numbers: its scale, and its bias when it has one.
+        let norm_params = match flavour.layer_norm() {
+            Some("scale and shift") => 2 * c,
+            Some("nothing") => 0,
+            _ => c,
+        };
+        let per_layer = norm_params * if output_norms { 4 } else if parallel { 1 } else { 2 }
             + (c * h * d + if qkv_bias { h * d } else { 0 })
             + 2 * (c * kv * d + if qkv_bias { kv * d } else { 0 })
             + (h * d * c + if o_bias { c } else { 0 })
-            + 3 * c * f
-            + if mlp_bias { 2 * f + c } else { 0 }
+            + if starcoder2 { 2 * c * f } else { 3 * c * f }
+            + if mlp_bias { if starcoder2 { f + c } else { 2 * f + c } } else { 0 }
             + match flavour {
                 Flavour::Qwen3 | Flavour::Gemma3 => 2 * d,
                 Flavour::Olmo2 | Flavour::Olmo3 => h * d + kv * d,
+                Flavour::StableLm if cfg.qk_layernorm => h * d + kv * d,
+                Flavour::Cohere if cfg.use_qk_norm => h * d + kv * d,
                 _ => 0,
             };
-        let n_params = v * c + c + l * per_layer + lm_head.as_ref().map_or(0, Linear::n_params);
+        let n_params = v * c + norm_params + l * per_layer + lm_head.as_ref().map_or(0, Linear::n_params);
         let id = |field: &str, value: &Option<Value>| token_id(field, value);
         let mut info = ModelInfo {
             model_type: flavour.model_type().into(),
@@ -723,7 +958,13 @@ impl Llama {
             }),
             false => None,
         };
-        let eps = cfg.rms_norm_eps.unwrap_or(if olmo2 || phi3 { OLMO2_DEFAULT_EPS } else { DEFAULT_EPS });
+        let eps = match flavour {
+            Flavour::StableLm | Flavour::Cohere => cfg.layer_norm_eps.unwrap_or(OLMO2_DEFAULT_EPS),
+            // OLMo 1's norms always use 1e-5: no config key reaches them.
+            Flavour::Olmo => OLMO2_DEFAULT_EPS,
+            Flavour::Starcoder2 => cfg.norm_epsilon.unwrap_or(OLMO2_DEFAULT_EPS),
+            _ => cfg.rms_norm_eps.unwrap_or(if olmo2 || phi3 { OLMO2_DEFAULT_EPS } else { DEFAULT_EPS }),
+        };
         // A fine-tuned checkpoint's head: `score` (at the last token, or on every token).
         // `token_classification_bias` (the generic token head's, true when left out): a false one, as
         // Python reads it (false, null, 0), builds `score` without a bias, and a stored one goes unread.
@@ -738,7 +979,7 @@ impl Llama {
         Ok(Llama {
             flavour, config: cfg, info, rotary, local_rotary, n_kv_heads: kv, d_head: d, embed, blocks, norm: final_norm, lm_head, has_head,
             activation, activation_name, max_positions, window_key, embed_scale, score_scalar, attn_scale, score_cap, logit_cap, eps,
-            residual_scale, logits_divisor, phi3_original_positions, classifier,
+            residual_scale, logits_divisor, phi3_original_positions, classifier, parallel, clip_qkv, logit_scale,
         })
     }
 
@@ -780,15 +1021,21 @@ impl Llama {
             recorder.hidden_state(&x);
             // x = x + Wo · attn(rope(Wq a), rope(Wk a), Wv a),  a = rms_1(x)
             let a = match &block.input_norm {
-                Some(norm) => activations::rms_norm(&x, norm, eps), // [T][C]
+                Some(norm) => norm.normed(&x, eps), // [T][C]
                 None => x.clone(),                                  // OLMo 2: the stream itself
             };
-            let (mut q, mut k, v) = block.qkv.apply(a.view(), h * d, kv_heads * d); // [T][H·D], [T][KV·D], [T][KV·D]
+            let (mut q, mut k, mut v) = block.qkv.apply(a.view(), h * d, kv_heads * d); // [T][H·D], [T][KV·D], [T][KV·D]
+            if let Some(c) = self.clip_qkv {
+                // OLMo 1, as torch's clamp(min=-c, max=c): the upper bound wins should they cross.
+                for x in [&mut q, &mut k, &mut v] {
+                    x.mapv_inplace(|z| z.max(-c).min(c));
+                }
+            }
             if let Some((q_norm, k_norm)) = &block.qk_norm {
                 // Qwen3, Gemma 3: every D-wide head slice of q and k is RMS-normalised with its own
                 // weights; OLMo 2's weights span the whole row, so each row is one slice.
-                kernels::rms_norm(flat_mut(&mut q), q_norm, eps);
-                kernels::rms_norm(flat_mut(&mut k), k_norm, eps);
+                q_norm.apply(flat_mut(&mut q), eps);
+                k_norm.apply(flat_mut(&mut k), eps);
             }
             let layer_turn = match (block.turn, &local_turn) {
                 (Turn::Local, Some(local)) => Some(local),
@@ -812,28 +1059,30 @@ impl Llama {
             let mut out = activations::linear(&block.o_proj, ctx.view()); // [T][C]
             recorder.trace_io(l, &a, &out);
             if let Some(norm) = &block.attn_out_norm {
-                kernels::rms_norm(flat_mut(&mut out), norm, eps);
+                norm.apply(flat_mut(&mut out), eps);
             }
             if self.residual_scale != 1.0 {
                 out *= self.residual_scale; // Granite
             }
             x += &out;
             // x = x + W_down (act(W_gate m) ⊙ W_up m),  m = rms_2(x)
+            // (HF adds the parallel block's two outputs in this order too: stream + attention + MLP.)
             let m = match &block.mlp_norm {
-                Some(norm) => activations::rms_norm(&x, norm, eps),
+                Some(norm) => norm.normed(&x, eps),
+                None if self.parallel => a,
                 None => x.clone(), // OLMo 2
             };
             let gate = block.gate_up.apply(m.view(), self.activation, self.config.intermediate_size); // [T][F]
             let mut down = activations::linear(&block.down_proj, gate.view()); // [T][C]
             if let Some(norm) = &block.mlp_out_norm {
-                kernels::rms_norm(flat_mut(&mut down), norm, eps);
+                norm.apply(flat_mut(&mut down), eps);
             }
             if self.residual_scale != 1.0 {
                 down *= self.residual_scale;
             }
             x += &down;
         }
-        kernels::rms_norm(flat_mut(&mut x), &self.norm, eps);
+        self.norm.apply(flat_mut(&mut x), eps);
         recorder.hidden_state(&x);
         Ok(x)
     }
@@ -851,6 +1100,9 @@ impl Llama {
         if let Some(divisor) = self.logits_divisor {
             logits.mapv_inplace(|z| z / divisor); // Granite's logits_scaling
         }
+        if let Some(scale) = self.logit_scale {
+            logits *= scale; // Cohere's logit_scale
+        }
         Some(logits)
     }
 
@@ -860,7 +1112,7 @@ impl Llama {
         if last {
             return self.lm_logits(x);
         }
-        let normed = activations::rms_norm(&x.to_owned(), &self.norm, self.eps);
+        let normed = self.norm.normed(&x.to_owned(), self.eps);
         self.lm_logits(normed.view())
     }
 
@@ -937,7 +1189,7 @@ pub fn load_gemma3_multimodal(config_json: &[u8], weights: Weights) -> Result<Ll
 
 /// config.json's `tie_word_embeddings`, or its config class's default when left out (Gemma's tie).
 fn tied_in_config(flavour: Flavour, cfg: &LlamaConfig) -> bool {
-    cfg.tie_word_embeddings.unwrap_or(flavour.is_gemma())
+    cfg.tie_word_embeddings.unwrap_or(flavour.is_gemma() || matches!(flavour, Flavour::Starcoder2 | Flavour::Cohere))
 }
 
 /// Keys that would change the numbers and that Glassbox does not implement.
@@ -1011,6 +1263,16 @@ const OLMO3_DEFAULT_PAD: u32 = 1;
 const PHI3_DEFAULT_BOS: u32 = 1;
 const PHI3_DEFAULT_EOS: u32 = 32_000; // and pad
 const PHI3_DEFAULT_ORIGINAL_POSITIONS: u64 = 4096;
+const STABLELM_DEFAULT_KV_HEADS: usize = 32;
+const STARCODER2_DEFAULT_KV_HEADS: usize = 2;
+const COHERE_DEFAULT_LOGIT_SCALE: f32 = 0.0625;
+const COHERE_DEFAULT_BOS: u32 = 5;
+const COHERE_DEFAULT_EOS: u32 = 255_001;
+/// Starcoder2Config's bos and eos when config.json leaves them out.
+const STARCODER2_DEFAULT_SPECIAL: u32 = 50_256;
+const STABLELM_DEFAULT_PARTIAL_ROTARY_FACTOR: f64 = 0.25;
+/// StableLmConfig's bos and eos when config.json leaves them out.
+const STABLELM_DEFAULT_SPECIAL: u32 = 0;
 
 /// `raw` with `rope_theta` set to `theta` when neither it nor the rotary parameters give one.
 fn with_default_theta(raw: &Map<String, Value>, theta: f64) -> Map<String, Value> {
@@ -1073,16 +1335,19 @@ fn sliding_windows(flavour: Flavour, cfg: &LlamaConfig) -> Result<(Vec<LayerWind
         Flavour::Llama | Flavour::Gemma | Flavour::Granite | Flavour::Olmo2 => (cfg.sliding_window.value(), cfg.attention_chunk_size),
         // SmolLM3Config: no window unless given; its sliding layers are masked in the forward pass.
         Flavour::SmolLm3 => (cfg.sliding_window.value(), None),
-        // Phi3Config: no window unless given; then every layer slides, in the forward mask and the cache.
-        Flavour::Phi3 => (cfg.sliding_window.value(), None),
+        // Phi3Config and Starcoder2Config: no window unless given; then every layer slides, in the
+        // forward mask and the cache.
+        Flavour::Phi3 | Flavour::Starcoder2 => (cfg.sliding_window.value(), None),
+        // StableLM and OLMo 1 have no window (shared_keys refuses the keys before this).
+        Flavour::StableLm | Flavour::Olmo | Flavour::Cohere => (None, None),
     };
     // The families whose window only HF's generation cache applies (their forward pass has no sliding mask).
     let cache_only = matches!(flavour, Flavour::Llama | Flavour::Gemma | Flavour::Granite | Flavour::Olmo2);
-    if flavour == Flavour::Phi3 && cfg.layer_types.is_some() {
+    if matches!(flavour, Flavour::Phi3 | Flavour::Starcoder2) && cfg.layer_types.is_some() {
         return Err(Error::config(
             "layer_types",
-            "is set, but Phi-3 has no per-layer attention types (its forward pass gives every layer the same mask)",
-            "Remove layer_types: sliding_window alone sets Phi-3's window",
+            format!("is set, but {} has no per-layer attention types (its forward pass gives every layer the same mask)", flavour.model_type()),
+            "Remove layer_types: sliding_window alone sets the window",
         ));
     }
     if flavour == Flavour::Mistral && cfg.layer_types.is_some() {
@@ -1157,6 +1422,20 @@ fn class_default(flavour: Flavour, raw: &Map<String, Value>, key: &str) -> Optio
         (Flavour::Olmo3, "bos_token_id") => Some(None),
         (Flavour::Olmo3, "eos_token_id") => Some(Some(OLMO3_DEFAULT_EOS)),
         (Flavour::Olmo3, _) => Some(Some(OLMO3_DEFAULT_PAD)),
+        // OlmoConfig: as Olmo3Config, no bos, eos 50279, pad 1.
+        (Flavour::Olmo, "bos_token_id") => Some(None),
+        (Flavour::Olmo, "eos_token_id") => Some(Some(OLMO3_DEFAULT_EOS)),
+        (Flavour::Olmo, _) => Some(Some(OLMO3_DEFAULT_PAD)),
+        // Starcoder2Config: bos and eos 50256, no pad.
+        (Flavour::Starcoder2, "pad_token_id") => Some(None),
+        (Flavour::Starcoder2, _) => Some(Some(STARCODER2_DEFAULT_SPECIAL)),
+        // CohereConfig: bos 5, eos 255001, pad 0.
+        (Flavour::Cohere, "bos_token_id") => Some(Some(COHERE_DEFAULT_BOS)),
+        (Flavour::Cohere, "eos_token_id") => Some(Some(COHERE_DEFAULT_EOS)),
+        (Flavour::Cohere, _) => Some(Some(0)),
+        // StableLmConfig: bos and eos 0, no pad.
+        (Flavour::StableLm, "pad_token_id") => Some(None),
+        (Flavour::StableLm, _) => Some(Some(STABLELM_DEFAULT_SPECIAL)),
         _ => None,
     }
 }

@@ -61,7 +61,7 @@ const BART_ALIASES: &[(&str, &str)] = &[("num_attention_heads", "encoder_attenti
 const ENCODERS: &[&str] = &["bert", "roberta", "xlm-roberta", "camembert", "distilbert", "mpnet", "electra", "modernbert", "albert", "deberta-v2"];
 
 /// The decoders whose config classes define attention windows (llama.rs reads them).
-const WINDOWED: &[&str] = &["llama", "qwen2", "qwen3", "mistral", "gemma", "gemma2", "gemma3_text", "gemma3", "granite", "olmo2", "olmo3", "smollm3", "phi3"];
+const WINDOWED: &[&str] = &["llama", "qwen2", "qwen3", "mistral", "gemma", "gemma2", "gemma3_text", "gemma3", "granite", "olmo2", "olmo3", "smollm3", "phi3", "starcoder2"];
 
 /// Config keys that transformers reads for every family in its shared code (masks, the generation
 /// cache, `attribute_map`), which the families' own loaders do not see: an alias is written under
@@ -357,6 +357,10 @@ impl Model {
             "gemma3" => Ok(Model::Llama(llama::load_gemma3_multimodal(files.config, weights)?)),
             "smollm3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::SmolLm3, files.config, weights)?)),
             "phi3" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Phi3, files.config, weights)?)),
+            "stablelm" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::StableLm, files.config, weights)?)),
+            "olmo" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Olmo, files.config, weights)?)),
+            "starcoder2" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Starcoder2, files.config, weights)?)),
+            "cohere" => Ok(Model::Llama(llama::Llama::load(llama::Flavour::Cohere, files.config, weights)?)),
             "modernbert" => Ok(Model::ModernBert(modernbert::ModernBert::load(files.config, weights)?)),
             "albert" => Ok(Model::Albert(albert::Albert::load(files.config, weights)?)),
             "deberta-v2" => Ok(Model::Deberta(deberta::Deberta::load(files.config, weights)?)),

@@ -299,11 +299,17 @@ impl Phi {
 /// PhiConfig's rotary keys in the names [`Rotary`] reads: half of each head turns when neither the
 /// top level nor `rope_parameters`/`rope_scaling` says how much.
 fn phi_rope_keys(raw: &Map<String, Value>) -> Map<String, Value> {
+    with_partial_default(raw, DEFAULT_PARTIAL_ROTARY_FACTOR)
+}
+
+/// `raw` with `partial_rotary_factor` set to the config class's `factor` when neither the top level
+/// nor the rotary settings give one (Phi's 0.5, StableLM's 0.25).
+pub(crate) fn with_partial_default(raw: &Map<String, Value>, factor: f64) -> Map<String, Value> {
     let mut cfg = raw.clone();
     let given = |m: &Map<String, Value>| m.get("partial_rotary_factor").is_some_and(|v| !v.is_null());
     let inside = ["rope_scaling", "rope_parameters"].iter().any(|key| matches!(raw.get(*key), Some(Value::Object(m)) if given(m)));
     if !given(raw) && !inside {
-        cfg.insert("partial_rotary_factor".into(), Value::from(DEFAULT_PARTIAL_ROTARY_FACTOR));
+        cfg.insert("partial_rotary_factor".into(), Value::from(factor));
     }
     cfg
 }

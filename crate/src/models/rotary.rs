@@ -77,6 +77,8 @@ pub struct Rotary {
     long_inv_freq: Option<Vec<f32>>,
     /// What cosines and sines are multiplied by (LongRoPE's `attention_factor`; 1 for the others).
     attention_factor: f32,
+    /// Pair `i` is dimensions `(2i, 2i+1)` (Cohere), not `(i, i + R/2)` (every other family).
+    pub interleaved: bool,
 }
 
 /// The rotation angles of positions `0..n`: `angles[p][i] = p · inv_freq[i]`, radians.
@@ -99,6 +101,8 @@ pub struct RotaryAngles {
     pub long_factors: Option<bool>,
     /// LongRoPE and YaRN: what every turned q and k is multiplied by.
     pub attention_factor: Option<f32>,
+    /// Pair `i` is dimensions `(2i, 2i+1)` instead (Cohere).
+    pub interleaved: bool,
 }
 
 impl Rotary {
@@ -412,7 +416,7 @@ impl Rotary {
                 } as f32;
             }
         }
-        Rotary { d_head, rotary_dims, theta, scaling, inv_freq, long_inv_freq, attention_factor }
+        Rotary { d_head, rotary_dims, theta, scaling, inv_freq, long_inv_freq, attention_factor, interleaved: false }
     }
 
     /// The cosines and sines of positions `first..first+T`: `[T][D/2]` each, computed once per
@@ -431,7 +435,7 @@ impl Rotary {
                 sin.push(if factor == 1.0 { angle.sin() } else { angle.sin() * factor });
             }
         }
-        CosSin { half, d_head: self.d_head, cos, sin }
+        CosSin { half, d_head: self.d_head, cos, sin, interleaved: self.interleaved }
     }
 
     /// The frequencies a forward pass over positions `0..seq_len` turns its new positions by:
@@ -468,6 +472,7 @@ impl Rotary {
             n_positions: n, n_pairs: half, d_head: self.d_head, rotary_dims: self.rotary_dims, theta: self.theta, scaling: self.scaling.as_str(),
             inv_freq: inv_freq.to_vec(), angles, original_max_positions, long_factors,
             attention_factor: matches!(self.scaling, RopeScaling::LongRope { .. } | RopeScaling::Yarn { .. }).then_some(self.attention_factor),
+            interleaved: self.interleaved,
         }
     }
 }
@@ -479,6 +484,7 @@ pub struct CosSin {
     d_head: usize, // D
     cos: Vec<f32>, // [T][D/2]
     sin: Vec<f32>, // [T][D/2]
+    interleaved: bool,
 }
 
 impl CosSin {
@@ -497,6 +503,15 @@ impl CosSin {
         }
         for ((row, cos), sin) in x.chunks_exact_mut(width).zip(self.cos.chunks_exact(half)).zip(self.sin.chunks_exact(half)) {
             for head in row.chunks_exact_mut(self.d_head) {
+                if self.interleaved {
+                    // Cohere: each pair is two neighbouring dimensions.
+                    for (i, pair) in head[..2 * half].chunks_exact_mut(2).enumerate() {
+                        let (x1, x2) = (pair[0], pair[1]);
+                        pair[0] = x1 * cos[i] - x2 * sin[i];
+                        pair[1] = x2 * cos[i] + x1 * sin[i];
+                    }
+                    continue;
+                }
                 let (a, b) = head[..2 * half].split_at_mut(half);
                 for i in 0..half {
                     let (x1, x2) = (a[i], b[i]);

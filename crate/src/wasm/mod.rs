@@ -691,6 +691,9 @@ struct RotaryMeta {
     long_factors: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     attention_factor: Option<f32>,
+    /// Cohere: pair `i` is dimensions `(2i, 2i+1)`; left out for the `(i, i + R/2)` of every other family.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    interleaved: bool,
 }
 
 #[derive(Serialize)]
@@ -838,6 +841,7 @@ impl WasmModel {
                 original_max_positions: r.original_max_positions,
                 long_factors: r.long_factors,
                 attention_factor: r.attention_factor,
+                interleaved: r.interleaved,
             },
             vec![("invFreq", Float32Array::from(&r.inv_freq[..]).into()), ("angles", tensor(&r.angles, &[r.n_positions, r.n_pairs]))],
         )
