@@ -793,7 +793,7 @@ fn rotary_angles_and_position_vectors_refuse_what_does_not_exist() {
     let err = llama.rotary_angles(max + 1).expect_err("beyond the limit").to_string();
     assert!(err.contains(&max.to_string()), "{err}");
     let err = llama.position_vectors(glassbox::models::Stack::Decoder, 4).expect_err("no vectors").to_string();
-    assert!(err.contains("rotary_angles"), "{err}");
+    assert!(err.contains("Ask for rotaryAngles instead"), "{err}");
 }
 
 /// A tied model whose file stores the table only under the head's name (`lm_head.weight`, as some
