@@ -332,6 +332,23 @@ fn fixtures_cover_what_they_claim() {
     assert!(!names("mistral").iter().any(|n| n.ends_with("bias")));
 }
 
+/// A null where transformers has a default only for a missing key (it fails on the null: checked with
+/// transformers 5.24) is refused by name, not read as left out.
+#[test]
+fn nulls_transformers_fails_on_are_refused() {
+    for (fixture, key) in [("stablelm", "layer_norm_eps"), ("cohere", "layer_norm_eps"), ("starcoder2", "norm_epsilon"), ("olmo", "head_dim"), ("cohere", "head_dim")] {
+        let err = load_error(&edited(fixture, |c| {
+            c.insert(key.into(), Value::Null);
+        }));
+        assert!(err.contains(key) && err.contains("is null"), "{fixture} {key}: {err}");
+        // Left out, the same key takes its default and the model loads.
+        Model::load(&edited(fixture, |c| {
+            c.remove(key);
+        }).files(), None)
+        .unwrap_or_else(|e| panic!("{fixture} without {key}: {e}"));
+    }
+}
+
 /// Keys a Qwen3 or Mistral config leaves out take their config classes' defaults, which are not
 /// Llama's: Qwen3's head width is 128 (not hidden_size / heads) and its key/value heads 32;
 /// Mistral's key/value heads are 8 and its window 4096 tokens, on every layer.

@@ -650,6 +650,11 @@ impl Llama {
                 return Err(Error::config("head_dim", "is null, but Qwen3 takes the head width from it", "Set head_dim (Qwen3Config's default is 128)"))
             }
             (Flavour::Gemma | Flavour::Gemma2 | Flavour::Gemma3, None) => Some(GEMMA_DEFAULT_HEAD_DIM),
+            // OLMo 1's and Cohere's attention read head_dim when the key is there at all: a null one
+            // makes transformers fail where a missing one gives hidden_size / heads.
+            (Flavour::Olmo | Flavour::Cohere, Some(Value::Null)) => {
+                return Err(Error::config("head_dim", format!("is null, which {} cannot size its heads by", flavour.model_type()), "Remove head_dim (the heads are then hidden_size / heads wide)"))
+            }
             // StableLM's attention is always hidden_size / heads wide, but its rotation would size
             // itself by a head_dim key: any other width leaves the two disagreeing.
             (Flavour::StableLm, Some(v)) if !v.is_null() && v.as_u64() != Some((c / h) as u64) => {
@@ -660,7 +665,7 @@ impl Llama {
         };
         let d = match head_dim {
             Some(d) if d == 0 || d as u64 > MAX_DIM => {
-                return Err(Error::config("head_dim", format!("is {d}, outside 1..={MAX_DIM}"), "Use the config.json saved with the weights"))
+                return Err(Error::config("head_dim", format!("is {d}, outside 1 to {MAX_DIM}"), "Use the config.json saved with the weights"))
             }
             Some(d) => d,
             None if c % h == 0 => c / h,
@@ -958,6 +963,13 @@ impl Llama {
             }),
             false => None,
         };
+        // StableLM's and Cohere's layer_norm_eps and StarCoder2's norm_epsilon have defaults only when
+        // left out: transformers refuses or fails on a null one.
+        for (key, family) in [("layer_norm_eps", Flavour::StableLm), ("layer_norm_eps", Flavour::Cohere), ("norm_epsilon", Flavour::Starcoder2)] {
+            if flavour == family && raw.get(key).is_some_and(Value::is_null) {
+                return Err(Error::config(key, format!("is null, but {}'s norms need an epsilon", flavour.model_type()), "Remove the key (the default is 1e-5) or give a small number"));
+            }
+        }
         let eps = match flavour {
             Flavour::StableLm | Flavour::Cohere => cfg.layer_norm_eps.unwrap_or(OLMO2_DEFAULT_EPS),
             // OLMo 1's norms always use 1e-5: no config key reaches them.
