@@ -21,6 +21,12 @@ pub fn f32_rank(x: f32) -> u32 {
     }
 }
 
+/// [`f32_rank`] for scores a corrupt checkpoint may have made NaN: a NaN ranks with -inf, last, so
+/// it still has a place and never outranks a number.
+pub fn score_rank(x: f32) -> u32 {
+    f32_rank(if x.is_nan() { f32::NEG_INFINITY } else { x })
+}
+
 /// The key of an item of rank `rank`, whose equals are ordered by `tie`: ascending keys put the
 /// highest rank first, and among equal ranks the smallest `tie`.
 pub fn key_desc(rank: u32, tie: u32) -> u64 {

@@ -216,7 +216,7 @@ pub fn beam_search_with(model: &Model, state: DecoderState, prefix: &[u32], opts
 /// 2^24 (`loader::limits::MAX_DIM`).
 fn best(scores: &[f32], n: usize) -> Vec<usize> {
     debug_assert!(u32::try_from(scores.len()).is_ok());
-    let score_rank = |s: f32| rank::f32_rank(if s.is_nan() { f32::NEG_INFINITY } else { s + 0.0 }); // -0.0 + 0.0 is 0.0
+    let score_rank = |s: f32| rank::score_rank(s + 0.0); // -0.0 + 0.0 is 0.0: the two tie here
     let mut keys: Vec<u64> = scores.iter().enumerate().map(|(i, &s)| rank::key_desc(score_rank(s), i as u32)).collect();
     rank::keep_best(&mut keys, n);
     keys.into_iter().map(|k| rank::tie(k) as usize).collect()

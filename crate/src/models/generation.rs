@@ -45,15 +45,9 @@ pub fn top_candidates(logits: &[f32], n: usize) -> Vec<(u32, f32)> {
     }
     let probs = softmax_f64(logits, 1.0);
     // Ties: the smaller id first (as `argmax` does).
-    let mut keys: Vec<u64> = logits.iter().enumerate().map(|(i, &l)| rank::key_desc(logit_rank(l), i as u32)).collect();
+    let mut keys: Vec<u64> = logits.iter().enumerate().map(|(i, &l)| rank::key_desc(rank::score_rank(l), i as u32)).collect();
     rank::keep_best(&mut keys, n);
     keys.into_iter().map(rank::tie).map(|i| (i, probs[i as usize] as f32)).collect()
-}
-
-/// A logit's rank, larger first ([`f32::total_cmp`]'s order). NaN ranks with -inf, last: logits a
-/// corrupt checkpoint made NaN must still be ranked somewhere.
-fn logit_rank(l: f32) -> u32 {
-    rank::f32_rank(if l.is_nan() { f32::NEG_INFINITY } else { l })
 }
 
 fn softmax_f64(logits: &[f32], temperature: f64) -> Vec<f64> {
@@ -91,7 +85,7 @@ impl SamplingDistribution {
         // Candidates sorted by logit, most likely first; among equal logits the larger id first, so
         // that top-p drops the smaller one, as HF's stable ascending sort does.
         // (The key's tie-breaker is `!id`: ascending, that is the larger id first.)
-        let mut keys: Vec<u64> = logits.iter().enumerate().map(|(i, &l)| rank::key_desc(logit_rank(l), !(i as u32))).collect();
+        let mut keys: Vec<u64> = logits.iter().enumerate().map(|(i, &l)| rank::key_desc(rank::score_rank(l), !(i as u32))).collect();
         rank::sort(&mut keys);
         let mut order: Vec<usize> = keys.into_iter().map(|k| !rank::tie(k) as usize).collect();
         if top_k > 0 && top_k < order.len() {

@@ -327,8 +327,8 @@ impl Norm {
         }
     }
 
-    fn normed(&self, x: &Array2<f32>, eps: f32) -> Array2<f32> {
-        let mut y = x.clone();
+    fn normed(&self, x: ArrayView2<'_, f32>, eps: f32) -> Array2<f32> {
+        let mut y = x.to_owned();
         self.apply(flat_mut(&mut y), eps);
         y
     }
@@ -1033,7 +1033,7 @@ impl Llama {
             recorder.hidden_state(&x);
             // x = x + Wo · attn(rope(Wq a), rope(Wk a), Wv a),  a = rms_1(x)
             let a = match &block.input_norm {
-                Some(norm) => norm.normed(&x, eps), // [T][C]
+                Some(norm) => norm.normed(x.view(), eps), // [T][C]
                 None => x.clone(),                                  // OLMo 2: the stream itself
             };
             let (mut q, mut k, mut v) = block.qkv.apply(a.view(), h * d, kv_heads * d); // [T][H·D], [T][KV·D], [T][KV·D]
@@ -1080,7 +1080,7 @@ impl Llama {
             // x = x + W_down (act(W_gate m) ⊙ W_up m),  m = rms_2(x)
             // (HF adds the parallel block's two outputs in this order too: stream + attention + MLP.)
             let m = match &block.mlp_norm {
-                Some(norm) => norm.normed(&x, eps),
+                Some(norm) => norm.normed(x.view(), eps),
                 None if self.parallel => a,
                 None => x.clone(), // OLMo 2
             };
@@ -1124,7 +1124,7 @@ impl Llama {
         if last {
             return self.lm_logits(x);
         }
-        let normed = self.norm.normed(&x.to_owned(), self.eps);
+        let normed = self.norm.normed(x, self.eps); // one copy, normalised in place
         self.lm_logits(normed.view())
     }
 
