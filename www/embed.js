@@ -10,7 +10,7 @@
 //   origin, so no other window can read what the widget shows.
 
 import './glassbox-widgets.js';
-import { decodeState } from './url-state.js';
+import { decodeState, KEYS } from './url-state.js';
 
 const TAGS = { tokens: 'glassbox-tokens', attention: 'glassbox-attention', generate: 'glassbox-generation' };
 const ALLOWED_ATTRIBUTES = ['text', 'layer', 'head', 'kind', 'temperature', 'top-k', 'top-p', 'seed', 'max-tokens', 'hide',
@@ -75,26 +75,25 @@ function send(body) {
 
 function build() {
   const state = decodeState(location.hash);
+  const params = new URLSearchParams(location.hash.slice(1));
+  // A setting as the link wrote it: a value the widget cannot use (layer=abc, top-p=7) reaches it as written, so
+  // its own note names it and says what it shows instead, rather than the default standing in silently.
+  const asWritten = (field) => params.get(KEYS[field]) ?? String(state[field]);
   const el = document.createElement(TAGS[state.view] ?? TAGS.attention);
   el.setAttribute('eager', '');
   el.setAttribute('model', state.model);
   el.setAttribute('text', state.text);
   if (state.view === 'attention') {
-    if (state.kind) el.setAttribute('kind', state.kind);
-    el.setAttribute('layer', String(state.layer));
-    el.setAttribute('head', String(state.head));
+    if (params.get(KEYS.kind)) el.setAttribute('kind', params.get(KEYS.kind));
+    el.setAttribute('layer', asWritten('layer'));
+    el.setAttribute('head', asWritten('head'));
   } else if (state.view === 'generate') {
-    el.setAttribute('temperature', String(state.temperature));
-    el.setAttribute('top-k', String(state.topK));
-    el.setAttribute('top-p', String(state.topP));
-    el.setAttribute('seed', String(state.seed));
-    el.setAttribute('max-tokens', String(state.maxTokens));
+    for (const field of ['temperature', 'topK', 'topP', 'seed', 'maxTokens']) el.setAttribute(KEYS[field], asWritten(field));
     if (state.generate) el.setAttribute('autorun', '');
   }
   if (state.view === 'tokens' && state.tokenizer) el.setAttribute('tokenizer', state.tokenizer);
   const hide = state.hide.filter((n) => n !== 'share');
   if (hide.length) el.setAttribute('hide', hide.join(','));
-  const params = new URLSearchParams(location.hash.slice(1));
   if (params.get('theme')) el.setAttribute('theme', params.get('theme'));
   if (params.has('readonly')) el.setAttribute('readonly', '');
   return el;

@@ -264,6 +264,9 @@ class GlassboxGeneration extends GlassboxElement {
     this._step = { kind: 'self', layer: 0 };
     this.ui.stepLayer.addEventListener('change', () => { this._step.layer = Number(this.ui.stepLayer.value); this._render(); });
     this.ui.generate.addEventListener('click', () => this._generate());
+    for (const input of [this.ui.temperature, this.ui.topK, this.ui.topP, this.ui.seed, this.ui.maxTokens]) {
+      input.addEventListener('input', () => this._noteSampling());
+    }
     this.ui.stop.addEventListener('click', () => this._gen?.handle?.cancel());
     this.ui.stop.dataset.busy = 'true';
     this.ui.stop.disabled = true;
@@ -282,24 +285,54 @@ class GlassboxGeneration extends GlassboxElement {
     this.ui.topP.value = String(numberAttr(this, 'top-p', 1));
     this.ui.seed.value = String(numberAttr(this, 'seed', 42));
     this.ui.maxTokens.value = String(numberAttr(this, 'max-tokens', 12));
+    this._noteSampling();
   }
 
   /** The sampling settings from the inputs (the reader may have changed them). */
   sampling() {
-    const read = (input, fallback) => {
-      const v = Number(input.value);
-      return input.value.trim() !== '' && Number.isFinite(v) && v >= 0 ? v : fallback;
+    return this._readSampling().values;
+  }
+
+  /**
+   * The sampling settings the inputs give, and a note for each input whose value cannot be used as it stands
+   * (top-p 7, a negative seed, 2.5 tokens): what is used instead is said, not silently put in its place.
+   */
+  _readSampling() {
+    const notes = [];
+    const read = (input, label, fallback, { max = Infinity, whole = false } = {}) => {
+      const raw = input.value.trim();
+      const v = Number(raw);
+      if (raw === '' || !Number.isFinite(v)) return fallback;
+      if (v < 0) {
+        notes.push(`${label} ${raw} is below 0, so ${fallback} is used.`);
+        return fallback;
+      }
+      let used = v;
+      if (whole && !Number.isInteger(used)) used = Math.floor(used);
+      if (used > max) used = max;
+      if (used !== v) notes.push(`${label} ${raw} ${v > max ? `is past ${max}` : 'is not a whole number'}, so ${used} is used.`);
+      return used;
     };
-    return {
-      temperature: read(this.ui.temperature, 0),
-      topK: Math.floor(read(this.ui.topK, 0)),
-      topP: Math.min(1, read(this.ui.topP, 1)),
-      seed: Math.floor(read(this.ui.seed, 42)),
-      maxNewTokens: Math.max(1, Math.min(200, Math.floor(read(this.ui.maxTokens, 12)))),
+    // In the order the inputs are shown, so the notes read in that order too.
+    const temperature = read(this.ui.temperature, 'Temperature', 0);
+    const topK = read(this.ui.topK, 'Top-k', 0, { whole: true });
+    const topP = read(this.ui.topP, 'Top-p', 1, { max: 1 });
+    const seed = read(this.ui.seed, 'Seed', 42, { whole: true });
+    const maxNewTokens = read(this.ui.maxTokens, 'Tokens', 12, { max: 200, whole: true });
+    const values = {
+      temperature, topK, topP, seed,
+      maxNewTokens: maxNewTokens === 0 ? 1 : maxNewTokens,
       // The widget has no Beams control: one beam always, or a model whose generation_config.json asks for beams
       // would turn temperature 0 into a beam search (no per-step probabilities to show).
       numBeams: 1,
     };
+    if (maxNewTokens === 0) notes.push('Tokens 0 writes nothing, so 1 is used.');
+    return { values, notes };
+  }
+
+  /** Say which inputs cannot be used as they stand (on every change, and when the attributes set them). */
+  _noteSampling() {
+    if (this.ui) this._setNotes('view', this._readSampling().notes);
   }
 
   linkState() {

@@ -176,7 +176,8 @@ async function applyState(state) {
     const named = new URLSearchParams(location.hash.slice(1));
     for (const field of NUMBER_FIELDS) {
       const el = $(CONTROL_OF[field]);
-      if (el) setValue(CONTROL_OF[field], named.has(KEYS[field]) ? state[field] : el.defaultValue);
+      const unread = state.unread.some((u) => u.startsWith(`${KEYS[field]}=`));
+      if (el) setValue(CONTROL_OF[field], named.has(KEYS[field]) && !unread ? state[field] : el.defaultValue);
     }
     share.view = state.view;
     share.generate = state.generate;
@@ -185,6 +186,8 @@ async function applyState(state) {
       await sleep(0);
       await waitFor(idle, 'the run');
       focusAttention(state);
+    } else if (state.unread.length) {
+      showNote(unreadNote(state));
     }
     if (state.generate && !$('#generate-button').disabled) {
       $('#generate-button').click();
@@ -229,7 +232,17 @@ function focusAttention(state) {
     else if (state.head !== 'mean' && state.head > heads) missed.push(`head ${state.head} (each layer has ${heads})`);
     else setValue('#head-select', state.head === 'mean' ? 'mean' : state.head - 1);
   }
-  if (missed.length) showNote(`The link asks for ${missed.join(', ')}; the attention map shows what the page picked instead.`);
+  const notes = [];
+  if (missed.length) notes.push(`The link asks for ${missed.join(', ')}; the attention map shows what the page picked instead.`);
+  // Settings the link wrote in a form no control takes (temperature=hot, beams=0): the controls keep their own.
+  if (state.unread.length) notes.push(unreadNote(state));
+  if (notes.length) showNote(notes.join(' '));
+}
+
+/** The link's settings written in a form the page cannot take (temperature=hot, beams=0, view=graph): it keeps its own. */
+function unreadNote(state) {
+  const n = state.unread.length;
+  return `The link's ${state.unread.join(', ')} could not be used; the page keeps its own ${n === 1 ? 'value' : 'values'}.`;
 }
 
 /** The rollout view's kind and output token, as the link names them (else the view's own defaults). */

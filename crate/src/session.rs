@@ -163,6 +163,19 @@ impl Session {
             ));
         }
         let generation = GenerationConfig::from_files(files.config, files.generation_config)?;
+        // Another model's tokenizer often fits under vocab_size (BERT's 30,522 entries beside GPT-2's 50,257)
+        // but has no entry for the token this model ends its text with: named here, before a run shows
+        // tokens that mean nothing to the model.
+        if let Some(&eos) = generation.eos_token_id.iter().find(|&&id| id as usize >= tv) {
+            return Err(Error::File {
+                file: tokenizer.vocabulary_file().into(),
+                problem: format!(
+                    "it has {tv} tokens (ids 0 to {}), but this model ends its text with token {eos} (eos_token_id), so it is another model's tokenizer",
+                    tv.saturating_sub(1)
+                ),
+                fix: format!("Use the {} that belongs to this model", tokenizer.vocabulary_file()),
+            });
+        }
         Ok(Session { model, tokenizer, generation, target_language: AtomicU64::new(0) })
     }
 

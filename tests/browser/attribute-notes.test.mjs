@@ -33,6 +33,7 @@ describe('widget attributes an author got wrong', () => {
 <glassbox-attention id="cross" eager model="${dec}" text="the cat sat" kind="cross"></glassbox-attention>
 <glassbox-attention id="bogus" eager model="${dec}" text="the cat sat" kind="self"></glassbox-attention>
 <glassbox-generation id="comma" eager model="${dec}" text="Once" temperature="0,8" max-tokens="2"></glassbox-generation>
+<glassbox-generation id="range" eager model="${dec}" text="Once" top-p="7" top-k="2.5" seed="-3" max-tokens="500"></glassbox-generation>
 <glassbox-attention id="missing" eager model="models/no-such-folder/" text="the cat sat"></glassbox-attention>
 <glassbox-generation id="encoder" eager model="${setup.encoder.name}" text="Once"></glassbox-generation>
 <glassbox-tokens id="tok" eager model="${dec}" text="hi" tokenizer="gpt3"></glassbox-tokens>
@@ -69,6 +70,10 @@ describe('widget attributes an author got wrong', () => {
     assert.equal(w.bogus.note, 'kind="self" is not a kind (encoder, decoder or cross); this model has decoder, so decoder is shown.');
     assert.equal(w.comma.note, 'temperature="0,8" is not a number, so its default is used (write decimals with a point: 0.8).');
     assert.equal(w.comma.status, 'ready');
+    // Numbers out of a setting's range: each named with the value used instead (top-p was once clamped silently).
+    assert.equal(w.range.note, 'Top-k 2.5 is not a whole number, so 2 is used. Top-p 7 is past 1, so 1 is used. '
+      + 'Seed -3 is below 0, so 42 is used. Tokens 500 is past 200, so 200 is used.');
+    assert.deepEqual(await page.$eval('#range', (e) => { const s = e.sampling(); return [s.topP, s.topK, s.seed, s.maxNewTokens]; }), [1, 2, 42, 200]);
 
     const T = w.roll.shown.output + 1;
     assert.equal(w.roll.note, `output="99": output tokens count from 1 and this text has ${T}, so token ${T} is shown.`);
@@ -82,6 +87,11 @@ describe('widget attributes an author got wrong', () => {
     // A file's and a model's name stay as the reader must type them at the start of a message.
     assert.match(w.missing.error, /^config\.json: the server answered 404/);
     assert.match(w.encoder.error, new RegExp(`^${setup.encoder.name} is an encoder-only model`));
+
+    // The reader fixes the input: the note follows what the inputs say now.
+    await page.locator('#range').locator('input[type="number"]').nth(2).fill('0.9');
+    assert.equal((await read()).range.note, 'Top-k 2.5 is not a whole number, so 2 is used. Seed -3 is below 0, so 42 is used. '
+      + 'Tokens 500 is past 200, so 200 is used.');
 
     // The author fixes the attribute: the note goes.
     await page.$eval('#word', (e) => e.setAttribute('layer', '2'));
@@ -106,6 +116,9 @@ describe('a page link an author got wrong', () => {
       [`model=${dec}&text=the+cat+sat&view=attention&kind=cross&layer=abc`, /^The link asks for cross attention \(this model has none\), layer=abc \(not a layer number\); /],
       [`model=${dec}&text=the+cat+sat&view=attention&kind=self&head=first`, /^The link asks for kind=self \(not encoder, decoder or cross\), head=first \(not a head number or mean\); /],
       [`model=${dec}&text=the+cat+sat&view=attention&layer=1&head=mean`, /^$/],
+      // Settings in a form no control takes: named, and the model's own values kept (not the link's defaults).
+      [`model=${dec}&text=the+cat+sat&view=attention&temperature=hot&beams=0.5`, /^The link's temperature=hot \(not a number of 0 or more\), beams=0\.5 \(not a whole number of 1 or more\) could not be used; the page keeps its own values\.$/],
+      [`model=${dec}&text=the+cat+sat&view=graph&layer=99`, /^The link asks for layer 99 \(this map has \d+\); the attention map shows what the page picked instead\. The link's view=graph \(not tokens, attention or generate\) could not be used; the page keeps its own value\.$/],
     ];
     for (const [hash, want] of cases) {
       const { context, page, watch } = await newWatchedPage(setup.browser.browser);
@@ -114,6 +127,29 @@ describe('a page link an author got wrong', () => {
       const note = await page.$eval('#share-status', (e) => e.textContent);
       assert.match(note, want, hash);
       assert.equal(await page.$eval('#heatmap', (e) => e.hidden), false, `${hash}: the map is still drawn`);
+      assert.deepEqual(watch.errors, []);
+      await context.close();
+    }
+  });
+});
+
+describe('an embed link an author got wrong', () => {
+  it('hands the widget the values as written, so its note names them', async () => {
+    const dec = setup.decoder.name;
+    const cases = [
+      ['view=generate&top-p=7&temperature=hot', 'temperature="hot" is not a number, so its default is used (write decimals with a point: 0.8). Top-p 7 is past 1, so 1 is used.'],
+      ['view=attention&layer=abc', 'layer="abc" is not a number, so its default is used.'],
+      ['view=attention&layer=2&head=1', ''],
+    ];
+    for (const [hash, want] of cases) {
+      const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+      await page.goto(`${setup.server.url}embed.html#model=${dec}&text=Once+upon&${hash}`);
+      await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('glassbox-generation, glassbox-attention')?.dataset.status), null, WAIT);
+      const note = await page.evaluate(() => {
+        const w = document.querySelector('glassbox-generation, glassbox-attention');
+        return w.shadowRoot.querySelector('.gb-note:not([hidden])')?.textContent ?? '';
+      });
+      assert.equal(note, want, hash);
       assert.deepEqual(watch.errors, []);
       await context.close();
     }

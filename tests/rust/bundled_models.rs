@@ -613,11 +613,11 @@ fn random_weight_twins_load_and_run() {
         let folder = Folder::read(name);
         let trained = folder.session();
         let twin = Session::load(&folder.files(false), Some(7)).unwrap_or_else(|e| panic!("{name}: random twin: {e}"));
-        // Same shapes (n_params may differ: a random BERT twin also gets the optional pooler).
+        // Same shapes and the same parameters (a masked-LM BERT's twin has no pooler, as its class has none).
         let (ti, wi) = (trained.info(), twin.info());
         assert_eq!(
-            (ti.n_layers, ti.n_decoder_layers, ti.n_heads, ti.d_model, ti.d_ff, ti.vocab_size),
-            (wi.n_layers, wi.n_decoder_layers, wi.n_heads, wi.d_model, wi.d_ff, wi.vocab_size),
+            (ti.n_layers, ti.n_decoder_layers, ti.n_heads, ti.d_model, ti.d_ff, ti.vocab_size, ti.n_params),
+            (wi.n_layers, wi.n_decoder_layers, wi.n_heads, wi.d_model, wi.d_ff, wi.vocab_size, wi.n_params),
             "{name}: the twin has the same architecture"
         );
         let a = trained.inspect(text, None, Capture::PROBS).expect("trained forward");

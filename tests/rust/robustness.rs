@@ -566,6 +566,28 @@ fn targeted_config_mistakes() {
     f.weights = None;
     let err = Session::load(&f.files(), Some(1)).err().expect("tokenizer ids past the vocabulary").to_string();
     assert!(err.contains("vocab_size") && err.contains("tokenizer.json"), "{err}");
+
+    // Another model's tokenizer that fits under vocab_size: GPT-2's shape (50,257 entries, text ends with
+    // 50256) beside BERT uncased's real WordPiece (30,522). Its ids all fit, but it has no end-of-text token.
+    let real = |name: &str| std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tokenizers").join(name).join("tokenizer.json")).unwrap();
+    let mut f = Folder::fixture("gpt2");
+    let mut config: Value = serde_json::from_slice(&f.config).unwrap();
+    for (key, value) in [("vocab_size", json!(50257)), ("eos_token_id", json!(50256)), ("bos_token_id", json!(50256))] {
+        config[key] = value;
+    }
+    f.config = serde_json::to_vec(&config).unwrap();
+    f.weights = None;
+    // (A tokenizer_config.json that names no family's class, so tokenizer.json is read as it is; with
+    // GPT-2's own class, the WordPiece model inside is refused before this.)
+    (f.tokenizer_config, f.special_tokens_map) = (Some(br#"{"tokenizer_class": "PreTrainedTokenizerFast"}"#.to_vec()), None);
+    f.tokenizer = real("bert_uncased");
+    let err = Session::load(&f.files(), Some(1)).err().expect("BERT's tokenizer beside GPT-2's vocabulary").to_string();
+    assert_eq!(
+        err,
+        "tokenizer.json: it has 30522 tokens (ids 0 to 30521), but this model ends its text with token 50256 (eos_token_id), so it is another model's tokenizer. Use the tokenizer.json that belongs to this model"
+    );
+    f.tokenizer = real("gpt2");
+    Session::load(&f.files(), Some(1)).expect("GPT-2's own tokenizer loads");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -375,6 +375,12 @@ describe('wasm module vs native CLI', () => {
     assert.match(wasmError(() => model.inspect(text, { qkv: { kind: 'decoder', layer: -1 } })), /inspect options: qkv\.layer: /);
     assert.match(wasmError(() => model.inspect(text, { qkv: { kind: 'decoderr' } })), /qkv\.kind: unknown variant `decoderr`/);
     assert.match(wasmError(() => model.inspect(text, { headMask: { decoder: [1], encoderr: [1] } })), /headMask: unknown field `encoderr`/);
+    // An array where an object of kinds belongs is named as such (serde would read it as the object's keys in order).
+    assert.equal(wasmError(() => model.inspect(text, { headMask: [1, 2] })),
+      'inspect options: headMask: is an array, where an object with named keys is expected. Check the option\'s name and type in docs/js-api.md');
+    assert.equal(wasmError(() => model.inspect(text, { qkv: [0, 1] })),
+      'inspect options: qkv: is an array, where an object with named keys is expected. Check the option\'s name and type in docs/js-api.md');
+    assert.match(wasmError(() => model.inspect(text, { headMask: { decoder: [1, 'a'] } })), /headMask\.decoder: invalid type: string "a", expected a number/);
     assert.match(wasmError(() => wasm.WasmGenerator.create(model, text, { maxNewTokens: 5, temprature: 1 })), /generate options: unknown field `temprature`/);
     assert.match(wasmError(() => model.tokenize(text, { trace: 'yes' })), /tokenize options: trace: invalid type/);
     assert.match(wasmError(() => loadWasm({ ...files, 'model.safetensors': null })), /model\.safetensors/);

@@ -537,7 +537,11 @@ impl Bert {
             }
             _ => None,
         };
-        let pooler = if !matches!(variant, Variant::DistilBert | Variant::Electra) && (w.contains("pooler.dense.weight") || random) { Some(linear(&w, "pooler.dense", c, c, true)?) } else { None };
+        let pooler = if !matches!(variant, Variant::DistilBert | Variant::Electra) && (w.contains("pooler.dense.weight") || (random && !class_drops_pooler(config_json))) {
+            Some(linear(&w, "pooler.dense", c, c, true)?)
+        } else {
+            None
+        };
         let mlm = if w.contains(&format!("{}.weight", names.head_dense)) || random {
             // Tied unless the file stores a decoder that differs from the table (transformers 5 then
             // leaves the pair untied); the bias pair below follows config.json, as HF ties it apart.
@@ -776,4 +780,14 @@ impl super::Family for Bert {
     fn embedding_width(&self) -> usize {
         Bert::embedding_width(self)
     }
+}
+
+/// Whether transformers builds the checkpoint's class without the pooler (`add_pooling_layer=False`:
+/// the masked-LM, tagging and span classes). A random-weight twin of such a model gets none either, so
+/// its parameter count is the trained model's.
+fn class_drops_pooler(config_json: &[u8]) -> bool {
+    let Ok(serde_json::Value::Object(cfg)) = serde_json::from_slice::<serde_json::Value>(config_json) else { return false };
+    cfg.get("architectures").and_then(serde_json::Value::as_array).is_some_and(|classes| {
+        classes.iter().filter_map(serde_json::Value::as_str).any(|c| ["ForMaskedLM", "ForTokenClassification", "ForQuestionAnswering"].iter().any(|s| c.ends_with(s)))
+    })
 }

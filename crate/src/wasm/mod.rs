@@ -163,7 +163,20 @@ fn read_options(value: JsValue, call: &str, read: &dyn Fn(serde_json::Value) -> 
             // The message names the key itself: point at the object holding it.
             path.pop();
         }
-        fail(if path.is_empty() { String::new() } else { format!("{}: ", path.join(".")) }, in_js_words(&problem))
+        let at = if path.is_empty() { String::new() } else { format!("{}: ", path.join(".")) };
+        // serde also reads an object's keys from an array, in order, so `headMask: [1, 2]` was reported
+        // as "invalid type: integer `1`, expected an array": say that the array is what is wrong, when
+        // an object in its place is accepted (or lacks only its required keys).
+        let value_at = path.iter().try_fold(&json, |v, key| v.get(key.as_str()));
+        if value_at.is_some_and(serde_json::Value::is_array) && !path.is_empty() {
+            let mut trial = json.clone();
+            let slot = path.iter().fold(&mut trial, |v, key| &mut v[key.as_str()]);
+            *slot = serde_json::Value::Object(Default::default());
+            if error_of(trial).is_none_or(|e| e.starts_with("missing field")) {
+                return fail(at, "is an array, where an object with named keys is expected".into());
+            }
+        }
+        fail(at, in_js_words(&problem))
     })
 }
 
