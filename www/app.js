@@ -288,8 +288,8 @@ function applyLanguages(info) {
   ui.tgtLang.value = '';
   ui.languageNote.textContent = codes.length === 0 ? '' : `This tokenizer knows ${codes.length} language codes. It adds the `
     + 'source language’s code to the input (see the tokens). When generating, the target language’s code is forced as the '
-    + 'decoder’s first token, which tells a many-to-many translation model the language to write in (Hugging Face’s '
-    + 'forced_bos_token_id).';
+    + 'first token the decoder writes, right after its start token, which tells a many-to-many translation model the '
+    + 'language to write in (Hugging Face’s forced_bos_token_id).';
 }
 
 async function changeSourceLanguage() {

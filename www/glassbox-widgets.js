@@ -235,7 +235,7 @@ class GlassboxAttention extends GlassboxElement {
 /** Writing token by token: temperature, top-k, top-p and seed; the candidates at each step. */
 class GlassboxGeneration extends GlassboxElement {
   // `tgt-lang`: a translation model's target language (NLLB's fra_Latn, mBART-50's fr_XX, M2M100's fr), forced as
-  // the decoder's first token for each run. The source language is the model's own (widgets share loaded models).
+  // the first token the decoder writes (after its start token) in each run. The source language is the model's own (widgets share loaded models).
   static observedAttributes = [...COMMON_ATTRIBUTES, 'temperature', 'top-k', 'top-p', 'seed', 'max-tokens', 'autorun', 'tgt-lang'];
 
   buildControls() {

@@ -184,7 +184,7 @@ export interface ModelInfo {
   dModel: number;
   dFF: number;
   vocabSize: number;
-  /** Longest input the positions allow; null when there is no hard limit (T5). */
+  /** Longest input the positions allow; null when there is no hard limit (T5, BLOOM, M2M100 and NLLB). */
   maxPositions: number | null;
   nParams: number;
   /** Bytes of model.safetensors (f32 size for a random-weight twin). */

@@ -1,7 +1,7 @@
 // A many-to-many translation model on the page: an NLLB-shaped M2M100 with the NLLB tokenizer
 // (tests/fixtures/translation_models/nllb_tiny, scripts/fixtures/translation_models.py). The page offers its
 // language codes: the source language changes the tokens (the tokenizer puts its code before the text), the
-// target language is forced as the decoder's first token, and the ids are transformers' (its translation
+// target language is forced as the first token the decoder writes, and the ids are transformers' (its translation
 // pipeline passes the target's code as forced_bos_token_id). axe-core finds no serious or critical violation.
 //
 //   node tests/browser/run.mjs            (or, with pkg/ and target/debug/glassbox built:)
