@@ -558,6 +558,23 @@ fn targeted_config_mistakes() {
             }
         }
     }
+    // A checkpoint saved quantized: refused by the key's name, whatever its tensors (these are the float ones);
+    // the random twin, which reads no weights, still builds.
+    for (quant, said) in [
+        (json!({"quant_method": "gptq", "bits": 4, "group_size": 128}), "quantized with gptq, 4 bits"),
+        (json!({"quant_method": "fp8", "weight_block_size": [128, 128]}), "quantized with fp8:"),
+        (json!({"load_in_8bit": true}), "quantized with an unnamed method:"),
+    ] {
+        let mut f = Folder::fixture("llama_gqa");
+        let mut config: Value = serde_json::from_slice(&f.config).unwrap();
+        config["quantization_config"] = quant;
+        f.config = serde_json::to_vec(&config).unwrap();
+        let err = Model::load(&f.files(), None).err().expect("a quantized checkpoint is refused").to_string();
+        assert!(err.starts_with("config.json field `quantization_config`: names a checkpoint ") && err.contains(said) && err.contains("--weights int8"), "{err}");
+        f.weights = None;
+        Model::load(&f.files(), Some(3)).expect("the random twin of a quantized checkpoint's architecture");
+    }
+
     // A vocabulary smaller than the tokenizer's ids: caught when model and tokenizer meet.
     let mut f = Folder::fixture("gpt2");
     let mut config: Value = serde_json::from_slice(&f.config).unwrap();

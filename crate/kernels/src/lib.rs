@@ -225,10 +225,10 @@ pub fn decode_group_pairs(whole: usize) -> impl Iterator<Item = (usize, Option<u
 /// one panel `[K][NR]`), so a group is one sequential run that decoding walks with one pointer (4
 /// streams of a panel each measured slower than one group of 4: the hardware prefetcher restarts on
 /// every short stream; the f32 LM head x1.15), and a panel's rows sit `2·NR` apart. Decoding takes
-/// two groups half a matrix apart at once ([`decode_group_pairs`]): two long streams pull more from
-/// memory than one (f32 and bf16 decoding x1.11-1.17 against one group of 4, `node
-/// bench/decode-ab.mjs f32:pkg f32:OLD bf16:pkg bf16:OLD`), and prefill's pairs of panels are one
-/// group, their rows side by side.
+/// several groups far apart at once: two long streams pull more from memory than one (f32 and bf16
+/// decoding x1.11-1.17 against one group of 4, `node bench/decode-ab.mjs f32:pkg f32:OLD bf16:pkg
+/// bf16:OLD`), and the wasm kernel takes four (`simd128::STREAMS`; the native twin keeps the pairs of
+/// [`decode_group_pairs`]); prefill's pairs of panels are one group, their rows side by side.
 #[inline(always)]
 pub const fn panel_row(k: usize, n_panels: usize, p: usize, kk: usize) -> usize {
     let first = p / GROUP_PANELS * GROUP_PANELS;

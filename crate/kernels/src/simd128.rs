@@ -459,8 +459,8 @@ unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld
     }
 }
 
-/// Decoding: each row of `x` times two groups of panels at a time, one from each half of the
-/// matrix (32 outputs, 8 accumulators), the weights widened in registers. SAFETY: as [`gemm`].
+/// Decoding: each row of `x` times four groups of panels at a time, one from each quarter of the
+/// matrix (64 outputs, 16 accumulators; [`STREAMS`]), the weights widened in registers. SAFETY: as [`gemm`].
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
@@ -474,15 +474,13 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
     };
     const GP: usize = super::GROUP_PANELS;
     let whole = n_panels / GP; // whole groups; the panels past them (fewer than GP) at the end
-    let half = whole.div_ceil(2);
-    gemv_rows::<S>(src, x.as_ptr(), m, k, whole, half, bias.as_ptr(), out.as_mut_ptr(), n);
+    let quarter = whole / STREAMS;
+    gemv_rows::<S>(src, x.as_ptr(), m, k, quarter, bias.as_ptr(), out.as_mut_ptr(), n);
     for i in 0..m {
         let (xi, row) = (x.as_ptr().add(i * k), out.as_mut_ptr().add(i * n));
-        // The order of `super::decode_group_pairs`, written out here so that the pairs' loop sits
-        // in `gemv_rows` for V8's unroller.
-        if whole % 2 == 1 {
-            // The pairs cover groups 0..half-1 and half..whole: group half - 1 goes alone.
-            gemv_tile::<S, 1, GP>(src, xi, k, [(half - 1) * GP], bias.as_ptr(), row, n);
+        // The groups past the quads (fewer than STREAMS), then the panels past the groups.
+        for g in STREAMS * quarter..whole {
+            gemv_tile::<S, 1, GP>(src, xi, k, [g * GP], bias.as_ptr(), row, n);
         }
         for p in whole * GP..n_panels {
             gemv_tile::<S, 1, 1>(src, xi, k, [p], bias.as_ptr(), row, n);
@@ -490,19 +488,27 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
     }
 }
 
-/// Every row of `x` against the pairs of whole groups (`j`, `j + half`) ([`gemv_tile_body`]
-/// inlined): two sequential streams through memory, half a matrix apart. A single stream pulled
-/// 32 GB/s where two pull 38 (the same multiply-adds, natively on this Zen 5); here the f32 LM head
-/// went x1.15 and decoding x1.09-1.11 (bf16 x1.17) against one group of 4 panels. A likely reason:
-/// the hardware prefetcher stops at each 4 KiB page, and the other stream keeps memory busy
-/// meanwhile. Both loops are here, around the k loop, for V8's unroller (see [`panel_pass`]).
+/// Groups read side by side when decoding: four sequential streams through memory, a quarter of the
+/// matrix apart ([`gemv_tile_body`] inlined, 16 accumulators). One core keeps more cache-line misses
+/// in flight over four streams than over two: where the hardware prefetcher does not run far ahead
+/// (an Intel Xeon VM's, 2026-12-05), a step's misses are what the out-of-order window holds, and the
+/// f16 kernel spends about three times f32's instructions per byte, so it held few: f16 decoded
+/// slower than f32 there. Against two streams half a matrix apart, GPT-2-small-shaped decoding in one
+/// process (`node bench/decode-ab.mjs`, interleaved): f16 23.4 -> 45.0 tokens/s, bf16 37.0 -> 45.7,
+/// f32 29.3 -> 26.7 and, in a second run, 26.7 -> 26.1 (no gain: f32 was already near that machine's
+/// 11-14 GB/s). Eight streams: f16 x0.90 and bf16 x1.04 against four. (The same loop natively in C
+/// with SSE: 4.9 GB/s as two streams, 9.6 as four, 12.0 as eight; with `prefetcht0` 1 KB ahead, which
+/// wasm lacks, two streams reached 10.8.) Both loops are here, around the k loop, for V8's unroller
+/// (see [`panel_pass`]).
+const STREAMS: usize = 4;
+
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemv_rows<S: Src>(src: &S, x: *const f32, m: usize, k: usize, whole: usize, half: usize, bias: *const f32, out: *mut f32, n: usize) {
+unsafe fn gemv_rows<S: Src>(src: &S, x: *const f32, m: usize, k: usize, quarter: usize, bias: *const f32, out: *mut f32, n: usize) {
     const GP: usize = super::GROUP_PANELS;
     for i in 0..m {
-        for j in 0..whole / 2 {
-            gemv_tile_body::<S, 2, GP>(src, x.add(i * k), k, [j * GP, (j + half) * GP], bias, out.add(i * n), n);
+        for j in 0..quarter {
+            gemv_tile_body::<S, STREAMS, GP>(src, x.add(i * k), k, core::array::from_fn(|s| (j + s * quarter) * GP), bias, out.add(i * n), n);
         }
     }
 }

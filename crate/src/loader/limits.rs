@@ -226,6 +226,23 @@ pub fn check_values(config: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// A checkpoint saved quantized (`quantization_config`: GPTQ, AWQ, bitsandbytes, FP8, ...) stores its
+/// layers as packed integers or 8-bit floats beside scales, which transformers hands to that library's
+/// kernels. Glassbox reads f32, f16 and bf16 weights (and quantizes them itself to int8 on request), so
+/// such a file is refused by the key's name rather than failing later on a tensor name or dtype, or
+/// running on whatever float tensors happen to be there.
+pub fn refuse_quantized(config: &[u8]) -> Result<()> {
+    let Ok(Value::Object(cfg)) = serde_json::from_slice::<Value>(config) else { return Ok(()) };
+    let Some(quant) = cfg.get("quantization_config").filter(|v| !v.is_null()) else { return Ok(()) };
+    let method = quant.get("quant_method").and_then(Value::as_str).map(shorten).unwrap_or_else(|| "an unnamed method".into());
+    let bits = quant.get("bits").and_then(Value::as_u64).map(|b| format!(", {b} bits")).unwrap_or_default();
+    Err(Error::config(
+        "quantization_config",
+        format!("names a checkpoint quantized with {method}{bits}: its layers are stored packed for that library's kernels, which Glassbox does not run"),
+        "Use the model's original f32, f16 or bf16 checkpoint; for less memory, load it with int8 weights (--weights int8, or \"Weights in memory\" on the page)",
+    ))
+}
+
 /// The longest vocabulary entry a WordPiece or Unigram vocabulary may hold. Both try every substring of a
 /// word up to the longest entry at each position, so the work per character grows with the square of that
 /// length; real vocabularies stay under 64 bytes (SentencePiece caps pieces at 16 characters, BERT's longest
