@@ -212,12 +212,19 @@ pub const fn half_slot(c: usize) -> usize {
 /// Panels per group: decoding reads a group's [`GROUP_PANELS`] panels side by side.
 pub const GROUP_PANELS: usize = 2;
 
-/// The order decoding takes `whole` whole groups in: group `j` with group `j + ceil(whole/2)` (two
-/// sequential streams through memory, half a matrix apart), and, when `whole` is odd, the middle
-/// group alone.
-pub fn decode_group_pairs(whole: usize) -> impl Iterator<Item = (usize, Option<usize>)> {
-    let half = whole.div_ceil(2);
-    (0..whole / 2).map(move |j| (j, Some(j + half))).chain((whole % 2 == 1).then(|| (half - 1, None)))
+/// Groups of panels decoding reads side by side: [`DECODE_GROUPS`] sequential streams a fraction of the
+/// matrix apart keep more cache-line misses in flight than two where the hardware prefetcher falls
+/// behind (see `simd128::gemv`).
+pub const DECODE_GROUPS: usize = 4;
+
+/// The groups decoding takes together, `whole` groups in all: sets of [`DECODE_GROUPS`] (`j`,
+/// `j + whole/4`, `j + 2·whole/4`, `j + 3·whole/4`), then each group past them alone (`count` 1).
+/// Each output's sum runs in k order whatever the sets, so they change no bits.
+pub fn decode_group_sets(whole: usize) -> impl Iterator<Item = ([usize; DECODE_GROUPS], usize)> {
+    let quarter = whole / DECODE_GROUPS;
+    (0..quarter)
+        .map(move |j| (core::array::from_fn(|s| j + s * quarter), DECODE_GROUPS))
+        .chain((DECODE_GROUPS * quarter..whole).map(|g| ([g; DECODE_GROUPS], 1)))
 }
 
 /// Where row `kk` of panel `p` (of `n_panels`, `K` rows each) starts, in any storage but int8.
@@ -227,8 +234,8 @@ pub fn decode_group_pairs(whole: usize) -> impl Iterator<Item = (usize, Option<u
 /// every short stream; the f32 LM head x1.15), and a panel's rows sit `2·NR` apart. Decoding takes
 /// several groups far apart at once: two long streams pull more from memory than one (f32 and bf16
 /// decoding x1.11-1.17 against one group of 4, `node bench/decode-ab.mjs f32:pkg f32:OLD bf16:pkg
-/// bf16:OLD`), and the wasm kernel takes four (`simd128::STREAMS`; the native twin keeps the pairs of
-/// [`decode_group_pairs`]); prefill's pairs of panels are one group, their rows side by side.
+/// bf16:OLD`), and four more than two where the prefetcher falls behind ([`decode_group_sets`]);
+/// prefill's pairs of panels are one group, their rows side by side.
 #[inline(always)]
 pub const fn panel_row(k: usize, n_panels: usize, p: usize, kk: usize) -> usize {
     let first = p / GROUP_PANELS * GROUP_PANELS;

@@ -7,7 +7,7 @@
 //! The loops are written in fixed-width chunks with independent accumulators so that the native
 //! compiler can vectorise them too.
 
-use super::{decode_group_pairs, int8, panel_row, PanelRef, GROUP_PANELS, NR};
+use super::{decode_group_sets, int8, panel_row, PanelRef, DECODE_GROUPS, GROUP_PANELS, NR};
 
 /// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
 /// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
@@ -120,7 +120,7 @@ fn gemv_rows(x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f
             for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
                 acc_q.copy_from_slice(&bias[(p + q) * NR..(p + q + 1) * NR]);
             }
-            if count == 4 {
+            if count == 2 * DECODE_GROUPS {
                 for (kk, &a) in xr.iter().enumerate() {
                     for (q, acc_q) in acc.iter_mut().enumerate() {
                         let wr = row(p + q, kk);
@@ -199,13 +199,13 @@ pub mod avx2 {
                 _mm256_castsi256_ps(bits)
             }
         };
-        // Decodes `count` (1..=4) panels `firsts[q]` (each group's panels side by side: `firsts` are
-        // p, p + 1 of one group and then of another) against row `i`.
+        // Decodes `count` (1..=8) panels `firsts[q]` (each group's panels side by side: `firsts` are
+        // p, p + 1 of one group and then of the next group taken) against row `i`.
         let panels = |i: usize, firsts: &[usize], out: &mut [f32]| {
             let xr = &xs[i * k..(i + 1) * k];
             let count = firsts.len();
-            let mut acc = [_mm256_setzero_ps(); 4];
-            let (mut base, mut ld) = ([0usize; 4], [0usize; 4]);
+            let mut acc = [_mm256_setzero_ps(); 2 * DECODE_GROUPS];
+            let (mut base, mut ld) = ([0usize; 2 * DECODE_GROUPS], [0usize; 2 * DECODE_GROUPS]);
             for (q, a) in acc.iter_mut().enumerate().take(count) {
                 *a = _mm256_loadu_ps(bias.as_ptr().add(firsts[q] * NR));
                 if f16 {
@@ -213,7 +213,7 @@ pub mod avx2 {
                 }
                 (base[q], ld[q]) = (panel_row(k, n_panels, firsts[q], 0), panel_ld(n_panels, firsts[q]));
             }
-            if count == 4 {
+            if count == 2 * DECODE_GROUPS {
                 for (kk, &a) in xr.iter().enumerate() {
                     let av = _mm256_set1_ps(a);
                     for (q, acc_q) in acc.iter_mut().enumerate() {
@@ -239,12 +239,13 @@ pub mod avx2 {
         const GP: usize = GROUP_PANELS;
         const _: () = assert!(GP == 2, "the panel lists below name a group's two panels");
         let whole = n_panels / GP;
-        for (a, b) in decode_group_pairs(whole) {
+        for (groups, count) in decode_group_sets(whole) {
+            let mut firsts = [0usize; 2 * DECODE_GROUPS];
+            for (s, &g) in groups[..count].iter().enumerate() {
+                (firsts[2 * s], firsts[2 * s + 1]) = (g * GP, g * GP + 1);
+            }
             for i in 0..m {
-                match b {
-                    Some(b) => panels(i, &[a * GP, a * GP + 1, b * GP, b * GP + 1], out),
-                    None => panels(i, &[a * GP, a * GP + 1], out),
-                }
+                panels(i, &firsts[..2 * count], out);
             }
         }
         for p in whole * GP..n_panels {
@@ -314,16 +315,17 @@ fn gemm_packed_impl(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bia
     assert!(x.len() >= m * k && panels.len() >= n_panels * NR * k && bias.len() >= n_panels * NR && out.len() >= m * n);
     let mut p = 0;
     if m < 4 {
-        // Decoding: two whole groups per pass, half a matrix apart (two streams, as the SIMD
-        // kernel), 32 independent sums per activation; a group's rows are `GROUP_PANELS·NR` apart.
+        // Decoding: four whole groups per pass, a quarter of a matrix apart (four streams, as the
+        // SIMD kernel), 64 independent sums per activation; a group's rows are `GROUP_PANELS·NR` apart.
         const GP: usize = GROUP_PANELS;
         let group = |g: usize| &panels[panel_row(k, n_panels, g * GP, 0)..];
-        for (a, b) in decode_group_pairs(n_panels / GP) {
+        for (groups, count) in decode_group_sets(n_panels / GP) {
             for i in 0..m {
                 let (xi, row) = (&x[i * k..(i + 1) * k], &mut out[i * n..(i + 1) * n]);
-                match b {
-                    Some(b) => tile_panels::<2, GP>(xi, k, [group(a), group(b)], bias, row, [a * GP, b * GP]),
-                    None => tile_panels::<1, GP>(xi, k, [group(a)], bias, row, [a * GP]),
+                if count == DECODE_GROUPS {
+                    tile_panels::<DECODE_GROUPS, GP>(xi, k, groups.map(group), bias, row, groups.map(|g| g * GP));
+                } else {
+                    tile_panels::<1, GP>(xi, k, [group(groups[0])], bias, row, [groups[0] * GP]);
                 }
             }
         }

@@ -500,7 +500,7 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
 /// with SSE: 4.9 GB/s as two streams, 9.6 as four, 12.0 as eight; with `prefetcht0` 1 KB ahead, which
 /// wasm lacks, two streams reached 10.8.) Both loops are here, around the k loop, for V8's unroller
 /// (see [`panel_pass`]).
-const STREAMS: usize = 4;
+const STREAMS: usize = super::DECODE_GROUPS;
 
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]

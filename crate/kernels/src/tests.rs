@@ -275,7 +275,7 @@ fn every_storage_matches_its_widened_weights_on_awkward_shapes() {
     let mut rng = Rng(9);
     for storage in Storage::ALL {
         for &k in DIMS.iter().chain(&[300]) {
-            for &n in &[1, 3, 8, 17, 50, 64] {
+            for &n in &[1, 3, 8, 17, 50, 64, 100, 130] {
                 for &m in &[1, 3, 4, 7] {
                     let x = rng.vec(m * k, 1.0);
                     let w_nk = rng.vec(n * k, 1.0);
