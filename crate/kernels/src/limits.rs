@@ -33,47 +33,36 @@ pub fn peak(x: &[f32], w: &[f32], steps: usize) -> f32 {
     f32x4_extract_lane::<0>(sum)
 }
 
-/// Sum of `x`, 8 f32x4 accumulators: every byte read once. `two_streams`: the two halves side by
-/// side (4 accumulators each), as decoding reads its weights. With a multiply-add per load, two
-/// streams pulled 38 GB/s where one pulled 32 (natively on this Zen 5); a bare sum pulls about the
-/// same either way (here one stream measured 38.5, two 35.9), so the benchmarks' bound takes the
-/// larger of the two.
+/// Sum of `x`, 8 f32x4 accumulators: every byte read once, as `streams` (1, 2 or 4) equal parts side by
+/// side (8 / `streams` accumulators each), as decoding reads its weights. With a multiply-add per load,
+/// two streams pulled 38 GB/s where one pulled 32 (natively on a Zen 5); on an Intel Xeon VM whose
+/// prefetcher falls behind, more streams kept more misses in flight. The benchmarks' bound takes the
+/// largest figure. Other counts read as one stream.
 #[cfg(target_feature = "simd128")]
-pub fn stream(x: &[f32], two_streams: bool) -> f32 {
+pub fn stream(x: &[f32], streams: usize) -> f32 {
     use core::arch::wasm32::*;
     let mut acc = [f32x4_splat(0.0); 8];
-    let rest = if two_streams {
-        let half = x.len() / 32 * 16;
-        let (a, b) = (x.as_ptr(), x[half..].as_ptr());
-        let mut i = 0;
-        while i < half {
-            for q in 0..4 {
-                // SAFETY: i + 16 <= half, and the second half holds at least `half` floats.
-                unsafe {
-                    acc[q] = f32x4_add(acc[q], v128_load(a.add(i + 4 * q) as *const v128));
-                    acc[4 + q] = f32x4_add(acc[4 + q], v128_load(b.add(i + 4 * q) as *const v128));
-                }
+    let s = if streams == 2 || streams == 4 { streams } else { 1 };
+    // Each part a whole number of 32-float steps of this loop (8 vectors over `s` parts).
+    let step = 32 / s;
+    let part = x.len() / 32 * 32 / s;
+    let per = 8 / s;
+    let mut i = 0;
+    while i + step <= part {
+        for p in 0..s {
+            // SAFETY: p * part + i + step <= s * part <= x.len().
+            let at = unsafe { x.as_ptr().add(p * part + i) };
+            for q in 0..per {
+                acc[p * per + q] = f32x4_add(acc[p * per + q], unsafe { v128_load(at.add(4 * q) as *const v128) });
             }
-            i += 16;
         }
-        &x[2 * half..]
-    } else {
-        let whole = x.len() / 32 * 32;
-        let mut i = 0;
-        while i < whole {
-            for (q, a) in acc.iter_mut().enumerate() {
-                // SAFETY: i + 32 <= whole <= x.len().
-                *a = f32x4_add(*a, unsafe { v128_load(x.as_ptr().add(i + 4 * q) as *const v128) });
-            }
-            i += 32;
-        }
-        &x[whole..]
-    };
+        i += step;
+    }
     let mut sum = f32x4_splat(0.0);
     for a in acc {
         sum = f32x4_add(sum, a);
     }
-    f32x4_extract_lane::<0>(sum) + rest.iter().sum::<f32>()
+    f32x4_extract_lane::<0>(sum) + x[s * part..].iter().sum::<f32>()
 }
 
 #[cfg(not(target_feature = "simd128"))]
@@ -96,6 +85,6 @@ pub fn peak(x: &[f32], w: &[f32], steps: usize) -> f32 {
 }
 
 #[cfg(not(target_feature = "simd128"))]
-pub fn stream(x: &[f32], _two_streams: bool) -> f32 {
+pub fn stream(x: &[f32], _streams: usize) -> f32 {
     x.iter().sum()
 }

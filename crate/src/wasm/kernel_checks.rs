@@ -304,7 +304,7 @@ impl KernelBench {
                     self.out = vec![v];
                 }
                 BenchKind::Stream => {
-                    let v = limits::stream(&self.x, m == 2);
+                    let v = limits::stream(&self.x, m);
                     self.out = vec![v];
                 }
                 BenchKind::Nk => {
