@@ -59,7 +59,8 @@ export declare class Glassbox {
 /**
  * Every options object is checked, by the wasm or (CreateOptions, LoadOptions, loadTokenizer's, generate's onToken)
  * by glassbox.js with the same rule: an unknown key or a value of the wrong type rejects with a message naming it
- * (e.g. "run options: unknown field `topk`, expected one of ..."). `undefined`/`null` keys take the default.
+ * (e.g. "run options: unknown field `topk`, expected one of ..."; "inspect options: headMask: is an array, where an
+ * object with named keys is expected"). `undefined`/`null` keys take the default.
  */
 export interface MapOptions {
   rows: number;

@@ -176,7 +176,7 @@ async function applyState(state) {
     const named = new URLSearchParams(location.hash.slice(1));
     for (const field of NUMBER_FIELDS) {
       const el = $(CONTROL_OF[field]);
-      const unread = state.unread.some((u) => u.startsWith(`${KEYS[field]}=`));
+      const unread = state.unread.some((u) => u.field === field);
       if (el) setValue(CONTROL_OF[field], named.has(KEYS[field]) && !unread ? state[field] : el.defaultValue);
     }
     share.view = state.view;
@@ -242,7 +242,7 @@ function focusAttention(state) {
 /** The link's settings written in a form the page cannot take (temperature=hot, beams=0, view=graph): it keeps its own. */
 function unreadNote(state) {
   const n = state.unread.length;
-  return `The link's ${state.unread.join(', ')} could not be used; the page keeps its own ${n === 1 ? 'value' : 'values'}.`;
+  return `The link's ${state.unread.map((u) => u.text).join(', ')} could not be used; the page keeps its own ${n === 1 ? 'value' : 'values'}.`;
 }
 
 /** The rollout view's kind and output token, as the link names them (else the view's own defaults). */

@@ -45,8 +45,8 @@ export const NUMBER_FIELDS = ['temperature', 'topK', 'topP', 'seed', 'maxTokens'
 
 /**
  * Parse a hash ("#a=1&b=2" or "a=1&b=2") into a full state; malformed values fall back to defaults, and
- * `state.unread` says which (as "temperature=hot (not a number of 0 or more)"), so the page can tell the reader
- * rather than drop them silently. (Layers, heads and kinds are checked against the model by the page.)
+ * `state.unread` says which (`{ field, text }`, the text as "temperature=hot (not a number of 0 or more)"), so the
+ * page can tell the reader rather than drop them silently. (Layers, heads and kinds are checked against the model by the page.)
  */
 export function decodeState(hash) {
   const params = new URLSearchParams(String(hash ?? '').replace(/^#/, ''));
@@ -57,7 +57,7 @@ export function decodeState(hash) {
   // An encoder's second text (sentence pairs, a question's passage).
   if (get('pair') !== null) state.pair = get('pair');
   if (VIEWS.includes(get('view'))) state.view = get('view');
-  else if (get('view') !== null) state.unread.push(`view=${get('view')} (not ${VIEWS.join(', ').replace(/, (?=[^,]*$)/, ' or ')})`);
+  else if (get('view') !== null) state.unread.push({ field: 'view', text: `view=${get('view')} (not ${VIEWS.join(', ').replace(/, (?=[^,]*$)/, ' or ')})` });
   if (KINDS.includes(get('kind'))) state.kind = get('kind');
   const layer = Number(get('layer'));
   if (Number.isInteger(layer) && layer >= 1) state.layer = layer;
@@ -71,7 +71,7 @@ export function decodeState(hash) {
     const v = Number(raw);
     if (raw === null || raw.trim() === '') continue;
     if (Number.isFinite(v) && v >= 0 && (field !== 'numBeams' || (Number.isInteger(v) && v >= 1))) state[field] = v;
-    else state.unread.push(`${KEYS[field]}=${raw} (${field === 'numBeams' ? 'not a whole number of 1 or more' : 'not a number of 0 or more'})`);
+    else state.unread.push({ field, text: `${KEYS[field]}=${raw} (${field === 'numBeams' ? 'not a whole number of 1 or more' : 'not a number of 0 or more'})` });
   }
   // Language codes look like eng_Latn, fr_XX or __fr__; anything else is not one.
   for (const field of ['srcLang', 'tgtLang']) if (/^[A-Za-z0-9_-]{1,32}$/.test(get(field) ?? '')) state[field] = get(field);

@@ -167,14 +167,14 @@ impl Session {
         // but has no entry for the token this model ends its text with: named here, before a run shows
         // tokens that mean nothing to the model.
         if let Some(&eos) = generation.eos_token_id.iter().find(|&&id| id as usize >= tv) {
-            return Err(Error::File {
-                file: tokenizer.vocabulary_file().into(),
-                problem: format!(
+            return Err(Error::file(
+                tokenizer.vocabulary_file(),
+                format!(
                     "it has {tv} tokens (ids 0 to {}), but this model ends its text with token {eos} (eos_token_id), so it is another model's tokenizer",
                     tv.saturating_sub(1)
                 ),
-                fix: format!("Use the {} that belongs to this model", tokenizer.vocabulary_file()),
-            });
+                format!("Use the {} that belongs to this model", tokenizer.vocabulary_file()),
+            ));
         }
         Ok(Session { model, tokenizer, generation, target_language: AtomicU64::new(0) })
     }

@@ -120,7 +120,7 @@ fn gemv_rows(x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f
             for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
                 acc_q.copy_from_slice(&bias[(p + q) * NR..(p + q + 1) * NR]);
             }
-            if count == 2 * DECODE_GROUPS {
+            if count == 4 {
                 for (kk, &a) in xr.iter().enumerate() {
                     for (q, acc_q) in acc.iter_mut().enumerate() {
                         let wr = row(p + q, kk);

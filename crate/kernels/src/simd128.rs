@@ -478,7 +478,8 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
     gemv_rows::<S>(src, x.as_ptr(), m, k, quarter, bias.as_ptr(), out.as_mut_ptr(), n);
     for i in 0..m {
         let (xi, row) = (x.as_ptr().add(i * k), out.as_mut_ptr().add(i * n));
-        // The groups past the quads (fewer than STREAMS), then the panels past the groups.
+        // The order of `super::decode_group_sets`, written out here so that the sets' loop sits in
+        // `gemv_rows` for V8's unroller: the groups past the sets alone, then the panels past the groups.
         for g in STREAMS * quarter..whole {
             gemv_tile::<S, 1, GP>(src, xi, k, [g * GP], bias.as_ptr(), row, n);
         }

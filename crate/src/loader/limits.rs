@@ -208,9 +208,15 @@ pub fn check_sequence(what: &str, len: usize) -> Result<()> {
 /// epsilon makes a LayerNorm divide by the square root of a negative number: NaN everywhere).
 const EPSILONS: &[&str] = &["layer_norm_epsilon", "layer_norm_eps", "rms_norm_eps"];
 
-/// Check the non-size values of `config` that would silently give NaN.
-pub fn check_values(config: &[u8]) -> Result<()> {
+/// Check the non-size values of `config` that would silently give NaN or wrong numbers.
+///
+/// `reads_weights`: the model is built from a weight file, so a quantized checkpoint's is refused
+/// ([`refuse_quantized`]); a random twin reads none and is built whatever the file held.
+pub fn check_values(config: &[u8], reads_weights: bool) -> Result<()> {
     let Ok(Value::Object(cfg)) = serde_json::from_slice::<Value>(config) else { return Ok(()) };
+    if reads_weights {
+        refuse_quantized(&cfg)?;
+    }
     for &field in EPSILONS {
         let Some(value) = cfg.get(field) else { continue };
         if value.is_null() {
@@ -231,8 +237,7 @@ pub fn check_values(config: &[u8]) -> Result<()> {
 /// kernels. Glassbox reads f32, f16 and bf16 weights (and quantizes them itself to int8 on request), so
 /// such a file is refused by the key's name rather than failing later on a tensor name or dtype, or
 /// running on whatever float tensors happen to be there.
-pub fn refuse_quantized(config: &[u8]) -> Result<()> {
-    let Ok(Value::Object(cfg)) = serde_json::from_slice::<Value>(config) else { return Ok(()) };
+fn refuse_quantized(cfg: &serde_json::Map<String, Value>) -> Result<()> {
     let Some(quant) = cfg.get("quantization_config").filter(|v| !v.is_null()) else { return Ok(()) };
     let method = quant.get("quant_method").and_then(Value::as_str).map(shorten).unwrap_or_else(|| "an unnamed method".into());
     let bits = quant.get("bits").and_then(Value::as_u64).map(|b| format!(", {b} bits")).unwrap_or_default();

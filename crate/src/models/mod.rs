@@ -330,10 +330,7 @@ impl Model {
         };
         let weights = weights.with_storage(storage);
         loader::limits::check_sizes(files.config, weight_file.map(|f| f.len()))?;
-        loader::limits::check_values(files.config)?;
-        if weight_file.is_some() {
-            loader::limits::refuse_quantized(files.config)?;
-        }
+        loader::limits::check_values(files.config, weight_file.is_some())?;
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
             "gpt_neo" => Ok(Model::Gpt2(gpt2::Gpt2::load_neo(files.config, weights)?)),
