@@ -1,8 +1,9 @@
 // Glassbox side by side with the machine's limits and its peers, in one run (Node, wasm, one thread).
 //
-//   scripts/build-wasm.sh && node bench/compare.mjs [--json FILE] [--quick] [--only=decode] [--against=DIR] [--rounds=N]
+//   scripts/build-wasm.sh && node bench/compare.mjs [--json FILE] [--quick] [--only=decode|minilm] [--against=DIR] [--rounds=N]
 //
-// `--only=decode`: the machine's limits and the GPT-2-small-shaped decode/memory rows only.
+// `--only=decode`: the machine's limits and the GPT-2-small-shaped decode/memory rows only;
+// `--only=minilm`: the machine's limits and all-MiniLM-L6-v2 end to end only.
 // `--against=DIR`: the decode rows of another build too (DIR holds its glassbox.js and
 // glassbox_bg.wasm, e.g. a copy of pkg-checks/ from before a change), its child processes interleaved with
 // this build's, `--rounds=N` times (best tokens/s of the rounds kept), with the speed-up printed;
@@ -36,7 +37,10 @@ const PKG = flag('pkg') || join(ROOT, 'pkg-checks');
 const WASM = join(PKG, 'glassbox_bg.wasm');
 const glassbox = await import(pathToFileURL(join(PKG, 'glassbox.js')).href);
 glassbox.initSync({ module: readFileSync(WASM) });
-const onlyDecode = flag('only') === 'decode';
+const only = flag('only');
+if (only && !['decode', 'minilm'].includes(only)) throw new Error(`--only=${only}: use --only=decode or --only=minilm`);
+/** Whether this run measures `part` ('gemm', 'minilm', 'decode', 't5'): all of them unless --only names one. */
+const wants = (part) => !only || only === part;
 const againstDir = flag('against');
 const rounds = Number(flag('rounds')) || 1;
 
@@ -204,8 +208,8 @@ const SHAPES = [
   ['GPT-2 c_attn', 768, 2304], ['GPT-2 ffn down', 3072, 768],
   ['T5-small ffn up', 512, 2048],
 ];
-console.log('\nGEMM/GEMV (f32 weights; GFLOP/s)  M    K     N   glassbox   candle      ort   % of peak (M>1) or of bandwidth (M=1): glassbox / candle / ort');
-for (const [name, k, n] of onlyDecode ? [] : SHAPES) {
+if (wants('gemm')) console.log('\nGEMM/GEMV (f32 weights; GFLOP/s)  M    K     N   glassbox   candle      ort   % of peak (M>1) or of bandwidth (M=1): glassbox / candle / ort');
+for (const [name, k, n] of wants('gemm') ? SHAPES : []) {
   const ort = await ortSession(`matmul_${k}_${n}.onnx`);
   for (const m of quick ? [1, 128] : [1, 16, 128]) {
     const b = new glassbox.KernelBench('linear', m, k, n, 3);
@@ -238,7 +242,7 @@ for (const [name, k, n] of onlyDecode ? [] : SHAPES) {
     console.log(`${name.padEnd(28)} ${String(m).padStart(5)} ${String(k).padStart(4)} ${String(n).padStart(5)} ${fmt(gflops).padStart(10)} ${fmt(row.candle_gflops).padStart(8)} ${fmt(row.ort_gflops).padStart(8)}   ${pct}`);
   }
 }
-if (!onlyDecode) {
+if (wants('gemm')) {
   // The tied LM head: x [1][768] against the embedding E [50257][768] (y = x Eᵀ), 154 MB streamed
   // per call. Ours is timed as the models run it: the table packed once as a bias-free Linear
   // (layers::token_table), which serves both the embedding rows and this product. candle's Linear
@@ -269,12 +273,12 @@ if (!onlyDecode) {
   const { glassbox_gbs: g, candle_gbs: c, ort_gbs: o } = result.lm_head;
   console.log(`GPT-2 tied LM head (GB/s)        1  768 50257 ${fmt(g).padStart(10)} ${fmt(c).padStart(8)} ${fmt(o).padStart(8)}   ${pctOf(g)} / ${pctOf(c)} / ${pctOf(o)} of bandwidth`);
 }
-if (!onlyDecode) console.log('(M = 1 re-reads the same weights, at most 9.4 MB here: they stay in a large last-level cache, so above 100% means\n cache, not memory, bandwidth; the 154 MB LM head is the figure that streams from memory.)');
+if (wants('gemm')) console.log('(M = 1 re-reads the same weights, at most 9.4 MB here: they stay in a large last-level cache, so above 100% means\n cache, not memory, bandwidth; the 154 MB LM head is the figure that streams from memory.)');
 
 // all-MiniLM-L6-v2 end to end.
 const minilmDir = join(ROOT, 'models', 'extra', 'all-minilm-l6-v2');
-if (onlyDecode) {
-  console.log('\nall-MiniLM-L6-v2, GEMM rows, T5: skipped (--only=decode)');
+if (!wants('minilm')) {
+  console.log(`\nall-MiniLM-L6-v2: skipped (--only=${only})`);
 } else if (existsSync(join(minilmDir, 'model.safetensors'))) {
   const model = new glassbox.BenchModel(readFileSync(join(minilmDir, 'config.json')), readFileSync(join(minilmDir, 'model.safetensors')), '', 0);
   const ortMiniLM = await ortSession('all-minilm-l6-v2.onnx');
@@ -348,30 +352,34 @@ if (onlyDecode) {
 // core's seeded random twin: no file is copied into wasm memory, and the twin draws each matrix a block
 // of rows at a time straight into its storage, so "after load" is the packed weights plus the engine
 // (wasm memory never shrinks: any transient of the load would show).
-console.log('\nGPT-2-small-shaped (124M, random twin; memory is wasm memory after load and after a 512-token run)');
-console.log('GPT-2-small-shaped (124M, random)  tok/s@128  tok/s@512  bound tok/s  % of bound  weights MB  after load MB  after 512 MB');
 const decodeRuns = {};
-for (const storage of STORAGES) {
-  const { ours: r, theirs } = decodeRounds(storage);
-  decodeRuns[storage] = { ours: r, theirs };
-  const bytes = gpt2BytesPerToken(storage);
-  const bound = (result.machine.bandwidth_gbs * 1e9) / bytes;
-  const weightsMb = gpt2WeightBytes(storage) / 1e6;
-  result.decode[storage] = { tok_s: r.tok_s_128, tok_s_512: r.tok_s_512, bound_tok_s: bound };
-  result.memory[storage] = { weights_mb: weightsMb, after_load_mb: r.after_load_mb, after_512_mb: r.after_512_mb };
-  console.log(`${storage.padEnd(34)} ${fmt(r.tok_s_128).padStart(9)} ${fmt(r.tok_s_512).padStart(10)} ${fmt(bound).padStart(12)} ${fmt((100 * r.tok_s_128) / bound, 0).padStart(10)}% ${fmt(weightsMb, 0).padStart(11)} ${fmt(r.after_load_mb, 0).padStart(14)} ${fmt(r.after_512_mb, 0).padStart(13)}`);
-  if (theirs) {
-    result.decode_against ??= {};
-    result.decode_against[storage] = { tok_s: theirs.tok_s_128, tok_s_512: theirs.tok_s_512, bound_tok_s: bound };
-    console.log(`${`  ${storage} against ${againstDir}`.padEnd(34)} ${fmt(theirs.tok_s_128).padStart(9)} ${fmt(theirs.tok_s_512).padStart(10)} ${fmt(bound).padStart(12)} ${fmt((100 * theirs.tok_s_128) / bound, 0).padStart(10)}%   speed-up x${fmt(r.tok_s_128 / theirs.tok_s_128, 2)} @128, x${fmt(r.tok_s_512 / theirs.tok_s_512, 2)} @512`);
+if (!wants('decode')) {
+  console.log(`\nGPT-2-small-shaped decode and memory: skipped (--only=${only})`);
+} else {
+  console.log('\nGPT-2-small-shaped (124M, random twin; memory is wasm memory after load and after a 512-token run)');
+  console.log('GPT-2-small-shaped (124M, random)  tok/s@128  tok/s@512  bound tok/s  % of bound  weights MB  after load MB  after 512 MB');
+  for (const storage of STORAGES) {
+    const { ours: r, theirs } = decodeRounds(storage);
+    decodeRuns[storage] = { ours: r, theirs };
+    const bytes = gpt2BytesPerToken(storage);
+    const bound = (result.machine.bandwidth_gbs * 1e9) / bytes;
+    const weightsMb = gpt2WeightBytes(storage) / 1e6;
+    result.decode[storage] = { tok_s: r.tok_s_128, tok_s_512: r.tok_s_512, bound_tok_s: bound };
+    result.memory[storage] = { weights_mb: weightsMb, after_load_mb: r.after_load_mb, after_512_mb: r.after_512_mb };
+    console.log(`${storage.padEnd(34)} ${fmt(r.tok_s_128).padStart(9)} ${fmt(r.tok_s_512).padStart(10)} ${fmt(bound).padStart(12)} ${fmt((100 * r.tok_s_128) / bound, 0).padStart(10)}% ${fmt(weightsMb, 0).padStart(11)} ${fmt(r.after_load_mb, 0).padStart(14)} ${fmt(r.after_512_mb, 0).padStart(13)}`);
+    if (theirs) {
+      result.decode_against ??= {};
+      result.decode_against[storage] = { tok_s: theirs.tok_s_128, tok_s_512: theirs.tok_s_512, bound_tok_s: bound };
+      console.log(`${`  ${storage} against ${againstDir}`.padEnd(34)} ${fmt(theirs.tok_s_128).padStart(9)} ${fmt(theirs.tok_s_512).padStart(10)} ${fmt(bound).padStart(12)} ${fmt((100 * theirs.tok_s_128) / bound, 0).padStart(10)}%   speed-up x${fmt(r.tok_s_128 / theirs.tok_s_128, 2)} @128, x${fmt(r.tok_s_512 / theirs.tok_s_512, 2)} @512`);
+    }
   }
+  // The issue's ratios: each storage's decode against f32's, in this run.
+  console.log(`decode tok/s @128 against f32: ${STORAGES.slice(1).map((s) => `${s} x${fmt(result.decode[s].tok_s / result.decode.f32.tok_s, 2)}`).join(', ')}${againstDir ? ` (against build: ${STORAGES.slice(1).map((s) => `${s} x${fmt(result.decode_against[s].tok_s / result.decode_against.f32.tok_s, 2)}`).join(', ')})` : ''}`);
 }
-// The issue's ratios: each storage's decode against f32's, in this run.
-console.log(`decode tok/s @128 against f32: ${STORAGES.slice(1).map((s) => `${s} x${fmt(result.decode[s].tok_s / result.decode.f32.tok_s, 2)}`).join(', ')}${againstDir ? ` (against build: ${STORAGES.slice(1).map((s) => `${s} x${fmt(result.decode_against[s].tok_s / result.decode_against.f32.tok_s, 2)}`).join(', ')})` : ''}`);
 
 // T5-small-shaped.
-console.log('\nT5-small-shaped (60M, random)      encode 128 tokens ms   decode ms/token');
-for (const storage of onlyDecode ? [] : quick ? ['f32'] : ['f32', 'bf16']) {
+if (wants('t5')) console.log('\nT5-small-shaped (60M, random)      encode 128 tokens ms   decode ms/token');
+for (const storage of !wants('t5') ? [] : quick ? ['f32'] : ['f32', 'bf16']) {
   const r = child('t5', storage);
   result.t5[storage] = r;
   console.log(`${storage.padEnd(34)} ${fmt(r.encode_ms).padStart(20)} ${fmt(r.decode_ms, 2).padStart(17)}`);

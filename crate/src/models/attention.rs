@@ -298,13 +298,20 @@ pub fn attend_capped(
     // One head's raw dot products of query `i` (in `row[first..visible]`) to probs, in place: scale,
     // cap, bias, mask, softmax, head mask, with the captured rows copied out on the way.
     let mut finish_row = |h: usize, i: usize, first: usize, visible: usize, row: &mut [f32]| {
-        for (j, s) in row.iter_mut().enumerate().take(visible).skip(first) {
-            *s *= scale;
-            if let Some(cap) = softcap {
-                *s = (*s / cap).tanh() * cap;
-            }
-            if let Some(b) = &bias {
-                *s += b[[h, i, j]];
+        if softcap.is_none() && bias.is_none() {
+            // The common case as a loop of its own, which the compiler turns into SIMD multiplies
+            // (with the options tested inside, it stayed one scalar multiply per score: 4% of
+            // all-MiniLM-L6-v2 at 128 tokens).
+            row[first..visible].iter_mut().for_each(|s| *s *= scale);
+        } else {
+            for (j, s) in row.iter_mut().enumerate().take(visible).skip(first) {
+                *s *= scale;
+                if let Some(cap) = softcap {
+                    *s = (*s / cap).tanh() * cap;
+                }
+                if let Some(b) = &bias {
+                    *s += b[[h, i, j]];
+                }
             }
         }
         if let Mask::Keys(additive) | Mask::Band { keys: Some(additive), .. } = mask {
