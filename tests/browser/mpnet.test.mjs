@@ -27,7 +27,7 @@ describe('an MPNet model on the page', () => {
     const { page } = setup;
     const facts = await modelFacts(page);
     assert.match(facts.Type, /mpnet · encoder-only/);
-    assert.match(facts.Positions, /plus a learned bias per head for each distance between two tokens \(the same in every layer\)$/);
+    assert.match(facts.Positions, /plus a learned bias per head for each distance bucket between two tokens \(one bucket per distance nearby, wider log-spaced buckets further out; the same in every layer\)$/);
     const about = await page.$eval('#model-explain', (e) => e.textContent);
     assert.match(about, /adds a learned position vector/);
     assert.match(about, /On top of that, every attention score gets a learned bias that depends on how far, and in which direction, the key is from the query/);

@@ -102,6 +102,26 @@ fn clipping_bounds_the_step() {
     assert!(!r.clipped && (r.grad_norm - report.grad_norm).abs() < 1e-12);
 }
 
+/// The lesson's clipping step (`www/lessons/rnn.json`, step 4): with plain gradient descent the
+/// exploding gradient throws the recurrent weights far off, and clipping keeps them near their start;
+/// with Adam, which already scales each step, clipping changes little.
+#[test]
+fn clipping_keeps_plain_gradient_descent_near_its_start_and_changes_little_under_adam() {
+    let largest = |optimizer, clip| {
+        let options = TrainOptions { cell: Cell::Rnn, length: 30, weight_scale: 3.0, optimizer, clip, seed: 1, ..Default::default() };
+        let mut trainer = Trainer::new(options).unwrap();
+        let clipped = trainer.train(200).iter().filter(|r| r.clipped).count();
+        (trainer.model.recurrent_singular_value().unwrap(), clipped)
+    };
+    let (sgd, _) = largest(Optimizer::Sgd, None);
+    let (sgd_clipped, clipped) = largest(Optimizer::Sgd, Some(1.0));
+    assert_eq!(clipped, 200, "the lesson says every step is clipped");
+    assert!(sgd > 6.0 && sgd_clipped < 3.5, "plain gradient descent: {sgd:.2} unclipped, {sgd_clipped:.2} clipped (the lesson: about 8, and near 3)");
+    let (adam, _) = largest(Optimizer::Adam, None);
+    let (adam_clipped, _) = largest(Optimizer::Adam, Some(1.0));
+    assert!(adam < 4.0 && (adam_clipped - adam).abs() < 0.5, "Adam: {adam:.2} unclipped, {adam_clipped:.2} clipped");
+}
+
 #[test]
 fn the_same_seed_gives_the_same_run() {
     let options = TrainOptions { cell: Cell::Lstm, length: 8, ..Default::default() };

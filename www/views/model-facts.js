@@ -152,7 +152,7 @@ export function renderModelFacts(dl, info, name) {
     ['Positions', (POSITION_NAMES[info.positions] ?? info.positions) +
       (info.positions === 'rotary' && info.block?.rotaryDims ? `, on the first ${info.block.rotaryDims} of each head’s ${info.block.dHead} dimensions` : '') +
       (info.block?.rotaryInterleaved ? ', turning neighbouring dimensions together (pair i is dimensions 2i and 2i + 1)' : '') +
-      (info.block?.relativeBias ? ', plus a learned bias per head for each distance between two tokens (the same in every layer)' : '') +
+      (info.block?.relativeBias ? ', plus a learned bias per head for each distance bucket between two tokens (one bucket per distance nearby, wider log-spaced buckets further out; the same in every layer)' : '') +
       (info.block?.disentangled ? disentangledFacts(info) : '') +
       (info.positions === 'rotary' && info.block?.unrotatedLayers?.length
       ? `, except layers ${layerRanges(info.block.unrotatedLayers)} (${info.block.unrotatedLayers.length} of ${info.nLayers}), which turn nothing and see no positions (“NoPE”)` : '')],
