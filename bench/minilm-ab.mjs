@@ -6,7 +6,7 @@
 //                                                builds with the benchmark handles, scripts/build-wasm.sh --with-checks)
 //
 // Prints, at 16 and 128 tokens, the minimum CPU milliseconds of 20 forward passes per build (no attention
-// captured). Needs models/extra/all-minilm-l6-v2 (scripts/fetch-minilm.sh). Asserts nothing.
+// captured; CAPTURE=1 in the environment captures it, as the page does). Needs models/extra/all-minilm-l6-v2 (scripts/fetch-minilm.sh). Asserts nothing.
 
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
@@ -30,6 +30,7 @@ const cpuMs = (f) => {
   return (c.user + c.system) / 1e3;
 };
 
+const CAPTURE = process.env.CAPTURE === '1';
 const runs = [];
 for (const d of dirs) {
   // The query string makes each DIR its own module instance, even when one is listed twice.
@@ -44,7 +45,7 @@ for (const tokens of [16, 128]) {
   ids[0] = 101;
   ids[tokens - 1] = 102;
   const best = runs.map(() => Infinity);
-  for (let i = 0; i < 10; i++) runs.forEach((r) => r.model.forward(ids, false));
-  for (let s = 0; s < 20; s++) runs.forEach((r, i) => { best[i] = Math.min(best[i], cpuMs(() => r.model.forward(ids, false))); });
+  for (let i = 0; i < 10; i++) runs.forEach((r) => r.model.forward(ids, CAPTURE));
+  for (let s = 0; s < 20; s++) runs.forEach((r, i) => { best[i] = Math.min(best[i], cpuMs(() => r.model.forward(ids, CAPTURE))); });
   console.log(`${tokens} tokens:`, runs.map((r, i) => `${r.d} ${best[i].toFixed(2)} ms`).join('   '));
 }
