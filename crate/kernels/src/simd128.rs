@@ -732,7 +732,7 @@ unsafe fn dot8x4_raw(a: *const f32, b: *const f32, ld: usize, len: usize) -> [f3
     // where four `hsum`s took 20 (all-MiniLM-L6-v2 at 128 tokens spends 5% of its time here).
     let folded = hsum4(f32x4_add(acc[0][0], acc[0][1]), f32x4_add(acc[1][0], acc[1][1]), f32x4_add(acc[2][0], acc[2][1]), f32x4_add(acc[3][0], acc[3][1]));
     let mut sums = [0.0f32; 4];
-    v128_store(sums.as_mut_ptr() as *mut v128, folded);
+    store(sums.as_mut_ptr(), folded);
     for (r, sum) in sums.iter_mut().enumerate() {
         for i in whole..len {
             *sum += *a.add(i) * *b.add(r * ld + i);
