@@ -131,6 +131,18 @@ test('Linear (packed GEMM / GEMV): SIMD == scalar == float64 reference on awkwar
   assertIdentical(glassbox.check_linear(new Float32Array(0), 2, 0, new Float32Array(0), 9, b, true), [...b, ...b], 'Linear with K = 0 is the bias');
 });
 
+test('Linear after larger products: the prefill buffers kept between products carry nothing over', () => {
+  // Prefill keeps its packed rows and widened block from one product to the next; a smaller product
+  // after a larger one, f32 after 16-bit and back, must read only what it wrote itself.
+  const rand = randomF32(7);
+  const big = (len) => rand(len).map((v) => v * 1e6);
+  for (const [storage, m, k, n] of [['bf16', 64, 700, 40], ['f32', 5, 17, 9], ['f16', 40, 600, 33], ['f32', 7, 3, 20], ['int8', 9, 64, 17], ['bf16', 6, 19, 21]]) {
+    checkLinearStorage(rand, storage, m, k, n);
+    // Leave large numbers behind in every buffer for the next product to trip over.
+    glassbox.check_linear_storage(big(70 * 900), 70, 900, big(48 * 900), 48, big(48), storage === 'f32' ? 'bf16' : 'f32', true);
+  }
+});
+
 test('Linear: a row decoded alone (GEMV) equals the same row in a batch (GEMM)', () => {
   const rand = randomF32(2);
   const [m, k, n] = [13, 300, 45];
