@@ -73,6 +73,9 @@ const CASES = [
   ['nk    M=1 K=768 N=50257 (GPT-2 tied LM head, decode)', 'nk', 1, 768, 50257, 'gbs'],
   ['nk    M=128 K=768 N=8192 (LM head, prefill)', 'nk', 128, 768, 8192, 'gflops'],
   ['nk    M=1 K=64 N=128 (attention scores)', 'nk', 1, 64, 128, 'gflops'],
+  // Whole-text attention (scores, softmax, weighted values; nothing captured): M tokens, K heads of N.
+  ['attention 128 tokens, 12 heads of 32 (MiniLM)', 'attention', 128, 12, 32, 'gflops'],
+  ['attention 512 tokens, 12 heads of 64 (BERT-base, GPT-2)', 'attention', 512, 12, 64, 'gflops'],
   ['softmax   128 rows x 128', 'softmax', 128, 128, 0, 'melems'],
   ['layer_norm 128 rows x 768', 'layer_norm', 128, 768, 0, 'melems'],
   ['gelu_erf  128 x 3072   ', 'gelu_erf', 128, 3072, 0, 'melems'],

@@ -248,7 +248,7 @@ test('dot and axpy: SIMD == scalar on awkward lengths', () => {
 
 test('attention rows in place (dot_rows, axpy_rows): SIMD == scalar on awkward sizes, zero weights skipped', () => {
   const rand = randomF32(11);
-  for (const d of [1, 3, 4, 15, 16, 17, 33, 64]) {
+  for (const d of [1, 3, 4, 15, 16, 17, 32, 33, 48, 50, 64, 80, 128]) {
     for (const rows of [0, 1, 3, 4, 5, 9]) {
       const ld = d + 5;
       const v = rand(Math.max(rows, 1) * ld);

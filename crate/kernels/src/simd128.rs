@@ -886,21 +886,14 @@ pub fn axpy_rows(p: &[f32], v: &[f32], ld: usize, d: usize, out: &mut [f32]) {
     unsafe {
         let (vp, op) = (v.as_ptr(), out.as_mut_ptr());
         let mut c = 0;
-        while c < whole {
-            let mut acc = [load(op.add(c)), load(op.add(c + 4)), load(op.add(c + 8)), load(op.add(c + 12))];
-            for (j, &pj) in p.iter().enumerate() {
-                if pj != 0.0 {
-                    let a = f32x4_splat(pj);
-                    let row = vp.add(j * ld + c);
-                    for (q, acc_q) in acc.iter_mut().enumerate() {
-                        *acc_q = madd(*acc_q, a, load(row.add(4 * q)));
-                    }
-                }
-            }
-            for (q, acc_q) in acc.iter().enumerate() {
-                store(op.add(c + 4 * q), *acc_q);
-            }
-            c += 16;
+        // 32 outputs per pass while they last (8 accumulators: half the passes over `p`, half
+        // the loads, tests and broadcasts of each weight), then 16.
+        while c + 32 <= whole {
+            axpy_rows_cols::<8>(p, vp.add(c), ld, op.add(c));
+            c += 32;
+        }
+        if c < whole {
+            axpy_rows_cols::<4>(p, vp.add(c), ld, op.add(c));
         }
     }
     if whole < d {
@@ -912,6 +905,28 @@ pub fn axpy_rows(p: &[f32], v: &[f32], ld: usize, d: usize, out: &mut [f32]) {
                 }
             }
         }
+    }
+}
+
+/// `out[..4V] += Σ_j p[j] · v[j·ld..][..4V]`, `V` accumulators held over every row.
+/// SAFETY: row `j < p.len()` of `v` holds `4V` floats from `j·ld`; `out` holds `4V`.
+#[inline(always)]
+unsafe fn axpy_rows_cols<const V: usize>(p: &[f32], v: *const f32, ld: usize, out: *mut f32) {
+    let mut acc = [f32x4_splat(0.0); V];
+    for (q, acc_q) in acc.iter_mut().enumerate() {
+        *acc_q = load(out.add(4 * q));
+    }
+    for (j, &pj) in p.iter().enumerate() {
+        if pj != 0.0 {
+            let a = f32x4_splat(pj);
+            let row = v.add(j * ld);
+            for (q, acc_q) in acc.iter_mut().enumerate() {
+                *acc_q = madd(*acc_q, a, load(row.add(4 * q)));
+            }
+        }
+    }
+    for (q, acc_q) in acc.iter().enumerate() {
+        store(out.add(4 * q), *acc_q);
     }
 }
 

@@ -233,6 +233,9 @@ enum BenchKind {
     LayerNorm,
     GeluErf,
     GeluTanh,
+    /// Whole-text attention (`models::attention::attend`, nothing captured): `M` queries and keys,
+    /// `K` heads of `N` floats, every query seeing every key.
+    Attention,
     /// The machine's SIMD128 multiply-add peak: independent f32x4 multiplies and adds.
     Peak,
     /// Streaming read bandwidth: a sum over `K` floats (bigger than the caches), as one stream
@@ -263,7 +266,8 @@ impl KernelBench {
             "layer_norm" => BenchKind::LayerNorm,
             "gelu_erf" => BenchKind::GeluErf,
             "gelu_tanh" => BenchKind::GeluTanh,
-            other => return Err(JsError::new(&format!("no benchmark named '{other}': use linear[:f16|:bf16|:int8], nk, softmax, layer_norm, gelu_erf, gelu_tanh, peak or stream"))),
+            "attention" => BenchKind::Attention,
+            other => return Err(JsError::new(&format!("no benchmark named '{other}': use linear[:f16|:bf16|:int8], nk, attention, softmax, layer_norm, gelu_erf, gelu_tanh, peak or stream"))),
         };
         let mut state = seed as u64 ^ 0x9e37_79b9_7f4a_7c15;
         let mut rand = |len: usize| -> Vec<f32> {
@@ -274,12 +278,18 @@ impl KernelBench {
                 })
                 .collect()
         };
-        let x = if kind == BenchKind::Stream { rand(k) } else if kind == BenchKind::Peak { rand(8) } else { rand(m * k) };
+        let x = match kind {
+            BenchKind::Stream => rand(k),
+            BenchKind::Peak => rand(8),
+            BenchKind::Attention => rand(m * k * n),
+            _ => rand(m * k),
+        };
         let (w, linear, out_len) = match kind {
             BenchKind::Linear => (Vec::new(), Some(Linear::from_stored(StoredMatrix::F32(rand(n * k)), Layout::OutIn, k, n, Some(rand(n)), Some(storage))), m * n),
             BenchKind::Peak => (rand(256), None, 0),
             BenchKind::Stream => (Vec::new(), None, 0),
             BenchKind::Nk => (rand(n * k), None, m * n),
+            BenchKind::Attention => (rand(2 * m * k * n), None, 0), // keys, then values
             _ => (Vec::new(), None, 0),
         };
         Ok(KernelBench { kind, m, k, n, x, w, out: vec![0.0; out_len], linear, gamma: if kind == BenchKind::LayerNorm { rand(k) } else { Vec::new() }, beta: if kind == BenchKind::LayerNorm { rand(k) } else { Vec::new() } })
@@ -314,6 +324,16 @@ impl KernelBench {
                         scalar::matmul_nk(&self.x, m, k, &self.w, n, &mut self.out)
                     }
                 }
+                BenchKind::Attention => {
+                    // The SIMD build's attention only (it calls the active kernels).
+                    use crate::models::attention::{attend, Mask, Recorder};
+                    let hd = k * n;
+                    let view = |at: usize| ndarray::ArrayView2::from_shape((m, hd), &self.w[at..at + m * hd]).expect("m x hd floats");
+                    let q = ndarray::ArrayView2::from_shape((m, hd), &self.x[..m * hd]).expect("m x hd floats");
+                    let mut rec = Recorder::new(crate::models::Capture::NONE, 1, k, m, m);
+                    let ctx = attend(q, view(0), view(m * hd), k, n, 1.0 / (n as f32).sqrt(), Mask::Full, None, rec.layer(0));
+                    self.out = ctx.into_raw_vec_and_offset().0;
+                }
                 // Row kernels work in place: restart from the same input each time.
                 BenchKind::Softmax | BenchKind::LayerNorm | BenchKind::GeluErf | BenchKind::GeluTanh => {
                     self.out.clear();
@@ -342,6 +362,7 @@ impl KernelBench {
     pub fn flops(&self) -> f64 {
         match self.kind {
             BenchKind::Linear | BenchKind::Nk => 2.0 * (self.m * self.k * self.n) as f64,
+            BenchKind::Attention => 4.0 * (self.m * self.m * self.k * self.n) as f64,
             BenchKind::Peak => 64.0 * self.k as f64,
             BenchKind::Stream => self.k as f64,
             _ => (self.m * self.k) as f64,
