@@ -5,7 +5,7 @@
 //   (each DIR a build with the benchmark handles: pkg-checks/ from scripts/build-wasm.sh --with-checks)
 //
 // Each argument is `storage:DIR` (DIR holds glassbox.js and glassbox_bg.wasm; one wasm instance per DIR).
-// Every model prefills 128 tokens, then 6 rounds (`--rounds=N`: more on a noisy machine) of 3 decoding
+// Every model prefills 128 tokens (`--context=N`: N), then 6 rounds (`--rounds=N`: more on a noisy machine) of 3 decoding
 // steps each, round-robin across the models;
 // the least CPU time per token is printed, with the ratio to the first f32 model of the same DIR.
 // `--config=FILE` decodes another shape (a Hugging Face config.json: Llama, Qwen2, BERT-less decoders) instead
@@ -21,6 +21,8 @@ const CONFIG = configArg ? JSON.parse(readFileSync(configArg.slice(9), 'utf8')) 
 const mods = new Map();
 const runs = [];
 const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
+const contextArg = process.argv.find((a) => a.startsWith('--context='));
+const CONTEXT = contextArg ? Number(contextArg.slice(10)) : 128;
 const ROUNDS = roundsArg ? Number(roundsArg.slice(9)) : 6;
 for (const arg of process.argv.slice(2).filter((a) => !a.startsWith('--'))) {
   const [storage, rel] = arg.split(':');
@@ -32,7 +34,7 @@ for (const arg of process.argv.slice(2).filter((a) => !a.startsWith('--'))) {
   }
   const g = mods.get(dir);
   const m = new g.BenchModel(new TextEncoder().encode(JSON.stringify(CONFIG)), undefined, storage, 7);
-  m.start(new Uint32Array(0), ids(128));
+  m.start(new Uint32Array(0), ids(CONTEXT));
   for (let i = 0; i < 2; i++) m.step(11 + i);
   runs.push({ storage, dir, m, tok: 20, best: Infinity });
 }
