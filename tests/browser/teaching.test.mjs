@@ -249,7 +249,11 @@ describe('teaching views', () => {
     await pickModel(page, T5_NAME);
     await typeAndRun(page, 'The dog chased the cat');
     await page.waitForSelector('#positions .bucket-strip canvas');
-    assert.match(await page.$eval('#positions', (e) => e.textContent), /Relative positions/);
+    const positionsText = await page.$eval('#positions', (e) => e.textContent);
+    assert.match(positionsText, /Relative positions/);
+    // transformers' T5LayerCrossAttention has no relative bias: only self-attention scores get one.
+    assert.match(positionsText, /each self-attention score gets a learned bias/);
+    assert.match(positionsText, /cross-attention, where the decoder reads the encoder, gets no position bias/);
     assert.ok((await canvasInk(page, '#positions .position-figure canvas')).colours > 3, 'the bias per head and bucket is drawn');
     assert.ok(await page.$$eval('#order-demo .moved-word', (e) => e.length === 0), 'no position rows to add for T5');
     const heads = await page.$$eval('#qkv .qkv-table thead th', (t) => t.map((x) => x.textContent));

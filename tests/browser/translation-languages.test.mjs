@@ -61,6 +61,15 @@ describe('a translation model\'s languages on the page', () => {
     assert.equal(await pressRun(page), '');
   });
 
+  it('the positions note says M2M100 has no fixed length limit (its sinusoids grow with the input)', async () => {
+    const { page } = setup;
+    await page.waitForSelector('#positions .position-image');
+    const text = await page.$eval('#positions', (e) => e.textContent);
+    assert.match(text, /Sinusoidal positions/);
+    assert.match(text, /no fixed limit/);
+    assert.doesNotMatch(text, /limit is|set by its config/);
+  });
+
   it('a link keeps both languages and replays them', async () => {
     const { page } = setup;
     await page.waitForFunction(() => /src-lang=fra_Latn/.test(location.hash) && /tgt-lang=fra_Latn/.test(location.hash));

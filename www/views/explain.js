@@ -31,8 +31,9 @@ const POSITIONS = {
   sinusoidal: (blind) => `${blind}, so this model adds fixed sine and cosine waves of different ` +
     'frequencies to each token’s embedding: each position gets its own pattern, and nothing about it is trained.',
   relative: (blind) => `${blind}; this model adds nothing to the embeddings and instead adds a ` +
-    'learned bias to each attention score that depends on how far, and in which direction, the key is from the ' +
-    'query (distances grouped into buckets).',
+    'learned bias to each self-attention score that depends on how far the key is from the query (and, in an ' +
+    'encoder, on which side), with distances grouped into buckets; an encoder and a decoder each learn their own, and ' +
+    'cross-attention gets none.',
   rotary: (blind) => `${blind}; this model adds nothing to the embeddings and instead, inside every head, turns ` +
     'each pair of numbers of the query and of the key by an angle proportional to the token’s position, each pair at its own ' +
     'speed (rotary positions), so positions enter a query·key product only through how far apart the two tokens are, not where they stand ' +

@@ -32,7 +32,8 @@ export const POSITION_EXPLANATIONS = {
     'score only through how far apart the two tokens are, not through where they stand; the rest of the score is what q and k hold.',
   alibi: 'ALiBi (attention with linear biases): nothing is added to the tokens, and nothing about positions is learned. Every ' +
     'attention score is lowered by a fixed amount that grows in a straight line with the distance: a key n tokens back loses ' +
-    'n times the head’s slope. Each head has its own slope, fixed before training (a geometric sequence), so steep heads attend ' +
+    'n times the head’s slope. Each head has its own slope, fixed before training (a geometric sequence; when the number of heads is not a power of two, ' +
+    'the heads past the largest power of two take a second sequence whose slopes fall between the first’s), so steep heads attend ' +
     'close by and gentle ones can reach far back. Apart from the causal mask (a decoder sees only earlier tokens), the penalty is ' +
     'all the model knows of word order.',
   disentangled: 'Disentangled positions (DeBERTa): the tokens carry what they say, and where they are is kept apart, in a learned ' +
@@ -42,9 +43,10 @@ export const POSITION_EXPLANATIONS = {
     'distance from it (content-to-position), and the key’s content against that same distance, its table row projected as a ' +
     'query (position-to-content). With both, the sum is divided by √(3·d) ' +
     'instead of √d, as there are three dot products (√(2·d) with only one of the two).',
-  relative: 'Relative positions: nothing is added to the tokens. Instead each attention score gets a learned bias (a number added, positive or negative) that depends only on ' +
+  relative: 'Relative positions: nothing is added to the tokens. Instead each self-attention score gets a learned bias (a number added, positive or negative) that depends only on ' +
     'where the key sits relative to the query: how far, and in the encoder on which side (grouped into buckets: exact for near ' +
-    'words, coarser for far ones).',
+    'words, coarser for far ones). The encoder and the decoder learn a table each; cross-attention, where the decoder reads ' +
+    'the encoder, gets no position bias.',
 };
 
 /** Which of DeBERTa's two position terms this checkpoint uses (pos_att_type), from the card's `[S, buckets, maxDistance, c2p, p2c]`. */
@@ -61,8 +63,11 @@ function termsNote(view) {
 function limitNote(view) {
   const n = view.maxPositions;
   if (view.positions === 'sinusoidal') {
-    return ` The formula gives a pattern for any position, but this model’s limit is ${n ? `${n} tokens (max_position_embeddings)` : 'set by its config'}: ` +
-      'positions it never saw in training would be new to it.';
+    return n
+      ? ` The formula gives a pattern for any position, but this model’s limit is ${n} tokens (max_position_embeddings): ` +
+        'positions it never saw in training would be new to it.'
+      : ' The formula gives a pattern for any position, and this model computes its waves for whatever length it is given, ' +
+        'so it has no fixed limit; positions far past the lengths it was trained on would still be new to it.';
   }
   if (view.positions === 'learned') return n ? ` The table covers ${n} positions, so the longest input is ${n} tokens.` : '';
   if (view.positions === 'rotary') return n ? ` The angle is defined for any position; this model was configured for up to ${n} tokens.` : '';
