@@ -155,8 +155,9 @@ pub fn token_table(w: &Weights, name: &str, v: usize, c: usize) -> Result<Linear
 /// [`token_table`] for families whose tables stay out of int8 (T5, BERT, BART and Marian): a load
 /// asking for int8 keeps these tables in the file's own storage (16-bit stays 16-bit), since their
 /// rows enter the residual stream as they are and int8 rows moved T5's logits past the int8 test's
-/// bound (5% of their spread); f16 and bf16 requests apply as to every matrix. GPT-2 and the Llama
-/// family take [`token_table`]: their tables are int8 under int8, head and rows.
+/// bound (5% of their spread); f16 and bf16 requests apply as to every matrix. The decoder-only
+/// families (GPT-2, GPT-Neo, OPT, the Llama family, GPT-NeoX, BLOOM, phi) take [`token_table`]: their
+/// tables are int8 under int8, head and rows.
 pub fn token_table_not_int8(w: &Weights, name: &str, v: usize, c: usize) -> Result<Linear> {
     match w.storage() {
         Some(kernels::Storage::Int8) => w.linear_out_in_as(name, c, v, &|| Ok(None), None),
