@@ -113,6 +113,11 @@ console.log('case'.padEnd(52), 'path    ', 'min ms'.padStart(9), 'median ms'.pad
 for (const [name, kind, m, k, n, unit] of CASES) {
   if (quick && m * k * Math.max(n, 1) > 2e8 && !['peak', 'stream'].includes(kind)) continue;
   if (only && !name.includes(only)) continue;
+  // Attention runs the build's own kernels whatever the path: it has no scalar twin to compare with.
+  if (kind === 'attention' && !other) {
+    console.log(name.padEnd(52), 'skipped: one build has no scalar attention to set beside it (use --against=DIR)');
+    continue;
+  }
   const bench = new glassbox.KernelBench(kind, m, k, n, 7);
   const second = other ? 'other' : 'scalar';
   if (other) bench.other = new other.KernelBench(kind, m, k, n, 7);

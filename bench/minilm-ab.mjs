@@ -7,7 +7,8 @@
 //
 // Prints, at 16 and 128 tokens, the minimum CPU milliseconds of 20 forward passes per build (SAMPLES=N for
 // more) after at least 3 s of warm-up (no attention captured; CAPTURE=1 in the environment captures it, as
-// the page does). Needs models/extra/all-minilm-l6-v2 (scripts/fetch-minilm.sh). Asserts nothing.
+// the page does). The first build listed reads slower in its slot whatever it is (20 against 15 ms at 16
+// tokens for the same build listed twice), so list a throwaway build first. Needs models/extra/all-minilm-l6-v2 (scripts/fetch-minilm.sh). Asserts nothing.
 
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';

@@ -325,7 +325,8 @@ impl KernelBench {
                     }
                 }
                 BenchKind::Attention => {
-                    // The SIMD build's attention only (it calls the active kernels).
+                    // The build's own attention whether `simd` or not (there is no scalar twin of it):
+                    // bench/kernels.mjs times it only against another build.
                     use crate::models::attention::{attend, Mask, Recorder};
                     let hd = k * n;
                     let view = |at: usize| ndarray::ArrayView2::from_shape((m, hd), &self.w[at..at + m * hd]).expect("m x hd floats");
