@@ -286,10 +286,66 @@ fn number<T: std::str::FromStr>(s: &str, flag: &str) -> std::result::Result<T, S
     s.parse().map_err(|_| format!("{flag}: `{s}` is not a valid value; give {want}"))
 }
 
-/// The files of a model folder, read from disk.
+/// model.safetensors left on disk and read one tensor at a time ([`ReadAt`]), as the page's worker
+/// reads the file from its JavaScript buffer: a 16-bit or int8 model then costs its packed weights,
+/// not those plus the whole file (a 2.5 GB bf16 Llama-3.2-1B shape peaked at 4.9 GB of resident
+/// memory read whole, 2.6 GB this way). Opening the file reads nothing; its length is fixed then.
+struct DiskFile {
+    path: PathBuf,
+    file: std::sync::Mutex<std::fs::File>,
+    len: usize,
+    /// The first read that failed (the file shrank or the disk failed after its header was
+    /// checked): [`ReadAt::read_at`] cannot return it, so the bytes read as zeros and [`load`]
+    /// reports this instead of the model built from them.
+    failed: std::sync::Mutex<Option<String>>,
+}
+
+impl DiskFile {
+    fn open(path: &Path) -> Result<Self> {
+        let fail = |problem: String, fix: &str| Error::file(path.display().to_string(), problem, fix);
+        let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot be read ({e})"), "Check the file's permissions"))?;
+        let meta = file.metadata().map_err(|e| fail(format!("cannot be read ({e})"), "Check the file's permissions"))?;
+        if !meta.is_file() {
+            return Err(fail("is not a regular file (a folder, a pipe or a device)".into(), "Put the file itself in the model folder"));
+        }
+        let len = usize::try_from(meta.len()).map_err(|_| fail(format!("is {} bytes, more than this machine can address", meta.len()), "Use a 64-bit build of glassbox"))?;
+        Ok(DiskFile { path: path.to_path_buf(), file: std::sync::Mutex::new(file), len, failed: std::sync::Mutex::new(None) })
+    }
+
+    /// The read that failed, if one did, as the error to report.
+    fn check(&self) -> Result<()> {
+        match self.failed.lock().map(|f| f.clone()) {
+            Ok(None) => Ok(()),
+            Ok(Some(problem)) => Err(Error::file(self.path.display().to_string(), problem, "Check that nothing changes the file while Glassbox reads it, and that the disk is readable")),
+            Err(_) => Err(Error::file(self.path.display().to_string(), "could not be read (a reader failed)", "Run the command again")),
+        }
+    }
+}
+
+impl glassbox::loader::tensor_file::ReadAt for DiskFile {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn read_at(&self, offset: usize, dst: &mut [u8]) {
+        use std::io::{Read, Seek, SeekFrom};
+        let read = match self.file.lock() {
+            Ok(mut file) => file.seek(SeekFrom::Start(offset as u64)).and_then(|_| file.read_exact(dst)).map_err(|e| e.to_string()),
+            Err(_) => Err("a reader failed".to_string()),
+        };
+        if let Err(e) = read {
+            dst.fill(0);
+            if let Ok(mut failed) = self.failed.lock() {
+                failed.get_or_insert_with(|| format!("cannot be read at byte {offset} ({e}): it changed or was cut short after Glassbox checked its header"));
+            }
+        }
+    }
+}
+
+/// The files of a model folder, read from disk (model.safetensors only opened: see [`DiskFile`]).
 struct FolderBytes {
     config: Vec<u8>,
-    weights: Option<Vec<u8>>,
+    weights: Option<DiskFile>,
     tokenizer: Vec<u8>,
     tokenizer_config: Option<Vec<u8>>,
     special_tokens_map: Option<Vec<u8>>,
@@ -364,7 +420,15 @@ impl FolderBytes {
         };
         Ok(FolderBytes {
             config,
-            weights: if need_weights { Some(required_or_stand_in("model.safetensors")?) } else { None },
+            weights: if need_weights {
+                // The stand-in hint for a missing file first (a sharded checkpoint, an adapter, ...).
+                if !dir.join("model.safetensors").exists() {
+                    required_or_stand_in("model.safetensors")?;
+                }
+                Some(DiskFile::open(&dir.join("model.safetensors"))?)
+            } else {
+                None
+            },
             tokenizer,
             tokenizer_config,
             special_tokens_map: optional("special_tokens_map.json")?,
@@ -374,7 +438,8 @@ impl FolderBytes {
     fn files(&self) -> ModelFiles<'_> {
         ModelFiles {
             config: &self.config,
-            weights: self.weights.as_deref(),
+            // Read through `DiskFile` by [`load`], never whole.
+            weights: None,
             tokenizer: &self.tokenizer,
             tokenizer_config: self.tokenizer_config.as_deref(),
             special_tokens_map: self.special_tokens_map.as_deref(),
@@ -453,7 +518,13 @@ fn transfer(args: &Args) -> Result<Value> {
 
 fn load(args: &Args) -> Result<(FolderBytes, Session)> {
     let bytes = FolderBytes::read(&args.dir, args.random_weights.is_none())?;
-    let mut session = Session::load_with(&bytes.files(), args.random_weights, args.weights)?;
+    let weight_file = bytes.weights.as_ref().map(|f| glassbox::loader::tensor_file::FileBytes::External(f));
+    let loaded = Session::load_from(&bytes.files(), weight_file, args.random_weights, args.weights);
+    // A failed read made zeros: its error comes first, whatever the model built from them did.
+    if let Some(file) = &bytes.weights {
+        file.check()?;
+    }
+    let mut session = loaded?;
     session.set_target_language(args.tgt_lang.as_deref())?;
     if let Some(code) = &args.src_lang {
         session.tokenizer.set_src_lang(code)?;
@@ -651,7 +722,7 @@ fn views(maps: &Option<AttentionMaps>, kind: MapKind, query_ids: &[u32], key_ids
 /// The model card, the same object as JS `model.info` (camelCase; see `glassbox::card`).
 fn info(args: &Args) -> Result<Value> {
     let (bytes, session) = load(args)?;
-    let card = ModelCard { weights: args.weights.map(glassbox::kernels::Storage::name), ..ModelCard::new(&session, bytes.weights.as_ref().map(Vec::len)) };
+    let card = ModelCard { weights: args.weights.map(glassbox::kernels::Storage::name), ..ModelCard::new(&session, bytes.weights.as_ref().map(|f| f.len)) };
     serde_json::to_value(card).map_err(|e| Error::input(format!("the model card could not be written ({e})"), "Report this as a bug"))
 }
 
@@ -765,4 +836,38 @@ fn beam_cmd(args: &Args, session: &Session, opts: &BeamOptions) -> Result<()> {
         write!(stdout, "{}", args.texts[0]).map_err(stdout_failed)?;
     }
     writeln!(stdout, "{text}").and_then(|_| stdout.flush()).map_err(stdout_failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DiskFile;
+    use glassbox::loader::tensor_file::ReadAt;
+
+    /// model.safetensors is read in place, a range at a time; a file cut short after it was opened
+    /// reads as zeros there and is reported by `check` with the byte it failed at, not used silently.
+    #[test]
+    fn disk_file_reads_ranges_and_reports_a_file_cut_short() {
+        let dir = std::env::temp_dir().join(format!("glassbox-disk-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("model.safetensors");
+        let bytes: Vec<u8> = (0..200u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let file = DiskFile::open(&path).unwrap();
+        assert_eq!(file.len(), 200);
+        let mut got = [0u8; 16];
+        file.read_at(100, &mut got);
+        assert_eq!(&got, &bytes[100..116]);
+        file.check().expect("every read so far succeeded");
+
+        std::fs::write(&path, &bytes[..50]).unwrap();
+        let mut got = [7u8; 16];
+        file.read_at(100, &mut got);
+        assert_eq!(got, [0u8; 16]);
+        let err = file.check().unwrap_err().to_string();
+        assert!(err.contains("model.safetensors") && err.contains("cannot be read at byte 100"), "{err}");
+        // The first failure is the one reported.
+        file.read_at(60, &mut got);
+        assert!(file.check().unwrap_err().to_string().contains("at byte 100"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

@@ -170,8 +170,9 @@ impl Session {
             return Err(Error::file(
                 tokenizer.vocabulary_file(),
                 format!(
-                    "it has {tv} tokens (ids 0 to {}), but this model ends its text with token {eos} (eos_token_id), so it is another model's tokenizer",
-                    tv.saturating_sub(1)
+                    "it has {tv} tokens (ids 0 to {}), but this model ends its text with token {eos} ({}'s eos_token_id), so it is another model's tokenizer",
+                    tv.saturating_sub(1),
+                    generation.source
                 ),
                 format!("Use the {} that belongs to this model", tokenizer.vocabulary_file()),
             ));

@@ -601,8 +601,14 @@ fn targeted_config_mistakes() {
     let err = Session::load(&f.files(), Some(1)).err().expect("BERT's tokenizer beside GPT-2's vocabulary").to_string();
     assert_eq!(
         err,
-        "tokenizer.json: it has 30522 tokens (ids 0 to 30521), but this model ends its text with token 50256 (eos_token_id), so it is another model's tokenizer. Use the tokenizer.json that belongs to this model"
+        "tokenizer.json: it has 30522 tokens (ids 0 to 30521), but this model ends its text with token 50256 (config.json's eos_token_id), so it is another model's tokenizer. Use the tokenizer.json that belongs to this model"
     );
+    // The end token set by generation_config.json (as transformers writes it beside config.json) is
+    // blamed on that file: config.json's own value may be a different one, or fixed already.
+    f.generation_config = Some(br#"{"eos_token_id": [50256, 40000]}"#.to_vec());
+    let err = Session::load(&f.files(), Some(1)).err().expect("end tokens from generation_config.json").to_string();
+    assert!(err.contains("with token 50256 (generation_config.json's eos_token_id)"), "{err}");
+    f.generation_config = None;
     f.tokenizer = real("gpt2");
     Session::load(&f.files(), Some(1)).expect("GPT-2's own tokenizer loads");
 }
