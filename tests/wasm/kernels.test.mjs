@@ -143,6 +143,24 @@ test('Linear after larger products: the prefill buffers kept between products ca
   }
 });
 
+test('Linear sums K in runs of 256 (each from zero), in SIMD as in the scalar twin: small terms after a large one are kept', () => {
+  // After a 1, terms of 2^-25 (under half of 1's last bit) vanish one by one in a running sum but add
+  // up inside each later run: 1 + 7 * 256 * 2^-25 at K = 2,048, whether decoding (M = 1) or in prefill.
+  const k = 2048, n = 2, tiny = 2 ** -25;
+  const want = Math.fround(1 + 7 * 256 * tiny);
+  const w = new Float32Array(n * k).fill(1);
+  for (const storage of ['f32', 'f16', 'bf16']) {
+    for (const m of [1, 5, 40]) {
+      const x = new Float32Array(m * k).fill(tiny);
+      for (let i = 0; i < m; i++) x[i * k] = 1;
+      for (const simd of [true, false]) {
+        const out = glassbox.check_linear_storage(x, m, k, w, n, new Float32Array(n), storage, simd).subarray(0, m * n);
+        assert.ok(out.every((v) => v === want), `${storage} m=${m} simd=${simd}: ${out[0]} (a running sum gives 1)`);
+      }
+    }
+  }
+});
+
 test('Linear: a row decoded alone (GEMV) equals the same row in a batch (GEMM)', () => {
   const rand = randomF32(2);
   const [m, k, n] = [13, 300, 45];

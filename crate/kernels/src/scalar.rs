@@ -7,7 +7,7 @@
 //! The loops are written in fixed-width chunks with independent accumulators so that the native
 //! compiler can vectorise them too.
 
-use super::{decode_group_sets, int8, panel_row, PanelRef, DECODE_GROUPS, GROUP_PANELS, NR};
+use super::{decode_group_sets, int8, panel_row, PanelRef, DECODE_GROUPS, GROUP_PANELS, NR, SUM_BLOCK};
 
 /// How the 4 lane partial sums of a reduction are combined: `(l0 + l2) + (l1 + l3)`,
 /// which is what a SIMD "add the swapped halves, then add the two remaining lanes" gives.
@@ -48,7 +48,7 @@ fn panel_rows_apart(x: &[f32], m: usize, k: usize, panel: &[f32], p: usize, n: u
 /// read as one u32: the low half shifted up is column `l`, the high half masked is column `l + 4`),
 /// 4 panels per pass (each output's sum is the SIMD kernel's, whichever panels it takes together);
 /// prefill: each panel widened to f32 in turn, then `rows(panel, p, out)` multiplies every row by it.
-/// Either way each output is `bias + Σ_k x[k]·w[k]` in k order.
+/// Either way each output is `bias + Σ_k x[k]·w[k]` in k order, in runs of [`SUM_BLOCK`].
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn gemm_widened_impl(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32], rows: impl Fn(&[f32], usize, &mut [f32])) {
@@ -116,29 +116,36 @@ fn gemv_rows(x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f
         let mut p = 0;
         while p < n_panels {
             let count = 4.min(n_panels - p);
-            let mut acc = [[0.0f32; NR]; 4];
-            for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
-                acc_q.copy_from_slice(&bias[(p + q) * NR..(p + q + 1) * NR]);
+            let mut total = [[0.0f32; NR]; 4];
+            for (q, total_q) in total.iter_mut().enumerate().take(count) {
+                total_q.copy_from_slice(&bias[(p + q) * NR..(p + q + 1) * NR]);
             }
-            if count == 4 {
-                for (kk, &a) in xr.iter().enumerate() {
-                    for (q, acc_q) in acc.iter_mut().enumerate() {
-                        let wr = row(p + q, kk);
-                        for c in 0..NR {
-                            acc_q[c] += a * wr[c];
+            // Runs of SUM_BLOCK k (see `SUM_BLOCK`): the first from the bias, the others from zero.
+            for (b, xb) in xr.chunks(SUM_BLOCK).enumerate() {
+                let k0 = b * SUM_BLOCK;
+                let mut acc = if b == 0 { total } else { [[0.0f32; NR]; 4] };
+                if count == 4 {
+                    for (kb, &a) in xb.iter().enumerate() {
+                        for (q, acc_q) in acc.iter_mut().enumerate() {
+                            let wr = row(p + q, k0 + kb);
+                            for c in 0..NR {
+                                acc_q[c] += a * wr[c];
+                            }
+                        }
+                    }
+                } else {
+                    for (kb, &a) in xb.iter().enumerate() {
+                        for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
+                            let wr = row(p + q, k0 + kb);
+                            for c in 0..NR {
+                                acc_q[c] += a * wr[c];
+                            }
                         }
                     }
                 }
-            } else {
-                for (kk, &a) in xr.iter().enumerate() {
-                    for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
-                        let wr = row(p + q, kk);
-                        for c in 0..NR {
-                            acc_q[c] += a * wr[c];
-                        }
-                    }
-                }
+                add_run(&mut total, &acc, b == 0);
             }
+            let acc = total;
             for (q, acc_q) in acc.iter().enumerate().take(count) {
                 let col = (p + q) * NR;
                 let cols = NR.min(n - col);
@@ -213,21 +220,33 @@ pub mod avx2 {
                 }
                 (base[q], ld[q]) = (panel_row(k, n_panels, firsts[q], 0), panel_ld(n_panels, firsts[q]));
             }
-            if count == 2 * DECODE_GROUPS {
-                for (kk, &a) in xr.iter().enumerate() {
-                    let av = _mm256_set1_ps(a);
-                    for (q, acc_q) in acc.iter_mut().enumerate() {
-                        *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base[q] + kk * ld[q])));
+            // Runs of SUM_BLOCK k (see `SUM_BLOCK`): the first from the bias, the others from zero.
+            let mut total = acc;
+            for (b, xb) in xr.chunks(SUM_BLOCK).enumerate() {
+                let k0 = b * SUM_BLOCK;
+                if b > 0 {
+                    acc = [_mm256_setzero_ps(); 2 * DECODE_GROUPS];
+                }
+                if count == 2 * DECODE_GROUPS {
+                    for (kb, &a) in xb.iter().enumerate() {
+                        let av = _mm256_set1_ps(a);
+                        for (q, acc_q) in acc.iter_mut().enumerate() {
+                            *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base[q] + (k0 + kb) * ld[q])));
+                        }
+                    }
+                } else {
+                    for (kb, &a) in xb.iter().enumerate() {
+                        let av = _mm256_set1_ps(a);
+                        for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
+                            *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base[q] + (k0 + kb) * ld[q])));
+                        }
                     }
                 }
-            } else {
-                for (kk, &a) in xr.iter().enumerate() {
-                    let av = _mm256_set1_ps(a);
-                    for (q, acc_q) in acc.iter_mut().enumerate().take(count) {
-                        *acc_q = _mm256_add_ps(*acc_q, _mm256_mul_ps(av, row(base[q] + kk * ld[q])));
-                    }
+                for (t, a) in total.iter_mut().zip(&acc) {
+                    *t = if b == 0 { *a } else { _mm256_add_ps(*t, *a) };
                 }
             }
+            let acc = total;
             for (q, acc_q) in acc.iter().enumerate().take(count) {
                 let mut lanes = [0.0f32; NR];
                 _mm256_storeu_ps(lanes.as_mut_ptr(), if f16 { _mm256_mul_ps(*acc_q, _mm256_set1_ps(sum_scale)) } else { *acc_q });
@@ -361,23 +380,33 @@ fn panel_rows(x: &[f32], m: usize, k: usize, panel: &[f32], p: usize, n: usize, 
 /// (`groups[g]: [K][P][NR]` from that group's row 0; `bias` and `out`, the row, from column 0).
 #[inline(always)]
 fn tile_panels<const G: usize, const P: usize>(x: &[f32], k: usize, groups: [&[f32]; G], bias: &[f32], out: &mut [f32], firsts: [usize; G]) {
-    let mut acc = [[[0.0f32; NR]; P]; G];
+    let mut total = [[[0.0f32; NR]; P]; G];
     for g in 0..G {
-        for (q, acc_q) in acc[g].iter_mut().enumerate() {
-            acc_q.copy_from_slice(&bias[(firsts[g] + q) * NR..(firsts[g] + q + 1) * NR]);
+        for (q, total_q) in total[g].iter_mut().enumerate() {
+            total_q.copy_from_slice(&bias[(firsts[g] + q) * NR..(firsts[g] + q + 1) * NR]);
         }
     }
-    for (kk, &a) in x[..k].iter().enumerate() {
-        for g in 0..G {
-            let rows = &groups[g][kk * P * NR..(kk + 1) * P * NR];
-            for q in 0..P {
-                let w = &rows[q * NR..(q + 1) * NR];
-                for c in 0..NR {
-                    acc[g][q][c] += a * w[c];
+    // Runs of SUM_BLOCK k (see `SUM_BLOCK`): the first from the bias, the others from zero.
+    for (b, xb) in x[..k].chunks(SUM_BLOCK).enumerate() {
+        let k0 = b * SUM_BLOCK;
+        let mut acc = if b == 0 { total } else { [[[0.0f32; NR]; P]; G] };
+        for (kb, &a) in xb.iter().enumerate() {
+            let kk = k0 + kb;
+            for g in 0..G {
+                let rows = &groups[g][kk * P * NR..(kk + 1) * P * NR];
+                for q in 0..P {
+                    let w = &rows[q * NR..(q + 1) * NR];
+                    for c in 0..NR {
+                        acc[g][q][c] += a * w[c];
+                    }
                 }
             }
         }
+        for g in 0..G {
+            add_run(&mut total[g], &acc[g], b == 0);
+        }
     }
+    let acc = total;
     let n = out.len();
     for g in 0..G {
         for (q, acc_q) in acc[g].iter().enumerate() {
@@ -388,18 +417,40 @@ fn tile_panels<const G: usize, const P: usize>(x: &[f32], k: usize, groups: [&[f
     }
 }
 
+/// Adds one run's sums ([`SUM_BLOCK`]) to the totals; the first run's sums (which started from the
+/// bias) become the totals as they are.
+#[inline(always)]
+fn add_run<const R: usize>(total: &mut [[f32; NR]; R], run: &[[f32; NR]; R], first: bool) {
+    if first {
+        *total = *run;
+        return;
+    }
+    for (t, r) in total.iter_mut().zip(run) {
+        for c in 0..NR {
+            t[c] += r[c];
+        }
+    }
+}
+
 /// `R` rows of `x` times one panel: `R x NR` accumulators.
 #[inline(always)]
 fn tile_packed<const R: usize>(x: &[f32], k: usize, panel: &[f32], bias: &[f32; NR], out: &mut [f32], ld_out: usize, cols: usize) {
-    let mut acc = [*bias; R];
-    for (kk, w) in panel.chunks_exact(NR).enumerate() {
-        for (r, acc_r) in acc.iter_mut().enumerate() {
-            let a = x[r * k + kk];
-            for (c, &wc) in w.iter().enumerate() {
-                acc_r[c] += a * wc;
+    let mut total = [*bias; R];
+    // Runs of SUM_BLOCK k (see `SUM_BLOCK`): the first from the bias, the others from zero.
+    for (b, run) in panel[..k * NR].chunks(SUM_BLOCK * NR).enumerate() {
+        let k0 = b * SUM_BLOCK;
+        let mut acc = if b == 0 { total } else { [[0.0f32; NR]; R] };
+        for (kb, w) in run.chunks_exact(NR).enumerate() {
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let a = x[r * k + k0 + kb];
+                for (c, &wc) in w.iter().enumerate() {
+                    acc_r[c] += a * wc;
+                }
             }
         }
+        add_run(&mut total, &acc, b == 0);
     }
+    let acc = total;
     for (r, acc_r) in acc.iter().enumerate() {
         out[r * ld_out..r * ld_out + cols].copy_from_slice(&acc_r[..cols]);
     }
@@ -408,14 +459,28 @@ fn tile_packed<const R: usize>(x: &[f32], k: usize, panel: &[f32], bias: &[f32; 
 /// `out[M][N] = x[M][K] · w[K][N] (+ bias[N])`, `w` unpacked, k-major.
 pub fn matmul_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Option<&[f32]>, out: &mut [f32]) {
     assert!(x.len() >= m * k && w.len() >= k * n && out.len() >= m * n && bias.is_none_or(|b| b.len() >= n));
+    // Runs of `SUM_BLOCK` k, as the packed products sum (see `SUM_BLOCK`): the first into the row
+    // (from the bias), each later one into `run` (from zero), then added to the row.
+    let mut run = if k > super::SUM_BLOCK { vec![0.0f32; n] } else { Vec::new() };
     for i in 0..m {
         let row = &mut out[i * n..(i + 1) * n];
         match bias {
             Some(b) => row.copy_from_slice(&b[..n]),
             None => row.fill(0.0),
         }
-        for (kk, &a) in x[i * k..(i + 1) * k].iter().enumerate() {
-            axpy(a, &w[kk * n..(kk + 1) * n], row);
+        for (b, xb) in x[i * k..(i + 1) * k].chunks(super::SUM_BLOCK).enumerate() {
+            let k0 = b * super::SUM_BLOCK;
+            if b == 0 {
+                for (kb, &a) in xb.iter().enumerate() {
+                    axpy(a, &w[(k0 + kb) * n..(k0 + kb + 1) * n], row);
+                }
+                continue;
+            }
+            run.fill(0.0);
+            for (kb, &a) in xb.iter().enumerate() {
+                axpy(a, &w[(k0 + kb) * n..(k0 + kb + 1) * n], &mut run);
+            }
+            row.iter_mut().zip(&run).for_each(|(o, r)| *o += r);
         }
     }
 }

@@ -365,10 +365,17 @@ unsafe fn prefill_rows<S: Src, const R: usize, const V: usize>(src: &S, x: &[f32
                 }
             };
             let (col, bias_p) = (p * NR, bias.as_ptr().add(p * NR));
-            if two {
-                panel_pass::<R, 4>(xp.as_ptr(), m, w, ld, kc, bias_p, out.as_mut_ptr(), n, col, k0 == 0);
-            } else {
-                panel_pass::<R, 2>(xp.as_ptr(), m, w, ld, kc, bias_p, out.as_mut_ptr(), n, col, k0 == 0);
+            // One pass per run of `SUM_BLOCK` k inside the block (see `super::SUM_BLOCK`).
+            let mut s0 = 0;
+            while s0 < kc {
+                let run = (super::SUM_BLOCK - (k0 + s0) % super::SUM_BLOCK).min(kc - s0);
+                let (xs, ws, first) = (xp.as_ptr().add(s0 * R), w.add(s0 * ld), k0 + s0 == 0);
+                if two {
+                    panel_pass::<R, 4>(xs, kc, m, ws, ld, run, bias_p, out.as_mut_ptr(), n, col, first);
+                } else {
+                    panel_pass::<R, 2>(xs, kc, m, ws, ld, run, bias_p, out.as_mut_ptr(), n, col, first);
+                }
+                s0 += run;
             }
             p += panels;
         }
@@ -426,7 +433,8 @@ unsafe fn widen<S: Src>(src: &S, p: usize, k0: usize, kc: usize, dst: *mut f32, 
     }
 }
 
-/// Every row tile of the packed `xp` against one K-block of `V / 2` panels ([`tile`], inlined).
+/// Every row tile of the packed `xp` against one run of `kc` rows of `V / 2` panels ([`tile`],
+/// inlined); each tile's packed rows start `stride · R` floats after the previous tile's.
 ///
 /// The tile loop is here, around the k loop, on purpose: V8 (TurboFan, Node 20) unrolls a wasm loop
 /// `(depth + 1) · 50 / size` times (size in graph nodes, nesting depth in the function), so the k
@@ -437,19 +445,19 @@ unsafe fn widen<S: Src>(src: &S, p: usize, k0: usize, kc: usize, dst: *mut f32, 
 /// instead spilled the accumulators (x0.7).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn panel_pass<const R: usize, const V: usize>(xp: *const f32, m: usize, w: *const f32, ld: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, first: bool) {
+unsafe fn panel_pass<const R: usize, const V: usize>(xp: *const f32, stride: usize, m: usize, w: *const f32, ld: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, first: bool) {
     let mut t = 0;
     while t * R < m {
-        tile::<R, V>(xp.add(t * kc * R), w, ld, kc, bias, out.add(t * R * n), n, col, R.min(m - t * R), first);
+        tile::<R, V>(xp.add(t * stride * R), w, ld, kc, bias, out.add(t * R * n), n, col, R.min(m - t * R), first);
         t += 1;
     }
 }
 
-/// One row tile against one K-block of `V / 2` panels (`V` f32x4 per row: 2 for one panel, 4 for
-/// two side by side): `R x V` accumulators, started from the bias in the first K-block (`first`)
-/// and from the partial sums in `out` after it; per k, one row of the panels (`V` vectors; rows `ld`
-/// floats apart) and `R` broadcast activations from the packed tile `xp: [kc][R]`.
-/// Only the first `rows` rows are real (read and written).
+/// One row tile against one run of `kc` rows ([`super::SUM_BLOCK`]) of `V / 2` panels (`V` f32x4
+/// per row: 2 for one panel, 4 for two side by side): `R x V` accumulators, started from the bias in
+/// the first run (`first`, then stored) and from zero after it (then added to the totals in `out`);
+/// per k, one row of the panels (`V` vectors; rows `ld` floats apart) and `R` broadcast activations
+/// from the packed tile `xp: [kc][R]`. Only the first `rows` rows are real (read and written).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, rows: usize, first: bool) {
@@ -463,13 +471,8 @@ unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld
             *s = load(bias.add(4 * v));
         }
     }
-    for (r, acc_r) in acc.iter_mut().enumerate() {
+    for acc_r in acc.iter_mut() {
         *acc_r = start;
-        if !first && r < rows {
-            for h in 0..V / 2 {
-                [acc_r[2 * h], acc_r[2 * h + 1]] = load8_out(out.add(r * n), col + h * NR, n);
-            }
-        }
     }
     // One k step per iteration, on purpose: with the loop unrolled by hand, LLVM interleaves the
     // steps per accumulator (all weight rows of the unrolled steps live at once) and V8 spills the
@@ -493,7 +496,12 @@ unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld
     for (r, acc_r) in acc.iter().enumerate() {
         if r < rows {
             for h in 0..V / 2 {
-                store8_out(out.add(r * n), col + h * NR, n, [acc_r[2 * h], acc_r[2 * h + 1]]);
+                let mut sums = [acc_r[2 * h], acc_r[2 * h + 1]];
+                if !first {
+                    let total = load8_out(out.add(r * n), col + h * NR, n);
+                    sums = [f32x4_add(total[0], sums[0]), f32x4_add(total[1], sums[1])];
+                }
+                store8_out(out.add(r * n), col + h * NR, n, sums);
             }
         }
     }
@@ -576,31 +584,41 @@ unsafe fn gemv_tile_body<S: Src, const G: usize, const P: usize>(src: &S, x: *co
         }
     }
     let srcs: [S; G] = core::array::from_fn(|g| src.panel(firsts[g]));
-    // `later`: kk >= 1, so a 16-bit source may read the 2 bytes before its row (`load8_q_later`).
-    let step = |acc: &mut [[[v128; 2]; P]; G], kk: usize, later: bool| {
-        let a = load_splat(x.add(kk));
+    // Step 0 apart: the later steps read a 16-bit row from the 2 bytes before it (`load8_q_later`).
+    let mut kk = 0;
+    if k > 0 {
+        let a = load_splat(x);
         for g in 0..G {
             for q in 0..P {
-                let [w0, w1] = if later { srcs[g].load8_q_later(kk, q) } else { srcs[g].load8_q(kk, q) };
+                let [w0, w1] = srcs[g].load8_q(0, q);
                 acc[g][q][0] = madd(acc[g][q][0], a, w0);
                 acc[g][q][1] = madd(acc[g][q][1], a, w1);
             }
         }
-    };
-    let mut kk = 0;
-    if k > 0 {
-        step(&mut acc, 0, false);
         kk = 1;
     }
-    // One k step per iteration: V8 unrolls this loop twice itself (it is nested in `gemv_rows`'s
-    // loops). Unrolled by hand 4 times, LLVM gathered each accumulator's 4 steps together and the
-    // 4 live broadcasts spilled (f32 x0.76 in cache with two groups).
-    while kk < k {
-        step(&mut acc, kk, true);
-        kk += 1;
+    // Runs of SUM_BLOCK k (see `super::SUM_BLOCK`): each run's steps in a function of their own
+    // ([`gemv_run`]); at the end of each run but the last, its sums go to the totals kept in the
+    // output row ([`end_run`]) and the accumulators start again from zero. GPT-2-small-shaped
+    // decoding, f16 against the build before the runs (`node bench/decode-ab.mjs`): x0.92 this way;
+    // x0.82 with the run loop written around the k loop here, x0.91 with one k loop that calls
+    // `end_run` on a branch (bf16 x0.93 that way, x1.0 this way).
+    let mut run_end = super::SUM_BLOCK.min(k);
+    loop {
+        acc = gemv_run::<S, G, P>(acc, &srcs, x, kk, run_end);
+        kk = run_end;
+        if run_end >= k {
+            break;
+        }
+        acc = end_run::<G, P>(acc, row, firsts, n, run_end > super::SUM_BLOCK);
+        run_end = (run_end + super::SUM_BLOCK).min(k);
     }
     for g in 0..G {
         for q in 0..P {
+            if k > super::SUM_BLOCK {
+                let total = load8_out(row, (firsts[g] + q) * NR, n);
+                acc[g][q] = [f32x4_add(total[0], acc[g][q][0]), f32x4_add(total[1], acc[g][q][1])];
+            }
             if S::SCALED {
                 let up = f32x4_splat(src.scales().sum);
                 acc[g][q] = [f32x4_mul(acc[g][q][0], up), f32x4_mul(acc[g][q][1], up)];
@@ -608,6 +626,45 @@ unsafe fn gemv_tile_body<S: Src, const G: usize, const P: usize>(src: &S, x: *co
             store8_out(row, (firsts[g] + q) * NR, n, acc[g][q]);
         }
     }
+}
+
+/// Steps `kk0..kk1` (`kk0 >= 1`) of [`gemv_tile_body`]'s k loop, one k per iteration. Unrolled by
+/// hand 4 times, LLVM gathered each accumulator's 4 steps together and the 4 live broadcasts
+/// spilled (f32 x0.76 in cache with two groups).
+#[inline(never)]
+unsafe fn gemv_run<S: Src, const G: usize, const P: usize>(mut acc: [[[v128; 2]; P]; G], srcs: &[S; G], x: *const f32, kk0: usize, kk1: usize) -> [[[v128; 2]; P]; G] {
+    let mut kk = kk0;
+    while kk < kk1 {
+        let a = load_splat(x.add(kk));
+        for g in 0..G {
+            for q in 0..P {
+                let [w0, w1] = srcs[g].load8_q_later(kk, q);
+                acc[g][q][0] = madd(acc[g][q][0], a, w0);
+                acc[g][q][1] = madd(acc[g][q][1], a, w1);
+            }
+        }
+        kk += 1;
+    }
+    acc
+}
+
+/// The end of a run of decoding's sums ([`super::SUM_BLOCK`]): the accumulators stored as the totals
+/// in the output row (`add`: added to the totals there), in f16's scaled units when scaled; returns
+/// them zeroed. Not inlined, so that the k loop around it stays small.
+#[inline(never)]
+unsafe fn end_run<const G: usize, const P: usize>(acc: [[[v128; 2]; P]; G], row: *mut f32, firsts: [usize; G], n: usize, add: bool) -> [[[v128; 2]; P]; G] {
+    for g in 0..G {
+        for q in 0..P {
+            let col = (firsts[g] + q) * NR;
+            let mut sums = acc[g][q];
+            if add {
+                let total = load8_out(row, col, n);
+                sums = [f32x4_add(total[0], sums[0]), f32x4_add(total[1], sums[1])];
+            }
+            store8_out(row, col, n, sums);
+        }
+    }
+    [[[f32x4_splat(0.0); 2]; P]; G]
 }
 
 /// Outputs `col..col+8` of a row of `N`; the last panel may hang past `N`, its extra lanes read as 0.
@@ -648,14 +705,28 @@ pub fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias
 /// (Layers use [`gemm_packed`]; this serves one-off products.)
 pub fn matmul_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Option<&[f32]>, out: &mut [f32]) {
     assert!(x.len() >= m * k && w.len() >= k * n && out.len() >= m * n && bias.is_none_or(|b| b.len() >= n));
+    // Runs of `SUM_BLOCK` k, as the packed products sum (see `SUM_BLOCK`): the first into the row
+    // (from the bias), each later one into `run` (from zero), then added to the row.
+    let mut run = if k > super::SUM_BLOCK { vec![0.0f32; n] } else { Vec::new() };
     for i in 0..m {
         let row = &mut out[i * n..(i + 1) * n];
         match bias {
             Some(b) => row.copy_from_slice(&b[..n]),
             None => row.fill(0.0),
         }
-        for (kk, &a) in x[i * k..(i + 1) * k].iter().enumerate() {
-            axpy(a, &w[kk * n..(kk + 1) * n], row);
+        for (b, xb) in x[i * k..(i + 1) * k].chunks(super::SUM_BLOCK).enumerate() {
+            let k0 = b * super::SUM_BLOCK;
+            if b == 0 {
+                for (kb, &a) in xb.iter().enumerate() {
+                    axpy(a, &w[(k0 + kb) * n..(k0 + kb + 1) * n], row);
+                }
+                continue;
+            }
+            run.fill(0.0);
+            for (kb, &a) in xb.iter().enumerate() {
+                axpy(a, &w[(k0 + kb) * n..(k0 + kb + 1) * n], &mut run);
+            }
+            row.iter_mut().zip(&run).for_each(|(o, r)| *o += r);
         }
     }
 }

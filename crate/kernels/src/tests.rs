@@ -613,3 +613,27 @@ fn packing_by_row_blocks_is_the_whole_packing_in_every_storage() {
         }
     }
 }
+
+/// Products sum K in runs of `SUM_BLOCK` (each from zero, the first from the bias), not in one running
+/// sum: after a 1, the 2^-25 terms (under half of 1's last bit) vanish one by one in a running sum but
+/// add up inside each later run. Every storage but int8 (which sums integers) and both paths
+/// (decoding one row, prefill of several) must keep them: 1 + 7·256·2^-25 exactly, at K = 2,048.
+#[test]
+fn products_sum_in_runs_of_sum_block() {
+    assert_eq!(SUM_BLOCK, 256, "the expected sum below counts runs of 256");
+    let k = 2048;
+    let tiny = (-25f32).exp2();
+    let mut row = vec![tiny; k];
+    row[0] = 1.0;
+    let want = 1.0 + 7.0 * 256.0 * tiny;
+    assert_ne!(want, 1.0);
+    for storage in [Storage::F32, Storage::F16, Storage::BF16] {
+        // Two outputs, every weight 1 (exact in every storage); bias 0.
+        let layer = Linear::from_stored(StoredMatrix::F32(vec![1.0; 2 * k]), Layout::OutIn, k, 2, Some(vec![0.0; 2]), Some(storage));
+        for m in [1, 5, 40] {
+            let x: Vec<f32> = (0..m).flat_map(|_| row.iter().copied()).collect();
+            let out = layer.forward(&x, m);
+            assert!(out.iter().all(|&v| v == want), "{storage:?} m={m}: {:?} (a running sum gives 1)", &out[..2]);
+        }
+    }
+}
