@@ -319,8 +319,9 @@ pub mod avx2 {
 /// `out[M][N] = x[M][K] · W (+ bias)` with `W` packed in f32 panels of [`NR`] columns (see
 /// [`super::pack_panels`]) and `bias: [N rounded up to NR]` (zeros when the layer has none).
 ///
-/// Every output is `bias + x[0]·w[0] + x[1]·w[1] + ...` accumulated in k order, whatever the tiling,
-/// so M = 1 (decoding) and M > 1 (prefill) give the same numbers for the same row.
+/// Every output is `bias + x[0]·w[0] + x[1]·w[1] + ...` accumulated in k order in runs of
+/// [`SUM_BLOCK`], whatever the tiling, so M = 1 (decoding) and M > 1 (prefill) give the same numbers
+/// for the same row.
 pub fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias: &[f32], out: &mut [f32]) {
     gemm_packed_impl(x, m, k, panels, n, bias, out, |panel, p, out| panel_rows_apart(x, m, k, panel, p, n, bias, out))
 }

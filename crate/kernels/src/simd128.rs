@@ -228,8 +228,8 @@ impl<const F16: bool> Src for SrcHalf<F16> {
 /// two panels (four vectors) loaded per k and multiplied by 2 broadcast activations. Decoding (M < 4) streams
 /// the weights once, widening them in registers, two groups of 2 panels side by side (two streams,
 /// half the matrix apart): 8 independent accumulators and no horizontal sum (each lane is one
-/// output). Each output accumulates `bias + Σ_k x[k]·w[k]` in k order either way, as the scalar
-/// twin does.
+/// output). Each output accumulates `bias + Σ_k x[k]·w[k]` in k order, in runs of
+/// [`super::SUM_BLOCK`], either way, as the scalar twin does.
 pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
     assert!(x.len() >= m * k && bias.len() >= n_panels * NR && out.len() >= m * n);
@@ -273,7 +273,7 @@ const SMALL_M_KC: usize = 4096;
 static PREFILL_ROWS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(MR);
 
 /// Benchmarks only: the rows per prefill register tile (2 by 16 columns; 4 or 8 by 8 columns).
-/// Numbers do not change: every output still adds its products in k order.
+/// Numbers do not change: every output still adds its products in the same runs, in k order.
 pub fn set_prefill_rows(rows: usize) {
     PREFILL_ROWS.store(rows, core::sync::atomic::Ordering::Relaxed);
 }
