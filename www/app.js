@@ -220,7 +220,7 @@ async function loadModel(source, name, bundledIndex = null) {
   try {
     const model = await state.gb.loadModel(source, {
       weights: ui.weightsSelect.value || undefined,
-      onProgress: ({ loaded, total, file }) => {
+      onProgress: ({ loaded, total, file, stage }) => {
         if (seq !== state.loadSeq) return;
         if (total) {
           ui.progressBar.max = total;
@@ -228,9 +228,12 @@ async function loadModel(source, name, bundledIndex = null) {
         } else {
           ui.progressBar.removeAttribute('value');
         }
-        const done = total && loaded >= total && file === 'model.safetensors';
+        // A picked file is read as the engine asks: first straight through, checking every value, then tensor
+        // by tensor into the layers (`stage`). A download or a file read whole has no stage.
+        const doing = { checking: ', checking every value', building: ', building the model in memory' }[stage] ?? '';
+        const done = !stage && total && loaded >= total && file === 'model.safetensors';
         ui.progressStatus.textContent = done ? `${file}: ${mb(loaded)} read; building the model in memory…`
-          : `${file}: ${mb(loaded)}${total ? ` of ${mb(total)} (${Math.floor((100 * loaded) / total)}%)` : ''}`;
+          : `${file}: ${mb(loaded)}${total ? ` of ${mb(total)} (${Math.floor((100 * loaded) / total)}%)` : ''}${doing}`;
       },
     });
     if (seq !== state.loadSeq) {

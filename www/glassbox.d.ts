@@ -97,7 +97,15 @@ export interface LoadOptions {
   srcLang?: string;
 }
 
-export interface Progress { loaded: number; total: number | null; file: string }
+export interface Progress {
+  loaded: number;
+  total: number | null;
+  file: string;
+  /** A picked model.safetensors is read a range at a time as the engine asks (in a worker): first straight
+   *  through, checking every value ('checking'), then tensor by tensor into the layers ('building'). Absent
+   *  when a file is downloaded or read whole. */
+  stage?: 'checking' | 'building';
+}
 
 export type ModelSource =
   /** A folder URL (resolved against the page) holding config.json, model.safetensors, tokenizer.json

@@ -280,7 +280,7 @@ export class Glassbox {
     if (!pending) return;
     switch (msg.type) {
       case 'progress':
-        callBack(pending.onProgress, { loaded: msg.loaded, total: msg.total, file: msg.file });
+        callBack(pending.onProgress, { loaded: msg.loaded, total: msg.total, file: msg.file, ...(msg.stage ? { stage: msg.stage } : {}) });
         break;
       case 'started':
         pending.onStarted?.(msg.value);

@@ -155,6 +155,10 @@ describe('a GPT-2-small-shaped model in the page', () => {
     assert.equal(await page.$eval('#model-error', (e) => (e.hidden ? '' : e.textContent)), '', 'the model loaded');
     const seen = await page.evaluate(() => window.__seenStatus);
     assert.ok(seen.some((s) => /model\.safetensors: [\d.]+ MB of 237\.4 MB \(\d+%\)/.test(s)), `progress was shown: ${seen.slice(0, 5).join(' | ')}`);
+    // The picked file is read a range at a time as the engine asks (never whole in the tab): first checked
+    // straight through, then read tensor by tensor into the layers, and the line says which.
+    assert.ok(seen.some((s) => /\(\d+%\), checking every value/.test(s)), `the checking pass was shown: ${seen.slice(0, 5).join(' | ')}`);
+    assert.ok(seen.some((s) => /\(\d+%\), building the model in memory/.test(s)), `the building pass was shown: ${seen.slice(-5).join(' | ')}`);
     const facts = await page.$eval('#model-facts', (e) => e.textContent);
     assert.match(facts, /124/, 'the card shows the 124M parameters');
     figures.page_load_s = round((await pageFigures(page)).loadMs / 1000);

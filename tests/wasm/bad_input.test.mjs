@@ -104,3 +104,35 @@ test('over-long inputs and out-of-range numbers are refused before the work', ()
   wide.free();
   t5.free();
 });
+
+test('weights through a reader { size, read(offset, length) }: the same model as from bytes, and a reader that fails is named', () => {
+  // The worker hands the engine a picked model.safetensors this way (FileReaderSync, a range at a time).
+  const files = gpt2();
+  const bytes = files.weights;
+  const reads = [];
+  const reader = (read) => ({ size: bytes.length, read: (offset, length) => { reads.push([offset, length]); return read(offset, length); } });
+  const fromBytes = load(files);
+  const fromReader = load({ ...files, weights: reader((o, n) => bytes.slice(o, o + n)) });
+  const text = 'The quick brown fox';
+  const a = fromBytes.run(text, { logits: true, topK: 0 });
+  const b = fromReader.run(text, { logits: true, topK: 0 });
+  assert.deepEqual(Array.from(b.logits.data ?? b.logits), Array.from(a.logits.data ?? a.logits), 'the same logits');
+  // Read in ranges (the header, then pieces), never asked for the whole file at once.
+  assert.ok(reads.length > 3 && reads.every(([o, n]) => o >= 0 && n < bytes.length && o + n <= bytes.length), `ranges: ${reads.length}`);
+  assert.equal(reads[0][0], 0);
+  for (const m of [fromBytes, fromReader]) m.free();
+
+  // A reader that throws part-way (the file changed on disk), or gives the wrong bytes: refused by name, no trap.
+  const at = Math.floor(bytes.length / 2);
+  const failing = (o, n) => { if (o + n > at) throw new Error('NotReadableError: the file changed'); return bytes.slice(o, o + n); };
+  refused('a reader that throws', () => load({ ...files, weights: reader(failing) }), ['model.safetensors', 'could not be read at byte', 'the file changed', 'Pick the file again']);
+  refused('a reader that gives too few bytes', () => load({ ...files, weights: reader((o, n) => bytes.slice(o, o + Math.max(0, n - 1))) }), ['model.safetensors', 'gave']);
+  refused('a reader that gives no bytes', () => load({ ...files, weights: reader(() => 'abc') }), ['model.safetensors', 'did not give a Uint8Array']);
+  refused('a reader with an impossible size', () => load({ ...files, weights: { size: -3, read: () => new Uint8Array(0) } }), ['model.safetensors', 'size is -3']);
+  refused('an object that is no reader', () => load({ ...files, weights: { length: 3 } }), ['model.safetensors', 'reader { size, read(offset, length) }']);
+  // The instance still loads and runs a model afterwards.
+  const after = load(files);
+  const c = after.run(text, { logits: true, topK: 0 });
+  assert.deepEqual(Array.from(c.logits.data ?? c.logits), Array.from(a.logits.data ?? a.logits), 'the instance still works');
+  after.free();
+});

@@ -1,41 +1,111 @@
-//! model.safetensors as the page hands it over: a JavaScript buffer the engine reads one tensor at a
-//! time, never copied into wasm memory whole.
+//! model.safetensors as the page hands it over: a JavaScript buffer, or a reader of a picked file, that
+//! the engine reads one tensor at a time, never copied into wasm memory whole.
 //!
 //! Wasm memory grows and never shrinks, so a transient copy of a 250 MB file beside the packed weights
 //! would stay the tab's cost for as long as the tab lives. Only the header and then each tensor, as a
 //! layer asks for it, cross the boundary; the layer converts it into its own storage and the copy is
 //! freed before the next tensor is read, so its room is reused.
+//!
+//! A reader (`{ size, read(offset, length) }`) goes further: the page's worker reads a picked file a
+//! range at a time (`FileReaderSync`), so the tab never holds the whole file in JavaScript either, and a
+//! 2.5 GB checkpoint costs its packed weights rather than twice that.
 
 use crate::loader::tensor_file::ReadAt;
-use js_sys::{ArrayBuffer, Uint8Array};
+use js_sys::{ArrayBuffer, Function, Reflect, Uint8Array};
+use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsError, JsValue};
 
 /// The bytes of model.safetensors, held by JavaScript.
-pub(super) struct JsFile(Uint8Array);
+pub(super) enum JsFile {
+    /// The whole file in a buffer.
+    Bytes(Uint8Array),
+    /// An object that gives `length` bytes from `offset` when asked (`read(offset, length)` returns a
+    /// `Uint8Array`), `size` bytes in all.
+    Reader {
+        this: JsValue,
+        read: Function,
+        size: usize,
+        /// The first read that failed: [`ReadAt::read_at`] cannot return it, so its bytes read as
+        /// zeros and [`JsFile::check`] reports it after the load, instead of the model built from them.
+        failed: RefCell<Option<String>>,
+    },
+}
 
 impl JsFile {
-    /// A `Uint8Array` (a Node `Buffer` is one) or an `ArrayBuffer`; `null`/`undefined` give `None`.
+    /// A `Uint8Array` (a Node `Buffer` is one), an `ArrayBuffer`, or a reader `{ size, read(offset,
+    /// length) }`; `null`/`undefined` give `None`.
     pub(super) fn from_js(value: JsValue) -> Result<Option<JsFile>, JsError> {
         if value.is_null() || value.is_undefined() {
             return Ok(None);
         }
         if let Some(view) = value.dyn_ref::<Uint8Array>() {
-            return Ok(Some(JsFile(view.clone())));
+            return Ok(Some(JsFile::Bytes(view.clone())));
         }
         if let Some(buffer) = value.dyn_ref::<ArrayBuffer>() {
-            return Ok(Some(JsFile(Uint8Array::new(buffer))));
+            return Ok(Some(JsFile::Bytes(Uint8Array::new(buffer))));
         }
-        Err(JsError::new("model.safetensors: the weights are neither a Uint8Array nor an ArrayBuffer. Pass the file's bytes (or null with randomSeed)"))
+        if value.is_object() {
+            let read = Reflect::get(&value, &JsValue::from_str("read")).ok().and_then(|f| f.dyn_into::<Function>().ok());
+            let size = Reflect::get(&value, &JsValue::from_str("size")).ok().and_then(|s| s.as_f64());
+            if let (Some(read), Some(size)) = (read, size) {
+                // Offsets must fit in u32 and in f64 exactly: a wasm32 engine cannot hold more anyway.
+                if !(size >= 0.0 && size.fract() == 0.0 && size <= u32::MAX as f64) {
+                    return Err(JsError::new(&format!(
+                        "model.safetensors: the reader's size is {size}, not a whole number of bytes under 4 GiB. Pass the file's size in bytes (File.size)"
+                    )));
+                }
+                return Ok(Some(JsFile::Reader { this: value, read, size: size as usize, failed: RefCell::new(None) }));
+            }
+        }
+        Err(JsError::new(
+            "model.safetensors: the weights are neither a Uint8Array, an ArrayBuffer nor a reader { size, read(offset, length) }. Pass the file's bytes (or null with randomSeed)",
+        ))
+    }
+
+    /// The read that failed, if one did, as the error to report.
+    pub(super) fn check(&self) -> Result<(), JsError> {
+        match self {
+            JsFile::Reader { failed, .. } => match failed.borrow().as_deref() {
+                None => Ok(()),
+                Some(problem) => Err(JsError::new(&format!(
+                    "model.safetensors: {problem}. Pick the file again: it may have changed or moved while it was read"
+                ))),
+            },
+            JsFile::Bytes(_) => Ok(()),
+        }
     }
 }
 
 impl ReadAt for JsFile {
     fn len(&self) -> usize {
-        self.0.length() as usize
+        match self {
+            JsFile::Bytes(bytes) => bytes.length() as usize,
+            JsFile::Reader { size, .. } => *size,
+        }
     }
 
     fn read_at(&self, offset: usize, dst: &mut [u8]) {
-        // Offsets fit in u32: a wasm32 engine cannot be handed a larger buffer than that anyway.
-        self.0.subarray(offset as u32, (offset + dst.len()) as u32).copy_to(dst);
+        let (this, read, failed) = match self {
+            // Offsets fit in u32: a wasm32 engine cannot be handed a larger buffer than that anyway.
+            JsFile::Bytes(bytes) => return bytes.subarray(offset as u32, (offset + dst.len()) as u32).copy_to(dst),
+            JsFile::Reader { this, read, failed, .. } => (this, read, failed),
+        };
+        if failed.borrow().is_some() {
+            dst.fill(0);
+            return;
+        }
+        let problem = match read.call2(this, &JsValue::from_f64(offset as f64), &JsValue::from_f64(dst.len() as f64)) {
+            Ok(got) => match got.dyn_into::<Uint8Array>() {
+                Ok(bytes) if bytes.length() as usize == dst.len() => return bytes.copy_to(dst),
+                Ok(bytes) => format!("reading {} bytes at byte {offset} gave {}", dst.len(), bytes.length()),
+                Err(_) => format!("reading at byte {offset} did not give a Uint8Array"),
+            },
+            Err(e) => {
+                let why = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_else(|| "an exception".into());
+                format!("could not be read at byte {offset} ({why})")
+            }
+        };
+        dst.fill(0);
+        *failed.borrow_mut() = Some(problem);
     }
 }

@@ -720,8 +720,10 @@ struct RelativeMeta {
 
 #[wasm_bindgen]
 impl WasmModel {
-    /// Build a model from the bytes of a Hugging Face folder. `weights` may be `null` when
-    /// `options.randomSeed` is given: the architecture is then built with seeded random weights.
+    /// Build a model from the bytes of a Hugging Face folder. `weights` (model.safetensors) is its
+    /// bytes or a reader `{ size, read(offset, length) -> Uint8Array }` (the worker's, of a picked
+    /// file); it may be `null` when `options.randomSeed` is given: the architecture is then built
+    /// with seeded random weights.
     /// `generation_config` (generation_config.json, optional) sets the generation rules (end
     /// tokens, forced and suppressed tokens) as in the CLI.
     #[allow(clippy::too_many_arguments)]
@@ -736,7 +738,8 @@ impl WasmModel {
     ) -> Result<WasmModel, JsError> {
         let opts: LoadOptions = options(load_options, "load")?;
         // The file wins over the seed, as in `Model::load`.
-        // model.safetensors stays in JavaScript: read one tensor at a time (load.rs).
+        // model.safetensors stays in JavaScript (its bytes, or a reader of the picked file): read one
+        // tensor at a time (load.rs).
         let weights = load::JsFile::from_js(weights)?;
         let weight_file = weights.as_ref().map(|f| crate::loader::tensor_file::FileBytes::External(f));
         let files = ModelFiles {
@@ -748,7 +751,12 @@ impl WasmModel {
             generation_config: generation_config.as_deref(),
         };
         let storage = opts.weights.as_deref().map(parse_storage).transpose()?;
-        let mut session = Session::load_from(&files, weight_file, opts.random_seed, storage).map_err(js_error)?;
+        let loaded = Session::load_from(&files, weight_file, opts.random_seed, storage);
+        // A failed read made zeros: its error comes first, whatever the model built from them did.
+        if let Some(file) = &weights {
+            file.check()?;
+        }
+        let mut session = loaded.map_err(js_error)?;
         if let Some(code) = &opts.src_lang {
             session.tokenizer.set_src_lang(code).map_err(js_error)?;
         }
