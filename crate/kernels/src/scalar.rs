@@ -459,29 +459,35 @@ fn tile_packed<const R: usize>(x: &[f32], k: usize, panel: &[f32], bias: &[f32; 
 
 /// `out[M][N] = x[M][K] · w[K][N] (+ bias[N])`, `w` unpacked, k-major.
 pub fn matmul_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Option<&[f32]>, out: &mut [f32]) {
+    matmul_kn_with(x, m, k, w, n, bias, out, axpy)
+}
+
+/// [`matmul_kn`] with the `axpy` of one kernel set (this one's, or the SIMD twin's: the same bits).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_kn_with(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Option<&[f32]>, out: &mut [f32], axpy: impl Fn(f32, &[f32], &mut [f32])) {
     assert!(x.len() >= m * k && w.len() >= k * n && out.len() >= m * n && bias.is_none_or(|b| b.len() >= n));
     // Runs of `SUM_BLOCK` k, as the packed products sum (see `SUM_BLOCK`): the first into the row
     // (from the bias), each later one into `run` (from zero), then added to the row.
-    let mut run = if k > super::SUM_BLOCK { vec![0.0f32; n] } else { Vec::new() };
+    let mut run = if k > SUM_BLOCK { vec![0.0f32; n] } else { Vec::new() };
     for i in 0..m {
         let row = &mut out[i * n..(i + 1) * n];
         match bias {
             Some(b) => row.copy_from_slice(&b[..n]),
             None => row.fill(0.0),
         }
-        for (b, xb) in x[i * k..(i + 1) * k].chunks(super::SUM_BLOCK).enumerate() {
-            let k0 = b * super::SUM_BLOCK;
-            if b == 0 {
-                for (kb, &a) in xb.iter().enumerate() {
-                    axpy(a, &w[(k0 + kb) * n..(k0 + kb + 1) * n], row);
-                }
-                continue;
+        for (b, xb) in x[i * k..(i + 1) * k].chunks(SUM_BLOCK).enumerate() {
+            let k0 = b * SUM_BLOCK;
+            let sums: &mut [f32] = if b == 0 { row } else { &mut run };
+            if b > 0 {
+                sums.fill(0.0);
             }
-            run.fill(0.0);
             for (kb, &a) in xb.iter().enumerate() {
-                axpy(a, &w[(k0 + kb) * n..(k0 + kb + 1) * n], &mut run);
+                axpy(a, &w[(k0 + kb) * n..(k0 + kb + 1) * n], sums);
             }
-            row.iter_mut().zip(&run).for_each(|(o, r)| *o += r);
+            if b > 0 {
+                row.iter_mut().zip(&run).for_each(|(o, r)| *o += r);
+            }
         }
     }
 }

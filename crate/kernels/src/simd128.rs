@@ -704,31 +704,7 @@ pub fn gemm_packed(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bias
 /// `out[M][N] = x[M][K] · w[K][N] (+ bias[N])`, `w` unpacked: one SIMD `axpy` per activation.
 /// (Layers use [`gemm_packed`]; this serves one-off products.)
 pub fn matmul_kn(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: Option<&[f32]>, out: &mut [f32]) {
-    assert!(x.len() >= m * k && w.len() >= k * n && out.len() >= m * n && bias.is_none_or(|b| b.len() >= n));
-    // Runs of `SUM_BLOCK` k, as the packed products sum (see `SUM_BLOCK`): the first into the row
-    // (from the bias), each later one into `run` (from zero), then added to the row.
-    let mut run = if k > super::SUM_BLOCK { vec![0.0f32; n] } else { Vec::new() };
-    for i in 0..m {
-        let row = &mut out[i * n..(i + 1) * n];
-        match bias {
-            Some(b) => row.copy_from_slice(&b[..n]),
-            None => row.fill(0.0),
-        }
-        for (b, xb) in x[i * k..(i + 1) * k].chunks(super::SUM_BLOCK).enumerate() {
-            let k0 = b * super::SUM_BLOCK;
-            if b == 0 {
-                for (kb, &a) in xb.iter().enumerate() {
-                    axpy(a, &w[(k0 + kb) * n..(k0 + kb + 1) * n], row);
-                }
-                continue;
-            }
-            run.fill(0.0);
-            for (kb, &a) in xb.iter().enumerate() {
-                axpy(a, &w[(k0 + kb) * n..(k0 + kb + 1) * n], &mut run);
-            }
-            row.iter_mut().zip(&run).for_each(|(o, r)| *o += r);
-        }
-    }
+    super::scalar::matmul_kn_with(x, m, k, w, n, bias, out, axpy)
 }
 
 // ---------------------------------------------------------------------------------------------
