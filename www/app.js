@@ -231,7 +231,9 @@ async function loadModel(source, name, bundledIndex = null) {
         // A picked file is read as the engine asks: first straight through, checking every value, then tensor
         // by tensor into the layers (`stage`). A download or a file read whole has no stage.
         const doing = { checking: ', checking every value', building: ', building the model in memory' }[stage] ?? '';
-        const done = !stage && total && loaded >= total && file === 'model.safetensors';
+        // The weights are the last download: model.safetensors, or the last shard of a sharded checkpoint.
+        const lastShard = /-(\d+)-of-\1\.safetensors$/.test(file ?? '');
+        const done = !stage && total && loaded >= total && (file === 'model.safetensors' || lastShard);
         ui.progressStatus.textContent = done ? `${file}: ${mb(loaded)} read; building the model in memory…`
           : `${file}: ${mb(loaded)}${total ? ` of ${mb(total)} (${Math.floor((100 * loaded) / total)}%)` : ''}${doing}`;
       },

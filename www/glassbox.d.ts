@@ -196,7 +196,7 @@ export interface ModelInfo {
   /** Longest input the positions allow; null when there is no hard limit (T5, BLOOM, M2M100 and NLLB). */
   maxPositions: number | null;
   nParams: number;
-  /** Bytes of model.safetensors (f32 size for a random-weight twin). */
+  /** Bytes of model.safetensors, or of all the shards of a sharded checkpoint (f32 size for a random-weight twin). */
   sizeBytes: number;
   /** The weight storage asked for at load (`LoadOptions.weights`); absent when each matrix keeps its file's. */
   weights?: 'f32' | 'f16' | 'bf16' | 'int8';

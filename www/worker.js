@@ -58,6 +58,8 @@ const M2M100 = ['sentencepiece.bpe.model', 'vocab.json'];
 // The engine builds the tokenizer of them as transformers does, by the folder's class (slowTokenizerJson).
 const SLOW = ['vocab.txt', 'vocab.json', 'merges.txt'];
 const WEIGHTS = 'model.safetensors';
+// A sharded checkpoint (save_pretrained over its max_shard_size): the index names the shard holding each tensor.
+const INDEX = 'model.safetensors.index.json';
 const PROGRESS_INTERVAL_MS = 100;
 
 // Both as literal `new URL(…, import.meta.url)`, so a bundler (Vite, webpack) copies the glue and the wasm with the worker.
@@ -390,27 +392,28 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
   }
   checkJson(bytes);
   if (needWeights) {
-    bytes[WEIGHTS] = await get(WEIGHTS, true).catch(async (err) => {
-      // A sharded checkpoint has an index beside its shards: name it rather than the 404.
-      await refuseStandIn(await shardNames(base), WEIGHTS);
-      throw err;
-    });
+    // model.safetensors, else the shards of a sharded checkpoint's index (transformers prefers the one file too).
+    let missing = null;
+    const single = Array.isArray(present) && !present.includes(WEIGHTS) ? null : await get(WEIGHTS, true).catch((err) => { missing = err; return null; });
+    const index = single ? null : await get(INDEX, false);
+    if (single) bytes[WEIGHTS] = single;
+    else if (index) bytes[WEIGHTS] = await shardedWeights(index, (name) => get(name, true));
+    else throw missing ?? new Error(`${WEIGHTS}: the folder has neither it nor ${INDEX}. Check the model folder URL`);
   }
   return bytes;
 }
 
-/// The index of a sharded checkpoint in a folder on a server, with the shard files it names (none
-/// when there is no index).
-async function shardNames(base) {
-  const index = 'model.safetensors.index.json';
-  try {
-    const response = await fetch(new URL(index, base).href);
-    if (!response.ok) return [];
-    const shards = Object.values((await response.json())?.weight_map ?? {}).filter((v) => typeof v === 'string');
-    return [index, ...new Set(shards)];
-  } catch {
-    return [];
+/// A sharded checkpoint as the engine takes it, `{ index, shards: { name: bytes or reader } }`: each shard the
+/// index names `open`ed by its name (null when it is not there: the engine then names it). The names come
+/// from the engine, which refuses any that is not a plain file name (a path could reach outside the folder).
+async function shardedWeights(index, open) {
+  const names = (await getEngine()).shardNames(index).split('\n');
+  const shards = {};
+  for (const name of names) {
+    const file = await open(name);
+    if (file != null) shards[name] = file;
   }
+  return { index, shards };
 }
 
 async function readFiles(files, needWeights, progress) {
@@ -453,22 +456,26 @@ async function readFiles(files, needWeights, progress) {
     bytes['tokenizer.json'] = await slowTokenizer(files);
   }
   checkJson(bytes);
-  if (needWeights && !byName.has(WEIGHTS)) await refuseStandIn([...byName.keys()], WEIGHTS);
-  if (needWeights) {
-    const picked = byName.get(WEIGHTS);
-    bytes[WEIGHTS] = typeof FileReaderSync === 'function' && typeof Blob !== 'undefined' && picked instanceof Blob
-      ? blobReader(picked, progress)
-      : await read(WEIGHTS, true);
-  }
+  const sharded = !byName.has(WEIGHTS) && byName.has(INDEX);
+  if (needWeights && !byName.has(WEIGHTS) && !sharded) await refuseStandIn([...byName.keys()], WEIGHTS);
+  // A picked file is read a range at a time as the engine asks; bytes already in memory are handed over.
+  const weightFile = (name) => {
+    const picked = byName.get(name);
+    if (picked == null) return null;
+    return typeof FileReaderSync === 'function' && typeof Blob !== 'undefined' && picked instanceof Blob
+      ? blobReader(picked, progress, name)
+      : read(name, true);
+  };
+  if (needWeights) bytes[WEIGHTS] = sharded ? await shardedWeights(await read(INDEX, true), weightFile) : (await weightFile(WEIGHTS)) ?? await read(WEIGHTS, true);
   return bytes;
 }
 
-/// model.safetensors picked from disk, handed to the engine as a reader `{ size, read(offset, length) }` that
+/// model.safetensors (or a shard, `name`) picked from disk, handed to the engine as a reader `{ size, read(offset, length) }` that
 /// reads a range when the engine asks (FileReaderSync, which only workers have): the tab never holds the whole
 /// file in JavaScript beside the packed weights (a 2.5 GB checkpoint costs its weights, not twice that). The
 /// engine reads the file twice: once straight through, checking that every value is finite, then tensor by
 /// tensor as it builds the layers; progress says which (`stage`: 'checking', then 'building').
-function blobReader(blob, progress) {
+function blobReader(blob, progress, name = WEIGHTS) {
   const sync = new FileReaderSync();
   const size = blob.size;
   // The checking pass asks for 1 MB at a time, and small tensors are small: one FileReaderSync call per
@@ -493,8 +500,8 @@ function blobReader(blob, progress) {
     if (!force && now - lastReport < PROGRESS_INTERVAL_MS) return;
     lastReport = now;
     progress(checked < size
-      ? { loaded: checked, total: size, file: WEIGHTS, stage: 'checking' }
-      : { loaded: Math.min(built, size), total: size, file: WEIGHTS, stage: 'building' });
+      ? { loaded: checked, total: size, file: name, stage: 'checking' }
+      : { loaded: Math.min(built, size), total: size, file: name, stage: 'building' });
   };
   report(true);
   return {

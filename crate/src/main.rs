@@ -34,7 +34,8 @@ USAGE:
                                  (trains the model of <glassbox-rnn>; `glassbox rnn --help` lists the options)
 
 DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json
-(tokenizer_config.json, special_tokens_map.json and generation_config.json are read when present).
+(tokenizer_config.json, special_tokens_map.json and generation_config.json are read when present;
+a sharded checkpoint's model.safetensors.index.json and shards stand in for model.safetensors).
 Generation options left out take the values of generation_config.json (else config.json's
 generation keys, else greedy, one beam and 20 new tokens); options given override them.
 --top-k and --top-p apply only when sampling: --temperature F above 0, or do_sample in the model's
@@ -342,10 +343,54 @@ impl glassbox::loader::tensor_file::ReadAt for DiskFile {
     }
 }
 
-/// The files of a model folder, read from disk (model.safetensors only opened: see [`DiskFile`]).
+/// A model's weights on disk: model.safetensors, or a sharded checkpoint's index and the shards
+/// it names, each read one tensor at a time.
+enum DiskWeights {
+    One(DiskFile),
+    Shards { index: Vec<u8>, shards: Vec<(String, DiskFile)> },
+}
+
+impl DiskWeights {
+    /// A folder's weights: model.safetensors when it is there (as transformers prefers it), else
+    /// the shards of model.safetensors.index.json. `None` when the folder has neither.
+    fn open(dir: &Path) -> Result<Option<Self>> {
+        if dir.join("model.safetensors").exists() {
+            return DiskFile::open(&dir.join("model.safetensors")).map(|f| Some(DiskWeights::One(f)));
+        }
+        let index_path = dir.join(glassbox::loader::shards::INDEX);
+        let Some(index) = read_file(&index_path, limit_of(glassbox::loader::shards::INDEX))? else { return Ok(None) };
+        let names = glassbox::loader::shard_names(&index)?;
+        // A shard that is not there is left for the loader to name, with the index's words.
+        let shards = names.iter().filter(|n| dir.join(n).exists()).map(|n| DiskFile::open(&dir.join(n)).map(|f| (n.clone(), f))).collect::<Result<Vec<_>>>()?;
+        Ok(Some(DiskWeights::Shards { index, shards }))
+    }
+
+    fn source(&self) -> glassbox::loader::WeightSource<'_> {
+        use glassbox::loader::tensor_file::FileBytes;
+        match self {
+            DiskWeights::One(file) => FileBytes::External(file).into(),
+            DiskWeights::Shards { index, shards } => glassbox::loader::WeightSource::Shards { index, shards: shards.iter().map(|(n, f)| (n.clone(), FileBytes::External(f))).collect() },
+        }
+    }
+
+    /// The first read that failed, in any of the files.
+    fn check(&self) -> Result<()> {
+        match self {
+            DiskWeights::One(file) => file.check(),
+            DiskWeights::Shards { shards, .. } => shards.iter().try_for_each(|(_, f)| f.check()),
+        }
+    }
+
+    /// Bytes of the weight files.
+    fn len(&self) -> usize {
+        self.source().len()
+    }
+}
+
+/// The files of a model folder, read from disk (the weights only opened: see [`DiskFile`]).
 struct FolderBytes {
     config: Vec<u8>,
-    weights: Option<DiskFile>,
+    weights: Option<DiskWeights>,
     tokenizer: Vec<u8>,
     tokenizer_config: Option<Vec<u8>>,
     special_tokens_map: Option<Vec<u8>>,
@@ -421,11 +466,14 @@ impl FolderBytes {
         Ok(FolderBytes {
             config,
             weights: if need_weights {
-                // The stand-in hint for a missing file first (a sharded checkpoint, an adapter, ...).
-                if !dir.join("model.safetensors").exists() {
-                    required_or_stand_in("model.safetensors")?;
+                match DiskWeights::open(dir)? {
+                    Some(weights) => Some(weights),
+                    // What stands in for the weights, if anything (shards without their index, an adapter, ...).
+                    None => {
+                        required_or_stand_in("model.safetensors")?;
+                        return Err(Error::file(dir.join("model.safetensors").display().to_string(), "cannot be read (no such file)", "Pass a folder holding config.json, model.safetensors and tokenizer.json"));
+                    }
                 }
-                Some(DiskFile::open(&dir.join("model.safetensors"))?)
             } else {
                 None
             },
@@ -518,8 +566,7 @@ fn transfer(args: &Args) -> Result<Value> {
 
 fn load(args: &Args) -> Result<(FolderBytes, Session)> {
     let bytes = FolderBytes::read(&args.dir, args.random_weights.is_none())?;
-    let weight_file = bytes.weights.as_ref().map(|f| glassbox::loader::tensor_file::FileBytes::External(f));
-    let loaded = Session::load_from(&bytes.files(), weight_file, args.random_weights, args.weights);
+    let loaded = Session::load_from(&bytes.files(), bytes.weights.as_ref().map(DiskWeights::source), args.random_weights, args.weights);
     // A failed read made zeros: its error comes first, whatever the model built from them did.
     if let Some(file) = &bytes.weights {
         file.check()?;
@@ -722,7 +769,7 @@ fn views(maps: &Option<AttentionMaps>, kind: MapKind, query_ids: &[u32], key_ids
 /// The model card, the same object as JS `model.info` (camelCase; see `glassbox::card`).
 fn info(args: &Args) -> Result<Value> {
     let (bytes, session) = load(args)?;
-    let card = ModelCard { weights: args.weights.map(glassbox::kernels::Storage::name), ..ModelCard::new(&session, bytes.weights.as_ref().map(|f| f.len)) };
+    let card = ModelCard { weights: args.weights.map(glassbox::kernels::Storage::name), ..ModelCard::new(&session, bytes.weights.as_ref().map(DiskWeights::len)) };
     serde_json::to_value(card).map_err(|e| Error::input(format!("the model card could not be written ({e})"), "Report this as a bug"))
 }
 

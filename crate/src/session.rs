@@ -146,11 +146,11 @@ impl Session {
     /// [`Session::load`] with the storage of the linear layers' weights chosen: `None` keeps the
     /// file's dtype (f16/bf16 stay 16-bit), or `Storage::{F32, F16, BF16, Int8}`.
     pub fn load_with(files: &ModelFiles, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Self> {
-        Self::load_from(files, files.weights.map(crate::loader::tensor_file::FileBytes::Memory), random_seed, storage)
+        Self::load_from(files, files.weights.map(|bytes| crate::loader::tensor_file::FileBytes::Memory(bytes).into()), random_seed, storage)
     }
 
-    /// [`Session::load_with`] with model.safetensors given apart from `files` (see [`Model::load_from`]).
-    pub fn load_from(files: &ModelFiles, weight_file: Option<crate::loader::tensor_file::FileBytes>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Self> {
+    /// [`Session::load_with`] with the weights given apart from `files` (see [`Model::load_from`]).
+    pub fn load_from(files: &ModelFiles, weight_file: Option<crate::loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Self> {
         let model = Model::load_from(files, weight_file, random_seed, storage)?;
         let model_type = crate::loader::model_type(files.config)?;
         let tokenizer = Tokenizer::for_model(files.tokenizer, files.tokenizer_config, files.special_tokens_map, Some(&model_type))?;

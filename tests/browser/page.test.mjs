@@ -9,7 +9,7 @@ import path from 'node:path';
 import {
   openPage, closePage,
   newWatchedPage, foreignRequests, cliInspect,
-  maxAbsDiff, waitIdle, pickModel, canvasInk, CLI,
+  maxAbsDiff, waitIdle, pickModel, canvasInk, CLI, ROOT,
   pressRun, pressGenerate, generationShown, readHeatmap, showAttention, modelFacts, modelKind, bundledIndex, waitLoaded, mark, waitThrough,
 } from './helpers.mjs';
 
@@ -323,12 +323,45 @@ describe('bringing your own model', () => {
     await page.setInputFiles('#files-input', [{ name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{}') }]);
     await page.waitForFunction(() => !document.querySelector('#model-error').hidden);
     assert.match(await page.$eval('#model-error', (e) => e.textContent), /Missing .*model\.safetensors/);
-    // A sharded checkpoint is named as such, with the way to save it as one file.
+    // Shards without their index: named, with where to find it.
     const file = (name) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from('{}') });
-    await page.setInputFiles('#files-input', ['config.json', 'tokenizer.json', 'model.safetensors.index.json',
+    await page.setInputFiles('#files-input', ['config.json', 'tokenizer.json',
       'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'].map(file));
-    await page.waitForFunction(() => /sharded/.test(document.querySelector('#model-error').textContent));
-    assert.match(await page.$eval('#model-error', (e) => e.textContent), /sharded checkpoint .*2 shard files.*max_shard_size/);
+    await page.waitForFunction(() => /shard files/.test(document.querySelector('#model-error').textContent));
+    assert.match(await page.$eval('#model-error', (e) => e.textContent), /2 shard files .*not model\.safetensors\.index\.json.*Copy/);
+  });
+
+  it('loads a sharded checkpoint picked as a folder, shard by shard', async () => {
+    const { page } = setup;
+    // tests/fixtures/checkpoints/llama_sharded: model.safetensors.index.json and five shards written by transformers.
+    const dir = path.join(ROOT, 'tests', 'fixtures', 'checkpoints', 'llama_sharded');
+    const shards = fs.readdirSync(dir).filter((n) => /^model-\d+-of-\d+\.safetensors$/.test(n));
+    assert.ok(shards.length >= 3, 'the fixture is sharded');
+    await page.evaluate(() => {
+      window.__seenStatus = [];
+      const status = document.getElementById('load-status');
+      new MutationObserver(() => window.__seenStatus.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+    });
+    await page.setInputFiles('#folder-input', dir);
+    await waitLoaded(page, 'llama_sharded');
+    assert.equal(await page.$eval('#model-error', (e) => (e.hidden ? '' : e.textContent)), '', 'no load error');
+    // Each shard is read from the picked file a range at a time, checked, then built into the layers.
+    const seen = await page.evaluate(() => window.__seenStatus);
+    for (const shard of shards) {
+      assert.ok(seen.some((s) => s.startsWith(`${shard}: `)), `the loading line named ${shard}: ${[...new Set(seen)].join(' | ')}`);
+    }
+    assert.ok(seen.some((s) => /model-\d+-of-\d+\.safetensors: .*checking every value/.test(s)), `the checking pass: ${[...new Set(seen)].join(' | ')}`);
+    const text = 'Hello world, this is a test.';
+    await typeAndRun(page, text);
+    const cli = cliInspect(dir, text);
+    const chipIds = await page.$$eval('#tokens .chip .id', (els) => els.map((e) => Number(e.textContent)));
+    assert.deepEqual(chipIds, cli.ids, 'the same ids as the CLI on the same folder');
+    // The weights of every shard are in: the last layer's attention equals the CLI's.
+    const maps = cli.attentions.decoder;
+    const shown = await showAttention(page, 'decoder', maps.length - 1, 'mean');
+    const diff = maxAbsDiff(shown.values, cliMatrix(maps, maps.length - 1, 'mean').map((x) => (x === null ? 0 : x)));
+    assert.ok(diff <= TOLERANCE, `sharded: last layer's mean attention differs from the CLI's by ${diff}`);
+    assert.equal((await modelFacts(page)).Parameters, '61.7 k', 'the card counts every shard\'s parameters (61,664)');
   });
 });
 

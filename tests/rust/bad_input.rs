@@ -687,7 +687,9 @@ fn crafted_inputs_through_the_cli() {
     let mut no_weights = Folder::fixture("gpt2");
     no_weights.weights = None;
     for (what, files, needles) in [
-        ("sharded checkpoint", &["model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"][..], &["sharded", "2 shard files", "max_shard_size"][..]),
+        // A sharded checkpoint is read (tests/rust/sharded.rs), but not without its index, nor with a broken one.
+        ("shards without their index", &["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"][..], &["2 shard files", "not model.safetensors.index.json", "Copy"][..]),
+        ("an index without weight_map", &["model.safetensors.index.json", "model-00001-of-00002.safetensors"], &["model.safetensors.index.json", "weight_map"]),
         ("PyTorch pickle", &["pytorch_model.bin", "training_args.bin"], &["pytorch_model.bin", "safetensors"]),
     ] {
         let folder = TempFolder::new(&what.replace(' ', "-"), &no_weights);

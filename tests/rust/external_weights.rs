@@ -50,7 +50,7 @@ fn a_file_held_outside_loads_the_same_model_in_every_storage() {
         let file = outside(folder.weights.as_deref().expect("fixture weights"));
         for storage in [None, Some(Storage::F32), Some(Storage::F16), Some(Storage::BF16), Some(Storage::Int8)] {
             let in_memory = Session::load_with(&folder.files(), None, storage).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let read_outside = Session::load_from(&folder.files(), Some(FileBytes::External(&file)), None, storage).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let read_outside = Session::load_from(&folder.files(), Some(FileBytes::External(&file).into()), None, storage).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(outputs(&in_memory), outputs(&read_outside), "{name} {storage:?}: the same numbers whichever way the file is read");
         }
     }
@@ -72,9 +72,9 @@ fn the_token_table_is_packed_a_block_at_a_time() {
     let table_bytes = v * c * 4;
     for storage in [None, Some(Storage::F16), Some(Storage::BF16), Some(Storage::Int8)] {
         let file = outside(&weights);
-        let read_outside = Session::load_from(&files, Some(FileBytes::External(&file)), None, storage).expect("loads");
+        let read_outside = Session::load_from(&files, Some(FileBytes::External(&file).into()), None, storage).expect("loads");
         assert!(file.largest_read.get() <= (1 << 20) + 4 * c * 8, "{storage:?}: largest single read {} bytes; the table is {table_bytes}", file.largest_read.get());
-        let in_memory = Session::load_from(&files, Some(FileBytes::Memory(&weights)), None, storage).expect("loads");
+        let in_memory = Session::load_from(&files, Some(FileBytes::Memory(&weights).into()), None, storage).expect("loads");
         assert_eq!(outputs(&in_memory), outputs(&read_outside), "{storage:?}: blocks pack as the whole table does");
     }
 }
@@ -122,7 +122,7 @@ fn bad_files_are_refused_with_the_same_message_either_way() {
         files.weights = Some(&bytes);
         let in_memory = Session::load(&files, None).err().map(|e| e.to_string());
         let file = outside(&bytes);
-        let read_outside = Session::load_from(&files, Some(FileBytes::External(&file)), None, None).err().map(|e| e.to_string());
+        let read_outside = Session::load_from(&files, Some(FileBytes::External(&file).into()), None, None).err().map(|e| e.to_string());
         assert!(in_memory.is_some(), "{what}: refused");
         assert_eq!(in_memory, read_outside, "{what}: the same message");
         assert!(in_memory.unwrap().contains("model.safetensors") || what == "a NaN", "{what}: names the file");

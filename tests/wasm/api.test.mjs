@@ -544,11 +544,8 @@ describe('JS API through the worker', () => {
     await assert.rejects(gb.loadModel({ baseUrl: `${baseUrl}/models/no-such-model/` }), /config\.json: the server answered 404/);
     await assert.rejects(gb.loadModel({ nothing: true }), /baseUrl/);
 
-    // A folder with its weights in another form is refused naming that form, from files and from a server.
+    // A folder with its weights in another form is refused naming that form.
     const small = { 'config.json': new Blob([bytes['config.json']]), 'tokenizer.json': new Blob([bytes['tokenizer.json']]) };
-    const shards = ['model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors'];
-    const sharded = { ...small, 'model.safetensors.index.json': new Blob(['{}']), ...Object.fromEntries(shards.map((s) => [s, new Blob(['x'])])) };
-    await assert.rejects(gb.loadModel({ files: sharded }), /model\.safetensors: the folder holds a sharded checkpoint .*3 shard files.*max_shard_size/);
     await assert.rejects(gb.loadModel({ files: { ...small, 'pytorch_model.bin': new Blob(['x']) } }), /pytorch_model\.bin.*save_pretrained/);
     await assert.rejects(gb.loadModel({ files: small }), /model\.safetensors: is missing/);
     // A slow tokenizer's files are read (tests/wasm/folders-without-tokenizer-json.test.mjs), but an empty vocabulary is named;
@@ -557,17 +554,41 @@ describe('JS API through the worker', () => {
     await assert.rejects(gb.loadModel({ files: slowTokenizer }), /vocab\.json and merges\.txt: holds no tokens/);
     const spiece = { 'config.json': small['config.json'], 'spiece.model': new Blob(['x']) };
     await assert.rejects(gb.loadModel({ files: spiece }), /tokenizer\.json: the folder holds a slow tokenizer's files \(spiece\.model\).*save_pretrained/);
+
+    // A sharded checkpoint (model.safetensors.index.json and its shards, written by transformers) loads from
+    // picked files and from a server, and gives transformers' numbers; a missing index or shard is named.
+    const shardedDir = join(ROOT, 'tests', 'fixtures', 'checkpoints', 'llama_sharded');
+    const shardedFiles = Object.fromEntries(readdirSync(shardedDir).filter((n) => n !== 'reference.json').map((n) => [n, new Blob([readFileSync(join(shardedDir, n))])]));
+    const shardNames = Object.keys(shardedFiles).filter((n) => n.startsWith('model-')).sort();
+    assert.ok(shardNames.length >= 3 && !shardedFiles['model.safetensors'], 'the fixture is sharded');
+    const reference = JSON.parse(readFileSync(join(shardedDir, 'reference.json'), 'utf8')).cases[0];
+    const fromFiles = await gb.loadModel({ files: shardedFiles });
+    const shardedRun = await fromFiles.run(reference.text);
+    assertClose(shardedRun.lastHiddenState.data, flat(reference.last_hidden_state), 'sharded, picked: last hidden state against transformers', 1e-3);
+    assert.equal(fromFiles.info.sizeBytes, shardNames.reduce((sum, n) => sum + shardedFiles[n].size, 0), 'the card counts the shards');
+    await fromFiles.free();
+    const { [shardNames[1]]: _dropped, ...withoutShard } = shardedFiles;
+    await assert.rejects(gb.loadModel({ files: withoutShard }), new RegExp(`model\\.safetensors\\.index\\.json: names ${shardNames[1]}, which is not among the model's files`));
+    const { 'model.safetensors.index.json': _index, ...withoutIndex } = shardedFiles;
+    await assert.rejects(gb.loadModel({ files: withoutIndex }), new RegExp(`model\\.safetensors: the folder holds ${shardNames.length} shard files .*not model\\.safetensors\\.index\\.json.*Copy`));
+    const escaping = { ...shardedFiles, 'model.safetensors.index.json': new Blob([JSON.stringify({ weight_map: { 'lm_head.weight': '../model.safetensors' } })]) };
+    await assert.rejects(gb.loadModel({ files: escaping }), /model\.safetensors\.index\.json: names the shard "\.\.\/model\.safetensors", which is not a plain \.safetensors file name/);
+
     const served = mkdtempSync(join(tmpdir(), 'glassbox-sharded-'));
     mkdirSync(join(served, 'sharded'));
-    writeFileSync(join(served, 'sharded', 'config.json'), bytes['config.json']);
-    writeFileSync(join(served, 'sharded', 'tokenizer.json'), bytes['tokenizer.json']);
-    writeFileSync(join(served, 'sharded', 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'a.weight': shards[0], 'b.weight': shards[1], 'c.weight': shards[2], 'd.weight': shards[2] } }));
+    for (const n of Object.keys(shardedFiles)) copyFileSync(join(shardedDir, n), join(served, 'sharded', n));
     const { createGlassboxServer } = await import(pathToFileURL(join(ROOT, 'scripts', 'serve.mjs')).href);
     const shardServer = createGlassboxServer({ modelsDir: served });
     await new Promise((resolve) => shardServer.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${shardServer.address().port}/models/sharded/`;
-      await assert.rejects(gb.loadModel({ baseUrl: url }), /model\.safetensors: the folder holds a sharded checkpoint .*3 shard files/);
+      const shardProgress = [];
+      const fromServer = await gb.loadModel({ baseUrl: url }, { onProgress: (p) => shardProgress.push(p.file) });
+      assert.deepEqual((await fromServer.run(reference.text)).lastHiddenState.data, shardedRun.lastHiddenState.data, 'sharded, from a server: the same numbers');
+      assert.ok(shardNames.every((n) => shardProgress.includes(n)), `progress names every shard: ${[...new Set(shardProgress)]}`);
+      await fromServer.free();
+      rmSync(join(served, 'sharded', shardNames[2]));
+      await assert.rejects(gb.loadModel({ baseUrl: url }), new RegExp(`${shardNames[2]}: the server answered 404`));
       rmSync(join(served, 'sharded', 'model.safetensors.index.json'));
       await assert.rejects(gb.loadModel({ baseUrl: url }), /model\.safetensors: the server answered 404/);
     } finally {

@@ -136,3 +136,41 @@ test('weights through a reader { size, read(offset, length) }: the same model as
   assert.deepEqual(Array.from(c.logits.data ?? c.logits), Array.from(a.logits.data ?? a.logits), 'the instance still works');
   after.free();
 });
+
+test('a sharded checkpoint { index, shards }: the same model from bytes and from readers; each shard named when it fails', () => {
+  // tests/fixtures/checkpoints/llama_sharded: model.safetensors.index.json and the shards transformers wrote.
+  const dir = join(ROOT, 'tests', 'fixtures', 'checkpoints', 'llama_sharded');
+  const file = (n) => new Uint8Array(readFileSync(join(dir, n)));
+  const index = file('model.safetensors.index.json');
+  const names = wasm.shardNames(index).split('\n');
+  assert.ok(names.length >= 3 && names.every((n) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(n)), `the index's shards: ${names}`);
+  const bytes = Object.fromEntries(names.map((n) => [n, file(n)]));
+  const reader = (b, read = (o, n) => b.slice(o, o + n)) => ({ size: b.length, read });
+  const base = { config: file('config.json'), tokenizer: file('tokenizer.json') };
+  const text = 'Hello world, this is a test.';
+  const logits = (weights) => {
+    const model = load({ ...base, weights });
+    const out = model.run(text, { logits: true, topK: 0 });
+    model.free();
+    return Array.from(out.logits.data ?? out.logits);
+  };
+  const want = logits({ index, shards: bytes });
+  assert.ok(want.length > 0 && want.every(Number.isFinite));
+  assert.deepEqual(logits({ index, shards: Object.fromEntries(names.map((n) => [n, reader(bytes[n])])) }), want, 'readers give the same logits');
+  assert.deepEqual(logits({ index: index.buffer.slice(index.byteOffset, index.byteOffset + index.byteLength), shards: bytes }), want, 'an ArrayBuffer index');
+
+  const failing = names[1];
+  const shardsWith = (name, value) => ({ ...bytes, [name]: value });
+  refused('a shard reader that throws', () => load({ ...base, weights: { index, shards: shardsWith(failing, reader(bytes[failing], () => { throw new Error('NotReadableError'); })) } }),
+    [failing, 'could not be read at byte', 'NotReadableError', 'Pick the file again']);
+  refused('a missing shard', () => load({ ...base, weights: { index, shards: shardsWith(failing, undefined) } }), ['model.safetensors.index.json', failing]);
+  refused('a shard cut short', () => load({ ...base, weights: { index, shards: shardsWith(failing, bytes[failing].subarray(0, 100)) } }), [failing, 'not a valid safetensors file']);
+  refused('an index that is not one', () => load({ ...base, weights: { index: enc.encode('[1, 2]'), shards: bytes } }), ['model.safetensors.index.json']);
+  refused('an index given as text', () => load({ ...base, weights: { index: 'model.safetensors.index.json', shards: bytes } }), ['model.safetensors.index.json', 'Uint8Array']);
+  refused('shards that are no object', () => load({ ...base, weights: { index, shards: 7 } }), ['model.safetensors.index.json', 'not an object']);
+  for (const bad of ['../x.safetensors', 'a/b.safetensors', 'C:\\x.safetensors', 'x.bin', '']) {
+    const crafted = enc.encode(JSON.stringify({ weight_map: { 'lm_head.weight': bad } }));
+    refused(`a shard named ${JSON.stringify(bad)}`, () => wasm.shardNames(crafted), ['model.safetensors.index.json', 'not a plain .safetensors file name']);
+  }
+  assert.deepEqual(logits({ index, shards: bytes }), want, 'the instance still works');
+});

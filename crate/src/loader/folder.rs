@@ -1,9 +1,9 @@
 //! What a model folder without `model.safetensors` or `tokenizer.json` holds instead, so the refusal
 //! can say what to do.
 //!
-//! Glassbox reads one safetensors file. Folders people bring also come sharded (transformers 4 split
-//! files over 5 GB: `model.safetensors.index.json` beside `model-00001-of-00002.safetensors` ...), as
-//! PyTorch pickles (`pytorch_model.bin`), as TensorFlow or Flax weights, or as a PEFT adapter. And
+//! Glassbox reads safetensors: one model.safetensors, or the shards of a sharded checkpoint with
+//! their `model.safetensors.index.json` (`super::shards`). Folders people bring also come as shards
+//! without their index, as PyTorch pickles (`pytorch_model.bin`), as TensorFlow or Flax weights, or as a PEFT adapter. And
 //! Glassbox reads a fast tokenizer's `tokenizer.json`, where older folders hold only the files of a
 //! slow one (`vocab.txt`, `vocab.json` and `merges.txt`, a SentencePiece model).
 //! The CLI and the page both look at the folder's file names through these functions.
@@ -46,10 +46,15 @@ pub fn other_weight_files(names: &[&str]) -> Option<FolderHint> {
         }
     }
     let hint = |problem: String, fix| Some(FolderHint { problem, fix });
-    if index || shards > 0 {
+    // With the index there, the shards are read (`super::shards`); without it, which shard holds
+    // which tensor is unknown.
+    if index {
+        return None;
+    }
+    if shards > 0 {
         return hint(
-            format!("the folder holds a sharded checkpoint (model.safetensors.index.json and {shards} shard files); Glassbox reads the weights as one model.safetensors"),
-            "Save the model again as one file: load it with transformers and call save_pretrained(folder, max_shard_size=\"50GB\") (transformers 5 writes one file by default)",
+            format!("the folder holds {shards} shard files of a sharded checkpoint but not model.safetensors.index.json, which says which tensors each holds"),
+            "Copy model.safetensors.index.json from where the shards came from (save_pretrained writes it beside them)",
         );
     }
     if let Some(name) = pickle {
@@ -124,9 +129,12 @@ mod tests {
 
     #[test]
     fn each_stand_in_is_named_with_its_fix() {
-        let sharded = other_weight_files(&["config.json", "model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]).unwrap();
-        assert!(sharded.problem.contains("sharded") && sharded.problem.contains("2 shard files"), "{sharded:?}");
-        assert!(sharded.fix.contains("max_shard_size"), "{sharded:?}");
+        let shards = ["config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"];
+        let sharded = other_weight_files(&shards).unwrap();
+        assert!(sharded.problem.contains("2 shard files") && sharded.problem.contains("not model.safetensors.index.json"), "{sharded:?}");
+        assert!(sharded.fix.contains("Copy model.safetensors.index.json"), "{sharded:?}");
+        // With its index, a sharded checkpoint is read (loader::shards): nothing stands in.
+        assert_eq!(other_weight_files(&[&shards[..], &["model.safetensors.index.json"]].concat()), None);
         let pickle = other_weight_files(&["config.json", "pytorch_model.bin", "training_args.bin"]).unwrap();
         assert!(pickle.problem.contains("(pytorch_model.bin)") && pickle.fix.contains("safetensors"), "{pickle:?}");
         let sharded_pickle = other_weight_files(&["pytorch_model.bin.index.json"]).unwrap();

@@ -4,6 +4,7 @@
 
 pub mod folder;
 pub mod limits;
+pub mod shards;
 pub mod tensor_file;
 pub mod weights;
 
@@ -12,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 pub use folder::{other_tokenizer_files, other_weight_files, stand_in_for, FolderHint, MARIAN_FILES};
+pub use shards::{shard_names, WeightSource};
 pub use weights::Weights;
 
 /// The files of a standard Hugging Face model folder, as bytes.

@@ -1,4 +1,4 @@
-//! A `model.safetensors` file read one tensor at a time.
+//! A `model.safetensors` file (or the shards of a sharded checkpoint) read one tensor at a time.
 //!
 //! The file is an 8-byte little-endian header length, a JSON header naming each tensor's dtype, shape
 //! and byte range, then the data. Only the header is parsed up front; a tensor's bytes are read when a
@@ -68,8 +68,23 @@ struct HashMetadata {
     tensors: HashMap<String, TensorInfo>,
 }
 
-/// A parsed header and the bytes behind it.
-pub struct TensorFile<'a> {
+/// One stored tensor: its header entry, and which file of the checkpoint holds it (a sharded
+/// checkpoint has several). Reads as its [`TensorInfo`] (dtype, shape, byte range in its file).
+#[derive(Clone, Copy)]
+pub struct Stored<'t> {
+    shard: usize,
+    info: &'t TensorInfo,
+}
+
+impl std::ops::Deref for Stored<'_> {
+    type Target = TensorInfo;
+    fn deref(&self) -> &TensorInfo {
+        self.info
+    }
+}
+
+/// One safetensors file: its parsed header and the bytes behind it.
+struct Shard<'a> {
     metadata: Metadata,
     /// The tensors' names in file order (`Metadata::offset_keys` would sort them again on every call).
     names: Vec<String>,
@@ -78,11 +93,103 @@ pub struct TensorFile<'a> {
     bytes: FileBytes<'a>,
 }
 
+/// The tensors of a checkpoint: one safetensors file, or the shards of a sharded one
+/// ([`TensorFile::join`]), read through the same calls.
+pub struct TensorFile<'a> {
+    shards: Vec<Shard<'a>>,
+    /// Which shard holds each tensor, when there are several (empty for one file).
+    shard_of: HashMap<String, u32>,
+}
+
+/// Two shards of one checkpoint both hold `name` (shards `first` and `second` of those given to
+/// [`TensorFile::join`]): which one the model should use is unknowable.
+#[derive(Debug)]
+pub struct StoredTwice {
+    pub name: String,
+    pub first: usize,
+    pub second: usize,
+}
+
 impl<'a> TensorFile<'a> {
     /// Parse and validate the header: every tensor's byte range must follow the previous one, match its
     /// dtype and shape, and the last must end exactly at the end of the file (the checks of
     /// `SafeTensors::deserialize`, with its error values, so a file is refused here as it would be there).
     pub fn parse(bytes: FileBytes<'a>) -> Result<Self, SafeTensorError> {
+        Ok(TensorFile { shards: vec![Shard::parse(bytes)?], shard_of: HashMap::new() })
+    }
+
+    /// The shards of one checkpoint, each parsed alone, as one set of tensors. A name held by two
+    /// shards is refused: nothing says which copy is meant.
+    pub fn join(files: Vec<TensorFile<'a>>) -> Result<Self, StoredTwice> {
+        let shards: Vec<Shard<'a>> = files.into_iter().flat_map(|f| f.shards).collect();
+        let mut shard_of = HashMap::new();
+        for (i, shard) in shards.iter().enumerate() {
+            for name in &shard.names {
+                if let Some(first) = shard_of.insert(name.clone(), i as u32) {
+                    return Err(StoredTwice { name: name.clone(), first: first as usize, second: i });
+                }
+            }
+        }
+        Ok(TensorFile { shards, shard_of })
+    }
+
+    /// The stored tensor named `name`.
+    pub fn info(&self, name: &str) -> Option<Stored<'_>> {
+        let shard = if self.shards.len() == 1 { 0 } else { *self.shard_of.get(name)? as usize };
+        self.shards[shard].metadata.info(name).map(|info| Stored { shard, info })
+    }
+
+    /// The shard (`0` for a single file) that holds `name`.
+    pub fn shard_of(&self, name: &str) -> Option<usize> {
+        self.info(name).map(|t| t.shard)
+    }
+
+    /// Every stored tensor, in file order (shard after shard).
+    pub fn tensors(&self) -> Vec<(String, Stored<'_>)> {
+        let mut all = Vec::new();
+        for (shard, file) in self.shards.iter().enumerate() {
+            all.extend(file.names.iter().filter_map(|name| file.metadata.info(name).map(|info| (name.clone(), Stored { shard, info }))));
+        }
+        all
+    }
+
+    /// The tensor's bytes in place, when its file is in memory.
+    pub fn borrowed(&self, t: Stored<'_>) -> Option<&'a [u8]> {
+        let shard = &self.shards[t.shard];
+        match shard.bytes {
+            FileBytes::Memory(b) => Some(&b[shard.data_start + t.data_offsets.0..shard.data_start + t.data_offsets.1]),
+            FileBytes::External(_) => None,
+        }
+    }
+
+    /// Copy `dst.len()` bytes of the tensor, starting `at` bytes into it.
+    pub fn read(&self, t: Stored<'_>, at: usize, dst: &mut [u8]) {
+        debug_assert!(t.data_offsets.0 + at + dst.len() <= t.data_offsets.1);
+        let shard = &self.shards[t.shard];
+        shard.bytes.read_at(shard.data_start + t.data_offsets.0 + at, dst);
+    }
+
+    /// Visit the tensor's bytes in order, in pieces of at most `chunk` bytes (a multiple of 8, so no
+    /// value straddles two pieces): borrowed in place, or copied through one small buffer.
+    pub fn for_each_chunk(&self, t: Stored<'_>, chunk: usize, mut visit: impl FnMut(&[u8])) {
+        let size = t.data_offsets.1 - t.data_offsets.0;
+        if let Some(all) = self.borrowed(t) {
+            all.chunks(chunk.max(8)).for_each(visit);
+            return;
+        }
+        let mut buffer = vec![0u8; chunk.max(8).min(size)];
+        let mut at = 0;
+        while at < size {
+            let piece = &mut buffer[..chunk.max(8).min(size - at)];
+            self.read(t, at, piece);
+            visit(piece);
+            at += piece.len();
+        }
+    }
+}
+
+impl<'a> Shard<'a> {
+    fn parse(bytes: FileBytes<'a>) -> Result<Self, SafeTensorError> {
         let file_len = bytes.len();
         if file_len < LENGTH_BYTES {
             return Err(SafeTensorError::HeaderTooSmall);
@@ -111,49 +218,7 @@ impl<'a> TensorFile<'a> {
         if metadata.data_len() != file_len - data_start {
             return Err(SafeTensorError::MetadataIncompleteBuffer);
         }
-        Ok(TensorFile { metadata, names, data_start, bytes })
-    }
-
-    /// The stored tensor named `name`.
-    pub fn info(&self, name: &str) -> Option<&TensorInfo> {
-        self.metadata.info(name)
-    }
-
-    /// Every stored tensor, in file order.
-    pub fn tensors(&self) -> Vec<(String, &TensorInfo)> {
-        self.names.iter().filter_map(|name| self.metadata.info(name).map(|info| (name.clone(), info))).collect()
-    }
-
-    /// The tensor's bytes in place, when the whole file is in memory.
-    pub fn borrowed(&self, info: &TensorInfo) -> Option<&'a [u8]> {
-        match self.bytes {
-            FileBytes::Memory(b) => Some(&b[self.data_start + info.data_offsets.0..self.data_start + info.data_offsets.1]),
-            FileBytes::External(_) => None,
-        }
-    }
-
-    /// Copy `dst.len()` bytes of the tensor, starting `at` bytes into it.
-    pub fn read(&self, info: &TensorInfo, at: usize, dst: &mut [u8]) {
-        debug_assert!(info.data_offsets.0 + at + dst.len() <= info.data_offsets.1);
-        self.bytes.read_at(self.data_start + info.data_offsets.0 + at, dst);
-    }
-
-    /// Visit the tensor's bytes in order, in pieces of at most `chunk` bytes (a multiple of 8, so no
-    /// value straddles two pieces): borrowed in place, or copied through one small buffer.
-    pub fn for_each_chunk(&self, info: &TensorInfo, chunk: usize, mut visit: impl FnMut(&[u8])) {
-        let size = info.data_offsets.1 - info.data_offsets.0;
-        if let Some(all) = self.borrowed(info) {
-            all.chunks(chunk.max(8)).for_each(visit);
-            return;
-        }
-        let mut buffer = vec![0u8; chunk.max(8).min(size)];
-        let mut at = 0;
-        while at < size {
-            let piece = &mut buffer[..chunk.max(8).min(size - at)];
-            self.read(info, at, piece);
-            visit(piece);
-            at += piece.len();
-        }
+        Ok(Shard { metadata, names, data_start, bytes })
     }
 }
 

@@ -12,9 +12,8 @@
 //! tensor is checked against the shape the config implies before a single value is used.
 
 use crate::error::{Error, Result};
-use super::tensor_file::{FileBytes, TensorFile};
+use super::tensor_file::{FileBytes, Stored, TensorFile};
 use crate::kernels::{Layout, Linear, Storage, StoredMatrix};
-use safetensors::tensor::TensorInfo;
 use safetensors::Dtype;
 use std::cell::Cell;
 
@@ -40,15 +39,17 @@ impl<'a> Weights<'a> {
     /// [`Weights::from_safetensors`] for a file in memory or held elsewhere ([`FileBytes::External`]:
     /// only the header and then one tensor at a time are copied in).
     pub fn from_file(bytes: FileBytes<'a>) -> Result<Self> {
-        if bytes.is_empty() {
-            return Err(Error::file(FILE, "the file is empty", "Export the model again with `model.save_pretrained(dir)`"));
-        }
-        if bytes.len() < 8 {
-            return Err(Error::file(FILE, format!("the file is only {} bytes, too short for a safetensors header", bytes.len()), "The download was probably cut short; fetch the file again"));
-        }
-        let tensors = TensorFile::parse(bytes).map_err(|e| {
-            Error::file(FILE, format!("not a valid safetensors file ({e})"), "The file may be truncated or corrupt; fetch it again, or re-save with `save_pretrained(dir, safe_serialization=True)`")
-        })?;
+        Self::checked(parse_file(FILE, bytes)?)
+    }
+
+    /// The weights of a sharded checkpoint: `index` (model.safetensors.index.json) and the shards'
+    /// file names and bytes (see [`super::shards`]).
+    pub fn from_shards(index: &[u8], shards: Vec<(String, FileBytes<'a>)>) -> Result<Self> {
+        Self::checked(super::shards::open(index, shards, parse_file)?)
+    }
+
+    /// Every value scanned for NaN and infinities before any is used.
+    fn checked(tensors: TensorFile<'a>) -> Result<Self> {
         let weights = Weights::File { tensors, prefixes: vec![String::new()], storage: None };
         check_finite_all(&weights)?;
         Ok(weights)
@@ -127,7 +128,7 @@ impl<'a> Weights<'a> {
         match self {
             Weights::File { tensors, .. } => {
                 let found = self.resolve(name).and_then(|full| tensors.info(&full));
-                if let Some(info) = found.filter(|info| info.shape == shape && tensors.borrowed(info).is_none()) {
+                if let Some(info) = found.filter(|info| info.shape == shape && tensors.borrowed(*info).is_none()) {
                     let from = match info.dtype {
                         Dtype::F32 => Some(Storage::F32),
                         Dtype::F16 => Some(Storage::F16),
@@ -310,12 +311,25 @@ impl<'a> Weights<'a> {
     }
 }
 
+/// One safetensors file (`file`: its name, for messages) parsed and its header checked.
+fn parse_file<'a>(file: &str, bytes: FileBytes<'a>) -> Result<TensorFile<'a>> {
+    if bytes.is_empty() {
+        return Err(Error::file(file, "the file is empty", "Export the model again with `model.save_pretrained(dir)`"));
+    }
+    if bytes.len() < 8 {
+        return Err(Error::file(file, format!("the file is only {} bytes, too short for a safetensors header", bytes.len()), "The download was probably cut short; fetch the file again"));
+    }
+    TensorFile::parse(bytes).map_err(|e| {
+        Error::file(file, format!("not a valid safetensors file ({e})"), "The file may be truncated or corrupt; fetch it again, or re-save with `save_pretrained(dir, safe_serialization=True)`")
+    })
+}
+
 /// Bytes read (or scanned) at a time when a tensor is converted or checked piece by piece: small next to
 /// any real tensor, large enough that the per-piece copy from outside costs nothing measurable.
 const CHUNK_BYTES: usize = 1 << 20;
 
 /// `len` bytes of a 16-bit tensor from byte `at`, copied from the file into a vector of their own.
-fn read_u16(file: &TensorFile, info: &TensorInfo, at: usize, len: usize) -> Vec<u16> {
+fn read_u16(file: &TensorFile, info: Stored, at: usize, len: usize) -> Vec<u16> {
     let mut values = vec![0u16; len / 2];
     // SAFETY: a `[u16]` is valid as twice as many bytes (u8 has no alignment or invalid values), and the
     // byte view lives only for this copy.
@@ -328,7 +342,7 @@ fn read_u16(file: &TensorFile, info: &TensorInfo, at: usize, len: usize) -> Vec<
 }
 
 /// `len` bytes of an f32 tensor from byte `at`, as values.
-fn read_f32(file: &TensorFile, info: &TensorInfo, at: usize, len: usize) -> Vec<f32> {
+fn read_f32(file: &TensorFile, info: Stored, at: usize, len: usize) -> Vec<f32> {
     let mut values = vec![0f32; len / 4];
     // SAFETY: as in `read_u16`: any four bytes are a valid f32.
     let bytes = unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), values.len() * 4) };

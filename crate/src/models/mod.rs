@@ -312,25 +312,28 @@ impl Model {
     /// [`Model::load`] with the weight storage of the linear layers chosen (`None`: the file's own
     /// dtype, so f16 and bf16 checkpoints stay 16-bit in memory).
     pub fn load_with(files: &ModelFiles, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
-        Self::load_from(files, files.weights.map(loader::tensor_file::FileBytes::Memory), random_seed, storage)
+        Self::load_from(files, files.weights.map(|bytes| loader::tensor_file::FileBytes::Memory(bytes).into()), random_seed, storage)
     }
 
-    /// [`Model::load_with`] with model.safetensors given apart from `files` (whose `weights` is then
-    /// ignored): in memory or held elsewhere and read one tensor at a time (the page's worker).
-    pub fn load_from(files: &ModelFiles, weight_file: Option<loader::tensor_file::FileBytes>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
+    /// [`Model::load_with`] with the weights given apart from `files` (whose `weights` is then
+    /// ignored): model.safetensors or the shards of a sharded checkpoint, in memory or held
+    /// elsewhere and read one tensor at a time (the CLI, the page's worker).
+    pub fn load_from(files: &ModelFiles, weight_file: Option<loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
         let model_type = loader::model_type(files.config)?;
         let renamed = shared_keys(&model_type, files.config)?;
         let files = &ModelFiles { config: renamed.as_deref().unwrap_or(files.config), ..*files };
+        let weights_len = weight_file.as_ref().map(loader::WeightSource::len);
         let weights = match (weight_file, random_seed) {
-            (Some(bytes), _) => Weights::from_file(bytes)?,
+            (Some(loader::WeightSource::File(bytes)), _) => Weights::from_file(bytes)?,
+            (Some(loader::WeightSource::Shards { index, shards }), _) => Weights::from_shards(index, shards)?,
             (None, Some(seed)) => Weights::random(seed),
             (None, None) => {
                 return Err(Error::file("model.safetensors", "was not provided", "Add model.safetensors to the model folder"))
             }
         };
         let weights = weights.with_storage(storage);
-        loader::limits::check_sizes(files.config, weight_file.map(|f| f.len()))?;
-        loader::limits::check_values(files.config, weight_file.is_some())?;
+        loader::limits::check_sizes(files.config, weights_len)?;
+        loader::limits::check_values(files.config, weights_len.is_some())?;
         match model_type.as_str() {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
             "gpt_neo" => Ok(Model::Gpt2(gpt2::Gpt2::load_neo(files.config, weights)?)),

@@ -10,8 +10,9 @@
 //! range at a time (`FileReaderSync`), so the tab never holds the whole file in JavaScript either, and a
 //! 2.5 GB checkpoint costs its packed weights rather than twice that.
 
-use crate::loader::tensor_file::ReadAt;
-use js_sys::{ArrayBuffer, Function, Reflect, Uint8Array};
+use crate::loader::tensor_file::{FileBytes, ReadAt};
+use crate::loader::WeightSource;
+use js_sys::{ArrayBuffer, Function, Object, Reflect, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsError, JsValue};
 
@@ -62,17 +63,73 @@ impl JsFile {
         ))
     }
 
-    /// The read that failed, if one did, as the error to report.
-    pub(super) fn check(&self) -> Result<(), JsError> {
+    /// The read that failed, if one did, as the error to report (`name`: the file's).
+    pub(super) fn check(&self, name: &str) -> Result<(), JsError> {
         match self {
             JsFile::Reader { failed, .. } => match failed.borrow().as_deref() {
                 None => Ok(()),
                 Some(problem) => Err(JsError::new(&format!(
-                    "model.safetensors: {problem}. Pick the file again: it may have changed or moved while it was read"
+                    "{name}: {problem}. Pick the file again: it may have changed or moved while it was read"
                 ))),
             },
             JsFile::Bytes(_) => Ok(()),
         }
+    }
+}
+
+/// The weights as the page hands them over: model.safetensors, or a sharded checkpoint as
+/// `{ index, shards }`, `index` the bytes of model.safetensors.index.json and `shards` an object from
+/// each shard's file name to its bytes or reader (as [`JsFile`]).
+pub(super) enum JsWeights {
+    One(JsFile),
+    Shards { index: Vec<u8>, shards: Vec<(String, JsFile)> },
+}
+
+impl JsWeights {
+    pub(super) fn from_js(value: JsValue) -> Result<Option<JsWeights>, JsError> {
+        let field = |name: &str| if value.is_object() { Reflect::get(&value, &JsValue::from_str(name)).ok().filter(|v| !v.is_undefined()) } else { None };
+        let (Some(index), Some(shards)) = (field("index"), field("shards")) else {
+            return Ok(JsFile::from_js(value)?.map(JsWeights::One));
+        };
+        let bad = |what: &str| JsError::new(&format!("{}: {what}. Pass {{ index: the index's bytes, shards: {{ file name: bytes or reader }} }}", crate::loader::shards::INDEX));
+        let index = match (index.dyn_ref::<Uint8Array>(), index.dyn_ref::<ArrayBuffer>()) {
+            (Some(bytes), _) => bytes.to_vec(),
+            (_, Some(buffer)) => Uint8Array::new(buffer).to_vec(),
+            _ => return Err(bad("the index is not a Uint8Array or an ArrayBuffer")),
+        };
+        let shards = shards.dyn_into::<Object>().map_err(|_| bad("the shards are not an object"))?;
+        let mut files = Vec::new();
+        for entry in Object::entries(&shards).iter() {
+            // `Object.entries` gives [name, value] pairs.
+            let pair = |i| Reflect::get_u32(&entry, i).map_err(|_| bad("the shards could not be listed"));
+            let (name, file) = (pair(0)?, pair(1)?);
+            let name = name.as_string().ok_or_else(|| bad("a shard's name is not a string"))?;
+            // An absent shard is left out: the loader names it with the index's words.
+            if let Some(file) = JsFile::from_js(file)? {
+                files.push((name, file));
+            }
+        }
+        Ok(Some(JsWeights::Shards { index, shards: files }))
+    }
+
+    pub(super) fn source(&self) -> WeightSource<'_> {
+        match self {
+            JsWeights::One(file) => FileBytes::External(file).into(),
+            JsWeights::Shards { index, shards } => WeightSource::Shards { index, shards: shards.iter().map(|(n, f)| (n.clone(), FileBytes::External(f))).collect() },
+        }
+    }
+
+    /// The first read that failed, in any file, as the error to report.
+    pub(super) fn check(&self) -> Result<(), JsError> {
+        match self {
+            JsWeights::One(file) => file.check("model.safetensors"),
+            JsWeights::Shards { shards, .. } => shards.iter().try_for_each(|(name, file)| file.check(name)),
+        }
+    }
+
+    /// Bytes of the weight files read.
+    pub(super) fn len(&self) -> usize {
+        self.source().len()
     }
 }
 

@@ -85,6 +85,15 @@ pub fn build_info() -> Result<JsValue, JsError> {
 /// glue than an array) holds instead of `missing` (`model.safetensors`: shards, a PyTorch pickle,
 /// TensorFlow or Flax weights, a PEFT adapter; `tokenizer.json`: a slow tokenizer's files), as
 /// "problem. Fix", or `undefined` when nothing stands in for it. The CLI's refusals say the same.
+/// The shard files a sharded checkpoint's model.safetensors.index.json names, each once, one per
+/// line (a string rather than an array: less glue): what the page fetches or takes from the picked
+/// files beside it. Refuses an index that is not one, or a name that is not a plain file name (a
+/// path could point outside the folder).
+#[wasm_bindgen(js_name = shardNames)]
+pub fn shard_names(index: &[u8]) -> Result<String, JsError> {
+    crate::loader::shard_names(index).map(|names| names.join("\n")).map_err(js_error)
+}
+
 #[wasm_bindgen(js_name = folderHint)]
 pub fn folder_hint(names: &str, missing: &str) -> Option<String> {
     let names: Vec<&str> = names.lines().collect();
@@ -722,8 +731,9 @@ struct RelativeMeta {
 impl WasmModel {
     /// Build a model from the bytes of a Hugging Face folder. `weights` (model.safetensors) is its
     /// bytes or a reader `{ size, read(offset, length) -> Uint8Array }` (the worker's, of a picked
-    /// file); it may be `null` when `options.randomSeed` is given: the architecture is then built
-    /// with seeded random weights.
+    /// file); a sharded checkpoint is `{ index, shards }`: model.safetensors.index.json's bytes and
+    /// an object from each shard's file name to its bytes or reader. It may be `null` when
+    /// `options.randomSeed` is given: the architecture is then built with seeded random weights.
     /// `generation_config` (generation_config.json, optional) sets the generation rules (end
     /// tokens, forced and suppressed tokens) as in the CLI.
     #[allow(clippy::too_many_arguments)]
@@ -740,8 +750,7 @@ impl WasmModel {
         // The file wins over the seed, as in `Model::load`.
         // model.safetensors stays in JavaScript (its bytes, or a reader of the picked file): read one
         // tensor at a time (load.rs).
-        let weights = load::JsFile::from_js(weights)?;
-        let weight_file = weights.as_ref().map(|f| crate::loader::tensor_file::FileBytes::External(f));
+        let weights = load::JsWeights::from_js(weights)?;
         let files = ModelFiles {
             config,
             weights: None,
@@ -751,7 +760,7 @@ impl WasmModel {
             generation_config: generation_config.as_deref(),
         };
         let storage = opts.weights.as_deref().map(parse_storage).transpose()?;
-        let loaded = Session::load_from(&files, weight_file, opts.random_seed, storage);
+        let loaded = Session::load_from(&files, weights.as_ref().map(load::JsWeights::source), opts.random_seed, storage);
         // A failed read made zeros: its error comes first, whatever the model built from them did.
         if let Some(file) = &weights {
             file.check()?;
@@ -760,7 +769,7 @@ impl WasmModel {
         if let Some(code) = &opts.src_lang {
             session.tokenizer.set_src_lang(code).map_err(js_error)?;
         }
-        Ok(WasmModel { session, weights_len: weight_file.map(|f| f.len()), storage })
+        Ok(WasmModel { session, weights_len: weights.as_ref().map(load::JsWeights::len), storage })
     }
 
     /// The model card: `ModelInfo` of `www/glassbox.d.ts`, the object `glassbox info` prints.

@@ -20,7 +20,13 @@ pub struct Folder {
     pub tokenizer_config: Option<Vec<u8>>,
     pub special_tokens_map: Option<Vec<u8>>,
     pub generation_config: Option<Vec<u8>>,
+    /// A sharded checkpoint's model.safetensors.index.json and shards (name, bytes), read when the
+    /// folder has no model.safetensors.
+    pub shards: Option<Shards>,
 }
+
+/// A sharded checkpoint's index (bytes) and its shards (file name, bytes).
+pub type Shards = (Vec<u8>, Vec<(String, Vec<u8>)>);
 
 impl Folder {
     pub fn read(dir: &Path) -> Folder {
@@ -33,11 +39,31 @@ impl Folder {
             tokenizer_config: optional("tokenizer_config.json"),
             special_tokens_map: optional("special_tokens_map.json"),
             generation_config: optional("generation_config.json"),
+            shards: optional("model.safetensors").is_none().then(|| optional("model.safetensors.index.json")).flatten().map(|index| {
+                let names = glassbox::loader::shard_names(&index).expect("a valid index");
+                let files = names.into_iter().filter_map(|n| optional(&n).map(|b| (n, b))).collect();
+                (index, files)
+            }),
         }
     }
     pub fn fixture(name: &str) -> Folder {
         Folder::read(&fixture_dir(name))
     }
+    /// The weights as the loader takes them apart from [`Folder::files`]: the shards when the
+    /// folder is sharded, else model.safetensors (if any).
+    pub fn weight_source(&self) -> Option<glassbox::loader::WeightSource<'_>> {
+        use glassbox::loader::{tensor_file::FileBytes, WeightSource};
+        match &self.shards {
+            Some((index, files)) => Some(WeightSource::Shards { index, shards: files.iter().map(|(n, b)| (n.clone(), FileBytes::Memory(b))).collect() }),
+            None => self.weights.as_deref().map(|b| FileBytes::Memory(b).into()),
+        }
+    }
+
+    /// The folder loaded as the CLI loads it (its weights in their file's storage).
+    pub fn session(&self) -> glassbox::Result<glassbox::session::Session> {
+        glassbox::session::Session::load_from(&self.files(), self.weight_source(), None, None)
+    }
+
     pub fn files(&self) -> ModelFiles<'_> {
         ModelFiles {
             config: &self.config,
