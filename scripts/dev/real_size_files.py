@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Real-size checkpoints of modern families as *files*, through the CLI, against transformers.
 
-    cargo build --release && python3 -P scripts/dev/real_size_files.py [--out /tmp/real-size] [--only NAME ...]
+    cargo build --release && python3 -P scripts/dev/real_size_files.py [--out /tmp/real-size] [--only NAME ...] [--shard-size 500MB]
 
 Makes bf16 random-weight checkpoints in the published shapes of SmolLM2-360M (llama), Qwen2.5-0.5B
 (qwen2) and Llama-3.2-1B (llama, llama3 rope scaling; 2.5 GB), saved by `save_pretrained` with the
@@ -10,7 +10,10 @@ for each, `glassbox inspect` against transformers in float32 and float64 (eager 
 largest difference of the attention weights and logits, per layer too; `/usr/bin/time`'s peak
 memory of the CLI when it is there; and 16 greedy ids through the KV cache (`inspect --generate`)
 against `generate`. The random twins of `bench/` stop at 268M parameters; these are read from disk
-as a user's checkpoint is. Development only (torch, transformers); CI never runs it.
+as a user's checkpoint is. With `--shard-size`, each is also saved sharded (`save_pretrained(max_shard_size=...)`,
+model.safetensors.index.json and its shards, as transformers 4 saves any model over 5 GB) into NAME-sharded/ and
+checked the same way, and the CLI's output on it must equal its output on the one file byte for byte.
+Development only (torch, transformers); CI never runs it.
 """
 import argparse
 import json
@@ -44,9 +47,15 @@ SHAPES = {
 }
 
 
-def make(out, name):
-    d = os.path.join(out, name)
-    if os.path.exists(os.path.join(d, "model.safetensors")):
+def weights_bytes(d):
+    """Bytes of the folder's weights: model.safetensors, or every shard."""
+    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".safetensors"))
+
+
+def make(out, name, shard_size=None):
+    d = os.path.join(out, name + ("-sharded" if shard_size else ""))
+    done = "model.safetensors.index.json" if shard_size else "model.safetensors"
+    if os.path.exists(os.path.join(d, done)):
         return d
     torch.manual_seed(0)
     cfg = SHAPES[name]()
@@ -60,11 +69,15 @@ def make(out, name):
         for n, p in model.named_parameters():
             # Large enough that attention is far from uniform and logits spread (std 0.02 leaves both flat).
             p.normal_(1.0, 0.1) if (p.dim() == 1 and "norm" in n) else p.normal_(0.0, 0.05)
-    model.save_pretrained(d)
+    if shard_size:
+        model.save_pretrained(d, max_shard_size=shard_size)
+    else:
+        model.save_pretrained(d)
     model.generation_config.bos_token_id = model.generation_config.eos_token_id = 0
     model.generation_config.save_pretrained(d)
     shutil.copy(TOKENIZER, d)
-    print(f"{d}: {os.path.getsize(os.path.join(d, 'model.safetensors')) / 1e6:.0f} MB")
+    shards = len([f for f in os.listdir(d) if f.endswith(".safetensors")])
+    print(f"{d}: {weights_bytes(d) / 1e6:.0f} MB in {shards} file{'s' if shards > 1 else ''}")
     return d
 
 
@@ -106,7 +119,7 @@ def check(d):
     print(f"  per layer, f32 - f64:    {layers(a32)}")
     peak = peak_memory(d)
     if peak is not None:
-        print(f"  CLI peak resident memory: {peak:.2f} GB (model.safetensors {os.path.getsize(os.path.join(d, 'model.safetensors')) / 1e9:.2f} GB)")
+        print(f"  CLI peak resident memory: {peak:.2f} GB (weights files {weights_bytes(d) / 1e9:.2f} GB)")
     n = 16
     gen = inspect(d, "--text", PROMPT, "--generate", str(n))
     ours = gen["generated_ids"][-n:]
@@ -122,11 +135,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="/tmp/real-size")
     ap.add_argument("--only", nargs="*", choices=sorted(SHAPES), default=sorted(SHAPES))
+    ap.add_argument("--shard-size", help="also save each sharded at this max_shard_size (e.g. 500MB) and check it")
     args = ap.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     os.makedirs(args.out, exist_ok=True)
     for name in args.only:
-        check(make(args.out, name))
+        one = make(args.out, name)
+        check(one)
+        if args.shard_size:
+            sharded = make(args.out, name, args.shard_size)
+            check(sharded)
+            same = all(inspect(one, *a) == inspect(sharded, *a) for a in (["--text", TEXT], ["--text", PROMPT, "--generate", "4"]))
+            print(f"  the CLI on the shards against the one file: {'the same output' if same else 'DIFFERENT OUTPUT'}")
 
 
 if __name__ == "__main__":
