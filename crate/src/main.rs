@@ -287,18 +287,14 @@ fn number<T: std::str::FromStr>(s: &str, flag: &str) -> std::result::Result<T, S
     s.parse().map_err(|_| format!("{flag}: `{s}` is not a valid value; give {want}"))
 }
 
-/// model.safetensors left on disk and read one tensor at a time ([`ReadAt`]), as the page's worker
-/// reads the file from its JavaScript buffer: a 16-bit or int8 model then costs its packed weights,
-/// not those plus the whole file (a 2.5 GB bf16 Llama-3.2-1B shape peaked at 4.9 GB of resident
-/// memory read whole, 2.6 GB this way). Opening the file reads nothing; its length is fixed then.
+/// model.safetensors (or a shard) left on disk and read one tensor at a time ([`ReadAt`]), as the
+/// page's worker reads a picked file: a 16-bit or int8 model then costs its packed weights, not
+/// those plus the whole file (a 2.5 GB bf16 Llama-3.2-1B shape peaked at 4.9 GB of resident memory
+/// read whole, 2.6 GB this way). Opening the file reads nothing; its length is fixed then, and a
+/// read that fails later (the file shrank, a disk error) stops the load with its byte offset.
 struct DiskFile {
-    path: PathBuf,
     file: std::sync::Mutex<std::fs::File>,
     len: usize,
-    /// The first read that failed (the file shrank or the disk failed after its header was
-    /// checked): [`ReadAt::read_at`] cannot return it, so the bytes read as zeros and [`load`]
-    /// reports this instead of the model built from them.
-    failed: std::sync::Mutex<Option<String>>,
 }
 
 impl DiskFile {
@@ -310,16 +306,7 @@ impl DiskFile {
             return Err(fail("is not a regular file (a folder, a pipe or a device)".into(), "Put the file itself in the model folder"));
         }
         let len = usize::try_from(meta.len()).map_err(|_| fail(format!("is {} bytes, more than this machine can address", meta.len()), "Use a 64-bit build of glassbox"))?;
-        Ok(DiskFile { path: path.to_path_buf(), file: std::sync::Mutex::new(file), len, failed: std::sync::Mutex::new(None) })
-    }
-
-    /// The read that failed, if one did, as the error to report.
-    fn check(&self) -> Result<()> {
-        match self.failed.lock().map(|f| f.clone()) {
-            Ok(None) => Ok(()),
-            Ok(Some(problem)) => Err(Error::file(self.path.display().to_string(), problem, "Check that nothing changes the file while Glassbox reads it, and that the disk is readable")),
-            Err(_) => Err(Error::file(self.path.display().to_string(), "could not be read (a reader failed)", "Run the command again")),
-        }
+        Ok(DiskFile { file: std::sync::Mutex::new(file), len })
     }
 }
 
@@ -328,18 +315,16 @@ impl glassbox::loader::tensor_file::ReadAt for DiskFile {
         self.len
     }
 
-    fn read_at(&self, offset: usize, dst: &mut [u8]) {
+    fn read_at(&self, offset: usize, dst: &mut [u8]) -> std::result::Result<(), glassbox::loader::tensor_file::ReadError> {
         use std::io::{Read, Seek, SeekFrom};
         let read = match self.file.lock() {
             Ok(mut file) => file.seek(SeekFrom::Start(offset as u64)).and_then(|_| file.read_exact(dst)).map_err(|e| e.to_string()),
             Err(_) => Err("a reader failed".to_string()),
         };
-        if let Err(e) = read {
-            dst.fill(0);
-            if let Ok(mut failed) = self.failed.lock() {
-                failed.get_or_insert_with(|| format!("cannot be read at byte {offset} ({e}): it changed or was cut short after Glassbox checked its header"));
-            }
-        }
+        read.map_err(|e| glassbox::loader::tensor_file::ReadError {
+            problem: format!("cannot be read at byte {offset} ({e}): it changed or was cut short after Glassbox checked its header"),
+            fix: "Check that nothing changes the file while Glassbox reads it, and that the disk is readable",
+        })
     }
 }
 
@@ -370,14 +355,6 @@ impl DiskWeights {
         match self {
             DiskWeights::One(file) => FileBytes::External(file).into(),
             DiskWeights::Shards { index, shards } => glassbox::loader::WeightSource::Shards { index, shards: shards.iter().map(|(n, f)| (n.clone(), FileBytes::External(f))).collect() },
-        }
-    }
-
-    /// The first read that failed, in any of the files.
-    fn check(&self) -> Result<()> {
-        match self {
-            DiskWeights::One(file) => file.check(),
-            DiskWeights::Shards { shards, .. } => shards.iter().try_for_each(|(_, f)| f.check()),
         }
     }
 
@@ -566,12 +543,7 @@ fn transfer(args: &Args) -> Result<Value> {
 
 fn load(args: &Args) -> Result<(FolderBytes, Session)> {
     let bytes = FolderBytes::read(&args.dir, args.random_weights.is_none())?;
-    let loaded = Session::load_from(&bytes.files(), bytes.weights.as_ref().map(DiskWeights::source), args.random_weights, args.weights);
-    // A failed read made zeros: its error comes first, whatever the model built from them did.
-    if let Some(file) = &bytes.weights {
-        file.check()?;
-    }
-    let mut session = loaded?;
+    let mut session = Session::load_from(&bytes.files(), bytes.weights.as_ref().map(DiskWeights::source), args.random_weights, args.weights)?;
     session.set_target_language(args.tgt_lang.as_deref())?;
     if let Some(code) = &args.src_lang {
         session.tokenizer.set_src_lang(code)?;
@@ -890,10 +862,10 @@ mod tests {
     use super::DiskFile;
     use glassbox::loader::tensor_file::ReadAt;
 
-    /// model.safetensors is read in place, a range at a time; a file cut short after it was opened
-    /// reads as zeros there and is reported by `check` with the byte it failed at, not used silently.
+    /// model.safetensors is read in place, a range at a time; a read of a file cut short after it
+    /// was opened is an error with the byte it failed at, not zeros used silently.
     #[test]
-    fn disk_file_reads_ranges_and_reports_a_file_cut_short() {
+    fn disk_file_reads_ranges_and_refuses_a_file_cut_short() {
         let dir = std::env::temp_dir().join(format!("glassbox-disk-file-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("model.safetensors");
@@ -902,19 +874,15 @@ mod tests {
         let file = DiskFile::open(&path).unwrap();
         assert_eq!(file.len(), 200);
         let mut got = [0u8; 16];
-        file.read_at(100, &mut got);
+        file.read_at(100, &mut got).expect("inside the file");
         assert_eq!(&got, &bytes[100..116]);
-        file.check().expect("every read so far succeeded");
 
         std::fs::write(&path, &bytes[..50]).unwrap();
-        let mut got = [7u8; 16];
-        file.read_at(100, &mut got);
-        assert_eq!(got, [0u8; 16]);
-        let err = file.check().unwrap_err().to_string();
-        assert!(err.contains("model.safetensors") && err.contains("cannot be read at byte 100"), "{err}");
-        // The first failure is the one reported.
-        file.read_at(60, &mut got);
-        assert!(file.check().unwrap_err().to_string().contains("at byte 100"));
+        let err = file.read_at(100, &mut got).unwrap_err();
+        assert!(err.problem.contains("cannot be read at byte 100") && err.problem.contains("cut short"), "{err:?}");
+        assert!(err.fix.contains("nothing changes the file"), "{err:?}");
+        file.read_at(10, &mut got).expect("what is still there reads");
+        assert_eq!(&got, &bytes[10..26]);
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -9,7 +9,7 @@
 mod support;
 
 use glassbox::kernels::Storage;
-use glassbox::loader::tensor_file::{FileBytes, ReadAt};
+use glassbox::loader::tensor_file::{FileBytes, ReadAt, ReadError};
 use glassbox::session::Session;
 use std::cell::Cell;
 use support::Folder;
@@ -24,9 +24,10 @@ impl ReadAt for Outside {
     fn len(&self) -> usize {
         self.bytes.len()
     }
-    fn read_at(&self, offset: usize, dst: &mut [u8]) {
+    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ReadError> {
         self.largest_read.set(self.largest_read.get().max(dst.len()));
         dst.copy_from_slice(&self.bytes[offset..offset + dst.len()]);
+        Ok(())
     }
 }
 
@@ -129,6 +130,56 @@ fn bad_files_are_refused_with_the_same_message_either_way() {
     }
 }
 
+/// A file that gives its bytes until read number `fail_at` (counted from 1), then fails every read, and
+/// counts the reads asked of it after the first failure.
+struct FailingAt {
+    bytes: Vec<u8>,
+    fail_at: usize,
+    reads: Cell<usize>,
+    after_failure: Cell<usize>,
+}
+
+impl ReadAt for FailingAt {
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ReadError> {
+        self.reads.set(self.reads.get() + 1);
+        if self.reads.get() < self.fail_at {
+            dst.copy_from_slice(&self.bytes[offset..offset + dst.len()]);
+            return Ok(());
+        }
+        if self.reads.get() > self.fail_at {
+            self.after_failure.set(self.after_failure.get() + 1);
+        }
+        Err(ReadError { problem: format!("could not be read at byte {offset} (the disk went away)"), fix: "Read it again" })
+    }
+}
+
+#[test]
+fn a_read_that_fails_stops_the_load_there_and_names_the_file() {
+    // Every read of a load fails in turn: the header's, the finiteness pass's, the layers' (an f16 file, so
+    // matrices are read in blocks, and in f32 and int8 storage too). The load stops at once with the
+    // reader's message and the file's name: not a model built of zeros, and no read after the failure.
+    let folder = Folder::fixture("gpt2_bare_bf16");
+    let bytes = folder.weights.clone().unwrap();
+    for storage in [None, Some(Storage::F32), Some(Storage::Int8)] {
+        let counting = FailingAt { bytes: bytes.clone(), fail_at: usize::MAX, reads: Cell::new(0), after_failure: Cell::new(0) };
+        Session::load_from(&folder.files(), Some(FileBytes::External(&counting).into()), None, storage).expect("loads when every read succeeds");
+        let total = counting.reads.get();
+        assert!(total > 10, "{storage:?}: {total} reads");
+        for fail_at in (1..=total).step_by((total / 12).max(1)).chain([total]) {
+            let file = FailingAt { bytes: bytes.clone(), fail_at, reads: Cell::new(0), after_failure: Cell::new(0) };
+            let err = match Session::load_from(&folder.files(), Some(FileBytes::External(&file).into()), None, storage) {
+                Ok(_) => panic!("{storage:?}: read {fail_at} of {total} failed, but the model loaded"),
+                Err(e) => e.to_string(),
+            };
+            assert!(err.starts_with("model.safetensors: could not be read at byte") && err.contains("the disk went away") && err.ends_with("Read it again"), "{storage:?}, read {fail_at}: {err}");
+            assert_eq!(file.after_failure.get(), 0, "{storage:?}: read {fail_at} failed, yet the loader read on");
+        }
+    }
+}
+
 #[test]
 fn the_header_is_accepted_exactly_when_the_safetensors_crate_accepts_it() {
     // Seeded byte edits in the length and the JSON header of a real file: the per-tensor reader must agree
@@ -156,7 +207,7 @@ fn the_header_is_accepted_exactly_when_the_safetensors_crate_accepts_it() {
             names
         });
         let file = outside(&bytes);
-        let ours = glassbox::loader::tensor_file::TensorFile::parse(FileBytes::External(&file)).map(|f| {
+        let ours = glassbox::loader::tensor_file::TensorFile::parse("model.safetensors", FileBytes::External(&file)).map(|f| {
             let mut names: Vec<String> = f.tensors().into_iter().map(|(n, _)| n).collect();
             names.sort();
             names

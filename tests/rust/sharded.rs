@@ -14,7 +14,7 @@
 mod support;
 
 use glassbox::kernels::Storage;
-use glassbox::loader::tensor_file::{FileBytes, ReadAt};
+use glassbox::loader::tensor_file::{FileBytes, ReadAt, ReadError};
 use glassbox::loader::WeightSource;
 use glassbox::session::Session;
 use safetensors::tensor::{serialize, TensorView};
@@ -54,8 +54,9 @@ impl ReadAt for Outside {
     fn len(&self) -> usize {
         self.0.len()
     }
-    fn read_at(&self, offset: usize, dst: &mut [u8]) {
+    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ReadError> {
         dst.copy_from_slice(&self.0[offset..offset + dst.len()]);
+        Ok(())
     }
 }
 
@@ -88,6 +89,40 @@ fn the_shards_are_the_same_model_as_one_file_in_every_storage() {
     assert_eq!(source.len(), shards.iter().map(|(_, b)| b.len()).sum::<usize>());
     let session = Session::load_from(&folder.files(), Some(source), None, None).expect("a stray file is ignored");
     assert_eq!(outputs(&session), outputs(&folder.session().unwrap()));
+}
+
+/// A shard held elsewhere whose reads fail from the `fail_at`-th on (counted from 1).
+struct Failing(Vec<u8>, usize, std::cell::Cell<usize>);
+
+impl ReadAt for Failing {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ReadError> {
+        self.2.set(self.2.get() + 1);
+        if self.2.get() >= self.1 {
+            return Err(ReadError { problem: format!("could not be read at byte {offset} (gone)"), fix: "Pick it again" });
+        }
+        dst.copy_from_slice(&self.0[offset..offset + dst.len()]);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_shard_that_cannot_be_read_is_named() {
+    let folder = sharded();
+    let (index, shards) = folder.shards.clone().unwrap();
+    for (broken, fail_at) in [(0, 1), (1, 3), (shards.len() - 1, 4)] {
+        let held: Vec<(String, Failing)> = shards.iter().enumerate().map(|(i, (n, b))| (n.clone(), Failing(b.clone(), if i == broken { fail_at } else { usize::MAX }, Default::default()))).collect();
+        let source = WeightSource::Shards { index: &index, shards: held.iter().map(|(n, r)| (n.clone(), FileBytes::External(r))).collect() };
+        let err = Session::load_from(&folder.files(), Some(source), None, None).err().expect("a shard failed").to_string();
+        assert_eq!(err, format!("{}: could not be read at byte {} (gone). Pick it again", shards[broken].0, if fail_at == 1 { 0 } else { err_offset(&err) }), "shard {broken}, read {fail_at}");
+    }
+}
+
+/// The byte offset a read error names.
+fn err_offset(err: &str) -> usize {
+    err.split("at byte ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()).expect("an offset")
 }
 
 /// The fixture with its index and shards changed by `edit`, loaded: the error's text.

@@ -23,8 +23,41 @@ pub trait ReadAt {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Copy `dst.len()` bytes starting at `offset` into `dst` (the caller keeps the range inside `len`).
-    fn read_at(&self, offset: usize, dst: &mut [u8]);
+    /// Copy `dst.len()` bytes starting at `offset` into `dst` (the caller keeps the range inside
+    /// `len`), or say why they cannot be had: the file changed, moved or was cut short after its
+    /// header was read, a disk failed. The load stops at the first such read.
+    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ReadError>;
+}
+
+/// Why a [`ReadAt`] could not give bytes: what happened (with the byte offset) and what to do. The
+/// loader names the file it was reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    pub problem: String,
+    pub fix: &'static str,
+}
+
+/// Why a safetensors file was refused: its header breaks the format (the safetensors crate's own
+/// error value and words), or its bytes could not be read.
+#[derive(Debug)]
+pub enum FileError {
+    Invalid(SafeTensorError),
+    Unreadable(ReadError),
+}
+
+impl From<SafeTensorError> for FileError {
+    fn from(e: SafeTensorError) -> Self {
+        FileError::Invalid(e)
+    }
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileError::Invalid(e) => e.fmt(f),
+            FileError::Unreadable(e) => f.write_str(&e.problem),
+        }
+    }
 }
 
 /// Where the file's bytes are.
@@ -49,9 +82,12 @@ impl FileBytes<'_> {
     }
 
     /// `dst.len()` bytes from `offset` (inside the file: checked by the header's validation).
-    fn read_at(&self, offset: usize, dst: &mut [u8]) {
+    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ReadError> {
         match self {
-            FileBytes::Memory(b) => dst.copy_from_slice(&b[offset..offset + dst.len()]),
+            FileBytes::Memory(b) => {
+                dst.copy_from_slice(&b[offset..offset + dst.len()]);
+                Ok(())
+            }
             FileBytes::External(r) => r.read_at(offset, dst),
         }
     }
@@ -85,6 +121,8 @@ impl std::ops::Deref for Stored<'_> {
 
 /// One safetensors file: its parsed header and the bytes behind it.
 struct Shard<'a> {
+    /// Its file name, for messages (`model.safetensors`, or a shard's).
+    name: String,
     metadata: Metadata,
     /// The tensors' names in file order (`Metadata::offset_keys` would sort them again on every call).
     names: Vec<String>,
@@ -114,8 +152,9 @@ impl<'a> TensorFile<'a> {
     /// Parse and validate the header: every tensor's byte range must follow the previous one, match its
     /// dtype and shape, and the last must end exactly at the end of the file (the checks of
     /// `SafeTensors::deserialize`, with its error values, so a file is refused here as it would be there).
-    pub fn parse(bytes: FileBytes<'a>) -> Result<Self, SafeTensorError> {
-        Ok(TensorFile { shards: vec![Shard::parse(bytes)?], shard_of: HashMap::new() })
+    /// `name`: the file's name, which read errors carry.
+    pub fn parse(name: &str, bytes: FileBytes<'a>) -> Result<Self, FileError> {
+        Ok(TensorFile { shards: vec![Shard::parse(name, bytes)?], shard_of: HashMap::new() })
     }
 
     /// The shards of one checkpoint, each parsed alone, as one set of tensors. A name held by two
@@ -162,49 +201,51 @@ impl<'a> TensorFile<'a> {
         }
     }
 
-    /// Copy `dst.len()` bytes of the tensor, starting `at` bytes into it.
-    pub fn read(&self, t: Stored<'_>, at: usize, dst: &mut [u8]) {
+    /// Copy `dst.len()` bytes of the tensor, starting `at` bytes into it; a read that fails is an
+    /// error naming the file.
+    pub fn read(&self, t: Stored<'_>, at: usize, dst: &mut [u8]) -> crate::error::Result<()> {
         debug_assert!(t.data_offsets.0 + at + dst.len() <= t.data_offsets.1);
         let shard = &self.shards[t.shard];
-        shard.bytes.read_at(shard.data_start + t.data_offsets.0 + at, dst);
+        shard.bytes.read_at(shard.data_start + t.data_offsets.0 + at, dst).map_err(|e| crate::error::Error::file(shard.name.as_str(), e.problem, e.fix))
     }
 
     /// Visit the tensor's bytes in order, in pieces of at most `chunk` bytes (a multiple of 8, so no
-    /// value straddles two pieces): borrowed in place, or copied through one small buffer.
-    pub fn for_each_chunk(&self, t: Stored<'_>, chunk: usize, mut visit: impl FnMut(&[u8])) {
+    /// value straddles two pieces): borrowed in place, or copied through one small buffer. Stops at
+    /// the first error, the read's or `visit`'s.
+    pub fn for_each_chunk(&self, t: Stored<'_>, chunk: usize, mut visit: impl FnMut(&[u8]) -> crate::error::Result<()>) -> crate::error::Result<()> {
         let size = t.data_offsets.1 - t.data_offsets.0;
         if let Some(all) = self.borrowed(t) {
-            all.chunks(chunk.max(8)).for_each(visit);
-            return;
+            return all.chunks(chunk.max(8)).try_for_each(visit);
         }
         let mut buffer = vec![0u8; chunk.max(8).min(size)];
         let mut at = 0;
         while at < size {
             let piece = &mut buffer[..chunk.max(8).min(size - at)];
-            self.read(t, at, piece);
-            visit(piece);
+            self.read(t, at, piece)?;
+            visit(piece)?;
             at += piece.len();
         }
+        Ok(())
     }
 }
 
 impl<'a> Shard<'a> {
-    fn parse(bytes: FileBytes<'a>) -> Result<Self, SafeTensorError> {
+    fn parse(name: &str, bytes: FileBytes<'a>) -> Result<Self, FileError> {
         let file_len = bytes.len();
         if file_len < LENGTH_BYTES {
-            return Err(SafeTensorError::HeaderTooSmall);
+            return Err(SafeTensorError::HeaderTooSmall.into());
         }
         let mut length = [0u8; LENGTH_BYTES];
-        bytes.read_at(0, &mut length);
+        bytes.read_at(0, &mut length).map_err(FileError::Unreadable)?;
         let n = usize::try_from(u64::from_le_bytes(length)).map_err(|_| SafeTensorError::HeaderTooLarge)?;
         if n > MAX_HEADER_BYTES {
-            return Err(SafeTensorError::HeaderTooLarge);
+            return Err(SafeTensorError::HeaderTooLarge.into());
         }
         let data_start = n.checked_add(LENGTH_BYTES).filter(|&end| end <= file_len).ok_or(SafeTensorError::InvalidHeaderLength)?;
         // The header is copied (it is small next to the data); a length past the file was refused above,
         // so a crafted length cannot make this allocate more than the file holds.
         let mut header = vec![0u8; n];
-        bytes.read_at(LENGTH_BYTES, &mut header);
+        bytes.read_at(LENGTH_BYTES, &mut header).map_err(FileError::Unreadable)?;
         let text = std::str::from_utf8(&header).map_err(SafeTensorError::InvalidHeader)?;
         // Parsed from the (checked) bytes: every other JSON file is read with `from_slice`, and
         // `from_str` would compile a second copy of serde_json's parser into the wasm.
@@ -216,9 +257,9 @@ impl<'a> Shard<'a> {
         let names = sorted.iter().map(|(name, _)| name.clone()).collect();
         let metadata = Metadata::new(parsed.metadata, sorted)?;
         if metadata.data_len() != file_len - data_start {
-            return Err(SafeTensorError::MetadataIncompleteBuffer);
+            return Err(SafeTensorError::MetadataIncompleteBuffer.into());
         }
-        Ok(Shard { metadata, names, data_start, bytes })
+        Ok(Shard { name: name.to_string(), metadata, names, data_start, bytes })
     }
 }
 

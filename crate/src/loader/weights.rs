@@ -12,7 +12,7 @@
 //! tensor is checked against the shape the config implies before a single value is used.
 
 use crate::error::{Error, Result};
-use super::tensor_file::{FileBytes, Stored, TensorFile};
+use super::tensor_file::{FileBytes, FileError, Stored, TensorFile};
 use crate::kernels::{Layout, Linear, Storage, StoredMatrix};
 use safetensors::Dtype;
 use std::cell::Cell;
@@ -91,8 +91,8 @@ impl<'a> Weights<'a> {
                         }
                     }
                     match info.dtype {
-                        Dtype::F16 => return Ok(StoredMatrix::F16(read_u16(tensors, info, 0, info.data_offsets.1 - info.data_offsets.0))),
-                        Dtype::BF16 => return Ok(StoredMatrix::BF16(read_u16(tensors, info, 0, info.data_offsets.1 - info.data_offsets.0))),
+                        Dtype::F16 => return Ok(StoredMatrix::F16(read_u16(tensors, info, 0, info.data_offsets.1 - info.data_offsets.0)?)),
+                        Dtype::BF16 => return Ok(StoredMatrix::BF16(read_u16(tensors, info, 0, info.data_offsets.1 - info.data_offsets.0)?)),
                         _ => {} // f32 (and refused dtypes): through `get`, chunk by chunk
                     }
                 }
@@ -140,14 +140,22 @@ impl<'a> Weights<'a> {
                         if to != Storage::F16 || from == Storage::F16 {
                             let b = bias()?;
                             let width = if from == Storage::F32 { 4 } else { 2 };
+                            // The packer takes blocks, not errors: a block that cannot be read is
+                            // zeros, the rest is not read, and the load fails with the read's error.
+                            let mut failed = None;
                             let packed = Linear::from_row_blocks(d_in, d_out, b.clone(), to, rows, &mut |r: std::ops::Range<usize>| {
                                 let (at, len) = (r.start * d_in * width, r.len() * d_in * width);
-                                match from {
-                                    Storage::F32 => StoredMatrix::F32(read_f32(tensors, info, at, len)),
-                                    Storage::F16 => StoredMatrix::F16(read_u16(tensors, info, at, len)),
-                                    _ => StoredMatrix::BF16(read_u16(tensors, info, at, len)),
-                                }
+                                let read = match (failed.is_some(), from) {
+                                    (true, _) => None,
+                                    (_, Storage::F32) => read_f32(tensors, info, at, len).map(StoredMatrix::F32).map_err(|e| failed = Some(e)).ok(),
+                                    (_, Storage::F16) => read_u16(tensors, info, at, len).map(StoredMatrix::F16).map_err(|e| failed = Some(e)).ok(),
+                                    _ => read_u16(tensors, info, at, len).map(StoredMatrix::BF16).map_err(|e| failed = Some(e)).ok(),
+                                };
+                                read.unwrap_or_else(|| StoredMatrix::F32(vec![0.0; len / width]))
                             });
+                            if let Some(e) = failed {
+                                return Err(e);
+                            }
                             if let Some(packed) = packed {
                                 return Ok(packed);
                             }
@@ -246,9 +254,9 @@ impl<'a> Weights<'a> {
         let mut at = 0;
         while at < len {
             let n = CHUNK_BYTES.min(len - at);
-            tensors.read(ia, at, &mut x[..n]);
-            tensors.read(ib, at, &mut y[..n]);
-            if x[..n] != y[..n] {
+            // A read that fails counts as different: the table is then loaded on its own, and that
+            // read fails again with its error.
+            if tensors.read(ia, at, &mut x[..n]).is_err() || tensors.read(ib, at, &mut y[..n]).is_err() || x[..n] != y[..n] {
                 return false;
             }
             at += n;
@@ -294,18 +302,8 @@ impl<'a> Weights<'a> {
                     ));
                 }
                 let mut out = Vec::with_capacity(shape.iter().product());
-                let mut refused = None;
-                tensors.for_each_chunk(info, CHUNK_BYTES, |bytes| {
-                    if refused.is_none() {
-                        if let Err(e) = extend_f32(&full, info.dtype, bytes, &mut out) {
-                            refused = Some(e);
-                        }
-                    }
-                });
-                match refused {
-                    Some(e) => Err(e),
-                    None => Ok(Some(out)),
-                }
+                tensors.for_each_chunk(info, CHUNK_BYTES, |bytes| extend_f32(&full, info.dtype, bytes, &mut out))?;
+                Ok(Some(out))
             }
         }
     }
@@ -319,8 +317,11 @@ fn parse_file<'a>(file: &str, bytes: FileBytes<'a>) -> Result<TensorFile<'a>> {
     if bytes.len() < 8 {
         return Err(Error::file(file, format!("the file is only {} bytes, too short for a safetensors header", bytes.len()), "The download was probably cut short; fetch the file again"));
     }
-    TensorFile::parse(bytes).map_err(|e| {
-        Error::file(file, format!("not a valid safetensors file ({e})"), "The file may be truncated or corrupt; fetch it again, or re-save with `save_pretrained(dir, safe_serialization=True)`")
+    TensorFile::parse(file, bytes).map_err(|e| match e {
+        FileError::Invalid(e) => {
+            Error::file(file, format!("not a valid safetensors file ({e})"), "The file may be truncated or corrupt; fetch it again, or re-save with `save_pretrained(dir, safe_serialization=True)`")
+        }
+        FileError::Unreadable(e) => Error::file(file, e.problem, e.fix),
     })
 }
 
@@ -329,28 +330,28 @@ fn parse_file<'a>(file: &str, bytes: FileBytes<'a>) -> Result<TensorFile<'a>> {
 const CHUNK_BYTES: usize = 1 << 20;
 
 /// `len` bytes of a 16-bit tensor from byte `at`, copied from the file into a vector of their own.
-fn read_u16(file: &TensorFile, info: Stored, at: usize, len: usize) -> Vec<u16> {
+fn read_u16(file: &TensorFile, info: Stored, at: usize, len: usize) -> Result<Vec<u16>> {
     let mut values = vec![0u16; len / 2];
     // SAFETY: a `[u16]` is valid as twice as many bytes (u8 has no alignment or invalid values), and the
     // byte view lives only for this copy.
     let bytes = unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), values.len() * 2) };
-    file.read(info, at, bytes);
+    file.read(info, at, bytes)?;
     if cfg!(target_endian = "big") {
         values.iter_mut().for_each(|v| *v = u16::from_le(*v));
     }
-    values
+    Ok(values)
 }
 
 /// `len` bytes of an f32 tensor from byte `at`, as values.
-fn read_f32(file: &TensorFile, info: Stored, at: usize, len: usize) -> Vec<f32> {
+fn read_f32(file: &TensorFile, info: Stored, at: usize, len: usize) -> Result<Vec<f32>> {
     let mut values = vec![0f32; len / 4];
     // SAFETY: as in `read_u16`: any four bytes are a valid f32.
     let bytes = unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), values.len() * 4) };
-    file.read(info, at, bytes);
+    file.read(info, at, bytes)?;
     if cfg!(target_endian = "big") {
         values.iter_mut().for_each(|v| *v = f32::from_bits(u32::from_le(v.to_bits())));
     }
-    values
+    Ok(values)
 }
 
 /// Count a random tensor of `shape` against the twin's cap: a backstop behind `limits::check_sizes`, so
@@ -406,14 +407,11 @@ pub fn check_finite_all(weights: &Weights) -> Result<()> {
         // Piece by piece (whole values per piece), the element index counted across pieces.
         let width = info.dtype.bitsize().div_ceil(8).max(1);
         let mut seen = 0;
-        let mut found = Ok(());
         tensors.for_each_chunk(info, CHUNK_BYTES, |bytes| {
-            if found.is_ok() {
-                found = check_finite_from(&name, info.dtype, bytes, seen);
-                seen += bytes.len() / width;
-            }
-        });
-        found?;
+            check_finite_from(&name, info.dtype, bytes, seen)?;
+            seen += bytes.len() / width;
+            Ok(())
+        })?;
     }
     Ok(())
 }

@@ -10,10 +10,9 @@
 //! range at a time (`FileReaderSync`), so the tab never holds the whole file in JavaScript either, and a
 //! 2.5 GB checkpoint costs its packed weights rather than twice that.
 
-use crate::loader::tensor_file::{FileBytes, ReadAt};
+use crate::loader::tensor_file::{FileBytes, ReadAt, ReadError};
 use crate::loader::WeightSource;
 use js_sys::{ArrayBuffer, Function, Object, Reflect, Uint8Array};
-use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsError, JsValue};
 
 /// The bytes of model.safetensors, held by JavaScript.
@@ -22,14 +21,7 @@ pub(super) enum JsFile {
     Bytes(Uint8Array),
     /// An object that gives `length` bytes from `offset` when asked (`read(offset, length)` returns a
     /// `Uint8Array`), `size` bytes in all.
-    Reader {
-        this: JsValue,
-        read: Function,
-        size: usize,
-        /// The first read that failed: [`ReadAt::read_at`] cannot return it, so its bytes read as
-        /// zeros and [`JsFile::check`] reports it after the load, instead of the model built from them.
-        failed: RefCell<Option<String>>,
-    },
+    Reader { this: JsValue, read: Function, size: usize },
 }
 
 impl JsFile {
@@ -55,25 +47,12 @@ impl JsFile {
                         "model.safetensors: the reader's size is {size}, not a whole number of bytes under 4 GiB. Pass the file's size in bytes (File.size)"
                     )));
                 }
-                return Ok(Some(JsFile::Reader { this: value, read, size: size as usize, failed: RefCell::new(None) }));
+                return Ok(Some(JsFile::Reader { this: value, read, size: size as usize }));
             }
         }
         Err(JsError::new(
             "model.safetensors: the weights are neither a Uint8Array, an ArrayBuffer nor a reader { size, read(offset, length) }. Pass the file's bytes (or null with randomSeed)",
         ))
-    }
-
-    /// The read that failed, if one did, as the error to report (`name`: the file's).
-    pub(super) fn check(&self, name: &str) -> Result<(), JsError> {
-        match self {
-            JsFile::Reader { failed, .. } => match failed.borrow().as_deref() {
-                None => Ok(()),
-                Some(problem) => Err(JsError::new(&format!(
-                    "{name}: {problem}. Pick the file again: it may have changed or moved while it was read"
-                ))),
-            },
-            JsFile::Bytes(_) => Ok(()),
-        }
     }
 }
 
@@ -119,14 +98,6 @@ impl JsWeights {
         }
     }
 
-    /// The first read that failed, in any file, as the error to report.
-    pub(super) fn check(&self) -> Result<(), JsError> {
-        match self {
-            JsWeights::One(file) => file.check("model.safetensors"),
-            JsWeights::Shards { shards, .. } => shards.iter().try_for_each(|(name, file)| file.check(name)),
-        }
-    }
-
     /// Bytes of the weight files read.
     pub(super) fn len(&self) -> usize {
         self.source().len()
@@ -141,19 +112,21 @@ impl ReadAt for JsFile {
         }
     }
 
-    fn read_at(&self, offset: usize, dst: &mut [u8]) {
-        let (this, read, failed) = match self {
+    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ReadError> {
+        let (this, read) = match self {
             // Offsets fit in u32: a wasm32 engine cannot be handed a larger buffer than that anyway.
-            JsFile::Bytes(bytes) => return bytes.subarray(offset as u32, (offset + dst.len()) as u32).copy_to(dst),
-            JsFile::Reader { this, read, failed, .. } => (this, read, failed),
+            JsFile::Bytes(bytes) => {
+                bytes.subarray(offset as u32, (offset + dst.len()) as u32).copy_to(dst);
+                return Ok(());
+            }
+            JsFile::Reader { this, read, .. } => (this, read),
         };
-        if failed.borrow().is_some() {
-            dst.fill(0);
-            return;
-        }
         let problem = match read.call2(this, &JsValue::from_f64(offset as f64), &JsValue::from_f64(dst.len() as f64)) {
             Ok(got) => match got.dyn_into::<Uint8Array>() {
-                Ok(bytes) if bytes.length() as usize == dst.len() => return bytes.copy_to(dst),
+                Ok(bytes) if bytes.length() as usize == dst.len() => {
+                    bytes.copy_to(dst);
+                    return Ok(());
+                }
                 Ok(bytes) => format!("reading {} bytes at byte {offset} gave {}", dst.len(), bytes.length()),
                 Err(_) => format!("reading at byte {offset} did not give a Uint8Array"),
             },
@@ -162,7 +135,6 @@ impl ReadAt for JsFile {
                 format!("could not be read at byte {offset} ({why})")
             }
         };
-        dst.fill(0);
-        *failed.borrow_mut() = Some(problem);
+        Err(ReadError { problem, fix: "Pick the file again: it may have changed or moved while it was read" })
     }
 }

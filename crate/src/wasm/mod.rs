@@ -760,12 +760,7 @@ impl WasmModel {
             generation_config: generation_config.as_deref(),
         };
         let storage = opts.weights.as_deref().map(parse_storage).transpose()?;
-        let loaded = Session::load_from(&files, weights.as_ref().map(load::JsWeights::source), opts.random_seed, storage);
-        // A failed read made zeros: its error comes first, whatever the model built from them did.
-        if let Some(file) = &weights {
-            file.check()?;
-        }
-        let mut session = loaded.map_err(js_error)?;
+        let mut session = Session::load_from(&files, weights.as_ref().map(load::JsWeights::source), opts.random_seed, storage).map_err(js_error)?;
         if let Some(code) = &opts.src_lang {
             session.tokenizer.set_src_lang(code).map_err(js_error)?;
         }
