@@ -35,8 +35,8 @@ const SECTIONS = [
     intro: 'What the model predicts from your text. Then switch attention heads off or hide tokens and watch the prediction and the ' +
       'attention change: a quick way to find which parts of the network matter for this sentence.' },
   { id: 'qkv', title: 'Inside one head: query, key, value',
-    intro: 'Every token sends out a query (what it is looking for) and shows a key (what it has to offer) and a value (what it hands over ' +
-      'if chosen). The query is compared with each key by a dot product (usually scaled; the formula below gives this model’s own score); a softmax turns the scores into weights; the head’s output for ' +
+    intro: 'Every token sends out a query (what it is looking for) and shows a key (what it has to offer) and a value (what it hands over, ' +
+      'in proportion to the weight it gets). The query is compared with each key by a dot product (usually scaled; the formula below gives this model’s own score); a softmax turns the scores into weights; the head’s output for ' +
       'the token is the weighted mix of the values. Every head of the layer does this at once; their outputs are concatenated and ' +
       'one more matrix (the output projection) turns them back into a vector of the model’s width, which is added to the residual ' +
       'stream. These are the model’s own numbers.' },
