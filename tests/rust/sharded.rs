@@ -200,8 +200,15 @@ fn an_index_and_shards_that_disagree_are_refused_by_name() {
     let empty = refusal(|index, _| index["weight_map"] = serde_json::json!({}));
     assert_mentions("an empty weight map", &empty, &[INDEX, "names no tensors"]);
 
+    let value_not_a_name = refusal(|index, _| index["weight_map"]["lm_head.weight"] = serde_json::json!(["model-00001-of-00005.safetensors"]));
+    assert_mentions("a shard that is not a name", &value_not_a_name, &[INDEX, "maps lm_head.weight to", "not to a file name"]);
+
     let folder = sharded();
     let (_, shards) = folder.shards.clone().unwrap();
+    // A crafted index naming 100,000 shards: refused at the 4,097th, in time linear in its size.
+    let crafted: serde_json::Map<String, Value> = (0..100_000).map(|i| (format!("t{i}"), Value::from(format!("model-{i:06}.safetensors")))).collect();
+    let many = load_error(&folder, &serde_json::to_vec(&serde_json::json!({ "weight_map": crafted })).unwrap(), &shards);
+    assert_mentions("an index naming 100,000 shards", &many, &[INDEX, "more than 4096 shard files"]);
     let not_json = load_error(&folder, b"{\"weight_map\": [", &shards);
     assert_mentions("an index that is not JSON", &not_json, &[INDEX]);
     let no_map = load_error(&folder, b"{\"metadata\": {}}", &shards);
