@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors config tokenizer_json encode forward pattern sentencepiece)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors shards config tokenizer_json encode forward pattern sentencepiece)
 
 command -v cargo-fuzz >/dev/null || { echo "fuzz.sh: cargo-fuzz is missing. Run: scripts/setup.sh --fuzz" >&2; exit 1; }
 cargo +nightly fuzz build -O >/dev/null

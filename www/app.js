@@ -374,9 +374,9 @@ function filesToSource(files) {
   const missing = REQUIRED_FILES.filter((n) => !record[n]);
   const others = [...files].filter((f) => !MODEL_FILES.includes(f.name));
   if (missing.length && !missing.includes('config.json') && others.length) {
-    // Files of other names may stand in for a missing one (shards, a PyTorch pickle, a slow
-    // tokenizer's files ...): the worker's engine says which and how to convert them, or that the
-    // file is missing.
+    // Files of other names may stand in for a missing one (a sharded checkpoint's index and shards,
+    // read as one file; a PyTorch pickle, a slow tokenizer's files ...): the worker reads them or its
+    // engine says how to convert them, or that the file is missing.
     for (const f of others) record[f.name] ??= f;
   } else if (missing.length) {
     throw new Error(`Missing ${missing.join(', ')}. A model folder needs config.json, model.safetensors and ` +

@@ -59,9 +59,18 @@ function readFolder(dir) {
   return Object.fromEntries(FOLDER_FILES.map((n) => [n, read(n)]));
 }
 
+/// The folder's weights as the engine takes them: model.safetensors, or a sharded checkpoint's `{ index, shards }`.
+function weightsOf(dir, f) {
+  if (f['model.safetensors']) return f['model.safetensors'];
+  const index = new Uint8Array(readFileSync(join(dir, 'model.safetensors.index.json')));
+  const names = wasm.shardNames(index).split('\n');
+  return { index, shards: Object.fromEntries(names.map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))])) };
+}
+
 function load(name) {
-  const f = readFolder(join(CHECKPOINTS, name));
-  return wasm.WasmModel.load(f['config.json'], f['model.safetensors'], f['tokenizer.json'], f['tokenizer_config.json'],
+  const dir = join(CHECKPOINTS, name);
+  const f = readFolder(dir);
+  return wasm.WasmModel.load(f['config.json'], weightsOf(dir, f), f['tokenizer.json'], f['tokenizer_config.json'],
     f['special_tokens_map.json'], f['generation_config.json'], {});
 }
 
