@@ -235,33 +235,33 @@ impl<'a> Weights<'a> {
     /// Whether stored tensors `a` and `b` hold the same values bit for bit (same dtype and shape), read
     /// a piece at a time: how a tied table stored twice is found without holding a second copy.
     /// `true` for one name given twice; `false` when either is absent (random weights have no stored
-    /// tensors).
-    pub fn same_values(&self, a: &str, b: &str) -> bool {
-        let Weights::File { tensors, .. } = self else { return false };
+    /// tensors). A read that fails is the load's error.
+    pub fn same_values(&self, a: &str, b: &str) -> Result<bool> {
+        let Weights::File { tensors, .. } = self else { return Ok(false) };
         if a == b {
-            return self.contains(a);
+            return Ok(self.contains(a));
         }
         let find = |name: &str| self.resolve(name).and_then(|full| tensors.info(&full));
-        let (Some(ia), Some(ib)) = (find(a), find(b)) else { return false };
+        let (Some(ia), Some(ib)) = (find(a), find(b)) else { return Ok(false) };
         let len = ia.data_offsets.1 - ia.data_offsets.0;
         if ia.dtype != ib.dtype || ia.shape != ib.shape || len != ib.data_offsets.1 - ib.data_offsets.0 {
-            return false;
+            return Ok(false);
         }
         if let (Some(x), Some(y)) = (tensors.borrowed(ia), tensors.borrowed(ib)) {
-            return x == y;
+            return Ok(x == y);
         }
         let (mut x, mut y) = (vec![0u8; CHUNK_BYTES.min(len)], vec![0u8; CHUNK_BYTES.min(len)]);
         let mut at = 0;
         while at < len {
             let n = CHUNK_BYTES.min(len - at);
-            // A read that fails counts as different: the table is then loaded on its own, and that
-            // read fails again with its error.
-            if tensors.read(ia, at, &mut x[..n]).is_err() || tensors.read(ib, at, &mut y[..n]).is_err() || x[..n] != y[..n] {
-                return false;
+            tensors.read(ia, at, &mut x[..n])?;
+            tensors.read(ib, at, &mut y[..n])?;
+            if x[..n] != y[..n] {
+                return Ok(false);
             }
             at += n;
         }
-        true
+        Ok(true)
     }
 
     /// All stored tensor names (for error messages and diagnostics).

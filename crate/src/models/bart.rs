@@ -316,7 +316,10 @@ impl Bart {
             shared
         };
         // Two names hold one table when they are one tensor or equal bytes (random twins' names never do).
-        let dec_name = dec_name.filter(|name| !w.same_values(name, enc_name));
+        let dec_name = match dec_name {
+            Some(name) if w.same_values(name, enc_name)? => None,
+            other => other,
+        };
         let dec_table = dec_name.unwrap_or(enc_name);
         // HF ties a missing head to `shared` (BART, and Marian sharing its tables), else to the
         // decoder's own table; a stored head is used as it is.
@@ -328,7 +331,10 @@ impl Bart {
         } else {
             None
         };
-        let head_name = head_name.filter(|name| !w.same_values(name, dec_table));
+        let head_name = match head_name {
+            Some(name) if w.same_values(name, dec_table)? => None,
+            other => other,
+        };
         let enc_embed = token_table_not_int8(&w, enc_name, v, c)?;
         let dec_embed = dec_name.map(|name| token_table_not_int8(&w, name, v_dec, c)).transpose()?;
         let lm_head = head_name.map(|name| token_table_not_int8(&w, name, v_dec, c)).transpose()?;
@@ -363,6 +369,14 @@ impl Bart {
             }
         };
         let attn_params = 4 * (c * c + c);
+        // transformers 5 keeps a stored `shared` that no stack or head reads (an untied model with its
+        // own tables) as a parameter of its own.
+        let mut shared_unread = shared.is_some();
+        for name in [Some(enc_name), dec_name, head_name].into_iter().flatten() {
+            if let (Some(s), true) = (shared, shared_unread) {
+                shared_unread = !w.same_values(s, name)?;
+            }
+        }
         let n_params = v * c
             + dec_embed.as_ref().map_or(0, Linear::n_params)
             + lm_head.as_ref().map_or(0, Linear::n_params)
@@ -374,9 +388,7 @@ impl Bart {
                 PositionTable::Learned { .. } => 2 * (p + BART_POSITION_OFFSET) * c + 4 * c,
             }
             + if pre_ln { 4 * c } else { 0 }
-            // transformers 5 keeps a stored `shared` that no stack or head reads (an untied model
-            // with its own tables) as a parameter of its own.
-            + if shared.is_some_and(|s| ![Some(enc_name), dec_name, head_name].iter().flatten().any(|n| w.same_values(s, n))) { v * c } else { 0 }
+            + if shared_unread { v * c } else { 0 }
             + cfg.encoder_layers * (attn_params + 2 * c * f_enc + f_enc + c + 4 * c)
             + cfg.decoder_layers * (2 * attn_params + 2 * c * f_dec + f_dec + c + 6 * c);
         // Absent from config.json: BART starts from its bos id, as transformers 5's `generate` does (it

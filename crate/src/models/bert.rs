@@ -555,7 +555,7 @@ impl Bert {
             // table above); untied, the decoder's bias is read (4.x files may store only the other one,
             // which 4.x added: Glassbox reads that one then, where HF 5 would start from zeros).
             let [own, decoders] = names.head_bias;
-            let both_differ = cfg.tie_word_embeddings && w.contains(own) && w.contains(decoders) && !w.same_values(own, decoders);
+            let both_differ = cfg.tie_word_embeddings && w.contains(own) && w.contains(decoders) && !w.same_values(own, decoders)?;
             let (first, second) = if cfg.tie_word_embeddings && !both_differ { (own, decoders) } else { (decoders, own) };
             let bias = match w.get_opt(first, &[v])? {
                 Some(b) => b,

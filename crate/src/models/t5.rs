@@ -293,7 +293,7 @@ impl T5 {
         let shared = token_table_not_int8(&w, shared_name, v, c)?;
         // Each stack's own table when stored and different from `shared` (HF 5 leaves it untied).
         let own_table = |name: &str| -> Result<Option<Linear>> {
-            match w.contains(name) && !w.same_values(name, shared_name) {
+            match w.contains(name) && !w.same_values(name, shared_name)? {
                 true => token_table_not_int8(&w, name, v, c).map(Some),
                 false => Ok(None),
             }
