@@ -334,6 +334,106 @@ pub fn simd128_tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], bias: &[f32], 
     }
 }
 
+/// [`gemm`] in SIMD128: one row through [`simd128_gemv`], more through the blocked driver with
+/// [`simd128_tile`]. The one entry every SIMD128 caller takes, so the wasm holds one copy of each.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(never)]
+pub fn simd128_gemm(x: &[f32], m: usize, k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &mut [f32]) {
+    match m {
+        1 => simd128_gemv(x, k, w, n, bias, out),
+        _ => gemm(x, m, k, w, n, bias, out, simd128_tile, quantize_group_simd128),
+    }
+}
+
+/// Decoding (one row) in SIMD128, two tiles at a time, half the matrix apart: four sequential
+/// streams through memory (each tile's two halves) instead of two. One core keeps more cache-line
+/// misses in flight over more streams where the hardware prefetcher does not run far ahead (the f16
+/// and f32 kernels' four streams, `simd128::STREAMS`). The activation pair is splatted once for both
+/// tiles. Each output is the same f32 operations as [`simd128_tile`]'s, in the same order, so the
+/// bits are its (and the scalar twin's).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn simd128_gemv(x: &[f32], k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &mut [f32]) {
+    assert!(x.len() >= k && bias.len() >= n && out.len() >= n && w.len_ok(k, n), "int8 product: operands shorter than their shapes");
+    if n == 0 {
+        return;
+    }
+    let kp = padded_k(k);
+    let tiles = n.div_ceil(TILE);
+    let (qx, sx) = quantize_rows(x, 1, k, quantize_group_simd128);
+    let half = tiles / 2;
+    // An odd last tile goes with itself (the same outputs written twice): one tile of work more,
+    // against a second copy of the kernel in the wasm.
+    let pairs = (0..half).map(|t| (t, t + half)).chain((tiles % 2 == 1).then_some((tiles - 1, tiles - 1)));
+    for (t, u) in pairs {
+        let cols = |t: usize| TILE.min(n - t * TILE);
+        // SAFETY: tiles `t` and `u` are tiles of the matrix (`len_ok`), of `kp / G` groups each.
+        unsafe { tile_pair(&qx, &sx, w.halves(kp, tiles, t), w.halves(kp, tiles, u), bias, out, [t * TILE, u * TILE], [cols(t), cols(u)]) };
+    }
+}
+
+/// The tiles at columns `at[0]` and `at[1]` (`cols` real columns each, 1..=16) against one row:
+/// [`simd128_tile`] twice, interleaved. Eight i32 accumulators live through the k loop; the f32
+/// sums wait in memory between groups (touched once per group).
+///
+/// # Safety
+/// Both tiles' halves hold `sx.len()` groups.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_pair(qx: &[i16], sx: &[f32], (qa0, qb0): (&[i8], &[i8]), (qa1, qb1): (&[i8], &[i8]), bias: &[f32], out: &mut [f32], at: [usize; 2], cols: [usize; 2]) {
+    use core::arch::wasm32::*;
+    let groups = sx.len();
+    assert!(qx.len() >= groups * G && qa0.len() >= groups * FIRST_GROUP && qb0.len() >= groups * HALF_GROUP_WEIGHTS);
+    assert!(qa1.len() >= groups * FIRST_GROUP && qb1.len() >= groups * HALF_GROUP_WEIGHTS);
+    let mut sums = [0.0f32; 2 * TILE];
+    for i in 0..2 {
+        sums[i * TILE..i * TILE + cols[i]].copy_from_slice(&bias[at[i]..at[i] + cols[i]]);
+    }
+    // SAFETY: the asserts bound every group's G values of qx, its weights in each half of both tiles
+    // and its 16 scales after them in each first half.
+    unsafe {
+        let (mut xp, mut wa0, mut wb0, mut wa1, mut wb1) = (qx.as_ptr(), qa0.as_ptr(), qb0.as_ptr(), qa1.as_ptr(), qb1.as_ptr());
+        for g in 0..groups {
+            let zero = i32x4_splat(0);
+            let (mut d0, mut d1) = ([zero; 4], [zero; 4]);
+            let end = xp.add(G / 2);
+            while xp < end {
+                let xa = v128_load32_splat(xp as *const u32);
+                let xb = v128_load32_splat(xp.add(G / 2) as *const u32);
+                for h in 0..4 {
+                    d0[h] = i32x4_add(d0[h], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wa0.add(8 * h)), xa));
+                    d1[h] = i32x4_add(d1[h], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wa1.add(8 * h)), xa));
+                }
+                for h in 0..4 {
+                    d0[h] = i32x4_add(d0[h], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wb0.add(8 * h)), xb));
+                    d1[h] = i32x4_add(d1[h], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wb1.add(8 * h)), xb));
+                }
+                xp = xp.add(2);
+                wa0 = wa0.add(2 * TILE);
+                wb0 = wb0.add(2 * TILE);
+                wa1 = wa1.add(2 * TILE);
+                wb1 = wb1.add(2 * TILE);
+            }
+            xp = xp.add(G / 2);
+            // `wa0` and `wa1` now point at their group's scales (little-endian f32, as wasm loads them).
+            let sxg = f32x4_splat(*sx.get_unchecked(g));
+            let s = sums.as_mut_ptr();
+            for h in 0..4 {
+                let (acc0, acc1) = (s.add(4 * h) as *mut v128, s.add(TILE + 4 * h) as *mut v128);
+                let scale0 = f32x4_mul(v128_load(wa0.add(16 * h) as *const v128), sxg);
+                let scale1 = f32x4_mul(v128_load(wa1.add(16 * h) as *const v128), sxg);
+                v128_store(acc0, f32x4_add(v128_load(acc0), f32x4_mul(f32x4_convert_i32x4(d0[h]), scale0)));
+                v128_store(acc1, f32x4_add(v128_load(acc1), f32x4_mul(f32x4_convert_i32x4(d1[h]), scale1)));
+            }
+            wa0 = wa0.add(GROUP_SCALES);
+            wa1 = wa1.add(GROUP_SCALES);
+        }
+    }
+    for i in 0..2 {
+        out[at[i]..at[i] + cols[i]].copy_from_slice(&sums[i * TILE..i * TILE + cols[i]]);
+    }
+}
+
 /// Bytes of weights a block of tiles may hold so that it stays in L2 while every row passes over it.
 const BLOCK_BYTES: usize = 128 << 10;
 

@@ -585,7 +585,7 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
             return unsafe { int8::avx2::gemm(x, m, k, int8::Int8Ref { q }, n, bias, out) };
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        return int8::gemm(x, m, k, int8::Int8Ref { q }, n, bias, out, int8::simd128_tile, int8::quantize_group_simd128);
+        return int8::simd128_gemm(x, m, k, int8::Int8Ref { q }, n, bias, out);
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         return int8::gemm(x, m, k, int8::Int8Ref { q }, n, bias, out, int8::scalar_tile, int8::quantize_group);
     }

@@ -244,7 +244,7 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
                 PanelRef::F32(w) => gemv(&SrcF32::new(w, k, n), x, m, k, n, bias, out),
                 PanelRef::BF16(w) => gemv(&SrcHalf::<false>::new(w, k, n, 0), x, m, k, n, bias, out),
                 PanelRef::F16 { bits, shift } => gemv(&SrcHalf::<true>::new(bits, k, n, shift), x, m, k, n, bias, out),
-                PanelRef::Int8 { q } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q }, n, bias, out, super::int8::simd128_tile, super::int8::quantize_group_simd128),
+                PanelRef::Int8 { q } => super::int8::simd128_gemm(x, m, k, super::int8::Int8Ref { q }, n, bias, out),
             }
             return;
         }
@@ -252,7 +252,7 @@ pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], 
             PanelRef::F32(w) => prefill(&SrcF32::new(w, k, n), x, m, k, n, bias, out),
             PanelRef::BF16(w) => prefill(&SrcHalf::<false>::new(w, k, n, 0), x, m, k, n, bias, out),
             PanelRef::F16 { bits, shift } => prefill(&SrcHalf::<true>::new(bits, k, n, shift), x, m, k, n, bias, out),
-            PanelRef::Int8 { q } => super::int8::gemm(x, m, k, super::int8::Int8Ref { q }, n, bias, out, super::int8::simd128_tile, super::int8::quantize_group_simd128),
+            PanelRef::Int8 { q } => super::int8::simd128_gemm(x, m, k, super::int8::Int8Ref { q }, n, bias, out),
         }
     }
 }
