@@ -345,12 +345,16 @@ pub fn simd128_gemm(x: &[f32], m: usize, k: usize, w: Int8Ref, n: usize, bias: &
     }
 }
 
-/// Decoding (one row) in SIMD128, two tiles at a time, half the matrix apart: four sequential
-/// streams through memory (each tile's two halves) instead of two. One core keeps more cache-line
-/// misses in flight over more streams where the hardware prefetcher does not run far ahead (the f16
-/// and f32 kernels' four streams, `simd128::STREAMS`). The activation pair is splatted once for both
-/// tiles. Each output is the same f32 operations as [`simd128_tile`]'s, in the same order, so the
-/// bits are its (and the scalar twin's).
+/// Decoding (one row) in SIMD128, [`TILES_AT_ONCE`] tiles at a time, a quarter of the matrix apart:
+/// eight sequential streams through memory (each tile's two halves) instead of two. One core keeps
+/// more cache-line misses in flight over more streams where the hardware prefetcher does not run far
+/// ahead (as for the f16 and f32 kernels' `simd128::STREAMS`). The activation pair is splatted once
+/// for every tile. Each output is the same f32 operations as [`simd128_tile`]'s, in the same order,
+/// so the bits are its (and the scalar twin's).
+///
+/// GPT-2-small shape, int8, `node bench/decode-ab.mjs` interleaved (ms/token, two slots each): one
+/// tile 16.1 / 14.2, two 14.5 / 13.4, then in another run three 12.2 / 11.6, four 11.5 / 11.6, six
+/// 11.5 / 11.1, eight 12.0 / 11.8. Four is the most the 1.5 MB wasm has room for.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn simd128_gemv(x: &[f32], k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &mut [f32]) {
     assert!(x.len() >= k && bias.len() >= n && out.len() >= n && w.len_ok(k, n), "int8 product: operands shorter than their shapes");
@@ -360,77 +364,84 @@ fn simd128_gemv(x: &[f32], k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &m
     let kp = padded_k(k);
     let tiles = n.div_ceil(TILE);
     let (qx, sx) = quantize_rows(x, 1, k, quantize_group_simd128);
-    let half = tiles / 2;
-    // An odd last tile goes with itself (the same outputs written twice): one tile of work more,
-    // against a second copy of the kernel in the wasm.
-    let pairs = (0..half).map(|t| (t, t + half)).chain((tiles % 2 == 1).then_some((tiles - 1, tiles - 1)));
-    for (t, u) in pairs {
+    const T: usize = TILES_AT_ONCE;
+    let part = tiles / T;
+    // The tiles past T whole parts (fewer than T) go together, the last repeated in the empty slots
+    // (the same outputs written again).
+    let rest = (T * part < tiles).then(|| core::array::from_fn(|s| (T * part + s).min(tiles - 1)));
+    let sets = (0..part).map(|t| core::array::from_fn(|s| t + s * part)).chain(rest);
+    for set in sets {
         let cols = |t: usize| TILE.min(n - t * TILE);
-        // SAFETY: tiles `t` and `u` are tiles of the matrix (`len_ok`), of `kp / G` groups each.
-        unsafe { tile_pair(&qx, &sx, w.halves(kp, tiles, t), w.halves(kp, tiles, u), bias, out, [t * TILE, u * TILE], [cols(t), cols(u)]) };
+        // SAFETY: every tile of `set` is a tile of the matrix (`len_ok`), of `kp / G` groups each.
+        unsafe { tile_set::<T>(&qx, &sx, set.map(|t| w.halves(kp, tiles, t)), bias, out, set.map(|t| t * TILE), set.map(cols)) };
     }
 }
 
-/// The tiles at columns `at[0]` and `at[1]` (`cols` real columns each, 1..=16) against one row:
-/// [`simd128_tile`] twice, interleaved. Eight i32 accumulators live through the k loop; the f32
-/// sums wait in memory between groups (touched once per group).
+/// Tiles one decoding step reads side by side (see [`simd128_gemv`]).
+const TILES_AT_ONCE: usize = 4;
+
+/// The tiles at columns `at[i]` (`cols[i]` real columns each, 1..=16) against one row:
+/// [`simd128_tile`] `T` times, interleaved. `4 T` i32 accumulators live through the k loop (V8 spills
+/// a few at four tiles, and it still reads faster); the f32 sums wait in memory between groups.
 ///
 /// # Safety
-/// Both tiles' halves hold `sx.len()` groups.
+/// Every tile's halves hold `sx.len()` groups.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile_pair(qx: &[i16], sx: &[f32], (qa0, qb0): (&[i8], &[i8]), (qa1, qb1): (&[i8], &[i8]), bias: &[f32], out: &mut [f32], at: [usize; 2], cols: [usize; 2]) {
+unsafe fn tile_set<const T: usize>(qx: &[i16], sx: &[f32], halves: [(&[i8], &[i8]); T], bias: &[f32], out: &mut [f32], at: [usize; T], cols: [usize; T]) {
     use core::arch::wasm32::*;
     let groups = sx.len();
-    assert!(qx.len() >= groups * G && qa0.len() >= groups * FIRST_GROUP && qb0.len() >= groups * HALF_GROUP_WEIGHTS);
-    assert!(qa1.len() >= groups * FIRST_GROUP && qb1.len() >= groups * HALF_GROUP_WEIGHTS);
-    let mut sums = [0.0f32; 2 * TILE];
-    for i in 0..2 {
-        sums[i * TILE..i * TILE + cols[i]].copy_from_slice(&bias[at[i]..at[i] + cols[i]]);
+    assert!(qx.len() >= groups * G);
+    for (qa, qb) in halves {
+        assert!(qa.len() >= groups * FIRST_GROUP && qb.len() >= groups * HALF_GROUP_WEIGHTS);
     }
-    // SAFETY: the asserts bound every group's G values of qx, its weights in each half of both tiles
-    // and its 16 scales after them in each first half.
+    let mut sums = [[0.0f32; TILE]; T];
+    for i in 0..T {
+        sums[i][..cols[i]].copy_from_slice(&bias[at[i]..at[i] + cols[i]]);
+    }
     unsafe {
-        let (mut xp, mut wa0, mut wb0, mut wa1, mut wb1) = (qx.as_ptr(), qa0.as_ptr(), qb0.as_ptr(), qa1.as_ptr(), qb1.as_ptr());
+        let mut xp = qx.as_ptr();
+        let mut wa: [*const i8; T] = halves.map(|h| h.0.as_ptr());
+        let mut wb: [*const i8; T] = halves.map(|h| h.1.as_ptr());
         for g in 0..groups {
             let zero = i32x4_splat(0);
-            let (mut d0, mut d1) = ([zero; 4], [zero; 4]);
+            let mut d = [[zero; 4]; T];
             let end = xp.add(G / 2);
             while xp < end {
                 let xa = v128_load32_splat(xp as *const u32);
                 let xb = v128_load32_splat(xp.add(G / 2) as *const u32);
                 for h in 0..4 {
-                    d0[h] = i32x4_add(d0[h], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wa0.add(8 * h)), xa));
-                    d1[h] = i32x4_add(d1[h], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wa1.add(8 * h)), xa));
+                    for i in 0..T {
+                        d[i][h] = i32x4_add(d[i][h], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wa[i].add(8 * h)), xa));
+                    }
                 }
                 for h in 0..4 {
-                    d0[h] = i32x4_add(d0[h], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wb0.add(8 * h)), xb));
-                    d1[h] = i32x4_add(d1[h], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wb1.add(8 * h)), xb));
+                    for i in 0..T {
+                        d[i][h] = i32x4_add(d[i][h], i32x4_dot_i16x8(i16x8_load_extend_i8x8(wb[i].add(8 * h)), xb));
+                    }
                 }
                 xp = xp.add(2);
-                wa0 = wa0.add(2 * TILE);
-                wb0 = wb0.add(2 * TILE);
-                wa1 = wa1.add(2 * TILE);
-                wb1 = wb1.add(2 * TILE);
+                for i in 0..T {
+                    wa[i] = wa[i].add(2 * TILE);
+                    wb[i] = wb[i].add(2 * TILE);
+                }
             }
             xp = xp.add(G / 2);
-            // `wa0` and `wa1` now point at their group's scales (little-endian f32, as wasm loads them).
             let sxg = f32x4_splat(*sx.get_unchecked(g));
-            let s = sums.as_mut_ptr();
-            for h in 0..4 {
-                let (acc0, acc1) = (s.add(4 * h) as *mut v128, s.add(TILE + 4 * h) as *mut v128);
-                let scale0 = f32x4_mul(v128_load(wa0.add(16 * h) as *const v128), sxg);
-                let scale1 = f32x4_mul(v128_load(wa1.add(16 * h) as *const v128), sxg);
-                v128_store(acc0, f32x4_add(v128_load(acc0), f32x4_mul(f32x4_convert_i32x4(d0[h]), scale0)));
-                v128_store(acc1, f32x4_add(v128_load(acc1), f32x4_mul(f32x4_convert_i32x4(d1[h]), scale1)));
+            for i in 0..T {
+                let s = sums[i].as_mut_ptr();
+                for h in 0..4 {
+                    let acc = s.add(4 * h) as *mut v128;
+                    let scale = f32x4_mul(v128_load(wa[i].add(16 * h) as *const v128), sxg);
+                    v128_store(acc, f32x4_add(v128_load(acc), f32x4_mul(f32x4_convert_i32x4(d[i][h]), scale)));
+                }
+                wa[i] = wa[i].add(GROUP_SCALES);
             }
-            wa0 = wa0.add(GROUP_SCALES);
-            wa1 = wa1.add(GROUP_SCALES);
         }
     }
-    for i in 0..2 {
-        out[at[i]..at[i] + cols[i]].copy_from_slice(&sums[i * TILE..i * TILE + cols[i]]);
+    for i in 0..T {
+        out[at[i]..at[i] + cols[i]].copy_from_slice(&sums[i][..cols[i]]);
     }
 }
 
