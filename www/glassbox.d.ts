@@ -100,8 +100,9 @@ export interface LoadOptions {
 export interface Progress {
   loaded: number;
   total: number | null;
+  /** The file being read: model.safetensors, or each shard of a sharded checkpoint under its own name. */
   file: string;
-  /** A picked model.safetensors is read a range at a time as the engine asks (in a worker): first straight
+  /** A picked model.safetensors (or shard) is read a range at a time as the engine asks (in a worker): first straight
    *  through, checking every value ('checking'), then tensor by tensor into the layers ('building'). Absent
    *  when a file is downloaded or read whole. */
   stage?: 'checking' | 'building';
@@ -111,7 +112,8 @@ export type ModelSource =
   /** A folder URL (resolved against the page) holding config.json, model.safetensors, tokenizer.json
    *  and optionally tokenizer_config.json, special_tokens_map.json. Without tokenizer.json, a slow tokenizer's
    *  files stand in for it (vocab.txt; vocab.json + merges.txt; Marian's source.spm, target.spm, vocab.json; M2M100's sentencepiece.bpe.model, vocab.json),
-   *  here and in `{ files }` (docs/js-api.md). Extension: `files`, the names present
+   *  here and in `{ files }` (docs/js-api.md). Without model.safetensors, a sharded checkpoint's
+   *  model.safetensors.index.json and the shards it names stand in for it, here and in `{ files }`. Extension: `files`, the names present
    *  (as in /models/index.json), skips requests for absent optional files (each 404 is a console error). */
   | { baseUrl: string; files?: string[] }
   /** Files keyed by name (a path's last part counts, e.g. from a dropped folder). ArrayBuffers are transferred. */

@@ -2,37 +2,19 @@
 //! as the page's worker hands it over (`crate/src/wasm/load.rs`), must give exactly the model the whole
 //! file in memory gives, in every weight storage, and refuse every bad file with the same message.
 //!
-//! Native stand-in for the JavaScript buffer: [`Outside`], which also counts the bytes asked for in one
+//! Native stand-in for the JavaScript buffer: `support::Outside`, which also counts the bytes asked for in one
 //! read, so the test can tell that the token table was packed a block at a time, never copied whole.
 
 #[path = "support/mod.rs"]
 mod support;
 
 use glassbox::kernels::Storage;
-use glassbox::loader::tensor_file::{FileBytes, ReadAt, ReadError};
+use glassbox::loader::tensor_file::FileBytes;
 use glassbox::session::Session;
-use std::cell::Cell;
-use support::Folder;
-
-/// Bytes "elsewhere": every read is a copy, and the largest one is remembered.
-struct Outside {
-    bytes: Vec<u8>,
-    largest_read: Cell<usize>,
-}
-
-impl ReadAt for Outside {
-    fn len(&self) -> usize {
-        self.bytes.len()
-    }
-    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ReadError> {
-        self.largest_read.set(self.largest_read.get().max(dst.len()));
-        dst.copy_from_slice(&self.bytes[offset..offset + dst.len()]);
-        Ok(())
-    }
-}
+use support::{Folder, Outside};
 
 fn outside(bytes: &[u8]) -> Outside {
-    Outside { bytes: bytes.to_vec(), largest_read: Cell::new(0) }
+    Outside::new(bytes)
 }
 
 /// The model's outputs on a fixed text: last hidden state and logits, bit for bit.
@@ -130,32 +112,6 @@ fn bad_files_are_refused_with_the_same_message_either_way() {
     }
 }
 
-/// A file that gives its bytes until read number `fail_at` (counted from 1), then fails every read, and
-/// counts the reads asked of it after the first failure.
-struct FailingAt {
-    bytes: Vec<u8>,
-    fail_at: usize,
-    reads: Cell<usize>,
-    after_failure: Cell<usize>,
-}
-
-impl ReadAt for FailingAt {
-    fn len(&self) -> usize {
-        self.bytes.len()
-    }
-    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ReadError> {
-        self.reads.set(self.reads.get() + 1);
-        if self.reads.get() < self.fail_at {
-            dst.copy_from_slice(&self.bytes[offset..offset + dst.len()]);
-            return Ok(());
-        }
-        if self.reads.get() > self.fail_at {
-            self.after_failure.set(self.after_failure.get() + 1);
-        }
-        Err(ReadError { problem: format!("could not be read at byte {offset} (the disk went away)"), fix: "Read it again" })
-    }
-}
-
 #[test]
 fn a_read_that_fails_stops_the_load_there_and_names_the_file() {
     // Every read of a load fails in turn: the header's, the finiteness pass's, the comparisons that find a
@@ -176,13 +132,13 @@ fn a_read_that_fails_stops_the_load_there_and_names_the_file() {
     ];
     for (folder, name, storage) in cases {
         let bytes = folder.weights.clone().unwrap();
-        let counting = FailingAt { bytes: bytes.clone(), fail_at: usize::MAX, reads: Cell::new(0), after_failure: Cell::new(0) };
+        let counting = Outside::new(&bytes);
         Session::load_from(&folder.files(), Some(FileBytes::External(&counting).into()), None, storage).expect("loads when every read succeeds");
         let total = counting.reads.get();
         assert!(total > 10, "{name} {storage:?}: {total} reads");
         // About forty failure points spread over the load, and its last read.
         for fail_at in (1..=total).step_by((total / 40).max(1)).chain([total]) {
-            let file = FailingAt { bytes: bytes.clone(), fail_at, reads: Cell::new(0), after_failure: Cell::new(0) };
+            let file = Outside::failing_at(&bytes, fail_at);
             let err = match Session::load_from(&folder.files(), Some(FileBytes::External(&file).into()), None, storage) {
                 Ok(_) => panic!("{name} {storage:?}: read {fail_at} of {total} failed, but the model loaded"),
                 Err(e) => e.to_string(),

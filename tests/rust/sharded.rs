@@ -14,14 +14,14 @@
 mod support;
 
 use glassbox::kernels::Storage;
-use glassbox::loader::tensor_file::{FileBytes, ReadAt, ReadError};
+use glassbox::loader::tensor_file::FileBytes;
 use glassbox::loader::WeightSource;
 use glassbox::session::Session;
 use safetensors::tensor::{serialize, TensorView};
 use safetensors::SafeTensors;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use support::Folder;
+use support::{Folder, Outside};
 
 fn sharded_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/checkpoints/llama_sharded")
@@ -47,19 +47,6 @@ fn merged(shards: &[(String, Vec<u8>)]) -> Vec<u8> {
     serialize(all, None).expect("serialised")
 }
 
-/// Bytes held "elsewhere", read a range at a time (the page's reader, the CLI's file on disk).
-struct Outside(Vec<u8>);
-
-impl ReadAt for Outside {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ReadError> {
-        dst.copy_from_slice(&self.0[offset..offset + dst.len()]);
-        Ok(())
-    }
-}
-
 /// The last hidden state and the logits on a fixed text, as bits.
 fn outputs(session: &Session) -> (Vec<u32>, Vec<u32>) {
     let ins = session.inspect("Hello world, glass box.", None, Default::default()).expect("the model runs");
@@ -72,7 +59,7 @@ fn the_shards_are_the_same_model_as_one_file_in_every_storage() {
     let folder = sharded();
     let (index, shards) = folder.shards.clone().unwrap();
     let one_file = merged(&shards);
-    let held: Vec<(String, Outside)> = shards.iter().map(|(n, b)| (n.clone(), Outside(b.clone()))).collect();
+    let held: Vec<(String, Outside)> = shards.iter().map(|(n, b)| (n.clone(), Outside::new(b))).collect();
     for storage in [None, Some(Storage::F32), Some(Storage::F16), Some(Storage::BF16), Some(Storage::Int8)] {
         let single = Session::load_from(&folder.files(), Some(FileBytes::Memory(&one_file).into()), None, storage).expect("one file loads");
         let in_memory = Session::load_from(&folder.files(), folder.weight_source(), None, storage).expect("the shards load");
@@ -91,38 +78,17 @@ fn the_shards_are_the_same_model_as_one_file_in_every_storage() {
     assert_eq!(outputs(&session), outputs(&folder.session().unwrap()));
 }
 
-/// A shard held elsewhere whose reads fail from the `fail_at`-th on (counted from 1).
-struct Failing(Vec<u8>, usize, std::cell::Cell<usize>);
-
-impl ReadAt for Failing {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ReadError> {
-        self.2.set(self.2.get() + 1);
-        if self.2.get() >= self.1 {
-            return Err(ReadError { problem: format!("could not be read at byte {offset} (gone)"), fix: "Pick it again" });
-        }
-        dst.copy_from_slice(&self.0[offset..offset + dst.len()]);
-        Ok(())
-    }
-}
-
 #[test]
 fn a_shard_that_cannot_be_read_is_named() {
     let folder = sharded();
     let (index, shards) = folder.shards.clone().unwrap();
     for (broken, fail_at) in [(0, 1), (1, 3), (shards.len() - 1, 4)] {
-        let held: Vec<(String, Failing)> = shards.iter().enumerate().map(|(i, (n, b))| (n.clone(), Failing(b.clone(), if i == broken { fail_at } else { usize::MAX }, Default::default()))).collect();
+        let held: Vec<(String, Outside)> = shards.iter().enumerate().map(|(i, (n, b))| (n.clone(), Outside::failing_at(b, if i == broken { fail_at } else { usize::MAX }))).collect();
         let source = WeightSource::Shards { index: &index, shards: held.iter().map(|(n, r)| (n.clone(), FileBytes::External(r))).collect() };
         let err = Session::load_from(&folder.files(), Some(source), None, None).err().expect("a shard failed").to_string();
-        assert_eq!(err, format!("{}: could not be read at byte {} (gone). Pick it again", shards[broken].0, if fail_at == 1 { 0 } else { err_offset(&err) }), "shard {broken}, read {fail_at}");
+        let at = held[broken].1.first_failure.get().expect("the broken shard's read failed");
+        assert_eq!(err, format!("{}: could not be read at byte {at} (the disk went away). Read it again", shards[broken].0), "shard {broken}, read {fail_at}");
     }
-}
-
-/// The byte offset a read error names.
-fn err_offset(err: &str) -> usize {
-    err.split("at byte ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()).expect("an offset")
 }
 
 /// The fixture with its index and shards changed by `edit`, loaded: the error's text.

@@ -378,6 +378,7 @@ fn simd128_gemv(x: &[f32], k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &m
 }
 
 /// Tiles one decoding step reads side by side (see [`simd128_gemv`]).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 const TILES_AT_ONCE: usize = 4;
 
 /// The tiles at columns `at[i]` (`cols[i]` real columns each, 1..=16) against one row:

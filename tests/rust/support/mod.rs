@@ -160,3 +160,47 @@ pub fn regenerate_if_asked(script: &str, args: &[&str]) {
     assert!(status.success(), "REPLACE=1: scripts/fixtures/{script} failed ({status})");
     done.push(script.to_string());
 }
+
+/// Bytes held "elsewhere" and read a range at a time through `ReadAt`, as the page's worker and the
+/// CLI's file on disk hand them over: every read is a copy. It remembers the largest read, counts the
+/// reads, and from read number `fail_at` on (counted from 1) fails every read, remembering the offset
+/// of the first that failed and counting those after it.
+pub struct Outside {
+    pub bytes: Vec<u8>,
+    pub fail_at: usize,
+    pub largest_read: std::cell::Cell<usize>,
+    pub reads: std::cell::Cell<usize>,
+    pub first_failure: std::cell::Cell<Option<usize>>,
+    pub after_failure: std::cell::Cell<usize>,
+}
+
+impl Outside {
+    /// A copy of `bytes` that never fails.
+    pub fn new(bytes: &[u8]) -> Self {
+        Outside::failing_at(bytes, usize::MAX)
+    }
+
+    pub fn failing_at(bytes: &[u8], fail_at: usize) -> Self {
+        let zero = || std::cell::Cell::new(0);
+        Outside { bytes: bytes.to_vec(), fail_at, largest_read: zero(), reads: zero(), first_failure: Default::default(), after_failure: zero() }
+    }
+}
+
+impl glassbox::loader::tensor_file::ReadAt for Outside {
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), glassbox::loader::tensor_file::ReadError> {
+        self.reads.set(self.reads.get() + 1);
+        self.largest_read.set(self.largest_read.get().max(dst.len()));
+        if self.reads.get() < self.fail_at {
+            dst.copy_from_slice(&self.bytes[offset..offset + dst.len()]);
+            return Ok(());
+        }
+        match self.first_failure.get() {
+            None => self.first_failure.set(Some(offset)),
+            Some(_) => self.after_failure.set(self.after_failure.get() + 1),
+        }
+        Err(glassbox::loader::tensor_file::ReadError { problem: format!("could not be read at byte {offset} (the disk went away)"), fix: "Read it again" })
+    }
+}
