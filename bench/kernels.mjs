@@ -49,6 +49,7 @@ const CASES = [
   ['GEMM  M=16   K=N=384 ', 'linear', 16, 384, 384, 'gflops'],
   ['GEMM  M=128  K=N=384 ', 'linear', 128, 384, 384, 'gflops'],
   ['GEMM  M=128  K=384 N=1536', 'linear', 128, 384, 1536, 'gflops'],
+  ['GEMM  M=128  K=384 N=49152 (72 MB: from memory, not cache)', 'linear', 128, 384, 49152, 'gflops'],
   ['GEMM  1024^3         ', 'linear', 1024, 1024, 1024, 'gflops'],
   // Long K at many rows (GPT-2's MLP down in a 128-token prefill): K-blocks and partial sums.
   ['GEMM  M=128  K=3072 N=768', 'linear', 128, 3072, 768, 'gflops'],
@@ -56,6 +57,10 @@ const CASES = [
   // A short prompt through long-K projections (GPT-2's MLP down, a 7B Llama's): prefill with few
   // rows takes each panel's whole K in one block, and these show whether that still pays at K = 11,008.
   ['GEMM  M=16   K=3072 N=768', 'linear', 16, 3072, 768, 'gflops'],
+  // MiniLM's FFN at 16 tokens, its weights in cache and from memory (72 MB, past this machine's
+  // share of the last-level cache): how much of a short sentence's time is waiting for weights.
+  ['GEMM  M=16   K=384 N=1536', 'linear', 16, 384, 1536, 'gflops'],
+  ['GEMM  M=16   K=384 N=49152 (72 MB: from memory, not cache)', 'linear', 16, 384, 49152, 'gflops'],
   ['GEMM  bf16 M=16 K=11008 N=4096', 'linear:bf16', 16, 11008, 4096, 'gflops'],
   ['GEMM  bf16 M=32 K=11008 N=4096', 'linear:bf16', 32, 11008, 4096, 'gflops'],
   ['GEMV  M=1 K=768 N=3072', 'linear', 1, 768, 3072, 'gbs'],

@@ -5,7 +5,7 @@
 //                                                e.g. pkg-checks/ and a copy of it from before a change:
 //                                                builds with the benchmark handles, scripts/build-wasm.sh --with-checks)
 //
-// Prints, at 16 and 128 tokens, the minimum CPU milliseconds of 20 forward passes per build (SAMPLES=N for
+// Prints, at 16 and 128 tokens (TOKENS=16,128,512 in the environment for others), the minimum CPU milliseconds of 20 forward passes per build (SAMPLES=N for
 // more) after at least 3 s of warm-up (no attention captured; CAPTURE=1 in the environment captures it, as
 // the page does). The first build listed reads slower in its slot whatever it is (20 against 15 ms at 16
 // tokens for the same build listed twice), so list a throwaway build first. Needs models/extra/all-minilm-l6-v2 (scripts/fetch-minilm.sh). Asserts nothing.
@@ -42,7 +42,7 @@ for (const d of dirs) {
   const model = new glassbox.BenchModel(readFileSync(join(modelDir, 'config.json')), readFileSync(join(modelDir, 'model.safetensors')), '', 0);
   runs.push({ d, model });
 }
-for (const tokens of [16, 128]) {
+for (const tokens of (process.env.TOKENS || '16,128').split(",").map(Number)) {
   // Arbitrary ids inside the vocabulary, between [CLS] and [SEP].
   const ids = Uint32Array.from({ length: tokens }, (_, i) => ((i * 7919 + 104729) % 20000) + 1000);
   ids[0] = 101;

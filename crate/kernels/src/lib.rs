@@ -266,6 +266,12 @@ pub fn pack_panels(w_kn: &[f32], k: usize, n: usize) -> Vec<f32> {
     pack_with(k, n, 0.0, |kk, col| w_kn[kk * n + col], |c| c, panel_row)
 }
 
+/// [`pack_panels`] of `rows_nk`'s transpose: the panels of a product `x · rows_nkᵀ` (one head's
+/// attention scores against its keys, `[N][K]`).
+pub fn pack_panels_of_rows(rows_nk: &[f32], n: usize, k: usize) -> Vec<f32> {
+    pack_with(k, n, 0.0, |kk, col| rows_nk[col * k + kk], |c| c, panel_row)
+}
+
 /// Panels of `value(k, n)`, row `kk` of panel `p` at `row(K, n_panels, p, kk)`, column `c` of a
 /// panel row at `slot(c)`.
 fn pack_with<T: Copy>(k: usize, n: usize, zero: T, value: impl Fn(usize, usize) -> T, slot: impl Fn(usize) -> usize, row: fn(usize, usize, usize, usize) -> usize) -> Vec<T> {

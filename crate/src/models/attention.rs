@@ -314,7 +314,7 @@ pub fn attend_capped(
             let bias_row = bias.as_ref().map(|b| b.index_axis(Axis(0), h).index_axis_move(Axis(0), i));
             for (j, s) in row.iter_mut().enumerate().take(visible).skip(first) {
                 if let Some(cap) = softcap {
-                    *s = (*s / cap).tanh() * cap;
+                    *s = super::layers::tanh(*s / cap) * cap;
                 }
                 if let Some(b) = &bias_row {
                     *s += b[j];
@@ -355,29 +355,75 @@ pub fn attend_capped(
             kernels::axpy_rows_heads(probs, seen, n_heads, d_head, group, v_rows.get(first * kvd..).unwrap_or(&[]), kvd, out);
         }
     } else {
-        // A whole text: head by head, so one head's keys and values stay in cache across all the
-        // queries. They are first copied out of the `[Tk][KV·D]` rows into rows of their own
-        // (`[Tk][D]`, D floats apart): read in place, rows `KV·D` floats apart fall into a few
-        // L1 sets (1,536 bytes apart for all-MiniLM-L6-v2: 16 of 64 sets), and 128 keys of one
-        // head no longer fit, so every query read them again from L2. Same values, same sums.
-        let mut head_keys = vec![0.0f32; k_len * d_head]; // [Tk][D], one key/value head
-        let mut head_values = vec![0.0f32; k_len * d_head];
+        // A whole text: head by head, and within a head by blocks of queries, each block two
+        // matrix products on the packed-panel kernels that project the layers: its scores
+        // `Q_blk · K_hᵀ` over the keys some query of the block sees, then `P_blk · V_h` over the
+        // same keys. Against a dot product per (query, key) and an axpy per (query, key), the
+        // way decoding goes, all-MiniLM-L6-v2 with its attention captured runs x1.03 at 128 tokens
+        // and x1.07 at 512 (`CAPTURE=1 TOKENS=128,512 node bench/minilm-ab.mjs`): the longer the
+        // text, the larger attention's share. The sums come in another order than decoding's: the
+        // same numbers up to rounding.
+        let d = d_head;
+        let mut head_keys = vec![0.0f32; k_len * d]; // [Tk][D], one key/value head
+        let mut head_values = vec![0.0f32; k_len * d];
+        let mut head_queries = vec![0.0f32; q_len * d]; // [Tq][D]
+        let (mut key_panels, mut value_panels) = (Vec::new(), Vec::new()); // of keys `packed`
+        let mut packed = (usize::MAX, 0, 0); // (kv head, first key, end) the panels hold
+        let (mut scores, mut block_ctx) = (Vec::new(), Vec::new()); // [block][keys], [block][D]
+        let zeros = vec![0.0f32; k_len.max(d).div_ceil(kernels::NR) * kernels::NR]; // the products' bias
         let mut copied = usize::MAX; // the key/value head now in the two buffers
+        // Every query sees the same keys (an encoder, cross-attention): one block as long as its
+        // scores stay within SCORE_BLOCK floats. Otherwise (causal, sliding, banded) a block's
+        // keys are the widest of its queries', so short blocks compute few hidden scores.
+        let same_keys = matches!(mask, Mask::Full | Mask::Keys(_));
+        let block = if same_keys { (SCORE_BLOCK / k_len.max(1)).max(MASKED_QUERY_BLOCK) } else { MASKED_QUERY_BLOCK };
         for h in 0..n_heads {
             let kv_head = h / group;
             if kv_head != copied {
-                copy_head(k_rows, kvd, kv_head * d_head, d_head, &mut head_keys);
-                copy_head(v_rows, kvd, kv_head * d_head, d_head, &mut head_values);
+                copy_head(k_rows, kvd, kv_head * d, d, &mut head_keys);
+                copy_head(v_rows, kvd, kv_head * d, d, &mut head_values);
                 copied = kv_head;
             }
-            for i in 0..q_len {
-                let visible = visible_keys(i);
-                let first = first_key(i).min(visible);
-                let qi = &q_rows[i * hd + h * d_head..i * hd + (h + 1) * d_head];
-                kernels::dot_rows(qi, d_head, &head_keys[first * d_head..], d_head, visible - first, &mut row[first..visible]);
-                finish_row(h, i, first, visible, &mut row);
-                let out = &mut ctx.row_mut(i).into_slice().expect("ctx is row-major")[h * d_head..(h + 1) * d_head];
-                kernels::axpy_rows(&row[first..visible], &head_values[first * d_head..], d_head, d_head, out);
+            copy_head(q_rows, hd, h * d, d, &mut head_queries);
+            let mut i0 = 0;
+            while i0 < q_len {
+                let i1 = (i0 + block).min(q_len);
+                let rows = i1 - i0;
+                // The keys some query of the block sees (later queries see more of them).
+                let lo = (i0..i1).map(|i| first_key(i).min(visible_keys(i))).min().unwrap_or(0);
+                let hi = (i0..i1).map(visible_keys).max().unwrap_or(0).max(lo);
+                let width = hi - lo;
+                if packed != (kv_head, lo, hi) {
+                    key_panels = kernels::pack_panels_of_rows(&head_keys[lo * d..hi * d], width, d);
+                    value_panels = kernels::pack_panels(&head_values[lo * d..hi * d], width, d);
+                    packed = (kv_head, lo, hi);
+                }
+                // Grown, never cleared: the products write every entry they hand back.
+                if scores.len() < rows * width {
+                    scores.resize(rows * width, 0.0);
+                }
+                if block_ctx.len() < rows * d {
+                    block_ctx.resize(rows * d, 0.0);
+                }
+                let (scores, block_ctx) = (&mut scores[..rows * width], &mut block_ctx[..rows * d]);
+                kernels::gemm(&head_queries[i0 * d..i1 * d], rows, d, kernels::PanelRef::F32(&key_panels), width, &zeros, scores);
+                for (r, block_row) in scores.chunks_exact_mut(width.max(1)).enumerate().take(rows) {
+                    let i = i0 + r;
+                    let visible = visible_keys(i);
+                    let first = first_key(i).min(visible);
+                    if width == k_len {
+                        finish_row(h, i, first, visible, block_row);
+                    } else {
+                        row[lo..hi].copy_from_slice(block_row);
+                        finish_row(h, i, first, visible, &mut row);
+                        block_row.copy_from_slice(&row[lo..hi]);
+                    }
+                }
+                kernels::gemm(scores, rows, width, kernels::PanelRef::F32(&value_panels), d, &zeros, block_ctx);
+                for (r, out) in block_ctx.chunks_exact(d.max(1)).enumerate().take(rows) {
+                    ctx.row_mut(i0 + r).into_slice().expect("ctx is row-major")[h * d..(h + 1) * d].copy_from_slice(out);
+                }
+                i0 = i1;
             }
         }
     }
@@ -401,8 +447,18 @@ fn copy_head(rows: &[f32], ld: usize, at: usize, d: usize, dst: &mut [f32]) {
 }
 
 /// Queries at most this many per call take the all-heads path of [`attend`] (decoding steps);
-/// longer runs go head by head. Both give the same numbers, bit for bit.
+/// longer runs go head by head, in blocks of [`QUERY_BLOCK`] queries. The two sum in different
+/// orders: the same numbers up to rounding.
 const ALL_HEADS_ROWS: usize = 4;
+
+/// Queries per block of the head-by-head path when they see different keys (a causal, sliding or
+/// banded mask): at most this many scores per query are computed and then hidden.
+const MASKED_QUERY_BLOCK: usize = 64;
+
+/// Scores per block of the head-by-head path when every query sees every key (1 MB): the whole
+/// head's up to 512 keys; a longer text goes by blocks of fewer queries, so that what it holds
+/// at a time stays bounded (a 4,096-token text: blocks of 64 queries).
+const SCORE_BLOCK: usize = 1 << 18;
 
 /// `x: [T][KV·D]` with each head repeated `group` times, `[T][KV·group·D]` (HF's `repeat_kv`), for
 /// the step-through's per-query-head keys and values; `x` itself when `group` is 1.

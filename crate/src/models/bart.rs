@@ -513,7 +513,7 @@ impl Bart {
     /// The encoder: `src: [S]` -> `[S][C]`. `keys: [S]` hides source tokens (see [`Mask::Keys`]).
     fn run_encoder(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Array2<f32>> {
         let (h, d) = (self.config.encoder_attention_heads, self.d_head_enc());
-        let scale = (d as f32).powf(-0.5);
+        let scale = (d as f64).powf(-0.5) as f32; // HF: head_dim ** -0.5, a Python float
         let mut x = self.embed(&self.enc_embed, src, 0, false)?; // [S][C]
         for (l, layer) in self.encoder.iter().enumerate() {
             rec.hidden_state(&x);
@@ -548,7 +548,7 @@ impl Bart {
         }
         let (h, d, t) = (self.config.decoder_attention_heads, self.d_head_dec(), tokens.len());
         let past = state.fed;
-        let scale = (d as f32).powf(-0.5);
+        let scale = (d as f64).powf(-0.5) as f32; // HF: head_dim ** -0.5, a Python float
         let src_keys = state.interventions.additive_token_mask(); // [S], hidden source tokens
         let mut y = self.embed(self.dec_embed.as_ref().unwrap_or(&self.enc_embed), tokens, past, true)?; // [T][C]
         for (l, layer) in self.decoder.iter().enumerate() {

@@ -724,7 +724,7 @@ impl Bert {
         // The pooler reads the first token's state.
         let pooled = self.pooler.as_ref().filter(|_| t > 0).map(|p| {
             let mut y = activations::linear(p, x.slice(s![..1, ..])); // [1][C]
-            y.mapv_inplace(f32::tanh);
+            y.mapv_inplace(super::layers::tanh);
             into_flat(y)
         });
         let (logits, top_k) = super::logits::keep(probe.logits, x.view(), self.info.vocab_size, |rows| self.mlm_logits(rows));

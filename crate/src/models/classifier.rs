@@ -194,7 +194,7 @@ pub enum HeadAct {
 impl HeadAct {
     pub(crate) fn apply(self, x: &mut [f32]) {
         match self {
-            HeadAct::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
+            HeadAct::Tanh => x.iter_mut().for_each(|v| *v = super::layers::tanh(*v)),
             HeadAct::Act(a) => a.apply(x),
         }
     }

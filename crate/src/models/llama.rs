@@ -1107,7 +1107,7 @@ impl Llama {
         let mut logits = activations::linear(self.lm_head.as_ref().unwrap_or(&self.embed), h); // [T][V]
         if let Some(cap) = self.logit_cap {
             // Gemma 3: cap · tanh(logit / cap), in HF's order of operations.
-            logits.mapv_inplace(|z| (z / cap).tanh() * cap);
+            logits.mapv_inplace(|z| super::layers::tanh(z / cap) * cap);
         }
         if let Some(divisor) = self.logits_divisor {
             logits.mapv_inplace(|z| z / divisor); // Granite's logits_scaling

@@ -360,8 +360,9 @@ impl Rotary {
     /// A rotation of the first `rotary_dims` (R, even) of each head's `d_head` dimensions.
     pub fn partial(d_head: usize, rotary_dims: usize, theta: f64, scaling: RopeScaling) -> Self {
         let half = rotary_dims / 2;
-        // HF computes in f32: base ** (arange(0, R, 2).float() / R), then its reciprocal.
-        let base_power = |i: usize| (theta as f32).powf((2 * i) as f32 / rotary_dims as f32);
+        // HF computes in f32: base ** (arange(0, R, 2).float() / R), then its reciprocal. The
+        // power is taken in f64 and rounded once to f32 (see [`cos_sin`]'s angles).
+        let base_power = |i: usize| ((theta as f32) as f64).powf(((2 * i) as f32 / rotary_dims as f32) as f64) as f32;
         let mut inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / base_power(i)).collect();
         let (mut long_inv_freq, mut attention_factor) = (None, 1.0);
         if let RopeScaling::Yarn { factor, original_max_position_embeddings: original, attention_factor: a, beta_fast, beta_slow, truncate } = scaling {
@@ -428,11 +429,16 @@ impl Rotary {
         let factor = self.attention_factor;
         for p in first..first + t {
             // As HF: the angle in f32 (`position.float() * inv_freq`), then its cosine and sine
-            // (times LongRoPE's attention factor, `emb.cos() * attention_scaling`).
+            // (times LongRoPE's attention factor, `emb.cos() * attention_scaling`). Each taken in
+            // f64 and rounded once to f32: the nearest f32 to the true value on every platform,
+            // where f32 `cos` is the C library's natively and a port of musl's in the wasm, which
+            // differ in the last bit now and then (logits then differed by up to 1e-5 between the
+            // page and the CLI on the Llama fixtures).
             for &f in inv_freq {
-                let angle = p as f32 * f;
-                cos.push(if factor == 1.0 { angle.cos() } else { angle.cos() * factor });
-                sin.push(if factor == 1.0 { angle.sin() } else { angle.sin() * factor });
+                let angle = (p as f32 * f) as f64;
+                let (c, s) = (angle.cos() as f32, angle.sin() as f32);
+                cos.push(if factor == 1.0 { c } else { c * factor });
+                sin.push(if factor == 1.0 { s } else { s * factor });
             }
         }
         CosSin { half, d_head: self.d_head, cos, sin, interleaved: self.interleaved }

@@ -423,7 +423,7 @@ impl T5 {
     fn logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32> {
         let c = self.config.d_model;
         let h = if self.scale_output {
-            let k = (c as f32).powf(-0.5);
+            let k = (c as f64).powf(-0.5) as f32; // HF: model_dim ** -0.5, a Python float
             h.mapv(|x| x * k)
         } else {
             h.as_standard_layout().into_owned()
