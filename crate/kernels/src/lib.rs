@@ -631,6 +631,11 @@ pub fn dot_rows(x: &[f32], k: usize, w: &[f32], ld: usize, n: usize, out: &mut [
     active::dot_rows(x, k, w, ld, n, out)
 }
 
+/// `x *= s`, element by element.
+pub fn scale(x: &mut [f32], s: f32) {
+    active::scale_in_place(x, s)
+}
+
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     active::dot(a, b)
 }

@@ -717,6 +717,11 @@ pub fn exp_in_place(x: &mut [f32]) {
     }
 }
 
+/// `row *= s`
+pub fn scale_in_place(row: &mut [f32], s: f32) {
+    row.iter_mut().for_each(|v| *v *= s);
+}
+
 /// Numerically stable softmax of one row, in place. `-inf` entries become exactly 0; a row with
 /// nothing visible (all `-inf`) becomes all zeros rather than NaN.
 pub fn softmax(row: &mut [f32]) {

@@ -1116,6 +1116,11 @@ pub fn softmax(row: &mut [f32]) {
     scale(row, 1.0 / sum);
 }
 
+/// `row *= s`, for the glassbox crate (built for size, where such a loop stays scalar).
+pub fn scale_in_place(row: &mut [f32], s: f32) {
+    scale(row, s)
+}
+
 /// `row *= s`
 #[inline(always)]
 fn scale(row: &mut [f32], s: f32) {

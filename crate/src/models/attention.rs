@@ -301,13 +301,17 @@ pub fn attend_capped(
         Mask::Band { half, .. } => i.saturating_sub(half),
         _ => 0,
     };
+    // Every query sees every key (an encoder, cross-attention): a whole text's scores are computed
+    // into the rows of the kept probs map itself and turned into probs there, not copied in after.
+    let same_keys = matches!(mask, Mask::Full | Mask::Keys(_));
+    let mut probs_in_place = if q_len > ALL_HEADS_ROWS && same_keys { sink.probs.take_if(|m| m.is_standard_layout()) } else { None };
     // One head's raw dot products of query `i` (in `row[first..visible]`) to probs, in place: scale,
     // cap, bias, mask, softmax, head mask, with the captured rows copied out on the way.
     let mut finish_row = |h: usize, i: usize, first: usize, visible: usize, row: &mut [f32]| {
-        // The scale as a loop of its own, which the compiler turns into SIMD multiplies (with the
-        // options tested inside it, it stayed one scalar multiply per score: 4% of all-MiniLM-L6-v2
-        // at 128 tokens); each score still gets scale, then cap, then bias.
-        row[first..visible].iter_mut().for_each(|s| *s *= scale);
+        // The scale as a pass of its own in the kernels (SIMD; this crate is built for size, where
+        // the loop stayed one scalar multiply per score: 1.5% of all-MiniLM-L6-v2 at 128 tokens
+        // with the rest of this closure); each score still gets scale, then cap, then bias.
+        kernels::scale(&mut row[first..visible], scale);
         if softcap.is_some() || bias.is_some() {
             // This query's bias row, taken once (indexing `[h, i, j]` per score was 1% of a
             // T5-small encoding).
@@ -375,7 +379,6 @@ pub fn attend_capped(
         // Every query sees the same keys (an encoder, cross-attention): one block as long as its
         // scores stay within SCORE_BLOCK floats. Otherwise (causal, sliding, banded) a block's
         // keys are the widest of its queries', so short blocks compute few hidden scores.
-        let same_keys = matches!(mask, Mask::Full | Mask::Keys(_));
         let block = if same_keys { (SCORE_BLOCK / k_len.max(1)).max(MASKED_QUERY_BLOCK) } else { MASKED_QUERY_BLOCK };
         for h in 0..n_heads {
             let kv_head = h / group;
@@ -399,13 +402,19 @@ pub fn attend_capped(
                     packed = (kv_head, lo, hi);
                 }
                 // Grown, never cleared: the products write every entry they hand back.
-                if scores.len() < rows * width {
-                    scores.resize(rows * width, 0.0);
-                }
                 if block_ctx.len() < rows * d {
                     block_ctx.resize(rows * d, 0.0);
                 }
-                let (scores, block_ctx) = (&mut scores[..rows * width], &mut block_ctx[..rows * d]);
+                let block_ctx = &mut block_ctx[..rows * d];
+                let scores = match probs_in_place.as_mut().and_then(|m| m.as_slice_mut()) {
+                    Some(map) => &mut map[(h * q_len + i0) * k_len..][..rows * k_len], // width == k_len
+                    None => {
+                        if scores.len() < rows * width {
+                            scores.resize(rows * width, 0.0);
+                        }
+                        &mut scores[..rows * width]
+                    }
+                };
                 kernels::gemm(&head_queries[i0 * d..i1 * d], rows, d, kernels::PanelRef::F32(&key_panels), width, &zeros, scores);
                 for (r, block_row) in scores.chunks_exact_mut(width.max(1)).enumerate().take(rows) {
                     let i = i0 + r;
