@@ -304,7 +304,7 @@ pub fn attend_capped(
     // Every query sees every key (an encoder, cross-attention): a whole text's scores are computed
     // into the rows of the kept probs map itself and turned into probs there, not copied in after.
     let same_keys = matches!(mask, Mask::Full | Mask::Keys(_));
-    let mut probs_in_place = if q_len > ALL_HEADS_ROWS && same_keys { sink.probs.take_if(|m| m.is_standard_layout()) } else { None };
+    let mut probs_in_place = if q_len > ALL_HEADS_ROWS && same_keys { sink.probs.take_if(|m| m.is_standard_layout() && m.shape() == [n_heads, q_len, k_len]) } else { None };
     // One head's raw dot products of query `i` (in `row[first..visible]`) to probs, in place: scale,
     // cap, bias, mask, softmax, head mask, with the captured rows copied out on the way.
     let mut finish_row = |h: usize, i: usize, first: usize, visible: usize, row: &mut [f32]| {
@@ -547,8 +547,92 @@ impl KvCache {
 
 #[cfg(test)]
 mod tests {
-    use super::KvCache;
-    use ndarray::Array2;
+    use super::{attend, attend_capped, Capture, KvCache, Mask, Recorder, HIDDEN_KEY};
+    use ndarray::{Array2, Array3};
+
+    /// Attention written out, one (head, query, key) at a time in f64: probs `[H][Tq][Tk]` and
+    /// ctx `[Tq][H·D]`, query `i` at position `past + i`, seeing keys `first(i)..visible(i)`.
+    #[allow(clippy::too_many_arguments)]
+    fn by_hand(q: &Array2<f32>, k: &Array2<f32>, v: &Array2<f32>, heads: usize, d: usize, scale: f32, softcap: Option<f32>, keys: Option<&[f32]>, seen: impl Fn(usize) -> (usize, usize)) -> (Array3<f64>, Array2<f64>) {
+        let (tq, tk, group) = (q.nrows(), k.nrows(), heads * d / k.ncols());
+        let (mut probs, mut ctx) = (Array3::zeros((heads, tq, tk)), Array2::zeros((tq, heads * d)));
+        for h in 0..heads {
+            let kv = h / group;
+            for i in 0..tq {
+                let (first, visible) = seen(i);
+                let mut row = vec![f64::NEG_INFINITY; tk];
+                for (j, s) in row.iter_mut().enumerate().take(visible).skip(first) {
+                    let mut dot = 0.0f64;
+                    for e in 0..d {
+                        dot += q[[i, h * d + e]] as f64 * k[[j, kv * d + e]] as f64;
+                    }
+                    *s = dot * scale as f64;
+                    if let Some(cap) = softcap {
+                        *s = (*s / cap as f64).tanh() * cap as f64;
+                    }
+                    *s += keys.map_or(0.0, |m| m[j] as f64);
+                }
+                let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = row.iter().map(|s| (s - max).exp()).sum();
+                for j in 0..tk {
+                    let p = if row[j] == f64::NEG_INFINITY { 0.0 } else { (row[j] - max).exp() / sum };
+                    probs[[h, i, j]] = p;
+                    for e in 0..d {
+                        ctx[[i, h * d + e]] += p * v[[j, kv * d + e]] as f64;
+                    }
+                }
+            }
+        }
+        (probs, ctx)
+    }
+
+    /// Every mask, long enough for several blocks of queries (each block its own keys when the
+    /// mask varies) and short enough for the decoding path, grouped heads, a cap: the probs kept
+    /// and the context match attention written out, within f32 rounding.
+    #[test]
+    fn attention_by_blocks_matches_attention_written_out_for_every_mask() {
+        let (heads, kv_heads, d) = (4, 2, 8);
+        let mut seed = 12345u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+        };
+        for (tq, past) in [(150, 0), (131, 40), (3, 200), (70, 0)] {
+            let tk = past + tq;
+            let q = Array2::from_shape_fn((tq, heads * d), |_| next());
+            let k = Array2::from_shape_fn((tk, kv_heads * d), |_| next());
+            let v = Array2::from_shape_fn((tk, kv_heads * d), |_| next());
+            let keys: Vec<f32> = (0..tk).map(|j| if j % 7 == 3 { HIDDEN_KEY } else { 0.0 }).collect();
+            type Seen = Box<dyn Fn(usize) -> (usize, usize)>; // query -> (first key, end of its keys)
+            let masks: Vec<(&str, Mask, Seen)> = vec![
+                ("full", Mask::Full, Box::new(move |_| (0, tk))),
+                ("keys", Mask::Keys(&keys), Box::new(move |_| (0, tk))),
+                ("causal", Mask::Causal { past }, Box::new(move |i| (0, past + i + 1))),
+                ("sliding", Mask::Sliding { past, window: 37 }, Box::new(move |i| ((past + i + 1).saturating_sub(37), past + i + 1))),
+                ("band", Mask::Band { half: 9, keys: None }, Box::new(move |i| (i.saturating_sub(9), (i + 10).min(tk)))),
+            ];
+            for (name, mask, seen) in masks {
+                for softcap in [None, Some(2.5f32)] {
+                    let additive = if let Mask::Keys(m) = mask { Some(m) } else { None };
+                    let (want_probs, want_ctx) = by_hand(&q, &k, &v, heads, d, 0.3, softcap, additive, &seen);
+                    let mut rec = Recorder::new(Capture::PROBS, 1, heads, tq, tk);
+                    let ctx = if softcap.is_none() {
+                        attend(q.view(), k.view(), v.view(), heads, d, 0.3, mask, None, rec.layer(0))
+                    } else {
+                        attend_capped(q.view(), k.view(), v.view(), heads, d, 0.3, softcap, mask, None, rec.layer(0))
+                    };
+                    let probs = rec.probs.expect("probs kept");
+                    let what = format!("{name} mask, {tq} queries after {past}, cap {softcap:?}");
+                    for ((h, i, j), &p) in want_probs.indexed_iter() {
+                        assert!((probs[[0, h, i, j]] as f64 - p).abs() < 1e-5, "{what}: prob [{h}][{i}][{j}] {} against {p}", probs[[0, h, i, j]]);
+                    }
+                    for ((i, c), &x) in want_ctx.indexed_iter() {
+                        assert!((ctx[[i, c]] as f64 - x).abs() < 1e-5, "{what}: ctx [{i}][{c}] {} against {x}", ctx[[i, c]]);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_one_pass_cache_lets_its_rows_go_and_a_generation_cache_keeps_them() {
