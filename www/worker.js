@@ -398,7 +398,11 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
     const index = single ? null : await get(INDEX, false);
     if (single) bytes[WEIGHTS] = single;
     else if (index) bytes[WEIGHTS] = await shardedWeights(index, (name) => get(name, true));
-    else throw missing ?? new Error(`${WEIGHTS}: the folder has neither it nor ${INDEX}. Check the model folder URL`);
+    else {
+      // The folder's listing (from /models/index.json) may show the weights in another form: name it.
+      if (Array.isArray(present)) await refuseStandIn(present, WEIGHTS);
+      throw missing ?? new Error(`${WEIGHTS}: the folder has neither it nor ${INDEX}. Check the model folder URL`);
+    }
   }
   return bytes;
 }

@@ -549,6 +549,10 @@ describe('JS API through the worker', () => {
     const small = { 'config.json': new Blob([bytes['config.json']]), 'tokenizer.json': new Blob([bytes['tokenizer.json']]) };
     await assert.rejects(gb.loadModel({ files: { ...small, 'pytorch_model.bin': new Blob(['x']) } }), /pytorch_model\.bin.*save_pretrained/);
     await assert.rejects(gb.loadModel({ files: small }), /model\.safetensors: is missing/);
+    // From a URL too, when the models index lists the folder's files (nothing is requested for the weights).
+    const entry = (await (await fetch(`${baseUrl}/models/index.json`)).json()).models.find((m) => m.name === name);
+    const asPickle = entry.files.filter((f) => f !== 'model.safetensors').concat('pytorch_model.bin');
+    await assert.rejects(gb.loadModel({ baseUrl: `${baseUrl}/${entry.path}`, files: asPickle }), /^Error: model\.safetensors: .*pytorch_model\.bin.*save_pretrained/);
     // A slow tokenizer's files are read (tests/wasm/folders-without-tokenizer-json.test.mjs), but an empty vocabulary is named;
     // a slow form Glassbox does not build (a SentencePiece model) keeps the hint to save a tokenizer.json.
     const slowTokenizer = { 'config.json': small['config.json'], 'vocab.json': new Blob(['{}']), 'merges.txt': new Blob(['']) };
