@@ -371,10 +371,14 @@ impl Bart {
         let attn_params = 4 * (c * c + c);
         // transformers 5 keeps a stored `shared` that no stack or head reads (an untied model with its
         // own tables) as a parameter of its own.
-        let mut shared_unread = shared.is_some();
-        for name in [Some(enc_name), dec_name, head_name].into_iter().flatten() {
-            if let (Some(s), true) = (shared, shared_unread) {
-                shared_unread = !w.same_values(s, name)?;
+        let mut shared_unread = false;
+        if let Some(s) = shared {
+            shared_unread = true;
+            for name in [Some(enc_name), dec_name, head_name].into_iter().flatten() {
+                if w.same_values(s, name)? {
+                    shared_unread = false;
+                    break;
+                }
             }
         }
         let n_params = v * c
