@@ -1,10 +1,14 @@
 """How broad a vocabulary of a given size can be: train the bundled models' tokenizers on the training
 sentences, optionally with a word-frequency prior, and print how many words of each list they keep whole.
 
-    python scripts/dev/vocab_prior.py gpt2 16000               # the training sentences alone (the first recipe)
-    python scripts/dev/vocab_prior.py gpt2 16000 --prior 15000  # + the 15,000 commonest English words, 100 times each
-    python scripts/dev/vocab_prior.py bert 12000 --prior 12000  # (these two are what train_gpt2.py / train_bert.py use)
-    python scripts/dev/vocab_prior.py gpt2 16000 --prior 15000 --fourth   # + everyday-fourth.txt, once a choice is made
+    python scripts/dev/vocab_prior.py gpt2 16000 --base 16000          # the training sentences alone (the first recipe)
+    python scripts/dev/vocab_prior.py gpt2 16000 --base 16000 --prior 15000 --repeat 100  # + a prior, trainer only
+    python scripts/dev/vocab_prior.py gpt2 17000 --base 12000 --prior 13000 --repeat 300 --capitals 300 --fourth
+    python scripts/dev/vocab_prior.py bert 13000 --base 2000 --prior 14000 --repeat 1000 --fourth
+                                    # (these two are what train_gpt2.py / train_bert.py use)
+
+The trainer learns `--base` entries; the rest, up to the vocabulary's size, are the prior's words made
+whole in order (train_gpt2.train_tokenizer, train_bert.train_tokenizer).
 
 The tokenizer is the training scripts' own (`train_gpt2.train_tokenizer`, `train_bert.train_tokenizer`), so
 what is measured here is what they ship. Development-time only: needs `data/` (scripts/training/build_corpus.py)
@@ -42,7 +46,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("kind", choices=["gpt2", "bert"])
     ap.add_argument("vocab_size", type=int)
-    ap.add_argument("--prior", type=int, default=0, help="add the N commonest English words (wordfreq)")
+    ap.add_argument("--base", type=int, default=None, help="entries the trainer learns (the rest are completed words)")
+    ap.add_argument("--prior", type=int, default=0, help="add the N commonest everyday English words (common.everyday_words)")
     ap.add_argument("--repeat", type=int, default=100, help="how many times each prior word is seen")
     ap.add_argument("--capitals", type=int, default=0, help="gpt2: also the N commonest words capitalised, as a sentence starts")
     ap.add_argument("--fourth", action="store_true", help="measure everyday-fourth.txt too (kept out of any choice made with this script)")
@@ -59,11 +64,11 @@ def main():
     if args.kind == "gpt2":
         import train_gpt2
 
-        tok, _ = train_gpt2.train_tokenizer(train, args.vocab_size, args.prior, args.repeat, args.capitals)
+        tok, _ = train_gpt2.train_tokenizer(train, args.vocab_size, args.prior, args.repeat, args.capitals, args.base or args.vocab_size)
     else:
         import train_bert
 
-        tok = train_bert.train_tokenizer(train, args.vocab_size, args.prior, args.repeat)
+        tok = train_bert.train_tokenizer(train, args.vocab_size, args.prior, args.repeat, args.base or args.vocab_size)
     # Counted with the specials the post-processor adds (<|endoftext|> first; [CLS] ... [SEP]), subtracted below.
     count = lambda text: len(tok.encode(text).tokens)
     base = count("the")

@@ -30,21 +30,113 @@ own s t don now how why let
 
 
 def prior_lines(words, repeat, capitals=0):
-    """The tokenizer's word-frequency prior: one line per common English word (lower-case letters,
-    three or more), the word said `repeat` times, so the trainer counts it as `repeat` words of text.
-    The `capitals` commonest of them (two letters or more) are also said capitalised, as they begin
-    a sentence: `repeat` lines of the word alone (a byte-level BPE sees a sentence's first word
+    """The tokenizer's word-frequency prior: one line per word of everyday_words(words) (the commonest
+    everyday English words), the word said `repeat` times, so the trainer counts it as `repeat`
+    words of text. The `capitals` words of prior_starts are also said capitalised, as they begin a
+    sentence: `repeat` lines of the word alone (a byte-level BPE sees a sentence's first word
     without the space before it) and a line of it said `repeat` times (with the space: a name, a
     title). Without them a prior of lower-case words takes the merges that kept "She" and "When"
     whole at the start of a prompt."""
     if not words:
         return []
-    from wordfreq import top_n_list
-    listed = [w for w in top_n_list("en", 4 * words) if w.isascii() and w.isalpha() and w.islower()]
-    lines = [" ".join([w] * repeat) for w in [w for w in listed if len(w) >= 3][:words]]
-    for w in [w.capitalize() for w in listed if len(w) >= 2][:capitals]:
+    lines = [" ".join([w] * repeat) for w in everyday_words(words)]
+    for w in [w.capitalize() for w in prior_starts(capitals)]:
         lines += [w] * repeat + [" ".join([w] * repeat)]
     return lines
+
+
+def prior_starts(n):
+    """The n commonest English words (wordfreq, two letters or more) that start sentences once
+    capitalised: *The*, *She*, *When*."""
+    from wordfreq import top_n_list
+    return [w for w in top_n_list("en", 4 * n + 100) if w.isascii() and w.isalpha() and w.islower() and len(w) >= 2][:n]
+
+
+# Where the everyday-word list (everyday_words) looks words up: Debian's `scowl` package (SCOWL's
+# graded English word lists, Kevin Atkinson, a permissive licence: use, copy, modify, distribute) and
+# `wordnet-base` (Princeton WordNet 3.0's index files, the WordNet licence: the same freedoms).
+SCOWL = Path("/usr/share/dict/scowl")
+WORDNET = Path("/usr/share/wordnet")
+
+
+def everyday_words(n, head=2000):
+    """The n words a bundled vocabulary keeps whole first, commonest first: wordfreq's English list
+    (lower-case ASCII letters, two or more), its `head` commonest as they are (function words and
+    their common inflections: *was*, *said*, *years*), then only dictionary forms of ordinary words,
+    i.e. words in SCOWL's common lists (sizes 10 to 40, American and British spellings: no names,
+    abbreviations or rare words)
+    that are also a WordNet lemma (a noun, verb, adjective or adverb as a dictionary lists it, so
+    *giraffe* and *jump* but not *giraffes* or *jumped*, which a vocabulary then cuts into a word and
+    an ending). Sorting by wordfreq alone spends a third of the entries on names, web words and
+    inflected forms, and a 16,000-entry vocabulary then keeps 6 in 10 words of a list like
+    tests/fixtures/words/everyday-fourth.txt whole instead of 8."""
+    missing = [p for p in (SCOWL / "english-words.35", WORDNET / "index.noun") if not p.exists()]
+    if missing:
+        sys.exit(f"{', '.join(map(str, missing))} missing: apt-get install scowl wordnet-base")
+    common = set()
+    for size in (10, 20, 35, 40):
+        for kind in ("english-words", "american-words", "british-words"):
+            path = SCOWL / f"{kind}.{size}"
+            if path.exists():
+                common.update(line.strip() for line in open(path, encoding="latin-1"))
+    lemmas = set()
+    for pos in ("noun", "verb", "adj", "adv"):
+        lemmas.update(line.split(" ", 1)[0] for line in open(WORDNET / f"index.{pos}") if not line.startswith(" "))
+    from wordfreq import top_n_list
+    out, seen = [], set()
+    for rank, w in enumerate(top_n_list("en", 200_000)):
+        if len(out) == n:
+            break
+        if w in seen or len(w) < 2 or not (w.isascii() and w.isalpha() and w.islower()):
+            continue
+        if rank < head or (w in common and w in lemmas):
+            seen.add(w)
+            out.append(w)
+    return out
+
+
+def complete_bpe(tok, pieces, size):
+    """A byte-level BPE (a trained `tokenizers.Tokenizer`) grown to `size` entries by merges that make
+    each of `pieces` (in the model's alphabet: "\u0120giraffe" is " giraffe"; in order, most wanted
+    first) one token: a piece the merges so far cut into k parts gets k - 1 new merges at the end of
+    the list, joining its parts left to right. Merges added later rank after it, so they never undo
+    it. A piece that would take the vocabulary past `size` is skipped. Returns a new Tokenizer and
+    how many pieces were completed."""
+    from tokenizers import Tokenizer
+    model = json.loads(tok.to_str())
+    vocab = model["model"]["vocab"]
+    merges = [m.split(" ") if isinstance(m, str) else list(m) for m in model["model"]["merges"]]
+    rank = {(a, b): r for r, (a, b) in enumerate(merges)}
+
+    def cut(piece):
+        parts = list(piece)
+        while len(parts) > 1:
+            r, i = min((rank.get((parts[i], parts[i + 1]), 1 << 60), i) for i in range(len(parts) - 1))
+            if r == 1 << 60:
+                break
+            parts[i:i + 2] = [parts[i] + parts[i + 1]]
+        return parts
+
+    completed = 0
+    for piece in pieces:
+        parts = cut(piece)
+        new = [p for p in (parts[0] + "".join(parts[1:j + 1]) for j in range(1, len(parts))) if p not in vocab]
+        if len(parts) == 1 or len(vocab) + len(new) > size:
+            continue
+        joined = parts[0]
+        for part in parts[1:]:
+            # A pair the list already has keeps its place (it applies as soon as `joined` exists);
+            # listing it twice would move its rank for every other word.
+            if (joined, part) not in rank:
+                rank[(joined, part)] = len(merges)
+                merges.append([joined, part])
+            joined += part
+            vocab.setdefault(joined, len(vocab))
+        completed += 1
+    model["model"]["merges"] = merges
+    grown = Tokenizer.from_str(json.dumps(model))
+    assert grown.get_vocab_size() == len(vocab) <= size
+    return grown, completed
 
 
 @torch.no_grad()
@@ -137,9 +229,15 @@ def save_folder(model, hf_tokenizer, out_dir, special_tokens_map):
 
 def compact_json(path):
     """Rewrite a JSON file without indentation: the same content, about half the bytes for a
-    tokenizer.json (its merges are written one piece per line)."""
+    tokenizer.json (its merges are written one piece per line). A BPE's merges are written as
+    "a b" strings, the older of the two forms tokenizers reads (a byte-level BPE's pieces have no
+    spaces): 5 bytes a merge fewer than ["a","b"] pairs, 80 KB of a 17,000-piece tokenizer.json."""
     path = Path(path)
-    path.write_text(json.dumps(json.loads(path.read_text()), ensure_ascii=False, separators=(",", ":")) + "\n")
+    content = json.loads(path.read_text())
+    merges = (content.get("model") or {}).get("merges")
+    if merges and all(isinstance(m, list) and " " not in m[0] + m[1] for m in merges):
+        content["model"]["merges"] = [f"{a} {b}" for a, b in merges]
+    path.write_text(json.dumps(content, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def load_f16(model_class, out_dir):

@@ -6,13 +6,15 @@
 //! - `tests/fixtures/words/frequent.txt`: the most frequent English words;
 //! - `tests/fixtures/words/everyday.txt`: everyday words beyond them (animals, colours, food, places, story verbs);
 //! - `tests/fixtures/words/everyday-more.txt`: more of them, none in the first list (clothes, tools, school, sport);
-//! - `everyday-third.txt` and `everyday-fourth.txt`: two more, reported and not asserted (`words::EVERYDAY_REPORTED`).
+//! - `everyday-third.txt` and `everyday-fourth.txt`: two more, which the bundled vocabularies are held to and
+//!   the real ones are not (`words::EVERYDAY_LATER`: the real GPT-2 keeps 75% of the fourth);
+//! - `everyday-fifth.txt`: one more, printed and not asserted (`words::EVERYDAY_REPORTED`).
 //!
 //! A word is kept whole when, written after "the " as in running text, it is cut into exactly one token.
 //! The real GPT-2 and BERT uncased tokenizers (the committed fixtures `tests/fixtures/tokenizers/{gpt2,bert_uncased}`,
 //! written by transformers from the same files as the page's `models/tokenizers/`) must meet issue 14's bar
-//! (95% of the frequent words, 80% of each everyday list): the lists are what a 30k-50k vocabulary keeps whole. The
-//! bundled models' figures are printed beside them (`bundled_models.rs` holds them to the same bar).
+//! (95% of the frequent words, 80% of the first two everyday lists): those are what a 30k-50k vocabulary keeps whole. The
+//! bundled models' figures are printed beside them (`bundled_models.rs` holds them to the bar on four lists).
 
 #[path = "support/words.rs"]
 mod words;
@@ -22,8 +24,9 @@ use words::{coverage_header, coverage_row, kept_whole, pieces, root, tokenizer};
 #[test]
 fn real_vocabularies_keep_everyday_words_whole_and_the_bundled_figures_are_printed() {
     assert!(words::words(words::FREQUENT).len() >= 200, "the frequent list is too short");
-    for list in words::EVERYDAY.into_iter().chain(words::EVERYDAY_REPORTED) {
-        assert!(words::words(list).len() >= 200, "{list} is too short");
+    // About 200 words each, so one word moves a list's figure by half a point or less.
+    for list in words::all_lists().skip(1) {
+        assert!(words::words(list).len() >= 190, "{list} is too short");
     }
     let tokenizers = [
         ("GPT-2 (real, 50,257)", root().join("tests/fixtures/tokenizers/gpt2"), true),

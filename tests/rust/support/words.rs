@@ -8,17 +8,23 @@ use glassbox::tokenizer::Tokenizer;
 use std::path::{Path, PathBuf};
 
 /// The word lists in `tests/fixtures/words/`: the most frequent English words, and two lists of everyday
-/// words beyond them (the second written after the bundled vocabularies' sizes were chosen).
+/// words beyond them (the second written after the bundled vocabularies' sizes were chosen). Issue 14's bar
+/// (80% kept whole) holds on these for the real GPT-2 and BERT vocabularies too.
 pub const FREQUENT: &str = "frequent.txt";
 pub const EVERYDAY: [&str; 2] = ["everyday.txt", "everyday-more.txt"];
-/// Two more everyday lists, printed beside the others but not held to issue 14's bar, which the bundled
-/// vocabularies miss on them: the third was written after the bundled models were first trained (and then
-/// used to choose the GPT-2's word-frequency prior), the fourth before any vocabulary was measured on it.
-pub const EVERYDAY_REPORTED: [&str; 2] = ["everyday-third.txt", "everyday-fourth.txt"];
+/// Two more everyday lists, which the bundled vocabularies are held to as well (since their vocabularies of
+/// 2026-12-06) but the real GPT-2's is not: it keeps 75% of the fourth whole. The third was written after the
+/// bundled models were first trained, the fourth before any vocabulary was measured on it; both were then
+/// used to design the bundled vocabularies (common.everyday_words and the sizes in scripts/training/).
+pub const EVERYDAY_LATER: [&str; 2] = ["everyday-third.txt", "everyday-fourth.txt"];
+/// A list printed and not asserted: written after the bundled vocabularies of 2026-12-06 were designed and
+/// before any of them was measured on it, so its figure is the honest guess for a list nobody tuned for.
+pub const EVERYDAY_REPORTED: [&str; 1] = ["everyday-fifth.txt"];
 
-/// Every list a coverage row reports, in its column order: [`FREQUENT`], [`EVERYDAY`], [`EVERYDAY_REPORTED`].
-fn all_lists() -> impl Iterator<Item = &'static str> {
-    std::iter::once(FREQUENT).chain(EVERYDAY).chain(EVERYDAY_REPORTED)
+/// Every list a coverage row reports, in its column order: [`FREQUENT`], [`EVERYDAY`], [`EVERYDAY_LATER`],
+/// [`EVERYDAY_REPORTED`].
+pub fn all_lists() -> impl Iterator<Item = &'static str> {
+    std::iter::once(FREQUENT).chain(EVERYDAY).chain(EVERYDAY_LATER).chain(EVERYDAY_REPORTED)
 }
 
 pub fn root() -> PathBuf {
@@ -92,13 +98,24 @@ pub fn coverage_header() {
     println!("{:<30} {:>7}{lists}", "tokenizer", "vocab");
 }
 
-/// Issue 14's bar: 95% of the frequent words and 80% of each everyday list kept whole (the reported lists
-/// are left out: see [`EVERYDAY_REPORTED`]).
-pub fn assert_keeps_words_whole(name: &str, fractions: &[f64]) {
+/// Issue 14's bar: 95% of the frequent words and 80% of each everyday list in `lists` (the first
+/// `lists.len()` everyday lists of [`all_lists`]) kept whole; `fractions` is in [`all_lists`]' order.
+fn assert_bar(name: &str, fractions: &[f64], lists: &[&str]) {
     assert!(fractions[0] >= 0.95, "{name} keeps only {:.1}% of the frequent words whole", 100.0 * fractions[0]);
-    for (list, f) in EVERYDAY.iter().zip(&fractions[1..]) {
+    for (list, f) in lists.iter().zip(&fractions[1..]) {
         assert!(*f >= 0.80, "{name} keeps only {:.1}% of the words of {list} whole", 100.0 * f);
     }
+}
+
+/// The bar on the lists a 30k-50k vocabulary meets ([`EVERYDAY`]): what the real tokenizers are held to.
+pub fn assert_keeps_words_whole(name: &str, fractions: &[f64]) {
+    assert_bar(name, fractions, &EVERYDAY);
+}
+
+/// The bar on [`EVERYDAY`] and [`EVERYDAY_LATER`]: what the bundled vocabularies are held to.
+pub fn assert_bundled_keeps_words_whole(name: &str, fractions: &[f64]) {
+    let lists: Vec<&str> = EVERYDAY.into_iter().chain(EVERYDAY_LATER).collect();
+    assert_bar(name, fractions, &lists);
 }
 
 /// A model card's vocabulary table quotes every list's figure as measured: the table row that names the list
