@@ -51,16 +51,25 @@ def main():
     ap.add_argument("--repeat", type=int, default=100, help="how many times each prior word is seen")
     ap.add_argument("--capitals", type=int, default=0, help="gpt2: also the N commonest words capitalised, as a sentence starts")
     ap.add_argument("--fourth", action="store_true", help="measure everyday-fourth.txt too (kept out of any choice made with this script)")
+    ap.add_argument("--inflections", type=int, default=0, help="let the prior's list take inflected forms among wordfreq's N commonest (common.everyday_words)")
+    ap.add_argument("--also", nargs="*", default=[], help="more lists of tests/fixtures/words/ to measure (names without .txt)")
     args = ap.parse_args()
 
     lines = lambda name: [l for l in open(ROOT / "data/english" / name).read().splitlines() if l.strip()]
     train, held = lines("train.txt"), lines("heldout.txt")[:3000]
     lists = {n: word_list(ROOT / "tests/fixtures/words" / f"{n}.txt")
-             for n in ["frequent", "everyday", "everyday-more", "everyday-third"] + (["everyday-fourth"] if args.fourth else [])}
+             for n in ["frequent", "everyday", "everyday-more", "everyday-third"] + (["everyday-fourth"] if args.fourth else []) + args.also}
     for size in (10, 20):
         if (SCOWL / f"english-words.{size}").exists():
             lists[f"scowl-{size}"] = word_list(SCOWL / f"english-words.{size}", lowercase_words_only=True)
 
+    if args.inflections:
+        # The training scripts call common.everyday_words with its defaults: give them the option here.
+        import functools
+        import common, train_gpt2, train_bert
+
+        words_with_forms = functools.partial(common.everyday_words, inflections=args.inflections)
+        common.everyday_words = train_gpt2.everyday_words = train_bert.everyday_words = words_with_forms
     if args.kind == "gpt2":
         import train_gpt2
 

@@ -584,7 +584,7 @@ fn a_repeated_trigram_is_counted() {
 // ---------------------------------------------------------------------------------------------
 
 /// Issue 14.1: the bundled GPT-2 and BERT keep everyday English words whole: 95% of the frequent words
-/// and 80% of four everyday lists, the fifth printed (the translator's source side is printed: its
+/// and 80% of four everyday lists, the fifth and sixth printed (the translator's source side is printed: its
 /// vocabulary is the synthetic grammar's).
 #[test]
 fn bundled_vocabularies_keep_everyday_words_whole() {

@@ -8,7 +8,7 @@
 //! - `tests/fixtures/words/everyday-more.txt`: more of them, none in the first list (clothes, tools, school, sport);
 //! - `everyday-third.txt` and `everyday-fourth.txt`: two more, which the bundled vocabularies are held to and
 //!   the real ones are not (`words::EVERYDAY_LATER`: the real GPT-2 keeps 75% of the fourth);
-//! - `everyday-fifth.txt`: one more, printed and not asserted (`words::EVERYDAY_REPORTED`).
+//! - `everyday-fifth.txt` and `everyday-sixth.txt`: two more, printed and not asserted (`words::EVERYDAY_REPORTED`).
 //!
 //! A word is kept whole when, written after "the " as in running text, it is cut into exactly one token.
 //! The real GPT-2 and BERT uncased tokenizers (the committed fixtures `tests/fixtures/tokenizers/{gpt2,bert_uncased}`,
