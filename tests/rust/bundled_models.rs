@@ -745,3 +745,86 @@ fn lessons_greedy_steps_write_something() {
     }
     assert!(checked >= 2, "the bundled lessons have greedy generation steps to check (found {checked})");
 }
+
+/// A highlighted cell's side as the page's lesson player finds it (`findToken` in
+/// www/elements/lesson.js): a place counted from 1, or a token's text without its space marker or
+/// `##`, case aside, the first match.
+fn lesson_token(want: &serde_json::Value, tokens: &[String]) -> Option<usize> {
+    if let Some(place) = want.as_u64() {
+        return (place >= 1 && place as usize <= tokens.len()).then(|| place as usize - 1);
+    }
+    let want = want.as_str()?.trim().to_lowercase();
+    let clean = |t: &str| {
+        let t = t.trim_start_matches(['·', 'Ġ', '▁', ' ']);
+        t.strip_prefix("##").unwrap_or(t).trim().to_lowercase()
+    };
+    tokens.iter().position(|t| clean(t) == want)
+}
+
+/// Every highlighted cell of the bundled lessons' attention maps and head views (www/lessons/*.json)
+/// names two tokens of the step's text, and the map shows a weight there: a cell under a decoder's
+/// causal mask, or a head that ignores the pair, would have the line under the caption read
+/// "(0.00)" beside a caption that talks about the link. Token texts resolve to their first match,
+/// so a step about a repeat names the second copy by its place.
+#[test]
+fn lessons_highlighted_cells_show_a_weight() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../www/lessons");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).expect("www/lessons").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    let mut checked = 0;
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
+        let lesson: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("lesson")).expect("lesson JSON");
+        let mut state = serde_json::Map::new();
+        for key in ["model", "text", "element"] {
+            if let Some(v) = lesson.get(key) {
+                state.insert(key.into(), v.clone());
+            }
+        }
+        for (i, step) in lesson["steps"].as_array().expect("steps").iter().enumerate() {
+            for (key, value) in step.as_object().expect("a step is an object") {
+                if !["caption", "highlight", "beside", "attributes"].contains(&key.as_str()) {
+                    state.insert(key.clone(), value.clone());
+                }
+            }
+            let element = state.get("element").and_then(|e| e.as_str()).unwrap_or("");
+            let Some(highlight) = step.get("highlight") else { continue };
+            if !["attention", "head-view"].contains(&element) {
+                continue;
+            }
+            let name = lesson_model(state["model"].as_str().expect("a highlighted step names its model"));
+            if name == "glassbox-translator" {
+                continue; // its maps come in three kinds; no lesson highlights one yet
+            }
+            let text = state["text"].as_str().expect("a highlighted step has a text");
+            let layer = state.get("layer").and_then(|l| l.as_u64()).unwrap_or(1) as usize;
+            let head = state.get("head").and_then(|h| h.as_u64()).map(|h| h as usize); // None: the mean
+            let session = Folder::read(name).session();
+            let out = session.inspect(text, None, Capture::PROBS).expect("forward");
+            let maps = out.outputs.encoder_attentions.or(out.outputs.decoder_attentions).expect("self-attention"); // [L][H][T][T]
+            let tokens = session.tokenizer.encode(text, true).expect("encode").tokens;
+            assert_eq!(tokens.len(), maps.shape()[2], "{file} step {}: a row per token", i + 1);
+            for cell in [highlight.clone()].into_iter().flat_map(|h| if let serde_json::Value::Array(a) = h { a } else { vec![h] }) {
+                let side = |which: &str| {
+                    lesson_token(&cell[which], &tokens)
+                        .unwrap_or_else(|| panic!("{file} step {}: the highlighted {which} {} is not a token of {tokens:?}", i + 1, cell[which]))
+                };
+                let (q, k) = (side("query"), side("key"));
+                let heads: Vec<usize> = head.map_or((0..maps.shape()[1]).collect(), |h| vec![h - 1]);
+                let weight = heads.iter().map(|&h| maps[[layer - 1, h, q, k]]).sum::<f32>() / heads.len() as f32;
+                println!("{file} step {}: layer {layer}, head {head:?}: {:?} -> {:?} = {weight:.2}", i + 1, tokens[q], tokens[k]);
+                assert!(
+                    weight >= 0.005,
+                    "{file} step {}: the highlighted cell {:?} (place {}) -> {:?} (place {}) has weight {weight:.3} in layer {layer}: the page would show (0.00)",
+                    i + 1,
+                    tokens[q],
+                    q + 1,
+                    tokens[k],
+                    k + 1
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 4, "the bundled lessons have highlighted cells to check (found {checked})");
+}
