@@ -361,7 +361,7 @@ describe('bringing your own model', () => {
     const shown = await showAttention(page, 'decoder', maps.length - 1, 'mean');
     const diff = maxAbsDiff(shown.values, cliMatrix(maps, maps.length - 1, 'mean').map((x) => (x === null ? 0 : x)));
     assert.ok(diff <= TOLERANCE, `sharded: last layer's mean attention differs from the CLI's by ${diff}`);
-    assert.equal((await modelFacts(page)).Parameters, '61.7 k', 'the card counts every shard\'s parameters (61,664)');
+    assert.equal((await modelFacts(page)).Parameters, '61.7\u00a0k', 'the card counts every shard\'s parameters (61,664)');
   });
 });
 

@@ -16,10 +16,11 @@ function disentangledFacts(info) {
   return `: ${rows}; ${terms} terms in every score${info.maxPositions ? '; plus a learned absolute table' : ''}`;
 }
 
+/** A count with its unit, joined by a no-break space so a narrow cell never puts "k" on a line of its own. */
 export function formatCount(n) {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}\u00a0B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)}\u00a0M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}\u00a0k`;
   return String(n);
 }
 
