@@ -697,13 +697,24 @@ fn lesson_model(spec: &str) -> &'static str {
 /// the model and for its random twin beside it, writes at least one word: a step whose text the
 /// model ends at once (a full stop, then <|endoftext|>) shows the learner an empty box. The
 /// settings carry from step to step as the page's lesson player carries them.
-#[test]
-fn lessons_greedy_steps_write_something() {
+/// One step of a bundled lesson (www/lessons/*.json, in file order): the file's name, the step's
+/// number counted from 1, the step as written, and the state it shows, its settings on top of the
+/// lesson's and the earlier steps' as the page's lesson player carries them (all but `caption`,
+/// `highlight`, `beside` and `attributes`, which belong to one step).
+struct LessonStep {
+    file: String,
+    number: usize,
+    step: serde_json::Value,
+    state: serde_json::Map<String, serde_json::Value>,
+}
+
+fn lesson_steps() -> Vec<LessonStep> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../www/lessons");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).expect("www/lessons").map(|e| e.expect("entry").path()).collect();
     files.sort();
-    let mut checked = 0;
+    let mut out = Vec::new();
     for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
         let lesson: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("lesson")).expect("lesson JSON");
         let mut state = serde_json::Map::new();
         for key in ["model", "text", "element"] {
@@ -717,30 +728,37 @@ fn lessons_greedy_steps_write_something() {
                     state.insert(key.clone(), value.clone());
                 }
             }
-            if state.get("element").and_then(|e| e.as_str()) != Some("generation") || state.get("temperature").and_then(|t| t.as_f64()) != Some(0.0) {
-                continue;
-            }
-            let name = lesson_model(state["model"].as_str().expect("a generation step names its model"));
-            let text = state["text"].as_str().expect("a generation step has a text");
-            let max_tokens = state.get("maxTokens").and_then(|m| m.as_u64()).unwrap_or(20) as usize;
-            let folder = Folder::read(name);
-            let mut twins = vec![(String::from("trained"), folder.session())];
-            if let Some(seed) = step.get("beside").and_then(|b| b.get("randomSeed")).and_then(|s| s.as_u64()) {
-                let random = Session::load(&folder.files(false), Some(seed)).expect("random twin");
-                twins.push((format!("random twin, seed {seed}"), random));
-            }
-            for (which, session) in &twins {
-                let run = session.generate(text, &greedy(max_tokens), &mut |_| true).expect("generate");
-                let written = session.tokenizer.decode(&run.ids(), true).expect("decode");
-                println!("{} step {} ({name}, {which}): {text:?} -> {written:?}", path.file_name().unwrap().to_string_lossy(), i + 1);
-                assert!(
-                    written.split_whitespace().count() >= 1 || written.trim().len() >= 3,
-                    "{} step {}: {name} ({which}) writes nothing after {text:?}: give the step a text the model can continue",
-                    path.display(),
-                    i + 1
-                );
-                checked += 1;
-            }
+            out.push(LessonStep { file: file.clone(), number: i + 1, step: step.clone(), state: state.clone() });
+        }
+    }
+    out
+}
+
+#[test]
+fn lessons_greedy_steps_write_something() {
+    let mut checked = 0;
+    for LessonStep { file, number, step, state } in lesson_steps() {
+        if state.get("element").and_then(|e| e.as_str()) != Some("generation") || state.get("temperature").and_then(|t| t.as_f64()) != Some(0.0) {
+            continue;
+        }
+        let name = lesson_model(state["model"].as_str().expect("a generation step names its model"));
+        let text = state["text"].as_str().expect("a generation step has a text");
+        let max_tokens = state.get("maxTokens").and_then(|m| m.as_u64()).unwrap_or(20) as usize;
+        let folder = Folder::read(name);
+        let mut twins = vec![(String::from("trained"), folder.session())];
+        if let Some(seed) = step.get("beside").and_then(|b| b.get("randomSeed")).and_then(|s| s.as_u64()) {
+            let random = Session::load(&folder.files(false), Some(seed)).expect("random twin");
+            twins.push((format!("random twin, seed {seed}"), random));
+        }
+        for (which, session) in &twins {
+            let run = session.generate(text, &greedy(max_tokens), &mut |_| true).expect("generate");
+            let written = session.tokenizer.decode(&run.ids(), true).expect("decode");
+            println!("{file} step {number} ({name}, {which}): {text:?} -> {written:?}");
+            assert!(
+                written.split_whitespace().count() >= 1 || written.trim().len() >= 3,
+                "{file} step {number}: {name} ({which}) writes nothing after {text:?}: give the step a text the model can continue"
+            );
+            checked += 1;
         }
     }
     assert!(checked >= 2, "the bundled lessons have greedy generation steps to check (found {checked})");
@@ -768,62 +786,43 @@ fn lesson_token(want: &serde_json::Value, tokens: &[String]) -> Option<usize> {
 /// so a step about a repeat names the second copy by its place.
 #[test]
 fn lessons_highlighted_cells_show_a_weight() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../www/lessons");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).expect("www/lessons").map(|e| e.expect("entry").path()).collect();
-    files.sort();
     let mut checked = 0;
-    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
-        let file = path.file_name().unwrap().to_string_lossy().to_string();
-        let lesson: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("lesson")).expect("lesson JSON");
-        let mut state = serde_json::Map::new();
-        for key in ["model", "text", "element"] {
-            if let Some(v) = lesson.get(key) {
-                state.insert(key.into(), v.clone());
-            }
+    for LessonStep { file, number, step, state } in lesson_steps() {
+        let element = state.get("element").and_then(|e| e.as_str()).unwrap_or("");
+        let Some(highlight) = step.get("highlight") else { continue };
+        if !["attention", "head-view"].contains(&element) {
+            continue;
         }
-        for (i, step) in lesson["steps"].as_array().expect("steps").iter().enumerate() {
-            for (key, value) in step.as_object().expect("a step is an object") {
-                if !["caption", "highlight", "beside", "attributes"].contains(&key.as_str()) {
-                    state.insert(key.clone(), value.clone());
-                }
-            }
-            let element = state.get("element").and_then(|e| e.as_str()).unwrap_or("");
-            let Some(highlight) = step.get("highlight") else { continue };
-            if !["attention", "head-view"].contains(&element) {
-                continue;
-            }
-            let name = lesson_model(state["model"].as_str().expect("a highlighted step names its model"));
-            if name == "glassbox-translator" {
-                continue; // its maps come in three kinds; no lesson highlights one yet
-            }
-            let text = state["text"].as_str().expect("a highlighted step has a text");
-            let layer = state.get("layer").and_then(|l| l.as_u64()).unwrap_or(1) as usize;
-            let head = state.get("head").and_then(|h| h.as_u64()).map(|h| h as usize); // None: the mean
-            let session = Folder::read(name).session();
-            let out = session.inspect(text, None, Capture::PROBS).expect("forward");
-            let maps = out.outputs.encoder_attentions.or(out.outputs.decoder_attentions).expect("self-attention"); // [L][H][T][T]
-            let tokens = session.tokenizer.encode(text, true).expect("encode").tokens;
-            assert_eq!(tokens.len(), maps.shape()[2], "{file} step {}: a row per token", i + 1);
-            for cell in [highlight.clone()].into_iter().flat_map(|h| if let serde_json::Value::Array(a) = h { a } else { vec![h] }) {
-                let side = |which: &str| {
-                    lesson_token(&cell[which], &tokens)
-                        .unwrap_or_else(|| panic!("{file} step {}: the highlighted {which} {} is not a token of {tokens:?}", i + 1, cell[which]))
-                };
-                let (q, k) = (side("query"), side("key"));
-                let heads: Vec<usize> = head.map_or((0..maps.shape()[1]).collect(), |h| vec![h - 1]);
-                let weight = heads.iter().map(|&h| maps[[layer - 1, h, q, k]]).sum::<f32>() / heads.len() as f32;
-                println!("{file} step {}: layer {layer}, head {head:?}: {:?} -> {:?} = {weight:.2}", i + 1, tokens[q], tokens[k]);
-                assert!(
-                    weight >= 0.005,
-                    "{file} step {}: the highlighted cell {:?} (place {}) -> {:?} (place {}) has weight {weight:.3} in layer {layer}: the page would show (0.00)",
-                    i + 1,
-                    tokens[q],
-                    q + 1,
-                    tokens[k],
-                    k + 1
-                );
-                checked += 1;
-            }
+        let name = lesson_model(state["model"].as_str().expect("a highlighted step names its model"));
+        if name == "glassbox-translator" {
+            continue; // its maps come in three kinds; no lesson highlights one yet
+        }
+        let text = state["text"].as_str().expect("a highlighted step has a text");
+        let layer = state.get("layer").and_then(|l| l.as_u64()).unwrap_or(1) as usize;
+        let head = state.get("head").and_then(|h| h.as_u64()).map(|h| h as usize); // None: the mean
+        let session = Folder::read(name).session();
+        let out = session.inspect(text, None, Capture::PROBS).expect("forward");
+        let maps = out.outputs.encoder_attentions.or(out.outputs.decoder_attentions).expect("self-attention"); // [L][H][T][T]
+        let tokens = session.tokenizer.encode(text, true).expect("encode").tokens;
+        assert_eq!(tokens.len(), maps.shape()[2], "{file} step {number}: a row per token");
+        for cell in [highlight.clone()].into_iter().flat_map(|h| if let serde_json::Value::Array(a) = h { a } else { vec![h] }) {
+            let side = |which: &str| {
+                lesson_token(&cell[which], &tokens)
+                    .unwrap_or_else(|| panic!("{file} step {number}: the highlighted {which} {} is not a token of {tokens:?}", cell[which]))
+            };
+            let (q, k) = (side("query"), side("key"));
+            let heads: Vec<usize> = head.map_or((0..maps.shape()[1]).collect(), |h| vec![h - 1]);
+            let weight = heads.iter().map(|&h| maps[[layer - 1, h, q, k]]).sum::<f32>() / heads.len() as f32;
+            println!("{file} step {number}: layer {layer}, head {head:?}: {:?} -> {:?} = {weight:.2}", tokens[q], tokens[k]);
+            assert!(
+                weight >= 0.005,
+                "{file} step {number}: the highlighted cell {:?} (place {}) -> {:?} (place {}) has weight {weight:.3} in layer {layer}: the page would show (0.00)",
+                tokens[q],
+                q + 1,
+                tokens[k],
+                k + 1
+            );
+            checked += 1;
         }
     }
     assert!(checked >= 4, "the bundled lessons have highlighted cells to check (found {checked})");
