@@ -8,7 +8,7 @@ import { mountTokenizerCompare, realTokenizers } from './views/tokenizer-compare
 import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap } from './views/heatmap.js';
 import { attentionMap, labelSchemeOf, stepMap } from './run-view.js';
-import { renderGenerated } from './views/generated.js';
+import { renderGenerated, generationStatus } from './views/generated.js';
 import { renderSampling } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, attentionExplanation, modelExplanation, windowOf } from './views/explain.js';
@@ -766,8 +766,7 @@ async function generate() {
   try {
     const res = await gen.handle.done;
     if (state.gen === gen && res.stoppedBy !== 'cancel') generationFigures(startedAt, arrivals);
-    gen.status = { eos: 'Stopped at the end-of-sequence token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
-      cancel: 'Stopped.' }[res.stoppedBy] ?? '';
+    gen.status = generationStatus(res, info.kind);
     if (res.beams) {
       gen.status = `Beam search kept ${res.beams.length} finished sequences; this is the best (score `
         + `${res.beams[0]?.score.toFixed(3)}: its summed log-probability divided by its new tokens' count raised to the length penalty). ${gen.status}`;

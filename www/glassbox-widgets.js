@@ -18,7 +18,7 @@ import { renderTokens } from './views/tokens.js';
 import { mountRealTokenizer } from './elements/tokens-real.js';
 import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap } from './views/heatmap.js';
-import { renderGenerated } from './views/generated.js';
+import { renderGenerated, generationStatus } from './views/generated.js';
 import { renderSampling } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, attentionExplanation, windowOf } from './views/explain.js';
@@ -390,8 +390,7 @@ class GlassboxGeneration extends GlassboxElement {
     }, () => {});
     try {
       const res = await gen.handle.done;
-      gen.status = { eos: 'Stopped at the end-of-sequence token.', max: `Stopped after ${res.ids.length} tokens (the maximum).`,
-        cancel: 'Stopped.' }[res.stoppedBy] ?? '';
+      gen.status = generationStatus(res, info.kind);
       gen.result = res;
       this.generated = res;
     } catch (err) {

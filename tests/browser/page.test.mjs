@@ -155,6 +155,22 @@ describe('each model, as a user walks through it', () => {
     }
   });
 
+  it('says why when a decoder ends before writing anything, and what to type instead', async () => {
+    const { page } = setup;
+    const model = setup.models.models.find((m) => m.name === 'glassbox-gpt2');
+    // The bundled GPT-2 read one sentence per text: after a full stop its likeliest token ends the text.
+    const text = 'The cat sat on the mat because it was warm.';
+    const cli = cliInspect(model.dir, text, ['--generate', '5']);
+    assert.equal(cli.generated_ids.length, 1, `the CLI's greedy run ends at once (${cli.generated_ids}): pick another sentence for this test`);
+    await pickModel(page, model.name);
+    await page.fill('#text-input', text);
+    await page.fill('#temperature', '0');
+    const done = await pressGenerate(page);
+    assert.deepEqual(done.ids, cli.generated_ids, 'the page ends where the CLI does');
+    assert.match(done.status, /^Stopped at once: the likeliest first token was the end-of-sequence token/);
+    assert.match(done.status, /Once upon a time/);
+  });
+
   it('highlights the span of each token in the text (UTF-16 offsets, emoji and accents included)', async () => {
     const { page } = setup;
     const model = setup.models.models.find((m) => m.kind === 'decoder-only');

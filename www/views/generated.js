@@ -7,6 +7,27 @@ import { installRoving, activeIn } from './roving.js';
 const onSelectOf = new WeakMap();
 
 /**
+ * The line under a finished generation: why it stopped. `res` is the API's result ({ ids, stoppedBy }, the ids
+ * generated, an end-of-sequence token included); `kind` the model's ('decoder-only', 'encoder-decoder').
+ * A model that ends at once has written nothing to look at, so the line says why and what to type instead.
+ */
+export function generationStatus(res, kind) {
+  const n = res.ids.length;
+  switch (res.stoppedBy) {
+    case 'eos':
+      if (n > 1) return 'Stopped at the end-of-sequence token.';
+      return kind === 'decoder-only'
+        ? 'Stopped at once: the likeliest first token was the end-of-sequence token, so the model took the text as '
+          + 'finished (a text that ends with a full stop often is). Give it one that stops in the middle of a sentence, '
+          + 'such as "Once upon a time".'
+        : 'Stopped at once: the likeliest first token was the end-of-sequence token, so the output is empty.';
+    case 'max': return `Stopped after ${n} tokens (the maximum).`;
+    case 'cancel': return 'Stopped.';
+    default: return '';
+  }
+}
+
+/**
  * @param {HTMLElement} root
  * @param {object} view
  * @param {string} view.prompt       shown before the generated tokens: the prompt, or the source and an arrow
