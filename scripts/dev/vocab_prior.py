@@ -63,13 +63,9 @@ def main():
         if (SCOWL / f"english-words.{size}").exists():
             lists[f"scowl-{size}"] = word_list(SCOWL / f"english-words.{size}", lowercase_words_only=True)
 
-    if args.inflections:
-        # The training scripts call common.everyday_words with its defaults: give them the option here.
-        import functools
-        import common, train_gpt2, train_bert
+    import common
 
-        words_with_forms = functools.partial(common.everyday_words, inflections=args.inflections)
-        common.everyday_words = train_gpt2.everyday_words = train_bert.everyday_words = words_with_forms
+    common.INFLECTIONS = args.inflections  # what the training scripts' everyday_words calls then use
     if args.kind == "gpt2":
         import train_gpt2
 

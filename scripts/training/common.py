@@ -1,5 +1,6 @@
 """What the three training scripts share: seeding, timing, saving a model folder in f16."""
 
+import functools
 import json
 import os
 import random
@@ -59,7 +60,19 @@ SCOWL = Path("/usr/share/dict/scowl")
 WORDNET = Path("/usr/share/wordnet")
 
 
-def everyday_words(n, head=2000, inflections=0):
+# How many of wordfreq's commonest words everyday_words may take as inflected forms: 0 in the shipped
+# recipe (see there); scripts/dev/vocab_prior.py --inflections sets it to measure the other choice.
+INFLECTIONS = 0
+
+
+def everyday_words(n, head=2000, inflections=None):
+    """A fresh list of _everyday_words(n, head, inflections), `inflections` INFLECTIONS unless given
+    (a tokenizer build asks twice: for the trainer's prior and for the words it completes)."""
+    return list(_everyday_words(n, head, INFLECTIONS if inflections is None else inflections))
+
+
+@functools.lru_cache(maxsize=None)
+def _everyday_words(n, head, inflections):
     """The n words a bundled vocabulary keeps whole first, commonest first: wordfreq's English list
     (lower-case ASCII letters, two or more), its `head` commonest as they are (function words and
     their common inflections: *was*, *said*, *years*), then only ordinary words, i.e. words in SCOWL's
@@ -100,7 +113,7 @@ def everyday_words(n, head=2000, inflections=0):
         if rank < head or w in ordinary or (rank < inflections and w in common and lemmas_of(w, irregular) & ordinary):
             seen.add(w)
             out.append(w)
-    return out
+    return tuple(out)
 
 
 # WordNet's rules for taking an ending off (its `morphy`): nouns, verbs, adjectives.
