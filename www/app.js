@@ -8,7 +8,7 @@ import { mountTokenizerCompare, realTokenizers } from './views/tokenizer-compare
 import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap } from './views/heatmap.js';
 import { attentionMap, labelSchemeOf, stepMap } from './run-view.js';
-import { renderGenerated, generationStatus } from './views/generated.js';
+import { renderGenerated, generationStatus, decodeRate } from './views/generated.js';
 import { renderSampling } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, attentionExplanation, modelExplanation, windowOf } from './views/explain.js';
@@ -734,7 +734,7 @@ async function generate() {
   const text = ui.text.value;
   const info = model.info;
   const startedAt = performance.now();
-  const arrivals = [];   // when each token reached the page, for the tokens/s figure
+  let firstArrival;      // when the first token reached the page: the wait the user sees
   const gen = { handle: null, steps: [], selected: null, follow: true, running: true, status: 'Generating…',
     // A decoder continues the prompt; an encoder-decoder writes a new text from the source.
     text, prompt: info.kind === 'decoder-only' ? text : `${text} →`, input: null, prefixTokens: null, prefixSpecial: null,
@@ -747,7 +747,7 @@ async function generate() {
     ...(!ui.languageRow.hidden && ui.tgtLang.value ? { targetLanguage: ui.tgtLang.value } : {}),
     onToken: (t) => {
       if (state.gen !== gen) return;
-      arrivals.push(performance.now());
+      firstArrival ??= performance.now();
       gen.steps.push(t);
       if (gen.follow) gen.selected = gen.steps.length - 1;
       scheduleGenerationRender(gen);
@@ -765,7 +765,7 @@ async function generate() {
   labels.then(() => { if (state.gen === gen) renderGeneration(); }, () => {});
   try {
     const res = await gen.handle.done;
-    if (state.gen === gen && res.stoppedBy !== 'cancel') generationFigures(startedAt, arrivals);
+    if (state.gen === gen && res.stoppedBy !== 'cancel') generationFigures(firstArrival - startedAt, gen.steps, res);
     gen.status = generationStatus(res, info.kind);
     if (res.beams) {
       gen.status = `Beam search kept ${res.beams.length} finished sequences; this is the best (score `
@@ -939,13 +939,12 @@ function whenPainted(box, frames = 600) {
   });
 }
 
-/** Tokens per second between the first and the last token the page received, and the wait for the first. */
-function generationFigures(startedAt, arrivals) {
-  if (!arrivals.length) return;
-  state.figures.firstTokenMs = arrivals[0] - startedAt;
-  state.figures.nTokens = arrivals.length;
-  const span = arrivals[arrivals.length - 1] - arrivals[0];
-  state.figures.tokensPerS = arrivals.length > 1 && span > 0 ? ((arrivals.length - 1) * 1000) / span : undefined;
+/** The wait for the first token (Generate to its arrival on the page) and the decoding speed after it (decodeRate). */
+function generationFigures(firstTokenMs, steps, res) {
+  if (!steps.length) return;
+  state.figures.firstTokenMs = firstTokenMs;
+  state.figures.nTokens = steps.length;
+  state.figures.tokensPerS = decodeRate(steps, res);
   renderFigures();
 }
 

@@ -680,7 +680,7 @@ function toGeneratedToken(raw) {
     text: raw.text,
     prob: raw.prob,
     candidates: Array.from(c.ids, (id, j) => ({ id, token: c.tokens[j], prob: c.probs[j], special: c.special[j] })),
-
+    ms: raw.ms, // when the worker decoded it, in ms since generate() reached the worker
   };
   // The distribution the token was drawn from (after the rules, temperature, top-k and top-p); absent for beams.
   const d = raw.sampled;

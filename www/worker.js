@@ -823,13 +823,16 @@ const BATCH_MS = 16;
 async function startGeneration(msg, priority) {
   let generator = null;
   const gen = { handle: msg.handle, cancelled: false };
+  // Each token is stamped with the worker's time since this request began (`ms`): tokens reach the page a
+  // frame's worth at a time, so the times they arrive there say nothing about how fast they were decoded.
+  const startedAt = performance.now();
   try {
     if (!models.has(msg.handle) && reloadable.has(msg.handle)) await reload(msg.handle);
     const entry = modelFor(msg.handle);
     generator = entry.engine.WasmGenerator.create(entry.model, text(msg.text), msg.options);
     generations.set(msg.id, gen);
     post({ id: msg.id, type: 'started', value: generator.start(entry.model) });
-    const run = { msg, priority, entry, generator, gen, sent: 0, text: '', stepMs: 0 };
+    const run = { msg, priority, entry, generator, gen, sent: 0, text: '', stepMs: 0, startedAt };
     enqueue({ msg, priority, lane: null, step: true, run: () => generationBatch(run) });
   } catch (err) {
     generations.delete(msg.id);
@@ -858,6 +861,7 @@ async function generationBatch(run) {
         stoppedBy = generator.stoppedBy() || 'max';
         break;
       }
+      token.ms = now - run.startedAt;
       batch.push(token);
       run.text = token.text;
       run.stepMs = now - before;

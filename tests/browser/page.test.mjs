@@ -122,6 +122,15 @@ describe('each model, as a user walks through it', () => {
       assert.match(done.status, /Stopped (at the end-of-sequence token|after \d+ tokens)/, `${model.name}: how it ended`);
       const cli = cliInspect(model.dir, text, ['--generate', String(GENERATE_TOKENS)]);
       assert.deepEqual(done.ids, cli.generated_ids, `${model.name}: greedy ids equal the CLI's`);
+      // Tokens/s comes from when the worker decoded each token (the chips' data-ms), not from when they reached
+      // the page: a fast model's arrive a frame's worth at a time, which read as tens of thousands of tokens/s.
+      const stamps = await page.$$eval('#generated .gen-token', (t) => t.map((c) => Number(c.dataset.ms)));
+      assert.ok(stamps.every((ms, i) => Number.isFinite(ms) && (i === 0 || ms >= stamps[i - 1])), `${model.name}: stamps ${stamps}`);
+      const rate = Number(await page.$eval('#perf-figures', (e) => e.dataset.tokensPerS));
+      const expected = ((stamps.length - 1) * 1000) / (stamps.at(-1) - stamps[0]);
+      assert.ok(Math.abs(rate - expected) <= 0.01 * expected + 0.01, `${model.name}: ${rate} tokens/s shown, ${expected} from the stamps`);
+      const shown = Number((await page.$eval('#perf-figures', (e) => e.textContent)).match(/([\d.]+) tokens\/s/)?.[1]);
+      assert.ok(Math.abs(shown - rate) <= 0.06, `${model.name}: the line says ${shown} tokens/s`);
 
       // The candidates chart shows bars; selecting the first token shows the attention it was produced with.
       const bars = await page.$$eval('#candidates .candidate', (els) => els.length);

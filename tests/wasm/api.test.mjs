@@ -481,6 +481,9 @@ describe('JS API through the worker', () => {
     const directGen = generateAll(direct, text, opts);
     assert.deepEqual(done.ids, directGen.ids);
     assert.deepEqual(streamed.map((tk) => tk.id), done.ids);
+    // Each token carries when the worker decoded it, in order: the page times decoding by these stamps.
+    assert.ok(streamed.every((tk, i) => Number.isFinite(tk.ms) && tk.ms >= 0 && (i === 0 || tk.ms >= streamed[i - 1].ms)),
+      `stamps: ${streamed.map((tk) => tk.ms)}`);
     assert.equal(done.text, streamed.at(-1).text);
     assert.ok(['eos', 'max'].includes(done.stoppedBy));
     assert.ok(streamed[0].attentions.self.data instanceof Float32Array);

@@ -1,8 +1,9 @@
-// The line under a finished generation (www/views/generated.js: generationStatus), shared by the page and the
-// <glassbox-generation> widget: how the run ended, and what to do when a model ended before writing anything.
+// The lines under a finished generation (www/views/generated.js): how the run ended (generationStatus, shared by
+// the page and the <glassbox-generation> widget; what to do when a model ended before writing anything) and how fast
+// it decoded (decodeRate, the page's tokens/s).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generationStatus } from '../../www/views/generated.js';
+import { decodeRate, generationStatus } from '../../www/views/generated.js';
 
 test('a run that wrote tokens says how it ended', () => {
   assert.equal(generationStatus({ ids: [11, 12, 0], stoppedBy: 'eos' }, 'decoder-only'), 'Stopped at the end-of-sequence token.');
@@ -21,4 +22,16 @@ test('a decoder that ends at once is told why and given a text to try', () => {
   assert.doesNotMatch(empty, /Once upon a time/);
   // Two tokens, the second the end: it wrote one, so the plain line.
   assert.equal(generationStatus({ ids: [5, 0], stoppedBy: 'eos' }, 'decoder-only'), 'Stopped at the end-of-sequence token.');
+});
+
+test('decoding speed comes from the worker\'s stamps, not from when the tokens reached the page', () => {
+  // Four tokens decoded 1 ms apart after the first: 3 tokens in 3 ms, however they were batched on the way.
+  const steps = [{ ms: 40 }, { ms: 41 }, { ms: 42 }, { ms: 43 }];
+  assert.equal(decodeRate(steps, { stoppedBy: 'max' }), 1000);
+  assert.equal(decodeRate([{ ms: 10 }, { ms: 110 }], {}), 10);
+  // Nothing to time: one token, no stamps, stamps that do not advance, or a beam search's replay.
+  assert.equal(decodeRate([{ ms: 5 }], {}), undefined);
+  assert.equal(decodeRate([{}, {}], {}), undefined);
+  assert.equal(decodeRate([{ ms: 5 }, { ms: 5 }], {}), undefined);
+  assert.equal(decodeRate(steps, { beams: [{ ids: [1], score: -1 }] }), undefined);
 });

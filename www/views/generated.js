@@ -28,6 +28,21 @@ export function generationStatus(res, kind) {
 }
 
 /**
+ * Decoding speed in tokens per second, from the worker's stamps (each token's `ms`, when it was decoded):
+ * the tokens after the first over the time between the first and the last. The first token's wait (the
+ * prompt's forward pass) is a figure of its own. Not the times tokens reached the page: a fast model's
+ * come a frame's worth at a time, so those say how often the page was told, not how fast the model wrote
+ * (14 tokens in two messages read as 30,000 tokens/s). Undefined with fewer than two stamped tokens, and
+ * for beam search, whose best hypothesis is replayed after the whole search.
+ */
+export function decodeRate(steps, res) {
+  if (res?.beams || steps.length < 2) return undefined;
+  const [first, last] = [steps[0].ms, steps[steps.length - 1].ms];
+  if (typeof first !== 'number' || typeof last !== 'number' || !(last > first)) return undefined;
+  return ((steps.length - 1) * 1000) / (last - first);
+}
+
+/**
  * @param {HTMLElement} root
  * @param {object} view
  * @param {string} view.prompt       shown before the generated tokens: the prompt, or the source and an arrow
@@ -109,6 +124,7 @@ function chip(step, i, scheme) {
   b.tabIndex = -1;
   b.dataset.index = String(i);
   b.dataset.id = String(step.id);
+  if (typeof step.ms === 'number') b.dataset.ms = step.ms.toFixed(3); // when the worker decoded it (decodeRate)
   b.textContent = tokenLabel(step.token, scheme, Boolean(step.special));
   // Beam search replays its best hypothesis: its tokens have no single-step probability (prob null).
   const hasProb = typeof step.prob === 'number';
