@@ -218,8 +218,16 @@ pub const fn half_slot(c: usize) -> usize {
 /// so they all still agree bit for bit, and a product with K <= 256 is exactly what it was before.
 pub const SUM_BLOCK: usize = 256;
 
-/// Panels per group: decoding reads a group's [`GROUP_PANELS`] panels side by side.
-pub const GROUP_PANELS: usize = 2;
+/// Panels per group: a group's rows are interleaved ([`panel_row`]) and decoding reads its
+/// [`GROUP_PANELS`] panels side by side. One: each panel is `[K][NR]`, a run of its own, and decoding
+/// keeps 2 accumulators per stream. With groups of two (the layout before 2026-12-06), decoding's
+/// four streams kept 16 accumulators, one more than V8 allocates, and spilled some every k step;
+/// GPT-2-small-shaped decoding against that build, interleaved in one process (`node
+/// bench/decode-ab.mjs`, three runs): f16 38.9 -> 43.0, 39.7 -> 41.3 and 39.7 -> 43.2 tokens/s
+/// (x1.04-1.11), bf16 x1.05-1.06, f32 x1.04-1.07, int8 (its own layout) unchanged;
+/// all-MiniLM-L6-v2 prefill with attention captured x1.05 at 16 tokens and x1.01 at 128 (`node
+/// bench/minilm-ab.mjs`: prefill's 2 x 16 tile now reads its two panels from two pointers).
+pub const GROUP_PANELS: usize = 1;
 
 /// Groups of panels decoding reads side by side: [`DECODE_GROUPS`] sequential streams a fraction of the
 /// matrix apart keep more cache-line misses in flight than two where the hardware prefetcher falls
@@ -237,14 +245,14 @@ pub fn decode_group_sets(whole: usize) -> impl Iterator<Item = ([usize; DECODE_G
 }
 
 /// Where row `kk` of panel `p` (of `n_panels`, `K` rows each) starts, in any storage but int8.
-/// Panels are interleaved by groups of [`GROUP_PANELS`]: a group is `[K][2][NR]` (a last group of
-/// one panel `[K][NR]`), so a group is one sequential run that decoding walks with one pointer (4
-/// streams of a panel each measured slower than one group of 4: the hardware prefetcher restarts on
-/// every short stream; the f32 LM head x1.15), and a panel's rows sit `2·NR` apart. Decoding takes
-/// several groups far apart at once: two long streams pull more from memory than one (f32 and bf16
-/// decoding x1.11-1.17 against one group of 4, `node bench/decode-ab.mjs f32:pkg f32:OLD bf16:pkg
-/// bf16:OLD`), and four more than two where the prefetcher falls behind ([`decode_group_sets`]);
-/// prefill's pairs of panels are one group, their rows side by side.
+/// Panels are interleaved by groups of [`GROUP_PANELS`] (`[K][GROUP_PANELS][NR]`, a last group of
+/// fewer panels narrower), so a group is one sequential run that decoding walks with one pointer, and
+/// consecutive groups follow each other: a stream that walks groups in order walks memory in order
+/// (4 streams of neighbouring panels measured slower than one group of 4: the hardware prefetcher
+/// restarts on every short stream; the f32 LM head x1.15). Decoding takes several streams far apart
+/// at once: two long streams pull more from memory than one (f32 and bf16 decoding x1.11-1.17 against
+/// one group of 4, `node bench/decode-ab.mjs f32:pkg f32:OLD bf16:pkg bf16:OLD`), and four more than
+/// two where the prefetcher falls behind ([`decode_group_sets`]).
 #[inline(always)]
 pub const fn panel_row(k: usize, n_panels: usize, p: usize, kk: usize) -> usize {
     let first = p / GROUP_PANELS * GROUP_PANELS;
@@ -259,7 +267,7 @@ pub const fn panel_ld(n_panels: usize, p: usize) -> usize {
     (if n_panels - first < GROUP_PANELS { n_panels - first } else { GROUP_PANELS }) * NR
 }
 
-/// Re-lay `w: [K][N]` as `ceil(N/NR)` panels `[K][NR]`, k-major, interleaved by groups of 2
+/// Re-lay `w: [K][N]` as `ceil(N/NR)` panels `[K][NR]`, k-major, in groups of [`GROUP_PANELS`]
 /// ([`panel_row`]), the last one padded with zero columns: one panel row is the 8 weights one
 /// activation value multiplies.
 pub fn pack_panels(w_kn: &[f32], k: usize, n: usize) -> Vec<f32> {
@@ -292,9 +300,9 @@ fn pack_with<T: Copy>(k: usize, n: usize, zero: T, value: impl Fn(usize, usize) 
 /// Packed weights of a [`Linear`], in their storage.
 #[derive(Debug, Clone)]
 enum Panels {
-    F32(Vec<f32>),  // groups of 2 panels [K][2][NR] (`panel_row`)
+    F32(Vec<f32>),  // panels [K][NR] in groups (`panel_row`)
     F16 { bits: Vec<u16>, shift: u16 }, // as BF16, each value re-encoded by `f16_to_panel_bits`
-    BF16(Vec<u16>), // groups of 2 panels [K][2][NR] (`panel_row`), columns at `half_slot`
+    BF16(Vec<u16>), // panels [K][NR] in groups (`panel_row`), columns at `half_slot`
     Int8 { q: Vec<i8> }, // tiles of 16 columns, their scales inside, see [`int8`]
 }
 
@@ -450,7 +458,9 @@ impl Linear {
     /// `None` if a block fell back to f32 (f16 storage of values past its range): pack the whole matrix then.
     /// `block` is a trait object: one copy of this loop serves every caller (three were 4 KB of wasm).
     pub fn from_row_blocks<'s>(d_in: usize, d_out: usize, bias: Option<Vec<f32>>, storage: Storage, rows: usize, block: &mut dyn FnMut(std::ops::Range<usize>) -> StoredMatrix<'s>) -> Option<Self> {
-        const ROWS: usize = GROUP_PANELS * NR; // a multiple of int8::TILE too
+        // Whole panel groups and whole int8 tiles: the larger of the two (each a multiple of the other).
+        const ROWS: usize = if GROUP_PANELS * NR > int8::TILE { GROUP_PANELS * NR } else { int8::TILE };
+        const _: () = assert!(ROWS % (GROUP_PANELS * NR) == 0 && ROWS % int8::TILE == 0);
         let rows = rows.div_ceil(ROWS).max(1) * ROWS;
         let (k, panels_len) = (d_in, d_out.div_ceil(NR) * NR * d_in);
         let mut panels = match storage {

@@ -192,6 +192,7 @@ pub mod avx2 {
         let f16_bits = _mm256_set1_epi32(0x8FFF_E000u32 as i32);
         // f16: the weights times 2^-S against `x · scales.x`, from `bias / scales.sum`, sums times
         // `scales.sum` (the twin's order).
+        const GP: usize = GROUP_PANELS;
         let f16 = f16_scales.is_some();
         let (x_scale, sum_scale) = f16_scales.map_or((1.0, 1.0), |s| (s.x, s.sum));
         let bias_scale = 1.0 / sum_scale;
@@ -206,13 +207,13 @@ pub mod avx2 {
                 _mm256_castsi256_ps(bits)
             }
         };
-        // Decodes `count` (1..=8) panels `firsts[q]` (each group's panels side by side: `firsts` are
-        // p, p + 1 of one group and then of the next group taken) against row `i`.
+        // Decodes `count` (1..=GP·DECODE_GROUPS) panels `firsts[q]` (each group's panels side by side:
+        // `firsts` are the panels of one group, then of the next group taken) against row `i`.
         let panels = |i: usize, firsts: &[usize], out: &mut [f32]| {
             let xr = &xs[i * k..(i + 1) * k];
             let count = firsts.len();
-            let mut acc = [_mm256_setzero_ps(); 2 * DECODE_GROUPS];
-            let (mut base, mut ld) = ([0usize; 2 * DECODE_GROUPS], [0usize; 2 * DECODE_GROUPS]);
+            let mut acc = [_mm256_setzero_ps(); GP * DECODE_GROUPS];
+            let (mut base, mut ld) = ([0usize; GP * DECODE_GROUPS], [0usize; GP * DECODE_GROUPS]);
             for (q, a) in acc.iter_mut().enumerate().take(count) {
                 *a = _mm256_loadu_ps(bias.as_ptr().add(firsts[q] * NR));
                 if f16 {
@@ -225,9 +226,9 @@ pub mod avx2 {
             for (b, xb) in xr.chunks(SUM_BLOCK).enumerate() {
                 let k0 = b * SUM_BLOCK;
                 if b > 0 {
-                    acc = [_mm256_setzero_ps(); 2 * DECODE_GROUPS];
+                    acc = [_mm256_setzero_ps(); GP * DECODE_GROUPS];
                 }
-                if count == 2 * DECODE_GROUPS {
+                if count == GP * DECODE_GROUPS {
                     for (kb, &a) in xb.iter().enumerate() {
                         let av = _mm256_set1_ps(a);
                         for (q, acc_q) in acc.iter_mut().enumerate() {
@@ -255,16 +256,16 @@ pub mod avx2 {
                 out[i * n + col..i * n + col + cols].copy_from_slice(&lanes[..cols]);
             }
         };
-        const GP: usize = GROUP_PANELS;
-        const _: () = assert!(GP == 2, "the panel lists below name a group's two panels");
         let whole = n_panels / GP;
         for (groups, count) in decode_group_sets(whole) {
-            let mut firsts = [0usize; 2 * DECODE_GROUPS];
+            let mut firsts = [0usize; GP * DECODE_GROUPS];
             for (s, &g) in groups[..count].iter().enumerate() {
-                (firsts[2 * s], firsts[2 * s + 1]) = (g * GP, g * GP + 1);
+                for q in 0..GP {
+                    firsts[GP * s + q] = g * GP + q;
+                }
             }
             for i in 0..m {
-                panels(i, &firsts[..2 * count], out);
+                panels(i, &firsts[..GP * count], out);
             }
         }
         for p in whole * GP..n_panels {
@@ -336,7 +337,8 @@ fn gemm_packed_impl(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bia
     let mut p = 0;
     if m < 4 {
         // Decoding: four whole groups per pass, a quarter of a matrix apart (four streams, as the
-        // SIMD kernel), 64 independent sums per activation; a group's rows are `GROUP_PANELS·NR` apart.
+        // SIMD kernel), 4·GROUP_PANELS·NR independent sums per activation; a group's rows are
+        // `GROUP_PANELS·NR` apart.
         const GP: usize = GROUP_PANELS;
         let group = |g: usize| &panels[panel_row(k, n_panels, g * GP, 0)..];
         for (groups, count) in decode_group_sets(n_panels / GP) {

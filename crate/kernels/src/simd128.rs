@@ -60,7 +60,7 @@ fn hsum(v: v128) -> f32 {
 // ---------------------------------------------------------------------------------------------
 // GEMM / GEMV on packed panels
 
-/// K-block for prefill: one block of two panels (512 rows of 16 floats = 32 KiB) stays in L1
+/// K-block for prefill: one block of two panels (512 rows of 2 x 8 floats = 32 KiB) stays in L1
 /// (48 KiB on this Zen 5) while every row tile of `x` passes over it. Against 256: x1.02-1.06 at
 /// M = 128 (x1.06 on GPT-2's MLP down, K = 3,072: half the partial-sum reloads); 1,024 measured
 /// the same as 512 (`node bench/kernels.mjs --only="GEMM  M=128" --against=DIR`).
@@ -151,7 +151,7 @@ impl Src for SrcF32 {
     }
 }
 
-/// 16-bit panels (`F16` true: f16, else bf16), interleaved by groups of 2 ([`super::panel_row`]):
+/// 16-bit panels (`F16` true: f16, else bf16), in groups of [`super::GROUP_PANELS`] ([`super::panel_row`]):
 /// a panel's rows sit `ld` = (panels in its group) x NR apart, the panels of a group `NR` apart.
 /// Columns are stored `c0 c4 c1 c5 c2 c6 c3 c7` ([`super::half_slot`]): in each 32-bit lane, the
 /// low half holds column `l`, the high half column `l + 4`.
@@ -220,15 +220,14 @@ impl<const F16: bool> Src for SrcHalf<F16> {
     }
 }
 
-/// `out[M][N] = x[M][K] · W + bias` with `W` packed in panels of any storage, interleaved by groups
-/// of 2 ([`super::panel_row`]).
+/// `out[M][N] = x[M][K] · W + bias` with `W` packed in panels of any storage ([`super::panel_row`]).
 ///
 /// Prefill (M >= 4) widens one K-block of two panels into an f32 scratch block (f32 panels are used
 /// in place), then runs a 2 x 16 register tile over every row: 8 f32x4 accumulators, one row of the
-/// two panels (four vectors) loaded per k and multiplied by 2 broadcast activations. Decoding (M < 4) streams
-/// the weights once, widening them in registers, two groups of 2 panels side by side (two streams,
-/// half the matrix apart): 8 independent accumulators and no horizontal sum (each lane is one
-/// output). Each output accumulates `bias + Σ_k x[k]·w[k]` in k order, in runs of
+/// two panels (four vectors) loaded per k and multiplied by 2 broadcast activations. Decoding (M < 4)
+/// streams the weights once, widening them in registers, four panels side by side (four streams, a
+/// quarter of the matrix apart, [`STREAMS`]): 8 independent accumulators and no horizontal sum (each
+/// lane is one output). Each output accumulates `bias + Σ_k x[k]·w[k]` in k order, in runs of
 /// [`super::SUM_BLOCK`], either way, as the scalar twin does.
 pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
@@ -302,14 +301,13 @@ unsafe fn prefill<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias
 
 /// Per K-block: `x` packed as `[M/R][kc][R]` (each tile's R activations of one k side by side,
 /// rows past M zero), then for each block of `V / 2` panels (one or two) every row tile runs
-/// [`tile`]. Two panels are taken together when they share a group (panels `p` and `p + 1`, `p`
-/// even): their rows then sit side by side, in place for f32 and in one scratch block otherwise;
-/// the odd panel out at the end of a group of 1 or 3 runs the one-panel tile.
+/// [`tile`]. Two panels `p`, `p + 1` are taken together (an odd last panel runs the one-panel tile):
+/// f32 panels in place, the tile reading the second panel's row `second` floats after the first's;
+/// 16-bit ones widened side by side into one scratch block (`second` = NR).
 #[allow(clippy::too_many_arguments)]
 unsafe fn prefill_rows<S: Src, const R: usize, const V: usize>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
     let tiles = m.div_ceil(R);
-    let group = super::GROUP_PANELS;
     // Few rows (decoding a short prompt, a 16-token sentence): each panel is multiplied by few tiles,
     // so the weights stream from memory once and the time goes to bringing them in. One K-block
     // per panel then walks each group's weights in one contiguous run (the next group touched
@@ -346,22 +344,23 @@ unsafe fn prefill_rows<S: Src, const R: usize, const V: usize>(src: &S, x: &[f32
         }
         let mut p = 0;
         while p < n_panels {
-            // The next group's block, one byte per cache line, at the start of this group: its misses
-            // overlap this group's arithmetic instead of stalling the first tile that reads it
-            // (all-MiniLM-L6-v2 at 16 tokens x1.26: its 42 MB of weights come from memory).
-            if p % group == 0 && p + group < n_panels {
-                touch(src.row_ptr(p + group, k0), kc * super::panel_ld(n_panels, p + group) * S::BYTES);
-            }
-            // `p` is even whenever two panels are taken, so `p + 1` is in the same group.
             let two = V == 4 && p + 1 < n_panels;
             let panels = if two { 2 } else { 1 };
-            let (w, ld) = match src.in_place(p, k0) {
-                Some(rows) => rows,
+            // The next step's block, one byte per cache line, before this step's arithmetic: its misses
+            // overlap this step instead of stalling the first tile that reads it (all-MiniLM-L6-v2 at
+            // 16 tokens x1.26: its 42 MB of weights come from memory).
+            for q in p + panels..n_panels.min(p + 2 * panels) {
+                touch(src.row_ptr(q, k0), kc * super::panel_ld(n_panels, q) * S::BYTES);
+            }
+            // `w`: the first panel's rows, `ld` apart; the second panel's rows sit `second` floats
+            // after the first's (in place: the next panel's; widened: beside them in the block).
+            let (w, ld, second) = match src.in_place(p, k0) {
+                Some((w, ld)) => (w, ld, if two { src.in_place(p + 1, k0).map_or(0, |(w2, _)| w2.offset_from(w) as usize) } else { 0 }),
                 None => {
                     for q in 0..panels {
                         widen(src, p + q, k0, kc, block.as_mut_ptr().add(q * NR), panels * NR);
                     }
-                    (block.as_ptr() as *const f32, panels * NR)
+                    (block.as_ptr() as *const f32, panels * NR, NR)
                 }
             };
             let (col, bias_p) = (p * NR, bias.as_ptr().add(p * NR));
@@ -371,9 +370,9 @@ unsafe fn prefill_rows<S: Src, const R: usize, const V: usize>(src: &S, x: &[f32
                 let run = (super::SUM_BLOCK - (k0 + s0) % super::SUM_BLOCK).min(kc - s0);
                 let (xs, ws, first) = (xp.as_ptr().add(s0 * R), w.add(s0 * ld), k0 + s0 == 0);
                 if two {
-                    panel_pass::<R, 4>(xs, kc, m, ws, ld, run, bias_p, out.as_mut_ptr(), n, col, first);
+                    panel_pass::<R, 4>(xs, kc, m, ws, ld, second, run, bias_p, out.as_mut_ptr(), n, col, first);
                 } else {
-                    panel_pass::<R, 2>(xs, kc, m, ws, ld, run, bias_p, out.as_mut_ptr(), n, col, first);
+                    panel_pass::<R, 2>(xs, kc, m, ws, ld, 0, run, bias_p, out.as_mut_ptr(), n, col, first);
                 }
                 s0 += run;
             }
@@ -445,10 +444,10 @@ unsafe fn widen<S: Src>(src: &S, p: usize, k0: usize, kc: usize, dst: *mut f32, 
 /// instead spilled the accumulators (x0.7).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn panel_pass<const R: usize, const V: usize>(xp: *const f32, stride: usize, m: usize, w: *const f32, ld: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, first: bool) {
+unsafe fn panel_pass<const R: usize, const V: usize>(xp: *const f32, stride: usize, m: usize, w: *const f32, ld: usize, second: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, first: bool) {
     let mut t = 0;
     while t * R < m {
-        tile::<R, V>(xp.add(t * stride * R), w, ld, kc, bias, out.add(t * R * n), n, col, R.min(m - t * R), first);
+        tile::<R, V>(xp.add(t * stride * R), w, ld, second, kc, bias, out.add(t * R * n), n, col, R.min(m - t * R), first);
         t += 1;
     }
 }
@@ -460,7 +459,7 @@ unsafe fn panel_pass<const R: usize, const V: usize>(xp: *const f32, stride: usi
 /// from the packed tile `xp: [kc][R]`. Only the first `rows` rows are real (read and written).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, rows: usize, first: bool) {
+unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld: usize, second: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, rows: usize, first: bool) {
     let zero = f32x4_splat(0.0);
     let mut acc = [[zero; V]; R];
     // Constant trip counts (`0..R`, not `0..rows`): the accumulators must stay an array the
@@ -482,7 +481,8 @@ unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld
     while wk < end {
         let mut wv = [zero; V];
         for (v, w) in wv.iter_mut().enumerate() {
-            *w = load(wk.add(4 * v));
+            // Vectors 0 and 1: the first panel's row; 2 and 3: the second panel's, `second` floats on.
+            *w = load(wk.add(if v < 2 { 4 * v } else { second + 4 * (v - 2) }));
         }
         for (r, acc_r) in acc.iter_mut().enumerate() {
             let a = load_splat(xk.add(r));
@@ -508,7 +508,7 @@ unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld
 }
 
 /// Decoding: each row of `x` times four groups of panels at a time, one from each quarter of the
-/// matrix (64 outputs, 16 accumulators; [`STREAMS`]), the weights widened in registers. SAFETY: as [`gemm`].
+/// matrix (32 outputs, 8 accumulators; [`STREAMS`]), the weights widened in registers. SAFETY: as [`gemm`].
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
@@ -538,14 +538,15 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
 }
 
 /// Groups read side by side when decoding: four sequential streams through memory, a quarter of the
-/// matrix apart ([`gemv_tile_body`] inlined, 16 accumulators). One core keeps more cache-line misses
+/// matrix apart ([`gemv_tile_body`] inlined, 8 accumulators). One core keeps more cache-line misses
 /// in flight over four streams than over two: where the hardware prefetcher does not run far ahead
 /// (an Intel Xeon VM's, 2026-12-05), a step's misses are what the out-of-order window holds, and the
 /// f16 kernel spends about three times f32's instructions per byte, so it held few: f16 decoded
 /// slower than f32 there. Against two streams half a matrix apart, GPT-2-small-shaped decoding in one
 /// process (`node bench/decode-ab.mjs`, interleaved): f16 23.4 -> 45.0 tokens/s, bf16 37.0 -> 45.7,
 /// f32 29.3 -> 26.7 and, in a second run, 26.7 -> 26.1 (no gain: f32 was already near that machine's
-/// 11-14 GB/s). Eight streams: f16 x0.90 and bf16 x1.04 against four. (The same loop natively in C
+/// 11-14 GB/s). Eight streams: f16 x0.90 and bf16 x1.04 against four (both with groups of two
+/// panels, 32 accumulators; see [`super::GROUP_PANELS`] for one panel per group). (The same loop natively in C
 /// with SSE: 4.9 GB/s as two streams, 9.6 as four, 12.0 as eight; with `prefetcht0` 1 KB ahead, which
 /// wasm lacks, two streams reached 10.8.) Both loops are here, around the k loop, for V8's unroller
 /// (see [`panel_pass`]).
@@ -562,7 +563,7 @@ unsafe fn gemv_rows<S: Src>(src: &S, x: *const f32, m: usize, k: usize, quarter:
     }
 }
 
-/// One row against `G` groups of `P` panels, group `g` from panel `firsts[g]` (the groups past the pairs).
+/// One row against `G` groups of `P` panels, group `g` from panel `firsts[g]` (the groups past the sets).
 #[inline(never)]
 unsafe fn gemv_tile<S: Src, const G: usize, const P: usize>(src: &S, x: *const f32, k: usize, firsts: [usize; G], bias: *const f32, row: *mut f32, n: usize) {
     gemv_tile_body::<S, G, P>(src, x, k, firsts, bias, row, n)

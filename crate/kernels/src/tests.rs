@@ -362,7 +362,8 @@ fn sixteen_bit_files_stay_sixteen_bit() {
 fn row_blocks_with_different_f16_shifts_ask_for_the_whole_packing() {
     // The second block holds a weight of 100 (shift 9), the first none (shift 10): the blocks cannot
     // be joined, so `from_row_blocks` says so and the whole packing takes one shift for all.
-    let (k, n, rows) = (4, 2 * GROUP_PANELS * NR, GROUP_PANELS * NR);
+    let rows = (GROUP_PANELS * NR).max(crate::int8::TILE); // one block: whole panel groups and int8 tiles
+    let (k, n) = (4, 2 * rows);
     let mut w = vec![0.5f32; n * k];
     w[rows * k + 1] = 100.0;
     assert!(Linear::from_row_blocks(k, n, None, Storage::F16, rows, &mut |r| StoredMatrix::F32(w[r.start * k..r.end * k].to_vec())).is_none());
