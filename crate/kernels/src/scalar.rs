@@ -336,9 +336,9 @@ fn gemm_packed_impl(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bia
     assert!(x.len() >= m * k && panels.len() >= n_panels * NR * k && bias.len() >= n_panels * NR && out.len() >= m * n);
     let mut p = 0;
     if m < 4 {
-        // Decoding: four whole groups per pass, a quarter of a matrix apart (four streams, as the
-        // SIMD kernel), 4·GROUP_PANELS·NR independent sums per activation; a group's rows are
-        // `GROUP_PANELS·NR` apart.
+        // Decoding: DECODE_GROUPS whole groups per pass, a share of a matrix apart (as many streams
+        // as the SIMD kernel), DECODE_GROUPS·GROUP_PANELS·NR independent sums per activation; a
+        // group's rows are `GROUP_PANELS·NR` apart.
         const GP: usize = GROUP_PANELS;
         let group = |g: usize| &panels[panel_row(k, n_panels, g * GP, 0)..];
         for (groups, count) in decode_group_sets(n_panels / GP) {

@@ -225,8 +225,8 @@ impl<const F16: bool> Src for SrcHalf<F16> {
 /// Prefill (M >= 4) widens one K-block of two panels into an f32 scratch block (f32 panels are used
 /// in place), then runs a 2 x 16 register tile over every row: 8 f32x4 accumulators, one row of the
 /// two panels (four vectors) loaded per k and multiplied by 2 broadcast activations. Decoding (M < 4)
-/// streams the weights once, widening them in registers, four panels side by side (four streams, a
-/// quarter of the matrix apart, [`STREAMS`]): 8 independent accumulators and no horizontal sum (each
+/// streams the weights once, widening them in registers, six panels side by side (six streams, a
+/// sixth of the matrix apart, [`STREAMS`]): 12 independent accumulators and no horizontal sum (each
 /// lane is one output). Each output accumulates `bias + Σ_k x[k]·w[k]` in k order, in runs of
 /// [`super::SUM_BLOCK`], either way, as the scalar twin does.
 pub fn gemm(x: &[f32], m: usize, k: usize, w: PanelRef, n: usize, bias: &[f32], out: &mut [f32]) {
@@ -507,8 +507,8 @@ unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld
     }
 }
 
-/// Decoding: each row of `x` times four groups of panels at a time, one from each quarter of the
-/// matrix (32 outputs, 8 accumulators; [`STREAMS`]), the weights widened in registers. SAFETY: as [`gemm`].
+/// Decoding: each row of `x` times [`STREAMS`] groups of panels at a time, one from each share of the
+/// matrix (48 outputs, 12 accumulators), the weights widened in registers. SAFETY: as [`gemm`].
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
@@ -522,13 +522,13 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
     };
     const GP: usize = super::GROUP_PANELS;
     let whole = n_panels / GP; // whole groups; the panels past them (fewer than GP) at the end
-    let quarter = whole / STREAMS;
-    gemv_rows::<S>(src, x.as_ptr(), m, k, quarter, bias.as_ptr(), out.as_mut_ptr(), n);
+    let share = whole / STREAMS;
+    gemv_rows::<S>(src, x.as_ptr(), m, k, share, bias.as_ptr(), out.as_mut_ptr(), n);
     for i in 0..m {
         let (xi, row) = (x.as_ptr().add(i * k), out.as_mut_ptr().add(i * n));
         // The order of `super::decode_group_sets`, written out here so that the sets' loop sits in
         // `gemv_rows` for V8's unroller: the groups past the sets alone, then the panels past the groups.
-        for g in STREAMS * quarter..whole {
+        for g in STREAMS * share..whole {
             gemv_tile::<S, 1, GP>(src, xi, k, [g * GP], bias.as_ptr(), row, n);
         }
         for p in whole * GP..n_panels {
@@ -537,8 +537,9 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
     }
 }
 
-/// Groups read side by side when decoding: four sequential streams through memory, a quarter of the
-/// matrix apart ([`gemv_tile_body`] inlined, 8 accumulators). One core keeps more cache-line misses
+/// Groups read side by side when decoding: six sequential streams through memory, a sixth of the
+/// matrix apart ([`gemv_tile_body`] inlined, 12 accumulators; [`super::DECODE_GROUPS`] has the
+/// measurements against four). One core keeps more cache-line misses
 /// in flight over four streams than over two: where the hardware prefetcher does not run far ahead
 /// (an Intel Xeon VM's, 2026-12-05), a step's misses are what the out-of-order window holds, and the
 /// f16 kernel spends about three times f32's instructions per byte, so it held few: f16 decoded
@@ -554,11 +555,11 @@ const STREAMS: usize = super::DECODE_GROUPS;
 
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemv_rows<S: Src>(src: &S, x: *const f32, m: usize, k: usize, quarter: usize, bias: *const f32, out: *mut f32, n: usize) {
+unsafe fn gemv_rows<S: Src>(src: &S, x: *const f32, m: usize, k: usize, share: usize, bias: *const f32, out: *mut f32, n: usize) {
     const GP: usize = super::GROUP_PANELS;
     for i in 0..m {
-        for j in 0..quarter {
-            gemv_tile_body::<S, STREAMS, GP>(src, x.add(i * k), k, core::array::from_fn(|s| (j + s * quarter) * GP), bias, out.add(i * n), n);
+        for j in 0..share {
+            gemv_tile_body::<S, STREAMS, GP>(src, x.add(i * k), k, core::array::from_fn(|s| (j + s * share) * GP), bias, out.add(i * n), n);
         }
     }
 }
