@@ -201,9 +201,10 @@ test('Linear in every weight storage (f32, f16, bf16, int8): SIMD == scalar, and
   const rand = randomF32(4);
   for (const storage of ['f32', 'f16', 'bf16', 'int8']) {
     for (const k of [1, 3, 15, 16, 17, 64, 600]) {
-      // Decoding reads four groups of two panels side by side: 64 (one quad), 100 (a quad, two groups and a
-      // panel past it) and 130 (two quads and a panel) take that path; the smaller ones only its remainder.
-      for (const n of [1, 3, 8, 17, 33, 50, 64, 100, 130]) {
+      // Decoding reads six panels of 8 columns side by side (int8: six tiles of 16): 50 (one set of six and a
+      // panel past it), 64, 96 (two sets exactly; int8 one), 100 and 130 (two sets and five panels past them;
+      // int8 one set and three tiles) take that path; the smaller ones only its remainder.
+      for (const n of [1, 3, 8, 17, 33, 50, 64, 96, 100, 130]) {
         // 40 rows: K-blocks of 512 (16-bit panels widened block by block); fewer rows take K whole.
         for (const m of [1, 2, 3, 4, 7, 40]) checkLinearStorage(rand, storage, m, k, n);
       }

@@ -345,8 +345,8 @@ pub fn simd128_gemm(x: &[f32], m: usize, k: usize, w: Int8Ref, n: usize, bias: &
     }
 }
 
-/// Decoding (one row) in SIMD128, [`TILES_AT_ONCE`] tiles at a time, a quarter of the matrix apart:
-/// eight sequential streams through memory (each tile's two halves) instead of two. One core keeps
+/// Decoding (one row) in SIMD128, [`TILES_AT_ONCE`] tiles at a time, a sixth of the matrix apart:
+/// twelve sequential streams through memory (each tile's two halves) instead of two. One core keeps
 /// more cache-line misses in flight over more streams where the hardware prefetcher does not run far
 /// ahead (as for the f16 and f32 kernels' `simd128::STREAMS`). The activation pair is splatted once
 /// for every tile. Each output is the same f32 operations as [`simd128_tile`]'s, in the same order,
@@ -354,7 +354,9 @@ pub fn simd128_gemm(x: &[f32], m: usize, k: usize, w: Int8Ref, n: usize, bias: &
 ///
 /// GPT-2-small shape, int8, `node bench/decode-ab.mjs` interleaved (ms/token, two slots each): one
 /// tile 16.1 / 14.2, two 14.5 / 13.4, then in another run three 12.2 / 11.6, four 11.5 / 11.6, six
-/// 11.5 / 11.1, eight 12.0 / 11.8. Four is the most the 1.5 MB wasm has room for.
+/// 11.5 / 11.1, eight 12.0 / 11.8. Four was kept while the wasm had no room for more; once panels
+/// came in groups of one (the f16/f32 decoding kernels smaller), six against four, in three runs:
+/// 12.44 -> 11.85, 12.39 -> 11.87 and 12.17 -> 12.02 ms/token, for 1.6 KB of wasm.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn simd128_gemv(x: &[f32], k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &mut [f32]) {
     assert!(x.len() >= k && bias.len() >= n && out.len() >= n && w.len_ok(k, n), "int8 product: operands shorter than their shapes");
@@ -379,11 +381,12 @@ fn simd128_gemv(x: &[f32], k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &m
 
 /// Tiles one decoding step reads side by side (see [`simd128_gemv`]).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-const TILES_AT_ONCE: usize = 4;
+const TILES_AT_ONCE: usize = 6;
 
 /// The tiles at columns `at[i]` (`cols[i]` real columns each, 1..=16) against one row:
 /// [`simd128_tile`] `T` times, interleaved. `4 T` i32 accumulators live through the k loop (V8 spills
-/// a few at four tiles, and it still reads faster); the f32 sums wait in memory between groups.
+/// some at four tiles and more at six, and it still reads faster); the f32 sums wait in memory
+/// between groups.
 ///
 /// # Safety
 /// Every tile's halves hold `sx.len()` groups.
