@@ -346,9 +346,9 @@ unsafe fn prefill_rows<S: Src, const R: usize, const V: usize>(src: &S, x: &[f32
         while p < n_panels {
             let two = V == 4 && p + 1 < n_panels;
             let panels = if two { 2 } else { 1 };
-            // The next step's block, one byte per cache line, before this step's arithmetic: its misses
-            // overlap this step instead of stalling the first tile that reads it (all-MiniLM-L6-v2 at
-            // 16 tokens x1.26: its 42 MB of weights come from memory).
+            // The next step's panels touched ([`touch`]) before this step's arithmetic: their misses
+            // overlap this step instead of stalling the first tile that reads them (all-MiniLM-L6-v2
+            // at 16 tokens x1.26: its 42 MB of weights come from memory).
             for q in p + panels..n_panels.min(p + 2 * panels) {
                 touch(src.row_ptr(q, k0), kc * super::panel_ld(n_panels, q) * S::BYTES);
             }
@@ -460,8 +460,9 @@ unsafe fn panel_pass<const R: usize, const V: usize>(xp: *const f32, stride: usi
 /// One row tile against one run of `kc` rows ([`super::SUM_BLOCK`]) of `V / 2` panels (`V` f32x4
 /// per row: 2 for one panel, 4 for two side by side): `R x V` accumulators, started from the bias in
 /// the first run (`first`, then stored) and from zero after it (then added to the totals in `out`);
-/// per k, one row of the panels (`V` vectors; rows `ld` floats apart) and `R` broadcast activations
-/// from the packed tile `xp: [kc][R]`. Only the first `rows` rows are real (read and written).
+/// per k, one row of the panels (`V` vectors: the first panel's row and, for two, the second's
+/// `second` floats on; rows `ld` floats apart) and `R` broadcast activations from the packed tile
+/// `xp: [kc][R]`. Only the first `rows` rows are real (read and written).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld: usize, second: usize, kc: usize, bias: *const f32, out: *mut f32, n: usize, col: usize, rows: usize, first: bool) {
