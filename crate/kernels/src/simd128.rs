@@ -106,12 +106,6 @@ trait Src: Copy {
     /// Row `kk` of the panel `q` after the current one (`q` a constant of the caller's unrolled
     /// loop). SAFETY: `kk < K`, that panel exists and shares the current one's group.
     unsafe fn load8_q(self, kk: usize, q: usize) -> [v128; 2];
-    /// [`Src::load8_q`] for a row that is not the matrix's first (`kk >= 1`): a source may then read
-    /// the bytes just before the row. The same values.
-    #[inline(always)]
-    unsafe fn load8_q_later(self, kk: usize, q: usize) -> [v128; 2] {
-        self.load8_q(kk, q)
-    }
 }
 
 /// f32 panels, interleaved by groups of [`super::GROUP_PANELS`] ([`super::panel_row`]) as the 16-bit ones.
@@ -200,23 +194,16 @@ impl<const F16: bool> Src for SrcHalf<F16> {
     unsafe fn load8_q(self, kk: usize, q: usize) -> [v128; 2] {
         let v = v128_load(self.w.add(kk * self.ld + q * NR) as *const v128);
         if F16 {
+            // Columns 0..4 shifted into the high halves. Reading them again from 2 bytes earlier
+            // instead (a second load for the shift) was faster while panels were paired; with a
+            // panel's rows 16 bytes apart it decodes x0.97-0.99 against this (`node
+            // bench/decode-ab.mjs`, three runs: 45.6/45.8 -> 44.1/44.7, 45.9 -> 44.4/44.9 and 41.9 ->
+            // 41.2 tokens/s), perhaps because one such load in four then straddles two cache lines.
             [f16_high_to_scaled_f32(i32x4_shl(v, 16)), f16_high_to_scaled_f32(v)]
         } else {
             // A bf16 is the high half of its f32.
             [i32x4_shl(v, 16), v128_and(v, u32x4_splat(0xFFFF_0000))]
         }
-    }
-    /// f16: the low halves (columns 0..4) are read again from 2 bytes earlier, which puts them in
-    /// the high halves: a second load instead of a shift, one vector operation fewer per 8 weights
-    /// where the widening, not memory, is the limit. The 2 bytes come from the row before.
-    #[inline(always)]
-    unsafe fn load8_q_later(self, kk: usize, q: usize) -> [v128; 2] {
-        if !F16 {
-            return self.load8_q(kk, q);
-        }
-        let at = self.w.add(kk * self.ld + q * NR);
-        let (low_cols, high_cols) = (v128_load(at.sub(1) as *const v128), v128_load(at as *const v128));
-        [f16_high_to_scaled_f32(low_cols), f16_high_to_scaled_f32(high_cols)]
     }
 }
 
@@ -592,19 +579,7 @@ unsafe fn gemv_tile_body<S: Src, const G: usize, const P: usize>(src: &S, x: *co
         }
     }
     let srcs: [S; G] = core::array::from_fn(|g| src.panel(firsts[g]));
-    // Step 0 apart: the later steps read a 16-bit row from the 2 bytes before it (`load8_q_later`).
     let mut kk = 0;
-    if k > 0 {
-        let a = load_splat(x);
-        for g in 0..G {
-            for q in 0..P {
-                let [w0, w1] = srcs[g].load8_q(0, q);
-                acc[g][q][0] = madd(acc[g][q][0], a, w0);
-                acc[g][q][1] = madd(acc[g][q][1], a, w1);
-            }
-        }
-        kk = 1;
-    }
     // Runs of SUM_BLOCK k (see `super::SUM_BLOCK`): each run's steps in a function of their own
     // ([`gemv_run`]); at the end of each run but the last, its sums go to the totals kept in the
     // output row ([`end_run`]) and the accumulators start again from zero. GPT-2-small-shaped
@@ -636,7 +611,7 @@ unsafe fn gemv_tile_body<S: Src, const G: usize, const P: usize>(src: &S, x: *co
     }
 }
 
-/// Steps `kk0..kk1` (`kk0 >= 1`) of [`gemv_tile_body`]'s k loop, one k per iteration. Unrolled by
+/// Steps `kk0..kk1` of [`gemv_tile_body`]'s k loop, one k per iteration. Unrolled by
 /// hand 4 times, LLVM gathered each accumulator's 4 steps together and the 4 live broadcasts
 /// spilled (f32 x0.76 in cache with two groups).
 #[inline(never)]
@@ -646,7 +621,7 @@ unsafe fn gemv_run<S: Src, const G: usize, const P: usize>(mut acc: [[[v128; 2];
         let a = load_splat(x.add(kk));
         for g in 0..G {
             for q in 0..P {
-                let [w0, w1] = srcs[g].load8_q_later(kk, q);
+                let [w0, w1] = srcs[g].load8_q(kk, q);
                 acc[g][q][0] = madd(acc[g][q][0], a, w0);
                 acc[g][q][1] = madd(acc[g][q][1], a, w1);
             }
