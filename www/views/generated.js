@@ -32,8 +32,9 @@ export function generationStatus(res, kind) {
  * the tokens after the first over the time between the first and the last. The first token's wait (the
  * prompt's forward pass) is a figure of its own. Not the times tokens reached the page: a fast model's
  * come a frame's worth at a time, so those say how often the page was told, not how fast the model wrote
- * (14 tokens in two messages read as 30,000 tokens/s). Undefined with fewer than two stamped tokens, and
- * for beam search, whose best hypothesis is replayed after the whole search.
+ * (the bundled GPT-2's 7 tokens, the first alone and the rest together, read as 30,000 tokens/s).
+ * Undefined with fewer than two stamped tokens, and for beam search, whose best hypothesis is replayed
+ * after the whole search.
  */
 export function decodeRate(steps, res) {
   if (res?.beams || steps.length < 2) return undefined;

@@ -342,7 +342,8 @@ unsafe fn prefill_rows<S: Src, const R: usize, const V: usize>(src: &S, x: &[f32
             // `w`: the first panel's rows, `ld` apart; the second panel's rows sit `second` floats
             // after the first's (in place: the next panel's; widened: beside them in the block).
             let (w, ld, second) = match src.in_place(p, k0) {
-                Some((w, ld)) => (w, ld, if two { src.in_place(p + 1, k0).map_or(0, |(w2, _)| w2.offset_from(w) as usize) } else { 0 }),
+                // In place (f32, 4 bytes a weight): the next panel's row, counted in floats.
+                Some((w, ld)) => (w, ld, if two { src.row_ptr(p + 1, k0).offset_from(src.row_ptr(p, k0)) as usize / S::BYTES } else { 0 }),
                 None => {
                     for q in 0..panels {
                         widen(src, p + q, k0, kc, block.as_mut_ptr().add(q * NR), panels * NR);
