@@ -72,9 +72,11 @@ class GlassboxTokens extends GlassboxElement {
       },
     });
     const n = tokens.ids.length;
-    // vocabSize is config.json's (the embedding table's rows), which may exceed what the tokenizer can produce
-    // (T5: 32,128 rows for 32,100 pieces; Qwen2 pads its table too).
-    this.ui.count.textContent = `${n} token${n === 1 ? '' : 's'} from a ${tokenizer} tokenizer; the model's vocabulary has ${vocabSize.toLocaleString('en')} entries.`;
+    // The tokenizer's own count; vocabSize is config.json's (the embedding table's rows), which may exceed what
+    // the tokenizer can produce (T5: 32,128 rows for 32,100 pieces; Qwen2 pads its table too).
+    const known = entry.model.info.tokenizerVocabSize ?? vocabSize;
+    const rows = known === vocabSize ? '' : ` (the model's embedding table has ${vocabSize.toLocaleString('en')} rows)`;
+    this.ui.count.textContent = `${n} token${n === 1 ? '' : 's'} from a ${tokenizer} tokenizer of ${known.toLocaleString('en')} tokens${rows}.`;
     this.tokens = tokens;
     await this._compare.update(entry, tokens, text);
   }

@@ -203,6 +203,8 @@ export interface ModelInfo {
   /** The weight storage asked for at load (`LoadOptions.weights`); absent when each matrix keeps its file's. */
   weights?: 'f32' | 'f16' | 'bf16' | 'int8';
   tokenizer: 'BPE' | 'WordPiece' | 'Unigram' | 'WordLevel';
+  /** Tokens the tokenizer knows, added tokens included; may be fewer than `vocabSize` (rows padded to a round number). */
+  tokenizerVocabSize: number;
   hasLmHead: boolean;
   /** The mask token's text, for masked-LM models (e.g. "[MASK]"). */
   maskToken?: string;

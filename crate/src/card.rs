@@ -15,6 +15,10 @@ pub struct ModelCard<'a> {
     pub size_bytes: usize,
     /// `"BPE"`, `"WordPiece"`, `"Unigram"` or `"WordLevel"`.
     pub tokenizer: &'static str,
+    /// How many tokens the tokenizer knows (its vocabulary with the added tokens): what the page's
+    /// tokenizer comparison quotes. It can fall short of `vocabSize`, the embedding table's rows,
+    /// which some checkpoints pad to a round number (GPT-NeoX, Phi) or leave unused rows in.
+    pub tokenizer_vocab_size: usize,
     /// The mask token's text, for masked-LM models (e.g. "[MASK]").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_token: Option<&'a str>,
@@ -306,6 +310,7 @@ impl<'a> ModelCard<'a> {
             info,
             size_bytes: weights_len.unwrap_or(info.n_params * 4),
             tokenizer: tokenizer.model_kind(),
+            tokenizer_vocab_size: tokenizer.vocab_size(),
             mask_token: tokenizer.special_tokens().mask.and_then(|id| tokenizer.id_to_token(id)),
             generation: GenerationDefaults::of(&session.generation),
             block: BlockFacts::of(&session.model),

@@ -196,6 +196,13 @@ export function cliInspect(dir, text, extra = []) {
   return JSON.parse(out.stdout).cases[0];
 }
 
+/** `glassbox info DIR`: the model card the page gets as `model.info`. */
+export function cliInfo(dir) {
+  const out = spawnSync(CLI, ['info', dir], { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`glassbox info failed (${out.status}): ${out.stderr}`);
+  return JSON.parse(out.stdout);
+}
+
 /** Largest absolute difference between two equal-length number arrays (Infinity if lengths differ). */
 export function maxAbsDiff(a, b) {
   if (a.length !== b.length) return Infinity;

@@ -137,7 +137,8 @@ describe('the teaching section "How the tokenizer cut your text"', () => {
     const chips = (name) => page.$$eval(`${column(name)} .chip`, (cs) => cs.map((c) => JSON.parse(c.title.split(' · ')[0])));
     assert.deepEqual(await chips('GPT-2'), FOX_WORDS.map((w, i) => (i === 0 ? w : `Ġ${w}`)));
     assert.deepEqual(await chips('BERT uncased'), ['[CLS]', ...FOX_WORDS.map((w) => w.toLowerCase()), '[SEP]']);
-    assert.match(await page.$eval(column('GPT-2'), (e) => e.textContent), /GPT-2 \(real, 50,257\) BPE, 9 tokens/);
+    assert.match(await page.$eval(column('GPT-2'), (e) => e.textContent), /GPT-2 \(real\) BPE, 9 tokens from a vocabulary of 50,257/);
+    assert.match(await page.$eval(column('BERT uncased'), (e) => e.textContent), /BERT uncased \(real\) WordPiece, 11 tokens from a vocabulary of 30,522/);
     assert.deepEqual(setup.watch.errors, []);
   });
 });

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import {
   openPage, closePage,
-  cliInspect, maxAbsDiff, waitIdle, pickModel,
+  cliInspect, cliInfo, maxAbsDiff, waitIdle, pickModel,
   canvasInk, CLI, ARTIFACTS, ROOT,
   teachingSettled, readHeatmap, showAttention, modelFacts, qkvShown,
 } from './helpers.mjs';
@@ -202,6 +202,14 @@ describe('teaching views', () => {
     await page.waitForFunction(() => document.querySelectorAll('#tokenizer-steps .tokenizer-column').length >= 3);
     const kinds = await page.$$eval('#tokenizer-steps .tokenizer-column .muted', (e) => e.map((x) => x.textContent.split(',')[0].trim()));
     for (const k of ['BPE', 'WordPiece', 'Unigram']) assert.ok(kinds.includes(k), `${k} among ${kinds}`);
+    // Each column says how many tokens its tokenizer knows, as the model card counts them.
+    const columns = await page.$$eval('#tokenizer-steps .tokenizer-column', (cs) => cs.map((c) => [c.dataset.name, c.querySelector('.muted')?.textContent ?? '']));
+    const models = columns.filter(([name]) => setup.models.models.some((m) => m.name === name));
+    assert.ok(models.length >= 3, `a column per model under test: ${columns.map(([n]) => n)}`);
+    for (const [name, text] of models) {
+      const size = cliInfo(setup.models.models.find((m) => m.name === name).dir).tokenizerVocabSize;
+      assert.ok(text.endsWith(`from a vocabulary of ${size.toLocaleString('en')}`), `${name}: ${text}`);
+    }
     await shot('positions-gpt2', '#positions-section');
     await shot('lens-gpt2', '#lens-section');
     await shot('tokenizer-gpt2', '#tokenizer-section');

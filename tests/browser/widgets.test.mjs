@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import {
   openPage, closePage, newWatchedPage, foreignRequests, canvasInk, assertGenerated, eosIds, CLI, readHeatmap,
-  generatedTokens, modelKind,
+  generatedTokens, modelKind, cliInfo,
 } from './helpers.mjs';
 
 const WAIT = { timeout: 120000 };
@@ -90,6 +90,10 @@ describe('widgets on a host page', () => {
     assert.ok(ink.inked > 1000 && ink.colours > 3, `the heatmap drew (${JSON.stringify(ink)})`);
     const nChips = await page.$eval('#themed', (e) => e.shadowRoot.querySelectorAll('.chip').length);
     assert.ok(nChips >= 4, 'token chips are shown');
+    // The count names the tokenizer's own vocabulary, as the model card gives it.
+    const card = cliInfo(setup.decoder.dir);
+    assert.equal(await page.$eval('#themed', (e) => e.shadowRoot.querySelector('[data-control="count"]').textContent),
+      `${nChips} tokens from a ${card.tokenizer} tokenizer of ${card.tokenizerVocabSize.toLocaleString('en')} tokens.`);
     // Up to six tokens, each streamed into its own chip (the trained model may end its sentence first).
     const g1 = await page.$eval('#g1', (e) => ({ chips: e.shadowRoot.querySelectorAll('.gen-token').length, ids: [...e.generated.ids] }));
     assertGenerated(g1.ids, 6, eosIds(setup.decoder.dir), 'the generation widget');

@@ -292,6 +292,11 @@ fn info_is_the_js_model_card() {
     }
     assert_eq!(info["kind"], "encoder-only");
     assert_eq!(info["tokenizer"], "WordPiece");
+    assert_eq!((info["vocabSize"].as_u64(), info["tokenizerVocabSize"].as_u64()), (Some(600), Some(600)));
+    // A checkpoint whose embedding table has rows no token reaches (438 rows, 421 tokens): the card
+    // gives both, and the tokenizer comparison quotes the tokenizer's own count.
+    let padded = json(&["info", &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/checkpoints/sampled_t5_1002").display().to_string()]);
+    assert_eq!((padded["vocabSize"].as_u64(), padded["tokenizerVocabSize"].as_u64()), (Some(438), Some(421)));
 }
 
 /// A Llama-style fixture (grouped-query attention, rotary positions) through the CLI: `info`

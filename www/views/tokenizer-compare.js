@@ -209,12 +209,14 @@ export function renderTokenizerCompare(root, view) {
     return col;
   };
   const who = realWho(real);
-  if (view.own) grid.append(column('own', 'this model', view.own.info, view.own.tokens, view.own.scheme));
+  // A model card counts its tokenizer apart from its embedding table, which may have padding rows no token reaches.
+  const ownInfo = view.own && { ...view.own.info, vocabSize: view.own.info.tokenizerVocabSize ?? view.own.info.vocabSize };
+  if (view.own) grid.append(column('own', 'this model', ownInfo, view.own.tokens, view.own.scheme));
   grid.append(column(real.name, who, real.info, real.tokens, KNOWN[real.name]?.scheme ?? 'plain'));
   out.append(grid);
   if (view.own) {
     out.append(el('p', 'explain why-counts', whyCountsDiffer(
-      { who: 'this model', info: view.own.info, count: view.own.tokens.ids.length, special: specialCount(view.own.tokens) },
+      { who: 'this model', info: ownInfo, count: view.own.tokens.ids.length, special: specialCount(view.own.tokens) },
       { name: real.name, who, info: real.info, count: real.tokens.ids.length, special: specialCount(real.tokens) })));
   }
   const credit = el('p', 'muted tokenizer-credit', KNOWN[real.name]?.credit ?? '');

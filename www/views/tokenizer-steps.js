@@ -26,7 +26,8 @@ const states = new WeakMap();   // root -> { word }
  * @param {string} view.kind                     'BPE' | 'WordPiece' | 'Unigram'
  * @param {object} view.tokens                   tokenize(text, {trace: true})
  * @param {string} view.scheme
- * @param {Array<{name: string, kind: string, tokens: object}>} view.others   other tokenizers
+ * @param {number} [view.vocabSize]             how many tokens that tokenizer knows
+ * @param {Array<{name: string, kind: string, vocabSize?: number, tokens: object}>} view.others   other tokenizers
  */
 export function renderTokenizerSteps(root, view) {
   const st = states.get(root) ?? { word: 0 };
@@ -67,14 +68,17 @@ export function renderTokenizerSteps(root, view) {
   if (view.others?.length) {
     root.append(el('h4', '', 'The same text through other tokenizers'));
     const grid = el('div', 'tokenizer-compare');
-    for (const o of [{ name: view.name, kind: view.kind, tokens: view.tokens }, ...view.others]) {
+    // Each column says how large its vocabulary is: a learner sees why a 1,000-piece vocabulary cuts words into
+    // letters that a 50,000-entry one keeps whole.
+    for (const o of [{ name: view.name, kind: view.kind, vocabSize: view.vocabSize, tokens: view.tokens }, ...view.others]) {
       const col = el('div', 'tokenizer-column');
       col.dataset.name = o.name;
       if (o.tokens.error) {
         col.append(el('strong', '', o.name), el('p', 'error', o.tokens.error));
       } else {
         const n = o.tokens.tokens.length;
-        col.append(el('strong', '', `${o.name}`), el('span', 'muted', ` ${o.kind}, ${n} token${n === 1 ? '' : 's'}`));
+        const size = o.vocabSize ? ` from a vocabulary of ${o.vocabSize.toLocaleString('en')}` : '';
+        col.append(el('strong', '', `${o.name}`), el('span', 'muted', ` ${o.kind}, ${n} token${n === 1 ? '' : 's'}${size}`));
         const chips = el('div', 'tokens');
         o.tokens.tokens.forEach((t, i) => {
           const c = el('span', `chip${o.tokens.special[i] ? ' special' : ''}`, truncate(tokenLabel(t, o.kind === 'BPE' ? 'byte-level' : 'plain', o.tokens.special[i]), LABEL_CHARS));
