@@ -766,7 +766,7 @@ async function generate() {
   try {
     const res = await gen.handle.done;
     if (state.gen === gen && res.stoppedBy !== 'cancel') generationFigures(firstArrival - startedAt, gen.steps, res);
-    gen.status = generationStatus(res, info.kind);
+    gen.status = generationStatus(res, info.kind, gen.sampling);
     if (res.beams) {
       gen.status = `Beam search kept ${res.beams.length} finished sequences; this is the best (score `
         + `${res.beams[0]?.score.toFixed(3)}: its summed log-probability divided by its new tokens' count raised to the length penalty). ${gen.status}`;

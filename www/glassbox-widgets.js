@@ -392,7 +392,7 @@ class GlassboxGeneration extends GlassboxElement {
     }, () => {});
     try {
       const res = await gen.handle.done;
-      gen.status = generationStatus(res, info.kind);
+      gen.status = generationStatus(res, info.kind, sampling);
       gen.result = res;
       this.generated = res;
     } catch (err) {

@@ -20,6 +20,14 @@ test('a decoder that ends at once is told why and given a text to try', () => {
   const empty = generationStatus({ ids: [1], stoppedBy: 'eos' }, 'encoder-decoder');
   assert.match(empty, /^Stopped at once: .*the output is empty\.$/);
   assert.doesNotMatch(empty, /Once upon a time/);
+  // "The likeliest" holds for greedy decoding only: a sampled end token may not be, and beam search picks
+  // a sequence by its score.
+  const drawn = generationStatus({ ids: [0], stoppedBy: 'eos' }, 'decoder-only', { temperature: 0.8 });
+  assert.match(drawn, /^Stopped at once: the first token drawn was the end-of-sequence token/);
+  assert.doesNotMatch(drawn, /likeliest first/);
+  const beam = generationStatus({ ids: [0], stoppedBy: 'eos', beams: [{ ids: [0], score: -0.1 }] }, 'encoder-decoder', { temperature: 0, numBeams: 4 });
+  assert.match(beam, /^Stopped at once: of the sequences beam search kept, the best scoring is the end-of-sequence token alone/);
+  assert.match(generationStatus({ ids: [0], stoppedBy: 'eos' }, 'decoder-only', { temperature: 0 }), /the likeliest first token/);
   // Two tokens, the second the end: it wrote one, so the plain line.
   assert.equal(generationStatus({ ids: [5, 0], stoppedBy: 'eos' }, 'decoder-only'), 'Stopped at the end-of-sequence token.');
 });

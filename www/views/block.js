@@ -174,7 +174,7 @@ export function renderBlock(root, view) {
         : b.normPlacement === 'post'
         ? ` In this post-norm model every layer ends with a norm, so the size is reset each time (to a level set by the norm’s learned scale${b.normKind === 'LayerNorm' ? ' and shift' : ''}): the change is where the work shows.`
         : ` In this ${b.normPlacement === 'output' ? 'model, whose norms sit on each step’s output,' : 'pre-norm model'} layers only add to the stream, so its size is free to grow.`) +
-      (b.finalNorm ? ' The last row is taken after the final norm, as Hugging Face reports hidden states, so its size and change ' +
+      (b.finalNorm ? ' The last row is taken after the final norm (the vector the output head reads), so its size and change ' +
         'include that norm’s rescaling.' : '')), field);
     const table = el('table', 'residual-table');
     table.append(el('caption', 'visually-hidden', 'Size of the residual stream after each layer'));

@@ -7,20 +7,32 @@ import { installRoving, activeIn } from './roving.js';
 const onSelectOf = new WeakMap();
 
 /**
- * The line under a finished generation: why it stopped. `res` is the API's result ({ ids, stoppedBy }, the ids
- * generated, an end-of-sequence token included); `kind` the model's ('decoder-only', 'encoder-decoder').
- * A model that ends at once has written nothing to look at, so the line says why and what to type instead.
+ * The line under a finished generation: why it stopped. `res` is the API's result ({ ids, stoppedBy, beams? }, the
+ * ids generated, an end-of-sequence token included); `kind` the model's ('decoder-only', 'encoder-decoder');
+ * `sampling` the settings it ran with (a temperature above 0 draws tokens at random).
+ * A model that ends at once has written nothing to look at, so the line says why and what to do instead. Why
+ * depends on how the token was chosen: only greedy decoding takes the likeliest; sampling can draw the end token
+ * when it is not, and beam search can prefer a sequence that ends at once to longer ones.
  */
-export function generationStatus(res, kind) {
+export function generationStatus(res, kind, sampling = {}) {
   const n = res.ids.length;
   switch (res.stoppedBy) {
-    case 'eos':
+    case 'eos': {
       if (n > 1) return 'Stopped at the end-of-sequence token.';
+      if (res.beams) {
+        return 'Stopped at once: of the sequences beam search kept, the best scoring is the end-of-sequence token alone, '
+          + 'so the output is empty.';
+      }
+      if (sampling.temperature > 0) {
+        return 'Stopped at once: the first token drawn was the end-of-sequence token, so the output is empty. Sampling '
+          + 'can draw it even when it is not the likeliest: run again, or lower the temperature.';
+      }
       return kind === 'decoder-only'
         ? 'Stopped at once: the likeliest first token was the end-of-sequence token, so the model took the text as '
           + 'finished (a text that ends with a full stop often is). Give it one that stops in the middle of a sentence, '
           + 'such as "Once upon a time".'
         : 'Stopped at once: the likeliest first token was the end-of-sequence token, so the output is empty.';
+    }
     case 'max': return `Stopped after ${n} tokens (the maximum).`;
     case 'cancel': return 'Stopped.';
     default: return '';
