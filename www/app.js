@@ -8,7 +8,7 @@ import { mountTokenizerCompare, realTokenizers } from './views/tokenizer-compare
 import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap } from './views/heatmap.js';
 import { attentionMap, labelSchemeOf, stepMap } from './run-view.js';
-import { renderGenerated, generationStatus, decodeRate } from './views/generated.js';
+import { renderGenerated, generationStatus, repetitionNote, decodeRate } from './views/generated.js';
 import { renderSampling } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, attentionExplanation, modelExplanation, windowOf } from './views/explain.js';
@@ -771,6 +771,9 @@ async function generate() {
       gen.status = `Beam search kept ${res.beams.length} finished sequences; this is the best (score `
         + `${res.beams[0]?.score.toFixed(3)}: its summed log-probability divided by its new tokens' count raised to the length penalty). ${gen.status}`;
     }
+    // A loop is worth a sentence: what repeats, and why the way tokens were chosen let it.
+    const loop = repetitionNote(info.kind === 'decoder-only' ? text : '', gen.steps.at(-1)?.text ?? '', { sampling: gen.sampling, beams: Boolean(res.beams) });
+    if (loop) gen.status = `${gen.status} ${loop}`;
     if (state.gen === gen && info.kind === 'encoder-decoder' && res.ids.length) {
       await feedBackTranslation(model, text, res.ids);
     }

@@ -18,7 +18,7 @@ import { renderTokens } from './views/tokens.js';
 import { mountRealTokenizer } from './elements/tokens-real.js';
 import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap } from './views/heatmap.js';
-import { renderGenerated, generationStatus } from './views/generated.js';
+import { renderGenerated, generationStatus, repetitionNote } from './views/generated.js';
 import { renderSampling } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, attentionExplanation, windowOf } from './views/explain.js';
@@ -393,6 +393,8 @@ class GlassboxGeneration extends GlassboxElement {
     try {
       const res = await gen.handle.done;
       gen.status = generationStatus(res, info.kind, sampling);
+      const loop = repetitionNote(info.kind === 'decoder-only' ? text : '', gen.steps.at(-1)?.text ?? '', { sampling, beams: Boolean(res.beams) });
+      if (loop) gen.status = `${gen.status} ${loop}`;
       gen.result = res;
       this.generated = res;
     } catch (err) {

@@ -12,6 +12,7 @@ import {
   maxAbsDiff, waitIdle, pickModel, canvasInk, CLI, ROOT,
   pressRun, pressGenerate, generationShown, readHeatmap, showAttention, modelFacts, modelKind, bundledIndex, waitLoaded, mark, waitThrough,
 } from './helpers.mjs';
+import { repeatedPhrase } from '../../www/views/generated.js';
 
 const TOLERANCE = 1e-4;
 const SENTENCES = {
@@ -178,6 +179,28 @@ describe('each model, as a user walks through it', () => {
     assert.deepEqual(done.ids, cli.generated_ids, 'the page ends where the CLI does');
     assert.match(done.status, /^Stopped at once: the likeliest first token was the end-of-sequence token/);
     assert.match(done.status, /Once upon a time/);
+  });
+
+  it('says when greedy text goes round in circles: the phrase, how often, and why', async () => {
+    const { page } = setup;
+    const model = setup.models.models.find((m) => m.name === 'glassbox-gpt2');
+    const text = 'My mother said';
+    const cli = cliInspect(model.dir, text, ['--generate', '20']);
+    const loop = repeatedPhrase(text, cli.generated_text);
+    assert.ok(loop, `the CLI's greedy run repeats itself (${JSON.stringify(cli.generated_text)}): pick another prompt for this test`);
+    await pickModel(page, model.name);
+    await page.fill('#text-input', text);
+    await page.fill('#temperature', '0');
+    await page.fill('#max-tokens', '20');
+    const done = await pressGenerate(page);
+    assert.deepEqual(done.ids, cli.generated_ids, 'the page writes what the CLI does');
+    assert.match(done.status, new RegExp(`The text goes round in circles: “${loop.phrase}” comes ${loop.count} times\\. Greedy decoding`));
+    // A run that does not loop says nothing of the kind.
+    await page.fill('#text-input', 'Once upon a time');
+    const plain = await pressGenerate(page);
+    const once = cliInspect(model.dir, 'Once upon a time', ['--generate', '20']);
+    assert.equal(repeatedPhrase('Once upon a time', once.generated_text), null, `"Once upon a time" does not loop: ${once.generated_text}`);
+    assert.doesNotMatch(plain.status, /round in circles|repeats itself/);
   });
 
   it('highlights the span of each token in the text (UTF-16 offsets, emoji and accents included)', async () => {

@@ -40,6 +40,54 @@ export function generationStatus(res, kind, sampling = {}) {
 }
 
 /**
+ * A phrase the output goes round in circles on: the run of three words (letters, case ignored) that occurs most often
+ * (at least twice, overlapping occurrences counted: "and and and and" holds two; the earliest on a tie), counted over the prompt and the new
+ * text (`prompt` empty for an encoder-decoder, whose input is another text), and only when it comes back in the new
+ * text: a prompt that repeats itself is the reader's doing. The bundled GPT-2's card counts loops the same way.
+ * Returns `{ phrase, count }` or null.
+ */
+export function repeatedPhrase(prompt, generated) {
+  const words = (s) => String(s ?? '').toLowerCase().match(/\p{L}+/gu) ?? [];
+  const before = words(prompt).length;
+  const all = [...words(prompt), ...words(generated)];
+  const runs = new Map();   // phrase -> { count, inNew }
+  for (let i = 0; i + 3 <= all.length; i++) {
+    const phrase = all.slice(i, i + 3).join(' ');
+    const run = runs.get(phrase);
+    if (!run) {
+      runs.set(phrase, { count: 1, inNew: false });
+    } else {
+      run.count += 1;
+      // A recurrence whose last word the model wrote.
+      if (i + 2 >= before) run.inNew = true;
+    }
+  }
+  let best = null;
+  for (const [phrase, run] of runs) {
+    if (run.count >= 2 && run.inNew && (!best || run.count > best.count)) best = { phrase, count: run.count };
+  }
+  return best;
+}
+
+/**
+ * The sentence a looping output gets (empty when it does not loop): the phrase, how often, and why the way the
+ * tokens were chosen lets it happen. `sampling` as for `generationStatus`; `beams` whether beam search ran.
+ */
+export function repetitionNote(prompt, generated, { sampling = {}, beams = false } = {}) {
+  const found = repeatedPhrase(prompt, generated);
+  if (!found) return '';
+  const said = `“${found.phrase}” comes ${found.count} times.`;
+  if (beams) {
+    return `The text repeats itself: ${said} Beam search keeps the likeliest whole sequences, and a phrase that has come `
+      + 'back once is likely to come back again.';
+  }
+  if (sampling.temperature > 0) return `The text repeats itself: ${said}`;
+  return `The text goes round in circles: ${said} Greedy decoding always takes the likeliest token, and once a phrase `
+    + 'has come back, the likeliest next token tends to be the one that followed it last time. A temperature above 0 '
+    + 'lets it break out.';
+}
+
+/**
  * Decoding speed in tokens per second, from the worker's stamps (each token's `ms`, when it was decoded):
  * the tokens after the first over the time between the first and the last. The first token's wait (the
  * prompt's forward pass) is a figure of its own. Not the times tokens reached the page: a fast model's
