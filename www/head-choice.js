@@ -93,10 +93,10 @@ const SCORE_IN_WORDS = {
 };
 
 /** Why the view opened on a head: "... layer 2, head 3 ...: previous token: each token puts on average 0.82 ..." */
-export function describeChoice(best) {
+export function describeChoice(best, whenNone = 'the map shows the mean of the heads') {
   if (!best) {
     return 'No head beats uniform attention on any pattern for this text (resting on the first token aside: many heads '
-      + 'do, and it shows no pattern of the text), so the map shows the mean of the heads.';
+      + `do, and it shows no pattern of the text), so ${whenNone}.`;
   }
   return `Opened on layer ${best.layer + 1}, head ${best.head + 1}, the head whose pattern stands out most for this `
     + `text: ${PATTERN_NAMES[best.pattern]}: ${SCORE_IN_WORDS[best.pattern](best.score.toFixed(2))} (uniform attention `

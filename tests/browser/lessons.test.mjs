@@ -195,6 +195,8 @@ describe('<glassbox-lesson>', () => {
       badvalue: [{ ...ok, steps: [{ caption: 'a', layer: 'two' }] }, /step 1, layer: layer is a whole number counted from 1, not "two"/],
       element: [{ ...ok, steps: [{ caption: 'a' }, { caption: 'b', element: 'heatmap' }] }, /step 2, element: there is no element "heatmap"\. Use one of: tokens, attention/],
       wrongattr: [{ ...ok, element: 'tokens', steps: [{ caption: 'a', layer: 2 }] }, /step 1, layer: <glassbox-tokens> has no layer attribute/],
+      // Rollout composes every layer and averages the heads: a head asked of it would be ignored, so it is refused.
+      rollouthead: [{ ...ok, steps: [{ caption: 'a', element: 'rollout', head: 2 }] }, /step 1, head: <glassbox-rollout> has no head attribute\. It takes: model, text, .*kind, output/],
       fact: [{ ...ok, steps: [{ caption: 'The {width} numbers' }] }, /step 1, caption: the caption quotes \{width\}, which is not a model fact/],
       missingmodel: [{ ...ok, steps: [{ caption: 'a' }, { caption: 'b', model: '@llama-nowhere' }] }, /step 2, model: "@llama-nowhere" cannot be loaded: there is no bundled model of type "llama-nowhere"/],
       layer: [{ ...ok, steps: [{ caption: 'a', layer: 1 }, { caption: 'b', layer: 99 }] }, /step 2, layer: layer 99 is out of range: \S+ has \d+ decoder layers \(counted from 1\)/],
@@ -214,7 +216,8 @@ describe('<glassbox-lesson>', () => {
       cases[`missing-${element}`] = [{ ...ok, element, steps: [{ caption: 'a' }, { caption: 'b', model: 'no-such-model' }] },
         /step 2, model: "no-such-model" cannot be loaded: there is no bundled model called "no-such-model"\. Use one of: /];
     }
-    for (const element of ['attention', 'qkv', 'head-view', 'model-view', 'rollout']) {
+    // (Rollout takes no layer or head at all: `rollouthead` above.)
+    for (const element of ['attention', 'qkv', 'head-view', 'model-view']) {
       cases[`layer-${element}`] = [{ ...ok, element, steps: [{ caption: 'a', layer: 40 }] }, /step 1, layer: layer 40 is out of range: \S+ has \d+ decoder layers/];
       cases[`head-${element}`] = [{ ...ok, element, steps: [{ caption: 'a', layer: 1 }, { caption: 'b', head: 60 }] }, /step 2, head: head 60 is out of range: \S+ has \d+ heads per layer/];
     }

@@ -127,3 +127,15 @@ test('bad options and shapes are refused by name', () => {
   assert.throws(() => wasm.attentionRollout(maps, { shape: [2, 2, 3, 3], flowFrom: 3 }), /past the last/);
   assert.throws(() => wasm.attentionPatterns(maps, { shape: [2, 2, 3, 3], kind: 'encoder', queryIds: [1] }), /query ids/);
 });
+
+// When no head stands out, each view says what it shows instead (www/head-choice.js): the page's map the mean of
+// the heads, the head view every head, the model view its outline on layer 1, head 1.
+test('the "no head stands out" sentence names what the view shows', async () => {
+  const { describeChoice } = await import(pathToFileURL(join(ROOT, 'www', 'head-choice.js')).href);
+  assert.match(describeChoice(null), /^No head beats uniform attention .*, so the map shows the mean of the heads\.$/);
+  assert.match(describeChoice(null, 'every head is shown'), /, so every head is shown\.$/);
+  assert.doesNotMatch(describeChoice(null, 'every head is shown'), /mean of the heads/);
+  const best = { layer: 1, head: 3, pattern: 'previous-token', score: 0.8123, chance: 0.1 };
+  assert.equal(describeChoice(best, 'unused'), 'Opened on layer 2, head 4, the head whose pattern stands out most for this text: previous token: '
+    + 'each token after the first puts on average 0.81 of its attention on the token just before it (uniform attention would give 0.10).');
+});

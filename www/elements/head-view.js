@@ -86,7 +86,7 @@ class GlassboxHeadView extends ViewElement {
     const heads = this._headsOf(H, pick && !pick.none ? head : null);
     renderSelect(this.ui.layer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), String(layer));
     this._renderHeadToggles(H, heads);
-    this.ui.why.textContent = pick ? describeChoice(pick.none ? null : { ...pick, layer, head }).replace('the map shows the mean of the heads', 'every head is shown') : '';
+    this.ui.why.textContent = pick ? describeChoice(pick.none ? null : { ...pick, layer, head }, 'every head is shown') : '';
     const tensor = run.attentions[kind];
     const [, , Tq, Tk] = tensor.shape;
     const { rows, cols } = axesOf(run, kind, scheme);

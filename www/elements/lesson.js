@@ -49,7 +49,7 @@ const ELEMENTS = {
   'glassbox-predictions': MODEL_ATTRIBUTES,
   'glassbox-head-view': VIEW_ATTRIBUTES,
   'glassbox-model-view': VIEW_ATTRIBUTES,
-  'glassbox-rollout': [...VIEW_ATTRIBUTES, 'output'],
+  'glassbox-rollout': [...MODEL_ATTRIBUTES, 'kind', 'output'],   // every layer, the heads' mean: no layer or head
   'glassbox-rnn': ['cell', 'length', 'weight-scale', 'clip', 'seed', 'autorun'],
   'glassbox-transfer': MODEL_ATTRIBUTES,
 };

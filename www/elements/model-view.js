@@ -84,7 +84,8 @@ class GlassboxModelView extends ViewElement {
     // head="all" or "mean" (the page showing the mean of the heads): a layer but no one head is selected.
     const wholeLayer = ['all', 'mean'].includes((this.getAttribute('head') ?? '').trim());
     this._select(kind, layer, wholeLayer ? -1 : head, scores);
-    this.ui.why.textContent = pick ? describeChoice(pick.none ? null : scores.best) : '';
+    // With no head standing out, the grid still outlines one: say which (it shows no mean of the heads).
+    this.ui.why.textContent = pick ? describeChoice(pick.none ? null : scores.best, 'no head is picked out: the outline starts on layer 1, head 1') : '';
     this.shown = { kind, layer, head, nLayers: L, nHeads: H };
   }
 

@@ -14,8 +14,11 @@
 // (flowStart/flowNext), so the page's other requests run in between; above the core's size limit it is
 // left out and the element says so.
 
-import { define, h, numberAttr, range, widgetSheets } from './base.js';
-import { ViewElement, VIEW_ATTRIBUTES } from './view-element.js';
+import { COMMON_ATTRIBUTES, define, h, numberAttr, range, widgetSheets } from './base.js';
+import { ViewElement } from './view-element.js';
+
+/** What <glassbox-rollout> reads: the model and text, the attention kind and the output token. */
+export const ROLLOUT_ATTRIBUTES = [...COMMON_ATTRIBUTES, 'kind', 'output'];
 import { renderSelect } from '../views/controls.js';
 import { axesOf, headMatrix } from '../run-view.js';
 import { renderHeatmap } from '../views/heatmap.js';
@@ -39,7 +42,9 @@ ${range(101).map((p) => `.ro-bar[data-w="${p}"] { width: ${p}%; }`).join('\n')}
 const KIND_LABELS = { encoder: 'Encoder self-attention', decoder: 'Decoder self-attention', cross: 'Through cross-attention' };
 
 class GlassboxRollout extends ViewElement {
-  static observedAttributes = [...VIEW_ATTRIBUTES, 'output'];
+  // Not `layer` or `head`: rollout and flow take every layer and the mean of the heads (a lesson that sets
+  // them on this element is refused by name rather than quietly ignored).
+  static observedAttributes = [...ROLLOUT_ATTRIBUTES];
 
   buildControls() {
     widgetSheets().then((list) => { this.shadowRoot.adoptedStyleSheets = [...list, sheet]; });
