@@ -46,10 +46,11 @@ test('decoding speed comes from the worker\'s stamps, not from when the tokens r
 
 test('an output that goes round in circles is told which phrase comes back, and why', () => {
   // The prompt's words count too ("said" ends it): the commonest run is "said i said".
-  assert.deepEqual(repeatedPhrase('My mother said', ' I said I said I said I said'), { phrase: 'said i said', count: 4 });
+  assert.deepEqual(repeatedPhrase('My mother said', ' I said I said I said I said'), { phrase: 'said I said', count: 4 });
   assert.deepEqual(repeatedPhrase('The old man', ' is a man who is a man who'), { phrase: 'is a man', count: 2 });
-  // Words are runs of letters: hyphens and case do not hide a loop; overlapping runs count.
-  assert.deepEqual(repeatedPhrase('In the', ' new-And-and-and-and-and'), { phrase: 'and and and', count: 3 });
+  // Words are runs of letters: hyphens and case do not hide a loop (the phrase is shown as first written);
+  // overlapping runs count.
+  assert.deepEqual(repeatedPhrase('In the', ' new-And-and-and-and-and'), { phrase: 'And and and', count: 3 });
   // The prompt's own repeats are the reader's: only a recurrence the model wrote counts.
   assert.equal(repeatedPhrase('one two three one two three', ' and then it ended.'), null);
   assert.deepEqual(repeatedPhrase('one two three', ' one two three.'), { phrase: 'one two three', count: 2 });
@@ -59,9 +60,9 @@ test('an output that goes round in circles is told which phrase comes back, and 
   assert.equal(repeatedPhrase('', 'a b c a b c x y z x y z x y z').phrase, 'x y z');
 
   const greedy = repetitionNote('My mother said', ' I said I said I said I said', { sampling: { temperature: 0 } });
-  assert.match(greedy, /^The text goes round in circles: “said i said” comes 4 times\. Greedy decoding always takes the likeliest token/);
+  assert.match(greedy, /^The text goes round in circles: “said I said” comes 4 times\. Greedy decoding always takes the likeliest token/);
   const sampled = repetitionNote('My mother said', ' I said I said I said', { sampling: { temperature: 0.8 } });
-  assert.equal(sampled, 'The text repeats itself: “said i said” comes 3 times.');
+  assert.equal(sampled, 'The text repeats itself: “said I said” comes 3 times.');
   assert.match(repetitionNote('', 'le chat le chat le chat', { beams: true }), /^The text repeats itself: .*Beam search keeps the likeliest whole sequences/);
   assert.equal(repetitionNote('Once upon a time', ' there was a girl.', {}), '');
 });

@@ -44,18 +44,19 @@ export function generationStatus(res, kind, sampling = {}) {
  * (at least twice, overlapping occurrences counted: "and and and and" holds two; the earliest on a tie), counted over the prompt and the new
  * text (`prompt` empty for an encoder-decoder, whose input is another text), and only when it comes back in the new
  * text: a prompt that repeats itself is the reader's doing. The bundled GPT-2's card counts loops the same way.
- * Returns `{ phrase, count }` or null.
+ * Returns `{ phrase, count }` (the phrase as first written) or null.
  */
 export function repeatedPhrase(prompt, generated) {
-  const words = (s) => String(s ?? '').toLowerCase().match(/\p{L}+/gu) ?? [];
+  const words = (s) => String(s ?? '').match(/\p{L}+/gu) ?? [];
   const before = words(prompt).length;
   const all = [...words(prompt), ...words(generated)];
-  const runs = new Map();   // phrase -> { count, inNew }
+  const runs = new Map();   // phrase in lower case -> { count, inNew, shown: its first occurrence as written }
   for (let i = 0; i + 3 <= all.length; i++) {
-    const phrase = all.slice(i, i + 3).join(' ');
+    const shown = all.slice(i, i + 3).join(' ');
+    const phrase = shown.toLowerCase();
     const run = runs.get(phrase);
     if (!run) {
-      runs.set(phrase, { count: 1, inNew: false });
+      runs.set(phrase, { count: 1, inNew: false, shown });
     } else {
       run.count += 1;
       // A recurrence whose last word the model wrote.
@@ -63,8 +64,8 @@ export function repeatedPhrase(prompt, generated) {
     }
   }
   let best = null;
-  for (const [phrase, run] of runs) {
-    if (run.count >= 2 && run.inNew && (!best || run.count > best.count)) best = { phrase, count: run.count };
+  for (const run of runs.values()) {
+    if (run.count >= 2 && run.inNew && (!best || run.count > best.count)) best = { phrase: run.shown, count: run.count };
   }
   return best;
 }
