@@ -582,7 +582,7 @@ export interface BeamHypothesis {
 /**
  * Beam search (numBeams > 1) cannot stream while it searches (the leader changes until the end): the whole
  * search runs first (`cancel` takes effect only after it), then the best hypothesis is replayed as token
- * events (prob null, no candidates, no attention) and `done` carries every hypothesis in `beams`, best first;
+ * events (prob null, candidates empty, no attention) and `done` carries every hypothesis in `beams`, best first;
  * `ids` / `text` are the best one's.
  */
 export interface GenerationHandle {

@@ -36,9 +36,10 @@ function startWorker(opts) {
 
 /**
  * The options read here rather than by Rust (which refuses an unknown key by name): the same rule, so a misspelt
- * `wieghts` or an `onToken` that is not a function is named at the call instead of being ignored or failing later.
+ * `wieghts`, an `onToken` that is not a function or a `priority` of 5 is named at the call instead of being ignored
+ * or failing later. `types`: key -> [test, what it must be] for the values read here (Rust checks its own).
  */
-function checkOptions(call, opts, known, callbacks = []) {
+function checkOptions(call, opts, known, callbacks = [], types = {}) {
   if (opts === undefined || opts === null) return;
   const fail = (problem) => new Error(`${call} options: ${problem}. Check the option's name and type in docs/js-api.md`);
   if (typeof opts !== 'object' || Array.isArray(opts)) throw fail(`must be an object like { ${known[0]}: … }, not ${Array.isArray(opts) ? 'an array' : typeof opts}`);
@@ -46,7 +47,27 @@ function checkOptions(call, opts, known, callbacks = []) {
   if (unknown !== undefined) throw fail(`unknown field \`${unknown}\`, expected one of ${known.map((k) => `\`${k}\``).join(', ')}`);
   const notCallable = callbacks.find((key) => opts[key] != null && typeof opts[key] !== 'function');
   if (notCallable !== undefined) throw fail(`${notCallable}: must be a function, not ${typeof opts[notCallable]}`);
+  for (const [key, [ok, what]] of Object.entries(types)) {
+    if (opts[key] !== undefined && !ok(opts[key])) throw fail(`${key}: must be ${what}, not ${shown(opts[key])}`);
+  }
 }
+
+/** A value as a message names it: strings quoted, objects by kind. */
+function shown(v) {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v !== 'object') return `${typeof v} ${String(v)}`;
+  const kind = v.constructor && v.constructor !== Object ? v.constructor.name : 'object';
+  return `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} ${kind}`;
+}
+
+const isUrl = [(v) => (typeof v === 'string' && v.length > 0) || v instanceof URL, 'a URL (a string or URL object)'];
+/** The wasm as `create` takes it: a URL, its bytes, or a compiled module. */
+const isWasm = [(v) => isUrl[0](v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v) || v instanceof WebAssembly.Module,
+  'a URL, the bytes of glassbox_bg.wasm (ArrayBuffer or Uint8Array) or a WebAssembly.Module'];
+const isWorker = [(v) => v !== null && typeof v === 'object' && typeof v.postMessage === 'function', 'a Worker (an object with postMessage)'];
+const isPriority = [(v) => v === 'user' || v === 'background', '"user" or "background"'];
 
 export class Glassbox {
   /**
@@ -56,7 +77,7 @@ export class Glassbox {
    * `worker` (an already created Worker-like object; mainly for tests).
    */
   static async create(opts = {}) {
-    checkOptions('create', opts, ['workerUrl', 'pkgUrl', 'wasm', 'worker']);
+    checkOptions('create', opts, ['workerUrl', 'pkgUrl', 'wasm', 'worker'], [], { workerUrl: isUrl, pkgUrl: isUrl, wasm: isWasm, worker: isWorker });
     opts ??= {};
     const worker = opts.worker ?? startWorker(opts);
     const gb = new Glassbox(worker);
@@ -140,7 +161,7 @@ export class Glassbox {
    * worker busy for a moment).
    */
   async loadTokenizer(source, opts = {}) {
-    checkOptions('loadTokenizer', opts, ['priority']);
+    checkOptions('loadTokenizer', opts, ['priority'], [], { priority: isPriority });
     const { priority } = opts ?? {};
     let message;
     if (source && typeof source.baseUrl === 'string') {
@@ -227,6 +248,12 @@ export class Glassbox {
   attentionRollout(maps, options = {}) {
     // priority/lane schedule the request in the worker (a view's flow parts run as 'background').
     const { priority, lane, ...rest } = options;
+    // The rest are Rust's to check; the priority is read here (a rejection, as Rust's would be).
+    try {
+      checkOptions('attentionRollout', { priority }, ['priority'], [], { priority: isPriority });
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this._request({ type: 'attentionRollout', values: maps.data ?? maps, options: { shape: maps.shape, ...rest }, priority, lane });
   }
 

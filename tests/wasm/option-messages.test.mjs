@@ -84,6 +84,22 @@ test('the options glassbox.js reads itself are refused by name as well', async (
   spare.terminate();
   assert.match(await rejection(gb.loadTokenizer({ files: files(['tokenizer.json']) }, { prio: 'background' })),
     /^loadTokenizer options: unknown field `prio`, expected one of `priority`\./);
+  // Values read here are checked too: a priority of 5 was queued as 'user', a pkgUrl of 5 fetched the URL "5".
+  assert.match(await rejection(gb.loadTokenizer({ files: files(['tokenizer.json']) }, { priority: 5 })),
+    /^loadTokenizer options: priority: must be "user" or "background", not number 5\./);
+  assert.match(await rejection(gb.attentionRollout({ data: new Float32Array(4), shape: [2, 2] }, { priority: 'urgent' })),
+    /^attentionRollout options: priority: must be "user" or "background", not "urgent"\./);
+  const spare2 = new NodeWorker();
+  try {
+    assert.match(await rejection(Glassbox.create({ pkgUrl: 5, worker: spare2 })),
+      /^create options: pkgUrl: must be a URL \(a string or URL object\), not number 5\./);
+    assert.match(await rejection(Glassbox.create({ wasm: { bytes: 1 }, worker: spare2 })),
+      /^create options: wasm: must be a URL, the bytes of glassbox_bg\.wasm .*, not an object\./);
+    assert.match(await rejection(Glassbox.create({ worker: 'worker.js' })),
+      /^create options: worker: must be a Worker \(an object with postMessage\), not "worker\.js"\./);
+  } finally {
+    spare2.terminate();   // a failed assertion must not leave the worker holding the process open
+  }
   // An onToken that is not a function rejected nothing and threw "fn is not a function" from a timer, later.
   const handle = model.generate('hi', { maxNewTokens: 2, onToken: 5 });
   assert.match(await rejection(handle.done), /^generate options: onToken: must be a function, not number\./);

@@ -267,6 +267,11 @@ test('the server lists models/tokenizers/ and Glassbox.loadTokenizer cuts text i
       for (const text of SENTENCES.slice(0, 10)) {
         assert.deepEqual(Array.from((await fromFiles.tokenize(text)).ids), Array.from(bert.tokenize(text, {}).ids), `ids of ${JSON.stringify(text)}`);
       }
+      // A pair, as a model's tokenizer takes it (it was accepted and ignored: the first text alone came back).
+      const pair = await fromFiles.tokenize('A dog runs.', { pair: 'An animal moves.' });
+      assert.deepEqual(pair.tokens, ['[CLS]', 'a', 'dog', 'runs', '.', '[SEP]', 'an', 'animal', 'moves', '.', '[SEP]']);
+      // `second` marks the tokens cut from the pair text (their offsets index it), not the [SEP] around it.
+      assert.deepEqual(Array.from(pair.second, Number), [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0]);
       await fromFiles.free();
     }
     bert.free();

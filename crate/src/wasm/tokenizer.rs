@@ -35,10 +35,14 @@ impl WasmTokenizer {
         to_js(&TokenizerInfo { tokenizer: self.tokenizer.model_kind(), vocab_size: self.tokenizer.vocab_size() })
     }
 
-    /// As `WasmModel.tokenize`: options `{ addSpecialTokens = true, trace = false }`,
-    /// `{ ids, tokens, offsets (UTF-16, flat pairs), special, trace? }`.
+    /// As `WasmModel.tokenize`: options `{ addSpecialTokens = true, trace = false, pair? }`,
+    /// `{ ids, tokens, offsets (UTF-16, flat pairs), special, second?, trace? }`.
     pub fn tokenize(&self, text: &str, tokenize_options: JsValue) -> Result<JsValue, JsError> {
         let opts: TokenizeOptions = options(tokenize_options, "tokenize")?;
+        if let Some(pair) = opts.pair.as_deref() {
+            let enc = self.tokenizer.encode_pair(text, pair, opts.add_special_tokens).map_err(js_error)?;
+            return encoding_object(&enc, text, Some(pair), None::<()>);
+        }
         if !opts.trace {
             let enc = self.tokenizer.encode(text, opts.add_special_tokens).map_err(js_error)?;
             return encoding_object(&enc, text, None, None::<()>);
