@@ -215,10 +215,16 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
             }
             "--decoder-ids" => {
                 let v = value("--decoder-ids")?;
+                if v.trim().is_empty() {
+                    return Err("--decoder-ids is empty: give comma-separated ids like 0,5,9, or leave it out to start from the decoder start token".into());
+                }
+                // Every entry is an id: an empty one (`0,,5`, a trailing comma) is refused, not skipped.
                 let ids = v
                     .split(',')
-                    .filter(|s| !s.trim().is_empty())
-                    .map(|s| s.trim().parse::<u32>().map_err(|_| format!("--decoder-ids: `{s}` is not a token id; give comma-separated ids like 0,5,9")))
+                    .map(|s| match s.trim() {
+                        "" => Err(format!("--decoder-ids: `{v}` has an empty entry; give comma-separated ids like 0,5,9")),
+                        t => t.parse::<u32>().map_err(|_| format!("--decoder-ids: `{t}` is not a token id; give comma-separated ids like 0,5,9")),
+                    })
                     .collect::<std::result::Result<Vec<_>, _>>()?;
                 a.decoder_ids = Some(ids);
             }

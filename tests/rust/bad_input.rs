@@ -155,6 +155,19 @@ fn with_config(name: &str, edit: impl Fn(String) -> String) -> Folder {
     f
 }
 
+/// A config.json that is not one object, or that repeats a key, is named for what it is (a list at
+/// the top used to read "expected a string at line 1 column 2"; a repeated key named the key before it).
+#[test]
+fn config_json_that_is_not_one_object_or_repeats_a_key() {
+    for (body, what) in [("[1, 2, 3]", "a list"), ("\"gpt2\"", "a string"), ("42", "a single value")] {
+        let err = model_error(&with_config("gpt2", |_| body.to_string()));
+        assert_mentions(&err, &["config.json", "is not a JSON object", what]);
+    }
+    let err = model_error(&with_config("gpt2", |c| c.replacen('{', "{\"n_layer\": 3, ", 1)));
+    assert_mentions(&err, &["config.json", "duplicate field `n_layer`"]);
+    assert!(!err.contains("in field `"), "no other key is blamed: {err}");
+}
+
 #[test]
 fn unknown_model_type() {
     let err = model_error(&with_config("gpt2", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"falcon\"")));
@@ -509,6 +522,29 @@ fn outputs_that_overflow_are_refused_by_name() {
     let mut state = model.start_decoding(&[]).unwrap();
     let err = model.feed(&mut state, &ids, Capture::NONE).err().expect("NaN scores refused").to_string();
     assert_mentions(&err, &["next-token scores", "NaN"]);
+}
+
+/// The output head can overflow by itself: one row of an untied lm_head at 3e38 leaves the hidden
+/// state finite and turns that token's score into ±inf or NaN (as in transformers), which JSON would
+/// write as null. The pass says so, for every logit kept and for the page's top-k alike.
+#[test]
+fn scores_that_overflow_in_the_output_head_are_refused_by_name() {
+    let mut f = Folder::fixture("llama_gqa");
+    let mut ts = tensors(f.weights.as_ref().unwrap());
+    let head = ts.iter_mut().find(|t| t.name == "lm_head.weight").expect("llama_gqa's own head");
+    let width = head.shape[1];
+    for i in 0..width {
+        head.data[i * 4..i * 4 + 4].copy_from_slice(&3e38f32.to_le_bytes()); // row 0: token 0's score
+    }
+    f.weights = Some(write(&ts));
+    let model = Model::load(&f.files(), None).expect("every weight is finite");
+    let ids = [10u32, 20, 30];
+    let inputs = Inputs { ids: &ids, type_ids: None, decoder_ids: None };
+    let err = model.forward(&inputs, Capture::PROBS).err().expect("inf scores refused").to_string();
+    assert_mentions(&err, &["scores (logits)", "at entry 0", "f32's range", "every weight is finite"]);
+    let probe = glassbox::models::Probe { logits: glassbox::models::logits::LogitRows::TopK(5), ..glassbox::models::Probe::from(Capture::PROBS) };
+    let err = model.forward_probed(&inputs, &probe).err().expect("NaN probabilities refused").to_string();
+    assert_mentions(&err, &["token probabilities", "NaN"]);
 }
 
 #[test]

@@ -229,6 +229,11 @@ fn input_errors_exit_1_with_one_line() {
     assert!(err.contains("positions"), "{err}");
     let err = failure(&["inspect", &dir("gpt2"), "--text", "hi", "--decoder-ids", "1,x"]);
     assert!(err.contains("--decoder-ids"), "{err}");
+    // Empty entries were skipped: "," ran from the start token, "0,,5" as 0,5.
+    for ids in ["", ",", "0,,5", "0,5,"] {
+        let err = failure(&["inspect", &dir("t5_tiny"), "--text", "hi", "--decoder-ids", ids]);
+        assert!(err.contains("--decoder-ids") && err.contains("empty"), "{ids:?}: {err}");
+    }
     let err = failure(&["generate", &dir("gpt2"), "--text", "hi", "--temperature", "-2"]);
     assert!(err.contains("temperature"), "{err}");
     let err = failure(&["generate", &dir("bert"), "--text", "hi"]);

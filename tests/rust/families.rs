@@ -1126,6 +1126,23 @@ fn granite_olmo2_smollm3_defaults_and_keys_that_bite() {
     }
 }
 
+/// Defaults of config classes whose values transformers 5 changed or gave their own: a Cohere config
+/// without a rotary base turns at 500,000 (CohereConfig's `default_theta`), and a SmolLM3 config
+/// without `tie_word_embeddings` ties its head (SmolLM3Config's default), as `AutoConfig` fills them in.
+#[test]
+fn cohere_base_and_smollm3_tie_left_out_take_their_classes_defaults() {
+    let ids: Vec<u32> = (3..30).collect();
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits;
+    let with_theta = |theta: f64| edited("cohere", |c| { c["rope_parameters"]["rope_theta"] = serde_json::json!(theta); });
+    let left_out = run(&edited("cohere", |c| { c.remove("rope_parameters"); c.remove("rope_theta"); }));
+    assert_eq!(left_out, run(&with_theta(500_000.0)), "a Cohere config with no base turns at 500,000");
+    assert_ne!(left_out, run(&with_theta(10_000.0)), "not at the 10,000 of other families");
+    // The fixture stores no lm_head: tied or untied is the difference between logits and none.
+    let plain = run(&Folder::fixture("smollm3"));
+    assert!(plain.is_some(), "the fixture ties its head");
+    assert_eq!(run(&edited("smollm3", |c| { c.remove("tie_word_embeddings"); })), plain, "left out, SmolLM3 ties");
+}
+
 fn config_f64(name: &str, key: &str) -> f64 {
     let cfg: Value = serde_json::from_slice(&Folder::fixture(name).config).unwrap();
     cfg[key].as_f64().unwrap_or_else(|| panic!("{name}: {key}"))
@@ -2208,6 +2225,22 @@ fn per_layer_config_is_refused_by_name() {
             c.insert("per_layer_config".into(), serde_json::json!({"0": {"intermediate_size": 8}}));
         }));
         assert!(err.contains("per_layer_config"), "{name}: {err}");
+    }
+}
+
+/// `transformers_weights` (transformers 5 loads the file it names instead of model.safetensors) is
+/// refused by name in every family unless it names the file Glassbox reads anyway.
+#[test]
+fn transformers_weights_naming_another_file_is_refused() {
+    let run = |folder: &Folder| Model::load(&folder.files(), None).unwrap_or_else(|e| panic!("{e}")).info().n_params;
+    for name in ["llama_gqa", "gpt2", "bert", "t5_tiny"] {
+        let err = load_error(&edited(name, |c| {
+            c.insert("transformers_weights".into(), serde_json::json!("finetuned.safetensors"));
+        }));
+        assert!(err.contains("transformers_weights") && err.contains("finetuned.safetensors"), "{name}: {err}");
+        for same in [serde_json::json!("model.safetensors"), serde_json::Value::Null] {
+            assert_eq!(run(&edited(name, |c| { c.insert("transformers_weights".into(), same.clone()); })), run(&Folder::fixture(name)));
+        }
     }
 }
 

@@ -42,9 +42,20 @@ pub fn parse_json<T: DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T> {
 #[inline(never)]
 fn json_error(file: &str, bytes: &[u8], e: serde_json::Error) -> Error {
     let fix = if e.is_eof() { "The file looks truncated; fetch it again" } else { "Check that this is the file saved by `save_pretrained`" };
-    // serde names a missing field itself, but a wrong value only by line and column.
+    // Every file read here is one JSON object: a list or a number at the top says so plainly.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if e.is_data() && first.is_some_and(|b| b != b'{') {
+        let what = match first {
+            Some(b'[') => "a list",
+            Some(b'"') => "a string",
+            _ => "a single value",
+        };
+        return Error::file(file, format!("is not a JSON object: it holds {what} where `{{ ... }}` was expected"), fix);
+    }
+    // serde names a missing or repeated field itself, but a wrong value only by line and column.
+    let said = e.to_string();
     let near = match key_before(bytes, e.line(), e.column()) {
-        Some(key) if e.is_data() && !e.to_string().contains("missing field") => format!(" in field `{key}`"),
+        Some(key) if e.is_data() && !said.contains("missing field") && !said.contains("duplicate field") => format!(" in field `{key}`"),
         _ => String::new(),
     };
     Error::file(file, format!("not valid JSON or missing a required field{near} ({e})"), fix)

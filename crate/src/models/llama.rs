@@ -697,9 +697,10 @@ impl Llama {
             Flavour::Phi3 => (Rotary::from_config_partial(&phi3_rope_keys(&raw)?, d, max_positions)?, None),
             // StableLmConfig turns a quarter of each head unless told otherwise.
             Flavour::StableLm => (Rotary::from_config_partial(&super::phi::with_partial_default(&raw, STABLELM_DEFAULT_PARTIAL_ROTARY_FACTOR), d, max_positions)?, None),
-            // Cohere turns neighbouring dimensions together: pair i is (2i, 2i+1).
+            // Cohere turns neighbouring dimensions together: pair i is (2i, 2i+1). CohereConfig's base
+            // is 500,000 when the config gives none (transformers 5; a 4.x config always wrote its own).
             Flavour::Cohere => {
-                let mut rotary = Rotary::from_config(&raw, d, max_positions)?;
+                let mut rotary = Rotary::from_config(&with_default_theta(&raw, COHERE_DEFAULT_ROPE_THETA), d, max_positions)?;
                 rotary.interleaved = true;
                 (rotary, None)
             }
@@ -1199,9 +1200,10 @@ pub fn load_gemma3_multimodal(config_json: &[u8], weights: Weights) -> Result<Ll
     Ok(model)
 }
 
-/// config.json's `tie_word_embeddings`, or its config class's default when left out (Gemma's tie).
+/// config.json's `tie_word_embeddings`, or its config class's default when left out (Gemma's,
+/// Starcoder2's, Cohere's and SmolLM3's tie).
 fn tied_in_config(flavour: Flavour, cfg: &LlamaConfig) -> bool {
-    cfg.tie_word_embeddings.unwrap_or(flavour.is_gemma() || matches!(flavour, Flavour::Starcoder2 | Flavour::Cohere))
+    cfg.tie_word_embeddings.unwrap_or(flavour.is_gemma() || matches!(flavour, Flavour::Starcoder2 | Flavour::Cohere | Flavour::SmolLm3))
 }
 
 /// Keys that would change the numbers and that Glassbox does not implement.
@@ -1265,6 +1267,8 @@ const GEMMA_DEFAULT_QUERY_PRE_ATTN_SCALAR: f64 = 256.0;
 const GEMMA3_DEFAULT_SLIDING_WINDOW_PATTERN: usize = 6;
 const SMOLLM3_DEFAULT_KV_HEADS: usize = 4;
 const SMOLLM3_DEFAULT_ROPE_THETA: f64 = 2_000_000.0;
+/// CohereConfig's rotary base when config.json gives none (transformers 5's `default_theta`).
+const COHERE_DEFAULT_ROPE_THETA: f64 = 500_000.0;
 /// SmolLM3 without `no_rope_layers`: every fourth layer has no rotation.
 const SMOLLM3_DEFAULT_NO_ROPE_INTERVAL: usize = 4;
 const DEFAULT_EPS: f32 = 1e-6;

@@ -87,6 +87,17 @@ fn shared_keys(model_type: &str, config: &[u8]) -> Result<Option<Vec<u8>>> {
     if causal_off && decoder && model_type != "gpt_neo" {
         return Err(Error::config(field, "is off: transformers then lets each token of this decoder see later tokens too", "Remove it (or set it to true): Glassbox runs decoders causally"));
     }
+    // transformers 5 loads the weights file this key names instead of model.safetensors: a folder
+    // that relies on it would run other weights here.
+    if let Some(named) = cfg.get("transformers_weights").filter(|v| !v.is_null()) {
+        if !matches!(named.as_str(), Some("model.safetensors" | "model.safetensors.index.json")) {
+            return Err(Error::config(
+                "transformers_weights",
+                format!("names {named} as the weights file: transformers then loads that file, and Glassbox reads model.safetensors (or its sharded index)"),
+                "Rename that file to model.safetensors and remove transformers_weights",
+            ));
+        }
+    }
     if cfg.get("per_layer_config").is_some_and(|v| !v.is_null()) {
         return Err(Error::config("per_layer_config", "is set: Glassbox runs every layer with the config's own settings", "Remove per_layer_config"));
     }
@@ -453,6 +464,14 @@ impl Model {
         check_output_sizes(info, inputs.ids.len(), dec_len, probe)?;
         let out = self.family().forward(inputs, probe)?;
         check_finite("final hidden state", &out.last_hidden_state)?;
+        // The output head can overflow on its own (one huge row of lm_head): JSON would carry the
+        // inf as null and the page would rank NaN probabilities.
+        if let Some(logits) = &out.logits {
+            check_finite("scores (logits)", logits)?;
+        }
+        if let Some(top) = &out.top_k {
+            check_finite("token probabilities", &top.probs)?;
+        }
         Ok(out)
     }
 
@@ -496,7 +515,7 @@ fn check_finite(what: &str, values: &[f32]) -> Result<()> {
     match values.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
         Some(at) => Err(Error::input(
-            format!("the model's {what} holds {} (value {at}): a sum or product inside the model passed f32's range of ±3.4e38, although every weight is finite", values[at]),
+            format!("the model's {what} holds {} at entry {at}: a sum or product inside the model passed f32's range of ±3.4e38, although every weight is finite", values[at]),
             "Check the checkpoint's weights for values far larger than the others (transformers gives NaN on the same file)",
         )),
     }
