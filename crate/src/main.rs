@@ -692,8 +692,14 @@ fn inspect(args: &Args) -> Result<Value> {
                 // The model's generation settings apply (beams, penalties, forced tokens), never sampling.
                 let request = GenerationRequest { max_new_tokens: Some(n), temperature: Some(0.0), ..args.request() };
                 let ids = match session.plan(text, &request)? {
-                    DecodingPlan::Stepwise(opts) => session.generate(text, &opts, &mut |_| true)?.ids(),
-                    DecodingPlan::Beam(opts) => session.beam_search(text, &opts)?.hypotheses.into_iter().next().map(|h| h.ids).unwrap_or_default(),
+                    DecodingPlan::Stepwise(opts) => {
+                        note_position_limit(&session, text, opts.max_new_tokens)?;
+                        session.generate(text, &opts, &mut |_| true)?.ids()
+                    }
+                    DecodingPlan::Beam(opts) => {
+                        note_position_limit(&session, text, opts.max_new_tokens)?;
+                        session.beam_search(text, &opts)?.hypotheses.into_iter().next().map(|h| h.ids).unwrap_or_default()
+                    }
                 };
                 case["generated_text"] = json!(session.tokenizer.decode(&ids, true)?);
                 case["generated_ids"] = json!(ids);
@@ -797,22 +803,32 @@ fn plot(args: &Args) -> Result<()> {
     writeln!(std::io::stdout(), "{}", json!({ "out": out.display().to_string(), "width": image.width, "height": image.height, "kind": kind })).map_err(stdout_failed)
 }
 
+/// Generation stops when the position table is full: say so on stderr up front (`generate`, and
+/// `inspect --generate`, whose JSON would otherwise just hold fewer ids) rather than stop short in silence.
+fn note_position_limit(session: &Session, text: &str, max_new_tokens: usize) -> Result<()> {
+    let is_decoder_only = session.info().kind == Kind::DecoderOnly;
+    if let Some(max) = session.info().max_positions {
+        let used = if is_decoder_only { session.encode(text)?.ids.len() } else { 1 };
+        if used + max_new_tokens > max {
+            let _ = writeln!(std::io::stderr(), "note: {max_new_tokens} new tokens were asked for, but this model has positions for {max} tokens{}: generation stops when they are used up", if is_decoder_only { " (the prompt's included)" } else { " in its decoder" });
+        }
+    }
+    Ok(())
+}
+
 /// Streams text to stdout as it is produced (the decoded suffix of all tokens so far, so
 /// multi-byte characters split across tokens print whole).
 fn generate_cmd(args: &Args) -> Result<()> {
     let (_bytes, session) = load(args)?;
     let opts = match session.plan(&args.texts[0], &args.request())? {
-        DecodingPlan::Beam(opts) => return beam_cmd(args, &session, &opts),
+        DecodingPlan::Beam(opts) => {
+            note_position_limit(&session, &args.texts[0], opts.max_new_tokens)?;
+            return beam_cmd(args, &session, &opts);
+        }
         DecodingPlan::Stepwise(opts) => opts,
     };
+    note_position_limit(&session, &args.texts[0], opts.max_new_tokens)?;
     let is_decoder_only = session.info().kind == Kind::DecoderOnly;
-    // Generation stops when the position table is full: say so up front rather than stop short in silence.
-    if let Some(max) = session.info().max_positions {
-        let used = if is_decoder_only { session.encode(&args.texts[0])?.ids.len() } else { 1 };
-        if used + opts.max_new_tokens > max {
-            let _ = writeln!(std::io::stderr(), "note: {} new tokens were asked for, but this model has positions for {max} tokens{}: generation stops when they are used up", opts.max_new_tokens, if is_decoder_only { " (the prompt's included)" } else { " in its decoder" });
-        }
-    }
     let mut stdout = std::io::stdout().lock();
     if is_decoder_only {
         write!(stdout, "{}", args.texts[0]).map_err(stdout_failed)?;

@@ -10,7 +10,7 @@ import {
   openPage, closePage,
   newWatchedPage, foreignRequests, cliInspect,
   maxAbsDiff, waitIdle, pickModel, canvasInk, CLI, ROOT,
-  pressRun, pressGenerate, generationShown, readHeatmap, showAttention, modelFacts, modelKind, bundledIndex, waitLoaded, mark, waitThrough,
+  pressRun, pressGenerate, generationShown, readHeatmap, showAttention, modelFacts, modelKind, bundledIndex, waitLoaded, mark, waitThrough, eosIds,
 } from './helpers.mjs';
 import { repeatedPhrase } from '../../www/views/generated.js';
 
@@ -201,6 +201,25 @@ describe('each model, as a user walks through it', () => {
     const once = cliInspect(model.dir, 'Once upon a time', ['--generate', '20']);
     assert.equal(repeatedPhrase('Once upon a time', once.generated_text), null, `"Once upon a time" does not loop: ${once.generated_text}`);
     assert.doesNotMatch(plain.status, /round in circles|repeats itself/);
+  });
+
+  it('says when the position table, not the length asked for, ended a generation', async () => {
+    const { page } = setup;
+    const model = setup.models.models.find((m) => m.name === 'glassbox-gpt2');
+    // A prompt a few tokens short of the model's 128 positions, whose greedy run does not end first.
+    const words = 'Once upon a time there was a little girl who lived in a village near the forest and'.split(' ');
+    const text = Array.from({ length: 118 }, (_, i) => words[i % words.length]).join(' ');
+    const cli = cliInspect(model.dir, text, ['--generate', '20']);
+    const eos = eosIds(model.dir);
+    assert.ok(cli.generated_ids.length < 20 && !cli.generated_ids.some((id) => eos.includes(id)),
+      `the CLI's run is cut by the positions (${cli.ids.length} + ${cli.generated_ids.length}): pick another prompt for this test`);
+    await pickModel(page, model.name);
+    await page.fill('#text-input', text);
+    await page.fill('#temperature', '0');
+    await page.fill('#max-tokens', '20');
+    const done = await pressGenerate(page);
+    assert.deepEqual(done.ids, cli.generated_ids, 'the page writes what the CLI does');
+    assert.match(done.status, new RegExp(`^Stopped after ${cli.generated_ids.length} tokens, short of the 20 asked for: .*position limit`));
   });
 
   it('highlights the span of each token in the text (UTF-16 offsets, emoji and accents included)', async () => {

@@ -288,6 +288,33 @@ fn plot_writes_the_inspected_map_as_png() {
     assert!(failure(&["plot", &gpt2, "--text", text]).contains("--out"));
 }
 
+/// Asking for more tokens than the position table holds: `generate` and `inspect --generate` (greedy
+/// or beams) both write what fits and say on stderr why they stop short; `inspect` used to return
+/// fewer ids in silence.
+#[test]
+fn generation_past_the_position_table_says_why_it_stops_short() {
+    let gpt2 = dir("gpt2"); // 64 positions
+    let note = |out: &Output| String::from_utf8_lossy(&out.stderr).to_string();
+    for extra in [&[][..], &["--num-beams", "2"][..]] {
+        let mut args = vec!["inspect", &gpt2, "--text", "hi there", "--generate", "100"];
+        args.extend_from_slice(extra);
+        let out = glassbox(&args);
+        assert!(out.status.success(), "{}", note(&out));
+        let case: Value = serde_json::from_slice::<Value>(&out.stdout).unwrap()["cases"][0].clone();
+        let n = case["generated_ids"].as_array().unwrap().len();
+        let prompt = case["ids"].as_array().unwrap().len();
+        assert!(n < 100 && prompt + n <= 64, "{extra:?}: {n} tokens after {prompt}");
+        assert!(note(&out).contains("100 new tokens were asked for, but this model has positions for 64 tokens"), "{extra:?}: {}", note(&out));
+        let mut args = vec!["generate", &gpt2, "--text", "hi there", "--max-new-tokens", "100"];
+        args.extend_from_slice(extra);
+        let out = glassbox(&args);
+        assert!(out.status.success() && note(&out).contains("generation stops when they are used up"), "{extra:?}: {}", note(&out));
+    }
+    // Within the table: no note.
+    let out = glassbox(&["inspect", &gpt2, "--text", "hi there", "--generate", "5"]);
+    assert!(out.status.success() && note(&out).is_empty(), "{}", note(&out));
+}
+
 /// `info` prints the model card in the JS API's camelCase (one struct serves both front ends).
 #[test]
 fn info_is_the_js_model_card() {

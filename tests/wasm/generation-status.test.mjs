@@ -8,6 +8,10 @@ import { decodeRate, generationStatus, repeatedPhrase, repetitionNote } from '..
 test('a run that wrote tokens says how it ended', () => {
   assert.equal(generationStatus({ ids: [11, 12, 0], stoppedBy: 'eos' }, 'decoder-only'), 'Stopped at the end-of-sequence token.');
   assert.equal(generationStatus({ ids: [11, 12, 13], stoppedBy: 'max' }, 'decoder-only'), 'Stopped after 3 tokens (the maximum).');
+  assert.equal(generationStatus({ ids: [11, 12, 13], stoppedBy: 'max' }, 'decoder-only', { maxNewTokens: 3 }), 'Stopped after 3 tokens (the maximum).');
+  // The core fits a request to the position table: three of twenty is not "the maximum".
+  assert.equal(generationStatus({ ids: [11, 12, 13], stoppedBy: 'max' }, 'decoder-only', { maxNewTokens: 20 }),
+    'Stopped after 3 tokens, short of the 20 asked for: the text reached the longest this model runs (its position limit).');
   assert.equal(generationStatus({ ids: [11], stoppedBy: 'cancel' }, 'encoder-decoder'), 'Stopped.');
   assert.equal(generationStatus({ ids: [], stoppedBy: undefined }, 'decoder-only'), '');
 });

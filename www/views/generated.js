@@ -9,7 +9,7 @@ const onSelectOf = new WeakMap();
 /**
  * The line under a finished generation: why it stopped. `res` is the API's result ({ ids, stoppedBy, beams? }, the
  * ids generated, an end-of-sequence token included); `kind` the model's ('decoder-only', 'encoder-decoder');
- * `sampling` the settings it ran with (a temperature above 0 draws tokens at random).
+ * `sampling` the settings it ran with (a temperature above 0 draws tokens at random; `maxNewTokens` the length asked for).
  * A model that ends at once has written nothing to look at, so the line says why and what to do instead. Why
  * depends on how the token was chosen: only greedy decoding takes the likeliest; sampling can draw the end token
  * when it is not, and beam search can prefer a sequence that ends at once to longer ones.
@@ -33,7 +33,14 @@ export function generationStatus(res, kind, sampling = {}) {
           + 'such as "Once upon a time".'
         : 'Stopped at once: the likeliest first token was the end-of-sequence token, so the output is empty.';
     }
-    case 'max': return `Stopped after ${n} tokens (the maximum).`;
+    case 'max':
+      // Fewer than were asked for, without an end token: the sequence ran into the longest this model
+      // runs (its position table; the core fits the request to it rather than fail).
+      if (sampling.maxNewTokens > n) {
+        return `Stopped after ${n} tokens, short of the ${sampling.maxNewTokens} asked for: the text reached the longest this `
+          + 'model runs (its position limit).';
+      }
+      return `Stopped after ${n} tokens (the maximum).`;
     case 'cancel': return 'Stopped.';
     default: return '';
   }
