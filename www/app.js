@@ -531,6 +531,9 @@ function renderAttention() {
   if (!r || !state.model) {
     ui.heatmap.hidden = true;
     ui.kindSwitch.hidden = true;
+    // The previous model's kinds: none is chosen now, so a link made before the next run names no kind
+    // this model may lack (page-share.js reads the checked one).
+    for (const input of ui.kindSwitch.querySelectorAll('input')) input.checked = false;
     renderSelect(ui.layerSelect, [], '');
     renderSelect(ui.headSelect, [], '');
     ui.layerSelect.disabled = ui.headSelect.disabled = true;
@@ -733,8 +736,12 @@ async function generate() {
   }
   const text = ui.text.value;
   const info = model.info;
+  // A top-k at or above the vocabulary keeps every token, as transformers' top-k filter does (it takes
+  // the smaller of the two); the engine takes no k past its vocabulary's size.
+  if (sampling.topK > info.vocabSize) sampling.topK = info.vocabSize;
   const startedAt = performance.now();
   let firstArrival;      // when the first token reached the page: the wait the user sees
+  const previous = state.gen;   // shown again if this run fails before its first token
   const gen = { handle: null, steps: [], selected: null, follow: true, running: true, status: 'Generating…',
     // A decoder continues the prompt; an encoder-decoder writes a new text from the source.
     text, prompt: info.kind === 'decoder-only' ? text : `${text} →`, input: null, prefixTokens: null, prefixSpecial: null,
@@ -779,7 +786,11 @@ async function generate() {
     }
   } catch (e) {
     gen.status = '';
-    if (state.gen === gen) showError(ui.generateError, e);
+    if (state.gen === gen) {
+      showError(ui.generateError, e);
+      // Nothing was written: the last output stays on screen beside the message instead of a bare prompt.
+      if (!gen.steps.length && previous) state.gen = previous;
+    }
   } finally {
     gen.running = false;
     setStatus();
@@ -1067,12 +1078,19 @@ function wire() {
     }
     let url;
     try {
-      url = new URL(raw, document.baseURI).href;
+      url = new URL(raw, document.baseURI);
     } catch {
       showError(ui.modelError, `"${raw}" is not an address. Type something like https://example.org/my-model/.`);
       return;
     }
-    loadModel({ baseUrl: url.endsWith('/') ? url : url + '/' }, raw);
+    // javascript:, data:, blob: and file: name no folder the page can read files from.
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      showError(ui.modelError, `A model folder's address starts with http:// or https://, not ${url.protocol} `
+        + '(for a folder on this computer, use "Open a model folder…"). Type something like https://example.org/my-model/.');
+      return;
+    }
+    const href = url.href;
+    loadModel({ baseUrl: href.endsWith('/') ? href : href + '/' }, raw);
   });
   // Drops anywhere on the page load the model; the drop zone shows where.
   const prevent = (e) => { e.preventDefault(); };

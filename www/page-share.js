@@ -148,12 +148,17 @@ function setValue(sel, value) {
 
 async function applyState(state) {
   share.applying = true;
+  // A note from the link replayed before does not speak for this one.
+  showNote('');
+  share.notes = [];    // whole sentences about the link (a model this copy lacks)
+  share.missed = [];   // what the link asks for that the page cannot show, said by focusAttention
   try {
     applyChrome(state);
     await waitFor(() => document.body.dataset.ready === 'true', 'the page to load');
     const index = share.index.indexOf(findModel(share.index, state.model));
     if (state.model && index < 0) {
-      showNote(`The link names a model "${state.model}" that this copy of Glassbox does not have; showing another.`);
+      share.notes.push(`The link names a model "${state.model}" that this copy of Glassbox does not have; showing another.`);
+      showNote(share.notes.join(' '));
     }
     if (index >= 0 && $('#model-select').value !== String(index)) {
       setValue('#model-select', index);
@@ -167,11 +172,16 @@ async function applyState(state) {
         setValue('#src-lang', state.srcLang);
         await sleep(0);
         await waitFor(idle, 'the source language');
+      } else if (state.srcLang) {
+        share.missed.push(`source language ${state.srcLang} (this model has no such code)`);
       }
       if ($(`#tgt-lang option[value="${CSS.escape(state.tgtLang)}"]`)) setValue('#tgt-lang', state.tgtLang);
+      else if (state.tgtLang) share.missed.push(`target language ${state.tgtLang} (this model has no such code)`);
     }
     if (state.pair !== '' || new URLSearchParams(location.hash.slice(1)).has(KEYS.pair)) setValue('#pair-input', state.pair);
-    $(`#real-tokenizers input[value="${CSS.escape(state.tokenizer)}"]`)?.click();
+    const tokenizerChoice = $(`#real-tokenizers input[value="${CSS.escape(state.tokenizer)}"]`);
+    tokenizerChoice?.click();
+    if (state.tokenizer && !tokenizerChoice) share.missed.push(`the ${state.tokenizer} tokenizer (this server has none by that name)`);
     // A setting the link leaves out takes the control's starting value: the model's own (generation_config.json).
     const named = new URLSearchParams(location.hash.slice(1));
     for (const field of NUMBER_FIELDS) {
@@ -186,8 +196,11 @@ async function applyState(state) {
       await sleep(0);
       await waitFor(idle, 'the run');
       focusAttention(state);
-    } else if (state.unread.length) {
-      showNote(unreadNote(state));
+    } else {
+      const said = [...share.notes];
+      if (share.missed.length) said.push(`The link asks for ${share.missed.join(', ')}, which the page cannot show.`);
+      if (state.unread.length) said.push(unreadNote(state));
+      if (said.length) showNote(said.join(' '));
     }
     if (state.generate && !$('#generate-button').disabled) {
       $('#generate-button').click();
@@ -232,7 +245,8 @@ function focusAttention(state) {
     else if (state.head !== 'mean' && state.head > heads) missed.push(`head ${state.head} (each layer has ${heads})`);
     else setValue('#head-select', state.head === 'mean' ? 'mean' : state.head - 1);
   }
-  const notes = [];
+  const notes = [...(share.notes ?? [])];
+  if (share.missed?.length) notes.push(`The link asks for ${share.missed.join(', ')}, which the page cannot show.`);
   if (missed.length) notes.push(`The link asks for ${missed.join(', ')}; the attention map shows what the page picked instead.`);
   // Settings the link wrote in a form no control takes (temperature=hot, beams=0): the controls keep their own.
   if (state.unread.length) notes.push(unreadNote(state));

@@ -119,6 +119,8 @@ describe('a page link an author got wrong', () => {
       // Settings in a form no control takes: named, and the model's own values kept (not the link's defaults).
       [`model=${dec}&text=the+cat+sat&view=attention&temperature=hot&beams=0.5`, /^The link's temperature=hot \(not a number of 0 or more\), beams=0\.5 \(not a whole number of 1 or more\) could not be used; the page keeps its own values\.$/],
       [`model=${dec}&text=the+cat+sat&view=graph&layer=99`, /^The link asks for layer 99 \(this map has \d+\); the attention map shows what the page picked instead\. The link's view=graph \(not tokens, attention or generate\) could not be used; the page keeps its own value\.$/],
+      // A tokenizer the server does not have was dropped without a word.
+      [`model=${dec}&text=the+cat+sat&view=tokens&tokenizer=klingon`, /^The link asks for the klingon tokenizer \(this server has none by that name\), which the page cannot show\.$/],
     ];
     for (const [hash, want] of cases) {
       const { context, page, watch } = await newWatchedPage(setup.browser.browser);
@@ -130,6 +132,18 @@ describe('a page link an author got wrong', () => {
       assert.deepEqual(watch.errors, []);
       await context.close();
     }
+    // The next link replayed in the same page speaks for itself: the last link's note goes (it stayed).
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    await page.goto(`${setup.server.url}#model=${dec}&text=the+cat+sat&view=attention&layer=99`);
+    await page.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+    assert.match(await page.$eval('#share-status', (e) => e.textContent), /layer 99/);
+    await page.evaluate((d) => {
+      delete document.documentElement.dataset.stateApplied;
+      location.hash = `#model=${d}&text=the+dog+ran&view=attention&layer=1&head=mean`;
+    }, dec);
+    await page.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+    assert.equal(await page.$eval('#share-status', (e) => e.textContent), '');
+    await context.close();
   });
 });
 

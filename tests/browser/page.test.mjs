@@ -203,6 +203,56 @@ describe('each model, as a user walks through it', () => {
     assert.doesNotMatch(plain.status, /round in circles|repeats itself/);
   });
 
+  it('a link made after switching models names no attention kind the new model lacks', async () => {
+    const { page } = setup;
+    const enc = setup.models.models.find((m) => m.kind === 'encoder-only');
+    const dec = setup.models.models.find((m) => m.kind === 'decoder-only');
+    await pickModel(page, enc.name);
+    await typeAndRun(page, 'the cat sat on the mat');
+    await page.waitForFunction((n) => location.hash.includes(`model=${encodeURIComponent(n)}`) && location.hash.includes('kind=encoder'), enc.name, { timeout: 60000 });
+    // No run after the switch: the old model's kind radios stayed checked and the link said kind=encoder.
+    await pickModel(page, dec.name);
+    await waitIdle(page);
+    // The page writes the link 250 ms after it settles (page-share.js): read it after that.
+    await page.waitForTimeout(750);
+    const hash = await page.evaluate(() => location.hash);
+    assert.match(hash, new RegExp(`model=${encodeURIComponent(dec.name)}`));
+    assert.doesNotMatch(hash, /kind=encoder/);
+    await page.click('#copy-embed');
+    const codes = await page.$$eval('#embed-widget, #embed-iframe', (els) => els.map((e) => e.value));
+    assert.ok(codes.every((c) => c.includes('model')), `both codes are written: ${codes}`);
+    for (const c of codes) assert.doesNotMatch(c, /kind(="|=)encoder/);
+  });
+
+  it('takes a top-k above the vocabulary as no cut, as transformers does', async () => {
+    const { page } = setup;
+    const model = setup.models.models.find((m) => m.name === 'glassbox-gpt2');
+    await pickModel(page, model.name);
+    await page.fill('#text-input', 'Once upon a time');
+    await page.fill('#temperature', '1');
+    await page.fill('#max-tokens', '3');
+    // 2^32 was sent on and refused by the engine in a developer's words, and the last output was wiped.
+    await page.fill('#top-k', '4294967296');
+    const done = await pressGenerate(page);
+    assert.ok(done.ids.length >= 1, 'it generated');
+    assert.equal(await page.$eval('#generate-error', (e) => (e.hidden ? '' : e.textContent)), '');
+    await page.fill('#top-k', '0');
+    await page.fill('#temperature', '0');
+  });
+
+  it('refuses a folder address that is not http or https, saying what to type', async () => {
+    const { page } = setup;
+    for (const address of ['javascript:alert(1)', 'data:text/plain,hello']) {
+      await page.fill('#url-input', address);
+      await page.click('#url-form button[type="submit"]');
+      await page.waitForFunction(() => !document.querySelector('#model-error').hidden, null, { timeout: 10000 });
+      const message = await page.$eval('#model-error', (e) => e.textContent);
+      assert.match(message, /starts with http:\/\/ or https:\/\/, not (javascript|data):/);
+      assert.doesNotMatch(message, /Failed to construct/);
+    }
+    await page.fill('#url-input', '');
+  });
+
   it('says when the position table, not the length asked for, ended a generation', async () => {
     const { page } = setup;
     const model = setup.models.models.find((m) => m.name === 'glassbox-gpt2');

@@ -47,9 +47,11 @@ after(() => gb?.terminate());
 
 test('a value of the wrong type is described in JavaScript words, not Rust types', async () => {
   const cases = [
-    [() => model.run('hi', { topK: 'five' }), /^run options: topK: invalid type: string "five", expected a whole number of 0 or more\. Check/],
-    [() => model.run('hi', { topK: -1 }), /^run options: topK: invalid value: integer `-1`, expected a whole number of 0 or more\./],
-    [() => model.inspect('hi', { qkv: { kind: 'decoder', layer: -1 } }), /^inspect options: qkv\.layer: .*expected a whole number of 0 or more\./],
+    [() => model.run('hi', { topK: 'five' }), /^run options: topK: invalid type: string "five", expected a whole number from 0 to 4294967295\. Check/],
+    [() => model.run('hi', { topK: -1 }), /^run options: topK: invalid value: integer `-1`, expected a whole number from 0 to 4294967295\./],
+    // Too large for 32 bits: the message gives the bound ("0 or more" did not say why 2^32 was refused).
+    [() => model.generate('hi', { temperature: 1, topK: 2 ** 32 }).done, /^generate options: topK: invalid value: integer `4294967296`, expected a whole number from 0 to 4294967295\./],
+    [() => model.inspect('hi', { qkv: { kind: 'decoder', layer: -1 } }), /^inspect options: qkv\.layer: .*expected a whole number from 0 to 4294967295\./],
     [() => model.inspect('hi', { qkv: 5 }), /^inspect options: qkv: invalid type: integer `5`, expected an object\./],
     [() => model.run('hi', { attention: { kinds: 'decoder' } }), /^run options: attention\.kinds: invalid type: string "decoder", expected an array\./],
     [() => model.generate('hi', { temperature: '0.8' }).done, /^generate options: temperature: invalid type: string "0\.8", expected a number\./],

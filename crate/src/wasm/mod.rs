@@ -192,10 +192,12 @@ fn read_options(value: JsValue, call: &str, read: &dyn Fn(serde_json::Value) -> 
 /// serde's messages name Rust types ("expected u32", "expected struct QkvRequest", "a sequence"); a JS
 /// caller knows numbers, arrays and objects.
 fn in_js_words(problem: &str) -> String {
-    const WHOLE: &str = "a whole number of 0 or more";
+    // usize is 32 bits in wasm: 2^32 is refused as too large, which "0 or more" alone would not explain.
+    const WHOLE_32: &str = "a whole number from 0 to 4294967295";
     let mut out = problem.to_string();
     for (rust, js) in [
-        ("expected usize", WHOLE), ("expected u64", WHOLE), ("expected u32", WHOLE), ("expected u16", WHOLE), ("expected u8", WHOLE),
+        ("expected usize", WHOLE_32), ("expected u64", "a whole number of 0 or more"), ("expected u32", WHOLE_32),
+        ("expected u16", "a whole number from 0 to 65535"), ("expected u8", "a whole number from 0 to 255"),
         ("expected i64", "a whole number"), ("expected i32", "a whole number"), ("expected f64", "a number"), ("expected f32", "a number"),
         ("expected a sequence", "an array"), ("expected a map", "an object"), ("expected a tuple of size 2", "an array of 2 numbers"),
     ] {
