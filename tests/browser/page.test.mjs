@@ -14,6 +14,17 @@ import {
 } from './helpers.mjs';
 import { repeatedPhrase } from '../../www/views/generated.js';
 
+/** Generate greedily, 20 tokens at most, on the page with `text` and check it writes what the CLI's run `cli` did. */
+async function greedyAsTheCli(page, model, text, cli) {
+  await pickModel(page, model.name);
+  await page.fill('#text-input', text);
+  await page.fill('#temperature', '0');
+  await page.fill('#max-tokens', '20');
+  const done = await pressGenerate(page);
+  assert.deepEqual(done.ids, cli.generated_ids, 'the page writes what the CLI does');
+  return done;
+}
+
 const TOLERANCE = 1e-4;
 const SENTENCES = {
   'encoder-only': 'The dog chased the ball across the park.',
@@ -188,12 +199,7 @@ describe('each model, as a user walks through it', () => {
     const cli = cliInspect(model.dir, text, ['--generate', '20']);
     const loop = repeatedPhrase(text, cli.generated_text);
     assert.ok(loop, `the CLI's greedy run repeats itself (${JSON.stringify(cli.generated_text)}): pick another prompt for this test`);
-    await pickModel(page, model.name);
-    await page.fill('#text-input', text);
-    await page.fill('#temperature', '0');
-    await page.fill('#max-tokens', '20');
-    const done = await pressGenerate(page);
-    assert.deepEqual(done.ids, cli.generated_ids, 'the page writes what the CLI does');
+    const done = await greedyAsTheCli(page, model, text, cli);
     assert.match(done.status, new RegExp(`The text goes round in circles: “${loop.phrase}” comes ${loop.count} times\\. Greedy decoding`));
     // A run that does not loop says nothing of the kind.
     await page.fill('#text-input', 'Once upon a time');
@@ -263,12 +269,7 @@ describe('each model, as a user walks through it', () => {
     const eos = eosIds(model.dir);
     assert.ok(cli.generated_ids.length < 20 && !cli.generated_ids.some((id) => eos.includes(id)),
       `the CLI's run is cut by the positions (${cli.ids.length} + ${cli.generated_ids.length}): pick another prompt for this test`);
-    await pickModel(page, model.name);
-    await page.fill('#text-input', text);
-    await page.fill('#temperature', '0');
-    await page.fill('#max-tokens', '20');
-    const done = await pressGenerate(page);
-    assert.deepEqual(done.ids, cli.generated_ids, 'the page writes what the CLI does');
+    const done = await greedyAsTheCli(page, model, text, cli);
     assert.match(done.status, new RegExp(`^Stopped after ${cli.generated_ids.length} tokens, short of the 20 asked for: .*position limit`));
   });
 
