@@ -267,7 +267,12 @@ fn text_longer_than_the_positions_says_so() {
         let s = session(name);
         let text = "the quick brown fox jumps over the lazy dog ".repeat(20);
         let err = s.inspect(&text, None, Capture::PROBS).err().expect("too long").to_string();
-        assert_mentions(&err, &["positions for only 64", "Shorten"]);
+        assert_mentions(&err, &["positions for only 64", "Shorten the text to at most 64 tokens (by "]);
+        // Past Glassbox's general cap too, the model's own limit is what is said (it named the cap).
+        let huge = "the quick brown fox jumps over the lazy dog ".repeat(1500);
+        let err = s.inspect(&huge, None, Capture::PROBS).err().expect("far too long").to_string();
+        assert_mentions(&err, &["positions for only 64", "Shorten the text to at most 64 tokens"]);
+        assert!(!err.contains("MAX_SEQUENCE"), "{err}");
     }
 }
 

@@ -540,25 +540,28 @@ fn check_ids_below(what: &str, ids: &[u32], vocab: usize, info: &ModelInfo) -> R
     if ids.is_empty() {
         return Err(Error::input(format!("the {what} are empty"), "Type some text (or give at least one id)"));
     }
-    loader::limits::check_sequence(what, ids.len())?;
+    // The model's own limit first, whatever the length: a text of 50,000 tokens for a model of 128
+    // positions is told about the 128 (and how far over it is), not about Glassbox's general cap.
+    let n = ids.len();
+    let shorten = |max: usize| format!("Shorten the text to at most {max} tokens (by {})", n - max);
+    if let Some(max) = info.max_positions.filter(|&max| n > max && max <= loader::limits::MAX_SEQUENCE) {
+        return Err(Error::input(format!("the {what} are {n} tokens long but this model has positions for only {max}"), shorten(max)));
+    }
+    if info.max_positions.is_none() && n > MAX_TOKENS_WITHOUT_POSITION_TABLE && MAX_TOKENS_WITHOUT_POSITION_TABLE <= loader::limits::MAX_SEQUENCE {
+        return Err(Error::input(
+            format!("the {what} are {n} tokens long; Glassbox runs at most {MAX_TOKENS_WITHOUT_POSITION_TABLE} at once with this model"),
+            format!("{} (attention maps grow with the square of the length)", shorten(MAX_TOKENS_WITHOUT_POSITION_TABLE)),
+        ));
+    }
+    loader::limits::check_sequence(what, n)?;
     if let Some(&bad) = ids.iter().find(|&&id| id as usize >= vocab) {
         return Err(Error::input(
             format!("{what} contain {bad}, outside the vocabulary (ids 0 to {})", vocab.saturating_sub(1)),
             if vocab == info.vocab_size { "Use ids below vocab_size from config.json" } else { "Use ids below decoder_vocab_size from config.json" },
         ));
     }
-    if let Some(max) = info.max_positions {
-        if ids.len() > max {
-            return Err(Error::input(
-                format!("the {what} are {} tokens long but this model has positions for only {max}", ids.len()),
-                "Shorten the text",
-            ));
-        }
-    } else if ids.len() > MAX_TOKENS_WITHOUT_POSITION_TABLE {
-        return Err(Error::input(
-            format!("the {what} are {} tokens long; Glassbox runs at most {MAX_TOKENS_WITHOUT_POSITION_TABLE} at once with this model", ids.len()),
-            "Shorten the text (attention maps grow with the square of the length)",
-        ));
+    if let Some(max) = info.max_positions.filter(|&max| n > max) {
+        return Err(Error::input(format!("the {what} are {n} tokens long but this model has positions for only {max}"), shorten(max)));
     }
     Ok(())
 }
