@@ -63,7 +63,7 @@ class GlassboxTokens extends GlassboxElement {
     const addSpecialTokens = this.getAttribute('special-tokens') !== 'false';
     const tokens = await entry.model.tokenize(text, { addSpecialTokens });
     if (!isCurrent()) return;
-    const { tokenizer, vocabSize } = entry.model.info;
+    const { tokenizer, vocabSize, tokenizerVocabSize: known } = entry.model.info;
     renderTokens(this.ui.tokens, tokens, {
       scheme: entry.scheme,
       onHighlight: (span) => {
@@ -74,7 +74,6 @@ class GlassboxTokens extends GlassboxElement {
     const n = tokens.ids.length;
     // The tokenizer's own count; vocabSize is config.json's (the embedding table's rows), which may exceed what
     // the tokenizer can produce (T5: 32,128 rows for 32,100 pieces; Qwen2 pads its table too).
-    const known = entry.model.info.tokenizerVocabSize ?? vocabSize;
     const rows = known === vocabSize ? '' : ` (the model's embedding table has ${vocabSize.toLocaleString('en')} rows)`;
     this.ui.count.textContent = `${n} token${n === 1 ? '' : 's'} from a ${tokenizer} tokenizer of ${known.toLocaleString('en')} tokens${rows}.`;
     this.tokens = tokens;

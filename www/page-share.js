@@ -197,8 +197,7 @@ async function applyState(state) {
       await waitFor(idle, 'the run');
       focusAttention(state);
     } else {
-      const said = [...share.notes];
-      if (share.missed.length) said.push(`The link asks for ${share.missed.join(', ')}, which the page cannot show.`);
+      const said = linkNotes();
       if (state.unread.length) said.push(unreadNote(state));
       if (said.length) showNote(said.join(' '));
     }
@@ -245,12 +244,18 @@ function focusAttention(state) {
     else if (state.head !== 'mean' && state.head > heads) missed.push(`head ${state.head} (each layer has ${heads})`);
     else setValue('#head-select', state.head === 'mean' ? 'mean' : state.head - 1);
   }
-  const notes = [...(share.notes ?? [])];
-  if (share.missed?.length) notes.push(`The link asks for ${share.missed.join(', ')}, which the page cannot show.`);
+  const notes = linkNotes();
   if (missed.length) notes.push(`The link asks for ${missed.join(', ')}; the attention map shows what the page picked instead.`);
   // Settings the link wrote in a form no control takes (temperature=hot, beams=0): the controls keep their own.
   if (state.unread.length) notes.push(unreadNote(state));
   if (notes.length) showNote(notes.join(' '));
+}
+
+/** What `applyState` found the link asks for and the page lacks (a model, a tokenizer, a language), as sentences. */
+function linkNotes() {
+  const notes = [...(share.notes ?? [])];
+  if (share.missed?.length) notes.push(`The link asks for ${share.missed.join(', ')}, which the page cannot show.`);
+  return notes;
 }
 
 /** The link's settings written in a form the page cannot take (temperature=hot, beams=0, view=graph): it keeps its own. */

@@ -18,7 +18,7 @@ import { COMMON_ATTRIBUTES, define, h, numberAttr, range, widgetSheets } from '.
 import { ViewElement } from './view-element.js';
 
 /** What <glassbox-rollout> reads: the model and text, the attention kind and the output token. */
-export const ROLLOUT_ATTRIBUTES = [...COMMON_ATTRIBUTES, 'kind', 'output'];
+const ROLLOUT_ATTRIBUTES = [...COMMON_ATTRIBUTES, 'kind', 'output'];
 import { renderSelect } from '../views/controls.js';
 import { axesOf, headMatrix } from '../run-view.js';
 import { renderHeatmap } from '../views/heatmap.js';
@@ -44,7 +44,7 @@ const KIND_LABELS = { encoder: 'Encoder self-attention', decoder: 'Decoder self-
 class GlassboxRollout extends ViewElement {
   // Not `layer` or `head`: rollout and flow take every layer and the mean of the heads (a lesson that sets
   // them on this element is refused by name rather than quietly ignored).
-  static observedAttributes = [...ROLLOUT_ATTRIBUTES];
+  static observedAttributes = ROLLOUT_ATTRIBUTES;
 
   buildControls() {
     widgetSheets().then((list) => { this.shadowRoot.adoptedStyleSheets = [...list, sheet]; });

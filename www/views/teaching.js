@@ -506,7 +506,7 @@ export function mountTeaching(root, opts = {}) {
       const side = [];
       for (const o of others) {
         const t = await o.model.tokenize(st.text).catch((e) => ({ error: e.message }));
-        side.push({ name: o.name, kind: o.model.info.tokenizer, vocabSize: tokenizerSize(o.model.info), tokens: t });
+        side.push({ name: o.name, kind: o.model.info.tokenizer, vocabSize: o.model.info.tokenizerVocabSize, tokens: t });
       }
       // The real GPT-2 and BERT uncased tokenizers (models/tokenizers/), when the server has them.
       for (const entry of opts.realTokenizers?.() ?? []) {
@@ -517,7 +517,7 @@ export function mountTeaching(root, opts = {}) {
       }
       if (seq !== st.seq) return;
       renderTokenizerSteps(ui.tokenizerView, {
-        text: st.text, kind: st.model.info.tokenizer, vocabSize: tokenizerSize(st.model.info), tokens: traced, scheme: st.scheme, others: side,
+        text: st.text, kind: st.model.info.tokenizer, vocabSize: st.model.info.tokenizerVocabSize, tokens: traced, scheme: st.scheme, others: side,
         name: opts.modelName?.() ?? 'this model',
       });
       showError('tokenizer', null);
@@ -541,11 +541,6 @@ export function mountTeaching(root, opts = {}) {
   onSelect(ui.qkvHead, 'head');
 
   return { setModel, update, get state() { return st; }, isPristine: () => isPristine(st.headMask, st.tokenMask) };
-}
-
-/** The tokenizer's own vocabulary (a model card from before `tokenizerVocabSize`: the embedding table's rows). */
-function tokenizerSize(info) {
-  return info.tokenizerVocabSize ?? info.vocabSize;
 }
 
 function select(parent, id, label) {

@@ -210,7 +210,7 @@ export function renderTokenizerCompare(root, view) {
   };
   const who = realWho(real);
   // A model card counts its tokenizer apart from its embedding table, which may have padding rows no token reaches.
-  const ownInfo = view.own && { ...view.own.info, vocabSize: view.own.info.tokenizerVocabSize ?? view.own.info.vocabSize };
+  const ownInfo = view.own && { ...view.own.info, vocabSize: view.own.info.tokenizerVocabSize };
   if (view.own) grid.append(column('own', 'this model', ownInfo, view.own.tokens, view.own.scheme));
   grid.append(column(real.name, who, real.info, real.tokens, KNOWN[real.name]?.scheme ?? 'plain'));
   out.append(grid);
