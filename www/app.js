@@ -9,7 +9,7 @@ import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap } from './views/heatmap.js';
 import { attentionMap, labelSchemeOf, stepMap } from './run-view.js';
 import { renderGenerated, generationStatus, repetitionNote, decodeRate } from './views/generated.js';
-import { renderSampling } from './views/sampling.js';
+import { renderSampling, topKWithin } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, attentionExplanation, modelExplanation, windowOf } from './views/explain.js';
 import { decodeState, findModel } from './url-state.js';
@@ -736,9 +736,7 @@ async function generate() {
   }
   const text = ui.text.value;
   const info = model.info;
-  // A top-k at or above the vocabulary keeps every token, as transformers' top-k filter does (it takes
-  // the smaller of the two); the engine takes no k past its vocabulary's size.
-  if (sampling.topK > info.vocabSize) sampling.topK = info.vocabSize;
+  sampling.topK = topKWithin(sampling.topK, info.vocabSize);
   const startedAt = performance.now();
   let firstArrival;      // when the first token reached the page: the wait the user sees
   const previous = state.gen;   // shown again if this run fails before its first token

@@ -19,7 +19,7 @@ import { mountRealTokenizer } from './elements/tokens-real.js';
 import { renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap } from './views/heatmap.js';
 import { renderGenerated, generationStatus, repetitionNote } from './views/generated.js';
-import { renderSampling } from './views/sampling.js';
+import { renderSampling, topKWithin } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, attentionExplanation, windowOf } from './views/explain.js';
 import { attentionMap, axesOf, stepMap } from './run-view.js';
@@ -362,6 +362,7 @@ class GlassboxGeneration extends GlassboxElement {
     const text = this.text;
     const { info } = entry.model;
     const sampling = this.sampling();
+    sampling.topK = topKWithin(sampling.topK, info.vocabSize);
     const gen = { steps: [], selected: null, running: true, status: 'Generating…',
       prompt: info.kind === 'decoder-only' ? text : '', handle: null, input: null, prefixTokens: null, sampling };
     this._gen = gen;

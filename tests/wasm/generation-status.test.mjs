@@ -70,3 +70,11 @@ test('an output that goes round in circles is told which phrase comes back, and 
   assert.match(repetitionNote('', 'le chat le chat le chat', { beams: true }), /^The text repeats itself: .*Beam search keeps the likeliest whole sequences/);
   assert.equal(repetitionNote('Once upon a time', ' there was a girl.', {}), '');
 });
+
+test('a top-k at or above the vocabulary is sent as the vocabulary, as transformers takes the smaller of the two', async () => {
+  const { topKWithin } = await import('../../www/views/sampling.js');
+  assert.equal(topKWithin(2 ** 32, 17000), 17000);
+  assert.equal(topKWithin(17001, 17000), 17000);
+  assert.equal(topKWithin(40, 17000), 40);
+  assert.equal(topKWithin(0, 17000), 0);
+});

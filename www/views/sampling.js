@@ -12,6 +12,15 @@ import { scrollRegion } from './scroll-region.js';
 
 const LABEL_CHARS = 16;
 
+/**
+ * Top-k as the engine takes it: a k at or above the vocabulary keeps every token, as transformers' top-k filter
+ * does (it takes the smaller of the two), so it is sent as the vocabulary's size (the engine refuses a k past
+ * 32 bits, which a reader can type).
+ */
+export function topKWithin(topK, vocabSize) {
+  return topK > vocabSize ? vocabSize : topK;
+}
+
 /** What the settings do, in words (T, k, p as the run used them). */
 export function settingsSentence({ temperature, topK, topP }, vocabSize) {
   const parts = [];
