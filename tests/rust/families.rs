@@ -696,11 +696,17 @@ fn bert_family_refusals() {
     assert!(msg.contains("vocab_projector.weight"), "{msg}");
 }
 
-/// A tied BERT/RoBERTa whose file stores both head biases with different values: HF 5 leaves the
-/// pair untied (as for the weights) and the forward pass adds the decoder's; equal, they tie.
+/// A tied BERT/RoBERTa/ALBERT/DeBERTa-v2 (legacy head) whose file stores both head biases with
+/// different values: HF 5 leaves the pair untied (as for the weights) and the forward pass adds the
+/// decoder's; equal, they tie.
 #[test]
 fn bert_tied_with_both_head_biases_stored_adds_the_decoder_s() {
-    for (name, own, decoders) in [("bert", "cls.predictions.bias", "cls.predictions.decoder.bias"), ("roberta", "lm_head.bias", "lm_head.decoder.bias")] {
+    for (name, own, decoders) in [
+        ("bert", "cls.predictions.bias", "cls.predictions.decoder.bias"),
+        ("roberta", "lm_head.bias", "lm_head.decoder.bias"),
+        ("albert", "predictions.bias", "predictions.decoder.bias"),
+        ("deberta_v3", "cls.predictions.bias", "cls.predictions.decoder.bias"),
+    ] {
         let ids = [0u32, 5, 6, 7, 2];
         let logits = |shift: f32| {
             let mut folder = Folder::fixture(name);
@@ -720,6 +726,48 @@ fn bert_tied_with_both_head_biases_stored_adds_the_decoder_s() {
         let gap = differs.iter().zip(&plain).map(|(a, b)| a - b).fold(f32::INFINITY, f32::min);
         assert!((gap - 1.0).abs() < 1e-4, "{name}: the decoder's bias (+1) is added, smallest gap {gap}");
     }
+}
+
+/// DeBERTa-v2's legacy masked-LM head is tied as transformers 5 ties BERT's: untied in config.json,
+/// the forward pass adds `cls.predictions.decoder.bias` (the head's own `bias` then goes unused), and
+/// a tied config whose file stores a decoder that differs from the token table uses that decoder.
+/// (Glassbox once always added the head's own bias and always tied a tied config: logits 0.3-1.9 off.)
+#[test]
+fn deberta_legacy_head_is_tied_as_transformers_5_ties_it() {
+    let ids = [1u32, 5, 6, 7, 2];
+    let logits = |tie: bool, edit: &dyn Fn(&[f32], &[f32]) -> Vec<(&'static str, Vec<f32>, Vec<usize>)>| {
+        let mut folder = edited("deberta_v3", |c| {
+            c.insert("tie_word_embeddings".into(), Value::Bool(tie));
+        });
+        let bytes = folder.weights.take().unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let floats = |name: &str| st.tensor(name).unwrap().data().chunks(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect::<Vec<f32>>();
+        let (table, bias) = (floats("deberta.embeddings.word_embeddings.weight"), floats("cls.predictions.bias"));
+        let shape = st.tensor("deberta.embeddings.word_embeddings.weight").unwrap().shape().to_vec();
+        let mut added: Vec<(&str, Vec<u8>, Vec<usize>)> = edit(&table, &bias)
+            .into_iter()
+            .map(|(n, v, sh)| (n, v.iter().flat_map(|x| x.to_le_bytes()).collect(), if sh.is_empty() { shape.clone() } else { sh }))
+            .collect();
+        let mut views: Vec<(String, safetensors::tensor::TensorView)> = st.tensors().into_iter().filter(|(n, _)| !added.iter().any(|(a, _, _)| a == n)).collect();
+        for (n, data, sh) in added.iter_mut() {
+            views.push((n.to_string(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, sh.clone(), data).unwrap()));
+        }
+        folder.weights = Some(safetensors::serialize(views, None).unwrap());
+        Model::load(&folder.files(), None).unwrap().forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap()
+    };
+    let plain = load_model("deberta_v3").forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits.unwrap();
+    let v = plain.len() / ids.len();
+    // Untied, as an HF-5 file of an untied head stores it: the decoder a copy of the table, its bias
+    // the trained one, the head's own bias zeros.
+    let untied = logits(false, &|table, bias| {
+        vec![("cls.predictions.decoder.weight", table.to_vec(), vec![]), ("cls.predictions.decoder.bias", bias.to_vec(), vec![v]), ("cls.predictions.bias", vec![0.0; v], vec![v])]
+    });
+    let gap = untied.iter().zip(&plain).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(gap < 1e-5, "untied: the decoder's bias is added, not the head's zeros (largest gap {gap})");
+    // Tied in config.json, but the file stores a decoder of twice the table: not tied.
+    let doubled = logits(true, &|table, _| vec![("cls.predictions.decoder.weight", table.iter().map(|x| 2.0 * x).collect(), vec![])]);
+    let gap = doubled.iter().zip(&plain).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(gap > 1e-2, "a stored decoder that differs from the table is used (largest gap {gap})");
 }
 
 /// Old `gamma`/`beta` norm tensors: transformers renames them for modules named `LayerNorm` (BERT's)

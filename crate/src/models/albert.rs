@@ -163,18 +163,11 @@ impl Albert {
             .collect::<Result<Vec<_>>>()?;
         let pooler = if w.contains("pooler.weight") || random { Some(linear(&w, "pooler", c, c, true)?) } else { None };
         let mlm = if w.contains("predictions.dense.weight") || random {
-            let tied = cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, "predictions.decoder.weight", "embeddings.word_embeddings.weight", v, e)?;
-            // The forward pass adds the decoder's bias, which HF ties to `predictions.bias` only when the
-            // weights are tied: untied, the decoder's own is read first.
-            let (first, second) = if tied { ("predictions.bias", "predictions.decoder.bias") } else { ("predictions.decoder.bias", "predictions.bias") };
-            let bias = match w.get_opt(first, &[v])? {
-                Some(b) => b,
-                None => w.get(second, &[v])?,
-            };
+            let (decoder, bias) = super::layers::tied_mlm_decoder(&w, ["predictions.decoder.weight", "predictions.bias", "predictions.decoder.bias"], "embeddings.word_embeddings.weight", v, e, cfg.tie_word_embeddings)?;
             Some(MlmHead {
                 dense: linear(&w, "predictions.dense", c, e, true)?,
                 ln: LayerNorm::load(&w, "predictions.LayerNorm", e, eps)?,
-                decoder: if tied { None } else { Some(token_table_not_int8(&w, "predictions.decoder.weight", v, e)?) },
+                decoder,
                 bias,
             })
         } else {

@@ -543,24 +543,8 @@ impl Bert {
             None
         };
         let mlm = if w.contains(&format!("{}.weight", names.head_dense)) || random {
-            // Tied unless the file stores a decoder that differs from the table (transformers 5 then
-            // leaves the pair untied); the bias pair below follows config.json, as HF ties it apart.
-            let decoder = if cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, names.head_decoder, names.word, v, e)? {
-                None
-            } else {
-                Some(token_table_not_int8(&w, names.head_decoder, v, e)?)
-            };
-            // The forward pass adds `decoder.bias`. HF 5 ties it to the head's own `bias` only together
-            // with the weights, and not when the file stores both with different values (as for the
-            // table above); untied, the decoder's bias is read (4.x files may store only the other one,
-            // which 4.x added: Glassbox reads that one then, where HF 5 would start from zeros).
             let [own, decoders] = names.head_bias;
-            let both_differ = cfg.tie_word_embeddings && w.contains(own) && w.contains(decoders) && !w.same_values(own, decoders)?;
-            let (first, second) = if cfg.tie_word_embeddings && !both_differ { (own, decoders) } else { (decoders, own) };
-            let bias = match w.get_opt(first, &[v])? {
-                Some(b) => b,
-                None => w.get(second, &[v])?,
-            };
+            let (decoder, bias) = super::layers::tied_mlm_decoder(&w, [names.head_decoder, own, decoders], names.word, v, e, cfg.tie_word_embeddings)?;
             Some(MlmHead {
                 dense: linear(&w, names.head_dense, c, e, true)?,
                 ln: LayerNorm::load(&w, names.head_ln, e, eps)?,

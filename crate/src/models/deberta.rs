@@ -419,12 +419,14 @@ impl Deberta {
                 if !cfg.legacy && e != c {
                     return Err(Error::config("legacy", format!("is false: the original head multiplies {c}-wide states by the {e}-wide token table"), "Use the config.json saved with the weights (legacy true reads cls.predictions)"));
                 }
-                let decoder = match cfg.legacy && !cfg.tie_word_embeddings {
-                    true => Some(token_table_not_int8(&w, "cls.predictions.decoder.weight", v, e)?),
-                    false => None,
+                // The legacy head is BERT's, tied as transformers 5 ties BERT's; the original head
+                // always multiplies by the token table and adds its one bias.
+                let (decoder, bias) = match cfg.legacy {
+                    true => super::layers::tied_mlm_decoder(&w, ["cls.predictions.decoder.weight", "cls.predictions.bias", "cls.predictions.decoder.bias"], "embeddings.word_embeddings.weight", v, e, cfg.tie_word_embeddings)?,
+                    false => (None, w.get(bias, &[v])?),
                 };
                 let head_width = if cfg.legacy { e } else { c };
-                Some(MlmHead { dense: linear(&w, dense, c, head_width, true)?, ln: LayerNorm::load(&w, ln, head_width, eps)?, decoder, bias: w.get(bias, &[v])? })
+                Some(MlmHead { dense: linear(&w, dense, c, head_width, true)?, ln: LayerNorm::load(&w, ln, head_width, eps)?, decoder, bias })
             }
         };
         // Only a checkpoint that says it is a DebertaV2ForMaskedLM: a base model (DebertaModel, or no

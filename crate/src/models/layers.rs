@@ -250,6 +250,29 @@ pub fn linear_params(l: &Linear, bias: bool) -> usize {
     l.d_in * l.d_out + if bias { l.d_out } else { 0 }
 }
 
+/// A masked-LM head's decoder and bias as transformers 5 ties them (BERT, ALBERT, DeBERTa-v2's
+/// legacy head: the decoder's weight to the token table `table`, its bias `decoder.bias` to the
+/// head's own `bias`): tied when config.json says so and the file stores no decoder that differs
+/// from the table; the decoder's own bias first whenever the pair is untied, or when the file
+/// stores both biases with different values (HF then leaves them apart). 4.x files may store only
+/// the head's own bias, which 4.x added: it is read then, where HF 5 would start from zeros.
+/// `names`: the decoder's weight, the head's own bias, the decoder's bias. Returns (the decoder
+/// `[V][E]` when it is not the table, the bias `[V]`).
+pub fn tied_mlm_decoder(w: &Weights, names: [&str; 3], table: &str, v: usize, e: usize, tie_word_embeddings: bool) -> Result<(Option<Linear>, Vec<f32>)> {
+    let [decoder, own, decoders] = names;
+    let decoder = match tie_word_embeddings && !stored_head_differs(w, decoder, table, v, e)? {
+        true => None,
+        false => Some(token_table_not_int8(w, decoder, v, e)?),
+    };
+    let both_differ = tie_word_embeddings && w.contains(own) && w.contains(decoders) && !w.same_values(own, decoders)?;
+    let (first, second) = if tie_word_embeddings && !both_differ { (own, decoders) } else { (decoders, own) };
+    let bias = match w.get_opt(first, &[v])? {
+        Some(b) => b,
+        None => w.get(second, &[v])?,
+    };
+    Ok((decoder, bias))
+}
+
 /// A masked-LM head as BERT's descendants build it: `decoder(LN(act(W_dense x))) + bias`, the
 /// decoder being the token table unless the checkpoint has one of its own (BERT, RoBERTa,
 /// DistilBERT, ALBERT, ModernBERT).
