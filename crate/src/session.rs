@@ -221,6 +221,7 @@ impl Session {
             return Err(Error::input("the number of beams is 0", "Use 1 beam (greedy or sampling) or more (beam search)"));
         }
         let num_beams = request.num_beams.or(g.num_beams).unwrap_or(1);
+        g.refuse_unsupported(sampling != Sampling::Greedy, num_beams)?;
         if num_beams > 1 {
             if sampling != Sampling::Greedy {
                 let why = if request.temperature.is_some() { "a temperature above 0" } else { "the model's do_sample" };

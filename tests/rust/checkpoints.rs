@@ -111,22 +111,41 @@ fn load_error(folder: &Folder) -> String {
     }
 }
 
+/// A generation setting Glassbox does not implement is refused by name when a run would use it,
+/// and only then: the model loads and every single pass works, and a key HF reads only when sampling
+/// (or only between beam groups) leaves greedy (or one-beam) decoding alone, as in transformers 5.
 #[test]
-fn unsupported_generation_keys_are_refused_by_name() {
-    for (key, value) in [("typical_p", "0.9"), ("suppress_tokens", "[5]"), ("diversity_penalty", "0.5"), ("forced_decoder_ids", "[[1, 5]]")] {
+fn unsupported_generation_keys_are_refused_by_name_when_a_run_uses_them() {
+    let greedy = GenerationRequest { max_new_tokens: Some(3), ..Default::default() };
+    let sampled = GenerationRequest { temperature: Some(0.8), ..greedy };
+    let beams = GenerationRequest { num_beams: Some(2), ..greedy };
+    // (key, value, a run that uses it, a run that does not)
+    for (key, value, uses, leaves) in [
+        ("typical_p", "0.9", &sampled, Some(&greedy)),
+        ("min_p", "0.05", &sampled, Some(&beams)),
+        ("diversity_penalty", "0.5", &beams, Some(&sampled)),
+        ("suppress_tokens", "[5]", &greedy, None),
+        ("forced_decoder_ids", "[[1, 5]]", &beams, None),
+    ] {
         let mut folder = fixture("gpt2_generation_config");
         let mut gen: Value = serde_json::from_slice(folder.generation_config.as_ref().unwrap()).unwrap();
         gen[key] = serde_json::from_str(value).unwrap();
         folder.generation_config = Some(serde_json::to_vec(&gen).unwrap());
-        let err = load_error(&folder);
+        let session = Session::load(&folder.files(), None).unwrap_or_else(|e| panic!("{key}: the model loads ({e})"));
+        session.inspect("Hello there", None, Capture::NONE).unwrap_or_else(|e| panic!("{key}: a single pass works ({e})"));
+        let err = session.plan("Hello there", uses).err().unwrap_or_else(|| panic!("{key}: refused for {uses:?}")).to_string();
         assert!(err.contains("generation_config.json") && err.contains(key), "{key}: {err}");
+        if let Some(leaves) = leaves {
+            session.plan("Hello there", leaves).unwrap_or_else(|e| panic!("{key}: {leaves:?} does not read it ({e})"));
+        }
     }
     // The same key in config.json counts only without generation_config.json (HF's legacy path).
     let mut folder = fixture("bart_untied_v4");
     let mut cfg: Value = serde_json::from_slice(&folder.config).unwrap();
     cfg["encoder_no_repeat_ngram_size"] = 3.into();
     folder.config = serde_json::to_vec(&cfg).unwrap();
-    let err = load_error(&folder);
+    let session = Session::load(&folder.files(), None).unwrap();
+    let err = session.plan("Hello there", &greedy).err().expect("refused").to_string();
     assert!(err.contains("config.json") && err.contains("encoder_no_repeat_ngram_size"), "{err}");
 }
 

@@ -13,8 +13,9 @@
 //!   minimum lengths, forced first/last tokens, the eos ids), which are part of the model.
 //!
 //! Keys that would change the output and that Glassbox does not implement are refused by name
-//! (see [`REFUSED`]), so a run never silently differs from `model.generate`. The table of keys is in
-//! docs/config-keys.md.
+//! (see [`REFUSED`]) when a run would use them, so a run never silently differs from
+//! `model.generate`; the model still loads, and every forward pass and view works. The table of
+//! keys is in docs/config-keys.md.
 
 use super::beam::{BeamOptions, EarlyStopping, GenerationRules};
 use super::generation::Sampling;
@@ -48,6 +49,9 @@ pub struct GenerationConfig {
     pub pad_token_id: Option<u32>,
     pub bos_token_id: Option<u32>,
     pub decoder_start_token_id: Option<u32>,
+    /// Keys of [`REFUSED`] the file sets to a value that is not neutral, in the file's order:
+    /// [`GenerationConfig::refuse_unsupported`] refuses the first one a run would use.
+    pub unsupported: Vec<(&'static str, Value)>,
 }
 
 /// HF's default `top_k` when sampling (`GenerationConfig.top_k = 50`).
@@ -86,6 +90,11 @@ pub const REFUSED: &[(&str, Off)] = &[
     ("token_healing", Off::False),
 ];
 
+/// Refused keys that act only when sampling: HF adds these logits warpers under `do_sample` alone.
+const SAMPLING_ONLY: &[&str] = &["typical_p", "epsilon_cutoff", "eta_cutoff", "min_p", "top_h"];
+/// A refused key that acts only in group beam search (several beams): HF ignores it otherwise.
+const BEAMS_ONLY: &[&str] = &["diversity_penalty"];
+
 /// The value of a refused key that leaves HF's output unchanged.
 #[derive(Debug, Clone, Copy)]
 pub enum Off {
@@ -121,17 +130,8 @@ impl GenerationConfig {
         let Value::Object(map) = value else {
             return Err(Error::file(source, "is not a JSON object", "Use the file saved by `save_pretrained`"));
         };
-        for (key, off) in REFUSED {
-            if let Some(v) = map.get(*key) {
-                if !off.accepts(v) {
-                    return Err(Error::file(
-                        source,
-                        format!("`{key}` is {v}, which changes what is generated and Glassbox does not implement it"),
-                        format!("Remove `{key}` (or set it to its neutral value) to run this model here"),
-                    ));
-                }
-            }
-        }
+        // Read the settings' file order, so the first unsupported key named is the file's first.
+        let unsupported = map.iter().filter_map(|(key, v)| REFUSED.iter().find(|(k, off)| k == key && !off.accepts(v)).map(|(k, _)| (*k, v.clone()))).collect();
         let f = Fields { source, map: &map };
         let early_stopping = match map.get("early_stopping") {
             None | Some(Value::Null) => None,
@@ -164,6 +164,7 @@ impl GenerationConfig {
             pad_token_id: f.ids("pad_token_id")?.first().copied(),
             bos_token_id: f.ids("bos_token_id")?.first().copied(),
             decoder_start_token_id: f.ids("decoder_start_token_id")?.first().copied(),
+            unsupported,
         };
         if !(cfg.repetition_penalty > 0.0 && cfg.repetition_penalty.is_finite()) {
             return Err(Error::file(source, format!("`repetition_penalty` is {}", cfg.repetition_penalty), "Use a positive repetition_penalty (1.0 switches it off)"));
@@ -175,6 +176,32 @@ impl GenerationConfig {
         // the model can still be inspected, and a run that names one beam or temperature 0 decodes.
         // `Session::plan` refuses it when nothing overrides it.
         Ok(cfg)
+    }
+
+    /// Refuses, by name, the first unsupported key ([`REFUSED`]) that a run sampling or not, with
+    /// `num_beams` beams, would use: sampling's filters only when sampling, the beam groups'
+    /// diversity only with several beams (as transformers 5 ignores them otherwise), the others always.
+    pub fn refuse_unsupported(&self, sampling: bool, num_beams: usize) -> Result<()> {
+        let acts = |key: &str| match (SAMPLING_ONLY.contains(&key), BEAMS_ONLY.contains(&key)) {
+            (true, _) => sampling,
+            (_, true) => num_beams > 1,
+            _ => true,
+        };
+        match self.unsupported.iter().find(|(key, _)| acts(key)) {
+            None => Ok(()),
+            Some((key, v)) => {
+                let when = match (SAMPLING_ONLY.contains(key), BEAMS_ONLY.contains(key)) {
+                    (true, _) => ", or decode greedily (temperature 0), which does not read it",
+                    (_, true) => ", or decode with one beam, which does not read it",
+                    _ => "",
+                };
+                Err(Error::file(
+                    self.source,
+                    format!("`{key}` is {v}, which changes what is generated and Glassbox does not implement it"),
+                    format!("Remove `{key}` (or set it to its neutral value) to generate with this model here{when}. Every view of a single pass works as it is"),
+                ))
+            }
+        }
     }
 
     /// How many new tokens a run may make after `prefix_len` tokens: `explicit` when given, else
@@ -281,12 +308,20 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_keys_are_refused_by_name_and_neutral_values_pass() {
-        let err = GenerationConfig::from_files(b"{}", Some(br#"{"typical_p": 0.9}"#)).unwrap_err().to_string();
-        assert!(err.contains("generation_config.json") && err.contains("typical_p"), "{err}");
-        let err = GenerationConfig::from_files(br#"{"suppress_tokens": [1, 2]}"#, None).unwrap_err().to_string();
+    fn unsupported_keys_are_refused_by_name_when_they_act_and_neutral_values_pass() {
+        let g = GenerationConfig::from_files(b"{}", Some(br#"{"typical_p": 0.9}"#)).unwrap();
+        let err = g.refuse_unsupported(true, 1).unwrap_err().to_string();
+        assert!(err.contains("generation_config.json") && err.contains("typical_p") && err.contains("greedily"), "{err}");
+        g.refuse_unsupported(false, 1).expect("HF reads typical_p only when sampling");
+        g.refuse_unsupported(false, 4).expect("nor with beams");
+        let g = GenerationConfig::from_files(br#"{"suppress_tokens": [1, 2]}"#, None).unwrap();
+        let err = g.refuse_unsupported(false, 1).unwrap_err().to_string();
         assert!(err.contains("suppress_tokens"), "{err}");
-        assert!(GenerationConfig::from_files(b"{}", Some(br#"{"typical_p": 1.0, "suppress_tokens": null, "renormalize_logits": false}"#)).is_ok());
+        let g = GenerationConfig::from_files(b"{}", Some(br#"{"diversity_penalty": 0.5}"#)).unwrap();
+        g.refuse_unsupported(true, 1).expect("diversity acts between beam groups only");
+        assert!(g.refuse_unsupported(false, 4).unwrap_err().to_string().contains("diversity_penalty"));
+        let neutral = GenerationConfig::from_files(b"{}", Some(br#"{"typical_p": 1.0, "suppress_tokens": null, "renormalize_logits": false}"#)).unwrap();
+        assert!(neutral.unsupported.is_empty() && neutral.refuse_unsupported(true, 4).is_ok());
         // Beam sampling is refused when a run would use it (Session::plan), not at load.
         let both = GenerationConfig::from_files(b"{}", Some(br#"{"do_sample": true, "num_beams": 4}"#)).unwrap();
         assert!(both.do_sample && both.num_beams == Some(4));
@@ -313,7 +348,7 @@ mod tests {
         assert_eq!((zero.min_length, zero.min_new_tokens), (0, 0));
         let alone = GenerationConfig::from_files(b"{}", Some(br#"{"min_length": 10}"#)).unwrap();
         assert_eq!(alone.min_length, 10);
-        let err = GenerationConfig::from_files(b"{}", Some(br#"{"remove_invalid_values": true}"#)).unwrap_err().to_string();
+        let err = GenerationConfig::from_files(b"{}", Some(br#"{"remove_invalid_values": true}"#)).unwrap().refuse_unsupported(false, 1).unwrap_err().to_string();
         assert!(err.contains("remove_invalid_values"), "{err}");
     }
 }
