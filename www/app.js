@@ -774,7 +774,7 @@ async function generate() {
     gen.status = generationStatus(res, info.kind, gen.sampling);
     if (res.beams) {
       gen.status = `Beam search kept ${res.beams.length} finished sequences; this is the best (score `
-        + `${res.beams[0]?.score.toFixed(3)}: its summed log-probability divided by its new tokens' count raised to the length penalty). ${gen.status}`;
+        + `${res.beams[0]?.score.toFixed(3)}: its summed log-probability divided by n^p, n its new tokens' count and p the length penalty). ${gen.status}`;
     }
     // A loop is worth a sentence: what repeats, and why the way tokens were chosen let it.
     const loop = repetitionNote(info.kind === 'decoder-only' ? text : '', gen.steps.at(-1)?.text ?? '', { sampling: gen.sampling, beams: Boolean(res.beams) });

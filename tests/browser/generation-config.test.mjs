@@ -84,7 +84,7 @@ describe('generation_config.json on the page', () => {
     assert.deepEqual(beams.ids, reference.generate.ids, 'the page\'s beam search equals HF\'s model.generate');
     // The score is HF's: the summed log-probability divided by the new tokens' count raised to the length penalty (not a
     // "log-probability per length^penalty", which reads as a per-token figure).
-    assert.match(beams.status, /this is the best \(score -?[\d.]+: its summed log-probability divided by its new tokens' count raised to the length penalty\)/);
+    assert.match(beams.status, /this is the best \(score -?[\d.]+: its summed log-probability divided by n\^p, n its new tokens' count and p the length penalty\)/);
 
     // Override: one beam and 4 tokens is greedy, the CLI's `inspect --generate 4 --num-beams 1`.
     await page.fill('#num-beams', '1');
