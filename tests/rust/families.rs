@@ -770,6 +770,24 @@ fn deberta_legacy_head_is_tied_as_transformers_5_ties_it() {
     assert!(gap > 1e-2, "a stored decoder that differs from the table is used (largest gap {gap})");
 }
 
+/// transformers 5 renames GPT-NeoX's `embed_out` to `lm_head` as it loads, so a file that stores
+/// the head as `lm_head.weight` is read as one with `embed_out.weight` (Glassbox once found no head
+/// there: no logits untied, and a tied config ignored a stored head that differs from the table).
+#[test]
+fn gpt_neox_head_stored_as_lm_head_is_read() {
+    let ids = [1u32, 5, 6, 7, 2];
+    let mut folder = Folder::fixture("gpt_neox");
+    let bytes = folder.weights.take().unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = st.tensors().into_iter().map(|(n, v)| (if n == "embed_out.weight" { "lm_head.weight".to_string() } else { n }, v)).collect();
+    assert!(views.iter().any(|(n, _)| n == "lm_head.weight"), "the fixture stores embed_out.weight");
+    folder.weights = Some(safetensors::serialize(views, None).unwrap());
+    let renamed = Model::load(&folder.files(), None).unwrap().forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits;
+    let plain = load_model("gpt_neox").forward(&Inputs { ids: &ids, type_ids: None, decoder_ids: None }, Capture::NONE).unwrap().logits;
+    assert!(plain.is_some());
+    assert_eq!(renamed, plain);
+}
+
 /// Old `gamma`/`beta` norm tensors: transformers renames them for modules named `LayerNorm` (BERT's)
 /// and for no other, so a BERT file with them runs as with `weight`/`bias`, and a GPT-2 whose
 /// `ln_f` has them is refused naming the tensor (HF would leave them unused, the norm at 1 and 0).

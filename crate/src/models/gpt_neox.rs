@@ -26,7 +26,7 @@
 //! | `layers.{l}.attention.dense.{weight,bias}` | [C][C], [C] (`attention_bias`) |
 //! | `layers.{l}.mlp.dense_h_to_4h.*`, `layers.{l}.mlp.dense_4h_to_h.*` | [F][C], [F]; [C][F], [C] |
 //! | `final_layer_norm.{weight,bias}` | [C] |
-//! | `embed_out.weight` (never prefixed) | [V][C] (unused when tied) |
+//! | `embed_out.weight` (never prefixed; `lm_head.weight` read when it is absent, as HF 5 renames it) | [V][C] (unused when tied) |
 
 use super::activations::{self, flat_mut};
 use super::attention::{attend, KvCache, Mask, Recorder};
@@ -149,13 +149,16 @@ impl GptNeoX {
         let eps = cfg.layer_norm_eps;
         let bias = cfg.attention_bias;
         let blocks = (0..l).map(|i| Block::load(&w, &format!("layers.{i}"), "attention", (c, f), eps, bias)).collect::<Result<Vec<_>>>()?;
-        let table = super::layers::tied_table_name(&w, "embed_in.weight", "embed_out.weight", cfg.tie_word_embeddings);
+        // transformers 5 renames `embed_out` to `lm_head` as it loads (its conversion mapping), so a
+        // file may store the head under either name.
+        let head = if !w.contains("embed_out.weight") && w.contains("lm_head.weight") { "lm_head.weight" } else { "embed_out.weight" };
+        let table = super::layers::tied_table_name(&w, "embed_in.weight", head, cfg.tie_word_embeddings);
         let embed = super::layers::token_table(&w, table, v, c)?;
         let ln_f = LayerNorm::load(&w, "final_layer_norm", c, eps)?;
-        let tied = cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, "embed_out.weight", table, v, c)?;
+        let tied = cfg.tie_word_embeddings && !super::layers::stored_head_differs(&w, head, table, v, c)?;
         let embed_out = match tied {
             true => None,
-            false if w.contains("embed_out.weight") || matches!(w, Weights::Random { .. }) => Some(super::layers::token_table(&w, "embed_out.weight", v, c)?),
+            false if w.contains(head) || matches!(w, Weights::Random { .. }) => Some(super::layers::token_table(&w, head, v, c)?),
             false => None,
         };
         let has_head = tied || embed_out.is_some();
