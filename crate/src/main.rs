@@ -838,6 +838,12 @@ fn generate_cmd(args: &Args) -> Result<()> {
     let mut failure = None;
     session.generate(&args.texts[0], &opts, &mut |tok| {
         ids.push(tok.id);
+        // A byte-fallback token (`<0xE2>`) joins the bytes before it: a later byte can turn the
+        // text they made into replacement characters (HF's ByteFallback decodes a run of bytes as
+        // one), so nothing is printed until a token that is not a byte ends the run.
+        if session.tokenizer.id_to_token(tok.id).is_some_and(|t| t.len() == 6 && t.starts_with("<0x") && t.ends_with('>')) {
+            return true;
+        }
         match session.tokenizer.decode(&ids, true) {
             Ok(text) => {
                 if text.starts_with(&printed) && !text.ends_with('\u{FFFD}') {
@@ -860,8 +866,14 @@ fn generate_cmd(args: &Args) -> Result<()> {
         return Err(e);
     }
     let final_text = session.tokenizer.decode(&ids, true)?;
-    if final_text.starts_with(&printed) {
-        write!(stdout, "{}", &final_text[printed.len()..]).map_err(stdout_failed)?;
+    match final_text.strip_prefix(printed.as_str()) {
+        Some(rest) => write!(stdout, "{rest}").map_err(stdout_failed)?,
+        // Printed text that a later token rewrote (no decoder Glassbox knows does this once the
+        // byte runs above are held back): say so and give the whole text rather than drop the rest.
+        None => {
+            eprintln!("note: the tokenizer rewrote text already printed as later tokens arrived; the whole generated text follows on a line of its own");
+            write!(stdout, "\n{final_text}").map_err(stdout_failed)?;
+        }
     }
     writeln!(stdout).and_then(|_| stdout.flush()).map_err(stdout_failed)
 }

@@ -315,6 +315,31 @@ fn generation_past_the_position_table_says_why_it_stops_short() {
     assert!(out.status.success() && note(&out).is_empty(), "{}", note(&out));
 }
 
+/// `generate` prints the text the page shows, also when byte-fallback tokens make a run of bytes that
+/// a later byte turns into replacement characters (HF's ByteFallback decodes a run as one): the CLI
+/// once printed up to the rewritten characters and dropped the rest.
+#[test]
+fn generate_prints_the_whole_text_through_byte_fallback_runs() {
+    use glassbox::session::{DecodingPlan, GenerationRequest, Session};
+    let gemma2 = dir("gemma2");
+    let (prompt, seed) = ("the quick brown", 2u64);
+    let out = glassbox(&["generate", &gemma2, "--text", prompt, "--temperature", "0.8", "--seed", "2", "--max-new-tokens", "30"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let session = Session::load(&support::Folder::fixture("gemma2").files(), None).unwrap();
+    let request = GenerationRequest { max_new_tokens: Some(30), temperature: Some(0.8), seed, ..Default::default() };
+    let DecodingPlan::Stepwise(opts) = session.plan(prompt, &request).unwrap() else { panic!("one beam") };
+    let mut ids = Vec::new();
+    session.generate(prompt, &opts, &mut |tok| {
+        ids.push(tok.id);
+        true
+    })
+    .unwrap();
+    let text = session.tokenizer.decode(&ids, true).unwrap();
+    assert!(text.contains('\u{FFFD}'), "this seed makes byte runs that decode as replacement characters: {text:?}");
+    assert_eq!(printed, format!("{prompt}{text}\n"));
+}
+
 /// `info` prints the model card in the JS API's camelCase (one struct serves both front ends).
 #[test]
 fn info_is_the_js_model_card() {
