@@ -38,6 +38,7 @@ pub mod card;
 pub mod error;
 pub mod kernels;
 pub mod loader;
+pub mod math;
 pub mod models;
 pub mod plot;
 pub mod rank;

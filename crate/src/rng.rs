@@ -27,6 +27,9 @@ impl Rng {
     pub fn normal(&mut self) -> f32 {
         let u1 = self.uniform().max(f64::MIN_POSITIVE);
         let u2 = self.uniform();
-        ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+        // `crate::math`, not the platform's log and cos: the same bits natively and in wasm, so the CLI and
+        // the page draw the same random weights and the same RNN (`teach::rnn`), whose exploding runs
+        // magnify a last-bit difference (seed 6471334's 220th normal differed in f32).
+        ((-2.0 * crate::math::ln(u1)).sqrt() * crate::math::cos(std::f64::consts::TAU * u2)) as f32
     }
 }

@@ -32,17 +32,19 @@ function cliRnn(args) {
 // An exploding-gradient run (the rnn lesson's third step) magnifies any difference in the last bit of
 // tanh, exp or ln: both builds use the same Rust libm, so the page and `glassbox rnn` agree exactly
 // (with the platform's libm natively, the CLI said accuracy 33% where the page said 39%).
+// Seed 6471334 draws a starting weight whose f32 differed between glibc's log/cos and Rust's (the
+// seeded normals go through crate::math too).
 test('an exploding-gradient run gives the native numbers bit for bit', () => {
-  for (const optimizer of ['adam', 'sgd']) {
-    const t = wasm.WasmTrainer.create({ cell: 'rnn', length: 30, weightScale: 3, optimizer, seed: 1 });
+  for (const [optimizer, seed] of [['adam', 1], ['sgd', 1], ['adam', 6471334]]) {
+    const t = wasm.WasmTrainer.create({ cell: 'rnn', length: 30, weightScale: 3, optimizer, seed });
     for (let i = 0; i < 10; i++) t.step(20);
     const got = t.evaluate();
     const info = t.info();
-    const ref = cliRnn(['--cell', 'rnn', '--length', '30', '--weight-scale', '3', '--optimizer', optimizer, '--seed', '1', '--steps', '200']);
+    const ref = cliRnn(['--cell', 'rnn', '--length', '30', '--weight-scale', '3', '--optimizer', optimizer, '--seed', String(seed), '--steps', '200']);
     const want = ref.evaluations.at(-1);
-    assert.equal(got.accuracy, want.accuracy, `${optimizer}: accuracy`);
-    assert.equal(got.loss, want.loss, `${optimizer}: loss`);
-    assert.equal(info.recurrentSingularValue, ref.recurrentSingularValue, `${optimizer}: largest singular value`);
+    assert.equal(got.accuracy, want.accuracy, `${optimizer}, seed ${seed}: accuracy`);
+    assert.equal(got.loss, want.loss, `${optimizer}, seed ${seed}: loss`);
+    assert.equal(info.recurrentSingularValue, ref.recurrentSingularValue, `${optimizer}, seed ${seed}: largest singular value`);
     t.free();
   }
 });

@@ -253,7 +253,7 @@ impl Model {
             let prev = states.last().map_or(&[][..], Vec::as_slice);
             let mut a = matvec(w_rec, h, h, prev);
             for j in 0..h {
-                a[j] = libm::tanh(a[j] + w_in[x * h + j] + b[j]);
+                a[j] = crate::math::tanh(a[j] + w_in[x * h + j] + b[j]);
             }
             states.push(a);
         }
@@ -293,12 +293,12 @@ impl Model {
             for j in 0..h {
                 z[j] = sigmoid(z[j]);
                 z[h + j] = sigmoid(z[h + j]);
-                z[2 * h + j] = libm::tanh(z[2 * h + j]);
+                z[2 * h + j] = crate::math::tanh(z[2 * h + j]);
                 z[3 * h + j] = sigmoid(z[3 * h + j]);
             }
             let prev_c = &cells[cells.len() - 1];
             let c: Vec<f64> = (0..h).map(|j| z[h + j] * prev_c[j] + z[j] * z[2 * h + j]).collect();
-            let s: Vec<f64> = (0..h).map(|j| z[3 * h + j] * libm::tanh(c[j])).collect();
+            let s: Vec<f64> = (0..h).map(|j| z[3 * h + j] * crate::math::tanh(c[j])).collect();
             gates.push(z);
             cells.push(c);
             states.push(s);
@@ -315,7 +315,7 @@ impl Model {
             let mut dz = vec![0.0; g4];
             for j in 0..h {
                 let (i, f, g, o) = (z[j], z[h + j], z[2 * h + j], z[3 * h + j]);
-                let tc = libm::tanh(c[j]);
+                let tc = crate::math::tanh(c[j]);
                 dc[j] += dh[j] * o * (1.0 - tc * tc);
                 dz[j] = dc[j] * g * i * (1.0 - i);
                 dz[h + j] = dc[j] * prev_c[j] * f * (1.0 - f);
@@ -410,7 +410,7 @@ fn readout(w_out: &[f64], b_out: &[f64], k: usize, width: usize, state: &[f64], 
     }
     let probs = softmax(&logits);
     let best = (0..k).fold(0, |best, i| if logits[i] > logits[best] { i } else { best });
-    let loss = -libm::log(probs[target].max(f64::MIN_POSITIVE));
+    let loss = -crate::math::ln(probs[target].max(f64::MIN_POSITIVE));
     let mut d = probs;
     d[target] -= 1.0;
     (loss, best == target, d)
@@ -464,12 +464,12 @@ fn norm(v: &[f64]) -> f64 {
 }
 
 fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + libm::exp(-x))
+    1.0 / (1.0 + crate::math::exp(-x))
 }
 
 fn softmax(x: &[f64]) -> Vec<f64> {
     let max = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let e: Vec<f64> = x.iter().map(|v| libm::exp(v - max)).collect();
+    let e: Vec<f64> = x.iter().map(|v| crate::math::exp(v - max)).collect();
     let sum: f64 = e.iter().sum();
     e.into_iter().map(|v| v / sum).collect()
 }
