@@ -28,7 +28,8 @@
 //!  tokenizer    loader         tokenizer.json pipelines; config / safetensors parsing, limits
 //!          \    /
 //!          kernels             the math on contiguous &[f32]
-//!   (error, rank, rng: leaves any layer may use)
+//!   (math, error, rank, rng: leaves any layer may use; math: the transcendental functions
+//!    whose bits must not depend on the build)
 //! ```
 //!
 //! Tensors whose shape matters (attention maps `[L][H][Tq][Tk]`, hidden states `[L+1][T][C]`,

@@ -366,7 +366,7 @@ impl Session {
                     crate::kernels::softmax(&mut p);
                     p[label]
                 }
-                Scoring::Sigmoid => (1.0 / (1.0 + (-(z[label] as f64)).exp())) as f32, // one rounding on every platform
+                Scoring::Sigmoid => (1.0 / (1.0 + crate::math::exp(-(z[label] as f64)))) as f32, // one rounding on every platform
                 Scoring::None => z[label],
             }
         };
@@ -411,7 +411,7 @@ impl Session {
             entailment.push((e, c));
         }
         Ok(if multi_label || labels.len() == 1 {
-            entailment.iter().map(|&(e, c)| (1.0 / (1.0 + ((c - e) as f64).exp())) as f32).collect()
+            entailment.iter().map(|&(e, c)| (1.0 / (1.0 + crate::math::exp((c - e) as f64))) as f32).collect()
         } else {
             let mut scores: Vec<f32> = entailment.iter().map(|p| p.0).collect();
             crate::kernels::softmax(&mut scores);

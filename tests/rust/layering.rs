@@ -5,21 +5,22 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Bottom to top. A module may use itself and any module of a lower rank; `error`, `rank` and `rng`
-/// are leaves every layer may use.
+/// Bottom to top. A module may use itself and any module of a lower rank; `math`, `error`, `rank`
+/// and `rng` are leaves every layer may use (`rng` draws its normals through `math`).
 const LAYERS: &[(&str, u8)] = &[
-    ("error", 0),
-    ("rank", 0),
-    ("rng", 0),
-    ("kernels", 1),
-    ("loader", 2),
-    ("tokenizer", 3),
-    ("models", 4),
-    ("session", 5),
-    ("plot", 5),
-    ("teach", 5),
-    ("card", 6),
-    ("wasm", 7),
+    ("math", 0),
+    ("error", 1),
+    ("rank", 1),
+    ("rng", 1),
+    ("kernels", 2),
+    ("loader", 3),
+    ("tokenizer", 4),
+    ("models", 5),
+    ("session", 6),
+    ("plot", 6),
+    ("teach", 6),
+    ("card", 7),
+    ("wasm", 8),
 ];
 
 fn rank(module: &str) -> Option<u8> {

@@ -517,7 +517,7 @@ impl Bart {
     /// The encoder: `src: [S]` -> `[S][C]`. `keys: [S]` hides source tokens (see [`Mask::Keys`]).
     fn run_encoder(&self, src: &[u32], keys: Option<&[f32]>, rec: &mut Recorder) -> Result<Array2<f32>> {
         let (h, d) = (self.config.encoder_attention_heads, self.d_head_enc());
-        let scale = (d as f64).powf(-0.5) as f32; // HF: head_dim ** -0.5, a Python float
+        let scale = crate::math::pow(d as f64, -0.5) as f32; // HF: head_dim ** -0.5, a Python float
         let mut x = self.embed(&self.enc_embed, src, 0, false)?; // [S][C]
         for (l, layer) in self.encoder.iter().enumerate() {
             rec.hidden_state(&x);
@@ -552,7 +552,7 @@ impl Bart {
         }
         let (h, d, t) = (self.config.decoder_attention_heads, self.d_head_dec(), tokens.len());
         let past = state.fed;
-        let scale = (d as f64).powf(-0.5) as f32; // HF: head_dim ** -0.5, a Python float
+        let scale = crate::math::pow(d as f64, -0.5) as f32; // HF: head_dim ** -0.5, a Python float
         let src_keys = state.interventions.additive_token_mask(); // [S], hidden source tokens
         let mut y = self.embed(self.dec_embed.as_ref().unwrap_or(&self.enc_embed), tokens, past, true)?; // [T][C]
         for (l, layer) in self.decoder.iter().enumerate() {
@@ -691,13 +691,13 @@ pub fn sinusoids(n_positions: usize, c: usize) -> Vec<f32> {
         let row = &mut table[pos * c..(pos + 1) * c];
         for k in 0..half {
             // Column 2k of the interleaved layout: its sine goes to slot k.
-            let angle = pos as f64 / 10000f64.powf((2 * k) as f64 / c as f64);
-            row[k] = angle.sin() as f32;
+            let angle = pos as f64 / crate::math::pow(10000.0, (2 * k) as f64 / c as f64);
+            row[k] = crate::math::sin(angle) as f32;
         }
         for k in 0..c - half {
             // Column 2k+1 shares the frequency of column 2k: its cosine goes to slot half + k.
-            let angle = pos as f64 / 10000f64.powf((2 * k) as f64 / c as f64);
-            row[half + k] = angle.cos() as f32;
+            let angle = pos as f64 / crate::math::pow(10000.0, (2 * k) as f64 / c as f64);
+            row[half + k] = crate::math::cos(angle) as f32;
         }
     }
     table
@@ -710,14 +710,14 @@ pub fn sinusoids(n_positions: usize, c: usize) -> Vec<f32> {
 /// torch computes it.
 pub fn fairseq_sinusoids(n_rows: usize, c: usize, pad: usize) -> Vec<f32> {
     let half = c / 2;
-    let step = -(10000f64.ln() / (half as f64 - 1.0)) as f32;
+    let step = -(crate::math::ln(10000.0) / (half as f64 - 1.0)) as f32;
     let mut table = vec![0.0f32; n_rows * c];
     for (pos, row) in table.chunks_exact_mut(c).enumerate().filter(|&(pos, _)| pos != pad) {
         let (sines, cosines) = row.split_at_mut(half); // cosines: C - half >= half slots
         for (k, (sin, cos)) in sines.iter_mut().zip(cosines).enumerate() {
             // Each step's f32 result, through f64 functions (the wasm has no f32 ones to spare).
-            let angle = (pos as f32 * ((k as f32 * step) as f64).exp() as f32) as f64;
-            (*sin, *cos) = (angle.sin() as f32, angle.cos() as f32);
+            let angle = (pos as f32 * crate::math::exp((k as f32 * step) as f64) as f32) as f64;
+            (*sin, *cos) = (crate::math::sin(angle) as f32, crate::math::cos(angle) as f32);
         }
     }
     table

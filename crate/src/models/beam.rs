@@ -133,7 +133,7 @@ pub fn beam_search_with(model: &Model, state: DecoderState, prefix: &[u32], opts
     let eos_ids: Vec<u32> = opts.eos_token_id.map_or_else(|| rules.eos_token_ids.clone(), |e| vec![e]);
     let keep = 2.max(1 + eos_ids.len()) * k; // HF: max(2, 1 + number of eos ids) * num_beams
     let lp = opts.length_penalty;
-    let normalise = |score: f32, len: usize| score / ((len as f64).powf(lp) as f32);
+    let normalise = |score: f32, len: usize| score / (crate::math::pow(len as f64, lp) as f32);
     let max_length = prefix.len().saturating_add(opts.max_new_tokens);
 
     // At the start HF has K copies of the prefix with all but the first at -1e9; one beam is the same.
@@ -225,8 +225,8 @@ fn best(scores: &[f32], n: usize) -> Vec<usize> {
 /// `log_softmax(logits)` with the normaliser summed in f64.
 fn log_softmax(logits: &[f32]) -> Vec<f32> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f64 = logits.iter().map(|&l| ((l - max) as f64).exp()).sum();
-    let log_z = max as f64 + sum.ln();
+    let sum: f64 = logits.iter().map(|&l| crate::math::exp((l - max) as f64)).sum();
+    let log_z = max as f64 + crate::math::ln(sum);
     logits.iter().map(|&l| (l as f64 - log_z) as f32).collect()
 }
 

@@ -373,8 +373,8 @@ fn sinusoidal_table(p: usize, c: usize) -> Vec<f32> {
     let mut table = vec![0.0f32; p * c];
     for pos in 0..p {
         for j in 0..c {
-            let angle = pos as f64 / 10000f64.powf((2 * (j / 2)) as f64 / c as f64);
-            table[pos * c + j] = if j % 2 == 0 { angle.sin() } else { angle.cos() } as f32;
+            let angle = pos as f64 / crate::math::pow(10000.0, (2 * (j / 2)) as f64 / c as f64);
+            table[pos * c + j] = if j % 2 == 0 { crate::math::sin(angle) } else { crate::math::cos(angle) } as f32;
         }
     }
     table

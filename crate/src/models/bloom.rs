@@ -118,10 +118,10 @@ pub fn alibi_slopes(heads: usize) -> Vec<f32> {
     }
     let p = 1usize << heads.ilog2();
     let powers = |base: f64, exps: &mut dyn Iterator<Item = i32>| -> Vec<f32> { exps.map(|e| (base as f32).powi(e)).collect() };
-    let mut slopes = powers(2f64.powf(-(2f64.powf(-((p as f64).log2() - 3.0)))), &mut (1..=p as i32));
+    let mut slopes = powers(crate::math::pow(2.0, -crate::math::pow(2.0, -(crate::math::log2(p as f64) - 3.0))), &mut (1..=p as i32));
     if p != heads {
         let extra = (heads - p).min(p);
-        slopes.extend(powers(2f64.powf(-(2f64.powf(-((2.0 * p as f64).log2() - 3.0)))), &mut (1..2 * extra as i32).step_by(2)));
+        slopes.extend(powers(crate::math::pow(2.0, -crate::math::pow(2.0, -(crate::math::log2(2.0 * p as f64) - 3.0))), &mut (1..2 * extra as i32).step_by(2)));
     }
     slopes
 }

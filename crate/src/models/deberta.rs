@@ -163,7 +163,7 @@ pub fn log_bucket(d: i64, bucket_size: i64, max_position: i64) -> i64 {
     }
     // torch: the Python quotient (a double) becomes an f32 tensor; `abs / mid` divides in f32.
     let reach = ((max_position - 1) as f64 / mid as f64) as f32;
-    let log_pos = ((abs as f32 / mid as f32).ln() / reach.ln() * (mid - 1) as f32).ceil() + mid as f32;
+    let log_pos = (crate::math::lnf(abs as f32 / mid as f32) / crate::math::lnf(reach) * (mid - 1) as f32).ceil() + mid as f32;
     log_pos as i64 * d.signum()
 }
 

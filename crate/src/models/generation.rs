@@ -52,7 +52,7 @@ pub fn top_candidates(logits: &[f32], n: usize) -> Vec<(u32, f32)> {
 
 fn softmax_f64(logits: &[f32], temperature: f64) -> Vec<f64> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let mut p: Vec<f64> = logits.iter().map(|&l| ((l as f64 - max) / temperature).exp()).collect();
+    let mut p: Vec<f64> = logits.iter().map(|&l| crate::math::exp((l as f64 - max) / temperature)).collect();
     let sum: f64 = p.iter().sum();
     p.iter_mut().for_each(|v| *v /= sum);
     p

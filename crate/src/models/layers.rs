@@ -192,7 +192,7 @@ impl TokenTable<'_> {
 /// then, so the page and the CLI would disagree (Gemma 2's score cap, Gemma 3's logit cap, a
 /// classifier's pooler). Transformers' own f32 `tanh` is neither; all are within an ulp of it.
 pub fn tanh(x: f32) -> f32 {
-    (x as f64).tanh() as f32
+    crate::math::tanh(x as f64) as f32
 }
 
 /// Rows of a `[rows][C]` table gathered by id: `[T][C]`.

@@ -746,7 +746,7 @@ impl Llama {
             Some(scalar) if !(scalar.is_finite() && scalar > 0.0) => {
                 return Err(Error::config("query_pre_attn_scalar", format!("is {scalar}, but the scores are scaled by its inverse square root"), "Use the config.json saved with the weights (usually the head width, 256)"))
             }
-            Some(scalar) => scalar.powf(-0.5) as f32,
+            Some(scalar) => crate::math::pow(scalar, -0.5) as f32,
             None => 1.0 / (d as f32).sqrt(),
         };
         // Gemma 2's caps are on unless the config says null (Gemma2Config: 30 on the logits, 50 on

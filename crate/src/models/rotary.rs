@@ -299,7 +299,7 @@ impl Rotary {
                     Some(a) => return Err(Error::config(field("attention_factor"), format!("is {a}, but cosines and sines are multiplied by it"), "Use the config.json saved with the weights, or leave it out")),
                     None if factor <= 1.0 => 1.0,
                     None if original <= 1.0 => return Err(Error::config("original_max_position_embeddings", "is 1, and longrope's attention factor divides by its logarithm", "Use the config.json saved with the weights")),
-                    None => (1.0 + factor.ln() / original.ln()).sqrt(),
+                    None => (1.0 + crate::math::ln(factor) / crate::math::ln(original)).sqrt(),
                 };
                 RopeScaling::LongRope { short_factor, long_factor, original_max_position_embeddings: original as usize, attention_factor }
             }
@@ -319,7 +319,7 @@ impl Rotary {
                     return Err(Error::config("original_max_position_embeddings", format!("is {original}, but it must be a positive length"), "Use the config.json saved with the weights"));
                 }
                 // HF's get_mscale: 0.1 · m · ln(s) + 1 above 1, else 1.
-                let mscale = |scale: f64, m: f64| if scale <= 1.0 { 1.0 } else { 0.1 * m * scale.ln() + 1.0 };
+                let mscale = |scale: f64, m: f64| if scale <= 1.0 { 1.0 } else { 0.1 * m * crate::math::ln(scale) + 1.0 };
                 let attention_factor = match number(params, "attention_factor", &field("attention_factor"))? {
                     Some(a) if a > 0.0 => a,
                     Some(a) => return Err(Error::config(field("attention_factor"), format!("is {a}, but cosines and sines are multiplied by it"), "Use the config.json saved with the weights, or leave it out")),
@@ -362,7 +362,7 @@ impl Rotary {
         let half = rotary_dims / 2;
         // HF computes in f32: base ** (arange(0, R, 2).float() / R), then its reciprocal. The
         // power is taken in f64 and rounded once to f32 (see [`cos_sin`]'s angles).
-        let base_power = |i: usize| ((theta as f32) as f64).powf(((2 * i) as f32 / rotary_dims as f32) as f64) as f32;
+        let base_power = |i: usize| crate::math::pow((theta as f32) as f64, ((2 * i) as f32 / rotary_dims as f32) as f64) as f32;
         let mut inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / base_power(i)).collect();
         let (mut long_inv_freq, mut attention_factor) = (None, 1.0);
         if let RopeScaling::Yarn { factor, original_max_position_embeddings: original, attention_factor: a, beta_fast, beta_slow, truncate } = scaling {
@@ -370,7 +370,7 @@ impl Rotary {
             // original length (kept) or fewer than `beta_slow` times (divided by the factor), in f64;
             // the ramp and the blend in f32, as torch computes them.
             let dims = rotary_dims as f64;
-            let correction = |rotations: f64| dims * (original / (rotations * 2.0 * std::f64::consts::PI)).ln() / (2.0 * theta.ln());
+            let correction = |rotations: f64| dims * crate::math::ln(original / (rotations * 2.0 * std::f64::consts::PI)) / (2.0 * crate::math::ln(theta));
             let (mut low, mut high) = (correction(beta_fast), correction(beta_slow));
             if truncate {
                 (low, high) = (low.floor(), high.ceil());
@@ -436,7 +436,7 @@ impl Rotary {
             // between the page and the CLI).
             for &f in inv_freq {
                 let angle = (p as f32 * f) as f64;
-                let (c, s) = (angle.cos() as f32, angle.sin() as f32);
+                let (c, s) = (crate::math::cos(angle) as f32, crate::math::sin(angle) as f32);
                 cos.push(if factor == 1.0 { c } else { c * factor });
                 sin.push(if factor == 1.0 { s } else { s * factor });
             }

@@ -423,7 +423,7 @@ impl T5 {
     fn logits(&self, h: ArrayView2<'_, f32>) -> Array2<f32> {
         let c = self.config.d_model;
         let h = if self.scale_output {
-            let k = (c as f64).powf(-0.5) as f32; // HF: model_dim ** -0.5, a Python float
+            let k = crate::math::pow(c as f64, -0.5) as f32; // HF: model_dim ** -0.5, a Python float
             h.mapv(|x| x * k)
         } else {
             h.as_standard_layout().into_owned()
@@ -512,7 +512,7 @@ pub fn relative_bucket(rel: i64, bidirectional: bool, num_buckets: usize, max_di
     if n < max_exact {
         return (bucket + n) as usize;
     }
-    let log_ratio = ((n as f32) / (max_exact as f32)).ln() / ((max_distance as f64 / max_exact as f64).ln() as f32);
+    let log_ratio = crate::math::lnf((n as f32) / (max_exact as f32)) / (crate::math::ln(max_distance as f64 / max_exact as f64) as f32);
     let large = max_exact.saturating_add((log_ratio * (n_buckets - max_exact) as f32) as i64);
     (bucket + large.clamp(max_exact, n_buckets - 1)) as usize
 }

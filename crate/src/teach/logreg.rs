@@ -171,7 +171,7 @@ impl LogisticRegression {
         for i in 0..n {
             let x = data.row(i);
             let probs = self.probabilities_raw(x);
-            loss -= probs[data.labels[i]].max(f64::MIN_POSITIVE).ln();
+            loss -= crate::math::ln(probs[data.labels[i]].max(f64::MIN_POSITIVE));
             for k in 0..c {
                 let g = (probs[k] - (k == data.labels[i]) as u8 as f64) / n as f64;
                 grad_bias[k] += g;
@@ -193,7 +193,7 @@ impl LogisticRegression {
         let d = self.dims;
         let logits: Vec<f64> = (0..self.classes).map(|k| self.bias[k] + self.weights[k * d..(k + 1) * d].iter().zip(x).map(|(w, v)| w * v).sum::<f64>()).collect();
         let max = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let e: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
+        let e: Vec<f64> = logits.iter().map(|l| crate::math::exp(l - max)).collect();
         let sum: f64 = e.iter().sum();
         e.into_iter().map(|v| v / sum).collect()
     }
