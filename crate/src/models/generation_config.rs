@@ -49,7 +49,7 @@ pub struct GenerationConfig {
     pub pad_token_id: Option<u32>,
     pub bos_token_id: Option<u32>,
     pub decoder_start_token_id: Option<u32>,
-    /// Keys of [`REFUSED`] the file sets to a value that is not neutral, in the file's order:
+    /// Keys of [`REFUSED`] the file sets to a value that is not neutral, in alphabetical order:
     /// [`GenerationConfig::refuse_unsupported`] refuses the first one a run would use.
     pub unsupported: Vec<(&'static str, Value)>,
 }
@@ -130,7 +130,7 @@ impl GenerationConfig {
         let Value::Object(map) = value else {
             return Err(Error::file(source, "is not a JSON object", "Use the file saved by `save_pretrained`"));
         };
-        // Read the settings' file order, so the first unsupported key named is the file's first.
+        // Kept, not refused: a run that never reads them must not be blocked (`refuse_unsupported`).
         let unsupported = map.iter().filter_map(|(key, v)| REFUSED.iter().find(|(k, off)| k == key && !off.accepts(v)).map(|(k, _)| (*k, v.clone()))).collect();
         let f = Fields { source, map: &map };
         let early_stopping = match map.get("early_stopping") {
