@@ -187,10 +187,11 @@ impl TokenTable<'_> {
     }
 }
 
-/// `tanh(x)`, taken in f64 and rounded once: the nearest f32 on every platform. An f32 `tanh` is
-/// the C library's natively and a port of musl's in the wasm, which differ in the last bit now and
-/// then, so the page and the CLI would disagree (Gemma 2's score cap, Gemma 3's logit cap, a
-/// classifier's pooler). Transformers' own f32 `tanh` is neither; all are within an ulp of it.
+/// `tanh(x)`, taken in f64 ([`crate::math`]: the same code natively and in wasm) and rounded once.
+/// An f32 `tanh` is the C library's natively and a port of musl's in the wasm, which differ in the
+/// last bit now and then, so the page and the CLI would disagree (Gemma 2's score cap, Gemma 3's
+/// logit cap, a classifier's pooler). Transformers' own f32 `tanh` is neither; all are within an
+/// ulp of it.
 pub fn tanh(x: f32) -> f32 {
     crate::math::tanh(x as f64) as f32
 }
