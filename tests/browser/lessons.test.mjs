@@ -198,6 +198,10 @@ describe('<glassbox-lesson>', () => {
       // Rollout composes every layer and averages the heads: a head asked of it would be ignored, so it is refused.
       rollouthead: [{ ...ok, steps: [{ caption: 'a', element: 'rollout', head: 2 }] }, /step 1, head: <glassbox-rollout> has no head attribute\. It takes: model, text, .*kind, output/],
       fact: [{ ...ok, steps: [{ caption: 'The {width} numbers' }] }, /step 1, caption: the caption quotes \{width\}, which is not a model fact/],
+      // An object's own names are not facts ({constructor} once showed "[object Object]").
+      objectname: [{ ...ok, steps: [{ caption: 'The {constructor}' }] }, /step 1, caption: the caption quotes \{constructor\}, which is not a model fact/],
+      // A lesson in a step would fetch and play itself without end (the tab crashed).
+      nested: [{ ...ok, steps: [{ caption: 'a', element: 'lesson', attributes: { src: '/__lessons/nested.json' } }] }, /step 1, element: a step cannot show a lesson/],
       missingmodel: [{ ...ok, steps: [{ caption: 'a' }, { caption: 'b', model: '@llama-nowhere' }] }, /step 2, model: "@llama-nowhere" cannot be loaded: there is no bundled model of type "llama-nowhere"/],
       layer: [{ ...ok, steps: [{ caption: 'a', layer: 1 }, { caption: 'b', layer: 99 }] }, /step 2, layer: layer 99 is out of range: \S+ has \d+ decoder layers \(counted from 1\)/],
       head: [{ ...ok, steps: [{ caption: 'a', layer: 1, head: 77 }] }, /step 1, head: head 77 is out of range: \S+ has \d+ heads per layer/],

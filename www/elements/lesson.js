@@ -129,7 +129,7 @@ function checkField(where, key, value) {
     case 'caption':
       if (typeof value !== 'string' || !value.trim()) throw new LessonError(where, 'a caption is text (a non-empty string)');
       for (const [, name] of value.matchAll(/\{([^}]*)\}/g)) {
-        if (!(name in FACTS)) {
+        if (!Object.hasOwn(FACTS, name)) { // not `in`: {constructor} would pass
           throw new LessonError(where, `the caption quotes {${name}}, which is not a model fact. Use one of: `
             + `${Object.keys(FACTS).map((f) => `{${f}}`).join(', ')}`);
         }
@@ -138,7 +138,12 @@ function checkField(where, key, value) {
     case 'element': {
       if (typeof value !== 'string' || !value) throw new LessonError(where, `an element is a name like "attention", not ${describe(value)}`);
       const tag = tagOf(value);
-      if (!(tag in ELEMENTS) && !customElements.get(tag)) {
+      // A lesson inside a lesson's step would play lessons inside lessons, without end if it is itself.
+      if (tag === 'glassbox-lesson') {
+        throw new LessonError(where, 'a step cannot show a lesson (it would play lessons inside lessons). '
+          + 'Link to the other lesson from a caption instead');
+      }
+      if (!Object.hasOwn(ELEMENTS, tag) && !customElements.get(tag)) {
         const names = Object.keys(ELEMENTS).map((t) => t.slice('glassbox-'.length));
         const near = closest(value.replace(/^glassbox-/, ''), names);
         throw new LessonError(where, `there is no element "${value}"${near ? ` (did you mean "${near}"?)` : ''}. `
