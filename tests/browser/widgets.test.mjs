@@ -230,6 +230,40 @@ describe('the tutorial', () => {
 });
 
 describe('widgets on another site', () => {
+  it('keep the model asked for last when an earlier, slower load finishes after it', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const [dec, enc] = [setup.decoder, setup.encoder];
+    // The encoder's weights arrive 4 s late, so its load finishes after the decoder has drawn.
+    let slowDone = false;
+    await context.route(`**/${enc.path}model.safetensors`, async (route) => {
+      await new Promise((r) => setTimeout(r, 4000));
+      await route.continue();
+      slowDone = true;
+    });
+    const url = await hostPage(context, '__race-host.html', `<!doctype html>
+<html><head><meta charset="utf-8"><title>race</title><script type="module" src="/glassbox-widgets.js"></script></head>
+<body><glassbox-tokens id="w" model="${dec.name}" text="The cat sat"></glassbox-tokens></body></html>`);
+    await page.goto(url);
+    await waitWidgets(page, '#w');
+    await page.$eval('#w', (el, names) => {
+      el.setAttribute('model', names[1]); // slow
+      setTimeout(() => el.setAttribute('model', names[0]), 50); // already loaded: draws first
+    }, [dec.name, enc.name]);
+    await page.waitForFunction(() => document.querySelector('#w').shadowRoot.querySelector('.gb-model').textContent.length > 0, null, WAIT);
+    const deadline = Date.now() + 60000;
+    while (!slowDone && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(slowDone, 'the slow load finished');
+    await page.waitForTimeout(500);
+    await page.$eval('#w', (el) => el.setAttribute('text', 'A dog ran'));
+    await page.waitForFunction(() => {
+      const el = document.querySelector('#w');
+      return el.dataset.status === 'ready' && [...el.shadowRoot.querySelectorAll('.chip')].some((c) => c.textContent.toLowerCase().includes('dog'));
+    }, null, WAIT);
+    const label = await page.$eval('#w', (el) => el.shadowRoot.querySelector('.gb-model').textContent);
+    assert.ok(label.startsWith(dec.name), `the widget shows the model asked for last: ${label}`);
+    await context.close();
+  });
+
   it('start their worker from a same-origin shim when the script comes from the Glassbox server', async () => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
     // The Glassbox server with CORS headers (what a deployment serving other sites would send).

@@ -547,8 +547,11 @@ class GlassboxElement extends LazyElement {
         if (!this._entry) {
           this._setStatus('loading', 'Loading the model…');
           const randomSeed = this.hasAttribute('random-seed') ? numberAttr(this, 'random-seed', 0) : null;
-          this._entry = await sharedModel(this.getAttribute('model') ?? '', randomSeed);
+          const entry = await sharedModel(this.getAttribute('model') ?? '', randomSeed);
+          // A newer update (another model asked for meanwhile) owns `_entry`: a slow load that
+          // finishes late must not replace the model it already chose.
           if (seq !== this._seq) return;
+          this._entry = entry;
         }
         const { info } = this._entry.model;
         this.ui.model.textContent = `${this._entry.name}${this.hasAttribute('random-seed') ? ' (random weights)' : ''} · ${info.kind}`;
