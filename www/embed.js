@@ -18,6 +18,7 @@ const ALLOWED_ATTRIBUTES = ['text', 'layer', 'head', 'kind', 'temperature', 'top
 
 let widget = null;
 let ready = false;
+let settled = false; // the widget has drawn or failed at least once
 
 const hashParams = new URLSearchParams(location.hash.slice(1));
 /** The origin allowed to command the embed and to read its replies ('*' only when the embedder says so). */
@@ -175,7 +176,15 @@ window.addEventListener('message', async (event) => {
   const reply = (body) => send({ ...body, id: msg.id ?? null });
   try {
     if (!widget) throw new Error('this embed shows no widget (see its message)');
-    if (!ready) await new Promise((resolve) => widget.addEventListener('glassbox-ready', resolve, { once: true }));
+    // Commands wait for the widget's first draw, or its first failure: a widget whose first model
+    // could not load still answers, and a `set` can give it another model.
+    if (!settled) {
+      await new Promise((resolve) => {
+        const done = () => { widget.removeEventListener('glassbox-ready', done); widget.removeEventListener('glassbox-error', done); resolve(); };
+        widget.addEventListener('glassbox-ready', done);
+        widget.addEventListener('glassbox-error', done);
+      });
+    }
     await handle(msg);
     reply({ type: 'glassbox:ack', ok: true, state: snapshot() });
   } catch (err) {
@@ -199,12 +208,14 @@ function start() {
   widget = build();
   document.body.replaceChildren(widget);
   widget.addEventListener('glassbox-ready', () => {
+    settled = true;
     if (ready) return;
     ready = true;
     document.body.dataset.ready = 'true';
     send({ type: 'glassbox:ready', state: snapshot() });
   });
   widget.addEventListener('glassbox-error', (e) => {
+    settled = true;
     if (!ready) send({ type: 'glassbox:error', message: e.detail.message });
   });
 }

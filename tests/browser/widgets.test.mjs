@@ -392,4 +392,31 @@ describe('the iframe embed', () => {
     assert.deepEqual(watch.errors, []);
     await context.close();
   });
+
+  it('answers postMessage after its first model fails to load, and takes another model', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const url = await hostPage(context, '__iframe-fail.html', `<!doctype html><html><body>
+<iframe id="frame" src="/embed.html#model=no-such-model&text=The+cat+sat&view=attention" width="800" height="600"></iframe>
+<script>
+  window.replies = [];
+  window.addEventListener('message', (e) => { if (e.source === document.getElementById('frame').contentWindow) window.replies.push(e.data); });
+  window.ask = (msg) => new Promise((resolve) => {
+    const id = Math.random().toString(36).slice(2);
+    const on = (e) => { if (e.data && e.data.id === id) { window.removeEventListener('message', on); resolve(e.data); } };
+    window.addEventListener('message', on);
+    setTimeout(() => resolve({ ok: false, error: 'no answer within 30 s' }), 30000);
+    document.getElementById('frame').contentWindow.postMessage({ ...msg, id }, '*');
+  });
+</script></body></html>`);
+    await page.goto(url);
+    await page.waitForFunction(() => window.replies.some((r) => r.type === 'glassbox:error'), null, WAIT);
+    // Both once waited for a first draw that never came: no answer at all.
+    const ping = await page.evaluate(() => window.ask({ type: 'glassbox:ping' }));
+    assert.equal(ping.ok, true, ping.error);
+    const set = await page.evaluate((name) => window.ask({ type: 'glassbox:set', attributes: { model: name } }), setup.decoder.name);
+    assert.equal(set.ok, true, set.error);
+    assert.equal(set.state.model, setup.decoder.name);
+    await page.waitForFunction(() => window.replies.some((r) => r.type === 'glassbox:ready'), null, WAIT);
+    await context.close();
+  });
 });
