@@ -264,6 +264,30 @@ describe('widgets on another site', () => {
     await context.close();
   });
 
+  it('keep a bounded number of runs, the least recently used dropped first', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const url = await hostPage(context, '__runs-host.html', `<!doctype html>
+<html><head><meta charset="utf-8"><title>runs</title><script type="module" src="/glassbox-widgets.js"></script></head>
+<body><glassbox-attention id="w" model="${setup.decoder.name}" text="text 0" layer="1" head="1"></glassbox-attention></body></html>`);
+    await page.goto(url);
+    await waitWidgets(page, '#w');
+    const runs = () => page.evaluate(async () => (await import('/glassbox-widgets.js')).stats.runs);
+    // Set the text and wait for the widget's next draw.
+    const show = (text) => page.$eval('#w', (el, t) => new Promise((resolve, reject) => {
+      el.addEventListener('glassbox-ready', resolve, { once: true });
+      el.addEventListener('glassbox-error', (e) => reject(new Error(e.detail.message)), { once: true });
+      el.setAttribute('text', t);
+    }), text);
+    for (let i = 1; i <= 60; i++) await show(`text ${i}`);
+    const made = await runs();
+    assert.ok(made >= 61, `one run per text: ${made}`);
+    await show('text 59'); // recent: still kept
+    assert.equal(await runs(), made, 'a recent run is reused');
+    await show('text 0'); // 60 texts ago: dropped, so run again (without a bound it was kept for good)
+    assert.equal(await runs(), made + 1, 'an old run was dropped and is made again');
+    await context.close();
+  });
+
   it('start their worker from a same-origin shim when the script comes from the Glassbox server', async () => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
     // The Glassbox server with CORS headers (what a deployment serving other sites would send).

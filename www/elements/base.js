@@ -66,7 +66,29 @@ export const stats = { glassboxes: 0, loads: [], runs: 0, generations: 0 };
 let glassbox = null;      // Promise<Glassbox>
 let modelIndex = null;    // Promise<Array<{name, path, kind, modelType, title}>>
 const models = new Map(); // key -> Promise<{ model, name, key }>
-const runs = new Map();   // key + text -> Promise<RunResult>
+const runs = new Map();   // key + text -> Promise<RunResult>, the most recently used last
+/**
+ * Runs kept at most: each holds its attention maps in JS, and a reader who types keeps making new ones (without a
+ * bound, one widget shown 200 texts held 145 MB of JS heap). The least recently used go first.
+ */
+const RUNS_KEPT = 48;
+
+/** The cached run of `key`, now the most recently used; undefined when none. */
+function recentRun(key) {
+  const run = runs.get(key);
+  if (run) {
+    runs.delete(key);
+    runs.set(key, run);
+  }
+  return run;
+}
+
+/** Keep `run` under `key`, dropping the least recently used beyond RUNS_KEPT (and a failed one at once). */
+function keepRun(key, run) {
+  run.catch(() => { if (runs.get(key) === run) runs.delete(key); });
+  runs.set(key, run);
+  while (runs.size > RUNS_KEPT) runs.delete(runs.keys().next().value);
+}
 
 /** The one Glassbox (worker + wasm) every widget on the page uses. */
 export function sharedGlassbox() {
@@ -172,14 +194,13 @@ async function fetchFiles(urls) {
 /** One forward pass per (model, text, decoder input, second text), shared by the widgets that show it. */
 function sharedRun(entry, text, decoderIds = null, pair = undefined) {
   const key = `${entry.key}\u0000${text}\u0000${decoderIds ? decoderIds.join(',') : ''}\u0000${pair ?? ''}`;
-  let run = runs.get(key);
+  let run = recentRun(key);
   if (!run) {
     stats.runs += 1;
     const options = decoderIds ? { decoderIds, topK: N_CANDIDATES } : { topK: N_CANDIDATES };
     if (pair !== undefined) options.pair = pair;
     run = entry.model.run(text, options);
-    run.catch(() => runs.delete(key));
-    runs.set(key, run);
+    keepRun(key, run);
   }
   return run;
 }
@@ -204,7 +225,7 @@ function translationLinkState(run, kind) {
 
 function sharedTranslationRun(entry, text) {
   const key = `${entry.key}\u0000${text}\u0000translation`;
-  let run = runs.get(key);
+  let run = recentRun(key);
   if (!run) {
     run = (async () => {
       const first = await sharedRun(entry, text);
@@ -216,8 +237,7 @@ function sharedTranslationRun(entry, text) {
       const { ids } = await entry.model.generate(text, { maxNewTokens, temperature: 0, numBeams: 1, numCandidates: 1, captureAttention: false }).done;
       return ids.length ? sharedRun(entry, text, [start, ...ids]) : first;
     })();
-    run.catch(() => runs.delete(key));
-    runs.set(key, run);
+    keepRun(key, run);
   }
   return run;
 }
