@@ -288,6 +288,25 @@ describe('widgets on another site', () => {
     await context.close();
   });
 
+  it('say plainly when a model address cannot be fetched or a cell does not exist', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const url = await hostPage(context, '__bad-attrs.html', `<!doctype html>
+<html><head><meta charset="utf-8"><title>bad</title><script type="module" src="/glassbox-widgets.js"></script></head>
+<body><glassbox-attention id="data" model="data:text/plain,x/" text="a b"></glassbox-attention>
+<glassbox-attention id="js" model="javascript:alert(1)//x/" text="a b"></glassbox-attention>
+<glassbox-rnn id="rnn" cell="zzz" steps="5"></glassbox-rnn></body></html>`);
+    await page.goto(url);
+    const error = async (id) => {
+      await page.waitForFunction((i) => document.getElementById(i).dataset.status === 'error', id, WAIT);
+      return page.$eval(`#${id}`, (el) => el.shadowRoot.querySelector('.error').textContent);
+    };
+    // The data: address once said "Failed to construct 'URL'"; the cell drew nothing and said nothing.
+    assert.match(await error('data'), /model="data:text\/plain,x\/" is not a folder address Glassbox can fetch\. Use a bundled model's name/);
+    assert.match(await error('js'), /is not a folder address Glassbox can fetch/);
+    assert.match(await error('rnn'), /cell="zzz" is not a cell\. Use rnn, lstm, attention or all/);
+    await context.close();
+  });
+
   it('start their worker from a same-origin shim when the script comes from the Glassbox server', async () => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
     // The Glassbox server with CORS headers (what a deployment serving other sites would send).

@@ -126,8 +126,17 @@ export function bundledModels() {
 async function modelFolder(spec) {
   if (!spec) throw new Error('this widget has no model. Add model="…" (a bundled model\'s name or a folder URL)');
   if (spec.includes('/')) {
-    const url = new URL(spec, document.baseURI).href;
-    return { url: url.endsWith('/') ? url : `${url}/`, name: spec };
+    let url = null;
+    try {
+      url = new URL(spec, document.baseURI);
+    } catch {
+      // left null: said below
+    }
+    if (!url || !/^https?:$/.test(url.protocol)) {
+      throw new Error(`model="${spec}" is not a folder address Glassbox can fetch. Use a bundled model's name, or the `
+        + 'http(s) address of a folder holding config.json, model.safetensors and tokenizer.json');
+    }
+    return { url: url.href.endsWith('/') ? url.href : `${url.href}/`, name: spec };
   }
   let list;
   try {

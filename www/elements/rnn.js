@@ -229,6 +229,7 @@ class GlassboxRnn extends LazyElement {
     this._busy(false);
     try {
       this._clearError();
+      if (!this.options.cells.length) throw new Error(`cell="${this.options.cell}" is not a cell. Use rnn, lstm, attention or all`);
       this._setStatus('running', 'Measuring the untrained models…');
       const gb = await sharedGlassbox();
       for (const cell of this.options.cells) {
@@ -260,6 +261,7 @@ class GlassboxRnn extends LazyElement {
     this.results = {};
     try {
       this._clearError();
+      if (!o.cells.length) throw new Error(`cell="${o.cell}" is not a cell. Use rnn, lstm, attention or all`);
       this._busy(true);
       const gb = await sharedGlassbox();
       const trainers = [];
