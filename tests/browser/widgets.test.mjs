@@ -395,11 +395,12 @@ describe('the page state in the URL', () => {
   });
 });
 
-describe('the iframe embed', () => {
-  it('answers postMessage: ready, set-text, focus, errors', async () => {
-    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
-    const src = `/embed.html#model=${setup.decoder.name}&text=The+cat+sat+down&view=attention&layer=1&head=mean`;
-    const url = await hostPage(context, '__iframe-host.html', `<!doctype html><html><body>
+/**
+ * A host page framing the embed at `src`: `window.replies` collects what the frame posts, and `window.ask(msg)`
+ * posts a request and resolves to its answer (or to { ok: false } after 30 s without one).
+ */
+function embedHost(context, name, src) {
+  return hostPage(context, name, `<!doctype html><html><body>
 <iframe id="frame" src="${src}" width="800" height="600"></iframe>
 <script>
   window.replies = [];
@@ -408,9 +409,17 @@ describe('the iframe embed', () => {
     const id = Math.random().toString(36).slice(2);
     const on = (e) => { if (e.data && e.data.id === id) { window.removeEventListener('message', on); resolve(e.data); } };
     window.addEventListener('message', on);
+    setTimeout(() => resolve({ ok: false, error: 'no answer within 30 s' }), 30000);
     document.getElementById('frame').contentWindow.postMessage({ ...msg, id }, '*');
   });
 </script></body></html>`);
+}
+
+describe('the iframe embed', () => {
+  it('answers postMessage: ready, set-text, focus, errors', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const src = `/embed.html#model=${setup.decoder.name}&text=The+cat+sat+down&view=attention&layer=1&head=mean`;
+    const url = await embedHost(context, '__iframe-host.html', src);
     await page.goto(url);
     await page.waitForFunction(() => window.replies.some((r) => r.type === 'glassbox:ready'), null, WAIT);
     const ready = await page.evaluate(() => window.replies.find((r) => r.type === 'glassbox:ready'));
@@ -438,19 +447,7 @@ describe('the iframe embed', () => {
 
   it('answers postMessage after its first model fails to load, and takes another model', async () => {
     const { context, page } = await newWatchedPage(setup.browser.browser);
-    const url = await hostPage(context, '__iframe-fail.html', `<!doctype html><html><body>
-<iframe id="frame" src="/embed.html#model=no-such-model&text=The+cat+sat&view=attention" width="800" height="600"></iframe>
-<script>
-  window.replies = [];
-  window.addEventListener('message', (e) => { if (e.source === document.getElementById('frame').contentWindow) window.replies.push(e.data); });
-  window.ask = (msg) => new Promise((resolve) => {
-    const id = Math.random().toString(36).slice(2);
-    const on = (e) => { if (e.data && e.data.id === id) { window.removeEventListener('message', on); resolve(e.data); } };
-    window.addEventListener('message', on);
-    setTimeout(() => resolve({ ok: false, error: 'no answer within 30 s' }), 30000);
-    document.getElementById('frame').contentWindow.postMessage({ ...msg, id }, '*');
-  });
-</script></body></html>`);
+    const url = await embedHost(context, '__iframe-fail.html', '/embed.html#model=no-such-model&text=The+cat+sat&view=attention');
     await page.goto(url);
     await page.waitForFunction(() => window.replies.some((r) => r.type === 'glassbox:error'), null, WAIT);
     // Both once waited for a first draw that never came: no answer at all.
