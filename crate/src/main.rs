@@ -841,7 +841,7 @@ fn generate_cmd(args: &Args) -> Result<()> {
         // A byte-fallback token (`<0xE2>`) joins the bytes before it: a later byte can turn the
         // text they made into replacement characters (HF's ByteFallback decodes a run of bytes as
         // one), so nothing is printed until a token that is not a byte ends the run.
-        if session.tokenizer.id_to_token(tok.id).is_some_and(|t| t.len() == 6 && t.starts_with("<0x") && t.ends_with('>')) {
+        if session.tokenizer.is_byte_piece(tok.id) {
             return true;
         }
         match session.tokenizer.decode(&ids, true) {

@@ -132,7 +132,9 @@ async function modelFolder(spec) {
     } catch {
       // left null: said below
     }
-    if (!url || !/^https?:$/.test(url.protocol)) {
+    // http(s), or a file beside a page opened from a file (as the embed allows: embed.js's modelPolicy).
+    const fetchable = url && (/^https?:$/.test(url.protocol) || (url.protocol === 'file:' && location.protocol === 'file:'));
+    if (!fetchable) {
       throw new Error(`model="${spec}" is not a folder address Glassbox can fetch. Use a bundled model's name, or the `
         + 'http(s) address of a folder holding config.json, model.safetensors and tokenizer.json');
     }

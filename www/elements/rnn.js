@@ -97,6 +97,11 @@ function lineChart(svgTitle, series, { log = false, xLabel, yLabel, yMin, yMax, 
   return svg;
 }
 
+/** A `cell` attribute that names no cell draws nothing: say so instead. */
+function checkCell(options) {
+  if (!options.cells.length) throw new Error(`cell="${options.cell}" is not a cell. Use rnn, lstm, attention or all`);
+}
+
 class GlassboxRnn extends LazyElement {
   static observedAttributes = ['cell', 'length', 'weight-scale', 'clip', 'optimizer', 'steps', 'seed', 'hide'];
 
@@ -229,7 +234,7 @@ class GlassboxRnn extends LazyElement {
     this._busy(false);
     try {
       this._clearError();
-      if (!this.options.cells.length) throw new Error(`cell="${this.options.cell}" is not a cell. Use rnn, lstm, attention or all`);
+      checkCell(this.options);
       this._setStatus('running', 'Measuring the untrained models…');
       const gb = await sharedGlassbox();
       for (const cell of this.options.cells) {
@@ -261,7 +266,7 @@ class GlassboxRnn extends LazyElement {
     this.results = {};
     try {
       this._clearError();
-      if (!o.cells.length) throw new Error(`cell="${o.cell}" is not a cell. Use rnn, lstm, attention or all`);
+      checkCell(o);
       this._busy(true);
       const gb = await sharedGlassbox();
       const trainers = [];

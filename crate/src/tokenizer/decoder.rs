@@ -150,8 +150,7 @@ impl Decoder {
                     pending.clear();
                 };
                 for t in tokens {
-                    let byte = if t.len() == 6 && t.starts_with("<0x") && t.ends_with('>') { u8::from_str_radix(&t[3..5], 16).ok() } else { None };
-                    match byte {
+                    match super::byte_piece(&t) {
                         Some(b) => pending.push(b),
                         None => {
                             flush(&mut pending, &mut out);

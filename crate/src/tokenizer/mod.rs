@@ -704,6 +704,12 @@ impl Tokenizer {
         self.added.decode_form(id).or_else(|| self.model.id_to_token(id))
     }
 
+    /// Whether token `id` is a byte-fallback piece (`<0xE2>`): decoded together with the bytes
+    /// around it, so a later byte can change the text the earlier ones made.
+    pub fn is_byte_piece(&self, id: u32) -> bool {
+        self.id_to_token(id).and_then(byte_piece).is_some()
+    }
+
     /// The file the vocabulary came from, for messages: a Marian folder's `vocab.json`, else `tokenizer.json`.
     pub fn vocabulary_file(&self) -> &'static str {
         if matches!(self.model, Model::Marian(_)) {
@@ -990,4 +996,10 @@ impl CharIndex {
         };
         (cs, ce)
     }
+}
+
+/// The byte of a byte-fallback piece `<0xXX>` (two hex digits), as `tokenizers` reads it.
+pub(crate) fn byte_piece(piece: &str) -> Option<u8> {
+    let hex = piece.strip_prefix("<0x")?.strip_suffix('>')?;
+    (hex.len() == 2).then(|| u8::from_str_radix(hex, 16).ok()).flatten()
 }

@@ -480,7 +480,7 @@ impl Spm {
             let id = self.piece_to_id(piece);
             let kind = self.kinds[id as usize];
             if kind == Kind::Byte {
-                bytes.push(byte_of(piece).unwrap_or(0));
+                bytes.push(super::byte_piece(piece).unwrap_or(0));
                 continue;
             }
             push_bytes(&mut text, &mut bytes);
@@ -509,11 +509,6 @@ impl Spm {
     }
 }
 
-/// The byte of a `<0xXX>` piece.
-fn byte_of(piece: &str) -> Option<u8> {
-    let hex = piece.strip_prefix("<0x")?.strip_suffix('>')?;
-    (hex.len() == 2).then(|| u8::from_str_radix(hex, 16).ok()).flatten()
-}
 
 /// Byte pieces as text, as the library writes them: each invalid byte becomes U+FFFD.
 fn push_bytes(text: &mut String, bytes: &mut Vec<u8>) {
