@@ -34,7 +34,8 @@ const HIDE_SELECTORS = {
 const SECTION_OF_VIEW = { tokens: '#text-section', attention: '#attention-section', generate: '#generate-section' };
 
 const $ = (sel) => document.querySelector(sel);
-const share = { index: [], view: DEFAULTS.view, generate: false, applying: false, writeTimer: 0, viewer: decodeState('') };
+// `pendingHash`: a link that arrived while another was being replayed; it is replayed next, alone.
+const share = { index: [], view: DEFAULTS.view, generate: false, applying: false, pendingHash: null, writeTimer: 0, viewer: decodeState('') };
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
@@ -217,8 +218,17 @@ async function applyState(state) {
     showNote(`This link could not be replayed (${err.message}).`);
   } finally {
     share.applying = false;
-    document.documentElement.dataset.stateApplied = 'true';
-    if (!share.failed) writeHash();
+    const next = share.pendingHash;
+    share.pendingHash = null;
+    if (next !== null) {
+      // A newer link came while this one was replayed (the replay reads the link's own keys from the
+      // address): put it back in the address and replay it whole, so no setting of the two mixes.
+      history.replaceState(history.state, '', next);
+      applyState(decodeState(next));
+    } else {
+      document.documentElement.dataset.stateApplied = 'true';
+      if (!share.failed) writeHash();
+    }
   }
 }
 
@@ -394,6 +404,10 @@ function wire() {
   const rollout = $('#rollout-view');
   if (rollout) new MutationObserver(scheduleWrite).observe(rollout, { attributes: true, attributeFilter: ['kind', 'output'] });
   window.addEventListener('hashchange', () => {
+    if (share.applying) {
+      share.pendingHash = location.hash; // the latest link wins; the one being replayed finishes first
+      return;
+    }
     if (`#${encodeState(currentState(), baseline())}` !== location.hash) applyState(decodeState(location.hash));
   });
 }

@@ -147,6 +147,29 @@ describe('a page link an author got wrong', () => {
   });
 });
 
+describe('links that follow each other quickly', () => {
+  it('replay whole, the last one winning, without mixing their settings', async () => {
+    const [enc, dec] = [setup.encoder.name, setup.decoder.name];
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    await page.goto(`${setup.server.url}#model=${dec}&text=the+cat+sat&view=attention&layer=1&head=mean`);
+    await page.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+    // A second link replaces the first 20 ms after it, while the first is still loading its model.
+    await page.evaluate(([e, d]) => {
+      delete document.documentElement.dataset.stateApplied;
+      location.hash = `#model=${e}&text=A+b&view=attention&layer=1&head=1`;
+      setTimeout(() => { location.hash = `#model=${d}&text=Only+this&view=attention&layer=2&head=2`; }, 20);
+    }, [enc, dec]);
+    await page.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+    await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('text') === 'Only this', null, WAIT);
+    const shown = await page.evaluate(() => ({ model: document.querySelector('#model-select').value, text: document.querySelector('#text-input').value, hash: new URLSearchParams(location.hash.slice(1)) .get('model') }));
+    assert.equal(shown.text, 'Only this', 'the last link\'s text, not the first one\'s');
+    assert.ok(shown.model.includes(dec) || shown.hash === dec, `the last link's model: ${JSON.stringify(shown)}`);
+    assert.doesNotMatch(await page.$eval('#share-status', (e) => e.textContent), /kind=|not encoder/);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+
 describe('an embed link an author got wrong', () => {
   it('hands the widget the values as written, so its note names them', async () => {
     const dec = setup.decoder.name;
