@@ -43,7 +43,7 @@ import {
   translationLinkState,
 } from './elements/base.js';
 
-export { configure, stats, sharedGlassbox, bundledModels, sharedModel } from './elements/base.js';
+export { configure, stats, sharedGlassbox, bundledModels, sharedModel, releaseModel } from './elements/base.js';
 
 class GlassboxTokens extends GlassboxElement {
   static observedAttributes = [...COMMON_ATTRIBUTES, 'special-tokens', 'tokenizer'];

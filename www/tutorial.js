@@ -240,7 +240,7 @@ async function positionFacts() {
   let translator = null;
   for (const [spec, label] of [['@marian', 'The translator (Marian)'], ['@gpt2', 'The GPT-2 model']]) {
     try {
-      const { model, name } = await sharedModel(spec);
+      const { model, name } = await sharedModel(spec, null, null); // the card only: holds nothing
       const { positions, maxPositions, dModel } = model.info;
       if (spec === '@marian') translator = { dModel, maxPositions };
       const how = positions === 'learned'
@@ -279,7 +279,7 @@ async function blockFacts() {
   const rows = [];
   for (const spec of ['@gpt2', '@bert', '@marian']) {
     try {
-      const { model, name } = await sharedModel(spec);
+      const { model, name } = await sharedModel(spec, null, null); // the card only: holds nothing
       const { dModel, dFF, modelType } = model.info;
       // Weights of one encoder-style block: Q, K, V and the output projection (4 d² when the heads fill the width
       // and every head has its own keys and values), then the feed-forward matrices (2 d·F); biases and norms are

@@ -288,6 +288,48 @@ describe('widgets on another site', () => {
     await context.close();
   });
 
+  it('free the models no widget shows, beyond the two used last, and keep the ones still shown', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const url = await hostPage(context, '__models-host.html', `<!doctype html>
+<html><head><meta charset="utf-8"><title>models</title><script type="module" src="/glassbox-widgets.js"></script></head>
+<body><glassbox-attention id="kept" eager model="${setup.decoder.name}" random-seed="100" text="a cat" layer="1" head="1"></glassbox-attention>
+<glassbox-attention id="w" eager model="${setup.decoder.name}" random-seed="0" text="a cat" layer="1" head="1"></glassbox-attention></body></html>`);
+    await page.goto(url);
+    await waitWidgets(page, '#kept');
+    await waitWidgets(page, '#w');
+    const facts = () => page.evaluate(async () => {
+      const { stats, sharedGlassbox } = await import('/glassbox-widgets.js');
+      const params = document.querySelector('#w')._entry.model.info.nParams;
+      return { loaded: stats.modelsLoaded, loads: stats.loads.length, wasm: (await (await sharedGlassbox()).memory()).wasmBytes, params };
+    });
+    const set = (id, name, value) => page.$eval(`#${id}`, (el, [n, v]) => new Promise((resolve, reject) => {
+      el.addEventListener('glassbox-ready', resolve, { once: true });
+      el.addEventListener('glassbox-error', (e) => reject(new Error(e.detail.message)), { once: true });
+      el.setAttribute(n, v);
+    }), [name, value]);
+    for (let seed = 1; seed <= 3; seed++) await set('w', 'random-seed', String(seed));
+    const early = await facts();
+    for (let seed = 4; seed <= 14; seed++) await set('w', 'random-seed', String(seed));
+    const late = await facts();
+    // Shown: seed 100 and seed 14; idle: 12 and 13. Without the bound all 16 stayed loaded, the memory growing
+    // by a model per seed until the engine failed.
+    assert.equal(late.loaded, 4, `models loaded after 14 seeds: ${JSON.stringify(late)}`);
+    // 11 more seeds grew the memory by less than one model's weights (2 bytes a parameter at the least): the freed
+    // models' memory is used again.
+    assert.ok(late.wasm - early.wasm < 2 * late.params, `the freed models' memory is reused: ${JSON.stringify({ early, late })}`);
+    // An idle model asked for again is not loaded again; one freed is.
+    await set('w', 'random-seed', '13');
+    assert.equal((await facts()).loads, late.loads, 'seed 13 was kept');
+    await set('w', 'random-seed', '2');
+    assert.equal((await facts()).loads, late.loads + 1, 'seed 2 was freed and is loaded again');
+    // The widget that kept its model all along still runs it.
+    await set('kept', 'text', 'a dog ran');
+    const tokens = await page.$eval('#kept', (el) => el._result.tokens.tokens);
+    assert.ok(tokens.some((t) => t.toLowerCase().includes('dog')), `the kept widget ran the new text: ${tokens}`);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+
   it('say plainly when a model address cannot be fetched or a cell does not exist', async () => {
     const { context, page } = await newWatchedPage(setup.browser.browser);
     const url = await hostPage(context, '__bad-attrs.html', `<!doctype html>

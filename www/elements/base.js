@@ -61,11 +61,26 @@ export function configure(options = {}) {
 // ---- the shared runtime: one worker, one load per model, one run per (model, text) ----------------
 
 /** What the widgets on this page have asked of the engine (read by the tests and handy when debugging). */
-export const stats = { glassboxes: 0, loads: [], runs: 0, generations: 0 };
+export const stats = {
+  glassboxes: 0, loads: [], runs: 0, generations: 0, frees: 0,
+  /** Models loaded in the worker now (not yet freed). */
+  get modelsLoaded() { return models.size; },
+};
 
 let glassbox = null;      // Promise<Glassbox>
 let modelIndex = null;    // Promise<Array<{name, path, kind, modelType, title}>>
-const models = new Map(); // key -> Promise<{ model, name, key }>
+/**
+ * Loaded models by key: `{ entry: Promise<{ model, name, key, scheme }>, holders: Set<WeakRef>, used }`. A widget
+ * holds the model it shows (holdModel / releaseModel); a model nobody holds stays loaded for a while, in case it
+ * is asked for again (a widget switching back), and is freed in the worker beyond IDLE_MODELS_KEPT, the least
+ * recently used first. Without the bound, a widget whose random-seed changed 300 times held 300 models until the
+ * engine ran out of memory. Holders are weak references, so a widget dropped from the page holds nothing.
+ */
+const models = new Map();
+const IDLE_MODELS_KEPT = 2;
+/** The holder of a model asked for without one: never released, never collected. */
+const FOR_GOOD = Object.freeze({ holder: 'the page' });
+let modelClock = 0;
 const runs = new Map();   // key + text -> Promise<RunResult>, the most recently used last
 /**
  * Runs kept at most: each holds its attention maps in JS, and a reader who types keeps making new ones (without a
@@ -169,13 +184,16 @@ async function modelFolder(spec) {
 /**
  * The model a widget shows, loaded once per page (keyed by its folder, so "gpt2" and "@gpt2" share a load).
  * `randomSeed` gives the untrained twin (same architecture, seeded random weights): a separate model.
+ * `holder` (a widget) holds it from the moment it asks: it calls releaseModel when it no longer shows it, or
+ * when it asked for another meanwhile. Left out, the page holds it for good (a script's own use); null holds
+ * nothing (a caption reading `model.info` once), so the model may be freed when idle.
  */
-export async function sharedModel(spec, randomSeed = null) {
+export async function sharedModel(spec, randomSeed = null, holder = FOR_GOOD) {
   const folder = await modelFolder(spec);
   const key = `${folder.url}\u0000${randomSeed ?? ''}`;
-  let entry = models.get(key);
-  if (!entry) {
-    entry = (async () => {
+  let slot = models.get(key);
+  if (!slot) {
+    const entry = (async () => {
       const gb = await sharedGlassbox();
       stats.loads.push({ model: spec, url: folder.url, randomSeed });
       const opts = randomSeed === null ? {} : { randomSeed };
@@ -186,10 +204,43 @@ export async function sharedModel(spec, randomSeed = null) {
       const scheme = await labelSchemeOf(model);
       return { model, name: folder.name, key, scheme };
     })();
-    entry.catch(() => models.delete(key));
-    models.set(key, entry);
+    slot = { entry, holders: new Set(), used: 0, settled: false };
+    models.set(key, slot);
+    entry.then(() => { slot.settled = true; freeIdleModels(); }, () => { if (models.get(key) === slot) models.delete(key); });
   }
-  return entry;
+  slot.used = ++modelClock;
+  if (holder) slot.holders.add(new WeakRef(holder));
+  return slot.entry;
+}
+
+/** `holder` gives back one hold of `entry`'s model: once nobody holds it, it may be freed (freeIdleModels). */
+export function releaseModel(entry, holder) {
+  const slot = entry && models.get(entry.key);
+  if (!slot) return;
+  // One reference per sharedModel call: a widget that asked twice (A, then B, then A again) still holds A.
+  for (const ref of slot.holders) {
+    if (ref.deref() === holder) {
+      slot.holders.delete(ref);
+      break;
+    }
+  }
+  freeIdleModels();
+}
+
+/** Free, in the worker, the idle models beyond IDLE_MODELS_KEPT (least recently asked for first) and their runs. */
+function freeIdleModels() {
+  const idle = [];
+  for (const [key, slot] of models) {
+    for (const ref of slot.holders) if (ref.deref() === undefined) slot.holders.delete(ref);
+    if (slot.settled && slot.holders.size === 0) idle.push([key, slot]);
+  }
+  idle.sort((a, b) => a[1].used - b[1].used);
+  for (const [key, slot] of idle.slice(0, Math.max(0, idle.length - IDLE_MODELS_KEPT))) {
+    models.delete(key);
+    stats.frees += 1;
+    for (const runKey of [...runs.keys()]) if (runKey.startsWith(`${key}\u0000`)) runs.delete(runKey);
+    slot.entry.then(({ model }) => model.free()).catch(() => {});
+  }
 }
 
 /** A packaged model's files as Blobs (kept by the JS API, so an interrupted worker can load them again). */
@@ -432,7 +483,7 @@ class GlassboxElement extends LazyElement {
   attributeChangedCallback(name, oldValue, newValue) {
     if (oldValue === newValue || !this._built) return;
     if (name === 'text') this._text = null;
-    if (name === 'model' || name === 'random-seed') this._entry = null;
+    if (name === 'model' || name === 'random-seed') this._showEntry(null);
     this._applyChrome();
     this._queueUpdate();
   }
@@ -578,11 +629,14 @@ class GlassboxElement extends LazyElement {
         if (!this._entry) {
           this._setStatus('loading', 'Loading the model…');
           const randomSeed = this.hasAttribute('random-seed') ? numberAttr(this, 'random-seed', 0) : null;
-          const entry = await sharedModel(this.getAttribute('model') ?? '', randomSeed);
+          const entry = await sharedModel(this.getAttribute('model') ?? '', randomSeed, this);
           // A newer update (another model asked for meanwhile) owns `_entry`: a slow load that
           // finishes late must not replace the model it already chose.
-          if (seq !== this._seq) return;
-          this._entry = entry;
+          if (seq !== this._seq) {
+            releaseModel(entry, this);
+            return;
+          }
+          this._showEntry(entry);
         }
         const { info } = this._entry.model;
         this.ui.model.textContent = `${this._entry.name}${this.hasAttribute('random-seed') ? ' (random weights)' : ''} · ${info.kind}`;
@@ -596,6 +650,12 @@ class GlassboxElement extends LazyElement {
         this._showError(err);
       }
     });
+  }
+
+  /** Show `entry`'s model from now on (null: none yet), releasing the one shown before. */
+  _showEntry(entry) {
+    if (this._entry && this._entry !== entry) releaseModel(this._entry, this);
+    this._entry = entry;
   }
 
   _showError(err) {

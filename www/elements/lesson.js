@@ -5,7 +5,7 @@
 // (malformed JSON, a wrong field, an unknown element, a missing model, a layer or head out of range) is one plain
 // sentence that names the step and the field.
 
-import { define, observer, sharedModel, widgetSheets, h } from './base.js';
+import { define, observer, releaseModel, sharedModel, widgetSheets, h } from './base.js';
 import { heatmapData } from '../views/heatmap.js';
 
 // ---- the format --------------------------------------------------------------------------------------
@@ -319,8 +319,12 @@ function attributesFor(tag, state, extra) {
 
 // ---- model checks (when the lesson first comes into view) -----------------------------------------------
 
-/** Load each model a step names and check its layer and head against it. Returns the first problem, or null. */
-async function checkModels(lesson) {
+/**
+ * Load each model a step names and check its layer and head against it. Returns the first problem, or null.
+ * `holder` (the lesson element) holds each model (base.js's sharedModel), so the steps ahead do not load again;
+ * `held` collects them, for the holder to give back when it plays another lesson.
+ */
+async function checkModels(lesson, holder, held) {
   for (const [i, step] of lesson.steps.entries()) {
     for (const [part, { state }] of [['', step], [', beside', step.beside]].filter(([, s]) => s)) {
       const tag = tagOf(state.element);
@@ -328,7 +332,8 @@ async function checkModels(lesson) {
       const where = `step ${i + 1}${part}`;
       let entry;
       try {
-        entry = await sharedModel(state.model);
+        entry = await sharedModel(state.model, null, holder);
+        held.push(entry);
       } catch (err) {
         return new LessonError(`${where}, model`, `"${state.model}" cannot be loaded: ${err.message}`);
       }
@@ -440,6 +445,7 @@ class GlassboxLesson extends HTMLElement {
     this.lesson = null;        // the parsed lesson
     this.stepIndex = 0;        // from 0
     this._widgets = new Map(); // "tag#slot" -> element, reused across steps (detached when not shown)
+    this._heldModels = []; // the models its steps show, held while this lesson plays (checkModels)
     this._awake = false;
     this._loadSeq = 0;
     this._modelError = null;
@@ -568,8 +574,14 @@ class GlassboxLesson extends HTMLElement {
 
   async _checkModels() {
     const lesson = this.lesson;
-    const problem = await checkModels(lesson);
-    if (lesson !== this.lesson) return;
+    const held = [];
+    const problem = await checkModels(lesson, this, held);
+    if (lesson !== this.lesson) {
+      for (const entry of held) releaseModel(entry, this);
+      return;
+    }
+    for (const entry of this._heldModels) releaseModel(entry, this);
+    this._heldModels = held;
     this._modelError = problem;
     if (problem) this._fail(problem, false);
     this._fillFacts();
@@ -687,7 +699,7 @@ class GlassboxLesson extends HTMLElement {
     const step = this.lesson.steps[this.stepIndex];
     const caption = this.ui.caption.firstChild;
     try {
-      const entry = await sharedModel(step.state.model);
+      const entry = await sharedModel(step.state.model, null, null); // read once: holds nothing
       if (this.ui.caption.firstChild !== caption) return;
       const model = { name: entry.name, info: entry.model.info };
       for (const span of spans) span.textContent = formatFact(FACTS[span.dataset.fact](model));

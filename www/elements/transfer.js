@@ -14,7 +14,7 @@ import { renderPredictions } from '../views/fill-mask.js';
 import { renderTextHighlight } from '../views/text-highlight.js';
 import { attentionMap } from '../run-view.js';
 import { windowOf } from '../views/explain.js';
-import { HERE, LazyElement, TEXT_DELAY_MS, asSentence, define, h, numberAttr, raster, sharedGlassbox, sharedModel, sharedRun, widgetSheets } from './base.js';
+import { HERE, LazyElement, TEXT_DELAY_MS, asSentence, define, h, numberAttr, raster, releaseModel, sharedGlassbox, sharedModel, sharedRun, widgetSheets } from './base.js';
 
 const DEFAULT_MODEL = 'glassbox-bert';
 const DEFAULT_TEXT = 'The program crashed when the [MASK] was full.';
@@ -79,6 +79,7 @@ class GlassboxTransfer extends LazyElement {
   constructor() {
     super();
     this._seq = 0;
+    this._held = []; // the models shown now (base.js's sharedModel holds): the pretrained one and its random twin
     this._text = null;
     this._fitKey = null;
     /** `{ pretrained: { trainAccuracy, testAccuracy, testPredictions }, random: {...}, classes, test }` once fitted. */
@@ -176,8 +177,17 @@ class GlassboxTransfer extends LazyElement {
     try {
       this.ui.error.hidden = true;
       this._setStatus('loading', 'Loading the model and its random twin…');
-      const [pre, rnd] = await Promise.all([sharedModel(this.modelSpec), sharedModel(this.modelSpec, this.seed)]);
-      if (!current()) return;
+      // Each update holds the two models it asked for; the pair shown before is given back once a newer one arrives.
+      const asked = await Promise.allSettled([sharedModel(this.modelSpec, null, this), sharedModel(this.modelSpec, this.seed, this)]);
+      const failed = asked.find((r) => r.status === 'rejected');
+      if (failed || !current()) {
+        for (const r of asked) if (r.status === 'fulfilled') releaseModel(r.value, this);
+        if (failed) throw failed.reason;
+        return;
+      }
+      const [pre, rnd] = asked.map((r) => r.value);
+      for (const entry of this._held) releaseModel(entry, this);
+      this._held = [pre, rnd];
       this.ui.title.textContent = `${pre.name}: pretrained vs random weights (seed ${this.seed})`;
       this.ui.rnd.head.textContent = `Random weights (seed ${this.seed})`;
       const text = this.text;
