@@ -16,6 +16,13 @@
 // The page leaves out the generation settings that equal the model's own (its generation_config.json) and
 // replays a link without them onto the model's values.
 
+/**
+ * The longest text a link or an embed code carries, in characters. Longer ones are left out (the page says so):
+ * browsers and the places links are pasted cut long addresses, and writing a 10 MB address on every keystroke
+ * froze the page for seconds. 10,000 characters is more than any bundled model reads at once.
+ */
+export const LINK_TEXT_MAX = 10_000;
+
 /** Settings and their defaults; a default is left out of the link to keep it short (model, text and view never are). */
 export const DEFAULTS = Object.freeze({
   model: '', text: '', pair: '', view: 'attention', kind: '', layer: 1, head: 'mean',
@@ -62,8 +69,10 @@ export function decodeState(hash) {
   const layer = Number(get('layer'));
   if (Number.isInteger(layer) && layer >= 1) state.layer = layer;
   if (KINDS.includes(get('rolloutKind'))) state.rolloutKind = get('rolloutKind');
+  else if (get('rolloutKind') !== null) state.unread.push({ field: 'rolloutKind', text: `${KEYS.rolloutKind}=${get('rolloutKind')} (not encoder, decoder or cross)` });
   const output = Number(get('rolloutOutput'));
   if (Number.isInteger(output) && output >= 1) state.rolloutOutput = output;
+  else if (get('rolloutOutput') !== null) state.unread.push({ field: 'rolloutOutput', text: `${KEYS.rolloutOutput}=${get('rolloutOutput')} (not a token number of 1 or more)` });
   const head = get('head');
   if (head !== null && Number.isInteger(Number(head)) && Number(head) >= 1) state.head = Number(head);
   for (const field of NUMBER_FIELDS) {
@@ -74,9 +83,13 @@ export function decodeState(hash) {
     else state.unread.push({ field, text: `${KEYS[field]}=${raw} (${field === 'numBeams' ? 'not a whole number of 1 or more' : 'not a number of 0 or more'})` });
   }
   // Language codes look like eng_Latn, fr_XX or __fr__; anything else is not one.
-  for (const field of ['srcLang', 'tgtLang']) if (/^[A-Za-z0-9_-]{1,32}$/.test(get(field) ?? '')) state[field] = get(field);
+  for (const field of ['srcLang', 'tgtLang']) {
+    if (/^[A-Za-z0-9_-]{1,32}$/.test(get(field) ?? '')) state[field] = get(field);
+    else if (get(field)) state.unread.push({ field, text: `${KEYS[field]}=${get(field)} (not a language code such as eng_Latn or fr_XX)` });
+  }
   // The real tokenizer the text is also cut with (models/tokenizers/<name>/): a folder name.
   if (/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(get('tokenizer') ?? '')) state.tokenizer = get('tokenizer');
+  else if (get('tokenizer')) state.unread.push({ field: 'tokenizer', text: `${KEYS.tokenizer}=${get('tokenizer')} (not a tokenizer's folder name)` });
   state.generate = flag(get('generate'));
   state.embed = flag(get('embed'));
   for (const name of HIDEABLE) if (flag(params.get(`${name}_hide`))) state.hide.push(name);

@@ -121,6 +121,9 @@ describe('a page link an author got wrong', () => {
       [`model=${dec}&text=the+cat+sat&view=graph&layer=99`, /^The link asks for layer 99 \(this map has \d+\); the attention map shows what the page picked instead\. The link's view=graph \(not tokens, attention or generate\) could not be used; the page keeps its own value\.$/],
       // A tokenizer the server does not have was dropped without a word.
       [`model=${dec}&text=the+cat+sat&view=tokens&tokenizer=klingon`, /^The link asks for the klingon tokenizer \(this server has none by that name\), which the page cannot show\.$/],
+      // Values in a form nothing takes were dropped without a word too.
+      [`model=${dec}&text=the+cat+sat&view=tokens&tokenizer=..%2Fsecret&src-lang=fr%20FR&tgt-lang=%3Cb%3E&rollout-kind=self&rollout-output=0`,
+        /^The link's rollout-kind=self \(not encoder, decoder or cross\), rollout-output=0 \(not a token number of 1 or more\), src-lang=fr FR \(not a language code such as eng_Latn or fr_XX\), tgt-lang=<b> \(not a language code such as eng_Latn or fr_XX\), tokenizer=\.\.\/secret \(not a tokenizer's folder name\) could not be used; the page keeps its own values\.$/],
     ];
     for (const [hash, want] of cases) {
       const { context, page, watch } = await newWatchedPage(setup.browser.browser);
