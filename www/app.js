@@ -5,14 +5,14 @@ import { Glassbox } from './glassbox.js';
 import { renderModelFacts } from './views/model-facts.js';
 import { renderTokens } from './views/tokens.js';
 import { mountTokenizerCompare, realTokenizers } from './views/tokenizer-compare.js';
-import { renderTextHighlight } from './views/text-highlight.js';
+import { HIGHLIGHT_MAX_CHARS, renderTextHighlight } from './views/text-highlight.js';
 import { renderHeatmap } from './views/heatmap.js';
 import { attentionMap, labelSchemeOf, stepMap } from './run-view.js';
 import { renderGenerated, generationStatus, repetitionNote, decodeRate } from './views/generated.js';
 import { renderSampling, topKWithin } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, attentionExplanation, modelExplanation, windowOf } from './views/explain.js';
-import { decodeState, findModel } from './url-state.js';
+import { decodeState, findModel, LINK_TEXT_MAX } from './url-state.js';
 import { mountTeaching } from './views/teaching.js';
 import { describeChoice, scorePatterns } from './head-choice.js';
 import './elements/model-view.js';
@@ -51,7 +51,7 @@ const ui = {
   dropZone: $('drop-zone'), urlForm: $('url-form'), urlInput: $('url-input'),
   progress: $('load-progress'), progressBar: $('load-bar'), progressStatus: $('load-status'),
   modelError: $('model-error'), facts: $('model-facts'), modelExplain: $('model-explain'), vocabNote: $('vocab-note'),
-  text: $('text-input'), textHint: $('text-hint'), pairRow: $('pair-row'), pair: $('pair-input'), languageRow: $('language-row'), srcLang: $('src-lang'),
+  text: $('text-input'), textHint: $('text-hint'), textSizeNote: $('text-size-note'), pairRow: $('pair-row'), pair: $('pair-input'), languageRow: $('language-row'), srcLang: $('src-lang'),
   tgtLang: $('tgt-lang'), languageNote: $('language-note'), backdrop: $('text-backdrop'), runButton: $('run-button'), tokenCount: $('token-count'),
   runError: $('run-error'), tokens: $('tokens'), realTokenizers: $('real-tokenizers'),
   attentionControls: $('attention-controls'), kindSwitch: $('kind-switch'), layerSelect: $('layer-select'), headSelect: $('head-select'),
@@ -447,6 +447,30 @@ function showTokens(tokens, text, pair) {
     + (over ? `: more than the ${longest} this model reads at once. Shorten the text by ${n - longest} tokens to run it.` : '');
   ui.tokenCount.classList.toggle('over', over);
   tokenizerCompare.update({ info: state.model.info, tokens, scheme: state.scheme }, text);
+}
+
+/**
+ * Keep the text for a reload of this tab, and say what a very long text does not get: a link or embed code
+ * (url-state.js's LINK_TEXT_MAX), the hovered token's mark in the text box (HIGHLIGHT_MAX_CHARS), a copy kept
+ * across a reload (the browser's storage has a quota of a few megabytes). Nothing of the text itself is lost.
+ */
+function saveText() {
+  const text = ui.text.value;
+  let kept = true;
+  try {
+    sessionStorage.setItem(TEXT_KEY, text);
+  } catch {
+    kept = false; // storage off, or over its quota: the text stays in the box
+    try { sessionStorage.removeItem(TEXT_KEY); } catch { /* storage off */ }
+  }
+  const n = text.length;
+  const lacks = [];
+  if (n > LINK_TEXT_MAX) lacks.push(`links and embed codes leave it out (they carry at most ${LINK_TEXT_MAX.toLocaleString('en')} characters)`);
+  if (n > HIGHLIGHT_MAX_CHARS) lacks.push(`the text box does not mark the token under the pointer (above ${HIGHLIGHT_MAX_CHARS.toLocaleString('en')} characters)`);
+  if (!kept && n > 0) lacks.push('this tab cannot keep it if the page reloads (the browser\'s storage is full or off): keep a copy elsewhere');
+  const note = lacks.length ? `This text is ${n.toLocaleString('en')} characters: ${lacks.join('; ')}.` : '';
+  if (ui.textSizeNote.textContent !== note) ui.textSizeNote.textContent = note;
+  ui.textSizeNote.hidden = !note;
 }
 
 function highlightSpan(span) {
@@ -1106,7 +1130,7 @@ function wire() {
 
   ui.text.addEventListener('input', () => {
     ui.tokens.classList.add('stale');
-    try { sessionStorage.setItem(TEXT_KEY, ui.text.value); } catch { /* storage may be off; the text stays in the box */ }
+    saveText();
     highlightSpan(null);
     scheduleTokenize();
     updateStaleNote();
@@ -1157,9 +1181,11 @@ async function main() {
   watchTeaching();
   try {
     const saved = sessionStorage.getItem(TEXT_KEY);
-    if (saved !== null) ui.text.value = saved;
+    if (saved !== null) {
+      ui.text.value = saved;
+      saveText(); // its size note
+    }
   } catch { /* no storage: keep the example sentence */ }
-  renderTextHighlight(ui.backdrop, ui.text.value, null);
   renderModelFacts(ui.facts, null, '');
   renderAttention();
   renderGeneration();

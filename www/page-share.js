@@ -4,7 +4,7 @@
 // unaware of it: opening a link replays the settings onto the page; any change the reader makes is written
 // back into the hash (history.replaceState, so the back button is not flooded). Formats: url-state.js.
 
-import { decodeState, encodeState, pageLink, widgetEmbedCode, iframeEmbedCode, findModel, DEFAULTS, KEYS, NUMBER_FIELDS } from './url-state.js';
+import { decodeState, encodeState, pageLink, widgetEmbedCode, iframeEmbedCode, findModel, DEFAULTS, KEYS, LINK_TEXT_MAX, NUMBER_FIELDS } from './url-state.js';
 
 const WRITE_DELAY_MS = 250;
 const WAIT_TIMEOUT_MS = 120000;
@@ -84,9 +84,10 @@ export function currentState() {
     const v = Number($(sel)?.value);
     return $(sel)?.value !== '' && Number.isFinite(v) ? v : fallback;
   };
+  const text = $('#text-input')?.value ?? '';
   return {
     model,
-    text: $('#text-input')?.value ?? '',
+    text: text.length <= LINK_TEXT_MAX ? text : undefined, // left out of the link (app.js's size note says so)
     pair: $('#pair-row')?.hidden === false ? $('#pair-input')?.value ?? '' : '',
     view: share.view,
     kind: $('#kind-switch input:checked')?.value ?? '',
@@ -309,13 +310,13 @@ function buildShareBar() {
       <button type="button" class="secondary" data-copy="embed-iframe">Copy</button>
     </div>`;
   (document.querySelector('.page-header') ?? document.body).append(bar);
-  $('#copy-link').addEventListener('click', () => { writeHash(); copy(location.href, 'Link copied.'); });
+  $('#copy-link').addEventListener('click', () => { writeHash(); copy(location.href, `Link copied.${textLeftOut()}`); });
   $('#copy-embed').addEventListener('click', () => {
     writeHash();
     const codes = $('#embed-codes');
     codes.hidden = false;
     $('#copy-embed').setAttribute('aria-expanded', 'true');
-    copy($('#embed-widget').value, 'Embed code copied (the custom-element form; the iframe form is below).');
+    copy($('#embed-widget').value, `Embed code copied (the custom-element form; the iframe form is below).${textLeftOut()}`);
   });
   $('#embed-origin').addEventListener('input', renderShare);
   bar.addEventListener('click', (e) => {
@@ -324,10 +325,18 @@ function buildShareBar() {
   });
 }
 
+/** What a copied link or embed code lacks: the text, when it is longer than LINK_TEXT_MAX ('' otherwise). */
+function textLeftOut() {
+  const n = $('#text-input')?.value.length ?? 0;
+  return n > LINK_TEXT_MAX
+    ? ` It leaves the text out: ${n.toLocaleString('en')} characters is more than a link carries (${LINK_TEXT_MAX.toLocaleString('en')}); paste the text after opening it.`
+    : '';
+}
+
 function renderShare() {
   if (!$('#embed-widget')) return;
   const state = { ...currentState(), embed: false };
-  $('#embed-widget').value = widgetEmbedCode(baseUrl(), state);
+  $('#embed-widget').value = widgetEmbedCode(baseUrl(), { ...state, text: state.text ?? '' });
   $('#embed-iframe').value = iframeEmbedCode(baseUrl(), state, { baseline: baseline(), origin: hostOrigin() });
 }
 

@@ -334,6 +334,62 @@ describe('errors while running', () => {
   });
 });
 
+describe('a very long text', () => {
+  it('says what it lacks, leaves it out of links and embed codes, and is not laid out twice per keystroke', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    // The browser's storage quota, small: a text above 50,000 characters does not fit (as 10 MB does not, for real).
+    await context.addInitScript(() => {
+      const setItem = Storage.prototype.setItem;
+      Storage.prototype.setItem = function (key, value) {
+        if (String(value).length > 50000) throw new DOMException('quota', 'QuotaExceededError');
+        return setItem.call(this, key, value);
+      };
+    });
+    await page.goto(setup.server.url);
+    await waitIdle(page);
+    const model = setup.models.models.find((m) => m.kind === 'decoder-only');
+    await pickModel(page, model.name);
+    const typeText = (n) => page.evaluate((length) => {
+      const box = document.querySelector('#text-input');
+      box.value = 'the cat sat on the mat '.repeat(Math.ceil(length / 23)).slice(0, length);
+      box.dispatchEvent(new Event('input', { bubbles: true }));
+    }, n);
+    const note = () => page.$eval('#text-size-note', (e) => (e.hidden ? '' : e.textContent));
+    const hashText = () => page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get('text'));
+
+    // Short: no note, the link carries the text, and typing leaves the backdrop empty (it was a second copy of the
+    // whole text, laid out again on every keystroke: seconds per key for a 10 MB text).
+    await typeText(300);
+    await page.waitForFunction(() => /text=the\+cat/.test(location.hash), null, { timeout: 10000 });
+    assert.equal(await note(), '');
+    assert.equal(await page.$eval('#text-backdrop', (e) => e.childNodes.length), 0, 'no copy of the text behind the box while typing');
+
+    // Over a link's most: the link and the embed codes leave the text out, and say so when copied.
+    await typeText(20000);
+    await page.waitForFunction(() => !/text=the\+cat/.test(location.hash), null, { timeout: 10000 });
+    assert.match(await note(), /^This text is 20,000 characters: links and embed codes leave it out \(they carry at most 10,000 characters\)\.$/);
+    assert.equal(await hashText(), null, 'the address carries no text');
+    await page.click('#copy-embed');
+    const codes = await page.evaluate(() => [document.querySelector('#embed-widget').value, document.querySelector('#embed-iframe').value]);
+    for (const code of codes) assert.ok(code.length < 2000, `the embed code leaves the text out: ${code.length} characters`);
+    assert.match(await page.$eval('#share-status', (e) => e.textContent), /leaves the text out: 20,000 characters is more than a link carries/);
+    await page.waitForFunction(() => !document.querySelector('#tokens').classList.contains('stale'), null, { timeout: 60000 });
+    await page.hover('#tokens .chip >> nth=2');
+    assert.match(await page.$eval('#text-backdrop mark', (e) => e.textContent), /^ ?(the|cat|sat|on|mat)$/, 'hovering still marks the token');
+
+    // Over the highlight's most and the storage quota: both said; the text stays whole in the box.
+    await typeText(250000);
+    assert.match(await note(), /the text box does not mark the token under the pointer \(above 200,000 characters\); this tab cannot keep it if the page reloads/);
+    assert.equal((await page.inputValue('#text-input')).length, 250000);
+    // Opening a link with a text of its own replaces it, and the note goes.
+    await page.evaluate(() => { location.hash = '#text=A+short+one'; });
+    await page.waitForFunction(() => document.querySelector('#text-input').value === 'A short one', null, { timeout: 30000 });
+    assert.equal(await note(), '');
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+
 describe('bringing your own model', () => {
   it('shows the error of a truncated model.safetensors and keeps working', async () => {
     const { page } = setup;
