@@ -137,13 +137,13 @@ fn bad_options_are_refused_by_name() {
     for (options, word) in [
         (TrainOptions { length: 0, ..Default::default() }, "length"),
         (TrainOptions { length: MAX_LENGTH + 1, ..Default::default() }, "length"),
-        (TrainOptions { symbols: 1, ..Default::default() }, "symbols"),
-        (TrainOptions { weight_scale: f64::NAN, ..Default::default() }, "weightScale"),
+        (TrainOptions { symbols: 1, ..Default::default() }, "the number of symbols 1"),
+        (TrainOptions { weight_scale: f64::NAN, ..Default::default() }, "the weight scale NaN"),
         (TrainOptions { clip: Some(0.0), ..Default::default() }, "clip"),
-        (TrainOptions { hidden: 100_000, ..Default::default() }, "hidden"),
+        (TrainOptions { hidden: 100_000, ..Default::default() }, "the hidden size 100000"),
         // Every option within its own bound, but together minutes a step (and an evaluation).
-        (TrainOptions { length: MAX_LENGTH, hidden: 128, batch: 512, ..Default::default() }, "batch (--batch) 512"),
-        (TrainOptions { length: MAX_LENGTH, hidden: 128, batch: 8, eval_size: 4096, ..Default::default() }, "evalSize (--eval-size) 4096"),
+        (TrainOptions { length: MAX_LENGTH, hidden: 128, batch: 512, ..Default::default() }, "the batch size 512 sequences"),
+        (TrainOptions { length: MAX_LENGTH, hidden: 128, batch: 8, eval_size: 4096, ..Default::default() }, "the evaluation size 4096 sequences"),
     ] {
         let err = Trainer::new(options).err().expect("refused").to_string();
         assert!(err.contains(word), "{err}");

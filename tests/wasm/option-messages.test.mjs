@@ -65,7 +65,9 @@ test('a value of the wrong type is described in JavaScript words, not Rust types
   }
   // Ranges are written as a reader says them, not as Rust's 1..=200.
   const length = await rejection(gb.createTrainer({ length: 500 }));
-  assert.equal(length, 'length (--length) 500 is outside 1 to 200. Choose a value from 1 to 200');
+  // Named in words, not by the CLI's flag (--length), which a widget's reader never typed.
+  assert.equal(length, 'the length 500 is outside 1 to 200. Choose a value from 1 to 200');
+  assert.equal(await rejection(gb.createTrainer({ weightScale: 500 })), 'the weight scale 500 is not a number above 0 and at most 100. Choose a value such as 1');
   const fit = await rejection(gb.fitLogistic({ dims: 2, classes: 2, trainFeatures: [1, 2, 3], trainLabels: [0] }));
   assert.match(fit, /^3 feature values were given, but 1 labels of 2 dimensions each need 2\. /);
   // A decoder-only model takes no decoder ids: "a decoder-only model" (it said "an"), and the JS option is named.

@@ -58,7 +58,7 @@ const ANY_ELEMENT_ATTRIBUTES = ['hide', 'readonly', 'theme', 'eager'];
 const MAP_ELEMENTS = ['glassbox-attention', 'glassbox-head-view'];
 /** Elements that highlight a head `{ layer, head }`: the model view's thumbnail. */
 const HEAD_ELEMENTS = ['glassbox-model-view'];
-const wholeFrom1 = (v) => Number.isInteger(v) && v >= 1;
+const wholeFrom1 = (v) => Number.isSafeInteger(v) && v >= 1; // 1e300 is an integer to JS, but no count
 const isCell = (c) => Object.keys(c).every((k) => k === 'query' || k === 'key')
   && ['query', 'key'].every((k) => wholeFrom1(c[k]) || (typeof c[k] === 'string' && c[k].trim()));
 const isHead = (c) => Object.keys(c).every((k) => k === 'layer' || k === 'head') && wholeFrom1(c.layer) && wholeFrom1(c.head);
@@ -102,7 +102,7 @@ function tagOf(name) {
 }
 
 function describe(value) {
-  return typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value;
+  return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' ? String(value) : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value;
 }
 
 /** The option a misspelt word most likely meant: at most two letters off (edit distance), or none. */
@@ -123,7 +123,6 @@ function closest(word, options) {
 
 /** Check a step's one field; `where` names it for the message. */
 function checkField(where, key, value) {
-  const wholeFrom1 = (v) => Number.isInteger(v) && v >= 1;
   const number = (v, lo, hi) => typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi;
   switch (key) {
     case 'caption':
@@ -155,8 +154,8 @@ function checkField(where, key, value) {
       if (typeof value !== 'string' || !value.trim()) throw new LessonError(where, `${key} is text (a non-empty string), not ${describe(value)}`);
       return;
     case 'randomSeed':
-      if (value !== null && !(Number.isInteger(value) && value >= 0)) {
-        throw new LessonError(where, 'randomSeed is a whole number (the random twin\'s seed), or null for the trained weights');
+      if (value !== null && !(Number.isSafeInteger(value) && value >= 0)) {
+        throw new LessonError(where, 'randomSeed is a whole number from 0 to 2^53 (the random twin\'s seed), or null for the trained weights');
       }
       return;
     case 'layer': case 'query': case 'maxTokens':
@@ -172,7 +171,8 @@ function checkField(where, key, value) {
       if (!number(value, 0, 5)) throw new LessonError(where, 'temperature is a number from 0 (always the likeliest token) to 5');
       return;
     case 'topK': case 'seed':
-      if (!(Number.isInteger(value) && value >= 0)) throw new LessonError(where, `${key} is a whole number, 0 or more${key === 'topK' ? ' (0 = off)' : ''}`);
+      // Safe integers only: 1e300 is a whole number to JS, but not one a seed or a count can be.
+      if (!(Number.isSafeInteger(value) && value >= 0)) throw new LessonError(where, `${key} is a whole number from 0 to 2^53${key === 'topK' ? ' (0 = off)' : ''}, not ${describe(value)}`);
       return;
     case 'topP':
       if (!number(value, 0, 1) || value === 0) throw new LessonError(where, 'topP is a number above 0 and at most 1 (1 = off)');

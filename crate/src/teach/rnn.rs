@@ -601,37 +601,38 @@ impl TrainOptions {
 
     /// Refuse what would not make sense or would take unbounded work, naming the option.
     pub fn check(&self) -> Result<()> {
-        // Each option by both its names: the page's (JS) and the CLI's flag.
-        let range = |name: &str, flag: &str, v: usize, lo: usize, hi: usize| {
+        // Each option by its name in words, which reads the same beside the CLI's flag (--weight-scale), the JS
+        // API's option (weightScale) and the widget's attribute (weight-scale).
+        let range = |name: &str, v: usize, lo: usize, hi: usize| {
             if v < lo || v > hi {
-                return Err(Error::input(format!("{name} (--{flag}) {v} is outside {lo} to {hi}"), format!("Choose a value from {lo} to {hi}")));
+                return Err(Error::input(format!("the {name} {v} is outside {lo} to {hi}"), format!("Choose a value from {lo} to {hi}")));
             }
             Ok(())
         };
-        range("length", "length", self.length, 1, MAX_LENGTH)?;
-        range("symbols", "symbols", self.symbols, 2, MAX_SYMBOLS)?;
-        range("hidden", "hidden", self.hidden, 1, MAX_HIDDEN)?;
-        range("batch", "batch", self.batch, 1, MAX_BATCH)?;
-        range("evalSize", "eval-size", self.eval_size, 1, MAX_EVAL)?;
-        let positive = |name: &str, flag: &str, v: f64, hi: f64| {
+        range("length", self.length, 1, MAX_LENGTH)?;
+        range("number of symbols", self.symbols, 2, MAX_SYMBOLS)?;
+        range("hidden size", self.hidden, 1, MAX_HIDDEN)?;
+        range("batch size", self.batch, 1, MAX_BATCH)?;
+        range("evaluation size", self.eval_size, 1, MAX_EVAL)?;
+        let positive = |name: &str, v: f64, hi: f64| {
             if !v.is_finite() || v <= 0.0 || v > hi {
-                return Err(Error::input(format!("{name} (--{flag}) {v} is not a number above 0 and at most {hi}"), "Choose a value such as 1"));
+                return Err(Error::input(format!("the {name} {v} is not a number above 0 and at most {hi}"), "Choose a value such as 1"));
             }
             Ok(())
         };
         let unit = self.work_per_sequence();
-        for (what, flags, n, max) in [("one training step", "batch (--batch)", self.batch, MAX_STEP_WORK), ("one evaluation", "evalSize (--eval-size)", self.eval_size, MAX_EVAL_WORK)] {
+        for (what, name, n, max) in [("one training step", "batch size", self.batch, MAX_STEP_WORK), ("one evaluation", "evaluation size", self.eval_size, MAX_EVAL_WORK)] {
             if n as u64 * unit > max {
                 return Err(Error::input(
-                    format!("{what} would take too long: {flags} {n} sequences of length {} through a hidden state of {} is {} units of work, more than {max}", self.length, self.hidden, n as u64 * unit),
-                    format!("Lower {flags}, the length or the hidden size (at this length and size, at most {} sequences)", (max / unit).max(1)),
+                    format!("{what} would take too long: the {name} {n} sequences of length {} through a hidden state of {} is {} units of work, more than {max}", self.length, self.hidden, n as u64 * unit),
+                    format!("Lower the {name}, the length or the hidden size (at this length and size, at most {} sequences)", (max / unit).max(1)),
                 ));
             }
         }
-        positive("weightScale", "weight-scale", self.weight_scale, 100.0)?;
-        positive("learningRate", "learning-rate", self.learning_rate, 10.0)?;
+        positive("weight scale", self.weight_scale, 100.0)?;
+        positive("learning rate", self.learning_rate, 10.0)?;
         if let Some(c) = self.clip {
-            positive("clip", "clip", c, 1e6)?;
+            positive("clip", c, 1e6)?;
         }
         Ok(())
     }
