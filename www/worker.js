@@ -357,7 +357,8 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
     } catch (err) {
       if (!required) return null;
       throw new Error(`${name}: could not be downloaded from ${url} (${err.message}). `
-        + 'Check the address, that the server is running, and that it allows this page to read it (CORS)');
+        + 'Check the address, that the server is running, that it lets other sites read its files (CORS), and that '
+        + 'the Content-Security-Policy of the page allows fetching from it (connect-src)');
     }
     if (!response.ok) {
       if (!required) return null;
@@ -660,7 +661,10 @@ async function fetchTokenizerFolder({ baseUrl, present }) {
     if (!required && Array.isArray(present) && !present.includes(name)) continue;
     const url = new URL(name, base).href;
     const response = await fetch(url).catch((err) => {
-      if (required) throw new Error(`tokenizer.json: could not be downloaded from ${url} (${err.message}). Check the address and that the server is running`);
+      if (required) {
+        throw new Error(`tokenizer.json: could not be downloaded from ${url} (${err.message}). Check the address, that the server `
+          + 'is running, that it lets other sites read its files (CORS), and that the page\'s Content-Security-Policy allows it (connect-src)');
+      }
       return null;
     });
     if (response?.ok) bytes[name] = new Uint8Array(await response.arrayBuffer());

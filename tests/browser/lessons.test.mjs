@@ -246,6 +246,29 @@ describe('<glassbox-lesson>', () => {
     await context.close();
   });
 
+  it('says why a lesson on another site could not be fetched: the page\'s policy, or that site', async () => {
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    const page2 = (policy) => `<!doctype html><html lang="en"><head><meta charset="utf-8">${policy}<title>lessons</title>
+<script type="module" src="/glassbox-widgets.js"></script></head><body><main>
+<glassbox-lesson id="far" eager src="http://127.0.0.1:9/lesson.json"></glassbox-lesson></main></body></html>`;
+    // Both said only "could not fetch …: Failed to fetch".
+    await context.route('**/__far/**', (route) => {
+      const strict = route.request().url().endsWith('strict.html');
+      return route.fulfill({
+        contentType: 'text/html; charset=utf-8', body: page2(''),
+        headers: strict ? { 'Content-Security-Policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'" } : {},
+      });
+    });
+    const error = async (name) => {
+      await page.goto(`${setup.server.url}__far/${name}`);
+      await page.waitForFunction(() => document.getElementById('far').dataset.status === 'error', null, WAIT);
+      return (await lessonState(page, '#far')).error;
+    };
+    assert.match(await error('strict.html'), /the lesson http:\/\/127\.0\.0\.1:9\/lesson\.json could not be fetched from http:\/\/127\.0\.0\.1:9\/lesson\.json: this page's Content-Security-Policy does not allow fetching from http:\/\/127\.0\.0\.1:9\. Serve it from this page's own site, or add http:\/\/127\.0\.0\.1:9 to the policy's connect-src/);
+    assert.match(await error('open.html'), /could not be fetched from http:\/\/127\.0\.0\.1:9\/lesson\.json \(Failed to fetch\)\. Check the address and that the server is up; http:\/\/127\.0\.0\.1:9 must also let other sites read its files \(CORS\)/);
+    await context.close();
+  });
+
   it('highlights a cell on the head view and a head on the model view, with the CLI\'s numbers', async () => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
     const dec = setup.decoder;

@@ -105,6 +105,40 @@ function keepRun(key, run) {
   while (runs.size > RUNS_KEPT) runs.delete(runs.keys().next().value);
 }
 
+// ---- why a fetch failed ---------------------------------------------------------------------------
+
+/** Addresses this document's Content-Security-Policy refused (a refused fetch only says "Failed to fetch"). */
+const refusedByPolicy = new Set();
+document.addEventListener('securitypolicyviolation', (e) => {
+  if (e.blockedURI) refusedByPolicy.add(e.blockedURI);
+});
+
+/**
+ * `fetch(url)`, whose failure before any answer names the likely cause: the browser's own message is "Failed
+ * to fetch" whether the server is down, refuses other sites (CORS) or the page's Content-Security-Policy forbids
+ * the address. `what` names the file for the message ("the lesson lessons/x.json").
+ */
+export async function fetchExplained(url, what) {
+  const href = new URL(url, document.baseURI).href;
+  try {
+    return await fetch(href);
+  } catch (err) {
+    // The policy's report is an event queued beside the rejection: let it arrive.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const { origin } = new URL(href);
+    if (refusedByPolicy.has(href) || refusedByPolicy.has(origin)) {
+      throw new Error(`${what} could not be fetched from ${href}: this page's Content-Security-Policy does not allow `
+        + `fetching from ${origin}. Serve it from this page's own site, or add ${origin} to the policy's connect-src`);
+    }
+    const elsewhere = origin !== location.origin;
+    throw new Error(`${what} could not be fetched from ${href} (${err.message}). `
+      + (elsewhere
+        ? `Check the address and that the server is up; ${origin} must also let other sites read its files (CORS), `
+          + 'and this page\'s Content-Security-Policy must allow it (connect-src)'
+        : 'Check the address and that the server is running'));
+  }
+}
+
 /** The one Glassbox (worker + wasm) every widget on the page uses. */
 export function sharedGlassbox() {
   if (!glassbox) {
@@ -121,7 +155,7 @@ export function bundledModels() {
   if (!modelIndex && config.models) modelIndex = Promise.resolve(config.models);
   if (!modelIndex) {
     const url = new URL('index.json', config.modelsBase).href;
-    modelIndex = fetch(url).then((res) => {
+    modelIndex = fetchExplained(url, 'the list of bundled models').then((res) => {
       if (!res.ok) {
         throw new Error(`the list of bundled models (${url}) answered ${res.status}. Name the model by its folder URL, `
           + 'or install glassbox-models and call configure({ models })');
@@ -246,7 +280,7 @@ function freeIdleModels() {
 /** A packaged model's files as Blobs (kept by the JS API, so an interrupted worker can load them again). */
 async function fetchFiles(urls) {
   const entries = await Promise.all(Object.entries(urls).map(async ([name, url]) => {
-    const res = await fetch(url);
+    const res = await fetchExplained(url, `${name} of the model`);
     if (!res.ok) throw new Error(`${name} of the model (${url}) answered ${res.status}`);
     return [name, await res.blob()];
   }));

@@ -5,7 +5,7 @@
 // (malformed JSON, a wrong field, an unknown element, a missing model, a layer or head out of range) is one plain
 // sentence that names the step and the field.
 
-import { define, observer, releaseModel, sharedModel, widgetSheets, h } from './base.js';
+import { define, fetchExplained, observer, releaseModel, sharedModel, widgetSheets, h } from './base.js';
 import { heatmapData } from '../views/heatmap.js';
 
 // ---- the format --------------------------------------------------------------------------------------
@@ -534,9 +534,9 @@ class GlassboxLesson extends HTMLElement {
       const url = new URL(src, document.baseURI);
       let res;
       try {
-        res = await fetch(url);
+        res = await fetchExplained(url, `the lesson ${src}`);
       } catch (err) {
-        throw new LessonError('', `could not fetch ${src}: ${err.message}`);
+        throw new LessonError('', err.message);
       }
       if (!res.ok) throw new LessonError('', `${src} answered ${res.status}: check the src path`);
       const raw = (await res.text()).replace(/^\uFEFF/, ''); // some editors start a UTF-8 file with a BOM

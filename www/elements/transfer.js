@@ -14,7 +14,7 @@ import { renderPredictions } from '../views/fill-mask.js';
 import { renderTextHighlight } from '../views/text-highlight.js';
 import { attentionMap } from '../run-view.js';
 import { windowOf } from '../views/explain.js';
-import { HERE, LazyElement, TEXT_DELAY_MS, asSentence, define, h, numberAttr, raster, releaseModel, sharedGlassbox, sharedModel, sharedRun, widgetSheets } from './base.js';
+import { HERE, LazyElement, TEXT_DELAY_MS, asSentence, define, fetchExplained, h, numberAttr, raster, releaseModel, sharedGlassbox, sharedModel, sharedRun, widgetSheets } from './base.js';
 
 const DEFAULT_MODEL = 'glassbox-bert';
 const DEFAULT_TEXT = 'The program crashed when the [MASK] was full.';
@@ -41,7 +41,7 @@ function transferSheets() {
 const datasets = new Map(); // url -> Promise<data>
 function loadData(url) {
   if (!datasets.has(url)) {
-    const p = fetch(url).then((res) => {
+    const p = fetchExplained(url, 'the labelled sentences').then((res) => {
       if (!res.ok) throw new Error(`the labelled sentences (${url}) answered ${res.status}. Check the data attribute`);
       return res.json();
     }).then(checkData);
