@@ -158,13 +158,18 @@ export interface ConfigureOptions {
 /** Change where models, the stylesheet or the page live, before the first widget loads. */
 export declare function configure(options: ConfigureOptions): void;
 /** What the widgets on this page have asked of the engine. */
-export declare const stats: { glassboxes: number; loads: Array<{ model: string; url: string; randomSeed: number | null }>; runs: number; generations: number };
+export declare const stats: { glassboxes: number; loads: Array<{ model: string; url: string; randomSeed: number | null }>; runs: number; generations: number; frees: number; readonly modelsLoaded: number };
 /** The one Glassbox (worker + wasm) every widget on the page uses. */
 export declare function sharedGlassbox(): Promise<Glassbox>;
 /** The bundled models' list. */
 export declare function bundledModels(): Promise<Array<{ name: string; kind: string; modelType: string | null; title: string | null }>>;
-/** The model a widget shows, loaded once per page: the same Model object the widgets use. */
-export declare function sharedModel(spec: string, randomSeed?: number | null): Promise<{ model: Model; name: string; key: string }>;
+/**
+ * The model a widget shows, loaded once per page: the same Model object the widgets use. Held for \`holder\` (kept
+ * weakly) until releaseModel; left out, held for good; null, not held (it may be freed once no widget shows it).
+ */
+export declare function sharedModel(spec: string, randomSeed?: number | null, holder?: object | null): Promise<{ model: Model; name: string; key: string }>;
+/** Give back one hold of \`entry\`'s model: models nobody holds are freed beyond the two used last. */
+export declare function releaseModel(entry: { key: string }, holder: object): void;
 
 ${elements.filter(([, cls]) => exported.has(cls)).map(([, cls]) => `export declare const ${cls}: { new (): GlassboxWidget; prototype: GlassboxWidget };`).join('\n')}
 

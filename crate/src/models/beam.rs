@@ -66,7 +66,7 @@ impl BeamOptions {
 
     fn validate(&self) -> Result<()> {
         if self.num_beams == 0 || self.num_beams > MAX_BEAMS {
-            return Err(Error::input(format!("{} beams were asked for", self.num_beams), format!("Use between 1 beam (greedy search) and {MAX_BEAMS}, e.g. --num-beams 4")));
+            return Err(Error::input(format!("{} beams were asked for", self.num_beams), format!("Use between 1 beam (greedy search) and {MAX_BEAMS}, e.g. 4 (--num-beams 4, or numBeams: 4)")));
         }
         if !self.length_penalty.is_finite() {
             return Err(Error::input(format!("length penalty {} is not a finite number", self.length_penalty), "Use a finite length penalty, e.g. 1.0"));

@@ -135,7 +135,7 @@ pub(crate) fn decoder_ids_or_start(inputs: &Inputs, info: &ModelInfo) -> Result<
     match inputs.decoder_ids {
         Some(ids) if !ids.is_empty() => Ok(ids.to_vec()),
         _ => info.decoder_start_token_id.map(|s| vec![s]).ok_or_else(|| {
-            Error::config("decoder_start_token_id", "is missing and no decoder ids were given", "Add decoder_start_token_id to config.json or pass --decoder-ids")
+            Error::config("decoder_start_token_id", "is missing and no decoder ids were given", "Add decoder_start_token_id to config.json or give the decoder ids (--decoder-ids, or the decoderIds option)")
         }),
     }
 }
