@@ -12,7 +12,7 @@ import { renderGenerated, generationStatus, repetitionNote, decodeRate } from '.
 import { renderSampling, topKWithin } from './views/sampling.js';
 import { renderSegmented, renderSelect } from './views/controls.js';
 import { ATTENTION_KINDS, attentionExplanation, modelExplanation, windowOf } from './views/explain.js';
-import { decodeState, findModel, LINK_TEXT_MAX } from './url-state.js';
+import { charCount, decodeState, findModel, LINK_TEXT_MAX, tooLongForLink } from './url-state.js';
 import { mountTeaching } from './views/teaching.js';
 import { describeChoice, scorePatterns } from './head-choice.js';
 import './elements/model-view.js';
@@ -456,19 +456,21 @@ function showTokens(tokens, text, pair) {
  */
 function saveText() {
   const text = ui.text.value;
-  let kept = true;
+  let overQuota = false;
   try {
     sessionStorage.setItem(TEXT_KEY, text);
-  } catch {
-    kept = false; // storage off, or over its quota: the text stays in the box
+  } catch (err) {
+    // Over the storage's quota (a size problem, said below); storage switched off is not one, and stays unsaid.
+    overQuota = err?.name === 'QuotaExceededError';
     try { sessionStorage.removeItem(TEXT_KEY); } catch { /* storage off */ }
   }
-  const n = text.length;
   const lacks = [];
-  if (n > LINK_TEXT_MAX) lacks.push(`links and embed codes leave it out (they carry at most ${LINK_TEXT_MAX.toLocaleString('en')} characters)`);
-  if (n > HIGHLIGHT_MAX_CHARS) lacks.push(`the text box does not mark the token under the pointer (above ${HIGHLIGHT_MAX_CHARS.toLocaleString('en')} characters)`);
-  if (!kept && n > 0) lacks.push('this tab cannot keep it if the page reloads (the browser\'s storage is full or off): keep a copy elsewhere');
-  const note = lacks.length ? `This text is ${n.toLocaleString('en')} characters: ${lacks.join('; ')}.` : '';
+  // Counted as a reader counts characters (code points), only when a limit may be passed.
+  if (tooLongForLink(text)) lacks.push('links leave it out, and there is no embed code for it (they carry at most '
+    + `${LINK_TEXT_MAX.toLocaleString('en')} characters)`);
+  if (text.length > HIGHLIGHT_MAX_CHARS) lacks.push('the text box does not mark the token under the pointer in a text this long');
+  if (overQuota) lacks.push('it is too long for this tab to keep if the page reloads (the browser\'s storage is full): keep a copy elsewhere');
+  const note = lacks.length ? `This text is ${charCount(text).toLocaleString('en')} characters: ${lacks.join('; ')}.` : '';
   if (ui.textSizeNote.textContent !== note) ui.textSizeNote.textContent = note;
   ui.textSizeNote.hidden = !note;
 }

@@ -363,7 +363,8 @@ class GlassboxGeneration extends GlassboxElement {
     const { info } = entry.model;
     const sampling = this.sampling();
     sampling.topK = topKWithin(sampling.topK, info.vocabSize);
-    const gen = { steps: [], selected: null, running: true, status: 'Generating…',
+    // `entry`: the model that writes it, kept for drawing its steps after the widget's model attribute changes.
+    const gen = { steps: [], selected: null, running: true, status: 'Generating…', entry,
       prompt: info.kind === 'decoder-only' ? text : '', handle: null, input: null, prefixTokens: null, sampling };
     this._gen = gen;
     this._busy(true);
@@ -420,7 +421,7 @@ class GlassboxGeneration extends GlassboxElement {
 
   _render() {
     const gen = this._gen;
-    const scheme = this._entry?.scheme ?? 'plain';
+    const scheme = gen?.entry.scheme ?? this._entry?.scheme ?? 'plain';
     const steps = gen?.steps ?? [];
     renderGenerated(this.ui.generated, {
       prompt: gen?.prompt ?? '', steps, selected: gen?.selected ?? null, scheme, status: gen?.status ?? '',
@@ -447,7 +448,8 @@ class GlassboxGeneration extends GlassboxElement {
     const [L] = tensor.shape;
     const layer = Math.min(L - 1, this._step.layer);
     renderSelect(this.ui.stepLayer, range(L).map((l) => ({ value: String(l), label: `${l + 1} of ${L}` })), String(layer));
-    const view = stepMap(this._gen, { s, kind: this._step.kind, layer, modelKind: this._entry.model.info.kind, scheme: this._entry.scheme });
+    const { entry } = this._gen;
+    const view = stepMap(this._gen, { s, kind: this._step.kind, layer, modelKind: entry.model.info.kind, scheme: entry.scheme });
     renderHeatmap(this.ui.stepHeatmap, { ...view, raster: stepRaster });
   }
 }

@@ -4,7 +4,7 @@
 // unaware of it: opening a link replays the settings onto the page; any change the reader makes is written
 // back into the hash (history.replaceState, so the back button is not flooded). Formats: url-state.js.
 
-import { decodeState, encodeState, pageLink, widgetEmbedCode, iframeEmbedCode, findModel, DEFAULTS, KEYS, LINK_TEXT_MAX, NUMBER_FIELDS } from './url-state.js';
+import { decodeState, encodeState, pageLink, widgetEmbedCode, iframeEmbedCode, findModel, charCount, tooLongForLink, DEFAULTS, KEYS, LINK_TEXT_MAX, NUMBER_FIELDS } from './url-state.js';
 
 const WRITE_DELAY_MS = 250;
 const WAIT_TIMEOUT_MS = 120000;
@@ -13,7 +13,7 @@ const MODEL_INDEX_URL = 'models/index.json';
 /** Which page elements each `<name>_hide=1` flag hides. */
 const HIDE_SELECTORS = {
   model: ['#model-section'],
-  text: ['#text-section .text-wrap', '#text-hint'],
+  text: ['#text-section .text-wrap', '#text-hint', '#text-size-note'],
   run: ['#run-button'],
   tokens: ['#tokens', '#token-count'],
   attention: ['#attention-section'],
@@ -41,9 +41,18 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function waitFor(predicate, what) {
+/** Stops a replay a newer link has replaced (thrown between its steps; the newer one is replayed next). */
+class Superseded extends Error {}
+
+function stopIfSuperseded() {
+  if (share.pendingHash !== null) throw new Superseded('a newer link arrived');
+}
+
+/** Wait until `predicate` holds; while a link is replayed, a newer link stops the wait (`Superseded`). */
+async function waitFor(predicate, what, { supersedable = true } = {}) {
   const deadline = Date.now() + WAIT_TIMEOUT_MS;
   while (!predicate()) {
+    if (supersedable && share.applying) stopIfSuperseded();
     if (!$('#model-error')?.hidden && document.body.dataset.ready !== 'true') throw new Error($('#model-error').textContent);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(30);
@@ -87,7 +96,7 @@ export function currentState() {
   const text = $('#text-input')?.value ?? '';
   return {
     model,
-    text: text.length <= LINK_TEXT_MAX ? text : undefined, // left out of the link (app.js's size note says so)
+    text: tooLongForLink(text) ? undefined : text, // left out of the link (app.js's size note says so)
     pair: $('#pair-row')?.hidden === false ? $('#pair-input')?.value ?? '' : '',
     view: share.view,
     kind: $('#kind-switch input:checked')?.value ?? '',
@@ -150,6 +159,7 @@ function setValue(sel, value) {
 
 async function applyState(state) {
   share.applying = true;
+  share.failed = false;
   // A note from the link replayed before does not speak for this one.
   showNote('');
   share.notes = [];    // whole sentences about the link (a model this copy lacks)
@@ -214,9 +224,15 @@ async function applyState(state) {
     const section = $(SECTION_OF_VIEW[state.view]);
     if (section && state.view !== 'attention' && !state.embed) section.scrollIntoView({ block: 'start' });
   } catch (err) {
-    // The page could not start (its own error is on screen): leave the link as it was.
-    share.failed = true;
-    showNote(`This link could not be replayed (${err.message}).`);
+    if (err instanceof Superseded) {
+      // A newer link replaces this one: stop what this one started (a long generation) before replaying it.
+      if (document.body.dataset.status === 'generating') $('#stop-button')?.click();
+      await waitFor(idle, 'the stopped generation', { supersedable: false }).catch(() => {});
+    } else {
+      // The page could not start (its own error is on screen): leave the link as it was.
+      share.failed = true;
+      showNote(`This link could not be replayed (${err.message}).`);
+    }
   } finally {
     share.applying = false;
     const next = share.pendingHash;
@@ -316,7 +332,13 @@ function buildShareBar() {
     const codes = $('#embed-codes');
     codes.hidden = false;
     $('#copy-embed').setAttribute('aria-expanded', 'true');
-    copy($('#embed-widget').value, `Embed code copied (the custom-element form; the iframe form is below).${textLeftOut()}`);
+    if (tooLongForText()) {
+      // An embed shows its own text: without one it would show nothing worth embedding.
+      $('#share-status').textContent = `No embed code: the text is ${charCount($('#text-input').value).toLocaleString('en')} characters, `
+        + `more than an embed code carries (${LINK_TEXT_MAX.toLocaleString('en')}). Shorten the text to make one.`;
+      return;
+    }
+    copy($('#embed-widget').value, 'Embed code copied (the custom-element form; the iframe form is below).');
   });
   $('#embed-origin').addEventListener('input', renderShare);
   bar.addEventListener('click', (e) => {
@@ -325,19 +347,27 @@ function buildShareBar() {
   });
 }
 
-/** What a copied link or embed code lacks: the text, when it is longer than LINK_TEXT_MAX ('' otherwise). */
+function tooLongForText() {
+  return tooLongForLink($('#text-input')?.value ?? '');
+}
+
+/** What a copied link lacks: the text, when it is longer than LINK_TEXT_MAX ('' otherwise). */
 function textLeftOut() {
-  const n = $('#text-input')?.value.length ?? 0;
-  return n > LINK_TEXT_MAX
-    ? ` It leaves the text out: ${n.toLocaleString('en')} characters is more than a link carries (${LINK_TEXT_MAX.toLocaleString('en')}); paste the text after opening it.`
-    : '';
+  if (!tooLongForText()) return '';
+  const n = charCount($('#text-input').value);
+  return ` It leaves the text out: ${n.toLocaleString('en')} characters is more than a link carries (${LINK_TEXT_MAX.toLocaleString('en')}); `
+    + 'whoever opens it sees the model and the view, and pastes the text themselves.';
 }
 
 function renderShare() {
   if (!$('#embed-widget')) return;
   const state = { ...currentState(), embed: false };
-  $('#embed-widget').value = widgetEmbedCode(baseUrl(), { ...state, text: state.text ?? '' });
-  $('#embed-iframe').value = iframeEmbedCode(baseUrl(), state, { baseline: baseline(), origin: hostOrigin() });
+  const none = tooLongForText();
+  $('#embed-widget').value = none ? '' : widgetEmbedCode(baseUrl(), state);
+  $('#embed-iframe').value = none ? '' : iframeEmbedCode(baseUrl(), state, { baseline: baseline(), origin: hostOrigin() });
+  for (const id of ['#embed-widget', '#embed-iframe']) {
+    $(id).placeholder = none ? `The text is longer than an embed code carries (${LINK_TEXT_MAX.toLocaleString('en')} characters): shorten it to make one.` : '';
+  }
 }
 
 /** The origin the author typed (`origin=` of the iframe: the page allowed to command it), or null. */
@@ -422,12 +452,17 @@ function wire() {
 }
 
 async function main() {
-  const initial = decodeState(location.hash);
-  applyChrome(initial);
+  applyChrome(decodeState(location.hash));
   buildShareBar();
+  // Replaying from here on: a link that arrives while the index loads waits its turn (wire's hashchange) and
+  // the one in the address when the index has come is replayed, so two replays never run side by side.
+  share.applying = true;
   wire();
   await loadIndex();
-  await applyState(initial);
+  const first = share.pendingHash;
+  share.pendingHash = null;
+  if (first !== null) history.replaceState(history.state, '', first);
+  await applyState(decodeState(location.hash));
 }
 
 main();

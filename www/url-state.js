@@ -23,6 +23,18 @@
  */
 export const LINK_TEXT_MAX = 10_000;
 
+/** Characters as a reader counts them: code points (an emoji is one, not JS's two UTF-16 units). */
+export function charCount(text) {
+  let pairs = 0;
+  for (const _ of text.matchAll(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)) pairs += 1;
+  return text.length - pairs;
+}
+
+/** Whether `text` is longer than a link or an embed code carries (counted only when it might be). */
+export function tooLongForLink(text) {
+  return text.length > LINK_TEXT_MAX && charCount(text) > LINK_TEXT_MAX;
+}
+
 /** Settings and their defaults; a default is left out of the link to keep it short (model, text and view never are). */
 export const DEFAULTS = Object.freeze({
   model: '', text: '', pair: '', view: 'attention', kind: '', layer: 1, head: 'mean',
@@ -69,10 +81,10 @@ export function decodeState(hash) {
   const layer = Number(get('layer'));
   if (Number.isInteger(layer) && layer >= 1) state.layer = layer;
   if (KINDS.includes(get('rolloutKind'))) state.rolloutKind = get('rolloutKind');
-  else if (get('rolloutKind') !== null) state.unread.push({ field: 'rolloutKind', text: `${KEYS.rolloutKind}=${get('rolloutKind')} (not encoder, decoder or cross)` });
+  else if (get('rolloutKind')) state.unread.push({ field: 'rolloutKind', text: `${KEYS.rolloutKind}=${get('rolloutKind')} (not encoder, decoder or cross)` });
   const output = Number(get('rolloutOutput'));
-  if (Number.isInteger(output) && output >= 1) state.rolloutOutput = output;
-  else if (get('rolloutOutput') !== null) state.unread.push({ field: 'rolloutOutput', text: `${KEYS.rolloutOutput}=${get('rolloutOutput')} (not a token number of 1 or more)` });
+  if (Number.isSafeInteger(output) && output >= 0) state.rolloutOutput = output;
+  else if (get('rolloutOutput')) state.unread.push({ field: 'rolloutOutput', text: `${KEYS.rolloutOutput}=${get('rolloutOutput')} (not a token number, or 0 for the last)` });
   const head = get('head');
   if (head !== null && Number.isInteger(Number(head)) && Number(head) >= 1) state.head = Number(head);
   for (const field of NUMBER_FIELDS) {

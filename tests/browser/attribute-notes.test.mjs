@@ -122,8 +122,8 @@ describe('a page link an author got wrong', () => {
       // A tokenizer the server does not have was dropped without a word.
       [`model=${dec}&text=the+cat+sat&view=tokens&tokenizer=klingon`, /^The link asks for the klingon tokenizer \(this server has none by that name\), which the page cannot show\.$/],
       // Values in a form nothing takes were dropped without a word too.
-      [`model=${dec}&text=the+cat+sat&view=tokens&tokenizer=..%2Fsecret&src-lang=fr%20FR&tgt-lang=%3Cb%3E&rollout-kind=self&rollout-output=0`,
-        /^The link's rollout-kind=self \(not encoder, decoder or cross\), rollout-output=0 \(not a token number of 1 or more\), src-lang=fr FR \(not a language code such as eng_Latn or fr_XX\), tgt-lang=<b> \(not a language code such as eng_Latn or fr_XX\), tokenizer=\.\.\/secret \(not a tokenizer's folder name\) could not be used; the page keeps its own values\.$/],
+      [`model=${dec}&text=the+cat+sat&view=tokens&tokenizer=..%2Fsecret&src-lang=fr%20FR&tgt-lang=%3Cb%3E&rollout-kind=self&rollout-output=-2`,
+        /^The link's rollout-kind=self \(not encoder, decoder or cross\), rollout-output=-2 \(not a token number, or 0 for the last\), src-lang=fr FR \(not a language code such as eng_Latn or fr_XX\), tgt-lang=<b> \(not a language code such as eng_Latn or fr_XX\), tokenizer=\.\.\/secret \(not a tokenizer's folder name\) could not be used; the page keeps its own values\.$/],
     ];
     for (const [hash, want] of cases) {
       const { context, page, watch } = await newWatchedPage(setup.browser.browser);
@@ -168,6 +168,34 @@ describe('links that follow each other quickly', () => {
     assert.equal(shown.text, 'Only this', 'the last link\'s text, not the first one\'s');
     assert.ok(shown.model.includes(dec) || shown.hash === dec, `the last link's model: ${JSON.stringify(shown)}`);
     assert.doesNotMatch(await page.$eval('#share-status', (e) => e.textContent), /kind=|not encoder/);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+});
+
+describe('a link that arrives while the page is still starting', () => {
+  it('waits for the page and is replayed alone, not beside the first', async () => {
+    const [enc, dec] = [setup.encoder.name, setup.decoder.name];
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    // The model list comes 3 s late: the second link arrives before the first one's replay could start (the two
+    // then ran side by side, and the note read the first link's settings against the second model).
+    await context.route('**/models/index.json', async (route) => {
+      await new Promise((r) => setTimeout(r, 3000));
+      await route.continue();
+    });
+    await page.goto(`${setup.server.url}#model=${dec}&text=first+link&view=attention&kind=decoder&layer=2&head=2`);
+    await page.waitForTimeout(500);
+    await page.evaluate((e) => { location.hash = `#model=${e}&text=second+link&view=attention&layer=1&head=1`; }, enc);
+    await page.waitForFunction(() => document.documentElement.dataset.stateApplied === 'true', null, WAIT);
+    const shown = await page.evaluate(() => ({
+      text: document.querySelector('#text-input').value,
+      model: document.querySelector('#model-select').selectedOptions[0]?.textContent ?? '',
+      hash: new URLSearchParams(location.hash.slice(1)).get('text'),
+    }));
+    assert.equal(shown.text, 'second link');
+    assert.equal(shown.hash, 'second link', 'the address is the second link\'s');
+    assert.ok(shown.model.includes(enc), `the second link's model: ${shown.model}`);
+    assert.equal(await page.$eval('#share-status', (e) => e.textContent), '', 'no note mixing the two links');
     assert.deepEqual(watch.errors, []);
     await context.close();
   });

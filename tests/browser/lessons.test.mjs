@@ -198,7 +198,7 @@ describe('<glassbox-lesson>', () => {
       // Rollout composes every layer and averages the heads: a head asked of it would be ignored, so it is refused.
       rollouthead: [{ ...ok, steps: [{ caption: 'a', element: 'rollout', head: 2 }] }, /step 1, head: <glassbox-rollout> has no head attribute\. It takes: model, text, .*kind, output/],
       // Whole numbers to JS, but no seed or count: refused by the lesson's own check, naming the field.
-      hugeseed: [{ ...ok, element: 'generation', steps: [{ caption: 'a', seed: 1e300 }] }, /step 1, seed: seed is a whole number from 0 to 2\^53, not 1e\+300/],
+      hugeseed: [{ ...ok, element: 'generation', steps: [{ caption: 'a', seed: 1e300 }] }, /step 1, seed: seed is a whole number from 0 to 2\^53 − 1, not 1e\+300/],
       hugelayer: [{ ...ok, steps: [{ caption: 'a', layer: 2 ** 60 }] }, /step 1, layer: layer is a whole number counted from 1, not 1152921504606847000\./],
       fact: [{ ...ok, steps: [{ caption: 'The {width} numbers' }] }, /step 1, caption: the caption quotes \{width\}, which is not a model fact/],
       // An object's own names are not facts ({constructor} once showed "[object Object]").

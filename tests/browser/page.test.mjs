@@ -367,19 +367,32 @@ describe('a very long text', () => {
     // Over a link's most: the link and the embed codes leave the text out, and say so when copied.
     await typeText(20000);
     await page.waitForFunction(() => !/text=the\+cat/.test(location.hash), null, { timeout: 10000 });
-    assert.match(await note(), /^This text is 20,000 characters: links and embed codes leave it out \(they carry at most 10,000 characters\)\.$/);
+    assert.match(await note(), /^This text is 20,000 characters: links leave it out, and there is no embed code for it \(they carry at most 10,000 characters\)\.$/);
     assert.equal(await hashText(), null, 'the address carries no text');
+    assert.match(await page.$eval('#text-input', (e) => e.getAttribute('aria-describedby')), /\btext-size-note\b/, 'the note describes the box');
+    await page.click('#copy-link');
+    assert.match(await page.$eval('#share-status', (e) => e.textContent), /leaves the text out: 20,000 characters is more than a link carries/);
+    // An embed without its text would show an empty map: no code, and the reason.
     await page.click('#copy-embed');
     const codes = await page.evaluate(() => [document.querySelector('#embed-widget').value, document.querySelector('#embed-iframe').value]);
-    for (const code of codes) assert.ok(code.length < 2000, `the embed code leaves the text out: ${code.length} characters`);
-    assert.match(await page.$eval('#share-status', (e) => e.textContent), /leaves the text out: 20,000 characters is more than a link carries/);
+    assert.deepEqual(codes, ['', '']);
+    assert.match(await page.$eval('#share-status', (e) => e.textContent), /^No embed code: the text is 20,000 characters, more than an embed code carries \(10,000\)\. Shorten the text/);
+    // Characters as a reader counts them: 6,000 emoji (12,000 UTF-16 units) are a short enough text.
+    await page.evaluate(() => {
+      const box = document.querySelector('#text-input');
+      box.value = '\u{1F600}'.repeat(6000);
+      box.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('text')?.length === 12000, null, { timeout: 10000 });
+    assert.equal(await note(), '');
+    await typeText(20000);
     await page.waitForFunction(() => !document.querySelector('#tokens').classList.contains('stale'), null, { timeout: 60000 });
     await page.hover('#tokens .chip >> nth=2');
     assert.match(await page.$eval('#text-backdrop mark', (e) => e.textContent), /^ ?(the|cat|sat|on|mat)$/, 'hovering still marks the token');
 
     // Over the highlight's most and the storage quota: both said; the text stays whole in the box.
     await typeText(250000);
-    assert.match(await note(), /the text box does not mark the token under the pointer \(above 200,000 characters\); this tab cannot keep it if the page reloads/);
+    assert.match(await note(), /the text box does not mark the token under the pointer in a text this long; it is too long for this tab to keep if the page reloads/);
     assert.equal((await page.inputValue('#text-input')).length, 250000);
     // Opening a link with a text of its own replaces it, and the note goes.
     await page.evaluate(() => { location.hash = '#text=A+short+one'; });

@@ -110,7 +110,8 @@ function keepRun(key, run) {
 /** Addresses this document's Content-Security-Policy refused (a refused fetch only says "Failed to fetch"). */
 const refusedByPolicy = new Set();
 document.addEventListener('securitypolicyviolation', (e) => {
-  if (e.blockedURI) refusedByPolicy.add(e.blockedURI);
+  // Only what the policy enforced on a fetch: a report-only policy blocks nothing.
+  if (e.disposition === 'enforce' && e.effectiveDirective === 'connect-src' && e.blockedURI) refusedByPolicy.add(e.blockedURI);
 });
 
 /**

@@ -155,7 +155,7 @@ function checkField(where, key, value) {
       return;
     case 'randomSeed':
       if (value !== null && !(Number.isSafeInteger(value) && value >= 0)) {
-        throw new LessonError(where, 'randomSeed is a whole number from 0 to 2^53 (the random twin\'s seed), or null for the trained weights');
+        throw new LessonError(where, 'randomSeed is a whole number from 0 to 2^53 − 1 (the random twin\'s seed), or null for the trained weights');
       }
       return;
     case 'layer': case 'query': case 'maxTokens':
@@ -172,7 +172,7 @@ function checkField(where, key, value) {
       return;
     case 'topK': case 'seed':
       // Safe integers only: 1e300 is a whole number to JS, but not one a seed or a count can be.
-      if (!(Number.isSafeInteger(value) && value >= 0)) throw new LessonError(where, `${key} is a whole number from 0 to 2^53${key === 'topK' ? ' (0 = off)' : ''}, not ${describe(value)}`);
+      if (!(Number.isSafeInteger(value) && value >= 0)) throw new LessonError(where, `${key} is a whole number from 0 to 2^53 − 1${key === 'topK' ? ' (0 = off)' : ''}, not ${describe(value)}`);
       return;
     case 'topP':
       if (!number(value, 0, 1) || value === 0) throw new LessonError(where, 'topP is a number above 0 and at most 1 (1 = off)');
