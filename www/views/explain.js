@@ -22,7 +22,7 @@ const KIND = {
 const ORDER_BLIND = {
   'encoder-only': 'Attention alone ignores word order',
   'encoder-decoder': 'Attention alone ignores word order (apart from the hint in the decoder’s causal mask)',
-  'decoder-only': 'Attention alone sees word order only indirectly, through the causal mask (each token sees only the tokens before it, from which a model can learn roughly where it stands)',
+  'decoder-only': 'Attention alone sees word order only indirectly, through the causal mask (each token sees only itself and the tokens before it, from which a model can learn roughly where it stands)',
 };
 
 const POSITIONS = {
