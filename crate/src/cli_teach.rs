@@ -63,6 +63,8 @@ pub fn rnn(raw: &[String]) -> std::result::Result<(), String> {
     if steps > 1_000_000 {
         return Err(format!("--steps {steps} is more than 1000000; train in fewer steps"));
     }
+    // The options named by their flags here (the library names them in words, for the page and the widgets).
+    o.check_named(|words, flag| format!("{words} (--{flag})")).map_err(|e| e.to_string())?;
     let mut trainer = Trainer::new(o.clone()).map_err(|e| e.to_string())?;
     // The whole run, steps and evaluations, within about a minute (each step alone is bounded by `check`).
     let evaluations_run = 2 + if eval_every > 0 { steps / eval_every } else { 0 } as u64;

@@ -308,7 +308,7 @@ fn the_card_reports_the_head_and_activation_as_loaded() {
 }
 
 /// Asked-for help is printed on stdout with exit code 0, and the RNN trainer's errors name the
-/// CLI flag beside the page's option name.
+/// CLI flag beside the option's name in words (the JS API and the widgets get the words alone).
 #[test]
 fn cli_help_and_rnn_option_errors() {
     let run = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_glassbox")).args(args).output().expect("run glassbox");
@@ -320,7 +320,7 @@ fn cli_help_and_rnn_option_errors() {
     let out = run(&["rnn", "--eval-size", "0"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--eval-size") && err.contains("evalSize"), "{err}");
+    assert!(err.contains("the evaluation size (--eval-size) 0 is outside 1 to 4096"), "{err}");
 }
 
 /// transformers 5 reads the generation settings from generation_config.json alone when there is

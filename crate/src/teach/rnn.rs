@@ -599,29 +599,36 @@ impl TrainOptions {
         4 * n * h * (h + n)
     }
 
-    /// Refuse what would not make sense or would take unbounded work, naming the option.
+    /// Refuse what would not make sense or would take unbounded work, naming the option in words, which
+    /// read the same beside the JS API's option (weightScale) and a widget's attribute (weight-scale).
     pub fn check(&self) -> Result<()> {
-        // Each option by its name in words, which reads the same beside the CLI's flag (--weight-scale), the JS
-        // API's option (weightScale) and the widget's attribute (weight-scale).
-        let range = |name: &str, v: usize, lo: usize, hi: usize| {
+        self.check_named(|words, _| words.to_string())
+    }
+
+    /// [`TrainOptions::check`] with each option named by `name(words, flag)`: the CLI adds its flag.
+    pub fn check_named(&self, name: impl Fn(&str, &str) -> String) -> Result<()> {
+        let range = |words: &str, flag: &str, v: usize, lo: usize, hi: usize| {
+            let name = name(words, flag);
             if v < lo || v > hi {
                 return Err(Error::input(format!("the {name} {v} is outside {lo} to {hi}"), format!("Choose a value from {lo} to {hi}")));
             }
             Ok(())
         };
-        range("length", self.length, 1, MAX_LENGTH)?;
-        range("number of symbols", self.symbols, 2, MAX_SYMBOLS)?;
-        range("hidden size", self.hidden, 1, MAX_HIDDEN)?;
-        range("batch size", self.batch, 1, MAX_BATCH)?;
-        range("evaluation size", self.eval_size, 1, MAX_EVAL)?;
-        let positive = |name: &str, v: f64, hi: f64| {
+        range("length", "length", self.length, 1, MAX_LENGTH)?;
+        range("number of symbols", "symbols", self.symbols, 2, MAX_SYMBOLS)?;
+        range("hidden size", "hidden", self.hidden, 1, MAX_HIDDEN)?;
+        range("batch size", "batch", self.batch, 1, MAX_BATCH)?;
+        range("evaluation size", "eval-size", self.eval_size, 1, MAX_EVAL)?;
+        let positive = |words: &str, flag: &str, v: f64, hi: f64| {
+            let name = name(words, flag);
             if !v.is_finite() || v <= 0.0 || v > hi {
                 return Err(Error::input(format!("the {name} {v} is not a number above 0 and at most {hi}"), "Choose a value such as 1"));
             }
             Ok(())
         };
         let unit = self.work_per_sequence();
-        for (what, name, n, max) in [("one training step", "batch size", self.batch, MAX_STEP_WORK), ("one evaluation", "evaluation size", self.eval_size, MAX_EVAL_WORK)] {
+        for (what, words, flag, n, max) in [("one training step", "batch size", "batch", self.batch, MAX_STEP_WORK), ("one evaluation", "evaluation size", "eval-size", self.eval_size, MAX_EVAL_WORK)] {
+            let name = name(words, flag);
             if n as u64 * unit > max {
                 return Err(Error::input(
                     format!("{what} would take too long: the {name} {n} sequences of length {} through a hidden state of {} is {} units of work, more than {max}", self.length, self.hidden, n as u64 * unit),
@@ -629,10 +636,10 @@ impl TrainOptions {
                 ));
             }
         }
-        positive("weight scale", self.weight_scale, 100.0)?;
-        positive("learning rate", self.learning_rate, 10.0)?;
+        positive("weight scale", "weight-scale", self.weight_scale, 100.0)?;
+        positive("learning rate", "learning-rate", self.learning_rate, 10.0)?;
         if let Some(c) = self.clip {
-            positive("clip", c, 1e6)?;
+            positive("clip", "clip", c, 1e6)?;
         }
         Ok(())
     }
