@@ -9,7 +9,8 @@
 //
 // Prints GFLOP/s, best of 15 rounds, builds interleaved. 2026-12-07 on this machine's kind: 16x384x1536 cold
 // 29-30, hot 38-40; the same with prefill's `touch` left out, or with the next panels read one byte per k step
-// inside the tile loop instead, or their pages touched two steps ahead: within 2% of each other (noise).
+// inside the tile loop instead, their pages touched two steps ahead, or the steps taken from four far-apart parts
+// of the matrix in turn (four prefetch streams, not one): within 2% of each other (noise).
 // Asserts nothing.
 
 import { readFileSync } from 'node:fs';
