@@ -367,8 +367,12 @@ function suitText() {
 function filesToSource(files) {
   const record = {};
   let folder = '';
+  // A picked folder lists its subfolders' files too (sentence-transformers' 1_Pooling/config.json): the folder's
+  // own file of each name is the model's, whatever order the browser lists them in.
+  const depth = (f) => (f.webkitRelativePath ? f.webkitRelativePath.split('/').length : 1);
+  files = [...files].sort((a, b) => depth(a) - depth(b));
   for (const f of files) {
-    if (MODEL_FILES.includes(f.name)) record[f.name] = f;
+    if (MODEL_FILES.includes(f.name)) record[f.name] ??= f;
     if (!folder && f.webkitRelativePath) folder = f.webkitRelativePath.split('/')[0];
   }
   const missing = REQUIRED_FILES.filter((n) => !record[n]);

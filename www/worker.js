@@ -362,8 +362,11 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
     }
     if (!response.ok) {
       if (!required) return null;
-      throw new Error(`${name}: the server answered ${response.status} ${response.statusText} for ${url}. `
-        + 'Check the model folder URL: it must hold config.json, model.safetensors and tokenizer.json');
+      // A shard is asked for because model.safetensors.index.json names it: the folder lacks it, not the basics.
+      const fix = /^model-\d+-of-\d+\.safetensors$/.test(name) || name.endsWith('.safetensors') && name !== 'model.safetensors'
+        ? 'model.safetensors.index.json names this file: put it beside the index, or fix the index'
+        : 'Check the model folder URL: it must hold config.json, model.safetensors and tokenizer.json';
+      throw new Error(`${name}: the server answered ${response.status} ${response.statusText} for ${url}. ${fix}`);
     }
     const length = Number(response.headers.get('content-length'));
     const total = Number.isFinite(length) && length > 0 ? length : null;
@@ -424,7 +427,19 @@ async function shardedWeights(index, open) {
 async function readFiles(files, needWeights, progress) {
   // Keys may be paths (a dropped folder, `webkitRelativePath`): match on the file name.
   const byName = new Map();
-  for (const [key, value] of Object.entries(files)) byName.set(key.split(/[\\/]/).pop(), value);
+  const keyOf = new Map(); // file name -> the key it came from, to name two keys for one file
+  for (const [key, value] of Object.entries(files)) {
+    const name = key.split(/[\\/]/).pop();
+    // Two keys for one file (a folder inside the folder, "../config.json"): which one is meant is not for us to guess.
+    if (keyOf.has(name) && value != null && byName.get(name) != null) {
+      throw new Error(`${name}: two of the given files are called that ("${keyOf.get(name)}" and "${key}"). `
+        + 'Give one file of each name: the model folder\'s own files, without its subfolders');
+    }
+    if (value != null || !byName.has(name)) {
+      byName.set(name, value);
+      keyOf.set(name, key);
+    }
+  }
   const read = async (name, required) => {
     const value = byName.get(name);
     if (value == null) {

@@ -5,6 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   openPage, closePage,
@@ -516,6 +517,26 @@ describe('bringing your own model', () => {
       'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'].map(file));
     await page.waitForFunction(() => /shard files/.test(document.querySelector('#model-error').textContent));
     assert.match(await page.$eval('#model-error', (e) => e.textContent), /2 shard files .*not model\.safetensors\.index\.json.*Copy/);
+  });
+
+  it('takes the folder\'s own files when a picked folder has subfolders with files of the same names', async () => {
+    const { page } = setup;
+    // A sentence-transformers folder has 1_Pooling/config.json beside config.json; the picker lists both, and the
+    // one listed last (here the subfolder's) used to replace the model's own.
+    const model = setup.models.models.find((m) => m.kind === 'decoder-only');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glassbox-subfolders-'));
+    const folder = path.join(dir, 'with-subfolder');
+    fs.cpSync(model.dir, folder, { recursive: true, dereference: true });
+    fs.mkdirSync(path.join(folder, 'zz_pooling'));
+    fs.writeFileSync(path.join(folder, 'zz_pooling', 'config.json'), JSON.stringify({ word_embedding_dimension: 384, pooling_mode_mean_tokens: true }));
+    await page.setInputFiles('#folder-input', folder);
+    await waitLoaded(page, 'with-subfolder');
+    assert.equal(await page.$eval('#model-error', (e) => (e.hidden ? '' : e.textContent)), '', 'no load error');
+    const text = 'The cat sat';
+    await typeAndRun(page, text);
+    const chipIds = await page.$$eval('#tokens .chip .id', (els) => els.map((e) => Number(e.textContent)));
+    assert.deepEqual(chipIds, cliInspect(model.dir, text).ids);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('loads a sharded checkpoint picked as a folder, shard by shard', async () => {

@@ -110,6 +110,30 @@ fn safetensors_header_whose_offsets_lie() {
     }
 }
 
+/// A file that is something else under the weights' name says what it is: a Git LFS pointer (a clone without
+/// `git lfs`, the most common way to get one) or a web page (a link to the page about the file). Both were
+/// "not a valid safetensors file (header too large)".
+#[test]
+fn safetensors_that_is_an_lfs_pointer_or_a_web_page_says_so() {
+    let pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904\nsize 548105171\n";
+    let err = model_error(&gpt2_with_weights(pointer.to_vec()));
+    assert_mentions(&err, &["model.safetensors", "Git LFS pointer", "git lfs pull"]);
+    for page in ["<!DOCTYPE html>\n<html><head><title>model.safetensors</title></head><body>...</body></html>", "\n  <html lang=\"en\"><body>Not found</body></html>"] {
+        let err = model_error(&gpt2_with_weights(page.as_bytes().to_vec()));
+        assert_mentions(&err, &["model.safetensors", "web page", "/resolve/"]);
+    }
+}
+
+/// A size written under its config class's alias (GPT-2's `num_hidden_layers` for `n_layer`) is refused
+/// under the name written in the file: the message named `n_layer`, which the file may give as 2.
+#[test]
+fn a_bad_value_under_an_alias_is_named_as_written() {
+    let f = with_config("gpt2", |c| c.replacen('{', "{\"num_hidden_layers\": 1000000000, ", 1));
+    let err = model_error(&f);
+    assert!(err.starts_with("config.json field `num_hidden_layers`: is 1000000000"), "{err}");
+    assert_mentions(&err, &["reads `num_hidden_layers` as its `n_layer`"]);
+}
+
 #[test]
 fn missing_tensor_is_named() {
     let mut t = tensors(&Folder::fixture("gpt2").weights.unwrap());

@@ -636,3 +636,17 @@ fn pairs_encode_as_transformers() {
     }
     eprintln!("{checked} pair encodings equal transformers'");
 }
+
+/// A bad special token in special_tokens_map.json is named in that file and under its own key: both
+/// messages said tokenizer_config.json (and `extra_special_tokens` for the map's `additional_special_tokens`).
+#[test]
+fn a_bad_special_token_is_named_in_the_file_and_key_that_hold_it() {
+    let tokenizer = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models/gpt2/tokenizer.json")).unwrap();
+    let err = |config: &str, map: &str| Tokenizer::from_bytes(&tokenizer, Some(config.as_bytes()), Some(map.as_bytes())).err().expect("refused").to_string();
+    let e = err("{}", r#"{"additional_special_tokens": "x"}"#);
+    assert!(e.starts_with(r#"special_tokens_map.json: `additional_special_tokens` is "x", not a list of tokens"#), "{e}");
+    let e = err("{}", r#"{"bos_token": 5}"#);
+    assert!(e.starts_with("special_tokens_map.json: `bos_token` is 5, not a token string"), "{e}");
+    let e = err(r#"{"eos_token": ["a"]}"#, "{}");
+    assert!(e.starts_with(r#"tokenizer_config.json: `eos_token` is ["a"], not a token string"#), "{e}");
+}

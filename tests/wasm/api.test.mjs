@@ -545,6 +545,9 @@ describe('JS API through the worker', () => {
     const bad = variant('protocol-truncated', dir, { 'model.safetensors': bytes['model.safetensors'].subarray(0, 999) });
     await assert.rejects(gb.loadModel({ files: truncated }), (err) => err.message === cli(['info', bad]).error);
     await assert.rejects(gb.loadModel({ files: { 'config.json': new Blob(['{}']) } }), /tokenizer\.json: is missing/);
+    // Two keys for one file name: refused naming both (the later one silently won, "../config.json" included).
+    await assert.rejects(gb.loadModel({ files: { ...truncated, '../config.json': new Blob(['{}']) } }),
+      /^Error: config\.json: two of the given files are called that \("config\.json" and "\.\.\/config\.json"\)/);
     await assert.rejects(gb.loadModel({ baseUrl: `${baseUrl}/models/no-such-model/` }), /config\.json: the server answered 404/);
     await assert.rejects(gb.loadModel({ nothing: true }), /baseUrl/);
 

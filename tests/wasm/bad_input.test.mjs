@@ -91,6 +91,14 @@ test('crafted weights and configs are refused at load, by name', () => {
   refused('random twin of 2^30 parameters', () => load({ ...gpt2(), weights: null, randomSeed: 1, config: enc.encode(JSON.stringify({ ...config, vocab_size: 1 << 24 })) }), ['vocab_size', 'random']);
   refused('truncated safetensors', () => load({ ...gpt2(), weights: st.subarray(0, 1000) }), ['model.safetensors']);
   refused('empty config', () => load({ ...gpt2(), config: new Uint8Array() }), ['config.json']);
+  // An offset no 32-bit build can hold was "invalid JSON in header: ... expected usize".
+  const far = { ...header, [lnF]: { ...header[lnF], data_offsets: [1e12, 1e12 + 4 * header[lnF].shape[0]] } };
+  const farHeader = enc.encode(JSON.stringify(far));
+  const farFile = new Uint8Array(8 + farHeader.length + st.length - 8 - headerLen);
+  new DataView(farFile.buffer).setBigUint64(0, BigInt(farHeader.length), true);
+  farFile.set(farHeader, 8);
+  farFile.set(st.subarray(8 + headerLen), 8 + farHeader.length);
+  refused('an offset of 10^12', () => load({ ...gpt2(), weights: farFile }), ['model.safetensors', 'header number too large', '4 GB', 'shards']);
 });
 
 test('over-long inputs and out-of-range numbers are refused before the work', () => {

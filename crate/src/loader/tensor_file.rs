@@ -81,6 +81,14 @@ impl FileBytes<'_> {
         self.len() == 0
     }
 
+    /// The file's first `n` bytes (fewer when it is shorter), e.g. to say what a file that is not
+    /// safetensors is instead; `None` when they cannot be read.
+    pub fn head(&self, n: usize) -> Option<Vec<u8>> {
+        let mut out = vec![0; n.min(self.len())];
+        self.read_at(0, &mut out).ok()?;
+        Some(out)
+    }
+
     /// `dst.len()` bytes from `offset` (inside the file: checked by the header's validation).
     fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), ReadError> {
         match self {

@@ -318,11 +318,40 @@ fn parse_file<'a>(file: &str, bytes: FileBytes<'a>) -> Result<TensorFile<'a>> {
         return Err(Error::file(file, format!("the file is only {} bytes, too short for a safetensors header", bytes.len()), "The download was probably cut short; fetch the file again"));
     }
     TensorFile::parse(file, bytes).map_err(|e| match e {
-        FileError::Invalid(e) => {
-            Error::file(file, format!("not a valid safetensors file ({e})"), "The file may be truncated or corrupt; fetch it again, or re-save with `save_pretrained(dir, safe_serialization=True)`")
-        }
+        FileError::Invalid(e) => not_safetensors(file, bytes, &e.to_string()),
         FileError::Unreadable(e) => Error::file(file, e.problem, e.fix),
     })
+}
+
+/// The message for a file that does not parse as safetensors (`why`: the parser's words), saying what it is
+/// instead when its first bytes tell: a Git LFS pointer (the clone skipped the large files), a web page (a
+/// link to a page about the file, not the file), or a header whose numbers do not fit the 32-bit browser build.
+fn not_safetensors(file: &str, bytes: FileBytes, why: &str) -> Error {
+    let head = bytes.head(256).unwrap_or_default();
+    let text = String::from_utf8_lossy(&head);
+    let start = text.trim_start().to_ascii_lowercase();
+    if start.starts_with("version https://git-lfs") {
+        return Error::file(
+            file,
+            format!("is a Git LFS pointer ({} bytes of text), not the weights: the clone or download fetched the pointer only", bytes.len()),
+            "Run `git lfs pull` in the model's folder (or `git lfs install` and clone again), or download the file itself",
+        );
+    }
+    if start.starts_with('<') {
+        return Error::file(
+            file,
+            "is a web page (HTML), not safetensors weights: the address gave a page about the file, not the file",
+            "Download the file itself (on Hugging Face, the \"download\" link, an address with /resolve/ rather than /blob/)",
+        );
+    }
+    if why.contains("expected usize") {
+        return Error::file(
+            file,
+            format!("has a header number too large to be an offset or a size here ({why})"),
+            "The header is corrupt, or the file is larger than the 4 GB one file can be in the browser; fetch it again, or save the model in shards (`save_pretrained(dir, max_shard_size=\"2GB\")`)",
+        );
+    }
+    Error::file(file, format!("not a valid safetensors file ({why})"), "The file may be truncated or corrupt; fetch it again, or re-save with `save_pretrained(dir, safe_serialization=True)`")
 }
 
 /// Bytes read (or scanned) at a time when a tensor is converted or checked piece by piece: small next to

@@ -125,6 +125,25 @@ fn shared_keys(model_type: &str, config: &[u8]) -> Result<Option<Vec<u8>>> {
     serde_json::to_vec(&cfg).map(Some).map_err(|e| Error::config("config.json", e.to_string(), "Use the config.json saved with the weights"))
 }
 
+/// `e`, naming the key the file wrote when the field at fault was set through an alias.
+#[inline(never)]
+fn named_as_written(e: Error, written: &[(&'static str, &'static str)]) -> Error {
+    match e {
+        Error::Config { field, problem, fix } => match written.iter().find(|(_, key)| *key == field) {
+            Some((alias, key)) => Error::config(*alias, format!("{problem} (this family reads `{alias}` as its `{key}`)"), fix),
+            None => Error::Config { field, problem, fix },
+        },
+        other => other,
+    }
+}
+
+/// The aliases of `model_type`'s config class written in `config` (alias, the key it sets).
+fn aliases_written(model_type: &str, config: &[u8]) -> Vec<(&'static str, &'static str)> {
+    let Ok(serde_json::Value::Object(cfg)) = serde_json::from_slice::<serde_json::Value>(config) else { return Vec::new() };
+    let aliases = CONFIG_ALIASES.iter().find(|(t, _)| *t == model_type).map_or(&[][..], |(_, a)| a);
+    aliases.iter().copied().filter(|(alias, _)| cfg.get(*alias).is_some_and(|v| !v.is_null())).collect()
+}
+
 /// The three ways a transformer is put together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -332,7 +351,15 @@ impl Model {
     pub fn load_from(files: &ModelFiles, weight_file: Option<loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
         let model_type = loader::model_type(files.config)?;
         let renamed = shared_keys(&model_type, files.config)?;
+        // A value written under an alias is read under the family's own key: a message about it names the key
+        // the user wrote (`num_hidden_layers`, not GPT-2's `n_layer`, which may say something else in the file).
+        let written = aliases_written(&model_type, files.config);
         let files = &ModelFiles { config: renamed.as_deref().unwrap_or(files.config), ..*files };
+        Self::load_renamed(&model_type, files, weight_file, random_seed, storage).map_err(|e| named_as_written(e, &written))
+    }
+
+    #[inline(never)]
+    fn load_renamed(model_type: &str, files: &ModelFiles, weight_file: Option<loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
         let weights_len = weight_file.as_ref().map(loader::WeightSource::len);
         let weights = match (weight_file, random_seed) {
             (Some(loader::WeightSource::File(bytes)), _) => Weights::from_file(bytes)?,
@@ -345,7 +372,7 @@ impl Model {
         let weights = weights.with_storage(storage);
         loader::limits::check_sizes(files.config, weights_len)?;
         loader::limits::check_values(files.config, weights_len.is_some())?;
-        match model_type.as_str() {
+        match model_type {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
             "gpt_neo" => Ok(Model::Gpt2(gpt2::Gpt2::load_neo(files.config, weights)?)),
             "opt" => Ok(Model::Gpt2(gpt2::Gpt2::load_opt(files.config, weights)?)),

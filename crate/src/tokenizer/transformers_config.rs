@@ -250,6 +250,15 @@ impl<'a> TransformersConfig<'a> {
         [self.map, self.config].into_iter().flatten()
     }
 
+    /// The file whose `key` counts (special_tokens_map.json wins where it is read), for messages.
+    fn file_of(&self, key: &str) -> &'static str {
+        if self.map.is_some_and(|m| m.get(key).is_some_and(|v| !v.is_null())) {
+            "special_tokens_map.json"
+        } else {
+            "tokenizer_config.json"
+        }
+    }
+
     /// The value of `key`, from the file that wins.
     fn get(&self, key: &str) -> Option<&'a Value> {
         self.sources().find_map(|c| c.get(key).filter(|v| !v.is_null()))
@@ -587,11 +596,12 @@ impl<'a> TransformersConfig<'a> {
                 vec![]
             }
             Some(other) => {
+                let key = if self.get("extra_special_tokens").is_some() { "extra_special_tokens" } else { "additional_special_tokens" };
                 return Err(Error::file(
-                    "tokenizer_config.json",
-                    format!("`extra_special_tokens` is {}, not a list of tokens", short(other)),
+                    self.file_of(key),
+                    format!("`{key}` is {}, not a list of tokens", short(other)),
                     "Make it a list of token strings, or remove it",
-                ))
+                ));
             }
         };
         // MBart50Tokenizer's language codes follow whatever extra tokens the config lists.
@@ -604,11 +614,25 @@ impl<'a> TransformersConfig<'a> {
             let count = self.config.and_then(|c| c.get("extra_ids")).and_then(Value::as_u64).unwrap_or(100).min(crate::loader::limits::MAX_ADDED_TOKENS as u64);
             extra.extend((0..count).map(|i| Value::String(format!("<extra_id_{i}>"))));
         }
+        // The key and file a bad value came from, found only for the message.
+        let where_is = |v: &Value| -> (&'static str, String) {
+            for (file, source) in [("special_tokens_map.json", self.map), ("tokenizer_config.json", self.config)] {
+                let Some(obj) = source.and_then(Value::as_object) else { continue };
+                for (key, value) in obj {
+                    let inside = value.as_array().is_some_and(|a| a.contains(v)) || value.as_object().is_some_and(|o| o.values().any(|x| x == v));
+                    if value == v || inside {
+                        return (file, format!("`{key}`"));
+                    }
+                }
+            }
+            ("tokenizer_config.json", "a special token".into())
+        };
         let as_token = |v: &Value| {
             token_from_value(v, true).ok_or_else(|| {
+                let (file, key) = where_is(v);
                 Error::file(
-                    "tokenizer_config.json",
-                    format!("a special token is {}, not a token string", short(v)),
+                    file,
+                    format!("{key} is {}, not a token string", short(v)),
                     "Name tokens as strings (or objects with a `content` string), or remove the entry",
                 )
             })
