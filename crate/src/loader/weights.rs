@@ -337,7 +337,8 @@ fn not_safetensors(file: &str, bytes: FileBytes, why: &str) -> Error {
             "Run `git lfs pull` in the model's folder (or `git lfs install` and clone again), or download the file itself",
         );
     }
-    if start.starts_with('<') {
+    // A real file's first 8 bytes are the header's length, and may start with '<' (0x3c): a page is named by its tags.
+    if ["<!doctype html", "<html", "<head", "<body", "<!--"].iter().any(|tag| start.starts_with(tag)) {
         return Error::file(
             file,
             "is a web page (HTML), not safetensors weights: the address gave a page about the file, not the file",

@@ -358,6 +358,8 @@ impl Model {
         Self::load_renamed(&model_type, files, weight_file, random_seed, storage).map_err(|e| named_as_written(e, &written))
     }
 
+    /// [`Model::load_from`] with `files.config` as the family reads it (aliases set under their keys). Not
+    /// inlined: inside `load_from`, with the error mapping around it, it cost the shipped wasm 10 KB.
     #[inline(never)]
     fn load_renamed(model_type: &str, files: &ModelFiles, weight_file: Option<loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
         let weights_len = weight_file.as_ref().map(loader::WeightSource::len);
