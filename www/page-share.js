@@ -332,7 +332,7 @@ function buildShareBar() {
     const codes = $('#embed-codes');
     codes.hidden = false;
     $('#copy-embed').setAttribute('aria-expanded', 'true');
-    if (tooLongForText()) {
+    if (textTooLongForLink()) {
       // An embed shows its own text: without one it would show nothing worth embedding.
       $('#share-status').textContent = `No embed code: the text is ${charCount($('#text-input').value).toLocaleString('en')} characters, `
         + `more than an embed code carries (${LINK_TEXT_MAX.toLocaleString('en')}). Shorten the text to make one.`;
@@ -347,13 +347,13 @@ function buildShareBar() {
   });
 }
 
-function tooLongForText() {
+function textTooLongForLink() {
   return tooLongForLink($('#text-input')?.value ?? '');
 }
 
 /** What a copied link lacks: the text, when it is longer than LINK_TEXT_MAX ('' otherwise). */
 function textLeftOut() {
-  if (!tooLongForText()) return '';
+  if (!textTooLongForLink()) return '';
   const n = charCount($('#text-input').value);
   return ` It leaves the text out: ${n.toLocaleString('en')} characters is more than a link carries (${LINK_TEXT_MAX.toLocaleString('en')}); `
     + 'whoever opens it sees the model and the view, and pastes the text themselves.';
@@ -362,7 +362,7 @@ function textLeftOut() {
 function renderShare() {
   if (!$('#embed-widget')) return;
   const state = { ...currentState(), embed: false };
-  const none = tooLongForText();
+  const none = textTooLongForLink();
   $('#embed-widget').value = none ? '' : widgetEmbedCode(baseUrl(), state);
   $('#embed-iframe').value = none ? '' : iframeEmbedCode(baseUrl(), state, { baseline: baseline(), origin: hostOrigin() });
   for (const id of ['#embed-widget', '#embed-iframe']) {
@@ -459,9 +459,7 @@ async function main() {
   share.applying = true;
   wire();
   await loadIndex();
-  const first = share.pendingHash;
-  share.pendingHash = null;
-  if (first !== null) history.replaceState(history.state, '', first);
+  share.pendingHash = null; // whatever came meanwhile is in the address: replayed now, once
   await applyState(decodeState(location.hash));
 }
 

@@ -344,6 +344,10 @@ function onlyBlobs(files) {
   return Boolean(files) && typeof Blob !== 'undefined' && Object.values(files).every((v) => v instanceof Blob);
 }
 
+/** What to check when a fetch got no answer at all (the browser says only "Failed to fetch"). */
+const UNREACHABLE_FIX = 'Check the address, that the server is running, that it lets other sites read its files (CORS), and that '
+  + 'the Content-Security-Policy of the page allows fetching from it (connect-src)';
+
 /// `present`: the folder's file names when known (from /models/index.json), so absent optional
 /// files are not requested (each 404 is a console error in browsers).
 async function fetchFolder(baseUrl, present, needWeights, progress) {
@@ -356,14 +360,12 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
       response = await fetch(url);
     } catch (err) {
       if (!required) return null;
-      throw new Error(`${name}: could not be downloaded from ${url} (${err.message}). `
-        + 'Check the address, that the server is running, that it lets other sites read its files (CORS), and that '
-        + 'the Content-Security-Policy of the page allows fetching from it (connect-src)');
+      throw new Error(`${name}: could not be downloaded from ${url} (${err.message}). ${UNREACHABLE_FIX}`);
     }
     if (!response.ok) {
       if (!required) return null;
       // A shard is asked for because model.safetensors.index.json names it: the folder lacks it, not the basics.
-      const fix = /^model-\d+-of-\d+\.safetensors$/.test(name) || name.endsWith('.safetensors') && name !== 'model.safetensors'
+      const fix = name.endsWith('.safetensors') && name !== 'model.safetensors'
         ? 'model.safetensors.index.json names this file: put it beside the index, or fix the index'
         : 'Check the model folder URL: it must hold config.json, model.safetensors and tokenizer.json';
       throw new Error(`${name}: the server answered ${response.status} ${response.statusText} for ${url}. ${fix}`);
@@ -429,16 +431,15 @@ async function readFiles(files, needWeights, progress) {
   const byName = new Map();
   const keyOf = new Map(); // file name -> the key it came from, to name two keys for one file
   for (const [key, value] of Object.entries(files)) {
+    if (value == null) continue; // as absent
     const name = key.split(/[\\/]/).pop();
     // Two keys for one file (a folder inside the folder, "../config.json"): which one is meant is not for us to guess.
-    if (keyOf.has(name) && value != null && byName.get(name) != null) {
+    if (keyOf.has(name)) {
       throw new Error(`${name}: two of the given files are called that ("${keyOf.get(name)}" and "${key}"). `
         + 'Give one file of each name: the model folder\'s own files, without its subfolders');
     }
-    if (value != null || !byName.has(name)) {
-      byName.set(name, value);
-      keyOf.set(name, key);
-    }
+    byName.set(name, value);
+    keyOf.set(name, key);
   }
   const read = async (name, required) => {
     const value = byName.get(name);
@@ -677,8 +678,7 @@ async function fetchTokenizerFolder({ baseUrl, present }) {
     const url = new URL(name, base).href;
     const response = await fetch(url).catch((err) => {
       if (required) {
-        throw new Error(`tokenizer.json: could not be downloaded from ${url} (${err.message}). Check the address, that the server `
-          + 'is running, that it lets other sites read its files (CORS), and that the page\'s Content-Security-Policy allows it (connect-src)');
+        throw new Error(`tokenizer.json: could not be downloaded from ${url} (${err.message}). ${UNREACHABLE_FIX}`);
       }
       return null;
     });

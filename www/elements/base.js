@@ -71,7 +71,7 @@ let glassbox = null;      // Promise<Glassbox>
 let modelIndex = null;    // Promise<Array<{name, path, kind, modelType, title}>>
 /**
  * Loaded models by key: `{ entry: Promise<{ model, name, key, scheme }>, holders: Set<WeakRef>, used }`. A widget
- * holds the model it shows (holdModel / releaseModel); a model nobody holds stays loaded for a while, in case it
+ * holds the model it shows (sharedModel with a holder, releaseModel); a model nobody holds stays loaded for a while, in case it
  * is asked for again (a widget switching back), and is freed in the worker beyond IDLE_MODELS_KEPT, the least
  * recently used first. Without the bound, a widget whose random-seed changed 300 times held 300 models until the
  * engine ran out of memory. Holders are weak references, so a widget dropped from the page holds nothing.

@@ -11,14 +11,12 @@ export const HIGHLIGHT_MAX_CHARS = 200_000;
  * The backdrop behind the textarea: the same text, transparent, with the highlighted span marked.
  * It must wrap exactly like the textarea (same font, padding, width; see .text-backdrop in style.css).
  * With no span the copy would be invisible, so the backdrop stays empty: typing does not lay the text out twice.
- * Returns whether the span is shown (false above HIGHLIGHT_MAX_CHARS).
  */
 export function renderTextHighlight(backdrop, text, span) {
   backdrop.replaceChildren();
-  if (!span || text.length > HIGHLIGHT_MAX_CHARS) return false;
+  if (!span || text.length > HIGHLIGHT_MAX_CHARS) return;
   const [start, end] = span;
   const mark = document.createElement('mark');
   mark.textContent = text.slice(start, end);
   backdrop.append(text.slice(0, start), mark, text.slice(end) + '\n');
-  return true;
 }

@@ -608,9 +608,8 @@ impl TrainOptions {
     /// [`TrainOptions::check`] with each option named by `name(words, flag)`: the CLI adds its flag.
     pub fn check_named(&self, name: impl Fn(&str, &str) -> String) -> Result<()> {
         let range = |words: &str, flag: &str, v: usize, lo: usize, hi: usize| {
-            let name = name(words, flag);
             if v < lo || v > hi {
-                return Err(Error::input(format!("the {name} {v} is outside {lo} to {hi}"), format!("Choose a value from {lo} to {hi}")));
+                return Err(Error::input(format!("the {} {v} is outside {lo} to {hi}", name(words, flag)), format!("Choose a value from {lo} to {hi}")));
             }
             Ok(())
         };
@@ -620,16 +619,15 @@ impl TrainOptions {
         range("batch size", "batch", self.batch, 1, MAX_BATCH)?;
         range("evaluation size", "eval-size", self.eval_size, 1, MAX_EVAL)?;
         let positive = |words: &str, flag: &str, v: f64, hi: f64| {
-            let name = name(words, flag);
             if !v.is_finite() || v <= 0.0 || v > hi {
-                return Err(Error::input(format!("the {name} {v} is not a number above 0 and at most {hi}"), "Choose a value such as 1"));
+                return Err(Error::input(format!("the {} {v} is not a number above 0 and at most {hi}", name(words, flag)), "Choose a value such as 1"));
             }
             Ok(())
         };
         let unit = self.work_per_sequence();
         for (what, words, flag, n, max) in [("one training step", "batch size", "batch", self.batch, MAX_STEP_WORK), ("one evaluation", "evaluation size", "eval-size", self.eval_size, MAX_EVAL_WORK)] {
-            let name = name(words, flag);
             if n as u64 * unit > max {
+                let name = name(words, flag);
                 return Err(Error::input(
                     format!("{what} would take too long: the {name} {n} sequences of length {} through a hidden state of {} is {} units of work, more than {max}", self.length, self.hidden, n as u64 * unit),
                     format!("Lower the {name}, the length or the hidden size (at this length and size, at most {} sequences)", (max / unit).max(1)),
