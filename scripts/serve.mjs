@@ -138,7 +138,14 @@ export function createGlassboxServer({ modelsDir = join(ROOT, 'models') } = {}) 
       return res.end();
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Only GET and HEAD are served\n');
-    const url = new URL(req.url, 'http://127.0.0.1');
+    // The path alone, read against a fixed origin: a request for "//" or "//host/x" is a path here, not an
+    // address of another host (new URL("//", base) threw and took the whole server down).
+    let url;
+    try {
+      url = new URL(`http://127.0.0.1${req.url.startsWith('/') ? '' : '/'}${req.url}`);
+    } catch {
+      return send(400, 'Not a path this server reads\n');
+    }
     if (url.pathname === '/models/index.json') {
       const body = JSON.stringify(await modelsIndex(modelsDir), null, 2);
       return send(200, body, MIME['.json']);

@@ -9,7 +9,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { createServer } from 'node:http';
+import http, { createServer } from 'node:http';
 import path from 'node:path';
 import {
   openPage, closePage, axeViolations, newWatchedPage, instrumentWorker, injectFault, PANIC_MESSAGE, mark,
@@ -153,6 +153,22 @@ describe('the Content-Security-Policy', () => {
       await context.close();
     });
   }
+});
+
+describe('the server', () => {
+  it('answers a request for an odd path and keeps serving', async () => {
+    // "//" once threw in `new URL` and took the whole server down (one stray request from any tab or crawler).
+    const { hostname, port } = new URL(setup.server.url);
+    const get = (pathname) => new Promise((resolve, reject) => {
+      http.get({ hostname, port, path: pathname }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
+    });
+    for (const odd of ['//', '//evil.example/x', '///index.html', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fREADME.md']) {
+      const status = await get(odd);
+      assert.ok([200, 400, 403, 404].includes(status), `${odd}: ${status}`);
+    }
+    assert.equal(await get('/index.html'), 200, 'still serving');
+    assert.equal(await get('/../../etc/passwd'), 404, 'nothing outside its folders');
+  });
 });
 
 describe('the embed cannot be aimed', () => {
