@@ -192,6 +192,20 @@ fn config_json_that_is_not_one_object_or_repeats_a_key() {
     assert!(!err.contains("in field `"), "no other key is blamed: {err}");
 }
 
+/// Python's json writes `float('inf')` as text like 1e999, which no f64 holds: the key is named (serde gives only
+/// a line and column for it), whichever family reads the file.
+#[test]
+fn config_number_beyond_f64_is_named_by_its_key() {
+    for (fixture, key) in [("gpt2", "layer_norm_epsilon"), ("bert", "layer_norm_eps")] {
+        let err = model_error(&with_config(fixture, |c| {
+            let at = c.find(&format!("\"{key}\"")).unwrap_or_else(|| panic!("{fixture} has {key}"));
+            let end = at + c[at..].find([',', '\n', '}']).unwrap();
+            format!("{}\"{key}\": 1e999{}", &c[..at], &c[end..])
+        }));
+        assert_mentions(&err, &["config.json", &format!("in field `{key}`"), "too large", "finite number"]);
+    }
+}
+
 #[test]
 fn unknown_model_type() {
     let err = model_error(&with_config("gpt2", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"falcon\"")));

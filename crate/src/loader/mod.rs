@@ -54,10 +54,17 @@ fn json_error(file: &str, bytes: &[u8], e: serde_json::Error) -> Error {
     }
     // serde names a missing or repeated field itself, but a wrong value only by line and column.
     let said = e.to_string();
+    // Python's json writes an infinite float as 1e999-style text no f64 holds; serde calls that a syntax error.
+    let out_of_range = said.starts_with("number out of range");
+    let named = e.is_data() || out_of_range;
     let near = match key_before(bytes, e.line(), e.column()) {
-        Some(key) if e.is_data() && !said.contains("missing field") && !said.contains("duplicate field") => format!(" in field `{key}`"),
+        Some(key) if named && !said.contains("missing field") && !said.contains("duplicate field") => format!(" in field `{key}`"),
         _ => String::new(),
     };
+    if out_of_range {
+        return Error::file(file, format!("holds a number too large for a 64-bit float{near} ({e})"),
+            "Write a finite number there (at most about 1.8e308): no model setting needs an infinite one");
+    }
     Error::file(file, format!("not valid JSON or missing a required field{near} ({e})"), fix)
 }
 
