@@ -245,8 +245,14 @@ export async function pickModel(page, name) {
  */
 function recordBodyStates() {
   // drawn: how many generated tokens #generated showed each time the page redrew it.
-  const seen = { status: [], teaching: [], drawn: [] };
+  // clicks: what each click landed on (a failed wait prints them).
+  const seen = { status: [], teaching: [], drawn: [], clicks: [] };
   Object.defineProperty(window, '__seen', { value: seen });
+  document.addEventListener('click', (e) => {
+    const t = e.target;
+    seen.clicks.push(`${Math.round(performance.now())}ms ${e.isTrusted ? 'user' : 'script'} ${t.id ? `#${t.id}` : `${t.tagName}.${t.className}`}`
+      + ` at (${e.clientX},${e.clientY}) status=${document.body?.dataset.status}`);
+  }, true);
   const lists = { 'data-status': seen.status, 'data-teaching': seen.teaching };
   const push = (list, v) => { if (v !== null && list.at(-1) !== v) list.push(v); };
   const start = () => {
@@ -279,8 +285,19 @@ export function mark(page, which = 'status') {
 
 /** Wait until, after `since` (from `mark`), the page went through the `through` state and is idle again. */
 export async function waitThrough(page, since, through = 'running', { which = 'status', timeout = 60000 } = {}) {
-  await page.waitForFunction(([n, t, w]) => window.__seen[w].slice(n).includes(t)
-    && document.body.dataset[w] === 'idle', [since, through, which], { timeout });
+  try {
+    await page.waitForFunction(([n, t, w]) => window.__seen[w].slice(n).includes(t)
+      && document.body.dataset[w] === 'idle', [since, through, which], { timeout });
+  } catch (err) {
+    // What the page went through instead, for whoever reads the failure.
+    const shown = await page.evaluate(([n, w]) => ({ states: window.__seen[w].slice(n), body: { ...document.body.dataset },
+      errors: [...document.querySelectorAll('.error:not([hidden])')].map((e) => `${e.id}: ${e.textContent}`),
+      generation: document.querySelector('#generated .gen-status')?.textContent ?? null,
+      clicks: window.__seen.clicks.slice(-6), now: Math.round(performance.now()) }), [since, which])
+      .catch((e) => `(unreadable: ${e.message})`);
+    err.message += `\n  waited for ${which} to pass ${through} and be idle; since then: ${JSON.stringify(shown)}`;
+    throw err;
+  }
 }
 
 /** Do `action` and wait until the teaching sections have computed what it started and are idle again. */

@@ -192,17 +192,19 @@ fn config_json_that_is_not_one_object_or_repeats_a_key() {
     assert!(!err.contains("in field `"), "no other key is blamed: {err}");
 }
 
-/// Python's json writes `float('inf')` as text like 1e999, which no f64 holds: the key is named (serde gives only
-/// a line and column for it), whichever family reads the file.
+/// A number no f64 holds (1e999) and Python's json.dumps spellings of inf and nan (`Infinity`, `-Infinity`, `NaN`,
+/// not JSON) are named by their key (serde gives only a line and column), whichever family reads the file.
 #[test]
-fn config_number_beyond_f64_is_named_by_its_key() {
+fn config_infinite_or_nan_number_is_named_by_its_key() {
     for (fixture, key) in [("gpt2", "layer_norm_epsilon"), ("bert", "layer_norm_eps")] {
-        let err = model_error(&with_config(fixture, |c| {
-            let at = c.find(&format!("\"{key}\"")).unwrap_or_else(|| panic!("{fixture} has {key}"));
-            let end = at + c[at..].find([',', '\n', '}']).unwrap();
-            format!("{}\"{key}\": 1e999{}", &c[..at], &c[end..])
-        }));
-        assert_mentions(&err, &["config.json", &format!("in field `{key}`"), "too large", "finite number"]);
+        for (value, said) in [("1e999", "too large"), ("-1e999", "too large"), ("Infinity", "`Infinity`"), ("-Infinity", "`-Infinity`"), ("NaN", "`NaN`")] {
+            let err = model_error(&with_config(fixture, |c| {
+                let at = c.find(&format!("\"{key}\"")).unwrap_or_else(|| panic!("{fixture} has {key}"));
+                let end = at + c[at..].find([',', '\n', '}']).unwrap();
+                format!("{}\"{key}\": {value}{}", &c[..at], &c[end..])
+            }));
+            assert_mentions(&err, &["config.json", &format!("in field `{key}`"), said, "finite number"]);
+        }
     }
 }
 

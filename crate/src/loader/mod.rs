@@ -54,16 +54,22 @@ fn json_error(file: &str, bytes: &[u8], e: serde_json::Error) -> Error {
     }
     // serde names a missing or repeated field itself, but a wrong value only by line and column.
     let said = e.to_string();
-    // Python's json writes an infinite float as 1e999-style text no f64 holds; serde calls that a syntax error.
+    // Numbers no f64 holds (1e999), and Python's json.dumps spellings of inf and nan (`Infinity`, `NaN`),
+    // which are not JSON: serde calls both syntax errors and names no key.
     let out_of_range = said.starts_with("number out of range");
-    let named = e.is_data() || out_of_range;
+    let python_float = python_float_at(bytes, e.line(), e.column());
+    let named = e.is_data() || out_of_range || python_float.is_some();
     let near = match key_before(bytes, e.line(), e.column()) {
         Some(key) if named && !said.contains("missing field") && !said.contains("duplicate field") => format!(" in field `{key}`"),
         _ => String::new(),
     };
+    if let Some(word) = python_float {
+        return Error::file(file, format!("holds `{word}`{near}, Python's spelling of an infinite or undefined float, which JSON has no \
+            value for ({e})"), "Write a finite number there");
+    }
     if out_of_range {
         return Error::file(file, format!("holds a number too large for a 64-bit float{near} ({e})"),
-            "Write a finite number there (at most about 1.8e308): no model setting needs an infinite one");
+            "Write a finite number there (at most about 1.8e308)");
     }
     Error::file(file, format!("not valid JSON or missing a required field{near} ({e})"), fix)
 }
@@ -104,6 +110,22 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Keyed<T> {
 
 /// The JSON object key closest before `line:column` (both 1-based), e.g. `n_layer` for the
 /// error position inside `"n_layer": "two"`.
+/// `Infinity`, `-Infinity` or `NaN` where serde stopped (its column is 1-based and points at the value, or at
+/// the letter after a minus sign).
+fn python_float_at(bytes: &[u8], line: usize, column: usize) -> Option<&'static str> {
+    let line_start: usize = bytes.split_inclusive(|&b| b == b'\n').take(line.saturating_sub(1)).map(<[u8]>::len).sum();
+    let at = (line_start + column.checked_sub(1)?).min(bytes.len());
+    let minus = at > 0 && bytes[at - 1] == b'-';
+    let rest = &bytes[at..];
+    if rest.starts_with(b"Infinity") {
+        Some(if minus { "-Infinity" } else { "Infinity" })
+    } else if rest.starts_with(b"NaN") {
+        Some("NaN")
+    } else {
+        None
+    }
+}
+
 fn key_before(bytes: &[u8], line: usize, column: usize) -> Option<String> {
     let text = std::str::from_utf8(bytes).ok()?;
     let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
