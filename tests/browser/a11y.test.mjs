@@ -9,7 +9,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  openPage, closePage, newWatchedPage, waitIdle, pickModel, axeViolations, teachingSettled, pressGenerate,
+  openPage, closePage, newWatchedPage, waitIdle, pickModel, axeViolations, teachingSettled, pressGenerate, typingSettled,
 } from './helpers.mjs';
 
 const WAIT = { timeout: 120000 };
@@ -65,6 +65,7 @@ describe('axe-core, WCAG 2.1 A/AA: no serious or critical violations', () => {
       for (const model of setup.models.models) {
         await pickModel(page, model.name);
         await page.fill('#text-input', TEXTS[model.kind]);
+        await typingSettled(page);
         await teachingSettled(page, () => page.click('#run-button'), WAIT.timeout);
         await waitIdle(page);
         if (model.kind !== 'encoder-only') {

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  openPage, closePage, waitIdle, pickModel, waitPainted, axeViolations, CLI, ARTIFACTS,
+  openPage, closePage, waitIdle, pickModel, waitPainted, axeViolations, CLI, ARTIFACTS, typingSettled,
 } from './helpers.mjs';
 
 const setup = {};
@@ -41,6 +41,7 @@ function card(dir) {
 /** Run `text` and wait until the teaching views have drawn from it (the block view and, with a head, the lens). */
 async function run(page, text, info) {
   await page.fill('#text-input', text);
+  await typingSettled(page);
   await page.click('#run-button');
   await waitIdle(page);
   await page.waitForFunction((lens) => document.body.dataset.teaching === 'idle'

@@ -11,7 +11,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { openPageWithModel, closePage, cliInspect, axeViolations, teachingSettled, waitIdle, pickModel, openPage, newWatchedPage, ROOT } from './helpers.mjs';
+import { openPageWithModel, closePage, cliInspect, axeViolations, teachingSettled, waitIdle, pickModel, openPage, newWatchedPage, ROOT, typingSettled } from './helpers.mjs';
 
 const fixture = (name) => path.join(ROOT, 'tests/fixtures/models', name);
 
@@ -121,6 +121,7 @@ describe('an NLI classifier reads a pair of texts on the page', () => {
     const { page } = setup;
     assert.equal(await page.isVisible('#pair-input'), true, 'an encoder offers a second text');
     await page.fill('#pair-input', HYPOTHESIS);
+    await typingSettled(page);
     await teachingSettled(page, () => page.click('#run-button'), 60000);
     await waitIdle(page);
   });
@@ -179,6 +180,7 @@ describe('a question-answering model points at the answer in the passage', () =>
     Object.assign(setup, await openPageWithModel('zz-qa', fixture('bert_qa'), QUESTION));
     const { page } = setup;
     await page.fill('#pair-input', PASSAGE);
+    await typingSettled(page);
     await teachingSettled(page, () => page.click('#run-button'), 60000);
     await waitIdle(page);
   });
@@ -290,6 +292,7 @@ describe('a BART NLI classifier reads a pair on the page', () => {
     const { page } = setup;
     assert.equal(await page.isVisible('#pair-input'), true, 'an encoder-decoder classifier offers a second text');
     await page.fill('#pair-input', HYPOTHESIS);
+    await typingSettled(page);
     await teachingSettled(page, () => page.click('#run-button'), 60000);
     await waitIdle(page);
   });

@@ -14,7 +14,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, closePage, newWatchedPage, pickModel, waitLoaded, pressGenerate, pressRun, axeViolations, modelFacts } from './helpers.mjs';
+import { openPage, closePage, newWatchedPage, pickModel, waitLoaded, pressGenerate, pressRun, axeViolations, modelFacts, typingSettled } from './helpers.mjs';
 
 const TRANSLATOR = 'glassbox-translator';
 const setup = {};
@@ -165,6 +165,7 @@ describe('the tokenizer\'s steps', () => {
     const encoder = setup.models.models.find((m) => m.kind === 'encoder-only');
     await pickModel(page, encoder.name);
     await page.fill('#text-input', 'the');
+    await typingSettled(page);
     await page.click('#run-button');
     const result = () => page.$$eval('#teaching p.muted', (ps) => ps.map((p) => p.textContent).find((t) => t.startsWith('Result:')) ?? '');
     await page.locator('#teaching').scrollIntoViewIfNeeded();

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  openPage, closePage, pickModel, axeViolations, newWatchedPage, foreignRequests, realTokenizerColumn as column, cutWithRealTokenizer, ROOT,
+  openPage, closePage, pickModel, axeViolations, newWatchedPage, foreignRequests, realTokenizerColumn as column, cutWithRealTokenizer, ROOT, typingSettled,
 } from './helpers.mjs';
 
 const FOX = 'The quick brown fox jumps over the lazy dog';
@@ -129,6 +129,7 @@ describe('the teaching section "How the tokenizer cut your text"', () => {
   it('lists the real tokenizers beside the bundled ones after a run', async () => {
     const { page } = setup;
     await page.fill('#text-input', FOX);
+    await typingSettled(page);
     await page.click('#run-button');
     await page.$eval('#tokenizer-section', (e) => e.scrollIntoView());
     const column = (name) => `#tokenizer-steps .tokenizer-column[data-name^="${name} (real"]`;

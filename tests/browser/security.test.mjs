@@ -13,7 +13,7 @@ import http, { createServer } from 'node:http';
 import path from 'node:path';
 import {
   openPage, closePage, axeViolations, newWatchedPage, instrumentWorker, injectFault, PANIC_MESSAGE, mark,
-  waitThrough, waitLoaded, pressRun, readHeatmap, pickModel,
+  waitThrough, waitLoaded, pressRun, readHeatmap, pickModel, typingSettled,
 } from './helpers.mjs';
 
 const WAIT = { timeout: 90000 };
@@ -422,6 +422,7 @@ describe('crafted folders typed as a URL on the page', () => {
         shown = await page.$eval('#model-error', (e) => (e.hidden ? '' : e.textContent));
       } else {
         await page.fill('#text-input', 'a'.repeat(1000));
+        await typingSettled(page);
         await page.click('#run-button');
         await page.waitForFunction(() => !document.querySelector('#run-error').hidden, null, WAIT);
         shown = await page.$eval('#run-error', (e) => e.textContent);

@@ -15,7 +15,7 @@ import {
   openPage, closePage,
   cliInspect, cliInfo, maxAbsDiff, waitIdle, pickModel,
   canvasInk, CLI, ARTIFACTS, ROOT,
-  teachingSettled, readHeatmap, showAttention, modelFacts, qkvShown,
+  teachingSettled, readHeatmap, showAttention, modelFacts, qkvShown, typingSettled,
 } from './helpers.mjs';
 
 const TOLERANCE = 1e-5;
@@ -71,6 +71,7 @@ async function settled(page, action) {
 
 async function typeAndRun(page, text) {
   await page.fill('#text-input', text);
+  await typingSettled(page);
   await settled(page, () => page.click('#run-button'));
   await waitIdle(page);
   for (const id of ['#run-error', '#predict-section .error', '#qkv-section .error']) {

@@ -8,7 +8,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  openPage, closePage, newWatchedPage, foreignRequests, cliInspect, axeViolations, waitIdle, pickModel,
+  openPage, closePage, newWatchedPage, foreignRequests, cliInspect, axeViolations, waitIdle, pickModel, typingSettled,
 } from './helpers.mjs';
 
 const WAIT = { timeout: 60000 };
@@ -431,6 +431,7 @@ async function pageAfterRun(model) {
   await page.waitForFunction(() => document.body.dataset.ready === 'true', null, WAIT);
   await pickModel(page, model.name);
   await page.fill('#text-input', TEXT);
+  await typingSettled(page);
   await page.click('#run-button');
   await waitIdle(page);
   return opened;
