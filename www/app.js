@@ -802,10 +802,7 @@ async function generate() {
     const res = await gen.handle.done;
     if (state.gen === gen && res.stoppedBy !== 'cancel') generationFigures(firstArrival - startedAt, gen.steps, res);
     gen.status = generationStatus(res, info.kind, gen.sampling);
-    if (res.beams) {
-      gen.status = `Beam search kept ${res.beams.length} finished sequences; this is the best (score `
-        + `${res.beams[0]?.score.toFixed(3)}: its summed log-probability divided by n^p, n its new tokens' count and p the length penalty). ${gen.status}`;
-    }
+    if (res.beams) gen.status = `${beamSummary(res.beams)} ${gen.status}`;
     // A loop is worth a sentence: what repeats, and why the way tokens were chosen let it.
     const loop = repetitionNote(info.kind === 'decoder-only' ? text : '', gen.steps.at(-1)?.text ?? '', { sampling: gen.sampling, beams: Boolean(res.beams) });
     if (loop) gen.status = `${gen.status} ${loop}`;
@@ -824,6 +821,23 @@ async function generate() {
     setStatus();
     if (state.gen === gen) renderGeneration();
   }
+}
+
+/** How many of beam search's other finished sequences the status line quotes (up to 16 beams may finish). */
+const OTHER_BEAMS_QUOTED = 4;
+
+/** Beam search's finished sequences in a sentence or two: the best one's score and the runners-up, quoted. */
+function beamSummary(beams) {
+  const score = (b) => b.score.toFixed(3);
+  const n = beams.length;
+  let said = `Beam search kept ${n} finished sequence${n === 1 ? '' : 's'}; this is the best (score ${score(beams[0])}: `
+    + 'its summed log-probability divided by n^p, n its new tokens\' count and p the length penalty).';
+  const others = beams.slice(1, 1 + OTHER_BEAMS_QUOTED).map((b) => `“${b.text.trim()}” (${score(b)})`);
+  if (others.length) {
+    const more = n - 1 - others.length;
+    said += ` The other${n === 2 ? '' : ` ${n - 1}`}: ${others.join(', ')}${more > 0 ? ` and ${more} more` : ''}.`;
+  }
+  return said;
 }
 
 /**

@@ -232,6 +232,9 @@ impl Session {
             }
             let mut opts = g.beam_options(max_new_tokens);
             opts.num_beams = num_beams;
+            // Every finished hypothesis comes back, best first (HF's num_return_sequences=num_beams): what the
+            // text is made of is the best one, and a caller can show the others beside it.
+            opts.num_return_sequences = num_beams;
             if let Some(lp) = request.length_penalty {
                 opts.length_penalty = lp;
             }

@@ -85,6 +85,12 @@ describe('generation_config.json on the page', () => {
     // The score is HF's: the summed log-probability divided by the new tokens' count raised to the length penalty (not a
     // "log-probability per length^penalty", which reads as a per-token figure).
     assert.match(beams.status, /this is the best \(score -?[\d.]+: its summed log-probability divided by n\^p, n its new tokens' count and p the length penalty\)/);
+    // One finished sequence per beam: the runners-up are quoted with their scores, which are no better than the best's.
+    assert.match(beams.status, /Beam search kept 3 finished sequences/);
+    const others = /The other 2: “[^”]*” \((-?[\d.]+)\), “[^”]*” \((-?[\d.]+)\)\./.exec(beams.status);
+    assert.ok(others, `the two other sequences are quoted: ${beams.status}`);
+    const best = Number(/score (-?[\d.]+)/.exec(beams.status)[1]);
+    assert.ok(best >= Number(others[1]) && Number(others[1]) >= Number(others[2]), 'best first');
 
     // Override: one beam and 4 tokens is greedy, the CLI's `inspect --generate 4 --num-beams 1`.
     await page.fill('#num-beams', '1');

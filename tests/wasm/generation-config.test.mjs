@@ -135,7 +135,8 @@ describe('generation_config.json through the wasm boundary', () => {
           if (beam) {
             assert.equal(got.plan.numBeams, file.num_beams);
             assert.equal(got.plan.lengthPenalty, file.length_penalty ?? 1);
-            assert.ok(got.beams.length >= 1 && got.beams.length <= file.num_beams, 'the finished hypotheses');
+            assert.equal(got.beams.length, file.num_beams, 'every finished hypothesis, one per beam');
+            assert.equal(new Set(got.beams.map((b) => b.ids.join(','))).size, got.beams.length, 'no hypothesis twice');
             assert.deepEqual(got.beams[0].ids, got.ids, 'the best hypothesis is what was streamed');
             assert.equal(got.beams[0].text, got.text);
             for (let i = 1; i < got.beams.length; i++) assert.ok(got.beams[i - 1].score >= got.beams[i].score, 'best first');
