@@ -168,6 +168,18 @@ describe('the tutorial', () => {
           }));
           const err = await widget.evaluate((e) => e.shadowRoot?.querySelector('.error:not([hidden])')?.textContent ?? '');
           assert.equal(err, '', `${srcs[i]} step ${k}: a widget showed an error`);
+          // A step shows what its caption speaks of, not an empty state asking the reader for input (the
+          // pretraining lesson's comparison once carried over a text with no [MASK] to guess).
+          const asks = await widget.evaluate((e) => [...(e.shadowRoot?.querySelectorAll('.placeholder') ?? [])]
+            .map((x) => x.textContent).filter((t) => /^Put .* in your text/.test(t)));
+          assert.deepEqual(asks, [], `${srcs[i]} step ${k}: a widget waits for input`);
+        }
+        // A head the step outlines on the model view is the one whose scores the view lists (the heads lesson once
+        // outlined layer 3, head 4 beside "the mean of its heads is shown").
+        const outlined = await lesson.evaluate((e) => (e.lesson.steps[e.step - 1].highlight ?? []).filter((c) => c.layer !== undefined && c.head !== undefined));
+        for (const { layer, head } of outlined) {
+          const detail = await lesson.locator('glassbox-model-view').evaluate((e) => e.shadowRoot.querySelector('.mv-detail')?.textContent ?? '');
+          assert.match(detail, new RegExp(`^Layer ${layer}, head ${head}(?!\\d)`), `${srcs[i]} step ${k}: the outlined head's scores are listed: ${detail}`);
         }
         played.push(`${srcs[i]}#${k}`);
       }
