@@ -67,6 +67,15 @@ export function notScoredFor(pattern, kind) {
   return null;
 }
 
+/** crate/src/teach/patterns.rs's MIN_REPEAT_ROWS: the fewest repeated tokens a repeat pattern is scored over. */
+export const MIN_REPEAT_ROWS = 3;
+
+/** Why a pattern the attention kind allows has no score for this text. */
+export function notScoredHere(pattern) {
+  if (pattern === 'same-token' || pattern === 'induction') return `not scored: fewer than ${MIN_REPEAT_ROWS} tokens repeat an earlier one`;
+  return 'not defined for this text';
+}
+
 /** A head's strongest pattern by how far it beats uniform attention: `{ pattern, score, chance }` or null. */
 export function bestPatternOf(scores, layer, head) {
   let best = null;

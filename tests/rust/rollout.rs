@@ -514,6 +514,28 @@ fn patterns_score_the_heads_built_for_them() {
     assert_eq!((best.layer, best.head, best.pattern), (0, 2, Pattern::Induction), "{best:?}");
 }
 
+/// One repeated word ("the small dog sees the red house"): the second "the" looking at "small" is one cell, and
+/// neither repeat pattern is scored on it, so no head is named an induction head for it; three repeats score.
+#[test]
+fn repeat_patterns_need_three_repeated_tokens() {
+    // the small dog sees the red house: the second "the" (row 4) reads "small" (key 1), every other row "small" too.
+    let ids = [1u32, 2, 3, 4, 1, 5, 6];
+    let column = one_hot(&[1, 1, 1, 1, 1, 1, 1], 7);
+    let s = score_heads(&column, [1, 1, 7, 7], MapKind::SelfAttention { causal: false }, &ids, &ids).unwrap();
+    assert_eq!(s.get(0, 0, Pattern::Induction), None, "one repeated token: no induction score");
+    assert_eq!(s.get(0, 0, Pattern::SameToken), None);
+    assert_ne!(s.best_head().map(|b| b.pattern), Some(Pattern::Induction));
+    // a b c a b c: rows 3, 4, 5 repeat (three rows), each reading the token after its earlier copy.
+    let ids = [1u32, 2, 3, 1, 2, 3];
+    let s = score_heads(&one_hot(&[0, 0, 1, 1, 2, 3], 6), [1, 1, 6, 6], MapKind::SelfAttention { causal: false }, &ids, &ids).unwrap();
+    assert_eq!(s.get(0, 0, Pattern::Induction), Some(1.0));
+    // Two repeats (a b c a b): still no score.
+    let ids = [1u32, 2, 3, 1, 2];
+    let s = score_heads(&one_hot(&[0, 0, 1, 1, 2], 5), [1, 1, 5, 5], MapKind::SelfAttention { causal: false }, &ids, &ids).unwrap();
+    assert_eq!(s.get(0, 0, Pattern::Induction), None);
+    assert_eq!(s.get(0, 0, Pattern::SameToken), None);
+}
+
 #[test]
 fn induction_and_same_token_need_repeats() {
     let ids = [1u32, 2, 3, 4];

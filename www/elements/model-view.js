@@ -12,7 +12,7 @@
 import { define, h, range, widgetSheets } from './base.js';
 import { ViewElement, VIEW_ATTRIBUTES } from './view-element.js';
 import { paletteOf } from '../run-view.js';
-import { PATTERN_NAMES, bestPatternOf, describeChoice, notScoredFor, scoreOf } from '../head-choice.js';
+import { PATTERN_NAMES, bestPatternOf, describeChoice, notScoredFor, notScoredHere, scoreOf } from '../head-choice.js';
 
 const THUMB_PX = 64;  // a thumbnail's side in bitmap pixels at most (cells are whole pixels, at least 1)
 
@@ -176,7 +176,7 @@ class GlassboxModelView extends ViewElement {
       const v = scoreOf(scores, layer, head, p);
       const chance = scores.chance[k];
       return [h('dt', {}, PATTERN_NAMES[p]), h('dd', { dataset: { pattern: p } },
-        v !== null ? `${v.toFixed(3)} (uniform ${chance.toFixed(3)})` : notScoredFor(p, kind) ?? 'not defined for this text')];
+        v !== null ? `${v.toFixed(3)} (uniform ${chance.toFixed(3)})` : notScoredFor(p, kind) ?? notScoredHere(p))];
     }).flat();
     this.ui.detail.replaceChildren(h('strong', {}, `Layer ${layer + 1}, head ${head + 1}`), h('dl', {}, ...items));
   }

@@ -18,11 +18,16 @@
 //!   theirs on `[SEP]` and punctuation instead, Clark et al., 2019, which this score does not count)
 //!   (self-attention: rows `i >= 1`, since a causal row 0 can only see key 0; cross-attention: every row).
 //! - [`Pattern::SameToken`]: weight on earlier keys `j < i` holding the same token id as query `i`
-//!   (rows whose token occurred before; none when no token repeats).
+//!   (rows whose token occurred before).
 //! - [`Pattern::Induction`]: where the text repeats, weight on the key just after an earlier
 //!   occurrence of query `i`'s token (keys `j + 1` with `ids[j] = ids[i]`, `j + 1 < i`): the head
 //!   that lets a model continue a repeated sequence. Defined only on rows that have such an earlier
-//!   occurrence, so a text without repeats gives no score.
+//!   occurrence.
+//!
+//! These two are scored only when at least [`MIN_REPEAT_ROWS`] rows define them: a sentence that says
+//! "the" twice gives one such row, and a head that happens to look from the second "the" at the word
+//! after the first is an anecdote, not a pattern (a translator's encoder head once read as an
+//! "induction head" that way, from one cell of a map whose rows all looked at the same column).
 //! - [`Pattern::Diagonal`]: cross-attention only, at least 2 queries: weight within
 //!   `max(1, Tk/(2·Tq))` keys of the length-scaled diagonal (query `i` of `Tq` at key position
 //!   `(i + 0.5)·Tk/Tq - 0.5`), how a translator aligns source and target words that come in the
@@ -158,6 +163,9 @@ pub(crate) fn check_shape(len: usize, shape: [usize; 4]) -> Result<()> {
     Ok(())
 }
 
+/// The fewest rows a repeat pattern (same token, induction) is averaged over before it gets a score.
+pub const MIN_REPEAT_ROWS: usize = 3;
+
 /// Uniform attention over the keys each query may see: `[Tq][Tk]`.
 fn uniform_map(q_len: usize, k_len: usize, kind: MapKind) -> Vec<f32> {
     let mut map = vec![0.0; q_len * k_len];
@@ -212,7 +220,8 @@ fn score_map(map: &[f32], q_len: usize, k_len: usize, kind: MapKind, query_ids: 
         }
         _ => {}
     }
-    (rows > 0).then(|| (total / rows as f64).clamp(0.0, 1.0) as f32)
+    let needed = if matches!(pattern, Pattern::SameToken | Pattern::Induction) { MIN_REPEAT_ROWS } else { 1 };
+    (rows >= needed).then(|| (total / rows as f64).clamp(0.0, 1.0) as f32)
 }
 
 #[cfg(test)]
