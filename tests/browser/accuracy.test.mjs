@@ -146,7 +146,8 @@ describe('maps a learner can read', () => {
     const axes = await text(page, '#heatmap .heatmap-axes');
     assert.ok(axes.includes('query') && axes.includes('key'), `axis titles: ${axes}`);
     const nCols = Number(await page.$eval('#heatmap', (e) => e.dataset.cols));
-    assert.equal(await text(page, '#heatmap .legend-uniform'), `▲ 1/${nCols} uniform`);
+    // A decoder's row r sees r keys: the marker's 1/n is the last row's, and says so.
+    assert.equal(await text(page, '#heatmap .legend-uniform'), `▲ 1/${nCols} uniform (last row)`);
     assert.ok((await text(page, '#heatmap .mask-note')).includes('by construction'), 'the forced row is explained');
     // The first row's cell reads as forced.
     await page.focus('#heatmap canvas.heatmap-canvas');

@@ -249,9 +249,11 @@ for (const kindName of ['encoder-only', 'decoder-only', 'encoder-decoder']) {
       assert.deepEqual(legends, ['attention weight', 'rollout share (each row adds up to 1)']);
       // The 1/n marker follows: keys and a uniform weight on the attention map, input tokens and an even share on the rollout.
       const marks = await page.$eval('#ro', (e) => Array.from(e.shadowRoot.querySelectorAll('.ro-maps .legend-uniform'), (m) => [m.textContent, m.title]));
-      assert.equal(marks[0][0], `▲ 1/${T} uniform`);
+      // A decoder's row r sees r keys: the 1/T marker is its last row's, and says so.
+      const lastRow = selfKind === 'decoder' ? ' (last row)' : '';
+      assert.equal(marks[0][0], `▲ 1/${T} uniform${lastRow}`);
       assert.match(marks[0][1], new RegExp(`looked at all ${T} keys equally`));
-      assert.equal(marks[1][0], `▲ 1/${T} even share`);
+      assert.equal(marks[1][0], `▲ 1/${T} even share${lastRow}`);
       assert.match(marks[1][1], new RegExp(`^Even share 1/${T} = [0-9.]+: a row that drew on all ${T} input tokens equally`));
       assert.doesNotMatch(marks[1][1], /weight|keys/, `the rollout marker speaks of shares, not attention: ${marks[1][1]}`);
       // Flow's capacities are the same residual-counted, head-averaged layers as rollout's, not the raw weights.

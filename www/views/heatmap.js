@@ -478,16 +478,18 @@ function drawLegend(root) {
   const n = banded ? 2 * st.view.band + 1 : windowed ? st.view.window : st.view.nCols;
   if (n > 0) {
     const u = 1 / n;
+    // A causal row r sees only r keys: the marker's 1/n is the last row's, which the label says (each row has its own).
+    const lastRow = st.view.causal && !windowed ? ' (last row)' : '';
     st.uniform.hidden = false;
     st.uniform.style.left = `${Math.min(1, u / top) * 100}%`;
     if (st.view.shares) {
       // Rollout: a row's cells are shares of where its information came from, adding up to 1 over the columns.
       const cols = `${st.view.colAxis || 'column'}s`;
-      st.uniform.textContent = `▲ 1/${n} even share`;
+      st.uniform.textContent = `▲ 1/${n} even share${lastRow}`;
       st.uniform.title = `Even share 1/${n} = ${fmtWeight(u, 3)}: a row that drew on all ${n} ${cols} equally` +
         (st.view.causal ? ` (the last row; a causal row r draws only on the first r ${cols}, even share 1/r)` : '');
     } else {
-      st.uniform.textContent = `▲ 1/${n} uniform`;
+      st.uniform.textContent = `▲ 1/${n} uniform${lastRow}`;
       st.uniform.title = `Uniform weight 1/${n} = ${fmtWeight(u, 3)}: a row that looked at all ${n} keys equally` +
         (windowed ? ` (a row of this ${banded ? 'banded' : 'windowed'} layer sees at most ${n} keys)`
           : st.view.causal ? ' (the last row; a causal row r sees r keys, uniform 1/r)' : '');
