@@ -47,6 +47,36 @@ function assertRelClose(a, b, tol, what) {
 }
 
 describe('<glassbox-rnn>', () => {
+  it('draws only the models its latest attributes name when several change at once (a lesson step sets several)', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const url = await hostPage(context, '__rnn-steps.html',
+      '<glassbox-rnn id="r" cell="rnn" length="12" weight-scale="3" clip="1" optimizer="sgd" steps="20" seed="1" autorun></glassbox-rnn>');
+    await page.goto(url);
+    await ready(page, '#r');
+    await page.waitForFunction(() => document.querySelector('#r').results.rnn?.latest.step === 20, null, WAIT);
+    // The tutorial's move from its clipping step to its LSTM step: the old settings go first, then the new cell.
+    await page.$eval('#r', (e) => {
+      e.removeAttribute('clip');
+      e.removeAttribute('optimizer');
+      e.removeAttribute('weight-scale');
+      e.setAttribute('cell', 'lstm');
+    });
+    await page.waitForFunction(() => {
+      const e = document.querySelector('#r');
+      return e.dataset.status === 'ready' && e.results.lstm?.latest.step === 20;
+    }, null, WAIT);
+    // Let any training the earlier attribute changes started finish too.
+    await page.waitForTimeout(1500);
+    const shown = await page.$eval('#r', (e) => ({
+      results: Object.keys(e.results),
+      summary: [...e.shadowRoot.querySelectorAll('.gb-rnn-summary [data-cell]')].map((p) => p.dataset.cell),
+      lines: e.shadowRoot.querySelectorAll('figure[data-control="norms"] path.line').length,
+    }));
+    assert.deepEqual(shown, { results: ['lstm'], summary: ['lstm'], lines: 1 }, 'no untrained RNN left beside the LSTM');
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+
   it('shows the gradient reaching each step and trains by keyboard, with the CLI\'s numbers', async () => {
     const { context, page, watch } = await newWatchedPage(setup.browser.browser);
     const url = await hostPage(context, '__rnn.html',

@@ -270,13 +270,16 @@ class GlassboxRnn extends LazyElement {
       this._busy(true);
       const gb = await sharedGlassbox();
       const trainers = [];
-      for (const cell of o.cells) {
-        const trainer = await gb.createTrainer(this._trainerOptions(cell, o.length));
-        const initial = await trainer.evaluate();
-        this.results[cell] = { info: trainer.info, initial, latest: initial, curve: [{ step: 0, loss: initial.loss, accuracy: initial.accuracy }] };
-        trainers.push([cell, trainer]);
-      }
       try {
+        // A newer run (the attributes changed again: a lesson's step sets several) owns `results` from its start:
+        // this one writes nothing after that, or its model would be drawn, untrained, beside the newer one's.
+        for (const cell of o.cells) {
+          const trainer = await gb.createTrainer(this._trainerOptions(cell, o.length));
+          trainers.push([cell, trainer]);
+          const initial = await trainer.evaluate();
+          if (run !== this._run) return;
+          this.results[cell] = { info: trainer.info, initial, latest: initial, curve: [{ step: 0, loss: initial.loss, accuracy: initial.accuracy }] };
+        }
         for (let done = 0; done < o.steps;) {
           const n = Math.min(CHUNK, o.steps - done);
           for (const [cell, trainer] of trainers) {
@@ -293,7 +296,11 @@ class GlassboxRnn extends LazyElement {
           this._setStatus('training', `Training… step ${done} of ${o.steps}`);
           this._draw();
         }
-        for (const [cell, trainer] of trainers) this.results[cell].info = await trainer.describe();
+        for (const [cell, trainer] of trainers) {
+          const info = await trainer.describe();
+          if (run !== this._run) return;
+          this.results[cell].info = info;
+        }
       } finally {
         for (const [, trainer] of trainers) trainer.free().catch(() => {});
       }
@@ -327,6 +334,7 @@ class GlassboxRnn extends LazyElement {
           }
           const e = await trainer.evaluate();
           trainer.free().catch(() => {});
+          if (run !== this._run) return;
           (this.sweep.accuracy[cell] ??= []).push(e.accuracy);
           this._draw();
         }
