@@ -108,6 +108,9 @@ describe('sentences follow the loaded model', () => {
         const rows = await page.$$eval('#block-view .residual-table tbody tr', (els) => els.length);
         assert.equal(rows, (kind === 'encoder-only' ? info.nLayers : kind === 'decoder-only' ? info.nLayers : info.nDecoderLayers) + 1,
           'one residual row per hidden state');
+        // An encoder-decoder's table is its decoder's stream, and its heading says so (its rows are decoder tokens).
+        const heading = await page.$$eval('#block-view h3', (els) => els.map((e) => e.textContent).find((t) => /residual stream, layer by layer/.test(t)));
+        assert.equal(heading, kind === 'encoder-decoder' ? 'The decoder’s residual stream, layer by layer' : 'The residual stream, layer by layer');
       }
 
       // The Q/K/V scale sentence names the per-head width d_k.

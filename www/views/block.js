@@ -152,7 +152,8 @@ export function renderBlock(root, view) {
   // 4. The residual stream, layer by layer.
   const r = view.residual;
   if (r && r.seqLen > 0) {
-    root.append(el('h3', '', 'The residual stream, layer by layer'));
+    // An encoder-decoder's stream here is the decoder's (the lens's stack), whatever stack the Q/K/V section shows.
+    root.append(el('h3', '', info.kind === 'encoder-decoder' ? 'The decoder’s residual stream, layer by layer' : 'The residual stream, layer by layer'));
     const p = Math.min(view.position, r.seqLen - 1);
     const field = el('div', 'field compact narrow');
     const lab = el('label', '', 'Token');

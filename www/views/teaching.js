@@ -42,8 +42,8 @@ const SECTIONS = [
       'stream. These are the model’s own numbers.' },
   { id: 'block', title: 'Inside one layer: residual stream, norm, feed-forward',
     intro: 'A layer is more than attention. Here is how the loaded model wires its layers, how the heads’ outputs are put back ' +
-      'together, what the feed-forward network is, and how each layer changes the running vector of a token. The layer and token ' +
-      'follow the Q/K/V section above.' },
+      'together, what the feed-forward network is, and how each layer changes the running vector of a token. The layer and the ' +
+      'token whose heads are put together follow the Q/K/V section above; the residual stream has a token choice of its own.' },
   { id: 'positions', title: 'Positions: how word order gets in',
     intro: 'Attention by itself has no notion of order: shuffle the tokens and, without position information, each one gets the same ' +
       'output as before (a decoder’s causal mask is the only exception: from it a model can work out how many tokens come before it). Each architecture ' +
