@@ -328,3 +328,26 @@ describe('a Cohere model (parallel block, interleaved rotation, per-head q/k nor
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
 });
+
+// A model with more heads than a phone's width holds as thumbnails (8 of them at 52 px): the model view scrolls in
+// its own box. Its thumbnails' visually-hidden labels once took the page as their box and widened a 390 px page to
+// 755 (a 12-head MiniLM), so the whole page scrolled sideways.
+describe('a model with many heads on a 390 px screen', () => {
+  const setup = {};
+  before(async () => Object.assign(setup, await openPageWithModel('zz-mistral', fixture('mistral'), TEXT)));
+  after(() => closePage(setup));
+
+  it('scrolls the thumbnails in their own box, not the page', async () => {
+    const { page } = setup;
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForFunction(() => document.querySelector('#model-view')?.shadowRoot?.querySelectorAll('.mv-thumb').length >= 8, null, { timeout: 30000 });
+    const shown = await page.evaluate(() => {
+      const scroller = document.querySelector('#model-view').shadowRoot.querySelector('.mv-scroll');
+      return { page: document.documentElement.scrollWidth - window.innerWidth, scrolls: scroller.scrollWidth > scroller.clientWidth };
+    });
+    assert.ok(shown.scrolls, 'the thumbnails are wider than the screen: the premise of this test');
+    assert.ok(shown.page <= 0, `the page scrolls sideways by ${shown.page}px`);
+  });
+
+  it('no console errors', () => assert.deepEqual(setup.watch.errors, []));
+});

@@ -20,7 +20,9 @@ const SHORT = { 'previous-token': 'prev', 'next-token': 'next', 'first-token': '
 
 const sheet = new CSSStyleSheet();
 sheet.replaceSync(`
-.mv-scroll { overflow-x: auto; padding: 2px; }
+/* Positioned, so the thumbnails' visually-hidden labels (position: absolute) are clipped with them: taking the page
+   as their box, a 12-head model's last labels widened a 390 px page to 755. */
+.mv-scroll { overflow-x: auto; padding: 2px; position: relative; }
 .mv-row { display: grid; grid-auto-flow: column; grid-auto-columns: minmax(52px, 1fr); gap: 4px; align-items: start; margin-bottom: 4px; }
 .mv-row-label { font-size: 12px; color: var(--gb-muted); align-self: center; writing-mode: horizontal-tb; }
 .mv-thumb { all: unset; box-sizing: border-box; display: flex; flex-direction: column; align-items: stretch; cursor: pointer;

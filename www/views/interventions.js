@@ -34,7 +34,8 @@ export function renderInterventions(root, view) {
     box.append(el('h4', '', KIND_TITLES[kind]));
     const grid = el('div', 'head-grid');
     grid.id = id;
-    grid.style.gridTemplateColumns = `auto repeat(${H}, minmax(28px, 1fr))`;
+    // Columns give way down to 20 px, so 12 heads fit a phone's 390 px (they overflowed it at 28).
+    grid.style.gridTemplateColumns = `auto repeat(${H}, minmax(20px, 1fr))`;
     grid.setAttribute('role', 'group');
     grid.setAttribute('aria-label', `${KIND_TITLES[kind]}: press a head to switch it off or on`);
     grid.append(el('span', ''));
