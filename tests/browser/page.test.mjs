@@ -587,6 +587,23 @@ describe('phones, keyboards and the network', () => {
       assert.ok(ink.inked > 1000);
       const dpr = await page.$eval('#heatmap canvas', (c) => c.width / c.getBoundingClientRect().width);
       assert.ok(Math.abs(dpr - 2) < 0.05, `canvas backing store at devicePixelRatio 2 (got ${dpr})`);
+      // A map wider than the screen says so (its hidden columns passed for blank rows), and one that fits says nothing.
+      const scrolled = async () => {
+        await page.waitForFunction(() => document.querySelector('#heatmap canvas.heatmap-canvas').dataset.painted === 'true', null, { timeout: 30000 });
+        return page.$eval('#heatmap', (h) => {
+        const s = h.querySelector('.heatmap-scroll');
+        const hint = h.querySelector('.scroll-hint');
+        return { cut: s.scrollWidth > s.clientWidth + 1, hint: hint.hidden ? '' : hint.textContent, cols: Number(h.dataset.cols) };
+        });
+      };
+      const short = await scrolled();
+      assert.equal(short.hint === '', !short.cut, `the hint shows exactly when the map is cut: ${JSON.stringify(short)}`);
+      await typeAndRun(page, 'On a narrow screen a long sentence makes a map with many more columns than fit across it, so part of it scrolls.');
+      const long = await scrolled();
+      assert.ok(long.cut, `the long text's map is wider than the screen: ${JSON.stringify(long)}`);
+      const inView = Number(/^(\d+) of the (\d+) keys fit in view: scroll the map sideways/.exec(long.hint)?.[1]);
+      assert.ok(inView > 0 && inView < long.cols, `the hint names the columns in view: ${long.hint}`);
+      assert.match(long.hint, new RegExp(`of the ${long.cols} keys`));
       await shot(page, 'phone-390');
       assert.deepEqual(watch.errors, []);
       assert.deepEqual(foreignRequests(watch.requests), []);

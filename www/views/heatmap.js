@@ -165,9 +165,12 @@ function setup(root) {
   legendMasked.append(swatch, ' masked');
   legend.append(scale, legendMasked, contrastBox);
   const maskNote = el('p', 'mask-note');
+  // A map wider than its box (a long text on a phone) scrolls: said in words, or its hidden columns pass for blank.
+  const scrollHint = el('p', 'scroll-hint');
+  scrollHint.hidden = true;
 
-  root.append(axes, scroller, readout, legend, maskNote);
-  st = { canvas, scroller, readout, legendCanvas, legendMasked, maskNote, axes, tickLabels, uniform, legendTitle, contrast,
+  root.append(axes, scroller, scrollHint, readout, legend, maskNote);
+  st = { canvas, scroller, scrollHint, readout, legendCanvas, legendMasked, maskNote, axes, tickLabels, uniform, legendTitle, contrast,
     view: null, cursor: null, layout: null, base: null, frame: null, dpr: 1, colors: null, paintSeq: 0, legendSeq: 0 };
   states.set(root, st);
   contrast.addEventListener('change', () => {
@@ -366,6 +369,21 @@ function showFrame(root, st, frame) {
   canvas.width = frame.base.width;
   canvas.height = frame.base.height;
   draw(root);
+  sayIfScrolled(st);
+}
+
+/** Under a map wider than its box: how many of its columns are in view and how to reach the rest. */
+function sayIfScrolled(st) {
+  const { layout, scroller, view, scrollHint } = st;
+  const box = scroller.clientWidth;
+  const cut = box > 0 && layout.width > box + 1;
+  scrollHint.hidden = !cut;
+  scrollHint.dataset.inView = cut ? String(Math.max(0, Math.floor((box - layout.x0) / layout.cell))) : String(view.nCols);
+  if (cut) {
+    const cols = `${view.colAxis || 'key'}s`;
+    scrollHint.textContent = `${scrollHint.dataset.inView} of the ${view.nCols} ${cols} fit in view: scroll the map sideways (or `
+      + 'move along a row with the arrow keys) to see the rest.';
+  }
 }
 
 /** The cells, rasterised in the worker, placed pixel for pixel at the grid's origin. */
