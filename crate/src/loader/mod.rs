@@ -108,13 +108,17 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Keyed<T> {
     }
 }
 
-/// The JSON object key closest before `line:column` (both 1-based), e.g. `n_layer` for the
-/// error position inside `"n_layer": "two"`.
-/// `Infinity`, `-Infinity` or `NaN` where serde stopped (its column is 1-based and points at the value, or at
-/// the letter after a minus sign).
-fn python_float_at(bytes: &[u8], line: usize, column: usize) -> Option<&'static str> {
+/// The byte offset of serde's `line:column` (both 1-based; the column counts bytes) in `bytes`: the
+/// position just after the character serde stopped at.
+fn offset_of(bytes: &[u8], line: usize, column: usize) -> usize {
     let line_start: usize = bytes.split_inclusive(|&b| b == b'\n').take(line.saturating_sub(1)).map(<[u8]>::len).sum();
-    let at = (line_start + column.checked_sub(1)?).min(bytes.len());
+    (line_start + column).min(bytes.len())
+}
+
+/// `Infinity`, `-Infinity` or `NaN` where serde stopped (its column points at the value's first letter,
+/// after a minus sign if there is one).
+fn python_float_at(bytes: &[u8], line: usize, column: usize) -> Option<&'static str> {
+    let at = offset_of(bytes, line, column).checked_sub(1)?;
     let minus = at > 0 && bytes[at - 1] == b'-';
     let rest = &bytes[at..];
     if rest.starts_with(b"Infinity") {
@@ -126,11 +130,10 @@ fn python_float_at(bytes: &[u8], line: usize, column: usize) -> Option<&'static 
     }
 }
 
+/// The JSON object key closest before `line:column` (both 1-based), e.g. `n_layer` for the
+/// error position inside `"n_layer": "two"`.
 fn key_before(bytes: &[u8], line: usize, column: usize) -> Option<String> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
-    let end = (line_start + column).min(text.len());
-    let before = text.get(..end)?;
+    let before = std::str::from_utf8(&bytes[..offset_of(bytes, line, column)]).ok()?;
     let colon = before.rfind("\":")?;
     let key_start = before[..colon].rfind('"')?;
     Some(before[key_start + 1..colon].to_string())
