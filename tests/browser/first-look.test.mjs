@@ -94,9 +94,12 @@ describe('hostile direction marks', () => {
     // A token's label writes an invisible direction mark as its code point (a vocabulary may hold one whole).
     const labels = await page.evaluate(async () => {
       const { tokenLabel } = await import('./views/token-text.js');
-      return [tokenLabel('\u202eabc', 'plain'), tokenLabel('a\u200fb\u2067c\ufeff', 'plain'), tokenLabel('👩\u200d👧', 'plain')];
+      return [tokenLabel('\u202eabc', 'plain'), tokenLabel('a\u200fb\u2067c\ufeff', 'plain'), tokenLabel('👩\u200d👧', 'plain'),
+        // A piece that is only a space would read as a full stop if drawn "·": SentencePiece's lone "▁",
+        // GPT-2's "ĠĠ"; a space before a word keeps its "·".
+        tokenLabel('▁', 'plain'), tokenLabel('ĠĠ', 'byte-level'), tokenLabel('▁the', 'plain'), tokenLabel('Ġthe', 'byte-level')];
     });
-    assert.deepEqual(labels, ['⟨U+202E⟩abc', 'a⟨U+200F⟩b⟨U+2067⟩c⟨U+FEFF⟩', '👩\u200d👧']);
+    assert.deepEqual(labels, ['⟨U+202E⟩abc', 'a⟨U+200F⟩b⟨U+2067⟩c⟨U+FEFF⟩', '👩\u200d👧', '␣', '␣␣', '·the', '·the']);
     assert.deepEqual(setup.watch.errors, []);
   });
 });

@@ -79,7 +79,11 @@ export function tokenText(token, scheme, special = false) {
 /** Short label for a chip or an axis: decoded text with visible whitespace. */
 export function tokenLabel(token, scheme, special = false) {
   const text = tokenText(token, scheme, special);
-  return special ? text : showControls(visibleWhitespace(text)) || '∅';
+  if (special) return text;
+  // A piece that is only spaces (SentencePiece's lone "▁" before a word it spells otherwise, GPT-2's
+  // runs of spaces): "·" alone would read as a full stop, so these are drawn as open boxes.
+  if (/^ +$/.test(text)) return '␣'.repeat(text.length);
+  return showControls(visibleWhitespace(text)) || '∅';
 }
 
 /** A label cut to `max` characters with an ellipsis. */
