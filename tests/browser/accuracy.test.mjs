@@ -125,7 +125,23 @@ describe('sentences follow the loaded model', () => {
         const note = await page.$$eval('#logit-lens p.muted', (els) => els.map((e) => e.textContent).join(' '));
         assert.ok(!/darker cells are more confident/i.test(note), 'no "darker = more confident"');
         assert.ok(note.includes(b.tiedEmbeddings ? 'tied embeddings' : 'untied'), `embeddings row: ${note}`);
-        assert.match(note, /At \d+ of \d+ positions/, 'the echo is counted, not assumed');
+        const [, echoes, of] = note.match(/At (\d+) of (\d+) positions/) ?? [];
+        assert.ok(echoes !== undefined, `the echo is counted, not assumed: ${note}`);
+        // The note claims only what its count says (BERT's head transforms the embedding first: few echo).
+        assert.ok(!/\bmostly\b/.test(note) || 2 * Number(echoes) > Number(of), `"mostly" with ${echoes} of ${of}: ${note}`);
+        assert.ok(!/strongly coloured/.test(note), `no claim about the colours the cells may not have: ${note}`);
+        assert.equal(/shows that echo/.test(note), Number(echoes) > 0, `the echo sentence only where there is one: ${note}`);
+        // Its table's name says what a cell predicts: the next token, or a masked-LM's token at the position.
+        // (named when it scrolls: narrowed here until it does).
+        const name = await page.evaluate(async () => {
+          const box = document.querySelector('#logit-lens .qkv-scroll');
+          box.style.width = '60px';
+          for (let i = 0; i < 50 && !box.getAttribute('aria-label'); i++) await new Promise((r) => setTimeout(r, 20));
+          const label = box.getAttribute('aria-label');
+          box.style.width = '';
+          return label;
+        });
+        assert.equal(name.includes('next token'), kind !== 'encoder-only', `lens region name: ${name}`);
       }
       // Positions: tables and curves carry axes.
       if (info.positions === 'learned' || info.positions === 'sinusoidal') {

@@ -18,6 +18,7 @@ const LABEL_CHARS = 10;
  * @param {string} view.note            what a cell predicts (next token / the word here)
  * @param {ArrayLike<number>} [view.columnIds]  the token id at each position (to see the embeddings row echo them)
  * @param {boolean} [view.tied]         the output head is the input embedding table (info.block.tiedEmbeddings)
+ * @param {boolean} [view.masked]       a masked-LM's lens: each cell guesses the token at its position, not the next one
  */
 export function renderLogitLens(root, view) {
   const { lens, columnLabels, scheme } = view;
@@ -47,7 +48,7 @@ export function renderLogitLens(root, view) {
     body.append(tr);
   }
   table.append(thead, body);
-  const scroller = scrollRegion(table, 'logit lens: each layer’s likeliest next token at each position');
+  const scroller = scrollRegion(table, `logit lens: each layer’s likeliest ${view.masked ? 'token at' : 'next token after'} each position`);
   root.append(scroller, lensLegend(), el('p', 'muted', embeddingsNote(view) +
     'Hover a cell for its runners-up. The top row is the model’s real output.'));
 }
@@ -68,19 +69,22 @@ function lensLegend() {
 }
 
 /**
- * Why the embeddings row is not a prediction: with tied embeddings the head is the input table, so
- * the embedding of a token scores highest against itself. Counted on the rows shown, not assumed.
+ * Why the embeddings row is not a prediction. With tied embeddings the head ends in the input table, so
+ * a token's own embedding can score high against itself; how often it does depends on what the head does
+ * first (GPT-2's final norm keeps the echo; BERT's dense layer, GELU and norm mostly break it), so the
+ * echo is counted on the rows shown and the note claims only what the count says.
  */
 function embeddingsNote(view) {
   const { lens, columnIds } = view;
   if (!columnIds || columnIds.length !== lens.seqLen) return '';
   let echoes = 0;
   for (let t = 0; t < lens.seqLen; t++) if (lens.top[0][t][0].id === Number(columnIds[t])) echoes++;
-  const counted = `At ${echoes} of ${lens.seqLen} positions the embeddings row’s top token is the input token itself. `;
+  const counted = `At ${echoes} of ${lens.seqLen} positions the embeddings row’s top token is the input token itself`;
   return view.tied
-    ? 'The embeddings row is not a prediction: this model’s output head ends in its input embedding table (tied embeddings), ' +
-      `so reading an embedding with it mostly scores the token against itself. ${counted}Its strongly coloured cells show that echo, not confidence. `
-    : `${counted}This model’s output head is not its embedding table (untied), so the embeddings row is the head reading raw embeddings. `;
+    ? 'The embeddings row is not a prediction: it is the output head reading each token’s own embedding, and this model’s ' +
+      'head ends in its input embedding table (tied embeddings), so a token can score high against itself. ' +
+      `${counted}${echoes ? ': there the colour shows that echo, not confidence' : ''}. `
+    : `${counted}. This model’s output head is not its embedding table (untied), so the embeddings row is the head reading raw embeddings. `;
 }
 
 function el(tag, className = '', text = '') {

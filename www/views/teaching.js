@@ -407,6 +407,7 @@ export function mountTeaching(root, opts = {}) {
       renderLogitLens(ui.lensView, {
         lens: r.logitLens, columnLabels: cols, scheme: st.scheme,
         columnIds: info.kind === 'encoder-decoder' ? r.decoderIds : r.tokens.ids, tied: info.block?.tiedEmbeddings,
+        masked: info.kind === 'encoder-only',
         note: info.kind === 'encoder-only'
           ? 'Each cell: the token this masked-LM would guess at that position if it stopped after that layer.'
           : 'Each cell: the token the model would predict next after that position, if it stopped after that layer.',
