@@ -40,8 +40,9 @@ const SUITED = {
     text: 'The small red car sees the dog.',
     note: 'This translator learned a small made-up English (123 nouns, 46 adjectives, 37 verbs, 8 prepositions, '
       + 'the, a, an, this, these, my and that) and its French-like translation, nothing else. A word it never saw is cut into smaller '
-      + 'pieces, mostly single letters, and what it writes for such a text is nonsense. Try “the big dog that sees the cat sleeps.” or '
-      + '“a big cat chases the small white dogs.”: most adjectives come after their noun in the translation.',
+      + 'pieces, mostly single letters, and what it writes for such a text is nonsense. Try “the red car sees the small white dogs.”: '
+      + 'most adjectives follow their noun in the translation (la voiture rouge), but a few, such as big and small, come before '
+      + 'it (les petits chiens blancs), so the cross-attention map leaves its diagonal there.',
   },
 };
 

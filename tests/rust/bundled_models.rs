@@ -169,6 +169,32 @@ fn translator_translates_heldout_sentences() {
     assert!(rate >= 0.95, "exact match {rate:.3} < 0.95");
 }
 
+/// The page's note for the translator (`SUITED` in www/app.js) suggests a sentence and quotes pieces of its
+/// translation, to show where adjectives go: the model's greedy translation must hold every quoted piece.
+#[test]
+fn translator_note_quotes_its_own_translation() {
+    let app = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../www/app.js")).expect("www/app.js");
+    let note = &app[app.find("'glassbox-translator': {").expect("the translator's note")..];
+    let note: String = note[..note.find("},").expect("the note's end")].split('\'').skip(1).step_by(2).collect();
+    let between = |s: &str, open: char, close: char| -> Vec<String> {
+        s.split(open).skip(1).filter_map(|rest| rest.split_once(close).map(|(inside, _)| inside.to_string())).collect()
+    };
+    let suggested = between(&note, '“', '”');
+    let quoted: Vec<String> = between(&note, '(', ')').into_iter().filter(|q| !q.contains(',')).collect();
+    assert!(!suggested.is_empty() && !quoted.is_empty(), "the note suggests a sentence and quotes its translation: {note}");
+    let session = Folder::read("glassbox-translator").session();
+    let translations: Vec<String> = suggested
+        .iter()
+        .map(|text| {
+            let run = session.generate(text, &greedy(64), &mut |_| true).expect("translate");
+            session.tokenizer.decode(&run.ids(), true).expect("decode")
+        })
+        .collect();
+    for piece in &quoted {
+        assert!(translations.iter().any(|t| t.contains(piece.as_str())), "the note quotes “{piece}”, the translations are {translations:?}");
+    }
+}
+
 #[test]
 fn translator_cross_attention_aligns_words() {
     let folder = Folder::read("glassbox-translator");
