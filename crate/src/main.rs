@@ -21,6 +21,7 @@ glassbox: look inside transformer models
 
 USAGE:
   glassbox tokenize DIR --text T [--pair P] [--text T2 [--pair P2] ...] [--src-lang CODE]
+  (every command that takes --text also takes --text-file FILE, or --text-file - for standard input)
   glassbox inspect  DIR --text T [--pair P] [--text T2 ...] [--decoder-ids 0,5,9] [--scores] [--views] [--src-lang CODE]
                                  [--generate N [--num-beams B] [--length-penalty F] [--tgt-lang CODE]]
                                  [--token-effects] [--zero-shot LABEL,LABEL,... [--template T] [--multi-label]]
@@ -33,6 +34,7 @@ USAGE:
   glassbox rnn [--cell rnn|lstm|attention] [--length N] [--weight-scale F] [--clip F] [--steps S] ...
                                  (trains the model of <glassbox-rnn>; `glassbox rnn --help` lists the options)
 
+glassbox COMMAND --help prints this; glassbox --version the version.
 DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json
 (tokenizer_config.json, special_tokens_map.json and generation_config.json are read when present;
 a sharded checkpoint's model.safetensors.index.json and shards stand in for model.safetensors).
@@ -53,7 +55,8 @@ does: how NLLB and mBART-50 are told which language to translate into (fra_Latn,
 --src-lang CODE (tokenize, inspect, generate) sets an mBART, mBART-50, NLLB or M2M100 tokenizer's source
 language, whose code its template adds to the input (default: the folder's src_lang).
 plot draws one attention map as the page does (same colours, hatched masked cells, PX pixels a
-cell, default 16) and writes it as a PNG: layers and heads count from 0, --head mean (the default)
+cell, default 16) and writes it as a PNG: --layer and --head count from 1 as the page does (the JSON
+of inspect indexes its arrays from 0), --head mean (the default)
 averages the heads, --head all draws every head of every layer as a grid (a row per layer).
 --kind defaults to the model's first kind (encoder, else decoder).
 inspect --views adds, per attention kind, the model view's pattern scores of every layer and head
@@ -163,7 +166,8 @@ struct Args {
     random_weights: Option<u64>,
     weights: Option<glassbox::kernels::Storage>,
     kind: Option<String>,
-    layer: usize,
+    /// `plot --layer N`, counted from 1 as on the page (default the first).
+    layer: Option<usize>,
     head: Option<String>,
     cell: usize,
     theme: String,
@@ -173,20 +177,31 @@ struct Args {
 
 /// The options each command reads (every other known option is refused for it by name).
 const FLAGS: &[(&str, &[&str])] = &[
-    ("tokenize", &["--text", "--pair", "--src-lang"]),
+    ("tokenize", &["--text", "--text-file", "--pair", "--src-lang"]),
     // --generate N is greedy, or beam search when the model's settings or --num-beams ask for it.
-    ("inspect", &["--text", "--pair", "--token-effects", "--zero-shot", "--template", "--multi-label", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--tgt-lang", "--src-lang", "--random-weights", "--weights"]),
-    ("generate", &["--text", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--num-beams", "--length-penalty", "--tgt-lang", "--src-lang", "--random-weights", "--weights"]),
+    ("inspect", &["--text", "--text-file", "--pair", "--token-effects", "--zero-shot", "--template", "--multi-label", "--decoder-ids", "--generate", "--scores", "--views", "--num-beams", "--length-penalty", "--tgt-lang", "--src-lang", "--random-weights", "--weights"]),
+    ("generate", &["--text", "--text-file", "--max-new-tokens", "--temperature", "--top-k", "--top-p", "--seed", "--num-beams", "--length-penalty", "--tgt-lang", "--src-lang", "--random-weights", "--weights"]),
     ("info", &["--random-weights", "--weights"]),
-    ("plot", &["--text", "--out", "--kind", "--layer", "--head", "--cell", "--theme", "--decoder-ids", "--random-weights", "--weights"]),
+    ("plot", &["--text", "--text-file", "--out", "--kind", "--layer", "--head", "--cell", "--theme", "--decoder-ids", "--random-weights", "--weights"]),
     ("transfer", &["--data", "--random-weights", "--weights"]),
 ];
+
+/// What [`parse_args`] returns for `--help` anywhere it can be an option: [`run`] prints the usage
+/// on stdout and exits with 0, as for `glassbox --help`.
+const HELP_ASKED: &str = "\u{0}help";
+
+/// Options that may be given more than once: each `--text` is one more text, each `--pair` goes with
+/// the `--text` before it. Any other option given twice is refused (the last one would win silently).
+const REPEATABLE: &[&str] = &["--text", "--text-file", "--pair"];
+
+/// Commands that read one text: a second `--text` would be dropped.
+const ONE_TEXT: &[&str] = &["generate", "plot"];
 
 fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     let mut it = raw.iter();
     let command = it.next().ok_or_else(|| USAGE.to_string())?.clone();
     if command == "--help" || command == "-h" || command == "help" {
-        return Err(USAGE.to_string());
+        return Err(HELP_ASKED.to_string());
     }
     if !["tokenize", "inspect", "generate", "info", "plot", "transfer"].contains(&command.as_str()) {
         return Err(format!("unknown command `{command}`. Use tokenize, inspect, generate, info, plot, transfer or rnn (see --help)"));
@@ -194,15 +209,26 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     let mut a = Args { command, cell: 16, theme: "light".into(), ..Default::default() };
     let mut dir = None;
     let allowed = FLAGS.iter().find(|(c, _)| *c == a.command).map_or(&[][..], |(_, f)| *f);
+    let mut given: Vec<&str> = Vec::new();
     while let Some(arg) = it.next() {
         if !allowed.contains(&arg.as_str()) && FLAGS.iter().any(|(_, f)| f.contains(&arg.as_str())) {
             // A flag another command takes would change nothing here: say so rather than ignore it.
             return Err(format!("`{arg}` does not apply to `{}`, which takes {} (see --help)", a.command, allowed.join(", ")));
         }
+        if allowed.contains(&arg.as_str()) {
+            if given.contains(&arg.as_str()) && !REPEATABLE.contains(&arg.as_str()) {
+                return Err(format!("`{arg}` is given twice; give it once (the last one would silently win)"));
+            }
+            given.push(arg);
+        }
         let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
         match arg.as_str() {
             "--text" => {
                 a.texts.push(value("--text")?);
+                a.pairs.push(None);
+            }
+            "--text-file" => {
+                a.texts.push(read_text_file(&value("--text-file")?)?);
                 a.pairs.push(None);
             }
             "--pair" => {
@@ -250,13 +276,13 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
                 a.weights = Some(glassbox::kernels::Storage::parse(&v).ok_or_else(|| format!("--weights: `{v}` is not a weight storage; use f32, f16, bf16 or int8"))?);
             }
             "--kind" => a.kind = Some(value("--kind")?),
-            "--layer" => a.layer = number(&value("--layer")?, "--layer")?,
+            "--layer" => a.layer = Some(number(&value("--layer")?, "--layer")?),
             "--head" => a.head = Some(value("--head")?),
             "--cell" => a.cell = number(&value("--cell")?, "--cell")?,
             "--theme" => a.theme = value("--theme")?,
             "--data" => a.data = Some(PathBuf::from(value("--data")?)),
             "--out" => a.out = Some(PathBuf::from(value("--out")?)),
-            "--help" | "-h" => return Err(USAGE.to_string()),
+            "--help" | "-h" => return Err(HELP_ASKED.to_string()),
             flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` (see --help)")),
             path if dir.is_none() => dir = Some(PathBuf::from(path)),
             extra => return Err(format!("unexpected argument `{extra}`; put text after --text")),
@@ -264,12 +290,74 @@ fn parse_args(raw: &[String]) -> std::result::Result<Args, String> {
     }
     a.dir = dir.ok_or("missing the model folder: glassbox COMMAND DIR ...")?;
     if a.texts.is_empty() && a.command != "info" && a.command != "transfer" {
-        return Err("no text given: add --text \"your sentence\"".into());
+        return Err("no text given: add --text \"your sentence\" (or --text-file FILE)".into());
     }
-    if a.command == "plot" && a.out.is_none() {
-        return Err("plot needs a file to write: add --out fig.png".into());
+    if ONE_TEXT.contains(&a.command.as_str()) && a.texts.len() > 1 {
+        return Err(format!("`{}` reads one text, and {} were given; run it once per text (tokenize and inspect take several)", a.command, a.texts.len()));
+    }
+    // Options that would change nothing without another one: refused by name, not ignored.
+    let needs = |option: &str, without: &str, fix: &str| -> std::result::Result<(), String> {
+        if given.contains(&option) && !given.contains(&without) {
+            return Err(format!("{option} applies only with {without}: {fix}"));
+        }
+        Ok(())
+    };
+    needs("--template", "--zero-shot", "add --zero-shot LABEL,LABEL,... or leave --template out")?;
+    needs("--multi-label", "--zero-shot", "add --zero-shot LABEL,LABEL,... or leave --multi-label out")?;
+    if a.command == "inspect" {
+        if given.contains(&"--decoder-ids") && given.contains(&"--generate") {
+            return Err("--generate starts from the decoder start token, so --decoder-ids would not change what it generates: \
+                        run inspect once with --decoder-ids (the maps) and once with --generate"
+                .into());
+        }
+    }
+    if a.command == "plot" {
+        match &a.out {
+            None => return Err("plot needs a file to write: add --out fig.png".into()),
+            Some(out) if !out.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) => {
+                return Err(format!("--out {}: plot writes PNG images; name the file with .png, such as fig.png", out.display()));
+            }
+            Some(out) if out.is_dir() => return Err(format!("--out {} is a folder; give a file name such as {}", out.display(), out.join("fig.png").display())),
+            Some(_) => {}
+        }
+        if a.head.as_deref() == Some("all") && given.contains(&"--layer") {
+            return Err("--head all draws every head of every layer, so --layer would change nothing: leave --layer out, or give --head N or mean".into());
+        }
+        if !matches!(a.theme.as_str(), "light" | "dark") {
+            return Err(format!("--theme {} is not a theme; use --theme light or --theme dark", a.theme));
+        }
+        if let Some(kind) = a.kind.as_deref().filter(|k| !matches!(*k, "encoder" | "decoder" | "cross")) {
+            return Err(format!("--kind {kind} is not an attention kind; use --kind encoder, decoder or cross"));
+        }
+        if let Some(head) = a.head.as_deref().filter(|h| !matches!(*h, "mean" | "all") && h.parse::<usize>().is_err()) {
+            return Err(format!("--head {head} is not a head; use a head number from 1, mean or all"));
+        }
     }
     Ok(a)
+}
+
+/// The longest text `--text-file` reads (16 MiB): far past any model's positions, and the tokenizer
+/// refuses longer texts anyway.
+const MAX_TEXT_FILE_BYTES: u64 = 16 << 20;
+
+/// `--text-file FILE` (`-` reads standard input): the file's text, whole, as UTF-8.
+fn read_text_file(path: &str) -> std::result::Result<String, String> {
+    use std::io::Read;
+    let bytes = if path == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().take(MAX_TEXT_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("--text-file -: standard input cannot be read ({e})"))?;
+        if bytes.len() as u64 > MAX_TEXT_FILE_BYTES {
+            return Err(format!("--text-file -: standard input holds more than {MAX_TEXT_FILE_BYTES} bytes; give a shorter text"));
+        }
+        bytes
+    } else {
+        read_file(Path::new(path), Some(MAX_TEXT_FILE_BYTES))
+            .map_err(|e| format!("--text-file: {e}"))?
+            .ok_or_else(|| format!("--text-file: {path}: no such file; check the path"))?
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        format!("--text-file {path}: byte {} is not valid UTF-8; save the file as UTF-8", e.utf8_error().valid_up_to())
+    })
 }
 
 impl Args {
@@ -306,6 +394,10 @@ struct DiskFile {
 impl DiskFile {
     fn open(path: &Path) -> Result<Self> {
         let fail = |problem: String, fix: &str| Error::file(path.display().to_string(), problem, fix);
+        // Looked at before it is opened: opening a pipe waits for a writer, forever if none comes.
+        if std::fs::metadata(path).is_ok_and(|meta| !meta.is_file()) {
+            return Err(fail("is not a regular file (a folder, a pipe or a device)".into(), "Put the file itself in the model folder"));
+        }
         let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot be read ({e})"), "Check the file's permissions"))?;
         let meta = file.metadata().map_err(|e| fail(format!("cannot be read ({e})"), "Check the file's permissions"))?;
         if !meta.is_file() {
@@ -484,10 +576,16 @@ fn run(raw: &[String]) -> std::result::Result<(), String> {
     if raw.first().is_some_and(|c| c == "--help" || c == "-h" || c == "help") {
         return writeln!(std::io::stdout(), "{USAGE}").map_err(|e| stdout_failed(e).to_string());
     }
+    if raw.first().is_some_and(|c| c == "--version" || c == "-V") {
+        return writeln!(std::io::stdout(), "glassbox {}", env!("CARGO_PKG_VERSION")).map_err(|e| stdout_failed(e).to_string());
+    }
     if raw.first().is_some_and(|c| c == "rnn") {
         return cli_teach::rnn(&raw[1..]);
     }
-    let args = parse_args(raw)?;
+    let args = match parse_args(raw) {
+        Err(e) if e == HELP_ASKED => return writeln!(std::io::stdout(), "{USAGE}").map_err(|e| stdout_failed(e).to_string()),
+        other => other?,
+    };
     let out = match args.command.as_str() {
         "tokenize" => tokenize(&args),
         "inspect" => inspect(&args),
@@ -693,6 +791,7 @@ fn inspect(args: &Args) -> Result<Value> {
                 let request = GenerationRequest { max_new_tokens: Some(n), temperature: Some(0.0), ..args.request() };
                 let ids = match session.plan(text, &request)? {
                     DecodingPlan::Stepwise(opts) => {
+                        length_penalty_needs_beams(args)?;
                         note_position_limit(&session, text, opts.max_new_tokens)?;
                         session.generate(text, &opts, &mut |_| true)?.ids()
                     }
@@ -772,7 +871,12 @@ fn plot(args: &Args) -> Result<()> {
         other => return Err(Error::input(format!("--kind {other} is not an attention kind"), "Use --kind encoder, decoder or cross")),
     };
     let maps = maps.as_ref().ok_or_else(|| {
-        Error::input(format!("this {} model has no {kind} attention", info.kind.as_str()), "Pick another --kind (encoder, decoder or cross)")
+        let has: Vec<&str> = [("encoder", &o.encoder_attentions), ("decoder", &o.decoder_attentions), ("cross", &o.cross_attentions)]
+            .iter()
+            .filter(|(_, m)| m.is_some())
+            .map(|(name, _)| *name)
+            .collect();
+        Error::input(format!("this {} model has no {kind} attention", info.kind.as_str()), format!("Use --kind {}", has.join(" or --kind ")))
     })?;
     let palette = match args.theme.as_str() {
         "light" => Palette::LIGHT,
@@ -783,11 +887,29 @@ fn plot(args: &Args) -> Result<()> {
     let image = match args.head.as_deref().unwrap_or("mean") {
         "all" => plot::grid_of_heads(maps, mask, style, args.cell.max(4), &palette)?,
         head => {
+            // Layers and heads counted from 1, as the page, the widgets and lessons count them.
+            let (layers, heads, _, _) = maps.dim();
+            let layer = args.layer.unwrap_or(1);
+            if layer == 0 || layer > layers {
+                return Err(Error::input(
+                    format!("layer {layer} does not exist: this map has layers 1 to {layers} (counted from 1, as on the page)"),
+                    format!("Pick a layer from 1 to {layers}"),
+                ));
+            }
             let head = match head {
                 "mean" => None,
-                n => Some(n.parse::<usize>().map_err(|_| Error::input(format!("--head {n} is not a head"), "Use a head number from 0, mean or all"))?),
+                n => match n.parse::<usize>() {
+                    Ok(n) if (1..=heads).contains(&n) => Some(n - 1),
+                    Ok(n) => {
+                        return Err(Error::input(
+                            format!("head {n} does not exist: this layer has heads 1 to {heads} (counted from 1, as on the page)"),
+                            format!("Pick a head from 1 to {heads}, mean or all"),
+                        ))
+                    }
+                    Err(_) => return Err(Error::input(format!("--head {n} is not a head"), "Use a head number from 1, mean or all")),
+                },
             };
-            let values = plot::head_map(maps, args.layer, head)?;
+            let values = plot::head_map(maps, layer - 1, head)?;
             {
                 let (_, _, rows, cols) = maps.dim();
                 plot::rasterize(&values, rows, cols, mask, style, &palette)?
@@ -803,13 +925,23 @@ fn plot(args: &Args) -> Result<()> {
     writeln!(std::io::stdout(), "{}", json!({ "out": out.display().to_string(), "width": image.width, "height": image.height, "kind": kind })).map_err(stdout_failed)
 }
 
+/// `--length-penalty` scores finished beams: with one beam (no --num-beams, none in the model's settings)
+/// it would change nothing, so it is refused rather than ignored.
+fn length_penalty_needs_beams(args: &Args) -> Result<()> {
+    match args.length_penalty {
+        Some(_) => Err(Error::input("--length-penalty applies to beam search only, and this run keeps one beam", "Add --num-beams 2 or more, or leave --length-penalty out")),
+        None => Ok(()),
+    }
+}
+
 /// Generation stops when the position table is full: say so on stderr up front (`generate`, and
 /// `inspect --generate`, whose JSON would otherwise just hold fewer ids) rather than stop short in silence.
 fn note_position_limit(session: &Session, text: &str, max_new_tokens: usize) -> Result<()> {
     let is_decoder_only = session.info().kind == Kind::DecoderOnly;
     if let Some(max) = session.info().max_positions {
         let used = if is_decoder_only { session.encode(text)?.ids.len() } else { 1 };
-        if used + max_new_tokens > max {
+        // No room at all is the generation's own error (it follows); a huge N does not wrap around.
+        if used < max && used.saturating_add(max_new_tokens) > max {
             let _ = writeln!(std::io::stderr(), "note: {max_new_tokens} new tokens were asked for, but this model has positions for {max} tokens{}: generation stops when they are used up", if is_decoder_only { " (the prompt's included)" } else { " in its decoder" });
         }
     }
@@ -827,12 +959,13 @@ fn generate_cmd(args: &Args) -> Result<()> {
         }
         DecodingPlan::Stepwise(opts) => opts,
     };
+    length_penalty_needs_beams(args)?;
     note_position_limit(&session, &args.texts[0], opts.max_new_tokens)?;
     let is_decoder_only = session.info().kind == Kind::DecoderOnly;
     let mut stdout = std::io::stdout().lock();
-    if is_decoder_only {
-        write!(stdout, "{}", args.texts[0]).map_err(stdout_failed)?;
-    }
+    // A decoder-only model's prompt is printed with the first new text, once generating has begun: a
+    // prompt with no room left fails before that, leaving stdout empty (no half-written output file).
+    let mut prompt = if is_decoder_only { args.texts[0].as_str() } else { "" };
     let mut ids = Vec::new();
     let mut printed = String::new();
     let mut failure = None;
@@ -848,7 +981,7 @@ fn generate_cmd(args: &Args) -> Result<()> {
             Ok(text) => {
                 if text.starts_with(&printed) && !text.ends_with('\u{FFFD}') {
                     // Nobody reads the rest once stdout fails: stop generating and say so.
-                    if let Err(e) = write!(stdout, "{}", &text[printed.len()..]).and_then(|_| stdout.flush()) {
+                    if let Err(e) = write!(stdout, "{}{}", std::mem::take(&mut prompt), &text[printed.len()..]).and_then(|_| stdout.flush()) {
                         failure = Some(stdout_failed(e));
                         return false;
                     }
@@ -867,7 +1000,7 @@ fn generate_cmd(args: &Args) -> Result<()> {
     }
     let final_text = session.tokenizer.decode(&ids, true)?;
     match final_text.strip_prefix(printed.as_str()) {
-        Some(rest) => write!(stdout, "{rest}").map_err(stdout_failed)?,
+        Some(rest) => write!(stdout, "{prompt}{rest}").map_err(stdout_failed)?,
         // Printed text that a later token rewrote (no decoder Glassbox knows does this once the
         // byte runs above are held back): say so and give the whole text rather than drop the rest.
         None => {

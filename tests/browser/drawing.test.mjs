@@ -104,8 +104,9 @@ describe('pixels: the page and the CLI draw the same map', () => {
       const canvas = await waitPainted(page, '#heatmap canvas.heatmap-canvas');
       const { cellPx, originX, originY } = await canvas.evaluate((c) => ({ ...c.dataset }));
       const out = path.join(setup.tmp, `plot-${layer}-${head}.png`);
-      const cli = spawnSync(CLI, ['plot', model.dir, '--text', text, '--kind', 'decoder', '--layer', String(layer),
-        '--head', String(head), '--cell', cellPx, '--out', out], { encoding: 'utf8' });
+      // The page's selects hold indexes from 0; the CLI counts layers and heads from 1, as the page shows them.
+      const cli = spawnSync(CLI, ['plot', model.dir, '--text', text, '--kind', 'decoder', '--layer', String(layer + 1),
+        '--head', head === 'mean' ? 'mean' : String(head + 1), '--cell', cellPx, '--out', out], { encoding: 'utf8' });
       assert.equal(cli.status, 0, `glassbox plot failed: ${cli.stderr}`);
       const { width, height } = JSON.parse(cli.stdout);
       const png = `data:image/png;base64,${fs.readFileSync(out).toString('base64')}`;

@@ -252,9 +252,9 @@ fn plot_writes_the_inspected_map_as_png() {
     let text = "The cat sat on the mat";
     let out = std::env::temp_dir().join(format!("glassbox-plot-{}.png", std::process::id()));
     let out_s = out.display().to_string();
-    let printed = json(&["plot", &gpt2, "--text", text, "--kind", "decoder", "--layer", "0", "--head", "1", "--cell", "4", "--out", &out_s]);
+    let printed = json(&["plot", &gpt2, "--text", text, "--kind", "decoder", "--layer", "1", "--head", "2", "--cell", "4", "--out", &out_s]);
     let case = &json(&["inspect", &gpt2, "--text", text])["cases"][0];
-    let map = &case["attentions"]["decoder"][0][1];
+    let map = &case["attentions"]["decoder"][0][1]; // layer 1, head 2 as the page counts them
     let t = map.as_array().unwrap().len();
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
     let mut reader = decoder.read_info().unwrap();
@@ -280,11 +280,16 @@ fn plot_writes_the_inspected_map_as_png() {
     }
     assert!(failure(&["plot", &gpt2, "--text", text, "--kind", "cross", "--out", &out_s]).contains("no cross attention"));
     assert!(failure(&["plot", &gpt2, "--text", text, "--head", "99", "--out", &out_s]).contains("head 99"));
-    // Ranges as a reader says them: "0 to 3" with the fix naming both ends (it was "layers 0..3. Pick a layer from 0").
+    // Ranges as a reader says them, counted from 1 as on the page: "1 to 4" with the fix naming both ends.
     let err = failure(&["plot", &gpt2, "--text", text, "--layer", "99", "--out", &out_s]);
-    assert!(err.contains("layer 99 does not exist: this map has layers 0 to ") && err.contains("Pick a layer from 0 to "), "{err}");
+    assert!(err.contains("layer 99 does not exist: this map has layers 1 to ") && err.contains("Pick a layer from 1 to "), "{err}");
     let err = failure(&["plot", &gpt2, "--text", text, "--head", "99", "--out", &out_s]);
-    assert!(err.contains("this layer has heads 0 to ") && !err.contains(".."), "{err}");
+    assert!(err.contains("this layer has heads 1 to ") && !err.contains(".."), "{err}");
+    // Layer 0 and head 0 are not the first ones (the CLI used to count from 0, unlike the page).
+    for (flag, word) in [("--layer", "layer 0 does not exist"), ("--head", "head 0 does not exist")] {
+        let err = failure(&["plot", &gpt2, "--text", text, flag, "0", "--out", &out_s]);
+        assert!(err.contains(word) && err.contains("counted from 1"), "{err}");
+    }
     assert!(failure(&["plot", &gpt2, "--text", text]).contains("--out"));
 }
 
@@ -528,4 +533,139 @@ fn generate_notes_when_the_position_table_will_cut_it_short() {
     assert!(err.contains("100000 new tokens were asked for") && err.contains("positions for 64 tokens"), "{err}");
     let out = glassbox(&["generate", &dir("gpt2"), "--text", "hi", "--max-new-tokens", "3"]);
     assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Options that would be dropped or overridden in silence are refused by name: one given twice, a second
+/// text for a one-text command, and options that change nothing without another; `plot` checks its
+/// options and its output's name before it loads the model. Help after a command is an answer (stdout,
+/// exit 0), and `--version` prints the version.
+#[test]
+fn options_that_would_change_nothing_are_refused() {
+    let gpt2 = dir("gpt2");
+    let bert = dir("bert");
+    let png = std::env::temp_dir().join(format!("glassbox-twice-{}.png", std::process::id())).display().to_string();
+    let svg = png.replace(".png", ".svg");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["plot", &gpt2, "--text", "hi", "--out", &png, "--out", &png], "`--out` is given twice"),
+        (vec!["plot", &gpt2, "--text", "hi", "--layer", "1", "--layer", "2", "--out", &png], "`--layer` is given twice"),
+        (vec!["generate", &gpt2, "--text", "hi", "--seed", "1", "--seed", "2"], "`--seed` is given twice"),
+        (vec!["generate", &gpt2, "--text", "the cat", "--text", "the dog"], "reads one text"),
+        (vec!["plot", &gpt2, "--text", "a", "--text", "b", "--out", &png], "reads one text"),
+        (vec!["plot", &gpt2, "--text", "hi", "--head", "all", "--layer", "2", "--out", &png], "--layer would change nothing"),
+        (vec!["plot", &gpt2, "--text", "hi", "--out", &svg], "plot writes PNG images"),
+        (vec!["plot", &gpt2, "--text", "hi", "--theme", "blue", "--out", &png], "--theme blue is not a theme"),
+        (vec!["inspect", &bert, "--text", "x", "--template", "T {}"], "--template applies only with --zero-shot"),
+        (vec!["inspect", &bert, "--text", "x", "--multi-label"], "--multi-label applies only with --zero-shot"),
+        (vec!["generate", &gpt2, "--text", "hi", "--length-penalty", "2"], "--length-penalty applies to beam search only"),
+    ];
+    for (args, want) in cases {
+        let err = failure(&args);
+        assert!(err.contains(want), "glassbox {args:?}: {err}");
+    }
+    // Refused before the model is read: a folder that does not exist is not what the message names.
+    let err = failure(&["plot", "/nonexistent-glassbox-folder", "--text", "hi", "--out", &svg]);
+    assert!(err.contains("plot writes PNG images"), "{err}");
+    assert!(!Path::new(&svg).exists() && !Path::new(&png).exists(), "nothing written");
+    // An encoder-decoder's --generate starts from the decoder start token: --decoder-ids beside it is refused.
+    let err = failure(&["inspect", &dir("bart_tiny"), "--text", "hi", "--decoder-ids", "2,5", "--generate", "3"]);
+    assert!(err.contains("--decoder-ids would not change what it generates"), "{err}");
+    // A kind the model lacks: the fix names the kinds it has, not the one refused.
+    let err = failure(&["plot", &gpt2, "--text", "hi", "--kind", "cross", "--out", &png]);
+    assert!(err.contains("no cross attention") && err.contains("--kind decoder") && !err.contains("--kind cross"), "{err}");
+
+    for args in [vec!["tokenize", "--help"], vec!["inspect", &gpt2, "--text", "a", "--help"], vec!["info", "-h"], vec!["--help"]] {
+        let out = glassbox(&args);
+        assert!(out.status.success(), "glassbox {args:?} exits 0");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("USAGE:") && out.stderr.is_empty(), "glassbox {args:?}: usage on stdout");
+    }
+    let out = glassbox(&["--version"]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("glassbox "), "{out:?}");
+    // A text that is the word "--help" is still a text.
+    let v = json(&["tokenize", &gpt2, "--text", "--help"]);
+    assert!(!v["cases"][0]["ids"].as_array().unwrap().is_empty());
+}
+
+/// `--text-file` reads a text from a file or standard input, the same as `--text` with that text; a file
+/// that is not UTF-8 is named with the byte where it stops being text.
+#[test]
+fn text_file_reads_a_file_or_standard_input() {
+    use std::io::Write as _;
+    let gpt2 = dir("gpt2");
+    let text = "The cat sat on the mat.\nIt was warm.";
+    let file = std::env::temp_dir().join(format!("glassbox-text-{}.txt", std::process::id()));
+    std::fs::write(&file, text).unwrap();
+    let from_file = json(&["tokenize", &gpt2, "--text-file", &file.display().to_string(), "--text", "hi"]);
+    let direct = json(&["tokenize", &gpt2, "--text", text, "--text", "hi"]);
+    assert_eq!(from_file, direct, "the file's text, as if given with --text (and beside other texts)");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["tokenize", &gpt2, "--text-file", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let from_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_stdin["cases"][0], direct["cases"][0], "standard input reads the same");
+    std::fs::write(&file, b"caf\xe9 au lait").unwrap();
+    let err = failure(&["tokenize", &gpt2, "--text-file", &file.display().to_string()]);
+    assert!(err.contains("byte 3 is not valid UTF-8"), "{err}");
+    std::fs::remove_file(&file).ok();
+    let err = failure(&["tokenize", &gpt2, "--text-file", "/nonexistent-glassbox-text.txt"]);
+    assert!(err.contains("no such file"), "{err}");
+}
+
+/// A prompt that leaves no room to generate fails before anything is printed (stdout redirected to a
+/// file stays empty), without a note that generation "stops when the positions are used up"; a huge
+/// --max-new-tokens still gets that note (it used to wrap around and print none).
+#[test]
+fn generate_prints_nothing_when_it_cannot_start() {
+    let gpt2 = dir("gpt2"); // 64 positions
+    let long = vec!["cat"; 200].join(" ");
+    let out = glassbox(&["generate", &gpt2, "--text", &long, "--max-new-tokens", "5"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "stdout: {:?}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("note:") && err.starts_with("error:"), "{err}");
+    let out = glassbox(&["generate", &gpt2, "--text", "hi there", "--max-new-tokens", "18446744073709551615"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("note:"), "the position limit is noted");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("hi there"), "the prompt is printed with the text");
+}
+
+/// A pipe where model.safetensors (or a shard) should be is refused by name, not opened: opening a pipe
+/// waits for a writer, and the CLI used to hang there for ever.
+#[cfg(unix)]
+#[test]
+fn a_pipe_for_the_weights_is_refused_not_waited_on() {
+    let folder = std::env::temp_dir().join(format!("glassbox-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    for name in ["config.json", "tokenizer.json"] {
+        std::fs::copy(fixture_dir("gpt2").join(name), folder.join(name)).unwrap();
+    }
+    let weights = folder.join("model.safetensors");
+    std::fs::remove_file(&weights).ok();
+    assert!(Command::new("mkfifo").arg(&weights).status().unwrap().success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["info", &folder.display().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > std::time::Duration::from_secs(30) {
+            child.kill().ok();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().unwrap();
+    std::fs::remove_dir_all(&folder).ok();
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "refused, not waited on");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("model.safetensors") && err.contains("is not a regular file"), "{err}");
 }
