@@ -41,6 +41,9 @@ pub struct ModelCard<'a> {
     pub language_codes: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub src_lang: Option<&'a str>,
+    /// The checkpoint's tensors the model never read ([`Session::unused_tensors`]); absent when every one was.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub unused_tensors: &'a [String],
 }
 
 /// The build of a transformer block, per family, from the loaded config (the page's block view
@@ -318,6 +321,7 @@ impl<'a> ModelCard<'a> {
             classifier: session.model.classifier(),
             language_codes: tokenizer.language_codes(),
             src_lang: tokenizer.src_lang(),
+            unused_tensors: &session.unused_tensors,
         }
     }
 }

@@ -648,6 +648,10 @@ fn transfer(args: &Args) -> Result<Value> {
 fn load(args: &Args) -> Result<(FolderBytes, Session)> {
     let bytes = FolderBytes::read(&args.dir, args.random_weights.is_none())?;
     let mut session = Session::load_from(&bytes.files(), bytes.weights.as_ref().map(DiskWeights::source), args.random_weights, args.weights)?;
+    session.unused_tensors.sort();
+    if !session.unused_tensors.is_empty() {
+        let _ = writeln!(std::io::stderr(), "note: {}", unused_tensors_note(&session.unused_tensors));
+    }
     session.set_target_language(args.tgt_lang.as_deref())?;
     if let Some(code) = &args.src_lang {
         session.tokenizer.set_src_lang(code)?;
@@ -923,6 +927,21 @@ fn plot(args: &Args) -> Result<()> {
     plot::write_png(&image, &mut writer).map_err(fail)?;
     writer.flush().map_err(|e| fail(e.to_string()))?;
     writeln!(std::io::stdout(), "{}", json!({ "out": out.display().to_string(), "width": image.width, "height": image.height, "kind": kind })).map_err(stdout_failed)
+}
+
+/// What the CLI says of checkpoint tensors the model never read: the first few names and the count.
+fn unused_tensors_note(unused: &[String]) -> String {
+    const SHOWN: usize = 4;
+    let names = unused.iter().take(SHOWN).map(String::as_str).collect::<Vec<_>>().join(", ");
+    let more = if unused.len() > SHOWN { format!(" and {} more", unused.len() - SHOWN) } else { String::new() };
+    format!(
+        "{} tensor{} of the checkpoint {} not read by the model as config.json describes it ({names}{more}). \
+         Check that config.json belongs to these weights (a smaller num_hidden_layers, say); if it does, they belong \
+         to a part this model does not use here, such as a pretraining head or a vision tower",
+        unused.len(),
+        if unused.len() == 1 { "" } else { "s" },
+        if unused.len() == 1 { "is" } else { "are" }
+    )
 }
 
 /// `--length-penalty` scores finished beams: with one beam (no --num-beams, none in the model's settings)

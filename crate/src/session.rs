@@ -23,6 +23,9 @@ pub struct Session {
     /// many-to-many translation model (NLLB, mBART-50) is told its target language. 0: none, else
     /// id + 1. Atomic so that a session stays `Sync` while each run may set it.
     target_language: AtomicU64,
+    /// The checkpoint's tensors the model never read (see [`crate::loader::weights::UnusedTensors`]):
+    /// front ends say so, as transformers warns of unused weights.
+    pub unused_tensors: Vec<String>,
 }
 
 /// What a front end chose for one generation run; `None` takes the model's generation settings
@@ -151,7 +154,8 @@ impl Session {
 
     /// [`Session::load_with`] with the weights given apart from `files` (see [`Model::load_from`]).
     pub fn load_from(files: &ModelFiles, weight_file: Option<crate::loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Self> {
-        let model = Model::load_from(files, weight_file, random_seed, storage)?;
+        let mut unused_tensors = Vec::new();
+        let model = Model::load_reporting(files, weight_file, random_seed, storage, &mut unused_tensors)?;
         let model_type = crate::loader::model_type(files.config)?;
         let tokenizer = Tokenizer::for_model(files.tokenizer, files.tokenizer_config, files.special_tokens_map, Some(&model_type))?;
         let (tv, mv) = (tokenizer.vocab_size_of_tokenizer_json(), model.info().vocab_size);
@@ -177,7 +181,7 @@ impl Session {
                 format!("Use the {} that belongs to this model", tokenizer.vocabulary_file()),
             ));
         }
-        Ok(Session { model, tokenizer, generation, target_language: AtomicU64::new(0) })
+        Ok(Session { model, tokenizer, generation, target_language: AtomicU64::new(0), unused_tensors })
     }
 
     /// Merge `request` with the model's generation settings: explicit choices win, then the

@@ -175,6 +175,9 @@ describe('a Gemma 3 image-and-text checkpoint on the page', () => {
     assert.match(facts.Type, /gemma3 · decoder-only/);
     assert.doesNotMatch(facts['Output head'] ?? '', /squashed/, 'no logit cap in the image-and-text model');
     assert.match(await page.$eval('#positions', (e) => e.textContent), /This is the rotation of Gemma 3’s full-attention layers/);
+    // The vision tower's weights are read by nothing here, and the facts say so rather than leave them out in silence.
+    assert.match(facts['Weights not used'] ?? '', /^\d+ tensors of the file are not read .*multi_modal_projector\..*vision_tower\..*pretraining head or a vision tower\.$/,
+      `facts: ${JSON.stringify(facts)}`);
   });
 
   it('no console errors', () => assert.deepEqual(setup.watch.errors, []));

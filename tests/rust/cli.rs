@@ -669,3 +669,49 @@ fn a_pipe_for_the_weights_is_refused_not_waited_on() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("model.safetensors") && err.contains("is not a regular file"), "{err}");
 }
+
+/// Checkpoint tensors the model never reads are named (stderr note, `info`'s `unusedTensors`, which the
+/// page lists): a config.json with fewer layers than its weights used to run the shorter network in
+/// silence. Every fixture folder reads all its tensors but two, whose leftovers transformers leaves
+/// unread too (a vision tower; RoBERTa's untied head keeps its decoder's own bias).
+#[test]
+fn checkpoint_tensors_the_model_never_reads_are_named() {
+    let folder = std::env::temp_dir().join(format!("glassbox-unused-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    for entry in std::fs::read_dir(fixture_dir("gpt2")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), folder.join(entry.file_name())).unwrap();
+    }
+    let mut config: Value = serde_json::from_slice(&std::fs::read(folder.join("config.json")).unwrap()).unwrap();
+    let layers = config["n_layer"].as_u64().unwrap();
+    config["n_layer"] = (layers - 1).into();
+    std::fs::write(folder.join("config.json"), serde_json::to_vec(&config).unwrap()).unwrap();
+    let out = glassbox(&["info", &folder.display().to_string()]);
+    std::fs::remove_dir_all(&folder).ok();
+    assert!(out.status.success(), "{out:?}");
+    let card: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unused: Vec<&str> = card["unusedTensors"].as_array().expect("unusedTensors").iter().map(|v| v.as_str().unwrap()).collect();
+    let last = format!("h.{}.", layers - 1);
+    assert!(!unused.is_empty() && unused.iter().all(|n| n.contains(&last)), "the last layer's tensors: {unused:?}");
+    assert!(unused.iter().any(|n| n.ends_with("mlp.c_fc.weight")), "{unused:?}");
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(note.starts_with("note: ") && note.contains(&format!("{} tensors of the checkpoint", unused.len())) && note.contains("num_hidden_layers"), "{note}");
+
+    let mut checked = 0;
+    for entry in std::fs::read_dir(fixture_dir("gpt2").parent().unwrap()).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.join("config.json").exists() {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let card = json(&["info", &path.display().to_string()]);
+        let unused = card["unusedTensors"].as_array().map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect::<Vec<_>>()).unwrap_or_default();
+        match name.as_str() {
+            "gemma3_vision" => assert!(!unused.is_empty() && unused.iter().all(|n| n.starts_with("vision_tower.") || n.starts_with("multi_modal_projector.")), "{name}: {unused:?}"),
+            "roberta_untied" => assert_eq!(unused, ["lm_head.bias"], "{name}"),
+            _ => assert!(unused.is_empty(), "{name} reads every tensor it holds, but these were left: {unused:?}"),
+        }
+        checked += 1;
+    }
+    assert!(checked > 50, "{checked} fixture folders");
+}

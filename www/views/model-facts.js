@@ -159,6 +159,7 @@ export function renderModelFacts(dl, info, name) {
       ? `, except layers ${layerRanges(info.block.unrotatedLayers)} (${info.block.unrotatedLayers.length} of ${info.nLayers}), which turn nothing and see no positions (“NoPE”)` : '')],
     ['Tokenizer', `${info.tokenizer}; ${formatCount(info.vocabSize)} ids in the embedding table (vocab_size)`],
     ['Longest input', info.maxPositions ? `${info.maxPositions} tokens` : 'no fixed limit'],
+    ...(info.unusedTensors?.length ? [['Weights not used', unusedFact([...info.unusedTensors].sort())]] : []),
   ];
   for (const [k, v] of rows) {
     const div = document.createElement('div');
@@ -169,6 +170,18 @@ export function renderModelFacts(dl, info, name) {
     div.append(dt, dd);
     dl.append(div);
   }
+}
+
+/**
+ * Tensors of the file the model never read: a config.json that is not these weights' (fewer layers than the
+ * file holds) would otherwise run a different network in silence; with the right config they are a part
+ * this model does not build (a pretraining head, a vision tower).
+ */
+function unusedFact(names) {
+  const shown = names.slice(0, 4).join(', ') + (names.length > 4 ? `, … (${names.length} in all)` : '');
+  return `${names.length === 1 ? '1 tensor' : `${names.length} tensors`} of the file ${names.length === 1 ? 'is' : 'are'} not read by the ` +
+    `model as config.json describes it: ${shown}. Check that config.json belongs to these weights (a smaller num_hidden_layers, ` +
+    'say); if it does, they belong to a part this model does not use here, such as a pretraining head or a vision tower.';
 }
 
 /** What a fine-tuned classifier's head answers, its labels and how its scores are read. */

@@ -23,7 +23,8 @@ const FILE: &str = "model.safetensors";
 pub enum Weights<'a> {
     /// A parsed safetensors header and the file's bytes (in memory or read on demand).
     /// `storage`: how `Linear` layers keep their weights (`None`: as the file stores them).
-    File { tensors: TensorFile<'a>, prefixes: Vec<String>, storage: Option<Storage> },
+    /// `looked_up`: the stored names a model asked for (read, or checked for), for [`Weights::unused`].
+    File { tensors: TensorFile<'a>, prefixes: Vec<String>, storage: Option<Storage>, looked_up: std::rc::Rc<std::cell::RefCell<Vec<String>>> },
     /// Seeded random weights for the "untrained twin" of an architecture: no file needed.
     /// `made` counts the values handed out so far, against [`super::limits::MAX_RANDOM_PARAMS`].
     Random { seed: u64, std: f32, made: Cell<usize>, storage: Option<Storage> },
@@ -50,7 +51,7 @@ impl<'a> Weights<'a> {
 
     /// Every value scanned for NaN and infinities before any is used.
     fn checked(tensors: TensorFile<'a>) -> Result<Self> {
-        let weights = Weights::File { tensors, prefixes: vec![String::new()], storage: None };
+        let weights = Weights::File { tensors, prefixes: vec![String::new()], storage: None, looked_up: Default::default() };
         check_finite_all(&weights)?;
         Ok(weights)
     }
@@ -208,14 +209,29 @@ impl<'a> Weights<'a> {
         self
     }
 
-    /// The stored name under which `name` is found, if any.
+    /// The stored name under which `name` is found, if any (noted as looked up). Not inlined: it is
+    /// called from every loader's many lookups.
+    #[inline(never)]
     fn resolve(&self, name: &str) -> Option<String> {
         match self {
-            Weights::File { tensors, prefixes, .. } => prefixes
-                .iter()
-                .map(|p| format!("{p}{name}"))
-                .find(|full| tensors.info(full).is_some()),
+            Weights::File { tensors, prefixes, looked_up, .. } => {
+                let full = prefixes.iter().map(|p| format!("{p}{name}")).find(|full| tensors.info(full).is_some())?;
+                looked_up.borrow_mut().push(full.clone());
+                Some(full)
+            }
             Weights::Random { .. } => Some(name.to_string()),
+        }
+    }
+
+    /// A way to ask, once the model is built from these weights, which stored tensors it never asked for
+    /// ([`UnusedTensors::list`]).
+    pub fn tracker(&self) -> UnusedTensors {
+        match self {
+            // In the file's order, not sorted: a sort of strings costs the shipped wasm 4 KB; front ends sort.
+            Weights::File { tensors, looked_up, .. } => {
+                UnusedTensors { stored: tensors.tensors().into_iter().map(|(name, _)| name).collect(), looked_up: Some(looked_up.clone()) }
+            }
+            Weights::Random { .. } => UnusedTensors { stored: Vec::new(), looked_up: None },
         }
     }
 
@@ -489,4 +505,26 @@ fn random_tensor<T>(name: &str, shape: &[usize], seed: u64, std: f32, store: imp
     }
     let mut rng = crate::rng::Rng::new(stream_seed(name, seed));
     (0..n).map(|_| store(rng.normal() * std)).collect()
+}
+
+/// The stored tensor names of a checkpoint and the ones a model asked for while it was built.
+pub struct UnusedTensors {
+    stored: Vec<String>,
+    looked_up: Option<std::rc::Rc<std::cell::RefCell<Vec<String>>>>,
+}
+
+impl UnusedTensors {
+    /// The stored tensors the model never asked for (in no particular order): weights of layers the config does not
+    /// have (`n_layer` smaller than the checkpoint's), of a head this model type does not build, or of a
+    /// feature Glassbox does not know, which would otherwise be left out in silence. Buffers that
+    /// transformers also leaves unread (the causal masks GPT-2 and GPT-Neo saved as `attn.bias`,
+    /// `masked_bias`, `position_ids`, rotary `inv_freq`) are not listed.
+    pub fn list(&self) -> Vec<String> {
+        let Some(looked_up) = &self.looked_up else { return Vec::new() };
+        let looked_up = looked_up.borrow();
+        let buffer = |name: &str| {
+            name.ends_with(".attn.bias") || name.ends_with(".attention.bias") || name.ends_with("masked_bias") || name.ends_with("position_ids") || name.ends_with("inv_freq")
+        };
+        self.stored.iter().filter(|n| !buffer(n) && !looked_up.contains(n)).cloned().collect()
+    }
 }

@@ -349,19 +349,28 @@ impl Model {
     /// ignored): model.safetensors or the shards of a sharded checkpoint, in memory or held
     /// elsewhere and read one tensor at a time (the CLI, the page's worker).
     pub fn load_from(files: &ModelFiles, weight_file: Option<loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
+        Self::load_reporting(files, weight_file, random_seed, storage, &mut Vec::new())
+    }
+
+    /// [`Model::load_from`], setting `unused` to the checkpoint's tensors the model never read
+    /// ([`loader::weights::UnusedTensors`]).
+    pub fn load_reporting(files: &ModelFiles, weight_file: Option<loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>, unused: &mut Vec<String>) -> Result<Model> {
         let model_type = loader::model_type(files.config)?;
         let renamed = shared_keys(&model_type, files.config)?;
         // A value written under an alias is read under the family's own key: a message about it names the key
         // the user wrote (`num_hidden_layers`, not GPT-2's `n_layer`, which may say something else in the file).
         let written = aliases_written(&model_type, files.config);
         let files = &ModelFiles { config: renamed.as_deref().unwrap_or(files.config), ..*files };
-        Self::load_renamed(&model_type, files, weight_file, random_seed, storage).map_err(|e| named_as_written(e, &written))
+        let mut tracker = None;
+        let model = Self::load_renamed(&model_type, files, weight_file, random_seed, storage, &mut tracker).map_err(|e| named_as_written(e, &written))?;
+        *unused = tracker.map(|t| t.list()).unwrap_or_default();
+        Ok(model)
     }
 
     /// [`Model::load_from`] with `files.config` as the family reads it (aliases set under their keys). Not
     /// inlined: inside `load_from`, with the error mapping around it, it cost the shipped wasm 10 KB.
     #[inline(never)]
-    fn load_renamed(model_type: &str, files: &ModelFiles, weight_file: Option<loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Model> {
+    fn load_renamed(model_type: &str, files: &ModelFiles, weight_file: Option<loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>, tracker: &mut Option<loader::weights::UnusedTensors>) -> Result<Model> {
         let weights_len = weight_file.as_ref().map(loader::WeightSource::len);
         let weights = match (weight_file, random_seed) {
             (Some(loader::WeightSource::File(bytes)), _) => Weights::from_file(bytes)?,
@@ -374,6 +383,7 @@ impl Model {
         let weights = weights.with_storage(storage);
         loader::limits::check_sizes(files.config, weights_len)?;
         loader::limits::check_values(files.config, weights_len.is_some())?;
+        *tracker = Some(weights.tracker());
         match model_type {
             "gpt2" => Ok(Model::Gpt2(gpt2::Gpt2::load(files.config, weights)?)),
             "gpt_neo" => Ok(Model::Gpt2(gpt2::Gpt2::load_neo(files.config, weights)?)),
