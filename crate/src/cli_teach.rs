@@ -40,6 +40,9 @@ pub fn rnn(raw: &[String]) -> std::result::Result<(), String> {
         if flag == "--help" || flag == "-h" || flag == "--help-rnn" {
             return writeln!(std::io::stdout(), "{RNN_USAGE}").map_err(|e| crate::stdout_failed(e).to_string());
         }
+        if !flag.starts_with("--") {
+            return Err(format!("unexpected argument `{flag}`: rnn takes only options (see glassbox rnn --help)"));
+        }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value (see glassbox rnn --help)"))?;
         let num = |what: &str| value.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("{what}: `{value}` is not a number; give one such as 0.5"));
         let whole = |what: &str| value.parse::<usize>().map_err(|_| format!("{what}: `{value}` is not a whole number of 0 or more; give one such as 20"));

@@ -718,3 +718,26 @@ fn checkpoint_tensors_the_model_never_reads_are_named() {
     }
     assert!(checked > 100, "{checked} fixture folders");
 }
+
+/// Fixes that name what to do: the largest cell size that fits (and it does fit), decoder ids that are
+/// too many (not "shorten the text"), and a stray word given to `rnn`.
+#[test]
+fn fixes_name_the_value_that_works() {
+    let gpt2 = dir("gpt2");
+    let out = std::env::temp_dir().join(format!("glassbox-cell-{}.png", std::process::id()));
+    let out_s = out.display().to_string();
+    let text = "the cat sat on the mat and the dog sat on the log";
+    let err = failure(&["plot", &gpt2, "--text", text, "--cell", "100000", "--out", &out_s]);
+    let most: usize = err.split("Use a cell size of at most ").nth(1).and_then(|r| r.split(" px").next()).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{err}"));
+    let printed = json(&["plot", &gpt2, "--text", text, "--cell", &most.to_string(), "--out", &out_s]);
+    assert!(printed["width"].as_u64().unwrap() > 0);
+    failure(&["plot", &gpt2, "--text", text, "--cell", &(most + 1).to_string(), "--out", &out_s]);
+    std::fs::remove_file(&out).ok();
+
+    let ids = vec!["5"; 200].join(",");
+    let err = failure(&["inspect", &dir("bart_tiny"), "--text", "hi", "--decoder-ids", &ids]);
+    assert!(err.contains("Give at most") && err.contains("decoder ids") && !err.contains("Shorten the text"), "{err}");
+
+    let err = failure(&["rnn", "extra"]);
+    assert!(err.contains("unexpected argument `extra`"), "{err}");
+}

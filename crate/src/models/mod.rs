@@ -582,7 +582,11 @@ fn check_ids_below(what: &str, ids: &[u32], vocab: usize, info: &ModelInfo) -> R
     // The model's own limit first, whatever the length: a text of 50,000 tokens for a model of 128
     // positions is told about the 128 (and how far over it is), not about Glassbox's general cap.
     let n = ids.len();
-    let shorten = |max: usize| format!("Shorten the text to at most {max} tokens (by {})", n - max);
+    let shorten = |max: usize| match what.starts_with("decoder") {
+        // The decoder's ids are given, not typed: the text is not what is too long.
+        true => format!("Give at most {max} decoder ids ({} fewer)", n - max),
+        false => format!("Shorten the text to at most {max} tokens (by {})", n - max),
+    };
     if let Some(max) = info.max_positions.filter(|&max| n > max && max <= loader::limits::MAX_SEQUENCE) {
         return Err(Error::input(format!("the {what} are {n} tokens long but this model has positions for only {max}"), shorten(max)));
     }

@@ -137,10 +137,19 @@ pub fn rasterize(values: &[f32], rows: usize, cols: usize, mask: Mask, style: Ma
     let (width, height) = match (width, height) {
         (Some(w), Some(h)) if w.checked_mul(h).is_some_and(|n| n <= MAX_PIXELS) => (w, h),
         _ => {
+            // The largest cell that fits, named in the fix (a reader should not have to guess it).
+            let fits = |c: usize| (cols * c + edge).saturating_mul(rows * c + edge) <= MAX_PIXELS;
+            let mut most = ((MAX_PIXELS / (rows * cols).max(1)) as f64).sqrt() as usize + 1;
+            while most > 0 && !fits(most) {
+                most -= 1;
+            }
             return Err(Error::input(
                 format!("a {rows} x {cols} map at {cell} px a cell is more than {MAX_PIXELS} pixels"),
-                "Use a smaller cell size",
-            ))
+                match most {
+                    0 => "Draw fewer tokens: even 1 px a cell is too large".to_string(),
+                    most => format!("Use a cell size of at most {most} px"),
+                },
+            ));
         }
     };
     let hatch = style.hatch_px.max(1);
