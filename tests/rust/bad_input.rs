@@ -192,6 +192,23 @@ fn config_json_that_is_not_one_object_or_repeats_a_key() {
     assert!(!err.contains("in field `"), "no other key is blamed: {err}");
 }
 
+/// tokenizer_config.json and special_tokens_map.json that are JSON but not objects (`[1]`, a string) are
+/// refused by name, as generation_config.json is: they used to be read as if absent (transformers fails on them).
+#[test]
+fn tokenizer_side_files_that_are_not_objects_are_named() {
+    let folder = Folder::fixture("gpt2");
+    for (file, body) in [("tokenizer_config.json", "[1]"), ("special_tokens_map.json", "\"x\""), ("tokenizer_config.json", "42")] {
+        let (config, map) = if file == "tokenizer_config.json" { (Some(body.as_bytes()), None) } else { (None, Some(body.as_bytes())) };
+        let err = match glassbox::tokenizer::Tokenizer::from_bytes(&folder.tokenizer, config, map) {
+            Ok(_) => panic!("{file} = {body} should be refused"),
+            Err(e) => e.to_string(),
+        };
+        assert_mentions(&err, &[file, "not an object of settings"]);
+    }
+    // An object, or an empty file, is still read.
+    glassbox::tokenizer::Tokenizer::from_bytes(&folder.tokenizer, Some(b"{}"), Some(b"  ")).expect("{} and an empty file are fine");
+}
+
 /// A number no f64 holds (1e999) and Python's json.dumps spellings of inf and nan (`Infinity`, `-Infinity`, `NaN`,
 /// not JSON) are named by their key (serde gives only a line and column), whichever family reads the file.
 #[test]

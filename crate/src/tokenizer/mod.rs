@@ -964,9 +964,12 @@ fn optional_json(bytes: Option<&[u8]>, file: &str) -> Result<Option<Value>> {
     match bytes {
         None => Ok(None),
         Some(b) if b.iter().all(u8::is_ascii_whitespace) => Ok(None),
-        Some(b) => serde_json::from_slice(b)
-            .map(Some)
-            .map_err(|e| Error::file(file, format!("is not valid JSON ({e})"), "Fix or remove the file; it is optional")),
+        Some(b) => match serde_json::from_slice(b) {
+            Ok(v @ Value::Object(_)) => Ok(Some(v)),
+            // `[1]` or `"x"`: valid JSON with no setting in it, which transformers cannot read either.
+            Ok(_) => Err(Error::file(file, "is JSON but not an object of settings ({ \"key\": value, ... })", "Fix or remove the file; it is optional")),
+            Err(e) => Err(Error::file(file, format!("is not valid JSON ({e})"), "Fix or remove the file; it is optional")),
+        },
     }
 }
 
