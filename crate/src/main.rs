@@ -618,7 +618,16 @@ fn tokenize(args: &Args) -> Result<Value> {
     // A model folder's config.json (if any) names the model type, which changes how transformers
     // reads some tokenizers; an unreadable one is the model's problem, not the tokenizer's.
     let model_type = glassbox::loader::model_type(&bytes.config).ok();
-    let mut tok = glassbox::tokenizer::Tokenizer::for_model(&bytes.tokenizer, bytes.tokenizer_config.as_deref(), bytes.special_tokens_map.as_deref(), model_type.as_deref())?;
+    let mut tok = glassbox::tokenizer::Tokenizer::for_model(&bytes.tokenizer, bytes.tokenizer_config.as_deref(), bytes.special_tokens_map.as_deref(), model_type.as_deref())
+        .map_err(|e| match e {
+            // A file given by its path (`tokenize DIR/vocab.json`): the message names that file, not tokenizer.json.
+            Error::File { file, problem, fix } if file == "tokenizer.json" && args.dir.is_file() => Error::File {
+                file: args.dir.display().to_string(),
+                problem,
+                fix: format!("{fix} (give a tokenizer.json, or the model folder)"),
+            },
+            other => other,
+        })?;
     if let Some(code) = &args.src_lang {
         tok.set_src_lang(code)?;
     }

@@ -740,4 +740,9 @@ fn fixes_name_the_value_that_works() {
 
     let err = failure(&["rnn", "extra"]);
     assert!(err.contains("unexpected argument `extra`"), "{err}");
+
+    // A file given for the tokenizer is named as given, not as "tokenizer.json".
+    let config = fixture_dir("gpt2").join("config.json").display().to_string();
+    let err = failure(&["tokenize", &config, "--text", "hi"]);
+    assert!(err.starts_with(&format!("error: {config}: is not a valid tokenizer file")), "{err}");
 }
