@@ -23,7 +23,7 @@ const FILE: &str = "model.safetensors";
 pub enum Weights<'a> {
     /// A parsed safetensors header and the file's bytes (in memory or read on demand).
     /// `storage`: how `Linear` layers keep their weights (`None`: as the file stores them).
-    /// `looked_up`: the stored names a model asked for (read, or checked for), for [`Weights::unused`].
+    /// `looked_up`: the stored names a model asked for (read, or checked for), for [`Weights::tracker`].
     File { tensors: TensorFile<'a>, prefixes: Vec<String>, storage: Option<Storage>, looked_up: std::rc::Rc<std::cell::RefCell<Vec<String>>> },
     /// Seeded random weights for the "untrained twin" of an architecture: no file needed.
     /// `made` counts the values handed out so far, against [`super::limits::MAX_RANDOM_PARAMS`].
