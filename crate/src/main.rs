@@ -21,7 +21,6 @@ glassbox: look inside transformer models
 
 USAGE:
   glassbox tokenize DIR --text T [--pair P] [--text T2 [--pair P2] ...] [--src-lang CODE]
-  (every command that takes --text also takes --text-file FILE, or --text-file - for standard input)
   glassbox inspect  DIR --text T [--pair P] [--text T2 ...] [--decoder-ids 0,5,9] [--scores] [--views] [--src-lang CODE]
                                  [--generate N [--num-beams B] [--length-penalty F] [--tgt-lang CODE]]
                                  [--token-effects] [--zero-shot LABEL,LABEL,... [--template T] [--multi-label]]
@@ -34,6 +33,7 @@ USAGE:
   glassbox rnn [--cell rnn|lstm|attention] [--length N] [--weight-scale F] [--clip F] [--steps S] ...
                                  (trains the model of <glassbox-rnn>; `glassbox rnn --help` lists the options)
 
+Every command that takes --text also takes --text-file FILE (--text-file - reads standard input).
 glassbox COMMAND --help prints this; glassbox --version the version.
 DIR is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json
 (tokenizer_config.json, special_tokens_map.json and generation_config.json are read when present;
