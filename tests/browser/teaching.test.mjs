@@ -317,3 +317,34 @@ describe('teaching views', () => {
     assert.deepEqual(setup.watch.errors.filter((e) => !e.includes('favicon')), []);
   });
 });
+
+describe('the other tokenizers beside this one', () => {
+  it('are loaded as tokenizers alone: no other model’s weights are built', async () => {
+    const { context, server } = setup;
+    // Every request the page sends its worker, from the first (a fresh page in the same context).
+    await context.addInitScript(() => {
+      window.__workerRequests = [];
+      const post = Worker.prototype.postMessage;
+      Worker.prototype.postMessage = function (msg, ...rest) {
+        window.__workerRequests.push({ type: msg?.type, randomSeed: msg?.randomSeed ?? null, url: msg?.source?.baseUrl ?? null });
+        return post.call(this, msg, ...rest);
+      };
+    });
+    const page = await context.newPage();
+    try {
+      await page.goto(server.url);
+      await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+      await page.locator('#tokenizer-section').scrollIntoViewIfNeeded();
+      await page.waitForFunction(() => document.querySelectorAll('#tokenizer-steps .tokenizer-column').length >= 3, null, { timeout: 120000 });
+      const requests = await page.evaluate(() => window.__workerRequests);
+      const loads = requests.filter((r) => r.type === 'load');
+      // The model shown is the one model loaded (a random-weight twin of every other listed model was built
+      // before, for its tokenizer: hundreds of MB for a real-size folder nobody picked).
+      assert.equal(loads.length, 1, `model loads: ${JSON.stringify(loads)}`);
+      assert.equal(loads[0].randomSeed, null, 'the model shown, from its file');
+      assert.ok(requests.filter((r) => r.type === 'loadTokenizer').length >= 2, `tokenizer loads: ${JSON.stringify(requests.filter((r) => r.type === 'loadTokenizer'))}`);
+    } finally {
+      await page.close();
+    }
+  });
+});

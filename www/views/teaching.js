@@ -216,7 +216,10 @@ export function mountTeaching(root, opts = {}) {
   sec.tokenizer.body.append(ui.tokenizerView);
 
   const st = new TeachingState();
-  const otherModels = new Map();   // bundled model name -> Promise<Model> (random-weight twins: only the tokenizer is used)
+  // Listed model name -> Promise<Tokenizer>: the tokenizer files alone. (A random-weight twin of each model, as
+  // before, built every listed model's weights in the worker: 620 MB and seconds of blocked worker for a
+  // GPT-2-small folder in models/extra/, with nothing asked for.)
+  const otherModels = new Map();
 
   /** The other bundled models' tokenizers, loaded once as random-weight twins (no weights are downloaded). */
   async function otherTokenizers() {
@@ -227,7 +230,7 @@ export function mountTeaching(root, opts = {}) {
     for (const m of list) {
       if (!otherModels.has(m.name)) {
         const source = Array.isArray(m.files) ? { baseUrl: m.url, files: m.files } : { baseUrl: m.url };
-        otherModels.set(m.name, gb.loadModel(source, { randomSeed: 1 }));
+        otherModels.set(m.name, gb.loadTokenizer(source, { priority: 'background' }));
       }
       try {
         out.push({ name: m.name, model: await otherModels.get(m.name) });
@@ -506,8 +509,8 @@ export function mountTeaching(root, opts = {}) {
       const traced = await st.model.tokenize(st.text, { trace: true });
       const side = [];
       for (const o of others) {
-        const t = await o.model.tokenize(st.text).catch((e) => ({ error: e.message }));
-        side.push({ name: o.name, kind: o.model.info.tokenizer, vocabSize: o.model.info.tokenizerVocabSize, tokens: t });
+        const t = await o.model.scheduled({ priority: 'background' }).tokenize(st.text).catch((e) => ({ error: e.message }));
+        side.push({ name: o.name, kind: o.model.info.tokenizer, vocabSize: o.model.info.vocabSize, tokens: t });
       }
       // The real GPT-2 and BERT uncased tokenizers (models/tokenizers/), when the server has them.
       for (const entry of opts.realTokenizers?.() ?? []) {
