@@ -319,14 +319,15 @@ describe('teaching views', () => {
 });
 
 describe('the other tokenizers beside this one', () => {
-  it('are loaded as tokenizers alone: no other model’s weights are built', async () => {
+  it('are loaded as tokenizers alone: no other model’s weights are built; the teaching run keeps one map', async () => {
     const { context, server } = setup;
     // Every request the page sends its worker, from the first (a fresh page in the same context).
     await context.addInitScript(() => {
       window.__workerRequests = [];
       const post = Worker.prototype.postMessage;
       Worker.prototype.postMessage = function (msg, ...rest) {
-        window.__workerRequests.push({ type: msg?.type, randomSeed: msg?.randomSeed ?? null, url: msg?.source?.baseUrl ?? null });
+        window.__workerRequests.push({ type: msg?.type, randomSeed: msg?.randomSeed ?? null, url: msg?.source?.baseUrl ?? null,
+          lens: msg?.options?.logitLens ?? 0, attention: msg?.options?.attention ?? null });
         return post.call(this, msg, ...rest);
       };
     });
@@ -343,6 +344,13 @@ describe('the other tokenizers beside this one', () => {
       assert.equal(loads.length, 1, `model loads: ${JSON.stringify(loads)}`);
       assert.equal(loads[0].randomSeed, null, 'the model shown, from its file');
       assert.ok(requests.filter((r) => r.type === 'loadTokenizer').length >= 2, `tokenizer loads: ${JSON.stringify(requests.filter((r) => r.type === 'loadTokenizer'))}`);
+      // The teaching sections' run (the one with the logit lens) keeps the one attention map they draw, not every
+      // layer's: a real-size model at 1,000 tokens would hold over 600 MB for it.
+      const teaching = requests.filter((r) => r.type === 'inspect' && r.lens > 0);
+      assert.ok(teaching.length >= 1, `the teaching sections ran: ${JSON.stringify(requests.map((r) => r.type))}`);
+      for (const r of teaching) {
+        assert.ok(r.attention && r.attention.kinds?.length === 1 && r.attention.layers?.[1] - r.attention.layers?.[0] === 1, `one layer of one kind: ${JSON.stringify(r.attention)}`);
+      }
     } finally {
       await page.close();
     }

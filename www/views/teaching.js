@@ -133,9 +133,14 @@ export class TeachingState {
 
   /** The options of the one `inspect` call a refresh makes. */
   inspectOptions(info, masks, decoderIds) {
+    const dims = this.dims[this.kind];
+    const layer = dims ? Math.min(this.layer, dims[0] - 1) : 0;
     const opts = {
       topK: TOP_K,
-      qkv: this.dims[this.kind] ? { kind: this.kind, layer: Math.min(this.layer, this.dims[this.kind][0] - 1) } : undefined,
+      qkv: dims ? { kind: this.kind, layer } : undefined,
+      // Only the map the live view draws (a change of kind or layer refreshes): every layer of every kind of a
+      // real-size model at 1,000 tokens is over 600 MB, kept in the worker and copied to the page.
+      attention: dims ? { kinds: [this.kind], layers: [layer, layer + 1] } : undefined,
       logitLens: info.hasLmHead ? LENS_K : 0,
       ...masks,
     };
@@ -350,7 +355,7 @@ export function mountTeaching(root, opts = {}) {
       let baseline = null;
       if (!pristine) {
         if (st.baselineFor !== text || st.baselinePair !== pair || !st.baseline) {
-          st.baseline = await model.inspect(text, { topK: TOP_K, decoderIds: opts.decoderIds, ...(pair === undefined ? {} : { pair }) });
+          st.baseline = await model.inspect(text, { topK: TOP_K, decoderIds: opts.decoderIds, attention: opts.attention, ...(pair === undefined ? {} : { pair }) });
           st.baselinePair = pair;
         }
         baseline = st.baseline;
@@ -437,8 +442,11 @@ export function mountTeaching(root, opts = {}) {
   function renderLiveMap(input, dec) {
     const a = st.result.attentions[st.kind];
     if (!a) return;
-    const [, H, Tq, Tk] = a.shape;
-    const layer = Math.min(st.layer, a.shape[0] - 1);
+    const [held, H, Tq, Tk] = a.shape;
+    // The run keeps the chosen layer's maps only (inspectOptions): `firstLayer` says which.
+    const first = a.firstLayer ?? 0;
+    const layer = Math.min(st.layer, first + held - 1);
+    if (layer < first) return;
     const head = Math.min(st.head, H - 1);
     const rows = st.kind === 'encoder' ? input : dec;
     const cols = st.kind === 'decoder' ? dec : input;
