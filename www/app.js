@@ -79,6 +79,7 @@ const state = {
   source: null,           // what the loaded model came from, when it can be read again (another weight storage)
   loadSeq: 0,             // the newest load wins; older ones are freed when they finish
   loading: false,
+  pendingLoad: null,      // {source, name, bundledIndex} of the load under way, when it can be read again
   running: false,
   tokens: null, tokensText: null, tokenizeSeq: 0, tokenizeTimer: 0, tokenizeFailed: false,
   result: null, resultText: null,
@@ -208,8 +209,15 @@ function renderPicker() {
   renderSelect(ui.modelSelect, options, state.model ? String(state.loadedIndex ?? 'own') : '0');
 }
 
+/** Blobs and URLs can be read again (another weight storage); transferred ArrayBuffers cannot. */
+function readableAgain(source) {
+  return typeof source.baseUrl === 'string' || Object.values(source.files ?? {}).every((v) => typeof Blob !== 'undefined' && v instanceof Blob);
+}
+
 async function loadModel(source, name, bundledIndex = null) {
   const seq = ++state.loadSeq;
+  // What a change of weight storage during this load loads again: this model, not the one it replaces.
+  state.pendingLoad = readableAgain(source) ? { source, name, bundledIndex } : null;
   const startedAt = performance.now();
   stopGeneration();
   state.loading = true;
@@ -253,8 +261,8 @@ async function loadModel(source, name, bundledIndex = null) {
     state.scheme = scheme;
     state.modelName = name;
     state.loadedIndex = bundledIndex;
-    // Blobs and URLs can be read again (another weight storage); transferred ArrayBuffers cannot.
-    state.source = typeof source.baseUrl === 'string' || Object.values(source.files ?? {}).every((v) => typeof Blob !== 'undefined' && v instanceof Blob) ? source : null;
+    state.source = readableAgain(source) ? source : null;
+    state.pendingLoad = null;
     old?.free().catch(() => {});
     state.figures = { loadMs: performance.now() - startedAt };
     onModelChanged();
@@ -1103,7 +1111,11 @@ function teachingModel(model) {
 
 function wire() {
   ui.weightsSelect.addEventListener('change', () => {
-    if (state.model && state.source) loadModel(state.source, state.modelName, state.loadedIndex);
+    // During a load, the model being loaded is loaded again in the new storage (it used to be dropped for the
+    // model it was replacing); otherwise the model shown.
+    const again = state.loading && state.pendingLoad ? state.pendingLoad
+      : state.model && state.source ? { source: state.source, name: state.modelName, bundledIndex: state.loadedIndex } : null;
+    if (again) loadModel(again.source, again.name, again.bundledIndex);
   });
   ui.modelSelect.addEventListener('change', () => {
     const i = Number(ui.modelSelect.value);

@@ -506,6 +506,32 @@ describe('bringing your own model', () => {
     assert.equal((await modelFacts(page))['Weights in memory'], undefined);
   });
 
+  it('a storage chosen while another model loads applies to that model, not the one it replaces', async () => {
+    const { page } = setup;
+    const [first, second] = setup.models.models.filter((m) => m.bundled).slice(0, 2);
+    await pickModel(page, first.name);
+    // Pick the second model and, before it has loaded, f16: the page ends on the second model, in f16.
+    const since = await mark(page);
+    await page.evaluate(({ index }) => {
+      const pick = document.querySelector('#model-select');
+      pick.value = String(index);
+      pick.dispatchEvent(new Event('change'));
+      const weights = document.querySelector('#weights-select');
+      weights.value = 'f16';
+      weights.dispatchEvent(new Event('change'));
+    }, { index: await bundledIndex(page, second.name) });
+    await waitThrough(page, since, 'loading');
+    await waitLoaded(page, second.name);
+    await waitIdle(page);
+    assert.equal(await page.$eval('#model-select', (s) => s.value), String(await bundledIndex(page, second.name)), 'the picker shows it');
+    assert.match((await modelFacts(page))['Weights in memory'] ?? '', /^f16/, 'the second model, in f16');
+    // Back to the file's own storage for the tests after this one.
+    const back = await mark(page);
+    await page.selectOption('#weights-select', '');
+    await waitThrough(page, back, 'loading');
+    await waitLoaded(page, second.name);
+  });
+
   it('says plainly when required files are missing', async () => {
     const { page } = setup;
     await page.setInputFiles('#files-input', [{ name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{}') }]);
