@@ -66,6 +66,7 @@ const ui = {
   stepHeatmap: $('step-heatmap'), stepPlaceholder: $('step-placeholder'),
   teaching: $('teaching'),
   headWhy: $('head-why'), modelView: $('model-view'), headView: $('head-view'), rolloutView: $('rollout-view'),
+  wholeRunViews: $('whole-run-views'), wholeRunNote: $('whole-run-note'),
   interruptButton: $('interrupt-button'), runStatus: $('run-status'), figures: $('perf-figures'),
 };
 
@@ -578,6 +579,10 @@ function renderAttention() {
     ui.layerSelect.disabled = ui.headSelect.disabled = true;
     ui.attentionControls.hidden = true;
     ui.kindExplain.textContent = '';
+    // The views of every head (and the sentence on the head picked) were the previous run's, maybe another model's.
+    ui.headWhy.textContent = '';
+    ui.wholeRunViews.hidden = true;
+    ui.wholeRunNote.hidden = true;
     return;
   }
   const kinds = ['encoder', 'decoder', 'cross'].filter((k) => r.attentions[k]);
@@ -617,6 +622,9 @@ function renderAttention() {
   // The element views of the same run, on the same kind, layer and head. They read every layer: a long input
   // that kept only the shown one (shownLayerOnly) hides them.
   const whole = Object.values(r.attentions).every((t) => t.firstLayer === undefined);
+  ui.wholeRunViews.hidden = !whole;
+  ui.wholeRunNote.hidden = whole;
+  ui.wholeRunNote.textContent = whole ? '' : wholeRunNote(r);
   for (const view of [ui.modelView, ui.headView]) {
     view.hidden = !whole;
     if (!whole) continue;
@@ -634,6 +642,17 @@ function renderAttention() {
 }
 
 // ---- a long input keeps only the attention on screen ----------------------------------------------
+
+/** Why the views of every head and the flow through the layers are missing for a long input, and how to see them. */
+function wholeRunNote(r) {
+  const info = state.model.info;
+  const stacks = info.kind === 'encoder-decoder' ? 3 : 1;
+  const most = Math.floor(Math.sqrt(MAP_BUDGET_BYTES / (stacks * info.nLayers * info.nHeads * 4)));
+  const n = r.tokens?.ids?.length ?? 0;
+  return `Every head at once, one layer as lines and the flow through the layers read the maps of every layer. For this `
+    + `input (${n} tokens) those would pass ${MAP_BUDGET_BYTES >> 20} MB, so the run kept only the layer shown above and they are `
+    + `left out. Shorten the text to about ${most} tokens to see them.`;
+}
 
 function layersOf(kind) {
   const info = state.model.info;

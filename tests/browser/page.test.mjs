@@ -506,6 +506,27 @@ describe('bringing your own model', () => {
     assert.equal((await modelFacts(page))['Weights in memory'], undefined);
   });
 
+  it('a new model shows none of the previous run’s views until it runs', async () => {
+    const { page } = setup;
+    const encoder = setup.models.models.find((m) => m.kind === 'encoder-only');
+    const decoder = setup.models.models.find((m) => m.kind === 'decoder-only');
+    await pickModel(page, encoder.name);
+    await typeAndRun(page, SENTENCES['encoder-only']);
+    await page.waitForFunction(() => !document.querySelector('#whole-run-views').hidden && document.querySelector('#head-why').textContent !== '');
+    await pickModel(page, decoder.name);
+    const shown = await page.evaluate(() => ({
+      views: !document.querySelector('#whole-run-views').hidden,
+      why: document.querySelector('#head-why').textContent,
+      live: document.querySelector('#intervention-heatmap')?.previousElementSibling?.textContent ?? '',
+      liveMap: document.querySelector('#intervention-heatmap')?.childElementCount ?? 0,
+    }));
+    // The encoder's grid of heads, its head view, "Opened on layer 2, head 4 …" and the teaching map's "encoder
+    // self-attention" all stayed over the GPT-2 until its first run.
+    assert.deepEqual(shown, { views: false, why: '', live: '', liveMap: 0 });
+    await typeAndRun(page, SENTENCES['decoder-only']);
+    await page.waitForFunction(() => !document.querySelector('#whole-run-views').hidden);
+  });
+
   it('a storage chosen while another model loads applies to that model, not the one it replaces', async () => {
     const { page } = setup;
     const [first, second] = setup.models.models.filter((m) => m.bundled).slice(0, 2);

@@ -248,6 +248,20 @@ describe('a GPT-2-small-shaped model in the page', () => {
     const lensAt = order.find((o) => o.what === 'lens')?.at;
     const generatedAt = order.find((o) => o.what === 'generated')?.at;
     assert.ok(generatedAt < lensAt, `the generation ended (${generatedAt}) before the background lens (${lensAt})`);
+
+    // A long input keeps only the layer shown (12 x 12 maps of 400 tokens would pass the page's 64 MB): the views
+    // that read every layer are left out, and a line says so and how short a text shows them (they used to
+    // vanish under their headings, the rollout's still saying "Computed when scrolled into view").
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.fill('#text-input', Array(18).fill(TEXT).join(' '));
+    await page.evaluate(() => document.getElementById('run-button').click());
+    await waitIdle(page, 180000);
+    const long = await page.evaluate(() => ({
+      views: !document.querySelector('#whole-run-views').hidden,
+      note: document.querySelector('#whole-run-note').hidden ? '' : document.querySelector('#whole-run-note').textContent,
+    }));
+    assert.equal(long.views, false, 'the views of every layer are left out');
+    assert.match(long.note, /^Every head at once, one layer as lines and the flow through the layers read the maps of every layer\. For this input \(\d{3} tokens\) those would pass 64 MB.* Shorten the text to about 341 tokens to see them\.$/);
     assert.deepEqual(watch.errors, [], 'no console errors');
     await context.close();
   });

@@ -263,6 +263,9 @@ export function mountTeaching(root, opts = {}) {
     document.body.dataset.teaching = 'idle';
     for (const id of SECTIONS.map((s) => s.id)) showError(id, null);
     for (const box of [ui.predictions, ui.interventions, ui.qkv, ui.blockView, ui.lensView, ui.tokenizerView]) placeholder(box, 'Run the model to see this.');
+    // The live map and its title were the previous model's (an encoder's "encoder self-attention" over a GPT-2).
+    ui.liveTitle.textContent = '';
+    ui.liveMap.replaceChildren();
     sec.lens.section.hidden = !model.info.hasLmHead;
     renderPositionsSection(modelSeq);
   }
