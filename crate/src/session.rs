@@ -154,18 +154,11 @@ impl Session {
 
     /// [`Session::load_with`] with the weights given apart from `files` (see [`Model::load_from`]).
     pub fn load_from(files: &ModelFiles, weight_file: Option<crate::loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Self> {
-        let mut unused_tensors = Vec::new();
-        let model = Model::load_reporting(files, weight_file, random_seed, storage, &mut unused_tensors)?;
+        // The tokenizer and the generation settings first: a tokenizer that belongs to another model is named
+        // before the weights are read (a 500 MB checkpoint takes seconds to check and build).
         let model_type = crate::loader::model_type(files.config)?;
         let tokenizer = Tokenizer::for_model(files.tokenizer, files.tokenizer_config, files.special_tokens_map, Some(&model_type))?;
-        let (tv, mv) = (tokenizer.vocab_size_of_tokenizer_json(), model.info().vocab_size);
-        if tv > mv {
-            return Err(Error::config(
-                "vocab_size",
-                format!("is {mv} but {} can produce ids up to {}", tokenizer.vocabulary_file(), tv - 1),
-                format!("Use the {} that belongs to this model", tokenizer.vocabulary_file()),
-            ));
-        }
+        let tv = tokenizer.vocab_size_of_tokenizer_json();
         let generation = GenerationConfig::from_files(files.config, files.generation_config)?;
         // Another model's tokenizer often fits under vocab_size (BERT's 30,522 entries beside GPT-2's 50,257)
         // but has no entry for the token this model ends its text with: named here, before a run shows
@@ -178,6 +171,16 @@ impl Session {
                     tv.saturating_sub(1),
                     generation.source
                 ),
+                format!("Use the {} that belongs to this model", tokenizer.vocabulary_file()),
+            ));
+        }
+        let mut unused_tensors = Vec::new();
+        let model = Model::load_reporting(files, weight_file, random_seed, storage, &mut unused_tensors)?;
+        let mv = model.info().vocab_size;
+        if tv > mv {
+            return Err(Error::config(
+                "vocab_size",
+                format!("is {mv} but {} can produce ids up to {}", tokenizer.vocabulary_file(), tv - 1),
                 format!("Use the {} that belongs to this model", tokenizer.vocabulary_file()),
             ));
         }

@@ -209,6 +209,21 @@ fn tokenizer_side_files_that_are_not_objects_are_named() {
     glassbox::tokenizer::Tokenizer::from_bytes(&folder.tokenizer, Some(b"{}"), Some(b"  ")).expect("{} and an empty file are fine");
 }
 
+/// Another model's tokenizer is named before the weights are read: a 500 MB checkpoint takes seconds to check
+/// and build, and the page's folder picker used to read it all first. Here the weights are not even a file
+/// the loader could read, and the error is still the tokenizer's.
+#[test]
+fn another_models_tokenizer_is_named_before_the_weights_are_read() {
+    let mut folder = Folder::fixture("gpt2");
+    folder.weights = Some(b"not a safetensors file at all".to_vec());
+    folder.generation_config = Some(br#"{"eos_token_id": 50256}"#.to_vec());
+    let err = match glassbox::session::Session::load_with(&folder.files(), None, None) {
+        Ok(_) => panic!("the load should fail"),
+        Err(e) => e.to_string(),
+    };
+    assert_mentions(&err, &["tokenizer.json", "ends its text with token 50256", "another model's tokenizer"]);
+}
+
 /// A number no f64 holds (1e999) and Python's json.dumps spellings of inf and nan (`Infinity`, `-Infinity`, `NaN`,
 /// not JSON) are named by their key (serde gives only a line and column), whichever family reads the file.
 #[test]
