@@ -4,8 +4,10 @@
     python3 scripts/dev/make_shaped_models.py [OUT_DIR]     # default: models/extra/shaped
 
 Writes OUT_DIR/{gpt2-small,t5-small}-{f32,f16,bf16}/ with config.json, model.safetensors and a
-tokenizer.json borrowed from the bundled models (its vocabulary is smaller than the model's, which
-the loader allows). Seeded (torch.manual_seed(0)), so the files are the same on every run.
+tokenizer.json: GPT-2's real one (models/tokenizers/gpt2, whose 50,257 entries end with the
+<|endoftext|> the GPT-2 config ends its text with; the bundled GPT-2's 17,000-entry tokenizer was
+refused as another model's), and for T5 the bundled translator's (smaller than the model's
+vocabulary, which the loader allows; its </s> is id 1, T5's eos). Seeded (torch.manual_seed(0)), so the files are the same on every run.
 Development only: needs torch and transformers; nothing in the tests or CI runs it.
 (`bench/compare.mjs` uses the core's own seeded random twin of the same shapes, so it does not
 need these files; they are for loading a real-size *file* in the page, the CLI, or a peer.)
@@ -36,7 +38,7 @@ def save(model, name, tokenizer_from):
 def main():
     torch.manual_seed(0)
     gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12)).eval()
-    save(gpt2, "gpt2-small", "glassbox-gpt2")
+    save(gpt2, "gpt2-small", os.path.join("tokenizers", "gpt2"))
     torch.manual_seed(0)
     t5 = T5ForConditionalGeneration(
         T5Config(vocab_size=32128, d_model=512, d_kv=64, d_ff=2048, num_layers=6, num_heads=8, feed_forward_proj="relu", decoder_start_token_id=0)
