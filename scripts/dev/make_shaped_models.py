@@ -25,11 +25,14 @@ DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
 
 
 def save(model, name, tokenizer_from):
+    source = os.path.join(ROOT, "models", tokenizer_from, "tokenizer.json")
+    if not os.path.exists(source):
+        sys.exit(f"{source} is missing: run `node scripts/make-real-tokenizers.mjs` (scripts/setup.sh does) first")
     for tag, dtype in DTYPES.items():
         out = os.path.join(OUT, f"{name}-{tag}")
         os.makedirs(out, exist_ok=True)
         model.to(dtype).save_pretrained(out, safe_serialization=True)
-        shutil.copy(os.path.join(ROOT, "models", tokenizer_from, "tokenizer.json"), out)
+        shutil.copy(source, out)
         model.to(torch.float32)
         size = os.path.getsize(os.path.join(out, "model.safetensors"))
         print(f"{out}: {size / 1e6:.0f} MB")
