@@ -12,6 +12,7 @@ import {
   newWatchedPage, foreignRequests, cliInspect,
   maxAbsDiff, waitIdle, pickModel, canvasInk, CLI, ROOT,
   pressRun, pressGenerate, generationShown, readHeatmap, showAttention, modelFacts, modelKind, bundledIndex, waitLoaded, mark, waitThrough, eosIds,
+  waitPainted,
 } from './helpers.mjs';
 import { repeatedPhrase } from '../../www/views/generated.js';
 
@@ -518,13 +519,17 @@ describe('bringing your own model', () => {
       views: !document.querySelector('#whole-run-views').hidden,
       why: document.querySelector('#head-why').textContent,
       live: document.querySelector('#intervention-heatmap')?.previousElementSibling?.textContent ?? '',
-      liveMap: document.querySelector('#intervention-heatmap')?.childElementCount ?? 0,
+      liveMap: !document.querySelector('#intervention-heatmap')?.hidden,
     }));
     // The encoder's grid of heads, its head view, "Opened on layer 2, head 4 …" and the teaching map's "encoder
     // self-attention" all stayed over the GPT-2 until its first run.
-    assert.deepEqual(shown, { views: false, why: '', live: '', liveMap: 0 });
+    assert.deepEqual(shown, { views: false, why: '', live: '', liveMap: false });
     await typeAndRun(page, SENTENCES['decoder-only']);
     await page.waitForFunction(() => !document.querySelector('#whole-run-views').hidden);
+    // The teaching map comes back, drawn, once the new model has run (its box was hidden, not emptied).
+    await page.locator('#predict-section').scrollIntoViewIfNeeded();
+    await waitPainted(page, '#intervention-heatmap canvas.heatmap-canvas');
+    assert.equal(await page.$eval('#intervention-heatmap', (e) => e.hidden), false);
   });
 
   it('a storage chosen while another model loads applies to that model, not the one it replaces', async () => {

@@ -264,8 +264,9 @@ export function mountTeaching(root, opts = {}) {
     for (const id of SECTIONS.map((s) => s.id)) showError(id, null);
     for (const box of [ui.predictions, ui.interventions, ui.qkv, ui.blockView, ui.lensView, ui.tokenizerView]) placeholder(box, 'Run the model to see this.');
     // The live map and its title were the previous model's (an encoder's "encoder self-attention" over a GPT-2).
+    // (Hidden, not emptied: renderHeatmap keeps its canvas in the box and draws the next map there.)
     ui.liveTitle.textContent = '';
-    ui.liveMap.replaceChildren();
+    ui.liveMap.hidden = true;
     sec.lens.section.hidden = !model.info.hasLmHead;
     renderPositionsSection(modelSeq);
   }
@@ -455,6 +456,7 @@ export function mountTeaching(root, opts = {}) {
     const cols = st.kind === 'decoder' ? dec : input;
     const title = `${KIND_LABELS[st.kind]}, layer ${layer + 1}, head ${head + 1}`;
     ui.liveTitle.textContent = `Attention now: ${title.toLowerCase()} (change it in the Q/K/V section below)`;
+    ui.liveMap.hidden = false;
     renderHeatmap(ui.liveMap, {
       values: headMatrix(a, layer, head), nRows: Tq, nCols: Tk,
       rowLabels: rows.length === Tq ? rows : range(Tq).map(String),
