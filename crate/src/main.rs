@@ -881,7 +881,7 @@ fn plot(args: &Args) -> Result<()> {
         "encoder" => (&o.encoder_attentions, Mask::None),
         "decoder" => (&o.decoder_attentions, Mask::Causal),
         "cross" => (&o.cross_attentions, Mask::None),
-        other => return Err(Error::input(format!("--kind {other} is not an attention kind"), "Use --kind encoder, decoder or cross")),
+        _ => unreachable!("--kind checked in parse_args"),
     };
     let maps = maps.as_ref().ok_or_else(|| {
         let has: Vec<&str> = [("encoder", &o.encoder_attentions), ("decoder", &o.decoder_attentions), ("cross", &o.cross_attentions)]
@@ -894,7 +894,7 @@ fn plot(args: &Args) -> Result<()> {
     let palette = match args.theme.as_str() {
         "light" => Palette::LIGHT,
         "dark" => Palette::DARK,
-        other => return Err(Error::input(format!("--theme {other} is not a theme"), "Use --theme light or --theme dark")),
+        _ => unreachable!("--theme checked in parse_args"),
     };
     let style = MapStyle::for_cell(args.cell);
     let image = match args.head.as_deref().unwrap_or("mean") {
@@ -919,7 +919,7 @@ fn plot(args: &Args) -> Result<()> {
                             format!("Pick a head from 1 to {heads}, mean or all"),
                         ))
                     }
-                    Err(_) => return Err(Error::input(format!("--head {n} is not a head"), "Use a head number from 1, mean or all")),
+                    Err(_) => unreachable!("--head checked in parse_args"),
                 },
             };
             let values = plot::head_map(maps, layer - 1, head)?;
