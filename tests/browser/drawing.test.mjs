@@ -247,3 +247,45 @@ describe('drawing speed (figures, not assertions)', () => {
     await context.close();
   });
 });
+
+describe('long inputs: a sharp map with thinned labels', () => {
+  it('hundreds of tokens draw smaller cells at full density, label every k-th token and say so', async () => {
+    const { context, page } = await openPage();
+    const drawn = await page.evaluate(async () => {
+      const { Glassbox } = await import('/glassbox.js');
+      const { renderHeatmap } = await import('/views/heatmap.js');
+      const gb = await Glassbox.create();
+      const host = document.createElement('div');
+      host.style.width = '900px';
+      document.body.append(host);
+      const draw = async (n) => {
+        const root = document.createElement('div');
+        root.className = 'heatmap';
+        host.append(root);
+        const labels = Array.from({ length: n }, (_, i) => `w${i}`);
+        const values = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000);
+        renderHeatmap(root, { values, nRows: n, nCols: n, rowLabels: labels, colLabels: labels, title: `${n} tokens`,
+          raster: (v, o) => gb.drawMap(v, o) });
+        const canvas = root.querySelector('canvas.heatmap-canvas');
+        while (canvas.dataset.painted !== 'true') await new Promise((r) => requestAnimationFrame(r));
+        const hint = root.querySelector('.scroll-hint');
+        return { n, density: canvas.width / parseFloat(canvas.style.width), cellPx: Number(canvas.dataset.cellPx),
+          backing: canvas.width * canvas.height, hint: hint.hidden ? '' : hint.textContent };
+      };
+      const out = [await draw(40), await draw(600), await draw(980)];
+      gb.terminate();
+      return out;
+    });
+    const [short, ...long] = drawn;
+    assert.ok(!/labelled/.test(short.hint), `40 tokens label every token: ${short.hint}`);
+    for (const d of long) {
+      // Before: the cells stayed 16 px and the whole canvas was drawn at a quarter density (labels a grey blur).
+      assert.ok(d.density >= 1, `${d.n} tokens: drawn at ${d.density.toFixed(2)} device pixels per CSS pixel`);
+      assert.ok(d.backing <= 16e6, `${d.n} tokens: backing store ${d.backing} pixels stays in the budget`);
+      assert.ok(d.cellPx >= 2 && d.cellPx < 16, `${d.n} tokens: cells of ${d.cellPx} px`);
+      const every = Math.ceil(14 / d.cellPx);
+      assert.match(d.hint, new RegExp(`every ${every}(st|nd|rd|th) token is labelled: point at a cell`), `${d.n} tokens`);
+    }
+    await context.close();
+  });
+});

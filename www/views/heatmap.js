@@ -18,7 +18,8 @@ const LABEL_GAP = 6;          // between a label and the grid
 const LABEL_MAX_CHARS = 14;   // longer token labels are cut with an ellipsis
 const EDGE_PAD = 4;           // around the whole drawing
 const HATCH_STEP = 5;         // half the spacing of the masked-cell hatching
-const MAX_BACKING_PIXELS = 16e6; // long inputs draw at a lower density rather than exhaust a phone's memory
+const MAX_BACKING_PIXELS = 16e6; // long inputs draw smaller cells (then a lower density) rather than exhaust a phone's memory
+const LABEL_PITCH = FONT_PX + 2; // cells smaller than this label every k-th token, so labels never overlap
 const LEGEND_WIDTH = 180;
 const LEGEND_HEIGHT = 10;
 const LEGEND_TICKS = [0, 0.25, 0.5, 0.75, 1];
@@ -311,11 +312,19 @@ function computeLayout(st, ctx) {
   const rowLabelW = measureLabels(ctx, rowLabels) + LABEL_GAP;
   const colLabelH = measureLabels(ctx, colLabels) + LABEL_GAP;
   const available = Math.max(0, st.scroller.clientWidth - rowLabelW - 2 * EDGE_PAD);
-  const cssCell = Math.max(CELL_MIN, Math.min(CELL_MAX, Math.floor(available / Math.max(1, view.nCols))));
+  let cssCell = Math.max(CELL_MIN, Math.min(CELL_MAX, Math.floor(available / Math.max(1, view.nCols))));
   const x0 = EDGE_PAD + rowLabelW;
   const y0 = EDGE_PAD + colLabelH;
+  // A long input (hundreds of tokens) at CELL_MIN would need more than MAX_BACKING_PIXELS even at one device
+  // pixel per CSS pixel, and drawing it at a lower density blurs every label into grey. Smaller cells keep the
+  // drawing sharp instead, down to one pixel; only past that does the density drop (drawBase).
+  const fits = (cell) => (x0 + cell * view.nCols + EDGE_PAD) * (y0 + cell * view.nRows + EDGE_PAD) <= MAX_BACKING_PIXELS;
+  while (cssCell > 1 && !fits(cssCell)) cssCell--;
+  // Labels need LABEL_PITCH pixels: in smaller cells every labelEvery-th token is labelled (0, k, 2k, …), and
+  // the cursor's labels and readout name any token.
+  const labelEvery = Math.ceil(LABEL_PITCH / cssCell);
   return {
-    rowLabels, colLabels, cssCell, x0, y0,
+    rowLabels, colLabels, cssCell, x0, y0, labelEvery,
     width: x0 + cssCell * view.nCols + EDGE_PAD,
     height: y0 + cssCell * view.nRows + EDGE_PAD,
   };
@@ -355,9 +364,15 @@ function drawBase(root) {
   frame.base.height = Math.round(layout.height * dpr);
   const b = frame.base.getContext('2d');
   b.setTransform(dpr, 0, 0, dpr, 0, 0);
-  for (let r = 0; r < view.nRows; r++) rowLabel(b, frame, r, false);
-  for (let c = 0; c < view.nCols; c++) colLabel(b, frame, c, false);
+  for (let r = 0; r < view.nRows; r += layout.labelEvery) rowLabel(b, frame, r, false);
+  for (let c = 0; c < view.nCols; c += layout.labelEvery) colLabel(b, frame, c, false);
   paintCells(root, st, frame);
+}
+
+function ordinal(n) {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
+  return `${n}${suffix}`;
 }
 
 /** Show a finished frame: the canvas takes its size, the pointer and the cursor its layout. */
@@ -383,6 +398,11 @@ function sayIfScrolled(st) {
     const cols = `${view.colAxis || 'key'}s`;
     scrollHint.textContent = `${scrollHint.dataset.inView} of the ${view.nCols} ${cols} fit in view: scroll the map sideways (or `
       + 'move along a row with the arrow keys) to see the rest.';
+  }
+  if (layout.labelEvery > 1) {
+    scrollHint.hidden = false;
+    scrollHint.textContent = `${cut ? `${scrollHint.textContent} ` : ''}The cells are ${layout.cell} pixel${layout.cell === 1 ? '' : 's'} wide, `
+      + `so every ${ordinal(layout.labelEvery)} token is labelled: point at a cell (or move with the arrow keys) to name its two tokens.`;
   }
 }
 
@@ -473,9 +493,11 @@ function draw(root) {
   if (!cursor || cursor.r >= st.frame.view.nRows || cursor.c >= st.frame.view.nCols) return;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const { cell, x0, y0 } = layout;
-  // Clear the two labels before writing them again in the cursor colour.
-  ctx.clearRect(0, y0 + cursor.r * cell, x0 - 1, cell);
-  ctx.clearRect(x0 + cursor.c * cell, 0, cell, y0 - 1);
+  // Clear the two labels before writing them again in the cursor colour (in cells smaller than a label, the
+  // strip a label needs: the neighbours' labels give way while the cursor is there).
+  const strip = Math.max(cell, LABEL_PITCH);
+  ctx.clearRect(0, y0 + cursor.r * cell + cell / 2 - strip / 2, x0 - 1, strip);
+  ctx.clearRect(x0 + cursor.c * cell + cell / 2 - strip / 2, 0, strip, y0 - 1);
   rowLabel(ctx, st.frame, cursor.r, true);
   colLabel(ctx, st.frame, cursor.c, true);
   ctx.strokeStyle = st.colors.cursor;
