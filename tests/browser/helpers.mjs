@@ -118,14 +118,21 @@ export async function openPage({ extraModels = {}, openPage: open = true, artifa
   for (const [name, folder] of Object.entries(extraModels)) {
     fs.cpSync(folder, path.join(setup.models.root, name), { recursive: true });
   }
-  setup.server = await startServer(setup.models.root);
-  setup.browser = await launchBrowser();
-  setup.artifacts = artifacts ? ensureArtifacts() : (fs.mkdirSync(ARTIFACTS, { recursive: true }), ARTIFACTS);
-  if (open) {
-    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
-    Object.assign(setup, { context, page, watch });
-    await page.goto(setup.server.url);
-    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+  try {
+    setup.server = await startServer(setup.models.root);
+    setup.browser = await launchBrowser();
+    setup.artifacts = artifacts ? ensureArtifacts() : (fs.mkdirSync(ARTIFACTS, { recursive: true }), ARTIFACTS);
+    if (open) {
+      const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+      Object.assign(setup, { context, page, watch });
+      await page.goto(setup.server.url);
+      await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+    }
+  } catch (err) {
+    // A `before` that throws leaves its `after` nothing to close: a browser or server left open keeps the test
+    // file's process alive, and the run would hang instead of failing.
+    await closePage(setup).catch(() => {});
+    throw err;
   }
   return setup;
 }
@@ -312,6 +319,18 @@ export async function teachingSettled(page, action, timeout = 60000) {
  * (teaching sections settled): the start of the tests that look at one family on the page. */
 export async function openPageWithModel(name, folder, text) {
   const setup = await openPage({ extraModels: { [name]: folder } });
+  try {
+    await showModelRun(setup, name, text);
+  } catch (err) {
+    // The caller's `after` never sees this setup (its `before` threw first): without closing here, the browser
+    // and the server keep the test file's process alive, and the whole run hangs instead of failing.
+    await closePage(setup).catch(() => {});
+    throw err;
+  }
+  return setup;
+}
+
+async function showModelRun(setup, name, text) {
   await pickModel(setup.page, name);
   await setup.page.fill('#text-input', text);
   await typingSettled(setup.page);
@@ -328,7 +347,6 @@ export async function openPageWithModel(name, folder, text) {
     await teachingSettled(setup.page, () => setup.page.click('#run-button'), 90000);
   }
   await waitIdle(setup.page);
-  return setup;
 }
 
 /** The model facts the page lists (#model-facts: "Model", "Type", "Layers", ...), as { term: text }. */
