@@ -21,6 +21,7 @@ import './elements/rollout.js';
 
 const TOKENIZE_DELAY_MS = 150;   // re-tokenize this long after the last keystroke
 const INTERRUPT_AFTER_MS = 300;  // a call still running after this long gets a Stop control
+const RUNNING_NOTE_AFTER_MS = 500;   // a run still going after this long says so, with the seconds it has taken
 const N_CANDIDATES = 10;         // bars in the next-token chart
 const MAX_NEW_TOKENS = 1000;     // the most new tokens the Max tokens control asks for (index.html's max says the same)
 const MODEL_INDEX_URL = 'models/index.json';
@@ -78,10 +79,12 @@ const state = {
   scheme: 'plain',        // how the vocabulary writes text: 'byte-level' or 'plain' (see views/token-text.js)
   loadedIndex: null,      // the bundled entry that is loaded (null: the user's own folder, files or URL)
   source: null,           // what the loaded model came from, when it can be read again (another weight storage)
-  loadSeq: 0,             // the newest load wins; older ones are freed when they finish
+  loadSeq: 0,             // the newest load wins; older ones are withdrawn (loadAbort) or freed when they finish
+  loadAbort: null,        // AbortController of the load under way: a newer load withdraws it (its downloads stop)
   loading: false,
   pendingLoad: null,      // {source, name, bundledIndex} of the load under way, when it can be read again
   running: false,
+  runningNote: null, runningTimer: 0,   // the status line's "Running … N s so far" (an element) while a slow run lasts
   tokens: null, tokensText: null, tokenizeSeq: 0, tokenizeTimer: 0, tokenizeFailed: false,
   result: null, resultText: null,
   kind: 'encoder', layer: '0', head: 'mean',
@@ -217,6 +220,10 @@ function readableAgain(source) {
 
 async function loadModel(source, name, bundledIndex = null) {
   const seq = ++state.loadSeq;
+  // The load this one replaces stops downloading and reading now, instead of finishing for nothing.
+  state.loadAbort?.abort();
+  const withdrawal = new AbortController();
+  state.loadAbort = withdrawal;
   // What a change of weight storage during this load loads again: this model, not the one it replaces.
   state.pendingLoad = readableAgain(source) ? { source, name, bundledIndex } : null;
   const startedAt = performance.now();
@@ -230,6 +237,7 @@ async function loadModel(source, name, bundledIndex = null) {
   try {
     const model = await state.gb.loadModel(source, {
       weights: ui.weightsSelect.value || undefined,
+      signal: withdrawal.signal,
       onProgress: ({ loaded, total, file, stage }) => {
         if (seq !== state.loadSeq) return;
         if (total) {
@@ -271,6 +279,7 @@ async function loadModel(source, name, bundledIndex = null) {
     if (seq === state.loadSeq) showError(ui.modelError, e);
   } finally {
     if (seq === state.loadSeq) {
+      state.loadAbort = null;
       state.loading = false;
       ui.progress.hidden = true;
       renderPicker();
@@ -517,6 +526,7 @@ async function run() {
       opts.decoderIds = state.decoderIds;
     }
     const startedAt = performance.now();
+    sayRunning(model, text, pair, startedAt);
     const result = await tracked(model.run(text, opts));
     if (model !== state.model) return;
     state.lastRunMs = performance.now() - startedAt;
@@ -543,8 +553,42 @@ async function run() {
     tokenizeNow();   // the tokens of the text are still worth showing (e.g. to see why it is too long)
   } finally {
     state.running = false;
+    clearRunningNote();
     setStatus();
   }
+}
+
+/**
+ * A run of a real-size model over a long text takes seconds, and the wasm cannot report from inside it: the
+ * status line says what is running and counts the seconds, so the page does not look stuck.
+ */
+function sayRunning(model, text, pair, startedAt) {
+  clearRunningNote();
+  const n = state.tokensText === text && state.tokens ? state.tokens.ids.length : null;
+  const what = `${state.modelName || 'the model'} over ${n === null ? 'the text' : `${n.toLocaleString('en')} token${n === 1 ? '' : 's'}`}`
+    + (pair === undefined ? '' : ' and the second text');
+  // The status line is a live region: the sentence is announced once; the seconds, which change every second,
+  // are shown but kept from screen readers (aria-hidden), which would otherwise read each one out.
+  const note = document.createElement('span');
+  const seconds = Object.assign(document.createElement('span'), { className: 'running-seconds' });
+  seconds.setAttribute('aria-hidden', 'true');
+  note.append(`Running ${what}…`, seconds);
+  const tick = () => {
+    if (!state.running || state.model !== model || state.interrupting) return;
+    if (!ui.runStatus.contains(note)) ui.runStatus.replaceChildren(note);
+    const elapsed = Math.floor((performance.now() - startedAt) / 1000);
+    seconds.textContent = elapsed >= 1 ? ` ${elapsed} s so far` : '';
+    state.runningTimer = setTimeout(tick, 1000 - ((performance.now() - startedAt) % 1000));
+  };
+  state.runningNote = note;
+  state.runningTimer = setTimeout(tick, RUNNING_NOTE_AFTER_MS);
+}
+
+/** Take the running note away (leaving whatever else the status line says, e.g. that Stop restarted the engine). */
+function clearRunningNote() {
+  clearTimeout(state.runningTimer);
+  if (state.runningNote && ui.runStatus.contains(state.runningNote)) ui.runStatus.replaceChildren();
+  state.runningNote = null;
 }
 
 function updateStaleNote() {
@@ -908,10 +952,14 @@ function scheduleGenerationRender(gen) {
 }
 
 function stopGeneration() {
-  if (state.gen?.running) {
-    state.gen.handle?.cancel();
-    state.gen.status = 'Stopping…';
-  }
+  const gen = state.gen;
+  if (!gen?.running) return;
+  gen.handle?.cancel();
+  // A step runs to its end once begun, and the first one reads the whole prompt: seconds, for a long prompt on a
+  // real-size model. The generation stops right after it, before any token is written.
+  const read = state.model?.info.kind === 'decoder-only' ? 'the prompt' : 'the input';
+  gen.status = gen.steps.length ? 'Stopping…' : `Stopping as soon as the model has read ${read} (a step cannot be cut short)…`;
+  renderGeneration();
 }
 
 function selectStep(i) {

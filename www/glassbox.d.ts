@@ -95,6 +95,8 @@ export interface LoadOptions {
   weights?: 'f32' | 'f16' | 'bf16' | 'int8';
   /** A translation tokenizer's source language (one of `info.languageCodes`; default: the folder's `src_lang`). */
   srcLang?: string;
+  /** Withdraws the load: downloads and reads stop, nothing is built, the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface Progress {

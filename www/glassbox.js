@@ -67,6 +67,8 @@ const isUrl = [(v) => (typeof v === 'string' && v.length > 0) || v instanceof UR
 const isWasm = [(v) => isUrl[0](v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v) || v instanceof WebAssembly.Module,
   'a URL, the bytes of glassbox_bg.wasm (ArrayBuffer or Uint8Array) or a WebAssembly.Module'];
 const isWorker = [(v) => v !== null && typeof v === 'object' && typeof v.postMessage === 'function', 'a Worker (an object with postMessage)'];
+const isSignal = [(v) => v !== null && typeof v === 'object' && typeof v.throwIfAborted === 'function' && typeof v.addEventListener === 'function',
+  'an AbortSignal (AbortController\'s signal)'];
 const isPriority = [(v) => v === 'user' || v === 'background', '"user" or "background"'];
 
 export class Glassbox {
@@ -123,10 +125,15 @@ export class Glassbox {
    * `weights` ('f32' | 'f16' | 'bf16' | 'int8') keeps the weight matrices in that storage in memory (default:
    * each in its file's): 'bf16', 'f16' or 'int8' shrink an f32 model to a half or about a quarter, and decode faster.
    * `srcLang` sets a translation tokenizer's source language (see `Model.setSourceLanguage`).
+   * `signal` (an AbortSignal) withdraws the load: its downloads and file reads stop, nothing is built, and the
+   * promise rejects with the signal's reason (a DOMException named AbortError unless one was given). A model that
+   * was already built when the signal came is freed. For a page whose user picks another model mid-load.
    */
   async loadModel(source, opts = {}) {
-    checkOptions('load', opts, ['onProgress', 'randomSeed', 'weights', 'srcLang'], ['onProgress']);
+    checkOptions('load', opts, ['onProgress', 'randomSeed', 'weights', 'srcLang', 'signal'], ['onProgress'], { signal: isSignal });
     opts ??= {};
+    const { signal } = opts;
+    signal?.throwIfAborted();
     let message;
     const transfer = [];
     if (source && typeof source.baseUrl === 'string') {
@@ -144,7 +151,17 @@ export class Glassbox {
       throw new Error('the model source must be { baseUrl: "models/name/" } or { files: { "config.json": file, ... } }. '
         + 'Pass a folder URL or the chosen files');
     }
-    const loaded = await this._request({ type: 'load', source: message, randomSeed: opts.randomSeed, weights: opts.weights, srcLang: opts.srcLang }, { onProgress: opts.onProgress }, transfer);
+    let id = null;
+    const withdraw = () => this._post({ type: 'cancel', target: id });
+    const loaded = await this._request({ type: 'load', source: message, randomSeed: opts.randomSeed, weights: opts.weights, srcLang: opts.srcLang },
+      { onProgress: opts.onProgress, onId: (sent) => { id = sent; signal?.addEventListener('abort', withdraw, { once: true }); } }, transfer)
+      .catch((err) => { signal?.throwIfAborted(); throw err; })
+      .finally(() => signal?.removeEventListener('abort', withdraw));
+    if (signal?.aborted) {
+      // The cancel came after the build had begun (it runs to its end): nothing keeps the model, so it goes.
+      this._request({ type: 'free', handle: loaded.handle }).catch(() => {});
+      signal.throwIfAborted();
+    }
     // Files are kept as File/Blob handles (not bytes) so a replaced worker can read them again; ArrayBuffers were
     // transferred away and cannot be.
     const blobsOnly = message.files && typeof Blob !== 'undefined' && Object.values(message.files).every((v) => v instanceof Blob);

@@ -41,7 +41,8 @@
 //   trainerCreate { options } -> result { handle, info }; trainerStep { trainer, n } -> result (metrics);
 //   trainerEvaluate / trainerInfo / trainerFree { trainer }; fitLogistic { options } -> result (see glassbox.js)
 //   cancel    { target }                              (no reply; the generation `target` ends with 'cancel', a queued
-//                                                      request `target` with a "cancelled" error)
+//                                                      request or a load `target` with a "cancelled" error: a load
+//                                                      stops its downloads and reads and builds nothing)
 //   free      { handle }                              -> result null
 //   memory    {}                                      -> result { wasmBytes } (the engine's linear memory now: it only grows)
 
@@ -73,6 +74,7 @@ const models = new Map(); // handle -> { model: WasmModel, engine }
 // handle, not a copy); bytes handed over as ArrayBuffers are not kept twice in memory, so those are not reloadable.
 const reloadable = new Map();
 const generations = new Map(); // request id -> { handle, cancelled }
+const loads = new Map(); // request id of a load under way -> AbortController (`cancel` aborts its downloads and reads)
 let nextHandle = 1;
 
 self.addEventListener('message', (event) => {
@@ -81,6 +83,7 @@ self.addEventListener('message', (event) => {
   if (msg.type === 'cancel') {
     const job = generations.get(msg.target);
     if (job) job.cancelled = true;
+    loads.get(msg.target)?.abort();
     // A generation withdrawn before its first step ends as a cancelled one does; other requests reject.
     dropQueued((queued) => queued.msg.id === msg.target, 'cancelled: the request was withdrawn before it ran',
       (queued) => (queued.msg.type === 'generate' ? { ids: [], text: '', stoppedBy: 'cancel' } : undefined));
@@ -306,6 +309,24 @@ function getEngine() {
 // Loading
 
 async function load(msg) {
+  const loading = new AbortController();
+  loads.set(msg.id, loading);
+  try {
+    return await loadModel(msg, loading.signal);
+  } catch (err) {
+    // What stopped a withdrawn load (an aborted fetch, a read refused mid-file) is not the news: the cancel is.
+    if (loading.signal.aborted) throw new Error(CANCELLED_LOAD);
+    throw err;
+  } finally {
+    loads.delete(msg.id);
+  }
+}
+
+const CANCELLED_LOAD = 'cancelled: the load was withdrawn before it finished (nothing more is downloaded or built)';
+
+/// `signal`: aborted by a `cancel` of this load. Downloads stop at once, a picked file stops at its next read,
+/// and the model is not built; the synchronous build itself runs to its end once started.
+async function loadModel(msg, signal) {
   const { source } = msg;
   const randomSeed = msg.randomSeed == null ? undefined : msg.randomSeed;
   const weights = msg.weights == null ? undefined : msg.weights;
@@ -314,14 +335,15 @@ async function load(msg) {
   const progress = (p) => post({ id: msg.id, type: 'progress', ...p });
   let bytes;
   if (source && typeof source.baseUrl === 'string') {
-    bytes = await fetchFolder(source.baseUrl, source.present, needWeights, progress);
+    bytes = await fetchFolder(source.baseUrl, source.present, needWeights, progress, signal);
   } else if (source && source.files && typeof source.files === 'object') {
-    bytes = await readFiles(source.files, needWeights, progress);
+    bytes = await readFiles(source.files, needWeights, progress, signal);
   } else {
     throw new Error('the model source is neither { baseUrl } nor { files }. '
       + 'Pass the URL of a model folder, or the files config.json, model.safetensors and tokenizer.json');
   }
   const api = await getEngine();
+  signal.throwIfAborted();
   const model = api.WasmModel.load(
     bytes['config.json'],
     needWeights ? bytes[WEIGHTS] : null,
@@ -350,15 +372,17 @@ const UNREACHABLE_FIX = 'Check the address, that the server is running, that it 
 
 /// `present`: the folder's file names when known (from /models/index.json), so absent optional
 /// files are not requested (each 404 is a console error in browsers).
-async function fetchFolder(baseUrl, present, needWeights, progress) {
+/// `signal` (optional) aborts the downloads.
+async function fetchFolder(baseUrl, present, needWeights, progress, signal) {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   const get = async (name, required) => {
     if (!required && Array.isArray(present) && !present.includes(name)) return null;
     const url = new URL(name, base).href;
     let response;
     try {
-      response = await fetch(url);
+      response = await fetch(url, { signal });
     } catch (err) {
+      signal?.throwIfAborted();
       if (!required) return null;
       throw new Error(`${name}: could not be downloaded from ${url} (${err.message}). ${UNREACHABLE_FIX}`);
     }
@@ -373,7 +397,7 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
     const length = Number(response.headers.get('content-length'));
     const total = Number.isFinite(length) && length > 0 ? length : null;
     if (!response.body) return new Uint8Array(await response.arrayBuffer());
-    return readStream(response.body, total, name, progress);
+    return readStream(response.body, total, name, progress, signal);
   };
   // The small files first, so a bad config fails before a large download. tokenizer.json is asked for as optional
   // (`get` skips it when the index lists the folder without it); without it, the files that stand in for it.
@@ -398,6 +422,10 @@ async function fetchFolder(baseUrl, present, needWeights, progress) {
   }
   checkJson(bytes);
   if (needWeights) {
+    // The tokenizer, the generation settings and config.json's values are checked before the weights are
+    // downloaded: another model's tokenizer is named before hundreds of megabytes are fetched, not after.
+    (await getEngine()).checkBeforeWeights(bytes['config.json'], bytes['tokenizer.json'], bytes['tokenizer_config.json'] ?? null,
+      bytes['special_tokens_map.json'] ?? null, bytes['generation_config.json'] ?? null);
     // model.safetensors, else the shards of a sharded checkpoint's index (transformers prefers the one file too).
     let missing = null;
     const single = Array.isArray(present) && !present.includes(WEIGHTS) ? null : await get(WEIGHTS, true).catch((err) => { missing = err; return null; });
@@ -426,7 +454,7 @@ async function shardedWeights(index, open) {
   return { index, shards };
 }
 
-async function readFiles(files, needWeights, progress) {
+async function readFiles(files, needWeights, progress, signal) {
   // Keys may be paths (a dropped folder, `webkitRelativePath`): match on the file name.
   const byName = new Map();
   const keyOf = new Map(); // file name -> the key it came from, to name two keys for one file
@@ -452,7 +480,7 @@ async function readFiles(files, needWeights, progress) {
     if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
     if (typeof Blob !== 'undefined' && value instanceof Blob) {
       return typeof value.stream === 'function'
-        ? readStream(value.stream(), value.size, name, progress)
+        ? readStream(value.stream(), value.size, name, progress, signal)
         : new Uint8Array(await value.arrayBuffer());
     }
     throw new Error(`${name}: is neither a Blob nor an ArrayBuffer. Pass the File from the file picker or its bytes`);
@@ -484,7 +512,7 @@ async function readFiles(files, needWeights, progress) {
     const picked = byName.get(name);
     if (picked == null) return null;
     return typeof FileReaderSync === 'function' && typeof Blob !== 'undefined' && picked instanceof Blob
-      ? blobReader(picked, progress, name)
+      ? blobReader(picked, progress, name, signal)
       : read(name, true);
   };
   if (needWeights) bytes[WEIGHTS] = sharded ? await shardedWeights(await read(INDEX, true), weightFile) : (await weightFile(WEIGHTS)) ?? await read(WEIGHTS, true);
@@ -496,7 +524,8 @@ async function readFiles(files, needWeights, progress) {
 /// file in JavaScript beside the packed weights (a 2.5 GB checkpoint costs its weights, not twice that). The
 /// engine reads the file twice: once straight through, checking that every value is finite, then tensor by
 /// tensor as it builds the layers; progress says which (`stage`: 'checking', then 'building').
-function blobReader(blob, progress, name = WEIGHTS) {
+/// `signal` (optional): once aborted, the next read throws, which ends the build with an error.
+function blobReader(blob, progress, name = WEIGHTS, signal = undefined) {
   const sync = new FileReaderSync();
   const size = blob.size;
   // The checking pass asks for 1 MB at a time, and small tensors are small: one FileReaderSync call per
@@ -528,6 +557,7 @@ function blobReader(blob, progress, name = WEIGHTS) {
   return {
     size,
     read(offset, length) {
+      signal?.throwIfAborted();
       const bytes = fetchRange(offset, length);
       if (checked < size) checked = Math.max(checked, offset + bytes.length);
       else built += bytes.length;
@@ -578,7 +608,7 @@ function checkJson(bytes) {
 }
 
 /// Read a byte stream whole, reporting progress; `total` may be null or wrong (compressed transfer).
-async function readStream(stream, total, file, progress) {
+async function readStream(stream, total, file, progress, signal) {
   const reader = stream.getReader();
   let buffer = total ? new Uint8Array(total) : null;
   const chunks = [];
@@ -592,6 +622,10 @@ async function readStream(stream, total, file, progress) {
   };
   report(true);
   for (;;) {
+    if (signal?.aborted) {
+      reader.cancel().catch(() => {});
+      signal.throwIfAborted();
+    }
     const { done, value } = await reader.read();
     if (done) break;
     if (buffer && loaded + value.length <= buffer.length) {

@@ -152,10 +152,11 @@ impl Session {
         Self::load_from(files, files.weights.map(|bytes| crate::loader::tensor_file::FileBytes::Memory(bytes).into()), random_seed, storage)
     }
 
-    /// [`Session::load_with`] with the weights given apart from `files` (see [`Model::load_from`]).
-    pub fn load_from(files: &ModelFiles, weight_file: Option<crate::loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Self> {
-        // The tokenizer and the generation settings first: a tokenizer that belongs to another model is named
-        // before the weights are read (a 500 MB checkpoint takes seconds to check and build).
+    /// What a load checks before it reads a weight: config.json names a family, the tokenizer and the
+    /// generation settings parse, and the tokenizer has the token this model ends its text with. The page
+    /// runs it before downloading model.safetensors: a tokenizer that belongs to another model is named
+    /// before a 500 MB download, not after.
+    pub fn check_before_weights(files: &ModelFiles) -> Result<(Tokenizer, GenerationConfig)> {
         let model_type = crate::loader::model_type(files.config)?;
         let tokenizer = Tokenizer::for_model(files.tokenizer, files.tokenizer_config, files.special_tokens_map, Some(&model_type))?;
         let tv = tokenizer.vocab_size_of_tokenizer_json();
@@ -174,6 +175,13 @@ impl Session {
                 format!("Use the {} that belongs to this model", tokenizer.vocabulary_file()),
             ));
         }
+        Ok((tokenizer, generation))
+    }
+
+    /// [`Session::load_with`] with the weights given apart from `files` (see [`Model::load_from`]).
+    pub fn load_from(files: &ModelFiles, weight_file: Option<crate::loader::WeightSource>, random_seed: Option<u64>, storage: Option<crate::kernels::Storage>) -> Result<Self> {
+        let (tokenizer, generation) = Self::check_before_weights(files)?;
+        let tv = tokenizer.vocab_size_of_tokenizer_json();
         let mut unused_tensors = Vec::new();
         let model = Model::load_reporting(files, weight_file, random_seed, storage, &mut unused_tensors)?;
         let mv = model.info().vocab_size;

@@ -306,10 +306,13 @@ describe('each model, as a user walks through it', () => {
     await page.fill('#max-tokens', '200');
     const since = await mark(page);
     // Generate, then Stop at once: a tiny model writes its whole output faster than a test can press a button.
-    await page.evaluate(() => {
+    const stopping = await page.evaluate(() => {
       document.querySelector('#generate-button').click();
       document.querySelector('#stop-button').click();
+      return document.querySelector('#generated .gen-status')?.textContent;
     });
+    // Before the first token the first step is reading the prompt, which nothing cuts short: the line says so.
+    assert.match(stopping ?? '', /^Stopping as soon as the model has read the prompt \(a step cannot be cut short\)…$/);
     await waitThrough(page, since, 'generating');
     await page.waitForFunction(() => /Stopped/.test(document.querySelector('#generated .gen-status')?.textContent));
     const done = await generationShown(page);
@@ -556,6 +559,42 @@ describe('bringing your own model', () => {
     await page.selectOption('#weights-select', '');
     await waitThrough(page, back, 'loading');
     await waitLoaded(page, second.name);
+  });
+
+  it('a load replaced by another is withdrawn, not finished for nothing', async () => {
+    const { page } = setup;
+    const [first, second, third] = setup.models.models.filter((m) => m.bundled).slice(0, 3);
+    await pickModel(page, first.name);
+    // Every load the page asks for, with the signal it passes (the page's glassbox.js is this module).
+    await page.evaluate(async () => {
+      const { Glassbox } = await import('/glassbox.js');
+      const original = Glassbox.prototype.loadModel;
+      window.__loadSignals = [];
+      Glassbox.prototype.loadModel = function (source, opts) {
+        window.__loadSignals.push(opts?.signal);
+        return original.call(this, source, opts);
+      };
+      window.__restoreLoad = () => { Glassbox.prototype.loadModel = original; };
+    });
+    const since = await mark(page);
+    await page.evaluate(({ a, b }) => {
+      const pick = document.querySelector('#model-select');
+      for (const index of [a, b]) {
+        pick.value = String(index);
+        pick.dispatchEvent(new Event('change'));
+      }
+    }, { a: await bundledIndex(page, second.name), b: await bundledIndex(page, third.name) });
+    await waitThrough(page, since, 'loading');
+    await waitLoaded(page, third.name);
+    await waitIdle(page);
+    const signals = await page.evaluate(() => {
+      const out = window.__loadSignals.map((s) => (s ? s.aborted : 'none'));
+      window.__restoreLoad();
+      return out;
+    });
+    assert.deepEqual(signals, [true, false], 'the first load was withdrawn when the second began; the second was not');
+    assert.equal(await page.$eval('#model-error', (e) => (e.hidden ? '' : e.textContent)), '', 'no error for the withdrawn load');
+    assert.equal(await page.$eval('#model-select', (s) => s.value), String(await bundledIndex(page, third.name)), 'the picker shows the last pick');
   });
 
   it('says plainly when required files are missing', async () => {

@@ -78,7 +78,7 @@ test('a value of the wrong type is described in JavaScript words, not Rust types
 test('the options glassbox.js reads itself are refused by name as well', async () => {
   // A misspelt key used to be ignored: the model loaded in its file's storage, the worker started from the default URL.
   assert.equal(await rejection(gb.loadModel({ files: files() }, { wieghts: 'bf16' })),
-    'load options: unknown field `wieghts`, expected one of `onProgress`, `randomSeed`, `weights`, `srcLang`. '
+    'load options: unknown field `wieghts`, expected one of `onProgress`, `randomSeed`, `weights`, `srcLang`, `signal`. '
     + "Check the option's name and type in docs/js-api.md");
   assert.match(await rejection(gb.loadModel({ files: files() }, { onProgress: 'console.log' })),
     /^load options: onProgress: must be a function, not string\./);

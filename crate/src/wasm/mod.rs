@@ -81,10 +81,6 @@ pub fn build_info() -> Result<JsValue, JsError> {
     to_js(&BuildInfo { version: env!("CARGO_PKG_VERSION"), simd128: cfg!(target_feature = "simd128") })
 }
 
-/// What a folder whose file names are `names` (one per line: a string crosses the boundary with less
-/// glue than an array) holds instead of `missing` (`model.safetensors`: shards, a PyTorch pickle,
-/// TensorFlow or Flax weights, a PEFT adapter; `tokenizer.json`: a slow tokenizer's files), as
-/// "problem. Fix", or `undefined` when nothing stands in for it. The CLI's refusals say the same.
 /// The shard files a sharded checkpoint's model.safetensors.index.json names, each once, one per
 /// line (a string rather than an array: less glue): what the page fetches or takes from the picked
 /// files beside it. Refuses an index that is not one, or a name that is not a plain file name (a
@@ -94,10 +90,32 @@ pub fn shard_names(index: &[u8]) -> Result<String, JsError> {
     crate::loader::shard_names(index).map(|names| names.join("\n")).map_err(js_error)
 }
 
+/// What a folder whose file names are `names` (one per line: a string crosses the boundary with less
+/// glue than an array) holds instead of `missing` (`model.safetensors`: shards, a PyTorch pickle,
+/// TensorFlow or Flax weights, a PEFT adapter; `tokenizer.json`: a slow tokenizer's files), as
+/// "problem. Fix", or `undefined` when nothing stands in for it. The CLI's refusals say the same.
 #[wasm_bindgen(js_name = folderHint)]
 pub fn folder_hint(names: &str, missing: &str) -> Option<String> {
     let names: Vec<&str> = names.lines().collect();
     crate::loader::stand_in_for(missing, &names).map(|h| format!("{}. {}", h.problem, h.fix))
+}
+
+/// The checks a load makes before it reads a weight (`Session::check_before_weights`: the family, the
+/// tokenizer and generation settings, a tokenizer that belongs to another model; and config.json's
+/// quantized checkpoints and impossible epsilons). The worker runs them on a folder URL's small files
+/// before it downloads model.safetensors: a wrong file is named before hundreds of megabytes are fetched.
+#[wasm_bindgen(js_name = checkBeforeWeights)]
+pub fn check_before_weights(config: &[u8], tokenizer: &[u8], tokenizer_config: Option<Vec<u8>>, special_tokens_map: Option<Vec<u8>>, generation_config: Option<Vec<u8>>) -> Result<(), JsError> {
+    let files = ModelFiles {
+        config,
+        weights: None,
+        tokenizer,
+        tokenizer_config: tokenizer_config.as_deref(),
+        special_tokens_map: special_tokens_map.as_deref(),
+        generation_config: generation_config.as_deref(),
+    };
+    Session::check_before_weights(&files).map_err(js_error)?;
+    crate::loader::limits::check_values(config, true).map_err(js_error)
 }
 
 /// The tokenizer.json Glassbox makes of a Marian folder's files (`source.spm`, `target.spm`,
