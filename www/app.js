@@ -52,6 +52,7 @@ const ui = {
   modelSelect: $('model-select'), weightsSelect: $('weights-select'), folderInput: $('folder-input'), filesInput: $('files-input'),
   dropZone: $('drop-zone'), urlForm: $('url-form'), urlInput: $('url-input'),
   progress: $('load-progress'), progressBar: $('load-bar'), progressStatus: $('load-status'),
+  cancelLoadButton: $('cancel-load'), loadNote: $('load-note'),
   modelError: $('model-error'), facts: $('model-facts'), modelExplain: $('model-explain'), vocabNote: $('vocab-note'),
   text: $('text-input'), textHint: $('text-hint'), textSizeNote: $('text-size-note'), pairRow: $('pair-row'), pair: $('pair-input'), languageRow: $('language-row'), srcLang: $('src-lang'),
   tgtLang: $('tgt-lang'), languageNote: $('language-note'), backdrop: $('text-backdrop'), runButton: $('run-button'), tokenCount: $('token-count'),
@@ -231,6 +232,9 @@ async function loadModel(source, name, bundledIndex = null) {
   state.loading = true;
   setStatus();
   clearError(ui.modelError);
+  ui.loadNote.textContent = '';
+  ui.cancelLoadButton.disabled = false;
+  ui.cancelLoadButton.textContent = 'Cancel';
   ui.progress.hidden = false;
   ui.progressBar.removeAttribute('value');
   ui.progressStatus.textContent = `Loading ${name}…`;
@@ -276,16 +280,36 @@ async function loadModel(source, name, bundledIndex = null) {
     state.figures = { loadMs: performance.now() - startedAt };
     onModelChanged();
   } catch (e) {
-    if (seq === state.loadSeq) showError(ui.modelError, e);
+    if (seq !== state.loadSeq) return;
+    // Cancelled by its reader (the Cancel button): no error, and the model shown before is still there.
+    if (withdrawal.signal.aborted) {
+      ui.loadNote.textContent = `Loading ${name} was cancelled${state.model ? `; ${state.modelName} is still loaded` : ''}.`;
+    } else {
+      showError(ui.modelError, e);
+    }
   } finally {
     if (seq === state.loadSeq) {
       state.loadAbort = null;
+      state.pendingLoad = null;
       state.loading = false;
       ui.progress.hidden = true;
       renderPicker();
       setStatus();
     }
   }
+}
+
+/**
+ * The Cancel button beside a load's progress: downloads and reads stop at once; a model whose build has begun
+ * (one synchronous step in the worker) is built, then dropped. The model shown before stays loaded.
+ */
+function cancelLoad() {
+  if (!state.loadAbort || state.loadAbort.signal.aborted) return;
+  state.loadAbort.abort(new DOMException('the reader cancelled the load', 'AbortError'));
+  // The button is disabled while the load winds down, which would drop a keyboard user's focus on the page's body.
+  if (document.activeElement === ui.cancelLoadButton && !ui.modelSelect.disabled) ui.modelSelect.focus();
+  ui.cancelLoadButton.disabled = true;
+  ui.cancelLoadButton.textContent = 'Cancelling…';
 }
 
 function mb(n) {
@@ -1261,6 +1285,7 @@ function wire() {
 
   ui.samplingForm.addEventListener('submit', (e) => { e.preventDefault(); generate(); });
   ui.stopButton.addEventListener('click', stopGeneration);
+  ui.cancelLoadButton.addEventListener('click', cancelLoad);
   ui.interruptButton.addEventListener('click', interruptCall);
   ui.stepLayerSelect.addEventListener('change', () => { state.stepLayer = ui.stepLayerSelect.value; renderGeneration(); });
 }

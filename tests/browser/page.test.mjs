@@ -597,6 +597,38 @@ describe('bringing your own model', () => {
     assert.equal(await page.$eval('#model-select', (s) => s.value), String(await bundledIndex(page, third.name)), 'the picker shows the last pick');
   });
 
+  it('Cancel stops a load under way and keeps the model shown before', async () => {
+    // A page of its own, whose weights downloads are held back for seconds: time to press Cancel mid-load.
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    let held = false;
+    await page.goto(setup.server.url);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60000 });
+    await context.route('**/model.safetensors', async (route) => {
+      held = true;
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      await route.continue().catch(() => {});   // the request was aborted meanwhile
+    });
+    const shown = await page.$eval('#model-select', (s) => s.value);
+    const shownName = (await modelFacts(page)).Model;
+    const other = await page.$$eval('#model-select option', (o, v) => o.find((x) => x.value !== v).value, shown);
+    await page.selectOption('#model-select', other);
+    await page.waitForSelector('#cancel-load', { state: 'visible' });
+    await page.waitForFunction(() => /model\.safetensors/.test(document.querySelector('#load-status').textContent)
+      || document.body.dataset.status === 'loading', null, { timeout: 10000 });
+    const pressedAt = Date.now();
+    await page.click('#cancel-load');
+    await page.waitForFunction(() => document.body.dataset.status === 'idle', null, { timeout: 4000 });
+    assert.ok(Date.now() - pressedAt < 4000, 'the load ended before its held-back download would have');
+    assert.ok(held, 'the weights download had begun');
+    assert.match(await page.$eval('#load-note', (e) => e.textContent), new RegExp(`^Loading .+ was cancelled; ${shownName} is still loaded\\.$`));
+    assert.equal(await page.$eval('#model-error', (e) => e.hidden), true, 'a cancel is not an error');
+    assert.equal(await page.$eval('#model-select', (s) => s.value), shown, 'the picker shows the model still loaded');
+    assert.equal((await modelFacts(page)).Model, shownName);
+    assert.equal(await page.isVisible('#load-progress'), false);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+
   it('says plainly when required files are missing', async () => {
     const { page } = setup;
     await page.setInputFiles('#files-input', [{ name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{}') }]);
