@@ -69,7 +69,7 @@ const ui = {
   teaching: $('teaching'),
   headWhy: $('head-why'), modelView: $('model-view'), headView: $('head-view'), rolloutView: $('rollout-view'),
   wholeRunViews: $('whole-run-views'), wholeRunNote: $('whole-run-note'),
-  interruptButton: $('interrupt-button'), runStatus: $('run-status'), figures: $('perf-figures'),
+  interruptButton: $('interrupt-button'), runStatus: $('run-status'), runProgress: $('run-progress'), figures: $('perf-figures'),
 };
 
 const state = {
@@ -85,7 +85,7 @@ const state = {
   loading: false,
   pendingLoad: null,      // {source, name, bundledIndex} of the load under way, when it can be read again
   running: false,
-  runningNote: null, runningTimer: 0,   // the status line's "Running … N s so far" (an element) while a slow run lasts
+  runningNote: null, runningTimer: 0,   // the Run row's "Running … N s so far" (an element) while a slow run lasts
   tokens: null, tokensText: null, tokenizeSeq: 0, tokenizeTimer: 0, tokenizeFailed: false,
   result: null, resultText: null,
   kind: 'encoder', layer: '0', head: 'mean',
@@ -583,23 +583,24 @@ async function run() {
 }
 
 /**
- * A run of a real-size model over a long text takes seconds, and the wasm cannot report from inside it: the
- * status line says what is running and counts the seconds, so the page does not look stuck.
+ * A run of a real-size model over a long text takes seconds, and the wasm cannot report from inside it: beside
+ * the Run button (in its row, so nothing below moves) a note says what is running and counts the seconds, so the
+ * page does not look stuck.
  */
 function sayRunning(model, text, pair, startedAt) {
   clearRunningNote();
   const n = state.tokensText === text && state.tokens ? state.tokens.ids.length : null;
-  const what = `${state.modelName || 'the model'} over ${n === null ? 'the text' : `${n.toLocaleString('en')} token${n === 1 ? '' : 's'}`}`
-    + (pair === undefined ? '' : ' and the second text');
-  // The status line is a live region: the sentence is announced once; the seconds, which change every second,
+  // Short, so that it fits beside the Run button at most widths (the model is named in the facts above).
+  const what = `${n === null ? 'the text' : `${n.toLocaleString('en')} token${n === 1 ? '' : 's'}`}${pair === undefined ? '' : ' and the second text'}`;
+  // The note is a live region: the sentence is announced once; the seconds, which change every second,
   // are shown but kept from screen readers (aria-hidden), which would otherwise read each one out.
   const note = document.createElement('span');
   const seconds = Object.assign(document.createElement('span'), { className: 'running-seconds' });
   seconds.setAttribute('aria-hidden', 'true');
-  note.append(`Running ${what}…`, seconds);
+  note.append(`Running on ${what}…`, seconds);
   const tick = () => {
     if (!state.running || state.model !== model || state.interrupting) return;
-    if (!ui.runStatus.contains(note)) ui.runStatus.replaceChildren(note);
+    if (!ui.runProgress.contains(note)) ui.runProgress.replaceChildren(note);
     const elapsed = Math.floor((performance.now() - startedAt) / 1000);
     seconds.textContent = elapsed >= 1 ? ` ${elapsed} s so far` : '';
     state.runningTimer = setTimeout(tick, 1000 - ((performance.now() - startedAt) % 1000));
@@ -608,10 +609,10 @@ function sayRunning(model, text, pair, startedAt) {
   state.runningTimer = setTimeout(tick, RUNNING_NOTE_AFTER_MS);
 }
 
-/** Take the running note away (leaving whatever else the status line says, e.g. that Stop restarted the engine). */
+/** Take the running note away. */
 function clearRunningNote() {
   clearTimeout(state.runningTimer);
-  if (state.runningNote && ui.runStatus.contains(state.runningNote)) ui.runStatus.replaceChildren();
+  if (state.runningNote && ui.runProgress.contains(state.runningNote)) ui.runProgress.replaceChildren();
   state.runningNote = null;
 }
 

@@ -255,18 +255,26 @@ describe('a GPT-2-small-shaped model in the page', () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.fill('#text-input', Array(18).fill(TEXT).join(' '));
     await page.waitForFunction(() => /^\d{3} tokens/.test(document.getElementById('token-count').textContent), null, { timeout: 60000 });
-    // The run takes seconds: the status line says what runs and counts the seconds, and is empty again after.
+    // The run takes seconds: beside Run a note says what runs and counts the seconds, and is empty again after.
     await page.evaluate(() => {
       window.__runStatus = [];
-      const status = document.getElementById('run-status');
-      new MutationObserver(() => window.__runStatus.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+      window.__tokensTop = [];
+      const status = document.getElementById('run-progress');
+      const tokensTop = () => Math.round(document.getElementById('tokens').getBoundingClientRect().top + window.scrollY);
+      window.__tokensTop.push(tokensTop());
+      new MutationObserver(() => {
+        window.__runStatus.push(status.textContent);
+        if (status.textContent) window.__tokensTop.push(tokensTop());
+      }).observe(status, { childList: true, characterData: true, subtree: true });
       document.getElementById('run-button').click();
     });
     await waitIdle(page, 180000);
     const said = await page.evaluate(() => window.__runStatus);
-    assert.ok(said.some((s) => /^Running .+ over \d{3} tokens…$/.test(s)), `the run said it was running: ${said.slice(0, 3).join(' | ')}`);
-    assert.ok(said.some((s) => /^Running .+ over \d{3} tokens… [1-9]\d* s so far$/.test(s)), `and counted its seconds: ${said.slice(0, 4).join(' | ')}`);
-    assert.equal(await page.$eval('#run-status', (e) => e.textContent), '', 'the note goes when the run ends');
+    assert.ok(said.some((s) => /^Running on \d{3} tokens…$/.test(s)), `the run said it was running: ${said.slice(0, 3).join(' | ')}`);
+    assert.ok(said.some((s) => /^Running on \d{3} tokens… [1-9]\d* s so far$/.test(s)), `and counted its seconds: ${said.slice(0, 4).join(' | ')}`);
+    assert.equal(await page.$eval('#run-progress', (e) => e.textContent), '', 'the note goes when the run ends');
+    const tops = await page.evaluate(() => window.__tokensTop);
+    assert.equal(new Set(tops).size, 1, `the note moves nothing below it (the tokens' top: ${tops.join(', ')})`);
     const long = await page.evaluate(() => ({
       views: !document.querySelector('#whole-run-views').hidden,
       note: document.querySelector('#whole-run-note').hidden ? '' : document.querySelector('#whole-run-note').textContent,
