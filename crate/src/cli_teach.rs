@@ -119,7 +119,11 @@ fn print_json(v: &Value) -> std::result::Result<(), String> {
 /// FILE: `{ classes: [..], train: [{ text, label }], test: [{ text, label }] }`.
 pub fn transfer(session: &Session, data: &Path) -> Result<Value> {
     let fail = |problem: String| Error::file(data.display().to_string(), problem, "Use the layout of www/data/transfer-sentences.json");
-    let text = crate::read_file(data, Some(crate::MAX_JSON_BYTES))?.ok_or_else(|| fail("cannot be read (no such file)".into()))?;
+    const DATA_FILE: crate::FileFixes = crate::FileFixes {
+        not_a_file: "Give --data a JSON file laid out as www/data/transfer-sentences.json",
+        too_large: "Give fewer sentences: a few hundred are enough to fit a logistic regression",
+    };
+    let text = crate::read_file_given(data, Some(crate::MAX_JSON_BYTES), &DATA_FILE)?.ok_or_else(|| fail("cannot be read (no such file)".into()))?;
     let v: Value = serde_json::from_slice(&text).map_err(|e| fail(format!("is not JSON ({e})")))?;
     let classes = v["classes"].as_array().ok_or_else(|| fail("has no \"classes\" list (the label names)".into()))?.len();
     let mut sets = Vec::new();

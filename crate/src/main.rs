@@ -92,10 +92,25 @@ fn main() {
 const MAX_JSON_BYTES: u64 = 1 << 26;
 const MAX_TOKENIZER_BYTES: u64 = 1 << 30;
 
+/// What to do when a file given to the CLI is not a regular file, or is too large: the fix depends on
+/// where the file came from (a model folder's own file, --text-file, --data).
+pub(crate) struct FileFixes {
+    pub not_a_file: &'static str,
+    pub too_large: &'static str,
+}
+
+/// A file of a model folder (config.json, tokenizer.json, ...).
+const IN_MODEL_FOLDER: FileFixes = FileFixes { not_a_file: "Put the file itself in the model folder", too_large: "Use the file saved with the model" };
+
 /// Reads `path` if it is a regular file of at most `max` bytes (no limit when `None`): a pipe would
 /// block forever, and a device (a link to /dev/zero) or a sparse file of gigabytes would be read
 /// until memory runs out before the parser could say anything. `Ok(None)`: there is no such file.
 fn read_file(path: &Path, max: Option<u64>) -> Result<Option<Vec<u8>>> {
+    read_file_given(path, max, &IN_MODEL_FOLDER)
+}
+
+/// [`read_file`] for a file named on the command line, with the fixes that suit it.
+pub(crate) fn read_file_given(path: &Path, max: Option<u64>, fixes: &FileFixes) -> Result<Option<Vec<u8>>> {
     use std::io::Read;
     let fail = |problem: String, fix: &str| Error::file(path.display().to_string(), problem, fix);
     let unreadable = |e: std::io::Error| fail(format!("cannot be read ({e})"), "Check the file's permissions");
@@ -105,16 +120,16 @@ fn read_file(path: &Path, max: Option<u64>) -> Result<Option<Vec<u8>>> {
         Err(e) => return Err(unreadable(e)),
     };
     if !meta.is_file() {
-        return Err(fail("is not a regular file (a folder, a pipe or a device)".into(), "Put the file itself in the model folder"));
+        return Err(fail("is not a regular file (a folder, a pipe or a device)".into(), fixes.not_a_file));
     }
     if let Some(max) = max.filter(|&max| meta.len() > max) {
-        return Err(fail(format!("is {} bytes, more than the {max} such a file can be", meta.len()), "Use the file saved with the model"));
+        return Err(fail(format!("is {} bytes, more than the {max} such a file can be", meta.len()), fixes.too_large));
     }
     let mut bytes = Vec::new();
     // `take`: a file that grows while it is read stops at the limit too.
     std::fs::File::open(path).and_then(|file| file.take(max.map_or(u64::MAX, |max| max + 1)).read_to_end(&mut bytes)).map_err(unreadable)?;
     if max.is_some_and(|max| bytes.len() as u64 > max) {
-        return Err(fail("grew past its limit while it was read".into(), "Use the file saved with the model"));
+        return Err(fail("grew past its limit while it was read".into(), fixes.too_large));
     }
     Ok(Some(bytes))
 }
@@ -351,7 +366,11 @@ fn read_text_file(path: &str) -> std::result::Result<String, String> {
         }
         bytes
     } else {
-        read_file(Path::new(path), Some(MAX_TEXT_FILE_BYTES))
+        const TEXT_FILE: FileFixes = FileFixes {
+            not_a_file: "Give --text-file a text file, or - to read standard input",
+            too_large: "Give a shorter text: no model reads millions of tokens at once",
+        };
+        read_file_given(Path::new(path), Some(MAX_TEXT_FILE_BYTES), &TEXT_FILE)
             .map_err(|e| format!("--text-file: {e}"))?
             .ok_or_else(|| format!("--text-file: {path}: no such file; check the path"))?
     };

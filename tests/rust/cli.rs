@@ -745,4 +745,11 @@ fn fixes_name_the_value_that_works() {
     let config = fixture_dir("gpt2").join("config.json").display().to_string();
     let err = failure(&["tokenize", &config, "--text", "hi"]);
     assert!(err.starts_with(&format!("error: {config}: is not a valid tokenizer file")), "{err}");
+
+    // A folder where --data or --text-file wants a file: the fix names the option, not "the model folder".
+    let folder = std::env::temp_dir().display().to_string();
+    let err = failure(&["transfer", &dir("bert"), "--data", &folder]);
+    assert!(err.contains("is not a regular file") && err.contains("Give --data a JSON file") && !err.contains("model folder"), "{err}");
+    let err = failure(&["tokenize", &gpt2, "--text-file", &folder]);
+    assert!(err.contains("is not a regular file") && err.contains("Give --text-file a text file") && !err.contains("model folder"), "{err}");
 }
