@@ -4,7 +4,8 @@
 Draws configurations across each family's options (widths, heads, depths, activations, norms,
 position limits, tied or untied embeddings, generation settings), builds tiny seeded models with
 `transformers`, saves each as a model folder, runs the glassbox CLI on texts up to the position limit
-(`glassbox inspect DIR --text T --decoder-ids ... --generate N`) and prints one row per configuration:
+(`glassbox inspect DIR --text T [--decoder-ids ...] [--generate N]`; an encoder-decoder's generation in a run of
+its own, as the CLI refuses --decoder-ids beside --generate) and prints one row per configuration:
 the largest differences in attention, hidden states and logits, and whether the generated ids equal
 `model.generate`'s. In 30% of the gpt2, t5 and BART-family draws some keys are written under their config class's
 `attribute_map` alias (`num_attention_heads` for `n_head`, ...; a head count sometimes beside a wrong value that the
@@ -248,14 +249,24 @@ def compare(folder, model, kind, draw, tok, texts):
         with torch.no_grad():
             ref = ck.forward_reference(model, kind, ids, draw.start)
         args = [str(GLASSBOX), "inspect", str(folder), "--text", text]
+        # Generation starts from the decoder start token, so an encoder-decoder's maps (over the reference's
+        # decoder ids) and its generation are two runs: the CLI refuses --decoder-ids beside --generate.
+        generate_args = None
         if kind == "seq2seq":
-            args += ["--decoder-ids", ",".join(map(str, ref["decoder_ids"]))]
-        if kind != "encoder":
-            args += ["--generate", str(GENERATE)]
+            generate_args = args + ["--generate", str(GENERATE)]
+            args = args + ["--decoder-ids", ",".join(map(str, ref["decoder_ids"]))]
+        elif kind != "encoder":
+            args = args + ["--generate", str(GENERATE)]
         run = subprocess.run(args, capture_output=True, text=True)
         if run.returncode != 0:
             return None, run.stderr.strip()
         case = json.loads(run.stdout)["cases"][0]
+        generated_ids = case.get("generated_ids")
+        if generate_args is not None:
+            generated = subprocess.run(generate_args, capture_output=True, text=True)
+            if generated.returncode != 0:
+                return None, generated.stderr.strip()
+            generated_ids = json.loads(generated.stdout)["cases"][0]["generated_ids"]
         if case["ids"] != ids:
             return None, f"token ids differ: {case['ids']} vs {ids}"
         for stack, want in ref["attentions"].items():
@@ -267,7 +278,7 @@ def compare(folder, model, kind, draw, tok, texts):
         if kind != "encoder":
             with torch.no_grad():
                 want = ck.generate_reference(model, kind, ids, GENERATE)["ids"]
-            greedy_equal &= case["generated_ids"] == want
+            greedy_equal &= generated_ids == want
     return (worst, greedy_equal if kind != "encoder" else None), None
 
 
