@@ -125,9 +125,10 @@ export class Glassbox {
    * `weights` ('f32' | 'f16' | 'bf16' | 'int8') keeps the weight matrices in that storage in memory (default:
    * each in its file's): 'bf16', 'f16' or 'int8' shrink an f32 model to a half or about a quarter, and decode faster.
    * `srcLang` sets a translation tokenizer's source language (see `Model.setSourceLanguage`).
-   * `signal` (an AbortSignal) withdraws the load: its downloads and file reads stop, nothing is built, and the
-   * promise rejects with the signal's reason (a DOMException named AbortError unless one was given). A model that
-   * was already built when the signal came is freed. For a page whose user picks another model mid-load.
+   * `signal` (an AbortSignal) withdraws the load: its downloads stop, nothing is built, and the promise rejects
+   * with the signal's reason (a DOMException named AbortError unless one was given). A build already under way (one
+   * synchronous step in the worker, which also reads a picked model.safetensors) runs to its end, and the model is
+   * then freed. For a page whose user cancels a load or picks another model mid-load.
    */
   async loadModel(source, opts = {}) {
     checkOptions('load', opts, ['onProgress', 'randomSeed', 'weights', 'srcLang', 'signal'], ['onProgress'], { signal: isSignal });

@@ -324,8 +324,9 @@ async function load(msg) {
 
 const CANCELLED_LOAD = 'cancelled: the load was withdrawn before it finished (nothing more is downloaded or built)';
 
-/// `signal`: aborted by a `cancel` of this load. Downloads stop at once, a picked file stops at its next read,
-/// and the model is not built; the synchronous build itself runs to its end once started.
+/// `signal`: aborted by a `cancel` of this load. Downloads and stream reads stop at once and the model is not
+/// built. The build (WasmModel.load, which also reads a picked model.safetensors range by range) is one
+/// synchronous call: no message reaches the worker during it, so a cancel sent then takes effect when it ends.
 async function loadModel(msg, signal) {
   const { source } = msg;
   const randomSeed = msg.randomSeed == null ? undefined : msg.randomSeed;
@@ -512,7 +513,7 @@ async function readFiles(files, needWeights, progress, signal) {
     const picked = byName.get(name);
     if (picked == null) return null;
     return typeof FileReaderSync === 'function' && typeof Blob !== 'undefined' && picked instanceof Blob
-      ? blobReader(picked, progress, name, signal)
+      ? blobReader(picked, progress, name)
       : read(name, true);
   };
   if (needWeights) bytes[WEIGHTS] = sharded ? await shardedWeights(await read(INDEX, true), weightFile) : (await weightFile(WEIGHTS)) ?? await read(WEIGHTS, true);
@@ -524,8 +525,7 @@ async function readFiles(files, needWeights, progress, signal) {
 /// file in JavaScript beside the packed weights (a 2.5 GB checkpoint costs its weights, not twice that). The
 /// engine reads the file twice: once straight through, checking that every value is finite, then tensor by
 /// tensor as it builds the layers; progress says which (`stage`: 'checking', then 'building').
-/// `signal` (optional): once aborted, the next read throws, which ends the build with an error.
-function blobReader(blob, progress, name = WEIGHTS, signal = undefined) {
+function blobReader(blob, progress, name = WEIGHTS) {
   const sync = new FileReaderSync();
   const size = blob.size;
   // The checking pass asks for 1 MB at a time, and small tensors are small: one FileReaderSync call per
@@ -557,7 +557,6 @@ function blobReader(blob, progress, name = WEIGHTS, signal = undefined) {
   return {
     size,
     read(offset, length) {
-      signal?.throwIfAborted();
       const bytes = fetchRange(offset, length);
       if (checked < size) checked = Math.max(checked, offset + bytes.length);
       else built += bytes.length;
