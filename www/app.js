@@ -82,6 +82,8 @@ const state = {
   source: null,           // what the loaded model came from, when it can be read again (another weight storage)
   loadSeq: 0,             // the newest load wins; older ones are withdrawn (loadAbort) or freed when they finish
   loadAbort: null,        // AbortController of the load under way: a newer load withdraws it (its downloads stop)
+  loadBuilding: false,    // the load under way is building the model (one synchronous call in the worker)
+  loadRestarted: false,   // its Cancel replaced the worker to stop that build
   loading: false,
   pendingLoad: null,      // {source, name, bundledIndex} of the load under way, when it can be read again
   running: false,
@@ -118,12 +120,14 @@ function range(n) {
 }
 
 function setStatus() {
-  const s = state.loading ? 'loading' : state.gen?.running ? 'generating' : state.running ? 'running' : 'idle';
+  // While Stop or Cancel restarts the engine, the model is being loaded again in the new worker: a request sent
+  // before that ends would find no model there, so Run and Generate wait.
+  const s = state.loading || state.interrupting ? 'loading' : state.gen?.running ? 'generating' : state.running ? 'running' : 'idle';
   document.body.dataset.status = s;
   const info = state.model?.info;
   const canGenerate = Boolean(info && info.kind !== 'encoder-only' && info.hasLmHead);
-  ui.runButton.disabled = !state.model || state.running || Boolean(state.gen?.running);
-  ui.generateButton.disabled = !canGenerate || state.running || Boolean(state.gen?.running);
+  ui.runButton.disabled = !state.model || state.running || Boolean(state.gen?.running) || state.interrupting;
+  ui.generateButton.disabled = !canGenerate || state.running || Boolean(state.gen?.running) || state.interrupting;
   ui.stopButton.disabled = !state.gen?.running;
   ui.modelSelect.disabled = state.bundled.length === 0 && !state.model;
 }
@@ -154,6 +158,7 @@ async function tracked(promise) {
 async function interruptCall() {
   if (state.interrupting || !state.gb) return;
   state.interrupting = true;
+  setStatus();
   ui.interruptButton.disabled = true;
   stopGeneration();
   ui.runStatus.textContent = 'Stopping: restarting the engine and loading the model again…';
@@ -235,6 +240,8 @@ async function loadModel(source, name, bundledIndex = null) {
   ui.loadNote.textContent = '';
   ui.cancelLoadButton.disabled = false;
   ui.cancelLoadButton.textContent = 'Cancel';
+  state.loadBuilding = false;
+  state.loadRestarted = false;
   ui.progress.hidden = false;
   ui.progressBar.removeAttribute('value');
   ui.progressStatus.textContent = `Loading ${name}…`;
@@ -256,6 +263,9 @@ async function loadModel(source, name, bundledIndex = null) {
         // The weights are the last download: model.safetensors, or the last shard of a sharded checkpoint.
         const lastShard = /-(\d+)-of-\1\.safetensors$/.test(file ?? '');
         const done = !stage && total && loaded >= total && (file === 'model.safetensors' || lastShard);
+        // From here the worker is inside one synchronous call (reading a picked file as it builds, or building
+        // from downloaded bytes): only replacing the worker stops it (cancelLoad).
+        state.loadBuilding = Boolean(stage || done);
         ui.progressStatus.textContent = done ? `${file}: ${mb(loaded)} read; building the model in memory…`
           : `${file}: ${mb(loaded)}${total ? ` of ${mb(total)} (${Math.floor((100 * loaded) / total)}%)` : ''}${doing}`;
       },
@@ -283,7 +293,8 @@ async function loadModel(source, name, bundledIndex = null) {
     if (seq !== state.loadSeq) return;
     // Cancelled by its reader (the Cancel button): no error, and the model shown before is still there.
     if (withdrawal.signal.aborted) {
-      ui.loadNote.textContent = `Loading ${name} was cancelled${state.model ? `; ${state.modelName} is still loaded` : ''}.`;
+      const restarted = state.loadRestarted ? ' (the engine was restarted to stop the build)' : '';
+      ui.loadNote.textContent = `Loading ${name} was cancelled${restarted}${state.model ? `; ${state.modelName} is still loaded` : ''}.`;
     } else {
       showError(ui.modelError, e);
     }
@@ -300,16 +311,35 @@ async function loadModel(source, name, bundledIndex = null) {
 }
 
 /**
- * The Cancel button beside a load's progress: downloads and reads stop at once; a model whose build has begun
- * (one synchronous step in the worker) is built, then dropped. The model shown before stays loaded.
+ * The Cancel button beside a load's progress: downloads stop at once. A build under way is one synchronous call in
+ * the worker, which no message reaches until it ends (tens of seconds for a checkpoint of gigabytes): the worker is
+ * replaced instead, and the model shown before is loaded again in the new one (from its URL or its files).
  */
-function cancelLoad() {
-  if (!state.loadAbort || state.loadAbort.signal.aborted) return;
-  state.loadAbort.abort(new DOMException('the reader cancelled the load', 'AbortError'));
+async function cancelLoad() {
+  const withdrawal = state.loadAbort;
+  if (!withdrawal || withdrawal.signal.aborted) return;
+  withdrawal.abort(new DOMException('the reader cancelled the load', 'AbortError'));
   // The button is disabled while the load winds down, which would drop a keyboard user's focus on the page's body.
   if (document.activeElement === ui.cancelLoadButton && !ui.modelSelect.disabled) ui.modelSelect.focus();
   ui.cancelLoadButton.disabled = true;
   ui.cancelLoadButton.textContent = 'Cancelling…';
+  if (!state.loadBuilding || state.interrupting || !state.gb) return;
+  state.interrupting = true;
+  state.loadRestarted = true;
+  setStatus();
+  stopGeneration();
+  try {
+    await state.gb.interrupt();
+  } catch (e) {
+    showError(ui.modelError, `The load could not be cancelled cleanly (${e.message}). Reload the page.`);
+  } finally {
+    state.interrupting = false;
+    state.inFlight = 0;
+    clearTimeout(state.inFlightTimer);
+    ui.interruptButton.hidden = true;
+    setStatus();
+    if (state.model) tokenizeNow();
+  }
 }
 
 function mb(n) {

@@ -281,6 +281,30 @@ describe('a GPT-2-small-shaped model in the page', () => {
     }));
     assert.equal(long.views, false, 'the views of every layer are left out');
     assert.match(long.note, /^Every head at once, one layer as lines and the flow through the layers read the maps of every layer\. For this input \(\d{3} tokens\) those would pass 64 MB.* Shorten the text to about 341 tokens to see them\.$/);
+
+    // Cancel while a picked checkpoint is checked and built: that is one synchronous call in the worker, which no
+    // message reaches, so the page replaces the worker; the model shown before is loaded again there and runs.
+    await page.fill('#text-input', TEXT);
+    await page.evaluate(() => {
+      window.__cancelSeen = false;
+      const status = document.getElementById('load-status');
+      new MutationObserver(() => {
+        if (!window.__cancelSeen && /checking every value|building the model/.test(status.textContent)) {
+          window.__cancelSeen = true;
+          document.getElementById('cancel-load').click();
+        }
+      }).observe(status, { childList: true, characterData: true, subtree: true });
+    });
+    await page.setInputFiles('#folder-input', SHAPED);
+    await page.waitForFunction(() => /was cancelled/.test(document.getElementById('load-note').textContent), null, { timeout: 180000 });
+    await waitIdle(page, 180000);
+    assert.match(await page.$eval('#load-note', (e) => e.textContent),
+      /^Loading .+ was cancelled \(the engine was restarted to stop the build\); .+ is still loaded\.$/);
+    assert.equal(await page.$eval('#model-error', (e) => e.hidden), true, 'no error');
+    await press(page, '#run-button');
+    await waitIdle(page, 180000);
+    assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '', 'the model shown before still runs');
+    await waitPainted(page, '#heatmap canvas');
     assert.deepEqual(watch.errors, [], 'no console errors');
     await context.close();
   });

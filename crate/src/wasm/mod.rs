@@ -106,16 +106,27 @@ pub fn folder_hint(names: &str, missing: &str) -> Option<String> {
 /// before it downloads model.safetensors: a wrong file is named before hundreds of megabytes are fetched.
 #[wasm_bindgen(js_name = checkBeforeWeights)]
 pub fn check_before_weights(config: &[u8], tokenizer: &[u8], tokenizer_config: Option<Vec<u8>>, special_tokens_map: Option<Vec<u8>>, generation_config: Option<Vec<u8>>) -> Result<(), JsError> {
-    let files = ModelFiles {
+    let files = files_without_weights(config, tokenizer, &tokenizer_config, &special_tokens_map, &generation_config);
+    Session::check_before_weights(&files).map_err(js_error)?;
+    crate::loader::limits::check_values(config, true).map_err(js_error)
+}
+
+/// A model folder's small files as the core takes them; the weights cross the boundary apart (load.rs).
+fn files_without_weights<'a>(
+    config: &'a [u8],
+    tokenizer: &'a [u8],
+    tokenizer_config: &'a Option<Vec<u8>>,
+    special_tokens_map: &'a Option<Vec<u8>>,
+    generation_config: &'a Option<Vec<u8>>,
+) -> ModelFiles<'a> {
+    ModelFiles {
         config,
         weights: None,
         tokenizer,
         tokenizer_config: tokenizer_config.as_deref(),
         special_tokens_map: special_tokens_map.as_deref(),
         generation_config: generation_config.as_deref(),
-    };
-    Session::check_before_weights(&files).map_err(js_error)?;
-    crate::loader::limits::check_values(config, true).map_err(js_error)
+    }
 }
 
 /// The tokenizer.json Glassbox makes of a Marian folder's files (`source.spm`, `target.spm`,
@@ -771,14 +782,7 @@ impl WasmModel {
         // model.safetensors stays in JavaScript (its bytes, or a reader of the picked file): read one
         // tensor at a time (load.rs).
         let weights = load::JsWeights::from_js(weights)?;
-        let files = ModelFiles {
-            config,
-            weights: None,
-            tokenizer,
-            tokenizer_config: tokenizer_config.as_deref(),
-            special_tokens_map: special_tokens_map.as_deref(),
-            generation_config: generation_config.as_deref(),
-        };
+        let files = files_without_weights(config, tokenizer, &tokenizer_config, &special_tokens_map, &generation_config);
         let storage = opts.weights.as_deref().map(parse_storage).transpose()?;
         let mut session = Session::load_from(&files, weights.as_ref().map(load::JsWeights::source), opts.random_seed, storage).map_err(js_error)?;
         if let Some(code) = &opts.src_lang {
