@@ -226,7 +226,9 @@ function readableAgain(source) {
 
 async function loadModel(source, name, bundledIndex = null) {
   const seq = ++state.loadSeq;
-  // The load this one replaces stops downloading and reading now, instead of finishing for nothing.
+  // The load this one replaces stops downloading now, instead of finishing for nothing. One that is already
+  // building (one synchronous call in the worker) ends first: restarting the engine to stop it would load the
+  // model shown before again, as long a wait for a large one (Cancel does that, and says so).
   state.loadAbort?.abort();
   const withdrawal = new AbortController();
   state.loadAbort = withdrawal;
