@@ -242,6 +242,7 @@ async function loadModel(source, name, bundledIndex = null) {
   ui.loadNote.textContent = '';
   ui.cancelLoadButton.disabled = false;
   ui.cancelLoadButton.textContent = 'Cancel';
+  ui.cancelLoadButton.setAttribute('aria-label', 'Cancel loading the model');
   state.loadBuilding = false;
   state.loadRestarted = false;
   ui.progress.hidden = false;
@@ -325,6 +326,7 @@ async function cancelLoad() {
   if (document.activeElement === ui.cancelLoadButton && !ui.modelSelect.disabled) ui.modelSelect.focus();
   ui.cancelLoadButton.disabled = true;
   ui.cancelLoadButton.textContent = 'Cancelling…';
+  ui.cancelLoadButton.setAttribute('aria-label', 'Cancelling the load');
   if (!state.loadBuilding || state.interrupting || !state.gb) return;
   state.interrupting = true;
   state.loadRestarted = true;
