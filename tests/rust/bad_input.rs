@@ -240,6 +240,18 @@ fn config_infinite_or_nan_number_is_named_by_its_key() {
     }
 }
 
+/// Half of a surrogate pair (`\ud83d` alone, as Python's json.dumps writes a string cut inside an emoji) is named
+/// with its key and how to write it; serde alone says "unexpected end of hex escape". A whole pair is fine.
+#[test]
+fn config_lone_surrogate_escape_is_named_with_the_fix() {
+    for bad in ["\\ud83d", "\\ud83d\\u0041", "\\ude00"] {
+        let err = model_error(&with_config("gpt2", |c| c.replacen('{', &format!("{{\"note\": \"cut {bad}\", "), 1)));
+        assert_mentions(&err, &["config.json", "escape that is not a character", "in field `note`", "must be followed by"]);
+    }
+    let whole = with_config("gpt2", |c| c.replacen('{', "{\"note\": \"\\ud83d\\ude00\", ", 1));
+    assert!(glassbox::session::Session::load_with(&whole.files(), None, None).is_ok(), "a whole surrogate pair is a character");
+}
+
 #[test]
 fn unknown_model_type() {
     let err = model_error(&with_config("gpt2", |c| c.replace("\"model_type\": \"gpt2\"", "\"model_type\": \"falcon\"")));

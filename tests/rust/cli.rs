@@ -752,4 +752,11 @@ fn fixes_name_the_value_that_works() {
     assert!(err.contains("is not a regular file") && err.contains("Give --data a JSON file") && !err.contains("model folder"), "{err}");
     let err = failure(&["tokenize", &gpt2, "--text-file", &folder]);
     assert!(err.contains("is not a regular file") && err.contains("Give --text-file a text file") && !err.contains("model folder"), "{err}");
+
+    // Half a surrogate pair in --data: named with how to write it (serde says only "unexpected end of hex escape").
+    let data = std::env::temp_dir().join(format!("glassbox-surrogate-{}.json", std::process::id()));
+    std::fs::write(&data, r#"{"classes": ["a", "b"], "train": [{"text": "cut \ud83d", "label": 0}], "test": []}"#).unwrap();
+    let err = failure(&["transfer", &dir("bert"), "--data", &data.display().to_string()]);
+    std::fs::remove_file(&data).ok();
+    assert!(err.contains("escape that is not a character") && err.contains("must be followed by"), "{err}");
 }
