@@ -1015,9 +1015,12 @@ function stopGeneration() {
   if (!gen?.running) return;
   gen.handle?.cancel();
   // A step runs to its end once begun, and the first one reads the whole prompt: seconds, for a long prompt on a
-  // real-size model. The generation stops right after it, before any token is written.
+  // real-size model. The generation stops right after it, before any token is written. Beam search is one step:
+  // the whole search runs before its first token is shown.
   const read = state.model?.info.kind === 'decoder-only' ? 'the prompt' : 'the input';
-  gen.status = gen.steps.length ? 'Stopping…' : `Stopping as soon as the model has read ${read} (a step cannot be cut short)…`;
+  gen.status = gen.steps.length ? 'Stopping…'
+    : gen.sampling?.numBeams > 1 ? 'Stopping once the beam search ends (it runs as one step, which cannot be cut short)…'
+      : `Stopping as soon as the model has read ${read} (a step cannot be cut short)…`;
   renderGeneration();
 }
 

@@ -321,6 +321,19 @@ describe('each model, as a user walks through it', () => {
     assert.ok(done.ids.length < 200);
     await waitIdle(page);
     assert.equal(await page.isEnabled('#generate-button'), true);
+    // Beam search is one step: Stop says it waits for the whole search, not for the prompt.
+    await page.fill('#temperature', '0');
+    await page.fill('#num-beams', '3');
+    const beamSince = await mark(page);
+    const beamStopping = await page.evaluate(() => {
+      document.querySelector('#generate-button').click();
+      document.querySelector('#stop-button').click();
+      return document.querySelector('#generated .gen-status')?.textContent;
+    });
+    assert.match(beamStopping ?? '', /^Stopping once the beam search ends \(it runs as one step, which cannot be cut short\)…$/);
+    await waitThrough(page, beamSince, 'generating');
+    await page.fill('#num-beams', '1');
+    await page.fill('#temperature', '1');
   });
 });
 
