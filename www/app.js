@@ -157,26 +157,38 @@ async function tracked(promise) {
  */
 async function interruptCall() {
   if (state.interrupting || !state.gb) return;
-  state.interrupting = true;
-  setStatus();
   ui.interruptButton.disabled = true;
-  stopGeneration();
   ui.runStatus.textContent = 'Stopping: restarting the engine and loading the model again…';
   try {
-    await state.gb.interrupt();
+    await restartEngine();
     ui.runStatus.textContent = `Stopped. The engine was restarted and ${state.modelName || 'the model'} loaded again; your text is unchanged.`;
   } catch (e) {
     ui.runStatus.textContent = '';
     showError(ui.runError, `The computation could not be stopped cleanly (${e.message}). Reload the page.`);
   } finally {
+    ui.interruptButton.disabled = false;
+    ui.text.focus();
+  }
+}
+
+/**
+ * Replace the worker, the one way to end a synchronous call inside the wasm (a run, a build); the JS API loads the
+ * models it held again in the new one. Meanwhile the page reports `loading` and Run and Generate wait: a request
+ * sent before the reload ends would find no model there. Rejects when the new engine could not start.
+ */
+async function restartEngine() {
+  state.interrupting = true;
+  setStatus();
+  stopGeneration();
+  try {
+    await state.gb.interrupt();
+  } finally {
     state.interrupting = false;
     state.inFlight = 0;
     clearTimeout(state.inFlightTimer);
     ui.interruptButton.hidden = true;
-    ui.interruptButton.disabled = false;
-    ui.text.focus();
     setStatus();
-    tokenizeNow();
+    if (state.model) tokenizeNow();
   }
 }
 
@@ -328,22 +340,8 @@ async function cancelLoad() {
   ui.cancelLoadButton.textContent = 'Cancelling…';
   ui.cancelLoadButton.setAttribute('aria-label', 'Cancelling the load');
   if (!state.loadBuilding || state.interrupting || !state.gb) return;
-  state.interrupting = true;
   state.loadRestarted = true;
-  setStatus();
-  stopGeneration();
-  try {
-    await state.gb.interrupt();
-  } catch (e) {
-    showError(ui.modelError, `The load could not be cancelled cleanly (${e.message}). Reload the page.`);
-  } finally {
-    state.interrupting = false;
-    state.inFlight = 0;
-    clearTimeout(state.inFlightTimer);
-    ui.interruptButton.hidden = true;
-    setStatus();
-    if (state.model) tokenizeNow();
-  }
+  await restartEngine().catch((e) => showError(ui.modelError, `The load could not be cancelled cleanly (${e.message}). Reload the page.`));
 }
 
 function mb(n) {

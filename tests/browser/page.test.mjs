@@ -306,11 +306,7 @@ describe('each model, as a user walks through it', () => {
     await page.fill('#max-tokens', '200');
     const since = await mark(page);
     // Generate, then Stop at once: a tiny model writes its whole output faster than a test can press a button.
-    const stopping = await page.evaluate(() => {
-      document.querySelector('#generate-button').click();
-      document.querySelector('#stop-button').click();
-      return document.querySelector('#generated .gen-status')?.textContent;
-    });
+    const stopping = await generateThenStop(page);
     // Before the first token the first step is reading the prompt, which nothing cuts short: the line says so.
     assert.match(stopping ?? '', /^Stopping as soon as the model has read the prompt \(a step cannot be cut short\)…$/);
     await waitThrough(page, since, 'generating');
@@ -325,17 +321,22 @@ describe('each model, as a user walks through it', () => {
     await page.fill('#temperature', '0');
     await page.fill('#num-beams', '3');
     const beamSince = await mark(page);
-    const beamStopping = await page.evaluate(() => {
-      document.querySelector('#generate-button').click();
-      document.querySelector('#stop-button').click();
-      return document.querySelector('#generated .gen-status')?.textContent;
-    });
+    const beamStopping = await generateThenStop(page);
     assert.match(beamStopping ?? '', /^Stopping once the beam search ends \(it runs as one step, which cannot be cut short\)…$/);
     await waitThrough(page, beamSince, 'generating');
     await page.fill('#num-beams', '1');
     await page.fill('#temperature', '1');
   });
 });
+
+/** Press Generate, then Stop in the same task (a tiny model would finish first otherwise): the status line then. */
+function generateThenStop(page) {
+  return page.evaluate(() => {
+    document.querySelector('#generate-button').click();
+    document.querySelector('#stop-button').click();
+    return document.querySelector('#generated .gen-status')?.textContent;
+  });
+}
 
 describe('errors while running', () => {
   it('shows the core\'s message for an over-long text and runs the next one', async () => {

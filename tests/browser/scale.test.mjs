@@ -305,6 +305,22 @@ describe('a GPT-2-small-shaped model in the page', () => {
     await waitIdle(page, 180000);
     assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '', 'the model shown before still runs');
     await waitPainted(page, '#heatmap canvas');
+
+    // Stop during a long run (the control beside Run): the engine restarts, the model is loaded again, the text stays.
+    const longText = Array(18).fill(TEXT).join(' ');
+    await page.fill('#text-input', longText);
+    await page.evaluate(() => document.getElementById('run-button').click());
+    await page.waitForSelector('#interrupt-button', { state: 'visible', timeout: 60000 });
+    await page.click('#interrupt-button');
+    await page.waitForFunction(() => /^Stopped\. The engine was restarted/.test(document.getElementById('run-status').textContent),
+      null, { timeout: 180000 });
+    await waitIdle(page, 180000);
+    assert.equal(await page.$eval('#text-input', (e) => e.value), longText, 'the text is unchanged');
+    assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '', 'Stop is not an error');
+    await page.fill('#text-input', TEXT);
+    await press(page, '#run-button');
+    await waitIdle(page, 180000);
+    assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '', 'the reloaded model runs');
     assert.deepEqual(watch.errors, [], 'no console errors');
     await context.close();
   });
