@@ -124,8 +124,8 @@ pub fn transfer(session: &Session, data: &Path) -> Result<Value> {
         too_large: "Give fewer sentences: a few hundred are enough to fit a logistic regression",
     };
     let text = crate::read_file_given(data, Some(crate::MAX_JSON_BYTES), &DATA_FILE)?.ok_or_else(|| fail("cannot be read (no such file)".into()))?;
-    let v: Value = serde_json::from_slice(&text).map_err(|e| match glassbox::loader::bad_escape_fix(&e) {
-        Some(fix) => Error::file(data.display().to_string(), format!("holds a \\u escape that is not a character ({e})"), fix),
+    let v: Value = serde_json::from_slice(&text).map_err(|e| match glassbox::loader::bad_escape(&e) {
+        Some((problem, fix)) => Error::file(data.display().to_string(), format!("holds {problem} ({e})"), fix),
         None => fail(format!("is not JSON ({e})")),
     })?;
     let classes = v["classes"].as_array().ok_or_else(|| fail("has no \"classes\" list (the label names)".into()))?.len();

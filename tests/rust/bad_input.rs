@@ -241,12 +241,19 @@ fn config_infinite_or_nan_number_is_named_by_its_key() {
 }
 
 /// Half of a surrogate pair (`\ud83d` alone, as Python's json.dumps writes a string cut inside an emoji) is named
-/// with its key and how to write it; serde alone says "unexpected end of hex escape". A whole pair is fine.
+/// with its key and how to write it; serde alone says "unexpected end of hex escape". A whole pair is fine. An
+/// escape JSON does not have (`\q`, `\uZZZZ`) says so and how to write a literal backslash.
 #[test]
-fn config_lone_surrogate_escape_is_named_with_the_fix() {
+fn config_bad_escapes_are_named_with_the_fix() {
     for bad in ["\\ud83d", "\\ud83d\\u0041", "\\ude00"] {
         let err = model_error(&with_config("gpt2", |c| c.replacen('{', &format!("{{\"note\": \"cut {bad}\", "), 1)));
         assert_mentions(&err, &["config.json", "escape that is not a character", "in field `note`", "must be followed by"]);
+    }
+    // An escape JSON does not have at all (a Windows path or a regular expression with single backslashes):
+    // serde says only "invalid escape".
+    for bad in ["\\uZZZZ", "\\u12", "\\q", "C:\\models", "\\d+"] {
+        let err = model_error(&with_config("gpt2", |c| c.replacen('{', &format!("{{\"note\": \"{bad}\", "), 1)));
+        assert_mentions(&err, &["config.json", "backslash escape JSON does not have", "in field `note`", "Double every backslash"]);
     }
     let whole = with_config("gpt2", |c| c.replacen('{', "{\"note\": \"\\ud83d\\ude00\", ", 1));
     assert!(glassbox::session::Session::load_with(&whole.files(), None, None).is_ok(), "a whole surrogate pair is a character");

@@ -759,4 +759,9 @@ fn fixes_name_the_value_that_works() {
     let err = failure(&["transfer", &dir("bert"), "--data", &data.display().to_string()]);
     std::fs::remove_file(&data).ok();
     assert!(err.contains("escape that is not a character") && err.contains("must be followed by"), "{err}");
+    // A single backslash before a letter (a pasted Windows path): an escape JSON does not have.
+    std::fs::write(&data, r#"{"classes": ["a", "b"], "train": [{"text": "C:\models", "label": 0}], "test": []}"#).unwrap();
+    let err = failure(&["transfer", &dir("bert"), "--data", &data.display().to_string()]);
+    std::fs::remove_file(&data).ok();
+    assert!(err.contains("backslash escape JSON does not have") && err.contains("Double every backslash"), "{err}");
 }

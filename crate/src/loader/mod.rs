@@ -71,20 +71,30 @@ fn json_error(file: &str, bytes: &[u8], e: serde_json::Error) -> Error {
         return Error::file(file, format!("holds a number too large for a 64-bit float{near} ({e})"),
             "Write a finite number there (at most about 1.8e308)");
     }
-    if let Some(fix) = bad_escape_fix(&e) {
-        return Error::file(file, format!("holds a \\u escape that is not a character{} ({e})", key_before(bytes, e.line(), e.column()).map(|k| format!(" in field `{k}`")).unwrap_or_default()), fix);
+    if let Some((problem, fix)) = bad_escape(&e) {
+        return Error::file(file, format!("holds {problem}{} ({e})", key_before(bytes, e.line(), e.column()).map(|k| format!(" in field `{k}`")).unwrap_or_default()), fix);
     }
     Error::file(file, format!("not valid JSON or missing a required field{near} ({e})"), fix)
 }
 
-/// The fix for a `\u` escape JSON has no character for: half of a surrogate pair (`\ud83d` alone, as Python's
-/// json.dumps writes a string cut inside an emoji) or a malformed escape. serde's words ("unexpected end of hex
-/// escape") name neither. `None` for every other error.
-pub fn bad_escape_fix(e: &serde_json::Error) -> Option<&'static str> {
+/// What is wrong with a backslash escape serde refused, and how to write it, or `None` for every other error.
+/// Two kinds, which serde's words ("unexpected end of hex escape", "invalid escape") name neither of:
+/// - a `\u` escape JSON has no character for: half of a surrogate pair (`\ud83d` alone, as Python's json.dumps
+///   writes a string cut inside an emoji);
+/// - an escape JSON does not have: `\q`, `\x41`, `\u` without four hex digits (`\uZZZZ`), most often a Windows
+///   path or a regular expression pasted with single backslashes.
+pub fn bad_escape(e: &serde_json::Error) -> Option<(&'static str, &'static str)> {
     let said = e.to_string();
-    (said.contains("hex escape") || said.contains("surrogate") || said.contains("unicode code point")).then_some(
-        "Write the character itself, or a complete escape: \\uD800 to \\uDBFF must be followed by \\uDC00 to \\uDFFF (one emoji is two escapes)",
-    )
+    if said.contains("hex escape") || said.contains("surrogate") || said.contains("unicode code point") {
+        return Some((
+            "a \\u escape that is not a character",
+            "Write the character itself, or a complete escape: \\uD800 to \\uDBFF must be followed by \\uDC00 to \\uDFFF (one emoji is two escapes)",
+        ));
+    }
+    said.starts_with("invalid escape").then_some((
+        "a backslash escape JSON does not have (JSON knows only \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\u followed by four hex digits)",
+        "Double every backslash that is meant literally (a Windows path or a regular expression: \\\\d, C:\\\\models), or write \\u with four hex digits",
+    ))
 }
 
 /// A config.json key whose three states mean different things: left out (the HF config class's
