@@ -12,7 +12,7 @@
 // Prints a table; `--json FILE` writes the same figures with the field names of issue 11:
 // machine.{peak_gflops, bandwidth_gbs (the largest of bandwidth_one_stream_gbs, bandwidth_two_streams_gbs and bandwidth_four_streams_gbs)}, minilm["16"|"128"].{glassbox_ms, glassbox_capture_ms,
 // candle_ms, ort_ms}, gemm[].{m, k, n, glassbox_gflops, candle_gflops, ort_gflops},
-// decode[storage].{tok_s, bound_tok_s}, memory[storage].{weights_mb, after_load_mb, after_512_mb},
+// decode[storage].{tok_s, bound_tok_s, streams}, memory[storage].{weights_mb, after_load_mb, after_512_mb},
 // wasm_bytes (plus a few extra fields).
 //
 // Peers are optional: a peer that is not built prints one line saying so and its figures are null.
@@ -94,6 +94,8 @@ if (argv[0] === '--child') {
   if (what === 'gpt2') {
     const m = new glassbox.BenchModel(enc(GPT2_SMALL), undefined, storage, 7);
     out.after_load_mb = glassbox.bench_memory_bytes() / 1e6;
+    // What the load measured this machine reads fastest (a build before 2026-12-07 always read six).
+    out.streams = glassbox.bench_decode_wide ? (glassbox.bench_decode_wide() ? 6 : 2) : 6;
     for (const ctx of [128, 512]) {
       m.start(new Uint32Array(0), ids(ctx));
       let tok = 11;
@@ -208,6 +210,14 @@ const SHAPES = [
   ['GPT-2 c_attn', 768, 2304], ['GPT-2 ffn down', 3072, 768],
   ['T5-small ffn up', 512, 2048],
 ];
+// Decoding reads its weights as six streams side by side or two, whichever this machine reads faster:
+// a model loads and measures it (Model::calibrate_decoding). A one-layer model with GPT-2's token
+// table (154 MB of f32) makes that choice here too, so the GEMV rows below read as a model would.
+if (wants('gemm') && glassbox.bench_decode_wide) {
+  new glassbox.BenchModel(enc({ ...GPT2_SMALL, n_layer: 1 }), undefined, 'f32', 7).free();
+  result.machine.decode_streams = glassbox.bench_decode_wide() ? 6 : 2;
+  console.log(`\ndecoding reads ${result.machine.decode_streams} streams of weights side by side on this machine (measured when a large model loads)`);
+}
 if (wants('gemm')) console.log('\nGEMM/GEMV (f32 weights; GFLOP/s)  M    K     N   glassbox   candle      ort   % of peak (M>1) or of bandwidth (M=1): glassbox / candle / ort');
 for (const [name, k, n] of wants('gemm') ? SHAPES : []) {
   const ort = await ortSession(`matmul_${k}_${n}.onnx`);
@@ -375,9 +385,9 @@ if (!wants('decode')) {
     const bytes = gpt2BytesPerToken(storage);
     const bound = (result.machine.bandwidth_gbs * 1e9) / bytes;
     const weightsMb = gpt2WeightBytes(storage) / 1e6;
-    result.decode[storage] = { tok_s: r.tok_s_128, tok_s_512: r.tok_s_512, bound_tok_s: bound };
+    result.decode[storage] = { tok_s: r.tok_s_128, tok_s_512: r.tok_s_512, bound_tok_s: bound, streams: r.streams };
     result.memory[storage] = { weights_mb: weightsMb, after_load_mb: r.after_load_mb, after_512_mb: r.after_512_mb };
-    console.log(`${storage.padEnd(34)} ${fmt(r.tok_s_128).padStart(9)} ${fmt(r.tok_s_512).padStart(10)} ${fmt(bound).padStart(12)} ${fmt((100 * r.tok_s_128) / bound, 0).padStart(10)}% ${fmt(weightsMb, 0).padStart(11)} ${fmt(r.after_load_mb, 0).padStart(14)} ${fmt(r.after_512_mb, 0).padStart(13)}`);
+    console.log(`${storage.padEnd(34)} ${fmt(r.tok_s_128).padStart(9)} ${fmt(r.tok_s_512).padStart(10)} ${fmt(bound).padStart(12)} ${fmt((100 * r.tok_s_128) / bound, 0).padStart(10)}% ${fmt(weightsMb, 0).padStart(11)} ${fmt(r.after_load_mb, 0).padStart(14)} ${fmt(r.after_512_mb, 0).padStart(13)}${storage === 'int8' ? '' : `   (reads ${r.streams} streams)`}`);
     if (theirs) {
       result.decode_against ??= {};
       result.decode_against[storage] = { tok_s: theirs.tok_s_128, tok_s_512: theirs.tok_s_512, bound_tok_s: bound };

@@ -220,3 +220,32 @@ fn a_table_stored_twice_is_found_by_its_bytes_in_memory_and_outside() {
     }
     assert!(held.largest_read.get() <= 1 << 20, "compared a piece at a time, not whole");
 }
+
+/// A generating model whose token table is larger than the caches (64 MiB of f32 here: random weights,
+/// the fixture's shape with a long vocabulary) times decoding wide (six streams of weights side by side)
+/// and narrow (two) when it loads, and keeps the faster for this machine; a small one, and an encoder
+/// however large, leave the choice alone. The numbers are the same either way
+/// (tests/wasm/kernels.test.mjs, "decoding narrow ... or wide").
+#[test]
+fn a_large_decoder_chooses_how_decoding_reads_its_weights() {
+    let with_vocab = |name: &str, c_key: &str| {
+        let folder = Folder::fixture(name);
+        let mut config: serde_json::Value = serde_json::from_slice(&folder.config).unwrap();
+        let c = config[c_key].as_u64().unwrap() as usize;
+        config["vocab_size"] = ((64 << 20) / (4 * c)).into();
+        (folder, serde_json::to_vec(&config).unwrap())
+    };
+    let (folder, config) = with_vocab("gpt2", "n_embd");
+    let files = glassbox::loader::ModelFiles { config: &config, weights: None, tokenizer: &folder.tokenizer, ..Default::default() };
+    let large = glassbox::models::Model::load(&files, Some(3)).expect("a random model loads");
+    let (wide_ms, narrow_ms) = large.calibrate_decoding().expect("a 64 MiB token table is timed");
+    assert!(wide_ms.is_finite() && narrow_ms.is_finite() && wide_ms > 0.0 && narrow_ms > 0.0, "{wide_ms} {narrow_ms}");
+    assert_eq!(glassbox::kernels::decode_wide(), wide_ms <= narrow_ms, "the faster is kept: wide {wide_ms} ms, narrow {narrow_ms} ms");
+
+    let small = glassbox::models::Model::load(&folder.files(), None).expect("the fixture loads");
+    assert_eq!(small.calibrate_decoding(), None, "a table that fits in the caches is not timed");
+    let (bert, config) = with_vocab("bert", "hidden_size");
+    let files = glassbox::loader::ModelFiles { config: &config, weights: None, tokenizer: &bert.tokenizer, ..Default::default() };
+    let encoder = glassbox::models::Model::load(&files, Some(3)).expect("a random encoder loads");
+    assert_eq!(encoder.calibrate_decoding(), None, "an encoder does not decode");
+}

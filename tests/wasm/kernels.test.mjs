@@ -92,7 +92,7 @@ test('the binary was built with SIMD128', () => {
 test('the shipped wasm carries no kernel checks or benchmark handles (they are pkg-checks/ only)', async () => {
   const shipped = await import(`${pathToFileURL(join(ROOT, 'pkg', 'glassbox.js')).href}?shipped`);
   assert.equal(typeof shipped.WasmModel, 'function', 'pkg/ is the real build');
-  for (const name of ['check_linear', 'check_softmax', 'kernels_simd128', 'KernelBench', 'BenchModel', 'bench_memory_bytes']) {
+  for (const name of ['check_linear', 'check_softmax', 'kernels_simd128', 'KernelBench', 'BenchModel', 'bench_memory_bytes', 'bench_set_decode_wide']) {
     assert.equal(shipped[name], undefined, `pkg/ exports ${name}: the \`checks\` feature leaked into the shipped build`);
   }
   assert.ok(readFileSync(checksPath).length > readFileSync(wasmPath).length, 'pkg-checks/ holds more than pkg/');
@@ -209,6 +209,34 @@ test('Linear in every weight storage (f32, f16, bf16, int8): SIMD == scalar, and
         for (const m of [1, 2, 3, 4, 7, 40]) checkLinearStorage(rand, storage, m, k, n);
       }
     }
+  }
+});
+
+test('decoding narrow (two streams of weights) or wide (six), as a load chooses for the machine: the same bits, SIMD == scalar', () => {
+  // Rows 1 to 3 decode (GEMV). Narrow takes pairs of panels half the matrix apart, then the panels past
+  // them alone: 2 panels (n = 9..16) is one pair; 5 (n = 40) two pairs and one past; 13 (n = 100)
+  // six pairs and one; 6,283 (the GPT-2 LM head's 50,257 columns) many pairs.
+  const rand = randomF32(12);
+  const wideBefore = glassbox.bench_decode_wide();
+  try {
+    for (const storage of ['f32', 'f16', 'bf16']) {
+      for (const [k, n] of [[17, 9], [64, 16], [130, 40], [300, 100], [8, 50257]]) {
+        for (const m of [1, 2, 3]) {
+          const x = rand(m * k), w = rand(n * k), bias = rand(n);
+          const run = (wide, simd) => {
+            glassbox.bench_set_decode_wide(wide);
+            assert.equal(glassbox.bench_decode_wide(), wide);
+            return glassbox.check_linear_storage(x, m, k, w, n, bias, storage, simd).slice(0, m * n);
+          };
+          const what = `${storage} m=${m} k=${k} n=${n}`;
+          const narrow = run(false, true);
+          assertIdentical(narrow, run(true, true), `${what}: narrow == wide`);
+          assertIdentical(narrow, run(false, false), `${what}: narrow SIMD == scalar`);
+        }
+      }
+    }
+  } finally {
+    glassbox.bench_set_decode_wide(wideBefore);
   }
 });
 

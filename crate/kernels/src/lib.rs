@@ -238,12 +238,34 @@ pub const DECODE_GROUPS: usize = 6;
 
 /// The groups decoding takes together, `whole` groups in all: sets of [`DECODE_GROUPS`] (`j`,
 /// `j + share`, `j + 2·share`, ..., `share` = `whole / DECODE_GROUPS`), then each group past them
-/// alone (`count` 1). Each output's sum runs in k order whatever the sets, so they change no bits.
-pub fn decode_group_sets(whole: usize) -> impl Iterator<Item = ([usize; DECODE_GROUPS], usize)> {
-    let share = whole / DECODE_GROUPS;
+/// alone (`count` 1); every group alone when `wide` is false ([`decode_wide`]). Each output's sum runs
+/// in k order whatever the sets, so they change no bits.
+pub fn decode_group_sets(whole: usize, wide: bool) -> impl Iterator<Item = ([usize; DECODE_GROUPS], usize)> {
+    let share = if wide { whole / DECODE_GROUPS } else { 0 };
     (0..share)
         .map(move |j| (core::array::from_fn(|s| j + s * share), DECODE_GROUPS))
         .chain((DECODE_GROUPS * share..whole).map(|g| ([g; DECODE_GROUPS], 1)))
+}
+
+/// Whether decoding reads [`DECODE_GROUPS`] streams of weights side by side (wide) or one (narrow), in
+/// f32, f16 and bf16 (int8 has kernels of its own). Which is faster depends on the machine's hardware
+/// prefetcher, not on the model: on an Intel Xeon VM (2026-12-05) six streams decoded f16 twice as fast
+/// as two, while on an AMD EPYC with 25 GB/s (2026-12-07, `node bench/decode-gemvs.mjs` with the
+/// constant changed) six streams read the weights at 18 GB/s in f32 and one stream at 24 GB/s, and a
+/// stream test there gave 24 GB/s for one or two streams and 14 for four. So the choice is measured on
+/// the machine, in the storage of the model at hand (`glassbox::models::Model::calibrate_decoding`, when
+/// a large model loads). Wide until then.
+static DECODE_WIDE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+
+/// Whether decoding reads [`DECODE_GROUPS`] streams side by side (see [`DECODE_WIDE`]).
+pub fn decode_wide() -> bool {
+    DECODE_WIDE.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Sets how decoding reads f32, f16 and bf16 weights: [`DECODE_GROUPS`] streams side by side, or one.
+/// Numbers do not change: every output adds its products in the same runs, in k order, either way.
+pub fn set_decode_wide(wide: bool) {
+    DECODE_WIDE.store(wide, core::sync::atomic::Ordering::Relaxed);
 }
 
 /// Where row `kk` of panel `p` (of `n_panels`, `K` rows each) starts, in any storage but int8.

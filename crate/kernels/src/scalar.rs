@@ -257,7 +257,7 @@ pub mod avx2 {
             }
         };
         let whole = n_panels / GP;
-        for (groups, count) in decode_group_sets(whole) {
+        for (groups, count) in decode_group_sets(whole, crate::decode_wide()) {
             let mut firsts = [0usize; GP * DECODE_GROUPS];
             for (s, &g) in groups[..count].iter().enumerate() {
                 for q in 0..GP {
@@ -341,7 +341,7 @@ fn gemm_packed_impl(x: &[f32], m: usize, k: usize, panels: &[f32], n: usize, bia
         // group's rows are `GROUP_PANELS·NR` apart.
         const GP: usize = GROUP_PANELS;
         let group = |g: usize| &panels[panel_row(k, n_panels, g * GP, 0)..];
-        for (groups, count) in decode_group_sets(n_panels / GP) {
+        for (groups, count) in decode_group_sets(n_panels / GP, crate::decode_wide()) {
             for i in 0..m {
                 let (xi, row) = (&x[i * k..(i + 1) * k], &mut out[i * n..(i + 1) * n]);
                 if count == DECODE_GROUPS {

@@ -280,7 +280,9 @@ const SCRATCH_KEPT: usize = 1 << 20;
 #[allow(clippy::too_many_arguments)]
 unsafe fn prefill<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
     match PREFILL_ROWS.load(core::sync::atomic::Ordering::Relaxed) {
+        #[cfg(feature = "tile-variants")]
         4 => prefill_rows::<S, 4, 2>(src, x, m, k, n, bias, out),
+        #[cfg(feature = "tile-variants")]
         8 => prefill_rows::<S, 8, 2>(src, x, m, k, n, bias, out),
         _ => prefill_rows::<S, MR, MV>(src, x, m, k, n, bias, out),
     }
@@ -502,7 +504,8 @@ unsafe fn tile<const R: usize, const V: usize>(xp: *const f32, w: *const f32, ld
 }
 
 /// Decoding: each row of `x` times [`STREAMS`] groups of panels at a time, one from each share of the
-/// matrix (48 outputs, 12 accumulators), the weights widened in registers. SAFETY: as [`gemm`].
+/// matrix (48 outputs, 12 accumulators), or [`NARROW_STREAMS`] where the machine reads fewer streams
+/// faster ([`super::decode_wide`]), the weights widened in registers. SAFETY: as [`gemm`].
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &[f32], out: &mut [f32]) {
     let n_panels = n.div_ceil(NR);
@@ -516,13 +519,19 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
     };
     const GP: usize = super::GROUP_PANELS;
     let whole = n_panels / GP; // whole groups; the panels past them (fewer than GP) at the end
-    let share = whole / STREAMS;
-    gemv_rows::<S>(src, x.as_ptr(), m, k, share, bias.as_ptr(), out.as_mut_ptr(), n);
+    // Wide or narrow: the machine's choice ([`super::decode_wide`]).
+    let streams = if super::decode_wide() { STREAMS } else { NARROW_STREAMS };
+    let share = whole / streams;
+    if streams == STREAMS {
+        gemv_rows::<S, STREAMS>(src, x.as_ptr(), m, k, share, bias.as_ptr(), out.as_mut_ptr(), n);
+    } else {
+        gemv_rows::<S, NARROW_STREAMS>(src, x.as_ptr(), m, k, share, bias.as_ptr(), out.as_mut_ptr(), n);
+    }
     for i in 0..m {
         let (xi, row) = (x.as_ptr().add(i * k), out.as_mut_ptr().add(i * n));
         // The order of `super::decode_group_sets`, written out here so that the sets' loop sits in
         // `gemv_rows` for V8's unroller: the groups past the sets alone, then the panels past the groups.
-        for g in STREAMS * share..whole {
+        for g in streams * share..whole {
             gemv_tile::<S, 1, GP>(src, xi, k, [g * GP], bias.as_ptr(), row, n);
         }
         for p in whole * GP..n_panels {
@@ -547,13 +556,19 @@ unsafe fn gemv<S: Src>(src: &S, x: &[f32], m: usize, k: usize, n: usize, bias: &
 /// (see [`panel_pass`]).
 const STREAMS: usize = super::DECODE_GROUPS;
 
+/// Groups read side by side when decoding narrow ([`super::decode_wide`] false): two streams, half a
+/// matrix apart. On the AMD EPYC where narrow wins, GPT-2-small-shaped decoding's matrix products
+/// alone (`node bench/decode-gemvs.mjs`, the constant changed) took, in ms per token with one stream
+/// and two: f32 20.3-20.8 and 19.6-21.5, f16 14.1-14.3 and 13.2-13.4, bf16 13.7 and 10.7-10.9; six: 25-26, 17, 15.
+const NARROW_STREAMS: usize = 2;
+
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemv_rows<S: Src>(src: &S, x: *const f32, m: usize, k: usize, share: usize, bias: *const f32, out: *mut f32, n: usize) {
+unsafe fn gemv_rows<S: Src, const G: usize>(src: &S, x: *const f32, m: usize, k: usize, share: usize, bias: *const f32, out: *mut f32, n: usize) {
     const GP: usize = super::GROUP_PANELS;
     for i in 0..m {
         for j in 0..share {
-            gemv_tile_body::<S, STREAMS, GP>(src, x.add(i * k), k, core::array::from_fn(|s| (j + s * share) * GP), bias, out.add(i * n), n);
+            gemv_tile_body::<S, G, GP>(src, x.add(i * k), k, core::array::from_fn(|s| (j + s * share) * GP), bias, out.add(i * n), n);
         }
     }
 }

@@ -364,7 +364,40 @@ impl Model {
         let mut tracker = None;
         let model = Self::load_renamed(&model_type, files, weight_file, random_seed, storage, &mut tracker).map_err(|e| named_as_written(e, &written))?;
         *unused = tracker.map(|t| t.list()).unwrap_or_default();
+        model.calibrate_decoding();
         Ok(model)
+    }
+
+    /// A model that generates, with a token table too large for the caches: decoding reads its weights
+    /// from memory, and whether it reads them fastest as several streams side by side or as one is the
+    /// machine's (see [`crate::kernels::set_decode_wide`]). Measured here on that table, in its storage:
+    /// one row times the table, alternately wide and narrow, a warm-up and two timed products each (about
+    /// 50 ms for a 124M model's f32 table, against seconds of loading); the faster is kept. Smaller
+    /// models keep the choice made before. Returns the least milliseconds wide and narrow, if measured.
+    #[inline(never)]
+    pub fn calibrate_decoding(&self) -> Option<(f64, f64)> {
+        /// Past the last-level cache of the machines we measured on (32 MB), with room to spare.
+        const FROM_MEMORY: usize = 48 << 20;
+        let kind = self.info().kind;
+        let stack = if kind == Kind::EncoderDecoder { Stack::Decoder } else { Stack::Encoder };
+        let (layers::TokenTable::Packed(table), _, _) = self.family().token_table(stack) else { return None };
+        if kind == Kind::EncoderOnly || table.bytes() < FROM_MEMORY || table.storage() == crate::kernels::Storage::Int8 {
+            return None;
+        }
+        let (x, mut out) = (vec![0.5f32; table.d_in], vec![0.0f32; table.d_out]);
+        let mut best = [f64::INFINITY; 2];
+        for round in 0..3 {
+            for (i, wide) in [true, false].into_iter().enumerate() {
+                crate::kernels::set_decode_wide(wide);
+                let t0 = now_ms();
+                table.forward_into(&x, 1, &mut out);
+                if round > 0 {
+                    best[i] = best[i].min(now_ms() - t0);
+                }
+            }
+        }
+        crate::kernels::set_decode_wide(best[0] <= best[1]);
+        Some((best[0], best[1]))
     }
 
     /// [`Model::load_from`] with `files.config` as the family reads it (aliases set under their keys). Not
@@ -653,3 +686,21 @@ fn check_output_sizes(info: &ModelInfo, src_len: usize, dec_len: usize, probe: &
 pub const MAX_TOKENS_WITHOUT_POSITION_TABLE: usize = 1024;
 // check_ids_below names this limit before Glassbox's general one: it must be the smaller.
 const _: () = assert!(MAX_TOKENS_WITHOUT_POSITION_TABLE <= loader::limits::MAX_SEQUENCE);
+
+/// Milliseconds from an arbitrary start, for timing inside a load: `performance.now()` of the page,
+/// worker or Node (every one Glassbox runs in has it).
+#[cfg(target_arch = "wasm32")]
+fn now_ms() -> f64 {
+    #[wasm_bindgen::prelude::wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_namespace = performance, js_name = now)]
+        fn performance_now() -> f64;
+    }
+    performance_now()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn now_ms() -> f64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
+}

@@ -26,6 +26,19 @@ pub fn bench_set_prefill_rows(rows: usize) {
     let _ = rows;
 }
 
+/// Tests and benchmarks: decode wide (six streams of weights side by side) or narrow (two), as a
+/// model's load chooses for the machine (`Model::calibrate_decoding`); numbers do not change.
+#[wasm_bindgen]
+pub fn bench_set_decode_wide(wide: bool) {
+    crate::kernels::set_decode_wide(wide);
+}
+
+/// Whether decoding reads wide or narrow now (see [`bench_set_decode_wide`]).
+#[wasm_bindgen]
+pub fn bench_decode_wide() -> bool {
+    crate::kernels::decode_wide()
+}
+
 /// Whether this binary was built with the SIMD128 kernels.
 #[wasm_bindgen]
 pub fn kernels_simd128() -> bool {
