@@ -239,9 +239,20 @@ function readableAgain(source) {
 async function loadModel(source, name, bundledIndex = null) {
   const seq = ++state.loadSeq;
   // The load this one replaces stops downloading now, instead of finishing for nothing. One that is already
-  // building (one synchronous call in the worker) ends first: restarting the engine to stop it would load the
-  // model shown before again, as long a wait for a large one (Cancel does that, and says so).
+  // building is one synchronous call in the worker, which only replacing the worker stops: the engine restarts
+  // without loading the model shown before (it is loaded again if it is used again, e.g. when this load fails).
+  const replacedBuild = state.loading && state.loadBuilding && !state.interrupting;
   state.loadAbort?.abort();
+  if (replacedBuild) {
+    state.loadBuilding = false;
+    try {
+      await state.gb.interrupt({ lazy: true });
+    } catch (e) {
+      if (seq === state.loadSeq) showError(ui.modelError, `The engine could not be restarted (${e.message}). Reload the page.`);
+      return;
+    }
+    if (seq !== state.loadSeq) return;
+  }
   const withdrawal = new AbortController();
   state.loadAbort = withdrawal;
   // What a change of weight storage during this load loads again: this model, not the one it replaces.

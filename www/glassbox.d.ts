@@ -47,9 +47,10 @@ export declare class Glassbox {
   /**
    * Stops whatever is being computed by replacing the worker: pending promises reject ("stopped: …"), models and
    * tokenizers loaded from a folder URL or from File/Blob objects are loaded again under the same handles (ones given
-   * as ArrayBuffers must be opened again). Not for a Glassbox given its `worker`.
+   * as ArrayBuffers must be opened again); a request made meanwhile waits for its model. `lazy: true` loads each
+   * one again only when it is next used (never, if freed first). Not for a Glassbox given its `worker`.
    */
-  interrupt(): Promise<void>;
+  interrupt(options?: { lazy?: boolean }): Promise<void>;
   /** Withdraws the queued background requests (of lanes starting with `lane`, or all); each rejects with "cancelled: …". */
   dropBackground(lane?: string): void;
   /** The size of the engine's WebAssembly memory now, in bytes (it grows and never shrinks). */

@@ -101,6 +101,7 @@ export class Glassbox {
     this._closed = null;
     this._restart = null;       // how `interrupt` starts a new worker: { opts, wasm } of `create`
     this._reloadable = new Map(); // handle -> load message of a model from a folder URL or File/Blob handles
+    this._stale = new Map();      // handle -> null, or the load under way: held models a replaced worker lacks yet
     /** `{ version, simd128 }` of the wasm build, set by `create`. */
     this.build = null;
     this._listen(worker);
@@ -199,9 +200,13 @@ export class Glassbox {
    * Stop whatever the worker is computing. A tokenize or run inside the wasm cannot be interrupted from
    * inside, so the worker is replaced: every pending request rejects with a message saying so, a new worker
    * starts, and the models loaded from a folder URL or from File/Blob objects are loaded again under the same
-   * handles (their Model objects keep working; models given as ArrayBuffers must be opened again).
+   * handles (their Model objects keep working; models given as ArrayBuffers must be opened again). A request
+   * made meanwhile waits for its model. `{ lazy: true }` loads each model again only when it is next used (or
+   * never, if it is freed first): for a page that replaces the worker to stop a load it no longer wants, and
+   * should not wait for the model it is about to replace.
    */
-  async interrupt() {
+  async interrupt(options = {}) {
+    checkOptions('interrupt', options, ['lazy'], [], { lazy: [(v) => typeof v === 'boolean', 'true or false'] });
     if (!this._restart || this._restart.opts.worker) {
       throw new Error('this Glassbox was given its worker, so it cannot start a new one. Create it with workerUrl instead');
     }
@@ -212,8 +217,28 @@ export class Glassbox {
     for (const pending of this._pending.values()) pending.reject(new Error('stopped: the computation was interrupted'));
     this._pending.clear();
     this._listen(this._worker);
+    // Every held model is missing from the new worker until loaded there again (`_loadedFirst`).
+    this._stale = new Map([...this._reloadable.keys()].map((handle) => [handle, null]));
     await this._request({ type: 'init', pkgUrl: opts.pkgUrl ? resolveUrl(opts.pkgUrl) : undefined, wasm });
-    for (const load of this._reloadable.values()) await this._request(load);
+    if (options?.lazy) return;
+    for (const handle of [...this._stale.keys()]) await this._loadedFirst(handle);
+  }
+
+  /**
+   * For a request about model `handle`: null when the worker has it; else the promise of loading it again in the
+   * replaced worker (one load however many requests wait for it; a failed one is tried again by the next request).
+   */
+  _loadedFirst(handle) {
+    if (!this._stale.has(handle)) return null;
+    let load = this._stale.get(handle);
+    if (!load) {
+      const stale = this._stale;
+      load = this._request(this._reloadable.get(handle)).then(
+        () => { if (stale.get(handle) === load) stale.delete(handle); },
+        (err) => { if (stale.get(handle) === load) stale.set(handle, null); throw err; });
+      stale.set(handle, load);
+    }
+    return load;
   }
 
   /**
@@ -397,15 +422,22 @@ class WorkerHandle {
   async free() {
     if (this._freed) return;
     this._freed = true;
-    this._gb._reloadable.delete(this._handle);
-    await this._gb._request({ type: 'free', handle: this._handle });
+    const gb = this._gb;
+    gb._reloadable.delete(this._handle);
+    // Not in a replaced worker yet (interrupt's lazy reload): nothing to free there, unless its load is under way.
+    const load = gb._stale.get(this._handle);
+    if (gb._stale.delete(this._handle) && !load) return;
+    await load?.catch(() => {});
+    await gb._request({ type: 'free', handle: this._handle });
   }
 
   _request(message, handlers) {
     if (this._freed) return Promise.reject(new Error(this._freedMessage));
     const s = this._schedule;
     const scheduling = s ? { priority: s.priority, lane: s.lane === null ? undefined : `${s.lane}:${message.type}` } : {};
-    return this._gb._request({ ...message, ...scheduling, handle: this._handle }, handlers);
+    const send = () => this._gb._request({ ...message, ...scheduling, handle: this._handle }, handlers);
+    const load = this._gb._loadedFirst(this._handle);
+    return load ? load.then(send) : send();
   }
 }
 

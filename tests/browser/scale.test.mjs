@@ -321,6 +321,44 @@ describe('a GPT-2-small-shaped model in the page', () => {
     await press(page, '#run-button');
     await waitIdle(page, 180000);
     assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '', 'the reloaded model runs');
+
+    // Another model picked while a checkpoint is being built: the engine restarts to stop the build, and the model
+    // shown before is not loaded again for nothing (it would be replaced at once): the picked one loads.
+    const weightUrls = [];
+    await context.route('**/model.safetensors', (route) => { weightUrls.push(route.request().url()); return route.continue(); });
+    const options = await page.$$eval('#model-select option', (o) => o.map((x) => x.textContent));
+    const shownIndex = options.findIndex((x) => x.includes('decoder-only'));
+    const pickedIndex = options.findIndex((x) => x.includes('encoder-only'));
+    assert.ok(shownIndex >= 0 && pickedIndex >= 0, `a bundled decoder and encoder: ${options.join(' | ')}`);
+    await page.selectOption('#model-select', String(shownIndex));
+    await waitIdle(page, 90000);
+    assert.equal(weightUrls.length, 1, 'the bundled decoder was downloaded');
+    const shownUrl = weightUrls[0];
+    await page.evaluate((picked) => {
+      window.__pickedMidBuild = false;
+      const status = document.getElementById('load-status');
+      new MutationObserver(() => {
+        if (!window.__pickedMidBuild && /checking every value|building the model/.test(status.textContent)) {
+          window.__pickedMidBuild = true;
+          const select = document.getElementById('model-select');
+          select.value = String(picked);
+          select.dispatchEvent(new Event('change', { bubbles: true }));
+        }
+      }).observe(status, { childList: true, characterData: true, subtree: true });
+    }, pickedIndex);
+    let workersStarted = 0;
+    page.on('worker', () => { workersStarted++; });
+    await page.setInputFiles('#folder-input', SHAPED);
+    await page.waitForFunction(() => window.__pickedMidBuild, null, { timeout: 180000 });
+    await page.waitForFunction((want) => document.querySelector('#model-select option:checked')?.textContent === want
+      && document.body.dataset.status === 'idle', options[pickedIndex], { timeout: 180000 });
+    assert.equal(await page.$eval('#model-error', (e) => (e.hidden ? '' : e.textContent)), '', 'no error');
+    assert.deepEqual(weightUrls.slice(1).filter((u) => u === shownUrl), [], 'the model shown before was not loaded again');
+    assert.equal(weightUrls.length, 2, `the picked model was downloaded: ${weightUrls.join(', ')}`);
+    assert.equal(workersStarted, 1, 'the build was stopped by starting a new worker, not waited for');
+    await press(page, '#run-button');
+    await waitIdle(page, 180000);
+    assert.equal(await page.$eval('#run-error', (e) => (e.hidden ? '' : e.textContent)), '', 'the picked model runs');
     assert.deepEqual(watch.errors, [], 'no console errors');
     await context.close();
   });

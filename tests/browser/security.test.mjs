@@ -470,4 +470,41 @@ describe('interrupting a long call', () => {
     console.log(`interrupt: new worker ready and model reloaded in ${result.interruptMs.toFixed(0)} ms`);
     await context.close();
   });
+
+  it('{ lazy: true } loads a model again when it is next used, once for requests made together, never once freed', async () => {
+    // A folder of its own on the other origin, so that the page's own model loads are not counted.
+    setup.hostile.folders.set('lazy', Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json']
+      .map((f) => [f, fs.readFileSync(path.join(setup.decoder.dir, f))])));
+    const { context, page } = await newWatchedPage(setup.browser.browser);
+    // The worker's downloads of those weights, counted as they leave the page.
+    let weightFetches = 0;
+    await context.route('**/c/lazy/model.safetensors', (route) => { weightFetches++; return route.continue(); });
+    await page.goto(`${setup.server.url}index.html`);
+    await page.evaluate(async (bundled) => {
+      const { Glassbox } = await import('./glassbox.js');
+      window.__gb = await Glassbox.create();
+      window.__a = await window.__gb.loadModel({ baseUrl: bundled });
+      window.__b = await window.__gb.loadModel({ baseUrl: bundled });
+      window.__before = (await window.__a.tokenize('The cat sat')).ids.join(',');
+    }, `${setup.hostile.origin}/c/lazy/`);
+    assert.equal(weightFetches, 2, 'two models loaded');
+    await page.evaluate(() => window.__gb.interrupt({ lazy: true }));
+    assert.equal(weightFetches, 2, 'the lazy restart loads nothing');
+    const again = await page.evaluate(async () => {
+      const [one, two] = await Promise.all([window.__a.tokenize('The cat sat'), window.__a.run('The cat sat')]);
+      return { one: one.ids.join(','), runIds: two.tokens.ids.join(',') };
+    });
+    assert.deepEqual(again, { one: await page.evaluate(() => window.__before), runIds: await page.evaluate(() => window.__before) },
+      'the model answers as before once loaded again');
+    assert.equal(weightFetches, 3, 'two requests made together load the model once');
+    await page.evaluate(() => window.__b.free());
+    assert.equal(weightFetches, 3, 'a model freed before its next use is never loaded again');
+    // The default restart loads at once every model still held (a, not the freed b).
+    await page.evaluate(() => window.__gb.interrupt());
+    assert.equal(weightFetches, 4);
+    const wrong = await page.evaluate(() => window.__gb.interrupt({ lazy: 'yes' }).then(() => 'accepted', (e) => e.message));
+    assert.match(wrong, /^interrupt options: lazy: must be true or false, not "yes"/);
+    await page.evaluate(() => window.__gb.terminate());
+    await context.close();
+  });
 });
