@@ -342,6 +342,53 @@ describe('widgets on another site', () => {
     await context.close();
   });
 
+  it('give a model back when scrolled far away, free it past the idle budget, and show it again when scrolled back', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const url = await hostPage(context, '__far-host.html', `<!doctype html>
+<html><head><meta charset="utf-8"><title>far</title><script type="module" src="/glassbox-widgets.js"></script></head>
+<body><glassbox-attention id="top" model="${setup.decoder.name}" random-seed="200" text="a cat sat" layer="1" head="1"></glassbox-attention>
+<div style="height: 12000px"></div>
+<glassbox-attention id="bottom" model="${setup.decoder.name}" random-seed="201" text="a cat sat" layer="1" head="1"></glassbox-attention></body></html>`);
+    await page.goto(url);
+    await waitWidgets(page, '#top');
+    const facts = () => page.evaluate(async () => {
+      const { stats } = await import('/glassbox-widgets.js');
+      return { held: stats.modelsHeld, loaded: stats.modelsLoaded, loads: stats.loads.length, frees: stats.frees };
+    });
+    // Idle models may keep no bytes here: one given back is freed at once (the default keeps a few MB).
+    await page.evaluate(async () => (await import('/glassbox-widgets.js')).configure({ idleModelBytes: 0 }));
+    const first = await facts();
+    assert.deepEqual({ held: first.held, loaded: first.loaded }, { held: 1, loaded: 1 }, 'the far widget has not started');
+    const drawnTop = await page.$eval('#top', (el) => el._result.tokens.tokens.join('|'));
+
+    await page.evaluate(() => document.getElementById('bottom').scrollIntoView());
+    await waitWidgets(page, '#bottom');
+    await page.waitForFunction(async () => (await import('/glassbox-widgets.js')).stats.modelsLoaded === 1, null, WAIT);
+    const atBottom = await facts();
+    assert.equal(atBottom.held, 1, `the top widget gave its model back: ${JSON.stringify(atBottom)}`);
+    assert.equal(atBottom.frees, first.frees + 1, 'and it was freed (no idle bytes allowed)');
+
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForFunction((before) => document.getElementById('top').dataset.status === 'ready'
+      && document.getElementById('top')._entry !== null, null, WAIT);
+    await waitWidgets(page, '#top');
+    const back = await facts();
+    assert.equal(back.loads, atBottom.loads + 1, 'scrolled back, the model is loaded again');
+    assert.equal(await page.$eval('#top', (el) => el._result.tokens.tokens.join('|')), drawnTop, 'and drawn as before');
+    await page.waitForFunction(async () => (await import('/glassbox-widgets.js')).stats.modelsLoaded === 1, null, WAIT);
+    const wrong = await page.evaluate(async () => {
+      try {
+        (await import('/glassbox-widgets.js')).configure({ idleModelBytes: -1 });
+        return 'accepted';
+      } catch (e) {
+        return e.message;
+      }
+    });
+    assert.match(wrong, /^configure\(\{ idleModelBytes \}\) takes a number of bytes, 0 or more, not -1/);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+
   it('say plainly when a model address cannot be fetched or a cell does not exist', async () => {
     const { context, page } = await newWatchedPage(setup.browser.browser);
     const url = await hostPage(context, '__bad-attrs.html', `<!doctype html>

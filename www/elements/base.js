@@ -35,6 +35,11 @@ const config = {
   models: null,
   /** Real tokenizers given as a list (glassbox-models' `tokenizers`), for `<glassbox-tokens tokenizer="gpt2">`. */
   tokenizers: null,
+  /**
+   * Bytes of weights (model.safetensors' size) the models no widget shows may keep loaded, in case they are shown
+   * again: the bundled models (a few MB each) stay, a 500 MB checkpoint scrolled far away is freed.
+   */
+  idleModelBytes: 64 << 20,
 };
 
 /**
@@ -56,6 +61,12 @@ export function configure(options = {}) {
     if (!Array.isArray(options.tokenizers)) throw new Error('configure({ tokenizers }) takes a list, e.g. the glassbox-models package\'s `tokenizers`');
     config.tokenizers = options.tokenizers;
   }
+  if (options.idleModelBytes !== undefined) {
+    const n = options.idleModelBytes;
+    if (!(Number.isFinite(n) && n >= 0)) throw new Error(`configure({ idleModelBytes }) takes a number of bytes, 0 or more, not ${String(n)}`);
+    config.idleModelBytes = n;
+    freeIdleModels();
+  }
 }
 
 // ---- the shared runtime: one worker, one load per model, one run per (model, text) ----------------
@@ -65,6 +76,10 @@ export const stats = {
   glassboxes: 0, loads: [], runs: 0, generations: 0, frees: 0,
   /** Models loaded in the worker now (not yet freed). */
   get modelsLoaded() { return models.size; },
+  /** Of those, the ones a widget holds (shows, or will again when scrolled back near). */
+  get modelsHeld() {
+    return [...models.values()].filter((slot) => [...slot.holders].some((ref) => ref.deref() !== undefined)).length;
+  },
 };
 
 let glassbox = null;      // Promise<Glassbox>
@@ -73,8 +88,9 @@ let modelIndex = null;    // Promise<Array<{name, path, kind, modelType, title}>
  * Loaded models by key: `{ entry: Promise<{ model, name, key, scheme }>, holders: Set<WeakRef>, used }`. A widget
  * holds the model it shows (sharedModel with a holder, releaseModel); a model nobody holds stays loaded for a while, in case it
  * is asked for again (a widget switching back), and is freed in the worker beyond IDLE_MODELS_KEPT, the least
- * recently used first. Without the bound, a widget whose random-seed changed 300 times held 300 models until the
- * engine ran out of memory. Holders are weak references, so a widget dropped from the page holds nothing.
+ * recently used first, and beyond config.idleModelBytes of weights. Without the bound, a widget whose random-seed
+ * changed 300 times held 300 models until the engine ran out of memory. Holders are weak references, so a widget
+ * dropped from the page holds nothing, and a widget scrolled far off screen gives its hold back (FAR_MARGIN).
  */
 const models = new Map();
 const IDLE_MODELS_KEPT = 2;
@@ -239,9 +255,10 @@ export async function sharedModel(spec, randomSeed = null, holder = FOR_GOOD) {
       const scheme = await labelSchemeOf(model);
       return { model, name: folder.name, key, scheme };
     })();
-    slot = { entry, holders: new Set(), used: 0, settled: false };
+    slot = { entry, holders: new Set(), used: 0, settled: false, bytes: 0 };
     models.set(key, slot);
-    entry.then(() => { slot.settled = true; freeIdleModels(); }, () => { if (models.get(key) === slot) models.delete(key); });
+    entry.then(({ model }) => { slot.settled = true; slot.bytes = model.info.sizeBytes ?? 0; freeIdleModels(); },
+      () => { if (models.get(key) === slot) models.delete(key); });
   }
   slot.used = ++modelClock;
   if (holder) slot.holders.add(new WeakRef(holder));
@@ -269,8 +286,19 @@ function freeIdleModels() {
     for (const ref of slot.holders) if (ref.deref() === undefined) slot.holders.delete(ref);
     if (slot.settled && slot.holders.size === 0) idle.push([key, slot]);
   }
-  idle.sort((a, b) => a[1].used - b[1].used);
-  for (const [key, slot] of idle.slice(0, Math.max(0, idle.length - IDLE_MODELS_KEPT))) {
+  // Kept: the ones used last, while they number at most IDLE_MODELS_KEPT and weigh at most config.idleModelBytes.
+  idle.sort((a, b) => b[1].used - a[1].used);
+  let kept = 0;
+  let keptBytes = 0;
+  const freed = idle.filter(([, slot]) => {
+    if (kept < IDLE_MODELS_KEPT && keptBytes + slot.bytes <= config.idleModelBytes) {
+      kept += 1;
+      keptBytes += slot.bytes;
+      return false;
+    }
+    return true;
+  });
+  for (const [key, slot] of freed) {
     models.delete(key);
     stats.frees += 1;
     for (const runKey of [...runs.keys()]) if (runKey.startsWith(`${key}\u0000`)) runs.delete(runKey);
@@ -421,6 +449,16 @@ const observer = typeof IntersectionObserver === 'function'
   }, { rootMargin: LAZY_MARGIN })
   : null;
 
+/**
+ * A widget farther than this from the screen gives its model back (releaseModel), so a tutorial that shows several
+ * large models in turn does not keep all of them loaded (config.idleModelBytes decides what stays); scrolled back
+ * near, it asks for the model again and draws as before.
+ */
+const FAR_MARGIN = '400% 0px';
+const farObserver = typeof IntersectionObserver === 'function'
+  ? new IntersectionObserver((entries) => { for (const e of entries) e.target._setNear(e.isIntersecting); }, { rootMargin: FAR_MARGIN })
+  : null;
+
 // ---- small DOM helpers --------------------------------------------------------------------------
 
 function h(tag, props = {}, ...children) {
@@ -513,6 +551,33 @@ class GlassboxElement extends LazyElement {
     this._updateQueued = false;
     this._entry = null;
     this._uid = `gbw${++widgetCount}`;
+  }
+
+  connectedCallback() {
+    super.connectedCallback();
+    if (this._awake) farObserver?.observe(this);  // back in the page: near or far, the observer says at once
+  }
+
+  disconnectedCallback() {
+    super.disconnectedCallback();
+    farObserver?.unobserve(this);
+    this._setNear(false);
+  }
+
+  /**
+   * Far from the screen (or out of the page): give the model back, unless a generation is under way. Near again:
+   * ask for it anew (the same load while some widget or the idle cache keeps it) and draw.
+   */
+  _setNear(near) {
+    if (!near) {
+      if (!this._entry || this.dataset.status === 'generating') return;
+      this._seq += 1;   // an update under way no longer owns the widget
+      this._showEntry(null);
+      this._farAway = true;
+    } else if (this._farAway) {
+      this._farAway = false;
+      this._queueUpdate();
+    }
   }
 
   attributeChangedCallback(name, oldValue, newValue) {
@@ -649,6 +714,7 @@ class GlassboxElement extends LazyElement {
   _wake() {
     if (this._awake) return;
     this._awake = true;
+    farObserver?.observe(this);
     this._queueUpdate();
   }
 
