@@ -182,6 +182,27 @@ describe('<glassbox-lesson>', () => {
     await context.close();
   });
 
+  it('gives its models back when scrolled far away and plays again when scrolled back', async () => {
+    const { context, page, watch } = await newWatchedPage(setup.browser.browser);
+    const url = await host(context, '<glassbox-lesson id="demo" src="/__lessons/demo.json"></glassbox-lesson><div style="height: 12000px"></div><p id="end">end</p>',
+      { 'demo.json': demo(setup.decoder.name) });
+    await page.goto(url);
+    await waitLesson(page, '#demo', 1);
+    await waitWidgets(page, '#demo');
+    const held = () => page.evaluate(async () => (await import('/glassbox-widgets.js')).stats.modelsHeld);
+    assert.equal(await held(), 1, 'the lesson and its widget hold the model');
+    await page.evaluate(() => document.getElementById('end').scrollIntoView());
+    await page.waitForFunction(async () => (await import('/glassbox-widgets.js')).stats.modelsHeld === 0, null, WAIT);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForFunction(async () => (await import('/glassbox-widgets.js')).stats.modelsHeld === 1, null, WAIT);
+    await page.click('#demo >> button.next');
+    await waitLesson(page, '#demo', 2);
+    await waitWidgets(page, '#demo');
+    assert.equal((await lessonState(page, '#demo')).error, '');
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+
   it('says plainly what is wrong with a lesson file, naming the step and the field', async () => {
     const { context, page } = await newWatchedPage(setup.browser.browser, { viewport: { width: 1200, height: 20000 } });
     const dec = setup.decoder.name;

@@ -803,6 +803,7 @@ export function define(name, cls) {
 
 export {
   COMMON_ATTRIBUTES,
+  farObserver,
   GlassboxElement,
   HERE,
   LazyElement,

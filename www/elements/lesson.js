@@ -5,7 +5,7 @@
 // (malformed JSON, a wrong field, an unknown element, a missing model, a layer or head out of range) is one plain
 // sentence that names the step and the field.
 
-import { define, fetchExplained, observer, releaseModel, sharedModel, widgetSheets, h } from './base.js';
+import { define, farObserver, fetchExplained, observer, releaseModel, sharedModel, widgetSheets, h } from './base.js';
 import { heatmapData } from '../views/heatmap.js';
 
 // ---- the format --------------------------------------------------------------------------------------
@@ -459,12 +459,31 @@ class GlassboxLesson extends HTMLElement {
     if (!this._awake) {
       if (this.hasAttribute('eager') || !observer) this._wake();
       else observer.observe(this);
+    } else {
+      farObserver?.observe(this);   // back in the page: near or far, the observer says at once
     }
   }
 
   disconnectedCallback() {
     removeEventListener('hashchange', this._onHash);
     observer?.unobserve(this);
+    farObserver?.unobserve(this);
+    this._setNear(false);
+  }
+
+  /**
+   * Scrolled far away (or out of the page): give back the models of its steps, as a widget does (base.js,
+   * FAR_MARGIN); near again, ask for them anew.
+   */
+  _setNear(near) {
+    if (!near) {
+      for (const entry of this._heldModels) releaseModel(entry, this);
+      this._heldModels = [];
+      this._farAway = true;   // a check under way gives back what it finds
+    } else if (this._farAway) {
+      this._farAway = false;
+      if (this.lesson) this._checkModels();
+    }
   }
 
   attributeChangedCallback(name, oldValue, newValue) {
@@ -569,6 +588,7 @@ class GlassboxLesson extends HTMLElement {
   _wake() {
     if (this._awake) return;
     this._awake = true;
+    farObserver?.observe(this);
     if (this.lesson) this._checkModels();
   }
 
@@ -576,7 +596,7 @@ class GlassboxLesson extends HTMLElement {
     const lesson = this.lesson;
     const held = [];
     const problem = await checkModels(lesson, this, held);
-    if (lesson !== this.lesson) {
+    if (lesson !== this.lesson || this._farAway) {
       for (const entry of held) releaseModel(entry, this);
       return;
     }
