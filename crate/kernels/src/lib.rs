@@ -247,8 +247,8 @@ pub fn decode_group_sets(whole: usize, wide: bool) -> impl Iterator<Item = ([usi
         .chain((DECODE_GROUPS * share..whole).map(|g| ([g; DECODE_GROUPS], 1)))
 }
 
-/// Whether decoding reads [`DECODE_GROUPS`] streams of weights side by side (wide) or one (narrow), in
-/// f32, f16 and bf16 (int8 has kernels of its own). Which is faster depends on the machine's hardware
+/// Whether decoding reads [`DECODE_GROUPS`] streams of weights side by side (wide) or fewer (narrow: two in
+/// the SIMD128 kernels, one in the native ones), in f32, f16 and bf16 (int8 has kernels of its own). Which is faster depends on the machine's hardware
 /// prefetcher, not on the model: on an Intel Xeon VM (2026-12-05) six streams decoded f16 twice as fast
 /// as two, while on an AMD EPYC with 25 GB/s (2026-12-07, `node bench/decode-gemvs.mjs` with the
 /// constant changed) six streams read the weights at 18 GB/s in f32 and one stream at 24 GB/s, and a
@@ -262,7 +262,7 @@ pub fn decode_wide() -> bool {
     DECODE_WIDE.load(core::sync::atomic::Ordering::Relaxed)
 }
 
-/// Sets how decoding reads f32, f16 and bf16 weights: [`DECODE_GROUPS`] streams side by side, or one.
+/// Sets how decoding reads f32, f16 and bf16 weights: [`DECODE_GROUPS`] streams side by side, or fewer.
 /// Numbers do not change: every output adds its products in the same runs, in k order, either way.
 pub fn set_decode_wide(wide: bool) {
     DECODE_WIDE.store(wide, core::sync::atomic::Ordering::Relaxed);

@@ -369,7 +369,7 @@ impl Model {
     }
 
     /// A model that generates, with a token table too large for the caches: decoding reads its weights
-    /// from memory, and whether it reads them fastest as several streams side by side or as one is the
+    /// from memory, and whether it reads them fastest as six streams side by side or as fewer is the
     /// machine's (see [`crate::kernels::set_decode_wide`]). Measured here on that table, in its storage:
     /// one row times the table, alternately wide and narrow, a warm-up and two timed products each (about
     /// 50 ms for a 124M model's f32 table, against seconds of loading); the faster is kept. Smaller
