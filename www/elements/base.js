@@ -565,19 +565,25 @@ class GlassboxElement extends LazyElement {
   }
 
   /**
-   * Far from the screen (or out of the page): give the model back, unless a generation is under way. Near again:
+   * Far from the screen (or out of the page): give the model back once the widget is at rest (drawn or failed; an
+   * update or a generation under way ends first, so an eager widget far down the page still draws). Near again:
    * ask for it anew (the same load while some widget or the idle cache keeps it) and draw.
    */
   _setNear(near) {
+    this._far = !near;
     if (!near) {
-      if (!this._entry || this.dataset.status === 'generating') return;
-      this._seq += 1;   // an update under way no longer owns the widget
-      this._showEntry(null);
-      this._farAway = true;
-    } else if (this._farAway) {
-      this._farAway = false;
+      this._giveBackIfFar();
+    } else if (this._gaveBack) {
+      this._gaveBack = false;
       this._queueUpdate();
     }
+  }
+
+  /** Far away and at rest: give the model back (when the widget goes far, and when an update ends). */
+  _giveBackIfFar() {
+    if (!this._far || !this._entry || this._updateQueued || !['ready', 'error'].includes(this.dataset.status)) return;
+    this._showEntry(null);
+    this._gaveBack = true;
   }
 
   attributeChangedCallback(name, oldValue, newValue) {
@@ -750,6 +756,7 @@ class GlassboxElement extends LazyElement {
         if (seq !== this._seq) return;
         this._showError(err);
       }
+      this._giveBackIfFar();
     });
   }
 

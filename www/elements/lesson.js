@@ -479,7 +479,7 @@ class GlassboxLesson extends HTMLElement {
     if (!near) {
       for (const entry of this._heldModels) releaseModel(entry, this);
       this._heldModels = [];
-      this._farAway = true;   // a check under way gives back what it finds
+      this._farAway = true;   // a check under way gives back what it finds once it has filled the captions
     } else if (this._farAway) {
       this._farAway = false;
       if (this.lesson) this._checkModels();
@@ -596,7 +596,7 @@ class GlassboxLesson extends HTMLElement {
     const lesson = this.lesson;
     const held = [];
     const problem = await checkModels(lesson, this, held);
-    if (lesson !== this.lesson || this._farAway) {
+    if (lesson !== this.lesson) {
       for (const entry of held) releaseModel(entry, this);
       return;
     }
@@ -605,6 +605,10 @@ class GlassboxLesson extends HTMLElement {
     this._modelError = problem;
     if (problem) this._fail(problem, false);
     this._fillFacts();
+    if (this._farAway) {
+      for (const entry of held) releaseModel(entry, this);
+      this._heldModels = [];
+    }
   }
 
   _fail(err, blocking = true) {
