@@ -72,6 +72,8 @@ const T5_SMALL = { model_type: 't5', vocab_size: 32128, d_model: 512, d_kv: 64, 
 const STORAGES = ['f32', 'f16', 'bf16', 'int8'];
 const BYTES_PER_WEIGHT = { f32: 4, f16: 2, bf16: 2, int8: 1 + 4 / 64 }; // int8: one f32 scale per 64 weights
 const enc = (o) => new TextEncoder().encode(JSON.stringify(o));
+/** The streams of weights decoding reads side by side, as the last large model's load chose (a build before 2026-12-07 always read six). */
+const decodeStreams = () => (glassbox.bench_decode_wide?.() === false ? 2 : 6);
 const ids = (n, seed = 1) => Uint32Array.from({ length: n }, (_, i) => (i * 7919 + seed * 104729) % 30000 + 100);
 
 /** Bytes GPT-2 small reads per generated token in a storage: the linear layers and the tied
@@ -94,8 +96,7 @@ if (argv[0] === '--child') {
   if (what === 'gpt2') {
     const m = new glassbox.BenchModel(enc(GPT2_SMALL), undefined, storage, 7);
     out.after_load_mb = glassbox.bench_memory_bytes() / 1e6;
-    // What the load measured this machine reads fastest (a build before 2026-12-07 always read six).
-    out.streams = glassbox.bench_decode_wide ? (glassbox.bench_decode_wide() ? 6 : 2) : 6;
+    out.streams = decodeStreams();
     for (const ctx of [128, 512]) {
       m.start(new Uint32Array(0), ids(ctx));
       let tok = 11;
@@ -215,7 +216,7 @@ const SHAPES = [
 // table (154 MB of f32) makes that choice here too, so the GEMV rows below read as a model would.
 if (wants('gemm') && glassbox.bench_decode_wide) {
   new glassbox.BenchModel(enc({ ...GPT2_SMALL, n_layer: 1 }), undefined, 'f32', 7).free();
-  result.machine.decode_streams = glassbox.bench_decode_wide() ? 6 : 2;
+  result.machine.decode_streams = decodeStreams();
   console.log(`\ndecoding reads ${result.machine.decode_streams} streams of weights side by side on this machine (measured when a large model loads)`);
 }
 if (wants('gemm')) console.log('\nGEMM/GEMV (f32 weights; GFLOP/s)  M    K     N   glassbox   candle      ort   % of peak (M>1) or of bandwidth (M=1): glassbox / candle / ort');

@@ -477,8 +477,7 @@ class GlassboxLesson extends HTMLElement {
    */
   _setNear(near) {
     if (!near) {
-      for (const entry of this._heldModels) releaseModel(entry, this);
-      this._heldModels = [];
+      this._holdModels([]);
       this._farAway = true;   // a check under way gives back what it finds once it has filled the captions
     } else if (this._farAway) {
       this._farAway = false;
@@ -600,15 +599,17 @@ class GlassboxLesson extends HTMLElement {
       for (const entry of held) releaseModel(entry, this);
       return;
     }
-    for (const entry of this._heldModels) releaseModel(entry, this);
-    this._heldModels = held;
+    this._holdModels(this._farAway ? [] : held);
+    if (this._farAway) for (const entry of held) releaseModel(entry, this);
     this._modelError = problem;
     if (problem) this._fail(problem, false);
     this._fillFacts();
-    if (this._farAway) {
-      for (const entry of held) releaseModel(entry, this);
-      this._heldModels = [];
-    }
+  }
+
+  /** Hold `held` (entries already held for this lesson) from now on, giving back the ones held before. */
+  _holdModels(held) {
+    for (const entry of this._heldModels) releaseModel(entry, this);
+    this._heldModels = held;
   }
 
   _fail(err, blocking = true) {

@@ -378,10 +378,13 @@ impl Model {
     pub fn calibrate_decoding(&self) -> Option<(f64, f64)> {
         /// Past the last-level cache of the machines we measured on (32 MB), with room to spare.
         const FROM_MEMORY: usize = 48 << 20;
-        let kind = self.info().kind;
-        let stack = if kind == Kind::EncoderDecoder { Stack::Decoder } else { Stack::Encoder };
+        let stack = match self.info().kind {
+            Kind::EncoderOnly => return None, // nothing to decode
+            Kind::EncoderDecoder => Stack::Decoder,
+            Kind::DecoderOnly => Stack::Encoder,
+        };
         let (layers::TokenTable::Packed(table), _, _) = self.family().token_table(stack) else { return None };
-        if kind == Kind::EncoderOnly || table.bytes() < FROM_MEMORY || table.storage() == crate::kernels::Storage::Int8 {
+        if table.bytes() < FROM_MEMORY || table.storage() == crate::kernels::Storage::Int8 {
             return None;
         }
         let (x, mut out) = (vec![0.5f32; table.d_in], vec![0.0f32; table.d_out]);
