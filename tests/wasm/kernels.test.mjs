@@ -219,7 +219,7 @@ test('decoding narrow (two streams of weights) or wide (six), as a load chooses 
   const rand = randomF32(12);
   const wideBefore = glassbox.bench_decode_wide();
   try {
-    for (const storage of ['f32', 'f16', 'bf16']) {
+    for (const storage of ['f32', 'f16', 'bf16', 'int8']) {
       for (const [k, n] of [[17, 9], [64, 16], [130, 40], [300, 100], [8, 50257]]) {
         for (const m of [1, 2, 3]) {
           const x = rand(m * k), w = rand(n * k), bias = rand(n);

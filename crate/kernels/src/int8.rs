@@ -334,18 +334,28 @@ pub fn simd128_tile(qx: &[i16], sx: &[f32], qa: &[i8], qb: &[i8], bias: &[f32], 
     }
 }
 
-/// [`gemm`] in SIMD128: one row through [`simd128_gemv`], more through the blocked driver with
-/// [`simd128_tile`]. The one entry every SIMD128 caller takes, so the wasm holds one copy of each.
+/// [`gemm`] in SIMD128: one row through [`simd128_gemv`] when decoding reads wide
+/// ([`super::decode_wide`]), else (narrow, and every M > 1) through the blocked driver with
+/// [`simd128_tile`], one tile (two streams) at a time. The one entry every SIMD128 caller takes, so
+/// the wasm holds one copy of each.
+///
+/// Narrow against wide on the AMD EPYC of 2026-12-07 (25 GB/s), GPT-2-small-shaped int8 decoding
+/// interleaved in one process (`node bench/decode-ab.mjs`): 11.6-12.5 -> 6.3-7.3 ms/token (x1.6-1.9);
+/// the 768 x 3,072 product in L3, 16 -> 28 GB/s. V8 keeps one tile's 8 accumulators and 3 pointers
+/// in registers; six tiles' 24 accumulators and 12 pointers spill (372 x64 instructions, 154 of them
+/// stack loads and stores, for the 48 `pmaddwd` of one step). An earlier machine decoded x1.3-1.4
+/// faster wide than with one tile ([`simd128_gemv`]): the load measures which (`Model::calibrate_decoding`).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(never)]
 pub fn simd128_gemm(x: &[f32], m: usize, k: usize, w: Int8Ref, n: usize, bias: &[f32], out: &mut [f32]) {
-    match m {
-        1 => simd128_gemv(x, k, w, n, bias, out),
-        _ => gemm(x, m, k, w, n, bias, out, simd128_tile, quantize_group_simd128),
+    if m == 1 && super::decode_wide() {
+        simd128_gemv(x, k, w, n, bias, out)
+    } else {
+        gemm(x, m, k, w, n, bias, out, simd128_tile, quantize_group_simd128)
     }
 }
 
-/// Decoding (one row) in SIMD128, [`TILES_AT_ONCE`] tiles at a time, a sixth of the matrix apart:
+/// Decoding (one row) wide in SIMD128, [`TILES_AT_ONCE`] tiles at a time, a sixth of the matrix apart:
 /// twelve sequential streams through memory (each tile's two halves) instead of two. One core keeps
 /// more cache-line misses in flight over more streams where the hardware prefetcher does not run far
 /// ahead (as for the f16 and f32 kernels' `simd128::STREAMS`). The activation pair is splatted once

@@ -248,7 +248,8 @@ pub fn decode_group_sets(whole: usize, wide: bool) -> impl Iterator<Item = ([usi
 }
 
 /// Whether decoding reads [`DECODE_GROUPS`] streams of weights side by side (wide) or fewer (narrow: two in
-/// the SIMD128 kernels, one in the native ones), in f32, f16 and bf16 (int8 has kernels of its own). Which is faster depends on the machine's hardware
+/// the SIMD128 kernels, one in the native ones), in f32, f16 and bf16; in int8 (SIMD128), six tiles of two
+/// streams each or one tile (`int8::simd128_gemm`). Which is faster depends on the machine's hardware
 /// prefetcher, not on the model: on an Intel Xeon VM (2026-12-05) six streams decoded f16 twice as fast
 /// as two, while on an AMD EPYC with 25 GB/s (2026-12-07, `node bench/decode-gemvs.mjs` with the
 /// constant changed) six streams read the weights at 18 GB/s in f32 and one stream at 24 GB/s, and a
@@ -262,7 +263,7 @@ pub fn decode_wide() -> bool {
     DECODE_WIDE.load(core::sync::atomic::Ordering::Relaxed)
 }
 
-/// Sets how decoding reads f32, f16 and bf16 weights: [`DECODE_GROUPS`] streams side by side, or fewer.
+/// Sets how decoding reads its weights: [`DECODE_GROUPS`] streams (int8: tiles) side by side, or fewer.
 /// Numbers do not change: every output adds its products in the same runs, in k order, either way.
 pub fn set_decode_wide(wide: bool) {
     DECODE_WIDE.store(wide, core::sync::atomic::Ordering::Relaxed);
