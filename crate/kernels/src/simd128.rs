@@ -106,6 +106,12 @@ trait Src: Copy {
     /// Row `kk` of the panel `q` after the current one (`q` a constant of the caller's unrolled
     /// loop). SAFETY: `kk < K`, that panel exists and shares the current one's group.
     unsafe fn load8_q(self, kk: usize, q: usize) -> [v128; 2];
+    /// [`Src::load8_q`] for a row that is not the panel's first (`kk >= 1`): a source may then read
+    /// the bytes just before the row (the row before's). The same values.
+    #[inline(always)]
+    unsafe fn load8_q_later(self, kk: usize, q: usize) -> [v128; 2] {
+        self.load8_q(kk, q)
+    }
 }
 
 /// f32 panels, interleaved by groups of [`super::GROUP_PANELS`] ([`super::panel_row`]) as the 16-bit ones.
@@ -194,16 +200,28 @@ impl<const F16: bool> Src for SrcHalf<F16> {
     unsafe fn load8_q(self, kk: usize, q: usize) -> [v128; 2] {
         let v = v128_load(self.w.add(kk * self.ld + q * NR) as *const v128);
         if F16 {
-            // Columns 0..4 shifted into the high halves. Reading them again from 2 bytes earlier
-            // instead (a second load for the shift) was faster while panels were paired; with a
-            // panel's rows 16 bytes apart it decodes x0.97-0.99 against this (`node
-            // bench/decode-ab.mjs`, three runs: 45.6/45.8 -> 44.1/44.7, 45.9 -> 44.4/44.9 and 41.9 ->
-            // 41.2 tokens/s), perhaps because one such load in four then straddles two cache lines.
+            // The even columns shifted into the high halves (rows after the first: see `load8_q_later`).
             [f16_high_to_scaled_f32(i32x4_shl(v, 16)), f16_high_to_scaled_f32(v)]
         } else {
             // A bf16 is the high half of its f32.
             [i32x4_shl(v, 16), v128_and(v, u32x4_splat(0xFFFF_0000))]
         }
+    }
+    /// f16: the even columns are read again from 2 bytes earlier, which puts them in the high halves
+    /// (the 2 bytes before come from the row before): a second load instead of a shift, one vector
+    /// operation fewer per 8 weights, and decoding's limit on x86 is the vector ports, not the loads.
+    /// Against the shift, GPT-2-small-shaped f16 decoding (`node bench/decode-ab.mjs`, two slots
+    /// each, narrow, AMD EPYC 2026-12-07): 14.9/14.2 -> 13.6/13.4 ms/token; the 768 x 3,072 product
+    /// in cache 20.2 -> 21.2 GB/s. (An earlier machine, reading six streams, measured it x0.97-0.99,
+    /// perhaps because one such load in four straddles two cache lines.) The same bits.
+    #[inline(always)]
+    unsafe fn load8_q_later(self, kk: usize, q: usize) -> [v128; 2] {
+        if !F16 {
+            return self.load8_q(kk, q);
+        }
+        let at = self.w.add(kk * self.ld + q * NR);
+        let (low_cols, high_cols) = (v128_load(at.sub(1) as *const v128), v128_load(at as *const v128));
+        [f16_high_to_scaled_f32(low_cols), f16_high_to_scaled_f32(high_cols)]
     }
 }
 
@@ -633,11 +651,23 @@ unsafe fn gemv_tile_body<S: Src, const G: usize, const P: usize>(src: &S, x: *co
 #[inline(never)]
 unsafe fn gemv_run<S: Src, const G: usize, const P: usize>(mut acc: [[[v128; 2]; P]; G], srcs: &[S; G], x: *const f32, kk0: usize, kk1: usize) -> [[[v128; 2]; P]; G] {
     let mut kk = kk0;
+    // Row 0 has no row before it to read from (`Src::load8_q_later`, f16 only).
+    if S::SCALED && kk == 0 && kk1 > 0 {
+        let a = load_splat(x);
+        for g in 0..G {
+            for q in 0..P {
+                let [w0, w1] = srcs[g].load8_q(0, q);
+                acc[g][q][0] = madd(acc[g][q][0], a, w0);
+                acc[g][q][1] = madd(acc[g][q][1], a, w1);
+            }
+        }
+        kk = 1;
+    }
     while kk < kk1 {
         let a = load_splat(x.add(kk));
         for g in 0..G {
             for q in 0..P {
-                let [w0, w1] = srcs[g].load8_q(kk, q);
+                let [w0, w1] = srcs[g].load8_q_later(kk, q);
                 acc[g][q][0] = madd(acc[g][q][0], a, w0);
                 acc[g][q][1] = madd(acc[g][q][1], a, w1);
             }
