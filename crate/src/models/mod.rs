@@ -368,25 +368,30 @@ impl Model {
         Ok(model)
     }
 
-    /// A model that generates, with a token table too large for the caches: decoding reads its weights
-    /// from memory, and whether it reads them fastest as six streams side by side or as fewer is the
-    /// machine's (see [`crate::kernels::set_decode_wide`]). Measured here on that table, in its storage:
+    /// A model that generates, with a token table too large for the caches (int8: for the L2 caches):
+    /// decoding reads its weights from memory, and whether it reads them fastest as six streams side by
+    /// side or as fewer is the machine's (see [`crate::kernels::set_decode_wide`]). Measured here on that table, in its storage:
     /// one row times the table, alternately wide and narrow, a warm-up and two timed products each (about
     /// 50 ms for a 124M model's f32 table, against seconds of loading); the faster is kept. Smaller
     /// models keep the choice made before. Returns the least milliseconds wide and narrow, if measured.
     #[inline(never)]
     pub fn calibrate_decoding(&self) -> Option<(f64, f64)> {
         /// Past the last-level cache of the machines we measured on (32 MiB: a table read in order
-        /// through it from one end to the other finds nothing left of the last pass), and below GPT-2
-        /// small's int8 table (768 x 50,257 with its scales: 39.1 MiB).
+        /// through it from one end to the other finds nothing left of the last pass).
         const FROM_MEMORY: usize = 36 << 20;
+        /// Int8 from past the L2 caches: whether its kernel reads one tile or six at a time is about
+        /// V8 spilling six tiles' accumulators as much as about streams, which shows in the last-level
+        /// cache too (the 768 x 3,072 product in L3 on the AMD EPYC: 16 GB/s wide, 28 narrow), and
+        /// many int8 models' tables are under 36 MiB (SmolLM-135M's 28 MiB, GPT-2 small's 39.1).
+        const INT8_PAST_L2: usize = 8 << 20;
         let stack = match self.info().kind {
             Kind::EncoderOnly => return None, // nothing to decode
             Kind::EncoderDecoder => Stack::Decoder,
             Kind::DecoderOnly => Stack::Encoder,
         };
         let (layers::TokenTable::Packed(table), _, _) = self.family().token_table(stack) else { return None };
-        if table.bytes() < FROM_MEMORY {
+        let int8 = table.storage() == crate::kernels::Storage::Int8;
+        if table.bytes() < if int8 { INT8_PAST_L2 } else { FROM_MEMORY } {
             return None;
         }
         let (x, mut out) = (vec![0.5f32; table.d_in], vec![0.0f32; table.d_out]);
