@@ -255,8 +255,12 @@ pub fn decode_group_sets(whole: usize, wide: bool) -> impl Iterator<Item = ([usi
 /// constant changed) six streams read the weights at 18 GB/s in f32 and one stream at 24 GB/s, and a
 /// stream test there gave 24 GB/s for one or two streams and 14 for four. So the choice is measured on
 /// the machine, in the storage of the model at hand (`glassbox::models::Model::calibrate_decoding`, when
-/// a large model loads). Wide until then.
-static DECODE_WIDE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+/// a large model loads). Narrow until then: a model too small to be timed has weights in or near the
+/// caches, where the wide kernels' extra registers (V8 spills some) cost more than their streams
+/// give. A 6-layer, 384-wide GPT-2-shaped model on the AMD EPYC (2026-12-07, narrow against wide in
+/// one process): f32 2.14/1.90 against 3.20/2.95 ms/token, f16 1.56/1.55 against 2.45/2.41, int8
+/// 0.68/0.70 against 1.10/1.12.
+static DECODE_WIDE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Whether decoding reads [`DECODE_GROUPS`] streams side by side (see [`DECODE_WIDE`]).
 pub fn decode_wide() -> bool {
