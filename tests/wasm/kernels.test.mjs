@@ -215,7 +215,8 @@ test('Linear in every weight storage (f32, f16, bf16, int8): SIMD == scalar, and
 test('decoding narrow (two streams of weights) or wide (six), as a load chooses for the machine: the same bits, SIMD == scalar', () => {
   // Rows 1 to 3 decode (GEMV). Narrow takes pairs of panels half the matrix apart, then the panels past
   // them alone: 2 panels (n = 9..16) is one pair; 5 (n = 40) two pairs and one past; 13 (n = 100)
-  // six pairs and one; 6,283 (the GPT-2 LM head's 50,257 columns) many pairs.
+  // six pairs and one; 6,283 (the GPT-2 LM head's 50,257 columns) many pairs. int8 narrow reads one
+  // tile of 16 columns at a time, wide six tiles a sixth of the matrix apart and the rest alone.
   const rand = randomF32(12);
   const wideBefore = glassbox.bench_decode_wide();
   try {
