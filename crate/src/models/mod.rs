@@ -371,9 +371,10 @@ impl Model {
     /// A model that generates, with a token table too large for the caches (int8: for the L2 caches):
     /// decoding reads its weights from memory, and whether it reads them fastest as six streams side by
     /// side or as fewer is the machine's (see [`crate::kernels::set_decode_wide`]). Measured here on that table, in its storage:
-    /// one row times the table, alternately wide and narrow, a warm-up and two timed products each (about
-    /// 50 ms for a 124M model's f32 table, against seconds of loading); the faster is kept. Smaller
-    /// models keep the choice made before. Returns the least milliseconds wide and narrow, if measured.
+    /// one row times the table, alternately wide and narrow, a warm-up and two timed products each (a
+    /// small table's product repeated to 64 MiB; about 50 ms for a 124M model's f32 table, against
+    /// seconds of loading); the faster is kept. Smaller models keep the choice made before. Returns the
+    /// least milliseconds of one product wide and narrow, if measured.
     #[inline(never)]
     pub fn calibrate_decoding(&self) -> Option<(f64, f64)> {
         /// Past the last-level cache of the machines we measured on (32 MiB: a table read in order
@@ -394,15 +395,21 @@ impl Model {
         if table.bytes() < if int8 { INT8_PAST_L2 } else { FROM_MEMORY } {
             return None;
         }
+        // Each timing reads at least 64 MiB (the product repeated): a browser may round
+        // `performance.now()` to 0.1 ms (Chrome without cross-origin isolation) or 1 ms (Firefox),
+        // against 0.4 ms for one product through an 8 MiB table.
+        let reps = (64usize << 20).div_ceil(table.bytes()).max(1);
         let (x, mut out) = (vec![0.5f32; table.d_in], vec![0.0f32; table.d_out]);
         let mut best = [f64::INFINITY; 2];
         for round in 0..3 {
             for (i, wide) in [true, false].into_iter().enumerate() {
                 crate::kernels::set_decode_wide(wide);
                 let t0 = now_ms();
-                table.forward_into(&x, 1, &mut out);
+                for _ in 0..reps {
+                    table.forward_into(&x, 1, &mut out);
+                }
                 if round > 0 {
-                    best[i] = best[i].min(now_ms() - t0);
+                    best[i] = best[i].min((now_ms() - t0) / reps as f64);
                 }
             }
         }
