@@ -84,10 +84,14 @@ function gpt2BytesPerToken(storage, cfg = GPT2_SMALL) {
   const f32 = 13 * c * l; // biases and norms
   return stored * BYTES_PER_WEIGHT[storage] + f32 * 4;
 }
-/** Bytes of the f32 KV cache a decoding step reads at position `pos`: every layer's keys and values so far. */
-function gpt2KvBytes(pos, cfg = GPT2_SMALL) {
-  return 2 * cfg.n_layer * pos * cfg.n_embd * 4;
+/** Bytes of the f32 KV cache a decoding step reads when it attends to `keys` positions: every layer's keys and values. */
+function gpt2KvBytes(keys, cfg = GPT2_SMALL) {
+  return 2 * cfg.n_layer * keys * cfg.n_embd * 4;
 }
+// How the child times decoding: warm-up steps, then chunks of steps, the least time per token of a chunk kept.
+const DECODE_WARMUP = 2, DECODE_CHUNKS = quick ? 2 : 5, DECODE_CHUNK_STEPS = 3;
+/** The keys a timed step after a `ctx`-token prompt attends to, on average (its own included). */
+const meanKeys = (ctx) => ctx + DECODE_WARMUP + (DECODE_CHUNKS * DECODE_CHUNK_STEPS - 1) / 2 + 1;
 function gpt2WeightBytes(storage, cfg = GPT2_SMALL) {
   return gpt2BytesPerToken(storage, cfg) + cfg.n_positions * cfg.n_embd * 4;
 }
@@ -106,10 +110,9 @@ if (argv[0] === '--child') {
       let tok = 11;
       // The least CPU time per token over chunks of 3 steps: a chunk that shared the core with
       // another job (this machine is shared) reads slower and is passed over.
-      const chunks = quick ? 2 : 5;
-      for (let i = 0; i < 2; i++) m.step(tok++); // warm-up
+      for (let i = 0; i < DECODE_WARMUP; i++) m.step(tok++);
       let ms = Infinity;
-      for (let c = 0; c < chunks; c++) ms = Math.min(ms, cpuMs(() => { for (let i = 0; i < 3; i++) m.step(tok++); }) / 3);
+      for (let c = 0; c < DECODE_CHUNKS; c++) ms = Math.min(ms, cpuMs(() => { for (let i = 0; i < DECODE_CHUNK_STEPS; i++) m.step(tok++); }) / DECODE_CHUNK_STEPS);
       out[`tok_s_${ctx}`] = 1000 / ms;
     }
     out.after_512_mb = glassbox.bench_memory_bytes() / 1e6;
@@ -389,9 +392,8 @@ if (!wants('decode')) {
     decodeRuns[storage] = { ours: r, theirs };
     const bytes = gpt2BytesPerToken(storage);
     const bound = (result.machine.bandwidth_gbs * 1e9) / bytes;
-    // The same bound with the KV cache's bytes added: the timed steps of the 128-token run (after two
-    // warm-up steps, five chunks of three) read 131 to 145 keys and values a layer, 138 on average.
-    const boundKv = (result.machine.bandwidth_gbs * 1e9) / (bytes + gpt2KvBytes(138));
+    // The same bound with the KV cache's bytes added, at the keys the 128-token run's timed steps attend to on average.
+    const boundKv = (result.machine.bandwidth_gbs * 1e9) / (bytes + gpt2KvBytes(meanKeys(128)));
     const weightsMb = gpt2WeightBytes(storage) / 1e6;
     result.decode[storage] = { tok_s: r.tok_s_128, tok_s_512: r.tok_s_512, bound_tok_s: bound, bound_kv_tok_s: boundKv, streams: r.streams };
     result.memory[storage] = { weights_mb: weightsMb, after_load_mb: r.after_load_mb, after_512_mb: r.after_512_mb };
@@ -402,7 +404,7 @@ if (!wants('decode')) {
       console.log(`${`  ${storage} against ${againstDir}`.padEnd(34)} ${fmt(theirs.tok_s_128).padStart(9)} ${fmt(theirs.tok_s_512).padStart(10)} ${fmt(bound).padStart(12)} ${fmt((100 * theirs.tok_s_128) / bound, 0).padStart(10)}%   speed-up x${fmt(r.tok_s_128 / theirs.tok_s_128, 2)} @128, x${fmt(r.tok_s_512 / theirs.tok_s_512, 2)} @512`);
     }
   }
-  console.log(`bound with the KV cache each step reads (f32, ${fmt(gpt2KvBytes(138) / 1e6)} MB at 138 tokens) added: ${STORAGES.map((s) => `${s} ${fmt(result.decode[s].bound_kv_tok_s)} tok/s (${fmt((100 * result.decode[s].tok_s) / result.decode[s].bound_kv_tok_s, 0)}%)`).join(', ')}`);
+  console.log(`bound with the KV cache each step reads (f32, ${fmt(gpt2KvBytes(meanKeys(128)) / 1e6)} MB at ${meanKeys(128)} tokens) added: ${STORAGES.map((s) => `${s} ${fmt(result.decode[s].bound_kv_tok_s)} tok/s (${fmt((100 * result.decode[s].tok_s) / result.decode[s].bound_kv_tok_s, 0)}%)`).join(', ')}`);
   // The issue's ratios: each storage's decode against f32's, in this run.
   console.log(`decode tok/s @128 against f32: ${STORAGES.slice(1).map((s) => `${s} x${fmt(result.decode[s].tok_s / result.decode.f32.tok_s, 2)}`).join(', ')}${againstDir ? ` (against build: ${STORAGES.slice(1).map((s) => `${s} x${fmt(result.decode_against[s].tok_s / result.decode_against.f32.tok_s, 2)}`).join(', ')})` : ''}`);
 }

@@ -650,28 +650,25 @@ unsafe fn gemv_tile_body<S: Src, const G: usize, const P: usize>(src: &S, x: *co
 /// spilled (f32 x0.76 in cache with two groups).
 #[inline(never)]
 unsafe fn gemv_run<S: Src, const G: usize, const P: usize>(mut acc: [[[v128; 2]; P]; G], srcs: &[S; G], x: *const f32, kk0: usize, kk1: usize) -> [[[v128; 2]; P]; G] {
-    let mut kk = kk0;
-    // Row 0 has no row before it to read from (`Src::load8_q_later`, f16 only).
-    if S::SCALED && kk == 0 && kk1 > 0 {
-        let a = load_splat(x);
-        for g in 0..G {
-            for q in 0..P {
-                let [w0, w1] = srcs[g].load8_q(0, q);
-                acc[g][q][0] = madd(acc[g][q][0], a, w0);
-                acc[g][q][1] = madd(acc[g][q][1], a, w1);
-            }
-        }
-        kk = 1;
-    }
-    while kk < kk1 {
+    // `later`: a row after the first, whose source may read the row before (`Src::load8_q_later`).
+    let step = |acc: &mut [[[v128; 2]; P]; G], kk: usize, later: bool| {
         let a = load_splat(x.add(kk));
         for g in 0..G {
             for q in 0..P {
-                let [w0, w1] = srcs[g].load8_q_later(kk, q);
+                let [w0, w1] = if later { srcs[g].load8_q_later(kk, q) } else { srcs[g].load8_q(kk, q) };
                 acc[g][q][0] = madd(acc[g][q][0], a, w0);
                 acc[g][q][1] = madd(acc[g][q][1], a, w1);
             }
         }
+    };
+    let mut kk = kk0;
+    // Row 0 has no row before it (only f16 reads one: the other sources need no step apart).
+    if S::SCALED && kk == 0 && kk1 > 0 {
+        step(&mut acc, 0, false);
+        kk = 1;
+    }
+    while kk < kk1 {
+        step(&mut acc, kk, true);
         kk += 1;
     }
     acc
