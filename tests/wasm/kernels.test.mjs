@@ -12,6 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -87,6 +88,37 @@ test('the binary was built with SIMD128', () => {
   let mul = 0;
   for (let i = 0; i + 2 < bytes.length; i++) if (bytes[i] === 0xfd && bytes[i + 1] === 0xe6 && bytes[i + 2] === 0x01) mul++;
   assert.ok(mul > 10, `only ${mul} f32x4.mul opcodes found in ${wasmPath}`);
+});
+
+test('the SIMD loads that broadcast or widen carry their constant offsets (crate/wasm-fold)', () => {
+  // LLVM computes `base + C` with an i32.add before every such load; scripts/build-wasm.sh folds C
+  // into the load's offset so V8 reads `[base + C]` in one instruction. Read in binaryen's text
+  // (one operand per line, nested by indentation): a load whose address is `(i32.add X (i32.const C))`
+  // with 0 <= C < 1024 is one the step missed.
+  const features = ['--enable-simd', '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
+    '--enable-mutable-globals', '--enable-multivalue', '--enable-reference-types'];
+  for (const path of [wasmPath, checksPath]) {
+    const dis = spawnSync('wasm-dis', [...features, path], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    assert.equal(dis.status, 0, `wasm-dis ${path}: ${dis.stderr}`);
+    const lines = dis.stdout.split('\n');
+    const indent = (l) => l.length - l.trimStart().length;
+    const LOAD = /^\((v128\.load(?:8x8|16x4|32x2)_[su]|v128\.load(?:8|16|32|64)_splat|v128\.load(?:32|64)_zero)( offset=\d+)?/;
+    let withOffset = 0;
+    const missed = [];
+    for (let i = 0; i + 1 < lines.length; i++) {
+      const m = LOAD.exec(lines[i].trim());
+      if (!m) continue;
+      if (m[2]) withOffset++;
+      if (lines[i + 1].trim() !== '(i32.add') continue;
+      const depth = indent(lines[i + 1]);
+      let j = i + 2;
+      while (j < lines.length && !(indent(lines[j]) === depth && lines[j].trim() === ')')) j++;
+      const c = /^\(i32\.const (-?\d+)\)$/.exec(lines[j - 1].trim());
+      if (c && indent(lines[j - 1]) === depth + 1 && Number(c[1]) >= 0 && Number(c[1]) < 1024) missed.push(`${m[1]} + ${c[1]}`);
+    }
+    assert.deepEqual(missed, [], `${path}: SIMD loads whose constant offset is still an i32.add`);
+    assert.ok(withOffset >= 40, `${path}: only ${withOffset} SIMD loads that broadcast or widen have an offset`);
+  }
 });
 
 test('the shipped wasm carries no kernel checks or benchmark handles (they are pkg-checks/ only)', async () => {
