@@ -397,7 +397,7 @@ if (!wants('decode')) {
     const weightsMb = gpt2WeightBytes(storage) / 1e6;
     result.decode[storage] = { tok_s: r.tok_s_128, tok_s_512: r.tok_s_512, bound_tok_s: bound, bound_kv_tok_s: boundKv, streams: r.streams };
     result.memory[storage] = { weights_mb: weightsMb, after_load_mb: r.after_load_mb, after_512_mb: r.after_512_mb };
-    console.log(`${storage.padEnd(34)} ${fmt(r.tok_s_128).padStart(9)} ${fmt(r.tok_s_512).padStart(10)} ${fmt(bound).padStart(12)} ${fmt((100 * r.tok_s_128) / bound, 0).padStart(10)}% ${fmt(weightsMb, 0).padStart(11)} ${fmt(r.after_load_mb, 0).padStart(14)} ${fmt(r.after_512_mb, 0).padStart(13)}${storage === 'int8' ? '' : `   (reads ${r.streams} streams)`}`);
+    console.log(`${storage.padEnd(34)} ${fmt(r.tok_s_128).padStart(9)} ${fmt(r.tok_s_512).padStart(10)} ${fmt(bound).padStart(12)} ${fmt((100 * r.tok_s_128) / bound, 0).padStart(10)}% ${fmt(weightsMb, 0).padStart(11)} ${fmt(r.after_load_mb, 0).padStart(14)} ${fmt(r.after_512_mb, 0).padStart(13)}${storage === 'int8' ? `   (${r.streams === 2 ? 'one tile' : 'six tiles'} at a time)` : `   (reads ${r.streams} streams)`}`);
     if (theirs) {
       result.decode_against ??= {};
       result.decode_against[storage] = { tok_s: theirs.tok_s_128, tok_s_512: theirs.tok_s_512, bound_tok_s: bound };

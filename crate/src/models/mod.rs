@@ -368,12 +368,20 @@ impl Model {
         Ok(model)
     }
 
+    /// Decoding reads wide only when its timing at load is under this share of narrow's. Narrow is the
+    /// default and the faster on the machines where wide does not pay (AMD EPYC: x1.5 on small models);
+    /// where wide pays it won by x1.3-1.4 (an Intel VM). A few milliseconds timed on a busy machine
+    /// move by more than the two differ on a machine where they are close: a GPT-2-small-shaped int8
+    /// model loaded wide in one `node bench/compare.mjs` run of 2026-12-07 (105 tok/s against 160-174 narrow).
+    pub const WIDE_IF_UNDER: f64 = 0.95;
+
     /// A model that generates, with a token table too large for the caches (int8: for the L2 caches):
     /// decoding reads its weights from memory, and whether it reads them fastest as six streams side by
     /// side or as fewer is the machine's (see [`crate::kernels::set_decode_wide`]). Measured here on that table, in its storage:
-    /// one row times the table, alternately wide and narrow, a warm-up and two timed products each (a
-    /// small table's product repeated to 64 MiB; about 50 ms for a 124M model's f32 table, against
-    /// seconds of loading); the faster is kept. Smaller models keep the choice made before. Returns the
+    /// one row times the table, wide and narrow in turn (which goes first alternating), a warm-up
+    /// round and four timed ones (a small table's product repeated to 64 MiB; about 100 ms for a
+    /// 124M model's f32 table, against seconds of loading); wide is kept only if its least time is
+    /// under [`Self::WIDE_IF_UNDER`] of narrow's. Smaller models keep the choice made before. Returns the
     /// least milliseconds of one product wide and narrow, if measured.
     #[inline(never)]
     pub fn calibrate_decoding(&self) -> Option<(f64, f64)> {
@@ -400,10 +408,11 @@ impl Model {
         // against 0.4 ms for one product through an 8 MiB table.
         let reps = (64usize << 20).div_ceil(table.bytes()).max(1);
         let (x, mut out) = (vec![0.5f32; table.d_in], vec![0.0f32; table.d_out]);
-        let mut best = [f64::INFINITY; 2];
-        for round in 0..3 {
-            for (i, wide) in [true, false].into_iter().enumerate() {
-                crate::kernels::set_decode_wide(wide);
+        let mut best = [f64::INFINITY; 2]; // [wide, narrow]
+        for round in 0..5 {
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for i in order {
+                crate::kernels::set_decode_wide(i == 0);
                 let t0 = now_ms();
                 for _ in 0..reps {
                     table.forward_into(&x, 1, &mut out);
@@ -413,7 +422,7 @@ impl Model {
                 }
             }
         }
-        crate::kernels::set_decode_wide(best[0] <= best[1]);
+        crate::kernels::set_decode_wide(best[0] < Self::WIDE_IF_UNDER * best[1]);
         Some((best[0], best[1]))
     }
 
