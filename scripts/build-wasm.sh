@@ -67,8 +67,8 @@ build() {
     # (v128.load32_splat, v128.load8x8_s, ...) and binaryen folds them into plain loads only; this
     # build step folds them into the loads' offsets, as --low-memory-unused does for the rest (the
     # same assumption; see crate/wasm-fold), before wasm-opt (3 more found there than after it, and
-    # 200 bytes smaller). V8 then reads `[base + C]` in one instruction: all-MiniLM-L6-v2
-    # x1.03-1.04 at 16 and 128 tokens, f32 GEMM at M = 128 x1.03-1.07 (AMD EPYC, 2026-12-07).
+    # 200 bytes smaller). V8 then reads `[base + C]` in one instruction: all-MiniLM-L6-v2 x1.01-1.04
+    # at 16 tokens and x1.03-1.06 at 128, f32 GEMM at M = 128 x1.03-1.07 (AMD EPYC, 2026-12-07).
     echo "build-wasm: fold constant address additions into SIMD load offsets"
     cargo build --release --quiet -p glassbox-wasm-fold
     fold_dir="$target_dir/wasm-fold/$out"
