@@ -61,9 +61,10 @@ fn hsum(v: v128) -> f32 {
 // GEMM / GEMV on packed panels
 
 /// K-block for prefill: one block of two panels (512 rows of 2 x 8 floats = 32 KiB) stays in L1
-/// (48 KiB on this Zen 5) while every row tile of `x` passes over it. Against 256: x1.02-1.06 at
+/// (48 KiB on a Zen 5) while every row tile of `x` passes over it. Against 256 there: x1.02-1.06 at
 /// M = 128 (x1.06 on GPT-2's MLP down, K = 3,072: half the partial-sum reloads); 1,024 measured
-/// the same as 512 (`node bench/kernels.mjs --only="GEMM  M=128" --against=DIR`).
+/// the same as 512 (`node bench/kernels.mjs --only="GEMM  M=128" --against=DIR`). On a Zen 4, whose
+/// 32 KiB L1 the block fills, 256 measured the same as 512 (2026-12-07).
 const KC: usize = 512;
 /// The prefill register tile: `MR` rows of `x` by two panels (16 columns, `MV` = 4 vectors per
 /// row), 8 accumulators. A k step loads 4 weight vectors and 2 broadcasts and keeps 8 + 4 + 1 + 1
