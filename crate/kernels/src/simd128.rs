@@ -1078,8 +1078,9 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
 /// Four lanes of [`scalar::exp`], operation for operation.
 #[inline(always)]
 fn exp4(x: v128) -> v128 {
-    let e = exp4_to_hi(x);
-    let e = v128_bitselect(f32x4_splat(f32::INFINITY), e, f32x4_lt(f32x4_splat(EXP_HI), x));
+    let xc = f32x4_pmax(x, f32x4_splat(EXP_LO)); // x < LO ? LO : x
+    let xc = f32x4_pmin(xc, f32x4_splat(EXP_HI)); // HI < xc ? HI : xc
+    let e = v128_bitselect(f32x4_splat(f32::INFINITY), exp4_core(xc), f32x4_lt(f32x4_splat(EXP_HI), x));
     v128_andnot(e, f32x4_lt(x, f32x4_splat(EXP_LO)))
 }
 
@@ -1091,14 +1092,6 @@ fn exp4(x: v128) -> v128 {
 fn exp4_not_positive(x: v128) -> v128 {
     let xc = f32x4_pmax(x, f32x4_splat(EXP_LO)); // x < LO ? LO : x; never above 0 < HI
     v128_andnot(exp4_core(xc), f32x4_lt(x, f32x4_splat(EXP_LO)))
-}
-
-/// `exp4` before its edge cases: `x` clamped to `[LO, HI]`, then `2^n · p(r)`.
-#[inline(always)]
-fn exp4_to_hi(x: v128) -> v128 {
-    let xc = f32x4_pmax(x, f32x4_splat(EXP_LO)); // x < LO ? LO : x
-    let xc = f32x4_pmin(xc, f32x4_splat(EXP_HI)); // HI < xc ? HI : xc
-    exp4_core(xc)
 }
 
 /// `2^n · p(r)` for a clamped `xc`: `n = round(xc · log2 e)`, `r = xc - n · ln 2` in two parts,

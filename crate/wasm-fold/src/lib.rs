@@ -36,16 +36,14 @@ struct Folder {
 impl VisitorMut for Folder {
     fn start_instr_seq_mut(&mut self, seq: &mut InstrSeq) {
         let mut out: Vec<(Instr, InstrLocId)> = Vec::with_capacity(seq.instrs.len());
-        for (instr, loc) in seq.instrs.drain(..) {
-            let mut instr = instr;
+        for (mut instr, loc) in seq.instrs.drain(..) {
             if let Instr::LoadSimd(load) = &mut instr {
                 // Stack order: `... address-base; i32.const C; i32.add; load` -> `... address-base; load offset+C`.
                 if let [.., (Instr::Const(c), _), (Instr::Binop(add), _)] = &out[..] {
                     if let (Value::I32(value), BinaryOp::I32Add) = (c.value, add.op) {
-                        let value = value as i64;
-                        let offset = load.arg.offset + value.max(0) as u64;
-                        if reads_address_only(load.kind) && (0..LOW_MEMORY as i64).contains(&value) && offset < 1 << 32 {
-                            load.arg.offset = offset;
+                        let constant = u64::try_from(value).ok().filter(|&c| c < LOW_MEMORY);
+                        if let Some(c) = constant.filter(|&c| reads_address_only(load.kind) && load.arg.offset + c < 1 << 32) {
+                            load.arg.offset += c;
                             out.truncate(out.len() - 2);
                             self.folded += 1;
                         }
