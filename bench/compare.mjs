@@ -1,6 +1,12 @@
 // Glassbox side by side with the machine's limits and its peers, in one run (Node, wasm, one thread).
 //
-//   scripts/build-wasm.sh && node bench/compare.mjs [--json FILE] [--quick] [--only=decode|minilm] [--against=DIR] [--rounds=N]
+//   scripts/build-wasm.sh --with-checks && node bench/compare.mjs [--json FILE] [--quick] [--only=decode|minilm]
+//       [--build=relaxed|simd128] [--against=DIR] [--rounds=N]
+//
+// `--build=`: which of pkg-checks/'s two builds is measured (bench/wasm-build.mjs): relaxed SIMD by default (the
+// kernels' multiply-adds fused, what the page runs in Chromium; this script restarts itself under Node 20's
+// --experimental-wasm-relaxed-simd for it), or simd128 (what engines without relaxed SIMD run). The JSON says
+// which in `glassbox_build`.
 //
 // `--only=decode`: the machine's limits and the GPT-2-small-shaped decode/memory rows only;
 // `--only=minilm`: the machine's limits and all-MiniLM-L6-v2 end to end only.
@@ -27,16 +33,18 @@ import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chosenBuild, relaunchForBuild, loadBuild, wasmFile } from './wasm-build.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const flag = (name) => (argv.find((a) => a.startsWith(`--${name}=`)) || '').slice(name.length + 3) || null;
 // The benchmark handles live in pkg-checks/ (scripts/build-wasm.sh --with-checks): the shipped kernels plus
 // KernelBench and BenchModel. Children of --against load another such build.
+// Which of its two builds (bench/wasm-build.mjs): relaxed SIMD (fused multiply-adds, what Chromium runs) by default.
 const PKG = flag('pkg') || join(ROOT, 'pkg-checks');
-const WASM = join(PKG, 'glassbox_bg.wasm');
-const glassbox = await import(pathToFileURL(join(PKG, 'glassbox.js')).href);
-glassbox.initSync({ module: readFileSync(WASM) });
+const BUILD = chosenBuild(argv, PKG);
+relaunchForBuild(BUILD);
+const { api: glassbox } = await loadBuild(PKG, BUILD, BUILD);
 const only = flag('only');
 if (only && !['decode', 'minilm'].includes(only)) throw new Error(`--only=${only}: use --only=decode or --only=minilm`);
 /** Whether this run measures `part` ('gemm', 'minilm', 'decode', 't5'): all of them unless --only names one. */
@@ -130,7 +138,12 @@ if (argv[0] === '--child') {
   process.exit(0);
 }
 
-const child = (what, storage, pkg = PKG) => JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', what, storage, `--pkg=${pkg}`, ...(quick ? ['--quick'] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+// Children run the same build with the same Node flags (the relaxed build's --experimental-wasm-relaxed-simd); an
+// --against folder's its SIMD128 build unless it holds the relaxed one and this run is of that.
+const child = (what, storage, pkg = PKG) => {
+  const build = existsSync(join(pkg, wasmFile(BUILD))) ? BUILD : 'simd128';
+  return JSON.parse(execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', what, storage, `--pkg=${pkg}`, `--build=${build}`, ...(quick ? ['--quick'] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+};
 /** `rounds` children of this build (and of --against's, interleaved A B A B): best tok/s, last memory. */
 function decodeRounds(storage) {
   const best = (a, b) => (a ? { ...b, tok_s_128: Math.max(a.tok_s_128, b.tok_s_128), tok_s_512: Math.max(a.tok_s_512, b.tok_s_512) } : b);
@@ -187,7 +200,10 @@ const cpuMsAsync = async (f) => {
   return (c.user + c.system) / 1e3;
 };
 
-const result = { machine: {}, gemm: [], minilm: {}, decode: {}, memory: {}, t5: {}, wasm_bytes: 0, wasm_gzip_bytes: 0 };
+const result = { glassbox_build: BUILD === 'relaxed' ? 'relaxed-simd' : 'simd128', machine: {}, gemm: [], minilm: {}, decode: {}, memory: {}, t5: {}, wasm_bytes: 0, wasm_gzip_bytes: 0 };
+console.log(BUILD === 'relaxed'
+  ? `glassbox build: relaxed SIMD (${wasmFile(BUILD)}: fused multiply-adds; what Chromium since 114 runs), Node ${process.execArgv.join(' ') || 'without flags'}; --build=simd128 for the baseline build`
+  : `glassbox build: SIMD128 (${wasmFile(BUILD)}: what engines without relaxed SIMD run); --build=relaxed for the fused one`);
 
 // Machine limits.
 {
@@ -209,7 +225,7 @@ const result = { machine: {}, gemm: [], minilm: {}, decode: {}, memory: {}, t5: 
   streams.forEach((b) => b.free());
 }
 const fmt = (v, d = 1) => (v == null ? '—' : v.toFixed(d));
-console.log(`\nmachine: SIMD128 peak ${fmt(result.machine.peak_gflops)} GFLOP/s (independent f32x4 mul+add), streaming read ${fmt(result.machine.bandwidth_gbs)} GB/s (${STREAM_FLOATS * 4 / 2 ** 20} MiB; one stream ${fmt(result.machine.bandwidth_one_stream_gbs)}, two side by side ${fmt(result.machine.bandwidth_two_streams_gbs)}, four ${fmt(result.machine.bandwidth_four_streams_gbs)}); Node ${process.version}`);
+console.log(`\nmachine: SIMD128 peak ${fmt(result.machine.peak_gflops)} GFLOP/s (independent f32x4 ${BUILD === 'relaxed' ? 'fused multiply-adds, as the kernels of this build do them' : 'mul+add'}), streaming read ${fmt(result.machine.bandwidth_gbs)} GB/s (${STREAM_FLOATS * 4 / 2 ** 20} MiB; one stream ${fmt(result.machine.bandwidth_one_stream_gbs)}, two side by side ${fmt(result.machine.bandwidth_two_streams_gbs)}, four ${fmt(result.machine.bandwidth_four_streams_gbs)}); Node ${process.version}`);
 
 // GEMM / GEMV on the shapes of MiniLM, BERT-base, GPT-2 small and T5-small.
 const SHAPES = [
@@ -417,11 +433,13 @@ for (const storage of !wants('t5') ? [] : quick ? ['f32'] : ['f32', 'bf16']) {
   console.log(`${storage.padEnd(34)} ${fmt(r.encode_ms).padStart(20)} ${fmt(r.decode_ms, 2).padStart(17)}`);
 }
 
-// The shipped wasm.
-const wasmBytes = readFileSync(join(ROOT, 'pkg', 'glassbox_bg.wasm')); // what ships: pkg/, without the checks
+// The shipped wasm: pkg/, without the checks; the build measured above, and the other (a visitor downloads one).
+const wasmBytes = readFileSync(join(ROOT, 'pkg', wasmFile(BUILD)));
 result.wasm_bytes = wasmBytes.length;
 result.wasm_gzip_bytes = gzipSync(wasmBytes, { level: 9 }).length;
-console.log(`\nshipped wasm: ${result.wasm_bytes} bytes raw (${fmt(result.wasm_bytes / 1048576, 2)} MiB), ${result.wasm_gzip_bytes} gzip -9`);
+const otherWasm = join(ROOT, 'pkg', wasmFile(BUILD === 'relaxed' ? 'simd128' : 'relaxed'));
+if (existsSync(otherWasm)) result.wasm_other_build_bytes = readFileSync(otherWasm).length;
+console.log(`\nshipped wasm (${wasmFile(BUILD)}): ${result.wasm_bytes} bytes raw (${fmt(result.wasm_bytes / 1048576, 2)} MiB), ${result.wasm_gzip_bytes} gzip -9${result.wasm_other_build_bytes ? `; the other build ${result.wasm_other_build_bytes} bytes` : ''}`);
 
 if (jsonFile) {
   writeFileSync(jsonFile, JSON.stringify(result, null, 2) + '\n');

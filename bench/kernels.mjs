@@ -1,9 +1,12 @@
 // Kernel benchmarks in Node: the SIMD128 kernels and their scalar twins, side by side in one run.
 //
-//   scripts/build-wasm.sh && node bench/kernels.mjs [--quick] [--wall] [--only=SUBSTRING] [--against=DIR]
+//   scripts/build-wasm.sh --with-checks && node bench/kernels.mjs [--quick] [--wall] [--only=SUBSTRING]
+//       [--build=relaxed|simd128] [--against=DIR|FILE.wasm]
 //
+// `--build=`: which of pkg-checks/'s two builds is "this" one (bench/wasm-build.mjs; relaxed SIMD by default).
 // `--against=DIR` times a second build (DIR holds its glassbox.js and glassbox_bg.wasm, e.g. a copy
-// of pkg/ from before a change) instead of the scalar twins: this build's SIMD kernels and the other
+// of pkg-checks/ from before a change; or a .wasm file beside its glue, e.g. pkg-checks/glassbox_bg.wasm for the
+// SIMD128 build against the relaxed one) instead of the scalar twins: this build's SIMD kernels and the other
 // build's, interleaved A B A B in one process, the ratio printed as the speed-up.
 //
 // Operands live in wasm memory (`KernelBench`), so the timings are the kernels', not copies across
@@ -12,21 +15,22 @@
 // GFLOP/s (products) or GB/s of weights read (decoding, M = 1) and the SIMD / scalar speed-up.
 // A benchmark prints figures; it asserts nothing. Compare ratios: the machine is shared.
 
-import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { chosenBuild, relaunchForBuild, loadBuild } from './wasm-build.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-// pkg-checks/: the shipped kernels plus the checks and KernelBench (scripts/build-wasm.sh --with-checks).
-const glassbox = await import(pathToFileURL(join(ROOT, 'pkg-checks', 'glassbox.js')).href);
-glassbox.initSync({ module: readFileSync(join(ROOT, 'pkg-checks', 'glassbox_bg.wasm')) });
+// pkg-checks/: the shipped kernels plus the checks and KernelBench (scripts/build-wasm.sh --with-checks), in the
+// build --build= names (bench/wasm-build.mjs; relaxed SIMD by default).
+const BUILD = chosenBuild(process.argv, join(ROOT, 'pkg-checks'));
+relaunchForBuild(BUILD);
+const { api: glassbox } = await loadBuild(join(ROOT, 'pkg-checks'), BUILD, 'this');
 
 const againstArg = process.argv.find((a) => a.startsWith('--against='));
 let other = null;
 if (againstArg) {
-  const dir = againstArg.slice(10);
-  other = await import(pathToFileURL(join(dir, 'glassbox.js')).href);
-  other.initSync({ module: readFileSync(join(dir, 'glassbox_bg.wasm')) });
+  // A folder (its glassbox_bg.wasm: the SIMD128 build) or a .wasm file, e.g. pkg-checks/glassbox_bg.wasm.
+  other = (await loadBuild(againstArg.slice(10), 'simd128', 'other')).api;
 }
 
 const quick = process.argv.includes('--quick');
@@ -113,7 +117,7 @@ function figure(kind, bench, ms) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`glassbox kernels, SIMD128 build: ${glassbox.kernels_simd128()}${other ? `, against ${againstArg.slice(10)}` : ''}; ${SAMPLES} samples each after ${WARMUP_CALLS} warm-up calls; ${useWall ? 'wall' : 'CPU'} time; Node ${process.version}`);
+console.log(`glassbox kernels, ${BUILD === 'relaxed' ? 'relaxed-SIMD' : 'SIMD128'} build (${glassbox.kernels_simd128() ? 'SIMD on' : 'scalar only'})${other ? `, against ${againstArg.slice(10)}` : ''}; ${SAMPLES} samples each after ${WARMUP_CALLS} warm-up calls; ${useWall ? 'wall' : 'CPU'} time; Node ${process.version}`);
 console.log('case'.padEnd(52), 'path    ', 'min ms'.padStart(9), 'median ms'.padStart(10), '  figure (at min)     speed-up');
 for (const [name, kind, m, k, n, unit] of CASES) {
   if (quick && m * k * Math.max(n, 1) > 2e8 && !['peak', 'stream'].includes(kind)) continue;

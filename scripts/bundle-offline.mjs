@@ -24,6 +24,8 @@ import { listModels, listTokenizers, missingTokenizersNote } from './model-index
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WWW = path.join(ROOT, 'www');
 const PKG = path.join(ROOT, 'pkg');
+// The wasm glue and both builds (the worker picks the relaxed-SIMD one where the engine has relaxed SIMD).
+const PKG_FILES = ['glassbox.js', 'glassbox_bg.wasm', 'glassbox_relaxed_bg.wasm'];
 const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json',
   'generation_config.json'];
 // A real tokenizer's folder: what the worker loads, its title (README.md) and its credits (LICENSE.md).
@@ -146,7 +148,7 @@ function writeFolder(out, models, tokenizers) {
   }
   // The folder is flat (pkg/ and models/ beside index.html), so it works under any path of any server.
   fs.mkdirSync(path.join(out, 'pkg'));
-  for (const f of ['glassbox.js', 'glassbox_bg.wasm']) fs.copyFileSync(path.join(PKG, f), path.join(out, 'pkg', f));
+  for (const f of PKG_FILES) fs.copyFileSync(path.join(PKG, f), path.join(out, 'pkg', f));
   for (const [page, policy] of [['index.html', CSP.document], ['tutorial.html', CSP.document], ['widgets.html', CSP.document], ['embed.html', CSP.embed]]) {
     const file = path.join(out, page);
     fs.writeFileSync(file, withMetaCsp(fs.readFileSync(file, 'utf8'), policy, `www/${page}`));
@@ -154,6 +156,7 @@ function writeFolder(out, models, tokenizers) {
   const worker = path.join(out, 'worker.js');
   let workerJs = replaceOnce(fs.readFileSync(worker, 'utf8'), "'../pkg/glassbox.js'", "'./pkg/glassbox.js'", 'www/worker.js');
   workerJs = replaceOnce(workerJs, "'../pkg/glassbox_bg.wasm'", "'./pkg/glassbox_bg.wasm'", 'www/worker.js');
+  workerJs = replaceOnce(workerJs, "'../pkg/glassbox_relaxed_bg.wasm'", "'./pkg/glassbox_relaxed_bg.wasm'", 'www/worker.js');
   fs.writeFileSync(worker, workerJs);
   for (const m of models) {
     fs.mkdirSync(path.join(out, 'models', m.name), { recursive: true });
@@ -319,9 +322,12 @@ function writeSingleFile(file, models, tokenizers) {
     wasm: fs.readFileSync(path.join(PKG, 'glassbox_bg.wasm')).toString('base64'),
     glueBase64: glue.toString('base64'),
     // A data: URL is no base for relative URLs: the default glue address goes (init passes the real one).
-    workerBase64: Buffer.from(replaceOnce(replaceOnce(fs.readFileSync(path.join(WWW, 'worker.js'), 'utf8'),
+    // The single file carries the SIMD128 build only (every engine runs it; a second 1.5 MB as base64 is not worth
+    // the faster prefill in a file meant for a USB stick), passed to init as bytes.
+    workerBase64: Buffer.from(replaceOnce(replaceOnce(replaceOnce(fs.readFileSync(path.join(WWW, 'worker.js'), 'utf8'),
       "new URL('../pkg/glassbox.js', import.meta.url).href", "'inlined'", 'www/worker.js'),
-    "new URL('../pkg/glassbox_bg.wasm', import.meta.url).href", 'undefined', 'www/worker.js')).toString('base64'),
+    "new URL('../pkg/glassbox_bg.wasm', import.meta.url).href", 'undefined', 'www/worker.js'),
+    "new URL('../pkg/glassbox_relaxed_bg.wasm', import.meta.url).href", 'undefined', 'www/worker.js')).toString('base64'),
     index: models.map(({ name, kind, modelType, title, files }) => ({ name, path: `models/${name}/`, kind, modelType, title, files })),
     models: Object.fromEntries(models.map((m) => [m.name,
       Object.fromEntries(m.files.map((f) => [f, fs.readFileSync(path.join(m.dir, f)).toString('base64')]))])),
@@ -367,7 +373,7 @@ ${code}
 // ---- main -----------------------------------------------------------------------------------------
 
 export async function bundleOffline(opts) {
-  for (const f of ['glassbox.js', 'glassbox_bg.wasm']) {
+  for (const f of PKG_FILES) {
     if (!fs.existsSync(path.join(PKG, f))) die(`pkg/${f} is missing. Build the wasm first: scripts/build-wasm.sh`);
   }
   const models = await collectModels(opts.models);

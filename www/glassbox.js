@@ -75,7 +75,8 @@ export class Glassbox {
   /**
    * Start the worker and the wasm. Options: `workerUrl` (default: worker.js beside this module),
    * `pkgUrl` (wasm-bindgen's glassbox.js; default: ../pkg/glassbox.js beside the worker),
-   * `wasm` (URL, bytes or WebAssembly.Module of glassbox_bg.wasm; default: beside pkgUrl),
+   * `wasm` (URL, bytes or WebAssembly.Module of glassbox_bg.wasm or glassbox_relaxed_bg.wasm; default: beside
+   * pkgUrl, the relaxed-SIMD build where the engine has relaxed SIMD, else glassbox_bg.wasm),
    * `worker` (an already created Worker-like object; mainly for tests).
    */
   static async create(opts = {}) {
@@ -102,7 +103,7 @@ export class Glassbox {
     this._restart = null;       // how `interrupt` starts a new worker: { opts, wasm } of `create`
     this._reloadable = new Map(); // handle -> load message of a model from a folder URL or File/Blob handles
     this._stale = new Map();      // handle -> null, or the load under way: held models a replaced worker lacks yet
-    /** `{ version, simd128 }` of the wasm build, set by `create`. */
+    /** `{ version, simd128, relaxed_simd }` of the wasm build, set by `create`. */
     this.build = null;
     this._listen(worker);
   }

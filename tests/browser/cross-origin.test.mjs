@@ -258,7 +258,8 @@ ${body}
     }
     // The worker is the same-origin blob shim; the wasm, the glue and the models came from the Glassbox server.
     const gbOrigin = new URL(gb).origin;
-    for (const file of ['worker.js', 'pkg/glassbox.js', 'pkg/glassbox_bg.wasm', 'models/index.json', 'style.css']) {
+    // Chromium has relaxed SIMD: the worker takes that build (tests/browser/wasm-builds.test.mjs).
+    for (const file of ['worker.js', 'pkg/glassbox.js', 'pkg/glassbox_relaxed_bg.wasm', 'models/index.json', 'style.css']) {
       assert.ok(watch.requests.some((u) => u === `${gbOrigin}/${file}`), `${file} was fetched from the Glassbox server`);
     }
     assert.ok(watch.requests.some((u) => u.startsWith(`${gbOrigin}/models/${setup.decoder.name}/`)), 'the model came from the Glassbox server');
@@ -291,7 +292,7 @@ ${body}
       ELEMENTS['glassbox-attention'].check(await page.$eval('glassbox-attention', ELEMENTS['glassbox-attention'].read));
       const allowed = new Set([new URL(host.url).origin, setup.blog.origin]);
       assert.deepEqual(watch.requests.filter((u) => !u.startsWith('blob:') && !u.startsWith('data:') && !allowed.has(new URL(u).origin)), []);
-      assert.ok(watch.requests.includes(`${host.url}pkg/glassbox_bg.wasm`), 'the wasm came from the folder');
+      assert.ok(watch.requests.includes(`${host.url}pkg/glassbox_relaxed_bg.wasm`), 'the (relaxed-SIMD) wasm came from the folder');
       assert.deepEqual(watch.errors, []);
       await context.close();
     } finally {

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { randomF32, assertIdentical, assertNear, referenceProduct, sumBound, wasmFeatures, simdLoadOffsets } from './support/kernel-reference.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const wasmPath = join(ROOT, 'pkg', 'glassbox_bg.wasm'); // what ships
@@ -26,61 +27,6 @@ const LENGTHS = [0, 1, 3, 4, 15, 16, 17, 1023];
 // 40: more rows than the SIMD prefill takes in one K-block per panel (32), so K = 600 is cut in two.
 const ROWS = [1, 2, 3, 4, 5, 8, 17, 40];
 const DIMS = [1, 3, 8, 15, 16, 17, 50, 64, 100];
-const U = 2 ** -24; // unit roundoff of f32
-
-/** Seeded uniform values in [-scale, scale), as float32. */
-function randomF32(seed) {
-  let s = seed >>> 0;
-  return (len, scale = 1) => {
-    const out = new Float32Array(len);
-    for (let i = 0; i < len; i++) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      out[i] = ((s >>> 8) / 2 ** 24 * 2 - 1) * scale;
-    }
-    return out;
-  };
-}
-
-/** SIMD and scalar outputs are the same numbers (+0 and -0 count as equal). */
-function assertIdentical(simd, scalar, what) {
-  assert.equal(simd.length, scalar.length, `${what}: lengths differ`);
-  for (let i = 0; i < simd.length; i++) {
-    if (simd[i] !== scalar[i] && !(Number.isNaN(simd[i]) && Number.isNaN(scalar[i]))) {
-      assert.fail(`${what}: element ${i} is ${simd[i]} with SIMD but ${scalar[i]} with the scalar twin`);
-    }
-  }
-}
-
-function assertNear(got, want, bound, what) {
-  assert.equal(got.length, want.length, `${what}: lengths differ`);
-  for (let i = 0; i < got.length; i++) {
-    const err = Math.abs(got[i] - want[i]);
-    if (!(err <= bound(i))) assert.fail(`${what}: element ${i} is ${got[i]}, reference ${want[i]}, error ${err} > ${bound(i)}`);
-  }
-}
-
-/** `x[M][K] · W + bias` in float64 with `W` given as [N][K] (`nk`) or [K][N]; and Σ|terms| per output. */
-function referenceProduct(x, m, k, w, n, bias, layout) {
-  const out = new Float64Array(m * n);
-  const mag = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = bias ? bias[j] : 0;
-      let a = Math.abs(s);
-      for (let kk = 0; kk < k; kk++) {
-        const p = x[i * k + kk] * (layout === 'nk' ? w[j * k + kk] : w[kk * n + j]);
-        s += p;
-        a += Math.abs(p);
-      }
-      out[i * n + j] = s;
-      mag[i * n + j] = a;
-    }
-  }
-  return { out, mag };
-}
-
-const sumBound = (k, mag) => (k + 2) * U * mag + 1e-30;
-
 test('the binary was built with SIMD128', () => {
   assert.equal(glassbox.kernels_simd128(), true, 'kernels_simd128() is false: rebuild with scripts/build-wasm.sh (RUSTFLAGS must not override .cargo/config.toml)');
   // And the instructions are really there: 0xfd is the SIMD opcode prefix; f32x4.mul is 0xfd 0xe6 0x01.
@@ -95,27 +41,10 @@ test('the SIMD loads that broadcast or widen carry their constant offsets (crate
   // into the load's offset so V8 reads `[base + C]` in one instruction. Read in binaryen's text
   // (one operand per line, nested by indentation): a load whose address is `(i32.add X (i32.const C))`
   // with 0 <= C < 1024 is one the step missed.
-  const features = ['--enable-simd', '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
-    '--enable-mutable-globals', '--enable-multivalue', '--enable-reference-types'];
   for (const path of [wasmPath, checksPath]) {
-    const dis = spawnSync('wasm-dis', [...features, path], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    const dis = spawnSync('wasm-dis', [...wasmFeatures(), path], { encoding: 'utf8', maxBuffer: 1 << 30 });
     assert.equal(dis.status, 0, `wasm-dis ${path}: ${dis.stderr}`);
-    const lines = dis.stdout.split('\n');
-    const indent = (l) => l.length - l.trimStart().length;
-    const LOAD = /^\((v128\.load(?:8x8|16x4|32x2)_[su]|v128\.load(?:8|16|32|64)_splat|v128\.load(?:32|64)_zero)( offset=\d+)?/;
-    let withOffset = 0;
-    const missed = [];
-    for (let i = 0; i + 1 < lines.length; i++) {
-      const m = LOAD.exec(lines[i].trim());
-      if (!m) continue;
-      if (m[2]) withOffset++;
-      if (lines[i + 1].trim() !== '(i32.add') continue;
-      const depth = indent(lines[i + 1]);
-      let j = i + 2;
-      while (j < lines.length && !(indent(lines[j]) === depth && lines[j].trim() === ')')) j++;
-      const c = /^\(i32\.const (-?\d+)\)$/.exec(lines[j - 1].trim());
-      if (c && indent(lines[j - 1]) === depth + 1 && Number(c[1]) >= 0 && Number(c[1]) < 1024) missed.push(`${m[1]} + ${c[1]}`);
-    }
+    const { withOffset, missed } = simdLoadOffsets(dis.stdout);
     assert.deepEqual(missed, [], `${path}: SIMD loads whose constant offset is still an i32.add`);
     assert.ok(withOffset >= 40, `${path}: only ${withOffset} SIMD loads that broadcast or widen have an offset`);
   }

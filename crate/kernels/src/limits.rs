@@ -2,11 +2,15 @@
 //! (built with the kernels, at their optimisation level).
 
 /// `steps` x 64 flops: 4 broadcast values times 2 vectors re-loaded from `w` (in L1) into 8
-/// independent accumulators, a multiply and an add each: what a GEMM tile does with nothing
-/// else in the way.
+/// independent accumulators, a multiply and an add each (one fused multiply-add in the relaxed-SIMD
+/// build, as its kernels do them): what a GEMM tile does with nothing else in the way.
 #[cfg(target_feature = "simd128")]
 pub fn peak(x: &[f32], w: &[f32], steps: usize) -> f32 {
     use core::arch::wasm32::*;
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    let madd = |acc: v128, a: v128, b: v128| f32x4_add(acc, f32x4_mul(a, b));
+    #[cfg(target_feature = "relaxed-simd")]
+    let madd = |acc: v128, a: v128, b: v128| f32x4_relaxed_madd(a, b, acc);
     let xs: [v128; 4] = core::array::from_fn(|r| f32x4_splat(x.get(r).copied().unwrap_or(1.0)));
     let mut acc = [[f32x4_splat(0.0); 2]; 4];
     let lanes = w.len() / 8 * 8;
@@ -18,8 +22,8 @@ pub fn peak(x: &[f32], w: &[f32], steps: usize) -> f32 {
         // SAFETY: at + 8 <= lanes <= w.len().
         let (w0, w1) = unsafe { (v128_load(w.as_ptr().add(at) as *const v128), v128_load(w.as_ptr().add(at + 4) as *const v128)) };
         for r in 0..4 {
-            acc[r][0] = f32x4_add(acc[r][0], f32x4_mul(xs[r], w0));
-            acc[r][1] = f32x4_add(acc[r][1], f32x4_mul(xs[r], w1));
+            acc[r][0] = madd(acc[r][0], xs[r], w0);
+            acc[r][1] = madd(acc[r][1], xs[r], w1);
         }
         at += 8;
         if at == lanes {

@@ -73,12 +73,18 @@ pub fn last_panic() -> Option<String> {
 struct BuildInfo {
     version: &'static str,
     simd128: bool,
+    relaxed_simd: bool,
 }
 
-/// The crate version and whether this build's kernels use SIMD128: `{ version, simd128 }`.
+/// The crate version, whether this build's kernels use SIMD128, and whether they also use relaxed
+/// SIMD's fused multiply-add (`glassbox_relaxed_bg.wasm`): `{ version, simd128, relaxed_simd }`.
 #[wasm_bindgen(js_name = buildInfo)]
 pub fn build_info() -> Result<JsValue, JsError> {
-    to_js(&BuildInfo { version: env!("CARGO_PKG_VERSION"), simd128: cfg!(target_feature = "simd128") })
+    to_js(&BuildInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        simd128: cfg!(target_feature = "simd128"),
+        relaxed_simd: cfg!(target_feature = "relaxed-simd"),
+    })
 }
 
 /// The shard files a sharded checkpoint's model.safetensors.index.json names, each once, one per
