@@ -34,7 +34,7 @@ test('the relaxed-SIMD binaries fuse their multiply-adds and carry their SIMD lo
     const dis = spawnSync(WASM_DIS, [...wasmFeatures(true), path], { encoding: 'utf8', maxBuffer: 1 << 30 });
     assert.equal(dis.status, 0, `wasm-dis ${path}: ${dis.stderr}`);
     const fused = (dis.stdout.match(/\(f32x4\.relaxed_madd\b/g) ?? []).length;
-    // 93 in the shipped build of 2026-12-08: the GEMM tile, decoding's runs, the dot products, the axpys.
+    // 93 in the shipped build of 2026-12-07: the GEMM tile, decoding's runs, the dot products, the axpys.
     assert.ok(fused >= 40, `${path}: only ${fused} f32x4.relaxed_madd`);
     const { withOffset, missed } = simdLoadOffsets(dis.stdout);
     assert.deepEqual(missed, [], `${path}: SIMD loads whose constant offset is still an i32.add`);

@@ -13,7 +13,7 @@
 //! tile's k step is 6 loads and 16 vector operations without it and 6 and 8 with it, and x86-64
 //! cores issue about 6 operations a cycle: on a Zen 4, f32 GEMM at M = 128 went from 79-80% to
 //! about 90% of the multiply-add peak (`node --experimental-wasm-relaxed-simd bench/kernels.mjs
-//! --against=DIR`, 2026-12-08).
+//! --against=DIR`, 2026-12-07).
 //!
 //! Raw pointers are used inside the loops to keep bounds checks out of the hot code; every public
 //! function checks the slice lengths it relies on before it touches memory.
