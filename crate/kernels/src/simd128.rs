@@ -11,9 +11,9 @@
 //! rounds once where the scalar twin rounds twice. That build agrees with the twin to rounding,
 //! not bit for bit; the same sums in the same order otherwise. It exists because the register
 //! tile's k step is 6 loads and 16 vector operations without it and 6 and 8 with it, and x86-64
-//! cores issue about 6 operations a cycle: on a Zen 4, f32 GEMM at M = 128 went from 79-80% to
-//! about 90% of the multiply-add peak (`node --experimental-wasm-relaxed-simd bench/kernels.mjs
-//! --against=DIR`, 2026-12-07).
+//! cores issue about 6 operations a cycle: on a Zen 4, f32 GEMM at M = 128 went from 74-80% to
+//! 90-96% of the multiply-add peak, which is the same fused or not there (`node bench/kernels.mjs
+//! --only=GEMM --against=pkg-checks/glassbox_bg.wasm`: x1.14-1.25; 2026-12-07).
 //!
 //! Raw pointers are used inside the loops to keep bounds checks out of the hot code; every public
 //! function checks the slice lengths it relies on before it touches memory.
@@ -81,7 +81,7 @@ fn hsum(v: v128) -> f32 {
 /// (48 KiB on a Zen 5) while every row tile of `x` passes over it. Against 256 there: x1.02-1.06 at
 /// M = 128 (x1.06 on GPT-2's MLP down, K = 3,072: half the partial-sum reloads); 1,024 measured
 /// the same as 512 (`node bench/kernels.mjs --only="GEMM  M=128" --against=DIR`). On a Zen 4, whose
-/// 32 KiB L1 the block fills, 256 measured the same as 512 (2026-12-07).
+/// 32 KiB L1 the block fills, 256 measured the same as 512 (2026-12-07; in the relaxed-SIMD build too).
 const KC: usize = 512;
 /// The prefill register tile: `MR` rows of `x` by two panels (16 columns, `MV` = 4 vectors per
 /// row), 8 accumulators. A k step loads 4 weight vectors and 2 broadcasts and keeps 8 + 4 + 1 + 1
