@@ -370,10 +370,13 @@ impl Model {
 
     /// Decoding reads wide only when its timing at load is under this share of narrow's. Narrow is the
     /// default and the faster on the machines where wide does not pay (AMD EPYC: x1.5 on small models);
-    /// where wide pays it won by x1.3-1.4 (an Intel VM). A few milliseconds timed on a busy machine
-    /// move by more than the two differ on a machine where they are close: a GPT-2-small-shaped int8
-    /// model loaded wide in one `node bench/compare.mjs` run of 2026-12-07 (105 tok/s against 160-174 narrow).
-    pub const WIDE_IF_UNDER: f64 = 0.95;
+    /// where wide pays it won by x1.3-1.4 (an Intel VM: wide at 0.71-0.77 of narrow's time). A few
+    /// milliseconds timed on a busy machine move by more than the two differ on a machine where they
+    /// are close, and the token table the load times streams from memory either way, where the two
+    /// differ less than on the layers: at 0.95, a GPT-2-small-shaped int8 model loaded wide in one
+    /// `node bench/compare.mjs` run of 2026-12-07 (105 tok/s against 160-174 narrow), and an f32 one in
+    /// another (38.6 tok/s against 53-59 narrow; one load in about fifteen that day).
+    pub const WIDE_IF_UNDER: f64 = 0.85;
 
     /// A model that generates, with a token table too large for the caches (int8: for the L2 caches):
     /// decoding reads its weights from memory, and whether it reads them fastest as six streams side by
