@@ -1162,8 +1162,12 @@ function renderFigures() {
   if (f.firstPlotMs !== undefined) parts.push(`first attention map ${secs(f.firstPlotMs)} after Run`);
   if (f.firstTokenMs !== undefined) parts.push(`first token after ${secs(f.firstTokenMs)}`);
   if (f.tokensPerS !== undefined) parts.push(`${f.tokensPerS.toFixed(1)} tokens/s`);
-  box.textContent = parts.length ? `On this machine: ${parts.join(' · ')}.` : '';
+  // Which wasm build ran: the worker takes the one with fused multiply-adds where the browser has relaxed SIMD.
+  const build = state.gb?.build;
+  const engine = !build ? '' : build.relaxed_simd ? ' (WebAssembly SIMD with fused multiply-adds)' : ' (WebAssembly SIMD)';
+  box.textContent = parts.length ? `On this machine${engine}: ${parts.join(' · ')}.` : '';
   box.hidden = parts.length === 0;
+  if (build) box.dataset.wasmBuild = build.relaxed_simd ? 'relaxed-simd' : 'simd128';
   for (const [key, attr] of [['loadMs', 'loadMs'], ['firstPlotMs', 'firstPlotMs'], ['firstTokenMs', 'firstTokenMs'], ['tokensPerS', 'tokensPerS']]) {
     if (f[key] === undefined) delete box.dataset[attr];
     else box.dataset[attr] = String(Math.round(f[key] * 100) / 100);
