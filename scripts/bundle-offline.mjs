@@ -24,8 +24,10 @@ import { listModels, listTokenizers, missingTokenizersNote } from './model-index
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WWW = path.join(ROOT, 'www');
 const PKG = path.join(ROOT, 'pkg');
-// The wasm glue and both builds (the worker picks the relaxed-SIMD one where the engine has relaxed SIMD).
-const PKG_FILES = ['glassbox.js', 'glassbox_bg.wasm', 'glassbox_relaxed_bg.wasm'];
+// The wasm glue and the SIMD128 build, and the relaxed-SIMD build when it was made (the worker takes it where the
+// engine has relaxed SIMD; scripts/build-wasm.sh leaves it out without npm's binaryen).
+const PKG_FILES = ['glassbox.js', 'glassbox_bg.wasm'];
+const pkgFiles = () => [...PKG_FILES, ...(fs.existsSync(path.join(PKG, 'glassbox_relaxed_bg.wasm')) ? ['glassbox_relaxed_bg.wasm'] : [])];
 const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json',
   'generation_config.json'];
 // A real tokenizer's folder: what the worker loads, its title (README.md) and its credits (LICENSE.md).
@@ -148,7 +150,7 @@ function writeFolder(out, models, tokenizers) {
   }
   // The folder is flat (pkg/ and models/ beside index.html), so it works under any path of any server.
   fs.mkdirSync(path.join(out, 'pkg'));
-  for (const f of PKG_FILES) fs.copyFileSync(path.join(PKG, f), path.join(out, 'pkg', f));
+  for (const f of pkgFiles()) fs.copyFileSync(path.join(PKG, f), path.join(out, 'pkg', f));
   for (const [page, policy] of [['index.html', CSP.document], ['tutorial.html', CSP.document], ['widgets.html', CSP.document], ['embed.html', CSP.embed]]) {
     const file = path.join(out, page);
     fs.writeFileSync(file, withMetaCsp(fs.readFileSync(file, 'utf8'), policy, `www/${page}`));

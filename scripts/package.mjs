@@ -22,8 +22,10 @@ import { listModels, listTokenizers, missingTokenizersNote } from './model-index
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WWW = path.join(ROOT, 'www');
 const PKG = path.join(ROOT, 'pkg');
-// The wasm glue and both builds (the worker picks the relaxed-SIMD one where the engine has relaxed SIMD).
-const PKG_FILES = ['glassbox.js', 'glassbox_bg.wasm', 'glassbox_relaxed_bg.wasm'];
+// The wasm glue and the SIMD128 build, and the relaxed-SIMD build when it was made (the worker takes it where the
+// engine has relaxed SIMD; scripts/build-wasm.sh leaves it out without npm's binaryen).
+const PKG_FILES = ['glassbox.js', 'glassbox_bg.wasm'];
+const pkgFiles = () => [...PKG_FILES, ...(fs.existsSync(path.join(PKG, 'glassbox_relaxed_bg.wasm')) ? ['glassbox_relaxed_bg.wasm'] : [])];
 // The modules the package starts from; everything they import comes along, and the whole elements/ folder.
 const ENTRIES = ['glassbox.js', 'glassbox-widgets.js', 'worker.js'];
 const EXTRA = ['style.css', 'glassbox.d.ts'];
@@ -202,7 +204,7 @@ function writeCore(dir, version) {
   const baseJs = fs.readFileSync(base, 'utf8');
   if (!baseJs.includes(pageUrl)) die(`www/elements/base.js no longer contains ${JSON.stringify(pageUrl)}; update scripts/package.mjs`);
   fs.writeFileSync(base, baseJs.replace(pageUrl, 'pageUrl: null, // npm package: configure({ pageUrl }) turns the links on'));
-  for (const f of PKG_FILES) copy(path.join(PKG, f), path.join(dir, 'pkg', f));
+  for (const f of pkgFiles()) copy(path.join(PKG, f), path.join(dir, 'pkg', f));
   // Data files elements fetch at run time beside the page's files (www/data/), when there are any.
   if (fs.existsSync(path.join(WWW, 'data'))) fs.cpSync(path.join(WWW, 'data'), path.join(lib, 'data'), { recursive: true });
   const elements = definedElements(modules);
