@@ -116,8 +116,8 @@ build() {
         # wraps past 4 GB into that first kilobyte. --ignore-implicit-traps (2 KB) lets it move or drop
         # loads and divisions as if none could trap: Rust code never relies on such a trap (indexes and
         # divisors are checked by explicit branches that panic; float-to-int conversions saturate).
-        # --converge repeats the passes until nothing shrinks (under 1 KB more; not for the relaxed
-        # build, whose binaryen runs as JavaScript and would take minutes).
+        # --converge repeats the passes until nothing shrinks (under 1 KB more; left out for the relaxed
+        # build, whose binaryen runs as JavaScript: about 30 s for one round of passes).
         local converge=(--converge)
         [ "$flavour" = relaxed ] && converge=()
         "$opt" -Oz --low-memory-unused --ignore-implicit-traps "${converge[@]}" "${features[@]}" "$input" -o "$opt_dir/glassbox.wasm"
