@@ -11,7 +11,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startServer, launchBrowser, newWatchedPage, modelsUnderTest, freePort, ROOT } from './helpers.mjs';
+import { startServer, launchBrowser, newWatchedPage, modelsUnderTest, freePort, engineHasRelaxedSimd, ROOT } from './helpers.mjs';
 import { docExamples, docExample } from '../package/doc-examples.mjs';
 import { serveStatic } from '../package/static-server.mjs';
 
@@ -258,8 +258,9 @@ ${body}
     }
     // The worker is the same-origin blob shim; the wasm, the glue and the models came from the Glassbox server.
     const gbOrigin = new URL(gb).origin;
-    // Chromium has relaxed SIMD: the worker takes that build (tests/browser/wasm-builds.test.mjs).
-    for (const file of ['worker.js', 'pkg/glassbox.js', 'pkg/glassbox_relaxed_bg.wasm', 'models/index.json', 'style.css']) {
+    // The build the engine can run (Chromium 156: relaxed SIMD; tests/browser/wasm-builds.test.mjs).
+    const wasmFile = (await engineHasRelaxedSimd(page)) ? 'pkg/glassbox_relaxed_bg.wasm' : 'pkg/glassbox_bg.wasm';
+    for (const file of ['worker.js', 'pkg/glassbox.js', wasmFile, 'models/index.json', 'style.css']) {
       assert.ok(watch.requests.some((u) => u === `${gbOrigin}/${file}`), `${file} was fetched from the Glassbox server`);
     }
     assert.ok(watch.requests.some((u) => u.startsWith(`${gbOrigin}/models/${setup.decoder.name}/`)), 'the model came from the Glassbox server');
@@ -292,7 +293,8 @@ ${body}
       ELEMENTS['glassbox-attention'].check(await page.$eval('glassbox-attention', ELEMENTS['glassbox-attention'].read));
       const allowed = new Set([new URL(host.url).origin, setup.blog.origin]);
       assert.deepEqual(watch.requests.filter((u) => !u.startsWith('blob:') && !u.startsWith('data:') && !allowed.has(new URL(u).origin)), []);
-      assert.ok(watch.requests.includes(`${host.url}pkg/glassbox_relaxed_bg.wasm`), 'the (relaxed-SIMD) wasm came from the folder');
+      const wasmFile = (await engineHasRelaxedSimd(page)) ? 'pkg/glassbox_relaxed_bg.wasm' : 'pkg/glassbox_bg.wasm';
+      assert.ok(watch.requests.includes(`${host.url}${wasmFile}`), 'the wasm came from the folder');
       assert.deepEqual(watch.errors, []);
       await context.close();
     } finally {

@@ -177,6 +177,13 @@ export async function newWatchedPage(browser, options = {}) {
   return { context, page, watch };
 }
 
+/** Whether the page's engine validates relaxed SIMD (the worker's own question: one f32x4.relaxed_madd), i.e. whether
+ * the worker should run pkg/glassbox_relaxed_bg.wasm rather than glassbox_bg.wasm. Debian's Chromium 156 does. */
+export function engineHasRelaxedSimd(page) {
+  return page.evaluate(() => WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123,
+    3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 0, 32, 0, 253, 133, 2, 11])));
+}
+
 /** Requests that went anywhere but the local server (data: and blob: URLs stay in the page). */
 export function foreignRequests(urls) {
   return urls.filter((u) => {
