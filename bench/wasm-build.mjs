@@ -9,13 +9,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, dirname, basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { RELAXED_SIMD_PROBE } from '../scripts/wasm-files.mjs';
 
 export const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
 // The worker's question (www/worker.js): does the engine validate a function that is one f32x4.relaxed_madd?
-const PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123, 3, 2, 1, 0,
-  10, 13, 1, 11, 0, 32, 0, 32, 0, 32, 0, 253, 133, 2, 11]);
-
-export const engineHasRelaxedSimd = () => WebAssembly.validate(PROBE);
+export const engineHasRelaxedSimd = () => WebAssembly.validate(new Uint8Array(RELAXED_SIMD_PROBE));
 
 export const wasmFile = (build) => (build === 'relaxed' ? 'glassbox_relaxed_bg.wasm' : 'glassbox_bg.wasm');
 

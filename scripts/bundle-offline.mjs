@@ -20,14 +20,10 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CSP, USER_MODEL_SOURCES } from './serve.mjs';
 import { listModels, listTokenizers, missingTokenizersNote } from './model-index.mjs';
+import { PKG, PKG_FILES, pkgFiles } from './wasm-files.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WWW = path.join(ROOT, 'www');
-const PKG = path.join(ROOT, 'pkg');
-// The wasm glue and the SIMD128 build, and the relaxed-SIMD build when it was made (the worker takes it where the
-// engine has relaxed SIMD; scripts/build-wasm.sh leaves it out without npm's binaryen).
-const PKG_FILES = ['glassbox.js', 'glassbox_bg.wasm'];
-const pkgFiles = () => [...PKG_FILES, ...(fs.existsSync(path.join(PKG, 'glassbox_relaxed_bg.wasm')) ? ['glassbox_relaxed_bg.wasm'] : [])];
 const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json',
   'generation_config.json'];
 // A real tokenizer's folder: what the worker loads, its title (README.md) and its credits (LICENSE.md).

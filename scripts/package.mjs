@@ -18,14 +18,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { listModels, listTokenizers, missingTokenizersNote } from './model-index.mjs';
+import { PKG, PKG_FILES, pkgFiles } from './wasm-files.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WWW = path.join(ROOT, 'www');
-const PKG = path.join(ROOT, 'pkg');
-// The wasm glue and the SIMD128 build, and the relaxed-SIMD build when it was made (the worker takes it where the
-// engine has relaxed SIMD; scripts/build-wasm.sh leaves it out without npm's binaryen).
-const PKG_FILES = ['glassbox.js', 'glassbox_bg.wasm'];
-const pkgFiles = () => [...PKG_FILES, ...(fs.existsSync(path.join(PKG, 'glassbox_relaxed_bg.wasm')) ? ['glassbox_relaxed_bg.wasm'] : [])];
 // The modules the package starts from; everything they import comes along, and the whole elements/ folder.
 const ENTRIES = ['glassbox.js', 'glassbox-widgets.js', 'worker.js'];
 const EXTRA = ['style.css', 'glassbox.d.ts'];

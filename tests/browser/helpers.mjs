@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { RELAXED_SIMD_PROBE } from '../../scripts/wasm-files.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
@@ -180,8 +181,7 @@ export async function newWatchedPage(browser, options = {}) {
 /** Whether the page's engine validates relaxed SIMD (the worker's own question: one f32x4.relaxed_madd), i.e. whether
  * the worker should run pkg/glassbox_relaxed_bg.wasm rather than glassbox_bg.wasm. Debian's Chromium 156 does. */
 export function engineHasRelaxedSimd(page) {
-  return page.evaluate(() => WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123,
-    3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 0, 32, 0, 253, 133, 2, 11])));
+  return page.evaluate((probe) => WebAssembly.validate(new Uint8Array(probe)), RELAXED_SIMD_PROBE);
 }
 
 /** Requests that went anywhere but the local server (data: and blob: URLs stay in the page). */

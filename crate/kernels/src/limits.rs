@@ -6,11 +6,8 @@
 /// build, as its kernels do them): what a GEMM tile does with nothing else in the way.
 #[cfg(target_feature = "simd128")]
 pub fn peak(x: &[f32], w: &[f32], steps: usize) -> f32 {
+    use super::simd128::madd;
     use core::arch::wasm32::*;
-    #[cfg(not(target_feature = "relaxed-simd"))]
-    let madd = |acc: v128, a: v128, b: v128| f32x4_add(acc, f32x4_mul(a, b));
-    #[cfg(target_feature = "relaxed-simd")]
-    let madd = |acc: v128, a: v128, b: v128| f32x4_relaxed_madd(a, b, acc);
     let xs: [v128; 4] = core::array::from_fn(|r| f32x4_splat(x.get(r).copied().unwrap_or(1.0)));
     let mut acc = [[f32x4_splat(0.0); 2]; 4];
     let lanes = w.len() / 8 * 8;

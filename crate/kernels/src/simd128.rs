@@ -44,17 +44,17 @@ unsafe fn load_splat(p: *const f32) -> v128 {
     v128_load32_splat(p as *const u32)
 }
 
-/// `acc + a·b`, rounded twice like the scalar `acc += a * b`.
+/// `acc + a·b`, rounded twice like the scalar `acc += a * b` (also the peak probe's, `super::limits::peak`).
 #[cfg(not(target_feature = "relaxed-simd"))]
 #[inline(always)]
-fn madd(acc: v128, a: v128, b: v128) -> v128 {
+pub(crate) fn madd(acc: v128, a: v128, b: v128) -> v128 {
     f32x4_add(acc, f32x4_mul(a, b))
 }
 
 /// `acc + a·b` in one instruction where the machine has one (fused: rounded once).
 #[cfg(target_feature = "relaxed-simd")]
 #[inline(always)]
-fn madd(acc: v128, a: v128, b: v128) -> v128 {
+pub(crate) fn madd(acc: v128, a: v128, b: v128) -> v128 {
     f32x4_relaxed_madd(a, b, acc)
 }
 
