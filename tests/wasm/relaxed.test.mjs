@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { wasmFeatures, simdLoadOffsets } from './support/kernel-reference.mjs';
+import { RELAXED_SIMD_PROBE } from '../../scripts/wasm-files.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHIPPED = join(ROOT, 'pkg', 'glassbox_relaxed_bg.wasm');
@@ -24,8 +25,20 @@ test('the relaxed-SIMD build ships beside the SIMD128 one, under 1.5 MB', () => 
   const bytes = readFileSync(SHIPPED).length;
   assert.ok(bytes < 1_500_000, `${SHIPPED} is ${bytes} bytes, over 1,500,000`);
   assert.ok(readFileSync(CHECKS).length > bytes, 'pkg-checks/ holds more than pkg/');
-  // Without the flag this Node has no relaxed SIMD: the binary is refused, which is why the worker asks first.
-  assert.equal(WebAssembly.validate(readFileSync(SHIPPED)), false, 'Node 20 without --experimental-wasm-relaxed-simd should refuse it');
+  // The worker's premise: an engine takes the binary exactly when it takes the probe (Node 20 without
+  // --experimental-wasm-relaxed-simd takes neither; a newer Node, both).
+  const probe = WebAssembly.validate(new Uint8Array(RELAXED_SIMD_PROBE));
+  assert.equal(WebAssembly.validate(readFileSync(SHIPPED)), probe, `this engine ${probe ? 'takes' : 'refuses'} the probe but not the binary`);
+});
+
+test('www/worker.js and www/sw.js ask the engine with the same probe bytes', () => {
+  // Neither can import scripts/wasm-files.mjs (a data: worker in the single file, a classic service worker).
+  for (const file of ['worker.js', 'sw.js']) {
+    const text = readFileSync(join(ROOT, 'www', file), 'utf8');
+    const literal = /WebAssembly\.validate\(new Uint8Array\(\[([\d,\s]+)\]\)\)/.exec(text);
+    assert.ok(literal, `www/${file} no longer asks WebAssembly.validate about an inline module`);
+    assert.deepEqual(literal[1].split(',').map((v) => Number(v.trim())), RELAXED_SIMD_PROBE, `www/${file}'s probe`);
+  }
 });
 
 test('the relaxed-SIMD binaries fuse their multiply-adds and carry their SIMD loads\' constant offsets', () => {
