@@ -1,6 +1,6 @@
 // Glassbox side by side with the machine's limits and its peers, in one run (Node, wasm, one thread).
 //
-//   scripts/build-wasm.sh --with-checks && node bench/compare.mjs [--json FILE] [--quick] [--only=decode|minilm]
+//   scripts/build-wasm.sh --with-checks && node bench/compare.mjs [--json FILE] [--quick] [--only=decode|minilm|gemm]
 //       [--build=relaxed|simd128] [--against=DIR] [--rounds=N]
 //
 // `--build=`: which of pkg-checks/'s two builds is measured (bench/wasm-build.mjs): relaxed SIMD by default (the
@@ -10,6 +10,7 @@
 //
 // `--only=decode`: the machine's limits and the GPT-2-small-shaped decode/memory rows only;
 // `--only=minilm`: the machine's limits and all-MiniLM-L6-v2 end to end only.
+// `--only=gemm`: the machine's limits and the GEMM / GEMV rows (LM head included) only.
 // `--against=DIR`: the decode rows of another build too (DIR holds its glassbox.js and
 // glassbox_bg.wasm, e.g. a copy of pkg-checks/ from before a change), its child processes interleaved with
 // this build's, `--rounds=N` times (best tokens/s of the rounds kept), with the speed-up printed;
@@ -46,11 +47,14 @@ const BUILD = chosenBuild(argv, PKG);
 relaunchForBuild(BUILD);
 const { api: glassbox } = await loadBuild(PKG, BUILD, BUILD);
 const only = flag('only');
-if (only && !['decode', 'minilm'].includes(only)) throw new Error(`--only=${only}: use --only=decode or --only=minilm`);
+if (only && !['decode', 'minilm', 'gemm'].includes(only)) throw new Error(`--only=${only}: use --only=decode, --only=minilm or --only=gemm`);
 /** Whether this run measures `part` ('gemm', 'minilm', 'decode', 't5'): all of them unless --only names one. */
 const wants = (part) => !only || only === part;
 const againstDir = flag('against');
 const rounds = Number(flag('rounds')) || 1;
+// `--tokens=16,128,512`: MiniLM's input lengths (up to its 512 positions); 16 and 128 by default, the JSON's keys.
+const minilmTokens = (flag('tokens') || '16,128').split(',').map(Number);
+if (minilmTokens.some((t) => !Number.isInteger(t) || t < 2 || t > 512)) throw new Error(`--tokens=${flag('tokens')}: give lengths from 2 to 512, e.g. --tokens=16,128,512`);
 
 const quick = argv.includes('--quick');
 /** The streaming-read probe's buffer: 256 MiB of f32, past any last-level cache these benchmarks have met. */
@@ -326,7 +330,7 @@ if (!wants('minilm')) {
   }
   if (peers.ort && !ortMiniLM) console.log('peer onnxruntime-web: bench/onnx/all-minilm-l6-v2.onnx not exported (scripts/dev/export_onnx.py): MiniLM ort_ms null');
   console.log('\nall-MiniLM-L6-v2            glassbox ms  with capture ms   candle ms   ort ms');
-  for (const t of [16, 128]) {
+  for (const t of minilmTokens) {
     const x = ids(t);
     x[0] = 101;
     x[t - 1] = 102;
