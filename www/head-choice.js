@@ -16,7 +16,7 @@ export const PATTERN_NAMES = {
 export const PATTERN_MEANING = {
   'previous-token': 'the weight each token puts on the token just before it',
   'next-token': 'the weight each token puts on the token just after it (an encoder\'s heads only: a decoder\'s mask hides it)',
-  'first-token': 'the weight put on the first token, where many heads park attention they do not need',
+  'first-token': 'the weight put on the first token, where many heads put attention, perhaps as a resting place when there is nothing to fetch',
   'same-token': 'the weight put on earlier copies of the same token',
   induction: 'where the text repeats, the weight put on the token that followed the earlier copy',
   diagonal: 'the weight near the diagonal scaled to both lengths: source and output words in the same order',

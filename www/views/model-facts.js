@@ -147,7 +147,9 @@ export function renderModelFacts(dl, info, name) {
       : `q·k times ${fmtNumber(info.block.scoreScale)}, a number the config sets (attention_multiplier), not 1/√d_k = ${fmtNumber(1 / Math.sqrt(info.block.dHead))}`]] : []),
     ...(info.block?.clipQkv != null ? [['Queries, keys, values', `clamped to ±${fmtNumber(info.block.clipQkv)} straight after their projections (clip_qkv)`]] : []),
     ...(info.block?.scoreSoftcap ? [['Attention scores', `squashed into ±${info.block.scoreSoftcap} (cap · tanh(score / cap)) before the softmax`]] : []),
-    ['Parameters', formatCount(info.nParams)],
+    // transformers counts Marian's sinusoid tables among the parameters (frozen), and so does the card.
+    ['Parameters', formatCount(info.nParams) + (info.modelType === 'marian' && info.positions === 'sinusoidal'
+      ? ', as transformers counts them: the fixed sinusoid position tables included, which are computed, not learned' : '')],
     ['Size', formatBytes(info.sizeBytes)],
     ...(info.weights ? [['Weights in memory', WEIGHT_NAMES[info.weights] ?? info.weights]] : []),
     ['Positions', (POSITION_NAMES[info.positions] ?? info.positions) +

@@ -1,5 +1,5 @@
-// The residual stream through the logit lens: after every layer, what the model would predict
-// at each position if it stopped there (the final norm and the LM head applied early). A table,
+// The residual stream through the logit lens: after every layer, what the final norm and the LM head
+// pick when applied to that layer's vector (a rough reading: the head was trained on the last layer only). A table,
 // rows = hidden states (embeddings first, last layer last), columns = positions; each cell the
 // top token, shaded by its probability.
 // Data: `logitLens` of model.inspect(text, { logitLens: k }) -> { nStates, seqLen, k, top[state][pos] }.

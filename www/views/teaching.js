@@ -51,7 +51,8 @@ const SECTIONS = [
   { id: 'lens', title: 'Layer by layer: the logit lens',
     intro: 'Each layer adds its attention and feed-forward results to a running vector per token, the residual stream (post-norm models ' +
       'such as BERT and Marian also normalise it after each addition). Reading that vector after every layer with the model’s own final ' +
-      'norm (if it has one) and output head shows how the prediction forms.' },
+      'norm (if it has one) and output head gives a rough view of how the prediction takes shape. The head was trained on the ' +
+      'last layer’s vectors only, so read the early rows with care: they are often noise, and the lens reads some models far better than others.' },
   { id: 'tokenizer', title: 'How the tokenizer cut your text',
     intro: 'The tokenizer’s own steps for each word, and the same sentence through other tokenizers (with GPT-2’s and BERT’s ' +
       'real ones when this server has them).' },
@@ -421,8 +422,8 @@ export function mountTeaching(root, opts = {}) {
         columnIds: info.kind === 'encoder-decoder' ? r.decoderIds : r.tokens.ids, tied: info.block?.tiedEmbeddings,
         masked: info.kind === 'encoder-only',
         note: info.kind === 'encoder-only'
-          ? 'Each cell: the token this masked-LM would guess at that position if it stopped after that layer.'
-          : 'Each cell: the token the model would predict next after that position, if it stopped after that layer.',
+          ? 'Each cell: the token the masked-LM head picks when applied to that layer’s vector at that position.'
+          : 'Each cell: the next token the output head picks when applied to that layer’s vector at that position.',
       });
     }
   }
