@@ -6,7 +6,8 @@
 //
 // Each argument is `storage:DIR` (DIR holds glassbox.js and glassbox_bg.wasm; one wasm instance per DIR), or
 // `storage:DIR:wide` / `storage:DIR:narrow` to decode that model with six streams or two whatever its load chose.
-// A relaxed-SIMD build (its wasm copied as DIR/glassbox_bg.wasm) needs `node --experimental-wasm-relaxed-simd`.
+// A relaxed-SIMD build (its wasm copied as DIR/glassbox_bg.wasm) needs `node --experimental-wasm-relaxed-simd` on Node 20
+// (Node 22 has relaxed SIMD on, and refuses that flag).
 // Every model prefills 128 tokens (`--context=N`: N), then 6 rounds (`--rounds=N`: more on a noisy machine) of 3 decoding
 // steps each, round-robin across the models;
 // the least CPU time per token is printed, with the ratio to the first f32 model of the same DIR.

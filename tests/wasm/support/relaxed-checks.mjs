@@ -1,7 +1,7 @@
 // The relaxed-SIMD build run, in a Node started with --experimental-wasm-relaxed-simd (tests/wasm/relaxed.test.mjs
 // starts it; Node 20 has no relaxed SIMD without the flag):
 //
-//   node --experimental-wasm-relaxed-simd --test tests/wasm/support/relaxed-checks.mjs
+//   node --experimental-wasm-relaxed-simd --test tests/wasm/support/relaxed-checks.mjs   (Node 20; Node 22 without the flag)
 //
 // A fused multiply-add rounds once where the SIMD128 build and the scalar twin round twice, so this build cannot
 // equal them bit for bit. What it must do: products within the same float64-reference bound the SIMD128 build is
