@@ -2,7 +2,8 @@
 // - each bundled model opens on a sentence it can read: the translator learned a small made-up English, and the
 //   page's example ("The cat sat on the mat because it was warm.") was mostly outside it, cut into letters and
 //   translated as nonsense; it now gets a sentence of its own grammar (only while the box holds an example, never
-//   what the reader typed or a link brought) and a line under the text saying what it knows;
+//   what the reader typed or a link brought) and a line under the text saying what it knows; its parameter count
+//   says that it holds the fixed sinusoid tables (transformers counts them);
 // - hostile direction marks (an unclosed right-to-left override) cannot reorder the generated tokens or a label;
 // - the header links to the tutorial (the article's neuron, RNN and pretraining parts live there);
 // - at 390 px the model view's labels and the Q/K/V table's weights are whole on screen;
@@ -39,6 +40,9 @@ describe('the text a bundled model opens on', () => {
     const text = await page.inputValue('#text-input');
     assert.notEqual(text, example);
     assert.match(await hint(page), /made-up English/);
+    // Its parameter count is transformers', fixed sinusoid tables included, and the fact says so (a learned
+    // table's model, the other, says nothing of the kind).
+    assert.match((await modelFacts(page)).Parameters, /sinusoid position tables included, which are computed, not learned/);
     // Every word is one piece of its vocabulary: no word cut into letters.
     await page.waitForFunction(() => document.querySelectorAll('#tokens .chip').length > 0 && !document.querySelector('#tokens').classList.contains('stale'));
     const words = text.toLowerCase().replace(/\.$/, '').split(' ');
@@ -51,6 +55,7 @@ describe('the text a bundled model opens on', () => {
     await pickModel(page, other.name);
     assert.equal(await page.inputValue('#text-input'), example);
     assert.equal(await hint(page), '');
+    assert.doesNotMatch((await modelFacts(page)).Parameters, /sinusoid/);
 
     // What the reader typed is never replaced.
     await page.fill('#text-input', 'My own words, kept.');
