@@ -9,11 +9,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, dirname, basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { RELAXED_SIMD_PROBE } from '../scripts/wasm-files.mjs';
+import { engineHasRelaxedSimd, RELAXED_FLAG } from '../scripts/wasm-files.mjs';
 
-export const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
 // The worker's question (www/worker.js): does the engine validate a function that is one f32x4.relaxed_madd?
-export const engineHasRelaxedSimd = () => WebAssembly.validate(new Uint8Array(RELAXED_SIMD_PROBE));
+export { engineHasRelaxedSimd, RELAXED_FLAG };
 
 export const wasmFile = (build) => (build === 'relaxed' ? 'glassbox_relaxed_bg.wasm' : 'glassbox_bg.wasm');
 

@@ -18,3 +18,9 @@ export function pkgFiles() {
 /** A 35-byte module whose one function is an f32x4.relaxed_madd: an engine that validates it runs the relaxed build. */
 export const RELAXED_SIMD_PROBE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123, 3, 2, 1, 0,
   10, 13, 1, 11, 0, 32, 0, 32, 0, 32, 0, 253, 133, 2, 11];
+
+/** Whether this JS engine (Node here) validates the probe, i.e. can run the relaxed build. */
+export const engineHasRelaxedSimd = () => WebAssembly.validate(new Uint8Array(RELAXED_SIMD_PROBE));
+
+/** What Node 20 needs to run the relaxed build; Node 22 has relaxed SIMD on and refuses this flag as a bad option. */
+export const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { wasmFeatures, simdLoadOffsets } from './support/kernel-reference.mjs';
-import { RELAXED_SIMD_PROBE } from '../../scripts/wasm-files.mjs';
+import { RELAXED_SIMD_PROBE, RELAXED_FLAG, engineHasRelaxedSimd } from '../../scripts/wasm-files.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHIPPED = join(ROOT, 'pkg', 'glassbox_relaxed_bg.wasm');
@@ -28,7 +28,7 @@ test('the relaxed-SIMD build ships beside the SIMD128 one, under 1.5 MB', () => 
   assert.ok(readFileSync(CHECKS).length > bytes, 'pkg-checks/ holds more than pkg/');
   // The worker's premise: an engine takes the binary exactly when it takes the probe (Node 20 without
   // --experimental-wasm-relaxed-simd takes neither; a newer Node, both).
-  const probe = WebAssembly.validate(new Uint8Array(RELAXED_SIMD_PROBE));
+  const probe = engineHasRelaxedSimd();
   assert.equal(WebAssembly.validate(readFileSync(SHIPPED)), probe, `this engine ${probe ? 'takes' : 'refuses'} the probe but not the binary`);
 });
 
@@ -59,7 +59,7 @@ test('the relaxed-SIMD binaries fuse their multiply-adds and carry their SIMD lo
 test('run in an engine with relaxed SIMD: kernels within rounding of the reference, models beside the SIMD128 build', () => {
   const child = join(ROOT, 'tests', 'wasm', 'support', 'relaxed-checks.mjs');
   // The flag only where this engine lacks relaxed SIMD (Node 20): a Node that has it on (22) refuses the flag.
-  const flag = WebAssembly.validate(new Uint8Array(RELAXED_SIMD_PROBE)) ? [] : ['--experimental-wasm-relaxed-simd'];
+  const flag = engineHasRelaxedSimd() ? [] : [RELAXED_FLAG];
   const r = spawnSync(process.execPath, [...flag, '--test', '--test-reporter=tap', child],
     { encoding: 'utf8', maxBuffer: 1 << 26, cwd: ROOT, env: { ...process.env, NODE_TEST_CONTEXT: undefined } });
   const report = `${r.stdout}\n${r.stderr}`;
